@@ -1,0 +1,155 @@
+// Package backend defines the contract between the caching package and the
+// stores it keeps entries in.
+//
+// A Backend stores byte values under string keys with a time to live. It knows
+// nothing of entries, tags, codecs or HTTP: everything typed lives above it, in
+// package caching. The stores shipped with the module live in the packages
+// below this one (simple, null, filesystem, redis, memcached); a user's own
+// store implements Backend and proves it with backendtest.Run.
+//
+// # Time to live
+//
+// A ttl > 0 expires the entry after ttl; a ttl of 0 means the entry never
+// expires (it may still be evicted by a bounded store). A negative ttl is a
+// caller's bug: the caching package rejects it before a backend sees it, and
+// backends return ErrInvalidTTL if they are called with one directly.
+//
+// # Optional capabilities
+//
+// A backend may also implement GetManyer, SetManyer, Incrementer, Haser and
+// Statser. The caching package finds them by type assertion and falls back to
+// the plain methods (correctly, but in more round trips, or without
+// atomicity where noted) when a backend does not offer them.
+//
+// # Concurrency
+//
+// Every Backend must be safe for concurrent use by multiple goroutines.
+package backend
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a backend returns. Test for them with errors.Is: backends wrap them
+// with context of their own.
+var (
+	// ErrNotFound reports a miss: the key is absent or its entry expired.
+	ErrNotFound = errors.New("backend: not found")
+	// ErrInvalidTTL reports a negative time to live.
+	ErrInvalidTTL = errors.New("backend: negative ttl")
+	// ErrNotInteger reports an Incr on a value that is not a decimal integer.
+	ErrNotInteger = errors.New("backend: value is not an integer")
+	// ErrValueTooLarge reports a value over the store's size limit for one item
+	// (the simple store's MaxBytes, memcached's item size). Nothing is stored.
+	ErrValueTooLarge = errors.New("backend: value too large")
+	// ErrClosed reports a call on a backend after Close.
+	ErrClosed = errors.New("backend: closed")
+)
+
+// Backend is the contract every store implements. Keys are arbitrary strings
+// (a backend that cannot store some keys as they are, such as memcached,
+// maps them to keys it can store, without collisions); values are bytes.
+//
+// A backend must not keep a reference to a value passed to Set or Add after
+// the call returns unless it documents that callers must not modify it, and a
+// slice returned by Get may be read-only: callers that want to modify it copy
+// it first (the caching package never modifies one).
+type Backend interface {
+	// Get returns the value stored under key, or an error wrapping ErrNotFound
+	// if there is none or it expired.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set stores value under key for ttl (0: no expiry), replacing any entry.
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Add stores value under key only if no live entry exists (an expired
+	// entry counts as absent). It reports whether it stored the value. Stores
+	// that can make this atomic do; the others document that they cannot.
+	Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Delete removes the keys. Keys that are absent are not an error.
+	Delete(ctx context.Context, keys ...string) error
+	// Clear removes every entry of this backend's namespace, and nothing
+	// outside it: never the whole Redis database or memcached server unless
+	// the backend was explicitly configured to do so.
+	Clear(ctx context.Context) error
+	// Close releases the backend's resources and stops its goroutines. It is
+	// idempotent. Calls after Close return ErrClosed.
+	Close() error
+}
+
+// Item is one key and value for SetMany.
+type Item struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
+}
+
+// GetManyer is implemented by backends that fetch several keys in one round
+// trip. GetMany returns one slot per key, in order: nil for a miss, the value
+// otherwise (an empty value is a non-nil, empty slice). An error means the
+// whole call failed.
+type GetManyer interface {
+	GetMany(ctx context.Context, keys []string) ([][]byte, error)
+}
+
+// SetManyer is implemented by backends that store several items in one round
+// trip. SetMany is not atomic: on error, some items may have been stored.
+type SetManyer interface {
+	SetMany(ctx context.Context, items []Item) error
+}
+
+// Incrementer is implemented by backends with atomic counters. Incr adds
+// delta (which may be negative) to the decimal integer stored under key and
+// returns the new value. A missing key counts as 0 and is created without
+// expiry; an existing key keeps its expiry. A value that is not a decimal
+// integer gives an error wrapping ErrNotInteger.
+type Incrementer interface {
+	Incr(ctx context.Context, key string, delta int64) (int64, error)
+}
+
+// Haser is implemented by backends that can tell whether a key is present
+// without transferring its value.
+type Haser interface {
+	Has(ctx context.Context, key string) (bool, error)
+}
+
+// Stats is what a backend knows of itself. Fields a backend cannot know are
+// -1.
+type Stats struct {
+	Entries   int64 // live entries, or -1
+	Bytes     int64 // bytes held by values, or -1
+	Evictions int64 // entries removed to make room (not expiry), or -1
+}
+
+// Statser is implemented by backends that report Stats.
+type Statser interface {
+	Stats() Stats
+}
+
+// ValueStore is implemented by in-process stores that can hold Go values
+// without encoding them. The caching package uses it to keep decoded entries
+// in memory, so that a hit on an in-process store decodes nothing.
+//
+// Values stored with StoreValue are not visible to Get (Get of such a key
+// reports ErrNotFound) and values stored with Set are not visible to
+// LoadValue. Delete, Clear, expiry and eviction apply to both. Values are
+// shared by every caller that loads them: they must be treated as read-only.
+type ValueStore interface {
+	// LoadValue returns the value stored under key, if any.
+	LoadValue(key string) (v any, ok bool)
+	// StoreValue stores v under key for ttl (0: no expiry); size is what v
+	// counts against the store's byte bound.
+	StoreValue(key string, v any, size int, ttl time.Duration) error
+	// AddValue stores v only if no live entry exists under key, and reports
+	// whether it did. It is atomic.
+	AddValue(key string, v any, size int, ttl time.Duration) (bool, error)
+}
+
+// CheckTTL returns an error wrapping ErrInvalidTTL if ttl is negative.
+// Backends call it first in Set, Add and SetMany.
+func CheckTTL(ttl time.Duration) error {
+	if ttl < 0 {
+		return ErrInvalidTTL
+	}
+	return nil
+}

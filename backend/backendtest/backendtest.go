@@ -1,0 +1,571 @@
+// Package backendtest is the conformance suite every backend.Backend passes:
+// the stores of this module and any a user writes.
+//
+//	func TestConformance(t *testing.T) {
+//		backendtest.Run(t, func(t *testing.T) backend.Backend {
+//			return mystore.New(...)
+//		})
+//	}
+//
+// The suite checks the contract of package backend: misses, round trips of
+// empty, binary and 1 MiB values, overwrite, expiry, Add, Delete, Clear
+// isolated between namespaces, the optional capabilities a backend offers
+// (GetMany, SetMany, Incr, Has), concurrent use (run it with -race) and Close.
+package backendtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// Options tunes the suite to a store. The zero value suits a store with
+// millisecond expiry and no injectable clock.
+type Options struct {
+	// Advance moves the store's clock forward by d. With it, expiry tests
+	// run without sleeping; nil means the suite sleeps for real.
+	Advance func(d time.Duration)
+	// TTLResolution is the shortest TTL the store honours and the granularity
+	// of its expiry (memcached: one second). Default 1ms.
+	TTLResolution time.Duration
+	// MaxValueSize is the largest value the store accepts; the suite's big
+	// round trip uses min(1 MiB, MaxValueSize). Default 1 MiB.
+	MaxValueSize int
+	// Discards says the store keeps nothing by design (backend/null): the
+	// suite then checks that every call succeeds and every read misses.
+	Discards bool
+}
+
+// Run runs the suite with default Options. newBackend is called once per
+// subtest (and twice by the namespace test): each call must return a new,
+// empty backend with a namespace of its own on the same underlying store
+// (for an in-process store, a new store will do). The suite closes what it
+// is given.
+func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
+	RunWith(t, newBackend, Options{})
+}
+
+// RunWith runs the suite with opts.
+func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts Options) {
+	if opts.TTLResolution <= 0 {
+		opts.TTLResolution = time.Millisecond
+	}
+	if opts.MaxValueSize <= 0 || opts.MaxValueSize > 1<<20 {
+		opts.MaxValueSize = 1 << 20
+	}
+	s := &suite{newBackend: newBackend, opts: opts}
+	if opts.Discards {
+		t.Run("Discards", s.testDiscards)
+		t.Run("NegativeTTL", s.testNegativeTTL)
+		t.Run("Close", s.testClose)
+		return
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T)
+	}{
+		{"Miss", s.testMiss},
+		{"RoundTrip", s.testRoundTrip},
+		{"Keys", s.testKeys},
+		{"Overwrite", s.testOverwrite},
+		{"ValueIsCopied", s.testValueIsCopied},
+		{"NegativeTTL", s.testNegativeTTL},
+		{"Expiry", s.testExpiry},
+		{"Add", s.testAdd},
+		{"AddExpired", s.testAddExpired},
+		{"Delete", s.testDelete},
+		{"ClearIsolated", s.testClearIsolated},
+		{"GetMany", s.testGetMany},
+		{"SetMany", s.testSetMany},
+		{"Incr", s.testIncr},
+		{"Has", s.testHas},
+		{"Concurrent", s.testConcurrent},
+		{"Close", s.testClose},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, tc.fn)
+	}
+}
+
+type suite struct {
+	newBackend func(t *testing.T) backend.Backend
+	opts       Options
+}
+
+func (s *suite) open(t *testing.T) backend.Backend {
+	t.Helper()
+	b := s.newBackend(t)
+	if b == nil {
+		t.Fatal("newBackend returned nil")
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// ttl is a short TTL the store honours; wait is long enough for it to pass.
+func (s *suite) ttl() time.Duration {
+	return max(200*time.Millisecond, s.opts.TTLResolution)
+}
+
+func (s *suite) wait() {
+	d := s.ttl() + s.opts.TTLResolution + 100*time.Millisecond
+	if s.opts.TTLResolution >= time.Second {
+		d += time.Second // second-granularity clocks tick late
+	}
+	if s.opts.Advance != nil {
+		s.opts.Advance(d)
+		return
+	}
+	time.Sleep(d)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func mustGet(t *testing.T, b backend.Backend, key string) []byte {
+	t.Helper()
+	v, err := b.Get(ctx(t), key)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	return v
+}
+
+func mustMiss(t *testing.T, b backend.Backend, key string) {
+	t.Helper()
+	v, err := b.Get(ctx(t), key)
+	if !errors.Is(err, backend.ErrNotFound) {
+		t.Fatalf("Get(%q) = %q, %v; want an error wrapping backend.ErrNotFound", key, v, err)
+	}
+}
+
+func mustSet(t *testing.T, b backend.Backend, key string, v []byte, ttl time.Duration) {
+	t.Helper()
+	if err := b.Set(ctx(t), key, v, ttl); err != nil {
+		t.Fatalf("Set(%q, %d bytes, %v): %v", key, len(v), ttl, err)
+	}
+}
+
+func (s *suite) testMiss(t *testing.T) {
+	b := s.open(t)
+	mustMiss(t, b, "absent")
+}
+
+func (s *suite) testRoundTrip(t *testing.T) {
+	b := s.open(t)
+	binary := make([]byte, 256)
+	for i := range binary {
+		binary[i] = byte(i)
+	}
+	big := make([]byte, s.opts.MaxValueSize)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	cases := []struct {
+		name  string
+		value []byte
+	}{
+		{"empty", []byte{}},
+		{"text", []byte("hello, world")},
+		{"binary", binary},
+		{"crlf", []byte("a\r\nb\r\n\r\nEND\r\n")},
+		{fmt.Sprintf("size=%d", len(big)), big},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "rt/" + tc.name
+			mustSet(t, b, key, tc.value, 0)
+			got := mustGet(t, b, key)
+			if got == nil {
+				t.Fatalf("Get(%q) returned a nil slice with no error", key)
+			}
+			if !bytes.Equal(got, tc.value) {
+				t.Fatalf("Get(%q) returned %d bytes, want %d equal to what was set", key, len(got), len(tc.value))
+			}
+		})
+	}
+}
+
+func (s *suite) testKeys(t *testing.T) {
+	b := s.open(t)
+	keys := []string{
+		"plain", "with space", "with\nnewline", "tab\tkey", "ключ", "a/b/../c",
+		strings.Repeat("k", 300), strings.Repeat("k", 299) + "j", "x\x00y",
+	}
+	for i, k := range keys {
+		mustSet(t, b, k, []byte(fmt.Sprint(i)), 0)
+	}
+	for i, k := range keys {
+		if got := string(mustGet(t, b, k)); got != fmt.Sprint(i) {
+			t.Errorf("key #%d (%d bytes) returned %q, want %q: keys collide", i, len(k), got, fmt.Sprint(i))
+		}
+	}
+}
+
+func (s *suite) testOverwrite(t *testing.T) {
+	b := s.open(t)
+	mustSet(t, b, "k", []byte("one"), 0)
+	mustSet(t, b, "k", []byte("two, longer"), 0)
+	if got := string(mustGet(t, b, "k")); got != "two, longer" {
+		t.Fatalf("after overwrite Get = %q, want %q", got, "two, longer")
+	}
+	mustSet(t, b, "k", []byte("3"), 0)
+	if got := string(mustGet(t, b, "k")); got != "3" {
+		t.Fatalf("after overwrite with a shorter value Get = %q, want %q", got, "3")
+	}
+}
+
+func (s *suite) testValueIsCopied(t *testing.T) {
+	b := s.open(t)
+	v := []byte("original")
+	mustSet(t, b, "k", v, 0)
+	copy(v, "MODIFIED")
+	if got := string(mustGet(t, b, "k")); got != "original" {
+		t.Fatalf("modifying the slice after Set changed the stored value to %q", got)
+	}
+}
+
+func (s *suite) testNegativeTTL(t *testing.T) {
+	b := s.open(t)
+	if err := b.Set(ctx(t), "k", []byte("v"), -time.Second); !errors.Is(err, backend.ErrInvalidTTL) {
+		t.Fatalf("Set with ttl -1s: err = %v, want ErrInvalidTTL", err)
+	}
+	if _, err := b.Add(ctx(t), "k", []byte("v"), -time.Second); !errors.Is(err, backend.ErrInvalidTTL) {
+		t.Fatalf("Add with ttl -1s: err = %v, want ErrInvalidTTL", err)
+	}
+	mustMiss(t, b, "k")
+}
+
+func (s *suite) testExpiry(t *testing.T) {
+	b := s.open(t)
+	mustSet(t, b, "short", []byte("v"), s.ttl())
+	mustSet(t, b, "forever", []byte("v"), 0)
+	mustSet(t, b, "long", []byte("v"), time.Hour)
+	if got := string(mustGet(t, b, "short")); got != "v" {
+		t.Fatalf("Get before expiry = %q", got)
+	}
+	s.wait()
+	mustMiss(t, b, "short")
+	mustGet(t, b, "forever")
+	mustGet(t, b, "long")
+}
+
+func (s *suite) testAdd(t *testing.T) {
+	b := s.open(t)
+	ok, err := b.Add(ctx(t), "k", []byte("first"), 0)
+	if err != nil || !ok {
+		t.Fatalf("Add on an absent key = %v, %v; want true, nil", ok, err)
+	}
+	ok, err = b.Add(ctx(t), "k", []byte("second"), 0)
+	if err != nil || ok {
+		t.Fatalf("Add on a present key = %v, %v; want false, nil", ok, err)
+	}
+	if got := string(mustGet(t, b, "k")); got != "first" {
+		t.Fatalf("Add on a present key replaced the value: %q", got)
+	}
+}
+
+func (s *suite) testAddExpired(t *testing.T) {
+	b := s.open(t)
+	mustSet(t, b, "k", []byte("old"), s.ttl())
+	s.wait()
+	ok, err := b.Add(ctx(t), "k", []byte("new"), 0)
+	if err != nil || !ok {
+		t.Fatalf("Add on an expired key = %v, %v; want true, nil", ok, err)
+	}
+	if got := string(mustGet(t, b, "k")); got != "new" {
+		t.Fatalf("Get after Add on an expired key = %q, want %q", got, "new")
+	}
+}
+
+func (s *suite) testDelete(t *testing.T) {
+	b := s.open(t)
+	if err := b.Delete(ctx(t), "missing"); err != nil {
+		t.Fatalf("Delete of a missing key: %v", err)
+	}
+	if err := b.Delete(ctx(t)); err != nil {
+		t.Fatalf("Delete of no keys: %v", err)
+	}
+	mustSet(t, b, "a", []byte("1"), 0)
+	mustSet(t, b, "b", []byte("2"), 0)
+	mustSet(t, b, "c", []byte("3"), 0)
+	if err := b.Delete(ctx(t), "a", "b", "missing"); err != nil {
+		t.Fatalf("Delete(a, b, missing): %v", err)
+	}
+	mustMiss(t, b, "a")
+	mustMiss(t, b, "b")
+	mustGet(t, b, "c")
+}
+
+func (s *suite) testClearIsolated(t *testing.T) {
+	one, two := s.open(t), s.open(t)
+	for i := range 20 {
+		k := fmt.Sprintf("k%d", i)
+		mustSet(t, one, k, []byte("one"), 0)
+		mustSet(t, two, k, []byte("two"), 0)
+	}
+	if err := one.Clear(ctx(t)); err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
+	for i := range 20 {
+		k := fmt.Sprintf("k%d", i)
+		mustMiss(t, one, k)
+		if got := string(mustGet(t, two, k)); got != "two" {
+			t.Fatalf("Clear of one namespace changed another's %s to %q", k, got)
+		}
+	}
+	mustSet(t, one, "after", []byte("v"), 0)
+	mustGet(t, one, "after")
+}
+
+func (s *suite) testGetMany(t *testing.T) {
+	b := s.open(t)
+	gm, ok := b.(backend.GetManyer)
+	if !ok {
+		t.Skip("backend does not implement backend.GetManyer")
+	}
+	if got, err := gm.GetMany(ctx(t), nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetMany(nil) = %v, %v; want no values", got, err)
+	}
+	mustSet(t, b, "a", []byte("1"), 0)
+	mustSet(t, b, "empty", []byte{}, 0)
+	mustSet(t, b, "c", []byte("3"), 0)
+	keys := []string{"a", "missing", "empty", "c", "a"}
+	got, err := gm.GetMany(ctx(t), keys)
+	if err != nil {
+		t.Fatalf("GetMany: %v", err)
+	}
+	if len(got) != len(keys) {
+		t.Fatalf("GetMany returned %d slots for %d keys", len(got), len(keys))
+	}
+	want := [][]byte{[]byte("1"), nil, {}, []byte("3"), []byte("1")}
+	for i := range keys {
+		if (got[i] == nil) != (want[i] == nil) || !bytes.Equal(got[i], want[i]) {
+			t.Errorf("GetMany slot %d (%q) = %q (nil: %v), want %q (nil: %v)", i, keys[i], got[i], got[i] == nil, want[i], want[i] == nil)
+		}
+	}
+	// Many keys, so that a sharded store's fan-out is exercised.
+	var many []string
+	for i := range 200 {
+		k := fmt.Sprintf("many/%d", i)
+		many = append(many, k)
+		if i%2 == 0 {
+			mustSet(t, b, k, []byte(k), 0)
+		}
+	}
+	got, err = gm.GetMany(ctx(t), many)
+	if err != nil {
+		t.Fatalf("GetMany of 200 keys: %v", err)
+	}
+	for i, k := range many {
+		if i%2 == 0 && string(got[i]) != k || i%2 == 1 && got[i] != nil {
+			t.Fatalf("GetMany of 200 keys: slot %d = %q", i, got[i])
+		}
+	}
+}
+
+func (s *suite) testSetMany(t *testing.T) {
+	b := s.open(t)
+	sm, ok := b.(backend.SetManyer)
+	if !ok {
+		t.Skip("backend does not implement backend.SetManyer")
+	}
+	if err := sm.SetMany(ctx(t), nil); err != nil {
+		t.Fatalf("SetMany(nil): %v", err)
+	}
+	items := []backend.Item{
+		{Key: "a", Value: []byte("1")},
+		{Key: "b", Value: []byte{}, TTL: time.Hour},
+		{Key: "short", Value: []byte("3"), TTL: s.ttl()},
+	}
+	if err := sm.SetMany(ctx(t), items); err != nil {
+		t.Fatalf("SetMany: %v", err)
+	}
+	if got := string(mustGet(t, b, "a")); got != "1" {
+		t.Fatalf("after SetMany Get(a) = %q", got)
+	}
+	if got := mustGet(t, b, "b"); len(got) != 0 {
+		t.Fatalf("after SetMany Get(b) = %q", got)
+	}
+	mustGet(t, b, "short")
+	s.wait()
+	mustMiss(t, b, "short")
+	mustGet(t, b, "a")
+	if err := sm.SetMany(ctx(t), []backend.Item{{Key: "neg", Value: []byte("v"), TTL: -1}}); !errors.Is(err, backend.ErrInvalidTTL) {
+		t.Fatalf("SetMany with a negative TTL: err = %v, want ErrInvalidTTL", err)
+	}
+}
+
+func (s *suite) testIncr(t *testing.T) {
+	b := s.open(t)
+	in, ok := b.(backend.Incrementer)
+	if !ok {
+		t.Skip("backend does not implement backend.Incrementer")
+	}
+	n, err := in.Incr(ctx(t), "counter", 5)
+	if err != nil || n != 5 {
+		t.Fatalf("Incr of a missing key by 5 = %d, %v; want 5, nil", n, err)
+	}
+	n, err = in.Incr(ctx(t), "counter", 3)
+	if err != nil || n != 8 {
+		t.Fatalf("Incr by 3 = %d, %v; want 8, nil", n, err)
+	}
+	if got := string(mustGet(t, b, "counter")); got != "8" {
+		t.Fatalf("Get of a counter = %q, want decimal %q", got, "8")
+	}
+	mustSet(t, b, "set", []byte("41"), 0)
+	if n, err = in.Incr(ctx(t), "set", 1); err != nil || n != 42 {
+		t.Fatalf("Incr of a value set as %q = %d, %v; want 42", "41", n, err)
+	}
+	mustSet(t, b, "text", []byte("not a number"), 0)
+	if _, err = in.Incr(ctx(t), "text", 1); !errors.Is(err, backend.ErrNotInteger) {
+		t.Fatalf("Incr of a non-integer: err = %v, want ErrNotInteger", err)
+	}
+	if got := string(mustGet(t, b, "text")); got != "not a number" {
+		t.Fatalf("a failed Incr changed the value to %q", got)
+	}
+	// Counters are atomic.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if _, err := in.Incr(context.Background(), "atomic", 1); err != nil {
+					t.Errorf("concurrent Incr: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := string(mustGet(t, b, "atomic")); got != "400" {
+		t.Fatalf("400 concurrent increments gave %q", got)
+	}
+}
+
+func (s *suite) testHas(t *testing.T) {
+	b := s.open(t)
+	h, ok := b.(backend.Haser)
+	if !ok {
+		t.Skip("backend does not implement backend.Haser")
+	}
+	mustSet(t, b, "k", []byte("v"), 0)
+	mustSet(t, b, "short", []byte("v"), s.ttl())
+	for _, tc := range []struct {
+		key  string
+		want bool
+	}{{"k", true}, {"missing", false}, {"short", true}} {
+		if got, err := h.Has(ctx(t), tc.key); err != nil || got != tc.want {
+			t.Fatalf("Has(%q) = %v, %v; want %v", tc.key, got, err, tc.want)
+		}
+	}
+	s.wait()
+	if got, err := h.Has(ctx(t), "short"); err != nil || got {
+		t.Fatalf("Has of an expired key = %v, %v; want false", got, err)
+	}
+}
+
+func (s *suite) testConcurrent(t *testing.T) {
+	b := s.open(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := context.Background()
+			for i := range 200 {
+				k := fmt.Sprintf("k%d", i%16)
+				v := []byte(fmt.Sprintf("g%d-%d", g, i))
+				switch i % 4 {
+				case 0:
+					if err := b.Set(c, k, v, 0); err != nil {
+						t.Errorf("Set: %v", err)
+						return
+					}
+				case 1:
+					if _, err := b.Get(c, k); err != nil && !errors.Is(err, backend.ErrNotFound) {
+						t.Errorf("Get: %v", err)
+						return
+					}
+				case 2:
+					if _, err := b.Add(c, k, v, time.Minute); err != nil {
+						t.Errorf("Add: %v", err)
+						return
+					}
+				case 3:
+					if err := b.Delete(c, k); err != nil {
+						t.Errorf("Delete: %v", err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mustSet(t, b, "final", []byte("v"), 0)
+	mustGet(t, b, "final")
+}
+
+func (s *suite) testDiscards(t *testing.T) {
+	b := s.open(t)
+	c := ctx(t)
+	mustSet(t, b, "k", []byte("v"), 0)
+	mustMiss(t, b, "k")
+	for range 2 {
+		if ok, err := b.Add(c, "k", []byte("v"), 0); err != nil || !ok {
+			t.Fatalf("Add on a store that keeps nothing = %v, %v; want true (the key is always absent)", ok, err)
+		}
+	}
+	mustMiss(t, b, "k")
+	if err := b.Delete(c, "k", "j"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if err := b.Clear(c); err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
+	if gm, ok := b.(backend.GetManyer); ok {
+		got, err := gm.GetMany(c, []string{"k", "j"})
+		if err != nil || len(got) != 2 || got[0] != nil || got[1] != nil {
+			t.Fatalf("GetMany = %q, %v; want two misses", got, err)
+		}
+	}
+	if sm, ok := b.(backend.SetManyer); ok {
+		if err := sm.SetMany(c, []backend.Item{{Key: "k", Value: []byte("v")}}); err != nil {
+			t.Fatalf("SetMany: %v", err)
+		}
+		mustMiss(t, b, "k")
+	}
+	if h, ok := b.(backend.Haser); ok {
+		if has, err := h.Has(c, "k"); err != nil || has {
+			t.Fatalf("Has = %v, %v; want false", has, err)
+		}
+	}
+}
+
+func (s *suite) testClose(t *testing.T) {
+	b := s.newBackend(t)
+	_ = b.Set(ctx(t), "k", []byte("v"), 0)
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close: %v (Close must be idempotent)", err)
+	}
+	if _, err := b.Get(ctx(t), "k"); !errors.Is(err, backend.ErrClosed) {
+		t.Fatalf("Get after Close: err = %v, want ErrClosed", err)
+	}
+	if err := b.Set(ctx(t), "k", []byte("v"), 0); !errors.Is(err, backend.ErrClosed) {
+		t.Fatalf("Set after Close: err = %v, want ErrClosed", err)
+	}
+}
