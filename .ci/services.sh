@@ -51,7 +51,7 @@ if ! redis-cli -p 7101 cluster info 2>/dev/null | grep -q 'cluster_state:ok'; th
     fi
   done
   if ! redis-cli -p 7101 cluster info | grep -q 'cluster_known_nodes:3'; then
-    yes yes | redis-cli --cluster create 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 --cluster-replicas 0 >&2
+    redis-cli --cluster create 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 --cluster-replicas 0 --cluster-yes >&2
   fi
   for _ in $(seq 1 100); do
     redis-cli -p 7101 cluster info | grep -q 'cluster_state:ok' && break
