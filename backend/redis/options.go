@@ -198,7 +198,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, urlError(err)
 		}
-		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, hasQuery(o.URL, "context_timeout_enabled"))
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, false)
 		return redis.NewClient(opt), nil
 	case "cluster":
 		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
@@ -224,7 +224,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, urlError(err)
 		}
-		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, hasQuery(o.URL, "context_timeout_enabled"))
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, u.Query().Has("context_timeout_enabled"))
 		return redis.NewFailoverClient(opt), nil
 	}
 	return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
@@ -262,11 +262,6 @@ func multiHostURL(base, rest string) (*url.URL, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u, nil
-}
-
-func hasQuery(rawURL, name string) bool {
-	u, err := url.Parse(rawURL)
-	return err == nil && u.Query().Has(name)
 }
 
 // urlError wraps an error from parsing a URL without the URL itself, which
