@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -20,11 +21,24 @@ func (bt batch[C]) index(i int) int {
 	return bt.idx[i]
 }
 
-// keys returns the keys with the Backend's prefix.
+// keys returns the keys with the Backend's prefix. They share one string,
+// so that a call costs two allocations, not one per key.
 func (b *Backend) keys(keys []string) []string {
+	n := 0
+	for _, k := range keys {
+		n += len(b.prefix) + len(k)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, k := range keys {
+		sb.WriteString(b.prefix)
+		sb.WriteString(k)
+	}
+	all := sb.String()
 	full := make([]string, len(keys))
 	for i, k := range keys {
-		full[i] = b.prefix + k
+		n := len(b.prefix) + len(k)
+		full[i], all = all[:n], all[n:]
 	}
 	return full
 }
