@@ -83,4 +83,12 @@
 // is about the whole server, not this prefix. Add is atomic; SetMany is not
 // (on error some items may be stored). Clear is not atomic either: keys
 // written while it runs may survive.
+//
+// Against a stopped server (connection refused) a call fails in
+// milliseconds. Against one that accepts connections but does not answer, a
+// call takes up to ReadTimeout per try (MaxRetries+1 tries: 1s with the
+// defaults), or less if its context's deadline comes first.
+//
+// The Backend logs nothing. go-redis itself logs failed dials through its
+// process-wide logger; redis.SetLogger replaces it.
 package redisstore
