@@ -1,0 +1,174 @@
+package benchmarks
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cache "github.com/chenyahui/gin-cache"
+	"github.com/chenyahui/gin-cache/persist"
+	"github.com/gin-gonic/gin"
+)
+
+// The response cache comparison (issue 9, point 2): the hit path of each
+// middleware in front of the same handler, serving a 2 KiB JSON body into an
+// httptest recorder.
+
+const (
+	pageSize = 2 << 10
+	pageURL  = "/products?page=1"
+	pageTTL  = time.Hour
+)
+
+var page = jsonBody(pageSize)
+
+// httpImpl builds one contender around a handler that counts its calls.
+type httpImpl struct {
+	name   string
+	cached bool // a cache: the handler must run once, then every request is a hit
+	new    func(b *testing.B, h http.HandlerFunc) http.Handler
+}
+
+// httpImpls lists the contenders; ours joins it from cached_test.go.
+var httpImpls = []httpImpl{
+	{"bare", false, func(_ *testing.B, h http.HandlerFunc) http.Handler { return h }},
+	{"naive-map", true, func(_ *testing.B, h http.HandlerFunc) http.Handler { return naiveCache(h) }},
+	{"gin-bare", false, func(_ *testing.B, h http.HandlerFunc) http.Handler {
+		e := newGin()
+		e.GET("/products", gin.WrapF(h))
+		return e
+	}},
+	{"gin-cache", true, func(_ *testing.B, h http.HandlerFunc) http.Handler {
+		e := newGin()
+		e.GET("/products", cache.CacheByRequestURI(persist.NewMemoryStore(pageTTL), pageTTL), gin.WrapF(h))
+		return e
+	}},
+}
+
+func newGin() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	return gin.New() // no logger, no recovery: the cache alone
+}
+
+// pageHandler serves page as application/json and counts its calls.
+func pageHandler(calls *atomic.Int64) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(page)
+	}
+}
+
+// serve runs one request and checks the response is the page.
+func serve(b *testing.B, h http.Handler, r *http.Request) {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || w.Body.Len() != len(page) {
+		b.Fatalf("status %d, %d bytes; want 200, %d bytes", w.Code, w.Body.Len(), len(page))
+	}
+}
+
+// BenchmarkResponseHit is a request answered from the cache (after one
+// miss has filled it), against the bare handler and gin's router alone.
+func BenchmarkResponseHit(b *testing.B) {
+	for _, impl := range httpImpls {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			var calls atomic.Int64
+			h := impl.new(b, pageHandler(&calls))
+			r := httptest.NewRequest(http.MethodGet, pageURL, nil)
+			serve(b, h, r) // the miss that fills the cache
+			b.ReportAllocs()
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				serve(b, h, r)
+			}
+			if impl.cached && calls.Load() != 1 {
+				b.Fatalf("handler ran %d times; want 1 (hits are not hits)", calls.Load())
+			}
+		})
+	}
+}
+
+// BenchmarkResponseHitParallel is BenchmarkResponseHit from every core.
+func BenchmarkResponseHitParallel(b *testing.B) {
+	for _, impl := range httpImpls {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			var calls atomic.Int64
+			h := impl.new(b, pageHandler(&calls))
+			serve(b, h, httptest.NewRequest(http.MethodGet, pageURL, nil))
+			b.ReportAllocs()
+			b.SetBytes(int64(len(page)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				r := httptest.NewRequest(http.MethodGet, pageURL, nil)
+				for pb.Next() {
+					serve(b, h, r)
+				}
+			})
+			if impl.cached && calls.Load() != 1 {
+				b.Fatalf("handler ran %d times; want 1 (hits are not hits)", calls.Load())
+			}
+		})
+	}
+}
+
+// naiveCache is the floor of what any response cache costs: a map from
+// request URI to status, headers and body behind one RWMutex, with no TTL,
+// no eviction, no Vary, no validation of what it stores.
+func naiveCache(next http.Handler) http.Handler {
+	type response struct {
+		status int
+		header http.Header
+		body   []byte
+	}
+	var (
+		mu sync.RWMutex
+		m  = map[string]*response{}
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := r.URL.RequestURI()
+		mu.RLock()
+		resp := m[key]
+		mu.RUnlock()
+		if resp != nil {
+			h := w.Header()
+			for k, v := range resp.header {
+				h[k] = v
+			}
+			w.WriteHeader(resp.status)
+			_, _ = w.Write(resp.body)
+			return
+		}
+		rec := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusOK {
+			mu.Lock()
+			m[key] = &response{rec.status, w.Header().Clone(), rec.body.Bytes()}
+			mu.Unlock()
+		}
+	})
+}
+
+type recordingWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recordingWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recordingWriter) Write(p []byte) (int, error) {
+	w.body.Write(p)
+	return w.ResponseWriter.Write(p)
+}
