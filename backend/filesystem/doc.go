@@ -42,7 +42,7 @@
 // namespace: the files are the truth, and the rename makes every write
 // atomic. Set, Add, Incr and Delete of keys in one subdirectory serialise on
 // an advisory lock (flock(2) on the subdirectory's ".lock" file), so Add and
-// Incr are atomic across processes on Unix; elsewhere, only within a process.
+// Incr are atomic across processes on Linux, macOS and the BSDs; elsewhere (Windows, Solaris), only within a process.
 //
 // The bounds are enforced approximately across processes: each process's
 // index knows the files it wrote or read, and learns of the others' at each

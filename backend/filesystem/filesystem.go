@@ -245,7 +245,9 @@ func (s *Store) read(e entry, key string) (read, error) {
 	if err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
 	}
-	if !fi.Mode().IsRegular() || fi.Size() > math.MaxInt32*2+overhead {
+	if !fi.Mode().IsRegular() || fi.Size() > math.MaxUint32*2+overhead ||
+		s.opts.MaxBytes >= 0 && fi.Size() > s.opts.MaxBytes {
+		// Not an entry this store could have written.
 		return read{fi: fi}, nil
 	}
 	b := make([]byte, fi.Size())
@@ -358,8 +360,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // Add stores value under key if no live entry is there. It is atomic with
 // respect to Set, Add, Incr and Delete on the same directory, in this
-// process and in others (an advisory lock per subdirectory; on systems
-// without flock, within this process only).
+// process and in others (an advisory flock(2) per subdirectory; on systems
+// without flock, such as Windows, within this process only).
 func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	n, err := s.check(key, value, ttl)
 	if err != nil {

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
 package filesystem
 
@@ -21,5 +21,3 @@ func flock(f *os.File, unlock bool) error {
 		}
 	}
 }
-
-const crossProcessLocks = true

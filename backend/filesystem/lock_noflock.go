@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
 package filesystem
 
@@ -7,5 +7,3 @@ import "os"
 // flock does nothing where advisory file locks are not available: Add and
 // Incr are then atomic only within one process.
 func flock(f *os.File, unlock bool) error { return nil }
-
-const crossProcessLocks = false
