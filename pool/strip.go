@@ -85,15 +85,6 @@ func Strip(q string, max int) string {
 			emit(q[i:j])
 			i = j
 		case isDigit(c) || (c == '.' && i+1 < len(q) && isDigit(q[i+1])):
-			if identBefore(q, i) {
-				j := i
-				for j < len(q) && isIdent(q[j]) {
-					j++
-				}
-				b.WriteString(q[i:j]) // part of a word: no space was pending
-				i = j
-				break
-			}
 			i = skipNumber(q, i)
 			emit("?")
 		case isIdent(c):
@@ -128,10 +119,12 @@ func isIdent(c byte) bool {
 	return c == '_' || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z') || c >= 0x80
 }
 
-// identBefore reports whether the byte before i continues an identifier, so
-// that q[i] is inside a word (t1, col_2, xe'...' is not E'...').
+// identBefore reports whether the byte before i continues a word, so that
+// q[i] is inside it (in xe'...', e'...' is not an E'...' string).
 func identBefore(q string, i int) bool {
-	return i > 0 && (isIdent(q[i-1]) || q[i-1] == '$')
+	// '?' counts as part of a word: it is what a number became, so that
+	// stripping a stripped statement changes nothing.
+	return i > 0 && (isIdent(q[i-1]) || q[i-1] == '$' || q[i-1] == '?')
 }
 
 // skipQuoted returns the index after the quote that closes a '...' literal
@@ -200,25 +193,20 @@ func dollarQuoteEnd(q string, i int) (int, bool) {
 	return j + 1 + k + len(tag), true
 }
 
+// skipNumber returns the index after the number starting at i: a run of
+// digits, letters, '_' and '.' (1.5, 0x1F, 1_000, and anything glued to
+// them), with the sign of an exponent (1e-5).
 func skipNumber(q string, i int) int {
-	for i < len(q) && (isDigit(q[i]) || q[i] == '.' || q[i] == '_') {
-		i++
-	}
-	if i < len(q) && (q[i] == 'e' || q[i] == 'E') {
-		j := i + 1
-		if j < len(q) && (q[j] == '+' || q[j] == '-') {
-			j++
+	for i < len(q) {
+		c := q[i]
+		switch {
+		case isIdent(c) || c == '.':
+			i++
+		case (c == '+' || c == '-') && (q[i-1] == 'e' || q[i-1] == 'E') && i+1 < len(q) && isDigit(q[i+1]):
+			i++
+		default:
+			return i
 		}
-		if j < len(q) && isDigit(q[j]) {
-			i = j
-			for i < len(q) && isDigit(q[i]) {
-				i++
-			}
-		}
-	}
-	// 0x1F and the like, and a number glued to letters: swallow the word.
-	for i < len(q) && isIdent(q[i]) {
-		i++
 	}
 	return i
 }
