@@ -85,4 +85,3 @@ func ExampleNewHandler() {
 	fmt.Println(err)
 	// Output: pool: NewHandler: Authorize is required (use pool.LoopbackOnly or a check of your own)
 }
-

@@ -392,4 +392,3 @@ func TestOpenDBRejectsBadConfig(t *testing.T) {
 	_, err = pool.OpenDB(nil, pool.Config{}, pool.SQLOptions{})
 	require.Error(t, err)
 }
-
