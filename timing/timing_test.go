@@ -330,4 +330,3 @@ func TestOptionsValidation(t *testing.T) {
 	}
 	assert.Panics(t, func() { timing.Must(timing.Options{Header: "a b"}) })
 }
-
