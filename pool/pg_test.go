@@ -124,6 +124,9 @@ func TestAcquireTimeoutIsErrPoolTimeout(t *testing.T) {
 	t.Parallel()
 	db, _ := openPG(t, pool.Config{Size: 1, MaxOverflow: pool.NoOverflow, Timeout: 150 * time.Millisecond}, pool.SQLOptions{})
 	ctx := t.Context()
+	// Dial the one connection outside the acquire timeout, which includes
+	// dialing: on a loaded machine a dial can take longer than 150ms.
+	require.NoError(t, db.DB.PingContext(ctx))
 
 	t.Run("the timeout does not cut a running query", func(t *testing.T) {
 		var one int
@@ -311,6 +314,7 @@ func TestStatsHandlerReportsThePool(t *testing.T) {
 	t.Parallel()
 	db, _ := openPG(t, pool.Config{Size: 1, MaxOverflow: pool.NoOverflow, Timeout: 100 * time.Millisecond}, pool.SQLOptions{})
 	ctx := t.Context()
+	require.NoError(t, db.DB.PingContext(ctx)) // dial outside the acquire timeout
 	for range 3 {
 		_, err := db.ExecContext(ctx, `SELECT 1`)
 		require.NoError(t, err)
