@@ -36,6 +36,15 @@ type compressImpl struct {
 var compressImpls = []compressImpl{
 	{"identity", "", func(h http.Handler) http.Handler { return h }},
 	{"gzhttp", "gzip", func(h http.Handler) http.Handler { return gzhttp.GzipHandler(h) }},
+	// gzhttp's default is level 5 of klauspost/compress; ours and
+	// gziphandler's are 6: this row compares at equal level.
+	{"gzhttp-level6", "gzip", func(h http.Handler) http.Handler {
+		wrap, err := gzhttp.NewWrapper(gzhttp.CompressionLevel(6))
+		if err != nil {
+			panic(err)
+		}
+		return wrap(h)
+	}},
 	{"gziphandler", "gzip", gziphandler.GzipHandler},
 }
 
