@@ -99,10 +99,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -360,8 +362,10 @@ type typeInfo struct {
 }
 
 var (
-	infos   sync.Map   // reflect.Type -> *typeInfo
-	buildMu sync.Mutex // serializes building, so recursive types resolve to one info
+	// infos maps reflect.Type to *typeInfo. It is copied on write: types are
+	// few and built once, and a plain map read is the fastest lookup.
+	infos   atomic.Pointer[map[reflect.Type]*typeInfo]
+	buildMu sync.Mutex // serializes building and publishing infos
 )
 
 var (
@@ -373,24 +377,37 @@ var (
 
 // infoOf returns the typeInfo of t, building it on first use.
 func infoOf(t reflect.Type) *typeInfo {
-	if ti, ok := infos.Load(t); ok {
-		return ti.(*typeInfo)
+	if m := infos.Load(); m != nil {
+		if ti, ok := (*m)[t]; ok {
+			return ti
+		}
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
+	old := infos.Load()
+	if old != nil {
+		if ti, ok := (*old)[t]; ok {
+			return ti
+		}
+	}
 	building := map[reflect.Type]*typeInfo{}
 	ti := build(t, building)
-	for t, ti := range building {
-		infos.Store(t, ti)
+	m := make(map[reflect.Type]*typeInfo, len(building))
+	if old != nil {
+		maps.Copy(m, *old)
 	}
+	maps.Copy(m, building)
+	infos.Store(&m)
 	return ti
 }
 
 // build computes the typeInfo of t; building holds the infos being built, so
 // that a recursive type points back to its own info. Called with buildMu held.
 func build(t reflect.Type, building map[reflect.Type]*typeInfo) *typeInfo {
-	if ti, ok := infos.Load(t); ok {
-		return ti.(*typeInfo)
+	if m := infos.Load(); m != nil {
+		if ti, ok := (*m)[t]; ok {
+			return ti
+		}
 	}
 	if ti, ok := building[t]; ok {
 		return ti
