@@ -767,3 +767,35 @@ func (e *encoder) method(v reflect.Value, ti *typeInfo) error {
 	e.buf = appendLen(e.buf, tag, b)
 	return nil
 }
+
+// Check reports whether values of type t can be encoded, as far as the type
+// says: it returns the error Append would return for a func, chan,
+// unsafe.Pointer or uintptr, or a struct with unexported fields and no key
+// method, anywhere in t outside interfaces. A nil error does not promise that
+// every value encodes: an interface field may hold anything, and a value may
+// contain a cycle.
+func Check(t reflect.Type) error {
+	return check(infoOf(t), map[*typeInfo]bool{})
+}
+
+func check(ti *typeInfo, seen map[*typeInfo]bool) error {
+	if ti == nil || seen[ti] {
+		return nil
+	}
+	seen[ti] = true
+	if ti.how == unsupported {
+		return ti.err
+	}
+	if ti.how != byKind {
+		return nil
+	}
+	for _, f := range ti.fields {
+		if err := check(f.info, seen); err != nil {
+			return err
+		}
+	}
+	if err := check(ti.key, seen); err != nil {
+		return err
+	}
+	return check(ti.elem, seen)
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -484,4 +485,22 @@ func TestNoAllocationsVariables(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], bs) }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], st) }))
 	require.NoError(t, err)
+}
+
+func TestCheck(t *testing.T) {
+	type Deep struct {
+		M map[string][]*hidden
+	}
+	type Fine struct {
+		Next *Fine
+		Any  any
+		K    keyed
+		Addr netip.Addr
+	}
+	require.ErrorIs(t, argkey.Check(reflect.TypeFor[Deep]()), argkey.ErrUnsupported)
+	require.ErrorIs(t, argkey.Check(reflect.TypeFor[func()]()), argkey.ErrUnsupported)
+	require.ErrorIs(t, argkey.Check(reflect.TypeFor[struct{ C chan int }]()), argkey.ErrUnsupported)
+	require.NoError(t, argkey.Check(reflect.TypeFor[Fine]()))
+	require.NoError(t, argkey.Check(reflect.TypeFor[Args]()))
+	require.NoError(t, argkey.Check(reflect.TypeFor[any]()))
 }
