@@ -404,7 +404,9 @@ func TestForgetAllStartsNewWork(t *testing.T) {
 		var g flight.Group[string, int]
 		release := make(chan struct{})
 		for _, k := range []string{"a", "b"} {
-			go func() { _, _, _ = g.Do(t.Context(), k, func(context.Context) (int, error) { <-release; return 1, nil }) }()
+			go func() {
+				_, _, _ = g.Do(t.Context(), k, func(context.Context) (int, error) { <-release; return 1, nil })
+			}()
 		}
 		synctest.Wait()
 		g.ForgetAll()
