@@ -155,15 +155,33 @@ func Append(dst []byte, v any) ([]byte, error) {
 	if out, ok := appendBuiltin(append(dst, Version), v); ok {
 		return out, nil
 	}
-	e := encoder{buf: append(dst, Version)}
 	if v == nil {
-		return append(e.buf, tagNil), nil
+		return append(dst, Version, tagNil), nil
 	}
 	rv := reflect.ValueOf(v)
-	if err := e.value(rv, infoOf(rv.Type())); err != nil {
-		return dst, err
+	return encodeReflect(dst, rv, infoOf(rv.Type()))
+}
+
+// scratch holds the buffers the reflective encoder writes into. The
+// encoder is recursive, and the compiler lets no buffer through recursive
+// calls without moving it to the heap: encoding into a pooled buffer and
+// copying the result keeps the caller's dst (often on its stack) where it is.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodeReflect appends Version and the encoding of v to dst, or returns dst
+// unchanged and an error.
+func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
+	bp := scratch.Get().(*[]byte)
+	var e encoder
+	buf, err := e.value(append((*bp)[:0], Version), v, ti)
+	if err == nil {
+		dst = append(dst, buf...)
 	}
-	return e.buf, nil
+	if cap(buf) <= 64<<10 {
+		*bp = buf
+		scratch.Put(bp)
+	}
+	return dst, err
 }
 
 // AppendOf is Append for a value of a static type: it gives the same bytes as
@@ -180,27 +198,24 @@ func AppendOf[T any](dst []byte, v T) ([]byte, error) {
 		p = new(T)
 	}
 	*p = v
-	e := encoder{buf: append(dst, Version)}
 	rv := reflect.ValueOf(p).Elem()
-	var err error
-	if rv.Kind() == reflect.Interface {
-		// T is an interface type: encode the dynamic value, as Append does.
-		if rv.IsNil() {
-			e.buf = append(e.buf, tagNil)
-		} else {
-			rv = rv.Elem()
-			err = e.value(rv, infoOf(rv.Type()))
-		}
-	} else {
-		err = e.value(rv, ti)
+	var (
+		out []byte
+		err error
+	)
+	switch {
+	case rv.Kind() != reflect.Interface:
+		out, err = encodeReflect(dst, rv, ti)
+	case rv.IsNil(): // T is an interface type: as Append does
+		out = append(dst, Version, tagNil)
+	default:
+		rv = rv.Elem()
+		out, err = encodeReflect(dst, rv, infoOf(rv.Type()))
 	}
 	var zero T
 	*p = zero // drop references before pooling
 	ti.pool.Put(p)
-	if err != nil {
-		return dst, err
-	}
-	return e.buf, nil
+	return out, err
 }
 
 // appendBuiltin encodes the predeclared types (which have no methods) and
@@ -529,9 +544,10 @@ func typeName(t reflect.Type) string {
 	return t.String() // interfaces and funcs: never a dynamic type we encode by name
 }
 
-// encoder holds the output and the state of cycle detection.
+// encoder holds the state of cycle detection. The output is passed along and
+// returned, never stored in the encoder: a buffer stored through a pointer
+// escapes to the heap, and callers encode into buffers on their stack.
 type encoder struct {
-	buf   []byte
 	depth int                  // pointers, maps and slices entered
 	seen  map[seenKey]struct{} // what is on the current path, past cycleDepth
 }
@@ -572,11 +588,11 @@ func (e *encoder) leave(v reflect.Value, n int) {
 	e.depth--
 }
 
-// value appends the encoding of v, whose type's info is ti.
-func (e *encoder) value(v reflect.Value, ti *typeInfo) error {
+// value appends the encoding of v, whose type's info is ti, to buf.
+func (e *encoder) value(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	switch ti.how {
 	case unsupported:
-		return ti.err
+		return buf, ti.err
 	case byTime:
 		var t time.Time
 		if v.CanAddr() {
@@ -584,157 +600,141 @@ func (e *encoder) value(v reflect.Value, ti *typeInfo) error {
 		} else {
 			t = v.Interface().(time.Time)
 		}
-		e.buf = appendTime(e.buf, t)
-		return nil
+		return appendTime(buf, t), nil
 	case byKeyer, byBinary, byText:
-		return e.method(v, ti)
+		return appendMethod(buf, v, ti)
 	}
 	switch v.Kind() {
 	case reflect.Bool:
-		e.buf = appendBool(e.buf, v.Bool())
+		return appendBool(buf, v.Bool()), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		e.buf = appendInt(e.buf, v.Int())
+		return appendInt(buf, v.Int()), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		e.buf = appendUint(e.buf, v.Uint())
+		return appendUint(buf, v.Uint()), nil
 	case reflect.Float32, reflect.Float64:
-		e.buf = appendFloat(append(e.buf, tagFloat), v.Float())
+		return appendFloat(append(buf, tagFloat), v.Float()), nil
 	case reflect.Complex64, reflect.Complex128:
 		c := v.Complex()
-		e.buf = appendFloat(appendFloat(append(e.buf, tagComplex), real(c)), imag(c))
+		return appendFloat(appendFloat(append(buf, tagComplex), real(c)), imag(c)), nil
 	case reflect.String:
-		e.buf = appendLen(e.buf, tagString, v.String())
+		return appendLen(buf, tagString, v.String()), nil
 	case reflect.Pointer:
 		if v.IsNil() {
-			e.buf = append(e.buf, tagNil)
-			return nil
+			return append(buf, tagNil), nil
 		}
 		if err := e.enter(v, 0); err != nil {
-			return err
+			return buf, err
 		}
-		e.buf = append(e.buf, tagPtr)
-		err := e.value(v.Elem(), ti.elem)
+		buf, err := e.value(append(buf, tagPtr), v.Elem(), ti.elem)
 		e.leave(v, 0)
-		return err
+		return buf, err
 	case reflect.Interface:
 		if v.IsNil() {
-			e.buf = append(e.buf, tagNil)
-			return nil
+			return append(buf, tagNil), nil
 		}
 		v = v.Elem()
 		di := infoOf(v.Type())
-		e.buf = append(e.buf, tagIface)
-		e.buf = append(e.buf, di.name...)
-		return e.value(v, di)
+		buf = append(buf, tagIface)
+		return e.value(append(buf, di.name...), v, di)
 	case reflect.Slice:
 		n := v.Len()
-		if n == 0 { // nil or empty
-			if ti.bytes {
-				e.buf = append(e.buf, tagBytes, 0)
-			} else {
-				e.buf = append(e.buf, tagList, 0)
-			}
-			return nil
-		}
 		if ti.bytes {
-			e.buf = appendLen(e.buf, tagBytes, v.Bytes())
-			return nil
+			return appendLen(buf, tagBytes, v.Bytes()), nil
+		}
+		if n == 0 { // nil or empty
+			return append(buf, tagList, 0), nil
 		}
 		if err := e.enter(v, n); err != nil {
-			return err
+			return buf, err
 		}
-		err := e.list(v, n, ti.elem)
+		buf, err := e.list(buf, v, n, ti.elem)
 		e.leave(v, n)
-		return err
+		return buf, err
 	case reflect.Array:
 		n := v.Len()
-		if ti.bytes {
-			e.buf = append(e.buf, tagBytes)
-			e.buf = binary.AppendUvarint(e.buf, uint64(n))
-			if v.CanAddr() {
-				e.buf = append(e.buf, v.Bytes()...)
-			} else {
-				for i := range n {
-					e.buf = append(e.buf, byte(v.Index(i).Uint()))
-				}
-			}
-			return nil
+		if !ti.bytes {
+			return e.list(buf, v, n, ti.elem)
 		}
-		return e.list(v, n, ti.elem)
+		buf = binary.AppendUvarint(append(buf, tagBytes), uint64(n))
+		if v.CanAddr() {
+			return append(buf, v.Bytes()...), nil
+		}
+		for i := range n {
+			buf = append(buf, byte(v.Index(i).Uint()))
+		}
+		return buf, nil
 	case reflect.Map:
 		if err := e.enter(v, 0); err != nil {
-			return err
+			return buf, err
 		}
-		err := e.mapValue(v, ti)
+		buf, err := e.mapValue(buf, v, ti)
 		e.leave(v, 0)
-		return err
+		return buf, err
 	case reflect.Struct:
-		e.buf = append(e.buf, tagStruct)
-		e.buf = binary.AppendUvarint(e.buf, uint64(len(ti.fields)))
+		buf = binary.AppendUvarint(append(buf, tagStruct), uint64(len(ti.fields)))
+		var err error
 		for _, f := range ti.fields {
-			e.buf = append(e.buf, f.name...)
-			if err := e.value(v.Field(f.index), f.info); err != nil {
-				return err
+			if buf, err = e.value(append(buf, f.name...), v.Field(f.index), f.info); err != nil {
+				return buf, err
 			}
 		}
-	default:
-		return fmt.Errorf("argkey: %s: %w", v.Type(), ErrUnsupported)
+		return buf, nil
 	}
-	return nil
+	return buf, fmt.Errorf("argkey: %s: %w", v.Type(), ErrUnsupported)
 }
 
-func (e *encoder) list(v reflect.Value, n int, elem *typeInfo) error {
-	e.buf = append(e.buf, tagList)
-	e.buf = binary.AppendUvarint(e.buf, uint64(n))
+func (e *encoder) list(buf []byte, v reflect.Value, n int, elem *typeInfo) ([]byte, error) {
+	buf = binary.AppendUvarint(append(buf, tagList), uint64(n))
+	var err error
 	for i := range n {
-		if err := e.value(v.Index(i), elem); err != nil {
-			return err
+		if buf, err = e.value(buf, v.Index(i), elem); err != nil {
+			return buf, err
 		}
 	}
-	return nil
+	return buf, nil
 }
 
 // mapValue encodes a map's pairs sorted by the bytes of their keys (then of
 // their values: a map may hold several NaN keys).
-func (e *encoder) mapValue(v reflect.Value, ti *typeInfo) error {
+func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	n := v.Len()
-	e.buf = append(e.buf, tagMap)
-	e.buf = binary.AppendUvarint(e.buf, uint64(n))
+	buf = binary.AppendUvarint(append(buf, tagMap), uint64(n))
 	if n == 0 {
-		return nil
+		return buf, nil
 	}
 	// Encode the pairs after the header, then sort them in place.
-	start := len(e.buf)
+	start := len(buf)
 	type pair struct{ k, kv [2]int } // [start,end) of the key and of key+value, relative to start
 	pairs := make([]pair, 0, n)
 	it := v.MapRange()
+	var err error
 	for it.Next() {
-		p := len(e.buf)
-		if err := e.value(it.Key(), ti.key); err != nil {
-			return err
+		p := len(buf)
+		if buf, err = e.value(buf, it.Key(), ti.key); err != nil {
+			return buf, err
 		}
-		k := len(e.buf)
-		if err := e.value(it.Value(), ti.elem); err != nil {
-			return err
+		k := len(buf)
+		if buf, err = e.value(buf, it.Value(), ti.elem); err != nil {
+			return buf, err
 		}
-		pairs = append(pairs, pair{[2]int{p - start, k - start}, [2]int{p - start, len(e.buf) - start}})
+		pairs = append(pairs, pair{[2]int{p - start, k - start}, [2]int{p - start, len(buf) - start}})
 	}
-	enc := e.buf[start:]
+	enc := bytes.Clone(buf[start:])
 	slices.SortFunc(pairs, func(a, b pair) int {
 		if c := bytes.Compare(enc[a.k[0]:a.k[1]], enc[b.k[0]:b.k[1]]); c != 0 {
 			return c
 		}
 		return bytes.Compare(enc[a.kv[0]:a.kv[1]], enc[b.kv[0]:b.kv[1]])
 	})
-	sorted := make([]byte, 0, len(enc))
+	buf = buf[:start]
 	for _, p := range pairs {
-		sorted = append(sorted, enc[p.kv[0]:p.kv[1]]...)
+		buf = append(buf, enc[p.kv[0]:p.kv[1]]...)
 	}
-	copy(enc, sorted)
-	return nil
+	return buf, nil
 }
 
-// method encodes v with the key method its type implements.
-func (e *encoder) method(v reflect.Value, ti *typeInfo) error {
+// appendMethod encodes v with the key method its type implements.
+func appendMethod(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	var recv any
 	if ti.ptrRecv {
 		// A copy, so that the method cannot keep a pointer into the caller's
@@ -752,8 +752,7 @@ func (e *encoder) method(v reflect.Value, ti *typeInfo) error {
 	)
 	switch ti.how {
 	case byKeyer:
-		e.buf = appendLen(e.buf, tagKeyer, recv.(Keyer).CacheKey())
-		return nil
+		return appendLen(buf, tagKeyer, recv.(Keyer).CacheKey()), nil
 	case byBinary:
 		tag = tagBinary
 		b, err = recv.(encoding.BinaryMarshaler).MarshalBinary()
@@ -762,10 +761,9 @@ func (e *encoder) method(v reflect.Value, ti *typeInfo) error {
 		b, err = recv.(encoding.TextMarshaler).MarshalText()
 	}
 	if err != nil {
-		return fmt.Errorf("argkey: %s: %w", ti.t, err)
+		return buf, fmt.Errorf("argkey: %s: %w", ti.t, err)
 	}
-	e.buf = appendLen(e.buf, tag, b)
-	return nil
+	return appendLen(buf, tag, b), nil
 }
 
 // Check reports whether values of type t can be encoded, as far as the type

@@ -296,6 +296,9 @@ func TestCycles(t *testing.T) {
 }
 
 func TestNoAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
 	buf := make([]byte, 0, 256)
 	small := Inner{1, 2}
 	bs := []byte("x")
@@ -472,6 +475,9 @@ func BenchmarkAppendOfParallel(b *testing.B) {
 var sink []byte
 
 func TestNoAllocationsVariables(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
 	buf := make([]byte, 0, 256)
 	s := string(bytes.Repeat([]byte("x"), 10))
 	bs := []byte(s)
