@@ -13,12 +13,15 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching"
 	"github.com/go-caching/caching/backend"
+	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // remoteStore is a stand-in for a remote backend (Redis, memcached) in the
@@ -901,4 +904,62 @@ func TestMemoizeArgumentErrorIsReturned(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "caching: memoize any: key")
 	assert.Zero(t, calls.load())
+}
+
+// TestMemoizeTwoProcessesOnRedis: two Caches on one Redis (miniredis always,
+// the real server when it answers) share entries and see each other's
+// Forget, ForgetAll and tag invalidation at once.
+func TestMemoizeTwoProcessesOnRedis(t *testing.T) {
+	t.Run("miniredis", func(t *testing.T) { memoizeTwoProcesses(t, miniredis.RunT(t).Addr()) })
+	t.Run("real", func(t *testing.T) { memoizeTwoProcesses(t, testutil.RedisAddr(t)) })
+}
+
+func memoizeTwoProcesses(t *testing.T, addr string) {
+	ctx := t.Context()
+	prefix := fmt.Sprintf("caching-test:%s:%d:", t.Name(), time.Now().UnixNano())
+	open := func() *caching.Cache {
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		require.NoError(t, err)
+		return newCache(t, b)
+	}
+	c1, c2 := open(), open()
+	t.Cleanup(func() { _ = c1.Clear(context.Background()) })
+	var calls1, calls2 counter
+	opts := []caching.MemoOption{caching.TTL(time.Minute), caching.Tags("stats")}
+	p1 := caching.Memoize(c1, "stats", func(_ context.Context, a statsArgs) (map[string]int64, error) {
+		calls1.n.Add(1)
+		return map[string]int64{"user": a.UserID, "big": 1 << 62}, nil
+	}, opts...)
+	p2 := caching.Memoize(c2, "stats", func(_ context.Context, a statsArgs) (map[string]int64, error) {
+		calls2.n.Add(1)
+		return map[string]int64{"user": a.UserID, "big": 1 << 62}, nil
+	}, opts...)
+	args := statsArgs{UserID: 42, Period: "monthly", Filters: map[string]string{"region": "eu", "plan": "pro"}}
+
+	v, err := p1.Get(ctx, args)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1<<62), v["big"])
+	v, err = p2.Get(ctx, args)
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), v["user"])
+	assert.Equal(t, int64(1<<62), v["big"], "decoded exactly")
+	assert.Equal(t, int64(0), calls2.load(), "process 2 reuses process 1's entry")
+
+	require.NoError(t, p2.ForgetAll(ctx))
+	_, err = p1.Get(ctx, args)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), calls1.load(), "ForgetAll in process 2 is seen by process 1")
+
+	require.NoError(t, p1.Forget(ctx, args))
+	_, err = p2.Get(ctx, args)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), calls2.load(), "Forget in process 1 is seen by process 2")
+
+	require.NoError(t, c1.InvalidateTags(ctx, "stats"))
+	_, err = p2.Get(ctx, args)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), calls2.load(), "tag invalidation is seen")
+	_, err = p1.Get(ctx, args)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), calls1.load(), "and the new entry is shared again")
 }
