@@ -48,7 +48,18 @@ const kindGen = "g/"
 // function reaches every caller waiting for it, each panicking with a
 // *PanicError. When the backend fails or is slower than Options.Timeout,
 // Get still returns the function's result, and the error is logged
-// (rate-limited) and counted in Stats.Errors.
+// (rate-limited) and counted in Stats.Errors; so is a result the Codec cannot
+// encode (it is returned, not stored).
+//
+// # Invalidation
+//
+// Forget removes one argument's entry; ForgetAll gives the function a new
+// generation, kept in the backend without expiry and read with every entry
+// in the same round trip, so that every process sharing the backend stops
+// serving the old entries at once; Tags and Cache.InvalidateTags group
+// entries of several functions and views. The generation and tag versions
+// are read before the function runs, so a result computed while any of them
+// changed is never served.
 type Memoized[A, R any] struct {
 	c    *Cache
 	fn   func(context.Context, A) (R, error)

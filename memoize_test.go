@@ -184,6 +184,23 @@ var stores = []struct {
 	{"remote", func(t *testing.T) backend.Backend { return newRemoteStore() }},
 }
 
+// inEachStore runs f with a new Cache on each kind of store.
+func inEachStore(t *testing.T, f func(t *testing.T, c *caching.Cache)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { f(t, newCache(t, st.new(t))) })
+	}
+}
+
+// inEachStoreSynctest is inEachStore in a synctest bubble: the clock is fake
+// and synctest.Wait orders the goroutines.
+func inEachStoreSynctest(t *testing.T, f func(t *testing.T, c *caching.Cache)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { f(t, newCache(t, st.new(t))) })
+		})
+	}
+}
+
 func newCache(t *testing.T, b backend.Backend, opts ...func(*caching.Options)) *caching.Cache {
 	t.Helper()
 	o := &caching.Options{Backend: b, KeyPrefix: "app:"}
@@ -237,25 +254,22 @@ func TestMemoizeStoresResults(t *testing.T) {
 }
 
 func TestMemoizeErrorsAreNotStored(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			c := newCache(t, st.new(t))
-			var calls counter
-			boom := errors.New("boom")
-			f := caching.Memoize(c, "flaky", func(_ context.Context, x int) (int, error) {
-				if calls.n.Add(1) == 1 {
-					return 0, boom
-				}
-				return x, nil
-			})
-			_, err := f.Get(t.Context(), 1)
-			require.ErrorIs(t, err, boom)
-			v, err := f.Get(t.Context(), 1)
-			require.NoError(t, err)
-			assert.Equal(t, 1, v)
-			assert.Equal(t, int64(2), calls.load())
+	inEachStore(t, func(t *testing.T, c *caching.Cache) {
+		var calls counter
+		boom := errors.New("boom")
+		f := caching.Memoize(c, "flaky", func(_ context.Context, x int) (int, error) {
+			if calls.n.Add(1) == 1 {
+				return 0, boom
+			}
+			return x, nil
 		})
-	}
+		_, err := f.Get(t.Context(), 1)
+		require.ErrorIs(t, err, boom)
+		v, err := f.Get(t.Context(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+		assert.Equal(t, int64(2), calls.load())
+	})
 }
 
 // TestMemoizeForgetAllAcrossProcesses: two Caches sharing one store stand for
@@ -431,80 +445,72 @@ func TestMemoizeFalsyFieldGetsItsOwnEntry(t *testing.T) {
 	assert.Equal(t, "0", v)
 }
 
+// slowIncrement memoizes x+1, counting its calls, each of which waits for
+// release to be closed.
+func slowIncrement(c *caching.Cache, calls *counter, release <-chan struct{}) *caching.Memoized[int, int] {
+	return caching.Memoize(c, "slow", func(_ context.Context, x int) (int, error) {
+		calls.n.Add(1)
+		<-release
+		return x + 1, nil
+	})
+}
+
 func TestMemoizeConcurrentCallsRunOnce(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := newCache(t, st.new(t))
-				var calls counter
-				release := make(chan struct{})
-				f := caching.Memoize(c, "slow", func(_ context.Context, x int) (int, error) {
-					calls.n.Add(1)
-					<-release
-					return x + 1, nil
-				})
-				const n = 1000
-				var wg sync.WaitGroup
-				var ok atomic.Int64
-				for range n {
-					wg.Go(func() {
-						v, err := f.Get(t.Context(), 1)
-						if err == nil && v == 2 {
-							ok.Add(1)
-						}
-					})
+	inEachStoreSynctest(t, func(t *testing.T, c *caching.Cache) {
+		var calls counter
+		release := make(chan struct{})
+		f := slowIncrement(c, &calls, release)
+		const n = 1000
+		var wg sync.WaitGroup
+		var ok atomic.Int64
+		for range n {
+			wg.Go(func() {
+				v, err := f.Get(t.Context(), 1)
+				if err == nil && v == 2 {
+					ok.Add(1)
 				}
-				synctest.Wait()
-				close(release)
-				wg.Wait()
-				assert.Equal(t, int64(1), calls.load())
-				assert.Equal(t, int64(n), ok.Load())
 			})
-		})
-	}
+		}
+		synctest.Wait()
+		close(release)
+		wg.Wait()
+		assert.Equal(t, int64(1), calls.load())
+		assert.Equal(t, int64(n), ok.Load())
+	})
 }
 
 func TestMemoizeCancelledWaiterReturnsPromptly(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := newCache(t, st.new(t))
-				var calls counter
-				release := make(chan struct{})
-				f := caching.Memoize(c, "slow", func(_ context.Context, x int) (int, error) {
-					calls.n.Add(1)
-					<-release
-					return x + 1, nil
-				})
-				// The first caller gives up; so does a waiter; a third waits.
-				ctx1, cancel1 := context.WithCancel(t.Context())
-				ctx2, cancel2 := context.WithTimeout(t.Context(), time.Second)
-				defer cancel2()
-				errs := make(chan error, 2)
-				go func() { _, err := f.Get(ctx1, 1); errs <- err }()
-				synctest.Wait()
-				go func() { _, err := f.Get(ctx2, 1); errs <- err }()
-				stayer := make(chan int, 1)
-				go func() { v, _ := f.Get(t.Context(), 1); stayer <- v }()
-				synctest.Wait()
+	inEachStoreSynctest(t, func(t *testing.T, c *caching.Cache) {
+		var calls counter
+		release := make(chan struct{})
+		f := slowIncrement(c, &calls, release)
+		// The first caller gives up; so does a waiter; a third waits.
+		ctx1, cancel1 := context.WithCancel(t.Context())
+		ctx2, cancel2 := context.WithTimeout(t.Context(), time.Second)
+		defer cancel2()
+		errs := make(chan error, 2)
+		go func() { _, err := f.Get(ctx1, 1); errs <- err }()
+		synctest.Wait()
+		go func() { _, err := f.Get(ctx2, 1); errs <- err }()
+		stayer := make(chan int, 1)
+		go func() { v, _ := f.Get(t.Context(), 1); stayer <- v }()
+		synctest.Wait()
 
-				cancel1()
-				time.Sleep(time.Second) // the fake clock: ctx2's deadline passes
-				synctest.Wait()
-				require.Len(t, errs, 2, "callers whose context is done are still blocked")
-				assert.ErrorIs(t, <-errs, context.Canceled)
-				assert.ErrorIs(t, <-errs, context.DeadlineExceeded)
+		cancel1()
+		time.Sleep(time.Second) // the fake clock: ctx2's deadline passes
+		synctest.Wait()
+		require.Len(t, errs, 2, "callers whose context is done are still blocked")
+		assert.ErrorIs(t, <-errs, context.Canceled)
+		assert.ErrorIs(t, <-errs, context.DeadlineExceeded)
 
-				close(release)
-				assert.Equal(t, 2, <-stayer)
-				// The result was stored for everyone, although its first caller left.
-				v, err := f.Get(t.Context(), 1)
-				require.NoError(t, err)
-				assert.Equal(t, 2, v)
-				assert.Equal(t, int64(1), calls.load())
-			})
-		})
-	}
+		close(release)
+		assert.Equal(t, 2, <-stayer)
+		// The result was stored for everyone, although its first caller left.
+		v, err := f.Get(t.Context(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, int64(1), calls.load())
+	})
 }
 
 func TestMemoizePanicReachesEveryWaiter(t *testing.T) {
@@ -539,94 +545,79 @@ func TestMemoizePanicReachesEveryWaiter(t *testing.T) {
 // stale value at once while exactly one background call refreshes it; after
 // the refresh they get the new value.
 func TestMemoizeStaleWhileRevalidate(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := newCache(t, st.new(t))
-				var calls counter
-				release := make(chan struct{}, 10)
-				f := caching.Memoize(c, "swr", func(_ context.Context, x int) (int, error) {
-					n := calls.n.Add(1)
-					if n > 1 {
-						<-release
-					}
-					return int(n), nil
-				}, caching.TTL(time.Minute), caching.StaleWhileRevalidate(time.Hour))
-				v, err := f.Get(t.Context(), 1)
-				require.NoError(t, err)
-				require.Equal(t, 1, v)
+	inEachStoreSynctest(t, func(t *testing.T, c *caching.Cache) {
+		var calls counter
+		release := make(chan struct{}, 10)
+		f := caching.Memoize(c, "swr", func(_ context.Context, x int) (int, error) {
+			n := calls.n.Add(1)
+			if n > 1 {
+				<-release
+			}
+			return int(n), nil
+		}, caching.TTL(time.Minute), caching.StaleWhileRevalidate(time.Hour))
+		v, err := f.Get(t.Context(), 1)
+		require.NoError(t, err)
+		require.Equal(t, 1, v)
 
-				time.Sleep(2 * time.Minute) // stale, within the window
-				for range 10 {
-					v, err := f.Get(t.Context(), 1)
-					require.NoError(t, err)
-					assert.Equal(t, 1, v, "stale value served at once")
-				}
-				synctest.Wait()
-				assert.Equal(t, int64(2), calls.load(), "exactly one refresh for ten stale hits")
-				assert.Equal(t, int64(10), c.Stats().StaleHits)
-				release <- struct{}{}
-				synctest.Wait()
-				v, err = f.Get(t.Context(), 1)
-				require.NoError(t, err)
-				assert.Equal(t, 2, v, "refreshed value")
-				assert.Equal(t, int64(2), calls.load())
+		time.Sleep(2 * time.Minute) // stale, within the window
+		for range 10 {
+			v, err := f.Get(t.Context(), 1)
+			require.NoError(t, err)
+			assert.Equal(t, 1, v, "stale value served at once")
+		}
+		synctest.Wait()
+		assert.Equal(t, int64(2), calls.load(), "exactly one refresh for ten stale hits")
+		assert.Equal(t, int64(10), c.Stats().StaleHits)
+		release <- struct{}{}
+		synctest.Wait()
+		v, err = f.Get(t.Context(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v, "refreshed value")
+		assert.Equal(t, int64(2), calls.load())
 
-				// Past the stale window the entry is a plain miss.
-				time.Sleep(2 * time.Hour)
-				release <- struct{}{}
-				v, err = f.Get(t.Context(), 1)
-				require.NoError(t, err)
-				assert.Equal(t, 3, v)
-			})
-		})
-	}
+		// Past the stale window the entry is a plain miss.
+		time.Sleep(2 * time.Hour)
+		release <- struct{}{}
+		v, err = f.Get(t.Context(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+	})
 }
 
 func TestMemoizeStaleIfError(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := newCache(t, st.new(t))
-				var fail atomic.Bool
-				f := caching.Memoize(c, "sie", func(_ context.Context, x int) (int, error) {
-					if fail.Load() {
-						return 0, errors.New("database down")
-					}
-					return x * 10, nil
-				}, caching.TTL(time.Minute), caching.StaleIfError(time.Hour))
-				_, err := f.Get(t.Context(), 1)
-				require.NoError(t, err)
-				fail.Store(true)
-				time.Sleep(2 * time.Minute)
-				v, err := f.Get(t.Context(), 1)
-				require.NoError(t, err, "stale value served when the function fails")
-				assert.Equal(t, 10, v)
-				time.Sleep(2 * time.Hour)
-				_, err = f.Get(t.Context(), 1)
-				require.Error(t, err, "past the window the error is returned")
-			})
-		})
-	}
+	inEachStoreSynctest(t, func(t *testing.T, c *caching.Cache) {
+		var fail atomic.Bool
+		f := caching.Memoize(c, "sie", func(_ context.Context, x int) (int, error) {
+			if fail.Load() {
+				return 0, errors.New("database down")
+			}
+			return x * 10, nil
+		}, caching.TTL(time.Minute), caching.StaleIfError(time.Hour))
+		_, err := f.Get(t.Context(), 1)
+		require.NoError(t, err)
+		fail.Store(true)
+		time.Sleep(2 * time.Minute)
+		v, err := f.Get(t.Context(), 1)
+		require.NoError(t, err, "stale value served when the function fails")
+		assert.Equal(t, 10, v)
+		time.Sleep(2 * time.Hour)
+		_, err = f.Get(t.Context(), 1)
+		require.Error(t, err, "past the window the error is returned")
+	})
 }
 
 func TestMemoizeTTL(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := newCache(t, st.new(t))
-				var calls counter
-				f := caching.Memoize(c, "ttl", square(&calls), caching.TTL(time.Minute))
-				_, _ = f.Get(t.Context(), 2)
-				time.Sleep(59 * time.Second)
-				_, _ = f.Get(t.Context(), 2)
-				assert.Equal(t, int64(1), calls.load())
-				time.Sleep(2 * time.Second)
-				_, _ = f.Get(t.Context(), 2)
-				assert.Equal(t, int64(2), calls.load())
-			})
-		})
-	}
+	inEachStoreSynctest(t, func(t *testing.T, c *caching.Cache) {
+		var calls counter
+		f := caching.Memoize(c, "ttl", square(&calls), caching.TTL(time.Minute))
+		_, _ = f.Get(t.Context(), 2)
+		time.Sleep(59 * time.Second)
+		_, _ = f.Get(t.Context(), 2)
+		assert.Equal(t, int64(1), calls.load())
+		time.Sleep(2 * time.Second)
+		_, _ = f.Get(t.Context(), 2)
+		assert.Equal(t, int64(2), calls.load())
+	})
 }
 
 type token struct {
@@ -635,35 +626,30 @@ type token struct {
 }
 
 func TestMemoizeResultTTL(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := newCache(t, st.new(t))
-				var calls counter
-				f := caching.Memoize(c, "token", func(_ context.Context, user string) (token, error) {
-					n := calls.n.Add(1)
-					life := 10 * time.Second
-					if user == "expired" {
-						life = -time.Second
-					}
-					return token{Value: fmt.Sprint(user, n), Expires: time.Now().Add(life)}, nil
-				}, caching.TTL(time.Hour), caching.ResultTTL(func(tok token) time.Duration {
-					return time.Until(tok.Expires)
-				}))
-				a, _ := f.Get(t.Context(), "ann")
-				time.Sleep(9 * time.Second)
-				b, _ := f.Get(t.Context(), "ann")
-				assert.Equal(t, a.Value, b.Value)
-				time.Sleep(2 * time.Second)
-				b, _ = f.Get(t.Context(), "ann")
-				assert.NotEqual(t, a.Value, b.Value, "the token's own expiry, not the hour")
+	inEachStoreSynctest(t, func(t *testing.T, c *caching.Cache) {
+		var calls counter
+		f := caching.Memoize(c, "token", func(_ context.Context, user string) (token, error) {
+			n := calls.n.Add(1)
+			life := 10 * time.Second
+			if user == "expired" {
+				life = -time.Second
+			}
+			return token{Value: fmt.Sprint(user, n), Expires: time.Now().Add(life)}, nil
+		}, caching.TTL(time.Hour), caching.ResultTTL(func(tok token) time.Duration {
+			return time.Until(tok.Expires)
+		}))
+		a, _ := f.Get(t.Context(), "ann")
+		time.Sleep(9 * time.Second)
+		b, _ := f.Get(t.Context(), "ann")
+		assert.Equal(t, a.Value, b.Value)
+		time.Sleep(2 * time.Second)
+		b, _ = f.Get(t.Context(), "ann")
+		assert.NotEqual(t, a.Value, b.Value, "the token's own expiry, not the hour")
 
-				_, _ = f.Get(t.Context(), "expired")
-				_, _ = f.Get(t.Context(), "expired")
-				assert.Equal(t, int64(4), calls.load(), "a negative TTL stores nothing")
-			})
-		})
-	}
+		_, _ = f.Get(t.Context(), "expired")
+		_, _ = f.Get(t.Context(), "expired")
+		assert.Equal(t, int64(4), calls.load(), "a negative TTL stores nothing")
+	})
 }
 
 func TestMemoizeFilters(t *testing.T) {
@@ -831,26 +817,23 @@ func TestMemoizeSharesValueInProcess(t *testing.T) {
 }
 
 func TestMemoizeValue(t *testing.T) {
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			c := newCache(t, st.new(t))
-			var calls counter
-			cfg := caching.MemoizeValue(c, "config", func(context.Context) (map[string]string, error) {
-				calls.n.Add(1)
-				return map[string]string{"mode": "fast"}, nil
-			})
-			for range 2 {
-				v, err := cfg.Get(t.Context())
-				require.NoError(t, err)
-				assert.Equal(t, "fast", v["mode"])
-			}
-			assert.Equal(t, int64(1), calls.load())
-			require.NoError(t, cfg.Forget(t.Context()))
-			_, _ = cfg.Get(t.Context())
-			assert.Equal(t, int64(2), calls.load())
-			assert.Equal(t, "app:m/config//AQsA", cfg.Key())
+	inEachStore(t, func(t *testing.T, c *caching.Cache) {
+		var calls counter
+		cfg := caching.MemoizeValue(c, "config", func(context.Context) (map[string]string, error) {
+			calls.n.Add(1)
+			return map[string]string{"mode": "fast"}, nil
 		})
-	}
+		for range 2 {
+			v, err := cfg.Get(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, "fast", v["mode"])
+		}
+		assert.Equal(t, int64(1), calls.load())
+		require.NoError(t, cfg.Forget(t.Context()))
+		_, _ = cfg.Get(t.Context())
+		assert.Equal(t, int64(2), calls.load())
+		assert.Equal(t, "app:m/config//AQsA", cfg.Key())
+	})
 }
 
 type hiddenArg struct{ id int }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"math"
 	"math/big"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -329,12 +331,12 @@ func FuzzStringSlices(f *testing.F) {
 		// Split on NUL into slices: distinct slices must encode distinctly.
 		sa, sb := split(a), split(b)
 		ea, eb := enc(t, sa), enc(t, sb)
-		if equalStrings(sa, sb) != bytes.Equal(ea, eb) {
-			t.Fatalf("%q vs %q: equal=%v, encodings equal=%v", sa, sb, equalStrings(sa, sb), bytes.Equal(ea, eb))
+		if slices.Equal(sa, sb) != bytes.Equal(ea, eb) {
+			t.Fatalf("%q vs %q: equal=%v, encodings equal=%v", sa, sb, slices.Equal(sa, sb), bytes.Equal(ea, eb))
 		}
 		// The same holds for interface elements and for AppendOf.
 		ia, ib := toAny(sa), toAny(sb)
-		if equalStrings(sa, sb) != bytes.Equal(enc(t, ia), enc(t, ib)) {
+		if slices.Equal(sa, sb) != bytes.Equal(enc(t, ia), enc(t, ib)) {
 			t.Fatalf("[]any %q vs %q", sa, sb)
 		}
 		oa, err := argkey.AppendOf(nil, sa)
@@ -350,7 +352,7 @@ func FuzzMaps(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string) {
 		ma, mb := parseMap(a), parseMap(b)
 		ea, eb := enc(t, ma), enc(t, mb)
-		same := mapsEqual(ma, mb)
+		same := maps.Equal(ma, mb)
 		if same != bytes.Equal(ea, eb) {
 			t.Fatalf("%v vs %v: equal=%v, encodings equal=%v", ma, mb, same, bytes.Equal(ea, eb))
 		}
@@ -386,18 +388,6 @@ func toAny(s []string) []any {
 	return out
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func parseMap(s string) map[string]int {
 	m := map[string]int{}
 	for _, kv := range bytes.Split([]byte(s), []byte(",")) {
@@ -409,18 +399,6 @@ func parseMap(s string) map[string]int {
 		m[string(k)] = n
 	}
 	return m
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func BenchmarkAppendOf(b *testing.B) {
