@@ -106,6 +106,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Version is the first byte of every encoding: the version of the format.
@@ -193,6 +194,9 @@ func AppendOf[T any](dst []byte, v T) ([]byte, error) {
 		return out, nil
 	}
 	ti := infoOf(reflect.TypeFor[T]())
+	if ti.flat != nil {
+		return appendFlat(append(dst, Version), unsafe.Pointer(&v), ti), nil
+	}
 	p, _ := ti.pool.Get().(*T)
 	if p == nil {
 		p = new(T)
@@ -374,6 +378,21 @@ type typeInfo struct {
 	fields  []fieldInfo
 	err     error // why the type is unsupported
 	pool    sync.Pool
+
+	// flat is set for a type that AppendOf encodes straight from memory:
+	// a scalar kind (kind set, one field at offset 0 with no name) or a
+	// struct of such fields.
+	flat     []flatField
+	isStruct bool
+}
+
+// flatField is a field that AppendOf reads through its offset, without
+// reflection: a boolean, an integer, a float, a string, a byte slice or a
+// time.Time, of a type without key methods.
+type flatField struct {
+	name []byte // uvarint(len) name, ready to append
+	off  uintptr
+	kind reflect.Kind // reflect.Struct stands for time.Time
 }
 
 var (
@@ -490,8 +509,91 @@ func build(t reflect.Type, building map[reflect.Type]*typeInfo) *typeInfo {
 			fi.name = append(fi.name, f.Name...)
 			ti.fields = append(ti.fields, fi)
 		}
+		ti.isStruct = true
+		ti.flat = make([]flatField, 0, len(ti.fields))
+		for _, fi := range ti.fields {
+			kind, ok := flatKind(fi.info)
+			if !ok {
+				ti.flat = nil
+				break
+			}
+			ti.flat = append(ti.flat, flatField{name: fi.name, off: t.Field(fi.index).Offset, kind: kind})
+		}
+	default:
+		if kind, ok := flatKind(ti); ok {
+			ti.flat = []flatField{{kind: kind}}
+		}
 	}
 	return ti
+}
+
+// flatKind reports whether values of ti's type can be read straight from
+// memory by appendFlat, and as what.
+func flatKind(ti *typeInfo) (reflect.Kind, bool) {
+	if ti.how == byTime {
+		return reflect.Struct, true
+	}
+	if ti.how != byKind {
+		return 0, false
+	}
+	switch k := ti.t.Kind(); k {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return k, true
+	case reflect.Slice:
+		return k, ti.bytes
+	}
+	return 0, false
+}
+
+// appendFlat appends the encoding of the value at p, of a type whose info
+// has flat set: the same bytes as the reflective encoder writes, without
+// reflection, pools or recursion (p stays on its caller's stack).
+func appendFlat(dst []byte, p unsafe.Pointer, ti *typeInfo) []byte {
+	if ti.isStruct {
+		dst = binary.AppendUvarint(append(dst, tagStruct), uint64(len(ti.flat)))
+	}
+	for i := range ti.flat {
+		f := &ti.flat[i]
+		dst = append(dst, f.name...)
+		q := unsafe.Add(p, f.off)
+		switch f.kind {
+		case reflect.Bool:
+			dst = appendBool(dst, *(*bool)(q))
+		case reflect.Int:
+			dst = appendInt(dst, int64(*(*int)(q)))
+		case reflect.Int8:
+			dst = appendInt(dst, int64(*(*int8)(q)))
+		case reflect.Int16:
+			dst = appendInt(dst, int64(*(*int16)(q)))
+		case reflect.Int32:
+			dst = appendInt(dst, int64(*(*int32)(q)))
+		case reflect.Int64:
+			dst = appendInt(dst, *(*int64)(q))
+		case reflect.Uint:
+			dst = appendUint(dst, uint64(*(*uint)(q)))
+		case reflect.Uint8:
+			dst = appendUint(dst, uint64(*(*uint8)(q)))
+		case reflect.Uint16:
+			dst = appendUint(dst, uint64(*(*uint16)(q)))
+		case reflect.Uint32:
+			dst = appendUint(dst, uint64(*(*uint32)(q)))
+		case reflect.Uint64:
+			dst = appendUint(dst, *(*uint64)(q))
+		case reflect.Float32:
+			dst = appendFloat(append(dst, tagFloat), float64(*(*float32)(q)))
+		case reflect.Float64:
+			dst = appendFloat(append(dst, tagFloat), *(*float64)(q))
+		case reflect.String:
+			dst = appendLen(dst, tagString, *(*string)(q))
+		case reflect.Slice:
+			dst = appendLen(dst, tagBytes, *(*[]byte)(q))
+		case reflect.Struct:
+			dst = appendTime(dst, *(*time.Time)(q))
+		}
+	}
+	return dst
 }
 
 // hasUnexported reports whether struct type t has an unexported field other

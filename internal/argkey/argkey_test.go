@@ -488,3 +488,40 @@ func TestCheck(t *testing.T) {
 	require.NoError(t, argkey.Check(reflect.TypeFor[Args]()))
 	require.NoError(t, argkey.Check(reflect.TypeFor[any]()))
 }
+
+type Level int8
+
+type allFlat struct {
+	B   bool
+	I   int
+	I8  int8
+	I16 int16
+	I32 int32
+	I64 int64
+	U   uint
+	U8  uint8
+	U16 uint16
+	U32 uint32
+	U64 uint64
+	F32 float32
+	F64 float64
+	S   string
+	Bs  []byte
+	T   time.Time
+	L   Level
+	ID  UserID
+	_   int
+}
+
+// TestFlatPathMatchesReflection: AppendOf reads flat structs and named
+// scalars from memory; the bytes must be those of the reflective encoder.
+func TestFlatPathMatchesReflection(t *testing.T) {
+	v := allFlat{true, -1, -8, -16, -32, -64, 1, 8, 16, 32, 64, 3.5, math.NaN(), "s", []byte("b"),
+		time.Unix(7, 8), -3, 99, 0}
+	encOf(t, v)
+	encOf(t, allFlat{})
+	encOf(t, Level(-2))
+	encOf(t, struct{}{})
+	encOf(t, struct{ A, B string }{"a", "bc"})
+	assert.NotEqual(t, encOf(t, struct{ A, B string }{"a", "bc"}), encOf(t, struct{ A, B string }{"ab", "c"}))
+}
