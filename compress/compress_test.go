@@ -5,6 +5,7 @@ import (
 	"bytes"
 	stdgzip "compress/gzip"
 	stdzlib "compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,17 @@ func get(ae ...string) *http.Request {
 	return r
 }
 
+// respond sets Content-Type, the status when code is not 0, and writes body.
+func respond(contentType string, code int, body []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		if code != 0 {
+			w.WriteHeader(code)
+		}
+		_, _ = w.Write(body)
+	}
+}
+
 func writeJSON(body []byte) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -115,30 +127,12 @@ func TestRules(t *testing.T) {
 		{name: "below MinSize", handler: writeJSON(big[:400]), req: get("gzip"), wantBody: big[:400]},
 		{name: "custom MinSize", opts: &compress.Options{MinSize: 100}, handler: writeJSON(big[:400]), req: get("gzip"),
 			wantEnc: "gzip", wantVary: true, wantBody: big[:400]},
-		{name: "image not compressed", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(big)
-		}, req: get("gzip")},
-		{name: "image not compressed under wildcard", opts: &compress.Options{MimeTypes: []string{"*/*"}}, handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "image/jpeg")
-			_, _ = w.Write(big)
-		}, req: get("gzip")},
-		{name: "text wildcard", opts: &compress.Options{MimeTypes: []string{"text/*"}}, handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			_, _ = w.Write(big)
-		}, req: get("gzip"), wantEnc: "gzip", wantVary: true},
-		{name: "+json suffix rule", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/problem+json")
-			_, _ = w.Write(big)
-		}, req: get("gzip"), wantEnc: "gzip", wantVary: true},
-		{name: "type matching ignores case and params", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "Application/JSON ; charset=utf-8")
-			_, _ = w.Write(big)
-		}, req: get("gzip"), wantEnc: "gzip", wantVary: true},
-		{name: "not in MimeTypes", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/x-custom")
-			_, _ = w.Write(big)
-		}, req: get("gzip")},
+		{name: "image not compressed", handler: respond("image/png", 0, big), req: get("gzip")},
+		{name: "image not compressed under wildcard", opts: &compress.Options{MimeTypes: []string{"*/*"}}, handler: respond("image/jpeg", 0, big), req: get("gzip")},
+		{name: "text wildcard", opts: &compress.Options{MimeTypes: []string{"text/*"}}, handler: respond("text/csv; charset=utf-8", 0, big), req: get("gzip"), wantEnc: "gzip", wantVary: true},
+		{name: "+json suffix rule", handler: respond("application/problem+json", 0, big), req: get("gzip"), wantEnc: "gzip", wantVary: true},
+		{name: "type matching ignores case and params", handler: respond("Application/JSON ; charset=utf-8", 0, big), req: get("gzip"), wantEnc: "gzip", wantVary: true},
+		{name: "not in MimeTypes", handler: respond("application/x-custom", 0, big), req: get("gzip")},
 		{name: "sniffed when Content-Type is missing", handler: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(append([]byte("<!DOCTYPE html><html>"), bytes.Repeat([]byte("<p>hello</p>"), 100)...))
 		}, req: get("gzip"), wantEnc: "gzip", wantVary: true,
@@ -165,23 +159,13 @@ func TestRules(t *testing.T) {
 			w.Header().Set("Content-Range", "bytes 0-1999/5000")
 			writeJSON(big)(w, r)
 		}, req: get("gzip")},
-		{name: "206", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusPartialContent)
-			_, _ = w.Write(big)
-		}, req: get("gzip"), wantCode: http.StatusPartialContent},
+		{name: "206", handler: respond("application/json", http.StatusPartialContent, big), req: get("gzip"), wantCode: http.StatusPartialContent},
 		{name: "no-transform", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "public, No-Transform")
 			writeJSON(big)(w, r)
 		}, req: get("gzip")},
-		{name: "event stream passes by default", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = w.Write(big)
-		}, req: get("gzip")},
-		{name: "event stream opted in", opts: &compress.Options{EventStream: true}, handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = w.Write(big)
-		}, req: get("gzip"), wantEnc: "gzip", wantVary: true},
+		{name: "event stream passes by default", handler: respond("text/event-stream", 0, big), req: get("gzip")},
+		{name: "event stream opted in", opts: &compress.Options{EventStream: true}, handler: respond("text/event-stream", 0, big), req: get("gzip"), wantEnc: "gzip", wantVary: true},
 		{name: "204", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNoContent)
@@ -189,16 +173,8 @@ func TestRules(t *testing.T) {
 		{name: "304 keeps Vary", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNotModified)
 		}, req: get("gzip"), wantCode: http.StatusNotModified, wantVary: true, wantBody: []byte{}},
-		{name: "404 not compressed", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write(big)
-		}, req: get("gzip"), wantCode: http.StatusNotFound},
-		{name: "201 compressed", handler: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusCreated)
-			_, _ = w.Write(big)
-		}, req: get("gzip"), wantCode: http.StatusCreated, wantEnc: "gzip", wantVary: true},
+		{name: "404 not compressed", handler: respond("application/json", http.StatusNotFound, big), req: get("gzip"), wantCode: http.StatusNotFound},
+		{name: "201 compressed", handler: respond("application/json", http.StatusCreated, big), req: get("gzip"), wantCode: http.StatusCreated, wantEnc: "gzip", wantVary: true},
 		{name: "upgrade passes", handler: writeJSON(big), req: func() *http.Request {
 			r := get("gzip")
 			r.Header.Set("Connection", "Upgrade")
@@ -504,11 +480,16 @@ func TestRealServer(t *testing.T) {
 			w.Header().Set("Content-Type", "text/plain")
 			_, _ = io.WriteString(w, "event one\n")
 			w.(http.Flusher).Flush()
-			<-release
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 			_, _ = io.WriteString(w, "event two\n")
 		})))
 		defer srv.Close()
-		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // fail, not hang, if Flush is delayed
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 		req.Header.Set("Accept-Encoding", "gzip, deflate")
 		resp, err := srv.Client().Do(req)
 		require.NoError(t, err)
@@ -535,10 +516,15 @@ func TestRealServer(t *testing.T) {
 			rc := http.NewResponseController(w)
 			_, _ = io.WriteString(w, "data: 1\n\n")
 			_ = rc.Flush()
-			<-release
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		})))
 		defer srv.Close()
-		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // fail, not hang, if Flush is delayed
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 		req.Header.Set("Accept-Encoding", "deflate")
 		resp, err := srv.Client().Do(req)
 		require.NoError(t, err)
@@ -571,4 +557,62 @@ func TestRealServer(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, "hijacked", string(body))
 	})
+}
+
+// snapshotWriter records the body as it stood at each Flush.
+type snapshotWriter struct {
+	*httptest.ResponseRecorder
+	atFlush [][]byte
+}
+
+func (s *snapshotWriter) Flush() {
+	s.atFlush = append(s.atFlush, bytes.Clone(s.Body.Bytes()))
+	s.ResponseRecorder.Flush()
+}
+
+func TestFlushIsASyncFlush(t *testing.T) {
+	first := []byte(`{"event":"first"}` + "\n")
+	for _, enc := range []string{"zstd", "br", "gzip", "deflate"} {
+		t.Run(enc, func(t *testing.T) {
+			c := compress.Must(compress.Options{StreamingAlgorithms: []string{enc}})
+			sw := &snapshotWriter{ResponseRecorder: httptest.NewRecorder()}
+			c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(first)
+				w.(http.Flusher).Flush()
+				_, _ = w.Write(big)
+			})).ServeHTTP(sw, get(enc))
+			require.Equal(t, enc, sw.Header().Get("Content-Encoding"))
+			require.Len(t, sw.atFlush, 1)
+			// What had been sent at Flush decodes to everything written so far.
+			assert.Equal(t, string(first), string(decodePrefix(t, enc, sw.atFlush[0], len(first))))
+			assert.Equal(t, string(first)+string(big), string(decode(t, enc, sw.Body.Bytes())))
+		})
+	}
+}
+
+// decodePrefix decodes n bytes from an unfinished stream.
+func decodePrefix(t *testing.T, enc string, partial []byte, n int) []byte {
+	t.Helper()
+	var r io.Reader
+	var err error
+	src := bytes.NewReader(partial)
+	switch enc {
+	case compress.Gzip:
+		r, err = stdgzip.NewReader(src)
+	case compress.Deflate:
+		r, err = stdzlib.NewReader(src)
+	case compress.Brotli:
+		r = brotli.NewReader(src)
+	case compress.Zstd:
+		d, derr := zstd.NewReader(src, zstd.WithDecoderConcurrency(1))
+		require.NoError(t, derr)
+		defer d.Close()
+		r = d
+	}
+	require.NoError(t, err)
+	out := make([]byte, n)
+	_, err = io.ReadFull(r, out)
+	require.NoError(t, err)
+	return out
 }

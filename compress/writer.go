@@ -1,10 +1,8 @@
 package compress
 
 import (
-	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -155,11 +153,6 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		n, err = w.ReadFromViaWrite(r)
 	}
 	return total + n, err
-}
-
-// Hijack hands the connection over; the middleware then stays out of the way.
-func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return w.Writer.Hijack()
 }
 
 // precheck runs when the final status is known: it passes the response
