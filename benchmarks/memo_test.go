@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -93,9 +94,20 @@ func newMemo(b *testing.B, impl memoImpl) (func(context.Context, statsArgs) (sta
 	return f, calls
 }
 
-func checkMemo(b *testing.B, s stats, err error, a statsArgs) {
+// callMemo calls f with the i-th argument (cycling) and checks the result.
+func callMemo(ctx context.Context, f func(context.Context, statsArgs) (stats, error), i int) error {
+	a := memoArgs[i%memoArgsN]
+	s, err := f(ctx, a)
 	if err != nil || s.UserID != a.UserID || len(s.TopSKUs) != 3 {
-		b.Fatalf("got %+v, %v for %+v", s, err, a)
+		return fmt.Errorf("got %+v, %v for %+v", s, err, a)
+	}
+	return nil
+}
+
+// checkCalls fails b unless every call after the fill was a hit.
+func checkCalls(b *testing.B, calls *atomic.Int64) {
+	if n := calls.Load(); n != memoArgsN {
+		b.Fatalf("function ran %d times; want %d (hits are not hits)", n, memoArgsN)
 	}
 }
 
@@ -108,14 +120,12 @@ func BenchmarkMemoHit(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				a := memoArgs[i%memoArgsN]
+				if err := callMemo(ctx, f, i); err != nil {
+					b.Fatal(err)
+				}
 				i++
-				s, err := f(ctx, a)
-				checkMemo(b, s, err, a)
 			}
-			if n := calls.Load(); n != memoArgsN {
-				b.Fatalf("function ran %d times; want %d (hits are not hits)", n, memoArgsN)
-			}
+			checkCalls(b, calls)
 		})
 	}
 }
@@ -132,15 +142,14 @@ func BenchmarkMemoHitParallel(b *testing.B) {
 				ctx := context.Background()
 				i := int(next.Add(1) * 257)
 				for pb.Next() {
-					a := memoArgs[i%memoArgsN]
+					if err := callMemo(ctx, f, i); err != nil {
+						b.Error(err) // not Fatal: this is not the benchmark's goroutine
+						return
+					}
 					i++
-					s, err := f(ctx, a)
-					checkMemo(b, s, err, a)
 				}
 			})
-			if n := calls.Load(); n != memoArgsN {
-				b.Fatalf("function ran %d times; want %d (hits are not hits)", n, memoArgsN)
-			}
+			checkCalls(b, calls)
 		})
 	}
 }
