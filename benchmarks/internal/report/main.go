@@ -3,8 +3,9 @@
 // "<!-- results:begin -->" and "<!-- results:end -->" and keeps the rest of
 // the file (the analysis, written by hand) as it is.
 //
-// Each figure is the median of the runs (-count) of one benchmark; "±" is
-// the largest distance of a run from that median, in percent. Ratios divide
+// Each figure is the median of the runs (-count) of one benchmark; "±" (on
+// times and rates) is the largest distance of a run from that median, in
+// percent. Ratios divide
 // medians measured in the same run. benchstat's own view of the same file is
 // written next to it by run.sh.
 //
@@ -304,9 +305,17 @@ func writeTable(w *bytes.Buffer, r *results, t table) {
 				row = append(row, "")
 				continue
 			}
-			cell := num(median(v))
-			if len(v) > 1 && u != "allocs/op" {
-				cell += fmt.Sprintf(" ±%.0f%%", spread(v))
+			var cell string
+			switch u {
+			case "ns/op", "MB/s":
+				cell = num(median(v))
+				if len(v) > 1 {
+					cell += fmt.Sprintf(" ±%.0f%%", spread(v))
+				}
+			case "hit%":
+				cell = fmt.Sprintf("%.2f", median(v))
+			default: // counts: bytes, allocations
+				cell = strconv.FormatFloat(math.Round(median(v)), 'f', -1, 64)
 			}
 			row = append(row, cell)
 		}
