@@ -1,0 +1,130 @@
+package simple
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"time"
+)
+
+// Defaults used for the zero fields of Options.
+const (
+	// DefaultMaxEntries is the entry bound when Options.MaxEntries is 0.
+	DefaultMaxEntries = 100_000
+	// DefaultMaxBytes is the byte bound when Options.MaxBytes is 0: 64 MiB.
+	DefaultMaxBytes = 64 << 20
+	// DefaultSweepInterval is the period of the expiry sweep when
+	// Options.SweepInterval is 0.
+	DefaultSweepInterval = time.Minute
+	// MaxShards is the largest accepted Options.Shards.
+	MaxShards = 1 << 16
+
+	// maxDefaultShards caps the default shard count: past it, more shards
+	// cost memory and hit ratio for little throughput.
+	maxDefaultShards = 256
+	// minShardEntries and minShardBytes are the smallest share of the bounds
+	// a shard gets when the shard count is chosen by default, so that small
+	// stores keep a useful eviction order and a 1 MiB value fits by default.
+	minShardEntries = 64
+	minShardBytes   = 4 << 20
+)
+
+// Options configures a Store. The zero value of every field means its
+// default, so Options{} is a valid configuration.
+type Options struct {
+	// MaxEntries bounds the number of entries held (byte values and Go values
+	// together): the store never holds more. Default DefaultMaxEntries
+	// (100,000). Negative is an error.
+	MaxEntries int
+
+	// MaxBytes bounds the bytes held, counted as len(key)+len(value) for
+	// byte values and len(key)+size for Go values (the size passed to
+	// StoreValue). Per-entry bookkeeping (about 100 bytes) is not counted.
+	// Default DefaultMaxBytes (64 MiB). Negative is an error.
+	//
+	// The bound is split evenly between the shards, so one entry larger than
+	// MaxBytes/Shards (see Store.MaxValueSize) is rejected with
+	// backend.ErrValueTooLarge.
+	MaxBytes int64
+
+	// Shards is the number of independently locked parts of the store, a
+	// power of two from 1 to MaxShards, and at most MaxEntries and MaxBytes.
+	// Default: the power of two at or above 4×GOMAXPROCS, at most 256, halved
+	// while a shard's share would be under 64 entries or 4 MiB (so the
+	// default store has 16 shards at most and takes values up to 4 MiB).
+	Shards int
+
+	// SweepInterval is the period of the background goroutine that removes
+	// expired entries (reads never return them in any case: they are also
+	// expired lazily). Default DefaultSweepInterval (1 minute); negative
+	// means no sweep goroutine.
+	SweepInterval time.Duration
+
+	// Clock returns the current time; tests inject a fake one. Only the
+	// differences between its readings matter. Default time.Now.
+	Clock func() time.Time
+
+	// OnEvict, if set, is called with the key of each entry removed to make
+	// room for another (not for expiry, Delete, Clear or overwrite). It is
+	// called from the goroutine whose write caused the eviction, after the
+	// store's locks are released, so it may call the store. Default nil.
+	OnEvict func(key string)
+}
+
+// errOption is the cause wrapped by every invalid-option error.
+var errOption = errors.New("invalid option")
+
+// config is Options validated and with defaults applied.
+type config struct {
+	maxEntries    int64
+	maxBytes      int64
+	shards        int
+	sweepInterval time.Duration
+	clock         func() time.Time
+	onEvict       func(key string)
+}
+
+func (o Options) config() (config, error) {
+	c := config{
+		maxEntries:    int64(o.MaxEntries),
+		maxBytes:      o.MaxBytes,
+		shards:        o.Shards,
+		sweepInterval: o.SweepInterval,
+		clock:         o.Clock,
+		onEvict:       o.OnEvict,
+	}
+	switch {
+	case o.MaxEntries < 0:
+		return c, fmt.Errorf("simple: MaxEntries is %d, want 0 (default %d) or more: %w", o.MaxEntries, DefaultMaxEntries, errOption)
+	case o.MaxBytes < 0:
+		return c, fmt.Errorf("simple: MaxBytes is %d, want 0 (default %d) or more: %w", o.MaxBytes, DefaultMaxBytes, errOption)
+	case o.Shards < 0 || o.Shards > MaxShards || o.Shards&(o.Shards-1) != 0:
+		return c, fmt.Errorf("simple: Shards is %d, want 0 (default) or a power of two from 1 to %d: %w", o.Shards, MaxShards, errOption)
+	}
+	if c.maxEntries == 0 {
+		c.maxEntries = DefaultMaxEntries
+	}
+	if c.maxBytes == 0 {
+		c.maxBytes = DefaultMaxBytes
+	}
+	if c.sweepInterval == 0 {
+		c.sweepInterval = DefaultSweepInterval
+	}
+	if c.shards == 0 {
+		c.shards = defaultShards(runtime.GOMAXPROCS(0), c.maxEntries, c.maxBytes)
+	} else if int64(c.shards) > c.maxEntries || int64(c.shards) > c.maxBytes {
+		return c, fmt.Errorf("simple: Shards is %d, more than MaxEntries (%d) or MaxBytes (%d): %w", c.shards, c.maxEntries, c.maxBytes, errOption)
+	}
+	return c, nil
+}
+
+// defaultShards is the default shard count for procs processors and the
+// given bounds.
+func defaultShards(procs int, maxEntries, maxBytes int64) int {
+	n := min(1<<bits.Len(uint(4*procs-1)), maxDefaultShards)
+	for n > 1 && (maxEntries/int64(n) < minShardEntries || maxBytes/int64(n) < minShardBytes) {
+		n /= 2
+	}
+	return n
+}

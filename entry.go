@@ -1,0 +1,176 @@
+package caching
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// entry is what the Cache stores under every key it writes: one versioned
+// binary envelope for every backend, never gob or any format that can
+// instantiate arbitrary types on decode.
+//
+// Layout (version 1), integers big-endian:
+//
+//	magic "ce" | version 1 | flags 0
+//	created, fresh until, stale until: int64 Unix nanoseconds (0: never)
+//	tag count: uvarint, then per tag: key length uvarint, key, version uint64
+//	payload length: uvarint, payload
+//
+// Nothing may follow the payload. On an in-process store (backend.ValueStore)
+// the entry is kept as a Go value and never encoded; value then holds the
+// decoded payload (a typed value, a response snapshot) so a hit decodes
+// nothing.
+type entry struct {
+	Created    int64 // Unix nanoseconds
+	FreshUntil int64 // Unix nanoseconds; 0: fresh forever
+	StaleUntil int64 // Unix nanoseconds; 0: kept forever
+	TagKeys    []string
+	Versions   []uint64
+	Payload    []byte
+
+	// value is the decoded payload, kept only in memory. It is shared by
+	// every reader of the entry and must not be modified.
+	value any
+	// size estimates the memory the value holds when Payload is nil.
+	size int
+}
+
+const (
+	entryMagic0, entryMagic1 = 'c', 'e'
+	entryVersion             = 1
+	entryHeaderLen           = 4 + 3*8
+	maxEntryTags             = 1 << 10
+)
+
+// errCorrupt reports an entry that does not decode. The Cache treats it as a
+// miss, deletes it, and counts it in Stats.Corrupt.
+var errCorrupt = errors.New("caching: corrupt entry")
+
+// fresh reports whether the entry is within its TTL at now.
+func (e *entry) fresh(now int64) bool { return e.FreshUntil == 0 || now < e.FreshUntil }
+
+// alive reports whether the entry may still be served, stale or fresh.
+func (e *entry) alive(now int64) bool { return e.StaleUntil == 0 || now < e.StaleUntil }
+
+// age is how long ago the entry was written.
+func (e *entry) age(now int64) time.Duration { return time.Duration(now - e.Created) }
+
+// encodedLen is the exact length of the entry's encoding.
+func (e *entry) encodedLen() int {
+	n := entryHeaderLen + uvarintLen(uint64(len(e.TagKeys)))
+	for _, k := range e.TagKeys {
+		n += uvarintLen(uint64(len(k))) + len(k) + 8
+	}
+	return n + uvarintLen(uint64(len(e.Payload))) + len(e.Payload)
+}
+
+// memSize is what the entry counts against an in-process store's byte bound.
+func (e *entry) memSize() int {
+	n := 96 + len(e.Payload) + e.size
+	for _, k := range e.TagKeys {
+		n += len(k) + 24
+	}
+	return n
+}
+
+// appendEntry appends the encoding of e to dst.
+func appendEntry(dst []byte, e *entry) []byte {
+	dst = append(dst, entryMagic0, entryMagic1, entryVersion, 0)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Created))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(e.FreshUntil))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(e.StaleUntil))
+	dst = binary.AppendUvarint(dst, uint64(len(e.TagKeys)))
+	for i, k := range e.TagKeys {
+		dst = binary.AppendUvarint(dst, uint64(len(k)))
+		dst = append(dst, k...)
+		dst = binary.BigEndian.AppendUint64(dst, e.Versions[i])
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(e.Payload)))
+	return append(dst, e.Payload...)
+}
+
+// encodeEntry returns the encoding of e in a new slice of the exact size.
+func encodeEntry(e *entry) []byte {
+	return appendEntry(make([]byte, 0, e.encodedLen()), e)
+}
+
+// decodeEntry decodes an entry strictly: any deviation from the layout is an
+// error wrapping errCorrupt. The payload aliases b.
+func decodeEntry(b []byte) (*entry, error) {
+	if len(b) < entryHeaderLen {
+		return nil, fmt.Errorf("%w: %d bytes is shorter than the header", errCorrupt, len(b))
+	}
+	if b[0] != entryMagic0 || b[1] != entryMagic1 {
+		return nil, fmt.Errorf("%w: bad magic", errCorrupt)
+	}
+	if b[2] != entryVersion {
+		return nil, fmt.Errorf("%w: unknown format version %d", errCorrupt, b[2])
+	}
+	if b[3] != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#x", errCorrupt, b[3])
+	}
+	e := &entry{
+		Created:    int64(binary.BigEndian.Uint64(b[4:])),
+		FreshUntil: int64(binary.BigEndian.Uint64(b[12:])),
+		StaleUntil: int64(binary.BigEndian.Uint64(b[20:])),
+	}
+	if e.Created < 0 || e.FreshUntil < 0 || e.StaleUntil < 0 {
+		return nil, fmt.Errorf("%w: negative time", errCorrupt)
+	}
+	if e.StaleUntil != 0 && (e.FreshUntil == 0 || e.FreshUntil > e.StaleUntil) {
+		return nil, fmt.Errorf("%w: fresh beyond stale", errCorrupt)
+	}
+	rest := b[entryHeaderLen:]
+	n, rest, err := readUvarint(rest, maxEntryTags)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		e.TagKeys = make([]string, n)
+		e.Versions = make([]uint64, n)
+	}
+	for i := range n {
+		var kl uint64
+		kl, rest, err = readUvarint(rest, uint64(len(rest)))
+		if err != nil {
+			return nil, err
+		}
+		if uint64(len(rest)) < kl+8 {
+			return nil, fmt.Errorf("%w: truncated tag", errCorrupt)
+		}
+		e.TagKeys[i] = string(rest[:kl])
+		e.Versions[i] = binary.BigEndian.Uint64(rest[kl:])
+		rest = rest[kl+8:]
+	}
+	pl, rest, err := readUvarint(rest, uint64(len(rest)))
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(rest)) != pl {
+		return nil, fmt.Errorf("%w: payload length %d, %d bytes left", errCorrupt, pl, len(rest))
+	}
+	e.Payload = rest[:pl:pl]
+	return e, nil
+}
+
+func readUvarint(b []byte, limit uint64) (uint64, []byte, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, fmt.Errorf("%w: bad length", errCorrupt)
+	}
+	if v > limit {
+		return 0, nil, fmt.Errorf("%w: length %d over %d", errCorrupt, v, limit)
+	}
+	return v, b[n:], nil
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}

@@ -1,0 +1,217 @@
+// Package flight is a typed singleflight: concurrent calls for one key run
+// the work once and share its result.
+//
+// It differs from golang.org/x/sync/singleflight in three ways that a cache
+// needs:
+//
+//   - Do runs the work in a goroutine of its own, with a context that keeps
+//     the first caller's values but is never cancelled (context.WithoutCancel).
+//     Every caller, the first one included, waits with its own context and
+//     returns its own ctx.Err() as soon as that context is done, while the
+//     work goes on for the callers still waiting (and for the cache that
+//     stores its result).
+//   - A panic in the work is recovered and re-panicked, as a *PanicError that
+//     carries the value and the stack, in the goroutine of every caller still
+//     waiting. When nobody waits any more the panic is dropped: a background
+//     computation never crashes the process.
+//   - DoInline runs the work on the first caller's goroutine, with that
+//     caller's context, for work that must stay there (an HTTP handler writing
+//     to its own ResponseWriter). Only the other callers can leave early.
+//
+// A Group's zero value is ready to use. A Group is safe for concurrent use and
+// must not be copied after first use.
+package flight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+)
+
+// ErrGoexit is the error the waiting callers get when the work called
+// runtime.Goexit (testing.T.FailNow does) instead of returning.
+var ErrGoexit = errors.New("flight: work called runtime.Goexit")
+
+// PanicError is what a caller panics with when the work it waited for
+// panicked. It is safe to read from any goroutine.
+type PanicError struct {
+	// Value is the value the work panicked with.
+	Value any
+	// Stack is the stack of the goroutine that panicked, at the panic.
+	Stack []byte
+}
+
+// Error returns the panic value and the stack of the panicking goroutine.
+func (p *PanicError) Error() string {
+	return fmt.Sprintf("flight: panic in shared work: %v\n\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns the panic value if it is an error, so that errors.Is and
+// errors.As see through a re-panicked error (http.ErrAbortHandler, for one).
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// call is one execution of the work, shared by every caller of its key that
+// arrived while it ran.
+type call[V any] struct {
+	done  chan struct{} // closed when val, err and panicErr are set
+	val   V
+	err   error
+	panic *PanicError
+	dups  int // callers after the first; guarded by Group.mu
+}
+
+// Group runs work for keys of type K that produces values of type V, once per
+// key at a time. Its zero value is ready to use; it is safe for concurrent
+// use and must not be copied after first use.
+type Group[K comparable, V any] struct {
+	mu    sync.Mutex
+	calls map[K]*call[V]
+}
+
+// join returns the call in flight for key, creating it if there is none.
+// leader reports whether the caller created it and so must start the work.
+func (g *Group[K, V]) join(key K) (c *call[V], leader bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		c.dups++
+		return c, false
+	}
+	if g.calls == nil {
+		g.calls = make(map[K]*call[V])
+	}
+	c = &call[V]{done: make(chan struct{})}
+	g.calls[key] = c
+	return c, true
+}
+
+// finish removes c from the group (unless Forget already did, or a newer call
+// took its place) and releases its waiters.
+func (g *Group[K, V]) finish(key K, c *call[V]) {
+	g.mu.Lock()
+	if g.calls[key] == c {
+		delete(g.calls, key)
+	}
+	g.mu.Unlock()
+	close(c.done)
+}
+
+// Do runs fn once for all the concurrent calls with key and returns its
+// result to each of them. shared reports whether the result went to more than
+// one caller.
+//
+// fn runs in a goroutine of its own, with context.WithoutCancel of the first
+// caller's ctx: it keeps that context's values, but neither its deadline nor
+// its cancellation, so fn bounds its own time if it must. A caller whose ctx
+// is done returns the zero V and ctx.Err() at once, without waiting for fn,
+// which goes on for the others.
+//
+// If fn panics, every caller still waiting panics with a *PanicError; if none
+// waits, the panic is dropped. If fn calls runtime.Goexit, the callers get
+// ErrGoexit.
+func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, shared bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return v, false, err
+	}
+	c, leader := g.join(key)
+	if leader {
+		go g.run(context.WithoutCancel(ctx), key, c, fn)
+	}
+	return g.wait(ctx, c, !leader)
+}
+
+// run executes fn for c in the current goroutine, recording its result, its
+// panic or its Goexit, and then releases c's waiters.
+func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
+	returned := false
+	defer func() {
+		if !returned {
+			if r := recover(); r != nil {
+				c.panic = &PanicError{Value: r, Stack: debug.Stack()}
+			} else {
+				c.err = ErrGoexit
+			}
+		}
+		g.finish(key, c)
+	}()
+	c.val, c.err = fn(ctx)
+	returned = true
+}
+
+// wait waits for c or for ctx, whichever comes first.
+func (g *Group[K, V]) wait(ctx context.Context, c *call[V], dup bool) (v V, shared bool, err error) {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		select {
+		case <-c.done: // finished too: prefer the result
+		default:
+			return v, dup, ctx.Err()
+		}
+	}
+	if c.panic != nil {
+		panic(c.panic)
+	}
+	if !dup {
+		g.mu.Lock()
+		dup = c.dups > 0
+		g.mu.Unlock()
+	}
+	return c.val, dup, c.err
+}
+
+// DoInline is Do for work that must run on the first caller's goroutine: the
+// first caller runs fn itself, with its own ctx, and returns when fn returns;
+// the callers that arrive while fn runs wait for its result, each with its own
+// ctx, and may leave early as in Do.
+//
+// If fn panics, the panic goes on in the first caller as if DoInline were not
+// there, and every waiting caller panics with a *PanicError. If fn calls
+// runtime.Goexit, the first caller exits and the waiters get ErrGoexit.
+func (g *Group[K, V]) DoInline(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, shared bool, err error) {
+	c, leader := g.join(key)
+	if !leader {
+		if err := ctx.Err(); err != nil {
+			return v, true, err
+		}
+		return g.wait(ctx, c, true)
+	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// Panicking or exiting: hand the waiters what happened, then let it
+		// go on in this goroutine.
+		r := recover()
+		if r != nil {
+			c.panic = &PanicError{Value: r, Stack: debug.Stack()}
+		} else {
+			c.err = ErrGoexit
+		}
+		g.finish(key, c)
+		if r != nil {
+			panic(r)
+		}
+	}()
+	c.val, c.err = fn(ctx)
+	returned = true
+	g.finish(key, c)
+	g.mu.Lock()
+	shared = c.dups > 0
+	g.mu.Unlock()
+	return c.val, shared, c.err
+}
+
+// Forget makes the next call for key start new work instead of joining the
+// one in flight, whose callers still get its result.
+func (g *Group[K, V]) Forget(key K) {
+	g.mu.Lock()
+	delete(g.calls, key)
+	g.mu.Unlock()
+}

@@ -1,0 +1,230 @@
+package httpx
+
+//go:generate go run gen.go
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"unsafe"
+)
+
+// Hooks are the calls a middleware can intercept on a wrapped writer. Writer
+// implements every method with the default behaviour (forward downstream and
+// count); a middleware embeds Writer, overrides some methods, and passes
+// itself to [Writer.Reset]. An overriding method continues downstream by
+// calling the embedded Writer's method of the same name.
+type Hooks interface {
+	// WriteHeader receives every WriteHeader of the handler, informational
+	// codes included, and the implicit 200 of a first Write, ReadFrom or
+	// Flush.
+	WriteHeader(code int)
+	// Write receives Write and WriteString. It must not modify or retain p.
+	Write(p []byte) (int, error)
+	// Flush receives Flush and FlushError (only called when the underlying
+	// writer is an http.Flusher).
+	Flush() error
+	// ReadFrom receives ReadFrom (only called when the underlying writer is
+	// an io.ReaderFrom).
+	ReadFrom(r io.Reader) (int64, error)
+	// Hijack receives Hijack (only called when the underlying writer is an
+	// http.Hijacker).
+	Hijack() (net.Conn, *bufio.ReadWriter, error)
+	// Unwrap receives Unwrap, which http.ResponseController calls for what
+	// the wrapper does not implement itself.
+	Unwrap() http.ResponseWriter
+}
+
+// Writer is the state of a wrapped http.ResponseWriter and the default
+// implementation of [Hooks]. Its zero value is unusable until [Writer.Reset].
+// It is not safe for concurrent use. See the package documentation.
+type Writer struct {
+	rw        http.ResponseWriter
+	h         Hooks
+	wrapped   http.ResponseWriter
+	status    int
+	written   int64
+	committed bool
+	hijacked  bool
+}
+
+var _ Hooks = (*Writer)(nil)
+
+// New returns a Writer around rw without interception: it only records the
+// status and counts bytes. Use w.ResponseWriter() as the handler's writer.
+func New(rw http.ResponseWriter) *Writer {
+	w := &Writer{}
+	w.Reset(rw, nil)
+	return w
+}
+
+// Reset makes w wrap rw with hooks h (nil means w itself: no interception),
+// clears the recorded status and counters, and returns the writer to hand to
+// the next handler (the same value as [Writer.ResponseWriter]). Reset(nil,
+// nil) drops every reference, for putting w back into a pool.
+func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
+	*w = Writer{}
+	if rw == nil {
+		return nil
+	}
+	if h == nil {
+		h = w
+	}
+	w.rw, w.h = rw, h
+	mask := 0
+	if _, ok := rw.(http.Flusher); ok {
+		mask |= hasF
+	}
+	if _, ok := rw.(http.Hijacker); ok {
+		mask |= hasH
+	}
+	if _, ok := rw.(http.Pusher); ok {
+		mask |= hasP
+	}
+	if _, ok := rw.(io.ReaderFrom); ok {
+		mask |= hasR
+	}
+	w.wrapped = wrap(w, mask)
+	return w.wrapped
+}
+
+// ResponseWriter returns the wrapped writer built by the last Reset: the
+// value to hand to the next handler.
+func (w *Writer) ResponseWriter() http.ResponseWriter { return w.wrapped }
+
+// Header returns the underlying writer's header map.
+func (w *Writer) Header() http.Header { return w.rw.Header() }
+
+// Status returns the final status sent downstream, or 0 before the response
+// is committed. Informational (1xx) codes are never recorded.
+func (w *Writer) Status() int { return w.status }
+
+// Written returns the number of body bytes sent downstream through Write,
+// WriteString and ReadFrom.
+func (w *Writer) Written() int64 { return w.written }
+
+// Committed reports whether the final status has been sent downstream.
+func (w *Writer) Committed() bool { return w.committed }
+
+// Hijacked reports whether the connection was hijacked through Hijack.
+func (w *Writer) Hijacked() bool { return w.hijacked }
+
+// Informational reports whether code is an informational status that is
+// forwarded at once and is not the final status: 100-199 except 101
+// Switching Protocols (which ends the HTTP response, as in net/http).
+func Informational(code int) bool {
+	return code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols
+}
+
+// WriteHeader forwards code downstream: informational codes at once without
+// recording them, the first final code recorded; later codes are dropped.
+func (w *Writer) WriteHeader(code int) {
+	if w.committed {
+		return
+	}
+	if Informational(code) {
+		w.rw.WriteHeader(code)
+		return
+	}
+	w.status, w.committed = code, true
+	w.rw.WriteHeader(code)
+}
+
+// commit sends the implicit 200 through the hooks if nothing final was sent.
+func (w *Writer) commit() {
+	if w.committed {
+		return
+	}
+	w.h.WriteHeader(http.StatusOK)
+	if !w.committed {
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// Write commits the response if needed and writes p downstream.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.commit()
+	n, err := w.rw.Write(p)
+	w.written += int64(n)
+	return n, err
+}
+
+// ReadFrom commits the response if needed and copies r downstream, with the
+// underlying io.ReaderFrom when there is one.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	w.commit()
+	if rf, ok := w.rw.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(r)
+		w.written += n
+		return n, err
+	}
+	return copyBuffer(downWriter{w}, r)
+}
+
+// ReadFromViaWrite copies r to the Write hook (not to the Writer's own
+// Write), so that a middleware's ReadFrom hook can route the body through its
+// Write hook without losing sendfile elsewhere: the copy buffer is pooled, and
+// an io.WriterTo source writes straight into the hook.
+func (w *Writer) ReadFromViaWrite(r io.Reader) (int64, error) {
+	return copyBuffer(hookWriter{w}, r)
+}
+
+// Flush commits the response if needed and flushes downstream.
+func (w *Writer) Flush() error {
+	w.commit()
+	return http.NewResponseController(w.rw).Flush()
+}
+
+// Hijack hijacks the underlying connection and records it on success.
+func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.rw).Hijack()
+	if err == nil {
+		w.hijacked = true
+	}
+	return c, brw, err
+}
+
+// Unwrap returns the underlying writer.
+func (w *Writer) Unwrap() http.ResponseWriter { return w.rw }
+
+func (w *Writer) push(target string, opts *http.PushOptions) error {
+	return w.rw.(http.Pusher).Push(target, opts)
+}
+
+// rwUnwrapper is what http.ResponseController looks for.
+type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
+
+// base holds the methods every combination has.
+type base struct{ w *Writer }
+
+func (b base) Header() http.Header         { return b.w.rw.Header() }
+func (b base) WriteHeader(code int)        { b.w.h.WriteHeader(code) }
+func (b base) Write(p []byte) (int, error) { return b.w.h.Write(p) }
+func (b base) Unwrap() http.ResponseWriter { return b.w.h.Unwrap() }
+func (b base) WriteString(s string) (int, error) {
+	// A view of s, not a copy: the Write contract forbids modifying or
+	// retaining p.
+	return b.w.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// hookWriter writes through the Write hook; it has no ReadFrom, so io.Copy
+// cannot recurse into a ReadFrom hook.
+type hookWriter struct{ w *Writer }
+
+func (h hookWriter) Write(p []byte) (int, error) { return h.w.h.Write(p) }
+
+// downWriter writes downstream through Writer.Write.
+type downWriter struct{ w *Writer }
+
+func (d downWriter) Write(p []byte) (int, error) { return d.w.Write(p) }
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func copyBuffer(dst io.Writer, src io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(dst, src, *bp)
+	copyBufs.Put(bp)
+	return n, err
+}

@@ -1,0 +1,6 @@
+package caching
+
+// viewConfig is the configuration of one cached view.
+type viewConfig struct {
+	commonConfig
+}
