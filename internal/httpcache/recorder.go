@@ -28,7 +28,7 @@ const ReasonTrailer Reason = "trailer"
 // limit. The response becomes uncacheable, with a Reason, and the buffer is
 // dropped, when:
 //
-//   - the check given to Reset refuses the status and header at commit;
+//   - Check refuses the status and header at commit;
 //   - the body passes the limit (or Content-Length announces it will);
 //   - the handler calls Flush, Hijack, or reaches the writer below through
 //     Unwrap (http.ResponseController does, for deadlines and full duplex);
@@ -37,42 +37,62 @@ const ReasonTrailer Reason = "trailer"
 //
 // The writer handed to the handler keeps exactly the optional interfaces of
 // the one it wraps (internal/httpx). A Recorder is not safe for concurrent
-// use, like an http.ResponseWriter; its zero value is ready for Reset.
+// use, like an http.ResponseWriter. Set its exported fields, then call
+// Reset; its zero value records with the default limit and no checks.
 type Recorder struct {
 	httpx.Writer
 
-	limit        int
-	check        func(status int, h http.Header) Reason
-	statusHeader string
+	// Limit caps the recorded body; 0 means DefaultMaxBody.
+	Limit int
+	// StatusHeader, when not "", is a canonical header name set at commit
+	// to MISS, or to BYPASS if the response is known to be uncacheable then.
+	StatusHeader string
+	// Check, when set, decides at commit whether the status and header
+	// (the copy that will be stored) may be stored.
+	Check func(status int, h http.Header) Reason
+	// OnFail, when set, is called once, when the response first becomes
+	// uncacheable.
+	OnFail func(Reason)
+	// Divert, when set, is asked at commit whether to hold the response back
+	// instead of sending it (to serve a stale entry in its place): a diverted
+	// response is neither forwarded nor recorded, and is uncacheable with
+	// ReasonDiverted.
+	Divert func(status int) bool
 
-	header http.Header
-	body   []byte
-	reason Reason
+	header   http.Header
+	body     []byte
+	reason   Reason
+	diverted int // the diverted status; 0 when not diverted
 }
+
+// ReasonDiverted reports a response held back by Recorder.Divert.
+const ReasonDiverted Reason = "diverted"
 
 var _ httpx.Hooks = (*Recorder)(nil)
 
-// Reset prepares rec for a response to w and returns the writer to give
-// the handler. limit caps the recorded body (0 means DefaultMaxBody); check
-// (may be nil) decides at commit whether the status and header may be
-// stored; statusHeader, when not "", is a canonical header name set at
-// commit to MISS, or BYPASS if the response is already known to be
-// uncacheable then.
-func (rec *Recorder) Reset(w http.ResponseWriter, limit int, statusHeader string, check func(status int, h http.Header) Reason) http.ResponseWriter {
-	if limit <= 0 {
-		limit = DefaultMaxBody
+// Reset prepares rec, with its current settings, for a response to w, and
+// returns the writer to give the handler.
+func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert}
+	if rec.Limit <= 0 {
+		rec.Limit = DefaultMaxBody
 	}
-	*rec = Recorder{limit: limit, check: check, statusHeader: statusHeader}
 	return rec.Writer.Reset(w, rec)
 }
+
+// Diverted returns the status of a response held back by Divert, or 0.
+func (rec *Recorder) Diverted() int { return rec.diverted }
 
 // Fail marks the response uncacheable for reason, unless it already is, and
 // drops the recorded body.
 func (rec *Recorder) Fail(reason Reason) {
+	rec.body = nil
 	if rec.reason == ReasonNone {
 		rec.reason = reason
+		if rec.OnFail != nil {
+			rec.OnFail(reason)
+		}
 	}
-	rec.body = nil
 }
 
 // Reason returns why the response is uncacheable so far; "" if it is not.
@@ -81,8 +101,16 @@ func (rec *Recorder) Reason() Reason { return rec.reason }
 // WriteHeader records the status and a copy of the header at commit, then
 // forwards the code.
 func (rec *Recorder) WriteHeader(code int) {
+	if rec.diverted != 0 {
+		return
+	}
 	if httpx.Informational(code) || rec.Committed() {
 		rec.Writer.WriteHeader(code)
+		return
+	}
+	if rec.Divert != nil && rec.Divert(code) {
+		rec.diverted = code
+		rec.Fail(ReasonDiverted)
 		return
 	}
 	h := rec.Header()
@@ -90,26 +118,26 @@ func (rec *Recorder) WriteHeader(code int) {
 	switch {
 	case len(h["Trailer"]) > 0 || hasTrailerPrefix(h):
 		rec.Fail(ReasonTrailer)
-	case rec.check != nil:
-		if reason := rec.check(code, rec.header); reason != ReasonNone {
+	case rec.Check != nil:
+		if reason := rec.Check(code, rec.header); reason != ReasonNone {
 			rec.Fail(reason)
 		}
 	}
 	if cl := h["Content-Length"]; rec.reason == ReasonNone && len(cl) == 1 {
 		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil {
-			if n > int64(rec.limit) {
+			if n > int64(rec.Limit) {
 				rec.Fail(ReasonTooLarge)
 			} else {
 				rec.body = make([]byte, 0, n)
 			}
 		}
 	}
-	if rec.statusHeader != "" {
+	if rec.StatusHeader != "" {
 		st := Miss
 		if rec.reason != ReasonNone {
 			st = Bypass
 		}
-		h[rec.statusHeader] = st.Values()
+		h[rec.StatusHeader] = st.Values()
 	}
 	rec.Writer.WriteHeader(code)
 }
@@ -125,6 +153,15 @@ func hasTrailerPrefix(h http.Header) bool {
 
 // Write forwards p and tees it into the capped buffer.
 func (rec *Recorder) Write(p []byte) (int, error) {
+	if rec.diverted != 0 {
+		return len(p), nil
+	}
+	if !rec.Committed() {
+		rec.WriteHeader(http.StatusOK)
+		if rec.diverted != 0 {
+			return len(p), nil
+		}
+	}
 	n, err := rec.Writer.Write(p)
 	if rec.reason != ReasonNone {
 		return n, err
@@ -134,13 +171,13 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 		return n, err
 	}
 	need := len(rec.body) + n
-	if need > rec.limit {
+	if need > rec.Limit {
 		rec.Fail(ReasonTooLarge)
 		return n, err
 	}
 	if need > cap(rec.body) {
 		// Grow by doubling, never past the limit.
-		grown := make([]byte, len(rec.body), min(max(2*cap(rec.body), need, 512), rec.limit))
+		grown := make([]byte, len(rec.body), min(max(2*cap(rec.body), need, 512), rec.Limit))
 		copy(grown, rec.body)
 		rec.body = grown
 	}
@@ -155,6 +192,15 @@ func (rec *Recorder) ReadFrom(r io.Reader) (int64, error) {
 
 // Flush marks the response as streaming (uncacheable) and flushes.
 func (rec *Recorder) Flush() error {
+	if rec.diverted != 0 {
+		return nil
+	}
+	if !rec.Committed() {
+		rec.WriteHeader(http.StatusOK)
+		if rec.diverted != 0 {
+			return nil
+		}
+	}
 	rec.Fail(ReasonStreaming)
 	return rec.Writer.Flush()
 }
@@ -178,6 +224,9 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // header as it was at commit, the body (nil when uncacheable), and why the
 // response may not be stored ("" if it may). The body belongs to the caller.
 func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reason Reason) {
+	if rec.diverted != 0 {
+		return rec.diverted, nil, nil, rec.reason
+	}
 	if !rec.Committed() && !rec.Hijacked() {
 		rec.WriteHeader(http.StatusOK)
 	}

@@ -19,8 +19,8 @@ import (
 func record(t *testing.T, limit int, check func(int, http.Header) Reason, h http.HandlerFunc) (*httptest.ResponseRecorder, int, http.Header, []byte, Reason) {
 	t.Helper()
 	w := httptest.NewRecorder()
-	var rec Recorder
-	h(rec.Reset(w, limit, "X-Cache", check), httptest.NewRequest("GET", "/", nil))
+	rec := Recorder{Limit: limit, StatusHeader: "X-Cache", Check: check}
+	h(rec.Reset(w), httptest.NewRequest("GET", "/", nil))
 	status, header, body, reason := rec.Finish()
 	return w, status, header, body, reason
 }
@@ -113,8 +113,8 @@ func TestRecorderLimit(t *testing.T) {
 	})
 	t.Run("buffer never grows past the cap", func(t *testing.T) {
 		w := httptest.NewRecorder()
-		var rec Recorder
-		rw := rec.Reset(w, 1000, "", nil)
+		rec := Recorder{Limit: 1000}
+		rw := rec.Reset(w)
 		for range 3 {
 			_, _ = rw.Write([]byte(strings.Repeat("a", 300)))
 			assert.LessOrEqual(t, cap(rec.body), 1000)
@@ -122,8 +122,8 @@ func TestRecorderLimit(t *testing.T) {
 	})
 	t.Run("Content-Length over the limit: nothing buffered", func(t *testing.T) {
 		w := httptest.NewRecorder()
-		var rec Recorder
-		rw := rec.Reset(w, 10, "", nil)
+		rec := Recorder{Limit: 10}
+		rw := rec.Reset(w)
 		rw.Header().Set("Content-Length", "11")
 		_, _ = rw.Write([]byte("a"))
 		assert.Equal(t, ReasonTooLarge, rec.Reason())
@@ -140,8 +140,8 @@ func TestRecorderLimit(t *testing.T) {
 	})
 	t.Run("default limit", func(t *testing.T) {
 		var rec Recorder
-		rec.Reset(httptest.NewRecorder(), 0, "", nil)
-		assert.Equal(t, DefaultMaxBody, rec.limit)
+		rec.Reset(httptest.NewRecorder())
+		assert.Equal(t, DefaultMaxBody, rec.Limit)
 	})
 }
 
@@ -192,8 +192,8 @@ func TestRecorderStreaming(t *testing.T) {
 	})
 	t.Run("Hijack", func(t *testing.T) {
 		hw := &hijackWriter{ResponseRecorder: httptest.NewRecorder()}
-		var rec Recorder
-		rw := rec.Reset(hw, 0, "", nil)
+		rec := Recorder{Limit: 0}
+		rw := rec.Reset(hw)
 		conn, _, err := rw.(http.Hijacker).Hijack()
 		require.NoError(t, err)
 		_ = conn.Close()
@@ -205,18 +205,59 @@ func TestRecorderStreaming(t *testing.T) {
 	})
 	t.Run("interfaces of the wrapped writer kept", func(t *testing.T) {
 		var rec Recorder
-		_, ok := rec.Reset(plainWriter{httptest.NewRecorder()}, 0, "", nil).(http.Flusher)
+		_, ok := rec.Reset(plainWriter{httptest.NewRecorder()}).(http.Flusher)
 		assert.False(t, ok, "must not advertise Flush it cannot honour")
-		_, ok = rec.Reset(httptest.NewRecorder(), 0, "", nil).(http.Flusher)
+		_, ok = rec.Reset(httptest.NewRecorder()).(http.Flusher)
 		assert.True(t, ok)
 	})
 	t.Run("write error", func(t *testing.T) {
 		var rec Recorder
-		rw := rec.Reset(errWriter{httptest.NewRecorder()}, 0, "", nil)
+		rw := rec.Reset(errWriter{httptest.NewRecorder()})
 		_, err := rw.Write([]byte("x"))
 		require.Error(t, err)
 		_, _, body, reason := rec.Finish()
 		assert.Equal(t, ReasonWriteError, reason)
 		assert.Nil(t, body)
+	})
+}
+
+func TestRecorderDivertAndOnFail(t *testing.T) {
+	t.Run("5xx diverted", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		var failed []Reason
+		rec := Recorder{StatusHeader: "X-Cache", Divert: func(s int) bool { return s >= 500 }, OnFail: func(r Reason) { failed = append(failed, r) }}
+		rw := rec.Reset(w)
+		rw.WriteHeader(http.StatusBadGateway)
+		_, _ = rw.Write([]byte("upstream down"))
+		rw.(http.Flusher).Flush()
+		status, _, body, reason := rec.Finish()
+		assert.Equal(t, 502, status)
+		assert.Equal(t, 502, rec.Diverted())
+		assert.Equal(t, ReasonDiverted, reason)
+		assert.Nil(t, body)
+		assert.Equal(t, []Reason{ReasonDiverted}, failed, "OnFail once")
+		assert.False(t, w.Flushed)
+		assert.Empty(t, w.Body.String(), "nothing forwarded")
+		assert.NotContains(t, w.Header(), "X-Cache")
+	})
+	t.Run("implicit 200 not diverted", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		rec := Recorder{Divert: func(s int) bool { return s >= 500 }}
+		rw := rec.Reset(w)
+		_, _ = rw.Write([]byte("ok"))
+		_, _, body, reason := rec.Finish()
+		assert.Equal(t, ReasonNone, reason)
+		assert.Equal(t, "ok", string(body))
+		assert.Equal(t, "ok", w.Body.String())
+	})
+	t.Run("OnFail on streaming", func(t *testing.T) {
+		var failed []Reason
+		rec := Recorder{OnFail: func(r Reason) { failed = append(failed, r) }}
+		rw := rec.Reset(httptest.NewRecorder())
+		rw.(http.Flusher).Flush()
+		rw.(http.Flusher).Flush()
+		_, _ = rw.Write([]byte("x"))
+		rec.Finish()
+		assert.Equal(t, []Reason{ReasonStreaming}, failed)
 	})
 }
