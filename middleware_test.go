@@ -189,7 +189,9 @@ func TestCachedStorageRules(t *testing.T) {
 		{name: "404 not stored by default", fn: status(404), first: []string{"GET", "/"}, second: []string{"GET", "/"}},
 		{name: "404 stored when allowed", opts: []ViewOption{CacheStatuses(200, 404)}, fn: status(404), first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
 		{name: "301 stored when allowed", opts: []ViewOption{CacheStatuses(301)}, fn: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", 301) }, first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
-		{name: "Set-Cookie never stored (Flask replays it)", fn: func(w http.ResponseWriter, _ *http.Request) { http.SetCookie(w, &http.Cookie{Name: "session", Value: "alice"}) }, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
+		{name: "Set-Cookie never stored (Flask replays it)", fn: func(w http.ResponseWriter, _ *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: "alice"})
+		}, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
 		{name: "POST does not get the cached GET (Flask serves it)", first: []string{"GET", "/"}, second: []string{"POST", "/"}},
 		{name: "POST not stored", first: []string{"POST", "/"}, second: []string{"GET", "/"}},
 		{name: "PUT, DELETE not stored", first: []string{"DELETE", "/"}, second: []string{"GET", "/"}},
