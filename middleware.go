@@ -140,8 +140,12 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ttl := v.ttl
 	if v.mux != nil {
 		_, pattern := v.mux.Handler(r)
-		if pattern == "" || v.cfg.skipRoutes[pattern] {
-			v.mux.ServeHTTP(w, r)
+		if pattern == "" {
+			v.mux.ServeHTTP(w, r) // no route: not the cache's business
+			return
+		}
+		if v.cfg.skipRoutes[pattern] {
+			v.bypass(w, r)
 			return
 		}
 		if t, ok := v.cfg.routeTTL[pattern]; ok {
