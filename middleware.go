@@ -45,6 +45,10 @@ import (
 // run. With StaleIfError, an expired entry is served instead of a 5xx or a
 // panic of the handler (the panic is then counted and logged as an error).
 //
+// Cache-Control directives of the request are ignored: a client cannot make
+// the handler run (use ForceRefresh for that) or keep a response out of the
+// cache.
+//
 // Cached panics if ttl is negative or an option is invalid: these are
 // programming errors, found at start-up. The middleware is safe for
 // concurrent use. Each handler it wraps has its own flight of misses.
@@ -363,7 +367,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, base string, ttl time
 	now := v.c.clock()
 	snap := httpcache.NewSnapshot(status, h, body, now)
 	res := viewResult{snap: snap}
-	if res.names, _ = httpcache.ParseVary(snap.Header); len(res.names) > 0 {
+	if res.names, _ = httpcache.ParseVary(snap.Header); len(res.names) > maxSpecSize {
+		v.flight.release(call, viewResult{})
+		return // varies on more headers than a Vary spec holds
+	} else if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)
 	}
 	v.store(r, base, res, storeTTL, now)

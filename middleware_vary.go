@@ -73,6 +73,9 @@ func decodeVarySpec(p []byte) (*varySpec, error) {
 		if l, p, err = readUvarint(p, uint64(len(p))); err != nil {
 			return nil, err
 		}
+		if l > uint64(len(p)) {
+			return nil, fmt.Errorf("%w: truncated vary spec", errCorrupt)
+		}
 		name := string(p[:l])
 		p = p[l:]
 		if name == "" || http.CanonicalHeaderKey(name) != name || i > 0 && name <= spec.names[i-1] {
