@@ -90,26 +90,36 @@ func Decode(data []byte) (*Snapshot, error) {
 
 func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
 
-type reader struct {
-	b   []byte
+// reader reads varints and length-prefixed fields from bytes or a string;
+// the first error sticks and makes every later read a no-op.
+type reader[T string | []byte] struct {
+	b   T
 	err error
 }
 
-func (r *reader) uvarint(what string) uint64 {
+func (r *reader[T]) uvarint(what string) uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = corrupt(what)
-		return 0
+	var v uint64
+	for i := 0; i < len(r.b) && i < binary.MaxVarintLen64; i++ {
+		c := r.b[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // overflows 64 bits
+			}
+			r.b = r.b[i+1:]
+			return v | uint64(c)<<(7*i)
+		}
+		v |= uint64(c&0x7f) << (7 * i)
 	}
-	r.b = r.b[n:]
-	return v
+	r.err = corrupt(what)
+	return 0
 }
 
-// length reads a length that must fit in the bytes left.
-func (r *reader) length(what string) int {
+// count reads a count or a length, which can never exceed the bytes left
+// (every counted item takes at least one byte).
+func (r *reader[T]) count(what string) int {
 	v := r.uvarint(what)
 	if r.err == nil && v > uint64(len(r.b)) {
 		r.err = corrupt(what + " past the end")
@@ -118,13 +128,16 @@ func (r *reader) length(what string) int {
 	return int(v)
 }
 
-func (r *reader) bytes(n int) []byte {
+// field reads a length-prefixed field.
+func (r *reader[T]) field(what string) T {
+	n := r.count(what)
 	if r.err != nil {
-		return nil
+		var zero T
+		return zero
 	}
-	p := r.b[:n:n]
+	v := r.b[:n]
 	r.b = r.b[n:]
-	return p
+	return v
 }
 
 func decode(data []byte) (*Snapshot, error) {
@@ -134,23 +147,25 @@ func decode(data []byte) (*Snapshot, error) {
 	if v := data[len(magic)]; v != formatVersion {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, v)
 	}
-	r := &reader{b: data[len(magic)+1:]}
+	r := &reader[[]byte]{b: data[len(magic)+1:]}
 	status := r.uvarint("status")
-	if r.err == nil && (status < 100 || status > 999) {
-		return nil, corrupt("status out of range")
-	}
-	storedAt, n := binary.Varint(r.b)
-	if r.err == nil && n <= 0 {
-		return nil, corrupt("stored-at")
-	}
-	if r.err == nil {
-		r.b = r.b[n:]
-	}
-	hdr := r.bytes(r.length("header section"))
-	body := r.bytes(r.length("body"))
 	if r.err != nil {
 		return nil, r.err
 	}
+	if status < 100 || status > 999 {
+		return nil, corrupt("status out of range")
+	}
+	storedAt, n := binary.Varint(r.b)
+	if n <= 0 {
+		return nil, corrupt("stored-at")
+	}
+	r.b = r.b[n:]
+	hdr := r.field("header section")
+	body := r.field("body")
+	if r.err != nil {
+		return nil, r.err
+	}
+	body = body[:len(body):len(body)]
 	if len(r.b) != 0 {
 		return nil, corrupt("trailing bytes")
 	}
@@ -172,7 +187,7 @@ func decode(data []byte) (*Snapshot, error) {
 // decodeHeader parses the header section from one string, so that every
 // name and value is a substring of it (one allocation for all strings).
 func decodeHeader(s string) (http.Header, error) {
-	r := &strReader{s: s}
+	r := &reader[string]{b: s}
 	nfields := r.count("field count")
 	nvalues := r.count("value count")
 	if r.err != nil {
@@ -183,7 +198,7 @@ func decodeHeader(s string) (http.Header, error) {
 	used := 0
 	prev := ""
 	for i := 0; i < nfields; i++ {
-		name := r.str("field name")
+		name := r.field("field name")
 		n := r.count("value count")
 		if r.err != nil {
 			return nil, r.err
@@ -197,7 +212,7 @@ func decodeHeader(s string) (http.Header, error) {
 		}
 		vs := all[used : used+n : used+n]
 		for j := range vs {
-			vs[j] = r.str("field value")
+			vs[j] = r.field("field value")
 			if r.err != nil {
 				return nil, r.err
 			}
@@ -211,55 +226,10 @@ func decodeHeader(s string) (http.Header, error) {
 	if used != nvalues {
 		return nil, corrupt("value count")
 	}
-	if r.s != "" {
+	if r.b != "" {
 		return nil, corrupt("trailing header bytes")
 	}
 	return h, nil
-}
-
-type strReader struct {
-	s   string
-	err error
-}
-
-func (r *strReader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	var v uint64
-	for i := 0; i < len(r.s) && i < binary.MaxVarintLen64; i++ {
-		c := r.s[i]
-		if c < 0x80 {
-			if i == binary.MaxVarintLen64-1 && c > 1 {
-				break
-			}
-			r.s = r.s[i+1:]
-			return v | uint64(c)<<(7*i)
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-	}
-	r.err = corrupt(what)
-	return 0
-}
-
-// count reads a count or length, which can never exceed the bytes left.
-func (r *strReader) count(what string) int {
-	v := r.uvarint(what)
-	if r.err == nil && v > uint64(len(r.s)) {
-		r.err = corrupt(what + " past the end")
-		return 0
-	}
-	return int(v)
-}
-
-func (r *strReader) str(what string) string {
-	n := r.count(what)
-	if r.err != nil {
-		return ""
-	}
-	v := r.s[:n]
-	r.s = r.s[n:]
-	return v
 }
 
 // validName reports whether name is a token (RFC 9110 section 5.6.2).
