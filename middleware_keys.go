@@ -43,7 +43,7 @@ func (v *view) key(r *http.Request, user string) string {
 			}
 		}
 		if !v.cfg.pathOnly && r.URL.RawQuery != "" {
-			if q := CanonicalQuery(r.URL.RawQuery, v.cfg.query); q != "" {
+			if q := v.canonicalQuery(r.URL.RawQuery); q != "" {
 				b.WriteByte('?')
 				b.WriteString(q)
 			}
@@ -139,4 +139,48 @@ func (c *Cache) ViewKey(r *http.Request, opts ...ViewOption) (string, error) {
 		user = cfg.userFunc(r)
 	}
 	return v.key(r, user), nil
+}
+
+// canonicalQuery is CanonicalQuery with the view's options, without its
+// allocations when the query string is already in canonical form (as links
+// a service builds itself usually are).
+func (v *view) canonicalQuery(raw string) string {
+	if len(v.cfg.query.Allow) == 0 && len(v.cfg.query.Ignore) == 0 && isCanonicalQuery(raw) {
+		return raw
+	}
+	return CanonicalQuery(raw, v.cfg.query)
+}
+
+// isCanonicalQuery reports whether CanonicalQuery would return raw as it
+// is: name=value pairs of unreserved characters only (which unescaping and
+// escaping leave alone), in strictly sorted order or equal.
+func isCanonicalQuery(raw string) bool {
+	var prevName, prevValue string
+	for i := 0; ; i++ {
+		part, rest, more := strings.Cut(raw, "&")
+		name, value, ok := strings.Cut(part, "=")
+		if !ok || name == "" || !unreserved(name) || !unreserved(value) {
+			return false
+		}
+		if i > 0 && (name < prevName || name == prevName && value < prevValue) {
+			return false
+		}
+		prevName, prevValue = name, value
+		if !more {
+			return true
+		}
+		raw = rest
+	}
+}
+
+// unreserved reports whether s has only the characters url.QueryEscape
+// leaves as they are.
+func unreserved(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
