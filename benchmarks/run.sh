@@ -23,7 +23,7 @@ echo "load average before the run: $load" >&2
 # counts of a sub-benchmark back to back, so a burst of load from elsewhere
 # would land on one contender; rounds spread it over all of them.
 timed=(go test -run '^$' -bench "$BENCH" -benchmem -count 1 -benchtime "$BENCHTIME" -timeout 30m .)
-# The hit-ratio replay is deterministic (one fixed trace): one run of it.
+# The hit-ratio replay is of one fixed trace: one run of it.
 ratio=(go test -run '^$' -bench "$RATIO_BENCH" -benchtime 1x -count 1 -timeout 10m .)
 
 {

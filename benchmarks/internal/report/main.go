@@ -191,7 +191,7 @@ var tables = []table{
 		[]string{"ns/op", "B/op", "allocs/op"}, "All keys fit (capacity 200k). `rwmutex-map` is the floor: a map behind one sync.RWMutex, no eviction, no TTL."},
 	{"In-memory store: Get hit, one goroutine", "StoreGetHit", "otter", []string{"ns/op", "B/op", "allocs/op"}, ""},
 	{"Hit ratio: capacity 10% of the key space, 1M-request Zipf trace (set on miss)", "HitRatio", "", []string{"hit%"},
-		"Deterministic (one fixed trace): one run. go-cache and the map are unbounded and not listed."},
+		"One run: the trace is fixed, and every store but ristretto replays it deterministically (ristretto's admission samples at random; its figure moves by a few points between runs). go-cache and the map are unbounded and not listed."},
 	{"Scaling of the simple store: Get hit as the store grows, and heap per entry (16 B key, 64 B value)", "StoreScaling", "entries=1000",
 		[]string{"ns/op", "B/entry", "allocs/op"}, "B/entry is the heap growth of filling the store, divided by the entries: key, value copy and bookkeeping."},
 	{"Response cache hit: 2 KiB JSON into an httptest recorder, one goroutine", "ResponseHit", "bare",
