@@ -1,0 +1,76 @@
+package main
+
+// cacheurl.go: CACHE_URL picks the backend, so that the same binary runs on
+// one machine (simple://, file://) or many (redis://, memcached://) by
+// configuration alone.
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/null"
+	"github.com/go-caching/caching/backend/simple"
+)
+
+// cacheBackend is a backend opened from a CACHE_URL, with a description for
+// the start-up log.
+type cacheBackend struct {
+	backend.Backend
+	desc string
+}
+
+// openCacheURL opens the backend rawURL names:
+//
+//	simple://                      in-process store (the default, also for "")
+//	null://                        stores nothing: caching off
+//	file:///var/cache/catalog      one file per entry under that directory
+//	redis://host:port/db           one Redis server
+//	redis+cluster://h1:p1,h2:p2    a Redis Cluster, from its seed nodes
+//	memcached://h1:p1,h2:p2        a memcached server list
+func openCacheURL(rawURL string) (*cacheBackend, error) {
+	if rawURL == "" {
+		rawURL = "simple://"
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("CACHE_URL: %w", err)
+	}
+	hosts := func() ([]string, error) {
+		if u.Host == "" {
+			return nil, fmt.Errorf("CACHE_URL: %s:// needs host:port[,host:port...]", u.Scheme)
+		}
+		return strings.Split(u.Host, ","), nil
+	}
+	switch u.Scheme {
+	case "simple":
+		b, err := simple.New(simple.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("CACHE_URL: %w", err)
+		}
+		return &cacheBackend{b, "in-process (simple)"}, nil
+	case "null":
+		return &cacheBackend{null.New(), "null (caching off)"}, nil
+	case "file":
+		if u.Path == "" {
+			return nil, fmt.Errorf("CACHE_URL: file:// needs a directory, as in file:///var/cache/catalog")
+		}
+		return openFile(u.Path)
+	case "redis", "rediss":
+		return openRedis(rawURL)
+	case "redis+cluster":
+		h, err := hosts()
+		if err != nil {
+			return nil, err
+		}
+		return openRedisCluster(h)
+	case "memcached":
+		h, err := hosts()
+		if err != nil {
+			return nil, err
+		}
+		return openMemcached(h)
+	}
+	return nil, fmt.Errorf("CACHE_URL: unknown scheme %q (want simple, null, file, redis, redis+cluster or memcached)", u.Scheme)
+}
