@@ -41,8 +41,8 @@ type workItem struct {
 	method, path, body string
 }
 
-// workload returns the fixed request sequence: 60% list pages, 22% single
-// products, 12% statistics, 4% product updates, 2% sales.
+// workload returns the fixed request sequence: 60% list pages, 23% single
+// products, 15% statistics, 1% product updates, 1% sales.
 func workload() []workItem {
 	rng := rand.New(rand.NewPCG(7, 7))
 	items := make([]workItem, compareRequests)
@@ -51,11 +51,11 @@ func workload() []workItem {
 		switch r := rng.IntN(100); {
 		case r < 60:
 			items[i] = workItem{"GET", fmt.Sprintf("/products?page=%d&per_page=%d", 1+rng.IntN(10), []int{20, 50}[rng.IntN(2)]), ""}
-		case r < 82:
+		case r < 83:
 			items[i] = workItem{"GET", fmt.Sprintf("/products/%d", 1+rng.IntN(compareHot)), ""}
-		case r < 94:
-			items[i] = workItem{"GET", fmt.Sprintf("/api/stats/%d?period=%s", 1+rng.IntN(20), periodNames[rng.IntN(3)]), ""}
 		case r < 98:
+			items[i] = workItem{"GET", fmt.Sprintf("/api/stats/%d?period=%s", 1+rng.IntN(20), periodNames[rng.IntN(3)]), ""}
+		case r < 99:
 			items[i] = workItem{"PUT", fmt.Sprintf("/products/%d", 1+rng.IntN(compareHot)), fmt.Sprintf(`{"price": %d.99}`, 1+rng.IntN(500))}
 		default:
 			items[i] = workItem{"POST", "/api/sales", fmt.Sprintf(`{"user_id": %d, "amount": %d.50}`, 1+rng.IntN(20), 1+rng.IntN(300))}

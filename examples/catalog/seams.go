@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -101,6 +102,9 @@ func (m *memoized[A, R]) Forget(ctx context.Context, a A) error { return m.c.Del
 
 // --- compression (compress/, branch compress) ---
 
+// compressionWired tells the tests whether responses are compressed.
+const compressionWired = false
+
 // compression is the compression middleware; until compress/ lands it
 // passes responses through unchanged.
 func compression(next http.Handler) http.Handler { return next }
@@ -188,9 +192,12 @@ func (db *database) statsHandler(extra map[string]func() any) (http.Handler, err
 
 // --- backends (backend/filesystem, backend/redis, backend/memcached) ---
 
-// errNotLanded reports a backend this build of the example does not have yet.
+// errBackendNotWired reports a backend this build of the example does not
+// have yet.
+var errBackendNotWired = errors.New("backend not wired into this example yet")
+
 func errNotLanded(name string) error {
-	return fmt.Errorf("CACHE_URL: the %s backend is not wired into this example yet", name)
+	return fmt.Errorf("CACHE_URL: %s: %w", name, errBackendNotWired)
 }
 
 func openFile(dir string) (*cacheBackend, error)     { return nil, errNotLanded("filesystem") }
