@@ -22,7 +22,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
 	k := c.userKey(key)
 	if c.local != nil {
 		if e, err := c.lookup(ctx, k, nil); err == nil {
-			if e.fresh(c.now()) {
+			if c.isFresh(e) {
 				return c.entryBytes(e)
 			}
 			c.countMiss()
@@ -58,7 +58,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("caching: get: %w", err)
 	}
-	if !e.fresh(c.now()) {
+	if !c.isFresh(e) {
 		c.countMiss()
 		return nil, fmt.Errorf("caching: get: %w", ErrNotFound)
 	}

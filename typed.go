@@ -16,7 +16,7 @@ func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 	var zero T
 	k := c.userKey(key)
 	e, err := c.lookup(ctx, k, nil)
-	if err == nil && !e.fresh(c.now()) {
+	if err == nil && !c.isFresh(e) {
 		c.countMiss()
 		err = ErrNotFound
 	}

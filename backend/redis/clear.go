@@ -1,0 +1,94 @@
+package redisstore
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// clearBatch is the COUNT hint of each SCAN, and so about how many keys one
+// UNLINK round trip removes.
+const clearBatch = 1000
+
+// Clear deletes every key under the Backend's prefix, and nothing else: SCAN
+// MATCH prefix* in batches, each batch removed with UNLINK (on a Cluster:
+// on every master, concurrently, with one UNLINK per key in one pipeline per
+// batch, since one UNLINK cannot span hash slots). It never uses KEYS. With
+// Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
+// Cluster).
+//
+// Keys written while Clear runs may survive it. Clear takes one SCAN round
+// trip per 1000 keys of the database (all of them, not only this prefix's),
+// so on a large shared database it is slow: it is for administration and
+// tests, never for the request path (the caching package invalidates with
+// generations, not with Clear).
+func (b *Backend) Clear(ctx context.Context) error {
+	if b.closed.Load() {
+		return errClosed
+	}
+	var err error
+	switch c := b.client.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return b.clearNode(ctx, node, true)
+		})
+	case *redis.Ring:
+		err = c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
+			return b.clearNode(ctx, node, false)
+		})
+	default:
+		err = b.clearNode(ctx, b.client, false)
+	}
+	if err != nil {
+		return fail("clear", err)
+	}
+	return nil
+}
+
+// clearNode clears the prefix on one server. perKey sends one UNLINK per key
+// (a Cluster node rejects multi-key commands across slots).
+func (b *Backend) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) error {
+	if b.flush {
+		return c.FlushDB(ctx).Err()
+	}
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, b.match, clearBatch).Result()
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(keys) == 0:
+		case perKey:
+			pipe := c.Pipeline()
+			for _, k := range keys {
+				pipe.Unlink(ctx, k)
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				return err
+			}
+		default:
+			if err := c.Unlink(ctx, keys...).Err(); err != nil {
+				return err
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// globEscape escapes the characters that SCAN's MATCH pattern treats
+// specially, so that the prefix matches only itself.
+func globEscape(s string) string {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

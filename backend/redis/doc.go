@@ -1,0 +1,94 @@
+// Package redisstore is the Redis backend: it stores the cache's entries in
+// a single Redis node, a Sentinel-managed master or a Redis Cluster, through
+// go-redis v9 (github.com/redis/go-redis/v9).
+//
+// # The package name
+//
+// The package lives in backend/redis, where the layout puts it, but is named
+// redisstore: a package named redis would clash with go-redis's own package
+// redis, which a program that passes its own client (Options.Client) also
+// imports, and one of the two would need an alias. Import it as
+//
+//	import "github.com/go-caching/caching/backend/redis"
+//
+// and call it redisstore.New; goimports writes the name out for you.
+//
+// # Configuration
+//
+// A Backend is built from exactly one of:
+//
+//   - Options.URL: redis://[user:pass@]host:port/db, rediss:// for TLS,
+//     unix:///path, redis+cluster://h1:p1,h2:p2 for a Cluster and
+//     redis+sentinel://h1:p1,h2:p2/master[/db] for Sentinel (rediss+ for TLS),
+//     with go-redis's query options (pool_size=20, dial_timeout=1s, ...).
+//   - Options.ClientOptions: a *redis.UniversalOptions, as
+//     redis.NewUniversalClient reads it.
+//   - Options.Client: a redis.UniversalClient the program already has
+//     (redis.NewClient, redis.NewFailoverClient, redis.NewClusterClient). The
+//     Backend uses it as configured and never closes it.
+//
+// Clients the Backend builds fail fast when Redis is down: a 500ms dial
+// timeout with a single dial attempt, 500ms read and write timeouts, one
+// retry, and context deadlines honoured (go-redis's defaults are 5s, five
+// dial attempts and three retries). Options.DialTimeout, ReadTimeout,
+// WriteTimeout and MaxRetries override these, and so do the URL's
+// dial_timeout, read_timeout, write_timeout and max_retries. A call is also
+// bounded by its context.
+//
+// Every key is stored as Options.Prefix (default "caching:") followed by the
+// key. The prefix is the Backend's namespace: two backends with different
+// prefixes share a server without seeing each other's keys, and Clear
+// deletes the prefix's keys only, with SCAN and UNLINK in batches (never
+// KEYS; FLUSHDB only with Options.ClearFlushesDB).
+//
+// # Commands
+//
+// Get is GET, Set is SET with PX (a TTL is rounded up to a whole
+// millisecond), Add is one atomic SET NX PX, Delete is DEL, Has is EXISTS,
+// Incr is INCRBY (a value that is not an integer gives
+// backend.ErrNotInteger), GetMany is MGET and SetMany is one pipeline of SET
+// commands. A miss is backend.ErrNotFound; after Close, and when the
+// go-redis client was closed under the Backend, calls return
+// backend.ErrClosed. Errors start with "redisstore: " and the operation, wrap
+// go-redis's error, and never hold a key.
+//
+// # Redis Cluster
+//
+// A Cluster keeps each key in one of 16384 hash slots, spread over its
+// masters, and refuses a multi-key command whose keys are in different
+// slots. On a Cluster client the Backend therefore groups the keys of
+// GetMany and Delete by slot (CRC16 of the key, or of its hash tag: the part
+// between the first "{" and the next "}") and sends one MGET or DEL per slot,
+// all in one pipeline: one round trip to each node involved, concurrently,
+// instead of one round trip in all. The caching package reads an entry and
+// its tags' generations with one GetMany; on a Cluster that costs as many
+// round trips as there are nodes holding those keys, in parallel.
+//
+// A Prefix holding a hash tag, such as "{myapp}:", puts every key of the
+// Backend in one slot, so on one master: GetMany is then a single MGET and
+// Clear scans one node, but the cache no longer spreads its keys or its load
+// over the Cluster. Use it for small caches that need single-round-trip
+// reads, not for large ones.
+//
+// Clear runs on every master, concurrently. SetMany is a pipeline of
+// single-key commands, which go-redis routes to each key's node. Other
+// clients (a *redis.Ring, wrappers) get one command per key in one pipeline,
+// which is correct whatever their routing; a Ring is cleared shard by shard.
+//
+// # Limits
+//
+// Values up to Redis's proto-max-bulk-len (512 MiB by default) are accepted;
+// large values cost Redis memory and latency, so the caching package caps
+// what it stores. Stats reports -1 for every field: what Redis knows (INFO)
+// is about the whole server, not this prefix. Add is atomic; SetMany is not
+// (on error some items may be stored). Clear is not atomic either: keys
+// written while it runs may survive.
+//
+// Against a stopped server (connection refused) a call fails in
+// milliseconds. Against one that accepts connections but does not answer, a
+// call takes up to ReadTimeout per try (MaxRetries+1 tries: 1s with the
+// defaults), or less if its context's deadline comes first.
+//
+// The Backend logs nothing. go-redis itself logs failed dials through its
+// process-wide logger; redis.SetLogger replaces it.
+package redisstore

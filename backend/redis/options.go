@@ -1,0 +1,275 @@
+package redisstore
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults for the clients a Backend builds from a URL or ClientOptions.
+const (
+	// DefaultPrefix is the namespace of a Backend whose Options.Prefix is empty.
+	DefaultPrefix = "caching:"
+	// DefaultDialTimeout bounds one connection attempt.
+	DefaultDialTimeout = 500 * time.Millisecond
+	// DefaultReadTimeout bounds one read from the server.
+	DefaultReadTimeout = 500 * time.Millisecond
+	// DefaultWriteTimeout bounds one write to the server.
+	DefaultWriteTimeout = 500 * time.Millisecond
+	// DefaultMaxRetries is how often a failed command is retried.
+	DefaultMaxRetries = 1
+)
+
+// Options configures a Backend. The zero value is not usable: exactly one of
+// URL, ClientOptions and Client must be set. Every other zero field means its
+// default.
+type Options struct {
+	// URL is the server to connect to. Schemes:
+	//
+	//	redis://[user:password@]host:port[/db][?option=value...]       one node
+	//	rediss://...                                                   one node, TLS
+	//	unix://[user:password@]/path/to/socket[?db=N]                  one node, Unix socket
+	//	redis+cluster://[user:password@]h1:p1,h2:p2[?option=value...]  Redis Cluster (seed nodes)
+	//	rediss+cluster://...                                           Redis Cluster, TLS
+	//	redis+sentinel://[user:password@]h1:p1,h2:p2/master[/db][?...] Sentinel failover
+	//	rediss+sentinel://...                                          Sentinel failover, TLS
+	//
+	// The query options are go-redis's (dial_timeout, pool_size, ...; see
+	// redis.ParseURL, redis.ParseClusterURL and redis.ParseFailoverURL). In a
+	// Sentinel URL the user and password authenticate with the Sentinels; the
+	// master's are the query options username and password, as in
+	// redis.ParseFailoverURL.
+	URL string
+	// ClientOptions describes the client to build, as go-redis's
+	// redis.NewUniversalClient reads it: one address for a single node,
+	// several (or IsClusterMode) for a Cluster, MasterName for Sentinel. It
+	// is copied, not modified.
+	ClientOptions *redis.UniversalOptions
+	// Client is a client the caller already has (a *redis.Client, including
+	// a Sentinel failover client, a *redis.ClusterClient, a *redis.Ring or
+	// any other redis.UniversalClient). The Backend uses it as it is
+	// configured and never closes it: Close leaves it open for its owner.
+	Client redis.UniversalClient
+
+	// Prefix is prepended to every key: it is the namespace that Clear
+	// deletes and that keeps two backends on one server apart. Default
+	// DefaultPrefix ("caching:"). A prefix holding a Redis Cluster hash tag,
+	// such as "{myapp}:", puts every key in one slot (see the package doc).
+	Prefix string
+
+	// DialTimeout bounds one connection attempt of a client the Backend
+	// builds. Default DefaultDialTimeout (500ms). A value set here wins over
+	// the URL's dial_timeout and ClientOptions.DialTimeout, which win over the
+	// default. It cannot be set with Client.
+	DialTimeout time.Duration
+	// ReadTimeout bounds one read of a client the Backend builds. Default
+	// DefaultReadTimeout (500ms); precedence as for DialTimeout.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds one write of a client the Backend builds. Default
+	// DefaultWriteTimeout (500ms); precedence as for DialTimeout.
+	WriteTimeout time.Duration
+	// MaxRetries is how often a client the Backend builds retries a failed
+	// command: 0 means DefaultMaxRetries (1), -1 means no retries, at most
+	// 10. Precedence as for DialTimeout.
+	MaxRetries int
+
+	// ClearFlushesDB makes Clear run FLUSHDB (on a Cluster, on every master)
+	// instead of deleting the keys under Prefix. It is faster, and it deletes
+	// every key of the database, this cache's or not: set it only for a
+	// database given over to this cache alone. Default false.
+	ClearFlushesDB bool
+}
+
+// optError reports an invalid Options field, naming the field and the valid
+// range. It never holds a URL (which may carry a password).
+func optError(field, format string, args ...any) error {
+	return fmt.Errorf("redisstore: Options.%s: %s", field, fmt.Sprintf(format, args...))
+}
+
+func (o *Options) validate() error {
+	n := 0
+	for _, set := range []bool{o.URL != "", o.ClientOptions != nil, o.Client != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New("redisstore: Options: set exactly one of URL, ClientOptions and Client")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"DialTimeout", o.DialTimeout}, {"ReadTimeout", o.ReadTimeout}, {"WriteTimeout", o.WriteTimeout}} {
+		if d.v < 0 {
+			return optError(d.name, "%v is negative; want 0 (default) or more", d.v)
+		}
+		if d.v != 0 && o.Client != nil {
+			return optError(d.name, "has no effect with Options.Client; configure the client instead")
+		}
+	}
+	if o.MaxRetries < -1 || o.MaxRetries > 10 {
+		return optError("MaxRetries", "%d is out of range; want -1 (none), 0 (default %d) to 10", o.MaxRetries, DefaultMaxRetries)
+	}
+	if o.MaxRetries != 0 && o.Client != nil {
+		return optError("MaxRetries", "has no effect with Options.Client; configure the client instead")
+	}
+	return nil
+}
+
+// knobs points at the fields of one of go-redis's option structs that the
+// Backend fills in, so that one function applies the defaults to all of them.
+type knobs struct {
+	dial, read, write *time.Duration
+	retries           *int
+	dialerRetries     *int
+	ctxTimeout        *bool
+}
+
+// apply sets each knob to the Options value if set, else keeps what the URL
+// or ClientOptions said, else the default.
+func (o *Options) apply(k knobs, keepCtxTimeout bool) {
+	pick := func(dst *time.Duration, opt, def time.Duration) {
+		if opt != 0 {
+			*dst = opt
+		} else if *dst == 0 {
+			*dst = def
+		}
+	}
+	pick(k.dial, o.DialTimeout, DefaultDialTimeout)
+	pick(k.read, o.ReadTimeout, DefaultReadTimeout)
+	pick(k.write, o.WriteTimeout, DefaultWriteTimeout)
+	if o.MaxRetries != 0 {
+		*k.retries = o.MaxRetries
+	} else if *k.retries == 0 {
+		*k.retries = DefaultMaxRetries
+	}
+	// One dial attempt per connection (go-redis's default is 5, 100ms
+	// apart): the command retries above are the only retries, so that a
+	// dead server costs milliseconds.
+	if *k.dialerRetries == 0 {
+		*k.dialerRetries = 1
+	}
+	if !keepCtxTimeout {
+		*k.ctxTimeout = true
+	}
+}
+
+// newClient builds the client that the Options describe, or returns
+// Options.Client. owned reports whether the Backend built it.
+func (o *Options) newClient() (c redis.UniversalClient, owned bool, err error) {
+	switch {
+	case o.Client != nil:
+		return o.Client, false, nil
+	case o.ClientOptions != nil:
+		u := *o.ClientOptions
+		o.apply(knobs{&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.ContextTimeoutEnabled}, false)
+		return redis.NewUniversalClient(&u), true, nil
+	}
+	c, err = o.clientFromURL()
+	if err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
+}
+
+func (o *Options) clientFromURL() (redis.UniversalClient, error) {
+	scheme, rest, ok := strings.Cut(o.URL, "://")
+	if !ok {
+		return nil, optError("URL", "has no scheme; want redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://")
+	}
+	base, kind, _ := strings.Cut(scheme, "+")
+	if base != "redis" && base != "rediss" && !(base == "unix" && kind == "") {
+		return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
+	}
+	var u *url.URL
+	if kind != "" {
+		var err error
+		if u, err = multiHostURL(base, rest); err != nil {
+			return nil, err
+		}
+	}
+	switch kind {
+	case "":
+		opt, err := redis.ParseURL(o.URL)
+		if err != nil {
+			return nil, urlError(err)
+		}
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, false)
+		return redis.NewClient(opt), nil
+	case "cluster":
+		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
+			return nil, optError("URL", "a Redis Cluster has only database 0; remove the path")
+		}
+		u.Path = ""
+		opt, err := redis.ParseClusterURL(u.String())
+		if err != nil {
+			return nil, urlError(err)
+		}
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, false)
+		return redis.NewClusterClient(opt), nil
+	case "sentinel":
+		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		if master == "" {
+			return nil, optError("URL", "a Sentinel URL names its master in the path: redis+sentinel://host:port/master[/db]")
+		}
+		u.Path = "/" + db
+		q := u.Query()
+		q.Set("master_name", master)
+		u.RawQuery = q.Encode()
+		opt, err := redis.ParseFailoverURL(u.String())
+		if err != nil {
+			return nil, urlError(err)
+		}
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, u.Query().Has("context_timeout_enabled"))
+		return redis.NewFailoverClient(opt), nil
+	}
+	return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
+}
+
+// multiHostURL parses a URL whose host part is a comma-separated list, as
+// base://[userinfo@]h1:p1,h2:p2/path?query, into a base:// URL with the
+// first host as its host and the others as "addr" query options, the form
+// go-redis's ParseClusterURL and ParseFailoverURL read.
+func multiHostURL(base, rest string) (*url.URL, error) {
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	userinfo, hosts := "", authority
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		userinfo, hosts = authority[:i+1], authority[i+1:]
+	}
+	list := strings.Split(hosts, ",")
+	for _, h := range list {
+		if h == "" {
+			return nil, optError("URL", "has an empty host in its host list")
+		}
+	}
+	u, err := url.Parse(base + "://" + userinfo + list[0] + tail)
+	if err != nil {
+		return nil, urlError(err)
+	}
+	if len(list) > 1 {
+		q := u.Query()
+		for _, h := range list[1:] {
+			q.Add("addr", h)
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u, nil
+}
+
+// urlError wraps an error from parsing a URL without the URL itself, which
+// may hold a password.
+func urlError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("redisstore: Options.URL: %w", err)
+}

@@ -1,0 +1,332 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// Backend stores entries in Redis: a single node, a Sentinel-managed master
+// or a Redis Cluster. It is safe for concurrent use by multiple goroutines
+// and starts no goroutines of its own (the go-redis client it builds has its
+// connection pool, which Close releases).
+//
+// It implements backend.Backend and the optional backend.GetManyer,
+// backend.SetManyer, backend.Incrementer, backend.Haser and backend.Statser.
+type Backend struct {
+	client redis.UniversalClient
+	owned  bool // the Backend built client and closes it
+	mode   mode
+	prefix string
+	match  string // SCAN pattern of every key under prefix
+	flush  bool
+	closed atomic.Bool
+}
+
+// mode is how the Backend sends commands on several keys.
+type mode uint8
+
+const (
+	// modeSingle: one server holds every key; one command takes them all.
+	modeSingle mode = iota
+	// modeCluster: one command per hash slot, all in one pipeline.
+	modeCluster
+	// modePerKey: a client that routes by key in ways we cannot see (a
+	// Ring, a wrapper): one command per key, all in one pipeline.
+	modePerKey
+)
+
+var (
+	_ backend.Backend     = (*Backend)(nil)
+	_ backend.GetManyer   = (*Backend)(nil)
+	_ backend.SetManyer   = (*Backend)(nil)
+	_ backend.Incrementer = (*Backend)(nil)
+	_ backend.Haser       = (*Backend)(nil)
+	_ backend.Statser     = (*Backend)(nil)
+)
+
+// Errors built once: a miss and a closed backend are common and must not
+// allocate.
+var (
+	errMiss   = fmt.Errorf("redisstore: get: %w", backend.ErrNotFound)
+	errClosed = fmt.Errorf("redisstore: %w", backend.ErrClosed)
+)
+
+// New returns a Backend for the client that opts describe. It validates opts
+// and builds the client but does not contact the server: a server that is
+// down makes the calls fail, not New.
+func New(opts Options) (*Backend, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	client, owned, err := opts.newClient()
+	if err != nil {
+		return nil, err
+	}
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	b := &Backend{
+		client: client,
+		owned:  owned,
+		prefix: prefix,
+		match:  globEscape(prefix) + "*",
+		flush:  opts.ClearFlushesDB,
+	}
+	switch client.(type) {
+	case *redis.Client:
+		b.mode = modeSingle
+	case *redis.ClusterClient:
+		b.mode = modeCluster
+	default:
+		b.mode = modePerKey
+	}
+	return b, nil
+}
+
+// Must is New for program start-up: it panics if opts are invalid.
+func Must(opts Options) *Backend {
+	b, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Client returns the go-redis client the Backend uses, for what the Backend
+// does not do (pool statistics, health checks). Closing it closes the
+// Backend's connections.
+func (b *Backend) Client() redis.UniversalClient { return b.client }
+
+// Prefix returns the namespace prepended to every key.
+func (b *Backend) Prefix() string { return b.prefix }
+
+// fail wraps err from operation op: go-redis's ErrClosed becomes
+// backend.ErrClosed. err never holds a key: go-redis and Redis do not put
+// keys in their errors.
+func fail(op string, err error) error {
+	if errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("redisstore: %s: %w: %w", op, backend.ErrClosed, err)
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// px is a TTL in whole milliseconds, rounded up: Redis's resolution.
+func px(ttl time.Duration) int64 {
+	return int64((ttl + time.Millisecond - 1) / time.Millisecond)
+}
+
+// setCmd builds SET key value [PX ms] [NX].
+func setCmd(key string, value []byte, ttl time.Duration, nx bool) []any {
+	args := make([]any, 3, 6)
+	args[0], args[1], args[2] = "set", key, value
+	if ttl > 0 {
+		args = append(args, "px", px(ttl))
+	}
+	if nx {
+		args = append(args, "nx")
+	}
+	return args
+}
+
+// Get returns the value stored under key, or an error wrapping
+// backend.ErrNotFound.
+func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
+	if b.closed.Load() {
+		return nil, errClosed
+	}
+	v, err := b.client.Get(ctx, b.prefix+key).Bytes()
+	if err != nil {
+		if err == redis.Nil {
+			return nil, errMiss
+		}
+		return nil, fail("get", err)
+	}
+	return v, nil
+}
+
+// Set stores value under key for ttl (0: no expiry) with one SET ... PX.
+// TTLs are rounded up to a whole millisecond.
+func (b *Backend) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if b.closed.Load() {
+		return errClosed
+	}
+	if err := backend.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("redisstore: set: %w", err)
+	}
+	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, false)...)
+	if err := b.client.Process(ctx, cmd); err != nil {
+		return fail("set", err)
+	}
+	return nil
+}
+
+// Add stores value under key only if the key is absent, atomically, with one
+// SET ... PX ... NX, and reports whether it stored it.
+func (b *Backend) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if b.closed.Load() {
+		return false, errClosed
+	}
+	if err := backend.CheckTTL(ttl); err != nil {
+		return false, fmt.Errorf("redisstore: add: %w", err)
+	}
+	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, true)...)
+	switch err := b.client.Process(ctx, cmd); {
+	case err == redis.Nil:
+		return false, nil
+	case err != nil:
+		return false, fail("add", err)
+	}
+	return true, nil
+}
+
+// Delete removes the keys: one DEL on a single node, one DEL per hash slot
+// in one pipeline on a Cluster.
+func (b *Backend) Delete(ctx context.Context, keys ...string) error {
+	if b.closed.Load() {
+		return errClosed
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.IntCmd {
+		return c.Del(ctx, keys...)
+	})
+	if err != nil {
+		return fail("delete", err)
+	}
+	return nil
+}
+
+// GetMany returns one slot per key, nil for a miss. On a single node (and
+// behind Sentinel) it is one MGET. On a Cluster, where MGET cannot span hash
+// slots, it is one MGET per slot, sent in one pipeline: one round trip to
+// each node involved, concurrently.
+func (b *Backend) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	if b.closed.Load() {
+		return nil, errClosed
+	}
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	batches, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.SliceCmd {
+		return c.MGet(ctx, keys...)
+	})
+	if err != nil {
+		return nil, fail("getmany", err)
+	}
+	for _, bt := range batches {
+		for i, v := range bt.cmd.Val() {
+			s, ok := v.(string)
+			if !ok {
+				continue // nil: a miss
+			}
+			val := []byte{}
+			if s != "" {
+				val = []byte(s)
+			}
+			out[bt.index(i)] = val
+		}
+	}
+	return out, nil
+}
+
+// SetMany stores the items with one SET ... PX each, all in one pipeline. It
+// is not atomic: on error some items may have been stored. A negative TTL
+// fails the call before anything is sent.
+func (b *Backend) SetMany(ctx context.Context, items []backend.Item) error {
+	if b.closed.Load() {
+		return errClosed
+	}
+	for _, it := range items {
+		if err := backend.CheckTTL(it.TTL); err != nil {
+			return fmt.Errorf("redisstore: setmany: %w", err)
+		}
+	}
+	switch len(items) {
+	case 0:
+		return nil
+	case 1:
+		return b.Set(ctx, items[0].Key, items[0].Value, items[0].TTL)
+	}
+	pipe := b.client.Pipeline()
+	for _, it := range items {
+		_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, setCmd(b.prefix+it.Key, it.Value, it.TTL, false)...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fail("setmany", err)
+	}
+	return nil
+}
+
+// Incr adds delta to the integer under key with INCRBY and returns the new
+// value. A missing key counts as 0 and is created without expiry; an
+// existing key keeps its expiry. A value that is not a decimal integer
+// (or a key of another Redis type) gives an error wrapping
+// backend.ErrNotInteger.
+func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	if b.closed.Load() {
+		return 0, errClosed
+	}
+	n, err := b.client.IncrBy(ctx, b.prefix+key, delta).Result()
+	if err != nil {
+		if isNotInteger(err) {
+			return 0, fmt.Errorf("redisstore: incr: %w: %w", backend.ErrNotInteger, err)
+		}
+		return 0, fail("incr", err)
+	}
+	return n, nil
+}
+
+// isNotInteger reports whether err is Redis's answer to INCRBY on a value
+// that is not an integer, or on a key of another type.
+func isNotInteger(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	return strings.Contains(msg, "not an integer") || strings.HasPrefix(msg, "WRONGTYPE")
+}
+
+// Has reports whether key holds a live entry, with EXISTS.
+func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
+	if b.closed.Load() {
+		return false, errClosed
+	}
+	n, err := b.client.Exists(ctx, b.prefix+key).Result()
+	if err != nil {
+		return false, fail("has", err)
+	}
+	return n > 0, nil
+}
+
+// Stats reports what the Backend knows without asking the server: nothing.
+// Every field is -1. Redis's own INFO reports memory and evictions for the
+// whole server, not for this cache's prefix.
+func (b *Backend) Stats() backend.Stats {
+	return backend.Stats{Entries: -1, Bytes: -1, Evictions: -1}
+}
+
+// Close marks the Backend closed and, if the Backend built its client (from
+// URL or ClientOptions), closes the client. A client passed in
+// Options.Client is left open for its owner. Close is idempotent; every
+// call after it returns an error wrapping backend.ErrClosed.
+func (b *Backend) Close() error {
+	if b.closed.Swap(true) || !b.owned {
+		return nil
+	}
+	if err := b.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		return fail("close", err)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package caching
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// rwMap is the reference the core benchmarks compare with: a plain map
+// behind one RWMutex, with no eviction, no TTL and no tags.
+type rwMap[V any] struct {
+	mu sync.RWMutex
+	m  map[string]V
+}
+
+func (r *rwMap[V]) get(k string) (V, bool) {
+	r.mu.RLock()
+	v, ok := r.m[k]
+	r.mu.RUnlock()
+	return v, ok
+}
+
+var sampleProduct = product{ID: 42, Name: "desk lamp", Price: 19.99,
+	Updated: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), Attrs: map[string]string{"color": "red"}, Tags: []string{"home"}}
+
+// BenchmarkGetHit compares a hit of the direct API on the simple store with
+// the reference map: raw bytes, typed (GetAs), and with tag checks.
+func BenchmarkGetHit(b *testing.B) {
+	ctx := context.Background()
+	c := Must(nil)
+	defer c.Close()
+	value := bytes.Repeat([]byte("x"), 64)
+	if err := c.Set(ctx, "plain", value, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Set(ctx, "tagged1", value, time.Hour, Tags("a")); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Set(ctx, "tagged3", value, time.Hour, Tags("a", "b", "c")); err != nil {
+		b.Fatal(err)
+	}
+	if err := SetAs(ctx, c, "typed", sampleProduct, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	ref := &rwMap[[]byte]{m: map[string][]byte{"plain": value}}
+	refTyped := &rwMap[product]{m: map[string]product{"typed": sampleProduct}}
+
+	b.Run("impl=rwmap/bytes", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := ref.get("plain"); !ok {
+				b.Fatal("miss")
+			}
+		}
+	})
+	b.Run("impl=rwmap/typed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := refTyped.get("typed"); !ok {
+				b.Fatal("miss")
+			}
+		}
+	})
+	for _, key := range []string{"plain", "tagged1", "tagged3"} {
+		b.Run("impl=cache/bytes/"+key, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Get(ctx, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("impl=cache/GetAs", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := GetAs[product](ctx, c, "typed"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCodec compares the default JSON codec with encoding/gob (each
+// value in a stream of its own, as a cache stores them) on a typical value.
+func BenchmarkCodec(b *testing.B) {
+	b.Run("codec=json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			data, err := JSON.Marshal(sampleProduct)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var p product
+			if err := JSON.Unmarshal(data, &p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("codec=gob", func(b *testing.B) {
+		b.ReportAllocs()
+		var size int
+		for b.Loop() {
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode(sampleProduct); err != nil {
+				b.Fatal(err)
+			}
+			size = buf.Len()
+			var p product
+			if err := gob.NewDecoder(&buf).Decode(&p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(size), "bytes/value")
+	})
+	data, _ := JSON.Marshal(sampleProduct)
+	b.Logf("json: %d bytes/value", len(data))
+}
+
+// BenchmarkTagCheckRemote measures a tag-checked lookup on an encoded
+// (remote-style) store: entry and versions in one GetMany.
+func BenchmarkTagCheckRemote(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{0, 1, 3} {
+		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
+			s := Must(nil).b
+			c := Must(&Options{Backend: &remote{Backend: s}})
+			defer c.Close()
+			var tags []string
+			for i := range n {
+				tags = append(tags, fmt.Sprint("t", i))
+			}
+			tk := c.tagKeys(tags)
+			e := newEntry(c.now(), time.Hour, 0)
+			e.Payload = bytes.Repeat([]byte("x"), 64)
+			if err := c.save(ctx, "k", e, tk); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.lookup(ctx, "k", tk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

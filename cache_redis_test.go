@@ -1,0 +1,56 @@
+package caching
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/stretchr/testify/require"
+
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// TestTwoProcessesOnRedis runs two Caches, as two processes would, on one
+// Redis: miniredis always, and the real server when it answers.
+func TestTwoProcessesOnRedis(t *testing.T) {
+	t.Run("miniredis", func(t *testing.T) { twoProcesses(t, miniredis.RunT(t).Addr()) })
+	t.Run("real", func(t *testing.T) { twoProcesses(t, testutil.RedisAddr(t)) })
+}
+
+func twoProcesses(t *testing.T, addr string) {
+	ctx := context.Background()
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	open := func() *Cache {
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		require.NoError(t, err)
+		c, err := New(&Options{Backend: b})
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := open(), open()
+	t.Cleanup(func() { _ = a.Clear(ctx) })
+	require.NoError(t, a.Set(ctx, "page:1", []byte("one"), time.Minute, Tags("products")))
+	require.NoError(t, SetAs(ctx, a, "typed", product{ID: 1 << 62, Name: "x"}, time.Minute, Tags("products")))
+	got, err := b.Get(ctx, "page:1")
+	require.NoError(t, err)
+	require.Equal(t, "one", string(got))
+	p, err := GetAs[product](ctx, b, "typed")
+	require.NoError(t, err)
+	require.Equal(t, int64(1<<62), p.ID)
+
+	require.NoError(t, b.InvalidateTags(ctx, "products"))
+	_, err = a.Get(ctx, "page:1")
+	require.ErrorIs(t, err, ErrNotFound, "the other process's invalidation is seen at once")
+	_, err = GetAs[product](ctx, a, "typed")
+	require.ErrorIs(t, err, ErrNotFound)
+
+	n, err := a.Incr(ctx, "hits", 2)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n)
+	v, err := b.Get(ctx, "hits")
+	require.NoError(t, err)
+	require.Equal(t, "2", string(v))
+}
