@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/null"
+	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/backend/simple"
 )
 
@@ -28,8 +29,12 @@ type cacheBackend struct {
 //	file:///var/cache/catalog      one file per entry under that directory
 //	redis://host:port/db           one Redis server
 //	redis+cluster://h1:p1,h2:p2    a Redis Cluster, from its seed nodes
+//	redis+sentinel://h1:p1/master  a Sentinel-managed Redis
 //	memcached://h1:p1,h2:p2        a memcached server list
-func openCacheURL(rawURL string) (*cacheBackend, error) {
+//
+// namespace keeps this service's keys apart from others' on a shared server
+// (the Redis key prefix, the memcached namespace); Clear deletes only it.
+func openCacheURL(rawURL, namespace string) (*cacheBackend, error) {
 	if rawURL == "" {
 		rawURL = "simple://"
 	}
@@ -57,20 +62,20 @@ func openCacheURL(rawURL string) (*cacheBackend, error) {
 			return nil, fmt.Errorf("CACHE_URL: file:// needs a directory, as in file:///var/cache/catalog")
 		}
 		return openFile(u.Path)
-	case "redis", "rediss":
-		return openRedis(rawURL)
-	case "redis+cluster":
-		h, err := hosts()
+	case "redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel":
+		// The Redis backend reads every form of the URL itself, and builds a
+		// client that fails fast (500 ms timeouts) when Redis is down.
+		b, err := redisstore.New(redisstore.Options{URL: rawURL, Prefix: namespace})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("CACHE_URL: %w", err)
 		}
-		return openRedisCluster(h)
+		return &cacheBackend{b, "redis (" + u.Scheme + "://" + u.Host + ")"}, nil
 	case "memcached":
 		h, err := hosts()
 		if err != nil {
 			return nil, err
 		}
-		return openMemcached(h)
+		return openMemcached(h, namespace)
 	}
 	return nil, fmt.Errorf("CACHE_URL: unknown scheme %q (want simple, null, file, redis, redis+cluster or memcached)", u.Scheme)
 }

@@ -94,7 +94,7 @@ func startService(t *testing.T, database, cacheURL string) *client {
 	t.Helper()
 	cfg := Config{
 		CacheURL:  cacheURL,
-		KeyPrefix: uniqueName("catalog-test-") + ":",
+		Namespace: uniqueName("catalog-test-") + ":",
 		Seed:      testSeed,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

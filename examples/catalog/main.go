@@ -40,8 +40,9 @@ type Config struct {
 	SQLitePath string
 	// CacheURL picks the cache backend (see openCacheURL); empty means simple://.
 	CacheURL string
-	// KeyPrefix is put in front of every cache key (tests use a unique one).
-	KeyPrefix string
+	// Namespace keeps the service's cache keys apart on a shared Redis or
+	// memcached; empty means "catalog:". Tests use a unique one.
+	Namespace string
 	// Seed is the number of products a new database is seeded with.
 	Seed int
 	// Logger receives the service's and the library's logs.
@@ -86,12 +87,15 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		db.Close()
 		return nil, err
 	}
-	be, err := openCacheURL(cfg.CacheURL)
+	if cfg.Namespace == "" {
+		cfg.Namespace = "catalog:"
+	}
+	be, err := openCacheURL(cfg.CacheURL, cfg.Namespace)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	cache, err := caching.New(&caching.Options{Backend: be.Backend, KeyPrefix: cfg.KeyPrefix, Logger: log})
+	cache, err := caching.New(&caching.Options{Backend: be.Backend, Logger: log})
 	if err != nil {
 		be.Close()
 		db.Close()

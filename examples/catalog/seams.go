@@ -200,9 +200,8 @@ func errNotLanded(name string) error {
 	return fmt.Errorf("CACHE_URL: %s: %w", name, errBackendNotWired)
 }
 
-func openFile(dir string) (*cacheBackend, error)     { return nil, errNotLanded("filesystem") }
-func openRedis(rawURL string) (*cacheBackend, error) { return nil, errNotLanded("redis") }
-func openRedisCluster(addrs []string) (*cacheBackend, error) {
-	return nil, errNotLanded("redis cluster")
+func openFile(dir string) (*cacheBackend, error) { return nil, errNotLanded("filesystem") }
+
+func openMemcached(addrs []string, namespace string) (*cacheBackend, error) {
+	return nil, errNotLanded("memcached")
 }
-func openMemcached(addrs []string) (*cacheBackend, error) { return nil, errNotLanded("memcached") }
