@@ -34,7 +34,7 @@ type store interface {
 }
 
 var (
-	keys  = func() []string {
+	keys = func() []string {
 		k := make([]string, keySpace)
 		for i := range k {
 			k[i] = "key:" + strconv.Itoa(i)
@@ -68,7 +68,9 @@ type otterStore struct{ c *otter.Cache[string, []byte] }
 func (a otterStore) Get(k string) ([]byte, bool) { return a.c.GetIfPresent(k) }
 func (a otterStore) Set(k string, v []byte)      { a.c.Set(k, v) }
 
-type ristrettoStore struct{ c *ristretto.Cache[string, []byte] }
+type ristrettoStore struct {
+	c *ristretto.Cache[string, []byte]
+}
 
 func (a ristrettoStore) Get(k string) ([]byte, bool) { return a.c.Get(k) }
 func (a ristrettoStore) Set(k string, v []byte)      { a.c.Set(k, v, 1) }

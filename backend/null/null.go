@@ -14,26 +14,26 @@ import (
 	"github.com/go-caching/caching/backend"
 )
 
-// Backend stores nothing. Its zero value is ready to use and it is safe for
+// Store stores nothing. Its zero value is ready to use and it is safe for
 // concurrent use. Set and Add succeed (Add reports true: the key is always
 // absent), Get misses, Incr returns delta (there is never a stored value to
 // add it to).
-type Backend struct {
+type Store struct {
 	closed atomic.Bool
 }
 
-// New returns a Backend.
-func New() *Backend { return &Backend{} }
+// New returns a Store.
+func New() *Store { return &Store{} }
 
 var (
-	_ backend.Backend     = (*Backend)(nil)
-	_ backend.GetManyer   = (*Backend)(nil)
-	_ backend.SetManyer   = (*Backend)(nil)
-	_ backend.Incrementer = (*Backend)(nil)
-	_ backend.Haser       = (*Backend)(nil)
+	_ backend.Backend     = (*Store)(nil)
+	_ backend.GetManyer   = (*Store)(nil)
+	_ backend.SetManyer   = (*Store)(nil)
+	_ backend.Incrementer = (*Store)(nil)
+	_ backend.Haser       = (*Store)(nil)
 )
 
-func (b *Backend) check(ttl time.Duration) error {
+func (b *Store) check(ttl time.Duration) error {
 	if b.closed.Load() {
 		return backend.ErrClosed
 	}
@@ -44,7 +44,7 @@ func (b *Backend) check(ttl time.Duration) error {
 }
 
 // Get always misses.
-func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
+func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if b.closed.Load() {
 		return nil, backend.ErrClosed
 	}
@@ -52,12 +52,12 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Set discards the value.
-func (b *Backend) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	return b.check(ttl)
 }
 
 // Add discards the value and reports true.
-func (b *Backend) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if err := b.check(ttl); err != nil {
 		return false, err
 	}
@@ -65,19 +65,19 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, ttl time.Du
 }
 
 // Delete does nothing.
-func (b *Backend) Delete(ctx context.Context, keys ...string) error { return b.check(0) }
+func (b *Store) Delete(ctx context.Context, keys ...string) error { return b.check(0) }
 
 // Clear does nothing.
-func (b *Backend) Clear(ctx context.Context) error { return b.check(0) }
+func (b *Store) Clear(ctx context.Context) error { return b.check(0) }
 
 // Close marks the backend closed; later calls return backend.ErrClosed.
-func (b *Backend) Close() error {
+func (b *Store) Close() error {
 	b.closed.Store(true)
 	return nil
 }
 
 // GetMany returns a miss for every key.
-func (b *Backend) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if err := b.check(0); err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) ([][]byte, error) 
 }
 
 // SetMany discards the items.
-func (b *Backend) SetMany(ctx context.Context, items []backend.Item) error {
+func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	for _, it := range items {
 		if err := b.check(it.TTL); err != nil {
 			return err
@@ -95,9 +95,9 @@ func (b *Backend) SetMany(ctx context.Context, items []backend.Item) error {
 }
 
 // Incr returns delta.
-func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	return delta, b.check(0)
 }
 
 // Has reports false.
-func (b *Backend) Has(ctx context.Context, key string) (bool, error) { return false, b.check(0) }
+func (b *Store) Has(ctx context.Context, key string) (bool, error) { return false, b.check(0) }

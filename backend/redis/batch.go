@@ -21,9 +21,9 @@ func (bt batch[C]) index(i int) int {
 	return bt.idx[i]
 }
 
-// keys returns the keys with the Backend's prefix. They share one string,
+// keys returns the keys with the Store's prefix. They share one string,
 // so that a call costs two allocations, not one per key.
-func (b *Backend) keys(keys []string) []string {
+func (b *Store) keys(keys []string) []string {
 	n := 0
 	for _, k := range keys {
 		n += len(b.prefix) + len(k)
@@ -48,7 +48,7 @@ func (b *Backend) keys(keys []string) []string {
 // on other clients. Several batches go in one pipeline: one round trip per
 // node (go-redis sends a Cluster pipeline to its nodes concurrently). The
 // error is the first command's that failed.
-func each[C redis.Cmder](ctx context.Context, b *Backend, full []string, mk func(c redis.Cmdable, keys []string) C) ([]batch[C], error) {
+func each[C redis.Cmder](ctx context.Context, b *Store, full []string, mk func(c redis.Cmdable, keys []string) C) ([]batch[C], error) {
 	var groups [][]int
 	switch {
 	case b.mode == modeSingle || len(full) == 1:

@@ -11,9 +11,9 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// benchSetup returns a raw client on the real Redis and a Backend on the
-// same client, so that the two differ only by what the Backend adds.
-func benchSetup(b *testing.B) (*redis.Client, *redisstore.Backend) {
+// benchSetup returns a raw client on the real Redis and a Store on the
+// same client, so that the two differ only by what the Store adds.
+func benchSetup(b *testing.B) (*redis.Client, *redisstore.Store) {
 	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(b)})
 	be := redisstore.Must(redisstore.Options{Client: client, Prefix: uniquePrefix(b)})
 	b.Cleanup(func() {
@@ -33,7 +33,7 @@ func sizeName(n int) string {
 	return fmt.Sprintf("size=%dB", n)
 }
 
-// BenchmarkGet compares a hit through the Backend with a GET on the raw
+// BenchmarkGet compares a hit through the Store with a GET on the raw
 // client: compare impl=backend with impl=raw (benchstat -col /impl).
 func BenchmarkGet(b *testing.B) {
 	client, be := benchSetup(b)

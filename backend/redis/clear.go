@@ -10,7 +10,7 @@ import (
 // UNLINK round trip removes.
 const clearBatch = 1000
 
-// Clear deletes every key under the Backend's prefix, and nothing else: SCAN
+// Clear deletes every key under the Store's prefix, and nothing else: SCAN
 // MATCH prefix* in batches, each batch removed with UNLINK (on a Cluster:
 // on every master, concurrently, with one UNLINK per key in one pipeline per
 // batch, since one UNLINK cannot span hash slots). It never uses KEYS. With
@@ -22,7 +22,7 @@ const clearBatch = 1000
 // so on a large shared database it is slow: it is for administration and
 // tests, never for the request path (the caching package invalidates with
 // generations, not with Clear).
-func (b *Backend) Clear(ctx context.Context) error {
+func (b *Store) Clear(ctx context.Context) error {
 	if b.closed.Load() {
 		return errClosed
 	}
@@ -47,7 +47,7 @@ func (b *Backend) Clear(ctx context.Context) error {
 
 // clearNode clears the prefix on one server. perKey sends one UNLINK per key
 // (a Cluster node rejects multi-key commands across slots).
-func (b *Backend) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) error {
+func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) error {
 	if b.flush {
 		return c.FlushDB(ctx).Err()
 	}

@@ -15,7 +15,7 @@
 //
 // # Configuration
 //
-// A Backend is built from exactly one of:
+// A Store is built from exactly one of:
 //
 //   - Options.URL: redis://[user:pass@]host:port/db, rediss:// for TLS,
 //     unix:///path, redis+cluster://h1:p1,h2:p2 for a Cluster and
@@ -25,9 +25,9 @@
 //     redis.NewUniversalClient reads it.
 //   - Options.Client: a redis.UniversalClient the program already has
 //     (redis.NewClient, redis.NewFailoverClient, redis.NewClusterClient). The
-//     Backend uses it as configured and never closes it.
+//     Store uses it as configured and never closes it.
 //
-// Clients the Backend builds fail fast when Redis is down: a 500ms dial
+// Clients the Store builds fail fast when Redis is down: a 500ms dial
 // timeout with a single dial attempt, 500ms read and write timeouts, one
 // retry, and context deadlines honoured (go-redis's defaults are 5s, five
 // dial attempts and three retries). Options.DialTimeout, ReadTimeout,
@@ -36,7 +36,7 @@
 // bounded by its context.
 //
 // Every key is stored as Options.Prefix (default "caching:") followed by the
-// key. The prefix is the Backend's namespace: two backends with different
+// key. The prefix is the Store's namespace: two backends with different
 // prefixes share a server without seeing each other's keys, and Clear
 // deletes the prefix's keys only, with SCAN and UNLINK in batches (never
 // KEYS; FLUSHDB only with Options.ClearFlushesDB).
@@ -48,7 +48,7 @@
 // Incr is INCRBY (a value that is not an integer gives
 // backend.ErrNotInteger), GetMany is MGET and SetMany is one pipeline of SET
 // commands. A miss is backend.ErrNotFound; after Close, and when the
-// go-redis client was closed under the Backend, calls return
+// go-redis client was closed under the Store, calls return
 // backend.ErrClosed. Errors start with "redisstore: " and the operation, wrap
 // go-redis's error, and never hold a key.
 //
@@ -56,7 +56,7 @@
 //
 // A Cluster keeps each key in one of 16384 hash slots, spread over its
 // masters, and refuses a multi-key command whose keys are in different
-// slots. On a Cluster client the Backend therefore groups the keys of
+// slots. On a Cluster client the Store therefore groups the keys of
 // GetMany and Delete by slot (CRC16 of the key, or of its hash tag: the part
 // between the first "{" and the next "}") and sends one MGET or DEL per slot,
 // all in one pipeline: one round trip to each node involved, concurrently,
@@ -65,7 +65,7 @@
 // round trips as there are nodes holding those keys, in parallel.
 //
 // A Prefix holding a hash tag, such as "{myapp}:", puts every key of the
-// Backend in one slot, so on one master: GetMany is then a single MGET and
+// Store in one slot, so on one master: GetMany is then a single MGET and
 // Clear scans one node, but the cache no longer spreads its keys or its load
 // over the Cluster. Use it for small caches that need single-round-trip
 // reads, not for large ones.
@@ -89,6 +89,6 @@
 // call takes up to ReadTimeout per try (MaxRetries+1 tries: 1s with the
 // defaults), or less if its context's deadline comes first.
 //
-// The Backend logs nothing. go-redis itself logs failed dials through its
+// The Store logs nothing. go-redis itself logs failed dials through its
 // process-wide logger; redis.SetLogger replaces it.
 package redisstore

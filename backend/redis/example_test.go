@@ -11,7 +11,7 @@ import (
 	redisstore "github.com/go-caching/caching/backend/redis"
 )
 
-// A Backend from a URL: the Backend builds the client, with fail-fast
+// A Store from a URL: the Store builds the client, with fail-fast
 // timeouts, and closes it on Close.
 func ExampleNew_url() {
 	b, err := redisstore.New(redisstore.Options{
@@ -32,7 +32,7 @@ func ExampleNew_url() {
 	fmt.Println(string(v), err)
 }
 
-// A Backend from a URL naming a Redis Cluster by some of its nodes, or a
+// A Store from a URL naming a Redis Cluster by some of its nodes, or a
 // Sentinel deployment by its Sentinels and master name.
 func ExampleNew_clusterURL() {
 	cluster := redisstore.Must(redisstore.Options{URL: "redis+cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000"})
@@ -41,7 +41,7 @@ func ExampleNew_clusterURL() {
 	defer sentinel.Close()
 }
 
-// A Backend on a Cluster client the program already has. The Backend uses
+// A Store on a Cluster client the program already has. The Store uses
 // it as configured and leaves it open on Close: its owner closes it.
 func ExampleNew_clusterClient() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{

@@ -18,9 +18,9 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// TestServerDown stops a Redis of the test's own under a Backend: every
+// TestServerDown stops a Redis of the test's own under a Store: every
 // operation fails fast with a wrapped error (not a miss), and once the
-// server is back the same Backend works again.
+// server is back the same Store works again.
 func TestServerDown(t *testing.T) {
 	t.Parallel()
 	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
@@ -52,7 +52,7 @@ func TestServerDown(t *testing.T) {
 	for _, tc := range ops {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			err := tc.call(context.Background()) // no deadline: the Backend's own timeouts bound it
+			err := tc.call(context.Background()) // no deadline: the Store's own timeouts bound it
 			elapsed := time.Since(start)
 			require.Error(t, err)
 			assert.Less(t, elapsed, 250*time.Millisecond, "a dead server must cost milliseconds")
@@ -65,7 +65,7 @@ func TestServerDown(t *testing.T) {
 
 	srv.Start()
 	// go-redis probes a server that refused many dials about once a second;
-	// wait for the same Backend to see it again.
+	// wait for the same Store to see it again.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.NoError(c, b.Set(context.Background(), key, []byte("back"), 0))
 	}, 10*time.Second, 50*time.Millisecond)

@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Defaults for the clients a Backend builds from a URL or ClientOptions.
+// Defaults for the clients a Store builds from a URL or ClientOptions.
 const (
-	// DefaultPrefix is the namespace of a Backend whose Options.Prefix is empty.
+	// DefaultPrefix is the namespace of a Store whose Options.Prefix is empty.
 	DefaultPrefix = "caching:"
 	// DefaultDialTimeout bounds one connection attempt.
 	DefaultDialTimeout = 500 * time.Millisecond
@@ -51,7 +51,7 @@ type Options struct {
 	ClientOptions *redis.UniversalOptions
 	// Client is a client the caller already has (a *redis.Client, including
 	// a Sentinel failover client, a *redis.ClusterClient, a *redis.Ring or
-	// any other redis.UniversalClient). The Backend uses it as it is
+	// any other redis.UniversalClient). The Store uses it as it is
 	// configured and never closes it: Close leaves it open for its owner.
 	Client redis.UniversalClient
 
@@ -61,18 +61,18 @@ type Options struct {
 	// such as "{myapp}:", puts every key in one slot (see the package doc).
 	Prefix string
 
-	// DialTimeout bounds one connection attempt of a client the Backend
+	// DialTimeout bounds one connection attempt of a client the Store
 	// builds. Default DefaultDialTimeout (500ms). A value set here wins over
 	// the URL's dial_timeout and ClientOptions.DialTimeout, which win over the
 	// default. It cannot be set with Client.
 	DialTimeout time.Duration
-	// ReadTimeout bounds one read of a client the Backend builds. Default
+	// ReadTimeout bounds one read of a client the Store builds. Default
 	// DefaultReadTimeout (500ms); precedence as for DialTimeout.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds one write of a client the Backend builds. Default
+	// WriteTimeout bounds one write of a client the Store builds. Default
 	// DefaultWriteTimeout (500ms); precedence as for DialTimeout.
 	WriteTimeout time.Duration
-	// MaxRetries is how often a client the Backend builds retries a failed
+	// MaxRetries is how often a client the Store builds retries a failed
 	// command: 0 means DefaultMaxRetries (1), -1 means no retries, at most
 	// 10. Precedence as for DialTimeout.
 	MaxRetries int
@@ -121,7 +121,7 @@ func (o *Options) validate() error {
 }
 
 // knobs points at the fields of one of go-redis's option structs that the
-// Backend fills in, so that one function applies the defaults to all of them.
+// Store fills in, so that one function applies the defaults to all of them.
 type knobs struct {
 	dial, read, write *time.Duration
 	retries           *int
@@ -159,7 +159,7 @@ func (o *Options) apply(k knobs, keepCtxTimeout bool) {
 }
 
 // newClient builds the client that the Options describe, or returns
-// Options.Client. owned reports whether the Backend built it.
+// Options.Client. owned reports whether the Store built it.
 func (o *Options) newClient() (c redis.UniversalClient, owned bool, err error) {
 	switch {
 	case o.Client != nil:

@@ -13,16 +13,16 @@ import (
 	"github.com/go-caching/caching/backend"
 )
 
-// Backend stores entries in Redis: a single node, a Sentinel-managed master
+// Store stores entries in Redis: a single node, a Sentinel-managed master
 // or a Redis Cluster. It is safe for concurrent use by multiple goroutines
 // and starts no goroutines of its own (the go-redis client it builds has its
 // connection pool, which Close releases).
 //
 // It implements backend.Backend and the optional backend.GetManyer,
 // backend.SetManyer, backend.Incrementer, backend.Haser and backend.Statser.
-type Backend struct {
+type Store struct {
 	client redis.UniversalClient
-	owned  bool // the Backend built client and closes it
+	owned  bool // the Store built client and closes it
 	mode   mode
 	prefix string
 	match  string // SCAN pattern of every key under prefix
@@ -30,7 +30,7 @@ type Backend struct {
 	closed atomic.Bool
 }
 
-// mode is how the Backend sends commands on several keys.
+// mode is how the Store sends commands on several keys.
 type mode uint8
 
 const (
@@ -44,12 +44,12 @@ const (
 )
 
 var (
-	_ backend.Backend     = (*Backend)(nil)
-	_ backend.GetManyer   = (*Backend)(nil)
-	_ backend.SetManyer   = (*Backend)(nil)
-	_ backend.Incrementer = (*Backend)(nil)
-	_ backend.Haser       = (*Backend)(nil)
-	_ backend.Statser     = (*Backend)(nil)
+	_ backend.Backend     = (*Store)(nil)
+	_ backend.GetManyer   = (*Store)(nil)
+	_ backend.SetManyer   = (*Store)(nil)
+	_ backend.Incrementer = (*Store)(nil)
+	_ backend.Haser       = (*Store)(nil)
+	_ backend.Statser     = (*Store)(nil)
 )
 
 // Errors built once: a miss and a closed backend are common and must not
@@ -59,10 +59,10 @@ var (
 	errClosed = fmt.Errorf("redisstore: %w", backend.ErrClosed)
 )
 
-// New returns a Backend for the client that opts describe. It validates opts
+// New returns a Store for the client that opts describe. It validates opts
 // and builds the client but does not contact the server: a server that is
 // down makes the calls fail, not New.
-func New(opts Options) (*Backend, error) {
+func New(opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func New(opts Options) (*Backend, error) {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	b := &Backend{
+	b := &Store{
 		client: client,
 		owned:  owned,
 		prefix: prefix,
@@ -93,7 +93,7 @@ func New(opts Options) (*Backend, error) {
 }
 
 // Must is New for program start-up: it panics if opts are invalid.
-func Must(opts Options) *Backend {
+func Must(opts Options) *Store {
 	b, err := New(opts)
 	if err != nil {
 		panic(err)
@@ -101,13 +101,13 @@ func Must(opts Options) *Backend {
 	return b
 }
 
-// Client returns the go-redis client the Backend uses, for what the Backend
+// Client returns the go-redis client the Store uses, for what the Store
 // does not do (pool statistics, health checks). Closing it closes the
-// Backend's connections.
-func (b *Backend) Client() redis.UniversalClient { return b.client }
+// Store's connections.
+func (b *Store) Client() redis.UniversalClient { return b.client }
 
 // Prefix returns the namespace prepended to every key.
-func (b *Backend) Prefix() string { return b.prefix }
+func (b *Store) Prefix() string { return b.prefix }
 
 // fail wraps err from operation op: go-redis's ErrClosed becomes
 // backend.ErrClosed. err never holds a key: go-redis and Redis do not put
@@ -139,7 +139,7 @@ func setCmd(key string, value []byte, ttl time.Duration, nx bool) []any {
 
 // Get returns the value stored under key, or an error wrapping
 // backend.ErrNotFound.
-func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
+func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
 	}
@@ -155,7 +155,7 @@ func (b *Backend) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Set stores value under key for ttl (0: no expiry) with one SET ... PX.
 // TTLs are rounded up to a whole millisecond.
-func (b *Backend) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if b.closed.Load() {
 		return errClosed
 	}
@@ -171,7 +171,7 @@ func (b *Backend) Set(ctx context.Context, key string, value []byte, ttl time.Du
 
 // Add stores value under key only if the key is absent, atomically, with one
 // SET ... PX ... NX, and reports whether it stored it.
-func (b *Backend) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
 	}
@@ -190,7 +190,7 @@ func (b *Backend) Add(ctx context.Context, key string, value []byte, ttl time.Du
 
 // Delete removes the keys: one DEL on a single node, one DEL per hash slot
 // in one pipeline on a Cluster.
-func (b *Backend) Delete(ctx context.Context, keys ...string) error {
+func (b *Store) Delete(ctx context.Context, keys ...string) error {
 	if b.closed.Load() {
 		return errClosed
 	}
@@ -210,7 +210,7 @@ func (b *Backend) Delete(ctx context.Context, keys ...string) error {
 // behind Sentinel) it is one MGET. On a Cluster, where MGET cannot span hash
 // slots, it is one MGET per slot, sent in one pipeline: one round trip to
 // each node involved, concurrently.
-func (b *Backend) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
 	}
@@ -243,7 +243,7 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) ([][]byte, error) 
 // SetMany stores the items with one SET ... PX each, all in one pipeline. It
 // is not atomic: on error some items may have been stored. A negative TTL
 // fails the call before anything is sent.
-func (b *Backend) SetMany(ctx context.Context, items []backend.Item) error {
+func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if b.closed.Load() {
 		return errClosed
 	}
@@ -273,7 +273,7 @@ func (b *Backend) SetMany(ctx context.Context, items []backend.Item) error {
 // existing key keeps its expiry. A value that is not a decimal integer
 // (or a key of another Redis type) gives an error wrapping
 // backend.ErrNotInteger.
-func (b *Backend) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if b.closed.Load() {
 		return 0, errClosed
 	}
@@ -299,7 +299,7 @@ func isNotInteger(err error) bool {
 }
 
 // Has reports whether key holds a live entry, with EXISTS.
-func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
+func (b *Store) Has(ctx context.Context, key string) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
 	}
@@ -310,18 +310,18 @@ func (b *Backend) Has(ctx context.Context, key string) (bool, error) {
 	return n > 0, nil
 }
 
-// Stats reports what the Backend knows without asking the server: nothing.
+// Stats reports what the Store knows without asking the server: nothing.
 // Every field is -1. Redis's own INFO reports memory and evictions for the
 // whole server, not for this cache's prefix.
-func (b *Backend) Stats() backend.Stats {
+func (b *Store) Stats() backend.Stats {
 	return backend.Stats{Entries: -1, Bytes: -1, Evictions: -1}
 }
 
-// Close marks the Backend closed and, if the Backend built its client (from
+// Close marks the Store closed and, if the Store built its client (from
 // URL or ClientOptions), closes the client. A client passed in
 // Options.Client is left open for its owner. Close is idempotent; every
 // call after it returns an error wrapping backend.ErrClosed.
-func (b *Backend) Close() error {
+func (b *Store) Close() error {
 	if b.closed.Swap(true) || !b.owned {
 		return nil
 	}

@@ -35,7 +35,7 @@ func TestConformanceMiniredis(t *testing.T) {
 }
 
 // TestConformanceMiniredisPerKey runs the suite through a client the
-// Backend cannot see into (a Ring of one shard), which takes the
+// Store cannot see into (a Ring of one shard), which takes the
 // one-command-per-key path.
 func TestConformanceMiniredisPerKey(t *testing.T) {
 	t.Parallel()
@@ -144,7 +144,7 @@ func TestCloseLeavesCallersClientOpen(t *testing.T) {
 	require.NoError(t, b.Close())
 	_, err := b.Get(ctx(t), "k")
 	assert.ErrorIs(t, err, backend.ErrClosed)
-	assert.NoError(t, client.Ping(ctx(t)).Err(), "Close closed a client the Backend did not build")
+	assert.NoError(t, client.Ping(ctx(t)).Err(), "Close closed a client the Store did not build")
 }
 
 func TestCloseClosesOwnClient(t *testing.T) {
@@ -157,7 +157,7 @@ func TestCloseClosesOwnClient(t *testing.T) {
 }
 
 // TestClientClosedUnderBackend: when the caller closes its own client, the
-// Backend reports backend.ErrClosed, not an opaque error.
+// Store reports backend.ErrClosed, not an opaque error.
 func TestClientClosedUnderBackend(t *testing.T) {
 	t.Parallel()
 	m := miniredis.RunT(t)

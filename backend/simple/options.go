@@ -3,6 +3,7 @@ package simple
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"runtime"
 	"time"
@@ -35,7 +36,7 @@ const (
 type Options struct {
 	// MaxEntries bounds the number of entries held (byte values and Go values
 	// together): the store never holds more. Default DefaultMaxEntries
-	// (100,000). Negative is an error.
+	// (100,000). Negative is an error, and so is more than 2³¹-2 per shard.
 	MaxEntries int
 
 	// MaxBytes bounds the bytes held, counted as len(key)+len(value) for
@@ -115,6 +116,9 @@ func (o Options) config() (config, error) {
 		c.shards = defaultShards(runtime.GOMAXPROCS(0), c.maxEntries, c.maxBytes)
 	} else if int64(c.shards) > c.maxEntries || int64(c.shards) > c.maxBytes {
 		return c, fmt.Errorf("simple: Shards is %d, more than MaxEntries (%d) or MaxBytes (%d): %w", c.shards, c.maxEntries, c.maxBytes, errOption)
+	}
+	if c.maxEntries/int64(c.shards) >= math.MaxInt32 {
+		return c, fmt.Errorf("simple: MaxEntries is %d, want under %d per shard (%d shards): %w", c.maxEntries, math.MaxInt32, c.shards, errOption)
 	}
 	return c, nil
 }

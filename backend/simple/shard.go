@@ -5,26 +5,34 @@ import (
 	"sync/atomic"
 )
 
-// entry is one stored key. Every field but visited is guarded by the
-// shard's lock (written under the write lock, read under either); visited is
-// set by readers holding only the read lock, hence atomic.
-type entry struct {
-	key      string
+// none marks the absence of a node index.
+const none = -1
+
+// slot is what the map holds for a key: everything a read needs, inline, so
+// that a hit touches the map and nothing else (the visited bitmap is small
+// and stays in cache).
+type slot struct {
 	value    []byte // the byte value, when !isObj
 	obj      any    // the Go value, when isObj
+	expireAt int64  // clock reading (Store.now) at which it expires; 0: never
+	node     int32  // the key's index in shard.nodes and shard.visited
 	isObj    bool
-	visited  atomic.Bool
-	size     int64 // what the entry counts against the byte bound
-	expireAt int64 // clock reading (Store.now) at which it expires; 0: never
-	// The shard's queue, newest at head: next points to the older
-	// neighbour, prev to the newer one.
-	prev, next *entry
 }
 
-func (e *entry) expired(now int64) bool { return e.expireAt != 0 && now >= e.expireAt }
+func expired(expireAt, now int64) bool { return expireAt != 0 && now >= expireAt }
+
+// node is a key's place in the shard's eviction queue, newest at head: next
+// points to the older neighbour, prev to the newer one.
+type node struct {
+	key        string
+	size       int64 // what the entry counts against the byte bound
+	expireAt   int64 // as in its slot
+	prev, next int32
+}
 
 // shard is one independently locked part of the store: a map for lookups
-// and a SIEVE queue for eviction.
+// and a SIEVE queue for eviction. Everything is guarded by mu, except that
+// readers holding only the read lock set bits of visited atomically.
 //
 // SIEVE (Zhang et al., NSDI '24) keeps entries in insertion order and a
 // "visited" bit per entry. A hit only sets the bit, so reads never move
@@ -35,9 +43,12 @@ func (e *entry) expired(now int64) bool { return e.expireAt != 0 && now >= e.exp
 // which on skewed (Zipf) workloads gives a hit ratio at least LRU's.
 type shard struct {
 	mu         sync.RWMutex
-	m          map[string]*entry
-	head, tail *entry // newest, oldest
-	hand       *entry // next eviction candidate; nil: start at tail
+	m          map[string]slot
+	nodes      []node
+	visited    []uint64 // bit i: node i was read since the hand last passed it
+	free       []int32  // indices of unused nodes
+	head, tail int32    // newest, oldest
+	hand       int32    // next eviction candidate; none: start at tail
 	entries    int64
 	bytes      int64
 	evictions  int64
@@ -46,63 +57,112 @@ type shard struct {
 	_          [64]byte // keep neighbouring shards' locks off this cache line
 }
 
-// insert puts a new entry at the head of the queue. The caller has made room.
-func (sh *shard) insert(e *entry) {
-	sh.m[e.key] = e
-	e.next = sh.head
-	if sh.head != nil {
-		sh.head.prev = e
-	}
-	sh.head = e
-	if sh.tail == nil {
-		sh.tail = e
-	}
-	sh.entries++
-	sh.bytes += e.size
+// reset empties the shard.
+func (sh *shard) reset() {
+	sh.m = make(map[string]slot)
+	sh.nodes, sh.visited, sh.free = nil, nil, nil
+	sh.head, sh.tail, sh.hand = none, none, none
+	sh.entries, sh.bytes = 0, 0
 }
 
-// remove unlinks e from the map and the queue.
-func (sh *shard) remove(e *entry) {
-	if sh.hand == e {
-		sh.hand = e.prev
+// markVisited sets node i's visited bit. Readers call it under the read
+// lock: it writes only if the bit is clear, so hot keys do not bounce the
+// cache line between cores.
+func (sh *shard) markVisited(i int32) {
+	w, bit := &sh.visited[i>>6], uint64(1)<<(uint32(i)&63)
+	if atomic.LoadUint64(w)&bit == 0 {
+		atomic.OrUint64(w, bit)
 	}
-	if e.prev != nil {
-		e.prev.next = e.next
+}
+
+// testAndClearVisited clears node i's visited bit and reports whether it was
+// set. The caller holds the write lock.
+func (sh *shard) testAndClearVisited(i int32) bool {
+	bit := uint64(1) << (uint32(i) & 63)
+	return atomic.AndUint64(&sh.visited[i>>6], ^bit)&bit != 0
+}
+
+// insert adds key with sl at the head of the queue. The caller has made room.
+func (sh *shard) insert(key string, sl slot, size int64) {
+	var i int32
+	if n := len(sh.free); n > 0 {
+		i, sh.free = sh.free[n-1], sh.free[:n-1]
 	} else {
-		sh.head = e.next
+		i = int32(len(sh.nodes))
+		sh.nodes = append(sh.nodes, node{})
+		if int(i>>6) >= len(sh.visited) {
+			sh.visited = append(sh.visited, 0)
+		}
 	}
-	if e.next != nil {
-		e.next.prev = e.prev
+	sh.testAndClearVisited(i)
+	sh.nodes[i] = node{key: key, size: size, expireAt: sl.expireAt, prev: none, next: sh.head}
+	if sh.head != none {
+		sh.nodes[sh.head].prev = i
+	}
+	sh.head = i
+	if sh.tail == none {
+		sh.tail = i
+	}
+	sl.node = i
+	sh.m[key] = sl
+	sh.entries++
+	sh.bytes += size
+}
+
+// update replaces the slot of a present key, whose current slot is old.
+func (sh *shard) update(key string, old, sl slot, size int64) {
+	n := &sh.nodes[old.node]
+	sh.bytes += size - n.size
+	n.size, n.expireAt = size, sl.expireAt
+	sl.node = old.node
+	sh.m[key] = sl
+}
+
+// remove deletes node i's key from the map and the queue.
+func (sh *shard) remove(i int32) {
+	n := &sh.nodes[i]
+	if sh.hand == i {
+		sh.hand = n.prev
+	}
+	if n.prev != none {
+		sh.nodes[n.prev].next = n.next
 	} else {
-		sh.tail = e.prev
+		sh.head = n.next
 	}
-	e.prev, e.next = nil, nil
-	delete(sh.m, e.key)
+	if n.next != none {
+		sh.nodes[n.next].prev = n.prev
+	} else {
+		sh.tail = n.prev
+	}
+	delete(sh.m, n.key)
 	sh.entries--
-	sh.bytes -= e.size
+	sh.bytes -= n.size
+	*n = node{prev: none, next: none} // drop the key
+	sh.free = append(sh.free, i)
 }
 
 // makeRoom evicts entries until addEntries more entries and addBytes more
-// bytes fit within the shard's bounds. It never evicts keep (the entry being
-// written, or nil). Expired entries the hand meets go first and do not count
-// as evictions. It appends the keys of evicted entries to evicted when
-// collect is set, and returns it.
-func (sh *shard) makeRoom(addEntries, addBytes int64, keep *entry, now func() int64, collect bool, evicted []string) []string {
+// bytes fit within the shard's bounds. It never evicts node keep (the entry
+// being written, or none). Expired entries the hand meets go first and do
+// not count as evictions. It appends the keys of evicted entries to evicted
+// when collect is set, and returns it.
+func (sh *shard) makeRoom(addEntries, addBytes int64, keep int32, now func() int64, collect bool, evicted []string) []string {
 	var t int64
 	haveNow := false
 	for sh.entries+addEntries > sh.maxEntries || sh.bytes+addBytes > sh.maxBytes {
-		if sh.entries == 0 || sh.entries == 1 && keep != nil {
+		if sh.entries == 0 || sh.entries == 1 && keep != none {
 			return evicted // cannot happen: callers check sizes first
 		}
 		if !haveNow {
 			t, haveNow = now(), true
 		}
-		victim, expired := sh.nextVictim(keep, t)
+		victim, wasExpired := sh.nextVictim(keep, t)
+		key := sh.nodes[victim].key
 		sh.remove(victim)
-		if !expired {
+		if !wasExpired {
 			sh.evictions++
 			if collect {
-				evicted = append(evicted, victim.key)
+				evicted = append(evicted, key)
 			}
 		}
 	}
@@ -111,24 +171,23 @@ func (sh *shard) makeRoom(addEntries, addBytes int64, keep *entry, now func() in
 
 // nextVictim moves the SIEVE hand to the next entry to evict and returns it,
 // reporting whether it is an expired entry rather than a cold one.
-func (sh *shard) nextVictim(keep *entry, now int64) (victim *entry, expired bool) {
+func (sh *shard) nextVictim(keep int32, now int64) (victim int32, wasExpired bool) {
 	p := sh.hand
-	if p == nil {
+	if p == none {
 		p = sh.tail
 	}
 	for {
 		if p != keep {
-			if p.expired(now) {
+			if expired(sh.nodes[p].expireAt, now) {
 				sh.hand = p
 				return p, true
 			}
-			if !p.visited.Load() {
+			if !sh.testAndClearVisited(p) {
 				sh.hand = p
 				return p, false
 			}
-			p.visited.Store(false)
 		}
-		if p = p.prev; p == nil {
+		if p = sh.nodes[p].prev; p == none {
 			p = sh.tail
 		}
 	}
@@ -138,20 +197,11 @@ func (sh *shard) nextVictim(keep *entry, now int64) (victim *entry, expired bool
 func (sh *shard) sweep(now int64) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	for e := sh.tail; e != nil; {
-		prev := e.prev
-		if e.expired(now) {
-			sh.remove(e)
+	for i := sh.tail; i != none; {
+		prev := sh.nodes[i].prev
+		if expired(sh.nodes[i].expireAt, now) {
+			sh.remove(i)
 		}
-		e = prev
+		i = prev
 	}
-}
-
-// reset empties the shard.
-func (sh *shard) reset() {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	sh.m = make(map[string]*entry)
-	sh.head, sh.tail, sh.hand = nil, nil, nil
-	sh.entries, sh.bytes = 0, 0
 }

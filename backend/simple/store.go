@@ -67,7 +67,7 @@ func New(opts Options) (*Store, error) {
 	n := int64(c.shards)
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.m = make(map[string]*entry)
+		sh.reset()
 		// Spread the remainders so that the shares add up to the bounds.
 		sh.maxEntries = c.maxEntries / n
 		if int64(i) < c.maxEntries%n {
@@ -134,30 +134,29 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 func (s *Store) get(key string, peek bool) ([]byte, bool) {
 	sh := s.shardFor(key)
 	sh.mu.RLock()
-	e := sh.m[key]
-	if e == nil || e.isObj {
+	sl, ok := sh.m[key]
+	if !ok || sl.isObj {
 		sh.mu.RUnlock()
 		return nil, false
 	}
-	if e.expireAt != 0 && e.expired(s.now()) {
+	if sl.expireAt != 0 && expired(sl.expireAt, s.now()) {
 		sh.mu.RUnlock()
-		s.dropExpired(sh, e)
+		s.dropExpired(sh, key)
 		return nil, false
 	}
-	v := e.value
-	if !peek && !e.visited.Load() {
-		e.visited.Store(true)
+	if !peek {
+		sh.markVisited(sl.node)
 	}
 	sh.mu.RUnlock()
-	return v, true
+	return sl.value, true
 }
 
-// dropExpired removes e, found expired under the read lock, unless it was
-// replaced since.
-func (s *Store) dropExpired(sh *shard, e *entry) {
+// dropExpired removes key, found expired under the read lock, unless it was
+// rewritten since.
+func (s *Store) dropExpired(sh *shard, key string) {
 	sh.mu.Lock()
-	if sh.m[e.key] == e && e.expired(s.now()) {
-		sh.remove(e)
+	if sl, ok := sh.m[key]; ok && sl.expireAt != 0 && expired(sl.expireAt, s.now()) {
+		sh.remove(sl.node)
 	}
 	sh.mu.Unlock()
 }
@@ -216,21 +215,23 @@ func (s *Store) put(key string, value []byte, obj any, isObj bool, size int, ttl
 	}
 	var evicted []string
 	collect := s.onEvict != nil
+	sl := slot{value: value, obj: obj, expireAt: expireAt, isObj: isObj}
 	sh.mu.Lock()
-	if e := sh.m[key]; e != nil {
-		live := e.expireAt == 0 || !e.expired(s.now())
+	if old, ok := sh.m[key]; ok {
+		live := old.expireAt == 0 || !expired(old.expireAt, s.now())
 		if onlyIfAbsent && live {
 			sh.mu.Unlock()
 			return false, nil
 		}
 		// Overwrite in place: a rewrite of a live key counts as a use.
-		sh.bytes += sz - e.size
-		e.value, e.obj, e.isObj, e.size, e.expireAt = value, obj, isObj, sz, expireAt
-		e.visited.Store(live)
-		evicted = sh.makeRoom(0, 0, e, s.now, collect, nil)
+		sh.update(key, old, sl, sz)
+		if sh.testAndClearVisited(old.node); live {
+			sh.markVisited(old.node)
+		}
+		evicted = sh.makeRoom(0, 0, old.node, s.now, collect, nil)
 	} else {
-		evicted = sh.makeRoom(1, sz, nil, s.now, collect, nil)
-		sh.insert(&entry{key: key, value: value, obj: obj, isObj: isObj, size: sz, expireAt: expireAt})
+		evicted = sh.makeRoom(1, sz, none, s.now, collect, nil)
+		sh.insert(key, sl, sz)
 	}
 	sh.mu.Unlock()
 	s.notify(evicted)
@@ -246,8 +247,8 @@ func (s *Store) notify(evicted []string) {
 
 func (s *Store) deleteKey(sh *shard, key string) {
 	sh.mu.Lock()
-	if e := sh.m[key]; e != nil {
-		sh.remove(e)
+	if sl, ok := sh.m[key]; ok {
+		sh.remove(sl.node)
 	}
 	sh.mu.Unlock()
 }
@@ -270,7 +271,10 @@ func (s *Store) Clear(ctx context.Context) error {
 		return backend.ErrClosed
 	}
 	for i := range s.shards {
-		s.shards[i].reset()
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.reset()
+		sh.mu.Unlock()
 	}
 	return nil
 }
@@ -287,7 +291,10 @@ func (s *Store) Close() error {
 		<-s.done
 	}
 	for i := range s.shards {
-		s.shards[i].reset()
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.reset()
+		sh.mu.Unlock()
 	}
 	return nil
 }
@@ -340,18 +347,18 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	collect := s.onEvict != nil
 	var evicted []string
 	sh.mu.Lock()
-	e := sh.m[key]
-	if e != nil && e.expireAt != 0 && e.expired(s.now()) {
-		sh.remove(e)
-		e = nil
+	old, found := sh.m[key]
+	if found && old.expireAt != 0 && expired(old.expireAt, s.now()) {
+		sh.remove(old.node)
+		found = false
 	}
 	n := delta
-	if e != nil {
-		if e.isObj {
+	if found {
+		if old.isObj {
 			sh.mu.Unlock()
 			return 0, fmt.Errorf("simple: Incr of a Go value: %w", backend.ErrNotInteger)
 		}
-		cur, err := strconv.ParseInt(string(e.value), 10, 64)
+		cur, err := strconv.ParseInt(string(old.value), 10, 64)
 		if err != nil {
 			sh.mu.Unlock()
 			return 0, fmt.Errorf("simple: Incr of a value that is not a decimal int64: %w", backend.ErrNotInteger)
@@ -368,15 +375,14 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		sh.mu.Unlock()
 		return 0, fmt.Errorf("simple: entry of %d bytes over the limit of %d: %w", sz, s.maxValueSize, backend.ErrValueTooLarge)
 	}
-	if e != nil {
+	if found {
 		// A new slice: callers may still hold the old one.
-		sh.bytes += sz - e.size
-		e.value, e.size = value, sz
-		e.visited.Store(true)
-		evicted = sh.makeRoom(0, 0, e, s.now, collect, nil)
+		sh.update(key, old, slot{value: value, expireAt: old.expireAt}, sz)
+		sh.markVisited(old.node)
+		evicted = sh.makeRoom(0, 0, old.node, s.now, collect, nil)
 	} else {
-		evicted = sh.makeRoom(1, sz, nil, s.now, collect, nil)
-		sh.insert(&entry{key: key, value: value, size: sz})
+		evicted = sh.makeRoom(1, sz, none, s.now, collect, nil)
+		sh.insert(key, slot{value: value}, sz)
 	}
 	sh.mu.Unlock()
 	s.notify(evicted)
@@ -419,22 +425,19 @@ func (s *Store) LoadValue(key string) (any, bool) {
 	}
 	sh := s.shardFor(key)
 	sh.mu.RLock()
-	e := sh.m[key]
-	if e == nil || !e.isObj {
+	sl, ok := sh.m[key]
+	if !ok || !sl.isObj {
 		sh.mu.RUnlock()
 		return nil, false
 	}
-	if e.expireAt != 0 && e.expired(s.now()) {
+	if sl.expireAt != 0 && expired(sl.expireAt, s.now()) {
 		sh.mu.RUnlock()
-		s.dropExpired(sh, e)
+		s.dropExpired(sh, key)
 		return nil, false
 	}
-	v := e.obj
-	if !e.visited.Load() {
-		e.visited.Store(true)
-	}
+	sh.markVisited(sl.node)
 	sh.mu.RUnlock()
-	return v, true
+	return sl.obj, true
 }
 
 // StoreValue stores the Go value v under key for ttl (0: no expiry),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
@@ -76,6 +77,7 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"Shards not a power of two", simple.Options{Shards: 3}, "Shards"},
 		{"Shards too many", simple.Options{Shards: simple.MaxShards * 2}, "Shards"},
 		{"Shards over MaxEntries", simple.Options{Shards: 8, MaxEntries: 4}, "Shards"},
+		{"MaxEntries over 2^31 per shard", simple.Options{Shards: 1, MaxEntries: math.MaxInt}, "MaxEntries"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,58 @@
+// Package filesystem provides a backend.Backend that keeps one file per entry
+// in a directory: Flask-Caching's FileSystemCache, made safe.
+//
+// # Layout
+//
+// Entries live under Options.Dir/Options.Namespace. A key's file is named by
+// the SHA-256 of the key in hex (the key itself never reaches a path, so keys
+// such as "../../etc/passwd" stay inside the directory), in a subdirectory
+// named by the hash's first two hex digits: 256 subdirectories, so that a
+// million entries make about 4,000 files per directory.
+//
+// A file holds a header (magic, format version, expiry, key length and the
+// key, so that a hash collision or a foreign file is detected), the value, and
+// a CRC-32C of the whole. A file that is corrupt, truncated, of another
+// version or for another key is a miss, and is removed; it never panics.
+//
+// Writes go to a temporary file in the same subdirectory that is renamed into
+// place (fsynced first with Options.Sync), so a reader in any process sees
+// the old entry or the new one, never part of one. Files are created 0600 and
+// directories 0700 unless Options.FileMode and Options.DirMode say otherwise.
+// A full disk or a read-only directory gives an error wrapping the
+// *fs.PathError, never a crash.
+//
+// # Bounds and eviction
+//
+// The store is bounded by entries (Options.MaxEntries, default 100,000) and by
+// the bytes of its files (Options.MaxBytes, default 1 GiB). Each Store keeps
+// an index in memory, built by New from one directory walk (a stat per file,
+// no reads) and updated by its own Set, Get and Delete, so that a Set never
+// reads the directory. Past a bound it removes the least recently used files
+// (written or read by this process; files found on disk count from their
+// modification time), whatever their expiry: a never-expiring entry is not
+// evicted before the others, as it was in Flask-Caching.
+//
+// Expired files are removed when read, and by a sweep goroutine every
+// Options.SweepInterval (default 5 minutes; it reads each file's 21-byte
+// header) that Close stops.
+//
+// # Several processes
+//
+// Any number of Stores, in one process or many, may share a directory and
+// namespace: the files are the truth, and the rename makes every write
+// atomic. Set, Add, Incr and Delete of keys in one subdirectory serialise on
+// an advisory lock (flock(2) on the subdirectory's ".lock" file), so Add and
+// Incr are atomic across processes on Linux, macOS and the BSDs; elsewhere (Windows, Solaris), only within a process.
+//
+// The bounds are enforced approximately across processes: each process's
+// index knows the files it wrote or read, and learns of the others' at each
+// sweep. Two processes with MaxEntries n may keep up to about 2n files between
+// sweeps, and a process may evict a file another one read recently.
+// Stats reports this process's index.
+//
+// # Namespace and Clear
+//
+// Clear removes the entry files (64 hex digits) of its namespace, and
+// temporary files older than a minute, and nothing else: other namespaces and
+// files that are not the store's are left alone.
+package filesystem

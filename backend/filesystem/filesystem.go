@@ -1,0 +1,621 @@
+package filesystem
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// Defaults for the zero fields of Options.
+const (
+	DefaultNamespace     = "default"
+	DefaultMaxEntries    = 100_000
+	DefaultMaxBytes      = 1 << 30
+	DefaultFileMode      = fs.FileMode(0o600)
+	DefaultDirMode       = fs.FileMode(0o700)
+	DefaultSweepInterval = 5 * time.Minute
+)
+
+// Options configures a Store. The zero value of every field but Dir means its
+// default.
+type Options struct {
+	// Dir is the directory the store keeps its files in, under a
+	// subdirectory per Namespace. It is created (with DirMode) if missing.
+	// Required.
+	Dir string
+	// Namespace names this cache's subdirectory of Dir: Clear removes its
+	// entries and nothing else. Letters, digits, '.', '_' and '-', at most
+	// 100 bytes, not "." or "..". Default DefaultNamespace.
+	Namespace string
+	// MaxEntries bounds the number of entry files this process keeps in
+	// the namespace; past it the least recently used are removed. -1: no
+	// bound. Default DefaultMaxEntries.
+	MaxEntries int
+	// MaxBytes bounds the bytes of entry files (values, keys and 25 bytes
+	// of header each); past it the least recently used are removed. A
+	// single entry larger than MaxBytes is refused with
+	// backend.ErrValueTooLarge. -1: no bound. Default DefaultMaxBytes.
+	MaxBytes int64
+	// FileMode is the permission of entry files. Default 0600.
+	FileMode fs.FileMode
+	// DirMode is the permission of the directories the store creates.
+	// Default 0700.
+	DirMode fs.FileMode
+	// Sync makes every write fsync the file before it is renamed into
+	// place, so that an entry survives a power failure whole. Off by
+	// default: a cache can lose entries, and a crash never leaves a torn
+	// one either way (readers see the old file or the new one).
+	Sync bool
+	// SweepInterval is how often a goroutine walks the namespace to remove
+	// expired entries and left-over temporary files, and to learn of files
+	// other processes wrote. -1: no sweep (expired entries are then removed
+	// only when read, or evicted). Default DefaultSweepInterval.
+	SweepInterval time.Duration
+	// Clock returns the current time; tests inject one. Default time.Now.
+	Clock func() time.Time
+}
+
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Dir == "" {
+		return o, errors.New("filesystem: Options.Dir is required")
+	}
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if !namespaceRE.MatchString(o.Namespace) || o.Namespace == "." || o.Namespace == ".." {
+		return o, errors.New(`filesystem: Options.Namespace must be 1 to 100 letters, digits, '.', '_' or '-', and not "." or ".."`)
+	}
+	switch {
+	case o.MaxEntries == 0:
+		o.MaxEntries = DefaultMaxEntries
+	case o.MaxEntries < -1:
+		return o, fmt.Errorf("filesystem: Options.MaxEntries is %d; want > 0, 0 (default %d) or -1 (no bound)", o.MaxEntries, DefaultMaxEntries)
+	}
+	switch {
+	case o.MaxBytes == 0:
+		o.MaxBytes = DefaultMaxBytes
+	case o.MaxBytes < -1:
+		return o, fmt.Errorf("filesystem: Options.MaxBytes is %d; want > 0, 0 (default %d) or -1 (no bound)", o.MaxBytes, DefaultMaxBytes)
+	}
+	if o.FileMode == 0 {
+		o.FileMode = DefaultFileMode
+	}
+	if o.DirMode == 0 {
+		o.DirMode = DefaultDirMode
+	}
+	if o.FileMode&^fs.ModePerm != 0 || o.DirMode&^fs.ModePerm != 0 {
+		return o, errors.New("filesystem: Options.FileMode and Options.DirMode may hold permission bits (0o777) only")
+	}
+	switch {
+	case o.SweepInterval == 0:
+		o.SweepInterval = DefaultSweepInterval
+	case o.SweepInterval < -1:
+		return o, fmt.Errorf("filesystem: Options.SweepInterval is %v; want > 0, 0 (default %v) or -1 (no sweep)", o.SweepInterval, DefaultSweepInterval)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return o, nil
+}
+
+// Store is a backend.Backend that keeps one file per entry. It is safe for
+// concurrent use, and several Stores (in one process or many) may share a
+// directory and namespace. It starts a sweep goroutine (unless
+// Options.SweepInterval is -1) that Close stops.
+type Store struct {
+	opts    Options
+	root    string // Dir/Namespace
+	now     func() time.Time
+	idx     *index
+	stripes [256]stripe
+
+	evictions atomic.Int64
+	closed    atomic.Bool
+	closeOnce sync.Once
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+// stripe serialises the writers of the entries of one subdirectory: a mutex
+// within the process and an advisory lock on the subdirectory's lock file
+// across processes.
+type stripe struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+var (
+	_ backend.Backend     = (*Store)(nil)
+	_ backend.GetManyer   = (*Store)(nil)
+	_ backend.Incrementer = (*Store)(nil)
+	_ backend.Haser       = (*Store)(nil)
+	_ backend.Statser     = (*Store)(nil)
+)
+
+// New validates opts, creates the namespace directory if needed, indexes the
+// files already there (one stat per file, no reads) and starts the sweep.
+func New(opts Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		opts: o,
+		root: filepath.Join(o.Dir, o.Namespace),
+		now:  o.Clock,
+		idx:  newIndex(o.MaxEntries, o.MaxBytes),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if err := os.MkdirAll(s.root, o.DirMode); err != nil {
+		return nil, fmt.Errorf("filesystem: create directory: %w", err)
+	}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if o.SweepInterval > 0 {
+		go s.sweepLoop()
+	} else {
+		close(s.done)
+	}
+	return s, nil
+}
+
+// Must is New for program start-up: it panics on an error.
+func Must(opts Options) *Store {
+	s, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Dir returns the directory this store's entries live in (Dir/Namespace).
+func (s *Store) Dir() string { return s.root }
+
+// entry names one key's file.
+type entry struct {
+	hash [32]byte
+	hex  string
+	sub  string // subdirectory
+	path string
+}
+
+func (s *Store) entry(key string) entry {
+	h := sha256.Sum256([]byte(key))
+	return s.entryOf(h)
+}
+
+func (s *Store) entryOf(h [32]byte) entry {
+	x := hex.EncodeToString(h[:])
+	sub := filepath.Join(s.root, x[:2])
+	return entry{hash: h, hex: x, sub: sub, path: filepath.Join(sub, x)}
+}
+
+func (s *Store) expiry(ttl time.Duration) int64 {
+	if ttl == 0 {
+		return 0
+	}
+	return s.now().Add(ttl).UnixNano()
+}
+
+func (s *Store) expired(exp int64) bool {
+	return exp != 0 && s.now().UnixNano() >= exp
+}
+
+// read is one read of an entry file: the value and expiry when it is a live
+// entry for key; ok false when it is missing, expired, corrupt or another
+// key's (fi then names the file read, for a removal that must not remove a
+// newer file).
+type read struct {
+	value  []byte
+	expiry int64
+	size   int64
+	ok     bool
+	fi     fs.FileInfo // the file read, if one was
+}
+
+func (s *Store) read(e entry, key string) (read, error) {
+	f, err := os.Open(e.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return read{}, nil
+		}
+		return read{}, fmt.Errorf("filesystem: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return read{}, fmt.Errorf("filesystem: %w", err)
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > math.MaxUint32*2+overhead ||
+		s.opts.MaxBytes >= 0 && fi.Size() > s.opts.MaxBytes {
+		// Not an entry this store could have written.
+		return read{fi: fi}, nil
+	}
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return read{fi: fi}, nil // shrunk under us: not ours to trust
+		}
+		return read{}, fmt.Errorf("filesystem: read %s: %w", e.path, err)
+	}
+	exp, k, v, err := decode(b)
+	if err != nil || !bytes.Equal(k, []byte(key)) || s.expired(exp) {
+		return read{fi: fi}, nil
+	}
+	return read{value: v, expiry: exp, size: fi.Size(), ok: true, fi: fi}, nil
+}
+
+// get reads key; a bad or expired file is removed.
+func (s *Store) get(key string) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, backend.ErrClosed
+	}
+	e := s.entry(key)
+	r, err := s.read(e, key)
+	if err != nil {
+		return nil, err
+	}
+	if !r.ok {
+		if r.fi != nil {
+			s.removeIfSame(e, r.fi)
+		} else {
+			s.idx.remove(e.hash)
+		}
+		return nil, backend.ErrNotFound
+	}
+	s.evict(s.idx.touch(e.hash, r.size))
+	return r.value, nil
+}
+
+// Get returns the value stored under key. A missing, expired, corrupt,
+// truncated or foreign file is a miss (wrapping backend.ErrNotFound), and the
+// file is removed.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	return s.get(key)
+}
+
+// Has reports whether a live entry is stored under key. It reads and checks
+// the whole file, as Get does.
+func (s *Store) Has(ctx context.Context, key string) (bool, error) {
+	_, err := s.get(key)
+	if errors.Is(err, backend.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// GetMany returns the values of keys, nil for each miss. It reads the files
+// one after the other.
+func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.get(k)
+		switch {
+		case err == nil:
+			out[i] = v
+		case !errors.Is(err, backend.ErrNotFound):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// check reports a closed store or a negative ttl, and sizes the entry.
+func (s *Store) check(key string, value []byte, ttl time.Duration) (int64, error) {
+	if s.closed.Load() {
+		return 0, backend.ErrClosed
+	}
+	if err := backend.CheckTTL(ttl); err != nil {
+		return 0, fmt.Errorf("filesystem: %w", err)
+	}
+	n := encodedSize(len(key), len(value))
+	if n < 0 || s.opts.MaxBytes >= 0 && n > s.opts.MaxBytes {
+		return 0, fmt.Errorf("filesystem: entry of %d bytes over Options.MaxBytes %d: %w", n, s.opts.MaxBytes, backend.ErrValueTooLarge)
+	}
+	return n, nil
+}
+
+// Set stores value under key for ttl (0: no expiry), replacing any entry. The
+// file is written under a temporary name and renamed into place: readers in
+// every process see the old entry or the new one, never part of one.
+func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	n, err := s.check(key, value, ttl)
+	if err != nil {
+		return err
+	}
+	e := s.entry(key)
+	tmp, err := s.writeTemp(e, encode(key, value, s.expiry(ttl)))
+	if err != nil {
+		return err
+	}
+	st, err := s.lock(e)
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	victims, err := s.commit(e, tmp, n)
+	s.unlock(st)
+	s.evict(victims)
+	return err
+}
+
+// Add stores value under key if no live entry is there. It is atomic with
+// respect to Set, Add, Incr and Delete on the same directory, in this
+// process and in others (an advisory flock(2) per subdirectory; on systems
+// without flock, such as Windows, within this process only).
+func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	n, err := s.check(key, value, ttl)
+	if err != nil {
+		return false, err
+	}
+	e := s.entry(key)
+	tmp, err := s.writeTemp(e, encode(key, value, s.expiry(ttl)))
+	if err != nil {
+		return false, err
+	}
+	st, err := s.lock(e)
+	if err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
+	r, err := s.read(e, key)
+	if err != nil || r.ok {
+		s.unlock(st)
+		os.Remove(tmp)
+		return false, err
+	}
+	victims, err := s.commit(e, tmp, n)
+	s.unlock(st)
+	s.evict(victims)
+	return err == nil, err
+}
+
+// Incr adds delta to the decimal integer stored under key, atomically (see
+// Add), and returns the new value. A missing key counts as 0 and is created
+// without expiry; an existing entry keeps its expiry. A value that is not a
+// decimal integer, or a result that would overflow an int64, gives an error
+// wrapping backend.ErrNotInteger and leaves the value alone.
+func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	if s.closed.Load() {
+		return 0, backend.ErrClosed
+	}
+	e := s.entry(key)
+	st, err := s.lock(e)
+	if err != nil {
+		return 0, err
+	}
+	next, victims, err := s.incrLocked(e, key, delta)
+	s.unlock(st)
+	s.evict(victims)
+	return next, err
+}
+
+func (s *Store) incrLocked(e entry, key string, delta int64) (int64, [][32]byte, error) {
+	r, err := s.read(e, key)
+	if err != nil {
+		return 0, nil, err
+	}
+	var cur int64
+	if r.ok {
+		if cur, err = strconv.ParseInt(string(r.value), 10, 64); err != nil {
+			return 0, nil, fmt.Errorf("filesystem: %w", backend.ErrNotInteger)
+		}
+	}
+	next := cur + delta
+	if (delta > 0 && next < cur) || (delta < 0 && next > cur) {
+		return 0, nil, fmt.Errorf("filesystem: increment overflows int64: %w", backend.ErrNotInteger)
+	}
+	v := strconv.AppendInt(nil, next, 10)
+	tmp, err := s.writeTemp(e, encode(key, v, r.expiry))
+	if err != nil {
+		return 0, nil, err
+	}
+	victims, err := s.commit(e, tmp, encodedSize(len(key), len(v)))
+	return next, victims, err
+}
+
+// Delete removes the keys' files. Missing keys are not an error.
+func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	if s.closed.Load() {
+		return backend.ErrClosed
+	}
+	for _, k := range keys {
+		e := s.entry(k)
+		st, err := s.lock(e)
+		if err != nil {
+			return err
+		}
+		err = os.Remove(e.path)
+		s.idx.remove(e.hash)
+		s.unlock(st)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("filesystem: %w", err)
+		}
+	}
+	return nil
+}
+
+// Clear removes every entry file of this store's namespace (and temporary
+// files left over for more than a minute). Other files in the directory,
+// and other namespaces, are left alone.
+func (s *Store) Clear(ctx context.Context) error {
+	if s.closed.Load() {
+		return backend.ErrClosed
+	}
+	var first error
+	err := s.walk(func(sub, name string, de fs.DirEntry) {
+		if err := ctx.Err(); err != nil {
+			if first == nil {
+				first = err
+			}
+			return
+		}
+		if !isEntryName(name) && !s.staleTemp(name, de, time.Minute) {
+			return
+		}
+		if err := os.Remove(filepath.Join(sub, name)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
+			first = err
+		}
+	})
+	s.idx.reset()
+	if err == nil {
+		err = first
+	}
+	if err != nil {
+		return fmt.Errorf("filesystem: clear: %w", err)
+	}
+	return nil
+}
+
+// Stats reports the entries and bytes of entry files in this process's index
+// (approximate when other processes share the namespace) and the evictions
+// this Store made.
+func (s *Store) Stats() backend.Stats {
+	n, b := s.idx.stats()
+	return backend.Stats{Entries: n, Bytes: b, Evictions: s.evictions.Load()}
+}
+
+// Close stops the sweep and releases the lock files. It is idempotent; calls
+// after it return backend.ErrClosed. The files stay.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		<-s.done
+		for i := range s.stripes {
+			st := &s.stripes[i]
+			st.mu.Lock()
+			if st.f != nil {
+				st.f.Close()
+				st.f = nil
+			}
+			st.mu.Unlock()
+		}
+	})
+	return nil
+}
+
+// writeTemp writes data to a new temporary file next to e's file and returns
+// its name.
+func (s *Store) writeTemp(e entry, data []byte) (string, error) {
+	f, err := os.CreateTemp(e.sub, e.hex+tempMark+"*")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
+			f, err = os.CreateTemp(e.sub, e.hex+tempMark+"*")
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("filesystem: write: %w", err)
+	}
+	name := f.Name()
+	err = f.Chmod(s.opts.FileMode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil && s.opts.Sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("filesystem: write: %w", err)
+	}
+	return name, nil
+}
+
+// commit renames tmp into place as e's file of size bytes and records it;
+// the caller holds e's stripe lock, and evicts the victims returned once it
+// has released it (a victim may share the stripe).
+func (s *Store) commit(e entry, tmp string, size int64) ([][32]byte, error) {
+	if err := os.Rename(tmp, e.path); err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("filesystem: write: %w", err)
+	}
+	return s.idx.put(e.hash, size, false), nil
+}
+
+// evict removes the files of victims, skipping any that was written again
+// since it was chosen.
+func (s *Store) evict(victims [][32]byte) {
+	for _, h := range victims {
+		e := s.entryOf(h)
+		st, err := s.lock(e)
+		if err != nil {
+			return
+		}
+		if !s.idx.has(h) {
+			if os.Remove(e.path) == nil {
+				s.evictions.Add(1)
+			}
+		}
+		s.unlock(st)
+	}
+}
+
+// removeIfSame removes e's file if it is still the file fi describes (not a
+// newer one renamed into place since), and forgets it.
+func (s *Store) removeIfSame(e entry, fi fs.FileInfo) {
+	st, err := s.lock(e)
+	if err != nil {
+		return
+	}
+	defer s.unlock(st)
+	if cur, err := os.Lstat(e.path); err == nil && os.SameFile(cur, fi) {
+		os.Remove(e.path)
+		s.idx.remove(e.hash)
+	}
+}
+
+// lock takes e's stripe lock.
+func (s *Store) lock(e entry) (*stripe, error) {
+	st := &s.stripes[e.hash[0]]
+	st.mu.Lock()
+	if s.closed.Load() {
+		st.mu.Unlock()
+		return nil, backend.ErrClosed
+	}
+	if st.f == nil {
+		f, err := os.OpenFile(filepath.Join(e.sub, lockName), os.O_RDWR|os.O_CREATE, s.opts.FileMode)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
+				f, err = os.OpenFile(filepath.Join(e.sub, lockName), os.O_RDWR|os.O_CREATE, s.opts.FileMode)
+			}
+		}
+		if err != nil {
+			st.mu.Unlock()
+			return nil, fmt.Errorf("filesystem: lock: %w", err)
+		}
+		st.f = f
+	}
+	if err := flock(st.f, false); err != nil {
+		st.mu.Unlock()
+		return nil, fmt.Errorf("filesystem: lock: %w", err)
+	}
+	return st, nil
+}
+
+func (s *Store) unlock(st *stripe) {
+	_ = flock(st.f, true)
+	st.mu.Unlock()
+}

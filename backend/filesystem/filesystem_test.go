@@ -1,0 +1,451 @@
+package filesystem_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/backendtest"
+	"github.com/go-caching/caching/backend/filesystem"
+)
+
+// clock is a settable clock for Options.Clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func open(t *testing.T, o filesystem.Options) *filesystem.Store {
+	t.Helper()
+	s, err := filesystem.New(o)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// entryPath is where the store keeps key, per the documented layout.
+func entryPath(s *filesystem.Store, key string) string {
+	h := sha256.Sum256([]byte(key))
+	x := hex.EncodeToString(h[:])
+	return filepath.Join(s.Dir(), x[:2], x)
+}
+
+var bg = context.Background()
+
+func TestConformance(t *testing.T) {
+	clk := newClock()
+	dir := t.TempDir()
+	n := 0
+	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
+		n++
+		return filesystem.Must(filesystem.Options{Dir: dir, Namespace: fmt.Sprint("ns", n), Clock: clk.Now})
+	}, backendtest.Options{Advance: clk.Advance})
+}
+
+func TestConformanceRealClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps for expiry")
+	}
+	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		return filesystem.Must(filesystem.Options{Dir: t.TempDir(), Sync: true})
+	})
+}
+
+func TestOptionsValidation(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		o    filesystem.Options
+		want string
+	}{
+		{"no dir", filesystem.Options{}, "Options.Dir"},
+		{"dotdot namespace", filesystem.Options{Dir: dir, Namespace: ".."}, "Options.Namespace"},
+		{"slash namespace", filesystem.Options{Dir: dir, Namespace: "a/b"}, "Options.Namespace"},
+		{"max entries", filesystem.Options{Dir: dir, MaxEntries: -2}, "Options.MaxEntries"},
+		{"max bytes", filesystem.Options{Dir: dir, MaxBytes: -5}, "Options.MaxBytes"},
+		{"file mode", filesystem.Options{Dir: dir, FileMode: fs.ModeDir | 0o600}, "Options.FileMode"},
+		{"sweep", filesystem.Options{Dir: dir, SweepInterval: -time.Second}, "Options.SweepInterval"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := filesystem.New(tc.o)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.True(t, strings.HasPrefix(err.Error(), "filesystem: "), err.Error())
+		})
+	}
+}
+
+func TestBadFilesAreMisses(t *testing.T) {
+	s := open(t, filesystem.Options{Dir: t.TempDir()})
+	cases := map[string]func(b []byte) []byte{
+		"truncated":   func(b []byte) []byte { return b[:len(b)-3] },
+		"corrupt":     func(b []byte) []byte { b[len(b)/2] ^= 0x55; return b },
+		"empty":       func(b []byte) []byte { return nil },
+		"foreign":     func(b []byte) []byte { return []byte("#!/bin/sh\necho not a cache entry\n") },
+		"another key": nil, // filled below: a valid entry for another key
+	}
+	for name, mangle := range cases {
+		t.Run(name, func(t *testing.T) {
+			key := "k/" + name
+			require.NoError(t, s.Set(bg, key, []byte("some value"), 0))
+			p := entryPath(s, key)
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			if mangle == nil {
+				require.NoError(t, s.Set(bg, "other", []byte("v"), 0))
+				b, err = os.ReadFile(entryPath(s, "other"))
+				require.NoError(t, err)
+			} else {
+				b = mangle(b)
+			}
+			require.NoError(t, os.WriteFile(p, b, 0o600))
+			_, err = s.Get(bg, key)
+			require.ErrorIs(t, err, backend.ErrNotFound)
+			_, err = os.Stat(p)
+			assert.ErrorIs(t, err, fs.ErrNotExist, "a bad file is removed")
+			ok, err := s.Add(bg, key, []byte("new"), 0)
+			require.NoError(t, err)
+			assert.True(t, ok)
+		})
+	}
+}
+
+func TestPathTraversalKeysStayInside(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "cache")
+	s := open(t, filesystem.Options{Dir: dir})
+	keys := []string{"../../etc/passwd", "/etc/passwd", "..", "../outside", "a/../../b", "\x00", "C:\\windows"}
+	for _, k := range keys {
+		require.NoError(t, s.Set(bg, k, []byte(k), 0))
+	}
+	// Nothing was written outside dir.
+	des, err := os.ReadDir(root)
+	require.NoError(t, err)
+	require.Len(t, des, 1)
+	// Every file inside has a hash for a name.
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		if d.Type().IsRegular() && d.Name() != ".lock" {
+			assert.Len(t, d.Name(), 64, p)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	for _, k := range keys {
+		v, err := s.Get(bg, k)
+		require.NoError(t, err)
+		assert.Equal(t, k, string(v))
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	t.Run("default", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "c")
+		s := open(t, filesystem.Options{Dir: dir})
+		require.NoError(t, s.Set(bg, "k", []byte("v"), 0))
+		assertMode(t, entryPath(s, "k"), 0o600)
+		assertMode(t, filepath.Dir(entryPath(s, "k")), 0o700)
+		assertMode(t, s.Dir(), 0o700)
+	})
+	t.Run("configured", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "c")
+		s := open(t, filesystem.Options{Dir: dir, FileMode: 0o640, DirMode: 0o750})
+		require.NoError(t, s.Set(bg, "k", []byte("v"), 0))
+		assertMode(t, entryPath(s, "k"), 0o640)
+		assertMode(t, filepath.Dir(entryPath(s, "k")), 0o750&^umask())
+	})
+}
+
+func umask() fs.FileMode {
+	// MkdirAll's mode is filtered by the umask; find it from a probe.
+	d := filepath.Join(os.TempDir(), fmt.Sprintf("umask-probe-%d", os.Getpid()))
+	if err := os.Mkdir(d, 0o777); err != nil {
+		return 0
+	}
+	defer os.Remove(d)
+	fi, err := os.Stat(d)
+	if err != nil {
+		return 0
+	}
+	return 0o777 &^ fi.Mode().Perm()
+}
+
+func assertMode(t *testing.T, p string, want fs.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.Equal(t, want, fi.Mode().Perm(), p)
+}
+
+func TestUnwritableDirectoryIsAnError(t *testing.T) {
+	t.Run("dir under a regular file", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "file")
+		require.NoError(t, os.WriteFile(f, nil, 0o600))
+		_, err := filesystem.New(filesystem.Options{Dir: filepath.Join(f, "cache")})
+		var pe *fs.PathError
+		require.ErrorAs(t, err, &pe)
+	})
+	t.Run("subdirectory replaced by a file", func(t *testing.T) {
+		s := open(t, filesystem.Options{Dir: t.TempDir()})
+		sub := filepath.Dir(entryPath(s, "k"))
+		require.NoError(t, os.WriteFile(sub, []byte("in the way"), 0o600))
+		err := s.Set(bg, "k", []byte("v"), 0)
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, backend.ErrNotFound)
+		var pe *fs.PathError
+		assert.ErrorAs(t, err, &pe)
+		_, err = s.Get(bg, "k")
+		require.Error(t, err, "reading through a file where a directory should be")
+	})
+	t.Run("read-only directory", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root writes to read-only directories; covered by the cases above")
+		}
+		dir := t.TempDir()
+		s := open(t, filesystem.Options{Dir: dir})
+		require.NoError(t, os.Chmod(s.Dir(), 0o500))
+		t.Cleanup(func() { os.Chmod(s.Dir(), 0o700) })
+		var pe *fs.PathError
+		require.ErrorAs(t, s.Set(bg, "k", []byte("v"), 0), &pe)
+	})
+}
+
+func TestClearLeavesOtherFilesAlone(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, filesystem.Options{Dir: dir, Namespace: "a"})
+	b := open(t, filesystem.Options{Dir: dir, Namespace: "b"})
+	require.NoError(t, a.Set(bg, "k", []byte("a"), 0))
+	require.NoError(t, b.Set(bg, "k", []byte("b"), 0))
+	sub := filepath.Dir(entryPath(a, "k"))
+	foreign := []string{
+		filepath.Join(dir, "README"),
+		filepath.Join(a.Dir(), "notes.txt"),
+		filepath.Join(sub, "not-a-hash"),
+		filepath.Join(sub, strings.Repeat("A", 64)), // upper-case: not ours
+	}
+	for _, f := range foreign {
+		require.NoError(t, os.WriteFile(f, []byte("keep me"), 0o600))
+	}
+	require.NoError(t, a.Clear(bg))
+	_, err := a.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+	v, err := b.Get(bg, "k")
+	require.NoError(t, err)
+	assert.Equal(t, "b", string(v))
+	for _, f := range foreign {
+		got, err := os.ReadFile(f)
+		require.NoError(t, err, f)
+		assert.Equal(t, "keep me", string(got))
+	}
+}
+
+func TestTwoStoresShareADirectory(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, filesystem.Options{Dir: dir})
+	b := open(t, filesystem.Options{Dir: dir})
+	require.NoError(t, a.Set(bg, "k", []byte("from a"), 0))
+	v, err := b.Get(bg, "k")
+	require.NoError(t, err)
+	assert.Equal(t, "from a", string(v))
+
+	ok, err := b.Add(bg, "k", []byte("from b"), 0)
+	require.NoError(t, err)
+	assert.False(t, ok, "Add sees the other store's entry")
+
+	// Counters are atomic across the two stores (each holds its own lock
+	// file descriptors, as two processes would).
+	var wg sync.WaitGroup
+	for _, s := range []*filesystem.Store{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if _, err := s.Incr(bg, "n", 1); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	// Readers never see a torn value while the others write.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 200 {
+			val := strings.Repeat(string(rune('a'+i%26)), 10_000)
+			if err := a.Set(bg, "big", []byte(val), 0); err != nil {
+				t.Error(err)
+				return
+			}
+			got, err := b.Get(bg, "big")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if strings.Count(string(got), string(got[:1])) != len(got) {
+				t.Error("torn read")
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	v, err = a.Get(bg, "n")
+	require.NoError(t, err)
+	assert.Equal(t, "200", string(v))
+
+	require.NoError(t, b.Delete(bg, "k"))
+	_, err = a.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+}
+
+func TestBoundsEvictLeastRecentlyUsed(t *testing.T) {
+	s := open(t, filesystem.Options{Dir: t.TempDir(), MaxEntries: 10})
+	// Never-expiring entries first, then expiring ones: Flask evicted the
+	// never-expiring first; here only use counts.
+	for i := range 10 {
+		ttl := time.Duration(0)
+		if i >= 5 {
+			ttl = time.Hour
+		}
+		require.NoError(t, s.Set(bg, fmt.Sprint("k", i), []byte("v"), ttl))
+	}
+	for i := range 3 { // k0..k2 (never expiring) used recently
+		_, err := s.Get(bg, fmt.Sprint("k", i))
+		require.NoError(t, err)
+	}
+	for i := 10; i < 15; i++ {
+		require.NoError(t, s.Set(bg, fmt.Sprint("k", i), []byte("v"), 0))
+	}
+	present := func(k string) bool {
+		_, err := os.Stat(entryPath(s, k))
+		return err == nil
+	}
+	for i := range 3 {
+		assert.True(t, present(fmt.Sprint("k", i)), "recently read k%d kept", i)
+	}
+	for i := 3; i < 8; i++ {
+		assert.False(t, present(fmt.Sprint("k", i)), "least recently used k%d evicted", i)
+	}
+	for i := 8; i < 15; i++ {
+		assert.True(t, present(fmt.Sprint("k", i)), "k%d kept", i)
+	}
+	st := s.Stats()
+	assert.Equal(t, int64(10), st.Entries)
+	assert.Equal(t, int64(5), st.Evictions)
+}
+
+func TestBoundsBytes(t *testing.T) {
+	s := open(t, filesystem.Options{Dir: t.TempDir(), MaxBytes: 10_000})
+	err := s.Set(bg, "huge", make([]byte, 10_000), 0)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	for i := range 20 {
+		require.NoError(t, s.Set(bg, fmt.Sprint("k", i), make([]byte, 1000), 0))
+	}
+	st := s.Stats()
+	assert.LessOrEqual(t, st.Bytes, int64(10_000))
+	assert.Equal(t, int64(9), st.Entries) // 9 files of 1000+25+2 bytes
+	_, err = s.Get(bg, "k19")
+	require.NoError(t, err)
+}
+
+func TestReopenIndexesExistingFiles(t *testing.T) {
+	dir := t.TempDir()
+	a := open(t, filesystem.Options{Dir: dir})
+	for i := range 20 {
+		require.NoError(t, a.Set(bg, fmt.Sprint("k", i), []byte("v"), 0))
+	}
+	require.NoError(t, a.Close())
+	b := open(t, filesystem.Options{Dir: dir, MaxEntries: 5})
+	assert.Equal(t, int64(5), b.Stats().Entries)
+	v, err := b.Get(bg, "k19")
+	require.NoError(t, err, "the most recently written survive")
+	assert.Equal(t, "v", string(v))
+	_, err = b.Get(bg, "k0")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+}
+
+func TestSweepRemovesExpiredAndStopsOnClose(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		s, err := filesystem.New(filesystem.Options{Dir: dir, SweepInterval: time.Minute})
+		require.NoError(t, err)
+		require.NoError(t, s.Set(bg, "short", []byte("v"), 30*time.Second))
+		require.NoError(t, s.Set(bg, "long", []byte("v"), time.Hour))
+		other := filepath.Join(s.Dir(), "keep")
+		require.NoError(t, os.WriteFile(other, nil, 0o600))
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		_, err = os.Stat(entryPath(s, "short"))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "the sweep removed the expired file")
+		_, err = os.Stat(entryPath(s, "long"))
+		assert.NoError(t, err)
+		_, err = os.Stat(other)
+		assert.NoError(t, err)
+		require.NoError(t, s.Close())
+		require.NoError(t, s.Close())
+		// synctest.Test fails if the sweep goroutine outlives Close.
+	})
+}
+
+func TestExpiredFileRemovedOnRead(t *testing.T) {
+	clk := newClock()
+	s := open(t, filesystem.Options{Dir: t.TempDir(), Clock: clk.Now, SweepInterval: -1})
+	require.NoError(t, s.Set(bg, "k", []byte("v"), time.Second))
+	clk.Advance(time.Second)
+	_, err := s.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+	_, err = os.Stat(entryPath(s, "k"))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+func TestIncrKeepsExpiryAndRejectsOverflow(t *testing.T) {
+	clk := newClock()
+	s := open(t, filesystem.Options{Dir: t.TempDir(), Clock: clk.Now})
+	require.NoError(t, s.Set(bg, "n", []byte("1"), time.Minute))
+	n, err := s.Incr(bg, "n", -3)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-2), n)
+	clk.Advance(time.Minute)
+	_, err = s.Get(bg, "n")
+	require.ErrorIs(t, err, backend.ErrNotFound, "Incr kept the expiry")
+	require.NoError(t, s.Set(bg, "max", []byte("9223372036854775807"), 0))
+	_, err = s.Incr(bg, "max", 1)
+	require.ErrorIs(t, err, backend.ErrNotInteger)
+}
+
+func TestErrorsDoNotHoldKeys(t *testing.T) {
+	s := open(t, filesystem.Options{Dir: t.TempDir(), MaxBytes: 100})
+	err := s.Set(bg, "secret-token-123", make([]byte, 200), 0)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	assert.NotContains(t, err.Error(), "secret-token-123")
+	assert.True(t, errors.Is(s.Close(), nil))
+}

@@ -1,0 +1,150 @@
+package filesystem
+
+import "sync"
+
+// index is this process's picture of the files in its namespace: their sizes
+// and the order in which it last wrote or read them. It bounds the store
+// without reading the directory on each Set. It is approximate when several
+// processes share the directory: each process sees the files the others
+// write only when it reads them or when the sweep walks the directory.
+//
+// A plain doubly linked list (most recently used at the front) in a map,
+// guarded by one mutex; it does no I/O.
+type index struct {
+	mu         sync.Mutex
+	m          map[[32]byte]*node
+	head, tail *node // head: most recently used
+	bytes      int64
+	maxEntries int   // < 0: no bound
+	maxBytes   int64 // < 0: no bound
+}
+
+type node struct {
+	hash       [32]byte
+	size       int64
+	prev, next *node
+}
+
+func newIndex(maxEntries int, maxBytes int64) *index {
+	return &index{m: make(map[[32]byte]*node), maxEntries: maxEntries, maxBytes: maxBytes}
+}
+
+func (x *index) unlink(n *node) {
+	if n.prev != nil {
+		n.prev.next = n.next
+	} else {
+		x.head = n.next
+	}
+	if n.next != nil {
+		n.next.prev = n.prev
+	} else {
+		x.tail = n.prev
+	}
+	n.prev, n.next = nil, nil
+}
+
+func (x *index) pushFront(n *node) {
+	n.next = x.head
+	if x.head != nil {
+		x.head.prev = n
+	}
+	x.head = n
+	if x.tail == nil {
+		x.tail = n
+	}
+}
+
+func (x *index) pushBack(n *node) {
+	n.prev = x.tail
+	if x.tail != nil {
+		x.tail.next = n
+	}
+	x.tail = n
+	if x.head == nil {
+		x.head = n
+	}
+}
+
+// put records a file of size bytes for h as the most recently used (or, with
+// back, as the least recently used: a file found by a walk) and returns the
+// hashes to evict to get back under the bounds; they are already gone from
+// the index. An entry put at the front is never among them; one put at the
+// back is the first.
+func (x *index) put(h [32]byte, size int64, back bool) (victims [][32]byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n, ok := x.m[h]
+	if ok {
+		x.bytes += size - n.size
+		n.size = size
+		x.unlink(n)
+	} else {
+		n = &node{hash: h, size: size}
+		x.m[h] = n
+		x.bytes += size
+	}
+	if back {
+		x.pushBack(n)
+	} else {
+		x.pushFront(n)
+	}
+	for x.over() && x.tail != nil && (back || x.tail != n) {
+		v := x.tail
+		x.drop(v)
+		victims = append(victims, v.hash)
+	}
+	return victims
+}
+
+func (x *index) over() bool {
+	return x.maxEntries >= 0 && len(x.m) > x.maxEntries || x.maxBytes >= 0 && x.bytes > x.maxBytes
+}
+
+func (x *index) drop(n *node) {
+	x.unlink(n)
+	delete(x.m, n.hash)
+	x.bytes -= n.size
+}
+
+// touch marks h as the most recently used, adding it (a file another process
+// wrote) if it is not known.
+func (x *index) touch(h [32]byte, size int64) (victims [][32]byte) {
+	x.mu.Lock()
+	n, ok := x.m[h]
+	if ok && n.size == size {
+		x.unlink(n)
+		x.pushFront(n)
+		x.mu.Unlock()
+		return nil
+	}
+	x.mu.Unlock()
+	return x.put(h, size, false)
+}
+
+func (x *index) remove(h [32]byte) {
+	x.mu.Lock()
+	if n, ok := x.m[h]; ok {
+		x.drop(n)
+	}
+	x.mu.Unlock()
+}
+
+func (x *index) has(h [32]byte) bool {
+	x.mu.Lock()
+	_, ok := x.m[h]
+	x.mu.Unlock()
+	return ok
+}
+
+func (x *index) reset() {
+	x.mu.Lock()
+	x.m = make(map[[32]byte]*node)
+	x.head, x.tail, x.bytes = nil, nil, 0
+	x.mu.Unlock()
+}
+
+func (x *index) stats() (entries, bytes int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return int64(len(x.m)), x.bytes
+}

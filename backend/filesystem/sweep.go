@@ -1,0 +1,183 @@
+package filesystem
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+const (
+	// tempMark separates an entry's hash from the random suffix of its
+	// temporary files: "<hash>.tmp<random>".
+	tempMark = ".tmp"
+	// lockName is the lock file of each subdirectory.
+	lockName = ".lock"
+	// tempMaxAge is how old a temporary file must be for the sweep to take
+	// it for the leftover of a crashed writer.
+	tempMaxAge = time.Hour
+)
+
+// isEntryName reports whether name is an entry file's name: 64 lower-case
+// hex digits.
+func isEntryName(name string) bool {
+	if len(name) != 64 {
+		return false
+	}
+	for i := range len(name) {
+		c := name[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// staleTemp reports whether name is one of our temporary files and older
+// than age.
+func (s *Store) staleTemp(name string, de fs.DirEntry, age time.Duration) bool {
+	i := strings.Index(name, tempMark)
+	if i != 64 || !isEntryName(name[:64]) {
+		return false
+	}
+	fi, err := de.Info()
+	return err == nil && s.now().Sub(fi.ModTime()) > age
+}
+
+// walk calls fn for every file in the namespace's subdirectories whose names
+// are two hex digits; it does not recurse further and reads no file.
+func (s *Store) walk(fn func(sub, name string, de fs.DirEntry)) error {
+	subs, err := os.ReadDir(s.root)
+	if err != nil {
+		return err
+	}
+	for _, d := range subs {
+		if !d.IsDir() || len(d.Name()) != 2 || !isEntryName(strings.Repeat(d.Name(), 32)) {
+			continue
+		}
+		sub := filepath.Join(s.root, d.Name())
+		des, err := os.ReadDir(sub)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return err
+		}
+		for _, de := range des {
+			if de.Type().IsRegular() {
+				fn(sub, de.Name(), de)
+			}
+		}
+	}
+	return nil
+}
+
+// load indexes the entry files already in the namespace, oldest modification
+// first, so that the least recently written are evicted first.
+func (s *Store) load() error {
+	type found struct {
+		hash  [32]byte
+		size  int64
+		mtime time.Time
+	}
+	var all []found
+	err := s.walk(func(sub, name string, de fs.DirEntry) {
+		h, ok := parseHash(name)
+		if !ok {
+			return
+		}
+		if fi, err := de.Info(); err == nil {
+			all = append(all, found{h, fi.Size(), fi.ModTime()})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("filesystem: index directory: %w", err)
+	}
+	slices.SortFunc(all, func(a, b found) int { return a.mtime.Compare(b.mtime) })
+	var victims [][32]byte
+	for _, f := range all {
+		victims = append(victims, s.idx.put(f.hash, f.size, false)...)
+	}
+	s.evict(victims)
+	return nil
+}
+
+func parseHash(name string) (h [32]byte, ok bool) {
+	if !isEntryName(name) {
+		return h, false
+	}
+	for i := range h {
+		h[i] = unhex(name[2*i])<<4 | unhex(name[2*i+1])
+	}
+	return h, true
+}
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+func (s *Store) sweepLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.sweep()
+		}
+	}
+}
+
+// sweep removes expired entry files and stale temporary files, and indexes
+// entry files this process did not know of (written by another process) as
+// the least recently used. It reads the 21-byte header of each entry file.
+// Errors are ignored: the next sweep tries again.
+func (s *Store) sweep() {
+	var victims [][32]byte
+	_ = s.walk(func(sub, name string, de fs.DirEntry) {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		if s.staleTemp(name, de, tempMaxAge) {
+			os.Remove(filepath.Join(sub, name))
+			return
+		}
+		h, ok := parseHash(name)
+		if !ok {
+			return
+		}
+		e := s.entryOf(h)
+		f, err := os.Open(e.path)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return
+		}
+		var hdr [headerSize]byte
+		_, err = io.ReadFull(f, hdr[:])
+		exp, ok := decodeExpiry(hdr[:])
+		if err != nil || !ok || s.expired(exp) {
+			s.removeIfSame(e, fi)
+			return
+		}
+		if !s.idx.has(h) {
+			victims = append(victims, s.idx.put(h, fi.Size(), true)...)
+		}
+	})
+	s.evict(victims)
+}

@@ -1,0 +1,83 @@
+package memcached_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/go-caching/caching/backend/memcached"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// BenchmarkGet compares a hit through the Store with a raw gomemcache Get of
+// the same size on the same server, in the same run.
+func BenchmarkGet(b *testing.B) {
+	addr := testutil.MemcachedAddrs(b)[0]
+	value := make([]byte, 1024)
+	s := open(b, memcached.Options{Servers: []string{addr}})
+	raw := memcache.New(addr)
+	raw.Timeout, raw.MaxIdleConns = memcached.DefaultTimeout, memcached.DefaultMaxIdleConns
+	rawKey := namespace() + ":raw"
+	if err := s.Set(bg, "k", value, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	if err := raw.Set(&memcache.Item{Key: rawKey, Value: value, Expiration: 3600}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("client=store", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Get(bg, "k"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client=gomemcache", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := raw.Get(rawKey); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkGetMany10 compares GetMany of 10 keys with a raw GetMulti.
+func BenchmarkGetMany10(b *testing.B) {
+	addrs := testutil.MemcachedAddrs(b)
+	value := make([]byte, 256)
+	s := open(b, memcached.Options{Servers: addrs})
+	raw := memcache.New(addrs...)
+	raw.Timeout, raw.MaxIdleConns = memcached.DefaultTimeout, memcached.DefaultMaxIdleConns
+	ns := namespace()
+	keys := make([]string, 10)
+	rawKeys := make([]string, 10)
+	for i := range keys {
+		keys[i] = fmt.Sprint("k", i)
+		rawKeys[i] = fmt.Sprint(ns, ":raw", i)
+		if err := s.Set(bg, keys[i], value, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		if err := raw.Set(&memcache.Item{Key: rawKeys[i], Value: value, Expiration: 3600}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("client=store", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.GetMany(bg, keys); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client=gomemcache", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := raw.GetMulti(rawKeys); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,478 @@
+package memcached
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// Defaults for the zero fields of Options.
+const (
+	DefaultNamespace     = "caching"
+	DefaultTimeout       = 250 * time.Millisecond
+	DefaultMaxIdleConns  = 16
+	DefaultMaxItemSize   = 1 << 20
+	DefaultGenerationTTL = time.Second
+)
+
+// itemOverhead is what memcached stores with each item besides its key and
+// value (item header, CAS, flags and suffix, CRLF), rounded up.
+const itemOverhead = 96
+
+// Options configures a Store. Zero fields mean their defaults.
+type Options struct {
+	// Servers lists the memcached servers as host:port (or a Unix socket
+	// path). Keys are spread over them by gomemcache's ServerList: CRC-32 of
+	// the key modulo the number of servers, so adding or removing a server
+	// moves most keys (a cache then misses until it refills). Required.
+	Servers []string
+	// Namespace prefixes every key, so that caches sharing servers do not
+	// see each other's entries and Clear can drop one cache's. Letters,
+	// digits, '.', '_' and '-', at most 64 bytes. Default DefaultNamespace.
+	Namespace string
+	// Timeout bounds each call's dial, read and write. Default
+	// DefaultTimeout (250ms).
+	Timeout time.Duration
+	// MaxIdleConns is the number of idle connections kept per server.
+	// Default DefaultMaxIdleConns (16).
+	MaxIdleConns int
+	// MaxItemSize is the servers' item size limit (memcached's -I, 1 MiB
+	// unless started otherwise). A value that would not fit, with its key
+	// and the item's overhead, gets backend.ErrValueTooLarge. Default
+	// DefaultMaxItemSize.
+	MaxItemSize int
+	// GenerationTTL is how long this process trusts the namespace
+	// generation it last read before reading it again: after another
+	// process's Clear, this one may serve entries from before the Clear
+	// for up to GenerationTTL. -1: read it on every call (one more round
+	// trip each). Default DefaultGenerationTTL (1s).
+	GenerationTTL time.Duration
+	// FlushOnClear makes Clear send flush_all to every server, removing
+	// every item of every namespace and application on them, instead of
+	// moving this namespace to a new generation. Off by default; turn it on
+	// only for servers this cache owns.
+	FlushOnClear bool
+}
+
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (o Options) withDefaults() (Options, error) {
+	if len(o.Servers) == 0 {
+		return o, errors.New("memcached: Options.Servers is required")
+	}
+	if o.Namespace == "" {
+		o.Namespace = DefaultNamespace
+	}
+	if !namespaceRE.MatchString(o.Namespace) {
+		return o, errors.New("memcached: Options.Namespace must be 1 to 64 letters, digits, '.', '_' or '-'")
+	}
+	switch {
+	case o.Timeout == 0:
+		o.Timeout = DefaultTimeout
+	case o.Timeout < 0:
+		return o, fmt.Errorf("memcached: Options.Timeout is %v; want > 0 or 0 (default %v)", o.Timeout, DefaultTimeout)
+	}
+	switch {
+	case o.MaxIdleConns == 0:
+		o.MaxIdleConns = DefaultMaxIdleConns
+	case o.MaxIdleConns < 0:
+		return o, fmt.Errorf("memcached: Options.MaxIdleConns is %d; want > 0 or 0 (default %d)", o.MaxIdleConns, DefaultMaxIdleConns)
+	}
+	switch {
+	case o.MaxItemSize == 0:
+		o.MaxItemSize = DefaultMaxItemSize
+	case o.MaxItemSize < 1024 || o.MaxItemSize > 1<<30:
+		return o, fmt.Errorf("memcached: Options.MaxItemSize is %d; want 1024 to 1 GiB, or 0 (default %d)", o.MaxItemSize, DefaultMaxItemSize)
+	}
+	switch {
+	case o.GenerationTTL == 0:
+		o.GenerationTTL = DefaultGenerationTTL
+	case o.GenerationTTL < -1:
+		return o, fmt.Errorf("memcached: Options.GenerationTTL is %v; want > 0, 0 (default %v) or -1 (no caching)", o.GenerationTTL, DefaultGenerationTTL)
+	}
+	return o, nil
+}
+
+// Store is a backend.Backend on memcached servers through gomemcache. It is
+// safe for concurrent use and starts no goroutines.
+type Store struct {
+	opts   Options
+	client *memcache.Client
+	genKey string
+	gen    atomic.Pointer[generation]
+	closed atomic.Bool
+}
+
+// generation is the namespace generation this process last read, as the
+// key prefix it gives.
+type generation struct {
+	prefix string // namespace:generation:
+	readAt time.Time
+}
+
+var (
+	_ backend.Backend     = (*Store)(nil)
+	_ backend.GetManyer   = (*Store)(nil)
+	_ backend.Incrementer = (*Store)(nil)
+	_ backend.Haser       = (*Store)(nil)
+)
+
+// New validates opts and returns a Store. It does not contact the servers:
+// a server that is down makes calls fail, not New.
+func New(opts Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var sl memcache.ServerList
+	if err := sl.SetServers(o.Servers...); err != nil {
+		return nil, fmt.Errorf("memcached: Options.Servers: %w", err)
+	}
+	c := memcache.NewFromSelector(&sl)
+	c.Timeout = o.Timeout
+	c.MaxIdleConns = o.MaxIdleConns
+	return &Store{opts: o, client: c, genKey: o.Namespace + ":gen"}, nil
+}
+
+// Must is New for program start-up: it panics on an error.
+func Must(opts Options) *Store {
+	s, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// start checks that the store is open and ctx not done. gomemcache takes no
+// context: a call that has started is bounded by Options.Timeout, not by
+// ctx's deadline.
+func (s *Store) start(ctx context.Context) error {
+	if s.closed.Load() {
+		return backend.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memcached: %w", err)
+	}
+	return nil
+}
+
+// wrap translates gomemcache's errors.
+func wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return backend.ErrNotFound
+	case strings.Contains(err.Error(), "too large"):
+		return fmt.Errorf("memcached: %w: %w", backend.ErrValueTooLarge, err)
+	}
+	return fmt.Errorf("memcached: %w", err)
+}
+
+// stale reports an error from a pooled connection the server closed (a
+// restart): a call that does not change anything is tried once more, on a
+// new connection.
+func stale(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// prefix returns the key prefix of the namespace's current generation,
+// reading it from memcached at most once per GenerationTTL. A missing
+// generation (never set, or evicted) is created with the current time in
+// nanoseconds, so that it never repeats an earlier one.
+func (s *Store) prefix() (string, error) {
+	now := time.Now()
+	if g := s.gen.Load(); g != nil && s.opts.GenerationTTL > 0 && now.Sub(g.readAt) < s.opts.GenerationTTL {
+		return g.prefix, nil
+	}
+	for range 3 {
+		it, err := s.client.Get(s.genKey)
+		if stale(err) {
+			it, err = s.client.Get(s.genKey)
+		}
+		if err == nil {
+			n, perr := strconv.ParseUint(string(it.Value), 10, 64)
+			if perr != nil {
+				// Not ours: start a generation of our own over it.
+				err = s.client.Set(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
+				if err != nil {
+					return "", wrap(err)
+				}
+				continue
+			}
+			return s.setGeneration(n, now), nil
+		}
+		if !errors.Is(err, memcache.ErrCacheMiss) {
+			return "", wrap(err)
+		}
+		err = s.client.Add(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
+		if err != nil && !errors.Is(err, memcache.ErrNotStored) {
+			return "", wrap(err)
+		}
+	}
+	return "", errors.New("memcached: the namespace generation keeps changing")
+}
+
+func freshGeneration() []byte {
+	return strconv.AppendInt(nil, time.Now().UnixNano(), 10)
+}
+
+func (s *Store) setGeneration(n uint64, now time.Time) string {
+	g := &generation{prefix: s.opts.Namespace + ":" + strconv.FormatUint(n, 10) + ":", readAt: now}
+	s.gen.Store(g)
+	return g.prefix
+}
+
+func (s *Store) key(key string) (string, error) {
+	p, err := s.prefix()
+	if err != nil {
+		return "", err
+	}
+	return storeKey(p, key), nil
+}
+
+// Get returns the value stored under key.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	k, err := s.key(key)
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.client.Get(k)
+	if stale(err) {
+		it, err = s.client.Get(k)
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if it.Value == nil {
+		return []byte{}, nil
+	}
+	return it.Value, nil
+}
+
+// Has reports whether key is present. memcached has no existence check that
+// leaves the expiry alone, so Has is a Get: it transfers the value.
+func (s *Store) Has(ctx context.Context, key string) (bool, error) {
+	_, err := s.Get(ctx, key)
+	if errors.Is(err, backend.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// GetMany returns the values of keys (nil for a miss) with gomemcache's
+// GetMulti: one round trip per server, to the servers in parallel.
+func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	p, err := s.prefix()
+	if err != nil {
+		return nil, err
+	}
+	mkeys := make([]string, len(keys))
+	for i, k := range keys {
+		mkeys[i] = storeKey(p, k)
+	}
+	m, err := s.client.GetMulti(mkeys)
+	if stale(err) {
+		m, err = s.client.GetMulti(mkeys)
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	for i, k := range mkeys {
+		if it, ok := m[k]; ok {
+			out[i] = it.Value
+			if out[i] == nil {
+				out[i] = []byte{}
+			}
+		}
+	}
+	return out, nil
+}
+
+// item builds the item for key, checking the TTL and the size.
+func (s *Store) item(ctx context.Context, key string, value []byte, ttl time.Duration) (*memcache.Item, error) {
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := backend.CheckTTL(ttl); err != nil {
+		return nil, fmt.Errorf("memcached: %w", err)
+	}
+	k, err := s.key(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(value)+len(k)+itemOverhead > s.opts.MaxItemSize {
+		return nil, fmt.Errorf("memcached: value of %d bytes over Options.MaxItemSize %d (less the key and %d bytes of item overhead): %w",
+			len(value), s.opts.MaxItemSize, itemOverhead, backend.ErrValueTooLarge)
+	}
+	return &memcache.Item{Key: k, Value: value, Expiration: expiration(ttl, time.Now())}, nil
+}
+
+// Set stores value under key for ttl. TTLs are whole seconds: parts of a
+// second round up (see Options). A value too large for the servers' item
+// size gets backend.ErrValueTooLarge and nothing is stored (an older value
+// under key is left as it was).
+func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	it, err := s.item(ctx, key, value, ttl)
+	if err != nil {
+		return err
+	}
+	err = s.client.Set(it)
+	if stale(err) {
+		err = s.client.Set(it)
+	}
+	return wrap(err)
+}
+
+// Add stores value under key if it is absent, with memcached's atomic add.
+func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	it, err := s.item(ctx, key, value, ttl)
+	if err != nil {
+		return false, err
+	}
+	err = s.client.Add(it)
+	if errors.Is(err, memcache.ErrNotStored) {
+		return false, nil
+	}
+	return err == nil, wrap(err)
+}
+
+// Delete removes the keys, one round trip each.
+func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	p, err := s.prefix()
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		err := s.client.Delete(storeKey(p, k))
+		if stale(err) {
+			err = s.client.Delete(storeKey(p, k))
+		}
+		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			return wrap(err)
+		}
+	}
+	return nil
+}
+
+// Incr adds delta to the counter under key with memcached's incr (decr for
+// a negative delta) and returns the new value. A missing key is created
+// (add, retried if another client created it first) without expiry.
+//
+// memcached counters are unsigned 64-bit: a decrement stops at 0 instead of
+// going negative (so Incr(k, -5) on a missing key stores and returns 0), a
+// stored "-3" is not a number to memcached, and a result above
+// math.MaxInt64 is an error. A value that is not a decimal integer gives an
+// error wrapping backend.ErrNotInteger.
+func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	if err := s.start(ctx); err != nil {
+		return 0, err
+	}
+	k, err := s.key(key)
+	if err != nil {
+		return 0, err
+	}
+	for range 5 {
+		var n uint64
+		if delta >= 0 {
+			n, err = s.client.Increment(k, uint64(delta))
+		} else {
+			n, err = s.client.Decrement(k, uint64(-(delta+1))+1)
+		}
+		switch {
+		case err == nil:
+			if n > math.MaxInt64 {
+				return 0, fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
+			}
+			return int64(n), nil
+		case errors.Is(err, memcache.ErrCacheMiss):
+			init := max(delta, 0)
+			err = s.client.Add(&memcache.Item{Key: k, Value: strconv.AppendInt(nil, init, 10)})
+			if err == nil {
+				return init, nil
+			}
+			if !errors.Is(err, memcache.ErrNotStored) {
+				return 0, wrap(err)
+			}
+		case strings.Contains(err.Error(), "non-numeric"):
+			return 0, fmt.Errorf("memcached: %w", backend.ErrNotInteger)
+		default:
+			return 0, wrap(err)
+		}
+	}
+	return 0, errors.New("memcached: Incr: the counter keeps being deleted and created")
+}
+
+// Clear drops this namespace's entries by moving it to a new generation
+// (memcached cannot delete by prefix): the old entries are no longer read
+// and age out of memcached's LRU. Other namespaces on the servers are not
+// touched. Other processes see the Clear within Options.GenerationTTL. With
+// Options.FlushOnClear, Clear sends flush_all to every server instead.
+func (s *Store) Clear(ctx context.Context) error {
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	if s.opts.FlushOnClear {
+		return wrap(s.client.FlushAll())
+	}
+	for range 3 {
+		n, err := s.client.Increment(s.genKey, 1)
+		if err == nil {
+			s.setGeneration(n, time.Now())
+			return nil
+		}
+		if !errors.Is(err, memcache.ErrCacheMiss) && !strings.Contains(err.Error(), "non-numeric") {
+			return wrap(err)
+		}
+		// No generation yet (or a foreign value): any fresh one clears.
+		v := freshGeneration()
+		err = s.client.Set(&memcache.Item{Key: s.genKey, Value: v})
+		if err == nil {
+			n, _ := strconv.ParseUint(string(v), 10, 64)
+			s.setGeneration(n, time.Now())
+			return nil
+		}
+		if !stale(err) {
+			return wrap(err)
+		}
+	}
+	return errors.New("memcached: Clear did not complete")
+}
+
+// Close closes the idle connections. It is idempotent; calls after it
+// return backend.ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	_ = s.client.Close()
+	return nil
+}

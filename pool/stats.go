@@ -1,0 +1,266 @@
+package pool
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/redis/go-redis/v9"
+)
+
+// Stats is one pool's state and history, as the stats handler prints it.
+// Counters are totals since the pool was opened. Fields a kind of pool
+// cannot report are left out of the JSON.
+type Stats struct {
+	// Kind is "sql", "redis" or "memcache".
+	Kind string `json:"kind"`
+	// Size and MaxOverflow are the configured limits (after defaults);
+	// MaxOpen is their sum.
+	Size        int `json:"size"`
+	MaxOverflow int `json:"max_overflow"`
+	MaxOpen     int `json:"max_open"`
+	// Open, InUse and Idle count connections now; Overflow is how many of
+	// the open ones exceed Size (never negative).
+	Open     int `json:"open"`
+	InUse    int `json:"in_use"`
+	Idle     int `json:"idle"`
+	Overflow int `json:"overflow"`
+	// Waits counts acquisitions that had to wait, WaitTimeMS their total
+	// wait, and Timeouts those that gave up (ErrPoolTimeout).
+	Waits      int64   `json:"waits"`
+	WaitTimeMS float64 `json:"wait_time_ms"`
+	Timeouts   int64   `json:"timeouts"`
+	// Opened counts connections dialed, ConnectErrors the dials that failed.
+	Opened        int64 `json:"opened,omitempty"`
+	ConnectErrors int64 `json:"connect_errors,omitempty"`
+	// Closed counts connections closed, by reason: "max_idle" (returned
+	// while Size were idle: overflow), "idle_timeout", "lifetime"
+	// (database/sql's own limit), "recycle" (the jittered Recycle),
+	// "pre_ping" (found dead by PrePing), "other" (broken, or the pool was
+	// closed); Redis reports "stale".
+	Closed map[string]int64 `json:"closed,omitempty"`
+	// PrePings counts the pings PrePing sent.
+	PrePings int64 `json:"pre_pings,omitempty"`
+	// Queries counts the queries run, SlowQueries those at or over
+	// SQLOptions.SlowQuery (logged or suppressed by the rate limit).
+	Queries     int64 `json:"queries,omitempty"`
+	SlowQueries int64 `json:"slow_queries,omitempty"`
+	// TimeoutMS is the configured socket or acquire timeout.
+	TimeoutMS float64 `json:"timeout_ms,omitempty"`
+	// SQLAlchemy repeats the state in QueuePool's words.
+	SQLAlchemy SQLAlchemyStatus `json:"sqlalchemy"`
+}
+
+// SQLAlchemyStatus is a pool's state in the names of SQLAlchemy's
+// QueuePool.status(), for users coming from Flask: Overflow is open minus
+// size, negative while the pool has fewer than Size connections, as there.
+type SQLAlchemyStatus struct {
+	Size       int `json:"size"`
+	CheckedIn  int `json:"checkedin"`
+	CheckedOut int `json:"checkedout"`
+	Overflow   int `json:"overflow"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// fill derives Overflow and the SQLAlchemy names from the other fields.
+func (s *Stats) fill() {
+	s.Overflow = max(0, s.Open-s.Size)
+	s.SQLAlchemy = SQLAlchemyStatus{Size: s.Size, CheckedIn: s.Idle, CheckedOut: s.InUse, Overflow: s.Open - s.Size}
+}
+
+func limits(s *Stats, c Config) {
+	r := c.Resolved()
+	s.Size, s.MaxOpen = r.Size, c.MaxOpen()
+	s.MaxOverflow = s.MaxOpen - s.Size
+	s.TimeoutMS = ms(r.Timeout)
+}
+
+// Stats returns the pool's state and history. It is safe for concurrent use.
+// It shadows (*sql.DB).Stats, still available as db.DB.Stats().
+func (db *DB) Stats() Stats {
+	d := db.DB.Stats()
+	s := Stats{Kind: "sql", Open: d.OpenConnections, InUse: d.InUse, Idle: d.Idle,
+		Waits: d.WaitCount, WaitTimeMS: ms(d.WaitDuration), Timeouts: db.timeouts.Load(),
+		Opened: db.opened.Load(), ConnectErrors: db.connectErrors.Load(), PrePings: db.prePings.Load(),
+		Queries: db.queries.Load(), SlowQueries: db.slowQueries.Load()}
+	limits(&s, db.cfg)
+	other := db.closedOther.Load() - d.MaxIdleClosed - d.MaxIdleTimeClosed - d.MaxLifetimeClosed
+	s.Closed = map[string]int64{
+		"max_idle":     d.MaxIdleClosed,
+		"idle_timeout": d.MaxIdleTimeClosed,
+		"lifetime":     d.MaxLifetimeClosed,
+		"recycle":      db.closedRecycle.Load(),
+		"pre_ping":     db.closedPrePing.Load(),
+		"other":        max(0, other),
+	}
+	s.fill()
+	return s
+}
+
+// RedisPooler is what go-redis clients (*redis.Client, *redis.ClusterClient,
+// redis.UniversalClient) offer for pool statistics.
+type RedisPooler interface {
+	PoolStats() *redis.PoolStats
+}
+
+func redisStats(c RedisPooler, cfg Config) Stats {
+	p := c.PoolStats()
+	s := Stats{Kind: "redis", Open: int(p.TotalConns), Idle: int(p.IdleConns),
+		InUse: int(p.TotalConns) - int(p.IdleConns), Waits: int64(p.WaitCount),
+		WaitTimeMS: ms(time.Duration(p.WaitDurationNs)), Timeouts: int64(p.Timeouts),
+		Closed: map[string]int64{"stale": int64(p.StaleConns)}}
+	limits(&s, cfg)
+	s.fill()
+	return s
+}
+
+func memcacheStats(mc *memcache.Client) Stats {
+	// gomemcache keeps no statistics: only its limits can be shown.
+	s := Stats{Kind: "memcache", Size: mc.MaxIdleConns, TimeoutMS: ms(mc.Timeout)}
+	if s.Size < 1 {
+		s.Size = memcache.DefaultMaxIdleConns
+	}
+	if mc.Timeout == 0 {
+		s.TimeoutMS = ms(memcache.DefaultTimeout)
+	}
+	s.MaxOpen = -1 // unbounded
+	s.fill()
+	return s
+}
+
+// Registry holds the pools and other sources the stats handler reports, by
+// name. The zero value is ready to use; it is safe for concurrent use.
+type Registry struct {
+	mu      sync.RWMutex
+	sources map[string]func() any
+}
+
+// ErrDuplicate reports a second registration under one name.
+var ErrDuplicate = errors.New("pool: name already registered")
+
+// Register adds a source under name: fn is called for every request to the
+// stats handler and its result is encoded as JSON (the caching.Cache's
+// hit/miss statistics are registered this way, since pool does not import
+// the root package). fn must be safe for concurrent use and must not return
+// secrets. A name used twice is an error wrapping ErrDuplicate.
+func (r *Registry) Register(name string, fn func() any) error {
+	if fn == nil {
+		return errors.New("pool: Register: nil source")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.sources[name]; ok {
+		return fmt.Errorf("%w: %q", ErrDuplicate, name)
+	}
+	if r.sources == nil {
+		r.sources = make(map[string]func() any)
+	}
+	r.sources[name] = fn
+	return nil
+}
+
+// RegisterSQL registers a DB opened by OpenDB.
+func (r *Registry) RegisterSQL(name string, db *DB) error {
+	return r.Register(name, func() any { return db.Stats() })
+}
+
+// RegisterRedis registers a go-redis client; cfg is the Config applied to
+// its options (for the limits the report shows).
+func (r *Registry) RegisterRedis(name string, c RedisPooler, cfg Config) error {
+	return r.Register(name, func() any { return redisStats(c, cfg) })
+}
+
+// RegisterMemcache registers a gomemcache client. gomemcache keeps no pool
+// statistics: the report shows its limits only.
+func (r *Registry) RegisterMemcache(name string, mc *memcache.Client) error {
+	return r.Register(name, func() any { return memcacheStats(mc) })
+}
+
+// Snapshot calls every source and returns their results by name.
+func (r *Registry) Snapshot() map[string]any {
+	r.mu.RLock()
+	names := make([]string, 0, len(r.sources))
+	fns := make([]func() any, 0, len(r.sources))
+	for n := range r.sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fns = append(fns, r.sources[n])
+	}
+	r.mu.RUnlock() // sources run without the lock
+	out := make(map[string]any, len(names))
+	for i, n := range names {
+		out[n] = fns[i]()
+	}
+	return out
+}
+
+// HandlerOptions configure NewHandler.
+type HandlerOptions struct {
+	// Authorize decides whether a request may see the statistics. Required:
+	// pool statistics tell an attacker how close a service is to falling
+	// over. LoopbackOnly is a ready-made one.
+	Authorize func(*http.Request) bool
+}
+
+// ErrNoAuthorize reports a stats handler built without an Authorize hook.
+var ErrNoAuthorize = errors.New("pool: NewHandler: Authorize is required (use pool.LoopbackOnly or a check of your own)")
+
+// NewHandler returns the stats endpoint (mounted at /admin/pool-stats in the
+// examples): GET or HEAD answers the JSON object of reg.Snapshot() (one
+// Stats per pool, whatever extra sources return); a request Authorize
+// refuses gets 403, another method 405. It never prints DSNs, addresses or
+// passwords: pools report counts only.
+func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
+	if reg == nil {
+		return nil, errors.New("pool: NewHandler: nil Registry")
+	}
+	if opts.Authorize == nil {
+		return nil, ErrNoAuthorize
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if !opts.Authorize(r) {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		body, err := json.MarshalIndent(reg.Snapshot(), "", "  ")
+		if err != nil {
+			http.Error(w, "pool: stats do not encode as JSON", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(append(body, '\n'))
+	}), nil
+}
+
+// LoopbackOnly is an Authorize hook that admits requests whose peer is a
+// loopback address and that carry no Forwarded, X-Forwarded-For or
+// X-Real-Ip header: behind a reverse proxy on the same machine every
+// request comes from loopback, and those headers are how it says so.
+func LoopbackOnly(r *http.Request) bool {
+	for _, h := range [...]string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

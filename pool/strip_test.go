@@ -1,0 +1,72 @@
+package pool_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/go-caching/caching/pool"
+)
+
+func TestStrip(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"SELECT 1", "SELECT ?"},
+		{"SELECT * FROM users WHERE email = 'a@b.c' AND id = 42", "SELECT * FROM users WHERE email = ? AND id = ?"},
+		{"SELECT 'it''s'", "SELECT ?"},
+		{`SELECT E'a\'b', 'c'`, "SELECT ?, ?"},
+		{"SELECT X'1F', B'101', N'x'", "SELECT ?, ?, ?"},
+		{"SELECT $$secret$$, $tag$a $$ b$tag$", "SELECT ?, ?"},
+		{"SELECT 1.5, .5, 1e10, 2.5E-3, 0x1F", "SELECT ?, ?, ?, ?, ?"},
+		{"SELECT * FROM t1 WHERE col_2 = $1", "SELECT * FROM t1 WHERE col_2 = $1"},
+		{`SELECT "Odd ""name"" 7" FROM t`, `SELECT "Odd ""name"" 7" FROM t`},
+		{"SELECT a -- the 'token' 123\nFROM t", "SELECT a FROM t"},
+		{"SELECT /* 'x' /* nested */ 9 */ a", "SELECT a"},
+		{"SELECT\n\t a ,\n b", "SELECT a , b"},
+		{"SELECT 'unterminated", "SELECT ?"},
+		{"SELECT /* unterminated", "SELECT"},
+		{"SELECT ARRAY[1,2,3]", "SELECT ARRAY[?,?,?]"},
+		{"SELECT a::int8 FROM ünïcode_t WHERE x>=-3", "SELECT a::int8 FROM ünïcode_t WHERE x>=-?"},
+		{"", ""},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			assert.Equal(t, tc.want, pool.Strip(tc.in, 0))
+		})
+	}
+}
+
+func TestStripTruncates(t *testing.T) {
+	got := pool.Strip("SELECT "+strings.Repeat("abcdé, ", 100)+"z FROM t", 20)
+	assert.Equal(t, "SELECT abcdé, abcd…", got, "cut at 20 bytes, before the é that would cross it")
+	assert.True(t, utf8.ValidString(got))
+	assert.Equal(t, "SELECT ?", pool.Strip("SELECT 'a very long secret literal'", 10), "a literal is replaced before the cut")
+}
+
+func FuzzStrip(f *testing.F) {
+	for _, s := range []string{"SELECT 1", "SELECT 'a''b' -- c", `E'\''`, "$a$ $a", "/* /* */", `"x""y"`, "1e+5x", "$1 $$", "é'ü'"} {
+		f.Add(s, "secretvalue")
+	}
+	f.Fuzz(func(t *testing.T, q, secret string) {
+		out := pool.Strip(q, 0)
+		if utf8.ValidString(q) && !utf8.ValidString(out) {
+			t.Fatalf("Strip(%q) = %q: invalid UTF-8", q, out)
+		}
+		if again := pool.Strip(out, 0); again != out {
+			t.Fatalf("not idempotent: Strip(%q) = %q, then %q", q, out, again)
+		}
+		if cut := pool.Strip(q, 16); len(cut) > 16+len("…") {
+			t.Fatalf("Strip(%q, 16) = %q: longer than the limit", q, cut)
+		}
+		// A literal's content never survives, wherever the literal is put.
+		if len(secret) < 4 || strings.ContainsAny(secret, "'\\") || strings.Contains(q, secret) {
+			return
+		}
+		for _, lit := range []string{"'" + secret + "'", "E'" + secret + "'", "$q$" + secret + "$q$"} {
+			stmt := "SELECT a FROM t WHERE b = " + lit + " AND c = 1"
+			if out := pool.Strip(stmt, 0); strings.Contains(out, secret) {
+				t.Fatalf("Strip(%q) = %q: the literal leaked", stmt, out)
+			}
+		}
+	})
+}

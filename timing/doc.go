@@ -1,0 +1,48 @@
+// Package timing is request-timing middleware for net/http: an
+// X-Response-Time header, a slow-request log through *slog.Logger, a
+// Server-Timing header fed by the application, and a Report per request for
+// the application's metrics system.
+//
+// # Response time
+//
+// The middleware (New) sets X-Response-Time (name and format configurable)
+// when the response headers are committed: at the handler's WriteHeader, at
+// its first Write, io.Copy (ReadFrom) or Flush, or, for a handler that
+// writes nothing, when it returns. The value is the time from the start of
+// the request to that moment: for a streamed response, the time to its first
+// byte. The status is recorded as sent: 200 for a handler that writes
+// nothing; 1xx informational codes (103 Early Hints) are forwarded and
+// ignored. The wrapper keeps exactly the optional interfaces (Flusher,
+// Hijacker, Pusher, io.ReaderFrom) of the writer it wraps.
+//
+// # Server-Timing
+//
+// Code below the middleware records metrics in the request's context:
+//
+//	defer timing.Start(ctx, "render").Stop()
+//	timing.Add(ctx, "cache", d, "hit")
+//	timing.Count(ctx, "db", d, "query", "queries") // db;dur=12.5;desc="7 queries"
+//
+// These are safe for concurrent use and do nothing, without allocating,
+// when the context has no recorder (no middleware, or one that neither
+// exposes nor observes). The header, with a final "total" metric, is sent
+// only to requests Options.Expose admits: by default to none, since the
+// metrics say much about a service's internals. A metric recorded after the
+// headers were committed cannot be in the header; it reaches the Report
+// (Report.Late counts them). Trailers are not used: browsers ignore a
+// Server-Timing trailer.
+//
+// Package pool reports each request's SQL queries through Count, and the
+// response cache and compress report cache;desc=hit|miss|stale and
+// compress;desc=zstd through Add.
+//
+// # Slow requests and reports
+//
+// With a Logger, requests whose handler took at least Options.Slow (500 ms
+// by default; per ServeMux pattern in SlowRoutes) are logged at Warn with
+// method, route, status, bytes and duration, never the path or query (they
+// may hold user data), through a token bucket that logs a burst and then
+// counts what it drops. Options.Observe receives a Report of every request,
+// panicking ones included (the panic then goes on); the package depends on
+// no metrics library.
+package timing

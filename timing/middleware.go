@@ -1,0 +1,257 @@
+package timing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-caching/caching/internal/httpx"
+)
+
+// Defaults of Options.
+const (
+	// DefaultHeader is the response header that carries the response time.
+	DefaultHeader = "X-Response-Time"
+	// DefaultSlow is the slow-request threshold when a Logger is set (the
+	// Flask seed's 500 ms).
+	DefaultSlow = 500 * time.Millisecond
+	// DefaultSlowLogInterval and DefaultSlowLogBurst bound the slow-request
+	// log to a burst of DefaultSlowLogBurst lines, refilled at one line per
+	// DefaultSlowLogInterval/DefaultSlowLogBurst.
+	DefaultSlowLogInterval = time.Second
+	DefaultSlowLogBurst    = 5
+)
+
+// NoHeader, as Options.Header, sends no response-time header.
+const NoHeader = "-"
+
+// ErrInvalidOptions reports Options with a field out of range; the error
+// text names the field. Test for it with errors.Is.
+var ErrInvalidOptions = errors.New("timing: invalid options")
+
+// Options configure the middleware. The zero value sets X-Response-Time,
+// sends no Server-Timing header, logs nothing and reports to no observer.
+type Options struct {
+	// Header is the response header that carries the time from the start of
+	// the request until its headers were committed. "": DefaultHeader;
+	// NoHeader: none.
+	Header string
+	// Format renders that duration. nil: milliseconds with up to three
+	// decimals and the unit, as in "12.345ms".
+	Format func(time.Duration) string
+
+	// Expose decides, per request, whether the Server-Timing header is
+	// sent. nil: never (the metrics an application records, such as its
+	// database time, tell an attacker a lot; expose them to your own
+	// clients only, for instance with an admin check).
+	Expose func(*http.Request) bool
+
+	// Logger receives the slow-request log. nil: no log.
+	Logger *slog.Logger
+	// Slow is the duration from which a request is logged: the time until
+	// the handler returned. 0: DefaultSlow.
+	Slow time.Duration
+	// SlowRoutes overrides Slow per route, keyed by the request's Pattern as
+	// http.ServeMux sets it ("GET /reports/{id}"): an export route may take
+	// seconds. Never switches the log off for a route.
+	SlowRoutes map[string]time.Duration
+	// SlowLogInterval and SlowLogBurst rate-limit the slow-request log: a
+	// burst of SlowLogBurst lines, then one line per
+	// SlowLogInterval/SlowLogBurst; the lines dropped are counted in the next
+	// line's "suppressed" attribute. 0: the defaults.
+	SlowLogInterval time.Duration
+	SlowLogBurst    int
+
+	// Observe receives a Report of every request when the handler returns
+	// (also when it panics), for the application's metrics system. It runs
+	// on the request's goroutine: keep it fast. nil: none.
+	Observe func(Report)
+}
+
+// Never, as a SlowRoutes value, never logs the route as slow.
+const Never = time.Duration(1<<63 - 1)
+
+// Report describes one request once its handler returned.
+type Report struct {
+	// Request is the request as the handler saw it (its Context holds the
+	// recorder; do not keep it beyond the call).
+	Request *http.Request
+	// Route is the ServeMux pattern that matched ("" when none did or no
+	// ServeMux is below the middleware).
+	Route string
+	// Status is the final status sent: 200 when the handler wrote nothing,
+	// never a 1xx; 500 when the handler panicked before writing a status
+	// (what a recovering middleware above would send); 101 or the status
+	// before the hijack for a hijacked connection.
+	Status int
+	// Bytes is the number of body bytes written through the middleware.
+	Bytes int64
+	// HeaderTime is the time until the headers were committed (what the
+	// response-time header says); Duration is the time until the handler
+	// returned.
+	HeaderTime, Duration time.Duration
+	// Metrics are the Server-Timing metrics the request recorded, whether or
+	// not they were exposed; Late counts those recorded after the headers
+	// were committed (not in the header).
+	Metrics []Metric
+	Late    int
+	// Slow reports whether Duration reached the route's threshold (only
+	// when a Logger is set); Panicked whether the handler panicked;
+	// Hijacked whether it hijacked the connection.
+	Slow, Panicked, Hijacked bool
+}
+
+// middleware is the validated configuration.
+type middleware struct {
+	header  string
+	format  func(time.Duration) string
+	expose  func(*http.Request) bool
+	slow    *slowLog
+	observe func(Report)
+}
+
+// New validates opts and returns the timing middleware. It is safe for
+// concurrent use by every request.
+//
+// Headers are set when the response is committed (the handler's
+// WriteHeader, or its first Write, ReadFrom, io.Copy or Flush, or, for a
+// handler that writes nothing, when it returns), so the response-time header
+// is present and correct in every case. Metrics recorded after that moment
+// cannot be in the Server-Timing header: they reach the Report (counted in
+// Report.Late). HTTP trailers are not used: browsers ignore Server-Timing
+// trailers.
+func New(opts Options) (func(http.Handler) http.Handler, error) {
+	m := &middleware{header: opts.Header, format: opts.Format, expose: opts.Expose, observe: opts.Observe}
+	if m.header == "" {
+		m.header = DefaultHeader
+	}
+	if m.header != NoHeader && !validHeaderName(m.header) {
+		return nil, fmt.Errorf("%w: Header %q is not a valid header name", ErrInvalidOptions, m.header)
+	}
+	if m.format == nil {
+		m.format = FormatMillis
+	}
+	if opts.Logger != nil {
+		s, err := newSlowLog(opts)
+		if err != nil {
+			return nil, err
+		}
+		m.slow = s
+	}
+	return m.wrap, nil
+}
+
+// Must is New that panics on invalid options, for program start-up.
+func Must(opts Options) func(http.Handler) http.Handler {
+	mw, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return mw
+}
+
+// FormatMillis renders d in milliseconds with up to three decimals:
+// "12.345ms", "0.042ms", "1500ms".
+func FormatMillis(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', -1, 64) + "ms"
+}
+
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// writer is the per-request wrapper: it sets the headers at commit.
+type writer struct {
+	httpx.Writer
+	m          *middleware
+	start      time.Time
+	headerTime time.Duration
+	rec        *recorder // nil when nothing reads metrics
+	expose     bool
+}
+
+func (w *writer) WriteHeader(code int) {
+	if !httpx.Informational(code) && !w.Committed() {
+		w.headerTime = time.Since(w.start)
+		h := w.Header()
+		if w.m.header != NoHeader {
+			h.Set(w.m.header, w.m.format(w.headerTime))
+		}
+		if w.rec != nil {
+			v := w.rec.seal()
+			if w.expose {
+				total := formatHeader([]Metric{{Name: "total", Duration: w.headerTime}})
+				if v != "" {
+					v += ", " + total
+				} else {
+					v = total
+				}
+				h.Add("Server-Timing", v)
+			}
+		}
+	}
+	w.Writer.WriteHeader(code)
+}
+
+func (m *middleware) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := &writer{m: m, start: time.Now()}
+		w.expose = m.expose != nil && m.expose(r)
+		if w.expose || m.observe != nil {
+			w.rec = &recorder{}
+			r = r.WithContext(context.WithValue(r.Context(), recorderKey{}, w.rec))
+		}
+		wrapped := w.Reset(rw, w)
+		panicked := true
+		defer func() {
+			if !panicked {
+				return
+			}
+			// Report, then let the panic go on to the server (or a
+			// recovering middleware above).
+			p := recover()
+			m.finish(w, r, true)
+			panic(p)
+		}()
+		next.ServeHTTP(wrapped, r)
+		panicked = false
+		if !w.Committed() && !w.Hijacked() {
+			w.WriteHeader(http.StatusOK) // what net/http would send, with our headers
+		}
+		m.finish(w, r, false)
+	})
+}
+
+// finish logs a slow request and calls the observer.
+func (m *middleware) finish(w *writer, r *http.Request, panicked bool) {
+	if m.slow == nil && m.observe == nil {
+		return
+	}
+	rep := Report{Request: r, Route: r.Pattern, Status: w.Status(), Bytes: w.Written(),
+		HeaderTime: w.headerTime, Duration: time.Since(w.start), Panicked: panicked, Hijacked: w.Hijacked()}
+	if rep.Status == 0 {
+		if panicked {
+			rep.Status = http.StatusInternalServerError
+		} else if rep.Hijacked {
+			rep.Status = http.StatusSwitchingProtocols
+		}
+	}
+	if m.slow != nil {
+		rep.Slow = m.slow.log(r.Context(), &rep)
+	}
+	if m.observe != nil {
+		if w.rec != nil {
+			rep.Metrics, rep.Late = w.rec.snapshot()
+		}
+		m.observe(rep)
+	}
+}

@@ -1,0 +1,268 @@
+package timing
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// recorderKey is the context key of the request's *recorder. It is an empty
+// struct so that ctx.Value(recorderKey{}) does not allocate.
+type recorderKey struct{}
+
+// Metric is one Server-Timing entry: a name, an optional duration and an
+// optional description. Count is the number of events folded into it by
+// Count (0 for metrics added with Add or Start).
+type Metric struct {
+	// Name is the metric's name, a token such as "db" or "cache".
+	Name string
+	// Duration is the time it took; 0 means none is sent (the entry has no dur).
+	Duration time.Duration
+	// Desc is the description ("hit", "7 queries"); empty means none.
+	Desc string
+	// Count is the number of events Count folded into this metric.
+	Count int
+
+	one, many string // Count's nouns, set only on counted metrics
+}
+
+// recorder collects the metrics of one request. It is safe for concurrent use.
+type recorder struct {
+	mu      sync.Mutex
+	metrics []Metric
+	// sealed is set when the headers were written: what is added after it
+	// still reaches the Report, but can no longer be in the header.
+	sealed bool
+	late   int
+}
+
+func (r *recorder) add(m Metric) {
+	r.mu.Lock()
+	if r.sealed {
+		r.late++
+	}
+	r.metrics = append(r.metrics, m)
+	r.mu.Unlock()
+}
+
+func (r *recorder) count(name string, d time.Duration, one, many string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sealed {
+		r.late++
+	}
+	for i := range r.metrics {
+		m := &r.metrics[i]
+		if m.Name == name && m.many != "" {
+			m.Duration += d
+			m.Count++
+			return
+		}
+	}
+	r.metrics = append(r.metrics, Metric{Name: name, Duration: d, Count: 1, one: one, many: many})
+}
+
+// seal marks the headers as written and returns the header value for the
+// metrics recorded so far ("" when there are none).
+func (r *recorder) seal() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sealed = true
+	return formatHeader(r.metrics)
+}
+
+// snapshot returns a copy of every metric recorded so far (with the Desc of
+// counted metrics filled in) and how many arrived after the headers.
+func (r *recorder) snapshot() ([]Metric, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.metrics) == 0 {
+		return nil, r.late
+	}
+	out := make([]Metric, len(r.metrics))
+	for i, m := range r.metrics {
+		m.Desc = m.desc()
+		m.one, m.many = "", ""
+		out[i] = m
+	}
+	return out, r.late
+}
+
+func (m *Metric) desc() string {
+	if m.many == "" {
+		return m.Desc
+	}
+	if m.Count == 1 {
+		return "1 " + m.one
+	}
+	return strconv.Itoa(m.Count) + " " + m.many
+}
+
+func fromContext(ctx context.Context) *recorder {
+	if ctx == nil {
+		return nil
+	}
+	r, _ := ctx.Value(recorderKey{}).(*recorder)
+	return r
+}
+
+// WithRecorder returns a context that records Server-Timing metrics, for code
+// that runs outside the Middleware (a background job that reports its own
+// timings, tests). Metrics recorded in it are read back with Metrics.
+func WithRecorder(ctx context.Context) context.Context {
+	return context.WithValue(ctx, recorderKey{}, &recorder{})
+}
+
+// Metrics returns a copy of the metrics recorded so far in ctx, in the order
+// they were added, or nil when ctx has no recorder. It is safe for concurrent
+// use.
+func Metrics(ctx context.Context) []Metric {
+	r := fromContext(ctx)
+	if r == nil {
+		return nil
+	}
+	m, _ := r.snapshot()
+	return m
+}
+
+// Add records a metric named name with duration d (0: no duration is sent)
+// and description desc (empty: none) in the request's Server-Timing. Without
+// the Middleware (or WithRecorder) in ctx it does nothing and does not
+// allocate. It is safe for concurrent use.
+//
+// A metric added after the response headers were written cannot be in the
+// Server-Timing header; it still reaches the Options.Observe report.
+func Add(ctx context.Context, name string, d time.Duration, desc string) {
+	if r := fromContext(ctx); r != nil {
+		r.add(Metric{Name: name, Duration: d, Desc: desc})
+	}
+}
+
+// Count folds one event of duration d into the metric named name: the
+// header shows the total duration and the number of events, as in
+// db;dur=12.5;desc="7 queries" (one and many are the singular and plural
+// nouns). It does nothing without a recorder in ctx, and is safe for
+// concurrent use; package pool uses it to report a request's SQL queries.
+func Count(ctx context.Context, name string, d time.Duration, one, many string) {
+	if r := fromContext(ctx); r != nil {
+		if many == "" {
+			many = one
+		}
+		r.count(name, d, one, many)
+	}
+}
+
+// Timer measures one span of a request; Start returns it and Stop records it.
+// A nil *Timer is valid: its Stop does nothing.
+type Timer struct {
+	rec     *recorder
+	name    string
+	start   time.Time
+	stopped atomic.Bool
+}
+
+// Start starts timing the span name. It returns nil (and allocates nothing)
+// when ctx has no recorder; (*Timer).Stop is nil-safe, so
+// `defer timing.Start(ctx, "db").Stop()` is always correct.
+func Start(ctx context.Context, name string) *Timer {
+	r := fromContext(ctx)
+	if r == nil {
+		return nil
+	}
+	return &Timer{rec: r, name: name, start: time.Now()}
+}
+
+// Stop records the span's duration and returns it. Only the first Stop of a
+// Timer records; later calls return 0, as does Stop on a nil *Timer.
+func (t *Timer) Stop() time.Duration {
+	return t.StopDesc("")
+}
+
+// StopDesc is Stop with a description for the metric (such as "miss").
+func (t *Timer) StopDesc(desc string) time.Duration {
+	if t == nil || !t.stopped.CompareAndSwap(false, true) {
+		return 0
+	}
+	d := time.Since(t.start)
+	t.rec.add(Metric{Name: t.name, Duration: d, Desc: desc})
+	return d
+}
+
+// formatHeader renders metrics as a Server-Timing header value.
+func formatHeader(metrics []Metric) string {
+	if len(metrics) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i := range metrics {
+		m := &metrics[i]
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeToken(&b, m.Name)
+		if m.Duration > 0 {
+			b.WriteString(";dur=")
+			b.WriteString(strconv.FormatFloat(float64(m.Duration.Microseconds())/1000, 'f', -1, 64))
+		}
+		if d := m.desc(); d != "" {
+			b.WriteString(";desc=")
+			writeValue(&b, d)
+		}
+	}
+	return b.String()
+}
+
+// writeToken writes name with every character that is not a token character
+// replaced by '_' (an empty name becomes "_").
+func writeToken(b *strings.Builder, name string) {
+	if name == "" {
+		b.WriteByte('_')
+		return
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; isTokenChar(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+}
+
+// writeValue writes s as a token when it is one and as a quoted string
+// otherwise; control characters and non-ASCII bytes are dropped.
+func writeValue(b *strings.Builder, s string) {
+	token := true
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			token = false
+			break
+		}
+	}
+	if token {
+		b.WriteString(s)
+		return
+	}
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t' || (c >= 0x20 && c < 0x7f):
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}

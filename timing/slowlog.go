@@ -1,0 +1,106 @@
+package timing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// slowLog logs requests over their route's threshold, through a token
+// bucket so that a slow spike (the database stalls, every request is slow)
+// logs a burst and a count instead of a storm.
+type slowLog struct {
+	logger    *slog.Logger
+	threshold time.Duration
+	routes    map[string]time.Duration
+
+	mu         sync.Mutex
+	tokens     float64
+	burst      float64
+	perToken   time.Duration // refill: one token per perToken
+	last       time.Time
+	suppressed int64
+}
+
+func newSlowLog(o Options) (*slowLog, error) {
+	switch {
+	case o.Slow < 0:
+		return nil, fmt.Errorf("%w: Slow %v is negative (want >= 0; 0 means %v)", ErrInvalidOptions, o.Slow, DefaultSlow)
+	case o.SlowLogInterval < 0:
+		return nil, fmt.Errorf("%w: SlowLogInterval %v is negative (want >= 0; 0 means %v)", ErrInvalidOptions, o.SlowLogInterval, DefaultSlowLogInterval)
+	case o.SlowLogBurst < 0:
+		return nil, fmt.Errorf("%w: SlowLogBurst %d is negative (want >= 0; 0 means %d)", ErrInvalidOptions, o.SlowLogBurst, DefaultSlowLogBurst)
+	}
+	s := &slowLog{logger: o.Logger, threshold: o.Slow, routes: make(map[string]time.Duration, len(o.SlowRoutes))}
+	if s.threshold == 0 {
+		s.threshold = DefaultSlow
+	}
+	for route, d := range o.SlowRoutes {
+		if d <= 0 {
+			return nil, fmt.Errorf("%w: SlowRoutes[%q] is %v (want > 0; Never switches the route's log off)", ErrInvalidOptions, route, d)
+		}
+		s.routes[route] = d
+	}
+	interval, burst := o.SlowLogInterval, o.SlowLogBurst
+	if interval == 0 {
+		interval = DefaultSlowLogInterval
+	}
+	if burst == 0 {
+		burst = DefaultSlowLogBurst
+	}
+	s.burst, s.tokens = float64(burst), float64(burst)
+	s.perToken = interval / time.Duration(burst)
+	return s, nil
+}
+
+// take reports whether a line may be logged now and, if so, how many were
+// suppressed since the last one.
+func (s *slowLog) take(now time.Time) (bool, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.last.IsZero() && s.perToken > 0 {
+		s.tokens = min(s.burst, s.tokens+float64(now.Sub(s.last))/float64(s.perToken))
+	}
+	s.last = now
+	if s.tokens < 1 {
+		s.suppressed++
+		return false, 0
+	}
+	s.tokens--
+	n := s.suppressed
+	s.suppressed = 0
+	return true, n
+}
+
+// log logs rep when it is slow and reports whether it was.
+func (s *slowLog) log(ctx context.Context, rep *Report) bool {
+	threshold := s.threshold
+	if d, ok := s.routes[rep.Route]; ok && rep.Route != "" {
+		threshold = d
+	}
+	if rep.Duration < threshold {
+		return false
+	}
+	ok, suppressed := s.take(time.Now())
+	if !ok {
+		return true
+	}
+	attrs := []slog.Attr{
+		slog.String("method", rep.Request.Method),
+		slog.String("route", rep.Route),
+		slog.Int("status", rep.Status),
+		slog.Int64("bytes", rep.Bytes),
+		slog.Duration("duration", rep.Duration),
+		slog.Duration("threshold", threshold),
+	}
+	if rep.Panicked {
+		attrs = append(attrs, slog.Bool("panicked", true))
+	}
+	if suppressed > 0 {
+		attrs = append(attrs, slog.Int64("suppressed", suppressed))
+	}
+	s.logger.LogAttrs(ctx, slog.LevelWarn, "timing: slow request", attrs...)
+	return true
+}
