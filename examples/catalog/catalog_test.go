@@ -362,5 +362,9 @@ func testAdmin(t *testing.T, c *client) {
 	assert.Positive(t, s.SQLQueries)
 	assert.Positive(t, s.Cache.Hits)
 	assert.Positive(t, s.Cache.Misses)
+	assert.Contains(t, string(r.body), `"database"`, "the pool's own statistics")
 	assert.NotEmpty(t, c.get("/products/1", http.StatusOK).header.Get("X-Response-Time"))
+	// Behind a proxy every client looks like loopback; the proxy's header
+	// gives it away.
+	assert.Equal(t, http.StatusForbidden, c.do("GET", "/admin/pool-stats", "", "X-Forwarded-For: 203.0.113.9").status)
 }

@@ -27,9 +27,20 @@ import (
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/pool"
+	"github.com/go-caching/caching/timing"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
+)
+
+// Pool and timing settings: 10 permanent database connections and up to 20
+// more under load; queries and requests over 500 ms are logged.
+const (
+	poolSize     = 10
+	poolOverflow = 20
+	slowQuery    = 500 * time.Millisecond
+	slowRequest  = 500 * time.Millisecond
 )
 
 // Config is the service's configuration, from flags and the environment.
@@ -63,7 +74,7 @@ type Service struct {
 	Handler http.Handler
 	Store   *Store
 	Cache   *caching.Cache
-	db      *database
+	db      *pool.DB
 }
 
 // Close releases the cache backend and the database pool.
@@ -105,11 +116,17 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 
 	mux := http.NewServeMux()
 	newAPI(store, cache, log).routes(mux)
-	admin, err := db.statsHandler(map[string]func() any{
-		"sql_queries": func() any { return store.Queries() },
-		"cache":       func() any { return cache.Stats() },
-	})
-	if err != nil {
+	// The pool's stats handler reports every source registered with it:
+	// the database pool, the SQL queries run, and the Cache's counters.
+	var reg pool.Registry
+	err = errors.Join(
+		reg.RegisterSQL("database", db),
+		reg.Register("sql_queries", func() any { return store.Queries() }),
+		reg.Register("cache", func() any { return cache.Stats() }),
+	)
+	admin, err2 := pool.NewHandler(&reg, pool.HandlerOptions{Authorize: pool.LoopbackOnly})
+	timed, err3 := timing.New(timing.Options{Logger: log, Slow: slowRequest})
+	if err := errors.Join(err, err2, err3); err != nil {
 		cache.Close()
 		db.Close()
 		return nil, err
@@ -119,13 +136,13 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	// Outermost first: timing sees the whole request, compression encodes
 	// what the response cache serves (cached bodies stay uncompressed, so one
 	// entry serves every Accept-Encoding).
-	handler := timed(log, 500*time.Millisecond)(compression(mux))
+	handler := timed(compression(mux))
 	return &Service{Handler: handler, Store: store, Cache: cache, db: db}, nil
 }
 
 // openDatabase opens the pool on PostgreSQL when cfg.DatabaseURL is set,
 // else on the SQLite file cfg.SQLitePath.
-func openDatabase(cfg Config, log *slog.Logger) (db *database, postgres bool, err error) {
+func openDatabase(cfg Config, log *slog.Logger) (db *pool.DB, postgres bool, err error) {
 	var dc driver.Connector
 	switch {
 	case strings.HasPrefix(cfg.DatabaseURL, "postgres://"), strings.HasPrefix(cfg.DatabaseURL, "postgresql://"):
@@ -148,7 +165,8 @@ func openDatabase(cfg Config, log *slog.Logger) (db *database, postgres bool, er
 			return nil, false, fmt.Errorf("sqlite %s: %w", path, err)
 		}
 	}
-	db, err = openPool(dc, log)
+	db, err = pool.OpenDB(dc, pool.Config{Size: poolSize, MaxOverflow: poolOverflow},
+		pool.SQLOptions{Logger: log, SlowQuery: slowQuery})
 	return db, postgres, err
 }
 

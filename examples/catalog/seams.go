@@ -6,15 +6,9 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-caching/caching"
@@ -108,87 +102,6 @@ const compressionWired = false
 // compression is the compression middleware; until compress/ lands it
 // passes responses through unchanged.
 func compression(next http.Handler) http.Handler { return next }
-
-// --- timing (timing/, branch timingpool) ---
-
-// timed sets X-Response-Time on every response and logs requests slower
-// than slow.
-func timed(log *slog.Logger, slow time.Duration) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			tw := &timingWriter{ResponseWriter: w, start: start}
-			next.ServeHTTP(tw, r)
-			if d := time.Since(start); d > slow {
-				log.Warn("slow request", "method", r.Method, "path", r.URL.Path, "duration", d)
-			}
-		})
-	}
-}
-
-type timingWriter struct {
-	http.ResponseWriter
-	start   time.Time
-	started bool
-}
-
-func (w *timingWriter) WriteHeader(status int) {
-	if !w.started {
-		w.started = true
-		w.Header().Set("X-Response-Time", strconv.FormatFloat(float64(time.Since(w.start).Microseconds())/1000, 'f', 3, 64)+"ms")
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *timingWriter) Write(b []byte) (int, error) {
-	if !w.started {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *timingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// --- connection pool (pool/, branch timingpool) ---
-
-// Pool settings of the service: 10 permanent connections, up to 20 more
-// under load, and a log line for every query slower than slowQuery.
-const (
-	poolSize     = 10
-	poolOverflow = 20
-	slowQuery    = 500 * time.Millisecond
-)
-
-// database is the pool the Store runs on.
-type database struct {
-	*sql.DB
-}
-
-// openPool opens a pool over connector dc with the service's settings.
-func openPool(dc driver.Connector, log *slog.Logger) (*database, error) {
-	db := sql.OpenDB(dc)
-	db.SetMaxIdleConns(poolSize)
-	db.SetMaxOpenConns(poolSize + poolOverflow)
-	return &database{DB: db}, nil
-}
-
-// statsHandler serves the pool's statistics and extra (name -> value
-// function) as one JSON object, to loopback clients only.
-func (db *database) statsHandler(extra map[string]func() any) (http.Handler, error) {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			writeError(w, http.StatusForbidden, "pool stats are served to loopback clients only")
-			return
-		}
-		out := map[string]any{"sql": db.Stats()}
-		for k, fn := range extra {
-			out[k] = fn()
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
-	}), nil
-}
 
 // --- backends (backend/filesystem, backend/redis, backend/memcached) ---
 
