@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/filesystem"
+	"github.com/go-caching/caching/backend/memcached"
 	"github.com/go-caching/caching/backend/null"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/backend/simple"
@@ -32,8 +34,9 @@ type cacheBackend struct {
 //	redis+sentinel://h1:p1/master  a Sentinel-managed Redis
 //	memcached://h1:p1,h2:p2        a memcached server list
 //
-// namespace keeps this service's keys apart from others' on a shared server
-// (the Redis key prefix, the memcached namespace); Clear deletes only it.
+// namespace (letters, digits, '.', '_', '-') keeps this service's keys apart
+// from others' on a shared server or directory: the Redis key prefix, the
+// memcached and filesystem namespace. Clear deletes only it.
 func openCacheURL(rawURL, namespace string) (*cacheBackend, error) {
 	if rawURL == "" {
 		rawURL = "simple://"
@@ -61,11 +64,15 @@ func openCacheURL(rawURL, namespace string) (*cacheBackend, error) {
 		if u.Path == "" {
 			return nil, fmt.Errorf("CACHE_URL: file:// needs a directory, as in file:///var/cache/catalog")
 		}
-		return openFile(u.Path)
+		b, err := filesystem.New(filesystem.Options{Dir: u.Path, Namespace: namespace})
+		if err != nil {
+			return nil, fmt.Errorf("CACHE_URL: %w", err)
+		}
+		return &cacheBackend{b, "filesystem (" + u.Path + ")"}, nil
 	case "redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel":
 		// The Redis backend reads every form of the URL itself, and builds a
 		// client that fails fast (500 ms timeouts) when Redis is down.
-		b, err := redisstore.New(redisstore.Options{URL: rawURL, Prefix: namespace})
+		b, err := redisstore.New(redisstore.Options{URL: rawURL, Prefix: namespace + ":"})
 		if err != nil {
 			return nil, fmt.Errorf("CACHE_URL: %w", err)
 		}
@@ -75,7 +82,11 @@ func openCacheURL(rawURL, namespace string) (*cacheBackend, error) {
 		if err != nil {
 			return nil, err
 		}
-		return openMemcached(h, namespace)
+		b, err := memcached.New(memcached.Options{Servers: h, Namespace: namespace})
+		if err != nil {
+			return nil, fmt.Errorf("CACHE_URL: %w", err)
+		}
+		return &cacheBackend{b, "memcached (" + u.Host + ")"}, nil
 	}
 	return nil, fmt.Errorf("CACHE_URL: unknown scheme %q (want simple, null, file, redis, redis+cluster or memcached)", u.Scheme)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -94,7 +93,7 @@ func startService(t *testing.T, database, cacheURL string) *client {
 	t.Helper()
 	cfg := Config{
 		CacheURL:  cacheURL,
-		Namespace: uniqueName("catalog-test-") + ":",
+		Namespace: uniqueName("catalog-test-"),
 		Seed:      testSeed,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -105,9 +104,6 @@ func startService(t *testing.T, database, cacheURL string) *client {
 		cfg.DatabaseURL = postgresURL(t)
 	}
 	svc, err := NewService(context.Background(), cfg)
-	if errors.Is(err, errBackendNotWired) {
-		t.Skip(err)
-	}
 	require.NoError(t, err)
 	srv := httptest.NewServer(svc.Handler)
 	t.Cleanup(func() {
@@ -182,11 +178,22 @@ func (c *client) queries() int64 {
 
 func TestCatalog(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
-		for _, cache := range []string{"simple", "redis"} {
+		for _, cache := range []string{"simple", "redis", "memcached", "file"} {
 			t.Run(database+"/"+cache, func(t *testing.T) {
-				cacheURL := "simple://"
-				if cache == "redis" {
+				var cacheURL string
+				switch cache {
+				case "simple":
+					cacheURL = "simple://"
+				case "redis":
 					cacheURL = "redis://" + needServer(t, "Redis", env("CACHING_REDIS_ADDR", "127.0.0.1:6379")) + "/0"
+				case "memcached":
+					servers := strings.Split(env("CACHING_MEMCACHED", "127.0.0.1:11211,127.0.0.1:11212"), ",")
+					for _, s := range servers {
+						needServer(t, "memcached", s)
+					}
+					cacheURL = "memcached://" + strings.Join(servers, ",")
+				case "file":
+					cacheURL = "file://" + t.TempDir()
 				}
 				c := startService(t, database, cacheURL)
 				t.Run("list is cached", func(t *testing.T) { testListCached(t, c) })

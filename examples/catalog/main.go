@@ -51,8 +51,9 @@ type Config struct {
 	SQLitePath string
 	// CacheURL picks the cache backend (see openCacheURL); empty means simple://.
 	CacheURL string
-	// Namespace keeps the service's cache keys apart on a shared Redis or
-	// memcached; empty means "catalog:". Tests use a unique one.
+	// Namespace keeps the service's cache keys apart on a shared Redis,
+	// memcached or cache directory; empty means "catalog". Tests use a
+	// unique one.
 	Namespace string
 	// Seed is the number of products a new database is seeded with.
 	Seed int
@@ -99,7 +100,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if cfg.Namespace == "" {
-		cfg.Namespace = "catalog:"
+		cfg.Namespace = "catalog"
 	}
 	be, err := openCacheURL(cfg.CacheURL, cfg.Namespace)
 	if err != nil {

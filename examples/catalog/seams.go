@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -102,19 +101,3 @@ const compressionWired = false
 // compression is the compression middleware; until compress/ lands it
 // passes responses through unchanged.
 func compression(next http.Handler) http.Handler { return next }
-
-// --- backends (backend/filesystem, backend/redis, backend/memcached) ---
-
-// errBackendNotWired reports a backend this build of the example does not
-// have yet.
-var errBackendNotWired = errors.New("backend not wired into this example yet")
-
-func errNotLanded(name string) error {
-	return fmt.Errorf("CACHE_URL: %s: %w", name, errBackendNotWired)
-}
-
-func openFile(dir string) (*cacheBackend, error) { return nil, errNotLanded("filesystem") }
-
-func openMemcached(addrs []string, namespace string) (*cacheBackend, error) {
-	return nil, errNotLanded("memcached")
-}
