@@ -23,9 +23,9 @@ type cachedResponse struct {
 }
 
 // cachedView caches the 200 responses of a GET route for ttl, keyed by the
-// path and canonical query string, tagged with tags(r), with X-Cache:
-// HIT/MISS. Backend errors fail open.
-func cachedView(c *caching.Cache, ttl time.Duration, tags func(*http.Request) []string) func(http.Handler) http.Handler {
+// path and canonical query string, tagged with tags and its path, with
+// X-Cache: HIT/MISS. Backend errors fail open.
+func cachedView(c *caching.Cache, ttl time.Duration, tags ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -45,7 +45,7 @@ func cachedView(c *caching.Cache, ttl time.Duration, tags func(*http.Request) []
 			rec := &recorder{header: http.Header{}, status: http.StatusOK}
 			next.ServeHTTP(rec, r)
 			if rec.status == http.StatusOK {
-				_ = caching.SetAs(r.Context(), c, key, cachedResponse{Status: rec.status, Header: rec.header, Body: rec.body}, ttl, caching.Tags(tags(r)...))
+				_ = caching.SetAs(r.Context(), c, key, cachedResponse{Status: rec.status, Header: rec.header, Body: rec.body}, ttl, caching.Tags(append(tags, "path:"+r.URL.Path)...))
 			}
 			for k, v := range rec.header {
 				w.Header()[k] = v
@@ -55,6 +55,15 @@ func cachedView(c *caching.Cache, ttl time.Duration, tags func(*http.Request) []
 			_, _ = w.Write(rec.body)
 		})
 	}
+}
+
+// invalidatePath makes every cached response of each path stale.
+func invalidatePath(ctx context.Context, c *caching.Cache, paths ...string) error {
+	tags := make([]string, len(paths))
+	for i, p := range paths {
+		tags[i] = "path:" + p
+	}
+	return c.InvalidateTags(ctx, tags...)
 }
 
 // recorder buffers a response.
