@@ -215,3 +215,10 @@ func (g *Group[K, V]) Forget(key K) {
 	delete(g.calls, key)
 	g.mu.Unlock()
 }
+
+// ForgetAll is Forget for every key in flight.
+func (g *Group[K, V]) ForgetAll() {
+	g.mu.Lock()
+	clear(g.calls)
+	g.mu.Unlock()
+}

@@ -399,6 +399,26 @@ func TestForgetStartsNewWork(t *testing.T) {
 	})
 }
 
+func TestForgetAllStartsNewWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g flight.Group[string, int]
+		release := make(chan struct{})
+		for _, k := range []string{"a", "b"} {
+			go func() {
+				_, _, _ = g.Do(t.Context(), k, func(context.Context) (int, error) { <-release; return 1, nil })
+			}()
+		}
+		synctest.Wait()
+		g.ForgetAll()
+		for _, k := range []string{"a", "b"} {
+			v, _, err := g.Do(t.Context(), k, func(context.Context) (int, error) { return 2, nil })
+			require.NoError(t, err)
+			assert.Equal(t, 2, v, "key %s joined work started before ForgetAll", k)
+		}
+		close(release)
+	})
+}
+
 // TestNoGoroutineLeak: synctest.Test fails if any goroutine started in the
 // bubble is still blocked when the test function returns, so every path
 // here (value, error, cancellation, panic) must leave nothing behind.

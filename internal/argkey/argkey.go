@@ -1,0 +1,901 @@
+// Package argkey encodes Go values into bytes for memoization keys: the same
+// argument gives the same bytes in every process and every release of the
+// module, and two different arguments of one type never give the same bytes.
+//
+// # What "the same argument" means
+//
+// Equal contents give equal keys, which is not always what Go's == says:
+//
+//   - Slices and arrays are compared by their elements; a nil slice and an
+//     empty slice encode the same, as do a nil map and an empty map.
+//   - Maps are encoded in the sorted order of their encoded keys, so insertion
+//     and iteration order never matter.
+//   - Pointers are followed: two pointers to equal values encode the same; a
+//     nil pointer differs from a pointer to a zero value. A value that
+//     contains itself (a cycle) is an error wrapping ErrCycle.
+//   - Floats are canonical: every NaN encodes the same (so a NaN argument can
+//     be memoized, although NaN != NaN), and -0 encodes as +0 (as -0 == +0).
+//   - A time.Time encodes its instant only (Unix seconds and nanoseconds):
+//     times that are Equal give equal keys whatever their location or
+//     monotonic reading. Pass the location separately if the result depends
+//     on it.
+//   - Integers encode their value whatever their width (int8(1) and int64(1)
+//     encode the same, as do any two unsigned integers of equal value): a
+//     field can change width without changing its keys. Signed and unsigned
+//     integers differ.
+//   - Structs encode their exported fields by name, in declaration order. A
+//     struct with an unexported field (other than a blank "_" field) is an
+//     error wrapping ErrUnsupported unless its type implements one of the
+//     methods below.
+//   - An interface value inside the argument encodes its dynamic type's full
+//     name (with its package path) and its value; a nil interface encodes as
+//     nil. The argument itself is encoded by its value only: the encoding is
+//     injective among values of one type, which is how a memoized function
+//     uses it (values of different types, such as int(1) and int64(1), may
+//     share an encoding at the top level).
+//
+// # Types that choose their own key
+//
+// A type with a CacheKey() string method (the Keyer interface, pointer
+// receivers included) is encoded by the string it returns, which must be
+// deterministic and tell apart every two values the memoized function treats
+// differently.
+//
+// A struct with unexported fields, which the encoder cannot read, is encoded
+// by its MarshalBinary (encoding.BinaryMarshaler) or else its MarshalText
+// (encoding.TextMarshaler) if it has one, and is an error otherwise. These
+// methods are not used for types the encoder can read field by field: on such
+// a struct they may be promoted from one embedded field and ignore the
+// others. (Beware of the same promotion on a struct with unexported fields
+// that embeds a marshaler, or a Keyer.)
+//
+// time.Time is encoded by its instant, as described above, before any method.
+//
+// # Not supported
+//
+// Funcs, channels, unsafe.Pointer and uintptr values are errors wrapping
+// ErrUnsupported, wherever they occur in the argument (uintptr because it
+// usually holds an address, which differs between processes).
+//
+// # Format (stable)
+//
+// The format is versioned by its first byte (Version) and will not change
+// within a version. After the version byte comes one value:
+//
+//	value   = nil | false | true | int | uint | float | complex | string
+//	        | bytes | list | map | struct | ptr | iface | time | keyer
+//	        | binary | text
+//	nil     = 0x00
+//	false   = 0x01
+//	true    = 0x02
+//	int     = 0x03 varint(v)                      (zig-zag, as encoding/binary)
+//	uint    = 0x04 uvarint(v)
+//	float   = 0x05 8 bytes                        (float64 bits, big-endian)
+//	complex = 0x06 8 bytes 8 bytes                (real, imaginary)
+//	string  = 0x07 uvarint(len) bytes
+//	bytes   = 0x08 uvarint(len) bytes             ([]byte, [N]byte and their named kinds)
+//	list    = 0x09 uvarint(n) value{n}            (other slices and arrays)
+//	map     = 0x0a uvarint(n) (value value){n}    (sorted by key bytes, then value bytes)
+//	struct  = 0x0b uvarint(n) (uvarint(len) name value){n}
+//	ptr     = 0x0c value                          (a non-nil pointer; nil is nil)
+//	iface   = 0x0d uvarint(len) typename value    (a non-nil interface inside the argument)
+//	time    = 0x0e varint(unix seconds) uvarint(nanoseconds)
+//	keyer   = 0x0f uvarint(len) bytes             (CacheKey)
+//	binary  = 0x10 uvarint(len) bytes             (MarshalBinary)
+//	text    = 0x11 uvarint(len) bytes             (MarshalText)
+//
+// Every value is self-delimiting (a tag, then lengths or counts before
+// contents), so a sequence of values is injective too: ["a","bc"] and
+// ["ab","c"] differ, as do struct{A *int} with A nil and with A pointing to 0.
+//
+// # Concurrency
+//
+// Every function of the package is safe for concurrent use.
+package argkey
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Version is the first byte of every encoding: the version of the format.
+const Version byte = 1
+
+// Errors the encoder returns, wrapped with the name of the type at fault.
+var (
+	// ErrUnsupported reports a value that cannot be encoded: a func, chan,
+	// unsafe.Pointer or uintptr, or a struct with unexported fields that
+	// does not choose its own key.
+	ErrUnsupported = errors.New("argkey: unsupported type")
+	// ErrCycle reports a value that contains itself.
+	ErrCycle = errors.New("argkey: cyclic value")
+)
+
+// Keyer is implemented by types that choose their own key. CacheKey must be
+// deterministic: equal values give equal strings in every process.
+type Keyer interface {
+	CacheKey() string
+}
+
+// Tags of the format; see the package documentation.
+const (
+	tagNil byte = iota
+	tagFalse
+	tagTrue
+	tagInt
+	tagUint
+	tagFloat
+	tagComplex
+	tagString
+	tagBytes
+	tagList
+	tagMap
+	tagStruct
+	tagPtr
+	tagIface
+	tagTime
+	tagKeyer
+	tagBinary
+	tagText
+)
+
+// Append appends the encoding of v (the version byte, then v's value) to dst
+// and returns the extended slice. On error it returns dst unchanged.
+func Append(dst []byte, v any) ([]byte, error) {
+	if out, ok := appendBuiltin(append(dst, Version), v); ok {
+		return out, nil
+	}
+	if v == nil {
+		return append(dst, Version, tagNil), nil
+	}
+	rv := reflect.ValueOf(v)
+	return encodeReflect(dst, rv, infoOf(rv.Type()))
+}
+
+// scratch holds the buffers the reflective encoder writes into. The
+// encoder is recursive, and the compiler lets no buffer through recursive
+// calls without moving it to the heap: encoding into a pooled buffer and
+// copying the result keeps the caller's dst (often on its stack) where it is.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodeReflect appends Version and the encoding of v to dst, or returns dst
+// unchanged and an error.
+func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
+	bp := scratch.Get().(*[]byte)
+	var e encoder
+	buf, err := e.value(append((*bp)[:0], Version), v, ti)
+	if err == nil {
+		dst = append(dst, buf...)
+	}
+	if cap(buf) <= 64<<10 {
+		*bp = buf
+		scratch.Put(bp)
+	}
+	return dst, err
+}
+
+// AppendOf is Append for a value of a static type: it gives the same bytes as
+// Append(dst, v), without reflection or allocation for strings, []byte,
+// booleans, integers, floats and time.Time, and without allocation for
+// structs, arrays and named types of those whose fields need none.
+func AppendOf[T any](dst []byte, v T) ([]byte, error) {
+	if out, ok := appendBuiltinPtr(append(dst, Version), any(&v)); ok {
+		return out, nil
+	}
+	ti := infoOf(reflect.TypeFor[T]())
+	if ti.flat != nil {
+		return appendFlat(append(dst, Version), unsafe.Pointer(&v), ti), nil
+	}
+	p, _ := ti.pool.Get().(*T)
+	if p == nil {
+		p = new(T)
+	}
+	*p = v
+	rv := reflect.ValueOf(p).Elem()
+	var (
+		out []byte
+		err error
+	)
+	switch {
+	case rv.Kind() != reflect.Interface:
+		out, err = encodeReflect(dst, rv, ti)
+	case rv.IsNil(): // T is an interface type: as Append does
+		out = append(dst, Version, tagNil)
+	default:
+		rv = rv.Elem()
+		out, err = encodeReflect(dst, rv, infoOf(rv.Type()))
+	}
+	var zero T
+	*p = zero // drop references before pooling
+	ti.pool.Put(p)
+	return out, err
+}
+
+// appendBuiltin encodes the predeclared types (which have no methods) and
+// time.Time without reflection. It reports false for every other type.
+func appendBuiltin(dst []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case string:
+		return appendLen(dst, tagString, x), true
+	case []byte:
+		return appendLen(dst, tagBytes, x), true
+	case bool:
+		return appendBool(dst, x), true
+	case int:
+		return appendInt(dst, int64(x)), true
+	case int64:
+		return appendInt(dst, x), true
+	case int32:
+		return appendInt(dst, int64(x)), true
+	case int16:
+		return appendInt(dst, int64(x)), true
+	case int8:
+		return appendInt(dst, int64(x)), true
+	case uint:
+		return appendUint(dst, uint64(x)), true
+	case uint64:
+		return appendUint(dst, x), true
+	case uint32:
+		return appendUint(dst, uint64(x)), true
+	case uint16:
+		return appendUint(dst, uint64(x)), true
+	case uint8:
+		return appendUint(dst, uint64(x)), true
+	case float64:
+		return appendFloat(append(dst, tagFloat), x), true
+	case float32:
+		return appendFloat(append(dst, tagFloat), float64(x)), true
+	case time.Time:
+		return appendTime(dst, x), true
+	}
+	return dst, false
+}
+
+// appendBuiltinPtr is appendBuiltin for a pointer to the value: a pointer
+// goes into an interface without the allocation that boxing a string or a
+// slice costs.
+func appendBuiltinPtr(dst []byte, p any) ([]byte, bool) {
+	switch x := p.(type) {
+	case *string:
+		return appendLen(dst, tagString, *x), true
+	case *[]byte:
+		return appendLen(dst, tagBytes, *x), true
+	case *bool:
+		return appendBool(dst, *x), true
+	case *int:
+		return appendInt(dst, int64(*x)), true
+	case *int64:
+		return appendInt(dst, *x), true
+	case *int32:
+		return appendInt(dst, int64(*x)), true
+	case *int16:
+		return appendInt(dst, int64(*x)), true
+	case *int8:
+		return appendInt(dst, int64(*x)), true
+	case *uint:
+		return appendUint(dst, uint64(*x)), true
+	case *uint64:
+		return appendUint(dst, *x), true
+	case *uint32:
+		return appendUint(dst, uint64(*x)), true
+	case *uint16:
+		return appendUint(dst, uint64(*x)), true
+	case *uint8:
+		return appendUint(dst, uint64(*x)), true
+	case *float64:
+		return appendFloat(append(dst, tagFloat), *x), true
+	case *float32:
+		return appendFloat(append(dst, tagFloat), float64(*x)), true
+	case *time.Time:
+		return appendTime(dst, *x), true
+	case *any:
+		return appendBuiltin(dst, *x)
+	}
+	return dst, false
+}
+
+func appendLen[S string | []byte](dst []byte, tag byte, s S) []byte {
+	dst = append(dst, tag)
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendBool(dst []byte, b bool) []byte {
+	if b {
+		return append(dst, tagTrue)
+	}
+	return append(dst, tagFalse)
+}
+
+func appendInt(dst []byte, i int64) []byte {
+	return binary.AppendVarint(append(dst, tagInt), i)
+}
+
+func appendUint(dst []byte, u uint64) []byte {
+	return binary.AppendUvarint(append(dst, tagUint), u)
+}
+
+// canonicalNaN is the one encoding of every NaN.
+const canonicalNaN = 0x7ff8000000000001
+
+func appendFloat(dst []byte, f float64) []byte {
+	var bits uint64
+	switch {
+	case f != f:
+		bits = canonicalNaN
+	case f == 0:
+		bits = 0 // -0 and +0
+	default:
+		bits = math.Float64bits(f)
+	}
+	return binary.BigEndian.AppendUint64(dst, bits)
+}
+
+func appendTime(dst []byte, t time.Time) []byte {
+	dst = binary.AppendVarint(append(dst, tagTime), t.Unix())
+	return binary.AppendUvarint(dst, uint64(t.Nanosecond()))
+}
+
+// how says how values of a type are encoded.
+type how uint8
+
+const (
+	byKind how = iota
+	byKeyer
+	byBinary
+	byText
+	byTime
+	unsupported
+)
+
+// fieldInfo is one exported struct field.
+type fieldInfo struct {
+	index int
+	name  []byte // uvarint(len) name, ready to append
+	info  *typeInfo
+}
+
+// typeInfo is what the encoder needs of a type, computed once per type.
+type typeInfo struct {
+	t       reflect.Type
+	how     how
+	ptrRecv bool   // the method has a pointer receiver
+	bytes   bool   // a slice or array of byte-kind elements without methods
+	name    []byte // uvarint(len) canonical type name, for interfaces
+	elem    *typeInfo
+	key     *typeInfo
+	fields  []fieldInfo
+	err     error // why the type is unsupported
+	pool    sync.Pool
+
+	// flat is set for a type that AppendOf encodes straight from memory:
+	// a scalar kind (kind set, one field at offset 0 with no name) or a
+	// struct of such fields.
+	flat     []flatField
+	isStruct bool
+}
+
+// flatField is a field that AppendOf reads through its offset, without
+// reflection: a boolean, an integer, a float, a string, a byte slice or a
+// time.Time, of a type without key methods.
+type flatField struct {
+	name []byte // uvarint(len) name, ready to append
+	off  uintptr
+	kind reflect.Kind // reflect.Struct stands for time.Time
+}
+
+var (
+	// infos maps reflect.Type to *typeInfo. It is copied on write: types are
+	// few and built once, and a plain map read is the fastest lookup.
+	infos   atomic.Pointer[map[reflect.Type]*typeInfo]
+	buildMu sync.Mutex // serializes building and publishing infos
+)
+
+var (
+	keyerType  = reflect.TypeFor[Keyer]()
+	binaryType = reflect.TypeFor[encoding.BinaryMarshaler]()
+	textType   = reflect.TypeFor[encoding.TextMarshaler]()
+	timeType   = reflect.TypeFor[time.Time]()
+)
+
+// infoOf returns the typeInfo of t, building it on first use.
+func infoOf(t reflect.Type) *typeInfo {
+	if m := infos.Load(); m != nil {
+		if ti, ok := (*m)[t]; ok {
+			return ti
+		}
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	old := infos.Load()
+	if old != nil {
+		if ti, ok := (*old)[t]; ok {
+			return ti
+		}
+	}
+	building := map[reflect.Type]*typeInfo{}
+	ti := build(t, building)
+	m := make(map[reflect.Type]*typeInfo, len(building))
+	if old != nil {
+		maps.Copy(m, *old)
+	}
+	maps.Copy(m, building)
+	infos.Store(&m)
+	return ti
+}
+
+// build computes the typeInfo of t; building holds the infos being built, so
+// that a recursive type points back to its own info. Called with buildMu held.
+func build(t reflect.Type, building map[reflect.Type]*typeInfo) *typeInfo {
+	if m := infos.Load(); m != nil {
+		if ti, ok := (*m)[t]; ok {
+			return ti
+		}
+	}
+	if ti, ok := building[t]; ok {
+		return ti
+	}
+	ti := &typeInfo{t: t}
+	building[t] = ti
+	name := typeName(t)
+	ti.name = binary.AppendUvarint(nil, uint64(len(name)))
+	ti.name = append(ti.name, name...)
+
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		switch {
+		case t == timeType:
+			ti.how = byTime
+			return ti
+		case t.Implements(keyerType):
+			ti.how = byKeyer
+			return ti
+		case reflect.PointerTo(t).Implements(keyerType):
+			ti.how, ti.ptrRecv = byKeyer, true
+			return ti
+		}
+	}
+	if t.Kind() == reflect.Struct && hasUnexported(t) {
+		// Marshalers only stand in for a structure the encoder cannot read:
+		// on a struct with exported fields they may be promoted from one
+		// embedded field and ignore the others.
+		switch {
+		case t.Implements(binaryType):
+			ti.how = byBinary
+		case reflect.PointerTo(t).Implements(binaryType):
+			ti.how, ti.ptrRecv = byBinary, true
+		case t.Implements(textType):
+			ti.how = byText
+		case reflect.PointerTo(t).Implements(textType):
+			ti.how, ti.ptrRecv = byText, true
+		default:
+			ti.how = unsupported
+			ti.err = fmt.Errorf("argkey: %s has unexported fields: %w "+
+				"(give the type a CacheKey() string method, or MarshalBinary or MarshalText)",
+				t, ErrUnsupported)
+		}
+		return ti
+	}
+	switch t.Kind() {
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Uintptr:
+		ti.how = unsupported
+		ti.err = fmt.Errorf("argkey: %s: %w (%s)", t, ErrUnsupported, t.Kind())
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		ti.elem = build(t.Elem(), building)
+		if t.Kind() != reflect.Pointer && t.Elem().Kind() == reflect.Uint8 && ti.elem.how == byKind {
+			ti.bytes = true
+		}
+	case reflect.Map:
+		ti.key = build(t.Key(), building)
+		ti.elem = build(t.Elem(), building)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Name == "_" {
+				continue
+			}
+			fi := fieldInfo{index: i, info: build(f.Type, building)}
+			fi.name = binary.AppendUvarint(nil, uint64(len(f.Name)))
+			fi.name = append(fi.name, f.Name...)
+			ti.fields = append(ti.fields, fi)
+		}
+		ti.isStruct = true
+		ti.flat = make([]flatField, 0, len(ti.fields))
+		for _, fi := range ti.fields {
+			kind, ok := flatKind(fi.info)
+			if !ok {
+				ti.flat = nil
+				break
+			}
+			ti.flat = append(ti.flat, flatField{name: fi.name, off: t.Field(fi.index).Offset, kind: kind})
+		}
+	default:
+		if kind, ok := flatKind(ti); ok {
+			ti.flat = []flatField{{kind: kind}}
+		}
+	}
+	return ti
+}
+
+// flatKind reports whether values of ti's type can be read straight from
+// memory by appendFlat, and as what.
+func flatKind(ti *typeInfo) (reflect.Kind, bool) {
+	if ti.how == byTime {
+		return reflect.Struct, true
+	}
+	if ti.how != byKind {
+		return 0, false
+	}
+	switch k := ti.t.Kind(); k {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return k, true
+	case reflect.Slice:
+		return k, ti.bytes
+	}
+	return 0, false
+}
+
+// appendFlat appends the encoding of the value at p, of a type whose info
+// has flat set: the same bytes as the reflective encoder writes, without
+// reflection, pools or recursion (p stays on its caller's stack).
+func appendFlat(dst []byte, p unsafe.Pointer, ti *typeInfo) []byte {
+	if ti.isStruct {
+		dst = binary.AppendUvarint(append(dst, tagStruct), uint64(len(ti.flat)))
+	}
+	for i := range ti.flat {
+		f := &ti.flat[i]
+		dst = append(dst, f.name...)
+		q := unsafe.Add(p, f.off)
+		switch f.kind {
+		case reflect.Bool:
+			dst = appendBool(dst, *(*bool)(q))
+		case reflect.Int:
+			dst = appendInt(dst, int64(*(*int)(q)))
+		case reflect.Int8:
+			dst = appendInt(dst, int64(*(*int8)(q)))
+		case reflect.Int16:
+			dst = appendInt(dst, int64(*(*int16)(q)))
+		case reflect.Int32:
+			dst = appendInt(dst, int64(*(*int32)(q)))
+		case reflect.Int64:
+			dst = appendInt(dst, *(*int64)(q))
+		case reflect.Uint:
+			dst = appendUint(dst, uint64(*(*uint)(q)))
+		case reflect.Uint8:
+			dst = appendUint(dst, uint64(*(*uint8)(q)))
+		case reflect.Uint16:
+			dst = appendUint(dst, uint64(*(*uint16)(q)))
+		case reflect.Uint32:
+			dst = appendUint(dst, uint64(*(*uint32)(q)))
+		case reflect.Uint64:
+			dst = appendUint(dst, *(*uint64)(q))
+		case reflect.Float32:
+			dst = appendFloat(append(dst, tagFloat), float64(*(*float32)(q)))
+		case reflect.Float64:
+			dst = appendFloat(append(dst, tagFloat), *(*float64)(q))
+		case reflect.String:
+			dst = appendLen(dst, tagString, *(*string)(q))
+		case reflect.Slice:
+			dst = appendLen(dst, tagBytes, *(*[]byte)(q))
+		case reflect.Struct:
+			dst = appendTime(dst, *(*time.Time)(q))
+		}
+	}
+	return dst
+}
+
+// hasUnexported reports whether struct type t has an unexported field other
+// than the blank "_".
+func hasUnexported(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Name != "_" && !f.IsExported() {
+			return true
+		}
+	}
+	return false
+}
+
+// typeName is a name of t that differs for every two types: named types by
+// package path and name, others by their structure.
+func typeName(t reflect.Type) string {
+	if t.Name() != "" {
+		if t.PkgPath() == "" {
+			return t.Name() // predeclared
+		}
+		return t.PkgPath() + "." + t.Name()
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return "*" + typeName(t.Elem())
+	case reflect.Slice:
+		return "[]" + typeName(t.Elem())
+	case reflect.Array:
+		return fmt.Sprintf("[%d]%s", t.Len(), typeName(t.Elem()))
+	case reflect.Map:
+		return "map[" + typeName(t.Key()) + "]" + typeName(t.Elem())
+	case reflect.Chan:
+		return t.ChanDir().String() + " " + typeName(t.Elem())
+	case reflect.Struct:
+		var b bytes.Buffer
+		b.WriteString("struct {")
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if i > 0 {
+				b.WriteString(";")
+			}
+			if f.PkgPath != "" {
+				b.WriteString(f.PkgPath + ".")
+			}
+			fmt.Fprintf(&b, " %s %s %q", f.Name, typeName(f.Type), f.Tag)
+		}
+		b.WriteString(" }")
+		return b.String()
+	}
+	return t.String() // interfaces and funcs: never a dynamic type we encode by name
+}
+
+// encoder holds the state of cycle detection. The output is passed along and
+// returned, never stored in the encoder: a buffer stored through a pointer
+// escapes to the heap, and callers encode into buffers on their stack.
+type encoder struct {
+	depth int                  // pointers, maps and slices entered
+	seen  map[seenKey]struct{} // what is on the current path, past cycleDepth
+}
+
+type seenKey struct {
+	ptr uintptr
+	len int
+	typ reflect.Type
+}
+
+// cycleDepth is how deep the encoder goes into pointers, maps and slices
+// before it starts recording what it visits: shallow values, the common
+// case, pay nothing for cycle detection.
+const cycleDepth = 32
+
+// enter records a reference on the current path, reporting ErrCycle if it
+// is already there. leave undoes it.
+func (e *encoder) enter(v reflect.Value, n int) error {
+	e.depth++
+	if e.depth <= cycleDepth {
+		return nil
+	}
+	if e.seen == nil {
+		e.seen = map[seenKey]struct{}{}
+	}
+	k := seenKey{v.Pointer(), n, v.Type()}
+	if _, ok := e.seen[k]; ok {
+		return fmt.Errorf("argkey: %s: %w", v.Type(), ErrCycle)
+	}
+	e.seen[k] = struct{}{}
+	return nil
+}
+
+func (e *encoder) leave(v reflect.Value, n int) {
+	if e.depth > cycleDepth {
+		delete(e.seen, seenKey{v.Pointer(), n, v.Type()})
+	}
+	e.depth--
+}
+
+// value appends the encoding of v, whose type's info is ti, to buf.
+func (e *encoder) value(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
+	switch ti.how {
+	case unsupported:
+		return buf, ti.err
+	case byTime:
+		var t time.Time
+		if v.CanAddr() {
+			t = *v.Addr().Interface().(*time.Time)
+		} else {
+			t = v.Interface().(time.Time)
+		}
+		return appendTime(buf, t), nil
+	case byKeyer, byBinary, byText:
+		return appendMethod(buf, v, ti)
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		return appendBool(buf, v.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return appendInt(buf, v.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return appendUint(buf, v.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return appendFloat(append(buf, tagFloat), v.Float()), nil
+	case reflect.Complex64, reflect.Complex128:
+		c := v.Complex()
+		return appendFloat(appendFloat(append(buf, tagComplex), real(c)), imag(c)), nil
+	case reflect.String:
+		return appendLen(buf, tagString, v.String()), nil
+	case reflect.Pointer:
+		if v.IsNil() {
+			return append(buf, tagNil), nil
+		}
+		if err := e.enter(v, 0); err != nil {
+			return buf, err
+		}
+		buf, err := e.value(append(buf, tagPtr), v.Elem(), ti.elem)
+		e.leave(v, 0)
+		return buf, err
+	case reflect.Interface:
+		if v.IsNil() {
+			return append(buf, tagNil), nil
+		}
+		v = v.Elem()
+		di := infoOf(v.Type())
+		buf = append(buf, tagIface)
+		return e.value(append(buf, di.name...), v, di)
+	case reflect.Slice:
+		n := v.Len()
+		if ti.bytes {
+			return appendLen(buf, tagBytes, v.Bytes()), nil
+		}
+		if n == 0 { // nil or empty
+			return append(buf, tagList, 0), nil
+		}
+		if err := e.enter(v, n); err != nil {
+			return buf, err
+		}
+		buf, err := e.list(buf, v, n, ti.elem)
+		e.leave(v, n)
+		return buf, err
+	case reflect.Array:
+		n := v.Len()
+		if !ti.bytes {
+			return e.list(buf, v, n, ti.elem)
+		}
+		buf = binary.AppendUvarint(append(buf, tagBytes), uint64(n))
+		if v.CanAddr() {
+			return append(buf, v.Bytes()...), nil
+		}
+		for i := range n {
+			buf = append(buf, byte(v.Index(i).Uint()))
+		}
+		return buf, nil
+	case reflect.Map:
+		if err := e.enter(v, 0); err != nil {
+			return buf, err
+		}
+		buf, err := e.mapValue(buf, v, ti)
+		e.leave(v, 0)
+		return buf, err
+	case reflect.Struct:
+		buf = binary.AppendUvarint(append(buf, tagStruct), uint64(len(ti.fields)))
+		var err error
+		for _, f := range ti.fields {
+			if buf, err = e.value(append(buf, f.name...), v.Field(f.index), f.info); err != nil {
+				return buf, err
+			}
+		}
+		return buf, nil
+	}
+	return buf, fmt.Errorf("argkey: %s: %w", v.Type(), ErrUnsupported)
+}
+
+func (e *encoder) list(buf []byte, v reflect.Value, n int, elem *typeInfo) ([]byte, error) {
+	buf = binary.AppendUvarint(append(buf, tagList), uint64(n))
+	var err error
+	for i := range n {
+		if buf, err = e.value(buf, v.Index(i), elem); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// mapValue encodes a map's pairs sorted by the bytes of their keys (then of
+// their values: a map may hold several NaN keys).
+func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
+	n := v.Len()
+	buf = binary.AppendUvarint(append(buf, tagMap), uint64(n))
+	if n == 0 {
+		return buf, nil
+	}
+	// Encode the pairs after the header, then sort them in place.
+	start := len(buf)
+	type pair struct{ k, kv [2]int } // [start,end) of the key and of key+value, relative to start
+	pairs := make([]pair, 0, n)
+	it := v.MapRange()
+	var err error
+	for it.Next() {
+		p := len(buf)
+		if buf, err = e.value(buf, it.Key(), ti.key); err != nil {
+			return buf, err
+		}
+		k := len(buf)
+		if buf, err = e.value(buf, it.Value(), ti.elem); err != nil {
+			return buf, err
+		}
+		pairs = append(pairs, pair{[2]int{p - start, k - start}, [2]int{p - start, len(buf) - start}})
+	}
+	enc := bytes.Clone(buf[start:])
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := bytes.Compare(enc[a.k[0]:a.k[1]], enc[b.k[0]:b.k[1]]); c != 0 {
+			return c
+		}
+		return bytes.Compare(enc[a.kv[0]:a.kv[1]], enc[b.kv[0]:b.kv[1]])
+	})
+	buf = buf[:start]
+	for _, p := range pairs {
+		buf = append(buf, enc[p.kv[0]:p.kv[1]]...)
+	}
+	return buf, nil
+}
+
+// appendMethod encodes v with the key method its type implements.
+func appendMethod(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
+	var recv any
+	if ti.ptrRecv {
+		// A copy, so that the method cannot keep a pointer into the caller's
+		// value (or into a pooled box).
+		p := reflect.New(ti.t)
+		p.Elem().Set(v)
+		recv = p.Interface()
+	} else {
+		recv = v.Interface()
+	}
+	var (
+		b   []byte
+		err error
+		tag byte
+	)
+	switch ti.how {
+	case byKeyer:
+		return appendLen(buf, tagKeyer, recv.(Keyer).CacheKey()), nil
+	case byBinary:
+		tag = tagBinary
+		b, err = recv.(encoding.BinaryMarshaler).MarshalBinary()
+	default:
+		tag = tagText
+		b, err = recv.(encoding.TextMarshaler).MarshalText()
+	}
+	if err != nil {
+		return buf, fmt.Errorf("argkey: %s: %w", ti.t, err)
+	}
+	return appendLen(buf, tag, b), nil
+}
+
+// Check reports whether values of type t can be encoded, as far as the type
+// says: it returns the error Append would return for a func, chan,
+// unsafe.Pointer or uintptr, or a struct with unexported fields and no key
+// method, anywhere in t outside interfaces. A nil error does not promise that
+// every value encodes: an interface field may hold anything, and a value may
+// contain a cycle.
+func Check(t reflect.Type) error {
+	return check(infoOf(t), map[*typeInfo]bool{})
+}
+
+func check(ti *typeInfo, seen map[*typeInfo]bool) error {
+	if ti == nil || seen[ti] {
+		return nil
+	}
+	seen[ti] = true
+	if ti.how == unsupported {
+		return ti.err
+	}
+	if ti.how != byKind {
+		return nil
+	}
+	for _, f := range ti.fields {
+		if err := check(f.info, seen); err != nil {
+			return err
+		}
+	}
+	if err := check(ti.key, seen); err != nil {
+		return err
+	}
+	return check(ti.elem, seen)
+}

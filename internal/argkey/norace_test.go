@@ -1,0 +1,5 @@
+//go:build !race
+
+package argkey_test
+
+const raceEnabled = false

@@ -1,0 +1,554 @@
+package caching
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-caching/caching/internal/argkey"
+	"github.com/go-caching/caching/internal/flight"
+)
+
+// kindGen is the kind of the keys that hold the generation of a memoized
+// function (see keys.go for the other kinds): g/<name>.
+const kindGen = "g/"
+
+// Memoized is a function memoized through a Cache: Get returns the result
+// stored for an argument, or calls the function once, stores its result and
+// returns it. Create it with Memoize; it is safe for concurrent use.
+//
+// # Keys
+//
+// An entry's key is the Cache's KeyPrefix, the memoized function's name and
+// Version, and a deterministic encoding of the argument (see KeyFunc for the
+// rules and for choosing a key yourself): equal arguments share one entry in
+// every process sharing the backend; different arguments never do. Long keys
+// are hashed.
+//
+// # Results are shared
+//
+// On an in-process store (backend/simple) Get returns the value the
+// function returned, as it is: not a copy, and nothing is decoded on a hit.
+// A result of a reference type (a map, a slice, a pointer, or a struct
+// holding one) is shared with every other caller and must not be modified;
+// copy it first. On other stores each Get decodes a new value with the
+// Cache's Codec, so the result type must round-trip through it (JSON by
+// default: exported fields only).
+//
+// # Failures
+//
+// Errors from the function are returned and never stored. A panic in the
+// function reaches every caller waiting for it, each panicking with a
+// *PanicError. When the backend fails or is slower than Options.Timeout,
+// Get still returns the function's result, and the error is logged
+// (rate-limited) and counted in Stats.Errors; so is a result the Codec cannot
+// encode (it is returned, not stored).
+//
+// # Invalidation
+//
+// Forget removes one argument's entry; ForgetAll gives the function a new
+// generation, kept in the backend without expiry and read with every entry
+// in the same round trip, so that every process sharing the backend stops
+// serving the old entries at once; Tags and Cache.InvalidateTags group
+// entries of several functions and views. The generation and tag versions
+// are read before the function runs, so a result computed while any of them
+// changed is never served.
+type Memoized[A, R any] struct {
+	c    *Cache
+	fn   func(context.Context, A) (R, error)
+	name string
+
+	version string
+	keyHead string        // KeyPrefix + "m/" + name + "/" + version + "/"
+	genKey  string        // the key of the function's generation
+	tagKeys []string      // the keys of its tags and generation, sorted
+	ttl     time.Duration // as resolved: 0 is no expiry
+	swr     time.Duration
+	sie     time.Duration
+
+	bypass   func(context.Context) bool
+	refresh  func(context.Context) bool
+	skipZero bool
+	storeIf  func(R) bool
+	ttlOf    func(R) time.Duration
+	keyFunc  func(A) string
+
+	calls flight.Group[string, R]
+	// epoch changes with every Forget and ForgetAll; a computation stores
+	// its result only if the epoch did not change while it ran, so that an
+	// in-process Forget is never undone by a computation that started
+	// before it. saveMu orders the check and the store against the change.
+	epoch  atomic.Uint64
+	saveMu sync.RWMutex
+
+	refreshMu  sync.Mutex
+	refreshing map[string]struct{} // keys with a background refresh running
+}
+
+// Memoize returns fn memoized through c under name. The name identifies the
+// function's entries in the backend: two Memoized values with one name (in
+// one process or in several) share their entries, so give every function its
+// own name, and change Version when the function's results change meaning.
+//
+// Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError, BypassIf,
+// RefreshIf, StoreIf, SkipZero, ResultTTL and KeyFunc. Singleflight is always
+// on: concurrent Gets of one argument in this process call fn once.
+//
+// fn is called with a context that carries the values of the context of the
+// Get that started the call, but not its cancellation or deadline: when that
+// caller gives up, fn goes on for the other callers and for the cache. Bound
+// fn's time inside it if it may hang.
+//
+// Memoize panics if the configuration is invalid (a nil c or fn, an empty
+// name or one containing "/", a negative duration, a generic option of other
+// types than fn's, or an argument type that cannot be encoded, such as a
+// struct with unexported fields and no CacheKey method, while no KeyFunc is
+// given): like regexp.MustCompile, it is meant for program start-up.
+func Memoize[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), opts ...MemoOption) *Memoized[A, R] {
+	m, err := newMemoized(c, name, fn, opts)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), opts []MemoOption) (*Memoized[A, R], error) {
+	switch {
+	case c == nil:
+		return nil, errors.New("caching: Memoize: nil *Cache")
+	case fn == nil:
+		return nil, fmt.Errorf("caching: Memoize %q: nil function", name)
+	case name == "":
+		return nil, errors.New("caching: Memoize: empty name")
+	case strings.Contains(name, "/"):
+		return nil, fmt.Errorf("caching: Memoize %q: the name must not contain \"/\"", name)
+	}
+	var cfg memoConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applyMemo(&cfg)
+		}
+	}
+	m := &Memoized[A, R]{
+		c: c, fn: fn, name: name, version: cfg.version,
+		swr: cfg.swr, sie: cfg.sie,
+		bypass: cfg.bypass, refresh: cfg.refresh, skipZero: cfg.skipZero,
+	}
+	var err error
+	if m.ttl, err = c.resolveTTL(cfg.ttl); err != nil {
+		return nil, fmt.Errorf("caching: Memoize %q: TTL: %w", name, err)
+	}
+	if cfg.swr < 0 || cfg.sie < 0 {
+		return nil, fmt.Errorf("caching: Memoize %q: StaleWhileRevalidate and StaleIfError must not be negative", name)
+	}
+	if m.storeIf, err = memoFunc[func(R) bool](name, "StoreIf", cfg.storeIf); err != nil {
+		return nil, err
+	}
+	if m.ttlOf, err = memoFunc[func(R) time.Duration](name, "ResultTTL", cfg.ttlOf); err != nil {
+		return nil, err
+	}
+	if m.keyFunc, err = memoFunc[func(A) string](name, "KeyFunc", cfg.keyFunc); err != nil {
+		return nil, err
+	}
+	if m.keyFunc == nil {
+		if err := argkey.Check(reflect.TypeFor[A]()); err != nil {
+			return nil, fmt.Errorf("caching: Memoize %q: argument: %w (or give a KeyFunc)", name, err)
+		}
+	}
+	m.keyHead = c.prefix + kindMemo + name + "/" + m.version + "/"
+	m.genKey = c.prefix + kindGen + name
+	m.tagKeys = append(c.tagKeys(cfg.tags), m.genKey)
+	slices.Sort(m.tagKeys)
+	return m, nil
+}
+
+// memoFunc checks that a generic option was given for the memoized
+// function's types.
+func memoFunc[F any](name, option string, v any) (F, error) {
+	var f F
+	if v == nil {
+		return f, nil
+	}
+	f, ok := v.(F)
+	if !ok {
+		return f, fmt.Errorf("caching: Memoize %q: %s takes a %T; got a %T", name, option, f, v)
+	}
+	return f, nil
+}
+
+// Name returns the name the function was memoized under.
+func (m *Memoized[A, R]) Name() string { return m.name }
+
+// Key returns the backend key of a's entry. It fails only if a cannot be
+// encoded (a value of an unsupported type inside an interface, or a cycle);
+// see KeyFunc.
+func (m *Memoized[A, R]) Key(a A) (string, error) {
+	var scratch [128]byte
+	var arg []byte
+	if m.keyFunc != nil {
+		// A leading 0 keeps these keys apart from encoded arguments, which
+		// start with their format version (1).
+		arg = append(append(scratch[:0], 0), m.keyFunc(a)...)
+	} else {
+		var err error
+		if arg, err = argkey.AppendOf(scratch[:0], a); err != nil {
+			return "", fmt.Errorf("caching: memoize %s: key: %w", m.name, err)
+		}
+	}
+	// c.memoKey, without its intermediate strings: one allocation.
+	enc := base64.RawURLEncoding
+	n := len(m.keyHead) + enc.EncodedLen(len(arg))
+	if n-len(m.c.prefix)-len(kindMemo) > maxReadableKey {
+		return m.c.memoKey(m.name, m.version, arg), nil
+	}
+	var kb [256]byte
+	var buf []byte
+	if n <= len(kb) {
+		buf = kb[:n]
+	} else {
+		buf = make([]byte, n)
+	}
+	copy(buf, m.keyHead)
+	enc.Encode(buf[len(m.keyHead):], arg)
+	return string(buf), nil
+}
+
+// Get returns the result of fn for a: the stored one if there is a fresh
+// entry for a, else a stale one where StaleWhileRevalidate allows (with one
+// refresh started in the background), else fn's result, stored for the next
+// calls. Concurrent calls for one argument call fn once; each returns with
+// its own ctx.Err() as soon as its ctx is done, while fn goes on for the
+// others.
+func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
+	if m.bypass != nil && m.bypass(ctx) {
+		return m.fn(ctx, a)
+	}
+	key, err := m.Key(a)
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	forced := m.refresh != nil && m.refresh(ctx)
+	var (
+		stale    R
+		hasStale bool
+	)
+	if !forced {
+		e, err := m.lookup(ctx, key)
+		switch {
+		case err == nil:
+			v, err := decodeValue[R](m.c, e)
+			switch {
+			case err != nil:
+				// A result of another shape (the type changed without a
+				// new Version) or a codec that cannot read it: recompute.
+				m.c.failOpen("memoize decode", err)
+			case m.c.isFresh(e):
+				return v, nil
+			default:
+				now := m.c.now()
+				if m.swr > 0 && now < deadline(e.FreshUntil, m.swr) {
+					m.c.countStale()
+					m.refreshInBackground(ctx, key, a)
+					return v, nil
+				}
+				if m.sie > 0 && now < deadline(e.FreshUntil, m.sie) {
+					stale, hasStale = v, true
+				} else {
+					m.c.countMiss()
+				}
+			}
+		case !errors.Is(err, ErrNotFound):
+			m.c.failOpen("memoize get", err)
+		}
+	}
+	v, _, err := m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
+		return m.compute(ctx, key, a, !forced)
+	})
+	if hasStale {
+		if err != nil && ctx.Err() == nil {
+			m.c.countStale()
+			return stale, nil
+		}
+		m.c.countMiss()
+	}
+	return v, err
+}
+
+// lookup reads key's entry and the function's tag versions, bounded by
+// Options.Timeout on a remote store.
+func (m *Memoized[A, R]) lookup(ctx context.Context, key string) (*entry, error) {
+	ctx, cancel := m.c.opContext(ctx)
+	defer cancel()
+	return m.c.lookup(ctx, key, m.tagKeys)
+}
+
+// compute calls fn for a and stores its result under key. It runs once for
+// all the concurrent callers of one key.
+func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck bool) (R, error) {
+	if recheck && m.c.local != nil {
+		// A computation that finished between this caller's lookup and its
+		// joining the flight has stored the result: use it.
+		if e, err := m.c.lookupUncounted(ctx, key, m.tagKeys); err == nil && m.c.isFresh(e) {
+			if v, err := decodeValue[R](m.c, e); err == nil {
+				return v, nil
+			}
+		}
+	}
+	epoch := m.epoch.Load()
+	// The tag versions are read before fn runs: if a tag is invalidated (or
+	// ForgetAll is called, in any process) while fn runs, the result is
+	// stored under the old versions, and so is a miss.
+	opCtx, cancel := m.c.opContext(ctx)
+	versions, verr := m.c.tagVersions(opCtx, m.tagKeys)
+	cancel()
+	if verr != nil {
+		m.c.failOpen("memoize tag versions", verr)
+	}
+	v, err := m.fn(ctx, a)
+	if err != nil || verr != nil {
+		return v, err
+	}
+	ttl, ok := m.storable(v)
+	if !ok {
+		return v, nil
+	}
+	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
+	if err := m.c.fillValue(e, v); err != nil {
+		m.c.failOpen("memoize encode", err)
+		return v, nil
+	}
+	e.TagKeys, e.Versions = m.tagKeys, versions
+	m.saveMu.RLock()
+	defer m.saveMu.RUnlock()
+	if m.epoch.Load() != epoch {
+		return v, nil // forgotten while fn ran
+	}
+	opCtx, cancel = m.c.opContext(ctx)
+	defer cancel()
+	if err := m.c.save(opCtx, key, e, nil); err != nil {
+		m.c.failOpen("memoize set", err)
+	}
+	return v, nil
+}
+
+// storable reports whether v is to be stored, and for how long.
+func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
+	if m.storeIf != nil && !m.storeIf(v) {
+		return 0, false
+	}
+	if m.skipZero && reflect.ValueOf(&v).Elem().IsZero() {
+		return 0, false
+	}
+	if m.ttlOf == nil {
+		return m.ttl, true
+	}
+	d := m.ttlOf(v)
+	switch {
+	case d < 0:
+		return 0, false
+	case d == 0:
+		return m.ttl, true
+	}
+	ttl, _ := m.c.resolveTTL(d) // d > 0 cannot fail
+	return ttl, true
+}
+
+// refreshInBackground starts one goroutine that recomputes key's entry,
+// unless one is running already.
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) {
+	m.refreshMu.Lock()
+	if _, ok := m.refreshing[key]; ok {
+		m.refreshMu.Unlock()
+		return
+	}
+	if m.refreshing == nil {
+		m.refreshing = map[string]struct{}{}
+	}
+	m.refreshing[key] = struct{}{}
+	m.refreshMu.Unlock()
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer func() {
+			m.refreshMu.Lock()
+			delete(m.refreshing, key)
+			m.refreshMu.Unlock()
+			if r := recover(); r != nil {
+				// Nobody waits for this call: a panic in fn must not crash
+				// the process. It is logged (with the value, not the key).
+				m.c.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
+			}
+		}()
+		_, _, _ = m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
+			return m.compute(ctx, key, a, false)
+		})
+	}()
+}
+
+func panicValue(r any) any {
+	if pe, ok := r.(*PanicError); ok {
+		return pe.Value
+	}
+	return r
+}
+
+// Forget removes a's entry, so that the next Get calls fn. A computation for
+// a that is running in this process is not stored. Other processes may
+// still store a result they were computing: use Tags or ForgetAll where
+// that matters.
+func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
+	key, err := m.Key(a)
+	if err != nil {
+		return err
+	}
+	m.bumpEpoch()
+	m.calls.Forget(key)
+	if err := m.c.b.Delete(ctx, key); err != nil {
+		return fmt.Errorf("caching: memoize %s: forget: %w", m.name, err)
+	}
+	return nil
+}
+
+// ForgetAll makes every entry of the function a miss, in every process
+// sharing the backend, by giving the function a new generation: one write,
+// whatever the number of entries (which expire in their own time). Results
+// being computed anywhere when it is called are not served afterwards.
+func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
+	m.bumpEpoch()
+	m.calls.ForgetAll()
+	n := newVersion()
+	var err error
+	if m.c.local != nil {
+		err = m.c.local.StoreValue(m.genKey, n, len(m.genKey)+16, 0)
+	} else {
+		err = m.c.b.Set(ctx, m.genKey, formatVersion(n), 0)
+	}
+	if err != nil {
+		return fmt.Errorf("caching: memoize %s: forget all: %w", m.name, err)
+	}
+	return nil
+}
+
+func (m *Memoized[A, R]) bumpEpoch() {
+	m.saveMu.Lock()
+	m.epoch.Add(1)
+	m.saveMu.Unlock()
+}
+
+// Uncached calls fn for a without reading or writing the cache.
+func (m *Memoized[A, R]) Uncached(ctx context.Context, a A) (R, error) {
+	return m.fn(ctx, a)
+}
+
+// MemoizedValue is a memoized function of no argument: a value computed once
+// and kept in the cache for its TTL, shared by every process using the
+// backend. Create it with MemoizeValue; it is safe for concurrent use.
+type MemoizedValue[R any] struct {
+	m *Memoized[struct{}, R]
+}
+
+// MemoizeValue is Memoize for a function of no argument (a configuration
+// read from a database, an exchange rate). It takes the same options and
+// panics on the same errors.
+func MemoizeValue[R any](c *Cache, name string, fn func(context.Context) (R, error), opts ...MemoOption) *MemoizedValue[R] {
+	var wrapped func(context.Context, struct{}) (R, error)
+	if fn != nil {
+		wrapped = func(ctx context.Context, _ struct{}) (R, error) { return fn(ctx) }
+	}
+	return &MemoizedValue[R]{m: Memoize(c, name, wrapped, opts...)}
+}
+
+// Get returns the stored value, or calls the function; see Memoized.Get.
+func (v *MemoizedValue[R]) Get(ctx context.Context) (R, error) { return v.m.Get(ctx, struct{}{}) }
+
+// Forget removes the stored value, in every process sharing the backend.
+func (v *MemoizedValue[R]) Forget(ctx context.Context) error { return v.m.ForgetAll(ctx) }
+
+// Uncached calls the function without reading or writing the cache.
+func (v *MemoizedValue[R]) Uncached(ctx context.Context) (R, error) {
+	return v.m.Uncached(ctx, struct{}{})
+}
+
+// Key returns the backend key of the value.
+func (v *MemoizedValue[R]) Key() string {
+	k, _ := v.m.Key(struct{}{}) // struct{} always encodes
+	return k
+}
+
+// Name returns the name the function was memoized under.
+func (v *MemoizedValue[R]) Name() string { return v.m.name }
+
+// memoOption is a MemoOption that sets a field of memoConfig.
+type memoOption func(*memoConfig)
+
+func (o memoOption) applyMemo(c *memoConfig) { o(c) }
+
+// TTL sets how long a memoized result stays fresh: 0 (the default) means the
+// Cache's DefaultTTL, Forever means no expiry; negative makes Memoize panic.
+func TTL(d time.Duration) MemoOption {
+	return memoOption(func(c *memoConfig) { c.ttl = d })
+}
+
+// BypassIf skips the cache for the calls where f(ctx) reports true: the
+// function is called and its result is neither read from nor written to the
+// cache (Flask-Caching's unless). Use it for previews, administrators, or
+// requests that must see their own writes. Default: never.
+func BypassIf(f func(ctx context.Context) bool) MemoOption {
+	return memoOption(func(c *memoConfig) { c.bypass = f })
+}
+
+// RefreshIf makes the calls where f(ctx) reports true call the function
+// and replace the stored result, instead of reading it (Flask-Caching's
+// forced_update). Default: never.
+func RefreshIf(f func(ctx context.Context) bool) MemoOption {
+	return memoOption(func(c *memoConfig) { c.refresh = f })
+}
+
+// SkipZero stores no result equal to its type's zero value (nil, 0, "", a
+// struct of zero fields): such a result is returned but computed again next
+// time, like Flask-Caching's cache_none=False. By default zero values are
+// stored: in Go, a stored zero is told apart from a miss.
+func SkipZero() MemoOption {
+	return memoOption(func(c *memoConfig) { c.skipZero = true })
+}
+
+// StoreIf stores only the results for which keep reports true; the others
+// are returned but not stored. R must be the memoized function's result type
+// (Memoize panics otherwise). Default: every result is stored.
+func StoreIf[R any](keep func(R) bool) MemoOption {
+	return memoOption(func(c *memoConfig) { c.storeIf = keep })
+}
+
+// ResultTTL sets each result's TTL from the result itself, such as an access
+// token's expiry: ttl(r) > 0 is used as the TTL (Forever: no expiry), 0 means
+// the function's TTL, and a negative TTL stores nothing. R must be the
+// memoized function's result type (Memoize panics otherwise).
+func ResultTTL[R any](ttl func(R) time.Duration) MemoOption {
+	return memoOption(func(c *memoConfig) { c.ttlOf = ttl })
+}
+
+// KeyFunc replaces the encoding of arguments by key(a): arguments with equal
+// keys share an entry, so key must tell apart every two arguments the
+// function treats differently. A must be the memoized function's argument
+// type (Memoize panics otherwise).
+//
+// Without KeyFunc the argument is encoded deterministically: strings,
+// numbers, booleans, slices, arrays, maps (in sorted order), pointers
+// (followed: a nil pointer differs from a pointer to a zero value), structs
+// (exported fields, by name), interfaces (by dynamic type and value) and
+// time.Time (by instant: times that are Equal share a key). Equal contents
+// give equal keys (a nil slice and an empty one share a key; all NaNs share
+// one; -0 and +0 share one). A type can choose its own key with a
+// CacheKey() string method; a struct with unexported fields must have one,
+// or MarshalBinary or MarshalText, to be an argument. Funcs, channels,
+// unsafe pointers, uintptrs and cycles cannot be encoded.
+func KeyFunc[A any](key func(A) string) MemoOption {
+	return memoOption(func(c *memoConfig) { c.keyFunc = key })
+}
