@@ -43,15 +43,17 @@ type statsArgs struct {
 type api struct {
 	store *Store
 	cache *caching.Cache
-	stats *memoized[statsArgs, SalesStats]
+	stats *caching.Memoized[statsArgs, SalesStats]
 	log   *slog.Logger
 }
 
 func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 	a := &api{store: store, cache: cache, log: log}
-	a.stats = memoize(cache, "sales-stats", statsTTL, func(ctx context.Context, args statsArgs) (SalesStats, error) {
+	// One entry per (user, period); concurrent misses for one of them run
+	// the query once. Forget drops one entry when a sale comes in.
+	a.stats = caching.Memoize(cache, "sales-stats", func(ctx context.Context, args statsArgs) (SalesStats, error) {
 		return store.Stats(ctx, args.UserID, args.Period)
-	})
+	}, caching.TTL(statsTTL))
 	return a
 }
 

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -76,31 +75,6 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
 func (r *recorder) Write(b []byte) (int, error) { r.body = append(r.body, b...); return len(b), nil }
-
-// --- Memoize (root package, branch flight) ---
-
-// memoized is a function of one comparable argument whose results are kept
-// in the Cache for ttl.
-type memoized[A comparable, R any] struct {
-	c    *caching.Cache
-	name string
-	ttl  time.Duration
-	fn   func(context.Context, A) (R, error)
-}
-
-func memoize[A comparable, R any](c *caching.Cache, name string, ttl time.Duration, fn func(context.Context, A) (R, error)) *memoized[A, R] {
-	return &memoized[A, R]{c: c, name: name, ttl: ttl, fn: fn}
-}
-
-func (m *memoized[A, R]) key(a A) string { return fmt.Sprintf("memo:%s:%+v", m.name, a) }
-
-// Get returns the cached result for a, or calls the function and caches it.
-func (m *memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
-	return caching.GetOrSet(ctx, m.c, m.key(a), m.ttl, func(ctx context.Context) (R, error) { return m.fn(ctx, a) })
-}
-
-// Forget removes the cached result for a.
-func (m *memoized[A, R]) Forget(ctx context.Context, a A) error { return m.c.Delete(ctx, m.key(a)) }
 
 // --- compression (compress/, branch compress) ---
 
