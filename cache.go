@@ -10,12 +10,12 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/flight"
+	"github.com/go-caching/caching/internal/ratelimit"
 )
 
 // Forever, given as a TTL, stores an entry with no expiry. A bounded store
@@ -82,11 +82,9 @@ type Cache struct {
 	codec  Codec
 	clock  func() time.Time
 
-	log         *slog.Logger
-	logInterval int64
-	lastLog     atomic.Int64
-	suppressed  atomic.Int64
-	timeout     time.Duration
+	log      *slog.Logger
+	logLimit *ratelimit.Limiter
+	timeout  time.Duration
 
 	stats     counters
 	loads     flight.Group[string, any] // GetOrSet's loads in flight
@@ -117,10 +115,11 @@ func New(opts *Options) (*Cache, error) {
 	if opts.LogInterval < 0 {
 		return nil, fmt.Errorf("caching: Options.LogInterval is %v; want 0 (10s) or positive", opts.LogInterval)
 	}
-	c.logInterval = int64(opts.LogInterval)
-	if c.logInterval == 0 {
-		c.logInterval = int64(10 * time.Second)
+	logInterval := opts.LogInterval
+	if logInterval == 0 {
+		logInterval = 10 * time.Second
 	}
+	c.logLimit = ratelimit.New(logInterval, 1)
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("caching: Options.Timeout is %v; want 0 (500ms) or positive", opts.Timeout)
 	}
@@ -226,15 +225,13 @@ func (c *Cache) opContext(ctx context.Context) (context.Context, context.CancelF
 // (with the number of errors not logged since). Keys are never logged.
 func (c *Cache) failOpen(op string, err error) {
 	c.stats.errors.Add(1)
-	now := c.now()
-	last := c.lastLog.Load()
-	if now-last < c.logInterval || !c.lastLog.CompareAndSwap(last, now) {
-		c.suppressed.Add(1)
+	ok, suppressed := c.logLimit.Allow(c.clock())
+	if !ok {
 		return
 	}
 	c.log.LogAttrs(context.Background(), slog.LevelWarn, "caching: backend error, serving uncached",
 		slog.String("op", op), slog.String("error", err.Error()),
-		slog.Int64("suppressed", c.suppressed.Swap(0)))
+		slog.Int64("suppressed", suppressed))
 }
 
 // lookup reads the entry under key and checks it against the current

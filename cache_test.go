@@ -123,7 +123,7 @@ var storeKinds = []storeKind{
 		if shared == nil {
 			shared = newSimple(t, clock)
 		}
-		opts.Backend = nopClose{shared}
+		opts.Backend = localNoClose{shared.(*simple.Store)}
 		if clock != nil {
 			opts.Clock = clock.Now
 		}
@@ -150,16 +150,21 @@ type nopClose struct{ backend.Backend }
 
 func (nopClose) Close() error { return nil }
 
-func (n nopClose) LoadValue(key string) (any, bool) {
-	if vs, ok := n.Backend.(backend.ValueStore); ok {
-		return vs.LoadValue(key)
-	}
-	return nil, false
-}
+// localNoClose is nopClose for the in-process store: it keeps the store's
+// backend.ValueStore methods, so the Cache takes its in-process path.
+type localNoClose struct{ *simple.Store }
+
+func (localNoClose) Close() error { return nil }
 
 func forEachStore(t *testing.T, fn func(t *testing.T, k storeKind)) {
 	for _, k := range storeKinds {
-		t.Run(k.name, func(t *testing.T) { fn(t, k) })
+		t.Run(k.name, func(t *testing.T) {
+			c, _ := k.open(t, nil, nil, Options{})
+			if local := c.local != nil; local != (k.name == "local") {
+				t.Fatalf("store kind %s: in-process path = %v", k.name, local)
+			}
+			fn(t, k)
+		})
 	}
 }
 

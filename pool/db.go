@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-caching/caching/internal/ratelimit"
 	"github.com/go-caching/caching/timing"
 )
 
@@ -68,7 +69,7 @@ type DB struct {
 	cfg    Config // resolved
 	opts   SQLOptions
 	logger *slog.Logger
-	slow   *limiter
+	slow   *ratelimit.Limiter
 
 	queries, slowQueries, timeouts            atomic.Int64
 	opened, connectErrors, prePings           atomic.Int64
@@ -113,7 +114,7 @@ func OpenDB(dc driver.Connector, cfg Config, opts SQLOptions) (*DB, error) {
 		opts.TimingName = "db"
 	}
 	db := &DB{cfg: cfg.Resolved(), opts: opts, logger: opts.Logger,
-		slow: newLimiter(opts.SlowLogInterval, opts.SlowLogBurst)}
+		slow: ratelimit.New(opts.SlowLogInterval, opts.SlowLogBurst)}
 	db.DB = sql.OpenDB(&connector{inner: dc, db: db})
 	if err := ApplySQL(db.DB, cfg); err != nil {
 		_ = db.DB.Close()
@@ -268,7 +269,7 @@ func (db *DB) queryDone(ctx context.Context, query string, args []driver.NamedVa
 	if db.logger == nil {
 		return
 	}
-	ok, suppressed := db.slow.allow()
+	ok, suppressed := db.slow.Allow(time.Now())
 	if !ok {
 		return
 	}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/go-caching/caching/internal/ratelimit"
 )
 
 // slowLog logs requests over their route's threshold, through a token
@@ -16,12 +17,7 @@ type slowLog struct {
 	threshold time.Duration
 	routes    map[string]time.Duration
 
-	mu         sync.Mutex
-	tokens     float64
-	burst      float64
-	perToken   time.Duration // refill: one token per perToken
-	last       time.Time
-	suppressed int64
+	limit *ratelimit.Limiter
 }
 
 func newSlowLog(o Options) (*slowLog, error) {
@@ -50,28 +46,8 @@ func newSlowLog(o Options) (*slowLog, error) {
 	if burst == 0 {
 		burst = DefaultSlowLogBurst
 	}
-	s.burst, s.tokens = float64(burst), float64(burst)
-	s.perToken = interval / time.Duration(burst)
+	s.limit = ratelimit.New(interval, burst)
 	return s, nil
-}
-
-// take reports whether a line may be logged now and, if so, how many were
-// suppressed since the last one.
-func (s *slowLog) take(now time.Time) (bool, int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.last.IsZero() && s.perToken > 0 {
-		s.tokens = min(s.burst, s.tokens+float64(now.Sub(s.last))/float64(s.perToken))
-	}
-	s.last = now
-	if s.tokens < 1 {
-		s.suppressed++
-		return false, 0
-	}
-	s.tokens--
-	n := s.suppressed
-	s.suppressed = 0
-	return true, n
 }
 
 // log logs rep when it is slow and reports whether it was.
@@ -83,7 +59,7 @@ func (s *slowLog) log(ctx context.Context, rep *Report) bool {
 	if rep.Duration < threshold {
 		return false
 	}
-	ok, suppressed := s.take(time.Now())
+	ok, suppressed := s.limit.Allow(time.Now())
 	if !ok {
 		return true
 	}

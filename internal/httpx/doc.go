@@ -90,7 +90,7 @@
 //		buf       bytes.Buffer
 //		max       int
 //		header    http.Header
-//		uncachable bool
+//		uncacheable bool
 //	}
 //
 //	func (c *cacheWriter) WriteHeader(code int) {
@@ -102,10 +102,10 @@
 //
 //	func (c *cacheWriter) Write(p []byte) (int, error) {
 //		n, err := c.Writer.Write(p) // commits via c.WriteHeader(200) if needed
-//		if !c.uncachable && c.buf.Len()+n <= c.max {
+//		if !c.uncacheable && c.buf.Len()+n <= c.max {
 //			c.buf.Write(p[:n])
 //		} else {
-//			c.uncachable = true
+//			c.uncacheable = true
 //		}
 //		return n, err
 //	}
@@ -114,12 +114,12 @@
 //		return c.ReadFromViaWrite(r) // through c.Write, so it is teed
 //	}
 //
-//	func (c *cacheWriter) Flush() error { c.uncachable = true; return c.Writer.Flush() }
+//	func (c *cacheWriter) Flush() error { c.uncacheable = true; return c.Writer.Flush() }
 //	func (c *cacheWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-//		c.uncachable = true
+//		c.uncacheable = true
 //		return c.Writer.Hijack()
 //	}
-//	func (c *cacheWriter) Unwrap() http.ResponseWriter { c.uncachable = true; return c.Writer.Unwrap() }
+//	func (c *cacheWriter) Unwrap() http.ResponseWriter { c.uncacheable = true; return c.Writer.Unwrap() }
 //
 // # Usage: compress
 //

@@ -1,0 +1,100 @@
+package compress
+
+import (
+	"net/http"
+	"sync"
+)
+
+// Compressor is the compression middleware built from validated Options. It
+// is safe for concurrent use; build it once at start-up.
+type Compressor struct {
+	cfg     *config
+	writers sync.Pool // *responseWriter
+}
+
+// New validates opts and returns a Compressor. Invalid options return an
+// error wrapping ErrInvalidOption that names the field and its valid range.
+func New(opts Options) (*Compressor, error) {
+	cfg, err := opts.validate()
+	if err != nil {
+		return nil, err
+	}
+	c := &Compressor{cfg: cfg}
+	c.writers.New = func() any { return &responseWriter{} }
+	return c, nil
+}
+
+// Must is New for program start-up: it panics on invalid options.
+func Must(opts Options) *Compressor {
+	c, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Middleware returns Must(opts).Handler, the func(http.Handler) http.Handler
+// form used by routers. It panics on invalid options.
+func Middleware(opts Options) func(http.Handler) http.Handler {
+	return Must(opts).Handler
+}
+
+// Handler wraps next so that its responses are compressed when the request
+// and the response allow it (see the package documentation for the rules).
+// Wrap a whole mux, or only the routes to compress (per-route "on").
+func (c *Compressor) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (c.cfg.skip != nil && c.cfg.skip(r)) || len(r.Header["Upgrade"]) > 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		cw := c.writers.Get().(*responseWriter)
+		rw := cw.Reset(w, cw)
+		if len(r.Header["If-None-Match"]) > 0 && c.cfg.etag != ETagKeep {
+			r, cw.inmRewritten = c.rewriteIfNoneMatch(r)
+		}
+		cw.c, cw.r = c, r
+		cw.head = r.Method == http.MethodHead
+		cw.raw = cw.rawArr[:0]
+		finished := false
+		defer func() {
+			if !finished {
+				// A panic: drop what was buffered without committing, so
+				// that an outer recoverer can still write its 500.
+				cw.abort()
+			}
+			cw.release()
+			c.writers.Put(cw)
+		}()
+		next.ServeHTTP(rw, r)
+		cw.finish()
+		finished = true
+	})
+}
+
+// Negotiate returns the encoding the Compressor would choose for r's
+// Accept-Encoding for a response that is not streamed ("zstd", "br",
+// "gzip", "deflate"), or "" for none: no header, nothing acceptable, the
+// request skipped by Options.Skip, or an upgrade. A response cache uses it to
+// key compressed variants by what is negotiated rather than by the raw
+// header. The response itself may still be sent unencoded (type, size,
+// status). It does not allocate.
+func (c *Compressor) Negotiate(r *http.Request) string {
+	if (c.cfg.skip != nil && c.cfg.skip(r)) || len(r.Header["Upgrade"]) > 0 {
+		return ""
+	}
+	a := parseAcceptEncoding(r.Header["Accept-Encoding"])
+	if cd := a.choose(c.cfg.prefs); cd != nil {
+		return cd.name
+	}
+	return ""
+}
+
+// Disable opts the current response out of compression: call it in a
+// handler before the first Write or WriteHeader. It sets the response header
+// "Content-Encoding: identity", which the middleware removes before sending
+// (RFC 9110 does not allow identity in Content-Encoding); without the
+// middleware that header would reach the client, where it is harmless.
+func Disable(w http.ResponseWriter) {
+	w.Header().Set("Content-Encoding", "identity")
+}

@@ -1,0 +1,87 @@
+// Package compress is response compression middleware for net/http, with
+// Flask-Compress's options and defaults: zstd, brotli ("br"), gzip and
+// deflate (the zlib format, as RFC 9110 defines it), chosen by a real
+// RFC 9110 Accept-Encoding negotiation.
+//
+//	c, err := compress.New(compress.Options{}) // zero Options = Flask-Compress defaults
+//	handler := c.Handler(mux)                  // or compress.Middleware(compress.Options{})(mux)
+//
+// # Negotiation
+//
+// Every Accept-Encoding line is parsed: codings are case-insensitive,
+// q-values have up to three decimals, "q=0" refuses a coding, "*" stands for
+// codings not listed, "x-gzip" means gzip, and an explicit identity weight
+// higher than every codec's means "do not compress". Malformed elements are
+// ignored; nothing is matched by substring ("gzip;q=0" is a refusal). Among
+// the acceptable codecs the highest weight wins, ties going to
+// Options.Algorithms order (default zstd, br, gzip, deflate). Responses
+// flushed before the handler returns use Options.StreamingAlgorithms
+// (default zstd, br, deflate). No Accept-Encoding header means no
+// compression. [Compressor.Negotiate] exposes the choice, so that a cache can
+// key its variants by negotiated encoding.
+//
+// # When a response is compressed
+//
+// The decision is taken once, when the handler first calls WriteHeader with
+// a final status (1xx informational codes pass through at once), Write,
+// ReadFrom or Flush, from the response headers as they are then; only the
+// size waits for the body (up to MinSize bytes are held back, unless
+// Content-Length is set). A response is left alone when:
+//
+//   - the request is an upgrade (Upgrade header) or Options.Skip says so;
+//   - its status is not 2xx, or is 204 or 206 (a 304 gets the Vary and,
+//     when the client revalidated an encoded variant, the ETag that variant
+//     had);
+//   - it has a Content-Encoding (call [Disable] to opt a response out) or a
+//     Content-Range, or "Cache-Control: no-transform";
+//   - its media type is not in Options.MimeTypes, is text/event-stream
+//     (unless Options.EventStream), or is already compressed (images other
+//     than SVG and icons, audio, video, archives, woff); the type is sniffed
+//     with http.DetectContentType only when Content-Type is missing, and the
+//     sniffed type is set on the response as net/http would;
+//   - its body is shorter than MinSize (500 bytes) and was not flushed;
+//   - the client accepts none of the configured codecs.
+//
+// A HEAD response gets the headers its GET would get (Content-Encoding,
+// Vary, ETag), without Content-Length; its body is not compressed.
+//
+// # Headers of a compressed response
+//
+// Content-Encoding is set; "Vary: Accept-Encoding" is merged
+// case-insensitively into Vary on every response that could have been
+// compressed, whether or not this client accepted an encoding (so shared
+// caches never serve a compressed body to a client that did not ask for
+// it); Accept-Ranges is removed; strong ETags are weakened (W/"x") or,
+// with ETagSuffix, suffixed ("x:gzip") and If-None-Match rewritten so that a
+// handler computing its own ETag still answers 304. Content-Length is exact
+// when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
+// flushed body is sent without it (chunked).
+//
+// # Streaming and the ResponseWriter
+//
+// The writer handed to the handler keeps exactly the optional interfaces of
+// the one it wraps (http.Flusher, http.Hijacker, http.Pusher,
+// io.ReaderFrom), plus io.StringWriter and Unwrap for
+// http.ResponseController. Flush decides at once (whatever the size), sync-
+// flushes the encoder and then the connection, so server-sent events are not
+// delayed. Hijack hands the connection over untouched. ReadFrom keeps
+// sendfile for responses that pass through and routes others through the
+// encoder. If the handler panics, pooled encoders and buffers are released
+// and nothing held back is sent, so an outer recoverer can still write its
+// 500 (unless the response was already streaming).
+//
+// # Pre-compressed files
+//
+// [Compressor.FileServer] serves an fs.FS like http.FileServerFS, but sends
+// "a.js.zst", "a.js.br" or "a.js.gz" for "a.js" to clients that accept
+// them, with http.ServeContent's Range and conditional semantics for each
+// variant and the Content-Type of the original.
+//
+// # Performance
+//
+// Encoders are pooled per codec and level (shared by every Compressor),
+// buffers are pooled with a size cap, and a response that is not compressed
+// costs no allocation. The zstd window is at most 8 MiB (RFC 9659).
+//
+// A Compressor is safe for concurrent use.
+package compress

@@ -1,0 +1,100 @@
+package compress
+
+import (
+	"strings"
+)
+
+// mimeMatcher matches a response's media type against Options.MimeTypes.
+type mimeMatcher struct {
+	exact    map[string]bool
+	prefixes []string     // "text/" for "text/*"
+	suffixes []suffixRule // "application/*+json"
+	all      bool         // "*/*"
+}
+
+type suffixRule struct{ typ, suffix string } // typ "" means any type; suffix "+json"
+
+func newMimeMatcher(types []string) (mimeMatcher, error) {
+	m := mimeMatcher{exact: map[string]bool{}}
+	for _, t := range types {
+		lt := strings.ToLower(strings.TrimSpace(t))
+		typ, sub, ok := strings.Cut(lt, "/")
+		if !ok || typ == "" || sub == "" || (typ == "*" && sub != "*" && !strings.HasPrefix(sub, "*+")) {
+			return m, optErr("MimeTypes", "%q is not type/subtype, type/*, */* or type/*+suffix", t)
+		}
+		switch {
+		case typ == "*" && sub == "*":
+			m.all = true
+		case strings.HasPrefix(sub, "*+") && len(sub) > 2:
+			if typ == "*" {
+				typ = ""
+			}
+			m.suffixes = append(m.suffixes, suffixRule{typ, sub[1:]})
+		case sub == "*":
+			m.prefixes = append(m.prefixes, typ+"/")
+		case strings.Contains(sub, "*") || strings.Contains(typ, "*"):
+			return m, optErr("MimeTypes", "%q has a wildcard in an unsupported place", t)
+		default:
+			m.exact[lt] = true
+		}
+	}
+	return m, nil
+}
+
+// mediaType returns the lower-case type/subtype of a Content-Type value.
+func mediaType(ct string) string {
+	mt, _ := cutByte(ct, ';')
+	mt = trimOWS(mt)
+	for i := 0; i < len(mt); i++ {
+		if 'A' <= mt[i] && mt[i] <= 'Z' {
+			return strings.ToLower(mt)
+		}
+	}
+	return mt
+}
+
+// match reports whether the lower-case media type mt is to be compressed.
+func (m *mimeMatcher) match(mt string) bool {
+	if mt == "" || alreadyCompressed(mt) {
+		return false
+	}
+	if m.all || m.exact[mt] {
+		return true
+	}
+	for _, p := range m.prefixes {
+		if strings.HasPrefix(mt, p) {
+			return true
+		}
+	}
+	for _, s := range m.suffixes {
+		typ, sub, _ := strings.Cut(mt, "/")
+		if (s.typ == "" || s.typ == typ) && strings.HasSuffix(sub, s.suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// alreadyCompressed reports media types whose content is compressed by its
+// own format, so that a wildcard in MimeTypes never wastes CPU on them.
+func alreadyCompressed(mt string) bool {
+	switch {
+	case strings.HasPrefix(mt, "image/"):
+		switch mt {
+		case "image/svg+xml", "image/x-icon", "image/vnd.microsoft.icon", "image/bmp":
+			return false
+		}
+		return true
+	case strings.HasPrefix(mt, "video/"), strings.HasPrefix(mt, "audio/"):
+		return true
+	}
+	switch mt {
+	case "application/zip", "application/gzip", "application/x-gzip", "application/zstd",
+		"application/x-bzip2", "application/x-xz", "application/x-7z-compressed",
+		"application/x-rar-compressed", "application/vnd.rar", "application/x-brotli",
+		"font/woff", "font/woff2", "application/font-woff",
+		"application/pdf", "application/octet-stream":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,236 @@
+package compress
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Encoding names, as they appear in Accept-Encoding and Content-Encoding.
+// Deflate is the zlib format (RFC 9110, section 8.4.1.2), not raw deflate.
+const (
+	Zstd    = "zstd"
+	Brotli  = "br"
+	Gzip    = "gzip"
+	Deflate = "deflate"
+)
+
+// DefaultMimeTypes is the default of Options.MimeTypes: Flask-Compress's
+// COMPRESS_MIMETYPES, plus the structured-syntax suffix rules
+// "application/*+json" and "application/*+xml". Do not modify it.
+var DefaultMimeTypes = []string{
+	"text/html",
+	"text/css",
+	"text/plain",
+	"text/xml",
+	"text/x-component",
+	"text/javascript",
+	"application/x-javascript",
+	"application/javascript",
+	"application/json",
+	"application/manifest+json",
+	"application/vnd.api+json",
+	"application/xml",
+	"application/xhtml+xml",
+	"application/rss+xml",
+	"application/atom+xml",
+	"application/vnd.ms-fontobject",
+	"application/x-font-ttf",
+	"application/x-font-opentype",
+	"application/x-font-truetype",
+	"image/svg+xml",
+	"image/x-icon",
+	"image/vnd.microsoft.icon",
+	"font/ttf",
+	"font/eot",
+	"font/otf",
+	"font/opentype",
+	"application/*+json",
+	"application/*+xml",
+}
+
+// ETagMode says what happens to the ETag of a compressed response.
+type ETagMode int
+
+const (
+	// ETagWeaken turns a strong ETag "x" into W/"x" (the default). Weak
+	// validators still answer If-None-Match, and the middleware adds the
+	// strong form to the request's If-None-Match so that handlers comparing
+	// strings still answer 304.
+	ETagWeaken ETagMode = iota
+	// ETagSuffix keeps strong ETags strong and suffixes them per encoding,
+	// "x" becoming "x:gzip" (as Flask-Compress does); the middleware rewrites
+	// "x:gzip" back to "x" in If-None-Match when gzip is the encoding it
+	// negotiates for the request, so 304 still works.
+	ETagSuffix
+	// ETagKeep leaves ETags alone (only correct if the handler already
+	// varies its ETag with Accept-Encoding).
+	ETagKeep
+)
+
+// Options configures a Compressor. The zero value means Flask-Compress's
+// defaults; every field documents its own. Options is read once by New.
+type Options struct {
+	// Algorithms is the server's preference order among "zstd", "br",
+	// "gzip" and "deflate", used to break ties between equal q-values.
+	// Default: zstd, br, gzip, deflate (COMPRESS_ALGORITHM). Listing a
+	// subset disables the others.
+	Algorithms []string
+	// StreamingAlgorithms is the preference order for responses that are
+	// flushed before the handler returns. Default: zstd, br, deflate
+	// (COMPRESS_ALGORITHM_STREAMING, gzip left out as in Flask-Compress).
+	StreamingAlgorithms []string
+
+	// Level is the gzip level, 1 (fastest) to 9 (smallest); 0 means 6
+	// (COMPRESS_LEVEL).
+	Level int
+	// DeflateLevel is the deflate (zlib) level, 1 to 9; 0 means 6, zlib's
+	// default (COMPRESS_DEFLATE_LEVEL -1).
+	DeflateLevel int
+	// BrotliLevel is the brotli quality, 1 to 11; 0 means 4
+	// (COMPRESS_BR_LEVEL). The window is 2^22 bytes (COMPRESS_BR_WINDOW).
+	BrotliLevel int
+	// ZstdLevel is a zstd level, 1 to 22, mapped to the nearest speed the
+	// klauspost/compress encoder has (1: fastest, 2-4: default, 5-8: better,
+	// 9-22: best); 0 means 3 (COMPRESS_ZSTD_LEVEL). The window is at most
+	// 8 MiB whatever the level, as RFC 9659 requires for HTTP.
+	ZstdLevel int
+
+	// MimeTypes lists the media types that are compressed (COMPRESS_MIMETYPES):
+	// "type/subtype" exactly, "type/*", "*/*", or a suffix rule
+	// "type/*+json" ("type" may be "*"). Parameters of the response's
+	// Content-Type are ignored; matching is case-insensitive. Already
+	// compressed types (images other than SVG and icons, audio, video,
+	// archives, woff fonts) are never compressed, even under a wildcard.
+	// Default: DefaultMimeTypes.
+	MimeTypes []string
+	// MinSize is the smallest body, in bytes, that is compressed
+	// (COMPRESS_MIN_SIZE). Up to MinSize bytes are buffered before the
+	// decision, unless Content-Length is set. Default 500; negative is an
+	// error.
+	MinSize int
+	// MaxBuffer caps the compressed bytes held back to send an exact
+	// Content-Length: a compressed body that outgrows it is sent chunked.
+	// Default 64 KiB; negative is an error.
+	MaxBuffer int
+
+	// EventStream compresses text/event-stream responses (flushing the
+	// encoder on each Flush). Default false: they pass through.
+	EventStream bool
+	// ETag says how ETags of compressed responses change. Default ETagWeaken.
+	ETag ETagMode
+	// Skip, when not nil, is called once per request; true passes the
+	// request through untouched (no buffering, no Vary). Default nil.
+	Skip func(r *http.Request) bool
+}
+
+// Errors returned by New, tested with errors.Is.
+var (
+	// ErrInvalidOption is wrapped by every validation error of New.
+	ErrInvalidOption = errors.New("compress: invalid option")
+)
+
+func optErr(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidOption, field, fmt.Sprintf(format, args...))
+}
+
+func levelOr(field string, v, def, lo, hi int) (int, error) {
+	if v == 0 {
+		return def, nil
+	}
+	if v < lo || v > hi {
+		return 0, optErr(field, "%d is outside the valid range %d to %d (0 means %d)", v, lo, hi, def)
+	}
+	return v, nil
+}
+
+// config is the validated form of Options.
+type config struct {
+	prefs, streamPrefs []*codec
+	mime               mimeMatcher
+	minSize, maxBuffer int
+	eventStream        bool
+	etag               ETagMode
+	skip               func(*http.Request) bool
+}
+
+func (o *Options) validate() (*config, error) {
+	if o == nil {
+		o = &Options{}
+	}
+	cfg := &config{eventStream: o.EventStream, etag: o.ETag, skip: o.Skip}
+	levels := map[string]int{}
+	var err error
+	if levels[Gzip], err = levelOr("Level", o.Level, 6, 1, 9); err != nil {
+		return nil, err
+	}
+	if levels[Deflate], err = levelOr("DeflateLevel", o.DeflateLevel, 6, 1, 9); err != nil {
+		return nil, err
+	}
+	if levels[Brotli], err = levelOr("BrotliLevel", o.BrotliLevel, 4, 1, 11); err != nil {
+		return nil, err
+	}
+	if levels[Zstd], err = levelOr("ZstdLevel", o.ZstdLevel, 3, 1, 22); err != nil {
+		return nil, err
+	}
+	algos := o.Algorithms
+	if algos == nil {
+		algos = []string{Zstd, Brotli, Gzip, Deflate}
+	}
+	if cfg.prefs, err = codecList("Algorithms", algos, levels); err != nil {
+		return nil, err
+	}
+	salgos := o.StreamingAlgorithms
+	if salgos == nil {
+		salgos = []string{Zstd, Brotli, Deflate}
+	}
+	if cfg.streamPrefs, err = codecList("StreamingAlgorithms", salgos, levels); err != nil {
+		return nil, err
+	}
+	types := o.MimeTypes
+	if types == nil {
+		types = DefaultMimeTypes
+	}
+	if cfg.mime, err = newMimeMatcher(types); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.MinSize < 0:
+		return nil, optErr("MinSize", "%d is negative (valid: 0 and up; 0 means 500)", o.MinSize)
+	case o.MinSize == 0:
+		cfg.minSize = 500
+	default:
+		cfg.minSize = o.MinSize
+	}
+	switch {
+	case o.MaxBuffer < 0:
+		return nil, optErr("MaxBuffer", "%d is negative (valid: 0 and up; 0 means 64 KiB)", o.MaxBuffer)
+	case o.MaxBuffer == 0:
+		cfg.maxBuffer = 64 << 10
+	default:
+		cfg.maxBuffer = o.MaxBuffer
+	}
+	if o.ETag < ETagWeaken || o.ETag > ETagKeep {
+		return nil, optErr("ETag", "%d is not an ETagMode (valid: ETagWeaken, ETagSuffix, ETagKeep)", o.ETag)
+	}
+	return cfg, nil
+}
+
+func codecList(field string, names []string, levels map[string]int) ([]*codec, error) {
+	out := make([]*codec, 0, len(names))
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if seen[n] {
+			return nil, optErr(field, "%q is listed twice", n)
+		}
+		seen[n] = true
+		c, err := codecFor(n, levels[n])
+		if err != nil {
+			return nil, optErr(field, "%q is not one of zstd, br, gzip, deflate", n)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

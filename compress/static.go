@@ -1,0 +1,131 @@
+package compress
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+)
+
+// siblingExt is the file extension of each pre-compressed variant.
+var siblingExt = map[string]string{Zstd: ".zst", Brotli: ".br", Gzip: ".gz"}
+
+// FileServer returns a handler that serves fsys like http.FileServerFS and,
+// for a file "a.js", serves a pre-compressed sibling "a.js.zst", "a.js.br"
+// or "a.js.gz" instead when the request accepts that encoding. The choice
+// follows the Compressor's Accept-Encoding negotiation and Algorithms order,
+// among the siblings that exist (deflate has no sibling). The variant is
+// served by http.ServeContent, so Range, If-Modified-Since and the other
+// conditional headers apply to the variant's own bytes and modification
+// time; Content-Type is that of the original file (by extension, else
+// sniffed from the original), and "Vary: Accept-Encoding" is set whenever a
+// sibling exists. Directories, missing files and methods other than GET and
+// HEAD go to http.FileServerFS. The handler is safe for concurrent use; it
+// does not cache directory contents, so it sees files that change.
+func (c *Compressor) FileServer(fsys fs.FS) http.Handler {
+	return &fileServer{c: c, fsys: fsys, fallback: http.FileServerFS(fsys)}
+}
+
+type fileServer struct {
+	c        *Compressor
+	fsys     fs.FS
+	fallback http.Handler
+}
+
+func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.fallback.ServeHTTP(w, r)
+		return
+	}
+	upath := r.URL.Path
+	if !strings.HasPrefix(upath, "/") {
+		upath = "/" + upath
+	}
+	if strings.HasSuffix(upath, "/index.html") {
+		s.fallback.ServeHTTP(w, r) // http.FileServer redirects these to "./"
+		return
+	}
+	name := strings.TrimPrefix(path.Clean(upath), "/")
+	if name == "" || strings.HasSuffix(upath, "/") {
+		name = path.Join(name, "index.html") // as http.FileServer serves directories
+		if !strings.HasSuffix(upath, "/") {
+			s.fallback.ServeHTTP(w, r) // redirect to the slash form
+			return
+		}
+	}
+	orig, err := fs.Stat(s.fsys, name)
+	if err != nil || orig.IsDir() {
+		s.fallback.ServeHTTP(w, r)
+		return
+	}
+	// Collect the siblings that exist, in negotiation order.
+	a := parseAcceptEncoding(r.Header["Accept-Encoding"])
+	anySibling := false
+	var best *codec
+	var bestInfo fs.FileInfo
+	bestQ := 0
+	for _, cd := range s.c.cfg.prefs {
+		ext, ok := siblingExt[cd.name]
+		if !ok {
+			continue
+		}
+		fi, err := fs.Stat(s.fsys, name+ext)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		anySibling = true
+		if q := a.q(cd.name); a.present && q > bestQ {
+			best, bestInfo, bestQ = cd, fi, q
+		}
+	}
+	if best != nil && a.identity > bestQ {
+		best = nil
+	}
+	h := w.Header()
+	if anySibling {
+		addVary(h)
+	}
+	if best == nil {
+		s.fallback.ServeHTTP(w, r)
+		return
+	}
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		if ctype, err = s.sniff(name); err != nil {
+			s.fallback.ServeHTTP(w, r)
+			return
+		}
+	}
+	f, err := s.fsys.Open(name + siblingExt[best.name])
+	if err != nil {
+		s.fallback.ServeHTTP(w, r)
+		return
+	}
+	defer f.Close()
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		s.fallback.ServeHTTP(w, r) // the fs.FS cannot seek: no Range support, serve the original
+		return
+	}
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Encoding", best.name)
+	http.ServeContent(w, r, name, bestInfo.ModTime(), rs)
+}
+
+// sniff returns the Content-Type of the original file from its first bytes.
+func (s *fileServer) sniff(name string) (string, error) {
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var buf [512]byte
+	n, err := io.ReadFull(f, buf[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return http.DetectContentType(buf[:n]), nil
+}

@@ -1,0 +1,445 @@
+package compress
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/go-caching/caching/internal/httpx"
+	"github.com/go-caching/caching/timing"
+)
+
+type state uint8
+
+const (
+	undecided   state = iota // buffering up to MinSize, status held
+	passthrough              // committed (or committing) unencoded
+	encoding                 // compressing; committed once streaming or finished
+)
+
+// responseWriter is the per-request state of the middleware. It embeds
+// httpx.Writer and overrides the hooks it intercepts. Pooled by Compressor.
+type responseWriter struct {
+	httpx.Writer
+	c    *Compressor
+	r    *http.Request
+	head bool
+
+	status    int   // the held final status, 0 until known
+	state     state // see the constants
+	typeKnown bool  // Content-Type was present and acceptable
+	vary      bool  // add Vary: Accept-Encoding at commit
+
+	inmRewritten bool // If-None-Match named an encoded variant's ETag
+
+	codec     *codec
+	enc       encoder       // nil for HEAD
+	out       *bytes.Buffer // compressed bytes held back for Content-Length
+	streaming bool          // compressed bytes go downstream as they come
+
+	raw    []byte // body held back while undecided
+	rawArr [512]byte
+}
+
+var _ httpx.Hooks = (*responseWriter)(nil)
+
+// WriteHeader holds the final status until the decision; 1xx pass through.
+func (w *responseWriter) WriteHeader(code int) {
+	if httpx.Informational(code) || w.state == passthrough {
+		w.Writer.WriteHeader(code)
+		return
+	}
+	if w.status != 0 {
+		return // superfluous, as net/http would drop it
+	}
+	w.status = code
+	w.precheck()
+}
+
+// Write buffers until MinSize, then compresses or passes through.
+func (w *responseWriter) Write(p []byte) (int, error) {
+	switch w.state {
+	case passthrough:
+		return w.Writer.Write(p)
+	case encoding:
+		if w.enc == nil { // HEAD: no body goes out
+			return len(p), nil
+		}
+		return w.enc.Write(p)
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+		if w.precheck(); w.state != undecided {
+			return w.Write(p)
+		}
+	}
+	if len(w.raw)+len(p) < w.c.cfg.minSize {
+		w.raw = append(w.raw, p...)
+		return len(p), nil
+	}
+	// Enough to decide. Sniff from what is held back, or from p when
+	// nothing is, without copying p.
+	sniff := w.raw
+	if len(sniff) == 0 {
+		sniff = p
+	}
+	if err := w.decide(false, sniff); err != nil {
+		return 0, err
+	}
+	return w.Write(p)
+}
+
+// Flush decides at once (a streamed response, whatever its size), flushes
+// the encoder (sync flush) and then the connection.
+func (w *responseWriter) Flush() error {
+	if w.state == undecided {
+		if w.status == 0 {
+			w.status = http.StatusOK
+			w.precheck()
+		}
+		if w.state == undecided {
+			if err := w.decide(true, w.raw); err != nil {
+				return err
+			}
+		}
+	}
+	if w.state == encoding && w.enc != nil {
+		if err := w.enc.Flush(); err != nil {
+			return err
+		}
+		if err := w.stream(); err != nil {
+			return err
+		}
+	}
+	return w.Writer.Flush()
+}
+
+// ReadFrom fills the held-back buffer, decides, then keeps sendfile for
+// pass-through responses and routes the rest through the encoder.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	if w.state == undecided && w.status == 0 {
+		w.status = http.StatusOK
+		w.precheck()
+	}
+	if w.state == undecided {
+		if cap(w.raw) < w.c.cfg.minSize {
+			w.raw = append(make([]byte, 0, w.c.cfg.minSize), w.raw...)
+		}
+		for len(w.raw) < w.c.cfg.minSize {
+			n, err := r.Read(w.raw[len(w.raw):w.c.cfg.minSize])
+			w.raw = w.raw[:len(w.raw)+n]
+			total += int64(n)
+			if err == io.EOF {
+				return total, nil // finish decides
+			}
+			if err != nil {
+				return total, err
+			}
+		}
+		if err := w.decide(false, w.raw); err != nil {
+			return total, err
+		}
+	}
+	var n int64
+	var err error
+	switch {
+	case w.state == passthrough:
+		n, err = w.Writer.ReadFrom(r)
+	case w.enc == nil:
+		n, err = io.Copy(io.Discard, r)
+	default:
+		n, err = w.ReadFromViaWrite(r)
+	}
+	return total + n, err
+}
+
+// precheck runs when the final status is known: it passes the response
+// through at once when its status or headers rule compression out.
+func (w *responseWriter) precheck() {
+	h := w.Header()
+	switch s := w.status; {
+	case s == http.StatusNotModified:
+		// A 304 carries the Vary its 200 would have had.
+		ct, has := h["Content-Type"]
+		w.vary = !has || (len(ct) > 0 && w.typeOK(mediaType(ct[0])))
+		if w.vary && w.inmRewritten {
+			// The client revalidates an encoded variant: answer with
+			// that variant's ETag.
+			a := parseAcceptEncoding(w.r.Header["Accept-Encoding"])
+			if cd := a.choose(w.c.cfg.prefs); cd != nil {
+				w.codec = cd
+				w.encodeETag(h)
+			}
+		}
+		w.pass()
+		return
+	case s < 200 || s >= 300 || s == http.StatusNoContent || s == http.StatusPartialContent:
+		w.pass()
+		return
+	}
+	if ce, ok := h["Content-Encoding"]; ok {
+		if len(ce) == 1 && eqFold(ce[0], "identity") {
+			delete(h, "Content-Encoding") // Disable(w)
+		}
+		w.pass()
+		return
+	}
+	if _, ok := h["Content-Range"]; ok || hasToken(h["Cache-Control"], "no-transform") {
+		w.pass()
+		return
+	}
+	if ct, ok := h["Content-Type"]; ok {
+		if len(ct) == 0 || !w.typeOK(mediaType(ct[0])) {
+			w.pass() // nil Content-Type suppresses sniffing, as in net/http
+			return
+		}
+		w.typeKnown = true
+	}
+	if cl, ok := h["Content-Length"]; ok && len(cl) > 0 {
+		n, err := strconv.ParseInt(cl[0], 10, 64)
+		if err != nil || n < int64(w.c.cfg.minSize) {
+			w.pass()
+			return
+		}
+		if w.typeKnown || w.head {
+			_ = w.decide(false, nil) // nothing is written yet: no error
+		}
+	}
+}
+
+func (w *responseWriter) typeOK(mt string) bool {
+	if mt == "text/event-stream" {
+		return w.c.cfg.eventStream
+	}
+	return w.c.cfg.mime.match(mt)
+}
+
+// decide picks pass-through or an encoder once the status is known and
+// enough of the body (sniff) has been seen.
+func (w *responseWriter) decide(streamed bool, sniff []byte) error {
+	h := w.Header()
+	if !w.typeKnown {
+		if len(sniff) == 0 {
+			return w.pass()
+		}
+		ct := http.DetectContentType(sniff)
+		h["Content-Type"] = []string{ct} // what net/http would have sniffed
+		if !w.typeOK(mediaType(ct)) {
+			return w.pass()
+		}
+		w.typeKnown = true
+	}
+	w.vary = true
+	prefs := w.c.cfg.prefs
+	if streamed {
+		prefs = w.c.cfg.streamPrefs
+	}
+	a := parseAcceptEncoding(w.r.Header["Accept-Encoding"])
+	cd := a.choose(prefs)
+	if cd == nil {
+		return w.pass()
+	}
+	// Server-Timing "compress;desc=zstd" when timing's middleware is in the
+	// chain; free otherwise.
+	timing.Add(w.r.Context(), "compress", 0, cd.name)
+	w.state, w.codec = encoding, cd
+	if w.head {
+		w.raw = w.raw[:0]
+		return w.commitEncoded(-1)
+	}
+	w.out = getBuffer()
+	w.enc = cd.get(sink{w})
+	if len(w.raw) > 0 {
+		_, err := w.enc.Write(w.raw)
+		w.raw = w.raw[:0]
+		return err
+	}
+	return nil
+}
+
+// pass commits the held status and body unencoded.
+func (w *responseWriter) pass() error {
+	w.state = passthrough
+	if w.vary {
+		addVary(w.Header())
+	}
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.Writer.WriteHeader(status)
+	if len(w.raw) == 0 {
+		return nil
+	}
+	_, err := w.Writer.Write(w.raw)
+	w.raw = w.raw[:0]
+	return err
+}
+
+// commitEncoded sets the headers of an encoded response and commits it;
+// contentLength < 0 means unknown.
+func (w *responseWriter) commitEncoded(contentLength int) error {
+	h := w.Header()
+	h.Set("Content-Encoding", w.codec.name)
+	addVary(h)
+	h.Del("Accept-Ranges")
+	if contentLength >= 0 {
+		h.Set("Content-Length", strconv.Itoa(contentLength))
+	} else {
+		h.Del("Content-Length")
+	}
+	w.encodeETag(h)
+	w.Writer.WriteHeader(w.status)
+	return nil
+}
+
+// encodeETag weakens or suffixes a strong ETag for w.codec (Options.ETag).
+func (w *responseWriter) encodeETag(h http.Header) {
+	et := h.Get("Etag")
+	if len(et) < 2 || et[0] != '"' || et[len(et)-1] != '"' {
+		return
+	}
+	switch w.c.cfg.etag {
+	case ETagWeaken:
+		h.Set("Etag", "W/"+et)
+	case ETagSuffix:
+		h.Set("Etag", et[:len(et)-1]+":"+w.codec.name+`"`)
+	}
+}
+
+// stream commits without Content-Length and sends what is held back; later
+// encoder output goes straight downstream.
+func (w *responseWriter) stream() error {
+	if w.streaming {
+		return nil
+	}
+	w.streaming = true
+	if err := w.commitEncoded(-1); err != nil {
+		return err
+	}
+	_, err := w.Writer.Write(w.out.Bytes())
+	w.out.Reset()
+	return err
+}
+
+// finish completes the response after the handler returned.
+func (w *responseWriter) finish() {
+	if w.Hijacked() {
+		return
+	}
+	if w.state == undecided {
+		if w.status == 0 {
+			w.status = http.StatusOK
+			w.precheck()
+		}
+		if w.state == undecided {
+			if len(w.raw) < w.c.cfg.minSize {
+				_ = w.pass()
+			} else {
+				_ = w.decide(false, w.raw)
+			}
+		}
+	}
+	if w.state != encoding || w.enc == nil {
+		return
+	}
+	if err := w.enc.Close(); err != nil {
+		return // the client is gone; nothing more can be sent
+	}
+	if !w.streaming {
+		_ = w.commitEncoded(w.out.Len())
+		_, _ = w.Writer.Write(w.out.Bytes())
+	}
+}
+
+// abort forgets everything held back, after a panic in the handler.
+func (w *responseWriter) abort() {
+	w.raw = w.raw[:0]
+	if w.out != nil {
+		w.out.Reset()
+	}
+}
+
+// release returns pooled parts and drops every reference.
+func (w *responseWriter) release() {
+	if w.enc != nil {
+		w.codec.put(w.enc)
+	}
+	if w.out != nil {
+		putBuffer(w.out)
+	}
+	w.Reset(nil, nil)
+	w.c, w.r, w.codec, w.enc, w.out = nil, nil, nil, nil, nil
+	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming, w.inmRewritten = false, 0, undecided, false, false, false, false
+	w.raw = nil
+}
+
+// sink receives the encoder's output: held back in out until MaxBuffer, then
+// streamed.
+type sink struct{ w *responseWriter }
+
+func (s sink) Write(p []byte) (int, error) {
+	w := s.w
+	if w.streaming {
+		return w.Writer.Write(p)
+	}
+	w.out.Write(p)
+	if w.out.Len() > w.c.cfg.maxBuffer {
+		if err := w.stream(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// maxPooledBuffer keeps huge buffers out of the pool.
+const maxPooledBuffer = 256 << 10
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	buffers.Put(b)
+}
+
+// varyAcceptEncoding is shared by responses that had no Vary; its capacity
+// equals its length, so an append by a later handler copies it.
+var varyAcceptEncoding = []string{"Accept-Encoding"}
+
+// addVary merges Accept-Encoding into Vary, case-insensitively, unless Vary
+// already names it or is "*".
+func addVary(h http.Header) {
+	v := h["Vary"]
+	if len(v) == 0 {
+		h["Vary"] = varyAcceptEncoding[:1:1]
+		return
+	}
+	if hasToken(v, "accept-encoding") || hasToken(v, "*") {
+		return
+	}
+	h["Vary"] = append(v[:len(v):len(v)], "Accept-Encoding")
+}
+
+// hasToken reports whether a comma-separated header lists token (lower case),
+// ignoring case and OWS.
+func hasToken(lines []string, token string) bool {
+	for _, s := range lines {
+		for len(s) > 0 {
+			var e string
+			e, s = cutByte(s, ',')
+			e = trimOWS(e)
+			if e == token || eqFold(e, token) {
+				return true
+			}
+		}
+	}
+	return false
+}

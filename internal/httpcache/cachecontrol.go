@@ -1,0 +1,210 @@
+package httpcache
+
+import (
+	"strings"
+	"time"
+)
+
+// maxDelta is the value a delta-seconds larger than 2^31 is read as (RFC
+// 9111 section 1.2.2).
+const maxDelta = 1 << 31
+
+// Delta is a delta-seconds directive value (max-age=60). Its zero value is an
+// absent directive.
+type Delta struct {
+	// Seconds is the value, in [0, 2^31]. An unparsable value reads as 0, the
+	// most restrictive.
+	Seconds int64
+	// Valid reports whether the directive was present.
+	Valid bool
+}
+
+// Duration returns d as a time.Duration (0 when absent).
+func (d Delta) Duration() time.Duration { return time.Duration(d.Seconds) * time.Second }
+
+// CacheControl is the set of Cache-Control directives of a request or a
+// response. Its zero value is an absent header. Directive names are matched
+// case-insensitively, quoted values are accepted, several header lines are
+// read as one list, and when a directive appears twice the most restrictive
+// value wins (the smaller max-age, the larger min-fresh). A directive with a
+// field-name list (no-cache="Set-Cookie", private="X") is read as the
+// unqualified directive, which is the conservative reading for a cache that
+// does not rewrite responses. Unknown directives are ignored.
+type CacheControl struct {
+	NoStore         bool // no-store (request and response)
+	NoCache         bool // no-cache (request and response)
+	Private         bool // private (response)
+	Public          bool // public (response)
+	MustRevalidate  bool // must-revalidate (response)
+	ProxyRevalidate bool // proxy-revalidate (response)
+	NoTransform     bool // no-transform (request and response)
+	Immutable       bool // immutable (response, RFC 8246)
+	OnlyIfCached    bool // only-if-cached (request)
+	MaxStaleAny     bool // max-stale with no value (request): any staleness
+
+	MaxAge               Delta // max-age (request and response)
+	SMaxAge              Delta // s-maxage (response)
+	MaxStale             Delta // max-stale=N (request)
+	MinFresh             Delta // min-fresh (request)
+	StaleWhileRevalidate Delta // stale-while-revalidate (response, RFC 5861)
+	StaleIfError         Delta // stale-if-error (request and response, RFC 5861)
+}
+
+// ParseCacheControl parses the values of every Cache-Control header line
+// (for example h["Cache-Control"]). It never fails: malformed parts are
+// skipped or read restrictively as documented on CacheControl. It does not
+// allocate.
+func ParseCacheControl(lines []string) CacheControl {
+	var cc CacheControl
+	for _, line := range lines {
+		for len(line) > 0 {
+			var name, value string
+			var hasValue bool
+			name, value, hasValue, line = nextDirective(line)
+			if name == "" {
+				continue
+			}
+			cc.apply(name, value, hasValue)
+		}
+	}
+	return cc
+}
+
+// nextDirective cuts the first directive off s: its name, its value (quotes
+// removed, escapes kept as written) and the rest of the list after the comma.
+func nextDirective(s string) (name, value string, hasValue bool, rest string) {
+	s = trimOWS(s)
+	i := 0
+	for i < len(s) && s[i] != ',' && s[i] != '=' {
+		i++
+	}
+	name = trimOWS(s[:i])
+	if i == len(s) {
+		return name, "", false, ""
+	}
+	if s[i] == ',' {
+		return name, "", false, s[i+1:]
+	}
+	// s[i] == '='
+	s = trimLeftOWS(s[i+1:])
+	if len(s) > 0 && s[0] == '"' {
+		j := 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' && j+1 < len(s) {
+				j++
+			}
+			j++
+		}
+		value = s[1:min(j, len(s))]
+		if j < len(s) {
+			j++ // closing quote
+		}
+		// Skip anything between the closing quote and the next comma.
+		for j < len(s) && s[j] != ',' {
+			j++
+		}
+		if j < len(s) {
+			j++
+		}
+		return name, value, true, s[j:]
+	}
+	j := 0
+	for j < len(s) && s[j] != ',' {
+		j++
+	}
+	value = trimOWS(s[:j])
+	if j < len(s) {
+		j++
+	}
+	return name, value, true, s[j:]
+}
+
+func (cc *CacheControl) apply(name, value string, hasValue bool) {
+	switch {
+	case strings.EqualFold(name, "no-store"):
+		cc.NoStore = true
+	case strings.EqualFold(name, "no-cache"):
+		cc.NoCache = true
+	case strings.EqualFold(name, "private"):
+		cc.Private = true
+	case strings.EqualFold(name, "public"):
+		cc.Public = true
+	case strings.EqualFold(name, "must-revalidate"):
+		cc.MustRevalidate = true
+	case strings.EqualFold(name, "proxy-revalidate"):
+		cc.ProxyRevalidate = true
+	case strings.EqualFold(name, "no-transform"):
+		cc.NoTransform = true
+	case strings.EqualFold(name, "immutable"):
+		cc.Immutable = true
+	case strings.EqualFold(name, "only-if-cached"):
+		cc.OnlyIfCached = true
+	case strings.EqualFold(name, "max-age"):
+		cc.MaxAge = minDelta(cc.MaxAge, parseDelta(value))
+	case strings.EqualFold(name, "s-maxage"):
+		cc.SMaxAge = minDelta(cc.SMaxAge, parseDelta(value))
+	case strings.EqualFold(name, "stale-while-revalidate"):
+		cc.StaleWhileRevalidate = minDelta(cc.StaleWhileRevalidate, parseDelta(value))
+	case strings.EqualFold(name, "stale-if-error"):
+		cc.StaleIfError = minDelta(cc.StaleIfError, parseDelta(value))
+	case strings.EqualFold(name, "max-stale"):
+		if !hasValue {
+			cc.MaxStaleAny = true
+			return
+		}
+		cc.MaxStale = minDelta(cc.MaxStale, parseDelta(value))
+	case strings.EqualFold(name, "min-fresh"):
+		d, ok := parseDeltaOK(value)
+		if ok && (!cc.MinFresh.Valid || d > cc.MinFresh.Seconds) {
+			cc.MinFresh = Delta{Seconds: d, Valid: true}
+		}
+	}
+}
+
+// minDelta merges a repeated directive: the smaller value wins.
+func minDelta(old, d Delta) Delta {
+	if !old.Valid || d.Seconds < old.Seconds {
+		return d
+	}
+	return old
+}
+
+// parseDelta reads a delta-seconds value; an unparsable one reads as 0.
+func parseDelta(s string) Delta {
+	d, _ := parseDeltaOK(s)
+	return Delta{Seconds: d, Valid: true}
+}
+
+func parseDeltaOK(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n < maxDelta {
+			n = n*10 + int64(c-'0')
+		}
+	}
+	return min(n, maxDelta), true
+}
+
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+
+func trimLeftOWS(s string) string {
+	for len(s) > 0 && isOWS(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
+
+func trimOWS(s string) string {
+	s = trimLeftOWS(s)
+	for len(s) > 0 && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

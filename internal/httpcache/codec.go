@@ -1,0 +1,261 @@
+package httpcache
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"time"
+)
+
+// Errors Decode returns, wrapped with detail; test with errors.Is.
+var (
+	// ErrCorrupt reports bytes that are not a well-formed snapshot.
+	ErrCorrupt = errors.New("httpcache: corrupt snapshot")
+	// ErrVersion reports a snapshot written by an unknown format version.
+	ErrVersion = errors.New("httpcache: unknown snapshot version")
+)
+
+// The snapshot format, version 1, all integers unsigned varints unless said:
+//
+//	magic "HCS" | version byte (1)
+//	status | stored-at (signed varint, Unix nanoseconds)
+//	header-bytes (length of the header section that follows)
+//	  field-count | value-count (over all fields)
+//	  per field, names strictly increasing: name-len name | n | n × (len value)
+//	body-len body
+//
+// Nothing may follow the body. Names are canonical header keys; values hold
+// no CR, LF or NUL.
+const (
+	magic         = "HCS"
+	formatVersion = 1
+)
+
+// Encode appends the binary form of s to dst and returns the result. Decode
+// reads it back.
+func (s *Snapshot) Encode(dst []byte) []byte {
+	fields := s.fields
+	if fields == nil && len(s.Header) > 0 {
+		tmp := *s
+		tmp.prepare()
+		fields = tmp.fields
+	}
+	var hdr []byte
+	values := 0
+	for _, f := range fields {
+		values += len(f.values)
+	}
+	hdr = binary.AppendUvarint(hdr, uint64(len(fields)))
+	hdr = binary.AppendUvarint(hdr, uint64(values))
+	for _, f := range fields {
+		hdr = appendString(hdr, f.name)
+		hdr = binary.AppendUvarint(hdr, uint64(len(f.values)))
+		for _, v := range f.values {
+			hdr = appendString(hdr, v)
+		}
+	}
+	dst = append(dst, magic...)
+	dst = append(dst, formatVersion)
+	dst = binary.AppendUvarint(dst, uint64(s.Status))
+	dst = binary.AppendVarint(dst, s.StoredAt.UnixNano())
+	dst = binary.AppendUvarint(dst, uint64(len(hdr)))
+	dst = append(dst, hdr...)
+	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
+	return append(dst, s.Body...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// Decode parses a snapshot Encode wrote. It is strict: a wrong magic, a
+// length past the end, a count larger than the bytes could hold, a
+// non-canonical, unsorted or duplicate header name, a value with CR, LF or
+// NUL, a status outside 100-999, or trailing bytes are an error wrapping
+// ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
+//
+// The returned Snapshot's Body aliases data (no copy): data must not be
+// modified afterwards. Header strings are copied out, in one allocation.
+func Decode(data []byte) (*Snapshot, error) {
+	s, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	s.prepare()
+	return s, nil
+}
+
+func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
+
+// reader reads varints and length-prefixed fields from bytes or a string;
+// the first error sticks and makes every later read a no-op.
+type reader[T string | []byte] struct {
+	b   T
+	err error
+}
+
+func (r *reader[T]) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	var v uint64
+	for i := 0; i < len(r.b) && i < binary.MaxVarintLen64; i++ {
+		c := r.b[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // overflows 64 bits
+			}
+			r.b = r.b[i+1:]
+			return v | uint64(c)<<(7*i)
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+	}
+	r.err = corrupt(what)
+	return 0
+}
+
+// count reads a count or a length, which can never exceed the bytes left
+// (every counted item takes at least one byte).
+func (r *reader[T]) count(what string) int {
+	v := r.uvarint(what)
+	if r.err == nil && v > uint64(len(r.b)) {
+		r.err = corrupt(what + " past the end")
+		return 0
+	}
+	return int(v)
+}
+
+// field reads a length-prefixed field.
+func (r *reader[T]) field(what string) T {
+	n := r.count(what)
+	if r.err != nil {
+		var zero T
+		return zero
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func decode(data []byte) (*Snapshot, error) {
+	if len(data) < len(magic)+1 || string(data[:len(magic)]) != magic {
+		return nil, corrupt("bad magic")
+	}
+	if v := data[len(magic)]; v != formatVersion {
+		return nil, fmt.Errorf("%w: %d", ErrVersion, v)
+	}
+	r := &reader[[]byte]{b: data[len(magic)+1:]}
+	status := r.uvarint("status")
+	if r.err != nil {
+		return nil, r.err
+	}
+	if status < 100 || status > 999 {
+		return nil, corrupt("status out of range")
+	}
+	storedAt, n := binary.Varint(r.b)
+	if n <= 0 {
+		return nil, corrupt("stored-at")
+	}
+	r.b = r.b[n:]
+	hdr := r.field("header section")
+	body := r.field("body")
+	if r.err != nil {
+		return nil, r.err
+	}
+	body = body[:len(body):len(body)]
+	if len(r.b) != 0 {
+		return nil, corrupt("trailing bytes")
+	}
+	h, err := decodeHeader(string(hdr))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) == 0 {
+		body = nil
+	}
+	return &Snapshot{
+		Status:   int(status),
+		Header:   h,
+		Body:     body,
+		StoredAt: time.Unix(0, storedAt),
+	}, nil
+}
+
+// decodeHeader parses the header section from one string, so that every
+// name and value is a substring of it (one allocation for all strings).
+func decodeHeader(s string) (http.Header, error) {
+	r := &reader[string]{b: s}
+	nfields := r.count("field count")
+	nvalues := r.count("value count")
+	if r.err != nil {
+		return nil, r.err
+	}
+	h := make(http.Header, nfields)
+	all := make([]string, nvalues)
+	used := 0
+	prev := ""
+	for i := 0; i < nfields; i++ {
+		name := r.field("field name")
+		n := r.count("value count")
+		if r.err != nil {
+			return nil, r.err
+		}
+		if name == "" || name <= prev || textproto.CanonicalMIMEHeaderKey(name) != name || !validName(name) {
+			return nil, corrupt("header name not canonical, sorted and unique")
+		}
+		prev = name
+		if n == 0 || n > nvalues-used {
+			return nil, corrupt("value count")
+		}
+		vs := all[used : used+n : used+n]
+		for j := range vs {
+			vs[j] = r.field("field value")
+			if r.err != nil {
+				return nil, r.err
+			}
+			if !validValue(vs[j]) {
+				return nil, corrupt("header value")
+			}
+		}
+		used += n
+		h[name] = vs
+	}
+	if used != nvalues {
+		return nil, corrupt("value count")
+	}
+	if r.b != "" {
+		return nil, corrupt("trailing header bytes")
+	}
+	return h, nil
+}
+
+// validName reports whether name is a token (RFC 9110 section 5.6.2).
+func validName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || isSeparator(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isSeparator(c byte) bool {
+	switch c {
+	case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
+		return true
+	}
+	return false
+}
+
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}

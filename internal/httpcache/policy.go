@@ -1,0 +1,121 @@
+package httpcache
+
+import (
+	"net/http"
+	"time"
+)
+
+// Reason says why a request or a response is not stored. The empty Reason
+// means it may be stored. Reasons are short, stable, lower-case words, fit
+// for a header value (X-Cache: BYPASS) and for tests.
+type Reason string
+
+// The reasons Policy gives, and those the recorder and the middleware give.
+const (
+	ReasonNone          Reason = ""
+	ReasonMethod        Reason = "method"        // not a GET (a HEAD is answered from a GET entry, never stored)
+	ReasonAuthorization Reason = "authorization" // the request has Authorization and keys do not separate users
+	ReasonStatus        Reason = "status"        // the status is not in the allow-list
+	ReasonSetCookie     Reason = "set-cookie"    // the response sets a cookie
+	ReasonNoStore       Reason = "no-store"      // Cache-Control: no-store
+	ReasonNoCache       Reason = "no-cache"      // Cache-Control: no-cache (must be revalidated on every use)
+	ReasonPrivate       Reason = "private"       // Cache-Control: private
+	ReasonVaryStar      Reason = "vary-star"     // Vary: *
+	ReasonMaxAge        Reason = "max-age"       // max-age or s-maxage capped the lifetime to zero
+	ReasonStreaming     Reason = "streaming"     // the handler flushed, hijacked or used http.ResponseController
+	ReasonTooLarge      Reason = "too-large"     // the body passed the size cap
+	ReasonPanic         Reason = "panic"         // the handler panicked
+)
+
+// DefaultStatuses is the allow-list a zero Policy uses: 200 only.
+var DefaultStatuses = []int{http.StatusOK}
+
+// Policy decides which requests and responses may be stored. Its zero value
+// stores GET responses with status 200 from requests without Authorization,
+// ignores max-age for the lifetime, and refuses the rest as documented on
+// Request and Response. A Policy is read-only once in use and then safe for
+// concurrent use.
+type Policy struct {
+	// Statuses is the allow-list of statuses that may be stored; nil or
+	// empty means DefaultStatuses.
+	Statuses []int
+	// AllowAuthorization lets responses to requests with an Authorization
+	// header be stored. Set it only when the cache key separates users.
+	AllowAuthorization bool
+	// RespectMaxAge caps the lifetime with the response's s-maxage, or its
+	// max-age when it has no s-maxage. A cap of zero refuses the response.
+	RespectMaxAge bool
+}
+
+// Request reports why r's response may not be stored, before the handler
+// runs: ReasonMethod for anything but GET and HEAD (a HEAD may be answered
+// from the GET entry but its own response is never stored: see Storable),
+// ReasonAuthorization for a request with Authorization unless
+// AllowAuthorization is set.
+func (p *Policy) Request(r *http.Request) Reason {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return ReasonMethod
+	}
+	if !p.AllowAuthorization && len(r.Header["Authorization"]) > 0 {
+		return ReasonAuthorization
+	}
+	return ReasonNone
+}
+
+// Storable reports whether a response to a request with this method may be
+// stored: only GET (a HEAD response has no body to answer a GET with).
+func Storable(method string) bool { return method == http.MethodGet }
+
+// Response reports whether a response with this status and header may be
+// stored for ttl, and for how long: ttl, or less when RespectMaxAge is set
+// and the response's s-maxage or max-age is smaller. A refused response
+// gets a zero duration and the first reason that applies, in this order:
+// status, Set-Cookie, no-store, private, no-cache, Vary: *, a zero max-age.
+func (p *Policy) Response(status int, h http.Header, ttl time.Duration) (time.Duration, Reason) {
+	if !p.statusAllowed(status) {
+		return 0, ReasonStatus
+	}
+	if len(h["Set-Cookie"]) > 0 {
+		return 0, ReasonSetCookie
+	}
+	cc := ParseCacheControl(h["Cache-Control"])
+	switch {
+	case cc.NoStore:
+		return 0, ReasonNoStore
+	case cc.Private:
+		return 0, ReasonPrivate
+	case cc.NoCache:
+		return 0, ReasonNoCache
+	}
+	if _, star := ParseVary(h); star {
+		return 0, ReasonVaryStar
+	}
+	if p.RespectMaxAge {
+		limit := cc.MaxAge
+		if cc.SMaxAge.Valid {
+			limit = cc.SMaxAge
+		}
+		if limit.Valid {
+			if limit.Seconds == 0 {
+				return 0, ReasonMaxAge
+			}
+			if d := limit.Duration(); ttl <= 0 || d < ttl {
+				ttl = d
+			}
+		}
+	}
+	return ttl, ReasonNone
+}
+
+func (p *Policy) statusAllowed(status int) bool {
+	statuses := p.Statuses
+	if len(statuses) == 0 {
+		statuses = DefaultStatuses
+	}
+	for _, s := range statuses {
+		if s == status {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,81 @@
+package httpcache
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestPolicyRequest(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		header http.Header
+		policy Policy
+		want   Reason
+	}{
+		{"GET", http.MethodGet, nil, Policy{}, ReasonNone},
+		{"HEAD may be looked up", http.MethodHead, nil, Policy{}, ReasonNone},
+		{"POST", http.MethodPost, nil, Policy{}, ReasonMethod},
+		{"PUT", http.MethodPut, nil, Policy{}, ReasonMethod},
+		{"Authorization", http.MethodGet, http.Header{"Authorization": {"Bearer x"}}, Policy{}, ReasonAuthorization},
+		{"Authorization allowed", http.MethodGet, http.Header{"Authorization": {"Bearer x"}}, Policy{AllowAuthorization: true}, ReasonNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, "/", nil)
+			for k, v := range tt.header {
+				r.Header[k] = v
+			}
+			assert.Equal(t, tt.want, tt.policy.Request(r))
+		})
+	}
+	assert.True(t, Storable(http.MethodGet))
+	assert.False(t, Storable(http.MethodHead), "a HEAD response has no body to answer a GET with")
+}
+
+func TestPolicyResponse(t *testing.T) {
+	const ttl = time.Minute
+	tests := []struct {
+		name    string
+		policy  Policy
+		status  int
+		header  http.Header
+		wantTTL time.Duration
+		want    Reason
+	}{
+		{"200", Policy{}, 200, nil, ttl, ReasonNone},
+		{"500 is not cached (Flask caches it)", Policy{}, 500, nil, 0, ReasonStatus},
+		{"404 refused by default", Policy{}, 404, nil, 0, ReasonStatus},
+		{"404 allowed", Policy{Statuses: []int{200, 404}}, 404, nil, ttl, ReasonNone},
+		{"200 not in custom list", Policy{Statuses: []int{404}}, 200, nil, 0, ReasonStatus},
+		{"Set-Cookie never (Flask replays it)", Policy{}, 200, http.Header{"Set-Cookie": {"s=1"}}, 0, ReasonSetCookie},
+		{"no-store", Policy{}, 200, http.Header{"Cache-Control": {"public, NO-STORE"}}, 0, ReasonNoStore},
+		{"private", Policy{}, 200, http.Header{"Cache-Control": {"max-age=60", `private="X"`}}, 0, ReasonPrivate},
+		{"no-cache", Policy{}, 200, http.Header{"Cache-Control": {"no-cache"}}, 0, ReasonNoCache},
+		{"Vary star", Policy{}, 200, http.Header{"Vary": {"Accept", " * "}}, 0, ReasonVaryStar},
+		{"Vary names fine", Policy{}, 200, http.Header{"Vary": {"Accept"}}, ttl, ReasonNone},
+		{"max-age ignored unless asked", Policy{}, 200, http.Header{"Cache-Control": {"max-age=10"}}, ttl, ReasonNone},
+		{"max-age caps", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=10"}}, 10 * time.Second, ReasonNone},
+		{"max-age larger than ttl", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=3600"}}, ttl, ReasonNone},
+		{"s-maxage wins over max-age", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=5, s-maxage=20"}}, 20 * time.Second, ReasonNone},
+		{"max-age=0 refuses", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=0"}}, 0, ReasonMaxAge},
+		{"duplicate max-age smallest", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=30", "max-age=7"}}, 7 * time.Second, ReasonNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, reason := tt.policy.Response(tt.status, tt.header, ttl)
+			assert.Equal(t, tt.want, reason)
+			assert.Equal(t, tt.wantTTL, got)
+		})
+	}
+	t.Run("forever capped by max-age", func(t *testing.T) {
+		p := Policy{RespectMaxAge: true}
+		got, reason := p.Response(200, http.Header{"Cache-Control": {"max-age=9"}}, 0)
+		assert.Equal(t, ReasonNone, reason)
+		assert.Equal(t, 9*time.Second, got)
+	})
+}

@@ -1,0 +1,238 @@
+package httpcache
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/go-caching/caching/internal/httpx"
+)
+
+// DefaultMaxBody is the body size cap a Recorder uses when given 0: 1 MiB.
+const DefaultMaxBody = 1 << 20
+
+// ReasonWriteError reports that writing the response downstream failed (the
+// client went away): the recorded body may be incomplete.
+const ReasonWriteError Reason = "write-error"
+
+// ReasonTrailer reports a response that declares trailers, which a snapshot
+// does not keep.
+const ReasonTrailer Reason = "trailer"
+
+// Recorder is the response writer of a cache miss. It passes everything
+// through to the client as it comes (it never delays the response) and
+// records on the side what a Snapshot needs: the final status and a copy of
+// the header at commit, and the body, teed into a buffer capped at a size
+// limit. The response becomes uncacheable, with a Reason, and the buffer is
+// dropped, when:
+//
+//   - Check refuses the status and header at commit;
+//   - the body passes the limit (or Content-Length announces it will);
+//   - the handler calls Flush, Hijack, or reaches the writer below through
+//     Unwrap (http.ResponseController does, for deadlines and full duplex);
+//   - a downstream write fails;
+//   - the header declares trailers.
+//
+// The writer handed to the handler keeps exactly the optional interfaces of
+// the one it wraps (internal/httpx). A Recorder is not safe for concurrent
+// use, like an http.ResponseWriter. Set its exported fields, then call
+// Reset; its zero value records with the default limit and no checks.
+type Recorder struct {
+	httpx.Writer
+
+	// Limit caps the recorded body; 0 means DefaultMaxBody.
+	Limit int
+	// StatusHeader, when not "", is a canonical header name set at commit
+	// to MISS, or to BYPASS if the response is known to be uncacheable then.
+	StatusHeader string
+	// Check, when set, decides at commit whether the status and header
+	// (the copy that will be stored) may be stored.
+	Check func(status int, h http.Header) Reason
+	// OnFail, when set, is called once, when the response first becomes
+	// uncacheable.
+	OnFail func(Reason)
+	// Divert, when set, is asked at commit whether to hold the response back
+	// instead of sending it (to serve a stale entry in its place): a diverted
+	// response is neither forwarded nor recorded, and is uncacheable with
+	// ReasonDiverted.
+	Divert func(status int) bool
+
+	header   http.Header
+	body     []byte
+	reason   Reason
+	diverted int // the diverted status; 0 when not diverted
+}
+
+// ReasonDiverted reports a response held back by Recorder.Divert.
+const ReasonDiverted Reason = "diverted"
+
+var _ httpx.Hooks = (*Recorder)(nil)
+
+// Reset prepares rec, with its current settings, for a response to w, and
+// returns the writer to give the handler.
+func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert}
+	if rec.Limit <= 0 {
+		rec.Limit = DefaultMaxBody
+	}
+	return rec.Writer.Reset(w, rec)
+}
+
+// Diverted returns the status of a response held back by Divert, or 0.
+func (rec *Recorder) Diverted() int { return rec.diverted }
+
+// Fail marks the response uncacheable for reason, unless it already is, and
+// drops the recorded body.
+func (rec *Recorder) Fail(reason Reason) {
+	rec.body = nil
+	if rec.reason == ReasonNone {
+		rec.reason = reason
+		if rec.OnFail != nil {
+			rec.OnFail(reason)
+		}
+	}
+}
+
+// Reason returns why the response is uncacheable so far; "" if it is not.
+func (rec *Recorder) Reason() Reason { return rec.reason }
+
+// WriteHeader records the status and a copy of the header at commit, then
+// forwards the code.
+func (rec *Recorder) WriteHeader(code int) {
+	if rec.diverted != 0 {
+		return
+	}
+	if httpx.Informational(code) || rec.Committed() {
+		rec.Writer.WriteHeader(code)
+		return
+	}
+	if rec.Divert != nil && rec.Divert(code) {
+		rec.diverted = code
+		rec.Fail(ReasonDiverted)
+		return
+	}
+	h := rec.Header()
+	rec.header = h.Clone()
+	switch {
+	case len(h["Trailer"]) > 0 || hasTrailerPrefix(h):
+		rec.Fail(ReasonTrailer)
+	case rec.Check != nil:
+		if reason := rec.Check(code, rec.header); reason != ReasonNone {
+			rec.Fail(reason)
+		}
+	}
+	if cl := h["Content-Length"]; rec.reason == ReasonNone && len(cl) == 1 {
+		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil {
+			if n > int64(rec.Limit) {
+				rec.Fail(ReasonTooLarge)
+			} else {
+				rec.body = make([]byte, 0, n)
+			}
+		}
+	}
+	if rec.StatusHeader != "" {
+		st := Miss
+		if rec.reason != ReasonNone {
+			st = Bypass
+		}
+		h[rec.StatusHeader] = st.Values()
+	}
+	rec.Writer.WriteHeader(code)
+}
+
+func hasTrailerPrefix(h http.Header) bool {
+	for k := range h {
+		if len(k) > len(http.TrailerPrefix) && k[:len(http.TrailerPrefix)] == http.TrailerPrefix {
+			return true
+		}
+	}
+	return false
+}
+
+// Write forwards p and tees it into the capped buffer.
+func (rec *Recorder) Write(p []byte) (int, error) {
+	if rec.diverted != 0 {
+		return len(p), nil
+	}
+	if !rec.Committed() {
+		rec.WriteHeader(http.StatusOK)
+		if rec.diverted != 0 {
+			return len(p), nil
+		}
+	}
+	n, err := rec.Writer.Write(p)
+	if rec.reason != ReasonNone {
+		return n, err
+	}
+	if err != nil {
+		rec.Fail(ReasonWriteError)
+		return n, err
+	}
+	need := len(rec.body) + n
+	if need > rec.Limit {
+		rec.Fail(ReasonTooLarge)
+		return n, err
+	}
+	if need > cap(rec.body) {
+		// Grow by doubling, never past the limit.
+		grown := make([]byte, len(rec.body), min(max(2*cap(rec.body), need, 512), rec.Limit))
+		copy(grown, rec.body)
+		rec.body = grown
+	}
+	rec.body = append(rec.body, p[:n]...)
+	return n, err
+}
+
+// ReadFrom copies r through Write, so that the body is teed.
+func (rec *Recorder) ReadFrom(r io.Reader) (int64, error) {
+	return rec.ReadFromViaWrite(r)
+}
+
+// Flush marks the response as streaming (uncacheable) and flushes.
+func (rec *Recorder) Flush() error {
+	if rec.diverted != 0 {
+		return nil
+	}
+	if !rec.Committed() {
+		rec.WriteHeader(http.StatusOK)
+		if rec.diverted != 0 {
+			return nil
+		}
+	}
+	rec.Fail(ReasonStreaming)
+	return rec.Writer.Flush()
+}
+
+// Hijack marks the response uncacheable and hijacks the connection.
+func (rec *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	rec.Fail(ReasonStreaming)
+	return rec.Writer.Hijack()
+}
+
+// Unwrap marks the response uncacheable: the handler is reaching past the
+// recorder (http.ResponseController).
+func (rec *Recorder) Unwrap() http.ResponseWriter {
+	rec.Fail(ReasonStreaming)
+	return rec.Writer.Unwrap()
+}
+
+// Finish ends the response as net/http would after the handler returns: a
+// handler that wrote nothing gets an implicit 200 (committed through the
+// hooks, so it is recorded). It returns what was recorded: the status, the
+// header as it was at commit, the body (nil when uncacheable), and why the
+// response may not be stored ("" if it may). The body belongs to the caller.
+func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reason Reason) {
+	if rec.diverted != 0 {
+		return rec.diverted, nil, nil, rec.reason
+	}
+	if !rec.Committed() && !rec.Hijacked() {
+		rec.WriteHeader(http.StatusOK)
+	}
+	if rec.Hijacked() {
+		rec.Fail(ReasonStreaming)
+	}
+	body, rec.body = rec.body, nil
+	return rec.Status(), rec.header, body, rec.reason
+}

@@ -1,0 +1,162 @@
+package httpcache
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// CacheStatus is what the cache did with a request, as an X-Cache header
+// tells it.
+type CacheStatus uint8
+
+// The cache statuses.
+const (
+	Hit    CacheStatus = iota // served from a fresh entry
+	Stale                     // served from a stale entry (stale-while-revalidate, stale-if-error)
+	Miss                      // the handler ran; its response may have been stored
+	Bypass                    // the handler ran and the cache was not consulted or not written
+)
+
+var cacheStatusValues = [...][]string{
+	Hit:    {"HIT"},
+	Stale:  {"STALE"},
+	Miss:   {"MISS"},
+	Bypass: {"BYPASS"},
+}
+
+// String returns the header value: HIT, STALE, MISS or BYPASS.
+func (c CacheStatus) String() string { return c.Values()[0] }
+
+// Values returns the header value as a shared one-element slice with
+// cap == len, ready to assign into an http.Header without an allocation.
+func (c CacheStatus) Values() []string {
+	if int(c) >= len(cacheStatusValues) {
+		return cacheStatusValues[Bypass][:1:1]
+	}
+	return cacheStatusValues[c][:1:1]
+}
+
+// ageValues are the Age header values of the first ages, shared by every hit
+// so that serving one does not allocate for them.
+var ageValues = func() [][]string {
+	vs := make([][]string, 1024)
+	all := make([]string, len(vs))
+	for i := range vs {
+		all[i] = strconv.Itoa(i)
+		vs[i] = all[i : i+1 : i+1]
+	}
+	return vs
+}()
+
+// AgeValues returns the Age header value for an age as a one-element
+// slice; ages under 1024 seconds share preallocated slices.
+func AgeValues(age time.Duration) []string {
+	secs := int64(age / time.Second)
+	if secs < 0 {
+		secs = 0
+	}
+	if secs < int64(len(ageValues)) {
+		return ageValues[secs]
+	}
+	return []string{strconv.FormatInt(secs, 10)}
+}
+
+// Serve writes the snapshot as the response to r at time now: the stored
+// header, an Age counted from StoredAt, statusHeader (a canonical header
+// name; "" for none) set to st, then the stored status and body. It answers
+// 304 Not Modified instead when r's If-None-Match matches the ETag (weak
+// comparison, lists and "*"), or, without If-None-Match, when its
+// If-Modified-Since is not before Last-Modified; preconditions are only
+// evaluated for a 2xx snapshot and a GET or HEAD request. A HEAD request
+// gets the header and no body. It reports whether it answered 304.
+//
+// Serve does not allocate for a snapshot under 1024 seconds old beyond what
+// the ResponseWriter does: stored header slices are assigned, not copied.
+func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, statusHeader string, st CacheStatus) (notModified bool) {
+	notModified = s.notModifiedFor(r)
+	fields := s.fields
+	if notModified {
+		fields = s.notModified
+	}
+	h := w.Header()
+	for _, f := range fields {
+		h[f.name] = f.values
+	}
+	h["Age"] = AgeValues(now.Sub(s.StoredAt))
+	if statusHeader != "" {
+		h[statusHeader] = st.Values()
+	}
+	if notModified {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	w.WriteHeader(s.Status)
+	if r.Method != http.MethodHead && len(s.Body) > 0 {
+		_, _ = w.Write(s.Body)
+	}
+	return false
+}
+
+// notModifiedFor evaluates r's If-None-Match and If-Modified-Since against
+// the snapshot (RFC 9110 section 13.2.2, steps 3 and 4).
+func (s *Snapshot) notModifiedFor(r *http.Request) bool {
+	if s.Status < 200 || s.Status > 299 || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	if inm, ok := r.Header["If-None-Match"]; ok {
+		return s.etagOpaque != "" && matchAny(inm, s.etagOpaque)
+	}
+	ims := r.Header["If-Modified-Since"]
+	if len(ims) == 0 || s.LastModified.IsZero() || s.LastModified.Unix() <= 0 {
+		return false
+	}
+	t, err := http.ParseTime(ims[0])
+	if err != nil {
+		return false
+	}
+	return !s.LastModified.Truncate(time.Second).After(t)
+}
+
+// matchAny reports whether an If-None-Match list matches opaque, an
+// entity-tag without its W/ prefix, under weak comparison.
+func matchAny(lines []string, opaque string) bool {
+	for _, s := range lines {
+		for {
+			s = trimLeftOWS(s)
+			for len(s) > 0 && (s[0] == ',' || isOWS(s[0])) {
+				s = s[1:]
+			}
+			if s == "" {
+				break
+			}
+			if s[0] == '*' {
+				return true
+			}
+			if len(s) >= 2 && s[0] == 'W' && s[1] == '/' {
+				s = s[2:]
+			}
+			if len(s) == 0 || s[0] != '"' {
+				// Malformed: skip to the next comma.
+				i := 0
+				for i < len(s) && s[i] != ',' {
+					i++
+				}
+				s = s[i:]
+				continue
+			}
+			end := 1
+			for end < len(s) && s[end] != '"' {
+				end++
+			}
+			if end == len(s) {
+				break // unterminated
+			}
+			if s[:end+1] == opaque {
+				return true
+			}
+			s = s[end+1:]
+		}
+	}
+	return false
+}

@@ -1,0 +1,143 @@
+package httpcache
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Snapshot is a stored response: what a hit replays. Build one with
+// NewSnapshot or Decode; it is immutable afterwards and safe to serve from
+// any number of goroutines at once. Its header value slices are shared with
+// every response it serves, with cap == len so that a downstream append
+// copies instead of writing into the stored entry; code that assigns into
+// an element of a served header slice (h["X"][0] = ...) is not supported.
+type Snapshot struct {
+	// Status is the stored status code.
+	Status int
+	// Header is the stored header, keys canonical, without hop-by-hop
+	// fields, Set-Cookie or Age. It includes the ETag (the handler's, or one
+	// computed from the body for a 2xx response) and a Content-Length equal
+	// to len(Body) where the status allows a body. Do not modify it.
+	Header http.Header
+	// Body is the stored body. Do not modify it.
+	Body []byte
+	// StoredAt is when the response was stored; Age counts from it.
+	StoredAt time.Time
+	// ETag is the entity tag served and compared, as sent (`"x"` or
+	// `W/"x"`); "" when the response has none.
+	ETag string
+	// LastModified is the parsed Last-Modified header; zero when absent or
+	// unparsable.
+	LastModified time.Time
+
+	fields      []field // Header in name order, written on a full response
+	notModified []field // the subset written on a 304
+	etagOpaque  string  // ETag without its W/ prefix
+}
+
+type field struct {
+	name   string
+	values []string
+}
+
+// hopByHop are the header fields that describe one connection, not the
+// response, and are never stored (RFC 9110 section 7.6.1), with those the
+// cache must not replay (Set-Cookie) or sets itself (Age).
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
+	"Proxy-Authenticate": true, "Proxy-Authorization": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Set-Cookie": true, "Age": true,
+}
+
+// NewSnapshot builds the Snapshot of a response. It copies header (keys
+// canonicalized, hop-by-hop fields, fields named by Connection, Set-Cookie
+// and Age dropped), sets Content-Length to len(body) when the status allows
+// a body, and computes a strong ETag from the body (the first 16 bytes of its
+// SHA-256, base64url) for a 2xx response whose handler set none. It takes
+// ownership of body: the caller must not modify it afterwards.
+func NewSnapshot(status int, header http.Header, body []byte, storedAt time.Time) *Snapshot {
+	drop := func(name string) bool { return hopByHop[name] }
+	if conn := header.Values("Connection"); len(conn) > 0 {
+		named, _ := ParseVary(http.Header{"Vary": conn}) // the same list syntax
+		drop = func(name string) bool { return hopByHop[name] || slices.Contains(named, name) }
+	}
+	h := make(http.Header, len(header)+2)
+	for k, vs := range header {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if drop(ck) || len(vs) == 0 {
+			continue
+		}
+		h[ck] = append(h[ck], vs...)
+	}
+	if bodyAllowed(status) {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	} else {
+		delete(h, "Content-Length")
+		body = nil
+	}
+	if len(h["Etag"]) == 0 && status >= 200 && status < 300 {
+		h["Etag"] = []string{BodyETag(body)}
+	}
+	for k, vs := range h {
+		h[k] = vs[:len(vs):len(vs)]
+	}
+	s := &Snapshot{Status: status, Header: h, Body: body, StoredAt: storedAt}
+	s.prepare()
+	return s
+}
+
+// BodyETag returns the strong ETag NewSnapshot computes for a body.
+func BodyETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	var buf [2 + 22]byte
+	buf[0] = '"'
+	base64.RawURLEncoding.Encode(buf[1:23], sum[:16])
+	buf[23] = '"'
+	return string(buf[:])
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// notModifiedFields are the stored fields a 304 repeats (RFC 9110 section
+// 15.4.5); Last-Modified only when there is no ETag, as http.ServeContent.
+var notModifiedFields = map[string]bool{
+	"Cache-Control": true, "Content-Location": true, "Date": true,
+	"Etag": true, "Expires": true, "Vary": true,
+}
+
+// prepare derives everything a hit needs from Header, once.
+func (s *Snapshot) prepare() {
+	names := make([]string, 0, len(s.Header))
+	for k := range s.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	s.fields = make([]field, len(names))
+	s.notModified = s.notModified[:0]
+	for i, k := range names {
+		s.fields[i] = field{k, s.Header[k]}
+	}
+	if vs := s.Header["Etag"]; len(vs) > 0 {
+		s.ETag = vs[0]
+		s.etagOpaque = strings.TrimPrefix(s.ETag, "W/")
+	}
+	if vs := s.Header["Last-Modified"]; len(vs) > 0 {
+		if t, err := http.ParseTime(vs[0]); err == nil {
+			s.LastModified = t
+		}
+	}
+	for _, f := range s.fields {
+		if notModifiedFields[f.name] || (f.name == "Last-Modified" && s.ETag == "") {
+			s.notModified = append(s.notModified, f)
+		}
+	}
+}

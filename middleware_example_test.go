@@ -1,0 +1,151 @@
+package caching_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/go-caching/caching"
+)
+
+// visit sends a GET to h and prints what the cache did and the body.
+func visit(h http.Handler, target string, header ...string) {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Printf("%s %s: %s\n", target, w.Header().Get("X-Cache"), w.Body.String())
+}
+
+// A cached route on an http.ServeMux: the second request is a hit.
+func ExampleCache_Cached() {
+	c := caching.Must(nil)
+	defer c.Close()
+
+	calls := 0
+	products := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"call":%d}`, calls)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /products", c.Cached(2*time.Minute, caching.StatusHeader("X-Cache"))(products))
+
+	visit(mux, "/products")
+	visit(mux, "/products")
+	// Output:
+	// /products MISS: {"call":1}
+	// /products HIT: {"call":1}
+}
+
+// The query string is part of the key, in canonical form: the order of the
+// parameters does not matter, their values and repetitions do.
+func ExampleCache_Cached_queryString() {
+	c := caching.Must(nil)
+	defer c.Close()
+
+	calls := 0
+	search := c.Cached(time.Minute, caching.StatusHeader("X-Cache"),
+		caching.QueryString(caching.QueryKeyOptions{Ignore: []string{"utm_*"}}))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			fmt.Fprintf(w, "q=%s page=%s (call %d)", r.URL.Query().Get("q"), r.URL.Query().Get("page"), calls)
+		}))
+
+	visit(search, "/search?q=go&page=2")
+	visit(search, "/search?page=2&q=go&utm_source=mail")
+	visit(search, "/search?q=go&page=3")
+	// Output:
+	// /search?q=go&page=2 MISS: q=go page=2 (call 1)
+	// /search?page=2&q=go&utm_source=mail HIT: q=go page=2 (call 1)
+	// /search?q=go&page=3 MISS: q=go page=3 (call 2)
+}
+
+// Responses to requests with Authorization are cached only when UserKey
+// says whose they are; each user then has entries of their own.
+func ExampleUserKey() {
+	c := caching.Must(nil)
+	defer c.Close()
+
+	// In a real service, the user comes from a verified token or session.
+	user := func(r *http.Request) string {
+		return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	calls := 0
+	me := c.Cached(time.Minute, caching.UserKey(user), caching.StatusHeader("X-Cache"))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			fmt.Fprintf(w, "profile of %s (call %d)", user(r), calls)
+		}))
+
+	visit(me, "/me", "Authorization", "Bearer alice")
+	visit(me, "/me", "Authorization", "Bearer bob")
+	visit(me, "/me", "Authorization", "Bearer alice")
+	// Output:
+	// /me MISS: profile of alice (call 1)
+	// /me MISS: profile of bob (call 2)
+	// /me HIT: profile of alice (call 1)
+}
+
+// Routes tagged "products" are invalidated together, every query string of
+// them included, when the data changes; InvalidatePath drops one path.
+func ExampleCache_Cached_tags() {
+	c := caching.Must(nil)
+	defer c.Close()
+	ctx := context.Background()
+
+	calls := 0
+	list := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		fmt.Fprintf(w, "call %d", calls)
+	})
+	mux := http.NewServeMux()
+	cached := c.Cached(time.Hour, caching.Tags("products"), caching.StatusHeader("X-Cache"))
+	mux.Handle("GET /products", cached(list))
+	mux.Handle("GET /products/{id}", cached(list))
+
+	visit(mux, "/products?page=1")
+	visit(mux, "/products/7")
+	_ = c.InvalidatePath(ctx, "/products") // every query string of /products
+	visit(mux, "/products?page=1")
+	visit(mux, "/products/7")
+	_ = c.InvalidateTags(ctx, "products") // every route tagged "products"
+	visit(mux, "/products/7")
+	// Output:
+	// /products?page=1 MISS: call 1
+	// /products/7 MISS: call 2
+	// /products?page=1 MISS: call 3
+	// /products/7 HIT: call 2
+	// /products/7 MISS: call 4
+}
+
+// A whole mux behind one cache, with a TTL per route pattern.
+func ExampleCache_CachedMux() {
+	c := caching.Must(nil)
+	defer c.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "product %s", r.PathValue("id"))
+	})
+	mux.HandleFunc("GET /cart", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "your cart")
+	})
+	h := c.CachedMux(mux, 5*time.Minute,
+		caching.RouteTTL("GET /products/{id}", time.Hour),
+		caching.SkipRoutes("GET /cart"),
+		caching.StatusHeader("X-Cache"))
+
+	visit(h, "/products/7")
+	visit(h, "/products/7")
+	visit(h, "/cart")
+	// Output:
+	// /products/7 MISS: product 7
+	// /products/7 HIT: product 7
+	// /cart BYPASS: your cart
+}

@@ -1,0 +1,82 @@
+package caching
+
+import (
+	"context"
+	"sync"
+
+	"github.com/go-caching/caching/internal/httpcache"
+)
+
+// viewFlight collapses concurrent misses of one key onto one handler run.
+//
+// It is not internal/flight's DoInline because a waiter must be released as
+// soon as the leader's response is known to be uncacheable (it flushed, grew
+// past the size cap, or was refused at commit), not when the handler returns:
+// the waiters of a server-sent-events stream or a large download would
+// otherwise wait for the whole stream, then run the handler anyway.
+type viewFlight struct {
+	mu    sync.Mutex
+	calls map[string]*viewCall
+}
+
+// viewCall is one leader's handler run, and what its waiters get.
+type viewCall struct {
+	key      string
+	done     chan struct{}
+	res      viewResult
+	released bool // guarded by viewFlight.mu
+}
+
+// viewResult is what the waiters of a call get: the stored snapshot and the
+// variant it was stored for, or a nil snapshot, meaning "run the handler
+// yourself".
+type viewResult struct {
+	snap    *httpcache.Snapshot
+	names   []string // the Vary names of snap
+	variant string   // the leader's variant for names
+}
+
+// join returns the call in flight for key, creating it if there is none;
+// leader reports whether the caller created it and must release it.
+func (g *viewFlight) join(key string) (c *viewCall, leader bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		return c, false
+	}
+	if g.calls == nil {
+		g.calls = make(map[string]*viewCall)
+	}
+	c = &viewCall{key: key, done: make(chan struct{})}
+	g.calls[key] = c
+	return c, true
+}
+
+// release hands res to c's waiters and lets the next miss of the key start
+// a new call. Only the first release of a call counts; a nil call is a no-op.
+func (g *viewFlight) release(c *viewCall, res viewResult) {
+	if c == nil {
+		return
+	}
+	g.mu.Lock()
+	if c.released {
+		g.mu.Unlock()
+		return
+	}
+	c.released, c.res = true, res
+	if g.calls[c.key] == c {
+		delete(g.calls, c.key)
+	}
+	g.mu.Unlock()
+	close(c.done)
+}
+
+// wait waits for c's result or for ctx; ok is false when ctx ended first.
+func (c *viewCall) wait(ctx context.Context) (res viewResult, ok bool) {
+	select {
+	case <-c.done:
+		return c.res, true
+	case <-ctx.Done():
+		return viewResult{}, false
+	}
+}

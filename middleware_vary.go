@@ -1,0 +1,113 @@
+package caching
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/http"
+
+	"github.com/go-caching/caching/internal/httpcache"
+)
+
+// varySpec is what the base key of a response with Vary holds: the request
+// header names its variants are keyed by. The snapshots live under
+// variantKey(base, variant).
+type varySpec struct {
+	names []string
+}
+
+// The payload of a view entry on a store that is not in-process is a
+// snapshot (httpcache's format, magic "HCS") or a Vary spec:
+//
+//	"HCV" | version 1 | uvarint count | count × (uvarint length, name)
+const (
+	specMagic   = "HCV"
+	specVersion = 1
+	maxSpecSize = 64 // names
+)
+
+// encodeViewValue encodes a *httpcache.Snapshot or a *varySpec.
+func encodeViewValue(val any) []byte {
+	switch x := val.(type) {
+	case *httpcache.Snapshot:
+		return x.Encode(nil)
+	case *varySpec:
+		b := append([]byte(specMagic), specVersion)
+		b = binary.AppendUvarint(b, uint64(len(x.names)))
+		for _, n := range x.names {
+			b = binary.AppendUvarint(b, uint64(len(n)))
+			b = append(b, n...)
+		}
+		return b
+	}
+	panic(fmt.Sprintf("caching: not a view value: %T", val))
+}
+
+// decodeViewPayload decodes what encodeViewValue wrote; anything else is an
+// error wrapping errCorrupt.
+func decodeViewPayload(p []byte) (any, error) {
+	if len(p) >= len(specMagic) && string(p[:len(specMagic)]) == specMagic {
+		return decodeVarySpec(p[len(specMagic):])
+	}
+	s, err := httpcache.Decode(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	return s, nil
+}
+
+func decodeVarySpec(p []byte) (*varySpec, error) {
+	if len(p) == 0 || p[0] != specVersion {
+		return nil, fmt.Errorf("%w: vary spec version", errCorrupt)
+	}
+	p = p[1:]
+	n, p, err := readUvarint(p, maxSpecSize)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: empty vary spec", errCorrupt)
+	}
+	spec := &varySpec{names: make([]string, n)}
+	for i := range spec.names {
+		var l uint64
+		if l, p, err = readUvarint(p, uint64(len(p))); err != nil {
+			return nil, err
+		}
+		if l > uint64(len(p)) {
+			return nil, fmt.Errorf("%w: truncated vary spec", errCorrupt)
+		}
+		name := string(p[:l])
+		p = p[l:]
+		if name == "" || http.CanonicalHeaderKey(name) != name || i > 0 && name <= spec.names[i-1] {
+			return nil, fmt.Errorf("%w: vary spec names", errCorrupt)
+		}
+		spec.names[i] = name
+	}
+	if len(p) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes in vary spec", errCorrupt)
+	}
+	return spec, nil
+}
+
+// viewValueSize estimates the memory a view value holds, for an in-process
+// store's byte bound.
+func viewValueSize(val any) int {
+	switch x := val.(type) {
+	case *httpcache.Snapshot:
+		n := 256 + len(x.Body)
+		for k, vs := range x.Header {
+			n += len(k) + 16
+			for _, s := range vs {
+				n += len(s) + 16
+			}
+		}
+		return n
+	case *varySpec:
+		n := 64
+		for _, s := range x.names {
+			n += len(s) + 16
+		}
+		return n
+	}
+	return 64
+}
