@@ -312,9 +312,6 @@ func testStatsMemoized(t *testing.T, c *client) {
 }
 
 func testCompression(t *testing.T, c *client) {
-	if !compressionWired {
-		t.Skip("compress/ is not wired into this example yet")
-	}
 	plain := c.do("GET", "/products?page=4&per_page=50", "", "Accept-Encoding: identity")
 	require.Equal(t, http.StatusOK, plain.status)
 	assert.Empty(t, plain.header.Get("Content-Encoding"))

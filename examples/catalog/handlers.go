@@ -59,10 +59,14 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 
 // routes registers every route on mux.
 func (a *api) routes(mux *http.ServeMux) {
-	// Every page of the list carries the tag "products": one InvalidateTags
-	// makes all of them stale. The key holds the canonical query string.
-	mux.Handle("GET /products", cachedView(a.cache, listTTL, "products")(http.HandlerFunc(a.listProducts)))
-	mux.Handle("GET /products/{id}", cachedView(a.cache, productTTL)(http.HandlerFunc(a.getProduct)))
+	// Only 200 responses are stored (a 404 or 400 never is), and X-Cache
+	// tells HIT, MISS or STALE. The list's key holds the canonical query
+	// string, so ?page=2&per_page=10 and ?per_page=10&page=2 share an entry;
+	// every page carries the tag "products", so one InvalidateTags makes all
+	// of them stale.
+	xcache := caching.StatusHeader("X-Cache")
+	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), xcache)(http.HandlerFunc(a.listProducts)))
+	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, xcache)(http.HandlerFunc(a.getProduct)))
 	mux.HandleFunc("POST /products", a.createProduct)
 	mux.HandleFunc("PUT /products/{id}", a.updateProduct)
 	mux.HandleFunc("DELETE /products/{id}", a.deleteProduct)
@@ -197,7 +201,7 @@ func (in ProductInput) validate(create bool) error {
 func (a *api) invalidateProduct(ctx context.Context, id int64) {
 	err := errors.Join(
 		a.cache.InvalidateTags(ctx, "products"),
-		invalidatePath(ctx, a.cache, "/products/"+strconv.FormatInt(id, 10)),
+		a.cache.InvalidatePath(ctx, "/products/"+strconv.FormatInt(id, 10)),
 	)
 	if err != nil {
 		a.log.Error("invalidate product", "id", id, "err", err)

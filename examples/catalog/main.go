@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/compress"
 	"github.com/go-caching/caching/pool"
 	"github.com/go-caching/caching/timing"
 	"github.com/jackc/pgx/v5"
@@ -127,7 +128,10 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	)
 	admin, err2 := pool.NewHandler(&reg, pool.HandlerOptions{Authorize: pool.LoopbackOnly})
 	timed, err3 := timing.New(timing.Options{Logger: log, Slow: slowRequest})
-	if err := errors.Join(err, err2, err3); err != nil {
+	// Flask-Compress's defaults: zstd, br, gzip or deflate as the client
+	// accepts, for JSON and text bodies of 500 bytes or more.
+	compression, err4 := compress.New(compress.Options{})
+	if err := errors.Join(err, err2, err3, err4); err != nil {
 		cache.Close()
 		db.Close()
 		return nil, err
@@ -137,7 +141,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	// Outermost first: timing sees the whole request, compression encodes
 	// what the response cache serves (cached bodies stay uncompressed, so one
 	// entry serves every Accept-Encoding).
-	handler := timed(compression(mux))
+	handler := timed(compression.Handler(mux))
 	return &Service{Handler: handler, Store: store, Cache: cache, db: db}, nil
 }
 

@@ -1,7 +1,6 @@
 // Command quickstart shows the core API of github.com/go-caching/caching in
-// one screen: a Cache on the in-process store, a value computed once and
-// then served from the cache, and invalidation by tag. It prints what
-// happens and exits.
+// one screen: a cached HTTP route, a memoized function, and invalidation of
+// both by tag, on the in-process store. It prints what happens and exits.
 //
 //	cd examples && go run ./quickstart
 package main
@@ -9,43 +8,53 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/go-caching/caching"
 )
 
-// price is the "expensive" function being cached: it counts its calls.
-var calls int
-
-func price(ctx context.Context, sku string) (float64, error) {
-	calls++
-	return 9.99, nil
-}
-
 func main() {
 	ctx := context.Background()
-	// The zero Options use the in-process store (backend/simple).
-	c := caching.Must(&caching.Options{DefaultTTL: 5 * time.Minute})
+	// nil Options: the in-process store (backend/simple), a 5-minute default TTL.
+	c := caching.Must(nil)
 	defer c.Close()
 
-	get := func(sku string) float64 {
-		v, err := caching.GetOrSet(ctx, c, "price:"+sku, time.Minute,
-			func(ctx context.Context) (float64, error) { return price(ctx, sku) },
-			caching.Tags("prices"))
-		if err != nil {
-			panic(err)
-		}
-		return v
+	// A memoized function: one entry per argument, tagged "prices".
+	calls := 0
+	price := caching.Memoize(c, "price", func(ctx context.Context, sku string) (float64, error) {
+		calls++ // an expensive query in real life
+		return 9.99, nil
+	}, caching.TTL(time.Minute), caching.Tags("prices"))
+
+	// A cached route: its responses are stored for a minute, tagged "prices".
+	mux := http.NewServeMux()
+	mux.Handle("GET /price/{sku}", c.Cached(time.Minute, caching.Tags("prices"), caching.StatusHeader("X-Cache"))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := price.Get(r.Context(), r.PathValue("sku"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintf(w, "%.2f", p)
+		})))
+	get := func() {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/price/A1", nil))
+		fmt.Printf("GET /price/A1 -> %s, X-Cache: %s, function calls: %d\n", rec.Body, rec.Header().Get("X-Cache"), calls)
 	}
 
-	fmt.Printf("first read:  %.2f (calls: %d)\n", get("A1"), calls)
-	fmt.Printf("second read: %.2f (calls: %d, served from the cache)\n", get("A1"), calls)
+	get() // MISS: the handler runs, and so does the function
+	get() // HIT: neither runs
 
-	// Prices changed: every entry tagged "prices" is stale at once.
+	// Prices changed: every response and result tagged "prices" is stale
+	// at once, in every process sharing the store.
 	if err := c.InvalidateTags(ctx, "prices"); err != nil {
 		panic(err)
 	}
-	fmt.Printf("after InvalidateTags: %.2f (calls: %d)\n", get("A1"), calls)
+	get() // MISS again: both run
 
-	fmt.Printf("cache hits: %d\n", c.Stats().Hits)
+	s := c.Stats()
+	fmt.Printf("cache hits: %d, misses: %d\n", s.Hits, s.Misses)
 }

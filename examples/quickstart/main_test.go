@@ -5,8 +5,8 @@ package main
 func Example() {
 	main()
 	// Output:
-	// first read:  9.99 (calls: 1)
-	// second read: 9.99 (calls: 1, served from the cache)
-	// after InvalidateTags: 9.99 (calls: 2)
-	// cache hits: 1
+	// GET /price/A1 -> 9.99, X-Cache: MISS, function calls: 1
+	// GET /price/A1 -> 9.99, X-Cache: HIT, function calls: 1
+	// GET /price/A1 -> 9.99, X-Cache: MISS, function calls: 2
+	// cache hits: 1, misses: 4
 }
