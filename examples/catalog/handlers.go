@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/compress"
 )
 
 // TTLs of the cached reads.
@@ -58,15 +59,20 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 }
 
 // routes registers every route on mux.
-func (a *api) routes(mux *http.ServeMux) {
+//
+// The cached routes compress inside the response cache: the cache stores
+// one compressed variant per Accept-Encoding (the response says Vary:
+// Accept-Encoding), so a hit is served already compressed and nothing is
+// compressed twice.
+func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// Only 200 responses are stored (a 404 or 400 never is), and X-Cache
 	// tells HIT, MISS or STALE. The list's key holds the canonical query
 	// string, so ?page=2&per_page=10 and ?per_page=10&page=2 share an entry;
 	// every page carries the tag "products", so one InvalidateTags makes all
 	// of them stale.
 	xcache := caching.StatusHeader("X-Cache")
-	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), xcache)(http.HandlerFunc(a.listProducts)))
-	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, xcache)(http.HandlerFunc(a.getProduct)))
+	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
+	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
 	mux.HandleFunc("POST /products", a.createProduct)
 	mux.HandleFunc("PUT /products/{id}", a.updateProduct)
 	mux.HandleFunc("DELETE /products/{id}", a.deleteProduct)

@@ -117,7 +117,15 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	log.Info("catalog: cache backend", "backend", be.desc)
 
 	mux := http.NewServeMux()
-	newAPI(store, cache, log).routes(mux)
+	// Flask-Compress's defaults: zstd, br, gzip or deflate as the client
+	// accepts, for JSON and text bodies of 500 bytes or more.
+	compression, err4 := compress.New(compress.Options{})
+	if err4 != nil {
+		cache.Close()
+		db.Close()
+		return nil, err4
+	}
+	newAPI(store, cache, log).routes(mux, compression)
 	// The pool's stats handler reports every source registered with it:
 	// the database pool, the SQL queries run, and the Cache's counters.
 	var reg pool.Registry
@@ -128,19 +136,17 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 	)
 	admin, err2 := pool.NewHandler(&reg, pool.HandlerOptions{Authorize: pool.LoopbackOnly})
 	timed, err3 := timing.New(timing.Options{Logger: log, Slow: slowRequest})
-	// Flask-Compress's defaults: zstd, br, gzip or deflate as the client
-	// accepts, for JSON and text bodies of 500 bytes or more.
-	compression, err4 := compress.New(compress.Options{})
-	if err := errors.Join(err, err2, err3, err4); err != nil {
+	if err := errors.Join(err, err2, err3); err != nil {
 		cache.Close()
 		db.Close()
 		return nil, err
 	}
 	mux.Handle("GET /admin/pool-stats", admin)
 
-	// Outermost first: timing sees the whole request, compression encodes
-	// what the response cache serves (cached bodies stay uncompressed, so one
-	// entry serves every Accept-Encoding).
+	// Outermost first: timing sees the whole request; compression encodes
+	// the responses of the routes that are not cached (the cached routes are
+	// compressed inside the response cache, and compress leaves a response
+	// that already has a Content-Encoding alone).
 	handler := timed(compression.Handler(mux))
 	return &Service{Handler: handler, Store: store, Cache: cache, db: db}, nil
 }
