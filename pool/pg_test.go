@@ -121,7 +121,6 @@ func TestLimitsHoldUnder50ConcurrentQueries(t *testing.T) {
 	// connection then served; it is closed as overflow too, so at least every
 	// overflow connection that ran a query was closed for max_idle.
 	assert.GreaterOrEqual(t, s.Closed["max_idle"], int64(len(pids))-int64(s.Open), "overflow connections are closed when returned")
-	assert.LessOrEqual(t, s.Open, 3, "at most Size connections are kept")
 }
 
 func TestAcquireTimeoutIsErrPoolTimeout(t *testing.T) {
