@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // counter is a handler that counts its calls and answers "<body> #<call>",
@@ -51,7 +52,7 @@ func get(h http.Handler, target string, hdr ...string) *httptest.ResponseRecorde
 // as it is (entries kept as Go values), and behind remote (encoded entries,
 // GetMany, as on Redis or memcached).
 var viewStores = []storeKind{
-	{"local", func(t *testing.T, _ backend.Backend, clock *fakeClock, opts Options) (*Cache, backend.Backend) {
+	{"local", func(t *testing.T, _ backend.Backend, clock *testutil.Clock, opts Options) (*Cache, backend.Backend) {
 		s := newSimple(t, clock)
 		opts.Backend, opts.Clock = s, clock.Now
 		c, err := New(&opts)
@@ -59,7 +60,7 @@ var viewStores = []storeKind{
 		require.NotNil(t, c.local, "the in-process path")
 		return c, s
 	}},
-	{"remote", func(t *testing.T, _ backend.Backend, clock *fakeClock, opts Options) (*Cache, backend.Backend) {
+	{"remote", func(t *testing.T, _ backend.Backend, clock *testutil.Clock, opts Options) (*Cache, backend.Backend) {
 		s := &remote{Backend: newSimple(t, clock)}
 		opts.Backend, opts.Clock = s, clock.Now
 		c, err := New(&opts)
@@ -78,13 +79,13 @@ func forEachViewStore(t *testing.T, fn func(t *testing.T, k storeKind)) {
 // viewEnv is a Cache over a store kind with a fake clock.
 type viewEnv struct {
 	c     *Cache
-	clock *fakeClock
+	clock *testutil.Clock
 	store backend.Backend
 }
 
 func newViewEnv(t *testing.T, k storeKind) *viewEnv {
 	t.Helper()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	c, store := k.open(t, nil, clock, Options{})
 	t.Cleanup(func() { c.Close() })
 	return &viewEnv{c: c, clock: clock, store: store}
