@@ -137,7 +137,7 @@ func TestCachedHEADAnd304(t *testing.T) {
 		w := send(ch, http.MethodHead, "/p")
 		assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
 		assert.EqualValues(t, 1, h.calls.Load(), "a HEAD miss runs the handler")
-		w = send(ch, http.MethodHead, "/p")
+		send(ch, http.MethodHead, "/p")
 		assert.EqualValues(t, 2, h.calls.Load(), "but its response is not stored")
 
 		get(ch, "/p")
@@ -189,7 +189,7 @@ func TestCachedStorageRules(t *testing.T) {
 		{name: "500 not stored (Flask caches it)", fn: status(500), first: []string{"GET", "/"}, second: []string{"GET", "/"}},
 		{name: "404 not stored by default", fn: status(404), first: []string{"GET", "/"}, second: []string{"GET", "/"}},
 		{name: "404 stored when allowed", opts: []ViewOption{CacheStatuses(200, 404)}, fn: status(404), first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
-		{name: "301 stored when allowed", opts: []ViewOption{CacheStatuses(301)}, fn: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", 301) }, first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
+		{name: "301 stored when allowed", opts: []ViewOption{CacheStatuses(301)}, fn: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusMovedPermanently) }, first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
 		{name: "Set-Cookie never stored (Flask replays it)", fn: func(w http.ResponseWriter, _ *http.Request) {
 			http.SetCookie(w, &http.Cookie{Name: "session", Value: "alice"})
 		}, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
