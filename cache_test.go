@@ -16,27 +16,8 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/testutil"
 )
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeClock) Advance(d time.Duration) {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
-}
 
 // remote hides the in-process capabilities of a store, so that the Cache
 // takes the path it takes with Redis or memcached: encoded entries, GetMany.
@@ -103,10 +84,10 @@ type storeKind struct {
 	name string
 	// open returns a Cache over a store of this kind, and the store itself
 	// so that two Caches can share it.
-	open func(t *testing.T, shared backend.Backend, clock *fakeClock, opts Options) (*Cache, backend.Backend)
+	open func(t *testing.T, shared backend.Backend, clock *testutil.Clock, opts Options) (*Cache, backend.Backend)
 }
 
-func newSimple(t *testing.T, clock *fakeClock) *simple.Store {
+func newSimple(t *testing.T, clock *testutil.Clock) *simple.Store {
 	t.Helper()
 	o := simple.Options{}
 	if clock != nil {
@@ -119,7 +100,7 @@ func newSimple(t *testing.T, clock *fakeClock) *simple.Store {
 }
 
 var storeKinds = []storeKind{
-	{"local", func(t *testing.T, shared backend.Backend, clock *fakeClock, opts Options) (*Cache, backend.Backend) {
+	{"local", func(t *testing.T, shared backend.Backend, clock *testutil.Clock, opts Options) (*Cache, backend.Backend) {
 		if shared == nil {
 			shared = newSimple(t, clock)
 		}
@@ -131,7 +112,7 @@ var storeKinds = []storeKind{
 		require.NoError(t, err)
 		return c, shared
 	}},
-	{"remote", func(t *testing.T, shared backend.Backend, clock *fakeClock, opts Options) (*Cache, backend.Backend) {
+	{"remote", func(t *testing.T, shared backend.Backend, clock *testutil.Clock, opts Options) (*Cache, backend.Backend) {
 		if shared == nil {
 			shared = &remote{Backend: newSimple(t, clock)}
 		}
@@ -214,7 +195,7 @@ func TestSetGet(t *testing.T) {
 func TestTTL(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		ctx := context.Background()
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		c, _ := k.open(t, nil, clock, Options{DefaultTTL: time.Minute})
 		require.NoError(t, c.Set(ctx, "default", []byte("v"), 0))
 		require.NoError(t, c.Set(ctx, "forever", []byte("v"), Forever))
@@ -243,7 +224,7 @@ func TestDeadlineSaturates(t *testing.T) {
 func TestAdd(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		ctx := context.Background()
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		c, _ := k.open(t, nil, clock, Options{})
 		ok, err := c.Add(ctx, "k", []byte("one"), time.Second)
 		require.NoError(t, err)
@@ -469,7 +450,7 @@ func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
 
 func TestFailOpenLogIsRateLimited(t *testing.T) {
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	h := &recordHandler{}
 	c, err := New(&Options{Logger: slog.New(h), Clock: clock.Now, LogInterval: time.Second})
 	require.NoError(t, err)

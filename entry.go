@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // entry is what the Cache stores under every key it writes: one versioned
@@ -53,9 +52,6 @@ func (e *entry) fresh(now int64) bool { return e.FreshUntil == 0 || now < e.Fres
 
 // alive reports whether the entry may still be served, stale or fresh.
 func (e *entry) alive(now int64) bool { return e.StaleUntil == 0 || now < e.StaleUntil }
-
-// age is how long ago the entry was written.
-func (e *entry) age(now int64) time.Duration { return time.Duration(now - e.Created) }
 
 // encodedLen is the exact length of the entry's encoding.
 func (e *entry) encodedLen() int {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/compress"
 )
 
 // visit sends a GET to h and prints what the cache did and the body.
@@ -148,4 +149,31 @@ func ExampleCache_CachedMux() {
 	// /products/7 MISS: product 7
 	// /products/7 HIT: product 7
 	// /cart BYPASS: your cart
+}
+
+// With compression, put the response cache outside the compressor: it keeps
+// one compressed variant per Accept-Encoding (the response says Vary:
+// Accept-Encoding), and a hit is served compressed without compressing again.
+func ExampleCache_Cached_compress() {
+	c := caching.Must(nil)
+	defer c.Close()
+
+	body := strings.Repeat(`{"id":1,"name":"desk lamp"},`, 50)
+	list := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	})
+	h := c.Cached(5*time.Minute, caching.StatusHeader("X-Cache"))(compress.Middleware(compress.Options{})(list))
+
+	for _, enc := range []string{"gzip", "zstd", "gzip"} {
+		r := httptest.NewRequest(http.MethodGet, "/products", nil)
+		r.Header.Set("Accept-Encoding", enc)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(enc, w.Header().Get("Content-Encoding"), w.Header().Get("X-Cache"))
+	}
+	// Output:
+	// gzip gzip MISS
+	// zstd zstd MISS
+	// gzip gzip HIT
 }

@@ -70,6 +70,7 @@ func jsonBody(n int) []byte {
 }
 
 var big = jsonBody(2000)
+var bigString = string(big)
 
 func serve(t testing.TB, c *compress.Compressor, h http.HandlerFunc, req *http.Request) *httptest.ResponseRecorder {
 	t.Helper()
@@ -243,7 +244,7 @@ func TestRules(t *testing.T) {
 		}, req: get("zstd"), wantEnc: "zstd", wantVary: true},
 		{name: "WriteString", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, string(big))
+			_, _ = io.WriteString(w, bigString)
 		}, req: get("br"), wantEnc: "br", wantVary: true},
 		{name: "ReadFrom through the encoder", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")

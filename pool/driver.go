@@ -118,7 +118,6 @@ func (c *conn) Close() error {
 	return c.inner.Close()
 }
 
-//lint:ignore SA1019 driver.Conn requires Begin.
 func (c *conn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
@@ -130,7 +129,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if opts.ReadOnly || opts.Isolation != 0 {
 		return nil, errors.New("pool: the wrapped driver supports neither read-only transactions nor isolation levels")
 	}
-	return c.inner.Begin() //nolint:staticcheck // the fallback database/sql uses too
+	//lint:ignore SA1019 the fallback database/sql itself uses for old drivers
+	return c.inner.Begin()
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -229,12 +229,10 @@ var (
 func (s *stmt) Close() error  { return s.inner.Close() }
 func (s *stmt) NumInput() int { return s.inner.NumInput() }
 
-//lint:ignore SA1019 driver.Stmt requires Exec.
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	return s.ExecContext(context.Background(), namedValues(args))
 }
 
-//lint:ignore SA1019 driver.Stmt requires Query.
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), namedValues(args))
 }
@@ -250,7 +248,8 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	} else if vals, verr := plainValues(args); verr != nil {
 		return nil, verr
 	} else {
-		res, err = s.inner.Exec(vals) //nolint:staticcheck // fallback for old drivers
+		//lint:ignore SA1019 the fallback for drivers without StmtExecContext
+		res, err = s.inner.Exec(vals)
 	}
 	s.db.queryDone(ctx, s.query, args, start, err)
 	return res, err
@@ -267,7 +266,8 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	} else if vals, verr := plainValues(args); verr != nil {
 		return nil, verr
 	} else {
-		rows, err = s.inner.Query(vals) //nolint:staticcheck // fallback for old drivers
+		//lint:ignore SA1019 the fallback for drivers without StmtQueryContext
+		rows, err = s.inner.Query(vals)
 	}
 	if err != nil {
 		s.db.queryDone(ctx, s.query, args, start, err)

@@ -117,7 +117,10 @@ func TestLimitsHoldUnder50ConcurrentQueries(t *testing.T) {
 	assert.Equal(t, int64(50), s.Queries)
 	assert.Positive(t, s.Waits, "45 of the queries had to wait")
 	assert.Zero(t, s.Timeouts)
-	assert.Equal(t, int64(len(pids))-int64(s.Open), s.Closed["max_idle"], "every closed connection was an overflow one")
+	// database/sql may open a connection for a waiter that another
+	// connection then served; it is closed as overflow too, so at least every
+	// overflow connection that ran a query was closed for max_idle.
+	assert.GreaterOrEqual(t, s.Closed["max_idle"], int64(len(pids))-int64(s.Open), "overflow connections are closed when returned")
 }
 
 func TestAcquireTimeoutIsErrPoolTimeout(t *testing.T) {

@@ -21,27 +21,8 @@ import (
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/backendtest"
 	"github.com/go-caching/caching/backend/filesystem"
+	"github.com/go-caching/caching/internal/testutil"
 )
-
-// clock is a settable clock for Options.Clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 func open(t *testing.T, o filesystem.Options) *filesystem.Store {
 	t.Helper()
@@ -61,7 +42,7 @@ func entryPath(s *filesystem.Store, key string) string {
 var bg = context.Background()
 
 func TestConformance(t *testing.T) {
-	clk := newClock()
+	clk := testutil.NewClock()
 	dir := t.TempDir()
 	n := 0
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
@@ -417,7 +398,7 @@ func TestSweepRemovesExpiredAndStopsOnClose(t *testing.T) {
 }
 
 func TestExpiredFileRemovedOnRead(t *testing.T) {
-	clk := newClock()
+	clk := testutil.NewClock()
 	s := open(t, filesystem.Options{Dir: t.TempDir(), Clock: clk.Now, SweepInterval: -1})
 	require.NoError(t, s.Set(bg, "k", []byte("v"), time.Second))
 	clk.Advance(time.Second)
@@ -428,7 +409,7 @@ func TestExpiredFileRemovedOnRead(t *testing.T) {
 }
 
 func TestIncrKeepsExpiryAndRejectsOverflow(t *testing.T) {
-	clk := newClock()
+	clk := testutil.NewClock()
 	s := open(t, filesystem.Options{Dir: t.TempDir(), Clock: clk.Now})
 	require.NoError(t, s.Set(bg, "n", []byte("1"), time.Minute))
 	n, err := s.Incr(bg, "n", -3)

@@ -17,27 +17,8 @@ import (
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/backendtest"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/testutil"
 )
-
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // open returns a new store with opts, closed when the test ends.
 func open(t *testing.T, opts simple.Options) *simple.Store {
@@ -50,7 +31,7 @@ func open(t *testing.T, opts simple.Options) *simple.Store {
 
 func TestConformance(t *testing.T) {
 	t.Run("fake-clock", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 			return simple.Must(simple.Options{Clock: clock.Now})
 		}, backendtest.Options{Advance: clock.Advance})
@@ -245,7 +226,7 @@ func TestNeverExpiringEntriesAreNotEvictedFirst(t *testing.T) {
 
 func TestExpiredEntriesMetByTheHandGoFirst(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	s := open(t, simple.Options{MaxEntries: 4, Shards: 1, Clock: clock.Now})
 	require.NoError(t, s.Set(ctx, "a", []byte("v"), 0))
 	require.NoError(t, s.Set(ctx, "short", []byte("v"), time.Second))
@@ -264,7 +245,7 @@ func TestExpiredEntriesMetByTheHandGoFirst(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	s := open(t, simple.Options{Clock: clock.Now})
 	require.NoError(t, s.Set(ctx, "k", []byte("v"), time.Minute))
 	require.NoError(t, s.StoreValue("obj", 1, 8, time.Minute))
@@ -385,7 +366,7 @@ func TestValueStore(t *testing.T) {
 		assert.False(t, ok)
 	})
 	t.Run("expiry and AddValue", func(t *testing.T) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		s := open(t, simple.Options{Clock: clock.Now})
 		ok, err := s.AddValue("k", "first", 5, time.Second)
 		require.NoError(t, err)
@@ -415,7 +396,7 @@ func TestValueStore(t *testing.T) {
 
 func TestIncr(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	s := open(t, simple.Options{Clock: clock.Now})
 
 	require.NoError(t, s.Set(ctx, "c", []byte("10"), time.Minute))
@@ -518,7 +499,7 @@ func TestGetHitDoesNotAllocate(t *testing.T) {
 
 func TestConcurrentMixedUse(t *testing.T) {
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	const maxEntries = 64
 	s := open(t, simple.Options{MaxEntries: maxEntries, MaxBytes: 8 << 10, Shards: 4, Clock: clock.Now, SweepInterval: time.Millisecond})
 	var wg sync.WaitGroup

@@ -76,6 +76,7 @@ type WithKeyedField struct {
 	PK ptrKeyed
 }
 
+//lint:ignore U1000 the unexported field is why failing needs its MarshalText
 type failing struct{ x int }
 
 func (failing) MarshalText() ([]byte, error) { return nil, errors.New("no text") }

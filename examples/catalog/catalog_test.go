@@ -1,0 +1,374 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// needServer returns addr when a TCP server answers there. Otherwise the
+// test is skipped with a message, or fails when CI=true (CI starts every
+// server: a missing one there is a broken setup, not a reason to skip).
+func needServer(t *testing.T, what, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+		return addr
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not answering at %s (CI=true, so this is a failure): %v", what, addr, err)
+	}
+	t.Skipf("%s is not answering at %s; skipping (start it, or run in CI)", what, addr)
+	return ""
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func uniqueName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// postgresURL creates a fresh schema on the CI PostgreSQL, drops it when the
+// test ends, and returns a URL whose connections use it.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	base := env("CACHING_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	cfg, err := pgx.ParseConfig(base)
+	require.NoError(t, err)
+	needServer(t, "PostgreSQL", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	require.NoError(t, err)
+	schema := uniqueName("catalog_test_")
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+// testSeed is the number of products the tests' databases are seeded with.
+const testSeed = 300
+
+// client talks to one running service.
+type client struct {
+	t    *testing.T
+	base string
+	svc  *Service
+}
+
+// startService starts the service in process on database ("sqlite" or
+// "postgres") and cacheURL, on a loopback httptest server.
+func startService(t *testing.T, database, cacheURL string) *client {
+	t.Helper()
+	cfg := Config{
+		CacheURL:  cacheURL,
+		Namespace: uniqueName("catalog-test-"),
+		Seed:      testSeed,
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	switch database {
+	case "sqlite":
+		cfg.SQLitePath = filepath.Join(t.TempDir(), "catalog.db")
+	case "postgres":
+		cfg.DatabaseURL = postgresURL(t)
+	}
+	svc, err := NewService(context.Background(), cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(svc.Handler)
+	t.Cleanup(func() {
+		srv.Close()
+		_ = svc.Cache.Clear(context.Background())
+		require.NoError(t, svc.Close())
+	})
+	return &client{t: t, base: srv.URL, svc: svc}
+}
+
+// response is what a test looks at in an answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
+}
+
+// do sends a request with the given headers ("Name: value") and returns the
+// answer, its body decoded from its Content-Encoding.
+func (c *client) do(method, path, body string, headers ...string) response {
+	c.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	require.NoError(c.t, err)
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	// A Transport that does not add Accept-Encoding or decode by itself.
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(c.t, err)
+	plain, err := decodeEncoding(resp.Header.Get("Content-Encoding"), raw)
+	require.NoError(c.t, err)
+	return response{status: resp.StatusCode, header: resp.Header, body: plain}
+}
+
+// get is do("GET", path) that requires the status.
+func (c *client) get(path string, status int) response {
+	c.t.Helper()
+	r := c.do("GET", path, "")
+	require.Equal(c.t, status, r.status, "GET %s: %s", path, r.body)
+	return r
+}
+
+// adminStats is the part of /admin/pool-stats the tests read.
+type adminStats struct {
+	SQLQueries int64 `json:"sql_queries"`
+	Cache      struct {
+		Hits   int64 `json:"hits"`
+		Misses int64 `json:"misses"`
+	} `json:"cache"`
+}
+
+// queries returns the SQL queries run so far, read from /admin/pool-stats.
+func (c *client) queries() int64 {
+	c.t.Helper()
+	var s adminStats
+	c.get("/admin/pool-stats", http.StatusOK).json(c.t, &s)
+	return s.SQLQueries
+}
+
+func TestCatalog(t *testing.T) {
+	for _, database := range []string{"sqlite", "postgres"} {
+		for _, cache := range []string{"simple", "redis", "memcached", "file"} {
+			t.Run(database+"/"+cache, func(t *testing.T) {
+				var cacheURL string
+				switch cache {
+				case "simple":
+					cacheURL = "simple://"
+				case "redis":
+					cacheURL = "redis://" + needServer(t, "Redis", env("CACHING_REDIS_ADDR", "127.0.0.1:6379")) + "/0"
+				case "memcached":
+					servers := strings.Split(env("CACHING_MEMCACHED", "127.0.0.1:11211,127.0.0.1:11212"), ",")
+					for _, s := range servers {
+						needServer(t, "memcached", s)
+					}
+					cacheURL = "memcached://" + strings.Join(servers, ",")
+				case "file":
+					cacheURL = "file://" + t.TempDir()
+				}
+				c := startService(t, database, cacheURL)
+				t.Run("list is cached", func(t *testing.T) { testListCached(t, c) })
+				t.Run("writes make reads fresh", func(t *testing.T) { testWritesFresh(t, c) })
+				t.Run("stats are memoized", func(t *testing.T) { testStatsMemoized(t, c) })
+				t.Run("compression", func(t *testing.T) { testCompression(t, c) })
+				t.Run("bad input", func(t *testing.T) { testBadInput(t, c) })
+				t.Run("admin", func(t *testing.T) { testAdmin(t, c) })
+			})
+		}
+	}
+}
+
+func testListCached(t *testing.T, c *client) {
+	first := c.get("/products?page=2&per_page=10", http.StatusOK)
+	assert.Equal(t, "MISS", first.header.Get("X-Cache"))
+	var page Page
+	first.json(t, &page)
+	assert.Equal(t, Page{Products: page.Products, Total: testSeed, Page: 2, Pages: testSeed / 10, PerPage: 10, HasNext: true, HasPrev: true}, page)
+	require.Len(t, page.Products, 10)
+	assert.Equal(t, int64(11), page.Products[0].ID)
+
+	before := c.queries()
+	second := c.get("/products?page=2&per_page=10", http.StatusOK)
+	assert.Equal(t, "HIT", second.header.Get("X-Cache"))
+	assert.JSONEq(t, string(first.body), string(second.body))
+	// The same query in another order is the same entry.
+	assert.Equal(t, "HIT", c.get("/products?per_page=10&page=2", http.StatusOK).header.Get("X-Cache"))
+	assert.Equal(t, before, c.queries(), "a cached list read ran SQL")
+
+	// Another page is another entry; per_page is capped at 100.
+	assert.Equal(t, "MISS", c.get("/products?page=3&per_page=10", http.StatusOK).header.Get("X-Cache"))
+	c.get("/products?per_page=1000", http.StatusOK).json(t, &page)
+	assert.Equal(t, 100, page.PerPage)
+	assert.Len(t, page.Products, 100)
+}
+
+func testWritesFresh(t *testing.T, c *client) {
+	var p Product
+	c.get("/products/7", http.StatusOK).json(t, &p)
+	assert.Equal(t, "HIT", c.get("/products/7", http.StatusOK).header.Get("X-Cache"))
+	c.get("/products?page=1&per_page=10", http.StatusOK)
+	assert.Equal(t, "HIT", c.get("/products?page=1&per_page=10", http.StatusOK).header.Get("X-Cache"))
+
+	// PUT: the product and the page holding it are read fresh.
+	r := c.do("PUT", "/products/7", `{"price": 123.45, "name": "Renamed"}`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var updated Product
+	r.json(t, &updated)
+	assert.Equal(t, 123.45, updated.Price)
+	assert.Equal(t, "Renamed", updated.Name)
+	assert.Equal(t, p.CategoryID, updated.CategoryID)
+
+	one := c.get("/products/7", http.StatusOK)
+	assert.Equal(t, "MISS", one.header.Get("X-Cache"))
+	one.json(t, &p)
+	assert.Equal(t, 123.45, p.Price)
+	list := c.get("/products?page=1&per_page=10", http.StatusOK)
+	assert.Equal(t, "MISS", list.header.Get("X-Cache"))
+	var page Page
+	list.json(t, &page)
+	assert.Equal(t, "Renamed", page.Products[6].Name)
+
+	// POST: the list grows, and answers 201 with the product.
+	r = c.do("POST", "/products", `{"name": "Brand new", "price": 5, "category_id": 3}`)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	var created Product
+	r.json(t, &created)
+	assert.Equal(t, "Brand new", created.Name)
+	assert.NotZero(t, created.ID)
+	assert.NotEmpty(t, created.Category)
+	c.get("/products?page=1&per_page=10", http.StatusOK).json(t, &page)
+	assert.Equal(t, testSeed+1, page.Total)
+
+	// DELETE: the product is gone at once, and its 404 is not cached.
+	require.Equal(t, http.StatusNoContent, c.do("DELETE", "/products/7", "").status)
+	c.get("/products/7", http.StatusNotFound)
+	before := c.queries()
+	assert.NotEqual(t, "HIT", c.get("/products/7", http.StatusNotFound).header.Get("X-Cache"))
+	assert.Greater(t, c.queries(), before, "a 404 was served from the cache")
+	c.get("/products?page=1&per_page=10", http.StatusOK).json(t, &page)
+	assert.Equal(t, testSeed, page.Total)
+	assert.Equal(t, http.StatusNotFound, c.do("PUT", "/products/7", `{"price": 1}`).status)
+	assert.Equal(t, http.StatusNotFound, c.do("DELETE", "/products/7", "").status)
+}
+
+func testStatsMemoized(t *testing.T, c *client) {
+	stats := func(path string) SalesStats {
+		var s SalesStats
+		c.get(path, http.StatusOK).json(t, &s)
+		return s
+	}
+	monthly := stats("/api/stats/5?period=yearly")
+	assert.Equal(t, SalesStats{UserID: 5, Period: "yearly", Total: monthly.Total, Orders: monthly.Orders, Average: monthly.Average}, monthly)
+	assert.Positive(t, monthly.Orders, "the seed gives every user sales")
+
+	before := c.queries()
+	assert.Equal(t, monthly, stats("/api/stats/5?period=yearly"))
+	assert.Equal(t, before, c.queries(), "memoized stats ran SQL")
+	// Another period and another user are other entries.
+	stats("/api/stats/5?period=weekly")
+	stats("/api/stats/6?period=yearly")
+	assert.Greater(t, c.queries(), before)
+
+	// A sale forgets that user's statistics, and only that user's.
+	r := c.do("POST", "/api/sales", `{"user_id": 5, "amount": 100}`)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	after := stats("/api/stats/5?period=yearly")
+	assert.Equal(t, monthly.Orders+1, after.Orders)
+	assert.InDelta(t, monthly.Total+100, after.Total, 0.001)
+	before = c.queries()
+	stats("/api/stats/6?period=yearly")
+	assert.Equal(t, before, c.queries(), "another user's stats were forgotten")
+	// The default period is monthly.
+	assert.Equal(t, "monthly", stats("/api/stats/5").Period)
+}
+
+func testCompression(t *testing.T, c *client) {
+	plain := c.do("GET", "/products?page=4&per_page=50", "", "Accept-Encoding: identity")
+	require.Equal(t, http.StatusOK, plain.status)
+	assert.Empty(t, plain.header.Get("Content-Encoding"))
+	for _, enc := range []string{"gzip", "br", "zstd"} {
+		t.Run(enc, func(t *testing.T) {
+			r := c.do("GET", "/products?page=4&per_page=50", "", "Accept-Encoding: "+enc)
+			require.Equal(t, http.StatusOK, r.status)
+			assert.Equal(t, enc, r.header.Get("Content-Encoding"))
+			assert.JSONEq(t, string(plain.body), string(r.body))
+		})
+	}
+}
+
+func testBadInput(t *testing.T, c *client) {
+	cases := []struct{ name, method, path, body string }{
+		{"non-numeric product id", "GET", "/products/abc", ""},
+		{"zero product id", "GET", "/products/0", ""},
+		{"negative page", "GET", "/products?page=-1", ""},
+		{"non-numeric page", "GET", "/products?page=two", ""},
+		{"zero per_page", "GET", "/products?per_page=0", ""},
+		{"unknown period", "GET", "/api/stats/1?period=daily", ""},
+		{"non-numeric user id", "GET", "/api/stats/bob", ""},
+		{"malformed JSON create", "POST", "/products", `{"name": "x",`},
+		{"wrong JSON type", "POST", "/products", `{"name": "x", "price": "cheap", "category_id": 1}`},
+		{"missing fields", "POST", "/products", `{"name": "x"}`},
+		{"unknown category", "POST", "/products", `{"name": "x", "price": 1, "category_id": 999}`},
+		{"negative price", "PUT", "/products/1", `{"price": -1}`},
+		{"malformed JSON update", "PUT", "/products/1", `not json`},
+		{"non-numeric id update", "PUT", "/products/x", `{"price": 1}`},
+		{"non-numeric id delete", "DELETE", "/products/x", ""},
+		{"malformed JSON sale", "POST", "/api/sales", `{"user_id": 1, "amount": }`},
+		{"sale without amount", "POST", "/api/sales", `{"user_id": 1}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range 2 { // twice: an error must never be served from the cache
+				r := c.do(tc.method, tc.path, tc.body)
+				require.Equal(t, http.StatusBadRequest, r.status, "try %d: %s", i, r.body)
+				var e struct{ Error string }
+				r.json(t, &e)
+				assert.NotEmpty(t, e.Error)
+				assert.NotEqual(t, "HIT", r.header.Get("X-Cache"))
+			}
+		})
+	}
+}
+
+func testAdmin(t *testing.T, c *client) {
+	r := c.get("/admin/pool-stats", http.StatusOK)
+	var s adminStats
+	r.json(t, &s)
+	assert.Positive(t, s.SQLQueries)
+	assert.Positive(t, s.Cache.Hits)
+	assert.Positive(t, s.Cache.Misses)
+	assert.Contains(t, string(r.body), `"database"`, "the pool's own statistics")
+	assert.NotEmpty(t, c.get("/products/1", http.StatusOK).header.Get("X-Response-Time"))
+	// Behind a proxy every client looks like loopback; the proxy's header
+	// gives it away.
+	assert.Equal(t, http.StatusForbidden, c.do("GET", "/admin/pool-stats", "", "X-Forwarded-For: 203.0.113.9").status)
+}

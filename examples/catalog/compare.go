@@ -1,0 +1,246 @@
+package main
+
+// compare.go: the before/after comparison (-compare). It starts the service
+// in process twice on a fresh SQLite database, once with caching off
+// (null://) and once on (simple://), drives the same fixed mixed workload
+// against each over loopback HTTP, and prints one table.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"compress/flate"
+	"compress/gzip"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Workload size: small enough to run in well under a minute on 2 cores.
+const (
+	compareRequests = 4000
+	compareWorkers  = 8
+	compareHot      = 200 // products and users the workload touches
+)
+
+// workItem is one request of the workload.
+type workItem struct {
+	method, path, body string
+}
+
+// workload returns the fixed request sequence: 60% list pages, 23% single
+// products, 15% statistics, 1% product updates, 1% sales.
+func workload() []workItem {
+	rng := rand.New(rand.NewPCG(7, 7))
+	items := make([]workItem, compareRequests)
+	periodNames := []string{"weekly", "monthly", "yearly"}
+	for i := range items {
+		switch r := rng.IntN(100); {
+		case r < 60:
+			items[i] = workItem{"GET", fmt.Sprintf("/products?page=%d&per_page=%d", 1+rng.IntN(10), []int{20, 50}[rng.IntN(2)]), ""}
+		case r < 83:
+			items[i] = workItem{"GET", fmt.Sprintf("/products/%d", 1+rng.IntN(compareHot)), ""}
+		case r < 98:
+			items[i] = workItem{"GET", fmt.Sprintf("/api/stats/%d?period=%s", 1+rng.IntN(20), periodNames[rng.IntN(3)]), ""}
+		case r < 99:
+			items[i] = workItem{"PUT", fmt.Sprintf("/products/%d", 1+rng.IntN(compareHot)), fmt.Sprintf(`{"price": %d.99}`, 1+rng.IntN(500))}
+		default:
+			items[i] = workItem{"POST", "/api/sales", fmt.Sprintf(`{"user_id": %d, "amount": %d.50}`, 1+rng.IntN(20), 1+rng.IntN(300))}
+		}
+	}
+	return items
+}
+
+// compareResult is one row of the table.
+type compareResult struct {
+	name          string
+	elapsed       time.Duration
+	latencies     []time.Duration
+	queries       int64
+	wire, decoded int64 // response body bytes as sent, and decompressed
+	hitRatio      float64
+	errors        int
+}
+
+// runCompare runs the workload with caching off and on and writes the table
+// to out.
+func runCompare(ctx context.Context, out io.Writer, seed int) error {
+	dir, err := os.MkdirTemp("", "catalog-compare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	items := workload()
+	var results []compareResult
+	modes := []struct{ name, url string }{{"caching off (null://)", "null://"}, {"caching on (simple://)", "simple://"}}
+	for i, mode := range modes {
+		fmt.Fprintf(os.Stderr, "catalog: running %d requests with %s...\n", len(items), mode.name)
+		res, err := compareOnce(ctx, filepath.Join(dir, fmt.Sprintf("mode%d.db", i)), mode.url, seed, items)
+		if err != nil {
+			return err
+		}
+		res.name = mode.name
+		results = append(results, res)
+	}
+	writeTable(out, results)
+	return nil
+}
+
+// compareOnce seeds a new database at path, starts the service with the
+// backend cacheURL and runs items against it.
+func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []workItem) (compareResult, error) {
+	var res compareResult
+	svc, err := NewService(ctx, Config{SQLitePath: path, CacheURL: cacheURL, Seed: seed,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return res, err
+	}
+	defer svc.Close()
+	srv := httptest.NewServer(svc.Handler)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: compareWorkers}}
+
+	startQueries := svc.Store.Queries()
+	var (
+		mu   sync.Mutex
+		next int
+		wg   sync.WaitGroup
+	)
+	res.latencies = make([]time.Duration, 0, len(items))
+	start := time.Now()
+	for range compareWorkers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if next == len(items) {
+					mu.Unlock()
+					return
+				}
+				it := items[next]
+				next++
+				mu.Unlock()
+				d, wire, decoded, err := doRequest(ctx, client, srv.URL, it)
+				mu.Lock()
+				res.latencies = append(res.latencies, d)
+				res.wire += wire
+				res.decoded += decoded
+				if err != nil {
+					res.errors++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.queries = svc.Store.Queries() - startQueries
+	res.hitRatio = svc.Cache.Stats().HitRatio()
+	return res, nil
+}
+
+// doRequest sends one request asking for any encoding and returns its
+// latency and its body size as sent and decoded.
+func doRequest(ctx context.Context, client *http.Client, base string, it workItem) (time.Duration, int64, int64, error) {
+	var body io.Reader
+	if it.body != "" {
+		body = strings.NewReader(it.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, it.method, base+it.path, body)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	req.Header.Set("Accept-Encoding", "zstd, br, gzip")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return time.Since(start), 0, 0, err
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return d, 0, 0, err
+	}
+	plain, err := decodeEncoding(resp.Header.Get("Content-Encoding"), raw)
+	if err != nil {
+		return d, int64(len(raw)), 0, err
+	}
+	if resp.StatusCode >= 400 {
+		err = fmt.Errorf("%s %s: %s", it.method, it.path, resp.Status)
+	}
+	return d, int64(len(raw)), int64(len(plain)), err
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+// writeTable prints the results as an aligned table.
+func writeTable(out io.Writer, results []compareResult) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\trequests\treq/s\tp50\tp99\tSQL queries\tbytes sent\tbytes uncompressed\thit ratio\terrors\t")
+	for _, r := range results {
+		slices.Sort(r.latencies)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%d\t%d\t%d\t%.0f%%\t%d\t\n", r.name, len(r.latencies),
+			float64(len(r.latencies))/r.elapsed.Seconds(),
+			percentile(r.latencies, 0.50).Round(time.Microsecond), percentile(r.latencies, 0.99).Round(time.Microsecond),
+			r.queries, r.wire, r.decoded, 100*r.hitRatio, r.errors)
+	}
+	tw.Flush()
+	var buf bytes.Buffer
+	if len(results) == 2 && results[1].queries > 0 {
+		fmt.Fprintf(&buf, "\ncaching on: %.1fx the requests/s, %.1fx fewer SQL queries; compression: %.1fx fewer bytes on the wire\n",
+			(float64(len(results[1].latencies))/results[1].elapsed.Seconds())/(float64(len(results[0].latencies))/results[0].elapsed.Seconds()),
+			float64(results[0].queries)/float64(results[1].queries),
+			float64(results[1].decoded)/float64(max(1, results[1].wire)))
+	}
+	out.Write(buf.Bytes())
+}
+
+// decodeEncoding undoes the Content-Encoding enc of body.
+func decodeEncoding(enc string, body []byte) ([]byte, error) {
+	var r io.Reader
+	switch enc {
+	case "", "identity":
+		return body, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		r = zr
+	case "deflate":
+		r = flate.NewReader(bytes.NewReader(body))
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(body))
+	case "zstd":
+		zr, err := zstd.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fmt.Errorf("unknown Content-Encoding %q", enc)
+	}
+	return io.ReadAll(r)
+}

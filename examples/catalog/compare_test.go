@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCompare runs the start of the -compare workload both ways: no request
+// fails, caching saves SQL queries, and compression saves bytes.
+func TestCompare(t *testing.T) {
+	items := workload()[:400]
+	dir := t.TempDir()
+	off, err := compareOnce(context.Background(), filepath.Join(dir, "off.db"), "null://", 300, items)
+	require.NoError(t, err)
+	on, err := compareOnce(context.Background(), filepath.Join(dir, "on.db"), "simple://", 300, items)
+	require.NoError(t, err)
+
+	for _, r := range []compareResult{off, on} {
+		assert.Zero(t, r.errors)
+		assert.Len(t, r.latencies, len(items))
+		assert.Less(t, r.wire, r.decoded, "responses were not compressed")
+	}
+	// A short, cold run: the cache saves less than in the full workload.
+	assert.Less(t, on.queries, off.queries*3/4, "caching saved under a quarter of the SQL queries")
+	assert.Zero(t, off.hitRatio)
+	assert.Positive(t, on.hitRatio)
+
+	var out bytes.Buffer
+	writeTable(&out, []compareResult{off, on})
+	assert.Contains(t, out.String(), "SQL queries")
+	assert.Contains(t, out.String(), "fewer bytes on the wire")
+}

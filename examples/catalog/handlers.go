@@ -1,0 +1,330 @@
+package main
+
+// handlers.go: the HTTP routes. Reads go through the cache (the response
+// cache for products, Memoize for statistics); writes go to the Store and then
+// invalidate exactly what they made stale.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/compress"
+)
+
+// TTLs of the cached reads.
+const (
+	listTTL    = 5 * time.Minute
+	productTTL = time.Minute
+	statsTTL   = 10 * time.Minute
+)
+
+// Paging limits of GET /products.
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+)
+
+// statsArgs is the argument of the memoized statistics function: one entry
+// per user and period.
+type statsArgs struct {
+	UserID int64
+	Period string
+}
+
+// api holds what the handlers need.
+type api struct {
+	store *Store
+	cache *caching.Cache
+	stats *caching.Memoized[statsArgs, SalesStats]
+	log   *slog.Logger
+}
+
+func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
+	a := &api{store: store, cache: cache, log: log}
+	// One entry per (user, period); concurrent misses for one of them run
+	// the query once. Forget drops one entry when a sale comes in.
+	a.stats = caching.Memoize(cache, "sales-stats", func(ctx context.Context, args statsArgs) (SalesStats, error) {
+		return store.Stats(ctx, args.UserID, args.Period)
+	}, caching.TTL(statsTTL))
+	return a
+}
+
+// routes registers every route on mux.
+//
+// The cached routes compress inside the response cache: the cache stores
+// one compressed variant per Accept-Encoding (the response says Vary:
+// Accept-Encoding), so a hit is served already compressed and nothing is
+// compressed twice.
+func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
+	// Only 200 responses are stored (a 404 or 400 never is), and X-Cache
+	// tells HIT, MISS or STALE. The list's key holds the canonical query
+	// string, so ?page=2&per_page=10 and ?per_page=10&page=2 share an entry;
+	// every page carries the tag "products", so one InvalidateTags makes all
+	// of them stale.
+	xcache := caching.StatusHeader("X-Cache")
+	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
+	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
+	mux.HandleFunc("POST /products", a.createProduct)
+	mux.HandleFunc("PUT /products/{id}", a.updateProduct)
+	mux.HandleFunc("DELETE /products/{id}", a.deleteProduct)
+	mux.HandleFunc("GET /api/stats/{user_id}", a.getStats)
+	mux.HandleFunc("POST /api/sales", a.recordSale)
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes {"error": msg} with status.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// fail answers err: a 404 for errNotFound, a 400 for errUnknownCategory, a
+// logged 500 for anything else (a database error).
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errNotFound):
+		writeError(w, http.StatusNotFound, "not found")
+	case errors.Is(err, errUnknownCategory):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+// positiveInt parses s as an integer >= 1, or returns def when s is empty.
+func positiveInt(s, name string, def int64) (int64, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s must be a positive integer", name)
+	}
+	return n, nil
+}
+
+// pathID parses the path value name as a positive id, answering 400 if it
+// is not one.
+func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	id, err := positiveInt(r.PathValue(name), name, 0)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusBadRequest, name+" must be a positive integer")
+		return 0, false
+	}
+	return id, true
+}
+
+// decodeBody reads a JSON object into v, answering 400 for a malformed or
+// oversized body, unknown fields or trailing data.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// GET /products?page=N&per_page=M
+func (a *api) listProducts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, err := positiveInt(q.Get("page"), "page", 1)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	perPage, err := positiveInt(q.Get("per_page"), "per_page", defaultPerPage)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if page > 1<<30 {
+		writeError(w, http.StatusBadRequest, "page is too large")
+		return
+	}
+	out, err := a.store.ListProducts(r.Context(), int(page), int(min(perPage, maxPerPage)))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// GET /products/{id}
+func (a *api) getProduct(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	p, err := a.store.GetProduct(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// validate checks the fields present in in; create requires all of them.
+func (in ProductInput) validate(create bool) error {
+	if create && (in.Name == nil || in.Price == nil || in.CategoryID == nil) {
+		return errors.New("name, price and category_id are required")
+	}
+	switch {
+	case in.Name != nil && strings.TrimSpace(*in.Name) == "":
+		return errors.New("name must not be empty")
+	case in.Price != nil && *in.Price < 0:
+		return errors.New("price must not be negative")
+	case in.CategoryID != nil && *in.CategoryID < 1:
+		return errors.New("category_id must be a positive integer")
+	}
+	return nil
+}
+
+// invalidateProduct makes every cached page of the list and the cached
+// response of product id stale, in every process sharing the backend: one
+// small write each, whatever the number of pages cached, and no key scan. A
+// failure is logged: the write itself has succeeded.
+func (a *api) invalidateProduct(ctx context.Context, id int64) {
+	err := errors.Join(
+		a.cache.InvalidateTags(ctx, "products"),
+		a.cache.InvalidatePath(ctx, "/products/"+strconv.FormatInt(id, 10)),
+	)
+	if err != nil {
+		a.log.Error("invalidate product", "id", id, "err", err)
+	}
+}
+
+// POST /products
+func (a *api) createProduct(w http.ResponseWriter, r *http.Request) {
+	var in ProductInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if err := in.validate(true); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p, err := a.store.CreateProduct(r.Context(), in)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.invalidateProduct(r.Context(), p.ID)
+	writeJSON(w, http.StatusCreated, p)
+}
+
+// PUT /products/{id}
+func (a *api) updateProduct(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	var in ProductInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if err := in.validate(false); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p, err := a.store.UpdateProduct(r.Context(), id, in)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.invalidateProduct(r.Context(), id)
+	writeJSON(w, http.StatusOK, p)
+}
+
+// DELETE /products/{id}
+func (a *api) deleteProduct(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	if err := a.store.DeleteProduct(r.Context(), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.invalidateProduct(r.Context(), id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// GET /api/stats/{user_id}?period=monthly|weekly|yearly
+func (a *api) getStats(w http.ResponseWriter, r *http.Request) {
+	user, ok := pathID(w, r, "user_id")
+	if !ok {
+		return
+	}
+	period := r.URL.Query().Get("period")
+	if period == "" {
+		period = "monthly"
+	}
+	if _, ok := periods[period]; !ok {
+		writeError(w, http.StatusBadRequest, "period must be weekly, monthly or yearly")
+		return
+	}
+	s, err := a.stats.Get(r.Context(), statsArgs{UserID: user, Period: period})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+// saleInput is the body of POST /api/sales.
+type saleInput struct {
+	UserID *int64   `json:"user_id"`
+	Amount *float64 `json:"amount"`
+}
+
+// POST /api/sales
+func (a *api) recordSale(w http.ResponseWriter, r *http.Request) {
+	var in saleInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	switch {
+	case in.UserID == nil || in.Amount == nil:
+		writeError(w, http.StatusBadRequest, "user_id and amount are required")
+		return
+	case *in.UserID < 1:
+		writeError(w, http.StatusBadRequest, "user_id must be a positive integer")
+		return
+	case *in.Amount <= 0:
+		writeError(w, http.StatusBadRequest, "amount must be positive")
+		return
+	}
+	sale, err := a.store.RecordSale(r.Context(), *in.UserID, *in.Amount)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// The user's statistics changed for every period.
+	for p := range periods {
+		if err := a.stats.Forget(r.Context(), statsArgs{UserID: *in.UserID, Period: p}); err != nil {
+			a.log.Error("forget stats", "err", err)
+		}
+	}
+	writeJSON(w, http.StatusCreated, sale)
+}

@@ -1,0 +1,378 @@
+package main
+
+// store.go: every SQL statement of the service. The Store knows nothing of
+// HTTP or caching; it counts the queries it runs so that the pool-stats
+// endpoint and the before/after comparison can show how many the cache saved.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Product is one row of the catalog, as the API shows it.
+type Product struct {
+	ID         int64     `json:"id"`
+	Name       string    `json:"name"`
+	Price      float64   `json:"price"`
+	CategoryID int64     `json:"category_id"`
+	Category   string    `json:"category"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Page is one page of the product list.
+type Page struct {
+	Products []Product `json:"products"`
+	Total    int       `json:"total"`
+	Page     int       `json:"page"`
+	Pages    int       `json:"pages"`
+	PerPage  int       `json:"per_page"`
+	HasNext  bool      `json:"has_next"`
+	HasPrev  bool      `json:"has_prev"`
+}
+
+// SalesStats is a user's sales over a period.
+type SalesStats struct {
+	UserID  int64   `json:"user_id"`
+	Period  string  `json:"period"`
+	Total   float64 `json:"total"`
+	Orders  int     `json:"orders"`
+	Average float64 `json:"average"`
+}
+
+// periods are the statistics periods the API accepts, as look-back windows.
+var periods = map[string]time.Duration{
+	"weekly":  7 * 24 * time.Hour,
+	"monthly": 30 * 24 * time.Hour,
+	"yearly":  365 * 24 * time.Hour,
+}
+
+// Errors the handlers turn into 404 and 400.
+var (
+	errNotFound        = errors.New("not found")
+	errUnknownCategory = errors.New("unknown category_id")
+)
+
+// sqlDB is what the Store needs from a connection pool: *sql.DB and pool/'s
+// *pool.DB both have it.
+type sqlDB interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Store runs the catalog's SQL on SQLite or PostgreSQL. It is safe for
+// concurrent use.
+type Store struct {
+	db       sqlDB
+	postgres bool // $1 placeholders and PostgreSQL DDL
+	queries  atomic.Int64
+	now      func() time.Time
+}
+
+// NewStore returns a Store over db; postgres selects the PostgreSQL dialect.
+func NewStore(db sqlDB, postgres bool) *Store {
+	return &Store{db: db, postgres: postgres, now: time.Now}
+}
+
+// Queries returns how many SQL statements the Store has run.
+func (s *Store) Queries() int64 { return s.queries.Load() }
+
+// rebind turns the ? placeholders of q into $1, $2... for PostgreSQL.
+func (s *Store) rebind(q string) string {
+	if !s.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s.queries.Add(1)
+	return s.db.QueryContext(ctx, s.rebind(q), args...)
+}
+
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s.queries.Add(1)
+	return s.db.ExecContext(ctx, s.rebind(q), args...)
+}
+
+// queryOne runs q and scans its first row into dest; no row is errNotFound.
+func (s *Store) queryOne(ctx context.Context, q string, args []any, dest ...any) error {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errNotFound
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// Migrate creates the tables if they do not exist and, when there are no
+// products yet, seeds n products (and four sales per product) so that the
+// service has something to show on first start.
+func (s *Store) Migrate(ctx context.Context, n int) error {
+	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if s.postgres {
+		id = "BIGSERIAL PRIMARY KEY"
+	}
+	ddl := []string{
+		`CREATE TABLE IF NOT EXISTS categories (id ` + id + `, name TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS products (id ` + id + `, name TEXT NOT NULL,
+			price DOUBLE PRECISION NOT NULL, category_id BIGINT NOT NULL REFERENCES categories(id),
+			updated_at BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS sales (id ` + id + `, user_id BIGINT NOT NULL,
+			amount DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS sales_user ON sales (user_id, created_at)`,
+	}
+	for _, q := range ddl {
+		if _, err := s.exec(ctx, q); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	var count int
+	if err := s.queryOne(ctx, `SELECT COUNT(*) FROM products`, nil, &count); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if count > 0 || n <= 0 {
+		return nil
+	}
+	return s.seed(ctx, n)
+}
+
+var categoryNames = []string{"Books", "Music", "Garden", "Kitchen", "Toys", "Sports", "Tools", "Games", "Office", "Outdoors"}
+var adjectives = []string{"Red", "Small", "Deluxe", "Classic", "Smart", "Wooden", "Steel", "Portable", "Vintage", "Eco"}
+var nouns = []string{"Lamp", "Chair", "Kettle", "Notebook", "Guitar", "Ball", "Drill", "Puzzle", "Backpack", "Tent"}
+
+// seedUsers is the number of users the seeded sales are spread over.
+const seedUsers = 100
+
+// seed inserts the categories, n products and 4n sales in batches of
+// multi-row INSERTs, from a fixed random sequence (same data every time).
+func (s *Store) seed(ctx context.Context, n int) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := s.now()
+	var rows [][]any
+	for _, c := range categoryNames {
+		rows = append(rows, []any{c})
+	}
+	if err := s.insertBatch(ctx, "categories (name)", rows); err != nil {
+		return err
+	}
+	rows = rows[:0]
+	for i := range n {
+		name := fmt.Sprintf("%s %s %d", adjectives[rng.IntN(len(adjectives))], nouns[rng.IntN(len(nouns))], i+1)
+		price := float64(100+rng.IntN(50000)) / 100
+		rows = append(rows, []any{name, price, int64(1 + rng.IntN(len(categoryNames))), now.UnixMicro()})
+	}
+	if err := s.insertBatch(ctx, "products (name, price, category_id, updated_at)", rows); err != nil {
+		return err
+	}
+	rows = rows[:0]
+	for range 4 * n {
+		at := now.Add(-time.Duration(rng.Int64N(int64(400 * 24 * time.Hour))))
+		rows = append(rows, []any{int64(1 + rng.IntN(seedUsers)), float64(100+rng.IntN(20000)) / 100, at.Unix()})
+	}
+	return s.insertBatch(ctx, "sales (user_id, amount, created_at)", rows)
+}
+
+// insertBatch inserts rows into table (with its column list) 200 rows per
+// statement.
+func (s *Store) insertBatch(ctx context.Context, table string, rows [][]any) error {
+	const batch = 200
+	for len(rows) > 0 {
+		chunk := rows[:min(batch, len(rows))]
+		rows = rows[len(chunk):]
+		place := "(" + strings.TrimSuffix(strings.Repeat("?,", len(chunk[0])), ",") + ")"
+		var args []any
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		q := "INSERT INTO " + table + " VALUES " + strings.TrimSuffix(strings.Repeat(place+",", len(chunk)), ",")
+		if _, err := s.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("seed %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+const productColumns = `p.id, p.name, p.price, p.category_id, c.name, p.updated_at
+	FROM products p JOIN categories c ON c.id = p.category_id`
+
+func scanProduct(rows interface{ Scan(...any) error }) (Product, error) {
+	var p Product
+	var updated int64
+	err := rows.Scan(&p.ID, &p.Name, &p.Price, &p.CategoryID, &p.Category, &updated)
+	p.UpdatedAt = time.UnixMicro(updated).UTC()
+	return p, err
+}
+
+// ListProducts returns page (from 1) of the products ordered by id.
+func (s *Store) ListProducts(ctx context.Context, page, perPage int) (Page, error) {
+	out := Page{Products: []Product{}, Page: page, PerPage: perPage}
+	if err := s.queryOne(ctx, `SELECT COUNT(*) FROM products`, nil, &out.Total); err != nil {
+		return out, err
+	}
+	out.Pages = (out.Total + perPage - 1) / perPage
+	out.HasNext = page < out.Pages
+	out.HasPrev = page > 1
+	rows, err := s.query(ctx, `SELECT `+productColumns+` ORDER BY p.id LIMIT ? OFFSET ?`,
+		perPage, int64(page-1)*int64(perPage))
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Products = append(out.Products, p)
+	}
+	return out, rows.Err()
+}
+
+// GetProduct returns one product, or errNotFound.
+func (s *Store) GetProduct(ctx context.Context, id int64) (Product, error) {
+	rows, err := s.query(ctx, `SELECT `+productColumns+` WHERE p.id = ?`, id)
+	if err != nil {
+		return Product{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Product{}, err
+		}
+		return Product{}, errNotFound
+	}
+	return scanProduct(rows)
+}
+
+// ProductInput is the body of POST and PUT /products. A nil field is left
+// as it is by UpdateProduct; CreateProduct needs all three.
+type ProductInput struct {
+	Name       *string  `json:"name"`
+	Price      *float64 `json:"price"`
+	CategoryID *int64   `json:"category_id"`
+}
+
+// checkCategory returns errUnknownCategory when id names no category.
+func (s *Store) checkCategory(ctx context.Context, id int64) error {
+	var n int
+	if err := s.queryOne(ctx, `SELECT COUNT(*) FROM categories WHERE id = ?`, []any{id}, &n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errUnknownCategory
+	}
+	return nil
+}
+
+// CreateProduct inserts a product and returns it.
+func (s *Store) CreateProduct(ctx context.Context, in ProductInput) (Product, error) {
+	if err := s.checkCategory(ctx, *in.CategoryID); err != nil {
+		return Product{}, err
+	}
+	var id int64
+	err := s.queryOne(ctx, `INSERT INTO products (name, price, category_id, updated_at) VALUES (?, ?, ?, ?) RETURNING id`,
+		[]any{*in.Name, *in.Price, *in.CategoryID, s.now().UnixMicro()}, &id)
+	if err != nil {
+		return Product{}, err
+	}
+	return s.GetProduct(ctx, id)
+}
+
+// UpdateProduct changes the given fields of product id and returns it, or
+// errNotFound.
+func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductInput) (Product, error) {
+	if in.CategoryID != nil {
+		if err := s.checkCategory(ctx, *in.CategoryID); err != nil {
+			return Product{}, err
+		}
+	}
+	set := []string{"updated_at = ?"}
+	args := []any{s.now().UnixMicro()}
+	if in.Name != nil {
+		set, args = append(set, "name = ?"), append(args, *in.Name)
+	}
+	if in.Price != nil {
+		set, args = append(set, "price = ?"), append(args, *in.Price)
+	}
+	if in.CategoryID != nil {
+		set, args = append(set, "category_id = ?"), append(args, *in.CategoryID)
+	}
+	res, err := s.exec(ctx, `UPDATE products SET `+strings.Join(set, ", ")+` WHERE id = ?`, append(args, id)...)
+	if err != nil {
+		return Product{}, err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return Product{}, errNotFound
+	}
+	return s.GetProduct(ctx, id)
+}
+
+// DeleteProduct deletes product id, or returns errNotFound.
+func (s *Store) DeleteProduct(ctx context.Context, id int64) error {
+	res, err := s.exec(ctx, `DELETE FROM products WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return errNotFound
+	}
+	return nil
+}
+
+// Stats returns the sales of user over the look-back window of period (a
+// key of periods).
+func (s *Store) Stats(ctx context.Context, user int64, period string) (SalesStats, error) {
+	out := SalesStats{UserID: user, Period: period}
+	since := s.now().Add(-periods[period]).Unix()
+	err := s.queryOne(ctx, `SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM sales WHERE user_id = ? AND created_at >= ?`,
+		[]any{user, since}, &out.Total, &out.Orders)
+	if out.Orders > 0 {
+		out.Average = roundCents(out.Total / float64(out.Orders))
+	}
+	out.Total = roundCents(out.Total)
+	return out, err
+}
+
+func roundCents(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// Sale is one recorded sale.
+type Sale struct {
+	ID        int64     `json:"id"`
+	UserID    int64     `json:"user_id"`
+	Amount    float64   `json:"amount"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RecordSale inserts a sale made now.
+func (s *Store) RecordSale(ctx context.Context, user int64, amount float64) (Sale, error) {
+	sale := Sale{UserID: user, Amount: amount, CreatedAt: s.now().UTC().Truncate(time.Second)}
+	err := s.queryOne(ctx, `INSERT INTO sales (user_id, amount, created_at) VALUES (?, ?, ?) RETURNING id`,
+		[]any{user, amount, sale.CreatedAt.Unix()}, &sale.ID)
+	return sale, err
+}
