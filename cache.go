@@ -81,6 +81,9 @@ type Cache struct {
 	ttl    time.Duration
 	codec  Codec
 	clock  func() time.Time
+	// realClock: clock is time.Now, so its readings can be handed to the
+	// store (backend.ValueStore.LoadValueAt) instead of read twice.
+	realClock bool
 
 	log      *slog.Logger
 	logLimit *ratelimit.Limiter
@@ -138,7 +141,7 @@ func New(opts *Options) (*Cache, error) {
 		c.codec = JSON
 	}
 	if c.clock == nil {
-		c.clock = time.Now
+		c.clock, c.realClock = time.Now, true
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -170,6 +173,14 @@ func (c *Cache) Close() error {
 
 // now is the Cache's clock in Unix nanoseconds.
 func (c *Cache) now() int64 { return c.clock().UnixNano() }
+
+// nowOr is now, or the caller's reading t when it has one.
+func (c *Cache) nowOr(t time.Time) int64 {
+	if t.IsZero() {
+		return c.now()
+	}
+	return t.UnixNano()
+}
 
 // resolveTTL turns a TTL argument into the TTL a backend sees: 0 becomes the
 // default, Forever becomes 0 (no expiry), negative is an error.
@@ -266,12 +277,23 @@ func (c *Cache) isFresh(e *entry) bool {
 	return c.now() < e.FreshUntil
 }
 
+// isFreshAt is isFresh with the caller's reading of the clock.
+func (c *Cache) isFreshAt(e *entry, now time.Time) bool {
+	return e.FreshUntil == 0 || now.UnixNano() < e.FreshUntil
+}
+
 func (c *Cache) countStale() { c.stats.stale.Add(1) }
 func (c *Cache) countMiss()  { c.stats.misses.Add(1) }
 
 func (c *Cache) lookupUncounted(ctx context.Context, key string, tagKeys []string) (*entry, error) {
+	return c.lookupUncountedAt(ctx, key, tagKeys, time.Time{})
+}
+
+// lookupUncountedAt is lookupUncounted with the caller's reading of the
+// Cache's clock (zero: none), which an in-process store then need not read.
+func (c *Cache) lookupUncountedAt(ctx context.Context, key string, tagKeys []string, now time.Time) (*entry, error) {
 	if c.local != nil {
-		return c.lookupLocal(key, tagKeys)
+		return c.lookupLocal(key, tagKeys, now)
 	}
 	var (
 		raw      []byte
@@ -335,15 +357,23 @@ func (c *Cache) verify(ctx context.Context, key string, raw []byte, versions [][
 	return e, nil
 }
 
-func (c *Cache) lookupLocal(key string, tagKeys []string) (*entry, error) {
-	v, ok := c.local.LoadValue(key)
+func (c *Cache) lookupLocal(key string, tagKeys []string, now time.Time) (*entry, error) {
+	var (
+		v  any
+		ok bool
+	)
+	if now.IsZero() || !c.realClock {
+		v, ok = c.local.LoadValue(key)
+	} else {
+		v, ok = c.local.LoadValueAt(key, now)
+	}
 	if !ok {
 		return nil, ErrNotFound
 	}
 	e, ok := v.(*entry)
 	// The store expires the entry at StaleUntil itself; only an entry with
 	// a stale window needs the clock here.
-	if !ok || e.StaleUntil != e.FreshUntil && !e.alive(c.now()) {
+	if !ok || e.StaleUntil != e.FreshUntil && !e.alive(c.nowOr(now)) {
 		return nil, ErrNotFound
 	}
 	if tagKeys == nil {

@@ -173,20 +173,24 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := found{key: base}
 	var stale *found
 	if !forced {
+		// One clock reading serves the store's expiry check, freshness and
+		// Age: on some virtual machines a reading costs as much as the rest
+		// of a hit.
+		now := v.c.clock()
 		var err error
-		f, err = v.find(r, base)
+		f, err = v.find(r, base, now)
 		switch {
 		case err == nil && f.fresh:
 			v.c.stats.hits.Add(1)
 			reportCache(r, httpcache.Hit)
-			f.snap.Serve(w, r, v.c.clock(), v.cfg.statusHeader, httpcache.Hit)
+			f.snap.Serve(w, r, now, v.cfg.statusHeader, httpcache.Hit)
 			return
 		case err == nil:
-			past := time.Duration(v.c.now() - f.e.FreshUntil)
+			past := time.Duration(now.UnixNano() - f.e.FreshUntil)
 			if past < v.cfg.swr {
 				v.c.countStale()
 				reportCache(r, httpcache.Stale)
-				f.snap.Serve(w, r, v.c.clock(), v.cfg.statusHeader, httpcache.Stale)
+				f.snap.Serve(w, r, now, v.cfg.statusHeader, httpcache.Stale)
 				v.revalidate(r, base, ttl)
 				return
 			}
@@ -225,7 +229,7 @@ func (v *view) bypass(w http.ResponseWriter, r *http.Request) {
 
 // find reads the entry for r under base: the snapshot itself, or the Vary
 // spec, then the snapshot of r's variant. Nothing is counted in Stats.
-func (v *view) find(r *http.Request, base string) (found, error) {
+func (v *view) find(r *http.Request, base string, now time.Time) (found, error) {
 	f := found{key: base}
 	ctx, cancel := v.c.opContext(r.Context())
 	defer cancel()
@@ -235,7 +239,7 @@ func (v *view) find(r *http.Request, base string) (found, error) {
 		// store checks the tags the entry records, at no cost.)
 		tagKeys = v.tagKeysFor(r.URL.Path)
 	}
-	e, val, err := v.load(ctx, base, tagKeys)
+	e, val, err := v.load(ctx, base, tagKeys, now)
 	if err != nil {
 		return f, err
 	}
@@ -243,7 +247,7 @@ func (v *view) find(r *http.Request, base string) (found, error) {
 		f.names = spec.names
 		f.variant = httpcache.VariantKey(r, spec.names)
 		f.key = variantKey(base, f.variant)
-		if e, val, err = v.load(ctx, f.key, tagKeys); err != nil {
+		if e, val, err = v.load(ctx, f.key, tagKeys, now); err != nil {
 			return f, err
 		}
 	}
@@ -251,13 +255,13 @@ func (v *view) find(r *http.Request, base string) (found, error) {
 	if !ok {
 		return f, ErrNotFound
 	}
-	f.snap, f.e, f.fresh = snap, e, v.c.isFresh(e)
+	f.snap, f.e, f.fresh = snap, e, v.c.isFreshAt(e, now)
 	return f, nil
 }
 
 // load reads one entry and its decoded value.
-func (v *view) load(ctx context.Context, key string, tagKeys []string) (*entry, any, error) {
-	e, err := v.c.lookupUncounted(ctx, key, tagKeys)
+func (v *view) load(ctx context.Context, key string, tagKeys []string, now time.Time) (*entry, any, error) {
+	e, err := v.c.lookupUncountedAt(ctx, key, tagKeys, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -296,7 +300,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, base string, f found
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	// A miss that became leader after the previous leader stored the
 	// response finds it now: the handler runs once per stored response.
-	if again, err := v.find(r, base); err == nil && again.fresh {
+	if again, err := v.find(r, base, v.c.clock()); err == nil && again.fresh {
 		v.flight.release(call, viewResult{snap: again.snap, names: again.names, variant: again.variant})
 		reportCache(r, httpcache.Hit)
 		again.snap.Serve(w, r, v.c.clock(), v.cfg.statusHeader, httpcache.Hit)

@@ -137,6 +137,12 @@ type Statser interface {
 type ValueStore interface {
 	// LoadValue returns the value stored under key, if any.
 	LoadValue(key string) (v any, ok bool)
+	// LoadValueAt is LoadValue for a caller that has just read the clock:
+	// now is time.Now() as the caller read it, so that the store need not
+	// read the clock again to check expiry (a clock read can cost as much
+	// as the rest of a hit on a virtual machine). A store whose clock is
+	// not time.Now ignores now.
+	LoadValueAt(key string, now time.Time) (v any, ok bool)
 	// StoreValue stores v under key for ttl (0: no expiry); size is what v
 	// counts against the store's byte bound.
 	StoreValue(key string, v any, size int, ttl time.Duration) error

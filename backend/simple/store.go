@@ -427,7 +427,21 @@ func (s *Store) Stats() backend.Stats {
 // LoadValue returns the Go value stored under key by StoreValue or
 // AddValue. The value is shared by every caller: it is read-only. It misses
 // for byte values, expired entries, and after Close.
-func (s *Store) LoadValue(key string) (any, bool) {
+func (s *Store) LoadValue(key string) (any, bool) { return s.loadValue(key, 0, false) }
+
+// LoadValueAt is LoadValue with the caller's reading of time.Now, which the
+// store uses instead of reading its clock (when its clock is time.Now; a
+// store with Options.Clock reads that clock as LoadValue does).
+func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
+	if !s.realClock {
+		return s.loadValue(key, 0, false)
+	}
+	return s.loadValue(key, int64(now.Sub(s.start)), true)
+}
+
+// loadValue looks a Go value up; now is the store's clock reading when
+// haveNow, else it is read only if the entry has an expiry.
+func (s *Store) loadValue(key string, now int64, haveNow bool) (any, bool) {
 	if s.closed.Load() {
 		return nil, false
 	}
@@ -438,10 +452,15 @@ func (s *Store) LoadValue(key string) (any, bool) {
 		sh.mu.RUnlock()
 		return nil, false
 	}
-	if sl.expireAt != 0 && expired(sl.expireAt, s.now()) {
-		sh.mu.RUnlock()
-		s.dropExpired(sh, key)
-		return nil, false
+	if sl.expireAt != 0 {
+		if !haveNow {
+			now = s.now()
+		}
+		if expired(sl.expireAt, now) {
+			sh.mu.RUnlock()
+			s.dropExpired(sh, key)
+			return nil, false
+		}
 	}
 	sh.markVisited(sl.node)
 	sh.mu.RUnlock()

@@ -548,3 +548,34 @@ func TestConcurrentMixedUse(t *testing.T) {
 	assert.LessOrEqual(t, st.Entries, int64(maxEntries))
 	assert.LessOrEqual(t, st.Bytes, int64(8<<10))
 }
+
+// TestLoadValueAtUsesTheCallersClock checks that LoadValueAt judges expiry
+// by the caller's reading of time.Now, and that a store with a clock of its
+// own ignores it.
+func TestLoadValueAtUsesTheCallersClock(t *testing.T) {
+	s := simple.Must(simple.Options{SweepInterval: -1})
+	defer s.Close()
+	if err := s.StoreValue("k", "v", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := s.LoadValueAt("k", time.Now()); !ok || v != "v" {
+		t.Fatalf("LoadValueAt(now) = %v, %v; want the value", v, ok)
+	}
+	if _, ok := s.LoadValueAt("k", time.Now().Add(2*time.Minute)); ok {
+		t.Fatal("LoadValueAt two minutes ahead returned an entry with a one-minute TTL")
+	}
+
+	clock := testutil.NewClock()
+	own := simple.Must(simple.Options{SweepInterval: -1, Clock: clock.Now})
+	defer own.Close()
+	if err := own.StoreValue("k", "v", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := own.LoadValueAt("k", time.Now().Add(2*time.Minute)); !ok {
+		t.Fatal("a store with its own clock judged expiry by the caller's time")
+	}
+	clock.Advance(2 * time.Minute)
+	if _, ok := own.LoadValueAt("k", time.Now()); ok {
+		t.Fatal("a store with its own clock missed its own expiry")
+	}
+}
