@@ -16,12 +16,14 @@ import (
 //	t/<tag>                       the current version of a tag
 //	v/<view key>                  a response of the response cache
 //	m/<name>/<version>/<argument> a result of a memoized function
+//	g/<name>                      the generation of a memoized function (ForgetAll)
 //
 // so that no key of one kind can collide with a key of another. View and
 // memoize keys longer than maxReadableKey are shortened by keeping a readable
 // head and appending the SHA-256 of the whole key, never by truncation.
 const (
 	kindKey  = "k/"
+	kindGen  = "g/"
 	kindTag  = "t/"
 	kindView = "v/"
 	kindMemo = "m/"
@@ -55,6 +57,10 @@ func (c *Cache) tagKeys(tags []string) []string {
 // viewKey is the backend key of a cached response, from the view's key as the
 // middleware built it (prefix with the path, canonical query, variant).
 func (c *Cache) viewKey(key string) string { return c.prefix + kindView + shortenKey(key) }
+
+// genKey is the backend key holding the generation of the memoized
+// function name: a version checked like a tag's, bumped by ForgetAll.
+func (c *Cache) genKey(name string) string { return c.prefix + kindGen + name }
 
 // memoKey is the backend key of one call of a memoized function: its name,
 // its version and the encoding of its argument.

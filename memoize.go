@@ -16,10 +16,6 @@ import (
 	"github.com/go-caching/caching/internal/flight"
 )
 
-// kindGen is the kind of the keys that hold the generation of a memoized
-// function (see keys.go for the other kinds): g/<name>.
-const kindGen = "g/"
-
 // Memoized is a function memoized through a Cache: Get returns the result
 // stored for an argument, or calls the function once, stores its result and
 // returns it. Create it with Memoize; it is safe for concurrent use.
@@ -163,7 +159,7 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		}
 	}
 	m.keyHead = c.prefix + kindMemo + name + "/" + m.version + "/"
-	m.genKey = c.prefix + kindGen + name
+	m.genKey = c.genKey(name)
 	m.tagKeys = append(c.tagKeys(cfg.tags), m.genKey)
 	slices.Sort(m.tagKeys)
 	return m, nil
