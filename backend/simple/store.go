@@ -138,25 +138,39 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return nil, backend.ErrNotFound
 }
 
-// get looks key up; a hit of a byte value marks it visited unless peek.
+// get looks a byte value up; a hit marks it visited unless peek.
 func (s *Store) get(key string, peek bool) ([]byte, bool) {
+	v, _, ok := s.find(key, false, peek, 0, false)
+	return v, ok
+}
+
+// find looks key up among the entries of one kind (Go values when obj, byte
+// values otherwise) under the shard's read lock; a hit marks the entry
+// visited unless peek. now is the store's clock reading when haveNow, else
+// the clock is read only for an entry with an expiry.
+func (s *Store) find(key string, obj, peek bool, now int64, haveNow bool) ([]byte, any, bool) {
 	sh := s.shardFor(key)
 	sh.mu.RLock()
 	sl, ok := sh.m[key]
-	if !ok || sl.isObj {
+	if !ok || sl.isObj != obj {
 		sh.mu.RUnlock()
-		return nil, false
+		return nil, nil, false
 	}
-	if sl.expireAt != 0 && expired(sl.expireAt, s.now()) {
-		sh.mu.RUnlock()
-		s.dropExpired(sh, key)
-		return nil, false
+	if sl.expireAt != 0 {
+		if !haveNow {
+			now = s.now()
+		}
+		if expired(sl.expireAt, now) {
+			sh.mu.RUnlock()
+			s.dropExpired(sh, key)
+			return nil, nil, false
+		}
 	}
 	if !peek {
 		sh.markVisited(sl.node)
 	}
 	sh.mu.RUnlock()
-	return sl.value, true
+	return sl.value, sl.obj, true
 }
 
 // dropExpired removes key, found expired under the read lock, unless it was
@@ -439,32 +453,13 @@ func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
 	return s.loadValue(key, int64(now.Sub(s.start)), true)
 }
 
-// loadValue looks a Go value up; now is the store's clock reading when
-// haveNow, else it is read only if the entry has an expiry.
+// loadValue looks a Go value up; see find for now and haveNow.
 func (s *Store) loadValue(key string, now int64, haveNow bool) (any, bool) {
 	if s.closed.Load() {
 		return nil, false
 	}
-	sh := s.shardFor(key)
-	sh.mu.RLock()
-	sl, ok := sh.m[key]
-	if !ok || !sl.isObj {
-		sh.mu.RUnlock()
-		return nil, false
-	}
-	if sl.expireAt != 0 {
-		if !haveNow {
-			now = s.now()
-		}
-		if expired(sl.expireAt, now) {
-			sh.mu.RUnlock()
-			s.dropExpired(sh, key)
-			return nil, false
-		}
-	}
-	sh.markVisited(sl.node)
-	sh.mu.RUnlock()
-	return sl.obj, true
+	_, v, ok := s.find(key, true, false, now, haveNow)
+	return v, ok
 }
 
 // StoreValue stores the Go value v under key for ttl (0: no expiry),
