@@ -9,6 +9,7 @@ package testutil
 
 import (
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -53,9 +54,16 @@ func MemcachedAddrs(t testing.TB) []string {
 // (CACHING_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	url := env("CACHING_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	need(t, "PostgreSQL", "127.0.0.1:5432")
-	return url
+	raw := env("CACHING_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	host := "127.0.0.1:5432"
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		host = u.Host
+		if u.Port() == "" {
+			host += ":5432"
+		}
+	}
+	need(t, "PostgreSQL", host)
+	return raw
 }
 
 func env(name, def string) string {
