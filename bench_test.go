@@ -127,7 +127,7 @@ func BenchmarkTagCheckRemote(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{0, 1, 3} {
 		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
-			s := Must(nil).b
+			s := Must(nil).Backend()
 			c := Must(&Options{Backend: &remote{Backend: s}})
 			defer c.Close()
 			var tags []string
@@ -137,12 +137,16 @@ func BenchmarkTagCheckRemote(b *testing.B) {
 			tk := c.tagKeys(tags)
 			e := newEntry(c.now(), time.Hour, 0)
 			e.Payload = bytes.Repeat([]byte("x"), 64)
-			if err := c.save(ctx, "k", e, tk); err != nil {
+			vs, err := c.store.versions(ctx, tk, time.Hour)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.store.save(ctx, "k", e, vs); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := c.lookup(ctx, "k", tk); err != nil {
+				if _, err := c.store.lookup(ctx, "k", tk, time.Time{}); err != nil {
 					b.Fatal(err)
 				}
 			}

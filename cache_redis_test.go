@@ -2,10 +2,13 @@ package caching
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	redisstore "github.com/go-caching/caching/backend/redis"
@@ -53,4 +56,34 @@ func twoProcesses(t *testing.T, addr string) {
 	v, err := b.Get(ctx, "hits")
 	require.NoError(t, err)
 	require.Equal(t, "2", string(v))
+}
+
+// TestPathVersionsLeftOnRedis: every stored path left a version key with no
+// TTL in Redis (100 requests to a 100 KB path left 12.6 MB after every entry
+// had expired). Now every key a flood of paths writes expires, the version
+// keys no later than four times the entries' life, and names stay short.
+func TestPathVersionsLeftOnRedis(t *testing.T) {
+	ctx := context.Background()
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+	require.NoError(t, err)
+	c, err := New(&Options{Backend: b})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
+	const life = 10 * time.Second
+	ch := c.Cached(life)(&counter{})
+	long := strings.Repeat("p", 100<<10)
+	for i := range 50 {
+		get(ch, fmt.Sprint("/flood/", i))
+		get(ch, fmt.Sprint("/", long, i))
+	}
+	keys, err := b.Client().Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	require.Len(t, keys, 200, "an entry and a version per path")
+	for _, k := range keys {
+		ttl, err := b.Client().PTTL(ctx, k).Result()
+		require.NoError(t, err)
+		assert.True(t, ttl > 0 && ttl <= 4*life, "%.60s: ttl %v", k, ttl)
+		assert.Less(t, len(k), len(prefix)+300, "key names are bounded")
+	}
 }

@@ -141,7 +141,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, k storeKind)) {
 	for _, k := range storeKinds {
 		t.Run(k.name, func(t *testing.T) {
 			c, _ := k.open(t, nil, nil, Options{})
-			if local := c.local != nil; local != (k.name == "local") {
+			if local := c.store.local != nil; local != (k.name == "local") {
 				t.Fatalf("store kind %s: in-process path = %v", k.name, local)
 			}
 			fn(t, k)
@@ -297,9 +297,11 @@ func TestLookupIsOneRoundTrip(t *testing.T) {
 	tags := c.tagKeys([]string{"a", "b", "c"})
 	e := newEntry(c.now(), time.Minute, 0)
 	e.Payload = []byte("v")
-	require.NoError(t, c.save(ctx, "v/x", e, tags))
+	vs, err := c.store.versions(ctx, tags, time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, c.store.save(ctx, "v/x", e, vs))
 	before := r.trips.Load()
-	got, err := c.lookup(ctx, "v/x", tags)
+	got, err := c.store.lookup(ctx, "v/x", tags, time.Time{})
 	require.NoError(t, err)
 	require.Equal(t, "v", string(got.Payload))
 	require.Equal(t, int64(1), r.trips.Load()-before, "entry and three tag versions in one GetMany")

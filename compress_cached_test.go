@@ -58,7 +58,7 @@ func TestCachedAroundCompress(t *testing.T) {
 	c := Must(nil)
 	defer c.Close()
 	var runs atomic.Int64
-	h := c.Cached(time.Minute, StatusHeader("X-Cache"))(compress.Middleware(compress.Options{})(
+	h := c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(compress.Middleware(compress.Options{})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			runs.Add(1)
 			w.Header().Set("Content-Type", "application/json")

@@ -6,64 +6,35 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/go-caching/caching/backend"
 )
 
 // The direct API: bytes under keys of the caller's choosing. Keys are stored
-// under the Cache's KeyPrefix and apart from the keys the response cache and
-// Memoize write. Every method returns the backend's errors (wrapped); a miss
-// is an error wrapping ErrNotFound.
+// under the Cache's KeyPrefix and apart from the keys views and Memoize
+// write. Every method returns the backend's errors (wrapped); a miss is an
+// error wrapping ErrNotFound.
+//
+// A value that is a decimal integer and is written without tags (by Set,
+// SetAs, Add, SetMany, or Incr) is stored as its bare text rather than in
+// the Cache's envelope, so that Incr and Decr add to it atomically in the
+// backend, as Flask-Caching's cache.set(k, 0); cache.inc(k) expects.
 
 // Get returns the value stored under key. Entries written with Tags are
-// checked against the current tag versions. Counters written by Incr are
-// returned as their decimal text.
+// checked against the current tag versions. Integers (counters of Incr, and
+// integers written by Set or SetAs) are returned as their decimal text.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
-	k := c.userKey(key)
-	if c.local != nil {
-		if e, err := c.lookup(ctx, k, nil); err == nil {
-			if c.isFresh(e) {
-				return c.entryBytes(e)
-			}
-			c.countMiss()
-		}
-		// Counters are kept as bytes so the store can add to them atomically.
-		v, err := c.b.Get(ctx, k)
-		switch {
-		case err == nil && isInteger(v):
-			c.stats.misses.Add(-1)
-			c.stats.hits.Add(1)
-			return v, nil
-		case err != nil && !errors.Is(err, ErrNotFound):
-			return nil, fmt.Errorf("caching: get: %w", err)
-		}
+	e, integer, err := c.store.lookupDirect(ctx, c.userKey(key))
+	switch {
+	case err == nil && integer != nil:
+		c.record(outHit)
+		return integer, nil
+	case err == nil && c.store.fresh(e, time.Time{}):
+		c.record(outHit)
+		return c.entryBytes(e)
+	case err == nil || errors.Is(err, ErrNotFound):
+		c.record(outMiss)
 		return nil, fmt.Errorf("caching: get: %w", ErrNotFound)
 	}
-	raw, err := c.b.Get(ctx, k)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			c.countMiss()
-			return nil, fmt.Errorf("caching: get: %w", ErrNotFound)
-		}
-		return nil, fmt.Errorf("caching: get: %w", err)
-	}
-	if isInteger(raw) {
-		c.stats.hits.Add(1)
-		return raw, nil
-	}
-	e, err := c.verify(ctx, k, raw, nil, nil)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			c.countMiss()
-		}
-		return nil, fmt.Errorf("caching: get: %w", err)
-	}
-	if !c.isFresh(e) {
-		c.countMiss()
-		return nil, fmt.Errorf("caching: get: %w", ErrNotFound)
-	}
-	c.stats.hits.Add(1)
-	return c.entryBytes(e)
+	return nil, fmt.Errorf("caching: get: %w", err)
 }
 
 // entryBytes returns the payload of e, encoding its in-memory value if the
@@ -85,73 +56,73 @@ func (c *Cache) entryBytes(e *entry) ([]byte, error) {
 // Set stores value under key for ttl (0: DefaultTTL; Forever: no expiry;
 // negative: ErrInvalidTTL). The Cache keeps its own copy of value.
 func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration, opts ...SetOption) error {
-	e, tags, err := c.directEntry(ttl, opts)
+	ttl, err := c.resolveTTL(ttl)
 	if err != nil {
 		return err
 	}
-	e.Payload = append(make([]byte, 0, len(value)), value...)
-	if err := c.save(ctx, c.userKey(key), e, tags); err != nil {
+	w, err := c.directWrite(ctx, key, ttl, opts, func(e *entry) error {
+		e.Payload = append(make([]byte, 0, len(value)), value...)
+		return nil
+	}, value)
+	if err == nil {
+		err = c.store.write(ctx, w)
+	}
+	if err != nil {
 		return fmt.Errorf("caching: set: %w", err)
 	}
 	return nil
 }
 
-func (c *Cache) directEntry(ttl time.Duration, opts []SetOption) (*entry, []string, error) {
-	ttl, err := c.resolveTTL(ttl)
-	if err != nil {
-		return nil, nil, err
-	}
+// directWrite prepares one write of the direct API for ttl (as resolved):
+// the bare integer when integer is one and no tags are given, else an entry
+// filled by fill under the current versions of the tags.
+func (c *Cache) directWrite(ctx context.Context, key string, ttl time.Duration, opts []SetOption, fill func(*entry) error, integer []byte) (write, error) {
 	var cfg setConfig
 	for _, o := range opts {
 		o.applySet(&cfg)
 	}
-	return newEntry(c.now(), ttl, 0), c.tagKeys(cfg.tags), nil
+	w := write{key: c.userKey(key), ttl: ttl}
+	if len(cfg.tags) == 0 && isInteger(integer) {
+		w.integer = append(make([]byte, 0, len(integer)), integer...)
+		return w, nil
+	}
+	var err error
+	if w.vs, err = c.store.versions(ctx, c.tagKeys(cfg.tags), ttl); err != nil {
+		return w, err
+	}
+	w.e = newEntry(c.now(), ttl, 0)
+	return w, fill(w.e)
 }
 
 // Add stores value under key only if no live entry is there, and reports
 // whether it did. It is atomic on every backend of this module. An entry
 // that is present but invalidated by its tags counts as present.
 func (c *Cache) Add(ctx context.Context, key string, value []byte, ttl time.Duration, opts ...SetOption) (bool, error) {
-	e, tags, err := c.directEntry(ttl, opts)
+	ttl, err := c.resolveTTL(ttl)
 	if err != nil {
 		return false, err
 	}
-	e.Payload = append(make([]byte, 0, len(value)), value...)
-	if len(tags) > 0 {
-		if e.Versions, err = c.tagVersions(ctx, tags); err != nil {
-			return false, fmt.Errorf("caching: add: %w", err)
-		}
-		e.TagKeys = tags
-	}
-	var ttlLeft time.Duration
-	if e.StaleUntil != 0 {
-		ttlLeft = time.Duration(e.StaleUntil - c.now())
-	}
+	w, err := c.directWrite(ctx, key, ttl, opts, func(e *entry) error {
+		e.Payload = append(make([]byte, 0, len(value)), value...)
+		return nil
+	}, value)
 	var added bool
-	if c.local != nil {
-		added, err = c.local.AddValue(c.userKey(key), e, e.memSize(), ttlLeft)
-	} else {
-		added, err = c.b.Add(ctx, c.userKey(key), encodeEntry(e), ttlLeft)
+	if err == nil {
+		added, err = c.store.addWrite(ctx, w)
 	}
 	if err != nil {
 		return false, fmt.Errorf("caching: add: %w", err)
-	}
-	if added {
-		c.stats.sets.Add(1)
 	}
 	return added, nil
 }
 
 // Delete removes the entries of keys. Keys that are absent are not an error.
 func (c *Cache) Delete(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
-		return nil
-	}
 	bk := make([]string, len(keys))
 	for i, k := range keys {
 		bk[i] = c.userKey(k)
 	}
-	if err := c.b.Delete(ctx, bk...); err != nil {
+	if err := c.store.del(ctx, bk...); err != nil {
 		return fmt.Errorf("caching: delete: %w", err)
 	}
 	return nil
@@ -174,7 +145,7 @@ func (c *Cache) Has(ctx context.Context, key string) (bool, error) {
 // everything in it): the keys of the direct API, the response cache and
 // Memoize alike. It never flushes a shared server.
 func (c *Cache) Clear(ctx context.Context) error {
-	if err := c.b.Clear(ctx); err != nil {
+	if err := c.store.b.Clear(ctx); err != nil {
 		return fmt.Errorf("caching: clear: %w", err)
 	}
 	return nil
@@ -184,80 +155,31 @@ func (c *Cache) Clear(ctx context.Context) error {
 // trip on a backend that offers GetMany (plus one for the versions of tagged
 // entries). Keys without a live entry are absent from the map.
 func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte, error) {
-	out := make(map[string][]byte, len(keys))
-	if c.local != nil || c.many == nil {
-		for _, k := range keys {
-			v, err := c.Get(ctx, k)
-			switch {
-			case err == nil:
-				out[k] = v
-			case !errors.Is(err, ErrNotFound):
-				return nil, err
-			}
-		}
-		return out, nil
-	}
 	bk := make([]string, len(keys))
 	for i, k := range keys {
 		bk[i] = c.userKey(k)
 	}
-	vals, err := c.getRaw(ctx, bk)
+	found, err := c.store.lookupDirectMany(ctx, bk)
 	if err != nil {
 		return nil, fmt.Errorf("caching: get many: %w", err)
 	}
-	entries := make([]*entry, len(keys))
-	var tagKeys []string
-	seen := map[string]bool{}
-	now := c.now()
-	for i, raw := range vals {
+	out := make(map[string][]byte, len(keys))
+	for i, f := range found {
 		switch {
-		case raw == nil:
-		case isInteger(raw):
-			out[keys[i]] = raw
-		default:
-			e, err := decodeEntry(raw)
+		case f.integer != nil:
+			out[keys[i]] = f.integer
+		case f.e != nil && c.store.fresh(f.e, time.Time{}):
+			v, err := c.entryBytes(f.e)
 			if err != nil {
-				c.dropCorrupt(ctx, bk[i])
-				continue
+				return nil, err
 			}
-			if !e.alive(now) || !e.fresh(now) {
-				continue
-			}
-			entries[i] = e
-			for _, t := range e.TagKeys {
-				if !seen[t] {
-					seen[t] = true
-					tagKeys = append(tagKeys, t)
-				}
-			}
-		}
-	}
-	current := map[string]uint64{}
-	if len(tagKeys) > 0 {
-		tv, err := c.getRaw(ctx, tagKeys)
-		if err != nil {
-			return nil, fmt.Errorf("caching: get many: %w", err)
-		}
-		for i, t := range tagKeys {
-			if n, ok := parseVersion(tv[i]); ok {
-				current[t] = n
-			}
-		}
-	}
-outer:
-	for i, e := range entries {
-		if e == nil {
+			out[keys[i]] = v
+		default:
+			c.record(outMiss)
 			continue
 		}
-		for j, t := range e.TagKeys {
-			if current[t] != e.Versions[j] {
-				continue outer
-			}
-		}
-		out[keys[i]] = e.Payload
+		c.record(outHit)
 	}
-	c.stats.hits.Add(int64(len(out)))
-	c.stats.misses.Add(int64(len(keys) - len(out)))
 	return out, nil
 }
 
@@ -265,69 +187,36 @@ outer:
 // trip on a backend that offers SetMany. It is not atomic: on error some
 // values may have been stored.
 func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.Duration, opts ...SetOption) error {
-	proto, tags, err := c.directEntry(ttl, opts)
+	ttl, err := c.resolveTTL(ttl)
 	if err != nil {
 		return err
 	}
-	if len(tags) > 0 {
-		if proto.Versions, err = c.tagVersions(ctx, tags); err != nil {
+	writes := make([]write, 0, len(values))
+	for k, v := range values {
+		w, err := c.directWrite(ctx, k, ttl, opts, func(e *entry) error {
+			e.Payload = append(make([]byte, 0, len(v)), v...)
+			return nil
+		}, v)
+		if err != nil {
 			return fmt.Errorf("caching: set many: %w", err)
 		}
-		proto.TagKeys = tags
+		writes = append(writes, w)
 	}
-	if c.local != nil {
-		for k, v := range values {
-			e := *proto
-			e.Payload = append(make([]byte, 0, len(v)), v...)
-			if err := c.save(ctx, c.userKey(k), &e, nil); err != nil {
-				return fmt.Errorf("caching: set many: %w", err)
-			}
-		}
-		return nil
-	}
-	var ttlLeft time.Duration
-	if proto.StaleUntil != 0 {
-		ttlLeft = time.Duration(proto.StaleUntil - c.now())
-	}
-	items := make([]backend.Item, 0, len(values))
-	for k, v := range values {
-		e := *proto
-		e.Payload = v
-		items = append(items, backend.Item{Key: c.userKey(k), Value: encodeEntry(&e), TTL: ttlLeft})
-	}
-	if err := c.setItems(ctx, items); err != nil {
+	if err := c.store.write(ctx, writes...); err != nil {
 		return fmt.Errorf("caching: set many: %w", err)
 	}
-	c.stats.sets.Add(int64(len(items)))
 	return nil
 }
 
 // Incr adds delta to the counter under key and returns its new value. A
-// missing counter starts at 0 and never expires. It is atomic on backends
-// with atomic counters (all of this module's); on others it reads and writes
-// back, and concurrent increments may be lost. A value that is not a decimal
-// integer gives an error wrapping backend.ErrNotInteger.
+// missing counter starts at 0 and never expires; an integer written by Set,
+// SetAs or Add is a counter. It is atomic on backends with atomic counters
+// (all of this module's); on others it reads and writes back, and
+// concurrent increments may be lost. A value that is not a decimal integer
+// gives an error wrapping backend.ErrNotInteger.
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
-	k := c.userKey(key)
-	if in, ok := c.b.(backend.Incrementer); ok {
-		n, err := in.Incr(ctx, k, delta)
-		if err != nil {
-			return 0, fmt.Errorf("caching: incr: %w", err)
-		}
-		return n, nil
-	}
-	var n int64
-	v, err := c.b.Get(ctx, k)
-	switch {
-	case err == nil:
-		if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
-			return 0, fmt.Errorf("caching: incr: %w", backend.ErrNotInteger)
-		}
-	case !errors.Is(err, ErrNotFound):
-		return 0, fmt.Errorf("caching: incr: %w", err)
-	}
-	n += delta
-	if err := c.b.Set(ctx, k, strconv.AppendInt(nil, n, 10), 0); err != nil {
+	n, err := c.store.incr(ctx, c.userKey(key), delta)
+	if err != nil {
 		return 0, fmt.Errorf("caching: incr: %w", err)
 	}
 	return n, nil

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 )
 
 // entry is what the Cache stores under every key it writes: one versioned
@@ -34,6 +36,10 @@ type entry struct {
 	value any
 	// size estimates the memory the value holds when Payload is nil.
 	size int
+	// storeExpires: an in-process store holds the entry for exactly its
+	// life (its TTL was not clamped), so that a reader sharing the store's
+	// clock need not check its times (see store.fresh).
+	storeExpires bool
 }
 
 const (
@@ -47,8 +53,30 @@ const (
 // miss, deletes it, and counts it in Stats.Corrupt.
 var errCorrupt = errors.New("caching: corrupt entry")
 
-// fresh reports whether the entry is within its TTL at now.
-func (e *entry) fresh(now int64) bool { return e.FreshUntil == 0 || now < e.FreshUntil }
+// deadline returns now+ttl in Unix nanoseconds, 0 for no expiry (ttl 0),
+// saturating instead of overflowing.
+func deadline(now int64, ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 0
+	}
+	if now > math.MaxInt64-int64(ttl) {
+		return math.MaxInt64
+	}
+	return now + int64(ttl)
+}
+
+// newEntry returns an entry created at now, fresh for ttl (as resolved: 0 is
+// forever) and kept extra past it for stale serving.
+func newEntry(now int64, ttl, extra time.Duration) *entry {
+	e := &entry{Created: now, FreshUntil: deadline(now, ttl)}
+	if e.FreshUntil != 0 {
+		e.StaleUntil = deadline(e.FreshUntil, extra)
+		if extra <= 0 {
+			e.StaleUntil = e.FreshUntil
+		}
+	}
+	return e
+}
 
 // alive reports whether the entry may still be served, stale or fresh.
 func (e *entry) alive(now int64) bool { return e.StaleUntil == 0 || now < e.StaleUntil }

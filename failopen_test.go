@@ -51,7 +51,7 @@ func TestFailOpenWhenTheServerDies(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 
 			var runs, calls atomic.Int64
-			h := c.Cached(time.Minute, caching.StatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := c.Cached(time.Minute, caching.CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				runs.Add(1)
 				fmt.Fprint(w, "products")
 			}))

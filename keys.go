@@ -3,32 +3,38 @@ package caching
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"net/http"
 	"net/url"
 	"path"
 	"slices"
 	"strings"
 )
 
-// Every key the library writes to a backend is built here. A backend key is
-// the Cache's KeyPrefix, a one-letter kind and a slash, then the rest:
+// Every key the library writes to a backend is built in this file. A
+// backend key is the Cache's KeyPrefix, a one-letter kind and a slash, then
+// the rest:
 //
-//	k/<key>                       a key of the direct API (Get, Set, GetAs, ...)
-//	t/<tag>                       the current version of a tag
-//	v/<view key>                  a response of the response cache
-//	m/<name>/<version>/<argument> a result of a memoized function
-//	g/<name>                      the generation of a memoized function (ForgetAll)
+//	k/<key>                        a key of the direct API (Get, Set, GetAs, ...)
+//	t/<tag>                        the current version of a tag
+//	p/<path>                       the current version of a path (InvalidatePath)
+//	v/<view key>                   a response of a view, or its record of Vary names
+//	v/<view key>#vary:<variant>    one Vary variant of a response
+//	m/<name>/<version>/<argument>  a result of a memoized function
+//	g/<name>                       the generation of a memoized function (ForgetAll)
 //
-// so that no key of one kind can collide with a key of another. View and
-// memoize keys longer than maxReadableKey are shortened by keeping a readable
-// head and appending the SHA-256 of the whole key, never by truncation.
+// so that no key of one kind can collide with a key of another. Keys of the
+// kinds p, v and m, which hold what requests and arguments send, are
+// shortened when longer than maxReadableKey by keeping a readable head and
+// appending the SHA-256 of the whole key, never by truncation.
 const (
 	kindKey  = "k/"
-	kindGen  = "g/"
 	kindTag  = "t/"
+	kindPath = "p/"
 	kindView = "v/"
 	kindMemo = "m/"
+	kindGen  = "g/"
 
-	// maxReadableKey is the longest view or memoize key kept as it is.
+	// maxReadableKey is the longest rest of a key kept as it is.
 	maxReadableKey = 200
 	// hashedHead is how much of a long key stays readable.
 	hashedHead = 64
@@ -54,30 +60,134 @@ func (c *Cache) tagKeys(tags []string) []string {
 	return slices.Compact(keys)
 }
 
-// viewKey is the backend key of a cached response, from the view's key as the
-// middleware built it (prefix with the path, canonical query, variant).
-func (c *Cache) viewKey(key string) string { return c.prefix + kindView + shortenKey(key) }
+// pathTagKey is the backend key holding the version of a path's responses,
+// which every view entry built from the path records (InvalidatePath).
+func (c *Cache) pathTagKey(path string) string { return c.prefix + kindPath + shortenKey(path) }
 
 // genKey is the backend key holding the generation of the memoized
 // function name: a version checked like a tag's, bumped by ForgetAll.
 func (c *Cache) genKey(name string) string { return c.prefix + kindGen + name }
 
-// memoKey is the backend key of one call of a memoized function: its name,
-// its version and the encoding of its argument.
-func (c *Cache) memoKey(name, version string, arg []byte) string {
-	var b strings.Builder
-	b.Grow(len(c.prefix) + len(kindMemo) + len(name) + len(version) + 2 + base64.RawURLEncoding.EncodedLen(len(arg)))
-	b.WriteString(name)
-	b.WriteByte('/')
-	b.WriteString(version)
-	b.WriteByte('/')
-	// The argument encoding is binary; base64 keeps the key printable and
-	// safe for every backend.
+// memoKeyHead is the start of every key of a memoized function.
+func (c *Cache) memoKeyHead(name, version string) string {
+	return c.prefix + kindMemo + name + "/" + version + "/"
+}
+
+// memoKey is the backend key of one call of a memoized function: head (its
+// memoKeyHead) and the encoding of its argument, in base64 so that the key
+// is printable and safe for every backend. It allocates the key only.
+func (c *Cache) memoKey(head string, arg []byte) string {
 	enc := base64.RawURLEncoding
-	buf := make([]byte, enc.EncodedLen(len(arg)))
-	enc.Encode(buf, arg)
-	b.Write(buf)
-	return c.prefix + kindMemo + shortenKey(b.String())
+	n := len(head) + enc.EncodedLen(len(arg))
+	var kb [256]byte
+	buf := kb[:0]
+	if n > len(kb) {
+		buf = make([]byte, 0, n)
+	}
+	buf = append(buf, head...)
+	buf = buf[:n]
+	enc.Encode(buf[len(head):], arg)
+	start := len(c.prefix) + len(kindMemo)
+	if n-start > maxReadableKey {
+		return string(buf[:start]) + shortenKey(string(buf[start:]))
+	}
+	return string(buf)
+}
+
+// viewKey returns the backend key of r's entry in view v (or of its Vary
+// record): the Cache's prefix and the view kind; the scheme and host of the
+// request unless the view ignores hosts; then the view's KeyFormat with the
+// path (or what its KeyFunc returns) and the canonical query string; then
+// the view's Version and the user, escaped so that no value can pass for
+// another part.
+func (v *view) viewKey(r *http.Request, user string) string {
+	c := v.c
+	var b strings.Builder
+	b.Grow(len(c.prefix) + len(kindView) + len(r.Host) + 10 + len(v.cfg.keyFormat) + len(r.URL.Path) + len(r.URL.RawQuery) + len(v.cfg.version) + len(user) + 8)
+	b.WriteString(c.prefix)
+	b.WriteString(kindView)
+	start := b.Len()
+	if !v.cfg.ignoreHost {
+		writeAuthority(&b, r)
+		b.WriteByte('#')
+	}
+	switch {
+	case v.keyFunc != nil:
+		b.WriteString(v.keyFunc(r))
+	default:
+		b.WriteString(v.formatHead)
+		if v.formatHasPath {
+			b.WriteString(r.URL.EscapedPath())
+			b.WriteString(v.formatTail)
+		}
+		if !v.cfg.pathOnly && r.URL.RawQuery != "" {
+			if q := v.canonicalQuery(r.URL.RawQuery); q != "" {
+				b.WriteByte('?')
+				b.WriteString(q)
+			}
+		}
+	}
+	if v.cfg.version != "" {
+		b.WriteString("#v=")
+		writeKeyPart(&b, v.cfg.version)
+	}
+	if user != "" {
+		b.WriteString("#u=")
+		writeKeyPart(&b, user)
+	}
+	s := b.String()
+	if len(s)-start > maxReadableKey {
+		return s[:start] + shortenKey(s[start:])
+	}
+	return s
+}
+
+// writeAuthority writes the scheme and host of r as its target URI has them
+// (RFC 9111's primary cache key): "https://" when r came over TLS, else
+// "http://", then the Host, lower-cased, without the scheme's default port,
+// with '#' and '%' escaped.
+func writeAuthority(b *strings.Builder, r *http.Request) {
+	scheme, defaultPort := "http://", ":80"
+	if r.TLS != nil {
+		scheme, defaultPort = "https://", ":443"
+	}
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	host = strings.TrimSuffix(host, defaultPort)
+	b.WriteString(scheme)
+	for i := 0; i < len(host); i++ {
+		switch ch := host[i]; {
+		case 'A' <= ch && ch <= 'Z':
+			b.WriteByte(ch + 'a' - 'A')
+		case ch == '#':
+			b.WriteString("%23")
+		case ch == '%':
+			b.WriteString("%25")
+		default:
+			b.WriteByte(ch)
+		}
+	}
+}
+
+// writeKeyPart writes s with '#' and '%' escaped.
+func writeKeyPart(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '#':
+			b.WriteString("%23")
+		case '%':
+			b.WriteString("%25")
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+}
+
+// variantKey is the backend key of one Vary variant of the entry at base.
+func variantKey(base, variant string) string {
+	return base + "#vary:" + shortenKey(variant)
 }
 
 // shortenKey returns key if it is at most maxReadableKey bytes long, else its
@@ -108,15 +218,26 @@ type QueryKeyOptions struct {
 	Ignore []string
 }
 
+// maxQueryParams is net/url's limit on the parameters of a query it parses
+// (counted as its '&' plus one): past it, url.ParseQuery reads nothing.
+const maxQueryParams = 10000
+
 // CanonicalQuery returns rawQuery in canonical form: parameters decoded,
-// filtered by opts, sorted by name then value (duplicates kept: ?a=1&a=2
-// differs from ?a=1), and re-encoded. Two query strings that a server would
-// read the same way give the same canonical form, so ?b=2&a=1 and ?a=1&b=2
-// share one cache entry. A pair that does not decode is kept byte for byte.
-// It is safe for concurrent use.
+// filtered by opts, sorted by name, and re-encoded. It keeps what a server
+// reads: two query strings get one canonical form only if url.ParseQuery
+// (and so r.URL.Query()) reads them the same way, with the same names, the
+// same values in the same order, and the same error. So ?b=2&a=1 and
+// ?a=1&b=2 share one form, while ?a=1&a=2 and ?a=2&a=1 do not (Get("a")
+// differs), nor do ?a=1&a=2 and ?a=1. A query that does not parse cleanly
+// (an invalid escape, a ';', more parameters than net/url reads) is kept
+// byte for byte, marked so that it shares its form with no other query. It
+// is safe for concurrent use.
 func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 	if rawQuery == "" {
 		return ""
+	}
+	if strings.Count(rawQuery, "&") >= maxQueryParams || strings.IndexByte(rawQuery, ';') >= 0 {
+		return uncanonicalQuery(rawQuery)
 	}
 	type pair struct{ name, value string }
 	pairs := make([]pair, 0, 4)
@@ -125,26 +246,20 @@ func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 			continue
 		}
 		name, value, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil {
-			name = n
+		name, err1 := url.QueryUnescape(name)
+		value, err2 := url.QueryUnescape(value)
+		if err1 != nil || err2 != nil {
+			return uncanonicalQuery(rawQuery)
 		}
-		if v, err := url.QueryUnescape(value); err == nil {
-			value = v
+		if queryParamWanted(name, opts) {
+			pairs = append(pairs, pair{name, value})
 		}
-		if !queryParamWanted(name, opts) {
-			continue
-		}
-		pairs = append(pairs, pair{name, value})
 	}
 	if len(pairs) == 0 {
 		return ""
 	}
-	slices.SortFunc(pairs, func(a, b pair) int {
-		if c := strings.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.value, b.value)
-	})
+	// Stable: the values of one name keep their order, as Query()[name] has it.
+	slices.SortStableFunc(pairs, func(a, b pair) int { return strings.Compare(a.name, b.name) })
 	var b strings.Builder
 	for i, p := range pairs {
 		if i > 0 {
@@ -156,6 +271,10 @@ func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 	}
 	return b.String()
 }
+
+// uncanonicalQuery is the form of a query that does not parse cleanly: "!"
+// (which url.QueryEscape never leaves as it is) and the escaped raw query.
+func uncanonicalQuery(raw string) string { return "!" + url.QueryEscape(raw) }
 
 func queryParamWanted(name string, opts QueryKeyOptions) bool {
 	if len(opts.Allow) > 0 && !matchAny(opts.Allow, name) {
@@ -171,4 +290,45 @@ func matchAny(patterns []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// canonicalQuery is CanonicalQuery with the view's options, without its
+// allocations when the query string is already in canonical form (as links
+// a service builds itself usually are).
+func (v *view) canonicalQuery(raw string) string {
+	if len(v.cfg.query.Allow) == 0 && len(v.cfg.query.Ignore) == 0 && isCanonicalQuery(raw) {
+		return raw
+	}
+	return CanonicalQuery(raw, v.cfg.query)
+}
+
+// isCanonicalQuery reports whether CanonicalQuery would return raw as it
+// is: name=value pairs of unreserved characters only (which unescaping and
+// escaping leave alone), names in sorted order, fewer than net/url's limit.
+func isCanonicalQuery(raw string) bool {
+	var prevName string
+	for i := 0; i < maxQueryParams; i++ {
+		part, rest, more := strings.Cut(raw, "&")
+		name, value, ok := strings.Cut(part, "=")
+		if !ok || name == "" || !unreserved(name) || !unreserved(value) || i > 0 && name < prevName {
+			return false
+		}
+		if !more {
+			return true
+		}
+		prevName, raw = name, rest
+	}
+	return false
+}
+
+// unreserved reports whether s has only the characters url.QueryEscape
+// leaves as they are.
+func unreserved(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return false
+		}
+	}
+	return true
 }

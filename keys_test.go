@@ -2,9 +2,13 @@ package caching
 
 import (
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCanonicalQuery(t *testing.T) {
@@ -15,7 +19,16 @@ func TestCanonicalQuery(t *testing.T) {
 	}{
 		{"order", "b=2&a=1", "a=1&b=2", QueryKeyOptions{}, true},
 		{"duplicates kept", "a=1&a=2", "a=1", QueryKeyOptions{}, false},
-		{"duplicate order", "a=2&a=1", "a=1&a=2", QueryKeyOptions{}, true},
+		// r.URL.Query().Get("page") is 7 for one and 1 for the other.
+		{"duplicate order", "page=7&page=1", "page=1&page=7", QueryKeyOptions{}, false},
+		{"duplicate order kept across names", "a=2&b=1&a=1", "b=1&a=2&a=1", QueryKeyOptions{}, true},
+		// url.ParseQuery fails on %zz (and drops the pair) but reads %25zz.
+		{"invalid escape vs its escaped spelling", "q=%zz", "q=%25zz", QueryKeyOptions{}, false},
+		{"invalid escape in a name", "%zz=1", "%25zz=1", QueryKeyOptions{}, false},
+		// A raw ';' is an error (and the pair is dropped); %3B is a ';'.
+		{"raw semicolon vs escaped", "a=1;b=2", "a=1%3Bb=2", QueryKeyOptions{}, false},
+		{"raw semicolon in a name", "a;b=1", "a%3Bb=1", QueryKeyOptions{}, false},
+		{"invalid queries keep their order", "a=%zz&b=1", "b=1&a=%zz", QueryKeyOptions{}, false},
 		{"encoding", "q=a%20b", "q=a+b", QueryKeyOptions{}, true},
 		{"empty pairs", "a=1&&b=2&", "b=2&a=1", QueryKeyOptions{}, true},
 		{"value differs", "page=1", "page=2", QueryKeyOptions{}, false},
@@ -56,36 +69,81 @@ func TestShortenKey(t *testing.T) {
 	}
 }
 
-// FuzzCanonicalQuery checks that canonical forms are stable (canonicalizing
-// twice changes nothing), independent of parameter order, and that they
-// keep what a server reads from the query.
+// FuzzCanonicalQuery checks the invariant of canonical forms: two raw
+// queries share one only if url.ParseQuery (r.URL.Query()) reads them the
+// same way: the same names, the same values in the same order, the same
+// error. It also checks that reordering distinct names keeps the form, and
+// that a clean form is its own canonical form.
 func FuzzCanonicalQuery(f *testing.F) {
-	for _, s := range []string{"", "a=1", "b=2&a=1", "a=1&a=2", "q=a%20b&x", "%zz=1", "a=1;b=2"} {
-		f.Add(s)
+	for _, s := range []string{"", "a=1", "b=2&a=1", "a=1&a=2", "q=a%20b&x", "%zz=1", "a=1;b=2", "page=7&page=1", "a=%25zz", "a=1&%61=2"} {
+		f.Add(s, "a=1")
+		f.Add(s, s+"&")
 	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ca, cb := CanonicalQuery(a, QueryKeyOptions{}), CanonicalQuery(b, QueryKeyOptions{})
+		if ca == cb {
+			requireSameRead(t, a, b)
+		}
+		if ca != "" && ca[0] != '!' {
+			if again := CanonicalQuery(ca, QueryKeyOptions{}); again != ca {
+				t.Fatalf("not idempotent: %q -> %q -> %q", a, ca, again)
+			}
+			requireSameRead(t, a, ca)
+		}
+		// Sorting a's pairs by decoded name, keeping each name's values in
+		// order, reads the same and keeps the form.
+		type part struct{ raw, name string }
+		var parts []part
+		for _, p := range strings.Split(a, "&") {
+			name, _, _ := strings.Cut(p, "=")
+			n, err := url.QueryUnescape(name)
+			if err != nil {
+				return
+			}
+			parts = append(parts, part{p, n})
+		}
+		slices.SortStableFunc(parts, func(x, y part) int { return strings.Compare(x.name, y.name) })
+		raws := make([]string, len(parts))
+		for i, p := range parts {
+			raws[i] = p.raw
+		}
+		sorted := strings.Join(raws, "&")
+		if ca[0:min(1, len(ca))] != "!" {
+			if cs := CanonicalQuery(sorted, QueryKeyOptions{}); cs != ca {
+				t.Fatalf("reordering names changed the form: %q -> %q, %q -> %q", a, ca, sorted, cs)
+			}
+		}
+	})
+}
+
+// requireSameRead fails unless url.ParseQuery reads a and b the same way.
+func requireSameRead(t *testing.T, a, b string) {
+	t.Helper()
+	va, erra := url.ParseQuery(a)
+	vb, errb := url.ParseQuery(b)
+	if !reflect.DeepEqual(va, vb) || (erra == nil) != (errb == nil) || erra != nil && erra.Error() != errb.Error() {
+		t.Fatalf("one canonical form, read differently: %q -> %v, %v; %q -> %v, %v", a, va, erra, b, vb, errb)
+	}
+}
+
+// TestCanonicalQueryFastPath: the shortcut agrees with CanonicalQuery.
+func TestCanonicalQueryFastPath(t *testing.T) {
+	for _, q := range []string{"a=1", "a=1&b=2", "a=1&a=2", "a=2&a=1", "b=1&a=1", "a=1&a=1", "a", "a=", "=1", "a=1&", "&a=1",
+		"a=%20", "a=b+c", "a.b=1&a_c=2", "A=1&a=1", "a=1&b", "x=~-._"} {
+		if isCanonicalQuery(q) {
+			assert.Equal(t, CanonicalQuery(q, QueryKeyOptions{}), q, q)
+		}
+	}
+	assert.True(t, isCanonicalQuery("page=1&sort=asc"))
+	assert.False(t, isCanonicalQuery("sort=asc&page=1"))
+}
+
+func FuzzCanonicalQueryFastPath(f *testing.F) {
+	f.Add("a=1&b=2")
+	f.Add("b=1&a=2")
 	f.Fuzz(func(t *testing.T, q string) {
-		c := CanonicalQuery(q, QueryKeyOptions{})
-		if again := CanonicalQuery(c, QueryKeyOptions{}); again != c {
-			t.Fatalf("not idempotent: %q -> %q -> %q", q, c, again)
-		}
-		parts := strings.Split(q, "&")
-		for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-			parts[i], parts[j] = parts[j], parts[i]
-		}
-		if rev := CanonicalQuery(strings.Join(parts, "&"), QueryKeyOptions{}); rev != c {
-			t.Fatalf("order matters: %q -> %q, reversed -> %q", q, c, rev)
-		}
-		// The canonical form keeps every parameter and value; it sorts the
-		// values of a repeated name (?a=2&a=1 and ?a=1&a=2 share an entry).
-		want, err1 := url.ParseQuery(q)
-		got, err2 := url.ParseQuery(c)
-		if err1 == nil && err2 == nil {
-			for _, vs := range want {
-				slices.Sort(vs)
-			}
-			if want.Encode() != got.Encode() {
-				t.Fatalf("canonical form reads differently: %q (%v) -> %q (%v)", q, want, c, got)
-			}
+		if isCanonicalQuery(q) {
+			require.Equal(t, CanonicalQuery(q, QueryKeyOptions{}), q)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package caching
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"reflect"
@@ -49,10 +48,10 @@ import (
 //
 // # Invalidation
 //
-// Forget removes one argument's entry; ForgetAll gives the function a new
-// generation, kept in the backend without expiry and read with every entry
-// in the same round trip, so that every process sharing the backend stops
-// serving the old entries at once; Tags and Cache.InvalidateTags group
+// Forget removes one argument's entry; ForgetAll deletes the function's
+// generation, a version kept in the backend without expiry and read with
+// every entry in the same round trip, so that every process sharing the
+// backend stops serving the old entries at once; Tags and Cache.InvalidateTags group
 // entries of several functions and views. The generation and tag versions
 // are read before the function runs, so a result computed while any of them
 // changed is never served.
@@ -62,19 +61,19 @@ type Memoized[A, R any] struct {
 	name string
 
 	version string
-	keyHead string        // KeyPrefix + "m/" + name + "/" + version + "/"
+	keyHead string        // Cache.memoKeyHead(name, version)
 	genKey  string        // the key of the function's generation
 	tagKeys []string      // the keys of its tags and generation, sorted
 	ttl     time.Duration // as resolved: 0 is no expiry
 	swr     time.Duration
 	sie     time.Duration
 
-	bypass   func(context.Context) bool
-	refresh  func(context.Context) bool
-	skipZero bool
-	storeIf  func(R) bool
-	ttlOf    func(R) time.Duration
-	keyFunc  func(A) string
+	bypassIf  func(context.Context, A) bool
+	refreshIf func(context.Context, A) bool
+	skipZero  bool
+	storeIf   func(R) bool
+	ttlOf     func(R) time.Duration
+	keyFunc   func(A) string
 
 	calls flight.Group[string, R]
 	// epoch changes with every Forget and ForgetAll; a computation stores
@@ -94,7 +93,8 @@ type Memoized[A, R any] struct {
 // own name, and change Version when the function's results change meaning.
 //
 // Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError, BypassIf,
-// RefreshIf, StoreIf, SkipZero, ResultTTL and KeyFunc. Singleflight is always
+// RefreshIf, StoreIf, SkipZero, ResultTTL and KeyFunc (the generic ones with
+// A and R the function's argument and result types). Singleflight is always
 // on: concurrent Gets of one argument in this process call fn once.
 //
 // fn is called with a context that carries the values of the context of the
@@ -118,13 +118,13 @@ func Memoize[A, R any](c *Cache, name string, fn func(context.Context, A) (R, er
 func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), opts []MemoOption) (*Memoized[A, R], error) {
 	switch {
 	case c == nil:
-		return nil, errors.New("caching: Memoize: nil *Cache")
+		return nil, fmt.Errorf("%w: Memoize: nil *Cache", ErrInvalidOption)
 	case fn == nil:
-		return nil, fmt.Errorf("caching: Memoize %q: nil function", name)
+		return nil, fmt.Errorf("%w: Memoize %q: nil function", ErrInvalidOption, name)
 	case name == "":
-		return nil, errors.New("caching: Memoize: empty name")
+		return nil, fmt.Errorf("%w: Memoize: empty name", ErrInvalidOption)
 	case strings.Contains(name, "/"):
-		return nil, fmt.Errorf("caching: Memoize %q: the name must not contain \"/\"", name)
+		return nil, fmt.Errorf("%w: Memoize %q: the name must not contain \"/\"", ErrInvalidOption, name)
 	}
 	var cfg memoConfig
 	for _, o := range opts {
@@ -134,49 +134,41 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	}
 	m := &Memoized[A, R]{
 		c: c, fn: fn, name: name, version: cfg.version,
-		swr: cfg.swr, sie: cfg.sie,
-		bypass: cfg.bypass, refresh: cfg.refresh, skipZero: cfg.skipZero,
+		swr: cfg.swr, sie: cfg.sie, skipZero: cfg.skipZero,
 	}
+	who := fmt.Sprintf("Memoize %q", name)
 	var err error
 	if m.ttl, err = c.resolveTTL(cfg.ttl); err != nil {
-		return nil, fmt.Errorf("caching: Memoize %q: TTL: %w", name, err)
+		return nil, fmt.Errorf("%w: %s: TTL: %w", ErrInvalidOption, who, err)
 	}
 	if cfg.swr < 0 || cfg.sie < 0 {
-		return nil, fmt.Errorf("caching: Memoize %q: StaleWhileRevalidate and StaleIfError must not be negative", name)
+		return nil, fmt.Errorf("%w: %s: StaleWhileRevalidate and StaleIfError must not be negative", ErrInvalidOption, who)
 	}
-	if m.storeIf, err = memoFunc[func(R) bool](name, "StoreIf", cfg.storeIf); err != nil {
+	if m.bypassIf, err = checkFunc[func(context.Context, A) bool](who, "BypassIf", cfg.bypass); err != nil {
 		return nil, err
 	}
-	if m.ttlOf, err = memoFunc[func(R) time.Duration](name, "ResultTTL", cfg.ttlOf); err != nil {
+	if m.refreshIf, err = checkFunc[func(context.Context, A) bool](who, "RefreshIf", cfg.refresh); err != nil {
 		return nil, err
 	}
-	if m.keyFunc, err = memoFunc[func(A) string](name, "KeyFunc", cfg.keyFunc); err != nil {
+	if m.storeIf, err = checkFunc[func(R) bool](who, "StoreIf", cfg.storeIf); err != nil {
+		return nil, err
+	}
+	if m.ttlOf, err = checkFunc[func(R) time.Duration](who, "ResultTTL", cfg.ttlOf); err != nil {
+		return nil, err
+	}
+	if m.keyFunc, err = checkFunc[func(A) string](who, "KeyFunc", cfg.keyFunc); err != nil {
 		return nil, err
 	}
 	if m.keyFunc == nil {
 		if err := argkey.Check(reflect.TypeFor[A]()); err != nil {
-			return nil, fmt.Errorf("caching: Memoize %q: argument: %w (or give a KeyFunc)", name, err)
+			return nil, fmt.Errorf("%w: %s: argument: %w (or give a KeyFunc)", ErrInvalidOption, who, err)
 		}
 	}
-	m.keyHead = c.prefix + kindMemo + name + "/" + m.version + "/"
+	m.keyHead = c.memoKeyHead(name, m.version)
 	m.genKey = c.genKey(name)
 	m.tagKeys = append(c.tagKeys(cfg.tags), m.genKey)
 	slices.Sort(m.tagKeys)
 	return m, nil
-}
-
-// memoFunc checks that a generic option was given for the memoized
-// function's types.
-func memoFunc[F any](name, option string, v any) (F, error) {
-	var f F
-	if v == nil {
-		return f, nil
-	}
-	f, ok := v.(F)
-	if !ok {
-		return f, fmt.Errorf("caching: Memoize %q: %s takes a %T; got a %T", name, option, f, v)
-	}
-	return f, nil
 }
 
 // Name returns the name the function was memoized under.
@@ -190,7 +182,7 @@ func (m *Memoized[A, R]) Key(a A) (string, error) {
 	var arg []byte
 	if m.keyFunc != nil {
 		// A leading 0 keeps these keys apart from encoded arguments, which
-		// start with their format version (1).
+		// start with their format version.
 		arg = append(append(scratch[:0], 0), m.keyFunc(a)...)
 	} else {
 		var err error
@@ -198,22 +190,7 @@ func (m *Memoized[A, R]) Key(a A) (string, error) {
 			return "", fmt.Errorf("caching: memoize %s: key: %w", m.name, err)
 		}
 	}
-	// c.memoKey, without its intermediate strings: one allocation.
-	enc := base64.RawURLEncoding
-	n := len(m.keyHead) + enc.EncodedLen(len(arg))
-	if n-len(m.c.prefix)-len(kindMemo) > maxReadableKey {
-		return m.c.memoKey(m.name, m.version, arg), nil
-	}
-	var kb [256]byte
-	var buf []byte
-	if n <= len(kb) {
-		buf = kb[:n]
-	} else {
-		buf = make([]byte, n)
-	}
-	copy(buf, m.keyHead)
-	enc.Encode(buf[len(m.keyHead):], arg)
-	return string(buf), nil
+	return m.c.memoKey(m.keyHead, arg), nil
 }
 
 // Get returns the result of fn for a: the stored one if there is a fresh
@@ -223,7 +200,8 @@ func (m *Memoized[A, R]) Key(a A) (string, error) {
 // its own ctx.Err() as soon as its ctx is done, while fn goes on for the
 // others.
 func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
-	if m.bypass != nil && m.bypass(ctx) {
+	if m.bypassIf != nil && m.bypassIf(ctx, a) {
+		m.c.record(outBypass)
 		return m.fn(ctx, a)
 	}
 	key, err := m.Key(a)
@@ -231,7 +209,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		var zero R
 		return zero, err
 	}
-	forced := m.refresh != nil && m.refresh(ctx)
+	forced := m.refreshIf != nil && m.refreshIf(ctx, a)
 	var (
 		stale    R
 		hasStale bool
@@ -246,34 +224,35 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				// A result of another shape (the type changed without a
 				// new Version) or a codec that cannot read it: recompute.
 				m.c.failOpen("memoize decode", err)
-			case m.c.isFresh(e):
+			case m.c.store.fresh(e, time.Time{}):
+				m.c.record(outHit)
 				return v, nil
 			default:
 				now := m.c.now()
 				if m.swr > 0 && now < deadline(e.FreshUntil, m.swr) {
-					m.c.countStale()
+					m.c.record(outStale)
 					m.refreshInBackground(ctx, key, a)
 					return v, nil
 				}
 				if m.sie > 0 && now < deadline(e.FreshUntil, m.sie) {
 					stale, hasStale = v, true
-				} else {
-					m.c.countMiss()
 				}
 			}
 		case !errors.Is(err, ErrNotFound):
 			m.c.failOpen("memoize get", err)
 		}
 	}
-	v, _, err := m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
+	v, joined, err := m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
 		return m.compute(ctx, key, a, !forced)
 	})
-	if hasStale {
-		if err != nil && ctx.Err() == nil {
-			m.c.countStale()
-			return stale, nil
-		}
-		m.c.countMiss()
+	switch {
+	case hasStale && err != nil && ctx.Err() == nil:
+		m.c.record(outStale)
+		return stale, nil
+	case joined && err == nil:
+		m.c.record(outHit) // another call computed it: this one did not run fn
+	default:
+		m.c.record(outMiss)
 	}
 	return v, err
 }
@@ -281,18 +260,18 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 // lookup reads key's entry and the function's tag versions, bounded by
 // Options.Timeout on a remote store.
 func (m *Memoized[A, R]) lookup(ctx context.Context, key string) (*entry, error) {
-	ctx, cancel := m.c.opContext(ctx)
+	ctx, cancel := m.c.store.bound(ctx)
 	defer cancel()
-	return m.c.lookup(ctx, key, m.tagKeys)
+	return m.c.store.lookup(ctx, key, m.tagKeys, time.Time{})
 }
 
 // compute calls fn for a and stores its result under key. It runs once for
 // all the concurrent callers of one key.
 func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck bool) (R, error) {
-	if recheck && m.c.local != nil {
+	if recheck && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
-		if e, err := m.c.lookupUncounted(ctx, key, m.tagKeys); err == nil && m.c.isFresh(e) {
+		if e, err := m.c.store.lookup(ctx, key, m.tagKeys, time.Time{}); err == nil && m.c.store.fresh(e, time.Time{}) {
 			if v, err := decodeValue[R](m.c, e); err == nil {
 				return v, nil
 			}
@@ -302,8 +281,8 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 	// The tag versions are read before fn runs: if a tag is invalidated (or
 	// ForgetAll is called, in any process) while fn runs, the result is
 	// stored under the old versions, and so is a miss.
-	opCtx, cancel := m.c.opContext(ctx)
-	versions, verr := m.c.tagVersions(opCtx, m.tagKeys)
+	opCtx, cancel := m.c.store.bound(ctx)
+	vs, verr := m.c.store.versions(opCtx, m.tagKeys, lifeOf(m.ttl, max(m.swr, m.sie)))
 	cancel()
 	if verr != nil {
 		m.c.failOpen("memoize tag versions", verr)
@@ -317,19 +296,18 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 		return v, nil
 	}
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
-	if err := m.c.fillValue(e, v); err != nil {
+	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
 		m.c.failOpen("memoize encode", err)
 		return v, nil
 	}
-	e.TagKeys, e.Versions = m.tagKeys, versions
 	m.saveMu.RLock()
 	defer m.saveMu.RUnlock()
 	if m.epoch.Load() != epoch {
 		return v, nil // forgotten while fn ran
 	}
-	opCtx, cancel = m.c.opContext(ctx)
+	opCtx, cancel = m.c.store.bound(ctx)
 	defer cancel()
-	if err := m.c.save(opCtx, key, e, nil); err != nil {
+	if err := m.c.store.save(opCtx, key, e, vs); err != nil {
 		m.c.failOpen("memoize set", err)
 	}
 	return v, nil
@@ -406,27 +384,21 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	}
 	m.bumpEpoch()
 	m.calls.Forget(key)
-	if err := m.c.b.Delete(ctx, key); err != nil {
+	if err := m.c.store.del(ctx, key); err != nil {
 		return fmt.Errorf("caching: memoize %s: forget: %w", m.name, err)
 	}
 	return nil
 }
 
 // ForgetAll makes every entry of the function a miss, in every process
-// sharing the backend, by giving the function a new generation: one write,
-// whatever the number of entries (which expire in their own time). Results
-// being computed anywhere when it is called are not served afterwards.
+// sharing the backend, by deleting the function's generation (the next write
+// creates a new one): one delete, whatever the number of entries (which
+// expire in their own time). Results being computed anywhere when it is
+// called are not served afterwards.
 func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
 	m.bumpEpoch()
 	m.calls.ForgetAll()
-	n := newVersion()
-	var err error
-	if m.c.local != nil {
-		err = m.c.local.StoreValue(m.genKey, n, len(m.genKey)+16, 0)
-	} else {
-		err = m.c.b.Set(ctx, m.genKey, formatVersion(n), 0)
-	}
-	if err != nil {
+	if err := m.c.store.invalidate(ctx, []string{m.genKey}); err != nil {
 		return fmt.Errorf("caching: memoize %s: forget all: %w", m.name, err)
 	}
 	return nil
@@ -480,71 +452,3 @@ func (v *MemoizedValue[R]) Key() string {
 
 // Name returns the name the function was memoized under.
 func (v *MemoizedValue[R]) Name() string { return v.m.name }
-
-// memoOption is a MemoOption that sets a field of memoConfig.
-type memoOption func(*memoConfig)
-
-func (o memoOption) applyMemo(c *memoConfig) { o(c) }
-
-// TTL sets how long a memoized result stays fresh: 0 (the default) means the
-// Cache's DefaultTTL, Forever means no expiry; negative makes Memoize panic.
-func TTL(d time.Duration) MemoOption {
-	return memoOption(func(c *memoConfig) { c.ttl = d })
-}
-
-// BypassIf skips the cache for the calls where f(ctx) reports true: the
-// function is called and its result is neither read from nor written to the
-// cache (Flask-Caching's unless). Use it for previews, administrators, or
-// requests that must see their own writes. Default: never.
-func BypassIf(f func(ctx context.Context) bool) MemoOption {
-	return memoOption(func(c *memoConfig) { c.bypass = f })
-}
-
-// RefreshIf makes the calls where f(ctx) reports true call the function
-// and replace the stored result, instead of reading it (Flask-Caching's
-// forced_update). Default: never.
-func RefreshIf(f func(ctx context.Context) bool) MemoOption {
-	return memoOption(func(c *memoConfig) { c.refresh = f })
-}
-
-// SkipZero stores no result equal to its type's zero value (nil, 0, "", a
-// struct of zero fields): such a result is returned but computed again next
-// time, like Flask-Caching's cache_none=False. By default zero values are
-// stored: in Go, a stored zero is told apart from a miss.
-func SkipZero() MemoOption {
-	return memoOption(func(c *memoConfig) { c.skipZero = true })
-}
-
-// StoreIf stores only the results for which keep reports true; the others
-// are returned but not stored. R must be the memoized function's result type
-// (Memoize panics otherwise). Default: every result is stored.
-func StoreIf[R any](keep func(R) bool) MemoOption {
-	return memoOption(func(c *memoConfig) { c.storeIf = keep })
-}
-
-// ResultTTL sets each result's TTL from the result itself, such as an access
-// token's expiry: ttl(r) > 0 is used as the TTL (Forever: no expiry), 0 means
-// the function's TTL, and a negative TTL stores nothing. R must be the
-// memoized function's result type (Memoize panics otherwise).
-func ResultTTL[R any](ttl func(R) time.Duration) MemoOption {
-	return memoOption(func(c *memoConfig) { c.ttlOf = ttl })
-}
-
-// KeyFunc replaces the encoding of arguments by key(a): arguments with equal
-// keys share an entry, so key must tell apart every two arguments the
-// function treats differently. A must be the memoized function's argument
-// type (Memoize panics otherwise).
-//
-// Without KeyFunc the argument is encoded deterministically: strings,
-// numbers, booleans, slices, arrays, maps (in sorted order), pointers
-// (followed: a nil pointer differs from a pointer to a zero value), structs
-// (exported fields, by name), interfaces (by dynamic type and value) and
-// time.Time (by instant: times that are Equal share a key). Equal contents
-// give equal keys (a nil slice and an empty one share a key; all NaNs share
-// one; -0 and +0 share one). A type can choose its own key with a
-// CacheKey() string method; a struct with unexported fields must have one,
-// or MarshalBinary or MarshalText, to be an argument. Funcs, channels,
-// unsafe pointers, uintptrs and cycles cannot be encoded.
-func KeyFunc[A any](key func(A) string) MemoOption {
-	return memoOption(func(c *memoConfig) { c.keyFunc = key })
-}

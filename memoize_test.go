@@ -689,8 +689,8 @@ type ctxKey struct{}
 func TestMemoizeBypassAndRefresh(t *testing.T) {
 	c := newCache(t, nil)
 	var calls counter
-	flag := func(name string) func(context.Context) bool {
-		return func(ctx context.Context) bool { return ctx.Value(ctxKey{}) == name }
+	flag := func(name string) func(context.Context, int) bool {
+		return func(ctx context.Context, _ int) bool { return ctx.Value(ctxKey{}) == name }
 	}
 	f := caching.Memoize(c, "sq", square(&calls), caching.BypassIf(flag("bypass")), caching.RefreshIf(flag("refresh")))
 	ctx := t.Context()
@@ -714,7 +714,7 @@ func TestMemoizeRefreshReplacesValue(t *testing.T) {
 	c := newCache(t, nil)
 	var n atomic.Int64
 	f := caching.Memoize(c, "n", func(context.Context, int) (int64, error) { return n.Add(1), nil },
-		caching.RefreshIf(func(ctx context.Context) bool { return ctx.Value(ctxKey{}) != nil }))
+		caching.RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(ctxKey{}) != nil }))
 	v, _ := f.Get(t.Context(), 0)
 	assert.Equal(t, int64(1), v)
 	v, _ = f.Get(context.WithValue(t.Context(), ctxKey{}, true), 0)

@@ -1,11 +1,22 @@
 package caching
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"time"
+)
 
-// Options are given to the response cache (Cache.Cached, as ViewOption),
-// to Memoize (as MemoOption), and to the direct API's writes (Set, SetAs,
-// GetOrSet, as SetOption). Each option's documentation says where it
-// applies; its return type says so to the compiler.
+// Options are given to views (Cache.Cached and Cache.CachedMux, as
+// ViewOption), to memoized functions (Memoize, as MemoOption), and to the
+// direct API's writes (Set, SetAs, GetOrSet, as SetOption). An option's
+// return type says where it applies. The options below apply to views and
+// memoized functions alike, with one vocabulary: a view is a function of a
+// request (its argument is the *http.Request, its result the *Response),
+// a memoized function a function of its argument.
+//
+// Options are checked when the view or function is made: an option of the
+// wrong type (BypassIf with another argument type than the function's) or
+// two options that contradict each other are errors naming them.
 
 // ViewOption configures a cached view (Cache.Cached, Cache.CachedMux).
 type ViewOption interface{ applyView(*viewConfig) }
@@ -29,20 +40,28 @@ type TagsOption struct{ tags []string }
 // Tags attaches tags to the entries written: every entry of a view or
 // memoized function with this option, or the one entry of a Set. A later
 // InvalidateTags of any of these tags makes all of them misses, in every
-// process sharing the backend.
-func Tags(tags ...string) TagsOption { return TagsOption{tags: slicesClone(tags)} }
+// process sharing the backend. A tag's version key never expires: use a
+// bounded set of tags (per-path invalidation, whose keys requests create,
+// is InvalidatePath's, and its keys expire).
+func Tags(tags ...string) TagsOption { return TagsOption{tags: append([]string(nil), tags...)} }
 
 func (o TagsOption) applyView(c *viewConfig) { c.tags = append(c.tags, o.tags...) }
 func (o TagsOption) applyMemo(c *memoConfig) { c.tags = append(c.tags, o.tags...) }
 func (o TagsOption) applySet(c *setConfig)   { c.tags = append(c.tags, o.tags...) }
 
 // commonConfig is the part of a view's and a memoized function's
-// configuration that shared options set.
+// configuration that shared options set. The generic options are kept as
+// values of type any and checked against the view's or function's types
+// when it is made (see checkFunc).
 type commonConfig struct {
 	tags    []string
 	version string
 	swr     time.Duration // stale-while-revalidate window
 	sie     time.Duration // stale-if-error window
+	bypass  any           // func(context.Context, A) bool
+	refresh any           // func(context.Context, A) bool
+	keyFunc any           // func(A) string
+	storeIf any           // func(R) bool
 }
 
 // setConfig is the configuration of one write of the direct API.
@@ -64,7 +83,7 @@ func Version(v string) Option {
 
 // StaleWhileRevalidate keeps entries for d past their TTL and serves such a
 // stale entry at once while one background call refreshes it. A zero d (the
-// default) turns it off.
+// default) turns it off; a negative one is an error.
 func StaleWhileRevalidate(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.swr = d })
 }
@@ -72,9 +91,72 @@ func StaleWhileRevalidate(d time.Duration) Option {
 // StaleIfError keeps entries for d past their TTL and serves such a stale
 // entry when the handler fails (5xx or panic), the function returns an
 // error, or the backend cannot be reached for a fresh value. A zero d (the
-// default) turns it off.
+// default) turns it off; a negative one is an error.
 func StaleIfError(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.sie = d })
 }
 
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
+// BypassIf skips the cache for the calls where f reports true: the handler
+// or function runs, and nothing is read from or written to the cache
+// (Flask-Caching's unless). For a view, A is *http.Request and ctx is the
+// request's context; for a memoized function, A is its argument type. Use it
+// for previews, administrators, or callers that must see their own writes.
+// Default: never.
+func BypassIf[A any](f func(ctx context.Context, a A) bool) Option {
+	return commonOption(func(c *commonConfig) { c.bypass = f })
+}
+
+// RefreshIf makes the calls where f reports true run the handler or
+// function and replace the stored entry, instead of reading it
+// (Flask-Caching's forced_update). A is as for BypassIf. Default: never.
+func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
+	return commonOption(func(c *commonConfig) { c.refresh = f })
+}
+
+// KeyFunc replaces the key built from the call by key(a) (Flask-Caching's
+// make_cache_key): calls with equal keys share an entry, so key must tell
+// apart every two calls that get different results.
+//
+// For a view, A is *http.Request and key replaces the path and the query
+// string (it cannot be given with KeyFormat, PathOnly or QueryString); the
+// host (unless IgnoreHost), the Vary variant, UserKey and Version are still
+// added, so responses that vary stay apart.
+//
+// For a memoized function, A is its argument type and key replaces the
+// encoding of the argument. Without KeyFunc the argument is encoded
+// deterministically: strings, numbers, booleans, slices, arrays, maps (in
+// sorted order), pointers (followed: a nil pointer differs from a pointer
+// to a zero value), structs (exported fields, by name), interfaces (by
+// dynamic type, with its package path, and value) and time.Time (by
+// instant: times that are Equal share a key). Equal contents give equal
+// keys (a nil slice and an empty one share a key; all NaNs share one; -0
+// and +0 share one). A type can choose its own key with a CacheKey() string
+// method; a struct with unexported fields must have one, or MarshalBinary
+// or MarshalText, to be an argument. Funcs, channels, unsafe pointers,
+// uintptrs and cycles cannot be encoded.
+func KeyFunc[A any](key func(a A) string) Option {
+	return commonOption(func(c *commonConfig) { c.keyFunc = key })
+}
+
+// StoreIf stores only the results for which keep reports true; the others
+// are returned (served) but not stored (Flask-Caching's response_filter for
+// views). For a view, R is *Response, and keep runs after the built-in
+// rules, which it cannot loosen; for a memoized function, R is its result
+// type. Default: every storable result is stored.
+func StoreIf[R any](keep func(r R) bool) Option {
+	return commonOption(func(c *commonConfig) { c.storeIf = keep })
+}
+
+// checkFunc returns the generic option v (nil: not given) as an F, or an
+// error naming the option, the type it must have and the type it has.
+func checkFunc[F any](who, option string, v any) (F, error) {
+	var f F
+	if v == nil {
+		return f, nil
+	}
+	f, ok := v.(F)
+	if !ok {
+		return f, fmt.Errorf("%w: %s: %s takes a %T here; got a %T", ErrInvalidOption, who, option, f, v)
+	}
+	return f, nil
+}

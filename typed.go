@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
+	"strconv"
 	"time"
+
+	"github.com/go-caching/caching/internal/httpcache"
 )
 
 // GetAs returns the value of type T stored under key by SetAs or GetOrSet.
@@ -14,16 +19,47 @@ import (
 // decoded with the Cache's Codec into a new T.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 	var zero T
-	k := c.userKey(key)
-	e, err := c.lookup(ctx, k, nil)
-	if err == nil && !c.isFresh(e) {
-		c.countMiss()
+	e, integer, err := c.store.lookupDirect(ctx, c.userKey(key))
+	switch {
+	case err == nil && integer != nil:
+		c.record(outHit)
+		return decodeInteger[T](c, integer)
+	case err == nil && c.store.fresh(e, time.Time{}):
+		c.record(outHit)
+		return decodeValue[T](c, e)
+	case err == nil || errors.Is(err, ErrNotFound):
+		c.record(outMiss)
 		err = ErrNotFound
 	}
-	if err != nil {
-		return zero, fmt.Errorf("caching: get %T: %w", zero, err)
+	return zero, fmt.Errorf("caching: get %T: %w", zero, err)
+}
+
+// decodeInteger returns a bare integer (a counter, or an integer written by
+// Set or SetAs) as a T: parsed for integer types, else through the codec.
+// A T that cannot hold it is an error, not a miss: the value stays stored.
+func decodeInteger[T any](c *Cache, integer []byte) (T, error) {
+	var v T
+	rv := reflect.ValueOf(&v).Elem()
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(string(integer), 10, rv.Type().Bits())
+		if err != nil {
+			return v, fmt.Errorf("caching: decode %T: %w", v, err)
+		}
+		rv.SetInt(n)
+		return v, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(string(integer), 10, rv.Type().Bits())
+		if err != nil {
+			return v, fmt.Errorf("caching: decode %T: %w", v, err)
+		}
+		rv.SetUint(n)
+		return v, nil
 	}
-	return decodeValue[T](c, e)
+	if err := c.codec.Unmarshal(integer, &v); err != nil {
+		return v, fmt.Errorf("caching: decode %T: %w", v, err)
+	}
+	return v, nil
 }
 
 // decodeValue returns the typed value of e: its in-memory value when it has
@@ -52,32 +88,44 @@ func decodeValue[T any](c *Cache, e *entry) (T, error) {
 // kept as it is, not encoded: do not modify it after the call if it is a
 // map, slice or pointer. Elsewhere it is encoded with the Cache's Codec.
 func SetAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Duration, opts ...SetOption) error {
-	e, tags, err := c.directEntry(ttl, opts)
+	ttl, err := c.resolveTTL(ttl)
 	if err != nil {
 		return err
 	}
-	if err := c.fillValue(e, v); err != nil {
-		return fmt.Errorf("caching: set %T: %w", v, err)
+	w, err := c.directWrite(ctx, key, ttl, opts, func(e *entry) error {
+		return c.store.setValue(e, v, c.codec.Marshal)
+	}, integerText(v))
+	if err == nil {
+		err = c.store.write(ctx, w)
 	}
-	if err := c.save(ctx, c.userKey(key), e, tags); err != nil {
+	if err != nil {
 		return fmt.Errorf("caching: set %T: %w", v, err)
 	}
 	return nil
 }
 
-// fillValue puts v in e: as its in-memory value on an in-process store,
-// else encoded as its payload.
-func (c *Cache) fillValue(e *entry, v any) error {
-	if c.local != nil {
-		e.value, e.size = v, approxSize(v)
-		return nil
+// integerText is v in decimal when it is of an integer kind, else nil.
+func integerText(v any) []byte {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(nil, rv.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n := rv.Uint(); n <= math.MaxInt64 { // counters are int64
+			return strconv.AppendUint(nil, n, 10)
+		}
 	}
-	b, err := c.codec.Marshal(v)
-	if err != nil {
-		return err
-	}
-	e.Payload = b
 	return nil
+}
+
+// sizeOf estimates the memory v holds, for an in-process store's byte
+// bound.
+func sizeOf(v any) int {
+	switch v.(type) {
+	case *httpcache.Snapshot, *varySpec:
+		return viewValueSize(v)
+	}
+	return approxSize(v)
 }
 
 // approxSize estimates the memory a value holds, for an in-process store's

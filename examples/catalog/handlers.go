@@ -70,7 +70,7 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// string, so ?page=2&per_page=10 and ?per_page=10&page=2 share an entry;
 	// every page carries the tag "products", so one InvalidateTags makes all
 	// of them stale.
-	xcache := caching.StatusHeader("X-Cache")
+	xcache := caching.CacheStatusHeader("X-Cache")
 	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
 	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
 	mux.HandleFunc("POST /products", a.createProduct)

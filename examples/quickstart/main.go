@@ -30,7 +30,7 @@ func main() {
 
 	// A cached route: its responses are stored for a minute, tagged "prices".
 	mux := http.NewServeMux()
-	mux.Handle("GET /price/{sku}", c.Cached(time.Minute, caching.Tags("prices"), caching.StatusHeader("X-Cache"))(
+	mux.Handle("GET /price/{sku}", c.Cached(time.Minute, caching.Tags("prices"), caching.CacheStatusHeader("X-Cache"))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := price.Get(r.Context(), r.PathValue("sku"))
 			if err != nil {

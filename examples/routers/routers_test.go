@@ -64,7 +64,7 @@ func TestCachedUnderChi(t *testing.T) {
 	defer c.Close()
 	handler := &counted{}
 	r := chi.NewRouter()
-	r.Use(c.Cached(time.Minute, caching.StatusHeader("X-Cache"))) // chi middleware: the whole router
+	r.Use(c.Cached(time.Minute, caching.CacheStatusHeader("X-Cache"))) // chi middleware: the whole router
 	r.Get("/products/{id}", handler.ServeHTTP)
 	checkRouter(t, r, handler, c)
 }
@@ -74,7 +74,7 @@ func TestCachedUnderGorillaMux(t *testing.T) {
 	defer c.Close()
 	handler := &counted{}
 	r := mux.NewRouter()
-	r.Handle("/products/{id}", c.Cached(time.Minute, caching.StatusHeader("X-Cache"))(handler)).Methods("GET")
+	r.Handle("/products/{id}", c.Cached(time.Minute, caching.CacheStatusHeader("X-Cache"))(handler)).Methods("GET")
 	checkRouter(t, r, handler, c)
 }
 
@@ -84,5 +84,5 @@ func TestCachedMuxWithServeMuxPatterns(t *testing.T) {
 	handler := &counted{}
 	m := http.NewServeMux()
 	m.Handle("GET /products/{id}", handler)
-	checkRouter(t, c.CachedMux(m, time.Minute, caching.StatusHeader("X-Cache")), handler, c)
+	checkRouter(t, c.CachedMux(m, time.Minute, caching.CacheStatusHeader("X-Cache")), handler, c)
 }

@@ -14,9 +14,6 @@
 //     carries the value and the stack, in the goroutine of every caller still
 //     waiting. When nobody waits any more the panic is dropped: a background
 //     computation never crashes the process.
-//   - DoInline runs the work on the first caller's goroutine, with that
-//     caller's context, for work that must stay there (an HTTP handler writing
-//     to its own ResponseWriter). Only the other callers can leave early.
 //
 // A Group's zero value is ready to use. A Group is safe for concurrent use and
 // must not be copied after first use.
@@ -62,7 +59,6 @@ type call[V any] struct {
 	val   V
 	err   error
 	panic *PanicError
-	dups  int // callers after the first; guarded by Group.mu
 }
 
 // Group runs work for keys of type K that produces values of type V, once per
@@ -79,7 +75,6 @@ func (g *Group[K, V]) join(key K) (c *call[V], leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok {
-		c.dups++
 		return c, false
 	}
 	if g.calls == nil {
@@ -102,8 +97,8 @@ func (g *Group[K, V]) finish(key K, c *call[V]) {
 }
 
 // Do runs fn once for all the concurrent calls with key and returns its
-// result to each of them. shared reports whether the result went to more than
-// one caller.
+// result to each of them. joined reports whether the caller joined work that
+// another caller started (and so did not start any itself).
 //
 // fn runs in a goroutine of its own, with context.WithoutCancel of the first
 // caller's ctx: it keeps that context's values, but neither its deadline nor
@@ -114,7 +109,7 @@ func (g *Group[K, V]) finish(key K, c *call[V]) {
 // If fn panics, every caller still waiting panics with a *PanicError; if none
 // waits, the panic is dropped. If fn calls runtime.Goexit, the callers get
 // ErrGoexit.
-func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, shared bool, err error) {
+func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, joined bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return v, false, err
 	}
@@ -143,69 +138,22 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 	returned = true
 }
 
-// wait waits for c or for ctx, whichever comes first.
-func (g *Group[K, V]) wait(ctx context.Context, c *call[V], dup bool) (v V, shared bool, err error) {
+// wait waits for c or for ctx, whichever comes first. joined is passed
+// through to the caller.
+func (g *Group[K, V]) wait(ctx context.Context, c *call[V], joined bool) (v V, _ bool, err error) {
 	select {
 	case <-c.done:
 	case <-ctx.Done():
 		select {
 		case <-c.done: // finished too: prefer the result
 		default:
-			return v, dup, ctx.Err()
+			return v, joined, ctx.Err()
 		}
 	}
 	if c.panic != nil {
 		panic(c.panic)
 	}
-	if !dup {
-		g.mu.Lock()
-		dup = c.dups > 0
-		g.mu.Unlock()
-	}
-	return c.val, dup, c.err
-}
-
-// DoInline is Do for work that must run on the first caller's goroutine: the
-// first caller runs fn itself, with its own ctx, and returns when fn returns;
-// the callers that arrive while fn runs wait for its result, each with its own
-// ctx, and may leave early as in Do.
-//
-// If fn panics, the panic goes on in the first caller as if DoInline were not
-// there, and every waiting caller panics with a *PanicError. If fn calls
-// runtime.Goexit, the first caller exits and the waiters get ErrGoexit.
-func (g *Group[K, V]) DoInline(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, shared bool, err error) {
-	c, leader := g.join(key)
-	if !leader {
-		if err := ctx.Err(); err != nil {
-			return v, true, err
-		}
-		return g.wait(ctx, c, true)
-	}
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		// Panicking or exiting: hand the waiters what happened, then let it
-		// go on in this goroutine.
-		r := recover()
-		if r != nil {
-			c.panic = &PanicError{Value: r, Stack: debug.Stack()}
-		} else {
-			c.err = ErrGoexit
-		}
-		g.finish(key, c)
-		if r != nil {
-			panic(r)
-		}
-	}()
-	c.val, c.err = fn(ctx)
-	returned = true
-	g.finish(key, c)
-	g.mu.Lock()
-	shared = c.dups > 0
-	g.mu.Unlock()
-	return c.val, shared, c.err
+	return c.val, joined, c.err
 }
 
 // Forget makes the next call for key start new work instead of joining the

@@ -16,14 +16,12 @@ import (
 	"github.com/go-caching/caching/internal/flight"
 )
 
-// doers runs the table of tests on both entry points where their behaviour
-// for waiters is the same.
+// doers runs the table of tests on each entry point.
 var doers = []struct {
 	name string
 	do   func(g *flight.Group[string, int], ctx context.Context, key string, fn func(context.Context) (int, error)) (int, bool, error)
 }{
 	{"Do", (*flight.Group[string, int]).Do},
-	{"DoInline", (*flight.Group[string, int]).DoInline},
 }
 
 func TestConcurrentCallsRunOnce(t *testing.T) {
@@ -40,15 +38,15 @@ func TestConcurrentCallsRunOnce(t *testing.T) {
 				}
 				const n = 1000
 				var wg sync.WaitGroup
-				var sharedCount atomic.Int32
+				var joinedCount atomic.Int32
 				results := make([]int, n)
 				errs := make([]error, n)
 				for i := range n {
 					wg.Go(func() {
-						v, shared, err := d.do(&g, t.Context(), "k", fn)
+						v, joined, err := d.do(&g, t.Context(), "k", fn)
 						results[i], errs[i] = v, err
-						if shared {
-							sharedCount.Add(1)
+						if joined {
+							joinedCount.Add(1)
 						}
 					})
 				}
@@ -56,7 +54,7 @@ func TestConcurrentCallsRunOnce(t *testing.T) {
 				close(release)
 				wg.Wait()
 				assert.Equal(t, int32(1), runs.Load())
-				assert.Equal(t, int32(n), sharedCount.Load())
+				assert.Equal(t, int32(n-1), joinedCount.Load(), "every caller but the first joined")
 				for i := range n {
 					require.NoError(t, errs[i])
 					require.Equal(t, 42, results[i])
@@ -69,9 +67,9 @@ func TestConcurrentCallsRunOnce(t *testing.T) {
 func TestSequentialCallsRunAgain(t *testing.T) {
 	var g flight.Group[string, int]
 	for i := range 3 {
-		v, shared, err := g.Do(t.Context(), "k", func(context.Context) (int, error) { return i, nil })
+		v, joined, err := g.Do(t.Context(), "k", func(context.Context) (int, error) { return i, nil })
 		require.NoError(t, err)
-		assert.False(t, shared)
+		assert.False(t, joined)
 		assert.Equal(t, i, v)
 	}
 }
@@ -192,11 +190,6 @@ func TestCancelledCallerReturnsPromptly(t *testing.T) {
 				r := <-stayer
 				require.NoError(t, r.err)
 				assert.Equal(t, 7, r.v)
-				if d.name == "DoInline" {
-					r := <-first
-					require.NoError(t, r.err)
-					assert.Equal(t, 7, r.v)
-				}
 				assert.Equal(t, int32(1), runs.Load())
 			})
 		})
@@ -282,14 +275,9 @@ func TestPanicReachesEveryWaiter(t *testing.T) {
 					assert.Equal(t, "kaboom", pe.Value)
 					assert.Contains(t, string(pe.Stack), "flight_test", "stack of the panicking goroutine")
 				}
-				switch d.name {
-				case "Do":
-					pe, ok := leaderPanic.(*flight.PanicError)
-					require.True(t, ok, "first caller got %v", leaderPanic)
-					assert.Equal(t, "kaboom", pe.Value)
-				case "DoInline":
-					assert.Equal(t, "kaboom", leaderPanic, "the inline leader panics with the original value")
-				}
+				pe, ok := leaderPanic.(*flight.PanicError)
+				require.True(t, ok, "first caller got %v", leaderPanic)
+				assert.Equal(t, "kaboom", pe.Value)
 			})
 		})
 	}
@@ -343,27 +331,6 @@ func TestGoexitGivesWaitersAnError(t *testing.T) {
 		})
 		assert.ErrorIs(t, err, flight.ErrGoexit)
 
-		release := make(chan struct{})
-		leaderExited := make(chan struct{})
-		go func() {
-			defer close(leaderExited)
-			_, _, _ = g.DoInline(t.Context(), "k", func(context.Context) (int, error) {
-				<-release
-				runtime.Goexit()
-				return 0, nil
-			})
-			t.Error("the inline leader went on after Goexit")
-		}()
-		synctest.Wait()
-		waiter := make(chan error, 1)
-		go func() {
-			_, _, err := g.DoInline(t.Context(), "k", func(context.Context) (int, error) { return 0, nil })
-			waiter <- err
-		}()
-		synctest.Wait()
-		close(release)
-		<-leaderExited
-		assert.ErrorIs(t, <-waiter, flight.ErrGoexit)
 	})
 }
 
@@ -459,19 +426,12 @@ func BenchmarkDo(b *testing.B) {
 			_, _, _ = g.Do(ctx, "k", fn)
 		}
 	})
-	b.Run("impl=DoInline", func(b *testing.B) {
-		var g flight.Group[string, int]
-		b.ReportAllocs()
-		for b.Loop() {
-			_, _, _ = g.DoInline(ctx, "k", fn)
-		}
-	})
 }
 
 func BenchmarkDoParallel(b *testing.B) {
 	fn := func(context.Context) (int, error) { return 1, nil }
 	ctx := context.Background()
-	for _, name := range []string{"Do", "DoInline"} {
+	for _, name := range []string{"Do"} {
 		b.Run("impl="+name, func(b *testing.B) {
 			var g flight.Group[int, int]
 			var next atomic.Int64
@@ -479,11 +439,7 @@ func BenchmarkDoParallel(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				key := int(next.Add(1)) // one key per goroutine: uncontended keys, shared lock
 				for pb.Next() {
-					if name == "Do" {
-						_, _, _ = g.Do(ctx, key, fn)
-					} else {
-						_, _, _ = g.DoInline(ctx, key, fn)
-					}
+					_, _, _ = g.Do(ctx, key, fn)
 				}
 			})
 		})

@@ -35,7 +35,7 @@ func ExampleCache_Cached() {
 		fmt.Fprintf(w, `{"call":%d}`, calls)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("GET /products", c.Cached(2*time.Minute, caching.StatusHeader("X-Cache"))(products))
+	mux.Handle("GET /products", c.Cached(2*time.Minute, caching.CacheStatusHeader("X-Cache"))(products))
 
 	visit(mux, "/products")
 	visit(mux, "/products")
@@ -51,7 +51,7 @@ func ExampleCache_Cached_queryString() {
 	defer c.Close()
 
 	calls := 0
-	search := c.Cached(time.Minute, caching.StatusHeader("X-Cache"),
+	search := c.Cached(time.Minute, caching.CacheStatusHeader("X-Cache"),
 		caching.QueryString(caching.QueryKeyOptions{Ignore: []string{"utm_*"}}))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			calls++
@@ -78,7 +78,7 @@ func ExampleUserKey() {
 		return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
 	calls := 0
-	me := c.Cached(time.Minute, caching.UserKey(user), caching.StatusHeader("X-Cache"))(
+	me := c.Cached(time.Minute, caching.UserKey(user), caching.CacheStatusHeader("X-Cache"))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			calls++
 			fmt.Fprintf(w, "profile of %s (call %d)", user(r), calls)
@@ -106,7 +106,7 @@ func ExampleCache_Cached_tags() {
 		fmt.Fprintf(w, "call %d", calls)
 	})
 	mux := http.NewServeMux()
-	cached := c.Cached(time.Hour, caching.Tags("products"), caching.StatusHeader("X-Cache"))
+	cached := c.Cached(time.Hour, caching.Tags("products"), caching.CacheStatusHeader("X-Cache"))
 	mux.Handle("GET /products", cached(list))
 	mux.Handle("GET /products/{id}", cached(list))
 
@@ -140,7 +140,7 @@ func ExampleCache_CachedMux() {
 	h := c.CachedMux(mux, 5*time.Minute,
 		caching.RouteTTL("GET /products/{id}", time.Hour),
 		caching.SkipRoutes("GET /cart"),
-		caching.StatusHeader("X-Cache"))
+		caching.CacheStatusHeader("X-Cache"))
 
 	visit(h, "/products/7")
 	visit(h, "/products/7")
@@ -163,7 +163,7 @@ func ExampleCache_Cached_compress() {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, body)
 	})
-	h := c.Cached(5*time.Minute, caching.StatusHeader("X-Cache"))(compress.Middleware(compress.Options{})(list))
+	h := c.Cached(5*time.Minute, caching.CacheStatusHeader("X-Cache"))(compress.Middleware(compress.Options{})(list))
 
 	for _, enc := range []string{"gzip", "zstd", "gzip"} {
 		r := httptest.NewRequest(http.MethodGet, "/products", nil)

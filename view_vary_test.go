@@ -12,34 +12,45 @@ import (
 	"github.com/go-caching/caching/internal/httpcache"
 )
 
+// mustEncode is encodeViewValue for a value it can encode.
+func mustEncode(t testing.TB, v any) []byte {
+	b, err := encodeViewValue(v)
+	require.NoError(t, err)
+	return b
+}
+
 func TestViewPayloadRoundTrip(t *testing.T) {
-	spec := &varySpec{names: []string{"Accept-Encoding", "Accept-Language"}}
-	got, err := decodeViewPayload(encodeViewValue(spec))
+	spec := &varySpec{names: []string{"Accept-Encoding", "Accept-Language"}, variants: []uint64{1, 1 << 63}}
+	got, err := decodeViewPayload(mustEncode(t, spec))
 	require.NoError(t, err)
 	assert.Equal(t, spec, got)
 
 	snap := httpcache.NewSnapshot(200, http.Header{"Vary": {"Accept"}}, []byte("x"), time.Unix(1, 0))
-	got, err = decodeViewPayload(encodeViewValue(snap))
+	got, err = decodeViewPayload(mustEncode(t, snap))
 	require.NoError(t, err)
 	assert.Equal(t, snap.Header, got.(*httpcache.Snapshot).Header)
 }
 
 func TestDecodeViewPayloadRejects(t *testing.T) {
 	for name, p := range map[string][]byte{
-		"empty":           nil,
-		"foreign":         []byte("{}"),
-		"spec version":    []byte("HCV\x02\x01\x01A"),
-		"spec empty":      []byte("HCV\x01\x00"),
-		"spec truncated":  []byte("HCV\x01\x01\x05Acc"),
-		"spec unsorted":   []byte("HCV\x01\x02\x01B\x01A"),
-		"spec duplicate":  []byte("HCV\x01\x02\x01A\x01A"),
-		"spec lower-case": []byte("HCV\x01\x01\x01a"),
-		"spec trailing":   []byte("HCV\x01\x01\x01AZ"),
-		"spec too many":   []byte("HCV\x01\x7f"),
-		"snapshot":        []byte("HCS\x01\x00"),
+		"empty":             nil,
+		"foreign":           []byte("{}"),
+		"spec version 1":    []byte("HCV\x01\x01\x01A"),
+		"spec version 3":    []byte("HCV\x03\x01\x01A\x00"),
+		"spec empty":        []byte("HCV\x02\x00\x00"),
+		"spec truncated":    []byte("HCV\x02\x01\x05Acc"),
+		"spec unsorted":     []byte("HCV\x02\x02\x01B\x01A\x00"),
+		"spec duplicate":    []byte("HCV\x02\x02\x01A\x01A\x00"),
+		"spec lower-case":   []byte("HCV\x02\x01\x01a\x00"),
+		"spec no variants":  []byte("HCV\x02\x01\x01A"),
+		"spec short hash":   []byte("HCV\x02\x01\x01A\x01\x00\x00"),
+		"spec trailing":     []byte("HCV\x02\x01\x01A\x00Z"),
+		"spec too many":     []byte("HCV\x02\x7f"),
+		"spec too many ids": []byte("HCV\x02\x01\x01A\xff\xff\x01"),
+		"snapshot":          []byte("HCS\x01\x00"),
 		// Found by FuzzDecodeViewPayload: a name length that fits before its
 		// own varint is read, not after.
-		"spec name past the end": []byte("HCV\x010\x0600000"),
+		"spec name past the end": []byte("HCV\x020\x0600000"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := decodeViewPayload(p)
@@ -49,14 +60,14 @@ func TestDecodeViewPayloadRejects(t *testing.T) {
 }
 
 func FuzzDecodeViewPayload(f *testing.F) {
-	f.Add(encodeViewValue(&varySpec{names: []string{"Accept"}}))
-	f.Add(encodeViewValue(httpcache.NewSnapshot(200, nil, []byte("x"), time.Unix(1, 0))))
+	f.Add(mustEncode(f, &varySpec{names: []string{"Accept"}, variants: []uint64{7}}))
+	f.Add(mustEncode(f, httpcache.NewSnapshot(200, nil, []byte("x"), time.Unix(1, 0))))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		v, err := decodeViewPayload(p)
 		if err != nil {
 			return
 		}
-		again, err := decodeViewPayload(encodeViewValue(v))
+		again, err := decodeViewPayload(mustEncode(t, v))
 		require.NoError(t, err)
 		if s, ok := v.(*varySpec); ok {
 			require.Equal(t, s, again)

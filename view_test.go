@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -57,7 +58,7 @@ var viewStores = []storeKind{
 		opts.Backend, opts.Clock = s, clock.Now
 		c, err := New(&opts)
 		require.NoError(t, err)
-		require.NotNil(t, c.local, "the in-process path")
+		require.NotNil(t, c.store.local, "the in-process path")
 		return c, s
 	}},
 	{"remote", func(t *testing.T, _ backend.Backend, clock *testutil.Clock, opts Options) (*Cache, backend.Backend) {
@@ -65,7 +66,7 @@ var viewStores = []storeKind{
 		opts.Backend, opts.Clock = s, clock.Now
 		c, err := New(&opts)
 		require.NoError(t, err)
-		require.Nil(t, c.local, "the remote path")
+		require.Nil(t, c.store.local, "the remote path")
 		return c, s
 	}},
 }
@@ -97,7 +98,7 @@ func TestCachedHitAndMiss(t *testing.T) {
 		h := &counter{body: "hello", fn: func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("X-Custom", "1")
 		}}
-		ch := e.c.Cached(time.Minute, StatusHeader("X-Cache"))(h)
+		ch := e.c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(h)
 
 		w := get(ch, "/a")
 		assert.Equal(t, "hello #1", w.Body.String())
@@ -132,7 +133,7 @@ func TestCachedHEADAnd304(t *testing.T) {
 		h := &counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT")
 		}}
-		ch := e.c.Cached(time.Minute, StatusHeader("X-Cache"))(h)
+		ch := e.c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(h)
 
 		w := send(ch, http.MethodHead, "/p")
 		assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
@@ -188,8 +189,8 @@ func TestCachedStorageRules(t *testing.T) {
 		{name: "GET stored", first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
 		{name: "500 not stored (Flask caches it)", fn: status(500), first: []string{"GET", "/"}, second: []string{"GET", "/"}},
 		{name: "404 not stored by default", fn: status(404), first: []string{"GET", "/"}, second: []string{"GET", "/"}},
-		{name: "404 stored when allowed", opts: []ViewOption{CacheStatuses(200, 404)}, fn: status(404), first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
-		{name: "301 stored when allowed", opts: []ViewOption{CacheStatuses(301)}, fn: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusMovedPermanently) }, first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
+		{name: "404 stored when allowed", opts: []ViewOption{StoreStatuses(200, 404)}, fn: status(404), first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
+		{name: "301 stored when allowed", opts: []ViewOption{StoreStatuses(301)}, fn: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusMovedPermanently) }, first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
 		{name: "Set-Cookie never stored (Flask replays it)", fn: func(w http.ResponseWriter, _ *http.Request) {
 			http.SetCookie(w, &http.Cookie{Name: "session", Value: "alice"})
 		}, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
@@ -212,16 +213,16 @@ func TestCachedStorageRules(t *testing.T) {
 		{name: "PathOnly", opts: []ViewOption{PathOnly()}, first: []string{"GET", "/?a=1"}, second: []string{"GET", "/?a=2"}, stored: true},
 		{name: "QueryString ignore list", opts: []ViewOption{QueryString(QueryKeyOptions{Ignore: []string{"utm_*"}})}, first: []string{"GET", "/?a=1&utm_source=x"}, second: []string{"GET", "/?a=1"}, stored: true},
 		{name: "paths apart", first: []string{"GET", "/a"}, second: []string{"GET", "/b"}},
-		{name: "SkipCache", opts: []ViewOption{SkipCache(func(r *http.Request) bool { return r.URL.Query().Has("nocache") })}, first: []string{"GET", "/?nocache"}, second: []string{"GET", "/?nocache"}},
-		{name: "ForceRefresh", opts: []ViewOption{ForceRefresh(func(r *http.Request) bool { return r.Header.Get("X-Refresh") != "" })}, first: []string{"GET", "/"}, second: []string{"GET", "/", "X-Refresh", "1"}},
-		{name: "ResponseFilter refuses", opts: []ViewOption{ResponseFilter(func(status int, h http.Header, size int) bool { return size < 3 })}, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
-		{name: "ResponseFilter accepts", opts: []ViewOption{ResponseFilter(func(status int, h http.Header, size int) bool { return h.Get("Content-Type") == "text/plain" })}, first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
+		{name: "BypassIf", opts: []ViewOption{BypassIf(func(_ context.Context, r *http.Request) bool { return r.URL.Query().Has("nocache") })}, first: []string{"GET", "/?nocache"}, second: []string{"GET", "/?nocache"}},
+		{name: "RefreshIf", opts: []ViewOption{RefreshIf(func(_ context.Context, r *http.Request) bool { return r.Header.Get("X-Refresh") != "" })}, first: []string{"GET", "/"}, second: []string{"GET", "/", "X-Refresh", "1"}},
+		{name: "StoreIf refuses", opts: []ViewOption{StoreIf(func(r *Response) bool { return len(r.Body) < 3 })}, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
+		{name: "StoreIf accepts", opts: []ViewOption{StoreIf(func(r *Response) bool { return r.Header.Get("Content-Type") == "text/plain" })}, first: []string{"GET", "/"}, second: []string{"GET", "/"}, stored: true},
 		{name: "body over MaxBodySize", opts: []ViewOption{MaxBodySize(4)}, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
 		{name: "Content-Length within the cap, body over it", opts: []ViewOption{MaxBodySize(4)}, fn: func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Length", "4") }, first: []string{"GET", "/"}, second: []string{"GET", "/"}},
-		{name: "KeyPrefix without path: one entry", opts: []ViewOption{KeyPrefix("home")}, first: []string{"GET", "/a"}, second: []string{"GET", "/b"}, stored: true},
-		{name: "KeyPrefixFunc", opts: []ViewOption{KeyPrefixFunc(func(r *http.Request) string { return r.Header.Get("X-Tenant") })}, first: []string{"GET", "/a", "X-Tenant", "t1"}, second: []string{"GET", "/b", "X-Tenant", "t1"}, stored: true},
-		{name: "KeyPrefixFunc apart", opts: []ViewOption{KeyPrefixFunc(func(r *http.Request) string { return r.Header.Get("X-Tenant") })}, first: []string{"GET", "/a", "X-Tenant", "t1"}, second: []string{"GET", "/a", "X-Tenant", "t2"}},
-		{name: "RequestKey replaces the query", opts: []ViewOption{RequestKey(func(r *http.Request) string { return r.URL.Query().Get("id") })}, first: []string{"GET", "/a?id=1&x=1"}, second: []string{"GET", "/b?x=2&id=1"}, stored: true},
+		{name: "KeyFormat without path: one entry", opts: []ViewOption{KeyFormat("home")}, first: []string{"GET", "/a"}, second: []string{"GET", "/b"}, stored: true},
+		{name: "KeyFunc", opts: []ViewOption{KeyFunc(func(r *http.Request) string { return r.Header.Get("X-Tenant") })}, first: []string{"GET", "/a", "X-Tenant", "t1"}, second: []string{"GET", "/b", "X-Tenant", "t1"}, stored: true},
+		{name: "KeyFunc apart", opts: []ViewOption{KeyFunc(func(r *http.Request) string { return r.Header.Get("X-Tenant") })}, first: []string{"GET", "/a", "X-Tenant", "t1"}, second: []string{"GET", "/a", "X-Tenant", "t2"}},
+		{name: "KeyFunc replaces the query", opts: []ViewOption{KeyFunc(func(r *http.Request) string { return r.URL.Query().Get("id") })}, first: []string{"GET", "/a?id=1&x=1"}, second: []string{"GET", "/b?x=2&id=1"}, stored: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,7 +336,7 @@ func TestCachedVary(t *testing.T) {
 			w.Header().Set("Vary", "Accept-Language, Accept-Encoding")
 			fmt.Fprintf(w, "lang=%s", r.Header.Get("Accept-Language"))
 		}}
-		ch := e.c.Cached(time.Minute, StatusHeader("X-Cache"))(h)
+		ch := e.c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(h)
 		en := get(ch, "/v", "Accept-Language", "en", "Accept-Encoding", "gzip, br")
 		fr := get(ch, "/v", "Accept-Language", "fr", "Accept-Encoding", "gzip, br")
 		assert.Equal(t, "lang=en #1", en.Body.String())
@@ -368,7 +369,7 @@ func TestCachedVaryChanges(t *testing.T) {
 			}
 			fmt.Fprintf(w, "lang=%s tenant=%s", r.Header.Get("Accept-Language"), r.Header.Get("X-Tenant"))
 		}}
-		ch := e.c.Cached(time.Minute, ForceRefresh(func(r *http.Request) bool { return r.Header.Get("X-Refresh") != "" }))(h)
+		ch := e.c.Cached(time.Minute, RefreshIf(func(_ context.Context, r *http.Request) bool { return r.Header.Get("X-Refresh") != "" }))(h)
 		get(ch, "/", "Accept-Language", "en", "X-Tenant", "a")
 		varyOn = "X-Tenant"
 		get(ch, "/", "Accept-Language", "en", "X-Tenant", "a", "X-Refresh", "1")
@@ -419,15 +420,15 @@ func TestViewKey(t *testing.T) {
 		h := &counter{}
 		ch := e.c.Cached(time.Minute, Version("3"))(h)
 		get(ch, "/a?y=2&x=1")
-		r, _ := http.NewRequest(http.MethodGet, "/a?x=1&y=2", nil)
+		r, _ := http.NewRequest(http.MethodGet, "http://EXAMPLE.com:80/a?x=1&y=2", nil)
 		key, err := e.c.ViewKey(r, Version("3"))
 		require.NoError(t, err)
-		assert.Equal(t, "v/view//a?x=1&y=2#v=3", key)
+		assert.Equal(t, "v/http://example.com#view//a?x=1&y=2#v=3", key)
 		require.NoError(t, e.c.Backend().Delete(t.Context(), key))
 		get(ch, "/a?y=2&x=1")
 		assert.EqualValues(t, 2, h.calls.Load(), "deleting the key drops the entry")
 
-		_, err = e.c.ViewKey(r, KeyPrefix("%d"))
+		_, err = e.c.ViewKey(r, KeyFormat("%d"))
 		assert.Error(t, err)
 	})
 }

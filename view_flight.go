@@ -9,11 +9,13 @@ import (
 
 // viewFlight collapses concurrent misses of one key onto one handler run.
 //
-// It is not internal/flight's DoInline because a waiter must be released as
-// soon as the leader's response is known to be uncacheable (it flushed, grew
-// past the size cap, or was refused at commit), not when the handler returns:
-// the waiters of a server-sent-events stream or a large download would
-// otherwise wait for the whole stream, then run the handler anyway.
+// It is not internal/flight's Group because the work must run on the
+// leader's goroutine (it writes to the leader's ResponseWriter), and because
+// a waiter must be released as soon as the leader's response is known to be
+// uncacheable (it flushed, grew past the size cap, or was refused at
+// commit), not when the handler returns: the waiters of a server-sent-events
+// stream or a large download would otherwise wait for the whole stream, then
+// run the handler anyway.
 type viewFlight struct {
 	mu    sync.Mutex
 	calls map[string]*viewCall
@@ -28,12 +30,14 @@ type viewCall struct {
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the
-// variant it was stored for, or a nil snapshot, meaning "run the handler
-// yourself".
+// variant it was stored for; or a nil snapshot, meaning "run the handler
+// yourself"; or retry, meaning "the leader's client left: join again, and
+// wait for a new leader".
 type viewResult struct {
 	snap    *httpcache.Snapshot
 	names   []string // the Vary names of snap
 	variant string   // the leader's variant for names
+	retry   bool
 }
 
 // join returns the call in flight for key, creating it if there is none;

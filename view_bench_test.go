@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -82,10 +83,10 @@ func BenchmarkCachedHit(b *testing.B) {
 }
 
 // BenchmarkCachedMiss measures a miss that runs the handler and stores its
-// response (ForceRefresh: every request), against the bare handler.
+// response (RefreshIf: every request), against the bare handler.
 func BenchmarkCachedMiss(b *testing.B) {
 	r := httptest.NewRequest(http.MethodGet, "/products?page=1", nil)
-	always := ForceRefresh(func(*http.Request) bool { return true })
+	always := RefreshIf(func(context.Context, *http.Request) bool { return true })
 	for _, tc := range []struct {
 		name string
 		h    func(b *testing.B) http.Handler

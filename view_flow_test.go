@@ -189,7 +189,7 @@ func TestCachedBackendFailure(t *testing.T) {
 			require.NoError(t, err)
 			defer c.Close()
 			h := &counter{body: "served"}
-			ch := c.Cached(time.Minute, StatusHeader("X-Cache"))(h)
+			ch := c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(h)
 			for i := range 3 {
 				w := get(ch, "/")
 				assert.Equal(t, 200, w.Code)
@@ -246,7 +246,7 @@ func TestCachedStaleWhileRevalidate(t *testing.T) {
 		defer c.Close()
 		refreshing := make(chan struct{})
 		var calls atomic.Int64
-		ch := c.Cached(10*time.Second, StaleWhileRevalidate(time.Minute), StatusHeader("X-Cache"))(
+		ch := c.Cached(10*time.Second, StaleWhileRevalidate(time.Minute), CacheStatusHeader("X-Cache"))(
 			http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				n := calls.Add(1)
 				if n == 2 {
@@ -282,7 +282,7 @@ func TestCachedStaleIfError(t *testing.T) {
 		var mode atomic.Value
 		mode.Store("ok")
 		var calls atomic.Int64
-		ch := recoverer(c.Cached(10*time.Second, StaleIfError(time.Minute), StatusHeader("X-Cache"))(
+		ch := recoverer(c.Cached(10*time.Second, StaleIfError(time.Minute), CacheStatusHeader("X-Cache"))(
 			http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				n := calls.Add(1)
 				switch mode.Load() {
@@ -378,8 +378,8 @@ func TestCachedComposes(t *testing.T) {
 	assert.Equal(t, "1", w.Header().Get("X-Inner"), "the inner middleware's header is part of the response")
 	assert.Panics(t, func() { c.Cached(-time.Second) })
 	assert.Panics(t, func() { c.Cached(time.Minute, MaxBodySize(-1)) })
-	assert.Panics(t, func() { c.Cached(time.Minute, CacheStatuses(100)) })
-	assert.Panics(t, func() { c.Cached(time.Minute, StatusHeader("X Cache")) })
+	assert.Panics(t, func() { c.Cached(time.Minute, StoreStatuses(100)) })
+	assert.Panics(t, func() { c.Cached(time.Minute, CacheStatusHeader("X Cache")) })
 }
 
 // TestCachedEndToEnd runs the middleware behind a real server over HTTP/1.1
@@ -392,7 +392,7 @@ func TestCachedEndToEnd(t *testing.T) {
 			events := make(chan struct{})
 			var calls atomic.Int64
 			mux := http.NewServeMux()
-			mux.Handle("GET /products", c.Cached(time.Minute, StatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mux.Handle("GET /products", c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				fmt.Fprintf(w, `{"page":%q,"call":%d}`, r.URL.Query().Get("page"), calls.Add(1))
 			})))

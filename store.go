@@ -1,0 +1,644 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// store is the Cache's one seam between the two kinds of backend. Nothing
+// above it (views, Memoize, the typed and direct APIs) tells them apart.
+//
+//   - An in-process store (a backend.ValueStore, such as backend/simple)
+//     keeps Go values: an entry is kept as its *entry, with its payload
+//     decoded (entry.value), so that a hit decodes nothing; a tag version is
+//     kept as a version value.
+//   - Any other store keeps bytes: an entry is encoded in the envelope of
+//     entry.go, a version as decimal text (see formatVersion).
+//
+// Every read and write of entries and versions goes through the methods
+// below: lookup (an entry checked against its tags' versions), versions (the
+// versions an entry will be written under, created where missing), save
+// and add (an entry written with the TTL its times and versions allow). The
+// raw byte calls of a remote store are the primitives at the end of the
+// file.
+type store struct {
+	b       backend.Backend
+	local   backend.ValueStore // b, when it keeps Go values in memory
+	many    backend.GetManyer  // b, when it reads several keys at once
+	setMany backend.SetManyer  // b, when it writes several keys at once
+
+	clock func() time.Time
+	// realClock: clock is time.Now, the clock an in-process store expires
+	// entries by, so that an entry whose store TTL ends with it
+	// (entry.storeExpires) needs no clock reading to be known alive.
+	realClock bool
+	timeout   time.Duration // Options.Timeout: the bound of a fail-open call
+	// pathTags starts the keys of per-path tag versions, the only versions
+	// that expire (see versionTTL).
+	pathTags string
+
+	stats    *counters
+	failOpen func(op string, err error)
+}
+
+// minStoreTTL is the TTL of an entry written when its life is already over:
+// it is still written, so that it replaces what was under its key, but no
+// reader serves it.
+const minStoreTTL = time.Millisecond
+
+func (s *store) now() int64 { return s.clock().UnixNano() }
+
+// nowOr is now, or the caller's reading t when it has one.
+func (s *store) nowOr(t time.Time) int64 {
+	if t.IsZero() {
+		return s.now()
+	}
+	return t.UnixNano()
+}
+
+// bound limits a fail-open call (the response cache, Memoize) to
+// Options.Timeout. In-process stores never block: they get ctx as it is.
+func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.local != nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// fresh reports whether e, as lookup returned it, is within its TTL at now
+// (zero: read the clock if needed). An in-process entry that the store
+// expires exactly when it ends is fresh for as long as the store returns it:
+// no clock is read.
+func (s *store) fresh(e *entry, now time.Time) bool {
+	if e.FreshUntil == 0 || e.storeExpires && s.realClock && e.FreshUntil == e.StaleUntil {
+		return true
+	}
+	return s.nowOr(now) < e.FreshUntil
+}
+
+// lookup returns the entry under key if it is alive at now (zero: read the
+// clock if needed), fresh or within its stale window, and was written under
+// the current versions of tags (nil: the tags the entry records; remote
+// stores then need a second round trip). With tags given, a remote store
+// reads the entry and the versions in one round trip. A miss is an error
+// wrapping ErrNotFound; so is a corrupt entry, which is deleted and counted.
+// Nothing else is counted.
+func (s *store) lookup(ctx context.Context, key string, tags []string, now time.Time) (*entry, error) {
+	if s.local != nil {
+		return s.lookupLocal(key, tags, now)
+	}
+	var (
+		raw      []byte
+		versions [][]byte
+		err      error
+	)
+	if len(tags) > 0 && s.many != nil {
+		keys := make([]string, 0, 1+len(tags))
+		vals, err := s.getRaw(ctx, append(append(keys, key), tags...))
+		if err != nil {
+			return nil, err
+		}
+		if raw, versions = vals[0], vals[1:]; raw == nil {
+			return nil, ErrNotFound
+		}
+	} else if raw, err = s.get(ctx, key); err != nil {
+		return nil, err
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		s.dropCorrupt(ctx, key)
+		return nil, ErrNotFound
+	}
+	return s.verify(ctx, e, tags, versions, now)
+}
+
+// verify checks a decoded remote entry: alive at now, written under tags
+// (nil: its own), at the versions read with it (nil: read them now).
+func (s *store) verify(ctx context.Context, e *entry, tags []string, versions [][]byte, now time.Time) (*entry, error) {
+	if !e.alive(s.nowOr(now)) {
+		return nil, ErrNotFound
+	}
+	if tags == nil {
+		tags = e.TagKeys
+	}
+	if !sameKeys(e.TagKeys, tags) {
+		return nil, ErrNotFound
+	}
+	if len(tags) == 0 {
+		return e, nil
+	}
+	if versions == nil {
+		var err error
+		if versions, err = s.getRaw(ctx, tags); err != nil {
+			return nil, err
+		}
+	}
+	for i, raw := range versions {
+		v, ok := parseVersion(raw)
+		if !ok || v.n != e.Versions[i] {
+			return nil, ErrNotFound
+		}
+	}
+	return e, nil
+}
+
+func (s *store) lookupLocal(key string, tags []string, now time.Time) (*entry, error) {
+	var (
+		v  any
+		ok bool
+	)
+	if now.IsZero() || !s.realClock {
+		v, ok = s.local.LoadValue(key)
+	} else {
+		v, ok = s.local.LoadValueAt(key, now)
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	e, ok := v.(*entry)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	// The store expires an entry at its StaleUntil itself when its TTL was
+	// not clamped and it reads the same clock; otherwise check.
+	if (!e.storeExpires || !s.realClock || e.StaleUntil != e.FreshUntil) && !e.alive(s.nowOr(now)) {
+		return nil, ErrNotFound
+	}
+	if tags == nil {
+		tags = e.TagKeys
+	}
+	if !sameKeys(e.TagKeys, tags) {
+		return nil, ErrNotFound
+	}
+	for i, k := range tags {
+		if v, ok := s.loadVersion(k); !ok || v.n != e.Versions[i] {
+			return nil, ErrNotFound
+		}
+	}
+	return e, nil
+}
+
+// lookupDirect reads a key of the direct API, which holds either an entry
+// or, for integers written without tags (Incr's counters, Set of "42"),
+// the bare decimal text, so that the backend can add to it atomically.
+func (s *store) lookupDirect(ctx context.Context, key string) (e *entry, integer []byte, err error) {
+	if s.local != nil {
+		if e, err = s.lookupLocal(key, nil, time.Time{}); err == nil {
+			return e, nil, nil
+		}
+		// An integer is kept as bytes, where the store's Incr finds it.
+		raw, err := s.b.Get(ctx, key)
+		if err != nil || !isInteger(raw) {
+			return nil, nil, notFoundOr(err)
+		}
+		return nil, raw, nil
+	}
+	raw, err := s.get(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isInteger(raw) {
+		return nil, raw, nil
+	}
+	if e, err = decodeEntry(raw); err != nil {
+		s.dropCorrupt(ctx, key)
+		return nil, nil, ErrNotFound
+	}
+	e, err = s.verify(ctx, e, nil, nil, time.Time{})
+	return e, nil, err
+}
+
+// directFound is what lookupDirectMany found under one key: an entry, a
+// bare integer, or neither.
+type directFound struct {
+	e       *entry
+	integer []byte
+}
+
+// lookupDirectMany is lookupDirect for several keys: on a remote store with
+// GetMany, one round trip for the values and one for the versions of the
+// tags they record.
+func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFound, error) {
+	out := make([]directFound, len(keys))
+	if s.local != nil || s.many == nil {
+		for i, k := range keys {
+			e, integer, err := s.lookupDirect(ctx, k)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			out[i] = directFound{e, integer}
+		}
+		return out, nil
+	}
+	vals, err := s.getRaw(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	seen := map[string]bool{}
+	for i, raw := range vals {
+		switch {
+		case raw == nil:
+		case isInteger(raw):
+			out[i].integer = raw
+		default:
+			e, err := decodeEntry(raw)
+			if err != nil {
+				s.dropCorrupt(ctx, keys[i])
+				continue
+			}
+			out[i].e = e
+			for _, t := range e.TagKeys {
+				if !seen[t] {
+					seen[t] = true
+					tags = append(tags, t)
+				}
+			}
+		}
+	}
+	current := make(map[string][]byte, len(tags))
+	if len(tags) > 0 {
+		raws, err := s.getRaw(ctx, tags)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range tags {
+			current[t] = raws[i]
+		}
+	}
+	for i := range out {
+		e := out[i].e
+		if e == nil {
+			continue
+		}
+		versions := make([][]byte, len(e.TagKeys))
+		for j, t := range e.TagKeys {
+			versions[j] = current[t]
+		}
+		if out[i].e, err = s.verify(ctx, e, nil, versions, time.Time{}); err != nil {
+			out[i].e = nil
+		}
+	}
+	return out, nil
+}
+
+// notFoundOr returns err, or ErrNotFound for a nil err.
+func notFoundOr(err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// dropCorrupt deletes an entry that did not decode, and counts it.
+func (s *store) dropCorrupt(ctx context.Context, key string) {
+	s.stats.corrupt.Add(1)
+	if err := s.del(ctx, key); err != nil {
+		s.failOpen("delete corrupt entry", err)
+	}
+}
+
+func sameKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// versionSet is what an entry is written under: the current version of
+// each of its tag keys, and the earliest expiry among those keys.
+type versionSet struct {
+	keys  []string
+	ns    []uint64
+	until int64 // Unix nanoseconds; 0: no key expires
+}
+
+// versions returns the current versions of tags, giving each tag without
+// one a new version whose key lives long enough for entries that live for
+// life (0: forever). Callers read the versions before the work whose
+// result the entry will hold: a tag invalidated while the work runs then
+// makes that entry a miss.
+func (s *store) versions(ctx context.Context, tags []string, life time.Duration) (versionSet, error) {
+	vs := versionSet{keys: tags}
+	if len(tags) == 0 {
+		return vs, nil
+	}
+	var raws [][]byte
+	if s.local == nil {
+		var err error
+		if raws, err = s.getRaw(ctx, tags); err != nil {
+			return vs, err
+		}
+	}
+	vs.ns = make([]uint64, len(tags))
+	for i, k := range tags {
+		var (
+			v  version
+			ok bool
+		)
+		if s.local != nil {
+			v, ok = s.loadVersion(k)
+		} else {
+			v, ok = parseVersion(raws[i])
+		}
+		if !ok {
+			var err error
+			if v, err = s.createVersion(ctx, k, life); err != nil {
+				return vs, err
+			}
+		}
+		vs.ns[i] = v.n
+		if v.until != 0 && (vs.until == 0 || v.until < vs.until) {
+			vs.until = v.until
+		}
+	}
+	return vs, nil
+}
+
+// createVersion gives the tag key k a new random version, unless another
+// writer gave it one first: then that one is returned.
+func (s *store) createVersion(ctx context.Context, k string, life time.Duration) (version, error) {
+	ttl := s.versionTTL(k, life)
+	v := version{n: newVersion(), until: deadline(s.now(), ttl)}
+	// A version deleted between a failed add and the read that follows is
+	// created again, once.
+	for range 2 {
+		var (
+			added bool
+			err   error
+		)
+		if s.local != nil {
+			added, err = s.local.AddValue(k, v, len(k)+versionSize, ttl)
+		} else {
+			added, err = s.addRaw(ctx, k, formatVersion(v), ttl)
+		}
+		if err != nil || added {
+			return v, err
+		}
+		var cur version
+		var ok bool
+		if s.local != nil {
+			cur, ok = s.loadVersion(k)
+		} else {
+			raw, err := s.get(ctx, k)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return v, err
+			}
+			cur, ok = parseVersion(raw)
+		}
+		if ok {
+			return cur, nil
+		}
+	}
+	return v, errors.New("caching: a tag version key holds something that is not a version")
+}
+
+// versionTTL is the TTL of a new version of k for entries that live for
+// life. Per-path versions (InvalidatePath's) are created by requests, so
+// they expire: four times the life of the entries that create them, which
+// are then never stored past them (see store.save). Other versions (tags a
+// program names, Memoize generations) never expire: their number is the
+// program's.
+func (s *store) versionTTL(k string, life time.Duration) time.Duration {
+	if life <= 0 || len(k) < len(s.pathTags) || k[:len(s.pathTags)] != s.pathTags {
+		return 0
+	}
+	if life > Forever/4 {
+		return 0
+	}
+	return 4 * life
+}
+
+func (s *store) loadVersion(k string) (version, bool) {
+	v, ok := s.local.LoadValue(k)
+	if !ok {
+		return version{}, false
+	}
+	ver, ok := v.(version)
+	return ver, ok && ver.n != 0
+}
+
+// invalidate deletes the version keys of tags: every entry written under
+// them becomes a miss, in every process sharing the backend, and the next
+// write creates a new random version (never one an entry was written under).
+func (s *store) invalidate(ctx context.Context, tags []string) error {
+	return s.del(ctx, tags...)
+}
+
+// save writes e under key, recording vs, with the TTL that prepare allows.
+func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) error {
+	ttl := s.prepare(e, vs)
+	var err error
+	if s.local != nil {
+		err = s.local.StoreValue(key, e, e.memSize(), ttl)
+	} else {
+		err = s.set(ctx, key, encodeEntry(e), ttl)
+	}
+	if err == nil {
+		s.stats.sets.Add(1)
+	}
+	return err
+}
+
+// add is save, only if no live entry is under key; it reports whether it
+// wrote e. It is atomic on every store.
+func (s *store) add(ctx context.Context, key string, e *entry, vs versionSet) (bool, error) {
+	ttl := s.prepare(e, vs)
+	var (
+		added bool
+		err   error
+	)
+	if s.local != nil {
+		added, err = s.local.AddValue(key, e, e.memSize(), ttl)
+	} else {
+		added, err = s.addRaw(ctx, key, encodeEntry(e), ttl)
+	}
+	if added {
+		s.stats.sets.Add(1)
+	}
+	return added, err
+}
+
+// write is one write of the direct API: a bare integer (kept as bytes on
+// every store, where the backend's Incr finds it), or an entry recording
+// vs.
+type write struct {
+	key     string
+	ttl     time.Duration // as resolved: 0 is forever (integers)
+	integer []byte
+	e       *entry
+	vs      versionSet
+}
+
+// write stores ws, in one round trip on a remote store with SetMany.
+func (s *store) write(ctx context.Context, ws ...write) error {
+	if s.local != nil || s.setMany == nil || len(ws) == 1 {
+		for _, w := range ws {
+			var err error
+			if w.integer != nil {
+				if err = s.set(ctx, w.key, w.integer, w.ttl); err == nil {
+					s.stats.sets.Add(1)
+				}
+			} else {
+				err = s.save(ctx, w.key, w.e, w.vs)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	items := make([]backend.Item, len(ws))
+	for i, w := range ws {
+		if w.integer != nil {
+			items[i] = backend.Item{Key: w.key, Value: w.integer, TTL: w.ttl}
+			continue
+		}
+		ttl := s.prepare(w.e, w.vs)
+		items[i] = backend.Item{Key: w.key, Value: encodeEntry(w.e), TTL: ttl}
+	}
+	if err := s.setItems(ctx, items); err != nil {
+		return err
+	}
+	s.stats.sets.Add(int64(len(items)))
+	return nil
+}
+
+// addWrite is add for a write of the direct API.
+func (s *store) addWrite(ctx context.Context, w write) (bool, error) {
+	if w.integer == nil {
+		return s.add(ctx, w.key, w.e, w.vs)
+	}
+	added, err := s.addRaw(ctx, w.key, w.integer, w.ttl)
+	if added {
+		s.stats.sets.Add(1)
+	}
+	return added, err
+}
+
+// incr adds delta to the integer under key: with the backend's own atomic
+// counter, or a read and a write back.
+func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error) {
+	if in, ok := s.b.(backend.Incrementer); ok {
+		return in.Incr(ctx, key, delta)
+	}
+	var n int64
+	v, err := s.get(ctx, key)
+	switch {
+	case err == nil:
+		if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+			return 0, backend.ErrNotInteger
+		}
+	case !errors.Is(err, ErrNotFound):
+		return 0, err
+	}
+	n += delta
+	return n, s.set(ctx, key, strconv.AppendInt(nil, n, 10), 0)
+}
+
+// prepare records vs in e, ends e no later than its version keys, and
+// returns the backend TTL: what is left until e.StaleUntil, or minStoreTTL
+// when nothing is (the entry is still written, to replace what was there,
+// and no reader serves it).
+func (s *store) prepare(e *entry, vs versionSet) time.Duration {
+	e.TagKeys, e.Versions = vs.keys, vs.ns
+	if u := vs.until; u != 0 {
+		if e.StaleUntil == 0 || u < e.StaleUntil {
+			e.StaleUntil = u
+		}
+		if e.FreshUntil == 0 || u < e.FreshUntil {
+			e.FreshUntil = u
+		}
+	}
+	if e.StaleUntil == 0 {
+		e.storeExpires = true
+		return 0
+	}
+	ttl := time.Duration(e.StaleUntil - s.now())
+	if e.storeExpires = ttl >= minStoreTTL; !e.storeExpires {
+		ttl = minStoreTTL
+	}
+	return ttl
+}
+
+// setValue puts v in e as the store keeps it: in process, the value itself
+// (sized for the store's byte bound); elsewhere, encoded by enc.
+func (s *store) setValue(e *entry, v any, enc func(any) ([]byte, error)) error {
+	if s.local != nil {
+		e.value, e.size = v, sizeOf(v)
+		return nil
+	}
+	b, err := enc(v)
+	if err != nil {
+		return err
+	}
+	e.Payload = b
+	return nil
+}
+
+// The primitives of a remote store. Every byte call goes through them.
+
+func (s *store) get(ctx context.Context, key string) ([]byte, error) {
+	return s.b.Get(ctx, key)
+}
+
+// getRaw reads keys in one round trip where the backend can: one slot per
+// key, nil for a miss.
+func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
+	if s.many != nil {
+		vals, err := s.many.GetMany(ctx, keys)
+		if err == nil && len(vals) != len(keys) {
+			err = fmt.Errorf("caching: backend GetMany returned %d values for %d keys", len(vals), len(keys))
+		}
+		return vals, err
+	}
+	vals := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.b.Get(ctx, k)
+		switch {
+		case err == nil:
+			vals[i] = v
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+	}
+	return vals, nil
+}
+
+func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	return s.b.Set(ctx, key, value, ttl)
+}
+
+func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	return s.b.Add(ctx, key, value, ttl)
+}
+
+// setItems writes items in one round trip where the backend can.
+func (s *store) setItems(ctx context.Context, items []backend.Item) error {
+	if s.setMany != nil {
+		return s.setMany.SetMany(ctx, items)
+	}
+	for _, it := range items {
+		if err := s.b.Set(ctx, it.Key, it.Value, it.TTL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *store) del(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.b.Delete(ctx, keys...)
+}

@@ -1,0 +1,214 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/filesystem"
+	"github.com/go-caching/caching/backend/memcached"
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// everyBackend runs fn on a Cache over each kind of store a user can pick:
+// the in-process one (its Go-value path), the same behind remote (the byte
+// path), the filesystem store, and real Redis and memcached (skipped on a
+// laptop, required in CI). Each gets a namespace of its own.
+func everyBackend(t *testing.T, opts Options, fn func(t *testing.T, c *Cache)) {
+	ns := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) + fmt.Sprint("-", time.Now().UnixNano())
+	open := map[string]func(t *testing.T) backend.Backend{
+		"local":  func(t *testing.T) backend.Backend { return newSimple(t, nil) },
+		"remote": func(t *testing.T) backend.Backend { return &remote{Backend: newSimple(t, nil)} },
+		"filesystem": func(t *testing.T) backend.Backend {
+			s, err := filesystem.New(filesystem.Options{Dir: t.TempDir()})
+			require.NoError(t, err)
+			return s
+		},
+		"redis": func(t *testing.T) backend.Backend {
+			s, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: "caching-test:" + ns + ":"})
+			require.NoError(t, err)
+			return s
+		},
+		"memcached": func(t *testing.T) backend.Backend {
+			s, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: strings.ReplaceAll(ns[max(0, len(ns)-60):], ":", "-")})
+			require.NoError(t, err)
+			return s
+		},
+	}
+	for _, name := range []string{"local", "remote", "filesystem", "redis", "memcached"} {
+		t.Run(name, func(t *testing.T) {
+			o := opts
+			o.Backend = open[name](t)
+			c, err := New(&o)
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				_ = c.Clear(context.Background())
+				_ = c.Close()
+			})
+			fn(t, c)
+		})
+	}
+}
+
+// TestAddTinyTTLNegativeTTL: Add(ctx, k, v, time.Nanosecond) failed with
+// "negative ttl" on remote stores, where Set with the same TTL succeeded:
+// the time left was computed after the entry's life was over. A write whose
+// life is over now replaces what was there and is never served.
+func TestAddTinyTTLNegativeTTL(t *testing.T) {
+	everyBackend(t, Options{}, func(t *testing.T, c *Cache) {
+		ctx := t.Context()
+		added, err := c.Add(ctx, "a", []byte("v"), time.Nanosecond)
+		require.NoError(t, err)
+		assert.True(t, added)
+		_, err = c.Get(ctx, "a")
+		assert.ErrorIs(t, err, ErrNotFound)
+
+		require.NoError(t, c.Set(ctx, "s", []byte("old"), time.Hour))
+		require.NoError(t, c.Set(ctx, "s", []byte("new"), time.Nanosecond))
+		_, err = c.Get(ctx, "s")
+		assert.ErrorIs(t, err, ErrNotFound, "the tiny write replaced the old value")
+	})
+}
+
+// TestAddInjectedClockNoExpiry: with an injected clock, an entry written by
+// Add was kept without expiry and served long after its TTL (the in-process
+// path trusted the store, which reads another clock, to expire it).
+func TestAddInjectedClockNoExpiry(t *testing.T) {
+	clock := testutil.NewClock()
+	everyBackend(t, Options{Clock: clock.Now}, func(t *testing.T, c *Cache) {
+		ctx := t.Context()
+		_, err := c.Add(ctx, "a", []byte("v"), time.Minute)
+		require.NoError(t, err)
+		require.NoError(t, c.Set(ctx, "s", []byte("v"), time.Minute))
+		require.NoError(t, SetAs(ctx, c, "t", []string{"v"}, time.Minute))
+		m := Memoize(c, "f", func(context.Context, int) (string, error) { return "v", nil }, TTL(time.Minute))
+		_, err = m.Get(ctx, 1)
+		require.NoError(t, err)
+		_, err = c.Get(ctx, "a")
+		require.NoError(t, err)
+
+		clock.Advance(time.Hour)
+		for _, k := range []string{"a", "s"} {
+			_, err = c.Get(ctx, k)
+			assert.ErrorIs(t, err, ErrNotFound, "%s is served past its TTL", k)
+		}
+		_, err = GetAs[[]string](ctx, c, "t")
+		assert.ErrorIs(t, err, ErrNotFound)
+		before := c.Stats().Misses
+		_, err = m.Get(ctx, 1)
+		require.NoError(t, err)
+		assert.Equal(t, before+1, c.Stats().Misses, "the memoized result expired by the Cache's clock")
+	})
+}
+
+// TestIncrAfterSetNotInteger: Set(k, "1") or SetAs(k, 1) then Incr failed
+// with ErrNotInteger on every store, and GetAs[int64] of a counter missed
+// (in process) or deleted the counter as a corrupt entry (elsewhere).
+func TestIncrAfterSetNotInteger(t *testing.T) {
+	everyBackend(t, Options{}, func(t *testing.T, c *Cache) {
+		ctx := t.Context()
+		require.NoError(t, c.Set(ctx, "a", []byte("1"), 0))
+		n, err := c.Incr(ctx, "a", 1)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), n)
+
+		require.NoError(t, SetAs(ctx, c, "b", 0, time.Hour))
+		n, err = c.Incr(ctx, "b", 5)
+		require.NoError(t, err)
+		assert.Equal(t, int64(5), n)
+		n, err = c.Decr(ctx, "b", 2)
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), n)
+
+		_, err = c.Incr(ctx, "counter", 41)
+		require.NoError(t, err)
+		got, err := GetAs[int64](ctx, c, "counter")
+		require.NoError(t, err)
+		assert.Equal(t, int64(41), got)
+		u, err := GetAs[uint8](ctx, c, "counter")
+		require.NoError(t, err)
+		assert.Equal(t, uint8(41), u)
+
+		// A read that cannot decode a live value as the type asked for is
+		// an error, and deletes nothing.
+		_, err = GetAs[string](ctx, c, "counter")
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, ErrNotFound)
+		v, err := c.Get(ctx, "counter")
+		require.NoError(t, err)
+		assert.Equal(t, "41", string(v), "the counter is still there")
+		assert.Zero(t, c.Stats().Corrupt)
+
+		// Tagged integers are entries (the tag check needs the envelope):
+		// they read back, and Incr says they are not counters.
+		require.NoError(t, c.Set(ctx, "tagged", []byte("7"), 0, Tags("t")))
+		v, err = c.Get(ctx, "tagged")
+		require.NoError(t, err)
+		assert.Equal(t, "7", string(v))
+	})
+}
+
+// TestPathVersionsNeverExpire: per-path versions had no TTL, so a flood of
+// distinct paths left a version key per path behind forever. They expire
+// now, four times the life of the entries that made them, and the entries
+// never outlive them.
+func TestPathVersionsNeverExpire(t *testing.T) {
+	clock := testutil.NewClock()
+	s := newSimple(t, clock)
+	c := Must(&Options{Backend: s, Clock: clock.Now})
+	ch := c.Cached(time.Minute)(&counter{})
+	for i := range 100 {
+		get(ch, fmt.Sprint("/flood/", i))
+	}
+	versionAlive := func(i int) bool {
+		_, ok := s.LoadValue(c.pathTagKey(fmt.Sprint("/flood/", i)))
+		return ok
+	}
+	require.True(t, versionAlive(0))
+	clock.Advance(2 * time.Minute)
+	assert.True(t, versionAlive(99), "a version outlives its entries")
+	clock.Advance(2*time.Minute + time.Second)
+	for i := range 100 {
+		require.False(t, versionAlive(i), "the flood left the version of /flood/%d behind", i)
+	}
+
+	// An entry written late in its version's life is stored only as long
+	// as the version lives.
+	h := &counter{}
+	ch = c.Cached(time.Minute)(h)
+	get(ch, "/a?v=1") // creates the version of /a: 4 minutes
+	clock.Advance(3*time.Minute + 30*time.Second)
+	get(ch, "/a?v=2") // 30 s of version left
+	clock.Advance(45 * time.Second)
+	get(ch, "/a?v=2")
+	assert.EqualValues(t, 3, h.calls.Load(), "the second entry ended with its version")
+}
+
+// TestTagVersionsReadBeforeHandler: a response computed before an
+// invalidation and stored after it was served as fresh: the versions were
+// read at store time. They are read before the handler runs now.
+func TestTagVersionsReadBeforeHandler(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		n := 0
+		ch := e.c.Cached(time.Minute, Tags("products"))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n++
+			if n == 1 {
+				// The data changes while the handler runs on the old data.
+				require.NoError(t, e.c.InvalidateTags(context.Background(), "products"))
+			}
+			fmt.Fprint(w, n)
+		}))
+		assert.Equal(t, "1", get(ch, "/p").Body.String())
+		assert.Equal(t, "2", get(ch, "/p").Body.String(), "the response made from old data is not served")
+		assert.Equal(t, "2", get(ch, "/p").Body.String())
+	})
+}

@@ -1,0 +1,98 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+)
+
+// Tags, per-path invalidation and Memoize generations share one mechanism.
+//
+// A tag's version is a random 64-bit number stored under its own key (kinds
+// t, p and g in keys.go). An entry records the versions of its tags when it
+// is written; a read fetches the entry and the current versions in one round
+// trip and treats any difference as a miss. Invalidating deletes the version
+// keys: the next write creates new random versions, which no entry was
+// written under. Versions are random rather than counters so that a version
+// key lost to eviction or expiry can only cause misses, never bring an
+// invalidated entry back (the fault of Flask-Caching's memoize version keys,
+// #531).
+
+// version is a tag's current version and when its key expires.
+type version struct {
+	n     uint64 // never 0
+	until int64  // Unix nanoseconds; 0: never
+}
+
+// versionSize is what a version counts, besides its key, against an
+// in-process store's byte bound.
+const versionSize = 16
+
+// newVersion returns a random tag version, never 0.
+func newVersion() uint64 {
+	for {
+		if n := rand.Uint64(); n != 0 {
+			return n
+		}
+	}
+}
+
+// formatVersion is a version as a remote store keeps it: the number in
+// decimal, then "/" and the expiry of its key when it has one.
+func formatVersion(v version) []byte {
+	b := strconv.AppendUint(make([]byte, 0, 40), v.n, 10)
+	if v.until != 0 {
+		b = append(b, '/')
+		b = strconv.AppendInt(b, v.until, 10)
+	}
+	return b
+}
+
+// parseVersion reads what formatVersion wrote; ok is false for a missing
+// (nil) or malformed value.
+func parseVersion(b []byte) (v version, ok bool) {
+	if len(b) == 0 {
+		return version{}, false
+	}
+	num, until, hasUntil := strings.Cut(string(b), "/")
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n == 0 {
+		return version{}, false
+	}
+	v.n = n
+	if hasUntil {
+		if v.until, err = strconv.ParseInt(until, 10, 64); err != nil || v.until <= 0 {
+			return version{}, false
+		}
+	}
+	return v, true
+}
+
+// InvalidateTags makes every entry written under any of tags a miss, in
+// every process sharing the backend: the tags' version keys are deleted, in
+// one call, whatever the number of entries, and no key is scanned.
+func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
+	if err := c.store.invalidate(ctx, c.tagKeys(tags)); err != nil {
+		return fmt.Errorf("caching: invalidate tags: %w", err)
+	}
+	return nil
+}
+
+// InvalidatePath makes every cached response of each path a miss: every
+// host, query string, Vary variant and user of it, under every view whose
+// key is built from the path (the default KeyFormat, or one with %s; not
+// KeyFunc: tag those), in every process sharing the backend. A path is the
+// request's URL.Path, as net/http decodes it ("/products/a b", not
+// "/products/a%20b"). It costs one delete and never scans keys.
+func (c *Cache) InvalidatePath(ctx context.Context, paths ...string) error {
+	keys := make([]string, len(paths))
+	for i, p := range paths {
+		keys[i] = c.pathTagKey(p)
+	}
+	if err := c.store.invalidate(ctx, keys); err != nil {
+		return fmt.Errorf("caching: invalidate path: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,669 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-caching/caching/internal/httpcache"
+	"github.com/go-caching/caching/timing"
+)
+
+// Cached returns middleware that caches the responses of the handler it
+// wraps for ttl (0: the Cache's DefaultTTL; Forever: until invalidated or
+// evicted), as Flask-Caching's @cached does, but only where it is safe:
+//
+//   - Only GET responses are stored; a HEAD is answered from the GET entry
+//     (headers, no body). Other methods pass through untouched.
+//   - Only statuses in the allow-list (StoreStatuses; default 200), never a
+//     response with Set-Cookie or Cache-Control no-store, private or
+//     no-cache, never Vary: *, never a body over MaxBodySize (default 1 MiB:
+//     such a response passes through, never buffered past the cap), never a
+//     body shorter or longer than the Content-Length the handler declared,
+//     never a response produced after the request's context was done (the
+//     client left: the handler may have answered with a fallback).
+//   - Requests with an Authorization header are not cached unless UserKey
+//     says whose they are.
+//   - The key is the request's scheme and host (lower-cased, without the
+//     default port; IgnoreHost leaves them out), KeyFormat (default "view/"
+//     and the path) or KeyFunc, the canonical query string (?b=2&a=1 is
+//     ?a=1&b=2, ?a=1&a=2 is not ?a=2&a=1; PathOnly leaves it out), Version,
+//     UserKey, and the values of the request headers the response's Vary
+//     names (Accept-Encoding by what negotiation can tell apart), at most
+//     MaxVariants of them per key.
+//   - A hit replays the stored status, header and body with Age and an ETag,
+//     and answers If-None-Match / If-Modified-Since with 304 Not Modified.
+//   - Concurrent misses of one key run the handler once; the others get its
+//     response (a HIT), or run the handler themselves as soon as it is known
+//     that the response will not be stored (streaming, too large, refused),
+//     or wait for a new leader if the first one's client left.
+//   - A handler that calls Flush, hijacks the connection, or uses
+//     http.ResponseController passes through uncached and unbroken.
+//   - When the backend fails or is slow (Options.Timeout), the handler serves
+//     the request; the error is counted and logged at most once per
+//     LogInterval. A panic in the handler reaches the caller's recoverer and
+//     nothing is stored.
+//
+// With StaleWhileRevalidate, an expired entry is served at once (STALE) while
+// one background run of the handler, per key and at most 8 per wrapped
+// handler at a time, refreshes it: these goroutines end with the handler
+// run. With StaleIfError, an expired entry is served instead of a 5xx or a
+// panic of the handler (the panic is then counted and logged as an error).
+//
+// Cache-Control directives of the request are ignored: a client cannot make
+// the handler run (use RefreshIf for that) or keep a response out of the
+// cache.
+//
+// Cached panics if ttl is negative or an option is invalid: these are
+// programming errors, found at start-up. The middleware is safe for
+// concurrent use. Each handler it wraps has its own flight of misses.
+func (c *Cache) Cached(ttl time.Duration, opts ...ViewOption) func(http.Handler) http.Handler {
+	cfg, fns := c.mustViewConfig(ttl, opts, false)
+	return func(next http.Handler) http.Handler {
+		return c.newView(ttl, cfg, fns, next)
+	}
+}
+
+// CachedMux wraps a whole http.ServeMux: each request to a route is cached
+// as by Cached, for ttl, or for the TTL that RouteTTL gives the route's
+// pattern; routes named by SkipRoutes, and requests no route matches, pass
+// through. Patterns are those of the mux (Go 1.22 syntax, r.Pattern), found
+// with mux.Handler before the cache is read. It panics like Cached.
+func (c *Cache) CachedMux(mux *http.ServeMux, ttl time.Duration, opts ...ViewOption) http.Handler {
+	cfg, fns := c.mustViewConfig(ttl, opts, true)
+	for _, t := range cfg.routeTTL {
+		if _, err := c.resolveTTL(t); err != nil {
+			panic(fmt.Sprintf("caching: CachedMux: RouteTTL: %v", err))
+		}
+	}
+	v := c.newView(ttl, cfg, fns, mux)
+	v.mux = mux
+	return v
+}
+
+func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (viewConfig, viewFuncs) {
+	if _, err := c.resolveTTL(ttl); err != nil {
+		panic(fmt.Sprintf("caching: Cached: %v", err))
+	}
+	cfg, fns, err := newViewConfig(opts, mux)
+	if err != nil {
+		panic(err.Error())
+	}
+	return cfg, fns
+}
+
+// ViewKey returns the backend key under which a view configured with opts
+// stores its response to r (for a response with Vary, the key of the record
+// of its Vary names: deleting it drops every variant). Use it to log, inspect
+// or delete one entry from your own code (c.Backend().Delete); for the key of
+// a path, pass a request made with http.NewRequest(http.MethodGet, url, nil).
+// It returns an error for invalid options, as Cached would panic.
+func (c *Cache) ViewKey(r *http.Request, opts ...ViewOption) (string, error) {
+	cfg, fns, err := newViewConfig(opts, true)
+	if err != nil {
+		return "", err
+	}
+	v := c.newView(0, cfg, fns, nil)
+	var user string
+	if cfg.userFunc != nil {
+		user = cfg.userFunc(r)
+	}
+	return v.viewKey(r, user), nil
+}
+
+// maxRefreshes bounds the background refreshes (stale-while-revalidate) of
+// one view running at a time.
+const maxRefreshes = 8
+
+// view is one cached handler (or mux).
+type view struct {
+	c *Cache
+	viewFuncs
+	cfg    viewConfig
+	next   http.Handler
+	mux    *http.ServeMux // CachedMux only
+	ttl    time.Duration  // as given: 0 default, Forever
+	policy httpcache.Policy
+	extra  time.Duration // how long entries are kept past their TTL
+
+	tagKeys                []string // backend keys of cfg.tags, sorted
+	formatHead, formatTail string   // KeyFormat around its %s
+	formatHasPath          bool
+	flight                 viewFlight
+	refreshing             sync.Map // backend key -> refresh in progress
+	refreshSlots           chan struct{}
+	// varyLocks order, in this process, the reading and rewriting of the
+	// Vary record of one key, so that MaxVariants is exact here.
+	varyLocks [16]sync.Mutex
+}
+
+func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next http.Handler) *view {
+	v := &view{
+		c:         c,
+		viewFuncs: fns,
+		cfg:       cfg,
+		next:      next,
+		ttl:       ttl,
+		policy: httpcache.Policy{
+			Statuses:           cfg.statuses,
+			AllowAuthorization: cfg.userFunc != nil,
+			RespectMaxAge:      cfg.respectMaxAge,
+		},
+		extra:        max(cfg.swr, cfg.sie),
+		tagKeys:      c.tagKeys(cfg.tags),
+		refreshSlots: make(chan struct{}, maxRefreshes),
+	}
+	v.formatHead, v.formatTail, v.formatHasPath = cutFormat(cfg.keyFormat)
+	return v
+}
+
+// cutFormat splits a KeyFormat around its %s.
+func cutFormat(format string) (head, tail string, hasPath bool) {
+	return strings.Cut(format, "%s")
+}
+
+// keyHasPath reports whether the view's keys are built from the path.
+func (v *view) keyHasPath() bool { return v.keyFunc == nil && v.formatHasPath }
+
+// tagKeysFor returns the backend keys of the view's tags and of the path's
+// version, sorted, as the store wants them. A view whose key is not built
+// from the path (KeyFormat without %s, KeyFunc) has no path version: requests
+// to several paths share its entries.
+func (v *view) tagKeysFor(path string) []string {
+	if !v.keyHasPath() {
+		return v.tagKeys
+	}
+	pk := v.c.pathTagKey(path)
+	keys := make([]string, 0, len(v.tagKeys)+1)
+	keys = append(keys, v.tagKeys...)
+	i, found := slices.BinarySearch(keys, pk)
+	if !found {
+		keys = slices.Insert(keys, i, pk)
+	}
+	return keys
+}
+
+// found is the result of a lookup: the snapshot and its entry, and what the
+// lookup learnt of the key's variants (also when the variant missed).
+type found struct {
+	snap    *httpcache.Snapshot
+	e       *entry
+	fresh   bool
+	key     string    // the backend key of the snapshot (base or variant)
+	spec    *varySpec // the Vary record under the base key, if any
+	variant string    // this request's variant for spec's names
+}
+
+// ServeHTTP serves r from the cache or through the handler, and counts its
+// outcome once in the Cache's Stats.
+func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ttl := v.ttl
+	if v.mux != nil {
+		_, pattern := v.mux.Handler(r)
+		if pattern == "" {
+			v.mux.ServeHTTP(w, r) // no route: not the cache's business
+			return
+		}
+		if v.cfg.skipRoutes[pattern] {
+			v.pass(w, r)
+			return
+		}
+		if t, ok := v.cfg.routeTTL[pattern]; ok {
+			ttl = t
+		}
+	}
+	if v.policy.Request(r) != httpcache.ReasonNone || v.bypassIf != nil && v.bypassIf(r.Context(), r) {
+		v.pass(w, r)
+		return
+	}
+	var user string
+	if v.cfg.userFunc != nil {
+		if user = v.cfg.userFunc(r); user == "" && len(r.Header["Authorization"]) > 0 {
+			v.pass(w, r)
+			return
+		}
+	}
+	base := v.viewKey(r, user)
+	if v.refreshIf != nil && v.refreshIf(r.Context(), r) {
+		v.run(w, r, &runState{base: base, f: found{key: base}, ttl: ttl})
+		return
+	}
+	// One clock reading serves the store's expiry check, freshness and Age:
+	// on some virtual machines a reading costs as much as the rest of a hit.
+	now := v.c.clock()
+	f, err := v.find(r, base, now)
+	var stale *found
+	switch {
+	case err == nil && f.fresh:
+		v.serve(w, r, f.snap, now, httpcache.Hit)
+		return
+	case err == nil:
+		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
+		if past < v.cfg.swr {
+			v.serve(w, r, f.snap, now, httpcache.Stale)
+			v.revalidate(r, base, ttl)
+			return
+		}
+		if past < v.cfg.sie {
+			stale = &f
+		}
+	case !errors.Is(err, ErrNotFound):
+		v.c.failOpen("view lookup", err)
+		v.pass(w, r)
+		return
+	}
+	if r.Method == http.MethodHead {
+		// A HEAD response has no body to store for GET.
+		v.c.record(outMiss)
+		reportCache(r, httpcache.Miss)
+		if v.cfg.statusHeader != "" {
+			w.Header()[v.cfg.statusHeader] = httpcache.Miss.Values()
+		}
+		v.next.ServeHTTP(w, r)
+		return
+	}
+	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
+}
+
+// serve answers r with a stored snapshot, and counts it.
+func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
+	if st == httpcache.Stale {
+		v.c.record(outStale)
+	} else {
+		v.c.record(outHit)
+	}
+	reportCache(r, st)
+	snap.Serve(w, r, now, v.cfg.statusHeader, st)
+}
+
+// pass serves r through the handler without the cache.
+func (v *view) pass(w http.ResponseWriter, r *http.Request) {
+	v.c.record(outBypass)
+	reportCache(r, httpcache.Bypass)
+	if v.cfg.statusHeader != "" {
+		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
+	}
+	v.next.ServeHTTP(w, r)
+}
+
+// find reads the entry for r under base: the snapshot itself, or the Vary
+// record, then the snapshot of r's variant.
+func (v *view) find(r *http.Request, base string, now time.Time) (found, error) {
+	f := found{key: base}
+	ctx, cancel := v.c.store.bound(r.Context())
+	defer cancel()
+	var tagKeys []string
+	if v.c.store.local == nil {
+		// One round trip: the entry with its tag versions. (An in-process
+		// store checks the tags the entry records, at no cost.)
+		tagKeys = v.tagKeysFor(r.URL.Path)
+	}
+	e, val, err := v.load(ctx, base, tagKeys, now)
+	if err != nil {
+		return f, err
+	}
+	if spec, ok := val.(*varySpec); ok {
+		f.spec = spec
+		f.variant = httpcache.VariantKey(r, spec.names)
+		f.key = variantKey(base, f.variant)
+		if e, val, err = v.load(ctx, f.key, tagKeys, now); err != nil {
+			return f, err
+		}
+	}
+	snap, ok := val.(*httpcache.Snapshot)
+	if !ok {
+		return f, ErrNotFound
+	}
+	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, now)
+	return f, nil
+}
+
+// load reads one entry and its decoded value.
+func (v *view) load(ctx context.Context, key string, tagKeys []string, now time.Time) (*entry, any, error) {
+	e, err := v.c.store.lookup(ctx, key, tagKeys, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.value != nil {
+		return e, e.value, nil
+	}
+	val, err := decodeViewPayload(e.Payload)
+	if err != nil {
+		v.c.store.dropCorrupt(ctx, key)
+		return nil, nil, ErrNotFound
+	}
+	return e, val, nil
+}
+
+// runState is what running the handler for a miss needs.
+type runState struct {
+	base       string
+	f          found         // what the lookup found (the Vary record, a stale entry)
+	ttl        time.Duration // as given: 0 default, Forever
+	stale      *found        // an entry to serve if the handler fails (stale-if-error)
+	call       *viewCall     // the flight this run leads; nil when it leads none
+	background bool          // a refresh nobody waits for: nothing is counted
+}
+
+// miss runs the handler for a request the cache could not answer, once for
+// all the concurrent misses of its key.
+func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
+	for {
+		call, leader := v.flight.join(st.f.key)
+		if leader {
+			v.lead(w, r, st, call)
+			return
+		}
+		res, ok := call.wait(r.Context())
+		switch {
+		case !ok:
+			v.c.record(outMiss) // the client left while it waited
+			return
+		case res.retry:
+			continue // the leader's client left: one of the waiters leads now
+		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant):
+			v.serve(w, r, res.snap, v.c.clock(), httpcache.Hit)
+			return
+		}
+		v.run(w, r, st)
+		return
+	}
+}
+
+// lead runs the handler for the flight call, whose waiters get its result.
+func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
+	defer v.flight.release(call, viewResult{}) // panics and Goexit included
+	// A miss that became leader after the previous leader stored the
+	// response finds it now: the handler runs once per stored response.
+	now := v.c.clock()
+	again, err := v.find(r, st.base, now)
+	if err == nil && again.fresh {
+		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})
+		v.serve(w, r, again.snap, now, httpcache.Hit)
+		return
+	}
+	if again.spec != nil {
+		st.f.spec = again.spec
+	}
+	st.call = call
+	v.run(w, r, st)
+}
+
+// reasonFiltered is the reason of a response that StoreIf refused.
+const reasonFiltered httpcache.Reason = "filter"
+
+// reasonBackend is the reason of a response not stored because the tag
+// versions it would record could not be read.
+const reasonBackend httpcache.Reason = "backend"
+
+// run runs the handler through a Recorder and stores its response when it
+// may be stored. It releases st.call's waiters as soon as the outcome is
+// known. With a stale entry (stale-if-error), a 5xx or a panic before
+// anything was sent is answered with the stale entry instead.
+func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
+	if !st.background {
+		reportCache(r, httpcache.Miss)
+	}
+	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
+	// The versions the entry will record are read before the handler runs:
+	// an invalidation while it runs makes the entry a miss.
+	ctx, cancel := v.c.store.bound(r.Context())
+	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r.URL.Path), lifeOf(resolved, v.extra))
+	cancel()
+	var storeTTL time.Duration
+	rec := &httpcache.Recorder{
+		Limit:        v.cfg.maxBody,
+		StatusHeader: v.cfg.statusHeader,
+		Check: func(status int, h http.Header) httpcache.Reason {
+			var reason httpcache.Reason
+			storeTTL, reason = v.policy.Response(status, h, resolved)
+			return reason
+		},
+		OnFail: func(reason httpcache.Reason) {
+			// A failed write is the client leaving: the waiters wait for a
+			// new leader rather than all running the handler.
+			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError})
+		},
+	}
+	// Fields set before the handler ran (by outer middleware) are not the
+	// handler's response: they are left out of the entry unless it changed them.
+	var before http.Header
+	if pre := w.Header(); len(pre) > 0 || st.stale != nil {
+		before = pre.Clone()
+	}
+	if st.stale != nil {
+		rec.Divert = func(status int) bool { return status >= 500 }
+	}
+	rw := rec.Reset(w)
+	if verr != nil {
+		v.c.failOpen("view tag versions", verr)
+		rec.Fail(reasonBackend)
+	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		p := recover()
+		rec.Fail(httpcache.ReasonPanic)
+		if p == nil {
+			v.count(st, outMiss)
+			return // runtime.Goexit: let it go on
+		}
+		if st.stale != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
+			v.c.failOpen("view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
+			v.serveStale(w, r, st.stale, before)
+			return
+		}
+		v.count(st, outMiss)
+		panic(p)
+	}()
+	v.next.ServeHTTP(rw, r)
+	returned = true
+	status, h, body, reason := rec.Finish()
+	if rec.Diverted() != 0 {
+		v.serveStale(w, r, st.stale, before)
+		return
+	}
+	v.count(st, outMiss)
+	if reason == httpcache.ReasonNone && r.Context().Err() != nil {
+		// Produced after the client left (or the request was cancelled): the
+		// handler may have answered with a fallback. Never stored, never
+		// handed to the waiters, which wait for a new leader.
+		v.flight.release(st.call, viewResult{retry: true})
+		return
+	}
+	if reason == httpcache.ReasonNone && v.storeIf != nil && !v.storeIf(&Response{Status: status, Header: h, Body: body}) {
+		reason = reasonFiltered
+	}
+	if reason != httpcache.ReasonNone {
+		v.flight.release(st.call, viewResult{})
+		return
+	}
+	for k, vs := range before {
+		if slices.Equal(h[k], vs) {
+			delete(h, k)
+		}
+	}
+	now := v.c.clock()
+	snap := httpcache.NewSnapshot(status, h, body, now)
+	res := viewResult{snap: snap}
+	if res.names, _ = httpcache.ParseVary(snap.Header); len(res.names) > maxSpecNames {
+		v.flight.release(st.call, viewResult{})
+		return // varies on more headers than a Vary record holds
+	} else if len(res.names) > 0 {
+		res.variant = httpcache.VariantKey(r, res.names)
+	}
+	if !v.store(r, st, res, storeTTL, now, vs) {
+		v.flight.release(st.call, viewResult{})
+		return
+	}
+	v.flight.release(st.call, res)
+}
+
+// count records a run's outcome, unless it is a background refresh.
+func (v *view) count(st *runState, o outcome) {
+	if !st.background {
+		v.c.record(o)
+	}
+}
+
+// lifeOf is how long an entry written for ttl (as resolved: 0 is forever)
+// is kept, its stale window included.
+func lifeOf(ttl, extra time.Duration) time.Duration {
+	if ttl <= 0 {
+		return 0
+	}
+	if ttl > Forever-extra {
+		return Forever
+	}
+	return ttl + extra
+}
+
+// serveStale answers with a stale entry in place of the handler's failed
+// response, with the header as it was before the handler ran.
+func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, before http.Header) {
+	h := w.Header()
+	for k := range h {
+		if _, ok := before[k]; !ok {
+			delete(h, k)
+		}
+	}
+	for k, vs := range before {
+		h[k] = vs
+	}
+	v.serve(w, r, stale.snap, v.c.clock(), httpcache.Stale)
+}
+
+// store writes a response: under the base key when it has no Vary, else the
+// Vary record under the base key and the snapshot under its variant's key.
+// It reports whether the response was stored: a variant past MaxVariants is
+// not, nor one whose backend write failed.
+func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) bool {
+	// The response is sent; the client leaving must not cancel the write.
+	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
+	defer cancel()
+	key := st.base
+	if len(res.names) > 0 {
+		if !v.recordVariant(ctx, st, res, ttl, now, vs) {
+			return false
+		}
+		key = variantKey(st.base, res.variant)
+	}
+	e := newEntry(now.UnixNano(), ttl, v.extra)
+	if err := v.c.store.setValue(e, res.snap, encodeViewValue); err != nil {
+		v.c.failOpen("view store", err)
+		return false
+	}
+	if err := v.c.store.save(ctx, key, e, vs); err != nil {
+		v.c.failOpen("view store", err)
+		return false
+	}
+	return true
+}
+
+// recordVariant writes the Vary record of st.base with res's variant in
+// it, unless MaxVariants other variants are recorded: then it reports false
+// and nothing is written. The record is written again with every variant
+// stored, so that it lives as long as the variants it lists.
+func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) bool {
+	h := variantHash(res.variant)
+	lk := &v.varyLocks[variantHash(st.base)%uint64(len(v.varyLocks))]
+	lk.Lock()
+	defer lk.Unlock()
+	// Read the record again: another request may have added a variant since
+	// the lookup.
+	cur := st.f.spec
+	if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
+		cur, _ = val.(*varySpec)
+	}
+	next := &varySpec{names: res.names, variants: []uint64{h}}
+	if cur != nil && slices.Equal(cur.names, res.names) {
+		switch {
+		case slices.Contains(cur.variants, h):
+			next.variants = cur.variants
+		case len(cur.variants) >= v.cfg.maxVariants:
+			return false
+		default:
+			next.variants = append(slices.Clip(cur.variants), h)
+		}
+	}
+	e := newEntry(now.UnixNano(), ttl, v.extra)
+	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
+		v.c.failOpen("view store", err)
+		return false
+	}
+	if err := v.c.store.save(ctx, st.base, e, vs); err != nil {
+		v.c.failOpen("view store", err)
+		return false
+	}
+	return true
+}
+
+// variantHash is the 64-bit FNV-1a hash a Vary record lists a variant by.
+func variantHash(s string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// revalidate refreshes an expired entry in the background
+// (stale-while-revalidate): once per key at a time, at most maxRefreshes
+// per view; a refresh that finds no free slot is skipped.
+func (v *view) revalidate(r *http.Request, base string, ttl time.Duration) {
+	if _, busy := v.refreshing.LoadOrStore(base, struct{}{}); busy {
+		return
+	}
+	select {
+	case v.refreshSlots <- struct{}{}:
+	default:
+		v.refreshing.Delete(base)
+		return
+	}
+	r2 := r.Clone(context.WithoutCancel(r.Context()))
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				v.c.failOpen("view refresh", fmt.Errorf("caching: handler panic: %v", p))
+			}
+			<-v.refreshSlots
+			v.refreshing.Delete(base)
+		}()
+		v.run(&discardWriter{h: make(http.Header)}, r2, &runState{base: base, f: found{key: base}, ttl: ttl, background: true})
+	}()
+}
+
+// discardWriter is the ResponseWriter of a background refresh.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// cacheTimingDesc are the Server-Timing descriptions of the cache statuses.
+var cacheTimingDesc = [...]string{
+	httpcache.Hit:    "hit",
+	httpcache.Stale:  "stale",
+	httpcache.Miss:   "miss",
+	httpcache.Bypass: "bypass",
+}
+
+// reportCache tells timing's Server-Timing what the cache did
+// (cache;desc=hit); it costs a context lookup without timing's middleware.
+func reportCache(r *http.Request, st httpcache.CacheStatus) {
+	timing.Add(r.Context(), "cache", 0, cacheTimingDesc[st])
+}
+
+// Response is a response as a view stores it, as StoreIf sees it before it
+// is stored. Its Header and Body must not be modified.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}

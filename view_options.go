@@ -1,0 +1,245 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// viewConfig is the configuration of one cached view.
+type viewConfig struct {
+	commonConfig
+
+	keyFormat     string                     // DefaultKeyFormat unless KeyFormat
+	keyFormatSet  bool                       // KeyFormat was given
+	userFunc      func(*http.Request) string // whose response this is
+	pathOnly      bool                       // leave the query string out of the key
+	queryOpts     bool                       // QueryString was given
+	query         QueryKeyOptions            // which query parameters count
+	ignoreHost    bool                       // leave scheme and host out of the key
+	statuses      []int                      // allow-list; nil: 200
+	respectMaxAge bool
+	maxBody       int // 0: 1 MiB
+	maxVariants   int // 0: DefaultMaxVariants
+	statusHeader  string
+	routeTTL      map[string]time.Duration // CachedMux: TTL by pattern
+	skipRoutes    map[string]bool          // CachedMux: patterns not cached
+}
+
+// viewOption is a ViewOption made from a function.
+type viewOption func(*viewConfig)
+
+func (o viewOption) applyView(c *viewConfig) { o(c) }
+
+// DefaultKeyFormat is the key format of a view without KeyFormat: "view/"
+// and the request's path, as Flask-Caching's default key_prefix.
+const DefaultKeyFormat = "view/%s"
+
+// DefaultMaxVariants is how many Vary variants of one response a view
+// stores without MaxVariants.
+const DefaultMaxVariants = 32
+
+// KeyFormat sets the part of a view's keys built from the path: format,
+// with %s replaced by the request's escaped path (Flask-Caching's
+// key_prefix; default DefaultKeyFormat). A format without %s gives every
+// path the same key: the host, query string, Vary variant, UserKey and
+// Version still tell entries apart. The format must have at most one %s and
+// no other verb.
+func KeyFormat(format string) ViewOption {
+	return viewOption(func(c *viewConfig) { c.keyFormat, c.keyFormatSet = format, true })
+}
+
+// UserKey tells whose response a request gets: f's result becomes part of
+// the key, so every user has entries of their own, and requests with an
+// Authorization header, which are otherwise never cached, are cached under
+// it. A request for which f returns "" shares the anonymous entries, unless
+// it has Authorization: then it is not cached at all.
+func UserKey(f func(*http.Request) string) ViewOption {
+	return viewOption(func(c *viewConfig) { c.userFunc = f })
+}
+
+// PathOnly leaves the query string out of a view's key: /a?x=1 and /a?x=2
+// share one entry (Flask-Caching's query_string=False, which is not our
+// default: by default the canonical query string is part of the key). It
+// cannot be given with QueryString or KeyFunc.
+func PathOnly() ViewOption {
+	return viewOption(func(c *viewConfig) { c.pathOnly = true })
+}
+
+// QueryString chooses which query parameters are part of a view's key (all
+// by default, in canonical order: ?b=2&a=1 and ?a=1&b=2 share an entry,
+// ?a=1&a=2 and ?a=1 do not). See CanonicalQuery. It cannot be given with
+// PathOnly or KeyFunc.
+func QueryString(opts QueryKeyOptions) ViewOption {
+	return viewOption(func(c *viewConfig) { c.queryOpts, c.query = true, opts })
+}
+
+// IgnoreHost leaves the scheme and the host out of a view's key, so that
+// every name a service answers to shares one entry per path. By default the
+// key starts with them (RFC 9111's cache key is the whole target URI), so
+// that a.example/page and b.example/page never share a response. Use it
+// only for a service that serves one site under several names.
+func IgnoreHost() ViewOption {
+	return viewOption(func(c *viewConfig) { c.ignoreHost = true })
+}
+
+// StoreStatuses sets the HTTP statuses a view may store (default: 200 only;
+// for example 200, 203, 301, 404, 410). Each must be in 200-599.
+func StoreStatuses(codes ...int) ViewOption {
+	return viewOption(func(c *viewConfig) { c.statuses = append([]int(nil), codes...) })
+}
+
+// RespectMaxAge caps a view's TTL with the response's Cache-Control
+// s-maxage, or max-age when there is no s-maxage; a cap of 0 means the
+// response is not stored. By default the TTL given to Cached applies,
+// whatever the response says (no-store and private always prevent storing).
+func RespectMaxAge() ViewOption {
+	return viewOption(func(c *viewConfig) { c.respectMaxAge = true })
+}
+
+// MaxBodySize sets the largest body a view stores, in bytes (default 1 MiB).
+// A larger response passes through uncached and is never buffered past the
+// cap. It must not be negative.
+func MaxBodySize(n int) ViewOption {
+	return viewOption(func(c *viewConfig) { c.maxBody = n })
+}
+
+// MaxVariants bounds the Vary variants a view stores for one key (one
+// path and query): once n variants are stored, a request for another one is
+// served uncached until they expire. It keeps requests that send a new
+// value of a header the response varies on (User-Agent, Accept-Language)
+// from filling the cache. Default DefaultMaxVariants (32); it must not be
+// negative. The bound is exact in one process and can be passed by a few
+// when several processes store new variants of one key at once.
+func MaxVariants(n int) ViewOption {
+	return viewOption(func(c *viewConfig) { c.maxVariants = n })
+}
+
+// CacheStatusHeader makes a view tell what the cache did in a response
+// header of this name (commonly "X-Cache"; Flask-Caching's
+// response_hit_indication): HIT (a stored response, or the response of
+// an identical request it waited for), STALE, MISS (the handler ran) or
+// BYPASS (the cache was not consulted, or the response is not stored). Off
+// by default.
+func CacheStatusHeader(name string) ViewOption {
+	return viewOption(func(c *viewConfig) { c.statusHeader = name })
+}
+
+// RouteTTL gives the routes of a mux wrapped by Cache.CachedMux whose
+// pattern is exactly pattern (as registered, e.g. "GET /products/{id}") a TTL
+// of their own (0: the Cache's DefaultTTL; Forever). Cache.Cached rejects
+// it.
+func RouteTTL(pattern string, ttl time.Duration) ViewOption {
+	return viewOption(func(c *viewConfig) {
+		if c.routeTTL == nil {
+			c.routeTTL = make(map[string]time.Duration)
+		}
+		c.routeTTL[pattern] = ttl
+	})
+}
+
+// SkipRoutes leaves the routes of a mux wrapped by Cache.CachedMux whose
+// pattern is one of patterns uncached. Cache.Cached rejects it.
+func SkipRoutes(patterns ...string) ViewOption {
+	return viewOption(func(c *viewConfig) {
+		if c.skipRoutes == nil {
+			c.skipRoutes = make(map[string]bool)
+		}
+		for _, p := range patterns {
+			c.skipRoutes[p] = true
+		}
+	})
+}
+
+// viewFuncs are a view's generic options, checked against its types.
+type viewFuncs struct {
+	bypassIf  func(context.Context, *http.Request) bool
+	refreshIf func(context.Context, *http.Request) bool
+	keyFunc   func(*http.Request) string
+	storeIf   func(*Response) bool
+}
+
+// newViewConfig applies opts and validates the result, for Cached when mux
+// is false and for CachedMux when it is true. Errors wrap ErrInvalidOption
+// and name the options and the valid range.
+func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
+	cfg := viewConfig{keyFormat: DefaultKeyFormat}
+	for _, o := range opts {
+		if o != nil {
+			o.applyView(&cfg)
+		}
+	}
+	var f viewFuncs
+	fail := func(format string, args ...any) (viewConfig, viewFuncs, error) {
+		return cfg, f, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	}
+	var err error
+	if f.bypassIf, err = checkFunc[func(context.Context, *http.Request) bool]("view", "BypassIf", cfg.bypass); err != nil {
+		return cfg, f, err
+	}
+	if f.refreshIf, err = checkFunc[func(context.Context, *http.Request) bool]("view", "RefreshIf", cfg.refresh); err != nil {
+		return cfg, f, err
+	}
+	if f.keyFunc, err = checkFunc[func(*http.Request) string]("view", "KeyFunc", cfg.keyFunc); err != nil {
+		return cfg, f, err
+	}
+	if f.storeIf, err = checkFunc[func(*Response) bool]("view", "StoreIf", cfg.storeIf); err != nil {
+		return cfg, f, err
+	}
+	switch {
+	case cfg.pathOnly && cfg.queryOpts:
+		return fail("PathOnly and QueryString both given; choose one")
+	case f.keyFunc != nil && cfg.keyFormatSet:
+		return fail("KeyFunc and KeyFormat both given: KeyFunc replaces the format")
+	case f.keyFunc != nil && (cfg.pathOnly || cfg.queryOpts):
+		return fail("KeyFunc replaces the path and the query string; it cannot be given with PathOnly or QueryString")
+	case !mux && (cfg.routeTTL != nil || cfg.skipRoutes != nil):
+		return fail("RouteTTL and SkipRoutes apply to CachedMux, not Cached")
+	}
+	if n := strings.Count(cfg.keyFormat, "%"); n > 1 || n == 1 && !strings.Contains(cfg.keyFormat, "%s") {
+		return fail("KeyFormat %q: want at most one %%s and no other verb", cfg.keyFormat)
+	}
+	for _, s := range cfg.statuses {
+		if s < 200 || s > 599 {
+			return fail("StoreStatuses: %d is not in 200-599", s)
+		}
+	}
+	if cfg.maxBody < 0 {
+		return fail("MaxBodySize is %d; want a positive size (0: 1 MiB)", cfg.maxBody)
+	}
+	if cfg.maxVariants < 0 {
+		return fail("MaxVariants is %d; want a positive count (0: %d)", cfg.maxVariants, DefaultMaxVariants)
+	}
+	if cfg.maxVariants == 0 {
+		cfg.maxVariants = DefaultMaxVariants
+	}
+	if cfg.statusHeader != "" {
+		if !validHeaderName(cfg.statusHeader) {
+			return fail("CacheStatusHeader %q is not a header name", cfg.statusHeader)
+		}
+		cfg.statusHeader = textproto.CanonicalMIMEHeaderKey(cfg.statusHeader)
+	}
+	for p, ttl := range cfg.routeTTL {
+		if ttl < 0 {
+			return fail("RouteTTL(%q) is %v; want 0 (default), positive, or Forever", p, ttl)
+		}
+	}
+	if cfg.swr < 0 || cfg.sie < 0 {
+		return fail("StaleWhileRevalidate and StaleIfError must not be negative")
+	}
+	return cfg, f, nil
+}
+
+// validHeaderName reports whether s is a field name (an RFC 9110 token).
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
