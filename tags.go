@@ -1,11 +1,11 @@
 package caching
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 )
 
 // Tags, per-path invalidation and Memoize generations share one mechanism.
@@ -56,14 +56,14 @@ func parseVersion(b []byte) (v version, ok bool) {
 	if len(b) == 0 {
 		return version{}, false
 	}
-	num, until, hasUntil := strings.Cut(string(b), "/")
-	n, err := strconv.ParseUint(num, 10, 64)
+	num, until, hasUntil := bytes.Cut(b, []byte{'/'})
+	n, err := strconv.ParseUint(string(num), 10, 64)
 	if err != nil || n == 0 {
 		return version{}, false
 	}
 	v.n = n
 	if hasUntil {
-		if v.until, err = strconv.ParseInt(until, 10, 64); err != nil || v.until <= 0 {
+		if v.until, err = strconv.ParseInt(string(until), 10, 64); err != nil || v.until <= 0 {
 			return version{}, false
 		}
 	}

@@ -251,7 +251,8 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if past < v.cfg.sie {
-			stale = &f
+			sf := f // a copy, so that f itself stays on the stack
+			stale = &sf
 		}
 	case !errors.Is(err, ErrNotFound):
 		v.c.failOpen("view lookup", err)
