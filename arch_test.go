@@ -1,0 +1,90 @@
+package caching
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestImportDirection fails when a package of the module imports what the
+// README's Architecture section says it must not: imports point one way,
+// down that section's list.
+func TestImportDirection(t *testing.T) {
+	const mod = "github.com/go-caching/caching"
+	// allowed says, for a package (path relative to the module), which of
+	// the module's packages it may import (relative paths; a trailing "/"
+	// allows a whole tree).
+	allowed := func(pkg string) []string {
+		switch {
+		case pkg == ".":
+			return []string{"backend", "backend/simple", "timing", "internal/"}
+		case pkg == "backend":
+			return nil
+		case pkg == "backend/cacheurl":
+			return []string{".", "backend/", "internal/"}
+		case strings.HasPrefix(pkg, "backend/"):
+			return []string{"backend", "internal/"}
+		case pkg == "compress", pkg == "pool":
+			return []string{"timing", "internal/"} // to report to Server-Timing
+		case pkg == "timing":
+			return []string{"internal/"}
+		case strings.HasPrefix(pkg, "internal/"):
+			return []string{"internal/"}
+		}
+		return nil
+	}
+	may := func(pkg, imp string) bool {
+		for _, a := range allowed(pkg) {
+			if imp == a || strings.HasSuffix(a, "/") && strings.HasPrefix(imp, a) && imp != pkg {
+				return true
+			}
+		}
+		return false
+	}
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "examples", "benchmarks", "testdata":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		pkg := filepath.ToSlash(filepath.Dir(path))
+		for _, spec := range f.Imports {
+			imp, _ := strconv.Unquote(spec.Path.Value)
+			if imp != mod && !strings.HasPrefix(imp, mod+"/") {
+				continue
+			}
+			rel := strings.TrimPrefix(strings.TrimPrefix(imp, mod), "/")
+			if rel == "" {
+				rel = "."
+			}
+			checked++
+			if !may(pkg, rel) {
+				t.Errorf("%s imports %s: against the direction of the README's Architecture section", path, imp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked == 0 {
+		t.Fatal("no import of the module's own packages was checked")
+	}
+}
