@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // entry is what the Cache stores under every key it writes: one versioned
@@ -90,11 +91,12 @@ func (e *entry) encodedLen() int {
 	return n + uvarintLen(uint64(len(e.Payload))) + len(e.Payload)
 }
 
-// memSize is what the entry counts against an in-process store's byte bound.
+// memSize is what the entry counts against an in-process store's byte
+// bound: the entry itself, its payload or value, and its tags.
 func (e *entry) memSize() int {
-	n := 96 + len(e.Payload) + e.size
+	n := int(unsafe.Sizeof(*e)) + cap(e.Payload) + e.size + 24*len(e.TagKeys)
 	for _, k := range e.TagKeys {
-		n += len(k) + 24
+		n += len(k)
 	}
 	return n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-caching/caching/backend/filesystem"
 	"github.com/go-caching/caching/backend/memcached"
 	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -211,4 +213,33 @@ func TestTagVersionsReadBeforeHandler(t *testing.T) {
 		assert.Equal(t, "2", get(ch, "/p").Body.String(), "the response made from old data is not served")
 		assert.Equal(t, "2", get(ch, "/p").Body.String())
 	})
+}
+
+// TestMemoizedValuesEscapeMaxBytes: on the in-process store a Go value that
+// was not []byte or a string counted as 64 bytes, so 300 memoized 1 MiB
+// results held 301 MiB of heap under a 64 MiB bound. Values count at their
+// size now, and the live heap stays within the bound.
+func TestMemoizedValuesEscapeMaxBytes(t *testing.T) {
+	const bound = 32 << 20
+	s, err := simple.New(simple.Options{MaxBytes: bound, SweepInterval: -1})
+	require.NoError(t, err)
+	c := Must(&Options{Backend: s})
+	defer c.Close()
+	type report struct{ Rows []int64 } // 1 MiB
+	m := Memoize(c, "report", func(_ context.Context, i int) (report, error) {
+		return report{Rows: make([]int64, 1<<17)}, nil
+	})
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range 100 {
+		_, err := m.Get(t.Context(), i)
+		require.NoError(t, err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	assert.LessOrEqual(t, s.Stats().Bytes, int64(bound))
+	assert.Less(t, grown, int64(bound)*3/2, "100 MiB of results held %d MiB under a %d MiB bound", grown>>20, bound>>20)
+	assert.Greater(t, s.Stats().Entries, int64(10), "the store still holds results")
 }

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-caching/caching/internal/httpcache"
+	"github.com/go-caching/caching/internal/memsize"
 )
 
 // GetAs returns the value of type T stored under key by SetAs or GetOrSet.
@@ -119,28 +119,9 @@ func integerText(v any) []byte {
 }
 
 // sizeOf estimates the memory v holds, for an in-process store's byte
-// bound.
-func sizeOf(v any) int {
-	switch v.(type) {
-	case *httpcache.Snapshot, *varySpec:
-		return viewValueSize(v)
-	}
-	return approxSize(v)
-}
-
-// approxSize estimates the memory a value holds, for an in-process store's
-// byte bound, without walking or encoding it.
-func approxSize(v any) int {
-	switch x := v.(type) {
-	case string:
-		return len(x)
-	case []byte:
-		return len(x)
-	case interface{ Len() int }:
-		return 16 * x.Len()
-	}
-	return 64
-}
+// bound: what a walk of the value finds (see internal/memsize), so that a
+// large result counts as large whatever its type.
+func sizeOf(v any) int { return memsize.Of(v) }
 
 // GetOrSet returns the value of type T under key, or calls load, stores its
 // result for ttl and returns it. Concurrent calls for one key on this Cache

@@ -492,6 +492,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			delete(h, k)
 		}
 	}
+	if cap(body)-len(body) > 64+len(body)/8 {
+		// The recorder grew the buffer by doubling: keep what is used.
+		body = slices.Clone(body)
+	}
 	now := v.c.clock()
 	snap := httpcache.NewSnapshot(status, h, body, now)
 	res := viewResult{snap: snap}

@@ -111,26 +111,3 @@ func decodeVarySpec(p []byte) (*varySpec, error) {
 	}
 	return spec, nil
 }
-
-// viewValueSize estimates the memory a view value holds, for an in-process
-// store's byte bound.
-func viewValueSize(val any) int {
-	switch x := val.(type) {
-	case *httpcache.Snapshot:
-		n := 256 + len(x.Body)
-		for k, vs := range x.Header {
-			n += len(k) + 16
-			for _, s := range vs {
-				n += len(s) + 16
-			}
-		}
-		return n
-	case *varySpec:
-		n := 64 + 8*len(x.variants)
-		for _, s := range x.names {
-			n += len(s) + 16
-		}
-		return n
-	}
-	return 64
-}
