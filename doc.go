@@ -2,9 +2,9 @@
 // application, done correctly and fast: a response cache middleware
 // (Cache.Cached), typed memoization of expensive functions (Memoize), a
 // typed key/value API (Get, Set, GetAs, SetAs, GetOrSet) and invalidation by
-// key, by tag, by function and by namespace, over a choice of backends:
-// in-process (backend/simple, the default), filesystem, Redis (single node,
-// Sentinel, Cluster), memcached, or null.
+// key, by tag, by path, by function and by namespace, over a choice of
+// backends: in-process (backend/simple, the default), filesystem, Redis
+// (single node, Sentinel, Cluster), memcached, or null.
 //
 // # Quick start
 //
@@ -13,6 +13,27 @@
 //	mux.Handle("GET /products", c.Cached(2*time.Minute, caching.Tags("products"))(listProducts))
 //	...
 //	c.InvalidateTags(ctx, "products") // every page and query variant
+//
+// # Views, memoized functions, one vocabulary
+//
+// A view (Cached, CachedMux) is a function of a request; a memoized function
+// (Memoize) a function of its argument. The options they share have one name
+// for one idea: BypassIf skips the cache for a call, RefreshIf recomputes and
+// replaces, KeyFunc chooses the key, StoreIf chooses what is stored, Tags,
+// Version, StaleWhileRevalidate and StaleIfError. The generic ones take the
+// view's *http.Request and *Response, or the function's argument and result
+// types, and a mismatch is reported when the view or function is made.
+//
+// # Keys
+//
+// A view's key holds everything of the request that can change its
+// response: the scheme and host (unless IgnoreHost), the path (KeyFormat),
+// the canonical query string (two query strings share a key only if
+// url.ParseQuery reads them alike), the Version, the user (UserKey) and the
+// values of the headers its response varies on. A memoized call's key is a
+// deterministic encoding of the argument, dynamic types included. Every key
+// the Cache writes is listed in keys.go's doc; long ones are hashed, never
+// truncated.
 //
 // # Time to live
 //
@@ -36,8 +57,19 @@
 // its tags when it is written, and a read fetches the entry and the current
 // tag versions in one round trip (one GetMany on remote stores), so
 // InvalidateTags is O(number of tags) and is seen at once by every process
-// sharing the backend. No key scan is ever made on the hot path. Clear removes
-// every entry of the Cache's backend namespace.
+// sharing the backend. InvalidatePath does the same for every host, query
+// string and Vary variant of a path, and Memoized.ForgetAll for every entry
+// of a function. The versions are read before the handler or function runs,
+// so a result computed from data invalidated meanwhile is never served. No
+// key scan is ever made. Clear removes every entry of the Cache's backend
+// namespace.
+//
+// # Statistics
+//
+// Stats counts each request of a view, call of a memoized function and read
+// of the direct API once, as a hit, a stale hit, a miss or a bypass. A
+// request that waited for an identical request in flight and was served its
+// response is a hit, in Stats as in the X-Cache header.
 //
 // # Concurrency
 //
