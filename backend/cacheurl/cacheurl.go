@@ -89,15 +89,16 @@ func Options(rawURL string) (*caching.Options, error) {
 	return opts, nil
 }
 
-// Redact returns rawURL with its password, and the value of a password
-// parameter, replaced by "xxxxx", for a log line. A URL whose query does not
-// parse loses its query; one without "://" is replaced by "(malformed)".
+// Redact returns rawURL with its password, and the value of any parameter
+// whose name holds "password", replaced by "xxxxx", for a log line. A URL whose query does not
+// parse loses its query, one with a fragment loses the fragment, and one
+// without "scheme://" is replaced by "(malformed)".
 func Redact(rawURL string) string {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok || !validScheme(scheme) {
 		return "(malformed)"
 	}
-	rest, frag, hasFrag := strings.Cut(rest, "#")
+	rest, _, hasFrag := strings.Cut(rest, "#")
 	rest, rawQuery, hasQuery := strings.Cut(rest, "?")
 	authority, path := rest, ""
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
@@ -111,18 +112,23 @@ func Redact(rawURL string) string {
 	out := scheme + "://" + authority + path
 	if hasQuery {
 		q, err := url.ParseQuery(rawQuery)
+		secret := false
+		for name := range q {
+			if strings.Contains(strings.ToLower(name), "password") {
+				q[name], secret = []string{"xxxxx"}, true
+			}
+		}
 		switch {
 		case err != nil:
 			out += "?(malformed)"
-		case q.Has("password"):
-			q.Set("password", "xxxxx")
+		case secret:
 			out += "?" + q.Encode()
 		default:
 			out += "?" + rawQuery
 		}
 	}
 	if hasFrag {
-		out += "#" + frag
+		out += "#(removed)" // a cache URL has no fragment: whatever is there may be secret
 	}
 	return out
 }
