@@ -55,7 +55,7 @@
 //	namespace           file, memcached   Namespace                           —
 //	file_mode, dir_mode file              FileMode, DirMode (octal: 0600)     CACHE_OPTIONS={"mode": ...}
 //	sync                file              Sync                                —
-//	prefix              redis*, unix      Prefix (the namespace Clear empties)—
+//	prefix              redis*, unix      Prefix (what Clear empties)         —
 //	clear_flushes_db    redis*, unix      ClearFlushesDB                      —
 //	timeout             memcached         Timeout                             —
 //	max_idle_conns      memcached, redis* MaxIdleConns                        —
