@@ -361,7 +361,8 @@ func TestStatsHandlerReportsThePool(t *testing.T) {
 	assert.Equal(t, int64(3), p.Queries)
 	assert.Equal(t, int64(1), p.Timeouts)
 	assert.Equal(t, int64(1), p.Waits)
-	assert.Equal(t, pool.SQLAlchemyStatus{Size: 1, CheckedIn: 0, CheckedOut: 1, Overflow: 0}, p.SQLAlchemy)
+	assert.Equal(t, pool.SQLAlchemyStatus{Size: 1, CheckedIn: 0, CheckedOut: 1, Overflow: 0, Note: p.SQLAlchemy.Note}, p.SQLAlchemy)
+	assert.Contains(t, p.SQLAlchemy.Note, "negative while fewer than size connections are open")
 	assert.Equal(t, 7, got.Cache["hits"])
 
 	require.NoError(t, held.Close())

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,20 +60,30 @@ type Stats struct {
 
 // SQLAlchemyStatus is a pool's state in the names of SQLAlchemy's
 // QueuePool.status(), for users coming from Flask: Overflow is open minus
-// size, negative while the pool has fewer than Size connections, as there.
+// size, negative while the pool has fewer than Size connections, as there
+// ("overflow": -8 is a pool of 10 with 2 connections open). Note says so in
+// the JSON itself, for whoever reads the stats endpoint without this doc.
 type SQLAlchemyStatus struct {
-	Size       int `json:"size"`
-	CheckedIn  int `json:"checkedin"`
-	CheckedOut int `json:"checkedout"`
-	Overflow   int `json:"overflow"`
+	Size       int    `json:"size"`
+	CheckedIn  int    `json:"checkedin"`
+	CheckedOut int    `json:"checkedout"`
+	Overflow   int    `json:"overflow"`
+	Note       string `json:"note"`
 }
+
+// overflowNote is SQLAlchemyStatus.Note: what a negative overflow
+// means.
+const overflowNote = "overflow is open minus size, as SQLAlchemy's QueuePool counts it: " +
+	"negative while fewer than size connections are open (-8: 2 open of 10); " +
+	"the top-level overflow counts the connections open beyond size and is never negative"
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // fill derives Overflow and the SQLAlchemy names from the other fields.
 func (s *Stats) fill() {
 	s.Overflow = max(0, s.Open-s.Size)
-	s.SQLAlchemy = SQLAlchemyStatus{Size: s.Size, CheckedIn: s.Idle, CheckedOut: s.InUse, Overflow: s.Open - s.Size}
+	s.SQLAlchemy = SQLAlchemyStatus{Size: s.Size, CheckedIn: s.Idle, CheckedOut: s.InUse, Overflow: s.Open - s.Size,
+		Note: overflowNote}
 }
 
 func limits(s *Stats, c Config) {
@@ -247,15 +258,53 @@ func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
 	}), nil
 }
 
-// LoopbackOnly is an Authorize hook that admits requests whose peer is a
-// loopback address and that carry no Forwarded, X-Forwarded-For or
-// X-Real-Ip header: behind a reverse proxy on the same machine every
-// request comes from loopback, and those headers are how it says so.
-func LoopbackOnly(r *http.Request) bool {
-	for _, h := range [...]string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
-		if _, ok := r.Header[h]; ok {
-			return false
+// proxyHeaders are the request headers, lower-cased with '_' read as '-',
+// by which a proxy says that it forwarded a request: RFC 9110's Via and
+// RFC 7239's Forwarded, the de facto X-Forwarded-* family, and the client
+// address headers of common proxies and CDNs.
+var proxyHeaders = map[string]bool{
+	"via":                 true,
+	"forwarded":           true,
+	"x-real-ip":           true,
+	"x-client-ip":         true,
+	"x-cluster-client-ip": true,
+	"true-client-ip":      true,
+	"cf-connecting-ip":    true,
+	"fastly-client-ip":    true,
+}
+
+// proxied reports whether h carries a header a proxy adds, under any
+// spelling of its name: net/http canonicalizes the names it reads from the
+// wire, but a handler earlier in the chain may have set a map key in any case,
+// and some gateways spell '-' as '_'.
+func proxied(h http.Header) bool {
+	for name := range h {
+		n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		if proxyHeaders[n] || strings.HasPrefix(n, "x-forwarded-") {
+			return true
 		}
+	}
+	return false
+}
+
+// LoopbackOnly is an Authorize hook that admits a request only when its
+// peer is a loopback address and it carries no header a proxy adds: Via,
+// Forwarded, any X-Forwarded-* (X-Forwarded-For, -Host, -Proto, ...),
+// X-Real-IP, X-Client-IP, X-Cluster-Client-IP, True-Client-IP,
+// CF-Connecting-IP or Fastly-Client-IP, in any case and with '_' for '-'.
+// Behind a reverse proxy on the same machine every request comes from
+// loopback, and those headers are how the proxy says that the client is
+// elsewhere. A header's mere presence refuses the request, whatever its
+// value: a proxy's value cannot be told from a client's.
+//
+// So a service behind a proxy cannot reach the statistics through it with
+// LoopbackOnly. To allow that, write an Authorize of your own (a token or
+// client certificate the proxy cannot forge, or a check of the addresses
+// your proxy sets); LoopbackOnly is deliberately the conservative choice.
+// It is safe for concurrent use.
+func LoopbackOnly(r *http.Request) bool {
+	if proxied(r.Header) {
+		return false
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

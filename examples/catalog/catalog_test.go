@@ -8,43 +8,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/go-caching/caching/internal/testutil"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// needServer returns addr when a TCP server answers there. Otherwise the
-// test is skipped with a message, or fails when CI=true (CI starts every
-// server: a missing one there is a broken setup, not a reason to skip).
-func needServer(t *testing.T, what, addr string) string {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-		return addr
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not answering at %s (CI=true, so this is a failure): %v", what, addr, err)
-	}
-	t.Skipf("%s is not answering at %s; skipping (start it, or run in CI)", what, addr)
-	return ""
-}
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
 
 func uniqueName(prefix string) string {
 	b := make([]byte, 6)
@@ -56,10 +30,7 @@ func uniqueName(prefix string) string {
 // test ends, and returns a URL whose connections use it.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	base := env("CACHING_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	cfg, err := pgx.ParseConfig(base)
-	require.NoError(t, err)
-	needServer(t, "PostgreSQL", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
+	base := testutil.PostgresURL(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	require.NoError(t, err)
@@ -88,14 +59,14 @@ type client struct {
 }
 
 // startService starts the service in process on database ("sqlite" or
-// "postgres") and cacheURL, on a loopback httptest server.
+// "postgres") and cacheURL, on a loopback httptest server. On a shared
+// server, cacheURL names a namespace of the test's own (Clear empties it).
 func startService(t *testing.T, database, cacheURL string) *client {
 	t.Helper()
 	cfg := Config{
-		CacheURL:  cacheURL,
-		Namespace: uniqueName("catalog-test-"),
-		Seed:      testSeed,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CacheURL: cacheURL,
+		Seed:     testSeed,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	switch database {
 	case "sqlite":
@@ -185,15 +156,11 @@ func TestCatalog(t *testing.T) {
 				case "simple":
 					cacheURL = "simple://"
 				case "redis":
-					cacheURL = "redis://" + needServer(t, "Redis", env("CACHING_REDIS_ADDR", "127.0.0.1:6379")) + "/0"
+					cacheURL = "redis://" + testutil.RedisAddr(t) + "/0?prefix=" + uniqueName("catalog-test:")
 				case "memcached":
-					servers := strings.Split(env("CACHING_MEMCACHED", "127.0.0.1:11211,127.0.0.1:11212"), ",")
-					for _, s := range servers {
-						needServer(t, "memcached", s)
-					}
-					cacheURL = "memcached://" + strings.Join(servers, ",")
+					cacheURL = "memcached://" + strings.Join(testutil.MemcachedAddrs(t), ",") + "?namespace=" + uniqueName("catalog-test-")
 				case "file":
-					cacheURL = "file://" + t.TempDir()
+					cacheURL = "file://" + filepath.ToSlash(t.TempDir())
 				}
 				c := startService(t, database, cacheURL)
 				t.Run("list is cached", func(t *testing.T) { testListCached(t, c) })
@@ -201,6 +168,9 @@ func TestCatalog(t *testing.T) {
 				t.Run("stats are memoized", func(t *testing.T) { testStatsMemoized(t, c) })
 				t.Run("compression", func(t *testing.T) { testCompression(t, c) })
 				t.Run("bad input", func(t *testing.T) { testBadInput(t, c) })
+				t.Run("names round-trip", func(t *testing.T) { testNames(t, c) })
+				t.Run("huge sales do not overflow the stats", func(t *testing.T) { testHugeSales(t, c) })
+				t.Run("routing errors are JSON", func(t *testing.T) { testRoutingErrors(t, c) })
 				t.Run("admin", func(t *testing.T) { testAdmin(t, c) })
 			})
 		}
@@ -344,18 +314,108 @@ func testBadInput(t *testing.T, c *client) {
 		{"non-numeric id delete", "DELETE", "/products/x", ""},
 		{"malformed JSON sale", "POST", "/api/sales", `{"user_id": 1, "amount": }`},
 		{"sale without amount", "POST", "/api/sales", `{"user_id": 1}`},
+		// A NUL in a name was a 500 on PostgreSQL (text cannot hold it).
+		{"NUL in a new product's name", "POST", "/products", `{"name": "Tea\u0000pot", "price": 1, "category_id": 1}`},
+		{"NUL in a renamed product", "PUT", "/products/1", `{"name": "\u0000"}`},
+		{"line break in a name", "POST", "/products", `{"name": "Tea\npot", "price": 1, "category_id": 1}`},
+		{"blank name", "PUT", "/products/1", `{"name": " \t "}`},
+		{"name too long", "PUT", "/products/1", `{"name": "` + strings.Repeat("é", maxNameLen+1) + `"}`},
+		{"body not UTF-8", "PUT", "/products/1", "{\"name\": \"caf\xe9\"}"},
+		{"price over the maximum", "PUT", "/products/1", `{"price": 1e308}`},
+		{"price out of float64's range", "PUT", "/products/1", `{"price": 1e309}`},
+		{"sale of 1e308", "POST", "/api/sales", `{"user_id": 1, "amount": 1e308}`},
+		{"sale over the maximum", "POST", "/api/sales", `{"user_id": 1, "amount": 1000000.01}`},
+		{"sale of zero", "POST", "/api/sales", `{"user_id": 1, "amount": 0}`},
+		{"negative sale", "POST", "/api/sales", `{"user_id": 1, "amount": -5}`},
+		{"negative user", "POST", "/api/sales", `{"user_id": -1, "amount": 5}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := range 2 { // twice: an error must never be served from the cache
 				r := c.do(tc.method, tc.path, tc.body)
 				require.Equal(t, http.StatusBadRequest, r.status, "try %d: %s", i, r.body)
+				assert.Equal(t, "application/json", r.header.Get("Content-Type"))
 				var e struct{ Error string }
 				r.json(t, &e)
 				assert.NotEmpty(t, e.Error)
 				assert.NotEqual(t, "HIT", r.header.Get("X-Cache"))
 			}
 		})
+	}
+	// A body over 1 MiB is refused whole.
+	r := c.do("POST", "/api/sales", `{"user_id": 1, "amount": 5, "pad": "`+strings.Repeat("x", maxBody)+`"}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, "%s", r.body)
+}
+
+// testNames: names at the bounds, in any script, are stored and read back
+// as they were sent, on both databases.
+func testNames(t *testing.T, c *client) {
+	for _, name := range []string{"Théière 茶壺 🫖", strings.Repeat("é", maxNameLen), "x"} {
+		body, err := json.Marshal(map[string]any{"name": name})
+		require.NoError(t, err)
+		r := c.do("PUT", "/products/2", string(body))
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		var p Product
+		c.get("/products/2", http.StatusOK).json(t, &p)
+		assert.Equal(t, name, p.Name)
+	}
+}
+
+// testHugeSales: two sales of 1e308 overflowed the sum of a user's sales,
+// a 500 on PostgreSQL and a negative total on SQLite. Amounts are now at
+// most maxAmount, and the statistics stay right at that bound.
+func testHugeSales(t *testing.T, c *client) {
+	stats := func() SalesStats {
+		var s SalesStats
+		c.get("/api/stats/77?period=yearly", http.StatusOK).json(t, &s)
+		return s
+	}
+	before := stats()
+	for range 2 {
+		r := c.do("POST", "/api/sales", `{"user_id": 77, "amount": 1e308}`)
+		require.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	}
+	for range 2 {
+		r := c.do("POST", "/api/sales", fmt.Sprintf(`{"user_id": 77, "amount": %d}`, maxAmount))
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	}
+	after := stats()
+	assert.Equal(t, before.Orders+2, after.Orders)
+	assert.InDelta(t, before.Total+2*maxAmount, after.Total, 0.01)
+	assert.Positive(t, after.Average)
+}
+
+// testRoutingErrors: the mux's own 404 and 405 were text/plain where every
+// other error is JSON.
+func testRoutingErrors(t *testing.T, c *client) {
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/nope", http.StatusNotFound, ""},
+		{"GET", "/products/1/reviews", http.StatusNotFound, ""},
+		{"GET", "/products/999999", http.StatusNotFound, ""}, // the handler's own
+		{"POST", "/admin/pool-stats", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"PATCH", "/products/1", http.StatusMethodNotAllowed, "DELETE, GET, HEAD, PUT"},
+		{"DELETE", "/products", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			r := c.do(tc.method, tc.path, "")
+			require.Equal(t, tc.status, r.status, "%s", r.body)
+			assert.Equal(t, "application/json", r.header.Get("Content-Type"))
+			assert.Empty(t, r.header.Get("X-Content-Type-Options"))
+			var e struct{ Error string }
+			r.json(t, &e)
+			assert.NotEmpty(t, e.Error)
+			assert.Equal(t, tc.allow, r.header.Get("Allow"))
+		})
+	}
+	// The mux's redirects to a cleaned path are kept as they are.
+	for _, path := range []string{"/products/../products/1", "/nope/../nope"} {
+		r := c.do("GET", path, "")
+		assert.Equal(t, http.StatusTemporaryRedirect, r.status, path)
+		assert.NotContains(t, r.header.Get("Location"), "..", path)
 	}
 }
 
@@ -368,7 +428,16 @@ func testAdmin(t *testing.T, c *client) {
 	assert.Positive(t, s.Cache.Misses)
 	assert.Contains(t, string(r.body), `"database"`, "the pool's own statistics")
 	assert.NotEmpty(t, c.get("/products/1", http.StatusOK).header.Get("X-Response-Time"))
+	// The note says what SQLAlchemy's negative overflow means.
+	assert.Contains(t, string(r.body), "negative while fewer than size connections are open")
+
 	// Behind a proxy every client looks like loopback; the proxy's header
-	// gives it away.
-	assert.Equal(t, http.StatusForbidden, c.do("GET", "/admin/pool-stats", "", "X-Forwarded-For: 203.0.113.9").status)
+	// gives it away, whatever its spelling. The refusal is JSON too.
+	for _, h := range []string{"X-Forwarded-For: 203.0.113.9", "Via: 1.1 proxy", "Forwarded: for=203.0.113.9",
+		"x-real-ip: 203.0.113.9", "X_Forwarded_For: 203.0.113.9", "X-Forwarded-Proto: https"} {
+		r := c.do("GET", "/admin/pool-stats", "", h)
+		assert.Equal(t, http.StatusForbidden, r.status, h)
+		assert.Equal(t, "application/json", r.header.Get("Content-Type"), h)
+		assert.NotContains(t, string(r.body), "sql_queries", h)
+	}
 }

@@ -27,7 +27,10 @@ func TestCompare(t *testing.T) {
 	}
 	// A short, cold run: the cache saves less than in the full workload.
 	assert.Less(t, on.queries, off.queries*3/4, "caching saved under a quarter of the SQL queries")
-	assert.Zero(t, off.hitRatio)
+	// With null:// the only hits are requests that joined an identical one
+	// in flight (Stats counts them as hits, as X-Cache does): a few, by
+	// chance of timing.
+	assert.Less(t, off.hitRatio, on.hitRatio)
 	assert.Positive(t, on.hitRatio)
 
 	var out bytes.Buffer

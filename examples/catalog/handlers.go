@@ -5,16 +5,20 @@ package main
 // invalidate exactly what they made stale.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-caching/caching"
 	"github.com/go-caching/caching/compress"
@@ -31,6 +35,19 @@ const (
 const (
 	defaultPerPage = 20
 	maxPerPage     = 100
+)
+
+// Input bounds: outside them the API answers 400, before any SQL runs.
+const (
+	// maxBody is the largest JSON body read, in bytes (413 past it).
+	maxBody = 1 << 20
+	// maxNameLen is the longest product name, in characters.
+	maxNameLen = 200
+	// maxAmount is the largest price and the largest sale. A sum of sales
+	// then stays far from float64's range (SQLite's and PostgreSQL's SUM would
+	// need 10^302 sales to overflow, where two of 1e308 did) and within the
+	// 2^53 cents (90 trillion) that float64 counts exactly.
+	maxAmount = 1_000_000
 )
 
 // statsArgs is the argument of the memoized statistics function: one entry
@@ -92,6 +109,54 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
+// jsonErrors serves mux, answering the mux's own 404 (no route has the
+// path) and 405 (no route of the path takes the method; the Allow header is
+// kept) with the JSON body every other error has, where ServeMux writes
+// text.
+func jsonErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r) // a route: it sets the path values
+			return
+		}
+		rec := &recorder{header: w.Header()}
+		h.ServeHTTP(rec, r) // the mux's 404, 405 or redirect, recorded
+		if rec.status < 400 {
+			w.WriteHeader(rec.status)
+			_, _ = w.Write(rec.body.Bytes())
+			return
+		}
+		w.Header().Del("X-Content-Type-Options")
+		msg := "not found"
+		if rec.status == http.StatusMethodNotAllowed {
+			msg = "method " + r.Method + " not allowed; allowed: " + w.Header().Get("Allow")
+		}
+		writeError(w, rec.status, msg)
+	})
+}
+
+// recorder keeps what the mux's own handlers write: their headers go to the
+// real response's header map, their status and body are held back.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
+
 // fail answers err: a 404 for errNotFound, a 400 for errUnknownCategory, a
 // logged 500 for anything else (a database error).
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -129,20 +194,64 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	return id, true
 }
 
-// decodeBody reads a JSON object into v, answering 400 for a malformed or
-// oversized body, unknown fields or trailing data.
+// decodeBody reads a JSON object into v, answering 400 for a malformed body,
+// one that is not UTF-8 (encoding/json would quietly turn its bad bytes into
+// U+FFFD), unknown fields or trailing data, and 413 for one over maxBody.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data after the JSON object")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody))
+		return false
+	}
+	if err == nil && !utf8.Valid(body) {
+		err = errors.New("the body is not valid UTF-8")
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+		}
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
 		return false
 	}
 	return true
+}
+
+// checkAmount checks a price or a sale amount: a finite number from min
+// (exclusive when positive is set) to maxAmount.
+func checkAmount(name string, v float64, positive bool) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Errorf("%s must be a finite number", name)
+	case positive && v <= 0:
+		return fmt.Errorf("%s must be positive", name)
+	case v < 0:
+		return fmt.Errorf("%s must not be negative", name)
+	case v > maxAmount:
+		return fmt.Errorf("%s must be at most %d", name, maxAmount)
+	}
+	return nil
+}
+
+// checkName checks a product name: valid UTF-8, not blank, at most
+// maxNameLen characters, and no control characters (NUL among them, which
+// PostgreSQL cannot store in text).
+func checkName(s string) error {
+	switch {
+	case !utf8.ValidString(s):
+		return errors.New("name must be valid UTF-8")
+	case strings.TrimSpace(s) == "":
+		return errors.New("name must not be empty")
+	case utf8.RuneCountInString(s) > maxNameLen:
+		return fmt.Errorf("name must be at most %d characters", maxNameLen)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return errors.New("name must not contain control characters (such as NUL or a line break)")
+	}
+	return nil
 }
 
 // GET /products?page=N&per_page=M
@@ -189,12 +298,17 @@ func (in ProductInput) validate(create bool) error {
 	if create && (in.Name == nil || in.Price == nil || in.CategoryID == nil) {
 		return errors.New("name, price and category_id are required")
 	}
-	switch {
-	case in.Name != nil && strings.TrimSpace(*in.Name) == "":
-		return errors.New("name must not be empty")
-	case in.Price != nil && *in.Price < 0:
-		return errors.New("price must not be negative")
-	case in.CategoryID != nil && *in.CategoryID < 1:
+	if in.Name != nil {
+		if err := checkName(*in.Name); err != nil {
+			return err
+		}
+	}
+	if in.Price != nil {
+		if err := checkAmount("price", *in.Price, false); err != nil {
+			return err
+		}
+	}
+	if in.CategoryID != nil && *in.CategoryID < 1 {
 		return errors.New("category_id must be a positive integer")
 	}
 	return nil
@@ -311,8 +425,9 @@ func (a *api) recordSale(w http.ResponseWriter, r *http.Request) {
 	case *in.UserID < 1:
 		writeError(w, http.StatusBadRequest, "user_id must be a positive integer")
 		return
-	case *in.Amount <= 0:
-		writeError(w, http.StatusBadRequest, "amount must be positive")
+	}
+	if err := checkAmount("amount", *in.Amount, true); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	sale, err := a.store.RecordSale(r.Context(), *in.UserID, *in.Amount)

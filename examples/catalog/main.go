@@ -4,10 +4,11 @@
 // database (SQLite by default, PostgreSQL with DATABASE_URL), caches the
 // reads (the response cache for product pages, Memoize for statistics),
 // invalidates them on writes, and compresses and times every response.
+// From the repository root:
 //
-//	cd examples && go run ./catalog                # SQLite + in-process cache
-//	CACHE_URL=redis://127.0.0.1:6379/0 go run ./catalog
-//	go run ./catalog -compare                      # before/after table
+//	go -C examples run ./catalog                   # SQLite + in-process cache
+//	CACHE_URL='redis://127.0.0.1:6379/0?prefix=catalog:' go -C examples run ./catalog
+//	go -C examples run ./catalog -compare          # before/after table
 //
 // See README.md beside this file for what each library feature does here.
 package main
@@ -19,14 +20,17 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/backend/cacheurl"
 	"github.com/go-caching/caching/compress"
 	"github.com/go-caching/caching/pool"
 	"github.com/go-caching/caching/timing"
@@ -50,12 +54,11 @@ type Config struct {
 	DatabaseURL string
 	// SQLitePath is the SQLite database file, created and seeded when new.
 	SQLitePath string
-	// CacheURL picks the cache backend (see openCacheURL); empty means simple://.
+	// CacheURL picks the cache backend and its options, as package
+	// backend/cacheurl reads it; empty means simple://. On a shared Redis or
+	// memcached, its prefix= or namespace= parameter keeps the service's keys
+	// apart (and is all that Clear deletes).
 	CacheURL string
-	// Namespace keeps the service's cache keys apart on a shared Redis,
-	// memcached or cache directory; empty means "catalog". Tests use a
-	// unique one.
-	Namespace string
 	// Seed is the number of products a new database is seeded with.
 	Seed int
 	// Logger receives the service's and the library's logs.
@@ -76,79 +79,103 @@ type Service struct {
 	Handler http.Handler
 	Store   *Store
 	Cache   *caching.Cache
-	db      *pool.DB
+	// closers release what NewService opened, in the order it opened them.
+	closers []func() error
 }
 
-// Close releases the cache backend and the database pool.
+// Close releases the cache (and its backend) and the database pool.
 func (s *Service) Close() error {
-	return errors.Join(s.Cache.Close(), s.db.Close())
+	var errs []error
+	for _, c := range slices.Backward(s.closers) {
+		errs = append(errs, c())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
 }
 
 // NewService opens the database and the cache backend, migrates and seeds
-// the database if needed, and builds the handler.
-func NewService(ctx context.Context, cfg Config) (*Service, error) {
+// the database if needed, and builds the handler. If it fails, it closes
+// what it had opened.
+func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	s := &Service{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.Close())
+		}
+	}()
+
 	db, postgres, err := openDatabase(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	store := NewStore(db, postgres)
-	if err := store.Migrate(ctx, cfg.Seed); err != nil {
-		db.Close()
+	s.closers = append(s.closers, db.Close)
+	s.Store = NewStore(db, postgres)
+	if err := s.Store.Migrate(ctx, cfg.Seed); err != nil {
 		return nil, err
 	}
-	if cfg.Namespace == "" {
-		cfg.Namespace = "catalog"
-	}
-	be, err := openCacheURL(cfg.CacheURL, cfg.Namespace)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	cache, err := caching.New(&caching.Options{Backend: be.Backend, Logger: log})
-	if err != nil {
-		be.Close()
-		db.Close()
-		return nil, err
-	}
-	log.Info("catalog: cache backend", "backend", be.desc)
 
-	mux := http.NewServeMux()
+	if cfg.CacheURL == "" {
+		cfg.CacheURL = "simple://"
+	}
+	opts, err := cacheurl.Options(cfg.CacheURL)
+	if err != nil {
+		return nil, fmt.Errorf("CACHE_URL: %w", err)
+	}
+	opts.Logger = log
+	s.closers = append(s.closers, opts.Backend.Close)
+	if s.Cache, err = caching.New(opts); err != nil {
+		return nil, err
+	}
+	s.closers[len(s.closers)-1] = s.Cache.Close // the Cache closes its backend
+	log.Info("catalog: cache backend", "url", cacheurl.Redact(cfg.CacheURL))
+
 	// Flask-Compress's defaults: zstd, br, gzip or deflate as the client
 	// accepts, for JSON and text bodies of 500 bytes or more.
-	compression, err4 := compress.New(compress.Options{})
-	if err4 != nil {
-		cache.Close()
-		db.Close()
-		return nil, err4
+	compression, err := compress.New(compress.Options{})
+	if err != nil {
+		return nil, err
 	}
-	newAPI(store, cache, log).routes(mux, compression)
+	mux := http.NewServeMux()
+	newAPI(s.Store, s.Cache, log).routes(mux, compression)
+
 	// The pool's stats handler reports every source registered with it:
 	// the database pool, the SQL queries run, and the Cache's counters.
 	var reg pool.Registry
-	err = errors.Join(
+	if err := errors.Join(
 		reg.RegisterSQL("database", db),
-		reg.Register("sql_queries", func() any { return store.Queries() }),
-		reg.Register("cache", func() any { return cache.Stats() }),
-	)
-	admin, err2 := pool.NewHandler(&reg, pool.HandlerOptions{Authorize: pool.LoopbackOnly})
-	timed, err3 := timing.New(timing.Options{Logger: log, Slow: slowRequest})
-	if err := errors.Join(err, err2, err3); err != nil {
-		cache.Close()
-		db.Close()
+		reg.Register("sql_queries", func() any { return s.Store.Queries() }),
+		reg.Register("cache", func() any { return s.Cache.Stats() }),
+	); err != nil {
 		return nil, err
 	}
-	mux.Handle("GET /admin/pool-stats", admin)
+	admin, err := pool.NewHandler(&reg, pool.HandlerOptions{Authorize: pool.LoopbackOnly})
+	if err != nil {
+		return nil, err
+	}
+	mux.HandleFunc("GET /admin/pool-stats", func(w http.ResponseWriter, r *http.Request) {
+		// The same check as the handler's Authorize, answered in JSON.
+		if !pool.LoopbackOnly(r) {
+			writeError(w, http.StatusForbidden, "the pool statistics are shown to loopback clients only, never through a proxy")
+			return
+		}
+		admin.ServeHTTP(w, r)
+	})
+	timed, err := timing.New(timing.Options{Logger: log, Slow: slowRequest})
+	if err != nil {
+		return nil, err
+	}
 
 	// Outermost first: timing sees the whole request; compression encodes
 	// the responses of the routes that are not cached (the cached routes are
 	// compressed inside the response cache, and compress leaves a response
-	// that already has a Content-Encoding alone).
-	handler := timed(compression.Handler(mux))
-	return &Service{Handler: handler, Store: store, Cache: cache, db: db}, nil
+	// that already has a Content-Encoding alone); jsonErrors gives the mux's
+	// own 404 and 405 the JSON body of every other error.
+	s.Handler = timed(compression.Handler(jsonErrors(mux)))
+	return s, nil
 }
 
 // openDatabase opens the pool on PostgreSQL when cfg.DatabaseURL is set,
@@ -189,39 +216,47 @@ func main() {
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
 	if *compare {
-		if err := runCompare(context.Background(), os.Stdout, *seed); err != nil {
-			fmt.Fprintln(os.Stderr, "catalog:", err)
-			os.Exit(1)
-		}
-		return
+		err = runCompare(ctx, os.Stdout, *seed)
+	} else {
+		err = serve(ctx, *addr, Config{
+			DatabaseURL: os.Getenv("DATABASE_URL"),
+			SQLitePath:  *dbPath,
+			CacheURL:    os.Getenv("CACHE_URL"),
+			Seed:        *seed,
+			Logger:      log,
+		})
 	}
-	cfg := Config{
-		DatabaseURL: os.Getenv("DATABASE_URL"),
-		SQLitePath:  *dbPath,
-		CacheURL:    os.Getenv("CACHE_URL"),
-		Seed:        *seed,
-		Logger:      log,
-	}
-	if err := serve(*addr, cfg); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "catalog:", err)
 		os.Exit(1)
 	}
 }
 
-// serve runs the service on addr until SIGINT or SIGTERM.
-func serve(addr string, cfg Config) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// serve runs the service on addr until ctx is done. It binds the port
+// first, so that a port in use is one error before any other work, and logs
+// "listening" only once connections to it are accepted.
+func serve(ctx context.Context, addr string, cfg Config) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err // "listen tcp 127.0.0.1:8080: bind: address already in use"
+	}
+	defer ln.Close()
 	svc, err := NewService(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	srv := &http.Server{Addr: addr, Handler: svc.Handler, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: svc.Handler, ReadHeaderTimeout: 5 * time.Second}
+	cfg.Logger.Info("catalog: listening", "url", "http://"+ln.Addr().String()+"/products")
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	cfg.Logger.Info("catalog: listening", "url", "http://"+addr+"/products")
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -359,7 +360,9 @@ func (s *Store) Stats(ctx context.Context, user int64, period string) (SalesStat
 	return out, err
 }
 
-func roundCents(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+// roundCents rounds f to the cent. math.Round keeps any finite f in range,
+// where int64(f*100+0.5) went negative past 9.2e16.
+func roundCents(f float64) float64 { return math.Round(f*100) / 100 }
 
 // Sale is one recorded sale.
 type Sale struct {

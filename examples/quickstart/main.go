@@ -2,7 +2,7 @@
 // one screen: a cached HTTP route, a memoized function, and invalidation of
 // both by tag, on the in-process store. It prints what happens and exits.
 //
-//	cd examples && go run ./quickstart
+//	go -C examples run ./quickstart    # from the repository root
 package main
 
 import (
@@ -30,8 +30,10 @@ func main() {
 
 	// A cached route: its responses are stored for a minute, tagged "prices".
 	mux := http.NewServeMux()
+	runs := 0
 	mux.Handle("GET /price/{sku}", c.Cached(time.Minute, caching.Tags("prices"), caching.CacheStatusHeader("X-Cache"))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			runs++
 			p, err := price.Get(r.Context(), r.PathValue("sku"))
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -39,7 +41,9 @@ func main() {
 			}
 			fmt.Fprintf(w, "%.2f", p)
 		})))
+	requests := 0
 	get := func() {
+		requests++
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/price/A1", nil))
 		fmt.Printf("GET /price/A1 -> %s, X-Cache: %s, function calls: %d\n", rec.Body, rec.Header().Get("X-Cache"), calls)
@@ -55,6 +59,10 @@ func main() {
 	}
 	get() // MISS again: both run
 
+	// Stats counts every lookup of the Cache together: each request's view
+	// lookup (1 hit, 2 misses here) and each memoize lookup the handler made
+	// when it ran (2 misses). Hence 1 hit and 4 misses for 3 requests.
 	s := c.Stats()
 	fmt.Printf("cache hits: %d, misses: %d\n", s.Hits, s.Misses)
+	fmt.Printf("  (one count for the whole Cache: %d view lookups, one per request, and %d memoize lookups, one per handler run)\n", requests, runs)
 }

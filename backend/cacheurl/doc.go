@@ -1,0 +1,104 @@
+// Package cacheurl opens a cache backend from one URL, so that a service
+// picks its store by configuration alone (CACHE_URL=redis://... in one
+// deployment, simple:// in another), as Flask-Caching's CACHE_TYPE and
+// CACHE_REDIS_URL do:
+//
+//	opts, err := cacheurl.Options(os.Getenv("CACHE_URL"))
+//	if err != nil {
+//		return err // names the part of the URL that is wrong
+//	}
+//	opts.Logger = logger
+//	c, err := caching.New(opts)
+//
+// Options also reads the Cache's own parameters (key_prefix,
+// default_timeout); Open returns the backend alone.
+//
+// The package imports every backend; the caching package does not import
+// it, so a program that does not use it links only the stores it names.
+//
+// # Schemes
+//
+//	simple://[?params]                                   in-process store (backend/simple)
+//	null://                                              stores nothing: caching off (backend/null)
+//	file:///var/cache/app[?params]                       one file per entry under that directory (backend/filesystem)
+//	redis://[user:password@]host[:6379][/db][?params]    one Redis server (backend/redis)
+//	rediss://...                                         the same over TLS
+//	unix://[user:password@]/run/redis.sock[?db=N&...]    one Redis server on a Unix socket
+//	redis+cluster://[user:password@]h1:p1,h2:p2[?params] a Redis Cluster, from its seed nodes
+//	rediss+cluster://...                                 the same over TLS
+//	redis+sentinel://[user:password@]h1:p1,h2:p2/master[/db][?params]
+//	                                                     a Sentinel-managed Redis: the user and password
+//	                                                     are the Sentinels'; the master's are the
+//	                                                     username and password parameters
+//	rediss+sentinel://...                                the same over TLS
+//	memcached://h1[:11211],h2[:11211][?params]           a memcached server list (backend/memcached)
+//
+// A host without a port gets the service's default (6379, 26379 for
+// Sentinel, 11211); an IPv6 address is written in brackets ([::1]:6379).
+// Reserved characters of a user name or password are %-encoded.
+//
+// # Parameters
+//
+// Each parameter is given once, with a value; one a scheme does not read is
+// an error, not ignored. Durations are Go durations (500ms, 1m30s) or whole
+// seconds (300, as Flask-Caching and go-redis read them); sizes are bytes,
+// with an optional unit (64MiB, 512KiB); booleans are true, false, 1 or 0;
+// a count of 0 means the backend's default.
+//
+//	parameter           schemes           field                               Flask-Caching
+//	key_prefix          all (Options)     caching.Options.KeyPrefix           CACHE_KEY_PREFIX
+//	default_timeout     all (Options)     caching.Options.DefaultTTL          CACHE_DEFAULT_TIMEOUT (0: no expiry, as there)
+//	max_entries         simple, file      MaxEntries (file: -1 no bound)      CACHE_THRESHOLD (threshold is accepted too)
+//	max_bytes           simple, file      MaxBytes (file: -1 no bound)        —
+//	shards              simple            Shards                              —
+//	sweep_interval      simple, file      SweepInterval (-1: no sweep)        —
+//	namespace           file, memcached   Namespace                           —
+//	file_mode, dir_mode file              FileMode, DirMode (octal: 0600)     CACHE_OPTIONS={"mode": ...}
+//	sync                file              Sync                                —
+//	prefix              redis*, unix      Prefix (what Clear empties)         —
+//	clear_flushes_db    redis*, unix      ClearFlushesDB                      —
+//	timeout             memcached         Timeout                             —
+//	max_idle_conns      memcached, redis* MaxIdleConns                        —
+//	max_item_size       memcached         MaxItemSize                         —
+//	generation_ttl      memcached         GenerationTTL (-1: read each time)  —
+//	flush_on_clear      memcached         FlushOnClear                        —
+//
+// The Redis schemes (redis*, unix) also hand these go-redis options on to
+// the client, after checking them (see redis.ParseURL): dial_timeout,
+// read_timeout, write_timeout, pool_timeout, conn_max_idle_time,
+// conn_max_lifetime (positive durations: a cache never waits forever),
+// pool_size, min_idle_conns, max_idle_conns, max_active_conns,
+// max_retries (-1 to 10), protocol (2 or 3), client_name, pool_fifo; and
+// skip_verify (rediss and rediss+sentinel), db (unix), max_redirects,
+// read_only, route_by_latency, route_randomly (cluster), username,
+// password, replica_only, route_by_latency, route_randomly (sentinel).
+//
+// # From Flask-Caching's configuration
+//
+//	CACHE_TYPE = "SimpleCache"                  simple://
+//	CACHE_TYPE = "NullCache"                    null://
+//	CACHE_TYPE = "FileSystemCache", CACHE_DIR   file:///var/cache/app
+//	CACHE_TYPE = "RedisCache", CACHE_REDIS_URL  redis://:password@host:6379/0 (the same URL)
+//	CACHE_REDIS_HOST, _PORT, _PASSWORD, _DB     redis://:password@host:port/db
+//	CACHE_TYPE = "RedisSentinelCache",          redis+sentinel://h1:26379,h2:26379/master/db
+//	  CACHE_REDIS_SENTINELS, _SENTINEL_MASTER     (?password=... for the master)
+//	CACHE_TYPE = "RedisClusterCache",           redis+cluster://h1:p1,h2:p2
+//	  CACHE_REDIS_CLUSTER
+//	CACHE_TYPE = "MemcachedCache",              memcached://h1:11211,h2:11211
+//	  CACHE_MEMCACHED_SERVERS
+//	CACHE_DEFAULT_TIMEOUT                       ?default_timeout=300
+//	CACHE_KEY_PREFIX                            ?key_prefix=app: (on every backend, not Redis and memcached only)
+//	CACHE_THRESHOLD                             ?max_entries= or ?threshold= (simple, file)
+//	CACHE_OPTIONS                               the backend's parameters above
+//	CACHE_MEMCACHED_USERNAME, _PASSWORD         not offered: the memcached client has no SASL
+//	CACHE_IGNORE_ERRORS                         not needed: Cached and Memoize fail open always
+//	CACHE_UWSGI_NAME, CACHE_ARGS                not offered
+//
+// # Errors
+//
+// Every error of Open and Options wraps ErrInvalidURL and is an *Error that
+// names the part that is wrong: the scheme, the user, a host, the path, a
+// parameter's name or value, or the combination the backend refused. No
+// error holds the URL or a password: they are safe to log. Redact makes a
+// URL safe to log.
+package cacheurl

@@ -1,0 +1,222 @@
+package cacheurl
+
+import (
+	"fmt"
+	"io/fs"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// params are the query parameters of a cache URL. An opener takes the ones
+// its scheme reads, each with the parser of its type; finish then reports
+// the first bad value, or the first parameter nobody took.
+type params struct {
+	m     map[string]string
+	asked []string   // the names taken, for the message about an unknown one
+	err   error      // the first bad value
+	pass  url.Values // values handed on to go-redis as written (see keep)
+}
+
+// fail records the first error.
+func (p *params) fail(name, reason string) {
+	if p.err == nil {
+		p.err = invalidParam(name, reason)
+	}
+}
+
+// take removes name and returns its value.
+func (p *params) take(name string) (string, bool) {
+	p.asked = append(p.asked, name)
+	v, ok := p.m[name]
+	delete(p.m, name)
+	return v, ok
+}
+
+// has reports whether name is present and not yet taken.
+func (p *params) has(name string) bool {
+	_, ok := p.m[name]
+	return ok
+}
+
+// alias makes flask (Flask-Caching's name) another spelling of name.
+func (p *params) alias(flask, name string) {
+	p.asked = append(p.asked, flask)
+	v, ok := p.m[flask]
+	if !ok {
+		return
+	}
+	delete(p.m, flask)
+	if p.has(name) {
+		p.fail(name, "is given twice, also as "+flask+" (Flask-Caching's name for it); keep one")
+		return
+	}
+	p.m[name] = v
+}
+
+// keep hands name's value on to go-redis as written, once its parser below
+// has checked it.
+func (p *params) keep(name string) {
+	if v, ok := p.m[name]; ok {
+		if p.pass == nil {
+			p.pass = url.Values{}
+		}
+		p.pass.Set(name, v)
+	}
+}
+
+// str returns name's value, or "".
+func (p *params) str(name string) string {
+	v, _ := p.take(name)
+	return v
+}
+
+// integer returns name's value, an integer from lo to hi, or 0 when absent;
+// want describes the range for the error message.
+func (p *params) integer(name string, lo, hi int, want string) int {
+	v, ok := p.take(name)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, fmt.Sprintf("want %s, got %q", want, v))
+		return 0
+	}
+	return n
+}
+
+// count is the range of integer for a count whose 0 means the default.
+const (
+	maxCount  = math.MaxInt32
+	wantCount = "an integer, 0 (the default) or more"
+)
+
+// sizeUnits are the suffixes size accepts.
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}}
+
+// size returns name's value, a number of bytes written as an integer with an
+// optional unit (B, KiB, MiB, GiB, TiB), or 0 when absent. With off, -1 (no
+// bound) is accepted too.
+func (p *params) size(name string, off bool) int64 {
+	v, ok := p.take(name)
+	if !ok {
+		return 0
+	}
+	if off && v == "-1" {
+		return -1
+	}
+	num, mult := v, int64(1)
+	for _, u := range sizeUnits {
+		if s, found := strings.CutSuffix(v, u.suffix); found {
+			num, mult = s, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult || num[0] == '+' {
+		want := "a size in bytes, 0 (the default) or more, with an optional unit (KiB, MiB, GiB), as 64MiB"
+		if off {
+			want += ", or -1 (no bound)"
+		}
+		p.fail(name, fmt.Sprintf("want %s, got %q", want, v))
+		return 0
+	}
+	return n * mult
+}
+
+// durationRule is the range a duration parameter accepts.
+type durationRule int
+
+const (
+	positive      durationRule = iota // > 0
+	positiveOrOff                     // > 0, or -1: none (the backend's -1)
+	nonNegative                       // >= 0
+)
+
+// duration returns name's value, a Go duration ("500ms", "1m30s") or a
+// whole number of seconds ("300", as Flask-Caching and go-redis read it), or
+// 0 when absent.
+func (p *params) duration(name string, rule durationRule) time.Duration {
+	v, ok := p.take(name)
+	if !ok {
+		return 0
+	}
+	if rule == positiveOrOff && v == "-1" {
+		return -1
+	}
+	d, err := time.ParseDuration(v)
+	if n, nerr := strconv.ParseInt(v, 10, 64); nerr == nil && v[0] != '+' {
+		d, err = time.Duration(n)*time.Second, nil
+		if n > math.MaxInt64/int64(time.Second) {
+			err = strconv.ErrRange
+		}
+	}
+	if err == nil && (d > 0 || d == 0 && rule == nonNegative) {
+		return d
+	}
+	want := map[durationRule]string{
+		positive:      "a positive duration",
+		positiveOrOff: "a positive duration, or -1 (none)",
+		nonNegative:   "a duration of 0 or more",
+	}[rule]
+	p.fail(name, fmt.Sprintf("want %s, as 500ms, 1m30s or 300 (seconds); got %q", want, v))
+	return 0
+}
+
+// boolean returns name's value: true or 1, false or 0; false when absent.
+func (p *params) boolean(name string) bool {
+	switch v, _ := p.take(name); v {
+	case "true", "1":
+		return true
+	case "false", "0", "":
+		return false
+	default:
+		p.fail(name, fmt.Sprintf("want true, false, 1 or 0, got %q", v))
+		return false
+	}
+}
+
+// fileMode returns name's value, permission bits in octal (0600), or 0 when
+// absent.
+func (p *params) fileMode(name string) fs.FileMode {
+	v, ok := p.take(name)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseUint(v, 8, 32)
+	if err != nil || n > 0o777 {
+		p.fail(name, fmt.Sprintf("want permission bits in octal from 0 to 0777, as 0600, got %q", v))
+		return 0
+	}
+	return fs.FileMode(n)
+}
+
+// finish returns the first bad value, or an error naming the first
+// parameter no one took.
+func (p *params) finish(scheme string) error {
+	if p.err != nil {
+		return p.err
+	}
+	if len(p.m) == 0 {
+		return nil
+	}
+	left := make([]string, 0, len(p.m))
+	for name := range p.m {
+		left = append(left, name)
+	}
+	slices.Sort(left)
+	valid := slices.Clone(p.asked)
+	slices.Sort(valid)
+	valid = slices.Compact(valid)
+	if len(valid) == 0 {
+		return invalidParam(left[0], "is unknown: "+scheme+":// takes no parameters")
+	}
+	return invalidParam(left[0], fmt.Sprintf("is unknown for %s://; want one of %s", scheme, strings.Join(valid, ", ")))
+}

@@ -1,0 +1,197 @@
+package cacheurl
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// cacheURL is a cache URL split into its parts: scheme://[userinfo@]hosts/path?params.
+// Hosts are a comma-separated list, which net/url does not parse.
+type cacheURL struct {
+	scheme   string
+	userinfo string   // as written (still %-encoded); "" when absent
+	hosts    []string // as written, split at commas; nil when there is none
+	path     string   // %-decoded
+	rawPath  string   // as written
+	params   *params
+}
+
+// parse splits raw into its parts and checks their syntax; what each scheme
+// accepts is checked by its opener.
+func parse(raw string) (*cacheURL, error) {
+	if raw == "" {
+		return nil, invalid("url", "is empty; want one such as simple://, file:///var/cache/app, redis://host:6379/0 or memcached://host:11211")
+	}
+	for _, r := range raw {
+		if r <= ' ' || r == 0x7f {
+			return nil, invalid("url", "contains white space or a control character")
+		}
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, invalid("scheme", "missing; want scheme://..., such as simple:// or redis://host:6379/0")
+	}
+	if !validScheme(scheme) {
+		// Not quoted: a malformed URL may have a password where the scheme should be.
+		return nil, invalid("scheme", "is malformed; want one of "+schemeList)
+	}
+	u := &cacheURL{scheme: strings.ToLower(scheme)}
+	if _, ok := openers[u.scheme]; !ok {
+		return nil, invalid("scheme", fmt.Sprintf("%q is unknown; want one of %s", scheme, schemeList))
+	}
+	if strings.Contains(rest, "#") {
+		return nil, invalid("url", "has a fragment (#...); write a '#' in a password as %23")
+	}
+	rest, rawQuery, _ := strings.Cut(rest, "?")
+	authority := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority, u.rawPath = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		u.userinfo, authority = authority[:i], authority[i+1:]
+		if _, err := url.Parse("x://" + u.userinfo + "@h"); err != nil || u.userinfo == "" {
+			return nil, invalid("user", "is malformed; write reserved characters of a user name or password %-encoded ('@' as %40, '/' as %2F)")
+		}
+	}
+	if authority != "" {
+		u.hosts = strings.Split(authority, ",")
+	}
+	var err error
+	if u.path, err = url.PathUnescape(u.rawPath); err != nil {
+		return nil, invalid("path", "has a malformed %-escape")
+	}
+	if u.params, err = parseParams(rawQuery); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// validScheme reports whether s has the syntax of RFC 3986's scheme.
+func validScheme(s string) bool {
+	for i, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+		case i > 0 && ('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parseParams parses the query string: each parameter once, with a value.
+func parseParams(rawQuery string) (*params, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		// Not quoted: the query may hold a password.
+		return nil, invalid("query", "does not parse: want name=value pairs joined by '&', with '%' escapes of two hex digits")
+	}
+	p := &params{m: make(map[string]string, len(q))}
+	for name, vs := range q {
+		switch {
+		case name == "":
+			return nil, invalid("query", "has a value without a parameter name")
+		case len(vs) > 1:
+			return nil, invalidParam(name, "is given more than once")
+		case vs[0] == "":
+			return nil, invalidParam(name, "has no value")
+		}
+		p.m[name] = vs[0]
+	}
+	return p, nil
+}
+
+// noUser fails when the URL has a user or password: only Redis reads them.
+func (u *cacheURL) noUser() error {
+	if u.userinfo != "" {
+		return invalid("user", u.scheme+":// takes no user or password")
+	}
+	return nil
+}
+
+// noHost fails when the URL names a host (localhost is allowed when
+// allowLocal, as RFC 8089 allows it in file URLs).
+func (u *cacheURL) noHost(allowLocal bool) error {
+	if len(u.hosts) == 0 || allowLocal && len(u.hosts) == 1 && strings.EqualFold(u.hosts[0], "localhost") {
+		return nil
+	}
+	want := u.scheme + ":// takes no host"
+	if u.scheme == "file" {
+		want = "file:// takes no host: write file:///var/cache/app (three slashes) for the directory /var/cache/app"
+	}
+	return invalid("host", want)
+}
+
+// noPath fails when the URL has a path other than "/".
+func (u *cacheURL) noPath() error {
+	if u.path != "" && u.path != "/" {
+		return invalid("path", u.scheme+":// takes no path")
+	}
+	return nil
+}
+
+// hostPorts returns the hosts as host:port, with defPort where a host has
+// none; max > 0 bounds their number.
+func (u *cacheURL) hostPorts(defPort string, max int) ([]string, error) {
+	if len(u.hosts) == 0 {
+		want := "missing; want " + u.scheme + "://host[:port]"
+		if max != 1 {
+			want += "[,host[:port]...]"
+		}
+		return nil, invalid("host", want)
+	}
+	if max > 0 && len(u.hosts) > max {
+		return nil, invalid("host", fmt.Sprintf("%s:// takes one host; use redis+cluster:// or redis+sentinel:// for several", u.scheme))
+	}
+	out := make([]string, len(u.hosts))
+	for i, h := range u.hosts {
+		hp, err := hostPort(h, defPort)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = hp
+	}
+	return out, nil
+}
+
+// hostPort checks h, as host, host:port, [ipv6] or [ipv6]:port, and returns
+// it as host:port.
+func hostPort(h, defPort string) (string, error) {
+	host, port := h, defPort
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", invalid("host", fmt.Sprintf("%q has no closing ']'", h))
+		}
+		host = h[1:end]
+		if rest := h[end+1:]; rest != "" {
+			if !strings.HasPrefix(rest, ":") {
+				return "", invalid("host", fmt.Sprintf("%q: want [address]:port", h))
+			}
+			port = rest[1:]
+		}
+		if net.ParseIP(host) == nil {
+			return "", invalid("host", fmt.Sprintf("%q is not an IPv6 address", h))
+		}
+	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		host, port = h[:i], h[i+1:]
+		if strings.Contains(host, ":") {
+			return "", invalid("host", fmt.Sprintf("%q: write an IPv6 address in brackets, as [::1]:%s", h, defPort))
+		}
+	}
+	if host == "" {
+		return "", invalid("host", fmt.Sprintf("%q has an empty host name", h))
+	}
+	for _, r := range host {
+		if !(r == '-' || r == '.' || r == '_' || r == ':' && strings.HasPrefix(h, "[") || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return "", invalid("host", fmt.Sprintf("%q is not a host name or address", h))
+		}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' {
+		return "", invalid("host", fmt.Sprintf("%q: the port must be a number from 1 to 65535", h))
+	}
+	return net.JoinHostPort(host, port), nil
+}
