@@ -24,8 +24,8 @@ func TestImportDirection(t *testing.T) {
 			return []string{"backend", "backend/simple", "timing", "internal/"}
 		case pkg == "backend":
 			return nil
-		case pkg == "backend/cacheurl":
-			return []string{".", "backend/", "internal/"}
+		case pkg == "backend/cacheurl": // opens any backend: above them all
+			return []string{".", "backend", "backend/", "internal/"}
 		case strings.HasPrefix(pkg, "backend/"):
 			return []string{"backend", "internal/"}
 		case pkg == "compress", pkg == "pool":
