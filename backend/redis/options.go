@@ -81,6 +81,17 @@ type Options struct {
 	// 10. Precedence as for DialTimeout.
 	MaxRetries int
 
+	// DeleteWithDEL makes Delete and Clear remove keys with DEL. By default
+	// they use UNLINK (Redis 4.0 and later; Flask-Caching's unlink), which
+	// removes the keys at once, as DEL does, and frees large lists, sets and
+	// hashes in a background thread instead of the server's command thread
+	// (strings, such as the values this Store writes, are freed at once by
+	// both). A server that refuses UNLINK (an older Redis, a proxy that
+	// lacks it, a renamed command, an ACL that allows DEL only) gets DEL
+	// from then on without this option; set it for a server that takes
+	// UNLINK but mishandles it. Default false.
+	DeleteWithDEL bool
+
 	// ClearFlushesDB makes Clear run FLUSHDB (on a Cluster, on every master)
 	// instead of deleting the keys under Prefix. It is faster, and it deletes
 	// every key of the database, this cache's or not: set it only for a
