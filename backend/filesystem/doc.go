@@ -50,9 +50,34 @@
 // sweeps, and a process may evict a file another one read recently.
 // Stats reports this process's index.
 //
+// # Files that are not the store's
+//
+// The store trusts the directories it creates (0700 by default), and not the
+// files in them. What it finds at an entry's path is opened without blocking
+// (O_NONBLOCK) and without following a symbolic link (O_NOFOLLOW), then
+// checked on the opened file (fstat): a FIFO, socket, device, directory or
+// symbolic link is a miss, found at once, and a read never removes it. A
+// write (Set, Add, Incr) renames its file over whatever is there but a
+// directory (rename(2) replaces a link itself, not what it points to); a
+// directory at an entry's path makes writes of that key fail with an error,
+// and Delete, Clear, the sweep and eviction never remove a directory. A
+// regular file larger than 64 KiB is read header and key first, so a large
+// file that is not the key's entry costs one small read, not its size in
+// memory. The store does not guard against its own subdirectories being
+// replaced by symbolic links: whoever can do that can write entries anyway.
+//
+// # Contexts
+//
+// Every call checks its context before it touches the disk and between each
+// MiB it reads or writes, and a call waiting for a subdirectory's lock (held
+// by another goroutine or process) gives up when its context is done, or
+// when Close is called. A context's end is returned as an error wrapping
+// ctx.Err(), never as a miss. The sweep stops at once when Close is called.
+//
 // # Namespace and Clear
 //
 // Clear removes the entry files (64 hex digits) of its namespace, and
-// temporary files older than a minute, and nothing else: other namespaces and
-// files that are not the store's are left alone.
+// temporary files older than a minute, and nothing else: other namespaces,
+// files that are not the store's and anything that is not a regular file are
+// left alone.
 package filesystem

@@ -1,15 +1,12 @@
 package filesystem
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,14 +130,6 @@ type Store struct {
 	done      chan struct{}
 }
 
-// stripe serialises the writers of the entries of one subdirectory: a mutex
-// within the process and an advisory lock on the subdirectory's lock file
-// across processes.
-type stripe struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
 var (
 	_ backend.Backend     = (*Store)(nil)
 	_ backend.GetManyer   = (*Store)(nil)
@@ -163,6 +152,9 @@ func New(opts Options) (*Store, error) {
 		idx:  newIndex(o.MaxEntries, o.MaxBytes),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
+	}
+	for i := range s.stripes {
+		s.stripes[i].sem = make(chan struct{}, 1)
 	}
 	if err := os.MkdirAll(s.root, o.DirMode); err != nil {
 		return nil, fmt.Errorf("filesystem: create directory: %w", err)
@@ -220,83 +212,43 @@ func (s *Store) expired(exp int64) bool {
 	return exp != 0 && s.now().UnixNano() >= exp
 }
 
-// read is one read of an entry file: the value and expiry when it is a live
-// entry for key; ok false when it is missing, expired, corrupt or another
-// key's (fi then names the file read, for a removal that must not remove a
-// newer file).
-type read struct {
-	value  []byte
-	expiry int64
-	size   int64
-	ok     bool
-	fi     fs.FileInfo // the file read, if one was
-}
-
-func (s *Store) read(e entry, key string) (read, error) {
-	f, err := os.Open(e.path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return read{}, nil
-		}
-		return read{}, fmt.Errorf("filesystem: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return read{}, fmt.Errorf("filesystem: %w", err)
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > math.MaxUint32*2+overhead ||
-		s.opts.MaxBytes >= 0 && fi.Size() > s.opts.MaxBytes {
-		// Not an entry this store could have written.
-		return read{fi: fi}, nil
-	}
-	b := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, b); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return read{fi: fi}, nil // shrunk under us: not ours to trust
-		}
-		return read{}, fmt.Errorf("filesystem: read %s: %w", e.path, err)
-	}
-	exp, k, v, err := decode(b)
-	if err != nil || !bytes.Equal(k, []byte(key)) || s.expired(exp) {
-		return read{fi: fi}, nil
-	}
-	return read{value: v, expiry: exp, size: fi.Size(), ok: true, fi: fi}, nil
-}
-
 // get reads key; a bad or expired file is removed.
-func (s *Store) get(key string) ([]byte, error) {
+func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 	if s.closed.Load() {
 		return nil, backend.ErrClosed
 	}
 	e := s.entry(key)
-	r, err := s.read(e, key)
+	r, err := s.read(ctx, e, key)
 	if err != nil {
 		return nil, err
 	}
 	if !r.ok {
 		if r.fi != nil {
-			s.removeIfSame(e, r.fi)
+			s.removeIfSame(ctx, e, r.fi)
 		} else {
 			s.idx.remove(e.hash)
 		}
 		return nil, backend.ErrNotFound
 	}
-	s.evict(s.idx.touch(e.hash, r.size))
+	s.evict(ctx, s.idx.touch(e.hash, r.size))
 	return r.value, nil
 }
 
 // Get returns the value stored under key. A missing, expired, corrupt,
-// truncated or foreign file is a miss (wrapping backend.ErrNotFound), and the
-// file is removed.
+// truncated or foreign regular file is a miss (wrapping
+// backend.ErrNotFound), and the file is removed. Something that is not a
+// regular file at the entry's path (a FIFO, socket, device, directory or
+// symbolic link) is a miss too, found without blocking and left alone. Get
+// returns ctx's error once ctx is done: it looks before it opens the file
+// and between each MiB it reads.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	return s.get(key)
+	return s.get(ctx, key)
 }
 
 // Has reports whether a live entry is stored under key. It reads and checks
 // the whole file, as Get does.
 func (s *Store) Has(ctx context.Context, key string) (bool, error) {
-	_, err := s.get(key)
+	_, err := s.get(ctx, key)
 	if errors.Is(err, backend.ErrNotFound) {
 		return false, nil
 	}
@@ -304,11 +256,11 @@ func (s *Store) Has(ctx context.Context, key string) (bool, error) {
 }
 
 // GetMany returns the values of keys, nil for each miss. It reads the files
-// one after the other.
+// one after the other, and stops with ctx's error once ctx is done.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	for i, k := range keys {
-		v, err := s.get(k)
+		v, err := s.get(ctx, k)
 		switch {
 		case err == nil:
 			out[i] = v
@@ -343,18 +295,18 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	e := s.entry(key)
-	tmp, err := s.writeTemp(e, encode(key, value, s.expiry(ttl)))
+	tmp, err := s.writeTemp(ctx, e, encode(key, value, s.expiry(ttl)))
 	if err != nil {
 		return err
 	}
-	st, err := s.lock(e)
+	st, err := s.lock(ctx, e)
 	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
 	victims, err := s.commit(e, tmp, n)
 	s.unlock(st)
-	s.evict(victims)
+	s.evict(ctx, victims)
 	return err
 }
 
@@ -368,16 +320,16 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		return false, err
 	}
 	e := s.entry(key)
-	tmp, err := s.writeTemp(e, encode(key, value, s.expiry(ttl)))
+	tmp, err := s.writeTemp(ctx, e, encode(key, value, s.expiry(ttl)))
 	if err != nil {
 		return false, err
 	}
-	st, err := s.lock(e)
+	st, err := s.lock(ctx, e)
 	if err != nil {
 		os.Remove(tmp)
 		return false, err
 	}
-	r, err := s.read(e, key)
+	r, err := s.read(ctx, e, key)
 	if err != nil || r.ok {
 		s.unlock(st)
 		os.Remove(tmp)
@@ -385,7 +337,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	victims, err := s.commit(e, tmp, n)
 	s.unlock(st)
-	s.evict(victims)
+	s.evict(ctx, victims)
 	return err == nil, err
 }
 
@@ -399,18 +351,18 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		return 0, backend.ErrClosed
 	}
 	e := s.entry(key)
-	st, err := s.lock(e)
+	st, err := s.lock(ctx, e)
 	if err != nil {
 		return 0, err
 	}
-	next, victims, err := s.incrLocked(e, key, delta)
+	next, victims, err := s.incrLocked(ctx, e, key, delta)
 	s.unlock(st)
-	s.evict(victims)
+	s.evict(ctx, victims)
 	return next, err
 }
 
-func (s *Store) incrLocked(e entry, key string, delta int64) (int64, [][32]byte, error) {
-	r, err := s.read(e, key)
+func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64) (int64, [][32]byte, error) {
+	r, err := s.read(ctx, e, key)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -425,7 +377,7 @@ func (s *Store) incrLocked(e entry, key string, delta int64) (int64, [][32]byte,
 		return 0, nil, fmt.Errorf("filesystem: increment overflows int64: %w", backend.ErrNotInteger)
 	}
 	v := strconv.AppendInt(nil, next, 10)
-	tmp, err := s.writeTemp(e, encode(key, v, r.expiry))
+	tmp, err := s.writeTemp(ctx, e, encode(key, v, r.expiry))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -433,18 +385,21 @@ func (s *Store) incrLocked(e entry, key string, delta int64) (int64, [][32]byte,
 	return next, victims, err
 }
 
-// Delete removes the keys' files. Missing keys are not an error.
+// Delete removes the keys' files. Missing keys are not an error. Whatever
+// else is at a key's path is removed too (a symbolic link itself, never what
+// it points to) except a directory, which is left alone. Delete stops with
+// ctx's error once ctx is done, some keys deleted and the others not.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
 	}
 	for _, k := range keys {
 		e := s.entry(k)
-		st, err := s.lock(e)
+		st, err := s.lock(ctx, e)
 		if err != nil {
 			return err
 		}
-		err = os.Remove(e.path)
+		err = unlink(e.path)
 		s.idx.remove(e.hash)
 		s.unlock(st)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -456,23 +411,19 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // Clear removes every entry file of this store's namespace (and temporary
 // files left over for more than a minute). Other files in the directory,
-// and other namespaces, are left alone.
+// other namespaces, and anything that is not a regular file are left alone.
+// Clear stops with ctx's error once ctx is done, some files removed and the
+// others not.
 func (s *Store) Clear(ctx context.Context) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
 	}
 	var first error
-	err := s.walk(func(sub, name string, de fs.DirEntry) {
-		if err := ctx.Err(); err != nil {
-			if first == nil {
-				first = err
-			}
-			return
-		}
+	err := s.walk(ctx, func(sub, name string, de fs.DirEntry) {
 		if !isEntryName(name) && !s.staleTemp(name, de, time.Minute) {
 			return
 		}
-		if err := os.Remove(filepath.Join(sub, name)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
+		if err := unlink(filepath.Join(sub, name)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
 			first = err
 		}
 	})
@@ -494,8 +445,9 @@ func (s *Store) Stats() backend.Stats {
 	return backend.Stats{Entries: n, Bytes: b, Evictions: s.evictions.Load()}
 }
 
-// Close stops the sweep and releases the lock files. It is idempotent; calls
-// after it return backend.ErrClosed. The files stay.
+// Close stops the sweep and releases the lock files; calls waiting for a
+// lock another process holds return backend.ErrClosed. It is idempotent;
+// calls after it return backend.ErrClosed. The files stay.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
@@ -503,20 +455,23 @@ func (s *Store) Close() error {
 		<-s.done
 		for i := range s.stripes {
 			st := &s.stripes[i]
-			st.mu.Lock()
+			st.sem <- struct{}{}
 			if st.f != nil {
 				st.f.Close()
 				st.f = nil
 			}
-			st.mu.Unlock()
+			<-st.sem
 		}
 	})
 	return nil
 }
 
 // writeTemp writes data to a new temporary file next to e's file and returns
-// its name.
-func (s *Store) writeTemp(e entry, data []byte) (string, error) {
+// its name. It stops with ctx's error between each MiB it writes.
+func (s *Store) writeTemp(ctx context.Context, e entry, data []byte) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("filesystem: write: %w", err)
+	}
 	f, err := os.CreateTemp(e.sub, e.hex+tempMark+"*")
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
@@ -528,8 +483,10 @@ func (s *Store) writeTemp(e entry, data []byte) (string, error) {
 	}
 	name := f.Name()
 	err = f.Chmod(s.opts.FileMode)
-	if err == nil {
-		_, err = f.Write(data)
+	for b := data; err == nil && len(b) > 0; b = b[min(len(b), readChunk):] {
+		if err = ctx.Err(); err == nil {
+			_, err = f.Write(b[:min(len(b), readChunk)])
+		}
 	}
 	if err == nil && s.opts.Sync {
 		err = f.Sync()
@@ -556,16 +513,17 @@ func (s *Store) commit(e entry, tmp string, size int64) ([][32]byte, error) {
 }
 
 // evict removes the files of victims, skipping any that was written again
-// since it was chosen.
-func (s *Store) evict(victims [][32]byte) {
+// since it was chosen. When ctx ends first, the files of the victims left
+// stay on disk, out of the index, until a sweep finds them again.
+func (s *Store) evict(ctx context.Context, victims [][32]byte) {
 	for _, h := range victims {
 		e := s.entryOf(h)
-		st, err := s.lock(e)
+		st, err := s.lock(ctx, e)
 		if err != nil {
 			return
 		}
 		if !s.idx.has(h) {
-			if os.Remove(e.path) == nil {
+			if unlink(e.path) == nil {
 				s.evictions.Add(1)
 			}
 		}
@@ -575,47 +533,14 @@ func (s *Store) evict(victims [][32]byte) {
 
 // removeIfSame removes e's file if it is still the file fi describes (not a
 // newer one renamed into place since), and forgets it.
-func (s *Store) removeIfSame(e entry, fi fs.FileInfo) {
-	st, err := s.lock(e)
+func (s *Store) removeIfSame(ctx context.Context, e entry, fi fs.FileInfo) {
+	st, err := s.lock(ctx, e)
 	if err != nil {
 		return
 	}
 	defer s.unlock(st)
 	if cur, err := os.Lstat(e.path); err == nil && os.SameFile(cur, fi) {
-		os.Remove(e.path)
+		unlink(e.path)
 		s.idx.remove(e.hash)
 	}
-}
-
-// lock takes e's stripe lock.
-func (s *Store) lock(e entry) (*stripe, error) {
-	st := &s.stripes[e.hash[0]]
-	st.mu.Lock()
-	if s.closed.Load() {
-		st.mu.Unlock()
-		return nil, backend.ErrClosed
-	}
-	if st.f == nil {
-		f, err := os.OpenFile(filepath.Join(e.sub, lockName), os.O_RDWR|os.O_CREATE, s.opts.FileMode)
-		if errors.Is(err, fs.ErrNotExist) {
-			if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
-				f, err = os.OpenFile(filepath.Join(e.sub, lockName), os.O_RDWR|os.O_CREATE, s.opts.FileMode)
-			}
-		}
-		if err != nil {
-			st.mu.Unlock()
-			return nil, fmt.Errorf("filesystem: lock: %w", err)
-		}
-		st.f = f
-	}
-	if err := flock(st.f, false); err != nil {
-		st.mu.Unlock()
-		return nil, fmt.Errorf("filesystem: lock: %w", err)
-	}
-	return st, nil
-}
-
-func (s *Store) unlock(st *stripe) {
-	_ = flock(st.f, true)
-	st.mu.Unlock()
 }

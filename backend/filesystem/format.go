@@ -91,3 +91,16 @@ func decodeExpiry(h []byte) (int64, bool) {
 	e := int64(binary.BigEndian.Uint64(h[5:]))
 	return e, e >= 0
 }
+
+// headerFits reports whether h, the first headerSize bytes of a file of size
+// bytes, is the header of an entry for a key of keyLen bytes: the store reads
+// no further into a file for which it is not.
+func headerFits(h []byte, size int64, keyLen int) bool {
+	exp, ok := decodeExpiry(h)
+	if !ok || exp < 0 {
+		return false
+	}
+	kl := uint64(binary.BigEndian.Uint32(h[13:]))
+	vl := uint64(binary.BigEndian.Uint32(h[17:]))
+	return kl == uint64(keyLen) && uint64(overhead)+kl+vl == uint64(size)
+}

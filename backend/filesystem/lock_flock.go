@@ -7,15 +7,28 @@ import (
 	"syscall"
 )
 
-// flock takes (or, with unlock, releases) an exclusive advisory lock on f,
-// shared with every process that locks the same file.
-func flock(f *os.File, unlock bool) error {
-	how := syscall.LOCK_EX
-	if unlock {
-		how = syscall.LOCK_UN
-	}
+// tryFlock takes an exclusive advisory lock on f, shared with every process
+// that locks the same file, without waiting: false when another open file
+// holds it.
+func tryFlock(f *os.File) (bool, error) {
 	for {
-		err := syscall.Flock(int(f.Fd()), how)
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch err {
+		case nil:
+			return true, nil
+		case syscall.EWOULDBLOCK:
+			return false, nil
+		case syscall.EINTR:
+			continue
+		}
+		return false, err
+	}
+}
+
+// funlock releases the lock tryFlock took.
+func funlock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		if err != syscall.EINTR {
 			return err
 		}

@@ -4,6 +4,8 @@ package filesystem
 
 import "os"
 
-// flock does nothing where advisory file locks are not available: Add and
+// tryFlock does nothing where advisory file locks are not available: Add and
 // Incr are then atomic only within one process.
-func flock(f *os.File, unlock bool) error { return nil }
+func tryFlock(f *os.File) (bool, error) { return true, nil }
+
+func funlock(f *os.File) error { return nil }

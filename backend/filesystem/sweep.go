@@ -1,9 +1,9 @@
 package filesystem
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,14 +49,18 @@ func (s *Store) staleTemp(name string, de fs.DirEntry, age time.Duration) bool {
 	return err == nil && s.now().Sub(fi.ModTime()) > age
 }
 
-// walk calls fn for every file in the namespace's subdirectories whose names
-// are two hex digits; it does not recurse further and reads no file.
-func (s *Store) walk(fn func(sub, name string, de fs.DirEntry)) error {
+// walk calls fn for every regular file in the namespace's subdirectories
+// whose names are two hex digits; it does not recurse further, reads no
+// file, and stops with ctx's error once ctx is done.
+func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEntry)) error {
 	subs, err := os.ReadDir(s.root)
 	if err != nil {
 		return err
 	}
 	for _, d := range subs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if !d.IsDir() || len(d.Name()) != 2 || !isEntryName(strings.Repeat(d.Name(), 32)) {
 			continue
 		}
@@ -69,6 +73,9 @@ func (s *Store) walk(fn func(sub, name string, de fs.DirEntry)) error {
 			return err
 		}
 		for _, de := range des {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if de.Type().IsRegular() {
 				fn(sub, de.Name(), de)
 			}
@@ -86,7 +93,7 @@ func (s *Store) load() error {
 		mtime time.Time
 	}
 	var all []found
-	err := s.walk(func(sub, name string, de fs.DirEntry) {
+	err := s.walk(context.Background(), func(sub, name string, de fs.DirEntry) {
 		h, ok := parseHash(name)
 		if !ok {
 			return
@@ -103,7 +110,7 @@ func (s *Store) load() error {
 	for _, f := range all {
 		victims = append(victims, s.idx.put(f.hash, f.size, false)...)
 	}
-	s.evict(victims)
+	s.evict(context.Background(), victims)
 	return nil
 }
 
@@ -126,6 +133,17 @@ func unhex(c byte) byte {
 
 func (s *Store) sweepLoop() {
 	defer close(s.done)
+	// The sweep's context ends when Close is called, so that Close does
+	// not wait for a sweep of a large directory to finish.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	t := time.NewTicker(s.opts.SweepInterval)
 	defer t.Stop()
 	for {
@@ -133,25 +151,22 @@ func (s *Store) sweepLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.sweep()
+			s.sweep(ctx)
 		}
 	}
 }
 
 // sweep removes expired entry files and stale temporary files, and indexes
 // entry files this process did not know of (written by another process) as
-// the least recently used. It reads the 21-byte header of each entry file.
-// Errors are ignored: the next sweep tries again.
-func (s *Store) sweep() {
+// the least recently used. It reads the 21-byte header of each entry file,
+// opened as Get opens it (never blocking, never following a link, regular
+// files only), and stops once ctx is done. Errors are ignored: the next
+// sweep tries again.
+func (s *Store) sweep(ctx context.Context) {
 	var victims [][32]byte
-	_ = s.walk(func(sub, name string, de fs.DirEntry) {
-		select {
-		case <-s.stop:
-			return
-		default:
-		}
+	_ = s.walk(ctx, func(sub, name string, de fs.DirEntry) {
 		if s.staleTemp(name, de, tempMaxAge) {
-			os.Remove(filepath.Join(sub, name))
+			unlink(filepath.Join(sub, name))
 			return
 		}
 		h, ok := parseHash(name)
@@ -159,25 +174,21 @@ func (s *Store) sweep() {
 			return
 		}
 		e := s.entryOf(h)
-		f, err := os.Open(e.path)
-		if err != nil {
+		f, fi, err := openRegular(e.path)
+		if err != nil || f == nil {
 			return
 		}
 		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return
-		}
 		var hdr [headerSize]byte
-		_, err = io.ReadFull(f, hdr[:])
+		err = readFull(ctx, f, hdr[:])
 		exp, ok := decodeExpiry(hdr[:])
-		if err != nil || !ok || s.expired(exp) {
-			s.removeIfSame(e, fi)
-			return
-		}
-		if !s.idx.has(h) {
+		switch {
+		case ctx.Err() != nil:
+		case err != nil || !ok || s.expired(exp):
+			s.removeIfSame(ctx, e, fi)
+		case !s.idx.has(h):
 			victims = append(victims, s.idx.put(h, fi.Size(), true)...)
 		}
 	})
-	s.evict(victims)
+	s.evict(ctx, victims)
 }

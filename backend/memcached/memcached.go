@@ -43,10 +43,13 @@ type Options struct {
 	// digits, '.', '_' and '-', at most 64 bytes. Default DefaultNamespace.
 	Namespace string
 	// Timeout bounds each call's dial, read and write. Default
-	// DefaultTimeout (250ms).
+	// DefaultTimeout (250ms; gomemcache's is 500ms). gomemcache never
+	// retries nor sleeps: against a stopped server a call makes one dial,
+	// refused at once; against one that drops packets, it waits Timeout.
 	Timeout time.Duration
-	// MaxIdleConns is the number of idle connections kept per server.
-	// Default DefaultMaxIdleConns (16).
+	// MaxIdleConns is the number of idle connections kept per server; more
+	// are opened as calls need them and closed after. Default
+	// DefaultMaxIdleConns (16; gomemcache's is 2).
 	MaxIdleConns int
 	// MaxItemSize is the servers' item size limit (memcached's -I, 1 MiB
 	// unless started otherwise). A value that would not fit, with its key

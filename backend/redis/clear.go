@@ -11,9 +11,10 @@ import (
 const clearBatch = 1000
 
 // Clear deletes every key under the Store's prefix, and nothing else: SCAN
-// MATCH prefix* in batches, each batch removed with UNLINK (on a Cluster:
-// on every master, concurrently, with one UNLINK per key in one pipeline per
-// batch, since one UNLINK cannot span hash slots). It never uses KEYS. With
+// MATCH prefix* in batches, each batch removed with UNLINK, or DEL (see
+// Options.DeleteWithDEL); on a Cluster: on every master, concurrently, with
+// one UNLINK per key in one pipeline per batch, since one UNLINK cannot span
+// hash slots. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster).
 //
@@ -57,26 +58,31 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 		if err != nil {
 			return err
 		}
-		switch {
-		case len(keys) == 0:
-		case perKey:
-			pipe := c.Pipeline()
-			for _, k := range keys {
-				pipe.Unlink(ctx, k)
-			}
-			if _, err := pipe.Exec(ctx); err != nil {
-				return err
-			}
-		default:
-			if err := c.Unlink(ctx, keys...).Err(); err != nil {
-				return err
-			}
+		if err := b.deleting(func() error { return b.removeOn(ctx, c, keys, perKey) }); err != nil {
+			return err
 		}
 		if next == 0 {
 			return nil
 		}
 		cursor = next
 	}
+}
+
+// removeOn removes keys from one server with UNLINK (or DEL), in one
+// command, or with perKey in one command per key in one pipeline.
+func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, perKey bool) error {
+	switch {
+	case len(keys) == 0:
+		return nil
+	case !perKey:
+		return b.deleteCmd(ctx, c, keys).Err()
+	}
+	pipe := c.Pipeline()
+	for i := range keys {
+		b.deleteCmd(ctx, pipe, keys[i:i+1])
+	}
+	_, err := pipe.Exec(ctx)
+	return err
 }
 
 // globEscape escapes the characters that SCAN's MATCH pattern treats

@@ -20,8 +20,12 @@ const (
 	DefaultReadTimeout = 500 * time.Millisecond
 	// DefaultWriteTimeout bounds one write to the server.
 	DefaultWriteTimeout = 500 * time.Millisecond
-	// DefaultMaxRetries is how often a failed command is retried.
+	// DefaultMaxRetries is how often a failed command is retried. The retry
+	// comes at once: a client the Store builds never sleeps between tries.
 	DefaultMaxRetries = 1
+	// DefaultPoolTimeout bounds the wait for a free pooled connection when
+	// all are in use (go-redis's default is ReadTimeout+1s).
+	DefaultPoolTimeout = 500 * time.Millisecond
 )
 
 // Options configures a Backend. The zero value is not usable: exactly one of
@@ -77,6 +81,17 @@ type Options struct {
 	// 10. Precedence as for DialTimeout.
 	MaxRetries int
 
+	// DeleteWithDEL makes Delete and Clear remove keys with DEL. By default
+	// they use UNLINK (Redis 4.0 and later; Flask-Caching's unlink), which
+	// removes the keys at once, as DEL does, and frees large lists, sets and
+	// hashes in a background thread instead of the server's command thread
+	// (strings, such as the values this Store writes, are freed at once by
+	// both). A server that refuses UNLINK (an older Redis, a proxy that
+	// lacks it, a renamed command, an ACL that allows DEL only) gets DEL
+	// from then on without this option; set it for a server that takes
+	// UNLINK but mishandles it. Default false.
+	DeleteWithDEL bool
+
 	// ClearFlushesDB makes Clear run FLUSHDB (on a Cluster, on every master)
 	// instead of deleting the keys under Prefix. It is faster, and it deletes
 	// every key of the database, this cache's or not: set it only for a
@@ -123,10 +138,12 @@ func (o *Options) validate() error {
 // knobs points at the fields of one of go-redis's option structs that the
 // Store fills in, so that one function applies the defaults to all of them.
 type knobs struct {
-	dial, read, write *time.Duration
-	retries           *int
-	dialerRetries     *int
-	ctxTimeout        *bool
+	dial, read, write      *time.Duration
+	retries                *int
+	dialerRetries          *int
+	ctxTimeout             *bool
+	minBackoff, maxBackoff *time.Duration
+	poolTimeout            *time.Duration
 }
 
 // apply sets each knob to the Options value if set, else keeps what the URL
@@ -153,6 +170,17 @@ func (o *Options) apply(k knobs, keepCtxTimeout bool) {
 	if *k.dialerRetries == 0 {
 		*k.dialerRetries = 1
 	}
+	// No sleep before a retry (go-redis sleeps 10 to 30ms before the first;
+	// on a Cluster, before each redirect that is not a MOVED or ASK): a
+	// stopped server refuses the retry's dial at once, and a sleep only
+	// holds the request. -1 is go-redis's "none". A URL or ClientOptions
+	// that sets either bound keeps both as it says.
+	if *k.minBackoff == 0 && *k.maxBackoff == 0 {
+		*k.minBackoff, *k.maxBackoff = -1, -1
+	}
+	if *k.poolTimeout == 0 {
+		*k.poolTimeout = DefaultPoolTimeout
+	}
 	if !keepCtxTimeout {
 		*k.ctxTimeout = true
 	}
@@ -166,7 +194,8 @@ func (o *Options) newClient() (c redis.UniversalClient, owned bool, err error) {
 		return o.Client, false, nil
 	case o.ClientOptions != nil:
 		u := *o.ClientOptions
-		o.apply(knobs{&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.ContextTimeoutEnabled}, false)
+		o.apply(knobs{&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.ContextTimeoutEnabled,
+			&u.MinRetryBackoff, &u.MaxRetryBackoff, &u.PoolTimeout}, false)
 		return redis.NewUniversalClient(&u), true, nil
 	}
 	c, err = o.clientFromURL()
@@ -198,7 +227,8 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, urlError(err)
 		}
-		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, false)
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
 		return redis.NewClient(opt), nil
 	case "cluster":
 		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
@@ -209,7 +239,8 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, urlError(err)
 		}
-		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, false)
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
 		return redis.NewClusterClient(opt), nil
 	case "sentinel":
 		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
@@ -224,7 +255,8 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, urlError(err)
 		}
-		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled}, u.Query().Has("context_timeout_enabled"))
+		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, u.Query().Has("context_timeout_enabled"))
 		return redis.NewFailoverClient(opt), nil
 	}
 	return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)

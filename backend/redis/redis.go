@@ -28,6 +28,9 @@ type Store struct {
 	match  string // SCAN pattern of every key under prefix
 	flush  bool
 	closed atomic.Bool
+	// useDEL: Delete and Clear send DEL, not UNLINK (Options.DeleteWithDEL,
+	// or the server refused UNLINK once).
+	useDEL atomic.Bool
 }
 
 // mode is how the Store sends commands on several keys.
@@ -81,6 +84,7 @@ func New(opts Options) (*Store, error) {
 		match:  globEscape(prefix) + "*",
 		flush:  opts.ClearFlushesDB,
 	}
+	b.useDEL.Store(opts.DeleteWithDEL)
 	switch client.(type) {
 	case *redis.Client:
 		b.mode = modeSingle
@@ -188,8 +192,8 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return true, nil
 }
 
-// Delete removes the keys: one DEL on a single node, one DEL per hash slot
-// in one pipeline on a Cluster.
+// Delete removes the keys: one UNLINK (or DEL; see Options.DeleteWithDEL)
+// on a single node, one per hash slot in one pipeline on a Cluster.
 func (b *Store) Delete(ctx context.Context, keys ...string) error {
 	if b.closed.Load() {
 		return errClosed
@@ -197,13 +201,49 @@ func (b *Store) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.IntCmd {
-		return c.Del(ctx, keys...)
+	full := b.keys(keys)
+	err := b.deleting(func() error {
+		_, err := each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
+			return b.deleteCmd(ctx, c, keys)
+		})
+		return err
 	})
 	if err != nil {
 		return fail("delete", err)
 	}
 	return nil
+}
+
+// deleteCmd queues on c (a client or a pipeline) the command that removes
+// keys: UNLINK, or DEL once the Store uses it.
+func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, keys []string) *redis.IntCmd {
+	if b.useDEL.Load() {
+		return c.Del(ctx, keys...)
+	}
+	return c.Unlink(ctx, keys...)
+}
+
+// deleting runs del, which removes keys with deleteCmd; if the server
+// refused UNLINK, the Store switches to DEL for good and runs del again.
+func (b *Store) deleting(del func() error) error {
+	err := del()
+	if err != nil && !b.useDEL.Load() && refusedUnlink(err) {
+		b.useDEL.Store(true)
+		err = del()
+	}
+	return err
+}
+
+// refusedUnlink reports whether err is a server's refusal of the UNLINK
+// command itself: unknown (Redis before 4.0, a proxy, a renamed command) or
+// not permitted to this user.
+func refusedUnlink(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := strings.ToLower(re.Error())
+	return strings.Contains(msg, "unknown command") || strings.HasPrefix(msg, "noperm")
 }
 
 // GetMany returns one slot per key, nil for a miss. On a single node (and

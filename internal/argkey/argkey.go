@@ -27,12 +27,18 @@
 //     struct with an unexported field (other than a blank "_" field) is an
 //     error wrapping ErrUnsupported unless its type implements one of the
 //     methods below.
-//   - An interface value inside the argument encodes its dynamic type's full
-//     name (with its package path) and its value; a nil interface encodes as
-//     nil. The argument itself is encoded by its value only: the encoding is
-//     injective among values of one type, which is how a memoized function
-//     uses it (values of different types, such as int(1) and int64(1), may
-//     share an encoding at the top level).
+//   - Wherever the static type is an interface (an argument of type any or
+//     error, a field or element of an interface type), the value encodes its
+//     dynamic type's full name (with its package path) and then its value,
+//     so that int(5), int64(5) and time.Duration(5) passed as any differ, as
+//     do two types of one name in two packages; a nil interface encodes as
+//     nil. Two types declared with one name inside two functions of one
+//     package share a name, and so are told apart by value only.
+//   - AppendOf encodes its argument by its static type T, as above. Append
+//     encodes v as a value of its dynamic type (as AppendOf does for that
+//     type): among values of one type its encoding is injective, but values
+//     of different types, such as int(1) and int64(1), may share one. Use
+//     AppendOf[any] where the type is not fixed.
 //
 // # Types that choose their own key
 //
@@ -60,7 +66,9 @@
 // # Format (stable)
 //
 // The format is versioned by its first byte (Version) and will not change
-// within a version. After the version byte comes one value:
+// within a version; version 2 (this one) added the dynamic type of an
+// argument whose static type is an interface, which version 1 left out.
+// After the version byte comes one value:
 //
 //	value   = nil | false | true | int | uint | float | complex | string
 //	        | bytes | list | map | struct | ptr | iface | time | keyer
@@ -78,7 +86,7 @@
 //	map     = 0x0a uvarint(n) (value value){n}    (sorted by key bytes, then value bytes)
 //	struct  = 0x0b uvarint(n) (uvarint(len) name value){n}
 //	ptr     = 0x0c value                          (a non-nil pointer; nil is nil)
-//	iface   = 0x0d uvarint(len) typename value    (a non-nil interface inside the argument)
+//	iface   = 0x0d uvarint(len) typename value    (a non-nil value of an interface type)
 //	time    = 0x0e varint(unix seconds) uvarint(nanoseconds)
 //	keyer   = 0x0f uvarint(len) bytes             (CacheKey)
 //	binary  = 0x10 uvarint(len) bytes             (MarshalBinary)
@@ -110,7 +118,9 @@ import (
 )
 
 // Version is the first byte of every encoding: the version of the format.
-const Version byte = 1
+// Version 1 encoded an argument of an interface type by its value only, so
+// that Celsius(100) and Fahrenheit(100) passed as any shared a key.
+const Version byte = 2
 
 // Errors the encoder returns, wrapped with the name of the type at fault.
 var (
@@ -150,8 +160,10 @@ const (
 	tagText
 )
 
-// Append appends the encoding of v (the version byte, then v's value) to dst
-// and returns the extended slice. On error it returns dst unchanged.
+// Append appends the encoding of v (the version byte, then v's value, as a
+// value of its dynamic type: without the type's name) to dst and returns the
+// extended slice. On error it returns dst unchanged. Values of two types may
+// share an encoding (int(1) and int64(1) do); AppendOf[any] tells them apart.
 func Append(dst []byte, v any) ([]byte, error) {
 	if out, ok := appendBuiltin(append(dst, Version), v); ok {
 		return out, nil
@@ -185,10 +197,14 @@ func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	return dst, err
 }
 
-// AppendOf is Append for a value of a static type: it gives the same bytes as
-// Append(dst, v), without reflection or allocation for strings, []byte,
-// booleans, integers, floats and time.Time, and without allocation for
-// structs, arrays and named types of those whose fields need none.
+// AppendOf appends the encoding of v as a value of its static type T. When T
+// is not an interface type it gives the same bytes as Append(dst, v), without
+// reflection or allocation for strings, []byte, booleans, integers, floats
+// and time.Time, and without allocation for structs, arrays and named types
+// of those whose fields need none. When T is an interface type (any, error,
+// fmt.Stringer), it encodes v's dynamic type's name and then its value (nil:
+// nil), without allocation for the predeclared types and time.Time: values
+// of two dynamic types never share an encoding.
 func AppendOf[T any](dst []byte, v T) ([]byte, error) {
 	if out, ok := appendBuiltinPtr(append(dst, Version), any(&v)); ok {
 		return out, nil
@@ -207,15 +223,9 @@ func AppendOf[T any](dst []byte, v T) ([]byte, error) {
 		out []byte
 		err error
 	)
-	switch {
-	case rv.Kind() != reflect.Interface:
-		out, err = encodeReflect(dst, rv, ti)
-	case rv.IsNil(): // T is an interface type: as Append does
-		out = append(dst, Version, tagNil)
-	default:
-		rv = rv.Elem()
-		out, err = encodeReflect(dst, rv, infoOf(rv.Type()))
-	}
+	// An interface-kinded rv (T is an interface type) is encoded as one
+	// inside an argument is: nil, or its dynamic type's name and value.
+	out, err = encodeReflect(dst, rv, ti)
 	var zero T
 	*p = zero // drop references before pooling
 	ti.pool.Put(p)
@@ -300,9 +310,64 @@ func appendBuiltinPtr(dst []byte, p any) ([]byte, bool) {
 	case *time.Time:
 		return appendTime(dst, *x), true
 	case *any:
-		return appendBuiltin(dst, *x)
+		return appendBuiltinIface(dst, *x)
 	}
 	return dst, false
+}
+
+// appendBuiltinIface encodes v, held in an interface, as the iface value
+// (tag, dynamic type's name, value) when its dynamic type is one that
+// appendBuiltin encodes, or nil. It reports false for every other type.
+func appendBuiltinIface(dst []byte, v any) ([]byte, bool) {
+	if v == nil {
+		return append(dst, tagNil), true
+	}
+	name := builtinName(v)
+	if name == "" {
+		return dst, false
+	}
+	dst = binary.AppendUvarint(append(dst, tagIface), uint64(len(name)))
+	return appendBuiltin(append(dst, name...), v)
+}
+
+// builtinName is typeName of the dynamic type of v for the types that
+// appendBuiltin encodes, and "" for the others.
+func builtinName(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case []byte:
+		return "[]uint8"
+	case bool:
+		return "bool"
+	case int:
+		return "int"
+	case int64:
+		return "int64"
+	case int32:
+		return "int32"
+	case int16:
+		return "int16"
+	case int8:
+		return "int8"
+	case uint:
+		return "uint"
+	case uint64:
+		return "uint64"
+	case uint32:
+		return "uint32"
+	case uint16:
+		return "uint16"
+	case uint8:
+		return "uint8"
+	case float64:
+		return "float64"
+	case float32:
+		return "float32"
+	case time.Time:
+		return "time.Time"
+	}
+	return ""
 }
 
 func appendLen[S string | []byte](dst []byte, tag byte, s S) []byte {

@@ -26,16 +26,28 @@ func enc(t testing.TB, v any) []byte {
 	return b
 }
 
+// encOf encodes v by its static type T and checks it against the other
+// paths: Append (by v's dynamic type) when T is not an interface; when T is
+// any, the reflective encoder of an equivalent interface type (the fast path
+// for any must give its bytes).
 func encOf[T any](t testing.TB, v T) []byte {
 	t.Helper()
 	b, err := argkey.AppendOf(nil, v)
 	require.NoError(t, err)
-	// AppendOf and Append agree on every value.
+	if reflect.TypeFor[T]().Kind() == reflect.Interface {
+		b2, err := argkey.AppendOf[anyish](nil, v)
+		require.NoError(t, err)
+		require.Equal(t, b2, b, "AppendOf[any] and the reflective encoder differ for %T", v)
+		return b
+	}
 	b2, err := argkey.Append(nil, v)
 	require.NoError(t, err)
 	require.Equal(t, b2, b, "AppendOf and Append differ for %T", v)
 	return b
 }
+
+// anyish is an interface type that the encoder handles by reflection.
+type anyish interface{}
 
 type Args struct {
 	UserID int64
@@ -83,7 +95,7 @@ func (failing) MarshalText() ([]byte, error) { return nil, errors.New("no text")
 
 func ptr[T any](v T) *T { return &v }
 
-// TestGolden pins the format: these bytes must never change within Version 1
+// TestGolden pins the format: these bytes must never change within Version 2
 // (keys written by one release are read by the next).
 func TestGolden(t *testing.T) {
 	tests := []struct {
@@ -91,35 +103,55 @@ func TestGolden(t *testing.T) {
 		v    any
 		hex  string
 	}{
-		{"nil", nil, "0100"},
-		{"false", false, "0101"},
-		{"true", true, "0102"},
-		{"int 1", 1, "010302"},
-		{"int -1", -1, "010301"},
-		{"int8 1", int8(1), "010302"},
-		{"uint 300", uint(300), "0104ac02"},
-		{"float 1.5", 1.5, "01053ff8000000000000"},
-		{"float -0", math.Copysign(0, -1), "01050000000000000000"},
-		{"float NaN", math.NaN(), "01057ff8000000000001"},
-		{"complex", complex(1, 0), "01063ff00000000000000000000000000000"},
-		{"string", "ab", "01070261 62"},
-		{"bytes", []byte("ab"), "0108026162"},
-		{"byte array", [2]byte{'a', 'b'}, "0108026162"},
-		{"list", []string{"a", "bc"}, "0109020701610702 6263"},
-		{"nil slice", []int(nil), "010900"},
-		{"map", map[string]int{"b": 2, "a": 1}, "010a02 070161 0302 070162 0304"},
-		{"struct", WithPtr{A: ptr(0)}, "010b01 0141 0c0300"},
-		{"struct nil ptr", WithPtr{}, "010b01 0141 00"},
-		{"time", time.Unix(1, 5).UTC(), "010e0205"},
-		{"keyer", keyed{secret: 1}, "010f026b31"},
-		{"named int", UserID(7), "01030e"},
-		{"iface in list", []any{1}, "010901 0d03 696e74 0302"},
+		{"nil", nil, "0200"},
+		{"false", false, "0201"},
+		{"true", true, "0202"},
+		{"int 1", 1, "020302"},
+		{"int -1", -1, "020301"},
+		{"int8 1", int8(1), "020302"},
+		{"uint 300", uint(300), "0204ac02"},
+		{"float 1.5", 1.5, "02053ff8000000000000"},
+		{"float -0", math.Copysign(0, -1), "02050000000000000000"},
+		{"float NaN", math.NaN(), "02057ff8000000000001"},
+		{"complex", complex(1, 0), "02063ff00000000000000000000000000000"},
+		{"string", "ab", "02070261 62"},
+		{"bytes", []byte("ab"), "0208026162"},
+		{"byte array", [2]byte{'a', 'b'}, "0208026162"},
+		{"list", []string{"a", "bc"}, "0209020701610702 6263"},
+		{"nil slice", []int(nil), "020900"},
+		{"map", map[string]int{"b": 2, "a": 1}, "020a02 070161 0302 070162 0304"},
+		{"struct", WithPtr{A: ptr(0)}, "020b01 0141 0c0300"},
+		{"struct nil ptr", WithPtr{}, "020b01 0141 00"},
+		{"time", time.Unix(1, 5).UTC(), "020e0205"},
+		{"keyer", keyed{secret: 1}, "020f026b31"},
+		{"named int", UserID(7), "02030e"},
+		{"iface in list", []any{1}, "020901 0d03 696e74 0302"},
+	}
+	// An argument of an interface type: its dynamic type's name, then its
+	// value (0d = iface).
+	ifaces := []struct {
+		name string
+		v    any
+		hex  string
+	}{
+		{"any nil", nil, "0200"},
+		{"any int 5", 5, "020d 03 696e74 030a"},
+		{"any int64 5", int64(5), "020d 05 696e743634 030a"},
+		{"any Duration 5", time.Duration(5), "020d 0d 74696d652e4475726174696f6e 030a"},
+		{"any string", "ab", "020d 06 737472696e67 07026162"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want, err := hex.DecodeString(removeSpaces(tt.hex))
 			require.NoError(t, err)
 			assert.Equal(t, hex.EncodeToString(want), hex.EncodeToString(enc(t, tt.v)))
+		})
+	}
+	for _, tt := range ifaces {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := hex.DecodeString(removeSpaces(tt.hex))
+			require.NoError(t, err)
+			assert.Equal(t, hex.EncodeToString(want), hex.EncodeToString(encOf(t, tt.v)))
 		})
 	}
 }
@@ -209,10 +241,10 @@ func TestAppendOfAgreesWithAppend(t *testing.T) {
 func TestAppendKeepsPrefix(t *testing.T) {
 	b, err := argkey.Append([]byte("prefix:"), "x")
 	require.NoError(t, err)
-	assert.Equal(t, "prefix:\x01\x07\x01x", string(b))
+	assert.Equal(t, "prefix:\x02\x07\x01x", string(b))
 	b, err = argkey.AppendOf([]byte("prefix:"), Inner{})
 	require.NoError(t, err)
-	assert.True(t, bytes.HasPrefix(b, []byte("prefix:\x01")))
+	assert.True(t, bytes.HasPrefix(b, []byte("prefix:\x02")))
 	// On error, dst comes back unchanged.
 	b, err = argkey.Append([]byte("prefix:"), hidden{})
 	require.Error(t, err)
@@ -298,6 +330,9 @@ func TestCycles(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// Values of type any, boxed once.
+var anyInt, anyString, anyTime any = 42, "user:42", time.Unix(1, 2)
+
 func TestNoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
@@ -315,6 +350,9 @@ func TestNoAllocations(t *testing.T) {
 		{"time", func() { _, _ = argkey.AppendOf(buf[:0], time.Unix(1, 2)) }},
 		{"named int", func() { _, _ = argkey.AppendOf(buf[:0], UserID(3)) }},
 		{"small struct", func() { _, _ = argkey.AppendOf(buf[:0], small) }},
+		{"any int", func() { _, _ = argkey.AppendOf(buf[:0], anyInt) }},
+		{"any string", func() { _, _ = argkey.AppendOf(buf[:0], anyString) }},
+		{"any time", func() { _, _ = argkey.AppendOf(buf[:0], anyTime) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -414,6 +452,19 @@ func BenchmarkAppendOf(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			buf, _ = argkey.AppendOf(buf[:0], 42)
+		}
+	})
+	b.Run("arg=any-int", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = argkey.AppendOf(buf[:0], anyInt)
+		}
+	})
+	b.Run("arg=any-named", func(b *testing.B) {
+		var v any = UserID(42)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = argkey.AppendOf(buf[:0], v)
 		}
 	})
 	b.Run("arg=small-struct", func(b *testing.B) {

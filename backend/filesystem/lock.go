@@ -1,0 +1,124 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// stripe serialises the writers of the entries of one subdirectory: a
+// one-slot semaphore within the process (a channel, so that waiting honours a
+// context) and an advisory lock on the subdirectory's lock file across
+// processes.
+type stripe struct {
+	sem chan struct{} // holds a token while the stripe is locked
+	f   *os.File      // the lock file, opened on first use; guarded by sem
+}
+
+// Polling bounds for a lock file another process holds: the first retry
+// comes after lockPollMin, each next one after twice as long, at most
+// lockPollMax.
+const (
+	lockPollMin = 50 * time.Microsecond
+	lockPollMax = 5 * time.Millisecond
+)
+
+// lock takes e's stripe lock. It gives up with the context's error when ctx
+// is done, and with backend.ErrClosed when the store is closed, however long
+// another goroutine or process holds the lock.
+func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("filesystem: lock: %w", err)
+	}
+	st := &s.stripes[e.hash[0]]
+	select {
+	case st.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("filesystem: lock: %w", ctx.Err())
+	case <-s.stop:
+		return nil, backend.ErrClosed
+	}
+	if err := s.lockFile(ctx, st, e); err != nil {
+		<-st.sem
+		return nil, err
+	}
+	return st, nil
+}
+
+// lockFile opens the stripe's lock file if needed and flocks it, polling
+// while another process holds it.
+func (s *Store) lockFile(ctx context.Context, st *stripe, e entry) error {
+	if s.closed.Load() {
+		return backend.ErrClosed
+	}
+	if st.f == nil {
+		f, err := s.openLockFile(e)
+		if err != nil {
+			return fmt.Errorf("filesystem: lock: %w", err)
+		}
+		st.f = f
+	}
+	var t *time.Timer
+	for wait := lockPollMin; ; wait = min(2*wait, lockPollMax) {
+		ok, err := tryFlock(st.f)
+		if err != nil {
+			return fmt.Errorf("filesystem: lock: %w", err)
+		}
+		if ok {
+			return nil
+		}
+		if t == nil {
+			t = time.NewTimer(wait)
+			defer t.Stop()
+		} else {
+			t.Reset(wait)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("filesystem: lock: %w", ctx.Err())
+		case <-s.stop:
+			return backend.ErrClosed
+		}
+	}
+}
+
+// openLockFile opens (creating it if needed) the lock file of e's
+// subdirectory; something other than a regular file in its place is an
+// error, not followed and not waited on.
+func (s *Store) openLockFile(e entry) (*os.File, error) {
+	name := filepath.Join(e.sub, lockName)
+	flag := os.O_RDWR | os.O_CREATE | openFlags
+	f, err := os.OpenFile(name, flag, s.opts.FileMode)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
+			f, err = os.OpenFile(name, flag, s.opts.FileMode)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// errNotRegular reports something other than a regular file where the store
+// keeps one of its files.
+var errNotRegular = errors.New("not a regular file")
+
+func (s *Store) unlock(st *stripe) {
+	_ = funlock(st.f)
+	<-st.sem
+}

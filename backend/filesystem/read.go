@@ -1,0 +1,159 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+)
+
+// openRegular opens the file at path for reading if it is a regular file. It
+// never blocks on what it finds there and never follows a symbolic link: a
+// FIFO, socket, device, directory or symbolic link gives (nil, nil, nil), as
+// a missing file does. The check is made on the opened file (fstat), so the
+// file read is the file checked.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, nil
+		}
+		// A symbolic link refused by O_NOFOLLOW (ELOOP on Linux and
+		// macOS, other errors on the BSDs), a socket (ENXIO): not ours,
+		// and not an error of the store.
+		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
+			return nil, nil, nil
+		}
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, nil
+	}
+	return f, fi, nil
+}
+
+// read is one read of an entry file: the value and expiry when it is a live
+// entry for key; ok false when it is missing, expired, corrupt, another
+// key's, or not a regular file. fi names a regular file that is not a live
+// entry for key, for a removal that must not remove a newer file; it is nil
+// when nothing is to be removed (nothing there, or something that is not
+// ours: a FIFO, a directory, a symbolic link).
+type read struct {
+	value  []byte
+	expiry int64
+	size   int64
+	ok     bool
+	fi     fs.FileInfo
+}
+
+// maxFileSize is the largest file the format can describe.
+const maxFileSize = 2*math.MaxUint32 + overhead
+
+// readChunk is how many bytes read reads between two looks at its context.
+const readChunk = 1 << 20
+
+// read reads e's file as an entry for key. It checks ctx before it opens the
+// file and between chunks of a long read.
+func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
+	if err := ctx.Err(); err != nil {
+		return read{}, fmt.Errorf("filesystem: %w", err)
+	}
+	f, fi, err := openRegular(e.path)
+	if err != nil {
+		return read{}, fmt.Errorf("filesystem: %w", err)
+	}
+	if f == nil {
+		return read{}, nil
+	}
+	defer f.Close()
+	size := fi.Size()
+	if size < overhead || size > maxFileSize || s.opts.MaxBytes >= 0 && size > s.opts.MaxBytes {
+		return read{fi: fi}, nil // not an entry this store could have written
+	}
+	b, err := readChecked(ctx, f, size, key)
+	if err != nil {
+		return read{}, fmt.Errorf("filesystem: read: %w", err)
+	}
+	if b == nil {
+		return read{fi: fi}, nil
+	}
+	exp, k, v, err := decode(b)
+	if err != nil || string(k) != key || s.expired(exp) {
+		return read{fi: fi}, nil
+	}
+	return read{value: v, expiry: exp, size: size, ok: true, fi: fi}, nil
+}
+
+// smallFile is the size up to which read reads a file in one go; larger
+// files are read header and key first.
+const smallFile = 64 << 10
+
+// readChecked reads the whole file f of size bytes, or nil when it is not
+// an entry for key (a file that shrank under us counts as one that is not).
+// A small file is read in one read(2); of a larger one, the header and key
+// are read and checked before the rest is allocated: a large file that is
+// not an entry for key costs one small read.
+func readChecked(ctx context.Context, f *os.File, size int64, key string) ([]byte, error) {
+	var b []byte
+	if size <= smallFile {
+		b = make([]byte, size)
+		if err := readFull(ctx, f, b); err != nil {
+			return shortRead(err)
+		}
+		return b, nil
+	}
+	var hdr [headerSize]byte
+	if err := readFull(ctx, f, hdr[:]); err != nil {
+		return shortRead(err)
+	}
+	if !headerFits(hdr[:], size, len(key)) {
+		return nil, nil
+	}
+	b = make([]byte, size)
+	copy(b, hdr[:])
+	k := b[headerSize : headerSize+len(key)]
+	if err := readFull(ctx, f, k); err != nil {
+		return shortRead(err)
+	}
+	if string(k) != key {
+		return nil, nil
+	}
+	if err := readFull(ctx, f, b[headerSize+len(key):]); err != nil {
+		return shortRead(err)
+	}
+	return b, nil
+}
+
+// shortRead sorts a failed read: a file that shrank under us is not one to
+// trust (nil, nil); the context's end and I/O errors are errors.
+func shortRead(err error) ([]byte, error) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	return nil, err
+}
+
+// readFull fills b from f, readChunk bytes at a time, and stops with the
+// context's error between two chunks once ctx is done.
+func readFull(ctx context.Context, f *os.File, b []byte) error {
+	for len(b) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := io.ReadFull(f, b[:min(len(b), readChunk)])
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}

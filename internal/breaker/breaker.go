@@ -1,0 +1,302 @@
+// Package breaker is a circuit breaker: after enough consecutive failures of
+// a dependency (a cache backend that is down or too slow) it stops calling it
+// for a cool-down, then lets one call through to see whether it is back.
+//
+// A caller asks Allow before each call; when Allow says yes, it reports the
+// call's outcome with Success or Failure.
+//
+//   - Closed (the normal state): every call is allowed. Threshold
+//     consecutive failures open the breaker; a success resets the count.
+//   - Open: no call is allowed, for Cooldown.
+//   - Half-open: once the cool-down is over, the next Allow lets exactly one
+//     call through (the probe) and refuses the others. The probe's success
+//     closes the breaker, its failure opens it for another cool-down. A probe
+//     that never reports (its caller panicked, or forgot) does not wedge the
+//     breaker: a Cooldown after the probe was let through, Allow lets
+//     another probe through.
+//
+// Success and Failure report the outcome of a call Allow let through; the
+// breaker does not tell calls apart. A report that arrives while the breaker
+// is open (from a call let through before it opened) is ignored; one that
+// arrives while it is half-open counts as the probe's.
+//
+// On a closed breaker with no failure since the last success, Allow and
+// Success read one atomic word and write nothing: they cost about a
+// nanosecond, and contend on no cache line, at any parallelism.
+//
+// A Breaker is safe for concurrent use and must not be copied after first
+// use.
+package breaker
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// State is the state of a Breaker.
+type State uint8
+
+// The states of a Breaker; see the package documentation.
+const (
+	Closed State = iota
+	Open
+	HalfOpen
+)
+
+// String returns "closed", "open" or "half-open".
+func (s State) String() string {
+	switch s {
+	case Closed:
+		return "closed"
+	case Open:
+		return "open"
+	case HalfOpen:
+		return "half-open"
+	}
+	return fmt.Sprintf("breaker.State(%d)", uint8(s))
+}
+
+// ErrOpen is an error for callers to return, or wrap, when Allow refused a
+// call.
+var ErrOpen = errors.New("breaker: open")
+
+// Defaults for the zero fields of Options.
+const (
+	DefaultThreshold = 5
+	DefaultCooldown  = time.Second
+)
+
+// Options configures a Breaker. The zero value of every field means its
+// default.
+type Options struct {
+	// Threshold is how many consecutive failures open the breaker. Default
+	// DefaultThreshold; must not be negative.
+	Threshold int
+	// Cooldown is how long an open breaker refuses every call before it
+	// lets a probe through, and how long it waits for a probe's report
+	// before it lets another one through. Default DefaultCooldown; must not
+	// be negative.
+	Cooldown time.Duration
+	// Clock returns the current time; tests inject one. Default time.Now.
+	// It is called only on the slow paths: on a failure, and by Allow
+	// while the breaker is open or half-open.
+	Clock func() time.Time
+	// OnChange, if set, is called after each change of state, once per
+	// change, with no lock held: it may call the Breaker. Calls are made in
+	// the order of the changes, one at a time, from the Allow, Success or
+	// Failure call that made the change or from a later one. It should
+	// return quickly: the caller it runs in waits for it.
+	OnChange func(from, to State)
+}
+
+// fast is the word Allow and Success read first. It is written only under
+// the mutex and mirrors the state: fastClean and fastFailing mean closed
+// (with no failure, or with some, since the last success); fastTripped
+// means open or half-open, to be read under the mutex.
+const (
+	fastClean uint32 = iota
+	fastFailing
+	fastTripped
+)
+
+// Breaker is a circuit breaker; see the package documentation. Create one
+// with New.
+type Breaker struct {
+	fast atomic.Uint32
+
+	threshold int
+	cooldown  time.Duration
+	now       func() time.Time
+	onChange  func(from, to State)
+
+	mu        sync.Mutex
+	state     State
+	failures  int       // consecutive failures, while closed
+	until     time.Time // open: end of the cool-down; half-open: end of the probe's lease
+	pending   []change  // changes not yet passed to onChange
+	notifying bool      // a goroutine is calling onChange
+}
+
+type change struct{ from, to State }
+
+// New returns a closed Breaker, or an error naming the option that is out of
+// range.
+func New(opts Options) (*Breaker, error) {
+	switch {
+	case opts.Threshold < 0:
+		return nil, fmt.Errorf("breaker: Options.Threshold is %d; want > 0, or 0 for the default (%d)", opts.Threshold, DefaultThreshold)
+	case opts.Cooldown < 0:
+		return nil, fmt.Errorf("breaker: Options.Cooldown is %v; want > 0, or 0 for the default (%v)", opts.Cooldown, DefaultCooldown)
+	}
+	b := &Breaker{
+		threshold: opts.Threshold,
+		cooldown:  opts.Cooldown,
+		now:       opts.Clock,
+		onChange:  opts.OnChange,
+	}
+	if b.threshold == 0 {
+		b.threshold = DefaultThreshold
+	}
+	if b.cooldown == 0 {
+		b.cooldown = DefaultCooldown
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	return b, nil
+}
+
+// Must is New for program start-up: it panics on an error.
+func Must(opts Options) *Breaker {
+	b, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Allow reports whether a call may be made now: always while the breaker is
+// closed, never while it is open and cooling down, and for exactly one
+// caller (the probe) when the cool-down is over. A caller that is allowed
+// reports the outcome with Success or Failure.
+func (b *Breaker) Allow() bool {
+	if b.fast.Load() != fastTripped {
+		return true
+	}
+	return b.allowSlow()
+}
+
+func (b *Breaker) allowSlow() bool {
+	b.mu.Lock()
+	allowed := false
+	switch b.state {
+	case Closed:
+		allowed = true
+	case Open, HalfOpen:
+		// Open: the cool-down is over. Half-open: the probe's lease is
+		// over, with no report from it.
+		if now := b.now(); !now.Before(b.until) {
+			b.setLocked(HalfOpen)
+			b.until = now.Add(b.cooldown)
+			allowed = true
+		}
+	}
+	b.mu.Unlock()
+	b.notify()
+	return allowed
+}
+
+// Success reports that a call Allow let through succeeded: it resets the
+// count of failures, and closes a half-open breaker.
+func (b *Breaker) Success() {
+	if b.fast.Load() != fastClean {
+		b.successSlow()
+	}
+}
+
+func (b *Breaker) successSlow() {
+	b.mu.Lock()
+	switch b.state {
+	case Closed:
+		b.failures = 0
+		b.fast.Store(fastClean)
+	case HalfOpen:
+		b.setLocked(Closed)
+	}
+	b.mu.Unlock()
+	b.notify()
+}
+
+// Failure reports that a call Allow let through failed: Threshold of them in
+// a row open a closed breaker, and one opens a half-open breaker again, for
+// a cool-down.
+func (b *Breaker) Failure() {
+	b.mu.Lock()
+	switch b.state {
+	case Closed:
+		b.failures++
+		if b.failures < b.threshold {
+			b.fast.Store(fastFailing)
+			break
+		}
+		b.setLocked(Open)
+		b.until = b.now().Add(b.cooldown)
+	case HalfOpen:
+		b.setLocked(Open)
+		b.until = b.now().Add(b.cooldown)
+	}
+	b.mu.Unlock()
+	b.notify()
+}
+
+// State returns the breaker's state. An open breaker whose cool-down is over
+// stays open until the next Allow lets a probe through.
+func (b *Breaker) State() State {
+	if b.fast.Load() != fastTripped {
+		return Closed
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
+}
+
+// setLocked moves the breaker to state to and queues the change for
+// onChange. Called with b.mu held.
+func (b *Breaker) setLocked(to State) {
+	from := b.state
+	if from == to {
+		return
+	}
+	b.state = to
+	b.failures = 0
+	if to == Closed {
+		b.fast.Store(fastClean)
+	} else {
+		b.fast.Store(fastTripped)
+	}
+	if b.onChange != nil {
+		b.pending = append(b.pending, change{from, to})
+	}
+}
+
+// notify passes the queued changes to onChange, in order, unless another
+// goroutine is doing so (it will pass these too). Called with b.mu not held.
+func (b *Breaker) notify() {
+	if b.onChange == nil {
+		return
+	}
+	b.mu.Lock()
+	if b.notifying {
+		b.mu.Unlock()
+		return
+	}
+	b.notifying = true
+	for len(b.pending) > 0 {
+		c := b.pending[0]
+		b.pending = b.pending[1:]
+		b.mu.Unlock()
+		b.call(c)
+		b.mu.Lock()
+	}
+	b.notifying = false
+	b.mu.Unlock()
+}
+
+// call passes one change to onChange. If onChange panics, the panic goes on
+// up the caller's stack, and the next caller of notify passes the changes
+// still queued.
+func (b *Breaker) call(c change) {
+	returned := false
+	defer func() {
+		if !returned {
+			b.mu.Lock()
+			b.notifying = false
+			b.mu.Unlock()
+		}
+	}()
+	b.onChange(c.from, c.to)
+	returned = true
+}
