@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/breaker"
 	"github.com/go-caching/caching/internal/flight"
 	"github.com/go-caching/caching/internal/ratelimit"
 )
@@ -34,6 +35,10 @@ var (
 	// or configuration: Options given to New, and the options of Cached,
 	// CachedMux, ViewKey and Memoize (which panic with it).
 	ErrInvalidOption = errors.New("caching: invalid option")
+	// ErrUnavailable reports a call the Cache did not make because its
+	// circuit breaker is open: the backend failed repeatedly and is left
+	// alone for a cool-down (see BreakerOptions).
+	ErrUnavailable = errors.New("caching: backend unavailable (circuit breaker open)")
 )
 
 // Options configures a Cache. The zero value (or a nil *Options) is ready to
@@ -70,6 +75,27 @@ type Options struct {
 	// Clock returns the current time. Nil means time.Now. Tests set it to
 	// move time by hand.
 	Clock func() time.Time
+	// Breaker configures the circuit breaker in front of a backend that is
+	// not in-process. The zero value means 5 consecutive failures open it
+	// for 1 second.
+	Breaker BreakerOptions
+}
+
+// BreakerOptions configures a Cache's circuit breaker. After Threshold
+// consecutive failed backend calls (errors other than the backend's own
+// answers, such as a miss, and timeouts), the Cache stops calling the
+// backend for Cooldown: views and Memoize serve uncached at the cost of an
+// atomic load, and the direct API returns errors wrapping ErrUnavailable.
+// Then one call goes through as a probe: its success closes the breaker, its
+// failure opens it for another Cooldown. Each change is logged once and
+// shown in Stats.Breaker. In-process stores have no breaker.
+type BreakerOptions struct {
+	// Threshold is how many consecutive failures open the breaker. Zero
+	// means 5; negative turns the breaker off.
+	Threshold int
+	// Cooldown is how long an open breaker refuses calls. Zero means 1
+	// second; negative is an error.
+	Cooldown time.Duration
 }
 
 // Cache is the entry point of the package: a typed, tag-aware view of one
@@ -155,7 +181,36 @@ func New(opts *Options) (*Cache, error) {
 	c.store.local, _ = b.(backend.ValueStore)
 	c.store.many, _ = b.(backend.GetManyer)
 	c.store.setMany, _ = b.(backend.SetManyer)
+	if opts.Breaker.Cooldown < 0 {
+		return nil, fmt.Errorf("%w: Options.Breaker.Cooldown is %v; want 0 (1s) or positive", ErrInvalidOption, opts.Breaker.Cooldown)
+	}
+	if c.store.local == nil && opts.Breaker.Threshold >= 0 {
+		br, err := breaker.New(breaker.Options{
+			Threshold: opts.Breaker.Threshold,
+			Cooldown:  opts.Breaker.Cooldown,
+			Clock:     c.clock,
+			OnChange:  c.breakerChanged,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: Options.Breaker: %w", ErrInvalidOption, err)
+		}
+		c.store.br = br
+	}
 	return c, nil
+}
+
+// breakerChanged logs each change of the breaker's state, once: these are
+// not rate-limited, as a flapping backend changes state at most once per
+// cool-down.
+func (c *Cache) breakerChanged(from, to breaker.State) {
+	level, msg := slog.LevelWarn, "caching: backend failing, circuit breaker open: serving uncached"
+	switch to {
+	case breaker.Closed:
+		level, msg = slog.LevelInfo, "caching: backend answering again, circuit breaker closed"
+	case breaker.HalfOpen:
+		level, msg = slog.LevelInfo, "caching: probing the backend, circuit breaker half-open"
+	}
+	c.log.LogAttrs(context.Background(), level, msg, slog.String("from", from.String()), slog.String("to", to.String()))
 }
 
 // Must is like New but panics on an invalid option. Use it at program start.

@@ -145,7 +145,7 @@ func (c *Cache) Has(ctx context.Context, key string) (bool, error) {
 // everything in it): the keys of the direct API, the response cache and
 // Memoize alike. It never flushes a shared server.
 func (c *Cache) Clear(ctx context.Context) error {
-	if err := c.store.b.Clear(ctx); err != nil {
+	if err := c.store.clear(ctx); err != nil {
 		return fmt.Errorf("caching: clear: %w", err)
 	}
 	return nil

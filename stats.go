@@ -38,6 +38,10 @@ type Stats struct {
 	Entries   int64 `json:"entries"`   // entries held by the backend, or -1
 	Bytes     int64 `json:"bytes"`     // bytes held by the backend, or -1
 	Evictions int64 `json:"evictions"` // entries the backend evicted for room, or -1
+	// Breaker is the state of the circuit breaker: "closed" (calls go
+	// through), "open" (the backend is left alone), "half-open" (one probe
+	// is out), or "" for an in-process store, which has none.
+	Breaker string `json:"breaker,omitempty"`
 }
 
 // HitRatio is Hits+StaleHits over all lookups (Bypasses left out), or 0
@@ -82,6 +86,9 @@ func (c *Cache) Stats() Stats {
 		Entries:   -1,
 		Bytes:     -1,
 		Evictions: -1,
+	}
+	if c.store.br != nil {
+		s.Breaker = c.store.br.State().String()
 	}
 	if st, ok := c.store.b.(backend.Statser); ok {
 		bs := st.Stats()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/breaker"
 )
 
 // store is the Cache's one seam between the two kinds of backend. Nothing
@@ -41,6 +42,11 @@ type store struct {
 	// pathTags starts the keys of per-path tag versions, the only versions
 	// that expire (see versionTTL).
 	pathTags string
+
+	// br guards a remote backend: after consecutive failures it refuses
+	// calls for a cool-down, so that a dead server costs a request an
+	// atomic load, not a dial. Nil for in-process stores.
+	br *breaker.Breaker
 
 	stats    *counters
 	failOpen func(op string, err error)
@@ -192,7 +198,7 @@ func (s *store) lookupDirect(ctx context.Context, key string) (e *entry, integer
 			return e, nil, nil
 		}
 		// An integer is kept as bytes, where the store's Incr finds it.
-		raw, err := s.b.Get(ctx, key)
+		raw, err := s.get(ctx, key)
 		if err != nil || !isInteger(raw) {
 			return nil, nil, notFoundOr(err)
 		}
@@ -530,7 +536,12 @@ func (s *store) addWrite(ctx context.Context, w write) (bool, error) {
 // counter, or a read and a write back.
 func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if in, ok := s.b.(backend.Incrementer); ok {
-		return in.Incr(ctx, key, delta)
+		if err := s.admit(); err != nil {
+			return 0, err
+		}
+		n, err := in.Incr(ctx, key, delta)
+		s.report(ctx, err)
+		return n, err
 	}
 	var n int64
 	v, err := s.get(ctx, key)
@@ -586,17 +597,54 @@ func (s *store) setValue(e *entry, v any, enc func(any) ([]byte, error)) error {
 	return nil
 }
 
-// The primitives of a remote store. Every byte call goes through them.
+// The primitives of a remote store: every byte call goes through them, and
+// through the circuit breaker. A refused call returns ErrUnavailable at
+// once.
+
+// admit reports, as an error, whether a backend call may go ahead now.
+func (s *store) admit() error {
+	if s.br != nil && !s.br.Allow() {
+		return ErrUnavailable
+	}
+	return nil
+}
+
+// report records the outcome of an admitted call for the breaker. An answer
+// of the backend (a miss, a value too large, not an integer) is a success; a
+// call its caller cancelled says nothing; a timeout or any other error is a
+// failure.
+func (s *store) report(ctx context.Context, err error) {
+	if s.br == nil {
+		return
+	}
+	switch {
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, backend.ErrValueTooLarge),
+		errors.Is(err, backend.ErrNotInteger), errors.Is(err, backend.ErrInvalidTTL):
+		s.br.Success()
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil, errors.Is(err, backend.ErrClosed):
+	default:
+		s.br.Failure()
+	}
+}
 
 func (s *store) get(ctx context.Context, key string) ([]byte, error) {
-	return s.b.Get(ctx, key)
+	if err := s.admit(); err != nil {
+		return nil, err
+	}
+	v, err := s.b.Get(ctx, key)
+	s.report(ctx, err)
+	return v, err
 }
 
 // getRaw reads keys in one round trip where the backend can: one slot per
 // key, nil for a miss.
 func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
+	if err := s.admit(); err != nil {
+		return nil, err
+	}
 	if s.many != nil {
 		vals, err := s.many.GetMany(ctx, keys)
+		s.report(ctx, err)
 		if err == nil && len(vals) != len(keys) {
 			err = fmt.Errorf("caching: backend GetMany returned %d values for %d keys", len(vals), len(keys))
 		}
@@ -605,6 +653,7 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 	vals := make([][]byte, len(keys))
 	for i, k := range keys {
 		v, err := s.b.Get(ctx, k)
+		s.report(ctx, err)
 		switch {
 		case err == nil:
 			vals[i] = v
@@ -616,29 +665,58 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 }
 
 func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	return s.b.Set(ctx, key, value, ttl)
+	if err := s.admit(); err != nil {
+		return err
+	}
+	err := s.b.Set(ctx, key, value, ttl)
+	s.report(ctx, err)
+	return err
 }
 
 func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	return s.b.Add(ctx, key, value, ttl)
+	if err := s.admit(); err != nil {
+		return false, err
+	}
+	added, err := s.b.Add(ctx, key, value, ttl)
+	s.report(ctx, err)
+	return added, err
 }
 
 // setItems writes items in one round trip where the backend can.
 func (s *store) setItems(ctx context.Context, items []backend.Item) error {
-	if s.setMany != nil {
-		return s.setMany.SetMany(ctx, items)
-	}
-	for _, it := range items {
-		if err := s.b.Set(ctx, it.Key, it.Value, it.TTL); err != nil {
-			return err
+	if s.setMany == nil {
+		for _, it := range items {
+			if err := s.set(ctx, it.Key, it.Value, it.TTL); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	return nil
+	if err := s.admit(); err != nil {
+		return err
+	}
+	err := s.setMany.SetMany(ctx, items)
+	s.report(ctx, err)
+	return err
 }
 
 func (s *store) del(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	return s.b.Delete(ctx, keys...)
+	if err := s.admit(); err != nil {
+		return err
+	}
+	err := s.b.Delete(ctx, keys...)
+	s.report(ctx, err)
+	return err
+}
+
+func (s *store) clear(ctx context.Context) error {
+	if err := s.admit(); err != nil {
+		return err
+	}
+	err := s.b.Clear(ctx)
+	s.report(ctx, err)
+	return err
 }
