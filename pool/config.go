@@ -20,9 +20,9 @@ const NoOverflow = -1
 
 // Errors of package pool. Test for them with errors.Is.
 var (
-	// ErrInvalidConfig reports a Config with a field out of range or two
+	// ErrInvalidOption reports a Config with a field out of range or two
 	// fields that contradict each other; the error text names them.
-	ErrInvalidConfig = errors.New("pool: invalid config")
+	ErrInvalidOption = errors.New("pool: invalid option")
 	// ErrPoolTimeout reports that no connection became available within
 	// Config.Timeout (SQLAlchemy's TimeoutError).
 	ErrPoolTimeout = errors.New("pool: timed out waiting for a connection")
@@ -95,10 +95,10 @@ func (c Config) MaxOpen() int {
 }
 
 // Validate reports the first field out of range or contradiction, as an
-// error wrapping ErrInvalidConfig that names the field and the valid range.
+// error wrapping ErrInvalidOption that names the field and the valid range.
 func (c Config) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
 	}
 	switch {
 	case c.Size < 0:

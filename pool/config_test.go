@@ -42,7 +42,7 @@ func TestConfigValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, pool.ErrInvalidConfig)
+			require.ErrorIs(t, err, pool.ErrInvalidOption)
 			assert.Contains(t, err.Error(), tc.wantErr)
 			assert.Contains(t, err.Error(), "pool: ")
 		})
@@ -62,7 +62,7 @@ func TestApplySQL(t *testing.T) {
 	defer db.Close()
 	require.NoError(t, pool.ApplySQL(db, pool.Config{Size: 3, MaxOverflow: 4}))
 	assert.Equal(t, 7, db.Stats().MaxOpenConnections)
-	require.ErrorIs(t, pool.ApplySQL(db, pool.Config{Size: -3}), pool.ErrInvalidConfig)
+	require.ErrorIs(t, pool.ApplySQL(db, pool.Config{Size: -3}), pool.ErrInvalidOption)
 	assert.Equal(t, 7, db.Stats().MaxOpenConnections, "an invalid config changes nothing")
 }
 
@@ -90,7 +90,7 @@ func TestApplyRedis(t *testing.T) {
 	})
 	t.Run("invalid", func(t *testing.T) {
 		o := redis.Options{PoolSize: 3}
-		require.ErrorIs(t, pool.ApplyRedis(&o, pool.Config{MinIdle: 9}), pool.ErrInvalidConfig)
+		require.ErrorIs(t, pool.ApplyRedis(&o, pool.Config{MinIdle: 9}), pool.ErrInvalidOption)
 		assert.Equal(t, 3, o.PoolSize)
 	})
 }
@@ -102,5 +102,5 @@ func TestApplyMemcache(t *testing.T) {
 	assert.Zero(t, mc.Timeout, "a zero Timeout leaves gomemcache's socket timeout alone")
 	require.NoError(t, pool.ApplyMemcache(mc, pool.Config{Timeout: 200 * time.Millisecond}))
 	assert.Equal(t, 200*time.Millisecond, mc.Timeout)
-	require.ErrorIs(t, pool.ApplyMemcache(mc, pool.Config{Timeout: -1}), pool.ErrInvalidConfig)
+	require.ErrorIs(t, pool.ApplyMemcache(mc, pool.Config{Timeout: -1}), pool.ErrInvalidOption)
 }

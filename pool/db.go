@@ -95,11 +95,11 @@ func OpenDB(dc driver.Connector, cfg Config, opts SQLOptions) (*DB, error) {
 	}
 	switch {
 	case opts.SlowQuery < 0:
-		return nil, fmt.Errorf("%w: SlowQuery %v is negative (want >= 0; 0 means no slow-query log)", ErrInvalidConfig, opts.SlowQuery)
+		return nil, fmt.Errorf("%w: SlowQuery %v is negative (want >= 0; 0 means no slow-query log)", ErrInvalidOption, opts.SlowQuery)
 	case opts.MaxStatement < 0:
-		return nil, fmt.Errorf("%w: MaxStatement %d is negative (want >= 0; 0 means %d)", ErrInvalidConfig, opts.MaxStatement, DefaultMaxStatement)
+		return nil, fmt.Errorf("%w: MaxStatement %d is negative (want >= 0; 0 means %d)", ErrInvalidOption, opts.MaxStatement, DefaultMaxStatement)
 	case opts.SlowLogInterval < 0 || opts.SlowLogBurst < 0:
-		return nil, fmt.Errorf("%w: SlowLogInterval %v and SlowLogBurst %d must be >= 0 (0 means %v and %d)", ErrInvalidConfig, opts.SlowLogInterval, opts.SlowLogBurst, DefaultSlowLogInterval, DefaultSlowLogBurst)
+		return nil, fmt.Errorf("%w: SlowLogInterval %v and SlowLogBurst %d must be >= 0 (0 means %v and %d)", ErrInvalidOption, opts.SlowLogInterval, opts.SlowLogBurst, DefaultSlowLogInterval, DefaultSlowLogBurst)
 	}
 	if opts.MaxStatement == 0 {
 		opts.MaxStatement = DefaultMaxStatement

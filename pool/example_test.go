@@ -48,7 +48,7 @@ func ExampleOpenDB() {
 func ExampleConfig_Validate() {
 	err := pool.Config{Recycle: time.Minute, RecycleJitter: 2 * time.Minute}.Validate()
 	fmt.Println(err)
-	fmt.Println(errors.Is(err, pool.ErrInvalidConfig))
+	fmt.Println(errors.Is(err, pool.ErrInvalidOption))
 	// Output:
 	// pool: invalid config: RecycleJitter 2m0s exceeds Recycle 1m0s (want 0 <= RecycleJitter <= Recycle)
 	// true

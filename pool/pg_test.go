@@ -394,9 +394,9 @@ func TestStatsHandlerReportsThePool(t *testing.T) {
 
 func TestOpenDBRejectsBadConfig(t *testing.T) {
 	_, err := pool.OpenDB(stdlib.GetConnector(pgx.ConnConfig{}), pool.Config{Size: -1}, pool.SQLOptions{})
-	require.ErrorIs(t, err, pool.ErrInvalidConfig)
+	require.ErrorIs(t, err, pool.ErrInvalidOption)
 	_, err = pool.OpenDB(stdlib.GetConnector(pgx.ConnConfig{}), pool.Config{}, pool.SQLOptions{SlowQuery: -time.Second})
-	require.ErrorIs(t, err, pool.ErrInvalidConfig)
+	require.ErrorIs(t, err, pool.ErrInvalidOption)
 	_, err = pool.OpenDB(nil, pool.Config{}, pool.SQLOptions{})
 	require.Error(t, err)
 }
