@@ -50,7 +50,7 @@ func ExampleConfig_Validate() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, pool.ErrInvalidOption))
 	// Output:
-	// pool: invalid config: RecycleJitter 2m0s exceeds Recycle 1m0s (want 0 <= RecycleJitter <= Recycle)
+	// pool: invalid option: RecycleJitter 2m0s exceeds Recycle 1m0s (want 0 <= RecycleJitter <= Recycle)
 	// true
 }
 
