@@ -375,3 +375,24 @@ func FuzzAcceptEncoding(f *testing.F) {
 		}
 	})
 }
+
+// TestProfileCount checks the number of Profiles the doc promises: every
+// order of four coding weights and identity's, with ties, around the
+// anchors, is reached with weights of 0 to 0.5.
+func TestProfileCount(t *testing.T) {
+	qs := []string{"0", "0.1", "0.2", "0.3", "0.4", "0.5"}
+	seen := map[header.Profile]bool{{}: true} // absent
+	for i := range 6 * 6 * 6 * 6 * 7 {
+		var parts []string
+		for _, name := range []string{"zstd", "br", "gzip", "deflate"} {
+			parts = append(parts, name+";q="+qs[i%6])
+			i /= 6
+		}
+		if i > 0 {
+			parts = append(parts, "identity;q="+qs[i-1])
+		}
+		a := header.ParseAcceptEncoding([]string{strings.Join(parts, ", ")})
+		seen[a.Profile()] = true
+	}
+	assert.Len(t, seen, 1233)
+}
