@@ -30,15 +30,24 @@ func (c Coding) String() string {
 // ParseCoding returns the coding named s, ignoring ASCII case ("x-gzip" is
 // Gzip); ok is false for any name this package does not know.
 func ParseCoding(s string) (c Coding, ok bool) {
-	for c, name := range codingNames {
-		if EqualLower(s, name) {
-			return Coding(c), true
+	switch len(s) {
+	case 2:
+		c = Brotli
+	case 4:
+		c = Gzip
+		if s[0] == 'z' || s[0] == 'Z' {
+			c = Zstd
 		}
+	case 6:
+		return Gzip, EqualLower(s, "x-gzip")
+	case 7:
+		c = Deflate
+	case 8:
+		c = Identity
+	default:
+		return 0, false
 	}
-	if EqualLower(s, "x-gzip") {
-		return Gzip, true
-	}
-	return 0, false
+	return c, EqualLower(s, codingNames[c])
 }
 
 // notListed is the weight of a coding the header does not list.

@@ -68,17 +68,23 @@ var hopByHop = map[string]bool{
 // afterwards.
 func NewSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
+	var connection []string
+	odd := false
 	for k, vs := range hdr {
-		if len(vs) > 0 {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if ck == "Connection" {
+			connection = append(connection, vs...)
+		}
+		if len(vs) > 0 && !hopByHop[ck] {
 			h[k] = slices.Clone(vs)
+			odd = odd || ck != k
 		}
 	}
-	header.Canonicalize(h)
-	for e := range header.Elements(h["Connection"]) {
-		delete(h, textproto.CanonicalMIMEHeaderKey(e))
+	if odd {
+		header.Canonicalize(h)
 	}
-	for k := range hopByHop {
-		delete(h, k)
+	for e := range header.Elements(connection) {
+		delete(h, textproto.CanonicalMIMEHeaderKey(e))
 	}
 	if bodyAllowed(status) {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
