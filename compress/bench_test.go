@@ -145,3 +145,13 @@ func BenchmarkPassThrough(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkNegotiate(b *testing.B) {
+	c := compress.Must(compress.Options{})
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Accept-Encoding", "gzip, deflate, br, zstd")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = c.Negotiate(r)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/andybalholm/brotli"
+	"github.com/go-caching/caching/internal/header"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
@@ -24,9 +25,10 @@ type encoder interface {
 // codec is one encoding at one level, with its pool of encoders. Codecs are
 // shared by every Compressor (one pool per encoding and level).
 type codec struct {
-	name  string
-	level int
-	pool  sync.Pool
+	name   string
+	coding header.Coding
+	level  int
+	pool   sync.Pool
 }
 
 func (c *codec) get(w io.Writer) encoder {
@@ -91,7 +93,8 @@ func codecFor(name string, level int) (*codec, error) {
 	if c, ok := codecs[k]; ok {
 		return c, nil
 	}
-	c := &codec{name: name, level: level}
+	coding, _ := header.ParseCoding(name) // one of the four above
+	c := &codec{name: name, coding: coding, level: level}
 	c.pool.New = newEnc
 	codecs[k] = c
 	return c, nil

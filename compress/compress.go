@@ -83,8 +83,7 @@ func (c *Compressor) Negotiate(r *http.Request) string {
 	if (c.cfg.skip != nil && c.cfg.skip(r)) || len(r.Header["Upgrade"]) > 0 {
 		return ""
 	}
-	a := parseAcceptEncoding(r.Header["Accept-Encoding"])
-	if cd := a.choose(c.cfg.prefs); cd != nil {
+	if cd := c.cfg.prefs.negotiate(r.Header["Accept-Encoding"]); cd != nil {
 		return cd.name
 	}
 	return ""

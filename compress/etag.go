@@ -3,6 +3,8 @@ package compress
 import (
 	"net/http"
 	"strings"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // rewriteIfNoneMatch makes If-None-Match match the ETag the handler computes
@@ -15,11 +17,11 @@ import (
 func (c *Compressor) rewriteIfNoneMatch(r *http.Request) (*http.Request, bool) {
 	var enc, streamEnc string
 	if c.cfg.etag == ETagSuffix {
-		a := parseAcceptEncoding(r.Header["Accept-Encoding"])
-		if cd := a.choose(c.cfg.prefs); cd != nil {
+		a := header.ParseAcceptEncoding(r.Header["Accept-Encoding"])
+		if cd := c.cfg.prefs.choose(&a); cd != nil {
 			enc = cd.name
 		}
-		if cd := a.choose(c.cfg.streamPrefs); cd != nil {
+		if cd := c.cfg.streamPrefs.choose(&a); cd != nil {
 			streamEnc = cd.name
 		}
 		if enc == "" && streamEnc == "" {
@@ -28,26 +30,24 @@ func (c *Compressor) rewriteIfNoneMatch(r *http.Request) (*http.Request, bool) {
 	}
 	var b strings.Builder
 	changed := false
-	for _, line := range r.Header["If-None-Match"] {
-		for _, tag := range splitETags(line) {
-			if b.Len() > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(tag)
-			switch {
-			case tag == "*":
-			case c.cfg.etag == ETagWeaken && strings.HasPrefix(tag, `W/"`):
-				b.WriteString(", ")
-				b.WriteString(tag[2:])
-				changed = true
-			case c.cfg.etag == ETagSuffix && !strings.HasPrefix(tag, "W/"):
-				for _, e := range [2]string{enc, streamEnc} {
-					if e != "" && strings.HasSuffix(tag, ":"+e+`"`) {
-						b.WriteString(", ")
-						b.WriteString(tag[:len(tag)-len(e)-2] + `"`)
-						changed = true
-						break
-					}
+	for tag := range header.ETags(r.Header["If-None-Match"]) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tag)
+		switch {
+		case tag == "*":
+		case c.cfg.etag == ETagWeaken && strings.HasPrefix(tag, `W/"`):
+			b.WriteString(", ")
+			b.WriteString(tag[2:])
+			changed = true
+		case c.cfg.etag == ETagSuffix && !strings.HasPrefix(tag, "W/"):
+			for _, e := range [2]string{enc, streamEnc} {
+				if e != "" && strings.HasSuffix(tag, ":"+e+`"`) {
+					b.WriteString(", ")
+					b.WriteString(tag[:len(tag)-len(e)-2] + `"`)
+					changed = true
+					break
 				}
 			}
 		}
@@ -60,37 +60,4 @@ func (c *Compressor) rewriteIfNoneMatch(r *http.Request) (*http.Request, bool) {
 	r2.Header = r.Header.Clone()
 	r2.Header["If-None-Match"] = []string{b.String()}
 	return r2, true
-}
-
-// splitETags splits an If-None-Match value into entity-tags ("x", W/"x",
-// or *), honouring commas inside quotes. Malformed pieces are dropped.
-func splitETags(s string) []string {
-	var tags []string
-	for {
-		s = strings.TrimLeft(s, " \t,")
-		if s == "" {
-			return tags
-		}
-		if s[0] == '*' {
-			tags = append(tags, "*")
-			s = s[1:]
-			continue
-		}
-		start := 0
-		if strings.HasPrefix(s, "W/") {
-			start = 2
-		}
-		if len(s) <= start || s[start] != '"' {
-			// Malformed: skip to the next comma.
-			_, s, _ = strings.Cut(s, ",")
-			continue
-		}
-		end := strings.IndexByte(s[start+1:], '"')
-		if end < 0 {
-			return tags
-		}
-		end += start + 2
-		tags = append(tags, s[:end])
-		s = s[end:]
-	}
 }

@@ -2,6 +2,8 @@ package compress
 
 import (
 	"strings"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // mimeMatcher matches a response's media type against Options.MimeTypes.
@@ -43,8 +45,8 @@ func newMimeMatcher(types []string) (mimeMatcher, error) {
 
 // mediaType returns the lower-case type/subtype of a Content-Type value.
 func mediaType(ct string) string {
-	mt, _ := cutByte(ct, ';')
-	mt = trimOWS(mt)
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = header.TrimOWS(mt)
 	for i := 0; i < len(mt); i++ {
 		if 'A' <= mt[i] && mt[i] <= 'Z' {
 			return strings.ToLower(mt)

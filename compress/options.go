@@ -147,7 +147,7 @@ func levelOr(field string, v, def, lo, hi int) (int, error) {
 
 // config is the validated form of Options.
 type config struct {
-	prefs, streamPrefs []*codec
+	prefs, streamPrefs prefList
 	mime               mimeMatcher
 	minSize, maxBuffer int
 	eventStream        bool
@@ -217,20 +217,20 @@ func (o *Options) validate() (*config, error) {
 	return cfg, nil
 }
 
-func codecList(field string, names []string, levels map[string]int) ([]*codec, error) {
-	out := make([]*codec, 0, len(names))
+func codecList(field string, names []string, levels map[string]int) (prefList, error) {
+	var out prefList
 	seen := map[string]bool{}
 	for _, n := range names {
 		n = strings.ToLower(strings.TrimSpace(n))
 		if seen[n] {
-			return nil, optErr(field, "%q is listed twice", n)
+			return prefList{}, optErr(field, "%q is listed twice", n)
 		}
 		seen[n] = true
 		c, err := codecFor(n, levels[n])
 		if err != nil {
-			return nil, optErr(field, "%q is not one of zstd, br, gzip, deflate", n)
+			return prefList{}, optErr(field, "%q is not one of zstd, br, gzip, deflate", n)
 		}
-		out = append(out, c)
+		out.add(c)
 	}
 	return out, nil
 }

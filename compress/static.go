@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // siblingExt is the file extension of each pre-compressed variant.
@@ -61,13 +63,11 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fallback.ServeHTTP(w, r)
 		return
 	}
-	// Collect the siblings that exist, in negotiation order.
-	a := parseAcceptEncoding(r.Header["Accept-Encoding"])
-	anySibling := false
-	var best *codec
-	var bestInfo fs.FileInfo
-	bestQ := 0
-	for _, cd := range s.c.cfg.prefs {
+	// Collect the siblings that exist, in preference order, and negotiate
+	// among them.
+	var siblings prefList
+	var infos []fs.FileInfo
+	for _, cd := range s.c.cfg.prefs.codecs {
 		ext, ok := siblingExt[cd.name]
 		if !ok {
 			continue
@@ -76,22 +76,20 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil || fi.IsDir() {
 			continue
 		}
-		anySibling = true
-		if q := a.q(cd.name); a.present && q > bestQ {
-			best, bestInfo, bestQ = cd, fi, q
-		}
-	}
-	if best != nil && a.identity > bestQ {
-		best = nil
+		siblings.add(cd)
+		infos = append(infos, fi)
 	}
 	h := w.Header()
-	if anySibling {
+	if len(infos) > 0 {
 		addVary(h)
 	}
-	if best == nil {
+	a := header.ParseAcceptEncoding(r.Header["Accept-Encoding"])
+	i := a.Choose(siblings.codings)
+	if i < 0 {
 		s.fallback.ServeHTTP(w, r)
 		return
 	}
+	best, bestInfo := siblings.codecs[i], infos[i]
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
 		if ctype, err = s.sniff(name); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
 	"github.com/go-caching/caching/timing"
 )
@@ -157,9 +158,12 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // precheck runs when the final status is known: it passes the response
-// through at once when its status or headers rule compression out.
+// through at once when its status or headers rule compression out. It first
+// canonicalizes the header's keys, so that a handler's
+// w.Header()["content-encoding"] or ["vary"] is seen as net/http sends it.
 func (w *responseWriter) precheck() {
 	h := w.Header()
+	header.Canonicalize(h)
 	switch s := w.status; {
 	case s == http.StatusNotModified:
 		// A 304 carries the Vary its 200 would have had.
@@ -168,8 +172,7 @@ func (w *responseWriter) precheck() {
 		if w.vary && w.inmRewritten {
 			// The client revalidates an encoded variant: answer with
 			// that variant's ETag.
-			a := parseAcceptEncoding(w.r.Header["Accept-Encoding"])
-			if cd := a.choose(w.c.cfg.prefs); cd != nil {
+			if cd := w.c.cfg.prefs.negotiate(w.r.Header["Accept-Encoding"]); cd != nil {
 				w.codec = cd
 				w.encodeETag(h)
 			}
@@ -181,13 +184,13 @@ func (w *responseWriter) precheck() {
 		return
 	}
 	if ce, ok := h["Content-Encoding"]; ok {
-		if len(ce) == 1 && eqFold(ce[0], "identity") {
+		if len(ce) == 1 && header.EqualLower(ce[0], "identity") {
 			delete(h, "Content-Encoding") // Disable(w)
 		}
 		w.pass()
 		return
 	}
-	if _, ok := h["Content-Range"]; ok || hasToken(h["Cache-Control"], "no-transform") {
+	if _, ok := h["Content-Range"]; ok || noTransform(h["Cache-Control"]) {
 		w.pass()
 		return
 	}
@@ -237,8 +240,7 @@ func (w *responseWriter) decide(streamed bool, sniff []byte) error {
 	if streamed {
 		prefs = w.c.cfg.streamPrefs
 	}
-	a := parseAcceptEncoding(w.r.Header["Accept-Encoding"])
-	cd := a.choose(prefs)
+	cd := prefs.negotiate(w.r.Header["Accept-Encoding"])
 	if cd == nil {
 		return w.pass()
 	}
@@ -422,23 +424,19 @@ func addVary(h http.Header) {
 		h["Vary"] = varyAcceptEncoding[:1:1]
 		return
 	}
-	if hasToken(v, "accept-encoding") || hasToken(v, "*") {
+	if header.HasToken(v, "accept-encoding") || header.HasToken(v, "*") {
 		return
 	}
 	h["Vary"] = append(v[:len(v):len(v)], "Accept-Encoding")
 }
 
-// hasToken reports whether a comma-separated header lists token (lower case),
-// ignoring case and OWS.
-func hasToken(lines []string, token string) bool {
-	for _, s := range lines {
-		for len(s) > 0 {
-			var e string
-			e, s = cutByte(s, ',')
-			e = trimOWS(e)
-			if e == token || eqFold(e, token) {
-				return true
-			}
+// noTransform reports whether Cache-Control lines have the no-transform
+// directive, which forbids changing the content coding (RFC 9111 section
+// 5.2.2.6).
+func noTransform(lines []string) bool {
+	for d := range header.Directives(lines) {
+		if header.EqualLower(d.Name, "no-transform") {
+			return true
 		}
 	}
 	return false

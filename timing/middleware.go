@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
 )
 
@@ -129,7 +130,7 @@ func New(opts Options) (func(http.Handler) http.Handler, error) {
 	if m.header == "" {
 		m.header = DefaultHeader
 	}
-	if m.header != NoHeader && !validHeaderName(m.header) {
+	if m.header != NoHeader && !header.IsToken(m.header) {
 		return nil, fmt.Errorf("%w: Header %q is not a valid header name", ErrInvalidOptions, m.header)
 	}
 	if m.format == nil {
@@ -158,15 +159,6 @@ func Must(opts Options) func(http.Handler) http.Handler {
 // "12.345ms", "0.042ms", "1500ms".
 func FormatMillis(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', -1, 64) + "ms"
-}
-
-func validHeaderName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // writer is the per-request wrapper: it sets the headers at commit.

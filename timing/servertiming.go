@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // recorderKey is the context key of the request's *recorder. It is an empty
@@ -223,7 +225,7 @@ func writeToken(b *strings.Builder, name string) {
 		return
 	}
 	for i := 0; i < len(name); i++ {
-		if c := name[i]; isTokenChar(c) {
+		if c := name[i]; header.IsTchar(c) {
 			b.WriteByte(c)
 		} else {
 			b.WriteByte('_')
@@ -234,14 +236,7 @@ func writeToken(b *strings.Builder, name string) {
 // writeValue writes s as a token when it is one and as a quoted string
 // otherwise; control characters and non-ASCII bytes are dropped.
 func writeValue(b *strings.Builder, s string) {
-	token := true
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			token = false
-			break
-		}
-	}
-	if token {
+	if header.IsToken(s) {
 		b.WriteString(s)
 		return
 	}
@@ -257,12 +252,4 @@ func writeValue(b *strings.Builder, s string) {
 		}
 	}
 	b.WriteByte('"')
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

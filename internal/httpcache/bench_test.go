@@ -76,3 +76,48 @@ func sizeName(n int) string {
 	}
 	return strconv.Itoa(n>>10) + "KiB"
 }
+
+// BenchmarkVariantKey measures keying a request on a browser's
+// Accept-Encoding and Accept-Language.
+func BenchmarkVariantKey(b *testing.B) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Accept-Encoding", "gzip, deflate, br, zstd")
+	r.Header.Set("Accept-Language", "en-US,en;q=0.9,fr;q=0.8")
+	names := []string{"Accept-Encoding", "Accept-Language"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = VariantKey(r, names)
+	}
+}
+
+func BenchmarkParseCacheControl(b *testing.B) {
+	lines := []string{`public, max-age=60, s-maxage=30, stale-while-revalidate=10`, `no-cache="Set-Cookie, X-Id"`}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = ParseCacheControl(lines)
+	}
+}
+
+// BenchmarkRecorder measures recording a 2 KiB response: commit (header
+// checks and copy), the write and Finish.
+func BenchmarkRecorder(b *testing.B) {
+	body := []byte(strings.Repeat("x", 2048))
+	w := httptest.NewRecorder()
+	var p Policy
+	rec := Recorder{Check: func(status int, h http.Header) Reason {
+		_, reason := p.Response(status, h, time.Minute)
+		return reason
+	}}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		clear(w.Header())
+		w.Body.Reset()
+		rw := rec.Reset(w)
+		h := rw.Header()
+		h["Content-Type"] = []string{"application/json"}
+		h["Cache-Control"] = []string{"public, max-age=60"}
+		_, _ = rw.Write(body)
+		_, _, _, _ = rec.Finish()
+	}
+}

@@ -1,8 +1,9 @@
 package httpcache
 
 import (
-	"strings"
 	"time"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // maxDelta is the value a delta-seconds larger than 2^31 is read as (RFC
@@ -51,109 +52,52 @@ type CacheControl struct {
 }
 
 // ParseCacheControl parses the values of every Cache-Control header line
-// (for example h["Cache-Control"]). It never fails: malformed parts are
-// skipped or read restrictively as documented on CacheControl. It does not
-// allocate.
+// (for example h["Cache-Control"]) with the directive grammar of
+// header.Directives. It never fails: malformed parts are skipped or read
+// restrictively as documented on CacheControl. It does not allocate.
 func ParseCacheControl(lines []string) CacheControl {
 	var cc CacheControl
-	for _, line := range lines {
-		for len(line) > 0 {
-			var name, value string
-			var hasValue bool
-			name, value, hasValue, line = nextDirective(line)
-			if name == "" {
-				continue
-			}
-			cc.apply(name, value, hasValue)
-		}
+	for d := range header.Directives(lines) {
+		cc.apply(d.Name, d.Value, d.HasValue)
 	}
 	return cc
 }
 
-// nextDirective cuts the first directive off s: its name, its value (quotes
-// removed, escapes kept as written) and the rest of the list after the comma.
-func nextDirective(s string) (name, value string, hasValue bool, rest string) {
-	s = trimOWS(s)
-	i := 0
-	for i < len(s) && s[i] != ',' && s[i] != '=' {
-		i++
-	}
-	name = trimOWS(s[:i])
-	if i == len(s) {
-		return name, "", false, ""
-	}
-	if s[i] == ',' {
-		return name, "", false, s[i+1:]
-	}
-	// s[i] == '='
-	s = trimLeftOWS(s[i+1:])
-	if len(s) > 0 && s[0] == '"' {
-		j := 1
-		for j < len(s) && s[j] != '"' {
-			if s[j] == '\\' && j+1 < len(s) {
-				j++
-			}
-			j++
-		}
-		value = s[1:min(j, len(s))]
-		if j < len(s) {
-			j++ // closing quote
-		}
-		// Skip anything between the closing quote and the next comma.
-		for j < len(s) && s[j] != ',' {
-			j++
-		}
-		if j < len(s) {
-			j++
-		}
-		return name, value, true, s[j:]
-	}
-	j := 0
-	for j < len(s) && s[j] != ',' {
-		j++
-	}
-	value = trimOWS(s[:j])
-	if j < len(s) {
-		j++
-	}
-	return name, value, true, s[j:]
-}
-
 func (cc *CacheControl) apply(name, value string, hasValue bool) {
 	switch {
-	case strings.EqualFold(name, "no-store"):
+	case header.EqualLower(name, "no-store"):
 		cc.NoStore = true
-	case strings.EqualFold(name, "no-cache"):
+	case header.EqualLower(name, "no-cache"):
 		cc.NoCache = true
-	case strings.EqualFold(name, "private"):
+	case header.EqualLower(name, "private"):
 		cc.Private = true
-	case strings.EqualFold(name, "public"):
+	case header.EqualLower(name, "public"):
 		cc.Public = true
-	case strings.EqualFold(name, "must-revalidate"):
+	case header.EqualLower(name, "must-revalidate"):
 		cc.MustRevalidate = true
-	case strings.EqualFold(name, "proxy-revalidate"):
+	case header.EqualLower(name, "proxy-revalidate"):
 		cc.ProxyRevalidate = true
-	case strings.EqualFold(name, "no-transform"):
+	case header.EqualLower(name, "no-transform"):
 		cc.NoTransform = true
-	case strings.EqualFold(name, "immutable"):
+	case header.EqualLower(name, "immutable"):
 		cc.Immutable = true
-	case strings.EqualFold(name, "only-if-cached"):
+	case header.EqualLower(name, "only-if-cached"):
 		cc.OnlyIfCached = true
-	case strings.EqualFold(name, "max-age"):
+	case header.EqualLower(name, "max-age"):
 		cc.MaxAge = minDelta(cc.MaxAge, parseDelta(value))
-	case strings.EqualFold(name, "s-maxage"):
+	case header.EqualLower(name, "s-maxage"):
 		cc.SMaxAge = minDelta(cc.SMaxAge, parseDelta(value))
-	case strings.EqualFold(name, "stale-while-revalidate"):
+	case header.EqualLower(name, "stale-while-revalidate"):
 		cc.StaleWhileRevalidate = minDelta(cc.StaleWhileRevalidate, parseDelta(value))
-	case strings.EqualFold(name, "stale-if-error"):
+	case header.EqualLower(name, "stale-if-error"):
 		cc.StaleIfError = minDelta(cc.StaleIfError, parseDelta(value))
-	case strings.EqualFold(name, "max-stale"):
+	case header.EqualLower(name, "max-stale"):
 		if !hasValue {
 			cc.MaxStaleAny = true
 			return
 		}
 		cc.MaxStale = minDelta(cc.MaxStale, parseDelta(value))
-	case strings.EqualFold(name, "min-fresh"):
+	case header.EqualLower(name, "min-fresh"):
 		d, ok := parseDeltaOK(value)
 		if ok && (!cc.MinFresh.Valid || d > cc.MinFresh.Seconds) {
 			cc.MinFresh = Delta{Seconds: d, Valid: true}
@@ -190,21 +134,4 @@ func parseDeltaOK(s string) (int64, bool) {
 		}
 	}
 	return min(n, maxDelta), true
-}
-
-func isOWS(c byte) bool { return c == ' ' || c == '\t' }
-
-func trimLeftOWS(s string) string {
-	for len(s) > 0 && isOWS(s[0]) {
-		s = s[1:]
-	}
-	return s
-}
-
-func trimOWS(s string) string {
-	s = trimLeftOWS(s)
-	for len(s) > 0 && isOWS(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -58,6 +58,17 @@ func TestNewSnapshot(t *testing.T) {
 		s := NewSnapshot(200, http.Header{"Content-Length": {"300"}}, []byte("abc"), time.Now())
 		assert.Equal(t, []string{"3"}, s.Header["Content-Length"])
 	})
+	t.Run("hop-by-hop in any spelling dropped, spellings merged in order", func(t *testing.T) {
+		s := NewSnapshot(200, http.Header{
+			"connection": {"x-hop"}, "X-HOP": {"1"}, "set-cookie": {"a=1"}, "AGE": {"3"},
+			"x-b": {"2"}, "X-B": {"1"}, "X-b": {"3"},
+		}, nil, time.Now())
+		for _, k := range []string{"Connection", "X-Hop", "Set-Cookie", "Age"} {
+			assert.NotContains(t, s.Header, k)
+		}
+		assert.Equal(t, []string{"1", "3", "2"}, s.Header["X-B"], "canonical key first, then the others sorted")
+		assert.NotContains(t, s.Header, "x-b")
+	})
 	t.Run("input header not modified", func(t *testing.T) {
 		h := http.Header{"X-A": make([]string, 1, 4)}
 		h["X-A"][0] = "v"

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
 )
 
@@ -21,14 +22,24 @@ const ReasonWriteError Reason = "write-error"
 // does not keep.
 const ReasonTrailer Reason = "trailer"
 
+// ReasonLength reports a response whose body length disagrees with the
+// Content-Length its handler declared (the client got an error or a
+// truncated body), or that declares several Content-Length lines.
+const ReasonLength Reason = "length"
+
 // Recorder is the response writer of a cache miss. It passes everything
 // through to the client as it comes (it never delays the response) and
 // records on the side what a Snapshot needs: the final status and a copy of
 // the header at commit, and the body, teed into a buffer capped at a size
-// limit. The response becomes uncacheable, with a Reason, and the buffer is
+// limit. At commit it first canonicalizes the keys of the handler's header
+// map in place (header.Canonicalize), so that Check, the recorded copy and
+// what net/http sends all see w.Header()["cache-control"] as Cache-Control.
+// The response becomes uncacheable, with a Reason, and the buffer is
 // dropped, when:
 //
 //   - Check refuses the status and header at commit;
+//   - the body written is longer or shorter than the Content-Length the
+//     handler declared, or it declared several (ReasonLength);
 //   - the body passes the limit (or Content-Length announces it will);
 //   - the handler calls Flush, Hijack, or reaches the writer below through
 //     Unwrap (http.ResponseController does, for deadlines and full duplex);
@@ -62,7 +73,8 @@ type Recorder struct {
 	header   http.Header
 	body     []byte
 	reason   Reason
-	diverted int // the diverted status; 0 when not diverted
+	diverted int   // the diverted status; 0 when not diverted
+	declared int64 // the handler's Content-Length; -1 when none to check
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -73,7 +85,7 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // Reset prepares rec, with its current settings, for a response to w, and
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
-	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert}
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert, declared: -1}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
 	}
@@ -98,8 +110,8 @@ func (rec *Recorder) Fail(reason Reason) {
 // Reason returns why the response is uncacheable so far; "" if it is not.
 func (rec *Recorder) Reason() Reason { return rec.reason }
 
-// WriteHeader records the status and a copy of the header at commit, then
-// forwards the code.
+// WriteHeader canonicalizes the header's keys and records the status and a
+// copy of the header at commit, then forwards the code.
 func (rec *Recorder) WriteHeader(code int) {
 	if rec.diverted != 0 {
 		return
@@ -114,6 +126,7 @@ func (rec *Recorder) WriteHeader(code int) {
 		return
 	}
 	h := rec.Header()
+	header.Canonicalize(h)
 	rec.header = h.Clone()
 	switch {
 	case len(h["Trailer"]) > 0 || hasTrailerPrefix(h):
@@ -123,14 +136,8 @@ func (rec *Recorder) WriteHeader(code int) {
 			rec.Fail(reason)
 		}
 	}
-	if cl := h["Content-Length"]; rec.reason == ReasonNone && len(cl) == 1 {
-		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil {
-			if n > int64(rec.Limit) {
-				rec.Fail(ReasonTooLarge)
-			} else {
-				rec.body = make([]byte, 0, n)
-			}
-		}
+	if rec.reason == ReasonNone && bodyAllowed(code) {
+		rec.checkLength(h["Content-Length"])
 	}
 	if rec.StatusHeader != "" {
 		st := Miss
@@ -140,6 +147,29 @@ func (rec *Recorder) WriteHeader(code int) {
 		h[rec.StatusHeader] = st.Values()
 	}
 	rec.Writer.WriteHeader(code)
+}
+
+// checkLength reads the Content-Length the handler declared, as net/http
+// does (a valid value is a non-negative integer; net/http drops an invalid
+// one and frames the body itself), sizes the buffer for it and remembers it
+// for Finish.
+func (rec *Recorder) checkLength(cl []string) {
+	switch {
+	case len(cl) == 0:
+		return
+	case len(cl) > 1:
+		rec.Fail(ReasonLength) // clients reject several lengths, or pick one
+		return
+	}
+	n, err := strconv.ParseInt(cl[0], 10, 64)
+	switch {
+	case err != nil || n < 0:
+	case n > int64(rec.Limit):
+		rec.Fail(ReasonTooLarge)
+	default:
+		rec.declared = n
+		rec.body = make([]byte, 0, n)
+	}
 }
 
 func hasTrailerPrefix(h http.Header) bool {
@@ -232,6 +262,9 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	}
 	if rec.Hijacked() {
 		rec.Fail(ReasonStreaming)
+	}
+	if rec.reason == ReasonNone && rec.declared >= 0 && int64(len(rec.body)) != rec.declared {
+		rec.Fail(ReasonLength)
 	}
 	body, rec.body = rec.body, nil
 	return rec.Status(), rec.header, body, rec.reason

@@ -261,3 +261,132 @@ func TestRecorderDivertAndOnFail(t *testing.T) {
 		assert.Equal(t, []Reason{ReasonStreaming}, failed)
 	})
 }
+
+// served is what serveRecorded saw on both sides.
+type served struct {
+	resp    *http.Response
+	body    string
+	readErr error       // reading the body
+	header  http.Header // recorded
+	reason  Reason
+}
+
+// serveRecorded runs h behind a real net/http server through a Recorder
+// whose Check is a zero Policy's, and returns the client's response and the
+// Recorder's outcome.
+func serveRecorded(t *testing.T, h http.HandlerFunc) served {
+	t.Helper()
+	done := make(chan served, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p Policy
+		rec := Recorder{Check: func(status int, h http.Header) Reason {
+			_, reason := p.Response(status, h, time.Minute)
+			return reason
+		}}
+		h(rec.Reset(w), r)
+		var out served
+		_, out.header, _, out.reason = rec.Finish()
+		done <- out
+	}))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	body, readErr := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	out := <-done
+	out.resp, out.body, out.readErr = resp, string(body), readErr
+	return out
+}
+
+// TestRecorderNonCanonicalKeysAreChecked is issue 12.5: header map keys in
+// non-canonical case, which net/http sends, skipped every storing rule, so
+// a private response was stored and shared.
+func TestRecorderNonCanonicalKeysAreChecked(t *testing.T) {
+	for _, tt := range []struct {
+		key, value string
+		want       Reason
+	}{
+		{"set-cookie", "session=alice", ReasonSetCookie},
+		{"cache-control", "private", ReasonPrivate},
+		{"CACHE-CONTROL", "no-store", ReasonNoStore},
+		{"vary", "*", ReasonVaryStar},
+	} {
+		t.Run(tt.key+": "+tt.value, func(t *testing.T) {
+			got := serveRecorded(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header()[tt.key] = []string{tt.value}
+				_, _ = io.WriteString(w, "for one user")
+			})
+			require.NoError(t, got.readErr)
+			assert.Equal(t, "for one user", got.body)
+			assert.Equal(t, tt.value, got.resp.Header.Get(tt.key), "net/http sends the field")
+			assert.Equal(t, tt.want, got.reason)
+		})
+	}
+	t.Run("spellings merged in a fixed order into what is recorded", func(t *testing.T) {
+		got := serveRecorded(t, func(w http.ResponseWriter, _ *http.Request) {
+			h := w.Header()
+			h["x-tenant"] = []string{"b"}
+			h["X-TENANT"] = []string{"c"}
+			h["X-Tenant"] = []string{"a"}
+			w.WriteHeader(http.StatusOK)
+		})
+		require.NoError(t, got.readErr)
+		assert.Equal(t, ReasonNone, got.reason)
+		assert.Equal(t, []string{"a", "c", "b"}, got.header["X-Tenant"])
+		assert.Equal(t, []string{"a", "c", "b"}, got.resp.Header["X-Tenant"], "the client got the same")
+		s := NewSnapshot(http.StatusOK, got.header, nil, time.Time{})
+		assert.Equal(t, []string{"a", "c", "b"}, s.Header["X-Tenant"])
+	})
+}
+
+// TestRecorderTruncatedBodyNotStored is issue 12.4: a handler that declares
+// Content-Length: 10 and writes 5 bytes gives its client an error, but the
+// 5-byte body was recorded as complete.
+func TestRecorderTruncatedBodyNotStored(t *testing.T) {
+	t.Run("shorter, real server", func(t *testing.T) {
+		got := serveRecorded(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Length", "10")
+			_, _ = io.WriteString(w, "12345")
+		})
+		assert.Error(t, got.readErr, "the client sees a truncated body")
+		assert.Equal(t, ReasonLength, got.reason)
+	})
+	for _, tt := range []struct {
+		name   string
+		status int
+		cl     []string
+		body   string
+		want   Reason
+	}{
+		{"shorter", 200, []string{"10"}, "12345", ReasonLength},
+		{"longer", 200, []string{"3"}, "12345", ReasonLength},
+		{"empty", 200, []string{"1"}, "", ReasonLength},
+		{"several lengths", 200, []string{"5", "5"}, "12345", ReasonLength},
+		{"exact", 200, []string{"5"}, "12345", ReasonNone},
+		{"zero", 200, []string{"0"}, "", ReasonNone},
+		{"invalid is dropped by net/http", 200, []string{"five"}, "12345", ReasonNone},
+		{"negative is dropped by net/http", 200, []string{"-1"}, "12345", ReasonNone},
+		{"no body allowed", http.StatusNoContent, []string{"10"}, "", ReasonNone},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, body, reason := record(t, 0, nil, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header()["Content-Length"] = tt.cl
+				w.WriteHeader(tt.status)
+				if tt.body != "" {
+					_, _ = io.WriteString(w, tt.body)
+				}
+			})
+			assert.Equal(t, tt.want, reason)
+			if reason != ReasonNone {
+				assert.Nil(t, body)
+			}
+		})
+	}
+	t.Run("lower-case key", func(t *testing.T) {
+		_, _, _, _, reason := record(t, 0, nil, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header()["content-length"] = []string{"10"}
+			_, _ = io.WriteString(w, "12345")
+		})
+		assert.Equal(t, ReasonLength, reason)
+	})
+}

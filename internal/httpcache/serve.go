@@ -3,7 +3,10 @@ package httpcache
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // CacheStatus is what the cache did with a request, as an X-Cache header
@@ -121,41 +124,9 @@ func (s *Snapshot) notModifiedFor(r *http.Request) bool {
 // matchAny reports whether an If-None-Match list matches opaque, an
 // entity-tag without its W/ prefix, under weak comparison.
 func matchAny(lines []string, opaque string) bool {
-	for _, s := range lines {
-		for {
-			s = trimLeftOWS(s)
-			for len(s) > 0 && (s[0] == ',' || isOWS(s[0])) {
-				s = s[1:]
-			}
-			if s == "" {
-				break
-			}
-			if s[0] == '*' {
-				return true
-			}
-			if len(s) >= 2 && s[0] == 'W' && s[1] == '/' {
-				s = s[2:]
-			}
-			if len(s) == 0 || s[0] != '"' {
-				// Malformed: skip to the next comma.
-				i := 0
-				for i < len(s) && s[i] != ',' {
-					i++
-				}
-				s = s[i:]
-				continue
-			}
-			end := 1
-			for end < len(s) && s[end] != '"' {
-				end++
-			}
-			if end == len(s) {
-				break // unterminated
-			}
-			if s[:end+1] == opaque {
-				return true
-			}
-			s = s[end+1:]
+	for tag := range header.ETags(lines) {
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == opaque {
+			return true
 		}
 	}
 	return false

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // Snapshot is a stored response: what a hit replays. Build one with
@@ -56,25 +58,33 @@ var hopByHop = map[string]bool{
 	"Set-Cookie": true, "Age": true,
 }
 
-// NewSnapshot builds the Snapshot of a response. It copies header (keys
-// canonicalized, hop-by-hop fields, fields named by Connection, Set-Cookie
-// and Age dropped), sets Content-Length to len(body) when the status allows
-// a body, and computes a strong ETag from the body (the first 16 bytes of its
-// SHA-256, base64url) for a 2xx response whose handler set none. It takes
-// ownership of body: the caller must not modify it afterwards.
-func NewSnapshot(status int, header http.Header, body []byte, storedAt time.Time) *Snapshot {
-	drop := func(name string) bool { return hopByHop[name] }
-	if conn := header.Values("Connection"); len(conn) > 0 {
-		named, _ := ParseVary(http.Header{"Vary": conn}) // the same list syntax
-		drop = func(name string) bool { return hopByHop[name] || slices.Contains(named, name) }
-	}
-	h := make(http.Header, len(header)+2)
-	for k, vs := range header {
+// NewSnapshot builds the Snapshot of a response. It copies hdr (keys
+// canonicalized, the values of several spellings merged as
+// header.Canonicalize does; hop-by-hop fields, fields named by Connection,
+// Set-Cookie and Age dropped), sets Content-Length to len(body) when the
+// status allows a body, and computes a strong ETag from the body (the first
+// 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
+// none. It takes ownership of body: the caller must not modify it
+// afterwards.
+func NewSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
+	h := make(http.Header, len(hdr)+2)
+	var connection []string
+	odd := false
+	for k, vs := range hdr {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
-		if drop(ck) || len(vs) == 0 {
-			continue
+		if ck == "Connection" {
+			connection = append(connection, vs...)
 		}
-		h[ck] = append(h[ck], vs...)
+		if len(vs) > 0 && !hopByHop[ck] {
+			h[k] = slices.Clone(vs)
+			odd = odd || ck != k
+		}
+	}
+	if odd {
+		header.Canonicalize(h)
+	}
+	for e := range header.Elements(connection) {
+		delete(h, textproto.CanonicalMIMEHeaderKey(e))
 	}
 	if bodyAllowed(status) {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}

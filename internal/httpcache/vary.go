@@ -4,8 +4,9 @@ import (
 	"net/http"
 	"net/textproto"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // ParseVary returns the request header names a response's Vary lists, in
@@ -15,32 +16,37 @@ import (
 // every Vary line, case-insensitively. It returns nil names when there are
 // none.
 func ParseVary(h http.Header) (names []string, star bool) {
-	for _, line := range h["Vary"] {
-		for part := range strings.SplitSeq(line, ",") {
-			part = trimOWS(part)
-			switch {
-			case part == "":
-				continue
-			case part == "*":
-				star = true
-				continue
-			}
-			names = append(names, textproto.CanonicalMIMEHeaderKey(part))
+	for e := range header.Elements(h["Vary"]) {
+		if e == "*" {
+			star = true
+			continue
 		}
+		names = append(names, textproto.CanonicalMIMEHeaderKey(e))
 	}
 	slices.Sort(names)
 	return slices.Compact(names), star
 }
 
 // VariantKey builds the part of a cache key that tells apart the variants of
-// a response that varies on names (as ParseVary returns them): the request's
-// values of those headers, several lines joined, whitespace normalized, and
-// Accept-Encoding reduced to a canonical form (codings lower-cased, sorted,
-// deduplicated, q=1 dropped, x-gzip read as gzip), so that equivalent
-// requests share a variant. An absent header and an empty one differ (for
-// Accept-Encoding they mean different things). The result is unambiguous:
-// two different lists of values never give the same string. It returns ""
-// for no names.
+// a response that varies on names (as ParseVary returns them), so that
+// requests that the handler would answer alike share a variant. An absent
+// header and an empty one differ (for Accept-Encoding they mean different
+// things). The result is unambiguous: two different lists of values never
+// give the same string. It returns "" for no names.
+//
+// Accept-Encoding is keyed by what content-coding negotiation can see of it,
+// its header.Profile, read with the grammar package compress negotiates
+// with: the thousand ways to spell "gzip" share one variant, and two
+// requests share one only when compress, with any preference order, would
+// choose the same coding for both. Codings other than zstd, br, gzip,
+// deflate and identity are not part of the key: a handler whose response
+// depends on another coding must key its variants itself.
+//
+// Any other header is keyed by its combined value (the lines joined with
+// ", ", RFC 9110 section 5.3), with whitespace normalized outside
+// quoted-strings: the empty elements of the list dropped, no whitespace
+// around a comma or at either end, and each run of spaces and tabs inside an
+// element made one space.
 func VariantKey(r *http.Request, names []string) string {
 	if len(names) == 0 {
 		return ""
@@ -57,7 +63,10 @@ func VariantKey(r *http.Request, names []string) string {
 		}
 		b.WriteByte('=')
 		if name == "Accept-Encoding" {
-			escapeInto(&b, canonicalAcceptEncoding(values))
+			a := header.ParseAcceptEncoding(values)
+			var buf [64]byte
+			text, _ := a.Profile().AppendText(buf[:0])
+			b.Write(text) // lower-case letters, digits and commas: nothing to escape
 		} else {
 			escapeInto(&b, normalizeValues(values))
 		}
@@ -65,99 +74,40 @@ func VariantKey(r *http.Request, names []string) string {
 	return b.String()
 }
 
-// normalizeValues joins header lines with ", " and collapses whitespace:
-// runs of spaces and tabs become one space, none is kept at either end or
-// around a comma.
+// normalizeValues returns the combined value of header lines with its
+// whitespace normalized as VariantKey describes.
 func normalizeValues(values []string) string {
+	combined := values
+	if len(values) > 1 {
+		combined = []string{strings.Join(values, ", ")}
+	}
 	var b strings.Builder
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			part = trimOWS(part)
-			if part == "" {
-				continue
-			}
-			if b.Len() > 0 {
-				b.WriteByte(',')
-			}
-			space := false
-			for i := 0; i < len(part); i++ {
-				c := part[i]
-				if isOWS(c) {
-					space = true
-					continue
-				}
-				if space {
-					b.WriteByte(' ')
-					space = false
-				}
-				b.WriteByte(c)
-			}
-		}
-	}
-	return b.String()
-}
-
-// canonicalAcceptEncoding rewrites Accept-Encoding lines to one canonical
-// list: "br,gzip;q=0.5,identity;q=0". The first occurrence of a coding wins.
-func canonicalAcceptEncoding(values []string) string {
-	type coding struct {
-		name string
-		q    string // "" for q=1
-	}
-	var codings []coding
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			name, params, _ := strings.Cut(part, ";")
-			name = strings.ToLower(trimOWS(name))
-			if name == "" {
-				continue
-			}
-			switch name {
-			case "x-gzip":
-				name = "gzip"
-			case "x-compress":
-				name = "compress"
-			}
-			q := ""
-			for p := range strings.SplitSeq(params, ";") {
-				k, val, ok := strings.Cut(p, "=")
-				if !ok || !strings.EqualFold(trimOWS(k), "q") {
-					continue
-				}
-				q = canonicalQ(trimOWS(val))
-			}
-			if !slices.ContainsFunc(codings, func(c coding) bool { return c.name == name }) {
-				codings = append(codings, coding{name, q})
-			}
-		}
-	}
-	slices.SortFunc(codings, func(a, b coding) int { return strings.Compare(a.name, b.name) })
-	var b strings.Builder
-	for i, c := range codings {
-		if i > 0 {
+	for e := range header.QuotedElements(combined) {
+		if b.Len() > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(c.name)
-		if c.q != "" {
-			b.WriteString(";q=")
-			b.WriteString(c.q)
+		quoted, space := false, false
+		for i := 0; i < len(e); i++ {
+			c := e[i]
+			if !quoted && header.IsOWS(c) {
+				space = true
+				continue
+			}
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+			switch {
+			case quoted && c == '\\' && i+1 < len(e):
+				i++
+				b.WriteByte(e[i])
+			case c == '"':
+				quoted = !quoted
+			}
 		}
 	}
 	return b.String()
-}
-
-// canonicalQ returns a qvalue in its shortest form, "" for 1 (the default).
-// A malformed qvalue is kept as written, lower-cased, so that it still
-// separates variants without being read as something it is not.
-func canonicalQ(s string) string {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 1 {
-		return strings.ToLower(s)
-	}
-	if f == 1 {
-		return ""
-	}
-	return strconv.FormatFloat(f, 'g', 3, 64)
 }
 
 // escapeInto writes s with '%', '&', '=' and bytes outside printable ASCII

@@ -1,11 +1,15 @@
 package httpcache
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/go-caching/caching/compress"
 )
 
 func TestParseVary(t *testing.T) {
@@ -53,6 +57,10 @@ func TestVariantKey(t *testing.T) {
 		{"AE duplicate", ae, http.Header{"Accept-Encoding": {"gzip, gzip;q=0.5"}}, http.Header{"Accept-Encoding": {"gzip"}}},
 		{"AE q forms", ae, http.Header{"Accept-Encoding": {"gzip;q=0.50"}}, http.Header{"Accept-Encoding": {"gzip; Q=0.5"}}},
 		{"AE lines", ae, http.Header{"Accept-Encoding": {"gzip", "br"}}, http.Header{"Accept-Encoding": {"br, gzip"}}},
+		{"AE weights that negotiate alike", ae, http.Header{"Accept-Encoding": {"gzip;q=0.5"}}, http.Header{"Accept-Encoding": {"gzip"}}},
+		{"AE unknown codings", ae, http.Header{"Accept-Encoding": {"gzip, compress, lzma;q=0.1"}}, http.Header{"Accept-Encoding": {"gzip"}}},
+		{"AE star as the codings", ae, http.Header{"Accept-Encoding": {"*"}}, http.Header{"Accept-Encoding": {"zstd, br, gzip, deflate"}}},
+		{"quoted commas are one element", []string{"X-A"}, http.Header{"X-A": {`"a,b"`}}, http.Header{"X-A": {` "a,b" `}}},
 		{"unrelated header ignored", ae, http.Header{"Accept-Encoding": {"gzip"}, "X-Other": {"1"}}, http.Header{"Accept-Encoding": {"gzip"}}},
 	}
 	for _, tt := range same {
@@ -67,7 +75,10 @@ func TestVariantKey(t *testing.T) {
 	}{
 		{"values", []string{"Accept-Language"}, http.Header{"Accept-Language": {"en"}}, http.Header{"Accept-Language": {"fr"}}},
 		{"absent vs empty", ae, http.Header{}, http.Header{"Accept-Encoding": {""}}},
-		{"AE q", ae, http.Header{"Accept-Encoding": {"gzip;q=0.5"}}, http.Header{"Accept-Encoding": {"gzip"}}},
+		{"AE order of weights", ae, http.Header{"Accept-Encoding": {"gzip;q=0.5, br"}}, http.Header{"Accept-Encoding": {"gzip, br;q=0.5"}}},
+		{"AE refused", ae, http.Header{"Accept-Encoding": {"gzip;q=0"}}, http.Header{"Accept-Encoding": {"gzip"}}},
+		{"whitespace inside quotes kept", []string{"X-A"}, http.Header{"X-A": {`"a  b"`}}, http.Header{"X-A": {`"a b"`}}},
+		{"lines are joined with a comma", []string{"X-A"}, http.Header{"X-A": {`"a`, `b"`}}, http.Header{"X-A": {`"a,b"`}}},
 		{"AE identity;q=0", ae, http.Header{"Accept-Encoding": {"gzip, identity;q=0"}}, http.Header{"Accept-Encoding": {"gzip"}}},
 		{"injection", []string{"A", "B"}, http.Header{"A": {"1&B=2"}}, http.Header{"A": {"1"}, "B": {"2"}}},
 		{"case of value kept", []string{"X-Tenant"}, http.Header{"X-Tenant": {"Acme"}}, http.Header{"X-Tenant": {"acme"}}},
@@ -78,20 +89,85 @@ func TestVariantKey(t *testing.T) {
 		})
 	}
 	assert.Equal(t, "", variant(nil, http.Header{"A": {"1"}}))
-	assert.Equal(t, "Accept-Encoding=br,gzip;q%3D0.5,identity;q%3D0", variant(ae, http.Header{"Accept-Encoding": {"gzip;q=0.5, identity;q=0, br"}}))
+	assert.Equal(t, "Accept-Encoding=identity1,zstd1,br3,gzip2,deflate1", variant(ae, http.Header{"Accept-Encoding": {"gzip;q=0.5, identity;q=0, br"}}))
+	assert.Equal(t, "Accept-Encoding", variant(ae, http.Header{}))
 }
 
+// TestVariantKeyFourDecimalsIsNotGzip is issue 18.2: compress reads
+// "gzip;q=0.5000" as malformed (no gzip) and the cache keyed it as
+// "gzip;q=0.5", so a stored gzip body reached a client compress answers
+// unencoded.
+func TestVariantKeyFourDecimalsIsNotGzip(t *testing.T) {
+	ae := []string{"Accept-Encoding"}
+	assert.NotEqual(t, variant(ae, http.Header{"Accept-Encoding": {"gzip;q=0.5"}}), variant(ae, http.Header{"Accept-Encoding": {"gzip;q=0.5000"}}))
+	assert.Equal(t, variant(ae, http.Header{"Accept-Encoding": {""}}), variant(ae, http.Header{"Accept-Encoding": {"gzip;q=0.5000"}}))
+}
+
+// TestVariantKeyOtherParameterThenRefusal is issue 12.6: "gzip;foo=1,
+// gzip;q=0" was keyed as "gzip" and served gzip from the cache where
+// compress refuses gzip.
+func TestVariantKeyOtherParameterThenRefusal(t *testing.T) {
+	ae := []string{"Accept-Encoding"}
+	refused := variant(ae, http.Header{"Accept-Encoding": {"gzip;foo=1, gzip;q=0"}})
+	assert.NotEqual(t, variant(ae, http.Header{"Accept-Encoding": {"gzip"}}), refused)
+	assert.Equal(t, variant(ae, http.Header{"Accept-Encoding": {"gzip;q=0"}}), refused)
+}
+
+// TestVariantKeyThousandSpellingsOneVariant is issue 12.6: a thousand
+// spellings of Accept-Encoding that all negotiate gzip stored a thousand
+// entries for one URL.
+func TestVariantKeyThousandSpellingsOneVariant(t *testing.T) {
+	names := []string{"Accept-Encoding", "Accept-Language"}
+	keys := map[string]int{}
+	for i := range 1000 {
+		q := "1"
+		if i%999 != 0 {
+			q = fmt.Sprintf("0.%03d", i%999)
+		}
+		coding := []string{"gzip", "GZIP", "x-gzip", "Gzip"}[i%4]
+		ae := fmt.Sprintf("%s;q=%s, compress;q=%d, x-custom-%d, identity;q=0.000", coding, q, i%2, i)
+		keys[variant(names, http.Header{"Accept-Encoding": {ae}, "Accept-Language": {"en"}})]++
+	}
+	assert.Len(t, keys, 1, "%v", keys)
+	for _, algos := range [][]string{nil, {"gzip"}, {"br", "deflate"}} {
+		c := compress.Must(compress.Options{Algorithms: algos})
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Accept-Encoding", "x-gzip;q=0.001, compress")
+		want := "gzip"
+		if algos != nil && !slices.Contains(algos, "gzip") {
+			want = ""
+		}
+		assert.Equal(t, want, c.Negotiate(r), "the variant's requests negotiate alike (%v)", algos)
+	}
+}
+
+// FuzzVariantKey checks that requests sharing an Accept-Encoding variant
+// get the same coding from compress, whatever its preference order, and
+// that the normalization of other headers is idempotent.
 func FuzzVariantKey(f *testing.F) {
-	f.Add("gzip, br;q=0.5", "en")
-	f.Add("x-gzip;q=abc,,;", "a&b=c%")
-	f.Fuzz(func(t *testing.T, ae, lang string) {
-		names := []string{"Accept-Encoding", "Accept-Language"}
-		h := http.Header{"Accept-Encoding": {ae}, "Accept-Language": {lang}}
-		k := variant(names, h)
-		// Canonical: the canonical form of the canonical form is itself.
-		ae2 := canonicalAcceptEncoding([]string{ae})
-		lang2 := normalizeValues([]string{lang})
-		if k2 := variant(names, http.Header{"Accept-Encoding": {ae2}, "Accept-Language": {lang2}}); k2 != k {
+	f.Add("gzip, br;q=0.5", "gzip;q=0.5000", "en")
+	f.Add("x-gzip;q=abc,,;", "gzip;foo=1, gzip;q=0", `a&b=c% "x,  y"`)
+	compressors := []*compress.Compressor{
+		compress.Must(compress.Options{}),
+		compress.Must(compress.Options{Algorithms: []string{"gzip", "br", "zstd", "deflate"}}),
+		compress.Must(compress.Options{Algorithms: []string{"deflate", "gzip"}}),
+	}
+	f.Fuzz(func(t *testing.T, ae1, ae2, lang string) {
+		ae := []string{"Accept-Encoding"}
+		r1 := httptest.NewRequest(http.MethodGet, "/", nil)
+		r1.Header["Accept-Encoding"] = []string{ae1}
+		r2 := httptest.NewRequest(http.MethodGet, "/", nil)
+		r2.Header["Accept-Encoding"] = []string{ae2}
+		if VariantKey(r1, ae) == VariantKey(r2, ae) {
+			for _, c := range compressors {
+				if x, y := c.Negotiate(r1), c.Negotiate(r2); x != y {
+					t.Fatalf("%q and %q share a variant but negotiate %q and %q", ae1, ae2, x, y)
+				}
+			}
+		}
+		names := []string{"Accept-Language"}
+		k := variant(names, http.Header{"Accept-Language": {lang}})
+		if k2 := variant(names, http.Header{"Accept-Language": {normalizeValues([]string{lang})}}); k2 != k {
 			t.Fatalf("not idempotent: %q vs %q", k, k2)
 		}
 	})
