@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpcache"
 	"github.com/go-caching/caching/timing"
 )
@@ -437,6 +438,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	var before http.Header
 	if pre := w.Header(); len(pre) > 0 || st.stale != nil {
 		before = pre.Clone()
+		// The recorder canonicalizes the header's keys at commit: compare
+		// with what the outer middleware set under the same spellings.
+		header.Canonicalize(before)
 	}
 	if st.stale != nil {
 		rec.Divert = func(status int) bool { return status >= 500 }
@@ -556,6 +560,13 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 	defer cancel()
 	key := st.base
 	if len(res.names) > 0 {
+		if slices.Contains(res.names, "Accept-Encoding") &&
+			!header.Acceptable(r.Header["Accept-Encoding"], res.snap.Header["Content-Encoding"]) {
+			// A coding this request's Accept-Encoding does not accept, by
+			// the grammar its variant key was built with: another
+			// negotiator's choice must not reach the requests keyed alike.
+			return false
+		}
 		if !v.recordVariant(ctx, st, res, ttl, now, vs) {
 			return false
 		}

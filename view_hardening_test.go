@@ -272,3 +272,56 @@ func TestViewOptionConflicts(t *testing.T) {
 	defer c.Close()
 	assert.Panics(t, func() { c.Cached(time.Minute, PathOnly(), QueryString(QueryKeyOptions{})) })
 }
+
+// TestCachedOuterHeaderSpellingStored: the recorder canonicalizes header
+// keys at commit, so a field an outer middleware set under another spelling
+// (w.Header()["x-request-id"]) no longer matched the copy taken before the
+// handler ran, and was stored and replayed to other clients.
+func TestCachedOuterHeaderSpellingStored(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		ch := e.c.Cached(time.Minute)(&counter{})
+		n := 0
+		outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n++
+			w.Header()["x-request-id"] = []string{fmt.Sprint(n)}
+			ch.ServeHTTP(w, r)
+		})
+		get(outer, "/p")
+		w := get(outer, "/p")
+		var ids []string // every spelling: all of them go on the wire
+		for k, vs := range w.Header() {
+			if strings.EqualFold(k, "X-Request-Id") {
+				ids = append(ids, vs...)
+			}
+		}
+		assert.Equal(t, []string{"2"}, ids, "request 2 gets its own id, not request 1's")
+		assert.Equal(t, " #1", w.Body.String(), "served from the cache")
+	})
+}
+
+// TestCachedForeignNegotiatorPoisons: a handler negotiating with a grammar
+// of its own (here: "gzip" anywhere in the header) answered gzip to
+// "gzip;q=0"; stored under that request's negotiation profile, it went to
+// every request of the profile, such as "deflate;q=0", which accepts no
+// coding at all.
+func TestCachedForeignNegotiatorPoisons(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		ch := e.c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Vary", "Accept-Encoding")
+			if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+				w.Header().Set("Content-Encoding", "gzip")
+			}
+			fmt.Fprint(w, "body")
+		}))
+		get(ch, "/p", "Accept-Encoding", "gzip;q=0")
+		w := get(ch, "/p", "Accept-Encoding", "deflate;q=0")
+		assert.Empty(t, w.Header().Get("Content-Encoding"), "a coding the client refused")
+		// A coding the request accepts is stored as before.
+		get(ch, "/q", "Accept-Encoding", "gzip")
+		w = get(ch, "/q", "Accept-Encoding", "GZIP")
+		assert.Equal(t, "gzip", w.Header().Get("Content-Encoding"))
+		assert.NotEmpty(t, w.Header().Get("Age"), "a hit")
+	})
+}

@@ -7,6 +7,8 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // viewConfig is the configuration of one cached view.
@@ -217,7 +219,7 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 		cfg.maxVariants = DefaultMaxVariants
 	}
 	if cfg.statusHeader != "" {
-		if !validHeaderName(cfg.statusHeader) {
+		if !header.IsToken(cfg.statusHeader) {
 			return fail("CacheStatusHeader %q is not a header name", cfg.statusHeader)
 		}
 		cfg.statusHeader = textproto.CanonicalMIMEHeaderKey(cfg.statusHeader)
@@ -231,15 +233,4 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 		return fail("StaleWhileRevalidate and StaleIfError must not be negative")
 	}
 	return cfg, f, nil
-}
-
-// validHeaderName reports whether s is a field name (an RFC 9110 token).
-func validHeaderName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
 }
