@@ -72,7 +72,7 @@ func NewHandler(opts ServerOptions) (http.Handler, func() error, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		h = c.Cached(TTL, caching.StatusHeader(StatusHeader))(page)
+		h = c.Cached(TTL, caching.CacheStatusHeader(StatusHeader))(page)
 		release = c.Close
 	default:
 		return nil, nil, fmt.Errorf("e2e: mode %q; want %s, %s or %s", opts.Mode, ModeNaive, ModeSimple, ModeRedis)
