@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +12,8 @@ import (
 	cache "github.com/chenyahui/gin-cache"
 	"github.com/chenyahui/gin-cache/persist"
 	"github.com/gin-gonic/gin"
+
+	"github.com/go-caching/caching/benchmarks/internal/e2e"
 )
 
 // The response cache comparison (issue 9, point 2): the hit path of each
@@ -25,7 +26,9 @@ const (
 	pageTTL  = time.Hour
 )
 
-var page = jsonBody(pageSize)
+// page is the body of the end-to-end benchmark's route too (e2e.Page:
+// TestPageIsTheE2EPage checks they are the same bytes).
+var page = e2e.Page
 
 // httpImpl builds one contender around a handler that counts its calls.
 type httpImpl struct {
@@ -37,7 +40,7 @@ type httpImpl struct {
 // httpImpls lists the contenders; ours joins it from cached_test.go.
 var httpImpls = []httpImpl{
 	{"bare", false, func(_ *testing.B, h http.HandlerFunc) http.Handler { return h }},
-	{"naive-map", true, func(_ *testing.B, h http.HandlerFunc) http.Handler { return naiveCache(h) }},
+	{"naive-map", true, func(_ *testing.B, h http.HandlerFunc) http.Handler { return e2e.Naive(h, "") }},
 	{"gin-bare", false, func(_ *testing.B, h http.HandlerFunc) http.Handler {
 		e := newGin()
 		e.GET("/products", gin.WrapF(h))
@@ -56,13 +59,7 @@ func newGin() *gin.Engine {
 }
 
 // pageHandler serves page as application/json and counts its calls.
-func pageHandler(calls *atomic.Int64) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(page)
-	}
-}
+var pageHandler = e2e.PageHandler
 
 // serve runs one request and checks the response is the page.
 func serve(h http.Handler, r *http.Request) error {
@@ -181,59 +178,10 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// naiveCache is the floor of what any response cache costs: a map from
-// request URI to status, headers and body behind one RWMutex, with no TTL,
-// no eviction, no Vary, no validation of what it stores.
-func naiveCache(next http.Handler) http.Handler {
-	type response struct {
-		status int
-		header http.Header
-		body   []byte
+// TestPageIsTheE2EPage checks that the end-to-end benchmark serves the 2 KiB
+// JSON body of these benchmarks, as written by jsonBody.
+func TestPageIsTheE2EPage(t *testing.T) {
+	if want := jsonBody(pageSize); !bytes.Equal(e2e.Page, want) {
+		t.Errorf("e2e.Page (%d bytes) is not jsonBody(%d) (%d bytes): regenerate internal/e2e/page.json", len(e2e.Page), pageSize, len(want))
 	}
-	var (
-		mu sync.RWMutex
-		m  = map[string]*response{}
-	)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			next.ServeHTTP(w, r)
-			return
-		}
-		key := r.URL.RequestURI()
-		mu.RLock()
-		resp := m[key]
-		mu.RUnlock()
-		if resp != nil {
-			h := w.Header()
-			for k, v := range resp.header {
-				h[k] = v
-			}
-			w.WriteHeader(resp.status)
-			_, _ = w.Write(resp.body)
-			return
-		}
-		rec := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		if rec.status == http.StatusOK {
-			mu.Lock()
-			m[key] = &response{rec.status, w.Header().Clone(), rec.body.Bytes()}
-			mu.Unlock()
-		}
-	})
-}
-
-type recordingWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recordingWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recordingWriter) Write(p []byte) (int, error) {
-	w.body.Write(p)
-	return w.ResponseWriter.Write(p)
 }

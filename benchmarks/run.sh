@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the comparison benchmarks of issue 9 and rewrites the results section
 # of ../BENCHMARKS.md (the analysis around it is kept). The Makefile's
-# bench-compare target runs it. About 5 minutes on 2 idle cores.
+# bench-compare target runs it. About 5 minutes on 2 idle cores, then the
+# end-to-end benchmark (e2e.sh, about 3 minutes more).
 #
 # Environment: COUNT (default 6), BENCHTIME (default 300ms), BENCH (a regexp
-# to run a subset; the results section then shows only that subset).
+# to run a subset; the results section then shows only that subset), E2E
+# (default 1; 0 skips the end-to-end benchmark; e2e.sh lists its own).
 # Redis benchmarks need a Redis at CACHING_REDIS_ADDR (default
 # 127.0.0.1:6379) and are skipped without one (CI=true makes that a failure).
 set -euo pipefail
@@ -67,3 +69,7 @@ if [ -n "$(git status --porcelain -- .. ":(exclude)results" ":(exclude)../BENCHM
 
 go run ./internal/report -raw results/raw.txt -md ../BENCHMARKS.md -gomod go.mod -ours "$ours" -cmd "$cmds"
 echo "wrote ../BENCHMARKS.md, results/raw.txt, results/benchstat.txt" >&2
+
+if [ "${E2E:-1}" != 0 ]; then
+	bash e2e.sh
+fi
