@@ -279,7 +279,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	seed := flag.Int("seed", 5000, "number of products to seed a new database with (4 sales each)")
 	dbPath := flag.String("db", defaultSQLitePath(), "SQLite database file, when DATABASE_URL is not set")
-	compare := flag.Bool("compare", false, "run the before/after workload (caching off, then on) and print a table")
+	compare := flag.Bool("compare", false, "run the before/after workload (caching off, on, and on after a warm-up) and print a table")
 	worker := flag.Bool("worker", false, "work jobs only, with no HTTP server, beside web processes sharing DATABASE_URL and CACHE_URL")
 	workers := flag.Int("workers", 10, "jobs this process works at once; 0: none, it only enqueues them (web processes beside -worker ones)")
 	warmEvery := flag.Duration("warm-every", time.Hour, "interval of the job that warms the cache (first pages of /products, statistics of the most active users); 0: never")
