@@ -63,6 +63,13 @@ type client struct {
 // server, cacheURL names a namespace of the test's own (Clear empties it).
 func startService(t *testing.T, database, cacheURL string) *client {
 	t.Helper()
+	return startServiceWith(t, database, cacheURL, nil)
+}
+
+// startServiceWith is startService with the Config adjusted by adjust (when
+// not nil) before the service starts.
+func startServiceWith(t *testing.T, database, cacheURL string, adjust func(*Config)) *client {
+	t.Helper()
 	cfg := Config{
 		CacheURL: cacheURL,
 		Seed:     testSeed,
@@ -73,6 +80,9 @@ func startService(t *testing.T, database, cacheURL string) *client {
 		cfg.SQLitePath = filepath.Join(t.TempDir(), "catalog.db")
 	case "postgres":
 		cfg.DatabaseURL = postgresURL(t)
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	svc, err := NewService(context.Background(), cfg)
 	require.NoError(t, err)
@@ -172,6 +182,7 @@ func TestCatalog(t *testing.T) {
 				t.Run("huge sales do not overflow the stats", func(t *testing.T) { testHugeSales(t, c) })
 				t.Run("routing errors are JSON", func(t *testing.T) { testRoutingErrors(t, c) })
 				t.Run("admin", func(t *testing.T) { testAdmin(t, c) })
+				t.Run("orders and reports are enqueued", func(t *testing.T) { testEnqueue(t, c) })
 			})
 		}
 	}

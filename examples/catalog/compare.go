@@ -1,9 +1,10 @@
 package main
 
 // compare.go: the before/after comparison (-compare). It starts the service
-// in process twice on a fresh SQLite database, once with caching off
-// (null://) and once on (simple://), drives the same fixed mixed workload
-// against each over loopback HTTP, and prints one table.
+// in process three times on a fresh SQLite database, with caching off
+// (null://), on (simple://), and on after the warm job ran, drives the same
+// fixed mixed workload against each over loopback HTTP, and prints one
+// table.
 
 import (
 	"bytes"
@@ -26,6 +27,7 @@ import (
 	"compress/gzip"
 
 	"github.com/andybalholm/brotli"
+	"github.com/go-caching/caching"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -34,6 +36,10 @@ const (
 	compareRequests = 4000
 	compareWorkers  = 8
 	compareHot      = 200 // products and users the workload touches
+	// compareReadsFirst is how many requests only read before the first
+	// write: after a deploy, the cache is cold while users browse, and the
+	// first request of each page is a miss unless the cache was warmed.
+	compareReadsFirst = 200
 )
 
 // workItem is one request of the workload.
@@ -41,16 +47,31 @@ type workItem struct {
 	method, path, body string
 }
 
-// workload returns the fixed request sequence: 60% list pages, 23% single
-// products, 15% statistics, 1% product updates, 1% sales.
+// workload returns the fixed request sequence: 60% list pages (the first
+// ten, half of them at the default per_page, as the links of the first page
+// lead to, and so the warm job fills), 23% single products, 15% statistics,
+// 1% product updates, 1% sales; none of these writes in the first
+// compareReadsFirst requests.
 func workload() []workItem {
 	rng := rand.New(rand.NewPCG(7, 7))
 	items := make([]workItem, compareRequests)
 	periodNames := []string{"weekly", "monthly", "yearly"}
 	for i := range items {
-		switch r := rng.IntN(100); {
+		r := rng.IntN(100)
+		if i < compareReadsFirst {
+			r = rng.IntN(98)
+		}
+		switch {
 		case r < 60:
-			items[i] = workItem{"GET", fmt.Sprintf("/products?page=%d&per_page=%d", 1+rng.IntN(10), []int{20, 50}[rng.IntN(2)]), ""}
+			page, wide := 1+rng.IntN(10), rng.IntN(2) == 1
+			switch {
+			case wide:
+				items[i] = workItem{"GET", fmt.Sprintf("/products?page=%d&per_page=50", page), ""}
+			case page == 1:
+				items[i] = workItem{"GET", "/products", ""}
+			default:
+				items[i] = workItem{"GET", fmt.Sprintf("/products?page=%d", page), ""}
+			}
 		case r < 83:
 			items[i] = workItem{"GET", fmt.Sprintf("/products/%d", 1+rng.IntN(compareHot)), ""}
 		case r < 98:
@@ -72,7 +93,10 @@ type compareResult struct {
 	queries       int64
 	wire, decoded int64 // response body bytes as sent, and decompressed
 	hitRatio      float64
-	errors        int
+	// firsts is the number of distinct GET targets of the workload;
+	// firstHits, how many of their first requests were hits (X-Cache: HIT).
+	firsts, firstHits int
+	errors            int
 }
 
 // runCompare runs the workload with caching off and on and writes the table
@@ -85,10 +109,17 @@ func runCompare(ctx context.Context, out io.Writer, seed int) error {
 	defer os.RemoveAll(dir)
 	items := workload()
 	var results []compareResult
-	modes := []struct{ name, url string }{{"caching off (null://)", "null://"}, {"caching on (simple://)", "simple://"}}
+	modes := []struct {
+		name, url string
+		warm      bool
+	}{
+		{"caching off (null://)", "null://", false},
+		{"caching on (simple://)", "simple://", false},
+		{"caching on, warmed", "simple://", true},
+	}
 	for i, mode := range modes {
 		fmt.Fprintf(os.Stderr, "catalog: running %d requests with %s...\n", len(items), mode.name)
-		res, err := compareOnce(ctx, filepath.Join(dir, fmt.Sprintf("mode%d.db", i)), mode.url, seed, items)
+		res, err := compareOnce(ctx, filepath.Join(dir, fmt.Sprintf("mode%d.db", i)), mode.url, seed, items, mode.warm)
 		if err != nil {
 			return err
 		}
@@ -100,8 +131,9 @@ func runCompare(ctx context.Context, out io.Writer, seed int) error {
 }
 
 // compareOnce seeds a new database at path, starts the service with the
-// backend cacheURL and runs items against it.
-func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []workItem) (compareResult, error) {
+// backend cacheURL, runs the warm job if warm is set, and runs items
+// against it. The figures are the workload's, the warm-up's left out.
+func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []workItem, warm bool) (compareResult, error) {
 	var res compareResult
 	svc, err := NewService(ctx, Config{SQLitePath: path, CacheURL: cacheURL, Seed: seed,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -113,7 +145,20 @@ func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []w
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: compareWorkers}}
 
-	startQueries := svc.Store.Queries()
+	if warm {
+		if _, err := svc.api.warm(ctx); err != nil {
+			return res, err
+		}
+	}
+	startQueries, startStats := svc.Store.Queries(), svc.Cache.Stats()
+	first := make([]bool, len(items)) // the first request of its target
+	seen := map[string]bool{}
+	for i, it := range items {
+		if it.method == "GET" && !seen[it.path] {
+			seen[it.path], first[i] = true, true
+			res.firsts++
+		}
+	}
 	var (
 		mu   sync.Mutex
 		next int
@@ -129,11 +174,14 @@ func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []w
 					mu.Unlock()
 					return
 				}
-				it := items[next]
+				i, it := next, items[next]
 				next++
 				mu.Unlock()
-				d, wire, decoded, err := doRequest(ctx, client, srv.URL, it)
+				d, wire, decoded, hit, err := doRequest(ctx, client, srv.URL, it)
 				mu.Lock()
+				if hit && first[i] {
+					res.firstHits++
+				}
 				res.latencies = append(res.latencies, d)
 				res.wire += wire
 				res.decoded += decoded
@@ -147,44 +195,48 @@ func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []w
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.queries = svc.Store.Queries() - startQueries
-	res.hitRatio = svc.Cache.Stats().HitRatio()
+	end := svc.Cache.Stats()
+	res.hitRatio = caching.Stats{Hits: end.Hits - startStats.Hits, StaleHits: end.StaleHits - startStats.StaleHits,
+		Misses: end.Misses - startStats.Misses}.HitRatio()
 	return res, nil
 }
 
 // doRequest sends one request asking for any encoding and returns its
-// latency and its body size as sent and decoded.
-func doRequest(ctx context.Context, client *http.Client, base string, it workItem) (time.Duration, int64, int64, error) {
+// latency, its body size as sent and decoded, and whether it was a cache
+// hit (X-Cache: HIT).
+func doRequest(ctx context.Context, client *http.Client, base string, it workItem) (d time.Duration, wire, decoded int64, hit bool, err error) {
 	var body io.Reader
 	if it.body != "" {
 		body = strings.NewReader(it.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, it.method, base+it.path, body)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, false, err
 	}
-	req.Header.Set("Accept-Encoding", "zstd, br, gzip")
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br, zstd") // a browser's
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return time.Since(start), 0, 0, err
+		return time.Since(start), 0, 0, false, err
 	}
 	raw, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	d := time.Since(start)
+	d = time.Since(start)
+	hit = resp.Header.Get("X-Cache") == "HIT"
 	if err != nil {
-		return d, 0, 0, err
+		return d, 0, 0, hit, err
 	}
 	plain, err := decodeEncoding(resp.Header.Get("Content-Encoding"), raw)
 	if err != nil {
-		return d, int64(len(raw)), 0, err
+		return d, int64(len(raw)), 0, hit, err
 	}
 	if resp.StatusCode >= 400 {
 		err = fmt.Errorf("%s %s: %s", it.method, it.path, resp.Status)
 	}
-	return d, int64(len(raw)), int64(len(plain)), err
+	return d, int64(len(raw)), int64(len(plain)), hit, err
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -197,21 +249,25 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // writeTable prints the results as an aligned table.
 func writeTable(out io.Writer, results []compareResult) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\trequests\treq/s\tp50\tp99\tSQL queries\tbytes sent\tbytes uncompressed\thit ratio\terrors\t")
+	fmt.Fprintln(tw, "mode\trequests\treq/s\tp50\tp99\tSQL queries\tbytes sent\tbytes uncompressed\thit ratio\tfirst requests hit\terrors\t")
 	for _, r := range results {
 		slices.Sort(r.latencies)
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%d\t%d\t%d\t%.0f%%\t%d\t\n", r.name, len(r.latencies),
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%d\t%d\t%d\t%.0f%%\t%d of %d\t%d\t\n", r.name, len(r.latencies),
 			float64(len(r.latencies))/r.elapsed.Seconds(),
 			percentile(r.latencies, 0.50).Round(time.Microsecond), percentile(r.latencies, 0.99).Round(time.Microsecond),
-			r.queries, r.wire, r.decoded, 100*r.hitRatio, r.errors)
+			r.queries, r.wire, r.decoded, 100*r.hitRatio, r.firstHits, r.firsts, r.errors)
 	}
 	tw.Flush()
 	var buf bytes.Buffer
-	if len(results) == 2 && results[1].queries > 0 {
+	if len(results) >= 2 && results[1].queries > 0 {
 		fmt.Fprintf(&buf, "\ncaching on: %.1fx the requests/s, %.1fx fewer SQL queries; compression: %.1fx fewer bytes on the wire\n",
 			(float64(len(results[1].latencies))/results[1].elapsed.Seconds())/(float64(len(results[0].latencies))/results[0].elapsed.Seconds()),
 			float64(results[0].queries)/float64(results[1].queries),
 			float64(results[1].decoded)/float64(max(1, results[1].wire)))
+	}
+	if len(results) == 3 {
+		fmt.Fprintf(&buf, "warmed: the first request of %d of the %d pages and products asked for was a hit, against %d with a cold cache\n",
+			results[2].firstHits, results[2].firsts, results[1].firstHits)
 	}
 	out.Write(buf.Bytes())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -15,12 +16,15 @@ import (
 func TestCompare(t *testing.T) {
 	items := workload()[:400]
 	dir := t.TempDir()
-	off, err := compareOnce(context.Background(), filepath.Join(dir, "off.db"), "null://", 300, items)
+	off, err := compareOnce(context.Background(), filepath.Join(dir, "off.db"), "null://", 300, items, false)
 	require.NoError(t, err)
-	on, err := compareOnce(context.Background(), filepath.Join(dir, "on.db"), "simple://", 300, items)
+	on, err := compareOnce(context.Background(), filepath.Join(dir, "on.db"), "simple://", 300, items, false)
 	require.NoError(t, err)
 
-	for _, r := range []compareResult{off, on} {
+	warm, err := compareOnce(context.Background(), filepath.Join(dir, "warm.db"), "simple://", 300, items, true)
+	require.NoError(t, err)
+
+	for _, r := range []compareResult{off, on, warm} {
 		assert.Zero(t, r.errors)
 		assert.Len(t, r.latencies, len(items))
 		assert.Less(t, r.wire, r.decoded, "responses were not compressed")
@@ -32,9 +36,14 @@ func TestCompare(t *testing.T) {
 	// chance of timing.
 	assert.Less(t, off.hitRatio, on.hitRatio)
 	assert.Positive(t, on.hitRatio)
+	// After a warm-up, the first request of each of the first pages of the
+	// list is a hit (no update comes before them in the workload).
+	assert.GreaterOrEqual(t, warm.firstHits, warmPages, "the first requests of the warmed pages were not hits")
+	assert.Greater(t, warm.firstHits, on.firstHits)
 
 	var out bytes.Buffer
-	writeTable(&out, []compareResult{off, on})
+	writeTable(&out, []compareResult{off, on, warm})
 	assert.Contains(t, out.String(), "SQL queries")
 	assert.Contains(t, out.String(), "fewer bytes on the wire")
+	assert.Contains(t, out.String(), fmt.Sprintf("warmed: the first request of %d of the %d", warm.firstHits, warm.firsts))
 }

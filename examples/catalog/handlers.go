@@ -57,21 +57,29 @@ type statsArgs struct {
 	Period string
 }
 
-// api holds what the handlers need.
+// api holds what the handlers and the jobs need.
 type api struct {
 	store *Store
 	cache *caching.Cache
 	stats *caching.Memoized[statsArgs, SalesStats]
 	log   *slog.Logger
+	// queue is the job queue; list, the cached GET /products (the warm job
+	// sends its requests through it); retention, how long sales are kept.
+	queue     *jobQueue
+	list      http.Handler
+	retention time.Duration
 }
 
 func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 	a := &api{store: store, cache: cache, log: log}
 	// One entry per (user, period); concurrent misses for one of them run
-	// the query once. Forget drops one entry when a sale comes in.
+	// the query once. Forget drops one entry when a sale comes in; the tag
+	// "sales" drops them all when old sales are purged; the warm job's
+	// reads recompute (RefreshIf).
 	a.stats = caching.Memoize(cache, "sales-stats", func(ctx context.Context, args statsArgs) (SalesStats, error) {
 		return store.Stats(ctx, args.UserID, args.Period)
-	}, caching.TTL(statsTTL))
+	}, caching.TTL(statsTTL), caching.Tags("sales"),
+		caching.RefreshIf(func(ctx context.Context, _ statsArgs) bool { return refreshing(ctx) }))
 	return a
 }
 
@@ -87,14 +95,23 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// string, so ?page=2&per_page=10 and ?per_page=10&page=2 share an entry;
 	// every page carries the tag "products", so one InvalidateTags makes all
 	// of them stale.
+	//
+	// The responses are the same whatever name the service is reached by
+	// (127.0.0.1, localhost, a domain), so the keys leave the host out
+	// (IgnoreHost): one entry per page for all of them, which the warm
+	// job, asking with no host, fills.
 	xcache := caching.CacheStatusHeader("X-Cache")
-	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
-	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
+	a.list = a.cache.Cached(listTTL, caching.Tags("products"), caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.listProducts)))
+	mux.Handle("GET /products", a.list)
+	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
 	mux.HandleFunc("POST /products", a.createProduct)
 	mux.HandleFunc("PUT /products/{id}", a.updateProduct)
 	mux.HandleFunc("DELETE /products/{id}", a.deleteProduct)
 	mux.HandleFunc("GET /api/stats/{user_id}", a.getStats)
 	mux.HandleFunc("POST /api/sales", a.recordSale)
+	mux.HandleFunc("POST /api/orders", a.createOrder)
+	mux.HandleFunc("POST /api/reports", a.createReport)
+	mux.HandleFunc("GET /api/tasks/{id}", a.getTask)
 }
 
 // writeJSON writes v as JSON with status.
@@ -435,11 +452,10 @@ func (a *api) recordSale(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	// The user's statistics changed for every period.
-	for p := range periods {
-		if err := a.stats.Forget(r.Context(), statsArgs{UserID: *in.UserID, Period: p}); err != nil {
-			a.log.Error("forget stats", "err", err)
-		}
+	// The user's statistics changed for every period, and so did the
+	// report of this month.
+	if err := a.forgetSales(r.Context(), *in.UserID, sale.CreatedAt); err != nil {
+		a.log.Error("forget stats", "err", err)
 	}
 	writeJSON(w, http.StatusCreated, sale)
 }

@@ -9,6 +9,11 @@
 //	go -C examples run ./catalog                   # SQLite + in-process cache
 //	CACHE_URL='redis://127.0.0.1:6379/0?prefix=catalog:' go -C examples run ./catalog
 //	go -C examples run ./catalog -compare          # before/after table
+//	go -C examples run ./catalog -worker           # jobs only, beside the web processes
+//
+// Background jobs (orders, reports, cache warming, purging old sales) run on
+// River, a job queue kept in the same database: inside the service by
+// default, or in processes of their own with -worker.
 //
 // See README.md beside this file for what each library feature does here.
 package main
@@ -36,6 +41,7 @@ import (
 	"github.com/go-caching/caching/timing"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
 	"modernc.org/sqlite"
 )
 
@@ -63,6 +69,36 @@ type Config struct {
 	Seed int
 	// Logger receives the service's and the library's logs.
 	Logger *slog.Logger
+
+	// Workers is how many jobs this process works at once; 0 means none: it
+	// only enqueues them (the web processes of the production layout).
+	Workers int
+	// WarmEvery is the interval of the job that warms the cache, PurgeEvery
+	// that of the job that deletes the sales older than Retention; 0 means
+	// never. They run where jobs are worked, once per interval in all.
+	WarmEvery, PurgeEvery time.Duration
+	// Retention is how long sales are kept, when PurgeEvery is set.
+	Retention time.Duration
+
+	// pollInterval is how often an idle worker looks for jobs (0: River's
+	// default, 1s); addWorkers registers more kinds of jobs; now replaces
+	// the Store's clock. For tests.
+	pollInterval time.Duration
+	addWorkers   func(*river.Workers)
+	now          func() time.Time
+}
+
+// validate checks the settings of the jobs.
+func (cfg Config) validate() error {
+	switch {
+	case cfg.Workers < 0:
+		return fmt.Errorf("-workers %d: want 0 (enqueue only) or more", cfg.Workers)
+	case cfg.WarmEvery < 0 || cfg.PurgeEvery < 0:
+		return fmt.Errorf("-warm-every %v, -purge-every %v: want 0 (never) or a positive interval", cfg.WarmEvery, cfg.PurgeEvery)
+	case cfg.PurgeEvery > 0 && cfg.Retention <= 0:
+		return fmt.Errorf("-retention-days: want 1 or more (got %v)", cfg.Retention)
+	}
+	return nil
 }
 
 // defaultSQLitePath is catalog/catalog.db when run from examples/ (the
@@ -79,6 +115,8 @@ type Service struct {
 	Handler http.Handler
 	Store   *Store
 	Cache   *caching.Cache
+	// api holds the handlers and the jobs.
+	api *api
 	// closers release what NewService opened, in the order it opened them.
 	closers []func() error
 }
@@ -94,9 +132,13 @@ func (s *Service) Close() error {
 }
 
 // NewService opens the database and the cache backend, migrates and seeds
-// the database if needed, and builds the handler. If it fails, it closes
+// the database (and the job queue's tables) if needed, builds the handler,
+// and starts working jobs if cfg.Workers says so. If it fails, it closes
 // what it had opened.
 func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -114,6 +156,9 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	s.closers = append(s.closers, db.Close)
 	s.Store = NewStore(db, postgres)
+	if cfg.now != nil {
+		s.Store.now = cfg.now
+	}
 	if err := s.Store.Migrate(ctx, cfg.Seed); err != nil {
 		return nil, err
 	}
@@ -140,7 +185,13 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	newAPI(s.Store, s.Cache, log).routes(mux, compression)
+	s.api = newAPI(s.Store, s.Cache, log)
+	s.api.retention = cfg.Retention
+	s.api.routes(mux, compression)
+	if s.api.queue, err = openJobQueue(ctx, cfg, db, s.api.riverConfig(cfg, log), log); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() error { s.api.queue.close(); return nil })
 
 	// The pool's stats handler reports every source registered with it:
 	// the database pool, the SQL queries run, and the Cache's counters.
@@ -175,6 +226,18 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	// that already has a Content-Encoding alone); jsonErrors gives the mux's
 	// own 404 and 405 the JSON body of every other error.
 	s.Handler = timed(compression.Handler(jsonErrors(mux)))
+
+	if cfg.Workers > 0 {
+		// The jobs outlive the context of the start-up; Close stops them.
+		if err := s.api.queue.client.Start(context.WithoutCancel(ctx)); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*stopTimeout)
+			defer cancel()
+			return s.api.queue.client.Stop(ctx)
+		})
+	}
 	return s, nil
 }
 
@@ -197,8 +260,12 @@ func openDatabase(cfg Config, log *slog.Logger) (db *pool.DB, postgres bool, err
 			path = defaultSQLitePath()
 		}
 		// WAL lets readers run beside the writer; busy_timeout makes a
-		// writer wait for the lock instead of failing at once.
-		dc, err = sqlite.NewConnector("file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+		// writer wait for the lock instead of failing at once; and
+		// _txlock=immediate makes a transaction take the write lock when
+		// it begins, so that it waits for it there rather than failing
+		// (SQLITE_BUSY) when its first write finds another writer came
+		// first: the job queue's transactions and the service's alike.
+		dc, err = sqlite.NewConnector("file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
 		if err != nil {
 			return nil, false, fmt.Errorf("sqlite %s: %w", path, err)
 		}
@@ -212,23 +279,42 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	seed := flag.Int("seed", 5000, "number of products to seed a new database with (4 sales each)")
 	dbPath := flag.String("db", defaultSQLitePath(), "SQLite database file, when DATABASE_URL is not set")
-	compare := flag.Bool("compare", false, "run the before/after workload (caching off, then on) and print a table")
+	compare := flag.Bool("compare", false, "run the before/after workload (caching off, on, and on after a warm-up) and print a table")
+	worker := flag.Bool("worker", false, "work jobs only, with no HTTP server, beside web processes sharing DATABASE_URL and CACHE_URL")
+	workers := flag.Int("workers", 10, "jobs this process works at once; 0: none, it only enqueues them (web processes beside -worker ones)")
+	warmEvery := flag.Duration("warm-every", time.Hour, "interval of the job that warms the cache (first pages of /products, statistics of the most active users); 0: never")
+	purgeEvery := flag.Duration("purge-every", 24*time.Hour, "interval of the job that deletes the sales older than -retention-days; 0: never")
+	retention := flag.Int("retention-days", 730, "days of sales the purge job keeps")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cfg := Config{
+		DatabaseURL: os.Getenv("DATABASE_URL"),
+		SQLitePath:  *dbPath,
+		CacheURL:    os.Getenv("CACHE_URL"),
+		Seed:        *seed,
+		Logger:      log,
+		Workers:     *workers,
+		WarmEvery:   *warmEvery,
+		PurgeEvery:  *purgeEvery,
+		Retention:   time.Duration(*retention) * 24 * time.Hour,
+	}
+	if configHook != nil {
+		configHook(&cfg)
+	}
 	var err error
-	if *compare {
+	switch {
+	case *compare:
 		err = runCompare(ctx, os.Stdout, *seed)
-	} else {
-		err = serve(ctx, *addr, Config{
-			DatabaseURL: os.Getenv("DATABASE_URL"),
-			SQLitePath:  *dbPath,
-			CacheURL:    os.Getenv("CACHE_URL"),
-			Seed:        *seed,
-			Logger:      log,
-		})
+	case *worker:
+		err = work(ctx, cfg)
+	default:
+		err = checkLayout(cfg, false)
+		if err == nil {
+			err = serve(ctx, *addr, cfg)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "catalog:", err)

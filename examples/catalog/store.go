@@ -58,13 +58,22 @@ var periods = map[string]time.Duration{
 var (
 	errNotFound        = errors.New("not found")
 	errUnknownCategory = errors.New("unknown category_id")
+	// errProductGone: the product of an order was deleted before the order
+	// was processed.
+	errProductGone = errors.New("the product ordered no longer exists")
 )
+
+// querier runs statements: a connection pool or a transaction (*sql.Tx).
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
 
 // sqlDB is what the Store needs from a connection pool: *sql.DB and pool/'s
 // *pool.DB both have it.
 type sqlDB interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	querier
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
 // Store runs the catalog's SQL on SQLite or PostgreSQL. It is safe for
@@ -103,18 +112,32 @@ func (s *Store) rebind(q string) string {
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	s.queries.Add(1)
-	return s.db.QueryContext(ctx, s.rebind(q), args...)
+	return s.queryIn(ctx, s.db, q, args...)
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	s.queries.Add(1)
-	return s.db.ExecContext(ctx, s.rebind(q), args...)
+	return s.execIn(ctx, s.db, q, args...)
 }
 
 // queryOne runs q and scans its first row into dest; no row is errNotFound.
 func (s *Store) queryOne(ctx context.Context, q string, args []any, dest ...any) error {
-	rows, err := s.query(ctx, q, args...)
+	return s.queryOneIn(ctx, s.db, q, args, dest...)
+}
+
+// queryIn, execIn and queryOneIn are query, exec and queryOne on db, which
+// may be a transaction.
+func (s *Store) queryIn(ctx context.Context, db querier, q string, args ...any) (*sql.Rows, error) {
+	s.queries.Add(1)
+	return db.QueryContext(ctx, s.rebind(q), args...)
+}
+
+func (s *Store) execIn(ctx context.Context, db querier, q string, args ...any) (sql.Result, error) {
+	s.queries.Add(1)
+	return db.ExecContext(ctx, s.rebind(q), args...)
+}
+
+func (s *Store) queryOneIn(ctx context.Context, db querier, q string, args []any, dest ...any) error {
+	rows, err := s.queryIn(ctx, db, q, args...)
 	if err != nil {
 		return err
 	}
@@ -147,6 +170,9 @@ func (s *Store) Migrate(ctx context.Context, n int) error {
 		`CREATE TABLE IF NOT EXISTS sales (id ` + id + `, user_id BIGINT NOT NULL,
 			amount DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS sales_user ON sales (user_id, created_at)`,
+		// An order stays here once processed: sale_id tells that it was.
+		`CREATE TABLE IF NOT EXISTS orders (id ` + id + `, user_id BIGINT NOT NULL,
+			product_id BIGINT NOT NULL, quantity BIGINT NOT NULL, created_at BIGINT NOT NULL, sale_id BIGINT)`,
 	}
 	for _, q := range ddl {
 		if _, err := s.exec(ctx, q); err != nil {
@@ -378,4 +404,190 @@ func (s *Store) RecordSale(ctx context.Context, user int64, amount float64) (Sal
 	err := s.queryOne(ctx, `INSERT INTO sales (user_id, amount, created_at) VALUES (?, ?, ?) RETURNING id`,
 		[]any{user, amount, sale.CreatedAt.Unix()}, &sale.ID)
 	return sale, err
+}
+
+// rowQuery runs a query that returns one row and scans the row into dest:
+// the QueryRow of a transaction, whatever its driver (database/sql or pgx).
+type rowQuery func(ctx context.Context, query string, args []any, dest ...any) error
+
+// InsertOrder stores an order through q, the transaction that enqueues its
+// job, and returns its id.
+func (s *Store) InsertOrder(ctx context.Context, q rowQuery, user, product, quantity int64) (int64, error) {
+	s.queries.Add(1)
+	var id int64
+	err := q(ctx, s.rebind(`INSERT INTO orders (user_id, product_id, quantity, created_at) VALUES (?, ?, ?, ?) RETURNING id`),
+		[]any{user, product, quantity, s.now().Unix()}, &id)
+	return id, err
+}
+
+// OrderResult is what processing an order did: the sale it recorded.
+type OrderResult struct {
+	OrderID   int64     `json:"order_id"`
+	SaleID    int64     `json:"sale_id"`
+	UserID    int64     `json:"user_id"`
+	ProductID int64     `json:"product_id"`
+	Quantity  int64     `json:"quantity"`
+	Amount    float64   `json:"amount"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ProcessOrder records the sale of order id, the product's price times the
+// quantity, in one transaction with the order's sale_id. It is idempotent: an
+// order already processed (by an attempt whose end was not recorded) returns
+// the sale recorded then, and records nothing. A missing order is
+// errNotFound; a deleted product, errProductGone.
+func (s *Store) ProcessOrder(ctx context.Context, id int64) (OrderResult, error) {
+	out := OrderResult{OrderID: id}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return out, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	// FOR UPDATE makes two attempts on PostgreSQL take turns; SQLite's
+	// transactions begin IMMEDIATE (see openDatabase), which does the same.
+	lock := ""
+	if s.postgres {
+		lock = " FOR UPDATE OF o"
+	}
+	var saleID sql.NullInt64
+	var price sql.NullFloat64
+	err = s.queryOneIn(ctx, tx, `SELECT o.user_id, o.product_id, o.quantity, o.sale_id, p.price
+		FROM orders o LEFT JOIN products p ON p.id = o.product_id WHERE o.id = ?`+lock,
+		[]any{id}, &out.UserID, &out.ProductID, &out.Quantity, &saleID, &price)
+	switch {
+	case err != nil:
+		return out, err
+	case saleID.Valid:
+		out.SaleID = saleID.Int64
+		var at int64
+		err := s.queryOneIn(ctx, tx, `SELECT amount, created_at FROM sales WHERE id = ?`, []any{out.SaleID}, &out.Amount, &at)
+		out.CreatedAt = time.Unix(at, 0).UTC()
+		return out, err
+	case !price.Valid:
+		return out, errProductGone
+	}
+	out.Amount = roundCents(price.Float64 * float64(out.Quantity))
+	out.CreatedAt = s.now().UTC().Truncate(time.Second)
+	if err := s.queryOneIn(ctx, tx, `INSERT INTO sales (user_id, amount, created_at) VALUES (?, ?, ?) RETURNING id`,
+		[]any{out.UserID, out.Amount, out.CreatedAt.Unix()}, &out.SaleID); err != nil {
+		return out, err
+	}
+	res, err := s.execIn(ctx, tx, `UPDATE orders SET sale_id = ? WHERE id = ? AND sale_id IS NULL`, out.SaleID, id)
+	if err != nil {
+		return out, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return out, fmt.Errorf("order %d: processed twice at once (%d rows, %v)", id, n, err)
+	}
+	return out, tx.Commit()
+}
+
+// SalesReport is a user's sales over one calendar month (UTC).
+type SalesReport struct {
+	UserID  int64      `json:"user_id"`
+	Month   string     `json:"month"`
+	Orders  int        `json:"orders"`
+	Total   float64    `json:"total"`
+	Average float64    `json:"average"`
+	Largest float64    `json:"largest"`
+	Days    []DaySales `json:"days"`
+}
+
+// DaySales is one day of a SalesReport that had sales.
+type DaySales struct {
+	Day    string  `json:"day"`
+	Orders int     `json:"orders"`
+	Total  float64 `json:"total"`
+}
+
+// reportMark tells whether the sales a report was made of are still those
+// of its month: their number and the largest sale id.
+type reportMark struct {
+	count int
+	maxID int64
+}
+
+// monthRange returns the unix seconds of the start of month and of the next.
+func monthRange(month time.Time) (from, to int64) {
+	return month.Unix(), month.AddDate(0, 1, 0).Unix()
+}
+
+// SalesReport aggregates user's sales over month (the first instant of a
+// month, UTC), day by day, and returns the report with its mark.
+func (s *Store) SalesReport(ctx context.Context, user int64, month time.Time) (SalesReport, reportMark, error) {
+	out := SalesReport{UserID: user, Month: month.Format(monthLayout), Days: []DaySales{}}
+	var mark reportMark
+	from, to := monthRange(month)
+	rows, err := s.query(ctx, `SELECT created_at / 86400 AS day, COUNT(*), SUM(amount), MAX(amount), MAX(id)
+		FROM sales WHERE user_id = ? AND created_at >= ? AND created_at < ? GROUP BY created_at / 86400 ORDER BY day`,
+		user, from, to)
+	if err != nil {
+		return out, mark, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var day, maxID int64
+		var d DaySales
+		var largest float64
+		if err := rows.Scan(&day, &d.Orders, &d.Total, &largest, &maxID); err != nil {
+			return out, mark, err
+		}
+		d.Day = time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
+		out.Orders += d.Orders
+		out.Total += d.Total
+		out.Largest = max(out.Largest, largest)
+		mark.count += d.Orders
+		mark.maxID = max(mark.maxID, maxID)
+		d.Total = roundCents(d.Total)
+		out.Days = append(out.Days, d)
+	}
+	if out.Orders > 0 {
+		out.Average = roundCents(out.Total / float64(out.Orders))
+	}
+	out.Total = roundCents(out.Total)
+	return out, mark, rows.Err()
+}
+
+// reportMarkOf returns the mark of user's sales over month now.
+func (s *Store) reportMarkOf(ctx context.Context, user int64, month time.Time) (reportMark, error) {
+	var m reportMark
+	from, to := monthRange(month)
+	err := s.queryOne(ctx, `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM sales WHERE user_id = ? AND created_at >= ? AND created_at < ?`,
+		[]any{user, from, to}, &m.count, &m.maxID)
+	return m, err
+}
+
+// MostActiveUsers returns the n users with the most sales since since, the
+// most active first.
+func (s *Store) MostActiveUsers(ctx context.Context, since time.Time, n int) ([]int64, error) {
+	rows, err := s.query(ctx, `SELECT user_id FROM sales WHERE created_at >= ?
+		GROUP BY user_id ORDER BY COUNT(*) DESC, user_id LIMIT ?`, since.Unix(), n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []int64
+	for rows.Next() {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// PurgeSales deletes the sales made before before, and the processed orders
+// made before it, and returns how many sales it deleted.
+func (s *Store) PurgeSales(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM sales WHERE created_at < ?`, before.Unix())
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.exec(ctx, `DELETE FROM orders WHERE created_at < ? AND sale_id IS NOT NULL`, before.Unix())
+	return n, err
 }

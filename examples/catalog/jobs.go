@@ -1,0 +1,463 @@
+package main
+
+// jobs.go: background work. The job queue is River (riverqueue.com), which
+// keeps its jobs in the service's own database: SQLite by default, so that
+// the one-command demo needs no other server, or PostgreSQL with
+// DATABASE_URL. An order is stored and its job enqueued in one transaction
+// (no order without its job, no job without its order, which Celery's
+// .delay() after a commit cannot promise); the jobs record sales, build
+// reports, warm the cache and purge old sales, and then invalidate what they
+// made stale.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/pool"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Settings of the jobs.
+const (
+	// warmPages is how many pages of /products the warm job fills.
+	warmPages = 10
+	// activeUsers is how many of the most active users (by sales over
+	// activeWindow) have their statistics recomputed by the warm job.
+	activeUsers  = 20
+	activeWindow = 30 * 24 * time.Hour
+	// reportTTL is how long a finished report is kept.
+	reportTTL = 24 * time.Hour
+	// stopTimeout is how long Close lets running jobs finish before their
+	// contexts are cancelled.
+	stopTimeout = 10 * time.Second
+	// monthLayout is the format of a report's month.
+	monthLayout = "2006-01"
+)
+
+// warmEncodings are the Accept-Encoding values the warm job asks with. The
+// cache keeps a variant per set of codings a client accepts (in any order),
+// so these are the sets common clients send: none (curl, most API clients),
+// Go's http.Client, Python's requests, and browsers (and curl --compressed).
+var warmEncodings = []string{"", "gzip", "gzip, deflate", "gzip, deflate, br, zstd"}
+
+// unfinished are the states in which a job is not done: a unique job is not
+// inserted again while one like it is in one of them.
+var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// orderArgs is the job of POST /api/orders: record the order's sale, then
+// invalidate what it made stale.
+type orderArgs struct {
+	OrderID int64 `json:"order_id"`
+}
+
+func (orderArgs) Kind() string { return "catalog.order" }
+
+// reportArgs is the job of POST /api/reports. Identical reports asked for
+// while one is being made share its job.
+type reportArgs struct {
+	UserID int64  `json:"user_id"`
+	Month  string `json:"month"`
+}
+
+func (reportArgs) Kind() string { return "catalog.report" }
+
+func (reportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
+}
+
+// warmArgs is the periodic job that warms the cache.
+type warmArgs struct{}
+
+func (warmArgs) Kind() string { return "catalog.warm" }
+
+func (warmArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
+}
+
+// purgeArgs is the periodic job that deletes the sales older than the
+// retention window.
+type purgeArgs struct{}
+
+func (purgeArgs) Kind() string { return "catalog.purge" }
+
+func (purgeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
+}
+
+// riverClient is what the service uses of a *river.Client, whatever its
+// driver's transaction type.
+type riverClient interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// jobQueue is River on the service's database.
+type jobQueue struct {
+	client riverClient
+	// insertWith runs fn in a transaction of the queue's database and
+	// inserts the job fn returns in the same transaction.
+	insertWith func(ctx context.Context, fn func(q rowQuery) (river.JobArgs, error)) (*rivertype.JobInsertResult, error)
+	// close releases the queue's own connections, if it has any.
+	close func()
+}
+
+// txOps are the operations of a transaction of type TTx.
+type txOps[TTx any] struct {
+	begin    func(ctx context.Context) (TTx, error)
+	row      func(tx TTx) rowQuery
+	commit   func(ctx context.Context, tx TTx) error
+	rollback func(ctx context.Context, tx TTx) error
+}
+
+// newJobQueue migrates River's tables (a no-op when they are current) and
+// returns a queue over a client on drv.
+func newJobQueue[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], rc *river.Config, ops txOps[TTx], log *slog.Logger) (*jobQueue, error) {
+	migrator, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("migrate the job queue: %w", err)
+	}
+	client, err := river.NewClient(drv, rc)
+	if err != nil {
+		return nil, err
+	}
+	return &jobQueue{client: client, close: func() {}, insertWith: func(ctx context.Context, fn func(rowQuery) (river.JobArgs, error)) (*rivertype.JobInsertResult, error) {
+		tx, err := ops.begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = ops.rollback(context.WithoutCancel(ctx), tx) }() // after Commit: a no-op
+		args, err := fn(ops.row(tx))
+		if err != nil {
+			return nil, err
+		}
+		res, err := client.InsertTx(ctx, tx, args, nil)
+		if err != nil {
+			return nil, err
+		}
+		return res, ops.commit(ctx, tx)
+	}}, nil
+}
+
+// openJobQueue opens River over the service's database: on SQLite, through
+// db itself (River's SQLite driver takes a *sql.DB); on PostgreSQL, through
+// a pgx pool of its own (River's pgx driver, which also listens for new
+// jobs instead of polling).
+func openJobQueue(ctx context.Context, cfg Config, db *pool.DB, rc *river.Config, log *slog.Logger) (*jobQueue, error) {
+	if cfg.DatabaseURL == "" {
+		return newJobQueue(ctx, riversqlite.New(db.DB), rc, txOps[*sql.Tx]{
+			begin: func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
+			row: func(tx *sql.Tx) rowQuery {
+				return func(ctx context.Context, q string, args []any, dest ...any) error {
+					return tx.QueryRowContext(ctx, q, args...).Scan(dest...)
+				}
+			},
+			commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
+			rollback: func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
+		}, log)
+	}
+	pgxPool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	q, err := newJobQueue(ctx, riverpgxv5.New(pgxPool), rc, txOps[pgx.Tx]{
+		begin: func(ctx context.Context) (pgx.Tx, error) { return pgxPool.Begin(ctx) },
+		row: func(tx pgx.Tx) rowQuery {
+			return func(ctx context.Context, q string, args []any, dest ...any) error {
+				return tx.QueryRow(ctx, q, args...).Scan(dest...)
+			}
+		},
+		commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
+		rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
+	}, log)
+	if err != nil {
+		pgxPool.Close()
+		return nil, err
+	}
+	q.close = pgxPool.Close
+	return q, nil
+}
+
+// riverConfig returns River's configuration for cfg: the workers and the
+// periodic jobs (River's beat schedule) when this process works jobs, none
+// when it only enqueues them.
+func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
+	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: stopTimeout}
+	if cfg.pollInterval > 0 {
+		rc.FetchCooldown = min(cfg.pollInterval, 100*time.Millisecond)
+	}
+	if cfg.Workers == 0 {
+		return rc
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(a.processOrder))
+	river.AddWorker(workers, river.WorkFunc(a.makeReport))
+	river.AddWorker(workers, river.WorkFunc(a.warmJob))
+	river.AddWorker(workers, river.WorkFunc(a.purgeJob))
+	if cfg.addWorkers != nil {
+		cfg.addWorkers(workers)
+	}
+	rc.Workers = workers
+	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	// Only the elected leader of the processes that work jobs enqueues the
+	// periodic jobs, once per interval whatever their number; RunOnStart
+	// also runs them when a leader starts (the cache may be cold, and a
+	// service restarted more often than the interval would never purge).
+	periodic := func(every time.Duration, id string, args river.JobArgs) {
+		if every > 0 {
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(every),
+				func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+				&river.PeriodicJobOpts{ID: id, RunOnStart: true}))
+		}
+	}
+	periodic(cfg.WarmEvery, "warm", warmArgs{})
+	periodic(cfg.PurgeEvery, "purge", purgeArgs{})
+	return rc
+}
+
+// warnOnly passes on the records of level Warn and above: River logs its
+// routine (job counts every few seconds) at Info.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }
+
+// processOrder records the sale of an order and then invalidates the user's
+// statistics and the report of the sale's month. The sale is recorded once
+// however many times the job runs, so a failed invalidation (the cache is
+// down) fails the job and River retries it: the retry invalidates again
+// without recording the sale again.
+func (a *api) processOrder(ctx context.Context, job *river.Job[orderArgs]) error {
+	res, err := a.store.ProcessOrder(ctx, job.Args.OrderID)
+	switch {
+	case errors.Is(err, errProductGone), errors.Is(err, errNotFound):
+		return river.JobCancel(fmt.Errorf("order %d: %w", job.Args.OrderID, err)) // retrying cannot help
+	case err != nil:
+		return err
+	}
+	if err := a.forgetSales(ctx, res.UserID, res.CreatedAt); err != nil {
+		return fmt.Errorf("order %d: sale %d recorded, invalidation failed: %w", res.OrderID, res.SaleID, err)
+	}
+	return river.RecordOutput(ctx, res)
+}
+
+// forgetSales makes what a sale of user at at made stale a miss: the
+// user's statistics, every period, and the report of the sale's month.
+func (a *api) forgetSales(ctx context.Context, user int64, at time.Time) error {
+	var errs []error
+	for p := range periods {
+		errs = append(errs, a.stats.Forget(ctx, statsArgs{UserID: user, Period: p}))
+	}
+	errs = append(errs, a.forgetReport(ctx, reportArgs{UserID: user, Month: at.UTC().Format(monthLayout)}))
+	return errors.Join(errs...)
+}
+
+// makeReport aggregates a user's sales over a month, records the report as
+// the job's result and keeps it in the cache, so that asking again answers
+// at once. A cache that is down loses the kept copy, not the report.
+func (a *api) makeReport(ctx context.Context, job *river.Job[reportArgs]) error {
+	month, err := parseMonth(job.Args.Month)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	r, mark, err := a.store.SalesReport(ctx, job.Args.UserID, month)
+	if err != nil {
+		return err
+	}
+	if err := a.keepReport(ctx, job.Args, r, month, mark); err != nil {
+		a.log.Warn("catalog: report not kept", "user_id", job.Args.UserID, "month", job.Args.Month, "err", err)
+	}
+	return river.RecordOutput(ctx, r)
+}
+
+// The reports are kept with the Cache's Set under a key of their own
+// (report/USER/MONTH) with the tag "sales", which the purge job invalidates.
+
+func reportKey(args reportArgs) string {
+	return "report/" + strconv.FormatInt(args.UserID, 10) + "/" + args.Month
+}
+
+// keepReport stores r, made of the sales that mark describes. A sale made
+// while r was being made would leave r stale; its job deletes the report
+// after recording the sale, which may be before r is stored. So after
+// storing r, keepReport reads the mark again and deletes r if the sales
+// changed: either the sale's job deleted r after it was stored, or the mark
+// sees the sale, whose commit came before that delete.
+func (a *api) keepReport(ctx context.Context, args reportArgs, r SalesReport, month time.Time, mark reportMark) error {
+	if err := caching.SetAs(ctx, a.cache, reportKey(args), r, reportTTL, caching.Tags("sales")); err != nil {
+		return err
+	}
+	now, err := a.store.reportMarkOf(ctx, args.UserID, month)
+	if err == nil && now == mark {
+		return nil
+	}
+	return errors.Join(err, a.forgetReport(ctx, args), errors.New("the sales changed while the report was made"))
+}
+
+// keptReport returns the report kept for args, if any.
+func (a *api) keptReport(ctx context.Context, args reportArgs) (SalesReport, error) {
+	return caching.GetAs[SalesReport](ctx, a.cache, reportKey(args))
+}
+
+// forgetReport deletes the report kept for args.
+func (a *api) forgetReport(ctx context.Context, args reportArgs) error {
+	return a.cache.Delete(ctx, reportKey(args))
+}
+
+// warmResult is the result of a warm job.
+type warmResult struct {
+	Stored  int `json:"stored"`  // responses stored
+	Already int `json:"already"` // responses that were cached already
+	Refused int `json:"refused"` // responses not stored (not a 200, or not cacheable)
+	Users   int `json:"users"`   // users whose statistics were recomputed
+}
+
+// warmJob is warm, as the periodic job.
+func (a *api) warmJob(ctx context.Context, _ *river.Job[warmArgs]) error {
+	res, err := a.warm(ctx)
+	if err != nil {
+		return err
+	}
+	return river.RecordOutput(ctx, res)
+}
+
+// warm fills the cache as clients would: the first pages of /products, in
+// each of warmEncodings, and the statistics of the most active users,
+// recomputed (a user who buys a lot is the one whose statistics change).
+func (a *api) warm(ctx context.Context) (warmResult, error) {
+	var res warmResult
+	var errs []error
+	for page := 1; page <= warmPages; page++ {
+		target := "/products"
+		if page > 1 {
+			target += "?page=" + strconv.Itoa(page)
+		}
+		for _, enc := range warmEncodings {
+			switch status, err := a.warmPage(ctx, target, enc); {
+			case err != nil:
+				errs = append(errs, err)
+			case status == "MISS":
+				res.Stored++
+			case status == "HIT":
+				res.Already++
+			default:
+				res.Refused++
+			}
+		}
+	}
+	users, err := a.store.MostActiveUsers(ctx, a.store.now().Add(-activeWindow), activeUsers)
+	if err != nil {
+		return res, errors.Join(append(errs, err)...)
+	}
+	for _, u := range users {
+		for p := range periods {
+			errs = append(errs, a.refreshStats(ctx, statsArgs{UserID: u, Period: p}))
+		}
+		res.Users++
+	}
+	return res, errors.Join(errs...)
+}
+
+// warmPage sends GET target through the cached list view, as a client
+// asking with acceptEncoding would, and returns the view's X-Cache: MISS
+// when the response was stored. A stand-in for Cache.Warm, which the
+// library is gaining. The view's key leaves the host out (IgnoreHost), so
+// the stored response is the one every host name of the service reads.
+func (a *api) warmPage(ctx context.Context, target, acceptEncoding string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return "", err
+	}
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	rec := &recorder{header: http.Header{}}
+	a.list.ServeHTTP(rec, req)
+	if rec.status != http.StatusOK {
+		return "", fmt.Errorf("warm %s: status %d", target, rec.status)
+	}
+	return rec.header.Get("X-Cache"), nil
+}
+
+// refreshStats recomputes and stores the statistics of args, joined with the
+// concurrent reads of args (the query runs once). A stand-in for
+// Memoized.Refresh, which the library is gaining: the statistics' RefreshIf
+// makes a Get under a refreshing context run the query.
+func (a *api) refreshStats(ctx context.Context, args statsArgs) error {
+	_, err := a.stats.Get(context.WithValue(ctx, refreshKey{}, true), args)
+	return err
+}
+
+// refreshKey marks a context whose memoized reads recompute.
+type refreshKey struct{}
+
+func refreshing(ctx context.Context) bool { return ctx.Value(refreshKey{}) != nil }
+
+// purgeResult is the result of a purge job.
+type purgeResult struct {
+	Deleted int64     `json:"deleted"`
+	Before  time.Time `json:"before"`
+}
+
+// purgeJob is purge, as the periodic job.
+func (a *api) purgeJob(ctx context.Context, job *river.Job[purgeArgs]) error {
+	res, err := a.purge(ctx, job.Attempt > 1)
+	if err != nil {
+		return err
+	}
+	return river.RecordOutput(ctx, res)
+}
+
+// purge deletes the sales older than the retention window and, if there were
+// any, invalidates the tag "sales": every statistic and report made of them,
+// in one write. A retry invalidates whatever it deletes: the attempt that
+// failed may have deleted sales and not invalidated.
+func (a *api) purge(ctx context.Context, retry bool) (purgeResult, error) {
+	res := purgeResult{Before: a.store.now().Add(-a.retention).UTC().Truncate(time.Second)}
+	n, err := a.store.PurgeSales(ctx, res.Before)
+	if err != nil {
+		return res, err
+	}
+	res.Deleted = n
+	if n > 0 || retry {
+		if err := a.cache.InvalidateTags(ctx, "sales"); err != nil {
+			return res, fmt.Errorf("%d sales deleted, invalidation failed: %w", n, err)
+		}
+	}
+	return res, nil
+}
+
+// parseMonth parses a report's month, YYYY-MM from 1970-01 to 9999-12, as
+// its first instant in UTC.
+func parseMonth(s string) (time.Time, error) {
+	m, err := time.Parse(monthLayout, s)
+	if err != nil || m.Format(monthLayout) != s || m.Year() < 1970 {
+		return time.Time{}, fmt.Errorf("month must be YYYY-MM, from 1970-01 to 9999-12")
+	}
+	return m, nil
+}

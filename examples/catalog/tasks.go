@@ -1,0 +1,190 @@
+package main
+
+// tasks.go: the routes of the background work. POST /api/orders and POST
+// /api/reports enqueue a job and answer 202 with its task id at once (Celery's
+// .delay()); GET /api/tasks/{id} tells how it is going (Celery's AsyncResult).
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-caching/caching"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// maxQuantity is the largest quantity of one order.
+const maxQuantity = 1000
+
+// orderInput is the body of POST /api/orders. Quantity is a float64 so that
+// 2.5 gets the quantity's error rather than a JSON type error.
+type orderInput struct {
+	UserID    *int64   `json:"user_id"`
+	ProductID *int64   `json:"product_id"`
+	Quantity  *float64 `json:"quantity"`
+}
+
+func (in orderInput) validate() error {
+	switch {
+	case in.UserID == nil || in.ProductID == nil || in.Quantity == nil:
+		return errors.New("user_id, product_id and quantity are required")
+	case *in.UserID < 1 || *in.ProductID < 1:
+		return errors.New("user_id and product_id must be positive integers")
+	case *in.Quantity < 1 || *in.Quantity > maxQuantity || *in.Quantity != math.Trunc(*in.Quantity):
+		return fmt.Errorf("quantity must be an integer from 1 to %d", maxQuantity)
+	}
+	return nil
+}
+
+// POST /api/orders
+func (a *api) createOrder(w http.ResponseWriter, r *http.Request) {
+	var in orderInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if err := in.validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	switch _, err := a.store.GetProduct(r.Context(), *in.ProductID); {
+	case errors.Is(err, errNotFound):
+		writeError(w, http.StatusBadRequest, "unknown product_id")
+		return
+	case err != nil:
+		a.fail(w, r, err)
+		return
+	}
+	// The order and its job are committed together, or neither is.
+	res, err := a.queue.insertWith(r.Context(), func(q rowQuery) (river.JobArgs, error) {
+		id, err := a.store.InsertOrder(r.Context(), q, *in.UserID, *in.ProductID, int64(*in.Quantity))
+		return orderArgs{OrderID: id}, err
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeAccepted(w, res.Job)
+}
+
+// reportInput is the body of POST /api/reports.
+type reportInput struct {
+	UserID *int64  `json:"user_id"`
+	Month  *string `json:"month"`
+}
+
+func (in reportInput) validate() error {
+	switch {
+	case in.UserID == nil || in.Month == nil:
+		return errors.New("user_id and month are required")
+	case *in.UserID < 1:
+		return errors.New("user_id must be a positive integer")
+	}
+	_, err := parseMonth(*in.Month)
+	return err
+}
+
+// POST /api/reports
+func (a *api) createReport(w http.ResponseWriter, r *http.Request) {
+	var in reportInput
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if err := in.validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	args := reportArgs{UserID: *in.UserID, Month: *in.Month}
+	report, err := a.keptReport(r.Context(), args)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, report)
+		return
+	case !errors.Is(err, caching.ErrNotFound):
+		// The cache is down: make the report again.
+		a.log.Warn("catalog: kept report unreadable", "err", err)
+	}
+	// A report like it that is being made answers with its task.
+	res, err := a.queue.client.Insert(r.Context(), args, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeAccepted(w, res.Job)
+}
+
+// task is the answer of GET /api/tasks/{id}.
+type task struct {
+	TaskID string `json:"task_id"`
+	// Kind is "order" or "report".
+	Kind string `json:"kind"`
+	// Status is pending, running, retrying (an attempt failed and another
+	// is due), succeeded or failed (for good).
+	Status string `json:"status"`
+	// Result is the job's result once it succeeded, else null.
+	Result json.RawMessage `json:"result"`
+	// Attempts is the number of attempts started; Error, the error of the
+	// last one that failed.
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty"`
+}
+
+// taskKinds are the kinds of jobs that are tasks of the API, by River kind.
+var taskKinds = map[string]string{orderArgs{}.Kind(): "order", reportArgs{}.Kind(): "report"}
+
+// newTask describes job as a task.
+func newTask(job *rivertype.JobRow) task {
+	t := task{TaskID: strconv.FormatInt(job.ID, 10), Kind: taskKinds[job.Kind], Attempts: job.Attempt}
+	if n := len(job.Errors); n > 0 {
+		t.Error = job.Errors[n-1].Error
+	}
+	switch job.State {
+	case rivertype.JobStateCompleted:
+		t.Status, t.Result = "succeeded", job.Output()
+	case rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+		t.Status = "failed"
+	case rivertype.JobStateRunning:
+		t.Status = "running"
+	case rivertype.JobStateRetryable:
+		t.Status = "retrying"
+	default: // available, scheduled, pending: again after a failure, or yet
+		t.Status = "pending"
+		if len(job.Errors) > 0 {
+			t.Status = "retrying"
+		}
+	}
+	return t
+}
+
+// writeAccepted answers 202 with the task of job (its status: a report like
+// it may be running already) and its address in Location.
+func writeAccepted(w http.ResponseWriter, job *rivertype.JobRow) {
+	t := newTask(job)
+	w.Header().Set("Location", "/api/tasks/"+t.TaskID)
+	writeJSON(w, http.StatusAccepted, map[string]string{"task_id": t.TaskID, "status": t.Status})
+}
+
+// GET /api/tasks/{id}
+func (a *api) getTask(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 || strings.HasPrefix(r.PathValue("id"), "+") {
+		writeError(w, http.StatusNotFound, "no task with this id")
+		return
+	}
+	job, err := a.queue.client.JobGet(r.Context(), id)
+	if errors.Is(err, river.ErrNotFound) || (err == nil && taskKinds[job.Kind] == "") {
+		// Finished tasks are kept 24 hours (River's retention of
+		// completed jobs); the periodic jobs are not tasks of the API.
+		writeError(w, http.StatusNotFound, "no task with this id")
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newTask(job))
+}
