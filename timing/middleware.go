@@ -30,9 +30,9 @@ const (
 // NoHeader, as Options.Header, sends no response-time header.
 const NoHeader = "-"
 
-// ErrInvalidOptions reports Options with a field out of range; the error
+// ErrInvalidOption reports Options with a field out of range; the error
 // text names the field. Test for it with errors.Is.
-var ErrInvalidOptions = errors.New("timing: invalid options")
+var ErrInvalidOption = errors.New("timing: invalid option")
 
 // Options configure the middleware. The zero value sets X-Response-Time,
 // sends no Server-Timing header, logs nothing and reports to no observer.
@@ -131,7 +131,7 @@ func New(opts Options) (func(http.Handler) http.Handler, error) {
 		m.header = DefaultHeader
 	}
 	if m.header != NoHeader && !header.IsToken(m.header) {
-		return nil, fmt.Errorf("%w: Header %q is not a valid header name", ErrInvalidOptions, m.header)
+		return nil, fmt.Errorf("%w: Header %q is not a valid header name", ErrInvalidOption, m.header)
 	}
 	if m.format == nil {
 		m.format = FormatMillis

@@ -23,11 +23,11 @@ type slowLog struct {
 func newSlowLog(o Options) (*slowLog, error) {
 	switch {
 	case o.Slow < 0:
-		return nil, fmt.Errorf("%w: Slow %v is negative (want >= 0; 0 means %v)", ErrInvalidOptions, o.Slow, DefaultSlow)
+		return nil, fmt.Errorf("%w: Slow %v is negative (want >= 0; 0 means %v)", ErrInvalidOption, o.Slow, DefaultSlow)
 	case o.SlowLogInterval < 0:
-		return nil, fmt.Errorf("%w: SlowLogInterval %v is negative (want >= 0; 0 means %v)", ErrInvalidOptions, o.SlowLogInterval, DefaultSlowLogInterval)
+		return nil, fmt.Errorf("%w: SlowLogInterval %v is negative (want >= 0; 0 means %v)", ErrInvalidOption, o.SlowLogInterval, DefaultSlowLogInterval)
 	case o.SlowLogBurst < 0:
-		return nil, fmt.Errorf("%w: SlowLogBurst %d is negative (want >= 0; 0 means %d)", ErrInvalidOptions, o.SlowLogBurst, DefaultSlowLogBurst)
+		return nil, fmt.Errorf("%w: SlowLogBurst %d is negative (want >= 0; 0 means %d)", ErrInvalidOption, o.SlowLogBurst, DefaultSlowLogBurst)
 	}
 	s := &slowLog{logger: o.Logger, threshold: o.Slow, routes: make(map[string]time.Duration, len(o.SlowRoutes))}
 	if s.threshold == 0 {
@@ -35,7 +35,7 @@ func newSlowLog(o Options) (*slowLog, error) {
 	}
 	for route, d := range o.SlowRoutes {
 		if d <= 0 {
-			return nil, fmt.Errorf("%w: SlowRoutes[%q] is %v (want > 0; Never switches the route's log off)", ErrInvalidOptions, route, d)
+			return nil, fmt.Errorf("%w: SlowRoutes[%q] is %v (want > 0; Never switches the route's log off)", ErrInvalidOption, route, d)
 		}
 		s.routes[route] = d
 	}

@@ -323,7 +323,7 @@ func TestOptionsValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := timing.New(tc.opts)
-			require.ErrorIs(t, err, timing.ErrInvalidOptions)
+			require.ErrorIs(t, err, timing.ErrInvalidOption)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.True(t, strings.HasPrefix(err.Error(), "timing: "))
 		})
