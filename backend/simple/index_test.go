@@ -19,8 +19,8 @@ func newTestShard() *shard {
 func (sh *shard) testPut(key string, h uint64) {
 	e := newBytesEntry(key, []byte(key), 0)
 	size := e.size()
-	if loc, i, found := sh.lookup(key, h); found {
-		sh.replace(i, sh.entryAt(i), e, size)
+	if loc, old := sh.lookup(key, h); old != nil {
+		sh.replace(loc, old, e, size)
 	} else {
 		sh.insert(e, h, loc, size)
 	}
@@ -31,11 +31,11 @@ func (sh *shard) testPut(key string, h uint64) {
 func (sh *shard) testDelete(key string, h uint64) bool {
 	sh.mu.Lock()
 	defer sh.unlock()
-	_, i, found := sh.lookup(key, h)
-	if found {
-		sh.remove(i)
+	loc, e := sh.lookup(key, h)
+	if e != nil {
+		sh.remove(sh.slotAt(loc))
 	}
-	return found
+	return e != nil
 }
 
 // check verifies the shard against live, the keys it must hold and their
@@ -188,7 +188,7 @@ func TestIndexModel(t *testing.T) {
 		}
 		if r.IntN(50) == 0 && len(live) > 1 {
 			// Move the hand: evict one entry as makeRoom does.
-			victim, _ := sh.nextVictim(none, 0)
+			victim, _ := sh.nextVictim(noLoc, 0)
 			e := sh.entryAt(victim)
 			delete(live, e.key())
 			sh.remove(victim)
@@ -202,8 +202,8 @@ func TestIndexModel(t *testing.T) {
 			sh.testPut(key, h)
 			live[key] = h
 			if r.IntN(2) == 0 {
-				_, i, _ := sh.lookup(key, h)
-				sh.markVisited(i)
+				loc, _ := sh.lookup(key, h)
+				sh.visit(loc, true)
 			}
 		}
 		if n%50 == 0 || n > 19_000 {

@@ -189,26 +189,39 @@ func (g *group) markVisited(j uint, ctrl uint64) {
 	}
 }
 
-// testAndClearVisited clears slot i's visited bit and reports whether it
-// was set.
-func (sh *shard) testAndClearVisited(i int32) bool {
-	g, j := sh.at(sh.slot(i).loc)
+// testAndClearVisited clears the visited bit of the entry at loc and
+// reports whether it was set.
+func (sh *shard) testAndClearVisited(loc uint32) bool {
+	g, j := sh.at(loc)
 	bit := uint64(visitedBit) << (8 * j)
 	return g.ctrl.And(^bit)&bit != 0
 }
 
-func (sh *shard) markVisited(i int32) {
-	g, j := sh.at(sh.slot(i).loc)
+// visit sets the visited bit of the entry at loc if used, else clears it.
+func (sh *shard) visit(loc uint32, used bool) {
+	if !used {
+		sh.testAndClearVisited(loc)
+		return
+	}
+	g, j := sh.at(loc)
 	g.markVisited(j, g.ctrl.Load())
 }
 
-// lookup finds key, of hash h, for a writer: its slot, or found false and
-// loc where to insert it.
-func (sh *shard) lookup(key string, h uint64) (loc uint32, i int32, found bool) {
+// noLoc is a loc that no entry has.
+const noLoc = ^uint32(0)
+
+// lookup finds key, of hash h, for a writer: its entry e and loc, or a nil e
+// and the loc where to insert it.
+func (sh *shard) lookup(key string, h uint64) (loc uint32, e *entry) {
 	if gi, j, _, e := sh.t.find(key, h); e != nil {
-		return 0, sh.t.slotAt[int(gi)*groupSlots+int(j)], true
+		return uint32(gi)<<3 | uint32(j), e
 	}
-	return sh.freeLoc(h), none, false
+	return sh.freeLoc(h), nil
+}
+
+// slotAt returns the slot of the entry at loc.
+func (sh *shard) slotAt(loc uint32) int32 {
+	return sh.t.slotAt[int(loc>>3)*groupSlots+int(loc&7)]
 }
 
 // firstFree returns the first empty or deleted byte of a control word
@@ -333,9 +346,9 @@ func (sh *shard) unlock() {
 	sh.mu.Unlock()
 }
 
-// replace puts e, of size size, in place of slot i's entry old.
-func (sh *shard) replace(i int32, old, e *entry, size int64) {
-	g, j := sh.at(sh.slot(i).loc)
+// replace puts e, of size size, in place of the entry old at loc.
+func (sh *shard) replace(loc uint32, old, e *entry, size int64) {
+	g, j := sh.at(loc)
 	g.ptr[j].Store(e)
 	sh.bytes += size - old.size()
 }
@@ -374,15 +387,15 @@ func (sh *shard) remove(i int32) {
 }
 
 // makeRoom evicts entries until addEntries more entries and addBytes more
-// bytes fit within the shard's bounds. It never evicts slot keep (the entry
-// being written, or none). Expired entries the hand meets go first and do
+// bytes fit within the shard's bounds. It never evicts the entry at loc
+// keep (the entry being written, or noLoc). Expired entries the hand meets go first and do
 // not count as evictions. It appends the keys of evicted entries to evicted
 // when collect is set, and returns it.
-func (sh *shard) makeRoom(addEntries, addBytes int64, keep int32, now func() int64, collect bool, evicted []string) []string {
+func (sh *shard) makeRoom(addEntries, addBytes int64, keep uint32, now func() int64, collect bool, evicted []string) []string {
 	var t int64
 	haveNow := false
 	for sh.entries+addEntries > sh.maxEntries || sh.bytes+addBytes > sh.maxBytes {
-		if sh.entries == 0 || sh.entries == 1 && keep != none {
+		if sh.entries == 0 || sh.entries == 1 && keep != noLoc {
 			return evicted // cannot happen: callers check sizes first
 		}
 		if !haveNow {
@@ -402,18 +415,19 @@ func (sh *shard) makeRoom(addEntries, addBytes int64, keep int32, now func() int
 
 // nextVictim moves the SIEVE hand to the next entry to evict and returns it,
 // reporting whether it is an expired entry rather than a cold one.
-func (sh *shard) nextVictim(keep int32, now int64) (victim int32, wasExpired bool) {
+func (sh *shard) nextVictim(keep uint32, now int64) (victim int32, wasExpired bool) {
 	p := sh.hand
 	if p == none {
 		p = sh.tail
 	}
 	for {
-		if p != keep {
-			if expired(sh.entryAt(p).expireAt, now) {
+		if s := sh.slot(p); s.loc != keep {
+			g, j := sh.at(s.loc)
+			if expired(g.ptr[j].Load().expireAt, now) {
 				sh.hand = p
 				return p, true
 			}
-			if !sh.testAndClearVisited(p) {
+			if !sh.testAndClearVisited(s.loc) {
 				sh.hand = p
 				return p, false
 			}

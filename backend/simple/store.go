@@ -155,17 +155,8 @@ func (s *Store) find(key string, value, peek bool, now int64, haveNow bool) *ent
 	h, sh := s.hash(key)
 	t := sh.tab.Load()
 	gi, j, ctrl, e := t.find(key, h)
-	if e == nil || e.isValue() != value {
+	if e == nil || e.isValue() != value || e.expireAt != 0 && s.expired(sh, key, h, e, now, haveNow) {
 		return nil
-	}
-	if e.expireAt != 0 {
-		if !haveNow {
-			now = s.now()
-		}
-		if expired(e.expireAt, now) {
-			s.dropExpired(sh, key, h, e)
-			return nil
-		}
 	}
 	if !peek {
 		t.groups[gi].markVisited(j, ctrl)
@@ -173,12 +164,25 @@ func (s *Store) find(key string, value, peek bool, now int64, haveNow bool) *ent
 	return e
 }
 
+// expired reports whether e, key's entry, has expired, and if so removes
+// it; see find for now and haveNow.
+func (s *Store) expired(sh *shard, key string, h uint64, e *entry, now int64, haveNow bool) bool {
+	if !haveNow {
+		now = s.now()
+	}
+	if !expired(e.expireAt, now) {
+		return false
+	}
+	s.dropExpired(sh, key, h, e)
+	return true
+}
+
 // dropExpired removes key's entry e, found expired without the lock, unless
 // it was rewritten since.
 func (s *Store) dropExpired(sh *shard, key string, h uint64, e *entry) {
 	sh.mu.Lock()
-	if _, i, ok := sh.lookup(key, h); ok && sh.entryAt(i) == e {
-		sh.remove(i)
+	if loc, found := sh.lookup(key, h); found == e {
+		sh.remove(sh.slotAt(loc))
 	}
 	sh.unlock()
 }
@@ -242,23 +246,20 @@ func (s *Store) put(key string, e *entry, size int64, onlyIfAbsent bool) (bool, 
 	var evicted []string
 	collect := s.onEvict != nil
 	sh.mu.Lock()
-	pos, i, found := sh.lookup(key, h)
-	if found {
-		old := sh.entryAt(i)
+	loc, old := sh.lookup(key, h)
+	if old != nil {
 		live := old.expireAt == 0 || !expired(old.expireAt, s.now())
 		if onlyIfAbsent && live {
 			sh.unlock()
 			return false, nil
 		}
 		// Overwrite in place: a rewrite of a live key counts as a use.
-		sh.replace(i, old, e, size)
-		if sh.testAndClearVisited(i); live {
-			sh.markVisited(i)
-		}
-		evicted = sh.makeRoom(0, 0, i, s.now, collect, nil)
+		sh.replace(loc, old, e, size)
+		sh.visit(loc, live)
+		evicted = sh.makeRoom(0, 0, loc, s.now, collect, nil)
 	} else {
-		evicted = sh.makeRoom(1, size, none, s.now, collect, nil)
-		sh.insert(e, h, pos, size)
+		evicted = sh.makeRoom(1, size, noLoc, s.now, collect, nil)
+		sh.insert(e, h, loc, size)
 	}
 	sh.unlock()
 	s.notify(evicted)
@@ -275,8 +276,8 @@ func (s *Store) notify(evicted []string) {
 func (s *Store) deleteKey(key string) {
 	h, sh := s.hash(key)
 	sh.mu.Lock()
-	if _, i, ok := sh.lookup(key, h); ok {
-		sh.remove(i)
+	if loc, e := sh.lookup(key, h); e != nil {
+		sh.remove(sh.slotAt(loc))
 	}
 	sh.unlock()
 }
@@ -376,16 +377,13 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	collect := s.onEvict != nil
 	var evicted []string
 	sh.mu.Lock()
-	pos, i, found := sh.lookup(key, h)
-	var old *entry
-	if found {
-		if old = sh.entryAt(i); old.expireAt != 0 && expired(old.expireAt, s.now()) {
-			sh.remove(i) // pos is now a tombstone, where key may go
-			found = false
-		}
+	loc, old := sh.lookup(key, h)
+	if old != nil && old.expireAt != 0 && expired(old.expireAt, s.now()) {
+		sh.remove(sh.slotAt(loc)) // loc is now free, where key may go
+		old = nil
 	}
 	n := delta
-	if found {
+	if old != nil {
 		if old.isValue() {
 			sh.unlock()
 			return 0, fmt.Errorf("simple: Incr of a Go value: %w", backend.ErrNotInteger)
@@ -409,14 +407,14 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		sh.unlock()
 		return 0, fmt.Errorf("simple: entry of %d bytes over the limit of %d: %w", size, s.maxEntrySize, backend.ErrValueTooLarge)
 	}
-	if found {
+	if old != nil {
 		// A new entry: callers may still hold the old value.
-		sh.replace(i, old, newBytesEntry(key, value, old.expireAt), size)
-		sh.markVisited(i)
-		evicted = sh.makeRoom(0, 0, i, s.now, collect, nil)
+		sh.replace(loc, old, newBytesEntry(key, value, old.expireAt), size)
+		sh.visit(loc, true)
+		evicted = sh.makeRoom(0, 0, loc, s.now, collect, nil)
 	} else {
-		evicted = sh.makeRoom(1, size, none, s.now, collect, nil)
-		sh.insert(newBytesEntry(key, value, 0), h, pos, size)
+		evicted = sh.makeRoom(1, size, noLoc, s.now, collect, nil)
+		sh.insert(newBytesEntry(key, value, 0), h, loc, size)
 	}
 	sh.unlock()
 	s.notify(evicted)
