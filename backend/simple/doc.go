@@ -8,7 +8,8 @@
 //
 // It implements backend.Backend and the optional backend.GetManyer,
 // backend.SetManyer, backend.Incrementer, backend.Haser, backend.Statser and
-// backend.ValueStore.
+// backend.ValueStore, and looks Go values up by a key in a byte slice too
+// (Store.LoadValueBytesAt).
 //
 // # Defaults
 //

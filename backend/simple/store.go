@@ -462,6 +462,15 @@ func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
 	return s.loadValue(key, int64(now.Sub(s.start)), true)
 }
 
+// LoadValueBytesAt is LoadValueAt for a key held in a byte slice, which it
+// reads only during the call and does not keep: a caller that builds its
+// keys in a reused buffer looks them up without making a string, so a hit
+// allocates nothing. It is not part of backend.ValueStore; find it by type
+// assertion.
+func (s *Store) LoadValueBytesAt(key []byte, now time.Time) (any, bool) {
+	return s.LoadValueAt(unsafe.String(unsafe.SliceData(key), len(key)), now)
+}
+
 // loadValue looks a Go value up; see find for now and haveNow.
 func (s *Store) loadValue(key string, now int64, haveNow bool) (any, bool) {
 	if s.closed.Load() {

@@ -674,3 +674,30 @@ func churnWhileReading(t *testing.T, s *simple.Store, stayersStay bool) {
 	stop.Store(true)
 	writers.Wait()
 }
+
+// LoadValueBytesAt finds what LoadValueAt finds, without allocating, and
+// keeps nothing of the caller's buffer.
+func TestLoadValueBytesAt(t *testing.T) {
+	clock := testutil.NewClock()
+	s := open(t, simple.Options{SweepInterval: -1, Clock: clock.Now})
+	require.NoError(t, s.StoreValue("page:1", "one", 3, time.Minute))
+	require.NoError(t, s.Set(context.Background(), "bytes", []byte("v"), 0))
+	buf := []byte("page:1")
+	v, ok := s.LoadValueBytesAt(buf, time.Now())
+	require.True(t, ok)
+	assert.Equal(t, "one", v)
+	_, ok = s.LoadValueBytesAt([]byte("bytes"), time.Now())
+	assert.False(t, ok, "byte values are not Go values")
+	copy(buf, "page:2") // the caller reuses its buffer
+	_, ok = s.LoadValueBytesAt(buf, time.Now())
+	assert.False(t, ok)
+	v, ok = s.LoadValue("page:1")
+	require.True(t, ok, "the store kept nothing of the buffer")
+	assert.Equal(t, "one", v)
+	copy(buf, "page:1")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = s.LoadValueBytesAt(buf, time.Now()) }))
+	clock.Advance(time.Minute)
+	_, ok = s.LoadValueBytesAt(buf, time.Now())
+	assert.False(t, ok, "expired")
+	assert.Equal(t, int64(1), s.Stats().Entries, "the expired entry was removed; the byte value stays")
+}
