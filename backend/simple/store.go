@@ -155,7 +155,7 @@ func (s *Store) find(key string, value, peek bool, now int64, haveNow bool) *ent
 	h, sh := s.hash(key)
 	t := sh.tab.Load()
 	gi, j, ctrl, e := t.find(key, h)
-	if e == nil || e.isValue() != value || e.expireAt != 0 && s.expired(sh, key, h, e, now, haveNow) {
+	if e == nil || e.isValue() != value || e.expireAt != 0 && s.expireIfDue(sh, key, h, e, now, haveNow) {
 		return nil
 	}
 	if !peek {
@@ -164,9 +164,9 @@ func (s *Store) find(key string, value, peek bool, now int64, haveNow bool) *ent
 	return e
 }
 
-// expired reports whether e, key's entry, has expired, and if so removes
+// expireIfDue reports whether e, key's entry, has expired, and if so removes
 // it; see find for now and haveNow.
-func (s *Store) expired(sh *shard, key string, h uint64, e *entry, now int64, haveNow bool) bool {
+func (s *Store) expireIfDue(sh *shard, key string, h uint64, e *entry, now int64, haveNow bool) bool {
 	if !haveNow {
 		now = s.now()
 	}
