@@ -3,7 +3,6 @@ package simple
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/bits"
 	"runtime"
 	"time"
@@ -29,6 +28,10 @@ const (
 	// stores keep a useful eviction order and a 1 MiB value fits by default.
 	minShardEntries = 64
 	minShardBytes   = 4 << 20
+
+	// maxShardEntries bounds a shard's entries so that every place of its
+	// index fits a slot's 32-bit loc (group<<3 | byte).
+	maxShardEntries = 1 << 30
 )
 
 // Options configures a Store. The zero value of every field means its
@@ -36,7 +39,7 @@ const (
 type Options struct {
 	// MaxEntries bounds the number of entries held (byte values and Go values
 	// together): the store never holds more. Default DefaultMaxEntries
-	// (100,000). Negative is an error, and so is more than 2³¹-2 per shard.
+	// (100,000). Negative is an error, and so is 2³⁰ or more per shard.
 	MaxEntries int
 
 	// MaxBytes bounds the memory the entries hold. Each entry counts
@@ -130,8 +133,8 @@ func (o Options) config() (config, error) {
 	if c.maxBytes/int64(c.shards) <= EntryOverhead {
 		return c, fmt.Errorf("simple: MaxBytes is %d, want more than EntryOverhead (%d) per shard (%d shards): %w", c.maxBytes, EntryOverhead, c.shards, errOption)
 	}
-	if c.maxEntries/int64(c.shards) >= math.MaxInt32 {
-		return c, fmt.Errorf("simple: MaxEntries is %d, want under %d per shard (%d shards): %w", c.maxEntries, math.MaxInt32, c.shards, errOption)
+	if c.maxEntries/int64(c.shards) >= maxShardEntries {
+		return c, fmt.Errorf("simple: MaxEntries is %d, want under %d per shard (%d shards): %w", c.maxEntries, maxShardEntries, c.shards, errOption)
 	}
 	return c, nil
 }

@@ -26,6 +26,7 @@ const (
 	visitedBit = 0x80
 )
 
+// group is 7 places of the index, one cache line.
 type group struct {
 	ctrl atomic.Uint64
 	ptr  [groupSlots]atomic.Pointer[entry]
@@ -102,7 +103,8 @@ type slot struct {
 }
 
 // shard is one part of the store. Readers load tab and search it without a
-// lock; writers hold mu, and publish a new table when the index grows.
+// lock; writers hold mu, and publish a new table when the index grows or
+// shrinks.
 // Everything after mu is guarded by it.
 //
 // Eviction is SIEVE (Zhang et al., NSDI '24): entries queue in insertion

@@ -62,6 +62,7 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"MaxBytes under one entry's overhead", simple.Options{MaxBytes: simple.EntryOverhead}, "MaxBytes"},
 		{"MaxBytes under one entry's overhead per shard", simple.Options{Shards: 4, MaxBytes: 4 * simple.EntryOverhead}, "MaxBytes"},
 		{"MaxEntries over 2^31 per shard", simple.Options{Shards: 1, MaxEntries: math.MaxInt}, "MaxEntries"},
+		{"MaxEntries of 2^30 per shard", simple.Options{Shards: 2, MaxEntries: 1 << 31}, "MaxEntries"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,7 +139,7 @@ func TestBoundBytesIsExact(t *testing.T) {
 func TestBoundBytesCountsTheOverheadOfTinyEntries(t *testing.T) {
 	ctx := context.Background()
 	const maxBytes = 256 << 10
-	s := open(t, simple.Options{MaxBytes: maxBytes, MaxEntries: 1 << 30, Shards: 1})
+	s := open(t, simple.Options{MaxBytes: maxBytes, MaxEntries: 1 << 29, Shards: 1})
 	for i := range 1 << 16 {
 		require.NoError(t, s.Set(ctx, strconv.Itoa(i), nil, 0))
 	}
