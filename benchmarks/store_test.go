@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -190,7 +191,25 @@ func BenchmarkStoreMixed(b *testing.B) {
 }
 
 // BenchmarkStoreGetHit is a single-goroutine Get of a present key.
-func BenchmarkStoreGetHit(b *testing.B) {
+func BenchmarkStoreGetHit(b *testing.B) { getHits(b, keys) }
+
+// BenchmarkStoreGetHitFreshKeys is BenchmarkStoreGetHit looked up with
+// key strings allocated apart from the ones stored, as a server that builds
+// each request's key does. In BenchmarkStoreGetHit the lookup key is the
+// stored string itself, so a store that keeps the caller's key (a Go map,
+// go-cache, otter) compares keys by pointer and never reads their bytes;
+// here every store reads them.
+func BenchmarkStoreGetHitFreshKeys(b *testing.B) {
+	fresh := make([]string, len(keys))
+	for i, k := range keys {
+		fresh[i] = strings.Clone(k)
+	}
+	getHits(b, fresh)
+}
+
+// getHits gets the keys of the trace from each store, filled with keys,
+// looking them up by the strings of look (keys or copies of them).
+func getHits(b *testing.B, look []string) {
 	for _, impl := range storeImpls {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			s := impl.new(keySpace * 2)
@@ -199,7 +218,7 @@ func BenchmarkStoreGetHit(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				if _, ok := s.Get(keys[trace[i&(traceLen-1)]]); !ok {
+				if _, ok := s.Get(look[trace[i&(traceLen-1)]]); !ok {
 					b.Fatal("miss")
 				}
 			}

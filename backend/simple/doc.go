@@ -1,6 +1,6 @@
 // Package simple is the in-process store, the default backend of package
-// caching: a sharded map in the process's memory, bounded by entries and
-// bytes, with real eviction and TTL expiry.
+// caching: a sharded hash table in the process's memory, bounded by entries
+// and bytes, with real eviction and TTL expiry.
 //
 //	s, err := simple.New(simple.Options{MaxEntries: 50_000, MaxBytes: 256 << 20})
 //	if err != nil { ... }
@@ -8,22 +8,41 @@
 //
 // It implements backend.Backend and the optional backend.GetManyer,
 // backend.SetManyer, backend.Incrementer, backend.Haser, backend.Statser and
-// backend.ValueStore.
+// backend.ValueStore, and looks Go values up by a key in a byte slice too
+// (Store.LoadValueBytesAt).
 //
 // # Defaults
 //
 // Options{} is a valid configuration: at most 100,000 entries and 64 MiB
-// (keys plus values), an expiry sweep every minute, and a shard count derived
-// from GOMAXPROCS (at most 16 with the default byte bound). See Options for
-// each field.
+// (keys, values and each entry's bookkeeping), an expiry sweep every
+// minute, and a shard count derived from GOMAXPROCS (at most 16 with the
+// default byte bound). See Options for each field.
 //
 // # Bounds
 //
 // The bounds are hard: a store with MaxEntries N never holds more than N
-// entries, and never more than MaxBytes bytes. Each of the Shards shards
-// holds an even share of both, so a store may evict while other shards still
-// have room, and one entry larger than MaxBytes/Shards (Store.MaxValueSize)
-// is rejected with backend.ErrValueTooLarge and not stored.
+// entries, and never more than MaxBytes bytes. An entry counts its key, its
+// value (for a Go value, the size given to StoreValue) and what the store
+// spends on it besides (EntryOverhead, or ValueOverhead for a Go value), so
+// that MaxBytes bounds the memory the store really holds, whatever the
+// size of the entries. Each of the Shards shards holds an even share of
+// both bounds, so a store may evict while other shards still have room, and
+// one entry counting more than MaxBytes/Shards (Store.MaxValueSize) is
+// rejected with backend.ErrValueTooLarge and not stored.
+//
+// # Memory
+//
+// A byte value's entry is one allocation: a 16-byte header (expiry, key and
+// value lengths), the key and the value. Each shard indexes its entries in
+// a hash table of its own, keyed by the one hash that also picks the shard:
+// groups of 7 entries in one 64-byte cache line (a control word with 7 bits
+// of each key's hash and its SIEVE bit, and 7 entry pointers), kept between
+// a fifth and four fifths full, plus 16 bytes of eviction-queue slot per
+// entry. A Go value's entry is a 48-byte holder of the header, the key and
+// the value's interface. A 16-byte key and a 64-byte value take about 135
+// bytes of heap in all. The index and the slots shrink when the entries
+// no longer fill a fifth of the index, so a store that held many small
+// entries and now holds a few large ones does not keep the memory of many.
 //
 // # Eviction
 //
@@ -32,7 +51,7 @@
 // sets the bit, and eviction moves a hand from the oldest entry towards the
 // newest, clearing set bits and evicting the first entry whose bit is clear.
 // It is chosen over LRU because a hit does not reorder a list, so reads take
-// only a shared lock and scale with cores, and because on the skewed access
+// no lock and scale with cores, and because on the skewed access
 // patterns of web caches its hit ratio matches or beats LRU's (the package
 // benchmarks measure both on a Zipf trace). The order is by use, not by
 // expiry: entries that never expire are not evicted first, and entries with
@@ -51,10 +70,14 @@
 //
 // A Store is safe for concurrent use by multiple goroutines. Keys are spread
 // over shards by hash/maphash with a per-store seed; each shard has its own
-// sync.RWMutex. Get, GetMany, Has and LoadValue take only the shard's read
-// lock (a hit sets the entry's visited bit atomically); writes take the
-// shard's write lock. Add, AddValue and Incr are atomic. OnEvict runs after
-// the lock is released.
+// sync.Mutex, which only writes take. Get, GetMany, Has, LoadValue and
+// LoadValueAt take no lock: entries are immutable once stored (a write
+// stores a new one), a shard's index changes only by atomic stores, and a
+// grown index is a new one, published atomically, so a read sees each entry
+// either before or after a concurrent write, and a hit sets the entry's
+// visited bit with one atomic operation, only when it is clear. Writes to
+// one shard are serialized. Add, AddValue and Incr are atomic. OnEvict runs
+// after the lock is released.
 //
 // # Read-only results
 //

@@ -3,7 +3,6 @@ package simple
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/bits"
 	"runtime"
 	"time"
@@ -29,6 +28,10 @@ const (
 	// stores keep a useful eviction order and a 1 MiB value fits by default.
 	minShardEntries = 64
 	minShardBytes   = 4 << 20
+
+	// maxShardEntries bounds a shard's entries so that every place of its
+	// index fits a slot's 32-bit loc (group<<3 | byte).
+	maxShardEntries = 1 << 30
 )
 
 // Options configures a Store. The zero value of every field means its
@@ -36,24 +39,34 @@ const (
 type Options struct {
 	// MaxEntries bounds the number of entries held (byte values and Go values
 	// together): the store never holds more. Default DefaultMaxEntries
-	// (100,000). Negative is an error, and so is more than 2³¹-2 per shard.
+	// (100,000). Negative is an error, and so is 2³⁰ or more per shard.
 	MaxEntries int
 
-	// MaxBytes bounds the bytes held, counted as len(key)+len(value) for
-	// byte values and len(key)+size for Go values (the size passed to
-	// StoreValue). Per-entry bookkeeping (about 100 bytes) is not counted.
-	// Default DefaultMaxBytes (64 MiB). Negative is an error.
+	// MaxBytes bounds the memory the entries hold. Each entry counts
+	// len(key)+len(value)+EntryOverhead (64) for a byte value, and
+	// len(key)+size+ValueOverhead (112) for a Go value (size is what its
+	// caller passes to StoreValue: an estimate of what the value holds),
+	// so that a flood of small entries cannot hold several times the bound.
+	// Filled past the bound with tiny, large or Go values, a store holds
+	// 1.0 to 1.1×MaxBytes of live heap in the package's heap test, when the
+	// sizes given to StoreValue are right; at most 1.5×MaxBytes allowing
+	// for the rounding of large values to Go's allocation sizes (up to
+	// 12.5%, not counted), plus a fixed part of a few hundred bytes per
+	// shard. Default DefaultMaxBytes (64 MiB). Negative is an error, and so
+	// is a share per shard (MaxBytes/Shards) of EntryOverhead or less.
 	//
-	// The bound is split evenly between the shards, so one entry larger than
-	// MaxBytes/Shards (see Store.MaxValueSize) is rejected with
+	// The bound is split evenly between the shards, so one entry counting
+	// more than MaxBytes/Shards (see Store.MaxValueSize) is rejected with
 	// backend.ErrValueTooLarge.
 	MaxBytes int64
 
-	// Shards is the number of independently locked parts of the store, a
-	// power of two from 1 to MaxShards, and at most MaxEntries and MaxBytes.
-	// Default: the power of two at or above 4×GOMAXPROCS, at most 256, halved
-	// while a shard's share would be under 64 entries or 4 MiB (so the
-	// default store has 16 shards at most and takes values up to 4 MiB).
+	// Shards is the number of independently locked parts of the store (its
+	// writers lock one shard; its readers take no lock), a power of two from
+	// 1 to MaxShards, at most MaxEntries, and such that each shard's share
+	// of MaxBytes exceeds EntryOverhead. Default: the power of two at or
+	// above 4×GOMAXPROCS, at most 256, halved while a shard's share would be
+	// under 64 entries or 4 MiB (so the default store has 16 shards at most
+	// and takes entries of up to 4 MiB, key and overhead included).
 	Shards int
 
 	// SweepInterval is the period of the background goroutine that removes
@@ -114,11 +127,14 @@ func (o Options) config() (config, error) {
 	}
 	if c.shards == 0 {
 		c.shards = defaultShards(runtime.GOMAXPROCS(0), c.maxEntries, c.maxBytes)
-	} else if int64(c.shards) > c.maxEntries || int64(c.shards) > c.maxBytes {
-		return c, fmt.Errorf("simple: Shards is %d, more than MaxEntries (%d) or MaxBytes (%d): %w", c.shards, c.maxEntries, c.maxBytes, errOption)
+	} else if int64(c.shards) > c.maxEntries {
+		return c, fmt.Errorf("simple: Shards is %d, more than MaxEntries (%d): %w", c.shards, c.maxEntries, errOption)
 	}
-	if c.maxEntries/int64(c.shards) >= math.MaxInt32 {
-		return c, fmt.Errorf("simple: MaxEntries is %d, want under %d per shard (%d shards): %w", c.maxEntries, math.MaxInt32, c.shards, errOption)
+	if c.maxBytes/int64(c.shards) <= EntryOverhead {
+		return c, fmt.Errorf("simple: MaxBytes is %d, want more than EntryOverhead (%d) per shard (%d shards): %w", c.maxBytes, EntryOverhead, c.shards, errOption)
+	}
+	if c.maxEntries/int64(c.shards) >= maxShardEntries {
+		return c, fmt.Errorf("simple: MaxEntries is %d, want under %d per shard (%d shards): %w", c.maxEntries, maxShardEntries, c.shards, errOption)
 	}
 	return c, nil
 }

@@ -5,16 +5,19 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/go-caching/caching/backend"
 )
 
-// Store is the in-process store: a sharded map bounded by entries and bytes,
-// with SIEVE eviction and TTL expiry. Create it with New or Must; the zero
-// value is not usable. It is safe for concurrent use by multiple goroutines.
+// Store is the in-process store: a sharded hash table bounded by entries
+// and bytes, with SIEVE eviction and TTL expiry. Create it with New or Must;
+// the zero value is not usable. It is safe for concurrent use by multiple
+// goroutines.
 //
 // A Store runs one goroutine, the expiry sweep (unless Options.SweepInterval
 // is negative); Close stops it.
@@ -23,9 +26,9 @@ import (
 // in bounded time without blocking on anything but the store's own locks.
 type Store struct {
 	shards       []shard
-	mask         uint64
+	shift        uint // a key's shard is its hash >> shift
 	seed         maphash.Seed
-	maxValueSize int64
+	maxEntrySize int64
 	clock        func() time.Time
 	realClock    bool // clock is time.Now: read the monotonic clock only
 	start        time.Time
@@ -55,9 +58,9 @@ func New(opts Options) (*Store, error) {
 	}
 	s := &Store{
 		shards:       make([]shard, c.shards),
-		mask:         uint64(c.shards - 1),
+		shift:        uint(64 - bits.TrailingZeros(uint(c.shards))),
 		seed:         maphash.MakeSeed(),
-		maxValueSize: c.maxBytes / int64(c.shards),
+		maxEntrySize: min(c.maxBytes/int64(c.shards), maxEntrySize),
 		clock:        c.clock,
 		onEvict:      c.onEvict,
 	}
@@ -96,12 +99,15 @@ func Must(opts Options) *Store {
 }
 
 // MaxValueSize is the largest entry the store accepts, counted as for
-// Options.MaxBytes (key and value): MaxBytes divided by the shard count.
-// Larger ones get backend.ErrValueTooLarge.
-func (s *Store) MaxValueSize() int64 { return s.maxValueSize }
+// Options.MaxBytes (key, value and EntryOverhead, or ValueOverhead for a Go
+// value): MaxBytes divided by the shard count, and at most 2 GiB. Larger
+// entries get backend.ErrValueTooLarge.
+func (s *Store) MaxValueSize() int64 { return s.maxEntrySize }
 
-func (s *Store) shardFor(key string) *shard {
-	return &s.shards[maphash.String(s.seed, key)&s.mask]
+// hash returns key's hash and shard.
+func (s *Store) hash(key string) (uint64, *shard) {
+	h := maphash.String(s.seed, key)
+	return h, &s.shards[h>>s.shift]
 }
 
 // now is the store's clock reading: nanoseconds since New. With the default
@@ -115,9 +121,12 @@ func (s *Store) now() int64 {
 	return int64(s.clock().Sub(s.start))
 }
 
-// deadline is the clock reading at which an entry written now with ttl > 0
-// expires (never 0, which means "never").
+// deadline is the clock reading at which an entry written now with ttl
+// expires: 0 (never) for a ttl of 0, else never 0.
 func (s *Store) deadline(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 0
+	}
 	now := s.now()
 	if now > 0 && int64(ttl) > math.MaxInt64-now {
 		return math.MaxInt64
@@ -127,60 +136,55 @@ func (s *Store) deadline(ttl time.Duration) int64 {
 
 // Get returns the value stored under key by Set, SetMany, Add or Incr, or
 // backend.ErrNotFound. The returned slice is the stored one, not a copy: it
-// is read-only (copy it to modify it). Get takes only a shared lock.
+// is read-only (copy it to modify it). Get takes no lock.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if s.closed.Load() {
 		return nil, backend.ErrClosed
 	}
-	if v, ok := s.get(key, false); ok {
-		return v, nil
+	if e := s.find(key, false, false, 0, false); e != nil {
+		return e.bytes(), nil
 	}
 	return nil, backend.ErrNotFound
 }
 
-// get looks a byte value up; a hit marks it visited unless peek.
-func (s *Store) get(key string, peek bool) ([]byte, bool) {
-	v, _, ok := s.find(key, false, peek, 0, false)
-	return v, ok
-}
-
-// find looks key up among the entries of one kind (Go values when obj, byte
-// values otherwise) under the shard's read lock; a hit marks the entry
-// visited unless peek. now is the store's clock reading when haveNow, else
-// the clock is read only for an entry with an expiry.
-func (s *Store) find(key string, obj, peek bool, now int64, haveNow bool) ([]byte, any, bool) {
-	sh := s.shardFor(key)
-	sh.mu.RLock()
-	sl, ok := sh.m[key]
-	if !ok || sl.isObj != obj {
-		sh.mu.RUnlock()
-		return nil, nil, false
-	}
-	if sl.expireAt != 0 {
-		if !haveNow {
-			now = s.now()
-		}
-		if expired(sl.expireAt, now) {
-			sh.mu.RUnlock()
-			s.dropExpired(sh, key)
-			return nil, nil, false
-		}
+// find returns the live entry of one kind (Go values when value, byte
+// values otherwise) under key, or nil, without a lock; a hit marks the
+// entry visited unless peek. now is the store's clock reading when haveNow,
+// else the clock is read only for an entry with an expiry.
+func (s *Store) find(key string, value, peek bool, now int64, haveNow bool) *entry {
+	h, sh := s.hash(key)
+	t := sh.tab.Load()
+	gi, j, ctrl, e := t.find(key, h)
+	if e == nil || e.isValue() != value || e.expireAt != 0 && s.expireIfDue(sh, key, h, e, now, haveNow) {
+		return nil
 	}
 	if !peek {
-		sh.markVisited(sl.node)
+		t.groups[gi].markVisited(j, ctrl)
 	}
-	sh.mu.RUnlock()
-	return sl.value, sl.obj, true
+	return e
 }
 
-// dropExpired removes key, found expired under the read lock, unless it was
-// rewritten since.
-func (s *Store) dropExpired(sh *shard, key string) {
-	sh.mu.Lock()
-	if sl, ok := sh.m[key]; ok && sl.expireAt != 0 && expired(sl.expireAt, s.now()) {
-		sh.remove(sl.node)
+// expireIfDue reports whether e, key's entry, has expired, and if so removes
+// it; see find for now and haveNow.
+func (s *Store) expireIfDue(sh *shard, key string, h uint64, e *entry, now int64, haveNow bool) bool {
+	if !haveNow {
+		now = s.now()
 	}
-	sh.mu.Unlock()
+	if !expired(e.expireAt, now) {
+		return false
+	}
+	s.dropExpired(sh, key, h, e)
+	return true
+}
+
+// dropExpired removes key's entry e, found expired without the lock, unless
+// it was rewritten since.
+func (s *Store) dropExpired(sh *shard, key string, h uint64, e *entry) {
+	sh.mu.Lock()
+	if loc, found := sh.lookup(key, h); found == e {
+		sh.remove(sh.slotAt(loc))
+	}
+	sh.unlock()
 }
 
 // Set stores a copy of value under key for ttl (0: no expiry), replacing
@@ -191,7 +195,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := s.checkWrite(ttl); err != nil {
 		return err
 	}
-	_, err := s.put(key, cloneBytes(value), nil, false, len(value), ttl, false)
+	_, err := s.putBytes(key, value, ttl, false)
 	return err
 }
 
@@ -201,7 +205,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := s.checkWrite(ttl); err != nil {
 		return false, err
 	}
-	return s.put(key, cloneBytes(value), nil, false, len(value), ttl, true)
+	return s.putBytes(key, value, ttl, true)
 }
 
 func (s *Store) checkWrite(ttl time.Duration) error {
@@ -214,48 +218,50 @@ func (s *Store) checkWrite(ttl time.Duration) error {
 	return nil
 }
 
-func cloneBytes(b []byte) []byte {
-	c := make([]byte, len(b))
-	copy(c, b)
-	return c
+// putBytes stores a copy of value under key; see put.
+func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
+	size := int64(len(key)) + int64(len(value)) + EntryOverhead
+	if err := s.checkSize(key, size, onlyIfAbsent); err != nil {
+		return false, err
+	}
+	return s.put(key, newBytesEntry(key, value, s.deadline(ttl)), size, onlyIfAbsent)
 }
 
-// put stores value (or obj, if isObj) under key. With onlyIfAbsent it stores
+// checkSize returns an error wrapping backend.ErrValueTooLarge if an entry
+// of size is too large; unless onlyIfAbsent it then removes key's entry.
+func (s *Store) checkSize(key string, size int64, onlyIfAbsent bool) error {
+	if size <= s.maxEntrySize {
+		return nil
+	}
+	if !onlyIfAbsent {
+		s.deleteKey(key)
+	}
+	return fmt.Errorf("simple: entry of %d bytes over the limit of %d: %w", size, s.maxEntrySize, backend.ErrValueTooLarge)
+}
+
+// put stores e, of size size, under key. With onlyIfAbsent it stores
 // nothing if a live entry exists and reports false.
-func (s *Store) put(key string, value []byte, obj any, isObj bool, size int, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
-	sz := int64(len(key)) + int64(size)
-	sh := s.shardFor(key)
-	if sz > s.maxValueSize {
-		if !onlyIfAbsent {
-			s.deleteKey(sh, key)
-		}
-		return false, fmt.Errorf("simple: entry of %d bytes over the limit of %d: %w", sz, s.maxValueSize, backend.ErrValueTooLarge)
-	}
-	var expireAt int64
-	if ttl > 0 {
-		expireAt = s.deadline(ttl)
-	}
+func (s *Store) put(key string, e *entry, size int64, onlyIfAbsent bool) (bool, error) {
+	h, sh := s.hash(key)
 	var evicted []string
 	collect := s.onEvict != nil
-	sl := slot{value: value, obj: obj, expireAt: expireAt, isObj: isObj}
 	sh.mu.Lock()
-	if old, ok := sh.m[key]; ok {
+	loc, old := sh.lookup(key, h)
+	if old != nil {
 		live := old.expireAt == 0 || !expired(old.expireAt, s.now())
 		if onlyIfAbsent && live {
-			sh.mu.Unlock()
+			sh.unlock()
 			return false, nil
 		}
 		// Overwrite in place: a rewrite of a live key counts as a use.
-		sh.update(key, old, sl, sz)
-		if sh.testAndClearVisited(old.node); live {
-			sh.markVisited(old.node)
-		}
-		evicted = sh.makeRoom(0, 0, old.node, s.now, collect, nil)
+		sh.replace(loc, old, e, size)
+		sh.visit(loc, live)
+		evicted = sh.makeRoom(0, 0, loc, s.now, collect, nil)
 	} else {
-		evicted = sh.makeRoom(1, sz, none, s.now, collect, nil)
-		sh.insert(key, sl, sz)
+		evicted = sh.makeRoom(1, size, noLoc, s.now, collect, nil)
+		sh.insert(e, h, loc, size)
 	}
-	sh.mu.Unlock()
+	sh.unlock()
 	s.notify(evicted)
 	return true, nil
 }
@@ -267,12 +273,13 @@ func (s *Store) notify(evicted []string) {
 	}
 }
 
-func (s *Store) deleteKey(sh *shard, key string) {
+func (s *Store) deleteKey(key string) {
+	h, sh := s.hash(key)
 	sh.mu.Lock()
-	if sl, ok := sh.m[key]; ok {
-		sh.remove(sl.node)
+	if loc, e := sh.lookup(key, h); e != nil {
+		sh.remove(sh.slotAt(loc))
 	}
-	sh.mu.Unlock()
+	sh.unlock()
 }
 
 // Delete removes the keys, byte values and Go values alike. Absent keys are
@@ -282,7 +289,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 		return backend.ErrClosed
 	}
 	for _, k := range keys {
-		s.deleteKey(s.shardFor(k), k)
+		s.deleteKey(k)
 	}
 	return nil
 }
@@ -292,13 +299,17 @@ func (s *Store) Clear(ctx context.Context) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
 	}
+	s.reset()
+	return nil
+}
+
+func (s *Store) reset() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		sh.reset()
 		sh.mu.Unlock()
 	}
-	return nil
 }
 
 // Close stops the sweep goroutine and releases the entries. It is
@@ -312,12 +323,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		<-s.done
 	}
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		sh.reset()
-		sh.mu.Unlock()
-	}
+	s.reset()
 	return nil
 }
 
@@ -329,7 +335,9 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	}
 	out := make([][]byte, len(keys))
 	for i, k := range keys {
-		out[i], _ = s.get(k, false)
+		if e := s.find(k, false, false, 0, false); e != nil {
+			out[i] = e.bytes()
+		}
 	}
 	return out, nil
 }
@@ -347,7 +355,7 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		return backend.ErrClosed
 	}
 	for _, it := range items {
-		if _, err := s.put(it.Key, cloneBytes(it.Value), nil, false, len(it.Value), it.TTL, false); err != nil {
+		if _, err := s.putBytes(it.Key, it.Value, it.TTL, false); err != nil {
 			return err
 		}
 	}
@@ -365,48 +373,50 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
 	}
-	sh := s.shardFor(key)
+	h, sh := s.hash(key)
 	collect := s.onEvict != nil
 	var evicted []string
 	sh.mu.Lock()
-	old, found := sh.m[key]
-	if found && old.expireAt != 0 && expired(old.expireAt, s.now()) {
-		sh.remove(old.node)
-		found = false
+	loc, old := sh.lookup(key, h)
+	if old != nil && old.expireAt != 0 && expired(old.expireAt, s.now()) {
+		sh.remove(sh.slotAt(loc)) // loc is now free, where key may go
+		old = nil
 	}
 	n := delta
-	if found {
-		if old.isObj {
-			sh.mu.Unlock()
+	if old != nil {
+		if old.isValue() {
+			sh.unlock()
 			return 0, fmt.Errorf("simple: Incr of a Go value: %w", backend.ErrNotInteger)
 		}
-		cur, err := strconv.ParseInt(string(old.value), 10, 64)
+		v := old.bytes()
+		cur, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(v), len(v)), 10, 64)
 		if err != nil {
-			sh.mu.Unlock()
+			sh.unlock()
 			return 0, fmt.Errorf("simple: Incr of a value that is not a decimal int64: %w", backend.ErrNotInteger)
 		}
 		n = cur + delta
 		if (delta > 0 && n < cur) || (delta < 0 && n > cur) {
-			sh.mu.Unlock()
+			sh.unlock()
 			return 0, fmt.Errorf("simple: Incr would overflow int64: %w", backend.ErrNotInteger)
 		}
 	}
-	value := strconv.AppendInt(nil, n, 10)
-	sz := int64(len(key) + len(value))
-	if sz > s.maxValueSize {
-		sh.mu.Unlock()
-		return 0, fmt.Errorf("simple: entry of %d bytes over the limit of %d: %w", sz, s.maxValueSize, backend.ErrValueTooLarge)
+	var buf [20]byte
+	value := strconv.AppendInt(buf[:0], n, 10)
+	size := int64(len(key)) + int64(len(value)) + EntryOverhead
+	if size > s.maxEntrySize {
+		sh.unlock()
+		return 0, fmt.Errorf("simple: entry of %d bytes over the limit of %d: %w", size, s.maxEntrySize, backend.ErrValueTooLarge)
 	}
-	if found {
-		// A new slice: callers may still hold the old one.
-		sh.update(key, old, slot{value: value, expireAt: old.expireAt}, sz)
-		sh.markVisited(old.node)
-		evicted = sh.makeRoom(0, 0, old.node, s.now, collect, nil)
+	if old != nil {
+		// A new entry: callers may still hold the old value.
+		sh.replace(loc, old, newBytesEntry(key, value, old.expireAt), size)
+		sh.visit(loc, true)
+		evicted = sh.makeRoom(0, 0, loc, s.now, collect, nil)
 	} else {
-		evicted = sh.makeRoom(1, sz, none, s.now, collect, nil)
-		sh.insert(key, slot{value: value}, sz)
+		evicted = sh.makeRoom(1, size, noLoc, s.now, collect, nil)
+		sh.insert(newBytesEntry(key, value, 0), h, loc, size)
 	}
-	sh.mu.Unlock()
+	sh.unlock()
 	s.notify(evicted)
 	return n, nil
 }
@@ -417,30 +427,29 @@ func (s *Store) Has(ctx context.Context, key string) (bool, error) {
 	if s.closed.Load() {
 		return false, backend.ErrClosed
 	}
-	_, ok := s.get(key, true)
-	return ok, nil
+	return s.find(key, false, true, 0, false) != nil, nil
 }
 
 // Stats returns the entries (byte values and Go values, including expired
-// ones not removed yet), the bytes they count against MaxBytes, and the
-// entries evicted to make room since New. After Close, all are 0 but
-// Evictions.
+// ones not removed yet), the bytes they count against MaxBytes (keys,
+// values and the per-entry overhead), and the entries evicted to make room
+// since New. After Close, all are 0 but Evictions.
 func (s *Store) Stats() backend.Stats {
 	var st backend.Stats
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.mu.RLock()
+		sh.mu.Lock()
 		st.Entries += sh.entries
 		st.Bytes += sh.bytes
 		st.Evictions += sh.evictions
-		sh.mu.RUnlock()
+		sh.mu.Unlock()
 	}
 	return st
 }
 
 // LoadValue returns the Go value stored under key by StoreValue or
 // AddValue. The value is shared by every caller: it is read-only. It misses
-// for byte values, expired entries, and after Close.
+// for byte values, expired entries, and after Close. It takes no lock.
 func (s *Store) LoadValue(key string) (any, bool) { return s.loadValue(key, 0, false) }
 
 // LoadValueAt is LoadValue with the caller's reading of time.Now, which the
@@ -453,45 +462,55 @@ func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
 	return s.loadValue(key, int64(now.Sub(s.start)), true)
 }
 
+// LoadValueBytesAt is LoadValueAt for a key held in a byte slice, which it
+// reads only during the call and does not keep: a caller that builds its
+// keys in a reused buffer looks them up without making a string, so a hit
+// allocates nothing. It is not part of backend.ValueStore; find it by type
+// assertion.
+func (s *Store) LoadValueBytesAt(key []byte, now time.Time) (any, bool) {
+	return s.LoadValueAt(unsafe.String(unsafe.SliceData(key), len(key)), now)
+}
+
 // loadValue looks a Go value up; see find for now and haveNow.
 func (s *Store) loadValue(key string, now int64, haveNow bool) (any, bool) {
 	if s.closed.Load() {
 		return nil, false
 	}
-	_, v, ok := s.find(key, true, false, now, haveNow)
-	return v, ok
+	if e := s.find(key, true, false, now, haveNow); e != nil {
+		return e.value(), true
+	}
+	return nil, false
 }
 
 // StoreValue stores the Go value v under key for ttl (0: no expiry),
-// replacing any entry; len(key)+size counts against MaxBytes. v is kept
-// as it is, not copied: neither the caller nor later loaders may modify it.
-// A negative size is an error; a size over MaxValueSize gets
+// replacing any entry; len(key)+size+ValueOverhead counts against
+// MaxBytes, so size should be what v holds in memory. v is kept as it is,
+// not copied: neither the caller nor later loaders may modify it. A
+// negative size is an error; an entry over MaxValueSize gets
 // backend.ErrValueTooLarge, as for Set.
 func (s *Store) StoreValue(key string, v any, size int, ttl time.Duration) error {
-	if err := s.checkValue(size, ttl); err != nil {
-		return err
-	}
-	_, err := s.put(key, nil, v, true, size, ttl, false)
+	_, err := s.putValue(key, v, size, ttl, false)
 	return err
 }
 
 // AddValue is StoreValue only if no live entry exists under key; it reports
 // whether it stored v. It is atomic.
 func (s *Store) AddValue(key string, v any, size int, ttl time.Duration) (bool, error) {
-	if err := s.checkValue(size, ttl); err != nil {
-		return false, err
-	}
-	return s.put(key, nil, v, true, size, ttl, true)
+	return s.putValue(key, v, size, ttl, true)
 }
 
-func (s *Store) checkValue(size int, ttl time.Duration) error {
+func (s *Store) putValue(key string, v any, size int, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
 	if err := s.checkWrite(ttl); err != nil {
-		return err
+		return false, err
 	}
 	if size < 0 {
-		return fmt.Errorf("simple: size is %d, want 0 or more", size)
+		return false, fmt.Errorf("simple: size is %d, want 0 or more", size)
 	}
-	return nil
+	sz := int64(len(key)) + int64(size) + ValueOverhead
+	if err := s.checkSize(key, sz, onlyIfAbsent); err != nil {
+		return false, err
+	}
+	return s.put(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), sz, onlyIfAbsent)
 }
 
 // sweepLoop removes expired entries every interval until Close.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -58,7 +59,10 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"Shards not a power of two", simple.Options{Shards: 3}, "Shards"},
 		{"Shards too many", simple.Options{Shards: simple.MaxShards * 2}, "Shards"},
 		{"Shards over MaxEntries", simple.Options{Shards: 8, MaxEntries: 4}, "Shards"},
+		{"MaxBytes under one entry's overhead", simple.Options{MaxBytes: simple.EntryOverhead}, "MaxBytes"},
+		{"MaxBytes under one entry's overhead per shard", simple.Options{Shards: 4, MaxBytes: 4 * simple.EntryOverhead}, "MaxBytes"},
 		{"MaxEntries over 2^31 per shard", simple.Options{Shards: 1, MaxEntries: math.MaxInt}, "MaxEntries"},
+		{"MaxEntries of 2^30 per shard", simple.Options{Shards: 2, MaxEntries: 1 << 31}, "MaxEntries"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +108,7 @@ func TestBoundEntriesIsExact(t *testing.T) {
 
 func TestBoundBytesIsExact(t *testing.T) {
 	ctx := context.Background()
-	const maxBytes = 10_000
+	const maxBytes = 20_000
 	s := open(t, simple.Options{MaxBytes: maxBytes, Shards: 1})
 	for i := range 2000 {
 		key := fmt.Sprintf("k%04d", i)
@@ -113,18 +117,36 @@ func TestBoundBytesIsExact(t *testing.T) {
 		st := s.Stats()
 		require.LessOrEqual(t, st.Bytes, int64(maxBytes), "after %d sets", i+1)
 	}
-	// The held entries add up to the reported bytes.
+	// The held entries add up to the reported bytes: key, value and
+	// EntryOverhead each.
 	require.NoError(t, s.Clear(ctx))
-	for i := range 100 {
-		require.NoError(t, s.Set(ctx, fmt.Sprintf("k%04d", i), make([]byte, 95), 0)) // 100 bytes each
+	const each = 200 // 5 bytes of key, 200-5-EntryOverhead of value
+	for i := range maxBytes / each {
+		require.NoError(t, s.Set(ctx, fmt.Sprintf("k%04d", i), make([]byte, each-5-simple.EntryOverhead), 0))
 	}
 	st := s.Stats()
 	assert.Equal(t, int64(maxBytes), st.Bytes)
-	assert.Equal(t, int64(100), st.Entries)
-	require.NoError(t, s.Set(ctx, "k0100", make([]byte, 95), 0))
-	st = s.Stats()
-	assert.Equal(t, int64(maxBytes), st.Bytes)
-	assert.Equal(t, int64(100), st.Entries)
+	assert.Equal(t, int64(maxBytes/each), st.Entries)
+	require.NoError(t, s.Set(ctx, "k0100", make([]byte, each-5-simple.EntryOverhead), 0))
+	after := s.Stats()
+	assert.Equal(t, int64(maxBytes), after.Bytes)
+	assert.Equal(t, int64(maxBytes/each), after.Entries)
+	assert.Equal(t, st.Evictions+1, after.Evictions)
+}
+
+// A flood of empty entries counts their bookkeeping: a store of 256 KiB
+// holds 256 KiB/EntryOverhead of them at most, not all of them.
+func TestBoundBytesCountsTheOverheadOfTinyEntries(t *testing.T) {
+	ctx := context.Background()
+	const maxBytes = 256 << 10
+	s := open(t, simple.Options{MaxBytes: maxBytes, MaxEntries: 1 << 29, Shards: 1})
+	for i := range 1 << 16 {
+		require.NoError(t, s.Set(ctx, strconv.Itoa(i), nil, 0))
+	}
+	st := s.Stats()
+	assert.LessOrEqual(t, st.Bytes, int64(maxBytes))
+	assert.LessOrEqual(t, st.Entries, int64(maxBytes/simple.EntryOverhead))
+	assert.Greater(t, st.Entries, int64(maxBytes/(simple.EntryOverhead+8)), "the bound is used")
 }
 
 func TestValueTooLarge(t *testing.T) {
@@ -133,9 +155,10 @@ func TestValueTooLarge(t *testing.T) {
 	limit := int(s.MaxValueSize())
 	require.Equal(t, 250, limit)
 	key := "key" // 3 bytes of the limit
+	fits := limit - len(key) - simple.EntryOverhead
 
-	require.NoError(t, s.Set(ctx, key, make([]byte, limit-len(key)), 0), "an entry of exactly the limit fits")
-	err := s.Set(ctx, key, make([]byte, limit-len(key)+1), 0)
+	require.NoError(t, s.Set(ctx, key, make([]byte, fits), 0), "an entry of exactly the limit fits")
+	err := s.Set(ctx, key, make([]byte, fits+1), 0)
 	require.ErrorIs(t, err, backend.ErrValueTooLarge)
 	_, err = s.Get(ctx, key)
 	assert.ErrorIs(t, err, backend.ErrNotFound, "a failed Set leaves no older value readable")
@@ -144,7 +167,8 @@ func TestValueTooLarge(t *testing.T) {
 	assert.False(t, ok)
 	assert.ErrorIs(t, err, backend.ErrValueTooLarge)
 	assert.ErrorIs(t, s.SetMany(ctx, []backend.Item{{Key: "big", Value: make([]byte, 2000)}}), backend.ErrValueTooLarge)
-	assert.ErrorIs(t, s.StoreValue("v", 1, 2000, 0), backend.ErrValueTooLarge)
+	require.NoError(t, s.StoreValue("v", 1, limit-1-simple.ValueOverhead, 0), "a Go value of exactly the limit fits")
+	assert.ErrorIs(t, s.StoreValue("v", 1, limit-simple.ValueOverhead, 0), backend.ErrValueTooLarge)
 	_, ok = s.LoadValue("v")
 	assert.False(t, ok)
 	assert.Zero(t, s.Stats().Entries)
@@ -346,9 +370,9 @@ func TestValueStore(t *testing.T) {
 	t.Run("bytes and entries", func(t *testing.T) {
 		s := open(t, simple.Options{})
 		require.NoError(t, s.StoreValue("key", 1, 1000, 0))
-		assert.Equal(t, backend.Stats{Entries: 1, Bytes: 1003}, s.Stats())
+		assert.Equal(t, backend.Stats{Entries: 1, Bytes: 1003 + simple.ValueOverhead}, s.Stats())
 		require.NoError(t, s.StoreValue("key", 1, 10, 0))
-		assert.Equal(t, backend.Stats{Entries: 1, Bytes: 13}, s.Stats())
+		assert.Equal(t, backend.Stats{Entries: 1, Bytes: 13 + simple.ValueOverhead}, s.Stats())
 		err := s.StoreValue("key", 1, -1, 0)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "size")
@@ -428,7 +452,7 @@ func TestIncr(t *testing.T) {
 	require.NoError(t, s.Set(ctx, "min", []byte(strconv.FormatInt(-1<<63, 10)), 0))
 	_, err = s.Incr(ctx, "min", -1)
 	assert.ErrorIs(t, err, backend.ErrNotInteger)
-	assert.Equal(t, backend.Stats{Entries: 3, Bytes: 1 + 1 + 3 + 19 + 3 + 20}, s.Stats(), "c=3, max, min: failed Incrs changed nothing")
+	assert.Equal(t, backend.Stats{Entries: 3, Bytes: 1 + 1 + 3 + 19 + 3 + 20 + 3*simple.EntryOverhead}, s.Stats(), "c=3, max, min: failed Incrs changed nothing")
 }
 
 func TestOnEvictIsCalledOutsideTheLock(t *testing.T) {
@@ -578,4 +602,103 @@ func TestLoadValueAtUsesTheCallersClock(t *testing.T) {
 	if _, ok := own.LoadValueAt("k", time.Now()); ok {
 		t.Fatal("a store with its own clock missed its own expiry")
 	}
+}
+
+// Readers take no lock: while writers insert, overwrite and delete other
+// keys (which tombstones index places, reuses slots and rehashes the index)
+// a key that stays is found on every read; with evictions too, no read
+// returns another key's value.
+func TestLockFreeReadsDuringChurn(t *testing.T) {
+	t.Run("stayers always found", func(t *testing.T) {
+		s := open(t, simple.Options{MaxEntries: 1 << 20, Shards: 2, SweepInterval: -1})
+		churnWhileReading(t, s, true)
+	})
+	t.Run("with evictions", func(t *testing.T) {
+		s := open(t, simple.Options{MaxEntries: 4096, Shards: 2, SweepInterval: -1})
+		churnWhileReading(t, s, false)
+		assert.NotZero(t, s.Stats().Evictions)
+	})
+}
+
+func churnWhileReading(t *testing.T, s *simple.Store, stayersStay bool) {
+	ctx := context.Background()
+	const stay, churn = 64, 30_000
+	for i := range stay {
+		require.NoError(t, s.StoreValue("stay"+strconv.Itoa(i), i, 8, 0))
+		require.NoError(t, s.Set(ctx, "bstay"+strconv.Itoa(i), []byte("bstay"+strconv.Itoa(i)), 0))
+	}
+	var stop atomic.Bool
+	var writers, readers sync.WaitGroup
+	for w := range 2 {
+		writers.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				k := "churn" + strconv.Itoa(w) + ":" + strconv.Itoa(i%churn)
+				switch i % 4 {
+				case 0, 1:
+					_ = s.Set(ctx, k, []byte(k), 0)
+				case 2:
+					_ = s.Delete(ctx, k)
+				default:
+					_ = s.StoreValue(k, k, len(k), 0)
+				}
+			}
+		})
+	}
+	for r := range 2 {
+		readers.Go(func() {
+			for n := range 200_000 {
+				i := (n*7 + r) % stay
+				v, ok := s.LoadValue("stay" + strconv.Itoa(i))
+				if ok && v != i || !ok && stayersStay {
+					t.Errorf("LoadValue(stay%d) = %v, %v during churn", i, v, ok)
+					return
+				}
+				k := "bstay" + strconv.Itoa(i)
+				b, err := s.Get(ctx, k)
+				if err == nil && string(b) != k || err != nil && stayersStay {
+					t.Errorf("Get(%s) = %q, %v during churn", k, b, err)
+					return
+				}
+				k = "churn" + strconv.Itoa(n%2) + ":" + strconv.Itoa(n%churn)
+				if b, err := s.Get(ctx, k); err == nil && string(b) != k {
+					t.Errorf("Get(%s) = %q: another key's value", k, b)
+					return
+				}
+				if v, ok := s.LoadValue(k); ok && v != k {
+					t.Errorf("LoadValue(%s) = %v: another key's value", k, v)
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	stop.Store(true)
+	writers.Wait()
+}
+
+// LoadValueBytesAt finds what LoadValueAt finds, without allocating, and
+// keeps nothing of the caller's buffer.
+func TestLoadValueBytesAt(t *testing.T) {
+	clock := testutil.NewClock()
+	s := open(t, simple.Options{SweepInterval: -1, Clock: clock.Now})
+	require.NoError(t, s.StoreValue("page:1", "one", 3, time.Minute))
+	require.NoError(t, s.Set(context.Background(), "bytes", []byte("v"), 0))
+	buf := []byte("page:1")
+	v, ok := s.LoadValueBytesAt(buf, time.Now())
+	require.True(t, ok)
+	assert.Equal(t, "one", v)
+	_, ok = s.LoadValueBytesAt([]byte("bytes"), time.Now())
+	assert.False(t, ok, "byte values are not Go values")
+	copy(buf, "page:2") // the caller reuses its buffer
+	_, ok = s.LoadValueBytesAt(buf, time.Now())
+	assert.False(t, ok)
+	v, ok = s.LoadValue("page:1")
+	require.True(t, ok, "the store kept nothing of the buffer")
+	assert.Equal(t, "one", v)
+	copy(buf, "page:1")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = s.LoadValueBytesAt(buf, time.Now()) }))
+	clock.Advance(time.Minute)
+	_, ok = s.LoadValueBytesAt(buf, time.Now())
+	assert.False(t, ok, "expired")
+	assert.Equal(t, int64(1), s.Stats().Entries, "the expired entry was removed; the byte value stays")
 }
