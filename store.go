@@ -384,7 +384,7 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration)
 			err   error
 		)
 		if s.local != nil {
-			added, err = s.local.AddValue(k, v, len(k)+versionSize, ttl)
+			added, err = s.local.AddValue(k, v, versionSize, ttl)
 		} else {
 			added, err = s.addRaw(ctx, k, formatVersion(v), ttl)
 		}
