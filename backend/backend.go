@@ -46,6 +46,10 @@ var (
 	ErrValueTooLarge = errors.New("backend: value too large")
 	// ErrClosed reports a call on a backend after Close.
 	ErrClosed = errors.New("backend: closed")
+	// ErrInvalidOption is wrapped by every error a backend's constructor
+	// returns for invalid options; the text names the field and the valid
+	// range.
+	ErrInvalidOption = errors.New("backend: invalid option")
 )
 
 // Backend is the contract every store implements. Keys are arbitrary strings

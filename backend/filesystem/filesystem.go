@@ -71,25 +71,25 @@ var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 
 func (o Options) withDefaults() (Options, error) {
 	if o.Dir == "" {
-		return o, errors.New("filesystem: Options.Dir is required")
+		return o, fmt.Errorf("filesystem: Options.Dir is required: %w", backend.ErrInvalidOption)
 	}
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
 	}
 	if !namespaceRE.MatchString(o.Namespace) || o.Namespace == "." || o.Namespace == ".." {
-		return o, errors.New(`filesystem: Options.Namespace must be 1 to 100 letters, digits, '.', '_' or '-', and not "." or ".."`)
+		return o, fmt.Errorf(`filesystem: Options.Namespace must be 1 to 100 letters, digits, '.', '_' or '-', and not "." or "..": %w`, backend.ErrInvalidOption)
 	}
 	switch {
 	case o.MaxEntries == 0:
 		o.MaxEntries = DefaultMaxEntries
 	case o.MaxEntries < -1:
-		return o, fmt.Errorf("filesystem: Options.MaxEntries is %d; want > 0, 0 (default %d) or -1 (no bound)", o.MaxEntries, DefaultMaxEntries)
+		return o, fmt.Errorf("filesystem: Options.MaxEntries is %d; want > 0, 0 (default %d) or -1 (no bound): %w", o.MaxEntries, DefaultMaxEntries, backend.ErrInvalidOption)
 	}
 	switch {
 	case o.MaxBytes == 0:
 		o.MaxBytes = DefaultMaxBytes
 	case o.MaxBytes < -1:
-		return o, fmt.Errorf("filesystem: Options.MaxBytes is %d; want > 0, 0 (default %d) or -1 (no bound)", o.MaxBytes, DefaultMaxBytes)
+		return o, fmt.Errorf("filesystem: Options.MaxBytes is %d; want > 0, 0 (default %d) or -1 (no bound): %w", o.MaxBytes, DefaultMaxBytes, backend.ErrInvalidOption)
 	}
 	if o.FileMode == 0 {
 		o.FileMode = DefaultFileMode
@@ -98,13 +98,13 @@ func (o Options) withDefaults() (Options, error) {
 		o.DirMode = DefaultDirMode
 	}
 	if o.FileMode&^fs.ModePerm != 0 || o.DirMode&^fs.ModePerm != 0 {
-		return o, errors.New("filesystem: Options.FileMode and Options.DirMode may hold permission bits (0o777) only")
+		return o, fmt.Errorf("filesystem: Options.FileMode and Options.DirMode may hold permission bits (0o777) only: %w", backend.ErrInvalidOption)
 	}
 	switch {
 	case o.SweepInterval == 0:
 		o.SweepInterval = DefaultSweepInterval
 	case o.SweepInterval < -1:
-		return o, fmt.Errorf("filesystem: Options.SweepInterval is %v; want > 0, 0 (default %v) or -1 (no sweep)", o.SweepInterval, DefaultSweepInterval)
+		return o, fmt.Errorf("filesystem: Options.SweepInterval is %v; want > 0, 0 (default %v) or -1 (no sweep): %w", o.SweepInterval, DefaultSweepInterval, backend.ErrInvalidOption)
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now

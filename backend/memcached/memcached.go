@@ -73,37 +73,37 @@ var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func (o Options) withDefaults() (Options, error) {
 	if len(o.Servers) == 0 {
-		return o, errors.New("memcached: Options.Servers is required")
+		return o, fmt.Errorf("memcached: Options.Servers is required: %w", backend.ErrInvalidOption)
 	}
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
 	}
 	if !namespaceRE.MatchString(o.Namespace) {
-		return o, errors.New("memcached: Options.Namespace must be 1 to 64 letters, digits, '.', '_' or '-'")
+		return o, fmt.Errorf("memcached: Options.Namespace must be 1 to 64 letters, digits, '.', '_' or '-': %w", backend.ErrInvalidOption)
 	}
 	switch {
 	case o.Timeout == 0:
 		o.Timeout = DefaultTimeout
 	case o.Timeout < 0:
-		return o, fmt.Errorf("memcached: Options.Timeout is %v; want > 0 or 0 (default %v)", o.Timeout, DefaultTimeout)
+		return o, fmt.Errorf("memcached: Options.Timeout is %v; want > 0 or 0 (default %v): %w", o.Timeout, DefaultTimeout, backend.ErrInvalidOption)
 	}
 	switch {
 	case o.MaxIdleConns == 0:
 		o.MaxIdleConns = DefaultMaxIdleConns
 	case o.MaxIdleConns < 0:
-		return o, fmt.Errorf("memcached: Options.MaxIdleConns is %d; want > 0 or 0 (default %d)", o.MaxIdleConns, DefaultMaxIdleConns)
+		return o, fmt.Errorf("memcached: Options.MaxIdleConns is %d; want > 0 or 0 (default %d): %w", o.MaxIdleConns, DefaultMaxIdleConns, backend.ErrInvalidOption)
 	}
 	switch {
 	case o.MaxItemSize == 0:
 		o.MaxItemSize = DefaultMaxItemSize
 	case o.MaxItemSize < 1024 || o.MaxItemSize > 1<<30:
-		return o, fmt.Errorf("memcached: Options.MaxItemSize is %d; want 1024 to 1 GiB, or 0 (default %d)", o.MaxItemSize, DefaultMaxItemSize)
+		return o, fmt.Errorf("memcached: Options.MaxItemSize is %d; want 1024 to 1 GiB, or 0 (default %d): %w", o.MaxItemSize, DefaultMaxItemSize, backend.ErrInvalidOption)
 	}
 	switch {
 	case o.GenerationTTL == 0:
 		o.GenerationTTL = DefaultGenerationTTL
 	case o.GenerationTTL < -1:
-		return o, fmt.Errorf("memcached: Options.GenerationTTL is %v; want > 0, 0 (default %v) or -1 (no caching)", o.GenerationTTL, DefaultGenerationTTL)
+		return o, fmt.Errorf("memcached: Options.GenerationTTL is %v; want > 0, 0 (default %v) or -1 (no caching): %w", o.GenerationTTL, DefaultGenerationTTL, backend.ErrInvalidOption)
 	}
 	return o, nil
 }
@@ -141,7 +141,7 @@ func New(opts Options) (*Store, error) {
 	}
 	var sl memcache.ServerList
 	if err := sl.SetServers(o.Servers...); err != nil {
-		return nil, fmt.Errorf("memcached: Options.Servers: %w", err)
+		return nil, fmt.Errorf("memcached: Options.Servers: %w: %w", err, backend.ErrInvalidOption)
 	}
 	c := memcache.NewFromSelector(&sl)
 	c.Timeout = o.Timeout

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // Defaults for the clients a Store builds from a URL or ClientOptions.
@@ -102,7 +104,7 @@ type Options struct {
 // optError reports an invalid Options field, naming the field and the valid
 // range. It never holds a URL (which may carry a password).
 func optError(field, format string, args ...any) error {
-	return fmt.Errorf("redisstore: Options.%s: %s", field, fmt.Sprintf(format, args...))
+	return fmt.Errorf("redisstore: Options.%s: %s: %w", field, fmt.Sprintf(format, args...), backend.ErrInvalidOption)
 }
 
 func (o *Options) validate() error {
@@ -113,7 +115,7 @@ func (o *Options) validate() error {
 		}
 	}
 	if n != 1 {
-		return errors.New("redisstore: Options: set exactly one of URL, ClientOptions and Client")
+		return fmt.Errorf("redisstore: Options: set exactly one of URL, ClientOptions and Client: %w", backend.ErrInvalidOption)
 	}
 	for _, d := range []struct {
 		name string

@@ -1,11 +1,12 @@
 package simple
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"runtime"
 	"time"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // Defaults used for the zero fields of Options.
@@ -86,8 +87,10 @@ type Options struct {
 	OnEvict func(key string)
 }
 
-// errOption is the cause wrapped by every invalid-option error.
-var errOption = errors.New("invalid option")
+// ErrInvalidOption is wrapped by every error New returns for invalid
+// Options; the error text names the field and the valid range. It is
+// backend.ErrInvalidOption.
+var ErrInvalidOption = backend.ErrInvalidOption
 
 // config is Options validated and with defaults applied.
 type config struct {
@@ -110,11 +113,11 @@ func (o Options) config() (config, error) {
 	}
 	switch {
 	case o.MaxEntries < 0:
-		return c, fmt.Errorf("simple: MaxEntries is %d, want 0 (default %d) or more: %w", o.MaxEntries, DefaultMaxEntries, errOption)
+		return c, fmt.Errorf("simple: MaxEntries is %d, want 0 (default %d) or more: %w", o.MaxEntries, DefaultMaxEntries, ErrInvalidOption)
 	case o.MaxBytes < 0:
-		return c, fmt.Errorf("simple: MaxBytes is %d, want 0 (default %d) or more: %w", o.MaxBytes, DefaultMaxBytes, errOption)
+		return c, fmt.Errorf("simple: MaxBytes is %d, want 0 (default %d) or more: %w", o.MaxBytes, DefaultMaxBytes, ErrInvalidOption)
 	case o.Shards < 0 || o.Shards > MaxShards || o.Shards&(o.Shards-1) != 0:
-		return c, fmt.Errorf("simple: Shards is %d, want 0 (default) or a power of two from 1 to %d: %w", o.Shards, MaxShards, errOption)
+		return c, fmt.Errorf("simple: Shards is %d, want 0 (default) or a power of two from 1 to %d: %w", o.Shards, MaxShards, ErrInvalidOption)
 	}
 	if c.maxEntries == 0 {
 		c.maxEntries = DefaultMaxEntries
@@ -128,13 +131,13 @@ func (o Options) config() (config, error) {
 	if c.shards == 0 {
 		c.shards = defaultShards(runtime.GOMAXPROCS(0), c.maxEntries, c.maxBytes)
 	} else if int64(c.shards) > c.maxEntries {
-		return c, fmt.Errorf("simple: Shards is %d, more than MaxEntries (%d): %w", c.shards, c.maxEntries, errOption)
+		return c, fmt.Errorf("simple: Shards is %d, more than MaxEntries (%d): %w", c.shards, c.maxEntries, ErrInvalidOption)
 	}
 	if c.maxBytes/int64(c.shards) <= EntryOverhead {
-		return c, fmt.Errorf("simple: MaxBytes is %d, want more than EntryOverhead (%d) per shard (%d shards): %w", c.maxBytes, EntryOverhead, c.shards, errOption)
+		return c, fmt.Errorf("simple: MaxBytes is %d, want more than EntryOverhead (%d) per shard (%d shards): %w", c.maxBytes, EntryOverhead, c.shards, ErrInvalidOption)
 	}
 	if c.maxEntries/int64(c.shards) >= maxShardEntries {
-		return c, fmt.Errorf("simple: MaxEntries is %d, want under %d per shard (%d shards): %w", c.maxEntries, maxShardEntries, c.shards, errOption)
+		return c, fmt.Errorf("simple: MaxEntries is %d, want under %d per shard (%d shards): %w", c.maxEntries, maxShardEntries, c.shards, ErrInvalidOption)
 	}
 	return c, nil
 }

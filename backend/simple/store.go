@@ -141,33 +141,39 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if s.closed.Load() {
 		return nil, backend.ErrClosed
 	}
-	if e := s.find(key, false, false, 0, false); e != nil {
+	if e := s.find(key, findOpts{}); e != nil {
 		return e.bytes(), nil
 	}
 	return nil, backend.ErrNotFound
 }
 
-// find returns the live entry of one kind (Go values when value, byte
-// values otherwise) under key, or nil, without a lock; a hit marks the
-// entry visited unless peek. now is the store's clock reading when haveNow,
-// else the clock is read only for an entry with an expiry.
-func (s *Store) find(key string, value, peek bool, now int64, haveNow bool) *entry {
+// findOpts say what find looks for, and how.
+type findOpts struct {
+	value bool  // a Go value (StoreValue), not a byte value
+	peek  bool  // do not mark the entry visited (Has)
+	now   int64 // the store's clock reading, or 0: read it if needed
+}
+
+// find returns the live entry of the kind o asks for under key, or nil,
+// without a lock; a hit marks the entry visited unless o.peek. The clock is
+// read only for an entry with an expiry, and only without o.now.
+func (s *Store) find(key string, o findOpts) *entry {
 	h, sh := s.hash(key)
 	t := sh.tab.Load()
 	gi, j, ctrl, e := t.find(key, h)
-	if e == nil || e.isValue() != value || e.expireAt != 0 && s.expireIfDue(sh, key, h, e, now, haveNow) {
+	if e == nil || e.isValue() != o.value || e.expireAt != 0 && s.expireIfDue(sh, key, h, e, o.now) {
 		return nil
 	}
-	if !peek {
+	if !o.peek {
 		t.groups[gi].markVisited(j, ctrl)
 	}
 	return e
 }
 
 // expireIfDue reports whether e, key's entry, has expired, and if so removes
-// it; see find for now and haveNow.
-func (s *Store) expireIfDue(sh *shard, key string, h uint64, e *entry, now int64, haveNow bool) bool {
-	if !haveNow {
+// it; now is the clock reading, 0 to read it.
+func (s *Store) expireIfDue(sh *shard, key string, h uint64, e *entry, now int64) bool {
+	if now == 0 {
 		now = s.now()
 	}
 	if !expired(e.expireAt, now) {
@@ -335,7 +341,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	}
 	out := make([][]byte, len(keys))
 	for i, k := range keys {
-		if e := s.find(k, false, false, 0, false); e != nil {
+		if e := s.find(k, findOpts{}); e != nil {
 			out[i] = e.bytes()
 		}
 	}
@@ -427,7 +433,7 @@ func (s *Store) Has(ctx context.Context, key string) (bool, error) {
 	if s.closed.Load() {
 		return false, backend.ErrClosed
 	}
-	return s.find(key, false, true, 0, false) != nil, nil
+	return s.find(key, findOpts{peek: true}) != nil, nil
 }
 
 // Stats returns the entries (byte values and Go values, including expired
@@ -450,16 +456,16 @@ func (s *Store) Stats() backend.Stats {
 // LoadValue returns the Go value stored under key by StoreValue or
 // AddValue. The value is shared by every caller: it is read-only. It misses
 // for byte values, expired entries, and after Close. It takes no lock.
-func (s *Store) LoadValue(key string) (any, bool) { return s.loadValue(key, 0, false) }
+func (s *Store) LoadValue(key string) (any, bool) { return s.loadValue(key, 0) }
 
 // LoadValueAt is LoadValue with the caller's reading of time.Now, which the
 // store uses instead of reading its clock (when its clock is time.Now; a
 // store with Options.Clock reads that clock as LoadValue does).
 func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
 	if !s.realClock {
-		return s.loadValue(key, 0, false)
+		return s.loadValue(key, 0)
 	}
-	return s.loadValue(key, int64(now.Sub(s.start)), true)
+	return s.loadValue(key, int64(now.Sub(s.start)))
 }
 
 // LoadValueBytesAt is LoadValueAt for a key held in a byte slice, which it
@@ -471,12 +477,12 @@ func (s *Store) LoadValueBytesAt(key []byte, now time.Time) (any, bool) {
 	return s.LoadValueAt(unsafe.String(unsafe.SliceData(key), len(key)), now)
 }
 
-// loadValue looks a Go value up; see find for now and haveNow.
-func (s *Store) loadValue(key string, now int64, haveNow bool) (any, bool) {
+// loadValue looks a Go value up; now is the clock reading, 0 to read it.
+func (s *Store) loadValue(key string, now int64) (any, bool) {
 	if s.closed.Load() {
 		return nil, false
 	}
-	if e := s.find(key, true, false, now, haveNow); e != nil {
+	if e := s.find(key, findOpts{value: true, now: now}); e != nil {
 		return e.value(), true
 	}
 	return nil, false
