@@ -49,7 +49,7 @@ type Policy struct {
 
 // Request reports why r's response may not be stored, before the handler
 // runs: ReasonMethod for anything but GET and HEAD (a HEAD may be answered
-// from the GET entry but its own response is never stored: see Storable),
+// from the GET entry but its own response is never stored: it has no body),
 // ReasonAuthorization for a request with Authorization unless
 // AllowAuthorization is set.
 func (p *Policy) Request(r *http.Request) Reason {
@@ -62,9 +62,6 @@ func (p *Policy) Request(r *http.Request) Reason {
 	return ReasonNone
 }
 
-// Storable reports whether a response to a request with this method may be
-// stored: only GET (a HEAD response has no body to answer a GET with).
-func Storable(method string) bool { return method == http.MethodGet }
 
 // Response reports whether a response with this status and header may be
 // stored for ttl, and for how long: ttl, or less when RespectMaxAge is set
