@@ -62,7 +62,6 @@ func (p *Policy) Request(r *http.Request) Reason {
 	return ReasonNone
 }
 
-
 // Response reports whether a response with this status and header may be
 // stored for ttl, and for how long: ttl, or less when RespectMaxAge is set
 // and the response's s-maxage or max-age is smaller. A refused response
