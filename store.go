@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -710,6 +711,46 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	err := s.b.Delete(ctx, keys...)
 	s.report(ctx, err)
 	return err
+}
+
+// delCount deletes keys and returns how many of them held a live entry:
+// the backend's own count where it has one (backend.DeleteCounter), else
+// the keys found by a read just before the delete, which writers racing
+// with it can make off.
+func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	if dc, ok := s.b.(backend.DeleteCounter); ok {
+		if err := s.admit(); err != nil {
+			return 0, err
+		}
+		n, err := dc.DeleteCount(ctx, keys...)
+		s.report(ctx, err)
+		return n, err
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	n := 0
+	if s.local != nil {
+		for _, k := range keys {
+			if _, ok := s.local.LoadValue(k); ok {
+				n++
+			} else if _, err := s.get(ctx, k); err == nil {
+				n++
+			}
+		}
+	} else {
+		vals, err := s.getRaw(ctx, keys)
+		if err != nil {
+			return 0, err
+		}
+		for _, v := range vals {
+			if v != nil {
+				n++
+			}
+		}
+	}
+	return n, s.del(ctx, keys...)
 }
 
 func (s *store) clear(ctx context.Context) error {
