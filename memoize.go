@@ -84,7 +84,7 @@ type Memoized[A, R any] struct {
 	saveMu sync.RWMutex
 
 	refreshMu  sync.Mutex
-	refreshing map[string]struct{} // keys with a background refresh running
+	refreshing map[string]struct{} // keys with a background refresh running, at most maxRefreshes
 }
 
 // Memoize returns fn memoized through c under name. The name identifies the
@@ -335,35 +335,46 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 	return ttl, true
 }
 
-// refreshInBackground starts one goroutine that recomputes key's entry,
-// unless one is running already.
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) {
+// refreshInBackground starts one background goroutine that recomputes
+// key's entry and reports true, unless one is running for key already, or
+// maxRefreshes are running for the function, or the Cache is closed. The
+// function runs with ctx's values and the Cache's life (see background.go).
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) bool {
 	m.refreshMu.Lock()
-	if _, ok := m.refreshing[key]; ok {
+	if _, ok := m.refreshing[key]; ok || len(m.refreshing) >= maxRefreshes {
 		m.refreshMu.Unlock()
-		return
+		return false
 	}
 	if m.refreshing == nil {
 		m.refreshing = map[string]struct{}{}
 	}
 	m.refreshing[key] = struct{}{}
 	m.refreshMu.Unlock()
-	ctx = context.WithoutCancel(ctx)
-	go func() {
+	done := func() {
+		m.refreshMu.Lock()
+		delete(m.refreshing, key)
+		m.refreshMu.Unlock()
+	}
+	bg := m.c.detach(ctx)
+	started := m.c.goBackground(func() {
 		defer func() {
-			m.refreshMu.Lock()
-			delete(m.refreshing, key)
-			m.refreshMu.Unlock()
+			done()
 			if r := recover(); r != nil {
 				// Nobody waits for this call: a panic in fn must not crash
 				// the process. It is logged (with the value, not the key).
 				m.c.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
 			}
 		}()
-		_, _, _ = m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
-			return m.compute(ctx, key, a, false)
+		// fn runs with bg, not with the flight's uncancellable context:
+		// Close ends it.
+		_, _, _ = m.calls.Do(bg, key, func(context.Context) (R, error) {
+			return m.compute(bg, key, a, false)
 		})
-	}()
+	})
+	if !started {
+		done()
+	}
+	return started
 }
 
 func panicValue(r any) any {

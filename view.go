@@ -54,8 +54,12 @@ import (
 // With StaleWhileRevalidate, an expired entry is served at once (STALE) while
 // one background run of the handler, per key and at most 8 per wrapped
 // handler at a time, refreshes it: these goroutines end with the handler
-// run. With StaleIfError, an expired entry is served instead of a 5xx or a
-// panic of the handler (the panic is then counted and logged as an error).
+// run. A background run serves a GET of the request's URL with its Host,
+// TLS state and context values, and only the request headers the stored
+// response's Vary names (all of them with UserKey); its context is not the
+// client's, and is cancelled when the Cache is closed. With StaleIfError,
+// an expired entry is served instead of a 5xx or a panic of the handler
+// (the panic is then counted and logged as an error).
 //
 // Cache-Control directives of the request are ignored: a client cannot make
 // the handler run (use RefreshIf for that) or keep a response out of the
@@ -248,7 +252,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
 		if past < v.cfg.swr {
 			v.serve(w, r, f.snap, now, httpcache.Stale)
-			v.revalidate(r, base, ttl)
+			v.revalidate(r, base, ttl, f.spec.namesOrNil())
 			return
 		}
 		if past < v.cfg.sie {
@@ -629,30 +633,39 @@ func variantHash(s string) uint64 {
 	return h.Sum64()
 }
 
-// revalidate refreshes an expired entry in the background
-// (stale-while-revalidate): once per key at a time, at most maxRefreshes
-// per view; a refresh that finds no free slot is skipped.
-func (v *view) revalidate(r *http.Request, base string, ttl time.Duration) {
+// revalidate refreshes r's entry under base in the background
+// (stale-while-revalidate, RefreshAhead) and reports true: once per key at a
+// time, at most maxRefreshes per view, never after the Cache is closed; a
+// refresh that finds no free slot is skipped (false). names are the Vary
+// names of the stored response.
+func (v *view) revalidate(r *http.Request, base string, ttl time.Duration, names []string) bool {
 	if _, busy := v.refreshing.LoadOrStore(base, struct{}{}); busy {
-		return
+		return false
 	}
 	select {
 	case v.refreshSlots <- struct{}{}:
 	default:
 		v.refreshing.Delete(base)
-		return
+		return false
 	}
-	r2 := r.Clone(context.WithoutCancel(r.Context()))
-	go func() {
+	done := func() {
+		<-v.refreshSlots
+		v.refreshing.Delete(base)
+	}
+	r2 := v.backgroundRequest(r, names)
+	started := v.c.goBackground(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				v.c.failOpen("view refresh", fmt.Errorf("caching: handler panic: %v", p))
 			}
-			<-v.refreshSlots
-			v.refreshing.Delete(base)
+			done()
 		}()
 		v.run(&discardWriter{h: make(http.Header)}, r2, &runState{base: base, f: found{key: base}, ttl: ttl, background: true})
-	}()
+	})
+	if !started {
+		done()
+	}
+	return started
 }
 
 // discardWriter is the ResponseWriter of a background refresh.
