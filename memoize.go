@@ -67,11 +67,13 @@ type Memoized[A, R any] struct {
 	ttl     time.Duration // as resolved: 0 is no expiry
 	swr     time.Duration
 	sie     time.Duration
+	ahead   time.Duration // RefreshAhead
 
 	bypassIf  func(context.Context, A) bool
 	refreshIf func(context.Context, A) bool
 	skipZero  bool
 	storeIf   func(R) bool
+	staleIf   func(R) bool
 	ttlOf     func(R) time.Duration
 	keyFunc   func(A) string
 
@@ -134,15 +136,15 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	}
 	m := &Memoized[A, R]{
 		c: c, fn: fn, name: name, version: cfg.version,
-		swr: cfg.swr, sie: cfg.sie, skipZero: cfg.skipZero,
+		swr: cfg.swr, sie: cfg.sie, ahead: cfg.ahead, skipZero: cfg.skipZero,
 	}
 	who := fmt.Sprintf("Memoize %q", name)
 	var err error
 	if m.ttl, err = c.resolveTTL(cfg.ttl); err != nil {
 		return nil, fmt.Errorf("%w: %s: TTL: %w", ErrInvalidOption, who, err)
 	}
-	if cfg.swr < 0 || cfg.sie < 0 {
-		return nil, fmt.Errorf("%w: %s: StaleWhileRevalidate and StaleIfError must not be negative", ErrInvalidOption, who)
+	if cfg.swr < 0 || cfg.sie < 0 || cfg.ahead < 0 {
+		return nil, fmt.Errorf("%w: %s: StaleWhileRevalidate, StaleIfError and RefreshAhead must not be negative", ErrInvalidOption, who)
 	}
 	if m.bypassIf, err = checkFunc[func(context.Context, A) bool](who, "BypassIf", cfg.bypass); err != nil {
 		return nil, err
@@ -151,6 +153,9 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		return nil, err
 	}
 	if m.storeIf, err = checkFunc[func(R) bool](who, "StoreIf", cfg.storeIf); err != nil {
+		return nil, err
+	}
+	if m.staleIf, err = checkFunc[func(R) bool](who, "StaleIf", cfg.staleIf); err != nil {
 		return nil, err
 	}
 	if m.ttlOf, err = checkFunc[func(R) time.Duration](who, "ResultTTL", cfg.ttlOf); err != nil {
@@ -224,8 +229,11 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				// A result of another shape (the type changed without a
 				// new Version) or a codec that cannot read it: recompute.
 				m.c.failOpen("memoize decode", err)
-			case m.c.store.fresh(e, time.Time{}):
+			case m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(v)):
 				m.c.record(outHit)
+				if m.ahead > 0 {
+					m.refreshAhead(ctx, key, a, e)
+				}
 				return v, nil
 			default:
 				now := m.c.now()
@@ -272,7 +280,7 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
 		if e, err := m.c.store.lookup(ctx, key, m.tagKeys, time.Time{}); err == nil && m.c.store.fresh(e, time.Time{}) {
-			if v, err := decodeValue[R](m.c, e); err == nil {
+			if v, err := decodeValue[R](m.c, e); err == nil && (m.staleIf == nil || !m.staleIf(v)) {
 				return v, nil
 			}
 		}

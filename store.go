@@ -335,6 +335,12 @@ type versionSet struct {
 // life (0: forever). Callers read the versions before the work whose
 // result the entry will hold: a tag invalidated while the work runs then
 // makes that entry a miss.
+//
+// A version whose key expires (a path's) within life is renewed: replaced
+// by a new random one, so that the entry written now lives its whole life
+// rather than ending with the key. The entries written under the old one
+// become misses then rather than when the key expires, less than one life
+// later; none can come back, as no version number is ever written twice.
 func (s *store) versions(ctx context.Context, tags []string, life time.Duration) (versionSet, error) {
 	vs := versionSet{keys: tags}
 	if len(tags) == 0 {
@@ -358,9 +364,9 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 		} else {
 			v, ok = parseVersion(raws[i])
 		}
-		if !ok {
+		if !ok || v.until != 0 && life > 0 && v.until-s.now() < int64(life) {
 			var err error
-			if v, err = s.createVersion(ctx, k, life); err != nil {
+			if v, err = s.createVersion(ctx, k, life, ok); err != nil {
 				return vs, err
 			}
 		}
@@ -373,10 +379,17 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 }
 
 // createVersion gives the tag key k a new random version, unless another
-// writer gave it one first: then that one is returned.
-func (s *store) createVersion(ctx context.Context, k string, life time.Duration) (version, error) {
+// writer gave it one first: then that one is returned. With renew, the
+// new version replaces the one k holds.
+func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew bool) (version, error) {
 	ttl := s.versionTTL(k, life)
 	v := version{n: newVersion(), until: deadline(s.now(), ttl)}
+	if renew {
+		if s.local != nil {
+			return v, s.local.StoreValue(k, v, len(k)+versionSize, ttl)
+		}
+		return v, s.set(ctx, k, formatVersion(v), ttl)
+	}
 	// A version deleted between a failed add and the read that follows is
 	// created again, once.
 	for range 2 {

@@ -247,15 +247,19 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil && f.fresh:
 		v.serve(w, r, f.snap, now, httpcache.Hit)
+		if v.cfg.ahead > 0 {
+			v.refreshAhead(r, base, ttl, &f, now)
+		}
 		return
 	case err == nil:
+		// Negative when StaleIf declared a fresh entry stale.
 		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
-		if past < v.cfg.swr {
+		if v.cfg.swr > 0 && past < v.cfg.swr {
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			v.revalidate(r, base, ttl, f.spec.namesOrNil())
 			return
 		}
-		if past < v.cfg.sie {
+		if v.cfg.sie > 0 && past < v.cfg.sie {
 			sf := f // a copy, so that f itself stays on the stack
 			stale = &sf
 		}
@@ -326,7 +330,7 @@ func (v *view) find(r *http.Request, base string, now time.Time) (found, error) 
 	if !ok {
 		return f, ErrNotFound
 	}
-	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, now)
+	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, now) && (v.staleIf == nil || !v.staleIf(response(snap, now)))
 	return f, nil
 }
 
@@ -689,10 +693,13 @@ func reportCache(r *http.Request, st httpcache.CacheStatus) {
 	timing.Add(r.Context(), "cache", 0, cacheTimingDesc[st])
 }
 
-// Response is a response as a view stores it, as StoreIf sees it before it
-// is stored. Its Header and Body must not be modified.
+// Response is a response as a view stores it: as StoreIf sees it before it
+// is stored, and as StaleIf and Cache.Peek see it once stored. Its Header
+// and Body must not be modified.
 type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Age is how long ago the response was stored: 0 for StoreIf.
+	Age time.Duration
 }
