@@ -55,6 +55,13 @@ import (
 // entries of several functions and views. The generation and tag versions
 // are read before the function runs, so a result computed while any of them
 // changed is never served.
+//
+// # Jobs
+//
+// Refresh computes and stores a result now (a job that precomputes), Set
+// stores a result computed elsewhere, and Peek reads what is stored without
+// calling the function. RefreshAhead keeps results that are asked for often
+// from expiring in front of a caller.
 type Memoized[A, R any] struct {
 	c    *Cache
 	fn   func(context.Context, A) (R, error)
@@ -94,9 +101,10 @@ type Memoized[A, R any] struct {
 // one process or in several) share their entries, so give every function its
 // own name, and change Version when the function's results change meaning.
 //
-// Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError, BypassIf,
-// RefreshIf, StoreIf, SkipZero, ResultTTL and KeyFunc (the generic ones with
-// A and R the function's argument and result types). Singleflight is always
+// Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError,
+// RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL
+// and KeyFunc (the generic ones with A and R the function's argument and
+// result types). Singleflight is always
 // on: concurrent Gets of one argument in this process call fn once.
 //
 // fn is called with a context that carries the values of the context of the
@@ -108,7 +116,9 @@ type Memoized[A, R any] struct {
 // name or one containing "/", a negative duration, a generic option of other
 // types than fn's, or an argument type that cannot be encoded, such as a
 // struct with unexported fields and no CacheKey method, while no KeyFunc is
-// given): like regexp.MustCompile, it is meant for program start-up.
+// given; or a result type that cannot be stored: a func, such as an
+// iter.Seq, a channel, or a type holding one in an exported field or an
+// element): like regexp.MustCompile, it is meant for program start-up.
 func Memoize[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), opts ...MemoOption) *Memoized[A, R] {
 	m, err := newMemoized(c, name, fn, opts)
 	if err != nil {
@@ -168,6 +178,9 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		if err := argkey.Check(reflect.TypeFor[A]()); err != nil {
 			return nil, fmt.Errorf("%w: %s: argument: %w (or give a KeyFunc)", ErrInvalidOption, who, err)
 		}
+	}
+	if err := checkResultType(reflect.TypeFor[R]()); err != nil {
+		return nil, fmt.Errorf("%w: %s: result: %w", ErrInvalidOption, who, err)
 	}
 	m.keyHead = c.memoKeyHead(name, m.version)
 	m.genKey = c.genKey(name)
