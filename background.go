@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Background work is what the Cache does on goroutines of its own, for
@@ -20,6 +21,9 @@ type background struct {
 	life   context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the goroutines started by goBackground
+	// warming counts the Warm calls in progress, so that a view looks for
+	// Warm's context value only while one is (see view.warmProbe).
+	warming atomic.Int32
 }
 
 func (b *background) start() { b.life, b.cancel = context.WithCancel(context.Background()) }

@@ -216,26 +216,30 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if v.cfg.skipRoutes[pattern] {
-			v.pass(w, r)
+			v.pass(w, r, reasonSkipRoute)
 			return
 		}
 		if t, ok := v.cfg.routeTTL[pattern]; ok {
 			ttl = t
 		}
 	}
-	if v.policy.Request(r) != httpcache.ReasonNone || v.bypassIf != nil && v.bypassIf(r.Context(), r) {
-		v.pass(w, r)
+	if reason := v.policy.Request(r); reason != httpcache.ReasonNone {
+		v.pass(w, r, reason)
+		return
+	}
+	if v.bypassIf != nil && v.bypassIf(r.Context(), r) {
+		v.pass(w, r, reasonBypass)
 		return
 	}
 	var user string
 	if v.cfg.userFunc != nil {
 		if user = v.cfg.userFunc(r); user == "" && len(r.Header["Authorization"]) > 0 {
-			v.pass(w, r)
+			v.pass(w, r, httpcache.ReasonAuthorization)
 			return
 		}
 	}
 	base := v.viewKey(r, user)
-	if v.refreshIf != nil && v.refreshIf(r.Context(), r) {
+	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
 		v.run(w, r, &runState{base: base, f: found{key: base}, ttl: ttl})
 		return
 	}
@@ -265,7 +269,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case !errors.Is(err, ErrNotFound):
 		v.c.failOpen("view lookup", err)
-		v.pass(w, r)
+		v.pass(w, r, reasonBackend)
 		return
 	}
 	if r.Method == http.MethodHead {
@@ -292,9 +296,13 @@ func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Sna
 	snap.Serve(w, r, now, v.cfg.statusHeader, st)
 }
 
-// pass serves r through the handler without the cache.
-func (v *view) pass(w http.ResponseWriter, r *http.Request) {
-	v.c.record(outBypass)
+// pass serves r through the handler without the cache, for reason.
+func (v *view) pass(w http.ResponseWriter, r *http.Request, reason httpcache.Reason) {
+	if p := v.warmProbe(r); p != nil {
+		p.reached, p.reason = true, reason // a Warm request is not counted
+	} else {
+		v.c.record(outBypass)
+	}
 	reportCache(r, httpcache.Bypass)
 	if v.cfg.statusHeader != "" {
 		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
@@ -417,6 +425,11 @@ const reasonBackend httpcache.Reason = "backend"
 // known. With a stale entry (stale-if-error), a 5xx or a panic before
 // anything was sent is answered with the stale entry instead.
 func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
+	probe := v.warmProbe(r)
+	if probe != nil {
+		probe.reached, probe.reason = true, httpcache.ReasonPanic // until the handler returns
+		st.background = true                                      // a Warm request is not counted
+	}
 	if !st.background {
 		reportCache(r, httpcache.Miss)
 	}
@@ -480,6 +493,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	v.next.ServeHTTP(rw, r)
 	returned = true
 	status, h, body, reason := rec.Finish()
+	if probe != nil {
+		defer func() { probe.status, probe.reason = status, reason }()
+	}
 	if rec.Diverted() != 0 {
 		v.serveStale(w, r, st.stale, before)
 		return
@@ -490,6 +506,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// handler may have answered with a fallback. Never stored, never
 		// handed to the waiters, which wait for a new leader.
 		v.flight.release(st.call, viewResult{retry: true})
+		reason = reasonCanceled
 		return
 	}
 	if reason == httpcache.ReasonNone && v.storeIf != nil && !v.storeIf(&Response{Status: status, Header: h, Body: body}) {
@@ -513,11 +530,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	res := viewResult{snap: snap}
 	if res.names, _ = httpcache.ParseVary(snap.Header); len(res.names) > maxSpecNames {
 		v.flight.release(st.call, viewResult{})
+		reason = reasonVaryNames
 		return // varies on more headers than a Vary record holds
 	} else if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)
 	}
-	if !v.store(r, st, res, storeTTL, now, vs) {
+	if reason = v.store(r, st, res, storeTTL, now, vs); reason != httpcache.ReasonNone {
 		v.flight.release(st.call, viewResult{})
 		return
 	}
@@ -560,9 +578,9 @@ func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, 
 
 // store writes a response: under the base key when it has no Vary, else the
 // Vary record under the base key and the snapshot under its variant's key.
-// It reports whether the response was stored: a variant past MaxVariants is
-// not, nor one whose backend write failed.
-func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) bool {
+// It returns why the response was not stored ("" when it was): a variant
+// past MaxVariants is not, nor one whose backend write failed.
+func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	// The response is sent; the client leaving must not cancel the write.
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
@@ -573,30 +591,30 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 			// A coding this request's Accept-Encoding does not accept, by
 			// the grammar its variant key was built with: another
 			// negotiator's choice must not reach the requests keyed alike.
-			return false
+			return reasonCoding
 		}
-		if !v.recordVariant(ctx, st, res, ttl, now, vs) {
-			return false
+		if reason := v.recordVariant(ctx, st, res, ttl, now, vs); reason != httpcache.ReasonNone {
+			return reason
 		}
 		key = variantKey(st.base, res.variant)
 	}
 	e := newEntry(now.UnixNano(), ttl, v.extra)
 	if err := v.c.store.setValue(e, res.snap, encodeViewValue); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
 	if err := v.c.store.save(ctx, key, e, vs); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
-	return true
+	return httpcache.ReasonNone
 }
 
 // recordVariant writes the Vary record of st.base with res's variant in
 // it, unless MaxVariants other variants are recorded: then it reports false
 // and nothing is written. The record is written again with every variant
 // stored, so that it lives as long as the variants it lists.
-func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) bool {
+func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	h := variantHash(res.variant)
 	lk := &v.varyLocks[variantHash(st.base)%uint64(len(v.varyLocks))]
 	lk.Lock()
@@ -613,7 +631,7 @@ func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, 
 		case slices.Contains(cur.variants, h):
 			next.variants = cur.variants
 		case len(cur.variants) >= v.cfg.maxVariants:
-			return false
+			return reasonVariants
 		default:
 			next.variants = append(slices.Clip(cur.variants), h)
 		}
@@ -621,13 +639,13 @@ func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, 
 	e := newEntry(now.UnixNano(), ttl, v.extra)
 	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
 	if err := v.c.store.save(ctx, st.base, e, vs); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
-	return true
+	return httpcache.ReasonNone
 }
 
 // variantHash is the 64-bit FNV-1a hash a Vary record lists a variant by.
