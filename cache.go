@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"math"
@@ -113,6 +114,7 @@ type Cache struct {
 
 	stats     counters
 	loads     flight.Group[string, any] // GetOrSet's loads in flight
+	fragments flight.Group[string, template.HTML]
 	closeOnce sync.Once
 	closeErr  error
 
