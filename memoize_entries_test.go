@@ -177,6 +177,8 @@ type withHiddenFunc struct {
 	next func() int
 }
 
+func (w withHiddenFunc) Next() int { return w.next() }
+
 type withChanInMap struct {
 	Events map[string][]chan int
 }
