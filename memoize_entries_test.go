@@ -190,12 +190,14 @@ func TestMemoizeRefusesResultsThatCannotBeStored(t *testing.T) {
 	c := Must(nil)
 	defer c.Close()
 	for name, memoize := range map[string]func(){
-		"func":         func() { Memoize(c, "f", func(context.Context, int) (func() int, error) { return nil, nil }) },
-		"iter.Seq":     func() { Memoize(c, "f", func(context.Context, int) (iter.Seq[int], error) { return nil, nil }) },
-		"chan":         func() { Memoize(c, "f", func(context.Context, int) (<-chan int, error) { return nil, nil }) },
-		"field":        func() { Memoize(c, "f", func(context.Context, int) (*withFunc, error) { return nil, nil }) },
-		"map of chans": func() { Memoize(c, "f", func(context.Context, int) (withChanInMap, error) { return withChanInMap{}, nil }) },
-		"value":        func() { MemoizeValue(c, "f", func(context.Context) ([]func(), error) { return nil, nil }) },
+		"func":     func() { Memoize(c, "f", func(context.Context, int) (func() int, error) { return nil, nil }) },
+		"iter.Seq": func() { Memoize(c, "f", func(context.Context, int) (iter.Seq[int], error) { return nil, nil }) },
+		"chan":     func() { Memoize(c, "f", func(context.Context, int) (<-chan int, error) { return nil, nil }) },
+		"field":    func() { Memoize(c, "f", func(context.Context, int) (*withFunc, error) { return nil, nil }) },
+		"map of chans": func() {
+			Memoize(c, "f", func(context.Context, int) (withChanInMap, error) { return withChanInMap{}, nil })
+		},
+		"value": func() { MemoizeValue(c, "f", func(context.Context) ([]func(), error) { return nil, nil }) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
