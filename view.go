@@ -40,6 +40,8 @@ import (
 //     MaxVariants of them per key.
 //   - A hit replays the stored status, header and body with Age and an ETag,
 //     and answers If-None-Match / If-Modified-Since with 304 Not Modified.
+//     The handler of a miss does not see those two headers: it makes the
+//     full response, which is stored.
 //   - Concurrent misses of one key run the handler once; the others get its
 //     response (a HIT), or run the handler themselves as soon as it is known
 //     that the response will not be stored (streaming, too large, refused),
@@ -490,7 +492,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.count(st, outMiss)
 		panic(p)
 	}()
-	v.next.ServeHTTP(rw, r)
+	v.next.ServeHTTP(rw, withoutValidators(r))
 	returned = true
 	status, h, body, reason := rec.Finish()
 	if probe != nil {
@@ -540,6 +542,24 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	v.flight.release(st.call, res)
+}
+
+// withoutValidators returns r without If-None-Match and If-Modified-Since
+// (a shallow copy; r itself is left alone), or r when it has neither: the
+// handler of a miss must make the full response, which is stored and from
+// which hits answer the validators, not a 304 (a middleware such as
+// compress's would make one) that is neither stored nor useful to the
+// next client.
+func withoutValidators(r *http.Request) *http.Request {
+	if len(r.Header["If-None-Match"]) == 0 && len(r.Header["If-Modified-Since"]) == 0 {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = r.Header.Clone()
+	delete(r2.Header, "If-None-Match")
+	delete(r2.Header, "If-Modified-Since")
+	return r2
 }
 
 // count records a run's outcome, unless it is a background refresh.
