@@ -190,3 +190,35 @@ func TestCachedStaleIf(t *testing.T) {
 		assert.Contains(t, ages, 3*time.Second)
 	})
 }
+
+// TestStaleIfEveryStore: a result StaleIf declares stale is computed again,
+// on every store, for a memoized function and for a view.
+func TestStaleIfEveryStore(t *testing.T) {
+	everyBackend(t, Options{}, func(t *testing.T, c *Cache) {
+		ctx := t.Context()
+		var version atomic.Int64
+		version.Store(1)
+		m := Memoize(c, "versioned", func(context.Context, int) (int64, error) { return version.Load(), nil },
+			StaleIf(func(v int64) bool { return v != version.Load() }))
+		h := c.Cached(time.Hour, CacheStatusHeader("X-Cache"), StaleIf(func(r *Response) bool {
+			return string(r.Body) != fmt.Sprint("v", version.Load())
+		}))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "v", version.Load()) }))
+
+		_, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		get(h, "/")
+		assert.Equal(t, "HIT", get(h, "/").Header().Get("X-Cache"))
+		version.Store(2)
+		v, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), v)
+		w := get(h, "/")
+		assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
+		assert.Equal(t, "v2", w.Body.String())
+		assert.Equal(t, "HIT", get(h, "/").Header().Get("X-Cache"), "the new response is stored")
+		v, fresh, err := m.Peek(ctx, 1)
+		require.NoError(t, err)
+		assert.True(t, fresh)
+		assert.Equal(t, int64(2), v)
+	})
+}
