@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"math"
@@ -113,8 +114,11 @@ type Cache struct {
 
 	stats     counters
 	loads     flight.Group[string, any] // GetOrSet's loads in flight
+	fragments flight.Group[string, template.HTML]
 	closeOnce sync.Once
 	closeErr  error
+
+	background // the life that Close ends, and the work that ends with it
 }
 
 // New returns a Cache configured by opts, or an error naming the first
@@ -130,6 +134,7 @@ func New(opts *Options) (*Cache, error) {
 		clock:  opts.Clock,
 		log:    opts.Logger,
 	}
+	c.background.start()
 	switch {
 	case opts.DefaultTTL < 0:
 		return nil, fmt.Errorf("%w: Options.DefaultTTL is %v; want 0 (5m), a positive duration, or Forever", ErrInvalidOption, opts.DefaultTTL)
@@ -225,11 +230,16 @@ func Must(opts *Options) *Cache {
 // Backend returns the store the Cache writes to.
 func (c *Cache) Backend() backend.Backend { return c.store.b }
 
-// Close closes the backend. It is idempotent; later calls on the Cache
-// return errors wrapping ErrClosed (and the response cache and Memoize pass
-// through).
+// Close ends the Cache's background work (the refreshes of
+// StaleWhileRevalidate and RefreshAhead, and Warm's requests: their
+// contexts are cancelled, and none starts afterwards), then closes the
+// backend. It is idempotent; later calls on the Cache return errors
+// wrapping ErrClosed (and the response cache and Memoize pass through).
 func (c *Cache) Close() error {
-	c.closeOnce.Do(func() { c.closeErr = c.store.b.Close() })
+	c.closeOnce.Do(func() {
+		c.background.stop()
+		c.closeErr = c.store.b.Close()
+	})
 	return c.closeErr
 }
 

@@ -130,3 +130,36 @@ func TestCompressAroundCached(t *testing.T) {
 		t.Fatalf("handler ran %d times, want once", runs.Load())
 	}
 }
+
+// TestCachedConditionalMissStoresFullResponse: with compress inside Cached
+// (answering conditional requests by default), a miss whose client sent a
+// matching If-None-Match got a 304 from compress, which was not stored, so
+// every revalidating client ran the handler. The handler of a miss no
+// longer sees the validators: it makes the full response, which is stored,
+// and the hits answer the validators.
+func TestCachedConditionalMissStoresFullResponse(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	var runs atomic.Int64
+	h := c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(compress.Middleware(compress.Options{})(
+		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			runs.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("ETag", `"catalog-v1"`)
+			_, _ = io.WriteString(w, catalogJSON)
+		})))
+	revalidate := func() *httptest.ResponseRecorder {
+		return get(h, "/catalog", "Accept-Encoding", "gzip", "If-None-Match", `W/"catalog-v1"`)
+	}
+	w := revalidate()
+	if w.Code != http.StatusOK || w.Header().Get("X-Cache") != "MISS" || decodeBody(t, w) != catalogJSON {
+		t.Fatalf("miss: %d %s, the full response is sent", w.Code, w.Header().Get("X-Cache"))
+	}
+	w = revalidate()
+	if w.Code != http.StatusNotModified || w.Header().Get("X-Cache") != "HIT" {
+		t.Fatalf("then a hit answers 304; got %d %s", w.Code, w.Header().Get("X-Cache"))
+	}
+	if runs.Load() != 1 {
+		t.Fatalf("the handler ran %d times; want 1", runs.Load())
+	}
+}

@@ -128,6 +128,24 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
+// DeleteMany is Delete that also returns how many of keys held an entry
+// (Flask-Caching's delete_many answer; a key given twice counts once). The
+// count is exact on backends that count their deletes (backend.DeleteCounter:
+// every backend of this module); on others it is found by reading the keys
+// first, and writes racing with the call can make it off. An entry that
+// its tags invalidated counts until it is removed.
+func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
+	bk := make([]string, len(keys))
+	for i, k := range keys {
+		bk[i] = c.userKey(k)
+	}
+	n, err := c.store.delCount(ctx, bk...)
+	if err != nil {
+		return 0, fmt.Errorf("caching: delete many: %w", err)
+	}
+	return n, nil
+}
+
 // Has reports whether a live entry is stored under key.
 func (c *Cache) Has(ctx context.Context, key string) (bool, error) {
 	_, err := c.Get(ctx, key)

@@ -19,8 +19,9 @@
 // A view (Cached, CachedMux) is a function of a request; a memoized function
 // (Memoize) a function of its argument. The options they share have one name
 // for one idea: BypassIf skips the cache for a call, RefreshIf recomputes and
-// replaces, KeyFunc chooses the key, StoreIf chooses what is stored, Tags,
-// Version, StaleWhileRevalidate and StaleIfError. The generic ones take the
+// replaces, KeyFunc chooses the key, StoreIf chooses what is stored, StaleIf
+// declares a stored result stale, Tags, Version, StaleWhileRevalidate,
+// StaleIfError and RefreshAhead. The generic ones take the
 // view's *http.Request and *Response, or the function's argument and result
 // types, and a mismatch is reported when the view or function is made.
 //
@@ -63,6 +64,15 @@
 // so a result computed from data invalidated meanwhile is never served. No
 // key scan is ever made. Clear removes every entry of the Cache's backend
 // namespace.
+//
+// # Background work
+//
+// RefreshAhead and StaleWhileRevalidate refresh entries on goroutines of the
+// Cache's own, with the values of the request's or call's context and not
+// its cancellation; Close ends them. Warm fills the cache through the
+// service's own handler, and Memoized.Refresh and Set let a job precompute
+// results. Cache.Peek and Memoized.Peek read what is stored without running
+// anything.
 //
 // # Statistics
 //

@@ -55,6 +55,13 @@ import (
 // entries of several functions and views. The generation and tag versions
 // are read before the function runs, so a result computed while any of them
 // changed is never served.
+//
+// # Jobs
+//
+// Refresh computes and stores a result now (a job that precomputes), Set
+// stores a result computed elsewhere, and Peek reads what is stored without
+// calling the function. RefreshAhead keeps results that are asked for often
+// from expiring in front of a caller.
 type Memoized[A, R any] struct {
 	c    *Cache
 	fn   func(context.Context, A) (R, error)
@@ -67,11 +74,13 @@ type Memoized[A, R any] struct {
 	ttl     time.Duration // as resolved: 0 is no expiry
 	swr     time.Duration
 	sie     time.Duration
+	ahead   time.Duration // RefreshAhead
 
 	bypassIf  func(context.Context, A) bool
 	refreshIf func(context.Context, A) bool
 	skipZero  bool
 	storeIf   func(R) bool
+	staleIf   func(R) bool
 	ttlOf     func(R) time.Duration
 	keyFunc   func(A) string
 
@@ -84,7 +93,7 @@ type Memoized[A, R any] struct {
 	saveMu sync.RWMutex
 
 	refreshMu  sync.Mutex
-	refreshing map[string]struct{} // keys with a background refresh running
+	refreshing map[string]struct{} // keys with a background refresh running, at most maxRefreshes
 }
 
 // Memoize returns fn memoized through c under name. The name identifies the
@@ -92,9 +101,10 @@ type Memoized[A, R any] struct {
 // one process or in several) share their entries, so give every function its
 // own name, and change Version when the function's results change meaning.
 //
-// Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError, BypassIf,
-// RefreshIf, StoreIf, SkipZero, ResultTTL and KeyFunc (the generic ones with
-// A and R the function's argument and result types). Singleflight is always
+// Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError,
+// RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL
+// and KeyFunc (the generic ones with A and R the function's argument and
+// result types). Singleflight is always
 // on: concurrent Gets of one argument in this process call fn once.
 //
 // fn is called with a context that carries the values of the context of the
@@ -106,7 +116,9 @@ type Memoized[A, R any] struct {
 // name or one containing "/", a negative duration, a generic option of other
 // types than fn's, or an argument type that cannot be encoded, such as a
 // struct with unexported fields and no CacheKey method, while no KeyFunc is
-// given): like regexp.MustCompile, it is meant for program start-up.
+// given; or a result type that cannot be stored: a func, such as an
+// iter.Seq, a channel, or a type holding one in an exported field or an
+// element): like regexp.MustCompile, it is meant for program start-up.
 func Memoize[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), opts ...MemoOption) *Memoized[A, R] {
 	m, err := newMemoized(c, name, fn, opts)
 	if err != nil {
@@ -134,15 +146,15 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	}
 	m := &Memoized[A, R]{
 		c: c, fn: fn, name: name, version: cfg.version,
-		swr: cfg.swr, sie: cfg.sie, skipZero: cfg.skipZero,
+		swr: cfg.swr, sie: cfg.sie, ahead: cfg.ahead, skipZero: cfg.skipZero,
 	}
 	who := fmt.Sprintf("Memoize %q", name)
 	var err error
 	if m.ttl, err = c.resolveTTL(cfg.ttl); err != nil {
 		return nil, fmt.Errorf("%w: %s: TTL: %w", ErrInvalidOption, who, err)
 	}
-	if cfg.swr < 0 || cfg.sie < 0 {
-		return nil, fmt.Errorf("%w: %s: StaleWhileRevalidate and StaleIfError must not be negative", ErrInvalidOption, who)
+	if cfg.swr < 0 || cfg.sie < 0 || cfg.ahead < 0 {
+		return nil, fmt.Errorf("%w: %s: StaleWhileRevalidate, StaleIfError and RefreshAhead must not be negative", ErrInvalidOption, who)
 	}
 	if m.bypassIf, err = checkFunc[func(context.Context, A) bool](who, "BypassIf", cfg.bypass); err != nil {
 		return nil, err
@@ -151,6 +163,9 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		return nil, err
 	}
 	if m.storeIf, err = checkFunc[func(R) bool](who, "StoreIf", cfg.storeIf); err != nil {
+		return nil, err
+	}
+	if m.staleIf, err = checkFunc[func(R) bool](who, "StaleIf", cfg.staleIf); err != nil {
 		return nil, err
 	}
 	if m.ttlOf, err = checkFunc[func(R) time.Duration](who, "ResultTTL", cfg.ttlOf); err != nil {
@@ -163,6 +178,9 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		if err := argkey.Check(reflect.TypeFor[A]()); err != nil {
 			return nil, fmt.Errorf("%w: %s: argument: %w (or give a KeyFunc)", ErrInvalidOption, who, err)
 		}
+	}
+	if err := checkResultType(reflect.TypeFor[R]()); err != nil {
+		return nil, fmt.Errorf("%w: %s: result: %w", ErrInvalidOption, who, err)
 	}
 	m.keyHead = c.memoKeyHead(name, m.version)
 	m.genKey = c.genKey(name)
@@ -224,8 +242,11 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				// A result of another shape (the type changed without a
 				// new Version) or a codec that cannot read it: recompute.
 				m.c.failOpen("memoize decode", err)
-			case m.c.store.fresh(e, time.Time{}):
+			case m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(v)):
 				m.c.record(outHit)
+				if m.ahead > 0 {
+					m.refreshAhead(ctx, key, a, e)
+				}
 				return v, nil
 			default:
 				now := m.c.now()
@@ -272,7 +293,7 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
 		if e, err := m.c.store.lookup(ctx, key, m.tagKeys, time.Time{}); err == nil && m.c.store.fresh(e, time.Time{}) {
-			if v, err := decodeValue[R](m.c, e); err == nil {
+			if v, err := decodeValue[R](m.c, e); err == nil && (m.staleIf == nil || !m.staleIf(v)) {
 				return v, nil
 			}
 		}
@@ -335,35 +356,46 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 	return ttl, true
 }
 
-// refreshInBackground starts one goroutine that recomputes key's entry,
-// unless one is running already.
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) {
+// refreshInBackground starts one background goroutine that recomputes
+// key's entry and reports true, unless one is running for key already, or
+// maxRefreshes are running for the function, or the Cache is closed. The
+// function runs with ctx's values and the Cache's life (see background.go).
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) bool {
 	m.refreshMu.Lock()
-	if _, ok := m.refreshing[key]; ok {
+	if _, ok := m.refreshing[key]; ok || len(m.refreshing) >= maxRefreshes {
 		m.refreshMu.Unlock()
-		return
+		return false
 	}
 	if m.refreshing == nil {
 		m.refreshing = map[string]struct{}{}
 	}
 	m.refreshing[key] = struct{}{}
 	m.refreshMu.Unlock()
-	ctx = context.WithoutCancel(ctx)
-	go func() {
+	done := func() {
+		m.refreshMu.Lock()
+		delete(m.refreshing, key)
+		m.refreshMu.Unlock()
+	}
+	bg := m.c.detach(ctx)
+	started := m.c.goBackground(func() {
 		defer func() {
-			m.refreshMu.Lock()
-			delete(m.refreshing, key)
-			m.refreshMu.Unlock()
+			done()
 			if r := recover(); r != nil {
 				// Nobody waits for this call: a panic in fn must not crash
 				// the process. It is logged (with the value, not the key).
 				m.c.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
 			}
 		}()
-		_, _, _ = m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
-			return m.compute(ctx, key, a, false)
+		// fn runs with bg, not with the flight's uncancellable context:
+		// Close ends it.
+		_, _, _ = m.calls.Do(bg, key, func(context.Context) (R, error) {
+			return m.compute(bg, key, a, false)
 		})
-	}()
+	})
+	if !started {
+		done()
+	}
+	return started
 }
 
 func panicValue(r any) any {

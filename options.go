@@ -62,6 +62,8 @@ type commonConfig struct {
 	refresh any           // func(context.Context, A) bool
 	keyFunc any           // func(A) string
 	storeIf any           // func(R) bool
+	ahead   time.Duration // RefreshAhead
+	staleIf any           // func(R) bool
 }
 
 // setConfig is the configuration of one write of the direct API.

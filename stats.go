@@ -38,6 +38,10 @@ type Stats struct {
 	Entries   int64 `json:"entries"`   // entries held by the backend, or -1
 	Bytes     int64 `json:"bytes"`     // bytes held by the backend, or -1
 	Evictions int64 `json:"evictions"` // entries the backend evicted for room, or -1
+	// AheadRefreshes counts the background refreshes that RefreshAhead
+	// started, on hits close to their entry's expiry (the hits themselves
+	// count in Hits).
+	AheadRefreshes int64 `json:"ahead_refreshes"`
 	// Breaker is the state of the circuit breaker: "closed" (calls go
 	// through), "open" (the backend is left alone), "half-open" (one probe
 	// is out), or "" for an in-process store, which has none.
@@ -67,6 +71,7 @@ const (
 type counters struct {
 	outcomes              [4]atomic.Int64 // by outcome
 	sets, errors, corrupt atomic.Int64
+	ahead                 atomic.Int64 // refreshes started by RefreshAhead
 }
 
 // record counts one outcome.
@@ -86,6 +91,8 @@ func (c *Cache) Stats() Stats {
 		Entries:   -1,
 		Bytes:     -1,
 		Evictions: -1,
+
+		AheadRefreshes: c.stats.ahead.Load(),
 	}
 	if c.store.br != nil {
 		s.Breaker = c.store.br.State().String()

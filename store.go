@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -334,6 +335,12 @@ type versionSet struct {
 // life (0: forever). Callers read the versions before the work whose
 // result the entry will hold: a tag invalidated while the work runs then
 // makes that entry a miss.
+//
+// A version whose key expires (a path's) within life is renewed: replaced
+// by a new random one, so that the entry written now lives its whole life
+// rather than ending with the key. The entries written under the old one
+// become misses then rather than when the key expires, less than one life
+// later; none can come back, as no version number is ever written twice.
 func (s *store) versions(ctx context.Context, tags []string, life time.Duration) (versionSet, error) {
 	vs := versionSet{keys: tags}
 	if len(tags) == 0 {
@@ -357,9 +364,9 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 		} else {
 			v, ok = parseVersion(raws[i])
 		}
-		if !ok {
+		if !ok || v.until != 0 && life > 0 && v.until-s.now() < int64(life) {
 			var err error
-			if v, err = s.createVersion(ctx, k, life); err != nil {
+			if v, err = s.createVersion(ctx, k, life, ok); err != nil {
 				return vs, err
 			}
 		}
@@ -372,10 +379,17 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 }
 
 // createVersion gives the tag key k a new random version, unless another
-// writer gave it one first: then that one is returned.
-func (s *store) createVersion(ctx context.Context, k string, life time.Duration) (version, error) {
+// writer gave it one first: then that one is returned. With renew, the
+// new version replaces the one k holds.
+func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew bool) (version, error) {
 	ttl := s.versionTTL(k, life)
 	v := version{n: newVersion(), until: deadline(s.now(), ttl)}
+	if renew {
+		if s.local != nil {
+			return v, s.local.StoreValue(k, v, len(k)+versionSize, ttl)
+		}
+		return v, s.set(ctx, k, formatVersion(v), ttl)
+	}
 	// A version deleted between a failed add and the read that follows is
 	// created again, once.
 	for range 2 {
@@ -710,6 +724,46 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	err := s.b.Delete(ctx, keys...)
 	s.report(ctx, err)
 	return err
+}
+
+// delCount deletes keys and returns how many of them held a live entry:
+// the backend's own count where it has one (backend.DeleteCounter), else
+// the keys found by a read just before the delete, which writers racing
+// with it can make off.
+func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	if dc, ok := s.b.(backend.DeleteCounter); ok {
+		if err := s.admit(); err != nil {
+			return 0, err
+		}
+		n, err := dc.DeleteCount(ctx, keys...)
+		s.report(ctx, err)
+		return n, err
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	n := 0
+	if s.local != nil {
+		for _, k := range keys {
+			if _, ok := s.local.LoadValue(k); ok {
+				n++
+			} else if _, err := s.get(ctx, k); err == nil {
+				n++
+			}
+		}
+	} else {
+		vals, err := s.getRaw(ctx, keys)
+		if err != nil {
+			return 0, err
+		}
+		for _, v := range vals {
+			if v != nil {
+				n++
+			}
+		}
+	}
+	return n, s.del(ctx, keys...)
 }
 
 func (s *store) clear(ctx context.Context) error {

@@ -182,16 +182,22 @@ func TestPathVersionsNeverExpire(t *testing.T) {
 		require.False(t, versionAlive(i), "the flood left the version of /flood/%d behind", i)
 	}
 
-	// An entry written late in its version's life is stored only as long
-	// as the version lives.
+	// An entry written when its version has less than the entry's life
+	// left renews the version (RefreshAhead keeps a hot key alive past
+	// it): the entry lives its whole life, and the entries written under
+	// the old version are misses from then on, never served past it.
 	h := &counter{}
 	ch = c.Cached(time.Minute)(h)
-	get(ch, "/a?v=1") // creates the version of /a: 4 minutes
-	clock.Advance(3*time.Minute + 30*time.Second)
-	get(ch, "/a?v=2") // 30 s of version left
+	get(ch, "/a?v=1")                             // creates the version of /a: 4 minutes
+	clock.Advance(2*time.Minute + 59*time.Second) // 61 s of version left
+	get(ch, "/a?v=3")                             // stored under it
+	clock.Advance(2 * time.Second)                // 59 s left
+	get(ch, "/a?v=2")                             // renews it
+	get(ch, "/a?v=3")
+	assert.EqualValues(t, 4, h.calls.Load(), "an entry of the old version is a miss")
 	clock.Advance(45 * time.Second)
 	get(ch, "/a?v=2")
-	assert.EqualValues(t, 3, h.calls.Load(), "the second entry ended with its version")
+	assert.EqualValues(t, 4, h.calls.Load(), "the renewing entry lives its whole minute")
 }
 
 // TestTagVersionsReadBeforeHandler: a response computed before an

@@ -40,6 +40,8 @@ import (
 //     MaxVariants of them per key.
 //   - A hit replays the stored status, header and body with Age and an ETag,
 //     and answers If-None-Match / If-Modified-Since with 304 Not Modified.
+//     The handler of a miss does not see those two headers: it makes the
+//     full response, which is stored.
 //   - Concurrent misses of one key run the handler once; the others get its
 //     response (a HIT), or run the handler themselves as soon as it is known
 //     that the response will not be stored (streaming, too large, refused),
@@ -54,8 +56,12 @@ import (
 // With StaleWhileRevalidate, an expired entry is served at once (STALE) while
 // one background run of the handler, per key and at most 8 per wrapped
 // handler at a time, refreshes it: these goroutines end with the handler
-// run. With StaleIfError, an expired entry is served instead of a 5xx or a
-// panic of the handler (the panic is then counted and logged as an error).
+// run. A background run serves a GET of the request's URL with its Host,
+// TLS state and context values, and only the request headers the stored
+// response's Vary names (all of them with UserKey); its context is not the
+// client's, and is cancelled when the Cache is closed. With StaleIfError,
+// an expired entry is served instead of a 5xx or a panic of the handler
+// (the panic is then counted and logged as an error).
 //
 // Cache-Control directives of the request are ignored: a client cannot make
 // the handler run (use RefreshIf for that) or keep a response out of the
@@ -212,26 +218,30 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if v.cfg.skipRoutes[pattern] {
-			v.pass(w, r)
+			v.pass(w, r, reasonSkipRoute)
 			return
 		}
 		if t, ok := v.cfg.routeTTL[pattern]; ok {
 			ttl = t
 		}
 	}
-	if v.policy.Request(r) != httpcache.ReasonNone || v.bypassIf != nil && v.bypassIf(r.Context(), r) {
-		v.pass(w, r)
+	if reason := v.policy.Request(r); reason != httpcache.ReasonNone {
+		v.pass(w, r, reason)
+		return
+	}
+	if v.bypassIf != nil && v.bypassIf(r.Context(), r) {
+		v.pass(w, r, reasonBypass)
 		return
 	}
 	var user string
 	if v.cfg.userFunc != nil {
 		if user = v.cfg.userFunc(r); user == "" && len(r.Header["Authorization"]) > 0 {
-			v.pass(w, r)
+			v.pass(w, r, httpcache.ReasonAuthorization)
 			return
 		}
 	}
 	base := v.viewKey(r, user)
-	if v.refreshIf != nil && v.refreshIf(r.Context(), r) {
+	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
 		v.run(w, r, &runState{base: base, f: found{key: base}, ttl: ttl})
 		return
 	}
@@ -243,21 +253,25 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil && f.fresh:
 		v.serve(w, r, f.snap, now, httpcache.Hit)
+		if v.cfg.ahead > 0 {
+			v.refreshAhead(r, base, ttl, &f, now)
+		}
 		return
 	case err == nil:
+		// Negative when StaleIf declared a fresh entry stale.
 		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
-		if past < v.cfg.swr {
+		if v.cfg.swr > 0 && past < v.cfg.swr {
 			v.serve(w, r, f.snap, now, httpcache.Stale)
-			v.revalidate(r, base, ttl)
+			v.revalidate(r, base, ttl, f.spec.namesOrNil())
 			return
 		}
-		if past < v.cfg.sie {
+		if v.cfg.sie > 0 && past < v.cfg.sie {
 			sf := f // a copy, so that f itself stays on the stack
 			stale = &sf
 		}
 	case !errors.Is(err, ErrNotFound):
 		v.c.failOpen("view lookup", err)
-		v.pass(w, r)
+		v.pass(w, r, reasonBackend)
 		return
 	}
 	if r.Method == http.MethodHead {
@@ -284,9 +298,13 @@ func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Sna
 	snap.Serve(w, r, now, v.cfg.statusHeader, st)
 }
 
-// pass serves r through the handler without the cache.
-func (v *view) pass(w http.ResponseWriter, r *http.Request) {
-	v.c.record(outBypass)
+// pass serves r through the handler without the cache, for reason.
+func (v *view) pass(w http.ResponseWriter, r *http.Request, reason httpcache.Reason) {
+	if p := v.warmProbe(r); p != nil {
+		p.reached, p.reason = true, reason // a Warm request is not counted
+	} else {
+		v.c.record(outBypass)
+	}
 	reportCache(r, httpcache.Bypass)
 	if v.cfg.statusHeader != "" {
 		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
@@ -322,7 +340,7 @@ func (v *view) find(r *http.Request, base string, now time.Time) (found, error) 
 	if !ok {
 		return f, ErrNotFound
 	}
-	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, now)
+	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, now) && (v.staleIf == nil || !v.staleIf(response(snap, now)))
 	return f, nil
 }
 
@@ -409,6 +427,11 @@ const reasonBackend httpcache.Reason = "backend"
 // known. With a stale entry (stale-if-error), a 5xx or a panic before
 // anything was sent is answered with the stale entry instead.
 func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
+	probe := v.warmProbe(r)
+	if probe != nil {
+		probe.reached, probe.reason = true, httpcache.ReasonPanic // until the handler returns
+		st.background = true                                      // a Warm request is not counted
+	}
 	if !st.background {
 		reportCache(r, httpcache.Miss)
 	}
@@ -469,9 +492,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.count(st, outMiss)
 		panic(p)
 	}()
-	v.next.ServeHTTP(rw, r)
+	v.next.ServeHTTP(rw, withoutValidators(r))
 	returned = true
 	status, h, body, reason := rec.Finish()
+	if probe != nil {
+		defer func() { probe.status, probe.reason = status, reason }()
+	}
 	if rec.Diverted() != 0 {
 		v.serveStale(w, r, st.stale, before)
 		return
@@ -482,6 +508,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// handler may have answered with a fallback. Never stored, never
 		// handed to the waiters, which wait for a new leader.
 		v.flight.release(st.call, viewResult{retry: true})
+		reason = reasonCanceled
 		return
 	}
 	if reason == httpcache.ReasonNone && v.storeIf != nil && !v.storeIf(&Response{Status: status, Header: h, Body: body}) {
@@ -505,15 +532,34 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	res := viewResult{snap: snap}
 	if res.names, _ = httpcache.ParseVary(snap.Header); len(res.names) > maxSpecNames {
 		v.flight.release(st.call, viewResult{})
+		reason = reasonVaryNames
 		return // varies on more headers than a Vary record holds
 	} else if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)
 	}
-	if !v.store(r, st, res, storeTTL, now, vs) {
+	if reason = v.store(r, st, res, storeTTL, now, vs); reason != httpcache.ReasonNone {
 		v.flight.release(st.call, viewResult{})
 		return
 	}
 	v.flight.release(st.call, res)
+}
+
+// withoutValidators returns r without If-None-Match and If-Modified-Since
+// (a shallow copy; r itself is left alone), or r when it has neither: the
+// handler of a miss must make the full response, which is stored and from
+// which hits answer the validators, not a 304 (a middleware such as
+// compress's would make one) that is neither stored nor useful to the
+// next client.
+func withoutValidators(r *http.Request) *http.Request {
+	if len(r.Header["If-None-Match"]) == 0 && len(r.Header["If-Modified-Since"]) == 0 {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = r.Header.Clone()
+	delete(r2.Header, "If-None-Match")
+	delete(r2.Header, "If-Modified-Since")
+	return r2
 }
 
 // count records a run's outcome, unless it is a background refresh.
@@ -552,9 +598,9 @@ func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, 
 
 // store writes a response: under the base key when it has no Vary, else the
 // Vary record under the base key and the snapshot under its variant's key.
-// It reports whether the response was stored: a variant past MaxVariants is
-// not, nor one whose backend write failed.
-func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) bool {
+// It returns why the response was not stored ("" when it was): a variant
+// past MaxVariants is not, nor one whose backend write failed.
+func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	// The response is sent; the client leaving must not cancel the write.
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
@@ -565,30 +611,30 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 			// A coding this request's Accept-Encoding does not accept, by
 			// the grammar its variant key was built with: another
 			// negotiator's choice must not reach the requests keyed alike.
-			return false
+			return reasonCoding
 		}
-		if !v.recordVariant(ctx, st, res, ttl, now, vs) {
-			return false
+		if reason := v.recordVariant(ctx, st, res, ttl, now, vs); reason != httpcache.ReasonNone {
+			return reason
 		}
 		key = variantKey(st.base, res.variant)
 	}
 	e := newEntry(now.UnixNano(), ttl, v.extra)
 	if err := v.c.store.setValue(e, res.snap, encodeViewValue); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
 	if err := v.c.store.save(ctx, key, e, vs); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
-	return true
+	return httpcache.ReasonNone
 }
 
 // recordVariant writes the Vary record of st.base with res's variant in
 // it, unless MaxVariants other variants are recorded: then it reports false
 // and nothing is written. The record is written again with every variant
 // stored, so that it lives as long as the variants it lists.
-func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) bool {
+func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	h := variantHash(res.variant)
 	lk := &v.varyLocks[variantHash(st.base)%uint64(len(v.varyLocks))]
 	lk.Lock()
@@ -605,7 +651,7 @@ func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, 
 		case slices.Contains(cur.variants, h):
 			next.variants = cur.variants
 		case len(cur.variants) >= v.cfg.maxVariants:
-			return false
+			return reasonVariants
 		default:
 			next.variants = append(slices.Clip(cur.variants), h)
 		}
@@ -613,13 +659,13 @@ func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, 
 	e := newEntry(now.UnixNano(), ttl, v.extra)
 	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
 	if err := v.c.store.save(ctx, st.base, e, vs); err != nil {
 		v.c.failOpen("view store", err)
-		return false
+		return reasonBackend
 	}
-	return true
+	return httpcache.ReasonNone
 }
 
 // variantHash is the 64-bit FNV-1a hash a Vary record lists a variant by.
@@ -629,30 +675,39 @@ func variantHash(s string) uint64 {
 	return h.Sum64()
 }
 
-// revalidate refreshes an expired entry in the background
-// (stale-while-revalidate): once per key at a time, at most maxRefreshes
-// per view; a refresh that finds no free slot is skipped.
-func (v *view) revalidate(r *http.Request, base string, ttl time.Duration) {
+// revalidate refreshes r's entry under base in the background
+// (stale-while-revalidate, RefreshAhead) and reports true: once per key at a
+// time, at most maxRefreshes per view, never after the Cache is closed; a
+// refresh that finds no free slot is skipped (false). names are the Vary
+// names of the stored response.
+func (v *view) revalidate(r *http.Request, base string, ttl time.Duration, names []string) bool {
 	if _, busy := v.refreshing.LoadOrStore(base, struct{}{}); busy {
-		return
+		return false
 	}
 	select {
 	case v.refreshSlots <- struct{}{}:
 	default:
 		v.refreshing.Delete(base)
-		return
+		return false
 	}
-	r2 := r.Clone(context.WithoutCancel(r.Context()))
-	go func() {
+	done := func() {
+		<-v.refreshSlots
+		v.refreshing.Delete(base)
+	}
+	r2 := v.backgroundRequest(r, names)
+	started := v.c.goBackground(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				v.c.failOpen("view refresh", fmt.Errorf("caching: handler panic: %v", p))
 			}
-			<-v.refreshSlots
-			v.refreshing.Delete(base)
+			done()
 		}()
 		v.run(&discardWriter{h: make(http.Header)}, r2, &runState{base: base, f: found{key: base}, ttl: ttl, background: true})
-	}()
+	})
+	if !started {
+		done()
+	}
+	return started
 }
 
 // discardWriter is the ResponseWriter of a background refresh.
@@ -676,10 +731,13 @@ func reportCache(r *http.Request, st httpcache.CacheStatus) {
 	timing.Add(r.Context(), "cache", 0, cacheTimingDesc[st])
 }
 
-// Response is a response as a view stores it, as StoreIf sees it before it
-// is stored. Its Header and Body must not be modified.
+// Response is a response as a view stores it: as StoreIf sees it before it
+// is stored, and as StaleIf and Cache.Peek see it once stored. Its Header
+// and Body must not be modified.
 type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Age is how long ago the response was stored: 0 for StoreIf.
+	Age time.Duration
 }

@@ -162,6 +162,7 @@ type viewFuncs struct {
 	refreshIf func(context.Context, *http.Request) bool
 	keyFunc   func(*http.Request) string
 	storeIf   func(*Response) bool
+	staleIf   func(*Response) bool
 }
 
 // newViewConfig applies opts and validates the result, for Cached when mux
@@ -189,6 +190,9 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 		return cfg, f, err
 	}
 	if f.storeIf, err = checkFunc[func(*Response) bool]("view", "StoreIf", cfg.storeIf); err != nil {
+		return cfg, f, err
+	}
+	if f.staleIf, err = checkFunc[func(*Response) bool]("view", "StaleIf", cfg.staleIf); err != nil {
 		return cfg, f, err
 	}
 	switch {
@@ -229,8 +233,8 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 			return fail("RouteTTL(%q) is %v; want 0 (default), positive, or Forever", p, ttl)
 		}
 	}
-	if cfg.swr < 0 || cfg.sie < 0 {
-		return fail("StaleWhileRevalidate and StaleIfError must not be negative")
+	if cfg.swr < 0 || cfg.sie < 0 || cfg.ahead < 0 {
+		return fail("StaleWhileRevalidate, StaleIfError and RefreshAhead must not be negative")
 	}
 	return cfg, f, nil
 }

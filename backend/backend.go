@@ -16,8 +16,8 @@
 //
 // # Optional capabilities
 //
-// A backend may also implement GetManyer, SetManyer, Incrementer, Haser and
-// Statser. The caching package finds them by type assertion and falls back to
+// A backend may also implement GetManyer, SetManyer, Incrementer, Haser,
+// DeleteCounter and Statser. The caching package finds them by type assertion and falls back to
 // the plain methods (correctly, but in more round trips, or without
 // atomicity where noted) when a backend does not offer them.
 //
@@ -115,6 +115,15 @@ type Incrementer interface {
 // without transferring its value.
 type Haser interface {
 	Has(ctx context.Context, key string) (bool, error)
+}
+
+// DeleteCounter is implemented by backends that can tell how many keys a
+// delete removed. DeleteCount removes keys as Delete does and returns how
+// many of them held a live entry (not expired) just before: a key given
+// twice counts once, an absent key not at all. On error, some keys may have
+// been removed and the count is not known.
+type DeleteCounter interface {
+	DeleteCount(ctx context.Context, keys ...string) (int, error)
 }
 
 // Stats is what a backend knows of itself. Fields a backend cannot know are

@@ -44,8 +44,9 @@ func (c *codec) put(e encoder) {
 }
 
 type codecKey struct {
-	name  string
-	level int
+	name   string
+	level  int
+	window int // brotli's; 0 for the others
 }
 
 var (
@@ -58,8 +59,10 @@ var errUnknownCodec = errors.New("compress: unknown encoding")
 // zstdWindow is RFC 9659's limit for zstd in HTTP.
 const zstdWindow = 8 << 20
 
-// codecFor returns the shared codec for name at level (already validated).
-func codecFor(name string, level int) (*codec, error) {
+// codecFor returns the shared codec for name at level, with brotliWindow
+// for brotli (all validated).
+func codecFor(name string, level, brotliWindow int) (*codec, error) {
+	k := codecKey{name: name, level: level}
 	var newEnc func() any
 	switch name {
 	case Gzip:
@@ -74,7 +77,7 @@ func codecFor(name string, level int) (*codec, error) {
 		}
 	case Brotli:
 		newEnc = func() any {
-			return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: level, LGWin: 22})
+			return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: level, LGWin: brotliWindow})
 		}
 	case Zstd:
 		zl := zstd.EncoderLevelFromZstd(level)
@@ -89,7 +92,9 @@ func codecFor(name string, level int) (*codec, error) {
 	}
 	codecsMu.Lock()
 	defer codecsMu.Unlock()
-	k := codecKey{name, level}
+	if name == Brotli {
+		k.window = brotliWindow
+	}
 	if c, ok := codecs[k]; ok {
 		return c, nil
 	}

@@ -40,14 +40,34 @@ func Middleware(opts Options) func(http.Handler) http.Handler {
 }
 
 // Handler wraps next so that its responses are compressed when the request
-// and the response allow it (see the package documentation for the rules).
+// and the response allow it (see the package documentation for the rules),
+// and its 200 responses to conditional requests become 304 Not Modified
+// where the validators match (see Conditional; Options.IgnoreConditional).
 // Wrap a whole mux, or only the routes to compress (per-route "on").
 func (c *Compressor) Handler(next http.Handler) http.Handler {
+	h := c.handler(next)
+	var cond http.Handler
+	if c.cfg.conditional {
+		// Outside the compression: the validators compared are those the
+		// client is sent, after the ETag is weakened or suffixed.
+		cond = Conditional(h)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (c.cfg.skip != nil && c.cfg.skip(r)) || len(r.Header["Upgrade"]) > 0 {
-			next.ServeHTTP(w, r)
-			return
+		switch {
+		case (c.cfg.skip != nil && c.cfg.skip(r)) || len(r.Header["Upgrade"]) > 0:
+			next.ServeHTTP(w, r) // untouched
+		case cond != nil:
+			cond.ServeHTTP(w, r)
+		default:
+			h.ServeHTTP(w, r)
 		}
+	})
+}
+
+// handler compresses next's responses; the request is neither skipped nor
+// an upgrade.
+func (c *Compressor) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := c.writers.Get().(*responseWriter)
 		rw := cw.Reset(w, cw)
 		if len(r.Header["If-None-Match"]) > 0 && c.cfg.etag != ETagKeep {

@@ -57,6 +57,16 @@
 // when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
 // flushed body is sent without it (chunked).
 //
+// # Conditional requests
+//
+// A handler that sets ETag or Last-Modified but does not look at
+// If-None-Match or If-Modified-Since is answered for: a GET or HEAD whose
+// validators match the 200 response's (the ETag as the client was sent it,
+// weakened or suffixed; weak comparison) gets 304 Not Modified without the
+// body, as Flask-Compress's COMPRESS_EVALUATE_CONDITIONAL_REQUEST does (on
+// by default; Options.IgnoreConditional turns it off). [Conditional] does
+// the same without compression.
+//
 // # Streaming and the ResponseWriter
 //
 // The writer handed to the handler keeps exactly the optional interfaces of
@@ -81,7 +91,8 @@
 //
 // Encoders are pooled per codec and level (shared by every Compressor),
 // buffers are pooled with a size cap, and a response that is not compressed
-// costs no allocation. The zstd window is at most 8 MiB (RFC 9659).
+// costs no allocation. The zstd window is at most 8 MiB (RFC 9659); the
+// brotli window is Options.BrotliWindow (4 MiB by default).
 //
 // A Compressor is safe for concurrent use.
 package compress

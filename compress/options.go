@@ -89,8 +89,15 @@ type Options struct {
 	// default (COMPRESS_DEFLATE_LEVEL -1).
 	DeflateLevel int
 	// BrotliLevel is the brotli quality, 1 to 11; 0 means 4
-	// (COMPRESS_BR_LEVEL). The window is 2^22 bytes (COMPRESS_BR_WINDOW).
+	// (COMPRESS_BR_LEVEL).
 	BrotliLevel int
+	// BrotliWindow is the base-2 logarithm of the brotli window, 10 to 24;
+	// 0 means 22, a 4 MiB window (COMPRESS_BR_WINDOW). A smaller window
+	// costs the client less memory and compresses long bodies less. The
+	// encoder chooses the mode (COMPRESS_BR_MODE: it detects UTF-8 text
+	// itself) and the block size (COMPRESS_BR_BLOCK: from the quality, as
+	// Flask-Compress's default 0 does); neither can be set.
+	BrotliWindow int
 	// ZstdLevel is a zstd level, 1 to 22, mapped to the nearest speed the
 	// klauspost/compress encoder has (1: fastest, 2-4: default, 5-8: better,
 	// 9-22: best); 0 means 3 (COMPRESS_ZSTD_LEVEL). The window is at most
@@ -123,6 +130,13 @@ type Options struct {
 	// Skip, when not nil, is called once per request; true passes the
 	// request through untouched (no buffering, no Vary). Default nil.
 	Skip func(r *http.Request) bool
+	// IgnoreConditional leaves conditional requests to the handler. By
+	// default (false) the Compressor answers a GET or HEAD whose
+	// If-None-Match or If-Modified-Since matches the ETag or Last-Modified
+	// of the handler's 200 response with 304 Not Modified, comparing the
+	// ETag the client was sent (weakened or suffixed), as Conditional does
+	// (COMPRESS_EVALUATE_CONDITIONAL_REQUEST, on by default there too).
+	IgnoreConditional bool
 }
 
 // Errors returned by New, tested with errors.Is.
@@ -153,15 +167,20 @@ type config struct {
 	eventStream        bool
 	etag               ETagMode
 	skip               func(*http.Request) bool
+	conditional        bool // answer conditional requests (not IgnoreConditional)
 }
 
 func (o *Options) validate() (*config, error) {
 	if o == nil {
 		o = &Options{}
 	}
-	cfg := &config{eventStream: o.EventStream, etag: o.ETag, skip: o.Skip}
+	cfg := &config{eventStream: o.EventStream, etag: o.ETag, skip: o.Skip, conditional: !o.IgnoreConditional}
 	levels := map[string]int{}
 	var err error
+	window, err := levelOr("BrotliWindow", o.BrotliWindow, 22, 10, 24)
+	if err != nil {
+		return nil, err
+	}
 	if levels[Gzip], err = levelOr("Level", o.Level, 6, 1, 9); err != nil {
 		return nil, err
 	}
@@ -178,14 +197,14 @@ func (o *Options) validate() (*config, error) {
 	if algos == nil {
 		algos = []string{Zstd, Brotli, Gzip, Deflate}
 	}
-	if cfg.prefs, err = codecList("Algorithms", algos, levels); err != nil {
+	if cfg.prefs, err = codecList("Algorithms", algos, levels, window); err != nil {
 		return nil, err
 	}
 	salgos := o.StreamingAlgorithms
 	if salgos == nil {
 		salgos = []string{Zstd, Brotli, Deflate}
 	}
-	if cfg.streamPrefs, err = codecList("StreamingAlgorithms", salgos, levels); err != nil {
+	if cfg.streamPrefs, err = codecList("StreamingAlgorithms", salgos, levels, window); err != nil {
 		return nil, err
 	}
 	types := o.MimeTypes
@@ -217,7 +236,7 @@ func (o *Options) validate() (*config, error) {
 	return cfg, nil
 }
 
-func codecList(field string, names []string, levels map[string]int) (prefList, error) {
+func codecList(field string, names []string, levels map[string]int, brotliWindow int) (prefList, error) {
 	var out prefList
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -226,7 +245,7 @@ func codecList(field string, names []string, levels map[string]int) (prefList, e
 			return prefList{}, optErr(field, "%q is listed twice", n)
 		}
 		seen[n] = true
-		c, err := codecFor(n, levels[n])
+		c, err := codecFor(n, levels[n], brotliWindow)
 		if err != nil {
 			return prefList{}, optErr(field, "%q is not one of zstd, br, gzip, deflate", n)
 		}

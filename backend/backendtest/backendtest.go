@@ -86,6 +86,7 @@ func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts O
 		{"SetMany", s.testSetMany},
 		{"Incr", s.testIncr},
 		{"Has", s.testHas},
+		{"DeleteCount", s.testDeleteCount},
 		{"Concurrent", s.testConcurrent},
 		{"Close", s.testClose},
 	}
@@ -473,6 +474,33 @@ func (s *suite) testHas(t *testing.T) {
 	s.wait()
 	if got, err := h.Has(ctx(t), "short"); err != nil || got {
 		t.Fatalf("Has of an expired key = %v, %v; want false", got, err)
+	}
+}
+
+func (s *suite) testDeleteCount(t *testing.T) {
+	b := s.open(t)
+	dc, ok := b.(backend.DeleteCounter)
+	if !ok {
+		t.Skip("backend does not implement backend.DeleteCounter")
+	}
+	if n, err := dc.DeleteCount(ctx(t)); err != nil || n != 0 {
+		t.Fatalf("DeleteCount of no keys = %d, %v; want 0", n, err)
+	}
+	mustSet(t, b, "a", []byte("1"), 0)
+	mustSet(t, b, "b", []byte(""), 0)
+	mustSet(t, b, "c", []byte("3"), 0)
+	mustSet(t, b, "short", []byte("v"), s.ttl())
+	s.wait()
+	// An expired entry is not counted; a key given twice counts once.
+	n, err := dc.DeleteCount(ctx(t), "a", "b", "missing", "a", "short")
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteCount(a, b, missing, a, short) = %d, %v; want 2", n, err)
+	}
+	mustMiss(t, b, "a")
+	mustMiss(t, b, "b")
+	mustGet(t, b, "c")
+	if n, err := dc.DeleteCount(ctx(t), "a", "b"); err != nil || n != 0 {
+		t.Fatalf("DeleteCount of deleted keys = %d, %v; want 0", n, err)
 	}
 }
 

@@ -131,11 +131,12 @@ type Store struct {
 }
 
 var (
-	_ backend.Backend     = (*Store)(nil)
-	_ backend.GetManyer   = (*Store)(nil)
-	_ backend.Incrementer = (*Store)(nil)
-	_ backend.Haser       = (*Store)(nil)
-	_ backend.Statser     = (*Store)(nil)
+	_ backend.Backend       = (*Store)(nil)
+	_ backend.GetManyer     = (*Store)(nil)
+	_ backend.Incrementer   = (*Store)(nil)
+	_ backend.Haser         = (*Store)(nil)
+	_ backend.DeleteCounter = (*Store)(nil)
+	_ backend.Statser       = (*Store)(nil)
 )
 
 // New validates opts, creates the namespace directory if needed, indexes the
@@ -390,23 +391,48 @@ func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64
 // it points to) except a directory, which is left alone. Delete stops with
 // ctx's error once ctx is done, some keys deleted and the others not.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	_, err := s.deleteKeys(ctx, keys, false)
+	return err
+}
+
+// DeleteCount removes the keys, as Delete does, and returns how many of
+// them held a live entry (backend.DeleteCounter). It reads each file before
+// it removes it.
+func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
+	return s.deleteKeys(ctx, keys, true)
+}
+
+// deleteKeys removes the keys' files and, with count, counts the live
+// entries among them.
+func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int, error) {
 	if s.closed.Load() {
-		return backend.ErrClosed
+		return 0, backend.ErrClosed
 	}
+	n := 0
 	for _, k := range keys {
 		e := s.entry(k)
 		st, err := s.lock(ctx, e)
 		if err != nil {
-			return err
+			return n, err
+		}
+		if count {
+			var r read
+			if r, err = s.read(ctx, e, k); err != nil {
+				s.unlock(st)
+				return n, err
+			}
+			if r.ok {
+				n++
+			}
 		}
 		err = unlink(e.path)
 		s.idx.remove(e.hash)
 		s.unlock(st)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("filesystem: %w", err)
+			return n, fmt.Errorf("filesystem: %w", err)
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // Clear removes every entry file of this store's namespace (and temporary

@@ -126,10 +126,11 @@ type generation struct {
 }
 
 var (
-	_ backend.Backend     = (*Store)(nil)
-	_ backend.GetManyer   = (*Store)(nil)
-	_ backend.Incrementer = (*Store)(nil)
-	_ backend.Haser       = (*Store)(nil)
+	_ backend.Backend       = (*Store)(nil)
+	_ backend.GetManyer     = (*Store)(nil)
+	_ backend.Incrementer   = (*Store)(nil)
+	_ backend.Haser         = (*Store)(nil)
+	_ backend.DeleteCounter = (*Store)(nil)
 )
 
 // New validates opts and returns a Store. It does not contact the servers:
@@ -364,26 +365,38 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // Delete removes the keys, one round trip each.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	_, err := s.DeleteCount(ctx, keys...)
+	return err
+}
+
+// DeleteCount removes the keys, as Delete does, and returns how many of
+// them held an entry: those the server deleted rather than reported missing
+// (backend.DeleteCounter).
+func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if err := s.start(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	if len(keys) == 0 {
-		return nil
+		return 0, nil
 	}
 	p, err := s.prefix()
 	if err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for _, k := range keys {
 		err := s.client.Delete(storeKey(p, k))
 		if stale(err) {
 			err = s.client.Delete(storeKey(p, k))
 		}
-		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-			return wrap(err)
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, memcache.ErrCacheMiss):
+			return n, wrap(err)
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // Incr adds delta to the counter under key with memcached's incr (decr for

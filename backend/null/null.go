@@ -26,11 +26,12 @@ type Store struct {
 func New() *Store { return &Store{} }
 
 var (
-	_ backend.Backend     = (*Store)(nil)
-	_ backend.GetManyer   = (*Store)(nil)
-	_ backend.SetManyer   = (*Store)(nil)
-	_ backend.Incrementer = (*Store)(nil)
-	_ backend.Haser       = (*Store)(nil)
+	_ backend.Backend       = (*Store)(nil)
+	_ backend.GetManyer     = (*Store)(nil)
+	_ backend.SetManyer     = (*Store)(nil)
+	_ backend.Incrementer   = (*Store)(nil)
+	_ backend.Haser         = (*Store)(nil)
+	_ backend.DeleteCounter = (*Store)(nil)
 )
 
 func (b *Store) check(ttl time.Duration) error {
@@ -66,6 +67,9 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // Delete does nothing.
 func (b *Store) Delete(ctx context.Context, keys ...string) error { return b.check(0) }
+
+// DeleteCount removes nothing and returns 0 (backend.DeleteCounter).
+func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) { return 0, b.check(0) }
 
 // Clear does nothing.
 func (b *Store) Clear(ctx context.Context) error { return b.check(0) }

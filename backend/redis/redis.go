@@ -47,12 +47,13 @@ const (
 )
 
 var (
-	_ backend.Backend     = (*Store)(nil)
-	_ backend.GetManyer   = (*Store)(nil)
-	_ backend.SetManyer   = (*Store)(nil)
-	_ backend.Incrementer = (*Store)(nil)
-	_ backend.Haser       = (*Store)(nil)
-	_ backend.Statser     = (*Store)(nil)
+	_ backend.Backend       = (*Store)(nil)
+	_ backend.GetManyer     = (*Store)(nil)
+	_ backend.SetManyer     = (*Store)(nil)
+	_ backend.Incrementer   = (*Store)(nil)
+	_ backend.Haser         = (*Store)(nil)
+	_ backend.DeleteCounter = (*Store)(nil)
+	_ backend.Statser       = (*Store)(nil)
 )
 
 // Errors built once: a miss and a closed backend are common and must not
@@ -195,23 +196,36 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // Delete removes the keys: one UNLINK (or DEL; see Options.DeleteWithDEL)
 // on a single node, one per hash slot in one pipeline on a Cluster.
 func (b *Store) Delete(ctx context.Context, keys ...string) error {
+	_, err := b.DeleteCount(ctx, keys...)
+	return err
+}
+
+// DeleteCount removes the keys, as Delete does, and returns how many of
+// them held an entry: the sum of what the server's UNLINK or DEL answered
+// (backend.DeleteCounter).
+func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if b.closed.Load() {
-		return errClosed
+		return 0, errClosed
 	}
 	if len(keys) == 0 {
-		return nil
+		return 0, nil
 	}
 	full := b.keys(keys)
+	var n int64
 	err := b.deleting(func() error {
-		_, err := each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
+		batches, err := each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
 			return b.deleteCmd(ctx, c, keys)
 		})
+		n = 0
+		for _, bt := range batches {
+			n += bt.cmd.Val()
+		}
 		return err
 	})
 	if err != nil {
-		return fail("delete", err)
+		return 0, fail("delete", err)
 	}
-	return nil
+	return int(n), nil
 }
 
 // deleteCmd queues on c (a client or a pipeline) the command that removes

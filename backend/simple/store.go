@@ -39,13 +39,14 @@ type Store struct {
 }
 
 var (
-	_ backend.Backend     = (*Store)(nil)
-	_ backend.GetManyer   = (*Store)(nil)
-	_ backend.SetManyer   = (*Store)(nil)
-	_ backend.Incrementer = (*Store)(nil)
-	_ backend.Haser       = (*Store)(nil)
-	_ backend.Statser     = (*Store)(nil)
-	_ backend.ValueStore  = (*Store)(nil)
+	_ backend.Backend       = (*Store)(nil)
+	_ backend.GetManyer     = (*Store)(nil)
+	_ backend.SetManyer     = (*Store)(nil)
+	_ backend.Incrementer   = (*Store)(nil)
+	_ backend.Haser         = (*Store)(nil)
+	_ backend.DeleteCounter = (*Store)(nil)
+	_ backend.Statser       = (*Store)(nil)
+	_ backend.ValueStore    = (*Store)(nil)
 )
 
 // New validates opts and returns a new, empty Store. Errors name the invalid
@@ -279,25 +280,38 @@ func (s *Store) notify(evicted []string) {
 	}
 }
 
-func (s *Store) deleteKey(key string) {
+// deleteKey removes key and reports whether it held a live entry.
+func (s *Store) deleteKey(key string) (live bool) {
 	h, sh := s.hash(key)
 	sh.mu.Lock()
 	if loc, e := sh.lookup(key, h); e != nil {
+		live = !expired(e.expireAt, s.now())
 		sh.remove(sh.slotAt(loc))
 	}
 	sh.unlock()
+	return live
 }
 
 // Delete removes the keys, byte values and Go values alike. Absent keys are
 // not an error.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	_, err := s.DeleteCount(ctx, keys...)
+	return err
+}
+
+// DeleteCount removes the keys, as Delete does, and returns how many of
+// them held a live entry (backend.DeleteCounter).
+func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if s.closed.Load() {
-		return backend.ErrClosed
+		return 0, backend.ErrClosed
 	}
+	n := 0
 	for _, k := range keys {
-		s.deleteKey(k)
+		if s.deleteKey(k) {
+			n++
+		}
 	}
-	return nil
+	return n, nil
 }
 
 // Clear removes every entry. The store stays usable.

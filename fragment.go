@@ -1,0 +1,154 @@
+package caching
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/url"
+	"time"
+
+	"github.com/go-caching/caching/internal/argkey"
+)
+
+// Template fragment caching (Flask-Caching's {% cache %} and
+// make_template_fragment_key): the rendered output of a part of an
+// html/template page, kept under a key of the direct API made from the
+// fragment's name and the values it varies on, so that the direct API
+// reads and deletes it (Cache.Delete(ctx, key)).
+
+// FragmentKey returns the key of the direct API under which Fragment and
+// FragmentFunc keep the fragment name rendered for the values varyOn
+// (Flask-Caching's make_template_fragment_key): "fragment/", the escaped
+// name, "/", and a deterministic encoding of varyOn (each value by its
+// dynamic type and value, as Memoize encodes an argument; see KeyFunc), so
+// that FragmentKey("sidebar", 7) and FragmentKey("sidebar", "7") differ, and
+// a value given as an int in a template must be given as an int here too.
+// It fails only for values that cannot be encoded (funcs, channels, cycles,
+// structs with unexported fields and no CacheKey method). Delete a fragment
+// with c.Delete(ctx, key).
+func FragmentKey(name string, varyOn ...any) (string, error) {
+	var scratch [64]byte
+	enc, err := argkey.AppendOf(scratch[:0], varyOn)
+	if err != nil {
+		return "", fmt.Errorf("caching: fragment %q: key: %w", name, err)
+	}
+	return "fragment/" + url.PathEscape(name) + "/" + base64.RawURLEncoding.EncodeToString(enc), nil
+}
+
+// Fragment returns the fragment stored under key (a key of the direct API,
+// usually made by FragmentKey), or calls render, stores what it wrote for
+// ttl (0: the Cache's DefaultTTL; Forever; negative: an error wrapping
+// ErrInvalidTTL) under the tags of opts, and returns it. Concurrent calls
+// for one key on this Cache call render once.
+//
+// render writes HTML that is safe as it is, such as the output of an
+// html/template (tmpl.ExecuteTemplate(w, "sidebar", data)): the result is a
+// template.HTML, inserted unescaped where a page places it (in HTML text;
+// not in an attribute or a script). Anyone who can write to the backend can
+// therefore write into the page.
+//
+// Like Memoize, Fragment fails open: when the backend fails or is slower
+// than Options.Timeout, render's output is returned (and the error counted
+// and logged). render's error is returned, and nothing is stored. Reads are
+// counted in Stats as the direct API's are.
+func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, render func(w io.Writer) error, opts ...SetOption) (template.HTML, error) {
+	ttl, err := c.resolveTTL(ttl)
+	if err != nil {
+		return "", err
+	}
+	bk := c.userKey(key)
+	if html, ok := c.loadFragment(ctx, bk); ok {
+		c.record(outHit)
+		return html, nil
+	}
+	html, joined, err := c.fragments.Do(ctx, bk, func(ctx context.Context) (template.HTML, error) {
+		if html, ok := c.loadFragment(ctx, bk); ok {
+			return html, nil // stored while this call waited
+		}
+		var cfg setConfig
+		for _, o := range opts {
+			o.applySet(&cfg)
+		}
+		opCtx, cancel := c.store.bound(ctx)
+		vs, verr := c.store.versions(opCtx, c.tagKeys(cfg.tags), ttl)
+		cancel()
+		if verr != nil {
+			c.failOpen("fragment tag versions", verr)
+		}
+		var buf bytes.Buffer
+		if err := render(&buf); err != nil {
+			return "", err
+		}
+		html := buf.String()
+		if verr == nil {
+			e := newEntry(c.now(), ttl, 0)
+			e.Payload = []byte(html)
+			opCtx, cancel := c.store.bound(ctx)
+			defer cancel()
+			if err := c.store.save(opCtx, bk, e, vs); err != nil {
+				c.failOpen("fragment set", err)
+			}
+		}
+		return template.HTML(html), nil
+	})
+	if joined && err == nil {
+		c.record(outHit)
+	} else {
+		c.record(outMiss)
+	}
+	return html, err
+}
+
+// loadFragment reads the fragment under bk, failing open.
+func (c *Cache) loadFragment(ctx context.Context, bk string) (template.HTML, bool) {
+	ctx, cancel := c.store.bound(ctx)
+	defer cancel()
+	e, integer, err := c.store.lookupDirect(ctx, bk)
+	switch {
+	case err == nil && integer != nil:
+		return template.HTML(integer), true
+	case err == nil && c.store.fresh(e, time.Time{}):
+		if b, err := c.entryBytes(e); err == nil {
+			return template.HTML(b), true
+		}
+	case err != nil && !errors.Is(err, ErrNotFound):
+		c.failOpen("fragment get", err)
+	}
+	return "", false
+}
+
+// FragmentFunc returns a template function that renders the template name
+// of t with data, caches its output as Fragment does, for ttl and under the
+// tags of opts, keyed by FragmentKey(name, varyOn...), and returns it as
+// template.HTML. Add it to t before parsing, under a name of your choice:
+//
+//	t := template.New("page")
+//	t.Funcs(template.FuncMap{"cache": c.FragmentFunc(t, 5*time.Minute, caching.Tags("categories"))})
+//	template.Must(t.Parse(`... {{cache "sidebar" .Categories .Lang}} ...`))
+//
+// {{cache "sidebar" .Categories .Lang}} renders {{template "sidebar"
+// .Categories}} once per value of .Lang (the values after the data are
+// what the fragment varies on; none: one fragment for everyone), and the
+// key of one of them, to delete it, is FragmentKey("sidebar", lang). Use
+// several functions (under several names) for several TTLs. Template
+// functions have no context: backend calls are bounded by Options.Timeout
+// alone. FragmentFunc panics on a negative ttl, like Cached. The function
+// is safe for concurrent use, as t's execution is.
+func (c *Cache) FragmentFunc(t *template.Template, ttl time.Duration, opts ...SetOption) func(name string, data any, varyOn ...any) (template.HTML, error) {
+	if _, err := c.resolveTTL(ttl); err != nil {
+		panic(fmt.Errorf("%w: FragmentFunc: %w", ErrInvalidOption, err))
+	}
+	return func(name string, data any, varyOn ...any) (template.HTML, error) {
+		key, err := FragmentKey(name, varyOn...)
+		if err != nil {
+			return "", err
+		}
+		return c.Fragment(context.Background(), key, ttl, func(w io.Writer) error {
+			return t.ExecuteTemplate(w, name, data)
+		}, opts...)
+	}
+}

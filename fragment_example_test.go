@@ -1,0 +1,68 @@
+package caching_test
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-caching/caching"
+)
+
+// A part of a page that is costly to render (a sidebar built from a
+// database) is cached as a fragment, inside the template, while the rest
+// of the page is rendered every time (Flask-Caching's {% cache %}).
+func ExampleCache_FragmentFunc() {
+	c := caching.Must(nil)
+	defer c.Close()
+
+	renders := 0
+	page := template.New("page")
+	page.Funcs(template.FuncMap{
+		"cache": c.FragmentFunc(page, 5*time.Minute, caching.Tags("categories")),
+		"count": func() int { renders++; return renders },
+	})
+	template.Must(page.Parse(`<h1>{{.Title}}</h1>{{cache "sidebar" .Categories .Lang}}` + "\n"))
+	template.Must(page.New("sidebar").Parse(
+		`<nav data-render="{{count}}">{{range .}}<a>{{.}}</a>{{end}}</nav>`))
+
+	for _, title := range []string{"Lamps", "Desks"} {
+		data := map[string]any{"Title": title, "Lang": "en", "Categories": []string{"Lamps", "Desks & tables"}}
+		if err := page.Execute(os.Stdout, data); err != nil {
+			fmt.Println(err)
+		}
+	}
+
+	// One fragment is deleted by its key, made from the same name and values.
+	key, _ := caching.FragmentKey("sidebar", "en")
+	_ = c.Delete(context.Background(), key)
+	_ = page.Execute(os.Stdout, map[string]any{"Title": "Chairs", "Lang": "en", "Categories": []string{"Chairs"}})
+	// Output:
+	// <h1>Lamps</h1><nav data-render="1"><a>Lamps</a><a>Desks &amp; tables</a></nav>
+	// <h1>Desks</h1><nav data-render="1"><a>Lamps</a><a>Desks &amp; tables</a></nav>
+	// <h1>Chairs</h1><nav data-render="2"><a>Chairs</a></nav>
+}
+
+// In a handler, Fragment caches what a render function writes: here the
+// rendering of one template of a set, keyed by the user's language.
+func ExampleCache_Fragment() {
+	c := caching.Must(nil)
+	defer c.Close()
+	tmpl := template.Must(template.New("footer").Parse(`<footer>{{.}}</footer>`))
+
+	for range 2 {
+		key, _ := caching.FragmentKey("footer", "fr")
+		html, err := c.Fragment(context.Background(), key, time.Hour, func(w io.Writer) error {
+			fmt.Println("rendering")
+			return tmpl.Execute(w, strings.ToUpper("tous droits réservés"))
+		})
+		fmt.Println(html, err)
+	}
+	// Output:
+	// rendering
+	// <footer>TOUS DROITS RÉSERVÉS</footer> <nil>
+	// <footer>TOUS DROITS RÉSERVÉS</footer> <nil>
+}

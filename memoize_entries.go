@@ -1,0 +1,137 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+)
+
+// Reading and writing a memoized function's entries without Get: for jobs
+// that precompute results (Refresh), results computed elsewhere (Set), and
+// looking at what is stored (Peek).
+
+// Refresh calls fn for a now and stores its result, replacing a's entry,
+// and returns it (a job that precomputes results uses it). A computation
+// for a in flight in this process (a Get's) is joined instead: fn runs
+// once. The result is stored as a Get's would be (StoreIf, SkipZero and
+// ResultTTL apply); a backend error is not returned but counted and logged,
+// as for Get. fn's error is returned, and nothing is stored. Refresh is not
+// counted in Stats' lookups.
+func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
+	key, err := m.Key(a)
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	v, _, err := m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
+		return m.compute(ctx, key, a, false)
+	})
+	return v, err
+}
+
+// Set stores r as the result for a, computed elsewhere, under the
+// function's tags, TTL and ResultTTL. A result that StoreIf or SkipZero
+// refuses is not stored: a's entry is removed instead, since it no longer
+// holds a's result. A computation for a that is running in this process
+// when Set is called does not overwrite r. Errors are the backend's (and
+// the Codec's), returned, not failed open.
+func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
+	key, err := m.Key(a)
+	if err != nil {
+		return err
+	}
+	ttl, ok := m.storable(r)
+	if !ok {
+		return m.Forget(ctx, a)
+	}
+	m.bumpEpoch() // a computation in flight must not overwrite r
+	m.calls.Forget(key)
+	vs, err := m.c.store.versions(ctx, m.tagKeys, lifeOf(ttl, max(m.swr, m.sie)))
+	if err != nil {
+		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
+	}
+	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
+	if err := m.c.store.setValue(e, r, m.c.codec.Marshal); err != nil {
+		return fmt.Errorf("caching: memoize %s: set: encode: %w", m.name, err)
+	}
+	if err := m.c.store.save(ctx, key, e, vs); err != nil {
+		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
+	}
+	return nil
+}
+
+// Peek returns the result stored for a without calling fn, and whether it
+// is fresh: Get would return it without calling fn (within its TTL, and not
+// declared stale by StaleIf). A stale result is returned while its entry is
+// kept (StaleWhileRevalidate, StaleIfError). When nothing usable is stored
+// (no entry, expired, invalidated by a tag or ForgetAll, or not decodable
+// as R), the error wraps ErrNotFound; a backend error is returned as it is.
+// Peek is not counted in Stats.
+func (m *Memoized[A, R]) Peek(ctx context.Context, a A) (r R, fresh bool, err error) {
+	key, err := m.Key(a)
+	if err != nil {
+		return r, false, err
+	}
+	e, err := m.lookup(ctx, key)
+	if err != nil {
+		return r, false, fmt.Errorf("caching: memoize %s: peek: %w", m.name, err)
+	}
+	if r, err = decodeValue[R](m.c, e); err != nil {
+		return r, false, fmt.Errorf("caching: memoize %s: peek: %w (%w)", m.name, ErrNotFound, err)
+	}
+	return r, m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(r)), nil
+}
+
+// Refresh calls the function now and stores its value; see
+// Memoized.Refresh.
+func (v *MemoizedValue[R]) Refresh(ctx context.Context) (R, error) {
+	return v.m.Refresh(ctx, struct{}{})
+}
+
+// Set stores r as the value, computed elsewhere; see Memoized.Set.
+func (v *MemoizedValue[R]) Set(ctx context.Context, r R) error { return v.m.Set(ctx, struct{}{}, r) }
+
+// Peek returns the stored value without calling the function, and whether
+// it is fresh; see Memoized.Peek.
+func (v *MemoizedValue[R]) Peek(ctx context.Context) (r R, fresh bool, err error) {
+	return v.m.Peek(ctx, struct{}{})
+}
+
+// checkResultType returns an error when values of type t cannot be stored:
+// t is, or holds in an exported field, an element, a key or a pointee, a
+// func (an iter.Seq is one), a channel or an unsafe pointer. A store would
+// keep the function or channel itself in process (an iterator is often
+// good for one use) and fail to encode it elsewhere. Interfaces are not
+// looked into: what they hold is known only at run time.
+func checkResultType(t reflect.Type) error {
+	return walkResultType(t, t.String(), map[reflect.Type]bool{})
+}
+
+func walkResultType(t reflect.Type, path string, seen map[reflect.Type]bool) error {
+	if seen[t] {
+		return nil
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		what := map[reflect.Kind]string{reflect.Func: "a func", reflect.Chan: "a channel", reflect.UnsafePointer: "an unsafe pointer"}[t.Kind()]
+		return fmt.Errorf("%s is %s (%s): a result must be data that can be stored", path, what, t)
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return walkResultType(t.Elem(), path, seen)
+	case reflect.Map:
+		if err := walkResultType(t.Key(), path+" (map key)", seen); err != nil {
+			return err
+		}
+		return walkResultType(t.Elem(), path, seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() {
+				if err := walkResultType(f.Type, path+"."+f.Name, seen); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package caching
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Peek returns the response a view configured with opts has stored for r,
+// without running anything (Flask: cache.get(make_cache_key())): its
+// status, header (with the ETag and Content-Length a hit sends), body and
+// Age, and whether it is fresh (a hit would serve it as HIT: within its TTL
+// and not declared stale by StaleIf). A stale response is returned while
+// its entry is kept (StaleWhileRevalidate, StaleIfError). Give the options
+// the view was made with, as for ViewKey: they choose the key. For a
+// response with Vary, the variant of r's headers is returned. r's method is
+// not looked at; r's context bounds the backend calls, as Options.Timeout
+// does.
+//
+// When nothing is stored for r (or r is a request the view never stores,
+// with Authorization and no user for it), the error wraps ErrNotFound; a
+// backend error is returned as it is; invalid options give an error wrapping
+// ErrInvalidOption. Peek is not counted in Stats. The returned Header and
+// Body are the stored ones: they must not be modified.
+func (c *Cache) Peek(r *http.Request, opts ...ViewOption) (resp *Response, fresh bool, err error) {
+	cfg, fns, err := newViewConfig(opts, true)
+	if err != nil {
+		return nil, false, err
+	}
+	v := c.newView(0, cfg, fns, nil)
+	var user string
+	if cfg.userFunc != nil {
+		user = cfg.userFunc(r)
+	}
+	if user == "" && len(r.Header["Authorization"]) > 0 {
+		return nil, false, fmt.Errorf("caching: peek: %w", ErrNotFound)
+	}
+	now := c.clock()
+	f, err := v.find(r, v.viewKey(r, user), now)
+	if err != nil {
+		return nil, false, fmt.Errorf("caching: peek: %w", err)
+	}
+	return response(f.snap, now), f.fresh, nil
+}

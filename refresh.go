@@ -1,0 +1,60 @@
+package caching
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-caching/caching/internal/httpcache"
+)
+
+// RefreshAhead refreshes an entry before it expires: a hit on an entry
+// within d of the end of its TTL is served at once, as any hit, and starts
+// one background run of the handler or function that replaces the entry, so
+// that a key asked for often never expires in front of a caller. One refresh
+// runs per key at a time, and at most 8 per view or memoized function (a hit
+// that finds them all busy starts none); each is counted in
+// Stats.AheadRefreshes. The refresh runs with the values of the request's or
+// call's context but not its cancellation, and ends when the Cache is
+// closed (see Cache.Close). It works on every backend.
+//
+// d should be well under the TTL: an entry is refreshed at most once per
+// TTL minus d. A zero d (the default) turns it off; a negative one is an
+// error. Entries that never expire are never refreshed ahead.
+func RefreshAhead(d time.Duration) Option {
+	return commonOption(func(c *commonConfig) { c.ahead = d })
+}
+
+// StaleIf lets a view or a memoized function declare a stored result stale
+// before its TTL ends (Flask-Caching's is_stale): on a hit, stale(r) is
+// called with the stored result, and when it reports true the entry is
+// treated as one past its TTL. It is then served while one background call
+// refreshes it where StaleWhileRevalidate allows, and otherwise computed
+// again (served stale only if that fails, where StaleIfError allows). For a
+// view, R is *Response (with Age set; its Header and Body must not be
+// modified); for a memoized function, R is its result type. Peek's fresh
+// report follows it. Default: a result is fresh for its TTL.
+func StaleIf[R any](stale func(r R) bool) Option {
+	return commonOption(func(c *commonConfig) { c.staleIf = stale })
+}
+
+// refreshAhead starts a background refresh of key's entry e, just served as
+// a hit, when e ends within RefreshAhead.
+func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key string, a A, e *entry) {
+	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, key, a) {
+		m.c.stats.ahead.Add(1)
+	}
+}
+
+// refreshAhead starts a background refresh of the entry f, just served to r
+// as a hit at now, when it ends within RefreshAhead.
+func (v *view) refreshAhead(r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
+	if f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil-int64(v.cfg.ahead) && v.revalidate(r, base, ttl, f.spec.namesOrNil()) {
+		v.c.stats.ahead.Add(1)
+	}
+}
+
+// response is the stored response snap as StaleIf and Peek see it, at now.
+func response(snap *httpcache.Snapshot, now time.Time) *Response {
+	return &Response{Status: snap.Status, Header: snap.Header, Body: snap.Body, Age: max(0, now.Sub(snap.StoredAt))}
+}

@@ -1,0 +1,208 @@
+package caching
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/go-caching/caching/internal/httpcache"
+)
+
+// WarmTarget is one request Cache.Warm makes.
+type WarmTarget struct {
+	// URL is the absolute URL of the request, with its query string:
+	// "https://shop.example/products?page=2". Its scheme and host are the
+	// request's as a view's key sees them: "https" for a request that
+	// reached the server over TLS, "http" otherwise (behind a proxy that
+	// ends TLS, the server's requests are plain http), and the Host header.
+	// A URL that is not absolute, not http or https, or has a fragment or
+	// user information, is a failed target.
+	URL string
+	// Header holds the request's headers: none when nil. Give the ones the
+	// stored variant depends on (Accept-Encoding, Accept-Language: the
+	// headers a response's Vary names) to warm that variant.
+	Header http.Header
+}
+
+// WarmReport says what Cache.Warm did: how many targets were stored, refused
+// by the view and failed, and each target's result in the order given.
+type WarmReport struct {
+	Stored, Refused, Failed int
+	Results                 []WarmResult
+}
+
+// WarmResult is what happened to one target of Cache.Warm. Exactly one of
+// three holds: Stored; Err is not nil (failed); or Reason says why the view
+// did not store the response (refused).
+type WarmResult struct {
+	// URL is the target's URL, as given.
+	URL string
+	// Status is the status the handler answered; 0 when it did not run
+	// through a view (a failed target, or one the view passed through).
+	Status int
+	// Stored reports that the response is stored, replacing any entry.
+	Stored bool
+	// Reason says why a response was not stored (refused), in the words
+	// of the view's rules: "status" (not in StoreStatuses), "set-cookie",
+	// "no-store", "private", "no-cache", "vary-star", "max-age",
+	// "streaming", "too-large", "trailer", "filter" (StoreIf), "variants"
+	// (MaxVariants), "vary" (a Vary naming too many headers), "coding" (a
+	// Content-Encoding the request's Accept-Encoding refuses), "bypass"
+	// (BypassIf), "authorization" (Authorization without UserKey),
+	// "skip-route" (SkipRoutes), "backend" (the backend failed; the error is
+	// in Stats.Errors and the log). "" when stored or failed.
+	Reason string
+	// Err says why the target failed: a bad URL, a request that reached no
+	// view of this Cache (an unrouted path, or a handler not wrapped by
+	// Cached), a handler that panicked, or a context that ended (ctx, or
+	// the Cache closed).
+	Err error
+}
+
+// errNoView is the failure of a Warm target that no view of the Cache
+// answered.
+var errNoView = errors.New("caching: warm: the request reached no cached view of this Cache")
+
+// The reasons a view gives, besides httpcache's, for a response it did not
+// store (WarmResult.Reason).
+const (
+	reasonBypass    httpcache.Reason = "bypass"     // BypassIf
+	reasonSkipRoute httpcache.Reason = "skip-route" // SkipRoutes
+	reasonVariants  httpcache.Reason = "variants"   // MaxVariants reached
+	reasonVaryNames httpcache.Reason = "vary"       // more Vary names than a record holds
+	reasonCoding    httpcache.Reason = "coding"     // a Content-Encoding the request does not accept
+	reasonCanceled  httpcache.Reason = "canceled"   // the request's context ended
+)
+
+// Warm runs a GET request for each target through h, a handler that
+// contains views of this Cache (made by Cached or CachedMux, with any
+// middleware around them), and stores the responses as if clients had
+// asked: each view builds its key, tags and Vary variant from the request
+// as it would for a client. Use it to fill the cache after a deploy or a
+// Clear, from a job or at start-up.
+//
+// Every target runs the handler, even when a fresh entry is stored, which
+// the new response replaces (as RefreshIf would). The targets run one after
+// the other, on the caller's goroutine, with ctx (cancelled as well when
+// the Cache is closed; the targets not run yet then fail). Warm requests
+// are not counted in Stats; a backend error is counted in Stats.Errors and
+// logged as for any request. A panic in the handler is recovered and
+// reported as the target's failure. The response bodies are discarded.
+//
+// Warm is safe for concurrent use; while it runs, each request to a view
+// of the Cache costs one more context lookup.
+func (c *Cache) Warm(ctx context.Context, h http.Handler, targets ...WarmTarget) WarmReport {
+	c.warming.Add(1)
+	defer c.warming.Add(-1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(c.life, cancel)
+	defer stop()
+	rep := WarmReport{Results: make([]WarmResult, len(targets))}
+	for i, t := range targets {
+		res := c.warmOne(ctx, h, t)
+		switch {
+		case res.Err != nil:
+			rep.Failed++
+		case res.Stored:
+			rep.Stored++
+		default:
+			rep.Refused++
+		}
+		rep.Results[i] = res
+	}
+	return rep
+}
+
+// warmOne runs one target of Warm.
+func (c *Cache) warmOne(ctx context.Context, h http.Handler, t WarmTarget) (res WarmResult) {
+	res.URL = t.URL
+	if err := ctx.Err(); err != nil {
+		res.Err = fmt.Errorf("caching: warm: %w", err)
+		return res
+	}
+	r, err := warmRequest(ctx, t)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	p := &warmProbe{c: c}
+	r = r.WithContext(context.WithValue(ctx, warmKey{}, p))
+	defer func() {
+		if v := recover(); v != nil {
+			res = WarmResult{URL: t.URL, Status: p.status, Err: fmt.Errorf("caching: warm: handler panicked: %v", v)}
+		}
+	}()
+	h.ServeHTTP(&discardWriter{h: make(http.Header)}, r)
+	res.Status = p.status
+	switch {
+	case !p.reached:
+		res.Err = errNoView
+	case p.reason == reasonCanceled:
+		res.Err = fmt.Errorf("caching: warm: %w", context.Cause(ctx))
+	case p.reason == httpcache.ReasonNone:
+		res.Stored = true
+	default:
+		res.Reason = string(p.reason)
+	}
+	return res
+}
+
+// warmRequest is the request of target t, with ctx.
+func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
+	u, err := url.Parse(t.URL)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("caching: warm: target: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Opaque != "":
+		return nil, fmt.Errorf("caching: warm: target %q: want an absolute http:// or https:// URL", t.URL)
+	case u.User != nil || u.Fragment != "":
+		return nil, fmt.Errorf("caching: warm: target %q: a target has no user information or fragment", t.URL)
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("caching: warm: target: %w", err)
+	}
+	// As a server sees it: the request target in RequestURI and URL (path
+	// and query only), the authority in Host.
+	r.RequestURI = u.RequestURI()
+	r.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	r.Host = u.Host
+	r.RemoteAddr = "127.0.0.1:0"
+	if u.Scheme == "https" {
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+	}
+	r.Header = t.Header.Clone()
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	delete(r.Header, "Host") // a server moves it to r.Host
+	return r, nil
+}
+
+// warmKey is the context key of a Warm request's probe.
+type warmKey struct{}
+
+// warmProbe is how a view tells Warm what it did with a request: filled
+// in by the view of Cache c that the request reaches (pass or run).
+type warmProbe struct {
+	c       *Cache
+	reached bool             // a view of c saw the request
+	status  int              // the handler's status
+	reason  httpcache.Reason // why it was not stored; "" when stored
+}
+
+// warmProbe returns r's probe when r is a request of Warm on this view's
+// Cache, else nil. It costs an atomic load unless a Warm is running.
+func (v *view) warmProbe(r *http.Request) *warmProbe {
+	if v.c.warming.Load() == 0 {
+		return nil
+	}
+	if p, ok := r.Context().Value(warmKey{}).(*warmProbe); ok && p.c == v.c {
+		return p
+	}
+	return nil
+}
