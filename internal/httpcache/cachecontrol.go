@@ -119,19 +119,4 @@ func parseDelta(s string) Delta {
 	return Delta{Seconds: d, Valid: true}
 }
 
-func parseDeltaOK(s string) (int64, bool) {
-	if s == "" {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n < maxDelta {
-			n = n*10 + int64(c-'0')
-		}
-	}
-	return min(n, maxDelta), true
-}
+func parseDeltaOK(s string) (int64, bool) { return header.ParseDeltaSeconds(s) }
