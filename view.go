@@ -137,7 +137,7 @@ type view struct {
 	mux    *http.ServeMux // CachedMux only
 	ttl    time.Duration  // as given: 0 default, Forever
 	policy httpcache.Policy
-	extra  time.Duration    // how long entries are kept past their TTL
+	extra  time.Duration     // how long entries are kept past their TTL
 	sh     *httpcache.Shared // SharedCache's rules; nil without it
 	ext    bool              // an option of view_shared.go is given
 

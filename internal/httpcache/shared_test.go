@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-
 func date(d time.Duration) string { return t0.Add(d).Format(http.TimeFormat) }
 
 func hdr(kv ...string) http.Header {
