@@ -65,7 +65,10 @@ import (
 //
 // Cache-Control directives of the request are ignored: a client cannot make
 // the handler run (use RefreshIf for that) or keep a response out of the
-// cache.
+// cache. SharedCache makes the view follow HTTP's own caching rules instead
+// (RFC 9111 as a shared cache); InvalidateOnWrite and
+// HonorRequestCacheControl add invalidation on writes and the request's
+// directives, in either mode.
 //
 // Cached panics if ttl is negative or an option is invalid: these are
 // programming errors, found at start-up. The middleware is safe for
