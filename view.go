@@ -65,7 +65,10 @@ import (
 //
 // Cache-Control directives of the request are ignored: a client cannot make
 // the handler run (use RefreshIf for that) or keep a response out of the
-// cache.
+// cache. SharedCache makes the view follow HTTP's own caching rules instead
+// (RFC 9111 as a shared cache); InvalidateOnWrite and
+// HonorRequestCacheControl add invalidation on writes and the request's
+// directives, in either mode.
 //
 // Cached panics if ttl is negative or an option is invalid: these are
 // programming errors, found at start-up. The middleware is safe for
@@ -137,7 +140,9 @@ type view struct {
 	mux    *http.ServeMux // CachedMux only
 	ttl    time.Duration  // as given: 0 default, Forever
 	policy httpcache.Policy
-	extra  time.Duration // how long entries are kept past their TTL
+	extra  time.Duration     // how long entries are kept past their TTL
+	sh     *httpcache.Shared // SharedCache's rules; nil without it
+	ext    bool              // an option of view_shared.go is given
 
 	tagKeys                []string // backend keys of cfg.tags, sorted
 	formatHead, formatTail string   // KeyFormat around its %s
@@ -163,6 +168,8 @@ func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next h
 			RespectMaxAge:      cfg.respectMaxAge,
 		},
 		extra:        max(cfg.swr, cfg.sie),
+		sh:           sharedRules(&cfg),
+		ext:          cfg.extended(),
 		tagKeys:      c.tagKeys(cfg.tags),
 		refreshSlots: make(chan struct{}, maxRefreshes),
 	}
@@ -225,6 +232,9 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ttl = t
 		}
 	}
+	if v.ext && v.serveExt(w, r, ttl) {
+		return
+	}
 	if reason := v.policy.Request(r); reason != httpcache.ReasonNone {
 		v.pass(w, r, reason)
 		return
@@ -275,16 +285,17 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodHead {
-		// A HEAD response has no body to store for GET.
-		v.c.record(outMiss)
-		reportCache(r, httpcache.Miss)
-		if v.cfg.statusHeader != "" {
-			w.Header()[v.cfg.statusHeader] = httpcache.Miss.Values()
-		}
-		v.next.ServeHTTP(w, r)
+		v.headMiss(w, r)
 		return
 	}
 	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
+}
+
+// headMiss runs the handler for a HEAD no entry answers: a HEAD response
+// has no body to store for GET.
+func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
+	v.announce(w, r, outMiss, httpcache.Miss)
+	v.next.ServeHTTP(w, r)
 }
 
 // serve answers r with a stored snapshot, and counts it.
@@ -295,6 +306,9 @@ func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Sna
 		v.c.record(outHit)
 	}
 	reportCache(r, st)
+	if v.sh != nil && snap.ServeRange(w, r, now, v.cfg.statusHeader, st) {
+		return
+	}
 	snap.Serve(w, r, now, v.cfg.statusHeader, st)
 }
 
@@ -302,14 +316,24 @@ func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Sna
 func (v *view) pass(w http.ResponseWriter, r *http.Request, reason httpcache.Reason) {
 	if p := v.warmProbe(r); p != nil {
 		p.reached, p.reason = true, reason // a Warm request is not counted
+		reportCache(r, httpcache.Bypass)
+		if v.cfg.statusHeader != "" {
+			w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
+		}
 	} else {
-		v.c.record(outBypass)
-	}
-	reportCache(r, httpcache.Bypass)
-	if v.cfg.statusHeader != "" {
-		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
+		v.announce(w, r, outBypass, httpcache.Bypass)
 	}
 	v.next.ServeHTTP(w, r)
+}
+
+// announce counts a request the handler answers, and tells it to
+// Server-Timing and the status header.
+func (v *view) announce(w http.ResponseWriter, r *http.Request, o outcome, st httpcache.CacheStatus) {
+	v.c.record(o)
+	reportCache(r, st)
+	if v.cfg.statusHeader != "" {
+		w.Header()[v.cfg.statusHeader] = st.Values()
+	}
 }
 
 // find reads the entry for r under base: the snapshot itself, or the Vary
@@ -369,6 +393,7 @@ type runState struct {
 	stale      *found        // an entry to serve if the handler fails (stale-if-error)
 	call       *viewCall     // the flight this run leads; nil when it leads none
 	background bool          // a refresh nobody waits for: nothing is counted
+	ext        *extRun       // SharedCache, HonorRequestCacheControl: see extRun
 }
 
 // miss runs the handler for a request the cache could not answer, once for
@@ -387,7 +412,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
-		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant):
+		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
 			v.serve(w, r, res.snap, v.c.clock(), httpcache.Hit)
 			return
 		}
@@ -403,7 +428,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	// response finds it now: the handler runs once per stored response.
 	now := v.c.clock()
 	again, err := v.find(r, st.base, now)
-	if err == nil && again.fresh {
+	if err == nil && again.fresh && v.usable(r, again.snap) {
 		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})
 		v.serve(w, r, again.snap, now, httpcache.Hit)
 		return
@@ -459,7 +484,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// Fields set before the handler ran (by outer middleware) are not the
 	// handler's response: they are left out of the entry unless it changed them.
 	var before http.Header
-	if pre := w.Header(); len(pre) > 0 || st.stale != nil {
+	if pre := w.Header(); len(pre) > 0 || st.stale != nil || st.ext != nil && st.ext.prev != nil {
 		before = pre.Clone()
 		// The recorder canonicalizes the header's keys at commit: compare
 		// with what the outer middleware set under the same spellings.
@@ -467,6 +492,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if st.stale != nil {
 		rec.Divert = func(status int) bool { return status >= 500 }
+	}
+	if st.ext != nil {
+		v.prepareRun(st, rec)
+		// Without the versions, a revalidated entry is served, not stored.
+		st.ext.noStore = st.ext.noStore || verr != nil
 	}
 	rw := rec.Reset(w)
 	if verr != nil {
@@ -492,11 +522,19 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.count(st, outMiss)
 		panic(p)
 	}()
-	v.next.ServeHTTP(rw, withoutValidators(r))
+	if st.ext != nil && st.ext.prev != nil {
+		v.next.ServeHTTP(rw, r) // the cache's own conditional request
+	} else {
+		v.next.ServeHTTP(rw, withoutValidators(r))
+	}
 	returned = true
 	status, h, body, reason := rec.Finish()
 	if probe != nil {
 		defer func() { probe.status, probe.reason = status, reason }()
+	}
+	if rec.Diverted() == http.StatusNotModified && st.ext != nil && st.ext.prev != nil {
+		v.notModified(w, r, st, h, before, vs)
+		return
 	}
 	if rec.Diverted() != 0 {
 		v.serveStale(w, r, st.stale, before)
@@ -528,7 +566,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		body = slices.Clone(body)
 	}
 	now := v.c.clock()
-	snap := httpcache.NewSnapshot(status, h, body, now)
+	snap := v.newSnapshot(st, status, h, body, now)
 	res := viewResult{snap: snap}
 	if res.names, _ = httpcache.ParseVary(snap.Header); len(res.names) > maxSpecNames {
 		v.flight.release(st.call, viewResult{})
@@ -584,15 +622,7 @@ func lifeOf(ttl, extra time.Duration) time.Duration {
 // serveStale answers with a stale entry in place of the handler's failed
 // response, with the header as it was before the handler ran.
 func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, before http.Header) {
-	h := w.Header()
-	for k := range h {
-		if _, ok := before[k]; !ok {
-			delete(h, k)
-		}
-	}
-	for k, vs := range before {
-		h[k] = vs
-	}
+	restoreHeader(w.Header(), before)
 	v.serve(w, r, stale.snap, v.c.clock(), httpcache.Stale)
 }
 
@@ -618,7 +648,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		}
 		key = variantKey(st.base, res.variant)
 	}
-	e := newEntry(now.UnixNano(), ttl, v.extra)
+	e := v.entryFor(st, res.snap, now, ttl)
 	if err := v.c.store.setValue(e, res.snap, encodeViewValue); err != nil {
 		v.c.failOpen("view store", err)
 		return reasonBackend
@@ -656,7 +686,7 @@ func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, 
 			next.variants = append(slices.Clip(cur.variants), h)
 		}
 	}
-	e := newEntry(now.UnixNano(), ttl, v.extra)
+	e := v.entryFor(st, res.snap, now, ttl)
 	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
 		v.c.failOpen("view store", err)
 		return reasonBackend
@@ -681,6 +711,14 @@ func variantHash(s string) uint64 {
 // refresh that finds no free slot is skipped (false). names are the Vary
 // names of the stored response.
 func (v *view) revalidate(r *http.Request, base string, ttl time.Duration, names []string) bool {
+	return v.refreshInBackground(&runState{base: base, f: found{key: base}, ttl: ttl, background: true},
+		func() *http.Request { return v.backgroundRequest(r, names) })
+}
+
+// refreshInBackground runs st in the background, as revalidate says, for
+// the request that request makes once a slot is taken.
+func (v *view) refreshInBackground(st *runState, request func() *http.Request) bool {
+	base := st.base
 	if _, busy := v.refreshing.LoadOrStore(base, struct{}{}); busy {
 		return false
 	}
@@ -694,7 +732,7 @@ func (v *view) revalidate(r *http.Request, base string, ttl time.Duration, names
 		<-v.refreshSlots
 		v.refreshing.Delete(base)
 	}
-	r2 := v.backgroundRequest(r, names)
+	r2 := request()
 	started := v.c.goBackground(func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -702,7 +740,7 @@ func (v *view) revalidate(r *http.Request, base string, ttl time.Duration, names
 			}
 			done()
 		}()
-		v.run(&discardWriter{h: make(http.Header)}, r2, &runState{base: base, f: found{key: base}, ttl: ttl, background: true})
+		v.run(&discardWriter{h: make(http.Header)}, r2, st)
 	})
 	if !started {
 		done()

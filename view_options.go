@@ -14,6 +14,7 @@ import (
 // viewConfig is the configuration of one cached view.
 type viewConfig struct {
 	commonConfig
+	sharedConfig // SharedCache and the options of view_shared.go
 
 	keyFormat     string                     // DefaultKeyFormat unless KeyFormat
 	keyFormatSet  bool                       // KeyFormat was given
@@ -235,6 +236,9 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 	}
 	if cfg.swr < 0 || cfg.sie < 0 || cfg.ahead < 0 {
 		return fail("StaleWhileRevalidate, StaleIfError and RefreshAhead must not be negative")
+	}
+	if err := cfg.sharedConfig.check(&cfg); err != nil {
+		return cfg, f, err
 	}
 	return cfg, f, nil
 }

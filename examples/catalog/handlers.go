@@ -104,9 +104,15 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	a.list = a.cache.Cached(listTTL, caching.Tags("products"), caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.listProducts)))
 	mux.Handle("GET /products", a.list)
 	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
-	mux.HandleFunc("POST /products", a.createProduct)
-	mux.HandleFunc("PUT /products/{id}", a.updateProduct)
-	mux.HandleFunc("DELETE /products/{id}", a.deleteProduct)
+	// A write that succeeds drops the cached responses of its path (every
+	// query string of it): PUT or DELETE /products/42 drops /products/42,
+	// POST /products every page of /products, with no invalidation code
+	// (RFC 9111 section 4.4). The list pages a change to one product
+	// affects are another path: the tag "products" drops them.
+	writes := a.cache.Cached(0, caching.InvalidateOnWrite())
+	mux.Handle("POST /products", writes(http.HandlerFunc(a.createProduct)))
+	mux.Handle("PUT /products/{id}", writes(http.HandlerFunc(a.updateProduct)))
+	mux.Handle("DELETE /products/{id}", writes(http.HandlerFunc(a.deleteProduct)))
 	mux.HandleFunc("GET /api/stats/{user_id}", a.getStats)
 	mux.HandleFunc("POST /api/sales", a.recordSale)
 	mux.HandleFunc("POST /api/orders", a.createOrder)
@@ -331,17 +337,13 @@ func (in ProductInput) validate(create bool) error {
 	return nil
 }
 
-// invalidateProduct makes every cached page of the list and the cached
-// response of product id stale, in every process sharing the backend: one
-// small write each, whatever the number of pages cached, and no key scan. A
-// failure is logged: the write itself has succeeded.
-func (a *api) invalidateProduct(ctx context.Context, id int64) {
-	err := errors.Join(
-		a.cache.InvalidateTags(ctx, "products"),
-		a.cache.InvalidatePath(ctx, "/products/"+strconv.FormatInt(id, 10)),
-	)
-	if err != nil {
-		a.log.Error("invalidate product", "id", id, "err", err)
+// invalidateList makes every cached page of the list stale, in every
+// process sharing the backend: one small write, whatever the number of
+// pages cached, and no key scan. (The product's own path is dropped by
+// InvalidateOnWrite.) A failure is logged: the write itself has succeeded.
+func (a *api) invalidateList(ctx context.Context) {
+	if err := a.cache.InvalidateTags(ctx, "products"); err != nil {
+		a.log.Error("invalidate product list", "err", err)
 	}
 }
 
@@ -360,7 +362,7 @@ func (a *api) createProduct(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.invalidateProduct(r.Context(), p.ID)
+	a.invalidateList(r.Context())
 	writeJSON(w, http.StatusCreated, p)
 }
 
@@ -383,7 +385,7 @@ func (a *api) updateProduct(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.invalidateProduct(r.Context(), id)
+	a.invalidateList(r.Context())
 	writeJSON(w, http.StatusOK, p)
 }
 
@@ -397,7 +399,7 @@ func (a *api) deleteProduct(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.invalidateProduct(r.Context(), id)
+	a.invalidateList(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -42,6 +42,7 @@ type CacheControl struct {
 	Immutable       bool // immutable (response, RFC 8246)
 	OnlyIfCached    bool // only-if-cached (request)
 	MaxStaleAny     bool // max-stale with no value (request): any staleness
+	MustUnderstand  bool // must-understand (response, RFC 9111 section 5.2.2.3)
 
 	MaxAge               Delta // max-age (request and response)
 	SMaxAge              Delta // s-maxage (response)
@@ -83,6 +84,8 @@ func (cc *CacheControl) apply(name, value string, hasValue bool) {
 		cc.Immutable = true
 	case header.EqualLower(name, "only-if-cached"):
 		cc.OnlyIfCached = true
+	case header.EqualLower(name, "must-understand"):
+		cc.MustUnderstand = true
 	case header.EqualLower(name, "max-age"):
 		cc.MaxAge = minDelta(cc.MaxAge, parseDelta(value))
 	case header.EqualLower(name, "s-maxage"):
@@ -119,19 +122,4 @@ func parseDelta(s string) Delta {
 	return Delta{Seconds: d, Valid: true}
 }
 
-func parseDeltaOK(s string) (int64, bool) {
-	if s == "" {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if n < maxDelta {
-			n = n*10 + int64(c-'0')
-		}
-	}
-	return min(n, maxDelta), true
-}
+func parseDeltaOK(s string) (int64, bool) { return header.ParseDeltaSeconds(s) }

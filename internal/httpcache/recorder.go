@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
@@ -41,8 +42,9 @@ const ReasonLength Reason = "length"
 //   - the body written is longer or shorter than the Content-Length the
 //     handler declared, or it declared several (ReasonLength);
 //   - the body passes the limit (or Content-Length announces it will);
-//   - the handler calls Flush, Hijack, or reaches the writer below through
-//     Unwrap (http.ResponseController does, for deadlines and full duplex);
+//   - the handler calls Flush (unless StoreFlushed), Hijack, or reaches
+//     the writer below through Unwrap (http.ResponseController does, for
+//     deadlines and full duplex);
 //   - a downstream write fails;
 //   - the header declares trailers.
 //
@@ -69,6 +71,13 @@ type Recorder struct {
 	// response is neither forwarded nor recorded, and is uncacheable with
 	// ReasonDiverted.
 	Divert func(status int) bool
+	// StoreFlushed keeps recording through Flush: every flush still reaches
+	// the client at once, and a response that completes within Limit may be
+	// stored (what a reverse proxy relaying a chunked response does). A
+	// text/event-stream response is uncacheable at commit (ReasonStreaming),
+	// so that the waiters of its key are released at once. Hijack and Unwrap
+	// still make the response uncacheable.
+	StoreFlushed bool
 
 	header   http.Header
 	body     []byte
@@ -85,7 +94,7 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // Reset prepares rec, with its current settings, for a response to w, and
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
-	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert, declared: -1}
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, declared: -1}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
 	}
@@ -120,17 +129,21 @@ func (rec *Recorder) WriteHeader(code int) {
 		rec.Writer.WriteHeader(code)
 		return
 	}
+	h := rec.Header()
 	if rec.Divert != nil && rec.Divert(code) {
 		rec.diverted = code
+		rec.header = h.Clone()
+		header.Canonicalize(rec.header)
 		rec.Fail(ReasonDiverted)
 		return
 	}
-	h := rec.Header()
 	header.Canonicalize(h)
 	rec.header = h.Clone()
 	switch {
 	case len(h["Trailer"]) > 0 || hasTrailerPrefix(h):
 		rec.Fail(ReasonTrailer)
+	case rec.StoreFlushed && isEventStream(h["Content-Type"]):
+		rec.Fail(ReasonStreaming)
 	case rec.Check != nil:
 		if reason := rec.Check(code, rec.header); reason != ReasonNone {
 			rec.Fail(reason)
@@ -220,7 +233,17 @@ func (rec *Recorder) ReadFrom(r io.Reader) (int64, error) {
 	return rec.ReadFromViaWrite(r)
 }
 
-// Flush marks the response as streaming (uncacheable) and flushes.
+// isEventStream reports a text/event-stream Content-Type.
+func isEventStream(ct []string) bool {
+	if len(ct) == 0 {
+		return false
+	}
+	mt, _, _ := strings.Cut(ct[0], ";")
+	return header.EqualLower(header.TrimOWS(mt), "text/event-stream")
+}
+
+// Flush flushes, and marks the response as streaming (uncacheable) unless
+// StoreFlushed is set.
 func (rec *Recorder) Flush() error {
 	if rec.diverted != 0 {
 		return nil
@@ -231,7 +254,9 @@ func (rec *Recorder) Flush() error {
 			return nil
 		}
 	}
-	rec.Fail(ReasonStreaming)
+	if !rec.StoreFlushed {
+		rec.Fail(ReasonStreaming)
+	}
 	return rec.Writer.Flush()
 }
 
@@ -252,10 +277,12 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // handler that wrote nothing gets an implicit 200 (committed through the
 // hooks, so it is recorded). It returns what was recorded: the status, the
 // header as it was at commit, the body (nil when uncacheable), and why the
-// response may not be stored ("" if it may). The body belongs to the caller.
+// response may not be stored ("" if it may). For a diverted response it
+// returns the diverted status and the header it had then. The body belongs
+// to the caller.
 func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reason Reason) {
 	if rec.diverted != 0 {
-		return rec.diverted, nil, nil, rec.reason
+		return rec.diverted, rec.header, nil, rec.reason
 	}
 	if !rec.Committed() && !rec.Hijacked() {
 		rec.WriteHeader(http.StatusOK)

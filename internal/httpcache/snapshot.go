@@ -67,6 +67,18 @@ var hopByHop = map[string]bool{
 // none. It takes ownership of body: the caller must not modify it
 // afterwards.
 func NewSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
+	return newSnapshot(status, hdr, body, storedAt, true)
+}
+
+// NewSharedSnapshot is NewSnapshot for a shared cache: it computes no ETag,
+// so that the validators stored, and sent to revalidate, are the origin's
+// own (a made-up If-None-Match would make an origin that validates by
+// Last-Modified ignore If-Modified-Since).
+func NewSharedSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
+	return newSnapshot(status, hdr, body, storedAt, false)
+}
+
+func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, computeETag bool) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
 	var connection []string
 	odd := false
@@ -92,7 +104,7 @@ func NewSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *
 		delete(h, "Content-Length")
 		body = nil
 	}
-	if len(h["Etag"]) == 0 && status >= 200 && status < 300 {
+	if computeETag && len(h["Etag"]) == 0 && status >= 200 && status < 300 {
 		h["Etag"] = []string{BodyETag(body)}
 	}
 	for k, vs := range h {

@@ -1,0 +1,218 @@
+package httpcache
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-caching/caching/internal/header"
+)
+
+// DefaultMaxHeuristic caps a heuristic freshness lifetime (RFC 9111 section
+// 4.2.2) when Shared.MaxHeuristic is 0: one day.
+const DefaultMaxHeuristic = 24 * time.Hour
+
+// The reasons Shared gives besides Policy's.
+const (
+	ReasonPartial     Reason = "partial"      // 206: never stored as if it were the full response
+	ReasonNoFreshness Reason = "no-freshness" // neither explicit freshness nor heuristically cacheable
+)
+
+// Shared holds the rules of an RFC 9111 shared cache: which responses may
+// be stored (section 3), for how long they are fresh (section 4.2), what
+// their age is (section 4.2.3), and when a stale one may be served (section
+// 4.2.4, RFC 5861). The directives it reads are those of the targeted field
+// when the response has a valid one (RFC 9213), else Cache-Control. Its zero
+// value follows Cache-Control only, with the default heuristic cap, no cap
+// on lifetimes and no stale serving. A Shared is read-only once in use and
+// then safe for concurrent use.
+type Shared struct {
+	// TargetedField is the canonical name of the targeted cache-control
+	// field this cache follows (DefaultTargetedField, CDN-Cache-Control);
+	// "" follows none.
+	TargetedField string
+	// MaxHeuristic caps heuristic lifetimes; 0 means DefaultMaxHeuristic.
+	MaxHeuristic time.Duration
+	// MaxLifetime caps every freshness lifetime; 0 means no cap.
+	MaxLifetime time.Duration
+	// MaxStaleWhileRevalidate and MaxStaleIfError bound the response's
+	// stale-while-revalidate and stale-if-error windows; 0 turns them off.
+	MaxStaleWhileRevalidate, MaxStaleIfError time.Duration
+	// AllowAuthorization stores responses to requests with Authorization
+	// whatever their directives: set it only when keys separate users.
+	AllowAuthorization bool
+}
+
+// Reuse is what a stored response's directives allow past its freshness.
+type Reuse struct {
+	// StaleWhileRevalidate and StaleIfError are the windows past freshness
+	// in which the response may be served stale (RFC 5861), bounded by the
+	// Shared's maxima; 0 when NoStale.
+	StaleWhileRevalidate, StaleIfError time.Duration
+	// NoStale: must-revalidate, proxy-revalidate, s-maxage or no-cache
+	// forbid serving the response stale (RFC 9111 section 4.2.4).
+	NoStale bool
+	// NoCache: the response must be revalidated before every reuse.
+	NoCache bool
+	// Shareable: the response may answer a request with Authorization
+	// (public, s-maxage or must-revalidate; RFC 9111 section 3.5).
+	Shareable bool
+}
+
+// Freshness is what a shared cache knows of a response it may store.
+type Freshness struct {
+	Reuse
+	// Lifetime is the freshness lifetime: s-maxage, else max-age, else
+	// Expires minus Date, else the heuristic; capped by MaxLifetime, and 0
+	// for no-cache. A response is fresh while its age is under it.
+	Lifetime time.Duration
+	// Age is the corrected initial age (RFC 9111 section 4.2.3): the
+	// response's age when it was received.
+	Age time.Duration
+	// Heuristic reports a lifetime guessed from Last-Modified.
+	Heuristic bool
+}
+
+// Directives returns the cache directives of a response for this cache: the
+// targeted field's when it is present and valid (targeted true: Cache-Control
+// and Expires are then ignored, RFC 9213 section 2.2), else Cache-Control's.
+func (p *Shared) Directives(h http.Header) (cc CacheControl, targeted bool) {
+	if p.TargetedField != "" {
+		if lines := h[p.TargetedField]; len(lines) > 0 {
+			if cc, ok := ParseTargeted(lines); ok {
+				return cc, true
+			}
+		}
+	}
+	return ParseCacheControl(h["Cache-Control"]), false
+}
+
+// Reuse returns what a stored header allows past freshness.
+func (p *Shared) Reuse(h http.Header) Reuse {
+	cc, _ := p.Directives(h)
+	return p.reuse(cc)
+}
+
+func (p *Shared) reuse(cc CacheControl) Reuse {
+	u := Reuse{
+		NoStale:   cc.MustRevalidate || cc.ProxyRevalidate || cc.SMaxAge.Valid || cc.NoCache,
+		NoCache:   cc.NoCache,
+		Shareable: cc.Public || cc.SMaxAge.Valid || cc.MustRevalidate,
+	}
+	if !u.NoStale {
+		u.StaleWhileRevalidate = min(cc.StaleWhileRevalidate.Duration(), p.MaxStaleWhileRevalidate)
+		u.StaleIfError = min(cc.StaleIfError.Duration(), p.MaxStaleIfError)
+	}
+	return u
+}
+
+// Response reports whether a response to r with this status and header may
+// be stored by a shared cache (RFC 9111 section 3), and its freshness. r is
+// the request as the client sent it; requestTime is when the request was
+// sent on (the handler called), responseTime when the response was received
+// (its header committed). A refused response gets the first reason that
+// applies, in this order: the status (206, 304, or one must-understand does
+// not cover), Set-Cookie (never stored, this library's rule), no-store,
+// private, Authorization (section 3.5), Vary: *, and no freshness: neither
+// s-maxage, max-age, Expires nor no-cache (stored with a lifetime of 0:
+// revalidated before every reuse), nor heuristically cacheable (a status
+// cacheable by default, RFC 9110 section 15.1, with Last-Modified; or
+// public). Any other final status with explicit freshness may be stored.
+func (p *Shared) Response(r *http.Request, status int, h http.Header, requestTime, responseTime time.Time) (Freshness, Reason) {
+	switch {
+	case status == http.StatusPartialContent:
+		return Freshness{}, ReasonPartial
+	case status < 200 || status == http.StatusNotModified:
+		return Freshness{}, ReasonStatus
+	case len(h["Set-Cookie"]) > 0:
+		return Freshness{}, ReasonSetCookie
+	}
+	cc, targeted := p.Directives(h)
+	switch {
+	case cc.MustUnderstand && !understood(status):
+		return Freshness{}, ReasonStatus
+	case cc.NoStore && !cc.MustUnderstand:
+		return Freshness{}, ReasonNoStore
+	case cc.Private:
+		return Freshness{}, ReasonPrivate
+	case !p.AllowAuthorization && len(r.Header["Authorization"]) > 0 && !cc.Public && !cc.SMaxAge.Valid && !cc.MustRevalidate:
+		return Freshness{}, ReasonAuthorization
+	}
+	if _, star := ParseVary(h); star {
+		return Freshness{}, ReasonVaryStar
+	}
+	date := responseTime
+	if d, ok := firstDate(h["Date"]); ok {
+		date = d
+	}
+	f := Freshness{Reuse: p.reuse(cc)}
+	switch {
+	case cc.SMaxAge.Valid:
+		f.Lifetime = cc.SMaxAge.Duration()
+	case cc.MaxAge.Valid:
+		f.Lifetime = cc.MaxAge.Duration()
+	case cc.NoCache:
+		// Stored, and revalidated before every reuse: lifetime 0 (below).
+	case !targeted && len(h["Expires"]) > 0:
+		// An invalid Expires ("0") means already expired (section 5.3).
+		if exp, ok := firstDate(h["Expires"]); ok && exp.After(date) {
+			f.Lifetime = exp.Sub(date)
+		}
+	default:
+		lm, hasLM := firstDate(h["Last-Modified"])
+		if !cc.Public && !(hasLM && heuristicStatus(status)) {
+			return Freshness{}, ReasonNoFreshness
+		}
+		f.Heuristic = true
+		if hasLM && date.After(lm) {
+			limit := p.MaxHeuristic
+			if limit <= 0 {
+				limit = DefaultMaxHeuristic
+			}
+			f.Lifetime = min(date.Sub(lm)/10, limit)
+		}
+	}
+	if p.MaxLifetime > 0 {
+		f.Lifetime = min(f.Lifetime, p.MaxLifetime)
+	}
+	if cc.NoCache {
+		f.Lifetime = 0
+	}
+	f.Age = InitialAge(h, date, requestTime, responseTime)
+	return f, ReasonNone
+}
+
+// InitialAge is the corrected initial age of a response (RFC 9111 section
+// 4.2.3) whose Date reads date (responseTime when it has none):
+// the larger of its apparent age (responseTime - date, at least 0) and its
+// Age header plus the response delay (responseTime - requestTime).
+func InitialAge(h http.Header, date, requestTime, responseTime time.Time) time.Duration {
+	apparent := max(0, responseTime.Sub(date))
+	age, _ := header.ParseAge(h["Age"])
+	corrected := time.Duration(age)*time.Second + max(0, responseTime.Sub(requestTime))
+	return max(apparent, corrected)
+}
+
+// firstDate parses the first line of a date field.
+func firstDate(lines []string) (time.Time, bool) {
+	if len(lines) == 0 {
+		return time.Time{}, false
+	}
+	return header.ParseHTTPDate(lines[0])
+}
+
+// heuristicStatus reports a status cacheable by default (RFC 9110 section
+// 15.1); 206 is one, but this cache never stores it.
+func heuristicStatus(status int) bool {
+	switch status {
+	case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// understood reports a status whose caching rules this cache implements,
+// for must-understand (RFC 9111 section 5.2.2.3).
+func understood(status int) bool {
+	return status != http.StatusPartialContent && heuristicStatus(status) ||
+		status == http.StatusFound || status == http.StatusTemporaryRedirect
+}

@@ -1,0 +1,106 @@
+package httpcache
+
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/go-caching/caching/internal/header"
+)
+
+// Conditional sets on h, the header of a request sent on to revalidate s,
+// the validators of s (RFC 9111 section 4.3.1): If-None-Match with its
+// ETag, If-Modified-Since with its Last-Modified (as stored); it first
+// removes any If-None-Match and If-Modified-Since h had. It reports whether
+// s has a validator: when it has none, h is left without either.
+func (s *Snapshot) Conditional(h http.Header) bool {
+	delete(h, "If-None-Match")
+	delete(h, "If-Modified-Since")
+	if s.ETag != "" {
+		h["If-None-Match"] = []string{s.ETag}
+	}
+	if lm := s.Header["Last-Modified"]; len(lm) > 0 && !s.LastModified.IsZero() {
+		h["If-Modified-Since"] = []string{lm[0]}
+	}
+	return s.ETag != "" || !s.LastModified.IsZero()
+}
+
+// Validates reports whether a 304 (or a 200 answering HEAD) with header h
+// selects s for update (RFC 9111 section 4.3.4): its ETag matches the
+// stored one (weak comparison); or, without an ETag, its Last-Modified
+// equals the stored one; or it has neither validator. A HEAD response
+// (§4.3.5) must also not declare another Content-Length than s.
+func (s *Snapshot) Validates(h http.Header, head bool) bool {
+	if head {
+		if cl := h["Content-Length"]; len(cl) > 0 && cl[0] != "" && !(len(s.Header["Content-Length"]) > 0 && s.Header["Content-Length"][0] == cl[0]) {
+			return false
+		}
+	}
+	if et := h["Etag"]; len(et) > 0 {
+		return s.etagOpaque != "" && strings.TrimPrefix(et[0], "W/") == s.etagOpaque
+	}
+	if lm, ok := firstDate(h["Last-Modified"]); ok {
+		return !s.LastModified.IsZero() && lm.Equal(s.LastModified)
+	}
+	return !head
+}
+
+// notUpdated are the fields a 304 or HEAD response does not change in a
+// stored response (RFC 9111 section 3.2): those never stored, the framing of
+// the stored body (Content-Length, Content-Range, Content-Encoding), and
+// Vary, by which the stored response was keyed.
+var notUpdated = map[string]bool{
+	"Content-Length": true, "Content-Range": true, "Content-Encoding": true, "Vary": true,
+}
+
+// Freshen returns a copy of s with its header updated from h, the header of
+// a 304 or HEAD response that Validates s (RFC 9111 sections 3.2, 4.3.4): a
+// field of h replaces the stored one, except the hop-by-hop fields, those h
+// names in Connection, Set-Cookie, Age, skip (a canonical name; "" none)
+// and the fields of notUpdated. The body is shared with s. storedAt is the
+// copy's StoredAt, from which its Age counts.
+func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snapshot {
+	merged := make(http.Header, len(s.Header)+len(h))
+	for k, vs := range s.Header {
+		merged[k] = vs
+	}
+	connection := h["Connection"]
+	for k, vs := range h {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if len(vs) == 0 || hopByHop[ck] || notUpdated[ck] || ck == skip || header.HasToken(connection, strings.ToLower(ck)) {
+			continue
+		}
+		merged[ck] = vs
+	}
+	return newSnapshot(s.Status, merged, s.Body, storedAt, false)
+}
+
+// ServeRange answers a GET or HEAD with a Range header from s, a stored full
+// 200, as http.ServeContent does (which it calls): a single range is a 206
+// with Content-Range, several are multipart/byteranges, an unsatisfiable
+// one a 416, If-Range is honoured, and the request's preconditions are
+// evaluated against the stored ETag and Last-Modified. The stored header
+// is sent with Age and statusHeader as Serve sends them; nothing is sniffed.
+// It reports false, having written nothing, when r has no Range or s is not
+// a 200.
+func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.Time, statusHeader string, st CacheStatus) bool {
+	if s.Status != http.StatusOK || len(r.Header["Range"]) == 0 || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	h := w.Header()
+	for _, f := range s.fields {
+		h[f.name] = f.values
+	}
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil // present: ServeContent must not sniff one
+	}
+	delete(h, "Content-Length") // ServeContent sets the range's, where it can
+	h["Age"] = AgeValues(now.Sub(s.StoredAt))
+	if statusHeader != "" {
+		h[statusHeader] = st.Values()
+	}
+	http.ServeContent(w, r, "", s.LastModified, bytes.NewReader(s.Body))
+	return true
+}

@@ -1,0 +1,669 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-caching/caching/internal/header"
+	"github.com/go-caching/caching/internal/httpcache"
+	"github.com/go-caching/caching/internal/httpx"
+)
+
+// sharedConfig holds the options of a view that follows HTTP's own caching
+// rules (SharedCache), invalidates on writes, or honours the request's
+// Cache-Control.
+type sharedConfig struct {
+	shared            bool
+	targeted          string // canonical; "" none
+	targetedSet       bool
+	maxHeuristic      time.Duration
+	invalidateOnWrite bool
+	honorRequest      bool
+}
+
+// SharedCache makes a view an RFC 9111 shared cache, as nginx's proxy_cache,
+// Varnish or a CDN are: the response's own header decides what is stored
+// and for how long, instead of the TTL alone.
+//
+//   - Storing (RFC 9111 section 3): GET responses with a final status, unless
+//     no-store or private; for a request with Authorization only when the
+//     response says public, s-maxage or must-revalidate (section 3.5; or when
+//     UserKey separates users); only with explicit freshness (s-maxage,
+//     max-age, Expires) or when heuristically cacheable (a status cacheable
+//     by default, RFC 9110 section 15.1, with Last-Modified; or public). Any
+//     final status with explicit freshness may be stored, but never a 206 or
+//     a 304. Responses with Set-Cookie are never stored (the library's rule:
+//     a deliberate exception). no-cache responses are stored and revalidated
+//     before every reuse.
+//   - Freshness (section 4.2): s-maxage, else max-age, else Expires minus
+//     Date (an invalid Expires is already stale), else 10% of the time since
+//     Last-Modified, at most MaxHeuristicFreshness. The ttl given to Cached
+//     caps every lifetime (Forever: no cap), and is how long an entry with a
+//     validator is kept past its freshness for revalidation. Age (section
+//     4.2.3) counts the apparent age, the upstream Age, the response delay
+//     and the time stored: a response whose upstream Age exceeds its
+//     lifetime is stale on arrival, and a hit carries the correct Age.
+//   - Validation (section 4.3): a stale or no-cache entry is revalidated by
+//     running the handler with If-None-Match and If-Modified-Since from the
+//     stored validators; a 304 freshens the entry and updates its stored
+//     header (section 4.3.4), and the client gets the stored response, or
+//     its own 304; any other response replaces the entry. A HEAD response
+//     with the stored validators freshens the stored GET (section 4.3.5).
+//     The client's own If-None-Match and If-Modified-Since never reach the
+//     handler: they are answered from the stored response.
+//   - Stale content (RFC 5861): the response's stale-while-revalidate=N and
+//     stale-if-error=N, bounded by the StaleWhileRevalidate and StaleIfError
+//     options (without them, nothing stale is served); must-revalidate,
+//     proxy-revalidate, s-maxage and no-cache forbid serving stale.
+//   - Targeted fields (RFC 9213): a valid CDN-Cache-Control (see
+//     TargetedCacheControl) replaces Cache-Control and Expires for this
+//     cache. It is stored and forwarded to the client, as RFC 9213 section 3
+//     says caches typically do, for the caches further down.
+//   - Range: a GET with a Range header is answered from a stored 200 as
+//     http.ServeContent answers it (206, several ranges, 416, If-Range).
+//   - Reverse proxies: a handler that flushes (httputil.ReverseProxy relaying
+//     a chunked response) still has its response stored when it completes
+//     within MaxBodySize; every flush reaches the client at once.
+//     text/event-stream responses are never stored.
+//   - Writes invalidate (section 4.4): see InvalidateOnWrite, which
+//     SharedCache implies.
+//
+// The request's Cache-Control is still ignored unless
+// HonorRequestCacheControl is given. SharedCache cannot be given with
+// RespectMaxAge or StoreStatuses, which it replaces. A hit costs what a hit
+// of the default mode costs; only stale entries and requests with
+// Authorization read the stored directives again.
+func SharedCache() ViewOption {
+	return viewOption(func(c *viewConfig) { c.shared = true })
+}
+
+// TargetedCacheControl names the targeted cache-control field (RFC 9213) a
+// SharedCache view follows instead of Cache-Control when a response has a
+// valid one: default "CDN-Cache-Control"; "" follows none. It must be a
+// header name, and it applies only with SharedCache.
+func TargetedCacheControl(name string) ViewOption {
+	return viewOption(func(c *viewConfig) { c.targeted, c.targetedSet = name, true })
+}
+
+// MaxHeuristicFreshness caps the freshness a SharedCache view guesses for a
+// response with Last-Modified and no explicit freshness (10% of its age,
+// RFC 9111 section 4.2.2): default one day. It must be positive, and it
+// applies only with SharedCache.
+func MaxHeuristicFreshness(d time.Duration) ViewOption {
+	return viewOption(func(c *viewConfig) { c.maxHeuristic = d })
+}
+
+// InvalidateOnWrite makes a view invalidate on writes, as RFC 9111 section
+// 4.4 asks of a cache: a request with an unsafe method (POST, PUT, DELETE,
+// PATCH, any method but GET, HEAD, OPTIONS and TRACE) whose response is not
+// an error (a status under 400) makes every stored response of its path a
+// miss (every host, query string and Vary variant: Cache.InvalidatePath),
+// and of the paths in its Location and Content-Location when they are on
+// the same host. The invalidation happens when the response is committed,
+// before the client reads it, so the client's next GET sees its write. A
+// handler that panics before committing invalidates too (its write may have
+// happened). The write itself passes through uncached, counted as a bypass.
+// A failed invalidation is logged and counted as a backend error; the
+// response is unchanged.
+//
+// Wrap the handlers of writes with a view that has it, or wrap a handler
+// that serves reads and writes of a path. SharedCache implies it. Views
+// whose keys are not built from the path (KeyFunc, a KeyFormat without %s)
+// are not reached by it: tag them.
+func InvalidateOnWrite() ViewOption {
+	return viewOption(func(c *viewConfig) { c.invalidateOnWrite = true })
+}
+
+// HonorRequestCacheControl makes a view follow the request's Cache-Control
+// (RFC 9111 section 5.2.1), which it ignores by default so that a client
+// cannot make every request reach the handler: no-cache revalidates (or,
+// without SharedCache, runs the handler) before answering; no-store keeps
+// the response out of the cache; max-age=N refuses an entry older than N;
+// min-fresh=N one fresh for less than N more; max-stale[=N] accepts an
+// entry stale by up to N (any, without N) unless its response forbids
+// serving stale; only-if-cached answers 504 Gateway Timeout when nothing
+// acceptable is stored, and never runs the handler.
+func HonorRequestCacheControl() ViewOption {
+	return viewOption(func(c *viewConfig) { c.honorRequest = true })
+}
+
+// check validates the options of issue 16 together with the rest.
+func (c *sharedConfig) check(cfg *viewConfig) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+	}
+	switch {
+	case !c.shared && (c.targetedSet || c.maxHeuristic != 0):
+		return fail("TargetedCacheControl and MaxHeuristicFreshness apply with SharedCache")
+	case c.shared && cfg.respectMaxAge:
+		return fail("SharedCache follows max-age and s-maxage itself; RespectMaxAge applies without it")
+	case c.shared && cfg.statuses != nil:
+		return fail("SharedCache stores what RFC 9111 allows; StoreStatuses applies without it")
+	case c.maxHeuristic < 0:
+		return fail("MaxHeuristicFreshness is %v; want a positive duration (0: a day)", c.maxHeuristic)
+	case c.targeted != "" && !header.IsToken(c.targeted):
+		return fail("TargetedCacheControl %q is not a header name", c.targeted)
+	}
+	switch {
+	case !c.targetedSet:
+		c.targeted = httpcache.DefaultTargetedField
+	case c.targeted != "":
+		c.targeted = textproto.CanonicalMIMEHeaderKey(c.targeted)
+	}
+	if c.shared {
+		c.invalidateOnWrite = true
+	}
+	return nil
+}
+
+// extended reports whether the view has an option of issue 16.
+func (c *sharedConfig) extended() bool { return c.shared || c.invalidateOnWrite || c.honorRequest }
+
+// sharedRules returns the rules of a SharedCache view; nil without it.
+func sharedRules(cfg *viewConfig) *httpcache.Shared {
+	if !cfg.shared {
+		return nil
+	}
+	return &httpcache.Shared{
+		TargetedField:           cfg.targeted,
+		MaxHeuristic:            cfg.maxHeuristic,
+		MaxStaleWhileRevalidate: cfg.swr,
+		MaxStaleIfError:         cfg.sie,
+		AllowAuthorization:      cfg.userFunc != nil,
+	}
+}
+
+// extRun is what a run of the handler needs beyond runState in a view with
+// SharedCache or HonorRequestCacheControl.
+type extRun struct {
+	client  *http.Request // the request as the client sent it
+	prev    *found        // the stored entry this run revalidates (SharedCache)
+	noStore bool          // the request said no-store
+	// precondition: the request has Range, If-Range, If-Match or
+	// If-Unmodified-Since, which the handler evaluates: only a 200 answering
+	// it is stored.
+	precondition bool
+	rules        httpcache.Shared // the view's, with this run's ttl as MaxLifetime
+	ttl          time.Duration    // the resolved ttl (0: forever)
+	reqTime      time.Time        // when the handler was called
+	respTime     time.Time        // when its response was committed
+	fr           httpcache.Freshness
+	birth        time.Time // respTime minus the corrected initial age
+}
+
+// reasonRequestNoStore is the reason of a response the request's no-store
+// keeps out of the cache.
+const reasonRequestNoStore httpcache.Reason = "request-no-store"
+
+// verdict is what a stored entry may do for a request.
+type verdict uint8
+
+const (
+	useNone            verdict = iota // run the handler (revalidate)
+	useFresh                          // serve it
+	useStale                          // serve it stale (max-stale)
+	useStaleRevalidate                // serve it stale and revalidate in the background
+)
+
+// judgement is a verdict and what the run needs to know of the entry.
+type judgement struct {
+	verdict
+	forced       bool // the request asked for more than the entry gives: no flight
+	staleIfError bool // the entry may replace a failed response
+}
+
+// serveExt serves a request of a view with the options of issue 16, and
+// reports whether it did: false sends it on through the default flow.
+func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duration) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions, http.MethodTrace:
+		return false
+	default:
+		if !v.cfg.invalidateOnWrite {
+			return false
+		}
+		v.write(w, r)
+		return true
+	}
+	if v.sh == nil && !v.cfg.honorRequest {
+		return false
+	}
+	var rq httpcache.CacheControl
+	if v.cfg.honorRequest {
+		rq = httpcache.ParseCacheControl(r.Header["Cache-Control"])
+	}
+	auth := len(r.Header["Authorization"]) > 0
+	if v.bypassIf != nil && v.bypassIf(r.Context(), r) {
+		v.pass(w, r, reasonBypass)
+		return true
+	}
+	var user string
+	if v.cfg.userFunc != nil {
+		if user = v.cfg.userFunc(r); user == "" && auth {
+			v.pass(w, r, httpcache.ReasonAuthorization)
+			return true
+		}
+	} else if auth && v.sh == nil {
+		v.pass(w, r, httpcache.ReasonAuthorization)
+		return true
+	}
+	base := v.viewKey(r, user)
+	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
+		v.runExt(w, r, &runState{base: base, f: found{key: base}, ttl: ttl}, nil, rq, true)
+		return true
+	}
+	now := v.c.clock()
+	f, err := v.find(r, base, now)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		v.c.failOpen("view lookup", err)
+		if rq.OnlyIfCached {
+			v.gatewayTimeout(w, r)
+			return true
+		}
+		v.pass(w, r, reasonBackend)
+		return true
+	}
+	var prev *found
+	var j judgement
+	if err == nil && v.usable(r, f.snap) {
+		j = v.judge(f, rq, now)
+		switch j.verdict {
+		case useFresh:
+			v.serve(w, r, f.snap, now, httpcache.Hit)
+			if v.cfg.ahead > 0 {
+				v.refreshAhead(r, base, ttl, &f, now)
+			}
+			return true
+		case useStale:
+			v.serve(w, r, f.snap, now, httpcache.Stale)
+			return true
+		case useStaleRevalidate:
+			v.serve(w, r, f.snap, now, httpcache.Stale)
+			fc := f
+			v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true}, &fc, rq, false)
+			return true
+		}
+		fc := f // a copy, so that f itself stays on the stack
+		prev = &fc
+	}
+	if rq.OnlyIfCached {
+		v.gatewayTimeout(w, r)
+		return true
+	}
+	if r.Method == http.MethodHead {
+		v.head(w, r, base, prev, ttl)
+		return true
+	}
+	st := &runState{base: base, f: f, ttl: ttl}
+	if prev != nil && j.staleIfError {
+		st.stale = prev
+	}
+	v.runExt(w, r, st, prev, rq, j.forced)
+	return true
+}
+
+// usable reports whether a stored snapshot may answer r: in a SharedCache
+// view without UserKey, a request with Authorization only gets a response
+// that says it may (RFC 9111 section 3.5).
+func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
+	if v.sh == nil || v.cfg.userFunc != nil || len(r.Header["Authorization"]) == 0 {
+		return true
+	}
+	return v.sh.Reuse(snap.Header).Shareable
+}
+
+// judge decides what a stored entry may do for a request with directives rq
+// (zero unless HonorRequestCacheControl).
+func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgement {
+	swr, sie, noStale := v.cfg.swr, v.cfg.sie, false
+	past := time.Duration(now.UnixNano() - f.e.FreshUntil)
+	if !f.fresh && v.sh != nil {
+		u := v.sh.Reuse(f.snap.Header)
+		swr, sie, noStale = u.StaleWhileRevalidate, u.StaleIfError, u.NoStale
+	}
+	// past is negative when StaleIf declared a fresh entry stale.
+	j := judgement{staleIfError: !f.fresh && sie > 0 && past < sie}
+	if v.cfg.honorRequest {
+		age := now.Sub(f.snap.StoredAt)
+		if rq.NoCache || rq.MaxAge.Valid && age > rq.MaxAge.Duration() ||
+			f.fresh && f.e.FreshUntil != 0 && rq.MinFresh.Valid && -past < rq.MinFresh.Duration() {
+			j.forced = true
+			return j
+		}
+		if !f.fresh && !noStale && (rq.MaxStaleAny || rq.MaxStale.Valid && past <= rq.MaxStale.Duration()) {
+			j.verdict = useStale
+			return j
+		}
+	}
+	switch {
+	case f.fresh:
+		j.verdict = useFresh
+	case swr > 0 && past < swr:
+		j.verdict = useStaleRevalidate
+	}
+	return j
+}
+
+// runExt runs the handler for r: in the background (w nil), at once
+// (forced: the request wants more than the stored entry gives), or as the
+// flight of its key. prev is the stored entry to revalidate, if any.
+func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev *found, rq httpcache.CacheControl, forced bool) {
+	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
+	x := &extRun{client: r, noStore: rq.NoStore, ttl: resolved}
+	st.ext = x
+	if v.sh != nil {
+		x.rules = *v.sh
+		x.rules.MaxLifetime = resolved
+		x.precondition = len(r.Header["Range"]) > 0 || len(r.Header["If-Range"]) > 0 ||
+			len(r.Header["If-Match"]) > 0 || len(r.Header["If-Unmodified-Since"]) > 0
+		if w != nil {
+			r = v.conditional(r, st, prev)
+		}
+	}
+	switch {
+	case w == nil:
+		v.refreshInBackground(st, func() *http.Request {
+			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
+			x.client = r2
+			if v.sh == nil {
+				return r2
+			}
+			return v.conditional(r2, st, prev)
+		})
+	case forced:
+		v.run(w, r, st)
+	default:
+		v.miss(w, r, st)
+	}
+}
+
+// conditional returns the request the handler of a SharedCache view gets:
+// without the client's If-None-Match and If-Modified-Since (answered from
+// the stored response), with the validators of prev when it has some.
+func (v *view) conditional(r *http.Request, st *runState, prev *found) *http.Request {
+	if prev == nil && len(r.Header["If-None-Match"]) == 0 && len(r.Header["If-Modified-Since"]) == 0 {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = r.Header.Clone()
+	if prev == nil || !prev.snap.Conditional(r2.Header) {
+		delete(r2.Header, "If-None-Match")
+		delete(r2.Header, "If-Modified-Since")
+		return r2
+	}
+	st.ext.prev = prev
+	return r2
+}
+
+// prepareRun adapts the recorder of a run to the options of issue 16.
+func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
+	x := st.ext
+	x.reqTime = v.c.clock()
+	check := rec.Check
+	if v.sh != nil {
+		rec.StoreFlushed = true
+		check = func(status int, h http.Header) httpcache.Reason {
+			x.respTime = v.c.clock()
+			var reason httpcache.Reason
+			x.fr, reason = x.rules.Response(x.client, status, h, x.reqTime, x.respTime)
+			x.birth = x.respTime.Add(-x.fr.Age)
+			if reason == httpcache.ReasonNone && x.precondition && status != http.StatusOK {
+				reason = httpcache.ReasonStatus
+			}
+			return reason
+		}
+		divert, onFail := rec.Divert, rec.OnFail
+		rec.Divert = func(status int) bool {
+			if status == http.StatusNotModified && x.prev != nil {
+				x.respTime = v.c.clock()
+				return true
+			}
+			return divert != nil && divert(status)
+		}
+		rec.OnFail = func(reason httpcache.Reason) {
+			if reason != httpcache.ReasonDiverted { // the waiters get the revalidated entry
+				onFail(reason)
+			}
+		}
+	}
+	rec.Check = func(status int, h http.Header) httpcache.Reason {
+		if x.noStore {
+			return reasonRequestNoStore
+		}
+		return check(status, h)
+	}
+}
+
+// newSnapshot builds the snapshot of a response a run stores.
+func (v *view) newSnapshot(st *runState, status int, h http.Header, body []byte, now time.Time) *httpcache.Snapshot {
+	if st.ext == nil || v.sh == nil {
+		return httpcache.NewSnapshot(status, h, body, now)
+	}
+	return httpcache.NewSharedSnapshot(status, h, body, st.ext.birth)
+}
+
+// entryFor returns the entry a run writes at now for ttl (as resolved). In
+// a SharedCache view it is fresh until its birth plus its lifetime, and
+// kept past that for its stale windows and, when it has a validator, for
+// ttl (Forever: always) so that it can be revalidated.
+func (v *view) entryFor(st *runState, snap *httpcache.Snapshot, now time.Time, ttl time.Duration) *entry {
+	if st.ext == nil || v.sh == nil {
+		return newEntry(now.UnixNano(), ttl, v.extra)
+	}
+	x := st.ext
+	fresh := addNanos(x.birth.UnixNano(), x.fr.Lifetime)
+	keep := max(fresh, addNanos(fresh, x.fr.StaleWhileRevalidate), addNanos(fresh, x.fr.StaleIfError))
+	if snap.ETag != "" || !snap.LastModified.IsZero() {
+		if x.ttl <= 0 {
+			keep = 0
+		} else {
+			keep = max(keep, addNanos(now.UnixNano(), x.ttl))
+		}
+	}
+	return &entry{Created: now.UnixNano(), FreshUntil: fresh, StaleUntil: keep}
+}
+
+// addNanos is t+d in Unix nanoseconds, saturating, and never 0 or less (0
+// means "never" in an entry).
+func addNanos(t int64, d time.Duration) int64 {
+	if d > 0 && t > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return max(t+int64(d), 1)
+}
+
+// notModified handles the 304 a handler gave to the cache's conditional
+// request: when it validates the stored entry, the entry is freshened with
+// its header (RFC 9111 section 4.3.4), stored, handed to the waiters and
+// served to the client (its own 304 if it asked conditionally); otherwise
+// the handler runs again without conditions.
+func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState, h304 http.Header, before http.Header, vs versionSet) {
+	x := st.ext
+	prev := x.prev.snap
+	restoreHeader(w.Header(), before)
+	if !prev.Validates(h304, false) {
+		x.prev = nil
+		r2 := new(http.Request)
+		*r2 = *r
+		r2.Header = r.Header.Clone()
+		delete(r2.Header, "If-None-Match")
+		delete(r2.Header, "If-Modified-Since")
+		v.run(w, r2, st)
+		return
+	}
+	snap := prev.Freshen(h304, v.cfg.statusHeader, time.Time{})
+	var reason httpcache.Reason
+	x.fr, reason = x.rules.Response(x.client, snap.Status, snap.Header, x.reqTime, x.respTime)
+	x.birth = x.respTime.Add(-x.fr.Age)
+	snap.StoredAt = x.birth
+	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant}
+	now := v.c.clock()
+	if reason != httpcache.ReasonNone || x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone {
+		res = viewResult{}
+	}
+	v.flight.release(st.call, res)
+	if !st.background {
+		v.serve(w, x.client, snap, now, httpcache.Hit)
+	}
+}
+
+// head answers a HEAD that no fresh entry answers. In a SharedCache view a
+// 200 whose validators match the stored GET's freshens it (RFC 9111 section
+// 4.3.5); nothing else of a HEAD is stored.
+func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *found, ttl time.Duration) {
+	if v.sh == nil || prev == nil || prev.snap.Status != http.StatusOK {
+		v.headMiss(w, r)
+		return
+	}
+	st := &runState{base: base, f: *prev, ttl: ttl}
+	resolved, _ := v.c.resolveTTL(ttl)
+	x := &extRun{client: r, prev: prev, ttl: resolved, rules: *v.sh}
+	x.rules.MaxLifetime = resolved
+	st.ext = x
+	ctx, cancel := v.c.store.bound(r.Context())
+	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r.URL.Path), lifeOf(resolved, v.extra))
+	cancel()
+	x.reqTime = v.c.clock()
+	rec := &httpcache.Recorder{Check: func(int, http.Header) httpcache.Reason {
+		x.respTime = v.c.clock()
+		return httpcache.ReasonNone
+	}}
+	v.announce(w, r, outMiss, httpcache.Miss)
+	v.next.ServeHTTP(rec.Reset(w), r)
+	status, h, _, _ := rec.Finish()
+	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) {
+		return
+	}
+	snap := prev.snap.Freshen(h, v.cfg.statusHeader, time.Time{})
+	var reason httpcache.Reason
+	if x.fr, reason = x.rules.Response(r, snap.Status, snap.Header, x.reqTime, x.respTime); reason != httpcache.ReasonNone {
+		return
+	}
+	x.birth = x.respTime.Add(-x.fr.Age)
+	snap.StoredAt = x.birth
+	v.store(r, st, viewResult{snap: snap, names: prev.spec.namesOrNil(), variant: prev.variant}, resolved, v.c.clock(), vs)
+}
+
+// gatewayTimeout answers a request with only-if-cached that nothing stored
+// answers (RFC 9111 section 5.2.1.7).
+func (v *view) gatewayTimeout(w http.ResponseWriter, r *http.Request) {
+	v.announce(w, r, outMiss, httpcache.Miss)
+	http.Error(w, "504 gateway timeout: only-if-cached and nothing stored", http.StatusGatewayTimeout)
+}
+
+// write serves a request with an unsafe method through the handler and
+// invalidates what it wrote (InvalidateOnWrite).
+func (v *view) write(w http.ResponseWriter, r *http.Request) {
+	v.announce(w, r, outBypass, httpcache.Bypass)
+	iw := &invalidatingWriter{v: v, r: r}
+	rw := iw.Reset(w, iw)
+	defer func() {
+		if p := recover(); p != nil {
+			if !iw.done {
+				iw.done = true
+				v.invalidateWrite(r, nil)
+			}
+			panic(p)
+		}
+	}()
+	v.next.ServeHTTP(rw, r)
+	if !iw.done { // nothing written: net/http sends a 200
+		iw.done = true
+		v.invalidateWrite(r, nil)
+	}
+}
+
+// invalidatingWriter invalidates when the response to a write is committed
+// with a status under 400.
+type invalidatingWriter struct {
+	httpx.Writer
+	v    *view
+	r    *http.Request
+	done bool
+}
+
+var _ httpx.Hooks = (*invalidatingWriter)(nil)
+
+// WriteHeader invalidates before the final status goes out.
+func (iw *invalidatingWriter) WriteHeader(code int) {
+	if !iw.done && !httpx.Informational(code) {
+		iw.done = true
+		if code < 400 {
+			iw.v.invalidateWrite(iw.r, iw.Header())
+		}
+	}
+	iw.Writer.WriteHeader(code)
+}
+
+// invalidateWrite invalidates the path of r and the same-origin paths of
+// the Location and Content-Location in h (RFC 9111 section 4.4).
+func (v *view) invalidateWrite(r *http.Request, h http.Header) {
+	paths := []string{r.URL.Path}
+	for _, name := range [...]string{"Location", "Content-Location"} {
+		if vs := h[name]; len(vs) > 0 {
+			if p, ok := sameOriginPath(r, vs[0]); ok && p != r.URL.Path {
+				paths = append(paths, p)
+			}
+		}
+	}
+	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
+	defer cancel()
+	if err := v.c.InvalidatePath(ctx, paths...); err != nil {
+		v.c.failOpen("view invalidate on write", err)
+	}
+}
+
+// sameOriginPath returns the path of ref, a URI reference resolved against
+// r's URL, when it has r's scheme and host (RFC 9111 section 4.4: a cache
+// must not invalidate another origin's responses).
+func sameOriginPath(r *http.Request, ref string) (string, bool) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", false
+	}
+	if u.Scheme == "" && u.Host == "" {
+		if u.Path == "" {
+			return "", false
+		}
+		return r.URL.ResolveReference(u).Path, true
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if !strings.EqualFold(u.Scheme, scheme) || hostPort(u.Host, scheme) != hostPort(r.Host, scheme) {
+		return "", false
+	}
+	return u.Path, u.Path != ""
+}
+
+// hostPort lower-cases a host and drops the scheme's default port.
+func hostPort(host, scheme string) string {
+	host = strings.ToLower(host)
+	if scheme == "http" {
+		return strings.TrimSuffix(host, ":80")
+	}
+	return strings.TrimSuffix(host, ":443")
+}
+
+// restoreHeader makes h what it was before the handler ran (before, with
+// canonical keys; nil: empty).
+func restoreHeader(h, before http.Header) {
+	for k := range h {
+		if _, ok := before[k]; !ok {
+			delete(h, k)
+		}
+	}
+	for k, vs := range before {
+		h[k] = vs
+	}
+}
