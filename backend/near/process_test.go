@@ -265,13 +265,25 @@ func TestProcessesOnMemcached(t *testing.T) {
 	seeEachOthersWrites(t, newServer(t, "memcached", testutil.MemcachedAddrs(t)...))
 }
 
-// TestKillingTheWatchEmptiesAndBypasses: a child's watch connection is
-// killed (CLIENT KILL) and cannot come back (its dials fail) while its data
-// connections still work: its near cache is emptied and every read goes to
-// Redis; once the watch is back, the near cache is used again.
+// TestKillingTheWatchEmptiesAndBypasses: a child's watch connection (on a
+// Cluster, the one to one master) is killed (CLIENT KILL) and cannot come
+// back (its dials fail) while its data connections still work: its near
+// cache is emptied and every read goes to Redis; once the watch is back,
+// the near cache is used again.
 func TestKillingTheWatchEmptiesAndBypasses(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, "redis", testutil.RedisAddr(t))
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		killTheWatch(t, newServer(t, "redis", testutil.RedisAddr(t)), 0)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		killTheWatch(t, newServer(t, "cluster", testutil.RedisClusterAddrs(t)...), 1)
+	})
+}
+
+// killTheWatch kills the reader's watch connection on srv.addrs[node].
+func killTheWatch(t *testing.T, srv server, node int) {
 	cs := startChildren(t, srv, 2)
 	writer, reader := cs[0], cs[1]
 	t.Cleanup(func() { writer.do("clear") })
@@ -280,9 +292,7 @@ func TestKillingTheWatchEmptiesAndBypasses(t *testing.T) {
 	reader.expect("true", "held %s", keyOf+"k")
 
 	reader.expect("ok", "block")
-	admin := redis.NewClient(&redis.Options{Addr: srv.addrs[0]})
-	t.Cleanup(func() { _ = admin.Close() })
-	if n := killByName(t, admin, reader.name+"-caching-near"); n != 1 {
+	if n := testutil.KillRedisClients(t, srv.addrs[node], reader.name+"-caching-near"); n != 1 {
 		t.Fatalf("killed %d watch connections, want 1", n)
 	}
 	reader.expect("ok", "until-watching false")
@@ -299,35 +309,6 @@ func TestKillingTheWatchEmptiesAndBypasses(t *testing.T) {
 	reader.expect("true", "held %s", keyOf+"k")
 	writer.expect("ok", "set k v3 tag")
 	settle(srv, reader, keyOf+"k")
-	reader.expect("ok v3", "get k")
-}
-
-// TestKillingAClusterMastersWatch: killing the watch of one master of a
-// Cluster empties the near cache; once it is back, writes are seen again.
-func TestKillingAClusterMastersWatch(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, "cluster", testutil.RedisClusterAddrs(t)...)
-	cs := startChildren(t, srv, 2)
-	writer, reader := cs[0], cs[1]
-	t.Cleanup(func() { writer.do("clear") })
-	writer.expect("ok", "set k v1 tag")
-	reader.expect("ok v1", "warm k")
-	reader.expect("true", "held %s", keyOf+"k")
-
-	reader.expect("ok", "block")
-	admin := redis.NewClient(&redis.Options{Addr: srv.addrs[1]})
-	t.Cleanup(func() { _ = admin.Close() })
-	if n := killByName(t, admin, reader.name+"-caching-near"); n != 1 {
-		t.Fatalf("killed %d watch connections, want 1", n)
-	}
-	reader.expect("ok", "until-watching false")
-	reader.expect("ok entries=0", "entries")
-	writer.expect("ok", "set k v2 tag")
-	reader.expect("ok v2", "get k")
-	reader.expect("false", "held %s", keyOf+"k")
-	reader.expect("ok", "unblock")
-	reader.expect("ok", "until-watching true")
-	writer.expect("ok", "set k v3 tag")
 	reader.expect("ok v3", "get k")
 }
 
@@ -361,32 +342,6 @@ func TestRestartingRedisLosesNothingVisible(t *testing.T) {
 	writer.expect("ok", "set k v3 tag")
 	settle(srv, reader, keyOf+"k")
 	reader.expect("ok v3", "get k")
-}
-
-// killByName kills the connections of the server that client talks to
-// whose name is name, and returns how many it killed.
-func killByName(t *testing.T, client *redis.Client, name string) int {
-	t.Helper()
-	ctx := context.Background()
-	list, err := client.ClientList(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	killed := 0
-	for _, line := range strings.Split(list, "\n") {
-		fields := map[string]string{}
-		for _, f := range strings.Fields(line) {
-			k, v, _ := strings.Cut(f, "=")
-			fields[k] = v
-		}
-		if fields["name"] == name {
-			if err := client.Do(ctx, "CLIENT", "KILL", "ID", fields["id"]).Err(); err != nil {
-				t.Fatal(err)
-			}
-			killed++
-		}
-	}
-	return killed
 }
 
 // runChild is a child's main: it opens the Cache its environment describes

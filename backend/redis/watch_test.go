@@ -160,7 +160,7 @@ func TestWatchSurvivesClientKill(t *testing.T) {
 	ev := watchStore(t, s)
 	ev.waitFor(t, "the watch", watching(true))
 
-	killed := killWatchSessions(t, client, name)
+	killed := testutil.KillRedisClients(t, addr, name+"-caching-near")
 	require.Equal(t, 1, killed)
 	ev.waitFor(t, "the loss and the return", func(e *events) bool {
 		return len(e.states) >= 3 && e.watching
@@ -168,33 +168,6 @@ func TestWatchSurvivesClientKill(t *testing.T) {
 	assert.Equal(t, []bool{true, false, true}, ev.states)
 	require.NoError(t, s.Set(context.Background(), "after", []byte("1"), time.Minute))
 	ev.waitFor(t, "a key after the return", sawKey("after"))
-}
-
-// killWatchSessions kills the watch sessions of the client named name and
-// returns how many it killed.
-func killWatchSessions(t *testing.T, client redis.UniversalClient, name string) int {
-	t.Helper()
-	return killByName(t, client, name+"-caching-near")
-}
-
-func killByName(t *testing.T, client redis.UniversalClient, name string) int {
-	t.Helper()
-	ctx := context.Background()
-	list, err := client.ClientList(ctx).Result()
-	require.NoError(t, err)
-	killed := 0
-	for _, line := range strings.Split(list, "\n") {
-		fields := map[string]string{}
-		for _, f := range strings.Fields(line) {
-			k, v, _ := strings.Cut(f, "=")
-			fields[k] = v
-		}
-		if fields["name"] == name {
-			require.NoError(t, client.Do(ctx, "CLIENT", "KILL", "ID", fields["id"]).Err())
-			killed++
-		}
-	}
-	return killed
 }
 
 // TestWatchAcrossARestart: a server that stops is reported lost; once it is
