@@ -51,13 +51,13 @@ type server struct {
 	prefix string
 }
 
-func newServer(t *testing.T, kind string, addrs ...string) server {
+func newServer(kind string, addrs ...string) server {
 	return server{kind: kind, addrs: addrs, prefix: fmt.Sprintf("neartest-%d-%d", os.Getpid(), time.Now().UnixNano())}
 }
 
 // child is one process running a Cache.
 type child struct {
-	t    *testing.T
+	t    testing.TB
 	name string // the go-redis client name, for CLIENT LIST
 	cmd  *exec.Cmd
 	in   io.WriteCloser
@@ -65,7 +65,7 @@ type child struct {
 }
 
 // startChild starts a child on srv.
-func startChild(t *testing.T, srv server, i int) *child {
+func startChild(t testing.TB, srv server, i int) *child {
 	t.Helper()
 	c := &child{t: t, name: fmt.Sprintf("%s-%d", srv.prefix, i)}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
@@ -244,25 +244,25 @@ func seeEachOthersWrites(t *testing.T, srv server) {
 
 func TestProcessesOnRedis(t *testing.T) {
 	t.Parallel()
-	seeEachOthersWrites(t, newServer(t, "redis", testutil.RedisAddr(t)))
+	seeEachOthersWrites(t, newServer("redis", testutil.RedisAddr(t)))
 }
 
 func TestProcessesOnRedisCluster(t *testing.T) {
 	t.Parallel()
-	seeEachOthersWrites(t, newServer(t, "cluster", testutil.RedisClusterAddrs(t)...))
+	seeEachOthersWrites(t, newServer("cluster", testutil.RedisClusterAddrs(t)...))
 }
 
 func TestProcessesOnRedisSentinel(t *testing.T) {
 	t.Parallel()
 	addr, master := testutil.RedisSentinel(t)
-	srv := newServer(t, "sentinel", addr)
+	srv := newServer("sentinel", addr)
 	srv.master = master
 	seeEachOthersWrites(t, srv)
 }
 
 func TestProcessesOnMemcached(t *testing.T) {
 	t.Parallel()
-	seeEachOthersWrites(t, newServer(t, "memcached", testutil.MemcachedAddrs(t)...))
+	seeEachOthersWrites(t, newServer("memcached", testutil.MemcachedAddrs(t)...))
 }
 
 // TestKillingTheWatchEmptiesAndBypasses: a child's watch connection (on a
@@ -274,11 +274,11 @@ func TestKillingTheWatchEmptiesAndBypasses(t *testing.T) {
 	t.Parallel()
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		killTheWatch(t, newServer(t, "redis", testutil.RedisAddr(t)), 0)
+		killTheWatch(t, newServer("redis", testutil.RedisAddr(t)), 0)
 	})
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
-		killTheWatch(t, newServer(t, "cluster", testutil.RedisClusterAddrs(t)...), 1)
+		killTheWatch(t, newServer("cluster", testutil.RedisClusterAddrs(t)...), 1)
 	})
 }
 
@@ -320,7 +320,7 @@ func TestRestartingRedisLosesNothingVisible(t *testing.T) {
 	proc := testutil.StartProcess(t, "redis-server", func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
 	})
-	srv := newServer(t, "redis", proc.Addr)
+	srv := newServer("redis", proc.Addr)
 	cs := startChildren(t, srv, 2)
 	writer, reader := cs[0], cs[1]
 	writer.expect("ok", "set k v1 tag")
@@ -435,6 +435,26 @@ func runChild(in io.Reader, out io.Writer) error {
 			})
 			if reply == "ok" {
 				reply += " " + string(v)
+			}
+		case "spin": // hold k and t/tag, say so, then read k until it misses
+			reply = until(func() bool {
+				_, err = c.Get(ctx, arg(1))
+				_, held := n.LoadNear(keyOf+arg(1), time.Time{})
+				_, tagHeld := n.LoadNear(tagOf+arg(2), time.Time{})
+				return err == nil && held && tagHeld
+			})
+			if reply != "ok" {
+				break
+			}
+			if _, err := fmt.Fprintln(out, "ok spinning"); err != nil {
+				return err
+			}
+			for {
+				if _, err := c.Get(ctx, arg(1)); err != nil {
+					reply = "ok " + strconv.FormatInt(time.Now().UnixNano(), 10)
+					break
+				}
+				time.Sleep(20 * time.Microsecond)
 			}
 		case "del":
 			reply = answer(c.Delete(ctx, arg(1)))
