@@ -39,11 +39,11 @@ type Options struct {
 func (o Options) validate() error {
 	switch {
 	case o.MaxEntries < 0:
-		return fmt.Errorf("%w: Options.MaxEntries is %d; want 0 (the default) or more", ErrInvalidOption, o.MaxEntries)
+		return fmt.Errorf("near: Options.MaxEntries is %d; want 0 (the default) or more: %w", o.MaxEntries, ErrInvalidOption)
 	case o.MaxBytes < 0:
-		return fmt.Errorf("%w: Options.MaxBytes is %d; want 0 (the default) or more", ErrInvalidOption, o.MaxBytes)
+		return fmt.Errorf("near: Options.MaxBytes is %d; want 0 (the default) or more: %w", o.MaxBytes, ErrInvalidOption)
 	case o.MaxStale < 0:
-		return fmt.Errorf("%w: Options.MaxStale is %v; want 0 (%v) or positive", ErrInvalidOption, o.MaxStale, DefaultMaxStale)
+		return fmt.Errorf("near: Options.MaxStale is %v; want 0 (%v) or positive: %w", o.MaxStale, DefaultMaxStale, ErrInvalidOption)
 	}
 	return nil
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/go-caching/caching/backend/simple"
 )
 
-// ErrInvalidOption is wrapped by every error about an invalid Options field.
-var ErrInvalidOption = errors.New("near: invalid option")
+// ErrInvalidOption is wrapped by every error New returns for invalid
+// Options; the error text names the field and the valid range. It is
+// backend.ErrInvalidOption.
+var ErrInvalidOption = backend.ErrInvalidOption
 
 // errClosed is the error of a call after Close.
 var errClosed = fmt.Errorf("near: %w", backend.ErrClosed)
@@ -100,14 +102,14 @@ type Store struct {
 // remote: Close closes it.
 func New(remote backend.Backend, opts Options) (*Store, error) {
 	if remote == nil {
-		return nil, fmt.Errorf("%w: the remote store is nil", ErrInvalidOption)
+		return nil, fmt.Errorf("near: the remote store is nil: %w", ErrInvalidOption)
 	}
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	mem, err := simple.New(simple.Options{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes, Clock: opts.Clock})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		return nil, fmt.Errorf("near: %w", err) // simple's own wraps ErrInvalidOption
 	}
 	s := &Store{
 		remote:   remote,
