@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,12 +25,13 @@ var ErrInvalidOption = backend.ErrInvalidOption
 var errClosed = fmt.Errorf("near: %w", backend.ErrClosed)
 
 var (
-	_ backend.NearCache   = (*Store)(nil)
-	_ backend.GetManyer   = (*Store)(nil)
-	_ backend.SetManyer   = (*Store)(nil)
-	_ backend.Incrementer = (*Store)(nil)
-	_ backend.Haser       = (*Store)(nil)
-	_ backend.Statser     = (*Store)(nil)
+	_ backend.NearCache     = (*Store)(nil)
+	_ backend.GetManyer     = (*Store)(nil)
+	_ backend.SetManyer     = (*Store)(nil)
+	_ backend.Incrementer   = (*Store)(nil)
+	_ backend.Haser         = (*Store)(nil)
+	_ backend.DeleteCounter = (*Store)(nil)
+	_ backend.Statser       = (*Store)(nil)
 )
 
 // nBuckets is the number of invalidation buckets: a value read before a
@@ -65,6 +67,7 @@ type Store struct {
 	setMany backend.SetManyer
 	incr    backend.Incrementer
 	has     backend.Haser
+	counter backend.DeleteCounter
 	statser backend.Statser
 
 	mem      *simple.Store
@@ -123,6 +126,7 @@ func New(remote backend.Backend, opts Options) (*Store, error) {
 	s.setMany, _ = remote.(backend.SetManyer)
 	s.incr, _ = remote.(backend.Incrementer)
 	s.has, _ = remote.(backend.Haser)
+	s.counter, _ = remote.(backend.DeleteCounter)
 	s.statser, _ = remote.(backend.Statser)
 	if s.maxStale == 0 {
 		s.maxStale = DefaultMaxStale
@@ -350,6 +354,31 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	err := s.remote.Delete(ctx, keys...)
 	s.dropAll(keys)
 	return err
+}
+
+// DeleteCount deletes keys from the remote store, then from memory, and
+// returns how many held a live entry: the remote store's own count, or
+// (for one that does not count) the keys a read found just before.
+func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
+	if s.closed.Load() {
+		return 0, errClosed
+	}
+	defer s.dropAll(keys)
+	if s.counter != nil {
+		return s.counter.DeleteCount(ctx, keys...)
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	vals, err := s.GetMany(ctx, keys)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, v := range vals {
+		if v != nil {
+			n++
+		}
+	}
+	return n, s.remote.Delete(ctx, keys...)
 }
 
 // Clear clears the remote store's namespace, then empties memory. Other

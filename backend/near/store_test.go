@@ -177,7 +177,11 @@ func TestOwnWritesDropTheirKeys(t *testing.T) {
 			_, err := s.Add(ctx, k, []byte("1"), 0)
 			return err
 		},
-		"Delete":  func(k string) error { return s.Delete(ctx, "x", k) },
+		"Delete": func(k string) error { return s.Delete(ctx, "x", k) },
+		"DeleteCount": func(k string) error {
+			_, err := s.DeleteCount(ctx, k)
+			return err
+		},
 		"SetMany": func(k string) error { return s.SetMany(ctx, []backend.Item{{Key: k, Value: []byte("1")}}) },
 		"Incr": func(k string) error {
 			_, err := s.Incr(ctx, k, 1)
@@ -217,6 +221,9 @@ func TestCapabilitiesFallBackForARemoteWithout(t *testing.T) {
 	ok, err = s.Has(ctx, "missing")
 	require.NoError(t, err)
 	assert.False(t, ok)
+	deleted, err := s.DeleteCount(ctx, "a", "missing", "a")
+	require.NoError(t, err)
+	assert.Equal(t, 1, deleted)
 	assert.Equal(t, backend.Stats{Entries: -1, Bytes: -1, Evictions: -1}, s.Stats())
 }
 
