@@ -184,6 +184,9 @@ func New(opts *Options) (*Cache, error) {
 		failOpen:  c.failOpen,
 	}
 	c.store.local, _ = b.(backend.ValueStore)
+	if c.store.local == nil {
+		c.store.near, _ = b.(backend.NearCache)
+	}
 	c.store.many, _ = b.(backend.GetManyer)
 	c.store.setMany, _ = b.(backend.SetManyer)
 	if opts.Breaker.Cooldown < 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -41,6 +42,33 @@ type entry struct {
 	// life (its TTL was not clamped), so that a reader sharing the store's
 	// clock need not check its times (see store.fresh).
 	storeExpires bool
+	// near is set when the entry is kept in a near cache
+	// (backend.NearCache), shared by its readers: the first to decode its
+	// payload keeps the result there for the others, so that a near hit
+	// decodes nothing.
+	near *nearDecoded
+}
+
+// nearDecoded holds the decoded payload of an entry kept in a near cache.
+type nearDecoded struct{ v atomic.Pointer[any] }
+
+// decodedValue returns the payload of a near entry as an earlier reader
+// decoded it, or nil.
+func (e *entry) decodedValue() any {
+	if e.near != nil {
+		if p := e.near.v.Load(); p != nil {
+			return *p
+		}
+	}
+	return nil
+}
+
+// keepDecoded keeps v, the decoded payload, for the later readers of a near
+// entry. The first value kept stays.
+func (e *entry) keepDecoded(v any) {
+	if e.near != nil {
+		e.near.v.CompareAndSwap(nil, &v)
+	}
 }
 
 const (

@@ -278,11 +278,9 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	return v, err
 }
 
-// lookup reads key's entry and the function's tag versions, bounded by
-// Options.Timeout on a remote store.
+// lookup reads key's entry and the function's tag versions (bounded by
+// Options.Timeout on a remote store: lookup sees to it).
 func (m *Memoized[A, R]) lookup(ctx context.Context, key string) (*entry, error) {
-	ctx, cancel := m.c.store.bound(ctx)
-	defer cancel()
 	return m.c.store.lookup(ctx, key, m.tagKeys, time.Time{})
 }
 

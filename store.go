@@ -21,6 +21,12 @@ import (
 //     kept as a version value.
 //   - Any other store keeps bytes: an entry is encoded in the envelope of
 //     entry.go, a version as decimal text (see formatVersion).
+//   - A remote store with a near cache (a backend.NearCache, such as
+//     backend/near) also keeps, in process memory, the entries it decoded
+//     and the versions it read, as an in-process store keeps them: lookup
+//     finds them there first and reads nothing remote when it can, and
+//     keeps what a remote read returns (see keepNear). The near cache drops
+//     what any process changes.
 //
 // Every read and write of entries and versions goes through the methods
 // below: lookup (an entry checked against its tags' versions), versions (the
@@ -31,6 +37,7 @@ import (
 type store struct {
 	b       backend.Backend
 	local   backend.ValueStore // b, when it keeps Go values in memory
+	near    backend.NearCache  // b, when it keeps near what it reads remote (local is nil)
 	many    backend.GetManyer  // b, when it reads several keys at once
 	setMany backend.SetManyer  // b, when it writes several keys at once
 
@@ -70,6 +77,7 @@ func (s *store) nowOr(t time.Time) int64 {
 
 // bound limits a fail-open call (the response cache, Memoize) to
 // Options.Timeout. In-process stores never block: they get ctx as it is.
+// (lookup bounds its remote reads itself, so that a near hit pays nothing.)
 func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if s.local != nil {
 		return ctx, func() {}
@@ -92,13 +100,23 @@ func (s *store) fresh(e *entry, now time.Time) bool {
 // clock if needed), fresh or within its stale window, and was written under
 // the current versions of tags (nil: the tags the entry records; remote
 // stores then need a second round trip). With tags given, a remote store
-// reads the entry and the versions in one round trip. A miss is an error
-// wrapping ErrNotFound; so is a corrupt entry, which is deleted and counted.
-// Nothing else is counted.
+// reads the entry and the versions in one round trip, bounded by
+// Options.Timeout (it is called by fail-open callers only), unless it finds
+// them all in its near cache. A miss is an error wrapping ErrNotFound; so is
+// a corrupt entry, which is deleted and counted. Nothing else is counted.
 func (s *store) lookup(ctx context.Context, key string, tags []string, now time.Time) (*entry, error) {
 	if s.local != nil {
 		return s.lookupLocal(key, tags, now)
 	}
+	var tok backend.NearToken
+	if s.near != nil {
+		if e, err := s.lookupLocal(key, tags, now); err == nil {
+			return e, nil
+		}
+		tok = s.near.NearToken() // before the read: see keepNear
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var (
 		raw      []byte
 		versions [][]byte
@@ -111,6 +129,7 @@ func (s *store) lookup(ctx context.Context, key string, tags []string, now time.
 			return nil, err
 		}
 		if raw, versions = vals[0], vals[1:]; raw == nil {
+			s.keepNear(tok, key, nil, tags, versions, now)
 			return nil, ErrNotFound
 		}
 	} else if raw, err = s.get(ctx, key); err != nil {
@@ -121,12 +140,13 @@ func (s *store) lookup(ctx context.Context, key string, tags []string, now time.
 		s.dropCorrupt(ctx, key)
 		return nil, ErrNotFound
 	}
-	return s.verify(ctx, e, tags, versions, now)
+	return s.verify(ctx, key, e, tags, versions, now, tok)
 }
 
 // verify checks a decoded remote entry: alive at now, written under tags
-// (nil: its own), at the versions read with it (nil: read them now).
-func (s *store) verify(ctx context.Context, e *entry, tags []string, versions [][]byte, now time.Time) (*entry, error) {
+// (nil: its own), at the versions read with it (nil: read them now). What
+// it read is kept near, for a read that began with tok.
+func (s *store) verify(ctx context.Context, key string, e *entry, tags []string, versions [][]byte, now time.Time, tok backend.NearToken) (*entry, error) {
 	if !e.alive(s.nowOr(now)) {
 		return nil, ErrNotFound
 	}
@@ -136,10 +156,7 @@ func (s *store) verify(ctx context.Context, e *entry, tags []string, versions []
 	if !sameKeys(e.TagKeys, tags) {
 		return nil, ErrNotFound
 	}
-	if len(tags) == 0 {
-		return e, nil
-	}
-	if versions == nil {
+	if len(tags) > 0 && versions == nil {
 		var err error
 		if versions, err = s.getRaw(ctx, tags); err != nil {
 			return nil, err
@@ -148,22 +165,47 @@ func (s *store) verify(ctx context.Context, e *entry, tags []string, versions []
 	for i, raw := range versions {
 		v, ok := parseVersion(raw)
 		if !ok || v.n != e.Versions[i] {
+			s.keepNear(tok, key, nil, tags, versions, now)
 			return nil, ErrNotFound
 		}
 	}
+	s.keepNear(tok, key, e, tags, versions, now)
 	return e, nil
 }
 
-func (s *store) lookupLocal(key string, tags []string, now time.Time) (*entry, error) {
-	var (
-		v  any
-		ok bool
-	)
-	if now.IsZero() || !s.realClock {
-		v, ok = s.local.LoadValue(key)
-	} else {
-		v, ok = s.local.LoadValueAt(key, now)
+// keepNear keeps in the near cache what a remote read that began with tok
+// found: the entry e under key (nil: none), and the versions of tags (raws,
+// as read). The token, taken before the read, makes the near cache refuse
+// them if any of their keys changed since: so a value read just before
+// another process changed it is never kept past the news of the change.
+func (s *store) keepNear(tok backend.NearToken, key string, e *entry, tags []string, raws [][]byte, now time.Time) {
+	if s.near == nil || tok.Seq == 0 {
+		return
 	}
+	t := s.nowOr(now)
+	for i, k := range tags {
+		if v, ok := parseVersion(raws[i]); ok && (v.until == 0 || v.until > t) {
+			s.near.StoreNear(k, v, len(k)+versionSize, lifeLeft(v.until, t), tok)
+		}
+	}
+	if e != nil && e.alive(t) {
+		e.near = &nearDecoded{}
+		// The payload and, once decoded, its value.
+		s.near.StoreNear(key, e, e.memSize()+len(e.Payload), lifeLeft(e.StaleUntil, t), tok)
+	}
+}
+
+// lifeLeft is the TTL left until the deadline until (0: none) at now.
+func lifeLeft(until, now int64) time.Duration {
+	if until == 0 {
+		return 0
+	}
+	return time.Duration(until - now)
+}
+
+// lookupLocal is lookup in memory: the in-process store, or the near cache.
+func (s *store) lookupLocal(key string, tags []string, now time.Time) (*entry, error) {
+	v, ok := s.loadHeld(key, now)
 	if !ok {
 		return nil, ErrNotFound
 	}
@@ -183,11 +225,26 @@ func (s *store) lookupLocal(key string, tags []string, now time.Time) (*entry, e
 		return nil, ErrNotFound
 	}
 	for i, k := range tags {
-		if v, ok := s.loadVersion(k); !ok || v.n != e.Versions[i] {
+		if v, ok := s.loadVersion(k, now); !ok || v.n != e.Versions[i] {
 			return nil, ErrNotFound
 		}
 	}
 	return e, nil
+}
+
+// loadHeld reads key from memory: the in-process store, or the near cache.
+// now is the caller's reading of the clock, or zero.
+func (s *store) loadHeld(key string, now time.Time) (any, bool) {
+	if !s.realClock {
+		now = time.Time{} // not the stores' clock
+	}
+	switch {
+	case s.near != nil:
+		return s.near.LoadNear(key, now)
+	case now.IsZero():
+		return s.local.LoadValue(key)
+	}
+	return s.local.LoadValueAt(key, now)
 }
 
 // lookupDirect reads a key of the direct API, which holds either an entry
@@ -205,6 +262,14 @@ func (s *store) lookupDirect(ctx context.Context, key string) (e *entry, integer
 		}
 		return nil, raw, nil
 	}
+	var tok backend.NearToken
+	if s.near != nil {
+		// Integers (counters) are not kept near: they are always read.
+		if e, err = s.lookupLocal(key, nil, time.Time{}); err == nil {
+			return e, nil, nil
+		}
+		tok = s.near.NearToken()
+	}
 	raw, err := s.get(ctx, key)
 	if err != nil {
 		return nil, nil, err
@@ -216,7 +281,7 @@ func (s *store) lookupDirect(ctx context.Context, key string) (e *entry, integer
 		s.dropCorrupt(ctx, key)
 		return nil, nil, ErrNotFound
 	}
-	e, err = s.verify(ctx, e, nil, nil, time.Time{})
+	e, err = s.verify(ctx, key, e, nil, nil, time.Time{}, tok)
 	return e, nil, err
 }
 
@@ -242,6 +307,7 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 		}
 		return out, nil
 	}
+	tok := s.nearToken()
 	vals, err := s.getRaw(ctx, keys)
 	if err != nil {
 		return nil, err
@@ -287,7 +353,7 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 		for j, t := range e.TagKeys {
 			versions[j] = current[t]
 		}
-		if out[i].e, err = s.verify(ctx, e, nil, versions, time.Time{}); err != nil {
+		if out[i].e, err = s.verify(ctx, keys[i], e, nil, versions, time.Time{}, tok); err != nil {
 			out[i].e = nil
 		}
 	}
@@ -302,9 +368,20 @@ func notFoundOr(err error) error {
 	return err
 }
 
+// nearToken is the near cache's token for a remote read, or the zero
+// token (nothing is kept) without one.
+func (s *store) nearToken() backend.NearToken {
+	if s.near == nil {
+		return backend.NearToken{}
+	}
+	return s.near.NearToken()
+}
+
 // dropCorrupt deletes an entry that did not decode, and counts it.
 func (s *store) dropCorrupt(ctx context.Context, key string) {
 	s.stats.corrupt.Add(1)
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := s.del(ctx, key); err != nil {
 		s.failOpen("delete corrupt entry", err)
 	}
@@ -347,11 +424,13 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 		return vs, nil
 	}
 	var raws [][]byte
-	if s.local == nil {
+	if s.local == nil && !s.versionsNear(tags) {
+		tok := s.nearToken()
 		var err error
 		if raws, err = s.getRaw(ctx, tags); err != nil {
 			return vs, err
 		}
+		s.keepNear(tok, "", nil, tags, raws, time.Time{})
 	}
 	vs.ns = make([]uint64, len(tags))
 	for i, k := range tags {
@@ -359,8 +438,8 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 			v  version
 			ok bool
 		)
-		if s.local != nil {
-			v, ok = s.loadVersion(k)
+		if raws == nil {
+			v, ok = s.loadVersion(k, time.Time{})
 		} else {
 			v, ok = parseVersion(raws[i])
 		}
@@ -408,7 +487,7 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration,
 		var cur version
 		var ok bool
 		if s.local != nil {
-			cur, ok = s.loadVersion(k)
+			cur, ok = s.loadVersion(k, time.Time{})
 		} else {
 			raw, err := s.get(ctx, k)
 			if err != nil && !errors.Is(err, ErrNotFound) {
@@ -439,8 +518,24 @@ func (s *store) versionTTL(k string, life time.Duration) time.Duration {
 	return 4 * life
 }
 
-func (s *store) loadVersion(k string) (version, bool) {
-	v, ok := s.local.LoadValue(k)
+// versionsNear reports whether the near cache holds a version of every
+// one of tags.
+func (s *store) versionsNear(tags []string) bool {
+	if s.near == nil {
+		return false
+	}
+	for _, k := range tags {
+		if _, ok := s.loadVersion(k, time.Time{}); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// loadVersion reads the version of k from memory (the in-process store or
+// the near cache); now is the caller's reading of the clock, or zero.
+func (s *store) loadVersion(k string, now time.Time) (version, bool) {
+	v, ok := s.loadHeld(k, now)
 	if !ok {
 		return version{}, false
 	}

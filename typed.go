@@ -68,6 +68,9 @@ func decodeValue[T any](c *Cache, e *entry) (T, error) {
 	if v, ok := e.value.(T); ok {
 		return v, nil
 	}
+	if v, ok := e.decodedValue().(T); ok {
+		return v, nil
+	}
 	var v T
 	if e.Payload == nil && e.value != nil {
 		// Written by SetAs with another type on an in-process store: go
@@ -81,6 +84,7 @@ func decodeValue[T any](c *Cache, e *entry) (T, error) {
 	if err := c.codec.Unmarshal(e.Payload, &v); err != nil {
 		return v, fmt.Errorf("caching: decode %T: %w", v, err)
 	}
+	e.keepDecoded(v)
 	return v, nil
 }
 

@@ -340,8 +340,7 @@ func (v *view) announce(w http.ResponseWriter, r *http.Request, o outcome, st ht
 // record, then the snapshot of r's variant.
 func (v *view) find(r *http.Request, base string, now time.Time) (found, error) {
 	f := found{key: base}
-	ctx, cancel := v.c.store.bound(r.Context())
-	defer cancel()
+	ctx := r.Context() // lookup bounds its remote reads by Options.Timeout
 	var tagKeys []string
 	if v.c.store.local == nil {
 		// One round trip: the entry with its tag versions. (An in-process
@@ -377,11 +376,15 @@ func (v *view) load(ctx context.Context, key string, tagKeys []string, now time.
 	if e.value != nil {
 		return e, e.value, nil
 	}
+	if val := e.decodedValue(); val != nil {
+		return e, val, nil
+	}
 	val, err := decodeViewPayload(e.Payload)
 	if err != nil {
 		v.c.store.dropCorrupt(ctx, key)
 		return nil, nil, ErrNotFound
 	}
+	e.keepDecoded(val)
 	return e, val, nil
 }
 

@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/near"
+	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // benchBody is a 2 KiB JSON document.
@@ -39,6 +43,34 @@ func benchCache(b *testing.B, remoteStore bool) *Cache {
 	return c
 }
 
+// benchRedisCache is a Cache on the real Redis (skipped without one), with a
+// near cache in front of it when withNear.
+func benchRedisCache(b *testing.B, withNear bool) *Cache {
+	b.Helper()
+	var store backend.Backend = redisstore.Must(redisstore.Options{
+		URL:    "redis://" + testutil.RedisAddr(b) + "/0",
+		Prefix: "caching-bench:" + b.Name() + ":",
+	})
+	if withNear {
+		n := near.Must(store, near.Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := n.WaitWatching(ctx); err != nil {
+			b.Fatal(err)
+		}
+		store = n
+	}
+	c, err := New(&Options{Backend: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = c.Clear(context.Background())
+		c.Close()
+	})
+	return c
+}
+
 // BenchmarkCachedHit compares a hit with the bare handler writing the same
 // 2 KiB body, both into a fresh httptest.ResponseRecorder (the target is a
 // hit costing at most 1.5 times the bare handler).
@@ -55,6 +87,12 @@ func BenchmarkCachedHit(b *testing.B) {
 		{"handler=hit-remote", func(b *testing.B) http.Handler {
 			return benchCache(b, true).Cached(time.Hour)(benchHandler())
 		}},
+		{"handler=hit-redis", func(b *testing.B) http.Handler {
+			return benchRedisCache(b, false).Cached(time.Hour)(benchHandler())
+		}},
+		{"handler=hit-near-redis", func(b *testing.B) http.Handler {
+			return benchRedisCache(b, true).Cached(time.Hour)(benchHandler())
+		}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name+"/size=2KiB", func(b *testing.B) {
@@ -67,7 +105,7 @@ func BenchmarkCachedHit(b *testing.B) {
 			}
 		})
 	}
-	for _, tc := range cases[:2] {
+	for _, tc := range append(cases[:2:2], cases[3:]...) {
 		b.Run(tc.name+"/size=2KiB/parallel", func(b *testing.B) {
 			h := tc.h(b)
 			h.ServeHTTP(httptest.NewRecorder(), r)

@@ -17,9 +17,10 @@
 // # Optional capabilities
 //
 // A backend may also implement GetManyer, SetManyer, Incrementer, Haser,
-// DeleteCounter and Statser. The caching package finds them by type assertion and falls back to
-// the plain methods (correctly, but in more round trips, or without
-// atomicity where noted) when a backend does not offer them.
+// DeleteCounter, Statser, ValueStore and NearCache. The caching package
+// finds them by type assertion and falls back to the plain methods
+// (correctly, but in more round trips, or without atomicity where noted)
+// when a backend does not offer them.
 //
 // # Concurrency
 //
@@ -162,6 +163,45 @@ type ValueStore interface {
 	// AddValue stores v only if no live entry exists under key, and reports
 	// whether it did. It is atomic.
 	AddValue(key string, v any, size int, ttl time.Duration) (bool, error)
+}
+
+// NearCache is implemented by a backend that keeps, in process memory, what
+// the caching package decoded from the remote store it wraps (backend/near
+// does), and drops it when any process changes it. The caching package looks
+// a key up near first and reads nothing remote when it finds it there; after
+// a remote read it keeps what it decoded (entries, tag versions) with
+// StoreNear. Writes go through the backend's Backend methods, which drop
+// the keys they change.
+//
+// Values kept near are shared by every caller that loads them: they must be
+// treated as read-only.
+type NearCache interface {
+	// LoadNear returns the value kept near under key, if any. now is
+	// time.Now() as the caller read it, or zero: a near cache whose clock
+	// is time.Now may use it instead of reading the clock again.
+	LoadNear(key string, now time.Time) (v any, ok bool)
+	// NearToken returns the token to take before a remote read whose
+	// results the caller will keep with StoreNear.
+	NearToken() NearToken
+	// StoreNear keeps v under key for at most ttl (0: as long as the near
+	// cache allows), unless key changed, or the near cache was emptied or
+	// lost its source of invalidations, after t was taken: then it keeps
+	// nothing, so that a value read before a change is never kept past the
+	// news of the change. size is what v counts against the near cache's
+	// byte bound.
+	StoreNear(key string, v any, size int, ttl time.Duration, t NearToken)
+}
+
+// NearToken is what a NearCache hands out before a remote read (NearToken)
+// and takes back with what the read returned (StoreNear). The near cache
+// gives its fields their meaning; callers only pass tokens back.
+type NearToken struct {
+	// Seq is the near cache's count of invalidations when the token was
+	// taken; 0 means the near cache keeps nothing now.
+	Seq uint64
+	// At is when the token was taken, in Unix nanoseconds of the near
+	// cache's clock: the age of what StoreNear keeps counts from it.
+	At int64
 }
 
 // CheckTTL returns an error wrapping ErrInvalidTTL if ttl is negative.

@@ -23,7 +23,7 @@ WARMUP=${WARMUP:-1s}
 CONNS=${CONNS:-32}
 WORKERS=${WORKERS:-5}
 THREADS=${THREADS:-2}
-CONTENDERS=${CONTENDERS:-naive-map,cached-simple,cached-redis,flask-simplecache,flask-rediscache}
+CONTENDERS=${CONTENDERS:-naive-map,cached-simple,cached-redis,cached-near-redis,flask-simplecache,flask-rediscache}
 REDIS=${REDIS:-redis://127.0.0.1:6379/0}
 
 packages="python3-flask python3-flask-caching python3-redis gunicorn"

@@ -22,15 +22,15 @@ import (
 var openers = map[string]func(*cacheURL) (backend.Backend, error){
 	"simple":          openSimple,
 	"null":            openNull,
-	"file":            openFile,
-	"redis":           openRedis,
-	"rediss":          openRedis,
-	"redis+cluster":   openRedis,
-	"rediss+cluster":  openRedis,
-	"redis+sentinel":  openRedis,
-	"rediss+sentinel": openRedis,
-	"unix":            openRedis,
-	"memcached":       openMemcached,
+	"file":            withNear(openFile),
+	"redis":           withNear(openRedis),
+	"rediss":          withNear(openRedis),
+	"redis+cluster":   withNear(openRedis),
+	"rediss+cluster":  withNear(openRedis),
+	"redis+sentinel":  withNear(openRedis),
+	"rediss+sentinel": withNear(openRedis),
+	"unix":            withNear(openRedis),
+	"memcached":       withNear(openMemcached),
 }
 
 const schemeList = "simple, null, file, redis, rediss, redis+cluster, rediss+cluster, redis+sentinel, rediss+sentinel, unix or memcached"

@@ -62,6 +62,11 @@
 //	max_item_size       memcached         MaxItemSize                         —
 //	generation_ttl      memcached         GenerationTTL (-1: read each time)  —
 //	flush_on_clear      memcached         FlushOnClear                        —
+//	near                file, redis*,     a near cache in front (backend/near)  —
+//	                    unix, memcached
+//	near_max_stale      (with near=1)     near.Options.MaxStale               —
+//	near_max_entries    (with near=1)     near.Options.MaxEntries             —
+//	near_max_bytes      (with near=1)     near.Options.MaxBytes               —
 //
 // The Redis schemes (redis*, unix) also hand these go-redis options on to
 // the client, after checking them (see redis.ParseURL): dial_timeout,

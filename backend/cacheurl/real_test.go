@@ -24,6 +24,7 @@ import (
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/cacheurl"
 	"github.com/go-caching/caching/backend/memcached"
+	"github.com/go-caching/caching/backend/near"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/testutil"
 	"github.com/redis/go-redis/v9"
@@ -182,4 +183,25 @@ func TestOpenMemcachedDefaultPort(t *testing.T) {
 	require.NoError(t, err)
 	b := open(t, "memcached://"+host+"?namespace="+unique("cacheurl-test-"), &memcached.Store{})
 	roundTrip(t, b)
+}
+
+// TestOpenNear: near=1 puts a near cache in front of a remote store, with
+// the near_* parameters.
+func TestOpenNear(t *testing.T) {
+	for name, raw := range map[string]string{
+		"redis":     "redis://" + testutil.RedisAddr(t) + "?prefix=" + unique("cacheurl-test:") + "&near=1&near_max_stale=250ms&near_max_entries=1000&near_max_bytes=8MiB",
+		"memcached": "memcached://" + strings.Join(testutil.MemcachedAddrs(t), ",") + "?namespace=" + unique("cacheurl-test-") + "&near=true",
+		"file":      "file://" + filepath.ToSlash(t.TempDir()) + "?near=1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := open(t, raw, &near.Store{})
+			defer b.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, b.(*near.Store).WaitWatching(ctx))
+			roundTrip(t, b)
+		})
+	}
+	b := open(t, "redis://"+testutil.RedisAddr(t)+"?near=0", &redisstore.Store{})
+	_ = b.Close()
 }

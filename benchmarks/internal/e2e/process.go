@@ -85,6 +85,7 @@ func Contenders() []Contender {
 		ours("naive-map", "naive map (the reference)", ModeNaive),
 		ours("cached-simple", "Cached, in-process store", ModeSimple),
 		ours("cached-redis", "Cached, Redis", ModeRedis),
+		ours("cached-near-redis", "Cached, Redis with a near cache", ModeNear),
 		flask("flask-simplecache", "Flask-Caching SimpleCache, gunicorn", "SimpleCache"),
 		flask("flask-rediscache", "Flask-Caching RedisCache, gunicorn", "RedisCache"),
 	}
@@ -97,13 +98,13 @@ func ours(name, title, mode string) Contender {
 	return Contender{
 		Name:  name,
 		Title: title,
-		Redis: mode == ModeRedis,
+		Redis: mode == ModeRedis || mode == ModeNear,
 		Command: func(env Env) (*exec.Cmd, error) {
 			if len(env.Self) == 0 {
 				return nil, errors.New("e2e: Env.Self is empty")
 			}
 			args := append(env.Self[1:len(env.Self):len(env.Self)], "-mode", mode)
-			if mode == ModeRedis {
+			if mode == ModeRedis || mode == ModeNear {
 				args = append(args, "-redis", env.redisURL(), "-prefix", env.Prefix)
 			}
 			cmd := exec.Command(env.Self[0], args...)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/backend/near"
 	redisstore "github.com/go-caching/caching/backend/redis"
 )
 
@@ -22,16 +23,18 @@ const (
 	ModeNaive  = "naive"  // Naive, the map behind an RWMutex (the reference)
 	ModeSimple = "simple" // Cached on the default in-process store (backend/simple)
 	ModeRedis  = "redis"  // Cached on backend/redis
+	ModeNear   = "near"   // Cached on backend/redis with a near cache (backend/near) in front
 )
 
 // ServerOptions configures one server of ours.
 type ServerOptions struct {
-	// Mode is ModeNaive, ModeSimple or ModeRedis.
+	// Mode is ModeNaive, ModeSimple, ModeRedis or ModeNear.
 	Mode string
-	// Redis is the URL of the Redis server of ModeRedis, in backend/redis's
-	// Options.URL syntax. Default DefaultRedisURL.
+	// Redis is the URL of the Redis server of ModeRedis and ModeNear, in
+	// backend/redis's Options.URL syntax. Default DefaultRedisURL.
 	Redis string
-	// Prefix is the key prefix of ModeRedis. Default "caching-e2e:".
+	// Prefix is the key prefix of ModeRedis and ModeNear. Default
+	// "caching-e2e:".
 	Prefix string
 }
 
@@ -52,9 +55,9 @@ func NewHandler(opts ServerOptions) (http.Handler, func() error, error) {
 	switch opts.Mode {
 	case ModeNaive:
 		h = Naive(page, StatusHeader)
-	case ModeSimple, ModeRedis:
+	case ModeSimple, ModeRedis, ModeNear:
 		var copts caching.Options
-		if opts.Mode == ModeRedis {
+		if opts.Mode != ModeSimple {
 			url, prefix := opts.Redis, opts.Prefix
 			if url == "" {
 				url = DefaultRedisURL
@@ -67,6 +70,22 @@ func NewHandler(opts ServerOptions) (http.Handler, func() error, error) {
 				return nil, nil, err
 			}
 			copts.Backend = store
+			if opts.Mode == ModeNear {
+				n, err := near.New(store, near.Options{})
+				if err != nil {
+					return nil, nil, err
+				}
+				// Serve once the watch is up, so that the warm-up fills the
+				// near cache.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err = n.WaitWatching(ctx)
+				cancel()
+				if err != nil {
+					_ = n.Close()
+					return nil, nil, fmt.Errorf("e2e: near cache: %w", err)
+				}
+				copts.Backend = n
+			}
 		}
 		c, err := caching.New(&copts)
 		if err != nil {
@@ -75,7 +94,7 @@ func NewHandler(opts ServerOptions) (http.Handler, func() error, error) {
 		h = c.Cached(TTL, caching.CacheStatusHeader(StatusHeader))(page)
 		release = c.Close
 	default:
-		return nil, nil, fmt.Errorf("e2e: mode %q; want %s, %s or %s", opts.Mode, ModeNaive, ModeSimple, ModeRedis)
+		return nil, nil, fmt.Errorf("e2e: mode %q; want %s, %s, %s or %s", opts.Mode, ModeNaive, ModeSimple, ModeRedis, ModeNear)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /products", h)
@@ -91,9 +110,9 @@ func ServeMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (port 0: any free port)")
 	var opts ServerOptions
-	fs.StringVar(&opts.Mode, "mode", ModeNaive, "cache in front of the page: naive, simple or redis")
-	fs.StringVar(&opts.Redis, "redis", DefaultRedisURL, "Redis URL of -mode redis")
-	fs.StringVar(&opts.Prefix, "prefix", "caching-e2e:", "Redis key prefix of -mode redis")
+	fs.StringVar(&opts.Mode, "mode", ModeNaive, "cache in front of the page: naive, simple, redis or near")
+	fs.StringVar(&opts.Redis, "redis", DefaultRedisURL, "Redis URL of -mode redis and near")
+	fs.StringVar(&opts.Prefix, "prefix", "caching-e2e:", "Redis key prefix of -mode redis and near")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -1,0 +1,72 @@
+// Package near is a near cache: a backend that wraps a remote one (Redis,
+// memcached) and keeps, in process memory, what the caching package decoded
+// from it (entries with their decoded values, and tag, path and generation
+// versions), so that a hit costs what a hit on the in-process store costs,
+// and drops what any process changes.
+//
+//	remote := redisstore.Must(redisstore.Options{URL: "redis://localhost:6379/0"})
+//	c := caching.Must(&caching.Options{Backend: near.Must(remote, near.Options{})})
+//
+// The caching package finds the near cache as it finds an in-process store
+// (backend.NearCache): a lookup that finds the entry and the versions it
+// records in memory reads nothing remote; one that does not reads them
+// remote, in one round trip as before, and keeps what it read. Everything
+// else (writes, counters, Has) goes to the remote store.
+//
+// # Invalidation
+//
+// A Store drops from its memory the keys it writes itself, once the remote
+// write returns. The keys other processes change are dropped on the news
+// of the change from the remote store, when it sends news (a Watcher): a
+// Redis store watches its namespace with Redis's server-assisted
+// client-side caching in broadcast mode (CLIENT TRACKING ON BCAST PREFIX),
+// on a connection of its own to each server (every master of a Cluster),
+// so that a write by any client of the server, an expiry or an eviction is
+// reported. memcached sends no news: a value is then kept for MaxStale.
+//
+// # Guarantees
+//
+//   - Bounded age. A value served from memory was the remote store's value
+//     at some moment less than MaxStale (default 1s) before it is served,
+//     counted from the start of the remote read that fetched it, whatever
+//     happens to the news: this is the whole bound on memcached, and the
+//     bound on Redis while a lost connection is not yet noticed.
+//   - Own writes. Once a write made through the Store returns (Set, Add,
+//     Delete, SetMany, Incr, Clear: so the Cache's Set, Delete,
+//     InvalidateTags, InvalidatePath, ForgetAll and Clear), successfully or
+//     not, this process never serves from memory a value read before it.
+//   - Other processes' writes, on Redis. A change made by any client is
+//     dropped from every process's memory when the server's message about
+//     it arrives there (well under a millisecond on loopback; see
+//     BENCHMARKS.md). A value read before the change and returned after the
+//     message is never kept: a token taken before each remote read makes
+//     the Store refuse it.
+//   - A lost watch. When a watch connection drops, is killed, leaves a
+//     heartbeat unanswered (250ms plus the client's ReadTimeout), or its
+//     server stops being a master, and while a new Cluster master is not
+//     yet watched, memory is emptied and bypassed: every read goes to the
+//     remote store and nothing is kept, until the watch is established
+//     again; then memory starts empty. A Redis restart is such a loss.
+//   - A flush of the database (FLUSHDB, FLUSHALL) empties memory; Clear
+//     deletes the namespace's keys, which every process drops (on Redis:
+//     with Options.ClearFlushesDB, as a flush).
+//
+// It is not linearizable: for the time a message takes, two processes may
+// answer one key differently, and a process that reads a key just after
+// another wrote it may still get the old value. And, as on the in-process
+// store, the values handed out from memory (Memoize results, GetAs values)
+// are shared by the callers of the process: they must not be modified.
+//
+// Redis reads from replicas (ReadOnly, ReplicaOnly, RouteRandomly) add the
+// replication lag to what a read returns, and a value read from a lagging
+// replica may then be kept for up to MaxStale: read from masters. Tracking
+// does not tell databases apart: a write to the same key name in another
+// database of the server drops it here too, which costs a miss, nothing
+// more.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use by multiple goroutines. It runs the
+// goroutines of its memory's expiry sweep and of the remote store's watch;
+// Close stops them.
+package near

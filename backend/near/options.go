@@ -1,0 +1,97 @@
+package near
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// DefaultMaxStale is the age past which a value is never served from the
+// near cache when Options.MaxStale is 0.
+const DefaultMaxStale = time.Second
+
+// Options configures a Store. The zero value of every field means its
+// default, so Options{} is a valid configuration.
+type Options struct {
+	// MaxEntries bounds the number of values kept in process memory (entries
+	// and tag versions). Default backend/simple's DefaultMaxEntries
+	// (100,000). Negative is an error.
+	MaxEntries int
+	// MaxBytes bounds the bytes kept in process memory, counted as the
+	// caching package sizes what it keeps (an entry's key, payload and
+	// decoded value). Default backend/simple's DefaultMaxBytes (64 MiB).
+	// Negative is an error.
+	MaxBytes int64
+	// MaxStale is the longest a value is served from process memory,
+	// counted from the moment the remote read that fetched it began: past
+	// it the value is read from the remote store again, whatever happened
+	// to the invalidations. It is the whole staleness bound on a remote
+	// store that sends no invalidations (memcached). Default
+	// DefaultMaxStale (1s). Negative is an error.
+	MaxStale time.Duration
+	// Clock returns the current time; tests inject a fake one to move
+	// MaxStale by hand. Default time.Now.
+	Clock func() time.Time
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.MaxEntries < 0:
+		return fmt.Errorf("near: Options.MaxEntries is %d; want 0 (the default) or more: %w", o.MaxEntries, ErrInvalidOption)
+	case o.MaxBytes < 0:
+		return fmt.Errorf("near: Options.MaxBytes is %d; want 0 (the default) or more: %w", o.MaxBytes, ErrInvalidOption)
+	case o.MaxStale < 0:
+		return fmt.Errorf("near: Options.MaxStale is %v; want 0 (%v) or positive: %w", o.MaxStale, DefaultMaxStale, ErrInvalidOption)
+	}
+	return nil
+}
+
+// Watcher is implemented by a remote store that can tell a process which of
+// its keys any client changes: backend/redis's Store does, with Redis's
+// server-assisted client-side caching (CLIENT TRACKING in broadcast mode).
+// New watches a remote store that implements it.
+//
+// WatchInvalidations starts watching and returns at once; the watch runs
+// until the returned Closer is closed. It reports through two functions,
+// which it may call from goroutines of its own (changed concurrently with
+// itself; state never concurrently with itself):
+//
+//   - changed(keys): the keys (as the Backend methods name them) were
+//     written, deleted, expired or evicted by some client; nil keys: any key
+//     may have changed (the server's database was flushed).
+//   - state(true): from now on every change is reported through changed.
+//     state(false): changes may go unreported from now until the next
+//     state(true). The watch starts in the state false.
+type Watcher interface {
+	WatchInvalidations(changed func(keys []string), state func(watching bool)) (io.Closer, error)
+}
+
+// Stats is what a Store counts of its near cache. The counters are read one
+// at a time, not as an atomic snapshot.
+type Stats struct {
+	// Hits and Misses count the keys looked up in process memory (an entry
+	// and each of its tag versions count one each).
+	Hits, Misses int64
+	// Kept counts the values kept after a remote read; Refused those not
+	// kept because a change, an emptying or a loss of the invalidations
+	// came after the read began, or they were older than MaxStale.
+	Kept, Refused int64
+	// Invalidations counts the keys dropped on news from the remote store
+	// that some client changed them (the Store's own writes not included).
+	Invalidations int64
+	// Emptied counts the times the near cache was emptied: the
+	// invalidations were lost or came back, the database was flushed, or
+	// Clear was called.
+	Emptied int64
+	// Watching reports whether the near cache is in use: invalidations
+	// arrive (always true for a remote store that is not a Watcher). While
+	// it is false every read goes to the remote store.
+	Watching bool
+	// Entries, Bytes and Evictions are those of the process memory
+	// (backend/simple's Stats).
+	Entries, Bytes, Evictions int64
+}
+
+var _ backend.Backend = (*Store)(nil)

@@ -1,0 +1,505 @@
+package near
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/simple"
+)
+
+// ErrInvalidOption is wrapped by every error New returns for invalid
+// Options; the error text names the field and the valid range. It is
+// backend.ErrInvalidOption.
+var ErrInvalidOption = backend.ErrInvalidOption
+
+// errClosed is the error of a call after Close.
+var errClosed = fmt.Errorf("near: %w", backend.ErrClosed)
+
+var (
+	_ backend.NearCache     = (*Store)(nil)
+	_ backend.GetManyer     = (*Store)(nil)
+	_ backend.SetManyer     = (*Store)(nil)
+	_ backend.Incrementer   = (*Store)(nil)
+	_ backend.Haser         = (*Store)(nil)
+	_ backend.DeleteCounter = (*Store)(nil)
+	_ backend.Statser       = (*Store)(nil)
+)
+
+// nBuckets is the number of invalidation buckets: a value read before a
+// change of another key of its bucket is refused too, never one read
+// before a change of its own key.
+const nBuckets = 1024
+
+// bucket orders the keeping and the dropping of the keys that hash to it.
+type bucket struct {
+	mu   sync.Mutex
+	last uint64 // the sequence number of the last drop of one of its keys
+}
+
+// Store is a near cache: a backend.Backend that wraps a remote one (Redis,
+// memcached) and keeps, in process memory, what the caching package decoded
+// from it (backend.NearCache), so that a hit costs what a hit on the
+// in-process store costs. Create it with New or Must; the zero value is not
+// usable. It is safe for concurrent use by multiple goroutines.
+//
+// Every Backend method goes to the remote store; those that change keys
+// (Set, Add, Delete, SetMany, Incr, Clear) then drop them from process
+// memory, so that a process never serves its own overwritten values. The
+// keys other processes change are dropped on the remote store's news of
+// them (see Watcher); without news (memcached), a value is served from
+// memory for at most MaxStale. See the package documentation for the
+// guarantees.
+//
+// A Store runs the goroutines of its memory's expiry sweep and of the
+// remote store's watch; Close stops them and closes the remote store.
+type Store struct {
+	remote  backend.Backend
+	many    backend.GetManyer
+	setMany backend.SetManyer
+	incr    backend.Incrementer
+	has     backend.Haser
+	counter backend.DeleteCounter
+	statser backend.Statser
+
+	mem      *simple.Store
+	maxStale time.Duration
+	clock    func() time.Time
+	seed     maphash.Seed
+
+	// seq counts the drops and emptyings, from 1: a token holds its value.
+	seq atomic.Uint64
+	// watching: invalidations arrive. Changed only under mu's write lock.
+	watching atomic.Bool
+
+	// mu is held for writing to empty memory and change watching, and for
+	// reading by StoreNear, so that nothing read before an emptying is
+	// kept after it.
+	mu      sync.RWMutex
+	flushed uint64        // seq of the last emptying; under mu
+	ready   chan struct{} // closed while watching; under mu
+
+	buckets [nBuckets]bucket
+
+	watch     io.Closer // nil without a Watcher
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
+	hits, misses, kept, refused, invalidations, emptied atomic.Int64
+}
+
+// New returns a Store in front of remote. When remote is a Watcher (a
+// Redis store), New starts watching it, and the near cache is bypassed
+// until the watch is established (WaitWatching waits for it); an error
+// starting the watch (a kind of Redis client that cannot be watched) is
+// returned. Otherwise values are kept for at most MaxStale. The Store owns
+// remote: Close closes it.
+func New(remote backend.Backend, opts Options) (*Store, error) {
+	if remote == nil {
+		return nil, fmt.Errorf("near: the remote store is nil: %w", ErrInvalidOption)
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	mem, err := simple.New(simple.Options{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes, Clock: opts.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("near: %w", err) // simple's own wraps ErrInvalidOption
+	}
+	s := &Store{
+		remote:   remote,
+		mem:      mem,
+		maxStale: opts.MaxStale,
+		clock:    opts.Clock,
+		seed:     maphash.MakeSeed(),
+		ready:    make(chan struct{}),
+	}
+	s.many, _ = remote.(backend.GetManyer)
+	s.setMany, _ = remote.(backend.SetManyer)
+	s.incr, _ = remote.(backend.Incrementer)
+	s.has, _ = remote.(backend.Haser)
+	s.counter, _ = remote.(backend.DeleteCounter)
+	s.statser, _ = remote.(backend.Statser)
+	if s.maxStale == 0 {
+		s.maxStale = DefaultMaxStale
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	s.seq.Store(1)
+	w, ok := remote.(Watcher)
+	if !ok {
+		s.setWatching(true)
+		return s, nil
+	}
+	if s.watch, err = w.WatchInvalidations(s.changed, s.setWatching); err != nil {
+		_ = mem.Close()
+		return nil, fmt.Errorf("near: watch the remote store: %w", err)
+	}
+	return s, nil
+}
+
+// Must is New for program start-up: it panics on an error.
+func Must(remote backend.Backend, opts Options) *Store {
+	s, err := New(remote, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Remote returns the store the Store wraps. Writes made to it directly are
+// not dropped from this process's memory until the remote store's news of
+// them arrives (or MaxStale passes).
+func (s *Store) Remote() backend.Backend { return s.remote }
+
+// WaitWatching returns nil once the near cache is in use (invalidations
+// arrive; at once for a remote store that is not a Watcher), or ctx's
+// error. The near cache may stop being used again at any time.
+func (s *Store) WaitWatching(ctx context.Context) error {
+	s.mu.RLock()
+	ready := s.ready
+	s.mu.RUnlock()
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// NearStats returns what the Store counted of its near cache.
+func (s *Store) NearStats() Stats {
+	m := s.mem.Stats()
+	return Stats{
+		Hits:          s.hits.Load(),
+		Misses:        s.misses.Load(),
+		Kept:          s.kept.Load(),
+		Refused:       s.refused.Load(),
+		Invalidations: s.invalidations.Load(),
+		Emptied:       s.emptied.Load(),
+		Watching:      s.watching.Load(),
+		Entries:       m.Entries,
+		Bytes:         m.Bytes,
+		Evictions:     m.Evictions,
+	}
+}
+
+func (s *Store) bucket(key string) *bucket {
+	return &s.buckets[maphash.String(s.seed, key)%nBuckets]
+}
+
+// LoadNear returns the value kept under key, if any and younger than
+// MaxStale. now is time.Now() as the caller read it, or zero.
+func (s *Store) LoadNear(key string, now time.Time) (any, bool) {
+	var (
+		v  any
+		ok bool
+	)
+	if now.IsZero() {
+		v, ok = s.mem.LoadValue(key)
+	} else {
+		v, ok = s.mem.LoadValueAt(key, now)
+	}
+	if ok {
+		s.hits.Add(1)
+	} else {
+		s.misses.Add(1)
+	}
+	return v, ok
+}
+
+// NearToken returns the token to take before a remote read whose results
+// StoreNear will keep: it holds the count of drops so far (0 while the near
+// cache is bypassed) and the time.
+func (s *Store) NearToken() backend.NearToken {
+	var t backend.NearToken
+	if s.watching.Load() {
+		t.Seq = s.seq.Load()
+	}
+	t.At = s.clock().UnixNano()
+	return t
+}
+
+// StoreNear keeps v under key for at most ttl (0: no limit of the
+// caller's) and at most MaxStale after t was taken, unless key (or another
+// key of its bucket) was dropped, or memory emptied, or the watch lost,
+// since t was taken: then it keeps nothing. A value too large for memory
+// is not kept either.
+func (s *Store) StoreNear(key string, v any, size int, ttl time.Duration, t backend.NearToken) {
+	left := s.maxStale - time.Duration(s.clock().UnixNano()-t.At)
+	if t.Seq == 0 || left <= 0 {
+		s.refused.Add(1)
+		return
+	}
+	if ttl <= 0 || ttl > left {
+		ttl = left
+	}
+	b := s.bucket(key)
+	s.mu.RLock()
+	b.mu.Lock()
+	ok := s.watching.Load() && s.flushed <= t.Seq && b.last <= t.Seq
+	if ok {
+		ok = s.mem.StoreValue(key, v, size, ttl) == nil
+	}
+	b.mu.Unlock()
+	s.mu.RUnlock()
+	if ok {
+		s.kept.Add(1)
+	} else {
+		s.refused.Add(1)
+	}
+}
+
+// drop removes key from memory and refuses, from now on, what was read
+// under a token taken before.
+func (s *Store) drop(key string) {
+	b := s.bucket(key)
+	b.mu.Lock()
+	b.last = s.seq.Add(1)
+	_ = s.mem.Delete(context.Background(), key)
+	b.mu.Unlock()
+}
+
+// dropAll drops keys.
+func (s *Store) dropAll(keys []string) {
+	for _, k := range keys {
+		s.drop(k)
+	}
+}
+
+// empty removes everything from memory and refuses what was read under a
+// token taken before; with set, it also makes watching the state.
+func (s *Store) empty(set, watching bool) {
+	s.mu.Lock()
+	s.flushed = s.seq.Add(1)
+	_ = s.mem.Clear(context.Background())
+	if set {
+		s.watching.Store(watching)
+		select {
+		case <-s.ready:
+			if !watching {
+				s.ready = make(chan struct{})
+			}
+		default:
+			if watching {
+				close(s.ready)
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.emptied.Add(1)
+}
+
+// changed is the Watcher's report of keys changed by some client.
+func (s *Store) changed(keys []string) {
+	if keys == nil {
+		s.empty(false, false)
+		return
+	}
+	s.invalidations.Add(int64(len(keys)))
+	s.dropAll(keys)
+}
+
+// setWatching is the Watcher's report of its state. Memory is emptied both
+// ways: when the watch is lost, since a change may go unreported; when it
+// is back, to refuse what was read while it was away.
+func (s *Store) setWatching(watching bool) { s.empty(true, watching) }
+
+// Get reads key from the remote store. (The caching package reads through
+// LoadNear first; Get is the plain Backend method.)
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, errClosed
+	}
+	return s.remote.Get(ctx, key)
+}
+
+// Set writes to the remote store, then drops key from memory.
+func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	err := s.remote.Set(ctx, key, value, ttl)
+	s.drop(key)
+	return err
+}
+
+// Add writes to the remote store if key is absent there, then drops key
+// from memory if it wrote (or may have written: on an error).
+func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if s.closed.Load() {
+		return false, errClosed
+	}
+	added, err := s.remote.Add(ctx, key, value, ttl)
+	if added || err != nil {
+		s.drop(key)
+	}
+	return added, err
+}
+
+// Delete deletes keys from the remote store, then from memory.
+func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	err := s.remote.Delete(ctx, keys...)
+	s.dropAll(keys)
+	return err
+}
+
+// DeleteCount deletes keys from the remote store, then from memory, and
+// returns how many held a live entry: the remote store's own count, or
+// (for one that does not count) the keys a read found just before.
+func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
+	if s.closed.Load() {
+		return 0, errClosed
+	}
+	defer s.dropAll(keys)
+	if s.counter != nil {
+		return s.counter.DeleteCount(ctx, keys...)
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	vals, err := s.GetMany(ctx, keys)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, v := range vals {
+		if v != nil {
+			n++
+		}
+	}
+	return n, s.remote.Delete(ctx, keys...)
+}
+
+// Clear clears the remote store's namespace, then empties memory. Other
+// processes drop the keys on the remote store's news of their deletion
+// (Redis), or within MaxStale (memcached).
+func (s *Store) Clear(ctx context.Context) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	err := s.remote.Clear(ctx)
+	s.empty(false, false)
+	return err
+}
+
+// Close stops the watch, releases memory and closes the remote store. It
+// is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		var werr error
+		if s.watch != nil {
+			werr = s.watch.Close()
+		}
+		s.closeErr = errors.Join(werr, s.mem.Close(), s.remote.Close())
+	})
+	return s.closeErr
+}
+
+// GetMany reads keys from the remote store: in one round trip if it can,
+// else one Get per key.
+func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	if s.closed.Load() {
+		return nil, errClosed
+	}
+	if s.many != nil {
+		return s.many.GetMany(ctx, keys)
+	}
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.remote.Get(ctx, k)
+		switch {
+		case err == nil:
+			out[i] = v
+		case !errors.Is(err, backend.ErrNotFound):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SetMany writes items to the remote store (in one round trip if it can,
+// else one Set per item), then drops their keys from memory.
+func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	var err error
+	if s.setMany != nil {
+		err = s.setMany.SetMany(ctx, items)
+	} else {
+		for _, it := range items {
+			if err = s.remote.Set(ctx, it.Key, it.Value, it.TTL); err != nil {
+				break
+			}
+		}
+	}
+	for _, it := range items {
+		s.drop(it.Key)
+	}
+	return err
+}
+
+// Incr adds delta to the counter under key in the remote store, then drops
+// key from memory. It is atomic when the remote store has counters (every
+// store of this module does); on one without, it reads and writes back, as
+// the caching package would, and concurrent increments may be lost.
+func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
+	if s.closed.Load() {
+		return 0, errClosed
+	}
+	defer s.drop(key)
+	if s.incr != nil {
+		return s.incr.Incr(ctx, key, delta)
+	}
+	var n int64
+	v, err := s.remote.Get(ctx, key)
+	switch {
+	case err == nil:
+		if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+			return 0, fmt.Errorf("near: incr: %w", backend.ErrNotInteger)
+		}
+	case !errors.Is(err, backend.ErrNotFound):
+		return 0, err
+	}
+	n += delta
+	return n, s.remote.Set(ctx, key, strconv.AppendInt(nil, n, 10), 0)
+}
+
+// Has asks the remote store whether key is present.
+func (s *Store) Has(ctx context.Context, key string) (bool, error) {
+	if s.closed.Load() {
+		return false, errClosed
+	}
+	if s.has != nil {
+		return s.has.Has(ctx, key)
+	}
+	_, err := s.remote.Get(ctx, key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, backend.ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// Stats returns the remote store's Stats (all -1 if it reports none); the
+// near cache's own figures are in NearStats.
+func (s *Store) Stats() backend.Stats {
+	if s.statser != nil {
+		return s.statser.Stats()
+	}
+	return backend.Stats{Entries: -1, Bytes: -1, Evictions: -1}
+}

@@ -1,0 +1,86 @@
+package redisstore
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func readOne(s string) (respValue, error) {
+	return readResp(bufio.NewReaderSize(strings.NewReader(s), 64))
+}
+
+func TestReadResp(t *testing.T) {
+	t.Parallel()
+	v, err := readOne(">2\r\n$10\r\ninvalidate\r\n*2\r\n$3\r\np:a\r\n$0\r\n\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, byte('>'), v.kind)
+	require.Len(t, v.elems, 2)
+	assert.Equal(t, "invalidate", v.elems[0].str)
+	assert.Equal(t, []string{"p:a", ""}, []string{v.elems[1].elems[0].str, v.elems[1].elems[1].str})
+
+	v, err = readOne(">2\r\n$10\r\ninvalidate\r\n_\r\n")
+	require.NoError(t, err)
+	assert.True(t, v.elems[1].null, "a flush is a null list")
+
+	v, err = readOne("%2\r\n+server\r\n+redis\r\n$4\r\nrole\r\n$6\r\nmaster\r\n")
+	require.NoError(t, err)
+	require.NotNil(t, v.field("role"))
+	assert.Equal(t, "master", v.field("role").str)
+	assert.Nil(t, v.field("mode"))
+
+	v, err = readOne("|1\r\n+ttl\r\n:3\r\n+OK\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, respValue{kind: '+', str: "OK"}, v, "an attribute is dropped")
+
+	for _, in := range []string{"-ERR no\r\n", ":12\r\n", "#t\r\n", ",1.5\r\n", "(123\r\n", "=7\r\ntxt:abc\r\n", "~1\r\n+x\r\n", "$-1\r\n", "*-1\r\n"} {
+		_, err := readOne(in)
+		assert.NoError(t, err, "%q", in)
+	}
+}
+
+func TestReadRespRefusesMalformedInput(t *testing.T) {
+	t.Parallel()
+	for name, in := range map[string]string{
+		"unknown type":     "?x\r\n",
+		"no CR":            "+OK\n",
+		"bad length":       "$x\r\n",
+		"negative length":  "*-2\r\n",
+		"bulk over limit":  "$99999999999\r\n",
+		"bulk not ended":   "$2\r\nabcd\r\n",
+		"array over limit": "*99999999\r\n",
+		"too deep":         strings.Repeat("*1\r\n", maxRespDepth+2) + "+x\r\n",
+		"line too long":    "+" + strings.Repeat("x", 100) + "\r\n",
+		"truncated":        "*2\r\n+a\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := readOne(in)
+			require.Error(t, err)
+		})
+	}
+}
+
+func TestAppendCommand(t *testing.T) {
+	t.Parallel()
+	v, err := readOne(string(appendCommand(nil, "CLIENT", "TRACKING", "a\r\nb")))
+	require.NoError(t, err)
+	require.Len(t, v.elems, 3)
+	assert.Equal(t, "a\r\nb", v.elems[2].str)
+}
+
+func FuzzReadResp(f *testing.F) {
+	f.Add([]byte(">2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\np:a\r\n"))
+	f.Add([]byte("%1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"))
+	f.Add([]byte("|1\r\n+a\r\n:1\r\n*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bufio.NewReaderSize(strings.NewReader(string(b)), 64)
+		for range 4 {
+			if _, err := readResp(r); err != nil {
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,426 @@
+package redisstore
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The invalidation watch: Redis's server-assisted client-side caching in
+// broadcast mode. One connection per server (every master of a Cluster)
+// says HELLO 3 and CLIENT TRACKING ON BCAST PREFIX <prefix>; from then on
+// the server pushes an "invalidate" message with the keys under the prefix
+// that any client writes, deletes, or that expire or are evicted, and a
+// null one when the database is flushed. The connection sends ROLE every
+// watchHeartbeat: a server that stops answering, or that is no longer a
+// master (a failover), ends the session, and the watch reports that it is
+// not watching until a new session is established.
+
+// Timings of the watch.
+const (
+	// watchHeartbeat is the period of the ROLE command each session sends.
+	watchHeartbeat = 250 * time.Millisecond
+	// watchRetryMin and watchRetryMax bound the delay before a new session
+	// after a failed one: it doubles from the first to the second.
+	watchRetryMin = 10 * time.Millisecond
+	watchRetryMax = time.Second
+	// watchTopology is the period at which a Cluster's masters are listed
+	// again, to watch the ones that appear.
+	watchTopology = time.Second
+	// watchClientName is the name of a session's connection (CLIENT LIST),
+	// after the client's own ClientName and a dash when it has one.
+	watchClientName = "caching-near"
+)
+
+// WatchInvalidations watches the Store's namespace (its Prefix) for changes
+// made by any client of the server, with Redis's server-assisted
+// client-side caching (CLIENT TRACKING ON BCAST PREFIX, Redis 6 or later),
+// on a connection of its own per server: the node of a single-node client,
+// the current master of a Sentinel failover client (followed through
+// failovers), every master of a Cluster client (followed as masters come
+// and go). It implements backend/near's Watcher: see there for the meaning
+// of changed and state. It returns at once; Close stops the watch.
+//
+// changed receives the keys without the prefix. Keys of the same name in
+// another database of the server are reported too (tracking does not tell
+// databases apart): they cost a needless drop, nothing more.
+//
+// state(false) is reported when a session ends (the connection drops, the
+// server restarts, CLIENT KILL, no answer to the heartbeat within
+// watchHeartbeat plus the client's ReadTimeout, a server that is no longer
+// a master) and while a Cluster master is not watched; state(true) when
+// every server is watched again.
+//
+// Other clients (a Ring, a wrapper) and clients with a
+// StreamingCredentialsProvider are not supported: an error says so.
+func (b *Store) WatchInvalidations(changed func(keys []string), state func(watching bool)) (io.Closer, error) {
+	if b.closed.Load() {
+		return nil, errClosed
+	}
+	w := &watch{prefix: b.prefix, changed: changed, state: state, nodes: map[string]*watchNode{}}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	switch c := b.client.(type) {
+	case *redis.Client:
+		o := c.Options()
+		if o.StreamingCredentialsProvider != nil {
+			return nil, errors.New("redisstore: watch invalidations: a client with a StreamingCredentialsProvider is not supported")
+		}
+		w.mu.Lock()
+		w.add(o)
+		w.mu.Unlock()
+	case *redis.ClusterClient:
+		if c.Options().StreamingCredentialsProvider != nil {
+			return nil, errors.New("redisstore: watch invalidations: a client with a StreamingCredentialsProvider is not supported")
+		}
+		w.cluster = c
+		w.wg.Add(1)
+		go w.followCluster()
+	default:
+		return nil, fmt.Errorf("redisstore: watch invalidations: a %T client is not supported (a *redis.Client, including Sentinel failover clients, or a *redis.ClusterClient is)", b.client)
+	}
+	return w, nil
+}
+
+// watch is one WatchInvalidations: its sessions, one per server.
+type watch struct {
+	prefix  string
+	changed func([]string)
+	state   func(bool)
+	cluster *redis.ClusterClient // nil for a single node
+
+	ctx     context.Context // cancelled by Close
+	cancel  context.CancelFunc
+	stopped atomic.Bool
+	wg      sync.WaitGroup
+	once    sync.Once
+
+	mu       sync.Mutex
+	nodes    map[string]*watchNode // by address
+	watching bool                  // what state last reported
+}
+
+// watchNode is the watch of one server.
+type watchNode struct {
+	opt  *redis.Options
+	stop chan struct{} // closed when the node is no longer watched
+	up   bool          // a session is established; under watch.mu
+	conn net.Conn      // the session's connection; under watch.mu
+}
+
+// add starts watching the server that o dials. w.mu is held.
+func (w *watch) add(o *redis.Options) {
+	n := &watchNode{opt: o, stop: make(chan struct{})}
+	w.nodes[o.Addr] = n
+	w.wg.Add(1)
+	go w.run(n)
+}
+
+// report tells state whether every server is watched, when that changed.
+// w.mu is held, so that state is never called concurrently with itself.
+func (w *watch) report() {
+	all := len(w.nodes) > 0
+	for _, n := range w.nodes {
+		all = all && n.up
+	}
+	if all != w.watching && !w.stopped.Load() {
+		w.watching = all
+		w.state(all)
+	}
+}
+
+// setUp records whether n has a session established and reports.
+func (w *watch) setUp(n *watchNode, up bool) {
+	w.mu.Lock()
+	n.up = up
+	w.report()
+	w.mu.Unlock()
+}
+
+// Close stops the watch: every session ends and its goroutines return
+// before Close does. It is idempotent.
+func (w *watch) Close() error {
+	w.once.Do(func() {
+		w.stopped.Store(true)
+		w.cancel()
+		w.mu.Lock()
+		for _, n := range w.nodes {
+			if n.conn != nil {
+				_ = n.conn.Close()
+			}
+		}
+		w.mu.Unlock()
+		w.wg.Wait()
+	})
+	return nil
+}
+
+// run keeps a session with n's server established until n is dropped or
+// the watch closed, retrying with a doubling delay.
+func (w *watch) run(n *watchNode) {
+	defer w.wg.Done()
+	delay := watchRetryMin
+	for {
+		start := time.Now()
+		_ = w.session(n)
+		if time.Since(start) > watchRetryMax {
+			delay = watchRetryMin // it worked for a while: retry soon
+		}
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-n.stop:
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, watchRetryMax)
+	}
+}
+
+// session dials n's server, starts tracking, and reads what it pushes until
+// the connection fails. It reports n up once tracking is on, and down when
+// it returns.
+func (w *watch) session(n *watchNode) error {
+	o := n.opt
+	dialTimeout := o.DialTimeout
+	if dialTimeout <= 0 {
+		dialTimeout = 5 * time.Second
+	}
+	readTimeout := o.ReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = time.Second
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, dialTimeout)
+	defer cancel()
+	conn, err := dial(ctx, o)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	select {
+	case <-w.ctx.Done():
+		err = errClosed
+	case <-n.stop:
+		err = errClosed
+	default:
+		n.conn = conn
+	}
+	w.mu.Unlock()
+	if err != nil {
+		_ = conn.Close()
+		return err
+	}
+	defer conn.Close()
+
+	r := bufio.NewReaderSize(conn, 32<<10)
+	_ = conn.SetDeadline(time.Now().Add(dialTimeout + readTimeout))
+	if err := w.handshake(ctx, conn, r, o); err != nil {
+		return err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	w.setUp(n, true)
+	defer w.setUp(n, false)
+
+	done := make(chan struct{})
+	defer close(done)
+	go heartbeat(conn, done)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(watchHeartbeat + readTimeout))
+		v, err := readResp(r)
+		if err != nil {
+			return err
+		}
+		switch v.kind {
+		case '>':
+			if len(v.elems) == 2 && v.elems[0].str == "invalidate" {
+				w.invalidate(v.elems[1])
+			}
+		case '*': // ROLE's reply
+			if len(v.elems) == 0 || v.elems[0].str != "master" {
+				return errors.New("redisstore: watch: the server is no longer a master")
+			}
+		case '-', '!':
+			return fmt.Errorf("redisstore: watch: %s", v.str)
+		}
+	}
+}
+
+// invalidate reports the keys of an invalidate message, without the
+// prefix; a null list means every key.
+func (w *watch) invalidate(list respValue) {
+	if w.stopped.Load() {
+		return
+	}
+	if list.null {
+		w.changed(nil)
+		return
+	}
+	keys := make([]string, 0, len(list.elems))
+	for _, k := range list.elems {
+		if key, ok := strings.CutPrefix(k.str, w.prefix); ok {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) > 0 {
+		w.changed(keys)
+	}
+}
+
+// handshake sends HELLO 3 (authenticating as the client does) and CLIENT
+// TRACKING, and checks their replies: the server must be a master.
+func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options) error {
+	user, pass, err := credentials(ctx, o)
+	if err != nil {
+		return err
+	}
+	hello := []string{"HELLO", "3"}
+	if pass != "" {
+		if user == "" {
+			user = "default"
+		}
+		hello = append(hello, "AUTH", user, pass)
+	}
+	name := watchClientName
+	if o.ClientName != "" {
+		name = o.ClientName + "-" + watchClientName
+	}
+	hello = append(hello, "SETNAME", name)
+	cmd := appendCommand(nil, hello...)
+	cmd = appendCommand(cmd, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", w.prefix)
+	if _, err := conn.Write(cmd); err != nil {
+		return err
+	}
+	v, err := readResp(r)
+	switch {
+	case err != nil:
+		return err
+	case v.kind == '-' || v.kind == '!':
+		return fmt.Errorf("redisstore: watch: HELLO: %s", v.str)
+	case v.kind != '%':
+		return fmt.Errorf("redisstore: watch: HELLO answered with type %q", v.kind)
+	}
+	if role := v.field("role"); role != nil && role.str != "master" {
+		return fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
+	}
+	if v, err = readResp(r); err != nil {
+		return err
+	}
+	if v.kind != '+' {
+		return fmt.Errorf("redisstore: watch: CLIENT TRACKING: %s", v.str)
+	}
+	return nil
+}
+
+// heartbeat sends ROLE every watchHeartbeat until done; a failed write
+// closes conn, which ends the session.
+func heartbeat(conn net.Conn, done chan struct{}) {
+	t := time.NewTicker(watchHeartbeat)
+	defer t.Stop()
+	role := appendCommand(nil, "ROLE")
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			_ = conn.SetWriteDeadline(time.Now().Add(watchHeartbeat))
+			if _, err := conn.Write(role); err != nil {
+				_ = conn.Close()
+				return
+			}
+		}
+	}
+}
+
+// dial connects as the client does: with its Dialer (which, for a Sentinel
+// failover client, finds the current master).
+func dial(ctx context.Context, o *redis.Options) (net.Conn, error) {
+	if o.Dialer != nil {
+		return o.Dialer(ctx, o.Network, o.Addr)
+	}
+	d := &net.Dialer{}
+	if o.TLSConfig == nil {
+		return d.DialContext(ctx, o.Network, o.Addr)
+	}
+	return (&tls.Dialer{NetDialer: d, Config: o.TLSConfig}).DialContext(ctx, o.Network, o.Addr)
+}
+
+// credentials returns the user and password the client authenticates
+// with, as go-redis chooses them.
+func credentials(ctx context.Context, o *redis.Options) (user, pass string, err error) {
+	switch {
+	case o.StreamingCredentialsProvider != nil:
+		return "", "", errors.New("redisstore: watch: a StreamingCredentialsProvider is not supported")
+	case o.CredentialsProviderContext != nil:
+		return o.CredentialsProviderContext(ctx)
+	case o.CredentialsProvider != nil:
+		user, pass = o.CredentialsProvider()
+		return user, pass, nil
+	}
+	return o.Username, o.Password, nil
+}
+
+// followCluster watches every master of the Cluster, listing them again
+// every watchTopology.
+func (w *watch) followCluster() {
+	defer w.wg.Done()
+	t := time.NewTicker(watchTopology)
+	defer t.Stop()
+	for {
+		w.listMasters()
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// listMasters starts watching the masters that are new and stops watching
+// those that are gone. A Cluster that cannot be listed keeps its watches.
+func (w *watch) listMasters() {
+	ctx, cancel := context.WithTimeout(w.ctx, watchRetryMax)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		masters = map[string]*redis.Options{}
+	)
+	err := w.cluster.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+		o := c.Options()
+		mu.Lock()
+		masters[o.Addr] = o
+		mu.Unlock()
+		return nil
+	})
+	if err != nil || len(masters) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped.Load() {
+		return
+	}
+	for addr, n := range w.nodes {
+		if _, ok := masters[addr]; !ok {
+			close(n.stop)
+			if n.conn != nil {
+				_ = n.conn.Close()
+			}
+			delete(w.nodes, addr)
+		}
+	}
+	for addr, o := range masters {
+		if _, ok := w.nodes[addr]; !ok {
+			w.add(o)
+		}
+	}
+	w.report()
+}
