@@ -96,6 +96,7 @@ type compareResult struct {
 	// firsts is the number of distinct GET targets of the workload;
 	// firstHits, how many of their first requests were hits (X-Cache: HIT).
 	firsts, firstHits int
+	lookups           int64         // the lookups hitRatio is over: hits, stale hits and misses
 	errors            int           // failed requests: transport errors and 4xx/5xx answers
 	cacheErrors       int64         // Stats.Errors: backend errors the cache swallowed
 	breaker           string        // Stats.Breaker at the end of the run
@@ -213,8 +214,9 @@ func drive(ctx context.Context, svc *Service, items []workItem) compareResult {
 	res.elapsed, res.cpu = time.Since(start), processCPU()-startCPU
 	res.queries = svc.Store.Queries() - startQueries
 	end := svc.Cache.Stats()
-	res.hitRatio = caching.Stats{Hits: end.Hits - startStats.Hits, StaleHits: end.StaleHits - startStats.StaleHits,
-		Misses: end.Misses - startStats.Misses}.HitRatio()
+	run := caching.Stats{Hits: end.Hits - startStats.Hits, StaleHits: end.StaleHits - startStats.StaleHits,
+		Misses: end.Misses - startStats.Misses}
+	res.hitRatio, res.lookups = run.HitRatio(), run.Hits+run.StaleHits+run.Misses
 	res.cacheErrors = end.Errors - startStats.Errors
 	res.breaker = end.Breaker
 	return res

@@ -40,6 +40,9 @@ const (
 	outagePasses            = 3
 	blackholeUnguardedItems = 80
 	recoveryLimit           = 10 * time.Second
+	// alternateChunk is the turn of each mode that runs in turns with
+	// others (see alternate).
+	alternateChunk = 1000
 )
 
 // slowWait is the latency the table counts requests over (>=200ms): under
@@ -135,9 +138,9 @@ func runOutage(ctx context.Context, out io.Writer, seed, rounds int) error {
 	return nil
 }
 
-// outageRound runs, against the server srv (up), the modes up, null://,
-// killed, killed with no breaker, restarted and recovered (once the breaker
-// has closed), and leaves srv up. The
+// outageRound runs, against the server srv (up), the modes up; null://,
+// killed and killed with no breaker, in turns; restarted; and recovered
+// (once the breaker has closed). It leaves srv up. The
 // services' databases go under dir; br is the breaker of the service that
 // has one.
 func outageRound(ctx context.Context, dir string, seed int, b outageBackend, srv *testutil.Process, items []workItem, br caching.BreakerOptions) ([]outageResult, error) {
@@ -170,11 +173,14 @@ func outageRound(ctx context.Context, dir string, seed int, b outageBackend, srv
 	run(svc, modeUp, items)
 	drive(ctx, unguarded, items[:len(items)/10]) // its connections, pooled as in the other
 	srv.Stop()
-	// The reference runs next to the mode the target is about, so that the
-	// machine's load drifts little between them.
-	run(null, modeNull, items)
-	run(svc, modeKilled, items)
-	run(unguarded, modeKilledNoBreaker, items)
+	// The reference and the modes the target is about run in turns, so that
+	// the machine's load, which drifts from one second to the next, weighs
+	// on them alike.
+	turns := alternate(ctx, []*Service{null, svc, unguarded}, items, alternateChunk)
+	for i, name := range []string{modeNull, modeKilled, modeKilledNoBreaker} {
+		turns[i].name = name
+		results = append(results, outageResult{backend: b.name, compareResult: turns[i]})
+	}
 	if err := srv.Restart(); err != nil {
 		return nil, err
 	}
@@ -194,6 +200,38 @@ func outageRound(ctx context.Context, dir string, seed int, b outageBackend, srv
 	results[len(results)-1].recovery = watch()
 	run(svc, modeRecovered, items)
 	return results, nil
+}
+
+// alternate runs items against each of svcs in turns of chunk requests,
+// and returns each one's turns merged into one result.
+func alternate(ctx context.Context, svcs []*Service, items []workItem, chunk int) []compareResult {
+	res := make([]compareResult, len(svcs))
+	for start := 0; start < len(items); start += chunk {
+		part := items[start:min(start+chunk, len(items))]
+		for i, s := range svcs {
+			res[i].add(drive(ctx, s, part))
+		}
+	}
+	return res
+}
+
+// add merges the run r into res, as if the two were one run (but for
+// firsts and firstHits, which the outage table does not show); the breaker
+// state is r's.
+func (res *compareResult) add(r compareResult) {
+	if lookups := res.lookups + r.lookups; lookups > 0 {
+		res.hitRatio = (res.hitRatio*float64(res.lookups) + r.hitRatio*float64(r.lookups)) / float64(lookups)
+	}
+	res.lookups += r.lookups
+	res.elapsed += r.elapsed
+	res.latencies = append(res.latencies, r.latencies...)
+	res.queries += r.queries
+	res.wire += r.wire
+	res.decoded += r.decoded
+	res.errors += r.errors
+	res.cacheErrors += r.cacheErrors
+	res.cpu += r.cpu
+	res.breaker = r.breaker
 }
 
 // watchBreaker polls c's breaker from now on; the function it returns stops
@@ -304,7 +342,8 @@ func (h *blackhole) Close() error {
 
 // writeOutageTable prints, for each backend and mode, the medians over the
 // rounds: req/s with its spread (min-max), the ratio of the median to the
-// median of null:// on the same backend, per-round ratios' spread, and the
+// median of null:// on the same backend, the median and range of the
+// per-round ratios, CPU time per request, and the
 // requests that took slowWait or more (those that waited for a timeout).
 func writeOutageTable(out io.Writer, results []outageResult) {
 	type key struct{ backend, mode string }
@@ -360,15 +399,16 @@ func writeOutageTable(out io.Writer, results []outageResult) {
 			refRPS[i] = r.rate()
 			refCPU = append(refCPU, float64(r.cpu)/float64(len(r.latencies)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f-%.0f\t%.2fx\t%.2f-%.2f\t%v\t%v\t%v (%.2fx)\t%.0f\t%.0f\t%d\t%.0f%%\t%.0f\t%s\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f-%.0f\t%.2fx\t%.2f (%.2f-%.2f)\t%v\t%v\t%v (%.2fx)\t%.0f\t%.0f\t%d\t%.0f%%\t%.0f\t%s\t%s\t\n",
 			k.backend, k.mode, len(rs[0].latencies), median(rps), slices.Min(rps), slices.Max(rps),
-			median(rps)/median(refRPS), slices.Min(ratios), slices.Max(ratios),
+			median(rps)/median(refRPS), median(ratios), slices.Min(ratios), slices.Max(ratios),
 			time.Duration(median(p50)).Round(time.Microsecond), time.Duration(median(p99)).Round(time.Microsecond),
 			time.Duration(median(cpu)).Round(time.Microsecond), median(cpu)/median(refCPU), median(slow), median(queries),
 			failed, 100*median(hits), median(errs), strings.Join(states, "/"), spread(recovery))
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "\nmedians over %d round(s); x null:// is the ratio of the medians, per round the spread of each round's ratio;\n"+
+	fmt.Fprintf(out, "\nmedians over %d round(s); x null:// is the ratio of the medians; per round, the median (and range)\n"+
+		"of each round's ratio to the null:// run of the same round, which runs in turns with the killed modes;\n"+
 		"CPU/req is the process's CPU time (service and load generator) per request, and its ratio to null://'s\n", len(runs[order[0]]))
 }
 
