@@ -96,7 +96,11 @@ type compareResult struct {
 	// firsts is the number of distinct GET targets of the workload;
 	// firstHits, how many of their first requests were hits (X-Cache: HIT).
 	firsts, firstHits int
-	errors            int
+	lookups           int64         // the lookups hitRatio is over: hits, stale hits and misses
+	errors            int           // failed requests: transport errors and 4xx/5xx answers
+	cacheErrors       int64         // Stats.Errors: backend errors the cache swallowed
+	breaker           string        // Stats.Breaker at the end of the run
+	cpu               time.Duration // CPU time of the process (server and client), 0 where unknown
 }
 
 // runCompare runs the workload with caching off and on and writes the table
@@ -134,22 +138,36 @@ func runCompare(ctx context.Context, out io.Writer, seed int) error {
 // backend cacheURL, runs the warm job if warm is set, and runs items
 // against it. The figures are the workload's, the warm-up's left out.
 func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []workItem, warm bool) (compareResult, error) {
-	var res compareResult
-	svc, err := NewService(ctx, Config{SQLitePath: path, CacheURL: cacheURL, Seed: seed,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc, err := quietService(ctx, path, cacheURL, seed, caching.BreakerOptions{})
 	if err != nil {
-		return res, err
+		return compareResult{}, err
 	}
 	defer svc.Close()
+	if warm {
+		if _, err := svc.api.warm(ctx); err != nil {
+			return compareResult{}, err
+		}
+	}
+	return drive(ctx, svc, items), nil
+}
+
+// quietService starts the service on a new database at path with the cache
+// backend cacheURL and the circuit breaker br, logging nothing.
+func quietService(ctx context.Context, path, cacheURL string, seed int, br caching.BreakerOptions) (*Service, error) {
+	return NewService(ctx, Config{SQLitePath: path, CacheURL: cacheURL, Seed: seed, Breaker: br,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// drive runs items against svc over loopback HTTP, compareWorkers at a time.
+// The hit ratio and the cache's error count are those of this run alone;
+// the breaker state is the one at its end.
+func drive(ctx context.Context, svc *Service, items []workItem) compareResult {
+	var res compareResult
 	srv := httptest.NewServer(svc.Handler)
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: compareWorkers}}
+	defer client.CloseIdleConnections()
 
-	if warm {
-		if _, err := svc.api.warm(ctx); err != nil {
-			return res, err
-		}
-	}
 	startQueries, startStats := svc.Store.Queries(), svc.Cache.Stats()
 	first := make([]bool, len(items)) // the first request of its target
 	seen := map[string]bool{}
@@ -165,7 +183,7 @@ func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []w
 		wg   sync.WaitGroup
 	)
 	res.latencies = make([]time.Duration, 0, len(items))
-	start := time.Now()
+	start, startCPU := time.Now(), processCPU()
 	for range compareWorkers {
 		wg.Go(func() {
 			for {
@@ -193,12 +211,15 @@ func compareOnce(ctx context.Context, path, cacheURL string, seed int, items []w
 		})
 	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
+	res.elapsed, res.cpu = time.Since(start), processCPU()-startCPU
 	res.queries = svc.Store.Queries() - startQueries
 	end := svc.Cache.Stats()
-	res.hitRatio = caching.Stats{Hits: end.Hits - startStats.Hits, StaleHits: end.StaleHits - startStats.StaleHits,
-		Misses: end.Misses - startStats.Misses}.HitRatio()
-	return res, nil
+	run := caching.Stats{Hits: end.Hits - startStats.Hits, StaleHits: end.StaleHits - startStats.StaleHits,
+		Misses: end.Misses - startStats.Misses}
+	res.hitRatio, res.lookups = run.HitRatio(), run.Hits+run.StaleHits+run.Misses
+	res.cacheErrors = end.Errors - startStats.Errors
+	res.breaker = end.Breaker
+	return res
 }
 
 // doRequest sends one request asking for any encoding and returns its

@@ -10,6 +10,7 @@
 //	CACHE_URL='redis://127.0.0.1:6379/0?prefix=catalog:' go -C examples run ./catalog
 //	go -C examples run ./catalog -compare          # before/after table
 //	go -C examples run ./catalog -worker           # jobs only, beside the web processes
+//	go -C examples run ./catalog -outage           # Redis and memcached down: table
 //
 // Background jobs (orders, reports, cache warming, purging old sales) run on
 // River, a job queue kept in the same database: inside the service by
@@ -69,6 +70,10 @@ type Config struct {
 	Seed int
 	// Logger receives the service's and the library's logs.
 	Logger *slog.Logger
+	// Breaker configures the cache's circuit breaker; the zero value is the
+	// library's default. The outage run (-outage) turns it off to show what
+	// it buys.
+	Breaker caching.BreakerOptions
 
 	// Workers is how many jobs this process works at once; 0 means none: it
 	// only enqueues them (the web processes of the production layout).
@@ -171,6 +176,7 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, fmt.Errorf("CACHE_URL: %w", err)
 	}
 	opts.Logger = log
+	opts.Breaker = cfg.Breaker
 	s.closers = append(s.closers, opts.Backend.Close)
 	if s.Cache, err = caching.New(opts); err != nil {
 		return nil, err
@@ -280,6 +286,8 @@ func main() {
 	seed := flag.Int("seed", 5000, "number of products to seed a new database with (4 sales each)")
 	dbPath := flag.String("db", defaultSQLitePath(), "SQLite database file, when DATABASE_URL is not set")
 	compare := flag.Bool("compare", false, "run the before/after workload (caching off, on, and on after a warm-up) and print a table")
+	outage := flag.Bool("outage", false, "start redis-server and memcached, kill and restart them under the workload, and print a table")
+	rounds := flag.Int("rounds", 1, "with -outage: how many times to run every mode (the table shows medians)")
 	worker := flag.Bool("worker", false, "work jobs only, with no HTTP server, beside web processes sharing DATABASE_URL and CACHE_URL")
 	workers := flag.Int("workers", 10, "jobs this process works at once; 0: none, it only enqueues them (web processes beside -worker ones)")
 	warmEvery := flag.Duration("warm-every", time.Hour, "interval of the job that warms the cache (first pages of /products, statistics of the most active users); 0: never")
@@ -308,6 +316,8 @@ func main() {
 	switch {
 	case *compare:
 		err = runCompare(ctx, os.Stdout, *seed)
+	case *outage:
+		err = runOutage(ctx, os.Stdout, *seed, *rounds)
 	case *worker:
 		err = work(ctx, cfg)
 	default:

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -9,11 +10,12 @@ import (
 	"time"
 )
 
-// Process is a server process a test runs on a loopback port of its own, so
-// that it can stop and restart it to test how a client behaves while the
-// server is down. It is stopped when the test ends.
+// Process is a server process run on a loopback port of its own, so that a
+// test (or a load run) can stop and restart it to see how a client behaves
+// while the server is down. StartProcess's processes are stopped when the
+// test ends; Launch's by their caller.
 type Process struct {
-	t    testing.TB
+	t    testing.TB // nil for Launch's processes
 	bin  string
 	args func(port int) []string
 	Port int
@@ -32,22 +34,47 @@ func StartProcess(t testing.TB, bin string, args func(port int) []string) *Proce
 		}
 		t.Skipf("%s is not installed; skipping", bin)
 	}
-	port := FreePort(t)
-	p := &Process{t: t, bin: bin, args: args, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	p := &Process{t: t, bin: bin, args: args, Port: FreePort(t)}
+	p.Addr = "127.0.0.1:" + strconv.Itoa(p.Port)
 	p.Start()
 	t.Cleanup(p.Stop)
 	return p
 }
 
+// Launch is StartProcess outside a test: it returns an error where
+// StartProcess skips or fails the test, and the caller must call Stop.
+// Restart it with Restart.
+func Launch(bin string, args func(port int) []string) (*Process, error) {
+	if _, err := exec.LookPath(bin); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{bin: bin, args: args, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	return p, p.Restart()
+}
+
 // Start starts the process (again) on its port and waits until it answers.
+// It fails the test if the process does not start; it is for the processes
+// of StartProcess.
 func (p *Process) Start() {
 	p.t.Helper()
+	if err := p.Restart(); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// Restart starts the process again on its port, if it is not running, and
+// waits until it answers: Start for the processes of Launch.
+func (p *Process) Restart() error {
 	if p.cmd != nil {
-		return
+		return nil
 	}
 	cmd := exec.Command(p.bin, p.args(p.Port)...)
 	if err := cmd.Start(); err != nil {
-		p.t.Fatalf("start %s: %v", p.bin, err)
+		return fmt.Errorf("start %s: %w", p.bin, err)
 	}
 	p.cmd = cmd
 	deadline := time.Now().Add(10 * time.Second)
@@ -55,15 +82,16 @@ func (p *Process) Start() {
 		c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	p.t.Fatalf("%s did not start listening on %s", p.bin, p.Addr)
+	p.Stop()
+	return errors.New(p.bin + " did not start listening on " + p.Addr)
 }
 
 // Stop kills the process and waits for it to exit, so that its port refuses
-// connections when Stop returns.
+// connections when Stop returns. It does nothing on a stopped process.
 func (p *Process) Stop() {
 	if p.cmd == nil {
 		return
@@ -76,12 +104,20 @@ func (p *Process) Stop() {
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
+	return port
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // String returns the process's address.
