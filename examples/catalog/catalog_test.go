@@ -183,6 +183,7 @@ func TestCatalog(t *testing.T) {
 				t.Run("routing errors are JSON", func(t *testing.T) { testRoutingErrors(t, c) })
 				t.Run("admin", func(t *testing.T) { testAdmin(t, c) })
 				t.Run("orders and reports are enqueued", func(t *testing.T) { testEnqueue(t, c) })
+				t.Run("storefront", func(t *testing.T) { testStorefront(t, c) })
 			})
 		}
 	}

@@ -118,6 +118,7 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	mux.HandleFunc("POST /api/orders", a.createOrder)
 	mux.HandleFunc("POST /api/reports", a.createReport)
 	mux.HandleFunc("GET /api/tasks/{id}", a.getTask)
+	a.storefrontRoutes(mux, cz)
 }
 
 // writeJSON writes v as JSON with status.
