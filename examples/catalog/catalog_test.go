@@ -183,6 +183,7 @@ func TestCatalog(t *testing.T) {
 				t.Run("routing errors are JSON", func(t *testing.T) { testRoutingErrors(t, c) })
 				t.Run("admin", func(t *testing.T) { testAdmin(t, c) })
 				t.Run("orders and reports are enqueued", func(t *testing.T) { testEnqueue(t, c) })
+				t.Run("storefront", func(t *testing.T) { testStorefront(t, c) })
 			})
 		}
 	}
@@ -296,7 +297,9 @@ func testCompression(t *testing.T, c *client) {
 	plain := c.do("GET", "/products?page=4&per_page=50", "", "Accept-Encoding: identity")
 	require.Equal(t, http.StatusOK, plain.status)
 	assert.Empty(t, plain.header.Get("Content-Encoding"))
-	for _, enc := range []string{"gzip", "br", "zstd"} {
+	// deflate: the tests' client (and -compare's) read it as raw DEFLATE,
+	// where HTTP's deflate is the zlib format.
+	for _, enc := range []string{"gzip", "br", "zstd", "deflate"} {
 		t.Run(enc, func(t *testing.T) {
 			r := c.do("GET", "/products?page=4&per_page=50", "", "Accept-Encoding: "+enc)
 			require.Equal(t, http.StatusOK, r.status)

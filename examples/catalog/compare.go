@@ -23,8 +23,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 
 	"github.com/andybalholm/brotli"
 	"github.com/go-caching/caching"
@@ -305,8 +305,12 @@ func decodeEncoding(enc string, body []byte) ([]byte, error) {
 			return nil, err
 		}
 		r = zr
-	case "deflate":
-		r = flate.NewReader(bytes.NewReader(body))
+	case "deflate": // the zlib format (RFC 9110, 8.4.1.2), not raw DEFLATE
+		zr, err := zlib.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		r = zr
 	case "br":
 		r = brotli.NewReader(bytes.NewReader(body))
 	case "zstd":

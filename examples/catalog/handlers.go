@@ -62,11 +62,13 @@ type api struct {
 	store *Store
 	cache *caching.Cache
 	stats *caching.Memoized[statsArgs, SalesStats]
-	log   *slog.Logger
-	// queue is the job queue; list, the cached GET /products (the warm job
-	// sends its requests through it); retention, how long sales are kept.
+	// reports keeps the reports the report job makes (jobs.go).
+	reports *caching.Memoized[reportArgs, SalesReport]
+	log     *slog.Logger
+	// queue is the job queue; mux, the routes (the warm job sends its
+	// requests through them); retention, how long sales are kept.
 	queue     *jobQueue
-	list      http.Handler
+	mux       *http.ServeMux
 	retention time.Duration
 }
 
@@ -74,12 +76,12 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 	a := &api{store: store, cache: cache, log: log}
 	// One entry per (user, period); concurrent misses for one of them run
 	// the query once. Forget drops one entry when a sale comes in; the tag
-	// "sales" drops them all when old sales are purged; the warm job's
-	// reads recompute (RefreshIf).
+	// "sales" drops them all when old sales are purged; the warm job
+	// recomputes some (Refresh).
 	a.stats = caching.Memoize(cache, "sales-stats", func(ctx context.Context, args statsArgs) (SalesStats, error) {
 		return store.Stats(ctx, args.UserID, args.Period)
-	}, caching.TTL(statsTTL), caching.Tags("sales"),
-		caching.RefreshIf(func(ctx context.Context, _ statsArgs) bool { return refreshing(ctx) }))
+	}, caching.TTL(statsTTL), caching.Tags("sales"))
+	a.reports = memoizeReports(cache, store)
 	return a
 }
 
@@ -99,10 +101,9 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// The responses are the same whatever name the service is reached by
 	// (127.0.0.1, localhost, a domain), so the keys leave the host out
 	// (IgnoreHost): one entry per page for all of them, which the warm
-	// job, asking with no host, fills.
+	// job fills, whatever host it asks with.
 	xcache := caching.CacheStatusHeader("X-Cache")
-	a.list = a.cache.Cached(listTTL, caching.Tags("products"), caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.listProducts)))
-	mux.Handle("GET /products", a.list)
+	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
 	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
 	// A write that succeeds drops the cached responses of its path (every
 	// query string of it): PUT or DELETE /products/42 drops /products/42,
@@ -118,6 +119,8 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	mux.HandleFunc("POST /api/orders", a.createOrder)
 	mux.HandleFunc("POST /api/reports", a.createReport)
 	mux.HandleFunc("GET /api/tasks/{id}", a.getTask)
+	a.storefrontRoutes(mux, cz)
+	a.mux = mux
 }
 
 // writeJSON writes v as JSON with status.

@@ -295,11 +295,21 @@ func (a *api) makeReport(ctx context.Context, job *river.Job[reportArgs]) error 
 	return river.RecordOutput(ctx, r)
 }
 
-// The reports are kept with the Cache's Set under a key of their own
-// (report/USER/MONTH) with the tag "sales", which the purge job invalidates.
-
-func reportKey(args reportArgs) string {
-	return "report/" + strconv.FormatInt(args.UserID, 10) + "/" + args.Month
+// memoizeReports returns the reports as a memoized function of their
+// arguments: one entry per (user, month), for reportTTL, with the tag
+// "sales", which the purge job invalidates. The report job stores what it
+// made with Set (it needs the report's mark too, which fn does not give),
+// POST /api/reports reads it with Peek, and a sale deletes it with Forget:
+// Get, which would make a report while the client waits, is not used.
+func memoizeReports(cache *caching.Cache, store *Store) *caching.Memoized[reportArgs, SalesReport] {
+	return caching.Memoize(cache, "sales-report", func(ctx context.Context, args reportArgs) (SalesReport, error) {
+		month, err := parseMonth(args.Month)
+		if err != nil {
+			return SalesReport{}, err
+		}
+		r, _, err := store.SalesReport(ctx, args.UserID, month)
+		return r, err
+	}, caching.TTL(reportTTL), caching.Tags("sales"))
 }
 
 // keepReport stores r, made of the sales that mark describes. A sale made
@@ -309,7 +319,7 @@ func reportKey(args reportArgs) string {
 // changed: either the sale's job deleted r after it was stored, or the mark
 // sees the sale, whose commit came before that delete.
 func (a *api) keepReport(ctx context.Context, args reportArgs, r SalesReport, month time.Time, mark reportMark) error {
-	if err := caching.SetAs(ctx, a.cache, reportKey(args), r, reportTTL, caching.Tags("sales")); err != nil {
+	if err := a.reports.Set(ctx, args, r); err != nil {
 		return err
 	}
 	now, err := a.store.reportMarkOf(ctx, args.UserID, month)
@@ -319,20 +329,21 @@ func (a *api) keepReport(ctx context.Context, args reportArgs, r SalesReport, mo
 	return errors.Join(err, a.forgetReport(ctx, args), errors.New("the sales changed while the report was made"))
 }
 
-// keptReport returns the report kept for args, if any.
+// keptReport returns the report kept for args; an error wrapping
+// caching.ErrNotFound when there is none.
 func (a *api) keptReport(ctx context.Context, args reportArgs) (SalesReport, error) {
-	return caching.GetAs[SalesReport](ctx, a.cache, reportKey(args))
+	r, _, err := a.reports.Peek(ctx, args) // kept reports are never served stale
+	return r, err
 }
 
 // forgetReport deletes the report kept for args.
 func (a *api) forgetReport(ctx context.Context, args reportArgs) error {
-	return a.cache.Delete(ctx, reportKey(args))
+	return a.reports.Forget(ctx, args)
 }
 
 // warmResult is the result of a warm job.
 type warmResult struct {
-	Stored  int `json:"stored"`  // responses stored
-	Already int `json:"already"` // responses that were cached already
+	Stored  int `json:"stored"`  // responses stored (replacing any)
 	Refused int `json:"refused"` // responses not stored (not a 200, or not cacheable)
 	Users   int `json:"users"`   // users whose statistics were recomputed
 }
@@ -346,28 +357,42 @@ func (a *api) warmJob(ctx context.Context, _ *river.Job[warmArgs]) error {
 	return river.RecordOutput(ctx, res)
 }
 
-// warm fills the cache as clients would: the first pages of /products, in
-// each of warmEncodings, and the statistics of the most active users,
-// recomputed (a user who buys a lot is the one whose statistics change).
+// warmOrigin is the scheme and host of the warm job's requests. The views
+// leave them out of their keys (IgnoreHost), so what the job stores is
+// what every name of the service reads.
+const warmOrigin = "http://catalog.internal"
+
+// warm fills the cache as clients would: the storefront's first page and
+// the first pages of /products, in each of warmEncodings, through the
+// routes (Cache.Warm), and the statistics of the most active users,
+// recomputed (Memoized.Refresh: a user who buys a lot is the one whose
+// statistics change). A response that was not stored or a request that
+// failed is an error of the job, which River retries.
 func (a *api) warm(ctx context.Context) (warmResult, error) {
 	var res warmResult
-	var errs []error
-	for page := 1; page <= warmPages; page++ {
-		target := "/products"
-		if page > 1 {
-			target += "?page=" + strconv.Itoa(page)
-		}
+	paths := []string{"/", "/products"}
+	for page := 2; page <= warmPages; page++ {
+		paths = append(paths, "/products?page="+strconv.Itoa(page))
+	}
+	var targets []caching.WarmTarget
+	for _, path := range paths {
 		for _, enc := range warmEncodings {
-			switch status, err := a.warmPage(ctx, target, enc); {
-			case err != nil:
-				errs = append(errs, err)
-			case status == "MISS":
-				res.Stored++
-			case status == "HIT":
-				res.Already++
-			default:
-				res.Refused++
+			t := caching.WarmTarget{URL: warmOrigin + path}
+			if enc != "" {
+				t.Header = http.Header{"Accept-Encoding": {enc}}
 			}
+			targets = append(targets, t)
+		}
+	}
+	rep := a.cache.Warm(ctx, a.mux, targets...)
+	res.Stored, res.Refused = rep.Stored, rep.Refused
+	var errs []error
+	for _, r := range rep.Results {
+		switch {
+		case r.Err != nil:
+			errs = append(errs, r.Err)
+		case !r.Stored:
+			errs = append(errs, fmt.Errorf("warm %s: not stored: status %d, %s", r.URL, r.Status, r.Reason))
 		}
 	}
 	users, err := a.store.MostActiveUsers(ctx, a.store.now().Add(-activeWindow), activeUsers)
@@ -376,47 +401,13 @@ func (a *api) warm(ctx context.Context) (warmResult, error) {
 	}
 	for _, u := range users {
 		for p := range periods {
-			errs = append(errs, a.refreshStats(ctx, statsArgs{UserID: u, Period: p}))
+			_, err := a.stats.Refresh(ctx, statsArgs{UserID: u, Period: p})
+			errs = append(errs, err)
 		}
 		res.Users++
 	}
 	return res, errors.Join(errs...)
 }
-
-// warmPage sends GET target through the cached list view, as a client
-// asking with acceptEncoding would, and returns the view's X-Cache: MISS
-// when the response was stored. A stand-in for Cache.Warm, which the
-// library is gaining. The view's key leaves the host out (IgnoreHost), so
-// the stored response is the one every host name of the service reads.
-func (a *api) warmPage(ctx context.Context, target, acceptEncoding string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return "", err
-	}
-	if acceptEncoding != "" {
-		req.Header.Set("Accept-Encoding", acceptEncoding)
-	}
-	rec := &recorder{header: http.Header{}}
-	a.list.ServeHTTP(rec, req)
-	if rec.status != http.StatusOK {
-		return "", fmt.Errorf("warm %s: status %d", target, rec.status)
-	}
-	return rec.header.Get("X-Cache"), nil
-}
-
-// refreshStats recomputes and stores the statistics of args, joined with the
-// concurrent reads of args (the query runs once). A stand-in for
-// Memoized.Refresh, which the library is gaining: the statistics' RefreshIf
-// makes a Get under a refreshing context run the query.
-func (a *api) refreshStats(ctx context.Context, args statsArgs) error {
-	_, err := a.stats.Get(context.WithValue(ctx, refreshKey{}, true), args)
-	return err
-}
-
-// refreshKey marks a context whose memoized reads recompute.
-type refreshKey struct{}
-
-func refreshing(ctx context.Context) bool { return ctx.Value(refreshKey{}) != nil }
 
 // purgeResult is the result of a purge job.
 type purgeResult struct {

@@ -302,9 +302,11 @@ func testWarm(t *testing.T, c *client) {
 
 	res, err := c.svc.api.warm(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, warmResult{Stored: warmPages * len(warmEncodings), Users: len(users)}, res)
+	// The storefront's first page and warmPages pages of the list.
+	stored := (1 + warmPages) * len(warmEncodings)
+	assert.Equal(t, warmResult{Stored: stored, Users: len(users)}, res)
 	assert.Equal(t, before.Orders+1, c.stats(top, "monthly").Orders, "the warm job recomputed the statistics")
-	for _, target := range []string{"/products", "/products?page=2", fmt.Sprintf("/products?page=%d", warmPages)} {
+	for _, target := range []string{"/", "/products", "/products?page=2", fmt.Sprintf("/products?page=%d", warmPages)} {
 		assert.Equal(t, "HIT", c.get(target, http.StatusOK).header.Get("X-Cache"), target)
 		for _, enc := range []string{"gzip", "gzip, deflate", "deflate, gzip, br, zstd"} {
 			r := c.do("GET", target, "", "Accept-Encoding: "+enc)
@@ -313,9 +315,18 @@ func testWarm(t *testing.T, c *client) {
 	}
 	assert.Equal(t, "MISS", c.get(fmt.Sprintf("/products?page=%d", warmPages+1), http.StatusOK).header.Get("X-Cache"))
 
+	// Warmed again, every page is made again and replaces what is stored:
+	// a page changed by a write the API did not see is fresh after it.
+	_, err = c.svc.Store.exec(ctx, `UPDATE products SET name = 'Warmed again' WHERE id = 1`)
+	require.NoError(t, err)
 	res, err = c.svc.api.warm(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, warmResult{Already: warmPages * len(warmEncodings), Users: len(users)}, res)
+	assert.Equal(t, warmResult{Stored: stored, Users: len(users)}, res)
+	var page Page
+	hit := c.get("/products", http.StatusOK)
+	assert.Equal(t, "HIT", hit.header.Get("X-Cache"))
+	hit.json(t, &page)
+	assert.Equal(t, "Warmed again", page.Products[0].Name)
 }
 
 // testPurge: the statistics and reports made of the sales the purge

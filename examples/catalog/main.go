@@ -221,7 +221,10 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 		admin.ServeHTTP(w, r)
 	})
-	timed, err := timing.New(timing.Options{Logger: log, Slow: slowRequest})
+	// Server-Timing (cache;desc=hit, db;dur=1.2;desc="2 queries", ...)
+	// tells a lot about the service: it is sent to loopback clients only,
+	// as the pool statistics are.
+	timed, err := timing.New(timing.Options{Logger: log, Slow: slowRequest, Expose: pool.LoopbackOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +353,7 @@ func serve(ctx context.Context, addr string, cfg Config) error {
 	}
 	defer svc.Close()
 	srv := &http.Server{Handler: svc.Handler, ReadHeaderTimeout: 5 * time.Second}
-	cfg.Logger.Info("catalog: listening", "url", "http://"+ln.Addr().String()+"/products")
+	cfg.Logger.Info("catalog: listening", "url", "http://"+ln.Addr().String()+"/")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -93,6 +93,7 @@ func TestNewServiceBadCacheURL(t *testing.T) {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.ErrorIs(t, err, cacheurl.ErrInvalidURL)
-	assert.Equal(t, "CACHE_URL: cacheurl: parameter max_entries: is unknown for memcached://; want one of "+
-		"default_timeout, flush_on_clear, generation_ttl, key_prefix, max_idle_conns, max_item_size, namespace, timeout", err.Error())
+	// The list of valid parameters grows with the backends' options.
+	assert.True(t, strings.HasPrefix(err.Error(), "CACHE_URL: cacheurl: parameter max_entries: is unknown for memcached://; want one of "), err.Error())
+	assert.Contains(t, err.Error(), "namespace")
 }

@@ -258,15 +258,30 @@ func scanProduct(rows interface{ Scan(...any) error }) (Product, error) {
 
 // ListProducts returns page (from 1) of the products ordered by id.
 func (s *Store) ListProducts(ctx context.Context, page, perPage int) (Page, error) {
+	return s.ListCategory(ctx, 0, page, perPage)
+}
+
+// ListCategory returns page (from 1) of the products of category ordered by
+// id (0: of every category), or errUnknownCategory.
+func (s *Store) ListCategory(ctx context.Context, category int64, page, perPage int) (Page, error) {
 	out := Page{Products: []Product{}, Page: page, PerPage: perPage}
-	if err := s.queryOne(ctx, `SELECT COUNT(*) FROM products`, nil, &out.Total); err != nil {
+	where, args := "", []any{}
+	if category != 0 {
+		where, args = ` WHERE p.category_id = ?`, []any{category}
+	}
+	if err := s.queryOne(ctx, `SELECT COUNT(*) FROM products p`+where, args, &out.Total); err != nil {
 		return out, err
+	}
+	if out.Total == 0 && category != 0 {
+		if err := s.checkCategory(ctx, category); err != nil {
+			return out, err
+		}
 	}
 	out.Pages = (out.Total + perPage - 1) / perPage
 	out.HasNext = page < out.Pages
 	out.HasPrev = page > 1
-	rows, err := s.query(ctx, `SELECT `+productColumns+` ORDER BY p.id LIMIT ? OFFSET ?`,
-		perPage, int64(page-1)*int64(perPage))
+	rows, err := s.query(ctx, `SELECT `+productColumns+where+` ORDER BY p.id LIMIT ? OFFSET ?`,
+		append(args, perPage, int64(page-1)*int64(perPage))...)
 	if err != nil {
 		return out, err
 	}
@@ -277,6 +292,32 @@ func (s *Store) ListProducts(ctx context.Context, page, perPage int) (Page, erro
 			return out, err
 		}
 		out.Products = append(out.Products, p)
+	}
+	return out, rows.Err()
+}
+
+// Category is a category with its number of products.
+type Category struct {
+	ID       int64
+	Name     string
+	Products int
+}
+
+// Categories returns every category, by name, with its number of products.
+func (s *Store) Categories(ctx context.Context) ([]Category, error) {
+	rows, err := s.query(ctx, `SELECT c.id, c.name, COUNT(p.id) FROM categories c
+		LEFT JOIN products p ON p.category_id = c.id GROUP BY c.id, c.name ORDER BY c.name, c.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Category
+	for rows.Next() {
+		var c Category
+		if err := rows.Scan(&c.ID, &c.Name, &c.Products); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

@@ -8,6 +8,7 @@ func Example() {
 	// GET /price/A1 -> 9.99, X-Cache: MISS, function calls: 1
 	// GET /price/A1 -> 9.99, X-Cache: HIT, function calls: 1
 	// GET /price/A1 -> 9.99, X-Cache: MISS, function calls: 2
-	// cache hits: 1, misses: 4
-	//   (one count for the whole Cache: 3 view lookups, one per request, and 2 memoize lookups, one per handler run)
+	// cache hits: 1, misses: 4 (views and Memoize counted together)
+	//   views:   3 lookups (one per request), hits: 1, misses: 2
+	//   Memoize: 2 lookups (one per handler run), hits: 0, misses: 2
 }
