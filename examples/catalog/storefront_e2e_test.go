@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -34,7 +35,7 @@ func browserTools(t *testing.T) (chromium, node, dir string) {
 	t.Helper()
 	dir, err := filepath.Abs("e2e")
 	require.NoError(t, err)
-	chromium = cmp(os.Getenv("CHROMIUM"), chromiumPath)
+	chromium = cmp.Or(os.Getenv("CHROMIUM"), chromiumPath)
 	var missing []string
 	if _, err := os.Stat(chromium); err != nil {
 		missing = append(missing, chromium+" (apt-get install chromium)")
@@ -54,14 +55,6 @@ func browserTools(t *testing.T) (chromium, node, dir string) {
 		t.Skip(msg + "; skipping")
 	}
 	return chromium, node, dir
-}
-
-// cmp returns a, or b when a is empty.
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // offers reports whether the Accept-Encoding acceptEncoding offers coding
