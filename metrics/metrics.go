@@ -3,7 +3,7 @@
 // route pattern or Name) and memoized function (by name), backend errors
 // and corrupt entries, the latency of backend calls by operation, the
 // circuit breaker's state, the lease's waits and timeouts, the near cache's
-// hits and invalidations, and the connection pools of package pool.
+// figures, and the connection pools of package pool.
 //
 // It is a module of its own, so that a program that does not import it
 // never compiles the Prometheus client:
@@ -41,8 +41,13 @@
 // caching_backend_call_duration_seconds{op} (a histogram; op as
 // caching.OpGet and friends), caching_backend_call_errors_total{op}.
 //
-// Near cache (when the Cache implements NearStatser):
-// caching_near_hits_total, caching_near_invalidations_total.
+// Near cache (when the Cache's backend is a backend/near Store):
+// caching_near_hits_total, caching_near_misses_total (keys looked up in
+// process memory: an entry and each of its versions count one each),
+// caching_near_invalidations_total (keys dropped on news from other
+// processes), caching_near_emptied_total, caching_near_watching (1 while
+// invalidations arrive and the near cache is used), caching_near_entries,
+// caching_near_bytes.
 //
 // Pools (with Options.Pools, for each pool.Stats source of the registry):
 // caching_pool_connections{pool,state} (state "open", "in_use", "idle"),
@@ -59,20 +64,16 @@ import (
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/backend/near"
 	"github.com/go-caching/caching/pool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// NearStatser is the hook of the near cache (issue 13: recently read entries
-// of a remote backend kept in process memory). A Cache that implements it
-// has its near cache's hits and the invalidations it received exported as
-// caching_near_hits_total and caching_near_invalidations_total; a Cache that
-// does not has neither metric.
+// NearStatser is what a near cache (backend/near's Store) offers: when the
+// Cache's backend implements it, its figures are exported as the
+// caching_near_* metrics; otherwise there are none.
 type NearStatser interface {
-	// NearStats returns the hits served from the near cache and the
-	// invalidations it received from other processes, since the Cache was
-	// created.
-	NearStats() (hits, invalidations int64)
+	NearStats() near.Stats
 }
 
 // DefaultBuckets are the latency buckets of NewLatency, in seconds: from
@@ -165,7 +166,8 @@ type descs struct {
 	leases, leaseWaits, leaseTimeouts                    *prometheus.Desc
 	viewReqs, viewErrs, viewCorrupt                      *prometheus.Desc
 	memoCalls, memoErrs, memoCorrupt                     *prometheus.Desc
-	nearHits, nearInvalidations                          *prometheus.Desc
+	nearHits, nearMisses, nearInvalidations, nearEmptied *prometheus.Desc
+	nearWatching, nearEntries, nearBytes                 *prometheus.Desc
 	poolConns, poolMaxOpen, poolWaits, poolWaitSeconds   *prometheus.Desc
 	poolTimeouts, poolOpened, poolConnectErrors          *prometheus.Desc
 	poolClosed, poolQueries, poolSlowQueries             *prometheus.Desc
@@ -198,8 +200,13 @@ func New(c *caching.Cache, opts Options) *Collector {
 		memoErrs:      d("caching_memoize_errors_total", "Backend errors a memoized function failed open on.", "function"),
 		memoCorrupt:   d("caching_memoize_corrupt_total", "Corrupt entries a memoized function met.", "function"),
 
-		nearHits:          d("caching_near_hits_total", "Hits served from the near cache."),
-		nearInvalidations: d("caching_near_invalidations_total", "Invalidations the near cache received from other processes."),
+		nearHits:          d("caching_near_hits_total", "Keys found in the near cache (an entry and each of its versions count one each)."),
+		nearMisses:        d("caching_near_misses_total", "Keys looked up in the near cache and not found there."),
+		nearInvalidations: d("caching_near_invalidations_total", "Keys the near cache dropped on news from other processes."),
+		nearEmptied:       d("caching_near_emptied_total", "Times the near cache was emptied (invalidations lost or back, a flush, Clear)."),
+		nearWatching:      d("caching_near_watching", "1 while invalidations arrive and the near cache is used, else 0."),
+		nearEntries:       d("caching_near_entries", "Entries held in the near cache."),
+		nearBytes:         d("caching_near_bytes", "Bytes held in the near cache."),
 
 		poolConns:         d("caching_pool_connections", "Connections of a pool now, by state.", "pool", "state"),
 		poolMaxOpen:       d("caching_pool_max_open", "The most connections a pool opens (-1: unbounded).", "pool"),
@@ -220,7 +227,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, x := range []*prometheus.Desc{d.hits, d.stale, d.misses, d.bypasses, d.sets, d.errors, d.corrupt,
 		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts,
 		d.viewReqs, d.viewErrs, d.viewCorrupt, d.memoCalls, d.memoErrs, d.memoCorrupt,
-		d.nearHits, d.nearInvalidations,
+		d.nearHits, d.nearMisses, d.nearInvalidations, d.nearEmptied, d.nearWatching, d.nearEntries, d.nearBytes,
 		d.poolConns, d.poolMaxOpen, d.poolWaits, d.poolWaitSeconds, d.poolTimeouts, d.poolOpened,
 		d.poolConnectErrors, d.poolClosed, d.poolQueries, d.poolSlowQueries} {
 		ch <- x
@@ -281,10 +288,19 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	named(c.c.ViewStats(), d.viewReqs, d.viewErrs, d.viewCorrupt)
 	named(c.c.MemoStats(), d.memoCalls, d.memoErrs, d.memoCorrupt)
-	if ns, ok := any(c.c).(NearStatser); ok {
-		hits, inv := ns.NearStats()
-		counter(d.nearHits, hits)
-		counter(d.nearInvalidations, inv)
+	if ns, ok := c.c.Backend().(NearStatser); ok {
+		n := ns.NearStats()
+		counter(d.nearHits, n.Hits)
+		counter(d.nearMisses, n.Misses)
+		counter(d.nearInvalidations, n.Invalidations)
+		counter(d.nearEmptied, n.Emptied)
+		watching := 0.0
+		if n.Watching {
+			watching = 1
+		}
+		gauge(d.nearWatching, watching)
+		gauge(d.nearEntries, float64(n.Entries))
+		gauge(d.nearBytes, float64(n.Bytes))
 	}
 	if l := c.opts.Latency; l != nil {
 		l.hist.Collect(ch)
