@@ -26,6 +26,8 @@ func TestImportDirection(t *testing.T) {
 			return nil
 		case pkg == "backend/cacheurl": // opens any backend: above them all
 			return []string{".", "backend", "backend/", "internal/"}
+		case pkg == "metrics": // exports a Cache, its near cache and pools: above them
+			return []string{".", "backend", "backend/near", "pool", "internal/"}
 		case pkg == "backend/near": // keeps its memory in the in-process store
 			return []string{"backend", "backend/simple", "internal/"}
 		case strings.HasPrefix(pkg, "backend/"):

@@ -80,6 +80,17 @@ type Options struct {
 	// not in-process. The zero value means 5 consecutive failures open it
 	// for 1 second.
 	Breaker BreakerOptions
+	// Lease is the default of the Lease option for every view and memoized
+	// function of the Cache: concurrent misses of one key in every process
+	// sharing the backend run the handler or function once, the others
+	// waiting up to Lease for its result. Zero (the default) means off; a
+	// view or function turns it on or off for itself with Lease. Negative
+	// is an error.
+	Lease time.Duration
+	// Observer, when set, is told the duration and the error of every call
+	// the Cache makes to its backend (see Observer): what a metrics package
+	// turns into a latency histogram. Nil (the default) costs nothing.
+	Observer Observer
 }
 
 // BreakerOptions configures a Cache's circuit breaker. After Threshold
@@ -119,6 +130,9 @@ type Cache struct {
 	closeErr  error
 
 	background // the life that Close ends, and the work that ends with it
+
+	named registry      // the counters of each view and memoized function
+	lease time.Duration // Options.Lease
 }
 
 // New returns a Cache configured by opts, or an error naming the first
@@ -149,6 +163,10 @@ func New(opts *Options) (*Cache, error) {
 		logInterval = 10 * time.Second
 	}
 	c.logLimit = ratelimit.New(logInterval, 1)
+	if opts.Lease < 0 {
+		return nil, fmt.Errorf("%w: Options.Lease is %v; want 0 (off) or positive", ErrInvalidOption, opts.Lease)
+	}
+	c.lease = opts.Lease
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("%w: Options.Timeout is %v; want 0 (500ms) or positive", ErrInvalidOption, opts.Timeout)
 	}
@@ -182,6 +200,7 @@ func New(opts *Options) (*Cache, error) {
 		pathTags:  c.prefix + kindPath,
 		stats:     &c.stats,
 		failOpen:  c.failOpen,
+		obs:       opts.Observer,
 	}
 	c.store.local, _ = b.(backend.ValueStore)
 	if c.store.local == nil {

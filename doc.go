@@ -81,6 +81,19 @@
 // request that waited for an identical request in flight and was served its
 // response is a hit, in Stats as in the X-Cache header.
 //
+// ViewStats and MemoStats give the same counts per view (by Name or route
+// pattern) and per memoized function; package metrics (a module of its own)
+// exports them to Prometheus, with the latency of backend calls that an
+// Observer (Options.Observer) is told of.
+//
+// # Many processes
+//
+// Entries, tag versions and generations live in the backend, so every
+// process sharing it sees a write or an invalidation at once. With Lease
+// (or Options.Lease), concurrent misses of one key in all of them also run
+// the handler or function once: the first takes a lease with the backend's
+// atomic Add, the others wait for its entry, at most the lease time.
+//
 // # Concurrency
 //
 // A Cache is safe for concurrent use by multiple goroutines. Values handed out

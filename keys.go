@@ -21,6 +21,7 @@ import (
 //	v/<view key>#vary:<variant>    one Vary variant of a response
 //	m/<name>/<version>/<argument>  a result of a memoized function
 //	g/<name>                       the generation of a memoized function (ForgetAll)
+//	l/<kind>/<rest>                the lease of a view's or memoized call's key (Lease)
 //
 // so that no key of one kind can collide with a key of another. Keys of the
 // kinds p, v and m, which hold what requests and arguments send, are
@@ -67,6 +68,16 @@ func (c *Cache) pathTagKey(path string) string { return c.prefix + kindPath + sh
 // genKey is the backend key holding the generation of the memoized
 // function name: a version checked like a tag's, bumped by ForgetAll.
 func (c *Cache) genKey(name string) string { return c.prefix + kindGen + name }
+
+// kindLease is the kind of the lease keys.
+const kindLease = "l/"
+
+// leaseKey is the backend key of the lease of key, a key of a view or a
+// memoized call (see lease.go): the kind l/ in front of the key's own kind
+// and rest, so that the lease of a key never collides with a key.
+func (c *Cache) leaseKey(key string) string {
+	return c.prefix + kindLease + key[len(c.prefix):]
+}
 
 // memoKeyHead is the start of every key of a memoized function.
 func (c *Cache) memoKeyHead(name, version string) string {

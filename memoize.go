@@ -94,6 +94,9 @@ type Memoized[A, R any] struct {
 
 	refreshMu  sync.Mutex
 	refreshing map[string]struct{} // keys with a background refresh running, at most maxRefreshes
+
+	counter *namedCounter // its counts in MemoStats (stats.go)
+	lease   time.Duration // Lease, or Options.Lease: 0 is off (lease.go)
 }
 
 // Memoize returns fn memoized through c under name. The name identifies the
@@ -182,6 +185,11 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	if err := checkResultType(reflect.TypeFor[R]()); err != nil {
 		return nil, fmt.Errorf("%w: %s: result: %w", ErrInvalidOption, who, err)
 	}
+	if err := checkLease(who, cfg.commonConfig); err != nil {
+		return nil, err
+	}
+	m.lease = c.leaseOf(cfg.commonConfig)
+	m.counter = c.named.counter(&c.named.funcs, name)
 	m.keyHead = c.memoKeyHead(name, m.version)
 	m.genKey = c.genKey(name)
 	m.tagKeys = append(c.tagKeys(cfg.tags), m.genKey)
@@ -219,7 +227,7 @@ func (m *Memoized[A, R]) Key(a A) (string, error) {
 // others.
 func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	if m.bypassIf != nil && m.bypassIf(ctx, a) {
-		m.c.record(outBypass)
+		m.record(outBypass)
 		return m.fn(ctx, a)
 	}
 	key, err := m.Key(a)
@@ -241,9 +249,9 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			case err != nil:
 				// A result of another shape (the type changed without a
 				// new Version) or a codec that cannot read it: recompute.
-				m.c.failOpen("memoize decode", err)
+				m.failOpen("memoize decode", err)
 			case m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(v)):
-				m.c.record(outHit)
+				m.record(outHit)
 				if m.ahead > 0 {
 					m.refreshAhead(ctx, key, a, e)
 				}
@@ -251,7 +259,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			default:
 				now := m.c.now()
 				if m.swr > 0 && now < deadline(e.FreshUntil, m.swr) {
-					m.c.record(outStale)
+					m.record(outStale)
 					m.refreshInBackground(ctx, key, a)
 					return v, nil
 				}
@@ -260,20 +268,30 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				}
 			}
 		case !errors.Is(err, ErrNotFound):
-			m.c.failOpen("memoize get", err)
+			m.failOpen("memoize get", err)
+		default:
+			m.counter.countLookup(err)
 		}
 	}
+	if hasStale && m.lease > 0 && m.leaseHeld(ctx, key) {
+		m.record(outStale) // another process computes it (lease.go)
+		return stale, nil
+	}
+	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
+		if m.lease > 0 && !forced {
+			return m.computeLeased(ctx, key, a, &peer)
+		}
 		return m.compute(ctx, key, a, !forced)
 	})
 	switch {
 	case hasStale && err != nil && ctx.Err() == nil:
-		m.c.record(outStale)
+		m.record(outStale)
 		return stale, nil
-	case joined && err == nil:
-		m.c.record(outHit) // another call computed it: this one did not run fn
+	case (joined || peer.Load()) && err == nil:
+		m.record(outHit) // another call computed it: this one did not run fn
 	default:
-		m.c.record(outMiss)
+		m.record(outMiss)
 	}
 	return v, err
 }
@@ -304,7 +322,7 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 	vs, verr := m.c.store.versions(opCtx, m.tagKeys, lifeOf(m.ttl, max(m.swr, m.sie)))
 	cancel()
 	if verr != nil {
-		m.c.failOpen("memoize tag versions", verr)
+		m.failOpen("memoize tag versions", verr)
 	}
 	v, err := m.fn(ctx, a)
 	if err != nil || verr != nil {
@@ -316,7 +334,7 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 	}
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
 	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
-		m.c.failOpen("memoize encode", err)
+		m.failOpen("memoize encode", err)
 		return v, nil
 	}
 	m.saveMu.RLock()
@@ -327,7 +345,7 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 	opCtx, cancel = m.c.store.bound(ctx)
 	defer cancel()
 	if err := m.c.store.save(opCtx, key, e, vs); err != nil {
-		m.c.failOpen("memoize set", err)
+		m.failOpen("memoize set", err)
 	}
 	return v, nil
 }
@@ -381,7 +399,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 			if r := recover(); r != nil {
 				// Nobody waits for this call: a panic in fn must not crash
 				// the process. It is logged (with the value, not the key).
-				m.c.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
+				m.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
 			}
 		}()
 		// fn runs with bg, not with the flight's uncancellable context:

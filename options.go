@@ -64,6 +64,9 @@ type commonConfig struct {
 	storeIf any           // func(R) bool
 	ahead   time.Duration // RefreshAhead
 	staleIf any           // func(R) bool
+
+	lease    time.Duration // Lease (lease.go)
+	leaseSet bool          // Lease was given: lease overrides Options.Lease
 }
 
 // setConfig is the configuration of one write of the direct API.

@@ -1,6 +1,12 @@
 package caching
 
 import (
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-caching/caching/backend"
@@ -42,6 +48,14 @@ type Stats struct {
 	// started, on hits close to their entry's expiry (the hits themselves
 	// count in Hits).
 	AheadRefreshes int64 `json:"ahead_refreshes"`
+	// Leases counts the leases taken (see Lease): misses that ran the
+	// handler or function for every process sharing the backend.
+	Leases int64 `json:"leases"`
+	// LeaseWaits counts the misses that found another process's lease and
+	// waited for its result, LeaseTimeouts those of them that stopped
+	// waiting after the lease's time and ran the work themselves.
+	LeaseWaits    int64 `json:"lease_waits"`
+	LeaseTimeouts int64 `json:"lease_timeouts"`
 	// Breaker is the state of the circuit breaker: "closed" (calls go
 	// through), "open" (the backend is left alone), "half-open" (one probe
 	// is out), or "" for an in-process store, which has none.
@@ -72,9 +86,12 @@ type counters struct {
 	outcomes              [4]atomic.Int64 // by outcome
 	sets, errors, corrupt atomic.Int64
 	ahead                 atomic.Int64 // refreshes started by RefreshAhead
+
+	leases, leaseWaits, leaseTimeouts atomic.Int64
 }
 
-// record counts one outcome.
+// record counts one outcome of the direct API (views and memoized functions
+// count theirs in their own named counters).
 func (c *Cache) record(o outcome) { c.stats.outcomes[o].Add(1) }
 
 // Stats returns the Cache's counters. It is safe for concurrent use and cheap
@@ -93,7 +110,11 @@ func (c *Cache) Stats() Stats {
 		Evictions: -1,
 
 		AheadRefreshes: c.stats.ahead.Load(),
+		Leases:         c.stats.leases.Load(),
+		LeaseWaits:     c.stats.leaseWaits.Load(),
+		LeaseTimeouts:  c.stats.leaseTimeouts.Load(),
 	}
+	c.named.sum(&s)
 	if c.store.br != nil {
 		s.Breaker = c.store.br.State().String()
 	}
@@ -102,4 +123,188 @@ func (c *Cache) Stats() Stats {
 		s.Entries, s.Bytes, s.Evictions = bs.Entries, bs.Bytes, bs.Evictions
 	}
 	return s
+}
+
+// Counts is what one view or one memoized function did since the Cache was
+// created: each request or call counted once in Hits, StaleHits, Misses or
+// Bypasses (as in Stats, whose totals include them), and the backend
+// errors and corrupt entries met on its behalf.
+type Counts struct {
+	Hits      int64 `json:"hits"`
+	StaleHits int64 `json:"stale_hits"`
+	Misses    int64 `json:"misses"`
+	Bypasses  int64 `json:"bypasses"`
+	Errors    int64 `json:"errors"`
+	Corrupt   int64 `json:"corrupt"`
+}
+
+// ViewStats returns the Counts of the Cache's views by name: the Name
+// option of a view, else the pattern of the route that served the request
+// (the CachedMux route's, or r.Pattern for a view registered in a
+// http.ServeMux), else "". Views with one name share their Counts. It is
+// safe for concurrent use; names are never removed.
+func (c *Cache) ViewStats() map[string]Counts { return c.named.snapshot(&c.named.views) }
+
+// MemoStats returns the Counts of the Cache's memoized functions by name
+// (functions memoized under one name share them). It is safe for
+// concurrent use.
+func (c *Cache) MemoStats() map[string]Counts { return c.named.snapshot(&c.named.funcs) }
+
+// counterStripes is how many stripes a namedCounter spreads its outcomes
+// over: concurrent hits of one view rarely touch the same cache line.
+const counterStripes = 8
+
+// counterStripe is one stripe, padded to its own cache lines.
+type counterStripe struct {
+	n [4]atomic.Int64 // by outcome
+	_ [128 - 4*8]byte
+}
+
+// namedCounter counts the outcomes of one view or memoized function. Its
+// outcomes are striped, so that recording one costs one uncontended atomic
+// add where the Cache-wide counters would cost a contended one; the sums are
+// made when read.
+type namedCounter struct {
+	stripes         [counterStripes]counterStripe
+	errors, corrupt atomic.Int64
+}
+
+// record counts one outcome on a stripe chosen at random (a per-thread
+// generator: no shared state).
+func (n *namedCounter) record(o outcome) {
+	n.stripes[rand.Uint32()%counterStripes].n[o].Add(1)
+}
+
+func (n *namedCounter) load() Counts {
+	var out [4]int64
+	for i := range n.stripes {
+		for o := range out {
+			out[o] += n.stripes[i].n[o].Load()
+		}
+	}
+	return Counts{Hits: out[outHit], StaleHits: out[outStale], Misses: out[outMiss], Bypasses: out[outBypass],
+		Errors: n.errors.Load(), Corrupt: n.corrupt.Load()}
+}
+
+// registry holds the named counters of a Cache's views and memoized
+// functions. Names come from the program (Name, route patterns, Memoize's
+// names), so their number is bounded by it.
+type registry struct {
+	mu           sync.Mutex
+	views, funcs map[string]*namedCounter
+}
+
+// counter returns the counter of name in *m, created if needed.
+func (r *registry) counter(m *map[string]*namedCounter, name string) *namedCounter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n, ok := (*m)[name]; ok {
+		return n
+	}
+	if *m == nil {
+		*m = make(map[string]*namedCounter)
+	}
+	n := new(namedCounter)
+	(*m)[name] = n
+	return n
+}
+
+func (r *registry) snapshot(m *map[string]*namedCounter) map[string]Counts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]Counts, len(*m))
+	for name, n := range *m {
+		out[name] = n.load()
+	}
+	return out
+}
+
+// sum adds the outcomes of every named counter to s.
+func (r *registry) sum(s *Stats) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range [...]map[string]*namedCounter{r.views, r.funcs} {
+		for _, n := range m {
+			c := n.load()
+			s.Hits += c.Hits
+			s.StaleHits += c.StaleHits
+			s.Misses += c.Misses
+			s.Bypasses += c.Bypasses
+		}
+	}
+}
+
+// errCorruptMiss is what a lookup returns for an entry that did not decode (and
+// was deleted): a miss, so that errors.Is(err, ErrNotFound) holds, that the
+// view or function counts as corrupt.
+var errCorruptMiss = fmt.Errorf("caching: corrupt entry deleted: %w", ErrNotFound)
+
+// countLookup counts a corrupt entry met by a lookup of n's.
+func (n *namedCounter) countLookup(err error) {
+	if err != nil && errors.Is(err, errCorruptMiss) {
+		n.corrupt.Add(1)
+	}
+}
+
+// viewCounters finds the named counter of a view's requests: the view's
+// Name, else the request's route pattern. The first name a view sees is
+// kept in first (one comparison per request); the others (CachedMux's
+// routes) in a copy-on-write map.
+type viewCounters struct {
+	first  atomic.Pointer[namedRef]
+	others atomic.Pointer[map[string]*namedCounter]
+	mu     sync.Mutex // orders the writers of others
+}
+
+type namedRef struct {
+	name string
+	n    *namedCounter
+}
+
+// counter returns the named counter of r's view.
+func (v *view) counter(r *http.Request) *namedCounter {
+	name := v.cfg.name
+	if name == "" {
+		name = r.Pattern
+	}
+	vc := &v.counters
+	if f := vc.first.Load(); f != nil && f.name == name {
+		return f.n
+	}
+	if m := vc.others.Load(); m != nil {
+		if n, ok := (*m)[name]; ok {
+			return n
+		}
+	}
+	n := v.c.named.counter(&v.c.named.views, name)
+	if vc.first.CompareAndSwap(nil, &namedRef{name: name, n: n}) {
+		return n
+	}
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	next := make(map[string]*namedCounter)
+	if m := vc.others.Load(); m != nil {
+		maps.Copy(next, *m)
+	}
+	next[name] = n
+	vc.others.Store(&next)
+	return n
+}
+
+// record counts one outcome of r.
+func (v *view) record(r *http.Request, o outcome) { v.counter(r).record(o) }
+
+// failOpen is Cache.failOpen, counted for r's view too.
+func (v *view) failOpen(r *http.Request, op string, err error) {
+	v.counter(r).errors.Add(1)
+	v.c.failOpen(op, err)
+}
+
+// record counts one outcome of a call.
+func (m *Memoized[A, R]) record(o outcome) { m.counter.record(o) }
+
+// failOpen is Cache.failOpen, counted for the function too.
+func (m *Memoized[A, R]) failOpen(op string, err error) {
+	m.counter.errors.Add(1)
+	m.c.failOpen(op, err)
 }

@@ -58,6 +58,7 @@ type store struct {
 
 	stats    *counters
 	failOpen func(op string, err error)
+	obs      Observer // Options.Observer: told of every primitive call
 }
 
 // minStoreTTL is the TTL of an entry written when its life is already over:
@@ -138,7 +139,7 @@ func (s *store) lookup(ctx context.Context, key string, tags []string, now time.
 	e, err := decodeEntry(raw)
 	if err != nil {
 		s.dropCorrupt(ctx, key)
-		return nil, ErrNotFound
+		return nil, errCorruptMiss
 	}
 	return s.verify(ctx, key, e, tags, versions, now, tok)
 }
@@ -648,8 +649,10 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 		if err := s.admit(); err != nil {
 			return 0, err
 		}
+		start := s.start()
 		n, err := in.Incr(ctx, key, delta)
 		s.report(ctx, err)
+		s.observe(OpIncr, start, err)
 		return n, err
 	}
 	var n int64
@@ -740,8 +743,10 @@ func (s *store) get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.admit(); err != nil {
 		return nil, err
 	}
+	start := s.start()
 	v, err := s.b.Get(ctx, key)
 	s.report(ctx, err)
+	s.observe(OpGet, start, err)
 	return v, err
 }
 
@@ -752,8 +757,10 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 		return nil, err
 	}
 	if s.many != nil {
+		start := s.start()
 		vals, err := s.many.GetMany(ctx, keys)
 		s.report(ctx, err)
+		s.observe(OpGetMany, start, err)
 		if err == nil && len(vals) != len(keys) {
 			err = fmt.Errorf("caching: backend GetMany returned %d values for %d keys", len(vals), len(keys))
 		}
@@ -761,8 +768,10 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 	}
 	vals := make([][]byte, len(keys))
 	for i, k := range keys {
+		start := s.start()
 		v, err := s.b.Get(ctx, k)
 		s.report(ctx, err)
+		s.observe(OpGet, start, err)
 		switch {
 		case err == nil:
 			vals[i] = v
@@ -777,8 +786,10 @@ func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := s.admit(); err != nil {
 		return err
 	}
+	start := s.start()
 	err := s.b.Set(ctx, key, value, ttl)
 	s.report(ctx, err)
+	s.observe(OpSet, start, err)
 	return err
 }
 
@@ -786,8 +797,10 @@ func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.D
 	if err := s.admit(); err != nil {
 		return false, err
 	}
+	start := s.start()
 	added, err := s.b.Add(ctx, key, value, ttl)
 	s.report(ctx, err)
+	s.observe(OpAdd, start, err)
 	return added, err
 }
 
@@ -804,8 +817,10 @@ func (s *store) setItems(ctx context.Context, items []backend.Item) error {
 	if err := s.admit(); err != nil {
 		return err
 	}
+	start := s.start()
 	err := s.setMany.SetMany(ctx, items)
 	s.report(ctx, err)
+	s.observe(OpSetMany, start, err)
 	return err
 }
 
@@ -816,8 +831,10 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	if err := s.admit(); err != nil {
 		return err
 	}
+	start := s.start()
 	err := s.b.Delete(ctx, keys...)
 	s.report(ctx, err)
+	s.observe(OpDelete, start, err)
 	return err
 }
 
@@ -865,7 +882,9 @@ func (s *store) clear(ctx context.Context) error {
 	if err := s.admit(); err != nil {
 		return err
 	}
+	start := s.start()
 	err := s.b.Clear(ctx)
 	s.report(ctx, err)
+	s.observe(OpClear, start, err)
 	return err
 }

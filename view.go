@@ -153,6 +153,9 @@ type view struct {
 	// varyLocks order, in this process, the reading and rewriting of the
 	// Vary record of one key, so that MaxVariants is exact here.
 	varyLocks [16]sync.Mutex
+
+	counters viewCounters  // the named counters of its requests (stats.go)
+	lease    time.Duration // Lease, or Options.Lease: 0 is off (lease.go)
 }
 
 func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next http.Handler) *view {
@@ -172,6 +175,7 @@ func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next h
 		ext:          cfg.extended(),
 		tagKeys:      c.tagKeys(cfg.tags),
 		refreshSlots: make(chan struct{}, maxRefreshes),
+		lease:        c.leaseOf(cfg.commonConfig),
 	}
 	v.formatHead, v.formatTail, v.formatHasPath = cutFormat(cfg.keyFormat)
 	return v
@@ -224,6 +228,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			v.mux.ServeHTTP(w, r) // no route: not the cache's business
 			return
 		}
+		r.Pattern = pattern // as the mux sets it: the view's name in ViewStats
 		if v.cfg.skipRoutes[pattern] {
 			v.pass(w, r, reasonSkipRoute)
 			return
@@ -260,6 +265,9 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := v.c.clock()
 	f, err := v.find(r, base, now)
 	var stale *found
+	if err != nil {
+		v.counter(r).countLookup(err)
+	}
 	switch {
 	case err == nil && f.fresh:
 		v.serve(w, r, f.snap, now, httpcache.Hit)
@@ -280,7 +288,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			stale = &sf
 		}
 	case !errors.Is(err, ErrNotFound):
-		v.c.failOpen("view lookup", err)
+		v.failOpen(r, "view lookup", err)
 		v.pass(w, r, reasonBackend)
 		return
 	}
@@ -301,9 +309,9 @@ func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 // serve answers r with a stored snapshot, and counts it.
 func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
 	if st == httpcache.Stale {
-		v.c.record(outStale)
+		v.record(r, outStale)
 	} else {
-		v.c.record(outHit)
+		v.record(r, outHit)
 	}
 	reportCache(r, st)
 	if v.sh != nil && snap.ServeRange(w, r, now, v.cfg.statusHeader, st) {
@@ -329,7 +337,7 @@ func (v *view) pass(w http.ResponseWriter, r *http.Request, reason httpcache.Rea
 // announce counts a request the handler answers, and tells it to
 // Server-Timing and the status header.
 func (v *view) announce(w http.ResponseWriter, r *http.Request, o outcome, st httpcache.CacheStatus) {
-	v.c.record(o)
+	v.record(r, o)
 	reportCache(r, st)
 	if v.cfg.statusHeader != "" {
 		w.Header()[v.cfg.statusHeader] = st.Values()
@@ -382,7 +390,7 @@ func (v *view) load(ctx context.Context, key string, tagKeys []string, now time.
 	val, err := decodeViewPayload(e.Payload)
 	if err != nil {
 		v.c.store.dropCorrupt(ctx, key)
-		return nil, nil, ErrNotFound
+		return nil, nil, errCorruptMiss
 	}
 	e.keepDecoded(val)
 	return e, val, nil
@@ -411,12 +419,12 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		res, ok := call.wait(r.Context())
 		switch {
 		case !ok:
-			v.c.record(outMiss) // the client left while it waited
+			v.record(r, outMiss) // the client left while it waited
 			return
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
 		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
-			v.serve(w, r, res.snap, v.c.clock(), httpcache.Hit)
+			v.serve(w, r, res.snap, v.c.clock(), res.status())
 			return
 		}
 		v.run(w, r, st)
@@ -427,6 +435,14 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 // lead runs the handler for the flight call, whose waiters get its result.
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
+	if v.lease > 0 {
+		// The lease's own lookups replace the one below (lease.go).
+		if !v.awaitLease(w, r, st, call) {
+			st.call = call
+			v.run(w, r, st)
+		}
+		return
+	}
 	// A miss that became leader after the previous leader stored the
 	// response finds it now: the handler runs once per stored response.
 	now := v.c.clock()
@@ -503,7 +519,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	rw := rec.Reset(w)
 	if verr != nil {
-		v.c.failOpen("view tag versions", verr)
+		v.failOpen(r, "view tag versions", verr)
 		rec.Fail(reasonBackend)
 	}
 	returned := false
@@ -514,15 +530,15 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		p := recover()
 		rec.Fail(httpcache.ReasonPanic)
 		if p == nil {
-			v.count(st, outMiss)
+			v.count(r, st, outMiss)
 			return // runtime.Goexit: let it go on
 		}
 		if st.stale != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
-			v.c.failOpen("view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
+			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
 			v.serveStale(w, r, st.stale, before)
 			return
 		}
-		v.count(st, outMiss)
+		v.count(r, st, outMiss)
 		panic(p)
 	}()
 	if st.ext != nil && st.ext.prev != nil {
@@ -543,7 +559,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.serveStale(w, r, st.stale, before)
 		return
 	}
-	v.count(st, outMiss)
+	v.count(r, st, outMiss)
 	if reason == httpcache.ReasonNone && r.Context().Err() != nil {
 		// Produced after the client left (or the request was cancelled): the
 		// handler may have answered with a fallback. Never stored, never
@@ -604,9 +620,9 @@ func withoutValidators(r *http.Request) *http.Request {
 }
 
 // count records a run's outcome, unless it is a background refresh.
-func (v *view) count(st *runState, o outcome) {
+func (v *view) count(r *http.Request, st *runState, o outcome) {
 	if !st.background {
-		v.c.record(o)
+		v.record(r, o)
 	}
 }
 
@@ -646,18 +662,18 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 			// negotiator's choice must not reach the requests keyed alike.
 			return reasonCoding
 		}
-		if reason := v.recordVariant(ctx, st, res, ttl, now, vs); reason != httpcache.ReasonNone {
+		if reason := v.recordVariant(ctx, r, st, res, ttl, now, vs); reason != httpcache.ReasonNone {
 			return reason
 		}
 		key = variantKey(st.base, res.variant)
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
 	if err := v.c.store.setValue(e, res.snap, encodeViewValue); err != nil {
-		v.c.failOpen("view store", err)
+		v.failOpen(r, "view store", err)
 		return reasonBackend
 	}
 	if err := v.c.store.save(ctx, key, e, vs); err != nil {
-		v.c.failOpen("view store", err)
+		v.failOpen(r, "view store", err)
 		return reasonBackend
 	}
 	return httpcache.ReasonNone
@@ -667,7 +683,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 // it, unless MaxVariants other variants are recorded: then it reports false
 // and nothing is written. The record is written again with every variant
 // stored, so that it lives as long as the variants it lists.
-func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
+func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	h := variantHash(res.variant)
 	lk := &v.varyLocks[variantHash(st.base)%uint64(len(v.varyLocks))]
 	lk.Lock()
@@ -691,11 +707,11 @@ func (v *view) recordVariant(ctx context.Context, st *runState, res viewResult, 
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
 	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
-		v.c.failOpen("view store", err)
+		v.failOpen(r, "view store", err)
 		return reasonBackend
 	}
 	if err := v.c.store.save(ctx, st.base, e, vs); err != nil {
-		v.c.failOpen("view store", err)
+		v.failOpen(r, "view store", err)
 		return reasonBackend
 	}
 	return httpcache.ReasonNone
@@ -739,10 +755,15 @@ func (v *view) refreshInBackground(st *runState, request func() *http.Request) b
 	started := v.c.goBackground(func() {
 		defer func() {
 			if p := recover(); p != nil {
-				v.c.failOpen("view refresh", fmt.Errorf("caching: handler panic: %v", p))
+				v.failOpen(r2, "view refresh", fmt.Errorf("caching: handler panic: %v", p))
 			}
 			done()
 		}()
+		if l, ok := v.c.takeLease(r2.Context(), base, v.lease); !ok {
+			return // another process refreshes it
+		} else if l != nil {
+			defer v.c.releaseLease(l, true)
+		}
 		v.run(&discardWriter{h: make(http.Header)}, r2, st)
 	})
 	if !started {

@@ -27,6 +27,9 @@ type viewCall struct {
 	done     chan struct{}
 	res      viewResult
 	released bool // guarded by viewFlight.mu
+	// after, when set, runs once the call is released, with its result:
+	// the leader's lease is released there (lease.go).
+	after func(viewResult)
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the
@@ -38,6 +41,15 @@ type viewResult struct {
 	names   []string // the Vary names of snap
 	variant string   // the leader's variant for names
 	retry   bool
+	stale   bool // snap is a stale entry, served while another process runs the handler
+}
+
+// status is how a waiter served res.snap reports it.
+func (res viewResult) status() httpcache.CacheStatus {
+	if res.stale {
+		return httpcache.Stale
+	}
+	return httpcache.Hit
 }
 
 // join returns the call in flight for key, creating it if there is none;
@@ -73,6 +85,9 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 	}
 	g.mu.Unlock()
 	close(c.done)
+	if c.after != nil {
+		c.after(res)
+	}
 }
 
 // wait waits for c's result or for ctx; ok is false when ctx ended first.

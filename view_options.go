@@ -30,6 +30,8 @@ type viewConfig struct {
 	statusHeader  string
 	routeTTL      map[string]time.Duration // CachedMux: TTL by pattern
 	skipRoutes    map[string]bool          // CachedMux: patterns not cached
+
+	name string // Name: the view's name in ViewStats
 }
 
 // viewOption is a ViewOption made from a function.
@@ -157,6 +159,15 @@ func SkipRoutes(patterns ...string) ViewOption {
 	})
 }
 
+// Name names a view in Cache.ViewStats (and so in metrics): views with one
+// name share their counts. By default a view is named by the pattern of the
+// route that served the request (CachedMux's route, or r.Pattern when the
+// view is registered in a http.ServeMux), or "" when there is none (another
+// router): name such views.
+func Name(name string) ViewOption {
+	return viewOption(func(c *viewConfig) { c.name = name })
+}
+
 // viewFuncs are a view's generic options, checked against its types.
 type viewFuncs struct {
 	bypassIf  func(context.Context, *http.Request) bool
@@ -238,6 +249,9 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 		return fail("StaleWhileRevalidate, StaleIfError and RefreshAhead must not be negative")
 	}
 	if err := cfg.sharedConfig.check(&cfg); err != nil {
+		return cfg, f, err
+	}
+	if err := checkLease("view", cfg.commonConfig); err != nil {
 		return cfg, f, err
 	}
 	return cfg, f, nil

@@ -263,7 +263,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	now := v.c.clock()
 	f, err := v.find(r, base, now)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		v.c.failOpen("view lookup", err)
+		v.failOpen(r, "view lookup", err)
 		if rq.OnlyIfCached {
 			v.gatewayTimeout(w, r)
 			return true
@@ -618,7 +618,7 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
 	if err := v.c.InvalidatePath(ctx, paths...); err != nil {
-		v.c.failOpen("view invalidate on write", err)
+		v.failOpen(r, "view invalidate on write", err)
 	}
 }
 

@@ -38,10 +38,13 @@ import (
 	"github.com/go-caching/caching"
 	"github.com/go-caching/caching/backend/cacheurl"
 	"github.com/go-caching/caching/compress"
+	"github.com/go-caching/caching/metrics"
 	"github.com/go-caching/caching/pool"
 	"github.com/go-caching/caching/timing"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 	"modernc.org/sqlite"
 )
@@ -53,6 +56,9 @@ const (
 	poolOverflow = 20
 	slowQuery    = 500 * time.Millisecond
 	slowRequest  = 500 * time.Millisecond
+	// cacheLease is the lease of CACHE_LEASE=1: longer than the slowest
+	// usual query of a product page or a user's statistics.
+	cacheLease = 5 * time.Second
 )
 
 // Config is the service's configuration, from flags and the environment.
@@ -66,6 +72,13 @@ type Config struct {
 	// memcached, its prefix= or namespace= parameter keeps the service's keys
 	// apart (and is all that Clear deletes).
 	CacheURL string
+	// Lease turns the cache's lease on (CACHE_LEASE=1): concurrent misses
+	// of one product page or one user's statistics in several instances on
+	// one Redis or memcached run the query once (caching.Options.Lease).
+	Lease bool
+	// (CACHE_NEAR=1, the near cache in front of a remote backend, goes
+	// here: issue 13.1.)
+
 	// Seed is the number of products a new database is seeded with.
 	Seed int
 	// Logger receives the service's and the library's logs.
@@ -177,12 +190,18 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	opts.Logger = log
 	opts.Breaker = cfg.Breaker
+	if cfg.Lease {
+		opts.Lease = cacheLease
+	}
+	// The latency of every backend call, for GET /metrics.
+	latency := metrics.NewLatency()
+	opts.Observer = latency
 	s.closers = append(s.closers, opts.Backend.Close)
 	if s.Cache, err = caching.New(opts); err != nil {
 		return nil, err
 	}
 	s.closers[len(s.closers)-1] = s.Cache.Close // the Cache closes its backend
-	log.Info("catalog: cache backend", "url", cacheurl.Redact(cfg.CacheURL))
+	log.Info("catalog: cache backend", "url", cacheurl.Redact(cfg.CacheURL), "lease", opts.Lease)
 
 	// Flask-Compress's defaults: zstd, br, gzip or deflate as the client
 	// accepts, for JSON and text bodies of 500 bytes or more.
@@ -213,6 +232,19 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// GET /metrics: the Cache's counters (per route and per memoized
+	// function), its backend's latency and the database pool, for
+	// Prometheus; loopback clients only, as the pool statistics.
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(metrics.New(s.Cache, metrics.Options{Latency: latency, Pools: &reg}))
+	promHandler := promhttp.HandlerFor(promReg, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !pool.LoopbackOnly(r) {
+			writeError(w, http.StatusForbidden, "the metrics are shown to loopback clients only, never through a proxy")
+			return
+		}
+		promHandler.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /admin/pool-stats", func(w http.ResponseWriter, r *http.Request) {
 		// The same check as the handler's Authorize, answered in JSON.
 		if !pool.LoopbackOnly(r) {
@@ -305,6 +337,7 @@ func main() {
 		DatabaseURL: os.Getenv("DATABASE_URL"),
 		SQLitePath:  *dbPath,
 		CacheURL:    os.Getenv("CACHE_URL"),
+		Lease:       os.Getenv("CACHE_LEASE") == "1",
 		Seed:        *seed,
 		Logger:      log,
 		Workers:     *workers,

@@ -7,6 +7,8 @@
 //	e2ebench run [flags]    run the benchmark (benchmarks/e2e.sh does)
 //	e2ebench serve [flags]  one of our servers (the benchmark starts these)
 //	e2ebench load [flags]   the load generator alone, against running servers
+//	e2ebench stampede [flags]  a cold key hit by every request of several
+//	                        server processes on one Redis, without and with the lease
 //
 // See BENCHMARKS.md, section "End to end".
 package main
@@ -42,10 +44,13 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		os.Exit(e2e.ServeMain(os.Args[2:], os.Stdout, os.Stderr))
-	case "run", "load":
+	case "run", "load", "stampede":
 		f := run
-		if os.Args[1] == "load" {
+		switch os.Args[1] {
+		case "load":
 			f = load
+		case "stampede":
+			f = stampede
 		}
 		if err := f(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "e2ebench:", err)
@@ -57,7 +62,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: e2ebench run|serve|load [flags] (-h for the flags)")
+	fmt.Fprintln(os.Stderr, "usage: e2ebench run|serve|load|stampede [flags] (-h for the flags)")
 	os.Exit(2)
 }
 
@@ -282,4 +287,66 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+const (
+	stampedeBegin = "<!-- stampede:begin -->"
+	stampedeEnd   = "<!-- stampede:end -->"
+)
+
+// stampede runs the stampede benchmark of issue 13 and prints its table.
+func stampede(args []string) error {
+	fs := flag.NewFlagSet("stampede", flag.ExitOnError)
+	var (
+		procs    = fs.Int("procs", 4, "server processes on one Redis")
+		conc     = fs.Int("conc", 50, "concurrent requests to each process for one cold key")
+		rounds   = fs.Int("rounds", 20, "cold keys of each configuration, measured in alternation")
+		work     = fs.Duration("work", 50*time.Millisecond, "how long the handler works")
+		lease    = fs.Duration("lease", 2*time.Second, "the lease of the configuration with one")
+		redisURL = fs.String("redis", e2e.DefaultRedisURL, "the Redis the servers share")
+		md       = fs.String("md", "", "Markdown file whose "+stampedeBegin+" ... "+stampedeEnd+" section receives the table")
+		command  = fs.String("cmd", "", "the command line to show in -md")
+	)
+	_ = fs.Parse(args)
+	if err := redisAvailable(*redisURL); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	results, err := e2e.Stampede(ctx, e2e.StampedeOptions{
+		Env: e2e.Env{
+			Self:   []string{self, "serve"},
+			Redis:  *redisURL,
+			Prefix: "caching-stampede-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":",
+		},
+		Procs: *procs, Conc: *conc, Rounds: *rounds, Work: *work, Lease: *lease,
+		Log: os.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "%d server processes on one Redis (loopback), %d concurrent requests to each for one cold key, "+
+		"a handler that works %v; %d cold keys per configuration, measured in alternation; %s, %d CPUs, Go %s.\n\n",
+		*procs, *conc, *work, *rounds, orUnknown(cpuModel()), runtime.NumCPU(), strings.TrimPrefix(runtime.Version(), "go"))
+	e2e.WriteStampede(&out, results, *work)
+	if *command != "" {
+		fmt.Fprintf(&out, "\nMeasured with `%s`.\n", *command)
+	}
+	fmt.Print(out.String())
+	if *md != "" {
+		doc, err := os.ReadFile(*md)
+		if err != nil {
+			return err
+		}
+		if doc, err = e2e.ReplaceSection(doc, stampedeBegin, stampedeEnd, out.String()); err != nil {
+			return err
+		}
+		return os.WriteFile(*md, doc, 0o644)
+	}
+	return nil
 }

@@ -36,6 +36,9 @@ type ServerOptions struct {
 	// Prefix is the key prefix of ModeRedis and ModeNear. Default
 	// "caching-e2e:".
 	Prefix string
+	// Lease is the Lease of the stampede route (see StampedeRoutes); 0:
+	// off. Work is how long its handler works.
+	Lease, Work time.Duration
 }
 
 // DefaultRedisURL is the Redis the benchmark uses unless told otherwise.
@@ -93,6 +96,10 @@ func NewHandler(opts ServerOptions) (http.Handler, func() error, error) {
 		}
 		h = c.Cached(TTL, caching.CacheStatusHeader(StatusHeader))(page)
 		release = c.Close
+		mux := http.NewServeMux()
+		mux.Handle("GET /products", h)
+		StampedeRoutes(mux, c, opts.Lease, opts.Work)
+		return mux, release, nil
 	default:
 		return nil, nil, fmt.Errorf("e2e: mode %q; want %s, %s, %s or %s", opts.Mode, ModeNaive, ModeSimple, ModeRedis, ModeNear)
 	}
@@ -113,6 +120,8 @@ func ServeMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Mode, "mode", ModeNaive, "cache in front of the page: naive, simple, redis or near")
 	fs.StringVar(&opts.Redis, "redis", DefaultRedisURL, "Redis URL of -mode redis and near")
 	fs.StringVar(&opts.Prefix, "prefix", "caching-e2e:", "Redis key prefix of -mode redis and near")
+	fs.DurationVar(&opts.Lease, "lease", 0, "Lease of the stampede route; 0: off")
+	fs.DurationVar(&opts.Work, "work", 50*time.Millisecond, "how long the stampede route's handler works")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// metric returns the value of the series line of the text exposition
+// that starts with series, or -1 when there is none.
+func metric(body, series string) float64 {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+// TestMetricsWithLease: CACHE_LEASE=1 turns the lease on for the response
+// cache and the memoized statistics, and GET /metrics shows what they did.
+func TestMetricsWithLease(t *testing.T) {
+	c := startServiceWith(t, "sqlite", "", func(cfg *Config) { cfg.Lease = true })
+	c.get("/products/7", http.StatusOK)
+	c.get("/products/7", http.StatusOK)
+	c.get("/api/stats/3", http.StatusOK)
+	c.get("/api/stats/3", http.StatusOK)
+
+	r := c.get("/metrics", http.StatusOK)
+	body := string(r.body)
+	assert.Contains(t, r.header.Get("Content-Type"), "text/plain")
+	assert.Equal(t, 1.0, metric(body, `caching_view_requests_total{outcome="hit",view="GET /products/{id}"}`))
+	assert.Equal(t, 1.0, metric(body, `caching_view_requests_total{outcome="miss",view="GET /products/{id}"}`))
+	assert.Equal(t, 1.0, metric(body, `caching_memoize_calls_total{function="sales-stats",outcome="hit"}`))
+	assert.Equal(t, 2.0, metric(body, `caching_leases_total`), "one lease per miss: the page and the statistics")
+	assert.Positive(t, metric(body, `caching_pool_connections{pool="database",state="open"}`))
+	require.Equal(t, -1.0, metric(body, `caching_breaker_state{state="closed"}`), "an in-process store has no breaker")
+
+	r = c.do("GET", "/metrics", "", "X-Forwarded-For: 203.0.113.9")
+	assert.Equal(t, http.StatusForbidden, r.status, "loopback clients only")
+}

@@ -1,0 +1,331 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-caching/caching/internal/httpcache"
+)
+
+// The lease: one run of a handler or function for every process sharing a
+// backend.
+//
+// In one process, concurrent misses of a key already run the work once (the
+// flight of a view, Memoize's singleflight). With a lease, the leader of
+// each process's flight first adds the key's lease (l/<key>) to the backend,
+// with the backend's atomic Add (Redis SET NX PX, memcached add, the
+// filesystem store's lock, the in-process store's own Add), for the lease's
+// time d:
+//
+//   - The process that adds it runs the work, stores the result, and
+//     deletes the lease; when the result is not stored (an error, a
+//     response that may not be stored), it replaces the lease with a
+//     marker, "not stored", that lives for min(d, 1s), so that the waiters
+//     run the work at once instead of taking turns.
+//   - The others wait: they read the lease (one GET), first after 2 ms,
+//     then twice as long each time, at most 50 ms apart, jittered. When the
+//     lease is gone they look the entry up and serve it (a hit: they did
+//     not run the work); when it is gone without an entry (expired, its
+//     holder crashed), they add it again, and one of them leads. A waiter
+//     that has a stale entry (within StaleWhileRevalidate or StaleIfError)
+//     serves it at once instead of waiting.
+//   - Failing open: a waiter waits at most d from its first look, then runs
+//     the work itself (a lease timeout), so that a holder that crashed, hung
+//     or was cut off delays the others by at most d. A backend error (the
+//     circuit breaker open included) means no lease: the work runs, as it
+//     would without one. A waiter whose own context ends stops waiting.
+//
+// The lease is a best effort, not a lock: a holder that runs longer than d
+// may see another process run the work too, and its release deletes the
+// lease it no longer holds (the writes of both are whole entries: the last
+// one stays).
+
+// Lease makes concurrent misses of one key in every process sharing the
+// backend run the handler (Cached, CachedMux) or function (Memoize) once:
+// the first one takes a lease on the key for d and runs it; the others
+// wait for its entry, up to d, serving a stale entry meanwhile if they have
+// one, and run it themselves if no entry comes (fail open: a crashed
+// holder delays them by at most d). Choose d a little longer than the
+// handler's or function's slowest usual run.
+//
+// Without it, a view or function uses the Cache's Options.Lease (off by
+// default); Lease(0) turns it off for this view or function. A negative d is
+// an error. Background refreshes (StaleWhileRevalidate) of a view take the
+// lease too, and are skipped when another process holds it. RefreshIf calls
+// take no lease. In one process, concurrent misses run the work once with or
+// without it.
+func Lease(d time.Duration) Option {
+	return commonOption(func(c *commonConfig) { c.lease, c.leaseSet = d, true })
+}
+
+// The lease's poll intervals and the life of the "not stored" marker.
+const (
+	leaseFirstPoll = 2 * time.Millisecond
+	leaseMaxPoll   = 50 * time.Millisecond
+	leaseMarkLife  = time.Second
+)
+
+// The values under a lease key: held, or released without an entry stored.
+var (
+	leaseHeldValue   = []byte("h")
+	leaseMarkedValue = []byte("x")
+)
+
+// leaseOf is the lease of a view or function configured with cfg: its Lease
+// option, or the Cache's default.
+func (c *Cache) leaseOf(cfg commonConfig) time.Duration {
+	if cfg.leaseSet {
+		return cfg.lease
+	}
+	return c.lease
+}
+
+// checkLease reports a negative Lease.
+func checkLease(who string, cfg commonConfig) error {
+	if cfg.lease < 0 {
+		return fmt.Errorf("%w: %s: Lease is %v; want 0 (off) or positive", ErrInvalidOption, who, cfg.lease)
+	}
+	return nil
+}
+
+// heldLease is a lease this process took.
+type heldLease struct {
+	key string // the lease's backend key
+	d   time.Duration
+}
+
+// leaseOutcome is what acquireLease came to.
+type leaseOutcome uint8
+
+const (
+	leaseRun   leaseOutcome = iota // run the work without the lease (error, marker, timeout)
+	leaseLead                      // the lease is ours: run the work, then release it
+	leaseFound                     // the entry is there: check found it
+	leaseStale                     // another process holds the lease: serve the stale entry
+	leaseGone                      // the caller's context ended while it waited
+)
+
+// acquireLease takes the lease of key (the backend key of an entry) for d,
+// or waits for the process that holds it, as the comment at the top of this
+// file says. check looks the entry up and reports whether it found one to
+// serve; it bounds its own backend calls. hasStale is whether the caller has
+// a stale entry to serve rather than wait.
+func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(context.Context) bool) (*heldLease, leaseOutcome) {
+	lk := c.leaseKey(key)
+	added, err := c.addLease(ctx, lk, d)
+	switch {
+	case err != nil:
+		return nil, leaseRun
+	case added:
+		l := &heldLease{key: lk, d: d}
+		if check(ctx) {
+			// Stored by a holder that released its lease between this
+			// process's lookup and its Add.
+			c.releaseLease(l, true)
+			return nil, leaseFound
+		}
+		return l, leaseLead
+	case hasStale:
+		return nil, leaseStale
+	case check(ctx):
+		return nil, leaseFound
+	}
+	c.stats.leaseWaits.Add(1)
+	deadline := time.Now().Add(d)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for poll := leaseFirstPoll; ; poll = min(2*poll, leaseMaxPoll) {
+		// Jitter of ±25%, so that the waiters of several processes do not
+		// read in step.
+		wait := poll - poll/4 + rand.N(poll/2+1)
+		if left := time.Until(deadline); left < wait {
+			wait = max(left, 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil, leaseGone
+		case <-timer.C:
+		}
+		if !time.Now().Before(deadline) {
+			if check(ctx) {
+				return nil, leaseFound
+			}
+			c.stats.leaseTimeouts.Add(1)
+			return nil, leaseRun
+		}
+		held, marked, err := c.readLease(ctx, lk)
+		switch {
+		case err != nil, marked:
+			return nil, leaseRun
+		case held:
+			continue
+		case check(ctx):
+			return nil, leaseFound
+		}
+		// Gone with no entry: expired, or released by a holder whose
+		// client left. One of the waiters leads now.
+		added, err := c.addLease(ctx, lk, d)
+		switch {
+		case err != nil:
+			return nil, leaseRun
+		case added:
+			return &heldLease{key: lk, d: d}, leaseLead
+		}
+	}
+}
+
+// addLease adds the lease lk for d, and counts it when it did.
+func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (bool, error) {
+	ctx, cancel := c.store.bound(ctx)
+	defer cancel()
+	added, err := c.store.addRaw(ctx, lk, leaseHeldValue, d)
+	if err != nil {
+		c.failOpen("lease", err)
+		return false, err
+	}
+	if added {
+		c.stats.leases.Add(1)
+	}
+	return added, nil
+}
+
+// readLease reads the lease lk: held by a process, or marked "not stored".
+func (c *Cache) readLease(ctx context.Context, lk string) (held, marked bool, err error) {
+	ctx, cancel := c.store.bound(ctx)
+	defer cancel()
+	v, err := c.store.get(ctx, lk)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, false, nil
+	case err != nil:
+		c.failOpen("lease", err)
+		return false, false, err
+	}
+	return string(v) == string(leaseHeldValue), string(v) != string(leaseHeldValue), nil
+}
+
+// takeLease takes key's lease for a background refresh, which nobody waits
+// for: ok is false when another process holds it (the refresh is skipped),
+// and l is nil when d is 0 or the backend failed (the refresh runs without).
+func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *heldLease, ok bool) {
+	if d <= 0 {
+		return nil, true
+	}
+	lk := c.leaseKey(key)
+	added, err := c.addLease(ctx, lk, d)
+	switch {
+	case err != nil:
+		return nil, true
+	case !added:
+		return nil, false
+	}
+	return &heldLease{key: lk, d: d}, true
+}
+
+// releaseLease ends a lease this process took: deleted when the entry was
+// stored (or another process is to lead), else marked "not stored", so that
+// the waiters run the work at once. It does not check that the lease is
+// still this process's (see the top of the file).
+func (c *Cache) releaseLease(l *heldLease, stored bool) {
+	if l == nil {
+		return
+	}
+	ctx, cancel := c.store.bound(context.Background())
+	defer cancel()
+	var err error
+	if stored {
+		err = c.store.del(ctx, l.key)
+	} else {
+		err = c.store.set(ctx, l.key, leaseMarkedValue, min(l.d, leaseMarkLife))
+	}
+	if err != nil {
+		c.failOpen("lease release", err)
+	}
+}
+
+// awaitLease is the lease of a view's miss, for the leader of this
+// process's flight: it reports whether r was served (from another
+// process's run, or a stale entry) or its client left; otherwise the
+// handler is to run, with the lease when this process took it.
+func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) bool {
+	var again found
+	check := func(context.Context) bool {
+		f, err := v.find(r, st.base, v.c.clock())
+		if f.spec != nil {
+			st.f.spec = f.spec
+		}
+		if err == nil && f.fresh {
+			again = f
+			return true
+		}
+		return false
+	}
+	l, out := v.c.acquireLease(r.Context(), st.base, v.lease, st.stale != nil, check)
+	switch out {
+	case leaseFound:
+		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})
+		v.serve(w, r, again.snap, v.c.clock(), httpcache.Hit)
+		return true
+	case leaseStale:
+		sf := st.stale
+		v.flight.release(call, viewResult{snap: sf.snap, names: sf.spec.namesOrNil(), variant: sf.variant, stale: true})
+		v.serve(w, r, sf.snap, v.c.clock(), httpcache.Stale)
+		return true
+	case leaseGone:
+		// The client left: the waiters of this process wait for a new
+		// leader.
+		v.flight.release(call, viewResult{retry: true})
+		v.record(r, outMiss)
+		return true
+	case leaseLead:
+		// A stored response deletes the lease; a client that left hands it
+		// on; any other result marks it "not stored".
+		call.after = func(res viewResult) { v.c.releaseLease(l, res.snap != nil || res.retry) }
+	}
+	return false
+}
+
+// computeLeased is compute behind the lease, for the leader of this
+// process's singleflight. peer is set when the result came from another
+// process's run.
+func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, peer *atomic.Bool) (R, error) {
+	var got R
+	check := func(ctx context.Context) bool {
+		e, err := m.lookup(ctx, key)
+		if err != nil || !m.c.store.fresh(e, time.Time{}) {
+			return false
+		}
+		v, err := decodeValue[R](m.c, e)
+		if err != nil || m.staleIf != nil && m.staleIf(v) {
+			return false
+		}
+		got = v
+		return true
+	}
+	l, out := m.c.acquireLease(ctx, key, m.lease, false, check)
+	switch out {
+	case leaseFound:
+		peer.Store(true)
+		return got, nil
+	case leaseLead:
+		stored := false
+		defer func() { m.c.releaseLease(l, stored) }() // a panic included
+		v, err := m.compute(ctx, key, a, false)
+		stored = err == nil
+		return v, err
+	}
+	return m.compute(ctx, key, a, false)
+}
+
+// leaseHeld reports whether another process holds key's lease: a caller
+// with a stale result serves it rather than wait.
+func (m *Memoized[A, R]) leaseHeld(ctx context.Context, key string) bool {
+	held, _, err := m.c.readLease(ctx, m.c.leaseKey(key))
+	return err == nil && held
+}

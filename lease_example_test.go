@@ -1,0 +1,26 @@
+package caching_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/go-caching/caching"
+)
+
+// A view with a lease: on a backend shared by several instances (Redis,
+// memcached), concurrent misses of one key in all of them run the handler
+// once. ViewStats counts its requests under its Name.
+func ExampleLease() {
+	c := caching.Must(&caching.Options{Lease: 5 * time.Second}) // a Redis store in production
+	defer c.Close()
+	h := c.Cached(time.Minute, caching.Name("products"), caching.Lease(2*time.Second))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "[]") }))
+	for range 3 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/products", nil))
+	}
+	s := c.Stats()
+	fmt.Println(c.ViewStats()["products"].Hits, c.ViewStats()["products"].Misses, s.Leases)
+	// Output: 2 1 1
+}
