@@ -287,6 +287,12 @@ func (c *Cache) resolveTTL(ttl time.Duration) (time.Duration, error) {
 // request uncached: it is counted, and logged at most once per LogInterval
 // (with the number of errors not logged since). Keys are never logged.
 func (c *Cache) failOpen(op string, err error) {
+	if errors.Is(err, ErrUnavailable) {
+		// The breaker refused the call: counted apart, and not logged (the
+		// breaker logs its changes of state).
+		c.stats.unavailable.Add(1)
+		return
+	}
 	c.stats.errors.Add(1)
 	ok, suppressed := c.logLimit.Allow(c.clock())
 	if !ok {

@@ -39,6 +39,10 @@ type Stats struct {
 	Sets int64 `json:"sets"`
 	// Errors counts backend errors swallowed by failing open.
 	Errors int64 `json:"errors"`
+	// Unavailable counts backend calls not made because the circuit
+	// breaker was open (their requests and calls were served uncached);
+	// they are not Errors: the backend was left alone.
+	Unavailable int64 `json:"unavailable"`
 	// Corrupt counts entries that did not decode (and were deleted).
 	Corrupt   int64 `json:"corrupt"`
 	Entries   int64 `json:"entries"`   // entries held by the backend, or -1
@@ -85,6 +89,7 @@ const (
 type counters struct {
 	outcomes              [4]atomic.Int64 // by outcome
 	sets, errors, corrupt atomic.Int64
+	unavailable           atomic.Int64 // calls the breaker refused
 	ahead                 atomic.Int64 // refreshes started by RefreshAhead
 
 	leases, leaseWaits, leaseTimeouts atomic.Int64
@@ -98,16 +103,17 @@ func (c *Cache) record(o outcome) { c.stats.outcomes[o].Add(1) }
 // enough for a metrics scrape.
 func (c *Cache) Stats() Stats {
 	s := Stats{
-		Hits:      c.stats.outcomes[outHit].Load(),
-		StaleHits: c.stats.outcomes[outStale].Load(),
-		Misses:    c.stats.outcomes[outMiss].Load(),
-		Bypasses:  c.stats.outcomes[outBypass].Load(),
-		Sets:      c.stats.sets.Load(),
-		Errors:    c.stats.errors.Load(),
-		Corrupt:   c.stats.corrupt.Load(),
-		Entries:   -1,
-		Bytes:     -1,
-		Evictions: -1,
+		Hits:        c.stats.outcomes[outHit].Load(),
+		StaleHits:   c.stats.outcomes[outStale].Load(),
+		Misses:      c.stats.outcomes[outMiss].Load(),
+		Bypasses:    c.stats.outcomes[outBypass].Load(),
+		Sets:        c.stats.sets.Load(),
+		Errors:      c.stats.errors.Load(),
+		Unavailable: c.stats.unavailable.Load(),
+		Corrupt:     c.stats.corrupt.Load(),
+		Entries:     -1,
+		Bytes:       -1,
+		Evictions:   -1,
 
 		AheadRefreshes: c.stats.ahead.Load(),
 		Leases:         c.stats.leases.Load(),
@@ -296,7 +302,9 @@ func (v *view) record(r *http.Request, o outcome) { v.counter(r).record(o) }
 
 // failOpen is Cache.failOpen, counted for r's view too.
 func (v *view) failOpen(r *http.Request, op string, err error) {
-	v.counter(r).errors.Add(1)
+	if !errors.Is(err, ErrUnavailable) {
+		v.counter(r).errors.Add(1)
+	}
 	v.c.failOpen(op, err)
 }
 
@@ -305,6 +313,8 @@ func (m *Memoized[A, R]) record(o outcome) { m.counter.record(o) }
 
 // failOpen is Cache.failOpen, counted for the function too.
 func (m *Memoized[A, R]) failOpen(op string, err error) {
-	m.counter.errors.Add(1)
+	if !errors.Is(err, ErrUnavailable) {
+		m.counter.errors.Add(1)
+	}
 	m.c.failOpen(op, err)
 }

@@ -80,7 +80,9 @@ func (s *store) nowOr(t time.Time) int64 {
 // Options.Timeout. In-process stores never block: they get ctx as it is.
 // (lookup bounds its remote reads itself, so that a near hit pays nothing.)
 func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.local != nil {
+	if s.local != nil || s.br != nil && s.br.Tripped() {
+		// In process, or the breaker will most likely refuse the call: no
+		// timer (a probe it lets through has the backend's own timeouts).
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, s.timeout)

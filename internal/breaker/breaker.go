@@ -232,6 +232,10 @@ func (b *Breaker) Failure() {
 	b.notify()
 }
 
+// Tripped reports, at the cost of one atomic load, whether the breaker is
+// open or half-open: whether Allow may refuse.
+func (b *Breaker) Tripped() bool { return b.fast.Load() == fastTripped }
+
 // State returns the breaker's state. An open breaker whose cool-down is over
 // stays open until the next Allow lets a probe through.
 func (b *Breaker) State() State {
