@@ -161,16 +161,16 @@ var _ prometheus.Collector = (*Collector)(nil)
 
 // descs are the descriptions of the metrics read at each scrape.
 type descs struct {
-	hits, stale, misses, bypasses, sets, errors, corrupt *prometheus.Desc
-	entries, bytes, evictions, breaker                   *prometheus.Desc
-	leases, leaseWaits, leaseTimeouts                    *prometheus.Desc
-	viewReqs, viewErrs, viewCorrupt                      *prometheus.Desc
-	memoCalls, memoErrs, memoCorrupt                     *prometheus.Desc
-	nearHits, nearMisses, nearInvalidations, nearEmptied *prometheus.Desc
-	nearWatching, nearEntries, nearBytes                 *prometheus.Desc
-	poolConns, poolMaxOpen, poolWaits, poolWaitSeconds   *prometheus.Desc
-	poolTimeouts, poolOpened, poolConnectErrors          *prometheus.Desc
-	poolClosed, poolQueries, poolSlowQueries             *prometheus.Desc
+	hits, stale, misses, bypasses, sets, errors, corrupt, unavailable *prometheus.Desc
+	entries, bytes, evictions, breaker                                *prometheus.Desc
+	leases, leaseWaits, leaseTimeouts                                 *prometheus.Desc
+	viewReqs, viewErrs, viewCorrupt                                   *prometheus.Desc
+	memoCalls, memoErrs, memoCorrupt                                  *prometheus.Desc
+	nearHits, nearMisses, nearInvalidations, nearEmptied              *prometheus.Desc
+	nearWatching, nearEntries, nearBytes                              *prometheus.Desc
+	poolConns, poolMaxOpen, poolWaits, poolWaitSeconds                *prometheus.Desc
+	poolTimeouts, poolOpened, poolConnectErrors                       *prometheus.Desc
+	poolClosed, poolQueries, poolSlowQueries                          *prometheus.Desc
 }
 
 // New returns the Collector of c.
@@ -185,6 +185,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 		bypasses:      d("caching_bypasses_total", "Requests and calls that did not consult the cache."),
 		sets:          d("caching_sets_total", "Entries written."),
 		errors:        d("caching_errors_total", "Backend errors swallowed by failing open."),
+		unavailable:   d("caching_unavailable_total", "Backend calls not made because the circuit breaker was open."),
 		corrupt:       d("caching_corrupt_total", "Entries that did not decode (and were deleted)."),
 		entries:       d("caching_entries", "Entries held by the backend."),
 		bytes:         d("caching_bytes", "Bytes held by the backend."),
@@ -224,7 +225,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 // Describe sends the descriptions of every metric the Collector may export.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
-	for _, x := range []*prometheus.Desc{d.hits, d.stale, d.misses, d.bypasses, d.sets, d.errors, d.corrupt,
+	for _, x := range []*prometheus.Desc{d.hits, d.stale, d.misses, d.bypasses, d.sets, d.errors, d.corrupt, d.unavailable,
 		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts,
 		d.viewReqs, d.viewErrs, d.viewCorrupt, d.memoCalls, d.memoErrs, d.memoCorrupt,
 		d.nearHits, d.nearMisses, d.nearInvalidations, d.nearEmptied, d.nearWatching, d.nearEntries, d.nearBytes,
@@ -254,6 +255,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.bypasses, s.Bypasses)
 	counter(d.sets, s.Sets)
 	counter(d.errors, s.Errors)
+	counter(d.unavailable, s.Unavailable)
 	counter(d.corrupt, s.Corrupt)
 	if s.Entries >= 0 {
 		gauge(d.entries, float64(s.Entries))
