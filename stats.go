@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/go-caching/caching/backend"
+
+	"github.com/go-caching/caching/internal/httpcache"
 )
 
 // Stats counts what a Cache did since it was created. Each request of a
@@ -85,6 +87,11 @@ const (
 	outMiss
 	outBypass
 )
+
+// status is the cache status a response of this outcome announces.
+func (o outcome) status() httpcache.CacheStatus {
+	return [...]httpcache.CacheStatus{outHit: httpcache.Hit, outStale: httpcache.Stale, outMiss: httpcache.Miss, outBypass: httpcache.Bypass}[o]
+}
 
 type counters struct {
 	outcomes              [4]atomic.Int64 // by outcome

@@ -289,7 +289,13 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case !errors.Is(err, ErrNotFound):
 		v.failOpen(r, "view lookup", err)
-		v.pass(w, r, reasonBackend)
+		if r.Method != http.MethodGet {
+			v.pass(w, r, reasonBackend)
+			return
+		}
+		// The backend is down or slow: the handler serves, and identical
+		// requests still wait for one run rather than all reaching it.
+		v.miss(w, r, &runState{base: base, f: found{key: base}, ttl: ttl, down: true})
 		return
 	}
 	if r.Method == http.MethodHead {
@@ -404,7 +410,17 @@ type runState struct {
 	stale      *found        // an entry to serve if the handler fails (stale-if-error)
 	call       *viewCall     // the flight this run leads; nil when it leads none
 	background bool          // a refresh nobody waits for: nothing is counted
+	down       bool          // the lookup failed: nothing is read or stored, the run is still shared
 	ext        *extRun       // SharedCache, HonorRequestCacheControl: see extRun
+}
+
+// outcome is how a run counts: a miss, or a bypass when the lookup failed
+// (the cache could not be consulted).
+func (st *runState) outcome() outcome {
+	if st.down {
+		return outBypass
+	}
+	return outMiss
 }
 
 // miss runs the handler for a request the cache could not answer, once for
@@ -435,6 +451,11 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 // lead runs the handler for the flight call, whose waiters get its result.
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
+	if st.down {
+		st.call = call
+		v.run(w, r, st)
+		return
+	}
 	if v.lease > 0 {
 		// The lease's own lookups replace the one below (lease.go).
 		if !v.awaitLease(w, r, st, call) {
@@ -477,14 +498,26 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		st.background = true                                      // a Warm request is not counted
 	}
 	if !st.background {
-		reportCache(r, httpcache.Miss)
+		reportCache(r, st.outcome().status())
 	}
 	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
 	// The versions the entry will record are read before the handler runs:
 	// an invalidation while it runs makes the entry a miss.
-	ctx, cancel := v.c.store.bound(r.Context())
-	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r.URL.Path), lifeOf(resolved, v.extra))
-	cancel()
+	var (
+		vs   versionSet
+		verr error
+	)
+	if !st.down {
+		ctx, cancel := v.c.store.bound(r.Context())
+		vs, verr = v.c.store.versions(ctx, v.tagKeysFor(r.URL.Path), lifeOf(resolved, v.extra))
+		cancel()
+		if verr != nil {
+			v.failOpen(r, "view tag versions", verr)
+		}
+	}
+	// Without the backend, the response is served, and handed to the
+	// requests that waited for it, but not stored.
+	noStore := st.down || verr != nil
 	var storeTTL time.Duration
 	rec := &httpcache.Recorder{
 		Limit:        v.cfg.maxBody,
@@ -515,13 +548,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	if st.ext != nil {
 		v.prepareRun(st, rec)
 		// Without the versions, a revalidated entry is served, not stored.
-		st.ext.noStore = st.ext.noStore || verr != nil
+		st.ext.noStore = st.ext.noStore || noStore
+	}
+	if noStore && rec.StatusHeader != "" {
+		// Known before the handler runs: not stored.
+		rec.StatusHeader = ""
+		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
 	}
 	rw := rec.Reset(w)
-	if verr != nil {
-		v.failOpen(r, "view tag versions", verr)
-		rec.Fail(reasonBackend)
-	}
 	returned := false
 	defer func() {
 		if returned {
@@ -530,7 +564,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		p := recover()
 		rec.Fail(httpcache.ReasonPanic)
 		if p == nil {
-			v.count(r, st, outMiss)
+			v.count(r, st, st.outcome())
 			return // runtime.Goexit: let it go on
 		}
 		if st.stale != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
@@ -538,7 +572,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			v.serveStale(w, r, st.stale, before)
 			return
 		}
-		v.count(r, st, outMiss)
+		v.count(r, st, st.outcome())
 		panic(p)
 	}()
 	if st.ext != nil && st.ext.prev != nil {
@@ -559,7 +593,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.serveStale(w, r, st.stale, before)
 		return
 	}
-	v.count(r, st, outMiss)
+	v.count(r, st, st.outcome())
 	if reason == httpcache.ReasonNone && r.Context().Err() != nil {
 		// Produced after the client left (or the request was cancelled): the
 		// handler may have answered with a fallback. Never stored, never
@@ -594,8 +628,17 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	} else if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)
 	}
+	if noStore {
+		reason = reasonBackend
+		v.flight.release(st.call, res) // the waiters' identical requests get it
+		return
+	}
 	if reason = v.store(r, st, res, storeTTL, now, vs); reason != httpcache.ReasonNone {
-		v.flight.release(st.call, viewResult{})
+		if reason == reasonBackend {
+			v.flight.release(st.call, res) // not stored, still theirs
+		} else {
+			v.flight.release(st.call, viewResult{})
+		}
 		return
 	}
 	v.flight.release(st.call, res)
