@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -76,8 +77,10 @@ type Config struct {
 	// of one product page or one user's statistics in several instances on
 	// one Redis or memcached run the query once (caching.Options.Lease).
 	Lease bool
-	// (CACHE_NEAR=1, the near cache in front of a remote backend, goes
-	// here: issue 13.1.)
+	// Near turns the near cache on (CACHE_NEAR=1): recently read entries of
+	// a Redis or memcached backend kept in process memory, dropped when any
+	// instance writes them (backend/near; the same as near=1 in CacheURL).
+	Near bool
 
 	// Seed is the number of products a new database is seeded with.
 	Seed int
@@ -183,6 +186,16 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	if cfg.CacheURL == "" {
 		cfg.CacheURL = "simple://"
+	}
+	if cfg.Near {
+		u, err := url.Parse(cfg.CacheURL)
+		if err != nil {
+			return nil, fmt.Errorf("CACHE_URL: %w", err)
+		}
+		q := u.Query()
+		q.Set("near", "1")
+		u.RawQuery = q.Encode()
+		cfg.CacheURL = u.String()
 	}
 	opts, err := cacheurl.Options(cfg.CacheURL)
 	if err != nil {
@@ -338,6 +351,7 @@ func main() {
 		SQLitePath:  *dbPath,
 		CacheURL:    os.Getenv("CACHE_URL"),
 		Lease:       os.Getenv("CACHE_LEASE") == "1",
+		Near:        os.Getenv("CACHE_NEAR") == "1",
 		Seed:        *seed,
 		Logger:      log,
 		Workers:     *workers,

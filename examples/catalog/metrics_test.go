@@ -5,9 +5,12 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // metric returns the value of the series line of the text exposition
@@ -42,4 +45,24 @@ func TestMetricsWithLease(t *testing.T) {
 
 	r = c.do("GET", "/metrics", "", "X-Forwarded-For: 203.0.113.9")
 	assert.Equal(t, http.StatusForbidden, r.status, "loopback clients only")
+}
+
+// TestNearWithRedis: CACHE_NEAR=1 puts the near cache in front of Redis:
+// once the news of its own first writes has come back from Redis (the
+// invalidations a write triggers drop what was read before they arrived),
+// reads of a page are served from process memory, as /metrics shows.
+func TestNearWithRedis(t *testing.T) {
+	url := "redis://" + testutil.RedisAddr(t) + "/0?prefix=" + uniqueName("catalog-near:")
+	c := startServiceWith(t, "sqlite", url, func(cfg *Config) { cfg.Near = true })
+	c.get("/products/7", http.StatusOK)
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		c.get("/products/7", http.StatusOK)
+		if body = string(c.get("/metrics", http.StatusOK).body); metric(body, `caching_near_hits_total`) > 0 {
+			break
+		}
+	}
+	assert.Positive(t, metric(body, `caching_near_hits_total`), "hits came from process memory")
+	assert.Equal(t, 1.0, metric(body, `caching_near_watching`), "invalidations arrive")
+	assert.Positive(t, metric(body, `caching_view_requests_total{outcome="hit",view="GET /products/{id}"}`))
 }
