@@ -198,6 +198,7 @@ func New(opts *Options) (*Cache, error) {
 		realClock: realClock,
 		timeout:   timeout,
 		pathTags:  c.prefix + kindPath,
+		genTags:   c.prefix + kindGen,
 		stats:     &c.stats,
 		failOpen:  c.failOpen,
 		obs:       opts.Observer,
@@ -208,6 +209,7 @@ func New(opts *Options) (*Cache, error) {
 	}
 	c.store.many, _ = b.(backend.GetManyer)
 	c.store.setMany, _ = b.(backend.SetManyer)
+	c.store.inProcess()
 	if opts.Breaker.Cooldown < 0 {
 		return nil, fmt.Errorf("%w: Options.Breaker.Cooldown is %v; want 0 (1s) or positive", ErrInvalidOption, opts.Breaker.Cooldown)
 	}

@@ -84,25 +84,21 @@ func (c *Cache) memoKeyHead(name, version string) string {
 	return c.prefix + kindMemo + name + "/" + version + "/"
 }
 
-// memoKey is the backend key of one call of a memoized function: head (its
-// memoKeyHead) and the encoding of its argument, in base64 so that the key
-// is printable and safe for every backend. It allocates the key only.
-func (c *Cache) memoKey(head string, arg []byte) string {
+// appendMemoKey appends the backend key of one call of a memoized function
+// to dst: head (its memoKeyHead) and the encoding of its argument, in
+// base64 so that the key is printable and safe for every backend. It
+// allocates only when dst has no room, or for a key to shorten.
+func (c *Cache) appendMemoKey(dst []byte, head string, arg []byte) []byte {
 	enc := base64.RawURLEncoding
-	n := len(head) + enc.EncodedLen(len(arg))
-	var kb [256]byte
-	buf := kb[:0]
-	if n > len(kb) {
-		buf = make([]byte, 0, n)
+	start := len(dst) + len(c.prefix) + len(kindMemo)
+	dst = append(dst, head...)
+	n := enc.EncodedLen(len(arg))
+	dst = slices.Grow(dst, n)[:len(dst)+n]
+	enc.Encode(dst[len(dst)-n:], arg)
+	if len(dst)-start > maxReadableKey {
+		return append(dst[:start], shortenKey(string(dst[start:]))...)
 	}
-	buf = append(buf, head...)
-	buf = buf[:n]
-	enc.Encode(buf[len(head):], arg)
-	start := len(c.prefix) + len(kindMemo)
-	if n-start > maxReadableKey {
-		return string(buf[:start]) + shortenKey(string(buf[start:]))
-	}
-	return string(buf)
+	return dst
 }
 
 // viewKey returns the backend key of r's entry in view v (or of its Vary
