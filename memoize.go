@@ -211,9 +211,6 @@ func (m *Memoized[A, R]) Key(a A) (string, error) {
 	return string(key), err
 }
 
-// keyBufLen is the size of the stack buffers keys are built in: most fit.
-const keyBufLen = 256
-
 // appendKey appends the backend key of a's entry to dst.
 func (m *Memoized[A, R]) appendKey(dst []byte, a A) ([]byte, error) {
 	var scratch [128]byte
