@@ -210,6 +210,7 @@ func New(opts *Options) (*Cache, error) {
 	c.store.many, _ = b.(backend.GetManyer)
 	c.store.setMany, _ = b.(backend.SetManyer)
 	c.store.inProcess()
+	c.clock = c.store.clock // a cheaper one, for an in-process store
 	if opts.Breaker.Cooldown < 0 {
 		return nil, fmt.Errorf("%w: Options.Breaker.Cooldown is %v; want 0 (1s) or positive", ErrInvalidOption, opts.Breaker.Cooldown)
 	}

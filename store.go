@@ -53,8 +53,9 @@ type store struct {
 	direct *simple.Store
 
 	clock func() time.Time
-	// realClock: clock is time.Now, the clock an in-process store expires
-	// entries by, so that an entry whose store TTL ends with it
+	// realClock: clock is time.Now (or, for an in-process store,
+	// monotonicClock), the clock an in-process store expires entries by, so
+	// that an entry whose store TTL ends with it
 	// (entry.storeExpires) needs no clock reading to be known alive.
 	realClock bool
 	timeout   time.Duration // Options.Timeout: the bound of a fail-open call
@@ -86,13 +87,32 @@ type pinner interface {
 	Pin(key string, v any) any
 }
 
-// inProcess finds the optional capabilities of an in-process store.
+// inProcess finds the optional capabilities of an in-process store, and
+// gives it a cheaper clock than time.Now (see monotonicClock).
 func (s *store) inProcess() {
 	if s.local == nil {
 		return
 	}
 	s.pins, _ = s.local.(pinner)
 	s.direct, _ = s.b.(*simple.Store)
+	if s.realClock {
+		s.clock = monotonicClock()
+	}
+}
+
+// monotonicClock returns a clock that reads the monotonic clock only: a
+// reading of time.Now taken once, advanced by the monotonic time elapsed
+// since. It costs one clock read where time.Now costs two (the wall clock
+// and the monotonic one), which on some virtual machines is a tenth of a
+// response cache hit. Its readings carry the monotonic reading, so that the
+// in-process store's expiry and Age (durations) are exact; their wall
+// clock part drifts from the system's when that is set or stepped, which
+// matters only where times are compared with other processes' clocks: it
+// is the clock of in-process stores only, whose entries never leave the
+// process (and which expire them by the monotonic clock already).
+func monotonicClock() func() time.Time {
+	start := time.Now()
+	return func() time.Time { return start.Add(time.Since(start)) }
 }
 
 // generation is the version of a memoized function's generation key (kind
