@@ -38,6 +38,9 @@ type entry struct {
 	value any
 	// size estimates the memory the value holds when Payload is nil.
 	size int
+	// gen is the pinned generation among TagKeys, in memory only (see
+	// store.generation).
+	gen *generation
 	// storeExpires: an in-process store holds the entry for exactly its
 	// life (its TTL was not clamped), so that a reader sharing the store's
 	// clock need not check its times (see store.fresh).

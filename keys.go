@@ -84,25 +84,21 @@ func (c *Cache) memoKeyHead(name, version string) string {
 	return c.prefix + kindMemo + name + "/" + version + "/"
 }
 
-// memoKey is the backend key of one call of a memoized function: head (its
-// memoKeyHead) and the encoding of its argument, in base64 so that the key
-// is printable and safe for every backend. It allocates the key only.
-func (c *Cache) memoKey(head string, arg []byte) string {
+// appendMemoKey appends the backend key of one call of a memoized function
+// to dst: head (its memoKeyHead) and the encoding of its argument, in
+// base64 so that the key is printable and safe for every backend. It
+// allocates only when dst has no room, or for a key to shorten.
+func (c *Cache) appendMemoKey(dst []byte, head string, arg []byte) []byte {
 	enc := base64.RawURLEncoding
-	n := len(head) + enc.EncodedLen(len(arg))
-	var kb [256]byte
-	buf := kb[:0]
-	if n > len(kb) {
-		buf = make([]byte, 0, n)
+	start := len(dst) + len(c.prefix) + len(kindMemo)
+	dst = append(dst, head...)
+	n := enc.EncodedLen(len(arg))
+	dst = slices.Grow(dst, n)[:len(dst)+n]
+	enc.Encode(dst[len(dst)-n:], arg)
+	if len(dst)-start > maxReadableKey {
+		return append(dst[:start], shortenKey(string(dst[start:]))...)
 	}
-	buf = append(buf, head...)
-	buf = buf[:n]
-	enc.Encode(buf[len(head):], arg)
-	start := len(c.prefix) + len(kindMemo)
-	if n-start > maxReadableKey {
-		return string(buf[:start]) + shortenKey(string(buf[start:]))
-	}
-	return string(buf)
+	return dst
 }
 
 // viewKey returns the backend key of r's entry in view v (or of its Vary
@@ -112,52 +108,57 @@ func (c *Cache) memoKey(head string, arg []byte) string {
 // the view's Version and the user, escaped so that no value can pass for
 // another part.
 func (v *view) viewKey(r *http.Request, user string) string {
-	c := v.c
-	var b strings.Builder
-	b.Grow(len(c.prefix) + len(kindView) + len(r.Host) + 10 + len(v.cfg.keyFormat) + len(r.URL.Path) + len(r.URL.RawQuery) + len(v.cfg.version) + len(user) + 8)
-	b.WriteString(c.prefix)
-	b.WriteString(kindView)
-	start := b.Len()
+	var kb [keyBufLen]byte
+	return string(v.appendViewKey(kb[:0], r, user))
+}
+
+// keyBufLen is the size of the stack buffers keys are built in: most fit.
+const keyBufLen = 256
+
+// appendViewKey appends viewKey's key to dst. It allocates only when dst
+// has no room, for a query string that is not canonical already, or for a
+// key to shorten.
+func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
+	dst = append(dst, v.c.prefix...)
+	dst = append(dst, kindView...)
+	start := len(dst)
 	if !v.cfg.ignoreHost {
-		writeAuthority(&b, r)
-		b.WriteByte('#')
+		dst = appendAuthority(dst, r)
+		dst = append(dst, '#')
 	}
 	switch {
 	case v.keyFunc != nil:
-		b.WriteString(v.keyFunc(r))
+		dst = append(dst, v.keyFunc(r)...)
 	default:
-		b.WriteString(v.formatHead)
+		dst = append(dst, v.formatHead...)
 		if v.formatHasPath {
-			b.WriteString(r.URL.EscapedPath())
-			b.WriteString(v.formatTail)
+			dst = append(dst, r.URL.EscapedPath()...)
+			dst = append(dst, v.formatTail...)
 		}
 		if !v.cfg.pathOnly && r.URL.RawQuery != "" {
 			if q := v.canonicalQuery(r.URL.RawQuery); q != "" {
-				b.WriteByte('?')
-				b.WriteString(q)
+				dst = append(dst, '?')
+				dst = append(dst, q...)
 			}
 		}
 	}
 	if v.cfg.version != "" {
-		b.WriteString("#v=")
-		writeKeyPart(&b, v.cfg.version)
+		dst = appendKeyPart(append(dst, "#v="...), v.cfg.version)
 	}
 	if user != "" {
-		b.WriteString("#u=")
-		writeKeyPart(&b, user)
+		dst = appendKeyPart(append(dst, "#u="...), user)
 	}
-	s := b.String()
-	if len(s)-start > maxReadableKey {
-		return s[:start] + shortenKey(s[start:])
+	if len(dst)-start > maxReadableKey {
+		return append(dst[:start], shortenKey(string(dst[start:]))...)
 	}
-	return s
+	return dst
 }
 
-// writeAuthority writes the scheme and host of r as its target URI has them
-// (RFC 9111's primary cache key): "https://" when r came over TLS, else
-// "http://", then the Host, lower-cased, without the scheme's default port,
-// with '#' and '%' escaped.
-func writeAuthority(b *strings.Builder, r *http.Request) {
+// appendAuthority appends the scheme and host of r as its target URI has
+// them (RFC 9111's primary cache key): "https://" when r came over TLS,
+// else "http://", then the Host, lower-cased, without the scheme's default
+// port, with '#' and '%' escaped.
+func appendAuthority(dst []byte, r *http.Request) []byte {
 	scheme, defaultPort := "http://", ":80"
 	if r.TLS != nil {
 		scheme, defaultPort = "https://", ":443"
@@ -167,33 +168,43 @@ func writeAuthority(b *strings.Builder, r *http.Request) {
 		host = r.URL.Host
 	}
 	host = strings.TrimSuffix(host, defaultPort)
-	b.WriteString(scheme)
-	for i := 0; i < len(host); i++ {
+	dst = append(dst, scheme...)
+	i := 0
+	for i < len(host) && hostAsIs(host[i]) {
+		i++
+	}
+	dst = append(dst, host[:i]...)
+	for ; i < len(host); i++ {
 		switch ch := host[i]; {
 		case 'A' <= ch && ch <= 'Z':
-			b.WriteByte(ch + 'a' - 'A')
+			dst = append(dst, ch+'a'-'A')
 		case ch == '#':
-			b.WriteString("%23")
+			dst = append(dst, "%23"...)
 		case ch == '%':
-			b.WriteString("%25")
+			dst = append(dst, "%25"...)
 		default:
-			b.WriteByte(ch)
+			dst = append(dst, ch)
 		}
 	}
+	return dst
 }
 
-// writeKeyPart writes s with '#' and '%' escaped.
-func writeKeyPart(b *strings.Builder, s string) {
+// hostAsIs reports whether appendAuthority keeps ch as it is.
+func hostAsIs(ch byte) bool { return !('A' <= ch && ch <= 'Z' || ch == '#' || ch == '%') }
+
+// appendKeyPart appends s with '#' and '%' escaped.
+func appendKeyPart(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '#':
-			b.WriteString("%23")
+			dst = append(dst, "%23"...)
 		case '%':
-			b.WriteString("%25")
+			dst = append(dst, "%25"...)
 		default:
-			b.WriteByte(s[i])
+			dst = append(dst, s[i])
 		}
 	}
+	return dst
 }
 
 // variantKey is the backend key of one Vary variant of the entry at base.
@@ -317,29 +328,38 @@ func (v *view) canonicalQuery(raw string) string {
 // is: name=value pairs of unreserved characters only (which unescaping and
 // escaping leave alone), names in sorted order, fewer than net/url's limit.
 func isCanonicalQuery(raw string) bool {
+	// One pass: the parameter starting at from, its '=' at eq (-1: none
+	// yet), the name of the previous one.
+	from, eq, params := 0, -1, 1
 	var prevName string
-	for i := 0; i < maxQueryParams; i++ {
-		part, rest, more := strings.Cut(raw, "&")
-		name, value, ok := strings.Cut(part, "=")
-		if !ok || name == "" || !unreserved(name) || !unreserved(value) || i > 0 && name < prevName {
+	for i := 0; ; i++ {
+		if i == len(raw) || raw[i] == '&' {
+			if eq <= from {
+				return false // no '=', or an empty name
+			}
+			name := raw[from:eq]
+			if name < prevName {
+				return false
+			}
+			if i == len(raw) {
+				return true
+			}
+			if params++; params > maxQueryParams {
+				return false
+			}
+			prevName, from, eq = name, i+1, -1
+			continue
+		}
+		switch c := raw[i]; {
+		case c == '=' && eq < 0:
+			eq = i
+		case !unreservedByte(c):
 			return false
 		}
-		if !more {
-			return true
-		}
-		prevName, raw = name, rest
 	}
-	return false
 }
 
-// unreserved reports whether s has only the characters url.QueryEscape
-// leaves as they are.
-func unreserved(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
-			return false
-		}
-	}
-	return true
+// unreservedByte reports whether url.QueryEscape leaves c as it is.
+func unreservedByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }

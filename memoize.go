@@ -83,6 +83,7 @@ type Memoized[A, R any] struct {
 	staleIf   func(R) bool
 	ttlOf     func(R) time.Duration
 	keyFunc   func(A) string
+	enc       argkey.Encoder[A] // without keyFunc
 
 	calls flight.Group[string, R]
 	// epoch changes with every Forget and ForgetAll; a computation stores
@@ -181,6 +182,7 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		if err := argkey.Check(reflect.TypeFor[A]()); err != nil {
 			return nil, fmt.Errorf("%w: %s: argument: %w (or give a KeyFunc)", ErrInvalidOption, who, err)
 		}
+		m.enc = argkey.EncoderOf[A]()
 	}
 	if err := checkResultType(reflect.TypeFor[R]()); err != nil {
 		return nil, fmt.Errorf("%w: %s: result: %w", ErrInvalidOption, who, err)
@@ -204,6 +206,13 @@ func (m *Memoized[A, R]) Name() string { return m.name }
 // encoded (a value of an unsupported type inside an interface, or a cycle);
 // see KeyFunc.
 func (m *Memoized[A, R]) Key(a A) (string, error) {
+	var kb [keyBufLen]byte
+	key, err := m.appendKey(kb[:0], a)
+	return string(key), err
+}
+
+// appendKey appends the backend key of a's entry to dst.
+func (m *Memoized[A, R]) appendKey(dst []byte, a A) ([]byte, error) {
 	var scratch [128]byte
 	var arg []byte
 	if m.keyFunc != nil {
@@ -212,11 +221,11 @@ func (m *Memoized[A, R]) Key(a A) (string, error) {
 		arg = append(append(scratch[:0], 0), m.keyFunc(a)...)
 	} else {
 		var err error
-		if arg, err = argkey.AppendOf(scratch[:0], a); err != nil {
-			return "", fmt.Errorf("caching: memoize %s: key: %w", m.name, err)
+		if arg, err = m.enc.Append(scratch[:0], a); err != nil {
+			return dst, fmt.Errorf("caching: memoize %s: key: %w", m.name, err)
 		}
 	}
-	return m.c.memoKey(m.keyHead, arg), nil
+	return m.c.appendMemoKey(dst, m.keyHead, arg), nil
 }
 
 // Get returns the result of fn for a: the stored one if there is a fresh
@@ -230,7 +239,9 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		m.record(outBypass)
 		return m.fn(ctx, a)
 	}
-	key, err := m.Key(a)
+	// The key is built on the stack, and made a string only for a miss.
+	var kb [keyBufLen]byte
+	kbuf, err := m.appendKey(kb[:0], a)
 	if err != nil {
 		var zero R
 		return zero, err
@@ -241,7 +252,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		hasStale bool
 	)
 	if !forced {
-		e, err := m.lookup(ctx, key)
+		e, err := m.lookupBytes(ctx, kbuf)
 		switch {
 		case err == nil:
 			v, err := decodeValue[R](m.c, e)
@@ -253,14 +264,14 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			case m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(v)):
 				m.record(outHit)
 				if m.ahead > 0 {
-					m.refreshAhead(ctx, key, a, e)
+					m.refreshAhead(ctx, string(kbuf), a, e)
 				}
 				return v, nil
 			default:
 				now := m.c.now()
 				if m.swr > 0 && now < deadline(e.FreshUntil, m.swr) {
 					m.record(outStale)
-					m.refreshInBackground(ctx, key, a)
+					m.refreshInBackground(ctx, string(kbuf), a)
 					return v, nil
 				}
 				if m.sie > 0 && now < deadline(e.FreshUntil, m.sie) {
@@ -273,6 +284,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			m.counter.countLookup(err)
 		}
 	}
+	key := string(kbuf)
 	if hasStale && m.lease > 0 && m.leaseHeld(ctx, key) {
 		m.record(outStale) // another process computes it (lease.go)
 		return stale, nil
@@ -300,6 +312,12 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 // Options.Timeout on a remote store: lookup sees to it).
 func (m *Memoized[A, R]) lookup(ctx context.Context, key string) (*entry, error) {
 	return m.c.store.lookup(ctx, key, m.tagKeys, time.Time{})
+}
+
+// lookupBytes is lookup for a key built in a byte slice, which it does not
+// keep (on the in-process store, it makes no string of it).
+func (m *Memoized[A, R]) lookupBytes(ctx context.Context, key []byte) (*entry, error) {
+	return m.c.store.lookupBytes(ctx, key, m.tagKeys, time.Time{})
 }
 
 // compute calls fn for a and stores its result under key. It runs once for

@@ -69,11 +69,12 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 // as R), the error wraps ErrNotFound; a backend error is returned as it is.
 // Peek is not counted in Stats.
 func (m *Memoized[A, R]) Peek(ctx context.Context, a A) (r R, fresh bool, err error) {
-	key, err := m.Key(a)
+	var kb [keyBufLen]byte
+	key, err := m.appendKey(kb[:0], a)
 	if err != nil {
 		return r, false, err
 	}
-	e, err := m.lookup(ctx, key)
+	e, err := m.lookupBytes(ctx, key)
 	if err != nil {
 		return r, false, fmt.Errorf("caching: memoize %s: peek: %w", m.name, err)
 	}

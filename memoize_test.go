@@ -426,6 +426,18 @@ func TestMemoizeKeys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, len(long), 200)
 	assert.Contains(t, long, "#")
+
+	// The format of long keys is stable too: one with the argument encoded
+	// past the key buffer of a hit, one within it, one of a KeyFunc.
+	assert.Equal(t, "app:m/stats//AgsDBlVzZXJJRAMABlBlcmlvZAfoB3h4eHh4eHh4eHh4eHh4eHh4eHh4e#p09tbGgTdkSa3qaFrpD8oWdfaGOgDL50E5y-aFQ9mPU", long)
+	mid, err := f.Key(statsArgs{Period: strings.Repeat("y", 140)})
+	require.NoError(t, err)
+	assert.Equal(t, "app:m/stats//AgsDBlVzZXJJRAMABlBlcmlvZAeMAXl5eXl5eXl5eXl5eXl5eXl5eXl5e#wPawproma2ACRYRuudzE8yVQ-zaeXyomozB1Ilj_BiM", mid)
+	kz := caching.Memoize(c, "byid", func(context.Context, statsArgs) (int, error) { return 0, nil },
+		caching.KeyFunc(func(a statsArgs) string { return a.Period }))
+	k5, err := kz.Key(statsArgs{Period: strings.Repeat("z", 300)})
+	require.NoError(t, err)
+	assert.Equal(t, "app:m/byid//AHp6enp6enp6enp6enp6enp6enp6enp6enp6enp6enp6enp6enp6enp6en#8KKRj4us95r_zt0df95k9rXmEVsE0ssi5SlGbSVKBws", k5)
 }
 
 func TestMemoizeFalsyFieldGetsItsOwnEntry(t *testing.T) {

@@ -255,26 +255,34 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	base := v.viewKey(r, user)
+	// The key is built on the stack, and made a string only past a hit.
+	var kb [keyBufLen]byte
+	kbuf := v.appendViewKey(kb[:0], r, user)
 	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
+		base := string(kbuf)
 		v.run(w, r, &runState{base: base, f: found{key: base}, ttl: ttl})
 		return
 	}
 	// One clock reading serves the store's expiry check, freshness and Age:
 	// on some virtual machines a reading costs as much as the rest of a hit.
 	now := v.c.clock()
-	f, err := v.find(r, base, now)
+	f, err := v.findIn(r, kbuf, "", now)
+	if err == nil && f.fresh {
+		v.serve(w, r, f.snap, now, httpcache.Hit)
+		if v.cfg.ahead > 0 {
+			v.refreshAhead(r, string(kbuf), ttl, &f, now)
+		}
+		return
+	}
+	base := string(kbuf)
+	if f.key == "" {
+		f.key = base
+	}
 	var stale *found
 	if err != nil {
 		v.counter(r).countLookup(err)
 	}
 	switch {
-	case err == nil && f.fresh:
-		v.serve(w, r, f.snap, now, httpcache.Hit)
-		if v.cfg.ahead > 0 {
-			v.refreshAhead(r, base, ttl, &f, now)
-		}
-		return
 	case err == nil:
 		// Negative when StaleIf declared a fresh entry stale.
 		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
@@ -353,6 +361,14 @@ func (v *view) announce(w http.ResponseWriter, r *http.Request, o outcome, st ht
 // find reads the entry for r under base: the snapshot itself, or the Vary
 // record, then the snapshot of r's variant.
 func (v *view) find(r *http.Request, base string, now time.Time) (found, error) {
+	return v.findIn(r, nil, base, now)
+}
+
+// findIn is find for the base key in kb (a key built in a buffer, which
+// it makes a string of only for a variant or a remote store) or, when kb is
+// nil, in base. With kb, f.key is left "" when the base key is the
+// snapshot's.
+func (v *view) findIn(r *http.Request, kb []byte, base string, now time.Time) (found, error) {
 	f := found{key: base}
 	ctx := r.Context() // lookup bounds its remote reads by Options.Timeout
 	var tagKeys []string
@@ -361,11 +377,14 @@ func (v *view) find(r *http.Request, base string, now time.Time) (found, error) 
 		// store checks the tags the entry records, at no cost.)
 		tagKeys = v.tagKeysFor(r.URL.Path)
 	}
-	e, val, err := v.load(ctx, base, tagKeys, now)
+	e, val, err := v.loadIn(ctx, kb, base, tagKeys, now)
 	if err != nil {
 		return f, err
 	}
 	if spec, ok := val.(*varySpec); ok {
+		if kb != nil {
+			base = string(kb)
+		}
 		f.spec = spec
 		f.variant = httpcache.VariantKey(r, spec.names)
 		f.key = variantKey(base, f.variant)
@@ -383,7 +402,20 @@ func (v *view) find(r *http.Request, base string, now time.Time) (found, error) 
 
 // load reads one entry and its decoded value.
 func (v *view) load(ctx context.Context, key string, tagKeys []string, now time.Time) (*entry, any, error) {
-	e, err := v.c.store.lookup(ctx, key, tagKeys, now)
+	return v.loadIn(ctx, nil, key, tagKeys, now)
+}
+
+// loadIn is load for the key in kb or, when kb is nil, in key.
+func (v *view) loadIn(ctx context.Context, kb []byte, key string, tagKeys []string, now time.Time) (*entry, any, error) {
+	var (
+		e   *entry
+		err error
+	)
+	if kb != nil {
+		e, err = v.c.store.lookupBytes(ctx, kb, tagKeys, now)
+	} else {
+		e, err = v.c.store.lookup(ctx, key, tagKeys, now)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -395,6 +427,9 @@ func (v *view) load(ctx context.Context, key string, tagKeys []string, now time.
 	}
 	val, err := decodeViewPayload(e.Payload)
 	if err != nil {
+		if kb != nil {
+			key = string(kb)
+		}
 		v.c.store.dropCorrupt(ctx, key)
 		return nil, nil, errCorruptMiss
 	}

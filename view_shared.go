@@ -255,13 +255,31 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.pass(w, r, httpcache.ReasonAuthorization)
 		return true
 	}
-	base := v.viewKey(r, user)
+	// The key is built on the stack, and made a string only past a hit.
+	var kb [keyBufLen]byte
+	kbuf := v.appendViewKey(kb[:0], r, user)
 	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
+		base := string(kbuf)
 		v.runExt(w, r, &runState{base: base, f: found{key: base}, ttl: ttl}, nil, rq, true)
 		return true
 	}
 	now := v.c.clock()
-	f, err := v.find(r, base, now)
+	f, err := v.findIn(r, kbuf, "", now)
+	usable := err == nil && v.usable(r, f.snap)
+	var j judgement
+	if usable {
+		if j = v.judge(f, rq, now); j.verdict == useFresh {
+			v.serve(w, r, f.snap, now, httpcache.Hit)
+			if v.cfg.ahead > 0 {
+				v.refreshAhead(r, string(kbuf), ttl, &f, now)
+			}
+			return true
+		}
+	}
+	base := string(kbuf)
+	if f.key == "" {
+		f.key = base
+	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		v.failOpen(r, "view lookup", err)
 		if rq.OnlyIfCached {
@@ -272,16 +290,8 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		return true
 	}
 	var prev *found
-	var j judgement
-	if err == nil && v.usable(r, f.snap) {
-		j = v.judge(f, rq, now)
+	if usable {
 		switch j.verdict {
-		case useFresh:
-			v.serve(w, r, f.snap, now, httpcache.Hit)
-			if v.cfg.ahead > 0 {
-				v.refreshAhead(r, base, ttl, &f, now)
-			}
-			return true
 		case useStale:
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return true

@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 
 COUNT=${COUNT:-6}
 BENCHTIME=${BENCHTIME:-300ms}
-BENCH=${BENCH:-'^Benchmark(StoreMixed|StoreGetHit|StoreScaling|ResponseHit|ResponseHitParallel|ResponseHitDiscard|MemoHit|MemoHitParallel|RedisGet|Compress|CompressParallel)$'}
+BENCH=${BENCH:-'^Benchmark(StoreMixed|StoreGetHit|StoreGetHitOwnValues|StoreScaling|ResponseHit|ResponseHitParallel|ResponseHitDiscard|MemoHit|MemoHitParallel|RedisGet|Compress|CompressParallel)$'}
 RATIO_BENCH='^BenchmarkHitRatio$'
 
 mkdir -p results

@@ -1,7 +1,6 @@
 package timing
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -200,7 +199,7 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 		w.expose = m.expose != nil && m.expose(r)
 		if w.expose || m.observe != nil {
 			w.rec = &recorder{}
-			r = r.WithContext(context.WithValue(r.Context(), recorderKey{}, w.rec))
+			r = r.WithContext(withRecorder(r.Context(), w.rec))
 		}
 		wrapped := w.Reset(rw, w)
 		panicked := true

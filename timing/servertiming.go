@@ -15,6 +15,19 @@ import (
 // struct so that ctx.Value(recorderKey{}) does not allocate.
 type recorderKey struct{}
 
+// recording is set once a recorder has been put in a context: until then
+// no context holds one, and reporting a metric (a response cache's hit,
+// say) costs an atomic load rather than a walk up the context chain.
+var recording atomic.Bool
+
+// withRecorder returns ctx with rec, the request's recorder.
+func withRecorder(ctx context.Context, rec *recorder) context.Context {
+	if !recording.Load() {
+		recording.Store(true)
+	}
+	return context.WithValue(ctx, recorderKey{}, rec)
+}
+
 // Metric is one Server-Timing entry: a name, an optional duration and an
 // optional description. Count is the number of events folded into it by
 // Count (0 for metrics added with Add or Start).
@@ -104,7 +117,7 @@ func (m *Metric) desc() string {
 }
 
 func fromContext(ctx context.Context) *recorder {
-	if ctx == nil {
+	if ctx == nil || !recording.Load() {
 		return nil
 	}
 	r, _ := ctx.Value(recorderKey{}).(*recorder)
@@ -115,7 +128,7 @@ func fromContext(ctx context.Context) *recorder {
 // that runs outside the Middleware (a background job that reports its own
 // timings, tests). Metrics recorded in it are read back with Metrics.
 func WithRecorder(ctx context.Context) context.Context {
-	return context.WithValue(ctx, recorderKey{}, &recorder{})
+	return withRecorder(ctx, &recorder{})
 }
 
 // Metrics returns a copy of the metrics recorded so far in ctx, in the order

@@ -8,8 +8,9 @@
 //
 // It implements backend.Backend and the optional backend.GetManyer,
 // backend.SetManyer, backend.Incrementer, backend.Haser, backend.Statser and
-// backend.ValueStore, and looks Go values up by a key in a byte slice too
-// (Store.LoadValueBytesAt).
+// backend.ValueStore, looks Go values up by a key in a byte slice too
+// (Store.LoadValueBytesAt), and pins values apart from its entries
+// (Store.Pin).
 //
 // # Defaults
 //

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -33,6 +34,7 @@ type Store struct {
 	realClock    bool // clock is time.Now: read the monotonic clock only
 	start        time.Time
 	onEvict      func(key string)
+	pins         sync.Map // key -> value (Pin)
 	closed       atomic.Bool
 	stop         chan struct{} // closed by Close; nil without a sweep
 	done         chan struct{} // closed when the sweep goroutine returns
@@ -474,9 +476,10 @@ func (s *Store) LoadValue(key string) (any, bool) { return s.loadValue(key, 0) }
 
 // LoadValueAt is LoadValue with the caller's reading of time.Now, which the
 // store uses instead of reading its clock (when its clock is time.Now; a
-// store with Options.Clock reads that clock as LoadValue does).
+// store with Options.Clock reads that clock as LoadValue does). A zero now
+// is no reading: the store reads its clock if the entry has an expiry.
 func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
-	if !s.realClock {
+	if !s.realClock || now.IsZero() {
 		return s.loadValue(key, 0)
 	}
 	return s.loadValue(key, int64(now.Sub(s.start)))
@@ -485,8 +488,8 @@ func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
 // LoadValueBytesAt is LoadValueAt for a key held in a byte slice, which it
 // reads only during the call and does not keep: a caller that builds its
 // keys in a reused buffer looks them up without making a string, so a hit
-// allocates nothing. It is not part of backend.ValueStore; find it by type
-// assertion.
+// allocates nothing. A zero now is no reading, as for LoadValueAt. It is not
+// part of backend.ValueStore; find it by type assertion.
 func (s *Store) LoadValueBytesAt(key []byte, now time.Time) (any, bool) {
 	return s.LoadValueAt(unsafe.String(unsafe.SliceData(key), len(key)), now)
 }
@@ -500,6 +503,23 @@ func (s *Store) loadValue(key string, now int64) (any, bool) {
 		return e.value(), true
 	}
 	return nil, false
+}
+
+// Pin returns the value pinned under key, pinning v there first if none
+// is. Pinned values live apart from the entries, for as long as the Store:
+// they are never evicted, expired, deleted or cleared (Delete, Clear and
+// Close leave them), do not count against the bounds or in Stats, and are
+// not seen by Get or LoadValue. They are for the few values that must not
+// be lost while entries depend on them, such as package caching's
+// generations of memoized functions, which every Cache sharing the store
+// shares through them. Pin takes a lock only the first time a key is
+// pinned.
+func (s *Store) Pin(key string, v any) any {
+	if p, ok := s.pins.Load(key); ok {
+		return p
+	}
+	p, _ := s.pins.LoadOrStore(key, v)
+	return p
 }
 
 // StoreValue stores the Go value v under key for ttl (0: no expiry),

@@ -702,3 +702,42 @@ func TestLoadValueBytesAt(t *testing.T) {
 	assert.False(t, ok, "expired")
 	assert.Equal(t, int64(1), s.Stats().Entries, "the expired entry was removed; the byte value stays")
 }
+
+// A zero time given to LoadValueAt is no reading: the store reads its own
+// clock, rather than judging expiry at the year 1 (where nothing expires).
+func TestLoadValueAtZeroReadsTheClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := open(t, simple.Options{SweepInterval: -1})
+		require.NoError(t, s.StoreValue("k", "v", 1, time.Minute))
+		_, ok := s.LoadValueAt("k", time.Time{})
+		require.True(t, ok)
+		time.Sleep(2 * time.Minute) // the bubble's fake clock
+		_, ok = s.LoadValueAt("k", time.Time{})
+		assert.False(t, ok, "LoadValueAt(zero) returned an expired entry")
+		_, ok = s.LoadValueBytesAt([]byte("k"), time.Time{})
+		assert.False(t, ok, "LoadValueBytesAt(zero) returned an expired entry")
+	})
+}
+
+// Pinned values are kept apart from the entries: eviction, Delete, Clear
+// and Close leave them, Get and LoadValue do not see them, and the first
+// value pinned under a key is the one every later Pin returns.
+func TestPin(t *testing.T) {
+	s := simple.Must(simple.Options{SweepInterval: -1, MaxEntries: 4, Shards: 1})
+	ctx := context.Background()
+	first, second := new(int), new(int)
+	assert.Same(t, first, s.Pin("g", first))
+	assert.Same(t, first, s.Pin("g", second), "a second Pin replaced the first value")
+	for i := range 100 {
+		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), 0))
+	}
+	require.NoError(t, s.Delete(ctx, "g"))
+	require.NoError(t, s.Clear(ctx))
+	_, ok := s.LoadValue("g")
+	assert.False(t, ok, "a pinned value is not an entry")
+	_, err := s.Get(ctx, "g")
+	assert.ErrorIs(t, err, backend.ErrNotFound)
+	assert.Zero(t, s.Stats().Entries)
+	require.NoError(t, s.Close())
+	assert.Same(t, first, s.Pin("g", second), "the pinned value was lost")
+}

@@ -209,7 +209,39 @@ func AppendOf[T any](dst []byte, v T) ([]byte, error) {
 	if out, ok := appendBuiltinPtr(append(dst, Version), any(&v)); ok {
 		return out, nil
 	}
-	ti := infoOf(reflect.TypeFor[T]())
+	return appendTyped(dst, v, infoOf(reflect.TypeFor[T]()))
+}
+
+// Encoder is AppendOf for one type T, with what it needs to know of T found
+// once, when it is made, rather than on every call. Make it with EncoderOf;
+// it is safe for concurrent use.
+type Encoder[T any] struct {
+	ti      *typeInfo
+	builtin bool // appendBuiltinPtr encodes some values of T (every one, unless T is an interface)
+}
+
+// EncoderOf returns the Encoder of T.
+func EncoderOf[T any]() Encoder[T] {
+	t := reflect.TypeFor[T]()
+	var zero T
+	_, builtin := appendBuiltinPtr(nil, any(&zero))
+	return Encoder[T]{ti: infoOf(t), builtin: builtin || t.Kind() == reflect.Interface}
+}
+
+// Append appends the encoding of v to dst, as AppendOf does: the same
+// bytes, and the same errors.
+func (e Encoder[T]) Append(dst []byte, v T) ([]byte, error) {
+	if e.builtin {
+		if out, ok := appendBuiltinPtr(append(dst, Version), any(&v)); ok {
+			return out, nil
+		}
+	}
+	return appendTyped(dst, v, e.ti)
+}
+
+// appendTyped is AppendOf for a type appendBuiltinPtr does not encode (or
+// an interface type holding such a value), of info ti.
+func appendTyped[T any](dst []byte, v T, ti *typeInfo) ([]byte, error) {
 	if ti.flat != nil {
 		return appendFlat(append(dst, Version), unsafe.Pointer(&v), ti), nil
 	}

@@ -34,6 +34,9 @@ func encOf[T any](t testing.TB, v T) []byte {
 	t.Helper()
 	b, err := argkey.AppendOf(nil, v)
 	require.NoError(t, err)
+	b3, err := argkey.EncoderOf[T]().Append(nil, v)
+	require.NoError(t, err)
+	require.Equal(t, b, b3, "AppendOf and Encoder.Append differ for %T", v)
 	if reflect.TypeFor[T]().Kind() == reflect.Interface {
 		b2, err := argkey.AppendOf[anyish](nil, v)
 		require.NoError(t, err)
@@ -300,6 +303,8 @@ func TestUnsupported(t *testing.T) {
 	_, err := argkey.AppendOf(nil, hidden{})
 	require.ErrorIs(t, err, argkey.ErrUnsupported)
 	assert.Contains(t, err.Error(), "CacheKey")
+	_, err2 := argkey.EncoderOf[hidden]().Append(nil, hidden{})
+	assert.Equal(t, err, err2, "Encoder.Append and AppendOf fail alike")
 }
 
 func TestCycles(t *testing.T) {
@@ -333,6 +338,12 @@ func TestCycles(t *testing.T) {
 // Values of type any, boxed once.
 var anyInt, anyString, anyTime any = 42, "user:42", time.Unix(1, 2)
 
+var (
+	intEncoder   = argkey.EncoderOf[int]()
+	innerEncoder = argkey.EncoderOf[Inner]()
+	anyEncoder   = argkey.EncoderOf[any]()
+)
+
 func TestNoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
@@ -353,6 +364,9 @@ func TestNoAllocations(t *testing.T) {
 		{"any int", func() { _, _ = argkey.AppendOf(buf[:0], anyInt) }},
 		{"any string", func() { _, _ = argkey.AppendOf(buf[:0], anyString) }},
 		{"any time", func() { _, _ = argkey.AppendOf(buf[:0], anyTime) }},
+		{"encoder int", func() { _, _ = intEncoder.Append(buf[:0], 42) }},
+		{"encoder small struct", func() { _, _ = innerEncoder.Append(buf[:0], small) }},
+		{"encoder any int", func() { _, _ = anyEncoder.Append(buf[:0], anyInt) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -189,7 +189,10 @@ type table struct {
 var tables = []table{
 	{"In-memory store: parallel 90% Get / 10% Set, Zipf keys (s=1.01) over 100k keys, 64 B values", "StoreMixed", "otter",
 		[]string{"ns/op", "B/op", "allocs/op"}, "All keys fit (capacity 200k). `rwmutex-map` is the floor: a map behind one sync.RWMutex, no eviction, no TTL."},
-	{"In-memory store: Get hit, one goroutine", "StoreGetHit", "otter", []string{"ns/op", "B/op", "allocs/op"}, ""},
+	{"In-memory store: Get hit, one goroutine", "StoreGetHit", "otter", []string{"ns/op", "B/op", "allocs/op"},
+		"Every key holds the same 64-byte slice: the stores that keep the caller's slice (all but caching-simple and freecache, which copy it) hold one value in all, and the hit does not read it."},
+	{"In-memory store: Get hit, one goroutine, a value of its own under every key, read by the caller", "StoreGetHitOwnValues", "otter",
+		[]string{"ns/op", "B/op", "allocs/op"}, "The same hit with 100k distinct 64-byte values, as a real cache holds, and the caller reading the first byte of the value it gets."},
 	{"Hit ratio: capacity 10% of the key space, 1M-request Zipf trace (set on miss)", "HitRatio", "", []string{"hit%"},
 		"One run: the trace is fixed, and every store but ristretto replays it deterministically (ristretto's admission samples at random; its figure moves by a few points between runs). go-cache and the map are unbounded and not listed."},
 	{"Scaling of the simple store: Get hit as the store grows, and heap per entry (16 B key, 64 B value)", "StoreScaling", "entries=1000",
@@ -227,6 +230,7 @@ func writeResults(w *bytes.Buffer, r *results, cpu, cmd, ours, gomod string) {
 		"Ratios divide medians of the same run (below 1.00 is faster than the reference). "+
 		"benchstat's view of the same runs: [benchmarks/results/benchstat.txt](benchmarks/results/benchstat.txt).\n")
 
+	writeGoals15(w, r)
 	writeGoals(w, r)
 	for _, t := range tables {
 		writeTable(w, r, t)
@@ -375,19 +379,34 @@ type goal struct {
 	met               string // "yes", "no" or "not measured"
 }
 
+// goalList is the goals of one table, in order.
+type goalList []goal
+
+// check adds a goal: ok says whether it was measured, met whether it was
+// met, got what this run measured.
+func (gs *goalList) check(what, target string, ok bool, got string, met bool) {
+	g := goal{what: what, target: target, got: got, met: "no"}
+	switch {
+	case !ok:
+		g.got, g.met = "—", "not measured"
+	case met:
+		g.met = "yes"
+	}
+	*gs = append(*gs, g)
+}
+
+// write writes the goals as a table under title.
+func (gs goalList) write(w *bytes.Buffer, title string) {
+	fmt.Fprintf(w, "\n### %s\n\n| goal | target | this run | met |\n| --- | --- | --- | --- |\n", title)
+	for _, g := range gs {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.what, g.target, g.got, g.met)
+	}
+}
+
 func writeGoals(w *bytes.Buffer, r *results) {
 	ns := func(bench, sub string) (float64, bool) { return r.median(bench, sub, "ns/op") }
-	var goals []goal
-	check := func(what, target string, ok bool, got string, met bool) {
-		g := goal{what: what, target: target, got: got, met: "no"}
-		switch {
-		case !ok:
-			g.got, g.met = "—", "not measured"
-		case met:
-			g.met = "yes"
-		}
-		goals = append(goals, g)
-	}
+	var goals goalList
+	check := goals.check
 
 	for _, bench := range []string{"StoreMixed", "StoreGetHit"} {
 		ours, ok1 := ns(bench, "impl=caching-simple")
@@ -426,8 +445,57 @@ func writeGoals(w *bytes.Buffer, r *results) {
 		check("Redis Get ("+size+"): within 1.1× of raw go-redis", "≤ 1.10× raw", ok1 && ok2, fmt.Sprintf("%.2f× raw", ours/raw), ours <= 1.1*raw)
 	}
 
-	fmt.Fprintf(w, "\n### Goals of issue 9\n\n| goal | target | this run | met |\n| --- | --- | --- | --- |\n")
-	for _, g := range goals {
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.what, g.target, g.got, g.met)
+	goals.write(w, "Goals of issue 9")
+}
+
+// writeGoals15 writes the targets of issue 15 and how this run did against
+// them.
+func writeGoals15(w *bytes.Buffer, r *results) {
+	ns := func(bench, sub string) (float64, bool) { return r.median(bench, sub, "ns/op") }
+	var goals goalList
+	check := goals.check
+	for _, bench := range []string{"StoreMixed", "StoreGetHit", "StoreGetHitOwnValues"} {
+		ours, ok1 := ns(bench, "impl=caching-simple")
+		ot, ok2 := ns(bench, "impl=otter")
+		gc, ok3 := ns(bench, "impl=go-cache")
+		what := bench + ": at most otter's and go-cache's time"
+		if bench != "StoreMixed" {
+			what = bench + ": at most go-cache's time"
+		}
+		met := ours <= gc && (bench != "StoreMixed" || ours <= ot)
+		check(what, "≤ 1.00×", ok1 && ok2 && ok3, fmt.Sprintf("%.2f× otter, %.2f× go-cache", ours/ot, ours/gc), met)
 	}
+	{
+		ours, ok1 := r.median("HitRatio", "impl=caching-simple", "hit%")
+		ot, ok2 := r.median("HitRatio", "impl=otter", "hit%")
+		check("Hit ratio: at least otter's", "ours ≥ otter", ok1 && ok2, fmt.Sprintf("%.2f%% vs %.2f%%", ours, ot), ours >= ot)
+	}
+	{
+		worst, ok := 0.0, false
+		for _, sub := range r.subs["StoreScaling"] {
+			if v, found := r.median("StoreScaling", sub, "B/entry"); found {
+				worst, ok = max(worst, v), true
+			}
+		}
+		check("Heap per entry (16 B key, 64 B value), largest of the sizes", "≤ 150 B", ok, fmt.Sprintf("%.0f B", worst), worst <= 150)
+	}
+	{
+		ours, ok1 := ns("ResponseHitDiscard", "impl=caching")
+		naive, ok2 := ns("ResponseHitDiscard", "impl=naive-map")
+		check("Response hit, the middleware's own cost (discarding writer)", "≤ 1.50× naive-map", ok1 && ok2, fmt.Sprintf("%.2f× naive-map", ours/naive), ours <= 1.5*naive)
+		ours, ok1 = ns("ResponseHit", "impl=caching")
+		bare, ok2 := ns("ResponseHit", "impl=bare")
+		check("Response hit into an httptest recorder", "≤ 1.10× bare", ok1 && ok2, fmt.Sprintf("%.2f× bare", ours/bare), ours <= 1.1*bare)
+	}
+	for _, bench := range []string{"MemoHit", "MemoHitParallel"} {
+		ours, ok := ns(bench, "impl=caching")
+		fastest, name := math.Inf(1), ""
+		for _, sub := range r.subs[bench] {
+			if v, _ := ns(bench, sub); v < fastest && sub != "impl=caching" {
+				fastest, name = v, strings.TrimPrefix(sub, "impl=")
+			}
+		}
+		check(bench+": at most the fastest peer's time", "≤ 1.00× fastest peer", ok && name != "", fmt.Sprintf("%.2f× %s", ours/fastest, name), ours <= fastest)
+	}
+	goals.write(w, "Goals of issue 15")
 }

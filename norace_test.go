@@ -1,0 +1,5 @@
+//go:build !race
+
+package caching_test
+
+const raceEnabled = false
