@@ -38,9 +38,10 @@ type entry struct {
 	value any
 	// size estimates the memory the value holds when Payload is nil.
 	size int
-	// gen is the pinned generation among TagKeys, in memory only (see
-	// store.generation).
-	gen *generation
+	// mem holds, by index of TagKeys, the versions held in memory that the
+	// entry was written under, in memory only (see memVersion); nil when
+	// there are none.
+	mem []*memVersion
 	// storeExpires: an in-process store holds the entry for exactly its
 	// life (its TTL was not clamped), so that a reader sharing the store's
 	// clock need not check its times (see store.fresh).
@@ -125,7 +126,7 @@ func (e *entry) encodedLen() int {
 // memSize is what the entry counts against an in-process store's byte
 // bound: the entry itself, its payload or value, and its tags.
 func (e *entry) memSize() int {
-	n := int(unsafe.Sizeof(*e)) + cap(e.Payload) + e.size + 24*len(e.TagKeys)
+	n := int(unsafe.Sizeof(*e)) + cap(e.Payload) + e.size + 24*len(e.TagKeys) + 8*len(e.mem)
 	for _, k := range e.TagKeys {
 		n += len(k)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
@@ -115,27 +116,52 @@ func monotonicClock() func() time.Time {
 	return func() time.Time { return start.Add(time.Since(start)) }
 }
 
-// generation is the version of a memoized function's generation key (kind
-// g, which ForgetAll replaces) on a store that pins values. It lives in
-// memory, pinned in the store rather than stored as an entry, so that it is
-// never evicted or lost and every Cache on the store shares it; an entry
-// written under it points to it, so that a hit checks it without a second
-// lookup. (On other stores the version is a key of the backend, as a tag's
-// is.)
-type generation struct {
-	key string
-	n   atomic.Uint64 // the current version, never 0
+// memVersion is a tag version held in this process's memory: a memoized
+// function's generation (kind g, which ForgetAll replaces) pinned in a store
+// that pins values, or any version kept in backend/simple's store, which
+// tells it when the store drops it (simple.Dropper). An entry written under
+// it points to it (entry.mem), so that a hit checks it with two atomic
+// loads instead of a lookup of its key: it is the key's current version as
+// long as it is not dropped and its number is the entry's. (Near caches and
+// other stores hold versions as values, looked up by key.)
+//
+// A pinned generation is never dropped: ForgetAll gives it a new number in
+// place, so that it is never evicted or lost and every Cache on the store
+// shares it. Any other memVersion keeps its number; a new version of its
+// key is a new memVersion, which the store holds in place of the dropped
+// one.
+type memVersion struct {
+	n       atomic.Uint64 // the current version, never 0
+	until   int64         // Unix nanoseconds when its key expires; 0: never
+	dropped atomic.Bool
+	pinned  bool // a generation: never dropped, its number changes in place
 }
+
+// memVersionSize is what a memVersion counts, besides its key, against an
+// in-process store's byte bound.
+const memVersionSize = int(unsafe.Sizeof(memVersion{}))
+
+// Dropped is simple.Dropper's: the store no longer holds m, so that a
+// lookup of its key would not find it.
+func (m *memVersion) Dropped() { m.dropped.Store(true) }
+
+// is reports whether m is, as far as this process knows, the current
+// version n of its key. An entry checked by it lives no longer than m's key
+// (store.prepare), so m's expiry needs no check.
+func (m *memVersion) is(n uint64) bool { return !m.dropped.Load() && m.n.Load() == n }
+
+// load returns m as a version.
+func (m *memVersion) load() version { return version{n: m.n.Load(), until: m.until} }
 
 // generation returns the pinned generation of the tag key k, or nil when k
 // is not a generation key or the store does not pin values.
-func (s *store) generation(k string) *generation {
+func (s *store) generation(k string) *memVersion {
 	if s.pins == nil || !strings.HasPrefix(k, s.genTags) {
 		return nil
 	}
-	g := &generation{key: k}
+	g := &memVersion{pinned: true}
 	g.n.Store(newVersion())
-	return s.pins.Pin(k, g).(*generation)
+	return s.pins.Pin(k, g).(*memVersion)
 }
 
 func (s *store) now() int64 { return s.clock().UnixNano() }
@@ -320,8 +346,8 @@ func (s *store) checkLocal(v any, ok bool, tags []string, now time.Time) (*entry
 		return nil, ErrNotFound
 	}
 	for i, k := range tags {
-		if g := e.gen; g != nil && g.key == k {
-			if g.n.Load() != e.Versions[i] {
+		if i < len(e.mem) && e.mem[i] != nil { // no lookup: see memVersion
+			if !e.mem[i].is(e.Versions[i]) {
 				return nil, ErrNotFound
 			}
 			continue
@@ -505,8 +531,8 @@ func sameKeys(a, b []string) bool {
 type versionSet struct {
 	keys  []string
 	ns    []uint64
-	until int64       // Unix nanoseconds; 0: no key expires
-	gen   *generation // the pinned generation among keys, if any
+	until int64         // Unix nanoseconds; 0: no key expires
+	mem   []*memVersion // by index of keys, those held in memory (nil: none)
 }
 
 // versions returns the current versions of tags, giving each tag without
@@ -536,26 +562,29 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 	}
 	vs.ns = make([]uint64, len(tags))
 	for i, k := range tags {
-		if g := s.generation(k); g != nil {
-			vs.ns[i], vs.gen = g.n.Load(), g
-			continue
-		}
 		var (
 			v  version
+			m  *memVersion
 			ok bool
 		)
 		if raws == nil {
-			v, ok = s.loadVersion(k, time.Time{})
+			v, m, ok = s.heldVersion(k, time.Time{})
 		} else {
 			v, ok = parseVersion(raws[i])
 		}
 		if !ok || v.until != 0 && life > 0 && v.until-s.now() < int64(life) {
 			var err error
-			if v, err = s.createVersion(ctx, k, life, ok); err != nil {
+			if v, m, err = s.createVersion(ctx, k, life, ok); err != nil {
 				return vs, err
 			}
 		}
 		vs.ns[i] = v.n
+		if m != nil && (m.pinned || s.tellsDropped()) {
+			if vs.mem == nil {
+				vs.mem = make([]*memVersion, len(tags))
+			}
+			vs.mem[i] = m
+		}
 		if v.until != 0 && (vs.until == 0 || v.until < vs.until) {
 			vs.until = v.until
 		}
@@ -565,47 +594,52 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 
 // createVersion gives the tag key k a new random version, unless another
 // writer gave it one first: then that one is returned. With renew, the
-// new version replaces the one k holds.
-func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew bool) (version, error) {
+// new version replaces the one k holds. On an in-process store the version
+// is a memVersion, returned as m too.
+func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew bool) (v version, m *memVersion, err error) {
 	ttl := s.versionTTL(k, life)
-	v := version{n: newVersion(), until: deadline(s.now(), ttl)}
+	v = version{n: newVersion(), until: deadline(s.now(), ttl)}
+	if s.local != nil {
+		m = &memVersion{until: v.until}
+		m.n.Store(v.n)
+	}
 	if renew {
 		if s.local != nil {
-			return v, s.local.StoreValue(k, v, len(k)+versionSize, ttl)
+			return v, m, s.local.StoreValue(k, m, memVersionSize, ttl)
 		}
-		return v, s.set(ctx, k, formatVersion(v), ttl)
+		return v, nil, s.set(ctx, k, formatVersion(v), ttl)
 	}
 	// A version deleted between a failed add and the read that follows is
 	// created again, once.
 	for range 2 {
-		var (
-			added bool
-			err   error
-		)
+		var added bool
 		if s.local != nil {
-			added, err = s.local.AddValue(k, v, versionSize, ttl)
+			added, err = s.local.AddValue(k, m, memVersionSize, ttl)
 		} else {
 			added, err = s.addRaw(ctx, k, formatVersion(v), ttl)
 		}
 		if err != nil || added {
-			return v, err
+			return v, m, err
 		}
-		var cur version
-		var ok bool
+		var (
+			cur    version
+			curMem *memVersion
+			ok     bool
+		)
 		if s.local != nil {
-			cur, ok = s.loadVersion(k, time.Time{})
+			cur, curMem, ok = s.heldVersion(k, time.Time{})
 		} else {
 			raw, err := s.get(ctx, k)
 			if err != nil && !errors.Is(err, ErrNotFound) {
-				return v, err
+				return v, nil, err
 			}
 			cur, ok = parseVersion(raw)
 		}
 		if ok {
-			return cur, nil
+			return cur, curMem, nil
 		}
 	}
-	return v, errors.New("caching: a tag version key holds something that is not a version")
+	return v, nil, errors.New("caching: a tag version key holds something that is not a version")
 }
 
 // versionTTL is the TTL of a new version of k for entries that live for
@@ -641,16 +675,34 @@ func (s *store) versionsNear(tags []string) bool {
 // loadVersion reads the version of k from memory (the in-process store or
 // the near cache); now is the caller's reading of the clock, or zero.
 func (s *store) loadVersion(k string, now time.Time) (version, bool) {
+	v, _, ok := s.heldVersion(k, now)
+	return v, ok
+}
+
+// heldVersion is loadVersion, which also returns the memVersion holding
+// the version when it is one (a pinned generation, or a version kept in an
+// in-process store).
+func (s *store) heldVersion(k string, now time.Time) (version, *memVersion, bool) {
 	if g := s.generation(k); g != nil {
-		return version{n: g.n.Load()}, true
+		return g.load(), g, true
 	}
 	v, ok := s.loadHeld(k, now)
 	if !ok {
-		return version{}, false
+		return version{}, nil, false
 	}
-	ver, ok := v.(version)
-	return ver, ok && ver.n != 0
+	switch v := v.(type) {
+	case *memVersion:
+		return v.load(), v, true
+	case version: // kept near
+		return v, nil, v.n != 0
+	}
+	return version{}, nil, false
 }
+
+// tellsDropped reports whether the store is an in-process one that tells a
+// memVersion when it drops it (backend/simple's Dropper), so that entries
+// may point to the memVersions they are written under.
+func (s *store) tellsDropped() bool { return s.direct != nil }
 
 // invalidate deletes the version keys of tags: every entry written under
 // them becomes a miss, in every process sharing the backend, and the next
@@ -788,7 +840,7 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 // when nothing is (the entry is still written, to replace what was there,
 // and no reader serves it).
 func (s *store) prepare(e *entry, vs versionSet) time.Duration {
-	e.TagKeys, e.Versions, e.gen = vs.keys, vs.ns, vs.gen
+	e.TagKeys, e.Versions, e.mem = vs.keys, vs.ns, vs.mem
 	if u := vs.until; u != 0 {
 		if e.StaleUntil == 0 || u < e.StaleUntil {
 			e.StaleUntil = u

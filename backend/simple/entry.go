@@ -43,6 +43,25 @@ const entrySize = int(unsafe.Sizeof(entry{}))
 // goValueBit in entry.klen marks a goValue.
 const goValueBit = 1 << 31
 
+// dropperBit in a goValue's entry.vlen marks a value that is a Dropper.
+const dropperBit = 1 << 31
+
+// Dropper is implemented by a Go value (StoreValue, AddValue) that wants to
+// know when the store stops holding it: Dropped is called once, when its
+// entry is deleted, replaced, evicted, removed as expired, cleared, or
+// released by Close, before the call that removed it returns (for an
+// eviction, the write that made room). A value the store holds has not been
+// told, so that a reader keeping a pointer to it (package caching's tag
+// versions, which its entries point to) learns with one atomic load whether
+// a lookup of its key could still find it. An entry that expired but is not
+// removed yet is not dropped: its holder checks the expiry itself.
+//
+// Dropped runs with a lock of the store held: it must return quickly and
+// must not call the store.
+type Dropper interface {
+	Dropped()
+}
+
 // goValue is the entry of a Go value stored with StoreValue or AddValue.
 type goValue struct {
 	entry
@@ -67,7 +86,23 @@ func newBytesEntry(key string, value []byte, expireAt int64) *entry {
 // newValueEntry returns the entry of the Go value v, counted as size.
 func newValueEntry(key string, v any, size int64, expireAt int64) *entry {
 	g := &goValue{entry: entry{expireAt: expireAt, klen: uint32(len(key)) | goValueBit, vlen: uint32(size)}, key: key, v: v}
+	if _, ok := v.(Dropper); ok {
+		g.vlen |= dropperBit
+	}
 	return &g.entry
+}
+
+// isDropper reports whether the entry is a Go value that is a Dropper.
+func (e *entry) isDropper() bool { return e.isValue() && e.vlen&dropperBit != 0 }
+
+// dropped tells the entry's value, if it is a Dropper, that the store no
+// longer holds it, and reports whether it was one.
+func (e *entry) dropped() bool {
+	if !e.isDropper() {
+		return false
+	}
+	e.value().(Dropper).Dropped()
+	return true
 }
 
 func (e *entry) isValue() bool { return e.klen&goValueBit != 0 }
@@ -114,7 +149,7 @@ func (e *entry) value() any { return (*goValue)(unsafe.Pointer(e)).v }
 // size is what the entry counts against the byte bound.
 func (e *entry) size() int64 {
 	if e.isValue() {
-		return int64(e.keyLen()) + int64(e.vlen) + ValueOverhead
+		return int64(e.keyLen()) + int64(e.vlen&^dropperBit) + ValueOverhead
 	}
 	return int64(e.keyLen()) + int64(e.vlen) + EntryOverhead
 }

@@ -128,14 +128,21 @@ type shard struct {
 	tombs      int   // tombstones in t
 	entries    int64
 	bytes      int64
+	droppers   int64 // entries whose value is a Dropper
 	evictions  int64
 	maxEntries int64
 	maxBytes   int64
 	_          [64]byte // keep the next shard's readers off this cache line
 }
 
-// reset empties the shard.
+// reset empties the shard, telling its Droppers.
 func (sh *shard) reset() {
+	for i := sh.tail; sh.droppers > 0 && i != none; i = sh.slot(i).prev {
+		if sh.entryAt(i).dropped() {
+			sh.droppers--
+		}
+	}
+	sh.droppers = 0
 	sh.publish(newTable(1))
 	sh.pages = nil
 	sh.slots, sh.free = 0, none
@@ -264,6 +271,9 @@ func (sh *shard) insert(e *entry, h uint64, loc uint32, size int64) {
 	g.setCtrl(j, tagOf(h))
 	sh.entries++
 	sh.bytes += size
+	if e.isDropper() {
+		sh.droppers++
+	}
 }
 
 // freeLoc returns the first free (empty or deleted) place of hash h's probe
@@ -353,6 +363,12 @@ func (sh *shard) replace(loc uint32, old, e *entry, size int64) {
 	g, j := sh.at(loc)
 	g.ptr[j].Store(e)
 	sh.bytes += size - old.size()
+	if e.isDropper() {
+		sh.droppers++
+	}
+	if old.dropped() {
+		sh.droppers--
+	}
 }
 
 // remove deletes slot i's entry from the index and the queue.
@@ -386,6 +402,9 @@ func (sh *shard) remove(i int32) {
 	sh.free = i
 	sh.entries--
 	sh.bytes -= e.size()
+	if e.dropped() {
+		sh.droppers--
+	}
 }
 
 // makeRoom evicts entries until addEntries more entries and addBytes more

@@ -528,6 +528,7 @@ func (s *Store) Pin(key string, v any) any {
 // not copied: neither the caller nor later loaders may modify it. A
 // negative size is an error; an entry over MaxValueSize gets
 // backend.ErrValueTooLarge, as for Set.
+// A v that is a Dropper is told when the store stops holding it.
 func (s *Store) StoreValue(key string, v any, size int, ttl time.Duration) error {
 	_, err := s.putValue(key, v, size, ttl, false)
 	return err
