@@ -132,7 +132,7 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 	default:
 		dst = append(dst, v.formatHead...)
 		if v.formatHasPath {
-			dst = append(dst, r.URL.EscapedPath()...)
+			dst = appendEscapedPath(dst, r.URL)
 			dst = append(dst, v.formatTail...)
 		}
 		if !v.cfg.pathOnly && r.URL.RawQuery != "" {
@@ -191,6 +191,34 @@ func appendAuthority(dst []byte, r *http.Request) []byte {
 
 // hostAsIs reports whether appendAuthority keeps ch as it is.
 func hostAsIs(ch byte) bool { return !('A' <= ch && ch <= 'Z' || ch == '#' || ch == '%') }
+
+// appendEscapedPath appends u.EscapedPath(), without its cost for the
+// common path that has no RawPath and nothing to escape.
+func appendEscapedPath(dst []byte, u *url.URL) []byte {
+	if u.RawPath == "" && pathAsIs(u.Path) {
+		return append(dst, u.Path...)
+	}
+	return append(dst, u.EscapedPath()...)
+}
+
+// pathAsIs reports whether every byte of p is one that url.URL.EscapedPath
+// leaves as it is: unreserved, or reserved but allowed in a path segment.
+// ("*" alone is not: EscapedPath has a case of its own for it.)
+func pathAsIs(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if !pathByteAsIs[p[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var pathByteAsIs = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = unreservedByte(byte(c)) || strings.IndexByte("$&+,/:;=@", byte(c)) >= 0
+	}
+	return t
+}()
 
 // appendKeyPart appends s with '#' and '%' escaped.
 func appendKeyPart(dst []byte, s string) []byte {
@@ -338,7 +366,7 @@ func isCanonicalQuery(raw string) bool {
 				return false // no '=', or an empty name
 			}
 			name := raw[from:eq]
-			if name < prevName {
+			if params > 1 && name < prevName {
 				return false
 			}
 			if i == len(raw) {

@@ -147,3 +147,29 @@ func FuzzCanonicalQueryFastPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendEscapedPath checks the fast path of the view key against
+// url.URL.EscapedPath, for paths as net/url parses them from a request.
+func FuzzAppendEscapedPath(f *testing.F) {
+	for _, s := range []string{"/", "/products", "/a b", "/a%20b", "/a%2Fb", "*", "/a?b", "/$&+,:;=@-_.~", "/é", "/a#b", "/%zz", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		for _, u := range []*url.URL{{Path: p}, mustParseRequestURI(p)} {
+			if u == nil {
+				continue
+			}
+			if got, want := string(appendEscapedPath(nil, u)), u.EscapedPath(); got != want {
+				t.Fatalf("path %q (raw %q): got %q, want %q", u.Path, u.RawPath, got, want)
+			}
+		}
+	})
+}
+
+func mustParseRequestURI(s string) *url.URL {
+	u, err := url.ParseRequestURI(s)
+	if err != nil {
+		return nil
+	}
+	return u
+}

@@ -341,8 +341,7 @@ func (s *store) checkLocal(v any, ok bool, tags []string, now time.Time) (*entry
 	}
 	if tags == nil {
 		tags = e.TagKeys
-	}
-	if !sameKeys(e.TagKeys, tags) {
+	} else if !sameKeys(e.TagKeys, tags) {
 		return nil, ErrNotFound
 	}
 	for i, k := range tags {
