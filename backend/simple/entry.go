@@ -121,6 +121,15 @@ func (e *entry) is(key string) bool {
 	return n == 0 || unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(e), entrySize)), n) == key
 }
 
+// sameKey reports whether the entry's key is key, which has the entry's
+// key length.
+func (e *entry) sameKey(key string) bool {
+	if e.isValue() {
+		return (*goValue)(unsafe.Pointer(e)).key == key
+	}
+	return len(key) == 0 || unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(e), entrySize)), len(key)) == key
+}
+
 // key returns the entry's key. A byte value's key shares the entry's
 // memory: callers that keep it clone it.
 func (e *entry) key() string {

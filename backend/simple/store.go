@@ -161,16 +161,38 @@ type findOpts struct {
 // without a lock; a hit marks the entry visited unless o.peek. The clock is
 // read only for an entry with an expiry, and only without o.now.
 func (s *Store) find(key string, o findOpts) *entry {
+	// table.find, written out with the checks of a hit folded in: a hit is
+	// a call fewer, and an entry's klen, the key's length with goValueBit
+	// for a Go value, checks its kind and length in one comparison.
+	want := uint32(len(key))
+	if o.value {
+		want |= goValueBit
+	}
 	h, sh := s.hash(key)
 	t := sh.tab.Load()
-	gi, j, ctrl, e := t.find(key, h)
-	if e == nil || e.isValue() != o.value || e.expireAt != 0 && s.expireIfDue(sh, key, h, e, o.now) {
-		return nil
+	tag := tagOf(h)
+	for gi := h >> 7 & t.mask; ; gi = (gi + 1) & t.mask {
+		g := &t.groups[gi]
+		ctrl := g.ctrl.Load()
+		c := ctrl & low7
+		for m := matches(c, tag); m != 0; m &= m - 1 {
+			j := uint(bits.TrailingZeros64(m)) >> 3
+			e := g.ptr[j].Load()
+			if e == nil || e.klen != want || !e.sameKey(key) {
+				continue
+			}
+			if e.expireAt != 0 && s.expireIfDue(sh, key, h, e, o.now) {
+				return nil
+			}
+			if !o.peek {
+				g.markVisited(j, ctrl)
+			}
+			return e
+		}
+		if hasEmpty(c) {
+			return nil
+		}
 	}
-	if !o.peek {
-		t.groups[gi].markVisited(j, ctrl)
-	}
-	return e
 }
 
 // expireIfDue reports whether e, key's entry, has expired, and if so removes
