@@ -356,36 +356,41 @@ func (v *view) canonicalQuery(raw string) string {
 // is: name=value pairs of unreserved characters only (which unescaping and
 // escaping leave alone), names in sorted order, fewer than net/url's limit.
 func isCanonicalQuery(raw string) bool {
-	// One pass: the parameter starting at from, its '=' at eq (-1: none
-	// yet), the name of the previous one.
-	from, eq, params := 0, -1, 1
 	var prevName string
-	for i := 0; ; i++ {
-		if i == len(raw) || raw[i] == '&' {
-			if eq <= from {
-				return false // no '=', or an empty name
-			}
-			name := raw[from:eq]
-			if params > 1 && name < prevName {
-				return false
-			}
-			if i == len(raw) {
-				return true
-			}
-			if params++; params > maxQueryParams {
-				return false
-			}
-			prevName, from, eq = name, i+1, -1
-			continue
+	for params := 1; ; params++ {
+		// name=value, each a run of unreserved bytes, the name not empty.
+		i := 0
+		for i < len(raw) && unreservedTable[raw[i]] {
+			i++
 		}
-		switch c := raw[i]; {
-		case c == '=' && eq < 0:
-			eq = i
-		case !unreservedByte(c):
+		if i == 0 || i == len(raw) || raw[i] != '=' || params > maxQueryParams {
 			return false
 		}
+		name := raw[:i]
+		if params > 1 && name < prevName {
+			return false
+		}
+		j := i + 1
+		for j < len(raw) && unreservedTable[raw[j]] {
+			j++
+		}
+		if j == len(raw) {
+			return true
+		}
+		if raw[j] != '&' {
+			return false
+		}
+		prevName, raw = name, raw[j+1:]
 	}
 }
+
+// unreservedTable is unreservedByte as a table, for the loops of a hit.
+var unreservedTable = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = unreservedByte(byte(c))
+	}
+	return t
+}()
 
 // unreservedByte reports whether url.QueryEscape leaves c as it is.
 func unreservedByte(c byte) bool {

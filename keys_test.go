@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"fmt"
 	"net/url"
 	"reflect"
 	"slices"
@@ -146,6 +147,20 @@ func FuzzCanonicalQueryFastPath(f *testing.F) {
 			require.Equal(t, CanonicalQuery(q, QueryKeyOptions{}), q)
 		}
 	})
+}
+
+// TestCanonicalQueryFastPathLimit: the shortcut gives up past net/url's
+// parameter limit, as CanonicalQuery's parse would fail there.
+func TestCanonicalQueryFastPathLimit(t *testing.T) {
+	q := func(n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprintf("p%05d=1", i)
+		}
+		return strings.Join(parts, "&")
+	}
+	assert.True(t, isCanonicalQuery(q(maxQueryParams)))
+	assert.False(t, isCanonicalQuery(q(maxQueryParams+1)))
 }
 
 // FuzzAppendEscapedPath checks the fast path of the view key against
