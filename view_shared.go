@@ -633,8 +633,12 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 }
 
 // sameOriginPath returns the path of ref, a URI reference resolved against
-// r's URL, when it has r's scheme and host (RFC 9111 section 4.4: a cache
-// must not invalidate another origin's responses).
+// r's URL, when it names r's host (RFC 9111 section 4.4: a cache must not
+// invalidate another origin's responses). The scheme may be http or https
+// whatever r came over: behind a proxy that terminates TLS, the handler
+// sees plain HTTP while its Location says https, and a path is invalidated
+// on every host and scheme of the view anyway (Cache.InvalidatePath). The
+// port must match, the scheme's default one left implicit.
 func sameOriginPath(r *http.Request, ref string) (string, bool) {
 	u, err := url.Parse(ref)
 	if err != nil {
@@ -650,7 +654,8 @@ func sameOriginPath(r *http.Request, ref string) (string, bool) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if !strings.EqualFold(u.Scheme, scheme) || hostPort(u.Host, scheme) != hostPort(r.Host, scheme) {
+	refScheme := strings.ToLower(u.Scheme)
+	if refScheme != "http" && refScheme != "https" || hostPort(u.Host, refScheme) != hostPort(r.Host, scheme) {
 		return "", false
 	}
 	return u.Path, u.Path != ""

@@ -2,6 +2,7 @@ package caching
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -329,6 +330,61 @@ func TestInvalidateOnWrite(t *testing.T) {
 		get(mux, "/items/1")
 		assert.Equal(t, calls+1, reads.calls.Load(), "OPTIONS is safe")
 	})
+}
+
+// TestSameOriginPath: the Location and Content-Location that a write
+// invalidates are those on the request's host and port, over either scheme
+// (a proxy that terminates TLS makes a handler see http while its
+// Location says https).
+func TestSameOriginPath(t *testing.T) {
+	plain := httptest.NewRequest(http.MethodPost, "http://shop.example/items/1", nil)
+	tls := httptest.NewRequest(http.MethodPost, "https://shop.example/items/1", nil)
+	for _, c := range []struct {
+		r    *http.Request
+		ref  string
+		path string // "": not the same origin
+	}{
+		{plain, "/items/9", "/items/9"},
+		{plain, "9", "/items/9"},
+		{plain, "http://shop.example/items/9", "/items/9"},
+		{plain, "HTTP://SHOP.EXAMPLE:80/items/9", "/items/9"},
+		{plain, "https://shop.example/items/9", "/items/9"},
+		{plain, "https://shop.example:443/items/9", "/items/9"},
+		{tls, "http://shop.example/items/9", "/items/9"},
+		{tls, "https://shop.example/items/9", "/items/9"},
+		{plain, "https://shop.example:8443/items/9", ""},
+		{plain, "http://shop.example:8080/items/9", ""},
+		{plain, "https://other.example/items/9", ""},
+		{plain, "//other.example/items/9", ""},
+		{plain, "ftp://shop.example/items/9", ""},
+		{plain, "https://shop.example", ""},
+		{plain, "%zz", ""},
+	} {
+		p, ok := sameOriginPath(c.r, c.ref)
+		assert.Equal(t, c.path != "", ok, "%s from %s", c.ref, c.r.URL)
+		assert.Equal(t, c.path, p, "%s from %s", c.ref, c.r.URL)
+	}
+}
+
+// TestInvalidateOnWriteBehindTLSTerminator: a write that reaches the
+// handler over plain HTTP, from a proxy that terminated TLS, and answers
+// with an https Location drops the cached reads of that path.
+func TestInvalidateOnWriteBehindTLSTerminator(t *testing.T) {
+	e := newViewEnv(t, viewStores[0])
+	reads := &counter{body: "r"}
+	mux := http.NewServeMux()
+	view := e.c.Cached(time.Hour, InvalidateOnWrite())
+	mux.Handle("GET /items/{id}", view(reads))
+	mux.Handle("POST /items", view(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "https://"+r.Host+"/items/9")
+		w.WriteHeader(http.StatusCreated)
+	})))
+	get(mux, "/items/9")
+	get(mux, "/items/9")
+	require.Equal(t, int64(1), reads.calls.Load(), "the second read is a hit")
+	send(mux, http.MethodPost, "/items")
+	get(mux, "/items/9")
+	assert.Equal(t, int64(2), reads.calls.Load(), "the https Location of a write over http is invalidated")
 }
 
 // TestHonorRequestCacheControl is RFC 9111 section 5.2.1, in both modes.
