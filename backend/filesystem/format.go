@@ -38,7 +38,7 @@ var errCorrupt = errors.New("filesystem: corrupt entry file")
 // encodedSize returns the size of the file for a key and value, or -1 if the
 // lengths do not fit the format.
 func encodedSize(keyLen, valLen int) int64 {
-	if keyLen > math.MaxUint32 || valLen > math.MaxUint32 {
+	if uint64(keyLen) > math.MaxUint32 || uint64(valLen) > math.MaxUint32 {
 		return -1
 	}
 	return int64(overhead + keyLen + valLen)

@@ -121,8 +121,9 @@ func (e *entry) is(key string) bool {
 	return n == 0 || unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(e), entrySize)), n) == key
 }
 
-// sameKey reports whether the entry's key is key, which has the entry's
-// key length.
+// sameKey reports whether the entry's key is key, whose length is the
+// entry's klen (with goValueBit for a Go value, whose key it compares
+// whole).
 func (e *entry) sameKey(key string) bool {
 	if e.isValue() {
 		return (*goValue)(unsafe.Pointer(e)).key == key

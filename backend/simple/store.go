@@ -163,8 +163,11 @@ type findOpts struct {
 func (s *Store) find(key string, o findOpts) *entry {
 	// table.find, written out with the checks of a hit folded in: a hit is
 	// a call fewer, and an entry's klen, the key's length with goValueBit
-	// for a Go value, checks its kind and length in one comparison.
-	want := uint32(len(key))
+	// for a Go value, checks its kind and length in one comparison. It is
+	// compared in 64 bits, not truncated to klen's 32: a key of 4 GiB
+	// and 5 bytes must not pass for one of 5. (A key of 2 GiB or more may
+	// pass for a Go value's shorter key; sameKey then compares the strings.)
+	want := uint64(len(key))
 	if o.value {
 		want |= goValueBit
 	}
@@ -178,7 +181,7 @@ func (s *Store) find(key string, o findOpts) *entry {
 		for m := matches(c, tag); m != 0; m &= m - 1 {
 			j := uint(bits.TrailingZeros64(m)) >> 3
 			e := g.ptr[j].Load()
-			if e == nil || e.klen != want || !e.sameKey(key) {
+			if e == nil || uint64(e.klen) != want || !e.sameKey(key) {
 				continue
 			}
 			if e.expireAt != 0 && s.expireIfDue(sh, key, h, e, o.now) {
