@@ -132,7 +132,8 @@ type Cache struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	background // the life that Close ends, and the work that ends with it
+	background                      // the life that Close ends, and the work that ends with it
+	pending    pendingInvalidations // failed invalidations, retried (invalidate_retry.go)
 
 	named registry      // the counters of each view and memoized function
 	lease time.Duration // Options.Lease

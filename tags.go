@@ -87,12 +87,17 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 // request's URL.Path, as net/http decodes it ("/products/a b", not
 // "/products/a%20b"). It costs one delete and never scans keys.
 func (c *Cache) InvalidatePath(ctx context.Context, paths ...string) error {
+	if err := c.store.invalidate(ctx, c.pathTagKeys(paths)); err != nil {
+		return fmt.Errorf("caching: invalidate path: %w", err)
+	}
+	return nil
+}
+
+// pathTagKeys returns the version keys of paths.
+func (c *Cache) pathTagKeys(paths []string) []string {
 	keys := make([]string, len(paths))
 	for i, p := range paths {
 		keys[i] = c.pathTagKey(p)
 	}
-	if err := c.store.invalidate(ctx, keys); err != nil {
-		return fmt.Errorf("caching: invalidate path: %w", err)
-	}
-	return nil
+	return keys
 }

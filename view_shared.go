@@ -111,7 +111,9 @@ func MaxHeuristicFreshness(d time.Duration) ViewOption {
 // handler that panics before committing invalidates too (its write may have
 // happened). The write itself passes through uncached, counted as a bypass.
 // A failed invalidation is logged and counted as a backend error; the
-// response is unchanged.
+// response is unchanged, and the invalidation is retried in the background
+// until the backend answers (Stats.PendingInvalidations), so that the
+// responses stored before the write are not served once it is back.
 //
 // Wrap the handlers of writes with a view that has it, or wrap a handler
 // that serves reads and writes of a path. SharedCache implies it. Views
@@ -627,8 +629,9 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 	}
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
-	if err := v.c.InvalidatePath(ctx, paths...); err != nil {
-		v.failOpen(r, "view invalidate on write", err)
+	const op = "view invalidate on write"
+	if err := v.c.invalidatePathsRetried(ctx, op, paths); err != nil {
+		v.failOpen(r, op, err) // and retried in the background
 	}
 }
 

@@ -28,7 +28,8 @@
 // caching_breaker_state{state} (1 for the current state of "closed",
 // "half-open", "open"; absent for an in-process store),
 // caching_leases_total, caching_lease_waits_total,
-// caching_lease_timeouts_total.
+// caching_lease_timeouts_total, caching_pending_invalidations (failed
+// invalidations waiting to be retried).
 //
 // Per view: caching_view_requests_total{view,outcome} (outcome "hit",
 // "stale", "miss", "bypass"), caching_view_errors_total{view},
@@ -163,7 +164,7 @@ var _ prometheus.Collector = (*Collector)(nil)
 type descs struct {
 	hits, stale, misses, bypasses, sets, errors, corrupt, unavailable *prometheus.Desc
 	entries, bytes, evictions, breaker                                *prometheus.Desc
-	leases, leaseWaits, leaseTimeouts                                 *prometheus.Desc
+	leases, leaseWaits, leaseTimeouts, pendingInvalidations           *prometheus.Desc
 	viewReqs, viewErrs, viewCorrupt                                   *prometheus.Desc
 	memoCalls, memoErrs, memoCorrupt                                  *prometheus.Desc
 	nearHits, nearMisses, nearInvalidations, nearEmptied              *prometheus.Desc
@@ -179,27 +180,28 @@ func New(c *caching.Cache, opts Options) *Collector {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}
 	return &Collector{c: c, opts: opts, d: descs{
-		hits:          d("caching_hits_total", "Fresh entries served (views, memoized functions and direct reads), waiters served another run's result included."),
-		stale:         d("caching_stale_hits_total", "Stale entries served (stale-while-revalidate, stale-if-error, a lease held elsewhere)."),
-		misses:        d("caching_misses_total", "Lookups that found nothing usable: the handler or function ran."),
-		bypasses:      d("caching_bypasses_total", "Requests and calls that did not consult the cache."),
-		sets:          d("caching_sets_total", "Entries written."),
-		errors:        d("caching_errors_total", "Backend errors swallowed by failing open."),
-		unavailable:   d("caching_unavailable_total", "Backend calls not made because the circuit breaker was open."),
-		corrupt:       d("caching_corrupt_total", "Entries that did not decode (and were deleted)."),
-		entries:       d("caching_entries", "Entries held by the backend."),
-		bytes:         d("caching_bytes", "Bytes held by the backend."),
-		evictions:     d("caching_evictions_total", "Entries the backend evicted for room."),
-		breaker:       d("caching_breaker_state", "The circuit breaker's state: 1 for the current one.", "state"),
-		leases:        d("caching_leases_total", "Leases taken: misses that ran the work for every process."),
-		leaseWaits:    d("caching_lease_waits_total", "Misses that waited for another process's lease."),
-		leaseTimeouts: d("caching_lease_timeouts_total", "Lease waits that ran the work themselves after the lease time."),
-		viewReqs:      d("caching_view_requests_total", "Requests of a view, by outcome.", "view", "outcome"),
-		viewErrs:      d("caching_view_errors_total", "Backend errors a view failed open on.", "view"),
-		viewCorrupt:   d("caching_view_corrupt_total", "Corrupt entries a view met.", "view"),
-		memoCalls:     d("caching_memoize_calls_total", "Calls of a memoized function, by outcome.", "function", "outcome"),
-		memoErrs:      d("caching_memoize_errors_total", "Backend errors a memoized function failed open on.", "function"),
-		memoCorrupt:   d("caching_memoize_corrupt_total", "Corrupt entries a memoized function met.", "function"),
+		hits:                 d("caching_hits_total", "Fresh entries served (views, memoized functions and direct reads), waiters served another run's result included."),
+		stale:                d("caching_stale_hits_total", "Stale entries served (stale-while-revalidate, stale-if-error, a lease held elsewhere)."),
+		misses:               d("caching_misses_total", "Lookups that found nothing usable: the handler or function ran."),
+		bypasses:             d("caching_bypasses_total", "Requests and calls that did not consult the cache."),
+		sets:                 d("caching_sets_total", "Entries written."),
+		errors:               d("caching_errors_total", "Backend errors swallowed by failing open."),
+		unavailable:          d("caching_unavailable_total", "Backend calls not made because the circuit breaker was open."),
+		corrupt:              d("caching_corrupt_total", "Entries that did not decode (and were deleted)."),
+		entries:              d("caching_entries", "Entries held by the backend."),
+		bytes:                d("caching_bytes", "Bytes held by the backend."),
+		evictions:            d("caching_evictions_total", "Entries the backend evicted for room."),
+		breaker:              d("caching_breaker_state", "The circuit breaker's state: 1 for the current one.", "state"),
+		leases:               d("caching_leases_total", "Leases taken: misses that ran the work for every process."),
+		leaseWaits:           d("caching_lease_waits_total", "Misses that waited for another process's lease."),
+		leaseTimeouts:        d("caching_lease_timeouts_total", "Lease waits that ran the work themselves after the lease time."),
+		pendingInvalidations: d("caching_pending_invalidations", "Invalidations that failed while the backend was down, retried until it answers."),
+		viewReqs:             d("caching_view_requests_total", "Requests of a view, by outcome.", "view", "outcome"),
+		viewErrs:             d("caching_view_errors_total", "Backend errors a view failed open on.", "view"),
+		viewCorrupt:          d("caching_view_corrupt_total", "Corrupt entries a view met.", "view"),
+		memoCalls:            d("caching_memoize_calls_total", "Calls of a memoized function, by outcome.", "function", "outcome"),
+		memoErrs:             d("caching_memoize_errors_total", "Backend errors a memoized function failed open on.", "function"),
+		memoCorrupt:          d("caching_memoize_corrupt_total", "Corrupt entries a memoized function met.", "function"),
 
 		nearHits:          d("caching_near_hits_total", "Keys found in the near cache (an entry and each of its versions count one each)."),
 		nearMisses:        d("caching_near_misses_total", "Keys looked up in the near cache and not found there."),
@@ -226,7 +228,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, x := range []*prometheus.Desc{d.hits, d.stale, d.misses, d.bypasses, d.sets, d.errors, d.corrupt, d.unavailable,
-		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts,
+		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts, d.pendingInvalidations,
 		d.viewReqs, d.viewErrs, d.viewCorrupt, d.memoCalls, d.memoErrs, d.memoCorrupt,
 		d.nearHits, d.nearMisses, d.nearInvalidations, d.nearEmptied, d.nearWatching, d.nearEntries, d.nearBytes,
 		d.poolConns, d.poolMaxOpen, d.poolWaits, d.poolWaitSeconds, d.poolTimeouts, d.poolOpened,
@@ -278,6 +280,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.leases, s.Leases)
 	counter(d.leaseWaits, s.LeaseWaits)
 	counter(d.leaseTimeouts, s.LeaseTimeouts)
+	gauge(d.pendingInvalidations, float64(s.PendingInvalidations))
 	named := func(stats map[string]caching.Counts, reqs, errs, corrupt *prometheus.Desc) {
 		for name, n := range stats {
 			counter(reqs, n.Hits, name, "hit")

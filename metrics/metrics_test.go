@@ -99,7 +99,7 @@ var expected = []string{
 	"caching_hits_total", "caching_stale_hits_total", "caching_misses_total", "caching_bypasses_total",
 	"caching_sets_total", "caching_errors_total", "caching_corrupt_total",
 	"caching_entries", "caching_bytes", "caching_evictions_total",
-	"caching_leases_total", "caching_lease_waits_total", "caching_lease_timeouts_total",
+	"caching_leases_total", "caching_lease_waits_total", "caching_lease_timeouts_total", "caching_pending_invalidations",
 	"caching_view_requests_total", "caching_view_errors_total", "caching_view_corrupt_total",
 	"caching_memoize_calls_total", "caching_memoize_errors_total", "caching_memoize_corrupt_total",
 	"caching_backend_call_duration_seconds", "caching_backend_call_errors_total",
@@ -149,6 +149,7 @@ func TestCollectorEveryMetricPresentAndMoving(t *testing.T) {
 		}
 		fmt.Fprint(w, "page")
 	}))
+	write := c.Cached(time.Second, caching.Name("products"), caching.InvalidateOnWrite())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	m := caching.Memoize(c, "square", func(_ context.Context, n int) (int, error) { return n * n, nil })
 	get := func(path string, hdr ...string) {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
@@ -193,6 +194,11 @@ func TestCollectorEveryMetricPresentAndMoving(t *testing.T) {
 		for j := 0; j < 1 || more && c.Stats().Breaker != "open"; j++ {
 			get(fmt.Sprint("/down/", i, "/", j))
 			_, _ = m.Get(ctx, -1-j)
+		}
+		if more {
+			// A write whose invalidation fails: it waits to be retried
+			// (the breaker stays open for the rest of the test).
+			write.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, p, nil))
 		}
 		store.fail.Store(false)
 	}

@@ -1,0 +1,134 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Invalidations that nobody waits for are retried. A write under
+// InvalidateOnWrite (or SharedCache) invalidates the paths it touched as its
+// response goes out; when the backend is down then, the write has still
+// happened, and the responses stored before it would be served again, stale,
+// once the backend is back, until their TTL ends. So the version keys that
+// could not be deleted wait in a set, and a goroutine deletes them once the
+// backend answers: first after retryFirst, then twice as long each time, at
+// most retryMax apart. Deleting a version key again, or after a newer
+// response was stored under a new version, only costs a miss.
+//
+// The set holds at most maxPendingInvalidations keys: past it, a failed
+// invalidation (already counted in Stats.Errors) is not retried, so that a
+// client cannot make the set grow without bound; that is logged once until
+// the set empties. Close drops the set.
+const (
+	maxPendingInvalidations = 4096
+	retryFirst              = 100 * time.Millisecond
+	retryMax                = 5 * time.Second
+)
+
+// pendingInvalidations is the set of version keys to delete again.
+type pendingInvalidations struct {
+	mu      sync.Mutex
+	keys    map[string]struct{}
+	running bool // a retry goroutine owns the set
+	full    bool // an invalidation was dropped since the set was last empty
+}
+
+// len is the number of keys waiting (Stats.PendingInvalidations).
+func (p *pendingInvalidations) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.keys)
+}
+
+// retryInvalidation adds keys, whose deletion failed with err, to the set,
+// and starts the goroutine that retries them if none runs. op names the
+// caller in the log.
+func (c *Cache) retryInvalidation(op string, keys []string, err error) {
+	if errors.Is(err, ErrClosed) || c.life.Err() != nil {
+		return
+	}
+	p := &c.pending
+	p.mu.Lock()
+	if p.keys == nil {
+		p.keys = make(map[string]struct{})
+	}
+	dropped := 0
+	for _, k := range keys {
+		if _, ok := p.keys[k]; !ok && len(p.keys) >= maxPendingInvalidations {
+			dropped++
+			continue
+		}
+		p.keys[k] = struct{}{}
+	}
+	logDrop := dropped > 0 && !p.full
+	p.full = p.full || dropped > 0
+	start := !p.running && len(p.keys) > 0
+	p.running = p.running || start
+	p.mu.Unlock()
+	if logDrop {
+		c.log.LogAttrs(context.Background(), slog.LevelError, "caching: invalidation retry set full, invalidations dropped until it empties",
+			slog.String("op", op), slog.Int("max", maxPendingInvalidations), slog.String("error", err.Error()))
+	}
+	if start && !c.goBackground(c.retryInvalidations) {
+		p.mu.Lock()
+		p.running = false
+		p.mu.Unlock()
+	}
+}
+
+// retryInvalidations deletes the pending keys until none is left or the
+// Cache is closed.
+func (c *Cache) retryInvalidations() {
+	p := &c.pending
+	wait := retryFirst
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.life.Done():
+			p.mu.Lock()
+			p.keys, p.running, p.full = nil, false, false
+			p.mu.Unlock()
+			return
+		case <-timer.C:
+		}
+		p.mu.Lock()
+		keys := slices.Collect(maps.Keys(p.keys))
+		p.mu.Unlock()
+		ctx, cancel := c.store.bound(c.life)
+		err := c.store.invalidate(ctx, keys)
+		cancel()
+		p.mu.Lock()
+		if err == nil {
+			for _, k := range keys {
+				delete(p.keys, k) // keys added meanwhile stay for the next round
+			}
+			wait = retryFirst
+		} else {
+			wait = min(2*wait, retryMax)
+		}
+		if len(p.keys) == 0 {
+			p.running, p.full = false, false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		timer.Reset(wait)
+	}
+}
+
+// invalidatePathsRetried is InvalidatePath for work nobody waits for: when
+// it fails, the paths' version keys are retried in the background.
+func (c *Cache) invalidatePathsRetried(ctx context.Context, op string, paths []string) error {
+	keys := c.pathTagKeys(paths)
+	err := c.store.invalidate(ctx, keys)
+	if err != nil {
+		c.retryInvalidation(op, keys, err)
+	}
+	return err
+}

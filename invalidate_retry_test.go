@@ -1,0 +1,115 @@
+package caching
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeEnv is a Cache on a remote store that can fail, with one view that
+// serves reads of /items/{id} and invalidates on writes to them.
+type writeEnv struct {
+	c      *Cache
+	r      *remote
+	mux    *http.ServeMux
+	reads  *counter
+	writes *counter
+	logs   *bytes.Buffer
+}
+
+func newWriteEnv(t *testing.T) *writeEnv {
+	e := &writeEnv{r: &remote{Backend: newSimple(t, nil)}, reads: &counter{body: "item"}, writes: &counter{}, logs: new(bytes.Buffer)}
+	// A breaker that never opens here: the retries meet the backend itself.
+	e.c = Must(&Options{Backend: e.r, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Breaker: BreakerOptions{Threshold: 1 << 30}})
+	t.Cleanup(func() { e.c.Close() })
+	view := e.c.Cached(time.Hour, InvalidateOnWrite())
+	e.mux = http.NewServeMux()
+	e.mux.Handle("GET /items/{id}", view(e.reads))
+	e.mux.Handle("POST /items/{id}", view(e.writes))
+	return e
+}
+
+// TestInvalidateOnWriteRetriedAfterOutage: a write whose invalidation failed
+// because the backend was down does not leave the old response to be served
+// once the backend is back: the invalidation is retried until it answers.
+func TestInvalidateOnWriteRetriedAfterOutage(t *testing.T) {
+	e := newWriteEnv(t)
+	get(e.mux, "/items/1")
+	get(e.mux, "/items/1")
+	require.EqualValues(t, 1, e.reads.calls.Load(), "the second read is a hit")
+
+	e.r.fail.Store(true)
+	assert.Equal(t, http.StatusOK, send(e.mux, http.MethodPost, "/items/1").Code, "the write is answered")
+	assert.EqualValues(t, 1, e.c.Stats().PendingInvalidations, "its invalidation waits")
+	e.r.fail.Store(false)
+
+	require.Eventually(t, func() bool { return e.c.Stats().PendingInvalidations == 0 }, 5*time.Second, 5*time.Millisecond,
+		"the invalidation is retried once the backend answers")
+	get(e.mux, "/items/1")
+	assert.EqualValues(t, 2, e.reads.calls.Load(), "the read after the outage runs the handler: the old response is gone")
+}
+
+// TestInvalidateOnWriteRetryKeepsTrying: retries that fail keep the
+// invalidation waiting, backing off, until one succeeds; writes during the
+// outage add their paths once each.
+func TestInvalidateOnWriteRetryKeepsTrying(t *testing.T) {
+	e := newWriteEnv(t)
+	for _, p := range []string{"/items/1", "/items/2"} {
+		get(e.mux, p)
+	}
+	e.r.fail.Store(true)
+	for range 3 {
+		send(e.mux, http.MethodPost, "/items/1")
+	}
+	send(e.mux, http.MethodPost, "/items/2")
+	assert.EqualValues(t, 2, e.c.Stats().PendingInvalidations, "one per path")
+	trips := e.r.trips.Load()
+	require.Eventually(t, func() bool { return e.r.trips.Load() >= trips+2 }, 5*time.Second, 5*time.Millisecond, "retried")
+	assert.EqualValues(t, 2, e.c.Stats().PendingInvalidations, "still waiting while the backend fails")
+
+	e.r.fail.Store(false)
+	require.Eventually(t, func() bool { return e.c.Stats().PendingInvalidations == 0 }, 10*time.Second, 5*time.Millisecond)
+	for _, p := range []string{"/items/1", "/items/2"} {
+		get(e.mux, p)
+	}
+	assert.EqualValues(t, 4, e.reads.calls.Load(), "both paths invalidated")
+}
+
+// TestInvalidateOnWriteRetryBounded: writes to ever new paths during an
+// outage cannot grow the retry set without bound; the ones past it are
+// counted as errors, and logged once.
+func TestInvalidateOnWriteRetryBounded(t *testing.T) {
+	e := newWriteEnv(t)
+	e.r.fail.Store(true)
+	errs := e.c.Stats().Errors
+	for i := range maxPendingInvalidations + 10 {
+		send(e.mux, http.MethodPost, fmt.Sprint("/items/", i))
+	}
+	s := e.c.Stats()
+	assert.EqualValues(t, maxPendingInvalidations, s.PendingInvalidations)
+	assert.GreaterOrEqual(t, s.Errors-errs, int64(maxPendingInvalidations+10), "every failed invalidation is an error")
+	assert.Equal(t, 1, strings.Count(e.logs.String(), "retry set full"), "logged once: %s", e.logs.String())
+}
+
+// TestInvalidateOnWriteRetryEndsWithClose: Close stops the retries and
+// drops what waits; nothing starts after it.
+func TestInvalidateOnWriteRetryEndsWithClose(t *testing.T) {
+	e := newWriteEnv(t)
+	e.r.fail.Store(true)
+	send(e.mux, http.MethodPost, "/items/1")
+	require.EqualValues(t, 1, e.c.Stats().PendingInvalidations)
+	require.NoError(t, e.c.Close())
+	e.c.background.wait()
+	assert.EqualValues(t, 0, e.c.Stats().PendingInvalidations, "dropped with the Cache")
+	e.c.retryInvalidation("test", []string{"k"}, errDown)
+	assert.False(t, e.c.pending.running, "no retry starts after Close")
+	assert.EqualValues(t, 0, e.c.Stats().PendingInvalidations, "nothing waits after Close")
+	assert.False(t, strings.Contains(e.logs.String(), "panic"))
+}
