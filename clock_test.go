@@ -3,6 +3,8 @@ package caching
 import (
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // TestMonotonicClock: the in-process clock follows time.Now, never goes
@@ -24,4 +26,22 @@ func TestMonotonicClock(t *testing.T) {
 	if prev == prev.Round(0) {
 		t.Error("a reading without a monotonic reading")
 	}
+}
+
+// TestMonotonicClockReanchors: the clock takes a time.Now reading as its
+// anchor again every reanchorEvery, so that a system clock set or stepped
+// meanwhile is followed; readings across a new anchor never go back.
+func TestMonotonicClockReanchors(t *testing.T) {
+	defer func(d time.Duration) { reanchorEvery = d }(reanchorEvery)
+	reanchorEvery = 5 * time.Millisecond
+	c := newMonoClock()
+	first := c.anchor.Load()
+	prev := c.now()
+	assert.Same(t, first, c.anchor.Load(), "no new anchor within reanchorEvery")
+	time.Sleep(2 * reanchorEvery)
+	now := c.now()
+	assert.NotSame(t, first, c.anchor.Load(), "a new anchor past reanchorEvery")
+	assert.Equal(t, *c.anchor.Load(), now, "the reading is the new anchor")
+	assert.False(t, now.Before(prev), "the clock went back across the new anchor")
+	assert.NotEqual(t, now, now.Round(0), "with a monotonic reading")
 }

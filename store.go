@@ -102,19 +102,39 @@ func (s *store) inProcess() {
 }
 
 // monotonicClock returns a clock that reads the monotonic clock only: a
-// reading of time.Now taken once, advanced by the monotonic time elapsed
+// reading of time.Now, its anchor, advanced by the monotonic time elapsed
 // since. It costs one clock read where time.Now costs two (the wall clock
 // and the monotonic one), which on some virtual machines is a tenth of a
 // response cache hit. Its readings carry the monotonic reading, so that the
-// in-process store's expiry and Age (durations) are exact; their wall
-// clock part drifts from the system's when that is set or stepped, which
-// matters only where times are compared with other processes' clocks: it
-// is the clock of in-process stores only, whose entries never leave the
-// process (and which expire them by the monotonic clock already).
-func monotonicClock() func() time.Time {
+// in-process store's expiry and Age (durations, and comparisons of two
+// readings) are exact. The anchor is taken again every reanchorEvery, so
+// that the wall clock part follows the system's when that is set or
+// stepped (as SharedCache's age of a response compares it with the
+// origin's Date) within that time, at the cost of one time.Now a second.
+func monotonicClock() func() time.Time { return newMonoClock().now }
+
+// monoClock is monotonicClock's state: its anchor, a time.Now reading.
+type monoClock struct{ anchor atomic.Pointer[time.Time] }
+
+func newMonoClock() *monoClock {
+	c := new(monoClock)
 	start := time.Now()
-	return func() time.Time { return start.Add(time.Since(start)) }
+	c.anchor.Store(&start)
+	return c
 }
+
+func (c *monoClock) now() time.Time {
+	a := c.anchor.Load()
+	if d := time.Since(*a); d < reanchorEvery {
+		return a.Add(d)
+	}
+	now := time.Now()
+	c.anchor.Store(&now)
+	return now
+}
+
+// reanchorEvery is how often monotonicClock reads the wall clock again.
+var reanchorEvery = time.Second
 
 // memVersion is a tag version held in this process's memory: a memoized
 // function's generation (kind g, which ForgetAll replaces) pinned in a store
