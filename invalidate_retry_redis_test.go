@@ -1,0 +1,74 @@
+package caching_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/go-caching/caching"
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// TestInvalidateOnWriteRetriedOnRealRedis: on a Redis of the test's own
+// that stops taking writes for a while (CLIENT PAUSE WRITE: reads go on, the
+// data stays), a write's invalidation times out; the old response is still
+// served meanwhile (nothing better can be), and once Redis takes writes
+// again the retried invalidation makes the next read run the handler.
+func TestInvalidateOnWriteRetriedOnRealRedis(t *testing.T) {
+	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	})
+	c := caching.Must(&caching.Options{
+		Backend: redisstore.Must(redisstore.Options{URL: "redis://" + srv.Addr}),
+		Timeout: 200 * time.Millisecond,
+		Breaker: caching.BreakerOptions{Threshold: 1000}, // the retries meet Redis itself
+	})
+	t.Cleanup(func() { c.Close() })
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { admin.Close() })
+
+	reads := 0
+	view := c.Cached(time.Hour, caching.InvalidateOnWrite(), caching.CacheStatusHeader("X-Cache"))
+	mux := http.NewServeMux()
+	mux.Handle("GET /items/{id}", view(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reads++
+		w.Write([]byte("item v" + strconv.Itoa(reads)))
+	})))
+	mux.Handle("POST /items/{id}", view(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})))
+	do := func(method string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(method, "/items/1", nil))
+		return w
+	}
+
+	do(http.MethodGet)
+	if w := do(http.MethodGet); w.Header().Get("X-Cache") != "HIT" || w.Body.String() != "item v1" {
+		t.Fatalf("before the pause: %s %q, want a HIT of v1", w.Header().Get("X-Cache"), w.Body.String())
+	}
+	if err := admin.Do(t.Context(), "CLIENT", "PAUSE", "1500", "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if w := do(http.MethodPost); w.Code != http.StatusNoContent {
+		t.Fatalf("the write answered %d while Redis took no writes", w.Code)
+	}
+	if n := c.Stats().PendingInvalidations; n != 1 {
+		t.Fatalf("PendingInvalidations = %d after the failed invalidation, want 1", n)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for c.Stats().PendingInvalidations != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the invalidation was not retried after Redis took writes again")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if w := do(http.MethodGet); w.Body.String() != "item v2" {
+		t.Fatalf("after the pause the read served %q (%s), want the handler's v2", w.Body.String(), w.Header().Get("X-Cache"))
+	}
+}
