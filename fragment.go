@@ -105,9 +105,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 
 // loadFragment reads the fragment under bk, failing open.
 func (c *Cache) loadFragment(ctx context.Context, bk string) (template.HTML, bool) {
-	ctx, cancel := c.store.bound(ctx)
-	defer cancel()
-	e, integer, err := c.store.lookupDirect(ctx, bk)
+	e, integer, err := c.store.lookupDirectBounded(ctx, bk)
 	switch {
 	case err == nil && integer != nil:
 		return template.HTML(integer), true

@@ -393,6 +393,20 @@ func (s *store) loadHeld(key string, now time.Time) (any, bool) {
 	return s.local.LoadValueAt(key, now)
 }
 
+// lookupDirectBounded is lookupDirect for fail-open callers (fragments):
+// its remote read is bounded by Options.Timeout, and a near hit, which
+// reads nothing remote, pays for no timer.
+func (s *store) lookupDirectBounded(ctx context.Context, key string) (e *entry, integer []byte, err error) {
+	if s.near != nil {
+		if e, err = s.lookupLocal(key, nil, time.Time{}); err == nil {
+			return e, nil, nil
+		}
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.lookupDirect(ctx, key)
+}
+
 // lookupDirect reads a key of the direct API, which holds either an entry
 // or, for integers written without tags (Incr's counters, Set of "42"),
 // the bare decimal text, so that the backend can add to it atomically.

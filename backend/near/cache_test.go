@@ -288,3 +288,31 @@ func TestConcurrentReadersAndWritersConverge(t *testing.T) {
 		assert.Equal(t, "last", string(got))
 	}
 }
+
+// TestNearFragmentHitCostsWhatALocalOneDoes: a template fragment found in
+// the near cache reads nothing remote and allocates no more than one found
+// in an in-process store (no timer for a remote read it does not make).
+func TestNearFragmentHitCostsWhatALocalOneDoes(t *testing.T) {
+	ctx := context.Background()
+	render := func(w io.Writer) error { _, err := io.WriteString(w, "<ul>sidebar</ul>"); return err }
+	p := newProcess(t, newBus(t), near.Options{}, caching.Options{})
+	local := caching.Must(nil)
+	t.Cleanup(func() { local.Close() })
+	for _, c := range []*caching.Cache{p.c, local} {
+		for range 2 { // stored, then read remote and kept near
+			_, err := c.Fragment(ctx, "sidebar", time.Minute, render)
+			require.NoError(t, err)
+		}
+	}
+	reads := p.view.readCount()
+	hit := func(c *caching.Cache) func() {
+		return func() {
+			if html, err := c.Fragment(ctx, "sidebar", time.Minute, render); err != nil || html != "<ul>sidebar</ul>" {
+				t.Fatalf("Fragment = %q, %v", html, err)
+			}
+		}
+	}
+	nearAllocs, localAllocs := testing.AllocsPerRun(100, hit(p.c)), testing.AllocsPerRun(100, hit(local))
+	assert.Equal(t, reads, p.view.readCount(), "a near hit read the remote store")
+	assert.LessOrEqual(t, nearAllocs, localAllocs, "a near fragment hit allocates more than an in-process one")
+}
