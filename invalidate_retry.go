@@ -75,8 +75,8 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 			slog.String("op", op), slog.Int("max", maxPendingInvalidations), slog.String("error", err.Error()))
 	}
 	if start && !c.goBackground(c.retryInvalidations) {
-		p.mu.Lock()
-		p.running = false
+		p.mu.Lock() // closed meanwhile: nothing waits after Close
+		p.keys, p.running, p.full = nil, false, false
 		p.mu.Unlock()
 	}
 }
