@@ -50,7 +50,10 @@
 // is down or slow they call the handler or the function, log the error
 // through the Cache's *slog.Logger at most once per LogInterval, and count it
 // in Stats.Errors. A backend that is down never turns a working handler into a
-// failed request.
+// failed request. A write's invalidation (InvalidateOnWrite) that fails then
+// is retried in the background until the backend answers
+// (Stats.PendingInvalidations), so that what was stored before the write is
+// not served once the backend is back.
 //
 // # Invalidation
 //
