@@ -393,24 +393,22 @@ func (s *store) loadHeld(key string, now time.Time) (any, bool) {
 	return s.local.LoadValueAt(key, now)
 }
 
-// lookupDirectBounded is lookupDirect for fail-open callers (fragments):
-// its remote read is bounded by Options.Timeout, and a near hit, which
-// reads nothing remote, pays for no timer.
-func (s *store) lookupDirectBounded(ctx context.Context, key string) (e *entry, integer []byte, err error) {
-	if s.near != nil {
-		if e, err = s.lookupLocal(key, nil, time.Time{}); err == nil {
-			return e, nil, nil
-		}
-	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	return s.lookupDirect(ctx, key)
-}
-
 // lookupDirect reads a key of the direct API, which holds either an entry
 // or, for integers written without tags (Incr's counters, Set of "42"),
 // the bare decimal text, so that the backend can add to it atomically.
 func (s *store) lookupDirect(ctx context.Context, key string) (e *entry, integer []byte, err error) {
+	return s.lookupDirectIn(ctx, key, false)
+}
+
+// lookupDirectBounded is lookupDirect for fail-open callers (fragments):
+// its remote read is bounded by Options.Timeout, and a near hit, which
+// reads nothing remote, pays for no timer.
+func (s *store) lookupDirectBounded(ctx context.Context, key string) (e *entry, integer []byte, err error) {
+	return s.lookupDirectIn(ctx, key, true)
+}
+
+// lookupDirectIn is lookupDirect, with its remote read bounded when bound.
+func (s *store) lookupDirectIn(ctx context.Context, key string, bound bool) (e *entry, integer []byte, err error) {
 	if s.local != nil {
 		if e, err = s.lookupLocal(key, nil, time.Time{}); err == nil {
 			return e, nil, nil
@@ -429,6 +427,11 @@ func (s *store) lookupDirect(ctx context.Context, key string) (e *entry, integer
 			return e, nil, nil
 		}
 		tok = s.near.NearToken()
+	}
+	if bound {
+		var cancel context.CancelFunc
+		ctx, cancel = s.bound(ctx)
+		defer cancel()
 	}
 	raw, err := s.get(ctx, key)
 	if err != nil {

@@ -110,16 +110,7 @@ func (e *entry) isValue() bool { return e.klen&goValueBit != 0 }
 func (e *entry) keyLen() int { return int(e.klen &^ goValueBit) }
 
 // is reports whether the entry's key is key.
-func (e *entry) is(key string) bool {
-	n := e.keyLen()
-	if n != len(key) {
-		return false
-	}
-	if e.isValue() {
-		return (*goValue)(unsafe.Pointer(e)).key == key
-	}
-	return n == 0 || unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(e), entrySize)), n) == key
-}
+func (e *entry) is(key string) bool { return e.keyLen() == len(key) && e.sameKey(key) }
 
 // sameKey reports whether the entry's key is key, whose length is the
 // entry's klen (with goValueBit for a Go value, whose key it compares
