@@ -18,6 +18,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +80,7 @@ func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts O
 		{"ValueIsCopied", s.testValueIsCopied},
 		{"NegativeTTL", s.testNegativeTTL},
 		{"Expiry", s.testExpiry},
+		{"HugeTTL", s.testHugeTTL},
 		{"Add", s.testAdd},
 		{"AddExpired", s.testAddExpired},
 		{"Delete", s.testDelete},
@@ -259,6 +262,25 @@ func (s *suite) testExpiry(t *testing.T) {
 	mustMiss(t, b, "short")
 	mustGet(t, b, "forever")
 	mustGet(t, b, "long")
+}
+
+// testHugeTTL writes with TTLs whose deadline is past what the clocks hold
+// (the largest Duration, 250 years): the value must be stored and readable,
+// not wrapped into an instant expiry or refused by the server.
+func (s *suite) testHugeTTL(t *testing.T) {
+	b := s.open(t)
+	for i, ttl := range []time.Duration{math.MaxInt64, 250 * 365 * 24 * time.Hour} {
+		key := "huge" + strconv.Itoa(i)
+		mustSet(t, b, key, []byte("v"), ttl)
+		if got := string(mustGet(t, b, key)); got != "v" {
+			t.Fatalf("Get after Set with ttl %v = %q, want %q", ttl, got, "v")
+		}
+		added, err := b.Add(ctx(t), key+"a", []byte("v"), ttl)
+		if err != nil || !added {
+			t.Fatalf("Add with ttl %v = %v, %v; want true, nil", ttl, added, err)
+		}
+		mustGet(t, b, key+"a")
+	}
 }
 
 func (s *suite) testAdd(t *testing.T) {

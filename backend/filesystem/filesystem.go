@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -202,11 +203,18 @@ func (s *Store) entryOf(h [32]byte) entry {
 	return entry{hash: h, hex: x, sub: sub, path: filepath.Join(sub, x)}
 }
 
+// expiry is the Unix time in nanoseconds at which an entry written now
+// with ttl expires: 0 for never. A deadline past what an int64 holds (the
+// year 2262) is capped there, not wrapped into the past.
 func (s *Store) expiry(ttl time.Duration) int64 {
-	if ttl == 0 {
+	if ttl <= 0 {
 		return 0
 	}
-	return s.now().Add(ttl).UnixNano()
+	now := s.now().UnixNano()
+	if int64(ttl) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(ttl)
 }
 
 func (s *Store) expired(exp int64) bool {

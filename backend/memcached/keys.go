@@ -73,11 +73,14 @@ func expiration(ttl time.Duration, now time.Time) int32 {
 	if ttl <= 0 {
 		return 0
 	}
-	secs := int64((ttl + time.Second - 1) / time.Second)
+	secs := int64(ttl / time.Second) // rounded up without overflowing
+	if ttl%time.Second != 0 {
+		secs++
+	}
 	if secs <= relativeTTLMax {
 		return int32(secs)
 	}
-	abs := now.Unix() + secs
+	abs := now.Unix() + secs // secs < 2^34: no overflow
 	if abs > math.MaxInt32 {
 		return math.MaxInt32
 	}

@@ -124,10 +124,23 @@ func fail(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
 
-// px is a TTL in whole milliseconds, rounded up: Redis's resolution.
+// px is a TTL in whole milliseconds, rounded up: Redis's resolution,
+// capped at maxPX.
 func px(ttl time.Duration) int64 {
-	return int64((ttl + time.Millisecond - 1) / time.Millisecond)
+	ms := int64(ttl / time.Millisecond)
+	if ttl%time.Millisecond != 0 {
+		ms++
+	}
+	return min(ms, maxPX)
 }
+
+// maxPX is the longest PX sent, 100 years: Redis refuses a PX whose
+// deadline overflows its millisecond clock ("invalid expire time"), and
+// servers that keep TTLs in nanoseconds (miniredis, some Redis-compatible
+// stores) overflow past 292 years. A TTL of 100 years is as good as any
+// longer one; it is kept rather than sending none, so that a volatile-*
+// maxmemory policy may still evict the key.
+const maxPX = 100 * 365 * 24 * 3600 * 1000
 
 // setCmd builds SET key value [PX ms] [NX].
 func setCmd(key string, value []byte, ttl time.Duration, nx bool) []any {
