@@ -260,7 +260,10 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 		if f.spec != nil {
 			st.f.spec = f.spec
 		}
-		if err == nil && f.fresh {
+		// As lead's own check: an entry this request may not reuse (a
+		// SharedCache response not shareable with its Authorization) is
+		// not an answer, however fresh.
+		if err == nil && f.fresh && v.usable(r, f.snap) {
 			again = f
 			return true
 		}

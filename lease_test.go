@@ -354,3 +354,23 @@ func BenchmarkNamedCounter(b *testing.B) {
 		})
 	})
 }
+
+// The lease's lookup applies SharedCache's Authorization rule as every
+// other lookup does: a request with credentials that finds a stored
+// response not shareable with it runs the handler, lease or not.
+func TestLeaseKeepsSharedCacheAuthorizationRule(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		h := &counter{body: "x", fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			if r.Header.Get("Authorization") != "" {
+				w.Header().Set("X-User", "alice")
+			}
+		}}
+		ch := e.sharedView(h, Lease(5*time.Second))
+		get(ch, "/a") // anonymous: stored, not shareable with Authorization
+		w := get(ch, "/a", "Authorization", "Bearer alice")
+		assert.EqualValues(t, 2, h.calls.Load(), "the handler must run for alice; X-Cache=%s", w.Header().Get("X-Cache"))
+		assert.Equal(t, "alice", w.Header().Get("X-User"), "alice got the anonymous response")
+	})
+}
