@@ -128,7 +128,9 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 	}
 	switch {
 	case v.keyFunc != nil:
-		dst = append(dst, v.keyFunc(r)...)
+		// Escaped: what a KeyFunc returns often holds what the client sent
+		// (a query parameter), which must not be able to spell "#u=alice".
+		dst = appendKeyPart(dst, v.keyFunc(r))
 	default:
 		dst = append(dst, v.formatHead...)
 		if v.formatHasPath {
@@ -149,48 +151,34 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 		dst = appendKeyPart(append(dst, "#u="...), user)
 	}
 	if len(dst)-start > maxReadableKey {
-		return append(dst[:start], shortenKey(string(dst[start:]))...)
+		// Marked with a leading '#', which no key kept as it is starts
+		// with: a short key, spelled by a client, cannot be a long one's
+		// shortened form.
+		short := shortenKey(string(dst[start:]))
+		return append(append(dst[:start], '#'), short...)
 	}
 	return dst
 }
 
-// appendAuthority appends the scheme and host of r as its target URI has
-// them (RFC 9111's primary cache key): "https://" when r came over TLS,
-// else "http://", then the Host, lower-cased, without the scheme's default
-// port, with '#' and '%' escaped.
+// appendAuthority appends the scheme and host of r: "https://" when r came
+// over TLS, else "http://", then the Host as the request has it, byte for
+// byte, with '#' and '%' escaped. It is not normalized (RFC 9111's cache
+// key would lower-case it and drop a default port): http.ServeMux matches
+// hosts case-sensitively, and a handler may read r.Host, so "SHOP.EXAMPLE"
+// may well be answered by another route than "shop.example" and must not
+// share its entries.
 func appendAuthority(dst []byte, r *http.Request) []byte {
-	scheme, defaultPort := "http://", ":80"
+	scheme := "http://"
 	if r.TLS != nil {
-		scheme, defaultPort = "https://", ":443"
+		scheme = "https://"
 	}
 	host := r.Host
 	if host == "" {
 		host = r.URL.Host
 	}
-	host = strings.TrimSuffix(host, defaultPort)
 	dst = append(dst, scheme...)
-	i := 0
-	for i < len(host) && hostAsIs(host[i]) {
-		i++
-	}
-	dst = append(dst, host[:i]...)
-	for ; i < len(host); i++ {
-		switch ch := host[i]; {
-		case 'A' <= ch && ch <= 'Z':
-			dst = append(dst, ch+'a'-'A')
-		case ch == '#':
-			dst = append(dst, "%23"...)
-		case ch == '%':
-			dst = append(dst, "%25"...)
-		default:
-			dst = append(dst, ch)
-		}
-	}
-	return dst
+	return appendKeyPart(dst, host)
 }
-
-// hostAsIs reports whether appendAuthority keeps ch as it is.
-func hostAsIs(ch byte) bool { return !('A' <= ch && ch <= 'Z' || ch == '#' || ch == '%') }
 
 // appendEscapedPath appends u.EscapedPath(), without its cost for the
 // common path that has no RawPath and nothing to escape.
@@ -220,9 +208,15 @@ var pathByteAsIs = func() (t [256]bool) {
 	return t
 }()
 
-// appendKeyPart appends s with '#' and '%' escaped.
+// appendKeyPart appends s with '#' and '%' escaped. The common part with
+// neither is copied whole.
 func appendKeyPart(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for i < len(s) && s[i] != '#' && s[i] != '%' {
+		i++
+	}
+	dst = append(dst, s[:i]...)
+	for ; i < len(s); i++ {
 		switch s[i] {
 		case '#':
 			dst = append(dst, "%23"...)

@@ -31,13 +31,15 @@ import (
 //     client left: the handler may have answered with a fallback).
 //   - Requests with an Authorization header are not cached unless UserKey
 //     says whose they are.
-//   - The key is the request's scheme and host (lower-cased, without the
-//     default port; IgnoreHost leaves them out), KeyFormat (default "view/"
-//     and the path) or KeyFunc, the canonical query string (?b=2&a=1 is
-//     ?a=1&b=2, ?a=1&a=2 is not ?a=2&a=1; PathOnly leaves it out), Version,
-//     UserKey, and the values of the request headers the response's Vary
-//     names (Accept-Encoding by what negotiation can tell apart), at most
-//     MaxVariants of them per key.
+//   - The key is the request's scheme and Host as sent, byte for byte
+//     (http.ServeMux routes "SHOP.EXAMPLE" apart from "shop.example";
+//     IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
+//     or KeyFunc (escaped, so that it cannot spell the parts after it), the
+//     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
+//     ?a=2&a=1; PathOnly leaves it out), Version, UserKey, and the values
+//     of the request headers the response's Vary names (Accept-Encoding by
+//     what negotiation can tell apart; a Vary set by an outer middleware
+//     counts), at most MaxVariants of them per key.
 //   - A hit replays the stored status, header and body with Age and an ETag,
 //     and answers If-None-Match / If-Modified-Since with 304 Not Modified.
 //     The handler of a miss does not see those two headers: it makes the
@@ -181,9 +183,11 @@ func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next h
 	return v
 }
 
-// cutFormat splits a KeyFormat around its %s.
+// cutFormat splits a KeyFormat around its %s, each side escaped as a key
+// part, so that no format can spell another part of the key (#v=, #u=).
 func cutFormat(format string) (head, tail string, hasPath bool) {
-	return strings.Cut(format, "%s")
+	head, tail, hasPath = strings.Cut(format, "%s")
+	return string(appendKeyPart(nil, head)), string(appendKeyPart(nil, tail)), hasPath
 }
 
 // keyHasPath reports whether the view's keys are built from the path.
@@ -259,6 +263,12 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var kb [keyBufLen]byte
 	kbuf := v.appendViewKey(kb[:0], r, user)
 	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
+		if r.Method == http.MethodHead {
+			// A HEAD response has no body to store for GET: the handler
+			// answers it, and the entry is left as it is.
+			v.headMiss(w, r)
+			return
+		}
 		base := string(kbuf)
 		v.run(w, r, &runState{base: base, f: found{key: base}, ttl: ttl})
 		return
@@ -644,6 +654,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.flight.release(st.call, viewResult{})
 		return
 	}
+	// The Vary names are read before the fields an outer middleware set are
+	// left out: its Vary (an i18n middleware's Accept-Language, say) tells
+	// what the response it hands the handler depends on.
+	names, _ := httpcache.ParseVary(h)
 	for k, vs := range before {
 		if slices.Equal(h[k], vs) {
 			delete(h, k)
@@ -655,8 +669,8 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	now := v.c.clock()
 	snap := v.newSnapshot(st, status, h, body, now)
-	res := viewResult{snap: snap}
-	if res.names, _ = httpcache.ParseVary(snap.Header); len(res.names) > maxSpecNames {
+	res := viewResult{snap: snap, names: names}
+	if len(res.names) > maxSpecNames {
 		v.flight.release(st.call, viewResult{})
 		reason = reasonVaryNames
 		return // varies on more headers than a Vary record holds

@@ -84,9 +84,11 @@ func QueryString(opts QueryKeyOptions) ViewOption {
 
 // IgnoreHost leaves the scheme and the host out of a view's key, so that
 // every name a service answers to shares one entry per path. By default the
-// key starts with them (RFC 9111's cache key is the whole target URI), so
-// that a.example/page and b.example/page never share a response. Use it
-// only for a service that serves one site under several names.
+// key starts with them, the Host as the request sent it, so that
+// a.example/page and b.example/page never share a response, nor do two
+// spellings of one host a handler or http.ServeMux may answer apart
+// (ServeMux matches hosts case-sensitively). Use it only for a service
+// that serves one site under several names.
 func IgnoreHost() ViewOption {
 	return viewOption(func(c *viewConfig) { c.ignoreHost = true })
 }

@@ -420,7 +420,7 @@ func TestViewKey(t *testing.T) {
 		h := &counter{}
 		ch := e.c.Cached(time.Minute, Version("3"))(h)
 		get(ch, "/a?y=2&x=1")
-		r, _ := http.NewRequest(http.MethodGet, "http://EXAMPLE.com:80/a?x=1&y=2", nil)
+		r, _ := http.NewRequest(http.MethodGet, "http://example.com/a?x=1&y=2", nil)
 		key, err := e.c.ViewKey(r, Version("3"))
 		require.NoError(t, err)
 		assert.Equal(t, "v/http://example.com#view//a?x=1&y=2#v=3", key)

@@ -110,13 +110,15 @@ func normalizeValues(values []string) string {
 	return b.String()
 }
 
-// escapeInto writes s with '%', '&', '=' and bytes outside printable ASCII
-// percent-encoded, so that joined key parts cannot be confused.
+// escapeInto writes s with '%', '&', '=', '#' and bytes outside printable
+// ASCII percent-encoded, so that joined key parts cannot be confused, and
+// so that a variant kept as it is never holds the '#' a shortened one has:
+// a client's header value cannot spell another client's long variant.
 func escapeInto(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '%' || c == '&' || c == '=' || c < 0x20 || c >= 0x7f {
+		if c == '%' || c == '&' || c == '=' || c == '#' || c < 0x20 || c >= 0x7f {
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])
 			b.WriteByte(hex[c&15])
