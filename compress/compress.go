@@ -71,7 +71,7 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 		cw := c.writers.Get().(*responseWriter)
 		rw := cw.Reset(w, cw)
 		if len(r.Header["If-None-Match"]) > 0 && c.cfg.etag != ETagKeep {
-			r, cw.inmRewritten = c.rewriteIfNoneMatch(r)
+			r, cw.inmVariant = c.rewriteIfNoneMatch(r)
 		}
 		cw.c, cw.r = c, r
 		cw.head = r.Method == http.MethodHead

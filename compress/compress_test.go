@@ -617,3 +617,175 @@ func decodePrefix(t *testing.T, enc string, partial []byte, n int) []byte {
 	require.NoError(t, err)
 	return out
 }
+
+// TestSniffedTypeMatchesNetHTTP: a response without Content-Type gets the
+// type net/http would sniff from the first 512 bytes of its body, however
+// the handler splits its writes, and is compressed according to it.
+func TestSniffedTypeMatchesNetHTTP(t *testing.T) {
+	page := "<!DOCTYPE html><html><body>" + strings.Repeat("hello world ", 100) + "</body></html>"
+	// Text for 505 bytes, then a byte that makes the first 512 binary.
+	binaryAt505 := strings.Repeat("a", 505) + "\x00" + strings.Repeat("a", 1000)
+	for _, tc := range []struct {
+		name string
+		opts compress.Options
+		h    http.HandlerFunc
+	}{
+		{"short first write", compress.Options{}, func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, page[:9])
+			_, _ = io.WriteString(w, page[9:])
+		}},
+		{"MinSize reached before 512 bytes", compress.Options{}, func(w http.ResponseWriter, _ *http.Request) {
+			for i := 0; i < len(binaryAt505); i += 100 {
+				_, _ = io.WriteString(w, binaryAt505[i:min(i+100, len(binaryAt505))])
+			}
+		}},
+		{"MinSize below 512", compress.Options{MinSize: 100}, func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, binaryAt505[:150])
+			_, _ = io.WriteString(w, binaryAt505[150:])
+		}},
+		{"ReadFrom with MinSize below 512", compress.Options{MinSize: 100}, func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.Copy(w, onlyReader{strings.NewReader(binaryAt505)})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bare := httptest.NewServer(tc.h)
+			defer bare.Close()
+			want, wantBody := rawGet(t, bare.URL, "gzip")
+			srv := httptest.NewServer(compress.Must(tc.opts).Handler(tc.h))
+			defer srv.Close()
+			got, body := rawGet(t, srv.URL, "gzip")
+			assert.Equal(t, want.Header.Get("Content-Type"), got.Header.Get("Content-Type"), "the type net/http sniffs")
+			assert.Equal(t, string(wantBody), string(decode(t, got.Header.Get("Content-Encoding"), body)))
+		})
+	}
+}
+
+// TestTrailersAreSent: a compressed response that declares trailers is sent
+// chunked, without Content-Length, since net/http sends trailers only then.
+func TestTrailersAreSent(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		declare string // the Trailer header, set before the body
+		key     string // the trailer's key, set after the body
+	}{
+		{"declared in Trailer", "X-Sum", "X-Sum"},
+		{"with TrailerPrefix", "", http.TrailerPrefix + "X-Sum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(compress.Must(compress.Options{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if tc.declare != "" {
+					w.Header().Set("Trailer", tc.declare)
+				}
+				_, _ = w.Write(big)
+				w.Header().Set(tc.key, "abc")
+			})))
+			defer srv.Close()
+			resp, body := rawGet(t, srv.URL, "gzip")
+			require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+			assert.Equal(t, int64(-1), resp.ContentLength, "chunked")
+			assert.Equal(t, "abc", resp.Trailer.Get("X-Sum"))
+			assert.Equal(t, string(big), string(decode(t, "gzip", body)))
+		})
+	}
+}
+
+// TestHeadWithoutSize: a HEAD gets its GET's headers when the handler gives
+// its size (Content-Length, or the body written as for GET); without a size
+// it is sent unencoded with its ETag untouched, but with the Vary its GET
+// has.
+func TestHeadWithoutSize(t *testing.T) {
+	c := compress.Must(compress.Options{})
+	handler := func(contentType string, bodyForHead bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if contentType != "" {
+				w.Header().Set("Content-Type", contentType)
+			}
+			w.Header().Set("ETag", `"v1"`)
+			if r.Method == http.MethodHead && !bodyForHead {
+				return
+			}
+			_, _ = w.Write(big)
+		}
+	}
+	head := func() *http.Request {
+		r := httptest.NewRequest(http.MethodHead, "/", nil)
+		r.Header.Set("Accept-Encoding", "gzip")
+		return r
+	}
+	for _, tc := range []struct {
+		name     string
+		h        http.HandlerFunc
+		req      *http.Request
+		wantEnc  string
+		wantVary []string
+		wantETag string
+	}{
+		{"GET", handler("text/html", false), get("gzip"), "gzip", []string{"Accept-Encoding"}, `W/"v1"`},
+		{"HEAD without a body", handler("text/html", false), head(), "", []string{"Accept-Encoding"}, `"v1"`},
+		{"HEAD without a body or a type", handler("", false), head(), "", []string{"Accept-Encoding"}, `"v1"`},
+		{"HEAD with Content-Length but no type", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			handler("", false)(w, r)
+		}, head(), "", []string{"Accept-Encoding"}, `"v1"`},
+		{"HEAD with Content-Length and a body to sniff", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+			handler("", true)(w, r)
+		}, head(), "gzip", []string{"Accept-Encoding"}, `W/"v1"`},
+		{"HEAD of a type not compressed", handler("image/png", false), head(), "", nil, `"v1"`},
+		{"HEAD writing the body", handler("text/html", true), head(), "gzip", []string{"Accept-Encoding"}, `W/"v1"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := serve(t, c, tc.h, tc.req)
+			assert.Equal(t, http.StatusOK, rec.Code)
+			assert.Equal(t, tc.wantEnc, rec.Header().Get("Content-Encoding"))
+			assert.Equal(t, tc.wantVary, rec.Header().Values("Vary"))
+			assert.Equal(t, tc.wantETag, rec.Header().Get("ETag"))
+			if tc.req.Method == http.MethodHead {
+				assert.Zero(t, rec.Body.Len())
+				if tc.wantEnc != "" {
+					assert.Empty(t, rec.Header().Get("Content-Length"), "the encoded length is unknown")
+				}
+			}
+		})
+	}
+}
+
+// TestSuffix304NamesTheRevalidatedVariant: with ETagSuffix, a handler's 304
+// to a client that revalidates an encoded variant carries that variant's
+// ETag, the streamed one's included (StreamingAlgorithms may choose another
+// encoding than Algorithms).
+func TestSuffix304NamesTheRevalidatedVariant(t *testing.T) {
+	c := compress.Must(compress.Options{ETag: compress.ETagSuffix})
+	h := func(flush bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("ETag", `"x"`)
+			if strings.Contains(r.Header.Get("If-None-Match"), `"x"`) {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			_, _ = io.WriteString(w, "hello")
+			if flush {
+				w.(http.Flusher).Flush()
+			}
+			_, _ = w.Write(big)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		flush bool
+		etag  string
+	}{{"buffered", false, `"x:gzip"`}, {"streamed", true, `"x:deflate"`}} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := serve(t, c, h(tc.flush), get("gzip, deflate"))
+			require.Equal(t, tc.etag, first.Header().Get("ETag"))
+			req := get("gzip, deflate")
+			req.Header.Set("If-None-Match", tc.etag)
+			rec := serve(t, c, h(tc.flush), req)
+			require.Equal(t, http.StatusNotModified, rec.Code)
+			assert.Equal(t, tc.etag, rec.Header().Get("ETag"), "the 304 names the variant the client has")
+			assert.Equal(t, []string{"Accept-Encoding"}, rec.Header().Values("Vary"))
+		})
+	}
+}

@@ -26,7 +26,8 @@
 // a final status (1xx informational codes pass through at once), Write,
 // ReadFrom or Flush, from the response headers as they are then; only the
 // size waits for the body (up to MinSize bytes are held back, unless
-// Content-Length is set). A response is left alone when:
+// Content-Length is set, and at least 512 when the type is to be sniffed).
+// A response is left alone when:
 //
 //   - the request is an upgrade (Upgrade header) or Options.Skip says so;
 //   - its status is not 2xx, or is 204 or 206 (a 304 gets the Vary and,
@@ -37,13 +38,22 @@
 //   - its media type is not in Options.MimeTypes, is text/event-stream
 //     (unless Options.EventStream), or is already compressed (images other
 //     than SVG and icons, audio, video, archives, woff); the type is sniffed
-//     with http.DetectContentType only when Content-Type is missing, and the
-//     sniffed type is set on the response as net/http would;
+//     with http.DetectContentType only when Content-Type is missing, from
+//     the first 512 bytes of the body however the handler splits its writes,
+//     and the sniffed type is set on the response, as net/http does;
 //   - its body is shorter than MinSize (500 bytes) and was not flushed;
 //   - the client accepts none of the configured codecs.
 //
 // A HEAD response gets the headers its GET would get (Content-Encoding,
-// Vary, ETag), without Content-Length; its body is not compressed.
+// Vary, ETag), without Content-Length, when its handler gives what the
+// decision needs: a Content-Type or a body to sniff, and a Content-Length or
+// the body itself (written as for GET; net/http discards it). Its body is
+// not compressed. A HEAD whose handler writes no body and sets no
+// Content-Length (or no Content-Type) gives no size (or type) to decide on:
+// it is sent unencoded, with its ETag and any Content-Length as the handler
+// set them (RFC 9110 section 9.3.2 lets a HEAD omit fields determined while
+// generating the content), but with "Vary: Accept-Encoding" unless its
+// status or headers rule compression out, as its GET may be encoded.
 //
 // # Headers of a compressed response
 //
@@ -53,9 +63,12 @@
 // caches never serve a compressed body to a client that did not ask for
 // it); Accept-Ranges is removed; strong ETags are weakened (W/"x") or,
 // with ETagSuffix, suffixed ("x:gzip") and If-None-Match rewritten so that a
-// handler computing its own ETag still answers 304. Content-Length is exact
+// handler computing its own ETag still answers 304 (which carries the ETag of
+// the variant the client named, streamed or not). Content-Length is exact
 // when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
-// flushed body is sent without it (chunked).
+// flushed body, or one with trailers (declared in Trailer or set with
+// http.TrailerPrefix), is sent without it (chunked: net/http sends trailers
+// only then).
 //
 // # Conditional requests
 //

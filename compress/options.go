@@ -61,8 +61,10 @@ const (
 	ETagWeaken ETagMode = iota
 	// ETagSuffix keeps strong ETags strong and suffixes them per encoding,
 	// "x" becoming "x:gzip" (as Flask-Compress does); the middleware rewrites
-	// "x:gzip" back to "x" in If-None-Match when gzip is the encoding it
-	// negotiates for the request, so 304 still works.
+	// "x:gzip" back to "x" in If-None-Match when gzip is an encoding it
+	// negotiates for the request (from Algorithms, or StreamingAlgorithms
+	// for a streamed response), so 304 still works, and labels the 304 with
+	// the ETag the client named.
 	ETagSuffix
 	// ETagKeep leaves ETags alone (only correct if the handler already
 	// varies its ETag with Accept-Encoding).
@@ -114,8 +116,9 @@ type Options struct {
 	MimeTypes []string
 	// MinSize is the smallest body, in bytes, that is compressed
 	// (COMPRESS_MIN_SIZE). Up to MinSize bytes are buffered before the
-	// decision, unless Content-Length is set. Default 500; negative is an
-	// error.
+	// decision, unless Content-Length is set, and at least 512 when
+	// Content-Type is missing, so that the type is sniffed from what
+	// net/http would sniff. Default 500; negative is an error.
 	MinSize int
 	// MaxBuffer caps the compressed bytes held back to send an exact
 	// Content-Length: a compressed body that outgrows it is sent chunked.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/go-caching/caching/internal/header"
@@ -33,7 +34,10 @@ type responseWriter struct {
 	typeKnown bool  // Content-Type was present and acceptable
 	vary      bool  // add Vary: Accept-Encoding at commit
 
-	inmRewritten bool // If-None-Match named an encoded variant's ETag
+	// inmVariant is the codec of the encoded variant whose ETag
+	// If-None-Match named (rewritten for the handler), nil if none: a 304
+	// carries that variant's ETag.
+	inmVariant *codec
 
 	codec     *codec
 	enc       encoder       // nil for HEAD
@@ -41,7 +45,7 @@ type responseWriter struct {
 	streaming bool          // compressed bytes go downstream as they come
 
 	raw    []byte // body held back while undecided
-	rawArr [512]byte
+	rawArr [sniffLen]byte
 }
 
 var _ httpx.Hooks = (*responseWriter)(nil)
@@ -59,7 +63,8 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.precheck()
 }
 
-// Write buffers until MinSize, then compresses or passes through.
+// Write holds the body back until there is enough to decide (holdBack),
+// then compresses or passes through.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	switch w.state {
 	case passthrough:
@@ -76,20 +81,46 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			return w.Write(p)
 		}
 	}
-	if len(w.raw)+len(p) < w.c.cfg.minSize {
+	if len(w.raw)+len(p) < w.holdBack() {
 		w.raw = append(w.raw, p...)
 		return len(p), nil
 	}
-	// Enough to decide. Sniff from what is held back, or from p when
-	// nothing is, without copying p.
-	sniff := w.raw
-	if len(sniff) == 0 {
-		sniff = p
-	}
+	// Enough to decide.
+	sniff, n := w.sniffed(p)
 	if err := w.decide(false, sniff); err != nil {
 		return 0, err
 	}
-	return w.Write(p)
+	m, err := w.Write(p[n:])
+	return n + m, err
+}
+
+// sniffLen is how much of the body net/http sniffs the type from.
+const sniffLen = 512
+
+// holdBack is how much of the body is held back before deciding: MinSize,
+// and at least sniffLen while the type is to be sniffed, so that it is
+// sniffed from the same bytes as net/http's, however the handler splits its
+// writes.
+func (w *responseWriter) holdBack() int {
+	if w.typeKnown {
+		return w.c.cfg.minSize
+	}
+	return max(w.c.cfg.minSize, sniffLen)
+}
+
+// sniffed returns the start of the body, from which decide sniffs the type
+// as net/http does (from its first sniffLen bytes): p itself when nothing is
+// held back, else what is held back completed from p, in rawArr so as not to
+// allocate. n is how many bytes of p it moved to the held-back body.
+func (w *responseWriter) sniffed(p []byte) (sniff []byte, n int) {
+	if len(w.raw) == 0 {
+		return p, 0
+	}
+	if !w.typeKnown && len(w.raw) < sniffLen {
+		n = min(len(p), sniffLen-len(w.raw))
+		w.raw = append(w.raw, p[:n]...)
+	}
+	return w.raw, n
 }
 
 // Flush decides at once (a streamed response, whatever its size), flushes
@@ -126,11 +157,12 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 		w.precheck()
 	}
 	if w.state == undecided {
-		if cap(w.raw) < w.c.cfg.minSize {
-			w.raw = append(make([]byte, 0, w.c.cfg.minSize), w.raw...)
+		hold := w.holdBack()
+		if cap(w.raw) < hold {
+			w.raw = append(make([]byte, 0, hold), w.raw...)
 		}
-		for len(w.raw) < w.c.cfg.minSize {
-			n, err := r.Read(w.raw[len(w.raw):w.c.cfg.minSize])
+		for len(w.raw) < hold {
+			n, err := r.Read(w.raw[len(w.raw):hold])
 			w.raw = w.raw[:len(w.raw)+n]
 			total += int64(n)
 			if err == io.EOF {
@@ -169,13 +201,11 @@ func (w *responseWriter) precheck() {
 		// A 304 carries the Vary its 200 would have had.
 		ct, has := h["Content-Type"]
 		w.vary = !has || (len(ct) > 0 && w.typeOK(mediaType(ct[0])))
-		if w.vary && w.inmRewritten {
+		if w.vary && w.inmVariant != nil {
 			// The client revalidates an encoded variant: answer with
-			// that variant's ETag.
-			if cd := w.c.cfg.prefs.negotiate(w.r.Header["Accept-Encoding"]); cd != nil {
-				w.codec = cd
-				w.encodeETag(h)
-			}
+			// that variant's ETag, the streamed one's included.
+			w.codec = w.inmVariant
+			w.encodeETag(h)
 		}
 		w.pass()
 		return
@@ -207,7 +237,7 @@ func (w *responseWriter) precheck() {
 			w.pass()
 			return
 		}
-		if w.typeKnown || w.head {
+		if w.typeKnown {
 			_ = w.decide(false, nil) // nothing is written yet: no error
 		}
 	}
@@ -226,6 +256,9 @@ func (w *responseWriter) decide(streamed bool, sniff []byte) error {
 	h := w.Header()
 	if !w.typeKnown {
 		if len(sniff) == 0 {
+			// Nothing to sniff. A HEAD's GET has a body, whose type
+			// could be compressed: the HEAD varies all the same.
+			w.vary = w.head
 			return w.pass()
 		}
 		ct := http.DetectContentType(sniff)
@@ -338,10 +371,17 @@ func (w *responseWriter) finish() {
 			w.precheck()
 		}
 		if w.state == undecided {
-			if len(w.raw) < w.c.cfg.minSize {
-				_ = w.pass()
-			} else {
+			switch {
+			case len(w.raw) >= w.c.cfg.minSize:
 				_ = w.decide(false, w.raw)
+			case w.head && len(w.raw) == 0:
+				// A HEAD without a body or a Content-Length gives no
+				// size to decide on: it goes unencoded, but its GET
+				// could be encoded, so it varies all the same.
+				w.vary = true
+				_ = w.pass()
+			default:
+				_ = w.pass()
 			}
 		}
 	}
@@ -352,9 +392,28 @@ func (w *responseWriter) finish() {
 		return // the client is gone; nothing more can be sent
 	}
 	if !w.streaming {
-		_ = w.commitEncoded(w.out.Len())
+		size := w.out.Len()
+		if hasTrailers(w.Header()) {
+			size = -1 // net/http sends trailers only on a chunked body
+		}
+		_ = w.commitEncoded(size)
 		_, _ = w.Writer.Write(w.out.Bytes())
 	}
+}
+
+// hasTrailers reports whether the handler declared trailers, in Trailer or
+// as keys with http.TrailerPrefix (set once the body is written). It does
+// not allocate.
+func hasTrailers(h http.Header) bool {
+	if len(h["Trailer"]) > 0 {
+		return true
+	}
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // abort forgets everything held back, after a panic in the handler.
@@ -374,8 +433,8 @@ func (w *responseWriter) release() {
 		putBuffer(w.out)
 	}
 	w.Reset(nil, nil)
-	w.c, w.r, w.codec, w.enc, w.out = nil, nil, nil, nil, nil
-	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming, w.inmRewritten = false, 0, undecided, false, false, false, false
+	w.c, w.r, w.codec, w.inmVariant, w.enc, w.out = nil, nil, nil, nil, nil, nil
+	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming = false, 0, undecided, false, false, false
 	w.raw = nil
 }
 
