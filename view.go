@@ -772,9 +772,10 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 }
 
 // recordVariant writes the Vary record of st.base with res's variant in
-// it, unless MaxVariants other variants are recorded: then it reports false
-// and nothing is written. The record is written again with every variant
-// stored, so that it lives as long as the variants it lists.
+// it, unless MaxVariants other variants are still stored: then it reports
+// reasonVariants and nothing is written. The record is written again with
+// every variant stored, so that it lives as long as the variants it lists,
+// and without the variants that have left the store.
 func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	h := variantHash(res.variant)
 	lk := &v.varyLocks[variantHash(st.base)%uint64(len(v.varyLocks))]
@@ -786,18 +787,14 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
 		cur, _ = val.(*varySpec)
 	}
-	next := &varySpec{names: res.names, variants: []uint64{h}}
+	// The record's entry ends when the variant's does: both are e.
+	e := v.entryFor(st, res.snap, now, ttl)
+	next := &varySpec{names: res.names, variants: []uint64{h}, until: []int64{e.StaleUntil}}
 	if cur != nil && slices.Equal(cur.names, res.names) {
-		switch {
-		case slices.Contains(cur.variants, h):
-			next.variants = cur.variants
-		case len(cur.variants) >= v.cfg.maxVariants:
+		if next = cur.withVariant(h, e.StaleUntil, now.UnixNano(), v.cfg.maxVariants); next == nil {
 			return reasonVariants
-		default:
-			next.variants = append(slices.Clip(cur.variants), h)
 		}
 	}
-	e := v.entryFor(st, res.snap, now, ttl)
 	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
 		v.failOpen(r, "view store", err)
 		return reasonBackend

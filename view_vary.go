@@ -10,11 +10,48 @@ import (
 
 // varySpec is what the base key of a response with Vary holds: the request
 // header names its variants are keyed by, and the variants stored (by
-// variantHash), at most MaxVariants of them. The snapshots live under
-// variantKey(base, variant).
+// variantHash), at most MaxVariants of them, each with the time its entry
+// leaves the store. The snapshots live under variantKey(base, variant).
 type varySpec struct {
 	names    []string
 	variants []uint64
+	// until holds, for each variant, the Unix time in nanoseconds at which
+	// its entry leaves the store (0: never), so that a variant stops
+	// counting against MaxVariants once it is gone: without it, values a
+	// client sent once kept the record full, and every new variant
+	// uncached, for as long as other variants were stored again. It is nil
+	// in a record written before it existed (version 2).
+	until []int64
+}
+
+// withVariant returns s with variant h recorded until end, without the
+// variants that have left the store by now, or nil when maxVariants other
+// variants are still there. s is left as it is (readers share it).
+func (s *varySpec) withVariant(h uint64, end, now int64, maxVariants int) *varySpec {
+	next := &varySpec{
+		names:    s.names,
+		variants: make([]uint64, 0, len(s.variants)+1),
+		until:    make([]int64, 0, len(s.variants)+1),
+	}
+	for i, x := range s.variants {
+		// A record without times lists variants stored no later than
+		// now, with this view's lifetime: they are gone by end.
+		u := end
+		if s.until != nil {
+			u = s.until[i]
+		}
+		if x == h || u != 0 && u <= now {
+			continue
+		}
+		next.variants = append(next.variants, x)
+		next.until = append(next.until, u)
+	}
+	if len(next.variants) >= maxVariants {
+		return nil
+	}
+	next.variants = append(next.variants, h)
+	next.until = append(next.until, end)
+	return next
 }
 
 // namesOrNil returns the names of s, nil for a nil s.
@@ -28,11 +65,15 @@ func (s *varySpec) namesOrNil() []string {
 // The payload of a view entry on a store that is not in-process is a
 // snapshot (httpcache's format, magic "HCS") or a Vary record:
 //
-//	"HCV" | version 2 | uvarint count | count × (uvarint length, name)
+//	"HCV" | version 3 | uvarint count | count × (uvarint length, name)
 //	      | uvarint variants | variants × uint64 (big-endian)
+//	      | variants × int64 until (big-endian)
+//
+// Version 2, read for the records written before it, has no until.
 const (
 	specMagic       = "HCV"
-	specVersion     = 2
+	specVersion     = 3
+	specVersionOld  = 2
 	maxSpecNames    = 64 // names
 	maxSpecVariants = 1 << 12
 )
@@ -43,7 +84,11 @@ func encodeViewValue(val any) ([]byte, error) {
 	case *httpcache.Snapshot:
 		return x.Encode(nil), nil
 	case *varySpec:
-		b := append([]byte(specMagic), specVersion)
+		version := byte(specVersion)
+		if x.until == nil {
+			version = specVersionOld
+		}
+		b := append([]byte(specMagic), version)
 		b = binary.AppendUvarint(b, uint64(len(x.names)))
 		for _, n := range x.names {
 			b = binary.AppendUvarint(b, uint64(len(n)))
@@ -52,6 +97,9 @@ func encodeViewValue(val any) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(x.variants)))
 		for _, h := range x.variants {
 			b = binary.BigEndian.AppendUint64(b, h)
+		}
+		for _, u := range x.until {
+			b = binary.BigEndian.AppendUint64(b, uint64(u))
 		}
 		return b, nil
 	}
@@ -72,9 +120,10 @@ func decodeViewPayload(p []byte) (any, error) {
 }
 
 func decodeVarySpec(p []byte) (*varySpec, error) {
-	if len(p) == 0 || p[0] != specVersion {
+	if len(p) == 0 || p[0] != specVersion && p[0] != specVersionOld {
 		return nil, fmt.Errorf("%w: vary record version", errCorrupt)
 	}
+	timed := p[0] == specVersion
 	p = p[1:]
 	n, p, err := readUvarint(p, maxSpecNames)
 	if err != nil {
@@ -102,12 +151,25 @@ func decodeVarySpec(p []byte) (*varySpec, error) {
 	if n, p, err = readUvarint(p, maxSpecVariants); err != nil {
 		return nil, err
 	}
-	if uint64(len(p)) != 8*n {
+	width := uint64(8)
+	if timed {
+		width = 16
+	}
+	if uint64(len(p)) != width*n {
 		return nil, fmt.Errorf("%w: vary record variants", errCorrupt)
 	}
 	spec.variants = make([]uint64, n)
 	for i := range spec.variants {
 		spec.variants[i] = binary.BigEndian.Uint64(p[8*i:])
+	}
+	if timed {
+		p = p[8*n:]
+		spec.until = make([]int64, n)
+		for i := range spec.until {
+			if spec.until[i] = int64(binary.BigEndian.Uint64(p[8*i:])); spec.until[i] < 0 {
+				return nil, fmt.Errorf("%w: vary record times", errCorrupt)
+			}
+		}
 	}
 	return spec, nil
 }

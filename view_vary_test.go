@@ -2,6 +2,7 @@ package caching
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/internal/httpcache"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // mustEncode is encodeViewValue for a value it can encode.
@@ -20,10 +22,17 @@ func mustEncode(t testing.TB, v any) []byte {
 }
 
 func TestViewPayloadRoundTrip(t *testing.T) {
-	spec := &varySpec{names: []string{"Accept-Encoding", "Accept-Language"}, variants: []uint64{1, 1 << 63}}
+	spec := &varySpec{names: []string{"Accept-Encoding", "Accept-Language"}, variants: []uint64{1, 1 << 63}, until: []int64{0, 1 << 62}}
 	got, err := decodeViewPayload(mustEncode(t, spec))
 	require.NoError(t, err)
 	assert.Equal(t, spec, got)
+
+	// A record of version 2, without times, as the release before wrote it.
+	old := []byte("HCV\x02\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07")
+	got, err = decodeViewPayload(old)
+	require.NoError(t, err)
+	assert.Equal(t, &varySpec{names: []string{"A"}, variants: []uint64{7}}, got)
+	assert.Equal(t, old, mustEncode(t, got))
 
 	snap := httpcache.NewSnapshot(200, http.Header{"Vary": {"Accept"}}, []byte("x"), time.Unix(1, 0))
 	got, err = decodeViewPayload(mustEncode(t, snap))
@@ -33,21 +42,23 @@ func TestViewPayloadRoundTrip(t *testing.T) {
 
 func TestDecodeViewPayloadRejects(t *testing.T) {
 	for name, p := range map[string][]byte{
-		"empty":             nil,
-		"foreign":           []byte("{}"),
-		"spec version 1":    []byte("HCV\x01\x01\x01A"),
-		"spec version 3":    []byte("HCV\x03\x01\x01A\x00"),
-		"spec empty":        []byte("HCV\x02\x00\x00"),
-		"spec truncated":    []byte("HCV\x02\x01\x05Acc"),
-		"spec unsorted":     []byte("HCV\x02\x02\x01B\x01A\x00"),
-		"spec duplicate":    []byte("HCV\x02\x02\x01A\x01A\x00"),
-		"spec lower-case":   []byte("HCV\x02\x01\x01a\x00"),
-		"spec no variants":  []byte("HCV\x02\x01\x01A"),
-		"spec short hash":   []byte("HCV\x02\x01\x01A\x01\x00\x00"),
-		"spec trailing":     []byte("HCV\x02\x01\x01A\x00Z"),
-		"spec too many":     []byte("HCV\x02\x7f"),
-		"spec too many ids": []byte("HCV\x02\x01\x01A\xff\xff\x01"),
-		"snapshot":          []byte("HCS\x01\x00"),
+		"empty":              nil,
+		"foreign":            []byte("{}"),
+		"spec version 1":     []byte("HCV\x01\x01\x01A"),
+		"spec version 4":     []byte("HCV\x04\x01\x01A\x00"),
+		"spec negative time": []byte("HCV\x03\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07\xff\x00\x00\x00\x00\x00\x00\x00"),
+		"spec no times":      []byte("HCV\x03\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07"),
+		"spec empty":         []byte("HCV\x02\x00\x00"),
+		"spec truncated":     []byte("HCV\x02\x01\x05Acc"),
+		"spec unsorted":      []byte("HCV\x02\x02\x01B\x01A\x00"),
+		"spec duplicate":     []byte("HCV\x02\x02\x01A\x01A\x00"),
+		"spec lower-case":    []byte("HCV\x02\x01\x01a\x00"),
+		"spec no variants":   []byte("HCV\x02\x01\x01A"),
+		"spec short hash":    []byte("HCV\x02\x01\x01A\x01\x00\x00"),
+		"spec trailing":      []byte("HCV\x02\x01\x01A\x00Z"),
+		"spec too many":      []byte("HCV\x02\x7f"),
+		"spec too many ids":  []byte("HCV\x02\x01\x01A\xff\xff\x01"),
+		"snapshot":           []byte("HCS\x01\x00"),
 		// Found by FuzzDecodeViewPayload: a name length that fits before its
 		// own varint is read, not after.
 		"spec name past the end": []byte("HCV\x020\x0600000"),
@@ -61,6 +72,7 @@ func TestDecodeViewPayloadRejects(t *testing.T) {
 
 func FuzzDecodeViewPayload(f *testing.F) {
 	f.Add(mustEncode(f, &varySpec{names: []string{"Accept"}, variants: []uint64{7}}))
+	f.Add(mustEncode(f, &varySpec{names: []string{"Accept"}, variants: []uint64{7, 8}, until: []int64{0, 9}}))
 	f.Add(mustEncode(f, httpcache.NewSnapshot(200, nil, []byte("x"), time.Unix(1, 0))))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		v, err := decodeViewPayload(p)
@@ -87,4 +99,47 @@ func TestCachedVaryHEAD(t *testing.T) {
 		send(ch, http.MethodHead, "/", "Accept-Language", "fr")
 		assert.EqualValues(t, 2, h.calls.Load(), "another variant is a miss")
 	})
+}
+
+// TestVaryRecordForgetsVariantsGone: a variant stops counting against
+// MaxVariants once its entry has left the store. The record used to keep
+// every variant it ever listed while others were stored again, so that
+// values a client sent once kept it full, and every new variant uncached,
+// for as long as the popular ones were requested (for a KeyFunc view,
+// which has no path version to renew, forever).
+func TestVaryRecordForgetsVariantsGone(t *testing.T) {
+	for _, name := range []string{"path", "KeyFunc"} {
+		t.Run(name, func(t *testing.T) {
+			clock := testutil.NewClock()
+			c, err := New(&Options{Backend: newSimple(t, clock), Clock: clock.Now})
+			require.NoError(t, err)
+			defer c.Close()
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Vary", "Accept-Language")
+				fmt.Fprintf(w, "page in %s", r.Header.Get("Accept-Language"))
+			})
+			opts := []ViewOption{MaxVariants(3), CacheStatusHeader("X-Cache")}
+			rounds := 8 // 4.5 minutes
+			if name == "KeyFunc" {
+				opts = append(opts, KeyFunc(func(*http.Request) string { return "home" }))
+				rounds = 60 // 30 minutes
+			}
+			view := c.Cached(time.Minute, opts...)(h)
+			lang := func(l string) string { return get(view, "/", "Accept-Language", l).Header().Get("X-Cache") }
+
+			lang("en")
+			clock.Advance(30 * time.Second)
+			lang("fr")
+			lang("junk") // one request: its entry leaves at 01:30
+			assert.Equal(t, "MISS", lang("de"), "the record is full")
+			assert.Equal(t, "MISS", lang("de"), "and de is not stored")
+			for range rounds { // en and fr are stored again as they expire
+				clock.Advance(30 * time.Second)
+				lang("en")
+				lang("fr")
+			}
+			lang("de")
+			assert.Equal(t, "HIT", lang("de"), "junk's entry is gone: de takes its place")
+		})
+	}
 }
