@@ -77,19 +77,35 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // the bare integer when integer is one and no tags are given, else an entry
 // filled by fill under the current versions of the tags.
 func (c *Cache) directWrite(ctx context.Context, key string, ttl time.Duration, opts []SetOption, fill func(*entry) error, integer []byte) (write, error) {
+	vs, err := c.setVersions(ctx, ttl, opts)
+	if err != nil {
+		return write{}, err
+	}
+	return c.prepareWrite(key, ttl, vs, fill, integer)
+}
+
+// setVersions returns the current versions of the tags opts name (none:
+// an empty set) for an entry that lives for ttl (as resolved). A caller
+// that computes the value reads them before the work, so that a tag
+// invalidated while it runs makes the entry a miss (see store.versions).
+func (c *Cache) setVersions(ctx context.Context, ttl time.Duration, opts []SetOption) (versionSet, error) {
 	var cfg setConfig
 	for _, o := range opts {
 		o.applySet(&cfg)
 	}
+	return c.store.versions(ctx, c.tagKeys(cfg.tags), ttl)
+}
+
+// prepareWrite prepares one write of key for ttl (as resolved) under the
+// tag versions vs: the bare integer when integer is one and vs holds no
+// tags, else an entry filled by fill.
+func (c *Cache) prepareWrite(key string, ttl time.Duration, vs versionSet, fill func(*entry) error, integer []byte) (write, error) {
 	w := write{key: c.userKey(key), ttl: ttl}
-	if len(cfg.tags) == 0 && isInteger(integer) {
+	if len(vs.keys) == 0 && isInteger(integer) {
 		w.integer = append(make([]byte, 0, len(integer)), integer...)
 		return w, nil
 	}
-	var err error
-	if w.vs, err = c.store.versions(ctx, c.tagKeys(cfg.tags), ttl); err != nil {
-		return w, err
-	}
+	w.vs = vs
 	w.e = newEntry(c.now(), ttl, 0)
 	return w, fill(w.e)
 }

@@ -96,16 +96,26 @@ func SetAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Durat
 	if err != nil {
 		return err
 	}
-	w, err := c.directWrite(ctx, key, ttl, opts, func(e *entry) error {
-		return c.store.setValue(e, v, c.codec.Marshal)
-	}, integerText(v))
+	vs, err := c.setVersions(ctx, ttl, opts)
 	if err == nil {
-		err = c.store.write(ctx, w)
+		err = storeAs(ctx, c, key, v, ttl, vs)
 	}
 	if err != nil {
 		return fmt.Errorf("caching: set %T: %w", v, err)
 	}
 	return nil
+}
+
+// storeAs writes v under key for ttl (as resolved) under the tag versions
+// vs, which the caller read before it had v.
+func storeAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Duration, vs versionSet) error {
+	w, err := c.prepareWrite(key, ttl, vs, func(e *entry) error {
+		return c.store.setValue(e, v, c.codec.Marshal)
+	}, integerText(v))
+	if err != nil {
+		return err
+	}
+	return c.store.write(ctx, w)
 }
 
 // integerText is v in decimal when it is of an integer kind, else nil.
@@ -132,6 +142,17 @@ func sizeOf(v any) int { return memsize.Of(v) }
 // call load once; each caller still returns when its own context is done.
 // An error from load is returned and nothing is stored. If the backend
 // fails, the error is returned (use Memoize for a fail-open memoized call).
+//
+// The versions of the Tags in opts are read before load runs: if one of
+// them is invalidated while load runs, the value is returned to the
+// callers waiting for it but later lookups miss it, as it may predate the
+// invalidation.
+//
+// A caller that joins a concurrent load of key for another type gets what
+// it would have got had it come just after that load: the stored value
+// read as a T (see GetAs; an error if it cannot be decoded as a T), or, if
+// no value is stored any more, the result of its own load. It never gets a
+// zero T in place of a value.
 func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts ...SetOption) (T, error) {
 	v, err := GetAs[T](ctx, c, key)
 	if err == nil || !errors.Is(err, ErrNotFound) {
@@ -140,14 +161,56 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	res, _, err := c.loads.Do(ctx, key, func(ctx context.Context) (any, error) {
 		// Another caller may have stored it while this one waited.
 		if v, err := GetAs[T](ctx, c, key); err == nil {
-			return v, nil
+			return loaded[T]{v}, nil
 		}
-		v, err := load(ctx)
-		if err != nil {
-			return v, err
-		}
-		return v, SetAs(ctx, c, key, v, ttl, opts...)
+		v, err := loadAndStore(ctx, c, key, ttl, load, opts)
+		return loaded[T]{v}, err
 	})
-	v, _ = res.(T) // load's value even if storing it failed
-	return v, err
+	if r, ok := res.(loaded[T]); ok || err != nil {
+		return r.v, err // load's value even if storing it failed
+	}
+	return afterOtherType(ctx, c, key, ttl, load, opts)
+}
+
+// loaded is the result of a GetOrSet[T] load, as its flight shares it. The
+// flight of a key is shared by callers of every type: the wrapper tells a
+// T from another type even when the value is a nil interface.
+type loaded[T any] struct{ v T }
+
+// loadAndStore calls load and stores its value under key for ttl under the
+// versions the tags of opts had before load ran. The value is returned even
+// if it cannot be stored, with the error SetAs would return.
+func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
+	ttl, terr := c.resolveTTL(ttl)
+	var (
+		vs  versionSet
+		err error
+	)
+	if terr == nil {
+		vs, err = c.setVersions(ctx, ttl, opts)
+	}
+	v, lerr := load(ctx)
+	switch {
+	case lerr != nil:
+		return v, lerr
+	case terr != nil:
+		return v, terr
+	case err == nil:
+		err = storeAs(ctx, c, key, v, ttl, vs)
+	}
+	if err != nil {
+		return v, fmt.Errorf("caching: set %T: %w", v, err)
+	}
+	return v, nil
+}
+
+// afterOtherType answers a GetOrSet[T] caller whose flight ran a load of
+// another type: with the value that load stored, read as a T, or, if it is
+// gone (expired, evicted or invalidated), with the caller's own load.
+func afterOtherType[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
+	v, err := GetAs[T](ctx, c, key)
+	if !errors.Is(err, ErrNotFound) {
+		return v, err
+	}
+	return loadAndStore(ctx, c, key, ttl, load, opts)
 }
