@@ -20,7 +20,10 @@ import (
 //
 // d should be well under the TTL: an entry is refreshed at most once per
 // TTL minus d. A zero d (the default) turns it off; a negative one is an
-// error. Entries that never expire are never refreshed ahead.
+// error. Entries that never expire are never refreshed ahead. In a
+// SharedCache view the end of an entry's freshness lifetime (RFC 9111) is
+// its end, and the refresh is a conditional request whose response is
+// stored, or freshens the entry, under RFC 9111's rules.
 func RefreshAhead(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.ahead = d })
 }

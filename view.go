@@ -40,8 +40,9 @@ import (
 //     of the request headers the response's Vary names (Accept-Encoding by
 //     what negotiation can tell apart; a Vary set by an outer middleware
 //     counts), at most MaxVariants of them per key.
-//   - A hit replays the stored status, header and body with Age and an ETag,
-//     and answers If-None-Match / If-Modified-Since with 304 Not Modified.
+//   - A hit replays the stored status, header (never Server-Timing, which
+//     tells how one response was made) and body with Age and an ETag, and
+//     answers If-None-Match / If-Modified-Since with 304 Not Modified.
 //     The handler of a miss does not see those two headers: it makes the
 //     full response, which is stored.
 //   - Concurrent misses of one key run the handler once; the others get its

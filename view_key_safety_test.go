@@ -187,3 +187,27 @@ func TestOuterVaryKeysVariants(t *testing.T) {
 	assert.Equal(t, "Hello", got)
 	assert.Equal(t, "HIT", st, "each language is cached")
 }
+
+// TestHeadRefreshStoresNothingShared is TestHeadRefreshStoresNothing in a
+// SharedCache view, which takes a path of its own.
+func TestHeadRefreshStoresNothingShared(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.Method == http.MethodHead {
+			return // the header only
+		}
+		fmt.Fprint(w, "the full body")
+	})
+	srv := httptest.NewServer(c.Cached(time.Minute, SharedCache(), CacheStatusHeader("X-Cache"),
+		RefreshIf(func(_ context.Context, r *http.Request) bool { return r.Header.Get("X-Refresh") == "1" }))(h))
+	defer srv.Close()
+	got, _ := fetch(t, srv, http.MethodGet, "/page", "")
+	require.Equal(t, "the full body", got)
+	fetch(t, srv, http.MethodHead, "/page", "", "X-Refresh", "1")
+	got, st := fetch(t, srv, http.MethodGet, "/page", "")
+	assert.Equal(t, "the full body", got, "a GET after a refreshing HEAD (%s)", st)
+	assert.Equal(t, "HIT", st)
+}

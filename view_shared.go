@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +42,8 @@ type sharedConfig struct {
 //     final status with explicit freshness may be stored, but never a 206 or
 //     a 304. Responses with Set-Cookie are never stored (the library's rule:
 //     a deliberate exception). no-cache responses are stored and revalidated
-//     before every reuse.
+//     before every reuse. Server-Timing, which tells how one response was
+//     made (and may be meant for some clients only), is never stored.
 //   - Freshness (section 4.2): s-maxage, else max-age, else Expires minus
 //     Date (an invalid Expires is already stale), else 10% of the time since
 //     Last-Modified, at most MaxHeuristicFreshness. The ttl given to Cached
@@ -49,19 +51,29 @@ type sharedConfig struct {
 //     validator is kept past its freshness for revalidation. Age (section
 //     4.2.3) counts the apparent age, the upstream Age, the response delay
 //     and the time stored: a response whose upstream Age exceeds its
-//     lifetime is stale on arrival, and a hit carries the correct Age.
+//     lifetime is stale on arrival, and a hit carries the correct Age. The
+//     same holds of the 304 or HEAD response that freshens an entry: its
+//     own Age and Date count, not the stored ones, and one without Date is
+//     dated when it was received (RFC 9110 section 6.6.1).
 //   - Validation (section 4.3): a stale or no-cache entry is revalidated by
 //     running the handler with If-None-Match and If-Modified-Since from the
 //     stored validators; a 304 freshens the entry and updates its stored
 //     header (section 4.3.4), and the client gets the stored response, or
-//     its own 304; any other response replaces the entry. A HEAD response
-//     with the stored validators freshens the stored GET (section 4.3.5).
+//     its own 304, with the Set-Cookie of the 304 (never stored: only the
+//     client whose request reached the handler gets it); any other
+//     response replaces the entry. A HEAD response with the stored
+//     validators freshens the stored GET (section 4.3.5). Fields an outer
+//     middleware set before the handler ran are never stored.
 //     The client's own If-None-Match and If-Modified-Since never reach the
 //     handler: they are answered from the stored response.
 //   - Stale content (RFC 5861): the response's stale-while-revalidate=N and
 //     stale-if-error=N, bounded by the StaleWhileRevalidate and StaleIfError
 //     options (without them, nothing stale is served); must-revalidate,
 //     proxy-revalidate, s-maxage and no-cache forbid serving stale.
+//   - RefreshAhead: a hit within d of the end of the entry's freshness
+//     lifetime (not of the ttl) starts the background refresh
+//     stale-while-revalidate starts: a conditional request, whose response
+//     replaces or freshens the entry under these rules.
 //   - Targeted fields (RFC 9213): a valid CDN-Cache-Control (see
 //     TargetedCacheControl) replaces Cache-Control and Expires for this
 //     cache. It is stored and forwarded to the client, as RFC 9213 section 3
@@ -131,7 +143,9 @@ func InvalidateOnWrite() ViewOption {
 // min-fresh=N one fresh for less than N more; max-stale[=N] accepts an
 // entry stale by up to N (any, without N) unless its response forbids
 // serving stale; only-if-cached answers 504 Gateway Timeout when nothing
-// acceptable is stored, and never runs the handler.
+// acceptable is stored, and never runs the handler. A request with max-age
+// or min-fresh refuses a stale entry that max-stale does not accept (RFC
+// 9111 sections 5.2.1.1, 5.2.1.3), even within StaleWhileRevalidate.
 func HonorRequestCacheControl() ViewOption {
 	return viewOption(func(c *viewConfig) { c.honorRequest = true })
 }
@@ -261,6 +275,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	var kb [keyBufLen]byte
 	kbuf := v.appendViewKey(kb[:0], r, user)
 	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
+		if r.Method == http.MethodHead {
+			v.headMiss(w, r) // as in ServeHTTP: a HEAD stores nothing for GET
+			return true
+		}
 		base := string(kbuf)
 		v.runExt(w, r, &runState{base: base, f: found{key: base}, ttl: ttl}, nil, rq, true)
 		return true
@@ -273,7 +291,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		if j = v.judge(f, rq, now); j.verdict == useFresh {
 			v.serve(w, r, f.snap, now, httpcache.Hit)
 			if v.cfg.ahead > 0 {
-				v.refreshAhead(r, string(kbuf), ttl, &f, now)
+				v.refreshAheadExt(r, string(kbuf), ttl, &f, rq, now)
 			}
 			return true
 		}
@@ -322,6 +340,25 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	return true
 }
 
+// refreshAheadExt is refreshAhead for a view with the options of issue 16.
+// In a SharedCache view the refresh is the one stale-while-revalidate
+// starts: a conditional request for the entry f, whose response is stored,
+// or freshens f, under RFC 9111's rules, as any other; the refresh starts
+// within RefreshAhead of the end of f's freshness.
+func (v *view) refreshAheadExt(r *http.Request, base string, ttl time.Duration, f *found, rq httpcache.CacheControl, now time.Time) {
+	if v.sh == nil {
+		v.refreshAhead(r, base, ttl, f, now)
+		return
+	}
+	if f.e.FreshUntil == 0 || now.UnixNano() < f.e.FreshUntil-int64(v.cfg.ahead) {
+		return
+	}
+	fc := *f // a copy, so that the caller's stays on the stack
+	if v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true}, &fc, rq, false) {
+		v.c.stats.ahead.Add(1)
+	}
+}
+
 // usable reports whether a stored snapshot may answer r: in a SharedCache
 // view without UserKey, a request with Authorization only gets a response
 // that says it may (RFC 9111 section 3.5).
@@ -358,16 +395,26 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 	switch {
 	case f.fresh:
 		j.verdict = useFresh
-	case swr > 0 && past < swr:
+	case swr > 0 && past < swr && !v.refusesStale(rq):
 		j.verdict = useStaleRevalidate
 	}
 	return j
 }
 
+// refusesStale reports whether a request with directives rq refuses a stale
+// response beyond what its max-stale accepts (served above): one with
+// max-age or min-fresh (RFC 9111 sections 5.2.1.1, 5.2.1.3), which no
+// stale-while-revalidate of the response overrides, since a cache must not
+// serve stale what a request's directive forbids (section 4.2.4).
+func (v *view) refusesStale(rq httpcache.CacheControl) bool {
+	return v.cfg.honorRequest && (rq.MaxAge.Valid || rq.MinFresh.Valid)
+}
+
 // runExt runs the handler for r: in the background (w nil), at once
 // (forced: the request wants more than the stored entry gives), or as the
-// flight of its key. prev is the stored entry to revalidate, if any.
-func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev *found, rq httpcache.CacheControl, forced bool) {
+// flight of its key. prev is the stored entry to revalidate, if any. It
+// reports false when a background run was not started (see revalidate).
+func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev *found, rq httpcache.CacheControl, forced bool) bool {
 	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
 	x := &extRun{client: r, noStore: rq.NoStore, ttl: resolved}
 	st.ext = x
@@ -382,7 +429,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 	}
 	switch {
 	case w == nil:
-		v.refreshInBackground(st, func() *http.Request {
+		return v.refreshInBackground(st, func() *http.Request {
 			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
 			x.client = r2
 			if v.sh == nil {
@@ -395,6 +442,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 	default:
 		v.miss(w, r, st)
 	}
+	return true
 }
 
 // conditional returns the request the handler of a SharedCache view gets:
@@ -495,9 +543,11 @@ func addNanos(t int64, d time.Duration) int64 {
 
 // notModified handles the 304 a handler gave to the cache's conditional
 // request: when it validates the stored entry, the entry is freshened with
-// its header (RFC 9111 section 4.3.4), stored, handed to the waiters and
-// served to the client (its own 304 if it asked conditionally); otherwise
-// the handler runs again without conditions.
+// its header (RFC 9111 section 4.3.4, see freshen), stored, handed to the
+// waiters and served to the client (its own 304 if it asked
+// conditionally), with the 304's Set-Cookie and Server-Timing, which
+// describe this response only and are never stored; otherwise the handler
+// runs again without conditions.
 func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState, h304 http.Header, before http.Header, vs versionSet) {
 	x := st.ext
 	prev := x.prev.snap
@@ -512,11 +562,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		v.run(w, r2, st)
 		return
 	}
-	snap := prev.Freshen(h304, v.cfg.statusHeader, time.Time{})
-	var reason httpcache.Reason
-	x.fr, reason = x.rules.Response(x.client, snap.Status, snap.Header, x.reqTime, x.respTime)
-	x.birth = x.respTime.Add(-x.fr.Age)
-	snap.StoredAt = x.birth
+	snap, reason := v.freshen(x, prev, ownFields(h304, before))
 	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant}
 	now := v.c.clock()
 	if reason != httpcache.ReasonNone || x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone {
@@ -524,8 +570,75 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	}
 	v.flight.release(st.call, res)
 	if !st.background {
+		// The origin answered this client's request: a cookie it set (a
+		// rotated session) or timings it exposed are this client's.
+		for _, name := range [...]string{"Set-Cookie", "Server-Timing"} {
+			if vs := h304[name]; len(vs) > 0 {
+				w.Header()[name] = vs
+			}
+		}
 		v.serve(w, x.client, snap, now, httpcache.Hit)
 	}
+}
+
+// freshen returns prev updated from h, the header of a 304 or of a HEAD 200
+// that validates it (RFC 9111 sections 4.3.4, 4.3.5), with StoredAt its
+// birth, and sets x's freshness from it: the lifetime from the updated
+// header, the age from the response's own Age and Date (section 4.2.3), as
+// for a 200; the stored Age and Date describe the first response, not this
+// one. A response without Date is dated when it was received (RFC 9110
+// section 6.6.1), so that the Date served with the entry agrees with its
+// Age. It also returns why the entry may not be stored, if it may not.
+func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h http.Header) (*httpcache.Snapshot, httpcache.Reason) {
+	dated := len(h["Date"]) > 0
+	if !dated {
+		h = withField(h, "Date", []string{x.respTime.UTC().Format(http.TimeFormat)})
+	}
+	snap := prev.Freshen(h, v.cfg.statusHeader, time.Time{})
+	// Response reads the updated header with this response's own Age, and
+	// without a Date when it had none: its age then counts from respTime
+	// itself, not from a Date rounded down to the second.
+	eval := withField(snap.Header, "Age", h["Age"])
+	if !dated {
+		delete(eval, "Date")
+	}
+	var reason httpcache.Reason
+	x.fr, reason = x.rules.Response(x.client, snap.Status, eval, x.reqTime, x.respTime)
+	x.birth = x.respTime.Add(-x.fr.Age)
+	snap.StoredAt = x.birth
+	return snap, reason
+}
+
+// ownFields returns h, the header of a handler's response, without the
+// fields an outer middleware set before the handler ran (before, keys
+// canonical) and the handler left as they were: they are not its response,
+// and are left out of what is stored, as run leaves them out of a 200.
+func ownFields(h, before http.Header) http.Header {
+	if len(before) == 0 {
+		return h
+	}
+	own := make(http.Header, len(h))
+	for k, vs := range h {
+		if !slices.Equal(vs, before[k]) {
+			own[k] = vs
+		}
+	}
+	return own
+}
+
+// withField returns a shallow copy of h with the field name set to vs, or
+// without it when vs is empty.
+func withField(h http.Header, name string, vs []string) http.Header {
+	h2 := make(http.Header, len(h)+1)
+	for k, v := range h {
+		h2[k] = v
+	}
+	if len(vs) == 0 {
+		delete(h2, name)
+	} else {
+		h2[name] = vs
+	}
+	return h2
 }
 
 // head answers a HEAD that no fresh entry answers. In a SharedCache view a
@@ -544,6 +657,11 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	ctx, cancel := v.c.store.bound(r.Context())
 	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r.URL.Path), lifeOf(resolved, v.extra))
 	cancel()
+	var before http.Header
+	if pre := w.Header(); len(pre) > 0 {
+		before = pre.Clone()
+		header.Canonicalize(before) // as the recorder canonicalizes h
+	}
 	x.reqTime = v.c.clock()
 	rec := &httpcache.Recorder{Check: func(int, http.Header) httpcache.Reason {
 		x.respTime = v.c.clock()
@@ -555,13 +673,10 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) {
 		return
 	}
-	snap := prev.snap.Freshen(h, v.cfg.statusHeader, time.Time{})
-	var reason httpcache.Reason
-	if x.fr, reason = x.rules.Response(r, snap.Status, snap.Header, x.reqTime, x.respTime); reason != httpcache.ReasonNone {
+	snap, reason := v.freshen(x, prev.snap, ownFields(h, before))
+	if reason != httpcache.ReasonNone {
 		return
 	}
-	x.birth = x.respTime.Add(-x.fr.Age)
-	snap.StoredAt = x.birth
 	v.store(r, st, viewResult{snap: snap, names: prev.spec.namesOrNil(), variant: prev.variant}, resolved, v.c.clock(), vs)
 }
 

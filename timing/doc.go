@@ -36,6 +36,11 @@
 // response cache and compress report cache;desc=hit|miss|stale and
 // compress;desc=zstd through Add.
 //
+// Put the middleware outside the response cache (caching.Cached): the
+// cache never stores Server-Timing, but it stores the other fields of a
+// response, and would replay X-Response-Time with the miss's value on
+// every hit.
+//
 // # Slow requests and reports
 //
 // With a Logger, requests whose handler took at least Options.Slow (500 ms

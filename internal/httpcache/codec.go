@@ -79,11 +79,16 @@ func appendString(dst []byte, s string) []byte {
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
 // modified afterwards. Header strings are copied out, in one allocation.
+// A Server-Timing field, which NewSnapshot drops but snapshots stored by
+// earlier versions hold, is dropped.
 func Decode(data []byte) (*Snapshot, error) {
 	s, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
+	// Entries written before Server-Timing was dropped outlive an upgrade:
+	// their metrics must not reach every client either.
+	delete(s.Header, "Server-Timing")
 	s.prepare()
 	return s, nil
 }

@@ -23,7 +23,7 @@ type Snapshot struct {
 	// Status is the stored status code.
 	Status int
 	// Header is the stored header, keys canonical, without hop-by-hop
-	// fields, Set-Cookie or Age. It includes the ETag (the handler's, or one
+	// fields, Set-Cookie, Age or Server-Timing. It includes the ETag (the handler's, or one
 	// computed from the body for a 2xx response) and a Content-Length equal
 	// to len(Body) where the status allows a body. Do not modify it.
 	Header http.Header
@@ -50,18 +50,21 @@ type field struct {
 
 // hopByHop are the header fields that describe one connection, not the
 // response, and are never stored (RFC 9110 section 7.6.1), with those the
-// cache must not replay (Set-Cookie) or sets itself (Age).
+// cache must not replay (Set-Cookie), sets itself (Age), or that describe
+// how one response was made (Server-Timing: replayed, its metrics, which
+// timing.Options.Expose may show to some clients only, would reach every
+// client a hit is served to, and time nothing a hit does).
 var hopByHop = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
 	"Proxy-Authenticate": true, "Proxy-Authorization": true, "Te": true,
 	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-	"Set-Cookie": true, "Age": true,
+	"Set-Cookie": true, "Age": true, "Server-Timing": true,
 }
 
 // NewSnapshot builds the Snapshot of a response. It copies hdr (keys
 // canonicalized, the values of several spellings merged as
 // header.Canonicalize does; hop-by-hop fields, fields named by Connection,
-// Set-Cookie and Age dropped), sets Content-Length to len(body) when the
+// Set-Cookie, Age and Server-Timing dropped), sets Content-Length to len(body) when the
 // status allows a body, and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it

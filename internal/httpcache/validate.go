@@ -58,7 +58,7 @@ var notUpdated = map[string]bool{
 // Freshen returns a copy of s with its header updated from h, the header of
 // a 304 or HEAD response that Validates s (RFC 9111 sections 3.2, 4.3.4): a
 // field of h replaces the stored one, except the hop-by-hop fields, those h
-// names in Connection, Set-Cookie, Age, skip (a canonical name; "" none)
+// names in Connection, Set-Cookie, Age, Server-Timing, skip (a canonical name; "" none)
 // and the fields of notUpdated. The body is shared with s. storedAt is the
 // copy's StoredAt, from which its Age counts.
 func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snapshot {
