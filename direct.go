@@ -246,8 +246,9 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 // missing counter starts at 0 and never expires; an integer written by Set,
 // SetAs or Add is a counter. It is atomic on backends with atomic counters
 // (all of this module's); on others it reads and writes back, and
-// concurrent increments may be lost. A value that is not a decimal integer
-// gives an error wrapping backend.ErrNotInteger.
+// concurrent increments may be lost. A value that is not a decimal
+// integer, or a result past the int64 range, gives an error wrapping
+// backend.ErrNotInteger, and the counter is left as it was.
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	n, err := c.store.incr(ctx, c.userKey(key), delta)
 	if err != nil {

@@ -845,7 +845,8 @@ func (s *store) addWrite(ctx context.Context, w write) (bool, error) {
 }
 
 // incr adds delta to the integer under key: with the backend's own atomic
-// counter, or a read and a write back.
+// counter, or a read and a write back, which refuses a result past the
+// int64 range with backend.ErrNotInteger as those counters do.
 func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if in, ok := s.b.(backend.Incrementer); ok {
 		if err := s.admit(); err != nil {
@@ -867,7 +868,12 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 	case !errors.Is(err, ErrNotFound):
 		return 0, err
 	}
-	n += delta
+	cur := n
+	if n += delta; (delta > 0 && n < cur) || (delta < 0 && n > cur) {
+		// As the backends' own counters answer: wrapping to the other end
+		// of the range would hand out a value already handed out.
+		return 0, fmt.Errorf("the result would overflow int64: %w", backend.ErrNotInteger)
+	}
 	return n, s.set(ctx, key, strconv.AppendInt(nil, n, 10), 0)
 }
 

@@ -57,10 +57,11 @@ func Open(rawURL string) (backend.Backend, error) {
 	}
 	for _, name := range cacheParams {
 		if u.params.has(name) {
-			return nil, invalidParam(name, "is an option of the Cache, not of its backend: read the URL with cacheurl.Options")
+			return nil, u.hide(invalidParam(name, "is an option of the Cache, not of its backend: read the URL with cacheurl.Options"))
 		}
 	}
-	return openers[u.scheme](u)
+	b, err := openers[u.scheme](u)
+	return b, u.hide(err)
 }
 
 // Options returns the caching.Options rawURL describes: Backend opened as
@@ -84,25 +85,31 @@ func Options(rawURL string) (*caching.Options, error) {
 		opts.DefaultTTL = caching.Forever // Flask-Caching's 0: no expiry
 	}
 	if opts.Backend, err = openers[u.scheme](u); err != nil {
-		return nil, err
+		return nil, u.hide(err)
 	}
 	return opts, nil
 }
 
 // Redact returns rawURL with its password, and the value of any parameter
 // whose name holds "password", replaced by "xxxxx", for a log line. A URL whose query does not
-// parse loses its query, one with a fragment loses the fragment, and one
-// without "scheme://" is replaced by "(malformed)".
+// parse loses its query, one with a fragment loses the fragment, one
+// without "scheme://" is replaced by "(malformed)", and one with an '@'
+// after its hosts (in the path, the query or the fragment) by
+// "scheme://(redacted)": a password holding a raw '/', '?' or '#' puts its
+// '@' there, and all that comes before it may be the password.
 func Redact(rawURL string) string {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok || !validScheme(scheme) {
 		return "(malformed)"
 	}
-	rest, _, hasFrag := strings.Cut(rest, "#")
+	rest, frag, hasFrag := strings.Cut(rest, "#")
 	rest, rawQuery, hasQuery := strings.Cut(rest, "?")
 	authority, path := rest, ""
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		authority, path = rest[:i], rest[i:]
+	}
+	if strings.Contains(path+rawQuery+frag, "@") {
+		return scheme + "://(redacted)"
 	}
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 		if user, _, hasPass := strings.Cut(authority[:i], ":"); hasPass {
@@ -111,26 +118,32 @@ func Redact(rawURL string) string {
 	}
 	out := scheme + "://" + authority + path
 	if hasQuery {
-		q, err := url.ParseQuery(rawQuery)
-		secret := false
-		for name := range q {
-			if strings.Contains(strings.ToLower(name), "password") {
-				q[name], secret = []string{"xxxxx"}, true
-			}
-		}
-		switch {
-		case err != nil:
-			out += "?(malformed)"
-		case secret:
-			out += "?" + q.Encode()
-		default:
-			out += "?" + rawQuery
-		}
+		out += "?" + redactQuery(rawQuery)
 	}
 	if hasFrag {
 		out += "#(removed)" // a cache URL has no fragment: whatever is there may be secret
 	}
 	return out
+}
+
+// redactQuery returns rawQuery with the value of any parameter whose name
+// holds "password" replaced by "xxxxx", or "(malformed)" when it does not
+// parse.
+func redactQuery(rawQuery string) string {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "(malformed)"
+	}
+	secret := false
+	for name := range q {
+		if strings.Contains(strings.ToLower(name), "password") {
+			q[name], secret = []string{"xxxxx"}, true
+		}
+	}
+	if secret {
+		return q.Encode()
+	}
+	return rawQuery
 }
 
 // backendError wraps the error of a backend's constructor, which refused

@@ -222,6 +222,13 @@ func TestErrors(t *testing.T) {
 		{url: "rediss://host?skip_verify=maybe", part: "parameter", param: "skip_verify", want: "want true"},
 		{url: "redis://u:" + secret + "@", part: "host", want: "missing"},
 		{url: "redis://u:%zz@host", part: "user", want: "malformed"},
+		// A password pasted raw, with a '/' or '?', leaves its '@' after the
+		// host: refused, and when the '@' could be a value's, errors about a
+		// host or parameter do not say which.
+		{url: "redis://u:" + secret + "/x@host:6379/0", part: "user", want: "'/' as %2F"},
+		{url: "redis+cluster://u:" + secret + "?x@h1:1,h2:2", part: "user", want: "'?' as %3F"},
+		{url: "redis://u:" + secret + "?x=y@host:6379/0", part: "url", want: "which is not shown"},
+		{url: "redis+sentinel://h:1/m?password=p@" + secret + "&pool_size=x", part: "url", want: "which is not shown"},
 		{url: "redis+cluster://", part: "host", want: "host[:port][,host[:port]...]"},
 		{url: "redis+cluster://h:1,,h:2", part: "host", want: "empty host name"},
 		{url: "redis+cluster://h:1/2", part: "path", want: "only database 0"},
@@ -281,6 +288,9 @@ func TestRedact(t *testing.T) {
 		"redis+sentinel://h:1/m?password=s3cret&x=1":   "redis+sentinel://h:1/m?password=xxxxx&x=1",
 		"redis+sentinel://u:p@h/m?password=s3cret%3B;": "redis+sentinel://u:xxxxx@h/m?(malformed)",
 		"u:s3cret@redis://h":                           "(malformed)",
+		"redis://u:s3/cret@h:6379/0":                   "redis://(redacted)",
+		"redis://u:s3?cret@h:6379/0":                   "redis://(redacted)",
+		"redis://u:s3#cret@h:6379/0":                   "redis://(redacted)",
 		"no scheme":                                    "(malformed)",
 	} {
 		assert.Equal(t, want, cacheurl.Redact(in), in)

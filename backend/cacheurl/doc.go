@@ -35,7 +35,11 @@
 //
 // A host without a port gets the service's default (6379, 26379 for
 // Sentinel, 11211); an IPv6 address is written in brackets ([::1]:6379).
-// Reserved characters of a user name or password are %-encoded.
+// Reserved characters of a user name or password are %-encoded. One
+// pasted raw, with a '/' or '?' in it, would end the hosts early and read
+// as a host, the rest of it as the path or a parameter: a URL with an '@'
+// in its path (but a file's or a socket's) or in a parameter name is
+// refused, with an error that shows none of it.
 //
 // # Parameters
 //
@@ -104,6 +108,9 @@
 // Every error of Open and Options wraps ErrInvalidURL and is an *Error that
 // names the part that is wrong: the scheme, the user, a host, the path, a
 // parameter's name or value, or the combination the backend refused. No
-// error holds the URL or a password: they are safe to log. Redact makes a
-// URL safe to log.
+// error holds the URL or a password: they are safe to log. In a URL with an
+// '@' after its hosts (in a parameter value, say), what looks like a host
+// or a parameter may be the tail of a password, so that an error about a
+// host or a parameter does not say which: %-encode the '@' to see it.
+// Redact makes a URL safe to log.
 package cacheurl

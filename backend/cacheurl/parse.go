@@ -17,6 +17,10 @@ type cacheURL struct {
 	path     string   // %-decoded
 	rawPath  string   // as written
 	params   *params
+	// atAfterHost: an '@' follows the hosts, in the path or a parameter
+	// value. A password holding a raw '/' or '?' looks the same, so that any
+	// host or parameter text may be part of a password: see hide.
+	atAfterHost bool
 }
 
 // parse splits raw into its parts and checks their syntax; what each scheme
@@ -50,6 +54,12 @@ func parse(raw string) (*cacheURL, error) {
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		authority, u.rawPath = rest[:i], rest[i:]
 	}
+	if u.strayAt(rawQuery) {
+		// Not quoted, and not opened as it reads: the text before the '@'
+		// is most likely a password.
+		return nil, invalid("user", rawDelimiters)
+	}
+	u.atAfterHost = strings.Contains(u.rawPath+rawQuery, "@")
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 		u.userinfo, authority = authority[:i], authority[i+1:]
 		if _, err := url.Parse("x://" + u.userinfo + "@h"); err != nil || u.userinfo == "" {
@@ -64,9 +74,67 @@ func parse(raw string) (*cacheURL, error) {
 		return nil, invalid("path", "has a malformed %-escape")
 	}
 	if u.params, err = parseParams(rawQuery); err != nil {
-		return nil, err
+		return nil, u.hide(err)
 	}
 	return u, nil
+}
+
+// rawDelimiters is the reason a URL with an '@' in its path or in a
+// parameter name is refused.
+const rawDelimiters = "is malformed, or the path or a parameter name holds an '@': write a '/', '?' or '@' " +
+	"of a user name or password %-encoded ('/' as %2F, '?' as %3F, '@' as %40)"
+
+// strayAt reports whether an '@' stands where none belongs: in a parameter
+// name, or in the path of a scheme whose path is not a file's. A user name
+// or password holding a raw '/' or '?' ends the authority early and leaves
+// its '@' there, so that the password would be read as the host and the
+// real host as the path or a parameter.
+func (u *cacheURL) strayAt(rawQuery string) bool {
+	if u.scheme != "file" && u.scheme != "unix" && strings.Contains(u.rawPath, "@") {
+		return true
+	}
+	for _, pair := range strings.Split(rawQuery, "&") {
+		if name, _, _ := strings.Cut(pair, "="); strings.Contains(name, "@") {
+			return true
+		}
+	}
+	return false
+}
+
+// hiddenReason replaces the reason of an error that would quote a host, a
+// parameter's name or its value of a URL with an '@' after its hosts.
+const hiddenReason = "a host or a parameter is wrong, and which is not shown: the URL has an '@' after its hosts, " +
+	"so that their text may be part of a password; write an '@' of a parameter value as %40 " +
+	"(and a '/', '?' or '@' of a password as %2F, %3F, %40) to see which"
+
+// hide returns err, or, when the URL has an '@' after its hosts and err
+// is about a host or a parameter (whose messages quote the URL's text), an
+// error that quotes nothing: what looks like a host or a parameter may be
+// the tail of a password holding a raw '/' or '?'.
+func (u *cacheURL) hide(err error) error {
+	if err == nil || !u.atAfterHost || !quotesURL(err) {
+		return err
+	}
+	return invalid("url", hiddenReason)
+}
+
+// quotesURL reports whether err, or an error it wraps or joins, is an
+// *Error about a host or a parameter.
+func quotesURL(err error) bool {
+	if e, ok := err.(*Error); ok && (e.Part == "host" || e.Part == "parameter") {
+		return true
+	}
+	switch w := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, err := range w.Unwrap() {
+			if quotesURL(err) {
+				return true
+			}
+		}
+	case interface{ Unwrap() error }:
+		return quotesURL(w.Unwrap())
+	}
+	return false
 }
 
 // validScheme reports whether s has the syntax of RFC 3986's scheme.

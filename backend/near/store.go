@@ -454,7 +454,9 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // Incr adds delta to the counter under key in the remote store, then drops
 // key from memory. It is atomic when the remote store has counters (every
 // store of this module does); on one without, it reads and writes back, as
-// the caching package would, and concurrent increments may be lost.
+// the caching package would, and concurrent increments may be lost. A
+// result past the int64 range gives an error wrapping
+// backend.ErrNotInteger, as the stores' own counters do.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, errClosed
@@ -473,7 +475,11 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	case !errors.Is(err, backend.ErrNotFound):
 		return 0, err
 	}
-	n += delta
+	cur := n
+	if n += delta; (delta > 0 && n < cur) || (delta < 0 && n > cur) {
+		// As the backends' own counters answer, rather than wrap around.
+		return 0, fmt.Errorf("near: incr: the result would overflow int64: %w", backend.ErrNotInteger)
+	}
 	return n, s.remote.Set(ctx, key, strconv.AppendInt(nil, n, 10), 0)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"testing"
 	"time"
 
@@ -272,4 +273,23 @@ type failingWatch struct{ *simple.Store }
 
 func (failingWatch) WatchInvalidations(func([]string), func(bool)) (io.Closer, error) {
 	return nil, errNoWatch
+}
+
+// TestIncrFallbackRefusesOverflow: on a remote store without counters,
+// Incr past the int64 range gives ErrNotInteger, as the stores' own
+// counters do, instead of wrapping around; the counter keeps its value.
+func TestIncrFallbackRefusesOverflow(t *testing.T) {
+	ctx := context.Background()
+	s := openNear(t, plain{simple.Must(simple.Options{})}, near.Options{})
+	_, err := s.Incr(ctx, "up", math.MaxInt64)
+	require.NoError(t, err)
+	_, err = s.Incr(ctx, "up", 1)
+	require.ErrorIs(t, err, backend.ErrNotInteger)
+	_, err = s.Incr(ctx, "down", math.MinInt64)
+	require.NoError(t, err)
+	_, err = s.Incr(ctx, "down", -1)
+	require.ErrorIs(t, err, backend.ErrNotInteger)
+	n, err := s.Incr(ctx, "up", -1)
+	require.NoError(t, err)
+	assert.Equal(t, int64(math.MaxInt64-1), n, "the counter kept its value")
 }

@@ -53,7 +53,8 @@
 // # Commands
 //
 // Get is GET, Set is SET with PX (a TTL is rounded up to a whole
-// millisecond), Add is one atomic SET NX PX, Delete is UNLINK, Has is
+// millisecond; one over 100 years is sent as 100 years, which every server
+// holds), Add is one atomic SET NX PX, Delete is UNLINK, Has is
 // EXISTS, Incr is INCRBY (a value that is not an integer gives
 // backend.ErrNotInteger), GetMany is MGET and SetMany is one pipeline of SET
 // commands.

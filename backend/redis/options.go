@@ -216,6 +216,9 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 	if base != "redis" && base != "rediss" && !(base == "unix" && kind == "") {
 		return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
 	}
+	if strayAt(base, rest) {
+		return nil, optError("URL", "%s", strayAtReason)
+	}
 	var u *url.URL
 	if kind != "" {
 		var err error
@@ -227,7 +230,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 	case "":
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
-			return nil, urlError(err)
+			return nil, urlError(o.URL, err)
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
@@ -239,7 +242,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		u.Path = ""
 		opt, err := redis.ParseClusterURL(u.String())
 		if err != nil {
-			return nil, urlError(err)
+			return nil, urlError(o.URL, err)
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
@@ -255,7 +258,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		u.RawQuery = q.Encode()
 		opt, err := redis.ParseFailoverURL(u.String())
 		if err != nil {
-			return nil, urlError(err)
+			return nil, urlError(o.URL, err)
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, u.Query().Has("context_timeout_enabled"))
@@ -286,7 +289,7 @@ func multiHostURL(base, rest string) (*url.URL, error) {
 	}
 	u, err := url.Parse(base + "://" + userinfo + list[0] + tail)
 	if err != nil {
-		return nil, urlError(err)
+		return nil, urlError(rest, err)
 	}
 	if len(list) > 1 {
 		q := u.Query()
@@ -298,12 +301,53 @@ func multiHostURL(base, rest string) (*url.URL, error) {
 	return u, nil
 }
 
-// urlError wraps an error from parsing a URL without the URL itself, which
-// may hold a password.
-func urlError(err error) error {
+// strayAtReason is the error of a URL with an '@' after its host.
+const strayAtReason = "has an '@' after its host (in its path or fragment), where a user name or password " +
+	"holding a raw '/', '?' or '#' puts it: write those characters of a user name or password %-encoded " +
+	"('/' as %2F, '?' as %3F, '#' as %23, '@' as %40)"
+
+// strayAt reports whether rest, a URL after its "base://", has an '@' in
+// its path (a Unix socket's path may hold one, when no host precedes it)
+// or in its fragment. A password holding a raw '/' or '#' ends the host
+// early and leaves its '@' there: the URL would be read with part of the
+// password as its host, and the rest of it as its path, both of which go
+// into the client's errors and logs.
+func strayAt(base, rest string) bool {
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		return false
+	}
+	authority, tail := rest[:end], rest[end:]
+	tail, frag, _ := strings.Cut(tail, "#")
+	if strings.Contains(frag, "@") {
+		return true
+	}
+	path, _, _ := strings.Cut(tail, "?")
+	host := authority[strings.LastIndexByte(authority, '@')+1:]
+	if base == "unix" && host == "" {
+		return false
+	}
+	return strings.Contains(path, "@")
+}
+
+// malformedURL replaces the error of go-redis or net/url about a URL with
+// an '@': a password holding a raw '/', '?' or '#' is read as the host, or
+// as the path, which their messages quote.
+const malformedURL = "does not parse, and why is not shown, as the URL has an '@' and the reason could quote " +
+	"part of a password: check its options, and write reserved characters of a user name or password " +
+	"%-encoded ('/' as %2F, '?' as %3F, '#' as %23, '@' as %40, ':' in a user name as %3A)"
+
+// urlError wraps err, from parsing raw (a URL, or its part after the
+// scheme), without the URL itself, which may hold a password. The message
+// of net/url or go-redis is kept only when raw has no '@', so that no
+// user name or password can be in what it quotes.
+func urlError(raw string, err error) error {
+	if strings.Contains(raw, "@") {
+		return optError("URL", "%s", malformedURL)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("redisstore: Options.URL: %w", err)
+	return fmt.Errorf("redisstore: Options.URL: %w: %w", err, backend.ErrInvalidOption)
 }

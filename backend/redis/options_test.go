@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
 )
 
@@ -145,4 +146,31 @@ func TestURLErrorsHoldNoPassword(t *testing.T) {
 		require.Error(t, err, u)
 		assert.NotContains(t, err.Error(), "s3cret")
 	}
+}
+
+// TestURLRawPasswordHoldsNoPart: a password pasted raw with a '/', '?' or
+// '#' ends the host early, so that its first part reads as the host and
+// the rest as the path; the URL is refused, and the error shows neither.
+func TestURLRawPasswordHoldsNoPart(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"redis://user:s3cr/PART2@host:6379/0",
+		"redis://user:1234/5678@host:6379/0",
+		"redis://user:s3cr?PART2@host:6379/0",
+		"redis://user:1234#5678@host:6379/0",
+		"redis+cluster://user:1234/5678@h1:1,h2:2",
+		"redis+sentinel://user:1234/5678@h1:1,h2:2/m",
+		"redis+sentinel://user:s3cr?PART2@h1:1,h2:2/m",
+		"unix://user:1234/5678@/run/redis.sock",
+	} {
+		_, err := redisstore.New(redisstore.Options{URL: u})
+		require.Error(t, err, u)
+		assert.ErrorIs(t, err, backend.ErrInvalidOption, u)
+		for _, part := range []string{"s3cr", "PART2", "1234", "5678"} {
+			assert.NotContains(t, err.Error(), part, u)
+		}
+	}
+	// A Unix socket's path may hold an '@' when no host precedes it.
+	_, err := redisstore.New(redisstore.Options{URL: "unix://user:pw@/run/redis@1.sock"})
+	assert.NoError(t, err)
 }

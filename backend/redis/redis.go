@@ -156,14 +156,19 @@ func setCmd(key string, value []byte, ttl time.Duration, nx bool) []any {
 }
 
 // Get returns the value stored under key, or an error wrapping
-// backend.ErrNotFound.
+// backend.ErrNotFound. A key of another Redis type (a list, a hash: not an
+// entry of this Store) reads as a miss, as it does in GetMany's MGET, and
+// Set replaces it.
 func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
 	}
 	v, err := b.client.Get(ctx, b.prefix+key).Bytes()
 	if err != nil {
-		if err == redis.Nil {
+		// WRONGTYPE as a miss, not an error: a Cache counts an error as its
+		// backend failing, and one stray key read five times would open its
+		// circuit breaker for every caller.
+		if err == redis.Nil || isWrongType(err) {
 			return nil, errMiss
 		}
 		return nil, fail("get", err)
@@ -338,8 +343,9 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // Incr adds delta to the integer under key with INCRBY and returns the new
 // value. A missing key counts as 0 and is created without expiry; an
 // existing key keeps its expiry. A value that is not a decimal integer
-// (or a key of another Redis type) gives an error wrapping
-// backend.ErrNotInteger.
+// (or a key of another Redis type), or a result past the int64 range,
+// gives an error wrapping backend.ErrNotInteger and leaves the value as it
+// was.
 func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if b.closed.Load() {
 		return 0, errClosed
@@ -355,14 +361,25 @@ func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 }
 
 // isNotInteger reports whether err is Redis's answer to INCRBY on a value
-// that is not an integer, or on a key of another type.
+// that is not an integer, on a key of another type, or whose result would
+// overflow an int64 ("ERR increment or decrement would overflow"). These
+// answers are the command's, not the server's state: as
+// backend.ErrNotInteger, a Cache does not count them as failures of its
+// backend, where a generic error would open its circuit breaker.
 func isNotInteger(err error) bool {
 	var re redis.Error
 	if !errors.As(err, &re) {
 		return false
 	}
 	msg := re.Error()
-	return strings.Contains(msg, "not an integer") || strings.HasPrefix(msg, "WRONGTYPE")
+	return strings.Contains(msg, "not an integer") || strings.Contains(msg, "would overflow") || isWrongType(err)
+}
+
+// isWrongType reports whether err is Redis's answer to a command on a key
+// of another type (a list, a hash, ...).
+func isWrongType(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "WRONGTYPE")
 }
 
 // Has reports whether key holds a live entry, with EXISTS.

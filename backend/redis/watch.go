@@ -25,10 +25,20 @@ import (
 // watchHeartbeat: a server that stops answering, or that is no longer a
 // master (a failover), ends the session, and the watch reports that it is
 // not watching until a new session is established.
+//
+// ROLE is in the @admin and @dangerous ACL categories: a least-privilege
+// user (+@all -@dangerous) may not run it, though it may run HELLO, CLIENT
+// TRACKING, GET and SET. A session whose ROLE is refused sends PING
+// instead, from then on: a server that stops answering still ends it, and
+// a failover does when the demoted master closes the connection (Sentinel
+// kills its clients when it reconfigures it) or at the next session's
+// HELLO, which reports the server's role. Ending the session instead would
+// empty the near cache at every heartbeat and never use it.
 
 // Timings of the watch.
 const (
-	// watchHeartbeat is the period of the ROLE command each session sends.
+	// watchHeartbeat is the period of the ROLE (or PING) command each
+	// session sends.
 	watchHeartbeat = 250 * time.Millisecond
 	// watchRetryMin and watchRetryMax bound the delay before a new session
 	// after a failed one: it doubles from the first to the second.
@@ -59,7 +69,10 @@ const (
 // server restarts, CLIENT KILL, no answer to the heartbeat within
 // watchHeartbeat plus the client's ReadTimeout, a server that is no longer
 // a master) and while a Cluster master is not watched; state(true) when
-// every server is watched again.
+// every server is watched again. A user whose ACL refuses ROLE (the
+// heartbeat that asks whether the server is still a master) is watched
+// with PING as the heartbeat: a failover is then seen when the old master
+// closes the connection, or at the next session's HELLO.
 //
 // Other clients (a Ring, a wrapper) and clients with a
 // StreamingCredentialsProvider are not supported: an error says so.
@@ -232,7 +245,8 @@ func (w *watch) session(n *watchNode) error {
 
 	done := make(chan struct{})
 	defer close(done)
-	go heartbeat(conn, done)
+	var ping atomic.Bool // ROLE was refused: the heartbeat is PING
+	go heartbeat(conn, done, &ping)
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(watchHeartbeat + readTimeout))
 		v, err := readResp(r)
@@ -249,6 +263,10 @@ func (w *watch) session(n *watchNode) error {
 				return errors.New("redisstore: watch: the server is no longer a master")
 			}
 		case '-', '!':
+			if refusedRole(v.str) { // also the replies to ROLEs sent before the switch
+				ping.Store(true)
+				continue
+			}
 			return fmt.Errorf("redisstore: watch: %s", v.str)
 		}
 	}
@@ -320,24 +338,36 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	return nil
 }
 
-// heartbeat sends ROLE every watchHeartbeat until done; a failed write
-// closes conn, which ends the session.
-func heartbeat(conn net.Conn, done chan struct{}) {
+// heartbeat sends ROLE every watchHeartbeat until done, or PING once ping
+// is set; a failed write closes conn, which ends the session.
+func heartbeat(conn net.Conn, done chan struct{}, ping *atomic.Bool) {
 	t := time.NewTicker(watchHeartbeat)
 	defer t.Stop()
-	role := appendCommand(nil, "ROLE")
+	role, pingCmd := appendCommand(nil, "ROLE"), appendCommand(nil, "PING")
 	for {
 		select {
 		case <-done:
 			return
 		case <-t.C:
+			cmd := role
+			if ping.Load() {
+				cmd = pingCmd
+			}
 			_ = conn.SetWriteDeadline(time.Now().Add(watchHeartbeat))
-			if _, err := conn.Write(role); err != nil {
+			if _, err := conn.Write(cmd); err != nil {
 				_ = conn.Close()
 				return
 			}
 		}
 	}
+}
+
+// refusedRole reports whether msg, an error reply, is the server's refusal
+// of the ROLE command itself: not permitted to this user (NOPERM), or
+// unknown (renamed or removed in the server's configuration).
+func refusedRole(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "'role'") && (strings.HasPrefix(msg, "noperm") || strings.Contains(msg, "unknown command"))
 }
 
 // dial connects as the client does: with its Dialer (which, for a Sentinel
