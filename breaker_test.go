@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,4 +105,70 @@ func TestBreakerRefusalsAreNotErrors(t *testing.T) {
 	st := c.Stats()
 	assert.Equal(t, errs, st.Errors, "refusals are not errors")
 	assert.EqualValues(t, 5, st.Unavailable)
+}
+
+// slowRemote answers every read and write after delay, unless the call's
+// context ends first: a backend that is slow, not down.
+type slowRemote struct {
+	remote
+	delay time.Duration
+	calls atomic.Int64
+}
+
+func (s *slowRemote) wait(ctx context.Context) error {
+	s.calls.Add(1)
+	t := time.NewTimer(s.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *slowRemote) Get(ctx context.Context, k string) ([]byte, error) {
+	if err := s.wait(ctx); err != nil {
+		return nil, err
+	}
+	return s.remote.Get(ctx, k)
+}
+
+func (s *slowRemote) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	if err := s.wait(ctx); err != nil {
+		return nil, err
+	}
+	return s.remote.GetMany(ctx, keys)
+}
+
+func (s *slowRemote) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	return s.remote.Set(ctx, k, v, ttl)
+}
+
+// TestBreakerProbeIsBoundedByTimeout: the one call an open breaker lets
+// through after its cool-down had no Options.Timeout (only the backend
+// client's own timeouts, 500 ms on Redis, none on some), so that request
+// waited on a slow backend far longer than any other; and a probe that
+// succeeded slowly closed the breaker, so that every request paid the
+// timeout again until it reopened.
+func TestBreakerProbeIsBoundedByTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	s := &slowRemote{remote: remote{Backend: newSimple(t, nil)}, delay: 2 * time.Second}
+	c := Must(&Options{Backend: s, Timeout: timeout, Breaker: BreakerOptions{Threshold: 2, Cooldown: 100 * time.Millisecond}})
+	defer c.Close()
+	ch := c.Cached(time.Minute)(&counter{body: "ok"})
+	for c.Stats().Breaker != "open" {
+		require.Equal(t, http.StatusOK, get(ch, "/p").Code)
+	}
+	time.Sleep(150 * time.Millisecond) // the cool-down ends: the next call is the probe
+	calls := s.calls.Load()
+	start := time.Now()
+	require.Equal(t, http.StatusOK, get(ch, "/p").Code)
+	took := time.Since(start)
+	require.Greater(t, s.calls.Load(), calls, "a probe reached the backend")
+	assert.Less(t, took, time.Second, "the probe waited on the backend past Options.Timeout (%v)", timeout)
+	assert.Equal(t, "open", c.Stats().Breaker, "a probe slower than Timeout failed: the breaker stays open")
 }

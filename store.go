@@ -198,12 +198,32 @@ func (s *store) nowOr(t time.Time) int64 {
 // Options.Timeout. In-process stores never block: they get ctx as it is.
 // (lookup bounds its remote reads itself, so that a near hit pays nothing.)
 func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.local != nil || s.br != nil && s.br.Tripped() {
-		// In process, or the breaker will most likely refuse the call: no
-		// timer (a probe it lets through has the backend's own timeouts).
+	if s.local != nil {
 		return ctx, func() {}
 	}
+	if s.br != nil && s.br.Tripped() {
+		// The breaker will most likely refuse the call: no timer. The call
+		// it lets through as its probe gets one from admit.
+		return &probeBound{ctx}, func() {}
+	}
 	return context.WithTimeout(ctx, s.timeout)
+}
+
+// probeBound marks the context of a fail-open call that bound gave no
+// timer, for admit to bound it by Options.Timeout if the breaker lets it
+// through: a probe must not wait longer than any other call (the backend
+// client's own timeouts can be far longer), nor close the breaker by
+// succeeding slower than the calls that opened it.
+type probeBound struct{ context.Context }
+
+// probeKey is the key under which a probeBound finds itself.
+type probeKey struct{}
+
+func (p *probeBound) Value(key any) any {
+	if key == (probeKey{}) {
+		return p
+	}
+	return p.Context.Value(key)
 }
 
 // fresh reports whether e, as lookup returned it, is within its TTL at now
@@ -849,9 +869,11 @@ func (s *store) addWrite(ctx context.Context, w write) (bool, error) {
 // int64 range with backend.ErrNotInteger as those counters do.
 func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if in, ok := s.b.(backend.Incrementer); ok {
-		if err := s.admit(); err != nil {
+		ctx, cancel, err := s.admit(ctx)
+		if err != nil {
 			return 0, err
 		}
+		defer cancel()
 		start := s.start()
 		n, err := in.Incr(ctx, key, delta)
 		s.report(ctx, err)
@@ -921,13 +943,26 @@ func (s *store) setValue(e *entry, v any, enc func(any) ([]byte, error)) error {
 // through the circuit breaker. A refused call returns ErrUnavailable at
 // once.
 
-// admit reports, as an error, whether a backend call may go ahead now.
-func (s *store) admit() error {
-	if s.br != nil && !s.br.Allow() {
-		return ErrUnavailable
+// admit reports, as an error, whether a backend call may go ahead now, and
+// returns the context to make it with and its cancel function: ctx, or for
+// a fail-open call the breaker lets through as its probe, ctx bounded by
+// Options.Timeout (see bound).
+func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if s.br == nil {
+		return ctx, noCancel, nil
 	}
-	return nil
+	probe := s.br.Tripped()
+	if !s.br.Allow() {
+		return ctx, noCancel, ErrUnavailable
+	}
+	if probe && ctx.Value(probeKey{}) != nil {
+		ctx, cancel := context.WithTimeout(ctx, s.timeout)
+		return ctx, cancel, nil
+	}
+	return ctx, noCancel, nil
 }
+
+func noCancel() {}
 
 // report records the outcome of an admitted call for the breaker. An answer
 // of the backend (a miss, a value too large, not an integer) is a success; a
@@ -948,9 +983,11 @@ func (s *store) report(ctx context.Context, err error) {
 }
 
 func (s *store) get(ctx context.Context, key string) ([]byte, error) {
-	if err := s.admit(); err != nil {
+	ctx, cancel, err := s.admit(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer cancel()
 	start := s.start()
 	v, err := s.b.Get(ctx, key)
 	s.report(ctx, err)
@@ -961,9 +998,11 @@ func (s *store) get(ctx context.Context, key string) ([]byte, error) {
 // getRaw reads keys in one round trip where the backend can: one slot per
 // key, nil for a miss.
 func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
-	if err := s.admit(); err != nil {
+	ctx, cancel, err := s.admit(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer cancel()
 	if s.many != nil {
 		start := s.start()
 		vals, err := s.many.GetMany(ctx, keys)
@@ -991,20 +1030,24 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 }
 
 func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := s.admit(); err != nil {
+	ctx, cancel, err := s.admit(ctx)
+	if err != nil {
 		return err
 	}
+	defer cancel()
 	start := s.start()
-	err := s.b.Set(ctx, key, value, ttl)
+	err = s.b.Set(ctx, key, value, ttl)
 	s.report(ctx, err)
 	s.observe(OpSet, start, err)
 	return err
 }
 
 func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	if err := s.admit(); err != nil {
+	ctx, cancel, err := s.admit(ctx)
+	if err != nil {
 		return false, err
 	}
+	defer cancel()
 	start := s.start()
 	added, err := s.b.Add(ctx, key, value, ttl)
 	s.report(ctx, err)
@@ -1022,11 +1065,13 @@ func (s *store) setItems(ctx context.Context, items []backend.Item) error {
 		}
 		return nil
 	}
-	if err := s.admit(); err != nil {
+	ctx, cancel, err := s.admit(ctx)
+	if err != nil {
 		return err
 	}
+	defer cancel()
 	start := s.start()
-	err := s.setMany.SetMany(ctx, items)
+	err = s.setMany.SetMany(ctx, items)
 	s.report(ctx, err)
 	s.observe(OpSetMany, start, err)
 	return err
@@ -1036,11 +1081,13 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if err := s.admit(); err != nil {
+	ctx, cancel, err := s.admit(ctx)
+	if err != nil {
 		return err
 	}
+	defer cancel()
 	start := s.start()
-	err := s.b.Delete(ctx, keys...)
+	err = s.b.Delete(ctx, keys...)
 	s.report(ctx, err)
 	s.observe(OpDelete, start, err)
 	return err
@@ -1055,9 +1102,11 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 		return 0, nil
 	}
 	if dc, ok := s.b.(backend.DeleteCounter); ok {
-		if err := s.admit(); err != nil {
+		ctx, cancel, err := s.admit(ctx)
+		if err != nil {
 			return 0, err
 		}
+		defer cancel()
 		n, err := dc.DeleteCount(ctx, keys...)
 		s.report(ctx, err)
 		return n, err
@@ -1087,11 +1136,13 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 }
 
 func (s *store) clear(ctx context.Context) error {
-	if err := s.admit(); err != nil {
+	ctx, cancel, err := s.admit(ctx)
+	if err != nil {
 		return err
 	}
+	defer cancel()
 	start := s.start()
-	err := s.b.Clear(ctx)
+	err = s.b.Clear(ctx)
 	s.report(ctx, err)
 	s.observe(OpClear, start, err)
 	return err
