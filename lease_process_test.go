@@ -56,16 +56,21 @@ func TestLeaseHelperProcess(t *testing.T) {
 		b   backend.Backend
 		err error
 	)
+	// Generous client timeouts, and Options.Timeout below: on a loaded
+	// machine (the race detector, 200 requests at once) a call past the
+	// defaults fails open and the handler runs without the lease, as it
+	// must. These tests are about the lease, not about timeouts.
 	if env.Kind == "redis" {
-		b, err = redisstore.New(redisstore.Options{URL: "redis://" + env.Addr + "/0", Prefix: env.Prefix})
+		b, err = redisstore.New(redisstore.Options{Prefix: env.Prefix,
+			URL: "redis://" + env.Addr + "/0?dial_timeout=10s&read_timeout=10s&write_timeout=10s&pool_timeout=10s"})
 	} else {
-		b, err = memcached.New(memcached.Options{Servers: strings.Split(env.Addr, ","), Namespace: env.Prefix})
+		b, err = memcached.New(memcached.Options{Servers: strings.Split(env.Addr, ","), Namespace: env.Prefix, Timeout: 10 * time.Second})
 	}
 	if err != nil {
 		fmt.Println("helper:", err)
 		os.Exit(2)
 	}
-	c := Must(&Options{Backend: b, Lease: env.Lease})
+	c := Must(&Options{Backend: b, Lease: env.Lease, Timeout: 10 * time.Second})
 	var runs atomic.Int64
 	mux := http.NewServeMux()
 	mux.Handle("GET /work/{id}", c.Cached(time.Hour, IgnoreHost())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +83,7 @@ func TestLeaseHelperProcess(t *testing.T) {
 	})))
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		s := c.Stats()
-		_ = json.NewEncoder(w).Encode(leaseHelperStats{Runs: runs.Load(), Leases: s.Leases, Waits: s.LeaseWaits, Timeouts: s.LeaseTimeouts})
+		_ = json.NewEncoder(w).Encode(leaseHelperStats{Runs: runs.Load(), Leases: s.Leases, Waits: s.LeaseWaits, Timeouts: s.LeaseTimeouts, Errors: s.Errors})
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,7 +97,7 @@ func TestLeaseHelperProcess(t *testing.T) {
 }
 
 type leaseHelperStats struct {
-	Runs, Leases, Waits, Timeouts int64
+	Runs, Leases, Waits, Timeouts, Errors int64
 }
 
 // leaseHelper is a running helper process.
@@ -218,13 +223,18 @@ func TestLeaseColdKeyAcrossProcesses(t *testing.T) {
 			assert.Equal(t, http.StatusOK, r.status)
 			assert.Equal(t, "work cold", r.body)
 		}
-		var runs, leases, waits, timeouts int64
+		var runs, leases, waits, timeouts, errs int64
 		for _, h := range helpers {
 			s := h.stats(t)
-			runs, leases, waits, timeouts = runs+s.Runs, leases+s.Leases, waits+s.Waits, timeouts+s.Timeouts
+			runs, leases, waits, timeouts, errs = runs+s.Runs, leases+s.Leases, waits+s.Waits, timeouts+s.Timeouts, errs+s.Errors
 		}
-		assert.Equal(t, int64(1), runs, "200 requests in 4 processes, one handler run")
-		assert.Equal(t, int64(1), leases)
+		assert.Equal(t, int64(1), runs, "200 requests in 4 processes, one handler run (%d backend errors)", errs)
+		// A process whose first request comes after the holder released
+		// the lease takes it again and finds the entry at once (no run):
+		// on a loaded machine that happens, so one lease per process at
+		// most, not exactly one.
+		assert.GreaterOrEqual(t, leases, int64(1))
+		assert.LessOrEqual(t, leases, int64(len(helpers)), "one lease per process, at most")
 		assert.LessOrEqual(t, waits, int64(3), "one waiter per process, at most")
 		assert.Zero(t, timeouts)
 	})

@@ -113,8 +113,11 @@ type Memoized[A, R any] struct {
 //
 // fn is called with a context that carries the values of the context of the
 // Get that started the call, but not its cancellation or deadline: when that
-// caller gives up, fn goes on for the other callers and for the cache. Bound
-// fn's time inside it if it may hang.
+// caller gives up, fn goes on for the other callers and for the cache. When
+// every caller has given up, it goes on while fewer than 64 other calls of
+// the function do so, and its context is cancelled past that, so that
+// clients that ask for many arguments and leave cannot pile up work nobody
+// waits for. Bound fn's time inside it if it may hang.
 //
 // Memoize panics if the configuration is invalid (a nil c or fn, an empty
 // name or one containing "/", a negative duration, a generic option of other

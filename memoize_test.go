@@ -21,6 +21,7 @@ import (
 	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/flight"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -958,4 +959,37 @@ func memoizeTwoProcesses(t *testing.T, addr string) {
 	_, err = p1.Get(ctx, args)
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), calls1.load(), "and the new entry is shared again")
+}
+
+// TestMemoizeAbandonedCallsAreBounded: calls whose callers all left ran on
+// to the end, each in a goroutine of its own, however many a client
+// started: 2,000 arguments asked for and dropped at once left 2,000
+// goroutines running fn (500 in this test). At most flight.MaxDetached run on now; fn's
+// context is cancelled for the others.
+func TestMemoizeAbandonedCallsAreBounded(t *testing.T) {
+	c := caching.Must(nil)
+	defer c.Close()
+	release := make(chan struct{})
+	defer close(release)
+	var running atomic.Int64
+	m := caching.Memoize(c, "q", func(ctx context.Context, i int) (int, error) {
+		running.Add(1)
+		defer running.Add(-1)
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-release:
+			return i, nil
+		}
+	})
+	for i := range 500 {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, _ = m.Get(ctx, i) // an already cancelled Get starts nothing
+		ctx, cancel = context.WithTimeout(t.Context(), time.Millisecond)
+		_, _ = m.Get(ctx, i)
+		cancel()
+	}
+	assert.Eventually(t, func() bool { return running.Load() <= flight.MaxDetached },
+		5*time.Second, 10*time.Millisecond, "%d calls of fn run on for callers that left", running.Load())
 }

@@ -5,11 +5,14 @@
 // needs:
 //
 //   - Do runs the work in a goroutine of its own, with a context that keeps
-//     the first caller's values but is never cancelled (context.WithoutCancel).
+//     the first caller's values but not its cancellation or deadline.
 //     Every caller, the first one included, waits with its own context and
 //     returns its own ctx.Err() as soon as that context is done, while the
 //     work goes on for the callers still waiting (and for the cache that
-//     stores its result).
+//     stores its result). When the last caller has left, the work goes on
+//     only while fewer than MaxDetached other calls of the Group run so; past
+//     that its context is cancelled, so that clients that ask and leave
+//     cannot pile up work nobody waits for.
 //   - A panic in the work is recovered and re-panicked, as a *PanicError that
 //     carries the value and the stack, in the goroutine of every caller still
 //     waiting. When nobody waits any more the panic is dropped: a background
@@ -59,30 +62,65 @@ type call[V any] struct {
 	val   V
 	err   error
 	panic *PanicError
+
+	// Guarded by the Group's mu.
+	waiters  int                // callers waiting for it
+	detached bool               // runs on with no caller: counted in Group.detached
+	over     bool               // finished: done is closed or about to be
+	cancel   context.CancelFunc // cancels the work's context
 }
+
+// MaxDetached is how many calls of one Group may run on with no caller
+// waiting for them; the work of one more caller-less call is cancelled.
+const MaxDetached = 64
 
 // Group runs work for keys of type K that produces values of type V, once per
 // key at a time. Its zero value is ready to use; it is safe for concurrent
 // use and must not be copied after first use.
 type Group[K comparable, V any] struct {
-	mu    sync.Mutex
-	calls map[K]*call[V]
+	mu       sync.Mutex
+	calls    map[K]*call[V]
+	detached int // calls running on with no caller waiting
 }
 
-// join returns the call in flight for key, creating it if there is none.
-// leader reports whether the caller created it and so must start the work.
-func (g *Group[K, V]) join(key K) (c *call[V], leader bool) {
+// join returns the call in flight for key, creating it if there is none,
+// with the context its work is to run with (ctx's values only). leader
+// reports whether the caller created it and so must start the work.
+func (g *Group[K, V]) join(ctx context.Context, key K) (c *call[V], wctx context.Context, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok {
-		return c, false
+		c.waiters++
+		return c, nil, false
 	}
 	if g.calls == nil {
 		g.calls = make(map[K]*call[V])
 	}
-	c = &call[V]{done: make(chan struct{})}
+	c = &call[V]{done: make(chan struct{}), waiters: 1}
+	wctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.calls[key] = c
-	return c, true
+	return c, wctx, true
+}
+
+// leave is a caller of c giving up before c finished. The last one to
+// leave lets the work run on (detached) while fewer than MaxDetached calls
+// of g do, else cancels it and forgets c, so that the next caller of key
+// starts new work rather than join a cancelled one.
+func (g *Group[K, V]) leave(key K, c *call[V]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c.waiters--; c.waiters > 0 || c.over {
+		return
+	}
+	if g.detached < MaxDetached {
+		g.detached++
+		c.detached = true
+		return
+	}
+	c.cancel()
+	if g.calls[key] == c {
+		delete(g.calls, key)
+	}
 }
 
 // finish removes c from the group (unless Forget already did, or a newer call
@@ -92,7 +130,12 @@ func (g *Group[K, V]) finish(key K, c *call[V]) {
 	if g.calls[key] == c {
 		delete(g.calls, key)
 	}
+	c.over = true
+	if c.detached {
+		g.detached--
+	}
 	g.mu.Unlock()
+	c.cancel()
 	close(c.done)
 }
 
@@ -100,11 +143,12 @@ func (g *Group[K, V]) finish(key K, c *call[V]) {
 // result to each of them. joined reports whether the caller joined work that
 // another caller started (and so did not start any itself).
 //
-// fn runs in a goroutine of its own, with context.WithoutCancel of the first
-// caller's ctx: it keeps that context's values, but neither its deadline nor
-// its cancellation, so fn bounds its own time if it must. A caller whose ctx
-// is done returns the zero V and ctx.Err() at once, without waiting for fn,
-// which goes on for the others.
+// fn runs in a goroutine of its own, with a context that keeps the first
+// caller's values, but neither its deadline nor its cancellation, so fn
+// bounds its own time if it must. A caller whose ctx is done returns the
+// zero V and ctx.Err() at once, without waiting for fn, which goes on for
+// the others; when none is left, it goes on only within MaxDetached (see
+// the package doc), else its context is cancelled.
 //
 // If fn panics, every caller still waiting panics with a *PanicError; if none
 // waits, the panic is dropped. If fn calls runtime.Goexit, the callers get
@@ -113,11 +157,11 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V
 	if err := ctx.Err(); err != nil {
 		return v, false, err
 	}
-	c, leader := g.join(key)
+	c, wctx, leader := g.join(ctx, key)
 	if leader {
-		go g.run(context.WithoutCancel(ctx), key, c, fn)
+		go g.run(wctx, key, c, fn)
 	}
-	return g.wait(ctx, c, !leader)
+	return g.wait(ctx, key, c, !leader)
 }
 
 // run executes fn for c in the current goroutine, recording its result, its
@@ -140,13 +184,14 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 
 // wait waits for c or for ctx, whichever comes first. joined is passed
 // through to the caller.
-func (g *Group[K, V]) wait(ctx context.Context, c *call[V], joined bool) (v V, _ bool, err error) {
+func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], joined bool) (v V, _ bool, err error) {
 	select {
 	case <-c.done:
 	case <-ctx.Done():
 		select {
 		case <-c.done: // finished too: prefer the result
 		default:
+			g.leave(key, c)
 			return v, joined, ctx.Err()
 		}
 	}

@@ -445,3 +445,77 @@ func BenchmarkDoParallel(b *testing.B) {
 		})
 	}
 }
+
+// TestDetachedWorkIsBounded: work whose callers all left runs on (its
+// result is for the cache) for at most MaxDetached calls of a Group; past
+// that, clients that ask and leave at once made work pile up that nobody
+// waited for. The work of one more abandoned call is cancelled, and the
+// next caller of its key starts new work.
+func TestDetachedWorkIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g flight.Group[int, int]
+		var running, cancelled atomic.Int32
+		work := func(release chan struct{}) func(context.Context) (int, error) {
+			return func(ctx context.Context) (int, error) {
+				running.Add(1)
+				defer running.Add(-1)
+				select {
+				case <-release:
+					return 1, nil
+				case <-ctx.Done():
+					cancelled.Add(1)
+					return 0, ctx.Err()
+				}
+			}
+		}
+		release := make(chan struct{})
+		fn := work(release)
+		abandon := func(key int) {
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _, err := g.Do(ctx, key, fn)
+				assert.ErrorIs(t, err, context.Canceled)
+			}()
+			synctest.Wait() // the work runs
+			cancel()
+			<-done
+			synctest.Wait()
+		}
+		for key := range flight.MaxDetached {
+			abandon(key)
+		}
+		assert.EqualValues(t, flight.MaxDetached, running.Load(), "abandoned work runs on, up to the bound")
+		assert.Zero(t, cancelled.Load())
+
+		abandon(flight.MaxDetached)
+		assert.EqualValues(t, flight.MaxDetached, running.Load(), "one more is cancelled")
+		assert.EqualValues(t, 1, cancelled.Load())
+
+		// A caller of a detached key joins its work; a caller of the
+		// cancelled key starts new work.
+		var joined0, joinedLast bool
+		var wg sync.WaitGroup
+		wg.Go(func() { _, joined0, _ = g.Do(t.Context(), 0, fn) })
+		wg.Go(func() { _, joinedLast, _ = g.Do(t.Context(), flight.MaxDetached, fn) })
+		synctest.Wait()
+		assert.EqualValues(t, flight.MaxDetached+1, running.Load())
+		close(release)
+		wg.Wait()
+		assert.True(t, joined0, "the detached work is joined")
+		assert.False(t, joinedLast, "the cancelled work is not")
+
+		// Finished, detached calls free their places.
+		release = make(chan struct{})
+		defer close(release)
+		fn = work(release)
+		for key := range flight.MaxDetached {
+			abandon(1000 + key)
+		}
+		assert.EqualValues(t, 1, cancelled.Load())
+		assert.EqualValues(t, flight.MaxDetached, running.Load())
+		abandon(2000)
+		assert.EqualValues(t, 2, cancelled.Load())
+	})
+}
