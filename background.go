@@ -75,13 +75,15 @@ func (d detached) Value(key any) any {
 // the client's), no body, and only the headers the entry depends on: those
 // named by the stored response's Vary (names). A view keyed by user
 // (UserKey) keeps all of r's headers: the entry is that user's own, and the
-// handler needs them to know whose.
+// handler needs them to know whose. So does a view keyed by its own
+// KeyFunc: its key may be built from any header (a tenant, a locale), and a
+// refresh without it would store another key's response under this one.
 func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request {
 	r2 := r.Clone(v.c.detach(r.Context()))
 	r2.Method = http.MethodGet
 	r2.Body, r2.GetBody, r2.ContentLength = http.NoBody, nil, 0
 	r2.Form, r2.PostForm, r2.MultipartForm, r2.Trailer = nil, nil, nil, nil
-	if v.cfg.userFunc == nil {
+	if v.cfg.userFunc == nil && v.keyFunc == nil {
 		h := make(http.Header, len(names))
 		for _, n := range names {
 			if vs, ok := r.Header[n]; ok {

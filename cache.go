@@ -213,6 +213,9 @@ func New(opts *Options) (*Cache, error) {
 	}
 	c.store.many, _ = b.(backend.GetManyer)
 	c.store.setMany, _ = b.(backend.SetManyer)
+	if d, ok := b.(backend.Discarder); ok {
+		c.store.discards = d.Discards()
+	}
 	c.store.inProcess()
 	c.clock = c.store.clock // a cheaper one, for an in-process store
 	if opts.Breaker.Cooldown < 0 {

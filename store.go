@@ -44,6 +44,9 @@ type store struct {
 	near    backend.NearCache  // b, when it keeps near what it reads remote (local is nil)
 	many    backend.GetManyer  // b, when it reads several keys at once
 	setMany backend.SetManyer  // b, when it writes several keys at once
+	// discards: b keeps nothing (backend.Discarder), so that a version it
+	// cannot read back was never kept rather than invalidated.
+	discards bool
 	// pins is local, when it keeps values apart from its entries for as
 	// long as it lives (backend/simple's Pin): the generations of memoized
 	// functions live there, in memory (see generation).
@@ -589,6 +592,57 @@ type versionSet struct {
 	ns    []uint64
 	until int64         // Unix nanoseconds; 0: no key expires
 	mem   []*memVersion // by index of keys, those held in memory (nil: none)
+}
+
+// current reports whether the versions in vs, read earlier, are still
+// those of their keys: no invalidation since. Versions held in memory are
+// checked there; the others with one remote read, bounded by
+// Options.Timeout. A read that fails reports true: without the backend, no
+// invalidation can be seen, and the caller serves what it has (fail open).
+func (s *store) current(ctx context.Context, vs versionSet) bool {
+	if s.discards || len(vs.ns) != len(vs.keys) {
+		return true // nothing kept, or not read: nothing to compare with
+	}
+	var remote []int // indexes of vs.keys to read from the backend
+	for i, k := range vs.keys {
+		switch {
+		case i < len(vs.mem) && vs.mem[i] != nil:
+			if !vs.mem[i].is(vs.ns[i]) {
+				return false
+			}
+			continue
+		case s.local != nil || s.near != nil:
+			if v, ok := s.loadVersion(k, time.Time{}); ok {
+				if v.n != vs.ns[i] {
+					return false
+				}
+				continue
+			}
+			if s.local != nil {
+				return false // gone from memory: invalidated, or evicted
+			}
+		}
+		remote = append(remote, i)
+	}
+	if len(remote) == 0 {
+		return true
+	}
+	keys := make([]string, len(remote))
+	for j, i := range remote {
+		keys[j] = vs.keys[i]
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	raws, err := s.getRaw(ctx, keys)
+	if err != nil {
+		return true
+	}
+	for j, raw := range raws {
+		if v, ok := parseVersion(raw); !ok || v.n != vs.ns[remote[j]] {
+			return false
+		}
+	}
+	return true
 }
 
 // versions returns the current versions of tags, giving each tag without

@@ -472,6 +472,7 @@ func (st *runState) outcome() outcome {
 // miss runs the handler for a request the cache could not answer, once for
 // all the concurrent misses of its key.
 func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
+	rejoined := false
 	for {
 		call, leader := v.flight.join(st.f.key)
 		if leader {
@@ -486,6 +487,16 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
 		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
+			if !v.c.store.current(r.Context(), res.vs) {
+				// Invalidated while the leader's handler ran (a write):
+				// its response may predate it. Once, the waiters wait
+				// for a new run rather than each run the handler.
+				if !rejoined {
+					rejoined = true
+					continue
+				}
+				break
+			}
 			v.serve(w, r, res.snap, v.c.clock(), res.status())
 			return
 		}
@@ -559,6 +570,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		cancel()
 		if verr != nil {
 			v.failOpen(r, "view tag versions", verr)
+			vs = versionSet{} // not read: nothing to store or check under
 		}
 	}
 	// Without the backend, the response is served, and handed to the
@@ -670,7 +682,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	now := v.c.clock()
 	snap := v.newSnapshot(st, status, h, body, now)
-	res := viewResult{snap: snap, names: names}
+	res := viewResult{snap: snap, names: names, vs: vs}
 	if len(res.names) > maxSpecNames {
 		v.flight.release(st.call, viewResult{})
 		reason = reasonVaryNames

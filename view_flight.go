@@ -42,6 +42,11 @@ type viewResult struct {
 	variant string   // the leader's variant for names
 	retry   bool
 	stale   bool // snap is a stale entry, served while another process runs the handler
+	// vs are the versions the leader read before its handler ran, when it
+	// stores snap: a waiter serves snap only while they are current, so
+	// that a request that came after a write (and its invalidation) never
+	// gets a response made before it.
+	vs versionSet
 }
 
 // status is how a waiter served res.snap reports it.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -210,4 +211,25 @@ func TestHeadRefreshStoresNothingShared(t *testing.T) {
 	got, st := fetch(t, srv, http.MethodGet, "/page", "")
 	assert.Equal(t, "the full body", got, "a GET after a refreshing HEAD (%s)", st)
 	assert.Equal(t, "HIT", st)
+}
+
+// TestRefreshKeepsKeyFuncHeaders: a background refresh (stale-while-
+// revalidate, RefreshAhead) kept only the headers Vary names, so in a view
+// keyed by its KeyFunc on a header (a tenant) the refresh rendered the
+// default page and stored it under the tenant's key.
+func TestRefreshKeepsKeyFuncHeaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		ch := c.Cached(10*time.Second, StaleWhileRevalidate(time.Minute),
+			KeyFunc(func(r *http.Request) string { return r.URL.Path + "|" + r.Header.Get("X-Tenant") }),
+		)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "dashboard of %s", cmp(r.Header.Get("X-Tenant"), "default"))
+		}))
+		assert.Equal(t, "dashboard of acme", get(ch, "/dash", "X-Tenant", "acme").Body.String())
+		time.Sleep(15 * time.Second)
+		assert.Equal(t, "dashboard of acme", get(ch, "/dash", "X-Tenant", "acme").Body.String(), "stale, refreshed")
+		synctest.Wait()
+		assert.Equal(t, "dashboard of acme", get(ch, "/dash", "X-Tenant", "acme").Body.String(), "after the refresh")
+	})
 }

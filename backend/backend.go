@@ -127,6 +127,14 @@ type DeleteCounter interface {
 	DeleteCount(ctx context.Context, keys ...string) (int, error)
 }
 
+// Discarder is implemented by a backend that keeps nothing it is given
+// (backend/null): Discards reports true. A Cache in front of one then knows
+// that a key it wrote and cannot read back was never kept, not deleted by
+// another writer (an invalidation).
+type Discarder interface {
+	Discards() bool
+}
+
 // Stats is what a backend knows of itself. Fields a backend cannot know are
 // -1.
 type Stats struct {

@@ -65,6 +65,9 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return true, nil
 }
 
+// Discards reports true: the store keeps nothing (backend.Discarder).
+func (b *Store) Discards() bool { return true }
+
 // Delete does nothing.
 func (b *Store) Delete(ctx context.Context, keys ...string) error { return b.check(0) }
 
