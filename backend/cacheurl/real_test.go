@@ -51,7 +51,7 @@ func open(t *testing.T, raw string, want backend.Backend) backend.Backend {
 
 func TestOpenRedis(t *testing.T) {
 	addr := testutil.RedisAddr(t)
-	prefix := unique("cacheurl-test:")
+	prefix := unique("cacheurl-test:") + ":" // the Store appends the ':' otherwise
 	b := open(t, "redis://"+addr+"/2?prefix="+prefix+"&dial_timeout=1s&read_timeout=2&pool_size=4&max_retries=-1&client_name=cacheurl-test", &redisstore.Store{})
 	ctx := context.Background()
 	require.NoError(t, b.Set(ctx, "k", []byte("v"), time.Minute))

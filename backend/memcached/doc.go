@@ -38,12 +38,36 @@
 // namespaces, and other applications on the servers, are untouched; flush_all
 // is sent only with Options.FlushOnClear.
 //
-// Each process caches the generation for Options.GenerationTTL (default 1s):
-// after a Clear in one process, another may read entries from before the
-// Clear for up to that long, then converges. A process writing during that
-// window writes under the old generation, where nothing reads it after the
-// window. If memcached evicts the generation key, a new one is started from
-// the current time in nanoseconds: the namespace is then cleared, never
+// Each process caches the generation for Options.GenerationTTL (default 1s).
+// For up to that long after a Clear in another process (or after memcached
+// evicts the generation key and another process starts a new one), a process
+// that has not read the new generation yet still works in the old one: it
+// may read the old generation's entries, and what it writes then (Set, Add,
+// Incr) goes to the old generation, which nobody reads after the window: the
+// write is lost, as if it had been made before the Clear. A lost write never
+// undoes an invalidation: the caching package's tag versions are random
+// numbers, written with Add (or Set, when one is renewed), so a version lost
+// to the old generation only makes entries miss. Add may therefore
+// succeed in both generations (two processes may both take one of the
+// caching package's leases, and both compute). After the window every
+// process converges on the new generation.
+//
+// Deletes are never lost. Delete and DeleteCount do not trust the cached
+// generation: they read it first (one round trip more per call, not per
+// key) and delete under it, so that a delete made just after another
+// process's Clear removes what was written since; a delete under the old
+// generation alone would leave that entry valid until its TTL. When the
+// generation read differs from the one the process trusted, they delete
+// under that one too, for the processes still on it. The caching package
+// invalidates by deleting (InvalidateTags, InvalidatePath, ForgetAll,
+// InvalidateOnWrite delete version keys), so its invalidations reach the
+// current generation at once, for every process. A process still on an old
+// generation serves that generation's entries until its GenerationTTL runs
+// out, as after any Clear (from the generation the deleting process was on,
+// the keys are deleted too).
+//
+// If memcached evicts the generation key, a new one is started from the
+// current time in nanoseconds: the namespace is then cleared, never
 // resurrected.
 //
 // # Values and TTLs

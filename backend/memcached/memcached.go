@@ -58,9 +58,12 @@ type Options struct {
 	MaxItemSize int
 	// GenerationTTL is how long this process trusts the namespace
 	// generation it last read before reading it again: after another
-	// process's Clear, this one may serve entries from before the Clear
-	// for up to GenerationTTL. -1: read it on every call (one more round
-	// trip each). Default DefaultGenerationTTL (1s).
+	// process's Clear, this one may serve entries from before the Clear,
+	// and its Set, Add and Incr may go to the old generation (where they
+	// are lost), for up to GenerationTTL. Delete and DeleteCount never
+	// trust it: they read the generation first (one more round trip), so
+	// that no delete or invalidation is lost. -1: read it on every call
+	// (one more round trip each). Default DefaultGenerationTTL (1s).
 	GenerationTTL time.Duration
 	// FlushOnClear makes Clear send flush_all to every server, removing
 	// every item of every namespace and application on them, instead of
@@ -193,14 +196,41 @@ func stale(err error) bool {
 }
 
 // prefix returns the key prefix of the namespace's current generation,
-// reading it from memcached at most once per GenerationTTL. A missing
-// generation (never set, or evicted) is created with the current time in
-// nanoseconds, so that it never repeats an earlier one.
+// reading it from memcached at most once per GenerationTTL: reads and writes
+// may use a generation up to GenerationTTL old (see the package doc).
 func (s *Store) prefix() (string, error) {
-	now := time.Now()
-	if g := s.gen.Load(); g != nil && s.opts.GenerationTTL > 0 && now.Sub(g.readAt) < s.opts.GenerationTTL {
+	if g := s.gen.Load(); g != nil && s.opts.GenerationTTL > 0 && time.Since(g.readAt) < s.opts.GenerationTTL {
 		return g.prefix, nil
 	}
+	return s.readPrefix()
+}
+
+// deletePrefixes returns the prefixes a delete must remove its keys under:
+// the generation memcached holds now, read now whatever GenerationTTL says,
+// and the one this process trusted until then, if that differs. A delete
+// under an old generation alone would be lost: the new generation's entry,
+// written by a process that saw the Clear, would stay valid until its TTL
+// (an invalidation lost, as the caching package deletes tag versions). The
+// old generation is kept in the list so that processes still trusting it,
+// as this one did, stop serving the key too.
+func (s *Store) deletePrefixes() ([]string, error) {
+	old := s.gen.Load()
+	p, err := s.readPrefix()
+	if err != nil {
+		return nil, err
+	}
+	if old != nil && old.prefix != p {
+		return []string{p, old.prefix}, nil
+	}
+	return []string{p}, nil
+}
+
+// readPrefix reads the namespace's generation from memcached and returns
+// its key prefix. A missing generation (never set, or evicted) is created
+// with the current time in nanoseconds, so that it never repeats an earlier
+// one.
+func (s *Store) readPrefix() (string, error) {
+	now := time.Now()
 	for range 3 {
 		it, err := s.client.Get(s.genKey)
 		if stale(err) {
@@ -233,10 +263,21 @@ func freshGeneration() []byte {
 	return strconv.AppendInt(nil, time.Now().UnixNano(), 10)
 }
 
-func (s *Store) setGeneration(n uint64, now time.Time) string {
-	g := &generation{prefix: s.opts.Namespace + ":" + strconv.FormatUint(n, 10) + ":", readAt: now}
-	s.gen.Store(g)
-	return g.prefix
+// setGeneration records generation n, read at readAt (taken before the
+// read was sent), and returns its prefix. A generation read earlier than the
+// one recorded does not replace it: a slow read that started before a Clear
+// of this process would otherwise bring back the generation it cleared.
+func (s *Store) setGeneration(n uint64, readAt time.Time) string {
+	g := &generation{prefix: s.opts.Namespace + ":" + strconv.FormatUint(n, 10) + ":", readAt: readAt}
+	for {
+		old := s.gen.Load()
+		if old != nil && old.readAt.After(readAt) {
+			return g.prefix
+		}
+		if s.gen.CompareAndSwap(old, g) {
+			return g.prefix
+		}
+	}
 }
 
 func (s *Store) key(key string) (string, error) {
@@ -363,7 +404,8 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return err == nil, wrap(err)
 }
 
-// Delete removes the keys, one round trip each.
+// Delete removes the keys, one round trip each, after reading the
+// namespace's generation (one round trip more; see DeleteCount).
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	_, err := s.DeleteCount(ctx, keys...)
 	return err
@@ -372,6 +414,13 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held an entry: those the server deleted rather than reported missing
 // (backend.DeleteCounter).
+//
+// Unlike the other calls it does not trust the generation this process
+// read within Options.GenerationTTL: it reads it again first, so that a
+// delete made just after another process's Clear removes the entries
+// written since, and also deletes under the generation it trusted until
+// then, if that one was older, for the processes still on it. The count is
+// of the current generation's entries.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if err := s.start(ctx); err != nil {
 		return 0, err
@@ -379,10 +428,25 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
-	p, err := s.prefix()
+	ps, err := s.deletePrefixes()
 	if err != nil {
 		return 0, err
 	}
+	n, err := s.deleteUnder(ps[0], keys)
+	if err != nil {
+		return n, err
+	}
+	if len(ps) > 1 {
+		// Best effort: nothing reads the old generation once GenerationTTL
+		// has passed, and the keys are gone from the current one.
+		_, _ = s.deleteUnder(ps[1], keys)
+	}
+	return n, nil
+}
+
+// deleteUnder deletes keys under the generation prefix p and returns how
+// many held an entry.
+func (s *Store) deleteUnder(p string, keys []string) (int, error) {
 	n := 0
 	for _, k := range keys {
 		err := s.client.Delete(storeKey(p, k))

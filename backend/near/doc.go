@@ -26,11 +26,17 @@
 //
 // # Guarantees
 //
-//   - Bounded age. A value served from memory was the remote store's value
+//   - Bounded age. A value served from memory was the remote store's answer
 //     at some moment less than MaxStale (default 1s) before it is served,
 //     counted from the start of the remote read that fetched it, whatever
-//     happens to the news: this is the whole bound on memcached, and the
-//     bound on Redis while a lost connection is not yet noticed.
+//     happens to the news: this is the bound on Redis while a lost
+//     connection is not yet noticed, and on memcached the whole bound but
+//     for a Clear. After another process's Clear, the memcached store itself
+//     answers from the generation before it for up to its
+//     Options.GenerationTTL (default 1s; see its package doc), and memory
+//     keeps such an answer for MaxStale more: a value of the generation
+//     before the Clear may be served until GenerationTTL plus MaxStale after
+//     it (2s with the defaults).
 //   - Own writes. Once a write made through the Store returns (Set, Add,
 //     Delete, SetMany, Incr, Clear: so the Cache's Set, Delete,
 //     InvalidateTags, InvalidatePath, ForgetAll and Clear), successfully or

@@ -28,7 +28,9 @@ type Options struct {
 	// counted from the moment the remote read that fetched it began: past
 	// it the value is read from the remote store again, whatever happened
 	// to the invalidations. It is the whole staleness bound on a remote
-	// store that sends no invalidations (memcached). Default
+	// store that sends no invalidations (memcached), except after another
+	// process's Clear on memcached: GenerationTTL plus MaxStale (see the
+	// package doc). Default
 	// DefaultMaxStale (1s). Negative is an error.
 	MaxStale time.Duration
 	// Clock returns the current time; tests inject a fake one to move

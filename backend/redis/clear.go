@@ -10,8 +10,10 @@ import (
 // UNLINK round trip removes.
 const clearBatch = 1000
 
-// Clear deletes every key under the Store's prefix, and nothing else: SCAN
-// MATCH prefix* in batches, each batch removed with UNLINK, or DEL (see
+// Clear deletes every key under the Store's prefix, and nothing else: no
+// key of a Store whose prefix is a sibling of this one (see Prefix in the
+// package doc; a nested prefix's keys are under this one's). SCAN MATCH
+// prefix* in batches, each batch removed with UNLINK, or DEL (see
 // Options.DeleteWithDEL); on a Cluster: on every master, concurrently, with
 // one UNLINK per key in one pipeline per batch, since one UNLINK cannot span
 // hash slots. It never uses KEYS. With
@@ -83,6 +85,27 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, pe
 	}
 	_, err := pipe.Exec(ctx)
 	return err
+}
+
+// prefixEnd ends every Store's prefix, so that a prefix is the start of
+// another only where one of the other's ':'-separated segments ends: "t-1"
+// and "t-10" become "t-1:" and "t-10:", apart; only a nested prefix ("app:"
+// in "app:v2:") still lies under another (see the package doc).
+const prefixEnd = ':'
+
+// keyPrefix returns the prefix a Store uses for Options.Prefix p:
+// DefaultPrefix for "", else p ending with prefixEnd (appended if missing).
+// Without it Clear, which deletes every key that starts with the prefix,
+// would delete the keys of every prefix that merely extends it ("t-1"
+// clearing "t-10"), and t-1's key "0x" would be t-10's key "x".
+func keyPrefix(p string) string {
+	switch {
+	case p == "":
+		return DefaultPrefix
+	case p[len(p)-1] != prefixEnd:
+		return p + string(prefixEnd)
+	}
+	return p
 }
 
 // globEscape escapes the characters that SCAN's MATCH pattern treats

@@ -44,11 +44,27 @@
 // timeout. A call is also bounded by its context. A client passed as
 // Options.Client is used as configured.
 //
-// Every key is stored as Options.Prefix (default "caching:") followed by the
-// key. The prefix is the Store's namespace: two backends with different
-// prefixes share a server without seeing each other's keys, and Clear
-// deletes the prefix's keys only, with SCAN and UNLINK in batches (never
-// KEYS; FLUSHDB only with Options.ClearFlushesDB).
+// # Prefix
+//
+// Every key is stored as the Store's prefix followed by the key. The prefix
+// is Options.Prefix (default "caching:") ending with ':', which is appended
+// when missing: Prefix "myapp" stores "myapp:k" (Store.Prefix says which).
+// The prefix is the Store's namespace, and Clear deletes every key that
+// starts with it, with SCAN and UNLINK in batches (never KEYS; FLUSHDB only
+// with Options.ClearFlushesDB).
+//
+// Two Stores whose prefixes are siblings, neither starting with the other,
+// share a server without seeing each other's keys: no Get, Set, Delete or
+// Clear of one touches a key of the other. The ':' makes siblings of
+// prefixes that, as written, start one with the other: "t-1" and "t-10"
+// are "t-1:" and "t-10:", and Clear of the first leaves the second's keys
+// alone. A prefix nested in another, one whole ':' segment or more longer
+// ("app:" and "app:v2:"), is not apart from it: the outer Store's Clear
+// deletes the inner one's keys as well, and the outer Store's key "v2:k" is
+// the inner's key "k" (the caching package's keys start with a one-letter
+// kind and '/', so between two Caches without a KeyPrefix only Clear
+// reaches across). Give caches that must stay apart sibling prefixes
+// ("app:v1:" and "app:v2:"), or one database each.
 //
 // # Commands
 //

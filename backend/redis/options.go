@@ -65,6 +65,9 @@ type Options struct {
 	// deletes and that keeps two backends on one server apart. Default
 	// DefaultPrefix ("caching:"). A prefix holding a Redis Cluster hash tag,
 	// such as "{myapp}:", puts every key in one slot (see the package doc).
+	// A ':' is appended to a prefix that does not end with one, so that no
+	// two prefixes overlap unless one is nested in the other ("t-1" and
+	// "t-10" never do; "app:" holds "app:v2:", see the package doc).
 	Prefix string
 
 	// DialTimeout bounds one connection attempt of a client the Store

@@ -74,10 +74,7 @@ func New(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := opts.Prefix
-	if prefix == "" {
-		prefix = DefaultPrefix
-	}
+	prefix := keyPrefix(opts.Prefix)
 	b := &Store{
 		client: client,
 		owned:  owned,
@@ -111,7 +108,8 @@ func Must(opts Options) *Store {
 // Store's connections.
 func (b *Store) Client() redis.UniversalClient { return b.client }
 
-// Prefix returns the namespace prepended to every key.
+// Prefix returns the namespace prepended to every key: Options.Prefix, with
+// a ':' appended if it did not end with one, or DefaultPrefix.
 func (b *Store) Prefix() string { return b.prefix }
 
 // fail wraps err from operation op: go-redis's ErrClosed becomes
