@@ -32,12 +32,20 @@ type redisFields struct {
 	maxIdleTime                           *time.Duration
 }
 
+// apply sets the fields. go-redis lets at most PoolSize callers hold a
+// connection at once (a checkout takes a turn from a semaphore of PoolSize
+// turns, and waits PoolTimeout for one), so PoolSize must be the whole
+// Size+MaxOverflow: with PoolSize = Size the overflow was never opened.
+// MaxIdleConns = Size closes a connection returned while Size are idle,
+// which is what makes the ones beyond Size an overflow. MaxActiveConns =
+// Size+MaxOverflow too: go-redis checks it when it dials, a second bound on
+// what the turns already bound.
 func (f redisFields) apply(c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	r := c.Resolved()
-	*f.poolSize = r.Size
+	*f.poolSize = c.MaxOpen()
 	*f.maxIdle = r.Size
 	*f.minIdle = r.MinIdle
 	*f.maxActive = c.MaxOpen()
@@ -49,11 +57,12 @@ func (f redisFields) apply(c Config) error {
 }
 
 // ApplyRedis validates c and applies it to go-redis options: PoolSize and
-// MaxIdleConns = Size, MaxActiveConns = Size+MaxOverflow, MinIdleConns =
-// MinIdle, PoolTimeout = Timeout, ConnMaxLifetime = Recycle,
-// ConnMaxLifetimeJitter = RecycleJitter, ConnMaxIdleTime = IdleTimeout.
-// PrePing is not mapped: go-redis checks a pooled connection's socket on
-// checkout already.
+// MaxActiveConns = Size+MaxOverflow (go-redis hands out at most PoolSize
+// connections at once), MaxIdleConns = Size (a connection returned while
+// Size are idle is closed: the overflow), MinIdleConns = MinIdle,
+// PoolTimeout = Timeout, ConnMaxLifetime = Recycle, ConnMaxLifetimeJitter =
+// RecycleJitter, ConnMaxIdleTime = IdleTimeout. PrePing is not mapped:
+// go-redis checks a pooled connection's socket on checkout already.
 func ApplyRedis(o *redis.Options, c Config) error {
 	return redisFields{&o.PoolSize, &o.MinIdleConns, &o.MaxIdleConns, &o.MaxActiveConns,
 		&o.PoolTimeout, &o.ConnMaxLifetime, &o.ConnMaxLifetimeJitter, &o.ConnMaxIdleTime}.apply(c)

@@ -70,7 +70,9 @@ func TestApplyRedis(t *testing.T) {
 	cfg := pool.Config{Size: 8, MaxOverflow: 2, Timeout: 2 * time.Second, Recycle: time.Hour, RecycleJitter: time.Minute, IdleTimeout: 5 * time.Minute, MinIdle: 2}
 	check := func(t *testing.T, size, maxIdle, minIdle, maxActive int, timeout, life, jitter, idle time.Duration) {
 		t.Helper()
-		assert.Equal(t, []any{8, 8, 2, 10, 2 * time.Second, time.Hour, time.Minute, 5 * time.Minute},
+		// PoolSize is Size+MaxOverflow: go-redis hands out at most PoolSize
+		// connections at once. MaxIdleConns = Size closes the overflow.
+		assert.Equal(t, []any{10, 8, 2, 10, 2 * time.Second, time.Hour, time.Minute, 5 * time.Minute},
 			[]any{size, maxIdle, minIdle, maxActive, timeout, life, jitter, idle})
 	}
 	t.Run("Options", func(t *testing.T) {

@@ -74,6 +74,9 @@ type DB struct {
 	queries, slowQueries, timeouts            atomic.Int64
 	opened, connectErrors, prePings           atomic.Int64
 	closedRecycle, closedPrePing, closedOther atomic.Int64
+	// reportedOther is the highest closed{reason="other"} Stats has
+	// reported: see otherClosed for why it is kept.
+	reportedOther atomic.Int64
 }
 
 // OpenDB opens a pool over the driver connector dc (pgx: stdlib.GetConnector(cfg); any

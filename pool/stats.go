@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,7 +45,9 @@ type Stats struct {
 	// while Size were idle: overflow), "idle_timeout", "lifetime"
 	// (database/sql's own limit), "recycle" (the jittered Recycle),
 	// "pre_ping" (found dead by PrePing), "other" (broken, or the pool was
-	// closed); Redis reports "stale".
+	// closed); Redis reports "stale". Each count only grows (they are
+	// exported as Prometheus counters); "other" may lag a close still in
+	// progress.
 	Closed map[string]int64 `json:"closed,omitempty"`
 	// PrePings counts the pings PrePing sent.
 	PrePings int64 `json:"pre_pings,omitempty"`
@@ -96,23 +99,48 @@ func limits(s *Stats, c Config) {
 // Stats returns the pool's state and history. It is safe for concurrent use.
 // It shadows (*sql.DB).Stats, still available as db.DB.Stats().
 func (db *DB) Stats() Stats {
+	// closedOther is read before database/sql's counters: see otherClosed.
+	closedOther := db.closedOther.Load()
 	d := db.DB.Stats()
 	s := Stats{Kind: "sql", Open: d.OpenConnections, InUse: d.InUse, Idle: d.Idle,
 		Waits: d.WaitCount, WaitTimeMS: ms(d.WaitDuration), Timeouts: db.timeouts.Load(),
 		Opened: db.opened.Load(), ConnectErrors: db.connectErrors.Load(), PrePings: db.prePings.Load(),
 		Queries: db.queries.Load(), SlowQueries: db.slowQueries.Load()}
 	limits(&s, db.cfg)
-	other := db.closedOther.Load() - d.MaxIdleClosed - d.MaxIdleTimeClosed - d.MaxLifetimeClosed
 	s.Closed = map[string]int64{
 		"max_idle":     d.MaxIdleClosed,
 		"idle_timeout": d.MaxIdleTimeClosed,
 		"lifetime":     d.MaxLifetimeClosed,
 		"recycle":      db.closedRecycle.Load(),
 		"pre_ping":     db.closedPrePing.Load(),
-		"other":        max(0, other),
+		"other":        db.otherClosed(closedOther, d),
 	}
 	s.fill()
 	return s
+}
+
+// otherClosed returns closed{reason="other"}: the closes our conn counted
+// in closedOther that database/sql does not count under a reason of its own.
+// Only database/sql knows why it closes a connection, so "other" is a
+// difference, and one that lags: database/sql raises its counter under its
+// lock and closes the connection after, and only then does closedOther
+// rise. A snapshot between the two reads "other" too low and the next one
+// reads it right again: reported as is, the counter went back and forth,
+// which Prometheus takes for resets.
+//
+// Read before d, closedOther holds no close for one of database/sql's
+// reasons that d does not count already, so the difference never exceeds
+// the true count; it falls short by the closes in flight. The highest
+// difference seen is reported: it never decreases, never exceeds the truth,
+// and is exact once no close is in flight.
+func (db *DB) otherClosed(closedOther int64, d sql.DBStats) int64 {
+	seen := closedOther - d.MaxIdleClosed - d.MaxIdleTimeClosed - d.MaxLifetimeClosed
+	for {
+		high := db.reportedOther.Load()
+		if seen <= high || db.reportedOther.CompareAndSwap(high, seen) {
+			return max(high, seen)
+		}
+	}
 }
 
 // RedisPooler is what go-redis clients (*redis.Client, *redis.ClusterClient,

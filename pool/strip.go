@@ -6,13 +6,28 @@ import (
 )
 
 // Strip returns the SQL statement q fit for a log: every literal (strings
-// '...' with doubled-quote escapes, E'...' with backslash escapes, B'...'/X'...'
-// bit and hex strings, $tag$...$tag$ dollar-quoted strings, and numbers) is
-// replaced by '?', comments are removed, runs of white space become one
-// space, and the result is cut to max bytes (on a UTF-8 boundary, with "…"
-// appended) when max > 0. Identifiers, keywords, double-quoted names and
-// $1-style placeholders are kept. An unterminated literal or comment runs to
-// the end of q. Strip is safe for concurrent use and never panics.
+// '...' with doubled-quote escapes, E'...' with backslash escapes,
+// B'...'/X'...'/N'...' bit, hex and national strings, $tag$...$tag$
+// dollar-quoted strings, and numbers) is replaced by '?', comments are
+// removed, runs of white space become one space, and the result is cut to
+// max bytes (on a UTF-8 boundary, with "…" appended) when max > 0.
+// Identifiers, keywords, double-quoted names and $1-style placeholders are
+// kept. An unterminated literal or comment runs to the end of q.
+//
+// Strip does not know the dialect. A '...' literal holding a backslash
+// before a quote ends at that quote in standard SQL (and in PostgreSQL by
+// default) but not in MySQL, or in PostgreSQL with
+// standard_conforming_strings off; when the two readings disagree, the
+// literal is taken to run to the end of q, so that no reading leaks part of
+// one: WHERE b = 'it\'s secret' AND a = 1 becomes WHERE b = ?.
+//
+// Text in double quotes is kept as a name: it is one in standard SQL,
+// PostgreSQL and SQLite. MySQL, unless its sql_mode has ANSI_QUOTES, reads
+// "..." as a string literal, and Strip keeps it all the same: under MySQL,
+// write literals in single quotes or, better, pass them as arguments, or
+// they reach the slow-query log.
+//
+// Strip is safe for concurrent use and never panics.
 func Strip(q string, max int) string {
 	var b strings.Builder
 	b.Grow(min(len(q), max+8))
@@ -45,13 +60,13 @@ func Strip(q string, max int) string {
 			i = skipBlockComment(q, i)
 			space = true
 		case c == '\'':
-			i = skipQuoted(q, i+1, false)
+			i = skipPlainQuoted(q, i+1)
 			emit("?")
 		case (c == 'E' || c == 'e') && i+1 < len(q) && q[i+1] == '\'' && !identBefore(q, i):
 			i = skipQuoted(q, i+2, true)
 			emit("?")
 		case (c == 'B' || c == 'b' || c == 'X' || c == 'x' || c == 'N' || c == 'n') && i+1 < len(q) && q[i+1] == '\'' && !identBefore(q, i):
-			i = skipQuoted(q, i+2, false)
+			i = skipPlainQuoted(q, i+2)
 			emit("?")
 		case c == '"':
 			j := i + 1
@@ -125,6 +140,25 @@ func identBefore(q string, i int) bool {
 	// '?' counts as part of a word: it is what a number became, so that
 	// stripping a stripped statement changes nothing.
 	return i > 0 && (isIdent(q[i-1]) || q[i-1] == '$' || q[i-1] == '?')
+}
+
+// skipPlainQuoted returns the index after a '...' literal whose body starts
+// at i, read without knowing the dialect. Standard SQL (and PostgreSQL with
+// standard_conforming_strings on, its default) ends 'C:\' at its second
+// quote; MySQL, and PostgreSQL with it off, read \' as an escaped quote and
+// go on. When the two readings end the literal at different quotes, every
+// quote after it pairs differently in each, so that whichever reading is
+// followed, text the other one holds in a literal may come out as code:
+// 'it\'s hunter2' leaked "s hunter2" under the standard reading, and
+// 'C:\' AND pw = 'hunter2' would leak "hunter2" under the backslash one.
+// So a literal the readings disagree on is taken to run to the end of q:
+// the rest of the statement is dropped, which is the safe error.
+func skipPlainQuoted(q string, i int) int {
+	end := skipQuoted(q, i, false)
+	if skipQuoted(q, i, true) != end {
+		return len(q)
+	}
+	return end
 }
 
 // skipQuoted returns the index after the quote that closes a '...' literal

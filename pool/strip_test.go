@@ -27,6 +27,20 @@ func TestStrip(t *testing.T) {
 		{"SELECT 'unterminated", "SELECT ?"},
 		{"SELECT /* unterminated", "SELECT"},
 		{"SELECT ARRAY[1,2,3]", "SELECT ARRAY[?,?,?]"},
+		// A backslash before a quote: MySQL (and PostgreSQL with
+		// standard_conforming_strings off) escape the quote, standard SQL
+		// ends the literal there. Either reading could leak what the other
+		// holds in a literal, so the rest of the statement goes.
+		{`SELECT * FROM u WHERE pw = 'it\'s hunter2 my password' AND id = 7`, "SELECT * FROM u WHERE pw = ?"},
+		{`SELECT * FROM u WHERE dir = 'C:\' AND pw = 'hunter2'`, "SELECT * FROM u WHERE dir = ?"},
+		{`SELECT N'it\'s hunter2', 1`, "SELECT ?"},
+		{`SELECT 'a\\', 'b\\\'c' FROM t`, "SELECT ?, ?"},
+		{`SELECT 'a\\' FROM t WHERE b = 'c'`, "SELECT ? FROM t WHERE b = ?"},
+		{`SELECT 'no escape \n here', 2`, "SELECT ?, ?"},
+		// Double quotes enclose names (standard SQL, PostgreSQL, SQLite);
+		// Strip keeps them, which under MySQL without ANSI_QUOTES keeps a
+		// "..." string literal too: documented on Strip.
+		{`SELECT "users"."email" FROM "users"`, `SELECT "users"."email" FROM "users"`},
 		{"SELECT a::int8 FROM ünïcode_t WHERE x>=-3", "SELECT a::int8 FROM ünïcode_t WHERE x>=-?"},
 		{"", ""},
 	} {
@@ -44,7 +58,8 @@ func TestStripTruncates(t *testing.T) {
 }
 
 func FuzzStrip(f *testing.F) {
-	for _, s := range []string{"SELECT 1", "SELECT 'a''b' -- c", `E'\''`, "$a$ $a", "/* /* */", `"x""y"`, "1e+5x", "$1 $$", "é'ü'"} {
+	for _, s := range []string{"SELECT 1", "SELECT 'a''b' -- c", `E'\''`, "$a$ $a", "/* /* */", `"x""y"`, "1e+5x", "$1 $$", "é'ü'",
+		`'it\'s' x 'y'`, `'C:\' 'z'`} {
 		f.Add(s, "secretvalue")
 	}
 	f.Fuzz(func(t *testing.T, q, secret string) {
@@ -58,11 +73,15 @@ func FuzzStrip(f *testing.F) {
 		if cut := pool.Strip(q, 16); len(cut) > 16+len("…") {
 			t.Fatalf("Strip(%q, 16) = %q: longer than the limit", q, cut)
 		}
-		// A literal's content never survives, wherever the literal is put.
+		// A literal's content never survives, wherever the literal is put,
+		// whichever the dialect.
 		if len(secret) < 4 || strings.ContainsAny(secret, "'\\") || strings.Contains(q, secret) {
 			return
 		}
-		for _, lit := range []string{"'" + secret + "'", "E'" + secret + "'", "$q$" + secret + "$q$"} {
+		for _, lit := range []string{"'" + secret + "'", "E'" + secret + "'", "$q$" + secret + "$q$",
+			// A backslash before a quote: the secret is in a literal in
+			// MySQL's reading of the first, in standard SQL's of the second.
+			`'it\'s ` + secret + "'", `'C:\' AND d = '` + secret + "'"} {
 			stmt := "SELECT a FROM t WHERE b = " + lit + " AND c = 1"
 			if out := pool.Strip(stmt, 0); strings.Contains(out, secret) {
 				t.Fatalf("Strip(%q) = %q: the literal leaked", stmt, out)
