@@ -184,6 +184,8 @@ func TestCatalog(t *testing.T) {
 				t.Run("admin", func(t *testing.T) { testAdmin(t, c) })
 				t.Run("orders and reports are enqueued", func(t *testing.T) { testEnqueue(t, c) })
 				t.Run("storefront", func(t *testing.T) { testStorefront(t, c) })
+				t.Run("a product has one cached path", func(t *testing.T) { testProductAliases(t, c) })
+				t.Run("parameters do not fill the cache", func(t *testing.T) { testParameterFlood(t, c) })
 			})
 		}
 	}
@@ -206,9 +208,10 @@ func testListCached(t *testing.T, c *client) {
 	assert.Equal(t, "HIT", c.get("/products?per_page=10&page=2", http.StatusOK).header.Get("X-Cache"))
 	assert.Equal(t, before, c.queries(), "a cached list read ran SQL")
 
-	// Another page is another entry; per_page is capped at 100.
+	// Another page is another entry; per_page goes up to 100 (past it, a
+	// 400: see testBadInput).
 	assert.Equal(t, "MISS", c.get("/products?page=3&per_page=10", http.StatusOK).header.Get("X-Cache"))
-	c.get("/products?per_page=1000", http.StatusOK).json(t, &page)
+	c.get("/products?per_page=100", http.StatusOK).json(t, &page)
 	assert.Equal(t, 100, page.PerPage)
 	assert.Len(t, page.Products, 100)
 }
@@ -316,6 +319,20 @@ func testBadInput(t *testing.T, c *client) {
 		{"negative page", "GET", "/products?page=-1", ""},
 		{"non-numeric page", "GET", "/products?page=two", ""},
 		{"zero per_page", "GET", "/products?per_page=0", ""},
+		// Each of these was a page of its own in the cache, clamped or
+		// read as another spelling of one it already had.
+		{"per_page over the maximum", "GET", "/products?per_page=101", ""},
+		{"zero-padded page", "GET", "/products?page=02", ""},
+		{"signed per_page", "GET", "/products?per_page=+10", ""},
+		{"page given twice", "GET", "/products?page=2&page=3", ""},
+		{"malformed query string", "GET", "/products?page=2&x=%zz", ""},
+		{"semicolon in the query string", "GET", "/products?page=2;x=1", ""},
+		{"zero-padded product id", "GET", "/products/042", ""},
+		{"signed product id", "GET", "/products/+42", ""},
+		{"escaped product id", "GET", "/products/%34%32", ""},
+		{"zero-padded id update", "PUT", "/products/042", `{"price": 1}`},
+		{"zero-padded id delete", "DELETE", "/products/042", ""},
+		{"zero-padded user id", "GET", "/api/stats/07", ""},
 		{"unknown period", "GET", "/api/stats/1?period=daily", ""},
 		{"non-numeric user id", "GET", "/api/stats/bob", ""},
 		{"malformed JSON create", "POST", "/products", `{"name": "x",`},
@@ -453,5 +470,110 @@ func testAdmin(t *testing.T, c *client) {
 		assert.Equal(t, http.StatusForbidden, r.status, h)
 		assert.Equal(t, "application/json", r.header.Get("Content-Type"), h)
 		assert.NotContains(t, string(r.body), "sql_queries", h)
+	}
+}
+
+// testProductAliases: GET /products/042 and /products/+42 were answered as
+// /products/42 and cached under keys of their own, which the write to
+// /products/42 did not drop: after an update they showed the old price,
+// X-Cache: HIT, for the TTL. An id now has one spelling (any other is a
+// 400, never stored), and a write drops every cached response of the
+// product's path, whatever query string or coding it was read with.
+func testProductAliases(t *testing.T, c *client) {
+	aliases := []string{"/products/042", "/products/+42", "/products/0042", "/products/%34%32"}
+	reads := []struct{ path, encoding string }{
+		{"/products/42", ""}, {"/products/42?ref=mail", ""}, {"/products/42", "gzip"}, {"/products/42", "br"},
+	}
+	var old Product
+	c.get("/products/42", http.StatusOK).json(t, &old)
+	read := func(path, encoding string) response {
+		if encoding == "" {
+			return c.do("GET", path, "")
+		}
+		return c.do("GET", path, "", "Accept-Encoding: "+encoding)
+	}
+	for _, p := range aliases {
+		read(p, "") // cached, once, if the alias is answered
+	}
+	for _, rd := range reads {
+		read(rd.path, rd.encoding)
+	}
+
+	newPrice := old.Price + 1
+	r := c.do("PUT", "/products/42", fmt.Sprintf(`{"price": %v}`, newPrice))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	for _, p := range aliases {
+		r := c.do("GET", p, "")
+		assert.Equal(t, http.StatusBadRequest, r.status, "%s: %s", p, r.body)
+		assert.NotEqual(t, "HIT", r.header.Get("X-Cache"), p)
+		if r.status == http.StatusOK {
+			var p2 Product
+			r.json(t, &p2)
+			assert.Equal(t, newPrice, p2.Price, "%s shows the price before the update", p)
+		}
+	}
+	for _, rd := range reads {
+		r := read(rd.path, rd.encoding)
+		require.Equal(t, http.StatusOK, r.status, "%s %q", rd.path, rd.encoding)
+		var p Product
+		r.json(t, &p)
+		assert.Equal(t, newPrice, p.Price, "%s %q shows the price before the update", rd.path, rd.encoding)
+	}
+	// Cached again, then deleted: no spelling shows the product any more.
+	for _, rd := range reads {
+		read(rd.path, rd.encoding)
+	}
+	require.Equal(t, http.StatusNoContent, c.do("DELETE", "/products/42", "").status)
+	for _, rd := range reads {
+		assert.Equal(t, http.StatusNotFound, read(rd.path, rd.encoding).status, "%s %q", rd.path, rd.encoding)
+	}
+	for _, p := range aliases {
+		assert.NotEqual(t, http.StatusOK, c.do("GET", p, "").status, p)
+	}
+}
+
+// testParameterFlood: requests that differ from a page only in what its
+// handler does not read, or in how a number is spelled, each added an
+// entry to the cache (600 of them took it from 137 entries to 1138): a
+// junk parameter, another per_page past 100 (clamped to 100), another
+// zero-padded id, another page past the last (an empty page). Now a
+// parameter the handler does not read shares the page's entry, and the
+// rest are 400 or 404, which the cache does not store.
+func testParameterFlood(t *testing.T, c *client) {
+	pages := []string{"/products?page=2&per_page=10", "/products/1", "/?page=2"}
+	for _, p := range pages {
+		c.get(p, http.StatusOK) // cached
+	}
+	before := c.svc.Cache.Stats().Entries // -1 where the backend does not count
+	const n = 40
+	for i := range n {
+		for _, p := range []string{
+			fmt.Sprintf("/products?page=2&per_page=10&junk=%d", i),
+			fmt.Sprintf("/products/1?x=%d", i),
+			fmt.Sprintf("/?page=2&utm_source=%d", i),
+		} {
+			assert.Equal(t, "HIT", c.get(p, http.StatusOK).header.Get("X-Cache"), p)
+		}
+		for _, tc := range []struct {
+			path   string
+			status int
+		}{
+			{fmt.Sprintf("/products?per_page=%d", maxPerPage+1+i), http.StatusBadRequest},
+			{"/products/" + strings.Repeat("0", i+1) + "1", http.StatusBadRequest},
+			{fmt.Sprintf("/products?page=2&junk=%%zz%d", i), http.StatusBadRequest},
+			{fmt.Sprintf("/products?page=2&junk=1;%d", i), http.StatusBadRequest},
+			{fmt.Sprintf("/?page=2&junk=%%zz%d", i), http.StatusBadRequest},
+			{fmt.Sprintf("/products?page=%d", 1000+i), http.StatusNotFound},
+			{fmt.Sprintf("/products?page=%d&per_page=100", 1000+i), http.StatusNotFound},
+			{fmt.Sprintf("/?page=%d", 1000+i), http.StatusNotFound},
+		} {
+			r := c.do("GET", tc.path, "")
+			assert.Equal(t, tc.status, r.status, tc.path)
+			assert.NotEqual(t, "HIT", r.header.Get("X-Cache"), tc.path)
+		}
+	}
+	if before >= 0 {
+		assert.LessOrEqual(t, c.svc.Cache.Stats().Entries-before, int64(2),
+			"%d requests for variants of %d pages added entries", 11*n, len(pages))
 	}
 }

@@ -40,7 +40,19 @@ const (
 	// write: after a deploy, the cache is cold while users browse, and the
 	// first request of each page is a miss unless the cache was warmed.
 	compareReadsFirst = 200
+	// workloadMinSeed is the fewest products for which every page the
+	// workload reads exists (ten pages of 50): a page past the last is a
+	// 404, a failed request.
+	workloadMinSeed = 10 * 50
 )
+
+// checkWorkloadSeed refuses a seed too small for the workload.
+func checkWorkloadSeed(seed int) error {
+	if seed < workloadMinSeed {
+		return fmt.Errorf("-seed is %d; the workload reads ten pages of 50 products: want %d or more", seed, workloadMinSeed)
+	}
+	return nil
+}
 
 // workItem is one request of the workload.
 type workItem struct {
@@ -106,6 +118,9 @@ type compareResult struct {
 // runCompare runs the workload with caching off and on and writes the table
 // to out.
 func runCompare(ctx context.Context, out io.Writer, seed int) error {
+	if err := checkWorkloadSeed(seed); err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "catalog-compare-")
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"testing"
 
@@ -14,14 +15,16 @@ import (
 // TestCompare runs the start of the -compare workload both ways: no request
 // fails, caching saves SQL queries, and compression saves bytes.
 func TestCompare(t *testing.T) {
+	// A catalog too small for the workload's pages would fail requests.
+	require.ErrorContains(t, runCompare(context.Background(), io.Discard, workloadMinSeed-1), "-seed")
 	items := workload()[:400]
 	dir := t.TempDir()
-	off, err := compareOnce(context.Background(), filepath.Join(dir, "off.db"), "null://", 300, items, false)
+	off, err := compareOnce(context.Background(), filepath.Join(dir, "off.db"), "null://", workloadMinSeed, items, false)
 	require.NoError(t, err)
-	on, err := compareOnce(context.Background(), filepath.Join(dir, "on.db"), "simple://", 300, items, false)
+	on, err := compareOnce(context.Background(), filepath.Join(dir, "on.db"), "simple://", workloadMinSeed, items, false)
 	require.NoError(t, err)
 
-	warm, err := compareOnce(context.Background(), filepath.Join(dir, "warm.db"), "simple://", 300, items, true)
+	warm, err := compareOnce(context.Background(), filepath.Join(dir, "warm.db"), "simple://", workloadMinSeed, items, true)
 	require.NoError(t, err)
 
 	for _, r := range []compareResult{off, on, warm} {

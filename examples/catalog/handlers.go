@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ const (
 const (
 	defaultPerPage = 20
 	maxPerPage     = 100
+	// maxPage bounds the page number before any SQL runs (its offset
+	// stays far from int64's range); a page past the last is a 404.
+	maxPage = 1 << 30
 )
 
 // Input bounds: outside them the API answers 400, before any SQL runs.
@@ -93,23 +97,40 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 // compressed twice.
 func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// Only 200 responses are stored (a 404 or 400 never is), and X-Cache
-	// tells HIT, MISS or STALE. The list's key holds the canonical query
-	// string, so ?page=2&per_page=10 and ?per_page=10&page=2 share an entry;
-	// every page carries the tag "products", so one InvalidateTags makes all
-	// of them stale.
+	// tells HIT, MISS or STALE. Every page carries the tag "products", so
+	// one InvalidateTags makes all of them stale.
+	//
+	// A key holds only what the handler reads, each in the one spelling it
+	// accepts: otherwise every other spelling of a page (?junk=N,
+	// /products/1?x=N, /products/042) is an entry of its own, which a client
+	// can add without end, and which the invalidation of the page's own key
+	// does not reach. So the list's key holds only page and per_page, in
+	// canonical order (?page=2&per_page=10 and ?per_page=10&page=2 share an
+	// entry), and a product's key is its path alone (PathOnly). A number
+	// written another way than strconv.FormatInt writes it (042, +42), a
+	// parameter given twice and a query string that does not parse (which
+	// the cache keys byte for byte) are a 400, and a page past the last a
+	// 404, so that none of these is stored; a product's id is checked before
+	// its view (canonicalID).
 	//
 	// The responses are the same whatever name the service is reached by
 	// (127.0.0.1, localhost, a domain), so the keys leave the host out
 	// (IgnoreHost): one entry per page for all of them, which the warm
 	// job fills, whatever host it asks with.
 	xcache := caching.CacheStatusHeader("X-Cache")
-	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
-	mux.Handle("GET /products/{id}", a.cache.Cached(productTTL, caching.IgnoreHost(), xcache)(cz.Handler(http.HandlerFunc(a.getProduct))))
+	listKey := caching.QueryString(caching.QueryKeyOptions{Allow: []string{"page", "per_page"}})
+	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
+	mux.Handle("GET /products/{id}", canonicalID("id", a.cache.Cached(productTTL, caching.IgnoreHost(), caching.PathOnly(), xcache)(cz.Handler(http.HandlerFunc(a.getProduct)))))
 	// A write that succeeds drops the cached responses of its path (every
-	// query string of it): PUT or DELETE /products/42 drops /products/42,
-	// POST /products every page of /products, with no invalidation code
-	// (RFC 9111 section 4.4). The list pages a change to one product
-	// affects are another path: the tag "products" drops them.
+	// query string, coding and host of it): PUT or DELETE /products/42
+	// drops /products/42, POST /products every page of /products, with no
+	// invalidation code (RFC 9111 section 4.4), and a failed drop is
+	// retried until the backend answers. The path is the product's own
+	// tag: since an id has one spelling, /products/42 is the only path
+	// product 42 is cached under, and a writer other than these routes
+	// would drop it with cache.InvalidatePath(ctx, "/products/42"). The
+	// list pages a change to one product affects are another path: the tag
+	// "products" drops them.
 	writes := a.cache.Cached(0, caching.InvalidateOnWrite())
 	mux.Handle("POST /products", writes(http.HandlerFunc(a.createProduct)))
 	mux.Handle("PUT /products/{id}", writes(http.HandlerFunc(a.updateProduct)))
@@ -197,27 +218,96 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// positiveInt parses s as an integer >= 1, or returns def when s is empty.
-func positiveInt(s, name string, def int64) (int64, error) {
-	if s == "" {
-		return def, nil
+// notCanonical is the error of a number written another way than
+// strconv.FormatInt writes it.
+const notCanonical = "%s must be a positive integer, written in digits with no sign or leading zero"
+
+// canonicalInt parses s as an integer from 1 to max written as
+// strconv.FormatInt writes it: digits, the first not 0. strconv.ParseInt
+// alone also takes "042" and "+42": each such spelling of a page would be
+// a cache entry of its own, which the invalidation of the page's own entry
+// does not reach.
+func canonicalInt(s, name string, max int64) (int64, error) {
+	if !isCanonicalDecimal(s) {
+		return 0, fmt.Errorf(notCanonical, name)
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%s must be a positive integer", name)
+	if err != nil || n > max {
+		return 0, fmt.Errorf("%s is too large (at most %d)", name, max)
 	}
 	return n, nil
 }
 
+// isCanonicalDecimal reports whether s is a positive integer in digits
+// with no leading zero.
+func isCanonicalDecimal(s string) bool {
+	if s == "" || s[0] == '0' {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// queryInt is canonicalInt of the query parameter name, or def when it is
+// absent or empty. (?page= is then one more key of the first page: one,
+// not one per request, and tagged as the page is.)
+func queryInt(q url.Values, name string, def, max int64) (int64, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	return canonicalInt(s, name, max)
+}
+
+// readQuery parses the query string of a cached route whose handler reads
+// the parameters names. It refuses what would give one page keys without
+// end: a query string that does not parse cleanly (an invalid escape, a
+// ';': the cache keys it byte for byte, whatever its parameters) and a
+// parameter read given more than once (the key keeps every value, the
+// handler reads the first).
+func readQuery(r *http.Request, names ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errors.New("malformed query string")
+	}
+	for _, name := range names {
+		if len(q[name]) > 1 {
+			return nil, fmt.Errorf("%s is given more than once", name)
+		}
+	}
+	return q, nil
+}
+
 // pathID parses the path value name as a positive id, answering 400 if it
-// is not one.
+// is not one or is not written in the one way a cached path may spell it:
+// canonical digits, not escaped (/products/%34%32 is product 42 under a
+// key of its own).
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
-	id, err := positiveInt(r.PathValue(name), name, 0)
-	if err != nil || id == 0 {
-		writeError(w, http.StatusBadRequest, name+" must be a positive integer")
+	id, err := canonicalInt(r.PathValue(name), name, math.MaxInt64)
+	if err == nil && r.URL.RawPath != "" {
+		err = fmt.Errorf(notCanonical, name)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return 0, false
 	}
 	return id, true
+}
+
+// canonicalID answers 400, as pathID does, to a request whose path value
+// name is not an id in its one spelling, before next (a cached view) sees
+// it: a view records a version of every path it looks up, so even a
+// refusal from inside it would add an entry per spelling asked for.
+func canonicalID(name string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := pathID(w, r, name); ok {
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // decodeBody reads a JSON object into v, answering 400 for a malformed body,
@@ -282,28 +372,41 @@ func checkName(s string) error {
 
 // GET /products?page=N&per_page=M
 func (a *api) listProducts(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	page, err := positiveInt(q.Get("page"), "page", 1)
+	page, perPage, err := listParams(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	perPage, err := positiveInt(q.Get("per_page"), "per_page", defaultPerPage)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if page > 1<<30 {
-		writeError(w, http.StatusBadRequest, "page is too large")
-		return
-	}
-	out, err := a.store.ListProducts(r.Context(), int(page), int(min(perPage, maxPerPage)))
+	out, err := a.store.ListProducts(r.Context(), int(page), int(perPage))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	if pastLast(out) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("page %d is past the last page, %d", out.Page, max(out.Pages, 1)))
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// listParams reads page and per_page. A per_page over maxPerPage is a 400,
+// not maxPerPage: each value would be a page of its own in the cache.
+func listParams(r *http.Request) (page, perPage int64, err error) {
+	q, err := readQuery(r, "page", "per_page")
+	if err != nil {
+		return 0, 0, err
+	}
+	if page, err = queryInt(q, "page", 1, maxPage); err != nil {
+		return 0, 0, err
+	}
+	perPage, err = queryInt(q, "per_page", defaultPerPage, maxPerPage)
+	return page, perPage, err
+}
+
+// pastLast reports whether p is a page past the last one. It is answered
+// 404, which the cache does not store: an empty page would be, once per
+// number asked for. (The first page of an empty list is not past it.)
+func pastLast(p Page) bool { return p.Page > max(p.Pages, 1) }
 
 // GET /products/{id}
 func (a *api) getProduct(w http.ResponseWriter, r *http.Request) {

@@ -363,15 +363,21 @@ func (a *api) warmJob(ctx context.Context, _ *river.Job[warmArgs]) error {
 const warmOrigin = "http://catalog.internal"
 
 // warm fills the cache as clients would: the storefront's first page and
-// the first pages of /products, in each of warmEncodings, through the
-// routes (Cache.Warm), and the statistics of the most active users,
-// recomputed (Memoized.Refresh: a user who buys a lot is the one whose
-// statistics change). A response that was not stored or a request that
+// the first pages of /products (those there are), in each of
+// warmEncodings, through the routes (Cache.Warm), and the statistics of
+// the most active users, recomputed (Memoized.Refresh: a user who buys a
+// lot is the one whose statistics change). A response that was not stored or a request that
 // failed is an error of the job, which River retries.
 func (a *api) warm(ctx context.Context) (warmResult, error) {
 	var res warmResult
+	// Only the pages there are: one past the last is a 404, which is not
+	// stored, and would fail the job.
+	first, err := a.store.ListProducts(ctx, 1, defaultPerPage)
+	if err != nil {
+		return res, err
+	}
 	paths := []string{"/", "/products"}
-	for page := 2; page <= warmPages; page++ {
+	for page := 2; page <= min(warmPages, first.Pages); page++ {
 		paths = append(paths, "/products?page="+strconv.Itoa(page))
 	}
 	var targets []caching.WarmTarget

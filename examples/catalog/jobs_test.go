@@ -625,3 +625,15 @@ func testEnqueue(t *testing.T, c *client) {
 		assert.Equal(t, "application/json", r.header.Get("Content-Type"), bad)
 	}
 }
+
+// TestWarmSmallCatalog: a page past the last is a 404, which is not stored;
+// the warm job asks only for the pages a catalog has, so on one of a single
+// page it still succeeds, storing the storefront and that page.
+func TestWarmSmallCatalog(t *testing.T) {
+	c := startServiceWith(t, "sqlite", "simple://", func(cfg *Config) { cfg.Seed = 10 })
+	res, err := c.svc.api.warm(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2*len(warmEncodings), res.Stored)
+	assert.Equal(t, "HIT", c.get("/products", http.StatusOK).header.Get("X-Cache"))
+	c.get("/products?page=2", http.StatusNotFound)
+}

@@ -103,6 +103,9 @@ func runOutage(ctx context.Context, out io.Writer, seed, rounds int) error {
 	if rounds < 1 {
 		return fmt.Errorf("-rounds is %d; want 1 or more", rounds)
 	}
+	if err := checkWorkloadSeed(seed); err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp("", "catalog-outage-")
 	if err != nil {
 		return err

@@ -28,9 +28,9 @@ func TestOutageEveryRequestServed(t *testing.T) {
 			srv := testutil.StartProcess(t, b.bin, b.args)
 			// A short cool-down, so that the breaker lets a probe through
 			// early in the short run after the restart.
-			rs, err := outageRound(context.Background(), t.TempDir(), 300, b, srv, items, caching.BreakerOptions{Cooldown: time.Millisecond})
+			rs, err := outageRound(context.Background(), t.TempDir(), workloadMinSeed, b, srv, items, caching.BreakerOptions{Cooldown: time.Millisecond})
 			require.NoError(t, err)
-			bs, err := blackholeRound(context.Background(), t.TempDir(), 300, b, items, items[:8])
+			bs, err := blackholeRound(context.Background(), t.TempDir(), workloadMinSeed, b, items, items[:8])
 			require.NoError(t, err)
 
 			all := append(rs, bs...)

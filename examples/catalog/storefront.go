@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,7 +66,9 @@ type sidebarData struct {
 // storefrontRoutes registers GET / on mux, cached like GET /products and
 // compressed inside the cache. The key holds only the query parameters the
 // page reads, so ?utm_source=... shares the entry of the page without it
-// (and cannot fill the cache with copies of it).
+// (and cannot fill the cache with copies of it); the handler refuses the
+// other spellings of those it reads and does not store a page past the
+// last, as GET /products does.
 func (a *api) storefrontRoutes(mux *http.ServeMux, cz *compress.Compressor) {
 	mux.Handle("GET /{$}", a.cache.Cached(storefrontTTL,
 		caching.Tags("products"), caching.IgnoreHost(), caching.CacheStatusHeader("X-Cache"),
@@ -75,16 +78,7 @@ func (a *api) storefrontRoutes(mux *http.ServeMux, cz *compress.Compressor) {
 
 // GET /?page=N&category=ID
 func (a *api) storefront(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	page, err := positiveInt(q.Get("page"), "page", 1)
-	if err == nil && page > 1<<30 {
-		err = errors.New("page is too large")
-	}
-	if err != nil {
-		a.htmlError(w, r, http.StatusBadRequest, err)
-		return
-	}
-	category, err := positiveInt(q.Get("category"), "category", 0)
+	page, category, err := storefrontParams(r)
 	if err != nil {
 		a.htmlError(w, r, http.StatusBadRequest, err)
 		return
@@ -127,7 +121,28 @@ func (a *api) storefront(w http.ResponseWriter, r *http.Request) {
 	if list.HasNext {
 		data.Next = link(list.Page + 1)
 	}
-	a.writeHTML(w, r, http.StatusOK, "page", data)
+	status := http.StatusOK
+	if pastLast(list) {
+		// Still the page, with its way back to the last one, but a 404,
+		// which the cache does not store (it would store one empty page per
+		// number asked for).
+		status, data.Title = http.StatusNotFound, "No such page"
+	}
+	a.writeHTML(w, r, status, "page", data)
+}
+
+// storefrontParams reads page and category, each in its one spelling (as
+// listParams does): any other would be a copy of the page in the cache.
+func storefrontParams(r *http.Request) (page, category int64, err error) {
+	q, err := readQuery(r, "page", "category")
+	if err != nil {
+		return 0, 0, err
+	}
+	if page, err = queryInt(q, "page", 1, maxPage); err != nil {
+		return 0, 0, err
+	}
+	category, err = queryInt(q, "category", 0, math.MaxInt64)
+	return page, category, err
 }
 
 // sidebar returns the category sidebar with current highlighted, as a

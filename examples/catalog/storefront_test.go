@@ -131,8 +131,10 @@ func testStorefront(t *testing.T, c *client) {
 	key, err := caching.FragmentKey("sidebar", cat)
 	require.NoError(t, err)
 	require.NoError(t, c.svc.Cache.Delete(ctx, key))
-	assert.Equal(t, "miss", timingDesc(c.get(catPath+"&page=100", http.StatusOK).header, "sidebar"))
-	assert.Equal(t, "hit", timingDesc(c.get(catPath+"&page=101", http.StatusOK).header, "sidebar"))
+	// (Pages past the last: 404s, which are never stored, still show the
+	// sidebar.)
+	assert.Equal(t, "miss", timingDesc(c.get(catPath+"&page=100", http.StatusNotFound).header, "sidebar"))
+	assert.Equal(t, "hit", timingDesc(c.get(catPath+"&page=101", http.StatusNotFound).header, "sidebar"))
 
 	// Errors are HTML pages, and never stored.
 	for _, tc := range []struct {
@@ -143,6 +145,10 @@ func testStorefront(t *testing.T, c *client) {
 		{"/?page=0", http.StatusBadRequest, "page must be a positive integer"},
 		{"/?page=two", http.StatusBadRequest, "page must be a positive integer"},
 		{"/?page=99999999999", http.StatusBadRequest, "page is too large"},
+		{"/?page=02", http.StatusBadRequest, "page must be a positive integer"},
+		{"/?page=2&page=3", http.StatusBadRequest, "page is given more than once"},
+		{"/?category=%2B3", http.StatusBadRequest, "category must be a positive integer"},
+		{"/?page=2&x=%zz", http.StatusBadRequest, "malformed query string"},
 		{"/?category=x", http.StatusBadRequest, "category must be a positive integer"},
 		{"/?category=999", http.StatusNotFound, "There is no such category."},
 	} {
@@ -154,10 +160,14 @@ func testStorefront(t *testing.T, c *client) {
 			assert.NotEqual(t, "HIT", r.header.Get("X-Cache"), tc.path)
 		}
 	}
-	// A page past the last is a page with no products, and a way back.
-	past := c.get(fmt.Sprintf("/?page=%d", want.Pages+5), http.StatusOK)
-	assert.Empty(t, pageIDs(past.body))
-	assert.Contains(t, string(past.body), fmt.Sprintf(`<a rel="prev" href="/?page=%d">`, want.Pages))
+	// A page past the last is a page with no products and a way back, but
+	// a 404, never stored: an empty page per number asked for would be.
+	for range 2 {
+		past := c.get(fmt.Sprintf("/?page=%d", want.Pages+5), http.StatusNotFound)
+		assert.NotEqual(t, "HIT", past.header.Get("X-Cache"))
+		assert.Empty(t, pageIDs(past.body))
+		assert.Contains(t, string(past.body), fmt.Sprintf(`<a rel="prev" href="/?page=%d">`, want.Pages))
+	}
 }
 
 // timingDesc returns the description of the Server-Timing metric name in
