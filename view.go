@@ -580,6 +580,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	rec := &httpcache.Recorder{
 		Limit:        v.cfg.maxBody,
 		StatusHeader: v.cfg.statusHeader,
+		// The handler's run never waits for its client: a client that
+		// does not read would hold up the requests waiting for it.
+		Hold: true,
 		Check: func(status int, h http.Header) httpcache.Reason {
 			var reason httpcache.Reason
 			storeTTL, reason = v.policy.Response(status, h, resolved)
@@ -614,6 +617,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
 	}
 	rw := rec.Reset(w)
+	// What the recorder held reaches the client last: after the response
+	// is stored and handed to the waiters.
+	defer rec.Send()
 	returned := false
 	defer func() {
 		if returned {

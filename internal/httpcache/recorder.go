@@ -29,10 +29,13 @@ const ReasonTrailer Reason = "trailer"
 const ReasonLength Reason = "length"
 
 // Recorder is the response writer of a cache miss. It passes everything
-// through to the client as it comes (it never delays the response) and
-// records on the side what a Snapshot needs: the final status and a copy of
-// the header at commit, and the body, teed into a buffer capped at a size
-// limit. At commit it first canonicalizes the keys of the handler's header
+// through to the client as it comes and records on the side what a Snapshot
+// needs: the final status and a copy of the header at commit, and the body,
+// teed into a buffer capped at a size limit. With Hold, the body of a
+// response that may still be stored is kept in that buffer instead, and
+// reaches the client at Send (or as soon as the response becomes
+// uncacheable), so that the handler never waits for a client that reads
+// slowly. At commit it first canonicalizes the keys of the handler's header
 // map in place (header.Canonicalize), so that Check, the recorded copy and
 // what net/http sends all see w.Header()["cache-control"] as Cache-Control.
 // The response becomes uncacheable, with a Reason, and the buffer is
@@ -78,12 +81,24 @@ type Recorder struct {
 	// so that the waiters of its key are released at once. Hijack and Unwrap
 	// still make the response uncacheable.
 	StoreFlushed bool
+	// Hold keeps the body of a response that may still be stored (one
+	// within Limit, not diverted, of a status that has a body) in the
+	// buffer instead of forwarding it: the handler's writes never block on
+	// the client, so a client that does not read cannot hold up the run
+	// (nor the requests waiting for its result). The held bytes are
+	// forwarded at Send, at Flush, or as soon as the response becomes
+	// uncacheable (from then on writes pass through). The header is
+	// forwarded at commit as always (net/http sends it with the first
+	// body bytes). The caller must call Send after Finish.
+	Hold bool
 
 	header   http.Header
 	body     []byte
 	reason   Reason
-	diverted int   // the diverted status; 0 when not diverted
-	declared int64 // the handler's Content-Length; -1 when none to check
+	diverted int    // the diverted status; 0 when not diverted
+	declared int64  // the handler's Content-Length; -1 when none to check
+	sent     int    // with Hold: how much of body has been forwarded
+	tail     []byte // with Hold: what Send forwards, after Finish
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -94,7 +109,7 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // Reset prepares rec, with its current settings, for a response to w, and
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
-	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, declared: -1}
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, declared: -1}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
 	}
@@ -105,8 +120,11 @@ func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
 func (rec *Recorder) Diverted() int { return rec.diverted }
 
 // Fail marks the response uncacheable for reason, unless it already is, and
-// drops the recorded body.
+// drops the recorded body. With Hold, the body held so far is forwarded
+// (after OnFail: the waiters are told first), and writes pass through from
+// then on.
 func (rec *Recorder) Fail(reason Reason) {
+	held := rec.unsent()
 	rec.body = nil
 	if rec.reason == ReasonNone {
 		rec.reason = reason
@@ -114,6 +132,41 @@ func (rec *Recorder) Fail(reason Reason) {
 			rec.OnFail(reason)
 		}
 	}
+	if len(held) > 0 {
+		if rec.declared >= 0 {
+			// A body longer than declared: forward what net/http takes,
+			// as passing it through would have.
+			held = held[:min(int64(len(held)), max(rec.declared-int64(rec.sent), 0))]
+		}
+		rec.Writer.Write(held) // an error shows in the handler's next write
+	}
+}
+
+// unsent returns the held body not yet forwarded: nil without Hold.
+func (rec *Recorder) unsent() []byte {
+	if !rec.Hold || rec.reason != ReasonNone || rec.diverted != 0 {
+		return nil
+	}
+	return rec.body[rec.sent:]
+}
+
+// holding reports whether Write keeps p rather than forwarding it.
+func (rec *Recorder) holding() bool {
+	return rec.Hold && rec.reason == ReasonNone && bodyAllowed(rec.Status())
+}
+
+// Send forwards, with Hold, what the handler wrote and the Recorder held,
+// once Finish has returned it (the response is stored, and handed to whoever
+// waited for it, first). It does nothing without Hold, for a response that
+// became uncacheable (already forwarded) and for a diverted one.
+func (rec *Recorder) Send() error {
+	tail := rec.tail
+	rec.tail = nil
+	if len(tail) == 0 {
+		return nil
+	}
+	_, err := rec.Writer.Write(tail)
+	return err
 }
 
 // Reason returns why the response is uncacheable so far; "" if it is not.
@@ -205,6 +258,14 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 	}
+	if rec.holding() {
+		if len(rec.body)+len(p) > rec.Limit {
+			rec.Fail(ReasonTooLarge) // forwards what was held
+			return rec.Writer.Write(p)
+		}
+		rec.keep(p)
+		return len(p), nil
+	}
 	n, err := rec.Writer.Write(p)
 	if rec.reason != ReasonNone {
 		return n, err
@@ -213,19 +274,25 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 		rec.Fail(ReasonWriteError)
 		return n, err
 	}
-	need := len(rec.body) + n
-	if need > rec.Limit {
+	if len(rec.body)+n > rec.Limit {
 		rec.Fail(ReasonTooLarge)
 		return n, err
 	}
+	rec.keep(p[:n])
+	return n, err
+}
+
+// keep appends p to the recorded body, which the caller made sure stays
+// within Limit.
+func (rec *Recorder) keep(p []byte) {
+	need := len(rec.body) + len(p)
 	if need > cap(rec.body) {
 		// Grow by doubling, never past the limit.
 		grown := make([]byte, len(rec.body), min(max(2*cap(rec.body), need, 512), rec.Limit))
 		copy(grown, rec.body)
 		rec.body = grown
 	}
-	rec.body = append(rec.body, p[:n]...)
-	return n, err
+	rec.body = append(rec.body, p...)
 }
 
 // ReadFrom copies r through Write, so that the body is teed.
@@ -256,6 +323,13 @@ func (rec *Recorder) Flush() error {
 	}
 	if !rec.StoreFlushed {
 		rec.Fail(ReasonStreaming)
+	} else if held := rec.unsent(); len(held) > 0 {
+		// Every flush reaches the client: what was held goes first.
+		rec.sent += len(held)
+		if _, err := rec.Writer.Write(held); err != nil {
+			rec.Fail(ReasonWriteError)
+			return err
+		}
 	}
 	return rec.Writer.Flush()
 }
@@ -279,7 +353,7 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // header as it was at commit, the body (nil when uncacheable), and why the
 // response may not be stored ("" if it may). For a diverted response it
 // returns the diverted status and the header it had then. The body belongs
-// to the caller.
+// to the caller, who must not change it before Send.
 func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reason Reason) {
 	if rec.diverted != 0 {
 		return rec.diverted, rec.header, nil, rec.reason
@@ -293,6 +367,7 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	if rec.reason == ReasonNone && rec.declared >= 0 && int64(len(rec.body)) != rec.declared {
 		rec.Fail(ReasonLength)
 	}
+	rec.tail = rec.unsent()
 	body, rec.body = rec.body, nil
 	return rec.Status(), rec.header, body, rec.reason
 }
