@@ -592,6 +592,9 @@ type versionSet struct {
 	ns    []uint64
 	until int64         // Unix nanoseconds; 0: no key expires
 	mem   []*memVersion // by index of keys, those held in memory (nil: none)
+	// created are the per-path version keys this read created (nil:
+	// none): forgetCreated deletes them when nothing is stored under them.
+	created []string
 }
 
 // current reports whether the versions in vs, read earlier, are still
@@ -683,9 +686,15 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 			v, ok = parseVersion(raws[i])
 		}
 		if !ok || v.until != 0 && life > 0 && v.until-s.now() < int64(life) {
-			var err error
-			if v, m, err = s.createVersion(ctx, k, life, ok); err != nil {
+			var (
+				err   error
+				added bool
+			)
+			if v, m, added, err = s.createVersion(ctx, k, life, ok); err != nil {
 				return vs, err
+			}
+			if added && s.isPathTag(k) {
+				vs.created = append(vs.created, k)
 			}
 		}
 		vs.ns[i] = v.n
@@ -705,8 +714,9 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 // createVersion gives the tag key k a new random version, unless another
 // writer gave it one first: then that one is returned. With renew, the
 // new version replaces the one k holds. On an in-process store the version
-// is a memVersion, returned as m too.
-func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew bool) (v version, m *memVersion, err error) {
+// is a memVersion, returned as m too. added reports that k did not exist
+// and holds the version returned because this call added it.
+func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew bool) (v version, m *memVersion, added bool, err error) {
 	ttl := s.versionTTL(k, life)
 	v = version{n: newVersion(), until: deadline(s.now(), ttl)}
 	if s.local != nil {
@@ -715,21 +725,20 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration,
 	}
 	if renew {
 		if s.local != nil {
-			return v, m, s.local.StoreValue(k, m, memVersionSize, ttl)
+			return v, m, false, s.local.StoreValue(k, m, memVersionSize, ttl)
 		}
-		return v, nil, s.set(ctx, k, formatVersion(v), ttl)
+		return v, nil, false, s.set(ctx, k, formatVersion(v), ttl)
 	}
 	// A version deleted between a failed add and the read that follows is
 	// created again, once.
 	for range 2 {
-		var added bool
 		if s.local != nil {
 			added, err = s.local.AddValue(k, m, memVersionSize, ttl)
 		} else {
 			added, err = s.addRaw(ctx, k, formatVersion(v), ttl)
 		}
 		if err != nil || added {
-			return v, m, err
+			return v, m, added && err == nil, err
 		}
 		var (
 			cur    version
@@ -741,15 +750,36 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration,
 		} else {
 			raw, err := s.get(ctx, k)
 			if err != nil && !errors.Is(err, ErrNotFound) {
-				return v, nil, err
+				return v, nil, false, err
 			}
 			cur, ok = parseVersion(raw)
 		}
 		if ok {
-			return cur, curMem, nil
+			return cur, curMem, false, nil
 		}
 	}
-	return v, nil, errors.New("caching: a tag version key holds something that is not a version")
+	return v, nil, false, errors.New("caching: a tag version key holds something that is not a version")
+}
+
+// isPathTag reports whether k is a per-path version key (InvalidatePath's).
+func (s *store) isPathTag(k string) bool {
+	return len(k) >= len(s.pathTags) && k[:len(s.pathTags)] == s.pathTags
+}
+
+// forgetCreated deletes the per-path version keys that the read of vs
+// created, for a response that was not stored: requests for paths that
+// exist only once (a scan of random URLs answered 404) must not leave a
+// key each behind them. Deleting a version key is always safe: at worst an
+// entry another request stored under it meanwhile becomes a miss. The
+// delete runs even if the request's context has ended, bounded by
+// Options.Timeout.
+func (s *store) forgetCreated(ctx context.Context, vs versionSet) {
+	if len(vs.created) == 0 {
+		return
+	}
+	ctx, cancel := s.bound(context.WithoutCancel(ctx))
+	defer cancel()
+	_ = s.del(ctx, vs.created...) // failing open: the key expires
 }
 
 // versionTTL is the TTL of a new version of k for entries that live for
@@ -759,7 +789,7 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration,
 // program names, Memoize generations) never expire: their number is the
 // program's.
 func (s *store) versionTTL(k string, life time.Duration) time.Duration {
-	if life <= 0 || len(k) < len(s.pathTags) || k[:len(s.pathTags)] != s.pathTags {
+	if life <= 0 || !s.isPathTag(k) {
 		return 0
 	}
 	if life > Forever/4 {

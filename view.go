@@ -573,6 +573,16 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			vs = versionSet{} // not read: nothing to store or check under
 		}
 	}
+	// A path version key this run created is deleted again if the
+	// response is refused for its status (a 404 for a path asked for once):
+	// a scan of random paths leaves no key behind. Last, after the client
+	// has the response.
+	refusedStatus := false
+	defer func() {
+		if refusedStatus {
+			v.c.store.forgetCreated(r.Context(), vs)
+		}
+	}()
 	// Without the backend, the response is served, and handed to the
 	// requests that waited for it, but not stored.
 	noStore := st.down || verr != nil
@@ -670,6 +680,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		reason = reasonFiltered
 	}
 	if reason != httpcache.ReasonNone {
+		refusedStatus = reason == httpcache.ReasonStatus || reason == httpcache.ReasonNoFreshness
 		v.flight.release(st.call, viewResult{})
 		return
 	}
