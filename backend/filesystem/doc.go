@@ -63,8 +63,13 @@
 // and Delete, Clear, the sweep and eviction never remove a directory. A
 // regular file larger than 64 KiB is read header and key first, so a large
 // file that is not the key's entry costs one small read, not its size in
-// memory. The store does not guard against its own subdirectories being
-// replaced by symbolic links: whoever can do that can write entries anyway.
+// memory. A subdirectory replaced by a symbolic link (or anything else
+// that is not a directory) is never followed: reads of its keys miss,
+// writes fail with an error, Delete skips them, so that no file of the
+// store (entry, temporary or lock file) is written, read or removed
+// outside its directory. The check is made before each use: a process that
+// can write the namespace directory and swaps a subdirectory for a link
+// during a call is not guarded against.
 //
 // # Contexts
 //

@@ -419,6 +419,9 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 	n := 0
 	for _, k := range keys {
 		e := s.entry(k)
+		if errors.Is(realDir(e.sub), errNotDir) {
+			continue // no entry of ours can be there
+		}
 		st, err := s.lock(ctx, e)
 		if err != nil {
 			return n, err
@@ -506,11 +509,15 @@ func (s *Store) writeTemp(ctx context.Context, e entry, data []byte) (string, er
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("filesystem: write: %w", err)
 	}
-	f, err := os.CreateTemp(e.sub, e.hex+tempMark+"*")
+	err := realDir(e.sub)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
-			f, err = os.CreateTemp(e.sub, e.hex+tempMark+"*")
+			err = realDir(e.sub)
 		}
+	}
+	var f *os.File
+	if err == nil {
+		f, err = os.CreateTemp(e.sub, e.hex+tempMark+"*")
 	}
 	if err != nil {
 		return "", fmt.Errorf("filesystem: write: %w", err)
@@ -553,6 +560,9 @@ func (s *Store) evict(ctx context.Context, victims [][32]byte) {
 	for _, h := range victims {
 		e := s.entryOf(h)
 		st, err := s.lock(ctx, e)
+		if errors.Is(err, errNotDir) {
+			continue // its subdirectory is not the store's: nothing of ours there
+		}
 		if err != nil {
 			return
 		}

@@ -44,6 +44,12 @@ func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
 	case <-s.stop:
 		return nil, backend.ErrClosed
 	}
+	// A subdirectory replaced by a symbolic link is not written through,
+	// nor is a lock file created in what it points to.
+	if err := realDir(e.sub); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		<-st.sem
+		return nil, fmt.Errorf("filesystem: lock: %w", err)
+	}
 	if err := s.lockFile(ctx, st, e); err != nil {
 		<-st.sem
 		return nil, err

@@ -41,6 +41,28 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	return f, fi, nil
 }
 
+// errNotDir reports something other than a directory (a symbolic link, say)
+// where the store keeps one of its subdirectories: it is neither followed
+// nor written through, so that no file of the store goes outside its
+// directory.
+var errNotDir = errors.New("not a directory")
+
+// realDir returns nil when dir is a directory itself, not a symbolic link
+// to one; an error wrapping fs.ErrNotExist when nothing is there, and one
+// wrapping errNotDir when something else is. The check is made before each
+// use: it keeps out what was planted before the call, not what a process
+// able to write the namespace directory swaps in during it.
+func realDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return &fs.PathError{Op: "open", Path: dir, Err: errNotDir}
+	}
+	return nil
+}
+
 // read is one read of an entry file: the value and expiry when it is a live
 // entry for key; ok false when it is missing, expired, corrupt, another
 // key's, or not a regular file. fi names a regular file that is not a live
@@ -66,6 +88,9 @@ const readChunk = 1 << 20
 func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
 	if err := ctx.Err(); err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
+	}
+	if realDir(e.sub) != nil {
+		return read{}, nil // missing, or not the store's: nothing of ours there
 	}
 	f, fi, err := openRegular(e.path)
 	if err != nil {

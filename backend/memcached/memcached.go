@@ -470,7 +470,9 @@ func (s *Store) deleteUnder(p string, keys []string) (int, error) {
 // memcached counters are unsigned 64-bit: a decrement stops at 0 instead of
 // going negative (so Incr(k, -5) on a missing key stores and returns 0), a
 // stored "-3" is not a number to memcached, and a result above
-// math.MaxInt64 is an error. A value that is not a decimal integer gives an
+// math.MaxInt64 is an error wrapping backend.ErrNotInteger, after which
+// the increment is taken back (memcached applies it before the Store
+// sees the result). A value that is not a decimal integer gives an
 // error wrapping backend.ErrNotInteger.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if err := s.start(ctx); err != nil {
@@ -490,6 +492,15 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		switch {
 		case err == nil:
 			if n > math.MaxInt64 {
+				// The server has applied delta already: take it back
+				// (with the opposite command, so that increments
+				// made meanwhile by others stay), as the other
+				// backends leave a counter they refuse to overflow.
+				if delta >= 0 {
+					_, _ = s.client.Decrement(k, uint64(delta))
+				} else {
+					_, _ = s.client.Increment(k, uint64(-(delta+1))+1)
+				}
 				return 0, fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
 			}
 			return int64(n), nil

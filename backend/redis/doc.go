@@ -71,9 +71,9 @@
 // Get is GET, Set is SET with PX (a TTL is rounded up to a whole
 // millisecond; one over 100 years is sent as 100 years, which every server
 // holds), Add is one atomic SET NX PX, Delete is UNLINK, Has is
-// EXISTS, Incr is INCRBY (a value that is not an integer gives
-// backend.ErrNotInteger), GetMany is MGET and SetMany is one pipeline of SET
-// commands.
+// TYPE (a key of another Redis type is no entry, as for Get), Incr is
+// INCRBY (a value that is not an integer gives backend.ErrNotInteger),
+// GetMany is MGET and SetMany is one pipeline of SET commands.
 //
 // Delete and Clear use UNLINK, as Flask-Caching's unlink does. The keys are
 // gone when it returns, as with DEL; Redis then frees a large list, set,
