@@ -70,8 +70,10 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := c.writers.Get().(*responseWriter)
 		rw := cw.Reset(w, cw)
-		if len(r.Header["If-None-Match"]) > 0 && c.cfg.etag != ETagKeep {
-			r, cw.inmVariant = c.rewriteIfNoneMatch(r)
+		if inm := r.Header["If-None-Match"]; len(inm) > 0 && c.cfg.etag != ETagKeep {
+			if r2 := c.rewriteIfNoneMatch(r); r2 != r {
+				r, cw.inm = r2, inm
+			}
 		}
 		cw.c, cw.r = c, r
 		cw.head = r.Method == http.MethodHead

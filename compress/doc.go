@@ -87,7 +87,8 @@
 // io.ReaderFrom), plus io.StringWriter and Unwrap for
 // http.ResponseController. Flush decides at once (whatever the size), sync-
 // flushes the encoder and then the connection, so server-sent events are not
-// delayed. Hijack hands the connection over untouched. ReadFrom keeps
+// delayed; http.ResponseController's Flush goes through the middleware even
+// when the writer below is reachable only through Unwrap. Hijack hands the connection over untouched. ReadFrom keeps
 // sendfile for responses that pass through and routes others through the
 // encoder. If the handler panics, pooled encoders and buffers are released
 // and nothing held back is sent, so an outer recoverer can still write its

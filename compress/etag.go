@@ -13,22 +13,19 @@ import (
 // ETagSuffix it strips ":<encoding>" from tags whose encoding is one
 // negotiated for this request, for a response that is streamed or not. It
 // returns a shallow copy of r with a new header map, leaving the caller's
-// request untouched, and the codec of the variant the client revalidates,
-// whose ETag a 304 carries: the one whose suffix was stripped (the
-// non-streamed one when both were), or with ETagWeaken the one negotiated.
-// The codec is nil when nothing was rewritten, or no codec is acceptable.
-func (c *Compressor) rewriteIfNoneMatch(r *http.Request) (*http.Request, *codec) {
+// request untouched, or r itself when nothing was rewritten. A handler's
+// 304 is labelled by revalidated.
+func (c *Compressor) rewriteIfNoneMatch(r *http.Request) *http.Request {
 	var enc, streamEnc *codec
 	if c.cfg.etag == ETagSuffix {
 		a := header.ParseAcceptEncoding(r.Header["Accept-Encoding"])
 		enc, streamEnc = c.cfg.prefs.choose(&a), c.cfg.streamPrefs.choose(&a)
 		if enc == nil && streamEnc == nil {
-			return r, nil
+			return r
 		}
 	}
 	var b strings.Builder
 	changed := false
-	var variant *codec
 	for tag := range header.ETags(r.Header["If-None-Match"]) {
 		if b.Len() > 0 {
 			b.WriteString(", ")
@@ -46,24 +43,52 @@ func (c *Compressor) rewriteIfNoneMatch(r *http.Request) (*http.Request, *codec)
 					b.WriteString(", ")
 					b.WriteString(tag[:len(tag)-len(cd.name)-2] + `"`)
 					changed = true
-					if variant == nil || cd == enc {
-						variant = cd
-					}
 					break
 				}
 			}
 		}
 	}
 	if !changed {
-		return r, nil
-	}
-	if c.cfg.etag == ETagWeaken {
-		// W/"x" is the ETag of every encoded variant.
-		variant = c.cfg.prefs.negotiate(r.Header["Accept-Encoding"])
+		return r
 	}
 	r2 := new(http.Request)
 	*r2 = *r
 	r2.Header = r.Header.Clone()
 	r2.Header["If-None-Match"] = []string{b.String()}
-	return r2, variant
+	return r2
+}
+
+// revalidated returns the codec of the encoded variant that a handler's 304
+// with ETag et confirms, from the request's original If-None-Match lines
+// inm and its Accept-Encoding lines ae: the variant whose ETag (et weakened,
+// or suffixed with an encoding negotiated for the request, the non-streamed
+// one first) the client named. It returns nil when the client named no
+// such tag (it matched et itself, or "*"): the 304 then keeps et.
+func (c *Compressor) revalidated(inm, ae []string, et string) *codec {
+	if len(et) < 2 || et[0] != '"' || et[len(et)-1] != '"' {
+		return nil // only strong ETags are changed
+	}
+	named := func(prefix, suffix string) bool {
+		for tag := range header.ETags(inm) {
+			if len(tag) == len(prefix)+len(suffix) && strings.HasPrefix(tag, prefix) && strings.HasSuffix(tag, suffix) {
+				return true
+			}
+		}
+		return false
+	}
+	switch c.cfg.etag {
+	case ETagWeaken:
+		if named("W/", et) {
+			// W/"x" is the ETag of every encoded variant.
+			return c.cfg.prefs.negotiate(ae)
+		}
+	case ETagSuffix:
+		a := header.ParseAcceptEncoding(ae)
+		for _, cd := range [2]*codec{c.cfg.prefs.choose(&a), c.cfg.streamPrefs.choose(&a)} {
+			if cd != nil && named(et[:len(et)-1], ":"+cd.name+`"`) {
+				return cd
+			}
+		}
+	}
+	return nil
 }

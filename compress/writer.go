@@ -34,10 +34,10 @@ type responseWriter struct {
 	typeKnown bool  // Content-Type was present and acceptable
 	vary      bool  // add Vary: Accept-Encoding at commit
 
-	// inmVariant is the codec of the encoded variant whose ETag
-	// If-None-Match named (rewritten for the handler), nil if none: a 304
-	// carries that variant's ETag.
-	inmVariant *codec
+	// inm is the request's If-None-Match as the client sent it, when it
+	// was rewritten for the handler (nil otherwise): a handler's 304
+	// carries the ETag of the variant the client named (revalidated).
+	inm []string
 
 	codec     *codec
 	enc       encoder       // nil for HEAD
@@ -201,11 +201,13 @@ func (w *responseWriter) precheck() {
 		// A 304 carries the Vary its 200 would have had.
 		ct, has := h["Content-Type"]
 		w.vary = !has || (len(ct) > 0 && w.typeOK(mediaType(ct[0])))
-		if w.vary && w.inmVariant != nil {
+		if w.vary && w.inm != nil {
 			// The client revalidates an encoded variant: answer with
 			// that variant's ETag, the streamed one's included.
-			w.codec = w.inmVariant
-			w.encodeETag(h)
+			if cd := w.c.revalidated(w.inm, w.r.Header["Accept-Encoding"], h.Get("Etag")); cd != nil {
+				w.codec = cd
+				w.encodeETag(h)
+			}
 		}
 		w.pass()
 		return
@@ -433,7 +435,7 @@ func (w *responseWriter) release() {
 		putBuffer(w.out)
 	}
 	w.Reset(nil, nil)
-	w.c, w.r, w.codec, w.inmVariant, w.enc, w.out = nil, nil, nil, nil, nil, nil
+	w.c, w.r, w.codec, w.inm, w.enc, w.out = nil, nil, nil, nil, nil, nil
 	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming = false, 0, undecided, false, false, false
 	w.raw = nil
 }
@@ -500,3 +502,7 @@ func noTransform(lines []string) bool {
 	}
 	return false
 }
+
+// Unwrap returns the writer below, able to flush through the middleware when
+// the handler's writer is not a Flusher (see unwrapFlusher).
+func (w *responseWriter) Unwrap() http.ResponseWriter { return unwrap(&w.Writer, w) }
