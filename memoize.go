@@ -85,7 +85,7 @@ type Memoized[A, R any] struct {
 	keyFunc   func(A) string
 	enc       argkey.Encoder[A] // without keyFunc
 
-	calls flight.Group[string, R]
+	calls flight.Group[string, memoResult[R]]
 	// epoch changes with every Forget and ForgetAll; a computation stores
 	// its result only if the epoch did not change while it ran, so that an
 	// in-process Forget is never undone by a computation that started
@@ -293,7 +293,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		return stale, nil
 	}
 	var peer atomic.Bool // the result came from another process (lease.go)
-	v, joined, err := m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
+	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
 		if m.lease > 0 && !forced {
 			return m.computeLeased(ctx, key, a, &peer)
 		}
@@ -309,6 +309,39 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		m.record(outMiss)
 	}
 	return v, err
+}
+
+// memoResult is the result of a computation in flight, with the count of
+// the store's invalidations when it began.
+type memoResult[R any] struct {
+	v     R
+	epoch uint64
+}
+
+// maxRejoins is how many computations in flight that began before an
+// invalidation a caller that came after it joins, and leaves, before it
+// computes on its own.
+const maxRejoins = 3
+
+// do runs work for key once for its concurrent callers (see flight.Do), and
+// returns its result unless the computation this caller joined began
+// before an invalidation that returned before this caller came: its result
+// may predate the invalidation (the versions it read before fn ran are the
+// old ones), so the caller joins, or starts, a newer one.
+func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
+	since := m.c.store.invalidations.Load()
+	for range maxRejoins {
+		res, joined, err := m.calls.Do(ctx, key, func(ctx context.Context) (memoResult[R], error) {
+			epoch := m.c.store.invalidations.Load()
+			v, err := work(ctx)
+			return memoResult[R]{v, epoch}, err
+		})
+		if !joined || err != nil || res.epoch >= since {
+			return res.v, joined, err
+		}
+	}
+	v, err := work(ctx)
+	return v, false, err
 }
 
 // lookup reads key's entry and the function's tag versions (bounded by
@@ -425,8 +458,10 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		}()
 		// fn runs with bg, not with the flight's uncancellable context:
 		// Close ends it.
-		_, _, _ = m.calls.Do(bg, key, func(context.Context) (R, error) {
-			return m.compute(bg, key, a, false)
+		_, _, _ = m.calls.Do(bg, key, func(context.Context) (memoResult[R], error) {
+			epoch := m.c.store.invalidations.Load()
+			v, err := m.compute(bg, key, a, false)
+			return memoResult[R]{v, epoch}, err
 		})
 	})
 	if !started {

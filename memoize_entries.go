@@ -24,7 +24,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		var zero R
 		return zero, err
 	}
-	v, _, err := m.calls.Do(ctx, key, func(ctx context.Context) (R, error) {
+	v, _, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
 		return m.compute(ctx, key, a, false)
 	})
 	return v, err

@@ -77,6 +77,12 @@ type store struct {
 	stats    *counters
 	failOpen func(op string, err error)
 	obs      Observer // Options.Observer: told of every primitive call
+
+	// invalidations counts the invalidations of this process (tags, paths,
+	// generations), each once its delete has returned: a computation
+	// shared in flight that began before one is not handed to a caller
+	// that came after it (see Memoized.do).
+	invalidations atomic.Uint64
 }
 
 // minStoreTTL is the TTL of an entry written when its life is already over:
@@ -854,7 +860,9 @@ func (s *store) invalidate(ctx context.Context, tags []string) error {
 			g.n.Store(newVersion())
 		}
 	}
-	return s.del(ctx, tags...)
+	err := s.del(ctx, tags...)
+	s.invalidations.Add(1)
+	return err
 }
 
 // save writes e under key, recording vs, with the TTL that prepare allows.

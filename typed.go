@@ -68,8 +68,8 @@ func decodeValue[T any](c *Cache, e *entry) (T, error) {
 	if v, ok := e.value.(T); ok {
 		return v, nil
 	}
-	if v, ok := e.decodedValue().(T); ok {
-		return v, nil
+	if d, ok := e.decodedValue().(decodedAs[T]); ok {
+		return d.v, nil
 	}
 	var v T
 	if e.Payload == nil && e.value != nil {
@@ -84,9 +84,15 @@ func decodeValue[T any](c *Cache, e *entry) (T, error) {
 	if err := c.codec.Unmarshal(e.Payload, &v); err != nil {
 		return v, fmt.Errorf("caching: decode %T: %w", v, err)
 	}
-	e.keepDecoded(v)
+	e.keepDecoded(decodedAs[T]{v})
 	return v, nil
 }
+
+// decodedAs is a payload decoded as a T, as a near entry keeps it for its
+// later readers: only a reader of the same T reuses it. A T that the value
+// merely satisfies (any, an interface) decodes the payload itself, as it
+// would without a near cache.
+type decodedAs[T any] struct{ v T }
 
 // SetAs stores v under key for ttl (see Set). On an in-process store v is
 // kept as it is, not encoded: do not modify it after the call if it is a
@@ -158,24 +164,40 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		return v, err
 	}
-	res, _, err := c.loads.Do(ctx, key, func(ctx context.Context) (any, error) {
-		// Another caller may have stored it while this one waited.
-		if v, err := GetAs[T](ctx, c, key); err == nil {
-			return loaded[T]{v}, nil
+	// A load that began before an invalidation that returned before this
+	// caller came may return what it read before: it is not joined (see
+	// Memoized.do).
+	since := c.store.invalidations.Load()
+	for range maxRejoins {
+		res, joined, err := c.loads.Do(ctx, key, func(ctx context.Context) (any, error) {
+			epoch := c.store.invalidations.Load()
+			// Another caller may have stored it while this one waited.
+			if v, err := GetAs[T](ctx, c, key); err == nil {
+				return loaded[T]{v, epoch}, nil
+			}
+			v, err := loadAndStore(ctx, c, key, ttl, load, opts)
+			return loaded[T]{v, epoch}, err
+		})
+		r, ok := res.(loaded[T])
+		switch {
+		case joined && err == nil && ok && r.epoch < since:
+			continue // computed before an invalidation this caller follows
+		case ok || err != nil:
+			return r.v, err // load's value even if storing it failed
 		}
-		v, err := loadAndStore(ctx, c, key, ttl, load, opts)
-		return loaded[T]{v}, err
-	})
-	if r, ok := res.(loaded[T]); ok || err != nil {
-		return r.v, err // load's value even if storing it failed
+		return afterOtherType(ctx, c, key, ttl, load, opts)
 	}
 	return afterOtherType(ctx, c, key, ttl, load, opts)
 }
 
 // loaded is the result of a GetOrSet[T] load, as its flight shares it. The
 // flight of a key is shared by callers of every type: the wrapper tells a
-// T from another type even when the value is a nil interface.
-type loaded[T any] struct{ v T }
+// T from another type even when the value is a nil interface. epoch is the
+// count of the store's invalidations when the load began.
+type loaded[T any] struct {
+	v     T
+	epoch uint64
+}
 
 // loadAndStore calls load and stores its value under key for ttl under the
 // versions the tags of opts had before load ran. The value is returned even

@@ -91,6 +91,12 @@ func (g *Group[K, V]) join(ctx context.Context, key K) (c *call[V], wctx context
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok {
 		c.waiters++
+		if c.detached {
+			// Waited for again: no longer counted as running on with no
+			// caller (a second leave would count it twice).
+			c.detached = false
+			g.detached--
+		}
 		return c, nil, false
 	}
 	if g.calls == nil {
