@@ -119,6 +119,8 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	lk := c.leaseKey(key)
 	added, err := c.addLease(ctx, lk, d)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, leaseGone
 	case err != nil:
 		return nil, leaseRun
 	case added:
@@ -161,6 +163,10 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		}
 		held, marked, err := c.readLease(ctx, lk)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			// The client left while the backend answered: as between
+			// two polls, not a backend error.
+			return nil, leaseGone
 		case err != nil, marked:
 			return nil, leaseRun
 		case held:
@@ -172,6 +178,8 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// client left. One of the waiters leads now.
 		added, err := c.addLease(ctx, lk, d)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, leaseGone
 		case err != nil:
 			return nil, leaseRun
 		case added:
@@ -180,13 +188,16 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	}
 }
 
-// addLease adds the lease lk for d, and counts it when it did.
+// addLease adds the lease lk for d, and counts it when it did. An error
+// after ctx ended (the caller left) is not the backend's: not counted.
 func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (bool, error) {
-	ctx, cancel := c.store.bound(ctx)
+	bctx, cancel := c.store.bound(ctx)
 	defer cancel()
-	added, err := c.store.addRaw(ctx, lk, leaseHeldValue, d)
+	added, err := c.store.addRaw(bctx, lk, leaseHeldValue, d)
 	if err != nil {
-		c.failOpen("lease", err)
+		if ctx.Err() == nil {
+			c.failOpen("lease", err)
+		}
 		return false, err
 	}
 	if added {
@@ -197,14 +208,16 @@ func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (bool,
 
 // readLease reads the lease lk: held by a process, or marked "not stored".
 func (c *Cache) readLease(ctx context.Context, lk string) (held, marked bool, err error) {
-	ctx, cancel := c.store.bound(ctx)
+	bctx, cancel := c.store.bound(ctx)
 	defer cancel()
-	v, err := c.store.get(ctx, lk)
+	v, err := c.store.get(bctx, lk)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return false, false, nil
 	case err != nil:
-		c.failOpen("lease", err)
+		if ctx.Err() == nil { // else the caller left: not the backend's error
+			c.failOpen("lease", err)
+		}
 		return false, false, err
 	}
 	return string(v) == string(leaseHeldValue), string(v) != string(leaseHeldValue), nil
@@ -269,7 +282,9 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 		}
 		return false
 	}
-	l, out := v.c.acquireLease(r.Context(), st.base, v.lease, st.stale != nil, check)
+	// The lease is the entry's, as the flight is: a variant's key once the
+	// Vary record is known, so that a variant never waits for another's run.
+	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil, check)
 	switch out {
 	case leaseFound:
 		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})
@@ -316,11 +331,19 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 	case leaseFound:
 		peer.Store(true)
 		return got, nil
+	case leaseGone:
+		// The flight cancelled the work: nobody waits for it.
+		var zero R
+		return zero, ctx.Err()
 	case leaseLead:
 		stored := false
 		defer func() { m.c.releaseLease(l, stored) }() // a panic included
 		v, err := m.compute(ctx, key, a, false)
-		stored = err == nil
+		if err == nil {
+			// A result compute does not store (StoreIf, SkipZero, a
+			// negative ResultTTL) marks the lease, as an error does.
+			_, stored = m.storable(v)
+		}
 		return v, err
 	}
 	return m.compute(ctx, key, a, false)

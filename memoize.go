@@ -253,6 +253,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	var (
 		stale    R
 		hasStale bool
+		down     bool // the lookup failed: no lease on that backend, as for a view
 	)
 	if !forced {
 		e, err := m.lookupBytes(ctx, kbuf)
@@ -283,6 +284,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			}
 		case !errors.Is(err, ErrNotFound):
 			m.failOpen("memoize get", err)
+			down = true
 		default:
 			m.counter.countLookup(err)
 		}
@@ -294,7 +296,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	}
 	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		if m.lease > 0 && !forced {
+		if m.lease > 0 && !forced && !down {
 			return m.computeLeased(ctx, key, a, &peer)
 		}
 		return m.compute(ctx, key, a, !forced)
