@@ -235,7 +235,9 @@ func (s *Store) NearToken() backend.NearToken {
 // since t was taken: then it keeps nothing. A value too large for memory
 // is not kept either.
 func (s *Store) StoreNear(key string, v any, size int, ttl time.Duration, t backend.NearToken) {
-	left := s.maxStale - time.Duration(s.clock().UnixNano()-t.At)
+	// A clock stepped back since t (a wall clock's step) counts as no time
+	// passed, never as more life.
+	left := s.maxStale - max(time.Duration(s.clock().UnixNano()-t.At), 0)
 	if t.Seq == 0 || left <= 0 {
 		s.refused.Add(1)
 		return
