@@ -469,6 +469,17 @@ func (st *runState) outcome() outcome {
 	return outMiss
 }
 
+// client returns the request a stored response answers for r: r as its
+// client sent it. In a SharedCache view, r carries the cache's own
+// validators (conditional), which a stored response would answer with a
+// 304 that the client, which may have sent none, cannot use.
+func (st *runState) client(r *http.Request) *http.Request {
+	if st.ext != nil && st.ext.client != nil {
+		return st.ext.client
+	}
+	return r
+}
+
 // miss runs the handler for a request the cache could not answer, once for
 // all the concurrent misses of its key.
 func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
@@ -497,7 +508,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 				}
 				break
 			}
-			v.serve(w, r, res.snap, v.c.clock(), res.status())
+			v.serve(w, st.client(r), res.snap, v.c.clock(), res.status())
 			return
 		}
 		v.run(w, r, st)
@@ -515,7 +526,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	}
 	if v.lease > 0 {
 		// The lease's own lookups replace the one below (lease.go).
-		if !v.awaitLease(w, r, st, call) {
+		if !v.awaitLease(w, st.client(r), st, call) {
 			st.call = call
 			v.run(w, r, st)
 		}
@@ -527,7 +538,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	again, err := v.find(r, st.base, now)
 	if err == nil && again.fresh && v.usable(r, again.snap) {
 		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})
-		v.serve(w, r, again.snap, now, httpcache.Hit)
+		v.serve(w, st.client(r), again.snap, now, httpcache.Hit)
 		return
 	}
 	if again.spec != nil {
@@ -574,8 +585,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 	}
 	// A path version key this run created is deleted again if the
-	// response is refused for its status (a 404 for a path asked for once):
-	// a scan of random paths leaves no key behind. Last, after the client
+	// response is not stored and is refused for its status or is not a
+	// success (a 404 for a path asked for once, with a cookie or not): a
+	// scan of random paths leaves no key behind. Last, after the client
 	// has the response.
 	refusedStatus := false
 	defer func() {
@@ -643,7 +655,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 		if st.stale != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
-			v.serveStale(w, r, st.stale, before)
+			v.serveStale(w, st.client(r), st.stale, before)
 			return
 		}
 		v.count(r, st, st.outcome())
@@ -664,7 +676,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	if rec.Diverted() != 0 {
-		v.serveStale(w, r, st.stale, before)
+		v.serveStale(w, st.client(r), st.stale, before)
 		return
 	}
 	v.count(r, st, st.outcome())
@@ -680,7 +692,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		reason = reasonFiltered
 	}
 	if reason != httpcache.ReasonNone {
-		refusedStatus = reason == httpcache.ReasonStatus || reason == httpcache.ReasonNoFreshness
+		refusedStatus = reason == httpcache.ReasonStatus || reason == httpcache.ReasonNoFreshness || status < 200 || status > 299
 		v.flight.release(st.call, viewResult{})
 		return
 	}
@@ -849,26 +861,32 @@ func variantHash(s string) uint64 {
 // refresh that finds no free slot is skipped (false). names are the Vary
 // names of the stored response.
 func (v *view) revalidate(r *http.Request, base string, ttl time.Duration, names []string) bool {
-	return v.refreshInBackground(&runState{base: base, f: found{key: base}, ttl: ttl, background: true},
+	key := base
+	if len(names) > 0 {
+		key = variantKey(base, httpcache.VariantKey(r, names))
+	}
+	return v.refreshInBackground(&runState{base: base, f: found{key: key}, ttl: ttl, background: true},
 		func() *http.Request { return v.backgroundRequest(r, names) })
 }
 
 // refreshInBackground runs st in the background, as revalidate says, for
-// the request that request makes once a slot is taken.
+// the request that request makes once a slot is taken. At most one refresh
+// of an entry (st.f.key: a variant's own key) runs at a time, in this
+// process and, with Lease, in all.
 func (v *view) refreshInBackground(st *runState, request func() *http.Request) bool {
-	base := st.base
-	if _, busy := v.refreshing.LoadOrStore(base, struct{}{}); busy {
+	key := st.f.key
+	if _, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
 		return false
 	}
 	select {
 	case v.refreshSlots <- struct{}{}:
 	default:
-		v.refreshing.Delete(base)
+		v.refreshing.Delete(key)
 		return false
 	}
 	done := func() {
 		<-v.refreshSlots
-		v.refreshing.Delete(base)
+		v.refreshing.Delete(key)
 	}
 	r2 := request()
 	started := v.c.goBackground(func() {
@@ -878,7 +896,7 @@ func (v *view) refreshInBackground(st *runState, request func() *http.Request) b
 			}
 			done()
 		}()
-		if l, ok := v.c.takeLease(r2.Context(), base, v.lease); !ok {
+		if l, ok := v.c.takeLease(r2.Context(), key, v.lease); !ok {
 			return // another process refreshes it
 		} else if l != nil {
 			defer v.c.releaseLease(l, true)

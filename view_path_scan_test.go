@@ -86,6 +86,25 @@ func TestSharedCachePathScanLeavesNoKeys(t *testing.T) {
 	})
 }
 
+// TestSharedCachePathScanWithCookiesLeavesNoKeys: a site that sets a
+// cookie on every response has its 404s refused for the cookie, not for
+// their status: they leave no key either.
+func TestSharedCachePathScanWithCookiesLeavesNoKeys(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		ch := e.c.Cached(Forever, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "visit", Value: "1"})
+			w.Header().Set("Cache-Control", "max-age=60")
+			http.NotFound(w, r)
+		}))
+		base := entries(t, e.store)
+		for i := range 50 {
+			assert.Equal(t, http.StatusNotFound, get(ch, fmt.Sprint("/scan/", i)).Code)
+		}
+		assert.Equal(t, base, entries(t, e.store), "a refused 404 leaves no key")
+	})
+}
+
 // TestCachedPathScanLeavesNoKeysOnRedis is TestCachedPathScanLeavesNoKeys on
 // a real Redis: the keys a scan would leave are on a server other
 // processes share.

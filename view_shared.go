@@ -429,6 +429,9 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 	}
 	switch {
 	case w == nil:
+		if prev != nil && prev.key != "" {
+			st.f.key = prev.key // the variant's own refresh
+		}
 		return v.refreshInBackground(st, func() *http.Request {
 			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
 			x.client = r2

@@ -133,11 +133,7 @@ func (rec *Recorder) Fail(reason Reason) {
 		}
 	}
 	if len(held) > 0 {
-		if rec.declared >= 0 {
-			// A body longer than declared: forward what net/http takes,
-			// as passing it through would have.
-			held = held[:min(int64(len(held)), max(rec.declared-int64(rec.sent), 0))]
-		}
+		// Never past a declared length: Write fails the response first.
 		rec.Writer.Write(held) // an error shows in the handler's next write
 	}
 }
@@ -259,6 +255,12 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 		}
 	}
 	if rec.holding() {
+		if rec.declared >= 0 && int64(len(rec.body)+len(p)) > rec.declared {
+			// Longer than declared: net/http refuses the write that passes
+			// the length (ErrContentLength), and the handler must see it.
+			rec.Fail(ReasonLength) // forwards what was held
+			return rec.Writer.Write(p)
+		}
 		if len(rec.body)+len(p) > rec.Limit {
 			rec.Fail(ReasonTooLarge) // forwards what was held
 			return rec.Writer.Write(p)
@@ -267,7 +269,10 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	n, err := rec.Writer.Write(p)
-	if rec.reason != ReasonNone {
+	if rec.reason != ReasonNone || !bodyAllowed(rec.Status()) {
+		// Or a status without a body (204, 304): net/http refuses the
+		// write (ErrBodyNotAllowed), which is not the client leaving, and
+		// sends the response without it.
 		return n, err
 	}
 	if err != nil {

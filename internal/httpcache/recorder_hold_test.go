@@ -3,6 +3,7 @@ package httpcache
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -91,17 +92,22 @@ func TestRecorderHold(t *testing.T) {
 		assert.Nil(t, body)
 		assert.Equal(t, ReasonStatus, reason)
 	})
-	t.Run("a body longer than declared forwards only what net/http takes", func(t *testing.T) {
-		rec, rw, w := holdRecorder(0)
+	t.Run("a write past the declared length goes to net/http, which refuses it", func(t *testing.T) {
+		w := &lengthWriter{ResponseRecorder: httptest.NewRecorder()}
+		rec := &Recorder{Hold: true}
+		rw := rec.Reset(w)
 		rw.Header().Set("Content-Length", "4")
-		rw.Write([]byte("abcdef"))
+		_, err := rw.Write([]byte("ab"))
+		require.NoError(t, err)
 		assert.Empty(t, w.Body.String())
+		_, err = rw.Write([]byte("cdef"))
+		assert.ErrorIs(t, err, http.ErrContentLength, "the handler sees net/http's error")
+		assert.Equal(t, "ab", w.Body.String(), "what was held within the length is forwarded first")
 		_, _, body, reason := rec.Finish()
 		assert.Nil(t, body)
 		assert.Equal(t, ReasonLength, reason)
-		assert.Equal(t, "abcd", w.Body.String())
 		require.NoError(t, rec.Send())
-		assert.Equal(t, "abcd", w.Body.String())
+		assert.Equal(t, "ab", w.Body.String())
 	})
 	t.Run("a panic's Fail forwards what was held", func(t *testing.T) {
 		rec, rw, w := holdRecorder(0)
@@ -121,4 +127,19 @@ func TestRecorderHold(t *testing.T) {
 		require.NoError(t, rec.Send())
 		assert.Empty(t, w.Body.String())
 	})
+}
+
+// lengthWriter refuses, as net/http does, a write that passes the declared
+// Content-Length: none of it is written.
+type lengthWriter struct {
+	*httptest.ResponseRecorder
+	written int64
+}
+
+func (w *lengthWriter) Write(p []byte) (int, error) {
+	if cl, err := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64); err == nil && w.written+int64(len(p)) > cl {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	return w.ResponseRecorder.Write(p)
 }
