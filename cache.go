@@ -128,7 +128,7 @@ type Cache struct {
 
 	stats     counters
 	loads     flight.Group[string, any] // GetOrSet's loads in flight
-	fragments flight.Group[string, template.HTML]
+	fragments flight.Group[string, epoched[template.HTML]]
 	closeOnce sync.Once
 	closeErr  error
 

@@ -43,7 +43,9 @@ func FragmentKey(name string, varyOn ...any) (string, error) {
 // usually made by FragmentKey), or calls render, stores what it wrote for
 // ttl (0: the Cache's DefaultTTL; Forever; negative: an error wrapping
 // ErrInvalidTTL) under the tags of opts, and returns it. Concurrent calls
-// for one key on this Cache call render once.
+// for one key on this Cache call render once; a call made after an
+// invalidation (InvalidateTags, InvalidatePath) returned never gets a
+// render that began before it.
 //
 // render writes HTML that is safe as it is, such as the output of an
 // html/template (tmpl.ExecuteTemplate(w, "sidebar", data)): the result is a
@@ -65,7 +67,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		c.record(outHit)
 		return html, nil
 	}
-	html, joined, err := c.fragments.Do(ctx, bk, func(ctx context.Context) (template.HTML, error) {
+	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, error) {
 		if html, ok := c.loadFragment(ctx, bk); ok {
 			return html, nil // stored while this call waited
 		}

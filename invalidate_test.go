@@ -2,6 +2,9 @@ package caching
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -19,7 +22,7 @@ import (
 // changed: the program changed the data, told the cache, asked again, and
 // got the old value. It must get a value computed after the invalidation.
 func TestJoinAfterInvalidateTags(t *testing.T) {
-	for _, api := range []string{"Memoize", "GetOrSet"} {
+	for _, api := range []string{"Memoize", "GetOrSet", "Fragment"} {
 		t.Run(api, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c, err := New(&Options{Backend: simple.Must(simple.Options{SweepInterval: -1})})
@@ -39,12 +42,23 @@ func TestJoinAfterInvalidateTags(t *testing.T) {
 					return v, nil
 				}
 				var get func() (int64, error)
-				if api == "Memoize" {
+				switch api {
+				case "Memoize":
 					f := Memoize(c, "read", func(ctx context.Context, _ int) (int64, error) { return load(ctx) }, Tags("t"))
 					get = func() (int64, error) { return f.Get(t.Context(), 0) }
-				} else {
+				case "GetOrSet":
 					get = func() (int64, error) {
 						return GetOrSet(t.Context(), c, "k", time.Minute, load, Tags("t"))
+					}
+				default:
+					get = func() (int64, error) {
+						html, err := c.Fragment(t.Context(), "sidebar", time.Minute, func(w io.Writer) error {
+							v, err := load(t.Context())
+							fmt.Fprint(w, v)
+							return err
+						}, Tags("t"))
+						n, _ := strconv.ParseInt(string(html), 10, 64)
+						return n, err
 					}
 				}
 				go func() { _, _ = get() }()

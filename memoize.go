@@ -85,7 +85,7 @@ type Memoized[A, R any] struct {
 	keyFunc   func(A) string
 	enc       argkey.Encoder[A] // without keyFunc
 
-	calls flight.Group[string, memoResult[R]]
+	calls flight.Group[string, epoched[R]]
 	// epoch changes with every Forget and ForgetAll; a computation stores
 	// its result only if the epoch did not change while it ran, so that an
 	// in-process Forget is never undone by a computation that started
@@ -313,10 +313,10 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	return v, err
 }
 
-// memoResult is the result of a computation in flight, with the count of
-// the store's invalidations when it began.
-type memoResult[R any] struct {
-	v     R
+// epoched is a result shared in flight, with the count of the store's
+// invalidations when its computation began.
+type epoched[V any] struct {
+	v     V
 	epoch uint64
 }
 
@@ -325,18 +325,24 @@ type memoResult[R any] struct {
 // computes on its own.
 const maxRejoins = 3
 
-// do runs work for key once for its concurrent callers (see flight.Do), and
-// returns its result unless the computation this caller joined began
-// before an invalidation that returned before this caller came: its result
-// may predate the invalidation (the versions it read before fn ran are the
-// old ones), so the caller joins, or starts, a newer one.
+// do runs work for key once for its concurrent callers (see doSince).
 func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
-	since := m.c.store.invalidations.Load()
+	return doSince(ctx, &m.c.store, &m.calls, key, work)
+}
+
+// doSince runs work for key once for its concurrent callers in g (see
+// flight.Do), and returns its result unless the computation this caller
+// joined began before an invalidation that returned before this caller
+// came: its result may predate the invalidation (the versions it read
+// before work ran are the old ones), so the caller joins, or starts, a
+// newer one.
+func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, error)) (V, bool, error) {
+	since := s.invalidations.Load()
 	for range maxRejoins {
-		res, joined, err := m.calls.Do(ctx, key, func(ctx context.Context) (memoResult[R], error) {
-			epoch := m.c.store.invalidations.Load()
+		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
+			epoch := s.invalidations.Load()
 			v, err := work(ctx)
-			return memoResult[R]{v, epoch}, err
+			return epoched[V]{v, epoch}, err
 		})
 		if !joined || err != nil || res.epoch >= since {
 			return res.v, joined, err
@@ -460,10 +466,10 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		}()
 		// fn runs with bg, not with the flight's uncancellable context:
 		// Close ends it.
-		_, _, _ = m.calls.Do(bg, key, func(context.Context) (memoResult[R], error) {
+		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
 			v, err := m.compute(bg, key, a, false)
-			return memoResult[R]{v, epoch}, err
+			return epoched[R]{v, epoch}, err
 		})
 	})
 	if !started {
