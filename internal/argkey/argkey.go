@@ -12,7 +12,9 @@
 //     and iteration order never matter.
 //   - Pointers are followed: two pointers to equal values encode the same; a
 //     nil pointer differs from a pointer to a zero value. A value that
-//     contains itself (a cycle) is an error wrapping ErrCycle.
+//     contains itself (a cycle) is an error wrapping ErrCycle; one nested
+//     through more than 10,000 pointers, maps and slices (a linked list
+//     that long) is an error wrapping ErrUnsupported.
 //   - Floats are canonical: every NaN encodes the same (so a NaN argument can
 //     be memoized, although NaN != NaN), and -0 encodes as +0 (as -0 == +0).
 //   - A time.Time encodes its instant only (Unix seconds and nanoseconds):
@@ -766,12 +768,22 @@ type seenKey struct {
 // case, pay nothing for cycle detection.
 const cycleDepth = 32
 
+// maxDepth is how deep the encoder goes into pointers, maps and slices at
+// all: encoding/json's nesting limit.
+const maxDepth = 10000
+
 // enter records a reference on the current path, reporting ErrCycle if it
 // is already there. leave undoes it.
 func (e *encoder) enter(v reflect.Value, n int) error {
 	e.depth++
 	if e.depth <= cycleDepth {
 		return nil
+	}
+	if e.depth > maxDepth {
+		// Each level is a few frames of recursion: far deeper, a value
+		// (a list of millions of nodes) would overflow the stack, which
+		// is fatal, not a panic.
+		return fmt.Errorf("argkey: %s: nested deeper than %d pointers, maps and slices: %w", v.Type(), maxDepth, ErrUnsupported)
 	}
 	if e.seen == nil {
 		e.seen = map[seenKey]struct{}{}
