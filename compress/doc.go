@@ -61,7 +61,8 @@
 // case-insensitively into Vary on every response that could have been
 // compressed, whether or not this client accepted an encoding (so shared
 // caches never serve a compressed body to a client that did not ask for
-// it); Accept-Ranges is removed; strong ETags are weakened (W/"x") or,
+// it); Accept-Ranges, and digests of the handler's bytes (Content-Digest,
+// Repr-Digest, Content-MD5), are removed; strong ETags are weakened (W/"x") or,
 // with ETagSuffix, suffixed ("x:gzip") and If-None-Match rewritten so that a
 // handler computing its own ETag still answers 304 (which carries the ETag of
 // the variant the client named, streamed or not). Content-Length is exact

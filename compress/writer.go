@@ -323,6 +323,12 @@ func (w *responseWriter) commitEncoded(contentLength int) error {
 	h.Set("Content-Encoding", w.codec.name)
 	addVary(h)
 	h.Del("Accept-Ranges")
+	// Digests of the handler's bytes (RFC 9530; Content-MD5 before it)
+	// no longer describe what is sent: a client that checks them would
+	// reject the response.
+	delete(h, "Content-Digest")
+	delete(h, "Repr-Digest")
+	delete(h, "Content-Md5")
 	if contentLength >= 0 {
 		h.Set("Content-Length", strconv.Itoa(contentLength))
 	} else {
