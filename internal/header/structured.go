@@ -43,15 +43,33 @@ type Member struct {
 // included). Empty lines are skipped. A key given twice is yielded twice:
 // the last one wins. It allocates only to join several lines.
 func ParseDictionary(lines []string, yield func(Member)) bool {
+	// Join the lines once: joining them one by one copies the value once
+	// per line, quadratic in a field sent as many lines.
 	var s string
+	n, size := 0, 0
 	for _, l := range lines {
-		switch {
-		case TrimOWS(l) == "": // an empty line adds no member
-		case s == "":
-			s = l
-		default:
-			s = strings.Join([]string{s, l}, ", ")
+		if TrimOWS(l) == "" {
+			continue // an empty line adds no member
 		}
+		if n == 0 {
+			s = l
+		}
+		n++
+		size += len(l)
+	}
+	if n > 1 {
+		var b strings.Builder
+		b.Grow(size + 2*(n-1))
+		for _, l := range lines {
+			if TrimOWS(l) == "" {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(l)
+		}
+		s = b.String()
 	}
 	p := sfParser{s: s}
 	p.skipSP()

@@ -27,10 +27,11 @@ func (d Delta) Duration() time.Duration { return time.Duration(d.Seconds) * time
 // response. Its zero value is an absent header. Directive names are matched
 // case-insensitively, quoted values are accepted, several header lines are
 // read as one list, and when a directive appears twice the most restrictive
-// value wins (the smaller max-age, the larger min-fresh). A directive with a
-// field-name list (no-cache="Set-Cookie", private="X") is read as the
-// unqualified directive, which is the conservative reading for a cache that
-// does not rewrite responses. Unknown directives are ignored.
+// value wins (the smaller max-age, the larger min-fresh, a max-stale with a
+// value over one without). A directive with a field-name list
+// (no-cache="Set-Cookie", private="X") is read as the unqualified
+// directive, which is the conservative reading for a cache that does not
+// rewrite responses. Unknown directives are ignored.
 type CacheControl struct {
 	NoStore         bool // no-store (request and response)
 	NoCache         bool // no-cache (request and response)
@@ -95,10 +96,12 @@ func (cc *CacheControl) apply(name, value string, hasValue bool) {
 	case header.EqualLower(name, "stale-if-error"):
 		cc.StaleIfError = minDelta(cc.StaleIfError, parseDelta(value))
 	case header.EqualLower(name, "max-stale"):
+		// With a value it is the more restrictive: it wins over one without.
 		if !hasValue {
-			cc.MaxStaleAny = true
+			cc.MaxStaleAny = !cc.MaxStale.Valid
 			return
 		}
+		cc.MaxStaleAny = false
 		cc.MaxStale = minDelta(cc.MaxStale, parseDelta(value))
 	case header.EqualLower(name, "min-fresh"):
 		d, ok := parseDeltaOK(value)

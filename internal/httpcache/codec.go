@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"time"
 )
 
@@ -74,8 +75,10 @@ func appendString(dst []byte, s string) []byte {
 // Decode parses a snapshot Encode wrote. It is strict: a wrong magic, a
 // length past the end, a count larger than the bytes could hold, a
 // non-canonical, unsorted or duplicate header name, a value with CR, LF or
-// NUL, a status outside 100-999, or trailing bytes are an error wrapping
-// ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
+// NUL, a status outside 100-999, a Content-Length that is not the body's
+// length (or a body or Content-Length for a status without a body, such as
+// 204), or trailing bytes are an error wrapping ErrCorrupt; an unknown
+// version wraps ErrVersion. It never panics.
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
 // modified afterwards. Header strings are copied out, in one allocation.
@@ -178,6 +181,15 @@ func decode(data []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The body's framing, as NewSnapshot sets it: a Content-Length that is
+	// not the body's would serve it truncated or leave the client waiting.
+	if cl, ok := h["Content-Length"]; bodyAllowed(int(status)) {
+		if ok && (len(cl) != 1 || cl[0] != strconv.Itoa(len(body))) {
+			return nil, corrupt("content-length is not the body's")
+		}
+	} else if ok || len(body) != 0 {
+		return nil, corrupt("body for a status without one")
+	}
 	if len(body) == 0 {
 		body = nil
 	}
@@ -190,51 +202,70 @@ func decode(data []byte) (*Snapshot, error) {
 }
 
 // decodeHeader parses the header section from one string, so that every
-// name and value is a substring of it (one allocation for all strings).
+// name and value is a substring of it (one allocation for all strings). A
+// first pass checks the whole section without allocating, so that counts
+// read from damaged bytes never size an allocation.
 func decodeHeader(s string) (http.Header, error) {
-	r := &reader[string]{b: s}
-	nfields := r.count("field count")
-	nvalues := r.count("value count")
-	if r.err != nil {
-		return nil, r.err
+	nfields, nvalues, err := scanHeader(s, nil, nil)
+	if err != nil {
+		return nil, err
 	}
 	h := make(http.Header, nfields)
-	all := make([]string, nvalues)
+	if _, _, err := scanHeader(s, h, make([]string, nvalues)); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// scanHeader parses and checks the header section s and returns its field
+// and value counts. When h is not nil it also stores each field in h, its
+// values in all, which must have room for every value.
+func scanHeader(s string, h http.Header, all []string) (nfields, nvalues int, err error) {
+	r := &reader[string]{b: s}
+	nfields = r.count("field count")
+	nvalues = r.count("value count")
+	if r.err != nil {
+		return 0, 0, r.err
+	}
 	used := 0
 	prev := ""
 	for i := 0; i < nfields; i++ {
 		name := r.field("field name")
 		n := r.count("value count")
 		if r.err != nil {
-			return nil, r.err
+			return 0, 0, r.err
 		}
 		if name == "" || name <= prev || textproto.CanonicalMIMEHeaderKey(name) != name || !validName(name) {
-			return nil, corrupt("header name not canonical, sorted and unique")
+			return 0, 0, corrupt("header name not canonical, sorted and unique")
 		}
 		prev = name
 		if n == 0 || n > nvalues-used {
-			return nil, corrupt("value count")
+			return 0, 0, corrupt("value count")
 		}
-		vs := all[used : used+n : used+n]
-		for j := range vs {
-			vs[j] = r.field("field value")
+		for j := range n {
+			v := r.field("field value")
 			if r.err != nil {
-				return nil, r.err
+				return 0, 0, r.err
 			}
-			if !validValue(vs[j]) {
-				return nil, corrupt("header value")
+			if !validValue(v) {
+				return 0, 0, corrupt("header value")
 			}
+			if h != nil {
+				all[used+j] = v
+			}
+		}
+		if h != nil {
+			h[name] = all[used : used+n : used+n]
 		}
 		used += n
-		h[name] = vs
 	}
 	if used != nvalues {
-		return nil, corrupt("value count")
+		return 0, 0, corrupt("value count")
 	}
 	if r.b != "" {
-		return nil, corrupt("trailing header bytes")
+		return 0, 0, corrupt("trailing header bytes")
 	}
-	return h, nil
+	return nfields, nvalues, nil
 }
 
 // validName reports whether name is a token (RFC 9110 section 5.6.2).

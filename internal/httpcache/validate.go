@@ -83,10 +83,14 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 // one a 416, If-Range is honoured, and the request's preconditions are
 // evaluated against the stored ETag and Last-Modified. The stored header
 // is sent with Age and statusHeader as Serve sends them; nothing is sniffed.
-// It reports false, having written nothing, when r has no Range or s is not
-// a 200.
+// It reports false, having written nothing, when r has no Range, or one
+// that is not a bytes range (another unit must be ignored, RFC 9110 section
+// 14.2, which http.ServeContent would answer 416), or s is not a 200.
 func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.Time, statusHeader string, st CacheStatus) bool {
 	if s.Status != http.StatusOK || len(r.Header["Range"]) == 0 || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	if !strings.HasPrefix(r.Header["Range"][0], "bytes=") {
 		return false
 	}
 	h := w.Header()
