@@ -118,8 +118,8 @@ func MaxBodySize(n int) ViewOption {
 // path and query): once n variants are stored, a request for another one is
 // served uncached until they expire. It keeps requests that send a new
 // value of a header the response varies on (User-Agent, Accept-Language)
-// from filling the cache. Default DefaultMaxVariants (32); it must not be
-// negative. The bound is exact in one process and can be passed by a few
+// from filling the cache. Default DefaultMaxVariants (32); it must be in
+// 0-4096. The bound is exact in one process and can be passed by a few
 // when several processes store new variants of one key at once.
 func MaxVariants(n int) ViewOption {
 	return viewOption(func(c *viewConfig) { c.maxVariants = n })
@@ -230,8 +230,10 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 	if cfg.maxBody < 0 {
 		return fail("MaxBodySize is %d; want a positive size (0: 1 MiB)", cfg.maxBody)
 	}
-	if cfg.maxVariants < 0 {
-		return fail("MaxVariants is %d; want a positive count (0: %d)", cfg.maxVariants, DefaultMaxVariants)
+	if cfg.maxVariants < 0 || cfg.maxVariants > maxSpecVariants {
+		// A Vary record lists at most maxSpecVariants: one with more is
+		// read back as corrupt and dropped, and the bound with it.
+		return fail("MaxVariants is %d; want 1-%d (0: %d)", cfg.maxVariants, maxSpecVariants, DefaultMaxVariants)
 	}
 	if cfg.maxVariants == 0 {
 		cfg.maxVariants = DefaultMaxVariants

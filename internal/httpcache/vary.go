@@ -42,11 +42,15 @@ func ParseVary(h http.Header) (names []string, star bool) {
 // deflate and identity are not part of the key: a handler whose response
 // depends on another coding must key its variants itself.
 //
-// Any other header is keyed by its combined value (the lines joined with
-// ", ", RFC 9110 section 5.3), with whitespace normalized outside
-// quoted-strings: the empty elements of the list dropped, no whitespace
-// around a comma or at either end, and each run of spaces and tabs inside an
-// element made one space.
+// Any other header is keyed by its lines exactly as the request has them
+// (net/http has trimmed their ends), in order, each escaped and the lines
+// separated by '=', which an escaped line never holds: "en,fr", "en, fr"
+// and two lines "en" and "fr" are three variants. A handler reads them as
+// they are (r.Header.Get returns the first line); requests that differ in
+// a byte it may compare (X-Version: "2" and "2,") never share a variant,
+// so that no client can store its answer where another's is looked up.
+// Host, which net/http moves out of the header map into r.Host, is keyed
+// by r.Host.
 func VariantKey(r *http.Request, names []string) string {
 	if len(names) == 0 {
 		return ""
@@ -58,6 +62,9 @@ func VariantKey(r *http.Request, names []string) string {
 		}
 		escapeInto(&b, name)
 		values, ok := r.Header[name]
+		if name == "Host" && !ok {
+			values, ok = []string{r.Host}, true
+		}
 		if !ok {
 			continue
 		}
@@ -67,53 +74,18 @@ func VariantKey(r *http.Request, names []string) string {
 			var buf [64]byte
 			text, _ := a.Profile().AppendText(buf[:0])
 			b.Write(text) // lower-case letters, digits and commas: nothing to escape
-		} else {
-			escapeInto(&b, normalizeValues(values))
+			continue
+		}
+		for j, v := range values {
+			if j > 0 {
+				b.WriteByte('=')
+			}
+			escapeInto(&b, v)
 		}
 	}
 	return b.String()
 }
 
-// normalizeValues returns the combined value of header lines with its
-// whitespace normalized as VariantKey describes.
-func normalizeValues(values []string) string {
-	combined := values
-	if len(values) > 1 {
-		combined = []string{strings.Join(values, ", ")}
-	}
-	var b strings.Builder
-	for e := range header.QuotedElements(combined) {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		quoted, space := false, false
-		for i := 0; i < len(e); i++ {
-			c := e[i]
-			if !quoted && header.IsOWS(c) {
-				space = true
-				continue
-			}
-			if space {
-				b.WriteByte(' ')
-				space = false
-			}
-			b.WriteByte(c)
-			switch {
-			case quoted && c == '\\' && i+1 < len(e):
-				i++
-				b.WriteByte(e[i])
-			case c == '"':
-				quoted = !quoted
-			}
-		}
-	}
-	return b.String()
-}
-
-// escapeInto writes s with '%', '&', '=', '#' and bytes outside printable
-// ASCII percent-encoded, so that joined key parts cannot be confused, and
-// so that a variant kept as it is never holds the '#' a shortened one has:
-// a client's header value cannot spell another client's long variant.
 func escapeInto(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
