@@ -178,6 +178,11 @@ func New(opts *Options) (*Cache, error) {
 	if timeout == 0 {
 		timeout = 500 * time.Millisecond
 	}
+	if opts.Breaker.Cooldown < 0 {
+		return nil, fmt.Errorf("%w: Options.Breaker.Cooldown is %v; want 0 (1s) or positive", ErrInvalidOption, opts.Breaker.Cooldown)
+	}
+	// Every option is checked before the default store is made: it starts
+	// a goroutine, which a failed New must not leave behind.
 	b := opts.Backend
 	if b == nil {
 		s, err := simple.New(simple.Options{})
@@ -218,9 +223,6 @@ func New(opts *Options) (*Cache, error) {
 	}
 	c.store.inProcess()
 	c.clock = c.store.clock // a cheaper one, for an in-process store
-	if opts.Breaker.Cooldown < 0 {
-		return nil, fmt.Errorf("%w: Options.Breaker.Cooldown is %v; want 0 (1s) or positive", ErrInvalidOption, opts.Breaker.Cooldown)
-	}
 	if c.store.local == nil && opts.Breaker.Threshold >= 0 {
 		br, err := breaker.New(breaker.Options{
 			Threshold: opts.Breaker.Threshold,

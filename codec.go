@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 )
 
 // Codec turns typed values into bytes for the backend and back. It is used by
@@ -47,7 +48,8 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 		if err := dec.Decode(v); err != nil {
 			return err
 		}
-		if dec.More() {
+		// Only white space may follow (More would let a stray ] or } pass).
+		if _, err := dec.Token(); err != io.EOF {
 			return errors.New("caching: json: data after the value")
 		}
 		return nil

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // The direct API: bytes under keys of the caller's choosing. Keys are stored
@@ -20,7 +23,10 @@ import (
 
 // Get returns the value stored under key. Entries written with Tags are
 // checked against the current tag versions. Integers (counters of Incr, and
-// integers written by Set or SetAs) are returned as their decimal text.
+// integers written by Set or SetAs) are returned as their decimal text. On
+// an in-process store the slice is the stored value itself, shared with
+// every caller (a hit copies nothing): do not modify it; copy it first
+// (bytes.Clone) to change it.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
 	e, integer, err := c.store.lookupDirect(ctx, c.userKey(key))
 	switch {
@@ -187,7 +193,8 @@ func (c *Cache) Clear(ctx context.Context) error {
 
 // GetMany returns the values stored under keys that have one, in one round
 // trip on a backend that offers GetMany (plus one for the versions of tagged
-// entries). Keys without a live entry are absent from the map.
+// entries). Keys without a live entry are absent from the map. As with Get,
+// do not modify the slices an in-process store returns.
 func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte, error) {
 	bk := make([]string, len(keys))
 	for i, k := range keys {
@@ -257,8 +264,15 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 	return n, nil
 }
 
-// Decr subtracts delta from the counter under key; see Incr.
+// Decr subtracts delta from the counter under key; see Incr. A delta of
+// math.MinInt64, whose negation is past the int64 range, gives an error
+// wrapping backend.ErrNotInteger, and the counter is left as it was.
 func (c *Cache) Decr(ctx context.Context, key string, delta int64) (int64, error) {
+	if delta == math.MinInt64 {
+		// -delta would be delta itself: the counter would go down by 2^63
+		// rather than up.
+		return 0, fmt.Errorf("caching: decr: delta %d cannot be negated in int64: %w", delta, backend.ErrNotInteger)
+	}
 	return c.Incr(ctx, key, -delta)
 }
 

@@ -22,6 +22,9 @@ import (
 // ErrInvalidOption. Peek is not counted in Stats. The returned Header and
 // Body are the stored ones: they must not be modified.
 func (c *Cache) Peek(r *http.Request, opts ...ViewOption) (resp *Response, fresh bool, err error) {
+	if c.life.Err() != nil {
+		return nil, false, fmt.Errorf("caching: peek: %w", ErrClosed)
+	}
 	cfg, fns, err := newViewConfig(opts, true)
 	if err != nil {
 		return nil, false, err

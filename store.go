@@ -1199,8 +1199,10 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 			return 0, err
 		}
 		defer cancel()
+		start := s.start()
 		n, err := dc.DeleteCount(ctx, keys...)
 		s.report(ctx, err)
+		s.observe(OpDelete, start, err)
 		return n, err
 	}
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))

@@ -101,6 +101,9 @@ func (c *Cache) Warm(ctx context.Context, h http.Handler, targets ...WarmTarget)
 	defer cancel()
 	stop := context.AfterFunc(c.life, cancel)
 	defer stop()
+	if c.life.Err() != nil {
+		cancel() // closed already: AfterFunc cancels on a goroutine of its own, maybe after a target ran
+	}
 	rep := WarmReport{Results: make([]WarmResult, len(targets))}
 	for i, t := range targets {
 		res := c.warmOne(ctx, h, t)
