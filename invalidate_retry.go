@@ -10,11 +10,12 @@ import (
 	"time"
 )
 
-// Invalidations that nobody waits for are retried. A write under
-// InvalidateOnWrite (or SharedCache) invalidates the paths it touched as its
-// response goes out; when the backend is down then, the write has still
-// happened, and the responses stored before it would be served again, stale,
-// once the backend is back, until their TTL ends. So the version keys that
+// Invalidations that fail are retried. A write under InvalidateOnWrite (or
+// SharedCache) invalidates the paths it touched as its response goes out,
+// and a program calls InvalidateTags, InvalidatePath, Forget or ForgetAll
+// after it changed its data; when the backend is down then, the change has
+// still happened, and what was stored before it would be served again,
+// stale, once the backend is back, until its TTL ends. So the version keys that
 // could not be deleted wait in a set, and a goroutine deletes them once the
 // backend answers: first after retryFirst, then twice as long each time, at
 // most retryMax apart. Deleting a version key again, or after a newer
@@ -122,10 +123,16 @@ func (c *Cache) retryInvalidations() {
 	}
 }
 
-// invalidatePathsRetried is InvalidatePath for work nobody waits for: when
-// it fails, the paths' version keys are retried in the background.
+// invalidatePathsRetried invalidates the version keys of paths, retried
+// in the background when that fails.
 func (c *Cache) invalidatePathsRetried(ctx context.Context, op string, paths []string) error {
-	keys := c.pathTagKeys(paths)
+	return c.invalidateRetried(ctx, op, c.pathTagKeys(paths))
+}
+
+// invalidateRetried deletes keys (version keys, or memoized entries, which
+// deleting again later only turns into misses) for op; when that fails, the
+// error is returned and the keys wait in the retry set.
+func (c *Cache) invalidateRetried(ctx context.Context, op string, keys []string) error {
 	err := c.store.invalidate(ctx, keys)
 	if err != nil {
 		c.retryInvalidation(op, keys, err)

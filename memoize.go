@@ -488,7 +488,9 @@ func panicValue(r any) any {
 // Forget removes a's entry, so that the next Get calls fn. A computation for
 // a that is running in this process is not stored. Other processes may
 // still store a result they were computing: use Tags or ForgetAll where
-// that matters.
+// that matters. When the backend fails, the error is returned and the
+// delete is retried in the background (see Cache.InvalidateTags); so is
+// ForgetAll's.
 func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	key, err := m.Key(a)
 	if err != nil {
@@ -497,6 +499,7 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	m.bumpEpoch()
 	m.calls.Forget(key)
 	if err := m.c.store.del(ctx, key); err != nil {
+		m.c.retryInvalidation("memoize forget", []string{key}, err)
 		return fmt.Errorf("caching: memoize %s: forget: %w", m.name, err)
 	}
 	return nil
@@ -510,7 +513,7 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
 	m.bumpEpoch()
 	m.calls.ForgetAll()
-	if err := m.c.store.invalidate(ctx, []string{m.genKey}); err != nil {
+	if err := m.c.invalidateRetried(ctx, "memoize forget all", []string{m.genKey}); err != nil {
 		return fmt.Errorf("caching: memoize %s: forget all: %w", m.name, err)
 	}
 	return nil

@@ -62,9 +62,10 @@ type Stats struct {
 	// waiting after the lease's time and ran the work themselves.
 	LeaseWaits    int64 `json:"lease_waits"`
 	LeaseTimeouts int64 `json:"lease_timeouts"`
-	// PendingInvalidations is the number of invalidations that failed
-	// while nobody waited for them (InvalidateOnWrite's, while the backend
-	// was down) and are retried in the background until it answers.
+	// PendingInvalidations is the number of keys whose invalidation failed
+	// (InvalidateOnWrite's, InvalidateTags, InvalidatePath, Forget,
+	// ForgetAll, while the backend was down) and is retried in the
+	// background until it answers.
 	PendingInvalidations int64 `json:"pending_invalidations"`
 	// Breaker is the state of the circuit breaker: "closed" (calls go
 	// through), "open" (the backend is left alone), "half-open" (one probe

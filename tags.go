@@ -72,9 +72,14 @@ func parseVersion(b []byte) (v version, ok bool) {
 
 // InvalidateTags makes every entry written under any of tags a miss, in
 // every process sharing the backend: the tags' version keys are deleted, in
-// one call, whatever the number of entries, and no key is scanned.
+// one call, whatever the number of entries, and no key is scanned. When the
+// backend fails (or ctx ends first), the error is returned and the
+// invalidation is also retried in the background until the backend
+// answers (Stats.PendingInvalidations), so that the entries it was meant
+// to end are not served once the backend is back.
 func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
-	if err := c.store.invalidate(ctx, c.tagKeys(tags)); err != nil {
+	keys := c.tagKeys(tags)
+	if err := c.invalidateRetried(ctx, "invalidate tags", keys); err != nil {
 		return fmt.Errorf("caching: invalidate tags: %w", err)
 	}
 	return nil
@@ -85,9 +90,10 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 // key is built from the path (the default KeyFormat, or one with %s; not
 // KeyFunc: tag those), in every process sharing the backend. A path is the
 // request's URL.Path, as net/http decodes it ("/products/a b", not
-// "/products/a%20b"). It costs one delete and never scans keys.
+// "/products/a%20b"). It costs one delete and never scans keys. A failure
+// is retried in the background, as InvalidateTags says.
 func (c *Cache) InvalidatePath(ctx context.Context, paths ...string) error {
-	if err := c.store.invalidate(ctx, c.pathTagKeys(paths)); err != nil {
+	if err := c.invalidateRetried(ctx, "invalidate path", c.pathTagKeys(paths)); err != nil {
 		return fmt.Errorf("caching: invalidate path: %w", err)
 	}
 	return nil

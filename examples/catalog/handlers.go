@@ -74,12 +74,10 @@ type api struct {
 	queue     *jobQueue
 	mux       *http.ServeMux
 	retention time.Duration
-	// retry retries the invalidations of writes that failed (invalidate.go).
-	retry *retrier
 }
 
 func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
-	a := &api{store: store, cache: cache, log: log, retry: newRetrier(log)}
+	a := &api{store: store, cache: cache, log: log}
 	// One entry per (user, period); concurrent misses for one of them run
 	// the query once. Forget drops one entry when a sale comes in; the tag
 	// "sales" drops them all when old sales are purged; the warm job
@@ -448,14 +446,10 @@ func (in ProductInput) validate(create bool) error {
 // invalidateList makes every cached page of the list stale, in every
 // process sharing the backend: one small write, whatever the number of
 // pages cached, and no key scan. (The product's own path is dropped by
-// InvalidateOnWrite.) A failure is logged, and retried in the background
-// until the cache answers: the write itself has succeeded, and the pages
-// from before it must not be served once the cache is back.
+// InvalidateOnWrite.) A failure is logged: the write itself has succeeded.
 func (a *api) invalidateList(ctx context.Context) {
-	if err := a.retry.do(ctx, "tag products", func(ctx context.Context) error {
-		return a.cache.InvalidateTags(ctx, "products")
-	}); err != nil {
-		a.log.Error("invalidate product list (retrying)", "err", err)
+	if err := a.cache.InvalidateTags(ctx, "products"); err != nil {
+		a.log.Error("invalidate product list", "err", err)
 	}
 }
 
@@ -567,12 +561,9 @@ func (a *api) recordSale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The user's statistics changed for every period, and so did the
-	// report of this month: forgotten, or retried until the cache answers.
-	key := fmt.Sprintf("sales %d %s", *in.UserID, sale.CreatedAt.UTC().Format(monthLayout))
-	if err := a.retry.do(r.Context(), key, func(ctx context.Context) error {
-		return a.forgetSales(ctx, *in.UserID, sale.CreatedAt)
-	}); err != nil {
-		a.log.Error("forget stats (retrying)", "err", err)
+	// report of this month.
+	if err := a.forgetSales(r.Context(), *in.UserID, sale.CreatedAt); err != nil {
+		a.log.Error("forget stats", "err", err)
 	}
 	writeJSON(w, http.StatusCreated, sale)
 }

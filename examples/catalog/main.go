@@ -224,7 +224,6 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	mux := http.NewServeMux()
 	s.api = newAPI(s.Store, s.Cache, log)
-	s.closers = append(s.closers, s.api.retry.close) // before the cache closes
 	s.api.retention = cfg.Retention
 	s.api.routes(mux, compression)
 	if s.api.queue, err = openJobQueue(ctx, cfg, db, s.api.riverConfig(cfg, log), log); err != nil {
