@@ -45,8 +45,8 @@
 //
 // With a Logger, requests whose handler took at least Options.Slow (500 ms
 // by default; per ServeMux pattern in SlowRoutes) are logged at Warn with
-// method, route, status, bytes and duration, never the path or query (they
-// may hold user data), through a token bucket that logs a burst and then
+// method (cut to 32 bytes: it is client data), route, status, bytes and
+// duration, never the path or query (they may hold user data), through a token bucket that logs a burst and then
 // counts what it drops. Options.Observe receives a Report of every request,
 // panicking ones included (the panic then goes on); the package depends on
 // no metrics library.

@@ -64,7 +64,7 @@ func (s *slowLog) log(ctx context.Context, rep *Report) bool {
 		return true
 	}
 	attrs := []slog.Attr{
-		slog.String("method", rep.Request.Method),
+		slog.String("method", logMethod(rep.Request.Method)),
 		slog.String("route", rep.Route),
 		slog.Int("status", rep.Status),
 		slog.Int64("bytes", rep.Bytes),
@@ -79,4 +79,18 @@ func (s *slowLog) log(ctx context.Context, rep *Report) bool {
 	}
 	s.logger.LogAttrs(ctx, slog.LevelWarn, "timing: slow request", attrs...)
 	return true
+}
+
+// maxLogMethod bounds the method in the log: it is client data (a pattern
+// without a method matches any token, up to the server's MaxHeaderBytes),
+// and the longest registered methods are under 20 bytes.
+const maxLogMethod = 32
+
+// logMethod returns method cut to maxLogMethod bytes, marked with "..." when
+// cut. A method is a token, so this cuts no character in two.
+func logMethod(method string) string {
+	if len(method) <= maxLogMethod {
+		return method
+	}
+	return method[:maxLogMethod] + "..."
 }

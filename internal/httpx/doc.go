@@ -40,7 +40,7 @@
 //	ReadFrom(r)         -> hooks.ReadFrom(r)
 //	Hijack()            -> hooks.Hijack()
 //	Push(target, opts)  -> the underlying Push, directly (not a hook)
-//	Unwrap()            -> hooks.Unwrap()
+//	Unwrap()            -> hooks.Unwrap(), with Flush and Hijack kept on the hooks (below)
 //
 // Because WriteString does not copy, a Write hook must follow the io.Writer
 // contract: it must not modify p, even temporarily, nor retain it after
@@ -72,6 +72,11 @@
 //   - Unwrap returns the underlying writer. Override it to notice that a
 //     handler went around the wrapper (http.ResponseController's
 //     SetWriteDeadline, SetReadDeadline and EnableFullDuplex go through it).
+//     When the wrapped writer has no Flush (or Hijack) but the writer below
+//     reaches one through its own Unwrap chain, the wrapped writer's Unwrap
+//     returns that writer with a FlushError (or Hijack) that goes through
+//     the hooks, so http.ResponseController cannot flush or hijack around
+//     them.
 //
 // Status and Written describe what went downstream: a middleware that
 // delays or transforms the body (compress) records the status when it

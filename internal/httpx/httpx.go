@@ -24,13 +24,13 @@ type Hooks interface {
 	// Write receives Write and WriteString. It must not modify or retain p.
 	Write(p []byte) (int, error)
 	// Flush receives Flush and FlushError (only called when the underlying
-	// writer is an http.Flusher).
+	// writer is an http.Flusher or reaches one through its Unwrap chain).
 	Flush() error
 	// ReadFrom receives ReadFrom (only called when the underlying writer is
 	// an io.ReaderFrom).
 	ReadFrom(r io.Reader) (int64, error)
 	// Hijack receives Hijack (only called when the underlying writer is an
-	// http.Hijacker).
+	// http.Hijacker or reaches one through its Unwrap chain).
 	Hijack() (net.Conn, *bufio.ReadWriter, error)
 	// Unwrap receives Unwrap, which http.ResponseController calls for what
 	// the wrapper does not implement itself.
@@ -44,6 +44,7 @@ type Writer struct {
 	rw        http.ResponseWriter
 	h         Hooks
 	wrapped   http.ResponseWriter
+	mask      int // interface bits of rw
 	status    int
 	written   int64
 	committed bool
@@ -86,6 +87,7 @@ func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
 	if _, ok := rw.(io.ReaderFrom); ok {
 		mask |= hasR
 	}
+	w.mask = mask
 	w.wrapped = wrap(w, mask)
 	return w.wrapped
 }
@@ -202,12 +204,98 @@ type base struct{ w *Writer }
 func (b base) Header() http.Header         { return b.w.rw.Header() }
 func (b base) WriteHeader(code int)        { b.w.h.WriteHeader(code) }
 func (b base) Write(p []byte) (int, error) { return b.w.h.Write(p) }
-func (b base) Unwrap() http.ResponseWriter { return b.w.h.Unwrap() }
+func (b base) Unwrap() http.ResponseWriter { return b.w.unwrap(b.w.h.Unwrap()) }
 func (b base) WriteString(s string) (int, error) {
 	// A view of s, not a copy: the Write contract forbids modifying or
 	// retaining p.
 	return b.w.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
+
+// unwrap returns below, what the Unwrap hook returned, as
+// http.ResponseController should see it. When the wrapped writer has no
+// Flush (or Hijack) but below reaches one through its Unwrap chain (a Go
+// 1.20-style middleware writer with only Unwrap), the controller would walk
+// past the hooks: the writer below would commit headers the middleware never
+// set, or a hijack would go unrecorded. below then comes back with a
+// FlushError (or Hijack) that goes through the hooks; everything else
+// (deadlines, full duplex) still reaches below through its Unwrap.
+func (w *Writer) unwrap(below http.ResponseWriter) http.ResponseWriter {
+	if below == nil {
+		return nil
+	}
+	need := 0
+	if w.mask&hasF == 0 && reaches(below, canFlush) {
+		need |= hasF
+	}
+	if w.mask&hasH == 0 && reaches(below, canHijack) {
+		need |= hasH
+	}
+	switch need {
+	case hasF:
+		return unwrapF{below, w}
+	case hasH:
+		return unwrapH{below, w}
+	case hasF | hasH:
+		return unwrapFH{below, w}
+	}
+	return below
+}
+
+// reaches reports whether rw or a writer down its Unwrap chain satisfies
+// can, as http.ResponseController would find it.
+func reaches(rw http.ResponseWriter, can func(http.ResponseWriter) bool) bool {
+	for rw != nil {
+		if can(rw) {
+			return true
+		}
+		u, ok := rw.(rwUnwrapper)
+		if !ok {
+			return false
+		}
+		rw = u.Unwrap()
+	}
+	return false
+}
+
+func canFlush(rw http.ResponseWriter) bool {
+	switch rw.(type) {
+	case interface{ FlushError() error }, http.Flusher:
+		return true
+	}
+	return false
+}
+
+func canHijack(rw http.ResponseWriter) bool {
+	_, ok := rw.(http.Hijacker)
+	return ok
+}
+
+// unwrapF, unwrapH and unwrapFH are what unwrap returns: the writer below
+// plus FlushError and/or Hijack through the hooks.
+type unwrapF struct {
+	http.ResponseWriter
+	w *Writer
+}
+
+func (u unwrapF) FlushError() error           { return u.w.h.Flush() }
+func (u unwrapF) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+type unwrapH struct {
+	http.ResponseWriter
+	w *Writer
+}
+
+func (u unwrapH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return u.w.h.Hijack() }
+func (u unwrapH) Unwrap() http.ResponseWriter                  { return u.ResponseWriter }
+
+type unwrapFH struct {
+	http.ResponseWriter
+	w *Writer
+}
+
+func (u unwrapFH) FlushError() error                            { return u.w.h.Flush() }
+func (u unwrapFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return u.w.h.Hijack() }
+func (u unwrapFH) Unwrap() http.ResponseWriter                  { return u.ResponseWriter }
 
 // hookWriter writes through the Write hook; it has no ReadFrom, so io.Copy
 // cannot recurse into a ReadFrom hook.
