@@ -61,8 +61,11 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-caching/caching"
 	"github.com/go-caching/caching/backend/near"
@@ -282,7 +285,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.leaseTimeouts, s.LeaseTimeouts)
 	gauge(d.pendingInvalidations, float64(s.PendingInvalidations))
 	named := func(stats map[string]caching.Counts, reqs, errs, corrupt *prometheus.Desc) {
-		for name, n := range stats {
+		for name, n := range byLabel(stats) {
 			counter(reqs, n.Hits, name, "hit")
 			counter(reqs, n.StaleHits, name, "stale")
 			counter(reqs, n.Misses, name, "miss")
@@ -314,11 +317,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.opts.Pools == nil {
 		return
 	}
+	exported := map[string]bool{}
 	for name, v := range c.opts.Pools.Snapshot() {
 		p, ok := v.(pool.Stats)
 		if !ok {
 			continue
 		}
+		name = labelValue(name)
+		if exported[name] {
+			continue // two names that differ only in bytes that are not UTF-8
+		}
+		exported[name] = true
 		gauge(d.poolConns, float64(p.Open), name, "open")
 		gauge(d.poolConns, float64(p.InUse), name, "in_use")
 		gauge(d.poolConns, float64(p.Idle), name, "idle")
@@ -339,4 +348,48 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(d.poolQueries, p.Queries, name)
 		counter(d.poolSlowQueries, p.SlowQueries, name)
 	}
+}
+
+// labelValue returns name fit for a label value: Prometheus panics on one
+// that is not valid UTF-8 (MustNewConstMetric, inside a registry's Gather,
+// where the panic takes the program down), and names come from the program
+// (a view's Name, a mux pattern, a memoized function's or a pool's name),
+// which Go lets hold any bytes. Each byte that is not part of a valid UTF-8
+// sequence is written as \xNN, so that names which differ only there stay
+// apart.
+func labelValue(name string) string {
+	if utf8.ValidString(name) {
+		return name
+	}
+	var b strings.Builder
+	for i := 0; i < len(name); {
+		r, n := utf8.DecodeRuneInString(name[i:])
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "\\x%02x", name[i])
+		} else {
+			b.WriteString(name[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// byLabel returns stats keyed by labelValue, summing the Counts of names
+// that come out alike (one with \xNN written out, one with the byte), so
+// that no series is exported twice, which fails the whole scrape.
+func byLabel(stats map[string]caching.Counts) map[string]caching.Counts {
+	out := make(map[string]caching.Counts, len(stats))
+	for name, n := range stats {
+		l := labelValue(name)
+		if m, ok := out[l]; ok {
+			n.Hits += m.Hits
+			n.StaleHits += m.StaleHits
+			n.Misses += m.Misses
+			n.Bypasses += m.Bypasses
+			n.Errors += m.Errors
+			n.Corrupt += m.Corrupt
+		}
+		out[l] = n
+	}
+	return out
 }

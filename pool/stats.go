@@ -149,8 +149,7 @@ type RedisPooler interface {
 	PoolStats() *redis.PoolStats
 }
 
-func redisStats(c RedisPooler, cfg Config) Stats {
-	p := c.PoolStats()
+func redisStats(p *redis.PoolStats, cfg Config) Stats {
 	s := Stats{Kind: "redis", Open: int(p.TotalConns), Idle: int(p.IdleConns),
 		InUse: int(p.TotalConns) - int(p.IdleConns), Waits: int64(p.WaitCount),
 		WaitTimeMS: ms(time.Duration(p.WaitDurationNs)), Timeouts: int64(p.Timeouts),
@@ -211,9 +210,60 @@ func (r *Registry) RegisterSQL(name string, db *DB) error {
 }
 
 // RegisterRedis registers a go-redis client; cfg is the Config applied to
-// its options (for the limits the report shows).
+// its options (for the limits the report shows). A request for the
+// statistics waits at most 100 ms for the client's: a
+// *redis.ClusterClient that has not loaded the cluster's state dials the
+// cluster to read them, so with the cluster down the report shows the last
+// statistics read (zeros before the first) instead of waiting for the
+// client's timeouts. One read at a time is in flight.
 func (r *Registry) RegisterRedis(name string, c RedisPooler, cfg Config) error {
-	return r.Register(name, func() any { return redisStats(c, cfg) })
+	src := &redisSource{c: c, cfg: cfg}
+	return r.Register(name, src.stats)
+}
+
+// redisStatsWait is how long a request for the statistics of a client
+// registered by RegisterRedis waits for the client's.
+const redisStatsWait = 100 * time.Millisecond
+
+// redisSource reads a go-redis client's statistics on a goroutine of its
+// own, one read at a time, and keeps the last one.
+type redisSource struct {
+	c   RedisPooler
+	cfg Config
+
+	mu       sync.Mutex
+	inflight chan struct{} // closed when the read in flight ends; nil: none
+	last     *redis.PoolStats
+}
+
+func (s *redisSource) stats() any {
+	s.mu.Lock()
+	if s.inflight == nil {
+		done := make(chan struct{})
+		s.inflight = done
+		go func() {
+			defer close(done)
+			p := s.c.PoolStats()
+			s.mu.Lock()
+			s.last, s.inflight = p, nil
+			s.mu.Unlock()
+		}()
+	}
+	done := s.inflight
+	s.mu.Unlock()
+	t := time.NewTimer(redisStatsWait)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	t.Stop()
+	s.mu.Lock()
+	p := s.last
+	s.mu.Unlock()
+	if p == nil {
+		p = &redis.PoolStats{}
+	}
+	return redisStats(p, s.cfg)
 }
 
 // RegisterMemcache registers a gomemcache client. gomemcache keeps no pool
@@ -329,6 +379,9 @@ func proxied(h http.Header) bool {
 // LoopbackOnly. To allow that, write an Authorize of your own (a token or
 // client certificate the proxy cannot forge, or a check of the addresses
 // your proxy sets); LoopbackOnly is deliberately the conservative choice.
+// It relies on a proxy adding one of those headers: behind a proxy on the
+// same machine that adds none (a TCP-mode proxy, or nginx's proxy_pass
+// without proxy_set_header), every client looks local: do not use it there.
 // It is safe for concurrent use.
 func LoopbackOnly(r *http.Request) bool {
 	if proxied(r.Header) {
