@@ -329,6 +329,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		return true
 	}
 	if r.Method == http.MethodHead {
+		if rq.NoStore {
+			prev = nil // its response must not freshen the entry either
+		}
 		v.head(w, r, base, prev, ttl)
 		return true
 	}
@@ -336,7 +339,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	if prev != nil && j.staleIfError {
 		st.stale = prev
 	}
-	v.runExt(w, r, st, prev, rq, j.forced)
+	// A no-store request does not lead the flight of its key: its response,
+	// never stored, would leave every request waiting for it to run the
+	// handler itself.
+	v.runExt(w, r, st, prev, rq, j.forced || rq.NoStore)
 	return true
 }
 
@@ -416,7 +422,9 @@ func (v *view) refusesStale(rq httpcache.CacheControl) bool {
 // reports false when a background run was not started (see revalidate).
 func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev *found, rq httpcache.CacheControl, forced bool) bool {
 	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
-	x := &extRun{client: r, noStore: rq.NoStore, ttl: resolved}
+	// The request's no-store covers its own response, not the cache's
+	// background refresh (w nil), which others' hits wait for.
+	x := &extRun{client: r, noStore: rq.NoStore && w != nil, ttl: resolved}
 	st.ext = x
 	if v.sh != nil {
 		x.rules = *v.sh
@@ -440,7 +448,9 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			}
 			return v.conditional(r2, st, prev)
 		})
-	case forced:
+	case forced || x.precondition:
+		// A request whose response may not be stored for the others (a
+		// 206, a 412) does not lead the flight either.
 		v.run(w, r, st)
 	default:
 		v.miss(w, r, st)
