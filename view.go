@@ -484,8 +484,17 @@ func (st *runState) client(r *http.Request) *http.Request {
 // all the concurrent misses of its key.
 func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	rejoined := false
+	// A request that may get a response the others may not reuse (one
+	// with Authorization in a SharedCache view) joins a run in progress but
+	// never starts one: the others would wait for it, then each run the
+	// handler.
+	mayLead := v.usable(st.client(r), nil)
 	for {
-		call, leader := v.flight.join(st.f.key)
+		call, leader := v.flight.join(st.f.key, mayLead)
+		if call == nil {
+			v.run(w, r, st)
+			return
+		}
 		if leader {
 			v.lead(w, r, st, call)
 			return

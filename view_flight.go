@@ -57,13 +57,17 @@ func (res viewResult) status() httpcache.CacheStatus {
 	return httpcache.Hit
 }
 
-// join returns the call in flight for key, creating it if there is none;
-// leader reports whether the caller created it and must release it.
-func (g *viewFlight) join(key string) (c *viewCall, leader bool) {
+// join returns the call in flight for key, creating it if there is none
+// and mayLead; leader reports whether the caller created it and must
+// release it. Without mayLead and a call in flight, c is nil.
+func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok {
 		return c, false
+	}
+	if !mayLead {
+		return nil, false
 	}
 	if g.calls == nil {
 		g.calls = make(map[string]*viewCall)

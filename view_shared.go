@@ -367,12 +367,13 @@ func (v *view) refreshAheadExt(r *http.Request, base string, ttl time.Duration, 
 
 // usable reports whether a stored snapshot may answer r: in a SharedCache
 // view without UserKey, a request with Authorization only gets a response
-// that says it may (RFC 9111 section 3.5).
+// that says it may (RFC 9111 section 3.5). With a nil snap, it reports
+// whether every response may answer r.
 func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
 	if v.sh == nil || v.cfg.userFunc != nil || len(r.Header["Authorization"]) == 0 {
 		return true
 	}
-	return v.sh.Reuse(snap.Header).Shareable
+	return snap != nil && v.sh.Reuse(snap.Header).Shareable
 }
 
 // judge decides what a stored entry may do for a request with directives rq
