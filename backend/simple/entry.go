@@ -57,7 +57,9 @@ const dropperBit = 1 << 31
 // removed yet is not dropped: its holder checks the expiry itself.
 //
 // Dropped runs with a lock of the store held: it must return quickly and
-// must not call the store.
+// must not call the store. If it panics, the call that dropped the value
+// completes (telling any other Dropper it drops) and then panics with the
+// same value.
 type Dropper interface {
 	Dropped()
 }
@@ -94,16 +96,6 @@ func newValueEntry(key string, v any, size int64, expireAt int64) *entry {
 
 // isDropper reports whether the entry is a Go value that is a Dropper.
 func (e *entry) isDropper() bool { return e.isValue() && e.vlen&dropperBit != 0 }
-
-// dropped tells the entry's value, if it is a Dropper, that the store no
-// longer holds it, and reports whether it was one.
-func (e *entry) dropped() bool {
-	if !e.isDropper() {
-		return false
-	}
-	e.value().(Dropper).Dropped()
-	return true
-}
 
 func (e *entry) isValue() bool { return e.klen&goValueBit != 0 }
 

@@ -132,15 +132,14 @@ type shard struct {
 	evictions  int64
 	maxEntries int64
 	maxBytes   int64
+	panicked   any      // what a Dropper panicked with, raised again by unlock
 	_          [64]byte // keep the next shard's readers off this cache line
 }
 
 // reset empties the shard, telling its Droppers.
 func (sh *shard) reset() {
 	for i := sh.tail; sh.droppers > 0 && i != none; i = sh.slot(i).prev {
-		if sh.entryAt(i).dropped() {
-			sh.droppers--
-		}
+		sh.drop(sh.entryAt(i))
 	}
 	sh.droppers = 0
 	sh.publish(newTable(1))
@@ -350,12 +349,12 @@ func (sh *shard) rehash(n int) {
 // unlock releases a writer's lock. First, if the entries fill under a fifth
 // of the index, it rebuilds the index and the slots at a size for them, so
 // that a shard that held many entries and now holds few does not keep the
-// memory of many.
+// memory of many. Then, if a Dropper panicked under the lock, it panics
+// with the same value.
 func (sh *shard) unlock() {
-	if len(sh.t.groups) > 1 && sh.entries*5 < int64(len(sh.t.groups)*groupSlots) {
-		sh.rehash(int(sh.entries))
+	if p := sh.unlockKeep(); p != nil {
+		panic(p)
 	}
-	sh.mu.Unlock()
 }
 
 // replace puts e, of size size, in place of the entry old at loc.
@@ -366,9 +365,7 @@ func (sh *shard) replace(loc uint32, old, e *entry, size int64) {
 	if e.isDropper() {
 		sh.droppers++
 	}
-	if old.dropped() {
-		sh.droppers--
-	}
+	sh.drop(old)
 }
 
 // remove deletes slot i's entry from the index and the queue.
@@ -402,9 +399,39 @@ func (sh *shard) remove(i int32) {
 	sh.free = i
 	sh.entries--
 	sh.bytes -= e.size()
-	if e.dropped() {
+	sh.drop(e)
+}
+
+// drop tells e's value, if it is a Dropper, that the shard no longer holds
+// it. A panic of Dropped is kept for unlock to raise again once the
+// operation is complete and the lock released, so that it cannot leave the
+// shard locked or half changed, nor other Droppers untold.
+func (sh *shard) drop(e *entry) {
+	if e.isDropper() {
 		sh.droppers--
+		sh.tell(e.value().(Dropper))
 	}
+}
+
+func (sh *shard) tell(d Dropper) {
+	defer func() {
+		if r := recover(); r != nil && sh.panicked == nil {
+			sh.panicked = r
+		}
+	}()
+	d.Dropped()
+}
+
+// unlockKeep releases a writer's lock as unlock does, and returns what a
+// Dropper panicked with meanwhile, if any, rather than raise it.
+func (sh *shard) unlockKeep() any {
+	if len(sh.t.groups) > 1 && sh.entries*5 < int64(len(sh.t.groups)*groupSlots) {
+		sh.rehash(int(sh.entries))
+	}
+	p := sh.panicked
+	sh.panicked = nil
+	sh.mu.Unlock()
+	return p
 }
 
 // makeRoom evicts entries until addEntries more entries and addBytes more

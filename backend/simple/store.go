@@ -280,6 +280,10 @@ func (s *Store) put(key string, e *entry, size int64, onlyIfAbsent bool) (bool, 
 	var evicted []string
 	collect := s.onEvict != nil
 	sh.mu.Lock()
+	if s.closed.Load() { // closed since checkWrite: Close may have reset sh
+		sh.unlock()
+		return false, backend.ErrClosed
+	}
 	loc, old := sh.lookup(key, h)
 	if old != nil {
 		live := old.expireAt == 0 || !expired(old.expireAt, s.now())
@@ -350,12 +354,20 @@ func (s *Store) Clear(ctx context.Context) error {
 	return nil
 }
 
+// reset empties every shard. If a Dropper panics, it still empties them
+// all, then panics with the first such value.
 func (s *Store) reset() {
+	var panicked any
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		sh.reset()
-		sh.mu.Unlock()
+		if p := sh.unlockKeep(); panicked == nil {
+			panicked = p
+		}
+	}
+	if panicked != nil {
+		panic(panicked)
 	}
 }
 
