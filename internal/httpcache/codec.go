@@ -184,7 +184,8 @@ func decode(data []byte) (*Snapshot, error) {
 	// The body's framing, as NewSnapshot sets it: a Content-Length that is
 	// not the body's would serve it truncated or leave the client waiting.
 	if cl, ok := h["Content-Length"]; bodyAllowed(int(status)) {
-		if ok && (len(cl) != 1 || cl[0] != strconv.Itoa(len(body))) {
+		var buf [20]byte // the length spelled on the stack: a hit allocates nothing for it
+		if ok && (len(cl) != 1 || cl[0] != string(strconv.AppendInt(buf[:0], int64(len(body)), 10))) {
 			return nil, corrupt("content-length is not the body's")
 		}
 	} else if ok || len(body) != 0 {
