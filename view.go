@@ -828,8 +828,8 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 // every variant stored, so that it lives as long as the variants it lists,
 // and without the variants that have left the store.
 func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
-	h := variantHash(res.variant)
-	lk := &v.varyLocks[variantHash(st.base)%uint64(len(v.varyLocks))]
+	h := newVariantID(res.variant)
+	lk := &v.varyLocks[lockHash(st.base)%uint64(len(v.varyLocks))]
 	lk.Lock()
 	defer lk.Unlock()
 	// Read the record again: another request may have added a variant since
@@ -840,7 +840,7 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	}
 	// The record's entry ends when the variant's does: both are e.
 	e := v.entryFor(st, res.snap, now, ttl)
-	next := &varySpec{names: res.names, variants: []uint64{h}, until: []int64{e.StaleUntil}}
+	next := &varySpec{names: res.names, variants: []variantID{h}, until: []int64{e.StaleUntil}}
 	if cur != nil && slices.Equal(cur.names, res.names) {
 		if next = cur.withVariant(h, e.StaleUntil, now.UnixNano(), v.cfg.maxVariants); next == nil {
 			return reasonVariants
@@ -857,8 +857,9 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	return httpcache.ReasonNone
 }
 
-// variantHash is the 64-bit FNV-1a hash a Vary record lists a variant by.
-func variantHash(s string) uint64 {
+// lockHash is the 64-bit FNV-1a hash of s, which picks one of a view's
+// Vary record locks.
+func lockHash(s string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(s))
 	return h.Sum64()

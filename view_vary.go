@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"net/http"
@@ -10,11 +11,11 @@ import (
 
 // varySpec is what the base key of a response with Vary holds: the request
 // header names its variants are keyed by, and the variants stored (by
-// variantHash), at most MaxVariants of them, each with the time its entry
+// newVariantID), at most MaxVariants of them, each with the time its entry
 // leaves the store. The snapshots live under variantKey(base, variant).
 type varySpec struct {
 	names    []string
-	variants []uint64
+	variants []variantID
 	// until holds, for each variant, the Unix time in nanoseconds at which
 	// its entry leaves the store (0: never), so that a variant stops
 	// counting against MaxVariants once it is gone: without it, values a
@@ -24,13 +25,28 @@ type varySpec struct {
 	until []int64
 }
 
+// variantID names a variant in a Vary record: the first 128 bits of the
+// SHA-256 of its variant key. A client that sends values of its choosing
+// cannot make two variants share one and so store more than MaxVariants: a
+// 64-bit name, whatever the hash, falls to a birthday search of about 2^32
+// tries. Records written before version 4 name variants by a 64-bit FNV-1a
+// hash, read as {0, h}: such a name never matches a new one, and counts
+// until its entry leaves the store.
+type variantID [2]uint64
+
+// newVariantID returns the variantID of the variant key variant.
+func newVariantID(variant string) variantID {
+	sum := sha256.Sum256([]byte(variant))
+	return variantID{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
+}
+
 // withVariant returns s with variant h recorded until end, without the
 // variants that have left the store by now, or nil when maxVariants other
 // variants are still there. s is left as it is (readers share it).
-func (s *varySpec) withVariant(h uint64, end, now int64, maxVariants int) *varySpec {
+func (s *varySpec) withVariant(h variantID, end, now int64, maxVariants int) *varySpec {
 	next := &varySpec{
 		names:    s.names,
-		variants: make([]uint64, 0, len(s.variants)+1),
+		variants: make([]variantID, 0, len(s.variants)+1),
 		until:    make([]int64, 0, len(s.variants)+1),
 	}
 	for i, x := range s.variants {
@@ -65,14 +81,16 @@ func (s *varySpec) namesOrNil() []string {
 // The payload of a view entry on a store that is not in-process is a
 // snapshot (httpcache's format, magic "HCS") or a Vary record:
 //
-//	"HCV" | version 3 | uvarint count | count × (uvarint length, name)
-//	      | uvarint variants | variants × uint64 (big-endian)
+//	"HCV" | version 4 | uvarint count | count × (uvarint length, name)
+//	      | uvarint variants | variants × 2 uint64 (a variantID, big-endian)
 //	      | variants × int64 until (big-endian)
 //
-// Version 2, read for the records written before it, has no until.
+// Versions 3 and 2, read for the records written before, name variants by
+// one uint64; version 2 has no until.
 const (
 	specMagic       = "HCV"
-	specVersion     = 3
+	specVersion     = 4
+	specVersion3    = 3
 	specVersionOld  = 2
 	maxSpecNames    = 64 // names
 	maxSpecVariants = 1 << 12
@@ -84,6 +102,8 @@ func encodeViewValue(val any) ([]byte, error) {
 	case *httpcache.Snapshot:
 		return x.Encode(nil), nil
 	case *varySpec:
+		// A record without times is one read from version 2 (its
+		// variants {0, h}), written back as it was read.
 		version := byte(specVersion)
 		if x.until == nil {
 			version = specVersionOld
@@ -96,7 +116,10 @@ func encodeViewValue(val any) ([]byte, error) {
 		}
 		b = binary.AppendUvarint(b, uint64(len(x.variants)))
 		for _, h := range x.variants {
-			b = binary.BigEndian.AppendUint64(b, h)
+			if version == specVersion {
+				b = binary.BigEndian.AppendUint64(b, h[0])
+			}
+			b = binary.BigEndian.AppendUint64(b, h[1])
 		}
 		for _, u := range x.until {
 			b = binary.BigEndian.AppendUint64(b, uint64(u))
@@ -120,10 +143,13 @@ func decodeViewPayload(p []byte) (any, error) {
 }
 
 func decodeVarySpec(p []byte) (*varySpec, error) {
-	if len(p) == 0 || p[0] != specVersion && p[0] != specVersionOld {
+	if len(p) == 0 || p[0] != specVersion && p[0] != specVersion3 && p[0] != specVersionOld {
 		return nil, fmt.Errorf("%w: vary record version", errCorrupt)
 	}
-	timed := p[0] == specVersion
+	timed, idWidth := p[0] != specVersionOld, uint64(8)
+	if p[0] == specVersion {
+		idWidth = 16
+	}
 	p = p[1:]
 	n, p, err := readUvarint(p, maxSpecNames)
 	if err != nil {
@@ -151,19 +177,23 @@ func decodeVarySpec(p []byte) (*varySpec, error) {
 	if n, p, err = readUvarint(p, maxSpecVariants); err != nil {
 		return nil, err
 	}
-	width := uint64(8)
+	width := idWidth
 	if timed {
-		width = 16
+		width += 8
 	}
 	if uint64(len(p)) != width*n {
 		return nil, fmt.Errorf("%w: vary record variants", errCorrupt)
 	}
-	spec.variants = make([]uint64, n)
+	spec.variants = make([]variantID, n)
 	for i := range spec.variants {
-		spec.variants[i] = binary.BigEndian.Uint64(p[8*i:])
+		if idWidth == 16 {
+			spec.variants[i] = variantID{binary.BigEndian.Uint64(p[16*i:]), binary.BigEndian.Uint64(p[16*i+8:])}
+		} else {
+			spec.variants[i] = variantID{0, binary.BigEndian.Uint64(p[8*i:])}
+		}
 	}
 	if timed {
-		p = p[8*n:]
+		p = p[idWidth*n:]
 		spec.until = make([]int64, n)
 		for i := range spec.until {
 			if spec.until[i] = int64(binary.BigEndian.Uint64(p[8*i:])); spec.until[i] < 0 {

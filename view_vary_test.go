@@ -22,17 +22,29 @@ func mustEncode(t testing.TB, v any) []byte {
 }
 
 func TestViewPayloadRoundTrip(t *testing.T) {
-	spec := &varySpec{names: []string{"Accept-Encoding", "Accept-Language"}, variants: []uint64{1, 1 << 63}, until: []int64{0, 1 << 62}}
+	spec := &varySpec{names: []string{"Accept-Encoding", "Accept-Language"}, variants: []variantID{{1, 2}, {1 << 63, 5}}, until: []int64{0, 1 << 62}}
 	got, err := decodeViewPayload(mustEncode(t, spec))
 	require.NoError(t, err)
 	assert.Equal(t, spec, got)
 
-	// A record of version 2, without times, as the release before wrote it.
+	// A record of version 2, without times, as an older release wrote it.
 	old := []byte("HCV\x02\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07")
 	got, err = decodeViewPayload(old)
 	require.NoError(t, err)
-	assert.Equal(t, &varySpec{names: []string{"A"}, variants: []uint64{7}}, got)
+	assert.Equal(t, &varySpec{names: []string{"A"}, variants: []variantID{{0, 7}}}, got)
 	assert.Equal(t, old, mustEncode(t, got))
+
+	// A record of version 3: 64-bit names, with times. It is written back
+	// as version 4.
+	v3 := []byte("HCV\x03\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x09")
+	got, err = decodeViewPayload(v3)
+	require.NoError(t, err)
+	want := &varySpec{names: []string{"A"}, variants: []variantID{{0, 7}}, until: []int64{9}}
+	assert.Equal(t, want, got)
+	again, err := decodeViewPayload(mustEncode(t, got))
+	require.NoError(t, err)
+	assert.Equal(t, want, again)
+	assert.Equal(t, byte(specVersion), mustEncode(t, got)[3])
 
 	snap := httpcache.NewSnapshot(200, http.Header{"Vary": {"Accept"}}, []byte("x"), time.Unix(1, 0))
 	got, err = decodeViewPayload(mustEncode(t, snap))
@@ -45,7 +57,8 @@ func TestDecodeViewPayloadRejects(t *testing.T) {
 		"empty":              nil,
 		"foreign":            []byte("{}"),
 		"spec version 1":     []byte("HCV\x01\x01\x01A"),
-		"spec version 4":     []byte("HCV\x04\x01\x01A\x00"),
+		"spec version 5":     []byte("HCV\x05\x01\x01A\x00"),
+		"spec v4 short id":   []byte("HCV\x04\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x09"),
 		"spec negative time": []byte("HCV\x03\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07\xff\x00\x00\x00\x00\x00\x00\x00"),
 		"spec no times":      []byte("HCV\x03\x01\x01A\x01\x00\x00\x00\x00\x00\x00\x00\x07"),
 		"spec empty":         []byte("HCV\x02\x00\x00"),
@@ -71,8 +84,8 @@ func TestDecodeViewPayloadRejects(t *testing.T) {
 }
 
 func FuzzDecodeViewPayload(f *testing.F) {
-	f.Add(mustEncode(f, &varySpec{names: []string{"Accept"}, variants: []uint64{7}}))
-	f.Add(mustEncode(f, &varySpec{names: []string{"Accept"}, variants: []uint64{7, 8}, until: []int64{0, 9}}))
+	f.Add(mustEncode(f, &varySpec{names: []string{"Accept"}, variants: []variantID{{0, 7}}}))
+	f.Add(mustEncode(f, &varySpec{names: []string{"Accept"}, variants: []variantID{{1, 7}, {2, 8}}, until: []int64{0, 9}}))
 	f.Add(mustEncode(f, httpcache.NewSnapshot(200, nil, []byte("x"), time.Unix(1, 0))))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		v, err := decodeViewPayload(p)
