@@ -436,6 +436,10 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	collect := s.onEvict != nil
 	var evicted []string
 	sh.mu.Lock()
+	if s.closed.Load() { // closed since the check above: Close may have reset sh
+		sh.mu.Unlock()
+		return 0, backend.ErrClosed
+	}
 	loc, old := sh.lookup(key, h)
 	if old != nil && old.expireAt != 0 && expired(old.expireAt, s.now()) {
 		sh.remove(sh.slotAt(loc)) // loc is now free, where key may go
