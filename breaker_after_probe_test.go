@@ -1,0 +1,64 @@
+package caching
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// hangManyRemote is remote whose GetMany, once hang is set, never answers
+// (a server that accepts the command and says nothing) until the call's
+// context ends, or 3 seconds pass.
+type hangManyRemote struct {
+	remote
+	hang bool
+}
+
+func (h *hangManyRemote) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	if h.hang {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
+	}
+	return h.remote.GetMany(ctx, keys)
+}
+
+// TestBreakerCallsAfterProbeAreBounded: a fail-open call that began
+// while the breaker was tripped got no timer from bound, and admit bounded
+// only the probe: once the probe had closed the breaker, the calls that
+// followed it under the same context (here the read of a fragment's tag
+// versions after the read of the fragment) had no Options.Timeout at all,
+// and a hung server held the page until the client's own timeouts.
+func TestBreakerCallsAfterProbeAreBounded(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	clock := testutil.NewClock()
+	r := &hangManyRemote{remote: remote{Backend: newSimple(t, clock)}}
+	c := Must(&Options{Backend: r, Clock: clock.Now, Timeout: timeout,
+		Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
+	defer c.Close()
+	render := func(w io.Writer) error { _, err := io.WriteString(w, "<b>x</b>"); return err }
+	_, err := c.Fragment(t.Context(), "k", time.Hour, render, Tags("t"))
+	require.NoError(t, err)
+
+	r.fail.Store(true)
+	_, _ = c.Get(t.Context(), "x") // fails: the breaker opens
+	require.Equal(t, "open", c.Stats().Breaker)
+	r.fail.Store(false)
+	r.hang = true
+	clock.Advance(11 * time.Second) // the next call is the probe
+
+	start := time.Now()
+	html, err := c.Fragment(t.Context(), "k", time.Hour, render, Tags("t"))
+	took := time.Since(start)
+	require.NoError(t, err)
+	assert.Equal(t, "<b>x</b>", string(html))
+	assert.Less(t, took, time.Second, "a call after the probe waited past Options.Timeout (%v)", timeout)
+}
