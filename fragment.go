@@ -63,12 +63,20 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		return "", err
 	}
 	bk := c.userKey(key)
-	if html, ok := c.loadFragment(ctx, bk); ok {
+	html, ok, down := c.loadFragment(ctx, bk)
+	if ok {
 		c.record(outHit)
 		return html, nil
 	}
 	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, error) {
-		if html, ok := c.loadFragment(ctx, bk); ok {
+		if down {
+			// The read just failed: render, and ask nothing more of that
+			// backend (no versions read, no store).
+			var buf bytes.Buffer
+			err := render(&buf)
+			return template.HTML(buf.String()), err
+		}
+		if html, ok, _ := c.loadFragment(ctx, bk); ok {
 			return html, nil // stored while this call waited
 		}
 		var cfg setConfig
@@ -105,20 +113,22 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 	return html, err
 }
 
-// loadFragment reads the fragment under bk, failing open.
-func (c *Cache) loadFragment(ctx context.Context, bk string) (template.HTML, bool) {
+// loadFragment reads the fragment under bk, failing open: down reports a
+// read that failed (not a miss).
+func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML, ok, down bool) {
 	e, integer, err := c.store.lookupDirectBounded(ctx, bk)
 	switch {
 	case err == nil && integer != nil:
-		return template.HTML(integer), true
+		return template.HTML(integer), true, false
 	case err == nil && c.store.fresh(e, time.Time{}):
 		if b, err := c.entryBytes(e); err == nil {
-			return template.HTML(b), true
+			return template.HTML(b), true, false
 		}
 	case err != nil && !errors.Is(err, ErrNotFound):
 		c.failOpen("fragment get", err)
+		return "", false, true
 	}
-	return "", false
+	return "", false, false
 }
 
 // FragmentFunc returns a template function that renders the template name

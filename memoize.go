@@ -253,7 +253,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	var (
 		stale    R
 		hasStale bool
-		down     bool // the lookup failed: no lease on that backend, as for a view
+		down     bool // the lookup failed: fn runs without the backend, as for a view
 	)
 	if !forced {
 		e, err := m.lookupBytes(ctx, kbuf)
@@ -296,7 +296,12 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	}
 	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		if m.lease > 0 && !forced && !down {
+		if down {
+			// The lookup just failed: fn runs, and nothing more is asked
+			// of that backend (no versions read, no store), as for a view.
+			return m.fn(ctx, a)
+		}
+		if m.lease > 0 && !forced {
 			return m.computeLeased(ctx, key, a, &peer)
 		}
 		return m.compute(ctx, key, a, !forced)
