@@ -116,3 +116,38 @@ func TestSharedRangeLeaderNoHerd(t *testing.T) {
 		assert.EqualValues(t, 2, calls.Load(), "the Range request's run and one for the %d others", n)
 	})
 }
+
+// TestSharedRangeJoinsARun: a Range request that arrives while a plain GET
+// of its key runs waits for that run and is answered from its response (a
+// 206 of the stored 200): Range requests never lead a run, but still join
+// one, so that a burst of them on a cold key costs one origin run when
+// any plain GET leads.
+func TestSharedRangeJoinsARun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		release := make(chan struct{})
+		var calls atomic.Int32
+		ch := c.Cached(time.Hour, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			<-release
+			w.Header().Set("Cache-Control", "max-age=60")
+			http.ServeContent(w, r, "", time.Time{}, strings.NewReader("0123456789"))
+		}))
+		var wg sync.WaitGroup
+		wg.Go(func() { assert.Equal(t, "0123456789", get(ch, "/a").Body.String()) })
+		synctest.Wait()
+		const n = 5
+		for range n {
+			wg.Go(func() {
+				w := get(ch, "/a", "Range", "bytes=2-4")
+				assert.Equal(t, http.StatusPartialContent, w.Code)
+				assert.Equal(t, "234", w.Body.String())
+			})
+		}
+		synctest.Wait()
+		close(release)
+		wg.Wait()
+		assert.EqualValues(t, 1, calls.Load(), "one run for the GET and the %d Range requests", n)
+	})
+}

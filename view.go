@@ -456,6 +456,7 @@ type runState struct {
 	stale      *found        // an entry to serve if the handler fails (stale-if-error)
 	call       *viewCall     // the flight this run leads; nil when it leads none
 	background bool          // a refresh nobody waits for: nothing is counted
+	joinOnly   bool          // joins a run of its key in progress, never leads one
 	down       bool          // the lookup failed: nothing is read or stored, the run is still shared
 	ext        *extRun       // SharedCache, HonorRequestCacheControl: see extRun
 }
@@ -485,10 +486,10 @@ func (st *runState) client(r *http.Request) *http.Request {
 func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	rejoined := false
 	// A request that may get a response the others may not reuse (one
-	// with Authorization in a SharedCache view) joins a run in progress but
-	// never starts one: the others would wait for it, then each run the
-	// handler.
-	mayLead := v.usable(st.client(r), nil)
+	// with Authorization in a SharedCache view, or a Range) joins a run in
+	// progress but never starts one: the others would wait for it, then
+	// each run the handler.
+	mayLead := !st.joinOnly && v.usable(st.client(r), nil)
 	for {
 		call, leader := v.flight.join(st.f.key, mayLead)
 		if call == nil {

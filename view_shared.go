@@ -449,10 +449,14 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			}
 			return v.conditional(r2, st, prev)
 		})
-	case forced || x.precondition:
-		// A request whose response may not be stored for the others (a
-		// 206, a 412) does not lead the flight either.
+	case forced:
 		v.run(w, r, st)
+	case x.precondition:
+		// A request whose response may not be stored for the others (a
+		// 206, a 412) joins a run in progress, whose 200 answers it, but
+		// never leads one.
+		st.joinOnly = true
+		v.miss(w, r, st)
 	default:
 		v.miss(w, r, st)
 	}
