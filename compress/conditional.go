@@ -139,7 +139,3 @@ func notModified(req, h http.Header) bool {
 	}
 	return !modified.Truncate(time.Second).After(since)
 }
-
-// Unwrap returns the writer below, able to flush through the middleware when
-// the handler's writer is not a Flusher (see unwrapFlusher).
-func (w *conditionalWriter) Unwrap() http.ResponseWriter { return unwrap(&w.Writer, w) }

@@ -89,7 +89,8 @@
 // http.ResponseController. Flush decides at once (whatever the size), sync-
 // flushes the encoder and then the connection, so server-sent events are not
 // delayed; http.ResponseController's Flush goes through the middleware even
-// when the writer below is reachable only through Unwrap. Hijack hands the connection over untouched. ReadFrom keeps
+// when the writer below is reachable only through Unwrap (internal/httpx
+// sees to it). Hijack hands the connection over untouched. ReadFrom keeps
 // sendfile for responses that pass through and routes others through the
 // encoder. If the handler panics, pooled encoders and buffers are released
 // and nothing held back is sent, so an outer recoverer can still write its

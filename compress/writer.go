@@ -508,7 +508,3 @@ func noTransform(lines []string) bool {
 	}
 	return false
 }
-
-// Unwrap returns the writer below, able to flush through the middleware when
-// the handler's writer is not a Flusher (see unwrapFlusher).
-func (w *responseWriter) Unwrap() http.ResponseWriter { return unwrap(&w.Writer, w) }
