@@ -13,6 +13,52 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// gated is a SharedCache view (with opts) of a handler that counts its
+// runs and holds each until release is closed, then answers with answer.
+type gated struct {
+	h       http.Handler
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func newGated(c *Cache, answer http.HandlerFunc, opts ...ViewOption) *gated {
+	g := &gated{release: make(chan struct{})}
+	g.h = c.Cached(time.Hour, append([]ViewOption{SharedCache()}, opts...)...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.calls.Add(1)
+		<-g.release
+		answer(w, r)
+	}))
+	return g
+}
+
+// burst, in a synctest bubble, sends first and waits until its run (if it
+// leads one) is held, calls between, sends n times then while it is held,
+// and releases the handler once they all wait.
+func (g *gated) burst(first func(), between func(), n int, then func()) {
+	var wg sync.WaitGroup
+	wg.Go(first)
+	synctest.Wait()
+	between()
+	for range n {
+		wg.Go(then)
+	}
+	synctest.Wait()
+	close(g.release)
+	wg.Wait()
+}
+
+// maxAge60 answers "x" for 60 seconds.
+func maxAge60(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "max-age=60")
+	_, _ = w.Write([]byte("x"))
+}
+
+// digits answers a Range-capable "0123456789" for 60 seconds.
+func digits(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "max-age=60")
+	http.ServeContent(w, r, "", time.Time{}, strings.NewReader("0123456789"))
+}
+
 // TestSharedNoStoreLeaderNoHerd: a request with no-store whose
 // response the cache must not keep does not lead the flight of its key:
 // the requests that arrive while its handler runs still share one run,
@@ -21,26 +67,12 @@ func TestSharedNoStoreLeaderNoHerd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
-		release := make(chan struct{})
-		var calls atomic.Int32
-		ch := c.Cached(time.Hour, SharedCache(), HonorRequestCacheControl())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			calls.Add(1)
-			<-release
-			w.Header().Set("Cache-Control", "max-age=60")
-			_, _ = w.Write([]byte("x"))
-		}))
-		var wg sync.WaitGroup
-		wg.Go(func() { get(ch, "/a", "Cache-Control", "no-store") })
-		synctest.Wait()
-		require.EqualValues(t, 1, calls.Load())
+		g := newGated(c, maxAge60, HonorRequestCacheControl())
 		const n = 5
-		for range n {
-			wg.Go(func() { get(ch, "/a") })
-		}
-		synctest.Wait()
-		close(release)
-		wg.Wait()
-		assert.EqualValues(t, 2, calls.Load(), "the no-store request's run and one for the %d others", n)
+		g.burst(func() { get(g.h, "/a", "Cache-Control", "no-store") },
+			func() { require.EqualValues(t, 1, g.calls.Load()) },
+			n, func() { get(g.h, "/a") })
+		assert.EqualValues(t, 2, g.calls.Load(), "the no-store request's run and one for the %d others", n)
 	})
 }
 
@@ -92,28 +124,13 @@ func TestSharedRangeLeaderNoHerd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
-		release := make(chan struct{})
-		var calls atomic.Int32
-		ch := c.Cached(time.Hour, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			calls.Add(1)
-			<-release
-			w.Header().Set("Cache-Control", "max-age=60")
-			http.ServeContent(w, r, "", time.Time{}, strings.NewReader("0123456789"))
-		}))
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			assert.Equal(t, http.StatusPartialContent, get(ch, "/a", "Range", "bytes=0-1").Code)
-		})
-		synctest.Wait()
-		require.EqualValues(t, 1, calls.Load())
+		g := newGated(c, digits)
 		const n = 5
-		for range n {
-			wg.Go(func() { get(ch, "/a") })
-		}
-		synctest.Wait()
-		close(release)
-		wg.Wait()
-		assert.EqualValues(t, 2, calls.Load(), "the Range request's run and one for the %d others", n)
+		g.burst(func() {
+			assert.Equal(t, http.StatusPartialContent, get(g.h, "/a", "Range", "bytes=0-1").Code)
+		}, func() { require.EqualValues(t, 1, g.calls.Load()) },
+			n, func() { get(g.h, "/a") })
+		assert.EqualValues(t, 2, g.calls.Load(), "the Range request's run and one for the %d others", n)
 	})
 }
 
@@ -126,28 +143,56 @@ func TestSharedRangeJoinsARun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
-		release := make(chan struct{})
-		var calls atomic.Int32
-		ch := c.Cached(time.Hour, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			calls.Add(1)
-			<-release
-			w.Header().Set("Cache-Control", "max-age=60")
-			http.ServeContent(w, r, "", time.Time{}, strings.NewReader("0123456789"))
-		}))
-		var wg sync.WaitGroup
-		wg.Go(func() { assert.Equal(t, "0123456789", get(ch, "/a").Body.String()) })
-		synctest.Wait()
+		g := newGated(c, digits)
 		const n = 5
-		for range n {
-			wg.Go(func() {
-				w := get(ch, "/a", "Range", "bytes=2-4")
+		g.burst(func() { assert.Equal(t, "0123456789", get(g.h, "/a").Body.String()) }, func() {},
+			n, func() {
+				w := get(g.h, "/a", "Range", "bytes=2-4")
 				assert.Equal(t, http.StatusPartialContent, w.Code)
 				assert.Equal(t, "234", w.Body.String())
 			})
-		}
-		synctest.Wait()
-		close(release)
-		wg.Wait()
-		assert.EqualValues(t, 1, calls.Load(), "one run for the GET and the %d Range requests", n)
+		assert.EqualValues(t, 1, g.calls.Load(), "one run for the GET and the %d Range requests", n)
+	})
+}
+
+// TestSharedAuthorizationNeverLeadsTheFlight: in SharedCache without
+// UserKey, a request with Authorization led its key's flight; when its
+// response was not shareable (no public, s-maxage or must-revalidate: the
+// usual answer to a logged-in user), it was not stored, and every
+// anonymous request that had waited for it then ran the handler itself,
+// each after the whole run: one Authorization header at expiry made N
+// clients wait twice. Such a request now joins a flight in progress and
+// never starts one.
+func TestSharedAuthorizationNeverLeadsTheFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		g := newGated(c, maxAge60)
+		const n = 5
+		g.burst(func() { get(g.h, "/a", "Authorization", "Bearer alice") },
+			func() { require.EqualValues(t, 1, g.calls.Load()) },
+			n, func() { get(g.h, "/a") })
+		assert.EqualValues(t, 2, g.calls.Load(), "the Authorization request's run and one for the %d others", n)
+		get(g.h, "/a")
+		assert.EqualValues(t, 2, g.calls.Load(), "the others' response was stored")
+	})
+}
+
+// TestSharedAuthorizationJoinsAFlight: a request with Authorization still
+// waits for an anonymous run of its key in progress, and gets its response
+// when the response says it may be shared with it.
+func TestSharedAuthorizationJoinsAFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		g := newGated(c, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			_, _ = w.Write([]byte("page"))
+		})
+		var body string
+		g.burst(func() { get(g.h, "/a") }, func() {},
+			1, func() { body = get(g.h, "/a", "Authorization", "Bearer alice").Body.String() })
+		assert.EqualValues(t, 1, g.calls.Load(), "one run for both")
+		assert.Equal(t, "page", body)
 	})
 }
