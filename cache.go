@@ -127,7 +127,7 @@ type Cache struct {
 	logLimit *ratelimit.Limiter
 
 	stats     counters
-	loads     flight.Group[string, any] // GetOrSet's loads in flight
+	loads     flight.Group[string, epoched[any]] // GetOrSet's loads in flight
 	fragments flight.Group[string, epoched[template.HTML]]
 	closeOnce sync.Once
 	closeErr  error

@@ -165,39 +165,25 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		return v, err
 	}
 	// A load that began before an invalidation that returned before this
-	// caller came may return what it read before: it is not joined (see
-	// Memoized.do).
-	since := c.store.invalidations.Load()
-	for range maxRejoins {
-		res, joined, err := c.loads.Do(ctx, key, func(ctx context.Context) (any, error) {
-			epoch := c.store.invalidations.Load()
-			// Another caller may have stored it while this one waited.
-			if v, err := GetAs[T](ctx, c, key); err == nil {
-				return loaded[T]{v, epoch}, nil
-			}
-			v, err := loadAndStore(ctx, c, key, ttl, load, opts)
-			return loaded[T]{v, epoch}, err
-		})
-		r, ok := res.(loaded[T])
-		switch {
-		case joined && err == nil && ok && r.epoch < since:
-			continue // computed before an invalidation this caller follows
-		case ok || err != nil:
-			return r.v, err // load's value even if storing it failed
+	// caller came is not joined (see doSince).
+	res, _, err := doSince(ctx, &c.store, &c.loads, key, func(ctx context.Context) (any, error) {
+		// Another caller may have stored it while this one waited.
+		if v, err := GetAs[T](ctx, c, key); err == nil {
+			return loaded[T]{v}, nil
 		}
-		return afterOtherType(ctx, c, key, ttl, load, opts)
+		v, err := loadAndStore(ctx, c, key, ttl, load, opts)
+		return loaded[T]{v}, err
+	})
+	if r, ok := res.(loaded[T]); ok || err != nil {
+		return r.v, err // load's value even if storing it failed
 	}
 	return afterOtherType(ctx, c, key, ttl, load, opts)
 }
 
 // loaded is the result of a GetOrSet[T] load, as its flight shares it. The
 // flight of a key is shared by callers of every type: the wrapper tells a
-// T from another type even when the value is a nil interface. epoch is the
-// count of the store's invalidations when the load began.
-type loaded[T any] struct {
-	v     T
-	epoch uint64
-}
+// T from another type even when the value is a nil interface.
+type loaded[T any] struct{ v T }
 
 // loadAndStore calls load and stores its value under key for ttl under the
 // versions the tags of opts had before load ran. The value is returned even
