@@ -123,12 +123,6 @@ func (c *Cache) retryInvalidations() {
 	}
 }
 
-// invalidatePathsRetried invalidates the version keys of paths, retried
-// in the background when that fails.
-func (c *Cache) invalidatePathsRetried(ctx context.Context, op string, paths []string) error {
-	return c.invalidateRetried(ctx, op, c.pathTagKeys(paths))
-}
-
 // invalidateRetried deletes keys (version keys, or memoized entries, which
 // deleting again later only turns into misses) for op; when that fails, the
 // error is returned and the keys wait in the retry set.

@@ -763,7 +763,7 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
 	const op = "view invalidate on write"
-	if err := v.c.invalidatePathsRetried(ctx, op, paths); err != nil {
+	if err := v.c.invalidateRetried(ctx, op, v.c.pathTagKeys(paths)); err != nil {
 		v.failOpen(r, op, err) // and retried in the background
 	}
 }
