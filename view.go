@@ -599,9 +599,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// success (a 404 for a path asked for once, with a cookie or not): a
 	// scan of random paths leaves no key behind. Last, after the client
 	// has the response.
-	refusedStatus := false
+	forgetPath := false
 	defer func() {
-		if refusedStatus {
+		if forgetPath {
 			v.c.store.forgetCreated(r.Context(), vs)
 		}
 	}()
@@ -702,7 +702,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		reason = reasonFiltered
 	}
 	if reason != httpcache.ReasonNone {
-		refusedStatus = reason == httpcache.ReasonStatus || reason == httpcache.ReasonNoFreshness || status < 200 || status > 299
+		forgetPath = reason == httpcache.ReasonStatus || reason == httpcache.ReasonNoFreshness || status < 200 || status > 299
 		v.flight.release(st.call, viewResult{})
 		return
 	}
