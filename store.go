@@ -691,7 +691,7 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 		} else {
 			v, ok = parseVersion(raws[i])
 		}
-		if !ok || v.until != 0 && life > 0 && v.until-s.now() < int64(life) {
+		if !ok || v.until != 0 && v.until-s.now() < int64(pathLife(life)) {
 			var (
 				err   error
 				added bool
@@ -790,18 +790,33 @@ func (s *store) forgetCreated(ctx context.Context, vs versionSet) {
 
 // versionTTL is the TTL of a new version of k for entries that live for
 // life. Per-path versions (InvalidatePath's) are created by requests, so
-// they expire: four times the life of the entries that create them, which
-// are then never stored past them (see store.save). Other versions (tags a
-// program names, Memoize generations) never expire: their number is the
-// program's.
+// they expire: four times pathLife, and entries are never stored past them
+// (see store.prepare). Other versions (tags a program names, Memoize
+// generations) never expire: their number is the program's.
 func (s *store) versionTTL(k string, life time.Duration) time.Duration {
-	if life <= 0 || !s.isPathTag(k) {
+	if !s.isPathTag(k) {
 		return 0
 	}
-	if life > Forever/4 {
-		return 0
+	return 4 * pathLife(life)
+}
+
+// maxPathLife bounds the life a per-path version key is made for. Entries
+// that live longer (Forever) end with their path key, at most four times
+// maxPathLife after it was created, and are written again by the next
+// request: with no bound, every path a client asked for would leave a key
+// that never expires, one whose response was refused (a cookie) included.
+// Four times it stays under memcached's 30 days, past which a TTL is read
+// as a date.
+const maxPathLife = 7 * 24 * time.Hour
+
+// pathLife is the life a per-path version key is made for, for entries
+// that live for life (0: forever): life, at most maxPathLife. A version
+// with less than that left is renewed (see store.versions).
+func pathLife(life time.Duration) time.Duration {
+	if life <= 0 || life > maxPathLife {
+		return maxPathLife
 	}
-	return 4 * life
+	return life
 }
 
 // versionsNear reports whether the near cache holds a version of every

@@ -92,6 +92,13 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 // request's URL.Path, as net/http decodes it ("/products/a b", not
 // "/products/a%20b"). It costs one delete and never scans keys. A failure
 // is retried in the background, as InvalidateTags says.
+//
+// A path's version key is created by the first request that may store a
+// response for it, so that no client can leave keys for good: it expires
+// four times the life of the view's entries after it was created, and
+// after 28 days at most (for Forever, or any life over 7 days), and
+// entries never outlive it. A response cached Forever is made again once
+// its path's key has expired.
 func (c *Cache) InvalidatePath(ctx context.Context, paths ...string) error {
 	if err := c.invalidateRetried(ctx, "invalidate path", c.pathTagKeys(paths)); err != nil {
 		return fmt.Errorf("caching: invalidate path: %w", err)

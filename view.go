@@ -18,7 +18,9 @@ import (
 
 // Cached returns middleware that caches the responses of the handler it
 // wraps for ttl (0: the Cache's DefaultTTL; Forever: until invalidated or
-// evicted), as Flask-Caching's @cached does, but only where it is safe:
+// evicted, and, when the key is built from the path, for at most 28 days,
+// the life of the path's version key: see InvalidatePath), as
+// Flask-Caching's @cached does, but only where it is safe:
 //
 //   - Only GET responses are stored; a HEAD is answered from the GET entry
 //     (headers, no body). Other methods pass through untouched.
