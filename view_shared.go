@@ -142,7 +142,8 @@ func InvalidateOnWrite() ViewOption {
 // the response out of the cache; max-age=N refuses an entry older than N;
 // min-fresh=N one fresh for less than N more; max-stale[=N] accepts an
 // entry stale by up to N (any, without N) unless its response forbids
-// serving stale; only-if-cached answers 504 Gateway Timeout when nothing
+// serving stale (must-revalidate, proxy-revalidate or s-maxage, in either
+// mode); only-if-cached answers 504 Gateway Timeout when nothing
 // acceptable is stored, and never runs the handler. A request with max-age
 // or min-fresh refuses a stale entry that max-stale does not accept (RFC
 // 9111 sections 5.2.1.1, 5.2.1.3), even within StaleWhileRevalidate.
@@ -381,9 +382,19 @@ func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
 func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgement {
 	swr, sie, noStale := v.cfg.swr, v.cfg.sie, false
 	past := time.Duration(now.UnixNano() - f.e.FreshUntil)
-	if !f.fresh && v.sh != nil {
+	switch {
+	case f.fresh:
+	case v.sh != nil:
 		u := v.sh.Reuse(f.snap.Header)
 		swr, sie, noStale = u.StaleWhileRevalidate, u.StaleIfError, u.NoStale
+	case v.cfg.honorRequest:
+		// The view's own StaleWhileRevalidate and StaleIfError are its
+		// program's choice; a client's max-stale is not, and a response
+		// that forbids serving it stale is not served so to the client
+		// (RFC 9111 sections 4.2.4 and 5.2.2.2; s-maxage implies
+		// proxy-revalidate, and a view serves many users).
+		cc := httpcache.ParseCacheControl(f.snap.Header["Cache-Control"])
+		noStale = cc.MustRevalidate || cc.ProxyRevalidate || cc.SMaxAge.Valid
 	}
 	// past is negative when StaleIf declared a fresh entry stale.
 	j := judgement{staleIfError: !f.fresh && sie > 0 && past < sie}
