@@ -34,7 +34,8 @@ type Stats struct {
 	Idle     int `json:"idle"`
 	Overflow int `json:"overflow"`
 	// Waits counts acquisitions that had to wait, WaitTimeMS their total
-	// wait, and Timeouts those that gave up (ErrPoolTimeout).
+	// wait, and Timeouts those that gave up (ErrPoolTimeout). They only grow,
+	// also for a Redis cluster whose nodes change (see RegisterRedis).
 	Waits      int64   `json:"waits"`
 	WaitTimeMS float64 `json:"wait_time_ms"`
 	Timeouts   int64   `json:"timeouts"`
@@ -46,8 +47,8 @@ type Stats struct {
 	// (database/sql's own limit), "recycle" (the jittered Recycle),
 	// "pre_ping" (found dead by PrePing), "other" (broken, or the pool was
 	// closed); Redis reports "stale". Each count only grows (they are
-	// exported as Prometheus counters); "other" may lag a close still in
-	// progress.
+	// exported as Prometheus counters), also for a Redis cluster whose nodes
+	// change (see RegisterRedis); "other" may lag a close still in progress.
 	Closed map[string]int64 `json:"closed,omitempty"`
 	// PrePings counts the pings PrePing sent.
 	PrePings int64 `json:"pre_pings,omitempty"`
@@ -149,11 +150,13 @@ type RedisPooler interface {
 	PoolStats() *redis.PoolStats
 }
 
-func redisStats(p *redis.PoolStats, cfg Config) Stats {
+// redisStats is a go-redis pool's Stats: the gauges from p, its latest
+// statistics, and the counters from t.
+func redisStats(p *redis.PoolStats, t redisTotals, cfg Config) Stats {
 	s := Stats{Kind: "redis", Open: int(p.TotalConns), Idle: int(p.IdleConns),
-		InUse: int(p.TotalConns) - int(p.IdleConns), Waits: int64(p.WaitCount),
-		WaitTimeMS: ms(time.Duration(p.WaitDurationNs)), Timeouts: int64(p.Timeouts),
-		Closed: map[string]int64{"stale": int64(p.StaleConns)}}
+		InUse: int(p.TotalConns) - int(p.IdleConns), Waits: t.waits,
+		WaitTimeMS: ms(time.Duration(t.waitNs)), Timeouts: t.timeouts,
+		Closed: map[string]int64{"stale": t.stale}}
 	limits(&s, cfg)
 	s.fill()
 	return s
@@ -216,9 +219,26 @@ func (r *Registry) RegisterSQL(name string, db *DB) error {
 // cluster to read them, so with the cluster down the report shows the last
 // statistics read (zeros before the first) instead of waiting for the
 // client's timeouts. One read at a time is in flight.
+//
+// The counters (Waits, WaitTimeMS, Timeouts, Closed["stale"]) add up the
+// growth from each read of the client's statistics to the next, so they
+// only grow, also when a cluster's node set changes. go-redis reports a
+// *redis.ClusterClient's (or a *redis.Ring's) statistics as the sum over the
+// nodes it knows now, and a node that leaves (a failover, a node removed)
+// takes its counts out of the sum. Reported here, the activity of the node
+// that left stays counted, the drop is not counted (it is no new activity),
+// and the growth after it is. go-redis gives sums only, so two cases are
+// approximate: the growth between the two reads around a node's leaving is
+// lost (it is netted against the drop), and a node that comes back before
+// go-redis discards its client (about a minute) brings its old counts back
+// into the sum, where they are counted again.
+// go-redis counts in uint32s, which wrap after 2^32: for a *redis.Client
+// (one pool for its life) a decrease is a wrap and is counted exactly; for
+// any other client it cannot be told from a node leaving and is not
+// counted. The gauges (Open, Idle, InUse) are the latest read's: they go
+// down with the node set.
 func (r *Registry) RegisterRedis(name string, c RedisPooler, cfg Config) error {
-	src := &redisSource{c: c, cfg: cfg}
-	return r.Register(name, src.stats)
+	return r.Register(name, newRedisSource(c, cfg).stats)
 }
 
 // redisStatsWait is how long a request for the statistics of a client
@@ -226,14 +246,64 @@ func (r *Registry) RegisterRedis(name string, c RedisPooler, cfg Config) error {
 const redisStatsWait = 100 * time.Millisecond
 
 // redisSource reads a go-redis client's statistics on a goroutine of its
-// own, one read at a time, and keeps the last one.
+// own, one read at a time, keeps the last one (for the gauges) and adds the
+// growth of its counters to totals that only grow.
 type redisSource struct {
 	c   RedisPooler
 	cfg Config
+	// single: c is a *redis.Client, one pool for its life, whose counters
+	// can decrease only by wrapping around 2^32.
+	single bool
 
 	mu       sync.Mutex
 	inflight chan struct{} // closed when the read in flight ends; nil: none
 	last     *redis.PoolStats
+	total    redisTotals
+}
+
+// redisTotals are the counters a redisSource reports.
+type redisTotals struct {
+	waits, timeouts, stale, waitNs int64
+}
+
+func newRedisSource(c RedisPooler, cfg Config) *redisSource {
+	_, single := c.(*redis.Client)
+	return &redisSource{c: c, cfg: cfg, single: single}
+}
+
+// add records p, the client's statistics just read, with s.mu held: its
+// counters' growth since the last read is added to the totals. Reads are
+// added one at a time, in the order they were made.
+func (s *redisSource) add(p *redis.PoolStats) {
+	if p == nil {
+		return // not a go-redis client's: keep the last read
+	}
+	prev := s.last
+	if prev == nil {
+		prev = &redis.PoolStats{} // the first read counts from zero
+	}
+	s.total.waits += s.grew32(prev.WaitCount, p.WaitCount)
+	s.total.timeouts += s.grew32(prev.Timeouts, p.Timeouts)
+	s.total.stale += s.grew32(prev.StaleConns, p.StaleConns)
+	// An int64 of nanoseconds does not wrap (292 years of waiting): a
+	// decrease is a node leaving.
+	s.total.waitNs += max(0, p.WaitDurationNs-prev.WaitDurationNs)
+	s.last = p
+}
+
+// grew32 is how much a uint32 counter of go-redis grew from prev to cur.
+// For a single client a decrease is a wrap, and uint32 arithmetic gives the
+// growth across it. For a sum over nodes (a cluster, a ring, or any other
+// RedisPooler) a decrease is taken for a node leaving: it is not counted,
+// and the next read's growth is counted from cur. A wrap of the sum is then
+// handled as one too, losing the growth between two reads once every 2^32,
+// rather than risking the count of up to 2^32 events that never happened
+// whenever a node with a large count leaves.
+func (s *redisSource) grew32(prev, cur uint32) int64 {
+	if cur >= prev || s.single {
+		return int64(cur - prev)
+	}
+	return 0
 }
 
 func (s *redisSource) stats() any {
@@ -245,7 +315,8 @@ func (s *redisSource) stats() any {
 			defer close(done)
 			p := s.c.PoolStats()
 			s.mu.Lock()
-			s.last, s.inflight = p, nil
+			s.add(p)
+			s.inflight = nil
 			s.mu.Unlock()
 		}()
 	}
@@ -258,12 +329,12 @@ func (s *redisSource) stats() any {
 	}
 	t.Stop()
 	s.mu.Lock()
-	p := s.last
+	p, total := s.last, s.total
 	s.mu.Unlock()
 	if p == nil {
 		p = &redis.PoolStats{}
 	}
-	return redisStats(p, s.cfg)
+	return redisStats(p, total, s.cfg)
 }
 
 // RegisterMemcache registers a gomemcache client. gomemcache keeps no pool
