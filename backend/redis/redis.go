@@ -191,7 +191,11 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 }
 
 // Add stores value under key only if the key is absent, atomically, with one
-// SET ... PX ... NX, and reports whether it stored it.
+// SET ... PX ... NX, and reports whether it stored it. A key of another
+// Redis type, which Get reads as a miss, counts as absent: when SET NX finds
+// the key, one more round trip (a script, atomic) replaces it if it is not
+// a string. Otherwise a lease under such a key would never be taken, and
+// every miss of its entry would wait the lease out.
 func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
@@ -202,12 +206,34 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, true)...)
 	switch err := b.client.Process(ctx, cmd); {
 	case err == redis.Nil:
-		return false, nil
+		return b.addOverForeign(ctx, key, value, ttl)
 	case err != nil:
 		return false, fail("add", err)
 	}
 	return true, nil
 }
+
+// addOverForeign is Add for a key SET NX found: it stores value only if the
+// key holds another type than a string (or is gone since).
+func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	n, err := addOverForeignScript.Run(ctx, b.client, []string{b.prefix + key}, value, px(ttl)).Int()
+	if err != nil {
+		return false, fail("add", err)
+	}
+	return n == 1, nil
+}
+
+// addOverForeignScript sets KEYS[1] to ARGV[1] (with a TTL of ARGV[2]
+// milliseconds, 0: none) unless it holds a string, and returns 1 when it did.
+var addOverForeignScript = redis.NewScript(`
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'string' then return 0 end
+if tonumber(ARGV[2]) > 0 then
+	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+	redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1`)
 
 // Delete removes the keys: one UNLINK (or DEL; see Options.DeleteWithDEL)
 // on a single node, one per hash slot in one pipeline on a Cluster.

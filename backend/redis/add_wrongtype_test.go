@@ -1,0 +1,69 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// TestAddReplacesKeyOfAnotherType: Get reads a key of another Redis type (a
+// list someone put under the prefix) as a miss, and Set replaces it, but
+// Add's SET NX refused to: the key was absent to every reader and present
+// to every writer. A lease under such a key was never taken, so each miss
+// of its entry waited the whole lease time. Add now takes it as Get sees it.
+// On miniredis, a real Redis and a real Cluster (the script's key routes
+// to its slot).
+func TestAddReplacesKeyOfAnotherType(t *testing.T) {
+	t.Parallel()
+	t.Run("miniredis", func(t *testing.T) {
+		t.Parallel()
+		m := miniredis.RunT(t)
+		addOverForeign(t, redis.NewClient(&redis.Options{Addr: m.Addr()}))
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		addOverForeign(t, redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t)}))
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		addOverForeign(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t)}))
+	})
+}
+
+func addOverForeign(t *testing.T, client redis.UniversalClient) {
+	t.Cleanup(func() { _ = client.Close() })
+	prefix := uniquePrefix(t)
+	b := redisstore.Must(redisstore.Options{Client: client, Prefix: prefix})
+	t.Cleanup(func() { _ = b.Clear(context.Background()) })
+	require.NoError(t, client.LPush(ctx(t), prefix+"list", "x").Err())
+
+	added, err := b.Add(ctx(t), "list", []byte("v"), time.Minute)
+	require.NoError(t, err)
+	assert.True(t, added, "a key Get reads as a miss is free to Add")
+	v, err := b.Get(ctx(t), "list")
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+	ttl, err := client.PTTL(ctx(t), prefix+"list").Result()
+	require.NoError(t, err)
+	assert.True(t, ttl > 0 && ttl <= time.Minute, "with its TTL: %v", ttl)
+
+	added, err = b.Add(ctx(t), "list", []byte("w"), time.Minute)
+	require.NoError(t, err)
+	assert.False(t, added, "an entry of the Store is still never replaced")
+	v, err = b.Get(ctx(t), "list")
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+
+	require.NoError(t, client.Set(ctx(t), prefix+"plain", "theirs", 0).Err())
+	added, err = b.Add(ctx(t), "plain", []byte("v"), 0)
+	require.NoError(t, err)
+	assert.False(t, added, "a string is an entry: Add leaves it")
+}
