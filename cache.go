@@ -101,8 +101,10 @@ type Options struct {
 // answers, such as a miss, and timeouts), the Cache stops calling the
 // backend for Cooldown: views and Memoize serve uncached at the cost of an
 // atomic load, and the direct API returns errors wrapping ErrUnavailable.
-// Then one call goes through as a probe: its success closes the breaker, its
-// failure opens it for another Cooldown. Each change is logged once and
+// Then one call goes through as a probe, bounded by Options.Timeout whoever
+// makes it (a direct call under a context without a deadline too): its
+// success closes the breaker, its failure or timeout opens it for another
+// Cooldown. Each change is logged once and
 // shown in Stats.Breaker. In-process stores have no breaker.
 type BreakerOptions struct {
 	// Threshold is how many consecutive failures open the breaker. Zero

@@ -1051,12 +1051,14 @@ func (s *store) setValue(e *entry, v any, enc func(any) ([]byte, error)) error {
 // once.
 
 // admit reports, as an error, whether a backend call may go ahead now, and
-// returns the context to make it with and its cancel function: ctx, or for
-// a fail-open call that bound gave no timer, ctx bounded by Options.Timeout
-// (see bound). That call may be the probe, or one made after a probe (its
-// own, or another request's) closed the breaker: either is bounded. A call
-// whose context has already ended is not made: it would say nothing of the
-// backend, and must neither count as a failure nor take the probe's turn.
+// returns the context to make it with and its cancel function: ctx, or ctx
+// bounded by Options.Timeout for the probe of a tripped breaker (a direct
+// call's too: a probe that answers slower than the calls that opened the
+// breaker must not close it) and for a fail-open call that bound gave no
+// timer (see bound), made after a probe (its own, or another request's)
+// closed the breaker. A call whose context has already ended is not made:
+// it would say nothing of the backend, and must neither count as a failure
+// nor take the probe's turn.
 func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc, error) {
 	if s.br == nil {
 		return ctx, noCancel, nil
@@ -1064,10 +1066,11 @@ func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc,
 	if err := ctx.Err(); err != nil {
 		return ctx, noCancel, err
 	}
+	tripped := s.br.Tripped()
 	if !s.br.Allow() {
 		return ctx, noCancel, ErrUnavailable
 	}
-	if ctx.Value(probeKey{}) != nil {
+	if tripped || ctx.Value(probeKey{}) != nil {
 		ctx, cancel := context.WithTimeout(ctx, s.timeout)
 		return ctx, cancel, nil
 	}

@@ -1,0 +1,60 @@
+package caching
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// slowGetRemote is remote whose Get, once slow is set, answers after slow.
+type slowGetRemote struct {
+	remote
+	slow time.Duration
+}
+
+func (s *slowGetRemote) Get(ctx context.Context, key string) ([]byte, error) {
+	if s.slow > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(s.slow):
+		}
+	}
+	return s.remote.Get(ctx, key)
+}
+
+// TestBreakerSlowDirectProbeKeepsItOpen: the probe of a tripped breaker
+// was bounded by Options.Timeout only when it came from a fail-open call.
+// A direct-API call under a context without a deadline could be the probe,
+// answer after several Timeouts, and close the breaker on a backend too
+// slow for every request that fails open: each of them then paid the
+// Timeout until the breaker opened again. The probe is now bounded
+// whoever makes it.
+func TestBreakerSlowDirectProbeKeepsItOpen(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	clock := testutil.NewClock()
+	r := &slowGetRemote{remote: remote{Backend: newSimple(t, clock)}}
+	c := Must(&Options{Backend: r, Clock: clock.Now, Timeout: timeout,
+		Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
+	defer c.Close()
+	require.NoError(t, c.Set(context.Background(), "k", []byte("v"), time.Hour))
+
+	r.fail.Store(true)
+	_, _ = c.Get(context.Background(), "k") // fails: the breaker opens
+	require.Equal(t, "open", c.Stats().Breaker)
+	r.fail.Store(false)
+	r.slow = 10 * timeout
+	clock.Advance(11 * time.Second) // the next call is the probe
+
+	start := time.Now()
+	_, err := c.Get(context.Background(), "k")
+	took := time.Since(start)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the probe is bounded by Options.Timeout")
+	assert.Less(t, took, r.slow, "the probe waited for the slow answer")
+	assert.Equal(t, "open", c.Stats().Breaker, "a probe slower than Options.Timeout does not close the breaker")
+}
