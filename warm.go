@@ -48,7 +48,11 @@ type WarmResult struct {
 	// Reason says why a response was not stored (refused), in the words
 	// of the view's rules: "status" (not in StoreStatuses), "set-cookie",
 	// "no-store", "private", "no-cache", "vary-star", "max-age",
-	// "streaming", "too-large", "trailer", "filter" (StoreIf), "variants"
+	// "streaming", "too-large", "trailer", "length" (a body shorter or
+	// longer than its Content-Length), "partial" and "no-freshness"
+	// (SharedCache: a 206, a response with no freshness information),
+	// "request-no-store" (HonorRequestCacheControl: the request's
+	// no-store), "filter" (StoreIf), "variants"
 	// (MaxVariants), "vary" (a Vary naming too many headers), "coding" (a
 	// Content-Encoding the request's Accept-Encoding refuses), "bypass"
 	// (BypassIf), "authorization" (Authorization without UserKey),

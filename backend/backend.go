@@ -17,10 +17,12 @@
 // # Optional capabilities
 //
 // A backend may also implement GetManyer, SetManyer, Incrementer, Haser,
-// DeleteCounter, Statser, ValueStore and NearCache. The caching package
-// finds them by type assertion and falls back to the plain methods
+// DeleteCounter, Statser, Discarder, ValueStore and NearCache. The caching
+// package finds them by type assertion and falls back to the plain methods
 // (correctly, but in more round trips, or without atomicity where noted)
-// when a backend does not offer them.
+// when a backend does not offer them. It does not use Haser: Cache.Has
+// reads the entry, whose tags and expiry decide; the near cache does, and
+// so may a program that calls a backend directly.
 //
 // # Concurrency
 //
