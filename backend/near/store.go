@@ -91,6 +91,7 @@ type Store struct {
 
 	watch     io.Closer // nil without a Watcher
 	closed    atomic.Bool
+	done      chan struct{} // closed by Close, once the watch is stopped
 	closeOnce sync.Once
 	closeErr  error
 
@@ -121,6 +122,7 @@ func New(remote backend.Backend, opts Options) (*Store, error) {
 		clock:    opts.Clock,
 		seed:     maphash.MakeSeed(),
 		ready:    make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	s.many, _ = remote.(backend.GetManyer)
 	s.setMany, _ = remote.(backend.SetManyer)
@@ -162,15 +164,21 @@ func Must(remote backend.Backend, opts Options) *Store {
 func (s *Store) Remote() backend.Backend { return s.remote }
 
 // WaitWatching returns nil once the near cache is in use (invalidations
-// arrive; at once for a remote store that is not a Watcher), or ctx's
-// error. The near cache may stop being used again at any time.
+// arrive; at once for a remote store that is not a Watcher), ctx's error,
+// or, once the Store is closed (also while it waits), an error wrapping
+// backend.ErrClosed. The near cache may stop being used again at any time.
 func (s *Store) WaitWatching(ctx context.Context) error {
 	s.mu.RLock()
 	ready := s.ready
 	s.mu.RUnlock()
 	select {
 	case <-ready:
+		if s.closed.Load() {
+			return errClosed
+		}
 		return nil
+	case <-s.done:
+		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -395,8 +403,8 @@ func (s *Store) Clear(ctx context.Context) error {
 	return err
 }
 
-// Close stops the watch, releases memory and closes the remote store. It
-// is idempotent.
+// Close stops the watch, releases memory and closes the remote store; a
+// WaitWatching still waiting returns. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
@@ -404,6 +412,13 @@ func (s *Store) Close() error {
 		if s.watch != nil {
 			werr = s.watch.Close()
 		}
+		// The watch reports nothing more: the near cache is out of use
+		// for good, and nothing read before is kept.
+		s.mu.Lock()
+		s.flushed = s.seq.Add(1)
+		s.watching.Store(false)
+		s.mu.Unlock()
+		close(s.done)
 		s.closeErr = errors.Join(werr, s.mem.Close(), s.remote.Close())
 	})
 	return s.closeErr
