@@ -113,9 +113,14 @@ func (c *Compressor) Negotiate(r *http.Request) string {
 
 // Disable opts the current response out of compression: call it in a
 // handler before the first Write or WriteHeader. It sets the response header
-// "Content-Encoding: identity", which the middleware removes before sending
-// (RFC 9110 does not allow identity in Content-Encoding); without the
-// middleware that header would reach the client, where it is harmless.
+// "Content-Encoding: identity", which the middleware removes before sending,
+// whatever the status (RFC 9110 does not allow identity in Content-Encoding);
+// without the middleware that header would reach the client, where it is
+// harmless. It sets it under the key "content-encoding", which the
+// middleware reads as it reads every spelling, but which
+// w.Header().Get("Content-Encoding") does not see: http.ServeContent and
+// http.ServeFile, which leave out Content-Length when that Get finds a
+// coding, still send the file's length.
 func Disable(w http.ResponseWriter) {
-	w.Header().Set("Content-Encoding", "identity")
+	w.Header()["content-encoding"] = []string{"identity"}
 }

@@ -90,7 +90,9 @@
 // flushes the encoder and then the connection, so server-sent events are not
 // delayed; http.ResponseController's Flush goes through the middleware even
 // when the writer below is reachable only through Unwrap (internal/httpx
-// sees to it). Hijack hands the connection over untouched. ReadFrom keeps
+// sees to it). Hijack first sends what the handler wrote, as net/http does
+// (a status still held for the decision goes out unencoded: a proxy's 200 to
+// CONNECT), then hands the connection over untouched. ReadFrom keeps
 // sendfile for responses that pass through and routes others through the
 // encoder. If the handler panics, pooled encoders and buffers are released
 // and nothing held back is sent, so an outer recoverer can still write its

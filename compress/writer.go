@@ -1,8 +1,10 @@
 package compress
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -189,6 +191,28 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	return total + n, err
 }
 
+// Hijack sends what the handler has written before handing the connection
+// over, as net/http does when it hijacks a response whose status was written:
+// a held status and body go out unencoded (a proxy's 200 to CONNECT reaches
+// the client), an encoded body is sync-flushed. The connection itself is
+// untouched.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	switch {
+	case w.state == undecided && w.status != 0:
+		if err := w.pass(); err != nil {
+			return nil, nil, err
+		}
+	case w.state == encoding && w.enc != nil:
+		if err := w.enc.Flush(); err != nil {
+			return nil, nil, err
+		}
+		if err := w.stream(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return w.Writer.Hijack()
+}
+
 // precheck runs when the final status is known: it passes the response
 // through at once when its status or headers rule compression out. It first
 // canonicalizes the header's keys, so that a handler's
@@ -196,11 +220,17 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 func (w *responseWriter) precheck() {
 	h := w.Header()
 	header.Canonicalize(h)
+	// Disable(w): its "identity" is never sent, whatever the status.
+	ce, coded := h["Content-Encoding"]
+	disabled := false
+	if coded {
+		disabled, coded = dropIdentity(h, ce)
+	}
 	switch s := w.status; {
 	case s == http.StatusNotModified:
 		// A 304 carries the Vary its 200 would have had.
 		ct, has := h["Content-Type"]
-		w.vary = !has || (len(ct) > 0 && w.typeOK(mediaType(ct[0])))
+		w.vary = !disabled && (!has || (len(ct) > 0 && w.typeOK(mediaType(ct[0]))))
 		if w.vary && w.inm != nil {
 			// The client revalidates an encoded variant: answer with
 			// that variant's ETag, the streamed one's included.
@@ -215,10 +245,7 @@ func (w *responseWriter) precheck() {
 		w.pass()
 		return
 	}
-	if ce, ok := h["Content-Encoding"]; ok {
-		if len(ce) == 1 && header.EqualLower(ce[0], "identity") {
-			delete(h, "Content-Encoding") // Disable(w)
-		}
+	if coded || disabled {
 		w.pass()
 		return
 	}
@@ -243,6 +270,34 @@ func (w *responseWriter) precheck() {
 			_ = w.decide(false, nil) // nothing is written yet: no error
 		}
 	}
+}
+
+// dropIdentity removes the "identity" values from ce, h's Content-Encoding,
+// which Disable sets and RFC 9110 does not allow there. It reports whether
+// there was one, and whether other codings remain. It allocates only when
+// both are true.
+func dropIdentity(h http.Header, ce []string) (dropped, coded bool) {
+	n := 0 // values to keep
+	for _, v := range ce {
+		if !header.EqualLower(header.TrimOWS(v), "identity") {
+			n++
+		}
+	}
+	switch n {
+	case len(ce):
+		return false, true
+	case 0:
+		delete(h, "Content-Encoding")
+		return true, false
+	}
+	kept := make([]string, 0, n)
+	for _, v := range ce {
+		if !header.EqualLower(header.TrimOWS(v), "identity") {
+			kept = append(kept, v)
+		}
+	}
+	h["Content-Encoding"] = kept
+	return true, true
 }
 
 func (w *responseWriter) typeOK(mt string) bool {
