@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -81,10 +82,17 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 	// One entry per (user, period); concurrent misses for one of them run
 	// the query once. Forget drops one entry when a sale comes in; the tag
 	// "sales" drops them all when old sales are purged; the warm job
-	// recomputes some (Refresh).
+	// recomputes some (Refresh). Reads go through statsOf, which learns
+	// the mark of what the call computed (statsComputedKey). Statistics
+	// with no sales are not stored: any user id may be asked for, and a
+	// made-up one would be an entry per request (storeStats).
 	a.stats = caching.Memoize(cache, "sales-stats", func(ctx context.Context, args statsArgs) (SalesStats, error) {
-		return store.Stats(ctx, args.UserID, args.Period)
-	}, caching.TTL(statsTTL), caching.Tags("sales"))
+		s, mark, err := store.statsMarked(ctx, args.UserID, args.Period)
+		if p, ok := ctx.Value(statsComputedKey{}).(*atomic.Pointer[statsMark]); ok && err == nil && storeStats(s) {
+			p.Store(&mark)
+		}
+		return s, err
+	}, caching.TTL(statsTTL), caching.Tags("sales"), caching.StoreIf(storeStats))
 	a.reports = memoizeReports(cache, store)
 	return a
 }
@@ -523,12 +531,47 @@ func (a *api) getStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "period must be weekly, monthly or yearly")
 		return
 	}
-	s, err := a.stats.Get(r.Context(), statsArgs{UserID: user, Period: period})
+	s, err := a.statsOf(r.Context(), statsArgs{UserID: user, Period: period}, a.stats.Get)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s)
+}
+
+// storeStats reports whether s is stored: only if it counts sales. There is
+// no table of users to check an id against, so statistics with none are
+// those of any id a client makes up, which would otherwise each be an entry
+// for statsTTL (and evict the pages the cache serves); a user with no sales
+// in the period costs one indexed query per read instead.
+func storeStats(s SalesStats) bool { return s.Orders > 0 }
+
+// statsComputedKey is the context key under which statsOf learns the mark
+// of the statistics its call computed, if it computed them.
+type statsComputedKey struct{}
+
+// statsOf returns the statistics of args through get (a.stats.Get or
+// a.stats.Refresh). Forget stops the computations of its own process only:
+// a sale recorded in another one (a web process beside this one, a worker
+// process's order job) while this one read the sales forgets the entry
+// before this one stores what it read, which would then be served for
+// statsTTL without the sale. So, as keepReport does for reports, once the
+// call that computed the statistics has stored them, statsOf reads their
+// mark again and forgets them if the sales moved: either the sale's Forget
+// came after the store, or this read sees the sale, whose commit came
+// before that Forget.
+func (a *api) statsOf(ctx context.Context, args statsArgs, get func(context.Context, statsArgs) (SalesStats, error)) (SalesStats, error) {
+	var computed atomic.Pointer[statsMark]
+	s, err := get(context.WithValue(ctx, statsComputedKey{}, &computed), args)
+	if m := computed.Load(); m != nil {
+		now, merr := a.store.statsMarkOf(ctx, args.UserID, *m)
+		if merr != nil || now != *m {
+			if ferr := a.stats.Forget(ctx, args); ferr != nil {
+				a.log.Error("forget stats made of changed sales", "err", ferr)
+			}
+		}
+	}
+	return s, err
 }
 
 // saleInput is the body of POST /api/sales.

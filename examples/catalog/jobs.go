@@ -407,7 +407,7 @@ func (a *api) warm(ctx context.Context) (warmResult, error) {
 	}
 	for _, u := range users {
 		for p := range periods {
-			_, err := a.stats.Refresh(ctx, statsArgs{UserID: u, Period: p})
+			_, err := a.statsOf(ctx, statsArgs{UserID: u, Period: p}, a.stats.Refresh)
 			errs = append(errs, err)
 		}
 		res.Users++
