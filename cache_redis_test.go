@@ -64,12 +64,7 @@ func twoProcesses(t *testing.T, addr string) {
 // keys no later than four times the entries' life, and names stay short.
 func TestPathVersionsLeftOnRedis(t *testing.T) {
 	ctx := context.Background()
-	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
-	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
+	c, b, prefix := onRedis(t)
 	const life = 10 * time.Second
 	ch := c.Cached(life)(&counter{})
 	long := strings.Repeat("p", 100<<10)
@@ -86,4 +81,17 @@ func TestPathVersionsLeftOnRedis(t *testing.T) {
 		assert.True(t, ttl > 0 && ttl <= 4*life, "%.60s: ttl %v", k, ttl)
 		assert.Less(t, len(k), len(prefix)+300, "key names are bounded")
 	}
+}
+
+// onRedis returns a Cache on the real Redis under a prefix of the test's
+// own, cleared when the test ends, with its backend and the prefix.
+func onRedis(t *testing.T) (*Cache, *redisstore.Store, string) {
+	t.Helper()
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+	require.NoError(t, err)
+	c, err := New(&Options{Backend: b})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
+	return c, b, prefix
 }

@@ -315,7 +315,7 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, peer *atomic.Bool) (R, error) {
 	var got R
 	check := func(ctx context.Context) bool {
-		e, err := m.lookup(ctx, key)
+		e, err := m.lookup(ctx, key, m.tagKeysOf(a))
 		if err != nil || !m.c.store.fresh(e, time.Time{}) {
 			return false
 		}

@@ -82,6 +82,7 @@ type Memoized[A, R any] struct {
 	storeIf   func(R) bool
 	staleIf   func(R) bool
 	ttlOf     func(R) time.Duration
+	tagsOf    func(A) []string // ArgTags
 	keyFunc   func(A) string
 	enc       argkey.Encoder[A] // without keyFunc
 
@@ -106,8 +107,8 @@ type Memoized[A, R any] struct {
 // own name, and change Version when the function's results change meaning.
 //
 // Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError,
-// RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL
-// and KeyFunc (the generic ones with A and R the function's argument and
+// RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL,
+// ArgTags and KeyFunc (the generic ones with A and R the function's argument and
 // result types). Singleflight is always
 // on: concurrent Gets of one argument in this process call fn once.
 //
@@ -179,6 +180,9 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		return nil, err
 	}
 	if m.keyFunc, err = checkFunc[func(A) string](who, "KeyFunc", cfg.keyFunc); err != nil {
+		return nil, err
+	}
+	if m.tagsOf, err = checkFunc[func(A) []string](who, "ArgTags", cfg.tagsOf); err != nil {
 		return nil, err
 	}
 	if m.keyFunc == nil {
@@ -256,7 +260,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		down     bool // the lookup failed: fn runs without the backend, as for a view
 	)
 	if !forced {
-		e, err := m.lookupBytes(ctx, kbuf)
+		e, err := m.lookupBytes(ctx, kbuf, m.tagKeysOf(a))
 		switch {
 		case err == nil:
 			v, err := decodeValue[R](m.c, e)
@@ -357,25 +361,56 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 	return v, false, err
 }
 
-// lookup reads key's entry and the function's tag versions (bounded by
-// Options.Timeout on a remote store: lookup sees to it).
-func (m *Memoized[A, R]) lookup(ctx context.Context, key string) (*entry, error) {
-	return m.c.store.lookup(ctx, key, m.tagKeys, time.Time{})
+// tagKeysOf returns the keys of the tags a's result is written under: the
+// function's tags and generation, sorted, and those ArgTags makes of a.
+// Without ArgTags it is m.tagKeys itself, and allocates nothing.
+func (m *Memoized[A, R]) tagKeysOf(a A) []string {
+	keys, _ := m.tagKeysWith(a)
+	return keys
+}
+
+// tagKeysWith is tagKeysOf, which also returns the keys of the tags ArgTags
+// made of a, sorted: they are created to expire (store.versionsExpiring).
+func (m *Memoized[A, R]) tagKeysWith(a A) (keys, argKeys []string) {
+	if m.tagsOf == nil {
+		return m.tagKeys, nil
+	}
+	argKeys = m.c.tagKeys(m.tagsOf(a))
+	if len(argKeys) == 0 {
+		return m.tagKeys, nil
+	}
+	keys = append(slices.Clone(argKeys), m.tagKeys...)
+	slices.Sort(keys)
+	return slices.Compact(keys), argKeys
+}
+
+// versions reads (or creates) the versions of tags, a's tag keys from
+// tagKeysWith, before a result for a is computed or stored.
+func (m *Memoized[A, R]) versions(ctx context.Context, tags, argKeys []string, ttl time.Duration) (versionSet, error) {
+	return m.c.store.versionsExpiring(ctx, tags, lifeOf(ttl, max(m.swr, m.sie)), argKeys)
+}
+
+// lookup reads key's entry and the versions of tags, its tag keys
+// (tagKeysOf), bounded by Options.Timeout on a remote store: lookup sees
+// to it.
+func (m *Memoized[A, R]) lookup(ctx context.Context, key string, tags []string) (*entry, error) {
+	return m.c.store.lookup(ctx, key, tags, time.Time{})
 }
 
 // lookupBytes is lookup for a key built in a byte slice, which it does not
 // keep (on the in-process store, it makes no string of it).
-func (m *Memoized[A, R]) lookupBytes(ctx context.Context, key []byte) (*entry, error) {
-	return m.c.store.lookupBytes(ctx, key, m.tagKeys, time.Time{})
+func (m *Memoized[A, R]) lookupBytes(ctx context.Context, key []byte, tags []string) (*entry, error) {
+	return m.c.store.lookupBytes(ctx, key, tags, time.Time{})
 }
 
 // compute calls fn for a and stores its result under key. It runs once for
 // all the concurrent callers of one key.
 func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck bool) (R, error) {
+	tags, argKeys := m.tagKeysWith(a)
 	if recheck && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
-		if e, err := m.c.store.lookup(ctx, key, m.tagKeys, time.Time{}); err == nil && m.c.store.fresh(e, time.Time{}) {
+		if e, err := m.lookup(ctx, key, tags); err == nil && m.c.store.fresh(e, time.Time{}) {
 			if v, err := decodeValue[R](m.c, e); err == nil && (m.staleIf == nil || !m.staleIf(v)) {
 				return v, nil
 			}
@@ -386,7 +421,7 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 	// ForgetAll is called, in any process) while fn runs, the result is
 	// stored under the old versions, and so is a miss.
 	opCtx, cancel := m.c.store.bound(ctx)
-	vs, verr := m.c.store.versions(opCtx, m.tagKeys, lifeOf(m.ttl, max(m.swr, m.sie)))
+	vs, verr := m.versions(opCtx, tags, argKeys, m.ttl)
 	cancel()
 	if verr != nil {
 		m.failOpen("memoize tag versions", verr)
@@ -492,8 +527,8 @@ func panicValue(r any) any {
 
 // Forget removes a's entry, so that the next Get calls fn. A computation for
 // a that is running in this process is not stored. Other processes may
-// still store a result they were computing: use Tags or ForgetAll where
-// that matters. When the backend fails, the error is returned and the
+// still store a result they were computing: where that matters, tag results
+// by their argument (ArgTags) and invalidate the tag, or use ForgetAll. When the backend fails, the error is returned and the
 // delete is retried in the background (see Cache.InvalidateTags); so is
 // ForgetAll's.
 func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {

@@ -47,7 +47,8 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	}
 	m.bumpEpoch() // a computation in flight must not overwrite r
 	m.calls.Forget(key)
-	vs, err := m.c.store.versions(ctx, m.tagKeys, lifeOf(ttl, max(m.swr, m.sie)))
+	tags, argKeys := m.tagKeysWith(a)
+	vs, err := m.versions(ctx, tags, argKeys, ttl)
 	if err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}
@@ -74,7 +75,7 @@ func (m *Memoized[A, R]) Peek(ctx context.Context, a A) (r R, fresh bool, err er
 	if err != nil {
 		return r, false, err
 	}
-	e, err := m.lookupBytes(ctx, key)
+	e, err := m.lookupBytes(ctx, key, m.tagKeysOf(a))
 	if err != nil {
 		return r, false, fmt.Errorf("caching: memoize %s: peek: %w", m.name, err)
 	}

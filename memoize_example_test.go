@@ -142,3 +142,33 @@ func ExampleResultTTL() {
 	// Output:
 	// secret <nil>
 }
+
+// Tagging results by their argument: one InvalidateTags forgets one
+// product's results of every function, in every process, including a
+// result another process is computing at that moment (which Forget would
+// not reach).
+func ExampleArgTags() {
+	ctx := context.Background()
+	c := caching.Must(nil)
+	defer c.Close()
+	queries = 0
+
+	byProduct := caching.ArgTags(func(id int) []string { return []string{fmt.Sprint("product:", id)} })
+	product := caching.Memoize(c, "product-by-id", queryProduct, byProduct)
+	price := caching.Memoize(c, "price-by-id", func(ctx context.Context, id int) (float64, error) {
+		p, err := queryProduct(ctx, id)
+		return p.Price, err
+	}, byProduct)
+	for _, id := range []int{1, 2} {
+		_, _ = product.Get(ctx, id)
+		_, _ = price.Get(ctx, id)
+	}
+	_ = c.InvalidateTags(ctx, "product:1") // product 1 changed
+	for _, id := range []int{1, 2} {
+		_, _ = product.Get(ctx, id)
+		_, _ = price.Get(ctx, id)
+	}
+	fmt.Println("queries:", queries)
+	// Output:
+	// queries: 6
+}

@@ -10,6 +10,7 @@ type memoConfig struct {
 	ttl      time.Duration
 	skipZero bool
 	ttlOf    any // func(R) time.Duration
+	tagsOf   any // func(A) []string
 }
 
 // memoOption is a MemoOption that sets a field of memoConfig.
@@ -37,4 +38,19 @@ func SkipZero() MemoOption {
 // memoized function's result type (Memoize panics otherwise).
 func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 	return memoOption(func(c *memoConfig) { c.ttlOf = ttl })
+}
+
+// ArgTags tags each result with tags made from its argument, as Tags tags
+// all of them: InvalidateTags with one of those tags makes the results
+// written under it a miss, in every process sharing the backend, and
+// results being computed anywhere when it is called are not served
+// afterwards (Forget reaches a computation in its own process only). Tag a
+// user's results "user:42" in every function that reads the user's data,
+// and one InvalidateTags drops them all. tags must be deterministic (one
+// argument, the same tags) and cheap: it runs on every call, hits included,
+// and a result written under other tags is a miss. A result has at most
+// 1,024 tags in all. A must be the memoized function's argument type
+// (Memoize panics otherwise).
+func ArgTags[A any](tags func(a A) []string) MemoOption {
+	return memoOption(func(c *memoConfig) { c.tagsOf = tags })
 }

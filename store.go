@@ -666,6 +666,14 @@ func (s *store) current(ctx context.Context, vs versionSet) bool {
 // become misses then rather than when the key expires, less than one life
 // later; none can come back, as no version number is ever written twice.
 func (s *store) versions(ctx context.Context, tags []string, life time.Duration) (versionSet, error) {
+	return s.versionsExpiring(ctx, tags, life, nil)
+}
+
+// versionsExpiring is versions where the keys in expiring (sorted: the
+// tags ArgTags makes of an argument) are created to expire as a path's
+// are, and are renewed as they are: a client choosing the argument must
+// not leave keys that never expire.
+func (s *store) versionsExpiring(ctx context.Context, tags []string, life time.Duration, expiring []string) (versionSet, error) {
 	vs := versionSet{keys: tags}
 	if len(tags) == 0 {
 		return vs, nil
@@ -696,7 +704,8 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 				err   error
 				added bool
 			)
-			if v, m, added, err = s.createVersion(ctx, k, life, ok); err != nil {
+			_, exp := slices.BinarySearch(expiring, k)
+			if v, m, added, err = s.createVersion(ctx, k, life, ok, exp); err != nil {
 				return vs, err
 			}
 			if added && s.isPathTag(k) {
@@ -722,8 +731,8 @@ func (s *store) versions(ctx context.Context, tags []string, life time.Duration)
 // new version replaces the one k holds. On an in-process store the version
 // is a memVersion, returned as m too. added reports that k did not exist
 // and holds the version returned because this call added it.
-func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew bool) (v version, m *memVersion, added bool, err error) {
-	ttl := s.versionTTL(k, life)
+func (s *store) createVersion(ctx context.Context, k string, life time.Duration, renew, expires bool) (v version, m *memVersion, added bool, err error) {
+	ttl := s.versionTTL(k, life, expires)
 	v = version{n: newVersion(), until: deadline(s.now(), ttl)}
 	if s.local != nil {
 		m = &memVersion{until: v.until}
@@ -789,12 +798,13 @@ func (s *store) forgetCreated(ctx context.Context, vs versionSet) {
 }
 
 // versionTTL is the TTL of a new version of k for entries that live for
-// life. Per-path versions (InvalidatePath's) are created by requests, so
-// they expire: four times pathLife, and entries are never stored past them
-// (see store.prepare). Other versions (tags a program names, Memoize
-// generations) never expire: their number is the program's.
-func (s *store) versionTTL(k string, life time.Duration) time.Duration {
-	if !s.isPathTag(k) {
+// life. Per-path versions (InvalidatePath's) are created by requests, and
+// those of ArgTags by arguments (expires), so they expire: four times
+// pathLife, and entries are never stored past them (see store.prepare).
+// Other versions (tags a program names, Memoize generations) never expire:
+// their number is the program's.
+func (s *store) versionTTL(k string, life time.Duration, expires bool) time.Duration {
+	if !expires && !s.isPathTag(k) {
 		return 0
 	}
 	return 4 * pathLife(life)

@@ -11,9 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
-	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/backend/simple"
-	"github.com/go-caching/caching/internal/testutil"
 )
 
 // cookieEverywhere answers every path with a 200 that sets a cookie: a
@@ -79,12 +77,7 @@ func liveKey(t *testing.T, b backend.Backend, key string) bool {
 // Redis, where a key without a TTL stays until someone deletes it.
 func TestForeverPathKeysExpireOnRedis(t *testing.T) {
 	ctx := context.Background()
-	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
-	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
+	c, b, prefix := onRedis(t)
 	flood := c.Cached(Forever)(cookieEverywhere)
 	pages := c.Cached(Forever)(&counter{body: "known"})
 	assert.Equal(t, "known #1", get(pages, "/known").Body.String())

@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
-	redisstore "github.com/go-caching/caching/backend/redis"
-	"github.com/go-caching/caching/internal/testutil"
 )
 
 // notFoundBut answers 404 for every path but /known.
@@ -110,12 +108,7 @@ func TestSharedCachePathScanWithCookiesLeavesNoKeys(t *testing.T) {
 // processes share.
 func TestCachedPathScanLeavesNoKeysOnRedis(t *testing.T) {
 	ctx := context.Background()
-	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000")
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
-	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
+	c, b, prefix := onRedis(t)
 	ch := c.Cached(time.Minute)(notFoundBut)
 	get(ch, "/known")
 	for i := range 100 {
