@@ -7,9 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/go-caching/caching/internal/header"
+	"github.com/go-caching/caching/internal/httpx"
 )
 
 // siblingExt is the file extension of each pre-compressed variant.
@@ -110,7 +112,36 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Encoding", best.name)
-	http.ServeContent(w, r, name, bestInfo.ModTime(), rs)
+	// The size as ServeContent measures it, by seeking: the open file's,
+	// not what Stat saw before.
+	size, err := rs.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = rs.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		s.fallback.ServeHTTP(w, r)
+		return
+	}
+	lw := &lengthWriter{size: size}
+	http.ServeContent(lw.Reset(w, lw), r, name, bestInfo.ModTime(), rs)
+}
+
+// lengthWriter gives a 200 the Content-Length of the whole file, size.
+// http.ServeContent leaves it out whenever the response has a
+// Content-Encoding (it cannot know whether the body is the file's bytes),
+// and a precompressed sibling has one: without it, the file would go out
+// chunked, with no size for a download's progress, and a HEAD with none at
+// all. A range (206) keeps ServeContent's own, and a 304 or 412 has none.
+type lengthWriter struct {
+	httpx.Writer
+	size int64
+}
+
+func (w *lengthWriter) WriteHeader(code int) {
+	if h := w.Header(); code == http.StatusOK && len(h["Content-Length"]) == 0 {
+		h["Content-Length"] = []string{strconv.FormatInt(w.size, 10)}
+	}
+	w.Writer.WriteHeader(code)
 }
 
 // sniff returns the Content-Type of the original file from its first bytes.
