@@ -428,10 +428,15 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 	}
 	v, err := m.fn(ctx, a)
 	if err != nil || verr != nil {
+		m.c.store.forgetCreated(ctx, vs)
 		return v, err
 	}
 	ttl, ok := m.storable(v)
 	if !ok {
+		// The version keys of ArgTags this call created are deleted again:
+		// arguments a client chooses (a user id made up) whose results are
+		// not stored must leave no key behind.
+		m.c.store.forgetCreated(ctx, vs)
 		return v, nil
 	}
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))

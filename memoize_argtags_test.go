@@ -109,7 +109,8 @@ func TestArgTagsReachComputationsOfOtherProcesses(t *testing.T) {
 
 // TestArgTagsKeysExpireOnRedis: tags made of arguments, which a client may
 // choose (a user id in a URL), create version keys that expire, as a
-// path's do; a result not stored leaves none for good.
+// path's do, and a call whose result is not stored deletes the key it
+// created.
 func TestArgTagsKeysExpireOnRedis(t *testing.T) {
 	ctx := context.Background()
 	c, b, prefix := onRedis(t)
@@ -122,7 +123,7 @@ func TestArgTagsKeysExpireOnRedis(t *testing.T) {
 	}
 	keys, err := b.Client().Keys(ctx, prefix+"t/*").Result()
 	require.NoError(t, err)
-	require.Len(t, keys, 10, "a version per user")
+	require.Len(t, keys, 5, "a version per user whose result is stored; the others' are deleted again")
 	for _, k := range keys {
 		ttl, err := b.Client().PTTL(ctx, k).Result()
 		require.NoError(t, err)
@@ -145,4 +146,38 @@ func TestArgTagsChecksItsType(t *testing.T) {
 		assert.Contains(t, err.Error(), "ArgTags")
 	}()
 	Memoize(c, "f", func(context.Context, int) (int, error) { return 0, nil }, ArgTags(func(string) []string { return nil }))
+}
+
+// TestArgTagsUnstoredLeaveNoKeys: a call whose result is not stored
+// (StoreIf, an error) deletes the ArgTags version key it created: a client
+// asking for one made-up user after another would otherwise leave a key
+// each, and on the in-process store push out the entries worth keeping.
+func TestArgTagsUnstoredLeaveNoKeys(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		ctx := context.Background()
+		m := Memoize(e.c, "stats", func(_ context.Context, user int) (int, error) {
+			if user < 0 {
+				return 0, fmt.Errorf("no user %d", user)
+			}
+			return user % 2, nil
+		}, ArgTags(userTags), StoreIf(func(n int) bool { return n == 1 }))
+		_, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		base := entries(t, e.store)
+		for user := 2; user < 200; user += 2 {
+			_, err := m.Get(ctx, user)
+			require.NoError(t, err)
+			_, err = m.Get(ctx, -user)
+			require.Error(t, err)
+		}
+		assert.Equal(t, base, entries(t, e.store), "results not stored leave no key")
+		_, err = m.Get(ctx, 1)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, e.c.MemoStats()["stats"].Hits, "the stored one is kept")
+		require.NoError(t, e.c.InvalidateTags(ctx, "user:1"))
+		_, err = m.Get(ctx, 1)
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, e.c.MemoStats()["stats"].Hits, "and still answers to its tag")
+	})
 }

@@ -598,8 +598,9 @@ type versionSet struct {
 	ns    []uint64
 	until int64         // Unix nanoseconds; 0: no key expires
 	mem   []*memVersion // by index of keys, those held in memory (nil: none)
-	// created are the per-path version keys this read created (nil:
-	// none): forgetCreated deletes them when nothing is stored under them.
+	// created are the per-path and ArgTags version keys this read created
+	// (nil: none): forgetCreated deletes them when nothing is stored under
+	// them.
 	created []string
 }
 
@@ -708,7 +709,7 @@ func (s *store) versionsExpiring(ctx context.Context, tags []string, life time.D
 			if v, m, added, err = s.createVersion(ctx, k, life, ok, exp); err != nil {
 				return vs, err
 			}
-			if added && s.isPathTag(k) {
+			if added && (exp || s.isPathTag(k)) {
 				vs.created = append(vs.created, k)
 			}
 		}
@@ -781,10 +782,11 @@ func (s *store) isPathTag(k string) bool {
 	return len(k) >= len(s.pathTags) && k[:len(s.pathTags)] == s.pathTags
 }
 
-// forgetCreated deletes the per-path version keys that the read of vs
-// created, for a response that was not stored: requests for paths that
-// exist only once (a scan of random URLs answered 404) must not leave a
-// key each behind them. Deleting a version key is always safe: at worst an
+// forgetCreated deletes the per-path and ArgTags version keys that the
+// read of vs created, for a response or result that was not stored:
+// requests for paths that exist only once (a scan of random URLs answered
+// 404), or for arguments a client makes up, must not leave a key each
+// behind them. Deleting a version key is always safe: at worst an
 // entry another request stored under it meanwhile becomes a miss. The
 // delete runs even if the request's context has ended, bounded by
 // Options.Timeout.
