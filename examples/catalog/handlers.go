@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -80,19 +79,16 @@ type api struct {
 func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 	a := &api{store: store, cache: cache, log: log}
 	// One entry per (user, period); concurrent misses for one of them run
-	// the query once. Forget drops one entry when a sale comes in; the tag
+	// the query once. Each entry is tagged with its user's tag
+	// (userSalesTag, by ArgTags), which a sale invalidates; the tag
 	// "sales" drops them all when old sales are purged; the warm job
-	// recomputes some (Refresh). Reads go through statsOf, which learns
-	// the mark of what the call computed (statsComputedKey). Statistics
-	// with no sales are not stored: any user id may be asked for, and a
-	// made-up one would be an entry per request (storeStats).
+	// recomputes some (Refresh). Statistics with no sales are not stored:
+	// any user id may be asked for, and a made-up one would be an entry per
+	// request (storeStats).
 	a.stats = caching.Memoize(cache, "sales-stats", func(ctx context.Context, args statsArgs) (SalesStats, error) {
-		s, mark, err := store.statsMarked(ctx, args.UserID, args.Period)
-		if p, ok := ctx.Value(statsComputedKey{}).(*atomic.Pointer[statsMark]); ok && err == nil && storeStats(s) {
-			p.Store(&mark)
-		}
-		return s, err
-	}, caching.TTL(statsTTL), caching.Tags("sales"), caching.StoreIf(storeStats))
+		return store.Stats(ctx, args.UserID, args.Period)
+	}, caching.TTL(statsTTL), caching.Tags("sales"), caching.StoreIf(storeStats),
+		caching.ArgTags(func(args statsArgs) []string { return []string{userSalesTag(args.UserID)} }))
 	a.reports = memoizeReports(cache, store)
 	return a
 }
@@ -531,7 +527,7 @@ func (a *api) getStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "period must be weekly, monthly or yearly")
 		return
 	}
-	s, err := a.statsOf(r.Context(), statsArgs{UserID: user, Period: period}, a.stats.Get)
+	s, err := a.stats.Get(r.Context(), statsArgs{UserID: user, Period: period})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -546,33 +542,14 @@ func (a *api) getStats(w http.ResponseWriter, r *http.Request) {
 // in the period costs one indexed query per read instead.
 func storeStats(s SalesStats) bool { return s.Orders > 0 }
 
-// statsComputedKey is the context key under which statsOf learns the mark
-// of the statistics its call computed, if it computed them.
-type statsComputedKey struct{}
-
-// statsOf returns the statistics of args through get (a.stats.Get or
-// a.stats.Refresh). Forget stops the computations of its own process only:
-// a sale recorded in another one (a web process beside this one, a worker
-// process's order job) while this one read the sales forgets the entry
-// before this one stores what it read, which would then be served for
-// statsTTL without the sale. So, as keepReport does for reports, once the
-// call that computed the statistics has stored them, statsOf reads their
-// mark again and forgets them if the sales moved: either the sale's Forget
-// came after the store, or this read sees the sale, whose commit came
-// before that Forget.
-func (a *api) statsOf(ctx context.Context, args statsArgs, get func(context.Context, statsArgs) (SalesStats, error)) (SalesStats, error) {
-	var computed atomic.Pointer[statsMark]
-	s, err := get(context.WithValue(ctx, statsComputedKey{}, &computed), args)
-	if m := computed.Load(); m != nil {
-		now, merr := a.store.statsMarkOf(ctx, args.UserID, *m)
-		if merr != nil || now != *m {
-			if ferr := a.stats.Forget(ctx, args); ferr != nil {
-				a.log.Error("forget stats made of changed sales", "err", ferr)
-			}
-		}
-	}
-	return s, err
-}
+// userSalesTag is the tag of user's statistics (ArgTags), which a sale of
+// user invalidates: one write drops the statistics of every period, in
+// every process, those being computed anywhere at that moment included.
+// Forget, one call per period, stopped only the computations of its own
+// process: statistics another process was reading when the sale was
+// recorded were stored after the Forget and served for statsTTL without
+// the sale.
+func userSalesTag(user int64) string { return "user-sales:" + strconv.FormatInt(user, 10) }
 
 // saleInput is the body of POST /api/sales.
 type saleInput struct {
@@ -605,8 +582,8 @@ func (a *api) recordSale(w http.ResponseWriter, r *http.Request) {
 	}
 	// The user's statistics changed for every period, and so did the
 	// report of this month.
-	if err := a.forgetSales(r.Context(), *in.UserID, sale.CreatedAt); err != nil {
-		a.log.Error("forget stats", "err", err)
+	if err := a.invalidateSale(r.Context(), *in.UserID, sale.CreatedAt); err != nil {
+		a.log.Error("invalidate sale", "err", err)
 	}
 	writeJSON(w, http.StatusCreated, sale)
 }

@@ -260,21 +260,19 @@ func (a *api) processOrder(ctx context.Context, job *river.Job[orderArgs]) error
 	case err != nil:
 		return err
 	}
-	if err := a.forgetSales(ctx, res.UserID, res.CreatedAt); err != nil {
+	if err := a.invalidateSale(ctx, res.UserID, res.CreatedAt); err != nil {
 		return fmt.Errorf("order %d: sale %d recorded, invalidation failed: %w", res.OrderID, res.SaleID, err)
 	}
 	return river.RecordOutput(ctx, res)
 }
 
-// forgetSales makes what a sale of user at at made stale a miss: the
-// user's statistics, every period, and the report of the sale's month.
-func (a *api) forgetSales(ctx context.Context, user int64, at time.Time) error {
-	var errs []error
-	for p := range periods {
-		errs = append(errs, a.stats.Forget(ctx, statsArgs{UserID: user, Period: p}))
-	}
-	errs = append(errs, a.forgetReport(ctx, reportArgs{UserID: user, Month: at.UTC().Format(monthLayout)}))
-	return errors.Join(errs...)
+// invalidateSale makes what a sale of user at at made stale a miss: the
+// user's statistics, every period, in one write (their tag, userSalesTag),
+// and the report of the sale's month (Forget: keepReport sees to a report
+// being made meanwhile).
+func (a *api) invalidateSale(ctx context.Context, user int64, at time.Time) error {
+	return errors.Join(a.cache.InvalidateTags(ctx, userSalesTag(user)),
+		a.forgetReport(ctx, reportArgs{UserID: user, Month: at.UTC().Format(monthLayout)}))
 }
 
 // makeReport aggregates a user's sales over a month, records the report as
@@ -407,7 +405,7 @@ func (a *api) warm(ctx context.Context) (warmResult, error) {
 	}
 	for _, u := range users {
 		for p := range periods {
-			_, err := a.statsOf(ctx, statsArgs{UserID: u, Period: p}, a.stats.Refresh)
+			_, err := a.stats.Refresh(ctx, statsArgs{UserID: u, Period: p})
 			errs = append(errs, err)
 		}
 		res.Users++

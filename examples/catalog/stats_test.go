@@ -50,12 +50,13 @@ func gateSales(t *testing.T, url string) *pgx.Conn {
 // database and a Redis cache, as the web and worker processes of the
 // production layout do. Instance A misses a user's statistics and reads
 // the sales; meanwhile the user's sale is recorded through instance B,
-// which forgets the statistics; then A stores what it read. Forget only
+// which forgot the statistics; then A stored what it read. Forget only
 // stops the computations of its own process, so A's result, made before
 // the sale, was stored after B's Forget and served by both instances for
 // the statistics' whole TTL (10 minutes) without the sale. (The warm
 // job's Refresh in a -worker process raced a sale in a web process the
-// same way.) statsOf now reads the sales' mark again after storing.
+// same way.) The statistics are now tagged by user (ArgTags), and the sale
+// invalidates the tag, which reaches a computation in any process.
 func TestStatsSaleInAnotherProcess(t *testing.T) {
 	dbURL := postgresURL(t)
 	cacheURL := "redis://" + testutil.RedisAddr(t) + "/0?prefix=" + uniqueName("catalog-test:")
@@ -79,7 +80,7 @@ func TestStatsSaleInAnotherProcess(t *testing.T) {
 			return s, json.NewDecoder(resp.Body).Decode(&s)
 		},
 		"warm job": func(user int64) (SalesStats, error) {
-			return a.svc.api.statsOf(ctx, statsArgs{UserID: user, Period: period}, a.svc.api.stats.Refresh)
+			return a.svc.api.stats.Refresh(ctx, statsArgs{UserID: user, Period: period})
 		},
 	}
 	user := int64(8)
@@ -112,7 +113,7 @@ func TestStatsSaleInAnotherProcess(t *testing.T) {
 				return ""
 			})
 
-			// The sale, through B: recorded, and the statistics forgotten.
+			// The sale, through B: recorded, and the user's tag invalidated.
 			b.post("/api/sales", fmt.Sprintf(`{"user_id": %d, "amount": 50}`, user), http.StatusCreated)
 
 			// A's read ends: it has what it read before the sale (it began

@@ -416,38 +416,15 @@ func (s *Store) DeleteProduct(ctx context.Context, id int64) error {
 // Stats returns the sales of user over the look-back window of period (a
 // key of periods).
 func (s *Store) Stats(ctx context.Context, user int64, period string) (SalesStats, error) {
-	out, _, err := s.statsMarked(ctx, user, period)
-	return out, err
-}
-
-// statsMark tells whether the sales some statistics were made of are still
-// those of their window: their number and largest id since since.
-type statsMark struct {
-	since int64
-	reportMark
-}
-
-// statsMarked is Stats with the mark of the sales it counted, read in the
-// same statement (the same snapshot).
-func (s *Store) statsMarked(ctx context.Context, user int64, period string) (SalesStats, statsMark, error) {
 	out := SalesStats{UserID: user, Period: period}
-	mark := statsMark{since: s.now().Add(-periods[period]).Unix()}
-	err := s.queryOne(ctx, `SELECT COALESCE(SUM(amount), 0), COUNT(*), COALESCE(MAX(id), 0) FROM sales WHERE user_id = ? AND created_at >= ?`,
-		[]any{user, mark.since}, &out.Total, &out.Orders, &mark.maxID)
-	mark.count = out.Orders
+	since := s.now().Add(-periods[period]).Unix()
+	err := s.queryOne(ctx, `SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM sales WHERE user_id = ? AND created_at >= ?`,
+		[]any{user, since}, &out.Total, &out.Orders)
 	if out.Orders > 0 {
 		out.Average = roundCents(out.Total / float64(out.Orders))
 	}
 	out.Total = roundCents(out.Total)
-	return out, mark, err
-}
-
-// statsMarkOf returns the mark of user's sales since m.since now.
-func (s *Store) statsMarkOf(ctx context.Context, user int64, m statsMark) (statsMark, error) {
-	now := statsMark{since: m.since}
-	err := s.queryOne(ctx, `SELECT COUNT(*), COALESCE(MAX(id), 0) FROM sales WHERE user_id = ? AND created_at >= ?`,
-		[]any{user, m.since}, &now.count, &now.maxID)
-	return now, err
+	return out, err
 }
 
 // roundCents rounds f to the cent. math.Round keeps any finite f in range,
