@@ -323,10 +323,12 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 }
 
 // epoched is a result shared in flight, with the count of the store's
-// invalidations when its computation began.
+// invalidations when its computation began and, for a memoized function,
+// the tag versions it was computed under (none: nothing to check).
 type epoched[V any] struct {
 	v     V
 	epoch uint64
+	vs    versionSet
 }
 
 // maxRejoins is how many computations in flight that began before an
@@ -334,10 +336,37 @@ type epoched[V any] struct {
 // computes on its own.
 const maxRejoins = 3
 
-// do runs work for key once for its concurrent callers (see doSince).
+// do runs work for key once for its concurrent callers, as doSince does,
+// and a caller that joined also checks the tag versions the computation
+// read before fn ran (store.current, as a view's waiters do): an
+// invalidation in another process, which this process does not count,
+// while fn ran makes the result predate it, so the caller joins, or
+// starts, a newer computation. work reports those versions through its
+// ctx (versionsOut).
 func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
-	return doSince(ctx, &m.c.store, &m.calls, key, work)
+	s := &m.c.store
+	since := s.invalidations.Load()
+	for range maxRejoins {
+		res, joined, err := m.calls.Do(ctx, key, func(ctx context.Context) (epoched[R], error) {
+			epoch := s.invalidations.Load()
+			var vs versionSet
+			v, err := work(context.WithValue(ctx, versionsOut{}, &vs))
+			return epoched[R]{v: v, epoch: epoch, vs: vs}, err
+		})
+		if !joined || err != nil || res.epoch >= since && s.current(ctx, res.vs) {
+			return res.v, joined, err
+		}
+	}
+	// Alone: what work reports is for nobody (and not for the do, if any,
+	// whose fn made this call).
+	v, err := work(context.WithValue(ctx, versionsOut{}, (*versionSet)(nil)))
+	return v, false, err
 }
+
+// versionsOut is the context key under which Memoized.do gives the work
+// it runs in flight a *versionSet, where compute reports the versions its
+// result was computed under. A nested memoized call's do gives its own.
+type versionsOut struct{}
 
 // doSince runs work for key once for its concurrent callers in g (see
 // flight.Do), and returns its result unless the computation this caller
@@ -351,7 +380,7 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
 			epoch := s.invalidations.Load()
 			v, err := work(ctx)
-			return epoched[V]{v, epoch}, err
+			return epoched[V]{v: v, epoch: epoch}, err
 		})
 		if !joined || err != nil || res.epoch >= since {
 			return res.v, joined, err
@@ -404,14 +433,25 @@ func (m *Memoized[A, R]) lookupBytes(ctx context.Context, key []byte, tags []str
 }
 
 // compute calls fn for a and stores its result under key. It runs once for
-// all the concurrent callers of one key.
+// all the concurrent callers of one key, in Memoized.do, to which it
+// reports the versions it read (versionsOut).
 func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck bool) (R, error) {
+	out, _ := ctx.Value(versionsOut{}).(*versionSet)
+	return m.computeTo(ctx, key, a, recheck, out)
+}
+
+// computeTo is compute, which reports in out (nil: nowhere) the versions
+// its result was computed under, for the callers that joined it to check.
+func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck bool, out *versionSet) (R, error) {
 	tags, argKeys := m.tagKeysWith(a)
 	if recheck && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
 		if e, err := m.lookup(ctx, key, tags); err == nil && m.c.store.fresh(e, time.Time{}) {
 			if v, err := decodeValue[R](m.c, e); err == nil && (m.staleIf == nil || !m.staleIf(v)) {
+				if out != nil {
+					*out = versionSet{keys: e.TagKeys, ns: e.Versions, mem: e.mem}
+				}
 				return v, nil
 			}
 		}
@@ -425,10 +465,12 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 	cancel()
 	if verr != nil {
 		m.failOpen("memoize tag versions", verr)
+	} else if out != nil {
+		*out = vs
 	}
 	v, err := m.fn(ctx, a)
 	if err != nil || verr != nil {
-		m.c.store.forgetCreated(ctx, vs)
+		m.forgetCreated(ctx, vs, out)
 		return v, err
 	}
 	ttl, ok := m.storable(v)
@@ -436,7 +478,7 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 		// The version keys of ArgTags this call created are deleted again:
 		// arguments a client chooses (a user id made up) whose results are
 		// not stored must leave no key behind.
-		m.c.store.forgetCreated(ctx, vs)
+		m.forgetCreated(ctx, vs, out)
 		return v, nil
 	}
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
@@ -455,6 +497,20 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck b
 		m.failOpen("memoize set", err)
 	}
 	return v, nil
+}
+
+// forgetCreated deletes the version keys that the read of vs created, for
+// a result that is not stored (store.forgetCreated). The callers that
+// joined the computation then check none of vs (out): they could not tell
+// those deletes from an invalidation, and would each compute again.
+func (m *Memoized[A, R]) forgetCreated(ctx context.Context, vs versionSet, out *versionSet) {
+	if len(vs.created) == 0 {
+		return
+	}
+	if out != nil {
+		*out = versionSet{}
+	}
+	m.c.store.forgetCreated(ctx, vs)
 }
 
 // storable reports whether v is to be stored, and for how long.
@@ -513,8 +569,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		// Close ends it.
 		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
-			v, err := m.compute(bg, key, a, false)
-			return epoched[R]{v, epoch}, err
+			var vs versionSet
+			v, err := m.computeTo(bg, key, a, false, &vs)
+			return epoched[R]{v: v, epoch: epoch, vs: vs}, err
 		})
 	})
 	if !started {
