@@ -49,7 +49,7 @@ func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 // and one InvalidateTags drops them all. tags must be deterministic (one
 // argument, the same tags) and cheap: it runs on every call, hits included,
 // and a result written under other tags is a miss. A result has at most
-// 1,024 tags in all. Since a client may choose the argument (a user id in
+// 1,024 tag versions in all (see Tags). Since a client may choose the argument (a user id in
 // a URL), the version keys of these tags expire, as a path's do (see
 // Cache.InvalidatePath), and a call whose result is not stored (an error,
 // StoreIf) deletes the keys it created. A must be the memoized function's argument type

@@ -42,7 +42,10 @@ type TagsOption struct{ tags []string }
 // InvalidateTags of any of these tags makes all of them misses, in every
 // process sharing the backend. A tag's version key never expires: use a
 // bounded set of tags (per-path invalidation, whose keys requests create,
-// is InvalidatePath's, and its keys expire).
+// is InvalidatePath's, and its keys expire; so are those of ArgTags). An
+// entry holds at most 1,024 tag versions, a memoized function's own
+// generation and a view's path among them: a write with more is an error
+// wrapping ErrInvalidOption (views and Memoize fail open, storing nothing).
 func Tags(tags ...string) TagsOption { return TagsOption{tags: append([]string(nil), tags...)} }
 
 func (o TagsOption) applyView(c *viewConfig) { c.tags = append(c.tags, o.tags...) }

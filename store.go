@@ -679,6 +679,11 @@ func (s *store) versionsExpiring(ctx context.Context, tags []string, life time.D
 	if len(tags) == 0 {
 		return vs, nil
 	}
+	if len(tags) > maxEntryTags {
+		// An entry records at most this many; checked before a version is
+		// created, so that every store refuses it alike.
+		return versionSet{}, fmt.Errorf("%w: %d tags; an entry holds at most %d", ErrInvalidOption, len(tags), maxEntryTags)
+	}
 	var raws [][]byte
 	if s.local == nil && !s.versionsNear(tags) {
 		tok := s.nearToken()
