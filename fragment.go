@@ -68,16 +68,16 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		c.record(outHit)
 		return html, nil
 	}
-	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, error) {
+	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, versionSet, error) {
 		if down {
 			// The read just failed: render, and ask nothing more of that
 			// backend (no versions read, no store).
 			var buf bytes.Buffer
 			err := render(&buf)
-			return template.HTML(buf.String()), err
+			return template.HTML(buf.String()), versionSet{}, err
 		}
 		if html, ok, _ := c.loadFragment(ctx, bk); ok {
-			return html, nil // stored while this call waited
+			return html, versionSet{}, nil // stored while this call waited
 		}
 		var cfg setConfig
 		for _, o := range opts {
@@ -88,10 +88,11 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		cancel()
 		if verr != nil {
 			c.failOpen("fragment tag versions", verr)
+			vs = versionSet{} // not read: nothing for the joiners to check
 		}
 		var buf bytes.Buffer
 		if err := render(&buf); err != nil {
-			return "", err
+			return "", versionSet{}, err
 		}
 		html := buf.String()
 		if verr == nil {
@@ -103,7 +104,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 				c.failOpen("fragment set", err)
 			}
 		}
-		return template.HTML(html), nil
+		return template.HTML(html), vs, nil
 	})
 	if joined && err == nil {
 		c.record(outHit)

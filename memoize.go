@@ -336,31 +336,15 @@ type epoched[V any] struct {
 // computes on its own.
 const maxRejoins = 3
 
-// do runs work for key once for its concurrent callers, as doSince does,
-// and a caller that joined also checks the tag versions the computation
-// read before fn ran (store.current, as a view's waiters do): an
-// invalidation in another process, which this process does not count,
-// while fn ran makes the result predate it, so the caller joins, or
-// starts, a newer computation. work reports those versions through its
-// ctx (versionsOut).
+// do runs work for key once for its concurrent callers (see doSince). work
+// reports the versions its result was computed under through its ctx
+// (versionsOut), for the callers that joined it to check.
 func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
-	s := &m.c.store
-	since := s.invalidations.Load()
-	for range maxRejoins {
-		res, joined, err := m.calls.Do(ctx, key, func(ctx context.Context) (epoched[R], error) {
-			epoch := s.invalidations.Load()
-			var vs versionSet
-			v, err := work(context.WithValue(ctx, versionsOut{}, &vs))
-			return epoched[R]{v: v, epoch: epoch, vs: vs}, err
-		})
-		if !joined || err != nil || res.epoch >= since && s.current(ctx, res.vs) {
-			return res.v, joined, err
-		}
-	}
-	// Alone: what work reports is for nobody (and not for the do, if any,
-	// whose fn made this call).
-	v, err := work(context.WithValue(ctx, versionsOut{}, (*versionSet)(nil)))
-	return v, false, err
+	return doSince(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, versionSet, error) {
+		var vs versionSet
+		v, err := work(context.WithValue(ctx, versionsOut{}, &vs))
+		return v, vs, err
+	})
 }
 
 // versionsOut is the context key under which Memoized.do gives the work
@@ -371,22 +355,25 @@ type versionsOut struct{}
 // doSince runs work for key once for its concurrent callers in g (see
 // flight.Do), and returns its result unless the computation this caller
 // joined began before an invalidation that returned before this caller
-// came: its result may predate the invalidation (the versions it read
-// before work ran are the old ones), so the caller joins, or starts, a
-// newer one.
-func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, error)) (V, bool, error) {
+// came, or was computed under tag versions that are no longer current (an
+// invalidation in another process while it ran, which this process does
+// not count: checked as a view's waiters check theirs, with one read of
+// the versions on a remote store). Its result may predate the
+// invalidation, so the caller joins, or starts, a newer one. work returns
+// the versions its result was computed under (none: nothing to check).
+func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, versionSet, error)) (V, bool, error) {
 	since := s.invalidations.Load()
 	for range maxRejoins {
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
 			epoch := s.invalidations.Load()
-			v, err := work(ctx)
-			return epoched[V]{v: v, epoch: epoch}, err
+			v, vs, err := work(ctx)
+			return epoched[V]{v: v, epoch: epoch, vs: vs}, err
 		})
-		if !joined || err != nil || res.epoch >= since {
+		if !joined || err != nil || res.epoch >= since && s.current(ctx, res.vs) {
 			return res.v, joined, err
 		}
 	}
-	v, err := work(ctx)
+	v, _, err := work(ctx)
 	return v, false, err
 }
 

@@ -3,6 +3,7 @@ package caching
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -157,4 +158,67 @@ func TestMemoizeNestedReportsItsOwnVersions(t *testing.T) {
 		assert.Equal(t, 2, <-done)
 		assert.EqualValues(t, 1, calls.Load(), "the joiner shares the run")
 	})
+}
+
+// TestJoinAfterInvalidationElsewhereDirect is
+// TestMemoizeJoinAfterInvalidationElsewhere for GetOrSet and Fragment,
+// which share their flights the same way.
+func TestJoinAfterInvalidationElsewhereDirect(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		get  func(ctx context.Context, c *Cache, read func() string) (string, error)
+	}{
+		{"GetOrSet", func(ctx context.Context, c *Cache, read func() string) (string, error) {
+			return GetOrSet(ctx, c, "stats:9", time.Minute, func(context.Context) (string, error) { return read(), nil }, Tags("user:9"))
+		}},
+		{"Fragment", func(ctx context.Context, c *Cache, read func() string) (string, error) {
+			html, err := c.Fragment(ctx, "stats:9", time.Minute, func(w io.Writer) error {
+				_, err := io.WriteString(w, read())
+				return err
+			}, Tags("user:9"))
+			return string(html), err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shared := &remote{Backend: newSimple(t, nil)}
+			open := func() *Cache {
+				c := Must(&Options{Backend: nopClose{shared}})
+				t.Cleanup(func() { _ = c.Close() })
+				return c
+			}
+			a, b := open(), open()
+			ctx := context.Background()
+			var sales, calls atomic.Int64
+			started, release := make(chan struct{}), make(chan struct{})
+			read := func() string {
+				n := sales.Load()
+				if calls.Add(1) == 1 {
+					close(started)
+					<-release
+				}
+				return fmt.Sprint(n, " sales")
+			}
+			first := make(chan string)
+			go func() {
+				v, err := tc.get(ctx, a, read)
+				assert.NoError(t, err)
+				first <- v
+			}()
+			<-started
+			sales.Add(1)
+			require.NoError(t, b.InvalidateTags(ctx, "user:9"))
+			before := shared.trips.Load()
+			second := make(chan string)
+			go func() {
+				v, err := tc.get(ctx, a, read)
+				assert.NoError(t, err)
+				second <- v
+			}()
+			require.Eventually(t, func() bool { return shared.trips.Load() > before }, time.Second, time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
+			close(release)
+			assert.Equal(t, "0 sales", <-first)
+			assert.Equal(t, "1 sales", <-second, "a call begun after the invalidation gets a value read after it")
+		})
+	}
 }

@@ -166,13 +166,13 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	}
 	// A load that began before an invalidation that returned before this
 	// caller came is not joined (see doSince).
-	res, _, err := doSince(ctx, &c.store, &c.loads, key, func(ctx context.Context) (any, error) {
+	res, _, err := doSince(ctx, &c.store, &c.loads, key, func(ctx context.Context) (any, versionSet, error) {
 		// Another caller may have stored it while this one waited.
 		if v, err := GetAs[T](ctx, c, key); err == nil {
-			return loaded[T]{v}, nil
+			return loaded[T]{v}, versionSet{}, nil
 		}
-		v, err := loadAndStore(ctx, c, key, ttl, load, opts)
-		return loaded[T]{v}, err
+		v, vs, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts)
+		return loaded[T]{v}, vs, err
 	})
 	if r, ok := res.(loaded[T]); ok || err != nil {
 		return r.v, err // load's value even if storing it failed
@@ -189,27 +189,36 @@ type loaded[T any] struct{ v T }
 // versions the tags of opts had before load ran. The value is returned even
 // if it cannot be stored, with the error SetAs would return.
 func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
+	v, _, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts)
+	return v, err
+}
+
+// loadAndStoreUnder is loadAndStore, which also returns the versions the
+// value was loaded under (none when they could not be read).
+func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, versionSet, error) {
 	ttl, terr := c.resolveTTL(ttl)
 	var (
 		vs  versionSet
 		err error
 	)
 	if terr == nil {
-		vs, err = c.setVersions(ctx, ttl, opts)
+		if vs, err = c.setVersions(ctx, ttl, opts); err != nil {
+			vs = versionSet{} // not read: nothing for the joiners to check
+		}
 	}
 	v, lerr := load(ctx)
 	switch {
 	case lerr != nil:
-		return v, lerr
+		return v, vs, lerr
 	case terr != nil:
-		return v, terr
+		return v, vs, terr
 	case err == nil:
 		err = storeAs(ctx, c, key, v, ttl, vs)
 	}
 	if err != nil {
-		return v, fmt.Errorf("caching: set %T: %w", v, err)
+		return v, vs, fmt.Errorf("caching: set %T: %w", v, err)
 	}
-	return v, nil
+	return v, vs, nil
 }
 
 // afterOtherType answers a GetOrSet[T] caller whose flight ran a load of
