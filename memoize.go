@@ -471,6 +471,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
 	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
 		m.failOpen("memoize encode", err)
+		m.forgetCreated(ctx, vs, out)
 		return v, nil
 	}
 	m.saveMu.RLock()

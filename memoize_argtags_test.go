@@ -3,6 +3,7 @@ package caching
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -180,4 +181,19 @@ func TestArgTagsUnstoredLeaveNoKeys(t *testing.T) {
 		require.NoError(t, err)
 		assert.EqualValues(t, 1, e.c.MemoStats()["stats"].Hits, "and still answers to its tag")
 	})
+}
+
+// TestArgTagsUnencodableLeavesNoKey: a result the codec cannot encode (a
+// NaN for JSON) is not stored on a remote store, and its call deletes the
+// ArgTags key it created, as for a result StoreIf refuses.
+func TestArgTagsUnencodableLeavesNoKey(t *testing.T) {
+	e := newViewEnv(t, viewStores[1])
+	require.Nil(t, e.c.store.local, "the remote path")
+	m := Memoize(e.c, "ratio", func(context.Context, int) (float64, error) { return math.NaN(), nil }, ArgTags(userTags))
+	for user := range 20 {
+		v, err := m.Get(context.Background(), user)
+		require.NoError(t, err)
+		assert.True(t, math.IsNaN(v))
+	}
+	assert.EqualValues(t, 1, entries(t, e.store), "no key left but the function's generation")
 }
