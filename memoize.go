@@ -395,7 +395,8 @@ func (m *Memoized[A, R]) tagKeysWith(a A) (keys, argKeys []string) {
 	if len(argKeys) == 0 {
 		return m.tagKeys, nil
 	}
-	keys = append(slices.Clone(argKeys), m.tagKeys...)
+	keys = make([]string, 0, len(argKeys)+len(m.tagKeys))
+	keys = append(append(keys, argKeys...), m.tagKeys...)
 	slices.Sort(keys)
 	return slices.Compact(keys), argKeys
 }
