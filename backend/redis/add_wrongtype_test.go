@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -66,4 +67,34 @@ func addOverForeign(t *testing.T, client redis.UniversalClient) {
 	added, err = b.Add(ctx(t), "plain", []byte("v"), 0)
 	require.NoError(t, err)
 	assert.False(t, added, "a string is an entry: Add leaves it")
+}
+
+// TestAddOfAnEntryNeedsNoScript: Add of a key that holds a string (a lease
+// another process holds, a version key made meanwhile) is the common case
+// of SET NX finding the key. It must answer false as it did, not run the
+// script for a key of another type: under an ACL without EVAL and EVALSHA
+// every such Add was an error, and so every lease held elsewhere a backend
+// failure.
+func TestAddOfAnEntryNeedsNoScript(t *testing.T) {
+	t.Parallel()
+	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	})
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = admin.Close() })
+	require.NoError(t, admin.Do(ctx(t), "ACL", "SETUSER", "noeval", "on", ">pw", "~*", "+@all", "-eval", "-evalsha").Err())
+	client, rec := recorded(t, []string{srv.Addr}, "noeval")
+	b := redisstore.Must(redisstore.Options{Client: client, Prefix: uniquePrefix(t)})
+
+	added, err := b.Add(ctx(t), "k", []byte("v"), time.Minute)
+	require.NoError(t, err)
+	require.True(t, added)
+	rec.take()
+	added, err = b.Add(ctx(t), "k", []byte("w"), time.Minute)
+	require.NoError(t, err, "a string under the key: no script to run")
+	assert.False(t, added)
+	assert.NotContains(t, rec.take(), "evalsha")
+	v, err := b.Get(ctx(t), "k")
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
 }

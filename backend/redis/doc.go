@@ -70,10 +70,10 @@
 //
 // Get is GET, Set is SET with PX (a TTL is rounded up to a whole
 // millisecond; one over 100 years is sent as 100 years, which every server
-// holds), Add is one atomic SET NX PX (when the key exists, one script
-// replaces it if it is of another Redis type, which Get reads as a miss;
-// an ACL without EVALSHA and EVAL makes that case an error), Delete is
-// UNLINK, Has is
+// holds), Add is one atomic SET NX PX (when the key exists, a TYPE, and
+// for a key of another Redis type, which Get reads as a miss, one script
+// that replaces it; an ACL without EVALSHA and EVAL makes that case an
+// error), Delete is UNLINK, Has is
 // TYPE (a key of another Redis type is no entry, as for Get), Incr is
 // INCRBY (a value that is not an integer gives backend.ErrNotInteger),
 // GetMany is MGET and SetMany is one pipeline of SET commands.

@@ -193,9 +193,10 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // Add stores value under key only if the key is absent, atomically, with one
 // SET ... PX ... NX, and reports whether it stored it. A key of another
 // Redis type, which Get reads as a miss, counts as absent: when SET NX finds
-// the key, one more round trip (a script, atomic) replaces it if it is not
-// a string. Otherwise a lease under such a key would never be taken, and
-// every miss of its entry would wait the lease out.
+// the key, one more round trip (TYPE) tells, and only a key that is not a
+// string is replaced, by a script (atomic). Otherwise a lease under such a
+// key would never be taken, and every miss of its entry would wait the
+// lease out.
 func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
@@ -214,8 +215,17 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 }
 
 // addOverForeign is Add for a key SET NX found: it stores value only if the
-// key holds another type than a string (or is gone since).
+// key holds another type than a string. TYPE tells first, so that the
+// common case, an entry or a lease under the key, needs no script (an ACL
+// may deny EVAL and EVALSHA).
 func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	typ, err := b.client.Type(ctx, b.prefix+key).Result()
+	if err != nil {
+		return false, fail("add", err)
+	}
+	if typ == "string" || typ == "none" {
+		return false, nil // an entry, or one that expired since: as SET NX said
+	}
 	n, err := addOverForeignScript.Run(ctx, b.client, []string{b.prefix + key}, value, px(ttl)).Int()
 	if err != nil {
 		return false, fail("add", err)
