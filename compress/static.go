@@ -110,10 +110,9 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fallback.ServeHTTP(w, r) // the fs.FS cannot seek: no Range support, serve the original
 		return
 	}
-	h.Set("Content-Type", ctype)
-	h.Set("Content-Encoding", best.name)
 	// The size as ServeContent measures it, by seeking: the open file's,
-	// not what Stat saw before.
+	// not what Stat saw before. Measured before the headers are set: the
+	// fallback serves the original, which is not encoded.
 	size, err := rs.Seek(0, io.SeekEnd)
 	if err == nil {
 		_, err = rs.Seek(0, io.SeekStart)
@@ -122,6 +121,8 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fallback.ServeHTTP(w, r)
 		return
 	}
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Encoding", best.name)
 	lw := &lengthWriter{size: size}
 	http.ServeContent(lw.Reset(w, lw), r, name, bestInfo.ModTime(), rs)
 }
