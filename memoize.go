@@ -448,8 +448,15 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 	// The tag versions are read before fn runs: if a tag is invalidated (or
 	// ForgetAll is called, in any process) while fn runs, the result is
 	// stored under the old versions, and so is a miss.
+	// The versions are read before the result's life is known: with
+	// ResultTTL, its ArgTags keys are made for the longest (0: pathLife's
+	// bound), or they would end a result at four times the function's TTL.
+	life := m.ttl
+	if m.ttlOf != nil && len(argKeys) > 0 {
+		life = 0
+	}
 	opCtx, cancel := m.c.store.bound(ctx)
-	vs, verr := m.versions(opCtx, tags, argKeys, m.ttl)
+	vs, verr := m.versions(opCtx, tags, argKeys, life)
 	cancel()
 	if verr != nil {
 		m.failOpen("memoize tag versions", verr)

@@ -197,3 +197,24 @@ func TestArgTagsUnencodableLeavesNoKey(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, entries(t, e.store), "no key left but the function's generation")
 }
+
+// TestArgTagsKeepResultTTL: ResultTTL may give a result a longer life than
+// the function's TTL (an access token's expiry). The ArgTags version keys
+// are read before fn runs, when that life is not known: made for the
+// function's TTL, they ended the result at four times it, and fn ran again
+// long before the life ResultTTL gave.
+func TestArgTagsKeepResultTTL(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		ctx := context.Background()
+		var calls atomic.Int64
+		m := Memoize(e.c, "token", func(_ context.Context, user int) (int64, error) { return calls.Add(1), nil },
+			TTL(time.Minute), ArgTags(userTags), ResultTTL(func(int64) time.Duration { return time.Hour }))
+		_, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		e.clock.Advance(30 * time.Minute)
+		v, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, v, "within the hour ResultTTL gave: a hit")
+	})
+}

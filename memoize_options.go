@@ -51,8 +51,9 @@ func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 // and a result written under other tags is a miss. A result has at most
 // 1,024 tag versions in all (see Tags). Since a client may choose the argument (a user id in
 // a URL), the version keys of these tags expire, as a path's do (see
-// Cache.InvalidatePath), and a call whose result is not stored (an error,
-// StoreIf) deletes the keys it created. A must be the memoized function's argument type
+// Cache.InvalidatePath; with ResultTTL, they are made for a Forever
+// view's, so that a result lives at most 28 days), and a call whose result
+// is not stored (an error, StoreIf) deletes the keys it created. A must be the memoized function's argument type
 // (Memoize panics otherwise).
 func ArgTags[A any](tags func(a A) []string) MemoOption {
 	return memoOption(func(c *memoConfig) { c.tagsOf = tags })
