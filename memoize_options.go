@@ -42,18 +42,25 @@ func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 
 // ArgTags tags each result with tags made from its argument, as Tags tags
 // all of them: InvalidateTags with one of those tags makes the results
-// written under it a miss, in every process sharing the backend, and
-// results being computed anywhere when it is called are not served
-// afterwards (Forget reaches a computation in its own process only). Tag a
-// user's results "user:42" in every function that reads the user's data,
-// and one InvalidateTags drops them all. tags must be deterministic (one
-// argument, the same tags) and cheap: it runs on every call, hits included,
+// written under it a miss, in every process sharing the backend. A result
+// being computed anywhere when it is called is not served from the cache
+// afterwards, nor handed to a call that joins its computation after the
+// invalidation (but for a result that is not stored: see below); Forget
+// reaches a computation in its own process only. Tag a user's results
+// "user:42" in every function that reads the user's data, and one
+// InvalidateTags drops them all.
+//
+// tags must be deterministic (one argument, the same tags) and cheap: it
+// runs on every call, hits included (about five allocations with one tag),
 // and a result written under other tags is a miss. A result has at most
-// 1,024 tag versions in all (see Tags). Since a client may choose the argument (a user id in
-// a URL), the version keys of these tags expire, as a path's do (see
-// Cache.InvalidatePath; with ResultTTL, they are made for a Forever
-// view's, so that a result lives at most 28 days), and a call whose result
-// is not stored (an error, StoreIf) deletes the keys it created. A must be the memoized function's argument type
+// 1,024 tag versions in all (see Tags). Since a client may choose the
+// argument (a user id in a URL), the version keys of these tags expire, as
+// a path's do (see Cache.InvalidatePath; with ResultTTL they are made for
+// the longest life, so that a result lives at most 28 days), and a call
+// whose result is not stored (an error, StoreIf, a value the codec cannot
+// encode) deletes the keys it created; the calls that joined it then get
+// its result without checking the versions, as those deletes would look
+// like an invalidation. A must be the memoized function's argument type
 // (Memoize panics otherwise).
 func ArgTags[A any](tags func(a A) []string) MemoOption {
 	return memoOption(func(c *memoConfig) { c.tagsOf = tags })
