@@ -329,6 +329,7 @@ type epoched[V any] struct {
 	v     V
 	epoch uint64
 	vs    versionSet
+	check *versionCheck // of vs, shared by the callers that joined
 }
 
 // maxRejoins is how many computations in flight that began before an
@@ -367,9 +368,13 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
 			epoch := s.invalidations.Load()
 			v, vs, err := work(ctx)
-			return epoched[V]{v: v, epoch: epoch, vs: vs}, err
+			res := epoched[V]{v: v, epoch: epoch, vs: vs}
+			if len(vs.keys) > 0 {
+				res.check = new(versionCheck)
+			}
+			return res, err
 		})
-		if !joined || err != nil || res.epoch >= since && s.current(ctx, res.vs) {
+		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {
 			return res.v, joined, err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -602,6 +603,28 @@ type versionSet struct {
 	// (nil: none): forgetCreated deletes them when nothing is stored under
 	// them.
 	created []string
+}
+
+// versionCheck is the check, shared by the callers that waited for one
+// computation (a flight's joiners, a view's waiters), that the versions it
+// was computed under are still current: the first to ask reads them (on a
+// remote store, one read), the others take its answer, given when the
+// computation ended, so that a stampede of N callers costs one read, not N.
+// The nil *versionCheck checks for each caller.
+type versionCheck struct {
+	once sync.Once
+	ok   bool
+}
+
+// current is store.current(ctx, vs), asked once for all the callers of c.
+func (c *versionCheck) current(ctx context.Context, s *store, vs versionSet) bool {
+	if c == nil {
+		return s.current(ctx, vs)
+	}
+	// Not cut short by the first caller leaving: its answer is the
+	// others' (the read is bounded by Options.Timeout).
+	c.once.Do(func() { c.ok = s.current(context.WithoutCancel(ctx), vs) })
+	return c.ok
 }
 
 // current reports whether the versions in vs, read earlier, are still

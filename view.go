@@ -510,7 +510,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
 		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
-			if !v.c.store.current(r.Context(), res.vs) {
+			if !res.check.current(r.Context(), &v.c.store, res.vs) {
 				// Invalidated while the leader's handler ran (a write):
 				// its response may predate it. Once, the waiters wait
 				// for a new run rather than each run the handler.
@@ -723,7 +723,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	now := v.c.clock()
 	snap := v.newSnapshot(st, status, h, body, now)
-	res := viewResult{snap: snap, names: names, vs: vs}
+	res := viewResult{snap: snap, names: names, vs: vs, check: new(versionCheck)}
 	if len(res.names) > maxSpecNames {
 		v.flight.release(st.call, viewResult{})
 		reason = reasonVaryNames

@@ -47,6 +47,8 @@ type viewResult struct {
 	// that a request that came after a write (and its invalidation) never
 	// gets a response made before it.
 	vs versionSet
+	// check of vs, shared by the waiters (nil: each checks).
+	check *versionCheck
 }
 
 // status is how a waiter served res.snap reports it.

@@ -592,7 +592,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		return
 	}
 	snap, reason := v.freshen(x, prev, ownFields(h304, before))
-	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs}
+	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs, check: new(versionCheck)}
 	now := v.c.clock()
 	if reason != httpcache.ReasonNone || x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone {
 		res = viewResult{}
