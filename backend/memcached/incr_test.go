@@ -34,3 +34,21 @@ func TestIncrOverflowLeavesTheCounter(t *testing.T) {
 	require.NoError(t, err, "the counter still counts")
 	assert.Equal(t, int64(math.MaxInt64), n)
 }
+
+// A stored value that memcached takes for a number above math.MaxInt64 (a
+// careless Set of a uint64) wraps past 2^64 on incr: the counter became a
+// small number and Incr returned it without error. It must fail with
+// backend.ErrNotInteger, as on every other backend, and leave the value as
+// it was.
+func TestIncrWrapPast2To64IsAnError(t *testing.T) {
+	addrs := testutil.MemcachedAddrs(t)
+	s := open(t, memcached.Options{Servers: addrs[:1]})
+	const big = "18446744073709551610" // 2^64 - 6
+	require.NoError(t, s.Set(bg, "ctr", []byte(big), 0))
+
+	n, err := s.Incr(bg, "ctr", 10)
+	require.ErrorIs(t, err, backend.ErrNotInteger, "Incr returned %d", n)
+	v, err := s.Get(bg, "ctr")
+	require.NoError(t, err)
+	assert.Equal(t, big, string(v), "the value is left as it was")
+}

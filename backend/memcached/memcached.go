@@ -470,9 +470,9 @@ func (s *Store) deleteUnder(p string, keys []string) (int, error) {
 // memcached counters are unsigned 64-bit: a decrement stops at 0 instead of
 // going negative (so Incr(k, -5) on a missing key stores and returns 0), a
 // stored "-3" is not a number to memcached, and a result above
-// math.MaxInt64 is an error wrapping backend.ErrNotInteger, after which
-// the increment is taken back (memcached applies it before the Store
-// sees the result). A value that is not a decimal integer gives an
+// math.MaxInt64 (or past 2^64, where memcached wraps) is an error wrapping
+// backend.ErrNotInteger, after which the increment is taken back (memcached
+// applies it before the Store sees the result). A value that is not a decimal integer gives an
 // error wrapping backend.ErrNotInteger.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if err := s.start(ctx); err != nil {
@@ -491,6 +491,14 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		}
 		switch {
 		case err == nil:
+			if delta >= 0 && n < uint64(delta) {
+				// memcached's incr wraps modulo 2^64: the value was
+				// above math.MaxInt64 already (a stored uint64).
+				// Adding 2^64-delta takes it back, modulo 2^64, and
+				// keeps the increments others made meanwhile.
+				_, _ = s.client.Increment(k, -uint64(delta))
+				return 0, fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
+			}
 			if n > math.MaxInt64 {
 				// The server has applied delta already: take it back
 				// (with the opposite command, so that increments
