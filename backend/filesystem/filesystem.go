@@ -354,7 +354,9 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // Add), and returns the new value. A missing key counts as 0 and is created
 // without expiry; an existing entry keeps its expiry. A value that is not a
 // decimal integer, or a result that would overflow an int64, gives an error
-// wrapping backend.ErrNotInteger and leaves the value alone.
+// wrapping backend.ErrNotInteger and leaves the value alone. A key too long
+// for the entry to fit Options.MaxBytes gets backend.ErrValueTooLarge, as
+// in Set.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
@@ -386,11 +388,17 @@ func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64
 		return 0, nil, fmt.Errorf("filesystem: increment overflows int64: %w", backend.ErrNotInteger)
 	}
 	v := strconv.AppendInt(nil, next, 10)
+	n := encodedSize(len(key), len(v))
+	if n < 0 || s.opts.MaxBytes >= 0 && n > s.opts.MaxBytes {
+		// As Set: a file over MaxBytes would evict every other entry,
+		// and be taken for a foreign file by the next read.
+		return 0, nil, fmt.Errorf("filesystem: entry of %d bytes over Options.MaxBytes %d: %w", n, s.opts.MaxBytes, backend.ErrValueTooLarge)
+	}
 	tmp, err := s.writeTemp(ctx, e, encode(key, v, r.expiry))
 	if err != nil {
 		return 0, nil, err
 	}
-	victims, err := s.commit(e, tmp, encodedSize(len(key), len(v)))
+	victims, err := s.commit(e, tmp, n)
 	return next, victims, err
 }
 

@@ -430,3 +430,24 @@ func TestErrorsDoNotHoldKeys(t *testing.T) {
 	assert.NotContains(t, err.Error(), "secret-token-123")
 	assert.True(t, errors.Is(s.Close(), nil))
 }
+
+// Incr under a key too long for Options.MaxBytes wrote a file Set would have
+// refused: putting it in the index evicted every other entry from disk, and
+// every read took the file for a foreign one and removed it, so that the
+// counter never passed 1. It must be refused, as Set is, and lose nothing.
+func TestIncrWithKeyOverMaxBytesIsRefused(t *testing.T) {
+	s := open(t, filesystem.Options{Dir: t.TempDir(), MaxBytes: 10_000, SweepInterval: -1})
+	for i := range 5 {
+		require.NoError(t, s.Set(bg, fmt.Sprint("k", i), []byte("v"), 0))
+	}
+	long := strings.Repeat("x", 10_000)
+	n, err := s.Incr(bg, long, 1)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge, "Incr returned %d", n)
+	_, err = os.Stat(entryPath(s, long))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "no file over MaxBytes written")
+	for i := range 5 {
+		v, err := s.Get(bg, fmt.Sprint("k", i))
+		require.NoError(t, err, "k%d was evicted", i)
+		assert.Equal(t, "v", string(v))
+	}
+}
