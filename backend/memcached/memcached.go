@@ -377,8 +377,10 @@ func (s *Store) item(ctx context.Context, key string, value []byte, ttl time.Dur
 
 // Set stores value under key for ttl. TTLs are whole seconds: parts of a
 // second round up (see Options). A value too large for the servers' item
-// size gets backend.ErrValueTooLarge and nothing is stored (an older value
-// under key is left as it was).
+// size gets backend.ErrValueTooLarge and nothing is stored. An older value
+// under key is left as it was when Options.MaxItemSize refuses it; when
+// MaxItemSize is set above a server's own limit (-I) and the server
+// refuses it, memcached deletes the older value itself.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	it, err := s.item(ctx, key, value, ttl)
 	if err != nil {
