@@ -43,6 +43,9 @@
 // atomic. Set, Add, Incr and Delete of keys in one subdirectory serialise on
 // an advisory lock (flock(2) on the subdirectory's ".lock" file), so Add and
 // Incr are atomic across processes on Linux, macOS and the BSDs; elsewhere (Windows, Solaris), only within a process.
+// Each lock checks that the file it holds is the one at the path, so that
+// clearing the cache by deleting its directories under running processes
+// does not leave two of them locking different files.
 //
 // The bounds are enforced approximately across processes: each process's
 // index knows the files it wrote or read, and learns of the others' at each

@@ -77,7 +77,21 @@ func (s *Store) lockFile(ctx context.Context, st *stripe, e entry) error {
 			return fmt.Errorf("filesystem: lock: %w", err)
 		}
 		if ok {
-			return nil
+			if s.lockedAtPath(st, e) {
+				return nil
+			}
+			// The file held was deleted or replaced (the subdirectories
+			// removed to clear the cache): another process locks the one
+			// at the path now. Lock that one instead, at once.
+			_ = funlock(st.f)
+			_ = st.f.Close()
+			f, err := s.openLockFile(e)
+			if err != nil {
+				st.f = nil
+				return fmt.Errorf("filesystem: lock: %w", err)
+			}
+			st.f = f
+			continue
 		}
 		if t == nil {
 			t = time.NewTimer(wait)
@@ -93,6 +107,18 @@ func (s *Store) lockFile(ctx context.Context, st *stripe, e entry) error {
 			return backend.ErrClosed
 		}
 	}
+}
+
+// lockedAtPath reports whether the lock file st holds is the one at its
+// path: the store keeps its lock files open, and one deleted since, or
+// replaced, no longer excludes the processes that open the path anew.
+func (s *Store) lockedAtPath(st *stripe, e entry) bool {
+	held, err := st.f.Stat()
+	if err != nil {
+		return false
+	}
+	cur, err := os.Lstat(filepath.Join(e.sub, lockName))
+	return err == nil && os.SameFile(held, cur)
 }
 
 // openLockFile opens (creating it if needed) the lock file of e's
