@@ -332,6 +332,16 @@ type epoched[V any] struct {
 	check *versionCheck // of vs, shared by the callers that joined
 }
 
+// newEpoched is the result v of a computation that began at epoch under
+// the versions vs, with the check its joined callers share.
+func newEpoched[V any](v V, epoch uint64, vs versionSet) epoched[V] {
+	res := epoched[V]{v: v, epoch: epoch, vs: vs}
+	if len(vs.keys) > 0 {
+		res.check = new(versionCheck)
+	}
+	return res
+}
+
 // maxRejoins is how many computations in flight that began before an
 // invalidation a caller that came after it joins, and leaves, before it
 // computes on its own.
@@ -368,11 +378,7 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
 			epoch := s.invalidations.Load()
 			v, vs, err := work(ctx)
-			res := epoched[V]{v: v, epoch: epoch, vs: vs}
-			if len(vs.keys) > 0 {
-				res.check = new(versionCheck)
-			}
-			return res, err
+			return newEpoched(v, epoch, vs), err
 		})
 		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {
 			return res.v, joined, err
@@ -572,7 +578,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 			epoch := m.c.store.invalidations.Load()
 			var vs versionSet
 			v, err := m.computeTo(bg, key, a, false, &vs)
-			return epoched[R]{v: v, epoch: epoch, vs: vs}, err
+			return newEpoched(v, epoch, vs), err
 		})
 	})
 	if !started {
