@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -23,34 +24,35 @@ type respValue struct {
 }
 
 // Limits on what a server may send, so that a broken or hostile one cannot
-// make the watch allocate without bound.
+// make the watch allocate without bound: a declared length over them is an
+// error. Below them, the reader allocates as the bytes arrive, never for a
+// length declared and not sent: it starts a bulk string's buffer at no more
+// than respChunk bytes and an aggregate's elements at no more than
+// respFirstElems, and grows them as it reads, to about twice what arrived.
 const (
 	maxRespBulk     = 64 << 20
 	maxRespElements = 1 << 20
 	maxRespDepth    = 16
+	respChunk       = 4 << 10
+	respFirstElems  = 64
 )
 
 var errRespSyntax = errors.New("redisstore: watch: malformed reply")
 
 // readResp reads one value from r. An attribute (|) is read and dropped
-// with the value it annotates returned.
+// with the value it annotates returned. A stream that ends before the value
+// starts gives io.EOF; one that ends inside it, io.ErrUnexpectedEOF.
 func readResp(r *bufio.Reader) (respValue, error) { return readRespDepth(r, 0) }
 
+// readRespDepth reads one value that depth aggregates enclose.
 func readRespDepth(r *bufio.Reader, depth int) (respValue, error) {
 	if depth > maxRespDepth {
 		return respValue{}, fmt.Errorf("%w: nested too deep", errRespSyntax)
 	}
-	line, err := r.ReadSlice('\n')
+	kind, text, err := readRespLine(r)
 	if err != nil {
-		if errors.Is(err, bufio.ErrBufferFull) {
-			return respValue{}, fmt.Errorf("%w: line too long", errRespSyntax)
-		}
 		return respValue{}, err
 	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return respValue{}, fmt.Errorf("%w: bad line", errRespSyntax)
-	}
-	kind, text := line[0], line[1:len(line)-2]
 	v := respValue{kind: kind}
 	switch kind {
 	case '+', '-', ':', ',', '(', '#':
@@ -65,15 +67,8 @@ func readRespDepth(r *bufio.Reader, depth int) (respValue, error) {
 			v.null = true
 			return v, err
 		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return v, err
-		}
-		if buf[n] != '\r' || buf[n+1] != '\n' {
-			return v, fmt.Errorf("%w: bulk string not ended by CRLF", errRespSyntax)
-		}
-		v.str = string(buf[:n])
-		return v, nil
+		v.str, err = readBulk(r, n)
+		return v, err
 	case '*', '>', '~', '%', '|':
 		n, err := respLength(text, maxRespElements)
 		if err != nil || n < 0 {
@@ -83,18 +78,75 @@ func readRespDepth(r *bufio.Reader, depth int) (respValue, error) {
 		if kind == '%' || kind == '|' {
 			n *= 2
 		}
-		v.elems = make([]respValue, n)
-		for i := range v.elems {
-			if v.elems[i], err = readRespDepth(r, depth+1); err != nil {
-				return v, err
-			}
+		if v.elems, err = readElems(r, n, depth); err != nil || kind != '|' {
+			return v, err
 		}
-		if kind == '|' {
-			return readRespDepth(r, depth)
-		}
-		return v, nil
+		v, err = readRespDepth(r, depth)
+		return v, unexpectedEOF(err)
 	}
 	return v, fmt.Errorf("%w: unknown type %q", errRespSyntax, kind)
+}
+
+// readRespLine reads one line: its type byte and the text between that and
+// the CRLF. The text aliases r's buffer.
+func readRespLine(r *bufio.Reader) (kind byte, text []byte, err error) {
+	line, err := r.ReadSlice('\n')
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		return 0, nil, fmt.Errorf("%w: line too long", errRespSyntax)
+	case err == io.EOF && len(line) > 0:
+		return 0, nil, io.ErrUnexpectedEOF
+	case err != nil:
+		return 0, nil, err
+	case len(line) < 3 || line[len(line)-2] != '\r':
+		return 0, nil, fmt.Errorf("%w: bad line", errRespSyntax)
+	}
+	return line[0], line[1 : len(line)-2], nil
+}
+
+// readBulk reads a bulk string of n bytes and the CRLF after it. Its
+// buffer grows as they arrive: each read asks for as many bytes as the
+// ones before it (respChunk at first), so that a length declared and not
+// sent costs about twice what was, not what was declared.
+func readBulk(r *bufio.Reader, n int) (string, error) {
+	b := make([]byte, 0, min(n+2, respChunk))
+	for len(b) < n+2 {
+		m := min(n+2-len(b), max(len(b), respChunk))
+		b = slices.Grow(b, m)
+		if _, err := io.ReadFull(r, b[len(b):len(b)+m]); err != nil {
+			return "", unexpectedEOF(err)
+		}
+		b = b[:len(b)+m]
+	}
+	if b[n] != '\r' || b[n+1] != '\n' {
+		return "", fmt.Errorf("%w: bulk string not ended by CRLF", errRespSyntax)
+	}
+	return string(b[:n]), nil
+}
+
+// readElems reads the n elements of an aggregate at depth. The slice grows
+// as they arrive (from respFirstElems), so that a count declared and not
+// sent costs no more than the elements that were; those read before an
+// error are returned with it.
+func readElems(r *bufio.Reader, n, depth int) ([]respValue, error) {
+	elems := make([]respValue, 0, min(n, respFirstElems))
+	for range n {
+		e, err := readRespDepth(r, depth+1)
+		if err != nil {
+			return elems, unexpectedEOF(err)
+		}
+		elems = append(elems, e)
+	}
+	return elems, nil
+}
+
+// unexpectedEOF turns io.EOF, which only the end of a stream between two
+// values may give, into io.ErrUnexpectedEOF: for callers inside a value.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // respLength parses a length: -1 (null) up to limit.

@@ -2,6 +2,10 @@ package redisstore
 
 import (
 	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -83,4 +87,83 @@ func FuzzReadResp(f *testing.F) {
 			}
 		}
 	})
+}
+
+// allocatedBy returns the fewest bytes one call of f allocated in a few
+// tries: the fewest, so that another goroutine's allocations during one try
+// do not count.
+func allocatedBy(f func()) uint64 {
+	least := uint64(math.MaxUint64)
+	for range 5 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	return least
+}
+
+// Regression: the reader allocated every element an array header declared
+// (up to 2^20 of them, 56 MiB) before it read any, so that a server, or a
+// man in the middle, that declared a large array and sent a few elements
+// cost that much memory per message. Memory now follows the bytes received,
+// and a stream that ends inside a value is an unexpected EOF.
+func TestReadRespAllocatesWhatArrives(t *testing.T) {
+	for name, in := range map[string]string{
+		"array":  fmt.Sprintf("*%d\r\n+a\r\n+b\r\n", maxRespElements),
+		"push":   fmt.Sprintf(">%d\r\n+a\r\n+b\r\n", maxRespElements),
+		"map":    fmt.Sprintf("%%%d\r\n+a\r\n+b\r\n", maxRespElements),
+		"nested": strings.Repeat(fmt.Sprintf("*%d\r\n", maxRespElements), maxRespDepth) + "+a\r\n",
+		"bulk":   fmt.Sprintf("$%d\r\nab", maxRespBulk),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			n := allocatedBy(func() { _, err = readOne(in) })
+			assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+			assert.Less(t, n, uint64(128<<10), "bytes allocated reading %d bytes", len(in))
+		})
+	}
+}
+
+// A declared length is still bounded, and a value cut short anywhere but
+// at its start is an unexpected EOF; a stream that ends between values is
+// a plain EOF.
+func TestReadRespEOF(t *testing.T) {
+	t.Parallel()
+	_, err := readOne(fmt.Sprintf("*%d\r\n", maxRespElements+1))
+	require.ErrorIs(t, err, errRespSyntax)
+	_, err = readOne("")
+	require.ErrorIs(t, err, io.EOF)
+	require.NotErrorIs(t, err, io.ErrUnexpectedEOF)
+	for _, in := range []string{"+OK", "*2\r\n+a\r\n", "$3\r\n", "$3\r\nab", "$3\r\nabc", "|1\r\n+a\r\n+b\r\n"} {
+		_, err := readOne(in)
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "%q", in)
+	}
+}
+
+// Values larger than the first buffer the reader allocates arrive whole.
+func TestReadRespLargeValues(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("0123456789", 100_001)
+	v, err := readOne(string(appendCommand(nil, "x", big, "y")))
+	require.NoError(t, err)
+	require.Len(t, v.elems, 3)
+	assert.Equal(t, big, v.elems[1].str)
+	assert.Equal(t, "y", v.elems[2].str)
+
+	var in strings.Builder
+	fmt.Fprintf(&in, "*%d\r\n", 10_000)
+	for i := range 10_000 {
+		fmt.Fprintf(&in, ":%d\r\n", i)
+	}
+	v, err = readOne(in.String())
+	require.NoError(t, err)
+	require.Len(t, v.elems, 10_000)
+	assert.Equal(t, "9999", v.elems[9999].str)
+
+	v, err = readOne("*0\r\n")
+	require.NoError(t, err)
+	assert.Empty(t, v.elems)
+	assert.False(t, v.null)
 }
