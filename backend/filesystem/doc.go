@@ -12,7 +12,9 @@
 // A file holds a header (magic, format version, expiry, key length and the
 // key, so that a hash collision or a foreign file is detected), the value, and
 // a CRC-32C of the whole. A file that is corrupt, truncated, of another
-// version or for another key is a miss, and is removed; it never panics.
+// version or for another key is a miss, and is removed; it never panics. (A
+// live entry over the Store's Options.MaxBytes is a miss left alone: see
+// Several processes.)
 //
 // Writes go to a temporary file in the same subdirectory that is renamed into
 // place (fsynced first with Options.Sync), so a reader in any process sees
@@ -52,6 +54,15 @@
 // sweep. Two processes with MaxEntries n may keep up to about 2n files between
 // sweeps, and a process may evict a file another one read recently.
 // Stats reports this process's index.
+//
+// Stores sharing a namespace may have different bounds. A Store never reads
+// the value of, indexes or evicts an entry file over its own MaxBytes: a
+// live entry that a Store with a larger MaxBytes wrote is a miss for it,
+// checked from the header and key alone and left on disk for the other
+// (Add does not replace it, Incr refuses it with backend.ErrValueTooLarge,
+// Delete removes it). A file over its MaxBytes that is not a live entry for
+// the key (corrupt, foreign, another key's, expired) is removed on read as
+// any bad file is.
 //
 // # Files that are not the store's
 //

@@ -48,6 +48,13 @@ type Options struct {
 	// of header each); past it the least recently used are removed. A
 	// single entry larger than MaxBytes is refused with
 	// backend.ErrValueTooLarge. -1: no bound. Default DefaultMaxBytes.
+	//
+	// Stores sharing a directory may have different bounds. An entry over
+	// this Store's MaxBytes that a Store with a larger one wrote is a
+	// miss for this one (its value is not read) and is left on disk, out
+	// of this Store's index, for the other: Add counts it as a live entry
+	// and does not replace it, Incr refuses it with
+	// backend.ErrValueTooLarge, and Delete removes it.
 	MaxBytes int64
 	// FileMode is the permission of entry files. Default 0600.
 	FileMode fs.FileMode
@@ -245,7 +252,9 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 
 // Get returns the value stored under key. A missing, expired, corrupt,
 // truncated or foreign regular file is a miss (wrapping
-// backend.ErrNotFound), and the file is removed. Something that is not a
+// backend.ErrNotFound), and the file is removed. A live entry over
+// Options.MaxBytes, written by a Store with a larger bound, is a miss left
+// on disk for that Store (see Options.MaxBytes). Something that is not a
 // regular file at the entry's path (a FIFO, socket, device, directory or
 // symbolic link) is a miss too, found without blocking and left alone. Get
 // returns ctx's error once ctx is done: it looks before it opens the file
@@ -289,10 +298,23 @@ func (s *Store) check(key string, value []byte, ttl time.Duration) (int64, error
 		return 0, fmt.Errorf("filesystem: %w", err)
 	}
 	n := encodedSize(len(key), len(value))
-	if n < 0 || s.opts.MaxBytes >= 0 && n > s.opts.MaxBytes {
-		return 0, fmt.Errorf("filesystem: entry of %d bytes over Options.MaxBytes %d: %w", n, s.opts.MaxBytes, backend.ErrValueTooLarge)
+	if n < 0 || !s.fits(n) {
+		return 0, s.tooLarge(n)
 	}
 	return n, nil
+}
+
+// fits reports whether an entry file of size bytes is within
+// Options.MaxBytes. This store writes, reads and indexes only those; a
+// larger one another store wrote is left to it.
+func (s *Store) fits(size int64) bool {
+	return s.opts.MaxBytes < 0 || size <= s.opts.MaxBytes
+}
+
+// tooLarge is the error for an entry file of size bytes that does not fit
+// (size -1: one the format cannot hold).
+func (s *Store) tooLarge(size int64) error {
+	return fmt.Errorf("filesystem: entry of %d bytes over Options.MaxBytes %d: %w", size, s.opts.MaxBytes, backend.ErrValueTooLarge)
 }
 
 // Set stores value under key for ttl (0: no expiry), replacing any entry. The
@@ -319,7 +341,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return err
 }
 
-// Add stores value under key if no live entry is there. It is atomic with
+// Add stores value under key if no live entry is there (one over
+// Options.MaxBytes that another Store wrote counts). It is atomic with
 // respect to Set, Add, Incr and Delete on the same directory, in this
 // process and in others (an advisory flock(2) per subdirectory; on systems
 // without flock, such as Windows, within this process only).
@@ -339,7 +362,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		return false, err
 	}
 	r, err := s.read(ctx, e, key)
-	if err != nil || r.ok {
+	if err != nil || r.ok || r.large {
 		s.unlock(st)
 		os.Remove(tmp)
 		return false, err
@@ -356,7 +379,8 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // decimal integer, or a result that would overflow an int64, gives an error
 // wrapping backend.ErrNotInteger and leaves the value alone. A key too long
 // for the entry to fit Options.MaxBytes gets backend.ErrValueTooLarge, as
-// in Set.
+// in Set, and so does an entry over Options.MaxBytes that another Store
+// wrote, which is left alone.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
@@ -374,8 +398,11 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 
 func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64) (int64, [][32]byte, error) {
 	r, err := s.read(ctx, e, key)
-	if err != nil {
+	switch {
+	case err != nil:
 		return 0, nil, err
+	case r.large:
+		return 0, nil, s.tooLarge(r.size)
 	}
 	var cur int64
 	if r.ok {
@@ -389,10 +416,10 @@ func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64
 	}
 	v := strconv.AppendInt(nil, next, 10)
 	n := encodedSize(len(key), len(v))
-	if n < 0 || s.opts.MaxBytes >= 0 && n > s.opts.MaxBytes {
-		// As Set: a file over MaxBytes would evict every other entry,
-		// and be taken for a foreign file by the next read.
-		return 0, nil, fmt.Errorf("filesystem: entry of %d bytes over Options.MaxBytes %d: %w", n, s.opts.MaxBytes, backend.ErrValueTooLarge)
+	if n < 0 || !s.fits(n) {
+		// As Set: a file over MaxBytes would evict every other entry
+		// from the index, and this store would not read it back.
+		return 0, nil, s.tooLarge(n)
 	}
 	tmp, err := s.writeTemp(ctx, e, encode(key, v, r.expiry))
 	if err != nil {
@@ -412,8 +439,9 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 }
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
-// them held a live entry (backend.DeleteCounter). It reads each file before
-// it removes it.
+// them held a live entry (backend.DeleteCounter), counting one over
+// Options.MaxBytes that another Store wrote. It reads each file (of such an
+// entry, the header and key) before it removes it.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	return s.deleteKeys(ctx, keys, true)
 }
@@ -440,7 +468,7 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 				s.unlock(st)
 				return n, err
 			}
-			if r.ok {
+			if r.ok || r.large {
 				n++
 			}
 		}

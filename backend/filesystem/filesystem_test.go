@@ -451,3 +451,124 @@ func TestIncrWithKeyOverMaxBytesIsRefused(t *testing.T) {
 		assert.Equal(t, "v", string(v))
 	}
 }
+
+// twoBounds opens two Stores on one directory, small with a MaxBytes under
+// the size of big's entry for "k", which big has just written; it returns
+// them and that entry's value.
+func twoBounds(t *testing.T, dir string) (small, big *filesystem.Store, value []byte) {
+	t.Helper()
+	small = open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, SweepInterval: -1})
+	big = open(t, filesystem.Options{Dir: dir, MaxBytes: 100_000, SweepInterval: -1})
+	value = []byte(strings.Repeat("v", 5000))
+	require.NoError(t, big.Set(bg, "k", value, time.Hour))
+	return small, big, value
+}
+
+// requireKept fails unless s still reads value under key.
+func requireKept(t *testing.T, s *filesystem.Store, key string, value []byte) {
+	t.Helper()
+	v, err := s.Get(bg, key)
+	require.NoError(t, err, "the entry was lost")
+	require.Equal(t, string(value), string(v))
+}
+
+// Regression: a Store took an entry over its own MaxBytes, written by a
+// Store with a larger one on the same directory, for a foreign file, and
+// removed it on every read. It is a miss for the smaller Store, which
+// leaves it to the other.
+func TestEntryOverMaxBytesIsAMissLeftToTheStoreThatWroteIt(t *testing.T) {
+	small, big, value := twoBounds(t, t.TempDir())
+
+	_, err := small.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+	ok, err := small.Has(bg, "k")
+	require.NoError(t, err)
+	assert.False(t, ok, "Has")
+	vs, err := small.GetMany(bg, []string{"k"})
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{nil}, vs, "GetMany")
+	assert.Zero(t, small.Stats().Entries, "the entry does not count against the smaller store's bounds")
+
+	requireKept(t, big, "k", value)
+}
+
+// The smaller Store does not write over a live entry it cannot read: Add
+// finds it there, Incr refuses it as too large, as it would refuse to write
+// it. Delete, asked for it by name, removes it.
+func TestEntryOverMaxBytesIsNotOverwritten(t *testing.T) {
+	small, big, value := twoBounds(t, t.TempDir())
+
+	ok, err := small.Add(bg, "k", []byte("w"), 0)
+	require.NoError(t, err)
+	assert.False(t, ok, "Add found the live entry")
+	_, err = small.Incr(bg, "k", 1)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	requireKept(t, big, "k", value)
+
+	n, err := small.DeleteCount(bg, "k")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "DeleteCount counts the live entry")
+	_, err = big.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+}
+
+// A Store opened, or sweeping, on a directory that holds an entry over its
+// MaxBytes leaves it alone, and evicts none of its own entries for it.
+func TestEntryOverMaxBytesSurvivesOpenAndSweep(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		_, big, value := twoBounds(t, dir)
+		require.NoError(t, big.Set(bg, "small", []byte("v"), 0))
+
+		s := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, SweepInterval: time.Minute})
+		assert.Equal(t, int64(1), s.Stats().Entries, "New indexed the entry that fits")
+		requireKept(t, s, "small", []byte("v"))
+		requireKept(t, big, "k", value)
+
+		require.NoError(t, big.Set(bg, "k2", value, 0))
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		assert.Equal(t, int64(1), s.Stats().Entries, "the sweep indexed the entries that fit")
+		requireKept(t, s, "small", []byte("v"))
+		requireKept(t, big, "k2", value)
+	})
+}
+
+// What is over a Store's MaxBytes and is not a live entry for the key (a
+// foreign file, another key's entry, an expired entry) is removed on read,
+// as any bad file is.
+func TestBadFilesOverMaxBytesAreRemoved(t *testing.T) {
+	clk := testutil.NewClock()
+	dir := t.TempDir()
+	small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, Clock: clk.Now, SweepInterval: -1})
+	big := open(t, filesystem.Options{Dir: dir, MaxBytes: -1, Clock: clk.Now, SweepInterval: -1})
+	value := make([]byte, 5000)
+	require.NoError(t, big.Set(bg, "other", value, 0))
+	other, err := os.ReadFile(entryPath(big, "other"))
+	require.NoError(t, err)
+	write := func(t *testing.T, key string, b []byte) {
+		p := entryPath(small, key)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
+		require.NoError(t, os.WriteFile(p, b, 0o600))
+	}
+	cases := map[string]func(t *testing.T, key string){
+		"foreign": func(t *testing.T, key string) {
+			write(t, key, []byte(strings.Repeat("#!/bin/sh\n", 500)))
+		},
+		"another key": func(t *testing.T, key string) { write(t, key, other) },
+		"expired": func(t *testing.T, key string) {
+			require.NoError(t, big.Set(bg, key, value, time.Second))
+			clk.Advance(time.Second)
+		},
+	}
+	for name, plant := range cases {
+		t.Run(name, func(t *testing.T) {
+			key := "k/" + name
+			plant(t, key)
+			_, err := small.Get(bg, key)
+			require.ErrorIs(t, err, backend.ErrNotFound)
+			_, err = os.Stat(entryPath(small, key))
+			assert.ErrorIs(t, err, fs.ErrNotExist, "a bad file is removed")
+		})
+	}
+}

@@ -65,15 +65,22 @@ func realDir(dir string) error {
 
 // read is one read of an entry file: the value and expiry when it is a live
 // entry for key; ok false when it is missing, expired, corrupt, another
-// key's, or not a regular file. fi names a regular file that is not a live
-// entry for key, for a removal that must not remove a newer file; it is nil
-// when nothing is to be removed (nothing there, or something that is not
-// ours: a FIFO, a directory, a symbolic link).
+// key's, too large for this store, or not a regular file. fi names a
+// regular file that is not a live entry for key, for a removal that must
+// not remove a newer file; it is nil when nothing is to be removed (nothing
+// there, something that is not ours: a FIFO, a directory, a symbolic link,
+// or a live entry too large for this store).
+//
+// large reports a live entry for key over this store's Options.MaxBytes
+// (written by a store with a larger bound sharing the directory): its
+// header and key were checked, its value was not read (value is nil, ok
+// false, size is the file's), and it is left for the store that wrote it.
 type read struct {
 	value  []byte
 	expiry int64
 	size   int64
 	ok     bool
+	large  bool
 	fi     fs.FileInfo
 }
 
@@ -101,8 +108,11 @@ func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
 	}
 	defer f.Close()
 	size := fi.Size()
-	if size < overhead || size > maxFileSize || s.opts.MaxBytes >= 0 && size > s.opts.MaxBytes {
-		return read{fi: fi}, nil // not an entry this store could have written
+	if size < overhead || size > maxFileSize {
+		return read{fi: fi}, nil // not an entry any store could have written
+	}
+	if !s.fits(size) {
+		return s.readLarge(ctx, f, fi, key)
 	}
 	b, err := readChecked(ctx, f, size, key)
 	if err != nil {
@@ -118,6 +128,22 @@ func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
 	return read{value: v, expiry: exp, size: size, ok: true, fi: fi}, nil
 }
 
+// readLarge sorts f, a file over this store's Options.MaxBytes, from its
+// header and key alone: a live entry for key is large, left alone; anything
+// else (a foreign file, another key's entry, an expired one) is a bad file,
+// as in read. The value is never read: this store does not hold entries
+// over its bound, in memory or in its index.
+func (s *Store) readLarge(ctx context.Context, f *os.File, fi fs.FileInfo, key string) (read, error) {
+	hdr, ok, err := readHead(ctx, f, fi.Size(), key)
+	if err != nil {
+		return read{}, fmt.Errorf("filesystem: read: %w", err)
+	}
+	if exp, _ := decodeExpiry(hdr[:]); !ok || s.expired(exp) {
+		return read{fi: fi}, nil
+	}
+	return read{large: true, size: fi.Size()}, nil
+}
+
 // smallFile is the size up to which read reads a file in one go; larger
 // files are read header and key first.
 const smallFile = 64 << 10
@@ -128,34 +154,44 @@ const smallFile = 64 << 10
 // are read and checked before the rest is allocated: a large file that is
 // not an entry for key costs one small read.
 func readChecked(ctx context.Context, f *os.File, size int64, key string) ([]byte, error) {
-	var b []byte
 	if size <= smallFile {
-		b = make([]byte, size)
+		b := make([]byte, size)
 		if err := readFull(ctx, f, b); err != nil {
 			return shortRead(err)
 		}
 		return b, nil
 	}
-	var hdr [headerSize]byte
-	if err := readFull(ctx, f, hdr[:]); err != nil {
-		return shortRead(err)
+	hdr, ok, err := readHead(ctx, f, size, key)
+	if err != nil || !ok {
+		return nil, err
 	}
-	if !headerFits(hdr[:], size, len(key)) {
-		return nil, nil
-	}
-	b = make([]byte, size)
-	copy(b, hdr[:])
-	k := b[headerSize : headerSize+len(key)]
-	if err := readFull(ctx, f, k); err != nil {
-		return shortRead(err)
-	}
-	if string(k) != key {
-		return nil, nil
-	}
-	if err := readFull(ctx, f, b[headerSize+len(key):]); err != nil {
+	b := make([]byte, size)
+	n := copy(b, hdr[:])
+	n += copy(b[n:], key)
+	if err := readFull(ctx, f, b[n:]); err != nil {
 		return shortRead(err)
 	}
 	return b, nil
+}
+
+// readHead reads the header and the key of f, a file of size bytes, and
+// reports whether they are those of an entry for key (a file that shrank
+// under us is not); it reads no further, and reads the key only after a
+// header that fits it.
+func readHead(ctx context.Context, f *os.File, size int64, key string) (hdr [headerSize]byte, ok bool, err error) {
+	if err := readFull(ctx, f, hdr[:]); err != nil {
+		_, err = shortRead(err)
+		return hdr, false, err
+	}
+	if !headerFits(hdr[:], size, len(key)) {
+		return hdr, false, nil
+	}
+	k := make([]byte, len(key))
+	if err := readFull(ctx, f, k); err != nil {
+		_, err = shortRead(err)
+		return hdr, false, err
+	}
+	return hdr, string(k) == key, nil
 }
 
 // shortRead sorts a failed read: a file that shrank under us is not one to

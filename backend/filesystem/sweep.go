@@ -85,7 +85,10 @@ func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEnt
 }
 
 // load indexes the entry files already in the namespace, oldest modification
-// first, so that the least recently written are evicted first.
+// first, so that the least recently written are evicted first. A file over
+// Options.MaxBytes is not indexed: it is not this store's to bound (another
+// store with a larger bound may have written it), and indexing it would
+// evict every other entry.
 func (s *Store) load() error {
 	type found struct {
 		hash  [32]byte
@@ -98,7 +101,7 @@ func (s *Store) load() error {
 		if !ok {
 			return
 		}
-		if fi, err := de.Info(); err == nil {
+		if fi, err := de.Info(); err == nil && s.fits(fi.Size()) {
 			all = append(all, found{h, fi.Size(), fi.ModTime()})
 		}
 	})
@@ -158,7 +161,7 @@ func (s *Store) sweepLoop() {
 
 // sweep removes expired entry files and stale temporary files, and indexes
 // entry files this process did not know of (written by another process) as
-// the least recently used. It reads the 21-byte header of each entry file,
+// the least recently used, if they fit Options.MaxBytes (see load). It reads the 21-byte header of each entry file,
 // opened as Get opens it (never blocking, never following a link, regular
 // files only), and stops once ctx is done. Errors are ignored: the next
 // sweep tries again.
@@ -186,7 +189,7 @@ func (s *Store) sweep(ctx context.Context) {
 		case ctx.Err() != nil:
 		case err != nil || !ok || s.expired(exp):
 			s.removeIfSame(ctx, e, fi)
-		case !s.idx.has(h):
+		case !s.idx.has(h) && s.fits(fi.Size()):
 			victims = append(victims, s.idx.put(h, fi.Size(), true)...)
 		}
 	})
