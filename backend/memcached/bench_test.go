@@ -81,3 +81,26 @@ func BenchmarkGetMany10(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGetManyLarge measures a GetMany of 10,000 keys (one in ten a hit)
+// over both servers: ten batches of 1000 keys, one after the other.
+func BenchmarkGetManyLarge(b *testing.B) {
+	addrs := testutil.MemcachedAddrs(b)
+	value := make([]byte, 256)
+	s := open(b, memcached.Options{Servers: addrs, GenerationTTL: time.Hour})
+	keys := make([]string, 10_000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("large/%06d", i)
+		if i%10 == 0 {
+			if err := s.Set(bg, keys[i], value, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.GetMany(bg, keys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

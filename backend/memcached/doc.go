@@ -6,20 +6,23 @@
 // Options.Servers lists the servers; gomemcache's ServerList picks one per
 // key (CRC-32 of the key modulo the number of servers: adding or removing a
 // server moves most keys). Each call's dial, read and write is bounded by
-// Options.Timeout (default 250ms); Options.MaxIdleConns connections per
-// server are kept open (default 16).
+// Options.Timeout (default 250ms), and so is each batch of a GetMany (see
+// Capabilities); Options.MaxIdleConns connections per server are kept open
+// (default 16).
 //
 // gomemcache takes no context: a call whose context is already done returns
 // its error without contacting a server, and a call under way is bounded by
-// Options.Timeout rather than by the context's deadline. A server that is
-// down makes calls fail fast with an error that is not backend.ErrNotFound:
-// a stopped server refuses the one dial a call makes, at once (about 14µs on
-// loopback, BenchmarkGetRefused; nothing is retried or slept on), and one
-// that drops packets costs Timeout per call, with no memory of the failure
-// from one call to the next (a circuit breaker in front of the Store, as the
-// caching package has, saves that). A call on a pooled connection that a
-// server restart broke is retried once on a new connection when it changes
-// nothing (Get, GetMany, Has) or is idempotent (Set, Delete).
+// Options.Timeout rather than by the context's deadline (a GetMany of many
+// keys checks the context again before each batch).
+//
+// A server that is down makes calls fail fast with an error that is not
+// backend.ErrNotFound: a stopped server refuses the one dial a call makes, at
+// once (about 14µs on loopback, BenchmarkGetRefused; nothing is retried or
+// slept on), and one that drops packets costs Timeout per call, with no
+// memory of the failure from one call to the next (a circuit breaker in front
+// of the Store, as the caching package has, saves that). A call on a pooled
+// connection that a server restart broke is retried once on a new connection
+// when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete).
 //
 // # Keys
 //
@@ -85,9 +88,16 @@
 // # Capabilities
 //
 // Add is memcached's atomic add. GetMany is GetMulti: one round trip per
-// server, in parallel. Incr uses incr and decr, creating a missing counter
-// with add (retried if another client wins): counters are unsigned to
-// memcached, so a decrement stops at 0. Has is a Get (memcached has no
-// existence check that leaves the expiry alone): it transfers the value.
-// There is no SetMany (gomemcache has no multi-set) and no Stats.
+// server, in parallel, for up to 1000 keys (fewer when they are long, at most
+// 64 KiB of keys). More keys are sent in batches of that size, one after the
+// other, each with its own Timeout: one multi-get must be sent and all its
+// keys looked up within Timeout, which 50,000 keys did not always do in
+// 250ms. A context done or a Store closed between batches stops the call
+// with its error; an error in any batch fails the whole call.
+//
+// Incr uses incr and decr, creating a missing counter with add (retried if
+// another client wins): counters are unsigned to memcached, so a decrement
+// stops at 0. Has is a Get (memcached has no existence check that leaves the
+// expiry alone): it transfers the value. There is no SetMany (gomemcache has
+// no multi-set) and no Stats.
 package memcached
