@@ -29,7 +29,7 @@ type recorder struct {
 // from now on.
 func record(s *Store) *recorder {
 	r := &recorder{}
-	s.client.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {

@@ -13,7 +13,16 @@
 // gomemcache takes no context: a call whose context is already done returns
 // its error without contacting a server, and a call under way is bounded by
 // Options.Timeout rather than by the context's deadline (a GetMany of many
-// keys checks the context again before each batch).
+// keys checks the context again before each batch, and a Delete or
+// DeleteCount, one round trip per key, before each key: stopped partway,
+// it returns the context's error, the keys before the stop deleted, and
+// DeleteCount counts them).
+//
+// Close closes every connection the Store opened, those in use by calls
+// under way too (gomemcache's own Close closes only the idle ones, and a
+// connection in use would go back to a fresh pool, never closed): those
+// calls fail with backend.ErrClosed, and no connection is opened after it,
+// so a program that makes and closes Stores leaks no sockets.
 //
 // A server that is down makes calls fail fast with an error that is not
 // backend.ErrNotFound: a stopped server refuses the one dial a call makes, at
@@ -92,8 +101,9 @@
 // 64 KiB of keys). More keys are sent in batches of that size, one after the
 // other, each with its own Timeout: one multi-get must be sent and all its
 // keys looked up within Timeout, which 50,000 keys did not always do in
-// 250ms. A context done or a Store closed between batches stops the call
-// with its error; an error in any batch fails the whole call.
+// 250ms. A context done during a batch stops the call before the next one,
+// with the context's error; a Store closed fails the batch under way with
+// backend.ErrClosed; an error in any batch fails the whole call.
 //
 // Incr uses incr and decr, creating a missing counter with add (retried if
 // another client wins): counters are unsigned to memcached, so a decrement

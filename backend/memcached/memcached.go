@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -123,6 +125,11 @@ type Store struct {
 	genKey string
 	gen    atomic.Pointer[generation]
 	closed atomic.Bool
+	// dial opens the client's connections (a net.Dialer with
+	// Options.Timeout; tests replace it). The client dials through
+	// dialContext, which records them in conns.
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	conns connSet
 }
 
 // generation is the namespace generation this process last read, as the
@@ -154,7 +161,84 @@ func New(opts Options) (*Store, error) {
 	c := memcache.NewFromSelector(&sl)
 	c.Timeout = o.Timeout
 	c.MaxIdleConns = o.MaxIdleConns
-	return &Store{opts: o, client: c, genKey: o.Namespace + ":gen"}, nil
+	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
+	s := &Store{opts: o, client: c, genKey: o.Namespace + ":gen", dial: d.DialContext}
+	c.DialContext = s.dialContext
+	return s, nil
+}
+
+// dialContext is the client's DialContext: it dials with s.dial and records
+// the connection in s.conns, for Close. After Close it dials nothing and
+// returns backend.ErrClosed; a connection whose dial completes after Close
+// is closed at once.
+func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if s.closed.Load() {
+		return nil, backend.ErrClosed
+	}
+	c, err := s.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.conns.add(c)
+}
+
+// connSet is the set of a Store's open connections. gomemcache's
+// Client.Close closes only the idle connections and forgets its pool: a
+// connection in use while it runs is put back afterwards, into a fresh pool,
+// and never closed. The Store therefore tracks every connection it dials,
+// until gomemcache closes it, and closes those still open on Close.
+type connSet struct {
+	mu     sync.Mutex
+	closed bool
+	open   map[*trackedConn]struct{}
+}
+
+// add records c and returns it wrapped, so that its Close forgets it; after
+// closeAll it closes c and returns backend.ErrClosed.
+func (cs *connSet) add(c net.Conn) (net.Conn, error) {
+	tc := &trackedConn{Conn: c, set: cs}
+	cs.mu.Lock()
+	if cs.closed {
+		cs.mu.Unlock()
+		_ = c.Close()
+		return nil, backend.ErrClosed
+	}
+	if cs.open == nil {
+		cs.open = make(map[*trackedConn]struct{})
+	}
+	cs.open[tc] = struct{}{}
+	cs.mu.Unlock()
+	return tc, nil
+}
+
+func (cs *connSet) remove(tc *trackedConn) {
+	cs.mu.Lock()
+	delete(cs.open, tc)
+	cs.mu.Unlock()
+}
+
+// closeAll closes every connection still open, idle or in use (a call using
+// one fails), and makes add refuse connections from now on.
+func (cs *connSet) closeAll() {
+	cs.mu.Lock()
+	cs.closed = true
+	open := cs.open
+	cs.open = nil
+	cs.mu.Unlock()
+	for tc := range open {
+		_ = tc.Conn.Close()
+	}
+}
+
+// trackedConn is a connection in a connSet.
+type trackedConn struct {
+	net.Conn
+	set *connSet
+}
+
+func (c *trackedConn) Close() error {
+	c.set.remove(c)
+	return c.Conn.Close()
 }
 
 // Must is New for program start-up: it panics on an error.
@@ -168,7 +252,8 @@ func Must(opts Options) *Store {
 
 // start checks that the store is open and ctx not done. gomemcache takes no
 // context: a call that has started is bounded by Options.Timeout, not by
-// ctx's deadline (GetMany checks again between its batches).
+// ctx's deadline (GetMany checks again between its batches, Delete and
+// DeleteCount before each key).
 func (s *Store) start(ctx context.Context) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
@@ -179,13 +264,19 @@ func (s *Store) start(ctx context.Context) error {
 	return nil
 }
 
-// wrap translates gomemcache's errors.
+// wrap translates gomemcache's errors. A connection closed under a call
+// (net.ErrClosed) was closed by Store.Close: nothing else closes one that
+// is in use.
 func wrap(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return backend.ErrNotFound
+	case errors.Is(err, backend.ErrClosed):
+		return fmt.Errorf("memcached: %w", err)
+	case errors.Is(err, net.ErrClosed):
+		return fmt.Errorf("memcached: %w: %w", backend.ErrClosed, err)
 	case strings.Contains(err.Error(), "too large"):
 		return fmt.Errorf("memcached: %w: %w", backend.ErrValueTooLarge, err)
 	}
@@ -349,9 +440,10 @@ const (
 // GetMulti: one round trip per server, to the servers in parallel, for up to
 // 1000 keys (fewer when they are long). More keys are sent in batches of that
 // size, one after the other, each bounded by Options.Timeout on its own; a
-// context done, or a Store closed, while a batch is under way stops the call
-// before the next batch, with the context's error, or backend.ErrClosed. An
-// error from any batch fails the whole call: no partial result is returned.
+// context done while a batch is under way stops the call before the next
+// batch, with the context's error, and a Store closed fails the batch under
+// way (Close closes its connections) with backend.ErrClosed. An error from
+// any batch fails the whole call: no partial result is returned.
 // The namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if err := s.start(ctx); err != nil {
@@ -471,7 +563,12 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 }
 
 // Delete removes the keys, one round trip each, after reading the
-// namespace's generation (one round trip more; see DeleteCount).
+// namespace's generation (one round trip more; see DeleteCount). It checks
+// ctx, and whether the Store is closed, before each key: a context done
+// partway stops the call with the context's error (backend.ErrClosed for a
+// Store closed), the keys before it deleted and those after it left alone.
+// A key under way when that happens is bounded by Options.Timeout, not by
+// ctx.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	_, err := s.DeleteCount(ctx, keys...)
 	return err
@@ -479,14 +576,18 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held an entry: those the server deleted rather than reported missing
-// (backend.DeleteCounter).
+// (backend.DeleteCounter). On an error, which stops the call before the
+// next key (a context done, the Store closed, a server error), the count is
+// of the keys deleted before it.
 //
 // Unlike the other calls it does not trust the generation this process
 // read within Options.GenerationTTL: it reads it again first, so that a
 // delete made just after another process's Clear removes the entries
 // written since, and also deletes under the generation it trusted until
 // then, if that one was older, for the processes still on it. The count is
-// of the current generation's entries.
+// of the current generation's entries. The delete under the older
+// generation is best effort: an error there, a context done included, is
+// not reported, the keys being gone from the current generation.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if err := s.start(ctx); err != nil {
 		return 0, err
@@ -498,23 +599,27 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.deleteUnder(ps[0], keys)
+	n, err := s.deleteUnder(ctx, ps[0], keys)
 	if err != nil {
 		return n, err
 	}
 	if len(ps) > 1 {
 		// Best effort: nothing reads the old generation once GenerationTTL
 		// has passed, and the keys are gone from the current one.
-		_, _ = s.deleteUnder(ps[1], keys)
+		_, _ = s.deleteUnder(ctx, ps[1], keys)
 	}
 	return n, nil
 }
 
 // deleteUnder deletes keys under the generation prefix p and returns how
-// many held an entry.
-func (s *Store) deleteUnder(p string, keys []string) (int, error) {
+// many held an entry. It stops before the next key when ctx is done or the
+// Store closed (a check costs far less than the round trip each key takes).
+func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, error) {
 	n := 0
 	for _, k := range keys {
+		if err := s.start(ctx); err != nil {
+			return n, err
+		}
 		err := s.client.Delete(storeKey(p, k))
 		if stale(err) {
 			err = s.client.Delete(storeKey(p, k))
@@ -632,12 +737,15 @@ func (s *Store) Clear(ctx context.Context) error {
 	return errors.New("memcached: Clear did not complete")
 }
 
-// Close closes the idle connections. It is idempotent; calls after it
-// return backend.ErrClosed.
+// Close closes every connection the Store opened, idle or in use: a call
+// under way fails with an error wrapping backend.ErrClosed (a write it had
+// sent may or may not have been applied). No connection is opened after
+// it. It is idempotent; calls after it return backend.ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	_ = s.client.Close()
+	s.conns.closeAll()
+	_ = s.client.Close() // forgets the idle connections, closed already
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 // countDials makes s's client count its dial attempts.
 func countDials(s *Store) *atomic.Int64 {
 	var n atomic.Int64
-	s.client.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		n.Add(1)
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
