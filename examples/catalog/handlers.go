@@ -74,6 +74,9 @@ type api struct {
 	queue     *jobQueue
 	mux       *http.ServeMux
 	retention time.Duration
+	// reportRead, when set, is called by the report job after its read
+	// (Config.reportRead: a test hook).
+	reportRead func(ctx context.Context, args reportArgs)
 }
 
 func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {

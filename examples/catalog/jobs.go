@@ -60,23 +60,44 @@ var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.Job
 	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
 
 // orderArgs is the job of POST /api/orders: record the order's sale, then
-// invalidate what it made stale.
+// invalidate what it made stale. What the customer agreed to (product,
+// quantity, and the price when the order was placed) is in the order's row,
+// stored in the transaction that inserts this job; jobs of the previous
+// version are the same, of orders with no price (see Store.ProcessOrder).
 type orderArgs struct {
 	OrderID int64 `json:"order_id"`
 }
 
 func (orderArgs) Kind() string { return "catalog.order" }
 
-// reportArgs is the job of POST /api/reports. Identical reports asked for
-// while one is being made share its job.
+// reportArgs names a report: a user's month (UTC). It is the key of the
+// kept reports.
 type reportArgs struct {
 	UserID int64  `json:"user_id"`
 	Month  string `json:"month"`
 }
 
-func (reportArgs) Kind() string { return "catalog.report" }
+// reportJobArgs is the job of POST /api/reports: make the report of
+// reportArgs. Sales and LastSale are the month's sales when it was asked
+// for (a reportMark: their number and the largest id). Identical reports
+// asked for while one is waiting or being made share its job only if no
+// sale of the month was made in between: River's unique jobs are unique by
+// all of these arguments. A job that is running may have read the sales
+// before a sale that a later request saw (answered 201 before the request),
+// and its report would miss it; a request after that sale has another mark,
+// so it gets a job of its own, which reads after the sale. (River cannot
+// leave running jobs out of the uniqueness check: UniqueOpts.ByState must
+// hold JobStateRunning.) A job of the previous version, with no mark, is
+// made the same way: the mark only keeps requests apart.
+type reportJobArgs struct {
+	reportArgs
+	Sales    int   `json:"sales"`
+	LastSale int64 `json:"last_sale"`
+}
 
-func (reportArgs) InsertOpts() river.InsertOpts {
+func (reportJobArgs) Kind() string { return "catalog.report" }
+
+func (reportJobArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
 }
 
@@ -255,7 +276,7 @@ func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handle
 func (a *api) processOrder(ctx context.Context, job *river.Job[orderArgs]) error {
 	res, err := a.store.ProcessOrder(ctx, job.Args.OrderID)
 	switch {
-	case errors.Is(err, errProductGone), errors.Is(err, errNotFound):
+	case errors.Is(err, errProductGone), errors.Is(err, errNotFound), errors.Is(err, errPriceUnknown):
 		return river.JobCancel(fmt.Errorf("order %d: %w", job.Args.OrderID, err)) // retrying cannot help
 	case err != nil:
 		return err
@@ -278,16 +299,20 @@ func (a *api) invalidateSale(ctx context.Context, user int64, at time.Time) erro
 // makeReport aggregates a user's sales over a month, records the report as
 // the job's result and keeps it in the cache, so that asking again answers
 // at once. A cache that is down loses the kept copy, not the report.
-func (a *api) makeReport(ctx context.Context, job *river.Job[reportArgs]) error {
-	month, err := parseMonth(job.Args.Month)
+func (a *api) makeReport(ctx context.Context, job *river.Job[reportJobArgs]) error {
+	args := job.Args.reportArgs
+	month, err := parseMonth(args.Month)
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	r, mark, err := a.store.SalesReport(ctx, job.Args.UserID, month)
+	r, mark, err := a.store.SalesReport(ctx, args.UserID, month)
 	if err != nil {
 		return err
 	}
-	if err := a.keepReport(ctx, job.Args, r, month, mark); err != nil {
+	if a.reportRead != nil {
+		a.reportRead(ctx, args)
+	}
+	if err := a.keepReport(ctx, args, r, month, mark); err != nil {
 		a.log.Warn("catalog: report not kept", "user_id", job.Args.UserID, "month", job.Args.Month, "err", err)
 	}
 	return river.RecordOutput(ctx, r)

@@ -270,11 +270,14 @@ func testReportJob(t *testing.T, c *client) {
 }
 
 // testOrderFails: the product of an order is deleted before its job runs
-// (the order is stored as the API would, without its check).
+// (the order is stored with its price, as the API would, of a product that
+// is already gone).
 func testOrderFails(t *testing.T, c *client) {
 	ctx := context.Background()
 	res, err := c.svc.api.queue.insertWith(ctx, func(q rowQuery) (river.JobArgs, error) {
-		id, err := c.svc.Store.InsertOrder(ctx, q, 3, 999999, 1)
+		var id int64
+		err := q(ctx, c.svc.Store.rebind(`INSERT INTO orders (user_id, product_id, quantity, created_at, price) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+			[]any{3, 999999, 1, testNow.Unix(), 10}, &id)
 		return orderArgs{OrderID: id}, err
 	})
 	require.NoError(t, err)

@@ -103,10 +103,13 @@ type Config struct {
 
 	// pollInterval is how often an idle worker looks for jobs (0: River's
 	// default, 1s); addWorkers registers more kinds of jobs; now replaces
-	// the Store's clock. For tests.
+	// the Store's clock; reportRead is called by the report job once it has
+	// read the sales, before it keeps the report (a test holds it there).
+	// For tests.
 	pollInterval time.Duration
 	addWorkers   func(*river.Workers)
 	now          func() time.Time
+	reportRead   func(ctx context.Context, args reportArgs)
 }
 
 // validate checks the settings of the jobs.
@@ -225,6 +228,7 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	mux := http.NewServeMux()
 	s.api = newAPI(s.Store, s.Cache, log)
 	s.api.retention = cfg.Retention
+	s.api.reportRead = cfg.reportRead
 	s.api.routes(mux, compression)
 	if s.api.queue, err = openJobQueue(ctx, cfg, db, s.api.riverConfig(cfg, log), log); err != nil {
 		return nil, err

@@ -61,6 +61,10 @@ var (
 	// errProductGone: the product of an order was deleted before the order
 	// was processed.
 	errProductGone = errors.New("the product ordered no longer exists")
+	// errPriceUnknown: an order stored without its price (by the version
+	// before prices were recorded) whose product changed since it was
+	// placed.
+	errPriceUnknown = errors.New("the order has no recorded price and the product changed since the order was placed: order again")
 )
 
 // querier runs statements: a connection pool or a transaction (*sql.Tx).
@@ -171,13 +175,20 @@ func (s *Store) Migrate(ctx context.Context, n int) error {
 			amount DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS sales_user ON sales (user_id, created_at)`,
 		// An order stays here once processed: sale_id tells that it was.
+		// price is the product's price when the order was placed, which
+		// the order is charged; NULL in the orders stored before it was
+		// recorded (see ProcessOrder).
 		`CREATE TABLE IF NOT EXISTS orders (id ` + id + `, user_id BIGINT NOT NULL,
-			product_id BIGINT NOT NULL, quantity BIGINT NOT NULL, created_at BIGINT NOT NULL, sale_id BIGINT)`,
+			product_id BIGINT NOT NULL, quantity BIGINT NOT NULL, created_at BIGINT NOT NULL, sale_id BIGINT,
+			price DOUBLE PRECISION)`,
 	}
 	for _, q := range ddl {
 		if _, err := s.exec(ctx, q); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
+	}
+	if err := s.addOrderPrice(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	var count int
 	if err := s.queryOne(ctx, `SELECT COUNT(*) FROM products`, nil, &count); err != nil {
@@ -187,6 +198,36 @@ func (s *Store) Migrate(ctx context.Context, n int) error {
 		return nil
 	}
 	return s.seed(ctx, n)
+}
+
+// addOrderPrice adds the column price to an orders table created before it
+// was recorded. Processes starting at once may both find it missing: on
+// PostgreSQL, IF NOT EXISTS makes the second a no-op; on SQLite, the check
+// and the change are one transaction, which begins IMMEDIATE (one writer
+// at a time).
+func (s *Store) addOrderPrice(ctx context.Context) error {
+	if s.postgres {
+		var n int
+		if err := s.queryOne(ctx, `SELECT COUNT(*) FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'orders' AND column_name = 'price'`, nil, &n); err != nil || n > 0 {
+			return err
+		}
+		_, err := s.exec(ctx, `ALTER TABLE orders ADD COLUMN IF NOT EXISTS price DOUBLE PRECISION`)
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := s.queryOneIn(ctx, tx, `SELECT COUNT(*) FROM pragma_table_info('orders') WHERE name = 'price'`, nil, &n); err != nil || n > 0 {
+		return err
+	}
+	if _, err := s.execIn(ctx, tx, `ALTER TABLE orders ADD COLUMN price DOUBLE PRECISION`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 var categoryNames = []string{"Books", "Music", "Garden", "Kitchen", "Toys", "Sports", "Tools", "Games", "Office", "Outdoors"}
@@ -452,12 +493,17 @@ func (s *Store) RecordSale(ctx context.Context, user int64, amount float64) (Sal
 type rowQuery func(ctx context.Context, query string, args []any, dest ...any) error
 
 // InsertOrder stores an order through q, the transaction that enqueues its
-// job, and returns its id.
+// job, with the product's price now, which the order is charged whenever
+// its job runs, and returns its id. An unknown product is errNotFound.
 func (s *Store) InsertOrder(ctx context.Context, q rowQuery, user, product, quantity int64) (int64, error) {
 	s.queries.Add(1)
 	var id int64
-	err := q(ctx, s.rebind(`INSERT INTO orders (user_id, product_id, quantity, created_at) VALUES (?, ?, ?, ?) RETURNING id`),
-		[]any{user, product, quantity, s.now().Unix()}, &id)
+	err := q(ctx, s.rebind(`INSERT INTO orders (user_id, product_id, quantity, created_at, price)
+		SELECT ?, id, ?, ?, price FROM products WHERE id = ? RETURNING id`),
+		[]any{user, quantity, s.now().Unix(), product}, &id)
+	if errors.Is(err, sql.ErrNoRows) { // pgx's ErrNoRows is one too
+		err = errNotFound
+	}
 	return id, err
 }
 
@@ -472,11 +518,21 @@ type OrderResult struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// ProcessOrder records the sale of order id, the product's price times the
-// quantity, in one transaction with the order's sale_id. It is idempotent: an
-// order already processed (by an attempt whose end was not recorded) returns
-// the sale recorded then, and records nothing. A missing order is
-// errNotFound; a deleted product, errProductGone.
+// ProcessOrder records the sale of order id, the price recorded with the
+// order (the product's when it was placed, however it changed since) times
+// the quantity, in one transaction with the order's sale_id. It is
+// idempotent: an order already processed (by an attempt whose end was not
+// recorded) returns the sale recorded then, and records nothing. A missing
+// order is errNotFound; a deleted product, errProductGone.
+//
+// An order stored before prices were recorded (by a process of the previous
+// version, during a rolling deploy: its price is NULL) is charged the
+// product's price only if the product has not changed since the order was
+// placed (its updated_at is before the order's second), which is then the
+// price of when it was placed. Otherwise that price is unknown, and the
+// order is errPriceUnknown, which fails its job for good: charging nothing
+// and telling the customer to order again is safe, where charging the
+// current price is the bug this column fixed.
 func (s *Store) ProcessOrder(ctx context.Context, id int64) (OrderResult, error) {
 	out := OrderResult{OrderID: id}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -490,11 +546,12 @@ func (s *Store) ProcessOrder(ctx context.Context, id int64) (OrderResult, error)
 	if s.postgres {
 		lock = " FOR UPDATE OF o"
 	}
-	var saleID sql.NullInt64
-	var price sql.NullFloat64
-	err = s.queryOneIn(ctx, tx, `SELECT o.user_id, o.product_id, o.quantity, o.sale_id, p.price
+	var saleID, updated sql.NullInt64
+	var placed int64
+	var price, current sql.NullFloat64
+	err = s.queryOneIn(ctx, tx, `SELECT o.user_id, o.product_id, o.quantity, o.sale_id, o.price, o.created_at, p.price, p.updated_at
 		FROM orders o LEFT JOIN products p ON p.id = o.product_id WHERE o.id = ?`+lock,
-		[]any{id}, &out.UserID, &out.ProductID, &out.Quantity, &saleID, &price)
+		[]any{id}, &out.UserID, &out.ProductID, &out.Quantity, &saleID, &price, &placed, &current, &updated)
 	switch {
 	case err != nil:
 		return out, err
@@ -504,8 +561,12 @@ func (s *Store) ProcessOrder(ctx context.Context, id int64) (OrderResult, error)
 		err := s.queryOneIn(ctx, tx, `SELECT amount, created_at FROM sales WHERE id = ?`, []any{out.SaleID}, &out.Amount, &at)
 		out.CreatedAt = time.Unix(at, 0).UTC()
 		return out, err
-	case !price.Valid:
+	case !current.Valid:
 		return out, errProductGone
+	case !price.Valid && updated.Int64 < time.Unix(placed, 0).UnixMicro():
+		price = current // stored by the previous version; unchanged since
+	case !price.Valid:
+		return out, errPriceUnknown
 	}
 	out.Amount = roundCents(price.Float64 * float64(out.Quantity))
 	out.CreatedAt = s.now().UTC().Truncate(time.Second)

@@ -51,20 +51,18 @@ func (a *api) createOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	switch _, err := a.store.GetProduct(r.Context(), *in.ProductID); {
-	case errors.Is(err, errNotFound):
-		writeError(w, http.StatusBadRequest, "unknown product_id")
-		return
-	case err != nil:
-		a.fail(w, r, err)
-		return
-	}
-	// The order and its job are committed together, or neither is.
+	// The order and its job are committed together, or neither is. The
+	// order holds the product's price now, which it is charged whenever
+	// its job runs.
 	res, err := a.queue.insertWith(r.Context(), func(q rowQuery) (river.JobArgs, error) {
 		id, err := a.store.InsertOrder(r.Context(), q, *in.UserID, *in.ProductID, int64(*in.Quantity))
 		return orderArgs{OrderID: id}, err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errNotFound):
+		writeError(w, http.StatusBadRequest, "unknown product_id")
+		return
+	case err != nil:
 		a.fail(w, r, err)
 		return
 	}
@@ -108,8 +106,16 @@ func (a *api) createReport(w http.ResponseWriter, r *http.Request) {
 		// The cache is down: make the report again.
 		a.log.Warn("catalog: kept report unreadable", "err", err)
 	}
-	// A report like it that is being made answers with its task.
-	res, err := a.queue.client.Insert(r.Context(), args, nil)
+	// A report like it that is waiting or being made answers with its
+	// task, unless the month had another sale since it was asked for: its
+	// read may have missed the sale (reportJobArgs).
+	month, _ := parseMonth(args.Month) // valid: validate checked it
+	mark, err := a.store.reportMarkOf(r.Context(), args.UserID, month)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.queue.client.Insert(r.Context(), reportJobArgs{reportArgs: args, Sales: mark.count, LastSale: mark.maxID}, nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -134,7 +140,7 @@ type task struct {
 }
 
 // taskKinds are the kinds of jobs that are tasks of the API, by River kind.
-var taskKinds = map[string]string{orderArgs{}.Kind(): "order", reportArgs{}.Kind(): "report"}
+var taskKinds = map[string]string{orderArgs{}.Kind(): "order", reportJobArgs{}.Kind(): "report"}
 
 // newTask describes job as a task.
 func newTask(job *rivertype.JobRow) task {
