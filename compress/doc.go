@@ -30,9 +30,11 @@
 // A response is left alone when:
 //
 //   - the request is an upgrade (Upgrade header) or Options.Skip says so;
-//   - its status is not 2xx, or is 204 or 206 (a 304 gets the Vary and,
-//     when the client revalidated an encoded variant, the ETag that variant
-//     had);
+//   - its status is not 2xx, or is 204 or 206 (a 304 gets the Vary its 200
+//     would have had, RFC 9110 section 15.4.5: none when its Content-Type is
+//     one that is not compressed, or after Disable, "Accept-Encoding" when
+//     it has a compressible Content-Type or none at all; and, when the
+//     client revalidated an encoded variant, the ETag that variant had);
 //   - it has a Content-Encoding (call [Disable] to opt a response out) or a
 //     Content-Range, or "Cache-Control: no-transform";
 //   - its media type is not in Options.MimeTypes, is text/event-stream
@@ -61,11 +63,13 @@
 // case-insensitively into Vary on every response that could have been
 // compressed, whether or not this client accepted an encoding (so shared
 // caches never serve a compressed body to a client that did not ask for
-// it); Accept-Ranges, and digests of the handler's bytes (Content-Digest,
-// Repr-Digest, Content-MD5), are removed; strong ETags are weakened (W/"x") or,
-// with ETagSuffix, suffixed ("x:gzip") and If-None-Match rewritten so that a
-// handler computing its own ETag still answers 304 (which carries the ETag of
-// the variant the client named, streamed or not). Content-Length is exact
+// it), in a value no other response shares, which an outer middleware may
+// edit in place; Accept-Ranges, and digests of the handler's bytes
+// (Content-Digest, Repr-Digest, Content-MD5), are removed; strong ETags are
+// weakened (W/"x") or, with ETagSuffix, suffixed ("x:gzip") and
+// If-None-Match rewritten so that a handler computing its own ETag still
+// answers 304 (which carries the ETag of the variant the client named,
+// streamed or not). Content-Length is exact
 // when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
 // flushed body, or one with trailers (declared in Trailer or set with
 // http.TrailerPrefix), is sent without it (chunked: net/http sends trailers
@@ -92,11 +96,13 @@
 // when the writer below is reachable only through Unwrap (internal/httpx
 // sees to it). Hijack first sends what the handler wrote, as net/http does
 // (a status still held for the decision goes out unencoded: a proxy's 200 to
-// CONNECT), then hands the connection over untouched. ReadFrom keeps
-// sendfile for responses that pass through and routes others through the
-// encoder. If the handler panics, pooled encoders and buffers are released
-// and nothing held back is sent, so an outer recoverer can still write its
-// 500 (unless the response was already streaming).
+// CONNECT), then hands the connection over untouched; after it, Write,
+// WriteString and ReadFrom send nothing and return http.ErrHijacked, as
+// net/http's do, Flush returns it too, and WriteHeader does nothing.
+// ReadFrom keeps sendfile for responses that pass through and routes others
+// through the encoder. If the handler panics, pooled encoders and buffers
+// are released and nothing held back is sent, so an outer recoverer can
+// still write its 500 (unless the response was already streaming).
 //
 // # Pre-compressed files
 //
@@ -109,8 +115,10 @@
 //
 // Encoders are pooled per codec and level (shared by every Compressor),
 // buffers are pooled with a size cap, and a response that is not compressed
-// costs no allocation. The zstd window is at most 8 MiB (RFC 9659); the
-// brotli window is Options.BrotliWindow (4 MiB by default).
+// costs no allocation but for its "Vary: Accept-Encoding", whose values are
+// allocated 16 at a time (256 bytes) so that no two responses share one. The
+// zstd window is at most 8 MiB (RFC 9659); the brotli window is
+// Options.BrotliWindow (4 MiB by default).
 //
 // A Compressor is safe for concurrent use.
 package compress

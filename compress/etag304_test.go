@@ -58,3 +58,55 @@ func Test304NamesTheVariantTheHandlerMatched(t *testing.T) {
 		})
 	}
 }
+
+// Test304VariesOnlyWhereIts200Would: a 304 carries the Vary its 200 would
+// have had (RFC 9110 section 15.4.5). A handler's 304 that keeps a
+// Content-Type the middleware never compresses (image/png) must not say
+// "Vary: Accept-Encoding", or a cache splits a single representation into
+// one entry per Accept-Encoding. A 304 without Content-Type still varies:
+// the middleware cannot tell what its 200 would have been.
+func Test304VariesOnlyWhereIts200Would(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		opts        compress.Options
+		contentType string // "" sets none
+		inm         string // the request's If-None-Match, "" for none
+		wantVary    bool
+		wantETag    string
+	}{
+		{name: "never compressed type", contentType: "image/png", wantVary: false, wantETag: `"v"`},
+		{name: "type with parameters and case", contentType: "Image/PNG; q=1", wantVary: false, wantETag: `"v"`},
+		{name: "type outside MimeTypes", opts: compress.Options{MimeTypes: []string{"text/html"}}, contentType: "application/json", wantVary: false, wantETag: `"v"`},
+		{name: "never compressed type, suffixed ETag revalidated", opts: compress.Options{ETag: compress.ETagSuffix},
+			contentType: "image/png", inm: `"v:gzip"`, wantVary: false, wantETag: `"v"`},
+		{name: "compressible type", contentType: "text/html; charset=utf-8", wantVary: true, wantETag: `"v"`},
+		{name: "no Content-Type", wantVary: true, wantETag: `"v"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(compress.Must(tc.opts).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				w.Header().Set("ETag", `"v"`)
+				w.WriteHeader(http.StatusNotModified)
+			})))
+			defer srv.Close()
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			if tc.inm != "" {
+				req.Header.Set("If-None-Match", tc.inm)
+			}
+			resp, err := srv.Client().Do(req)
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			require.Equal(t, http.StatusNotModified, resp.StatusCode)
+			if tc.wantVary {
+				assert.Equal(t, []string{"Accept-Encoding"}, resp.Header.Values("Vary"))
+			} else {
+				assert.Empty(t, resp.Header.Values("Vary"), "its 200 would not vary on Accept-Encoding")
+			}
+			assert.Equal(t, tc.wantETag, resp.Header.Get("ETag"))
+		})
+	}
+}

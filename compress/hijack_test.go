@@ -1,12 +1,17 @@
 package compress_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,4 +70,121 @@ func TestHijackSendsTheWrittenStatus(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	assert.Equal(t, "through the tunnel", string(body))
+}
+
+// TestWriteAfterHijackFails: after Hijack, net/http's ResponseWriter answers
+// Write with http.ErrHijacked, which tells a handler that the connection is
+// no longer the response's. The middleware's writer said the bytes were
+// written when it held them back or fed them to the encoder. Whatever the
+// state of the response when the handler hijacked it, Write, WriteString and
+// ReadFrom now return http.ErrHijacked and send nothing, Flush returns it,
+// and WriteHeader does nothing (net/http would log a misuse for it).
+func TestWriteAfterHijackFails(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before func(w http.ResponseWriter) // what the handler does before it hijacks
+	}{
+		{"nothing written", func(w http.ResponseWriter) {}},
+		{"status written", func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }},
+		{"body held back", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(big[:100])
+		}},
+		{"body compressed", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(big)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			results := make(chan []string, 1)
+			var serverLog lockedBuffer
+			srv := httptest.NewUnstartedServer(compress.Middleware(compress.Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer func() {
+					if p := recover(); p != nil {
+						select {
+						case results <- []string{fmt.Sprint("panic: ", p)}:
+						default: // it panicked after it reported
+						}
+					}
+				}()
+				tc.before(w)
+				conn, brw, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					results <- []string{"Hijack: " + err.Error()}
+					return
+				}
+				defer conn.Close()
+				results <- afterHijack(w)
+				_, _ = brw.WriteString("hijacked\n")
+				_ = brw.Flush()
+			})))
+			srv.Config.ErrorLog = log.New(&serverLog, "", 0)
+			srv.Start()
+			defer srv.Close()
+
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			defer conn.Close()
+			require.NoError(t, conn.SetDeadline(time.Now().Add(5*time.Second))) // fail, not hang
+			_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: example.com\r\nAccept-Encoding: gzip\r\n\r\n")
+			require.NoError(t, err)
+			raw, err := io.ReadAll(conn) // until the handler closes it
+			require.NoError(t, err)
+
+			var got []string
+			select {
+			case got = <-results:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler never finished")
+			}
+			want := fmt.Sprintf("0 bytes, %v", http.ErrHijacked)
+			assert.Equal(t, []string{
+				"Write: " + want,
+				"WriteString: " + want,
+				"ReadFrom: " + want,
+				"Flush: " + http.ErrHijacked.Error(),
+				"Write after WriteHeader: " + want,
+			}, got)
+			assert.NotContains(t, string(raw), "late", "nothing written after Hijack reaches the client")
+			assert.NotContains(t, string(raw), "HTTP/1.1 500", "WriteHeader after Hijack does nothing")
+			assert.True(t, strings.HasSuffix(string(raw), "hijacked\n"), "the connection is the handler's: %q", raw)
+			assert.Empty(t, serverLog.String(), "net/http saw no misuse of its ResponseWriter")
+		})
+	}
+}
+
+// afterHijack makes the calls a handler might wrongly make on w after it
+// hijacked the connection, and reports what each returned.
+func afterHijack(w http.ResponseWriter) []string {
+	report := func(call string, n int64, err error) string {
+		return fmt.Sprintf("%s: %d bytes, %v", call, n, err)
+	}
+	n, err := w.Write([]byte("late write"))
+	got := []string{report("Write", int64(n), err)}
+	n, err = io.WriteString(w, "late string")
+	got = append(got, report("WriteString", int64(n), err))
+	m, err := w.(io.ReaderFrom).ReadFrom(strings.NewReader("late read"))
+	got = append(got, report("ReadFrom", m, err))
+	got = append(got, fmt.Sprint("Flush: ", http.NewResponseController(w).Flush()))
+	w.WriteHeader(http.StatusInternalServerError)
+	n, err = w.Write([]byte("late write after WriteHeader"))
+	return append(got, report("Write after WriteHeader", int64(n), err))
+}
+
+// lockedBuffer is a bytes.Buffer safe for a server's log and a test's read.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -83,7 +83,7 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	if len(infos) > 0 {
-		addVary(h)
+		addVary(h, nil)
 	}
 	a := header.ParseAcceptEncoding(r.Header["Accept-Encoding"])
 	i := a.Choose(siblings.codings)

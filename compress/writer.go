@@ -48,12 +48,18 @@ type responseWriter struct {
 
 	raw    []byte // body held back while undecided
 	rawArr [sniffLen]byte
+
+	varies varySlab // kept across requests: see varySlab
 }
 
 var _ httpx.Hooks = (*responseWriter)(nil)
 
 // WriteHeader holds the final status until the decision; 1xx pass through.
+// After Hijack it does nothing.
 func (w *responseWriter) WriteHeader(code int) {
+	if w.Hijacked() {
+		return
+	}
 	if httpx.Informational(code) || w.state == passthrough {
 		w.Writer.WriteHeader(code)
 		return
@@ -66,8 +72,12 @@ func (w *responseWriter) WriteHeader(code int) {
 }
 
 // Write holds the body back until there is enough to decide (holdBack),
-// then compresses or passes through.
+// then compresses or passes through. After Hijack it writes nothing and
+// returns http.ErrHijacked, as net/http's ResponseWriter does.
 func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.Hijacked() {
+		return 0, http.ErrHijacked
+	}
 	switch w.state {
 	case passthrough:
 		return w.Writer.Write(p)
@@ -126,8 +136,13 @@ func (w *responseWriter) sniffed(p []byte) (sniff []byte, n int) {
 }
 
 // Flush decides at once (a streamed response, whatever its size), flushes
-// the encoder (sync flush) and then the connection.
+// the encoder (sync flush) and then the connection. After Hijack it returns
+// http.ErrHijacked: the connection is no longer the response's (net/http's
+// own Flush panics then).
 func (w *responseWriter) Flush() error {
+	if w.Hijacked() {
+		return http.ErrHijacked
+	}
 	if w.state == undecided {
 		if w.status == 0 {
 			w.status = http.StatusOK
@@ -151,8 +166,12 @@ func (w *responseWriter) Flush() error {
 }
 
 // ReadFrom fills the held-back buffer, decides, then keeps sendfile for
-// pass-through responses and routes the rest through the encoder.
+// pass-through responses and routes the rest through the encoder. After
+// Hijack it reads nothing and returns http.ErrHijacked, as Write does.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.Hijacked() {
+		return 0, http.ErrHijacked
+	}
 	var total int64
 	if w.state == undecided && w.status == 0 {
 		w.status = http.StatusOK
@@ -195,8 +214,11 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 // over, as net/http does when it hijacks a response whose status was written:
 // a held status and body go out unencoded (a proxy's 200 to CONNECT reaches
 // the client), an encoded body is sync-flushed. The connection itself is
-// untouched.
+// untouched. A second Hijack returns http.ErrHijacked.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.Hijacked() {
+		return nil, nil, http.ErrHijacked
+	}
 	switch {
 	case w.state == undecided && w.status != 0:
 		if err := w.pass(); err != nil {
@@ -356,7 +378,7 @@ func (w *responseWriter) decide(streamed bool, sniff []byte) error {
 func (w *responseWriter) pass() error {
 	w.state = passthrough
 	if w.vary {
-		addVary(w.Header())
+		addVary(w.Header(), &w.varies)
 	}
 	status := w.status
 	if status == 0 {
@@ -376,7 +398,7 @@ func (w *responseWriter) pass() error {
 func (w *responseWriter) commitEncoded(contentLength int) error {
 	h := w.Header()
 	h.Set("Content-Encoding", w.codec.name)
-	addVary(h)
+	addVary(h, &w.varies)
 	h.Del("Accept-Ranges")
 	// Digests of the handler's bytes (RFC 9530; Content-MD5 before it)
 	// no longer describe what is sent: a client that checks them would
@@ -487,7 +509,8 @@ func (w *responseWriter) abort() {
 	}
 }
 
-// release returns pooled parts and drops every reference.
+// release returns pooled parts and drops every reference but varies, whose
+// values no response has been given yet.
 func (w *responseWriter) release() {
 	if w.enc != nil {
 		w.codec.put(w.enc)
@@ -534,16 +557,45 @@ func putBuffer(b *bytes.Buffer) {
 	buffers.Put(b)
 }
 
-// varyAcceptEncoding is shared by responses that had no Vary; its capacity
-// equals its length, so an append by a later handler copies it.
-var varyAcceptEncoding = []string{"Accept-Encoding"}
+// varySlabLen is how many Vary values a varySlab allocates at once.
+const varySlabLen = 16
+
+// varySlab hands out the value of "Vary: Accept-Encoding" for responses that
+// had no Vary. Each value is a one-element slice that no other response
+// shares: a later middleware may write into h["Vary"][0] in place, and a
+// cache may keep the header map, so a value shared by every response (as
+// this once was) changed for all of them at once. Each is given out once,
+// with cap 1, so that an append copies it, and never written again. They are
+// allocated varySlabLen at a time, in the pooled writer, so that a response
+// that is not compressed still costs no allocation but once in varySlabLen;
+// a header map kept after its response keeps the other values of its slab
+// alive (varySlabLen strings, 256 bytes).
+type varySlab []string
+
+// next returns a []string{"Accept-Encoding"} that no other response shares;
+// a nil s allocates just that one.
+func (s *varySlab) next() []string {
+	if s == nil {
+		return []string{"Accept-Encoding"}
+	}
+	if len(*s) == 0 {
+		*s = make(varySlab, varySlabLen)
+		for i := range *s {
+			(*s)[i] = "Accept-Encoding"
+		}
+	}
+	v := (*s)[:1:1]
+	*s = (*s)[1:]
+	return v
+}
 
 // addVary merges Accept-Encoding into Vary, case-insensitively, unless Vary
-// already names it or is "*".
-func addVary(h http.Header) {
+// already names it or is "*". A Vary it creates takes its value from s (see
+// varySlab; nil allocates it).
+func addVary(h http.Header, s *varySlab) {
 	v := h["Vary"]
 	if len(v) == 0 {
-		h["Vary"] = varyAcceptEncoding[:1:1]
+		h["Vary"] = s.next()
 		return
 	}
 	if header.HasToken(v, "accept-encoding") || header.HasToken(v, "*") {
