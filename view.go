@@ -75,6 +75,12 @@ import (
 // HonorRequestCacheControl add invalidation on writes and the request's
 // directives, in either mode.
 //
+// A hit hands the stored header values to the response without copying
+// them, so that it allocates nothing. A middleware outside the view may
+// Set, Add or Del any field of a hit's header, as http.Header's methods do
+// (an Add copies the value: its slice is full), but must not write into a
+// value in place (h["X"][0] = v): that would change the stored response.
+//
 // Cached panics if ttl is negative or an option is invalid: these are
 // programming errors, found at start-up. The middleware is safe for
 // concurrent use. Each handler it wraps has its own flight of misses.
