@@ -2,7 +2,8 @@ package main
 
 // agreed_test.go: what a client was answered holds when the job behind the
 // answer runs later: an order is charged the price of when it was placed,
-// and a report asked for after a sale counts the sale.
+// and its sale is dated then; a report asked for after a sale counts the
+// sale.
 
 import (
 	"context"
@@ -86,6 +87,49 @@ func TestOrderChargesPriceWhenPlaced(t *testing.T) {
 	}
 }
 
+// TestOrderDatedWhenPlaced: an order placed just before midnight at the
+// end of a month, while no process works the jobs, is processed after
+// midnight. Its sale is dated when the order was placed: it is in the
+// report of the order's month, not of the next.
+func TestOrderDatedWhenPlaced(t *testing.T) {
+	placed := time.Date(2026, 11, 30, 23, 59, 30, 0, time.UTC)
+	ran := time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC)
+	for _, database := range databases {
+		t.Run(database, func(t *testing.T) {
+			var cfg Config
+			// A web process that only enqueues, whose clock says the order
+			// is placed at 23:59:30, and a cache that the worker started
+			// below shares.
+			c := startServiceWith(t, database, "file://"+filepath.ToSlash(t.TempDir()), func(c *Config) {
+				c.now = func() time.Time { return placed }
+				cfg = *c
+			})
+			const user = 5301 // beyond the seeded users: no sales yet
+			var p Product
+			c.get("/products/16", http.StatusOK).json(t, &p)
+			id := c.enqueue("/api/orders", `{"user_id": 5301, "product_id": 16, "quantity": 2}`)
+			assert.Equal(t, "pending", c.task(id).Status)
+
+			// The worker's clock says the job runs after midnight.
+			cfg.now = func() time.Time { return ran }
+			startJobWorker(t, cfg, 1)
+			var res OrderResult
+			require.NoError(t, json.Unmarshal(c.waitTask(id, "succeeded").Result, &res))
+			assert.Equal(t, placed, res.CreatedAt, "the sale is dated when its job ran, not when the order was placed")
+
+			amount := roundCents(2 * p.Price)
+			report := func(month string) SalesReport {
+				var r SalesReport
+				require.NoError(t, json.Unmarshal(c.waitTask(c.enqueue("/api/reports", `{"user_id": 5301, "month": "`+month+`"}`), "succeeded").Result, &r))
+				return r
+			}
+			assert.Equal(t, SalesReport{UserID: user, Month: "2026-11", Orders: 1, Total: amount, Average: amount, Largest: amount,
+				Days: []DaySales{{Day: "2026-11-30", Orders: 1, Total: amount}}}, report("2026-11"), "the order's month")
+			assert.Equal(t, SalesReport{UserID: user, Month: "2026-12", Days: []DaySales{}}, report("2026-12"), "the month its job ran")
+		})
+	}
+}
+
 // TestOrderQueuedBeforeUpgrade: orders stored by a process of the version
 // before prices were recorded (a rolling deploy: their rows have no price)
 // are charged the product's price only when it has not changed since the
@@ -122,6 +166,7 @@ func TestOrderQueuedBeforeUpgrade(t *testing.T) {
 			var res OrderResult
 			require.NoError(t, json.Unmarshal(c.waitTask(unchanged, "succeeded").Result, &res))
 			assert.Equal(t, roundCents(2*p14.Price), res.Amount)
+			assert.Equal(t, placed.UTC(), res.CreatedAt, "dated when the order was placed")
 			failed := c.waitFinished(changed)
 			assert.Equal(t, "failed", failed.Status, "%s", failed.Result)
 			assert.Equal(t, 1, failed.Attempts, "retrying cannot help: it was not retried")

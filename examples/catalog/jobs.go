@@ -135,8 +135,6 @@ type jobQueue struct {
 	// insertWith runs fn in a transaction of the queue's database and
 	// inserts the job fn returns in the same transaction.
 	insertWith func(ctx context.Context, fn func(q rowQuery) (river.JobArgs, error)) (*rivertype.JobInsertResult, error)
-	// close releases the queue's own connections, if it has any.
-	close func()
 }
 
 // txOps are the operations of a transaction of type TTx.
@@ -147,21 +145,13 @@ type txOps[TTx any] struct {
 	rollback func(ctx context.Context, tx TTx) error
 }
 
-// newJobQueue migrates River's tables (a no-op when they are current) and
-// returns a queue over a client on drv.
-func newJobQueue[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], rc *river.Config, ops txOps[TTx], log *slog.Logger) (*jobQueue, error) {
-	migrator, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("migrate the job queue: %w", err)
-	}
+// newJobQueue returns a queue over a client on drv.
+func newJobQueue[TTx any](drv riverdriver.Driver[TTx], rc *river.Config, ops txOps[TTx]) (*jobQueue, error) {
 	client, err := river.NewClient(drv, rc)
 	if err != nil {
 		return nil, err
 	}
-	return &jobQueue{client: client, close: func() {}, insertWith: func(ctx context.Context, fn func(rowQuery) (river.JobArgs, error)) (*rivertype.JobInsertResult, error) {
+	return &jobQueue{client: client, insertWith: func(ctx context.Context, fn func(rowQuery) (river.JobArgs, error)) (*rivertype.JobInsertResult, error) {
 		tx, err := ops.begin(ctx)
 		if err != nil {
 			return nil, err
@@ -179,13 +169,72 @@ func newJobQueue[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], rc *
 	}}, nil
 }
 
-// openJobQueue opens River over the service's database: on SQLite, through
-// db itself (River's SQLite driver takes a *sql.DB); on PostgreSQL, through
-// a pgx pool of its own (River's pgx driver, which also listens for new
-// jobs instead of polling).
-func openJobQueue(ctx context.Context, cfg Config, db *pool.DB, rc *river.Config, log *slog.Logger) (*jobQueue, error) {
+// jobDatabase is River's way to the service's database: on SQLite, the
+// service's pool itself (River's SQLite driver takes a *sql.DB); on
+// PostgreSQL, a pgx pool of its own (River's pgx driver, which also listens
+// for new jobs instead of polling).
+type jobDatabase struct {
+	sqlite *sql.DB
+	pgx    *pgxpool.Pool
+}
+
+// openJobDatabase opens River's way to the database of cfg, whose pool is db.
+func openJobDatabase(ctx context.Context, cfg Config, db *pool.DB) (jobDatabase, error) {
 	if cfg.DatabaseURL == "" {
-		return newJobQueue(ctx, riversqlite.New(db.DB), rc, txOps[*sql.Tx]{
+		return jobDatabase{sqlite: db.DB}, nil
+	}
+	pgxPool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return jobDatabase{}, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return jobDatabase{pgx: pgxPool}, nil
+}
+
+// close releases the connections of its own, if it has any.
+func (d jobDatabase) close() {
+	if d.pgx != nil {
+		d.pgx.Close()
+	}
+}
+
+// migrate migrates River's tables (a no-op when they are current) while tx,
+// the catalog's migration (Store.MigrateWith), holds the migration lock:
+// River's migrator takes no lock of its own, and processes starting at
+// once on an empty database each created river_migration ("already
+// exists", or on PostgreSQL "pg_type_typname_nsp_index"). On PostgreSQL,
+// River migrates through its own pool, each migration in a transaction of
+// its own, while tx holds the advisory lock. On SQLite, tx holds the
+// database's write lock, for which River's own transactions would wait: it
+// migrates in tx.
+func (d jobDatabase) migrate(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
+	var err error
+	if d.pgx != nil {
+		var m *rivermigrate.Migrator[pgx.Tx]
+		if m, err = rivermigrate.New(riverpgxv5.New(d.pgx), &rivermigrate.Config{Logger: log}); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	} else {
+		var m *rivermigrate.Migrator[*sql.Tx]
+		if m, err = rivermigrate.New(riversqlite.New(d.sqlite), &rivermigrate.Config{Logger: log}); err == nil {
+			// MigrateTx is deprecated because some of River's PostgreSQL
+			// migrations (an enum value, then its use) cannot share a
+			// transaction; SQLite has no enums, and River's SQLite
+			// migrations each run in a transaction (a savepoint here) anyway.
+			//lint:ignore SA1019 see above: on SQLite only, in the transaction that holds the lock
+			_, err = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("migrate the job queue: %w", err)
+	}
+	return nil
+}
+
+// open returns the queue over a client configured by rc.
+func (d jobDatabase) open(rc *river.Config) (*jobQueue, error) {
+	if d.pgx == nil {
+		db := d.sqlite
+		return newJobQueue(riversqlite.New(db), rc, txOps[*sql.Tx]{
 			begin: func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
 			row: func(tx *sql.Tx) rowQuery {
 				return func(ctx context.Context, q string, args []any, dest ...any) error {
@@ -194,13 +243,10 @@ func openJobQueue(ctx context.Context, cfg Config, db *pool.DB, rc *river.Config
 			},
 			commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
 			rollback: func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
-		}, log)
+		})
 	}
-	pgxPool, err := pgxpool.New(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	q, err := newJobQueue(ctx, riverpgxv5.New(pgxPool), rc, txOps[pgx.Tx]{
+	pgxPool := d.pgx
+	return newJobQueue(riverpgxv5.New(pgxPool), rc, txOps[pgx.Tx]{
 		begin: func(ctx context.Context) (pgx.Tx, error) { return pgxPool.Begin(ctx) },
 		row: func(tx pgx.Tx) rowQuery {
 			return func(ctx context.Context, q string, args []any, dest ...any) error {
@@ -209,13 +255,7 @@ func openJobQueue(ctx context.Context, cfg Config, db *pool.DB, rc *river.Config
 		},
 		commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
 		rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
-	}, log)
-	if err != nil {
-		pgxPool.Close()
-		return nil, err
-	}
-	q.close = pgxPool.Close
-	return q, nil
+	})
 }
 
 // riverConfig returns River's configuration for cfg: the workers and the

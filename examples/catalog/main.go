@@ -21,6 +21,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"flag"
@@ -183,7 +184,16 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.now != nil {
 		s.Store.now = cfg.now
 	}
-	if err := s.Store.Migrate(ctx, cfg.Seed); err != nil {
+	// River's tables are migrated with the catalog's, one process at a
+	// time (see Store.MigrateWith).
+	jobDB, err := openJobDatabase(ctx, cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() error { jobDB.close(); return nil })
+	if err := s.Store.MigrateWith(ctx, cfg.Seed, func(ctx context.Context, tx *sql.Tx) error {
+		return jobDB.migrate(ctx, tx, log)
+	}); err != nil {
 		return nil, err
 	}
 
@@ -230,10 +240,9 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	s.api.retention = cfg.Retention
 	s.api.reportRead = cfg.reportRead
 	s.api.routes(mux, compression)
-	if s.api.queue, err = openJobQueue(ctx, cfg, db, s.api.riverConfig(cfg, log), log); err != nil {
+	if s.api.queue, err = jobDB.open(s.api.riverConfig(cfg, log)); err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, func() error { s.api.queue.close(); return nil })
 
 	// The pool's stats handler reports every source registered with it:
 	// the database pool, the SQL queries run, and the Cache's counters.

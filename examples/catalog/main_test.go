@@ -97,3 +97,61 @@ func TestNewServiceBadCacheURL(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "CACHE_URL: cacheurl: parameter max_entries: is unknown for memcached://; want one of "), err.Error())
 	assert.Contains(t, err.Error(), "namespace")
 }
+
+// TestStartTogether: processes started at once on an empty database (a web
+// process and its workers, on a fresh database) all start, and the database
+// is seeded once. The service's migration, River's and the seed run one
+// process at a time: on PostgreSQL, concurrent CREATE TABLE IF NOT EXISTS
+// failed with `duplicate key value violates unique constraint
+// "pg_type_typname_nsp_index"`.
+func TestStartTogether(t *testing.T) {
+	for _, database := range databases {
+		t.Run(database, func(t *testing.T) {
+			cfg := Config{
+				SQLitePath: filepath.Join(t.TempDir(), "catalog.db"),
+				CacheURL:   "file://" + filepath.ToSlash(t.TempDir()),
+				Seed:       testSeed,
+				Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+			}
+			if database == "postgres" {
+				cfg.DatabaseURL = postgresURL(t)
+			}
+			const processes = 4
+			type started struct {
+				svc *Service
+				err error
+			}
+			results := make(chan started, processes)
+			start := make(chan struct{})
+			for i := range processes {
+				cfg := cfg
+				if i > 0 { // one web process, which only enqueues, and workers
+					withWorkers(1, nil)(&cfg)
+				}
+				go func() {
+					<-start
+					svc, err := NewService(context.Background(), cfg)
+					results <- started{svc, err}
+				}()
+			}
+			close(start)
+			var svc *Service
+			for range processes {
+				r := <-results
+				if assert.NoError(t, r.err, "a process failed to start") {
+					t.Cleanup(func() { require.NoError(t, r.svc.Close()) })
+					svc = r.svc
+				}
+			}
+			require.NotNil(t, svc, "no process started")
+			count := func(table string) int {
+				var n int
+				require.NoError(t, svc.Store.queryOne(context.Background(), `SELECT COUNT(*) FROM `+table, nil, &n))
+				return n
+			}
+			assert.Equal(t, len(categoryNames), count("categories"), "seeded once")
+			assert.Equal(t, testSeed, count("products"), "seeded once")
+			assert.Equal(t, 4*testSeed, count("sales"), "seeded once")
+		})
+	}
+}

@@ -158,13 +158,63 @@ func (s *Store) queryOneIn(ctx context.Context, db querier, q string, args []any
 	return rows.Close()
 }
 
-// Migrate creates the tables if they do not exist and, when there are no
-// products yet, seeds n products (and four sales per product) so that the
-// service has something to show on first start.
-func (s *Store) Migrate(ctx context.Context, n int) error {
+// Migrate creates the tables if they do not exist, adds the column an
+// older database lacks and, when there are no products yet, seeds n
+// products (and four sales per product) so that the service has something
+// to show on first start. It is MigrateWith with nothing more to migrate.
+func (s *Store) Migrate(ctx context.Context, n int) error { return s.MigrateWith(ctx, n, nil) }
+
+// MigrateWith is Migrate, all of it in one transaction, and then more (when
+// not nil: the job queue's tables, see jobDatabase.migrate) before that
+// transaction commits.
+//
+// Processes that start at once (a web process and its workers, started
+// together on a fresh database) migrate one after another: the transaction
+// takes a lock first, which it holds until it ends, and the next process
+// then finds the tables and the products, and seeds nothing. On
+// PostgreSQL, the lock is an advisory lock of the transaction
+// (pg_advisory_xact_lock): CREATE TABLE IF NOT EXISTS is no guard against
+// a concurrent CREATE TABLE, which failed with `duplicate key value
+// violates unique constraint "pg_type_typname_nsp_index"` (or
+// "pg_class_relname_nsp_index", or `relation ... already exists`), and
+// both processes seeded. On SQLite, the transaction begins IMMEDIATE (see
+// openDatabase), which takes the database's write lock. A process that
+// fails or dies half-way leaves nothing behind: the transaction rolls back
+// and releases the lock. (What the statements lock is held until the end
+// too: on a database in use, CREATE INDEX IF NOT EXISTS holds writes to
+// sales back while River's migration, a few queries when current, runs.)
+func (s *Store) MigrateWith(ctx context.Context, n int, more func(ctx context.Context, tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
+	if err := s.migrate(ctx, tx, n); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if more != nil {
+		if err := more(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// migrate is Migrate's work, in tx.
+func (s *Store) migrate(ctx context.Context, tx *sql.Tx, n int) error {
 	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
 	if s.postgres {
 		id = "BIGSERIAL PRIMARY KEY"
+		// The lock is the schema's: services in schemas of their own on
+		// one database (as the tests are) migrate at once. Its two int4
+		// keys are apart from River's advisory locks, which take one
+		// bigint key.
+		if _, err := s.execIn(ctx, tx, `SELECT pg_advisory_xact_lock(hashtext('catalog.migrate'), hashtext(COALESCE(current_schema(), '')))`); err != nil {
+			return err
+		}
 	}
 	ddl := []string{
 		`CREATE TABLE IF NOT EXISTS categories (id ` + id + `, name TEXT NOT NULL)`,
@@ -175,59 +225,48 @@ func (s *Store) Migrate(ctx context.Context, n int) error {
 			amount DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS sales_user ON sales (user_id, created_at)`,
 		// An order stays here once processed: sale_id tells that it was.
-		// price is the product's price when the order was placed, which
-		// the order is charged; NULL in the orders stored before it was
-		// recorded (see ProcessOrder).
+		// created_at is when it was placed, which its sale is dated;
+		// price is the product's price then, which the order is charged;
+		// NULL in the orders stored before it was recorded (see
+		// ProcessOrder).
 		`CREATE TABLE IF NOT EXISTS orders (id ` + id + `, user_id BIGINT NOT NULL,
 			product_id BIGINT NOT NULL, quantity BIGINT NOT NULL, created_at BIGINT NOT NULL, sale_id BIGINT,
 			price DOUBLE PRECISION)`,
 	}
 	for _, q := range ddl {
-		if _, err := s.exec(ctx, q); err != nil {
-			return fmt.Errorf("migrate: %w", err)
+		if _, err := s.execIn(ctx, tx, q); err != nil {
+			return err
 		}
 	}
-	if err := s.addOrderPrice(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if err := s.addOrderPrice(ctx, tx); err != nil {
+		return err
 	}
 	var count int
-	if err := s.queryOne(ctx, `SELECT COUNT(*) FROM products`, nil, &count); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if err := s.queryOneIn(ctx, tx, `SELECT COUNT(*) FROM products`, nil, &count); err != nil {
+		return err
 	}
 	if count > 0 || n <= 0 {
 		return nil
 	}
-	return s.seed(ctx, n)
+	return s.seed(ctx, tx, n)
 }
 
-// addOrderPrice adds the column price to an orders table created before it
-// was recorded. Processes starting at once may both find it missing: on
-// PostgreSQL, IF NOT EXISTS makes the second a no-op; on SQLite, the check
-// and the change are one transaction, which begins IMMEDIATE (one writer
-// at a time).
-func (s *Store) addOrderPrice(ctx context.Context) error {
+// addOrderPrice adds the column price, in tx (which holds Migrate's lock),
+// to an orders table created before it was recorded. It looks first: where
+// the column is there, ALTER TABLE fails on SQLite, and takes the table's
+// strongest lock on PostgreSQL even with IF NOT EXISTS.
+func (s *Store) addOrderPrice(ctx context.Context, tx *sql.Tx) error {
+	check := `SELECT COUNT(*) FROM pragma_table_info('orders') WHERE name = 'price'`
 	if s.postgres {
-		var n int
-		if err := s.queryOne(ctx, `SELECT COUNT(*) FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = 'orders' AND column_name = 'price'`, nil, &n); err != nil || n > 0 {
-			return err
-		}
-		_, err := s.exec(ctx, `ALTER TABLE orders ADD COLUMN IF NOT EXISTS price DOUBLE PRECISION`)
-		return err
+		check = `SELECT COUNT(*) FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'orders' AND column_name = 'price'`
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
 	var n int
-	if err := s.queryOneIn(ctx, tx, `SELECT COUNT(*) FROM pragma_table_info('orders') WHERE name = 'price'`, nil, &n); err != nil || n > 0 {
+	if err := s.queryOneIn(ctx, tx, check, nil, &n); err != nil || n > 0 {
 		return err
 	}
-	if _, err := s.execIn(ctx, tx, `ALTER TABLE orders ADD COLUMN price DOUBLE PRECISION`); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := s.execIn(ctx, tx, `ALTER TABLE orders ADD COLUMN price DOUBLE PRECISION`)
+	return err
 }
 
 var categoryNames = []string{"Books", "Music", "Garden", "Kitchen", "Toys", "Sports", "Tools", "Games", "Office", "Outdoors"}
@@ -237,16 +276,17 @@ var nouns = []string{"Lamp", "Chair", "Kettle", "Notebook", "Guitar", "Ball", "D
 // seedUsers is the number of users the seeded sales are spread over.
 const seedUsers = 100
 
-// seed inserts the categories, n products and 4n sales in batches of
-// multi-row INSERTs, from a fixed random sequence (same data every time).
-func (s *Store) seed(ctx context.Context, n int) error {
+// seed inserts the categories, n products and 4n sales through tx in
+// batches of multi-row INSERTs, from a fixed random sequence (same data
+// every time).
+func (s *Store) seed(ctx context.Context, tx *sql.Tx, n int) error {
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := s.now()
 	var rows [][]any
 	for _, c := range categoryNames {
 		rows = append(rows, []any{c})
 	}
-	if err := s.insertBatch(ctx, "categories (name)", rows); err != nil {
+	if err := s.insertBatch(ctx, tx, "categories (name)", rows); err != nil {
 		return err
 	}
 	rows = rows[:0]
@@ -255,7 +295,7 @@ func (s *Store) seed(ctx context.Context, n int) error {
 		price := float64(100+rng.IntN(50000)) / 100
 		rows = append(rows, []any{name, price, int64(1 + rng.IntN(len(categoryNames))), now.UnixMicro()})
 	}
-	if err := s.insertBatch(ctx, "products (name, price, category_id, updated_at)", rows); err != nil {
+	if err := s.insertBatch(ctx, tx, "products (name, price, category_id, updated_at)", rows); err != nil {
 		return err
 	}
 	rows = rows[:0]
@@ -263,12 +303,12 @@ func (s *Store) seed(ctx context.Context, n int) error {
 		at := now.Add(-time.Duration(rng.Int64N(int64(400 * 24 * time.Hour))))
 		rows = append(rows, []any{int64(1 + rng.IntN(seedUsers)), float64(100+rng.IntN(20000)) / 100, at.Unix()})
 	}
-	return s.insertBatch(ctx, "sales (user_id, amount, created_at)", rows)
+	return s.insertBatch(ctx, tx, "sales (user_id, amount, created_at)", rows)
 }
 
-// insertBatch inserts rows into table (with its column list) 200 rows per
-// statement.
-func (s *Store) insertBatch(ctx context.Context, table string, rows [][]any) error {
+// insertBatch inserts rows into table (with its column list) through tx,
+// 200 rows per statement.
+func (s *Store) insertBatch(ctx context.Context, tx *sql.Tx, table string, rows [][]any) error {
 	const batch = 200
 	for len(rows) > 0 {
 		chunk := rows[:min(batch, len(rows))]
@@ -279,7 +319,7 @@ func (s *Store) insertBatch(ctx context.Context, table string, rows [][]any) err
 			args = append(args, r...)
 		}
 		q := "INSERT INTO " + table + " VALUES " + strings.TrimSuffix(strings.Repeat(place+",", len(chunk)), ",")
-		if _, err := s.exec(ctx, q, args...); err != nil {
+		if _, err := s.execIn(ctx, tx, q, args...); err != nil {
 			return fmt.Errorf("seed %s: %w", table, err)
 		}
 	}
@@ -520,7 +560,8 @@ type OrderResult struct {
 
 // ProcessOrder records the sale of order id, the price recorded with the
 // order (the product's when it was placed, however it changed since) times
-// the quantity, in one transaction with the order's sale_id. It is
+// the quantity, dated when the order was placed, in one transaction with
+// the order's sale_id. It is
 // idempotent: an order already processed (by an attempt whose end was not
 // recorded) returns the sale recorded then, and records nothing. A missing
 // order is errNotFound; a deleted product, errProductGone.
@@ -569,7 +610,14 @@ func (s *Store) ProcessOrder(ctx context.Context, id int64) (OrderResult, error)
 		return out, errPriceUnknown
 	}
 	out.Amount = roundCents(price.Float64 * float64(out.Quantity))
-	out.CreatedAt = s.now().UTC().Truncate(time.Second)
+	// The sale is dated when the order was placed, not now: an order placed
+	// at 23:59 on the last day of a month and processed after midnight is
+	// a sale of that month, in its report and statistics. Every order row
+	// has the time it was placed (created_at, NOT NULL, written by
+	// InsertOrder in this version and the ones before), so an order stored
+	// by the version before is dated the same way: when it was placed, the
+	// date its customer saw, whatever the delay before its job ran.
+	out.CreatedAt = time.Unix(placed, 0).UTC()
 	if err := s.queryOneIn(ctx, tx, `INSERT INTO sales (user_id, amount, created_at) VALUES (?, ?, ?) RETURNING id`,
 		[]any{out.UserID, out.Amount, out.CreatedAt.Unix()}, &out.SaleID); err != nil {
 		return out, err
