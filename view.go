@@ -285,7 +285,8 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One clock reading serves the store's expiry check, freshness and Age:
 	// on some virtual machines a reading costs as much as the rest of a hit.
 	now := v.c.clock()
-	f, err := v.findIn(r, kbuf, "", now)
+	var f found
+	err := v.findIn(&f, r, kbuf, "", now)
 	if err == nil && f.fresh {
 		v.serve(w, r, f.snap, now, httpcache.Hit)
 		if v.cfg.ahead > 0 {
@@ -380,15 +381,17 @@ func (v *view) announce(w http.ResponseWriter, r *http.Request, o outcome, st ht
 // find reads the entry for r under base: the snapshot itself, or the Vary
 // record, then the snapshot of r's variant.
 func (v *view) find(r *http.Request, base string, now time.Time) (found, error) {
-	return v.findIn(r, nil, base, now)
+	var f found
+	err := v.findIn(&f, r, nil, base, now)
+	return f, err
 }
 
-// findIn is find for the base key in kb (a key built in a buffer, which
-// it makes a string of only for a variant or a remote store) or, when kb is
-// nil, in base. With kb, f.key is left "" when the base key is the
-// snapshot's.
-func (v *view) findIn(r *http.Request, kb []byte, base string, now time.Time) (found, error) {
-	f := found{key: base}
+// findIn is find into *f (the caller's, so that a hit copies nothing) for
+// the base key in kb (a key built in a buffer, which it makes a string of
+// only for a variant or a remote store) or, when kb is nil, in base. With
+// kb, f.key is left "" when the base key is the snapshot's.
+func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now time.Time) error {
+	*f = found{key: base}
 	ctx := r.Context() // lookup bounds its remote reads by Options.Timeout
 	var tagKeys []string
 	if v.c.store.local == nil {
@@ -398,7 +401,7 @@ func (v *view) findIn(r *http.Request, kb []byte, base string, now time.Time) (f
 	}
 	e, val, err := v.loadIn(ctx, kb, base, tagKeys, now)
 	if err != nil {
-		return f, err
+		return err
 	}
 	if spec, ok := val.(*varySpec); ok {
 		if kb != nil {
@@ -408,15 +411,15 @@ func (v *view) findIn(r *http.Request, kb []byte, base string, now time.Time) (f
 		f.variant = httpcache.VariantKey(r, spec.names)
 		f.key = variantKey(base, f.variant)
 		if e, val, err = v.load(ctx, f.key, tagKeys, now); err != nil {
-			return f, err
+			return err
 		}
 	}
 	snap, ok := val.(*httpcache.Snapshot)
 	if !ok {
-		return f, ErrNotFound
+		return ErrNotFound
 	}
 	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, now) && (v.staleIf == nil || !v.staleIf(response(snap, now)))
-	return f, nil
+	return nil
 }
 
 // load reads one entry and its decoded value.

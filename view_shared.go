@@ -285,7 +285,8 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		return true
 	}
 	now := v.c.clock()
-	f, err := v.findIn(r, kbuf, "", now)
+	var f found
+	err := v.findIn(&f, r, kbuf, "", now)
 	usable := err == nil && v.usable(r, f.snap)
 	var j judgement
 	if usable {

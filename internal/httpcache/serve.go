@@ -110,8 +110,11 @@ func (s *Snapshot) notModifiedFor(r *http.Request) bool {
 	if inm, ok := r.Header["If-None-Match"]; ok {
 		return s.etagOpaque != "" && matchAny(inm, s.etagOpaque)
 	}
+	if s.LastModified.IsZero() || s.LastModified.Unix() <= 0 {
+		return false // no header lookup for a snapshot without a date
+	}
 	ims := r.Header["If-Modified-Since"]
-	if len(ims) == 0 || s.LastModified.IsZero() || s.LastModified.Unix() <= 0 {
+	if len(ims) == 0 {
 		return false
 	}
 	t, err := http.ParseTime(ims[0])
