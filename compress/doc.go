@@ -32,7 +32,8 @@
 //   - the request is an upgrade (Upgrade header) or Options.Skip says so;
 //   - its status is not 2xx, or is 204 or 206 (a 304 gets the Vary its 200
 //     would have had, RFC 9110 section 15.4.5: none when its Content-Type is
-//     one that is not compressed, or after Disable, "Accept-Encoding" when
+//     one that is not compressed, when it has a Content-Encoding or
+//     "Cache-Control: no-transform", or after Disable, "Accept-Encoding" when
 //     it has a compressible Content-Type or none at all; and, when the
 //     client revalidated an encoded variant, the ETag that variant had);
 //   - it has a Content-Encoding (call [Disable] to opt a response out) or a

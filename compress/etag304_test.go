@@ -70,6 +70,7 @@ func Test304VariesOnlyWhereIts200Would(t *testing.T) {
 		name        string
 		opts        compress.Options
 		contentType string // "" sets none
+		header      http.Header
 		inm         string // the request's If-None-Match, "" for none
 		wantVary    bool
 		wantETag    string
@@ -81,11 +82,16 @@ func Test304VariesOnlyWhereIts200Would(t *testing.T) {
 			contentType: "image/png", inm: `"v:gzip"`, wantVary: false, wantETag: `"v"`},
 		{name: "compressible type", contentType: "text/html; charset=utf-8", wantVary: true, wantETag: `"v"`},
 		{name: "no Content-Type", wantVary: true, wantETag: `"v"`},
+		{name: "no-transform", contentType: "text/html", header: http.Header{"Cache-Control": {"max-age=60, no-transform"}}, wantVary: false, wantETag: `"v"`},
+		{name: "the handler's own coding", contentType: "text/html", header: http.Header{"Content-Encoding": {"br"}}, wantVary: false, wantETag: `"v"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(compress.Must(tc.opts).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if tc.contentType != "" {
 					w.Header().Set("Content-Type", tc.contentType)
+				}
+				for k, vs := range tc.header {
+					w.Header()[k] = vs
 				}
 				w.Header().Set("ETag", `"v"`)
 				w.WriteHeader(http.StatusNotModified)

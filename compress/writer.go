@@ -250,9 +250,12 @@ func (w *responseWriter) precheck() {
 	}
 	switch s := w.status; {
 	case s == http.StatusNotModified:
-		// A 304 carries the Vary its 200 would have had.
+		// A 304 carries the Vary its 200 would have had: none when the
+		// 200 would pass through as it is (Disable, the handler's own
+		// coding, no-transform, a type never compressed).
 		ct, has := h["Content-Type"]
-		w.vary = !disabled && (!has || (len(ct) > 0 && w.typeOK(mediaType(ct[0]))))
+		w.vary = !disabled && !coded && !noTransform(h["Cache-Control"]) &&
+			(!has || (len(ct) > 0 && w.typeOK(mediaType(ct[0]))))
 		if w.vary && w.inm != nil {
 			// The client revalidates an encoded variant: answer with
 			// that variant's ETag, the streamed one's included.
