@@ -41,15 +41,47 @@ var errRespSyntax = errors.New("redisstore: watch: malformed reply")
 
 // readResp reads one value from r. An attribute (|) is read and dropped
 // with the value it annotates returned. A stream that ends before the value
-// starts gives io.EOF; one that ends inside it, io.ErrUnexpectedEOF.
-func readResp(r *bufio.Reader) (respValue, error) { return readRespDepth(r, 0) }
+// starts gives io.EOF; one that ends inside it, io.ErrUnexpectedEOF. The
+// whole reply, attributes and nested values included, holds at most
+// maxRespElements values and maxRespBulk bytes of strings: past either it
+// is an error, so that a server sending one endless reply cannot make the
+// watch hold more than that.
+func readResp(r *bufio.Reader) (respValue, error) {
+	rr := respReader{r: r, valuesLeft: maxRespElements, bytesLeft: maxRespBulk}
+	return rr.value(0)
+}
 
-// readRespDepth reads one value that depth aggregates enclose.
-func readRespDepth(r *bufio.Reader, depth int) (respValue, error) {
+// respReader reads one reply, counting what it holds against the reply's
+// budgets: values and string bytes left.
+type respReader struct {
+	r          *bufio.Reader
+	valuesLeft int
+	bytesLeft  int
+}
+
+// value reads one value that depth aggregates enclose, after any number
+// of attributes, which it reads and drops in a loop (an attribute is
+// followed by its value at the same depth: recursing on it would let a
+// stream of attributes grow the stack without bound).
+func (rr *respReader) value(depth int) (respValue, error) {
 	if depth > maxRespDepth {
 		return respValue{}, fmt.Errorf("%w: nested too deep", errRespSyntax)
 	}
-	kind, text, err := readRespLine(r)
+	v, err := rr.one(depth)
+	for err == nil && v.kind == '|' {
+		v, err = rr.one(depth)
+		err = unexpectedEOF(err) // the value an attribute annotates must follow it
+	}
+	return v, err
+}
+
+// one reads one value, or one attribute (kind '|', its elements read and
+// dropped), that depth aggregates enclose.
+func (rr *respReader) one(depth int) (respValue, error) {
+	if rr.valuesLeft--; rr.valuesLeft < 0 {
+		return respValue{}, fmt.Errorf("%w: more than %d values in one reply", errRespSyntax, maxRespElements)
+	}
+	kind, text, err := readRespLine(rr.r)
 	if err != nil {
 		return respValue{}, err
 	}
@@ -67,7 +99,10 @@ func readRespDepth(r *bufio.Reader, depth int) (respValue, error) {
 			v.null = true
 			return v, err
 		}
-		v.str, err = readBulk(r, n)
+		if rr.bytesLeft -= n; rr.bytesLeft < 0 {
+			return v, fmt.Errorf("%w: more than %d bytes of strings in one reply", errRespSyntax, maxRespBulk)
+		}
+		v.str, err = readBulk(rr.r, n)
 		return v, err
 	case '*', '>', '~', '%', '|':
 		n, err := respLength(text, maxRespElements)
@@ -78,11 +113,11 @@ func readRespDepth(r *bufio.Reader, depth int) (respValue, error) {
 		if kind == '%' || kind == '|' {
 			n *= 2
 		}
-		if v.elems, err = readElems(r, n, depth); err != nil || kind != '|' {
-			return v, err
+		v.elems, err = rr.elems(n, depth)
+		if kind == '|' {
+			v.elems = nil // an attribute is dropped
 		}
-		v, err = readRespDepth(r, depth)
-		return v, unexpectedEOF(err)
+		return v, err
 	}
 	return v, fmt.Errorf("%w: unknown type %q", errRespSyntax, kind)
 }
@@ -124,14 +159,14 @@ func readBulk(r *bufio.Reader, n int) (string, error) {
 	return string(b[:n]), nil
 }
 
-// readElems reads the n elements of an aggregate at depth. The slice grows
+// elems reads the n elements of an aggregate at depth. The slice grows
 // as they arrive (from respFirstElems), so that a count declared and not
 // sent costs no more than the elements that were; those read before an
 // error are returned with it.
-func readElems(r *bufio.Reader, n, depth int) ([]respValue, error) {
+func (rr *respReader) elems(n, depth int) ([]respValue, error) {
 	elems := make([]respValue, 0, min(n, respFirstElems))
 	for range n {
-		e, err := readRespDepth(r, depth+1)
+		e, err := rr.value(depth + 1)
 		if err != nil {
 			return elems, unexpectedEOF(err)
 		}

@@ -167,3 +167,48 @@ func TestReadRespLargeValues(t *testing.T) {
 	assert.Empty(t, v.elems)
 	assert.False(t, v.null)
 }
+
+// A stream of attributes before one value costs no stack per attribute: an
+// attribute is followed by its value at the same depth, so the depth limit
+// does not bound it, and a recursion on each one let 4 MiB of "|0\r\n"
+// overflow the stack, a fatal error no recover catches.
+func TestReadRespAttributesDoNotGrowTheStack(t *testing.T) {
+	in := strings.Repeat("|0\r\n", 200_000) + ":7\r\n"
+	var (
+		v      respValue
+		err    error
+		before runtime.MemStats
+		after  runtime.MemStats
+	)
+	done := make(chan struct{})
+	go func() { // a fresh goroutine: its stack is what the read grew
+		defer close(done)
+		runtime.ReadMemStats(&before)
+		v, err = readOne(in)
+		runtime.ReadMemStats(&after)
+	}()
+	<-done
+	require.NoError(t, err)
+	assert.Equal(t, respValue{kind: ':', str: "7"}, v)
+	assert.Less(t, int64(after.StackInuse)-int64(before.StackInuse), int64(1<<20), "stack grown reading %d attributes", 200_000)
+}
+
+// One reply holds at most maxRespElements values, attributes and nested
+// values included, and maxRespBulk bytes of strings: a server that never
+// ends a reply cannot make the watch hold more.
+func TestReadRespBoundsOneReply(t *testing.T) {
+	values := fmt.Sprintf("*%d\r\n", maxRespElements) + strings.Repeat(":1\r\n", maxRespElements)
+	_, err := readOne(values)
+	require.ErrorIs(t, err, errRespSyntax, "an array of %d values is %d values with itself", maxRespElements, maxRespElements+1)
+	require.ErrorContains(t, err, "values in one reply")
+
+	half := maxRespBulk/2 + 1
+	bulk := fmt.Sprintf("$%d\r\n%s\r\n", half, strings.Repeat("x", half))
+	_, err = readOne("*2\r\n" + bulk + bulk)
+	require.ErrorIs(t, err, errRespSyntax)
+	require.ErrorContains(t, err, "bytes of strings in one reply")
+
+	v, err := readOne("*2\r\n" + bulk + ":1\r\n")
+	require.NoError(t, err, "one string of half the bound")
+	assert.Len(t, v.elems, 2)
+}
