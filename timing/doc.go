@@ -29,8 +29,20 @@
 // only to requests Options.Expose admits: by default to none, since the
 // metrics say much about a service's internals. A metric recorded after the
 // headers were committed cannot be in the header; it reaches the Report
-// (Report.Late counts them). Trailers are not used: browsers ignore a
-// Server-Timing trailer.
+// (Report.Late counts them). The middleware sends no trailer: browsers
+// ignore a Server-Timing trailer.
+//
+// The rule covers the handler's own Server-Timing fields too (an upstream's
+// copied by httputil.ReverseProxy, a framework's): a response to a request
+// Expose does not admit carries no Server-Timing field at all. The
+// middleware removes them, whatever the spelling of the key, from the
+// header of the final response and of 1xx responses (103 Early Hints), from
+// the trailer (a name declared in Trailer, or set with http.TrailerPrefix),
+// and from a response that a recovering middleware above writes after a
+// panic; Server-Timing is also dropped from the Trailer declaration. They
+// are not parsed into the Report. A hijacked connection is the handler's
+// own. For an admitted request, the handler's fields are sent as it set
+// them, and the middleware's metrics follow in a field of their own.
 //
 // Package pool reports each request's SQL queries through Count, and the
 // response cache and compress report cache;desc=hit|miss|stale and

@@ -44,10 +44,14 @@ type Options struct {
 	// decimals and the unit, as in "12.345ms".
 	Format func(time.Duration) string
 
-	// Expose decides, per request, whether the Server-Timing header is
-	// sent. nil: never (the metrics an application records, such as its
-	// database time, tell an attacker a lot; expose them to your own
-	// clients only, for instance with an admin check).
+	// Expose decides, per request, whether the response may carry
+	// Server-Timing. nil: never (the metrics an application records, such
+	// as its database time, tell an attacker a lot; expose them to your own
+	// clients only, for instance with an admin check). When it does not
+	// admit a request, the middleware also removes the Server-Timing fields
+	// the handler set itself (a proxied upstream's, say), in any spelling,
+	// from the header, from 1xx responses and from the trailer; when it
+	// does, they are kept and the middleware's field is added after them.
 	Expose func(*http.Request) bool
 
 	// Logger receives the slow-request log. nil: no log.
@@ -94,9 +98,10 @@ type Report struct {
 	// response-time header says); Duration is the time until the handler
 	// returned.
 	HeaderTime, Duration time.Duration
-	// Metrics are the Server-Timing metrics the request recorded, whether or
-	// not they were exposed; Late counts those recorded after the headers
-	// were committed (not in the header).
+	// Metrics are the Server-Timing metrics the request recorded (with
+	// Add, Count and Start; not the handler's own Server-Timing fields),
+	// whether or not they were exposed; Late counts those recorded after
+	// the headers were committed (not in the header).
 	Metrics []Metric
 	Late    int
 	// Slow reports whether Duration reached the route's threshold (only
@@ -122,8 +127,10 @@ type middleware struct {
 // handler that writes nothing, when it returns), so the response-time header
 // is present and correct in every case. Metrics recorded after that moment
 // cannot be in the Server-Timing header: they reach the Report (counted in
-// Report.Late). HTTP trailers are not used: browsers ignore Server-Timing
-// trailers.
+// Report.Late). The middleware sends no trailer: browsers ignore
+// Server-Timing trailers. A request Options.Expose does not admit gets no
+// Server-Timing field at all: the middleware removes the handler's own from
+// the header, 1xx responses and the trailer.
 func New(opts Options) (func(http.Handler) http.Handler, error) {
 	m := &middleware{header: opts.Header, format: opts.Format, expose: opts.Expose, observe: opts.Observe}
 	if m.header == "" {
@@ -170,29 +177,54 @@ type writer struct {
 	expose     bool
 }
 
+// WriteHeader receives every status the handler sends (1xx included) and
+// the implicit 200 of a first Write, ReadFrom or Flush: it hides the
+// handler's Server-Timing fields from a request Expose did not admit, and
+// sets the middleware's headers when the final status is committed.
 func (w *writer) WriteHeader(code int) {
+	w.hide()
 	if !httpx.Informational(code) && !w.Committed() {
-		w.headerTime = time.Since(w.start)
-		h := w.Header()
-		if w.m.header != NoHeader {
-			h.Set(w.m.header, w.m.format(w.headerTime))
-		}
-		if w.rec != nil {
-			v := w.rec.seal()
-			if w.expose {
-				total := formatHeader([]Metric{{Name: "total", Duration: w.headerTime}})
-				if v != "" {
-					v += ", " + total
-				} else {
-					v = total
-				}
-				h.Add("Server-Timing", v)
-			}
-		}
+		w.setHeaders()
 	}
 	w.Writer.WriteHeader(code)
 }
 
+// setHeaders sets the response-time header and, for an admitted request,
+// adds the Server-Timing field of the metrics recorded so far (after the
+// handler's own fields, which it keeps).
+func (w *writer) setHeaders() {
+	w.headerTime = time.Since(w.start)
+	h := w.Header()
+	if w.m.header != NoHeader {
+		h.Set(w.m.header, w.m.format(w.headerTime))
+	}
+	if w.rec == nil {
+		return
+	}
+	v := w.rec.seal()
+	if !w.expose {
+		return
+	}
+	total := formatHeader([]Metric{{Name: "total", Duration: w.headerTime}})
+	if v != "" {
+		v += ", " + total
+	} else {
+		v = total
+	}
+	h.Add(serverTiming, v)
+}
+
+// hide removes the handler's Server-Timing fields (header, trailer, and
+// their declaration in Trailer) unless Expose admitted the request. It runs
+// before every status goes down (a 103 sends the header map too), and once
+// the handler has returned, for the trailers net/http reads then.
+func (w *writer) hide() {
+	if !w.expose && !w.Hijacked() {
+		stripServerTiming(w.Header())
+	}
+}
+
+// wrap is the middleware: it times next and reports each request.
 func (m *middleware) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w := &writer{m: m, start: time.Now()}
@@ -207,9 +239,11 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 			if !panicked {
 				return
 			}
-			// Report, then let the panic go on to the server (or a
-			// recovering middleware above).
+			// Hide the handler's Server-Timing from what a recovering
+			// middleware above may answer through the same header map,
+			// report, then let the panic go on.
 			p := recover()
+			w.hide()
 			m.finish(w, r, true)
 			panic(p)
 		}()
@@ -218,6 +252,7 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 		if !w.Committed() && !w.Hijacked() {
 			w.WriteHeader(http.StatusOK) // what net/http would send, with our headers
 		}
+		w.hide() // trailers
 		m.finish(w, r, false)
 	})
 }
