@@ -104,3 +104,43 @@ func BenchmarkGetManyLarge(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDelete measures a Delete of one key: the generation read and one
+// delete, two round trips. The key is missing after the first round: a
+// delete that finds nothing costs the same round trip.
+func BenchmarkDelete(b *testing.B) {
+	s := open(b, memcached.Options{Servers: testutil.MemcachedAddrs(b)[:1]})
+	if err := s.Set(bg, "k", []byte("v"), time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Delete(bg, "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDeleteMany measures a Delete of several keys on one server,
+// which gomemcache sends as one delete per key (it has no multi-key
+// delete), as the caching package's InvalidatePath and DeleteMany do.
+func BenchmarkDeleteMany(b *testing.B) {
+	s := open(b, memcached.Options{Servers: testutil.MemcachedAddrs(b)[:1]})
+	for _, n := range []int{4, 100} {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("del/%04d", i)
+			if err := s.Set(bg, keys[i], []byte("v"), time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(fmt.Sprint("keys=", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Delete(bg, keys...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

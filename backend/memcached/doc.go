@@ -14,9 +14,10 @@
 // its error without contacting a server, and a call under way is bounded by
 // Options.Timeout rather than by the context's deadline (a GetMany of many
 // keys checks the context again before each batch, and a Delete or
-// DeleteCount, one round trip per key, before each key: stopped partway,
-// it returns the context's error, the keys before the stop deleted, and
-// DeleteCount counts them).
+// DeleteCount, one round trip per key, before starting each key: stopped
+// partway, it returns the context's error once the deletes under way have
+// ended, the keys started before the stop deleted, and DeleteCount counts
+// them).
 //
 // Close closes every connection the Store opened, those in use by calls
 // under way too (gomemcache's own Close closes only the idle ones, and a
@@ -104,6 +105,14 @@
 // 250ms. A context done during a batch stops the call before the next one,
 // with the context's error; a Store closed fails the batch under way with
 // backend.ErrClosed; an error in any batch fails the whole call.
+//
+// Delete is one delete command per key (gomemcache has no multi-key nor
+// pipelined delete): a Delete or DeleteCount of several keys has up to 8 of
+// them in flight at once (at most Options.MaxIdleConns, so that it uses the
+// pool's connections without dialing more), which takes 1000 keys from 1000
+// round trips one after the other to about 125. The first error (a delete
+// failing, a context done, the Store closed) starts no more keys and fails
+// the call once those under way have ended.
 //
 // Incr uses incr and decr, creating a missing counter with add (retried if
 // another client wins): counters are unsigned to memcached, so a decrement

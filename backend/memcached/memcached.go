@@ -54,7 +54,9 @@ type Options struct {
 	// once; against one that drops packets, it waits Timeout.
 	Timeout time.Duration
 	// MaxIdleConns is the number of idle connections kept per server; more
-	// are opened as calls need them and closed after. Default
+	// are opened as calls need them and closed after. A Delete or
+	// DeleteCount of many keys has at most 8 deletes in flight at once,
+	// and at most MaxIdleConns, each on a connection of the pool. Default
 	// DefaultMaxIdleConns (16; gomemcache's is 2).
 	MaxIdleConns int
 	// MaxItemSize is the servers' item size limit (memcached's -I, 1 MiB
@@ -118,7 +120,9 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Store is a backend.Backend on memcached servers through gomemcache. It is
-// safe for concurrent use and starts no goroutines.
+// safe for concurrent use and starts no goroutine that outlives a call (a
+// Delete or DeleteCount of several keys runs its deletes on goroutines of
+// its own, which end before it returns).
 type Store struct {
 	opts   Options
 	client *memcache.Client
@@ -253,7 +257,7 @@ func Must(opts Options) *Store {
 // start checks that the store is open and ctx not done. gomemcache takes no
 // context: a call that has started is bounded by Options.Timeout, not by
 // ctx's deadline (GetMany checks again between its batches, Delete and
-// DeleteCount before each key).
+// DeleteCount before starting each key).
 func (s *Store) start(ctx context.Context) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
@@ -562,13 +566,18 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	return err == nil, wrap(err)
 }
 
-// Delete removes the keys, one round trip each, after reading the
-// namespace's generation (one round trip more; see DeleteCount). It checks
-// ctx, and whether the Store is closed, before each key: a context done
-// partway stops the call with the context's error (backend.ErrClosed for a
-// Store closed), the keys before it deleted and those after it left alone.
-// A key under way when that happens is bounded by Options.Timeout, not by
-// ctx.
+// Delete removes the keys after reading the namespace's generation (one
+// round trip; see DeleteCount). gomemcache has no multi-key nor pipelined
+// delete: each key is one round trip, and up to 8 of them (at most
+// Options.MaxIdleConns) are in flight at once, each on a connection of the
+// pool, so that many keys take about len(keys)/8 round trips rather than
+// len(keys); one key is deleted on the caller's goroutine. It checks ctx,
+// and whether the Store is closed, before starting each key: a context
+// done partway stops the call with the context's error (backend.ErrClosed
+// for a Store closed), once the deletes under way have ended (each bounded
+// by Options.Timeout, not by ctx): the keys are started in order, those
+// started by then are deleted (after Close, those under way may or may
+// not be), and those after them left alone.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	_, err := s.DeleteCount(ctx, keys...)
 	return err
@@ -576,9 +585,10 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held an entry: those the server deleted rather than reported missing
-// (backend.DeleteCounter). On an error, which stops the call before the
-// next key (a context done, the Store closed, a server error), the count is
-// of the keys deleted before it.
+// (backend.DeleteCounter). On an error (a context done, the Store closed, a
+// server error), no key is started after it, the deletes under way are
+// waited for, and the first error is returned with the count of the keys
+// deleted by then, those under way when it happened included.
 //
 // Unlike the other calls it does not trust the generation this process
 // read within Options.GenerationTTL: it reads it again first, so that a
@@ -611,27 +621,141 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	return n, nil
 }
 
+// maxDeletesInFlight bounds the deletes a Delete or DeleteCount of many keys
+// has in flight at once (gomemcache has no multi-key nor pipelined delete:
+// one round trip per key). Each delete in flight holds one of the client's
+// connections to its server for its round trip, and the pool keeps
+// Options.MaxIdleConns of them per server, closing any connection given back
+// beyond that: the bound is therefore also at most MaxIdleConns, so that a
+// Delete dials no connection it would then close (a dial, and a socket in
+// TIME_WAIT, per key). Within that, 8: the round trip bounds a delete, not
+// memcached (which answers one in microseconds), so 8 in flight take 1000
+// keys from 1000 round trips to 125, while more would save less and less of
+// the call's time and take more of the pool from the Store's other calls
+// (8 leave half of the default 16 to them; a call that finds the pool empty
+// dials a connection of its own).
+const maxDeletesInFlight = 8
+
 // deleteUnder deletes keys under the generation prefix p and returns how
-// many held an entry. It stops before the next key when ctx is done or the
-// Store closed (a check costs far less than the round trip each key takes).
+// many held an entry. Up to maxDeletesInFlight keys (at most
+// Options.MaxIdleConns) are deleted at once, on that many goroutines, the
+// caller's one of them; one key, or MaxIdleConns 1, is deleted on the
+// caller's goroutine alone, starting none. No delete starts once ctx is
+// done, the Store is closed or a delete has failed (a check costs far less
+// than the round trip each key takes); the deletes under way are waited
+// for, and counted, before it returns the first error.
 func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, error) {
-	n := 0
-	for _, k := range keys {
-		if err := s.start(ctx); err != nil {
-			return n, err
+	workers := min(maxDeletesInFlight, s.opts.MaxIdleConns, len(keys))
+	if workers <= 1 {
+		n := 0
+		for _, k := range keys {
+			if err := s.start(ctx); err != nil {
+				return n, err
+			}
+			found, err := s.deleteKey(storeKey(p, k))
+			if err != nil {
+				return n, err
+			}
+			if found {
+				n++
+			}
 		}
-		err := s.client.Delete(storeKey(p, k))
-		if stale(err) {
-			err = s.client.Delete(storeKey(p, k))
+		return n, nil
+	}
+	// The memcached keys, made here rather than by the goroutines: keys
+	// itself then does not escape, and the variadic slice of a Delete
+	// stays on its caller's stack.
+	mkeys := make([]string, len(keys))
+	for i, k := range keys {
+		mkeys[i] = storeKey(p, k)
+	}
+	d := &deleteRun{s: s, ctx: ctx, mkeys: mkeys}
+	d.wg.Add(workers - 1)
+	for range workers - 1 {
+		go func() {
+			defer d.wg.Done()
+			d.work()
+		}()
+	}
+	d.work()
+	d.wg.Wait()
+	return int(d.found.Load()), d.err
+}
+
+// deleteKey deletes the memcached key mk and reports whether it held an
+// entry. A delete is idempotent: one that a stale pooled connection failed
+// is retried once.
+func (s *Store) deleteKey(mk string) (bool, error) {
+	err := s.client.Delete(mk)
+	if stale(err) {
+		err = s.client.Delete(mk)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return false, nil
+	}
+	return false, wrap(err)
+}
+
+// deleteRun is a deleteUnder of several keys, shared by its goroutines.
+type deleteRun struct {
+	s     *Store
+	ctx   context.Context
+	mkeys []string     // the memcached keys to delete
+	found atomic.Int64 // keys that held an entry
+	wg    sync.WaitGroup
+
+	mu   sync.Mutex
+	next int   // the next key to delete
+	err  error // the first error; no key is taken after it
+}
+
+// work deletes keys until none is left or the run stops.
+func (d *deleteRun) work() {
+	for {
+		i, ok := d.take()
+		if !ok {
+			return
 		}
-		switch {
-		case err == nil:
-			n++
-		case !errors.Is(err, memcache.ErrCacheMiss):
-			return n, wrap(err)
+		found, err := d.s.deleteKey(d.mkeys[i])
+		if err != nil {
+			d.fail(err)
+			return
+		}
+		if found {
+			d.found.Add(1)
 		}
 	}
-	return n, nil
+}
+
+// take returns the next key's index, after checking, as deleteUnder's loop
+// on one goroutine does before each key, that ctx is not done and the
+// Store not closed. It reports false when no key is left or the run has
+// stopped. The check and the taking are one step under mu: the keys taken
+// are always the first ones, and none is taken once the run has stopped.
+func (d *deleteRun) take() (int, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil || d.next == len(d.mkeys) {
+		return 0, false
+	}
+	if err := d.s.start(d.ctx); err != nil {
+		d.err = err
+		return 0, false
+	}
+	d.next++
+	return d.next - 1, true
+}
+
+// fail stops the run with err, unless it has stopped already.
+func (d *deleteRun) fail(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err == nil {
+		d.err = err
+	}
 }
 
 // Incr adds delta to the counter under key with memcached's incr (decr for

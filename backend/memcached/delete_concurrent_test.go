@@ -1,0 +1,232 @@
+package memcached
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// deleteTracker counts the deletes a Store's client has in flight at once
+// (written, answer not read yet), the most of them, the deletes written,
+// and the connections dialed. Each delete waits delay before it is written,
+// as over a network with that latency: deletes made one after the other
+// then never overlap, and deletes made concurrently surely do, however the
+// machine schedules them.
+type deleteTracker struct {
+	delay    time.Duration
+	failAt   int64 // the failAt-th delete fails its write (0: none does)
+	sent     atomic.Int64
+	inFlight atomic.Int64
+	most     atomic.Int64
+	dials    atomic.Int64
+}
+
+var errInjected = errors.New("injected write error")
+
+// trackDeletes makes s's client dial through a deleteTracker from now on.
+func trackDeletes(s *Store, delay time.Duration) *deleteTracker {
+	tr := &deleteTracker{delay: delay}
+	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tr.dials.Add(1)
+		return &deleteTrackingConn{Conn: c, t: tr}, nil
+	}
+	return tr
+}
+
+// deleteTrackingConn is a connection of a deleteTracker. gomemcache uses a
+// connection for one call at a time, and writes each command in one Write
+// (a bufio.Writer's Flush).
+type deleteTrackingConn struct {
+	net.Conn
+	t    *deleteTracker
+	busy bool // a delete written, its answer not read yet
+}
+
+func (c *deleteTrackingConn) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("delete ")) {
+		if c.t.sent.Add(1) == c.t.failAt {
+			return 0, errInjected
+		}
+		c.busy = true
+		n := c.t.inFlight.Add(1)
+		for m := c.t.most.Load(); n > m && !c.t.most.CompareAndSwap(m, n); m = c.t.most.Load() {
+		}
+		time.Sleep(c.t.delay)
+	}
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.done()
+	}
+	return n, err
+}
+
+func (c *deleteTrackingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.done()
+	return n, err
+}
+
+func (c *deleteTrackingConn) done() {
+	if c.busy {
+		c.busy = false
+		c.t.inFlight.Add(-1)
+	}
+}
+
+// deleteStores returns a Store on servers, with MaxIdleConns idle
+// connections, whose deletes are tracked, the namespace generation already
+// read, and a second Store on the same namespace to write and read entries
+// through.
+func deleteStores(t *testing.T, servers []string, maxIdle int) (s *Store, tr *deleteTracker, setup *Store) {
+	o := Options{Servers: servers, Namespace: namespaceFor("delmany"), MaxIdleConns: maxIdle, Timeout: 5 * time.Second, GenerationTTL: time.Hour}
+	s, err := New(o)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	tr = trackDeletes(s, 200*time.Microsecond)
+	_, err = s.prefix()
+	require.NoError(t, err)
+	o.MaxIdleConns = 0
+	setup, err = New(o)
+	require.NoError(t, err)
+	t.Cleanup(func() { setup.Close() })
+	return s, tr, setup
+}
+
+// TestDeleteManyRunsConcurrently: a Delete or DeleteCount of many keys
+// (gomemcache has no multi-key delete: one round trip each) has several
+// deletes in flight at once, at most maxDeletesInFlight and at most
+// Options.MaxIdleConns, so that it dials no more connections than the pool
+// keeps: 200 keys used to take 200 round trips one after the other. Every
+// key is deleted, and the count is exact.
+func TestDeleteManyRunsConcurrently(t *testing.T) {
+	bg := context.Background()
+	addrs := testutil.MemcachedAddrs(t)
+	const n = 200
+	cases := []struct {
+		name    string
+		servers []string
+		maxIdle int
+		bound   int // the most deletes in flight at once
+		dials   int // the most connections dialed
+	}{
+		{"default", addrs[:1], 0, min(maxDeletesInFlight, DefaultMaxIdleConns), min(maxDeletesInFlight, DefaultMaxIdleConns)},
+		{"MaxIdleConns 3", addrs[:1], 3, 3, 3},
+		{"MaxIdleConns 1", addrs[:1], 1, 1, 1},
+		// Each server's pool serves at most bound connections at once.
+		{"all servers", addrs, 0, maxDeletesInFlight, maxDeletesInFlight * len(addrs)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, tr, setup := deleteStores(t, tc.servers, tc.maxIdle)
+			keys := seqKeys("many/", n)
+			present := 0
+			for i, k := range keys {
+				if i%3 == 0 {
+					require.NoError(t, setup.Set(bg, k, []byte("v"), time.Minute))
+					present++
+				}
+			}
+			dialsBefore := tr.dials.Load()
+			got, err := s.DeleteCount(bg, keys...)
+			require.NoError(t, err)
+			assert.Equal(t, present, got, "keys that held an entry")
+			assert.Equal(t, int64(n), tr.sent.Load(), "deletes sent")
+			assert.Equal(t, int64(0), tr.inFlight.Load(), "deletes in flight after the call")
+			most := tr.most.Load()
+			if tc.bound > 1 {
+				assert.Greater(t, most, int64(1), "most deletes in flight at once")
+			}
+			assert.LessOrEqual(t, most, int64(tc.bound), "most deletes in flight at once")
+			assert.LessOrEqual(t, tr.dials.Load()-dialsBefore, int64(tc.dials), "connections dialed")
+			vals, err := setup.GetMany(bg, keys)
+			require.NoError(t, err)
+			for i, v := range vals {
+				assert.Nil(t, v, "key %s after the delete", keys[i])
+			}
+
+			// Delete too, every key present this time.
+			for _, k := range keys {
+				require.NoError(t, setup.Set(bg, k, []byte("v"), time.Minute))
+			}
+			tr.most.Store(0)
+			require.NoError(t, s.Delete(bg, keys...))
+			if tc.bound > 1 {
+				assert.Greater(t, tr.most.Load(), int64(1), "Delete: most deletes in flight at once")
+			}
+			assert.LessOrEqual(t, tr.most.Load(), int64(tc.bound), "Delete: most deletes in flight at once")
+			vals, err = setup.GetMany(bg, keys)
+			require.NoError(t, err)
+			for i, v := range vals {
+				assert.Nil(t, v, "Delete: key %s after the delete", keys[i])
+			}
+		})
+	}
+}
+
+// TestDeleteManyStopsAtFirstError: a delete that fails stops the call: no
+// delete starts after it, those under way finish, and the call returns the
+// error with the count of the keys deleted (every delete sent but the one
+// that failed found its key).
+func TestDeleteManyStopsAtFirstError(t *testing.T) {
+	bg := context.Background()
+	const n, failAt = 200, 5
+	s, tr, setup := deleteStores(t, testutil.MemcachedAddrs(t)[:1], 0)
+	keys := seqKeys("fail/", n)
+	for _, k := range keys {
+		require.NoError(t, setup.Set(bg, k, []byte("v"), time.Minute))
+	}
+	tr.failAt = failAt
+	got, err := s.DeleteCount(bg, keys...)
+	require.ErrorIs(t, err, errInjected)
+	assert.Contains(t, err.Error(), "memcached: ")
+	sent := tr.sent.Load()
+	assert.Less(t, sent, int64(n), "deletes sent: the call did not stop")
+	assert.GreaterOrEqual(t, sent, int64(failAt), "deletes sent")
+	assert.Equal(t, int(sent-1), got, "keys deleted")
+	assert.Equal(t, int64(0), tr.inFlight.Load(), "deletes in flight after the call")
+	vals, err := setup.GetMany(bg, keys)
+	require.NoError(t, err)
+	left := 0
+	for _, v := range vals {
+		if v != nil {
+			left++
+		}
+	}
+	assert.Equal(t, n-got, left, "keys left")
+}
+
+// BenchmarkDeleteManyLatency measures a Delete of 100 keys over a network
+// with some latency (each delete waits 250µs before it is written, as the
+// tracker above makes it), where the round trips, not memcached, bound it.
+func BenchmarkDeleteManyLatency(b *testing.B) {
+	// A long Timeout: the simulated latency is slept on a loaded machine's
+	// timers, and the benchmark is not about deadlines.
+	s, err := New(Options{Servers: testutil.MemcachedAddrs(b)[:1], Namespace: namespaceFor("delbench"), Timeout: 5 * time.Second})
+	require.NoError(b, err)
+	b.Cleanup(func() { s.Close() })
+	tr := trackDeletes(s, 250*time.Microsecond)
+	keys := seqKeys("lat/", 100)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Delete(ctx, keys...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(tr.dials.Load())/float64(b.N), "dials/op")
+	b.ReportMetric(float64(tr.most.Load()), "most-in-flight")
+}
