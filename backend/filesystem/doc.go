@@ -13,8 +13,8 @@
 // key, so that a hash collision or a foreign file is detected), the value, and
 // a CRC-32C of the whole. A file that is corrupt, truncated, of another
 // version or for another key is a miss, and is removed; it never panics. (A
-// live entry over the Store's Options.MaxBytes is a miss left alone: see
-// Several processes.)
+// live entry over the Store's Options.MaxBytes is a miss left alone for a
+// day: see Several processes.)
 //
 // Writes go to a temporary file in the same subdirectory that is renamed into
 // place (fsynced first with Options.Sync), so a reader in any process sees
@@ -44,7 +44,8 @@
 // namespace: the files are the truth, and the rename makes every write
 // atomic. Set, Add, Incr and Delete of keys in one subdirectory serialise on
 // an advisory lock (flock(2) on the subdirectory's ".lock" file), so Add and
-// Incr are atomic across processes on Linux, macOS and the BSDs; elsewhere (Windows, Solaris), only within a process.
+// Incr are atomic across processes on Linux, macOS and the BSDs; elsewhere
+// (Windows, Solaris), only within a process.
 // Each lock checks that the file it holds is the one at the path, so that
 // clearing the cache by deleting its directories under running processes
 // does not leave two of them locking different files.
@@ -60,9 +61,22 @@
 // live entry that a Store with a larger MaxBytes wrote is a miss for it,
 // checked from the header and key alone and left on disk for the other
 // (Add does not replace it, Incr refuses it with backend.ErrValueTooLarge,
-// Delete removes it). A file over its MaxBytes that is not a live entry for
-// the key (corrupt, foreign, another key's, expired) is removed on read as
-// any bad file is.
+// Delete removes it). A key it had indexed when its file was smaller
+// leaves its index when it reads or sweeps the larger file, and eviction
+// checks the file's size, under the subdirectory's lock, before it removes
+// it. A file over its MaxBytes that is not a live entry for the key
+// (corrupt, foreign, another key's, expired) is removed on read as any bad
+// file is.
+//
+// Nor is a live entry over its MaxBytes kept for ever: once no Store has
+// written it for 24 hours (its file's modification time), a Store takes it
+// for abandoned, left by a Store with a larger bound that is gone (as when
+// MaxBytes is lowered and the processes restarted), and removes it on read
+// and at the sweep as if it had expired; Add and Incr write over it. Reads
+// do not change the modification time: a Store with a larger bound that
+// reads such an entry for a day without writing it loses it then, and
+// writes it again on its next miss. After lowering MaxBytes, Clear the
+// namespace to reclaim the larger entries at once.
 //
 // # Files that are not the store's
 //

@@ -55,6 +55,14 @@ type Options struct {
 	// of this Store's index, for the other: Add counts it as a live entry
 	// and does not replace it, Incr refuses it with
 	// backend.ErrValueTooLarge, and Delete removes it.
+	//
+	// Once no Store has written such an entry for 24 hours (by its file's
+	// modification time; reads do not count), this Store takes it for
+	// abandoned, as when MaxBytes was lowered and no Store with the old
+	// bound is left: Get and the sweep remove it, and Add and Incr write
+	// over it, as over an expired entry. A Store with a larger bound that
+	// still reads it loses it then: one miss. After lowering MaxBytes,
+	// Clear the namespace to reclaim such entries at once.
 	MaxBytes int64
 	// FileMode is the permission of entry files. Default 0600.
 	FileMode fs.FileMode
@@ -254,7 +262,8 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 // truncated or foreign regular file is a miss (wrapping
 // backend.ErrNotFound), and the file is removed. A live entry over
 // Options.MaxBytes, written by a Store with a larger bound, is a miss left
-// on disk for that Store (see Options.MaxBytes). Something that is not a
+// on disk for that Store, unless unwritten for a day (see
+// Options.MaxBytes). Something that is not a
 // regular file at the entry's path (a FIFO, socket, device, directory or
 // symbolic link) is a miss too, found without blocking and left alone. Get
 // returns ctx's error once ctx is done: it looks before it opens the file
@@ -311,6 +320,30 @@ func (s *Store) fits(size int64) bool {
 	return s.opts.MaxBytes < 0 || size <= s.opts.MaxBytes
 }
 
+// largeMaxAge is how long an entry file over this store's Options.MaxBytes
+// may go unwritten before this store takes it for abandoned. See abandoned.
+const largeMaxAge = 24 * time.Hour
+
+// abandoned reports whether fi, an entry file over this store's
+// Options.MaxBytes, was last written more than largeMaxAge ago: this store
+// then takes it for the leftover of a Store with a larger bound that is
+// gone (MaxBytes lowered and the processes restarted), and removes it as it
+// removes an expired entry. Without this, such an entry without expiry
+// would stay on disk for ever, out of every index and bound, with Add, Incr
+// and Get failing on its key until a Set, Delete or Clear.
+//
+// The modification time is that of the last write by any Store (Set, Add
+// and Incr write a new file and rename it into place; the rename keeps the
+// new file's time), and it does not depend on the file system keeping
+// access times. It does not see reads: a Store with a larger bound that
+// still reads the entry without writing it again for a day loses it to this
+// one, once, and writes it again on its next miss: a cache miss, as when a
+// process evicts a file another one read recently. A time in the future (a
+// skewed clock) keeps the file until the clock passes it.
+func (s *Store) abandoned(fi fs.FileInfo) bool {
+	return s.now().Sub(fi.ModTime()) > largeMaxAge
+}
+
 // tooLarge is the error for an entry file of size bytes that does not fit
 // (size -1: one the format cannot hold).
 func (s *Store) tooLarge(size int64) error {
@@ -342,7 +375,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 }
 
 // Add stores value under key if no live entry is there (one over
-// Options.MaxBytes that another Store wrote counts). It is atomic with
+// Options.MaxBytes that another Store wrote counts, unless abandoned: see
+// Options.MaxBytes). It is atomic with
 // respect to Set, Add, Incr and Delete on the same directory, in this
 // process and in others (an advisory flock(2) per subdirectory; on systems
 // without flock, such as Windows, within this process only).
@@ -380,7 +414,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // wrapping backend.ErrNotInteger and leaves the value alone. A key too long
 // for the entry to fit Options.MaxBytes gets backend.ErrValueTooLarge, as
 // in Set, and so does an entry over Options.MaxBytes that another Store
-// wrote, which is left alone.
+// wrote, which is left alone (unless abandoned: see Options.MaxBytes).
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
@@ -440,7 +474,8 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held a live entry (backend.DeleteCounter), counting one over
-// Options.MaxBytes that another Store wrote. It reads each file (of such an
+// Options.MaxBytes that another Store wrote (unless abandoned: see
+// Options.MaxBytes). It reads each file (of such an
 // entry, the header and key) before it removes it.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	return s.deleteKeys(ctx, keys, true)
@@ -590,8 +625,10 @@ func (s *Store) commit(e entry, tmp string, size int64) ([][32]byte, error) {
 }
 
 // evict removes the files of victims, skipping any that was written again
-// since it was chosen. When ctx ends first, the files of the victims left
-// stay on disk, out of the index, until a sweep finds them again.
+// since it was chosen, by this store or (with a file over Options.MaxBytes)
+// by a store with a larger bound. When ctx ends first, the files of the
+// victims left stay on disk, out of the index, until a sweep finds them
+// again.
 func (s *Store) evict(ctx context.Context, victims [][32]byte) {
 	for _, h := range victims {
 		e := s.entryOf(h)
@@ -602,13 +639,24 @@ func (s *Store) evict(ctx context.Context, victims [][32]byte) {
 		if err != nil {
 			return
 		}
-		if !s.idx.has(h) {
+		if !s.idx.has(h) && !s.overBound(e) {
 			if unlink(e.path) == nil {
 				s.evictions.Add(1)
 			}
 		}
 		s.unlock(st)
 	}
+}
+
+// overBound reports whether e's file is a regular file over
+// Options.MaxBytes. The caller holds e's stripe lock. A victim's file can be
+// one when this store indexed the key at a smaller size and a store with a
+// larger bound has written it since: the index learns of that only when it
+// reads the file or sweeps, and the file is not this store's to evict (it is
+// already out of the index, where it stays).
+func (s *Store) overBound(e entry) bool {
+	fi, err := os.Lstat(e.path)
+	return err == nil && fi.Mode().IsRegular() && !s.fits(fi.Size())
 }
 
 // removeIfSame removes e's file if it is still the file fi describes (not a

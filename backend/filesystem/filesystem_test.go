@@ -572,3 +572,155 @@ func TestBadFilesOverMaxBytesAreRemoved(t *testing.T) {
 		})
 	}
 }
+
+// Regression: a smaller Store that had indexed a key (it wrote a small value
+// there) kept it in its index, at its old size, after a Store with a larger
+// MaxBytes replaced the file with an entry over the smaller bound. When the
+// key became its least recently used, it evicted the larger Store's entry.
+func TestStaleIndexDoesNotEvictTheLargerStoresEntry(t *testing.T) {
+	dir := t.TempDir()
+	small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, SweepInterval: -1})
+	big := open(t, filesystem.Options{Dir: dir, MaxBytes: 100_000, SweepInterval: -1})
+	require.NoError(t, small.Set(bg, "k", []byte("tiny"), 0))
+	value := []byte(strings.Repeat("v", 5000))
+	require.NoError(t, big.Set(bg, "k", value, 0))
+
+	for i := range 20 {
+		require.NoError(t, small.Set(bg, fmt.Sprint("k", i), make([]byte, 100), 0))
+	}
+	requireKept(t, big, "k", value)
+	evicted := 0
+	for i := range 20 {
+		if _, err := os.Stat(entryPath(small, fmt.Sprint("k", i))); errors.Is(err, fs.ErrNotExist) {
+			evicted++
+		}
+	}
+	assert.Equal(t, int64(evicted), small.Stats().Evictions, "only the smaller store's own files count as evicted")
+	assert.LessOrEqual(t, small.Stats().Bytes, int64(1000))
+}
+
+// A smaller Store that meets, at a key it had indexed, an entry over its
+// MaxBytes that a larger Store wrote since drops the key from its index, on
+// every path that reads the file: the entry is not its to bound.
+func TestEntryOverMaxBytesLeavesTheIndex(t *testing.T) {
+	cases := map[string]func(t *testing.T, s *filesystem.Store){
+		"Get": func(t *testing.T, s *filesystem.Store) {
+			_, err := s.Get(bg, "k")
+			require.ErrorIs(t, err, backend.ErrNotFound)
+		},
+		"Add": func(t *testing.T, s *filesystem.Store) {
+			ok, err := s.Add(bg, "k", []byte("w"), 0)
+			require.NoError(t, err)
+			assert.False(t, ok)
+		},
+		"Incr": func(t *testing.T, s *filesystem.Store) {
+			_, err := s.Incr(bg, "k", 1)
+			require.ErrorIs(t, err, backend.ErrValueTooLarge)
+		},
+	}
+	for name, op := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, SweepInterval: -1})
+			big := open(t, filesystem.Options{Dir: dir, MaxBytes: 100_000, SweepInterval: -1})
+			require.NoError(t, small.Set(bg, "k", []byte("1"), 0))
+			value := []byte(strings.Repeat("v", 5000))
+			require.NoError(t, big.Set(bg, "k", value, 0))
+
+			op(t, small)
+			st := small.Stats()
+			assert.Zero(t, st.Entries, "entries in the smaller store's index")
+			assert.Zero(t, st.Bytes, "bytes in the smaller store's index")
+			requireKept(t, big, "k", value)
+		})
+	}
+}
+
+// The sweep drops from the index a key it had whose file a larger Store has
+// since replaced with an entry over this Store's MaxBytes.
+func TestSweepDropsEntryOverMaxBytesFromTheIndex(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, SweepInterval: time.Minute})
+		big := open(t, filesystem.Options{Dir: dir, MaxBytes: 100_000, SweepInterval: -1})
+		require.NoError(t, small.Set(bg, "k", []byte("tiny"), 0))
+		require.NoError(t, small.Set(bg, "other", []byte("v"), 0))
+		value := []byte(strings.Repeat("v", 5000))
+		require.NoError(t, big.Set(bg, "k", value, 0))
+
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		assert.Equal(t, int64(1), small.Stats().Entries, "the sweep dropped k, kept other")
+		requireKept(t, big, "k", value)
+		requireKept(t, small, "other", []byte("v"))
+	})
+}
+
+// setMtime sets the modification time of key's file in s's directory.
+func setMtime(t *testing.T, s *filesystem.Store, key string, mtime time.Time) {
+	t.Helper()
+	require.NoError(t, os.Chtimes(entryPath(s, key), mtime, mtime))
+}
+
+// After MaxBytes is lowered, a live entry over the new bound that no Store
+// has written for a day is taken for abandoned: a read removes it, and Add
+// and Incr write over it, as over an expired entry. Younger, it is left
+// alone (another Store with a larger bound may be using it).
+func TestAbandonedEntryOverMaxBytesIsReclaimedOnRead(t *testing.T) {
+	clk := testutil.NewClock()
+	dir := t.TempDir()
+	big := open(t, filesystem.Options{Dir: dir, MaxBytes: -1, Clock: clk.Now, SweepInterval: -1})
+	value := []byte(strings.Repeat("v", 5000))
+	keys := []string{"get", "add", "incr"}
+	for _, k := range keys {
+		require.NoError(t, big.Set(bg, k, value, 0))
+		setMtime(t, big, k, clk.Now())
+	}
+	require.NoError(t, big.Close())
+	small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, Clock: clk.Now, SweepInterval: -1})
+
+	clk.Advance(24 * time.Hour)
+	_, err := small.Get(bg, "get")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+	_, err = os.Stat(entryPath(small, "get"))
+	require.NoError(t, err, "a day old: left alone")
+
+	clk.Advance(time.Second)
+	_, err = small.Get(bg, "get")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+	_, err = os.Stat(entryPath(small, "get"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "over a day old: removed")
+
+	ok, err := small.Add(bg, "add", []byte("a"), 0)
+	require.NoError(t, err)
+	assert.True(t, ok, "Add writes over the abandoned entry")
+	requireKept(t, small, "add", []byte("a"))
+
+	n, err := small.Incr(bg, "incr", 2)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n, "Incr counts the abandoned entry as missing")
+	requireKept(t, small, "incr", []byte("2"))
+	assert.Equal(t, int64(2), small.Stats().Entries)
+}
+
+// The sweep removes the abandoned entries over MaxBytes (see above) nobody
+// reads, and leaves the younger ones alone.
+func TestSweepRemovesAbandonedEntryOverMaxBytes(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		big := open(t, filesystem.Options{Dir: dir, MaxBytes: -1, SweepInterval: -1})
+		value := []byte(strings.Repeat("v", 5000))
+		require.NoError(t, big.Set(bg, "old", value, 0))
+		require.NoError(t, big.Set(bg, "young", value, 0))
+		setMtime(t, big, "old", time.Now().Add(-24*time.Hour-time.Minute))
+		setMtime(t, big, "young", time.Now().Add(-23*time.Hour))
+
+		small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, SweepInterval: time.Minute})
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		_, err := os.Stat(entryPath(small, "old"))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "the sweep removed the abandoned entry")
+		requireKept(t, big, "young", value)
+		assert.Zero(t, small.Stats().Entries)
+	})
+}

@@ -161,10 +161,13 @@ func (s *Store) sweepLoop() {
 
 // sweep removes expired entry files and stale temporary files, and indexes
 // entry files this process did not know of (written by another process) as
-// the least recently used, if they fit Options.MaxBytes (see load). It reads the 21-byte header of each entry file,
-// opened as Get opens it (never blocking, never following a link, regular
-// files only), and stops once ctx is done. Errors are ignored: the next
-// sweep tries again.
+// the least recently used, if they fit Options.MaxBytes (see load). An
+// entry file over Options.MaxBytes leaves the index (a store with a larger
+// bound has written it since this one indexed the key), and is removed once
+// abandoned (unwritten for largeMaxAge: see abandoned). It reads the 21-byte
+// header of each entry file, opened as Get opens it (never blocking, never
+// following a link, regular files only), and stops once ctx is done. Errors
+// are ignored: the next sweep tries again.
 func (s *Store) sweep(ctx context.Context) {
 	var victims [][32]byte
 	_ = s.walk(ctx, func(sub, name string, de fs.DirEntry) {
@@ -189,7 +192,11 @@ func (s *Store) sweep(ctx context.Context) {
 		case ctx.Err() != nil:
 		case err != nil || !ok || s.expired(exp):
 			s.removeIfSame(ctx, e, fi)
-		case !s.idx.has(h) && s.fits(fi.Size()):
+		case !s.fits(fi.Size()) && s.abandoned(fi):
+			s.removeIfSame(ctx, e, fi)
+		case !s.fits(fi.Size()):
+			s.idx.remove(h)
+		case !s.idx.has(h):
 			victims = append(victims, s.idx.put(h, fi.Size(), true)...)
 		}
 	})
