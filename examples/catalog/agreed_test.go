@@ -9,8 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -115,7 +113,7 @@ func TestOrderDatedWhenPlaced(t *testing.T) {
 			startJobWorker(t, cfg, 1)
 			var res OrderResult
 			require.NoError(t, json.Unmarshal(c.waitTask(id, "succeeded").Result, &res))
-			assert.Equal(t, placed, res.CreatedAt, "the sale is dated when its job ran, not when the order was placed")
+			assert.Equal(t, placed, res.CreatedAt, "the sale is dated when the order was placed, not when its job ran")
 
 			amount := roundCents(2 * p.Price)
 			report := func(month string) SalesReport {
@@ -251,35 +249,15 @@ func TestReportAskedAfterSale(t *testing.T) {
 func TestMigrateAddsOrderPrice(t *testing.T) {
 	for _, database := range databases {
 		t.Run(database, func(t *testing.T) {
-			cfg := Config{SQLitePath: filepath.Join(t.TempDir(), "catalog.db")}
-			if database == "postgres" {
-				cfg.DatabaseURL = postgresURL(t)
-			}
-			db, postgres, err := openDatabase(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			require.NoError(t, err)
-			defer db.Close()
-			store := NewStore(db, postgres)
+			store, db := openStore(t, database)
 			ctx := context.Background()
-			// The tables of the version before (those CREATE TABLE IF NOT
-			// EXISTS leaves alone), with its orders.
-			for _, q := range []string{
-				`CREATE TABLE categories (id BIGINT PRIMARY KEY, name TEXT NOT NULL)`,
-				`CREATE TABLE products (id BIGINT PRIMARY KEY, name TEXT NOT NULL, price DOUBLE PRECISION NOT NULL,
-					category_id BIGINT NOT NULL REFERENCES categories(id), updated_at BIGINT NOT NULL)`,
-				`CREATE TABLE sales (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, amount DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)`,
-				`CREATE INDEX sales_user ON sales (user_id, created_at)`,
-				`CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL,
-					product_id BIGINT NOT NULL, quantity BIGINT NOT NULL, created_at BIGINT NOT NULL, sale_id BIGINT)`,
-			} {
-				_, err = store.exec(ctx, q)
-				require.NoError(t, err)
-			}
-			_, err = store.exec(ctx, `INSERT INTO orders VALUES (1, 2, 3, 4, 5, NULL)`)
+			createTablesBeforePrice(t, store)
+			_, err := store.exec(ctx, `INSERT INTO orders VALUES (1, 2, 3, 4, 5, NULL)`)
 			require.NoError(t, err)
 
 			errs := make(chan error, 3)
 			for range cap(errs) {
-				go func() { errs <- NewStore(db, postgres).Migrate(ctx, 0) }()
+				go func() { errs <- NewStore(db, store.postgres).Migrate(ctx, 0) }()
 			}
 			for range cap(errs) {
 				require.NoError(t, <-errs)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Product is one row of the catalog, as the API shows it.
@@ -87,11 +89,14 @@ type Store struct {
 	postgres bool // $1 placeholders and PostgreSQL DDL
 	queries  atomic.Int64
 	now      func() time.Time
+	// lockTimeout is how long a statement of the migration waits for a
+	// table's lock on PostgreSQL (see MigrateWith).
+	lockTimeout time.Duration
 }
 
 // NewStore returns a Store over db; postgres selects the PostgreSQL dialect.
 func NewStore(db sqlDB, postgres bool) *Store {
-	return &Store{db: db, postgres: postgres, now: time.Now}
+	return &Store{db: db, postgres: postgres, now: time.Now, lockTimeout: migrateLockTimeout}
 }
 
 // Queries returns how many SQL statements the Store has run.
@@ -164,6 +169,14 @@ func (s *Store) queryOneIn(ctx context.Context, db querier, q string, args []any
 // to show on first start. It is MigrateWith with nothing more to migrate.
 func (s *Store) Migrate(ctx context.Context, n int) error { return s.MigrateWith(ctx, n, nil) }
 
+// Migration settings on PostgreSQL: how long a statement of the migration
+// waits for a lock on a table before it fails, and how many times the
+// migration is tried when it fails so (or is a deadlock's victim).
+const (
+	migrateLockTimeout = 3 * time.Second
+	migrateAttempts    = 3
+)
+
 // MigrateWith is Migrate, all of it in one transaction, and then more (when
 // not nil: the job queue's tables, see jobDatabase.migrate) before that
 // transaction commits.
@@ -180,10 +193,58 @@ func (s *Store) Migrate(ctx context.Context, n int) error { return s.MigrateWith
 // both processes seeded. On SQLite, the transaction begins IMMEDIATE (see
 // openDatabase), which takes the database's write lock. A process that
 // fails or dies half-way leaves nothing behind: the transaction rolls back
-// and releases the lock. (What the statements lock is held until the end
-// too: on a database in use, CREATE INDEX IF NOT EXISTS holds writes to
-// sales back while River's migration, a few queries when current, runs.)
+// and releases the lock.
+//
+// What the statements lock on PostgreSQL is held until the end too, while
+// the jobs of the processes already running (a rolling deploy) use the
+// tables. So the migration runs only the DDL a database lacks (see
+// migrate): on a current database, every start but the first, it locks
+// none of the catalog's tables against a write (it reads products, which
+// only DDL waits for). What it does run waits for a table's lock at most
+// s.lockTimeout (SET LOCAL lock_timeout): while the migration waits for a
+// lock, every later statement on that table, writer or reader, queues
+// behind it. A migration that times out so, or is the victim of a
+// deadlock, or fails to serialize, rolls back and is tried again, up to
+// migrateAttempts times in all; more runs again each time, so it must be
+// safe to repeat (River's migration does what is left: nothing when
+// current).
 func (s *Store) MigrateWith(ctx context.Context, n int, more func(ctx context.Context, tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.migrateOnce(ctx, n, more)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		if attempt == migrateAttempts {
+			return fmt.Errorf("%w (tried %d times, waiting at most %v for a table's lock each time: the tables are in use)",
+				err, attempt, s.lockTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// retryable tells whether err is PostgreSQL's answer to a transaction that
+// may succeed if tried again: a lock timeout, a deadlock, a serialization
+// failure.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "55P03", // lock_not_available: lock_timeout
+		"40P01", // deadlock_detected
+		"40001": // serialization_failure
+		return true
+	}
+	return false
+}
+
+// migrateOnce is one try of MigrateWith.
+func (s *Store) migrateOnce(ctx context.Context, n int, more func(ctx context.Context, tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -204,6 +265,16 @@ func (s *Store) MigrateWith(ctx context.Context, n int, more func(ctx context.Co
 }
 
 // migrate is Migrate's work, in tx.
+//
+// It creates only what is missing, and looks first (exists,
+// addOrderPrice): on PostgreSQL, CREATE INDEX IF NOT EXISTS takes a
+// ShareLock on its table even where the index is there, which holds every
+// write to the table back until the migration commits, and ALTER TABLE
+// takes the table's strongest lock. What it must change, it changes in the
+// order the order job (ProcessOrder) takes its locks: orders, then sales.
+// In the other order, the migration holding a lock on sales and waiting
+// for orders, and a job holding its order's row and then recording the
+// sale, were a deadlock.
 func (s *Store) migrate(ctx context.Context, tx *sql.Tx, n int) error {
 	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
 	if s.postgres {
@@ -211,34 +282,55 @@ func (s *Store) migrate(ctx context.Context, tx *sql.Tx, n int) error {
 		// The lock is the schema's: services in schemas of their own on
 		// one database (as the tests are) migrate at once. Its two int4
 		// keys are apart from River's advisory locks, which take one
-		// bigint key.
+		// bigint key. It waits as long as ctx lets it: the process that
+		// holds it may be seeding a new database.
 		if _, err := s.execIn(ctx, tx, `SELECT pg_advisory_xact_lock(hashtext('catalog.migrate'), hashtext(COALESCE(current_schema(), '')))`); err != nil {
 			return err
 		}
+		// A table's lock, it waits for a few seconds at most: while it
+		// waits, the running processes' statements on the table queue
+		// behind it (see MigrateWith).
+		if _, err := s.execIn(ctx, tx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, s.lockTimeout.Milliseconds())); err != nil {
+			return err
+		}
 	}
-	ddl := []string{
-		`CREATE TABLE IF NOT EXISTS categories (id ` + id + `, name TEXT NOT NULL)`,
-		`CREATE TABLE IF NOT EXISTS products (id ` + id + `, name TEXT NOT NULL,
+	create := func(name, ddl string) error {
+		ok, err := s.exists(ctx, tx, name)
+		if err != nil || ok {
+			return err
+		}
+		if _, err := s.execIn(ctx, tx, ddl); err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		return nil
+	}
+	for _, t := range []struct{ name, ddl string }{
+		{"categories", `CREATE TABLE IF NOT EXISTS categories (id ` + id + `, name TEXT NOT NULL)`},
+		{"products", `CREATE TABLE IF NOT EXISTS products (id ` + id + `, name TEXT NOT NULL,
 			price DOUBLE PRECISION NOT NULL, category_id BIGINT NOT NULL REFERENCES categories(id),
-			updated_at BIGINT NOT NULL)`,
-		`CREATE TABLE IF NOT EXISTS sales (id ` + id + `, user_id BIGINT NOT NULL,
-			amount DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)`,
-		`CREATE INDEX IF NOT EXISTS sales_user ON sales (user_id, created_at)`,
+			updated_at BIGINT NOT NULL)`},
 		// An order stays here once processed: sale_id tells that it was.
 		// created_at is when it was placed, which its sale is dated;
 		// price is the product's price then, which the order is charged;
 		// NULL in the orders stored before it was recorded (see
 		// ProcessOrder).
-		`CREATE TABLE IF NOT EXISTS orders (id ` + id + `, user_id BIGINT NOT NULL,
+		{"orders", `CREATE TABLE IF NOT EXISTS orders (id ` + id + `, user_id BIGINT NOT NULL,
 			product_id BIGINT NOT NULL, quantity BIGINT NOT NULL, created_at BIGINT NOT NULL, sale_id BIGINT,
-			price DOUBLE PRECISION)`,
-	}
-	for _, q := range ddl {
-		if _, err := s.execIn(ctx, tx, q); err != nil {
+			price DOUBLE PRECISION)`},
+	} {
+		if err := create(t.name, t.ddl); err != nil {
 			return err
 		}
 	}
 	if err := s.addOrderPrice(ctx, tx); err != nil {
+		return err
+	}
+	// sales after orders: see above.
+	if err := create("sales", `CREATE TABLE IF NOT EXISTS sales (id `+id+`, user_id BIGINT NOT NULL,
+			amount DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	if err := create("sales_user", `CREATE INDEX IF NOT EXISTS sales_user ON sales (user_id, created_at)`); err != nil {
 		return err
 	}
 	var count int
@@ -249,6 +341,20 @@ func (s *Store) migrate(ctx context.Context, tx *sql.Tx, n int) error {
 		return nil
 	}
 	return s.seed(ctx, tx, n)
+}
+
+// exists tells whether the table or index name is in the database (on
+// PostgreSQL, in the schema the migration creates it in: current_schema()).
+// It reads the catalog only, and locks no table.
+func (s *Store) exists(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	check := `SELECT COUNT(*) FROM sqlite_master WHERE name = ?`
+	if s.postgres {
+		check = `SELECT COUNT(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+			WHERE ns.nspname = current_schema() AND c.relname = ?`
+	}
+	var n int
+	err := s.queryOneIn(ctx, tx, check, []any{name}, &n)
+	return n > 0, err
 }
 
 // addOrderPrice adds the column price, in tx (which holds Migrate's lock),
@@ -265,8 +371,10 @@ func (s *Store) addOrderPrice(ctx context.Context, tx *sql.Tx) error {
 	if err := s.queryOneIn(ctx, tx, check, nil, &n); err != nil || n > 0 {
 		return err
 	}
-	_, err := s.execIn(ctx, tx, `ALTER TABLE orders ADD COLUMN price DOUBLE PRECISION`)
-	return err
+	if _, err := s.execIn(ctx, tx, `ALTER TABLE orders ADD COLUMN price DOUBLE PRECISION`); err != nil {
+		return fmt.Errorf("add the column orders.price: %w", err)
+	}
+	return nil
 }
 
 var categoryNames = []string{"Books", "Music", "Garden", "Kitchen", "Toys", "Sports", "Tools", "Games", "Office", "Outdoors"}
