@@ -46,7 +46,9 @@ var errRespSyntax = errors.New("redisstore: watch: malformed reply")
 // maxRespElements values and maxRespBulk bytes of strings: past either it
 // is an error, so that a server sending one endless reply cannot make the
 // watch hold more than that (2^20 values of 56 bytes and 64 MiB of
-// strings: about 120 MiB, however the bytes on the wire are spent).
+// strings, a line's text included: about 120 MiB, however the bytes on the
+// wire are spent). The watch ends its session on such a reply, as on any
+// error: the near cache empties itself and the watch reconnects.
 func readResp(r *bufio.Reader) (respValue, error) {
 	rr := respReader{r: r, valuesLeft: maxRespElements, bytesLeft: maxRespBulk}
 	return rr.value(0)
@@ -89,6 +91,9 @@ func (rr *respReader) one(depth int) (respValue, error) {
 	v := respValue{kind: kind}
 	switch kind {
 	case '+', '-', ':', ',', '(', '#':
+		if rr.bytesLeft -= len(text); rr.bytesLeft < 0 {
+			return v, fmt.Errorf("%w: more than %d bytes of strings in one reply", errRespSyntax, maxRespBulk)
+		}
 		v.str = string(text)
 		return v, nil
 	case '_':

@@ -208,6 +208,12 @@ func TestReadRespBoundsOneReply(t *testing.T) {
 	require.ErrorIs(t, err, errRespSyntax)
 	require.ErrorContains(t, err, "bytes of strings in one reply")
 
+	// Simple strings and the other one-line values count too.
+	line := "+" + strings.Repeat("x", 30_000) + "\r\n"
+	lines := maxRespBulk/30_000 + 1
+	_, err = readResp(bufio.NewReaderSize(strings.NewReader(fmt.Sprintf("*%d\r\n", lines)+strings.Repeat(line, lines)), 32<<10))
+	require.ErrorContains(t, err, "bytes of strings in one reply", "%d lines of 30,000 bytes", lines)
+
 	v, err := readOne("*2\r\n" + bulk + ":1\r\n")
 	require.NoError(t, err, "one string of half the bound")
 	assert.Len(t, v.elems, 2)
