@@ -34,8 +34,13 @@
 //     would have had, RFC 9110 section 15.4.5: none when its Content-Type is
 //     one that is not compressed, when it has a Content-Encoding or
 //     "Cache-Control: no-transform", or after Disable, "Accept-Encoding" when
-//     it has a compressible Content-Type or none at all; and, when the
-//     client revalidated an encoded variant, the ETag that variant had);
+//     it has a compressible Content-Type or none at all, since the
+//     middleware cannot tell then what its 200 was: net/http's ServeContent
+//     and FileServer remove Content-Type and Content-Encoding from their
+//     304s, so a precompressed or never-compressed file's 304 varies where
+//     its 200 did not, which costs a shared cache at most one entry per
+//     Accept-Encoding; and, when the client revalidated an encoded variant,
+//     the ETag that variant had);
 //   - it has a Content-Encoding (call [Disable] to opt a response out) or a
 //     Content-Range, or "Cache-Control: no-transform";
 //   - its media type is not in Options.MimeTypes, is text/event-stream
