@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -174,6 +176,69 @@ func TestDeleteManyRunsConcurrently(t *testing.T) {
 				assert.Nil(t, v, "Delete: key %s after the delete", keys[i])
 			}
 		})
+	}
+}
+
+// TestDeleteManyBoundedPerStore: the deletes a Store runs beside its
+// callers' own are bounded per Store, not per call. Each Delete or
+// DeleteCount deletes on its caller's goroutine, one delete in flight at a
+// time, and on helper goroutines, which the Store runs at most
+// maxDeleteHelpers of at once across all its calls: with N calls under way,
+// at most N + maxDeleteHelpers deletes are in flight, and as many
+// connections in use. The bound used to be per call: N calls of many keys
+// had up to N*min(maxDeletesInFlight, MaxIdleConns) deletes in flight,
+// dialing connections past the pool (which it then closed: a dial, and a
+// socket in TIME_WAIT, per delete past it). MaxIdleConns is N +
+// maxDeleteHelpers here, so that the pool holds every connection the calls
+// use and no more are dialed. Every key is deleted, and each call's count
+// is exact.
+func TestDeleteManyBoundedPerStore(t *testing.T) {
+	bg := context.Background()
+	const calls, perCall = 10, 50
+	helpers := min(maxDeletesInFlight, calls+maxDeletesInFlight-1) - 1 // maxDeleteHelpers for MaxIdleConns below
+	maxIdle := calls + helpers
+	s, tr, setup := deleteStores(t, testutil.MemcachedAddrs(t)[:1], maxIdle)
+	keys := make([][]string, calls)
+	present := make([]int, calls)
+	for c := range calls {
+		keys[c] = seqKeys(fmt.Sprintf("bound%d/", c), perCall)
+		for i, k := range keys[c] {
+			if (i+c)%3 == 0 {
+				require.NoError(t, setup.Set(bg, k, []byte("v"), time.Minute))
+				present[c]++
+			}
+		}
+	}
+	dialsBefore := tr.dials.Load()
+	got := make([]int, calls)
+	errs := make([]error, calls)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range calls {
+		wg.Go(func() {
+			<-start
+			got[c], errs[c] = s.DeleteCount(bg, keys[c]...)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for c := range calls {
+		require.NoError(t, errs[c], "call %d", c)
+		assert.Equal(t, present[c], got[c], "call %d: keys that held an entry", c)
+	}
+	assert.Equal(t, int64(calls*perCall), tr.sent.Load(), "deletes sent")
+	assert.Equal(t, int64(0), tr.inFlight.Load(), "deletes in flight after the calls")
+	assert.Equal(t, int32(0), s.deleteHelpers.Load(), "helper slots held after the calls")
+	most := tr.most.Load()
+	assert.Greater(t, most, int64(calls), "most deletes in flight at once: the calls ran no helper")
+	assert.LessOrEqual(t, most, int64(calls+helpers), "most deletes in flight at once (%d calls, %d helpers)", calls, helpers)
+	assert.LessOrEqual(t, tr.dials.Load()-dialsBefore, int64(calls+helpers), "connections dialed")
+	for c := range calls {
+		vals, err := setup.GetMany(bg, keys[c])
+		require.NoError(t, err)
+		for i, v := range vals {
+			assert.Nil(t, v, "key %s after the delete", keys[c][i])
+		}
 	}
 }
 

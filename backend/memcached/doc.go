@@ -107,12 +107,19 @@
 // backend.ErrClosed; an error in any batch fails the whole call.
 //
 // Delete is one delete command per key (gomemcache has no multi-key nor
-// pipelined delete): a Delete or DeleteCount of several keys has up to 8 of
-// them in flight at once (at most Options.MaxIdleConns, so that it uses the
-// pool's connections without dialing more), which takes 1000 keys from 1000
-// round trips one after the other to about 125. The first error (a delete
-// failing, a context done, the Store closed) starts no more keys and fails
-// the call once those under way have ended.
+// pipelined delete): a Delete or DeleteCount of several keys deletes them on
+// its caller's goroutine, one after the other, and on helper goroutines
+// beside it, which the Store shares among all its calls: at most
+// min(8, Options.MaxIdleConns)-1 helpers run at once per Store, not per
+// call, so that a call alone has up to 8 deletes in flight (1000 keys take
+// about 125 round trips instead of 1000), each on a connection of the pool,
+// and n calls at once (a burst of invalidations) at most n+7 with the
+// default MaxIdleConns, one connection each and the helpers', rather than
+// 8 each, dialing connections past the pool only to close them. A call that
+// finds no helper free goes on alone and takes helpers as they are freed:
+// none waits for another call. The first
+// error (a delete failing, a context done, the Store closed) starts no more
+// keys and fails the call once those under way have ended.
 //
 // Incr uses incr and decr, creating a missing counter with add (retried if
 // another client wins): counters are unsigned to memcached, so a decrement

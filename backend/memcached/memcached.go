@@ -54,10 +54,14 @@ type Options struct {
 	// once; against one that drops packets, it waits Timeout.
 	Timeout time.Duration
 	// MaxIdleConns is the number of idle connections kept per server; more
-	// are opened as calls need them and closed after. A Delete or
-	// DeleteCount of many keys has at most 8 deletes in flight at once,
-	// and at most MaxIdleConns, each on a connection of the pool. Default
-	// DefaultMaxIdleConns (16; gomemcache's is 2).
+	// are opened as calls need them and closed after. Delete and
+	// DeleteCount calls of many keys delete on their callers' goroutines,
+	// one key at a time each, and on helper goroutines shared by the whole
+	// Store: at most min(8, MaxIdleConns)-1 helpers, one delete in flight
+	// each, run at once across all the Store's calls, so that with n calls
+	// under way at most n+min(8, MaxIdleConns)-1 deletes are in flight (as
+	// many connections in use). Default DefaultMaxIdleConns (16;
+	// gomemcache's is 2).
 	MaxIdleConns int
 	// MaxItemSize is the servers' item size limit (memcached's -I, 1 MiB
 	// unless started otherwise). A value that would not fit, with its key
@@ -121,8 +125,8 @@ func (o Options) withDefaults() (Options, error) {
 
 // Store is a backend.Backend on memcached servers through gomemcache. It is
 // safe for concurrent use and starts no goroutine that outlives a call (a
-// Delete or DeleteCount of several keys runs its deletes on goroutines of
-// its own, which end before it returns).
+// Delete or DeleteCount of several keys may run some of its deletes on
+// helper goroutines, which end before it returns).
 type Store struct {
 	opts   Options
 	client *memcache.Client
@@ -134,6 +138,10 @@ type Store struct {
 	// dialContext, which records them in conns.
 	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 	conns connSet
+	// deleteHelpers counts the helper goroutines that Delete and
+	// DeleteCount calls run at this moment, beside their callers', across
+	// the Store: at most maxDeleteHelpers (see deleteUnder).
+	deleteHelpers atomic.Int32
 }
 
 // generation is the namespace generation this process last read, as the
@@ -568,16 +576,22 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // Delete removes the keys after reading the namespace's generation (one
 // round trip; see DeleteCount). gomemcache has no multi-key nor pipelined
-// delete: each key is one round trip, and up to 8 of them (at most
-// Options.MaxIdleConns) are in flight at once, each on a connection of the
-// pool, so that many keys take about len(keys)/8 round trips rather than
-// len(keys); one key is deleted on the caller's goroutine. It checks ctx,
-// and whether the Store is closed, before starting each key: a context
-// done partway stops the call with the context's error (backend.ErrClosed
-// for a Store closed), once the deletes under way have ended (each bounded
-// by Options.Timeout, not by ctx): the keys are started in order, those
-// started by then are deleted (after Close, those under way may or may
-// not be), and those after them left alone.
+// delete: each key is one round trip. The caller's goroutine deletes keys
+// one after the other, and helper goroutines delete others beside it when
+// the Store has one free: up to min(8, Options.MaxIdleConns)-1 helpers run
+// at once across all the Store's calls (not per call). A call alone thus
+// takes about len(keys)/8 round trips rather than len(keys), while n calls
+// at once share the helpers, with at most n+min(8, MaxIdleConns)-1 deletes
+// in flight (as many connections) rather than 8 each. A call that finds no
+// helper free goes on alone, taking helpers as they are freed, and never
+// waits for another call; one key is deleted on the caller's goroutine,
+// with no helper. It checks ctx, and whether the Store is closed, before
+// starting each key: a context done partway stops the call with the
+// context's error (backend.ErrClosed for a Store closed), once the deletes
+// under way have ended (each bounded by Options.Timeout, not by ctx): the
+// keys are started in order, those started by then are deleted (after
+// Close, those under way may or may not be), and those after them left
+// alone.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	_, err := s.DeleteCount(ctx, keys...)
 	return err
@@ -623,27 +637,61 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 
 // maxDeletesInFlight bounds the deletes a Delete or DeleteCount of many keys
 // has in flight at once (gomemcache has no multi-key nor pipelined delete:
-// one round trip per key). Each delete in flight holds one of the client's
-// connections to its server for its round trip, and the pool keeps
-// Options.MaxIdleConns of them per server, closing any connection given back
-// beyond that: the bound is therefore also at most MaxIdleConns, so that a
-// Delete dials no connection it would then close (a dial, and a socket in
-// TIME_WAIT, per key). Within that, 8: the round trip bounds a delete, not
-// memcached (which answers one in microseconds), so 8 in flight take 1000
-// keys from 1000 round trips to 125, while more would save less and less of
-// the call's time and take more of the pool from the Store's other calls
-// (8 leave half of the default 16 to them; a call that finds the pool empty
-// dials a connection of its own).
+// one round trip per key): its caller's and maxDeleteHelpers helpers'.
+// Each delete in flight holds one of the client's connections to its server
+// for its round trip, and the pool keeps Options.MaxIdleConns of them per
+// server, closing any connection given back beyond that: the bound is
+// therefore also at most MaxIdleConns, so that a Delete dials no connection
+// it would then close (a dial, and a socket in TIME_WAIT, per key). Within
+// that, 8: the round trip bounds a delete, not memcached (which answers one
+// in microseconds), so 8 in flight take 1000 keys from 1000 round trips to
+// 125, while more would save less and less of the call's time and take more
+// of the pool from the Store's other calls (8 leave half of the default 16
+// to them; a call that finds the pool empty dials a connection of its own).
 const maxDeletesInFlight = 8
 
+// maxDeleteHelpers is the most helper goroutines the Store's Delete and
+// DeleteCount calls run at once, all calls together: maxDeletesInFlight
+// (at most Options.MaxIdleConns) less the caller's goroutine. The bound is
+// per Store, so that many calls at once (a burst of invalidations) do not
+// each take a pool's worth of connections: with n calls under way, at most
+// n+maxDeleteHelpers deletes are in flight. A caller's own deletes are not
+// counted against it: each call always makes progress on its own keys, so
+// that none waits for another's helpers, and nothing can deadlock.
+func (s *Store) maxDeleteHelpers() int {
+	return min(maxDeletesInFlight, s.opts.MaxIdleConns) - 1
+}
+
+// acquireDeleteHelper takes one of the Store's helper slots if one is free,
+// without waiting, and reports whether it did. releaseDeleteHelper gives it
+// back.
+func (s *Store) acquireDeleteHelper() bool {
+	limit := int32(s.maxDeleteHelpers())
+	for n := s.deleteHelpers.Load(); n < limit; n = s.deleteHelpers.Load() {
+		if s.deleteHelpers.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) releaseDeleteHelper() {
+	s.deleteHelpers.Add(-1)
+}
+
 // deleteUnder deletes keys under the generation prefix p and returns how
-// many held an entry. Up to maxDeletesInFlight keys (at most
-// Options.MaxIdleConns) are deleted at once, on that many goroutines, the
-// caller's one of them; one key, or MaxIdleConns 1, is deleted on the
-// caller's goroutine alone, starting none. No delete starts once ctx is
-// done, the Store is closed or a delete has failed (a check costs far less
-// than the round trip each key takes); the deletes under way are waited
-// for, and counted, before it returns the first error.
+// many held an entry. The caller's goroutine deletes them in turn; before
+// each key, while keys are left beyond the one it takes, it starts a helper
+// goroutine for each slot the Store has free (acquireDeleteHelper, which
+// never waits), up to maxDeletesInFlight-1 helpers for the call (at most
+// Options.MaxIdleConns-1, and one less than its keys), and no more at once
+// than the keys left. A helper deletes keys
+// until none is left or the run stops, then frees its slot. One key, or
+// MaxIdleConns 1, is deleted on the caller's goroutine alone, starting none
+// and allocating nothing. No delete starts once ctx is done, the Store is
+// closed or a delete has failed (a check costs far less than the round trip
+// each key takes); the deletes under way are waited for, and counted,
+// before it returns the first error.
 func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, error) {
 	workers := min(maxDeletesInFlight, s.opts.MaxIdleConns, len(keys))
 	if workers <= 1 {
@@ -670,14 +718,25 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 		mkeys[i] = storeKey(p, k)
 	}
 	d := &deleteRun{s: s, ctx: ctx, mkeys: mkeys}
-	d.wg.Add(workers - 1)
-	for range workers - 1 {
-		go func() {
-			defer d.wg.Done()
-			d.work()
-		}()
+	helpers := 0 // started by this call
+	for {
+		i, left, ok := d.take()
+		if !ok {
+			break
+		}
+		// As many helpers as slots are free, up to the call's share and
+		// to the keys left (a helper that finds none left ends at once).
+		for started := 0; started < left && helpers < workers-1 && s.acquireDeleteHelper(); started++ {
+			helpers++
+			d.wg.Go(func() {
+				defer s.releaseDeleteHelper()
+				d.work()
+			})
+		}
+		if !d.delete(i) {
+			break
+		}
 	}
-	d.work()
 	d.wg.Wait()
 	return int(d.found.Load()), d.err
 }
@@ -699,7 +758,8 @@ func (s *Store) deleteKey(mk string) (bool, error) {
 	return false, wrap(err)
 }
 
-// deleteRun is a deleteUnder of several keys, shared by its goroutines.
+// deleteRun is a deleteUnder of several keys, shared by its caller's
+// goroutine and its helpers.
 type deleteRun struct {
 	s     *Store
 	ctx   context.Context
@@ -712,41 +772,49 @@ type deleteRun struct {
 	err  error // the first error; no key is taken after it
 }
 
-// work deletes keys until none is left or the run stops.
+// work is a helper's loop: it deletes keys until none is left or the run
+// stops.
 func (d *deleteRun) work() {
 	for {
-		i, ok := d.take()
-		if !ok {
+		i, _, ok := d.take()
+		if !ok || !d.delete(i) {
 			return
-		}
-		found, err := d.s.deleteKey(d.mkeys[i])
-		if err != nil {
-			d.fail(err)
-			return
-		}
-		if found {
-			d.found.Add(1)
 		}
 	}
 }
 
+// delete deletes the i-th key and counts it if it held an entry. On an
+// error it stops the run and reports false.
+func (d *deleteRun) delete(i int) bool {
+	found, err := d.s.deleteKey(d.mkeys[i])
+	if err != nil {
+		d.fail(err)
+		return false
+	}
+	if found {
+		d.found.Add(1)
+	}
+	return true
+}
+
 // take returns the next key's index, after checking, as deleteUnder's loop
 // on one goroutine does before each key, that ctx is not done and the
-// Store not closed. It reports false when no key is left or the run has
-// stopped. The check and the taking are one step under mu: the keys taken
-// are always the first ones, and none is taken once the run has stopped.
-func (d *deleteRun) take() (int, bool) {
+// Store not closed, and how many keys are left after it. It reports
+// false when no key is left or the run has stopped. The check and the
+// taking are one step under mu: the keys taken are always the first ones,
+// and none is taken once the run has stopped.
+func (d *deleteRun) take() (i, left int, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.err != nil || d.next == len(d.mkeys) {
-		return 0, false
+		return 0, 0, false
 	}
 	if err := d.s.start(d.ctx); err != nil {
 		d.err = err
-		return 0, false
+		return 0, 0, false
 	}
 	d.next++
-	return d.next - 1, true
+	return d.next - 1, len(d.mkeys) - d.next, true
 }
 
 // fail stops the run with err, unless it has stopped already.
