@@ -68,15 +68,15 @@
 // (corrupt, foreign, another key's, expired) is removed on read as any bad
 // file is.
 //
-// Nor is a live entry over its MaxBytes kept for ever: once no Store has
-// written it for 24 hours (its file's modification time), a Store takes it
-// for abandoned, left by a Store with a larger bound that is gone (as when
-// MaxBytes is lowered and the processes restarted), and removes it on read
-// and at the sweep as if it had expired; Add and Incr write over it. Reads
-// do not change the modification time: a Store with a larger bound that
-// reads such an entry for a day without writing it loses it then, and
-// writes it again on its next miss. After lowering MaxBytes, Clear the
-// namespace to reclaim the larger entries at once.
+// A live entry over its MaxBytes is left to the Store that wrote it, however
+// long ago that was: a Store cannot tell an entry another Store still uses
+// (reads do not change a file's modification time) from one nobody will
+// read again. An entry with a TTL goes when it expires, removed on read or
+// by the sweep as any expired entry. One without a TTL stays until it is
+// deleted or overwritten: after lowering MaxBytes on a directory no other
+// Store uses, Clear the namespace, or the entries over the new bound that
+// have no TTL stay on disk, out of every index and bound, as misses (Add
+// finds them present, Incr refuses them) until deleted.
 //
 // # Files that are not the store's
 //

@@ -56,13 +56,15 @@ type Options struct {
 	// and does not replace it, Incr refuses it with
 	// backend.ErrValueTooLarge, and Delete removes it.
 	//
-	// Once no Store has written such an entry for 24 hours (by its file's
-	// modification time; reads do not count), this Store takes it for
-	// abandoned, as when MaxBytes was lowered and no Store with the old
-	// bound is left: Get and the sweep remove it, and Add and Incr write
-	// over it, as over an expired entry. A Store with a larger bound that
-	// still reads it loses it then: one miss. After lowering MaxBytes,
-	// Clear the namespace to reclaim such entries at once.
+	// Such an entry is left to the Store that wrote it, however old: this
+	// Store removes or replaces it only when asked to (Delete, Clear, or a
+	// Set of its key). An entry with a TTL goes when it expires, as any
+	// expired entry does. One without a TTL stays until it is deleted or
+	// overwritten: after lowering MaxBytes on a directory that no other
+	// Store uses, Clear the namespace, or the entries over the new bound
+	// without a TTL stay on disk, out of every index and bound, as misses
+	// for their keys (Add finds them present, Incr refuses them) until
+	// deleted.
 	MaxBytes int64
 	// FileMode is the permission of entry files. Default 0600.
 	FileMode fs.FileMode
@@ -320,30 +322,6 @@ func (s *Store) fits(size int64) bool {
 	return s.opts.MaxBytes < 0 || size <= s.opts.MaxBytes
 }
 
-// largeMaxAge is how long an entry file over this store's Options.MaxBytes
-// may go unwritten before this store takes it for abandoned. See abandoned.
-const largeMaxAge = 24 * time.Hour
-
-// abandoned reports whether fi, an entry file over this store's
-// Options.MaxBytes, was last written more than largeMaxAge ago: this store
-// then takes it for the leftover of a Store with a larger bound that is
-// gone (MaxBytes lowered and the processes restarted), and removes it as it
-// removes an expired entry. Without this, such an entry without expiry
-// would stay on disk for ever, out of every index and bound, with Add, Incr
-// and Get failing on its key until a Set, Delete or Clear.
-//
-// The modification time is that of the last write by any Store (Set, Add
-// and Incr write a new file and rename it into place; the rename keeps the
-// new file's time), and it does not depend on the file system keeping
-// access times. It does not see reads: a Store with a larger bound that
-// still reads the entry without writing it again for a day loses it to this
-// one, once, and writes it again on its next miss: a cache miss, as when a
-// process evicts a file another one read recently. A time in the future (a
-// skewed clock) keeps the file until the clock passes it.
-func (s *Store) abandoned(fi fs.FileInfo) bool {
-	return s.now().Sub(fi.ModTime()) > largeMaxAge
-}
-
 // tooLarge is the error for an entry file of size bytes that does not fit
 // (size -1: one the format cannot hold).
 func (s *Store) tooLarge(size int64) error {
@@ -375,8 +353,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 }
 
 // Add stores value under key if no live entry is there (one over
-// Options.MaxBytes that another Store wrote counts, unless abandoned: see
-// Options.MaxBytes). It is atomic with
+// Options.MaxBytes that another Store wrote counts: see Options.MaxBytes).
+// It is atomic with
 // respect to Set, Add, Incr and Delete on the same directory, in this
 // process and in others (an advisory flock(2) per subdirectory; on systems
 // without flock, such as Windows, within this process only).
@@ -414,7 +392,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // wrapping backend.ErrNotInteger and leaves the value alone. A key too long
 // for the entry to fit Options.MaxBytes gets backend.ErrValueTooLarge, as
 // in Set, and so does an entry over Options.MaxBytes that another Store
-// wrote, which is left alone (unless abandoned: see Options.MaxBytes).
+// wrote, which is left alone (see Options.MaxBytes).
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
@@ -474,9 +452,8 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held a live entry (backend.DeleteCounter), counting one over
-// Options.MaxBytes that another Store wrote (unless abandoned: see
-// Options.MaxBytes). It reads each file (of such an
-// entry, the header and key) before it removes it.
+// Options.MaxBytes that another Store wrote. It reads each file (of such
+// an entry, the header and key) before it removes it.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	return s.deleteKeys(ctx, keys, true)
 }

@@ -662,65 +662,32 @@ func setMtime(t *testing.T, s *filesystem.Store, key string, mtime time.Time) {
 	require.NoError(t, os.Chtimes(entryPath(s, key), mtime, mtime))
 }
 
-// After MaxBytes is lowered, a live entry over the new bound that no Store
-// has written for a day is taken for abandoned: a read removes it, and Add
-// and Incr write over it, as over an expired entry. Younger, it is left
-// alone (another Store with a larger bound may be using it).
-func TestAbandonedEntryOverMaxBytesIsReclaimedOnRead(t *testing.T) {
+// Regression: a live entry over the smaller Store's MaxBytes, without TTL,
+// that no Store has written for more than a day (by the smaller Store's
+// clock and by the file's modification time) is still the larger Store's:
+// a miss for the smaller Store, left in place, and Add does not take its
+// key. Reads do not change a file's modification time, so a 24-hour
+// "abandoned" rule let the smaller Store reclaim a lock the larger one held
+// for a week, and its Add succeed a second time inside the live TTL.
+func TestOldEntryOverMaxBytesIsLeftToTheLargerStore(t *testing.T) {
 	clk := testutil.NewClock()
 	dir := t.TempDir()
-	big := open(t, filesystem.Options{Dir: dir, MaxBytes: -1, Clock: clk.Now, SweepInterval: -1})
-	value := []byte(strings.Repeat("v", 5000))
-	keys := []string{"get", "add", "incr"}
-	for _, k := range keys {
-		require.NoError(t, big.Set(bg, k, value, 0))
-		setMtime(t, big, k, clk.Now())
-	}
-	require.NoError(t, big.Close())
+	big := open(t, filesystem.Options{Dir: dir, MaxBytes: 100_000, Clock: clk.Now, SweepInterval: -1})
 	small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, Clock: clk.Now, SweepInterval: -1})
+	value := []byte(strings.Repeat("v", 5000))
+	require.NoError(t, big.Set(bg, "k", value, 0))
+	setMtime(t, big, "k", clk.Now().Add(-time.Hour))
+	clk.Advance(48 * time.Hour)
 
-	clk.Advance(24 * time.Hour)
-	_, err := small.Get(bg, "get")
+	_, err := small.Get(bg, "k")
 	require.ErrorIs(t, err, backend.ErrNotFound)
-	_, err = os.Stat(entryPath(small, "get"))
-	require.NoError(t, err, "a day old: left alone")
-
-	clk.Advance(time.Second)
-	_, err = small.Get(bg, "get")
-	require.ErrorIs(t, err, backend.ErrNotFound)
-	_, err = os.Stat(entryPath(small, "get"))
-	assert.ErrorIs(t, err, fs.ErrNotExist, "over a day old: removed")
-
-	ok, err := small.Add(bg, "add", []byte("a"), 0)
+	_, err = os.Stat(entryPath(small, "k"))
+	assert.NoError(t, err, "the entry is left in place")
+	ok, err := small.Add(bg, "k", []byte("w"), 0)
 	require.NoError(t, err)
-	assert.True(t, ok, "Add writes over the abandoned entry")
-	requireKept(t, small, "add", []byte("a"))
-
-	n, err := small.Incr(bg, "incr", 2)
-	require.NoError(t, err)
-	assert.Equal(t, int64(2), n, "Incr counts the abandoned entry as missing")
-	requireKept(t, small, "incr", []byte("2"))
-	assert.Equal(t, int64(2), small.Stats().Entries)
-}
-
-// The sweep removes the abandoned entries over MaxBytes (see above) nobody
-// reads, and leaves the younger ones alone.
-func TestSweepRemovesAbandonedEntryOverMaxBytes(t *testing.T) {
-	dir := t.TempDir()
-	synctest.Test(t, func(t *testing.T) {
-		big := open(t, filesystem.Options{Dir: dir, MaxBytes: -1, SweepInterval: -1})
-		value := []byte(strings.Repeat("v", 5000))
-		require.NoError(t, big.Set(bg, "old", value, 0))
-		require.NoError(t, big.Set(bg, "young", value, 0))
-		setMtime(t, big, "old", time.Now().Add(-24*time.Hour-time.Minute))
-		setMtime(t, big, "young", time.Now().Add(-23*time.Hour))
-
-		small := open(t, filesystem.Options{Dir: dir, MaxBytes: 1000, SweepInterval: time.Minute})
-		time.Sleep(time.Minute + time.Second)
-		synctest.Wait()
-		_, err := os.Stat(entryPath(small, "old"))
-		assert.ErrorIs(t, err, fs.ErrNotExist, "the sweep removed the abandoned entry")
-		requireKept(t, big, "young", value)
-		assert.Zero(t, small.Stats().Entries)
-	})
+	assert.False(t, ok, "Add found the live entry")
+	_, err = small.Incr(bg, "k", 1)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	assert.Zero(t, small.Stats().Entries)
+	requireKept(t, big, "k", value)
 }

@@ -65,16 +65,14 @@ func realDir(dir string) error {
 
 // read is one read of an entry file: the value and expiry when it is a live
 // entry for key; ok false when it is missing, expired, corrupt, another
-// key's, too large for this store (or abandoned: see abandoned), or not a
-// regular file. fi names a
+// key's, too large for this store, or not a regular file. fi names a
 // regular file that is not a live entry for key, for a removal that must
 // not remove a newer file; it is nil when nothing is to be removed (nothing
 // there, something that is not ours: a FIFO, a directory, a symbolic link,
 // or a live entry too large for this store).
 //
 // large reports a live entry for key over this store's Options.MaxBytes
-// (written by a store with a larger bound sharing the directory, less than
-// largeMaxAge ago): its header and key were checked, its value was not read
+// (written by a store with a larger bound sharing the directory): its header and key were checked, its value was not read
 // (value is nil, ok false, size is the file's), and it is left for the
 // store that wrote it. read has dropped the key from the index.
 type read struct {
@@ -136,7 +134,7 @@ func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
 
 // readLarge sorts f, a file over this store's Options.MaxBytes, from its
 // header and key alone: a live entry for key is large, left alone; anything
-// else (a foreign file, another key's entry, an expired or abandoned one)
+// else (a foreign file, another key's entry, an expired one)
 // is a bad file, as in read. The value is never read: this store does not
 // hold entries over its bound, in memory or in its index.
 func (s *Store) readLarge(ctx context.Context, f *os.File, fi fs.FileInfo, key string) (read, error) {
@@ -144,7 +142,7 @@ func (s *Store) readLarge(ctx context.Context, f *os.File, fi fs.FileInfo, key s
 	if err != nil {
 		return read{}, fmt.Errorf("filesystem: read: %w", err)
 	}
-	if exp, _ := decodeExpiry(hdr[:]); !ok || s.expired(exp) || s.abandoned(fi) {
+	if exp, _ := decodeExpiry(hdr[:]); !ok || s.expired(exp) {
 		return read{fi: fi}, nil
 	}
 	return read{large: true, size: fi.Size()}, nil

@@ -163,8 +163,8 @@ func (s *Store) sweepLoop() {
 // entry files this process did not know of (written by another process) as
 // the least recently used, if they fit Options.MaxBytes (see load). An
 // entry file over Options.MaxBytes leaves the index (a store with a larger
-// bound has written it since this one indexed the key), and is removed once
-// abandoned (unwritten for largeMaxAge: see abandoned). It reads the 21-byte
+// bound has written it since this one indexed the key) and is left on disk
+// for that store, unless expired. It reads the 21-byte
 // header of each entry file, opened as Get opens it (never blocking, never
 // following a link, regular files only), and stops once ctx is done. Errors
 // are ignored: the next sweep tries again.
@@ -191,8 +191,6 @@ func (s *Store) sweep(ctx context.Context) {
 		switch {
 		case ctx.Err() != nil:
 		case err != nil || !ok || s.expired(exp):
-			s.removeIfSame(ctx, e, fi)
-		case !s.fits(fi.Size()) && s.abandoned(fi):
 			s.removeIfSame(ctx, e, fi)
 		case !s.fits(fi.Size()):
 			s.idx.remove(h)
