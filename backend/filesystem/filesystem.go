@@ -264,7 +264,7 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 // truncated or foreign regular file is a miss (wrapping
 // backend.ErrNotFound), and the file is removed. A live entry over
 // Options.MaxBytes, written by a Store with a larger bound, is a miss left
-// on disk for that Store, unless unwritten for a day (see
+// on disk for that Store until it expires or is deleted (see
 // Options.MaxBytes). Something that is not a
 // regular file at the entry's path (a FIFO, socket, device, directory or
 // symbolic link) is a miss too, found without blocking and left alone. Get

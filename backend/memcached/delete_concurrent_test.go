@@ -25,7 +25,9 @@ import (
 // machine schedules them.
 type deleteTracker struct {
 	delay    time.Duration
-	failAt   int64 // the failAt-th delete fails its write (0: none does)
+	failAt   int64  // the failAt-th delete fails its write (0: none does)
+	panicKey string // the delete of this key panics in its write, once ("": none)
+	panicked atomic.Bool
 	sent     atomic.Int64
 	inFlight atomic.Int64
 	most     atomic.Int64
@@ -60,6 +62,11 @@ type deleteTrackingConn struct {
 
 func (c *deleteTrackingConn) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, []byte("delete ")) {
+		// Once: gomemcache puts the connection back with the command still
+		// in its buffer, and the next Write on it sends it again.
+		if c.t.panicKey != "" && bytes.Contains(p, []byte(":"+c.t.panicKey+"\r\n")) && c.t.panicked.CompareAndSwap(false, true) {
+			panic("injected panic in a delete")
+		}
 		if c.t.sent.Add(1) == c.t.failAt {
 			return 0, errInjected
 		}
@@ -272,6 +279,27 @@ func TestDeleteManyStopsAtFirstError(t *testing.T) {
 		}
 	}
 	assert.Equal(t, n-got, left, "keys left")
+}
+
+// TestDeletePanicEndsItsHelpers: a delete that panics on the caller's
+// goroutine (the first key is always the caller's) reaches the caller, and
+// the call's helpers stop taking keys and end before it does: none outlives
+// the call holding a slot of the Store's.
+func TestDeletePanicEndsItsHelpers(t *testing.T) {
+	const n = 100
+	s, tr, _ := deleteStores(t, testutil.MemcachedAddrs(t)[:1], 0)
+	keys := seqKeys("panic/", n)
+	tr.panicKey = keys[0]
+	func() {
+		defer func() { require.NotNil(t, recover(), "the delete's panic reaches the caller") }()
+		_, _ = s.DeleteCount(context.Background(), keys...)
+	}()
+	assert.Zero(t, s.deleteHelpers.Load(), "helper slots held after the call")
+	assert.Zero(t, tr.inFlight.Load(), "deletes in flight after the call")
+	sent := tr.sent.Load()
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, sent, tr.sent.Load(), "deletes sent after the call returned")
+	assert.Less(t, sent, int64(n), "the helpers stopped taking keys")
 }
 
 // BenchmarkDeleteManyLatency measures a Delete of 100 keys over a network

@@ -117,7 +117,9 @@
 // default MaxIdleConns, one connection each and the helpers', rather than
 // 8 each, dialing connections past the pool only to close them. A call that
 // finds no helper free goes on alone and takes helpers as they are freed:
-// none waits for another call. The first
+// none waits for another call, but a helper stays with the call that took
+// it until that call's keys run out, so a long call may keep them all while
+// another runs one key at a time. The first
 // error (a delete failing, a context done, the Store closed) starts no more
 // keys and fails the call once those under way have ended.
 //

@@ -583,8 +583,9 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // takes about len(keys)/8 round trips rather than len(keys), while n calls
 // at once share the helpers, with at most n+min(8, MaxIdleConns)-1 deletes
 // in flight (as many connections) rather than 8 each. A call that finds no
-// helper free goes on alone, taking helpers as they are freed, and never
-// waits for another call; one key is deleted on the caller's goroutine,
+// helper free goes on alone, taking helpers as they are freed (a helper
+// stays with its call until that call's keys run out), and never waits for
+// another call; one key is deleted on the caller's goroutine,
 // with no helper. It checks ctx, and whether the Store is closed, before
 // starting each key: a context done partway stops the call with the
 // context's error (backend.ErrClosed for a Store closed), once the deletes
@@ -718,6 +719,15 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 		mkeys[i] = storeKey(p, k)
 	}
 	d := &deleteRun{s: s, ctx: ctx, mkeys: mkeys}
+	// Even if a delete panics on this goroutine, the helpers stop taking
+	// keys and end before the call does.
+	defer func() {
+		if p := recover(); p != nil {
+			d.fail(fmt.Errorf("memcached: delete panicked: %v", p))
+			d.wg.Wait()
+			panic(p)
+		}
+	}()
 	helpers := 0 // started by this call
 	for {
 		i, left, ok := d.take()
