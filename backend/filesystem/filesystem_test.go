@@ -526,6 +526,7 @@ func TestEntryOverMaxBytesSurvivesOpenAndSweep(t *testing.T) {
 		requireKept(t, big, "k", value)
 
 		require.NoError(t, big.Set(bg, "k2", value, 0))
+		setMtime(t, big, "k2", time.Now().Add(-48*time.Hour)) // however old, it is big's
 		time.Sleep(time.Minute + time.Second)
 		synctest.Wait()
 		assert.Equal(t, int64(1), s.Stats().Entries, "the sweep indexed the entries that fit")
