@@ -692,3 +692,26 @@ func TestOldEntryOverMaxBytesIsLeftToTheLargerStore(t *testing.T) {
 	assert.Zero(t, small.Stats().Entries)
 	requireKept(t, big, "k", value)
 }
+
+// A temporary file is another process's write under way until it is old by
+// the file system's own time: a Store whose Options.Clock runs ahead (a
+// test's clock, a skewed one) must not take a fresh one for a leftover and
+// remove it mid-write, in Clear or in its sweep.
+func TestFreshTempFileSurvivesAClockAhead(t *testing.T) {
+	clk := testutil.NewClock()
+	clk.Advance(time.Since(clk.Now()) + 48*time.Hour) // two days ahead of the file system
+	s := open(t, filesystem.Options{Dir: t.TempDir(), Clock: clk.Now, SweepInterval: -1})
+	p := entryPath(s, "k")
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
+	tmp := p + ".tmp12345"
+	require.NoError(t, os.WriteFile(tmp, []byte("half a write"), 0o600))
+	require.NoError(t, s.Clear(bg))
+	_, err := os.Stat(tmp)
+	require.NoError(t, err, "Clear removed a temporary file written just now")
+
+	old := time.Now().Add(-2 * time.Minute)
+	require.NoError(t, os.Chtimes(tmp, old, old))
+	require.NoError(t, s.Clear(bg))
+	_, err = os.Stat(tmp)
+	require.ErrorIs(t, err, fs.ErrNotExist, "Clear left a temporary file two minutes old")
+}

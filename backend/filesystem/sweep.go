@@ -39,14 +39,16 @@ func isEntryName(name string) bool {
 }
 
 // staleTemp reports whether name is one of our temporary files and older
-// than age.
+// than age. Its age is by the system's clock, which stamped it, not by
+// Options.Clock: a Clock ahead of it (a test's, a skewed one) must not take
+// another process's write under way for a leftover.
 func (s *Store) staleTemp(name string, de fs.DirEntry, age time.Duration) bool {
 	i := strings.Index(name, tempMark)
 	if i != 64 || !isEntryName(name[:64]) {
 		return false
 	}
 	fi, err := de.Info()
-	return err == nil && s.now().Sub(fi.ModTime()) > age
+	return err == nil && time.Since(fi.ModTime()) > age
 }
 
 // walk calls fn for every regular file in the namespace's subdirectories
