@@ -1,7 +1,6 @@
 package compress_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/compress"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // TestHijackSendsTheWrittenStatus: net/http sends a status the handler
@@ -97,7 +96,7 @@ func TestWriteAfterHijackFails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			results := make(chan []string, 1)
-			var serverLog lockedBuffer
+			var serverLog testutil.LockedBuffer
 			srv := httptest.NewUnstartedServer(compress.Middleware(compress.Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				defer func() {
 					if p := recover(); p != nil {
@@ -169,22 +168,4 @@ func afterHijack(w http.ResponseWriter) []string {
 	w.WriteHeader(http.StatusInternalServerError)
 	n, err = w.Write([]byte("late write after WriteHeader"))
 	return append(got, report("Write after WriteHeader", int64(n), err))
-}
-
-// lockedBuffer is a bytes.Buffer safe for a server's log and a test's read.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

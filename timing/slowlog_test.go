@@ -1,44 +1,26 @@
 package timing_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/internal/testutil"
 	"github.com/go-caching/caching/timing"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The request method is client data: a client that sends a 64 KiB method to
 // a slow route (a pattern without a method matches any) must not get it
 // into the slow-request log verbatim.
 func TestSlowLogBoundsClientMethod(t *testing.T) {
-	var logs lockedBuffer
+	var logs testutil.LockedBuffer
 	mw := timing.Must(timing.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Slow: time.Millisecond})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/export", func(http.ResponseWriter, *http.Request) { time.Sleep(5 * time.Millisecond) })
@@ -59,9 +41,7 @@ func TestSlowLogBoundsClientMethod(t *testing.T) {
 	assert.Less(t, len(out), 1024, "the slow-request log line carries the client's method unbounded")
 
 	// A usual method is logged as sent.
-	logs.mu.Lock()
-	logs.b.Reset()
-	logs.mu.Unlock()
+	logs.Reset()
 	req, err = http.NewRequest("PROPFIND", srv.URL+"/export", nil)
 	require.NoError(t, err)
 	resp, err = http.DefaultClient.Do(req)
