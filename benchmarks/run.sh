@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the comparison benchmarks of issue 9 and rewrites the results section
 # of ../BENCHMARKS.md (the analysis around it is kept). The Makefile's
-# bench-compare target runs it. About 5 minutes on 2 idle cores, then the
-# end-to-end benchmark (e2e.sh, about 3 minutes more).
+# bench-compare target runs it. About 10 minutes on 2 idle cores, then the
+# end-to-end benchmark (e2e.sh, about 4 minutes more).
 #
 # Environment: COUNT (default 6), BENCHTIME (default 300ms), BENCH (a regexp
 # to run a subset; the results section then shows only that subset), E2E
