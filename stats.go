@@ -161,13 +161,17 @@ type Counts struct {
 // ViewStats returns the Counts of the Cache's views by name: the Name
 // option of a view, else the pattern of the route that served the request
 // (the CachedMux route's, or r.Pattern for a view registered in a
-// http.ServeMux), else "". Views with one name share their Counts. It is
-// safe for concurrent use; names are never removed.
+// http.ServeMux), else "". CONNECT requests are counted under the Name
+// option or "": ServeMux gives a CONNECT request it redirects the
+// client's own path as its pattern. Views with one name share their
+// Counts. Names are never removed; past the first 1023, the counts of new
+// names go to OtherName. It is safe for concurrent use.
 func (c *Cache) ViewStats() map[string]Counts { return c.named.snapshot(&c.named.views) }
 
 // MemoStats returns the Counts of the Cache's memoized functions by name
-// (functions memoized under one name share them). It is safe for
-// concurrent use.
+// (functions memoized under one name share them; past the first 1023
+// names, new ones are counted under OtherName). It is safe for concurrent
+// use.
 func (c *Cache) MemoStats() map[string]Counts { return c.named.snapshot(&c.named.funcs) }
 
 // counterStripes is how many stripes a namedCounter spreads its outcomes
@@ -223,25 +227,52 @@ func (n *namedCounter) load() Counts {
 
 // registry holds the named counters of a Cache's views and memoized
 // functions. Names come from the program (Name, route patterns, Memoize's
-// names), so their number is bounded by it.
+// names), so their number is bounded by it; as a second line of defence,
+// should a name ever come from a request, each map holds at most
+// maxNamedCounters of them and counts the rest under OtherName.
 type registry struct {
 	mu           sync.Mutex
 	views, funcs map[string]*namedCounter
 }
 
-// counter returns the counter of name in *m, created if needed.
+// maxNamedCounters is the most names ViewStats or MemoStats hold apiece,
+// OtherName included.
+const maxNamedCounters = 1024
+
+// OtherName is the name under which ViewStats and MemoStats count the
+// views or memoized functions whose names came after the first 1023 of
+// their kind: the names are kept in memory and exported as metric labels,
+// so their number is bounded.
+const OtherName = "(other)"
+
+// counter returns the counter of name in *m, created if needed (OtherName's
+// when the map is full).
 func (r *registry) counter(m *map[string]*namedCounter, name string) *namedCounter {
+	n, _ := r.counterOwn(m, name)
+	return n
+}
+
+// counterOwn is counter, which also reports whether the counter is name's
+// own (false: OtherName's, the map being full).
+func (r *registry) counterOwn(m *map[string]*namedCounter, name string) (*namedCounter, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n, ok := (*m)[name]; ok {
-		return n
+		return n, true
 	}
 	if *m == nil {
 		*m = make(map[string]*namedCounter)
 	}
+	own := len(*m) < maxNamedCounters-1
+	if !own {
+		name = OtherName
+		if n, ok := (*m)[name]; ok {
+			return n, false
+		}
+	}
 	n := new(namedCounter)
 	(*m)[name] = n
-	return n
+	return n, own
 }
 
 func (r *registry) snapshot(m *map[string]*namedCounter) map[string]Counts {
@@ -299,7 +330,10 @@ type namedRef struct {
 // counter returns the named counter of r's view.
 func (v *view) counter(r *http.Request) *namedCounter {
 	name := v.cfg.name
-	if name == "" {
+	if name == "" && r.Method != http.MethodConnect {
+		// A CONNECT request's Pattern may be its own path: ServeMux
+		// reports the path it redirects one to as its pattern. Such
+		// requests are counted under "".
 		name = r.Pattern
 	}
 	vc := &v.counters
@@ -311,7 +345,10 @@ func (v *view) counter(r *http.Request) *namedCounter {
 			return n
 		}
 	}
-	n := v.c.named.counter(&v.c.named.views, name)
+	n, own := v.c.named.counterOwn(&v.c.named.views, name)
+	if !own {
+		return n // not kept here either: the names are bounded
+	}
 	if vc.first.CompareAndSwap(nil, &namedRef{name: name, n: n}) {
 		return n
 	}

@@ -85,7 +85,9 @@ type Report struct {
 	// recorder; do not keep it beyond the call).
 	Request *http.Request
 	// Route is the ServeMux pattern that matched ("" when none did or no
-	// ServeMux is below the middleware).
+	// ServeMux is below the middleware). It is "" for a CONNECT request:
+	// ServeMux gives one it redirects the client's own path as its
+	// pattern, which must not become a metric label or fill the log.
 	Route string
 	// Status is the final status sent: 200 when the handler wrote nothing,
 	// never a 1xx; 500 when the handler panicked before writing a status
@@ -257,12 +259,20 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// route is r's Report.Route.
+func route(r *http.Request) string {
+	if r.Method == http.MethodConnect {
+		return ""
+	}
+	return r.Pattern
+}
+
 // finish logs a slow request and calls the observer.
 func (m *middleware) finish(w *writer, r *http.Request, panicked bool) {
 	if m.slow == nil && m.observe == nil {
 		return
 	}
-	rep := Report{Request: r, Route: r.Pattern, Status: w.Status(), Bytes: w.Written(),
+	rep := Report{Request: r, Route: route(r), Status: w.Status(), Bytes: w.Written(),
 		HeaderTime: w.headerTime, Duration: time.Since(w.start), Panicked: panicked, Hijacked: w.Hijacked()}
 	if rep.Status == 0 {
 		if panicked {

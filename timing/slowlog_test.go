@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,4 +49,31 @@ func TestSlowLogBoundsClientMethod(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Contains(t, logs.String(), `"method":"PROPFIND"`)
+}
+
+// ServeMux gives a CONNECT request it redirects the client's own path as
+// its Pattern. That path must not reach Report.Route (a metric label in
+// many programs) or the slow-request log.
+func TestConnectRouteIsNotTheClientPath(t *testing.T) {
+	var logs testutil.LockedBuffer
+	var routes []string
+	var mu sync.Mutex
+	mw := timing.Must(timing.Options{
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Slow: time.Nanosecond,
+		Observe: func(rep timing.Report) { mu.Lock(); routes = append(routes, rep.Route); mu.Unlock() },
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/users/{id}/", func(http.ResponseWriter, *http.Request) {})
+	h := mw(mux)
+
+	path := "/users/" + strings.Repeat("Z", 10_000)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodConnect, path, nil))
+	require.Equal(t, http.StatusTemporaryRedirect, w.Code, "ServeMux redirects the CONNECT request")
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/users/1/", nil))
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"", "/users/{id}/"}, routes)
+	assert.NotContains(t, logs.String(), "ZZZZ", "the client's path reached the slow-request log")
 }
