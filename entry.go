@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/memsize"
 )
 
 // entry is what the Cache stores under every key it writes: one versioned
@@ -68,11 +71,31 @@ func (e *entry) decodedValue() any {
 }
 
 // keepDecoded keeps v, the decoded payload, for the later readers of a near
-// entry. The first value kept stays.
-func (e *entry) keepDecoded(v any) {
-	if e.near != nil {
-		e.near.v.CompareAndSwap(nil, &v)
+// entry, and reports whether it did: the first value kept stays, so only
+// its reader gets true (and then counts it: see countDecoded).
+func (e *entry) keepDecoded(v any) bool {
+	return e.near != nil && e.near.v.CompareAndSwap(nil, &v)
+}
+
+// countDecoded makes the near entry e, kept under key (in kb when kb is not
+// nil), count against the near cache's byte bound the value v that its
+// reader decoded and kept (keepDecoded reported true): the entry and v as
+// internal/memsize walks it, in place of the guess it was kept with (its
+// payload twice), so that a payload that decodes into several times its
+// bytes cannot make the near cache hold several times its MaxBytes. It
+// walks v once per entry, when its first reader decodes it; later hits
+// decode and count nothing. A near cache that cannot resize what it keeps
+// (no backend.NearResizer) keeps the guess; one that no longer keeps e
+// refuses, and nothing changes.
+func (s *store) countDecoded(kb []byte, key string, e *entry, v any) {
+	r, ok := s.near.(backend.NearResizer)
+	if !ok {
+		return
 	}
+	if kb != nil {
+		key = string(kb)
+	}
+	r.ResizeNear(key, e, e.memSize()+memsize.Of(v))
 }
 
 const (

@@ -19,14 +19,15 @@ import (
 // decoded with the Cache's Codec into a new T.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 	var zero T
-	e, integer, err := c.store.lookupDirect(ctx, c.userKey(key))
+	k := c.userKey(key)
+	e, integer, err := c.store.lookupDirect(ctx, k)
 	switch {
 	case err == nil && integer != nil:
 		c.record(outHit)
 		return decodeInteger[T](c, integer)
 	case err == nil && c.store.fresh(e, time.Time{}):
 		c.record(outHit)
-		return decodeValue[T](c, e)
+		return decodeValueOf[T](c, e, nil, k)
 	case err == nil || errors.Is(err, ErrNotFound):
 		c.record(outMiss)
 		err = ErrNotFound
@@ -63,8 +64,20 @@ func decodeInteger[T any](c *Cache, integer []byte) (T, error) {
 }
 
 // decodeValue returns the typed value of e: its in-memory value when it has
-// one of type T, else its payload decoded by the codec.
+// one of type T, else its payload decoded by the codec. It is
+// decodeValueOf for a caller that does not pass the entry's key: a near
+// entry's decoded value is then kept for its later readers but not
+// counted against the near cache's byte bound.
 func decodeValue[T any](c *Cache, e *entry) (T, error) {
+	return decodeValueOf[T](c, e, nil, "")
+}
+
+// decodeValueOf is decodeValue for an entry read under the store key key
+// (in kb when kb is not nil; neither: unknown). The reader that decodes a
+// near entry's payload first keeps the value for the later readers and,
+// knowing the key, counts it against the near cache's byte bound (see
+// countDecoded).
+func decodeValueOf[T any](c *Cache, e *entry, kb []byte, key string) (T, error) {
 	if v, ok := e.value.(T); ok {
 		return v, nil
 	}
@@ -84,7 +97,10 @@ func decodeValue[T any](c *Cache, e *entry) (T, error) {
 	if err := c.codec.Unmarshal(e.Payload, &v); err != nil {
 		return v, fmt.Errorf("caching: decode %T: %w", v, err)
 	}
-	e.keepDecoded(decodedAs[T]{v})
+	var d any = decodedAs[T]{v}
+	if e.keepDecoded(d) && (kb != nil || key != "") {
+		c.store.countDecoded(kb, key, e, d)
+	}
 	return v, nil
 }
 

@@ -455,7 +455,9 @@ func (v *view) loadIn(ctx context.Context, kb []byte, key string, tagKeys []stri
 		v.c.store.dropCorrupt(ctx, key)
 		return nil, nil, errCorruptMiss
 	}
-	e.keepDecoded(val)
+	if e.keepDecoded(val) {
+		v.c.store.countDecoded(kb, key, e, val)
+	}
 	return e, val, nil
 }
 

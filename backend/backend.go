@@ -17,12 +17,13 @@
 // # Optional capabilities
 //
 // A backend may also implement GetManyer, SetManyer, Incrementer, Haser,
-// DeleteCounter, Statser, Discarder, ValueStore and NearCache. The caching
-// package finds them by type assertion and falls back to the plain methods
-// (correctly, but in more round trips, or without atomicity where noted)
-// when a backend does not offer them. It does not use Haser: Cache.Has
-// reads the entry, whose tags and expiry decide; the near cache does, and
-// so may a program that calls a backend directly.
+// DeleteCounter, Statser, Discarder, ValueStore, NearCache and, with
+// NearCache, NearResizer. The caching package finds them by type assertion
+// and falls back to the plain methods (correctly, but in more round trips,
+// or without atomicity where noted) when a backend does not offer them. It
+// does not use Haser: Cache.Has reads the entry, whose tags and expiry
+// decide; the near cache does, and so may a program that calls a backend
+// directly.
 //
 // # Concurrency
 //
@@ -200,6 +201,24 @@ type NearCache interface {
 	// news of the change. size is what v counts against the near cache's
 	// byte bound.
 	StoreNear(key string, v any, size int, ttl time.Duration, t NearToken)
+}
+
+// NearResizer is implemented by a NearCache that can change what a value it
+// keeps counts against its byte bound (backend/near does). The caching
+// package keeps an entry near before any reader decodes its payload, so it
+// can only guess what the decoded value will hold; the reader that decodes
+// it first measures the entry with its value and calls ResizeNear, so that
+// the near cache's byte bound counts the decoded values it keeps too. A
+// NearCache without it keeps counting the size given to StoreNear.
+type NearResizer interface {
+	// ResizeNear makes v, kept under key by StoreNear, count size against
+	// the byte bound, and reports whether it did. It does nothing and
+	// reports false unless key still keeps that very value (the same
+	// pointer; values are matched by identity, never compared with ==):
+	// a resize after key changed, was dropped or was kept anew is
+	// refused. A value that no longer fits the bound for one value is
+	// dropped, and the call reports false.
+	ResizeNear(key string, v any, size int) bool
 }
 
 // NearToken is what a NearCache hands out before a remote read (NearToken)

@@ -70,6 +70,22 @@
 // database of the server drops it here too, which costs a miss, nothing
 // more.
 //
+// # Memory
+//
+// Options.MaxEntries and Options.MaxBytes bound process memory, as they
+// bound a backend/simple store, which holds it. The caching package keeps
+// an entry before any reader decodes it, counted as its key, the entry and
+// its payload twice, a guess at the decoded value; the reader that first
+// decodes it (and keeps the value for the others) measures the entry with
+// its value and makes it count that instead (Store.ResizeNear, the optional
+// backend.NearResizer), evicting others if it no longer fits. So MaxBytes
+// counts the decoded values memory holds, not only the bytes read: a
+// payload of compact JSON that decodes into maps and strings several times
+// its size is counted at its decoded size. The measure is taken once per
+// entry, when it is first decoded; a hit measures nothing. Response
+// snapshots and GetAs values are measured; Memoize results are still
+// counted by the guess.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use by multiple goroutines. It runs the

@@ -26,6 +26,7 @@ var errClosed = fmt.Errorf("near: %w", backend.ErrClosed)
 
 var (
 	_ backend.NearCache     = (*Store)(nil)
+	_ backend.NearResizer   = (*Store)(nil)
 	_ backend.GetManyer     = (*Store)(nil)
 	_ backend.SetManyer     = (*Store)(nil)
 	_ backend.Incrementer   = (*Store)(nil)
@@ -267,6 +268,26 @@ func (s *Store) StoreNear(key string, v any, size int, ttl time.Duration, t back
 	} else {
 		s.refused.Add(1)
 	}
+}
+
+// ResizeNear changes what v, kept under key by StoreNear, counts against
+// MaxBytes to size, and reports whether it did (backend.NearResizer). The
+// caching package calls it when it first decodes an entry kept near, with
+// the size of the entry and its decoded value, which StoreNear could not
+// know: so MaxBytes bounds what memory holds, decoded values included.
+//
+// It changes nothing and reports false unless key still keeps that very
+// value (matched by identity, as backend/simple's Store.ResizeValue
+// matches it): not once key was dropped, evicted, expired or kept anew, nor
+// when StoreNear refused v, nor after Close. A value that grows past the
+// room left evicts others; one that grows past what memory takes for one
+// value is dropped, and the call reports false. The value keeps its
+// deadline.
+func (s *Store) ResizeNear(key string, v any, size int) bool {
+	// No bucket lock: a drop removes key's value, or a later StoreNear
+	// replaces it, and either makes the resize refuse; a resize that comes
+	// first is dropped with the value.
+	return s.mem.ResizeValue(key, v, size)
 }
 
 // drop removes key from memory and refuses, from now on, what was read

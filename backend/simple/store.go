@@ -595,6 +595,75 @@ func (s *Store) putValue(key string, v any, size int, ttl time.Duration, onlyIfA
 	return s.put(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), sz, onlyIfAbsent)
 }
 
+// ResizeValue changes what the Go value v, stored under key by StoreValue
+// or AddValue, counts against MaxBytes to len(key)+size+ValueOverhead, as
+// if it had been stored with size, and reports whether it did. It is for a
+// caller that learns what a value holds only after storing it (package
+// caching's near cache counts a value it decodes once it is decoded), so
+// that MaxBytes bounds what the store really holds.
+//
+// It changes nothing and reports false unless key holds that very value,
+// live: not after it was overwritten, deleted, evicted or expired. v is
+// matched by identity, never compared with == (which panics on a map, a
+// slice or a struct holding one): for a pointer, map, channel or func, the
+// same one; for a value of any other type, the interface value StoreValue
+// was given or LoadValue returned (or a copy of it), not an equal value
+// made anew. A negative size, or a store that is closed, also gets false.
+//
+// The entry keeps its expiry and its use for eviction (a resize is not a
+// use), and its value is not told it was dropped (see Dropper). A value
+// grown past the room left evicts other entries to make room, as a write
+// does (OnEvict is told); one grown past MaxValueSize is removed, as a
+// write of that size would leave nothing, and the call reports false.
+func (s *Store) ResizeValue(key string, v any, size int) bool {
+	if size < 0 || s.closed.Load() {
+		return false
+	}
+	sz := int64(len(key)) + int64(size) + ValueOverhead
+	h, sh := s.hash(key)
+	collect := s.onEvict != nil
+	sh.mu.Lock()
+	if s.closed.Load() { // closed since the check above: Close may have reset sh
+		sh.unlock()
+		return false
+	}
+	loc, old := sh.lookup(key, h)
+	if old == nil || !old.isValue() || !sameValue(old.value(), v) ||
+		old.expireAt != 0 && expired(old.expireAt, s.now()) {
+		sh.unlock()
+		return false
+	}
+	if sz > s.maxEntrySize {
+		sh.remove(sh.slotAt(loc))
+		sh.unlock()
+		return false
+	}
+	var evicted []string
+	if sz != old.size() {
+		// A new entry with the same key, value and deadline: readers load
+		// entries without the lock, so a published one never changes. The
+		// visited bit is in the index, where it stays; the value is not
+		// dropped, so the count of Droppers stays too.
+		g, j := sh.at(loc)
+		g.ptr[j].Store(newValueEntry(old.key(), v, int64(size), old.expireAt))
+		sh.bytes += sz - old.size()
+		evicted = sh.makeRoom(0, 0, loc, s.now, collect, nil)
+	}
+	sh.unlock()
+	s.notify(evicted)
+	return true
+}
+
+// sameValue reports whether a and b are the same interface value: the same
+// dynamic type and the same data word, which for a pointer-shaped type is
+// the pointer itself and otherwise the pointer to the boxed copy that every
+// copy of the interface value shares. It never panics, whatever the type.
+func sameValue(a, b any) bool {
+	type eface struct{ typ, data unsafe.Pointer }
+	ea, eb := (*eface)(unsafe.Pointer(&a)), (*eface)(unsafe.Pointer(&b))
+	return ea.typ == eb.typ && ea.data == eb.data
+}
+
 // sweepLoop removes expired entries every interval until Close.
 func (s *Store) sweepLoop(interval time.Duration) {
 	defer close(s.done)

@@ -1,0 +1,162 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend/near"
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/memsize"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// onNearRedis returns a Cache on a near cache of maxBytes in front of the
+// real Redis, under a prefix of the test's own, cleared when the test
+// ends, with its near cache.
+func onNearRedis(t *testing.T, maxBytes int64) (*Cache, *near.Store) {
+	t.Helper()
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	remote, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+	require.NoError(t, err)
+	n, err := near.New(remote, near.Options{MaxBytes: maxBytes, MaxStale: time.Hour})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, n.WaitWatching(ctx))
+	c, err := New(&Options{Backend: n})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
+	return c, n
+}
+
+// spread is a value whose decoded form holds several times its JSON: a map
+// of many short keys, each to a slice of one short string. Its JSON takes
+// 12 bytes an item; decoded, an item takes a map slot of 41 bytes, the
+// key's bytes, and a slice's array holding a string header.
+func spread(items int) map[string][]string {
+	m := make(map[string][]string, items)
+	for j := range items {
+		m[fmt.Sprintf("k%02d", j)] = []string{"v"}
+	}
+	return m
+}
+
+// TestNearCacheCountsDecodedValues: the near cache counted an entry as its
+// payload twice, a guess at the value its first reader decodes and keeps
+// there for the others. A value whose JSON is compact but decodes into
+// maps and slices holds several times its payload, so a near cache of
+// MaxBytes held several MaxBytes of heap. Now the reader that keeps the
+// decoded value counts it: what the near cache counts covers what the
+// value holds, and the live heap stays within the byte bound.
+func TestNearCacheCountsDecodedValues(t *testing.T) {
+	ctx := context.Background()
+	const items = 100
+
+	t.Run("one value counts what it holds", func(t *testing.T) {
+		c, n := onNearRedis(t, 1<<20)
+		require.NoError(t, SetAs(ctx, c, "v", spread(items), time.Hour))
+		// The first reads may be refused: the news of the write can come
+		// after a read began. The first read that is kept decodes the value
+		// and keeps it near.
+		var got map[string][]string
+		for end := time.Now().Add(10 * time.Second); n.NearStats().Entries == 0; {
+			require.True(t, time.Now().Before(end), "the entry is never kept near")
+			var err error
+			got, err = GetAs[map[string][]string](ctx, c, "v")
+			require.NoError(t, err)
+			require.Len(t, got, items)
+		}
+		after := n.NearStats()
+		require.Equal(t, int64(1), after.Entries)
+		payload, err := JSON.Marshal(got)
+		require.NoError(t, err)
+		held := memsize.Of(got)
+		t.Logf("payload %d bytes; decoded value %d bytes; near cache counts %d", len(payload), held, after.Bytes)
+		require.Greater(t, held, 3*len(payload), "the test's value decodes into several times its payload")
+		require.GreaterOrEqual(t, after.Bytes, int64(held+len(payload)),
+			"the near cache counts the payload and the decoded value it keeps")
+
+		// Later hits decode nothing and count nothing more.
+		for range 3 {
+			again, err := GetAs[map[string][]string](ctx, c, "v")
+			require.NoError(t, err)
+			require.Len(t, again, items)
+		}
+		require.Equal(t, after.Bytes, n.NearStats().Bytes)
+	})
+
+	t.Run("a response counts its decoded header", func(t *testing.T) {
+		// A view's entry decodes into a snapshot whose header map holds
+		// several times its encoding when it has many short fields.
+		c, n := onNearRedis(t, 1<<20)
+		hdr := http.Header{}
+		for j := range items {
+			hdr.Set(fmt.Sprintf("X-H%02d", j), "v")
+		}
+		h := c.Cached(time.Hour)(&counter{body: "b", fn: func(w http.ResponseWriter, _ *http.Request) {
+			for k, v := range hdr {
+				w.Header()[k] = v
+			}
+		}})
+		require.Equal(t, http.StatusOK, get(h, "/many-headers").Code) // stored remote
+		// Read until a request finds everything near: the one before it
+		// read the entry remote, kept it and decoded it.
+		for end := time.Now().Add(10 * time.Second); ; {
+			require.True(t, time.Now().Before(end), "the entry is never served from the near cache")
+			misses := n.NearStats().Misses
+			rec := get(h, "/many-headers")
+			require.Equal(t, "v", rec.Header().Get("X-H42"))
+			if n.NearStats().Misses == misses {
+				break
+			}
+		}
+		held := memsize.Of(hdr)
+		st := n.NearStats()
+		t.Logf("header of %d fields holds %d bytes; near cache counts %d in %d entries", len(hdr), held, st.Bytes, st.Entries)
+		require.GreaterOrEqual(t, st.Bytes, int64(held), "the near cache counts the decoded header it keeps")
+	})
+
+	t.Run("live heap stays within MaxBytes", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("writes a few MiB to Redis and measures the heap")
+		}
+		const (
+			maxBytes = 1 << 20
+			values   = 600 // several times what fits, counted rightly
+			slack    = 512 << 10
+		)
+		c, n := onNearRedis(t, maxBytes)
+		for i := range values {
+			require.NoError(t, SetAs(ctx, c, fmt.Sprint("v", i), spread(items), time.Hour))
+		}
+		liveHeap := func() int64 {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			return int64(m.HeapAlloc)
+		}
+		// The writes warmed the client (its connections and buffers): the
+		// heap is measured from an empty near cache.
+		before := liveHeap()
+		for i := range values {
+			got, err := GetAs[map[string][]string](ctx, c, fmt.Sprint("v", i))
+			require.NoError(t, err)
+			require.Len(t, got, items)
+		}
+		held := liveHeap() - before
+		st := n.NearStats()
+		t.Logf("%d entries near, %d bytes counted, %d evicted; live heap %.2f MiB = %.2f×MaxBytes",
+			st.Entries, st.Bytes, st.Evictions, float64(held)/(1<<20), float64(held)/maxBytes)
+		require.Positive(t, st.Evictions, "the near cache was filled past its bound")
+		require.LessOrEqual(t, st.Bytes, int64(maxBytes))
+		require.LessOrEqual(t, held, int64(maxBytes*3/2+slack),
+			"the near cache holds at most 1.5×MaxBytes (see backend/simple's heap test) plus %d", slack)
+		runtime.KeepAlive(c)
+	})
+}
