@@ -260,7 +260,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		down     bool // the lookup failed: fn runs without the backend, as for a view
 	)
 	if !forced {
-		e, err := m.lookupBytes(ctx, kbuf, m.tagKeysOf(a))
+		e, err := m.lookupArg(ctx, kbuf, a)
 		switch {
 		case err == nil:
 			v, err := decodeValue[R](m.c, e)
@@ -429,6 +429,37 @@ func (m *Memoized[A, R]) lookup(ctx context.Context, key string, tags []string) 
 // keep (on the in-process store, it makes no string of it).
 func (m *Memoized[A, R]) lookupBytes(ctx context.Context, key []byte, tags []string) (*entry, error) {
 	return m.c.store.lookupBytes(ctx, key, tags, time.Time{})
+}
+
+// lookupArg is lookupBytes of a's entry under key, for Get and Peek. On the
+// in-process store and in a near cache, it checks the entry against the
+// tags the entry records it was written under, whose versions are held in
+// memory: the keys ArgTags makes of a are not computed and the tag
+// function is not called, so that a hit allocates nothing for them. For a
+// deterministic tag function those are the keys tagKeysWith makes of a;
+// for one that is not, the entry is still a miss once any tag it was
+// written under is invalidated. The one difference: an entry that a
+// function of the same name and Version wrote under other tags (other
+// Tags, or no ArgTags) is a hit here, where a check against a's keys makes
+// it a miss. Only a read of a remote store needs the keys first, to read
+// the entry and the versions in one round trip.
+func (m *Memoized[A, R]) lookupArg(ctx context.Context, key []byte, a A) (*entry, error) {
+	s := &m.c.store
+	switch {
+	case m.tagsOf == nil:
+		return m.lookupBytes(ctx, key, m.tagKeys)
+	case s.local != nil:
+		return m.lookupBytes(ctx, key, nil)
+	case s.near != nil:
+		k := string(key)
+		if e, err := s.lookupLocal(k, nil, time.Time{}); err == nil {
+			return e, nil
+		}
+		// Not all in memory: lookup tries the near cache again, with the
+		// keys, then reads the remote store.
+		return m.lookup(ctx, k, m.tagKeysOf(a))
+	}
+	return m.lookupBytes(ctx, key, m.tagKeysOf(a))
 }
 
 // compute calls fn for a and stores its result under key. It runs once for

@@ -2,11 +2,14 @@ package caching_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/near"
 	"github.com/go-caching/caching/backend/simple"
 )
 
@@ -97,6 +100,55 @@ func BenchmarkMemoizeHit(b *testing.B) {
 	run("arg=int/impl=GetAs", func() error { _, err := caching.GetAs[benchResult](ctx, c, "user:42"); return err })
 	run("arg=struct/impl=floor", func() error { _, ok := structFloor.get(args); return miss(ok) })
 	run("arg=struct/impl=memoize", func() error { _, err := byStruct.Get(ctx, args); return err })
+}
+
+// BenchmarkMemoizeHitArgTags measures a memoized hit of a function with
+// ArgTags (a tag made of the argument, as a user writes it: "user:" and
+// the id), with one tag, and with two and the function's own Tags: on the
+// simple store, on a near cache in front of a remote-style store (every
+// Get a near hit), and on the remote-style store alone (one round trip).
+func BenchmarkMemoizeHitArgTags(b *testing.B) {
+	ctx := context.Background()
+	res := benchResult{UserID: 42, Total: 99.5, Orders: []int{1, 2, 3}}
+	fn := func(context.Context, int) (benchResult, error) { return res, nil }
+	oneTag := caching.ArgTags(func(user int) []string { return []string{"user:" + strconv.Itoa(user)} })
+	twoTags := caching.ArgTags(func(user int) []string {
+		return []string{"user:" + strconv.Itoa(user), "org:" + strconv.Itoa(user/100)}
+	})
+	stores := []struct {
+		name string
+		open func() backend.Backend
+	}{
+		{"simple", func() backend.Backend { return simple.Must(simple.Options{SweepInterval: -1}) }},
+		{"near", func() backend.Backend { return near.Must(newRemoteStore(), near.Options{MaxStale: time.Hour}) }},
+		{"remote", func() backend.Backend { return newRemoteStore() }},
+	}
+	for _, st := range stores {
+		for _, tc := range []struct {
+			name string
+			opts []caching.MemoOption
+		}{
+			{"tags=1", []caching.MemoOption{oneTag}},
+			{"tags=2+Tags", []caching.MemoOption{twoTags, caching.Tags("orders")}},
+		} {
+			b.Run("store="+st.name+"/"+tc.name, func(b *testing.B) {
+				c := caching.Must(&caching.Options{Backend: st.open()})
+				defer c.Close()
+				f := caching.Memoize(c, "stats", fn, append(tc.opts, caching.TTL(time.Hour))...)
+				for range 2 { // stored, then (near) read remote and kept near
+					if _, err := f.Get(ctx, 42); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := f.Get(ctx, 42); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
 
 // BenchmarkMemoizeHitRemote measures a memoized hit on a remote-style store

@@ -75,7 +75,7 @@ func (m *Memoized[A, R]) Peek(ctx context.Context, a A) (r R, fresh bool, err er
 	if err != nil {
 		return r, false, err
 	}
-	e, err := m.lookupBytes(ctx, key, m.tagKeysOf(a))
+	e, err := m.lookupArg(ctx, key, a)
 	if err != nil {
 		return r, false, fmt.Errorf("caching: memoize %s: peek: %w", m.name, err)
 	}

@@ -50,17 +50,22 @@ func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 // "user:42" in every function that reads the user's data, and one
 // InvalidateTags drops them all.
 //
-// tags must be deterministic (one argument, the same tags) and cheap: it
-// runs on every call, hits included (about five allocations with one tag),
-// and a result written under other tags is a miss. A result has at most
-// 1,024 tag versions in all (see Tags). Since a client may choose the
-// argument (a user id in a URL), the version keys of these tags expire, as
-// a path's do (see Cache.InvalidatePath; with ResultTTL they are made for
-// the longest life, so that a result lives at most 28 days), and a call
-// whose result is not stored (an error, StoreIf, a value the codec cannot
-// encode) deletes the keys it created; the calls that joined it then get
-// its result without checking the versions, as those deletes would look
-// like an invalidation. A must be the memoized function's argument type
+// tags must be deterministic (one argument, the same tags) and cheap. It is
+// called when a result is computed or stored (a miss, Refresh, Set) and when
+// Get or Peek reads a remote store, which reads the entry with the versions
+// of its tags in one round trip and needs them first (a result written under
+// other tags is then a miss). A hit on the in-process store or in a near
+// cache (backend/near) does not call it: the entry is checked against the
+// tags it was written under, held in memory, and the hit allocates nothing
+// for them. So do not count or log in tags expecting one call per Get. A
+// result has at most 1,024 tag versions in all (see Tags). Since a client
+// may choose the argument (a user id in a URL), the version keys of these
+// tags expire, as a path's do (see Cache.InvalidatePath; with ResultTTL they
+// are made for the longest life, so that a result lives at most 28 days),
+// and a call whose result is not stored (an error, StoreIf, a value the
+// codec cannot encode) deletes the keys it created; the calls that joined it
+// then get its result without checking the versions, as those deletes would
+// look like an invalidation. A must be the memoized function's argument type
 // (Memoize panics otherwise).
 func ArgTags[A any](tags func(a A) []string) MemoOption {
 	return memoOption(func(c *memoConfig) { c.tagsOf = tags })
