@@ -319,7 +319,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 		if err != nil || !m.c.store.fresh(e, time.Time{}) {
 			return false
 		}
-		v, err := decodeValue[R](m.c, e)
+		v, err := decodeValueOf[R](m.c, e, nil, key)
 		if err != nil || m.staleIf != nil && m.staleIf(v) {
 			return false
 		}

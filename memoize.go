@@ -263,7 +263,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		e, err := m.lookupArg(ctx, kbuf, a)
 		switch {
 		case err == nil:
-			v, err := decodeValue[R](m.c, e)
+			v, err := decodeValueOf[R](m.c, e, kbuf, "")
 			switch {
 			case err != nil:
 				// A result of another shape (the type changed without a

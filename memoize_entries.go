@@ -79,7 +79,7 @@ func (m *Memoized[A, R]) Peek(ctx context.Context, a A) (r R, fresh bool, err er
 	if err != nil {
 		return r, false, fmt.Errorf("caching: memoize %s: peek: %w", m.name, err)
 	}
-	if r, err = decodeValue[R](m.c, e); err != nil {
+	if r, err = decodeValueOf[R](m.c, e, key, ""); err != nil {
 		return r, false, fmt.Errorf("caching: memoize %s: peek: %w (%w)", m.name, ErrNotFound, err)
 	}
 	return r, m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(r)), nil

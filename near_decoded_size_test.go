@@ -122,6 +122,33 @@ func TestNearCacheCountsDecodedValues(t *testing.T) {
 		require.GreaterOrEqual(t, st.Bytes, int64(held), "the near cache counts the decoded header it keeps")
 	})
 
+	t.Run("a memoized result counts what it holds", func(t *testing.T) {
+		c, n := onNearRedis(t, 1<<20)
+		var runs int
+		f := Memoize(c, "spread", func(_ context.Context, items int) (map[string][]string, error) {
+			runs++
+			return spread(items), nil
+		})
+		// The first call computes and stores remote; the calls after it read
+		// the entry remote until one is kept near, decoded, and counted.
+		var got map[string][]string
+		for end := time.Now().Add(10 * time.Second); n.NearStats().Entries == 0 || n.NearStats().Hits == 0; {
+			require.True(t, time.Now().Before(end), "the result is never served from the near cache")
+			var err error
+			got, err = f.Get(ctx, items)
+			require.NoError(t, err)
+			require.Len(t, got, items)
+		}
+		require.Equal(t, 1, runs)
+		payload, err := JSON.Marshal(got)
+		require.NoError(t, err)
+		held := memsize.Of(got)
+		st := n.NearStats()
+		t.Logf("payload %d bytes; decoded value %d bytes; near cache counts %d in %d entries", len(payload), held, st.Bytes, st.Entries)
+		require.GreaterOrEqual(t, st.Bytes, int64(held+len(payload)),
+			"the near cache counts the payload and the decoded result it keeps")
+	})
+
 	t.Run("live heap stays within MaxBytes", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("writes a few MiB to Redis and measures the heap")

@@ -83,8 +83,7 @@
 // payload of compact JSON that decodes into maps and strings several times
 // its size is counted at its decoded size. The measure is taken once per
 // entry, when it is first decoded; a hit measures nothing. Response
-// snapshots and GetAs values are measured; Memoize results are still
-// counted by the guess.
+// snapshots, GetAs values and Memoize results are measured.
 //
 // # Concurrency
 //
