@@ -304,7 +304,7 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 	case leaseLead:
 		// A stored response deletes the lease; a client that left hands it
 		// on; any other result marks it "not stored".
-		call.after = func(res viewResult) { v.c.releaseLease(l, res.snap != nil || res.retry) }
+		call.after = func(res viewResult) { v.c.releaseLease(l, res.stored() || res.retry) }
 	}
 	return false
 }

@@ -178,10 +178,13 @@ func TestSharedAuthorizationNeverLeadsTheFlight(t *testing.T) {
 	})
 }
 
-// TestSharedAuthorizationJoinsAFlight: a request with Authorization still
-// waits for an anonymous run of its key in progress, and gets its response
-// when the response says it may be shared with it.
-func TestSharedAuthorizationJoinsAFlight(t *testing.T) {
+// TestSharedAuthorizationJoinsNoFlight: a request with Authorization does
+// not wait for an anonymous run of its key in progress, even one whose
+// response turns out shareable with it: that is known only once the
+// response comes, and the usual answer (no public) would have made it wait
+// the whole run, then run its own (view_waiters_unusable_test.go). It runs
+// the handler itself, as without the cache.
+func TestSharedAuthorizationJoinsNoFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
@@ -192,7 +195,9 @@ func TestSharedAuthorizationJoinsAFlight(t *testing.T) {
 		var body string
 		g.burst(func() { get(g.h, "/a") }, func() {},
 			1, func() { body = get(g.h, "/a", "Authorization", "Bearer alice").Body.String() })
-		assert.EqualValues(t, 1, g.calls.Load(), "one run for both")
+		assert.EqualValues(t, 2, g.calls.Load(), "a run of its own")
 		assert.Equal(t, "page", body)
+		get(g.h, "/a", "Authorization", "Bearer bob")
+		assert.EqualValues(t, 2, g.calls.Load(), "the stored public response answers it")
 	})
 }

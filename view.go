@@ -50,7 +50,10 @@ import (
 //   - Concurrent misses of one key run the handler once; the others get its
 //     response (a HIT), or run the handler themselves as soon as it is known
 //     that the response will not be stored (streaming, too large, refused),
-//     or wait for a new leader if the first one's client left.
+//     or wait for a new leader if the first one's client left. A response
+//     refused only because MaxVariants variants are stored still goes to
+//     the requests that vary alike; in a SharedCache view without UserKey, a
+//     request with Authorization runs the handler itself.
 //   - A handler that calls Flush, hijacks the connection, or uses
 //     http.ResponseController passes through uncached and unbroken.
 //   - When the backend fails or is slow (Options.Timeout), the handler serves
@@ -497,12 +500,21 @@ func (st *runState) client(r *http.Request) *http.Request {
 // miss runs the handler for a request the cache could not answer, once for
 // all the concurrent misses of its key.
 func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
+	if !v.usable(st.client(r), nil) {
+		// A request that may not use every response (one with
+		// Authorization in a SharedCache view without UserKey) neither
+		// starts a run nor joins one: the others would wait for its
+		// response, which is usually not theirs to reuse, and it would
+		// wait for theirs, usually not shareable with it (no public), then
+		// run the handler: twice the time it takes without the cache.
+		v.run(w, r, st)
+		return
+	}
 	rejoined := false
-	// A request that may get a response the others may not reuse (one
-	// with Authorization in a SharedCache view, or a Range) joins a run in
-	// progress but never starts one: the others would wait for it, then
-	// each run the handler.
-	mayLead := !st.joinOnly && v.usable(st.client(r), nil)
+	// A request that may get a response the others may not reuse (a
+	// Range) joins a run in progress but never starts one: the others
+	// would wait for it, then each run the handler.
+	mayLead := !st.joinOnly
 	for {
 		call, leader := v.flight.join(st.f.key, mayLead)
 		if call == nil {
@@ -744,13 +756,21 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if noStore {
 		reason = reasonBackend
+		res.unstored = true
 		v.flight.release(st.call, res) // the waiters' identical requests get it
 		return
 	}
 	if reason = v.store(r, st, res, storeTTL, now, vs); reason != httpcache.ReasonNone {
-		if reason == reasonBackend {
-			v.flight.release(st.call, res) // not stored, still theirs
-		} else {
+		switch reason {
+		case reasonBackend, reasonVariants:
+			// Not stored, still theirs: the response is valid for the
+			// waiters whose variant it is (a full Vary record is known
+			// only now, once the body is complete; without it they would
+			// each run the handler after the whole run). The waiters check
+			// their variant and usable as for a stored response.
+			res.unstored = true
+			v.flight.release(st.call, res)
+		default:
 			v.flight.release(st.call, viewResult{})
 		}
 		return
@@ -839,8 +859,9 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 // recordVariant writes the Vary record of st.base with res's variant in
 // it, unless MaxVariants other variants are still stored: then it reports
 // reasonVariants and nothing is written. The record is written again with
-// every variant stored, so that it lives as long as the variants it lists,
-// and without the variants that have left the store.
+// every variant stored, so that it lives as long as the longest-lived of
+// the variants it lists (each response has its own life in a SharedCache
+// view), and without the variants that have left the store.
 func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	h := newVariantID(res.variant)
 	lk := &v.varyLocks[lockHash(st.base)%uint64(len(v.varyLocks))]
@@ -852,14 +873,19 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
 		cur, _ = val.(*varySpec)
 	}
-	// The record's entry ends when the variant's does: both are e.
-	e := v.entryFor(st, res.snap, now, ttl)
-	next := &varySpec{names: res.names, variants: []variantID{h}, until: []int64{e.StaleUntil}}
+	// The variant leaves the store when its entry does.
+	end := v.entryFor(st, res.snap, now, ttl).StaleUntil
+	next := &varySpec{names: res.names, variants: []variantID{h}, until: []int64{end}}
 	if cur != nil && slices.Equal(cur.names, res.names) {
-		if next = cur.withVariant(h, e.StaleUntil, now.UnixNano(), v.cfg.maxVariants); next == nil {
+		if next = cur.withVariant(h, end, now.UnixNano(), v.cfg.maxVariants); next == nil {
 			return reasonVariants
 		}
 	}
+	// The record ends when the last of its variants does, not when this
+	// one does: a short-lived variant (no-cache: a life of 0) must not take
+	// the others out of reach, nor leave them in the store uncounted.
+	life := next.life()
+	e := &entry{Created: now.UnixNano(), FreshUntil: life, StaleUntil: life}
 	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
 		v.failOpen(r, "view store", err)
 		return reasonBackend

@@ -15,7 +15,11 @@ import (
 // uncacheable (it flushed, grew past the size cap, or was refused at
 // commit), not when the handler returns: the waiters of a server-sent-events
 // stream or a large download would otherwise wait for the whole stream, then
-// run the handler anyway.
+// run the handler anyway. A response refused only once complete (the Vary
+// record is full: MaxVariants) is handed to the waiters, which use it when
+// it is valid for them (their variant, usable) as they use a stored one. A
+// request that may not use every response (Authorization in a SharedCache
+// view) joins no call: it would wait for the whole run, then run its own.
 type viewFlight struct {
 	mu    sync.Mutex
 	calls map[string]*viewCall
@@ -42,6 +46,11 @@ type viewResult struct {
 	variant string   // the leader's variant for names
 	retry   bool
 	stale   bool // snap is a stale entry, served while another process runs the handler
+	// unstored: snap was not stored (the backend failed, the Vary record
+	// is full), and is handed to this process's waiters only: a lease is
+	// released as "not stored", so that other processes' waiters run the
+	// handler at once.
+	unstored bool
 	// vs are the versions the leader read before its handler ran, when it
 	// stores snap: a waiter serves snap only while they are current, so
 	// that a request that came after a write (and its invalidation) never
@@ -50,6 +59,10 @@ type viewResult struct {
 	// check of vs, shared by the waiters (nil: each checks).
 	check *versionCheck
 }
+
+// stored reports whether res is a response that is now in the store, for
+// a waiter of another process to find.
+func (res viewResult) stored() bool { return res.snap != nil && !res.unstored }
 
 // status is how a waiter served res.snap reports it.
 func (res viewResult) status() httpcache.CacheStatus {

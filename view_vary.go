@@ -70,6 +70,22 @@ func (s *varySpec) withVariant(h variantID, end, now int64, maxVariants int) *va
 	return next
 }
 
+// life returns when the record of s may leave the store, in Unix
+// nanoseconds (0: never): when the last of its variants does. A record
+// written with the life of the variant stored last (a no-cache response's
+// life is 0) died while the others were fresh: they were no longer found,
+// and stayed in the store uncounted, the next record counting from one.
+func (s *varySpec) life() int64 {
+	var end int64
+	for _, u := range s.until {
+		if u == 0 {
+			return 0
+		}
+		end = max(end, u)
+	}
+	return end
+}
+
 // namesOrNil returns the names of s, nil for a nil s.
 func (s *varySpec) namesOrNil() []string {
 	if s == nil {
