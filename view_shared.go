@@ -82,7 +82,10 @@ type sharedConfig struct {
 //     http.ServeContent answers it (206, several ranges, 416, If-Range).
 //   - Reverse proxies: a handler that flushes (httputil.ReverseProxy relaying
 //     a chunked response) still has its response stored when it completes
-//     within MaxBodySize; every flush reaches the client at once.
+//     within MaxBodySize. Every flush reaches the client as it comes, but
+//     the handler never waits for it: the concurrent requests for the key
+//     get the stored response as soon as the handler has made it, however
+//     slowly the first client reads (or if it never does).
 //     text/event-stream responses are never stored.
 //   - Writes invalidate (section 4.4): see InvalidateOnWrite, which
 //     SharedCache implies.
@@ -671,6 +674,10 @@ func withField(h http.Header, name string, vs []string) http.Header {
 	return h2
 }
 
+// reasonHeaderOnly is how head's recorder refuses a HEAD's response: only
+// its header is used.
+const reasonHeaderOnly httpcache.Reason = "header-only"
+
 // head answers a HEAD that no fresh entry answers. In a SharedCache view a
 // 200 whose validators match the stored GET's freshens it (RFC 9111 section
 // 4.3.5); nothing else of a HEAD is stored.
@@ -693,9 +700,12 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 		header.Canonicalize(before) // as the recorder canonicalizes h
 	}
 	x.reqTime = v.c.clock()
+	// Only the status and header are read: refused at commit, the
+	// response passes through and nothing of a body (which a HEAD's
+	// handler may write, and net/http drops) is recorded.
 	rec := &httpcache.Recorder{Check: func(int, http.Header) httpcache.Reason {
 		x.respTime = v.c.clock()
-		return httpcache.ReasonNone
+		return reasonHeaderOnly
 	}}
 	v.announce(w, r, outMiss, httpcache.Miss)
 	v.next.ServeHTTP(rec.Reset(w), r)

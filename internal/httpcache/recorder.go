@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
@@ -14,6 +15,12 @@ import (
 
 // DefaultMaxBody is the body size cap a Recorder uses when given 0: 1 MiB.
 const DefaultMaxBody = 1 << 20
+
+// initialBody is the most a Recorder allocates for a declared Content-Length
+// before the bytes arrive: the buffer grows with what arrives, so that a
+// response that declares a large body and sends it slowly, or never (a
+// HEAD), holds what it sent rather than what it announced.
+const initialBody = 4 << 10
 
 // ReasonWriteError reports that writing the response downstream failed (the
 // client went away): the recorded body may be incomplete.
@@ -31,10 +38,12 @@ const ReasonLength Reason = "length"
 // Recorder is the response writer of a cache miss. It passes everything
 // through to the client as it comes and records on the side what a Snapshot
 // needs: the final status and a copy of the header at commit, and the body,
-// teed into a buffer capped at a size limit. With Hold, the body of a
-// response that may still be stored is kept in that buffer instead, and
-// reaches the client at Send (or as soon as the response becomes
-// uncacheable), so that the handler never waits for a client that reads
+// teed into a buffer capped at a size limit (grown as the body arrives, never
+// sized in advance past a few KiB for a declared Content-Length). With Hold,
+// the body of a response that may still be stored is kept in that buffer
+// instead, and reaches the client at Send (or as soon as the response
+// becomes uncacheable; with StoreFlushed, also at each Flush, from another
+// goroutine), so that the handler never waits for a client that reads
 // slowly. At commit it first canonicalizes the keys of the handler's header
 // map in place (header.Canonicalize), so that Check, the recorded copy and
 // what net/http sends all see w.Header()["cache-control"] as Cache-Control.
@@ -75,21 +84,37 @@ type Recorder struct {
 	// ReasonDiverted.
 	Divert func(status int) bool
 	// StoreFlushed keeps recording through Flush: every flush still reaches
-	// the client at once, and a response that completes within Limit may be
-	// stored (what a reverse proxy relaying a chunked response does). A
+	// the client, and a response that completes within Limit may be stored
+	// (what a reverse proxy relaying a chunked response does). A
 	// text/event-stream response is uncacheable at commit (ReasonStreaming),
 	// so that the waiters of its key are released at once. Hijack and Unwrap
 	// still make the response uncacheable.
+	//
+	// With Hold as well, Flush never waits for the client: from the first
+	// flush on, a goroutine of the Recorder writes what was held and
+	// flushes the writer below, while the handler goes on writing into the
+	// buffer; Fail and Send wait for it to finish before they write
+	// themselves. A flush the client does not take (it does not read) then
+	// holds up only that goroutine, and Send, never the handler or the
+	// result it hands to others; a write error it meets is returned by the
+	// handler's next Write or Flush, and makes the response uncacheable
+	// (ReasonWriteError), as a write that failed in the handler would. The
+	// writer below gets those writes and flushes one at a time, but while
+	// the handler runs: the handler may call its Header at the same time
+	// (net/http's writers allow it; a change to the header map after commit,
+	// which net/http ignores, must not be read by a writer in between).
 	StoreFlushed bool
 	// Hold keeps the body of a response that may still be stored (one
 	// within Limit, not diverted, of a status that has a body) in the
 	// buffer instead of forwarding it: the handler's writes never block on
 	// the client, so a client that does not read cannot hold up the run
 	// (nor the requests waiting for its result). The held bytes are
-	// forwarded at Send, at Flush, or as soon as the response becomes
-	// uncacheable (from then on writes pass through). The header is
-	// forwarded at commit as always (net/http sends it with the first
-	// body bytes). The caller must call Send after Finish.
+	// forwarded at Send, at Flush (which makes the response uncacheable
+	// without StoreFlushed; see StoreFlushed for the flushes it keeps), or as
+	// soon as the response becomes uncacheable (from then on writes pass
+	// through). The header is forwarded at commit as always (net/http sends
+	// it with the first body bytes). The caller must call Send after
+	// Finish, or Fail, so that a goroutine started for the flushes ends.
 	Hold bool
 
 	header   http.Header
@@ -97,8 +122,9 @@ type Recorder struct {
 	reason   Reason
 	diverted int    // the diverted status; 0 when not diverted
 	declared int64  // the handler's Content-Length; -1 when none to check
-	sent     int    // with Hold: how much of body has been forwarded
-	tail     []byte // with Hold: what Send forwards, after Finish
+	sent     int    // with Hold: how much of body has been forwarded, once pump has stopped
+	tail     []byte // with Hold: the body, of which Send forwards what was not sent, after Finish
+	pump     *pump  // with Hold and StoreFlushed: forwards the flushes, from the first one on
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -121,10 +147,10 @@ func (rec *Recorder) Diverted() int { return rec.diverted }
 
 // Fail marks the response uncacheable for reason, unless it already is, and
 // drops the recorded body. With Hold, the body held so far is forwarded
-// (after OnFail: the waiters are told first), and writes pass through from
-// then on.
+// (after OnFail: the waiters are told first; with StoreFlushed, once the
+// flushes in progress are written), and writes pass through from then on.
 func (rec *Recorder) Fail(reason Reason) {
-	held := rec.unsent()
+	held := rec.held()
 	rec.body = nil
 	if rec.reason == ReasonNone {
 		rec.reason = reason
@@ -132,18 +158,30 @@ func (rec *Recorder) Fail(reason Reason) {
 			rec.OnFail(reason)
 		}
 	}
-	if len(held) > 0 {
-		// Never past a declared length: Write fails the response first.
-		rec.Writer.Write(held) // an error shows in the handler's next write
-	}
+	// Never past a declared length: Write fails the response first.
+	rec.forward(held) // an error shows in the handler's next write
 }
 
-// unsent returns the held body not yet forwarded: nil without Hold.
-func (rec *Recorder) unsent() []byte {
+// held returns the body held so far, sent or not: nil without Hold.
+func (rec *Recorder) held() []byte {
 	if !rec.Hold || rec.reason != ReasonNone || rec.diverted != 0 {
 		return nil
 	}
-	return rec.body[rec.sent:]
+	return rec.body
+}
+
+// forward waits for the flushes in progress, then writes what of held
+// (the held body as it was when the response stopped growing) they did
+// not send.
+func (rec *Recorder) forward(held []byte) error {
+	err := rec.stopPump()
+	if len(held) <= rec.sent {
+		return err
+	}
+	p := held[rec.sent:]
+	rec.sent = len(held)
+	_, err = rec.Writer.Write(p)
+	return err
 }
 
 // holding reports whether Write keeps p rather than forwarding it.
@@ -153,16 +191,14 @@ func (rec *Recorder) holding() bool {
 
 // Send forwards, with Hold, what the handler wrote and the Recorder held,
 // once Finish has returned it (the response is stored, and handed to whoever
-// waited for it, first). It does nothing without Hold, for a response that
-// became uncacheable (already forwarded) and for a diverted one.
+// waited for it, first): with StoreFlushed, it first waits for the flushes
+// in progress, and sends what they did not. It does nothing without Hold,
+// for a response that became uncacheable (already forwarded) and for a
+// diverted one.
 func (rec *Recorder) Send() error {
 	tail := rec.tail
 	rec.tail = nil
-	if len(tail) == 0 {
-		return nil
-	}
-	_, err := rec.Writer.Write(tail)
-	return err
+	return rec.forward(tail)
 }
 
 // Reason returns why the response is uncacheable so far; "" if it is not.
@@ -213,8 +249,7 @@ func (rec *Recorder) WriteHeader(code int) {
 
 // checkLength reads the Content-Length the handler declared, as net/http
 // does (a valid value is a non-negative integer; net/http drops an invalid
-// one and frames the body itself), sizes the buffer for it and remembers it
-// for Finish.
+// one and frames the body itself), and remembers it for keep and Finish.
 func (rec *Recorder) checkLength(cl []string) {
 	switch {
 	case len(cl) == 0:
@@ -229,8 +264,7 @@ func (rec *Recorder) checkLength(cl []string) {
 	case n > int64(rec.Limit):
 		rec.Fail(ReasonTooLarge)
 	default:
-		rec.declared = n
-		rec.body = make([]byte, 0, n)
+		rec.declared = n // keep sizes the buffer as the body arrives
 	}
 }
 
@@ -255,6 +289,10 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 		}
 	}
 	if rec.holding() {
+		if err := rec.pumpFailed(); err != nil {
+			rec.Fail(ReasonWriteError)
+			return 0, err
+		}
 		if rec.declared >= 0 && int64(len(rec.body)+len(p)) > rec.declared {
 			// Longer than declared: net/http refuses the write that passes
 			// the length (ErrContentLength), and the handler must see it.
@@ -292,8 +330,17 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 func (rec *Recorder) keep(p []byte) {
 	need := len(rec.body) + len(p)
 	if need > cap(rec.body) {
-		// Grow by doubling, never past the limit.
-		grown := make([]byte, len(rec.body), min(max(2*cap(rec.body), need, 512), rec.Limit))
+		// Grow by doubling, never past the limit nor, for a body that
+		// arrives as declared, its length: a declared length sizes the
+		// first buffer up to initialBody only, so that what is allocated
+		// follows what arrived, not what was announced.
+		size := max(2*cap(rec.body), need, 512)
+		if rec.declared >= 0 {
+			size = max(min(max(size, initialBody), int(rec.declared)), need)
+		}
+		// The held body, which the flushes may be reading, is never
+		// written to in place: it is copied, and appended to past its length.
+		grown := make([]byte, len(rec.body), min(size, rec.Limit))
 		copy(grown, rec.body)
 		rec.body = grown
 	}
@@ -315,7 +362,8 @@ func isEventStream(ct []string) bool {
 }
 
 // Flush flushes, and marks the response as streaming (uncacheable) unless
-// StoreFlushed is set.
+// StoreFlushed is set. With StoreFlushed and Hold, a response that may still
+// be stored is flushed by the pump, without waiting for the client.
 func (rec *Recorder) Flush() error {
 	if rec.diverted != 0 {
 		return nil
@@ -328,15 +376,135 @@ func (rec *Recorder) Flush() error {
 	}
 	if !rec.StoreFlushed {
 		rec.Fail(ReasonStreaming)
-	} else if held := rec.unsent(); len(held) > 0 {
-		// Every flush reaches the client: what was held goes first.
-		rec.sent += len(held)
-		if _, err := rec.Writer.Write(held); err != nil {
+	} else if rec.holding() {
+		// Every flush reaches the client, what was held first, but the
+		// handler never waits for it.
+		if err := rec.pumpFailed(); err != nil {
 			rec.Fail(ReasonWriteError)
 			return err
 		}
+		if rec.pump == nil {
+			rec.pump = startPump(rec.Writer.Unwrap(), rec.sent)
+		}
+		rec.pump.flush(rec.body)
+		return nil
 	}
 	return rec.Writer.Flush()
+}
+
+// pumpFailed returns the error a flush met, if one did.
+func (rec *Recorder) pumpFailed() error {
+	if rec.pump == nil {
+		return nil
+	}
+	return rec.pump.failed()
+}
+
+// stopPump waits for the flushes in progress to be written, and ends the
+// pump: from then on rec.sent counts what was sent, and the Recorder writes
+// downstream itself. It returns the error a flush met.
+func (rec *Recorder) stopPump() error {
+	p := rec.pump
+	if p == nil {
+		return nil
+	}
+	rec.pump = nil
+	var err error
+	rec.sent, err = p.stop()
+	return err
+}
+
+// pump writes a Recorder's held body downstream at each flush, on its own
+// goroutine, so that the handler never waits for the client: each time it
+// is woken, it writes what was held up to the last flush and not yet sent,
+// then flushes. It stops at its first error.
+type pump struct {
+	w    http.ResponseWriter
+	wake chan struct{} // a flush, or stop, is pending (one token)
+	done chan struct{} // closed when run has returned
+
+	mu      sync.Mutex
+	body    []byte // the held body as of the last flush: never written to in place
+	sent    int    // how much of body was written
+	pending bool   // a flush is asked for
+	stopped bool
+	err     error
+}
+
+// startPump starts a pump writing to w, of which sent bytes of the held
+// body were already written.
+func startPump(w http.ResponseWriter, sent int) *pump {
+	p := &pump{w: w, sent: sent, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+func (p *pump) run() {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		for !p.pending && !p.stopped {
+			p.mu.Unlock()
+			<-p.wake
+			p.mu.Lock()
+		}
+		if !p.pending { // stopped, every flush done
+			p.mu.Unlock()
+			return
+		}
+		p.pending = false
+		chunk := p.body[p.sent:]
+		p.mu.Unlock()
+		var n int
+		var err error
+		if len(chunk) > 0 {
+			n, err = p.w.Write(chunk)
+		}
+		if err == nil {
+			err = http.NewResponseController(p.w).Flush()
+		}
+		p.mu.Lock()
+		p.sent += n
+		p.err = err
+		p.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// poke wakes the pump unless a wake-up is already pending.
+func (p *pump) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush asks for body, the whole held body so far, to be written and flushed.
+func (p *pump) flush(body []byte) {
+	p.mu.Lock()
+	p.body, p.pending = body, true
+	p.mu.Unlock()
+	p.poke()
+}
+
+// failed returns the error the pump stopped at, if any.
+func (p *pump) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// stop waits for the flushes asked for, ends the pump, and returns how much
+// of the held body it wrote and the error it stopped at.
+func (p *pump) stop() (sent int, err error) {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	p.poke()
+	<-p.done
+	return p.sent, p.err
 }
 
 // Hijack marks the response uncacheable and hijacks the connection.
@@ -369,10 +537,13 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	if rec.Hijacked() {
 		rec.Fail(ReasonStreaming)
 	}
+	if rec.reason == ReasonNone && rec.pumpFailed() != nil {
+		rec.Fail(ReasonWriteError) // a flush found the client gone
+	}
 	if rec.reason == ReasonNone && rec.declared >= 0 && int64(len(rec.body)) != rec.declared {
 		rec.Fail(ReasonLength)
 	}
-	rec.tail = rec.unsent()
+	rec.tail = rec.held()
 	body, rec.body = rec.body, nil
 	return rec.Status(), rec.header, body, rec.reason
 }
