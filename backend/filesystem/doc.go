@@ -78,10 +78,52 @@
 // have no TTL stay on disk, out of every index and bound, as misses (Add
 // finds them present, Incr refuses them) until deleted.
 //
+// # Directories the store trusts
+//
+// On Unix systems, anyone who can write the namespace directory or one of
+// its subdirectories can plant files in the entry format (it has a
+// checksum, not a secret) that Get would serve as cached values. So New
+// refuses, with an error wrapping ErrUntrustedDir that names the directory,
+// its owner and mode, and how to fix it, a namespace directory
+// (Options.Dir/Options.Namespace) that already exists and is not trusted.
+// A directory is trusted when both hold:
+//
+//   - it is owned by the process's effective uid, or Options.DirMode grants
+//     group write (0o020) and the directory's group is one of the process's
+//     (its effective gid or a supplementary group, as at New): a group
+//     that shares a cache by configuration trusts each of its members;
+//   - it grants write permission to group and others no more than
+//     Options.DirMode does (read and search permission are not checked, nor
+//     are the setgid and sticky bits).
+//
+// A namespace directory reached through a symbolic link is trusted when the
+// link is owned as above and the directory it points to is trusted. Options.Dir
+// and the directories above it are not checked: keep them writable only by
+// this user or root, or sticky (as /tmp is), since whoever can write Options.Dir
+// can rename the namespace directory away and put another in its place.
+//
+// The store checks each subdirectory the same way, from the lstat it makes
+// before each use (no system call more): one that is not trusted (made by
+// another user, or before the namespace directory was tightened) is not the
+// store's. Reads of its keys miss, Set, Add and Incr of them fail with an
+// error wrapping ErrUntrustedDir, Delete, Clear, the sweep and New's index
+// skip it, and nothing in it is read, written or removed. An entry file
+// owned by another user (by the same rule, from the fstat made on opening
+// it) is a miss too, left alone by reads; a Set replaces it. Directories the
+// store makes (with Options.DirMode, less the umask) are trusted; for a
+// cache shared by several users of one group, give every Store the same
+// Options.DirMode with group write, and make the directories setgid (chmod
+// g+s) so that what each user makes has the shared group.
+//
+// Every Store sharing a namespace should use the same Options.DirMode: one
+// whose DirMode grants no group write refuses the group-writable
+// directories another made. Elsewhere (Windows, where access is by ACL,
+// Plan 9, WebAssembly) nothing is checked.
+//
 // # Files that are not the store's
 //
-// The store trusts the directories it creates (0700 by default), and not the
-// files in them. What it finds at an entry's path is opened without blocking
+// Within the directories it trusts, the store does not trust the files.
+// What it finds at an entry's path is opened without blocking
 // (O_NONBLOCK) and without following a symbolic link (O_NOFOLLOW), then
 // checked on the opened file (fstat): a FIFO, socket, device, directory or
 // symbolic link is a miss, found at once, and a read never removes it. A

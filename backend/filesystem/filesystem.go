@@ -29,12 +29,27 @@ const (
 	DefaultSweepInterval = 5 * time.Minute
 )
 
+// ErrUntrustedDir is wrapped by the error New returns when the namespace
+// directory (Options.Dir/Options.Namespace) is one the store does not trust
+// (owned by another user, or writable by group or others beyond
+// Options.DirMode: see "Directories the store trusts" in the package
+// documentation), and by the errors of Set, Add and Incr of a key whose
+// subdirectory the store does not trust. Its text names the directory, its
+// owner and mode, and how to fix it. Never on systems other than Unix.
+var ErrUntrustedDir = errors.New("filesystem: untrusted directory")
+
 // Options configures a Store. The zero value of every field but Dir means its
 // default.
 type Options struct {
 	// Dir is the directory the store keeps its files in, under a
 	// subdirectory per Namespace. It is created (with DirMode) if missing.
-	// Required.
+	// On Unix systems, a Dir/Namespace directory that exists already must
+	// be owned by this process's effective uid (or, when DirMode grants
+	// group write, by one of its groups) and not writable by group or
+	// others beyond DirMode, or New fails with ErrUntrustedDir (see
+	// "Directories the store trusts" in the package documentation). Dir
+	// itself is not checked: keep it writable only by this user, or
+	// sticky. Required.
 	Dir string
 	// Namespace names this cache's subdirectory of Dir: Clear removes its
 	// entries and nothing else. Letters, digits, '.', '_' and '-', at most
@@ -68,8 +83,12 @@ type Options struct {
 	MaxBytes int64
 	// FileMode is the permission of entry files. Default 0600.
 	FileMode fs.FileMode
-	// DirMode is the permission of the directories the store creates.
-	// Default 0700.
+	// DirMode is the permission of the directories the store creates
+	// (less the umask). Default 0700. On Unix systems it also bounds those
+	// the store trusts: a directory granting group or others write
+	// permission that DirMode does not is refused (ErrUntrustedDir), and
+	// with group write in DirMode, directories and entry files of another
+	// user of one of this process's groups are trusted.
 	DirMode fs.FileMode
 	// Sync makes every write fsync the file before it is renamed into
 	// place, so that an entry survives a power failure whole. Off by
@@ -137,6 +156,7 @@ func (o Options) withDefaults() (Options, error) {
 type Store struct {
 	opts    Options
 	root    string // Dir/Namespace
+	trust   trust
 	now     func() time.Time
 	idx     *index
 	stripes [256]stripe
@@ -165,18 +185,22 @@ func New(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		opts: o,
-		root: filepath.Join(o.Dir, o.Namespace),
-		now:  o.Clock,
-		idx:  newIndex(o.MaxEntries, o.MaxBytes),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		opts:  o,
+		root:  filepath.Join(o.Dir, o.Namespace),
+		trust: newTrust(o.DirMode),
+		now:   o.Clock,
+		idx:   newIndex(o.MaxEntries, o.MaxBytes),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
 	}
 	for i := range s.stripes {
 		s.stripes[i].sem = make(chan struct{}, 1)
 	}
 	if err := os.MkdirAll(s.root, o.DirMode); err != nil {
 		return nil, fmt.Errorf("filesystem: create directory: %w", err)
+	}
+	if err := s.checkRoot(); err != nil {
+		return nil, err
 	}
 	if err := s.load(); err != nil {
 		return nil, err
@@ -187,6 +211,23 @@ func New(opts Options) (*Store, error) {
 		close(s.done)
 	}
 	return s, nil
+}
+
+// checkRoot returns an error wrapping ErrUntrustedDir when the namespace
+// directory, which New found or made, is not one the store trusts (see
+// trust.dir), or when it is reached through a symbolic link that is not.
+func (s *Store) checkRoot() error {
+	fi, err := os.Lstat(s.root)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if err := s.trust.dir(s.root, fi, true); err != nil {
+			return err
+		}
+		fi, err = os.Stat(s.root)
+	}
+	if err != nil {
+		return fmt.Errorf("filesystem: create directory: %w", err)
+	}
+	return s.trust.dir(s.root, fi, false)
 }
 
 // Must is New for program start-up: it panics on an error.
@@ -467,7 +508,7 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 	n := 0
 	for _, k := range keys {
 		e := s.entry(k)
-		if errors.Is(realDir(e.sub), errNotDir) {
+		if notOurs(s.realDir(e.sub)) {
 			continue // no entry of ours can be there
 		}
 		st, err := s.lock(ctx, e)
@@ -557,10 +598,10 @@ func (s *Store) writeTemp(ctx context.Context, e entry, data []byte) (string, er
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("filesystem: write: %w", err)
 	}
-	err := realDir(e.sub)
+	err := s.realDir(e.sub)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
-			err = realDir(e.sub)
+			err = s.realDir(e.sub)
 		}
 	}
 	var f *os.File
@@ -610,7 +651,7 @@ func (s *Store) evict(ctx context.Context, victims [][32]byte) {
 	for _, h := range victims {
 		e := s.entryOf(h)
 		st, err := s.lock(ctx, e)
-		if errors.Is(err, errNotDir) {
+		if notOurs(err) {
 			continue // its subdirectory is not the store's: nothing of ours there
 		}
 		if err != nil {

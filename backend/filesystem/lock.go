@@ -46,7 +46,7 @@ func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
 	}
 	// A subdirectory replaced by a symbolic link is not written through,
 	// nor is a lock file created in what it points to.
-	if err := realDir(e.sub); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.realDir(e.sub); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		<-st.sem
 		return nil, fmt.Errorf("filesystem: lock: %w", err)
 	}

@@ -13,9 +13,10 @@ import (
 // openRegular opens the file at path for reading if it is a regular file. It
 // never blocks on what it finds there and never follows a symbolic link: a
 // FIFO, socket, device, directory or symbolic link gives (nil, nil, nil), as
-// a missing file does. The check is made on the opened file (fstat), so the
-// file read is the file checked.
-func openRegular(path string) (*os.File, fs.FileInfo, error) {
+// a missing file does, and so does a regular file of another user's (see
+// trust.file). The checks are made on the opened file (fstat), so the file
+// read is the file checked.
+func (s *Store) openRegular(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -34,7 +35,7 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	if !fi.Mode().IsRegular() {
+	if !fi.Mode().IsRegular() || !s.trust.file(fi) {
 		f.Close()
 		return nil, nil, nil
 	}
@@ -48,11 +49,14 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 var errNotDir = errors.New("not a directory")
 
 // realDir returns nil when dir is a directory itself, not a symbolic link
-// to one; an error wrapping fs.ErrNotExist when nothing is there, and one
-// wrapping errNotDir when something else is. The check is made before each
-// use: it keeps out what was planted before the call, not what a process
-// able to write the namespace directory swaps in during it.
-func realDir(dir string) error {
+// to one, that the store trusts (see trust.dir); an error wrapping
+// fs.ErrNotExist when nothing is there, one wrapping errNotDir when
+// something else is, and one wrapping ErrUntrustedDir for a directory of
+// another user's or one that others may write. The checks are made on one
+// lstat before each use: they keep out what was planted before the call,
+// not what a process able to write the namespace directory swaps in during
+// it.
+func (s *Store) realDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	switch {
 	case err != nil:
@@ -60,7 +64,14 @@ func realDir(dir string) error {
 	case !fi.IsDir():
 		return &fs.PathError{Op: "open", Path: dir, Err: errNotDir}
 	}
-	return nil
+	return s.trust.dir(dir, fi, false)
+}
+
+// notOurs reports an error of realDir for a subdirectory that is not the
+// store's (not a directory, or not trusted): no entry of the store's can be
+// in it, and nothing is to be done there.
+func notOurs(err error) bool {
+	return errors.Is(err, errNotDir) || errors.Is(err, ErrUntrustedDir)
 }
 
 // read is one read of an entry file: the value and expiry when it is a live
@@ -96,10 +107,10 @@ func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
 	if err := ctx.Err(); err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
 	}
-	if realDir(e.sub) != nil {
+	if s.realDir(e.sub) != nil {
 		return read{}, nil // missing, or not the store's: nothing of ours there
 	}
-	f, fi, err := openRegular(e.path)
+	f, fi, err := s.openRegular(e.path)
 	if err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
 	}

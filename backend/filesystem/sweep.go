@@ -52,8 +52,9 @@ func (s *Store) staleTemp(name string, de fs.DirEntry, age time.Duration) bool {
 }
 
 // walk calls fn for every regular file in the namespace's subdirectories
-// whose names are two hex digits; it does not recurse further, reads no
-// file, and stops with ctx's error once ctx is done.
+// whose names are two hex digits, but those the store does not trust (see
+// trust.dir); it does not recurse further, reads no file, and stops with
+// ctx's error once ctx is done.
 func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEntry)) error {
 	subs, err := os.ReadDir(s.root)
 	if err != nil {
@@ -67,6 +68,9 @@ func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEnt
 			continue
 		}
 		sub := filepath.Join(s.root, d.Name())
+		if fi, err := d.Info(); err != nil || s.trust.dir(sub, fi, false) != nil {
+			continue // gone since, or not the store's
+		}
 		des, err := os.ReadDir(sub)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -103,7 +107,7 @@ func (s *Store) load() error {
 		if !ok {
 			return
 		}
-		if fi, err := de.Info(); err == nil && s.fits(fi.Size()) {
+		if fi, err := de.Info(); err == nil && s.fits(fi.Size()) && s.trust.file(fi) {
 			all = append(all, found{h, fi.Size(), fi.ModTime()})
 		}
 	})
@@ -182,7 +186,7 @@ func (s *Store) sweep(ctx context.Context) {
 			return
 		}
 		e := s.entryOf(h)
-		f, fi, err := openRegular(e.path)
+		f, fi, err := s.openRegular(e.path)
 		if err != nil || f == nil {
 			return
 		}
