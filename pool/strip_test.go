@@ -15,7 +15,11 @@ func TestStrip(t *testing.T) {
 		{"SELECT 1", "SELECT ?"},
 		{"SELECT * FROM users WHERE email = 'a@b.c' AND id = 42", "SELECT * FROM users WHERE email = ? AND id = ?"},
 		{"SELECT 'it''s'", "SELECT ?"},
-		{`SELECT E'a\'b', 'c'`, "SELECT ?, ?"},
+		// PostgreSQL reads E'...' with backslash escapes, SQLite reads E then
+		// 'a\', and the rest pairs differently: the literal runs to the end
+		// of q, as a '...' one does.
+		{`SELECT E'a\'b', 'c'`, "SELECT ?"},
+		{`SELECT E'a''b', 'c'`, "SELECT ?, ?"},
 		{"SELECT X'1F', B'101', N'x'", "SELECT ?, ?, ?"},
 		{"SELECT $$secret$$, $tag$a $$ b$tag$", "SELECT ?, ?"},
 		{"SELECT 1.5, .5, 1e10, 2.5E-3, 0x1F", "SELECT ?, ?, ?, ?, ?"},
@@ -88,4 +92,27 @@ func FuzzStrip(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkStrip runs Strip over statements of the kinds the slow-query log
+// sees, cut to DefaultMaxStatement as OpenDB does, and one long statement
+// whole.
+func BenchmarkStrip(b *testing.B) {
+	insert := "INSERT INTO events (id, kind, payload, at) VALUES " + strings.Repeat("(12345, 'click', '{\"x\": 1, \"y\": [1, 2, 3]}', '2024-01-01 00:00:00'), ", 20) + "(1, 'end', '{}', now())"
+	for _, bc := range []struct {
+		name, q string
+		max     int
+	}{
+		{"postgres", `SELECT u.id, u.email, o.total FROM users u JOIN orders o ON o.user_id = u.id WHERE u.email = $1 AND o.created_at > now() - interval '7 days' AND o.status IN ('paid', 'shipped') ORDER BY o.total DESC LIMIT 50 -- dashboard`, pool.DefaultMaxStatement},
+		{"mysql", "SELECT /*+ MAX_EXECUTION_TIME(1000) */ `u`.`id`, `u`.`name` FROM `users` AS `u` WHERE `u`.`email` = 'ann@example.com' AND `u`.`age` > 30 # adults\nORDER BY `u`.`id` LIMIT 10", pool.DefaultMaxStatement},
+		{"insert", insert, pool.DefaultMaxStatement},
+		{"insert-whole", insert, 0},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				pool.Strip(bc.q, bc.max)
+			}
+		})
+	}
 }
