@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,10 +100,16 @@ type Recorder struct {
 	// result it hands to others; a write error it meets is returned by the
 	// handler's next Write or Flush, and makes the response uncacheable
 	// (ReasonWriteError), as a write that failed in the handler would. The
-	// writer below gets those writes and flushes one at a time, but while
-	// the handler runs: the handler may call its Header at the same time
-	// (net/http's writers allow it; a change to the header map after commit,
-	// which net/http ignores, must not be read by a writer in between).
+	// writer below gets those writes and flushes one at a time, while the
+	// handler runs; the two never share the header map: from the first
+	// flush on, until the goroutine has stopped (at Send or Fail), the
+	// handler's Header is a copy of the map below as it was then, and the
+	// handler's changes to it (trailers set with http.TrailerPrefix, which
+	// net/http reads once the handler has returned) are applied to the map
+	// below when the goroutine has stopped: the keys the handler added,
+	// changed or deleted since the copy, leaving the others as the writers
+	// below left them. A handler that kept the map from before its first
+	// flush must not change it after.
 	StoreFlushed bool
 	// Hold keeps the body of a response that may still be stored (one
 	// within Limit, not diverted, of a status that has a body) in the
@@ -384,7 +391,7 @@ func (rec *Recorder) Flush() error {
 			return err
 		}
 		if rec.pump == nil {
-			rec.pump = startPump(rec.Writer.Unwrap(), rec.sent)
+			rec.startPump()
 		}
 		rec.pump.flush(rec.body)
 		return nil
@@ -400,9 +407,21 @@ func (rec *Recorder) pumpFailed() error {
 	return rec.pump.failed()
 }
 
+// startPump starts the pump, and gives the handler a header map of its
+// own while it runs: the writers below the pump may read and change theirs
+// at each write (a compressing middleware decides there, and sets
+// Content-Encoding), and the handler may go on changing its header (a
+// reverse proxy sets the trailers after the body).
+func (rec *Recorder) startPump() {
+	h := rec.Header() // the map below: no copy is set while no pump runs
+	rec.SetHeader(h.Clone())
+	rec.pump = startPump(rec.Writer.Unwrap(), rec.sent, h.Clone())
+}
+
 // stopPump waits for the flushes in progress to be written, and ends the
-// pump: from then on rec.sent counts what was sent, and the Recorder writes
-// downstream itself. It returns the error a flush met.
+// pump: from then on rec.sent counts what was sent, the handler's header is
+// the map below again, with the changes the handler made to its copy, and
+// the Recorder writes downstream itself. It returns the error a flush met.
 func (rec *Recorder) stopPump() error {
 	p := rec.pump
 	if p == nil {
@@ -411,7 +430,26 @@ func (rec *Recorder) stopPump() error {
 	rec.pump = nil
 	var err error
 	rec.sent, err = p.stop()
+	own := rec.Header()
+	rec.SetHeader(nil)
+	applyChanges(rec.Header(), p.header, own)
 	return err
+}
+
+// applyChanges makes the keys of h that changed from base (added, with
+// other values, or deleted) what they are in h, in dst, and leaves the
+// other keys of dst as they are.
+func applyChanges(dst, base, h http.Header) {
+	for k, vs := range h {
+		if old, ok := base[k]; !ok || !slices.Equal(old, vs) {
+			dst[k] = vs
+		}
+	}
+	for k := range base {
+		if _, ok := h[k]; !ok {
+			delete(dst, k)
+		}
+	}
 }
 
 // pump writes a Recorder's held body downstream at each flush, on its own
@@ -423,6 +461,10 @@ type pump struct {
 	wake chan struct{} // a flush, or stop, is pending (one token)
 	done chan struct{} // closed when run has returned
 
+	// header is the header below as it was when the pump started, which
+	// the handler's copy started equal to: the Recorder's, never run's.
+	header http.Header
+
 	mu      sync.Mutex
 	body    []byte // the held body as of the last flush: never written to in place
 	sent    int    // how much of body was written
@@ -432,9 +474,9 @@ type pump struct {
 }
 
 // startPump starts a pump writing to w, of which sent bytes of the held
-// body were already written.
-func startPump(w http.ResponseWriter, sent int) *pump {
-	p := &pump{w: w, sent: sent, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// body were already written; header is the header below as it is now.
+func startPump(w http.ResponseWriter, sent int, header http.Header) *pump {
+	p := &pump{w: w, sent: sent, header: header, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go p.run()
 	return p
 }

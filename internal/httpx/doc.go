@@ -32,7 +32,7 @@
 //
 // Every call on the wrapped writer goes through the hooks passed to Reset:
 //
-//	Header()            -> the underlying Header(), directly (not a hook)
+//	Header()            -> the underlying Header(), directly (not a hook), or the map given to SetHeader
 //	WriteHeader(code)   -> hooks.WriteHeader(code)
 //	Write(p)            -> hooks.Write(p)
 //	WriteString(s)      -> hooks.Write(p) with p viewing the bytes of s, not a copy

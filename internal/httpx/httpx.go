@@ -44,11 +44,12 @@ type Writer struct {
 	rw        http.ResponseWriter
 	h         Hooks
 	wrapped   http.ResponseWriter
-	mask      int // interface bits of rw
+	header    http.Header // set by SetHeader: what Header returns instead of rw's map
 	status    int
 	written   int64
 	committed bool
 	hijacked  bool
+	mask      uint8 // interface bits of rw
 }
 
 var _ Hooks = (*Writer)(nil)
@@ -87,7 +88,7 @@ func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
 	if _, ok := rw.(io.ReaderFrom); ok {
 		mask |= hasR
 	}
-	w.mask = mask
+	w.mask = uint8(mask)
 	w.wrapped = wrap(w, mask)
 	return w.wrapped
 }
@@ -96,8 +97,26 @@ func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
 // value to hand to the next handler.
 func (w *Writer) ResponseWriter() http.ResponseWriter { return w.wrapped }
 
-// Header returns the underlying writer's header map.
-func (w *Writer) Header() http.Header { return w.rw.Header() }
+// Header returns the underlying writer's header map, or the map given to
+// [Writer.SetHeader] while one is set. The wrapped writer's Header returns
+// the same.
+func (w *Writer) Header() http.Header {
+	if w.header != nil {
+		return w.header
+	}
+	return w.rw.Header()
+}
+
+// SetHeader makes Header, the Writer's and the wrapped writer's, return h
+// instead of the underlying writer's map, without calling the underlying
+// Header; nil returns to the underlying map. A middleware that writes
+// downstream from another goroutine while the handler runs gives the
+// handler its own map this way, so that the two never share the writers'
+// map below (net/http's writers, and the middlewares that read or change the
+// header at a Write, are not safe for concurrent use), and applies the
+// handler's changes to the underlying map itself once that goroutine is
+// done. Reset clears it.
+func (w *Writer) SetHeader(h http.Header) { w.header = h }
 
 // Status returns the final status sent downstream, or 0 before the response
 // is committed. Informational (1xx) codes are never recorded.
@@ -201,7 +220,7 @@ type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 // base holds the methods every combination has.
 type base struct{ w *Writer }
 
-func (b base) Header() http.Header         { return b.w.rw.Header() }
+func (b base) Header() http.Header         { return b.w.Header() }
 func (b base) WriteHeader(code int)        { b.w.h.WriteHeader(code) }
 func (b base) Write(p []byte) (int, error) { return b.w.h.Write(p) }
 func (b base) Unwrap() http.ResponseWriter { return b.w.unwrap(b.w.h.Unwrap()) }

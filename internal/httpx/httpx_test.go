@@ -285,6 +285,41 @@ func TestResetReleasesReferences(t *testing.T) {
 	assert.Equal(t, Writer{}, *w)
 }
 
+// TestSetHeader: a map given to SetHeader is what the Writer's and the
+// wrapped writer's Header return, without a call to the underlying Header
+// (which a goroutine writing downstream may be using); nil, and Reset,
+// return to the underlying map.
+func TestSetHeader(t *testing.T) {
+	under := &headerCounter{ResponseRecorder: httptest.NewRecorder()}
+	w := New(under)
+	rw := w.ResponseWriter()
+	under.Header().Set("X-Below", "1")
+	calls := under.calls
+	own := http.Header{"X-Own": {"1"}}
+	w.SetHeader(own)
+	rw.Header().Set("X-Handler", "2")
+	w.Header().Del("X-Own")
+	assert.Equal(t, http.Header{"X-Handler": {"2"}}, own)
+	assert.Equal(t, calls, under.calls, "the underlying Header is not called")
+	assert.Equal(t, http.Header{"X-Below": {"1"}}, under.ResponseRecorder.Header(), "nor its map changed")
+	w.SetHeader(nil)
+	assert.Equal(t, "1", rw.Header().Get("X-Below"))
+	w.SetHeader(own)
+	w.Reset(under, nil)
+	assert.Equal(t, "1", w.Header().Get("X-Below"), "Reset returns to the underlying map")
+}
+
+// headerCounter counts the calls to its Header.
+type headerCounter struct {
+	*httptest.ResponseRecorder
+	calls int
+}
+
+func (h *headerCounter) Header() http.Header {
+	h.calls++
+	return h.ResponseRecorder.Header()
+}
+
 func TestNoAllocationsPerRequestWithPooledWriter(t *testing.T) {
 	fb := newFakeBase()
 	under := fakeWriter(hasF|hasH|hasR, fb)
