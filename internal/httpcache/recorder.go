@@ -27,8 +27,9 @@ const initialBody = 4 << 10
 // client went away): the recorded body may be incomplete.
 const ReasonWriteError Reason = "write-error"
 
-// ReasonTrailer reports a response that declares trailers, which a snapshot
-// does not keep.
+// ReasonTrailer reports a response that declares trailers or sets them once
+// its body is written (with http.TrailerPrefix), which a snapshot does not
+// keep.
 const ReasonTrailer Reason = "trailer"
 
 // ReasonLength reports a response whose body length disagrees with the
@@ -584,6 +585,12 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	}
 	if rec.reason == ReasonNone && rec.declared >= 0 && int64(len(rec.body)) != rec.declared {
 		rec.Fail(ReasonLength)
+	}
+	if rec.reason == ReasonNone && hasTrailerPrefix(rec.Header()) {
+		// Trailers set once the body was written (httputil.ReverseProxy
+		// sets an origin's undeclared ones so) reach this client; a
+		// snapshot has none to replay.
+		rec.Fail(ReasonTrailer)
 	}
 	rec.tail = rec.held()
 	body, rec.body = rec.body, nil
