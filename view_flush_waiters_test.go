@@ -98,17 +98,9 @@ func TestSharedCacheFlushingSlowLeaderDoesNotBlockWaiters(t *testing.T) {
 	require.EqualValues(t, 1, runs.Load(), "the stalled client's request reached the origin")
 	time.Sleep(50 * time.Millisecond) // its handler is now writing to the stalled stream
 
-	client := &http.Client{Timeout: 2 * time.Second}
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/export", nil)
-	require.NoError(t, err)
-	req.Host = "shop.example"
-	resp, err := client.Do(req)
-	require.NoError(t, err, "the waiter must not wait for the leader's client")
-	got, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
+	got, header := waiterGet(t, srv.URL+"/export", 2*time.Second)
 	assert.True(t, bytes.Equal(body, got), "the waiter gets the whole body")
-	assert.Equal(t, "HIT", resp.Header.Get("X-Cache"), "the waiter is served the leader's stored response")
+	assert.Equal(t, "HIT", header.Get("X-Cache"), "the waiter is served the leader's stored response")
 	assert.EqualValues(t, 1, runs.Load(), "the origin answered once")
 }
 

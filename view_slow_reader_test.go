@@ -32,6 +32,24 @@ func stalledClient(t *testing.T, addr, path string) {
 	require.NoError(t, err)
 }
 
+// waiterGet gets url as a second client of shop.example does, while the
+// first one's request is under way, and returns the response's body and
+// header. It fails the test if the response takes longer than timeout: the
+// waiter must not wait for the first client.
+func waiterGet(t *testing.T, url string, timeout time.Duration) ([]byte, http.Header) {
+	t.Helper()
+	client := &http.Client{Timeout: timeout}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Host = "shop.example"
+	resp, err := client.Do(req)
+	require.NoError(t, err, "the waiter must not wait for the leader's client")
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return got, resp.Header
+}
+
 // TestCachedSlowReaderLeaderDoesNotBlockWaiters: the first request for a
 // key ran the handler and wrote its body through to its client as it came;
 // when that client did not read, the handler blocked in Write, and every
@@ -65,17 +83,9 @@ func TestCachedSlowReaderLeaderDoesNotBlockWaiters(t *testing.T) {
 	stalledClient(t, srv.Listener.Addr().String(), "/export")
 	<-started
 
-	client := &http.Client{Timeout: 20 * time.Second}
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/export", nil)
-	require.NoError(t, err)
-	req.Host = "shop.example"
-	resp, err := client.Do(req)
-	require.NoError(t, err, "the waiter must not wait for the leader's client")
-	got, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
+	got, header := waiterGet(t, srv.URL+"/export", 20*time.Second)
 	assert.True(t, bytes.Equal(body, got), "the waiter gets the whole body")
-	assert.Equal(t, "HIT", resp.Header.Get("X-Cache"), "the waiter is served the leader's response")
+	assert.Equal(t, "HIT", header.Get("X-Cache"), "the waiter is served the leader's response")
 	assert.EqualValues(t, 1, runs.Load(), "the handler ran once")
 	assert.EqualValues(t, 1, returned.Load(), "the leader's handler returned, its client still not reading")
 }
