@@ -109,7 +109,9 @@
 // error wrapping ErrUntrustedDir, Delete, Clear, the sweep and New's index
 // skip it, and nothing in it is read, written or removed. An entry file
 // owned by another user (by the same rule, from the fstat made on opening
-// it) is a miss too, left alone by reads; a Set replaces it. Directories the
+// it), or granting group or others write that Options.FileMode does not, is
+// a miss too, left alone by reads; a Set replaces it. Options.FileMode and
+// Options.DirMode may not grant write to others (New refuses them). Directories the
 // store makes (with Options.DirMode, less the umask) are trusted; for a
 // cache shared by several users of one group, give every Store the same
 // Options.DirMode with group write, and make the directories setgid (chmod

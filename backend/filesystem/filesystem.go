@@ -81,10 +81,14 @@ type Options struct {
 	// for their keys (Add finds them present, Incr refuses them) until
 	// deleted.
 	MaxBytes int64
-	// FileMode is the permission of entry files. Default 0600.
+	// FileMode is the permission of entry files. Default 0600. It may not
+	// grant write to others (backend.ErrInvalidOption). On Unix systems an
+	// entry file granting group or others write that FileMode does not is
+	// a miss: whoever could write it could plant an entry.
 	FileMode fs.FileMode
 	// DirMode is the permission of the directories the store creates
-	// (less the umask). Default 0700. On Unix systems it also bounds those
+	// (less the umask). Default 0700. It may not grant write to others
+	// (backend.ErrInvalidOption). On Unix systems it also bounds those
 	// the store trusts: a directory granting group or others write
 	// permission that DirMode does not is refused (ErrUntrustedDir), and
 	// with group write in DirMode, directories and entry files of another
@@ -137,6 +141,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.FileMode&^fs.ModePerm != 0 || o.DirMode&^fs.ModePerm != 0 {
 		return o, fmt.Errorf("filesystem: Options.FileMode and Options.DirMode may hold permission bits (0o777) only: %w", backend.ErrInvalidOption)
 	}
+	if (o.FileMode|o.DirMode)&0o002 != 0 {
+		return o, fmt.Errorf("filesystem: Options.FileMode %04o and Options.DirMode %04o may not let others write: any user could plant cache entries: %w", o.FileMode, o.DirMode, backend.ErrInvalidOption)
+	}
 	switch {
 	case o.SweepInterval == 0:
 		o.SweepInterval = DefaultSweepInterval
@@ -187,7 +194,7 @@ func New(opts Options) (*Store, error) {
 	s := &Store{
 		opts:  o,
 		root:  filepath.Join(o.Dir, o.Namespace),
-		trust: newTrust(o.DirMode),
+		trust: newTrust(o.DirMode, o.FileMode),
 		now:   o.Clock,
 		idx:   newIndex(o.MaxEntries, o.MaxBytes),
 		stop:  make(chan struct{}),

@@ -21,11 +21,14 @@ type trust struct {
 	// write is the write permission Options.DirMode grants group and
 	// others (0o022 at most); a directory granting more is not trusted.
 	write fs.FileMode
-	mode  fs.FileMode // Options.DirMode, for errors
+	// fileWrite is the write permission Options.FileMode grants group and
+	// others; an entry file granting more is not trusted.
+	fileWrite fs.FileMode
+	mode      fs.FileMode // Options.DirMode, for errors
 }
 
-func newTrust(dirMode fs.FileMode) trust {
-	t := trust{uid: os.Geteuid(), write: dirMode & 0o022, mode: dirMode}
+func newTrust(dirMode, fileMode fs.FileMode) trust {
+	t := trust{uid: os.Geteuid(), write: dirMode & 0o022, fileWrite: fileMode & 0o022, mode: dirMode}
 	if dirMode&0o020 != 0 {
 		t.gids = []int{os.Getegid()}
 		if gs, err := os.Getgroups(); err == nil {
@@ -42,10 +45,12 @@ func (t *trust) owned(uid, gid uint32) bool {
 }
 
 // file reports whether fi (from a stat of an entry file) is owned as
-// trusted. It costs no system call.
+// trusted and grants no more write than Options.FileMode: whoever can
+// write an entry file can plant an entry (the format has a checksum, no
+// secret). It costs no system call.
 func (t *trust) file(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	return !ok || t.owned(st.Uid, st.Gid)
+	return !ok || t.owned(st.Uid, st.Gid) && fi.Mode().Perm()&0o022&^t.fileWrite == 0
 }
 
 // dir returns nil when fi, from a stat of the directory (or, link true, the

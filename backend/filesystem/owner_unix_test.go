@@ -352,3 +352,37 @@ func TestSecondStoreOnTheSameDirectory(t *testing.T) {
 	assert.Equal(t, "v", string(v))
 	assert.False(t, errors.Is(err, filesystem.ErrUntrustedDir))
 }
+
+// An entry file of the store's own user that others may write (its mode
+// changed after the store wrote it, by hand or by a tool) could have been
+// rewritten by them: it is a miss, as a file of another user's is. It needs
+// no root: the file is the test's own.
+func TestWritableEntryFileIsAMiss(t *testing.T) {
+	s := open(t, filesystem.Options{Dir: t.TempDir(), SweepInterval: -1})
+	require.NoError(t, s.Set(bg, victimKey, []byte("mine"), 0))
+	p := entryPath(s, victimKey)
+	require.NoError(t, os.WriteFile(p, forge(t, victimKey, []byte(forgedVal)), 0o600))
+	require.NoError(t, os.Chmod(p, 0o666))
+	requireNotForged(t, s)
+
+	// With FileMode granting group write, a group-writable file is the
+	// store's own kind of file; one writable by others is still refused.
+	g := open(t, filesystem.Options{Dir: t.TempDir(), FileMode: 0o660, DirMode: 0o770, SweepInterval: -1})
+	require.NoError(t, g.Set(bg, victimKey, []byte("mine"), 0))
+	v, err := g.Get(bg, victimKey)
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(v))
+	require.NoError(t, os.Chmod(entryPath(g, victimKey), 0o662))
+	_, err = g.Get(bg, victimKey)
+	require.ErrorIs(t, err, backend.ErrNotFound)
+}
+
+// FileMode and DirMode may not let others write: any user could plant
+// entries.
+func TestModesWritableByOthersAreRefused(t *testing.T) {
+	for _, o := range []filesystem.Options{{FileMode: 0o666}, {DirMode: 0o777}, {FileMode: 0o602, DirMode: 0o700}} {
+		o.Dir = t.TempDir()
+		_, err := filesystem.New(o)
+		require.ErrorIs(t, err, backend.ErrInvalidOption, "FileMode %04o, DirMode %04o", o.FileMode, o.DirMode)
+	}
+}
