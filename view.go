@@ -959,12 +959,18 @@ func (v *view) refreshInBackground(st *runState, request func() *http.Request) b
 	return started
 }
 
-// discardWriter is the ResponseWriter of a background refresh.
+// discardWriter is the ResponseWriter of a background refresh or a Warm.
+// It flushes, as a client's writer does: a handler that flushes (a reverse
+// proxy, for every chunk of a chunked origin response) would otherwise
+// reach past the recorder (http.ResponseController), and its response
+// would never be stored by a refresh, even in a SharedCache view that
+// stores it for a client.
 type discardWriter struct{ h http.Header }
 
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+func (d *discardWriter) Flush()                      {}
 
 // cacheTimingDesc are the Server-Timing descriptions of the cache statuses.
 var cacheTimingDesc = [...]string{
