@@ -143,6 +143,7 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // Reset prepares rec, with its current settings, for a response to w, and
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
+	_ = rec.stopPump() // a reused Recorder's last flushes end first
 	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, declared: -1}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
