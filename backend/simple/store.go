@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -603,12 +604,13 @@ func (s *Store) putValue(key string, v any, size int, ttl time.Duration, onlyIfA
 // that MaxBytes bounds what the store really holds.
 //
 // It changes nothing and reports false unless key holds that very value,
-// live: not after it was overwritten, deleted, evicted or expired. v is
-// matched by identity, never compared with == (which panics on a map, a
-// slice or a struct holding one): for a pointer, map, channel or func, the
-// same one; for a value of any other type, the interface value StoreValue
-// was given or LoadValue returned (or a copy of it), not an equal value
-// made anew. A negative size, or a store that is closed, also gets false.
+// live: not after it was overwritten, deleted, evicted or expired. v must
+// be a pointer, map, channel or func, matched by identity (the same one),
+// never compared with ==; any other value gets false, as Go may box equal
+// values of other types in one place (small integers, zero values,
+// constant strings), so that a value stored in place of v could not be
+// told from it. A negative size, or a store that is closed, also gets
+// false.
 //
 // The entry keeps its expiry and its use for eviction (a resize is not a
 // use), and its value is not told it was dropped (see Dropper). A value
@@ -654,11 +656,20 @@ func (s *Store) ResizeValue(key string, v any, size int) bool {
 	return true
 }
 
-// sameValue reports whether a and b are the same interface value: the same
-// dynamic type and the same data word, which for a pointer-shaped type is
-// the pointer itself and otherwise the pointer to the boxed copy that every
-// copy of the interface value shares. It never panics, whatever the type.
+// sameValue reports whether a and b are the same pointer, map, channel or
+// func: the same dynamic type and the same data word, which for those is
+// the pointer itself. For a value of any other type it reports false (its
+// data word points to a boxed copy, which Go may share between equal
+// values). It never panics, whatever the type.
 func sameValue(a, b any) bool {
+	if a == nil {
+		return false
+	}
+	switch reflect.TypeOf(a).Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+	default:
+		return false
+	}
 	type eface struct{ typ, data unsafe.Pointer }
 	ea, eb := (*eface)(unsafe.Pointer(&a)), (*eface)(unsafe.Pointer(&b))
 	return ea.typ == eb.typ && ea.data == eb.data
