@@ -330,11 +330,8 @@ type namedRef struct {
 // counter returns the named counter of r's view.
 func (v *view) counter(r *http.Request) *namedCounter {
 	name := v.cfg.name
-	if name == "" && r.Method != http.MethodConnect {
-		// A CONNECT request's Pattern may be its own path: ServeMux
-		// reports the path it redirects one to as its pattern. Such
-		// requests are counted under "".
-		name = r.Pattern
+	if name == "" {
+		name = r.Pattern // never a CONNECT request's own path: see ServeHTTP
 	}
 	vc := &v.counters
 	if f := vc.first.Load(); f != nil && f.name == name {

@@ -244,7 +244,13 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			v.mux.ServeHTTP(w, r) // no route: not the cache's business
 			return
 		}
-		r.Pattern = pattern // as the mux sets it: the view's name in ViewStats
+		if r.Method != http.MethodConnect {
+			// As the mux sets it: the view's name in ViewStats. ServeMux
+			// gives a CONNECT request it redirects the client's own path as
+			// its pattern, which must not become a name (CONNECT is never
+			// cached: it is counted under "").
+			r.Pattern = pattern
+		}
 		if v.cfg.skipRoutes[pattern] {
 			v.pass(w, r, reasonSkipRoute)
 			return
