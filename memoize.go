@@ -455,9 +455,9 @@ func (m *Memoized[A, R]) lookupArg(ctx context.Context, key []byte, a A) (*entry
 		if e, err := s.lookupLocal(k, nil, time.Time{}); err == nil {
 			return e, nil
 		}
-		// Not all in memory: lookup tries the near cache again, with the
-		// keys, then reads the remote store.
-		return m.lookup(ctx, k, m.tagKeysOf(a))
+		// Not all in memory: the remote store, with the keys (looking in
+		// memory again with them would find nothing more).
+		return s.lookupRemote(ctx, k, m.tagKeysOf(a), time.Time{}, s.near.NearToken())
 	}
 	return m.lookupBytes(ctx, key, m.tagKeysOf(a))
 }

@@ -266,6 +266,13 @@ func (s *store) lookup(ctx context.Context, key string, tags []string, now time.
 		}
 		tok = s.near.NearToken() // before the read: see keepNear
 	}
+	return s.lookupRemote(ctx, key, tags, now, tok)
+}
+
+// lookupRemote is lookup's read of the remote store, for a caller that
+// found nothing in the near cache, if there is one, and took tok from it
+// after that (the zero token without a near cache).
+func (s *store) lookupRemote(ctx context.Context, key string, tags []string, now time.Time, tok backend.NearToken) (*entry, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var (

@@ -56,3 +56,22 @@ func TestNearArgTagsHitCostsWhatAnUntaggedOneDoes(t *testing.T) {
 	assert.EqualValues(t, 2, v, "the Get after the other process's InvalidateTags computes again")
 	assert.Greater(t, tagCalls.Load(), tagCallsBefore, "a Get that reads the remote store calls the tag function")
 }
+
+// TestNearArgTagsMissProbesMemoryOnce: a Get that misses looks in the near
+// cache once, with or without ArgTags, before it reads the remote store:
+// NearStats counts one miss for it either way.
+func TestNearArgTagsMissProbesMemoryOnce(t *testing.T) {
+	ctx := context.Background()
+	b := newBus(t)
+	p := newProcess(t, b, near.Options{}, caching.Options{})
+	tagged := caching.Memoize(p.c, "stats", func(context.Context, int) (int64, error) { return 1, nil },
+		caching.ArgTags(func(int) []string { return userTag }))
+	plain := caching.Memoize(p.c, "plain", func(context.Context, int) (int64, error) { return 1, nil })
+	misses := func(m *caching.Memoized[int, int64], a int) int64 {
+		before := p.near.NearStats().Misses
+		_, err := m.Get(ctx, a)
+		require.NoError(t, err)
+		return p.near.NearStats().Misses - before
+	}
+	assert.Equal(t, misses(plain, 1), misses(tagged, 1), "near misses counted by one Get miss, with ArgTags and without")
+}
