@@ -78,6 +78,21 @@ func entryRel(key string) string {
 	return filepath.Join(x[:2], x)
 }
 
+// requireRefused fails the test unless New refuses o with an error wrapping
+// ErrUntrustedDir; what New accepted must not serve the forged entry
+// either. The message says what was accepted (fmt.Sprintf's arguments).
+func requireRefused(t *testing.T, o filesystem.Options, format string, args ...any) error {
+	t.Helper()
+	s, err := filesystem.New(o)
+	if err == nil {
+		defer s.Close()
+		requireNotForged(t, s)
+		t.Fatalf(format, args...)
+	}
+	require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+	return err
+}
+
 // requireNotForged fails when s serves the forged value for victimKey by
 // any read.
 func requireNotForged(t *testing.T, s *filesystem.Store) {
@@ -104,13 +119,7 @@ func TestForeignNamespaceDirectoryIsRefused(t *testing.T) {
 		t.Run(fmt.Sprintf("%04o", mode), func(t *testing.T) {
 			dir := t.TempDir()
 			plantForeignNamespace(t, dir, nobody, nobody, mode)
-			s, err := filesystem.New(filesystem.Options{Dir: dir, SweepInterval: -1})
-			if err == nil {
-				defer s.Close()
-				requireNotForged(t, s)
-				t.Fatalf("New accepted a namespace directory owned by uid %d", nobody)
-			}
-			require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+			err := requireRefused(t, filesystem.Options{Dir: dir, SweepInterval: -1}, "New accepted a namespace directory owned by uid %d", nobody)
 			ns := filepath.Join(dir, filesystem.DefaultNamespace)
 			msg := err.Error()
 			assert.Contains(t, msg, ns, "the error names the directory")
@@ -130,12 +139,7 @@ func TestOwnNamespaceDirectoryWritableByOthersIsRefused(t *testing.T) {
 			dir := t.TempDir()
 			ns := filepath.Join(dir, filesystem.DefaultNamespace)
 			mkdirAs(t, ns, mode, -1, -1)
-			s, err := filesystem.New(filesystem.Options{Dir: dir, SweepInterval: -1})
-			if err == nil {
-				s.Close()
-				t.Fatalf("New accepted a namespace directory of mode %04o with Options.DirMode 0700", mode)
-			}
-			require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+			err := requireRefused(t, filesystem.Options{Dir: dir, SweepInterval: -1}, "New accepted a namespace directory of mode %04o with Options.DirMode 0700", mode)
 			assert.Contains(t, err.Error(), ns)
 			assert.Contains(t, err.Error(), "chmod")
 		})
@@ -155,22 +159,12 @@ func TestGroupWritableNamespaceDirectory(t *testing.T) {
 	t.Run("refused with DirMode 0700", func(t *testing.T) {
 		dir := t.TempDir()
 		mkdirAs(t, filepath.Join(dir, filesystem.DefaultNamespace), 0o770, -1, -1)
-		s, err := filesystem.New(filesystem.Options{Dir: dir, DirMode: 0o700, SweepInterval: -1})
-		if err == nil {
-			s.Close()
-			t.Fatal("New accepted a group-writable namespace directory with Options.DirMode 0700")
-		}
-		require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+		requireRefused(t, filesystem.Options{Dir: dir, DirMode: 0o700, SweepInterval: -1}, "New accepted a group-writable namespace directory with Options.DirMode 0700")
 	})
 	t.Run("world-writable refused with DirMode 0770", func(t *testing.T) {
 		dir := t.TempDir()
 		mkdirAs(t, filepath.Join(dir, filesystem.DefaultNamespace), 0o777, -1, -1)
-		s, err := filesystem.New(filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1})
-		if err == nil {
-			s.Close()
-			t.Fatal("New accepted a world-writable namespace directory with Options.DirMode 0770")
-		}
-		require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+		requireRefused(t, filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1}, "New accepted a world-writable namespace directory with Options.DirMode 0770")
 	})
 }
 
@@ -191,23 +185,12 @@ func TestGroupSharedNamespaceDirectoryOfAnotherUser(t *testing.T) {
 	t.Run("our group, DirMode 0700: refused", func(t *testing.T) {
 		dir := t.TempDir()
 		mkdirAs(t, filepath.Join(dir, filesystem.DefaultNamespace), 0o700, nobody, os.Getegid())
-		s, err := filesystem.New(filesystem.Options{Dir: dir, SweepInterval: -1})
-		if err == nil {
-			s.Close()
-			t.Fatal("New accepted another user's directory with Options.DirMode 0700")
-		}
-		require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+		requireRefused(t, filesystem.Options{Dir: dir, SweepInterval: -1}, "New accepted another user's directory with Options.DirMode 0700")
 	})
 	t.Run("another group, DirMode 0770: refused", func(t *testing.T) {
 		dir := t.TempDir()
 		plantForeignNamespace(t, dir, nobody, nobody, 0o770)
-		s, err := filesystem.New(filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1})
-		if err == nil {
-			defer s.Close()
-			requireNotForged(t, s)
-			t.Fatal("New accepted another user's directory of a group this process is not in")
-		}
-		require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+		requireRefused(t, filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1}, "New accepted another user's directory of a group this process is not in")
 	})
 }
 
@@ -256,12 +239,7 @@ func TestForeignSymlinkAsNamespaceIsRefused(t *testing.T) {
 	link := filepath.Join(dir, filesystem.DefaultNamespace)
 	require.NoError(t, os.Symlink(target, link))
 	require.NoError(t, os.Lchown(link, nobody, nobody))
-	s, err := filesystem.New(filesystem.Options{Dir: dir, SweepInterval: -1})
-	if err == nil {
-		s.Close()
-		t.Fatal("New accepted a symbolic link another user planted as the namespace directory")
-	}
-	require.ErrorIs(t, err, filesystem.ErrUntrustedDir)
+	err := requireRefused(t, filesystem.Options{Dir: dir, SweepInterval: -1}, "New accepted a symbolic link another user planted as the namespace directory")
 	assert.Contains(t, err.Error(), link)
 }
 
