@@ -94,6 +94,22 @@ type Options struct {
 	// the Cache makes to its backend (see Observer): what a metrics package
 	// turns into a latency histogram. Nil (the default) costs nothing.
 	Observer Observer
+	// HostScopedWrites confines the invalidation of a write (InvalidateOnWrite,
+	// which SharedCache implies) to the host it was sent to, as RFC 9111
+	// section 4.4 asks of a cache in front of several origins: a POST to
+	// shop.example then leaves blog.example's page of the same path stored.
+	// Hosts are compared as origins are: lower-cased, the scheme's default
+	// port dropped, the scheme itself ignored. Views with IgnoreHost, whose
+	// entries serve every host, are reached by a write to any host.
+	// InvalidatePath still reaches every host.
+	//
+	// Off (the default), a write makes its path a miss on every host: the
+	// right choice for a service with one host, or hosts that are names of
+	// one site. On, each entry of a view whose key is built from the path
+	// records one more version, which every hit checks: a map lookup on an
+	// in-process store, one more key in the same round trip on a remote one.
+	// Every process sharing the backend must have the same setting.
+	HostScopedWrites bool
 }
 
 // BreakerOptions configures a Cache's circuit breaker. After Threshold
@@ -139,6 +155,8 @@ type Cache struct {
 
 	named registry      // the counters of each view and memoized function
 	lease time.Duration // Options.Lease
+	// hostWrites: Options.HostScopedWrites (see view.tagKeysFor).
+	hostWrites bool
 }
 
 // New returns a Cache configured by opts, or an error naming the first
@@ -148,11 +166,12 @@ func New(opts *Options) (*Cache, error) {
 		opts = &Options{}
 	}
 	c := &Cache{
-		prefix: opts.KeyPrefix,
-		ttl:    opts.DefaultTTL,
-		codec:  opts.Codec,
-		clock:  opts.Clock,
-		log:    opts.Logger,
+		prefix:     opts.KeyPrefix,
+		hostWrites: opts.HostScopedWrites,
+		ttl:        opts.DefaultTTL,
+		codec:      opts.Codec,
+		clock:      opts.Clock,
+		log:        opts.Logger,
 	}
 	c.background.start()
 	switch {
@@ -209,6 +228,7 @@ func New(opts *Options) (*Cache, error) {
 		realClock: realClock,
 		timeout:   timeout,
 		pathTags:  c.prefix + kindPath,
+		hostTags:  c.prefix + kindHost,
 		genTags:   c.prefix + kindGen,
 		stats:     &c.stats,
 		failOpen:  c.failOpen,

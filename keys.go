@@ -34,6 +34,7 @@ const (
 	kindView = "v/"
 	kindMemo = "m/"
 	kindGen  = "g/"
+	kindHost = "h/"
 
 	// maxReadableKey is the longest rest of a key kept as it is.
 	maxReadableKey = 200
@@ -64,6 +65,38 @@ func (c *Cache) tagKeys(tags []string) []string {
 // pathTagKey is the backend key holding the version of a path's responses,
 // which every view entry built from the path records (InvalidatePath).
 func (c *Cache) pathTagKey(path string) string { return c.prefix + kindPath + shortenKey(path) }
+
+// hostPathTagKey is the backend key holding the version of a path's
+// responses on one origin host (see originHost), which writes bump under
+// Options.HostScopedWrites; host "" is that of the views that ignore the
+// host, which every write bumps. The host is escaped as in a view's key,
+// so that no host can spell another's key with a '#'.
+func (c *Cache) hostPathTagKey(host, path string) string {
+	n := len(c.prefix) + len(kindHost)
+	kb := make([]byte, 0, n+len(host)+1+len(path))
+	kb = append(append(kb, c.prefix...), kindHost...)
+	kb = append(append(appendKeyPart(kb, host), '#'), path...)
+	if len(kb)-n > maxReadableKey {
+		return c.prefix + kindHost + shortenKey(string(kb[n:]))
+	}
+	return string(kb)
+}
+
+// originHost is the host of r as RFC 9111 compares origins: lower-cased,
+// the default port of r's scheme dropped. The scheme itself is left out:
+// behind a proxy that terminates TLS the handler sees plain HTTP, and a
+// write there must reach the entries its https reads made.
+func originHost(r *http.Request) string {
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return hostPort(host, scheme)
+}
 
 // genKey is the backend key holding the generation of the memoized
 // function name: a version checked like a tag's, bumped by ForgetAll.

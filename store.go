@@ -67,6 +67,9 @@ type store struct {
 	// pathTags starts the keys of per-path tag versions, the only versions
 	// that expire (see versionTTL).
 	pathTags string
+	// hostTags starts the keys of per-host, per-path tag versions
+	// (Options.HostScopedWrites), which expire as pathTags' do.
+	hostTags string
 	// genTags starts the keys of memoized functions' generations.
 	genTags string
 
@@ -812,9 +815,10 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration,
 	return v, nil, false, errors.New("caching: a tag version key holds something that is not a version")
 }
 
-// isPathTag reports whether k is a per-path version key (InvalidatePath's).
+// isPathTag reports whether k is a per-path version key (InvalidatePath's,
+// or a write's under Options.HostScopedWrites).
 func (s *store) isPathTag(k string) bool {
-	return len(k) >= len(s.pathTags) && k[:len(s.pathTags)] == s.pathTags
+	return strings.HasPrefix(k, s.pathTags) || strings.HasPrefix(k, s.hostTags)
 }
 
 // forgetCreated deletes the per-path and ArgTags version keys that the

@@ -205,20 +205,35 @@ func cutFormat(format string) (head, tail string, hasPath bool) {
 // keyHasPath reports whether the view's keys are built from the path.
 func (v *view) keyHasPath() bool { return v.keyFunc == nil && v.formatHasPath }
 
-// tagKeysFor returns the backend keys of the view's tags and of the path's
-// version, sorted, as the store wants them. A view whose key is not built
-// from the path (KeyFormat without %s, KeyFunc) has no path version: requests
-// to several paths share its entries.
-func (v *view) tagKeysFor(path string) []string {
+// tagKeysFor returns the backend keys of the view's tags and of the
+// version of r's path, sorted, as the store wants them: the path's
+// (InvalidatePath's) and, under Options.HostScopedWrites, the path's on r's
+// host, which writes bump (on every host, "", for a view with IgnoreHost).
+// A view whose key is not built from the path (KeyFormat without %s,
+// KeyFunc) has no path version: requests to several paths share its
+// entries.
+func (v *view) tagKeysFor(r *http.Request) []string {
 	if !v.keyHasPath() {
 		return v.tagKeys
 	}
-	pk := v.c.pathTagKey(path)
-	keys := make([]string, 0, len(v.tagKeys)+1)
+	path := r.URL.Path
+	keys := make([]string, 0, len(v.tagKeys)+2)
 	keys = append(keys, v.tagKeys...)
-	i, found := slices.BinarySearch(keys, pk)
-	if !found {
-		keys = slices.Insert(keys, i, pk)
+	keys = insertSorted(keys, v.c.pathTagKey(path))
+	if v.c.hostWrites {
+		host := ""
+		if !v.cfg.ignoreHost {
+			host = originHost(r)
+		}
+		keys = insertSorted(keys, v.c.hostPathTagKey(host, path))
+	}
+	return keys
+}
+
+// insertSorted inserts k into the sorted keys, unless it is there.
+func insertSorted(keys []string, k string) []string {
+	if i, found := slices.BinarySearch(keys, k); !found {
+		keys = slices.Insert(keys, i, k)
 	}
 	return keys
 }
@@ -406,7 +421,7 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now tim
 	if v.c.store.local == nil {
 		// One round trip: the entry with its tag versions. (An in-process
 		// store checks the tags the entry records, at no cost.)
-		tagKeys = v.tagKeysFor(r.URL.Path)
+		tagKeys = v.tagKeysFor(r)
 	}
 	e, val, err := v.loadIn(ctx, kb, base, tagKeys, now)
 	if err != nil {
@@ -618,7 +633,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	)
 	if !st.down {
 		ctx, cancel := v.c.store.bound(r.Context())
-		vs, verr = v.c.store.versions(ctx, v.tagKeysFor(r.URL.Path), lifeOf(resolved, v.extra))
+		vs, verr = v.c.store.versions(ctx, v.tagKeysFor(r), lifeOf(resolved, v.extra))
 		cancel()
 		if verr != nil {
 			v.failOpen(r, "view tag versions", verr)

@@ -119,9 +119,10 @@ func MaxHeuristicFreshness(d time.Duration) ViewOption {
 // 4.4 asks of a cache: a request with an unsafe method (POST, PUT, DELETE,
 // PATCH, any method but GET, HEAD, OPTIONS and TRACE) whose response is not
 // an error (a status under 400) makes every stored response of its path a
-// miss (every host, query string and Vary variant: Cache.InvalidatePath),
-// and of the paths in its Location and Content-Location when they are on
-// the same host. The invalidation happens when the response is committed,
+// miss (every query string and Vary variant; every host, as
+// Cache.InvalidatePath does, or only the write's own under
+// Options.HostScopedWrites), and of the paths in its Location and
+// Content-Location when they are on the same host. The invalidation happens when the response is committed,
 // before the client reads it, so the client's next GET sees its write. A
 // handler that panics before committing invalidates too (its write may have
 // happened). The write itself passes through uncached, counted as a bypass.
@@ -692,7 +693,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	x.rules.MaxLifetime = resolved
 	st.ext = x
 	ctx, cancel := v.c.store.bound(r.Context())
-	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r.URL.Path), lifeOf(resolved, v.extra))
+	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r), lifeOf(resolved, v.extra))
 	cancel()
 	var before http.Header
 	if pre := w.Header(); len(pre) > 0 {
@@ -772,7 +773,8 @@ func (iw *invalidatingWriter) WriteHeader(code int) {
 }
 
 // invalidateWrite invalidates the path of r and the same-origin paths of
-// the Location and Content-Location in h (RFC 9111 section 4.4).
+// the Location and Content-Location in h (RFC 9111 section 4.4): on every
+// host, or under Options.HostScopedWrites on r's.
 func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 	paths := []string{r.URL.Path}
 	for _, name := range [...]string{"Location", "Content-Location"} {
@@ -782,10 +784,24 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 			}
 		}
 	}
+	var keys []string
+	if !v.c.hostWrites {
+		keys = v.c.pathTagKeys(paths)
+	} else {
+		// r's host and every host's (IgnoreHost views'): the Location
+		// paths are on r's host (sameOriginPath).
+		host := originHost(r)
+		for _, p := range paths {
+			keys = append(keys, v.c.hostPathTagKey(host, p))
+			if host != "" {
+				keys = append(keys, v.c.hostPathTagKey("", p))
+			}
+		}
+	}
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
 	const op = "view invalidate on write"
-	if err := v.c.invalidateRetried(ctx, op, v.c.pathTagKeys(paths)); err != nil {
+	if err := v.c.invalidateRetried(ctx, op, keys); err != nil {
 		v.failOpen(r, op, err) // and retried in the background
 	}
 }
@@ -795,8 +811,8 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 // invalidate another origin's responses). The scheme may be http or https
 // whatever r came over: behind a proxy that terminates TLS, the handler
 // sees plain HTTP while its Location says https, and a path is invalidated
-// on every host and scheme of the view anyway (Cache.InvalidatePath). The
-// port must match, the scheme's default one left implicit.
+// on every scheme of the view anyway. The port must match, the scheme's
+// default one left implicit.
 func sameOriginPath(r *http.Request, ref string) (string, bool) {
 	u, err := url.Parse(ref)
 	if err != nil {
