@@ -3,7 +3,6 @@ package caching
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -71,26 +70,33 @@ func (d detached) Value(key any) any {
 
 // backgroundRequest returns the request a background refresh of r's entry
 // runs the handler with: a GET of r's URL, with r's Host, TLS state, path
-// values and context values, but the Cache's life for cancellation (not
-// the client's), no body, and only the headers the entry depends on: those
-// named by the stored response's Vary (names). A view keyed by user
-// (UserKey) keeps all of r's headers: the entry is that user's own, and the
-// handler needs them to know whose. So does a view keyed by its own
-// KeyFunc: its key may be built from any header (a tenant, a locale), and a
-// refresh without it would store another key's response under this one.
-func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request {
+// values, context values and header fields, but the Cache's life for
+// cancellation (not the client's) and no body. The refresh makes the
+// response r's own request would have made: a handler that builds links
+// from X-Forwarded-Proto, or reads any other field every request carries,
+// must not store one no client could get. Left out are the fields that are
+// the client's alone: its validators, Range and If-Range (the refresh
+// stores a whole 200), and, unless the view is keyed by user (UserKey) or
+// by its own KeyFunc, Authorization and Proxy-Authorization: a shared entry
+// is refreshed as the anonymous response every client of it may get.
+func (v *view) backgroundRequest(r *http.Request) *http.Request {
 	r2 := r.Clone(v.c.detach(r.Context()))
 	r2.Method = http.MethodGet
 	r2.Body, r2.GetBody, r2.ContentLength = http.NoBody, nil, 0
 	r2.Form, r2.PostForm, r2.MultipartForm, r2.Trailer = nil, nil, nil, nil
+	for _, name := range clientOnlyFields {
+		delete(r2.Header, name)
+	}
 	if v.cfg.userFunc == nil && v.keyFunc == nil {
-		h := make(http.Header, len(names))
-		for _, n := range names {
-			if vs, ok := r.Header[n]; ok {
-				h[n] = slices.Clone(vs)
-			}
-		}
-		r2.Header = h
+		delete(r2.Header, "Authorization")
+		delete(r2.Header, "Proxy-Authorization")
 	}
 	return r2
+}
+
+// clientOnlyFields are the request fields a background refresh drops: they
+// ask for a response to this client alone.
+var clientOnlyFields = [...]string{
+	"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
+	"If-Range", "Range", "Expect", "Content-Length", "Content-Type", "Transfer-Encoding",
 }

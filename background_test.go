@@ -59,8 +59,9 @@ func TestBackgroundRefreshEndsWithClose(t *testing.T) {
 type ctxKey struct{}
 
 // TestBackgroundRefreshRequest: a background refresh runs with the
-// request's context values, URL, host and the headers named by Vary, but
-// not the client's cancellation nor its other headers (its cookies).
+// request's context values, URL, host and header fields, but not the
+// client's cancellation, nor the fields that ask for its own response
+// (validators, Range) or carry its credentials.
 func TestBackgroundRefreshRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
@@ -78,7 +79,11 @@ func TestBackgroundRefreshRequest(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "request-id"))
 			r := httptest.NewRequestWithContext(ctx, http.MethodHead, "http://shop.example/p?x=1", nil)
 			r.Header.Set("Accept-Language", "fr")
-			r.Header.Set("Cookie", "session=secret")
+			r.Header.Set("Cookie", "theme=dark")
+			r.Header.Set("X-Forwarded-Proto", "https")
+			r.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
+			r.Header.Set("If-None-Match", `"x"`)
+			r.Header.Set("Range", "bytes=0-1")
 			h.ServeHTTP(httptest.NewRecorder(), r)
 			cancel() // the client leaves once answered
 		}
@@ -93,7 +98,11 @@ func TestBackgroundRefreshRequest(t *testing.T) {
 		assert.Equal(t, "request-id", r.Context().Value(ctxKey{}))
 		assert.NoError(t, r.Context().Err(), "not the client's cancellation")
 		assert.Equal(t, "fr", r.Header.Get("Accept-Language"), "the Vary header")
-		assert.Empty(t, r.Header.Get("Cookie"), "no header the entry does not vary on")
+		assert.Equal(t, "theme=dark", r.Header.Get("Cookie"), "what the client's own miss would have sent")
+		assert.Equal(t, "https", r.Header.Get("X-Forwarded-Proto"))
+		for _, name := range []string{"Proxy-Authorization", "If-None-Match", "Range"} {
+			assert.Empty(t, r.Header.Values(name), name)
+		}
 	})
 }
 

@@ -312,10 +312,12 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var f found
 	err := v.findIn(&f, r, kbuf, "", now)
 	if err == nil && f.fresh {
-		v.serve(w, r, f.snap, now, httpcache.Hit)
 		if v.cfg.ahead > 0 {
-			v.refreshAhead(r, string(kbuf), ttl, &f, now)
+			// Before serving, as every refresh: it starts from what outer
+			// middleware set on w.
+			v.refreshAhead(w, r, string(kbuf), ttl, &f, now)
 		}
+		v.serve(w, r, f.snap, now, httpcache.Hit)
 		return
 	}
 	base := string(kbuf)
@@ -331,8 +333,8 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Negative when StaleIf declared a fresh entry stale.
 		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
 		if v.cfg.swr > 0 && past < v.cfg.swr {
+			v.revalidate(w, r, base, ttl, f.spec.namesOrNil())
 			v.serve(w, r, f.snap, now, httpcache.Stale)
-			v.revalidate(r, base, ttl, f.spec.namesOrNil())
 			return
 		}
 		if v.cfg.sie > 0 && past < v.cfg.sie {
@@ -496,6 +498,10 @@ type runState struct {
 	joinOnly   bool          // joins a run of its key in progress, never leads one
 	down       bool          // the lookup failed: nothing is read or stored, the run is still shared
 	ext        *extRun       // SharedCache, HonorRequestCacheControl: see extRun
+	// outer is, for a background refresh, the client's header as outer
+	// middleware left it when the request reached the view (live: copied
+	// when the refresh starts, before the client's response is served).
+	outer http.Header
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup failed
@@ -930,20 +936,24 @@ func lockHash(s string) uint64 {
 // (stale-while-revalidate, RefreshAhead) and reports true: once per key at a
 // time, at most maxRefreshes per view, never after the Cache is closed; a
 // refresh that finds no free slot is skipped (false). names are the Vary
-// names of the stored response.
-func (v *view) revalidate(r *http.Request, base string, ttl time.Duration, names []string) bool {
+// names of the stored response. It is called before anything is served on
+// w: the refresh's writer starts with what outer middleware set on it.
+func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string) bool {
 	key := base
 	if len(names) > 0 {
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
-	return v.refreshInBackground(&runState{base: base, f: found{key: key}, ttl: ttl, background: true},
-		func() *http.Request { return v.backgroundRequest(r, names) })
+	return v.refreshInBackground(&runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},
+		func() *http.Request { return v.backgroundRequest(r) })
 }
 
 // refreshInBackground runs st in the background, as revalidate says, for
 // the request that request makes once a slot is taken. At most one refresh
 // of an entry (st.f.key: a variant's own key) runs at a time, in this
-// process and, with Lease, in all.
+// process and, with Lease, in all. The run's writer starts with a copy of
+// st.outer: the fields outer middleware set for the client (a Vary of
+// theirs keys the variants as on the client's path; a Set-Cookie or
+// Cache-Control of theirs keeps the response out as there).
 func (v *view) refreshInBackground(st *runState, request func() *http.Request) bool {
 	key := st.f.key
 	if _, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
@@ -960,6 +970,11 @@ func (v *view) refreshInBackground(st *runState, request func() *http.Request) b
 		v.refreshing.Delete(key)
 	}
 	r2 := request()
+	dw := &discardWriter{h: make(http.Header, len(st.outer))}
+	for k, vs := range st.outer {
+		dw.h[k] = slices.Clone(vs)
+	}
+	st.outer = nil
 	started := v.c.goBackground(func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -972,7 +987,7 @@ func (v *view) refreshInBackground(st *runState, request func() *http.Request) b
 		} else if l != nil {
 			defer v.c.releaseLease(l, true)
 		}
-		v.run(&discardWriter{h: make(http.Header)}, r2, st)
+		v.run(dw, r2, st)
 	})
 	if !started {
 		done()

@@ -295,10 +295,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	var j judgement
 	if usable {
 		if j = v.judge(f, rq, now); j.verdict == useFresh {
-			v.serve(w, r, f.snap, now, httpcache.Hit)
-			if v.cfg.ahead > 0 {
-				v.refreshAheadExt(r, string(kbuf), ttl, &f, rq, now)
+			if v.cfg.ahead > 0 { // before serving: see revalidate
+				v.refreshAheadExt(w, r, string(kbuf), ttl, &f, rq, now)
 			}
+			v.serve(w, r, f.snap, now, httpcache.Hit)
 			return true
 		}
 	}
@@ -322,9 +322,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return true
 		case useStaleRevalidate:
+			fc := f // before serving: see revalidate
+			v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}, &fc, rq, false)
 			v.serve(w, r, f.snap, now, httpcache.Stale)
-			fc := f
-			v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true}, &fc, rq, false)
 			return true
 		}
 		fc := f // a copy, so that f itself stays on the stack
@@ -357,16 +357,16 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 // starts: a conditional request for the entry f, whose response is stored,
 // or freshens f, under RFC 9111's rules, as any other; the refresh starts
 // within RefreshAhead of the end of f's freshness.
-func (v *view) refreshAheadExt(r *http.Request, base string, ttl time.Duration, f *found, rq httpcache.CacheControl, now time.Time) {
+func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, rq httpcache.CacheControl, now time.Time) {
 	if v.sh == nil {
-		v.refreshAhead(r, base, ttl, f, now)
+		v.refreshAhead(w, r, base, ttl, f, now)
 		return
 	}
 	if f.e.FreshUntil == 0 || now.UnixNano() < f.e.FreshUntil-int64(v.cfg.ahead) {
 		return
 	}
 	fc := *f // a copy, so that the caller's stays on the stack
-	if v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true}, &fc, rq, false) {
+	if v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}, &fc, rq, false) {
 		v.c.stats.ahead.Add(1)
 	}
 }
@@ -458,7 +458,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			st.f.key = prev.key // the variant's own refresh
 		}
 		return v.refreshInBackground(st, func() *http.Request {
-			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
+			r2 := v.backgroundRequest(r)
 			x.client = r2
 			if v.sh == nil {
 				return r2
