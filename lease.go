@@ -24,9 +24,10 @@ import (
 //
 //   - The process that adds it runs the work, stores the result, and
 //     deletes the lease; when the result is not stored (an error, a
-//     response that may not be stored), it replaces the lease with a
-//     marker, "not stored", that lives for min(d, 1s), so that the waiters
-//     run the work at once instead of taking turns.
+//     response that may not be stored, a result the codec or the backend
+//     refused), it replaces the lease with a marker, "not stored", that
+//     lives for min(d, 1s), so that the waiters run the work at once
+//     instead of taking turns.
 //   - The others wait: they read the lease (one GET), first after 2 ms,
 //     then twice as long each time, at most 50 ms apart, jittered. When the
 //     lease is gone they look the entry up and serve it (a hit: they did
@@ -338,12 +339,11 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 	case leaseLead:
 		stored := false
 		defer func() { m.c.releaseLease(l, stored) }() // a panic included
-		v, err := m.compute(ctx, key, a, false)
-		if err == nil {
-			// A result compute does not store (StoreIf, SkipZero, a
-			// negative ResultTTL) marks the lease, as an error does.
-			_, stored = m.storable(v)
-		}
+		// A result that is not stored marks the lease, as an error does:
+		// one not to be stored (StoreIf, SkipZero, a negative ResultTTL),
+		// and one that could not be (the codec or the backend refused it).
+		v, ok, err := m.computeStored(ctx, key, a, false)
+		stored = ok
 		return v, err
 	}
 	return m.compute(ctx, key, a, false)

@@ -466,13 +466,26 @@ func (m *Memoized[A, R]) lookupArg(ctx context.Context, key []byte, a A) (*entry
 // all the concurrent callers of one key, in Memoized.do, to which it
 // reports the versions it read (versionsOut).
 func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck bool) (R, error) {
+	v, _, err := m.computeStored(ctx, key, a, recheck)
+	return v, err
+}
+
+// computeStored is compute, which also reports whether the result is stored
+// (see computeTo).
+func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, recheck bool) (R, bool, error) {
 	out, _ := ctx.Value(versionsOut{}).(*versionSet)
 	return m.computeTo(ctx, key, a, recheck, out)
 }
 
 // computeTo is compute, which reports in out (nil: nowhere) the versions
 // its result was computed under, for the callers that joined it to check.
-func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck bool, out *versionSet) (R, error) {
+// stored reports whether the result is in the store for the next callers,
+// as the lease's release needs it (lease.go): false for an error and for a
+// result not to be stored (StoreIf, SkipZero, a negative ResultTTL) or that
+// could not be (the versions not read, the codec or the backend refusing
+// it); true, too, for a result forgotten while fn ran, which another caller
+// is to compute again.
+func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck bool, out *versionSet) (v R, stored bool, err error) {
 	tags, argKeys := m.tagKeysWith(a)
 	if recheck && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
@@ -482,7 +495,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 				if out != nil {
 					*out = versionSet{keys: e.TagKeys, ns: e.Versions, mem: e.mem}
 				}
-				return v, nil
+				return v, true, nil
 			}
 		}
 	}
@@ -505,10 +518,10 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 	} else if out != nil {
 		*out = vs
 	}
-	v, err := m.fn(ctx, a)
+	v, err = m.fn(ctx, a)
 	if err != nil || verr != nil {
 		m.forgetCreated(ctx, vs, out)
-		return v, err
+		return v, false, err
 	}
 	ttl, ok := m.storable(v)
 	if !ok {
@@ -516,25 +529,26 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 		// arguments a client chooses (a user id made up) whose results are
 		// not stored must leave no key behind.
 		m.forgetCreated(ctx, vs, out)
-		return v, nil
+		return v, false, nil
 	}
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
 	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
 		m.failOpen("memoize encode", err)
 		m.forgetCreated(ctx, vs, out)
-		return v, nil
+		return v, false, nil
 	}
 	m.saveMu.RLock()
 	defer m.saveMu.RUnlock()
 	if m.epoch.Load() != epoch {
-		return v, nil // forgotten while fn ran
+		return v, true, nil // forgotten while fn ran: computed again by the next caller
 	}
 	opCtx, cancel = m.c.store.bound(ctx)
 	defer cancel()
 	if err := m.c.store.save(opCtx, key, e, vs); err != nil {
 		m.failOpen("memoize set", err)
+		return v, false, nil
 	}
-	return v, nil
+	return v, true, nil
 }
 
 // forgetCreated deletes the version keys that the read of vs created, for
@@ -608,7 +622,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
 			var vs versionSet
-			v, err := m.computeTo(bg, key, a, false, &vs)
+			v, _, err := m.computeTo(bg, key, a, false, &vs)
 			return newEpoched(v, epoch, vs), err
 		})
 	})
