@@ -76,7 +76,8 @@ func TestMemoizeGenerationSurvivesEviction(t *testing.T) {
 }
 
 // TestMemoizeHitAllocatesNothing: on the default store a hit builds its key
-// on the stack and looks it up without making a string of it.
+// on the stack and looks it up without making a string of it, and returns
+// the value itself.
 func TestMemoizeHitAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
@@ -93,6 +94,12 @@ func TestMemoizeHitAllocatesNothing(t *testing.T) {
 	_, err := f.Get(ctx, a)
 	require.NoError(t, err)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = f.Get(ctx, a) }))
+
+	// So does the hit of a nil result of an interface type.
+	g := caching.Memoize(c, "lookup", func(context.Context, args) (any, error) { return nil, nil }, caching.TTL(time.Hour))
+	_, err = g.Get(ctx, a)
+	require.NoError(t, err)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = g.Get(ctx, a) }), "a nil result")
 }
 
 // TestStatsExactUnderConcurrentHits: the hit counter, striped across

@@ -16,7 +16,9 @@ import (
 // On an in-process store the value itself is returned, not a decoded copy:
 // values of reference types (maps, slices, pointers) are shared with every
 // other caller and must not be modified. On other stores the bytes are
-// decoded with the Cache's Codec into a new T.
+// decoded with the Cache's Codec into a new T. A nil value of an interface
+// type (SetAs[any] of nil, or a GetOrSet[error] whose load returned nil)
+// reads back as nil on every store.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 	var zero T
 	k := c.userKey(key)
@@ -84,10 +86,18 @@ func decodeValueOf[T any](c *Cache, e *entry, kb []byte, key string) (T, error) 
 	if d, ok := e.decodedValue().(decodedAs[T]); ok {
 		return d.v, nil
 	}
+	if e.Payload == nil && e.value == nil && reflect.TypeFor[T]().Kind() == reflect.Interface {
+		// A nil interface (a nil result of an interface type), kept as it
+		// is on an in-process store, which no assertion matches: nil, as
+		// its encoding (JSON's null) decodes on other stores.
+		var zero T // not v, which Unmarshal makes escape
+		return zero, nil
+	}
 	var v T
-	if e.Payload == nil && e.value != nil {
-		// Written by SetAs with another type on an in-process store: go
-		// through the codec, as a remote store would.
+	if e.Payload == nil {
+		// Written by SetAs with another type on an in-process store (or a
+		// nil interface, read as a concrete type): go through the codec,
+		// as a remote store would.
 		b, err := c.codec.Marshal(e.value)
 		if err != nil {
 			return v, fmt.Errorf("caching: decode %T: %w", v, err)
