@@ -1029,6 +1029,7 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 	if in, ok := s.b.(backend.Incrementer); ok {
 		ctx, cancel, err := s.admit(ctx)
 		if err != nil {
+			s.dropNear(key)
 			return 0, err
 		}
 		defer cancel()
@@ -1130,6 +1131,19 @@ func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc,
 
 func noCancel() {}
 
+// dropNear is for a write that admit refused (the breaker is open, or the
+// caller's context has ended): the write is not made, and a near cache,
+// whose own write methods drop the keys they change whether the remote
+// write succeeds or not, never sees it. It drops keys from the near cache
+// all the same, so that the process never serves from memory what it meant
+// to change (backend/near's guarantee of own writes), as it would not
+// without a near cache.
+func (s *store) dropNear(keys ...string) {
+	if s.near != nil {
+		s.near.DropNear(keys...)
+	}
+}
+
 // report records the outcome of an admitted call for the breaker. An answer
 // of the backend (a miss, a value too large, not an integer) is a success; a
 // call its caller cancelled says nothing; a timeout or any other error is a
@@ -1198,6 +1212,7 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
+		s.dropNear(key)
 		return err
 	}
 	defer cancel()
@@ -1211,6 +1226,7 @@ func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Dura
 func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
+		s.dropNear(key)
 		return false, err
 	}
 	defer cancel()
@@ -1233,6 +1249,9 @@ func (s *store) setItems(ctx context.Context, items []backend.Item) error {
 	}
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
+		for _, it := range items {
+			s.dropNear(it.Key)
+		}
 		return err
 	}
 	defer cancel()
@@ -1249,6 +1268,7 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	}
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
+		s.dropNear(keys...)
 		return err
 	}
 	defer cancel()
@@ -1270,6 +1290,7 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 	if dc, ok := s.b.(backend.DeleteCounter); ok {
 		ctx, cancel, err := s.admit(ctx)
 		if err != nil {
+			s.dropNear(keys...)
 			return 0, err
 		}
 		defer cancel()
@@ -1306,6 +1327,9 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 func (s *store) clear(ctx context.Context) error {
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
+		if s.near != nil {
+			s.near.EmptyNear() // as dropNear does for the keys of other writes
+		}
 		return err
 	}
 	defer cancel()

@@ -182,7 +182,11 @@ type ValueStore interface {
 // a key up near first and reads nothing remote when it finds it there; after
 // a remote read it keeps what it decoded (entries, tag versions) with
 // StoreNear. Writes go through the backend's Backend methods, which drop
-// the keys they change.
+// the keys they change, whether the remote write succeeds or not; a write
+// the caching package does not make at all (its circuit breaker refused
+// it, or its context had already ended) drops them with DropNear or
+// EmptyNear instead, so that a process never serves from memory what it
+// meant to change.
 //
 // Values kept near are shared by every caller that loads them: they must be
 // treated as read-only.
@@ -201,6 +205,13 @@ type NearCache interface {
 	// news of the change. size is what v counts against the near cache's
 	// byte bound.
 	StoreNear(key string, v any, size int, ttl time.Duration, t NearToken)
+	// DropNear removes keys from memory, and refuses what a read that
+	// began before keeps of them, as a write of them through the Backend
+	// methods would; it writes nothing remote.
+	DropNear(keys ...string)
+	// EmptyNear removes every key from memory, and refuses what a read
+	// that began before keeps, as Clear would; it clears nothing remote.
+	EmptyNear()
 }
 
 // NearResizer is implemented by a NearCache that can change what a value it

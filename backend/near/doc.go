@@ -41,6 +41,10 @@
 //     Delete, SetMany, Incr, Clear: so the Cache's Set, Delete,
 //     InvalidateTags, InvalidatePath, ForgetAll and Clear), successfully or
 //     not, this process never serves from memory a value read before it.
+//     That holds for a write the caching package refuses to make, too (its
+//     circuit breaker is open, or the caller's context has already ended):
+//     it drops the keys from memory all the same (Store.DropNear,
+//     Store.EmptyNear).
 //   - Other processes' writes, on Redis. A change made by any client is
 //     dropped from every process's memory when the server's message about
 //     it arrives there (well under a millisecond on loopback; see

@@ -290,6 +290,19 @@ func (s *Store) ResizeNear(key string, v any, size int) bool {
 	return s.mem.ResizeValue(key, v, size)
 }
 
+// DropNear removes keys from memory, and refuses what a read that began
+// before keeps of them, as the Store's own writes do, without writing
+// anything remote (backend.NearCache). The caching package calls it for a
+// write it does not make (refused by its circuit breaker, or made with a
+// context that had already ended), so that the guarantee of own writes
+// holds for it too.
+func (s *Store) DropNear(keys ...string) { s.dropAll(keys) }
+
+// EmptyNear empties memory, and refuses what a read that began before
+// keeps, as the Store's Clear does, without clearing anything remote
+// (backend.NearCache): for a Clear the caching package does not make.
+func (s *Store) EmptyNear() { s.empty(false, false) }
+
 // drop removes key from memory and refuses, from now on, what was read
 // under a token taken before.
 func (s *Store) drop(key string) {

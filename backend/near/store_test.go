@@ -189,6 +189,15 @@ func TestOwnWritesDropTheirKeys(t *testing.T) {
 			return err
 		},
 		"Clear": func(string) error { return s.Clear(ctx) },
+		// The caching package's drops for the writes it does not make.
+		"DropNear": func(k string) error {
+			s.DropNear("x", k)
+			return nil
+		},
+		"EmptyNear": func(string) error {
+			s.EmptyNear()
+			return nil
+		},
 	}
 	for name, write := range writes {
 		t.Run(name, func(t *testing.T) {
