@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,8 +19,11 @@ import (
 // stale, once the backend is back, until its TTL ends. So the version keys that
 // could not be deleted wait in a set, and a goroutine deletes them once the
 // backend answers: first after retryFirst, then twice as long each time, at
-// most retryMax apart. Deleting a version key again, or after a newer
-// response was stored under a new version, only costs a miss.
+// most retryMax apart, unless a call to the backend succeeds meanwhile (see
+// retryWake): the backend answers again, and the invalidation is retried at
+// once rather than at the end of its back-off, during which what it ends
+// would be served. Deleting a version key again, or after a newer response
+// was stored under a new version, only costs a miss.
 //
 // The set holds at most maxPendingInvalidations keys: past it, a failed
 // invalidation (already counted in Stats.Errors) is not retried, so that a
@@ -44,6 +48,43 @@ func (p *pendingInvalidations) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.keys)
+}
+
+// retryWake wakes the retry goroutine while it waits after a failure: the
+// first backend call that succeeds then (store.report calls answered) says
+// the backend answers again. Only a wait after a retry that the timer began
+// (or after the failure that started the goroutine) is cut short: when one
+// that a wake-up began fails too (the backend answers some calls, such as
+// reads, and not the deletes), the next waits its whole back-off, so that
+// retries never come faster than twice per back-off whatever the traffic.
+type retryWake struct {
+	// armed: the goroutine waits for a wake-up. A call that finds it
+	// false pays this one atomic load.
+	armed atomic.Bool
+	// ch (capacity 1) wakes the goroutine. Made by the first goroutine
+	// before it first sets armed, and never changed: a caller that finds
+	// armed set may use it.
+	ch chan struct{}
+}
+
+// answered is a backend call's report that it succeeded.
+func (w *retryWake) answered() {
+	if w.armed.Load() && w.armed.CompareAndSwap(true, false) {
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// disarm stops waking and drops a wake-up not taken. Only the retry
+// goroutine calls it.
+func (w *retryWake) disarm() {
+	w.armed.Store(false)
+	select {
+	case <-w.ch:
+	default:
+	}
 }
 
 // retryInvalidation adds keys, whose deletion failed with err, to the set,
@@ -86,10 +127,18 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 // Cache is closed.
 func (c *Cache) retryInvalidations() {
 	p := &c.pending
+	w := &c.store.wake
+	if w.ch == nil { // the goroutines run one at a time (p.running)
+		w.ch = make(chan struct{}, 1)
+	}
+	w.disarm() // a wake-up sent as the goroutine before ended
 	wait := retryFirst
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	arm := true // the invalidation that started it failed
 	for {
+		w.armed.Store(arm)
+		woken := false
 		select {
 		case <-c.life.Done():
 			p.mu.Lock()
@@ -97,7 +146,10 @@ func (c *Cache) retryInvalidations() {
 			p.mu.Unlock()
 			return
 		case <-timer.C:
+		case <-w.ch:
+			woken = true
 		}
+		w.disarm()
 		p.mu.Lock()
 		keys := slices.Collect(maps.Keys(p.keys))
 		p.mu.Unlock()
@@ -113,6 +165,7 @@ func (c *Cache) retryInvalidations() {
 		} else {
 			wait = min(2*wait, retryMax)
 		}
+		arm = err == nil || !woken
 		if len(p.keys) == 0 {
 			p.running, p.full = false, false
 			p.mu.Unlock()

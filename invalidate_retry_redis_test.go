@@ -1,6 +1,7 @@
 package caching_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching"
 	redisstore "github.com/go-caching/caching/backend/redis"
@@ -71,4 +74,59 @@ func TestInvalidateOnWriteRetriedOnRealRedis(t *testing.T) {
 	if w := do(http.MethodGet); w.Body.String() != "item v2" {
 		t.Fatalf("after the pause the read served %q (%s), want the handler's v2", w.Body.String(), w.Header().Get("X-Cache"))
 	}
+}
+
+// TestInvalidationRetriedAsSoonAsRedisAnswers: an InvalidatePath that fails
+// while a Redis of the test's own answers nothing (CLIENT PAUSE ALL) waits
+// in the retry set, whose retries back off meanwhile. Once Redis answers
+// again, the first read it answers (a hit of the old response) retries the
+// invalidation at once: the old response is not served for the rest of the
+// back-off.
+func TestInvalidationRetriedAsSoonAsRedisAnswers(t *testing.T) {
+	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	})
+	c := caching.Must(&caching.Options{
+		Backend: redisstore.Must(redisstore.Options{URL: "redis://" + srv.Addr}),
+		Timeout: 100 * time.Millisecond,
+		Breaker: caching.BreakerOptions{Threshold: 1000}, // the retries meet Redis itself
+	})
+	t.Cleanup(func() { c.Close() })
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { admin.Close() })
+	reads := 0
+	h := c.Cached(time.Hour, caching.CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reads++
+		w.Write([]byte("item v" + strconv.Itoa(reads)))
+	}))
+	get := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/items/1", nil))
+		return w
+	}
+	get()
+	require.Equal(t, "HIT", get().Header().Get("X-Cache"))
+
+	const outage = 1500 * time.Millisecond
+	require.NoError(t, admin.Do(t.Context(), "CLIENT", "PAUSE", outage.Milliseconds(), "ALL").Err())
+	back := time.Now().Add(outage)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	require.Error(t, c.InvalidatePath(ctx, "/items/1"), "the invalidation succeeded during the outage")
+	// Retries fail about 0.3, 0.6 and 1.1s into the outage; without a
+	// wake-up the next waits until about 1.9s.
+	time.Sleep(time.Until(back))
+
+	var firstStale, lastStale time.Time
+	for deadline := time.Now().Add(5 * time.Second); reads < 2 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if w := get(); w.Header().Get("X-Cache") == "HIT" && w.Body.String() == "item v1" {
+			if firstStale.IsZero() {
+				firstStale = time.Now()
+			}
+			lastStale = time.Now()
+		}
+	}
+	require.Equal(t, 2, reads, "the handler never ran again after the outage")
+	assert.Less(t, lastStale.Sub(firstStale), 150*time.Millisecond,
+		"the invalidated response was served after Redis answered again")
 }

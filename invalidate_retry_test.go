@@ -2,10 +2,12 @@ package caching
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,4 +114,59 @@ func TestInvalidateOnWriteRetryEndsWithClose(t *testing.T) {
 	assert.False(t, e.c.pending.running, "no retry starts after Close")
 	assert.EqualValues(t, 0, e.c.Stats().PendingInvalidations, "nothing waits after Close")
 	assert.False(t, strings.Contains(e.logs.String(), "panic"))
+}
+
+// TestInvalidationRetriedAsSoonAsTheBackendAnswers: once the retries have
+// backed off, the first read that the backend answers again retries the
+// waiting invalidation at once, rather than at the end of the back-off,
+// during which the read after it would have been a hit of the response
+// the invalidation ends.
+func TestInvalidationRetriedAsSoonAsTheBackendAnswers(t *testing.T) {
+	e := newWriteEnv(t)
+	get(e.mux, "/items/1")
+	e.r.fail.Store(true)
+	send(e.mux, http.MethodPost, "/items/1")
+	require.EqualValues(t, 1, e.c.Stats().PendingInvalidations)
+	trips := e.r.trips.Load()
+	// Three retries fail, 100, 200 and 400ms apart: the next one waits 800ms.
+	require.Eventually(t, func() bool { return e.r.trips.Load() >= trips+3 }, 5*time.Second, time.Millisecond)
+
+	e.r.fail.Store(false)
+	get(e.mux, "/items/1") // the backend answers: a hit, the response of before
+	require.Eventually(t, func() bool { return e.c.Stats().PendingInvalidations == 0 }, 200*time.Millisecond, time.Millisecond,
+		"the invalidation waited for the end of its back-off")
+	get(e.mux, "/items/1")
+	assert.EqualValues(t, 2, e.reads.calls.Load(), "the read after runs the handler")
+}
+
+// deletesDown is a remote store that answers every call but deletes.
+type deletesDown struct {
+	*remote
+	deletes atomic.Int64
+}
+
+func (d *deletesDown) Delete(context.Context, ...string) error {
+	d.deletes.Add(1)
+	return errDown
+}
+
+// TestInvalidationRetriesBackOffWhileOnlyDeletesFail: reads that the
+// backend answers wake a waiting retry, but when the backend answers reads
+// and not deletes, the retries still back off: a busy service does not
+// retry once per read.
+func TestInvalidationRetriesBackOffWhileOnlyDeletesFail(t *testing.T) {
+	ctx := context.Background()
+	b := &deletesDown{remote: &remote{Backend: newSimple(t, nil)}}
+	c := Must(&Options{Backend: b, Breaker: BreakerOptions{Threshold: 1 << 30}})
+	t.Cleanup(func() { c.Close() })
+	require.NoError(t, c.Set(ctx, "k", []byte("v"), time.Hour, Tags("t")))
+	require.Error(t, c.InvalidateTags(ctx, "t"))
+
+	for start := time.Now(); time.Since(start) < time.Second; time.Sleep(time.Millisecond) {
+		_, _ = c.Get(ctx, "k")
+	}
+	// The back-off alone retries 3 times in a second (after 100, 200 and
+	// 400ms); a wake-up at most once per wait adds as many.
+	assert.LessOrEqual(t, b.deletes.Load()-1, int64(6), "retries in a second of reads")
+	assert.EqualValues(t, 1, c.Stats().PendingInvalidations)
 }

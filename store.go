@@ -82,6 +82,11 @@ type store struct {
 	failOpen func(op string, err error)
 	obs      Observer // Options.Observer: told of every primitive call
 
+	// wake is told of every call that succeeds, for the retries of failed
+	// invalidations (invalidate_retry.go): while they wait, the first one
+	// wakes them.
+	wake retryWake
+
 	// invalidations counts the invalidations of this process (tags, paths,
 	// generations), each once its delete has returned: a computation
 	// shared in flight that began before one is not handed to a caller
@@ -1144,20 +1149,24 @@ func (s *store) dropNear(keys ...string) {
 	}
 }
 
-// report records the outcome of an admitted call for the breaker. An answer
-// of the backend (a miss, a value too large, not an integer) is a success; a
-// call its caller cancelled says nothing; a timeout or any other error is a
-// failure.
+// report records the outcome of an admitted call for the breaker, and
+// tells the retries of failed invalidations of a success (store.wake). An
+// answer of the backend (a miss, a value too large, not an integer) is a
+// success; a call its caller cancelled says nothing; a timeout or any other
+// error is a failure.
 func (s *store) report(ctx context.Context, err error) {
-	if s.br == nil {
-		return
+	if s.local != nil {
+		return // never down: no breaker, and no failed invalidation waits
 	}
 	switch {
 	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, backend.ErrValueTooLarge),
 		errors.Is(err, backend.ErrNotInteger), errors.Is(err, backend.ErrInvalidTTL):
-		s.br.Success()
+		s.wake.answered()
+		if s.br != nil {
+			s.br.Success()
+		}
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil, errors.Is(err, backend.ErrClosed):
-	default:
+	case s.br != nil:
 		s.br.Failure()
 	}
 }
