@@ -59,7 +59,11 @@
 //     again; then memory starts empty. A Redis restart is such a loss.
 //   - A flush of the database (FLUSHDB, FLUSHALL) empties memory; Clear
 //     deletes the namespace's keys, which every process drops (on Redis:
-//     with Options.ClearFlushesDB, as a flush).
+//     with Options.ClearFlushesDB, as a flush). SWAPDB does not: Redis's
+//     tracking reports nothing of it (seen on Redis 7.0), so a process
+//     serves what it read from the database swapped away for up to
+//     MaxStale after the swap. Do not swap a database that near caches
+//     read, or keep MaxStale to what serving the old one may cost.
 //
 // It is not linearizable: for the time a message takes, two processes may
 // answer one key differently, and a process that reads a key just after
