@@ -17,24 +17,31 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
+// pausableRedis returns a Cache, whose calls time out after timeout, on a
+// Redis of the test's own, and a client of that Redis to pause it with
+// (CLIENT PAUSE). Its breaker never opens: the retries meet Redis itself.
+func pausableRedis(t *testing.T, timeout time.Duration) (*caching.Cache, *goredis.Client) {
+	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+	})
+	c := caching.Must(&caching.Options{
+		Backend: redisstore.Must(redisstore.Options{URL: "redis://" + srv.Addr}),
+		Timeout: timeout,
+		Breaker: caching.BreakerOptions{Threshold: 1000},
+	})
+	t.Cleanup(func() { c.Close() })
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { admin.Close() })
+	return c, admin
+}
+
 // TestInvalidateOnWriteRetriedOnRealRedis: on a Redis of the test's own
 // that stops taking writes for a while (CLIENT PAUSE WRITE: reads go on, the
 // data stays), a write's invalidation times out; the old response is still
 // served meanwhile (nothing better can be), and once Redis takes writes
 // again the retried invalidation makes the next read run the handler.
 func TestInvalidateOnWriteRetriedOnRealRedis(t *testing.T) {
-	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
-		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
-	})
-	c := caching.Must(&caching.Options{
-		Backend: redisstore.Must(redisstore.Options{URL: "redis://" + srv.Addr}),
-		Timeout: 200 * time.Millisecond,
-		Breaker: caching.BreakerOptions{Threshold: 1000}, // the retries meet Redis itself
-	})
-	t.Cleanup(func() { c.Close() })
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { admin.Close() })
-
+	c, admin := pausableRedis(t, 200*time.Millisecond)
 	reads := 0
 	view := c.Cached(time.Hour, caching.InvalidateOnWrite(), caching.CacheStatusHeader("X-Cache"))
 	mux := http.NewServeMux()
@@ -83,17 +90,7 @@ func TestInvalidateOnWriteRetriedOnRealRedis(t *testing.T) {
 // invalidation at once: the old response is not served for the rest of the
 // back-off.
 func TestInvalidationRetriedAsSoonAsRedisAnswers(t *testing.T) {
-	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
-		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
-	})
-	c := caching.Must(&caching.Options{
-		Backend: redisstore.Must(redisstore.Options{URL: "redis://" + srv.Addr}),
-		Timeout: 100 * time.Millisecond,
-		Breaker: caching.BreakerOptions{Threshold: 1000}, // the retries meet Redis itself
-	})
-	t.Cleanup(func() { c.Close() })
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { admin.Close() })
+	c, admin := pausableRedis(t, 100*time.Millisecond)
 	reads := 0
 	h := c.Cached(time.Hour, caching.CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reads++
