@@ -30,8 +30,10 @@
 // A view's key holds everything of the request that can change its
 // response: the scheme and host (unless IgnoreHost), the path (KeyFormat),
 // the canonical query string (two query strings share a key only if
-// url.ParseQuery reads them alike), the Version, the user (UserKey) and the
-// values of the headers its response varies on. A memoized call's key is a
+// url.ParseQuery reads them alike), the path the client sent when a
+// middleware rewrote it (views mounted with http.StripPrefix under /v1/ and
+// /v2/ both see "/users"), the Version, the user (UserKey) and the values
+// of the headers its response varies on. A memoized call's key is a
 // deterministic encoding of the argument, dynamic types included. Every key
 // the Cache writes is listed in keys.go's doc; long ones are hashed, never
 // truncated.
@@ -62,7 +64,8 @@
 // tag versions in one round trip (one GetMany on remote stores), so
 // InvalidateTags is O(number of tags) and is seen at once by every process
 // sharing the backend. InvalidatePath does the same for every host, query
-// string and Vary variant of a path, and Memoized.ForgetAll for every entry
+// string and Vary variant of a path (under a middleware that rewrites the
+// path, either path reaches the entry), and Memoized.ForgetAll for every entry
 // of a function. The versions are read before the handler or function runs,
 // so a result computed from data invalidated meanwhile is never served. No
 // key scan is ever made. Clear removes every entry of the Cache's backend

@@ -137,9 +137,10 @@ func (c *Cache) appendMemoKey(dst []byte, head string, arg []byte) []byte {
 // viewKey returns the backend key of r's entry in view v (or of its Vary
 // record): the Cache's prefix and the view kind; the scheme and host of the
 // request unless the view ignores hosts; then the view's KeyFormat with the
-// path (or what its KeyFunc returns) and the canonical query string; then
-// the view's Version and the user, escaped so that no value can pass for
-// another part.
+// path (or what its KeyFunc returns), the canonical query string and, when
+// a middleware rewrote the path (http.StripPrefix), "#o=" and the path the
+// client sent (see requestPath); then the view's Version and the user,
+// escaped so that no value can pass for another part.
 func (v *view) viewKey(r *http.Request, user string) string {
 	var kb [keyBufLen]byte
 	return string(v.appendViewKey(kb[:0], r, user))
@@ -166,8 +167,16 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 		dst = appendKeyPart(dst, v.keyFunc(r))
 	default:
 		dst = append(dst, v.formatHead...)
+		var sent string // the path the client sent, when a middleware rewrote it
 		if v.formatHasPath {
+			at := len(dst)
 			dst = appendEscapedPath(dst, r.URL)
+			// Compared as bytes, without a conversion: no allocation.
+			if raw := requestPath(r); raw != "" && string(dst[at:]) != raw {
+				if _, rewritten := rewrittenFrom(r, raw); rewritten {
+					sent = raw
+				}
+			}
 			dst = append(dst, v.formatTail...)
 		}
 		if !v.cfg.pathOnly && r.URL.RawQuery != "" {
@@ -175,6 +184,10 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 				dst = append(dst, '?')
 				dst = append(dst, q...)
 			}
+		}
+		if sent != "" {
+			// Escaped: the path holds what the client sent.
+			dst = appendKeyPart(append(dst, "#o="...), sent)
 		}
 	}
 	if v.cfg.version != "" {
@@ -191,6 +204,76 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 		return append(append(dst[:start], '#'), short...)
 	}
 	return dst
+}
+
+// requestPath returns the path of r's request target as its client sent
+// it, escaped, from r.RequestURI: "/p" of "/p?q" and of the absolute form
+// "http://h/p?q", or "*". It returns "" for a request no server received
+// (no RequestURI) and for a target without a path (CONNECT's authority).
+func requestPath(r *http.Request) string {
+	uri := r.RequestURI
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if uri == "" || uri[0] == '/' || uri == "*" {
+		return uri
+	}
+	if _, rest, ok := strings.Cut(uri, "://"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			return rest[i:]
+		}
+	}
+	return ""
+}
+
+// rewrittenFrom reports whether raw (r's requestPath, not "") names
+// another path than r.URL.Path: a middleware (http.StripPrefix) rewrote
+// the path the client sent. Two views mounted under /v1/ and /v2/ both see
+// "/users": their keys and path versions must tell them apart by the path
+// the client sent, which it returns decoded as net/http decodes URL.Path.
+// It allocates only for a path rewritten, with an escape.
+func rewrittenFrom(r *http.Request, raw string) (string, bool) {
+	if decodesTo(raw, r.URL.Path) {
+		return "", false
+	}
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		p = raw // no server sends it on: another middleware's making
+	}
+	return p, p != r.URL.Path
+}
+
+// decodesTo reports whether url.PathUnescape(raw) is path, without
+// decoding raw into a new string.
+func decodesTo(raw, path string) bool {
+	j := 0
+	for i := 0; i < len(raw); i, j = i+1, j+1 {
+		c := raw[i]
+		if c == '%' {
+			if i+2 >= len(raw) || hexVal(raw[i+1]) < 0 || hexVal(raw[i+2]) < 0 {
+				return false
+			}
+			c = byte(hexVal(raw[i+1])<<4 | hexVal(raw[i+2]))
+			i += 2
+		}
+		if j >= len(path) || path[j] != c {
+			return false
+		}
+	}
+	return j == len(path)
+}
+
+// hexVal is the value of the hexadecimal digit c, or -1.
+func hexVal(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
 
 // appendAuthority appends the scheme and host of r: "https://" when r came

@@ -188,3 +188,14 @@ func mustParseRequestURI(s string) *url.URL {
 	}
 	return u
 }
+
+// TestDecodesTo: decodesTo agrees with url.PathUnescape, which net/http
+// decodes URL.Path with.
+func TestDecodesTo(t *testing.T) {
+	for _, raw := range []string{"", "/", "/a b", "/a%20b", "/a%2fb", "/a%2Fb", "/a+b", "/%C3%A9", "/é", "/%", "/%2", "/%zz", "/a%", "/%%41", "/%2541"} {
+		want, err := url.PathUnescape(raw)
+		for _, path := range []string{want, raw, want + "x", strings.TrimSuffix(want, "b")} {
+			assert.Equal(t, err == nil && path == want, decodesTo(raw, path), "decodesTo(%q, %q)", raw, path)
+		}
+	}
+}

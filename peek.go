@@ -12,7 +12,11 @@ import (
 // and not declared stale by StaleIf). A stale response is returned while
 // its entry is kept (StaleWhileRevalidate, StaleIfError). Give the options
 // the view was made with, as for ViewKey: they choose the key. For a
-// response with Vary, the variant of r's headers is returned. r's method is
+// response with Vary, the variant of r's headers is returned. For a view
+// behind a middleware that rewrites the path, give r as the view sees it:
+// for a view mounted with http.StripPrefix("/v1", ...),
+// httptest.NewRequest("GET", "/v1/users", nil) with its URL.Path set to
+// "/users" (its RequestURI, the client's path, keeps the mounts apart). r's method is
 // not looked at; r's context bounds the backend calls, as Options.Timeout
 // does.
 //

@@ -90,8 +90,12 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 // key is built from the path (the default KeyFormat, or one with %s; not
 // KeyFunc: tag those), in every process sharing the backend. A path is the
 // request's URL.Path, as net/http decodes it ("/products/a b", not
-// "/products/a%20b"). It costs one delete and never scans keys. A failure
-// is retried in the background, as InvalidateTags says.
+// "/products/a%20b"). Under a middleware that rewrites the path (a view
+// mounted with http.StripPrefix("/v1", ...)), an entry records both paths,
+// the one the client sent and the one the view sees: "/v1/users" and
+// "/users" each reach it (and "/users" reaches every mount's). It costs
+// one delete and never scans keys. A failure is retried in the background,
+// as InvalidateTags says.
 //
 // A path's version key is created by the first request that may store a
 // response for it, so that no client can leave keys for good: it expires

@@ -38,10 +38,12 @@ import (
 //     IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
 //     or KeyFunc (escaped, so that it cannot spell the parts after it), the
 //     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
-//     ?a=2&a=1; PathOnly leaves it out), Version, UserKey, and the values
-//     of the request headers the response's Vary names (Accept-Encoding by
-//     what negotiation can tell apart; a Vary set by an outer middleware
-//     counts), at most MaxVariants of them per key.
+//     ?a=2&a=1; PathOnly leaves it out), the path the client sent when a
+//     middleware rewrote it (http.StripPrefix: views mounted under /v1/ and
+//     /v2/ both see "/users", and keep their entries apart), Version,
+//     UserKey, and the values of the request headers the response's Vary
+//     names (Accept-Encoding by what negotiation can tell apart; a Vary set
+//     by an outer middleware counts), at most MaxVariants of them per key.
 //   - A hit replays the stored status, header (never Server-Timing, which
 //     tells how one response was made) and body with Age and an ETag, and
 //     answers If-None-Match / If-Modified-Since with 304 Not Modified.
@@ -127,6 +129,9 @@ func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (
 // of its Vary names: deleting it drops every variant). Use it to log, inspect
 // or delete one entry from your own code (c.Backend().Delete); for the key of
 // a path, pass a request made with http.NewRequest(http.MethodGet, url, nil).
+// For a view behind a middleware that rewrites the path (http.StripPrefix),
+// pass the request as the view sees it: its URL.Path rewritten, its
+// RequestURI the client's (httptest.NewRequest sets it), as Peek says.
 // It returns an error for invalid options, as Cached would panic.
 func (c *Cache) ViewKey(r *http.Request, opts ...ViewOption) (string, error) {
 	cfg, fns, err := newViewConfig(opts, true)
@@ -206,26 +211,36 @@ func cutFormat(format string) (head, tail string, hasPath bool) {
 func (v *view) keyHasPath() bool { return v.keyFunc == nil && v.formatHasPath }
 
 // tagKeysFor returns the backend keys of the view's tags and of the
-// version of r's path, sorted, as the store wants them: the path's
+// versions of r's path, sorted, as the store wants them: the path's
 // (InvalidatePath's) and, under Options.HostScopedWrites, the path's on r's
 // host, which writes bump (on every host, "", for a view with IgnoreHost).
-// A view whose key is not built from the path (KeyFormat without %s,
-// KeyFunc) has no path version: requests to several paths share its
-// entries.
+// When a middleware rewrote the path (http.StripPrefix), those of both
+// paths: the one the handler sees and the one the client sent, so that
+// either reaches the entry. A view whose key is not built from the path
+// (KeyFormat without %s, KeyFunc) has no path version: requests to several
+// paths share its entries.
 func (v *view) tagKeysFor(r *http.Request) []string {
 	if !v.keyHasPath() {
 		return v.tagKeys
 	}
-	path := r.URL.Path
-	keys := make([]string, 0, len(v.tagKeys)+2)
-	keys = append(keys, v.tagKeys...)
-	keys = insertSorted(keys, v.c.pathTagKey(path))
-	if v.c.hostWrites {
-		host := ""
-		if !v.cfg.ignoreHost {
-			host = originHost(r)
+	paths := [2]string{r.URL.Path}
+	n := 1
+	if raw := requestPath(r); raw != "" {
+		if sent, rewritten := rewrittenFrom(r, raw); rewritten {
+			paths[1], n = sent, 2
 		}
-		keys = insertSorted(keys, v.c.hostPathTagKey(host, path))
+	}
+	host := ""
+	if v.c.hostWrites && !v.cfg.ignoreHost {
+		host = originHost(r)
+	}
+	keys := make([]string, 0, len(v.tagKeys)+2*n)
+	keys = append(keys, v.tagKeys...)
+	for _, path := range paths[:n] {
+		keys = insertSorted(keys, v.c.pathTagKey(path))
+		if v.c.hostWrites {
+			keys = insertSorted(keys, v.c.hostPathTagKey(host, path))
+		}
 	}
 	return keys
 }

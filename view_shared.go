@@ -774,12 +774,22 @@ func (iw *invalidatingWriter) WriteHeader(code int) {
 
 // invalidateWrite invalidates the path of r and the same-origin paths of
 // the Location and Content-Location in h (RFC 9111 section 4.4): on every
-// host, or under Options.HostScopedWrites on r's.
+// host, or under Options.HostScopedWrites on r's. When a middleware
+// rewrote r's path (http.StripPrefix), the path its client sent is
+// invalidated too, and a relative Location is resolved against it, as the
+// client resolves it.
 func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 	paths := []string{r.URL.Path}
+	base := r.URL
+	if raw := requestPath(r); raw != "" {
+		if sent, rewritten := rewrittenFrom(r, raw); rewritten {
+			paths = append(paths, sent)
+			base = &url.URL{Path: sent}
+		}
+	}
 	for _, name := range [...]string{"Location", "Content-Location"} {
 		if vs := h[name]; len(vs) > 0 {
-			if p, ok := sameOriginPath(r, vs[0]); ok && p != r.URL.Path {
+			if p, ok := sameOriginPath(r, base, vs[0]); ok && !slices.Contains(paths, p) {
 				paths = append(paths, p)
 			}
 		}
@@ -807,13 +817,13 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 }
 
 // sameOriginPath returns the path of ref, a URI reference resolved against
-// r's URL, when it names r's host (RFC 9111 section 4.4: a cache must not
+// base (r's URL as its client sent it), when it names r's host (RFC 9111 section 4.4: a cache must not
 // invalidate another origin's responses). The scheme may be http or https
 // whatever r came over: behind a proxy that terminates TLS, the handler
 // sees plain HTTP while its Location says https, and a path is invalidated
 // on every scheme of the view anyway. The port must match, the scheme's
 // default one left implicit.
-func sameOriginPath(r *http.Request, ref string) (string, bool) {
+func sameOriginPath(r *http.Request, base *url.URL, ref string) (string, bool) {
 	u, err := url.Parse(ref)
 	if err != nil {
 		return "", false
@@ -822,7 +832,7 @@ func sameOriginPath(r *http.Request, ref string) (string, bool) {
 		if u.Path == "" {
 			return "", false
 		}
-		return r.URL.ResolveReference(u).Path, true
+		return base.ResolveReference(u).Path, true
 	}
 	scheme := "http"
 	if r.TLS != nil {

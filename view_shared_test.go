@@ -360,7 +360,7 @@ func TestSameOriginPath(t *testing.T) {
 		{plain, "https://shop.example", ""},
 		{plain, "%zz", ""},
 	} {
-		p, ok := sameOriginPath(c.r, c.ref)
+		p, ok := sameOriginPath(c.r, c.r.URL, c.ref)
 		assert.Equal(t, c.path != "", ok, "%s from %s", c.ref, c.r.URL)
 		assert.Equal(t, c.path, p, "%s from %s", c.ref, c.r.URL)
 	}
