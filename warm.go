@@ -174,8 +174,12 @@ func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 		return nil, fmt.Errorf("caching: warm: target: %w", err)
 	}
 	// As a server sees it: the request target in RequestURI and URL (path
-	// and query only), the authority in Host.
+	// and query only; "/" for a URL without a path, as a client sends it),
+	// the authority in Host.
 	r.RequestURI = u.RequestURI()
+	if u.Path == "" {
+		u.Path = "/"
+	}
 	r.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	r.Host = u.Host
 	r.RemoteAddr = "127.0.0.1:0"

@@ -175,3 +175,18 @@ func TestWarmEndsWithContextAndClose(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmURLWithoutPath: a target without a path ("https://shop.example")
+// is the request a client sends for it, "/": Warm stored it under a key of
+// the empty path, which no client's request reached.
+func TestWarmURLWithoutPath(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	home := &counter{body: "home"}
+	h := c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(home)
+	rep := c.Warm(t.Context(), h, WarmTarget{URL: "https://shop.example"})
+	require.Equal(t, 1, rep.Stored, "%+v", rep.Results)
+	w := get(h, "https://shop.example/")
+	assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+	assert.Equal(t, "home #1", w.Body.String())
+}
