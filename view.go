@@ -25,12 +25,13 @@ import (
 //   - Only GET responses are stored; a HEAD is answered from the GET entry
 //     (headers, no body). Other methods pass through untouched.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
-//     response with Set-Cookie or Cache-Control no-store, private or
-//     no-cache, never Vary: *, never a body over MaxBodySize (default 1 MiB:
-//     such a response passes through, never buffered past the cap), never a
-//     body shorter or longer than the Content-Length the handler declared,
-//     never a response produced after the request's context was done (the
-//     client left: the handler may have answered with a fallback).
+//     206 (a part of the response), never a response with Set-Cookie or
+//     Cache-Control no-store, private or no-cache, never Vary: *, never a
+//     body over MaxBodySize (default 1 MiB: such a response passes through,
+//     never buffered past the cap), never a body shorter or longer than the
+//     Content-Length the handler declared, never a response produced after
+//     the request's context was done (the client left: the handler may have
+//     answered with a fallback).
 //   - Requests with an Authorization header are not cached unless UserKey
 //     says whose they are.
 //   - The key is the request's scheme and Host as sent, byte for byte

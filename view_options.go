@@ -94,7 +94,10 @@ func IgnoreHost() ViewOption {
 }
 
 // StoreStatuses sets the HTTP statuses a view may store (default: 200 only;
-// for example 200, 203, 301, 404, 410). Each must be in 200-599.
+// for example 200, 203, 301, 404, 410). Each must be in 200-599, and none
+// may be 206 Partial Content or 304 Not Modified: a part of a response, or
+// none, which would answer the requests for the whole URL (a Range request
+// is answered from a stored 200 in a SharedCache view).
 func StoreStatuses(codes ...int) ViewOption {
 	return viewOption(func(c *viewConfig) { c.statuses = append([]int(nil), codes...) })
 }
@@ -225,6 +228,11 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 	for _, s := range cfg.statuses {
 		if s < 200 || s > 599 {
 			return fail("StoreStatuses: %d is not in 200-599", s)
+		}
+		if s == http.StatusPartialContent || s == http.StatusNotModified {
+			// A part of the response, or none: stored under the URL's
+			// key, it would answer the requests for the whole.
+			return fail("StoreStatuses: %d is never stored: it is not the response to the URL", s)
 		}
 	}
 	if cfg.maxBody < 0 {

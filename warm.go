@@ -49,8 +49,8 @@ type WarmResult struct {
 	// of the view's rules: "status" (not in StoreStatuses), "set-cookie",
 	// "no-store", "private", "no-cache", "vary-star", "max-age",
 	// "streaming", "too-large", "trailer", "length" (a body shorter or
-	// longer than its Content-Length), "partial" and "no-freshness"
-	// (SharedCache: a 206, a response with no freshness information),
+	// longer than its Content-Length), "partial" (a 206), "no-freshness"
+	// (SharedCache: a response with no freshness information),
 	// "request-no-store" (HonorRequestCacheControl: the request's
 	// no-store), "filter" (StoreIf), "variants"
 	// (MaxVariants), "vary" (a Vary naming too many headers), "coding" (a

@@ -16,6 +16,7 @@ const (
 	ReasonMethod        Reason = "method"        // not a GET (a HEAD is answered from a GET entry, never stored)
 	ReasonAuthorization Reason = "authorization" // the request has Authorization and keys do not separate users
 	ReasonStatus        Reason = "status"        // the status is not in the allow-list
+	ReasonPartial       Reason = "partial"       // 206: never stored as if it were the full response
 	ReasonSetCookie     Reason = "set-cookie"    // the response sets a cookie
 	ReasonNoStore       Reason = "no-store"      // Cache-Control: no-store
 	ReasonNoCache       Reason = "no-cache"      // Cache-Control: no-cache (must be revalidated on every use)
@@ -66,8 +67,12 @@ func (p *Policy) Request(r *http.Request) Reason {
 // stored for ttl, and for how long: ttl, or less when RespectMaxAge is set
 // and the response's s-maxage or max-age is smaller. A refused response
 // gets a zero duration and the first reason that applies, in this order:
-// status, Set-Cookie, no-store, private, no-cache, Vary: *, a zero max-age.
+// a 206 (a part of the response, whatever Statuses says), the status,
+// Set-Cookie, no-store, private, no-cache, Vary: *, a zero max-age.
 func (p *Policy) Response(status int, h http.Header, ttl time.Duration) (time.Duration, Reason) {
+	if status == http.StatusPartialContent {
+		return 0, ReasonPartial
+	}
 	if !p.statusAllowed(status) {
 		return 0, ReasonStatus
 	}

@@ -50,6 +50,7 @@ func TestPolicyResponse(t *testing.T) {
 		{"404 refused by default", Policy{}, 404, nil, 0, ReasonStatus},
 		{"404 allowed", Policy{Statuses: []int{200, 404}}, 404, nil, ttl, ReasonNone},
 		{"200 not in custom list", Policy{Statuses: []int{404}}, 200, nil, 0, ReasonStatus},
+		{"206 never, even allowed", Policy{Statuses: []int{200, 206}}, 206, http.Header{"Content-Range": {"bytes 0-9/100"}}, 0, ReasonPartial},
 		{"Set-Cookie never (Flask replays it)", Policy{}, 200, http.Header{"Set-Cookie": {"s=1"}}, 0, ReasonSetCookie},
 		{"no-store", Policy{}, 200, http.Header{"Cache-Control": {"public, NO-STORE"}}, 0, ReasonNoStore},
 		{"private", Policy{}, 200, http.Header{"Cache-Control": {"max-age=60", `private="X"`}}, 0, ReasonPrivate},

@@ -11,11 +11,9 @@ import (
 // 4.2.2) when Shared.MaxHeuristic is 0: one day.
 const DefaultMaxHeuristic = 24 * time.Hour
 
-// The reasons Shared gives besides Policy's.
-const (
-	ReasonPartial     Reason = "partial"      // 206: never stored as if it were the full response
-	ReasonNoFreshness Reason = "no-freshness" // neither explicit freshness nor heuristically cacheable
-)
+// ReasonNoFreshness is the reason Shared gives besides Policy's: neither
+// explicit freshness nor heuristically cacheable.
+const ReasonNoFreshness Reason = "no-freshness"
 
 // Shared holds the rules of an RFC 9111 shared cache: which responses may
 // be stored (section 3), for how long they are fresh (section 4.2), what
