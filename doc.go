@@ -33,7 +33,8 @@
 // url.ParseQuery reads them alike), the path the client sent when a
 // middleware rewrote it (views mounted with http.StripPrefix under /v1/ and
 // /v2/ both see "/users"), the Version, the user (UserKey) and the values
-// of the headers its response varies on. A memoized call's key is a
+// of the headers its response varies on. A request with a body is not
+// cached: no key holds its body. A memoized call's key is a
 // deterministic encoding of the argument, dynamic types included. Every key
 // the Cache writes is listed in keys.go's doc; long ones are hashed, never
 // truncated.

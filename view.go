@@ -23,7 +23,10 @@ import (
 // Flask-Caching's @cached does, but only where it is safe:
 //
 //   - Only GET responses are stored; a HEAD is answered from the GET entry
-//     (headers, no body). Other methods pass through untouched.
+//     (headers, no body). Other methods pass through untouched, and so does
+//     a GET or HEAD with a body (a Content-Length or Transfer-Encoding: a
+//     search API's query, as Elasticsearch's GET _search), which no key
+//     holds.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
 //     206 (a part of the response), never a response with Set-Cookie or
 //     Cache-Control no-store, private or no-cache, never Vary: *, never a

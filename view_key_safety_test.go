@@ -33,6 +33,12 @@ func fetch(t *testing.T, srv *httptest.Server, method, target, host string, hdr 
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
+	return fetchRequest(t, srv, req)
+}
+
+// fetchRequest sends req to srv, and returns the body and X-Cache.
+func fetchRequest(t *testing.T, srv *httptest.Server, req *http.Request) (body, status string) {
+	t.Helper()
 	res, err := srv.Client().Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()

@@ -257,6 +257,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	if v.sh == nil && !v.cfg.honorRequest {
 		return false
 	}
+	if httpcache.HasBody(r) {
+		v.pass(w, r, httpcache.ReasonBody) // as the default flow's Policy.Request
+		return true
+	}
 	var rq httpcache.CacheControl
 	if v.cfg.honorRequest {
 		rq = httpcache.ParseCacheControl(r.Header["Cache-Control"])

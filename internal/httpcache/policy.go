@@ -14,6 +14,7 @@ type Reason string
 const (
 	ReasonNone          Reason = ""
 	ReasonMethod        Reason = "method"        // not a GET (a HEAD is answered from a GET entry, never stored)
+	ReasonBody          Reason = "body"          // the request has a body, which the key leaves out
 	ReasonAuthorization Reason = "authorization" // the request has Authorization and keys do not separate users
 	ReasonStatus        Reason = "status"        // the status is not in the allow-list
 	ReasonPartial       Reason = "partial"       // 206: never stored as if it were the full response
@@ -51,16 +52,30 @@ type Policy struct {
 // Request reports why r's response may not be stored, before the handler
 // runs: ReasonMethod for anything but GET and HEAD (a HEAD may be answered
 // from the GET entry but its own response is never stored: it has no body),
-// ReasonAuthorization for a request with Authorization unless
-// AllowAuthorization is set.
+// ReasonBody for a request with a body (see HasBody), ReasonAuthorization
+// for a request with Authorization unless AllowAuthorization is set.
 func (p *Policy) Request(r *http.Request) Reason {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return ReasonMethod
+	}
+	if HasBody(r) {
+		return ReasonBody
 	}
 	if !p.AllowAuthorization && len(r.Header["Authorization"]) > 0 {
 		return ReasonAuthorization
 	}
 	return ReasonNone
+}
+
+// HasBody reports whether r, a request a server received, has a body: a
+// Content-Length other than 0, or a Transfer-Encoding (chunked; over
+// HTTP/2, a body of unknown length has a ContentLength of -1). A GET with a
+// body (a search API's query, as Elasticsearch's GET _search) may be
+// answered by its body, which no key holds: it is never cached. A request
+// without a body has a ContentLength of 0, whatever its Body (nil,
+// http.NoBody, or a server's empty body).
+func HasBody(r *http.Request) bool {
+	return r.ContentLength != 0 || len(r.TransferEncoding) > 0
 }
 
 // Response reports whether a response with this status and header may be

@@ -1,8 +1,10 @@
 package httpcache
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +34,26 @@ func TestPolicyRequest(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, tt.policy.Request(r))
 		})
+	}
+}
+
+// TestPolicyRequestBody: a GET or HEAD with a body (a search API's query)
+// is answered by its body, which no key holds: never cached. One without
+// is, whatever its Body field.
+func TestPolicyRequestBody(t *testing.T) {
+	var p Policy
+	withBody := httptest.NewRequest(http.MethodGet, "/_search", strings.NewReader(`{"q":"alice"}`))
+	assert.Equal(t, ReasonBody, p.Request(withBody), "a Content-Length")
+	chunked := httptest.NewRequest(http.MethodGet, "/_search", nil)
+	chunked.TransferEncoding = []string{"chunked"}
+	assert.Equal(t, ReasonBody, p.Request(chunked), "a Transfer-Encoding")
+	unknown := httptest.NewRequest(http.MethodHead, "/", nil)
+	unknown.ContentLength = -1 // HTTP/2: a body of unknown length
+	assert.Equal(t, ReasonBody, p.Request(unknown))
+	for _, body := range []io.ReadCloser{nil, http.NoBody} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Body = body
+		assert.Equal(t, ReasonNone, p.Request(r), "%T", body)
 	}
 }
 
