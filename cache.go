@@ -145,8 +145,9 @@ type Cache struct {
 	logLimit *ratelimit.Limiter
 
 	stats     counters
-	loads     flight.Group[string, epoched[any]] // GetOrSet's loads in flight
+	loads     flight.Group[string, epoched[any]] // GetOrSet's loads in flight, by store key
 	fragments flight.Group[string, epoched[template.HTML]]
+	inFlight  keyLoads // the loads and renders of both, which the direct API's writes supersede (loads.go)
 	closeOnce sync.Once
 	closeErr  error
 

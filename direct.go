@@ -71,7 +71,7 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return nil
 	}, value)
 	if err == nil {
-		err = c.store.write(ctx, w)
+		err = c.writeDirect(ctx, w)
 	}
 	if err != nil {
 		return fmt.Errorf("caching: set: %w", err)
@@ -130,7 +130,9 @@ func (c *Cache) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	}, value)
 	var added bool
 	if err == nil {
+		c.writing(w.key)
 		added, err = c.store.addWrite(ctx, w)
+		c.writing(w.key)
 	}
 	if err != nil {
 		return false, fmt.Errorf("caching: add: %w", err)
@@ -144,6 +146,8 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 	for i, k := range keys {
 		bk[i] = c.userKey(k)
 	}
+	c.writing(bk...)
+	defer c.writing(bk...)
 	if err := c.store.del(ctx, bk...); err != nil {
 		return fmt.Errorf("caching: delete: %w", err)
 	}
@@ -161,6 +165,8 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	for i, k := range keys {
 		bk[i] = c.userKey(k)
 	}
+	c.writing(bk...)
+	defer c.writing(bk...)
 	n, err := c.store.delCount(ctx, bk...)
 	if err != nil {
 		return 0, fmt.Errorf("caching: delete many: %w", err)
@@ -185,6 +191,8 @@ func (c *Cache) Has(ctx context.Context, key string) (bool, error) {
 // everything in it): the keys of the direct API, the response cache and
 // Memoize alike. It never flushes a shared server.
 func (c *Cache) Clear(ctx context.Context) error {
+	c.writingAll()
+	defer c.writingAll()
 	if err := c.store.clear(ctx); err != nil {
 		return fmt.Errorf("caching: clear: %w", err)
 	}
@@ -243,7 +251,7 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 		}
 		writes = append(writes, w)
 	}
-	if err := c.store.write(ctx, writes...); err != nil {
+	if err := c.writeDirect(ctx, writes...); err != nil {
 		return fmt.Errorf("caching: set many: %w", err)
 	}
 	return nil
@@ -257,7 +265,10 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 // integer, or a result past the int64 range, gives an error wrapping
 // backend.ErrNotInteger, and the counter is left as it was.
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
-	n, err := c.store.incr(ctx, c.userKey(key), delta)
+	k := c.userKey(key)
+	c.writing(k)
+	n, err := c.store.incr(ctx, k, delta)
+	c.writing(k)
 	if err != nil {
 		return 0, fmt.Errorf("caching: incr: %w", err)
 	}

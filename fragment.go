@@ -47,6 +47,16 @@ func FragmentKey(name string, varyOn ...any) (string, error) {
 // invalidation (InvalidateTags, InvalidatePath) returned never gets a
 // render that began before it.
 //
+// A write or delete of key through this Cache (c.Delete(ctx, key), as
+// FragmentKey's doc says to clear a fragment; Set, Clear and the other
+// writes of the direct API) supersedes a render of key in flight: a render
+// that began before the write returned is not stored over it, and a call
+// made after the write returned renders anew rather than get it (the calls
+// already waiting for it still do). This holds within this Cache (this
+// process): a render running in another process may still be stored after
+// the delete; where that matters, write fragments under Tags and
+// invalidate the tag, which reaches every process.
+//
 // render writes HTML that is safe as it is, such as the output of an
 // html/template (tmpl.ExecuteTemplate(w, "sidebar", data)): the result is a
 // template.HTML, inserted unescaped where a page places it (in HTML text;
@@ -69,6 +79,8 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		return html, nil
 	}
 	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, versionSet, error) {
+		l := c.inFlight.begin(bk) // before anything is read
+		defer c.inFlight.end(bk, l)
 		if down {
 			// The read just failed: render, and ask nothing more of that
 			// backend (no versions read, no store).
@@ -100,7 +112,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			e.Payload = []byte(html)
 			opCtx, cancel := c.store.bound(ctx)
 			defer cancel()
-			if err := c.store.save(opCtx, bk, e, vs); err != nil {
+			if err := l.store(func() error { return c.store.save(opCtx, bk, e, vs) }); err != nil {
 				c.failOpen("fragment set", err)
 			}
 		}

@@ -129,8 +129,12 @@ func SetAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Durat
 		return err
 	}
 	vs, err := c.setVersions(ctx, ttl, opts)
+	var w write
 	if err == nil {
-		err = storeAs(ctx, c, key, v, ttl, vs)
+		w, err = prepareAs(c, key, v, ttl, vs)
+	}
+	if err == nil {
+		err = c.writeDirect(ctx, w)
 	}
 	if err != nil {
 		return fmt.Errorf("caching: set %T: %w", v, err)
@@ -138,16 +142,12 @@ func SetAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Durat
 	return nil
 }
 
-// storeAs writes v under key for ttl (as resolved) under the tag versions
-// vs, which the caller read before it had v.
-func storeAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Duration, vs versionSet) error {
-	w, err := c.prepareWrite(key, ttl, vs, func(e *entry) error {
+// prepareAs prepares the write of v under key for ttl (as resolved) under
+// the tag versions vs, which the caller read before it had v.
+func prepareAs[T any](c *Cache, key string, v T, ttl time.Duration, vs versionSet) (write, error) {
+	return c.prepareWrite(key, ttl, vs, func(e *entry) error {
 		return c.store.setValue(e, v, c.codec.Marshal)
 	}, integerText(v))
-	if err != nil {
-		return err
-	}
-	return c.store.write(ctx, w)
 }
 
 // integerText is v in decimal when it is of an integer kind, else nil.
@@ -175,6 +175,18 @@ func sizeOf(v any) int { return memsize.Of(v) }
 // An error from load is returned and nothing is stored. If the backend
 // fails, the error is returned (use Memoize for a fail-open memoized call).
 //
+// A write or delete of key through this Cache (Set, SetAs, Add, SetMany,
+// Incr, Delete, DeleteMany, Clear) supersedes the loads of key in flight:
+// a load that began before the write returned does not store its value
+// over it (it may predate the write: "update the database, then delete
+// the cache key"), and a GetOrSet made after the write returned does not
+// get that value but loads anew. The callers that were already waiting
+// for that load still get its value. This holds within this Cache (this
+// process): a load running in another process when the key is written or
+// deleted may still store its older value afterwards; where that matters,
+// write under Tags and invalidate the tag (InvalidateTags reaches every
+// process, as described below) rather than delete the key.
+//
 // The versions of the Tags in opts are read before load runs: if one of
 // them is invalidated while load runs, the value is returned to the
 // callers waiting for it but later lookups miss it, as it may predate the
@@ -191,13 +203,17 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		return v, err
 	}
 	// A load that began before an invalidation that returned before this
-	// caller came is not joined (see doSince).
-	res, _, err := doSince(ctx, &c.store, &c.loads, key, func(ctx context.Context) (any, versionSet, error) {
+	// caller came is not joined (see doSince), nor one that a write of key
+	// superseded (see Cache.writing).
+	bk := c.userKey(key)
+	res, _, err := doSince(ctx, &c.store, &c.loads, bk, func(ctx context.Context) (any, versionSet, error) {
+		l := c.inFlight.begin(bk) // before anything is read
+		defer c.inFlight.end(bk, l)
 		// Another caller may have stored it while this one waited.
 		if v, err := GetAs[T](ctx, c, key); err == nil {
 			return loaded[T]{v}, versionSet{}, nil
 		}
-		v, vs, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts)
+		v, vs, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
 		return loaded[T]{v}, vs, err
 	})
 	if r, ok := res.(loaded[T]); ok || err != nil {
@@ -213,15 +229,20 @@ type loaded[T any] struct{ v T }
 
 // loadAndStore calls load and stores its value under key for ttl under the
 // versions the tags of opts had before load ran. The value is returned even
-// if it cannot be stored, with the error SetAs would return.
+// if it cannot be stored, with the error SetAs would return. A write of
+// key while load runs supersedes it (see Cache.writing).
 func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
-	v, _, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts)
+	bk := c.userKey(key)
+	l := c.inFlight.begin(bk)
+	defer c.inFlight.end(bk, l)
+	v, _, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
 	return v, err
 }
 
-// loadAndStoreUnder is loadAndStore, which also returns the versions the
-// value was loaded under (none when they could not be read).
-func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, versionSet, error) {
+// loadAndStoreUnder is loadAndStore as the load l, registered by the
+// caller, which also returns the versions the value was loaded under (none
+// when they could not be read).
+func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, l *loading) (T, versionSet, error) {
 	ttl, terr := c.resolveTTL(ttl)
 	var (
 		vs  versionSet
@@ -239,7 +260,10 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 	case terr != nil:
 		return v, vs, terr
 	case err == nil:
-		err = storeAs(ctx, c, key, v, ttl, vs)
+		var w write
+		if w, err = prepareAs(c, key, v, ttl, vs); err == nil {
+			err = l.store(func() error { return c.store.write(ctx, w) })
+		}
 	}
 	if err != nil {
 		return v, vs, fmt.Errorf("caching: set %T: %w", v, err)

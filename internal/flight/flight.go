@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrGoexit is the error the waiting callers get when the work called
@@ -81,6 +82,9 @@ type Group[K comparable, V any] struct {
 	mu       sync.Mutex
 	calls    map[K]*call[V]
 	detached int // calls running on with no caller waiting
+	// running counts the calls not finished, forgotten ones included
+	// (changed with mu held): a Forget when none runs takes no lock.
+	running atomic.Int64
 }
 
 // join returns the call in flight for key, creating it if there is none,
@@ -105,6 +109,7 @@ func (g *Group[K, V]) join(ctx context.Context, key K) (c *call[V], wctx context
 	c = &call[V]{done: make(chan struct{}), waiters: 1}
 	wctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.calls[key] = c
+	g.running.Add(1)
 	return c, wctx, true
 }
 
@@ -140,6 +145,7 @@ func (g *Group[K, V]) finish(key K, c *call[V]) {
 	if c.detached {
 		g.detached--
 	}
+	g.running.Add(-1)
 	g.mu.Unlock()
 	c.cancel()
 	close(c.done)
@@ -208,8 +214,12 @@ func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], joined bool) 
 }
 
 // Forget makes the next call for key start new work instead of joining the
-// one in flight, whose callers still get its result.
+// one in flight, whose callers still get its result. When no call of g
+// runs, it costs one atomic load.
 func (g *Group[K, V]) Forget(key K) {
+	if g.running.Load() == 0 {
+		return
+	}
 	g.mu.Lock()
 	delete(g.calls, key)
 	g.mu.Unlock()
@@ -217,6 +227,9 @@ func (g *Group[K, V]) Forget(key K) {
 
 // ForgetAll is Forget for every key in flight.
 func (g *Group[K, V]) ForgetAll() {
+	if g.running.Load() == 0 {
+		return
+	}
 	g.mu.Lock()
 	clear(g.calls)
 	g.mu.Unlock()

@@ -366,6 +366,34 @@ func TestForgetStartsNewWork(t *testing.T) {
 	})
 }
 
+// TestForgetAfterForgottenCallEnds: Forget does nothing when no call
+// runs, which it learns from a count of the calls running; a call that was
+// forgotten and then ends must not make a later Forget miss the newer call
+// of its key.
+func TestForgetAfterForgottenCallEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g flight.Group[string, int]
+		g.Forget("k") // nothing runs
+		releaseOld, releaseNew := make(chan struct{}), make(chan struct{})
+		go func() {
+			_, _, _ = g.Do(t.Context(), "k", func(context.Context) (int, error) { <-releaseOld; return 1, nil })
+		}()
+		synctest.Wait()
+		g.Forget("k")
+		go func() {
+			_, _, _ = g.Do(t.Context(), "k", func(context.Context) (int, error) { <-releaseNew; return 2, nil })
+		}()
+		synctest.Wait()
+		close(releaseOld)
+		synctest.Wait() // the forgotten call has ended; the newer one runs
+		g.Forget("k")
+		v, _, err := g.Do(t.Context(), "k", func(context.Context) (int, error) { return 3, nil })
+		require.NoError(t, err)
+		assert.Equal(t, 3, v, "a call after Forget joined the work it forgot")
+		close(releaseNew)
+	})
+}
+
 func TestForgetAllStartsNewWork(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var g flight.Group[string, int]
