@@ -29,14 +29,30 @@ import (
 // a value given as an int in a template must be given as an int here too.
 // It fails only for values that cannot be encoded (funcs, channels, cycles,
 // structs with unexported fields and no CacheKey method). Delete a fragment
-// with c.Delete(ctx, key).
+// with c.Delete(ctx, key). The fragments of FragmentFuncIn are named by
+// FragmentKeyIn.
 func FragmentKey(name string, varyOn ...any) (string, error) {
+	return FragmentKeyIn("", name, varyOn...)
+}
+
+// FragmentKeyIn returns the key of the direct API under which the
+// functions of FragmentFuncIn(scope, ...) keep the fragment name rendered
+// for the values varyOn: FragmentKey's, with the escaped scope after
+// "fragment/", so that it differs from the key of any name in any other
+// scope, and from every key of FragmentKey. An empty scope is FragmentKey's
+// (FragmentFunc's) namespace: FragmentKeyIn("", name, varyOn...) is
+// FragmentKey(name, varyOn...).
+func FragmentKeyIn(scope, name string, varyOn ...any) (string, error) {
 	var scratch [64]byte
 	enc, err := argkey.AppendOf(scratch[:0], varyOn)
 	if err != nil {
 		return "", fmt.Errorf("caching: fragment %q: key: %w", name, err)
 	}
-	return "fragment/" + url.PathEscape(name) + "/" + base64.RawURLEncoding.EncodeToString(enc), nil
+	key := "fragment/"
+	if scope != "" {
+		key += url.PathEscape(scope) + "/" // escaped: "/" is the separator
+	}
+	return key + url.PathEscape(name) + "/" + base64.RawURLEncoding.EncodeToString(enc), nil
 }
 
 // Fragment returns the fragment stored under key (a key of the direct API,
@@ -161,12 +177,40 @@ func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML
 // functions have no context: backend calls are bounded by Options.Timeout
 // alone. FragmentFunc panics on a negative ttl, like Cached. The function
 // is safe for concurrent use, as t's execution is.
+//
+// Fragment names are one namespace per Cache (as Flask-Caching's and
+// Django's are): {{cache "sidebar" .}} is one fragment in every template
+// set whose function FragmentFunc made on this Cache, and in every process
+// sharing its backend, whichever set renders it first. That is what a
+// fragment defined once and parsed into every page (a shared layout)
+// wants. Two template sets that each define a fragment of one name their
+// own way (an admin page's "sidebar" and a public page's) must not share
+// it, or one page is served the other's: give each set its own scope with
+// FragmentFuncIn, or give the fragments distinct names, or vary on a value
+// that tells the sets apart ({{cache "sidebar" . "admin"}}).
 func (c *Cache) FragmentFunc(t *template.Template, ttl time.Duration, opts ...SetOption) func(name string, data any, varyOn ...any) (template.HTML, error) {
+	return c.fragmentFunc("FragmentFunc", "", t, ttl, opts)
+}
+
+// FragmentFuncIn is FragmentFunc with the fragments kept in scope, a
+// namespace of their own (the page or template set t is, such as "admin"):
+// {{cache "sidebar" .}} of a function of scope "admin" and of one of scope
+// "public" are two fragments, each rendered from its own set's "sidebar".
+// The key of one, to delete it, is FragmentKeyIn(scope, name, varyOn...).
+// Functions of one scope share their fragments, as FragmentFunc's do; the
+// empty scope is FragmentFunc's. Like FragmentFunc, it panics on a
+// negative ttl.
+func (c *Cache) FragmentFuncIn(scope string, t *template.Template, ttl time.Duration, opts ...SetOption) func(name string, data any, varyOn ...any) (template.HTML, error) {
+	return c.fragmentFunc("FragmentFuncIn", scope, t, ttl, opts)
+}
+
+// fragmentFunc is FragmentFuncIn, which panics naming who.
+func (c *Cache) fragmentFunc(who, scope string, t *template.Template, ttl time.Duration, opts []SetOption) func(name string, data any, varyOn ...any) (template.HTML, error) {
 	if _, err := c.resolveTTL(ttl); err != nil {
-		panic(fmt.Errorf("%w: FragmentFunc: %w", ErrInvalidOption, err))
+		panic(fmt.Errorf("%w: %s: %w", ErrInvalidOption, who, err))
 	}
 	return func(name string, data any, varyOn ...any) (template.HTML, error) {
-		key, err := FragmentKey(name, varyOn...)
+		key, err := FragmentKeyIn(scope, name, varyOn...)
 		if err != nil {
 			return "", err
 		}

@@ -46,6 +46,35 @@ func ExampleCache_FragmentFunc() {
 	// <h1>Chairs</h1><nav data-render="2"><a>Chairs</a></nav>
 }
 
+// Two template sets (one per page, the usual html/template layout) that
+// each define their own "sidebar" keep their fragments apart with a scope
+// each: with FragmentFunc, whichever page rendered "sidebar" first would
+// fill it for both.
+func ExampleCache_FragmentFuncIn() {
+	c := caching.Must(nil)
+	defer c.Close()
+	page := func(scope, sidebar string) *template.Template {
+		p := template.New("page")
+		p.Funcs(template.FuncMap{"cache": c.FragmentFuncIn(scope, p, 5*time.Minute)})
+		template.Must(p.Parse(`{{cache "sidebar" .}}` + "\n"))
+		template.Must(p.New("sidebar").Parse(sidebar))
+		return p
+	}
+	admin := page("admin", `<nav>admin tools for {{.}}</nav>`)
+	public := page("public", `<nav>links</nav>`)
+	_ = admin.Execute(os.Stdout, "alice")
+	_ = public.Execute(os.Stdout, "bob")
+
+	// The admin page's fragment is deleted by its key, in its scope.
+	key, _ := caching.FragmentKeyIn("admin", "sidebar")
+	_ = c.Delete(context.Background(), key)
+	_ = admin.Execute(os.Stdout, "carol")
+	// Output:
+	// <nav>admin tools for alice</nav>
+	// <nav>links</nav>
+	// <nav>admin tools for carol</nav>
+}
+
 // In a handler, Fragment caches what a render function writes: here the
 // rendering of one template of a set, keyed by the user's language.
 func ExampleCache_Fragment() {

@@ -120,8 +120,82 @@ func TestFragmentKey(t *testing.T) {
 	a, _ := FragmentKey("a/b")
 	b, _ := FragmentKey("a", "b")
 	assert.NotEqual(t, a, b)
+	for _, sn := range [][2]string{{"admin", "sidebar"}, {"admin/sidebar", ""}, {"", "admin/sidebar"}, {"admin", "sidebar/x"}, {"admin/sidebar", "x"}} {
+		k, err := FragmentKeyIn(sn[0], sn[1], "x")
+		require.NoError(t, err)
+		assert.False(t, keys[k], "scope %q and name %q share a key", sn[0], sn[1])
+		keys[k] = true
+	}
 	_, err := FragmentKey("x", func() {})
 	assert.Error(t, err)
 	_, err = FragmentKey("x", make(chan int))
 	assert.Error(t, err)
+}
+
+// twoSidebars returns two template sets, each defining its own "sidebar"
+// (an admin page and a public page, the usual html/template layout of one
+// set per page), whose "cache" functions are made by fn.
+func twoSidebars(fn func(scope string, t *template.Template) any) (admin, public *template.Template) {
+	mk := func(scope, sidebar string) *template.Template {
+		p := template.New("page")
+		p.Funcs(template.FuncMap{"cache": fn(scope, p)})
+		template.Must(p.Parse(`{{cache "sidebar" .}}`))
+		template.Must(p.New("sidebar").Parse(sidebar))
+		return p
+	}
+	return mk("admin", `<a href="/admin/delete-all">admin tools for {{.}}</a>`), mk("public", `<a href="/">links for {{.}}</a>`)
+}
+
+// TestFragmentFuncInScopes: two template sets that each define a fragment
+// "sidebar" used to share one fragment through FragmentFunc: the public
+// page was served the admin page's sidebar. FragmentFuncIn keeps each
+// set's fragments in a scope of their own, which FragmentKeyIn names.
+func TestFragmentFuncInScopes(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	ctx := t.Context()
+	admin, public := twoSidebars(func(scope string, t *template.Template) any { return c.FragmentFuncIn(scope, t, time.Minute) })
+	render := func(page *template.Template, data string) string {
+		var b bytes.Buffer
+		require.NoError(t, page.ExecuteTemplate(&b, "page", data))
+		return b.String()
+	}
+	assert.Equal(t, `<a href="/admin/delete-all">admin tools for root</a>`, render(admin, "root"))
+	assert.Equal(t, `<a href="/">links for anon</a>`, render(public, "anon"), "the public page got the admin page's fragment")
+	assert.Equal(t, `<a href="/">links for anon</a>`, render(public, "bob"), "cached in its scope")
+
+	key, err := FragmentKeyIn("admin", "sidebar")
+	require.NoError(t, err)
+	require.NoError(t, c.Delete(ctx, key))
+	assert.Equal(t, `<a href="/admin/delete-all">admin tools for alice</a>`, render(admin, "alice"), "deleted by FragmentKeyIn")
+	assert.Equal(t, `<a href="/">links for anon</a>`, render(public, "carol"), "the other scope's fragment stays")
+}
+
+// TestFragmentFuncOneNamespace: FragmentFunc's names are one namespace per
+// Cache, as Flask-Caching's are: a fragment that several template sets
+// share (a layout parsed into every page) is rendered once for all, and
+// FragmentKey, which is FragmentKeyIn with no scope, names it.
+func TestFragmentFuncOneNamespace(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	var renders atomic.Int64
+	page := func(body string) *template.Template {
+		p := template.New("page")
+		p.Funcs(template.FuncMap{"cache": c.FragmentFunc(p, time.Minute), "renders": func() int64 { return renders.Add(1) }})
+		template.Must(p.Parse(body + `{{cache "sidebar" . 7}}`))
+		template.Must(p.New("sidebar").Parse(`<nav data-render="{{renders}}"></nav>`)) // the shared layout
+		return p
+	}
+	for _, p := range []*template.Template{page("<h1>home</h1>"), page("<h1>about</h1>")} {
+		var b bytes.Buffer
+		require.NoError(t, p.ExecuteTemplate(&b, "page", nil))
+		assert.Contains(t, b.String(), `<nav data-render="1"></nav>`)
+	}
+	key, err := FragmentKey("sidebar", 7)
+	require.NoError(t, err)
+	scoped, err := FragmentKeyIn("", "sidebar", 7)
+	require.NoError(t, err)
+	assert.Equal(t, key, scoped)
+	_, err = c.Get(t.Context(), key)
+	assert.NoError(t, err, "FragmentKey names the shared fragment")
 }
