@@ -82,20 +82,16 @@ func (c *Cache) hostPathTagKey(host, path string) string {
 	return string(kb)
 }
 
-// originHost is the host of r as RFC 9111 compares origins: lower-cased,
-// the default port of r's scheme dropped. The scheme itself is left out:
-// behind a proxy that terminates TLS the handler sees plain HTTP, and a
-// write there must reach the entries its https reads made.
+// originHost is the host of r as RFC 9111 compares origins, the scheme
+// left out (see hostPort): behind a proxy that terminates TLS the handler
+// sees plain HTTP, and a write there must reach the entries its https
+// reads made, whether their clients spelled the port 443 or not.
 func originHost(r *http.Request) string {
 	host := r.Host
 	if host == "" {
 		host = r.URL.Host
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return hostPort(host, scheme)
+	return hostPort(host)
 }
 
 // genKey is the backend key holding the generation of the memoized

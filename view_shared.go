@@ -825,8 +825,8 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 // invalidate another origin's responses). The scheme may be http or https
 // whatever r came over: behind a proxy that terminates TLS, the handler
 // sees plain HTTP while its Location says https, and a path is invalidated
-// on every scheme of the view anyway. The port must match, the scheme's
-// default one left implicit.
+// on every scheme of the view anyway. The port must match, either
+// scheme's default one left implicit (see hostPort).
 func sameOriginPath(r *http.Request, base *url.URL, ref string) (string, bool) {
 	u, err := url.Parse(ref)
 	if err != nil {
@@ -838,22 +838,23 @@ func sameOriginPath(r *http.Request, base *url.URL, ref string) (string, bool) {
 		}
 		return base.ResolveReference(u).Path, true
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
 	refScheme := strings.ToLower(u.Scheme)
-	if refScheme != "http" && refScheme != "https" || hostPort(u.Host, refScheme) != hostPort(r.Host, scheme) {
+	if refScheme != "http" && refScheme != "https" || hostPort(u.Host) != hostPort(r.Host) {
 		return "", false
 	}
 	return u.Path, u.Path != ""
 }
 
-// hostPort lower-cases a host and drops the scheme's default port.
-func hostPort(host, scheme string) string {
+// hostPort lower-cases a host and drops a default port, 80 or 443,
+// whatever the scheme the request came over: behind a proxy that
+// terminates TLS, an https client's "shop.example:443" reaches the handler
+// over plain HTTP. (Telling http://shop.example:443 from
+// http://shop.example apart would gain nothing: at worst a write makes
+// the other's pages misses.)
+func hostPort(host string) string {
 	host = strings.ToLower(host)
-	if scheme == "http" {
-		return strings.TrimSuffix(host, ":80")
+	if h, ok := strings.CutSuffix(host, ":80"); ok {
+		return h
 	}
 	return strings.TrimSuffix(host, ":443")
 }

@@ -352,6 +352,8 @@ func TestSameOriginPath(t *testing.T) {
 		{plain, "https://shop.example:443/items/9", "/items/9"},
 		{tls, "http://shop.example/items/9", "/items/9"},
 		{tls, "https://shop.example/items/9", "/items/9"},
+		{plain, "http://shop.example:443/items/9", "/items/9"},
+		{tls, "https://shop.example:80/items/9", "/items/9"},
 		{plain, "https://shop.example:8443/items/9", ""},
 		{plain, "http://shop.example:8080/items/9", ""},
 		{plain, "https://other.example/items/9", ""},

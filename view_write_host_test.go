@@ -64,11 +64,17 @@ func TestHostScopedWrites(t *testing.T) {
 		send(mux, http.MethodDelete, b)
 		assert.EqualValues(t, 1, runs(a, b), "and the other way round")
 
-		for _, spelling := range []string{"http://A.EXAMPLE/items/1", "http://a.example:80/items/1", "https://a.example:443/items/1"} {
+		for _, spelling := range []string{"http://A.EXAMPLE/items/1", "http://a.example:80/items/1", "https://a.example:443/items/1", "http://a.example:443/items/1"} {
 			require.EqualValues(t, 0, runs(a, b))
 			send(mux, http.MethodPut, spelling)
 			assert.EqualValues(t, 1, runs(a, b), "%s is a.example's origin", spelling)
 		}
+		// Behind a proxy that terminates TLS, a client that spelled the
+		// default port reaches the handler as http://a.example:443.
+		a443 := "http://a.example:443/items/1"
+		require.EqualValues(t, 1, runs(a443, a443), "its own entry (the key keeps the Host as sent)")
+		send(mux, http.MethodPost, a)
+		assert.EqualValues(t, 2, runs(a443, a, b), "a write to a.example reaches it, and a.example's own")
 		send(mux, http.MethodPut, "http://a.example:8080/items/1")
 		assert.EqualValues(t, 0, runs(a, b), "another port is another origin")
 		require.EqualValues(t, 1, runs("http://a.example:8080/items/1"))
@@ -134,8 +140,8 @@ func TestHostPathTagKey(t *testing.T) {
 	assert.Less(t, len(long), 400, "a long key is shortened")
 	assert.True(t, c.store.isPathTag(long), "and expires as a path's")
 	r, _ := http.NewRequest(http.MethodGet, "https://Shop.Example:443/x", nil)
-	r.TLS = nil
-	assert.Equal(t, "shop.example:443", originHost(r), "443 is not plain HTTP's default port")
+	r.TLS = nil // a proxy that terminates TLS sends it on over HTTP
+	assert.Equal(t, "shop.example", originHost(r), "443 dropped whatever the scheme")
 }
 
 // TestHostScopedWritesOnRedis: the same on a real Redis, where the host's
