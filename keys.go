@@ -323,9 +323,15 @@ var pathByteAsIs = func() (t [256]bool) {
 // appendKeyPart appends s with '#' and '%' escaped. The common part with
 // neither is copied whole.
 func appendKeyPart(dst []byte, s string) []byte {
-	i := 0
-	for i < len(s) && s[i] != '#' && s[i] != '%' {
-		i++
+	// Two vectorized scans rather than a loop of our own: on a hit's host
+	// (a dozen bytes) the byte loop's speed swung by 4x with where the
+	// linker put it (one hit 15% slower after an unrelated change).
+	i := strings.IndexByte(s, '#')
+	if j := strings.IndexByte(s, '%'); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
+	if i < 0 {
+		return append(dst, s...)
 	}
 	dst = append(dst, s[:i]...)
 	for ; i < len(s); i++ {

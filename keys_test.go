@@ -199,3 +199,23 @@ func TestDecodesTo(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendKeyPart: '#' and '%' are escaped wherever they are, first or
+// not, so that no part of a key can spell a separator or another escape.
+func TestAppendKeyPart(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                 "",
+		"shop.example":     "shop.example",
+		"a#b":              "a%23b",
+		"a%b":              "a%25b",
+		"a%b#c":            "a%25b%23c",
+		"a#b%c":            "a%23b%25c",
+		"#%":               "%23%25",
+		"%%##x":            "%25%25%23%23x",
+		"tail#":            "tail%23",
+		"sh%23op.example":  "sh%2523op.example",
+		"prefix/" + "#u=a": "prefix/%23u=a",
+	} {
+		assert.Equal(t, want, string(appendKeyPart([]byte("k:"), in))[2:], in)
+	}
+}
