@@ -167,10 +167,14 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 		if v.formatHasPath {
 			at := len(dst)
 			dst = appendEscapedPath(dst, r.URL)
-			// Compared as bytes, without a conversion: no allocation.
-			if raw := requestPath(r); raw != "" && string(dst[at:]) != raw {
-				if _, rewritten := rewrittenFrom(r, raw); rewritten {
-					sent = raw
+			// Compared as bytes, without a conversion: no allocation. The
+			// common target, the escaped path and the query as they are,
+			// is told at once.
+			if !sentAsIs(r.RequestURI, dst[at:]) {
+				if raw := requestPath(r); raw != "" && string(dst[at:]) != raw {
+					if _, rewritten := rewrittenFrom(r, raw); rewritten {
+						sent = raw
+					}
 				}
 			}
 			dst = append(dst, v.formatTail...)
@@ -200,6 +204,12 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 		return append(append(dst[:start], '#'), short...)
 	}
 	return dst
+}
+
+// sentAsIs reports whether the request target uri is the escaped path
+// esc, alone or before a query: the client's path, unchanged.
+func sentAsIs(uri string, esc []byte) bool {
+	return len(uri) >= len(esc) && uri[:len(esc)] == string(esc) && (len(uri) == len(esc) || uri[len(esc)] == '?')
 }
 
 // requestPath returns the path of r's request target as its client sent
