@@ -85,6 +85,7 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 func (c *Cache) directWrite(ctx context.Context, key string, ttl time.Duration, opts []SetOption, fill func(*entry) error, integer []byte) (write, error) {
 	vs, err := c.setVersions(ctx, ttl, opts)
 	if err != nil {
+		c.store.dropNear(c.userKey(key)) // refused: see store.dropNear
 		return write{}, err
 	}
 	return c.prepareWrite(key, ttl, vs, fill, integer)
@@ -247,6 +248,9 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 			return nil
 		}, v)
 		if err != nil {
+			for k := range values { // none is written: see store.dropNear
+				c.store.dropNear(c.userKey(k))
+			}
 			return fmt.Errorf("caching: set many: %w", err)
 		}
 		writes = append(writes, w)

@@ -1137,7 +1137,8 @@ func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc,
 func noCancel() {}
 
 // dropNear is for a write that admit refused (the breaker is open, or the
-// caller's context has ended): the write is not made, and a near cache,
+// caller's context has ended), itself or the read of its tags' versions
+// before it (direct.go): the write is not made, and a near cache,
 // whose own write methods drop the keys they change whether the remote
 // write succeeds or not, never sees it. It drops keys from the near cache
 // all the same, so that the process never serves from memory what it meant

@@ -132,6 +132,8 @@ func SetAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Durat
 	var w write
 	if err == nil {
 		w, err = prepareAs(c, key, v, ttl, vs)
+	} else {
+		c.store.dropNear(c.userKey(key)) // refused: see store.dropNear
 	}
 	if err == nil {
 		err = c.writeDirect(ctx, w)

@@ -32,6 +32,17 @@ var ownWrites = map[string]func(ctx context.Context, c *caching.Cache) error{
 	},
 	"Set":   func(ctx context.Context, c *caching.Cache) error { return c.Set(ctx, "k", []byte("v2"), time.Hour) },
 	"Clear": func(ctx context.Context, c *caching.Cache) error { return c.Clear(ctx) },
+	// Under a tag whose version is not in memory: the write is refused at
+	// the read of that version, before the entry's own write.
+	"Set under a new tag": func(ctx context.Context, c *caching.Cache) error {
+		return c.Set(ctx, "k", []byte("v2"), time.Hour, caching.Tags("new"))
+	},
+	"SetAs under a new tag": func(ctx context.Context, c *caching.Cache) error {
+		return caching.SetAs(ctx, c, "k", "v2", time.Hour, caching.Tags("new"))
+	},
+	"SetMany under a new tag": func(ctx context.Context, c *caching.Cache) error {
+		return c.SetMany(ctx, map[string][]byte{"a": []byte("x"), "k": []byte("v2")}, time.Hour, caching.Tags("new"))
+	},
 }
 
 // holdNear writes "k" = "v1" under the tag "t" through c, and reads it
