@@ -64,6 +64,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -88,12 +89,18 @@ var DefaultBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 // Latency is a caching.Observer that keeps the latency histogram of the
 // backend calls of the Caches it is given to (Options.Observer), by
 // operation, and counts their failures (a miss is not one). Give it to New
-// to export it. It is safe for concurrent use.
+// to export it, with one Collector: to export several Caches' latencies
+// apart, give each Cache a Latency of its own (one Latency shared by two
+// Caches holds their calls together, and is exported once). It is safe for
+// concurrent use.
 type Latency struct {
 	hist   *prometheus.HistogramVec
 	errors *prometheus.CounterVec
 	byOp   map[string]prometheus.Observer // the known operations, resolved once
 	errsBy map[string]prometheus.Counter
+	// exported: given to a Collector (New refuses a second: both would
+	// export the same calls, each under its own labels).
+	exported atomic.Bool
 }
 
 var _ caching.Observer = (*Latency)(nil)
@@ -154,7 +161,8 @@ type Options struct {
 // register it; it is safe for concurrent use. To export several Caches of
 // one process, register each Collector through
 // prometheus.WrapRegistererWith with a label of your own ({"cache":
-// "pages"}), which tells their series apart.
+// "pages"}), which tells their series apart, and give each Cache a Latency
+// of its own.
 type Collector struct {
 	c    *caching.Cache
 	opts Options
@@ -177,8 +185,13 @@ type descs struct {
 	poolClosed, poolQueries, poolSlowQueries                          *prometheus.Desc
 }
 
-// New returns the Collector of c.
+// New returns the Collector of c. It panics if opts.Latency was given to
+// another Collector: that Collector exports its calls already, and the sum
+// of the two series would count every call twice.
 func New(c *caching.Cache, opts Options) *Collector {
+	if opts.Latency != nil && !opts.Latency.exported.CompareAndSwap(false, true) {
+		panic("metrics: New: this Latency is exported by another Collector already; give each Cache its own NewLatency")
+	}
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}

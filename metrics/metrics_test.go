@@ -290,6 +290,35 @@ func series(f *dto.MetricFamily, label, value string) float64 {
 	return sum
 }
 
+// TestLatencyExportedOnce: one Latency given to two Caches, each Collector
+// registered under a label of its own as the docs say for several Caches,
+// exported the shared histogram under both labels: a Cache that made no
+// backend call showed the other's calls, and every sum counted them twice.
+// New refuses a Latency another Collector exports.
+func TestLatencyExportedOnce(t *testing.T) {
+	lat := metrics.NewLatency()
+	a := caching.Must(&caching.Options{Observer: lat})
+	defer a.Close()
+	b := caching.Must(&caching.Options{Observer: lat})
+	defer b.Close()
+	reg := prometheus.NewRegistry()
+	prometheus.WrapRegistererWith(prometheus.Labels{"cache": "a"}, reg).MustRegister(metrics.New(a, metrics.Options{Latency: lat}))
+	panicked := func(f func()) (p any) {
+		defer func() { p = recover() }()
+		f()
+		return nil
+	}
+	want := "metrics: New: this Latency is exported by another Collector already; give each Cache its own NewLatency"
+	if p := panicked(func() { metrics.New(b, metrics.Options{Latency: lat}) }); p != want {
+		t.Errorf("a second Collector of one Latency: panic %v, want %q", p, want)
+	}
+	if p := panicked(func() {
+		prometheus.WrapRegistererWith(prometheus.Labels{"cache": "b"}, reg).MustRegister(metrics.New(b, metrics.Options{Latency: metrics.NewLatency()}))
+	}); p != nil {
+		t.Errorf("a Latency of its own: %v", p)
+	}
+}
+
 func ExampleNew() {
 	lat := metrics.NewLatency()
 	c := caching.Must(&caching.Options{Observer: lat})
