@@ -359,11 +359,12 @@ func (a *api) makeReport(ctx context.Context, job *river.Job[reportJobArgs]) err
 }
 
 // memoizeReports returns the reports as a memoized function of their
-// arguments: one entry per (user, month), for reportTTL, with the tag
-// "sales", which the purge job invalidates. The report job stores what it
-// made with Set (it needs the report's mark too, which fn does not give),
-// POST /api/reports reads it with Peek, and a sale deletes it with Forget:
-// Get, which would make a report while the client waits, is not used.
+// arguments: one entry per (user, month) with sales (storeReport), for
+// reportTTL, with the tag "sales", which the purge job invalidates. The
+// report job stores what it made with Set (it needs the report's mark too,
+// which fn does not give), POST /api/reports reads it with Peek, and a sale
+// deletes it with Forget: Get, which would make a report while the client
+// waits, is not used.
 func memoizeReports(cache *caching.Cache, store *Store) *caching.Memoized[reportArgs, SalesReport] {
 	return caching.Memoize(cache, "sales-report", func(ctx context.Context, args reportArgs) (SalesReport, error) {
 		month, err := parseMonth(args.Month)
@@ -372,10 +373,20 @@ func memoizeReports(cache *caching.Cache, store *Store) *caching.Memoized[report
 		}
 		r, _, err := store.SalesReport(ctx, args.UserID, month)
 		return r, err
-	}, caching.TTL(reportTTL), caching.Tags("sales"))
+	}, caching.TTL(reportTTL), caching.Tags("sales"), caching.StoreIf(storeReport))
 }
 
-// keepReport stores r, made of the sales that mark describes. A sale made
+// storeReport reports whether r is kept: only if it counts sales. There is
+// no table of users to check an id against, so a report of zeros is that
+// of any id a client makes up (or of any of the ~96,000 months of a real
+// user), which would otherwise each be an entry for reportTTL and evict the
+// pages the cache serves. POST /api/reports answers those at once, without
+// a job; a job that finds no sales (they were purged since it was asked
+// for) keeps nothing: Set deletes the entry instead.
+func storeReport(r SalesReport) bool { return r.Orders > 0 }
+
+// keepReport stores r, made of the sales that mark describes, unless it
+// has none (storeReport: Set deletes the entry instead). A sale made
 // while r was being made would leave r stale; its job deletes the report
 // after recording the sale, which may be before r is stored. So after
 // storing r, keepReport reads the mark again and deletes r if the sales

@@ -22,6 +22,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching"
 )
 
 // Settings of the job tests: how often an idle worker looks for jobs, how
@@ -261,12 +263,14 @@ func testReportJob(t *testing.T, c *client) {
 	c.post("/api/sales", `{"user_id": 5001, "amount": 1}`, http.StatusCreated)
 	c.waitTask(c.enqueue("/api/reports", `{"user_id": 5001, "month": "2026-11"}`), "succeeded")
 
-	// A month with no sales is a report of zeros, kept too.
-	empty := SalesReport{UserID: user, Month: "1999-01", Days: []DaySales{}}
-	require.NoError(t, json.Unmarshal(c.waitTask(c.enqueue("/api/reports", `{"user_id": 5001, "month": "1999-01"}`), "succeeded").Result, &got))
-	assert.Equal(t, empty, got)
+	// A month with no sales is a report of zeros, answered at once: nothing
+	// is queued, and nothing kept (TestReportsMadeUpUsers).
+	jobs = c.count(`SELECT COUNT(*) FROM river_job`)
 	c.post("/api/reports", `{"user_id": 5001, "month": "1999-01"}`, http.StatusOK).json(t, &got)
-	assert.Equal(t, empty, got)
+	assert.Equal(t, SalesReport{UserID: user, Month: "1999-01", Days: []DaySales{}}, got)
+	assert.Equal(t, jobs, c.count(`SELECT COUNT(*) FROM river_job`))
+	_, err := c.svc.api.keptReport(context.Background(), reportArgs{UserID: user, Month: "1999-01"})
+	assert.ErrorIs(t, err, caching.ErrNotFound)
 }
 
 // testOrderFails: the product of an order is deleted before its job runs
@@ -354,9 +358,55 @@ func testPurge(t *testing.T, c *client) {
 	assert.Equal(t, testNow.Add(-200*24*time.Hour), res.Before)
 	assert.Zero(t, c.count(`SELECT COUNT(*) FROM sales WHERE created_at < ?`, res.Before.Unix()))
 	assert.Zero(t, c.stats(user, "yearly").Orders)
-	id := c.enqueue("/api/reports", body) // no longer kept
-	require.NoError(t, json.Unmarshal(c.waitTask(id, "succeeded").Result, &r))
+	c.post("/api/reports", body, http.StatusOK).json(t, &r) // no longer kept, and no sales left
 	assert.Zero(t, r.Orders)
+}
+
+// TestReportsMadeUpUsers: every report request queued a job (its row kept
+// 24 hours) and the job kept the report for 24 hours, sales or none, so a
+// client asking for made-up users (or for any of the ~96,000 months of a
+// real one) added a job and an entry per request: without bound on Redis,
+// and on the in-process store evicting the pages it serves. As for the
+// statistics (TestStatsMadeUpUsers), a month with no sales is now answered
+// at once with its report of zeros, queueing nothing and keeping nothing,
+// and a report job that finds no sales keeps nothing either.
+func TestReportsMadeUpUsers(t *testing.T) {
+	const room = 50
+	c := startServiceWith(t, "sqlite", fmt.Sprintf("simple://?max_entries=%d", room), withWorkers(2, nil))
+	c.get("/products/1", http.StatusOK)
+	require.Equal(t, "HIT", c.get("/products/1", http.StatusOK).header.Get("X-Cache"))
+	entries := c.svc.Cache.Stats().Entries
+	jobs := c.count(`SELECT COUNT(*) FROM river_job`)
+
+	report := func(user int64, month string) SalesReport {
+		t.Helper()
+		var r SalesReport
+		c.post("/api/reports", fmt.Sprintf(`{"user_id": %d, "month": %q}`, user, month), http.StatusOK).json(t, &r)
+		return r
+	}
+	for i := range 2 * room {
+		user := int64(1_000_000 + i)
+		assert.Equal(t, SalesReport{UserID: user, Month: "2026-01", Days: []DaySales{}}, report(user, "2026-01"))
+	}
+	for year := 1970; year < 1970+room; year++ { // long before the seeded sales
+		month := fmt.Sprintf("%d-01", year)
+		assert.Equal(t, SalesReport{UserID: 5, Month: month, Days: []DaySales{}}, report(5, month))
+	}
+	assert.Equal(t, jobs, c.count(`SELECT COUNT(*) FROM river_job`), "reports of months with no sales were queued")
+
+	// A job whose month has no sales when it runs (they were purged since
+	// the request saw them) keeps nothing.
+	args := reportArgs{UserID: 2_000_000, Month: "2026-01"}
+	res, err := c.svc.api.queue.client.Insert(context.Background(), reportJobArgs{reportArgs: args, Sales: 1, LastSale: 1}, nil)
+	require.NoError(t, err)
+	c.waitTask(strconv.FormatInt(res.Job.ID, 10), "succeeded")
+	_, err = c.svc.api.keptReport(context.Background(), args)
+	assert.ErrorIs(t, err, caching.ErrNotFound, "a report of zeros was kept")
+
+	assert.Equal(t, "HIT", c.get("/products/1", http.StatusOK).header.Get("X-Cache"),
+		"reports of made-up users evicted a product page")
+	assert.LessOrEqual(t, c.svc.Cache.Stats().Entries-entries, int64(2),
+		"%d report requests of months with no sales added entries", 3*room)
 }
 
 // TestJobRetry: the cache is down when an order's job runs. The sale is
@@ -619,7 +669,13 @@ func testEnqueue(t *testing.T, c *client) {
 		string(c.get("/api/tasks/"+id, http.StatusOK).body))
 	assert.Equal(t, before+2, jobs(), "the order and its job")
 
-	// The same report asked for twice while it waits: one task.
+	// The same report asked for twice while it waits: one task. (A month
+	// with no sales is answered at once: these have one.)
+	for _, user := range []int{7, 8} {
+		_, err := c.svc.Store.exec(context.Background(), `INSERT INTO sales (user_id, amount, created_at) VALUES (?, ?, ?)`,
+			user, 10, time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC).Unix())
+		require.NoError(t, err)
+	}
 	report := c.enqueue("/api/reports", `{"user_id": 7, "month": "2026-10"}`)
 	assert.Equal(t, report, c.enqueue("/api/reports", `{"user_id": 7, "month": "2026-10"}`))
 	assert.NotEqual(t, report, c.enqueue("/api/reports", `{"user_id": 8, "month": "2026-10"}`))

@@ -751,6 +751,11 @@ type SalesReport struct {
 	Days    []DaySales `json:"days"`
 }
 
+// noSalesReport returns the report of a month in which user had no sales.
+func noSalesReport(user int64, month time.Time) SalesReport {
+	return SalesReport{UserID: user, Month: month.Format(monthLayout), Days: []DaySales{}}
+}
+
 // DaySales is one day of a SalesReport that had sales.
 type DaySales struct {
 	Day    string  `json:"day"`
@@ -773,7 +778,7 @@ func monthRange(month time.Time) (from, to int64) {
 // SalesReport aggregates user's sales over month (the first instant of a
 // month, UTC), day by day, and returns the report with its mark.
 func (s *Store) SalesReport(ctx context.Context, user int64, month time.Time) (SalesReport, reportMark, error) {
-	out := SalesReport{UserID: user, Month: month.Format(monthLayout), Days: []DaySales{}}
+	out := noSalesReport(user, month)
 	var mark reportMark
 	from, to := monthRange(month)
 	rows, err := s.query(ctx, `SELECT created_at / 86400 AS day, COUNT(*), SUM(amount), MAX(amount), MAX(id)

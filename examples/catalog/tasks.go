@@ -2,7 +2,9 @@ package main
 
 // tasks.go: the routes of the background work. POST /api/orders and POST
 // /api/reports enqueue a job and answer 202 with its task id at once (Celery's
-// .delay()); GET /api/tasks/{id} tells how it is going (Celery's AsyncResult).
+// .delay()); a report already kept, or of a month with no sales, is answered
+// 200 at once instead. GET /api/tasks/{id} tells how it is going (Celery's
+// AsyncResult).
 
 import (
 	"encoding/json"
@@ -106,13 +108,19 @@ func (a *api) createReport(w http.ResponseWriter, r *http.Request) {
 		// The cache is down: make the report again.
 		a.log.Warn("catalog: kept report unreadable", "err", err)
 	}
-	// A report like it that is waiting or being made answers with its
+	// A month with no sales is answered at once with its report of zeros:
+	// no job (its row is kept 24 hours), nothing kept (storeReport). A
+	// report like it that is waiting or being made answers with its
 	// task, unless the month had another sale since it was asked for: its
 	// read may have missed the sale (reportJobArgs).
 	month, _ := parseMonth(args.Month) // valid: validate checked it
 	mark, err := a.store.reportMarkOf(r.Context(), args.UserID, month)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if mark.count == 0 {
+		writeJSON(w, http.StatusOK, noSalesReport(args.UserID, month))
 		return
 	}
 	res, err := a.queue.client.Insert(r.Context(), reportJobArgs{reportArgs: args, Sales: mark.count, LastSale: mark.maxID}, nil)
