@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path"
 	"strings"
 	"syscall"
 	"time"
@@ -55,7 +56,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&cfg.swr, "max-stale-while-revalidate", time.Minute, "upper bound of the origin's stale-while-revalidate (0: never)")
 	fs.DurationVar(&cfg.sie, "max-stale-if-error", time.Hour, "upper bound of the origin's stale-if-error (0: never)")
 	fs.IntVar(&cfg.maxBody, "max-body", 8<<20, "largest body stored, in bytes; larger ones pass through")
-	tags := fs.String("tag", "", "tags by path prefix: /api/=api,/img/=images (the longest prefix wins)")
+	tags := fs.String("tag", "", "tags by path prefix: /api/=api,/img/=images (the longest prefix wins; / tags the rest)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -66,6 +67,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 		cfg.cacheURL = "simple://"
 	}
 	cfg.tags = map[string]string{}
+	seen := map[string]bool{} // prefixes without their trailing slash
 	for _, kv := range strings.Split(*tags, ",") {
 		if kv == "" {
 			continue
@@ -74,9 +76,36 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 		if !ok || !strings.HasPrefix(prefix, "/") || tag == "" {
 			return cfg, fmt.Errorf("proxy: -tag %q: want /prefix=tag", kv)
 		}
+		if err := checkTagPrefix(prefix); err != nil {
+			return cfg, err
+		}
+		key := strings.TrimSuffix(prefix, "/")
+		if seen[key] {
+			return cfg, fmt.Errorf("proxy: -tag: prefix %q is tagged twice (/a and /a/ are one prefix)", prefix)
+		}
+		seen[key] = true
 		cfg.tags[prefix] = tag
 	}
 	return cfg, nil
+}
+
+// checkTagPrefix returns an error unless prefix, which begins with "/", is
+// a path that ServeMux takes literally and can match: clean (no "//", "."
+// or ".." segments: ServeMux redirects such requests to their clean path),
+// and without spaces or control characters (a space would be read as
+// separating a method), '{' or '}' (a wildcard), '%' (unescaped: write the
+// path itself), '?' or '#' (never in a request's path).
+func checkTagPrefix(prefix string) error {
+	clean := path.Clean(prefix)
+	if strings.HasSuffix(prefix, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != prefix || strings.ContainsFunc(prefix, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || strings.ContainsRune("{}%?#", r)
+	}) {
+		return fmt.Errorf("proxy: -tag: prefix %q: want a clean path without spaces, control characters or any of {}%%?#", prefix)
+	}
+	return nil
 }
 
 // newProxy returns the caching proxy and the invalidation API over c.
@@ -100,8 +129,15 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 		caching.CacheStatusHeader("X-Cache"),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", c.Cached(cfg.ttl, opts...)(rp))
+	root := opts
+	if tag, ok := cfg.tags["/"]; ok { // the responses no longer prefix tags
+		root = append(opts[:len(opts):len(opts)], caching.Tags(tag))
+	}
+	mux.Handle("/", c.Cached(cfg.ttl, root...)(rp))
 	for prefix, tag := range cfg.tags {
+		if prefix == "/" {
+			continue
+		}
 		pattern := prefix
 		if !strings.HasSuffix(pattern, "/") {
 			mux.Handle(pattern, c.Cached(cfg.ttl, append(opts, caching.Tags(tag))...)(rp))

@@ -91,3 +91,63 @@ func TestParseFlags(t *testing.T) {
 	_, _, err = newProxy(config{origin: "not a url"}, c, slog.New(slog.DiscardHandler))
 	assert.Error(t, err)
 }
+
+// TestTagPrefixRefused: -tag prefixes went to ServeMux.Handle unchecked, and
+// some made the proxy panic at start instead of saying what was wrong: a
+// space (read as a method), '{' or '}' (read as a wildcard, or a bad one),
+// the same prefix twice ("/api" and "/api/" are one). Each is now refused
+// with an error naming it.
+func TestTagPrefixRefused(t *testing.T) {
+	for _, tc := range []struct{ tag, says string }{
+		{"/a b=x", `"/a b"`},
+		{"/a\tb=x", `"/a\tb"`},
+		{"/{x=y", `"/{x"`},
+		{"/{id}/=y", `"/{id}/"`},
+		{"/x}=y", `"/x}"`},
+		{"/a%20b=x", `"/a%20b"`},
+		{"/a?b=x", `"/a?b"`},
+		{"//a=x", `"//a"`},
+		{"/a/../b/=x", `"/a/../b/"`},
+		{"/api=a,/api/=b", `"/api/" is tagged twice`},
+		{"/api/=a,/api=b", `"/api" is tagged twice`},
+		{"/=a,/=b", `"/" is tagged twice`},
+	} {
+		t.Run(tc.tag, func(t *testing.T) {
+			_, err := parseFlags([]string{"-origin", "http://127.0.0.1:1", "-tag", tc.tag}, func(string) string { return "" })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.says)
+		})
+	}
+}
+
+// TestTagRoot: the prefix "/" tags the responses that no longer prefix
+// tags (it made newProxy panic: "/" is the untagged route's pattern).
+func TestTagRoot(t *testing.T) {
+	var calls atomic.Int64
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprintf(w, "%s #%d", r.URL.Path, calls.Add(1))
+	}))
+	defer origin.Close()
+	cfg, err := parseFlags([]string{"-origin", origin.URL, "-tag", "/=all,/api=api"}, func(string) string { return "" })
+	require.NoError(t, err)
+	c := caching.Must(nil)
+	defer c.Close()
+	var proxy, admin http.Handler
+	require.NotPanics(t, func() { proxy, admin, err = newProxy(cfg, c, slog.New(slog.DiscardHandler)) })
+	require.NoError(t, err)
+	get := func(path string) string {
+		w := httptest.NewRecorder()
+		proxy.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w.Body.String()
+	}
+
+	assert.Equal(t, "/page #1", get("/page"))
+	assert.Equal(t, "/api/a #2", get("/api/a"))
+	assert.Equal(t, "/page #1", get("/page"))
+	w := httptest.NewRecorder()
+	admin.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/invalidate?tag=all", nil))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, "/page #3", get("/page"), "the tag of / drops the untagged routes")
+	assert.Equal(t, "/api/a #2", get("/api/a"), "not those of a longer prefix")
+}
