@@ -66,6 +66,14 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	if cfg.cacheURL == "" {
 		cfg.cacheURL = "simple://"
 	}
+	for name, d := range map[string]time.Duration{"-ttl": cfg.ttl, "-max-stale-while-revalidate": cfg.swr, "-max-stale-if-error": cfg.sie} {
+		if d < 0 {
+			return cfg, fmt.Errorf("proxy: %s %v: must not be negative", name, d)
+		}
+	}
+	if cfg.maxBody < 0 {
+		return cfg, fmt.Errorf("proxy: -max-body %d: must not be negative", cfg.maxBody)
+	}
 	cfg.tags = map[string]string{}
 	seen := map[string]bool{} // prefixes without their trailing slash
 	for _, kv := range strings.Split(*tags, ",") {

@@ -151,3 +151,19 @@ func TestTagRoot(t *testing.T) {
 	assert.Equal(t, "/page #3", get("/page"), "the tag of / drops the untagged routes")
 	assert.Equal(t, "/api/a #2", get("/api/a"), "not those of a longer prefix")
 }
+
+// TestNegativeFlagsRefused: a negative -ttl, -max-body or -max-stale-* made
+// newProxy panic (the options of caching.Cached); parseFlags now refuses it.
+func TestNegativeFlagsRefused(t *testing.T) {
+	for _, flag := range []string{"-ttl", "-max-stale-while-revalidate", "-max-stale-if-error", "-max-body"} {
+		t.Run(flag, func(t *testing.T) {
+			value := "-1s"
+			if flag == "-max-body" {
+				value = "-1"
+			}
+			_, err := parseFlags([]string{"-origin", "http://127.0.0.1:1", flag, value}, func(string) string { return "" })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), flag)
+		})
+	}
+}
