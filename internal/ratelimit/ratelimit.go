@@ -23,9 +23,13 @@ type Limiter struct {
 }
 
 // New returns a Limiter that allows burst events at once and burst events
-// per interval after that. interval and burst must be positive.
+// per interval after that. interval and burst must be positive. An interval
+// shorter than burst nanoseconds refills a token every nanosecond: at most
+// a limit, never a silence.
 func New(interval time.Duration, burst int) *Limiter {
-	return &Limiter{burst: float64(burst), tokens: float64(burst), perToken: interval / time.Duration(burst)}
+	// Not 0, which Allow reads as "never refilled" (the zero Limiter).
+	perToken := max(interval/time.Duration(burst), 1)
+	return &Limiter{burst: float64(burst), tokens: float64(burst), perToken: perToken}
 }
 
 // Allow reports whether an event at now may go through and, when it may, how

@@ -68,3 +68,22 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("%d of 50 concurrent events went through, want 5", allowed)
 	}
 }
+
+// TestIntervalShorterThanBurst: an interval under burst nanoseconds (a slow
+// log's 5ns interval with the default burst of 10, or a huge burst meant as
+// "barely limit") made the refill 0 per token, read as "never refilled":
+// after the first burst nothing went through again, however long after.
+func TestIntervalShorterThanBurst(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, c := range []struct {
+		interval time.Duration
+		burst    int
+	}{{5 * time.Nanosecond, 10}, {time.Second, 2_000_000_000}} {
+		l := New(c.interval, c.burst)
+		l.tokens = 0 // the burst is spent
+		l.last = now
+		if ok, _ := l.Allow(now.Add(time.Hour)); !ok {
+			t.Errorf("New(%v, %d): nothing allowed an hour after the burst", c.interval, c.burst)
+		}
+	}
+}
