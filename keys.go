@@ -17,6 +17,7 @@ import (
 //	k/<key>                        a key of the direct API (Get, Set, GetAs, ...)
 //	t/<tag>                        the current version of a tag
 //	p/<path>                       the current version of a path (InvalidatePath)
+//	h/<host>#<path>                its version on one host (Options.HostScopedWrites)
 //	v/<view key>                   a response of a view, or its record of Vary names
 //	v/<view key>#vary:<variant>    one Vary variant of a response
 //	m/<name>/<version>/<argument>  a result of a memoized function
@@ -24,7 +25,7 @@ import (
 //	l/<kind>/<rest>                the lease of a view's or memoized call's key (Lease)
 //
 // so that no key of one kind can collide with a key of another. Keys of the
-// kinds p, v and m, which hold what requests and arguments send, are
+// kinds p, h, v and m, which hold what requests and arguments send, are
 // shortened when longer than maxReadableKey by keeping a readable head and
 // appending the SHA-256 of the whole key, never by truncation.
 const (

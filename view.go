@@ -71,9 +71,11 @@ import (
 // one background run of the handler, per key and at most 8 per wrapped
 // handler at a time, refreshes it: these goroutines end with the handler
 // run. A background run serves a GET of the request's URL with its Host,
-// TLS state and context values, and only the request headers the stored
-// response's Vary names (all of them with UserKey); its context is not the
-// client's, and is cancelled when the Cache is closed. With StaleIfError,
+// TLS state, context values and header fields, less its validators, Range
+// and (without UserKey or KeyFunc) its credentials, into a writer that
+// starts with the fields outer middleware had set for the client (their
+// Vary keys the variants as on the client's own miss); its context is not
+// the client's, and is cancelled when the Cache is closed. With StaleIfError,
 // an expired entry is served instead of a 5xx or a panic of the handler
 // (the panic is then counted and logged as an error).
 //
