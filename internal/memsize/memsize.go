@@ -2,14 +2,43 @@
 // in-process cache can count a stored value against its byte bound without
 // encoding it.
 //
-// Of walks the value with reflect, unexported fields included: the bytes of
-// strings, the backing arrays of slices (their capacity), maps (entries and
-// an estimate of their tables), and what pointers and interfaces point to,
-// each object counted once (cycles end). It does not count what channels,
-// functions and unsafe pointers reach, nor memory shared with values it
-// is not given. The estimate is within a small factor of what
-// runtime.MemStats sees for the values caches hold (structs, slices of
-// structs, maps of strings); see the package's tests.
+// Measure (and Of) walks the value with reflect, unexported fields
+// included: the bytes of strings, the backing arrays of slices (their
+// capacity), maps (entries and an estimate of their tables), and what
+// pointers and interfaces point to. It does not count what channels,
+// functions and unsafe pointers reach, nor memory shared with values it is
+// not given. The estimate is within a small factor of what runtime.MemStats
+// sees for the values caches hold (structs, slices of structs, maps of
+// strings); see the package's tests.
+//
+// The rules that bound the walk, so that measuring a value never costs
+// much, whatever its shape or size:
+//
+//   - No recursion: the walk keeps its own stack, so that no depth of
+//     pointers (a linked list of millions of nodes) can overflow the
+//     goroutine's stack.
+//   - Sampling: of a slice, array or map of more than sampleSize elements
+//     that can hold references, sampleSize elements spread evenly over it
+//     are walked (for a map, the first ones of an iteration, which starts
+//     at random), and what they hold is extrapolated to all of its
+//     elements. A collection's own memory (its backing array, its table)
+//     is always counted exactly.
+//   - A budget: one walk visits at most walkBudget values (elements,
+//     fields, pointers, every one). A value that needs more, even sampled
+//     (a linked structure of a few ten thousand nodes or more), is too big
+//     to measure: Measure reports false, and Of returns what it had
+//     counted when it stopped, less than the value holds. A cache should
+//     not keep in memory a value it cannot measure.
+//   - Aliases: each object is counted once, remembered by its address and
+//     the extent counted there; a larger extent seen later at the same
+//     address (a slice of the whole buffer after a slice of its first
+//     bytes, a struct after a pointer to its first field) counts what it
+//     adds. An object can be counted more than once (a pointer into the
+//     middle of an array counted before), never less.
+//
+// What reflection cannot see is not counted: a map keeps the table it grew
+// to when entries are deleted, so a map that held many entries and holds
+// few now is counted as a map of few entries.
 //
 // It is safe for concurrent use, provided no one modifies the value while
 // it is walked.
@@ -28,30 +57,206 @@ func mapBytes(n, slot int) int {
 	return 48 + slots*(slot+1)
 }
 
-// maxWalk bounds the number of elements walked, so that a huge value cannot
-// make the estimate cost more than storing it; past it, the remaining
-// elements of a slice or map are assumed to hold what the walked ones held
-// on average.
-const maxWalk = 1 << 16
+const (
+	// sampleSize is the most elements of one collection walked; a larger
+	// one is sampled.
+	sampleSize = 1 << 10
+	// walkBudget is the most values one walk visits, so that measuring a
+	// value costs a few milliseconds at most.
+	walkBudget = 1 << 18
+	// maxDepth is the most visits nested in one another on the goroutine's
+	// stack; deeper values wait on the walker's own stack.
+	maxDepth = 32
+)
 
 // Of returns the estimated heap bytes held by v, including v itself as it is
-// stored in an interface (a value that is not a pointer is boxed).
+// stored in an interface (a value that is not a pointer is boxed). For a
+// value too big to measure (see Measure) it is what was counted before the
+// walk stopped, an underestimate.
 func Of(v any) int {
-	if v == nil {
-		return 0
-	}
-	rv := reflect.ValueOf(v)
-	var w walker
-	n := w.value(rv)
-	if !isPointerShaped(rv.Type()) {
-		n += int(rv.Type().Size()) // the box an interface holds it in
-	}
+	n, _ := Measure(v)
 	return n
 }
 
+// Measure returns the estimated heap bytes held by v, as Of does, and
+// whether v could be measured: false when the walk ran out of its budget
+// of values before reaching all of v (see the package doc), and n is then
+// less than v holds.
+func Measure(v any) (n int, ok bool) {
+	if v == nil {
+		return 0, true
+	}
+	rv := reflect.ValueOf(v)
+	if !isPointerShaped(rv.Type()) {
+		n = int(rv.Type().Size()) // the box an interface holds it in
+	}
+	var w walker
+	ok = w.walk(rv)
+	return n + int(w.total), ok
+}
+
+// walker walks a value depth first: nested in one another on the
+// goroutine's stack up to maxDepth, which is fast, and beyond on its own
+// stack, which no depth of the value can overflow.
 type walker struct {
-	seen  map[uintptr]bool // objects pointed to, counted once
-	steps int
+	seen  map[uintptr]uintptr // objects counted: the extent counted at each address
+	stack []work              // values left to visit
+	depth int                 // visits nested in the current one
+	steps int                 // values pushed so far, against walkBudget
+	total float64             // bytes counted, weighted
+}
+
+// work is a value left to visit, and the weight of what it holds: how many
+// values of the whole it stands for (more than one for a sampled element).
+type work struct {
+	v reflect.Value
+	w float64
+}
+
+// walk counts what v reaches, not counting v's own inline size, and
+// reports whether it reached all of it within the budget.
+func (w *walker) walk(v reflect.Value) bool {
+	if !hasRefs(v.Type()) {
+		return true
+	}
+	if !w.push(v, 1) {
+		return false
+	}
+	for len(w.stack) > 0 {
+		top := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		if !w.visit(top.v, top.w) {
+			return false
+		}
+	}
+	return true
+}
+
+// push takes v, of weight wt, for a visit, against the budget: a string
+// is counted at once, a nil reference is done with; push reports false
+// when the budget is spent. v is of a type that can hold references
+// (hasRefs).
+func (w *walker) push(v reflect.Value, wt float64) bool {
+	if w.steps++; w.steps > walkBudget {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.String:
+		w.total += wt * float64(v.Len())
+		return true
+	case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return true
+		}
+	}
+	if w.depth < maxDepth {
+		w.depth++
+		ok := w.visit(v, wt)
+		w.depth--
+		return ok
+	}
+	w.stack = append(w.stack, work{v, wt})
+	return true
+}
+
+// visit counts what v, of weight wt, holds itself and pushes what it
+// refers to; it reports false when the budget is spent.
+func (w *walker) visit(v reflect.Value, wt float64) bool {
+	switch v.Kind() {
+	case reflect.Slice:
+		et := v.Type().Elem()
+		add := w.first(v.Pointer(), uintptr(v.Cap())*et.Size())
+		if add == 0 {
+			return true
+		}
+		w.total += wt * float64(add)
+		if hasRefs(et) {
+			return w.elements(v, wt)
+		}
+	case reflect.Array:
+		return w.elements(v, wt)
+	case reflect.Map:
+		if w.first(v.Pointer(), 1) == 0 {
+			return true
+		}
+		kt, vt := v.Type().Key(), v.Type().Elem()
+		n := v.Len()
+		w.total += wt * float64(mapBytes(n, int(kt.Size())+int(vt.Size())))
+		kr, vr := hasRefs(kt), hasRefs(vt)
+		if !kr && !vr {
+			return true
+		}
+		k := min(n, sampleSize)
+		ew := wt * float64(n) / float64(max(k, 1))
+		it := v.MapRange()
+		for i := 0; i < k && it.Next(); i++ {
+			if kr && !w.push(it.Key(), ew) || vr && !w.push(it.Value(), ew) {
+				return false
+			}
+		}
+	case reflect.Pointer:
+		et := v.Type().Elem()
+		add := w.first(v.Pointer(), et.Size())
+		if add == 0 {
+			return true
+		}
+		w.total += wt * float64(add)
+		if hasRefs(et) {
+			return w.push(v.Elem(), wt)
+		}
+	case reflect.Interface:
+		e := v.Elem()
+		if !isPointerShaped(e.Type()) {
+			w.total += wt * float64(e.Type().Size()) // its box
+		}
+		if hasRefs(e.Type()) {
+			return w.push(e, wt)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Field(i); hasRefs(f.Type()) && !w.push(f, wt) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// elements pushes the elements of the slice or array v, of weight wt: all
+// of them, or sampleSize of them spread evenly, each standing for its
+// share of the others.
+func (w *walker) elements(v reflect.Value, wt float64) bool {
+	n := v.Len()
+	if n <= sampleSize {
+		for i := range n {
+			if !w.push(v.Index(i), wt) {
+				return false
+			}
+		}
+		return true
+	}
+	ew := wt * float64(n) / sampleSize
+	for j := range sampleSize {
+		if !w.push(v.Index(j*n/sampleSize), ew) {
+			return false
+		}
+	}
+	return true
+}
+
+// first records that the object at p is counted with the given extent, and
+// returns the bytes that adds to what was counted at p before: 0 when an
+// extent at least as large was.
+func (w *walker) first(p, extent uintptr) uintptr {
+	if w.seen == nil {
+		w.seen = make(map[uintptr]uintptr)
+	}
+	had := w.seen[p]
+	if had >= extent {
+		return 0
+	}
+	w.seen[p] = extent
+	return extent - had
 }
 
 func isPointerShaped(t reflect.Type) bool {
@@ -60,97 +265,6 @@ func isPointerShaped(t reflect.Type) bool {
 		return true
 	}
 	return false
-}
-
-// value returns the heap bytes v reaches, not counting v's own inline size.
-func (w *walker) value(v reflect.Value) int {
-	w.steps++
-	switch v.Kind() {
-	case reflect.String:
-		return v.Len()
-	case reflect.Slice:
-		if v.IsNil() || v.Cap() == 0 {
-			return 0
-		}
-		if !w.first(v.Pointer()) {
-			return 0
-		}
-		et := v.Type().Elem()
-		n := v.Cap() * int(et.Size())
-		if hasRefs(et) {
-			n += w.elements(v.Len(), func(i int) int { return w.value(v.Index(i)) })
-		}
-		return n
-	case reflect.Array:
-		if !hasRefs(v.Type().Elem()) {
-			return 0
-		}
-		return w.elements(v.Len(), func(i int) int { return w.value(v.Index(i)) })
-	case reflect.Map:
-		if v.IsNil() || !w.first(v.Pointer()) {
-			return 0
-		}
-		kt, vt := v.Type().Key(), v.Type().Elem()
-		n := mapBytes(v.Len(), int(kt.Size())+int(vt.Size()))
-		if hasRefs(kt) || hasRefs(vt) {
-			it := v.MapRange()
-			n += w.elements(v.Len(), func(int) int {
-				it.Next()
-				return w.value(it.Key()) + w.value(it.Value())
-			})
-		}
-		return n
-	case reflect.Pointer:
-		if v.IsNil() || !w.first(v.Pointer()) {
-			return 0
-		}
-		e := v.Elem()
-		return int(e.Type().Size()) + w.value(e)
-	case reflect.Interface:
-		if v.IsNil() {
-			return 0
-		}
-		e := v.Elem()
-		n := w.value(e)
-		if !isPointerShaped(e.Type()) {
-			n += int(e.Type().Size())
-		}
-		return n
-	case reflect.Struct:
-		n := 0
-		for i := range v.NumField() {
-			if f := v.Field(i); hasRefs(f.Type()) {
-				n += w.value(f)
-			}
-		}
-		return n
-	}
-	return 0
-}
-
-// elements sums size(i) for i in [0, n), walking at most what maxWalk
-// leaves and extrapolating the rest from the average.
-func (w *walker) elements(n int, size func(i int) int) int {
-	sum, i := 0, 0
-	for ; i < n && w.steps < maxWalk; i++ {
-		sum += size(i)
-	}
-	if i < n && i > 0 {
-		sum += sum / i * (n - i)
-	}
-	return sum
-}
-
-// first reports whether the object at p is seen for the first time.
-func (w *walker) first(p uintptr) bool {
-	if w.seen == nil {
-		w.seen = make(map[uintptr]bool)
-	}
-	if w.seen[p] {
-		return false
-	}
-	w.seen[p] = true
-	return true
 }
 
 // hasRefs reports whether a value of type t can reach heap memory.

@@ -106,7 +106,7 @@ func TestOfSharedAndCycles(t *testing.T) {
 }
 
 func TestOfBoundedWalk(t *testing.T) {
-	big := make([]string, 4*maxWalk)
+	big := make([]string, 4*walkBudget)
 	for i := range big {
 		big[i] = "abcdefgh"
 	}
@@ -114,5 +114,20 @@ func TestOfBoundedWalk(t *testing.T) {
 	want := len(big)*16 + len(big)*8
 	if got < want*9/10 || got > want*11/10 {
 		t.Fatalf("extrapolated %d, want about %d", got, want)
+	}
+}
+
+func BenchmarkOf(b *testing.B) {
+	for name, v := range map[string]any{
+		"product":  newProduct(1),
+		"products": []*product{newProduct(1), newProduct(2), newProduct(3)},
+		"string":   "abc",
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Of(v)
+			}
+		})
 	}
 }
