@@ -86,16 +86,23 @@ func (e *entry) keepDecoded(v any) bool {
 // walks v once per entry, when its first reader decodes it; later hits
 // decode and count nothing. A near cache that cannot resize what it keeps
 // (no backend.NearResizer) keeps the guess; one that no longer keeps e
-// refuses, and nothing changes.
+// refuses, and nothing changes. A value too big to measure (see
+// errUnmeasured) is not kept: key is dropped from the near cache, and its
+// later readers read it remote, as without a near cache.
 func (s *store) countDecoded(kb []byte, key string, e *entry, v any) {
-	r, ok := s.near.(backend.NearResizer)
-	if !ok {
+	n, ok := memsize.Measure(v)
+	r, resizes := s.near.(backend.NearResizer)
+	if ok && !resizes {
 		return
 	}
 	if kb != nil {
 		key = string(kb)
 	}
-	r.ResizeNear(key, e, e.memSize()+memsize.Of(v))
+	if !ok {
+		s.near.DropNear(key)
+		return
+	}
+	r.ResizeNear(key, e, e.memSize()+n)
 }
 
 const (

@@ -936,11 +936,30 @@ func (s *store) invalidate(ctx context.Context, tags []string) error {
 	return err
 }
 
+// unmeasured is the size of an entry whose value is too big to measure
+// (see errUnmeasured).
+const unmeasured = -1
+
+// errUnmeasured refuses to keep in process memory a value too big to
+// measure (internal/memsize: one that holds more values than a walk of it
+// may visit, such as a long linked list), as an in-process store refuses a
+// value over its size bound: the store could not count it against its
+// byte bound, which it could exceed many times over. The write takes the
+// path of a value too large for the store: the older entry under its key
+// is deleted (not by an Add), the caller gets this error (GetOrSet still
+// returns the loaded value with it), and Memoize returns its result
+// without storing it.
+var errUnmeasured = fmt.Errorf("a value too big to measure: %w", backend.ErrValueTooLarge)
+
 // save writes e under key, recording vs, with the TTL that prepare allows.
 func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) error {
 	ttl := s.prepare(e, vs)
 	var err error
-	if s.local != nil {
+	if s.local != nil && e.size == unmeasured {
+		if err = s.b.Delete(ctx, key); err == nil {
+			err = errUnmeasured
+		}
+	} else if s.local != nil {
 		err = s.local.StoreValue(key, e, e.memSize(), ttl)
 	} else {
 		err = s.set(ctx, key, encodeEntry(e), ttl)
@@ -959,7 +978,9 @@ func (s *store) add(ctx context.Context, key string, e *entry, vs versionSet) (b
 		added bool
 		err   error
 	)
-	if s.local != nil {
+	if s.local != nil && e.size == unmeasured {
+		err = errUnmeasured
+	} else if s.local != nil {
 		added, err = s.local.AddValue(key, e, e.memSize(), ttl)
 	} else {
 		added, err = s.addRaw(ctx, key, encodeEntry(e), ttl)
@@ -1089,10 +1110,15 @@ func (s *store) prepare(e *entry, vs versionSet) time.Duration {
 }
 
 // setValue puts v in e as the store keeps it: in process, the value itself
-// (sized for the store's byte bound); elsewhere, encoded by enc.
+// (sized for the store's byte bound, or marked unmeasured: see
+// errUnmeasured); elsewhere, encoded by enc.
 func (s *store) setValue(e *entry, v any, enc func(any) ([]byte, error)) error {
 	if s.local != nil {
-		e.value, e.size = v, sizeOf(v)
+		n, ok := sizeOf(v)
+		if !ok {
+			n = unmeasured
+		}
+		e.value, e.size = v, n
 		return nil
 	}
 	b, err := enc(v)

@@ -123,6 +123,10 @@ type decodedAs[T any] struct{ v T }
 // SetAs stores v under key for ttl (see Set). On an in-process store v is
 // kept as it is, not encoded: do not modify it after the call if it is a
 // map, slice or pointer. Elsewhere it is encoded with the Cache's Codec.
+// A value too big for the store, or on an in-process store too big to
+// measure (such as a linked list of many thousand nodes: see README.md,
+// backend/simple), is not stored, removes the older value under key, and
+// gets an error wrapping backend.ErrValueTooLarge.
 func SetAs[T any](ctx context.Context, c *Cache, key string, v T, ttl time.Duration, opts ...SetOption) error {
 	ttl, err := c.resolveTTL(ttl)
 	if err != nil {
@@ -168,8 +172,10 @@ func integerText(v any) []byte {
 
 // sizeOf estimates the memory v holds, for an in-process store's byte
 // bound: what a walk of the value finds (see internal/memsize), so that a
-// large result counts as large whatever its type.
-func sizeOf(v any) int { return memsize.Of(v) }
+// large result counts as large whatever its type. It reports false for a
+// value too big to measure (a linked structure of many thousand nodes),
+// which no store keeps in memory: see errUnmeasured.
+func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 
 // GetOrSet returns the value of type T under key, or calls load, stores its
 // result for ttl and returns it. Concurrent calls for one key on this Cache

@@ -1,0 +1,128 @@
+package caching
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/near"
+	"github.com/go-caching/caching/backend/simple"
+)
+
+// longList is a container/list.List of n elements: a chain of n nodes,
+// too long for internal/memsize to measure.
+func longList(n int) *list.List {
+	l := list.New()
+	for i := range n {
+		l.PushBack(i)
+	}
+	return l
+}
+
+// TestTooBigToMeasureIsNotKept: a linked list of a million elements
+// returned by a GetOrSet loader on the default in-process store made the
+// walk that sizes it overflow the goroutine's stack, a fatal error that
+// killed the process. Now such a value is too big to measure and is not
+// kept in process memory, as a value over the store's size bound: the
+// caller still gets it (GetOrSet with an error wrapping
+// backend.ErrValueTooLarge, Memoize with none), nothing is stored, and a
+// SetAs of it removes the older value. A large ordinary value is kept.
+func TestTooBigToMeasureIsNotKept(t *testing.T) {
+	ctx := context.Background()
+	huge := longList(1_000_000)
+
+	t.Run("GetOrSet", func(t *testing.T) {
+		c := Must(nil)
+		t.Cleanup(func() { _ = c.Close() })
+		got, err := GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (*list.List, error) { return huge, nil })
+		require.ErrorIs(t, err, backend.ErrValueTooLarge)
+		assert.Same(t, huge, got, "the loaded value is returned")
+		has, err := c.Has(ctx, "k")
+		require.NoError(t, err)
+		assert.False(t, has, "not stored")
+		assert.Zero(t, c.Stats().Entries)
+	})
+
+	t.Run("Memoize", func(t *testing.T) {
+		c := Must(nil)
+		t.Cleanup(func() { _ = c.Close() })
+		calls := 0
+		m := MemoizeValue(c, "huge", func(context.Context) (*list.List, error) {
+			calls++
+			return huge, nil
+		})
+		for range 2 {
+			got, err := m.Get(ctx)
+			require.NoError(t, err)
+			assert.Same(t, huge, got)
+		}
+		assert.Equal(t, 2, calls, "not stored: every call computes")
+		assert.Zero(t, c.Stats().Entries)
+	})
+
+	t.Run("SetAs removes the older value", func(t *testing.T) {
+		c := Must(nil)
+		t.Cleanup(func() { _ = c.Close() })
+		require.NoError(t, SetAs(ctx, c, "k", list.New(), time.Minute))
+		require.ErrorIs(t, SetAs(ctx, c, "k", huge, time.Minute), backend.ErrValueTooLarge)
+		_, err := GetAs[*list.List](ctx, c, "k")
+		require.ErrorIs(t, err, ErrNotFound, "a failed write leaves no stale value readable")
+	})
+
+	t.Run("a large ordinary value is kept", func(t *testing.T) {
+		c := Must(nil)
+		t.Cleanup(func() { _ = c.Close() })
+		type item struct {
+			ID   int
+			Name string
+		}
+		items := make([]item, 100_000)
+		for i := range items {
+			items[i] = item{i, fmt.Sprint("item", i)}
+		}
+		_, err := GetOrSet(ctx, c, "k", time.Minute, func(context.Context) ([]item, error) { return items, nil })
+		require.NoError(t, err)
+		has, err := c.Has(ctx, "k")
+		require.NoError(t, err)
+		assert.True(t, has)
+		assert.Greater(t, c.Stats().Bytes, int64(len(items)*24))
+	})
+}
+
+// TestNearDoesNotKeepTooBigToMeasure: the first reader of a near entry
+// keeps its decoded value there and counts it against the near cache's
+// byte bound. A value that decodes into more than a walk can measure (a
+// grid of 600×600 strings) is not kept: the key is dropped from the near
+// cache, and the reader still gets the value.
+func TestNearDoesNotKeepTooBigToMeasure(t *testing.T) {
+	ctx := context.Background()
+	remoteStore := simple.Must(simple.Options{MaxBytes: 1 << 30, Shards: 1})
+	n, err := near.New(&remote{Backend: remoteStore}, near.Options{MaxBytes: 1 << 30, MaxStale: time.Minute})
+	require.NoError(t, err)
+	c, err := New(&Options{Backend: n})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+
+	grid := make([][]string, 600)
+	for i := range grid {
+		grid[i] = make([]string, 600)
+	}
+	require.NoError(t, SetAs(ctx, c, "grid", grid, time.Minute))
+	for range 2 {
+		got, err := GetAs[[][]string](ctx, c, "grid")
+		require.NoError(t, err)
+		assert.Equal(t, grid, got)
+		assert.Zero(t, n.NearStats().Entries, "the decoded grid is not kept near")
+	}
+
+	require.NoError(t, SetAs(ctx, c, "small", [][]string{{"a"}}, time.Minute))
+	_, err = GetAs[[][]string](ctx, c, "small")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n.NearStats().Entries, "an ordinary value is kept near")
+}
