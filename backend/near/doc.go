@@ -91,7 +91,11 @@
 // payload of compact JSON that decodes into maps and strings several times
 // its size is counted at its decoded size. The measure is taken once per
 // entry, when it is first decoded; a hit measures nothing. Response
-// snapshots, GetAs values and Memoize results are measured.
+// snapshots, GetAs values and Memoize results are measured. A value too
+// big to measure (one that holds more values than a bounded walk visits,
+// such as a linked list of many thousand nodes) is not kept: the caching
+// package drops its key from memory (Store.DropNear), and its readers read
+// it remote, as without a near cache.
 //
 // # Concurrency
 //
