@@ -98,7 +98,7 @@ func TestTooBigToMeasureIsNotKept(t *testing.T) {
 // TestNearDoesNotKeepTooBigToMeasure: the first reader of a near entry
 // keeps its decoded value there and counts it against the near cache's
 // byte bound. A value that decodes into more than a walk can measure (a
-// grid of 600×600 strings) is not kept: the key is dropped from the near
+// grid of 600×600 pointers) is not kept: the key is dropped from the near
 // cache, and the reader still gets the value.
 func TestNearDoesNotKeepTooBigToMeasure(t *testing.T) {
 	ctx := context.Background()
@@ -109,20 +109,34 @@ func TestNearDoesNotKeepTooBigToMeasure(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 
-	grid := make([][]string, 600)
+	grid := make([][]*int, 600)
 	for i := range grid {
-		grid[i] = make([]string, 600)
+		grid[i] = make([]*int, 600)
+		for j := range grid[i] {
+			grid[i][j] = new(int)
+		}
 	}
 	require.NoError(t, SetAs(ctx, c, "grid", grid, time.Minute))
 	for range 2 {
-		got, err := GetAs[[][]string](ctx, c, "grid")
+		got, err := GetAs[[][]*int](ctx, c, "grid")
 		require.NoError(t, err)
 		assert.Equal(t, grid, got)
 		assert.Zero(t, n.NearStats().Entries, "the decoded grid is not kept near")
 	}
 
+	// A grid of 600×600 strings is measured: strings are counted as
+	// leaves, not visited one by one.
+	strs := make([][]string, 600)
+	for i := range strs {
+		strs[i] = make([]string, 600)
+	}
+	require.NoError(t, SetAs(ctx, c, "strings", strs, time.Minute))
+	_, err = GetAs[[][]string](ctx, c, "strings")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n.NearStats().Entries, "a grid of strings is kept near")
+
 	require.NoError(t, SetAs(ctx, c, "small", [][]string{{"a"}}, time.Minute))
 	_, err = GetAs[[][]string](ctx, c, "small")
 	require.NoError(t, err)
-	assert.Equal(t, int64(1), n.NearStats().Entries, "an ordinary value is kept near")
+	assert.Equal(t, int64(2), n.NearStats().Entries, "an ordinary value is kept near")
 }

@@ -2,6 +2,7 @@ package memsize
 
 import (
 	"container/list"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,28 @@ func TestMeasureOrdinaryValues(t *testing.T) {
 			assert.True(t, ok)
 			assert.InEpsilon(t, Of(v), n, 0.05) // a large map is sampled at random
 		})
+	}
+}
+
+// TestMeasureStringGrid: strings are leaves, counted without a visit each,
+// so a collection of string collections (a [][]string of 600×600) is
+// measured: visited one by one, its 360,000 strings used up the budget and
+// the value was refused.
+func TestMeasureStringGrid(t *testing.T) {
+	grid := make([][]string, 600)
+	want := 0
+	for i := range grid {
+		grid[i] = make([]string, 600)
+		for j := range grid[i] {
+			grid[i][j] = strings.Repeat("x", (i+j)%7)
+			want += len(grid[i][j])
+		}
+	}
+	n, ok := Measure(grid)
+	if !ok {
+		t.Fatal("a 600×600 grid of strings is too big to measure")
+	}
+	if min := want + 600*600*16; n < min {
+		t.Errorf("Measure = %d, less than its string bytes and headers (%d)", n, min)
 	}
 }

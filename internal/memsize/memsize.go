@@ -24,7 +24,10 @@
 //     elements. A collection's own memory (its backing array, its table)
 //     is always counted exactly.
 //   - A budget: one walk visits at most walkBudget values (elements,
-//     fields, pointers, every one). A value that needs more, even sampled
+//     fields, pointers, every one; the strings of a collection of strings
+//     are leaves, read in a loop at one value per stringsPerStep of them,
+//     so that a [][]string of 600×600 is measured). A value that needs
+//     more, even sampled
 //     (a linked structure of a few ten thousand nodes or more), is too big
 //     to measure: Measure reports false, and Of returns what it had
 //     counted when it stopped, less than the value holds. A cache should
@@ -227,6 +230,9 @@ func (w *walker) visit(v reflect.Value, wt float64) bool {
 // share of the others.
 func (w *walker) elements(v reflect.Value, wt float64) bool {
 	n := v.Len()
+	if v.Type().Elem().Kind() == reflect.String {
+		return w.strings(v, wt)
+	}
 	if n <= sampleSize {
 		for i := range n {
 			if !w.push(v.Index(i), wt) {
@@ -243,6 +249,30 @@ func (w *walker) elements(v reflect.Value, wt float64) bool {
 	}
 	return true
 }
+
+// strings counts the bytes of the strings of the slice or array v, of
+// weight wt, sampled as elements samples. They are leaves, read in a loop
+// rather than visited one by one, and cost the budget one value per
+// stringsPerStep of them: a value of many string collections (a
+// [][]string of 600×600) is measured, where visiting each string used up
+// the budget.
+func (w *walker) strings(v reflect.Value, wt float64) bool {
+	n := v.Len()
+	k := min(n, sampleSize)
+	if w.steps += (k + stringsPerStep - 1) / stringsPerStep; w.steps > walkBudget {
+		return false
+	}
+	sum := 0
+	for j := range k {
+		sum += v.Index(j * n / k).Len()
+	}
+	w.total += wt * float64(n) / float64(max(k, 1)) * float64(sum)
+	return true
+}
+
+// stringsPerStep is how many strings of one collection cost the budget
+// one value (see walker.strings).
+const stringsPerStep = 16
 
 // first records that the object at p is counted with the given extent, and
 // returns the bytes that adds to what was counted at p before: 0 when an

@@ -75,6 +75,13 @@ func TestOfNearHeap(t *testing.T) {
 			}
 			return m
 		},
+		"slice of strings": func(i int) any {
+			s := make([]string, 50)
+			for j := range s {
+				s[j] = fmt.Sprint("name-", i, "-", j, "-", strings.Repeat("x", j))
+			}
+			return s
+		},
 		"int":         func(i int) any { return int64(i) << 20 },
 		"nested maps": func(i int) any { return map[string]any{"a": []any{1, "two", map[string]int{"x": i}}} },
 	} {
