@@ -47,7 +47,9 @@ import (
 //     /v2/ both see "/users", and keep their entries apart), Version,
 //     UserKey, and the values of the request headers the response's Vary
 //     names (Accept-Encoding by what negotiation can tell apart; a Vary set
-//     by an outer middleware counts), at most MaxVariants of them per key.
+//     by an outer middleware counts; a response with a Content-Encoding
+//     varies on Accept-Encoding even if it does not say so), at most
+//     MaxVariants of them per key.
 //   - A hit replays the stored status, header (never Server-Timing, which
 //     tells how one response was made) and body with Age and an ETag, and
 //     answers If-None-Match / If-Modified-Since with 304 Not Modified.
@@ -783,6 +785,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// left out: its Vary (an i18n middleware's Accept-Language, say) tells
 	// what the response it hands the handler depends on.
 	names, _ := httpcache.ParseVary(h)
+	if codedWithoutVary(h, names) {
+		// A coded response that does not say it varies on Accept-Encoding
+		// (nginx's gzip without gzip_vary, a handler that gzips itself) is
+		// keyed as if it did: stored for every client, it would reach one
+		// that refuses its coding, which the handler never sends it.
+		names = append(names, "Accept-Encoding")
+		slices.Sort(names)
+	}
 	for k, vs := range before {
 		if slices.Equal(h[k], vs) {
 			delete(h, k)
@@ -824,6 +834,18 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	v.flight.release(st.call, res)
+}
+
+// codedWithoutVary reports whether h, with the Vary names names, has a
+// Content-Encoding other than identity and does not vary on
+// Accept-Encoding.
+func codedWithoutVary(h http.Header, names []string) bool {
+	for _, ce := range h["Content-Encoding"] {
+		if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
+			return !slices.Contains(names, "Accept-Encoding")
+		}
+	}
+	return false
 }
 
 // withoutValidators returns r without If-None-Match and If-Modified-Since
