@@ -603,6 +603,9 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	snap, reason := v.freshen(x, prev, ownFields(h304, before))
 	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs, check: new(versionCheck)}
 	now := v.c.clock()
+	if reason != httpcache.ReasonNone {
+		v.dropRefreshed(r, x.prev, reason)
+	}
 	if reason != httpcache.ReasonNone || x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone {
 		res = viewResult{}
 	}
@@ -616,6 +619,21 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 			}
 		}
 		v.serve(w, x.client, snap, now, httpcache.Hit)
+	}
+}
+
+// dropRefreshed deletes the stored response f, which the origin's 304 (or
+// a HEAD's 200) validated with a header that may not be stored for reason
+// (private, no-store: the origin no longer shares it). Left as it was, it
+// would still be served stale to everyone within its stale-while-
+// revalidate or stale-if-error window, each stale hit revalidating to the
+// same refusal. A failed delete is logged and counted: the entry ends
+// with its stale window.
+func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason) {
+	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
+	defer cancel()
+	if err := v.c.store.del(ctx, f.key); err != nil {
+		v.failOpen(r, "view drop refused revalidation ("+string(reason)+")", err)
 	}
 }
 
@@ -720,6 +738,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	}
 	snap, reason := v.freshen(x, prev.snap, ownFields(h, before))
 	if reason != httpcache.ReasonNone {
+		v.dropRefreshed(r, prev, reason)
 		return
 	}
 	v.store(r, st, viewResult{snap: snap, names: prev.spec.namesOrNil(), variant: prev.variant}, resolved, v.c.clock(), vs)
