@@ -292,13 +292,15 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 		return nil, backend.ErrClosed
 	}
 	e := s.entry(key)
-	r, err := s.read(ctx, e, key)
+	r, err := s.readHeld(ctx, e, key)
 	if err != nil {
 		return nil, err
 	}
 	if !r.ok {
 		if r.fi != nil {
+			// Still open (readHeld): its inode is not another file's yet.
 			s.removeIfSame(ctx, e, r.fi)
+			r.f.Close()
 		} else {
 			s.idx.remove(e.hash)
 		}

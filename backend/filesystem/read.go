@@ -93,6 +93,9 @@ type read struct {
 	ok     bool
 	large  bool
 	fi     fs.FileInfo
+	// f is, for a readHeld that found a bad file, that file, still open:
+	// the caller closes it once it has removed it (see Store.get).
+	f *os.File
 }
 
 // maxFileSize is the largest file the format can describe.
@@ -104,6 +107,18 @@ const readChunk = 1 << 20
 // read reads e's file as an entry for key. It checks ctx before it opens the
 // file and between chunks of a long read.
 func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
+	return s.readFile(ctx, e, key, false)
+}
+
+// readHeld is read for a caller that removes a bad file without holding
+// its lock (get): the file it found bad is returned open (r.f), so that
+// its inode cannot be freed and given to a newer file (another process's
+// Delete then Set) before removeIfSame compares them. The caller closes it.
+func (s *Store) readHeld(ctx context.Context, e entry, key string) (read, error) {
+	return s.readFile(ctx, e, key, true)
+}
+
+func (s *Store) readFile(ctx context.Context, e entry, key string, hold bool) (r read, err error) {
 	if err := ctx.Err(); err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
 	}
@@ -117,7 +132,13 @@ func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
 	if f == nil {
 		return read{}, nil
 	}
-	defer f.Close()
+	defer func() {
+		if hold && err == nil && !r.ok && !r.large && r.fi != nil {
+			r.f = f
+			return
+		}
+		f.Close()
+	}()
 	size := fi.Size()
 	if size < overhead || size > maxFileSize {
 		return read{fi: fi}, nil // not an entry any store could have written
