@@ -1013,9 +1013,9 @@ func (v *view) refreshInBackground(st *runState, request func() *http.Request) b
 		v.refreshing.Delete(key)
 	}
 	r2 := request()
-	dw := &discardWriter{h: make(http.Header, len(st.outer))}
-	for k, vs := range st.outer {
-		dw.h[k] = slices.Clone(vs)
+	dw := &discardWriter{h: st.outer.Clone()}
+	if dw.h == nil {
+		dw.h = make(http.Header)
 	}
 	st.outer = nil
 	started := v.c.goBackground(func() {
