@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -49,6 +50,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Pool and timing settings: 10 permanent database connections and up to 20
@@ -326,13 +328,17 @@ func openDatabase(cfg Config, log *slog.Logger) (db *pool.DB, postgres bool, err
 		if path == "" {
 			path = defaultSQLitePath()
 		}
-		// WAL lets readers run beside the writer; busy_timeout makes a
-		// writer wait for the lock instead of failing at once; and
-		// _txlock=immediate makes a transaction take the write lock when
-		// it begins, so that it waits for it there rather than failing
-		// (SQLITE_BUSY) when its first write finds another writer came
-		// first: the job queue's transactions and the service's alike.
-		dc, err = sqlite.NewConnector("file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
+		// WAL lets readers run beside the writer (the file keeps the
+		// mode: see walMode); busy_timeout makes a writer wait for the
+		// lock instead of failing at once; and _txlock=immediate makes a
+		// transaction take the write lock when it begins, so that it
+		// waits for it there rather than failing (SQLITE_BUSY) when its
+		// first write finds another writer came first: the job queue's
+		// transactions and the service's alike.
+		const params = "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+		if dc, err = sqlite.NewConnector("file:" + path + params); err == nil {
+			err = walMode(dc, walModeWait)
+		}
 		if err != nil {
 			return nil, false, fmt.Errorf("sqlite %s: %w", path, err)
 		}
@@ -340,6 +346,36 @@ func openDatabase(cfg Config, log *slog.Logger) (db *pool.DB, postgres bool, err
 	db, err = pool.OpenDB(dc, pool.Config{Size: poolSize, MaxOverflow: poolOverflow},
 		pool.SQLOptions{Logger: log, SlowQuery: slowQuery})
 	return db, postgres, err
+}
+
+// walModeWait is how long walMode tries before it gives up.
+const walModeWait = 10 * time.Second
+
+// walMode puts the SQLite database of dc in WAL mode, which the file keeps
+// for every later connection. It is done once, before the pool opens, and
+// tried again for up to wait while another process holds the lock: SQLite
+// does not call the busy handler for the switch of a new database to WAL, so
+// processes starting together on an empty file (a web process and its
+// workers) failed at once with SQLITE_BUSY, whatever busy_timeout said.
+func walMode(dc driver.Connector, wait time.Duration) error {
+	db := sql.OpenDB(dc)
+	defer db.Close()
+	deadline := time.Now().Add(wait)
+	for {
+		var mode string
+		err := db.QueryRow(`PRAGMA journal_mode=WAL`).Scan(&mode)
+		if err == nil {
+			if mode != "wal" {
+				return fmt.Errorf("journal_mode is %q, want wal", mode)
+			}
+			return nil
+		}
+		var se *sqlite.Error
+		if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return fmt.Errorf("journal_mode=WAL: %w", err)
+		}
+		time.Sleep(time.Duration(5+rand.IntN(20)) * time.Millisecond)
+	}
 }
 
 func main() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net"
@@ -12,10 +13,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-caching/caching/backend/cacheurl"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // TestServeTakenPort: with its port taken, the catalog logged "listening"
@@ -154,4 +158,46 @@ func TestStartTogether(t *testing.T) {
 			assert.Equal(t, 4*testSeed, count("sales"), "seeded once")
 		})
 	}
+}
+
+// TestWALModeWaitsForTheLock: the switch of a new SQLite file to WAL, which
+// SQLite makes fail at once while another connection holds the lock, is
+// tried again until the lock is free, and gives up with SQLITE_BUSY after
+// its wait.
+func TestWALModeWaitsForTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	open := func() *sql.DB {
+		dc, err := sqlite.NewConnector("file:" + path)
+		require.NoError(t, err)
+		db := sql.OpenDB(dc)
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
+	holder := open()
+	conn, err := holder.Conn(context.Background())
+	require.NoError(t, err)
+	_, err = conn.ExecContext(context.Background(), `BEGIN EXCLUSIVE`)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(context.Background(), `CREATE TABLE t (x)`)
+	require.NoError(t, err)
+
+	// No busy handler: SQLite fails at once, as it does for the switch
+	// when processes start together, and only walMode's own tries wait.
+	dc, err := sqlite.NewConnector("file:" + path + "?_pragma=busy_timeout(0)")
+	require.NoError(t, err)
+	err = walMode(dc, 50*time.Millisecond)
+	var se *sqlite.Error
+	require.ErrorAs(t, err, &se, "the lock is held past the wait")
+	assert.Equal(t, sqlite3.SQLITE_BUSY, se.Code()&0xff)
+
+	done := make(chan error, 1)
+	go func() { done <- walMode(dc, 10*time.Second) }()
+	time.Sleep(100 * time.Millisecond)
+	_, err = conn.ExecContext(context.Background(), `COMMIT`)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	require.NoError(t, <-done, "the lock was released within the wait")
+	var mode string
+	require.NoError(t, open().QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	assert.Equal(t, "wal", mode, "the file keeps the mode")
 }
