@@ -71,8 +71,14 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("proxy: %s %v: must not be negative", name, d)
 		}
 	}
-	if cfg.maxBody < 0 {
-		return cfg, fmt.Errorf("proxy: -max-body %d: must not be negative", cfg.maxBody)
+	// 0 is refused for both: the library reads it as its own default
+	// (a ttl of 0 as the Cache's DefaultTTL, a body size of 0 as
+	// 1 MiB), not as what the flag's text says.
+	if cfg.ttl == 0 {
+		return cfg, errors.New("proxy: -ttl 0: must be positive")
+	}
+	if cfg.maxBody <= 0 {
+		return cfg, fmt.Errorf("proxy: -max-body %d: must be positive", cfg.maxBody)
 	}
 	cfg.tags = map[string]string{}
 	seen := map[string]bool{} // prefixes without their trailing slash

@@ -167,3 +167,16 @@ func TestNegativeFlagsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroFlagsRefused: -max-body 0 stored bodies up to the library's 1 MiB
+// default, and -ttl 0 kept responses for the Cache's DefaultTTL (5 minutes), not
+// what the flags say; both are refused now.
+func TestZeroFlagsRefused(t *testing.T) {
+	for _, flag := range []string{"-ttl", "-max-body"} {
+		t.Run(flag, func(t *testing.T) {
+			_, err := parseFlags([]string{"-origin", "http://127.0.0.1:1", flag, "0"}, func(string) string { return "" })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), flag+" 0: must be positive")
+		})
+	}
+}
