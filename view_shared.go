@@ -62,8 +62,13 @@ type sharedConfig struct {
 //     its own 304, with the Set-Cookie of the 304 (never stored: only the
 //     client whose request reached the handler gets it); any other
 //     response replaces the entry. A HEAD response with the stored
-//     validators freshens the stored GET (section 4.3.5). Fields an outer
-//     middleware set before the handler ran are never stored.
+//     validators freshens the stored GET (section 4.3.5). A revalidation
+//     that began before a write or an invalidation of the entry (see
+//     InvalidateOnWrite, Cache.InvalidatePath) does not freshen it: its 304
+//     may vouch for the body from before the write (a Last-Modified of one
+//     second's resolution), so the handler runs again without conditions
+//     (a HEAD's 200 is passed on, and the entry left as it is). Fields an
+//     outer middleware set before the handler ran are never stored.
 //     The client's own If-None-Match and If-Modified-Since never reach the
 //     handler: they are answered from the stored response.
 //   - Stale content (RFC 5861): the response's stale-while-revalidate=N and
@@ -590,7 +595,12 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	x := st.ext
 	prev := x.prev.snap
 	restoreHeader(w.Header(), before)
-	if !prev.Validates(h304, false) {
+	// A 304 to a revalidation that began before an invalidation (a write
+	// landed since the lookup that found prev) does not vouch for prev:
+	// the origin may not have changed its validators with the write. It
+	// is treated as a 304 that does not validate. (With x.noStore nothing
+	// is stored, and vs may not have been read.)
+	if !prev.Validates(h304, false) || !x.noStore && !writtenUnder(x.prev, vs) {
 		x.prev = nil
 		r2 := new(http.Request)
 		*r2 = *r
@@ -620,6 +630,18 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		}
 		v.serve(w, x.client, snap, now, httpcache.Hit)
 	}
+}
+
+// writtenUnder reports whether the stored entry f was written under vs,
+// the versions a run read before its handler ran: no invalidation (a
+// write, Cache.InvalidatePath, Cache.InvalidateTags) landed between the
+// lookup that found f, current then, and that read. Otherwise the
+// response that validates f (a 304, a HEAD's 200) must not freshen it
+// under vs: an origin whose validators did not change with the write (a
+// Last-Modified of one second's resolution, RFC 9110 section 8.8.2.1)
+// would vouch for the body from before it, stored as current after it.
+func writtenUnder(f *found, vs versionSet) bool {
+	return slices.Equal(f.e.TagKeys, vs.keys) && slices.Equal(f.e.Versions, vs.ns)
 }
 
 // dropRefreshed deletes the stored response f, which the origin's 304 (or
@@ -733,7 +755,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	v.announce(w, r, outMiss, httpcache.Miss)
 	v.next.ServeHTTP(rec.Reset(w), r)
 	status, h, _, _ := rec.Finish()
-	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) {
+	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) || !writtenUnder(prev, vs) {
 		return
 	}
 	snap, reason := v.freshen(x, prev.snap, ownFields(h, before))
