@@ -70,7 +70,11 @@ type sharedConfig struct {
 //     (a HEAD's 200 is passed on, and the entry left as it is). Fields an
 //     outer middleware set before the handler ran are never stored.
 //     The client's own If-None-Match and If-Modified-Since never reach the
-//     handler: they are answered from the stored response.
+//     handler of a GET: they are answered from the stored response. A HEAD
+//     that no fresh entry answers reaches the handler as its client sent
+//     it, validators included: the handler's answer (a 304 to the client's
+//     own validators) passes through and is never stored; only a 200 that
+//     matches the stored validators freshens the stored GET.
 //   - Stale content (RFC 5861): the response's stale-while-revalidate=N and
 //     stale-if-error=N, bounded by the StaleWhileRevalidate and StaleIfError
 //     options (without them, nothing stale is served); must-revalidate,
@@ -725,7 +729,10 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 
 // head answers a HEAD that no fresh entry answers. In a SharedCache view a
 // 200 whose validators match the stored GET's freshens it (RFC 9111 section
-// 4.3.5); nothing else of a HEAD is stored.
+// 4.3.5); nothing else of a HEAD is stored. The handler gets r as its
+// client sent it, with its own validators: it answers them for the
+// representation r selects, and its 304, which passes through, can
+// neither be stored nor freshen the entry.
 func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *found, ttl time.Duration) {
 	if v.sh == nil || prev == nil || prev.snap.Status != http.StatusOK {
 		v.headMiss(w, r)
