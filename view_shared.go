@@ -78,7 +78,11 @@ type sharedConfig struct {
 //   - Stale content (RFC 5861): the response's stale-while-revalidate=N and
 //     stale-if-error=N, bounded by the StaleWhileRevalidate and StaleIfError
 //     options (without them, nothing stale is served); must-revalidate,
-//     proxy-revalidate, s-maxage and no-cache forbid serving stale.
+//     proxy-revalidate, s-maxage and no-cache forbid serving stale. With
+//     HonorRequestCacheControl, a request's own stale-if-error=N (RFC 5861
+//     section 4) widens the response's window for that request only, up
+//     to the StaleIfError bound; it never lifts those directives, nor
+//     keeps an entry in the store longer.
 //   - RefreshAhead: a hit within d of the end of the entry's freshness
 //     lifetime (not of the ttl) starts the background refresh
 //     stale-while-revalidate starts: a conditional request, whose response
@@ -157,7 +161,14 @@ func InvalidateOnWrite() ViewOption {
 // entry stale by up to N (any, without N) unless its response forbids
 // serving stale (must-revalidate, proxy-revalidate or s-maxage, in either
 // mode); only-if-cached answers 504 Gateway Timeout when nothing
-// acceptable is stored, and never runs the handler. A request with max-age
+// acceptable is stored, and never runs the handler. In a SharedCache view,
+// stale-if-error=N (RFC 5861 section 4) lets an entry stale by less than N,
+// and less than the StaleIfError option (without it: never), answer this
+// request when the handler fails (a 5xx or a panic), unless its response
+// forbids serving stale (must-revalidate, proxy-revalidate, s-maxage,
+// no-cache); the requests that waited for that run are not answered so,
+// and no entry is kept longer for it. (In the default mode StaleIfError
+// already applies to every request.) A request with max-age
 // or min-fresh refuses a stale entry that max-stale does not accept (RFC
 // 9111 sections 5.2.1.1, 5.2.1.3), even within StaleWhileRevalidate.
 func HonorRequestCacheControl() ViewOption {
@@ -403,8 +414,11 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 	switch {
 	case f.fresh:
 	case v.sh != nil:
+		// rq's stale-if-error (zero unless HonorRequestCacheControl) is
+		// this request's: only its own run is answered stale (the
+		// requests waiting for the run each run the handler on failure).
 		u := v.sh.Reuse(f.snap.Header)
-		swr, sie, noStale = u.StaleWhileRevalidate, u.StaleIfError, u.NoStale
+		swr, sie, noStale = u.StaleWhileRevalidate, v.sh.StaleIfError(u, rq), u.NoStale
 	case v.cfg.honorRequest:
 		// The view's own StaleWhileRevalidate and StaleIfError are its
 		// program's choice; a client's max-stale is not, and a response

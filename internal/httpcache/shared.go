@@ -103,6 +103,22 @@ func (p *Shared) reuse(cc CacheControl) Reuse {
 	return u
 }
 
+// StaleIfError returns the window past freshness in which a stored
+// response whose directives allow u may answer an error (a 5xx, a panic)
+// for a request with directives rq (RFC 5861 section 4): the response's
+// stale-if-error (u.StaleIfError, already bounded), or the request's own
+// stale-if-error when longer, bounded by MaxStaleIfError as the
+// response's is. It is 0 when u.NoStale: a client cannot lift the
+// response's must-revalidate, proxy-revalidate, s-maxage or no-cache (RFC
+// 9111 section 4.2.4). The request's window only widens what the entry,
+// kept for the life its own response gives it, may do for that request.
+func (p *Shared) StaleIfError(u Reuse, rq CacheControl) time.Duration {
+	if u.NoStale || !rq.StaleIfError.Valid {
+		return u.StaleIfError
+	}
+	return max(u.StaleIfError, min(rq.StaleIfError.Duration(), p.MaxStaleIfError))
+}
+
 // Response reports whether a response to r with this status and header may
 // be stored by a shared cache (RFC 9111 section 3), and its freshness. r is
 // the request as the client sent it; requestTime is when the request was

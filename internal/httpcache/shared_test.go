@@ -148,6 +148,35 @@ func TestSharedReuse(t *testing.T) {
 	assert.Zero(t, (&Shared{}).Reuse(hdr("Cache-Control", "stale-if-error=60")).StaleIfError, "no option: no stale serving")
 }
 
+// TestSharedStaleIfErrorRequest follows RFC 5861 section 4's request
+// form, bounded as the response's is.
+func TestSharedStaleIfErrorRequest(t *testing.T) {
+	p := &Shared{MaxStaleIfError: time.Minute}
+	tests := []struct {
+		name        string
+		resp, reqCC string
+		want        time.Duration
+	}{
+		{"the request's window", "max-age=1", "stale-if-error=30", 30 * time.Second},
+		{"bounded by MaxStaleIfError", "max-age=1", "stale-if-error=600", time.Minute},
+		{"the response's when longer", "max-age=1, stale-if-error=50", "stale-if-error=5", 50 * time.Second},
+		{"the response's without the request's", "max-age=1, stale-if-error=50", "max-stale=5", 50 * time.Second},
+		{"none from either", "max-age=1", "", 0},
+		{"must-revalidate wins over the client", "max-age=1, must-revalidate", "stale-if-error=30", 0},
+		{"proxy-revalidate wins over the client", "max-age=1, proxy-revalidate", "stale-if-error=30", 0},
+		{"s-maxage wins over the client", "s-maxage=1", "stale-if-error=30", 0},
+		{"no-cache wins over the client", "no-cache", "stale-if-error=30", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := p.Reuse(hdr("Cache-Control", tt.resp))
+			assert.Equal(t, tt.want, p.StaleIfError(u, ParseCacheControl([]string{tt.reqCC})))
+		})
+	}
+	u := (&Shared{}).Reuse(hdr("Cache-Control", "max-age=1"))
+	assert.Zero(t, (&Shared{}).StaleIfError(u, ParseCacheControl([]string{"stale-if-error=30"})), "no option: no stale serving")
+}
+
 // TestParseTargeted follows RFC 9213 section 2.1.
 func TestParseTargeted(t *testing.T) {
 	cc, ok := ParseTargeted([]string{`max-age=600, no-cache="Set-Cookie", public, stale-if-error=30`})
