@@ -105,7 +105,29 @@ type Options struct {
 	// only when read, or evicted). Default DefaultSweepInterval.
 	SweepInterval time.Duration
 	// Clock returns the current time; tests inject one. Default time.Now.
+	// It must read from 1970 to 2262: entry files hold expiries as Unix
+	// nanoseconds (an int64, 0 for none), which the other processes
+	// sharing the directory read by their own clocks. New refuses a Clock
+	// reading outside (backend.ErrInvalidOption), and so does a Set or Add
+	// with a TTL made while it does; one without a TTL needs no time.
 	Clock func() time.Time
+}
+
+// The times an entry file can hold as an expiry: Unix nanoseconds, after the
+// epoch (0 means no expiry) and within an int64.
+var (
+	epoch     = time.Unix(0, 0)
+	maxExpiry = time.Unix(0, math.MaxInt64)
+)
+
+// checkClock returns an error wrapping backend.ErrInvalidOption when now, a
+// reading of Options.Clock, is outside the times an entry file can hold.
+func checkClock(now time.Time) error {
+	if now.Before(epoch) || now.After(maxExpiry) {
+		return fmt.Errorf("filesystem: Options.Clock reads %v; want a time from %v to %v (entry files hold expiries as Unix nanoseconds): %w",
+			now.UTC(), epoch.UTC(), maxExpiry.UTC(), backend.ErrInvalidOption)
+	}
+	return nil
 }
 
 var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
@@ -152,6 +174,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if err := checkClock(o.Clock()); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -270,20 +295,29 @@ func (s *Store) entryOf(h [32]byte) entry {
 
 // expiry is the Unix time in nanoseconds at which an entry written now
 // with ttl expires: 0 for never. A deadline past what an int64 holds (the
-// year 2262) is capped there, not wrapped into the past.
-func (s *Store) expiry(ttl time.Duration) int64 {
+// year 2262) is capped there, not wrapped into the past. A clock reading
+// outside the times an entry file holds is an error (see checkClock): an
+// expiry before 1970 is one no reader would take for a time.
+func (s *Store) expiry(ttl time.Duration) (int64, error) {
 	if ttl <= 0 {
-		return 0
+		return 0, nil
 	}
-	now := s.now().UnixNano()
-	if int64(ttl) > math.MaxInt64-now {
-		return math.MaxInt64
+	now := s.now()
+	if err := checkClock(now); err != nil {
+		return 0, err
 	}
-	return now + int64(ttl)
+	d := now.Add(ttl)
+	if d.After(maxExpiry) {
+		return math.MaxInt64, nil
+	}
+	return d.UnixNano(), nil // after now, so after the epoch: not 0
 }
 
+// expired reports whether an entry expiring at exp (Unix nanoseconds, 0 for
+// never) has expired, by the clock's time itself: a reading outside the
+// times an int64 of nanoseconds holds is compared as it is, not wrapped.
 func (s *Store) expired(exp int64) bool {
-	return exp != 0 && s.now().UnixNano() >= exp
+	return exp != 0 && !s.now().Before(time.Unix(0, exp))
 }
 
 // get reads key; a bad or expired file is removed.
@@ -350,19 +384,24 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	return out, nil
 }
 
-// check reports a closed store or a negative ttl, and sizes the entry.
-func (s *Store) check(key string, value []byte, ttl time.Duration) (int64, error) {
+// check reports a closed store, a negative ttl or a clock whose time no
+// entry file can hold, and returns the entry's size and expiry.
+func (s *Store) check(key string, value []byte, ttl time.Duration) (size, expiry int64, err error) {
 	if s.closed.Load() {
-		return 0, backend.ErrClosed
+		return 0, 0, backend.ErrClosed
 	}
 	if err := backend.CheckTTL(ttl); err != nil {
-		return 0, fmt.Errorf("filesystem: %w", err)
+		return 0, 0, fmt.Errorf("filesystem: %w", err)
 	}
 	n := encodedSize(len(key), len(value))
 	if n < 0 || !s.fits(n) {
-		return 0, s.tooLarge(n)
+		return 0, 0, s.tooLarge(n)
 	}
-	return n, nil
+	exp, err := s.expiry(ttl)
+	if err != nil {
+		return 0, 0, err
+	}
+	return n, exp, nil
 }
 
 // fits reports whether an entry file of size bytes is within
@@ -382,12 +421,12 @@ func (s *Store) tooLarge(size int64) error {
 // file is written under a temporary name and renamed into place: readers in
 // every process see the old entry or the new one, never part of one.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	n, err := s.check(key, value, ttl)
+	n, exp, err := s.check(key, value, ttl)
 	if err != nil {
 		return err
 	}
 	e := s.entry(key)
-	tmp, err := s.writeTemp(ctx, e, encode(key, value, s.expiry(ttl)))
+	tmp, err := s.writeTemp(ctx, e, encode(key, value, exp))
 	if err != nil {
 		return err
 	}
@@ -409,12 +448,12 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // process and in others (an advisory flock(2) per subdirectory; on systems
 // without flock, such as Windows, within this process only).
 func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	n, err := s.check(key, value, ttl)
+	n, exp, err := s.check(key, value, ttl)
 	if err != nil {
 		return false, err
 	}
 	e := s.entry(key)
-	tmp, err := s.writeTemp(ctx, e, encode(key, value, s.expiry(ttl)))
+	tmp, err := s.writeTemp(ctx, e, encode(key, value, exp))
 	if err != nil {
 		return false, err
 	}

@@ -74,6 +74,9 @@ func TestOptionsValidation(t *testing.T) {
 		{"max bytes", filesystem.Options{Dir: dir, MaxBytes: -5}, "Options.MaxBytes"},
 		{"file mode", filesystem.Options{Dir: dir, FileMode: fs.ModeDir | 0o600}, "Options.FileMode"},
 		{"sweep", filesystem.Options{Dir: dir, SweepInterval: -time.Second}, "Options.SweepInterval"},
+		{"clock before 1970", filesystem.Options{Dir: dir, Clock: func() time.Time { return time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC) }}, "Options.Clock"},
+		{"zero clock", filesystem.Options{Dir: dir, Clock: func() time.Time { return time.Time{} }}, "Options.Clock"},
+		{"clock after 2262", filesystem.Options{Dir: dir, Clock: func() time.Time { return time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC) }}, "Options.Clock"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,6 +409,39 @@ func TestExpiredFileRemovedOnRead(t *testing.T) {
 	require.ErrorIs(t, err, backend.ErrNotFound)
 	_, err = os.Stat(entryPath(s, "k"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// TestClockBefore1970DoesNotMakeEntriesLiveForever: with an Options.Clock
+// reading before 1970, the expiry of a Set with a TTL overflowed to the
+// largest one the format holds, and the entry was served for ever after its
+// TTL. Expiries are Unix nanoseconds, shared with the other processes
+// reading the directory, and an entry file holds none before 1970: New
+// refuses such a clock (see TestOptionsValidation), and a Set or Add with a
+// TTL while the clock reads one fails and stores nothing.
+func TestClockBefore1970DoesNotMakeEntriesLiveForever(t *testing.T) {
+	clk := testutil.NewClock()
+	back := false
+	s := open(t, filesystem.Options{Dir: t.TempDir(), SweepInterval: -1, Clock: func() time.Time {
+		if back {
+			return time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC)
+		}
+		return clk.Now()
+	}})
+	back = true // a test clock set back, a clock reset
+	err := s.Set(bg, "k", []byte("v"), time.Minute)
+	require.ErrorIs(t, err, backend.ErrInvalidOption)
+	assert.Contains(t, err.Error(), "Options.Clock")
+	_, err = s.Add(bg, "k", []byte("v"), time.Minute)
+	require.ErrorIs(t, err, backend.ErrInvalidOption)
+	_, err = s.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound, "nothing stored")
+
+	require.NoError(t, s.Set(bg, "forever", []byte("v"), 0), "no TTL, no expiry to compute")
+	back = false
+	require.NoError(t, s.Set(bg, "k", []byte("v"), time.Minute))
+	clk.Advance(time.Minute)
+	_, err = s.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound, "expired after its TTL")
 }
 
 func TestIncrKeepsExpiryAndRejectsOverflow(t *testing.T) {
