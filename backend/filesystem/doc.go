@@ -146,9 +146,11 @@
 // # Contexts
 //
 // Every call checks its context before it touches the disk and between each
-// MiB it reads or writes, and a call waiting for a subdirectory's lock (held
-// by another goroutine or process) gives up when its context is done, or
-// when Close is called. A context's end is returned as an error wrapping
+// MiB it reads or writes. Set, Add, Incr and Delete wait for the lock of
+// their keys' subdirectories (held by another goroutine or process) until
+// their context is done, or Close is called; nothing waits for a lock on
+// the store's own account: eviction skips a locked victim, and a read that finds an expired or bad file leaves it, for a
+// later read or the sweep, when its subdirectory is locked. A context's end is returned as an error wrapping
 // ctx.Err(), never as a miss. The sweep stops at once when Close is called.
 //
 // # Namespace and Clear

@@ -333,7 +333,7 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 	if !r.ok {
 		if r.fi != nil {
 			// Still open (readHeld): its inode is not another file's yet.
-			s.removeIfSame(ctx, e, r.fi)
+			s.removeIfSame(e, r.fi)
 			r.f.Close()
 		} else {
 			s.idx.remove(e.hash)
@@ -692,18 +692,22 @@ func (s *Store) commit(e entry, tmp string, size int64) ([][32]byte, error) {
 
 // evict removes the files of victims, skipping any that was written again
 // since it was chosen, by this store or (with a file over Options.MaxBytes)
-// by a store with a larger bound. When ctx ends first, the files of the
-// victims left stay on disk, out of the index, until a sweep finds them
-// again.
+// by a store with a larger bound. It never waits for a lock (see tryLock):
+// a victim whose subdirectory another goroutine or process holds locked,
+// and those left when ctx ends, stay on disk, out of the index, until a
+// sweep finds them again.
 func (s *Store) evict(ctx context.Context, victims [][32]byte) {
 	for _, h := range victims {
-		e := s.entryOf(h)
-		st, err := s.lock(ctx, e)
-		if notOurs(err) {
-			continue // its subdirectory is not the store's: nothing of ours there
-		}
-		if err != nil {
+		if ctx.Err() != nil {
 			return
+		}
+		e := s.entryOf(h)
+		st, err := s.tryLock(e)
+		if errors.Is(err, backend.ErrClosed) {
+			return
+		}
+		if st == nil {
+			continue // locked, or its subdirectory is not the store's
 		}
 		if !s.idx.has(h) && !s.overBound(e) {
 			if unlink(e.path) == nil {
@@ -726,10 +730,12 @@ func (s *Store) overBound(e entry) bool {
 }
 
 // removeIfSame removes e's file if it is still the file fi describes (not a
-// newer one renamed into place since), and forgets it.
-func (s *Store) removeIfSame(ctx context.Context, e entry, fi fs.FileInfo) {
-	st, err := s.lock(ctx, e)
-	if err != nil {
+// newer one renamed into place since), and forgets it. It does not wait for
+// the lock (see tryLock): when another goroutine or process holds it, the
+// file is left for a later read or sweep.
+func (s *Store) removeIfSame(e entry, fi fs.FileInfo) {
+	st, _ := s.tryLock(e)
+	if st == nil {
 		return
 	}
 	defer s.unlock(st)

@@ -44,12 +44,6 @@ func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
 	case <-s.stop:
 		return nil, backend.ErrClosed
 	}
-	// A subdirectory replaced by a symbolic link is not written through,
-	// nor is a lock file created in what it points to.
-	if err := s.realDir(e.sub); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		<-st.sem
-		return nil, fmt.Errorf("filesystem: lock: %w", err)
-	}
 	if err := s.lockFile(ctx, st, e); err != nil {
 		<-st.sem
 		return nil, err
@@ -57,41 +51,34 @@ func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
 	return st, nil
 }
 
-// lockFile opens the stripe's lock file if needed and flocks it, polling
-// while another process holds it.
+// tryLock takes e's stripe lock if no other goroutine or process holds it,
+// without waiting: nil, nil when one does. It is for what the store does
+// on its own account (evicting, removing a bad file), which must never
+// wait on another process: one stopped while it holds the lock (SIGSTOP, a
+// debugger) would stop every call that waited.
+func (s *Store) tryLock(e entry) (*stripe, error) {
+	st := &s.stripes[e.hash[0]]
+	select {
+	case st.sem <- struct{}{}:
+	default:
+		return nil, nil
+	}
+	ok, err := s.flockOnce(st, e)
+	if !ok {
+		<-st.sem
+		return nil, err
+	}
+	return st, nil
+}
+
+// lockFile flocks the stripe's lock file, polling while another process
+// holds it. The caller holds st.sem.
 func (s *Store) lockFile(ctx context.Context, st *stripe, e entry) error {
-	if s.closed.Load() {
-		return backend.ErrClosed
-	}
-	if st.f == nil {
-		f, err := s.openLockFile(e)
-		if err != nil {
-			return fmt.Errorf("filesystem: lock: %w", err)
-		}
-		st.f = f
-	}
 	var t *time.Timer
 	for wait := lockPollMin; ; wait = min(2*wait, lockPollMax) {
-		ok, err := tryFlock(st.f)
-		if err != nil {
-			return fmt.Errorf("filesystem: lock: %w", err)
-		}
-		if ok {
-			if s.lockedAtPath(st, e) {
-				return nil
-			}
-			// The file held was deleted or replaced (the subdirectories
-			// removed to clear the cache): another process locks the one
-			// at the path now. Lock that one instead, at once.
-			_ = funlock(st.f)
-			_ = st.f.Close()
-			f, err := s.openLockFile(e)
-			if err != nil {
-				st.f = nil
-				return fmt.Errorf("filesystem: lock: %w", err)
-			}
-			st.f = f
-			continue
+		ok, err := s.flockOnce(st, e)
+		if err != nil || ok {
+			return err
 		}
 		if t == nil {
 			t = time.NewTimer(wait)
@@ -106,6 +93,44 @@ func (s *Store) lockFile(ctx context.Context, st *stripe, e entry) error {
 		case <-s.stop:
 			return backend.ErrClosed
 		}
+	}
+}
+
+// flockOnce tries once to flock the stripe's lock file, opening it if
+// needed: false when another process holds it. The caller holds st.sem.
+func (s *Store) flockOnce(st *stripe, e entry) (bool, error) {
+	if s.closed.Load() {
+		return false, backend.ErrClosed
+	}
+	// A subdirectory replaced by a symbolic link is not written through,
+	// nor is a lock file created in what it points to.
+	if err := s.realDir(e.sub); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("filesystem: lock: %w", err)
+	}
+	for {
+		if st.f == nil {
+			f, err := s.openLockFile(e)
+			if err != nil {
+				return false, fmt.Errorf("filesystem: lock: %w", err)
+			}
+			st.f = f
+		}
+		ok, err := tryFlock(st.f)
+		if err != nil || !ok {
+			if err != nil {
+				err = fmt.Errorf("filesystem: lock: %w", err)
+			}
+			return false, err
+		}
+		if s.lockedAtPath(st, e) {
+			return true, nil
+		}
+		// The file held was deleted or replaced (the subdirectories
+		// removed to clear the cache): another process locks the one
+		// at the path now. Lock that one instead, at once.
+		_ = funlock(st.f)
+		_ = st.f.Close()
+		st.f = nil
 	}
 }
 

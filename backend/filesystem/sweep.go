@@ -197,7 +197,7 @@ func (s *Store) sweep(ctx context.Context) {
 		switch {
 		case ctx.Err() != nil:
 		case err != nil || !ok || s.expired(exp):
-			s.removeIfSame(ctx, e, fi)
+			s.removeIfSame(e, fi)
 		case !s.fits(fi.Size()):
 			s.idx.remove(h)
 		case !s.idx.has(h):
