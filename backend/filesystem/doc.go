@@ -34,6 +34,15 @@
 // modification time), whatever their expiry: a never-expiring entry is not
 // evicted before the others, as it was in Flask-Caching.
 //
+// Eviction never waits for a lock (see Several processes): a victim whose
+// subdirectory another process or goroutine holds locked is skipped and
+// stays in the index as the least recently used, and the next eviction (a
+// Set or read over a bound, or the sweep) tries it first; so does a victim
+// left when the caller's context ends, or whose file could not be removed.
+// So the files this Store indexed exceed its bounds only by such victims,
+// until the first eviction or sweep after their locks are free (a process
+// stopped holding one, say, was continued), and Stats counts them.
+//
 // Expired files are removed when read, and by a sweep goroutine every
 // Options.SweepInterval (default 5 minutes; it reads each file's 21-byte
 // header) that Close stops.
@@ -149,9 +158,11 @@
 // MiB it reads or writes. Set, Add, Incr and Delete wait for the lock of
 // their keys' subdirectories (held by another goroutine or process) until
 // their context is done, or Close is called; nothing waits for a lock on
-// the store's own account: eviction skips a locked victim, and a read that finds an expired or bad file leaves it, for a
-// later read or the sweep, when its subdirectory is locked. A context's end is returned as an error wrapping
-// ctx.Err(), never as a miss. The sweep stops at once when Close is called.
+// the store's own account: eviction skips a locked victim (see Bounds and
+// eviction), and a read that finds an expired or bad file leaves it, for a
+// later read or the sweep, when its subdirectory is locked. A context's
+// end is returned as an error wrapping ctx.Err(), never as a miss. The
+// sweep stops at once when Close is called.
 //
 // # Namespace and Clear
 //

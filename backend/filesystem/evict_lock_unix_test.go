@@ -3,11 +3,13 @@
 package filesystem_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -131,4 +133,61 @@ func TestGetDoesNotWaitToRemoveAnExpiredFile(t *testing.T) {
 	require.ErrorIs(t, err, backend.ErrNotFound)
 	_, err = os.Stat(entryPath(s, "k"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "removed once the lock was free")
+}
+
+// TestSkippedVictimIsEvictedLater: a victim that eviction could not lock
+// (its context ended while it waited for another process) left the index
+// but stayed on disk: no later eviction removed it, and the directory held
+// more than MaxEntries files of this Store's, which Stats did not count.
+// Now a victim skipped stays in the index, as the least recently used, and
+// the next eviction tries it again: the Store's files exceed its bounds
+// only by the victims whose subdirectories another process holds locked.
+func TestSkippedVictimIsEvictedLater(t *testing.T) {
+	s := open(t, filesystem.Options{Dir: t.TempDir(), MaxEntries: 2, SweepInterval: -1})
+	keys := keysInOtherSubdirs(s, 4)
+	require.NoError(t, s.Set(bg, keys[0], []byte("v"), 0))
+	require.NoError(t, s.Set(bg, keys[1], []byte("v"), 0))
+	release := holdSubdirLock(t, s, keys[0])
+
+	// A deadline, so that a Set that waits for the lock ends.
+	ctx, cancel := context.WithTimeout(bg, time.Second)
+	defer cancel()
+	require.NoError(t, s.Set(ctx, keys[2], []byte("v"), 0))
+	assert.Equal(t, 3, entryFiles(t, s), "the locked victim is still on disk")
+	assert.EqualValues(t, 3, s.Stats().Entries, "and counted")
+
+	release()
+	require.NoError(t, s.Set(bg, keys[3], []byte("v"), 0))
+	assert.Equal(t, 2, entryFiles(t, s), "back to MaxEntries once the lock is free")
+	assert.EqualValues(t, 2, s.Stats().Entries)
+	_, err := os.Stat(entryPath(s, keys[0]))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the least recently used went first")
+	for _, k := range keys[2:] {
+		_, err := s.Get(bg, k)
+		assert.NoError(t, err, "the two most recent kept")
+	}
+}
+
+// TestSweepEvictsASkippedVictim: a victim skipped while another process
+// held its subdirectory's lock is evicted by the next sweep once the lock
+// is free, even when no Set comes to retry it.
+func TestSweepEvictsASkippedVictim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := filesystem.New(filesystem.Options{Dir: t.TempDir(), MaxEntries: 1, SweepInterval: time.Minute})
+		require.NoError(t, err)
+		defer s.Close()
+		keys := keysInOtherSubdirs(s, 2)
+		require.NoError(t, s.Set(bg, keys[0], []byte("v"), 0))
+		release := holdSubdirLock(t, s, keys[0])
+		require.NoError(t, s.Set(bg, keys[1], []byte("v"), 0))
+		assert.Equal(t, 2, entryFiles(t, s), "the victim is locked")
+		release()
+
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		assert.Equal(t, 1, entryFiles(t, s), "the sweep evicted it")
+		assert.EqualValues(t, 1, s.Stats().Entries)
+		_, err = s.Get(bg, keys[1])
+		assert.NoError(t, err)
+	})
 }

@@ -497,7 +497,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	return next, err
 }
 
-func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64) (int64, [][32]byte, error) {
+func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64) (int64, []victim, error) {
 	r, err := s.read(ctx, e, key)
 	switch {
 	case err != nil:
@@ -682,7 +682,7 @@ func (s *Store) writeTemp(ctx context.Context, e entry, data []byte) (string, er
 // commit renames tmp into place as e's file of size bytes and records it;
 // the caller holds e's stripe lock, and evicts the victims returned once it
 // has released it (a victim may share the stripe).
-func (s *Store) commit(e entry, tmp string, size int64) ([][32]byte, error) {
+func (s *Store) commit(e entry, tmp string, size int64) ([]victim, error) {
 	if err := os.Rename(tmp, e.path); err != nil {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("filesystem: write: %w", err)
@@ -694,24 +694,42 @@ func (s *Store) commit(e entry, tmp string, size int64) ([][32]byte, error) {
 // since it was chosen, by this store or (with a file over Options.MaxBytes)
 // by a store with a larger bound. It never waits for a lock (see tryLock):
 // a victim whose subdirectory another goroutine or process holds locked,
-// and those left when ctx ends, stay on disk, out of the index, until a
-// sweep finds them again.
-func (s *Store) evict(ctx context.Context, victims [][32]byte) {
-	for _, h := range victims {
+// one whose file it fails to remove, and those left when ctx ends go back
+// into the index as the least recently used, and the next eviction (the
+// next Set, read or sweep over a bound) tries them first. So the files this
+// store indexed exceed its bounds only by victims it could not remove, until
+// their locks are free.
+func (s *Store) evict(ctx context.Context, victims []victim) {
+	var keep []victim
+	defer func() { s.idx.restore(keep) }()
+	var busy [len(s.stripes)]bool // stripes found locked by others
+	for i, v := range victims {
 		if ctx.Err() != nil {
+			keep = append(keep, victims[i:]...)
 			return
 		}
-		e := s.entryOf(h)
+		if busy[v.hash[0]] {
+			keep = append(keep, v)
+			continue
+		}
+		e := s.entryOf(v.hash)
 		st, err := s.tryLock(e)
-		if errors.Is(err, backend.ErrClosed) {
+		switch {
+		case notOurs(err):
+			continue // its subdirectory is not the store's: nothing of ours there
+		case errors.Is(err, backend.ErrClosed):
 			return
+		case st == nil:
+			busy[v.hash[0]] = true
+			keep = append(keep, v)
+			continue
 		}
-		if st == nil {
-			continue // locked, or its subdirectory is not the store's
-		}
-		if !s.idx.has(h) && !s.overBound(e) {
-			if unlink(e.path) == nil {
+		if !s.idx.has(v.hash) && !s.overBound(e) {
+			switch err := unlink(e.path); {
+			case err == nil:
 				s.evictions.Add(1)
+			case !errors.Is(err, fs.ErrNotExist):
+				keep = append(keep, v)
 			}
 		}
 		s.unlock(st)

@@ -20,9 +20,15 @@ type index struct {
 }
 
 type node struct {
-	hash       [32]byte
-	size       int64
+	victim
 	prev, next *node
+}
+
+// victim is an entry the index dropped to get back under its bounds, whose
+// file is to be evicted.
+type victim struct {
+	hash [32]byte
+	size int64
 }
 
 func newIndex(maxEntries int, maxBytes int64) *index {
@@ -67,10 +73,10 @@ func (x *index) pushBack(n *node) {
 
 // put records a file of size bytes for h as the most recently used (or, with
 // back, as the least recently used: a file found by a walk) and returns the
-// hashes to evict to get back under the bounds; they are already gone from
-// the index. An entry put at the front is never among them; one put at the
-// back is the first.
-func (x *index) put(h [32]byte, size int64, back bool) (victims [][32]byte) {
+// entries to evict to get back under the bounds, least recently used first;
+// they are already gone from the index. An entry put at the front is never
+// among them; one put at the back is the first.
+func (x *index) put(h [32]byte, size int64, back bool) []victim {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	n, ok := x.m[h]
@@ -79,7 +85,7 @@ func (x *index) put(h [32]byte, size int64, back bool) (victims [][32]byte) {
 		n.size = size
 		x.unlink(n)
 	} else {
-		n = &node{hash: h, size: size}
+		n = &node{victim: victim{hash: h, size: size}}
 		x.m[h] = n
 		x.bytes += size
 	}
@@ -88,12 +94,48 @@ func (x *index) put(h [32]byte, size int64, back bool) (victims [][32]byte) {
 	} else {
 		x.pushFront(n)
 	}
-	for x.over() && x.tail != nil && (back || x.tail != n) {
+	if back {
+		n = nil
+	}
+	return x.shed(n)
+}
+
+// trim returns the entries to evict to get back under the bounds, as put
+// does; there are some when victims an eviction skipped were restored.
+func (x *index) trim() []victim {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.shed(nil)
+}
+
+// shed drops the least recently used entries but keep until the index is
+// within its bounds, and returns them.
+func (x *index) shed(keep *node) (victims []victim) {
+	for x.over() && x.tail != nil && x.tail != keep {
 		v := x.tail
 		x.drop(v)
-		victims = append(victims, v.hash)
+		victims = append(victims, v.victim)
 	}
 	return victims
+}
+
+// restore puts back victims that were not evicted, as the least recently
+// used, the first of them last in the list, so that the next
+// eviction tries them first. One written again since it was dropped stays
+// where it is.
+func (x *index) restore(victims []victim) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i := len(victims) - 1; i >= 0; i-- {
+		v := victims[i]
+		if _, ok := x.m[v.hash]; ok {
+			continue
+		}
+		n := &node{victim: v}
+		x.m[v.hash] = n
+		x.bytes += v.size
+		x.pushBack(n)
+	}
 }
 
 func (x *index) over() bool {
@@ -108,7 +150,7 @@ func (x *index) drop(n *node) {
 
 // touch marks h as the most recently used, adding it (a file another process
 // wrote) if it is not known.
-func (x *index) touch(h [32]byte, size int64) (victims [][32]byte) {
+func (x *index) touch(h [32]byte, size int64) []victim {
 	x.mu.Lock()
 	n, ok := x.m[h]
 	if ok && n.size == size {

@@ -115,7 +115,7 @@ func (s *Store) load() error {
 		return fmt.Errorf("filesystem: index directory: %w", err)
 	}
 	slices.SortFunc(all, func(a, b found) int { return a.mtime.Compare(b.mtime) })
-	var victims [][32]byte
+	var victims []victim
 	for _, f := range all {
 		victims = append(victims, s.idx.put(f.hash, f.size, false)...)
 	}
@@ -175,7 +175,7 @@ func (s *Store) sweepLoop() {
 // following a link, regular files only), and stops once ctx is done. Errors
 // are ignored: the next sweep tries again.
 func (s *Store) sweep(ctx context.Context) {
-	var victims [][32]byte
+	var victims []victim
 	_ = s.walk(ctx, func(sub, name string, de fs.DirEntry) {
 		if s.staleTemp(name, de, tempMaxAge) {
 			unlink(filepath.Join(sub, name))
@@ -204,5 +204,7 @@ func (s *Store) sweep(ctx context.Context) {
 			victims = append(victims, s.idx.put(h, fi.Size(), true)...)
 		}
 	})
-	s.evict(ctx, victims)
+	// With those, the victims an eviction skipped and restored since
+	// (see evict), even if no Set or read has come to retry them.
+	s.evict(ctx, append(victims, s.idx.trim()...))
 }
