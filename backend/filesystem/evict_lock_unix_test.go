@@ -57,21 +57,12 @@ func holdSubdirLock(t *testing.T, s *filesystem.Store, key string) (release func
 	return release
 }
 
-// within runs fn and fails the test if it has not returned after a minute:
-// a guard against a hang, not a measure of speed. A call left hanging is
-// ended by the test's cleanup (the Store's Close).
+// within runs fn and fails the test if it has not returned after a minute
+// (see testutil.Returns). A call left hanging is ended by the test's
+// cleanup (the Store's Close).
 func within(t *testing.T, what string, fn func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatalf("%s did not return: it waits for a lock another process holds", what)
-	}
+	testutil.Returns(t, what+", waiting for a lock another process holds,", time.Minute, fn)
 }
 
 // entryFiles counts the entry files (64 hex digits) under s.Dir().

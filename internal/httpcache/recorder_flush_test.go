@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // gatedWriter is a client that reads only when let: its Write and Flush
@@ -86,19 +88,11 @@ func (w *gatedWriter) received() (string, int) {
 	return w.body.String(), w.flushes
 }
 
-// returns runs f and fails the test unless it returns within a second.
+// returns runs f and fails the test unless it returns within a second: it
+// must not wait for the client.
 func returns(t *testing.T, what string, f func()) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(time.Second):
-		t.Fatalf("%s waited for the client", what)
-	}
+	testutil.Returns(t, what+" (waiting for the client?)", time.Second, f)
 }
 
 // TestRecorderStoreFlushedNeverWaitsForClient: with Hold and StoreFlushed
