@@ -23,8 +23,10 @@ import (
 
 // Get returns the value stored under key. Entries written with Tags are
 // checked against the current tag versions. Integers (counters of Incr, and
-// integers written by Set or SetAs) are returned as their decimal text. On
-// an in-process store the slice is the stored value itself, shared with
+// integers written by Set or SetAs) are returned as their decimal text;
+// other values written by SetAs or GetOrSet as the Cache's Codec encodes
+// them, on every store (a nil interface too: null with the default JSON).
+// On an in-process store the slice is the stored value itself, shared with
 // every caller (a hit copies nothing): do not modify it; copy it first
 // (bytes.Clone) to change it.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
@@ -44,12 +46,11 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // entryBytes returns the payload of e, encoding its in-memory value if the
-// entry was written by SetAs on an in-process store.
+// entry was written by SetAs or GetOrSet on an in-process store (the only
+// entries without a payload there: Set's is never nil), a nil interface
+// included, so that Get returns the bytes a remote store would hold.
 func (c *Cache) entryBytes(e *entry) ([]byte, error) {
-	if e.Payload != nil || e.value == nil {
-		if e.Payload == nil {
-			return []byte{}, nil
-		}
+	if e.Payload != nil {
 		return e.Payload, nil
 	}
 	b, err := c.codec.Marshal(e.value)
