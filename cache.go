@@ -70,8 +70,10 @@ type Options struct {
 	// Timeout bounds each backend call made by the response cache and
 	// Memoize on a store that is not in-process, so that a slow backend costs
 	// the request at most this long before it is served uncached. Zero means
-	// 500 ms. The direct API is bounded only by its caller's context and the
-	// backend's own timeouts.
+	// 500 ms. It bounds too the backend calls of Fragment and of a GetOrSet
+	// load (its tag versions and its store, which a write of its key waits
+	// for), which go on when their caller leaves. The rest of the direct API
+	// is bounded only by its caller's context and the backend's own timeouts.
 	Timeout time.Duration
 	// Clock returns the current time. Nil means time.Now; with an
 	// in-process store, a reading of time.Now taken once and advanced by

@@ -183,6 +183,13 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // An error from load is returned and nothing is stored. If the backend
 // fails, the error is returned (use Memoize for a fail-open memoized call).
 //
+// load runs on for the other callers and for the cache when its caller
+// leaves (as Memoize's function does: see Memoize), with a context that
+// carries its caller's values but not its deadline: the backend calls made
+// for it (the read of the tag versions before it, the store of its value)
+// are each bounded by Options.Timeout instead. A store that fails or times
+// out is returned to the callers with load's value.
+//
 // A write or delete of key through this Cache (Set, SetAs, Add, SetMany,
 // Incr, Delete, DeleteMany, Clear) supersedes the loads of key in flight:
 // a load that began before the write returned does not store its value
@@ -217,8 +224,13 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	res, _, err := doSince(ctx, &c.store, &c.loads, bk, func(ctx context.Context) (any, versionSet, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
-		// Another caller may have stored it while this one waited.
-		if v, err := GetAs[T](ctx, c, key); err == nil {
+		// Another caller may have stored it while this one waited. ctx is
+		// the flight's, which no caller's deadline bounds: Options.Timeout
+		// does, as for every backend call of the load (loadAndStoreUnder).
+		rctx, cancel := c.store.bound(ctx)
+		v, err := GetAs[T](rctx, c, key)
+		cancel()
+		if err == nil {
 			return loaded[T]{v}, versionSet{}, nil
 		}
 		v, vs, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
@@ -250,6 +262,11 @@ func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Dur
 // loadAndStoreUnder is loadAndStore as the load l, registered by the
 // caller, which also returns the versions the value was loaded under (none
 // when they could not be read).
+//
+// Its backend calls are bounded by Options.Timeout (as well as by ctx):
+// in a flight ctx has no deadline, and a write or delete of key waits for
+// l's store under way (see supersede), which on a backend that hung would
+// otherwise hold it up for ever, whatever the writer's own context.
 func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, l *loading) (T, versionSet, error) {
 	ttl, terr := c.resolveTTL(ttl)
 	var (
@@ -257,9 +274,11 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 		err error
 	)
 	if terr == nil {
-		if vs, err = c.setVersions(ctx, ttl, opts); err != nil {
+		vctx, cancel := c.store.bound(ctx)
+		if vs, err = c.setVersions(vctx, ttl, opts); err != nil {
 			vs = versionSet{} // not read: nothing for the joiners to check
 		}
+		cancel()
 	}
 	v, lerr := load(ctx)
 	switch {
@@ -270,7 +289,11 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 	case err == nil:
 		var w write
 		if w, err = prepareAs(c, key, v, ttl, vs); err == nil {
-			err = l.store(func() error { return c.store.write(ctx, w) })
+			err = l.store(func() error {
+				sctx, cancel := c.store.bound(ctx)
+				defer cancel()
+				return c.store.write(sctx, w)
+			})
 		}
 	}
 	if err != nil {
