@@ -640,11 +640,12 @@ func panicValue(r any) any {
 }
 
 // Forget removes a's entry, so that the next Get calls fn. A computation for
-// a that is running in this process is not stored. Other processes may
-// still store a result they were computing: where that matters, tag results
-// by their argument (ArgTags) and invalidate the tag, or use ForgetAll. When the backend fails, the error is returned and the
-// delete is retried in the background (see Cache.InvalidateTags); so is
-// ForgetAll's.
+// a that is running in this process is not stored, and a Get made after
+// Forget returned does not get its result. Other processes may still store
+// a result they were computing: where that matters, tag results by their
+// argument (ArgTags) and invalidate the tag, or use ForgetAll. When the
+// backend fails, the error is returned and the delete is retried in the
+// background (see Cache.InvalidateTags); so is ForgetAll's.
 func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	key, err := m.Key(a)
 	if err != nil {
@@ -652,7 +653,14 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	}
 	m.bumpEpoch()
 	m.calls.Forget(key)
-	if err := m.c.store.del(ctx, key); err != nil {
+	err = m.c.store.del(ctx, key)
+	// A computation that began while the delete ran may have found the
+	// entry still there (the lease's check, the in-process recheck) and
+	// hold it as its result: a Get made after Forget returned must not
+	// join it. (Its store, if any, is of a result fn computed after the
+	// epoch changed: no need to change it again.)
+	m.calls.Forget(key)
+	if err != nil {
 		m.c.retryInvalidation("memoize forget", []string{key}, err)
 		return fmt.Errorf("caching: memoize %s: forget: %w", m.name, err)
 	}
