@@ -101,15 +101,19 @@ func TestMemoizeForgetThenGetOnLeasedStore(t *testing.T) {
 				m, other := open(), open() // this process and another one
 				key, err := m.Key(42)
 				require.NoError(t, err)
+				get := func() <-chan string { // m.Get(42), in the background
+					got := make(chan string, 1)
+					go func() {
+						v, err := m.Get(ctx, 42)
+						assert.NoError(t, err)
+						got <- v
+					}()
+					return got
+				}
 
 				// A Get of this process misses, and is held there.
 				releaseLookup := g.hold("get", key)
-				early := make(chan string, 1)
-				go func() {
-					v, err := m.Get(ctx, 42)
-					assert.NoError(t, err)
-					early <- v
-				}()
+				early := get()
 				synctest.Wait()
 				// Meanwhile the other process computes the old result and
 				// stores it (before the write of this process's is made).
@@ -132,13 +136,7 @@ func TestMemoizeForgetThenGetOnLeasedStore(t *testing.T) {
 				releaseWrite()
 				require.NoError(t, <-written)
 
-				// A Get made after the write returned.
-				late := make(chan string, 1)
-				go func() {
-					v, err := m.Get(ctx, 42)
-					assert.NoError(t, err)
-					late <- v
-				}()
+				late := get() // made after the write returned
 				synctest.Wait()
 				releaseLease()
 				<-early // began before the write returned: either result
