@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -93,36 +94,101 @@ func TestTooBigToMeasureIsNotKept(t *testing.T) {
 		assert.True(t, has)
 		assert.Greater(t, c.Stats().Bytes, int64(len(items)*24))
 	})
+
+	t.Run("a grid of pointers is kept", func(t *testing.T) {
+		// h6: a collection of collections holding more references in all
+		// than a walk visits was too big to measure, and refused.
+		c := Must(&Options{Backend: simple.Must(simple.Options{MaxBytes: 1 << 30, Shards: 1})})
+		t.Cleanup(func() { _ = c.Close() })
+		grid := pointerGrid(600)
+		require.NoError(t, SetAs(ctx, c, "grid", grid, time.Minute))
+		got, err := GetAs[[][]*int](ctx, c, "grid")
+		require.NoError(t, err)
+		assert.Equal(t, grid, got)
+		held := 600*(24+600*8) + 600*600*8 // the slices' headers and arrays, the ints
+		assert.InDelta(t, float64(held), float64(c.Stats().Bytes), float64(held)/2)
+	})
+}
+
+// pointerGrid is an n×n grid of pointers: more references in all than a
+// walk visits, measured by sampling.
+func pointerGrid(n int) [][]*int {
+	grid := make([][]*int, n)
+	for i := range grid {
+		grid[i] = make([]*int, n)
+		for j := range grid[i] {
+			grid[i][j] = new(int)
+		}
+	}
+	return grid
+}
+
+// link is a node of a singly linked list.
+type link struct{ Next *link }
+
+// linkCodec encodes a *link list as its length and decodes it into a new
+// list of that length; other values as JSON. JSON cannot carry a list
+// long enough to be too big to measure (it decodes at most 10,000 levels).
+type linkCodec struct{}
+
+func (linkCodec) Marshal(v any) ([]byte, error) {
+	l, ok := v.(*link)
+	if !ok {
+		return JSON.Marshal(v)
+	}
+	n := 0
+	for ; l != nil; l = l.Next {
+		n++
+	}
+	return []byte(strconv.Itoa(n)), nil
+}
+
+func (linkCodec) Unmarshal(data []byte, v any) error {
+	p, ok := v.(**link)
+	if !ok {
+		return JSON.Unmarshal(data, v)
+	}
+	n, err := strconv.Atoi(string(data))
+	for *p = nil; n > 0; n-- {
+		*p = &link{Next: *p}
+	}
+	return err
 }
 
 // TestNearDoesNotKeepTooBigToMeasure: the first reader of a near entry
 // keeps its decoded value there and counts it against the near cache's
 // byte bound. A value that decodes into more than a walk can measure (a
-// grid of 600×600 pointers) is not kept: the key is dropped from the near
-// cache, and the reader still gets the value.
+// linked list of 300,000 nodes) is not kept: the key is dropped from the
+// near cache, and the reader still gets the value. Collections are
+// sampled, so that a grid of 600×600 pointers is measured and kept (h6:
+// it was too big to measure, and every read of it went remote).
 func TestNearDoesNotKeepTooBigToMeasure(t *testing.T) {
 	ctx := context.Background()
 	remoteStore := simple.Must(simple.Options{MaxBytes: 1 << 30, Shards: 1})
 	n, err := near.New(&remote{Backend: remoteStore}, near.Options{MaxBytes: 1 << 30, MaxStale: time.Minute})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: n})
+	c, err := New(&Options{Backend: n, Codec: linkCodec{}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 
-	grid := make([][]*int, 600)
-	for i := range grid {
-		grid[i] = make([]*int, 600)
-		for j := range grid[i] {
-			grid[i][j] = new(int)
-		}
+	var chain *link
+	for range 300_000 {
+		chain = &link{Next: chain}
 	}
-	require.NoError(t, SetAs(ctx, c, "grid", grid, time.Minute))
+	require.NoError(t, SetAs(ctx, c, "chain", chain, time.Minute))
 	for range 2 {
-		got, err := GetAs[[][]*int](ctx, c, "grid")
+		got, err := GetAs[*link](ctx, c, "chain")
 		require.NoError(t, err)
-		assert.Equal(t, grid, got)
-		assert.Zero(t, n.NearStats().Entries, "the decoded grid is not kept near")
+		assert.NotNil(t, got)
+		assert.Zero(t, n.NearStats().Entries, "the decoded chain is not kept near")
 	}
+
+	grid := pointerGrid(600)
+	require.NoError(t, SetAs(ctx, c, "grid", grid, time.Minute))
+	got, err := GetAs[[][]*int](ctx, c, "grid")
+	require.NoError(t, err)
+	assert.Equal(t, grid, got)
+	assert.Equal(t, int64(1), n.NearStats().Entries, "a grid of pointers is kept near")
 
 	// A grid of 600×600 strings is measured: strings are counted as
 	// leaves, not visited one by one.
@@ -133,10 +199,10 @@ func TestNearDoesNotKeepTooBigToMeasure(t *testing.T) {
 	require.NoError(t, SetAs(ctx, c, "strings", strs, time.Minute))
 	_, err = GetAs[[][]string](ctx, c, "strings")
 	require.NoError(t, err)
-	assert.Equal(t, int64(1), n.NearStats().Entries, "a grid of strings is kept near")
+	assert.Equal(t, int64(2), n.NearStats().Entries, "a grid of strings is kept near")
 
 	require.NoError(t, SetAs(ctx, c, "small", [][]string{{"a"}}, time.Minute))
 	_, err = GetAs[[][]string](ctx, c, "small")
 	require.NoError(t, err)
-	assert.Equal(t, int64(2), n.NearStats().Entries, "an ordinary value is kept near")
+	assert.Equal(t, int64(3), n.NearStats().Entries, "an ordinary value is kept near")
 }

@@ -14,24 +14,33 @@
 // The rules that bound the walk, so that measuring a value never costs
 // much, whatever its shape or size:
 //
-//   - No recursion: the walk keeps its own stack, so that no depth of
+//   - No recursion: the walk keeps its own stacks, so that no depth of
 //     pointers (a linked list of millions of nodes) can overflow the
 //     goroutine's stack.
-//   - Sampling: of a slice, array or map of more than sampleSize elements
-//     that can hold references, sampleSize elements spread evenly over it
-//     are walked (for a map, the first ones of an iteration, which starts
-//     at random), and what they hold is extrapolated to all of its
-//     elements. A collection's own memory (its backing array, its table)
-//     is always counted exactly.
 //   - A budget: one walk visits at most walkBudget values (elements,
 //     fields, pointers, every one; the strings of a collection of strings
-//     are leaves, read in a loop at one value per stringsPerStep of them,
-//     so that a [][]string of 600×600 is measured). A value that needs
-//     more, even sampled
-//     (a linked structure of a few ten thousand nodes or more), is too big
-//     to measure: Measure reports false, and Of returns what it had
-//     counted when it stopped, less than the value holds. A cache should
-//     not keep in memory a value it cannot measure.
+//     are leaves, read in a loop at one value per stringsPerStep of them).
+//   - Sampling within the budget: half of the budget is shared out over
+//     the value, each part getting a share of what is left: a struct's
+//     fields take turns, and the elements of a slice, array or map share
+//     what is left of its share evenly, so that what one does not use
+//     passes to the next. A collection that can hold references walks its
+//     elements, in an order that spreads those walked evenly over it (for
+//     a map, the order of an iteration, which starts at random), until it
+//     has walked all of them, or sampleSize of them, or the next one would
+//     likely overrun its share (it walks one at least), and extrapolates
+//     what those it walked hold to all of its elements. So a collection of
+//     collections (a 600×600 [][]*T, a map of slices of structs) is
+//     sampled at each level and measured. A collection's own memory (its
+//     backing array, its table) is always counted exactly. Sampling
+//     assumes a collection's elements alike: a few elements much larger
+//     than the others can be missed, the more so the fewer are walked
+//     (deeply nested collections walk fewer).
+//   - What is not a collection is not sampled: a value that needs more
+//     than the budget (a linked structure of a few ten thousand nodes or
+//     more) is too big to measure: Measure reports false, and Of returns
+//     what it had counted when it stopped, less than the value holds. A
+//     cache should not keep in memory a value it cannot measure.
 //   - Aliases: each object is counted once, remembered by its address and
 //     the extent counted there; a larger extent seen later at the same
 //     address (a slice of the whole buffer after a slice of its first
@@ -47,7 +56,11 @@
 // it is walked.
 package memsize
 
-import "reflect"
+import (
+	"math/bits"
+	"reflect"
+	"sync"
+)
 
 // mapBytes estimates the memory of a map of n entries of slot bytes each:
 // Go's swiss tables hold slots in groups of eight with a control byte each,
@@ -68,8 +81,16 @@ const (
 	// value costs a few milliseconds at most.
 	walkBudget = 1 << 18
 	// maxDepth is the most visits nested in one another on the goroutine's
-	// stack; deeper values wait on the walker's own stack.
+	// stack; deeper values wait on the walker's own stacks.
 	maxDepth = 32
+	// planned is the part of walkBudget shared out among a value's
+	// collections; the rest is a margin for the values that cost more than
+	// their share (one element of each collection is walked whatever its
+	// share, and what is not a collection is not sampled).
+	planned = walkBudget / 2
+	// stringsPerStep is how many strings of one collection cost the budget
+	// one value (see walker.strings).
+	stringsPerStep = 16
 )
 
 // Of returns the estimated heap bytes held by v, including v itself as it is
@@ -93,78 +114,189 @@ func Measure(v any) (n int, ok bool) {
 	if !isPointerShaped(rv.Type()) {
 		n = int(rv.Type().Size()) // the box an interface holds it in
 	}
-	var w walker
+	switch t := rv.Type(); {
+	case t.Kind() == reflect.String:
+		return n + rv.Len(), true
+	case !hasRefs(t):
+		return n, true
+	}
+	w := walkers.Get().(*walker)
 	ok = w.walk(rv)
-	return n + int(w.total), ok
+	n += int(w.total)
+	w.reset()
+	walkers.Put(w)
+	return n, ok
+}
+
+// walkers keeps walkers, their stacks and their map of the objects
+// counted, from one walk of a small value to the next.
+var walkers = sync.Pool{New: func() any { return new(walker) }}
+
+// maxKept is the most objects, or values on one of its stacks, that a
+// walker kept for another walk remembers room for: a walker that needed
+// more for a large value lets its room go.
+const maxKept = 256
+
+// reset makes w ready for another walk: it holds no references to the
+// value it walked (popped entries of its stacks are cleared as they go).
+func (w *walker) reset() {
+	if len(w.seen) > maxKept {
+		w.seen = nil
+	} else {
+		clear(w.seen)
+	}
+	clear(w.pending)
+	clear(w.frames)
+	w.pending, w.frames = w.pending[:0], w.frames[:0]
+	if cap(w.pending) > maxKept {
+		w.pending = nil
+	}
+	if cap(w.frames) > maxKept {
+		w.frames = nil
+	}
+	w.depth, w.steps, w.total = 0, 0, 0
 }
 
 // walker walks a value depth first: nested in one another on the
-// goroutine's stack up to maxDepth, which is fast, and beyond on its own
-// stack, which no depth of the value can overflow.
+// goroutine's stack up to maxDepth, which is fast, and beyond on stacks of
+// its own, which no depth of the value can overflow: the values left to
+// visit, and the collections being walked.
+//
+// Each value is walked with a deadline: the count of steps by which its
+// walk should be done, its share of the budget. A struct's fields share
+// its time in turns, and a collection's elements share what is left of
+// its time evenly, so that time one does not use passes to the next; a
+// collection stops walking its elements when the next one would likely
+// overrun its deadline, and once what the elements it walked reach is
+// counted, scales it to all of its elements. Deadlines only decide how
+// much collections sample: a value that is not a collection (a long chain
+// of pointers) is walked whole, up to walkBudget.
 type walker struct {
-	seen  map[uintptr]uintptr // objects counted: the extent counted at each address
-	stack []work              // values left to visit
-	depth int                 // visits nested in the current one
-	steps int                 // values pushed so far, against walkBudget
-	total float64             // bytes counted, weighted
+	seen    map[uintptr]uintptr // objects counted: the extent counted at each address
+	pending []pending           // values left to visit, beyond maxDepth
+	frames  []frame             // collections being walked beyond maxDepth, innermost last
+	depth   int                 // visits nested in the current one
+	steps   int                 // values pushed so far, against walkBudget
+	total   float64             // bytes counted, scaled
 }
 
-// work is a value left to visit, and the weight of what it holds: how many
-// values of the whole it stands for (more than one for a sampled element).
-type work struct {
-	v reflect.Value
-	w float64
+// pending is a value left to visit, and its deadline.
+type pending struct {
+	v   reflect.Value
+	end int
+}
+
+// frame is a slice, array or map whose elements are being walked.
+type frame struct {
+	v          reflect.Value
+	it         *reflect.MapIter // a map's entries
+	base       float64          // total when the frame began
+	mark       int              // len(pending) when the frame began
+	start      int              // steps when the frame began
+	end        int              // its deadline
+	n          int              // elements in all
+	walked     int              // elements walked
+	next       uint64           // a slice's or array's next position in the visit order
+	shift      uint8            // 64 less the bits of a position in the visit order
+	keys, vals bool             // whether a map's keys, and its values, hold references
 }
 
 // walk counts what v reaches, not counting v's own inline size, and
 // reports whether it reached all of it within the budget.
 func (w *walker) walk(v reflect.Value) bool {
-	if !hasRefs(v.Type()) {
-		return true
-	}
-	if !w.push(v, 1) {
-		return false
-	}
-	for len(w.stack) > 0 {
-		top := w.stack[len(w.stack)-1]
-		w.stack = w.stack[:len(w.stack)-1]
-		if !w.visit(top.v, top.w) {
+	return !hasRefs(v.Type()) || w.push(v, planned) && w.drain(0, 0)
+}
+
+// push takes v, with deadline end, for a visit, against the budget: a
+// string is counted at once, a nil reference is done with, and so is a
+// pointer, whose target is taken in its place, if it points to something
+// not counted before; push reports false when the budget is spent. v is of
+// a type that can hold references (hasRefs).
+func (w *walker) push(v reflect.Value, end int) bool {
+	for {
+		if w.steps++; w.steps > walkBudget {
 			return false
 		}
+		switch v.Kind() {
+		case reflect.String:
+			w.total += float64(v.Len())
+			return true
+		case reflect.Pointer:
+			if v.IsNil() {
+				return true
+			}
+			et := v.Type().Elem()
+			add := w.first(v.Pointer(), et.Size())
+			if add == 0 {
+				return true
+			}
+			w.total += float64(add)
+			if !hasRefs(et) {
+				return true
+			}
+			v = v.Elem()
+			continue
+		case reflect.Slice, reflect.Map, reflect.Interface:
+			if v.IsNil() {
+				return true
+			}
+		}
+		if w.depth < maxDepth {
+			w.depth++
+			ok := w.visit(v, end)
+			w.depth--
+			return ok
+		}
+		w.pending = append(w.pending, pending{v, end})
+		return true
 	}
-	return true
 }
 
-// push takes v, of weight wt, for a visit, against the budget: a string
-// is counted at once, a nil reference is done with; push reports false
-// when the budget is spent. v is of a type that can hold references
-// (hasRefs).
-func (w *walker) push(v reflect.Value, wt float64) bool {
-	if w.steps++; w.steps > walkBudget {
-		return false
-	}
-	switch v.Kind() {
-	case reflect.String:
-		w.total += wt * float64(v.Len())
+// drain visits what waits on the walker's stacks above the heights p and
+// fr, which pushes made beyond maxDepth, and reports false when the budget
+// is spent.
+func (w *walker) drain(p, fr int) bool {
+	if len(w.pending) == p && len(w.frames) == fr {
 		return true
-	case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return true
+	}
+	depth := w.depth
+	w.depth = maxDepth // what these visits push waits here too
+	for {
+		mark := p
+		if len(w.frames) > fr {
+			mark = w.frames[len(w.frames)-1].mark
+		}
+		if n := len(w.pending); n > mark {
+			v := w.pending[n-1]
+			w.pending[n-1] = pending{}
+			w.pending = w.pending[:n-1]
+			if !w.visit(v.v, v.end) {
+				return false
+			}
+			continue
+		}
+		if len(w.frames) == fr {
+			break
+		}
+		f := &w.frames[len(w.frames)-1]
+		more, ok := w.next(f)
+		if !ok {
+			return false
+		}
+		if !more {
+			w.finish(f)
+			*f = frame{}
+			w.frames = w.frames[:len(w.frames)-1]
 		}
 	}
-	if w.depth < maxDepth {
-		w.depth++
-		ok := w.visit(v, wt)
-		w.depth--
-		return ok
-	}
-	w.stack = append(w.stack, work{v, wt})
+	w.depth = depth
 	return true
 }
 
-// visit counts what v, of weight wt, holds itself and pushes what it
-// refers to; it reports false when the budget is spent.
-func (w *walker) visit(v reflect.Value, wt float64) bool {
+// visit counts what v, a slice, array, map, interface or struct, holds
+// itself and pushes what it refers to, with deadline end; it reports false
+// when the budget is spent.
+func (w *walker) visit(v reflect.Value, end int) bool {
 	switch v.Kind() {
 	case reflect.Slice:
 		et := v.Type().Elem()
@@ -172,52 +304,40 @@ func (w *walker) visit(v reflect.Value, wt float64) bool {
 		if add == 0 {
 			return true
 		}
-		w.total += wt * float64(add)
+		w.total += float64(add)
 		if hasRefs(et) {
-			return w.elements(v, wt)
+			return w.collection(v, end, false, false)
 		}
 	case reflect.Array:
-		return w.elements(v, wt)
+		return w.collection(v, end, false, false)
 	case reflect.Map:
 		if w.first(v.Pointer(), 1) == 0 {
 			return true
 		}
 		kt, vt := v.Type().Key(), v.Type().Elem()
-		n := v.Len()
-		w.total += wt * float64(mapBytes(n, int(kt.Size())+int(vt.Size())))
-		kr, vr := hasRefs(kt), hasRefs(vt)
-		if !kr && !vr {
-			return true
-		}
-		k := min(n, sampleSize)
-		ew := wt * float64(n) / float64(max(k, 1))
-		it := v.MapRange()
-		for i := 0; i < k && it.Next(); i++ {
-			if kr && !w.push(it.Key(), ew) || vr && !w.push(it.Value(), ew) {
-				return false
-			}
-		}
-	case reflect.Pointer:
-		et := v.Type().Elem()
-		add := w.first(v.Pointer(), et.Size())
-		if add == 0 {
-			return true
-		}
-		w.total += wt * float64(add)
-		if hasRefs(et) {
-			return w.push(v.Elem(), wt)
+		w.total += float64(mapBytes(v.Len(), int(kt.Size())+int(vt.Size())))
+		if kr, vr := hasRefs(kt), hasRefs(vt); kr || vr {
+			return w.collection(v, end, kr, vr)
 		}
 	case reflect.Interface:
 		e := v.Elem()
 		if !isPointerShaped(e.Type()) {
-			w.total += wt * float64(e.Type().Size()) // its box
+			w.total += float64(e.Type().Size()) // its box
 		}
 		if hasRefs(e.Type()) {
-			return w.push(e, wt)
+			return w.push(e, end)
 		}
 	case reflect.Struct:
-		for i := range v.NumField() {
-			if f := v.Field(i); hasRefs(f.Type()) && !w.push(f, wt) {
+		// The fields are visited first to last within maxDepth, and last
+		// to first beyond it (pushed on a stack first to last): each has
+		// a turn of the struct's time in the order they are visited in.
+		nf, now, stacked := v.NumField(), w.steps, w.depth >= maxDepth
+		for i := range nf {
+			turn := i + 1
+			if stacked {
+				turn = nf - i
+			}
+			if f := v.Field(i); hasRefs(f.Type()) && !w.push(f, now+(end-now)*turn/nf) {
 				return false
 			}
 		}
@@ -225,40 +345,88 @@ func (w *walker) visit(v reflect.Value, wt float64) bool {
 	return true
 }
 
-// elements pushes the elements of the slice or array v, of weight wt: all
-// of them, or sampleSize of them spread evenly, each standing for its
-// share of the others.
-func (w *walker) elements(v reflect.Value, wt float64) bool {
+// collection walks the elements of the slice, array or map v (whose keys,
+// and values, hold references as keys and vals say), with deadline end,
+// and reports false when the budget is spent: the strings of a slice or
+// array of strings at once (see strings), other elements one by one (see
+// next), here within maxDepth, and beyond it from the walker's stack of
+// frames (see drain).
+func (w *walker) collection(v reflect.Value, end int, keys, vals bool) bool {
 	n := v.Len()
-	if v.Type().Elem().Kind() == reflect.String {
-		return w.strings(v, wt)
-	}
-	if n <= sampleSize {
-		for i := range n {
-			if !w.push(v.Index(i), wt) {
-				return false
-			}
+	f := frame{v: v, base: w.total, mark: len(w.pending), start: w.steps, end: end, n: n, keys: keys, vals: vals}
+	if v.Kind() == reflect.Map {
+		f.it = v.MapRange()
+	} else {
+		if v.Type().Elem().Kind() == reflect.String {
+			return w.strings(v, end)
 		}
+		f.shift = uint8(64 - bits.Len(uint(n-1)))
+	}
+	if w.depth >= maxDepth {
+		w.frames = append(w.frames, f)
 		return true
 	}
-	ew := wt * float64(n) / sampleSize
-	for j := range sampleSize {
-		if !w.push(v.Index(j*n/sampleSize), ew) {
+	p, fr := len(w.pending), len(w.frames)
+	for {
+		more, ok := w.next(&f)
+		if !ok || !w.drain(p, fr) {
 			return false
 		}
+		if !more {
+			w.finish(&f)
+			return true
+		}
 	}
-	return true
 }
 
-// strings counts the bytes of the strings of the slice or array v, of
-// weight wt, sampled as elements samples. They are leaves, read in a loop
-// rather than visited one by one, and cost the budget one value per
-// stringsPerStep of them: a value of many string collections (a
-// [][]string of 600×600) is measured, where visiting each string used up
-// the budget.
-func (w *walker) strings(v reflect.Value, wt float64) bool {
+// next pushes the next element of the collection f, and reports whether
+// there was one (more) and whether the budget was not spent (ok). There is
+// none when f has walked all of its elements, or sampleSize of them, or
+// when the next one would likely overrun its deadline, reckoning from what
+// those walked cost (one is always walked). A slice's or array's elements
+// are walked in bit-reversed order of their positions, so that those
+// walked are spread evenly over it wherever the walk stops; a map's in the
+// order of an iteration, which starts at random.
+func (w *walker) next(f *frame) (more, ok bool) {
+	k := min(f.n, sampleSize)
+	used, time := w.steps-f.start, f.end-f.start
+	if f.walked >= k || f.walked > 0 && used*(f.walked+1) > time*f.walked {
+		return false, true
+	}
+	end := w.steps + max(f.end-w.steps, 0)/(k-f.walked)
+	if f.it != nil {
+		if !f.it.Next() {
+			return false, true
+		}
+		f.walked++
+		return true, (!f.keys || w.push(f.it.Key(), end)) && (!f.vals || w.push(f.it.Value(), end))
+	}
+	for ; f.next < 1<<(64-f.shift); f.next++ {
+		if i := bits.Reverse64(f.next) >> f.shift; i < uint64(f.n) {
+			f.next++
+			f.walked++
+			return true, w.push(f.v.Index(int(i)), end)
+		}
+	}
+	return false, true
+}
+
+// finish scales what the elements f walked hold to all of its elements.
+func (w *walker) finish(f *frame) {
+	if f.walked > 0 && f.walked < f.n {
+		w.total = f.base + (w.total-f.base)*float64(f.n)/float64(f.walked)
+	}
+}
+
+// strings counts the bytes of the strings of the slice or array v, with
+// deadline end: all of them, or as many as its time allows (stringsPerStep
+// a step, sampleSize at most, spread evenly), scaled to all. They are
+// leaves, read in a loop rather than visited one by one, so that a value
+// of many string collections (a [][]string of 600×600) is measured, where
+// visiting each string used up the budget.
+func (w *walker) strings(v reflect.Value, end int) bool {
 	n := v.Len()
-	k := min(n, sampleSize)
+	k := min(n, sampleSize, max(end-w.steps, 1)*stringsPerStep)
 	if w.steps += (k + stringsPerStep - 1) / stringsPerStep; w.steps > walkBudget {
 		return false
 	}
@@ -266,13 +434,9 @@ func (w *walker) strings(v reflect.Value, wt float64) bool {
 	for j := range k {
 		sum += v.Index(j * n / k).Len()
 	}
-	w.total += wt * float64(n) / float64(max(k, 1)) * float64(sum)
+	w.total += float64(n) / float64(max(k, 1)) * float64(sum)
 	return true
 }
-
-// stringsPerStep is how many strings of one collection cost the budget
-// one value (see walker.strings).
-const stringsPerStep = 16
 
 // first records that the object at p is counted with the given extent, and
 // returns the bytes that adds to what was counted at p before: 0 when an
