@@ -23,6 +23,14 @@ const DefaultMaxBody = 1 << 20
 // HEAD), holds what it sent rather than what it announced.
 const initialBody = 4 << 10
 
+// declaredShare sizes the buffer for a declared Content-Length: once
+// 1/declaredShare of the body has arrived, the buffer is sized once for the
+// whole of it, rather than grown by doubling (a 1 MiB body cost 2 MiB, in
+// six copies). A body declared and not sent (slowly, or never) still holds
+// at most declaredShare times what it sent, or initialBody; a declared body
+// costs at most 1+2/declaredShare times its length in all.
+const declaredShare = 16
+
 // ReasonWriteError reports that writing the response downstream failed (the
 // client went away): the recorded body may be incomplete.
 const ReasonWriteError Reason = "write-error"
@@ -40,8 +48,9 @@ const ReasonLength Reason = "length"
 // Recorder is the response writer of a cache miss. It passes everything
 // through to the client as it comes and records on the side what a Snapshot
 // needs: the final status and a copy of the header at commit, and the body,
-// teed into a buffer capped at a size limit (grown as the body arrives, never
-// sized in advance past a few KiB for a declared Content-Length). With Hold,
+// teed into a buffer capped at a size limit (grown as the body arrives, and
+// sized once for a declared Content-Length when a share of it has arrived:
+// see declaredShare). With Hold,
 // the body of a response that may still be stored is kept in that buffer
 // instead, and reaches the client at Send (or as soon as the response
 // becomes uncacheable; with StoreFlushed, also at each Flush, from another
@@ -340,12 +349,17 @@ func (rec *Recorder) keep(p []byte) {
 	need := len(rec.body) + len(p)
 	if need > cap(rec.body) {
 		// Grow by doubling, never past the limit nor, for a body that
-		// arrives as declared, its length: a declared length sizes the
-		// first buffer up to initialBody only, so that what is allocated
-		// follows what arrived, not what was announced.
+		// arrives as declared (checkLength: within Limit), its length,
+		// which sizes the buffer once declaredShare of it has arrived:
+		// what is allocated follows what arrived, not what was announced,
+		// and a large body is not copied again and again. A body longer
+		// than declared grows by doubling.
 		size := max(2*cap(rec.body), need, 512)
-		if rec.declared >= 0 {
-			size = max(min(max(size, initialBody), int(rec.declared)), need)
+		if d := rec.declared; d >= int64(need) {
+			size = min(max(size, initialBody), int(d))
+			if int64(need)*declaredShare >= d {
+				size = int(d)
+			}
 		}
 		// The held body, which the flushes may be reading, is never
 		// written to in place: it is copied, and appended to past its length.
