@@ -153,8 +153,7 @@ type Cache struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	background                      // the life that Close ends, and the work that ends with it
-	pending    pendingInvalidations // failed invalidations, retried (invalidate_retry.go)
+	background // the life that Close ends, and the work that ends with it
 
 	named registry      // the counters of each view and memoized function
 	lease time.Duration // Options.Lease

@@ -25,6 +25,12 @@ import (
 // would be served. Deleting a version key again, or after a newer response
 // was stored under a new version, only costs a miss.
 //
+// Until its retry has deleted a key, a lookup of an entry under that key, or
+// written under a tag whose version key it is, is a miss (see
+// pendingInvalidations.mark): between the backend answering reads again
+// and the retry's deletes landing, the entry and the versions it was
+// written under are all still there, and would be served as a hit.
+//
 // The set holds at most maxPendingInvalidations keys: past it, a failed
 // invalidation (already counted in Stats.Errors) is not retried, so that a
 // client cannot make the set grow without bound; that is logged once until
@@ -35,19 +41,67 @@ const (
 	retryMax                = 5 * time.Second
 )
 
-// pendingInvalidations is the set of version keys to delete again.
+// pendingInvalidations is the set of version keys (or memoized entries) to
+// delete again.
 type pendingInvalidations struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	keys    map[string]struct{}
 	running bool // a retry goroutine owns the set
 	full    bool // an invalidation was dropped since the set was last empty
+
+	// size is len(keys), set under mu: a lookup that finds it 0 pays this
+	// one atomic load.
+	size atomic.Int64
+	// landed counts, under mu, the retries whose deletes landed (and Close
+	// dropping the set): a lookup that read while one landed may have read
+	// what it deleted.
+	landed atomic.Uint64
 }
 
 // len is the number of keys waiting (Stats.PendingInvalidations).
-func (p *pendingInvalidations) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.keys)
+func (p *pendingInvalidations) len() int { return int(p.size.Load()) }
+
+// counted sets size after keys changed; under mu.
+func (p *pendingInvalidations) counted() { p.size.Store(int64(len(p.keys))) }
+
+// mark is what a lookup must know of the set, taken before it reads the
+// entry and its versions: 0 when the set is empty (then no invalidation
+// that failed before the read can end what it reads), else a number for
+// ends. It costs one atomic load when the set is empty.
+func (p *pendingInvalidations) mark() uint64 {
+	if p.size.Load() == 0 {
+		return 0
+	}
+	return p.landed.Load() + 1
+}
+
+// ends reports whether an entry read under key after the mark m (not 0),
+// written under the tag keys tags, may be ended by an invalidation that
+// failed: one of those keys waits in the set, or a retry's deletes landed
+// while the lookup read (it may have read what they deleted). The lookup
+// treats the entry as a miss.
+func (p *pendingInvalidations) ends(m uint64, key string, tags []string) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.landed.Load()+1 != m {
+		return true
+	}
+	if _, ok := p.keys[key]; ok {
+		return true
+	}
+	for _, k := range tags {
+		if _, ok := p.keys[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// drop empties the set and ends its retries (Close); under mu.
+func (p *pendingInvalidations) drop() {
+	p.keys, p.running, p.full = nil, false, false
+	p.landed.Add(1)
+	p.counted()
 }
 
 // retryWake wakes the retry goroutine while it waits after a failure: the
@@ -94,7 +148,7 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 	if errors.Is(err, ErrClosed) || c.life.Err() != nil {
 		return
 	}
-	p := &c.pending
+	p := &c.store.pending
 	p.mu.Lock()
 	if p.keys == nil {
 		p.keys = make(map[string]struct{})
@@ -107,6 +161,7 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 		}
 		p.keys[k] = struct{}{}
 	}
+	p.counted()
 	logDrop := dropped > 0 && !p.full
 	p.full = p.full || dropped > 0
 	start := !p.running && len(p.keys) > 0
@@ -118,7 +173,7 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 	}
 	if start && !c.goBackground(c.retryInvalidations) {
 		p.mu.Lock() // closed meanwhile: nothing waits after Close
-		p.keys, p.running, p.full = nil, false, false
+		p.drop()
 		p.mu.Unlock()
 	}
 }
@@ -126,7 +181,7 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 // retryInvalidations deletes the pending keys until none is left or the
 // Cache is closed.
 func (c *Cache) retryInvalidations() {
-	p := &c.pending
+	p := &c.store.pending
 	w := &c.store.wake
 	if w.ch == nil { // the goroutines run one at a time (p.running)
 		w.ch = make(chan struct{}, 1)
@@ -142,7 +197,7 @@ func (c *Cache) retryInvalidations() {
 		select {
 		case <-c.life.Done():
 			p.mu.Lock()
-			p.keys, p.running, p.full = nil, false, false
+			p.drop()
 			p.mu.Unlock()
 			return
 		case <-timer.C:
@@ -161,6 +216,8 @@ func (c *Cache) retryInvalidations() {
 			for _, k := range keys {
 				delete(p.keys, k) // keys added meanwhile stay for the next round
 			}
+			p.landed.Add(1)
+			p.counted()
 			wait = retryFirst
 		} else {
 			wait = min(2*wait, retryMax)

@@ -37,9 +37,10 @@ func pausableRedis(t *testing.T, timeout time.Duration) (*caching.Cache, *goredi
 
 // TestInvalidateOnWriteRetriedOnRealRedis: on a Redis of the test's own
 // that stops taking writes for a while (CLIENT PAUSE WRITE: reads go on, the
-// data stays), a write's invalidation times out; the old response is still
-// served meanwhile (nothing better can be), and once Redis takes writes
-// again the retried invalidation makes the next read run the handler.
+// data stays), a write's invalidation times out and waits for its retry
+// (a read meanwhile runs the handler: the old response is never served
+// again), and once Redis takes writes again the retried invalidation makes
+// the next read run the handler.
 func TestInvalidateOnWriteRetriedOnRealRedis(t *testing.T) {
 	c, admin := pausableRedis(t, 200*time.Millisecond)
 	reads := 0
@@ -86,9 +87,9 @@ func TestInvalidateOnWriteRetriedOnRealRedis(t *testing.T) {
 // TestInvalidationRetriedAsSoonAsRedisAnswers: an InvalidatePath that fails
 // while a Redis of the test's own answers nothing (CLIENT PAUSE ALL) waits
 // in the retry set, whose retries back off meanwhile. Once Redis answers
-// again, the first read it answers (a hit of the old response) retries the
-// invalidation at once: the old response is not served for the rest of the
-// back-off.
+// again, the first read it answers (a miss, which runs the handler: the
+// invalidation waits) retries the invalidation at once: the old response is
+// not served, neither then nor for the rest of the back-off.
 func TestInvalidationRetriedAsSoonAsRedisAnswers(t *testing.T) {
 	c, admin := pausableRedis(t, 100*time.Millisecond)
 	reads := 0

@@ -111,7 +111,7 @@ func TestInvalidateOnWriteRetryEndsWithClose(t *testing.T) {
 	e.c.background.wait()
 	assert.EqualValues(t, 0, e.c.Stats().PendingInvalidations, "dropped with the Cache")
 	e.c.retryInvalidation("test", []string{"k"}, errDown)
-	assert.False(t, e.c.pending.running, "no retry starts after Close")
+	assert.False(t, e.c.store.pending.running, "no retry starts after Close")
 	assert.EqualValues(t, 0, e.c.Stats().PendingInvalidations, "nothing waits after Close")
 	assert.False(t, strings.Contains(e.logs.String(), "panic"))
 }
@@ -132,11 +132,14 @@ func TestInvalidationRetriedAsSoonAsTheBackendAnswers(t *testing.T) {
 	require.Eventually(t, func() bool { return e.r.trips.Load() >= trips+3 }, 5*time.Second, time.Millisecond)
 
 	e.r.fail.Store(false)
-	get(e.mux, "/items/1") // the backend answers: a hit, the response of before
+	// The backend answers: a miss (the invalidation waits), which runs the
+	// handler and stores its response under the version to be deleted.
+	get(e.mux, "/items/1")
+	require.EqualValues(t, 2, e.reads.calls.Load(), "the read as the backend answers runs the handler")
 	require.Eventually(t, func() bool { return e.c.Stats().PendingInvalidations == 0 }, 200*time.Millisecond, time.Millisecond,
 		"the invalidation waited for the end of its back-off")
 	get(e.mux, "/items/1")
-	assert.EqualValues(t, 2, e.reads.calls.Load(), "the read after runs the handler")
+	assert.EqualValues(t, 3, e.reads.calls.Load(), "the read after the retry runs the handler")
 }
 
 // deletesDown is a remote store that answers every call but deletes.

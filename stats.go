@@ -65,7 +65,8 @@ type Stats struct {
 	// PendingInvalidations is the number of keys whose invalidation failed
 	// (InvalidateOnWrite's, InvalidateTags, InvalidatePath, Forget,
 	// ForgetAll, while the backend was down) and is retried in the
-	// background until it answers.
+	// background until it answers. Meanwhile, the entries they end (under
+	// those keys, or written under those tag versions) are misses.
 	PendingInvalidations int64 `json:"pending_invalidations"`
 	// Breaker is the state of the circuit breaker: "closed" (calls go
 	// through), "open" (the backend is left alone), "half-open" (one probe
@@ -132,7 +133,7 @@ func (c *Cache) Stats() Stats {
 		LeaseWaits:     c.stats.leaseWaits.Load(),
 		LeaseTimeouts:  c.stats.leaseTimeouts.Load(),
 
-		PendingInvalidations: int64(c.pending.len()),
+		PendingInvalidations: int64(c.store.pending.len()),
 	}
 	c.named.sum(&s)
 	if c.store.br != nil {

@@ -86,6 +86,9 @@ type store struct {
 	// invalidations (invalidate_retry.go): while they wait, the first one
 	// wakes them.
 	wake retryWake
+	// pending is the set of keys whose invalidation failed, retried
+	// (invalidate_retry.go): lookups make a miss of what it ends.
+	pending pendingInvalidations
 
 	// invalidations counts the invalidations of this process (tags, paths,
 	// generations), each once its delete has returned: a computation
@@ -281,6 +284,7 @@ func (s *store) lookup(ctx context.Context, key string, tags []string, now time.
 // found nothing in the near cache, if there is one, and took tok from it
 // after that (the zero token without a near cache).
 func (s *store) lookupRemote(ctx context.Context, key string, tags []string, now time.Time, tok backend.NearToken) (*entry, error) {
+	m := s.pending.mark()
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var (
@@ -306,13 +310,15 @@ func (s *store) lookupRemote(ctx context.Context, key string, tags []string, now
 		s.dropCorrupt(ctx, key)
 		return nil, errCorruptMiss
 	}
-	return s.verify(ctx, key, e, tags, versions, now, tok)
+	return s.verify(ctx, key, e, tags, versions, now, tok, m)
 }
 
 // verify checks a decoded remote entry: alive at now, written under tags
-// (nil: its own), at the versions read with it (nil: read them now). What
-// it read is kept near, for a read that began with tok.
-func (s *store) verify(ctx context.Context, key string, e *entry, tags []string, versions [][]byte, now time.Time, tok backend.NearToken) (*entry, error) {
+// (nil: its own), at the versions read with it (nil: read them now), and
+// not ended by an invalidation waiting for its retry (m: the mark taken
+// before the read). What it read is kept near, for a read that began with
+// tok.
+func (s *store) verify(ctx context.Context, key string, e *entry, tags []string, versions [][]byte, now time.Time, tok backend.NearToken, m uint64) (*entry, error) {
 	if !e.alive(s.nowOr(now)) {
 		return nil, ErrNotFound
 	}
@@ -334,6 +340,9 @@ func (s *store) verify(ctx context.Context, key string, e *entry, tags []string,
 			s.keepNear(tok, key, nil, tags, versions, now)
 			return nil, ErrNotFound
 		}
+	}
+	if m != 0 && s.pending.ends(m, key, e.TagKeys) {
+		return nil, ErrNotFound // nothing kept near: its deletes are to come
 	}
 	s.keepNear(tok, key, e, tags, versions, now)
 	return e, nil
@@ -379,14 +388,24 @@ func (s *store) lookupBytes(ctx context.Context, key []byte, tags []string, now 
 	if !s.realClock {
 		storeNow = time.Time{} // the store reads its own clock
 	}
+	m := s.pending.mark()
 	v, ok := s.direct.LoadValueBytesAt(key, storeNow)
-	return s.checkLocal(v, ok, tags, now)
+	e, err := s.checkLocal(v, ok, tags, now)
+	if err == nil && m != 0 && s.pending.ends(m, string(key), e.TagKeys) {
+		return nil, ErrNotFound
+	}
+	return e, err
 }
 
 // lookupLocal is lookup in memory: the in-process store, or the near cache.
 func (s *store) lookupLocal(key string, tags []string, now time.Time) (*entry, error) {
+	m := s.pending.mark()
 	v, ok := s.loadHeld(key, now)
-	return s.checkLocal(v, ok, tags, now)
+	e, err := s.checkLocal(v, ok, tags, now)
+	if err == nil && m != 0 && s.pending.ends(m, key, e.TagKeys) {
+		return nil, ErrNotFound
+	}
+	return e, err
 }
 
 // checkLocal is lookupLocal's check of what memory held: an entry, alive at
@@ -478,6 +497,7 @@ func (s *store) lookupDirectIn(ctx context.Context, key string, bound bool) (e *
 		ctx, cancel = s.bound(ctx)
 		defer cancel()
 	}
+	m := s.pending.mark()
 	raw, err := s.get(ctx, key)
 	if err != nil {
 		return nil, nil, err
@@ -489,7 +509,7 @@ func (s *store) lookupDirectIn(ctx context.Context, key string, bound bool) (e *
 		s.dropCorrupt(ctx, key)
 		return nil, nil, ErrNotFound
 	}
-	e, err = s.verify(ctx, key, e, nil, nil, time.Time{}, tok)
+	e, err = s.verify(ctx, key, e, nil, nil, time.Time{}, tok, m)
 	return e, nil, err
 }
 
@@ -516,6 +536,7 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 		return out, nil
 	}
 	tok := s.nearToken()
+	m := s.pending.mark()
 	vals, err := s.getRaw(ctx, keys)
 	if err != nil {
 		return nil, err
@@ -561,7 +582,7 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 		for j, t := range e.TagKeys {
 			versions[j] = current[t]
 		}
-		if out[i].e, err = s.verify(ctx, keys[i], e, nil, versions, time.Time{}, tok); err != nil {
+		if out[i].e, err = s.verify(ctx, keys[i], e, nil, versions, time.Time{}, tok, m); err != nil {
 			out[i].e = nil
 		}
 	}
