@@ -196,3 +196,53 @@ func TestPendingInvalidationNotServedRightAfterRecovery(t *testing.T) {
 	assert.EqualValues(t, 2, v)
 	assert.EqualValues(t, 2, e.reads.Load(), "the handler ran")
 }
+
+// heldReads is a remote store whose GetMany, once it has read, can wait
+// for something before it answers.
+type heldReads struct {
+	*remote
+	hold atomic.Pointer[func()]
+}
+
+func (h *heldReads) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	vals, err := h.remote.GetMany(ctx, keys)
+	if f := h.hold.Load(); f != nil {
+		(*f)()
+	}
+	return vals, err
+}
+
+// TestPendingInvalidationLandingDuringRead: a read of the entry and its
+// versions made before the retry's deletes landed, and answered after
+// them, found the set empty by then, and served what the deletes ended as a
+// HIT. A lookup during which a retry landed is now a miss.
+func TestPendingInvalidationLandingDuringRead(t *testing.T) {
+	r := &heldReads{remote: &remote{Backend: newSimple(t, nil)}}
+	c := Must(&Options{Backend: r, Breaker: BreakerOptions{Threshold: 1 << 30}})
+	t.Cleanup(func() { c.Close() })
+	var data, reads atomic.Int64
+	h := c.Cached(time.Hour, CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		reads.Add(1)
+		w.Write([]byte{byte('0' + data.Load())})
+	}))
+	data.Store(1)
+	get(h, "/items/1")
+	require.Equal(t, "HIT", get(h, "/items/1").Header().Get("X-Cache"))
+
+	ctx := context.Background()
+	r.fail.Store(true)
+	data.Store(2)
+	require.Error(t, c.InvalidatePath(ctx, "/items/1"))
+	require.EqualValues(t, 1, c.Stats().PendingInvalidations)
+	r.fail.Store(false)
+	// The read takes the entry and its versions, then answers once the
+	// retry (on its timer, 100ms after the failure) has deleted them.
+	landed := func() {
+		r.hold.Store(nil)
+		require.Eventually(t, func() bool { return c.Stats().PendingInvalidations == 0 }, 5*time.Second, time.Millisecond)
+	}
+	r.hold.Store(&landed)
+	w := get(h, "/items/1")
+	assert.NotEqual(t, "HIT", w.Header().Get("X-Cache"), "what the retry deleted during the read was served")
+	assert.Equal(t, "2", w.Body.String())
+}
