@@ -28,7 +28,9 @@ const initialBody = 4 << 10
 // whole of it, rather than grown by doubling (a 1 MiB body cost 2 MiB, in
 // six copies). A body declared and not sent (slowly, or never) still holds
 // at most declaredShare times what it sent, or initialBody; a declared body
-// costs at most 1+2/declaredShare times its length in all.
+// costs less than 1+4/declaredShare times its length in all (the buffers
+// before it are each under 2/declaredShare of it, and double), and one
+// buffer when the handler writes it in one piece.
 const declaredShare = 16
 
 // ReasonWriteError reports that writing the response downstream failed (the
