@@ -20,8 +20,15 @@
 //   - A budget: one walk visits at most walkBudget values (elements,
 //     fields, pointers, every one; the strings of a collection of strings
 //     are leaves, read in a loop at one value per stringsPerStep of them).
-//   - Sampling within the budget: half of the budget is shared out over
-//     the value, each part getting a share of what is left: a struct's
+//   - Exact first: a walk visits every element of a collection of up to
+//     sampleSize elements, and sampleSize elements of a larger one,
+//     spread evenly over it, scaled to all of them. Only a value that
+//     needs more than the budget so is walked again, sampling as follows:
+//     the sampling of small collections assumes their elements alike, and
+//     must not make a value it could measure (a small slice holding a
+//     tree and a 64 MiB buffer) seem smaller than it is.
+//   - Sampling within the budget, for a value the exact walk could not
+//     finish: half of the budget is shared out over the value, each part getting a share of what is left: a struct's
 //     fields take turns, and the elements of a slice, array or map share
 //     what is left of its share evenly, so that what one does not use
 //     passes to the next. A collection that can hold references walks its
@@ -121,7 +128,12 @@ func Measure(v any) (n int, ok bool) {
 		return n, true
 	}
 	w := walkers.Get().(*walker)
-	ok = w.walk(rv)
+	w.exact = true
+	if ok = w.walk(rv); !ok {
+		// Too big to walk exactly: again, sharing the budget out.
+		w.reset()
+		ok = w.walk(rv)
+	}
 	n += int(w.total)
 	w.reset()
 	walkers.Put(w)
@@ -154,7 +166,7 @@ func (w *walker) reset() {
 	if cap(w.frames) > maxKept {
 		w.frames = nil
 	}
-	w.depth, w.steps, w.total = 0, 0, 0
+	w.depth, w.steps, w.total, w.exact = 0, 0, 0, false
 }
 
 // walker walks a value depth first: nested in one another on the
@@ -178,6 +190,9 @@ type walker struct {
 	depth   int                 // visits nested in the current one
 	steps   int                 // values pushed so far, against walkBudget
 	total   float64             // bytes counted, scaled
+	// exact: walk every element of a collection of up to sampleSize (a
+	// larger one, sampleSize of them), whatever the deadlines say.
+	exact bool
 }
 
 // pending is a value left to visit, and its deadline.
@@ -390,7 +405,7 @@ func (w *walker) collection(v reflect.Value, end int, keys, vals bool) bool {
 func (w *walker) next(f *frame) (more, ok bool) {
 	k := min(f.n, sampleSize)
 	used, time := w.steps-f.start, f.end-f.start
-	if f.walked >= k || f.walked > 0 && used*(f.walked+1) > time*f.walked {
+	if f.walked >= k || !w.exact && f.walked > 0 && used*(f.walked+1) > time*f.walked {
 		return false, true
 	}
 	end := w.steps + max(f.end-w.steps, 0)/(k-f.walked)
@@ -426,7 +441,10 @@ func (w *walker) finish(f *frame) {
 // visiting each string used up the budget.
 func (w *walker) strings(v reflect.Value, end int) bool {
 	n := v.Len()
-	k := min(n, sampleSize, max(end-w.steps, 1)*stringsPerStep)
+	k := min(n, sampleSize)
+	if !w.exact {
+		k = min(k, max(end-w.steps, 1)*stringsPerStep)
+	}
 	if w.steps += (k + stringsPerStep - 1) / stringsPerStep; w.steps > walkBudget {
 		return false
 	}

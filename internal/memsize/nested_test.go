@@ -147,3 +147,24 @@ func TestMeasureChainsStayBounded(t *testing.T) {
 		assert.LessOrEqual(t, float64(got), want*2)
 	})
 }
+
+// TestMeasureSmallCollectionsExactly: a collection of few elements, one a
+// linked structure that costs more than its share of the budget and one a
+// large buffer, was sampled (the buffer extrapolated from the structure
+// beside it: 1.3 MB counted for 64 MiB) once the budget was shared out. A
+// value the walk can finish exactly is measured exactly.
+func TestMeasureSmallCollectionsExactly(t *testing.T) {
+	blob := make([]byte, 64<<20)
+	for name, v := range map[string]any{
+		"slice": []any{newChain(40_000), blob},
+		"map":   map[string]any{"tree": newChain(40_000), "blob": blob},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for range 10 { // a map's order is random
+				n, ok := Measure(v)
+				require.True(t, ok)
+				assert.GreaterOrEqual(t, n, len(blob)+40_000*24)
+			}
+		})
+	}
+}
