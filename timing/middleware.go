@@ -38,14 +38,18 @@ var ErrInvalidOption = errors.New("timing: invalid option")
 type Options struct {
 	// Header is the response header that carries the time from the start of
 	// the request until its headers were committed. "": DefaultHeader;
-	// NoHeader: none.
+	// NoHeader: none. It is sent to every client, whatever Expose says: a
+	// time measured on the server, without the network's jitter, which is
+	// a better oracle than a client's own clock (a login that answers
+	// faster for unknown users, a cache hit against a miss). Use NoHeader
+	// where the time of a route must not be told.
 	Header string
 	// Format renders that duration. nil: milliseconds with up to three
 	// decimals and the unit, as in "12.345ms".
 	Format func(time.Duration) string
 
 	// Expose decides, per request, whether the response may carry
-	// Server-Timing. nil: never (the metrics an application records, such
+	// Server-Timing (not the response-time header: see Header). nil: never (the metrics an application records, such
 	// as its database time, tell an attacker a lot; expose them to your own
 	// clients only, for instance with an admin check). When it does not
 	// admit a request, the middleware also removes the Server-Timing fields
@@ -246,6 +250,13 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 			// report, then let the panic go on.
 			p := recover()
 			w.hide()
+			if p == nil {
+				// runtime.Goexit, not a panic (panic(nil) recovers
+				// as a *runtime.PanicNilError): report it as it
+				// is, and let it go on.
+				m.finish(w, r, false)
+				return
+			}
 			m.finish(w, r, true)
 			panic(p)
 		}()
