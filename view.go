@@ -746,12 +746,18 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.count(r, st, st.outcome())
 		panic(p)
 	}()
-	if st.ext != nil && st.ext.prev != nil {
-		v.next.ServeHTTP(rw, r) // the cache's own conditional request
-	} else {
-		v.next.ServeHTTP(rw, withoutValidators(r))
+	hr := r // the cache's own conditional request
+	if st.ext == nil || st.ext.prev == nil {
+		hr = withoutValidators(r)
 	}
+	v.next.ServeHTTP(rw, hr)
 	returned = true
+	if c := st.client(r); c != hr && !st.background {
+		// A ServeMux below the view records its pattern on the request
+		// it serves, a copy: the client's request gets it as it would
+		// have without the copy (timing's Report.Route, outer logs).
+		c.Pattern = hr.Pattern
+	}
 	status, h, body, reason := rec.Finish()
 	if probe != nil {
 		defer func() { probe.status, probe.reason = status, reason }()
