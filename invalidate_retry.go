@@ -31,6 +31,11 @@ import (
 // and the retry's deletes landing, the entry and the versions it was
 // written under are all still there, and would be served as a hit.
 //
+// A key is added again when another invalidation of it fails while a retry
+// deletes it: each add gives it a new generation, and a retry removes a key
+// only if its generation is the one it deleted, so that a failure after the
+// retry's delete landed is retried too.
+//
 // The set holds at most maxPendingInvalidations keys: past it, a failed
 // invalidation (already counted in Stats.Errors) is not retried, so that a
 // client cannot make the set grow without bound; that is logged once until
@@ -44,8 +49,10 @@ const (
 // pendingInvalidations is the set of version keys (or memoized entries) to
 // delete again.
 type pendingInvalidations struct {
-	mu      sync.RWMutex
-	keys    map[string]struct{}
+	mu sync.RWMutex
+	// keys maps each key to its generation: the value of adds when it was
+	// last added.
+	keys    map[string]uint64
 	running bool // a retry goroutine owns the set
 	full    bool // an invalidation was dropped since the set was last empty
 
@@ -56,6 +63,8 @@ type pendingInvalidations struct {
 	// dropping the set): a lookup that read while one landed may have read
 	// what it deleted.
 	landed atomic.Uint64
+	// adds counts, under mu, the adds of keys (each key's generation).
+	adds atomic.Uint64
 }
 
 // len is the number of keys waiting (Stats.PendingInvalidations).
@@ -151,7 +160,7 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 	p := &c.store.pending
 	p.mu.Lock()
 	if p.keys == nil {
-		p.keys = make(map[string]struct{})
+		p.keys = make(map[string]uint64)
 	}
 	dropped := 0
 	for _, k := range keys {
@@ -159,7 +168,7 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 			dropped++
 			continue
 		}
-		p.keys[k] = struct{}{}
+		p.keys[k] = p.adds.Add(1)
 	}
 	p.counted()
 	logDrop := dropped > 0 && !p.full
@@ -206,15 +215,21 @@ func (c *Cache) retryInvalidations() {
 		}
 		w.disarm()
 		p.mu.Lock()
-		keys := slices.Collect(maps.Keys(p.keys))
+		gens := maps.Clone(p.keys)
 		p.mu.Unlock()
+		keys := slices.Collect(maps.Keys(gens))
 		ctx, cancel := c.store.bound(c.life)
 		err := c.store.invalidate(ctx, keys)
 		cancel()
 		p.mu.Lock()
 		if err == nil {
-			for _, k := range keys {
-				delete(p.keys, k) // keys added meanwhile stay for the next round
+			for k, g := range gens {
+				// Keys added meanwhile, or added again (their delete may
+				// have landed before the invalidation that failed), stay
+				// for the next round.
+				if p.keys[k] == g {
+					delete(p.keys, k)
+				}
 			}
 			p.landed.Add(1)
 			p.counted()
