@@ -29,7 +29,11 @@ import (
 // written under a tag whose version key it is, is a miss (see
 // pendingInvalidations.mark): between the backend answering reads again
 // and the retry's deletes landing, the entry and the versions it was
-// written under are all still there, and would be served as a hit.
+// written under are all still there, and would be served as a hit. For the
+// same reason, a view's waiters are not handed the response of a run that
+// began before an invalidation of their keys failed (see
+// pendingInvalidations.addedSince): the versions it read still read as
+// current.
 //
 // A key is added again when another invalidation of it fails while a retry
 // deletes it: each add gives it a new generation, and a retry removes a key
@@ -100,6 +104,38 @@ func (p *pendingInvalidations) ends(m uint64, key string, tags []string) bool {
 	}
 	for _, k := range tags {
 		if _, ok := p.keys[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingSince is the state of the set when a handler run began, for
+// addedSince.
+type pendingSince struct{ adds, landed uint64 }
+
+// since returns the state of the set now, for addedSince.
+func (p *pendingInvalidations) since() pendingSince {
+	return pendingSince{p.adds.Load(), p.landed.Load()}
+}
+
+// addedSince reports whether the invalidation of one of keys may have
+// failed after s was taken: one of them was added to the set since, or a
+// retry landed since an add (it may have removed one of them). A response
+// made by a run that began at s may then predate a write, although the
+// versions it read are still there. It costs one atomic load when nothing
+// was added since s.
+func (p *pendingInvalidations) addedSince(s pendingSince, keys []string) bool {
+	if p.adds.Load() == s.adds {
+		return false
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.landed.Load() != s.landed {
+		return true
+	}
+	for _, k := range keys {
+		if g, ok := p.keys[k]; ok && g > s.adds {
 			return true
 		}
 	}

@@ -583,7 +583,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
 		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
-			if !res.check.current(r.Context(), &v.c.store, res.vs) {
+			if v.stale(r, call, res) {
 				// Invalidated while the leader's handler ran (a write):
 				// its response may predate it. Once, the waiters wait
 				// for a new run rather than each run the handler.
@@ -601,8 +601,22 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 }
 
+// stale reports whether res, the result of call, may predate a write that
+// returned before the waiter r came: a version it was made under changed
+// (an invalidation), or the invalidation of one of r's keys failed since
+// the call began, which left the versions in place (it waits for its
+// retry, invalidate_retry.go).
+func (v *view) stale(r *http.Request, call *viewCall, res viewResult) bool {
+	p := &v.c.store.pending
+	if !res.check.current(r.Context(), &v.c.store, res.vs) {
+		return true
+	}
+	return p.adds.Load() != call.pending.adds && p.addedSince(call.pending, v.tagKeysFor(r))
+}
+
 // lead runs the handler for the flight call, whose waiters get its result.
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
+	call.pending = v.c.store.pending.since()   // before anything is read
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	if st.down {
 		st.call = call

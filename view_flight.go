@@ -34,6 +34,10 @@ type viewCall struct {
 	// after, when set, runs once the call is released, with its result:
 	// the leader's lease is released there (lease.go).
 	after func(viewResult)
+	// pending is the retry set when the leader began, set before it reads
+	// anything: a waiter is not served the call's response when the
+	// invalidation of one of its keys failed since (view.stale).
+	pending pendingSince
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the
