@@ -525,6 +525,12 @@ type runState struct {
 	// middleware left it when the request reached the view (live: copied
 	// when the refresh starts, before the client's response is served).
 	outer http.Header
+	// staleOnlyAsked: stale is there only for the request's own
+	// stale-if-error (SharedCache, HonorRequestCacheControl), which lets
+	// this request, and no other, be answered with it when its handler
+	// fails: it is never served while another process runs the handler
+	// under the lease, nor handed to the requests waiting for this run.
+	staleOnlyAsked bool
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup failed

@@ -167,8 +167,10 @@ func InvalidateOnWrite() ViewOption {
 // request when the handler fails (a 5xx or a panic), unless its response
 // forbids serving stale (must-revalidate, proxy-revalidate, s-maxage,
 // no-cache); the requests that waited for that run are not answered so,
-// and no entry is kept longer for it. (In the default mode StaleIfError
-// already applies to every request.) A request with max-age
+// and no entry is kept longer for it. Under a Lease such a request waits
+// for the process that holds it as any other does: it is answered stale
+// only when the handler it then runs fails. (In the default mode
+// StaleIfError already applies to every request.) A request with max-age
 // or min-fresh refuses a stale entry that max-stale does not accept (RFC
 // 9111 sections 5.2.1.1, 5.2.1.3), even within StaleWhileRevalidate.
 func HonorRequestCacheControl() ViewOption {
@@ -258,6 +260,9 @@ type judgement struct {
 	verdict
 	forced       bool // the request asked for more than the entry gives: no flight
 	staleIfError bool // the entry may replace a failed response
+	// staleOnlyAsked: only the request's own stale-if-error lets the entry
+	// replace a failed response (see runState.staleOnlyAsked).
+	staleOnlyAsked bool
 }
 
 // serveExt serves a request of a view with the options of issue 16, and
@@ -367,7 +372,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	st := &runState{base: base, f: f, ttl: ttl}
 	if prev != nil && j.staleIfError {
-		st.stale = prev
+		st.stale, st.staleOnlyAsked = prev, j.staleOnlyAsked
 	}
 	// A no-store request does not lead the flight of its key: its response,
 	// never stored, would leave every request waiting for it to run the
@@ -410,15 +415,18 @@ func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
 // (zero unless HonorRequestCacheControl).
 func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgement {
 	swr, sie, noStale := v.cfg.swr, v.cfg.sie, false
+	asked := time.Duration(0) // the request's own stale-if-error, when longer
 	past := time.Duration(now.UnixNano() - f.e.FreshUntil)
 	switch {
 	case f.fresh:
 	case v.sh != nil:
 		// rq's stale-if-error (zero unless HonorRequestCacheControl) is
-		// this request's: only its own run is answered stale (the
-		// requests waiting for the run each run the handler on failure).
+		// this request's: only its own run is answered stale, and only
+		// when its handler fails (the requests waiting for the run each
+		// run the handler on failure; see runState.staleOnlyAsked).
 		u := v.sh.Reuse(f.snap.Header)
-		swr, sie, noStale = u.StaleWhileRevalidate, v.sh.StaleIfError(u, rq), u.NoStale
+		swr, sie, noStale = u.StaleWhileRevalidate, u.StaleIfError, u.NoStale
+		asked = v.sh.StaleIfError(u, rq)
 	case v.cfg.honorRequest:
 		// The view's own StaleWhileRevalidate and StaleIfError are its
 		// program's choice; a client's max-stale is not, and a response
@@ -430,6 +438,9 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 	}
 	// past is negative when StaleIf declared a fresh entry stale.
 	j := judgement{staleIfError: !f.fresh && sie > 0 && past < sie}
+	if !f.fresh && !j.staleIfError && asked > 0 && past < asked {
+		j.staleIfError, j.staleOnlyAsked = true, true
+	}
 	if v.cfg.honorRequest {
 		age := now.Sub(f.snap.StoredAt)
 		if rq.NoCache || rq.MaxAge.Valid && age > rq.MaxAge.Duration() ||
