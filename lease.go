@@ -34,9 +34,10 @@ import (
 //     not run the work); when it is gone without an entry (expired, its
 //     holder crashed), they add it again, and one of them leads. A waiter
 //     that has a stale entry (within StaleWhileRevalidate or StaleIfError)
-//     serves it at once instead of waiting; a request's own stale-if-error
-//     (HonorRequestCacheControl) does not count: that request waits as
-//     the others do.
+//     serves it at once instead of waiting. With HonorRequestCacheControl,
+//     a request's own stale-if-error does not count, and a request that
+//     refuses stale responses (max-age, min-fresh) waits even when the run
+//     it joined in its process served the stale entry.
 //   - Failing open: a waiter waits at most d from its first look, then runs
 //     the work itself (a lease timeout), so that a holder that crashed, hung
 //     or was cut off delays the others by at most d. A backend error (the
@@ -287,10 +288,10 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 	}
 	// The lease is the entry's, as the flight is: a variant's key once the
 	// Vary record is known, so that a variant never waits for another's run.
-	// A stale entry only the request's own stale-if-error accepts answers
-	// a failure of its handler, not a run in progress elsewhere: the
-	// request waits for the lease as one without it does.
-	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnlyAsked, check)
+	// A stale entry that the request's own directives let answer only a
+	// failure of its handler is no answer while a run is in progress
+	// elsewhere: the request waits for the lease as one without it does.
+	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, check)
 	switch out {
 	case leaseFound:
 		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})

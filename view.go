@@ -525,12 +525,13 @@ type runState struct {
 	// middleware left it when the request reached the view (live: copied
 	// when the refresh starts, before the client's response is served).
 	outer http.Header
-	// staleOnlyAsked: stale is there only for the request's own
-	// stale-if-error (SharedCache, HonorRequestCacheControl), which lets
-	// this request, and no other, be answered with it when its handler
-	// fails: it is never served while another process runs the handler
-	// under the lease, nor handed to the requests waiting for this run.
-	staleOnlyAsked bool
+	// staleOnError: the request's own directives (HonorRequestCacheControl)
+	// let a stale entry answer it only when its handler fails: stale is
+	// there only for its own stale-if-error (SharedCache), or it refuses
+	// stale responses (max-age, min-fresh). It is not answered with a
+	// stale entry while another process runs the handler under the lease,
+	// its own or one a run it waited for got.
+	staleOnError bool
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup failed
@@ -588,6 +589,11 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
+		case res.stale && st.staleOnError:
+			// The stale entry the leader served while another process
+			// runs the handler: not an answer for this request, which
+			// waits for that run (leading the next call of its key).
+			continue
 		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
 			if v.stale(r, call, res) {
 				// Invalidated while the leader's handler ran (a write):

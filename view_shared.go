@@ -172,7 +172,8 @@ func InvalidateOnWrite() ViewOption {
 // only when the handler it then runs fails. (In the default mode
 // StaleIfError already applies to every request.) A request with max-age
 // or min-fresh refuses a stale entry that max-stale does not accept (RFC
-// 9111 sections 5.2.1.1, 5.2.1.3), even within StaleWhileRevalidate.
+// 9111 sections 5.2.1.1, 5.2.1.3), even within StaleWhileRevalidate, or
+// while another process refreshes it under a Lease.
 func HonorRequestCacheControl() ViewOption {
 	return viewOption(func(c *viewConfig) { c.honorRequest = true })
 }
@@ -261,7 +262,7 @@ type judgement struct {
 	forced       bool // the request asked for more than the entry gives: no flight
 	staleIfError bool // the entry may replace a failed response
 	// staleOnlyAsked: only the request's own stale-if-error lets the entry
-	// replace a failed response (see runState.staleOnlyAsked).
+	// replace a failed response (see runState.staleOnError).
 	staleOnlyAsked bool
 }
 
@@ -370,9 +371,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.head(w, r, base, prev, ttl)
 		return true
 	}
-	st := &runState{base: base, f: f, ttl: ttl}
+	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || v.refusesStale(rq)}
 	if prev != nil && j.staleIfError {
-		st.stale, st.staleOnlyAsked = prev, j.staleOnlyAsked
+		st.stale = prev
 	}
 	// A no-store request does not lead the flight of its key: its response,
 	// never stored, would leave every request waiting for it to run the
@@ -423,7 +424,7 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 		// rq's stale-if-error (zero unless HonorRequestCacheControl) is
 		// this request's: only its own run is answered stale, and only
 		// when its handler fails (the requests waiting for the run each
-		// run the handler on failure; see runState.staleOnlyAsked).
+		// run the handler on failure; see runState.staleOnError).
 		u := v.sh.Reuse(f.snap.Header)
 		swr, sie, noStale = u.StaleWhileRevalidate, u.StaleIfError, u.NoStale
 		asked = v.sh.StaleIfError(u, rq)
