@@ -70,6 +70,7 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := c.writers.Get().(*responseWriter)
 		rw := cw.Reset(w, cw)
+		orig := r
 		if inm := r.Header["If-None-Match"]; len(inm) > 0 && c.cfg.etag != ETagKeep {
 			if r2 := c.rewriteIfNoneMatch(r); r2 != r {
 				r, cw.inm = r2, inm
@@ -80,6 +81,12 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 		cw.raw = cw.rawArr[:0]
 		finished := false
 		defer func() {
+			if r != orig {
+				// A mux below recorded the route it matched on the copy;
+				// the middleware above (timing's Report.Route) reads it
+				// from the request it passed in.
+				orig.Pattern = r.Pattern
+			}
 			if !finished {
 				// A panic: drop what was buffered without committing, so
 				// that an outer recoverer can still write its 500.
