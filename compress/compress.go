@@ -71,9 +71,9 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 		cw := c.writers.Get().(*responseWriter)
 		rw := cw.Reset(w, cw)
 		orig := r
-		if inm := r.Header["If-None-Match"]; len(inm) > 0 && c.cfg.etag != ETagKeep {
-			if r2 := c.rewriteIfNoneMatch(r); r2 != r {
-				r, cw.inm = r2, inm
+		if c.cfg.etag != ETagKeep && (len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Match"]) > 0) {
+			if r2 := c.rewriteValidators(r); r2 != r {
+				r, cw.inm = r2, r.Header["If-None-Match"]
 			}
 		}
 		cw.c, cw.r = c, r

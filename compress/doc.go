@@ -73,9 +73,10 @@
 // edit in place; Accept-Ranges, and digests of the handler's bytes
 // (Content-Digest, Repr-Digest, Content-MD5), are removed; strong ETags are
 // weakened (W/"x") or, with ETagSuffix, suffixed ("x:gzip") and
-// If-None-Match rewritten so that a handler computing its own ETag still
-// answers 304 (which carries the ETag of the variant the client named,
-// streamed or not). Content-Length is exact
+// If-None-Match and If-Match rewritten so that a handler computing its own
+// ETag still answers 304 (which carries the ETag of the variant the client
+// named, streamed or not) and accepts updates conditioned on it (If-Range
+// is not rewritten: see ETagSuffix). Content-Length is exact
 // when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
 // flushed body, or one with trailers (declared in Trailer or set with
 // http.TrailerPrefix), is sent without it (chunked: net/http sends trailers

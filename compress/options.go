@@ -57,14 +57,21 @@ const (
 	// ETagWeaken turns a strong ETag "x" into W/"x" (the default). Weak
 	// validators still answer If-None-Match, and the middleware adds the
 	// strong form to the request's If-None-Match so that handlers comparing
-	// strings still answer 304.
+	// strings still answer 304. It rewrites W/"x" to "x" in If-Match, so
+	// an update conditioned on the ETag of a compressed GET succeeds; a tag
+	// the handler made weak itself cannot be told apart and reaches it as
+	// "x", which still fails a strong comparison with the handler's W/"x".
+	// If-Range is not rewritten (see ETagSuffix).
 	ETagWeaken ETagMode = iota
 	// ETagSuffix keeps strong ETags strong and suffixes them per encoding,
 	// "x" becoming "x:gzip" (as Flask-Compress does); the middleware rewrites
 	// "x:gzip" back to "x" in If-None-Match when gzip is an encoding it
 	// negotiates for the request (from Algorithms, or StreamingAlgorithms
 	// for a streamed response), so 304 still works, and labels the 304 with
-	// the ETag the client named.
+	// the ETag the client named. In If-Match it rewrites "x:<encoding>" to
+	// "x" for any encoding of Algorithms or StreamingAlgorithms. If-Range is
+	// left alone: its tag names the encoded variant, and a range of the
+	// unencoded one is no continuation of it, so the whole body is sent.
 	ETagSuffix
 	// ETagKeep leaves ETags alone (only correct if the handler already
 	// varies its ETag with Accept-Encoding).
