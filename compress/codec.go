@@ -46,7 +46,7 @@ func (c *codec) put(e encoder) {
 type codecKey struct {
 	name   string
 	level  int
-	window int // brotli's; 0 for the others
+	window int // brotli's and zstd's log2; 0 for the others
 }
 
 var (
@@ -56,12 +56,9 @@ var (
 
 var errUnknownCodec = errors.New("compress: unknown encoding")
 
-// zstdWindow is RFC 9659's limit for zstd in HTTP.
-const zstdWindow = 8 << 20
-
-// codecFor returns the shared codec for name at level, with brotliWindow
-// for brotli (all validated).
-func codecFor(name string, level, brotliWindow int) (*codec, error) {
+// codecFor returns the shared codec for name at level, with the base-2
+// logarithm of its window for brotli and zstd (all validated).
+func codecFor(name string, level, window int) (*codec, error) {
 	k := codecKey{name: name, level: level}
 	var newEnc func() any
 	switch name {
@@ -77,13 +74,13 @@ func codecFor(name string, level, brotliWindow int) (*codec, error) {
 		}
 	case Brotli:
 		newEnc = func() any {
-			return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: level, LGWin: brotliWindow})
+			return brotliEncoder{brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: level, LGWin: window})}
 		}
 	case Zstd:
 		zl := zstd.EncoderLevelFromZstd(level)
 		newEnc = func() any {
 			// Concurrency 1: a synchronous encoder, no goroutines.
-			w, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zl), zstd.WithWindowSize(zstdWindow),
+			w, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zl), zstd.WithWindowSize(1<<window),
 				zstd.WithEncoderConcurrency(1))
 			return w
 		}
@@ -92,8 +89,8 @@ func codecFor(name string, level, brotliWindow int) (*codec, error) {
 	}
 	codecsMu.Lock()
 	defer codecsMu.Unlock()
-	if name == Brotli {
-		k.window = brotliWindow
+	if name == Brotli || name == Zstd {
+		k.window = window
 	}
 	if c, ok := codecs[k]; ok {
 		return c, nil
@@ -103,4 +100,29 @@ func codecFor(name string, level, brotliWindow int) (*codec, error) {
 	c.pool.New = newEnc
 	codecs[k] = c
 	return c, nil
+}
+
+// brotliChunk bounds each write into a brotli encoder. The encoder picks
+// its match finder once, from the size of its first write: from 1 MiB on,
+// at quality 4, one with a 4 MiB table (an in-flight response then held
+// about 6 MiB at any window, against about 2 MiB at window 18 otherwise),
+// for bodies about 2% smaller.
+const brotliChunk = 64 << 10
+
+// brotliEncoder is a brotli encoder whose writes are cut into brotliChunk
+// pieces, so that its memory does not depend on how the handler writes.
+type brotliEncoder struct{ *brotli.Writer }
+
+func (e brotliEncoder) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), brotliChunk)
+		m, err := e.Writer.Write(p[:k])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
 }

@@ -123,9 +123,12 @@
 // Encoders are pooled per codec and level (shared by every Compressor),
 // buffers are pooled with a size cap, and a response that is not compressed
 // costs no allocation but for its "Vary: Accept-Encoding", whose values are
-// allocated 16 at a time (256 bytes) so that no two responses share one. The
-// zstd window is at most 8 MiB (RFC 9659); the brotli window is
-// Options.BrotliWindow (4 MiB by default).
+// allocated 16 at a time (256 bytes) so that no two responses share one.
+// The client chooses the encoding, and each in-flight compressed response
+// holds its encoder: with the defaults about 1 MiB for gzip or deflate,
+// 2 MiB for brotli (Options.BrotliWindow 18, 256 KiB) and 3 MiB for zstd
+// (Options.ZstdWindow 19, 512 KiB; at most 23, 8 MiB, RFC 9659), plus up
+// to MaxBuffer of output held back.
 //
 // A Compressor is safe for concurrent use.
 package compress

@@ -101,17 +101,26 @@ type Options struct {
 	// (COMPRESS_BR_LEVEL).
 	BrotliLevel int
 	// BrotliWindow is the base-2 logarithm of the brotli window, 10 to 24;
-	// 0 means 22, a 4 MiB window (COMPRESS_BR_WINDOW). A smaller window
-	// costs the client less memory and compresses long bodies less. The
+	// 0 means 18, a 256 KiB window (Flask-Compress's COMPRESS_BR_WINDOW
+	// is 22). Each in-flight brotli response holds about 2 MiB at 18 and
+	// quality 4, 2.7 MiB at 19, 4 MiB at 20, 9.6 MiB at 22, and a client
+	// chooses the encoding: raise it only for bodies with repeats further
+	// apart than the window (it costs the client memory too). The
 	// encoder chooses the mode (COMPRESS_BR_MODE: it detects UTF-8 text
 	// itself) and the block size (COMPRESS_BR_BLOCK: from the quality, as
 	// Flask-Compress's default 0 does); neither can be set.
 	BrotliWindow int
 	// ZstdLevel is a zstd level, 1 to 22, mapped to the nearest speed the
 	// klauspost/compress encoder has (1: fastest, 2-4: default, 5-8: better,
-	// 9-22: best); 0 means 3 (COMPRESS_ZSTD_LEVEL). The window is at most
-	// 8 MiB whatever the level, as RFC 9659 requires for HTTP.
+	// 9-22: best); 0 means 3 (COMPRESS_ZSTD_LEVEL).
 	ZstdLevel int
+	// ZstdWindow is the base-2 logarithm of the zstd window, 10 to 23 (8
+	// MiB, RFC 9659's limit for HTTP); 0 means 19, a 512 KiB window, as
+	// the level alone would give 8 MiB. Each in-flight zstd response holds
+	// about 3 MiB at 19 and level 3, 4 MiB at 20, 18 MiB at 23 (a gzip one
+	// about 1 MiB), and a client chooses the encoding: raise it only for
+	// bodies with repeats further apart than the window.
+	ZstdWindow int
 
 	// MimeTypes lists the media types that are compressed (COMPRESS_MIMETYPES):
 	// "type/subtype" exactly, "type/*", "*/*", or a suffix rule
@@ -187,8 +196,11 @@ func (o *Options) validate() (*config, error) {
 	cfg := &config{eventStream: o.EventStream, etag: o.ETag, skip: o.Skip, conditional: !o.IgnoreConditional}
 	levels := map[string]int{}
 	var err error
-	window, err := levelOr("BrotliWindow", o.BrotliWindow, 22, 10, 24)
-	if err != nil {
+	windows := map[string]int{}
+	if windows[Brotli], err = levelOr("BrotliWindow", o.BrotliWindow, 18, 10, 24); err != nil {
+		return nil, err
+	}
+	if windows[Zstd], err = levelOr("ZstdWindow", o.ZstdWindow, 19, 10, 23); err != nil {
 		return nil, err
 	}
 	if levels[Gzip], err = levelOr("Level", o.Level, 6, 1, 9); err != nil {
@@ -207,14 +219,14 @@ func (o *Options) validate() (*config, error) {
 	if algos == nil {
 		algos = []string{Zstd, Brotli, Gzip, Deflate}
 	}
-	if cfg.prefs, err = codecList("Algorithms", algos, levels, window); err != nil {
+	if cfg.prefs, err = codecList("Algorithms", algos, levels, windows); err != nil {
 		return nil, err
 	}
 	salgos := o.StreamingAlgorithms
 	if salgos == nil {
 		salgos = []string{Zstd, Brotli, Deflate}
 	}
-	if cfg.streamPrefs, err = codecList("StreamingAlgorithms", salgos, levels, window); err != nil {
+	if cfg.streamPrefs, err = codecList("StreamingAlgorithms", salgos, levels, windows); err != nil {
 		return nil, err
 	}
 	types := o.MimeTypes
@@ -246,7 +258,7 @@ func (o *Options) validate() (*config, error) {
 	return cfg, nil
 }
 
-func codecList(field string, names []string, levels map[string]int, brotliWindow int) (prefList, error) {
+func codecList(field string, names []string, levels, windows map[string]int) (prefList, error) {
 	var out prefList
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -255,7 +267,7 @@ func codecList(field string, names []string, levels map[string]int, brotliWindow
 			return prefList{}, optErr(field, "%q is listed twice", n)
 		}
 		seen[n] = true
-		c, err := codecFor(n, levels[n], brotliWindow)
+		c, err := codecFor(n, levels[n], windows[n])
 		if err != nil {
 			return prefList{}, optErr(field, "%q is not one of zstd, br, gzip, deflate", n)
 		}
