@@ -79,6 +79,7 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 		cw.c, cw.r = c, r
 		cw.head = r.Method == http.MethodHead
 		cw.raw = cw.rawArr[:0]
+		cw.declared, cw.written = -1, 0
 		finished := false
 		defer func() {
 			if r != orig {
@@ -88,15 +89,23 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 				orig.Pattern = r.Pattern
 			}
 			if !finished {
-				// A panic: drop what was buffered without committing, so
-				// that an outer recoverer can still write its 500.
+				// A panic (or a short body): drop what was buffered
+				// without committing, so that an outer recoverer can
+				// still write its 500.
 				cw.abort()
 			}
 			cw.release()
 			c.writers.Put(cw)
 		}()
 		next.ServeHTTP(rw, r)
-		cw.finish()
+		if !cw.finish() {
+			// The handler wrote less than the Content-Length it
+			// declared. Send no end to the body (the deferred abort
+			// drops what is held back and releases the encoder): as
+			// net/http does, the connection is cut and the client sees
+			// a broken response, not a complete short one.
+			panic(http.ErrAbortHandler)
+		}
 		finished = true
 	})
 }

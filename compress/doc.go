@@ -111,6 +111,13 @@
 // are released and nothing held back is sent, so an outer recoverer can
 // still write its 500 (unless the response was already streaming).
 //
+// A Content-Length the handler sets is kept to, as net/http keeps to it: a
+// write past it writes nothing and returns http.ErrContentLength, and a
+// handler that returns having written less of a body that is compressed (a
+// failed io.Copy) has its response aborted with panic(http.ErrAbortHandler)
+// once pooled state is released: the connection is cut and the client sees
+// a broken response, never a complete short one that a cache would store.
+//
 // # Pre-compressed files
 //
 // [Compressor.FileServer] serves an fs.FS like http.FileServerFS, but sends

@@ -49,6 +49,12 @@ type responseWriter struct {
 	raw    []byte // body held back while undecided
 	rawArr [sniffLen]byte
 
+	// declared is the Content-Length the handler set (-1 for none, or one
+	// the middleware leaves to net/http), written the body bytes it wrote
+	// since: an encoded body cut short is not finished (finish), and a
+	// write past it fails, as net/http's do.
+	declared, written int64
+
 	varies varySlab // kept across requests: see varySlab
 }
 
@@ -73,11 +79,28 @@ func (w *responseWriter) WriteHeader(code int) {
 
 // Write holds the body back until there is enough to decide (holdBack),
 // then compresses or passes through. After Hijack it writes nothing and
-// returns http.ErrHijacked, as net/http's ResponseWriter does.
+// returns http.ErrHijacked, as net/http's ResponseWriter does; past the
+// Content-Length the handler declared it writes nothing and returns
+// http.ErrContentLength, as net/http's does.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.Hijacked() {
 		return 0, http.ErrHijacked
 	}
+	if w.state == undecided && w.status == 0 {
+		w.status = http.StatusOK
+		w.precheck() // which reads the Content-Length
+	}
+	if w.declared >= 0 {
+		if w.written+int64(len(p)) > w.declared {
+			return 0, http.ErrContentLength
+		}
+		w.written += int64(len(p))
+	}
+	return w.write(p)
+}
+
+// write is Write once the checks are done.
+func (w *responseWriter) write(p []byte) (int, error) {
 	switch w.state {
 	case passthrough:
 		return w.Writer.Write(p)
@@ -86,12 +109,6 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		return w.enc.Write(p)
-	}
-	if w.status == 0 {
-		w.status = http.StatusOK
-		if w.precheck(); w.state != undecided {
-			return w.Write(p)
-		}
 	}
 	if len(w.raw)+len(p) < w.holdBack() {
 		w.raw = append(w.raw, p...)
@@ -102,7 +119,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if err := w.decide(false, sniff); err != nil {
 		return 0, err
 	}
-	m, err := w.Write(p[n:])
+	m, err := w.write(p[n:])
 	return n + m, err
 }
 
@@ -179,6 +196,10 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	if w.state == undecided {
 		hold := w.holdBack()
+		if w.declared >= 0 {
+			// Not past it: the rest goes through Write, which checks.
+			hold = min(hold, int(w.declared-w.written)+len(w.raw))
+		}
 		if cap(w.raw) < hold {
 			w.raw = append(make([]byte, 0, hold), w.raw...)
 		}
@@ -186,6 +207,9 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 			n, err := r.Read(w.raw[len(w.raw):hold])
 			w.raw = w.raw[:len(w.raw)+n]
 			total += int64(n)
+			if w.declared >= 0 {
+				w.written += int64(n)
+			}
 			if err == io.EOF {
 				return total, nil // finish decides
 			}
@@ -290,6 +314,9 @@ func (w *responseWriter) precheck() {
 		if err != nil || n < int64(w.c.cfg.minSize) {
 			w.pass()
 			return
+		}
+		if !w.head {
+			w.declared = n
 		}
 		if w.typeKnown {
 			_ = w.decide(false, nil) // nothing is written yet: no error
@@ -448,10 +475,13 @@ func (w *responseWriter) stream() error {
 	return err
 }
 
-// finish completes the response after the handler returned.
-func (w *responseWriter) finish() {
+// finish completes the response after the handler returned. It reports
+// false, completing nothing, when the handler declared a Content-Length
+// and wrote less of a body it encodes (a failed io.Copy): finished, the
+// encoded body would be a whole, valid response. The caller then aborts.
+func (w *responseWriter) finish() bool {
 	if w.Hijacked() {
-		return
+		return true
 	}
 	if w.state == undecided {
 		if w.status == 0 {
@@ -474,10 +504,13 @@ func (w *responseWriter) finish() {
 		}
 	}
 	if w.state != encoding || w.enc == nil {
-		return
+		return true // net/http checks a Content-Length it is sent
+	}
+	if w.written < w.declared {
+		return false
 	}
 	if err := w.enc.Close(); err != nil {
-		return // the client is gone; nothing more can be sent
+		return true // the client is gone; nothing more can be sent
 	}
 	if !w.streaming {
 		size := w.out.Len()
@@ -487,6 +520,7 @@ func (w *responseWriter) finish() {
 		_ = w.commitEncoded(size)
 		_, _ = w.Writer.Write(w.out.Bytes())
 	}
+	return true
 }
 
 // hasTrailers reports whether the handler declared trailers, in Trailer or
@@ -524,7 +558,7 @@ func (w *responseWriter) release() {
 	w.Reset(nil, nil)
 	w.c, w.r, w.codec, w.inm, w.enc, w.out = nil, nil, nil, nil, nil, nil
 	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming = false, 0, undecided, false, false, false
-	w.raw = nil
+	w.raw, w.declared, w.written = nil, -1, 0
 }
 
 // sink receives the encoder's output: held back in out until MaxBuffer, then
