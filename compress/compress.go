@@ -54,7 +54,7 @@ func (c *Compressor) Handler(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case (c.cfg.skip != nil && c.cfg.skip(r)) || len(r.Header["Upgrade"]) > 0:
+		case c.cfg.skip != nil && c.cfg.skip(r):
 			next.ServeHTTP(w, r) // untouched
 		case cond != nil:
 			cond.ServeHTTP(w, r)
@@ -64,8 +64,10 @@ func (c *Compressor) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// handler compresses next's responses; the request is neither skipped nor
-// an upgrade.
+// handler compresses next's responses; the request is not skipped. An
+// upgrade needs no exception: its 101 is not a 2xx and passes through, and
+// Hijack hands the connection over untouched; a request with an Upgrade
+// header answered with a 200 varies (and is compressed) like any other.
 func (c *Compressor) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := c.writers.Get().(*responseWriter)
@@ -112,13 +114,13 @@ func (c *Compressor) handler(next http.Handler) http.Handler {
 
 // Negotiate returns the encoding the Compressor would choose for r's
 // Accept-Encoding for a response that is not streamed ("zstd", "br",
-// "gzip", "deflate"), or "" for none: no header, nothing acceptable, the
-// request skipped by Options.Skip, or an upgrade. A response cache uses it to
+// "gzip", "deflate"), or "" for none: no header, nothing acceptable, or the
+// request skipped by Options.Skip. A response cache uses it to
 // key compressed variants by what is negotiated rather than by the raw
 // header. The response itself may still be sent unencoded (type, size,
 // status). It does not allocate.
 func (c *Compressor) Negotiate(r *http.Request) string {
-	if (c.cfg.skip != nil && c.cfg.skip(r)) || len(r.Header["Upgrade"]) > 0 {
+	if c.cfg.skip != nil && c.cfg.skip(r) {
 		return ""
 	}
 	if cd := c.cfg.prefs.negotiate(r.Header["Accept-Encoding"]); cd != nil {

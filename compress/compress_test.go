@@ -176,12 +176,12 @@ func TestRules(t *testing.T) {
 		}, req: get("gzip"), wantCode: http.StatusNotModified, wantVary: true, wantBody: []byte{}},
 		{name: "404 not compressed", handler: respond("application/json", http.StatusNotFound, big), req: get("gzip"), wantCode: http.StatusNotFound},
 		{name: "201 compressed", handler: respond("application/json", http.StatusCreated, big), req: get("gzip"), wantCode: http.StatusCreated, wantEnc: "gzip", wantVary: true},
-		{name: "upgrade passes", handler: writeJSON(big), req: func() *http.Request {
+		{name: "upgrade declined with a 200 is compressed", handler: writeJSON(big), req: func() *http.Request {
 			r := get("gzip")
 			r.Header.Set("Connection", "Upgrade")
 			r.Header.Set("Upgrade", "websocket")
 			return r
-		}()},
+		}(), wantEnc: "gzip", wantVary: true},
 		{name: "HEAD sends GET's headers", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Content-Length", strconv.Itoa(len(big)))

@@ -29,7 +29,9 @@
 // Content-Length is set, and at least 512 when the type is to be sniffed).
 // A response is left alone when:
 //
-//   - the request is an upgrade (Upgrade header) or Options.Skip says so;
+//   - Options.Skip says so (an upgrade needs no exception: its 101 is not
+//     a 2xx, and Hijack hands the connection over; a request with an
+//     Upgrade header answered with a 200 is handled like any other);
 //   - its status is not 2xx, or is 204 or 206 (a 304 gets the Vary its 200
 //     would have had, RFC 9110 section 15.4.5: none when its Content-Type is
 //     one that is not compressed, when it has a Content-Encoding or
