@@ -96,18 +96,40 @@ const (
 // logged as for any request. A panic in the handler is recovered and
 // reported as the target's failure. The response bodies are discarded.
 //
+// The requests are an anonymous client's, as the responses are stored for
+// everyone: their contexts carry ctx's cancellation and deadline but none
+// of its values (Warm called from an admin's request must not render the
+// pages as that admin: a user, a tenant, a session in the context), and
+// their RemoteAddr is 192.0.2.1:0 (TEST-NET-1: neither loopback nor a
+// private network, so that a handler that shows more to local or internal
+// callers renders what a remote client gets).
+//
 // Warm is safe for concurrent use; while it runs, each request to a view
 // of the Cache costs one more context lookup.
 func (c *Cache) Warm(ctx context.Context, h http.Handler, targets ...WarmTarget) WarmReport {
 	c.warming.Add(1)
 	defer c.warming.Add(-1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(c.life, cancel)
-	defer stop()
-	if c.life.Err() != nil {
-		cancel() // closed already: AfterFunc cancels on a goroutine of its own, maybe after a target ran
+	base := context.Background()
+	if d, ok := ctx.Deadline(); ok {
+		var cancelD context.CancelFunc
+		base, cancelD = context.WithDeadline(base, d)
+		defer cancelD()
 	}
+	wctx, cancel := context.WithCancelCause(base)
+	defer cancel(nil)
+	stopCaller := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	defer stopCaller()
+	stop := context.AfterFunc(c.life, func() { cancel(context.Canceled) })
+	defer stop()
+	// AfterFunc cancels on a goroutine of its own, maybe after a target
+	// ran: a context that ended already ends the targets at once.
+	if ctx.Err() != nil {
+		cancel(context.Cause(ctx))
+	}
+	if c.life.Err() != nil {
+		cancel(context.Canceled)
+	}
+	ctx = wctx
 	rep := WarmReport{Results: make([]WarmResult, len(targets))}
 	for i, t := range targets {
 		res := c.warmOne(ctx, h, t)
@@ -158,6 +180,11 @@ func (c *Cache) warmOne(ctx context.Context, h http.Handler, t WarmTarget) (res 
 	return res
 }
 
+// warmRemoteAddr is the RemoteAddr of Warm's requests: an address of
+// TEST-NET-1 (RFC 5737), neither loopback nor private, so that a handler
+// that trusts local or internal callers treats them as a remote client.
+const warmRemoteAddr = "192.0.2.1:0"
+
 // warmRequest is the request of target t, with ctx.
 func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 	u, err := url.Parse(t.URL)
@@ -182,7 +209,7 @@ func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 	}
 	r.URL = &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 	r.Host = u.Host
-	r.RemoteAddr = "127.0.0.1:0"
+	r.RemoteAddr = warmRemoteAddr
 	if u.Scheme == "https" {
 		r.TLS = &tls.ConnectionState{HandshakeComplete: true}
 	}
