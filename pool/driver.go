@@ -39,7 +39,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 		cn.deadline = time.Now().Add(life)
 	}
-	return cn, nil
+	return cn.withExecution(), nil
 }
 
 func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
@@ -74,8 +74,8 @@ var (
 	_ driver.Conn               = (*conn)(nil)
 	_ driver.ConnPrepareContext = (*conn)(nil)
 	_ driver.ConnBeginTx        = (*conn)(nil)
-	_ driver.ExecerContext      = (*conn)(nil)
-	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.ExecerContext      = execQueryConn{}
+	_ driver.QueryerContext     = execQueryConn{}
 	_ driver.Pinger             = (*conn)(nil)
 	_ driver.NamedValueChecker  = (*conn)(nil)
 	_ driver.SessionResetter    = (*conn)(nil)
@@ -103,7 +103,14 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{inner: s, db: c.db, query: query}, nil
+	st := &stmt{inner: s, db: c.db, query: query}
+	//lint:ignore SA1019 database/sql still uses it for the drivers that have it
+	if cc, ok := s.(driver.ColumnConverter); ok {
+		// database/sql converts arguments with it once the statement's
+		// CheckNamedValue says ErrSkip: hidden, its own types would fail.
+		return &converterStmt{stmt: st, cc: cc}, nil
+	}
+	return st, nil
 }
 
 func (c *conn) Close() error {
@@ -133,26 +140,60 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	return c.inner.Begin()
 }
 
-func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	ec, ok := c.inner.(driver.ExecerContext)
-	if !ok {
-		return nil, driver.ErrSkip // database/sql prepares through PrepareContext, which is timed
-	}
+// exec runs query on the driver's ExecerContext, or its older
+// Execer (as database/sql does: text a driver cannot prepare, such as
+// several statements, runs there), timed; without either, database/sql
+// prepares it through PrepareContext, which is timed too.
+func (c *conn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	start := time.Now()
-	res, err := ec.ExecContext(ctx, query, args)
+	var (
+		res driver.Result
+		err error
+	)
+	switch ec := c.inner.(type) {
+	case driver.ExecerContext:
+		res, err = ec.ExecContext(ctx, query, args)
+	case driver.Execer: //lint:ignore SA1019 the fallback database/sql itself uses for old drivers
+		vals, verr := plainValues(args)
+		if verr != nil {
+			return nil, verr
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res, err = ec.Exec(query, vals)
+	default:
+		return nil, driver.ErrSkip
+	}
 	if !errors.Is(err, driver.ErrSkip) {
 		c.db.queryDone(ctx, query, args, start, err)
 	}
 	return res, err
 }
 
-func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	qc, ok := c.inner.(driver.QueryerContext)
-	if !ok {
+// query is exec's counterpart for queries (QueryerContext, or the older
+// Queryer).
+func (c *conn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	start := time.Now()
+	var (
+		rows driver.Rows
+		err  error
+	)
+	switch qc := c.inner.(type) {
+	case driver.QueryerContext:
+		rows, err = qc.QueryContext(ctx, query, args)
+	case driver.Queryer: //lint:ignore SA1019 the fallback database/sql itself uses for old drivers
+		vals, verr := plainValues(args)
+		if verr != nil {
+			return nil, verr
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows, err = qc.Query(query, vals)
+	default:
 		return nil, driver.ErrSkip
 	}
-	start := time.Now()
-	rows, err := qc.QueryContext(ctx, query, args)
 	if err != nil {
 		if !errors.Is(err, driver.ErrSkip) {
 			c.db.queryDone(ctx, query, args, start, err)
@@ -160,6 +201,53 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return nil, err
 	}
 	return &timedRows{inner: rows, db: c.db, ctx: ctx, query: query, args: args, start: start}, nil
+}
+
+// withExecution returns c as the driver.Conn database/sql gets: with
+// ExecContext where the driver executes text directly (ExecerContext or
+// Execer), and QueryContext where it queries so, and without them where
+// it does not. database/sql converts the arguments of a direct execution
+// without the statement's ColumnConverter, and only tries one where the
+// connection has the method: a wrapper with them always would fail the
+// argument types such a driver converts itself.
+func (c *conn) withExecution() driver.Conn {
+	_, ec := c.inner.(driver.ExecerContext)
+	_, e := c.inner.(driver.Execer) //lint:ignore SA1019 as database/sql checks
+	_, qc := c.inner.(driver.QueryerContext)
+	_, q := c.inner.(driver.Queryer) //lint:ignore SA1019 as database/sql checks
+	switch exec, query := ec || e, qc || q; {
+	case exec && query:
+		return execQueryConn{c}
+	case exec:
+		return execConn{c}
+	case query:
+		return queryConn{c}
+	}
+	return c
+}
+
+// execConn, queryConn and execQueryConn are a conn with the direct
+// execution its driver has (see withExecution).
+type (
+	execConn      struct{ *conn }
+	queryConn     struct{ *conn }
+	execQueryConn struct{ *conn }
+)
+
+func (c execConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.exec(ctx, query, args)
+}
+
+func (c queryConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.query(ctx, query, args)
+}
+
+func (c execQueryConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.exec(ctx, query, args)
+}
+
+func (c execQueryConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.query(ctx, query, args)
 }
 
 func (c *conn) Ping(ctx context.Context) error {
@@ -282,6 +370,17 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 	}
 	return driver.ErrSkip
 }
+
+// converterStmt is a stmt whose driver's statement converts its own
+// argument types (driver.ColumnConverter): database/sql uses the converter
+// only if the statement it holds has one.
+type converterStmt struct {
+	*stmt
+	//lint:ignore SA1019 database/sql still uses it for the drivers that have it
+	cc driver.ColumnConverter
+}
+
+func (s *converterStmt) ColumnConverter(i int) driver.ValueConverter { return s.cc.ColumnConverter(i) }
 
 func namedValues(vals []driver.Value) []driver.NamedValue {
 	out := make([]driver.NamedValue, len(vals))
