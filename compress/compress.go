@@ -45,71 +45,75 @@ func Middleware(opts Options) func(http.Handler) http.Handler {
 // where the validators match (see Conditional; Options.IgnoreConditional).
 // Wrap a whole mux, or only the routes to compress (per-route "on").
 func (c *Compressor) Handler(next http.Handler) http.Handler {
-	h := c.handler(next)
-	var cond http.Handler
-	if c.cfg.conditional {
-		// Outside the compression: the validators compared are those the
-		// client is sent, after the ETag is weakened or suffixed.
-		cond = Conditional(h)
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case c.cfg.skip != nil && c.cfg.skip(r):
 			next.ServeHTTP(w, r) // untouched
-		case cond != nil:
-			cond.ServeHTTP(w, r)
+		case c.cfg.conditional && conditionalRequest(r):
+			// Conditional outside the compression: the validators
+			// compared are those the client is sent, after the ETag is
+			// weakened or suffixed.
+			withConditional(w, r, func(w http.ResponseWriter, r *http.Request, cond *conditionalWriter) {
+				c.serve(next, w, r, cond)
+			})
 		default:
-			h.ServeHTTP(w, r)
+			c.serve(next, w, r, nil)
 		}
 	})
 }
 
-// handler compresses next's responses; the request is not skipped. An
-// upgrade needs no exception: its 101 is not a 2xx and passes through, and
-// Hijack hands the connection over untouched; a request with an Upgrade
-// header answered with a 200 varies (and is compressed) like any other.
-func (c *Compressor) handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cw := c.writers.Get().(*responseWriter)
-		rw := cw.Reset(w, cw)
-		orig := r
-		if c.cfg.etag != ETagKeep && (len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Match"]) > 0) {
-			if r2 := c.rewriteValidators(r); r2 != r {
-				r, cw.inm = r2, r.Header["If-None-Match"]
-			}
+// serve compresses next's response to r; the request is not skipped. cond
+// is the Conditional writer w writes through, if any: a 304 it made of the
+// response needs none of the body. An upgrade needs no exception: its 101
+// is not a 2xx and passes through, and Hijack hands the connection over
+// untouched; a request with an Upgrade header answered with a 200 varies
+// (and is compressed) like any other.
+func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Request, cond *conditionalWriter) {
+	cw := c.writers.Get().(*responseWriter)
+	rw := cw.Reset(w, cw)
+	orig := r
+	if c.cfg.etag != ETagKeep && (len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Match"]) > 0) {
+		if r2 := c.rewriteValidators(r); r2 != r {
+			r, cw.inm = r2, r.Header["If-None-Match"]
 		}
-		cw.c, cw.r = c, r
-		cw.head = r.Method == http.MethodHead
-		cw.raw = cw.rawArr[:0]
-		cw.declared, cw.written = -1, 0
-		finished := false
-		defer func() {
-			if r != orig {
-				// A mux below recorded the route it matched on the copy;
-				// the middleware above (timing's Report.Route) reads it
-				// from the request it passed in.
-				orig.Pattern = r.Pattern
-			}
-			if !finished {
-				// A panic (or a short body): drop what was buffered
-				// without committing, so that an outer recoverer can
-				// still write its 500.
-				cw.abort()
-			}
-			cw.release()
-			c.writers.Put(cw)
-		}()
-		next.ServeHTTP(rw, r)
-		if !cw.finish() {
+	}
+	cw.c, cw.r = c, r
+	cw.head = r.Method == http.MethodHead
+	cw.raw = cw.rawArr[:0]
+	cw.declared, cw.written = -1, 0
+	finished := false
+	defer func() {
+		if r != orig {
+			// A mux below recorded the route it matched on the copy;
+			// the middleware above (timing's Report.Route) reads it
+			// from the request it passed in.
+			orig.Pattern = r.Pattern
+		}
+		if !finished {
+			// A panic (or a short body): drop what was buffered
+			// without committing, so that an outer recoverer can
+			// still write its 500.
+			cw.abort()
+		}
+		cw.release()
+		c.writers.Put(cw)
+	}()
+	next.ServeHTTP(rw, r)
+	if !cw.finish() {
+		if cond == nil || !cw.notModifiedBy(cond) {
 			// The handler wrote less than the Content-Length it
 			// declared. Send no end to the body (the deferred abort
 			// drops what is held back and releases the encoder): as
-			// net/http does, the connection is cut and the client sees
-			// a broken response, not a complete short one.
+			// net/http does, the connection is cut and the client
+			// sees a broken response, not a complete short one.
 			panic(http.ErrAbortHandler)
 		}
-		finished = true
-	})
+		// Conditional makes a 304 of it, which sends no body: it is
+		// whole as it is.
+		cw.declared = -1
+		cw.finish()
+	}
+	finished = true
 }
 
 // Negotiate returns the encoding the Compressor would choose for r's

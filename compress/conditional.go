@@ -36,16 +36,24 @@ func Conditional(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		cw := conditionalWriters.Get().(*conditionalWriter)
-		rw := cw.Reset(w, cw)
-		cw.r = r
-		defer func() {
-			cw.Reset(nil, nil)
-			cw.r, cw.notModified = nil, false
-			conditionalWriters.Put(cw)
-		}()
-		next.ServeHTTP(rw, r)
+		withConditional(w, r, func(w http.ResponseWriter, r *http.Request, _ *conditionalWriter) {
+			next.ServeHTTP(w, r)
+		})
 	})
+}
+
+// withConditional runs serve with a writer that makes a 304 of a 200
+// whose validators match r (a conditional request), and that writer.
+func withConditional(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request, *conditionalWriter)) {
+	cw := conditionalWriters.Get().(*conditionalWriter)
+	rw := cw.Reset(w, cw)
+	cw.r = r
+	defer func() {
+		cw.Reset(nil, nil)
+		cw.r, cw.notModified = nil, false
+		conditionalWriters.Put(cw)
+	}()
+	serve(rw, r, cw)
 }
 
 var conditionalWriters = sync.Pool{New: func() any { return new(conditionalWriter) }}

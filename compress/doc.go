@@ -119,6 +119,8 @@
 // failed io.Copy) has its response aborted with panic(http.ErrAbortHandler)
 // once pooled state is released: the connection is cut and the client sees
 // a broken response, never a complete short one that a cache would store.
+// A response that Conditional answers with a 304 (a conditional GET whose
+// validators match) sends no body and is not aborted, nor is a HEAD.
 //
 // # Pre-compressed files
 //

@@ -423,6 +423,20 @@ func (w *responseWriter) pass() error {
 	return err
 }
 
+// notModifiedBy reports whether cond, the Conditional writer below, will
+// make a 304 of the encoded response once it is committed: its header as
+// it will be sent (the ETag weakened or suffixed) matches the request's
+// validators.
+func (w *responseWriter) notModifiedBy(cond *conditionalWriter) bool {
+	if w.status != http.StatusOK {
+		return false
+	}
+	h := w.Header().Clone()
+	header.Canonicalize(h)
+	w.encodeETag(h)
+	return notModified(cond.r.Header, h)
+}
+
 // commitEncoded sets the headers of an encoded response and commits it;
 // contentLength < 0 means unknown.
 func (w *responseWriter) commitEncoded(contentLength int) error {
