@@ -129,10 +129,9 @@ func (c *Cache) Warm(ctx context.Context, h http.Handler, targets ...WarmTarget)
 	if c.life.Err() != nil {
 		cancel(context.Canceled)
 	}
-	ctx = wctx
 	rep := WarmReport{Results: make([]WarmResult, len(targets))}
 	for i, t := range targets {
-		res := c.warmOne(ctx, h, t)
+		res := c.warmOne(wctx, h, t)
 		switch {
 		case res.Err != nil:
 			rep.Failed++
