@@ -26,7 +26,11 @@ import (
 //     (headers, no body). Other methods pass through untouched, and so does
 //     a GET or HEAD with a body (a Content-Length or Transfer-Encoding: a
 //     search API's query, as Elasticsearch's GET _search), which no key
-//     holds.
+//     holds, and so does one whose Connection header names anything but
+//     close, keep-alive and TE: an upgrade (a WebSocket is never answered
+//     from an entry), or a header field, which a proxy below the cache
+//     removes before the origin sees the request, so that its response
+//     would be stored for a request the origin never saw.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
 //     206 (a part of the response), never a response with Set-Cookie or
 //     Cache-Control no-store, private or no-cache, never Vary: *, never a

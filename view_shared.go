@@ -287,6 +287,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.pass(w, r, httpcache.ReasonBody) // as the default flow's Policy.Request
 		return true
 	}
+	if httpcache.HopByHop(r) {
+		v.pass(w, r, httpcache.ReasonConnection) // as the default flow's Policy.Request
+		return true
+	}
 	var rq httpcache.CacheControl
 	if v.cfg.honorRequest {
 		rq = httpcache.ParseCacheControl(r.Header["Cache-Control"])

@@ -2,7 +2,10 @@ package httpcache
 
 import (
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // Reason says why a request or a response is not stored. The empty Reason
@@ -16,6 +19,7 @@ const (
 	ReasonMethod        Reason = "method"        // not a GET (a HEAD is answered from a GET entry, never stored)
 	ReasonBody          Reason = "body"          // the request has a body, which the key leaves out
 	ReasonAuthorization Reason = "authorization" // the request has Authorization and keys do not separate users
+	ReasonConnection    Reason = "connection"    // the request's Connection header names a field or an upgrade
 	ReasonStatus        Reason = "status"        // the status is not in the allow-list
 	ReasonPartial       Reason = "partial"       // 206: never stored as if it were the full response
 	ReasonSetCookie     Reason = "set-cookie"    // the response sets a cookie
@@ -53,7 +57,9 @@ type Policy struct {
 // runs: ReasonMethod for anything but GET and HEAD (a HEAD may be answered
 // from the GET entry but its own response is never stored: it has no body),
 // ReasonBody for a request with a body (see HasBody), ReasonAuthorization
-// for a request with Authorization unless AllowAuthorization is set.
+// for a request with Authorization unless AllowAuthorization is set,
+// ReasonConnection for a request whose Connection header names a field or
+// an upgrade (see HopByHop).
 func (p *Policy) Request(r *http.Request) Reason {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return ReasonMethod
@@ -64,7 +70,34 @@ func (p *Policy) Request(r *http.Request) Reason {
 	if !p.AllowAuthorization && len(r.Header["Authorization"]) > 0 {
 		return ReasonAuthorization
 	}
+	if HopByHop(r) {
+		return ReasonConnection
+	}
 	return ReasonNone
+}
+
+// HopByHop reports whether r's Connection header lists anything but the
+// connection options close and keep-alive and the TE field: a field named
+// there is for the connection that carried r, and a proxy below the cache
+// (httputil.ReverseProxy) removes it before the origin sees the request
+// (RFC 9110 section 7.6.1), so the origin answers another request than the
+// one the key and the Vary variant were built from ("Accept-Language: fr"
+// with "Connection: Accept-Language" would store the default language's
+// page as the French one); and "upgrade" asks for another protocol (section
+// 7.8: a WebSocket), which a stored response must never answer. Such a
+// request passes through the cache untouched: it is neither answered from
+// an entry nor stored, nor does it join another request's run.
+func HopByHop(r *http.Request) bool {
+	lines := r.Header["Connection"]
+	if len(lines) == 0 {
+		return false
+	}
+	for e := range header.Elements(lines) {
+		if !strings.EqualFold(e, "close") && !strings.EqualFold(e, "keep-alive") && !strings.EqualFold(e, "te") {
+			return true
+		}
+	}
+	return false
 }
 
 // HasBody reports whether r, a request a server received, has a body: a

@@ -100,3 +100,39 @@ func TestPolicyResponse(t *testing.T) {
 		assert.Equal(t, 9*time.Second, got)
 	})
 }
+
+func TestHopByHop(t *testing.T) {
+	for _, tc := range []struct {
+		lines []string
+		want  bool
+	}{
+		{nil, false},
+		{[]string{"keep-alive"}, false},
+		{[]string{"Keep-Alive, TE"}, false},
+		{[]string{"close", " , "}, false},
+		{[]string{"Upgrade"}, true},
+		{[]string{"keep-alive", "upgrade"}, true},
+		{[]string{"keep-alive, Accept-Language"}, true},
+		{[]string{"X-Anything"}, true},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if tc.lines != nil {
+			r.Header["Connection"] = tc.lines
+		}
+		if got := HopByHop(r); got != tc.want {
+			t.Errorf("Connection %q: HopByHop = %v, want %v", tc.lines, got, tc.want)
+		}
+		want := ReasonNone
+		if tc.want {
+			want = ReasonConnection
+		}
+		if got := (&Policy{}).Request(r); got != want {
+			t.Errorf("Connection %q: Request = %q, want %q", tc.lines, got, want)
+		}
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Connection", "keep-alive")
+	if n := testing.AllocsPerRun(100, func() { HopByHop(r) }); n != 0 {
+		t.Errorf("HopByHop allocates %v times", n)
+	}
+}
