@@ -36,9 +36,11 @@ import (
 //     Cache-Control no-store, private or no-cache, never Vary: *, never a
 //     body over MaxBodySize (default 1 MiB: such a response passes through,
 //     never buffered past the cap), never a body shorter or longer than the
-//     Content-Length the handler declared, never a response produced after
-//     the request's context was done (the client left: the handler may have
-//     answered with a fallback).
+//     Content-Length the handler declared (its client gets what net/http
+//     alone sends it: an io.Copy past the length, the declared length as a
+//     complete response; a Write past it, an error), never a response
+//     produced after the request's context was done (the client left: the
+//     handler may have answered with a fallback).
 //   - Requests with an Authorization header are not cached unless UserKey
 //     says whose they are.
 //   - The key is the request's scheme and Host as sent, byte for byte

@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -43,8 +44,10 @@ const ReasonWriteError Reason = "write-error"
 const ReasonTrailer Reason = "trailer"
 
 // ReasonLength reports a response whose body length disagrees with the
-// Content-Length its handler declared (the client got an error or a
-// truncated body), or that declares several Content-Length lines.
+// Content-Length its handler declared (the client got what the writer below
+// made of it: net/http cuts a body shorter than declared, refuses a Write
+// past the length, and sends the declared length of an io.Copy past it as
+// a complete response), or that declares several Content-Length lines.
 const ReasonLength Reason = "length"
 
 // Recorder is the response writer of a cache miss. It passes everything
@@ -170,6 +173,14 @@ func (rec *Recorder) Diverted() int { return rec.diverted }
 // (after OnFail: the waiters are told first; with StoreFlushed, once the
 // flushes in progress are written), and writes pass through from then on.
 func (rec *Recorder) Fail(reason Reason) {
+	// Never past a declared length: Write fails the response first.
+	rec.forward(rec.drop(reason)) // an error shows in the handler's next write
+}
+
+// drop marks the response uncacheable for reason, unless it already is,
+// drops the recorded body, and returns what of it was held (nil without
+// Hold), which the caller forwards.
+func (rec *Recorder) drop(reason Reason) []byte {
 	held := rec.held()
 	rec.body = nil
 	if rec.reason == ReasonNone {
@@ -178,8 +189,7 @@ func (rec *Recorder) Fail(reason Reason) {
 			rec.OnFail(reason)
 		}
 	}
-	// Never past a declared length: Write fails the response first.
-	rec.forward(held) // an error shows in the handler's next write
+	return held
 }
 
 // held returns the body held so far, sent or not: nil without Hold.
@@ -372,9 +382,90 @@ func (rec *Recorder) keep(p []byte) {
 	rec.body = append(rec.body, p...)
 }
 
-// ReadFrom copies r through Write, so that the body is teed.
+// ReadFrom records the body as Write does, and sends it as the writer
+// below would without the Recorder: net/http's ReadFrom writes the first
+// 512 bytes through its Write, which refuses to pass a declared
+// Content-Length, and hands the rest to the connection, past it (the
+// client reads the declared length as a complete response). A response
+// that passes through (uncacheable) goes to the writer below's ReadFrom as
+// it is; without Hold, the writer below reads r, and what it reads is
+// recorded on the way. With Hold, r is copied through Write up to the
+// declared length; a body longer than that is not recorded, and goes to
+// the writer below's ReadFrom from the first byte the handler wrote with
+// it (what the handler wrote before goes through Write).
 func (rec *Recorder) ReadFrom(r io.Reader) (int64, error) {
-	return rec.ReadFromViaWrite(r)
+	if !rec.Committed() {
+		rec.WriteHeader(http.StatusOK)
+	}
+	switch {
+	case rec.diverted != 0:
+		return rec.ReadFromViaWrite(r) // Write discards it
+	case rec.reason != ReasonNone:
+		return rec.Writer.ReadFrom(r) // nothing is recorded
+	case !bodyAllowed(rec.Status()):
+		return rec.ReadFromViaWrite(r) // as Write, which records nothing
+	case !rec.Hold:
+		t := teeReader{rec: rec, r: r}
+		n, err := rec.Writer.ReadFrom(&t)
+		if err != nil && !t.failed {
+			rec.Fail(ReasonWriteError)
+		}
+		return n, err
+	case rec.declared < 0:
+		return rec.ReadFromViaWrite(r)
+	}
+	start := len(rec.body)
+	n, err := rec.ReadFromViaWrite(io.LimitReader(r, rec.declared-int64(start)))
+	if err != nil || n < rec.declared-int64(start) || rec.reason != ReasonNone {
+		// Or the body is shorter than declared, which Finish finds.
+		return n, err
+	}
+	var past [1]byte
+	if m, err := io.ReadFull(r, past[:]); m == 0 {
+		if err == io.EOF {
+			err = nil // as long as declared
+		}
+		return n, err
+	}
+	// Longer than declared: what the handler held before this copy goes
+	// through Write, the rest through the ReadFrom below.
+	held := rec.drop(ReasonLength)
+	if err := rec.forward(held[:start]); err != nil {
+		return n + 1, err
+	}
+	rest := append(held[rec.sent:len(held):len(held)], past[0]) // a copy: held is never written to
+	rec.sent = len(held)
+	m, err := rec.Writer.ReadFrom(io.MultiReader(bytes.NewReader(rest), r))
+	return n + 1 + max(m-int64(len(rest)), 0), err
+}
+
+// teeReader records, without Hold, what the writer below reads from r
+// (its ReadFrom), with Write's checks: the body passing the declared
+// length or the limit makes the response uncacheable.
+type teeReader struct {
+	rec    *Recorder
+	r      io.Reader
+	failed bool // r returned an error other than io.EOF
+}
+
+func (t *teeReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.failed = true
+	}
+	rec := t.rec
+	if n == 0 || rec.reason != ReasonNone {
+		return n, err
+	}
+	switch need := len(rec.body) + n; {
+	case rec.declared >= 0 && int64(need) > rec.declared:
+		rec.Fail(ReasonLength)
+	case need > rec.Limit:
+		rec.Fail(ReasonTooLarge)
+	default:
+		rec.keep(p[:n])
+	}
+	return n, err
 }
 
 // isEventStream reports a text/event-stream Content-Type.
