@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -466,4 +467,37 @@ type tcpLike struct{ net.Conn }
 // ReadFrom implements io.ReaderFrom.
 func (c tcpLike) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+// An io.Copy of an empty reader commits nothing, as net/http's ReadFrom
+// does: the handler may still choose the status.
+func TestEmptyCopyCommitsNothing(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(w, onlyReader{strings.NewReader("")}); err != nil {
+			t.Error(err)
+		}
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "gone")
+	})
+	for _, shared := range []bool{false, true} {
+		opts := []ViewOption{CacheStatusHeader("X-Cache")}
+		if shared {
+			opts = append(opts, SharedCache())
+		}
+		c := Must(nil)
+		defer c.Close()
+		for name, handler := range map[string]http.Handler{"bare": h, "cached": c.Cached(time.Hour, opts...)(h)} {
+			srv := httptest.NewServer(handler)
+			res, err := srv.Client().Get(srv.URL + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			srv.Close()
+			if res.StatusCode != http.StatusNotFound || string(b) != "gone" {
+				t.Errorf("shared=%v, %s: got %d %q, want 404 \"gone\"", shared, name, res.StatusCode, b)
+			}
+		}
+	}
 }

@@ -336,6 +336,9 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 		rec.keep(p)
 		return len(p), nil
 	}
+	if rec.reason == ReasonNone && rec.declared >= 0 && int64(len(rec.body)+len(p)) > rec.declared {
+		rec.Fail(ReasonLength) // and net/http refuses the write
+	}
 	n, err := rec.Writer.Write(p)
 	if rec.reason != ReasonNone || !bodyAllowed(rec.Status()) {
 		// Or a status without a body (204, 304): net/http refuses the
@@ -395,7 +398,15 @@ func (rec *Recorder) keep(p []byte) {
 // it (what the handler wrote before goes through Write).
 func (rec *Recorder) ReadFrom(r io.Reader) (int64, error) {
 	if !rec.Committed() {
-		rec.WriteHeader(http.StatusOK)
+		// As net/http's ReadFrom: the first bytes go through Write, so
+		// that an empty reader commits nothing (the handler may still
+		// choose the status) and the Content-Type is sniffed from them.
+		n, err := rec.ReadFromViaWrite(io.LimitReader(r, sniffLen))
+		if err != nil || n < sniffLen {
+			return n, err
+		}
+		m, err := rec.ReadFrom(r)
+		return n + m, err
 	}
 	switch {
 	case rec.diverted != 0:
@@ -467,6 +478,10 @@ func (t *teeReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// sniffLen is what net/http's ReadFrom copies through its Write before it
+// hands the reader to the connection: what it sniffs a Content-Type from.
+const sniffLen = 512
 
 // isEventStream reports a text/event-stream Content-Type.
 func isEventStream(ct []string) bool {
