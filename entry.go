@@ -37,7 +37,10 @@ type entry struct {
 	Payload    []byte
 
 	// value is the decoded payload, kept only in memory. It is shared by
-	// every reader of the entry and must not be modified.
+	// every reader of the entry and must not be modified. In an entry
+	// written to a remote store, it is nil, or, with Payload nil, the
+	// payloadEncoder that encodeEntry encodes in place (see
+	// store.setEncoder).
 	value any
 	// size estimates the memory the value holds when Payload is nil.
 	size int
@@ -144,15 +147,6 @@ func newEntry(now int64, ttl, extra time.Duration) *entry {
 // alive reports whether the entry may still be served, stale or fresh.
 func (e *entry) alive(now int64) bool { return e.StaleUntil == 0 || now < e.StaleUntil }
 
-// encodedLen is the exact length of the entry's encoding.
-func (e *entry) encodedLen() int {
-	n := entryHeaderLen + uvarintLen(uint64(len(e.TagKeys)))
-	for _, k := range e.TagKeys {
-		n += uvarintLen(uint64(len(k))) + len(k) + 8
-	}
-	return n + uvarintLen(uint64(len(e.Payload))) + len(e.Payload)
-}
-
 // memSize is what the entry counts against an in-process store's byte
 // bound: the entry itself, its payload or value, and its tags.
 func (e *entry) memSize() int {
@@ -163,8 +157,37 @@ func (e *entry) memSize() int {
 	return n
 }
 
-// appendEntry appends the encoding of e to dst.
-func appendEntry(dst []byte, e *entry) []byte {
+// payloadEncoder is a payload that encodes itself and knows the exact
+// length of its encoding first (*httpcache.Snapshot, *varySpec), so that
+// encodeEntry can write it in place, after the envelope's header.
+type payloadEncoder interface {
+	// EncodedLen returns the exact number of bytes Encode appends.
+	EncodedLen() int
+	// Encode appends the encoding to dst, which it does not grow when
+	// its capacity holds EncodedLen bytes more.
+	Encode(dst []byte) []byte
+}
+
+// encodeEntry returns the encoding of e in a new slice of the exact size,
+// allocated once. Its payload is e.Payload or, when that is nil and e.value
+// is a payloadEncoder, the value's encoding, appended in place after the
+// envelope's header, never encoded apart and copied in.
+func encodeEntry(e *entry) []byte {
+	var enc payloadEncoder
+	if e.Payload == nil {
+		enc, _ = e.value.(payloadEncoder)
+	}
+	pl := len(e.Payload)
+	if enc != nil {
+		pl = enc.EncodedLen()
+	}
+	n := entryHeaderLen + uvarintLen(uint64(len(e.TagKeys)))
+	for _, k := range e.TagKeys {
+		n += uvarintLen(uint64(len(k))) + len(k) + 8
+	}
+	n += uvarintLen(uint64(pl)) + pl
+
+	dst := make([]byte, 0, n)
 	dst = append(dst, entryMagic0, entryMagic1, entryVersion, 0)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Created))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.FreshUntil))
@@ -175,13 +198,11 @@ func appendEntry(dst []byte, e *entry) []byte {
 		dst = append(dst, k...)
 		dst = binary.BigEndian.AppendUint64(dst, e.Versions[i])
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(e.Payload)))
+	dst = binary.AppendUvarint(dst, uint64(pl))
+	if enc != nil {
+		return enc.Encode(dst)
+	}
 	return append(dst, e.Payload...)
-}
-
-// encodeEntry returns the encoding of e in a new slice of the exact size.
-func encodeEntry(e *entry) []byte {
-	return appendEntry(make([]byte, 0, e.encodedLen()), e)
 }
 
 // decodeEntry decodes an entry strictly: any deviation from the layout is an

@@ -1135,11 +1135,7 @@ func (s *store) prepare(e *entry, vs versionSet) time.Duration {
 // errUnmeasured); elsewhere, encoded by enc.
 func (s *store) setValue(e *entry, v any, enc func(any) ([]byte, error)) error {
 	if s.local != nil {
-		n, ok := sizeOf(v)
-		if !ok {
-			n = unmeasured
-		}
-		e.value, e.size = v, n
+		s.keepValue(e, v)
 		return nil
 	}
 	b, err := enc(v)
@@ -1148,6 +1144,27 @@ func (s *store) setValue(e *entry, v any, enc func(any) ([]byte, error)) error {
 	}
 	e.Payload = b
 	return nil
+}
+
+// setEncoder is setValue for a value that encodes itself (a view's): in
+// process, the value itself; elsewhere too, unencoded, for encodeEntry to
+// encode in place in the entry's buffer, without a copy of its own.
+func (s *store) setEncoder(e *entry, v payloadEncoder) {
+	if s.local != nil {
+		s.keepValue(e, v)
+		return
+	}
+	e.value = v
+}
+
+// keepValue puts v in e for an in-process store, sized for its byte bound
+// or marked unmeasured (see errUnmeasured).
+func (s *store) keepValue(e *entry, v any) {
+	n, ok := sizeOf(v)
+	if !ok {
+		n = unmeasured
+	}
+	e.value, e.size = v, n
 }
 
 // The primitives of a remote store: every byte call goes through them, and

@@ -953,10 +953,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		key = variantKey(st.base, res.variant)
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
-	if err := v.c.store.setValue(e, res.snap, encodeViewValue); err != nil {
-		v.failOpen(r, "view store", err)
-		return reasonBackend
-	}
+	v.c.store.setEncoder(e, res.snap)
 	if err := v.c.store.save(ctx, key, e, vs); err != nil {
 		v.failOpen(r, "view store", err)
 		return reasonBackend
@@ -994,10 +991,7 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	// the others out of reach, nor leave them in the store uncounted.
 	life := next.life()
 	e := &entry{Created: now.UnixNano(), FreshUntil: life, StaleUntil: life}
-	if err := v.c.store.setValue(e, next, encodeViewValue); err != nil {
-		v.failOpen(r, "view store", err)
-		return reasonBackend
-	}
+	v.c.store.setEncoder(e, next)
 	if err := v.c.store.save(ctx, st.base, e, vs); err != nil {
 		v.failOpen(r, "view store", err)
 		return reasonBackend

@@ -112,41 +112,54 @@ const (
 	maxSpecVariants = 1 << 12
 )
 
-// encodeViewValue encodes a *httpcache.Snapshot or a *varySpec.
-func encodeViewValue(val any) ([]byte, error) {
-	switch x := val.(type) {
-	case *httpcache.Snapshot:
-		return x.Encode(nil), nil
-	case *varySpec:
-		// A record without times is one read from version 2 (its
-		// variants {0, h}), written back as it was read.
-		version := byte(specVersion)
-		if x.until == nil {
-			version = specVersionOld
-		}
-		b := append([]byte(specMagic), version)
-		b = binary.AppendUvarint(b, uint64(len(x.names)))
-		for _, n := range x.names {
-			b = binary.AppendUvarint(b, uint64(len(n)))
-			b = append(b, n...)
-		}
-		b = binary.AppendUvarint(b, uint64(len(x.variants)))
-		for _, h := range x.variants {
-			if version == specVersion {
-				b = binary.BigEndian.AppendUint64(b, h[0])
-			}
-			b = binary.BigEndian.AppendUint64(b, h[1])
-		}
-		for _, u := range x.until {
-			b = binary.BigEndian.AppendUint64(b, uint64(u))
-		}
-		return b, nil
+// version returns the version s is written as: a record without times is
+// one read from version 2 (its variants {0, h}), written back as it was
+// read.
+func (s *varySpec) version() byte {
+	if s.until == nil {
+		return specVersionOld
 	}
-	return nil, fmt.Errorf("caching: not a view value: %T", val)
+	return specVersion
 }
 
-// decodeViewPayload decodes what encodeViewValue wrote; anything else is an
-// error wrapping errCorrupt.
+// EncodedLen returns the exact length of the encoding of s.
+func (s *varySpec) EncodedLen() int {
+	n := len(specMagic) + 1 + uvarintLen(uint64(len(s.names)))
+	for _, name := range s.names {
+		n += uvarintLen(uint64(len(name))) + len(name)
+	}
+	idWidth := 8
+	if s.version() == specVersion {
+		idWidth = 16
+	}
+	return n + uvarintLen(uint64(len(s.variants))) + idWidth*len(s.variants) + 8*len(s.until)
+}
+
+// Encode appends the encoding of s to dst.
+func (s *varySpec) Encode(dst []byte) []byte {
+	version := s.version()
+	b := append(dst, specMagic...)
+	b = append(b, version)
+	b = binary.AppendUvarint(b, uint64(len(s.names)))
+	for _, n := range s.names {
+		b = binary.AppendUvarint(b, uint64(len(n)))
+		b = append(b, n...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(s.variants)))
+	for _, h := range s.variants {
+		if version == specVersion {
+			b = binary.BigEndian.AppendUint64(b, h[0])
+		}
+		b = binary.BigEndian.AppendUint64(b, h[1])
+	}
+	for _, u := range s.until {
+		b = binary.BigEndian.AppendUint64(b, uint64(u))
+	}
+	return b
+}
+
+// decodeViewPayload decodes what a snapshot or a Vary record encoded;
+// anything else is an error wrapping errCorrupt.
 func decodeViewPayload(p []byte) (any, error) {
 	if len(p) >= len(specMagic) && string(p[:len(specMagic)]) == specMagic {
 		return decodeVarySpec(p[len(specMagic):])

@@ -14,10 +14,13 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// mustEncode is encodeViewValue for a value it can encode.
+// mustEncode encodes v, a snapshot or a Vary record, checking that its
+// EncodedLen is exact.
 func mustEncode(t testing.TB, v any) []byte {
-	b, err := encodeViewValue(v)
-	require.NoError(t, err)
+	p, ok := v.(payloadEncoder)
+	require.True(t, ok, "%T is not a view value", v)
+	b := p.Encode(nil)
+	require.Len(t, b, p.EncodedLen())
 	return b
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -34,37 +35,85 @@ const (
 	formatVersion = 1
 )
 
-// Encode appends the binary form of s to dst and returns the result. Decode
-// reads it back.
+// Encode appends the binary form of s to dst and returns the result. Where
+// the capacity of dst cannot hold EncodedLen bytes more, it allocates once,
+// for exactly that. Decode reads it back.
 func (s *Snapshot) Encode(dst []byte) []byte {
-	fields := s.fields
-	if fields == nil && len(s.Header) > 0 {
-		tmp := *s
-		tmp.prepare()
-		fields = tmp.fields
-	}
-	var hdr []byte
-	values := 0
-	for _, f := range fields {
-		values += len(f.values)
-	}
-	hdr = binary.AppendUvarint(hdr, uint64(len(fields)))
-	hdr = binary.AppendUvarint(hdr, uint64(values))
-	for _, f := range fields {
-		hdr = appendString(hdr, f.name)
-		hdr = binary.AppendUvarint(hdr, uint64(len(f.values)))
-		for _, v := range f.values {
-			hdr = appendString(hdr, v)
-		}
+	fields := s.sortedFields()
+	hl, values := headerLen(fields)
+	if n := s.encodedLen(hl); cap(dst)-len(dst) < n {
+		dst = append(make([]byte, 0, len(dst)+n), dst...)
 	}
 	dst = append(dst, magic...)
 	dst = append(dst, formatVersion)
 	dst = binary.AppendUvarint(dst, uint64(s.Status))
 	dst = binary.AppendVarint(dst, s.StoredAt.UnixNano())
-	dst = binary.AppendUvarint(dst, uint64(len(hdr)))
-	dst = append(dst, hdr...)
+	dst = binary.AppendUvarint(dst, uint64(hl))
+	dst = binary.AppendUvarint(dst, uint64(len(fields)))
+	dst = binary.AppendUvarint(dst, uint64(values))
+	for _, f := range fields {
+		dst = appendString(dst, f.name)
+		dst = binary.AppendUvarint(dst, uint64(len(f.values)))
+		for _, v := range f.values {
+			dst = appendString(dst, v)
+		}
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
 	return append(dst, s.Body...)
+}
+
+// EncodedLen returns the exact length of the binary form of s: the bytes
+// Encode appends.
+func (s *Snapshot) EncodedLen() int {
+	hl, _ := headerLen(s.sortedFields())
+	return s.encodedLen(hl)
+}
+
+// encodedLen is EncodedLen, given the length of the header section.
+func (s *Snapshot) encodedLen(hl int) int {
+	return len(magic) + 1 + uvarintLen(uint64(s.Status)) + varintLen(s.StoredAt.UnixNano()) +
+		uvarintLen(uint64(hl)) + hl + uvarintLen(uint64(len(s.Body))) + len(s.Body)
+}
+
+// sortedFields returns the header of s in name order, as Encode writes it:
+// s.fields, or, for a Snapshot that NewSnapshot or Decode did not make,
+// those of a prepared copy.
+func (s *Snapshot) sortedFields() []field {
+	if s.fields == nil && len(s.Header) > 0 {
+		tmp := *s
+		tmp.prepare()
+		return tmp.fields
+	}
+	return s.fields
+}
+
+// headerLen returns the length of the header section that encodes fields,
+// and the number of values they hold.
+func headerLen(fields []field) (n, values int) {
+	for _, f := range fields {
+		values += len(f.values)
+		n += stringLen(f.name) + uvarintLen(uint64(len(f.values)))
+		for _, v := range f.values {
+			n += stringLen(v)
+		}
+	}
+	return n + uvarintLen(uint64(len(fields))) + uvarintLen(uint64(values)), values
+}
+
+// stringLen is the length appendString appends for s.
+func stringLen(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
+
+// uvarintLen is the length binary.AppendUvarint appends for v.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
+
+// varintLen is the length binary.AppendVarint appends for v (zig-zag
+// encoded, as binary.PutVarint does).
+func varintLen(v int64) int {
+	ux := uint64(v) << 1
+	if v < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
 }
 
 func appendString(dst []byte, s string) []byte {

@@ -211,7 +211,11 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		again, err := Decode(s.Encode(nil))
+		enc := s.Encode(nil)
+		if len(enc) != s.EncodedLen() {
+			t.Fatalf("encoded %d bytes, EncodedLen says %d", len(enc), s.EncodedLen())
+		}
+		again, err := Decode(enc)
 		if err != nil {
 			t.Fatalf("re-encoded snapshot does not decode: %v", err)
 		}
