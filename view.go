@@ -33,7 +33,10 @@ import (
 //     would be stored for a request the origin never saw.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
 //     206 (a part of the response), never a response with Set-Cookie or
-//     Cache-Control no-store, private or no-cache, never Vary: *, never a
+//     Cache-Control no-store, private or no-cache, never Vary: * nor a Vary
+//     naming Forwarded, X-Forwarded-For or X-Real-IP (a proxy below the
+//     cache, as httputil.ReverseProxy, sets them from the client's address,
+//     which the key cannot see: the response is one client's), never a
 //     body over MaxBodySize (default 1 MiB: such a response passes through,
 //     never buffered past the cap), never a body shorter or longer than the
 //     Content-Length the handler declared (its client gets what net/http
@@ -847,6 +850,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.flight.release(st.call, viewResult{})
 		reason = reasonVaryNames
 		return // varies on more headers than a Vary record holds
+	} else if httpcache.VariesOnClientAddress(res.names) {
+		// Neither stored nor handed to the waiters: made for this
+		// client's address, which a proxy below may have sent where the
+		// request's own field says nothing of it.
+		v.flight.release(st.call, viewResult{})
+		reason = reasonVaryClient
+		return
 	} else if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)
 	}

@@ -53,7 +53,8 @@ type WarmResult struct {
 	// (SharedCache: a response with no freshness information),
 	// "request-no-store" (HonorRequestCacheControl: the request's
 	// no-store), "filter" (StoreIf), "variants"
-	// (MaxVariants), "vary" (a Vary naming too many headers), "coding" (a
+	// (MaxVariants), "vary" (a Vary naming too many headers), "vary-client"
+	// (a Vary naming Forwarded, X-Forwarded-For or X-Real-IP), "coding" (a
 	// Content-Encoding the request's Accept-Encoding refuses), "bypass"
 	// (BypassIf), "authorization" (Authorization without UserKey),
 	// "skip-route" (SkipRoutes), "backend" (the backend failed; the error is
@@ -73,12 +74,13 @@ var errNoView = errors.New("caching: warm: the request reached no cached view of
 // The reasons a view gives, besides httpcache's, for a response it did not
 // store (WarmResult.Reason).
 const (
-	reasonBypass    httpcache.Reason = "bypass"     // BypassIf
-	reasonSkipRoute httpcache.Reason = "skip-route" // SkipRoutes
-	reasonVariants  httpcache.Reason = "variants"   // MaxVariants reached
-	reasonVaryNames httpcache.Reason = "vary"       // more Vary names than a record holds
-	reasonCoding    httpcache.Reason = "coding"     // a Content-Encoding the request does not accept
-	reasonCanceled  httpcache.Reason = "canceled"   // the request's context ended
+	reasonBypass     httpcache.Reason = "bypass"      // BypassIf
+	reasonSkipRoute  httpcache.Reason = "skip-route"  // SkipRoutes
+	reasonVariants   httpcache.Reason = "variants"    // MaxVariants reached
+	reasonVaryNames  httpcache.Reason = "vary"        // more Vary names than a record holds
+	reasonVaryClient httpcache.Reason = "vary-client" // Vary names a field a proxy sets from the client's address
+	reasonCoding     httpcache.Reason = "coding"      // a Content-Encoding the request does not accept
+	reasonCanceled   httpcache.Reason = "canceled"    // the request's context ended
 )
 
 // Warm runs a GET request for each target through h, a handler that

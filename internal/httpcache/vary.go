@@ -27,6 +27,24 @@ func ParseVary(h http.Header) (names []string, star bool) {
 	return slices.Compact(names), star
 }
 
+// VariesOnClientAddress reports whether names (as ParseVary returns them)
+// include a field a reverse proxy sets from the address of the client it
+// serves: Forwarded, X-Forwarded-For or X-Real-IP. A cache in front of such
+// a proxy (httputil.ReverseProxy appends the client's address to
+// X-Forwarded-For) sees the field as the client sent it, usually absent,
+// while the origin saw the client's address: a response made for one
+// client's address would be keyed for every client that sent the same
+// field.
+func VariesOnClientAddress(names []string) bool {
+	for _, n := range names {
+		switch n {
+		case "Forwarded", "X-Forwarded-For", "X-Real-Ip":
+			return true
+		}
+	}
+	return false
+}
+
 // VariantKey builds the part of a cache key that tells apart the variants of
 // a response that varies on names (as ParseVary returns them), so that
 // requests that the handler would answer alike share a variant. An absent
