@@ -32,8 +32,9 @@
 // hit/miss counts, registered as a func() any) that NewHandler reports as
 // JSON: open, in use, idle, overflow, waits, wait time, timeouts, closed by
 // reason, and SQLAlchemy's size/checkedin/checkedout/overflow. NewHandler
-// requires an Authorize hook (LoopbackOnly is one); pools report counts,
-// never DSNs, addresses or passwords.
+// requires an Authorize hook (LoopbackOnly is one), which runs before the
+// method is checked, so a refused client gets 403 whatever it sends; pools
+// report counts, never DSNs, addresses or passwords.
 //
 // Everything in the package is safe for concurrent use.
 package pool

@@ -79,7 +79,9 @@ func ExampleNewHandler() {
 		panic(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /admin/pool-stats", h)
+	// No method in the pattern: the handler answers 405 itself, after
+	// Authorize, so a refused client gets 403 whatever its method.
+	mux.Handle("/admin/pool-stats", h)
 
 	_, err = pool.NewHandler(&reg, pool.HandlerOptions{})
 	fmt.Println(err)

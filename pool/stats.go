@@ -376,9 +376,14 @@ var ErrNoAuthorize = errors.New("pool: NewHandler: Authorize is required (use po
 
 // NewHandler returns the stats endpoint (mounted at /admin/pool-stats in the
 // examples): GET or HEAD answers the JSON object of reg.Snapshot() (one
-// Stats per pool, whatever extra sources return); a request Authorize
-// refuses gets 403, another method 405. It never prints DSNs, addresses or
-// passwords: pools report counts only.
+// Stats per pool, whatever extra sources return). Authorize runs first,
+// whatever the method: a request it refuses gets 403, so an unauthorized
+// client learns nothing about the endpoint; an authorized request with a
+// method other than GET or HEAD gets 405 with "Allow: GET, HEAD". Mount it
+// under a pattern without a method ("/admin/pool-stats"): under
+// "GET /admin/pool-stats", http.ServeMux answers other methods with 405
+// before the handler runs. It never prints DSNs, addresses or passwords:
+// pools report counts only.
 func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
 	if reg == nil {
 		return nil, errors.New("pool: NewHandler: nil Registry")
@@ -387,13 +392,15 @@ func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
 		return nil, ErrNoAuthorize
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Authorize runs first, so that a refused client cannot tell the
+		// endpoint or its methods apart from any other forbidden path.
+		if !opts.Authorize(r) {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		if !opts.Authorize(r) {
-			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}
 		body, err := json.MarshalIndent(reg.Snapshot(), "", "  ")
