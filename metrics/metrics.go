@@ -52,11 +52,14 @@
 //
 // Pools (with Options.Pools, for each pool.Stats source of the registry):
 // caching_pool_connections{pool,state} (state "open", "in_use", "idle"),
-// caching_pool_max_open{pool} (-1: unbounded), caching_pool_waits_total,
-// caching_pool_wait_seconds_total, caching_pool_timeouts_total,
-// caching_pool_opened_total, caching_pool_connect_errors_total,
-// caching_pool_closed_total{pool,reason}, caching_pool_queries_total and
-// caching_pool_slow_queries_total, each labelled by pool.
+// caching_pool_max_open{pool} (-1: unbounded, as a gomemcache client is:
+// it dials a connection for every call that finds none idle, whatever its
+// pool.Config; its caching_pool_connections read 0, as it counts none),
+// caching_pool_waits_total, caching_pool_wait_seconds_total,
+// caching_pool_timeouts_total, caching_pool_opened_total,
+// caching_pool_connect_errors_total, caching_pool_closed_total{pool,reason},
+// caching_pool_queries_total and caching_pool_slow_queries_total, each
+// labelled by pool.
 package metrics
 
 import (

@@ -23,7 +23,11 @@ type Stats struct {
 	// Kind is "sql", "redis" or "memcache".
 	Kind string `json:"kind"`
 	// Size and MaxOverflow are the configured limits (after defaults);
-	// MaxOpen is their sum.
+	// MaxOpen is their sum, or -1 where nothing bounds the open
+	// connections: a gomemcache client (Kind "memcache") dials one for every
+	// call that finds none idle and counts none of them, so its Size is its
+	// MaxIdleConns per server and its MaxOpen is -1, whatever Config was
+	// given to ApplyMemcache.
 	Size        int `json:"size"`
 	MaxOverflow int `json:"max_overflow"`
 	MaxOpen     int `json:"max_open"`
@@ -171,7 +175,7 @@ func memcacheStats(mc *memcache.Client) Stats {
 	if mc.Timeout == 0 {
 		s.TimeoutMS = ms(memcache.DefaultTimeout)
 	}
-	s.MaxOpen = -1 // unbounded
+	s.MaxOpen = -1 // gomemcache's getConn dials whenever no connection is idle: no bound
 	s.fill()
 	return s
 }
@@ -338,7 +342,10 @@ func (s *redisSource) stats() any {
 }
 
 // RegisterMemcache registers a gomemcache client. gomemcache keeps no pool
-// statistics: the report shows its limits only.
+// statistics: the report shows its limits only, Size (its MaxIdleConns per
+// server) and TimeoutMS. Its MaxOpen is -1: gomemcache has no bound on open
+// connections (it dials one for each call beyond the idle ones), so neither
+// ApplyMemcache nor anything else can set one.
 func (r *Registry) RegisterMemcache(name string, mc *memcache.Client) error {
 	return r.Register(name, func() any { return memcacheStats(mc) })
 }
