@@ -472,6 +472,13 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 // max-age or min-fresh (RFC 9111 sections 5.2.1.1, 5.2.1.3), which no
 // stale-while-revalidate of the response overrides, since a cache must not
 // serve stale what a request's directive forbids (section 4.2.4).
+//
+// It need not read max-stale itself: judge serves every stale entry that
+// the request's max-stale accepts (useStale) before stale-while-revalidate
+// or the lease is considered, so a request asked here has no max-stale, one
+// too short for the entry, or an entry whose response forbids serving stale
+// (must-revalidate, proxy-revalidate, s-maxage, no-cache), which max-stale
+// never lifts (TestSharedCacheMaxStaleWithMaxAge).
 func (v *view) refusesStale(rq httpcache.CacheControl) bool {
 	return v.cfg.honorRequest && (rq.MaxAge.Valid || rq.MinFresh.Valid)
 }
