@@ -428,6 +428,7 @@ func testRoutingErrors(t *testing.T, c *client) {
 		{"GET", "/products/1/reviews", http.StatusNotFound, ""},
 		{"GET", "/products/999999", http.StatusNotFound, ""}, // the handler's own
 		{"POST", "/admin/pool-stats", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"POST", "/metrics", http.StatusMethodNotAllowed, "GET, HEAD"},
 		{"PATCH", "/products/1", http.StatusMethodNotAllowed, "DELETE, GET, HEAD, PUT"},
 		{"DELETE", "/products", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
 	} {
@@ -466,10 +467,17 @@ func testAdmin(t *testing.T, c *client) {
 	// gives it away, whatever its spelling. The refusal is JSON too.
 	for _, h := range []string{"X-Forwarded-For: 203.0.113.9", "Via: 1.1 proxy", "Forwarded: for=203.0.113.9",
 		"x-real-ip: 203.0.113.9", "X_Forwarded_For: 203.0.113.9", "X-Forwarded-Proto: https"} {
-		r := c.do("GET", "/admin/pool-stats", "", h)
-		assert.Equal(t, http.StatusForbidden, r.status, h)
-		assert.Equal(t, "application/json", r.header.Get("Content-Type"), h)
-		assert.NotContains(t, string(r.body), "sql_queries", h)
+		for _, m := range []string{"GET", "POST", "DELETE"} {
+			for _, path := range []string{"/admin/pool-stats", "/metrics"} {
+				// Refused first, whatever the method: a 405 with Allow
+				// would tell any client what is there.
+				r := c.do(m, path, "", h)
+				assert.Equal(t, http.StatusForbidden, r.status, "%s %s, %s", m, path, h)
+				assert.Equal(t, "application/json", r.header.Get("Content-Type"), h)
+				assert.Empty(t, r.header.Get("Allow"), h)
+				assert.NotContains(t, string(r.body), "sql_queries", h)
+			}
+		}
 	}
 }
 

@@ -163,6 +163,17 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
+// onlyGet reports whether r is a GET or a HEAD, and answers any other
+// method with 405 and its Allow, in JSON.
+func onlyGet(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	return false
+}
+
 // jsonErrors serves mux, answering the mux's own 404 (no route has the
 // path) and 405 (no route of the path takes the method; the Allow header is
 // kept) with the JSON body every other error has, where ServeMux writes

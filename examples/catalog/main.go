@@ -266,20 +266,28 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(metrics.New(s.Cache, metrics.Options{Latency: latency, Pools: &reg}))
 	promHandler := promhttp.HandlerFor(promReg, promhttp.HandlerOpts{})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	// Both are mounted for every method, and check the client before the
+	// method: a "GET " pattern would have the mux answer another method's
+	// request with 405 and Allow before the check, telling any client
+	// what is there.
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		if !pool.LoopbackOnly(r) {
 			writeError(w, http.StatusForbidden, "the metrics are shown to loopback clients only, never through a proxy")
 			return
 		}
-		promHandler.ServeHTTP(w, r)
+		if onlyGet(w, r) {
+			promHandler.ServeHTTP(w, r)
+		}
 	})
-	mux.HandleFunc("GET /admin/pool-stats", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/admin/pool-stats", func(w http.ResponseWriter, r *http.Request) {
 		// The same check as the handler's Authorize, answered in JSON.
 		if !pool.LoopbackOnly(r) {
 			writeError(w, http.StatusForbidden, "the pool statistics are shown to loopback clients only, never through a proxy")
 			return
 		}
-		admin.ServeHTTP(w, r)
+		if onlyGet(w, r) {
+			admin.ServeHTTP(w, r)
+		}
 	})
 	// Server-Timing (cache;desc=hit, db;dur=1.2;desc="2 queries", ...)
 	// tells a lot about the service: it is sent to loopback clients only,
