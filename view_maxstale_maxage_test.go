@@ -183,3 +183,39 @@ func TestLeaseMaxStaleWithMaxAgeScene(t *testing.T) {
 		})
 	})
 }
+
+// TestMaxStaleStartsTheRefresh: a request whose own max-stale accepts an
+// entry that is also within its stale-while-revalidate window is served
+// it STALE, and starts the background refresh that window allows, as a
+// request without max-stale does: the entry does not stay stale until a
+// request without max-stale comes.
+func TestMaxStaleStartsTheRefresh(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := Must(nil)
+				defer c.Close()
+				h := &counter{body: "b", fn: cacheControl("max-age=10, stale-while-revalidate=30")}
+				opts := []ViewOption{CacheStatusHeader("X-Cache"), HonorRequestCacheControl(), StaleWhileRevalidate(time.Minute)}
+				ttl := time.Hour
+				if shared {
+					opts = append(opts, SharedCache())
+				} else {
+					ttl = 10 * time.Second
+				}
+				ch := c.Cached(ttl, opts...)(h)
+				get(ch, "/a")
+				time.Sleep(15 * time.Second)
+				w := get(ch, "/a", "Cache-Control", "max-stale=30")
+				assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+				assert.Equal(t, "b #1", w.Body.String())
+				synctest.Wait()
+				assert.EqualValues(t, 2, h.calls.Load(), "one background refresh")
+				w = get(ch, "/a")
+				assert.Equal(t, "b #2", w.Body.String())
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+
+			})
+		})
+	}
+}

@@ -455,6 +455,12 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 		}
 		if !f.fresh && !noStale && (rq.MaxStaleAny || rq.MaxStale.Valid && past <= rq.MaxStale.Duration()) {
 			j.verdict = useStale
+			if swr > 0 && past < swr {
+				// Within the window, as a request without max-stale:
+				// the refresh starts, so that the entry does not stay
+				// stale until such a request comes.
+				j.verdict = useStaleRevalidate
+			}
 			return j
 		}
 	}
