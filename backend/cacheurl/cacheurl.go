@@ -259,8 +259,12 @@ var (
 	redisKindBools = map[string][]string{
 		"":         {"pool_fifo"},
 		"cluster":  {"pool_fifo", "read_only", "route_by_latency", "route_randomly"},
-		"sentinel": {"pool_fifo", "replica_only", "route_by_latency", "route_randomly"},
+		"sentinel": {"pool_fifo", "replica_only"},
 	}
+	// clusterOnly are the go-redis options that go-redis reads for a
+	// Sentinel URL too, but that its Sentinel client refuses with a panic:
+	// they route among a cluster's nodes.
+	clusterOnly = []string{"route_by_latency", "route_randomly"}
 )
 
 func openRedis(u *cacheURL) (backend.Backend, error) {
@@ -302,6 +306,12 @@ func openRedis(u *cacheURL) (backend.Backend, error) {
 		for _, name := range []string{"username", "password"} {
 			p.keep(name)
 			p.str(name)
+		}
+		for _, name := range clusterOnly {
+			if p.has(name) {
+				p.str(name)
+				p.fail(name, "is for redis+cluster:// only: a Sentinel-managed client sends every command to the master, or to a replica with replica_only=1")
+			}
 		}
 	}
 	if err != nil {

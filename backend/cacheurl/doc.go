@@ -80,7 +80,9 @@
 // max_retries (-1 to 10), protocol (2 or 3), client_name, pool_fifo; and
 // skip_verify (rediss and rediss+sentinel), db (unix), max_redirects,
 // read_only, route_by_latency, route_randomly (cluster), username,
-// password, replica_only, route_by_latency, route_randomly (sentinel).
+// password, replica_only (sentinel). A Sentinel URL with route_by_latency or
+// route_randomly is an error: they route among a cluster's nodes, and
+// go-redis's Sentinel client refuses them.
 //
 // # From Flask-Caching's configuration
 //
