@@ -230,7 +230,7 @@ func openMemcached(u *cacheURL) (backend.Backend, error) {
 		Servers:       servers,
 		Namespace:     p.str("namespace"),
 		Timeout:       p.duration("timeout", positive),
-		MaxIdleConns:  p.integer("max_idle_conns", 0, maxCount, wantCount),
+		MaxIdleConns:  p.integer("max_idle_conns", 0, maxConns, wantConns),
 		MaxItemSize:   int(p.size("max_item_size", false)),
 		GenerationTTL: p.duration("generation_ttl", positiveOrOff),
 		FlushOnClear:  p.boolean("flush_on_clear"),
@@ -296,7 +296,7 @@ func openRedis(u *cacheURL) (backend.Backend, error) {
 			err = invalid("path", "a Redis Cluster has only database 0; remove the path")
 		}
 		p.keep("max_redirects")
-		p.integer("max_redirects", 0, maxCount, wantCount)
+		p.integer("max_redirects", 0, maxRedirects, wantRedirect)
 	case "sentinel":
 		hosts, err = u.hostPorts("26379", 0)
 		master, db, _ := strings.Cut(strings.TrimPrefix(u.path, "/"), "/")
@@ -332,7 +332,7 @@ func openRedis(u *cacheURL) (backend.Backend, error) {
 	}
 	for _, name := range redisCounts {
 		p.keep(name)
-		p.integer(name, 0, maxCount, wantCount)
+		p.integer(name, 0, maxConns, wantConns)
 	}
 	bools := redisKindBools[kind]
 	if tls && kind != "cluster" { // go-redis reads skip_verify for these only

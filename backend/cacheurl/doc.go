@@ -62,7 +62,7 @@
 //	prefix              redis*, unix      Prefix (what Clear empties)         —
 //	clear_flushes_db    redis*, unix      ClearFlushesDB                      —
 //	timeout             memcached         Timeout                             —
-//	max_idle_conns      memcached, redis* MaxIdleConns                        —
+//	max_idle_conns      memcached, redis* MaxIdleConns (0 to 10000)           —
 //	max_item_size       memcached         MaxItemSize                         —
 //	generation_ttl      memcached         GenerationTTL (-1: read each time)  —
 //	flush_on_clear      memcached         FlushOnClear                        —
@@ -76,10 +76,11 @@
 // the client, after checking them (see redis.ParseURL): dial_timeout,
 // read_timeout, write_timeout, pool_timeout, conn_max_idle_time,
 // conn_max_lifetime (positive durations: a cache never waits forever),
-// pool_size, min_idle_conns, max_idle_conns, max_active_conns,
+// pool_size, min_idle_conns, max_idle_conns, max_active_conns (0 to
+// 10000: go-redis allocates for every slot of its pool in Open),
 // max_retries (-1 to 10), protocol (2 or 3), client_name, pool_fifo; and
-// skip_verify (rediss and rediss+sentinel), db (unix), max_redirects,
-// read_only, route_by_latency, route_randomly (cluster), username,
+// skip_verify (rediss and rediss+sentinel), db (unix), max_redirects (0 to
+// 10), read_only, route_by_latency, route_randomly (cluster), username,
 // password, replica_only (sentinel). A Sentinel URL with route_by_latency or
 // route_randomly is an error: they route among a cluster's nodes, and
 // go-redis's Sentinel client refuses them.

@@ -95,6 +95,19 @@ const (
 	wantCount = "an integer, 0 (the default) or more"
 )
 
+// The bounds of the counts of connections and of redirects: go-redis
+// allocates for every slot of a pool when Open builds the client (about
+// 275 bytes each), so that a pool_size of 2^31-1 would take all the
+// memory; and go-redis tries a cluster command up to max_redirects more
+// times (on a redirect or a network error), without a pause in a client
+// the Store builds.
+const (
+	maxConns     = 10000
+	wantConns    = "an integer from 0 (the default) to 10000"
+	maxRedirects = 10
+	wantRedirect = "an integer from 0 (the default, 3) to 10"
+)
+
 // sizeUnits are the suffixes size accepts.
 var sizeUnits = []struct {
 	suffix string
