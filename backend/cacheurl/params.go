@@ -155,7 +155,8 @@ const (
 
 // duration returns name's value, a Go duration ("500ms", "1m30s") or a
 // whole number of seconds ("300", as Flask-Caching and go-redis read it), or
-// 0 when absent.
+// 0 when absent. No negative value is accepted, but -1 with positiveOrOff:
+// go-redis reads any duration <= 0 as no timeout at all.
 func (p *params) duration(name string, rule durationRule) time.Duration {
 	v, ok := p.take(name)
 	if !ok {
@@ -167,8 +168,8 @@ func (p *params) duration(name string, rule durationRule) time.Duration {
 	d, err := time.ParseDuration(v)
 	if n, nerr := strconv.ParseInt(v, 10, 64); nerr == nil && v[0] != '+' {
 		d, err = time.Duration(n)*time.Second, nil
-		if n > math.MaxInt64/int64(time.Second) {
-			err = strconv.ErrRange
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			err = strconv.ErrRange // it would wrap around, a negative to a positive
 		}
 	}
 	if err == nil && (d > 0 || d == 0 && rule == nonNegative) {
