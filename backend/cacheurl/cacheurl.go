@@ -91,7 +91,10 @@ func Options(rawURL string) (*caching.Options, error) {
 }
 
 // Redact returns rawURL with its password, and the value of any parameter
-// whose name holds "password", replaced by "xxxxx", for a log line. A URL whose query does not
+// whose name holds "password", replaced by "xxxxx", for a log line. A URL
+// with a password (as userinfo or a parameter) keeps only the parameters
+// some scheme reads: a raw '&' in a password makes the rest of it read as
+// another parameter. A URL whose query does not
 // parse loses its query, one with a fragment loses the fragment, one
 // without "scheme://" is replaced by "(malformed)", and one with an '@'
 // after its hosts (in the path, the query or the fragment) by
@@ -111,14 +114,16 @@ func Redact(rawURL string) string {
 	if strings.Contains(path+rawQuery+frag, "@") {
 		return scheme + "://(redacted)"
 	}
+	secret := false
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 		if user, _, hasPass := strings.Cut(authority[:i], ":"); hasPass {
 			authority = user + ":xxxxx" + authority[i:]
+			secret = true
 		}
 	}
 	out := scheme + "://" + authority + path
 	if hasQuery {
-		out += "?" + redactQuery(rawQuery)
+		out += "?" + redactQuery(rawQuery, secret)
 	}
 	if hasFrag {
 		out += "#(removed)" // a cache URL has no fragment: whatever is there may be secret
@@ -126,24 +131,35 @@ func Redact(rawURL string) string {
 	return out
 }
 
-// redactQuery returns rawQuery with the value of any parameter whose name
-// holds "password" replaced by "xxxxx", or "(malformed)" when it does not
-// parse.
-func redactQuery(rawQuery string) string {
+// redactQuery returns rawQuery, or "(malformed)" when it does not parse.
+// When the URL holds a password (secret: its userinfo does; or a parameter
+// whose name holds "password"), it drops the parameters no scheme reads,
+// which may be the tail of a password with a raw '&', and replaces the
+// value of the password parameters by "xxxxx".
+func redactQuery(rawQuery string, secret bool) string {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return "(malformed)"
 	}
-	secret := false
 	for name := range q {
-		if strings.Contains(strings.ToLower(name), "password") {
-			q[name], secret = []string{"xxxxx"}, true
+		secret = secret || passwordParam(name)
+	}
+	if !secret {
+		return rawQuery
+	}
+	var kept []string
+	for _, pair := range strings.Split(rawQuery, "&") {
+		rawName, _, _ := strings.Cut(pair, "=")
+		name, _ := url.QueryUnescape(rawName) // it parsed above
+		switch {
+		case !knownParams[name]:
+		case passwordParam(name):
+			kept = append(kept, rawName+"=xxxxx")
+		default:
+			kept = append(kept, pair)
 		}
 	}
-	if secret {
-		return q.Encode()
-	}
-	return rawQuery
+	return strings.Join(kept, "&")
 }
 
 // backendError wraps the error of a backend's constructor, which refused

@@ -285,7 +285,7 @@ func TestRedact(t *testing.T) {
 		"redis://u:s3cret@h:6379/0?prefix=p":           "redis://u:xxxxx@h:6379/0?prefix=p",
 		"redis://:s3cret@h":                            "redis://:xxxxx@h",
 		"redis://u@h":                                  "redis://u@h",
-		"redis+sentinel://h:1/m?password=s3cret&x=1":   "redis+sentinel://h:1/m?password=xxxxx&x=1",
+		"redis+sentinel://h:1/m?password=s3cret&x=1":   "redis+sentinel://h:1/m?password=xxxxx",
 		"redis+sentinel://u:p@h/m?password=s3cret%3B;": "redis+sentinel://u:xxxxx@h/m?(malformed)",
 		"u:s3cret@redis://h":                           "(malformed)",
 		"redis://u:s3/cret@h:6379/0":                   "redis://(redacted)",

@@ -116,5 +116,9 @@
 // '@' after its hosts (in a parameter value, say), what looks like a host
 // or a parameter may be the tail of a password, so that an error about a
 // host or a parameter does not say which: %-encode the '@' to see it.
-// Redact makes a URL safe to log.
+// Likewise a raw '&' in a password (the master's password parameter, say)
+// makes the rest of it read as another parameter: in a URL with a
+// password, an error about a parameter that no scheme reads says "an
+// unknown parameter", without its name (Error.Param is ""); write the '&'
+// as %26. Redact makes a URL safe to log.
 package cacheurl

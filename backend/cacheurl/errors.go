@@ -17,7 +17,9 @@ type Error struct {
 	// refused the combination of values; Err says why).
 	Part string
 	// Param is the name of the parameter that is wrong, when Part is
-	// "parameter".
+	// "parameter". It is "" for a name that no scheme reads in a URL that
+	// holds a password (as userinfo or a parameter): a raw '&' in a password
+	// makes the rest of it read as such a name, so that it is not shown.
 	Param string
 	// Reason says what is wrong and what is wanted.
 	Reason string
@@ -26,11 +28,16 @@ type Error struct {
 	Err error
 }
 
-// Error returns "cacheurl: <part>: <reason>[: <cause>]".
+// Error returns "cacheurl: <part>: <reason>[: <cause>]", where the part of
+// a parameter is "parameter <name>", or "an unknown parameter" when Param
+// is "".
 func (e *Error) Error() string {
 	where := e.Part
 	if e.Part == "parameter" {
 		where = "parameter " + e.Param
+		if e.Param == "" {
+			where = "an unknown parameter"
+		}
 	}
 	s := "cacheurl: " + where + ": " + e.Reason
 	if e.Err != nil {

@@ -15,16 +15,55 @@ import (
 // its scheme reads, each with the parser of its type; finish then reports
 // the first bad value, or the first parameter nobody took.
 type params struct {
-	m     map[string]string
-	asked []string   // the names taken, for the message about an unknown one
-	err   error      // the first bad value
-	pass  url.Values // values handed on to go-redis as written (see keep)
+	m      map[string]string
+	asked  []string   // the names taken, for the message about an unknown one
+	err    error      // the first bad value
+	pass   url.Values // values handed on to go-redis as written (see keep)
+	secret bool       // the URL holds a password: see paramError
+}
+
+// knownParams are the names of all the parameters some scheme reads (a test
+// checks that every name an opener takes is here).
+var knownParams = map[string]bool{
+	"key_prefix": true, "default_timeout": true,
+	"max_entries": true, "threshold": true, "max_bytes": true, "shards": true, "sweep_interval": true,
+	"namespace": true, "file_mode": true, "dir_mode": true, "sync": true,
+	"timeout": true, "max_idle_conns": true, "max_item_size": true, "generation_ttl": true, "flush_on_clear": true,
+	"near": true, "near_max_stale": true, "near_max_entries": true, "near_max_bytes": true,
+	"prefix": true, "clear_flushes_db": true, "db": true, "max_redirects": true, "username": true, "password": true,
+	"client_name": true, "protocol": true, "max_retries": true,
+	"dial_timeout": true, "read_timeout": true, "write_timeout": true, "pool_timeout": true,
+	"conn_max_idle_time": true, "conn_max_lifetime": true,
+	"pool_size": true, "min_idle_conns": true, "max_active_conns": true,
+	"pool_fifo": true, "read_only": true, "replica_only": true, "route_by_latency": true, "route_randomly": true,
+	"skip_verify": true,
+}
+
+// passwordParam reports whether the parameter name holds a password, as
+// the Sentinel master's password does.
+func passwordParam(name string) bool {
+	return strings.Contains(strings.ToLower(name), "password")
+}
+
+// hiddenName is what an error says in place of a parameter's name that is
+// not shown.
+const hiddenName = "its name is not shown: the URL holds a password, and a raw '&' in a password " +
+	"makes the rest of it read as a parameter (write a '&' of a password as %26)"
+
+// paramError returns an *Error for the parameter name; in a URL with a
+// password (secret), one that names no parameter any scheme reads: such a
+// name may be the tail of a password with a raw '&' in it.
+func paramError(name, reason string, secret bool) *Error {
+	if secret && !knownParams[name] {
+		return &Error{Part: "parameter", Reason: reason + "; " + hiddenName}
+	}
+	return invalidParam(name, reason)
 }
 
 // fail records the first error.
 func (p *params) fail(name, reason string) {
 	if p.err == nil {
-		p.err = invalidParam(name, reason)
+		p.err = paramError(name, reason, p.secret)
 	}
 }
 
@@ -230,7 +269,7 @@ func (p *params) finish(scheme string) error {
 	slices.Sort(valid)
 	valid = slices.Compact(valid)
 	if len(valid) == 0 {
-		return invalidParam(left[0], "is unknown: "+scheme+":// takes no parameters")
+		return paramError(left[0], "is unknown: "+scheme+":// takes no parameters", p.secret)
 	}
-	return invalidParam(left[0], fmt.Sprintf("is unknown for %s://; want one of %s", scheme, strings.Join(valid, ", ")))
+	return paramError(left[0], fmt.Sprintf("is unknown for %s://; want one of %s", scheme, strings.Join(valid, ", ")), p.secret)
 }

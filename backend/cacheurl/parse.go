@@ -2,8 +2,10 @@ package cacheurl
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -73,7 +75,7 @@ func parse(raw string) (*cacheURL, error) {
 	if u.path, err = url.PathUnescape(u.rawPath); err != nil {
 		return nil, invalid("path", "has a malformed %-escape")
 	}
-	if u.params, err = parseParams(rawQuery); err != nil {
+	if u.params, err = parseParams(rawQuery, strings.Contains(u.userinfo, ":")); err != nil {
 		return nil, u.hide(err)
 	}
 	return u, nil
@@ -151,23 +153,30 @@ func validScheme(s string) bool {
 }
 
 // parseParams parses the query string: each parameter once, with a value.
-func parseParams(rawQuery string) (*params, error) {
+// The URL holds a password when its userinfo does (secret) or a parameter
+// does; then errors do not show the names of unknown parameters (see
+// paramError).
+func parseParams(rawQuery string, secret bool) (*params, error) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		// Not quoted: the query may hold a password.
 		return nil, invalid("query", "does not parse: want name=value pairs joined by '&', with '%' escapes of two hex digits")
 	}
-	p := &params{m: make(map[string]string, len(q))}
-	for name, vs := range q {
-		switch {
+	for name := range q {
+		secret = secret || passwordParam(name)
+	}
+	p := &params{m: make(map[string]string, len(q)), secret: secret}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		switch vs := q[name]; {
 		case name == "":
 			return nil, invalid("query", "has a value without a parameter name")
 		case len(vs) > 1:
-			return nil, invalidParam(name, "is given more than once")
+			return nil, paramError(name, "is given more than once", secret)
 		case vs[0] == "":
-			return nil, invalidParam(name, "has no value")
+			return nil, paramError(name, "has no value", secret)
+		default:
+			p.m[name] = vs[0]
 		}
-		p.m[name] = vs[0]
 	}
 	return p, nil
 }
