@@ -47,9 +47,14 @@ var cacheParams = []string{"key_prefix", "default_timeout"}
 // Every error wraps ErrInvalidURL and is an *Error naming the part of the
 // URL that is wrong; none holds the URL or a password. An unknown parameter
 // is an error, and so are the Cache's own parameters (key_prefix,
-// default_timeout), which only Options reads. Open dials nothing: a server
-// that is down shows on the first call (memcached host names are resolved,
-// though). It is safe for concurrent use.
+// default_timeout), which only Options reads. Open dials nothing, but for
+// min_idle_conns on a URL of one Redis server or a Sentinel-managed master:
+// go-redis then starts dialing that many connections (at most pool_size;
+// for Sentinel, the Sentinels first) in the background as Open builds the
+// client, without Open waiting for them (a cluster's node clients do so
+// on the first call). Either way a server that is down shows on the first
+// call, not in Open (memcached host names are resolved, though). It is
+// safe for concurrent use.
 func Open(rawURL string) (backend.Backend, error) {
 	u, err := parse(rawURL)
 	if err != nil {

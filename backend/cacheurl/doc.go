@@ -77,7 +77,8 @@
 // the client, after checking them (see redis.ParseURL): dial_timeout,
 // read_timeout, write_timeout, pool_timeout, conn_max_idle_time,
 // conn_max_lifetime (positive durations: a cache never waits forever),
-// pool_size, min_idle_conns, max_idle_conns, max_active_conns (0 to
+// pool_size, min_idle_conns (dialed in the background from Open on, but
+// for a cluster: see Open), max_idle_conns, max_active_conns (these four 0 to
 // 10000: go-redis allocates for every slot of its pool in Open),
 // max_retries (-1 to 10), protocol (2 or 3), client_name, pool_fifo; and
 // skip_verify (rediss and rediss+sentinel), db (unix), max_redirects (0 to
