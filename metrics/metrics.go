@@ -60,11 +60,18 @@
 // caching_pool_connect_errors_total, caching_pool_closed_total{pool,reason},
 // caching_pool_queries_total and caching_pool_slow_queries_total, each
 // labelled by pool.
+//
+// A view's, function's or pool's name that is not valid UTF-8 is labelled
+// with each bad byte written as \xNN; two names that then come out alike
+// (one with the byte, one with the text \xNN) are summed into one series
+// (for pools, caching_pool_max_open is -1 if either is unbounded).
 package metrics
 
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -301,7 +308,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.leaseTimeouts, s.LeaseTimeouts)
 	gauge(d.pendingInvalidations, float64(s.PendingInvalidations))
 	named := func(stats map[string]caching.Counts, reqs, errs, corrupt *prometheus.Desc) {
-		for name, n := range byLabel(stats) {
+		for name, n := range byLabel(stats, addCounts) {
 			counter(reqs, n.Hits, name, "hit")
 			counter(reqs, n.StaleHits, name, "stale")
 			counter(reqs, n.Misses, name, "miss")
@@ -333,17 +340,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if c.opts.Pools == nil {
 		return
 	}
-	exported := map[string]bool{}
+	pools := map[string]pool.Stats{}
 	for name, v := range c.opts.Pools.Snapshot() {
-		p, ok := v.(pool.Stats)
-		if !ok {
-			continue
+		if p, ok := v.(pool.Stats); ok {
+			pools[name] = p
 		}
-		name = labelValue(name)
-		if exported[name] {
-			continue // two names that differ only in bytes that are not UTF-8
-		}
-		exported[name] = true
+	}
+	for name, p := range byLabel(pools, addPoolStats) {
 		gauge(d.poolConns, float64(p.Open), name, "open")
 		gauge(d.poolConns, float64(p.InUse), name, "in_use")
 		gauge(d.poolConns, float64(p.Idle), name, "idle")
@@ -390,22 +393,62 @@ func labelValue(name string) string {
 	return b.String()
 }
 
-// byLabel returns stats keyed by labelValue, summing the Counts of names
-// that come out alike (one with \xNN written out, one with the byte), so
-// that no series is exported twice, which fails the whole scrape.
-func byLabel(stats map[string]caching.Counts) map[string]caching.Counts {
-	out := make(map[string]caching.Counts, len(stats))
-	for name, n := range stats {
+// byLabel returns stats keyed by labelValue, summing with add the stats of
+// names that come out alike (one with \xNN written out, one with the
+// byte), so that no series is exported twice, which fails the whole
+// scrape, and none is dropped, which would make it flip between the two
+// from one scrape to the next. It adds in the order of the names, so that
+// a sum of floats comes out the same in every scrape.
+func byLabel[T any](stats map[string]T, add func(a, b T) T) map[string]T {
+	out := make(map[string]T, len(stats))
+	for _, name := range slices.Sorted(maps.Keys(stats)) {
+		n := stats[name]
 		l := labelValue(name)
 		if m, ok := out[l]; ok {
-			n.Hits += m.Hits
-			n.StaleHits += m.StaleHits
-			n.Misses += m.Misses
-			n.Bypasses += m.Bypasses
-			n.Errors += m.Errors
-			n.Corrupt += m.Corrupt
+			n = add(m, n)
 		}
 		out[l] = n
 	}
 	return out
+}
+
+// addCounts returns the sum of two names' Counts.
+func addCounts(a, b caching.Counts) caching.Counts {
+	a.Hits += b.Hits
+	a.StaleHits += b.StaleHits
+	a.Misses += b.Misses
+	a.Bypasses += b.Bypasses
+	a.Errors += b.Errors
+	a.Corrupt += b.Corrupt
+	return a
+}
+
+// addPoolStats returns the sum of the exported figures of two pools: their
+// connections, counters and closes by reason, and MaxOpen, which is -1
+// (unbounded) when either is. It leaves a's Closed map as it is.
+func addPoolStats(a, b pool.Stats) pool.Stats {
+	a.Open += b.Open
+	a.InUse += b.InUse
+	a.Idle += b.Idle
+	if a.MaxOpen < 0 || b.MaxOpen < 0 {
+		a.MaxOpen = -1
+	} else {
+		a.MaxOpen += b.MaxOpen
+	}
+	a.Waits += b.Waits
+	a.WaitTimeMS += b.WaitTimeMS
+	a.Timeouts += b.Timeouts
+	a.Opened += b.Opened
+	a.ConnectErrors += b.ConnectErrors
+	a.Queries += b.Queries
+	a.SlowQueries += b.SlowQueries
+	closed := make(map[string]int64, len(a.Closed)+len(b.Closed))
+	for r, n := range a.Closed {
+		closed[r] += n
+	}
+	for r, n := range b.Closed {
+		closed[r] += n
+	}
+	a.Closed = closed
+	return a
 }
