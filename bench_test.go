@@ -153,3 +153,36 @@ func BenchmarkTagCheckRemote(b *testing.B) {
 		})
 	}
 }
+
+// benchStores are the stores the write benchmarks run on: in process, the
+// same behind remote (the encoded path), and the real Redis (skipped
+// without one).
+var benchStores = []struct {
+	name string
+	open func(b *testing.B) *Cache
+}{
+	{"local", func(b *testing.B) *Cache { return benchCache(b, false) }},
+	{"remote", func(b *testing.B) *Cache { return benchCache(b, true) }},
+	{"redis", func(b *testing.B) *Cache { return benchRedisCache(b, false) }},
+}
+
+// BenchmarkSet measures a Set of the direct API, untagged and tagged, of a
+// 64 KiB value.
+func BenchmarkSet(b *testing.B) {
+	ctx := context.Background()
+	value := bytes.Repeat([]byte("x"), 64<<10)
+	for _, st := range benchStores {
+		for _, tags := range [][]string{nil, {"a"}} {
+			b.Run(fmt.Sprintf("store=%s/tags=%d/size=64KiB", st.name, len(tags)), func(b *testing.B) {
+				c := st.open(b)
+				b.ReportAllocs()
+				b.SetBytes(int64(len(value)))
+				for b.Loop() {
+					if err := c.Set(ctx, "k", value, time.Hour, Tags(tags...)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -68,7 +68,7 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	w, err := c.directWrite(ctx, key, ttl, opts, func(e *entry) error {
-		e.Payload = append(make([]byte, 0, len(value)), value...)
+		c.store.setBytes(e, value)
 		return nil
 	}, value)
 	if err == nil {
@@ -120,14 +120,15 @@ func (c *Cache) prepareWrite(key string, ttl time.Duration, vs versionSet, fill 
 
 // Add stores value under key only if no live entry is there, and reports
 // whether it did. It is atomic on every backend of this module. An entry
-// that is present but invalidated by its tags counts as present.
+// that is present but invalidated by its tags counts as present. The Cache
+// keeps its own copy of value, as Set does.
 func (c *Cache) Add(ctx context.Context, key string, value []byte, ttl time.Duration, opts ...SetOption) (bool, error) {
 	ttl, err := c.resolveTTL(ttl)
 	if err != nil {
 		return false, err
 	}
 	w, err := c.directWrite(ctx, key, ttl, opts, func(e *entry) error {
-		e.Payload = append(make([]byte, 0, len(value)), value...)
+		c.store.setBytes(e, value)
 		return nil
 	}, value)
 	var added bool
@@ -236,7 +237,8 @@ func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte,
 
 // SetMany stores every value of values under its key for ttl, in one round
 // trip on a backend that offers SetMany. It is not atomic: on error some
-// values may have been stored.
+// values may have been stored. The Cache keeps its own copy of each value,
+// as Set does.
 func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.Duration, opts ...SetOption) error {
 	ttl, err := c.resolveTTL(ttl)
 	if err != nil {
@@ -245,7 +247,7 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 	writes := make([]write, 0, len(values))
 	for k, v := range values {
 		w, err := c.directWrite(ctx, k, ttl, opts, func(e *entry) error {
-			e.Payload = append(make([]byte, 0, len(v)), v...)
+			c.store.setBytes(e, v)
 			return nil
 		}, v)
 		if err != nil {

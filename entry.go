@@ -34,7 +34,11 @@ type entry struct {
 	StaleUntil int64 // Unix nanoseconds; 0: kept forever
 	TagKeys    []string
 	Versions   []uint64
-	Payload    []byte
+	// Payload is the payload's bytes. In an entry written to a remote
+	// store it may be the writer's own slice, read only while the write
+	// runs, when encodeEntry copies it into the envelope (see
+	// store.setBytes).
+	Payload []byte
 
 	// value is the decoded payload, kept only in memory. It is shared by
 	// every reader of the entry and must not be modified. In an entry

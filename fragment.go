@@ -125,7 +125,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		html := buf.String()
 		if verr == nil {
 			e := newEntry(c.now(), ttl, 0)
-			e.Payload = []byte(html)
+			c.store.setBytes(e, buf.Bytes()) // buf is not written again
 			opCtx, cancel := c.store.bound(ctx)
 			defer cancel()
 			if err := l.store(func() error { return c.store.save(opCtx, bk, e, vs) }); err != nil {

@@ -1157,6 +1157,18 @@ func (s *store) setEncoder(e *entry, v payloadEncoder) {
 	e.value = v
 }
 
+// setBytes puts b in e as its payload, as the store keeps it: in process,
+// a copy of its own, of b's exact length (the entry is kept as it is, and
+// the caller may change b once the write returns); elsewhere, b itself,
+// which encodeEntry copies into the envelope: the one copy the write makes.
+// b must not change until the write returns.
+func (s *store) setBytes(e *entry, b []byte) {
+	if s.local != nil {
+		b = append(make([]byte, 0, len(b)), b...)
+	}
+	e.Payload = b
+}
+
 // keepValue puts v in e for an in-process store, sized for its byte bound
 // or marked unmeasured (see errUnmeasured).
 func (s *store) keepValue(e *entry, v any) {
