@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/url"
 	"time"
+	"unsafe"
 
 	"github.com/go-caching/caching/internal/argkey"
 )
@@ -125,7 +126,13 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		html := buf.String()
 		if verr == nil {
 			e := newEntry(c.now(), ttl, 0)
-			c.store.setBytes(e, buf.Bytes()) // buf is not written again
+			if c.store.local != nil {
+				// The stored bytes are html's own: immutable, as a
+				// hit's string made from them (see htmlOf) needs.
+				e.Payload = unsafe.Slice(unsafe.StringData(html), len(html))
+			} else {
+				c.store.setBytes(e, buf.Bytes()) // buf is not written again
+			}
 			opCtx, cancel := c.store.bound(ctx)
 			defer cancel()
 			if err := l.store(func() error { return c.store.save(opCtx, bk, e, vs) }); err != nil {
@@ -151,13 +158,28 @@ func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML
 		return template.HTML(integer), true, false
 	case err == nil && c.store.fresh(e, time.Time{}):
 		if b, err := c.entryBytes(e); err == nil {
-			return template.HTML(b), true, false
+			if c.store.local == nil {
+				return template.HTML(b), true, false // a backend's slice: copied
+			}
+			return htmlOf(b), true, false
 		}
 	case err != nil && !errors.Is(err, ErrNotFound):
 		c.failOpen("fragment get", err)
 		return "", false, true
 	}
 	return "", false, false
+}
+
+// htmlOf returns the bytes of an in-process store's entry as HTML without
+// copying them: the Cache never writes to a stored payload, and Get's
+// callers must not (see Get), so the string stays immutable as Go
+// requires. A backend's slice is copied instead: the Backend contract does
+// not promise that it is never written to again.
+func htmlOf(b []byte) template.HTML {
+	if len(b) == 0 {
+		return ""
+	}
+	return template.HTML(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // FragmentFunc returns a template function that renders the template name
