@@ -48,7 +48,12 @@ type Options struct {
 	// redis.ParseURL, redis.ParseClusterURL and redis.ParseFailoverURL). In a
 	// Sentinel URL the user and password authenticate with the Sentinels; the
 	// master's are the query options username and password, as in
-	// redis.ParseFailoverURL.
+	// redis.ParseFailoverURL. A URL is configuration, so it is held to
+	// what the Store promises: connection counts (pool_size,
+	// min_idle_conns, max_idle_conns, max_active_conns) of at most 10000,
+	// max_redirects of at most 10, no negative timeout (go-redis's "none"),
+	// and no route_by_latency or route_randomly for Sentinel (go-redis
+	// panics on them there) are errors wrapping backend.ErrInvalidOption.
 	URL string
 	// ClientOptions describes the client to build, as go-redis's
 	// redis.NewUniversalClient reads it: one address for a single node,
@@ -235,6 +240,10 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, urlError(o.URL, err)
 		}
+		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, 0,
+			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
+			return nil, err
+		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
 		return redis.NewClient(opt), nil
@@ -246,6 +255,10 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		opt, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, urlError(o.URL, err)
+		}
+		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, opt.MaxRedirects,
+			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
+			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
@@ -263,11 +276,49 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, urlError(o.URL, err)
 		}
+		if opt.RouteByLatency || opt.RouteRandomly {
+			// go-redis's NewFailoverClient panics on them.
+			return nil, optError("URL", "route_by_latency and route_randomly are for a Redis Cluster, not a Sentinel master")
+		}
+		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, 0,
+			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
+			return nil, err
+		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, u.Query().Has("context_timeout_enabled"))
 		return redis.NewFailoverClient(opt), nil
 	}
 	return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
+}
+
+// The most connections, and Cluster redirects, a URL may ask for: go-redis
+// allocates for every pool slot when the client is built (a pool_size of a
+// million took 274 MiB in New; 2^31-1 ended the process).
+const (
+	maxURLConns     = 10000
+	maxURLRedirects = 10
+)
+
+// checkURLLimits refuses what a URL asks of go-redis beyond the Store's
+// promises: connection counts past maxURLConns, redirects past
+// maxURLRedirects, and a negative timeout, which go-redis reads as none (a
+// cache never waits forever for its backend). Options and ClientOptions,
+// set in code, are taken as they are.
+func checkURLLimits(pool, minIdle, maxIdle, maxActive, redirects int, timeouts ...time.Duration) error {
+	for _, n := range []int{pool, minIdle, maxIdle, maxActive} {
+		if n < 0 || n > maxURLConns {
+			return optError("URL", "a connection count of %d is outside 0..%d", n, maxURLConns)
+		}
+	}
+	if redirects > maxURLRedirects {
+		return optError("URL", "max_redirects=%d is more than %d", redirects, maxURLRedirects)
+	}
+	for _, d := range timeouts {
+		if d < 0 {
+			return optError("URL", "a negative timeout (%v) would wait forever; leave it out for the default", d)
+		}
+	}
+	return nil
 }
 
 // multiHostURL parses a URL whose host part is a comma-separated list, as

@@ -117,6 +117,18 @@ func TestNewRejects(t *testing.T) {
 		{"retries low", redisstore.Options{URL: "redis://h:1", MaxRetries: -2}, "Options.MaxRetries"},
 		{"timeout with client", redisstore.Options{Client: client, ReadTimeout: time.Second}, "Options.ReadTimeout: has no effect with Options.Client"},
 		{"retries with client", redisstore.Options{Client: client, MaxRetries: 2}, "Options.MaxRetries: has no effect"},
+		// go-redis panics on these for a Sentinel master.
+		{"sentinel route_by_latency", redisstore.Options{URL: "redis+sentinel://h:1/m?route_by_latency=true"}, "for a Redis Cluster"},
+		{"sentinel route_randomly", redisstore.Options{URL: "redis+sentinel://h:1/m?route_randomly=true"}, "for a Redis Cluster"},
+		// go-redis allocates for every pool slot in New.
+		{"pool_size", redisstore.Options{URL: "redis://h:1?pool_size=1000000"}, "outside 0..10000"},
+		{"cluster max_active_conns", redisstore.Options{URL: "redis+cluster://h:1?max_active_conns=2147483647"}, "outside 0..10000"},
+		{"sentinel min_idle_conns", redisstore.Options{URL: "redis+sentinel://h:1/m?min_idle_conns=10001"}, "outside 0..10000"},
+		{"max_redirects", redisstore.Options{URL: "redis+cluster://h:1?max_redirects=1000"}, "more than 10"},
+		// go-redis reads a negative timeout as none.
+		{"url read_timeout", redisstore.Options{URL: "redis://h:1?read_timeout=-1s"}, "negative timeout"},
+		{"url dial_timeout", redisstore.Options{URL: "redis+cluster://h:1?dial_timeout=-5s"}, "negative timeout"},
+		{"url pool_timeout", redisstore.Options{URL: "redis+sentinel://h:1/m?pool_timeout=-1"}, "negative timeout"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
