@@ -66,6 +66,13 @@ func (r *remote) Delete(ctx context.Context, keys ...string) error {
 	return r.Backend.Delete(ctx, keys...)
 }
 
+func (r *remote) Clear(ctx context.Context) error {
+	if err := r.call(); err != nil {
+		return err
+	}
+	return r.Backend.Clear(ctx)
+}
+
 func (r *remote) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if err := r.call(); err != nil {
 		return nil, err

@@ -56,7 +56,10 @@
 // failed request. A write's invalidation (InvalidateOnWrite) that fails then
 // is retried in the background until the backend answers
 // (Stats.PendingInvalidations), so that what was stored before the write is
-// not served once the backend is back.
+// not served once the backend is back. The retry set holds 4096 keys; an
+// invalidation that does not fit is not dropped: every lookup is a miss
+// until the backend answers and the retry has cleared the backend's
+// namespace, as Clear does.
 //
 // # Invalidation
 //
@@ -69,8 +72,10 @@
 // path, either path reaches the entry), and Memoized.ForgetAll for every entry
 // of a function. The versions are read before the handler or function runs,
 // so a result computed from data invalidated meanwhile is never served. No
-// key scan is ever made. Clear removes every entry of the Cache's backend
-// namespace.
+// key scan is ever made, but by Clear, which removes every entry of the
+// Cache's backend namespace (and which the retry of failed invalidations
+// runs in the background when more failed than it can keep: see Failing
+// open).
 //
 // # Background work
 //

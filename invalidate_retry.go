@@ -40,14 +40,23 @@ import (
 // only if its generation is the one it deleted, so that a failure after the
 // retry's delete landed is retried too.
 //
-// The set holds at most maxPendingInvalidations keys: past it, a failed
-// invalidation (already counted in Stats.Errors) is not retried, so that a
-// client cannot make the set grow without bound; that is logged once until
-// the set empties. Close drops the set.
+// The set holds at most maxPendingInvalidations keys, so that a client
+// (writes to made-up paths during an outage) cannot make it grow without
+// bound. An invalidation is never lost silently, though: once a key could
+// not be added (the set overflowed, logged once until it is resolved), the
+// keys that did not fit are unknown, and so every lookup is a miss (see
+// ends; the backend was failing anyway), and a view's waiters are handed no
+// run that began before (see addedSince), until the retry has cleared the
+// backend's namespace (store.clear, as Cache.Clear does; memcached moves to
+// a new namespace generation), which ends whatever an invalidation that was
+// not kept would have ended, in every process that shares the backend. The
+// clear is bounded by retryClearTimeout rather than Options.Timeout: on
+// Redis it scans the database. Close drops the set.
 const (
 	maxPendingInvalidations = 4096
 	retryFirst              = 100 * time.Millisecond
 	retryMax                = 5 * time.Second
+	retryClearTimeout       = time.Minute
 )
 
 // pendingInvalidations is the set of version keys (or memoized entries) to
@@ -58,10 +67,14 @@ type pendingInvalidations struct {
 	// last added.
 	keys    map[string]uint64
 	running bool // a retry goroutine owns the set
-	full    bool // an invalidation was dropped since the set was last empty
+	// overflow is not 0 while an invalidation that did not fit in the set
+	// waits for the clear that ends it: the generation (a value of adds)
+	// of the last one that did not fit.
+	overflow uint64
 
-	// size is len(keys), set under mu: a lookup that finds it 0 pays this
-	// one atomic load.
+	// size is len(keys), or 1 when keys is empty while overflow is set (a
+	// clear waits), set under mu: a lookup that finds it 0 pays this one
+	// atomic load.
 	size atomic.Int64
 	// landed counts, under mu, the retries whose deletes landed (and Close
 	// dropping the set): a lookup that read while one landed may have read
@@ -74,8 +87,14 @@ type pendingInvalidations struct {
 // len is the number of keys waiting (Stats.PendingInvalidations).
 func (p *pendingInvalidations) len() int { return int(p.size.Load()) }
 
-// counted sets size after keys changed; under mu.
-func (p *pendingInvalidations) counted() { p.size.Store(int64(len(p.keys))) }
+// counted sets size after keys or overflow changed; under mu.
+func (p *pendingInvalidations) counted() {
+	n := int64(len(p.keys))
+	if n == 0 && p.overflow != 0 {
+		n = 1
+	}
+	p.size.Store(n)
+}
 
 // mark is what a lookup must know of the set, taken before it reads the
 // entry and its versions: 0 when the set is empty (then no invalidation
@@ -90,13 +109,14 @@ func (p *pendingInvalidations) mark() uint64 {
 
 // ends reports whether an entry read under key after the mark m (not 0),
 // written under the tag keys tags, may be ended by an invalidation that
-// failed: one of those keys waits in the set, or a retry's deletes landed
-// while the lookup read (it may have read what they deleted). The lookup
-// treats the entry as a miss.
+// failed: one of those keys waits in the set, the set overflowed (any key
+// may be one that did not fit), or a retry's deletes landed while the
+// lookup read (it may have read what they deleted). The lookup treats the
+// entry as a miss.
 func (p *pendingInvalidations) ends(m uint64, key string, tags []string) bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.landed.Load()+1 != m {
+	if p.landed.Load()+1 != m || p.overflow != 0 {
 		return true
 	}
 	if _, ok := p.keys[key]; ok {
@@ -120,7 +140,8 @@ func (p *pendingInvalidations) since() pendingSince {
 }
 
 // addedSince reports whether the invalidation of one of keys may have
-// failed after s was taken: one of them was added to the set since, or a
+// failed after s was taken: one of them was added to the set since, or
+// did not fit in it since (the set overflowed: it may be any key), or a
 // retry landed since an add (it may have removed one of them). A response
 // made by a run that began at s may then predate a write, although the
 // versions it read are still there. It costs one atomic load when nothing
@@ -131,7 +152,7 @@ func (p *pendingInvalidations) addedSince(s pendingSince, keys []string) bool {
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.landed.Load() != s.landed {
+	if p.landed.Load() != s.landed || p.overflow > s.adds {
 		return true
 	}
 	for _, k := range keys {
@@ -144,7 +165,7 @@ func (p *pendingInvalidations) addedSince(s pendingSince, keys []string) bool {
 
 // drop empties the set and ends its retries (Close); under mu.
 func (p *pendingInvalidations) drop() {
-	p.keys, p.running, p.full = nil, false, false
+	p.keys, p.running, p.overflow = nil, false, 0
 	p.landed.Add(1)
 	p.counted()
 }
@@ -206,14 +227,16 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 		}
 		p.keys[k] = p.adds.Add(1)
 	}
+	logFull := dropped > 0 && p.overflow == 0
+	if dropped > 0 {
+		p.overflow = p.adds.Add(1)
+	}
 	p.counted()
-	logDrop := dropped > 0 && !p.full
-	p.full = p.full || dropped > 0
-	start := !p.running && len(p.keys) > 0
+	start := !p.running && p.size.Load() > 0
 	p.running = p.running || start
 	p.mu.Unlock()
-	if logDrop {
-		c.log.LogAttrs(context.Background(), slog.LevelError, "caching: invalidation retry set full, invalidations dropped until it empties",
+	if logFull {
+		c.log.LogAttrs(context.Background(), slog.LevelError, "caching: invalidation retry set full: every lookup is a miss until the backend answers and its namespace is cleared",
 			slog.String("op", op), slog.Int("max", maxPendingInvalidations), slog.String("error", err.Error()))
 	}
 	if start && !c.goBackground(c.retryInvalidations) {
@@ -252,11 +275,17 @@ func (c *Cache) retryInvalidations() {
 		w.disarm()
 		p.mu.Lock()
 		gens := maps.Clone(p.keys)
+		overflow := p.overflow
 		p.mu.Unlock()
-		keys := slices.Collect(maps.Keys(gens))
-		ctx, cancel := c.store.bound(c.life)
-		err := c.store.invalidate(ctx, keys)
-		cancel()
+		var err error
+		if overflow != 0 {
+			err = c.clearOverflow()
+		} else {
+			keys := slices.Collect(maps.Keys(gens))
+			ctx, cancel := c.store.bound(c.life)
+			err = c.store.invalidate(ctx, keys)
+			cancel()
+		}
 		p.mu.Lock()
 		if err == nil {
 			for k, g := range gens {
@@ -267,6 +296,9 @@ func (c *Cache) retryInvalidations() {
 					delete(p.keys, k)
 				}
 			}
+			if p.overflow == overflow {
+				p.overflow = 0 // else one did not fit during the clear
+			}
 			p.landed.Add(1)
 			p.counted()
 			wait = retryFirst
@@ -274,14 +306,29 @@ func (c *Cache) retryInvalidations() {
 			wait = min(2*wait, retryMax)
 		}
 		arm = err == nil || !woken
-		if len(p.keys) == 0 {
-			p.running, p.full = false, false
+		if len(p.keys) == 0 && p.overflow == 0 {
+			p.running = false
 			p.mu.Unlock()
 			return
 		}
 		p.mu.Unlock()
 		timer.Reset(wait)
 	}
+}
+
+// clearOverflow clears the backend's namespace, as Cache.Clear does, for a
+// retry set that overflowed: the keys that did not fit are unknown. It is
+// bounded by retryClearTimeout and by Close.
+func (c *Cache) clearOverflow() error {
+	ctx, cancel := context.WithTimeout(c.life, retryClearTimeout)
+	defer cancel()
+	c.writingAll()
+	defer c.writingAll()
+	err := c.store.clear(ctx)
+	if err == nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "caching: invalidation retry set overflowed: the backend's namespace was cleared")
+	}
+	return err
 }
 
 // invalidateRetried deletes keys (version keys, or memoized entries, which

@@ -66,7 +66,10 @@ type Stats struct {
 	// (InvalidateOnWrite's, InvalidateTags, InvalidatePath, Forget,
 	// ForgetAll, while the backend was down) and is retried in the
 	// background until it answers. Meanwhile, the entries they end (under
-	// those keys, or written under those tag versions) are misses.
+	// those keys, or written under those tag versions) are misses. It is at
+	// most 4096: an invalidation that does not fit makes every lookup a miss
+	// until the retry has cleared the backend's namespace (as Cache.Clear
+	// does), and counts 1 here while only that clear waits.
 	PendingInvalidations int64 `json:"pending_invalidations"`
 	// Breaker is the state of the circuit breaker: "closed" (calls go
 	// through), "open" (the backend is left alone), "half-open" (one probe

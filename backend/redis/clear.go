@@ -24,7 +24,8 @@ const clearBatch = 1000
 // trip per 1000 keys of the database (all of them, not only this prefix's),
 // so on a large shared database it is slow: it is for administration and
 // tests, never for the request path (the caching package invalidates with
-// generations, not with Clear).
+// versions, not with Clear; it calls Clear, in the background, only when
+// more invalidations failed during an outage than it could keep to retry).
 func (b *Store) Clear(ctx context.Context) error {
 	if b.closed.Load() {
 		return errClosed
