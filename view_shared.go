@@ -136,9 +136,13 @@ func MaxHeuristicFreshness(d time.Duration) ViewOption {
 // Cache.InvalidatePath does, or only the write's own under
 // Options.HostScopedWrites), and of the paths in its Location and
 // Content-Location when they are on the same host. The invalidation happens when the response is committed,
-// before the client reads it, so the client's next GET sees its write. A
-// handler that panics before committing invalidates too (its write may have
-// happened). The write itself passes through uncached, counted as a bypass.
+// before the client reads it, and once more when the handler returns (or
+// panics), so that a change the handler makes after it wrote its header (a
+// deferred tx.Commit, a streamed response) is not hidden by a response that
+// a read running meanwhile stored from the data before it: the client's next
+// GET sees its write. That costs one more delete per write. A handler that
+// panics before committing invalidates too (its write may have happened).
+// The write itself passes through uncached, counted as a bypass.
 // A failed invalidation is logged and counted as a backend error; the
 // response is unchanged, and the invalidation is retried in the background
 // until the backend answers (Stats.PendingInvalidations), so that the
@@ -824,34 +828,46 @@ func (v *view) gatewayTimeout(w http.ResponseWriter, r *http.Request) {
 }
 
 // write serves a request with an unsafe method through the handler and
-// invalidates what it wrote (InvalidateOnWrite).
+// invalidates what it wrote (InvalidateOnWrite): when its response is
+// committed, and again when the handler returns, for a change made after
+// the commit.
 func (v *view) write(w http.ResponseWriter, r *http.Request) {
 	v.announce(w, r, outBypass, httpcache.Bypass)
 	iw := &invalidatingWriter{v: v, r: r}
 	rw := iw.Reset(w, iw)
 	defer func() {
 		if p := recover(); p != nil {
-			if !iw.done {
-				iw.done = true
-				v.invalidateWrite(r, nil)
-			}
+			iw.returned()
 			panic(p)
 		}
 	}()
 	v.next.ServeHTTP(rw, r)
-	if !iw.done { // nothing written: net/http sends a 200
-		iw.done = true
-		v.invalidateWrite(r, nil)
-	}
+	iw.returned()
 }
 
 // invalidatingWriter invalidates when the response to a write is committed
-// with a status under 400.
+// with a status under 400, and again when the handler returns.
 type invalidatingWriter struct {
 	httpx.Writer
 	v    *view
 	r    *http.Request
 	done bool
+	// keys are the keys invalidated at the commit, to invalidate again
+	// when the handler returns; nil when the status was 400 or more.
+	keys []string
+}
+
+// returned invalidates once the handler has returned or panicked: the keys
+// invalidated at the commit, again, or, when nothing was committed (net/http
+// sends a 200; a panic's write may have happened), the request's path.
+func (iw *invalidatingWriter) returned() {
+	switch {
+	case !iw.done:
+		iw.done = true
+		iw.v.invalidateKeys(iw.r, iw.v.writeKeys(iw.r, nil))
+	case iw.keys != nil:
+		iw.v.invalidateKeys(iw.r, iw.keys)
+	}
 }
 
 var _ httpx.Hooks = (*invalidatingWriter)(nil)
@@ -861,19 +877,20 @@ func (iw *invalidatingWriter) WriteHeader(code int) {
 	if !iw.done && !httpx.Informational(code) {
 		iw.done = true
 		if code < 400 {
-			iw.v.invalidateWrite(iw.r, iw.Header())
+			iw.keys = iw.v.writeKeys(iw.r, iw.Header())
+			iw.v.invalidateKeys(iw.r, iw.keys)
 		}
 	}
 	iw.Writer.WriteHeader(code)
 }
 
-// invalidateWrite invalidates the path of r and the same-origin paths of
-// the Location and Content-Location in h (RFC 9111 section 4.4): on every
-// host, or under Options.HostScopedWrites on r's. When a middleware
-// rewrote r's path (http.StripPrefix), the path its client sent is
-// invalidated too, and a relative Location is resolved against it, as the
-// client resolves it.
-func (v *view) invalidateWrite(r *http.Request, h http.Header) {
+// writeKeys returns the keys that a write r invalidates: those of its path
+// and of the same-origin paths of the Location and Content-Location in h
+// (RFC 9111 section 4.4), on every host, or under Options.HostScopedWrites
+// on r's. When a middleware rewrote r's path (http.StripPrefix), the path
+// its client sent is invalidated too, and a relative Location is resolved
+// against it, as the client resolves it.
+func (v *view) writeKeys(r *http.Request, h http.Header) []string {
 	paths := []string{r.URL.Path}
 	base := r.URL
 	if raw := requestPath(r); raw != "" {
@@ -903,6 +920,12 @@ func (v *view) invalidateWrite(r *http.Request, h http.Header) {
 			}
 		}
 	}
+	return keys
+}
+
+// invalidateKeys invalidates keys for the write r, failing open: a failure
+// is logged, counted, and retried in the background.
+func (v *view) invalidateKeys(r *http.Request, keys []string) {
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
 	const op = "view invalidate on write"
