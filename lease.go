@@ -294,12 +294,14 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, check)
 	switch out {
 	case leaseFound:
-		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})
+		v.flight.release(call, again.result())
 		v.serve(w, r, again.snap, v.c.clock(), httpcache.Hit)
 		return true
 	case leaseStale:
 		sf := st.stale
-		v.flight.release(call, viewResult{snap: sf.snap, names: sf.spec.namesOrNil(), variant: sf.variant, stale: true})
+		res := sf.result()
+		res.stale = true
+		v.flight.release(call, res)
 		v.serve(w, r, sf.snap, v.c.clock(), httpcache.Stale)
 		return true
 	case leaseGone:

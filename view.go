@@ -281,6 +281,19 @@ type found struct {
 	variant string    // this request's variant for spec's names
 }
 
+// result is the viewResult that hands f, a stored entry a leader found, to
+// its waiters, with the versions f was written under: a waiter that came
+// after an invalidation that ended f (one that landed after the leader's
+// lookup) is not served it (view.stale).
+func (f *found) result() viewResult {
+	res := viewResult{snap: f.snap, names: f.spec.namesOrNil(), variant: f.variant}
+	if f.e != nil && len(f.e.TagKeys) > 0 {
+		res.vs = versionSet{keys: f.e.TagKeys, ns: f.e.Versions, mem: f.e.mem}
+		res.check = new(versionCheck)
+	}
+	return res
+}
+
 // ServeHTTP serves r from the cache or through the handler, and counts its
 // outcome once in the Cache's Stats.
 func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -657,7 +670,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	now := v.c.clock()
 	again, err := v.find(r, st.base, now)
 	if err == nil && again.fresh && v.usable(r, again.snap) {
-		v.flight.release(call, viewResult{snap: again.snap, names: again.spec.namesOrNil(), variant: again.variant})
+		v.flight.release(call, again.result())
 		v.serve(w, st.client(r), again.snap, now, httpcache.Hit)
 		return
 	}

@@ -56,9 +56,10 @@ type viewResult struct {
 	// handler at once.
 	unstored bool
 	// vs are the versions the leader read before its handler ran, when it
-	// stores snap: a waiter serves snap only while they are current, so
-	// that a request that came after a write (and its invalidation) never
-	// gets a response made before it.
+	// stores snap, or those the entry it found was written under, when it
+	// found one (found.result): a waiter serves snap only while they are
+	// current, so that a request that came after a write (and its
+	// invalidation) never gets a response made before it.
 	vs versionSet
 	// check of vs, shared by the waiters (nil: each checks).
 	check *versionCheck
