@@ -192,7 +192,13 @@ func (c *Cache) Has(ctx context.Context, key string) (bool, error) {
 // Clear removes every entry of the backend's namespace (for a Redis or
 // memcached backend, its key prefix or namespace; for an in-process store,
 // everything in it): the keys of the direct API, the response cache and
-// Memoize alike. It never flushes a shared server.
+// Memoize alike. It never flushes a shared server. The work of this Cache
+// in progress when it is called (a view's handler run, a memoized
+// computation, a GetOrSet load, a Fragment render) stores nothing, and a
+// request or call made after Clear returned is not handed its result: it
+// may have been made from data that changed before Clear. (Work in other
+// processes, or of other Caches on the same store, may still store its
+// result.)
 func (c *Cache) Clear(ctx context.Context) error {
 	c.writingAll()
 	defer c.writingAll()

@@ -500,6 +500,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 		}
 	}
 	epoch := m.epoch.Load()
+	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
 	// ForgetAll is called, in any process) while fn runs, the result is
 	// stored under the old versions, and so is a miss.
@@ -544,8 +545,14 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 	}
 	opCtx, cancel = m.c.store.bound(ctx)
 	defer cancel()
-	if err := m.c.store.save(opCtx, key, e, vs); err != nil {
-		m.failOpen("memoize set", err)
+	var serr error
+	if !m.c.store.unlessCleared(cleared, func() { serr = m.c.store.save(opCtx, key, e, vs) }) {
+		// Cleared while fn ran: computed again by the next caller, which
+		// does not join this computation (doSince).
+		return v, true, nil
+	}
+	if serr != nil {
+		m.failOpen("memoize set", serr)
 		return v, false, nil
 	}
 	return v, true, nil

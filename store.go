@@ -95,6 +95,40 @@ type store struct {
 	// shared in flight that began before one is not handed to a caller
 	// that came after it (see Memoized.do).
 	invalidations atomic.Uint64
+	// clears counts the Clears of this process, twice each: as one begins
+	// and once its backend call returned (each under clearMu). A view's
+	// run and a memoized computation read it before they read anything,
+	// and store their result only while it has not changed (unlessCleared),
+	// so that a response or result made from data read before a Clear is
+	// not stored after it (the data may have changed before the Clear:
+	// "update the database, then clear the cache"); a view's waiters are
+	// not handed such a response either (view.stale). A Clear also counts
+	// as an invalidation, once it returned.
+	clears atomic.Uint64
+	// clearMu orders a Clear against those stores: one under way when the
+	// Clear begins ends before its backend call (which removes what it
+	// wrote); one that begins after stores nothing.
+	clearMu sync.RWMutex
+}
+
+// clearing counts a Clear, as it begins and once it returned (clears).
+func (s *store) clearing() {
+	s.clearMu.Lock()
+	s.clears.Add(1)
+	s.clearMu.Unlock()
+}
+
+// unlessCleared runs save, the store of a result whose work began when
+// clears was since, unless a Clear began since then; it reports whether
+// save ran.
+func (s *store) unlessCleared(since uint64, save func()) bool {
+	s.clearMu.RLock()
+	defer s.clearMu.RUnlock()
+	if s.clears.Load() != since {
+		return false
+	}
+	save()
+	return true
 }
 
 // minStoreTTL is the TTL of an entry written when its life is already over:
@@ -1410,7 +1444,14 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 	return n, s.del(ctx, keys...)
 }
 
+// clear removes every entry of the store, and ends the work in flight
+// that began before it (see clears).
 func (s *store) clear(ctx context.Context) error {
+	s.clearing()
+	defer func() {
+		s.clearing()
+		s.invalidations.Add(1)
+	}()
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
 		if s.near != nil {

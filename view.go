@@ -554,6 +554,9 @@ type runState struct {
 	// stale entry while another process runs the handler under the lease,
 	// its own or one a run it waited for got.
 	staleOnError bool
+	// cleared is the store's count of Clears when the run (or the flight
+	// it leads) began: a Clear since keeps its response out of the store.
+	cleared uint64
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup failed
@@ -637,12 +640,12 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 
 // stale reports whether res, the result of call, may predate a write that
 // returned before the waiter r came: a version it was made under changed
-// (an invalidation), or the invalidation of one of r's keys failed since
-// the call began, which left the versions in place (it waits for its
-// retry, invalidate_retry.go).
+// (an invalidation), a Clear began since the call did, or the invalidation
+// of one of r's keys failed since the call began, which left the versions
+// in place (it waits for its retry, invalidate_retry.go).
 func (v *view) stale(r *http.Request, call *viewCall, res viewResult) bool {
 	p := &v.c.store.pending
-	if !res.check.current(r.Context(), &v.c.store, res.vs) {
+	if v.c.store.clears.Load() != call.cleared || !res.check.current(r.Context(), &v.c.store, res.vs) {
 		return true
 	}
 	return p.adds.Load() != call.pending.adds && p.addedSince(call.pending, v.tagKeysFor(r))
@@ -650,7 +653,8 @@ func (v *view) stale(r *http.Request, call *viewCall, res viewResult) bool {
 
 // lead runs the handler for the flight call, whose waiters get its result.
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
-	call.pending = v.c.store.pending.since()   // before anything is read
+	call.pending = v.c.store.pending.since() // before anything is read
+	call.cleared = v.c.store.clears.Load()
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	if st.down {
 		st.call = call
@@ -702,6 +706,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		reportCache(r, st.outcome().status())
 	}
 	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
+	// A Clear since the run began (since the flight it leads began) keeps
+	// its response out of the store (view.store).
+	if st.call != nil {
+		st.cleared = st.call.cleared
+	} else {
+		st.cleared = v.c.store.clears.Load()
+	}
 	// The versions the entry will record are read before the handler runs:
 	// an invalidation while it runs makes the entry a miss.
 	var (
@@ -881,12 +892,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if reason = v.store(r, st, res, storeTTL, now, vs); reason != httpcache.ReasonNone {
 		switch reason {
-		case reasonBackend, reasonVariants:
+		case reasonBackend, reasonVariants, reasonCleared:
 			// Not stored, still theirs: the response is valid for the
 			// waiters whose variant it is (a full Vary record is known
 			// only now, once the body is complete; without it they would
 			// each run the handler after the whole run). The waiters check
-			// their variant and usable as for a stored response.
+			// their variant and usable as for a stored response. After a
+			// Clear, they wait for a new run instead (view.stale).
 			res.unstored = true
 			v.flight.release(st.call, res)
 		default:
@@ -956,8 +968,16 @@ func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, 
 // store writes a response: under the base key when it has no Vary, else the
 // Vary record under the base key and the snapshot under its variant's key.
 // It returns why the response was not stored ("" when it was): a variant
-// past MaxVariants is not, nor one whose backend write failed.
+// past MaxVariants is not, nor one whose backend write failed, nor one
+// whose run began before a Clear (made from data that may predate it).
 func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
+	reason := reasonCleared
+	v.c.store.unlessCleared(st.cleared, func() { reason = v.storeNow(r, st, res, ttl, now, vs) })
+	return reason
+}
+
+// storeNow is store, once it is known that no Clear began since the run.
+func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	// The response is sent; the client leaving must not cancel the write.
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()

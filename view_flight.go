@@ -38,6 +38,10 @@ type viewCall struct {
 	// anything: a waiter is not served the call's response when the
 	// invalidation of one of its keys failed since (view.stale).
 	pending pendingSince
+	// cleared is the store's count of Clears when the leader began, read
+	// before anything: a Clear since keeps its response from the store and
+	// from the waiters (store.clears).
+	cleared uint64
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the

@@ -58,7 +58,8 @@ type WarmResult struct {
 	// Content-Encoding the request's Accept-Encoding refuses), "bypass"
 	// (BypassIf), "authorization" (Authorization without UserKey),
 	// "skip-route" (SkipRoutes), "backend" (the backend failed; the error is
-	// in Stats.Errors and the log). "" when stored or failed.
+	// in Stats.Errors and the log), "cleared" (Cache.Clear was called while
+	// the handler ran). "" when stored or failed.
 	Reason string
 	// Err says why the target failed: a bad URL, a request that reached no
 	// view of this Cache (an unrouted path, or a handler not wrapped by
@@ -81,6 +82,7 @@ const (
 	reasonVaryClient httpcache.Reason = "vary-client" // Vary names a field a proxy sets from the client's address
 	reasonCoding     httpcache.Reason = "coding"      // a Content-Encoding the request does not accept
 	reasonCanceled   httpcache.Reason = "canceled"    // the request's context ended
+	reasonCleared    httpcache.Reason = "cleared"     // a Clear began while the handler ran
 )
 
 // Warm runs a GET request for each target through h, a handler that
