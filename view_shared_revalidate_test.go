@@ -203,9 +203,14 @@ func TestSharedCacheRequestFreshnessRefusesSWR(t *testing.T) {
 	e.clock.Advance(20 * time.Second)
 	w = get(ch, "/a", "Cache-Control", "max-age=3600, max-stale")
 	assert.Equal(t, "STALE", w.Header().Get("X-Cache"), "max-stale accepts it")
+	assert.Equal(t, "x #3", w.Body.String())
+	e.c.wait() // and starts the refresh stale-while-revalidate allows
+	assert.EqualValues(t, 4, h.calls.Load())
 	e.clock.Advance(20 * time.Second)
 	w = get(ch, "/a")
 	assert.Equal(t, "STALE", w.Header().Get("X-Cache"), "without request directives, stale-while-revalidate applies")
+	assert.Equal(t, "x #4", w.Body.String())
+	e.c.wait()
 }
 
 // TestCachedServerTimingNotStored: Server-Timing describes one response (an
