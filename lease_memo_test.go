@@ -172,7 +172,9 @@ func TestLeaseMemoizeUnsavedResultOnRealServers(t *testing.T) {
 			}
 			wg.Wait()
 			assert.Equal(t, int64(procs), runs.Load(), "each process runs the function")
-			assert.Less(t, slices.Max(took), 3*run, "the processes ran it one after another: %v", took)
+			// One after another takes procs runs; together about two. The
+			// bound between them leaves room for a loaded machine.
+			assert.Less(t, slices.Max(took), (procs-1)*run, "the processes ran it one after another: %v", took)
 		})
 	}
 }
