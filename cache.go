@@ -116,17 +116,25 @@ type Options struct {
 
 // BreakerOptions configures a Cache's circuit breaker. After Threshold
 // consecutive failed backend calls (errors other than the backend's own
-// answers, such as a miss, and timeouts), the Cache stops calling the
-// backend for Cooldown: views and Memoize serve uncached at the cost of an
-// atomic load, and the direct API returns errors wrapping ErrUnavailable.
-// Then one call goes through as a probe, bounded by Options.Timeout whoever
-// makes it (a direct call under a context without a deadline too): its
-// success closes the breaker, its failure or timeout opens it for another
-// Cooldown. Each change is logged once and
-// shown in Stats.Breaker. In-process stores have no breaker.
+// answers, such as a miss, and timeouts of Options.Timeout; not the end of
+// the caller's own context, by cancellation or deadline), or Threshold
+// failed calls of one operation (get, set, add, delete...) with no success
+// of that operation between them, whatever the others do, the Cache stops
+// calling the backend for Cooldown: views and Memoize serve uncached at the
+// cost of an atomic load, and the direct API returns errors wrapping
+// ErrUnavailable. So a backend whose reads answer but whose Sets hang
+// opens the breaker too, instead of costing every miss Options.Timeout.
+// Then one call goes through as a probe,
+// bounded by Options.Timeout whoever makes it (a direct call under a
+// context without a deadline too): its success closes the breaker, its
+// failure or timeout opens it for another Cooldown. A probe of another
+// operation than the one whose failure opened the breaker says nothing of
+// that one: the breaker it closes opens again at that operation's next
+// failure, until it succeeds once. Each change is logged once and shown in
+// Stats.Breaker. In-process stores have no breaker.
 type BreakerOptions struct {
-	// Threshold is how many consecutive failures open the breaker. Zero
-	// means 5; negative turns the breaker off.
+	// Threshold is how many consecutive failures, of any operations or of
+	// one, open the breaker. Zero means 5; negative turns the breaker off.
 	Threshold int
 	// Cooldown is how long an open breaker refuses calls. Zero means 1
 	// second; negative is an error.

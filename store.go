@@ -261,8 +261,13 @@ func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 		// it lets through as its probe gets one from admit.
 		return &probeBound{ctx}, func() {}
 	}
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeoutCause(ctx, s.timeout, errTimedOut)
 }
+
+// errTimedOut is the cause of the end of a context that Options.Timeout
+// bounded (bound, admit): it tells report that the backend was too slow,
+// where the end of the caller's own deadline says nothing of the backend.
+var errTimedOut = errors.New("caching: backend call took longer than Options.Timeout")
 
 // probeBound marks the context of a fail-open call that bound gave no
 // timer, for admit to bound it by Options.Timeout if the breaker lets it
@@ -1116,7 +1121,7 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 		defer cancel()
 		start := s.start()
 		n, err := in.Incr(ctx, key, delta)
-		s.report(ctx, err)
+		s.report(ctx, kindIncr, err)
 		s.observe(OpIncr, start, err)
 		return n, err
 	}
@@ -1238,7 +1243,7 @@ func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc,
 		return ctx, noCancel, ErrUnavailable
 	}
 	if tripped || ctx.Value(probeKey{}) != nil {
-		ctx, cancel := context.WithTimeout(ctx, s.timeout)
+		ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, errTimedOut)
 		return ctx, cancel, nil
 	}
 	return ctx, noCancel, nil
@@ -1260,12 +1265,28 @@ func (s *store) dropNear(keys ...string) {
 	}
 }
 
-// report records the outcome of an admitted call for the breaker, and
-// tells the retries of failed invalidations of a success (store.wake). An
-// answer of the backend (a miss, a value too large, not an integer) is a
-// success; a call its caller cancelled says nothing; a timeout or any other
+// The kinds of call the breaker counts failures of apart: one per backend
+// operation, so that the successes of one (reads, small Adds) do not hide
+// the failures of another (Sets of large values that hang). See
+// breaker.Kind.
+const (
+	kindGet breaker.Kind = iota
+	kindGetMany
+	kindSet
+	kindSetMany
+	kindAdd
+	kindDelete
+	kindIncr
+	kindClear
+)
+
+// report records the outcome of an admitted call of kind k for the breaker,
+// and tells the retries of failed invalidations of a success (store.wake).
+// An answer of the backend (a miss, a value too large, not an integer) is a
+// success; a call whose caller cancelled it, or whose caller's own deadline
+// ended it (not Options.Timeout), says nothing; a timeout or any other
 // error is a failure.
-func (s *store) report(ctx context.Context, err error) {
+func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	if s.local != nil {
 		return // never down: no breaker, and no failed invalidation waits
 	}
@@ -1274,12 +1295,21 @@ func (s *store) report(ctx context.Context, err error) {
 		errors.Is(err, backend.ErrNotInteger), errors.Is(err, backend.ErrInvalidTTL):
 		s.wake.answered()
 		if s.br != nil {
-			s.br.Success()
+			s.br.Success(k)
 		}
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil, errors.Is(err, backend.ErrClosed):
+	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed):
 	case s.br != nil:
-		s.br.Failure()
+		s.br.Failure(k)
 	}
+}
+
+// callerEnded reports whether err is the end of ctx that its caller made:
+// a cancellation, or the caller's own deadline, not Options.Timeout.
+func callerEnded(ctx context.Context, err error) bool {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return ctx.Err() != nil && context.Cause(ctx) != errTimedOut
 }
 
 func (s *store) get(ctx context.Context, key string) ([]byte, error) {
@@ -1290,7 +1320,7 @@ func (s *store) get(ctx context.Context, key string) ([]byte, error) {
 	defer cancel()
 	start := s.start()
 	v, err := s.b.Get(ctx, key)
-	s.report(ctx, err)
+	s.report(ctx, kindGet, err)
 	s.observe(OpGet, start, err)
 	return v, err
 }
@@ -1306,7 +1336,7 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 	if s.many != nil {
 		start := s.start()
 		vals, err := s.many.GetMany(ctx, keys)
-		s.report(ctx, err)
+		s.report(ctx, kindGetMany, err)
 		s.observe(OpGetMany, start, err)
 		if err == nil && len(vals) != len(keys) {
 			err = fmt.Errorf("caching: backend GetMany returned %d values for %d keys", len(vals), len(keys))
@@ -1317,7 +1347,7 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 	for i, k := range keys {
 		start := s.start()
 		v, err := s.b.Get(ctx, k)
-		s.report(ctx, err)
+		s.report(ctx, kindGet, err)
 		s.observe(OpGet, start, err)
 		switch {
 		case err == nil:
@@ -1338,7 +1368,7 @@ func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Dura
 	defer cancel()
 	start := s.start()
 	err = s.b.Set(ctx, key, value, ttl)
-	s.report(ctx, err)
+	s.report(ctx, kindSet, err)
 	s.observe(OpSet, start, err)
 	return err
 }
@@ -1352,7 +1382,7 @@ func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.D
 	defer cancel()
 	start := s.start()
 	added, err := s.b.Add(ctx, key, value, ttl)
-	s.report(ctx, err)
+	s.report(ctx, kindAdd, err)
 	s.observe(OpAdd, start, err)
 	return added, err
 }
@@ -1377,7 +1407,7 @@ func (s *store) setItems(ctx context.Context, items []backend.Item) error {
 	defer cancel()
 	start := s.start()
 	err = s.setMany.SetMany(ctx, items)
-	s.report(ctx, err)
+	s.report(ctx, kindSetMany, err)
 	s.observe(OpSetMany, start, err)
 	return err
 }
@@ -1394,7 +1424,7 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	defer cancel()
 	start := s.start()
 	err = s.b.Delete(ctx, keys...)
-	s.report(ctx, err)
+	s.report(ctx, kindDelete, err)
 	s.observe(OpDelete, start, err)
 	return err
 }
@@ -1416,7 +1446,7 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 		defer cancel()
 		start := s.start()
 		n, err := dc.DeleteCount(ctx, keys...)
-		s.report(ctx, err)
+		s.report(ctx, kindDelete, err)
 		s.observe(OpDelete, start, err)
 		return n, err
 	}
@@ -1462,7 +1492,7 @@ func (s *store) clear(ctx context.Context) error {
 	defer cancel()
 	start := s.start()
 	err = s.b.Clear(ctx)
-	s.report(ctx, err)
+	s.report(ctx, kindClear, err)
 	s.observe(OpClear, start, err)
 	return err
 }

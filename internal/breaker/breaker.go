@@ -3,10 +3,16 @@
 // for a cool-down, then lets one call through to see whether it is back.
 //
 // A caller asks Allow before each call; when Allow says yes, it reports the
-// call's outcome with Success or Failure.
+// call's outcome with Success or Failure, and the call's Kind: a small
+// number the caller chooses to tell kinds of call apart (a cache: one per
+// backend operation).
 //
 //   - Closed (the normal state): every call is allowed. Threshold
-//     consecutive failures open the breaker; a success resets the count.
+//     consecutive failures open the breaker, and so do Threshold failures
+//     of one kind with no success of that kind between them, whatever the
+//     calls of other kinds do. A dependency that answers reads but fails
+//     every write of large values (a backend whose Sets hang) thus opens
+//     the breaker, though successes come between any two failures.
 //   - Open: no call is allowed, for Cooldown.
 //   - Half-open: once the cool-down is over, the next Allow lets exactly one
 //     call through (the probe) and refuses the others. The probe's success
@@ -14,13 +20,19 @@
 //     that never reports (its caller panicked, or forgot) does not wedge the
 //     breaker: a Cooldown after the probe was let through, Allow lets
 //     another probe through.
+//   - A probe of another kind than the failure that last opened the
+//     breaker (a read, when writes failed) says nothing of that kind: the
+//     breaker it closes opens again at the first failure of that kind,
+//     until a call of that kind succeeds. A dependency that fails one kind
+//     of call thus costs one failed call per cool-down, not Threshold.
 //
 // Success and Failure report the outcome of a call Allow let through; the
-// breaker does not tell calls apart. A report that arrives while the breaker
-// is open (from a call let through before it opened) is ignored; one that
-// arrives while it is half-open counts as the probe's.
+// breaker tells calls apart only by their kind. A report that arrives while
+// the breaker is open (from a call let through before it opened) is
+// ignored; one that arrives while it is half-open counts as the probe's.
 //
-// On a closed breaker with no failure since the last success, Allow and
+// On a closed breaker with no failure since the last success (none of the
+// call's kind since the last success of that kind, for Success), Allow and
 // Success read one atomic word and write nothing: they cost about a
 // nanosecond, and contend on no cache line, at any parallelism.
 //
@@ -59,6 +71,14 @@ func (s State) String() string {
 	return fmt.Sprintf("breaker.State(%d)", uint8(s))
 }
 
+// Kind tells kinds of call apart, for counting failures: each kind has its
+// own count of consecutive failures, which only a success of that kind
+// resets. A Kind is below MaxKinds; the caller chooses what each means.
+type Kind uint8
+
+// MaxKinds bounds the kinds of call a Breaker tells apart.
+const MaxKinds = 16
+
 // ErrOpen is an error for callers to return, or wrap, when Allow refused a
 // call.
 var ErrOpen = errors.New("breaker: open")
@@ -72,8 +92,9 @@ const (
 // Options configures a Breaker. The zero value of every field means its
 // default.
 type Options struct {
-	// Threshold is how many consecutive failures open the breaker. Default
-	// DefaultThreshold; must not be negative.
+	// Threshold is how many consecutive failures open the breaker, of any
+	// kinds, or of one kind with no success of that kind between them.
+	// Default DefaultThreshold; must not be negative.
 	Threshold int
 	// Cooldown is how long an open breaker refuses every call before it
 	// lets a probe through, and how long it waits for a probe's report
@@ -93,14 +114,17 @@ type Options struct {
 }
 
 // fast is the word Allow and Success read first. It is written only under
-// the mutex and mirrors the state: fastClean and fastFailing mean closed
-// (with no failure, or with some, since the last success); fastTripped
-// means open or half-open, to be read under the mutex.
+// the mutex and mirrors the state: fastTripped means open or half-open;
+// without it, the breaker is closed, fastFailing is set while calls have
+// failed since the last success, and failing(k) while calls of kind k have
+// failed since the last success of that kind.
 const (
-	fastClean uint32 = iota
-	fastFailing
+	fastFailing uint32 = 1 << (MaxKinds + iota)
 	fastTripped
 )
+
+// failing is the bit of fast set while calls of kind k are failing.
+func failing(k Kind) uint32 { return 1 << k }
 
 // Breaker is a circuit breaker; see the package documentation. Create one
 // with New.
@@ -114,10 +138,12 @@ type Breaker struct {
 
 	mu        sync.Mutex
 	state     State
-	failures  int       // consecutive failures, while closed
-	until     time.Time // open: end of the cool-down; half-open: end of the probe's lease
-	pending   []change  // changes not yet passed to onChange
-	notifying bool      // a goroutine is calling onChange
+	failures  int           // consecutive failures, while closed
+	kinds     [MaxKinds]int // consecutive failures of each kind, while closed
+	tripped   Kind          // the kind of the failure that last opened the breaker
+	until     time.Time     // open: end of the cool-down; half-open: end of the probe's lease
+	pending   []change      // changes not yet passed to onChange
+	notifying bool          // a goroutine is calling onChange
 }
 
 type change struct{ from, to State }
@@ -163,13 +189,13 @@ func Must(opts Options) *Breaker {
 // caller (the probe) when the cool-down is over. A caller that is allowed
 // reports the outcome with Success or Failure.
 func (b *Breaker) Allow() bool {
-	if b.fast.Load() != fastTripped {
+	if b.fast.Load()&fastTripped == 0 {
 		return true
 	}
-	return b.allowSlow()
+	return b.allowTripped()
 }
 
-func (b *Breaker) allowSlow() bool {
+func (b *Breaker) allowTripped() bool {
 	b.mu.Lock()
 	allowed := false
 	switch b.state {
@@ -189,57 +215,72 @@ func (b *Breaker) allowSlow() bool {
 	return allowed
 }
 
-// Success reports that a call Allow let through succeeded: it resets the
-// count of failures, and closes a half-open breaker.
-func (b *Breaker) Success() {
-	if b.fast.Load() != fastClean {
-		b.successSlow()
+// Success reports that a call of kind k that Allow let through succeeded:
+// it resets the count of consecutive failures, and that of kind k, and
+// closes a half-open breaker.
+func (b *Breaker) Success(k Kind) {
+	if b.fast.Load()&(fastTripped|fastFailing|failing(k)) != 0 {
+		b.successSlow(k)
 	}
 }
 
-func (b *Breaker) successSlow() {
+func (b *Breaker) successSlow(k Kind) {
 	b.mu.Lock()
 	switch b.state {
 	case Closed:
-		b.failures = 0
-		b.fast.Store(fastClean)
+		b.failures, b.kinds[k] = 0, 0
+		b.fast.Store(b.fast.Load() &^ (fastFailing | failing(k)))
 	case HalfOpen:
 		b.setLocked(Closed)
+		if t := b.tripped; t != k && b.threshold > 1 {
+			// The probe said nothing of the kind that failed: one more
+			// failure of it opens the breaker again.
+			b.kinds[t] = b.threshold - 1
+			b.fast.Store(failing(t))
+		}
 	}
 	b.mu.Unlock()
 	b.notify()
 }
 
-// Failure reports that a call Allow let through failed: Threshold of them in
-// a row open a closed breaker, and one opens a half-open breaker again, for
-// a cool-down.
-func (b *Breaker) Failure() {
+// Failure reports that a call of kind k that Allow let through failed:
+// Threshold of them in a row, or of kind k with no success of that kind
+// between them, open a closed breaker, and one opens a half-open breaker
+// again, for a cool-down.
+func (b *Breaker) Failure(k Kind) {
 	b.mu.Lock()
 	switch b.state {
 	case Closed:
 		b.failures++
-		if b.failures < b.threshold {
-			b.fast.Store(fastFailing)
+		b.kinds[k]++
+		if b.failures < b.threshold && b.kinds[k] < b.threshold {
+			b.fast.Store(b.fast.Load() | fastFailing | failing(k))
 			break
 		}
-		b.setLocked(Open)
-		b.until = b.now().Add(b.cooldown)
+		b.openLocked(k)
 	case HalfOpen:
-		b.setLocked(Open)
-		b.until = b.now().Add(b.cooldown)
+		b.openLocked(k)
 	}
 	b.mu.Unlock()
 	b.notify()
 }
 
+// openLocked opens the breaker for a cool-down after a failure of kind k.
+// Called with b.mu held.
+func (b *Breaker) openLocked(k Kind) {
+	b.until = b.now().Add(b.cooldown)
+	b.tripped = k
+	b.setLocked(Open)
+}
+
 // Tripped reports, at the cost of one atomic load, whether the breaker is
 // open or half-open: whether Allow may refuse.
-func (b *Breaker) Tripped() bool { return b.fast.Load() == fastTripped }
+func (b *Breaker) Tripped() bool { return b.fast.Load()&fastTripped != 0 }
 
 // State returns the breaker's state. An open breaker whose cool-down is over
 // stays open until the next Allow lets a probe through.
 func (b *Breaker) State() State {
-	if b.fast.Load() != fastTripped {
+	if !b.Tripped() {
 		return Closed
 	}
 	b.mu.Lock()
@@ -255,9 +296,9 @@ func (b *Breaker) setLocked(to State) {
 		return
 	}
 	b.state = to
-	b.failures = 0
+	b.failures, b.kinds = 0, [MaxKinds]int{}
 	if to == Closed {
-		b.fast.Store(fastClean)
+		b.fast.Store(0)
 	} else {
 		b.fast.Store(fastTripped)
 	}

@@ -17,6 +17,12 @@ import (
 
 const cooldown = 10 * time.Second
 
+// The kinds of call the tests tell apart.
+const (
+	read breaker.Kind = iota
+	write
+)
+
 // recorder records the changes OnChange reports.
 type recorder struct {
 	mu      sync.Mutex
@@ -50,7 +56,7 @@ func newBreaker(t *testing.T, threshold int) (*breaker.Breaker, *testutil.Clock,
 func trip(b *breaker.Breaker, threshold int) {
 	for range threshold {
 		b.Allow()
-		b.Failure()
+		b.Failure(read)
 	}
 }
 
@@ -65,7 +71,7 @@ func TestOptions(t *testing.T) {
 	b := breaker.Must(breaker.Options{})
 	trip(b, breaker.DefaultThreshold-1)
 	assert.Equal(t, breaker.Closed, b.State())
-	b.Failure()
+	b.Failure(read)
 	assert.Equal(t, breaker.Open, b.State())
 }
 
@@ -79,11 +85,11 @@ func TestStateString(t *testing.T) {
 func TestConsecutiveFailuresOpenIt(t *testing.T) {
 	b, _, rec := newBreaker(t, 3)
 	trip(b, 2)
-	b.Success() // resets the count
+	b.Success(read) // resets the count
 	trip(b, 2)
 	assert.Equal(t, breaker.Closed, b.State(), "2 in a row, under the threshold")
 	assert.True(t, b.Allow())
-	b.Failure()
+	b.Failure(read)
 	assert.Equal(t, breaker.Open, b.State())
 	for range 5 {
 		assert.False(t, b.Allow(), "open: every call refused")
@@ -101,7 +107,7 @@ func TestCooldownThenExactlyOneProbe(t *testing.T) {
 	assert.Equal(t, breaker.HalfOpen, b.State())
 	assert.False(t, b.Allow(), "one probe at a time")
 	assert.False(t, b.Allow())
-	b.Success()
+	b.Success(read)
 	assert.Equal(t, breaker.Closed, b.State())
 	assert.True(t, b.Allow())
 	assert.Equal(t, []string{"closed>open", "open>half-open", "half-open>closed"}, rec.take())
@@ -113,7 +119,7 @@ func TestProbeFailureReopensForAnotherCooldown(t *testing.T) {
 	clk.Advance(cooldown)
 	require.True(t, b.Allow())
 	clk.Advance(time.Second)
-	b.Failure()
+	b.Failure(read)
 	assert.Equal(t, breaker.Open, b.State())
 	clk.Advance(cooldown - time.Nanosecond)
 	assert.False(t, b.Allow(), "a whole cool-down from the probe's failure")
@@ -134,7 +140,7 @@ func TestProbeThatNeverReportsDoesNotWedgeIt(t *testing.T) {
 	clk.Advance(time.Nanosecond)
 	assert.True(t, b.Allow(), "a new probe")
 	assert.False(t, b.Allow())
-	b.Success()
+	b.Success(read)
 	assert.Equal(t, breaker.Closed, b.State())
 	assert.Equal(t, []string{"closed>open", "open>half-open", "half-open>closed"}, rec.take(),
 		"a new probe is no change of state")
@@ -144,10 +150,10 @@ func TestProbeThatNeverReportsDoesNotWedgeIt(t *testing.T) {
 func TestReportsWhileOpenAreIgnored(t *testing.T) {
 	b, clk, _ := newBreaker(t, 1)
 	trip(b, 1)
-	b.Success()
+	b.Success(read)
 	assert.Equal(t, breaker.Open, b.State(), "a late success does not close it")
 	clk.Advance(cooldown / 2)
-	b.Failure()
+	b.Failure(read)
 	clk.Advance(cooldown / 2)
 	assert.True(t, b.Allow(), "a late failure does not extend the cool-down")
 }
@@ -159,7 +165,7 @@ func TestOnChangeMayCallTheBreaker(t *testing.T) {
 		seen = append(seen, b.State())
 		b.Allow()
 	}})
-	b.Failure()
+	b.Failure(read)
 	assert.Equal(t, []breaker.State{breaker.Open}, seen)
 }
 
@@ -176,11 +182,11 @@ func TestOnChangePanicDoesNotWedgeIt(t *testing.T) {
 		}
 		rec.onChange(from, to)
 	}})
-	assert.PanicsWithValue(t, "first", b.Failure)
+	assert.PanicsWithValue(t, "first", func() { b.Failure(read) })
 	assert.Equal(t, breaker.Open, b.State())
 	clk.Advance(cooldown)
 	assert.True(t, b.Allow())
-	b.Success()
+	b.Success(read)
 	assert.Equal(t, []string{"open>half-open", "half-open>closed"}, rec.take())
 }
 
@@ -209,12 +215,12 @@ func TestOnlyOneProbeUnderConcurrency(t *testing.T) {
 		done.Wait()
 		require.Equal(t, int32(1), allowed.Load(), "round %d", round)
 		if round%2 == 0 {
-			b.Success()
+			b.Success(read)
 		} else {
-			b.Failure()
+			b.Failure(read)
 			clk.Advance(cooldown)
 			require.True(t, b.Allow())
-			b.Success()
+			b.Success(read)
 		}
 		require.Equal(t, breaker.Closed, b.State())
 	}
@@ -236,9 +242,9 @@ func TestConcurrentReportsGiveAChainOfChanges(t *testing.T) {
 			for i := range 500 {
 				if b.Allow() {
 					if (g+i)%3 == 0 {
-						b.Success()
+						b.Success(read)
 					} else {
-						b.Failure()
+						b.Failure(read)
 					}
 				}
 				if i%50 == 0 {
@@ -270,7 +276,7 @@ func TestClosedHotPathDoesNotAllocate(t *testing.T) {
 	b := breaker.Must(breaker.Options{})
 	assert.Zero(t, testing.AllocsPerRun(1000, func() {
 		if b.Allow() {
-			b.Success()
+			b.Success(read)
 		}
 	}))
 }
@@ -289,7 +295,7 @@ func BenchmarkClosed(b *testing.B) {
 	}{
 		{"breaker", func() {
 			if br.Allow() {
-				br.Success()
+				br.Success(read)
 			}
 		}},
 		{"ref=atomic-load", func() {

@@ -16,15 +16,16 @@ func Example() {
 		Clock:     func() time.Time { return now },
 		OnChange:  func(from, to breaker.State) { fmt.Println(from, "->", to) },
 	})
+	const read breaker.Kind = 0 // the only kind of call here
 	call := func(fail bool) error {
 		if !b.Allow() {
 			return breaker.ErrOpen
 		}
 		if fail {
-			b.Failure()
+			b.Failure(read)
 			return errors.New("backend down")
 		}
-		b.Success()
+		b.Success(read)
 		return nil
 	}
 	fmt.Println(call(true))
