@@ -121,9 +121,10 @@ type Options struct {
 // failed calls of one operation (get, set, add, delete...) with no success
 // of that operation between them, whatever the others do, the Cache stops
 // calling the backend for Cooldown: views and Memoize serve uncached at the
-// cost of an atomic load, and the direct API returns errors wrapping
-// ErrUnavailable. So a backend whose reads answer but whose Sets hang
-// opens the breaker too, instead of costing every miss Options.Timeout.
+// cost of two atomic loads and a clock read, with no lock, and the direct
+// API returns errors wrapping ErrUnavailable. So a backend whose reads
+// answer but whose Sets hang opens the breaker too, instead of costing
+// every miss Options.Timeout.
 // Then one call goes through as a probe,
 // bounded by Options.Timeout whoever makes it (a direct call under a
 // context without a deadline too): its success closes the breaker, its

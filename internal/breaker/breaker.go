@@ -34,7 +34,9 @@
 // On a closed breaker with no failure since the last success (none of the
 // call's kind since the last success of that kind, for Success), Allow and
 // Success read one atomic word and write nothing: they cost about a
-// nanosecond, and contend on no cache line, at any parallelism.
+// nanosecond, and contend on no cache line, at any parallelism. On an open
+// breaker, Allow reads two atomic words and the clock, and takes no lock:
+// only the caller that ends the cool-down, the probe, takes the mutex.
 //
 // A Breaker is safe for concurrent use and must not be copied after first
 // use.
@@ -130,6 +132,12 @@ func failing(k Kind) uint32 { return 1 << k }
 // with New.
 type Breaker struct {
 	fast atomic.Uint32
+	// gate is the end of the cool-down while open, and of the probe's lease
+	// while half-open. Allow reads it without the lock; it is stored under
+	// the lock, or swapped without it by the caller that ends the cool-down
+	// and so becomes the probe (a new pointer each time: the pointer tells
+	// a swap apart from a later store).
+	gate atomic.Pointer[time.Time]
 
 	threshold int
 	cooldown  time.Duration
@@ -141,7 +149,6 @@ type Breaker struct {
 	failures  int           // consecutive failures, while closed
 	kinds     [MaxKinds]int // consecutive failures of each kind, while closed
 	tripped   Kind          // the kind of the failure that last opened the breaker
-	until     time.Time     // open: end of the cool-down; half-open: end of the probe's lease
 	pending   []change      // changes not yet passed to onChange
 	notifying bool          // a goroutine is calling onChange
 }
@@ -195,20 +202,30 @@ func (b *Breaker) Allow() bool {
 	return b.allowTripped()
 }
 
+// allowTripped is Allow on a breaker that was open or half-open when Allow
+// looked. It takes no lock unless the cool-down (or the probe's lease) is
+// over and the caller wins the swap of the gate that makes it the probe.
 func (b *Breaker) allowTripped() bool {
+	gate := b.gate.Load()
+	now := b.now()
+	if now.Before(*gate) {
+		return false
+	}
+	until := now.Add(b.cooldown)
+	if !b.gate.CompareAndSwap(gate, &until) {
+		return false // another caller is the probe, or the breaker opened again
+	}
 	b.mu.Lock()
 	allowed := false
-	switch b.state {
-	case Closed:
-		allowed = true
-	case Open, HalfOpen:
+	switch {
+	case b.state == Closed:
+		allowed = true // a report closed it since Allow looked
+	case b.gate.Load() == &until:
 		// Open: the cool-down is over. Half-open: the probe's lease is
-		// over, with no report from it.
-		if now := b.now(); !now.Before(b.until) {
-			b.setLocked(HalfOpen)
-			b.until = now.Add(b.cooldown)
-			allowed = true
-		}
+		// over, with no report from it. (A gate stored since the swap
+		// means a failure opened the breaker again.)
+		b.setLocked(HalfOpen)
+		allowed = true
 	}
 	b.mu.Unlock()
 	b.notify()
@@ -268,7 +285,8 @@ func (b *Breaker) Failure(k Kind) {
 // openLocked opens the breaker for a cool-down after a failure of kind k.
 // Called with b.mu held.
 func (b *Breaker) openLocked(k Kind) {
-	b.until = b.now().Add(b.cooldown)
+	until := b.now().Add(b.cooldown)
+	b.gate.Store(&until) // before fast says tripped: Allow then finds a gate
 	b.tripped = k
 	b.setLocked(Open)
 }
