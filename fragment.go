@@ -158,7 +158,7 @@ func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML
 		return template.HTML(integer), true, false
 	case err == nil && c.store.fresh(e, time.Time{}):
 		if b, err := c.entryBytes(e); err == nil {
-			if c.store.local == nil {
+			if c.store.local == nil && c.store.near == nil {
 				return template.HTML(b), true, false // a backend's slice: copied
 			}
 			return htmlOf(b), true, false
@@ -170,11 +170,12 @@ func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML
 	return "", false, false
 }
 
-// htmlOf returns the bytes of an in-process store's entry as HTML without
-// copying them: the Cache never writes to a stored payload, and Get's
-// callers must not (see Get), so the string stays immutable as Go
-// requires. A backend's slice is copied instead: the Backend contract does
-// not promise that it is never written to again.
+// htmlOf returns the bytes of an entry kept in process memory (an
+// in-process store's, or a near cache's, shared by its readers) as HTML
+// without copying them: the Cache never writes to a stored payload, and
+// Get's callers must not (see Get), so the string stays immutable as Go
+// requires. A remote backend's slice is copied instead: the Backend
+// contract does not promise that it is never written to again.
 func htmlOf(b []byte) template.HTML {
 	if len(b) == 0 {
 		return ""
