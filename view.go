@@ -28,7 +28,8 @@ import (
 //     search API's query, as Elasticsearch's GET _search), which no key
 //     holds, and so does one whose Connection header names anything but
 //     close, keep-alive and TE: an upgrade (a WebSocket is never answered
-//     from an entry), or a header field, which a proxy below the cache
+//     from an entry; h2c, which curl --http2 asks for, is not one: a server
+//     that speaks it switches before any handler), or a header field, which a proxy below the cache
 //     removes before the origin sees the request, so that its response
 //     would be stored for a request the origin never saw.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a

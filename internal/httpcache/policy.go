@@ -87,17 +87,39 @@ func (p *Policy) Request(r *http.Request) Reason {
 // 7.8: a WebSocket), which a stored response must never answer. Such a
 // request passes through the cache untouched: it is neither answered from
 // an entry nor stored, nor does it join another request's run.
+//
+// One upgrade is not: HTTP/2 over cleartext ("Upgrade: h2c", with its
+// HTTP2-Settings field, which curl --http2 sends with every http://
+// request). A server that speaks it switches before any handler runs
+// (golang.org/x/net/http2/h2c wraps the whole server); one that does not
+// answers the request as HTTP/1.1, as if it had not asked.
 func HopByHop(r *http.Request) bool {
 	lines := r.Header["Connection"]
 	if len(lines) == 0 {
 		return false
 	}
 	for e := range header.Elements(lines) {
-		if !strings.EqualFold(e, "close") && !strings.EqualFold(e, "keep-alive") && !strings.EqualFold(e, "te") {
+		switch {
+		case strings.EqualFold(e, "close"), strings.EqualFold(e, "keep-alive"), strings.EqualFold(e, "te"),
+			strings.EqualFold(e, "http2-settings"):
+		case strings.EqualFold(e, "upgrade") && onlyH2C(r.Header["Upgrade"]):
+		default:
 			return true
 		}
 	}
 	return false
+}
+
+// onlyH2C reports whether the Upgrade lines ask for h2c and nothing else.
+func onlyH2C(lines []string) bool {
+	n := 0
+	for e := range header.Elements(lines) {
+		if !strings.EqualFold(e, "h2c") {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // HasBody reports whether r, a request a server received, has a body: a

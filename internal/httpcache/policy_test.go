@@ -103,31 +103,42 @@ func TestPolicyResponse(t *testing.T) {
 
 func TestHopByHop(t *testing.T) {
 	for _, tc := range []struct {
-		lines []string
-		want  bool
+		connection []string
+		upgrade    string
+		want       bool
 	}{
-		{nil, false},
-		{[]string{"keep-alive"}, false},
-		{[]string{"Keep-Alive, TE"}, false},
-		{[]string{"close", " , "}, false},
-		{[]string{"Upgrade"}, true},
-		{[]string{"keep-alive", "upgrade"}, true},
-		{[]string{"keep-alive, Accept-Language"}, true},
-		{[]string{"X-Anything"}, true},
+		{nil, "", false},
+		{[]string{"keep-alive"}, "", false},
+		{[]string{"Keep-Alive, TE"}, "", false},
+		{[]string{"close", " , "}, "", false},
+		{[]string{"Upgrade"}, "websocket", true},
+		{[]string{"keep-alive", "upgrade"}, "websocket", true},
+		{[]string{"Upgrade"}, "", true},
+		{[]string{"keep-alive, Accept-Language"}, "", true},
+		{[]string{"X-Anything"}, "", true},
+		// curl --http2 on an http:// URL: h2c, which only a server that
+		// speaks it takes up, before any handler.
+		{[]string{"Upgrade, HTTP2-Settings"}, "h2c", false},
+		{[]string{"Upgrade, HTTP2-Settings"}, "H2C", false},
+		{[]string{"Upgrade, HTTP2-Settings, Accept-Language"}, "h2c", true},
+		{[]string{"Upgrade, HTTP2-Settings"}, "h2c, websocket", true},
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		if tc.lines != nil {
-			r.Header["Connection"] = tc.lines
+		if tc.connection != nil {
+			r.Header["Connection"] = tc.connection
+		}
+		if tc.upgrade != "" {
+			r.Header.Set("Upgrade", tc.upgrade)
 		}
 		if got := HopByHop(r); got != tc.want {
-			t.Errorf("Connection %q: HopByHop = %v, want %v", tc.lines, got, tc.want)
+			t.Errorf("Connection %q, Upgrade %q: HopByHop = %v, want %v", tc.connection, tc.upgrade, got, tc.want)
 		}
 		want := ReasonNone
 		if tc.want {
 			want = ReasonConnection
 		}
 		if got := (&Policy{}).Request(r); got != want {
-			t.Errorf("Connection %q: Request = %q, want %q", tc.lines, got, want)
+			t.Errorf("Connection %q, Upgrade %q: Request = %q, want %q", tc.connection, tc.upgrade, got, want)
 		}
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
