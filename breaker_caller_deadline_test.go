@@ -22,38 +22,58 @@ func (h hungReads) Get(ctx context.Context, key string) ([]byte, error) {
 	return nil, ctx.Err()
 }
 
-// TestBreakerCallerDeadlineIsNotAFailure: a call that the caller's own
-// context deadline ended (a client with a short deadline, a handler under
-// http.TimeoutHandler) was counted as a failure of the backend, like one
-// that Options.Timeout ended: a few such callers opened the breaker, and
-// every other request was served uncached for a cool-down. Only
-// Options.Timeout says the backend is too slow.
-func TestBreakerCallerDeadlineIsNotAFailure(t *testing.T) {
+// TestBreakerCallerDeadlineIsAFailure: a backend that stopped answering,
+// behind a service whose requests all carry a deadline shorter than
+// Options.Timeout (http.TimeoutHandler at 200 ms; the Timeout is 500 ms),
+// must open the breaker: were the calls that the callers' deadlines ended
+// not counted, every request would wait its whole deadline and fail (503),
+// for ever, where without the cache it is served at once.
+func TestBreakerCallerDeadlineIsAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const timeout = 500 * time.Millisecond
-		c := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: timeout,
+		c := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: 500 * time.Millisecond,
+			Breaker: BreakerOptions{Threshold: 5, Cooldown: time.Minute}})
+		defer c.Close()
+		page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
+		h := http.TimeoutHandler(c.Cached(time.Minute)(page), 200*time.Millisecond, "timeout")
+		failed := 0
+		for range 50 {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/p", nil))
+			if w.Code != http.StatusOK {
+				failed++
+			}
+		}
+		assert.Equal(t, "open", c.Stats().Breaker, "a backend that answers nothing opens the breaker")
+		assert.LessOrEqual(t, failed, 5, "requests that failed (503) only because the cache waited on a dead backend")
+
+		// The direct API, under the caller's deadline, the same.
+		c2 := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: time.Second,
+			Breaker: BreakerOptions{Threshold: 2, Cooldown: time.Hour}})
+		defer c2.Close()
+		for range 2 {
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			_, err := c2.Get(ctx, "k")
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		}
+		assert.Equal(t, "open", c2.Stats().Breaker)
+	})
+}
+
+// TestBreakerCallerCancelIsNotAFailure: a call that its caller cancelled
+// (the client left) says nothing of the backend: it never opens the
+// breaker.
+func TestBreakerCallerCancelIsNotAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: time.Second,
 			Breaker: BreakerOptions{Threshold: 2, Cooldown: time.Hour}})
 		defer c.Close()
-		view := c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) }))
-		short := func() context.Context {
-			ctx, cancel := context.WithTimeout(t.Context(), timeout/10)
-			t.Cleanup(cancel)
-			return ctx
-		}
 		for range 5 {
-			_, err := c.Get(short(), "k")
-			require.ErrorIs(t, err, context.DeadlineExceeded, "the direct API, under the caller's deadline")
-			w := httptest.NewRecorder()
-			view.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/p", nil).WithContext(short()))
-			require.Equal(t, "page", w.Body.String(), "a view, under the client's deadline")
+			ctx, cancel := context.WithCancel(t.Context())
+			go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+			_, err := c.Get(ctx, "k")
+			require.ErrorIs(t, err, context.Canceled)
 		}
-		assert.Equal(t, "closed", c.Stats().Breaker, "callers' deadlines say nothing of the backend")
-
-		for range 2 { // no deadline of the caller's: Options.Timeout ends the reads
-			w := httptest.NewRecorder()
-			view.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/p", nil))
-			require.Equal(t, "page", w.Body.String())
-		}
-		assert.Equal(t, "open", c.Stats().Breaker, "Options.Timeout is a failure")
+		assert.Equal(t, "closed", c.Stats().Breaker, "clients that left say nothing of the backend")
 	})
 }

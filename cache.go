@@ -116,8 +116,8 @@ type Options struct {
 
 // BreakerOptions configures a Cache's circuit breaker. After Threshold
 // consecutive failed backend calls (errors other than the backend's own
-// answers, such as a miss, and timeouts of Options.Timeout; not the end of
-// the caller's own context, by cancellation or deadline), or Threshold
+// answers, such as a miss, and timeouts, of Options.Timeout or of the
+// caller's own deadline; not the caller's cancellation), or Threshold
 // failed calls of one operation (get, set, add, delete...) with no success
 // of that operation between them, whatever the others do, the Cache stops
 // calling the backend for Cooldown: views and Memoize serve uncached at the

@@ -1303,13 +1303,15 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	}
 }
 
-// callerEnded reports whether err is the end of ctx that its caller made:
-// a cancellation, or the caller's own deadline, not Options.Timeout.
+// callerEnded reports whether err is the caller's cancellation of ctx (its
+// client left), which says nothing of the backend. A deadline does: the
+// Cache's own (Options.Timeout) or the caller's, shorter than it (a handler
+// under http.TimeoutHandler). A backend too slow for its callers' deadlines
+// makes every request wait its whole deadline and fail, where without the
+// cache it would have been served: the breaker opens, and the cache fails
+// open.
 func callerEnded(ctx context.Context, err error) bool {
-	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	return ctx.Err() != nil && context.Cause(ctx) != errTimedOut
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
 }
 
 func (s *store) get(ctx context.Context, key string) ([]byte, error) {
