@@ -397,25 +397,35 @@ func (rec *Recorder) keep(p []byte) {
 // the writer below's ReadFrom from the first byte the handler wrote with
 // it (what the handler wrote before goes through Write).
 func (rec *Recorder) ReadFrom(r io.Reader) (int64, error) {
-	if !rec.Committed() {
-		// As net/http's ReadFrom: the first bytes go through Write, so
-		// that an empty reader commits nothing (the handler may still
-		// choose the status) and the Content-Type is sniffed from them.
-		n, err := rec.ReadFromViaWrite(io.LimitReader(r, sniffLen))
-		if err != nil || n < sniffLen {
-			return n, err
-		}
-		m, err := rec.ReadFrom(r)
-		return n + m, err
+	before := len(rec.body) // what the handler wrote before this copy
+	if rec.Committed() {
+		return rec.readFrom(r, before, false)
 	}
+	// As net/http's ReadFrom: the first bytes go through Write, so that an
+	// empty reader commits nothing (the handler may still choose the
+	// status) and the Content-Type is sniffed from them.
+	n, err := rec.ReadFromViaWrite(io.LimitReader(r, sniffLen))
+	if err != nil || n < sniffLen {
+		return n, err
+	}
+	m, err := rec.readFrom(r, before, true)
+	return n + m, err
+}
+
+// readFrom is ReadFrom once the response is committed; before is the body
+// the handler wrote before the copy, sniffed whether ReadFrom already sent
+// the copy's first bytes through Write.
+func (rec *Recorder) readFrom(r io.Reader, before int, sniffed bool) (int64, error) {
 	switch {
 	case rec.diverted != 0:
 		return rec.ReadFromViaWrite(r) // Write discards it
 	case rec.reason != ReasonNone:
+		rec.flushSniffed(sniffed)
 		return rec.Writer.ReadFrom(r) // nothing is recorded
 	case !bodyAllowed(rec.Status()):
 		return rec.ReadFromViaWrite(r) // as Write, which records nothing
 	case !rec.Hold:
+		rec.flushSniffed(sniffed)
 		t := teeReader{rec: rec, r: r}
 		n, err := rec.Writer.ReadFrom(&t)
 		if err != nil && !t.failed {
@@ -438,16 +448,28 @@ func (rec *Recorder) ReadFrom(r io.Reader) (int64, error) {
 		}
 		return n, err
 	}
-	// Longer than declared: what the handler held before this copy goes
-	// through Write, the rest through the ReadFrom below.
+	// Longer than declared: what the handler wrote before this copy goes
+	// through Write, the copy (all of it, as net/http's ReadFrom would
+	// have been given it) through the ReadFrom below.
 	held := rec.drop(ReasonLength)
-	if err := rec.forward(held[:start]); err != nil {
+	if err := rec.forward(held[:before]); err != nil {
 		return n + 1, err
 	}
 	rest := append(held[rec.sent:len(held):len(held)], past[0]) // a copy: held is never written to
 	rec.sent = len(held)
 	m, err := rec.Writer.ReadFrom(io.MultiReader(bytes.NewReader(rest), r))
 	return n + 1 + max(m-int64(len(rest)), 0), err
+}
+
+// flushSniffed flushes the writer below when ReadFrom sent it the copy's
+// first bytes through its Write (sniffed), as its own ReadFrom would have:
+// its header goes out, or its ReadFrom, handed the rest, would send another
+// share through Write, past a declared length under 1 KiB (which net/http
+// refuses: the client's body is cut where net/http alone sends it whole).
+func (rec *Recorder) flushSniffed(sniffed bool) {
+	if sniffed {
+		_ = rec.Writer.Flush()
+	}
 }
 
 // teeReader records, without Hold, what the writer below reads from r
