@@ -264,9 +264,9 @@ func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeoutCause(ctx, s.timeout, errTimedOut)
 }
 
-// errTimedOut is the cause of the end of a context that Options.Timeout
-// bounded (bound, admit): it tells report that the backend was too slow,
-// where the end of the caller's own deadline says nothing of the backend.
+// errTimedOut is the cause (context.Cause) of the end of a context that
+// Options.Timeout bounded (bound, admit), telling it apart from the end of
+// the caller's own deadline; both count as failures (see callerEnded).
 var errTimedOut = errors.New("caching: backend call took longer than Options.Timeout")
 
 // probeBound marks the context of a fail-open call that bound gave no
@@ -1283,9 +1283,9 @@ const (
 // report records the outcome of an admitted call of kind k for the breaker,
 // and tells the retries of failed invalidations of a success (store.wake).
 // An answer of the backend (a miss, a value too large, not an integer) is a
-// success; a call whose caller cancelled it, or whose caller's own deadline
-// ended it (not Options.Timeout), says nothing; a timeout or any other
-// error is a failure.
+// success; a call whose caller cancelled it says nothing; a timeout
+// (Options.Timeout or the caller's own deadline) or any other error is a
+// failure.
 func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	if s.local != nil {
 		return // never down: no breaker, and no failed invalidation waits
