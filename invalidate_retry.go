@@ -322,6 +322,17 @@ func (c *Cache) retryInvalidations() {
 func (c *Cache) clearOverflow() error {
 	ctx, cancel := context.WithTimeout(c.life, retryClearTimeout)
 	defer cancel()
+	if c.store.br != nil && c.store.br.Tripped() {
+		// The clear would be the breaker's probe, which Options.Timeout
+		// bounds: a clear that takes longer (a scan of a large Redis
+		// database) would fail, and open the breaker again, on every
+		// retry while no other call comes. A read probes first; its
+		// answer closes the breaker, and the clear then has its own
+		// bound.
+		if _, err := c.store.get(ctx, c.prefix+"probe"); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
 	c.writingAll()
 	defer c.writingAll()
 	err := c.store.clear(ctx)
