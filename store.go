@@ -261,13 +261,8 @@ func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 		// it lets through as its probe gets one from admit.
 		return &probeBound{ctx}, func() {}
 	}
-	return context.WithTimeoutCause(ctx, s.timeout, errTimedOut)
+	return context.WithTimeout(ctx, s.timeout)
 }
-
-// errTimedOut is the cause (context.Cause) of the end of a context that
-// Options.Timeout bounded (bound, admit), telling it apart from the end of
-// the caller's own deadline; both count as failures (see callerEnded).
-var errTimedOut = errors.New("caching: backend call took longer than Options.Timeout")
 
 // probeBound marks the context of a fail-open call that bound gave no
 // timer, for admit to bound it by Options.Timeout if the breaker lets it
@@ -1243,7 +1238,7 @@ func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc,
 		return ctx, noCancel, ErrUnavailable
 	}
 	if tripped || ctx.Value(probeKey{}) != nil {
-		ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, errTimedOut)
+		ctx, cancel := context.WithTimeout(ctx, s.timeout)
 		return ctx, cancel, nil
 	}
 	return ctx, noCancel, nil
