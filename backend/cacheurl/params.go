@@ -60,6 +60,16 @@ func paramError(name, reason string, secret bool) *Error {
 	return invalidParam(name, reason)
 }
 
+// got describes the bad value v for an error: quoted, but not in a URL
+// with a password, where a raw '&' in the password makes its tail the
+// value of whatever parameter name follows it.
+func (p *params) got(v string) string {
+	if p.secret {
+		return "got a value not shown: the URL holds a password (write a '&' of a password as %26)"
+	}
+	return fmt.Sprintf("got %q", v)
+}
+
 // fail records the first error.
 func (p *params) fail(name, reason string) {
 	if p.err == nil {
@@ -122,7 +132,7 @@ func (p *params) integer(name string, lo, hi int, want string) int {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
-		p.fail(name, fmt.Sprintf("want %s, got %q", want, v))
+		p.fail(name, fmt.Sprintf("want %s, %s", want, p.got(v)))
 		return 0
 	}
 	return n
@@ -177,7 +187,7 @@ func (p *params) size(name string, off bool) int64 {
 		if off {
 			want += ", or -1 (no bound)"
 		}
-		p.fail(name, fmt.Sprintf("want %s, got %q", want, v))
+		p.fail(name, fmt.Sprintf("want %s, %s", want, p.got(v)))
 		return 0
 	}
 	return n * mult
@@ -219,7 +229,7 @@ func (p *params) duration(name string, rule durationRule) time.Duration {
 		positiveOrOff: "a positive duration, or -1 (none)",
 		nonNegative:   "a duration of 0 or more",
 	}[rule]
-	p.fail(name, fmt.Sprintf("want %s, as 500ms, 1m30s or 300 (seconds); got %q", want, v))
+	p.fail(name, fmt.Sprintf("want %s, as 500ms, 1m30s or 300 (seconds); %s", want, p.got(v)))
 	return 0
 }
 
@@ -231,7 +241,7 @@ func (p *params) boolean(name string) bool {
 	case "false", "0", "":
 		return false
 	default:
-		p.fail(name, fmt.Sprintf("want true, false, 1 or 0, got %q", v))
+		p.fail(name, fmt.Sprintf("want true, false, 1 or 0, %s", p.got(v)))
 		return false
 	}
 }
@@ -245,7 +255,7 @@ func (p *params) fileMode(name string) fs.FileMode {
 	}
 	n, err := strconv.ParseUint(v, 8, 32)
 	if err != nil || n > 0o777 {
-		p.fail(name, fmt.Sprintf("want permission bits in octal from 0 to 0777, as 0600, got %q", v))
+		p.fail(name, fmt.Sprintf("want permission bits in octal from 0 to 0777, as 0600, %s", p.got(v)))
 		return 0
 	}
 	return fs.FileMode(n)
