@@ -25,7 +25,7 @@ import (
 //	l/<kind>/<rest>                the lease of a view's or memoized call's key (Lease)
 //
 // so that no key of one kind can collide with a key of another. Keys of the
-// kinds p, h, v and m, which hold what requests and arguments send, are
+// kinds t, p, h, v and m, which hold what requests and arguments send, are
 // shortened when longer than maxReadableKey by keeping a readable head and
 // appending the SHA-256 of the whole key, never by truncation.
 const (
@@ -46,8 +46,12 @@ const (
 // userKey is the backend key of key in the direct API.
 func (c *Cache) userKey(key string) string { return c.prefix + kindKey + key }
 
-// tagKey is the backend key holding the version of tag.
-func (c *Cache) tagKey(tag string) string { return c.prefix + kindTag + tag }
+// tagKey is the backend key holding the version of tag, shortened as a
+// path's is: a tag may be made of what a client sent (ArgTags), and its key
+// is written to the backend and into every entry written under it. Every
+// key of a tag (written, read, recorded in an entry, invalidated) is built
+// here.
+func (c *Cache) tagKey(tag string) string { return c.prefix + kindTag + shortenKey(tag) }
 
 // tagKeys returns the backend keys of tags, deduplicated and sorted, so that
 // the same set of tags always gives the same keys in the same order.
