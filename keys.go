@@ -27,7 +27,12 @@ import (
 // so that no key of one kind can collide with a key of another. Keys of the
 // kinds t, p, h, v and m, which hold what requests and arguments send, are
 // shortened when longer than maxReadableKey by keeping a readable head and
-// appending the SHA-256 of the whole key, never by truncation.
+// appending '#' and the SHA-256 of the whole key, never by truncation. The
+// hash of a known long key is computable by anyone, so no key kept as it is
+// has the shape of a shortened one: a short key that has it is shortened too
+// (t, p, h: see shortenKey), or cannot have it (v: the shortened form is
+// marked; m: a key ends in '/' and its argument's base64, neither of which
+// a hash or its '#' holds).
 const (
 	kindKey  = "k/"
 	kindTag  = "t/"
@@ -81,7 +86,7 @@ func (c *Cache) hostPathTagKey(host, path string) string {
 	kb := make([]byte, 0, n+len(host)+1+len(path))
 	kb = append(append(kb, c.prefix...), kindHost...)
 	kb = append(append(appendKeyPart(kb, host), '#'), path...)
-	if len(kb)-n > maxReadableKey {
+	if !keptAsIs(kb[n:]) {
 		return c.prefix + kindHost + shortenKey(string(kb[n:]))
 	}
 	return string(kb)
@@ -202,9 +207,11 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 		dst = appendKeyPart(append(dst, "#u="...), user)
 	}
 	if len(dst)-start > maxReadableKey {
-		// Marked with a leading '#', which no key kept as it is starts
-		// with: a short key, spelled by a client, cannot be a long one's
-		// shortened form.
+		// Marked with a leading '#': a key kept as it is starts with the
+		// scheme or with a part escaped to hold no '#', or, when that part
+		// is empty, with a named part ("#v=", "#u=", "#o="), and so ends
+		// in one, whose '=' no hash holds. A short key, spelled by a
+		// client, cannot be a long one's shortened form.
 		short := shortenKey(string(dst[start:]))
 		return append(append(dst[:start], '#'), short...)
 	}
@@ -367,21 +374,56 @@ func variantKey(base, variant string) string {
 	return base + "#vary:" + shortenKey(variant)
 }
 
-// shortenKey returns key if it is at most maxReadableKey bytes long, else its
-// first hashedHead bytes (cut at a rune boundary), "#", and the base64 of the
-// SHA-256 of the whole key. Distinct long keys differ in their hash; a short
-// key cannot take the shape of a long one by accident.
+// shortenKey returns key if it is kept as it is (keptAsIs), else its first
+// hashedHead bytes (cut at a rune boundary), "#", and the base64 of the
+// SHA-256 of the whole key. Distinct keys that are not kept differ in their
+// hash; a key kept as it is never has that shape (see looksShortened), so
+// that a short key cannot be spelled, on purpose or not, as the shortened
+// form of a long one: the hash of a known long key is computable by anyone.
 func shortenKey(key string) string {
-	if len(key) <= maxReadableKey {
+	if keptAsIs(key) {
 		return key
 	}
-	head := key[:hashedHead]
-	for len(head) > 0 && !utf8RuneStart(key[len(head)]) {
-		head = head[:len(head)-1]
+	n := min(hashedHead, len(key))
+	for n > 0 && n < len(key) && !utf8RuneStart(key[n]) {
+		n--
 	}
 	sum := sha256.Sum256([]byte(key))
-	return head + "#" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return key[:n] + "#" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// hashLen is the length of the hash shortenKey appends.
+const hashLen = 43 // base64.RawURLEncoding.EncodedLen(sha256.Size)
+
+// keptAsIs reports whether shortenKey keeps key as it is: at most
+// maxReadableKey bytes long and not of the shape of a shortened key.
+func keptAsIs[K ~string | ~[]byte](key K) bool {
+	return len(key) <= maxReadableKey && !looksShortened(key)
+}
+
+// looksShortened reports whether key has the shape of shortenKey's shortened
+// form: at most hashedHead bytes, '#', and hashLen bytes of base64. Only a
+// key with a '#' so placed can: every other key is kept byte for byte.
+func looksShortened[K ~string | ~[]byte](key K) bool {
+	n := len(key) - hashLen - 1
+	if n < 0 || n > hashedHead || key[n] != '#' {
+		return false
+	}
+	for i := n + 1; i < len(key); i++ {
+		if !base64URLByte[key[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// base64URLByte tells the bytes of base64.RawURLEncoding's alphabet.
+var base64URLByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+	}
+	return t
+}()
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
