@@ -322,7 +322,10 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 // process's singleflight. peer is set when the result came from another
 // process's run.
 func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, peer *atomic.Bool) (R, error) {
-	var got R
+	var (
+		got   R
+		found *entry // got's entry, whose versions the joined callers check
+	)
 	check := func(ctx context.Context) bool {
 		e, err := m.lookup(ctx, key, m.tagKeysOf(a))
 		if err != nil || !m.c.store.fresh(e, time.Time{}) {
@@ -332,13 +335,19 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 		if err != nil || m.staleIf != nil && m.staleIf(v) {
 			return false
 		}
-		got = v
+		got, found = v, e
 		return true
 	}
 	l, out := m.c.acquireLease(ctx, key, m.lease, false, check)
 	switch out {
 	case leaseFound:
 		peer.Store(true)
+		// The entry was current when check read it; an invalidation in
+		// another process since then is seen by the callers that join
+		// later only through its versions (doSince).
+		if vs, _ := ctx.Value(versionsOut{}).(*versionSet); vs != nil {
+			*vs = found.versions()
+		}
 		return got, nil
 	case leaseGone:
 		// The flight cancelled the work: nobody waits for it.

@@ -493,7 +493,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 		if e, err := m.lookup(ctx, key, tags); err == nil && m.c.store.fresh(e, time.Time{}) {
 			if v, err := decodeValue[R](m.c, e); err == nil && (m.staleIf == nil || !m.staleIf(v)) {
 				if out != nil {
-					*out = versionSet{keys: e.TagKeys, ns: e.Versions, mem: e.mem}
+					*out = e.versions()
 				}
 				return v, true, nil
 			}
@@ -556,6 +556,14 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 		return v, false, nil
 	}
 	return v, true, nil
+}
+
+// versions is the set of versions e was written under, for the callers
+// that joined a computation which found e rather than computed it, to
+// check: an invalidation (in another process) after the entry was read
+// and before they came is not to hand it to them (doSince).
+func (e *entry) versions() versionSet {
+	return versionSet{keys: e.TagKeys, ns: e.Versions, mem: e.mem}
 }
 
 // forgetCreated deletes the version keys that the read of vs created, for
