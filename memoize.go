@@ -366,7 +366,10 @@ type versionsOut struct{}
 // doSince runs work for key once for its concurrent callers in g (see
 // flight.Do), and returns its result unless the computation this caller
 // joined began before an invalidation that returned before this caller
-// came, or was computed under tag versions that are no longer current (an
+// came (one that failed too: it waits for its retry, and the versions it
+// left in place still read as current, so a view's waiters ask the retry
+// set; store.invalidations counts it all the same), or was computed under
+// tag versions that are no longer current (an
 // invalidation in another process while it ran, which this process does
 // not count: checked as a view's waiters check theirs, with one read of
 // the versions on a remote store). Its result may predate the
