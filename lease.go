@@ -27,7 +27,9 @@ import (
 //     response that may not be stored, a result the codec or the backend
 //     refused), it replaces the lease with a marker, "not stored", that
 //     lives for min(d, 1s), so that the waiters run the work at once
-//     instead of taking turns.
+//     instead of taking turns. A run nobody in its process waits for any
+//     more (a view's client left, a memoized call the flight cancelled)
+//     deletes the lease instead: one of the waiters takes it over.
 //   - The others wait: they read the lease (one GET), first after 2 ms,
 //     then twice as long each time, at most 50 ms apart, jittered. When the
 //     lease is gone they look the entry up and serve it (a hit: they did
@@ -359,8 +361,12 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 		// A result that is not stored marks the lease, as an error does:
 		// one not to be stored (StoreIf, SkipZero, a negative ResultTTL),
 		// and one that could not be (the codec or the backend refused it).
+		// Work the flight cancelled (nobody in this process waits for it)
+		// hands the lease on instead, as a view whose client left does:
+		// its error says nothing of the result, and one of the other
+		// processes' waiters is to run it while the others wait.
 		v, ok, err := m.computeStored(ctx, key, a, false)
-		stored = ok
+		stored = ok || ctx.Err() != nil
 		return v, err
 	}
 	return m.compute(ctx, key, a, false)
