@@ -90,7 +90,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		return "", err
 	}
 	bk := c.userKey(key)
-	html, ok, down := c.loadFragment(ctx, bk)
+	html, _, ok, down := c.loadFragment(ctx, bk)
 	if ok {
 		c.record(outHit)
 		return html, nil
@@ -105,8 +105,8 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			err := render(&buf)
 			return template.HTML(buf.String()), versionSet{}, err
 		}
-		if html, ok, _ := c.loadFragment(ctx, bk); ok {
-			return html, versionSet{}, nil // stored while this call waited
+		if html, vs, ok, _ := c.loadFragment(ctx, bk); ok {
+			return html, vs, nil // stored while this call waited: checked by the callers that joined
 		}
 		var cfg setConfig
 		for _, o := range opts {
@@ -150,24 +150,24 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 }
 
 // loadFragment reads the fragment under bk, failing open: down reports a
-// read that failed (not a miss).
-func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML, ok, down bool) {
+// read that failed (not a miss); vs are the versions it was written under.
+func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML, vs versionSet, ok, down bool) {
 	e, integer, err := c.store.lookupDirectBounded(ctx, bk)
 	switch {
 	case err == nil && integer != nil:
-		return template.HTML(integer), true, false
+		return template.HTML(integer), versionSet{}, true, false
 	case err == nil && c.store.fresh(e, time.Time{}):
 		if b, err := c.entryBytes(e); err == nil {
 			if c.store.local == nil && c.store.near == nil {
-				return template.HTML(b), true, false // a backend's slice: copied
+				return template.HTML(b), e.versions(), true, false // a backend's slice: copied
 			}
-			return htmlOf(b), true, false
+			return htmlOf(b), e.versions(), true, false
 		}
 	case err != nil && !errors.Is(err, ErrNotFound):
 		c.failOpen("fragment get", err)
-		return "", false, true
+		return "", versionSet{}, false, true
 	}
-	return "", false, false
+	return "", versionSet{}, false, false
 }
 
 // htmlOf returns the bytes of an entry kept in process memory (an

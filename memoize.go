@@ -561,14 +561,6 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 	return v, true, nil
 }
 
-// versions is the set of versions e was written under, for the callers
-// that joined a computation which found e rather than computed it, to
-// check: an invalidation (in another process) after the entry was read
-// and before they came is not to hand it to them (doSince).
-func (e *entry) versions() versionSet {
-	return versionSet{keys: e.TagKeys, ns: e.Versions, mem: e.mem}
-}
-
 // forgetCreated deletes the version keys that the read of vs created, for
 // a result that is not stored (store.forgetCreated). The callers that
 // joined the computation then check none of vs (out): they could not tell

@@ -675,6 +675,14 @@ type versionSet struct {
 	created []string
 }
 
+// versions is the set of versions e was written under, for the callers
+// that joined a computation which found e rather than computed it, to
+// check: an invalidation (in another process) after the entry was read
+// and before they came is not to hand it to them (doSince).
+func (e *entry) versions() versionSet {
+	return versionSet{keys: e.TagKeys, ns: e.Versions, mem: e.mem}
+}
+
 // versionCheck is the check, shared by the callers that waited for one
 // computation (a flight's joiners, a view's waiters), that the versions it
 // was computed under are still current: the first to ask reads them (on a

@@ -20,21 +20,31 @@ import (
 // type (SetAs[any] of nil, or a GetOrSet[error] whose load returned nil)
 // reads back as nil on every store.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
+	v, _, err := getAs[T](ctx, c, key)
+	return v, err
+}
+
+// getAs is GetAs, and returns the versions the entry it found was written
+// under (none for an integer), for the callers that join a load which
+// found it (see doSince).
+func getAs[T any](ctx context.Context, c *Cache, key string) (T, versionSet, error) {
 	var zero T
 	k := c.userKey(key)
 	e, integer, err := c.store.lookupDirect(ctx, k)
 	switch {
 	case err == nil && integer != nil:
 		c.record(outHit)
-		return decodeInteger[T](c, integer)
+		v, err := decodeInteger[T](c, integer)
+		return v, versionSet{}, err
 	case err == nil && c.store.fresh(e, time.Time{}):
 		c.record(outHit)
-		return decodeValueOf[T](c, e, nil, k)
+		v, err := decodeValueOf[T](c, e, nil, k)
+		return v, e.versions(), err
 	case err == nil || errors.Is(err, ErrNotFound):
 		c.record(outMiss)
 		err = ErrNotFound
 	}
-	return zero, fmt.Errorf("caching: get %T: %w", zero, err)
+	return zero, versionSet{}, fmt.Errorf("caching: get %T: %w", zero, err)
 }
 
 // decodeInteger returns a bare integer (a counter, or an integer written by
@@ -228,12 +238,12 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		// the flight's, which no caller's deadline bounds: Options.Timeout
 		// does, as for every backend call of the load (loadAndStoreUnder).
 		rctx, cancel := c.store.bound(ctx)
-		v, err := GetAs[T](rctx, c, key)
+		v, vs, err := getAs[T](rctx, c, key)
 		cancel()
 		if err == nil {
-			return loaded[T]{v}, versionSet{}, nil
+			return loaded[T]{v}, vs, nil // checked by the callers that joined
 		}
-		v, vs, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
+		v, vs, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
 		return loaded[T]{v}, vs, err
 	})
 	if r, ok := res.(loaded[T]); ok || err != nil {
