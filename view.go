@@ -551,9 +551,10 @@ type runState struct {
 	// staleOnError: the request's own directives (HonorRequestCacheControl)
 	// let a stale entry answer it only when its handler fails: stale is
 	// there only for its own stale-if-error (SharedCache), or it refuses
-	// stale responses (max-age, min-fresh). It is not answered with a
-	// stale entry while another process runs the handler under the lease,
-	// its own or one a run it waited for got.
+	// stale responses (max-age, min-fresh, a max-stale=N too short for the
+	// entry). It is not answered with a stale entry while another process
+	// runs the handler under the lease, its own or one a run it waited for
+	// got.
 	staleOnError bool
 	// cleared is the store's count of Clears when the run (or the flight
 	// it leads) began: a Clear since keeps its response out of the store.

@@ -174,10 +174,14 @@ func InvalidateOnWrite() ViewOption {
 // and no entry is kept longer for it. Under a Lease such a request waits
 // for the process that holds it as any other does: it is answered stale
 // only when the handler it then runs fails. (In the default mode
-// StaleIfError already applies to every request.) A request with max-age
-// or min-fresh refuses a stale entry that max-stale does not accept (RFC
-// 9111 sections 5.2.1.1, 5.2.1.3), even within StaleWhileRevalidate, or
-// while another process refreshes it under a Lease.
+// StaleIfError already applies to every request.) A request with max-age,
+// min-fresh or max-stale=N refuses a stale entry that its max-stale does
+// not accept (RFC 9111 sections 5.2.1.1 to 5.2.1.3): max-stale=N bounds
+// the staleness of what it is served, even within StaleWhileRevalidate, or
+// while another process refreshes the entry under a Lease. Only a failure
+// of the handler it runs may still be answered with such an entry, within
+// the stale-if-error window (RFC 5861 section 4 applies "regardless of
+// other freshness information": the client's alternative is the error).
 func HonorRequestCacheControl() ViewOption {
 	return viewOption(func(c *viewConfig) { c.honorRequest = true })
 }
@@ -479,18 +483,24 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 
 // refusesStale reports whether a request with directives rq refuses a stale
 // response beyond what its max-stale accepts (served above): one with
-// max-age or min-fresh (RFC 9111 sections 5.2.1.1, 5.2.1.3), which no
-// stale-while-revalidate of the response overrides, since a cache must not
-// serve stale what a request's directive forbids (section 4.2.4).
+// max-age or min-fresh (RFC 9111 sections 5.2.1.1, 5.2.1.3), or with a
+// max-stale=N, which bounds the staleness the client accepts (section
+// 5.2.1.2). No stale-while-revalidate of the response overrides them
+// (RFC 5861 section 3 lets a cache serve stale, it does not make a
+// client accept it), nor does a Lease held elsewhere; stale-if-error
+// still answers a failure of the request's own run (RFC 5861 section 4
+// applies "regardless of other freshness information"; see
+// runState.staleOnError).
 //
-// It need not read max-stale itself: judge serves every stale entry that
-// the request's max-stale accepts (useStale) before stale-while-revalidate
-// or the lease is considered, so a request asked here has no max-stale, one
-// too short for the entry, or an entry whose response forbids serving stale
+// judge serves every stale entry that the request's max-stale accepts
+// (useStale) before stale-while-revalidate or the lease is considered, so
+// a request with max-stale asked here has one too short for the entry
+// (refused), or an entry whose response forbids serving stale
 // (must-revalidate, proxy-revalidate, s-maxage, no-cache), which max-stale
-// never lifts (TestSharedCacheMaxStaleWithMaxAge).
+// never lifts (TestSharedCacheMaxStaleWithMaxAge). A max-stale without a
+// value accepts every entry that may be served stale.
 func (v *view) refusesStale(rq httpcache.CacheControl) bool {
-	return v.cfg.honorRequest && (rq.MaxAge.Valid || rq.MinFresh.Valid)
+	return v.cfg.honorRequest && (rq.MaxAge.Valid || rq.MinFresh.Valid || rq.MaxStale.Valid)
 }
 
 // runExt runs the handler for r: in the background (w nil), at once
