@@ -194,9 +194,11 @@ func (c *Cache) Has(ctx context.Context, key string) (bool, error) {
 // everything in it): the keys of the direct API, the response cache and
 // Memoize alike. It never flushes a shared server. The work of this Cache
 // in progress when it is called (a view's handler run, a memoized
-// computation, a GetOrSet load, a Fragment render) stores nothing, and a
-// request or call made after Clear returned is not handed its result: it
-// may have been made from data that changed before Clear. (Work in other
+// computation, a GetOrSet load, a Fragment render, a SharedCache
+// revalidation or background refresh of an entry read before Clear)
+// stores nothing, and a request or call made after Clear returned is not
+// handed its result: it may have been made from data that changed before
+// Clear. (Work in other
 // processes, or of other Caches on the same store, may still store its
 // result.)
 func (c *Cache) Clear(ctx context.Context) error {

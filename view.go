@@ -280,6 +280,11 @@ type found struct {
 	key     string    // the backend key of the snapshot (base or variant)
 	spec    *varySpec // the Vary record under the base key, if any
 	variant string    // this request's variant for spec's names
+	// cleared is the store's count of Clears before the lookup that found
+	// the entry (store.clears), where a response may freshen it (a
+	// SharedCache view's revalidation): a Clear since may have removed
+	// it, and what vouches for it must not store it again.
+	cleared uint64
 }
 
 // result is the viewResult that hands f, a stored entry a leader found, to

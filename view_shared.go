@@ -64,9 +64,10 @@ type sharedConfig struct {
 //     response replaces the entry. A HEAD response with the stored
 //     validators freshens the stored GET (section 4.3.5). A revalidation
 //     that began before a write or an invalidation of the entry (see
-//     InvalidateOnWrite, Cache.InvalidatePath) does not freshen it: its 304
-//     may vouch for the body from before the write (a Last-Modified of one
-//     second's resolution), so the handler runs again without conditions
+//     InvalidateOnWrite, Cache.InvalidatePath), or before a Cache.Clear
+//     of this process, does not freshen it: its 304 may vouch for the
+//     body from before the write (a Last-Modified of one second's
+//     resolution), so the handler runs again without conditions
 //     (a HEAD's 200 is passed on, and the entry left as it is). Fields an
 //     outer middleware set before the handler ran are never stored.
 //     The client's own If-None-Match and If-Modified-Since never reach the
@@ -332,7 +333,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	now := v.c.clock()
 	var f found
+	cleared := v.c.store.clears.Load() // before the lookup: see found.cleared
 	err := v.findIn(&f, r, kbuf, "", now)
+	f.cleared = cleared
 	usable := err == nil && v.usable(r, f.snap)
 	var j judgement
 	if usable {
@@ -657,11 +660,14 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	prev := x.prev.snap
 	restoreHeader(w.Header(), before)
 	// A 304 to a revalidation that began before an invalidation (a write
-	// landed since the lookup that found prev) does not vouch for prev:
-	// the origin may not have changed its validators with the write. It
-	// is treated as a 304 that does not validate. (With x.noStore nothing
-	// is stored, and vs may not have been read.)
-	if !prev.Validates(h304, false) || !x.noStore && !writtenUnder(x.prev, vs) {
+	// landed since the lookup that found prev) or a Clear does not vouch
+	// for prev: the origin may not have changed its validators with the
+	// write, or with the update of the data that the program cleared the
+	// cache for (views without tags record no versions to tell). It is
+	// treated as a 304 that does not validate. (With x.noStore nothing is
+	// stored, and vs may not have been read.)
+	if !prev.Validates(h304, false) || v.c.store.clears.Load() != x.prev.cleared ||
+		!x.noStore && !writtenUnder(x.prev, vs) {
 		x.prev = nil
 		r2 := new(http.Request)
 		*r2 = *r
@@ -671,6 +677,9 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		v.run(w, r2, st)
 		return
 	}
+	// A Clear that begins from now on keeps the freshened entry out of the
+	// store (store.unlessCleared), as one before the run began would.
+	st.cleared = x.prev.cleared
 	snap, reason := v.freshen(x, prev, ownFields(h304, before))
 	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs, check: new(versionCheck)}
 	now := v.c.clock()
@@ -795,7 +804,9 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 		v.headMiss(w, r)
 		return
 	}
-	st := &runState{base: base, f: *prev, ttl: ttl}
+	// A Clear since the lookup that found prev keeps the entry it freshens
+	// out of the store (found.cleared).
+	st := &runState{base: base, f: *prev, ttl: ttl, cleared: prev.cleared}
 	resolved, _ := v.c.resolveTTL(ttl)
 	x := &extRun{client: r, prev: prev, ttl: resolved, rules: *v.sh}
 	x.rules.MaxLifetime = resolved
