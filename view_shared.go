@@ -40,10 +40,17 @@ type sharedConfig struct {
 //     max-age, Expires) or when heuristically cacheable (a status cacheable
 //     by default, RFC 9110 section 15.1, with Last-Modified; or public). Any
 //     final status with explicit freshness may be stored, but never a 206 or
-//     a 304. Responses with Set-Cookie are never stored (the library's rule:
-//     a deliberate exception). no-cache responses are stored and revalidated
-//     before every reuse. Server-Timing, which tells how one response was
-//     made (and may be meant for some clients only), is never stored.
+//     a 304: a 503 with max-age=60 is stored, and answers for a minute, as
+//     RFC 9111 allows and nginx and Caddy's cache-handler do (Varnish needs
+//     VCL for it); a 500, 502, 503 or 504 without explicit freshness or
+//     public is not. Within a stored entry's stale-if-error window, though,
+//     a 5xx that answers a client's revalidation is a failure (RFC 5861
+//     section 4): the entry answers in its place and stays stored, whatever
+//     freshness the 5xx declares. Responses with Set-Cookie are never
+//     stored (the library's rule: a deliberate exception). no-cache
+//     responses are stored and revalidated before every reuse.
+//     Server-Timing, which tells how one response was made (and may be
+//     meant for some clients only), is never stored.
 //   - Freshness (section 4.2): s-maxage, else max-age, else Expires minus
 //     Date (an invalid Expires is already stale), else 10% of the time since
 //     Last-Modified, at most MaxHeuristicFreshness. The ttl given to Cached

@@ -1,0 +1,90 @@
+package caching
+
+import (
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSharedCacheStoresErrorWithExplicitFreshness pins what a SharedCache
+// view does with a status that is not cacheable by default (RFC 9110
+// section 15.1), a 503 here: with explicit freshness (max-age, s-maxage,
+// Expires) it is stored, as RFC 9111 section 3 allows and nginx and
+// Caddy's cache-handler do (Varnish does not, without VCL); without it, it
+// is not (no heuristic freshness for it, Last-Modified or not).
+func TestSharedCacheStoresErrorWithExplicitFreshness(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		set    func(h http.Header)
+		stored bool
+	}{
+		{"max-age", func(h http.Header) { h.Set("Cache-Control", "max-age=60") }, true},
+		{"s-maxage", func(h http.Header) { h.Set("Cache-Control", "s-maxage=60") }, true},
+		{"Expires", func(h http.Header) { h.Set("Expires", time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)) }, true},
+		{"Last-Modified only", func(h http.Header) { h.Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT") }, false},
+		{"no-store", func(h http.Header) { h.Set("Cache-Control", "max-age=60, no-store") }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := Must(nil)
+				defer c.Close()
+				var calls atomic.Int64
+				h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					n := calls.Add(1)
+					tt.set(w.Header())
+					w.WriteHeader(http.StatusServiceUnavailable)
+					fmt.Fprintf(w, "down #%d", n)
+				})
+				v := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(h)
+				require.Equal(t, http.StatusServiceUnavailable, get(v, "/p").Code)
+				w := get(v, "/p")
+				assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+				if tt.stored {
+					assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+					assert.Equal(t, "down #1", w.Body.String())
+				} else {
+					assert.NotEqual(t, "HIT", w.Header().Get("X-Cache"))
+					assert.Equal(t, "down #2", w.Body.String())
+				}
+			})
+		})
+	}
+}
+
+// TestSharedCacheErrorKeepsStaleIfErrorEntry: a 5xx with explicit
+// freshness that answers the revalidation of an entry within its
+// stale-if-error window is an error (RFC 5861 section 4): the client gets
+// the stale entry, and the 5xx does not replace it.
+func TestSharedCacheErrorKeepsStaleIfErrorEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		var down atomic.Bool
+		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if down.Load() {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprint(w, "down")
+				return
+			}
+			w.Header().Set("Cache-Control", "max-age=10, stale-if-error=600")
+			fmt.Fprint(w, "up")
+		})
+		v := c.Cached(time.Hour, SharedCache(), StaleIfError(time.Hour), CacheStatusHeader("X-Cache"))(h)
+		require.Equal(t, "up", get(v, "/p").Body.String())
+		time.Sleep(15 * time.Second)
+		down.Store(true)
+		for range 2 {
+			w := get(v, "/p")
+			assert.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+			assert.Equal(t, "up", w.Body.String())
+		}
+	})
+}
