@@ -804,7 +804,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			v.count(r, st, st.outcome())
 			return // runtime.Goexit: let it go on
 		}
-		if st.stale != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
+		// A background refresh has no client to answer: its panic, which
+		// stores nothing, goes on to refreshInBackground's log.
+		if st.stale != nil && !st.background && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
 			v.serveStale(w, st.client(r), st.stale, before)
 			return
@@ -833,7 +835,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	if rec.Diverted() != 0 {
-		v.serveStale(w, st.client(r), st.stale, before)
+		// A failure in place of which the stale entry answers; a
+		// background refresh, which has no client, leaves it stored.
+		if !st.background {
+			v.serveStale(w, st.client(r), st.stale, before)
+		}
 		return
 	}
 	v.count(r, st, st.outcome())

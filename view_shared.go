@@ -44,13 +44,14 @@ type sharedConfig struct {
 //     RFC 9111 allows and nginx and Caddy's cache-handler do (Varnish needs
 //     VCL for it); a 500, 502, 503 or 504 without explicit freshness or
 //     public is not. Within a stored entry's stale-if-error window, though,
-//     a 5xx that answers a client's revalidation is a failure (RFC 5861
-//     section 4): the entry answers in its place and stays stored, whatever
-//     freshness the 5xx declares. Responses with Set-Cookie are never
-//     stored (the library's rule: a deliberate exception). no-cache
-//     responses are stored and revalidated before every reuse.
-//     Server-Timing, which tells how one response was made (and may be
-//     meant for some clients only), is never stored.
+//     a 5xx that answers its revalidation (a client's, or the background one
+//     of stale-while-revalidate) is a failure (RFC 5861 section 4): the
+//     entry answers in its place and stays stored, whatever freshness the
+//     5xx declares. Responses with Set-Cookie are never stored (the
+//     library's rule: a deliberate exception). no-cache responses are stored
+//     and revalidated before every reuse. Server-Timing, which tells how
+//     one response was made (and may be meant for some clients only), is
+//     never stored.
 //   - Freshness (section 4.2): s-maxage, else max-age, else Expires minus
 //     Date (an invalid Expires is already stale), else 10% of the time since
 //     Last-Modified, at most MaxHeuristicFreshness. The ttl given to Cached
@@ -375,7 +376,15 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 			return true
 		case useStaleRevalidate:
 			fc := f // before serving: see revalidate
-			v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}, &fc, rq, false)
+			st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}
+			if j.staleIfError && !j.staleOnlyAsked {
+				// Within the response's stale-if-error window, a 5xx is an
+				// error (RFC 5861 section 4), as for a client's run: it
+				// leaves the entry as it is, never replaces it, whatever
+				// freshness it declares.
+				st.stale = &fc
+			}
+			v.runExt(nil, r, st, &fc, rq, false)
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return true
 		}

@@ -88,3 +88,40 @@ func TestSharedCacheErrorKeepsStaleIfErrorEntry(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedCacheErrorFromBackgroundRefresh: a 5xx with explicit
+// freshness that answers the background refresh stale-while-revalidate
+// started, for an entry also within its stale-if-error window, is an error
+// there too (RFC 5861 section 4): the entry stays. It replaced the entry,
+// and every client got the 503 as a HIT for its max-age, where a client's
+// own revalidation (TestSharedCacheErrorKeepsStaleIfErrorEntry) kept it:
+// the origin's stale-if-error was lost to the first failed refresh.
+func TestSharedCacheErrorFromBackgroundRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		var down atomic.Bool
+		h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if down.Load() {
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprint(w, "down")
+				return
+			}
+			w.Header().Set("Cache-Control", "max-age=10, stale-while-revalidate=30, stale-if-error=600")
+			fmt.Fprint(w, "up")
+		})
+		v := c.Cached(time.Hour, SharedCache(), StaleIfError(time.Hour), StaleWhileRevalidate(time.Hour), CacheStatusHeader("X-Cache"))(h)
+		require.Equal(t, "up", get(v, "/p").Body.String())
+		time.Sleep(15 * time.Second)
+		down.Store(true)
+		w := get(v, "/p")
+		assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+		synctest.Wait()
+		w = get(v, "/p")
+		assert.Equal(t, http.StatusOK, w.Code, "the background refresh's 503 replaced the entry")
+		assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+		assert.Equal(t, "up", w.Body.String())
+		synctest.Wait()
+	})
+}
