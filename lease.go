@@ -275,7 +275,8 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) bool {
 	var again found
 	check := func(context.Context) bool {
-		f, err := v.find(r, st.base, v.c.clock())
+		now := v.c.clock()
+		f, err := v.find(r, st.base, &now)
 		if f.spec != nil {
 			st.f.spec = f.spec
 		}

@@ -42,7 +42,7 @@ func (c *Cache) Peek(r *http.Request, opts ...ViewOption) (resp *Response, fresh
 		return nil, false, fmt.Errorf("caching: peek: %w", ErrNotFound)
 	}
 	now := c.clock()
-	f, err := v.find(r, v.viewKey(r, user), now)
+	f, err := v.find(r, v.viewKey(r, user), &now)
 	if err != nil {
 		return nil, false, fmt.Errorf("caching: peek: %w", err)
 	}

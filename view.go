@@ -361,7 +361,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// on some virtual machines a reading costs as much as the rest of a hit.
 	now := v.c.clock()
 	var f found
-	err := v.findIn(&f, r, kbuf, "", now)
+	err := v.findIn(&f, r, kbuf, "", &now)
 	if err == nil && f.fresh {
 		if v.cfg.ahead > 0 {
 			// Before serving, as every refresh: it starts from what outer
@@ -457,7 +457,7 @@ func (v *view) announce(w http.ResponseWriter, r *http.Request, o outcome, st ht
 
 // find reads the entry for r under base: the snapshot itself, or the Vary
 // record, then the snapshot of r's variant.
-func (v *view) find(r *http.Request, base string, now time.Time) (found, error) {
+func (v *view) find(r *http.Request, base string, now *time.Time) (found, error) {
 	var f found
 	err := v.findIn(&f, r, nil, base, now)
 	return f, err
@@ -466,8 +466,10 @@ func (v *view) find(r *http.Request, base string, now time.Time) (found, error) 
 // findIn is find into *f (the caller's, so that a hit copies nothing) for
 // the base key in kb (a key built in a buffer, which it makes a string of
 // only for a variant or a remote store) or, when kb is nil, in base. With
-// kb, f.key is left "" when the base key is the snapshot's.
-func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now time.Time) error {
+// kb, f.key is left "" when the base key is the snapshot's. *now is the
+// clock reading to judge by; a variant read after a remote record is judged
+// by a new one, left in *now for the caller to serve with.
+func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *time.Time) error {
 	*f = found{key: base}
 	ctx := r.Context() // lookup bounds its remote reads by Options.Timeout
 	var tagKeys []string
@@ -476,7 +478,7 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now tim
 		// store checks the tags the entry records, at no cost.)
 		tagKeys = v.tagKeysFor(r)
 	}
-	e, val, err := v.loadIn(ctx, kb, base, tagKeys, now)
+	e, val, err := v.loadIn(ctx, kb, base, tagKeys, *now)
 	if err != nil {
 		return err
 	}
@@ -487,7 +489,14 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now tim
 		f.spec = spec
 		f.variant = httpcache.VariantKey(r, spec.names)
 		f.key = variantKey(base, f.variant)
-		if e, val, err = v.load(ctx, f.key, tagKeys, now); err != nil {
+		if v.c.store.local == nil {
+			// The record may have come from the remote store, as slowly as
+			// Options.Timeout: a reading from before it would keep a
+			// variant that expired (or left its near cache's MaxStale)
+			// meanwhile. The caller judges and serves with this one.
+			*now = v.c.clock()
+		}
+		if e, val, err = v.load(ctx, f.key, tagKeys, *now); err != nil {
 			return err
 		}
 	}
@@ -495,7 +504,7 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now tim
 	if !ok {
 		return ErrNotFound
 	}
-	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, now) && (v.staleIf == nil || !v.staleIf(response(snap, now)))
+	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, *now) && (v.staleIf == nil || !v.staleIf(response(snap, *now)))
 	return nil
 }
 
@@ -679,7 +688,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	// A miss that became leader after the previous leader stored the
 	// response finds it now: the handler runs once per stored response.
 	now := v.c.clock()
-	again, err := v.find(r, st.base, now)
+	again, err := v.find(r, st.base, &now)
 	if err == nil && again.fresh && v.usable(r, again.snap) {
 		v.flight.release(call, again.result())
 		v.serve(w, st.client(r), again.snap, now, httpcache.Hit)

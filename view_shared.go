@@ -342,7 +342,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	now := v.c.clock()
 	var f found
 	cleared := v.c.store.clears.Load() // before the lookup: see found.cleared
-	err := v.findIn(&f, r, kbuf, "", now)
+	err := v.findIn(&f, r, kbuf, "", &now)
 	f.cleared = cleared
 	usable := err == nil && v.usable(r, f.snap)
 	var j judgement
