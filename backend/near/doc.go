@@ -51,7 +51,9 @@
 //     BENCHMARKS.md). A value read before the change and returned after the
 //     message is never kept: a token taken before each remote read makes
 //     the Store refuse it.
-//   - A lost watch. When a watch connection drops, is killed, leaves a
+//   - A lost watch. When a watch connection drops, is killed (also by
+//     Redis, past its pub/sub output buffer limit, for the messages a
+//     stopped process did not read: see backend/redis), leaves a
 //     heartbeat unanswered (250ms plus the client's ReadTimeout), or its
 //     server stops being a master, and while a new Cluster master is not
 //     yet watched, memory is emptied and bypassed: every read goes to the

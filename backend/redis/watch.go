@@ -34,6 +34,21 @@ import (
 // kills its clients when it reconfigures it) or at the next session's
 // HELLO, which reports the server's role. Ending the session instead would
 // empty the near cache at every heartbeat and never use it.
+//
+// The session also subscribes to watchChannel, before it starts tracking:
+// Redis then counts the connection in the pub/sub class of clients, whose
+// output buffer is bounded (client-output-buffer-limit pubsub, 32mb hard
+// and 8mb for 60s by default), not in the normal class, whose buffer is
+// not. A process that stops reading its watch while its connection stays
+// open (SIGSTOP, a frozen VM) would otherwise make the server buffer every
+// change message of the namespace for it without bound, memory counted
+// toward maxmemory, which evicts real data for it; past the limit the
+// server closes the connection, and the watch sees the loss as any other.
+// A RESP3 client may send any command while subscribed (ROLE, PING), and
+// nothing is published on the channel: the subscription's confirmation,
+// read by the handshake, is its only message. A SUBSCRIBE the user's ACL
+// refuses (no access to the channel) leaves the session unbounded, as
+// before, but watching.
 
 // Timings of the watch.
 const (
@@ -50,6 +65,10 @@ const (
 	// watchClientName is the name of a session's connection (CLIENT LIST),
 	// after the client's own ClientName and a dash when it has one.
 	watchClientName = "caching-near"
+	// watchChannel is the channel a session subscribes to, so that the
+	// server bounds its output buffer as a pub/sub client's (see above).
+	// Nothing is published on it.
+	watchChannel = "__caching-near__:watch"
 )
 
 // WatchInvalidations watches the Store's namespace (its Prefix) for changes
@@ -66,13 +85,21 @@ const (
 // databases apart): they cost a needless drop, nothing more.
 //
 // state(false) is reported when a session ends (the connection drops, the
-// server restarts, CLIENT KILL, no answer to the heartbeat within
+// server restarts, CLIENT KILL, the server's output buffer limit for
+// pub/sub clients reached by messages the process did not read, no answer to the heartbeat within
 // watchHeartbeat plus the client's ReadTimeout, a server that is no longer
 // a master) and while a Cluster master is not watched; state(true) when
 // every server is watched again. A user whose ACL refuses ROLE (the
 // heartbeat that asks whether the server is still a master) is watched
 // with PING as the heartbeat: a failover is then seen when the old master
 // closes the connection, or at the next session's HELLO.
+//
+// Each connection also subscribes to the channel __caching-near__:watch,
+// on which nothing is published, so that the server bounds what it
+// buffers for a process that stops reading (client-output-buffer-limit
+// pubsub): past the limit it closes the connection, and the loss is
+// reported. A user whose ACL refuses the channel is watched all the same,
+// on a connection the server does not bound.
 //
 // Other clients (a Ring, a wrapper) and clients with a
 // StreamingCredentialsProvider are not supported: an error says so.
@@ -293,8 +320,10 @@ func (w *watch) invalidate(list respValue) {
 	}
 }
 
-// handshake sends HELLO 3 (authenticating as the client does) and CLIENT
-// TRACKING, and checks their replies: the server must be a master.
+// handshake sends HELLO 3 (authenticating as the client does), SUBSCRIBE
+// watchChannel and CLIENT TRACKING, and checks their replies: the server
+// must be a master. A refused SUBSCRIBE (an ACL without the channel) leaves
+// the connection a normal client, watched all the same.
 func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options) error {
 	user, pass, err := credentials(ctx, o)
 	if err != nil {
@@ -313,6 +342,7 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	}
 	hello = append(hello, "SETNAME", name)
 	cmd := appendCommand(nil, hello...)
+	cmd = appendCommand(cmd, "SUBSCRIBE", watchChannel)
 	cmd = appendCommand(cmd, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", w.prefix)
 	if _, err := conn.Write(cmd); err != nil {
 		return err
@@ -328,6 +358,12 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	}
 	if role := v.field("role"); role != nil && role.str != "master" {
 		return fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
+	}
+	if v, err = readResp(r); err != nil { // SUBSCRIBE's
+		return err
+	}
+	if v.kind != '>' && v.kind != '-' && v.kind != '!' {
+		return fmt.Errorf("redisstore: watch: SUBSCRIBE answered with type %q", v.kind)
 	}
 	if v, err = readResp(r); err != nil {
 		return err
