@@ -556,10 +556,10 @@ type directFound struct {
 
 // lookupDirectMany is lookupDirect for several keys: on a remote store with
 // GetMany, one round trip for the values and one for the versions of the
-// tags they record.
+// tags they record, for the keys the near cache, if any, does not hold.
 func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFound, error) {
-	out := make([]directFound, len(keys))
 	if s.local != nil || s.many == nil {
+		out := make([]directFound, len(keys))
 		for i, k := range keys {
 			e, integer, err := s.lookupDirect(ctx, k)
 			if err != nil && !errors.Is(err, ErrNotFound) {
@@ -569,7 +569,45 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 		}
 		return out, nil
 	}
-	tok := s.nearToken()
+	if s.near == nil {
+		return s.lookupRemoteMany(ctx, keys, backend.NearToken{})
+	}
+	out := make([]directFound, len(keys))
+	missed, at := s.lookupNearMany(keys, out)
+	if len(missed) == 0 {
+		return out, nil
+	}
+	// The token is taken after memory missed, before the read: see keepNear.
+	found, err := s.lookupRemoteMany(ctx, missed, s.near.NearToken())
+	if err != nil {
+		return nil, err
+	}
+	for j, f := range found {
+		out[at[j]] = f
+	}
+	return out, nil
+}
+
+// lookupNearMany looks keys up in the near cache, as lookupDirect does,
+// and sets the entries it holds in out (integers are never held). It
+// returns the keys it does not hold, with their indexes in keys.
+func (s *store) lookupNearMany(keys []string, out []directFound) (missed []string, at []int) {
+	for i, k := range keys {
+		if e, err := s.lookupLocal(k, nil, time.Time{}); err == nil {
+			out[i].e = e
+			continue
+		}
+		missed = append(missed, k)
+		at = append(at, i)
+	}
+	return missed, at
+}
+
+// lookupRemoteMany is lookupDirectMany's read of keys from a remote store
+// with GetMany, for a read that began with tok (the zero token: nothing is
+// kept near).
+func (s *store) lookupRemoteMany(ctx context.Context, keys []string, tok backend.NearToken) ([]directFound, error) {
+	out := make([]directFound, len(keys))
 	m := s.pending.mark()
 	vals, err := s.getRaw(ctx, keys)
 	if err != nil {
