@@ -26,9 +26,11 @@ import (
 // integers written by Set or SetAs) are returned as their decimal text;
 // other values written by SetAs or GetOrSet as the Cache's Codec encodes
 // them, on every store (a nil interface too: null with the default JSON).
-// On an in-process store the slice is the stored value itself, shared with
-// every caller (a hit copies nothing): do not modify it; copy it first
-// (bytes.Clone) to change it.
+// On an in-process store, and with a near cache (backend/near), the slice
+// is the stored value itself, shared with every caller of the process (a
+// hit copies nothing; a near cache keeps the very slice of the remote read
+// that filled it): do not modify it; copy it first (bytes.Clone) to change
+// it.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
 	e, integer, err := c.store.lookupDirect(ctx, c.userKey(key))
 	switch {
@@ -212,8 +214,9 @@ func (c *Cache) Clear(ctx context.Context) error {
 
 // GetMany returns the values stored under keys that have one, in one round
 // trip on a backend that offers GetMany (plus one for the versions of tagged
-// entries). Keys without a live entry are absent from the map. As with Get,
-// do not modify the slices an in-process store returns.
+// entries; none for the keys a near cache holds, which it reads from memory). Keys without a live entry are absent from the map. As with Get,
+// do not modify the slices an in-process store, or a near cache
+// (backend/near), returns: they are the stored values themselves.
 func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte, error) {
 	bk := make([]string, len(keys))
 	for i, k := range keys {

@@ -70,7 +70,9 @@
 // It is not linearizable: for the time a message takes, two processes may
 // answer one key differently, and a process that reads a key just after
 // another wrote it may still get the old value. And, as on the in-process
-// store, the values handed out from memory (Memoize results, GetAs values)
+// store, the values handed out from memory (Memoize results, GetAs values,
+// and the byte slices Cache.Get and Cache.GetMany return, which are the
+// payloads memory keeps, also when the read that returned them was remote)
 // are shared by the callers of the process: they must not be modified.
 //
 // Redis reads from replicas (ReadOnly, ReplicaOnly, RouteRandomly) add the
