@@ -59,9 +59,14 @@
 //     yet watched, memory is emptied and bypassed: every read goes to the
 //     remote store and nothing is kept, until the watch is established
 //     again; then memory starts empty. A Redis restart is such a loss.
-//   - A flush of the database (FLUSHDB, FLUSHALL) empties memory; Clear
-//     deletes the namespace's keys, which every process drops (on Redis:
-//     with Options.ClearFlushesDB, as a flush). SWAPDB does not: Redis's
+//   - A flush (FLUSHDB, FLUSHALL) empties memory. On Redis that is a flush
+//     of any database of the server, not only the one the near caches
+//     read: Redis's message of a flush does not say which database, so a
+//     FLUSHDB of a scratch database, of another application's or of a test
+//     suite's empties the memory of every process, which then reads
+//     everything remote again. Clear deletes the namespace's keys, which
+//     every process drops (on Redis: with Options.ClearFlushesDB, as a
+//     flush). SWAPDB does not: Redis's
 //     tracking reports nothing of it (seen on Redis 7.0), so a process
 //     serves what it read from the database swapped away for up to
 //     MaxStale after the swap. Do not swap a database that near caches
@@ -80,7 +85,7 @@
 // replica may then be kept for up to MaxStale: read from masters. Tracking
 // does not tell databases apart: a write to the same key name in another
 // database of the server drops it here too, which costs a miss, nothing
-// more.
+// more; but a flush of another database empties memory (see above).
 //
 // # Memory
 //

@@ -62,7 +62,8 @@ func (o Options) validate() error {
 //
 //   - changed(keys): the keys (as the Backend methods name them) were
 //     written, deleted, expired or evicted by some client; nil keys: any key
-//     may have changed (the server's database was flushed).
+//     may have changed (a database was flushed: on Redis, any database of
+//     the server).
 //   - state(true): from now on every change is reported through changed.
 //     state(false): changes may go unreported from now until the next
 //     state(true). The watch starts in the state false.
@@ -84,7 +85,8 @@ type Stats struct {
 	// that some client changed them (the Store's own writes not included).
 	Invalidations int64
 	// Emptied counts the times the near cache was emptied: the
-	// invalidations were lost or came back, the database was flushed, or
+	// invalidations were lost or came back, a database was flushed (on
+	// Redis any database of the server, see the package doc), or
 	// Clear was called.
 	Emptied int64
 	// Watching reports whether the near cache is in use: invalidations

@@ -21,7 +21,8 @@ import (
 // says HELLO 3 and CLIENT TRACKING ON BCAST PREFIX <prefix>; from then on
 // the server pushes an "invalidate" message with the keys under the prefix
 // that any client writes, deletes, or that expire or are evicted, and a
-// null one when the database is flushed. The connection sends ROLE every
+// null one when a database is flushed (any database of the server: the
+// message does not say which). The connection sends ROLE every
 // watchHeartbeat: a server that stops answering, or that is no longer a
 // master (a failover), ends the session, and the watch reports that it is
 // not watching until a new session is established.
@@ -80,9 +81,12 @@ const (
 // and go). It implements backend/near's Watcher: see there for the meaning
 // of changed and state. It returns at once; Close stops the watch.
 //
-// changed receives the keys without the prefix. Keys of the same name in
-// another database of the server are reported too (tracking does not tell
-// databases apart): they cost a needless drop, nothing more.
+// changed receives the keys without the prefix; nil keys when a database
+// is flushed. Keys of the same name in another database of the server are
+// reported too (tracking does not tell databases apart): they cost a
+// needless drop, nothing more. But a flush of any database of the server
+// (FLUSHDB of another one too) is reported as a flush, nil keys: a near
+// cache empties its memory for it.
 //
 // state(false) is reported when a session ends (the connection drops, the
 // server restarts, CLIENT KILL, the server's output buffer limit for

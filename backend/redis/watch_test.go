@@ -201,6 +201,19 @@ func TestWatchOnlyOnAMaster(t *testing.T) {
 	ev.waitFor(t, "the return", watching(true))
 }
 
+// TestWatchReportsAFlushOfAnyDatabase: Redis's message of a flush does not
+// say which database was flushed, so a FLUSHDB of another database of the
+// server is reported as a flush of every key (the documents say so: a near
+// cache empties its memory for it).
+func TestWatchReportsAFlushOfAnyDatabase(t *testing.T) {
+	t.Parallel()
+	srv, _, ev := watchOwnRedis(t, "")
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 7})
+	t.Cleanup(func() { _ = other.Close() })
+	require.NoError(t, other.FlushDB(context.Background()).Err())
+	ev.waitFor(t, "the flush", func(e *events) bool { return e.flushes == 1 })
+}
+
 func TestWatchAuthenticatesAsTheClient(t *testing.T) {
 	t.Parallel()
 	_, s, ev := watchOwnRedis(t, "s3cret")
