@@ -3,6 +3,7 @@ package compress
 import (
 	"io"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"sync"
 	"time"
@@ -124,7 +125,8 @@ func notModified(req, h http.Header) bool {
 	if inm, ok := req["If-None-Match"]; ok {
 		var opaque string
 		if et := h["Etag"]; len(et) > 0 {
-			opaque = strings.TrimPrefix(et[0], "W/")
+			// Trimmed as net/http sends it (see strongETag).
+			opaque = strings.TrimPrefix(textproto.TrimString(et[0]), "W/")
 		}
 		for tag := range header.ETags(inm) {
 			if tag == "*" || opaque != "" && strings.TrimPrefix(tag, "W/") == opaque {

@@ -2,6 +2,7 @@ package compress
 
 import (
 	"net/http"
+	"net/textproto"
 	"strings"
 
 	"github.com/go-caching/caching/internal/header"
@@ -142,7 +143,8 @@ func (c *Compressor) ifNoneMatch(r *http.Request) (string, bool) {
 // one first) the client named. It returns nil when the client named no
 // such tag (it matched et itself, or "*"): the 304 then keeps et.
 func (c *Compressor) revalidated(inm, ae []string, et string) *codec {
-	if len(et) < 2 || et[0] != '"' || et[len(et)-1] != '"' {
+	et, strong := strongETag(et)
+	if !strong {
 		return nil // only strong ETags are changed
 	}
 	named := func(prefix, suffix string) bool {
@@ -168,4 +170,14 @@ func (c *Compressor) revalidated(inm, ae []string, et string) *codec {
 		}
 	}
 	return nil
+}
+
+// strongETag returns et, a response's ETag value, as net/http sends it
+// (without the spaces, tabs, CRs and LFs around it, which it trims), and
+// whether that is a strong entity-tag. A handler's tag read from a file may
+// end with a newline: it is still strong on the wire, so an encoded body
+// must not go out under it.
+func strongETag(et string) (string, bool) {
+	et = textproto.TrimString(et)
+	return et, len(et) >= 2 && et[0] == '"' && et[len(et)-1] == '"'
 }

@@ -462,8 +462,8 @@ func (w *responseWriter) commitEncoded(contentLength int) error {
 
 // encodeETag weakens or suffixes a strong ETag for w.codec (Options.ETag).
 func (w *responseWriter) encodeETag(h http.Header) {
-	et := h.Get("Etag")
-	if len(et) < 2 || et[0] != '"' || et[len(et)-1] != '"' {
+	et, strong := strongETag(h.Get("Etag"))
+	if !strong {
 		return
 	}
 	switch w.c.cfg.etag {
