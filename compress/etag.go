@@ -158,8 +158,13 @@ func (c *Compressor) revalidated(inm, ae []string, et string) *codec {
 	switch c.cfg.etag {
 	case ETagWeaken:
 		if named("W/", et) {
-			// W/"x" is the ETag of every encoded variant.
-			return c.cfg.prefs.negotiate(ae)
+			// W/"x" is the ETag of every encoded variant, streamed
+			// or not: any encoding negotiated for the request will do.
+			a := header.ParseAcceptEncoding(ae)
+			if cd := c.cfg.prefs.choose(&a); cd != nil {
+				return cd
+			}
+			return c.cfg.streamPrefs.choose(&a)
 		}
 	case ETagSuffix:
 		a := header.ParseAcceptEncoding(ae)
