@@ -107,7 +107,10 @@
 // (a status still held for the decision goes out unencoded: a proxy's 200 to
 // CONNECT), then hands the connection over untouched; after it, Write,
 // WriteString and ReadFrom send nothing and return http.ErrHijacked, as
-// net/http's do, Flush returns it too, and WriteHeader does nothing.
+// net/http's do, Flush returns it too, and WriteHeader does nothing. A
+// WriteHeader code outside 100-999 (an unset status) goes straight to the
+// writer below, which panics as net/http's does: it is not held and sent
+// as a 200.
 // ReadFrom keeps sendfile for responses that pass through and routes others
 // through the encoder. If the handler panics, pooled encoders and buffers
 // are released and nothing held back is sent, so an outer recoverer can

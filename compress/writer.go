@@ -60,8 +60,9 @@ type responseWriter struct {
 
 var _ httpx.Hooks = (*responseWriter)(nil)
 
-// WriteHeader holds the final status until the decision; 1xx pass through.
-// After Hijack it does nothing.
+// WriteHeader holds the final status until the decision; 1xx pass through,
+// and so does a first code that is no status (outside 100-999). After
+// Hijack it does nothing.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.Hijacked() {
 		return
@@ -72,6 +73,15 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	if w.status != 0 {
 		return // superfluous, as net/http would drop it
+	}
+	if code < 100 || code > 999 {
+		// net/http panics (a handler's unset resp.StatusCode on an
+		// error path): the writer below decides, as it would without
+		// the middleware, rather than a held 0 going out as a 200
+		// that a cache stores.
+		w.state = passthrough
+		w.Writer.WriteHeader(code)
+		return
 	}
 	w.status = code
 	w.precheck()
@@ -410,11 +420,7 @@ func (w *responseWriter) pass() error {
 	if w.vary {
 		addVary(w.Header(), &w.varies)
 	}
-	status := w.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.Writer.WriteHeader(status)
+	w.Writer.WriteHeader(w.status) // known: every caller set it
 	if len(w.raw) == 0 {
 		return nil
 	}
