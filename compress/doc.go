@@ -116,6 +116,13 @@
 // are released and nothing held back is sent, so an outer recoverer can
 // still write its 500 (unless the response was already streaming).
 //
+// The header is sent as it was at the handler's first WriteHeader or Write,
+// as net/http sends it, though the middleware commits the response later
+// when it holds it (a body under MinSize, an encoded one within MaxBuffer):
+// a field set, changed or removed after that is not sent, whatever the size
+// of the body, but trailers are (keys with http.TrailerPrefix, fields
+// declared in Trailer), as net/http reads them once the handler returns.
+//
 // A Content-Length the handler sets is kept to, as net/http keeps to it: a
 // write past it writes nothing and returns http.ErrContentLength, and a
 // handler that returns having written less of a body that is compressed (a

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -56,6 +57,24 @@ type responseWriter struct {
 	declared, written int64
 
 	varies varySlab // kept across requests: see varySlab
+
+	// sniffedType is the Content-Type decide sniffed, set in the header at
+	// commit (commitHeader); "" when the handler's is kept.
+	sniffedType string
+
+	// frozen: the header precheck recorded in snapKeys and snapVals is the
+	// one to commit (record, freeze, restore). The slabs are kept across
+	// requests, their strings cleared.
+	frozen   bool
+	snapKeys []snapField
+	snapVals []string
+}
+
+// snapField is a field of the frozen header: its key and its values,
+// snapVals[start:end].
+type snapField struct {
+	key        string
+	start, end int
 }
 
 var _ httpx.Hooks = (*responseWriter)(nil)
@@ -85,6 +104,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	w.precheck()
+	w.freeze()
 }
 
 // Write holds the body back until there is enough to decide (holdBack),
@@ -96,17 +116,27 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.Hijacked() {
 		return 0, http.ErrHijacked
 	}
-	if w.state == undecided && w.status == 0 {
+	first := w.state == undecided && w.status == 0
+	if first {
 		w.status = http.StatusOK
 		w.precheck() // which reads the Content-Length
 	}
 	if w.declared >= 0 {
 		if w.written+int64(len(p)) > w.declared {
+			if first {
+				w.freeze()
+			}
 			return 0, http.ErrContentLength
 		}
 		w.written += int64(len(p))
 	}
-	return w.write(p)
+	n, err := w.write(p)
+	if first {
+		// After the write, which may commit at once (nothing to
+		// freeze then): the handler cannot change the header during it.
+		w.freeze()
+	}
+	return n, err
 }
 
 // write is Write once the checks are done.
@@ -203,6 +233,7 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.state == undecided && w.status == 0 {
 		w.status = http.StatusOK
 		w.precheck()
+		w.freeze()
 	}
 	if w.state == undecided {
 		hold := w.holdBack()
@@ -272,10 +303,11 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // precheck runs when the final status is known: it passes the response
 // through at once when its status or headers rule compression out. It first
 // canonicalizes the header's keys, so that a handler's
-// w.Header()["content-encoding"] or ["vary"] is seen as net/http sends it.
+// w.Header()["content-encoding"] or ["vary"] is seen as net/http sends it,
+// and records the header for freeze in the same pass.
 func (w *responseWriter) precheck() {
 	h := w.Header()
-	header.Canonicalize(h)
+	w.record(h)
 	// Disable(w): its "identity" is never sent, whatever the status.
 	ce, coded := h["Content-Encoding"]
 	disabled := false
@@ -372,7 +404,6 @@ func (w *responseWriter) typeOK(mt string) bool {
 // decide picks pass-through or an encoder once the status is known and
 // enough of the body (sniff) has been seen.
 func (w *responseWriter) decide(streamed bool, sniff []byte) error {
-	h := w.Header()
 	if !w.typeKnown {
 		if len(sniff) == 0 {
 			// Nothing to sniff. A HEAD's GET has a body, whose type
@@ -381,7 +412,7 @@ func (w *responseWriter) decide(streamed bool, sniff []byte) error {
 			return w.pass()
 		}
 		ct := http.DetectContentType(sniff)
-		h["Content-Type"] = []string{ct} // what net/http would have sniffed
+		w.sniffedType = ct // what net/http would have sniffed
 		if !w.typeOK(mediaType(ct)) {
 			return w.pass()
 		}
@@ -417,10 +448,12 @@ func (w *responseWriter) decide(streamed bool, sniff []byte) error {
 // pass commits the held status and body unencoded.
 func (w *responseWriter) pass() error {
 	w.state = passthrough
+	h, late := w.commitHeader()
 	if w.vary {
-		addVary(w.Header(), &w.varies)
+		addVary(h, &w.varies)
 	}
 	w.Writer.WriteHeader(w.status) // known: every caller set it
+	maps.Copy(h, late)
 	if len(w.raw) == 0 {
 		return nil
 	}
@@ -437,6 +470,7 @@ func (w *responseWriter) notModifiedBy(cond *conditionalWriter) bool {
 	if w.status != http.StatusOK {
 		return false
 	}
+	w.restore() // a 304 has no trailers: late values are dropped
 	h := w.Header().Clone()
 	header.Canonicalize(h)
 	w.encodeETag(h)
@@ -446,7 +480,7 @@ func (w *responseWriter) notModifiedBy(cond *conditionalWriter) bool {
 // commitEncoded sets the headers of an encoded response and commits it;
 // contentLength < 0 means unknown.
 func (w *responseWriter) commitEncoded(contentLength int) error {
-	h := w.Header()
+	h, late := w.commitHeader()
 	h.Set("Content-Encoding", w.codec.name)
 	addVary(h, &w.varies)
 	h.Del("Accept-Ranges")
@@ -463,6 +497,7 @@ func (w *responseWriter) commitEncoded(contentLength int) error {
 	}
 	w.encodeETag(h)
 	w.Writer.WriteHeader(w.status)
+	maps.Copy(h, late)
 	return nil
 }
 
@@ -579,6 +614,22 @@ func (w *responseWriter) release() {
 	w.c, w.r, w.codec, w.inm, w.enc, w.out = nil, nil, nil, nil, nil, nil
 	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming = false, 0, undecided, false, false, false
 	w.raw, w.declared, w.written = nil, -1, 0
+	w.sniffedType, w.frozen = "", false
+	w.snapKeys, w.snapVals = clearSlab(w.snapKeys), clearSlab(w.snapVals)
+}
+
+// maxPooledSnap keeps the slabs of a huge header out of the pool.
+const maxPooledSnap = 64
+
+// clearSlab empties s for the pool, dropping the strings it references
+// (a pooled writer keeps no field of a past response), or s itself when it
+// grew too large to keep.
+func clearSlab[S ~[]E, E any](s S) S {
+	if cap(s) > maxPooledSnap {
+		return nil
+	}
+	clear(s)
+	return s[:0]
 }
 
 // sink receives the encoder's output: held back in out until MaxBuffer, then
