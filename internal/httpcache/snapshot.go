@@ -152,11 +152,12 @@ func (s *Snapshot) prepare() {
 		s.fields[i] = field{k, s.Header[k]}
 	}
 	if vs := s.Header["Etag"]; len(vs) > 0 {
-		s.ETag = vs[0]
+		// Trimmed as net/http sends it, and as clients send it back.
+		s.ETag = textproto.TrimString(vs[0])
 		s.etagOpaque = strings.TrimPrefix(s.ETag, "W/")
 	}
 	if vs := s.Header["Last-Modified"]; len(vs) > 0 {
-		if t, err := http.ParseTime(vs[0]); err == nil {
+		if t, err := http.ParseTime(textproto.TrimString(vs[0])); err == nil {
 			s.LastModified = t
 		}
 	}

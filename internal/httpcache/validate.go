@@ -39,7 +39,7 @@ func (s *Snapshot) Validates(h http.Header, head bool) bool {
 		}
 	}
 	if et := h["Etag"]; len(et) > 0 {
-		return s.etagOpaque != "" && strings.TrimPrefix(et[0], "W/") == s.etagOpaque
+		return s.etagOpaque != "" && strings.TrimPrefix(textproto.TrimString(et[0]), "W/") == s.etagOpaque
 	}
 	if lm, ok := firstDate(h["Last-Modified"]); ok {
 		return !s.LastModified.IsZero() && lm.Equal(s.LastModified)
