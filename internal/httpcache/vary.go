@@ -68,7 +68,8 @@ func VariesOnClientAddress(names []string) bool {
 // a byte it may compare (X-Version: "2" and "2,") never share a variant,
 // so that no client can store its answer where another's is looked up.
 // Host, which net/http moves out of the header map into r.Host, is keyed
-// by r.Host.
+// by r.Host, never by a Host field left in the map (HTTP/2 keeps a client's
+// host field beside :authority, which r.Host is).
 func VariantKey(r *http.Request, names []string) string {
 	if len(names) == 0 {
 		return ""
@@ -80,7 +81,10 @@ func VariantKey(r *http.Request, names []string) string {
 		}
 		escapeInto(&b, name)
 		values, ok := r.Header[name]
-		if name == "Host" && !ok {
+		if name == "Host" {
+			// Always r.Host, what handlers read: net/http's HTTP/2 server
+			// keeps a client's host field next to :authority, from which it
+			// sets r.Host, and the two may differ.
 			values, ok = []string{r.Host}, true
 		}
 		if !ok {
