@@ -86,10 +86,21 @@ func (c *Cache) hostPathTagKey(host, path string) string {
 	kb := make([]byte, 0, n+len(host)+1+len(path))
 	kb = append(append(kb, c.prefix...), kindHost...)
 	kb = append(append(appendKeyPart(kb, host), '#'), path...)
-	if !keptAsIs(kb[n:]) {
-		return c.prefix + kindHost + shortenKey(string(kb[n:]))
+	if rest := kb[n:]; len(rest) > maxReadableKey || looksShortened(rest) && !ownSeparator(rest, len(rest)-len(path)-1) {
+		return c.prefix + kindHost + shortenKey(string(rest))
 	}
 	return string(kb)
+}
+
+// ownSeparator reports whether the '#' that gives the host key rest the
+// shape of a shortened key is its own separator, at sep, after a host too
+// short to be a shortened key's head (at least hashedHead-3 bytes, cut at
+// a rune boundary, and with no '#' when it is that long): the key of a
+// path of 43 base64 bytes (a content-addressed name under
+// http.StripPrefix) is then kept as it is, since no long key shortens to
+// it.
+func ownSeparator(rest []byte, sep int) bool {
+	return len(rest)-hashLen-1 == sep && sep < hashedHead-3
 }
 
 // originHost is the host of r as RFC 9111 compares origins, the scheme
