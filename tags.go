@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 )
 
@@ -78,11 +79,26 @@ func parseVersion(b []byte) (v version, ok bool) {
 // answers (Stats.PendingInvalidations), so that the entries it was meant
 // to end are not served once the backend is back.
 func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
-	keys := c.tagKeys(tags)
+	keys := c.appendLegacyTagKeys(c.tagKeys(tags), tags)
 	if err := c.invalidateRetried(ctx, "invalidate tags", keys); err != nil {
 		return fmt.Errorf("caching: invalidate tags: %w", err)
 	}
 	return nil
+}
+
+// appendLegacyTagKeys appends to keys the version keys that tags had before
+// tag keys were shortened (b428253: a tag over maxReadableKey bytes, or of
+// a shortened key's shape): entries written under them by an earlier
+// release, or by a process not yet upgraded in a rolling deploy, record
+// those keys, and a direct read checks what an entry records. It costs
+// nothing for the tags whose key did not change.
+func (c *Cache) appendLegacyTagKeys(keys, tags []string) []string {
+	for _, t := range tags {
+		if legacy := c.prefix + kindTag + t; !keptAsIs(t) && !slices.Contains(keys, legacy) {
+			keys = append(keys, legacy)
+		}
+	}
+	return keys
 }
 
 // InvalidatePath makes every cached response of each path a miss: every
