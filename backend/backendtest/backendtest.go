@@ -88,6 +88,7 @@ func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts O
 		{"GetMany", s.testGetMany},
 		{"SetMany", s.testSetMany},
 		{"Incr", s.testIncr},
+		{"IncrFewerDigits", s.testIncrFewerDigits},
 		{"Has", s.testHas},
 		{"DeleteCount", s.testDeleteCount},
 		{"Concurrent", s.testConcurrent},
@@ -474,6 +475,51 @@ func (s *suite) testIncr(t *testing.T) {
 	wg.Wait()
 	if got := string(mustGet(t, b, "atomic")); got != "400" {
 		t.Fatalf("400 concurrent increments gave %q", got)
+	}
+}
+
+// testIncrFewerDigits checks that a counter whose value loses digits reads
+// back as its plain decimal text: memcached rewrites a counter in place and
+// pads a shorter result with spaces ("9 "), which a reader takes for no
+// integer. The result never goes below 0, where memcached's unsigned
+// counters would stop.
+func (s *suite) testIncrFewerDigits(t *testing.T) {
+	b := s.open(t)
+	in, ok := b.(backend.Incrementer)
+	if !ok {
+		t.Skip("backend does not implement backend.Incrementer")
+	}
+	steps := []struct {
+		key          string
+		start, delta int64
+		want         string
+	}{
+		{"ten", 10, -1, "9"},
+		{"hundred", 100, -1, "99"},
+		{"zero", 10, -10, "0"},
+		{"thousand", 1000, -999, "1"},
+	}
+	for _, st := range steps {
+		if n, err := in.Incr(ctx(t), st.key, st.start); err != nil || n != st.start {
+			t.Fatalf("Incr of a missing key by %d = %d, %v; want %d, nil", st.start, n, err, st.start)
+		}
+		n, err := in.Incr(ctx(t), st.key, st.delta)
+		if err != nil || strconv.FormatInt(n, 10) != st.want {
+			t.Fatalf("Incr of %d by %d = %d, %v; want %s, nil", st.start, st.delta, n, err, st.want)
+		}
+		if got := string(mustGet(t, b, st.key)); got != st.want {
+			t.Fatalf("Get of a counter taken from %d to %s = %q, want decimal %q", st.start, st.want, got, st.want)
+		}
+		if gm, ok := b.(backend.GetManyer); ok {
+			vs, err := gm.GetMany(ctx(t), []string{st.key})
+			if err != nil || len(vs) != 1 || string(vs[0]) != st.want {
+				t.Fatalf("GetMany of a counter taken from %d to %s = %q, %v; want decimal %q", st.start, st.want, vs, err, st.want)
+			}
+		}
+		// It still counts, and grows past its old length again.
+		if n, err := in.Incr(ctx(t), st.key, st.start); err != nil || n != st.start+st.start+st.delta {
+			t.Fatalf("Incr by %d after = %d, %v; want %d", st.start, n, err, st.start+st.start+st.delta)
+		}
 	}
 }
 

@@ -125,7 +125,12 @@
 //
 // Incr uses incr and decr, creating a missing counter with add (retried if
 // another client wins): counters are unsigned to memcached, so a decrement
-// stops at 0. Has is a Get (memcached has no existence check that leaves the
+// stops at 0. memcached rewrites a counter in place and pads a result with
+// fewer digits with spaces up to the old length (10 decremented by 1 is
+// stored as "9 "); Get and GetMany return a value of digits followed by
+// spaces without the spaces, so a counter reads back as the number Incr
+// returned. (A value of that shape written with Set reads back trimmed too.)
+// Has is a Get (memcached has no existence check that leaves the
 // expiry alone): it transfers the value. There is no SetMany (gomemcache has
 // no multi-set) and no Stats.
 package memcached

@@ -395,7 +395,8 @@ func (s *Store) key(key string) (string, error) {
 	return storeKey(p, key), nil
 }
 
-// Get returns the value stored under key.
+// Get returns the value stored under key; a counter that memcached padded
+// with spaces is returned without them (see unpad).
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.start(ctx); err != nil {
 		return nil, err
@@ -414,7 +415,36 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if it.Value == nil {
 		return []byte{}, nil
 	}
-	return it.Value, nil
+	return unpad(it.Value), nil
+}
+
+// unpad returns v without the spaces memcached pads a counter with. incr
+// and decr rewrite a counter in place when the result fits: a result with
+// fewer digits than the value had (10 decremented to 9, or "5 apples"
+// incremented to 6) is stored as its digits followed by spaces up to the
+// old length ("9 "), which no caller wrote and which reads back as no
+// integer. Only that shape is trimmed: one or more ASCII digits followed by
+// one or more spaces (memcached's counters have no sign: it refuses "-3",
+// and writes back digits alone, then its padding). Any other value,
+// an encoded entry among them, is returned as stored, at the cost of one
+// comparison of its last byte.
+func unpad(v []byte) []byte {
+	if len(v) == 0 || v[len(v)-1] != ' ' {
+		return v
+	}
+	end := len(v) - 1
+	for end > 0 && v[end-1] == ' ' {
+		end--
+	}
+	if end == 0 {
+		return v
+	}
+	for _, c := range v[:end] {
+		if c < '0' || c > '9' {
+			return v
+		}
+	}
+	return v[:end]
 }
 
 // Has reports whether key is present. memcached has no existence check that
@@ -455,7 +485,8 @@ const (
 // context done while a batch is under way stops the call before the next
 // batch, with the context's error, and a Store closed fails the batch under
 // way (Close closes its connections) with backend.ErrClosed. An error from
-// any batch fails the whole call: no partial result is returned.
+// any batch fails the whole call: no partial result is returned. A counter
+// that memcached padded with spaces is returned without them, as by Get.
 // The namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if err := s.start(ctx); err != nil {
@@ -515,7 +546,7 @@ func (s *Store) getBatch(mkeys []string, out [][]byte) error {
 	}
 	for i, k := range mkeys {
 		if it, ok := m[k]; ok {
-			out[i] = it.Value
+			out[i] = unpad(it.Value)
 			if out[i] == nil {
 				out[i] = []byte{}
 			}
@@ -846,7 +877,9 @@ func (d *deleteRun) fail(err error) {
 // math.MaxInt64 (or past 2^64, where memcached wraps) is an error wrapping
 // backend.ErrNotInteger, after which the increment is taken back (memcached
 // applies it before the Store sees the result). A value that is not a decimal integer gives an
-// error wrapping backend.ErrNotInteger.
+// error wrapping backend.ErrNotInteger. A result with fewer digits than the value
+// had is padded with spaces by memcached; Get and GetMany return it without
+// them.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if err := s.start(ctx); err != nil {
 		return 0, err
