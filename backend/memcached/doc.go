@@ -25,8 +25,10 @@
 // calls fail with backend.ErrClosed, and no connection is opened after it,
 // so a program that makes and closes Stores leaks no sockets.
 //
-// A server that is down makes calls fail fast with an error that is not
-// backend.ErrNotFound: a stopped server refuses the one dial a call makes, at
+// A server that is down makes the calls for its keys fail fast with an error
+// that is not backend.ErrNotFound (calls for keys on the other servers go on,
+// also when it is the server that holds the namespace's generation: see
+// Namespace and Clear): a stopped server refuses the one dial a call makes, at
 // once (about 14µs on loopback, BenchmarkGetRefused; nothing is retried or
 // slept on), and one that drops packets costs Timeout per call, with no
 // memory of the failure from one call to the next (a circuit breaker in front
@@ -82,6 +84,27 @@
 // If memcached evicts the generation key, a new one is started from the
 // current time in nanoseconds: the namespace is then cleared, never
 // resurrected.
+//
+// The generation key lives on one server. While it cannot be read (that
+// server down, hung or timing out), a process goes on in the generation it
+// read last, for up to Options.GenerationGrace (default 1 minute) past
+// GenerationTTL, so that calls for keys on the other servers still work: one
+// read at a time tries the generation again, the calls that find it in
+// flight do not wait for it, and a read that failed is not tried again for a
+// second, the calls meanwhile dialing nothing for it (but Deletes, which
+// read it every time). A Clear made meanwhile by another
+// process that can reach the server is seen up to GenerationTTL +
+// GenerationGrace late, and the writes made to the old generation until then
+// are lost, as within GenerationTTL. Deletes do not rely on the grace: a
+// Delete or DeleteCount that cannot read the generation deletes its keys
+// under the one read last, and fails all the same, so that the caller tries
+// again once the generation can be read. Before the first generation is
+// read, and once the grace has run out, calls fail while the generation
+// cannot be read (between two reads, at once, with the last read's error).
+// A restarted server has lost the generation key: the first process to read
+// it starts a new generation, a Clear, and the others follow within a second
+// of the server answering again. A Clear in this process is seen by it at
+// once, as always; with the server down it fails.
 //
 // # Values and TTLs
 //

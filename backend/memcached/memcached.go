@@ -27,7 +27,18 @@ const (
 	DefaultMaxIdleConns  = 16
 	DefaultMaxItemSize   = 1 << 20
 	DefaultGenerationTTL = time.Second
+	// DefaultGenerationGrace is how long past GenerationTTL a generation
+	// read earlier stays in use while the generation cannot be read.
+	DefaultGenerationGrace = time.Minute
 )
+
+// generationRetry is the least time between two reads of the namespace
+// generation after one failed, but for Delete's and DeleteCount's (which
+// read it every time): calls in between use the generation read before
+// (within Options.GenerationGrace), or fail with the error of the read that
+// failed, and dial nothing, so that a generation server down or hung costs
+// one read per second, not one per call.
+const generationRetry = time.Second
 
 // itemOverhead is what memcached stores with each item besides its key and
 // value (item header, CAS, flags and suffix, CRLF), rounded up.
@@ -75,8 +86,24 @@ type Options struct {
 	// are lost), for up to GenerationTTL. Delete and DeleteCount never
 	// trust it: they read the generation first (one more round trip), so
 	// that no delete or invalidation is lost. -1: read it on every call
-	// (one more round trip each). Default DefaultGenerationTTL (1s).
+	// (one more round trip each), with no GenerationGrace. Default
+	// DefaultGenerationTTL (1s).
 	GenerationTTL time.Duration
+	// GenerationGrace is how long past GenerationTTL this process keeps
+	// working in the generation it last read while reading the generation
+	// fails (the one server holding the key <namespace>:gen down, hung or
+	// timing out): calls for keys on the other servers go on, and one read
+	// at a time, at most one a second, tries the generation again. A Clear
+	// made by another process meanwhile (one that can reach that server)
+	// is then seen up to GenerationTTL+GenerationGrace late, rather than
+	// within GenerationTTL, and the writes this process makes to the old
+	// generation meanwhile are lost as within GenerationTTL. Deletes are
+	// not trusted to it: see DeleteCount. Before the first generation is
+	// read, and once the grace has passed, calls fail while it cannot be
+	// read (between two reads, with the error of the last, at once). -1:
+	// no grace: a failed read fails the calls until one succeeds. Default
+	// DefaultGenerationGrace (1 minute). Ignored when GenerationTTL is -1.
+	GenerationGrace time.Duration
 	// FlushOnClear makes Clear send flush_all to every server, removing
 	// every item of every namespace and application on them, instead of
 	// moving this namespace to a new generation. Off by default; turn it on
@@ -120,6 +147,17 @@ func (o Options) withDefaults() (Options, error) {
 	case o.GenerationTTL < -1:
 		return o, fmt.Errorf("memcached: Options.GenerationTTL is %v; want > 0, 0 (default %v) or -1 (no caching): %w", o.GenerationTTL, DefaultGenerationTTL, backend.ErrInvalidOption)
 	}
+	switch {
+	case o.GenerationGrace == 0:
+		o.GenerationGrace = DefaultGenerationGrace
+	case o.GenerationGrace == -1:
+		o.GenerationGrace = 0
+	case o.GenerationGrace < -1:
+		return o, fmt.Errorf("memcached: Options.GenerationGrace is %v; want > 0, 0 (default %v) or -1 (none): %w", o.GenerationGrace, DefaultGenerationGrace, backend.ErrInvalidOption)
+	}
+	if o.GenerationTTL < 0 {
+		o.GenerationGrace = 0 // every call reads the generation
+	}
 	return o, nil
 }
 
@@ -132,7 +170,12 @@ type Store struct {
 	client *memcache.Client
 	genKey string
 	gen    atomic.Pointer[generation]
-	closed atomic.Bool
+	// genFail is the last failed read of the generation, until one
+	// succeeds; genMu guards genRead, the read in flight (one at a time).
+	genFail atomic.Pointer[genFailure]
+	genMu   sync.Mutex
+	genRead *genRead
+	closed  atomic.Bool
 	// dial opens the client's connections (a net.Dialer with
 	// Options.Timeout; tests replace it). The client dials through
 	// dialContext, which records them in conns.
@@ -149,6 +192,21 @@ type Store struct {
 type generation struct {
 	prefix string // namespace:generation:
 	readAt time.Time
+}
+
+// genFailure is a failed read of the generation: when it ended, and its
+// error.
+type genFailure struct {
+	at  time.Time
+	err error
+}
+
+// genRead is a read of the generation in flight; done is closed when it
+// has ended, with its prefix or error.
+type genRead struct {
+	done   chan struct{}
+	prefix string
+	err    error
 }
 
 var (
@@ -304,12 +362,97 @@ func stale(err error) bool {
 
 // prefix returns the key prefix of the namespace's current generation,
 // reading it from memcached at most once per GenerationTTL: reads and writes
-// may use a generation up to GenerationTTL old (see the package doc).
+// may use a generation up to GenerationTTL old (see the package doc), or
+// older while it cannot be read (see refreshPrefix).
 func (s *Store) prefix() (string, error) {
-	if g := s.gen.Load(); g != nil && s.opts.GenerationTTL > 0 && time.Since(g.readAt) < s.opts.GenerationTTL {
+	g := s.gen.Load()
+	if g != nil && s.opts.GenerationTTL > 0 && time.Since(g.readAt) < s.opts.GenerationTTL {
 		return g.prefix, nil
 	}
-	return s.readPrefix()
+	if s.opts.GenerationTTL < 0 {
+		return s.readPrefix()
+	}
+	return s.refreshPrefix()
+}
+
+// refreshPrefix reads the generation again, the one last read being past
+// GenerationTTL (or none read yet). One read is in flight at a time: a call
+// that finds one in flight goes on with the generation read before, if it
+// is within GenerationGrace, rather than wait for it (a hung server would
+// hold every call for Timeout), and otherwise waits for its result. A read
+// that failed is not tried again for generationRetry: calls meanwhile go
+// on with the generation read before, within the grace, or fail at once
+// with the error of that read. The generation's key lives on one server:
+// without this, that server down or hung failed or stalled every call, for
+// keys on every server.
+func (s *Store) refreshPrefix() (string, error) {
+	if f := s.genFail.Load(); f != nil && time.Since(f.at) < generationRetry {
+		return s.gracePrefix(f.err)
+	}
+	s.genMu.Lock()
+	r := s.genRead
+	leader := r == nil
+	if leader {
+		r = &genRead{done: make(chan struct{})}
+		s.genRead = r
+	}
+	s.genMu.Unlock()
+	if !leader {
+		if p, err := s.gracePrefix(nil); err == nil {
+			return p, nil
+		}
+		<-r.done
+		return r.prefix, r.err
+	}
+	defer func() {
+		// Even if the read panics, the next call may read again and
+		// those waiting are released (with the error set below).
+		s.genMu.Lock()
+		s.genRead = nil
+		s.genMu.Unlock()
+		close(r.done)
+	}()
+	r.err = errors.New("memcached: the namespace generation read panicked")
+	// The read before this one may have ended since the checks above.
+	g := s.gen.Load()
+	f := s.genFail.Load()
+	switch {
+	case g != nil && time.Since(g.readAt) < s.opts.GenerationTTL:
+		r.prefix, r.err = g.prefix, nil
+	case f != nil && time.Since(f.at) < generationRetry:
+		r.prefix, r.err = "", f.err
+	default:
+		r.prefix, r.err = s.readPrefixNoting()
+	}
+	if r.err != nil {
+		r.prefix, r.err = s.gracePrefix(r.err)
+	}
+	return r.prefix, r.err
+}
+
+// readPrefixNoting is readPrefix that notes a failure in genFail (a
+// success clears it), for refreshPrefix's calls to go on without reading
+// until generationRetry has passed.
+func (s *Store) readPrefixNoting() (string, error) {
+	p, err := s.readPrefix()
+	if err != nil {
+		s.genFail.Store(&genFailure{at: time.Now(), err: err})
+	}
+	return p, err
+}
+
+// gracePrefix returns the prefix of the generation last read if it is
+// within GenerationTTL+GenerationGrace of its read, and otherwise err (an
+// error saying that no generation is usable when err is nil).
+func (s *Store) gracePrefix(err error) (string, error) {
+	g := s.gen.Load()
+	if g != nil && time.Since(g.readAt) < s.opts.GenerationTTL+s.opts.GenerationGrace {
+		return g.prefix, nil
+	}
+	if err == nil {
+		err = errors.New("memcached: no namespace generation read within Options.GenerationGrace")
+	}
+	return "", err
 }
 
 // deletePrefixes returns the prefixes a delete must remove its keys under:
@@ -320,10 +463,24 @@ func (s *Store) prefix() (string, error) {
 // (an invalidation lost, as the caching package deletes tag versions). The
 // old generation is kept in the list so that processes still trusting it,
 // as this one did, stop serving the key too.
+//
+// When the generation cannot be read, the generation last read, if within
+// GenerationGrace, is returned alone with the read's error: the keys are
+// deleted there, so that this process and those on it stop serving them,
+// and the call still fails, so that its caller retries the delete once the
+// generation can be read (another process may have moved to a new one,
+// where the keys would be left).
+//
+// A delete reads the generation whatever a failed read noted for
+// generationRetry: it fails when the read does, and must see a server
+// that is back at once.
 func (s *Store) deletePrefixes() ([]string, error) {
 	old := s.gen.Load()
-	p, err := s.readPrefix()
+	p, err := s.readPrefixNoting()
 	if err != nil {
+		if gp, gerr := s.gracePrefix(err); gerr == nil {
+			return []string{gp}, fmt.Errorf("memcached: the namespace generation could not be read: the keys are deleted from the generation last read only: %w", err)
+		}
 		return nil, err
 	}
 	if old != nil && old.prefix != p {
@@ -375,6 +532,7 @@ func freshGeneration() []byte {
 // one recorded does not replace it: a slow read that started before a Clear
 // of this process would otherwise bring back the generation it cleared.
 func (s *Store) setGeneration(n uint64, readAt time.Time) string {
+	s.genFail.Store(nil) // the server answers
 	g := &generation{prefix: s.opts.Namespace + ":" + strconv.FormatUint(n, 10) + ":", readAt: readAt}
 	for {
 		old := s.gen.Load()
@@ -644,6 +802,15 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // of the current generation's entries. The delete under the older
 // generation is best effort: an error there, a context done included, is
 // not reported, the keys being gone from the current generation.
+//
+// When the generation cannot be read (its server down or hung), the keys
+// are deleted under the generation last read, if within
+// Options.GenerationGrace, so that this process, and the others still on
+// it, stop serving them, and the call fails all the same, with the count
+// of those deletes: another process may have moved to a newer generation
+// meanwhile, where the keys are left, so the caller must try again (the
+// caching package retries a failed invalidation) once the generation can
+// be read.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if err := s.start(ctx); err != nil {
 		return 0, err
@@ -653,7 +820,11 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	}
 	ps, err := s.deletePrefixes()
 	if err != nil {
-		return 0, err
+		if len(ps) == 0 {
+			return 0, err
+		}
+		n, derr := s.deleteUnder(ctx, ps[0], keys)
+		return n, errors.Join(err, derr)
 	}
 	n, err := s.deleteUnder(ctx, ps[0], keys)
 	if err != nil {
