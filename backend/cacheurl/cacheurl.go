@@ -248,13 +248,14 @@ func openMemcached(u *cacheURL) (backend.Backend, error) {
 	}
 	p := u.params
 	o := memcached.Options{
-		Servers:       servers,
-		Namespace:     p.str("namespace"),
-		Timeout:       p.duration("timeout", positive),
-		MaxIdleConns:  p.integer("max_idle_conns", 0, maxConns, wantConns),
-		MaxItemSize:   int(p.size("max_item_size", false)),
-		GenerationTTL: p.duration("generation_ttl", positiveOrOff),
-		FlushOnClear:  p.boolean("flush_on_clear"),
+		Servers:         servers,
+		Namespace:       p.str("namespace"),
+		Timeout:         p.duration("timeout", positive),
+		MaxIdleConns:    p.integer("max_idle_conns", 0, maxConns, wantConns),
+		MaxItemSize:     int(p.size("max_item_size", false)),
+		GenerationTTL:   p.duration("generation_ttl", positiveOrOff),
+		GenerationGrace: p.duration("generation_grace", positiveOrOff),
+		FlushOnClear:    p.boolean("flush_on_clear"),
 	}
 	if err := p.finish(u.scheme); err != nil {
 		return nil, err

@@ -46,9 +46,10 @@
 // Each parameter is given once, with a value; one a scheme does not read is
 // an error, not ignored. Durations are Go durations (500ms, 1m30s) or whole
 // seconds (300, as Flask-Caching and go-redis read them), and never
-// negative, but for the -1 of sweep_interval and generation_ttl; sizes are
-// bytes, with an optional unit (64MiB, 512KiB); booleans are true, false, 1
-// or 0; a count of 0 means the backend's default.
+// negative, but for the -1 of sweep_interval, generation_ttl and
+// generation_grace; sizes are bytes, with an optional unit (64MiB,
+// 512KiB); booleans are true, false, 1 or 0; a count of 0 means the
+// backend's default.
 //
 //	parameter           schemes           field                               Flask-Caching
 //	key_prefix          all (Options)     caching.Options.KeyPrefix           CACHE_KEY_PREFIX
@@ -66,6 +67,7 @@
 //	max_idle_conns      memcached, redis* MaxIdleConns (0 to 10000)           —
 //	max_item_size       memcached         MaxItemSize                         —
 //	generation_ttl      memcached         GenerationTTL (-1: read each time)  —
+//	generation_grace    memcached         GenerationGrace (-1: none)          —
 //	flush_on_clear      memcached         FlushOnClear                        —
 //	near                file, redis*,     a near cache in front (backend/near)  —
 //	                    unix, memcached

@@ -48,7 +48,7 @@ func ExampleOpen() {
 		fmt.Println(e.Part)
 	}
 	// Output:
-	// cacheurl: parameter max_entries: is unknown for memcached://; want one of flush_on_clear, generation_ttl, max_idle_conns, max_item_size, namespace, near, near_max_bytes, near_max_entries, near_max_stale, timeout
+	// cacheurl: parameter max_entries: is unknown for memcached://; want one of flush_on_clear, generation_grace, generation_ttl, max_idle_conns, max_item_size, namespace, near, near_max_bytes, near_max_entries, near_max_stale, timeout
 	// true
 	// path
 }

@@ -19,7 +19,7 @@ import (
 func TestNegativeDurationsRefused(t *testing.T) {
 	params := map[string][]string{
 		"simple://":                              {"sweep_interval"},
-		"memcached://127.0.0.1:11211?near=1&":    {"timeout", "generation_ttl", "near_max_stale"},
+		"memcached://127.0.0.1:11211?near=1&":    {"timeout", "generation_ttl", "generation_grace", "near_max_stale"},
 		"redis://127.0.0.1:6379?":                {"dial_timeout", "read_timeout", "write_timeout", "pool_timeout", "conn_max_idle_time", "conn_max_lifetime"},
 		"redis+sentinel://127.0.0.1:26379/m?":    {"read_timeout"},
 		"redis+cluster://127.0.0.1:6379?near=1&": {"read_timeout", "near_max_stale"},
@@ -48,6 +48,7 @@ func TestNegativeDurationsRefused(t *testing.T) {
 	for _, raw := range []string{
 		"simple://?sweep_interval=-1",
 		"memcached://127.0.0.1:11211?generation_ttl=-1",
+		"memcached://127.0.0.1:11211?generation_grace=-1",
 		"simple://?sweep_interval=9223372036",
 	} {
 		b, err := cacheurl.Open(raw)

@@ -28,7 +28,7 @@ var knownParams = map[string]bool{
 	"key_prefix": true, "default_timeout": true,
 	"max_entries": true, "threshold": true, "max_bytes": true, "shards": true, "sweep_interval": true,
 	"namespace": true, "file_mode": true, "dir_mode": true, "sync": true,
-	"timeout": true, "max_idle_conns": true, "max_item_size": true, "generation_ttl": true, "flush_on_clear": true,
+	"timeout": true, "max_idle_conns": true, "max_item_size": true, "generation_ttl": true, "generation_grace": true, "flush_on_clear": true,
 	"near": true, "near_max_stale": true, "near_max_entries": true, "near_max_bytes": true,
 	"prefix": true, "clear_flushes_db": true, "db": true, "max_redirects": true, "username": true, "password": true,
 	"client_name": true, "protocol": true, "max_retries": true,
