@@ -687,7 +687,7 @@ func (s *Store) commit(e entry, tmp string, size int64) ([]victim, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("filesystem: write: %w", err)
 	}
-	return s.idx.put(e.hash, size, false), nil
+	return s.idx.put(e.hash, size, time.Now().UnixNano()), nil
 }
 
 // evict removes the files of victims, skipping any that was written again

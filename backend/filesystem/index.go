@@ -1,6 +1,11 @@
 package filesystem
 
-import "sync"
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+)
 
 // index is this process's picture of the files in its namespace: their sizes
 // and the order in which it last wrote or read them. It bounds the store
@@ -9,7 +14,11 @@ import "sync"
 // write only when it reads them or when the sweep walks the directory.
 //
 // A plain doubly linked list (most recently used at the front) in a map,
-// guarded by one mutex; it does no I/O.
+// guarded by one mutex; it does no I/O. Each node holds the time of its last
+// use, by the system's clock (which stamps files' modification times, not
+// Options.Clock), so that a file found on disk is placed among the known
+// ones by its modification time (see learn); along the list the times fall
+// from the front, but for victims put back (restore) and steps of the clock.
 type index struct {
 	mu         sync.Mutex
 	m          map[[32]byte]*node
@@ -21,6 +30,7 @@ type index struct {
 
 type node struct {
 	victim
+	used       int64 // last use, Unix nanoseconds; 0 for a victim put back
 	prev, next *node
 }
 
@@ -71,12 +81,11 @@ func (x *index) pushBack(n *node) {
 	}
 }
 
-// put records a file of size bytes for h as the most recently used (or, with
-// back, as the least recently used: a file found by a walk) and returns the
-// entries to evict to get back under the bounds, least recently used first;
-// they are already gone from the index. An entry put at the front is never
-// among them; one put at the back is the first.
-func (x *index) put(h [32]byte, size int64, back bool) []victim {
+// put records a file of size bytes for h as the most recently used, last
+// used at used (Unix nanoseconds), and returns the entries to evict to get
+// back under the bounds, least recently used first; they are already gone
+// from the index, and h is never among them.
+func (x *index) put(h [32]byte, size int64, used int64) []victim {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	n, ok := x.m[h]
@@ -89,15 +98,58 @@ func (x *index) put(h [32]byte, size int64, back bool) []victim {
 		x.m[h] = n
 		x.bytes += size
 	}
-	if back {
-		x.pushBack(n)
-	} else {
-		x.pushFront(n)
-	}
-	if back {
-		n = nil
-	}
+	n.used = used
+	x.pushFront(n)
 	return x.shed(n)
+}
+
+// found is an entry file the index did not know, found on disk.
+type found struct {
+	hash  [32]byte
+	size  int64
+	mtime int64 // Unix nanoseconds
+}
+
+// learn indexes the files of all that it does not know yet, each placed
+// among the known entries by its modification time, as if it had been
+// used then (files found on disk count from their modification time: a
+// file another process wrote a moment ago is not the least recently used),
+// and returns the entries to evict to get back under the bounds, as put
+// does. One merge from the front of the list: its cost is the number of
+// files plus the depth of the oldest one, not a walk per file.
+func (x *index) learn(all []found) []victim {
+	slices.SortFunc(all, func(a, b found) int { return cmp.Compare(b.mtime, a.mtime) }) // newest first
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	at := x.head // the first node used no later than the next file
+	for _, f := range all {
+		if _, ok := x.m[f.hash]; ok {
+			continue // written or read by this process since the walk
+		}
+		for at != nil && at.used > f.mtime {
+			at = at.next
+		}
+		n := &node{victim: victim{hash: f.hash, size: f.size}, used: f.mtime}
+		x.m[f.hash] = n
+		x.bytes += f.size
+		x.insertBefore(n, at)
+	}
+	return x.shed(nil)
+}
+
+// insertBefore links n in front of at, or at the back when at is nil.
+func (x *index) insertBefore(n, at *node) {
+	if at == nil {
+		x.pushBack(n)
+		return
+	}
+	n.prev, n.next = at.prev, at
+	if at.prev != nil {
+		at.prev.next = n
+	} else {
+		x.head = n
+	}
+	at.prev = n
 }
 
 // trim returns the entries to evict to get back under the bounds, as put
@@ -151,16 +203,18 @@ func (x *index) drop(n *node) {
 // touch marks h as the most recently used, adding it (a file another process
 // wrote) if it is not known.
 func (x *index) touch(h [32]byte, size int64) []victim {
+	now := time.Now().UnixNano()
 	x.mu.Lock()
 	n, ok := x.m[h]
 	if ok && n.size == size {
+		n.used = now
 		x.unlink(n)
 		x.pushFront(n)
 		x.mu.Unlock()
 		return nil
 	}
 	x.mu.Unlock()
-	return x.put(h, size, false)
+	return x.put(h, size, now)
 }
 
 func (x *index) remove(h [32]byte) {

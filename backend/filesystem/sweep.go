@@ -1,6 +1,7 @@
 package filesystem
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,11 +97,6 @@ func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEnt
 // store with a larger bound may have written it), and indexing it would
 // evict every other entry.
 func (s *Store) load() error {
-	type found struct {
-		hash  [32]byte
-		size  int64
-		mtime time.Time
-	}
 	var all []found
 	err := s.walk(context.Background(), func(sub, name string, de fs.DirEntry) {
 		h, ok := parseHash(name)
@@ -108,16 +104,16 @@ func (s *Store) load() error {
 			return
 		}
 		if fi, err := de.Info(); err == nil && s.fits(fi.Size()) && s.trust.file(fi) {
-			all = append(all, found{h, fi.Size(), fi.ModTime()})
+			all = append(all, found{h, fi.Size(), fi.ModTime().UnixNano()})
 		}
 	})
 	if err != nil {
 		return fmt.Errorf("filesystem: index directory: %w", err)
 	}
-	slices.SortFunc(all, func(a, b found) int { return a.mtime.Compare(b.mtime) })
+	slices.SortFunc(all, func(a, b found) int { return cmp.Compare(a.mtime, b.mtime) })
 	var victims []victim
 	for _, f := range all {
-		victims = append(victims, s.idx.put(f.hash, f.size, false)...)
+		victims = append(victims, s.idx.put(f.hash, f.size, f.mtime)...)
 	}
 	s.evict(context.Background(), victims)
 	return nil
@@ -166,8 +162,9 @@ func (s *Store) sweepLoop() {
 }
 
 // sweep removes expired entry files and stale temporary files, and indexes
-// entry files this process did not know of (written by another process) as
-// the least recently used, if they fit Options.MaxBytes (see load). An
+// entry files this process did not know of (written by another process),
+// if they fit Options.MaxBytes (see load), each placed among the entries it
+// knows by its modification time (see index.learn). An
 // entry file over Options.MaxBytes leaves the index (a store with a larger
 // bound has written it since this one indexed the key) and is left on disk
 // for that store, unless expired. It reads the 21-byte
@@ -175,7 +172,11 @@ func (s *Store) sweepLoop() {
 // following a link, regular files only), and stops once ctx is done. Errors
 // are ignored: the next sweep tries again.
 func (s *Store) sweep(ctx context.Context) {
-	var victims []victim
+	type unknown struct {
+		e  entry
+		fi fs.FileInfo
+	}
+	var news []unknown
 	_ = s.walk(ctx, func(sub, name string, de fs.DirEntry) {
 		if s.staleTemp(name, de, tempMaxAge) {
 			unlink(filepath.Join(sub, name))
@@ -201,9 +202,19 @@ func (s *Store) sweep(ctx context.Context) {
 		case !s.fits(fi.Size()):
 			s.idx.remove(h)
 		case !s.idx.has(h):
-			victims = append(victims, s.idx.put(h, fi.Size(), true)...)
+			news = append(news, unknown{e, fi})
 		}
 	})
+	// The files found are indexed together, in one merge (see
+	// index.learn), but those deleted since the walk saw them: a deleted
+	// key must not come back into the index with no file behind it.
+	var all []found
+	for _, u := range news {
+		if cur, err := os.Lstat(u.e.path); err == nil && os.SameFile(cur, u.fi) {
+			all = append(all, found{u.e.hash, u.fi.Size(), u.fi.ModTime().UnixNano()})
+		}
+	}
+	victims := s.idx.learn(all)
 	// With those, the victims an eviction skipped and restored since
 	// (see evict), even if no Set or read has come to retry them.
 	s.evict(ctx, append(victims, s.idx.trim()...))
