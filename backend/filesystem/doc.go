@@ -60,8 +60,9 @@
 // does not leave two of them locking different files.
 //
 // The bounds are enforced approximately across processes: each process's
-// index knows the files it wrote or read, and learns of the others' at each
-// sweep, each placed among those it knows by its modification time (a file
+// index knows the files it wrote or read (one read while another goroutine
+// or process held its subdirectory's lock is learnt at a later read), and
+// learns of the others' at each sweep, each placed among those it knows by its modification time (a file
 // another process wrote since the last sweep is not the first to go). Two
 // processes with MaxEntries n may keep up to about 2n files between
 // sweeps, and a process may evict a file another one read recently.

@@ -340,8 +340,36 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 		}
 		return nil, backend.ErrNotFound
 	}
-	s.evict(ctx, s.idx.touch(e.hash, r.size))
+	s.hit(ctx, e, r)
 	return r.value, nil
+}
+
+// hit records r, a read of e's live file, as the latest use of the key. A
+// file the index does not know (another process wrote it) or knows at
+// another size is indexed under e's lock, and only if it is still the file
+// read: without the lock, a Delete or Set between the read and the index's
+// update would leave a deleted key in the index with no file behind it, or
+// the old file's size. When another goroutine or process holds the lock,
+// the index is left as it is: a later read or the sweep learns the file.
+func (s *Store) hit(ctx context.Context, e entry, r read) {
+	if known, size := s.idx.touch(e.hash); known && size == r.size {
+		return
+	}
+	s.evict(ctx, s.learnRead(e, r))
+}
+
+// learnRead indexes r's file, as hit says, and returns the victims to evict
+// once e's lock is released.
+func (s *Store) learnRead(e entry, r read) []victim {
+	st, _ := s.tryLock(e)
+	if st == nil {
+		return nil
+	}
+	defer s.unlock(st)
+	if cur, err := os.Lstat(e.path); err != nil || !os.SameFile(cur, r.fi) {
+		return nil // deleted or replaced since: a later read learns the new one
+	}
+	return s.idx.put(e.hash, r.size, time.Now().UnixNano())
 }
 
 // Get returns the value stored under key. A missing, expired, corrupt,

@@ -200,21 +200,22 @@ func (x *index) drop(n *node) {
 	x.bytes -= n.size
 }
 
-// touch marks h as the most recently used, adding it (a file another process
-// wrote) if it is not known.
-func (x *index) touch(h [32]byte, size int64) []victim {
+// touch marks h, if the index holds it, as the most recently used, and
+// reports whether it does and the size it records. It never adds an entry
+// nor changes a size: a read does not hold its key's lock, and what it read
+// may have been deleted or replaced since (see Store.hit).
+func (x *index) touch(h [32]byte) (known bool, size int64) {
 	now := time.Now().UnixNano()
 	x.mu.Lock()
 	n, ok := x.m[h]
-	if ok && n.size == size {
+	if ok {
 		n.used = now
 		x.unlink(n)
 		x.pushFront(n)
-		x.mu.Unlock()
-		return nil
+		size = n.size
 	}
 	x.mu.Unlock()
-	return x.put(h, size, now)
+	return ok, size
 }
 
 func (x *index) remove(h [32]byte) {
