@@ -558,7 +558,8 @@ func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64
 	return next, victims, err
 }
 
-// Delete removes the keys' files. Missing keys are not an error. Whatever
+// Delete removes the keys' files. Missing keys are not an error, and
+// Delete creates nothing for them (no subdirectory, no lock file). Whatever
 // else is at a key's path is removed too (a symbolic link itself, never what
 // it points to) except a directory, which is left alone. Delete stops with
 // ctx's error once ctx is done, some keys deleted and the others not.
@@ -587,7 +588,13 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 		if notOurs(s.realDir(e.sub)) {
 			continue // no entry of ours can be there
 		}
-		st, err := s.lock(ctx, e)
+		st, err := s.lockExisting(ctx, e)
+		if errors.Is(err, fs.ErrNotExist) {
+			// No subdirectory (none yet, or removed under us to clear
+			// the cache): no file. Nothing is created to lock it.
+			s.idx.remove(e.hash)
+			continue
+		}
 		if err != nil {
 			return n, err
 		}
@@ -745,6 +752,8 @@ func (s *Store) evict(ctx context.Context, victims []victim) {
 		switch {
 		case notOurs(err):
 			continue // its subdirectory is not the store's: nothing of ours there
+		case errors.Is(err, fs.ErrNotExist):
+			continue // its subdirectory is gone, and its file with it
 		case errors.Is(err, backend.ErrClosed):
 			return
 		case st == nil:

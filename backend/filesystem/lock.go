@@ -29,10 +29,23 @@ const (
 	lockPollMax = 5 * time.Millisecond
 )
 
-// lock takes e's stripe lock. It gives up with the context's error when ctx
-// is done, and with backend.ErrClosed when the store is closed, however long
-// another goroutine or process holds the lock.
+// lock takes e's stripe lock for a write, creating e's subdirectory and its
+// lock file if they are missing. It gives up with the context's error when
+// ctx is done, and with backend.ErrClosed when the store is closed, however
+// long another goroutine or process holds the lock.
 func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
+	return s.lockAs(ctx, e, true)
+}
+
+// lockExisting is lock for a call that writes nothing (Delete): it creates
+// no directory, and gives an error wrapping fs.ErrNotExist when e's
+// subdirectory is missing (so is e's file, then).
+func (s *Store) lockExisting(ctx context.Context, e entry) (*stripe, error) {
+	return s.lockAs(ctx, e, false)
+}
+
+// lockAs is lock, creating e's subdirectory if mk.
+func (s *Store) lockAs(ctx context.Context, e entry, mk bool) (*stripe, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("filesystem: lock: %w", err)
 	}
@@ -44,7 +57,7 @@ func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
 	case <-s.stop:
 		return nil, backend.ErrClosed
 	}
-	if err := s.lockFile(ctx, st, e); err != nil {
+	if err := s.lockFile(ctx, st, e, mk); err != nil {
 		<-st.sem
 		return nil, err
 	}
@@ -55,7 +68,8 @@ func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
 // without waiting: nil, nil when one does. It is for what the store does
 // on its own account (evicting, removing a bad file), which must never
 // wait on another process: one stopped while it holds the lock (SIGSTOP, a
-// debugger) would stop every call that waited.
+// debugger) would stop every call that waited. It creates no directory
+// (see lockExisting).
 func (s *Store) tryLock(e entry) (*stripe, error) {
 	st := &s.stripes[e.hash[0]]
 	select {
@@ -63,7 +77,7 @@ func (s *Store) tryLock(e entry) (*stripe, error) {
 	default:
 		return nil, nil
 	}
-	ok, err := s.flockOnce(st, e)
+	ok, err := s.flockOnce(st, e, false)
 	if !ok {
 		<-st.sem
 		return nil, err
@@ -72,11 +86,11 @@ func (s *Store) tryLock(e entry) (*stripe, error) {
 }
 
 // lockFile flocks the stripe's lock file, polling while another process
-// holds it. The caller holds st.sem.
-func (s *Store) lockFile(ctx context.Context, st *stripe, e entry) error {
+// holds it, creating e's subdirectory if mk. The caller holds st.sem.
+func (s *Store) lockFile(ctx context.Context, st *stripe, e entry, mk bool) error {
 	var t *time.Timer
 	for wait := lockPollMin; ; wait = min(2*wait, lockPollMax) {
-		ok, err := s.flockOnce(st, e)
+		ok, err := s.flockOnce(st, e, mk)
 		if err != nil || ok {
 			return err
 		}
@@ -97,8 +111,9 @@ func (s *Store) lockFile(ctx context.Context, st *stripe, e entry) error {
 }
 
 // flockOnce tries once to flock the stripe's lock file, opening it if
-// needed: false when another process holds it. The caller holds st.sem.
-func (s *Store) flockOnce(st *stripe, e entry) (bool, error) {
+// needed (and e's subdirectory, if mk): false when another process holds
+// it. The caller holds st.sem.
+func (s *Store) flockOnce(st *stripe, e entry, mk bool) (bool, error) {
 	if s.closed.Load() {
 		return false, backend.ErrClosed
 	}
@@ -109,7 +124,7 @@ func (s *Store) flockOnce(st *stripe, e entry) (bool, error) {
 	}
 	for {
 		if st.f == nil {
-			f, err := s.openLockFile(e)
+			f, err := s.openLockFile(e, mk)
 			if err != nil {
 				return false, fmt.Errorf("filesystem: lock: %w", err)
 			}
@@ -147,13 +162,13 @@ func (s *Store) lockedAtPath(st *stripe, e entry) bool {
 }
 
 // openLockFile opens (creating it if needed) the lock file of e's
-// subdirectory; something other than a regular file in its place is an
-// error, not followed and not waited on.
-func (s *Store) openLockFile(e entry) (*os.File, error) {
+// subdirectory, and the subdirectory if mk; something other than a regular
+// file in its place is an error, not followed and not waited on.
+func (s *Store) openLockFile(e entry, mk bool) (*os.File, error) {
 	name := filepath.Join(e.sub, lockName)
 	flag := os.O_RDWR | os.O_CREATE | openFlags
 	f, err := os.OpenFile(name, flag, s.opts.FileMode)
-	if errors.Is(err, fs.ErrNotExist) {
+	if mk && errors.Is(err, fs.ErrNotExist) {
 		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
 			f, err = os.OpenFile(name, flag, s.opts.FileMode)
 		}
