@@ -13,8 +13,8 @@
 // key, so that a hash collision or a foreign file is detected), the value, and
 // a CRC-32C of the whole. A file that is corrupt, truncated, of another
 // version or for another key is a miss, and is removed; it never panics. (A
-// live entry over the Store's Options.MaxBytes is a miss left alone for a
-// day: see Several processes.)
+// live entry over the Store's Options.MaxBytes is a miss left on disk for
+// the Store that wrote it, however old: see Several processes.)
 //
 // Writes go to a temporary file in the same subdirectory that is renamed into
 // place (fsynced first with Options.Sync), so a reader in any process sees
