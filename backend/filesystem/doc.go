@@ -17,7 +17,8 @@
 // the Store that wrote it, however old: see Several processes.)
 //
 // Writes go to a temporary file in the same subdirectory that is renamed into
-// place (fsynced first with Options.Sync), so a reader in any process sees
+// place (with Options.Sync, the file fsynced before the rename and the
+// subdirectory after it), so a reader in any process sees
 // the old entry or the new one, never part of one. Files are created 0600 and
 // directories 0700 unless Options.FileMode and Options.DirMode say otherwise.
 // A full disk or a read-only directory gives an error wrapping the

@@ -95,9 +95,14 @@ type Options struct {
 	// user of one of this process's groups are trusted.
 	DirMode fs.FileMode
 	// Sync makes every write fsync the file before it is renamed into
-	// place, so that an entry survives a power failure whole. Off by
-	// default: a cache can lose entries, and a crash never leaves a torn
-	// one either way (readers see the old file or the new one).
+	// place and its directory after (and the namespace directory after
+	// making a subdirectory), so that an entry whose Set, Add or Incr
+	// returned survives a power failure whole. A failed fsync of the
+	// directory is returned as the write's error, although the entry was
+	// written. Off by default: a cache can lose entries, and a crash never
+	// leaves a torn one either way (readers see the old file or the new
+	// one). Where a directory cannot be fsynced (Windows, or a file system
+	// that refuses it) only the file is.
 	Sync bool
 	// SweepInterval is how often a goroutine walks the namespace to remove
 	// expired entries and left-over temporary files, and to learn of files
@@ -465,6 +470,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	victims, err := s.commit(e, tmp, n)
 	s.unlock(st)
+	if err == nil {
+		err = s.syncRename(e)
+	}
 	s.evict(ctx, victims)
 	return err
 }
@@ -498,6 +506,9 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	victims, err := s.commit(e, tmp, n)
 	s.unlock(st)
+	if err == nil {
+		err = s.syncRename(e)
+	}
 	s.evict(ctx, victims)
 	return err == nil, err
 }
@@ -521,6 +532,9 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	}
 	next, victims, err := s.incrLocked(ctx, e, key, delta)
 	s.unlock(st)
+	if err == nil {
+		err = s.syncRename(e)
+	}
 	s.evict(ctx, victims)
 	return next, err
 }
@@ -683,7 +697,7 @@ func (s *Store) writeTemp(ctx context.Context, e entry, data []byte) (string, er
 	}
 	err := s.realDir(e.sub)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
+		if err = s.makeSub(e); err == nil {
 			err = s.realDir(e.sub)
 		}
 	}
@@ -712,6 +726,36 @@ func (s *Store) writeTemp(ctx context.Context, e entry, data []byte) (string, er
 		return "", fmt.Errorf("filesystem: write: %w", err)
 	}
 	return name, nil
+}
+
+// fsyncDir is syncDir; tests record the directories synced.
+var fsyncDir = syncDir
+
+// makeSub makes e's subdirectory (and the namespace directory, if it was
+// removed), and with Options.Sync fsyncs the namespace directory, so that
+// the new subdirectory's name is as durable as the files written in it.
+func (s *Store) makeSub(e entry) error {
+	if err := os.MkdirAll(e.sub, s.opts.DirMode); err != nil {
+		return err
+	}
+	if s.opts.Sync {
+		return fsyncDir(s.root)
+	}
+	return nil
+}
+
+// syncRename makes the rename of e's file durable with Options.Sync:
+// fsyncing the file before the rename made its data durable, not the
+// directory's name for it. It runs after the lock is released: it waits on
+// the disk, and holds up no other writer of the subdirectory.
+func (s *Store) syncRename(e entry) error {
+	if !s.opts.Sync {
+		return nil
+	}
+	if err := fsyncDir(e.sub); err != nil {
+		return fmt.Errorf("filesystem: sync: %w", err)
+	}
+	return nil
 }
 
 // commit renames tmp into place as e's file of size bytes and records it;

@@ -169,7 +169,7 @@ func (s *Store) openLockFile(e entry, mk bool) (*os.File, error) {
 	flag := os.O_RDWR | os.O_CREATE | openFlags
 	f, err := os.OpenFile(name, flag, s.opts.FileMode)
 	if mk && errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(e.sub, s.opts.DirMode); err == nil {
+		if err = s.makeSub(e); err == nil {
 			f, err = os.OpenFile(name, flag, s.opts.FileMode)
 		}
 	}

@@ -17,3 +17,7 @@ func unlink(path string) error {
 	}
 	return os.Remove(path)
 }
+
+// syncDir does nothing: a directory cannot be opened for fsync on Windows
+// (NTFS journals its metadata), nor on Plan 9 or WebAssembly.
+func syncDir(string) error { return nil }

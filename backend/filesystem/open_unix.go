@@ -3,6 +3,7 @@
 package filesystem
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"syscall"
@@ -26,4 +27,23 @@ func unlink(path string) error {
 		return nil
 	}
 	return &fs.PathError{Op: "unlink", Path: path, Err: err}
+}
+
+// syncDir fsyncs the directory dir, so that the names made or replaced in
+// it (a rename into place, a new subdirectory) survive a power failure. A
+// file system that cannot fsync a directory (EINVAL, ENOTSUP) is not an
+// error: nothing more can be done there.
+func syncDir(dir string) error {
+	f, err := os.OpenFile(dir, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		return nil
+	}
+	return err
 }
