@@ -446,7 +446,8 @@ func (s *Store) readPrefixNoting() (string, error) {
 // error saying that no generation is usable when err is nil).
 func (s *Store) gracePrefix(err error) (string, error) {
 	g := s.gen.Load()
-	if g != nil && time.Since(g.readAt) < s.opts.GenerationTTL+s.opts.GenerationGrace {
+	// Subtracted, not added: GenerationTTL+GenerationGrace may overflow.
+	if g != nil && time.Since(g.readAt)-s.opts.GenerationTTL < s.opts.GenerationGrace {
 		return g.prefix, nil
 	}
 	if err == nil {
