@@ -739,8 +739,25 @@ func (s *Store) makeSub(e entry) error {
 		return err
 	}
 	if s.opts.Sync {
-		return fsyncDir(s.root)
+		return s.syncName(e)
 	}
+	return nil
+}
+
+// syncName fsyncs the namespace directory, once e's subdirectory is there,
+// until that succeeds once in this Store: then the subdirectory's name is
+// durable. Not only the call that made the subdirectory: another writer
+// may find it made, and acknowledge its write, before that call's fsync
+// (or after it failed).
+func (s *Store) syncName(e entry) error {
+	st := &s.stripes[e.hash[0]]
+	if st.named.Load() {
+		return nil
+	}
+	if err := fsyncDir(s.root); err != nil {
+		return err
+	}
+	st.named.Store(true)
 	return nil
 }
 
@@ -751,6 +768,9 @@ func (s *Store) makeSub(e entry) error {
 func (s *Store) syncRename(e entry) error {
 	if !s.opts.Sync {
 		return nil
+	}
+	if err := s.syncName(e); err != nil {
+		return fmt.Errorf("filesystem: sync: %w", err)
 	}
 	if err := fsyncDir(e.sub); err != nil {
 		return fmt.Errorf("filesystem: sync: %w", err)

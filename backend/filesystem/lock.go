@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-caching/caching/backend"
@@ -19,6 +20,9 @@ import (
 type stripe struct {
 	sem chan struct{} // holds a token while the stripe is locked
 	f   *os.File      // the lock file, opened on first use; guarded by sem
+	// named reports that the namespace directory was fsynced after the
+	// stripe's subdirectory was there (Options.Sync): its name is durable.
+	named atomic.Bool
 }
 
 // Polling bounds for a lock file another process holds: the first retry
