@@ -605,8 +605,8 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 		st, err := s.lockExisting(ctx, e)
 		if errors.Is(err, fs.ErrNotExist) {
 			// No subdirectory (none yet, or removed under us to clear
-			// the cache): no file. Nothing is created to lock it.
-			s.idx.remove(e.hash)
+			// the cache): no file, and lockExisting forgot it. Nothing is
+			// created to lock it.
 			continue
 		}
 		if err != nil {

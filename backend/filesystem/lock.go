@@ -43,7 +43,7 @@ func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
 
 // lockExisting is lock for a call that writes nothing (Delete): it creates
 // no directory, and gives an error wrapping fs.ErrNotExist when e's
-// subdirectory is missing (so is e's file, then).
+// subdirectory is missing (so is e's file, then: the index forgets it).
 func (s *Store) lockExisting(ctx context.Context, e entry) (*stripe, error) {
 	return s.lockAs(ctx, e, false)
 }
@@ -62,6 +62,11 @@ func (s *Store) lockAs(ctx context.Context, e entry, mk bool) (*stripe, error) {
 		return nil, backend.ErrClosed
 	}
 	if err := s.lockFile(ctx, st, e, mk); err != nil {
+		if !mk && errors.Is(err, fs.ErrNotExist) {
+			// No subdirectory, so no file: forgotten while the stripe is
+			// held, so that a write racing in after it is not forgotten.
+			s.idx.remove(e.hash)
+		}
 		<-st.sem
 		return nil, err
 	}
