@@ -70,7 +70,13 @@ type sharedConfig struct {
 //     its own 304, with the Set-Cookie of the 304 (never stored: only the
 //     client whose request reached the handler gets it); any other
 //     response replaces the entry. A HEAD response with the stored
-//     validators freshens the stored GET (section 4.3.5). A revalidation
+//     validators freshens the stored GET (section 4.3.5). For a request
+//     with Authorization (without UserKey) the 304 or HEAD 200 must say
+//     itself that it may be shared (public, s-maxage, must-revalidate:
+//     section 3.5), as its 200 would: the stored header's public is the
+//     anonymous response's. Otherwise its client gets the freshened
+//     response, with its own fields, and the entry is left as it was
+//     for the others. A revalidation
 //     that began before a write or an invalidation of the entry (see
 //     InvalidateOnWrite, Cache.InvalidatePath), or before a Cache.Clear
 //     of this process, does not freshen it: its 304 may vouch for the
@@ -699,10 +705,16 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	snap, reason := v.freshen(x, prev, ownFields(h304, before))
 	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs, check: new(versionCheck)}
 	now := v.c.clock()
-	if reason != httpcache.ReasonNone {
+	switch {
+	case !mayShare(x, h304):
+		// This client's alone (its fields may be its account's): served
+		// to it, neither stored nor handed on, and the entry left as it
+		// was for the others.
+		res = viewResult{}
+	case reason != httpcache.ReasonNone:
 		v.dropRefreshed(r, x.prev, reason)
-	}
-	if reason != httpcache.ReasonNone || x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone {
+		res = viewResult{}
+	case x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone:
 		res = viewResult{}
 	}
 	v.flight.release(st.call, res)
@@ -743,6 +755,20 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 	if err := v.c.store.del(ctx, f.key); err != nil {
 		v.failOpen(r, "view drop refused revalidation ("+string(reason)+")", err)
 	}
+}
+
+// mayShare reports whether h, the header of a 304 or of a HEAD 200 that
+// validates a stored entry, may freshen it for everyone. Without UserKey,
+// a response to a request with Authorization may be stored only if it
+// says so itself (public, s-maxage, must-revalidate: RFC 9111 section 3.5),
+// as a 200 to such a request must (httpcache.Shared.Response): judged on
+// the header freshen merges, it would borrow the stored response's
+// public, and the requester's own fields (an X-Account, rate limits,
+// Authentication-Info) would be served to every client. Its response is
+// then this client's alone: served to it, and the entry left as it was.
+// h is the header as the handler committed it, as a 200's is judged.
+func mayShare(x *extRun, h http.Header) bool {
+	return x.rules.AllowAuthorization || len(x.client.Header["Authorization"]) == 0 || x.rules.Reuse(h).Shareable
 }
 
 // freshen returns prev updated from h, the header of a 304 or of a HEAD 200
@@ -848,6 +874,9 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	status, h, _, _ := rec.Finish()
 	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) || !writtenUnder(prev, vs) {
 		return
+	}
+	if !mayShare(x, h) {
+		return // this client's alone, as its 200 to a GET would be
 	}
 	snap, reason := v.freshen(x, prev.snap, ownFields(h, before))
 	if reason != httpcache.ReasonNone {
