@@ -91,7 +91,28 @@ func (v *view) backgroundRequest(r *http.Request) *http.Request {
 		delete(r2.Header, "Authorization")
 		delete(r2.Header, "Proxy-Authorization")
 	}
+	// A refresh of a request no server handed over (an adapter's) must
+	// still see a proxy's broken body as one: see withServer.
+	if ctx, added := withServer(r2.Context()); added {
+		r2 = r2.WithContext(ctx)
+	}
 	return r2
+}
+
+// withServer returns ctx with http.ServerContextKey set to a placeholder
+// *http.Server (never started, one per request) when ctx has none, and
+// reports whether it set it. httputil.ReverseProxy aborts a response whose
+// origin body breaks off (it panics with http.ErrAbortHandler) only for a
+// request whose context holds that key, a server's; for any other it
+// returns normally with what it copied, and a view would store the cut-short
+// body (chunked: no Content-Length to check it against) for every client.
+// The requests the Cache makes itself (Warm's, background refreshes') and
+// the handler runs of requests no server handed over are given the key.
+func withServer(ctx context.Context) (context.Context, bool) {
+	if ctx.Value(http.ServerContextKey) != nil {
+		return ctx, false
+	}
+	return context.WithValue(ctx, http.ServerContextKey, new(http.Server)), true
 }
 
 // clientOnlyFields are the request fields a background refresh drops: they

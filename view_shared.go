@@ -114,7 +114,15 @@ type sharedConfig struct {
 //     the handler never waits for it: the concurrent requests for the key
 //     get the stored response as soon as the handler has made it, however
 //     slowly the first client reads (or if it never does).
-//     text/event-stream responses are never stored.
+//     text/event-stream responses are never stored, nor is a body the
+//     origin breaks off: httputil.ReverseProxy aborts it (a panic with
+//     http.ErrAbortHandler) only for a request whose context holds
+//     http.ServerContextKey, so the handler's run (a miss), a background
+//     refresh and Cache.Warm give one, a placeholder *http.Server, to a
+//     request that has none (an adapter's, a test's ServeHTTP). There,
+//     once the header is out, the view returns with what was written
+//     rather than pass on a panic no server recovers, as the proxy alone
+//     would have.
 //   - Writes invalidate (section 4.4): see InvalidateOnWrite, which
 //     SharedCache implies.
 //

@@ -106,7 +106,11 @@ const (
 // pages as that admin: a user, a tenant, a session in the context), and
 // their RemoteAddr is 192.0.2.1:0 (TEST-NET-1: neither loopback nor a
 // private network, so that a handler that shows more to local or internal
-// callers renders what a remote client gets).
+// callers renders what a remote client gets). Their contexts hold
+// http.ServerContextKey (a placeholder *http.Server, never started), as a
+// server's requests do: httputil.ReverseProxy aborts a response whose
+// origin breaks off (a failed target) only for such a request, and would
+// otherwise return half of it, which a SharedCache view would store.
 //
 // Warm is safe for concurrent use; while it runs, each request to a view
 // of the Cache costs one more context lookup.
@@ -162,7 +166,10 @@ func (c *Cache) warmOne(ctx context.Context, h http.Handler, t WarmTarget) (res 
 		return res
 	}
 	p := &warmProbe{c: c}
-	r = r.WithContext(context.WithValue(ctx, warmKey{}, p))
+	// As a server's request: a reverse proxy whose origin breaks off
+	// panics (a failed target) rather than have its half stored.
+	sctx, _ := withServer(context.WithValue(ctx, warmKey{}, p))
+	r = r.WithContext(sctx)
 	defer func() {
 		if v := recover(); v != nil {
 			res = WarmResult{URL: t.URL, Status: p.status, Err: fmt.Errorf("caching: warm: handler panicked: %v", v)}
