@@ -52,3 +52,32 @@ func TestCachedStaleVariantsRefreshApart(t *testing.T) {
 		assert.Equal(t, "en #2", get(ch, "/page", "Accept-Language", "en").Body.String())
 	})
 }
+
+// TestRefreshWithCookieRefreshesItsVariant: a background refresh carries
+// the client's Cookie, as the client's own miss would (README: requests
+// with cookies are shared unless the handler says otherwise). A page that
+// depends on the cookie says Vary: Cookie: the logged-in client's stale
+// hit then refreshes its own variant, and the anonymous one stays
+// anonymous.
+func TestRefreshWithCookieRefreshesItsVariant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		var runs atomic.Int64
+		h := c.Cached(10*time.Second, StaleWhileRevalidate(time.Minute))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			who := "guest"
+			if ck, err := r.Cookie("session"); err == nil {
+				who = ck.Value
+			}
+			w.Header().Set("Vary", "Cookie")
+			fmt.Fprintf(w, "hello %s #%d", who, runs.Add(1))
+		}))
+		assert.Equal(t, "hello guest #1", get(h, "/").Body.String())
+		assert.Equal(t, "hello alice #2", get(h, "/", "Cookie", "session=alice").Body.String())
+		time.Sleep(15 * time.Second)
+		assert.Equal(t, "hello alice #2", get(h, "/", "Cookie", "session=alice").Body.String(), "stale, refreshed in the background")
+		synctest.Wait()
+		assert.Equal(t, "hello alice #3", get(h, "/", "Cookie", "session=alice").Body.String(), "her variant refreshed")
+		assert.Equal(t, "hello guest #1", get(h, "/").Body.String(), "the anonymous variant untouched (stale)")
+	})
+}
