@@ -42,6 +42,11 @@ func TestBreakerCallerDeadlineIsAFailure(t *testing.T) {
 			if w.Code != http.StatusOK {
 				failed++
 			}
+			// TimeoutHandler answers when the deadline passes, while the
+			// handler's goroutine is still counting its failed lookup: let
+			// it finish before the next request (under -race the next
+			// request could start first, and wait too).
+			synctest.Wait()
 		}
 		assert.Equal(t, "open", c.Stats().Breaker, "a backend that answers nothing opens the breaker")
 		assert.LessOrEqual(t, failed, 5, "requests that failed (503) only because the cache waited on a dead backend")
