@@ -416,7 +416,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.head(w, r, base, prev, ttl)
 		return true
 	}
-	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || v.refusesStale(rq)}
+	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || prev != nil && v.refusesStale(rq, time.Duration(now.UnixNano()-prev.e.FreshUntil))}
 	if prev != nil && j.staleIfError {
 		st.stale = prev
 	}
@@ -441,7 +441,11 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 		return
 	}
 	fc := *f // a copy, so that the caller's stays on the stack
-	if v.runExt(nil, r, &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}, &fc, rq, false) {
+	// The entry is still fresh: a 5xx of the refresh leaves it as it is
+	// (as the refresh stale-while-revalidate starts leaves an entry within
+	// stale-if-error), never replaces it, whatever freshness it declares.
+	st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header(), stale: &fc}
+	if v.runExt(nil, r, st, &fc, rq, false) {
 		v.c.stats.ahead.Add(1)
 	}
 }
@@ -508,32 +512,33 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 	switch {
 	case f.fresh:
 		j.verdict = useFresh
-	case swr > 0 && past < swr && !v.refusesStale(rq):
+	case swr > 0 && past < swr && !v.refusesStale(rq, past):
 		j.verdict = useStaleRevalidate
 	}
 	return j
 }
 
-// refusesStale reports whether a request with directives rq refuses a stale
-// response beyond what its max-stale accepts (served above): one with
-// max-age or min-fresh (RFC 9111 sections 5.2.1.1, 5.2.1.3), or with a
-// max-stale=N, which bounds the staleness the client accepts (section
-// 5.2.1.2). No stale-while-revalidate of the response overrides them
-// (RFC 5861 section 3 lets a cache serve stale, it does not make a
-// client accept it), nor does a Lease held elsewhere; stale-if-error
-// still answers a failure of the request's own run (RFC 5861 section 4
-// applies "regardless of other freshness information"; see
-// runState.staleOnError).
+// refusesStale reports whether a request with directives rq refuses a
+// response stale by past: one with max-age or min-fresh (RFC 9111
+// sections 5.2.1.1, 5.2.1.3), or with a max-stale=N shorter than past,
+// which bounds the staleness the client accepts (section 5.2.1.2). No
+// stale-while-revalidate of the response overrides them (RFC 5861 section
+// 3 lets a cache serve stale, it does not make a client accept it), nor
+// does a Lease held elsewhere; stale-if-error still answers a failure of
+// the request's own run (RFC 5861 section 4 applies "regardless of other
+// freshness information"; see runState.staleOnError).
 //
 // judge serves every stale entry that the request's max-stale accepts
-// (useStale) before stale-while-revalidate or the lease is considered, so
-// a request with max-stale asked here has one too short for the entry
-// (refused), or an entry whose response forbids serving stale
-// (must-revalidate, proxy-revalidate, s-maxage, no-cache), which max-stale
-// never lifts (TestSharedCacheMaxStaleWithMaxAge). A max-stale without a
-// value accepts every entry that may be served stale.
-func (v *view) refusesStale(rq httpcache.CacheControl) bool {
-	return v.cfg.honorRequest && (rq.MaxAge.Valid || rq.MinFresh.Valid || rq.MaxStale.Valid)
+// (useStale) before stale-while-revalidate or the lease is considered,
+// but for an entry whose response forbids serving stale (must-revalidate,
+// proxy-revalidate, s-maxage, no-cache), which max-stale never lifts
+// (TestSharedCacheMaxStaleWithMaxAge): the view's own
+// StaleWhileRevalidate may still serve that one, to a request whose
+// max-stale accepts it as to one without max-stale
+// (TestMaxStaleWiderThanEntryKeepsSWR). A max-stale without a value
+// accepts every entry that may be served stale.
+func (v *view) refusesStale(rq httpcache.CacheControl, past time.Duration) bool {
+	return v.cfg.honorRequest && (rq.MaxAge.Valid || rq.MinFresh.Valid || rq.MaxStale.Valid && past > rq.MaxStale.Duration())
 }
 
 // runExt runs the handler for r: in the background (w nil), at once
