@@ -3,6 +3,8 @@ package caching
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/go-caching/caching/internal/httpcache"
 )
 
 // Peek returns the response a view configured with opts has stored for r,
@@ -21,7 +23,7 @@ import (
 // does.
 //
 // When nothing is stored for r (or r is a request the view never stores,
-// with Authorization and no user for it), the error wraps ErrNotFound; a
+// with Authorization or a TLS client certificate and no user for it), the error wraps ErrNotFound; a
 // backend error is returned as it is; invalid options give an error wrapping
 // ErrInvalidOption. Peek is not counted in Stats. The returned Header and
 // Body are the stored ones: they must not be modified.
@@ -38,7 +40,7 @@ func (c *Cache) Peek(r *http.Request, opts ...ViewOption) (resp *Response, fresh
 	if cfg.userFunc != nil {
 		user = cfg.userFunc(r)
 	}
-	if user == "" && len(r.Header["Authorization"]) > 0 {
+	if user == "" && httpcache.Credentials(r) != httpcache.ReasonNone {
 		return nil, false, fmt.Errorf("caching: peek: %w", ErrNotFound)
 	}
 	now := c.clock()

@@ -45,8 +45,12 @@ import (
 //     complete response; a Write past it, an error), never a response
 //     produced after the request's context was done (the client left: the
 //     handler may have answered with a fallback).
-//   - Requests with an Authorization header are not cached unless UserKey
-//     says whose they are.
+//   - Requests with an Authorization header, or with a TLS client
+//     certificate (mutual TLS: r.TLS.PeerCertificates, verified or not),
+//     are not cached unless UserKey says whose they are: without it they
+//     pass through (BYPASS), in SharedCache too, where a client certificate
+//     gets no exception for public responses (RFC 9111 section 3.5 speaks
+//     of Authorization only).
 //   - The key is the request's scheme and Host as sent, byte for byte
 //     (http.ServeMux routes "SHOP.EXAMPLE" apart from "shop.example";
 //     IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
@@ -325,8 +329,14 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ttl = t
 		}
 	}
-	if v.ext && v.serveExt(w, r, ttl) {
-		return
+	if v.ext {
+		if v.certifiedStranger(r) {
+			v.pass(w, r, httpcache.ReasonCertificate)
+			return
+		}
+		if v.serveExt(w, r, ttl) {
+			return
+		}
 	}
 	if reason := v.policy.Request(r); reason != httpcache.ReasonNone {
 		v.pass(w, r, reason)
@@ -338,9 +348,11 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var user string
 	if v.cfg.userFunc != nil {
-		if user = v.cfg.userFunc(r); user == "" && len(r.Header["Authorization"]) > 0 {
-			v.pass(w, r, httpcache.ReasonAuthorization)
-			return
+		if user = v.cfg.userFunc(r); user == "" {
+			if reason := httpcache.Credentials(r); reason != httpcache.ReasonNone {
+				v.pass(w, r, reason)
+				return
+			}
 		}
 	}
 	// The key is built on the stack, and made a string only past a hit.
@@ -408,6 +420,23 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
+}
+
+// certifiedStranger reports whether r, a GET or HEAD, came with a TLS
+// client certificate and names no user of the view (no UserKey, or one that
+// returns ""). The default flow passes such a request through in
+// Policy.Request; serveExt, which takes GET and HEAD before it, would serve
+// it the entry of every client. RFC 9111 section 3.5's exception for
+// Authorization (a response that says public may answer it) is not made
+// for a certificate: a site's public pages say public whether or not the
+// handler also reads r.TLS, which no directive tells. UserKey (called
+// again in serveExt for such a request: only requests with a certificate
+// pay for it) is the way to cache it.
+func (v *view) certifiedStranger(r *http.Request) bool {
+	if !httpcache.HasClientCertificate(r) || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return v.cfg.userFunc == nil || v.cfg.userFunc(r) == ""
 }
 
 // headMiss runs the handler for a HEAD no entry answers: a HEAD response

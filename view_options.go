@@ -58,10 +58,11 @@ func KeyFormat(format string) ViewOption {
 }
 
 // UserKey tells whose response a request gets: f's result becomes part of
-// the key, so every user has entries of their own, and requests with an
-// Authorization header, which are otherwise never cached, are cached under
-// it. A request for which f returns "" shares the anonymous entries, unless
-// it has Authorization: then it is not cached at all.
+// the key, so every user has entries of their own, and requests with
+// credentials (an Authorization header, a TLS client certificate), which
+// are otherwise never cached, are cached under it. A request for which f
+// returns "" shares the anonymous entries, unless it has credentials: then
+// it is not cached at all.
 func UserKey(f func(*http.Request) string) ViewOption {
 	return viewOption(func(c *viewConfig) { c.userFunc = f })
 }

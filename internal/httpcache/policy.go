@@ -16,37 +16,39 @@ type Reason string
 // The reasons Policy gives, and those the recorder and the middleware give.
 const (
 	ReasonNone          Reason = ""
-	ReasonMethod        Reason = "method"        // not a GET (a HEAD is answered from a GET entry, never stored)
-	ReasonBody          Reason = "body"          // the request has a body, which the key leaves out
-	ReasonAuthorization Reason = "authorization" // the request has Authorization and keys do not separate users
-	ReasonConnection    Reason = "connection"    // the request's Connection header names a field or an upgrade
-	ReasonStatus        Reason = "status"        // the status is not in the allow-list
-	ReasonPartial       Reason = "partial"       // 206: never stored as if it were the full response
-	ReasonSetCookie     Reason = "set-cookie"    // the response sets a cookie
-	ReasonNoStore       Reason = "no-store"      // Cache-Control: no-store
-	ReasonNoCache       Reason = "no-cache"      // Cache-Control: no-cache (must be revalidated on every use)
-	ReasonPrivate       Reason = "private"       // Cache-Control: private
-	ReasonVaryStar      Reason = "vary-star"     // Vary: *
-	ReasonMaxAge        Reason = "max-age"       // max-age or s-maxage capped the lifetime to zero
-	ReasonStreaming     Reason = "streaming"     // the handler flushed, hijacked or used http.ResponseController
-	ReasonTooLarge      Reason = "too-large"     // the body passed the size cap
-	ReasonPanic         Reason = "panic"         // the handler panicked
+	ReasonMethod        Reason = "method"             // not a GET (a HEAD is answered from a GET entry, never stored)
+	ReasonBody          Reason = "body"               // the request has a body, which the key leaves out
+	ReasonAuthorization Reason = "authorization"      // the request has Authorization and keys do not separate users
+	ReasonCertificate   Reason = "client-certificate" // the request came with a TLS client certificate and keys do not separate users
+	ReasonConnection    Reason = "connection"         // the request's Connection header names a field or an upgrade
+	ReasonStatus        Reason = "status"             // the status is not in the allow-list
+	ReasonPartial       Reason = "partial"            // 206: never stored as if it were the full response
+	ReasonSetCookie     Reason = "set-cookie"         // the response sets a cookie
+	ReasonNoStore       Reason = "no-store"           // Cache-Control: no-store
+	ReasonNoCache       Reason = "no-cache"           // Cache-Control: no-cache (must be revalidated on every use)
+	ReasonPrivate       Reason = "private"            // Cache-Control: private
+	ReasonVaryStar      Reason = "vary-star"          // Vary: *
+	ReasonMaxAge        Reason = "max-age"            // max-age or s-maxage capped the lifetime to zero
+	ReasonStreaming     Reason = "streaming"          // the handler flushed, hijacked or used http.ResponseController
+	ReasonTooLarge      Reason = "too-large"          // the body passed the size cap
+	ReasonPanic         Reason = "panic"              // the handler panicked
 )
 
 // DefaultStatuses is the allow-list a zero Policy uses: 200 only.
 var DefaultStatuses = []int{http.StatusOK}
 
 // Policy decides which requests and responses may be stored. Its zero value
-// stores GET responses with status 200 from requests without Authorization,
-// ignores max-age for the lifetime, and refuses the rest as documented on
+// stores GET responses with status 200 from requests without credentials
+// (Authorization, a TLS client certificate), ignores max-age for the lifetime, and refuses the rest as documented on
 // Request and Response. A Policy is read-only once in use and then safe for
 // concurrent use.
 type Policy struct {
 	// Statuses is the allow-list of statuses that may be stored; nil or
 	// empty means DefaultStatuses.
 	Statuses []int
-	// AllowAuthorization lets responses to requests with an Authorization
-	// header be stored. Set it only when the cache key separates users.
+	// AllowAuthorization lets responses to requests with credentials (an
+	// Authorization header, a TLS client certificate) be stored. Set it only
+	// when the cache key separates users.
 	AllowAuthorization bool
 	// RespectMaxAge caps the lifetime with the response's s-maxage, or its
 	// max-age when it has no s-maxage. A cap of zero refuses the response.
@@ -57,8 +59,8 @@ type Policy struct {
 // runs: ReasonMethod for anything but GET and HEAD (a HEAD may be answered
 // from the GET entry but its own response is never stored: it has no body),
 // ReasonBody for a request with a body (see HasBody), ReasonAuthorization
-// for a request with Authorization unless AllowAuthorization is set,
-// ReasonConnection for a request whose Connection header names a field or
+// or ReasonCertificate for a request with credentials unless
+// AllowAuthorization is set (see Credentials), ReasonConnection for a request whose Connection header names a field or
 // an upgrade (see HopByHop).
 func (p *Policy) Request(r *http.Request) Reason {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -67,13 +69,40 @@ func (p *Policy) Request(r *http.Request) Reason {
 	if HasBody(r) {
 		return ReasonBody
 	}
-	if !p.AllowAuthorization && len(r.Header["Authorization"]) > 0 {
-		return ReasonAuthorization
+	if !p.AllowAuthorization {
+		if reason := Credentials(r); reason != ReasonNone {
+			return reason
+		}
 	}
 	if HopByHop(r) {
 		return ReasonConnection
 	}
 	return ReasonNone
+}
+
+// Credentials reports whether r carries credentials that may make its
+// response one user's: ReasonAuthorization for an Authorization header,
+// ReasonCertificate for a TLS client certificate (mutual TLS: a handler
+// that reads r.TLS.PeerCertificates answers the client the certificate
+// names, and no key holds it), verified or only presented
+// (tls.RequestClientCert hands the handler a certificate it did not
+// verify), else ReasonNone. Behind a proxy that ends TLS, the certificate
+// reaches the handler, if at all, in a header the proxy sets: an input like
+// any other, which the response's Vary must name.
+func Credentials(r *http.Request) Reason {
+	switch {
+	case len(r.Header["Authorization"]) > 0:
+		return ReasonAuthorization
+	case HasClientCertificate(r):
+		return ReasonCertificate
+	}
+	return ReasonNone
+}
+
+// HasClientCertificate reports whether r came over TLS with a client
+// certificate.
+func HasClientCertificate(r *http.Request) bool {
+	return r.TLS != nil && len(r.TLS.PeerCertificates) > 0
 }
 
 // HopByHop reports whether r's Connection header lists anything but the

@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +36,21 @@ func TestPolicyRequest(t *testing.T) {
 			assert.Equal(t, tt.want, tt.policy.Request(r))
 		})
 	}
+}
+
+// TestPolicyRequestClientCertificate: a TLS client certificate, verified
+// or only presented, is a credential as Authorization is: the response
+// may be one user's.
+func TestPolicyRequestClientCertificate(t *testing.T) {
+	var p Policy
+	r := httptest.NewRequest(http.MethodGet, "https://bank.example/", nil)
+	assert.Equal(t, ReasonNone, p.Request(r), "TLS without a certificate")
+	r.TLS.PeerCertificates = []*x509.Certificate{{}} // presented, not verified
+	assert.Equal(t, ReasonCertificate, p.Request(r))
+	assert.Equal(t, ReasonCertificate, Credentials(r))
+	r.Header.Set("Authorization", "Bearer x")
+	assert.Equal(t, ReasonAuthorization, Credentials(r), "Authorization first")
+	assert.Equal(t, ReasonNone, (&Policy{AllowAuthorization: true}).Request(r))
 }
 
 // TestPolicyRequestBody: a GET or HEAD with a body (a search API's query)
