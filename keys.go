@@ -312,6 +312,11 @@ func hexVal(c byte) int {
 // hosts case-sensitively, and a handler may read r.Host, so "SHOP.EXAMPLE"
 // may well be answered by another route than "shop.example" and must not
 // share its entries.
+//
+// A scheme in r.URL that is not the connection's is kept too (see
+// appendScheme): a proxy-headers middleware (gorilla/handlers.ProxyHeaders)
+// sets it from X-Forwarded-Proto behind a proxy that terminates TLS, and a
+// handler that builds links from it makes another page for each.
 func appendAuthority(dst []byte, r *http.Request) []byte {
 	scheme := "http://"
 	if r.TLS != nil {
@@ -321,8 +326,38 @@ func appendAuthority(dst []byte, r *http.Request) []byte {
 	if host == "" {
 		host = r.URL.Host
 	}
+	if s := r.URL.Scheme; s != "" && s != scheme[:len(scheme)-len("://")] {
+		dst = append(appendScheme(dst, s), '+')
+	}
 	dst = append(dst, scheme...)
 	return appendKeyPart(dst, host)
+}
+
+// appendScheme appends the scheme s a middleware set in a request's URL,
+// with every byte that a scheme may not hold (RFC 3986 section 3.1: a
+// letter, then letters, digits, '+', '-' and '.') percent-encoded. Before
+// '+' and the connection's scheme, it spells the key "https+http://host"
+// (https over a plain connection): no key of a request without a URL
+// scheme starts so, and no scheme can spell the "://" that ends it, nor so
+// pass for another.
+//
+// The connection's scheme stays in the key, so that a URL scheme does not
+// pass for it: a client may send its request target in absolute form
+// ("GET https://shop.example/ HTTP/1.1", RFC 9112 section 3.2.2) over a
+// plain connection, and net/http sets r.URL.Scheme from it; keyed by that
+// alone, its response (made by a handler that reads r.TLS) would be stored
+// for the https clients.
+func appendScheme(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.' {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return dst
 }
 
 // appendEscapedPath appends u.EscapedPath(), without its cost for the

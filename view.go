@@ -53,7 +53,10 @@ import (
 //     of Authorization only).
 //   - The key is the request's scheme and Host as sent, byte for byte
 //     (http.ServeMux routes "SHOP.EXAMPLE" apart from "shop.example";
-//     IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
+//     IgnoreHost leaves them out); the scheme is the connection's (https
+//     over TLS), and a scheme a middleware set in r.URL (a proxy-headers
+//     middleware, from X-Forwarded-Proto) is kept beside it when it is
+//     another, KeyFormat (default "view/" and the path)
 //     or KeyFunc (escaped, so that it cannot spell the parts after it), the
 //     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
 //     ?a=2&a=1; PathOnly leaves it out), the path the client sent when a
