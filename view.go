@@ -34,7 +34,8 @@ import (
 //     would be stored for a request the origin never saw.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
 //     206 (a part of the response), never a response with Set-Cookie or
-//     Cache-Control no-store, private or no-cache, never Vary: * nor a Vary
+//     Cache-Control no-store, private or no-cache (a word of the value,
+//     wherever it stands: "no-store; private" too), never Vary: * nor a Vary
 //     naming Forwarded, X-Forwarded-For or X-Real-IP (a proxy below the
 //     cache, as httputil.ReverseProxy, sets them from the client's address,
 //     which the key cannot see: the response is one client's), never a

@@ -80,6 +80,30 @@ func HasToken(lines []string, token string) bool {
 	return false
 }
 
+// Words yields the words of the header lines: the runs of bytes between
+// commas, semicolons, spaces and tabs, with quotes and '=' left in them. It
+// reads a value for what it may mean when it is malformed (a list written
+// with semicolons, a directive hidden by an unterminated quoted-string),
+// never by its grammar: use it only to be more careful.
+func Words(lines []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, s := range lines {
+			for s != "" {
+				i := 0
+				for i < len(s) && !wordSep(s[i]) {
+					i++
+				}
+				if i > 0 && !yield(s[:i]) {
+					return
+				}
+				s = s[min(i+1, len(s)):]
+			}
+		}
+	}
+}
+
+func wordSep(c byte) bool { return c == ',' || c == ';' || c == ' ' || c == '\t' }
+
 // Directive is one element of a Cache-Control-style list:
 // token [ "=" ( token / quoted-string ) ].
 type Directive struct {

@@ -96,6 +96,20 @@ func TestETags(t *testing.T) {
 	}
 }
 
+func TestWords(t *testing.T) {
+	var got []string
+	for w := range header.Words([]string{`no-store; private`, "\tmax-age=60 x=\"a, b\",,", ""}) {
+		got = append(got, w)
+	}
+	assert.Equal(t, []string{"no-store", "private", "max-age=60", `x="a`, `b"`}, got)
+	n := 0
+	for range header.Words([]string{"a b c"}) {
+		n++
+		break
+	}
+	assert.Equal(t, 1, n, "stops when told")
+}
+
 func TestIteratorsDoNotAllocate(t *testing.T) {
 	lines := []string{`a, "b,c", W/"d"`, `max-age=1, x="y, z"`}
 	n := 0
@@ -110,6 +124,9 @@ func TestIteratorsDoNotAllocate(t *testing.T) {
 			n++
 		}
 		for range header.ETags(lines) {
+			n++
+		}
+		for range header.Words(lines) {
 			n++
 		}
 		if header.HasToken(lines, "zz") {
@@ -133,6 +150,7 @@ func FuzzLists(f *testing.F) {
 			"Elements":       func() []string { return slices.Collect(header.Elements(lines)) },
 			"QuotedElements": func() []string { return slices.Collect(header.QuotedElements(lines)) },
 			"ETags":          func() []string { return slices.Collect(header.ETags(lines)) },
+			"Words":          func() []string { return slices.Collect(header.Words(lines)) },
 		} {
 			total := 0
 			for _, e := range seq() {

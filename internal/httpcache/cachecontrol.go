@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"strings"
 	"time"
 
 	"github.com/go-caching/caching/internal/header"
@@ -31,7 +32,9 @@ func (d Delta) Duration() time.Duration { return time.Duration(d.Seconds) * time
 // value over one without). A directive with a field-name list
 // (no-cache="Set-Cookie", private="X") is read as the unqualified
 // directive, which is the conservative reading for a cache that does not
-// rewrite responses. Unknown directives are ignored.
+// rewrite responses. Unknown directives are ignored; what decides whether a
+// response is stored (Policy.Response, Shared.Directives) also reads the
+// no-store, private and no-cache a malformed value hides (see addStrays).
 type CacheControl struct {
 	NoStore         bool // no-store (request and response)
 	NoCache         bool // no-cache (request and response)
@@ -63,6 +66,38 @@ func ParseCacheControl(lines []string) CacheControl {
 		cc.apply(d.Name, d.Value, d.HasValue)
 	}
 	return cc
+}
+
+// addStrays sets NoStore, Private and NoCache when a word of lines
+// (header.Words), or its part before '=', names one of them, wherever it
+// stands: in a malformed value ("no-store; private", "max-age=60 private",
+// an unterminated quoted-string before "private") the grammar reads them
+// as unknown directives or as another directive's value, and ignores
+// them. Storability reads them so, as nginx does (it searches the value
+// for them), so that a malformed value can only make a cache store less,
+// never more; a valid value that holds one of these words in a quoted
+// string or a value is read so too. The one word it leaves is a name with
+// the Structured Field false, "=?0": in a valid targeted field
+// (CDN-Cache-Control: private=?0) it unsets the directive, and
+// ParseCacheControl already sets the directive for it. It does not
+// allocate.
+func (cc *CacheControl) addStrays(lines []string) {
+	for w := range header.Words(lines) {
+		if i := strings.IndexByte(w, '='); i >= 0 {
+			if w[i+1:] == "?0" {
+				continue
+			}
+			w = w[:i]
+		}
+		switch {
+		case header.EqualLower(w, "no-store"):
+			cc.NoStore = true
+		case header.EqualLower(w, "private"):
+			cc.Private = true
+		case header.EqualLower(w, "no-cache"):
+			cc.NoCache = true
+		}
+	}
 }
 
 func (cc *CacheControl) apply(name, value string, hasValue bool) {

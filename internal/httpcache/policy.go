@@ -167,7 +167,8 @@ func HasBody(r *http.Request) bool {
 // and the response's s-maxage or max-age is smaller. A refused response
 // gets a zero duration and the first reason that applies, in this order:
 // a 206 (a part of the response, whatever Statuses says), the status,
-// Set-Cookie, no-store, private, no-cache, Vary: *, a zero max-age.
+// Set-Cookie, no-store, private, no-cache (found anywhere in a malformed
+// Cache-Control too: see CacheControl.addStrays), Vary: *, a zero max-age.
 func (p *Policy) Response(status int, h http.Header, ttl time.Duration) (time.Duration, Reason) {
 	if status == http.StatusPartialContent {
 		return 0, ReasonPartial
@@ -179,6 +180,7 @@ func (p *Policy) Response(status int, h http.Header, ttl time.Duration) (time.Du
 		return 0, ReasonSetCookie
 	}
 	cc := ParseCacheControl(h["Cache-Control"])
+	cc.addStrays(h["Cache-Control"])
 	switch {
 	case cc.NoStore:
 		return 0, ReasonNoStore

@@ -101,6 +101,12 @@ func TestPolicyResponse(t *testing.T) {
 		{"s-maxage wins over max-age", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=5, s-maxage=20"}}, 20 * time.Second, ReasonNone},
 		{"max-age=0 refuses", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=0"}}, 0, ReasonMaxAge},
 		{"duplicate max-age smallest", Policy{RespectMaxAge: true}, 200, http.Header{"Cache-Control": {"max-age=30", "max-age=7"}}, 7 * time.Second, ReasonNone},
+		{"semicolons", Policy{}, 200, http.Header{"Cache-Control": {"no-store; private"}}, 0, ReasonNoStore},
+		{"semicolon after public", Policy{}, 200, http.Header{"Cache-Control": {"public;no-cache"}}, 0, ReasonNoCache},
+		{"no comma", Policy{}, 200, http.Header{"Cache-Control": {"max-age=60 private"}}, 0, ReasonPrivate},
+		{"hidden by an unterminated quote", Policy{}, 200, http.Header{"Cache-Control": {`max-age=60, community="x, Private`}}, 0, ReasonPrivate},
+		{"stray with a value", Policy{}, 200, http.Header{"Cache-Control": {`max-age=60 private="Set-Cookie"`}}, 0, ReasonPrivate},
+		{"a longer word is not one", Policy{}, 200, http.Header{"Cache-Control": {"public, max-age=60, x-private, no-stored"}}, ttl, ReasonNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +121,15 @@ func TestPolicyResponse(t *testing.T) {
 		assert.Equal(t, ReasonNone, reason)
 		assert.Equal(t, 9*time.Second, got)
 	})
+}
+
+// TestPolicyResponseDoesNotAllocate: the search for stray directives in a
+// malformed Cache-Control costs the store path no allocation.
+func TestPolicyResponseDoesNotAllocate(t *testing.T) {
+	var p Policy
+	h := http.Header{"Cache-Control": {`public, max-age=60; community="x y`}}
+	allocs := testing.AllocsPerRun(100, func() { _, _ = p.Response(200, h, time.Minute) })
+	assert.Zero(t, allocs)
 }
 
 func TestHopByHop(t *testing.T) {

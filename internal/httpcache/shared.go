@@ -73,15 +73,24 @@ type Freshness struct {
 // Directives returns the cache directives of a response for this cache: the
 // targeted field's when it is present and valid (targeted true: Cache-Control
 // and Expires are then ignored, RFC 9213 section 2.2), else Cache-Control's.
+// Either way, no-store, private and no-cache found anywhere in the field
+// read, or in an invalid targeted field, count (see CacheControl.addStrays):
+// a malformed field can only make the cache store less.
 func (p *Shared) Directives(h http.Header) (cc CacheControl, targeted bool) {
+	var invalid []string // an invalid targeted field
 	if p.TargetedField != "" {
 		if lines := h[p.TargetedField]; len(lines) > 0 {
 			if cc, ok := ParseTargeted(lines); ok {
+				cc.addStrays(lines)
 				return cc, true
 			}
+			invalid = lines
 		}
 	}
-	return ParseCacheControl(h["Cache-Control"]), false
+	cc = ParseCacheControl(h["Cache-Control"])
+	cc.addStrays(h["Cache-Control"])
+	cc.addStrays(invalid)
+	return cc, false
 }
 
 // Reuse returns what a stored header allows past freshness.

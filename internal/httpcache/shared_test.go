@@ -65,6 +65,10 @@ func TestSharedStoring(t *testing.T) {
 		{"RFC 9213 targeted field allows what Cache-Control forbids", 200, hdr("Cache-Control", "no-store", "CDN-Cache-Control", "max-age=600"), nil, ReasonNone},
 		{"RFC 9213 targeted field forbids what Cache-Control allows", 200, hdr("Cache-Control", "max-age=600", "CDN-Cache-Control", "no-store"), nil, ReasonNoStore},
 		{"RFC 9213 invalid targeted field is ignored", 200, hdr("Cache-Control", "no-store", "CDN-Cache-Control", "max-age=600,"), nil, ReasonNoStore},
+		{"stray private in Cache-Control", 200, hdr("Cache-Control", "max-age=60; private"), nil, ReasonPrivate},
+		{"stray no-store in an invalid targeted field", 200, hdr("Cache-Control", "max-age=60", "CDN-Cache-Control", "max-age=60 no-store"), nil, ReasonNoStore},
+		{"stray private in a valid targeted field's parameter", 200, hdr("CDN-Cache-Control", "max-age=60;private"), nil, ReasonPrivate},
+		{"RFC 9213 targeted false is no stray", 200, hdr("Cache-Control", "private", "CDN-Cache-Control", "max-age=60, private=?0"), nil, ReasonNone},
 		{"RFC 9213 targeted field: Expires ignored", 200, hdr("CDN-Cache-Control", "public, no-transform", "Expires", date(time.Hour)), nil, ReasonNone},
 	}
 	for _, tt := range tests {
