@@ -52,12 +52,11 @@ import (
 //     pass through (BYPASS), in SharedCache too, where a client certificate
 //     gets no exception for public responses (RFC 9111 section 3.5 speaks
 //     of Authorization only).
-//   - The key is the request's scheme and Host as sent, byte for byte
-//     (http.ServeMux routes "SHOP.EXAMPLE" apart from "shop.example";
-//     IgnoreHost leaves them out); the scheme is the connection's (https
-//     over TLS), and a scheme a middleware set in r.URL (a proxy-headers
-//     middleware, from X-Forwarded-Proto) is kept beside it when it is
-//     another, KeyFormat (default "view/" and the path)
+//   - The key is the request's scheme (the connection's, https over TLS,
+//     and beside it one a middleware set in r.URL when it is another: a
+//     proxy-headers middleware's, from X-Forwarded-Proto) and Host as sent,
+//     byte for byte (http.ServeMux routes "SHOP.EXAMPLE" apart from
+//     "shop.example"; IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
 //     or KeyFunc (escaped, so that it cannot spell the parts after it), the
 //     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
 //     ?a=2&a=1; PathOnly leaves it out), the path the client sent when a
@@ -67,7 +66,16 @@ import (
 //     names (Accept-Encoding by what negotiation can tell apart; a Vary set
 //     by an outer middleware counts; a response with a Content-Encoding
 //     varies on Accept-Encoding even if it does not say so), at most
-//     MaxVariants of them per key.
+//     MaxVariants of them per key. A request header the handler reads and
+//     no Vary names is not in the key: a handler that builds links from
+//     X-Forwarded-Host, X-Forwarded-Proto or Forwarded must answer with
+//     Vary for it, or leave them to a trusted proxy-headers middleware
+//     outside the view (it sets r.Host and r.URL.Scheme, which the key
+//     holds); else one forged request stores its links for every client.
+//   - The key names the request, not the view: two views of one Cache that
+//     serve one URL (a router choosing by a header, as gorilla/mux's
+//     Headers matcher or chi's RouteHeaders) share their entries unless
+//     one has a KeyFormat (or Version) of its own.
 //   - A hit replays the stored status, header (never Server-Timing, which
 //     tells how one response was made) and body with Age and an ETag, and
 //     answers If-None-Match / If-Modified-Since with 304 Not Modified.
