@@ -36,6 +36,7 @@ func (c *Cache) Peek(r *http.Request, opts ...ViewOption) (resp *Response, fresh
 		return nil, false, err
 	}
 	v := c.newView(0, cfg, fns, nil)
+	r = urlSchemeAsConnection(r)
 	var user string
 	if cfg.userFunc != nil {
 		user = cfg.userFunc(r)

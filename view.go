@@ -162,7 +162,10 @@ func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (
 // stores its response to r (for a response with Vary, the key of the record
 // of its Vary names: deleting it drops every variant). Use it to log, inspect
 // or delete one entry from your own code (c.Backend().Delete); for the key of
-// a path, pass a request made with http.NewRequest(http.MethodGet, url, nil).
+// a path, pass a request made with http.NewRequest(http.MethodGet, url, nil):
+// its scheme is the connection's, https only with r.TLS set (so an https
+// URL gives the key of the entries stored behind a proxy that ends TLS,
+// http; httptest.NewRequest sets r.TLS for an https URL).
 // For a view behind a middleware that rewrites the path (http.StripPrefix),
 // pass the request as the view sees it: its URL.Path rewritten, its
 // RequestURI the client's (httptest.NewRequest sets it), as Peek says.
@@ -173,11 +176,29 @@ func (c *Cache) ViewKey(r *http.Request, opts ...ViewOption) (string, error) {
 		return "", err
 	}
 	v := c.newView(0, cfg, fns, nil)
+	r = urlSchemeAsConnection(r)
 	var user string
 	if cfg.userFunc != nil {
 		user = cfg.userFunc(r)
 	}
 	return v.viewKey(r, user), nil
+}
+
+// urlSchemeAsConnection returns r, or, for a request made by a client
+// (http.NewRequest: no RequestURI) whose URL has a scheme, a copy without
+// it: that scheme is the URL's, not one a proxy-headers middleware set, and
+// the key's scheme is the connection's (r.TLS), as for ViewKey and Peek
+// before the URL's scheme was keyed: http behind a proxy that ends TLS,
+// where the public https URL's entries are stored.
+func urlSchemeAsConnection(r *http.Request) *http.Request {
+	if r.RequestURI != "" || r.URL == nil || r.URL.Scheme == "" {
+		return r
+	}
+	r2 := *r
+	u := *r.URL
+	u.Scheme = ""
+	r2.URL = &u
+	return &r2
 }
 
 // maxRefreshes bounds the background refreshes (stale-while-revalidate) of
