@@ -865,9 +865,6 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// is stored and handed to the waiters.
 	defer rec.Send()
 	returned := false
-	// placeholder: the handler's request holds a ServerContextKey the
-	// client's did not (withServer).
-	placeholder := false
 	defer func() {
 		if returned {
 			return
@@ -886,14 +883,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		}
 		v.count(r, st, st.outcome())
-		if p == http.ErrAbortHandler && placeholder && rec.Committed() {
-			// The abort of a body under way (a proxy's, which aborts so
-			// only for a server's request: see withServer) where no
-			// server recovers it: not stored, and the client gets what
-			// it would have without the cache, what was written. Before
-			// the header, the panic goes on: there is nothing to send.
-			return
-		}
+		// http.ErrAbortHandler included, even where the view gave the
+		// request its ServerContextKey (withServer): a proxy's abort of a
+		// body the origin broke off and a handler's own look alike, and
+		// neither is a complete response to hand on as one.
 		panic(p)
 	}()
 	hr := r // the cache's own conditional request
@@ -901,7 +894,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		hr = withoutValidators(r)
 	}
 	if ctx, added := withServer(hr.Context()); added {
-		hr, placeholder = hr.WithContext(ctx), true
+		hr = hr.WithContext(ctx)
 	}
 	v.next.ServeHTTP(rw, hr)
 	returned = true

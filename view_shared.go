@@ -119,10 +119,9 @@ type sharedConfig struct {
 //     http.ErrAbortHandler) only for a request whose context holds
 //     http.ServerContextKey, so the handler's run (a miss), a background
 //     refresh and Cache.Warm give one, a placeholder *http.Server, to a
-//     request that has none (an adapter's, a test's ServeHTTP). There,
-//     once the header is out, the view returns with what was written
-//     rather than pass on a panic no server recovers, as the proxy alone
-//     would have.
+//     request that has none (an adapter's, a test's ServeHTTP). There the
+//     abort goes on to the caller, as a server's request's would, rather
+//     than end in half a body the caller takes for a whole one.
 //   - Writes invalidate (section 4.4): see InvalidateOnWrite, which
 //     SharedCache implies.
 //
