@@ -80,29 +80,33 @@ func HasToken(lines []string, token string) bool {
 	return false
 }
 
-// Words yields the words of the header lines: the runs of bytes between
-// commas, semicolons, spaces and tabs, with quotes and '=' left in them. It
-// reads a value for what it may mean when it is malformed (a list written
-// with semicolons, a directive hidden by an unterminated quoted-string),
+// Words yields the words of the header lines, each with the rest of its
+// line after it: the runs of letters, digits and '-' (the bytes of a
+// directive's name), whatever stands between them (commas, semicolons,
+// spaces, quotes, '=', any other punctuation). It reads a value for what it
+// may mean when it is malformed (a list written with semicolons, a value
+// quoted whole, a directive hidden by an unterminated quoted-string),
 // never by its grammar: use it only to be more careful.
-func Words(lines []string) iter.Seq[string] {
-	return func(yield func(string) bool) {
+func Words(lines []string) iter.Seq2[string, string] {
+	return func(yield func(word, rest string) bool) {
 		for _, s := range lines {
 			for s != "" {
 				i := 0
-				for i < len(s) && !wordSep(s[i]) {
+				for i < len(s) && wordByte(s[i]) {
 					i++
 				}
-				if i > 0 && !yield(s[:i]) {
+				if i > 0 && !yield(s[:i], s[i:]) {
 					return
 				}
-				s = s[min(i+1, len(s)):]
+				s = s[max(i, 1):]
 			}
 		}
 	}
 }
 
-func wordSep(c byte) bool { return c == ',' || c == ';' || c == ' ' || c == '\t' }
+func wordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-'
+}
 
 // Directive is one element of a Cache-Control-style list:
 // token [ "=" ( token / quoted-string ) ].

@@ -2,6 +2,7 @@ package header_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,11 +98,12 @@ func TestETags(t *testing.T) {
 }
 
 func TestWords(t *testing.T) {
-	var got []string
-	for w := range header.Words([]string{`no-store; private`, "\tmax-age=60 x=\"a, b\",,", ""}) {
-		got = append(got, w)
+	var got, rests []string
+	for w, rest := range header.Words([]string{`no-store; private`, "\tmax-age=60 x=\"a, b\",,", "", `"private.`, "private=?0"}) {
+		got, rests = append(got, w), append(rests, rest)
 	}
-	assert.Equal(t, []string{"no-store", "private", "max-age=60", `x="a`, `b"`}, got)
+	assert.Equal(t, []string{"no-store", "private", "max-age", "60", "x", "a", "b", "private", "private", "0"}, got)
+	assert.Equal(t, []string{"; private", "", "=60 x=\"a, b\",,", ` x="a, b",,`, `="a, b",,`, `, b",,`, `",,`, ".", "=?0", ""}, rests)
 	n := 0
 	for range header.Words([]string{"a b c"}) {
 		n++
@@ -150,7 +152,16 @@ func FuzzLists(f *testing.F) {
 			"Elements":       func() []string { return slices.Collect(header.Elements(lines)) },
 			"QuotedElements": func() []string { return slices.Collect(header.QuotedElements(lines)) },
 			"ETags":          func() []string { return slices.Collect(header.ETags(lines)) },
-			"Words":          func() []string { return slices.Collect(header.Words(lines)) },
+			"Words": func() []string {
+				var words []string
+				for w, rest := range header.Words(lines) {
+					if !strings.HasSuffix(s, w+rest) {
+						t.Fatalf("Words(%q): %q then %q is not the end of the line", s, w, rest)
+					}
+					words = append(words, w)
+				}
+				return words
+			},
 		} {
 			total := 0
 			for _, e := range seq() {

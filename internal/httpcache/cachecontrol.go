@@ -69,27 +69,22 @@ func ParseCacheControl(lines []string) CacheControl {
 }
 
 // addStrays sets NoStore, Private and NoCache when a word of lines
-// (header.Words), or its part before '=', names one of them, wherever it
-// stands: in a malformed value ("no-store; private", "max-age=60 private",
-// an unterminated quoted-string before "private") the grammar reads them
-// as unknown directives or as another directive's value, and ignores
-// them. Storability reads them so, as nginx does (it searches the value
-// for them), so that a malformed value can only make a cache store less,
-// never more; a valid value that holds one of these words in a quoted
-// string or a value is read so too. The one word it leaves is a name with
-// the Structured Field false, "=?0": in a valid targeted field
-// (CDN-Cache-Control: private=?0) it unsets the directive, and
-// ParseCacheControl already sets the directive for it. It does not
-// allocate.
-func (cc *CacheControl) addStrays(lines []string) {
-	for w := range header.Words(lines) {
-		if i := strings.IndexByte(w, '='); i >= 0 {
-			if w[i+1:] == "?0" {
-				continue
-			}
-			w = w[:i]
-		}
+// (header.Words: a run of letters, digits and '-') names one of them,
+// wherever it stands: in a malformed value ("no-store; private",
+// "max-age=60 private", a value quoted whole, an unterminated
+// quoted-string before "private") the grammar reads them as unknown
+// directives or as another directive's value, and ignores them.
+// Storability reads them so, as nginx does (it searches the value for
+// them), so that a malformed value can only make a cache store less, never
+// more; a valid value that holds one of these words in a quoted string or
+// a value is read so too. With sf (a valid targeted field, a Structured
+// Field dictionary), a name followed by "=?0", the Structured Field false
+// (CDN-Cache-Control: private=?0), is left: it unsets the directive, as
+// ParseTargeted reads it. It does not allocate.
+func (cc *CacheControl) addStrays(lines []string, sf bool) {
+	for w, rest := range header.Words(lines) {
 		switch {
+		case sf && strings.HasPrefix(rest, "=?0"):
 		case header.EqualLower(w, "no-store"):
 			cc.NoStore = true
 		case header.EqualLower(w, "private"):

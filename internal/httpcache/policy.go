@@ -180,7 +180,7 @@ func (p *Policy) Response(status int, h http.Header, ttl time.Duration) (time.Du
 		return 0, ReasonSetCookie
 	}
 	cc := ParseCacheControl(h["Cache-Control"])
-	cc.addStrays(h["Cache-Control"])
+	cc.addStrays(h["Cache-Control"], false)
 	switch {
 	case cc.NoStore:
 		return 0, ReasonNoStore

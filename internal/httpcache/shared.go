@@ -81,15 +81,15 @@ func (p *Shared) Directives(h http.Header) (cc CacheControl, targeted bool) {
 	if p.TargetedField != "" {
 		if lines := h[p.TargetedField]; len(lines) > 0 {
 			if cc, ok := ParseTargeted(lines); ok {
-				cc.addStrays(lines)
+				cc.addStrays(lines, true)
 				return cc, true
 			}
 			invalid = lines
 		}
 	}
 	cc = ParseCacheControl(h["Cache-Control"])
-	cc.addStrays(h["Cache-Control"])
-	cc.addStrays(invalid)
+	cc.addStrays(h["Cache-Control"], false)
+	cc.addStrays(invalid, false)
 	return cc, false
 }
 
