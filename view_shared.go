@@ -332,9 +332,13 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	var user string
 	if v.cfg.userFunc != nil {
-		if user = v.cfg.userFunc(r); user == "" && auth {
-			v.pass(w, r, httpcache.ReasonAuthorization)
-			return true
+		if user = v.cfg.userFunc(r); user == "" {
+			// A certificate too: UserKey may name no user this time where
+			// certifiedStranger's call named one.
+			if reason := httpcache.Credentials(r); reason != httpcache.ReasonNone {
+				v.pass(w, r, reason)
+				return true
+			}
 		}
 	} else if auth && v.sh == nil {
 		v.pass(w, r, httpcache.ReasonAuthorization)
@@ -415,7 +419,11 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.head(w, r, base, prev, ttl)
 		return true
 	}
-	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || prev != nil && v.refusesStale(rq, time.Duration(now.UnixNano()-prev.e.FreshUntil))}
+	past := time.Duration(math.MaxInt64) // no entry: a waiter's answer may be as stale as any
+	if prev != nil {
+		past = time.Duration(now.UnixNano() - prev.e.FreshUntil)
+	}
+	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || v.refusesStale(rq, past)}
 	if prev != nil && j.staleIfError {
 		st.stale = prev
 	}
