@@ -71,7 +71,8 @@ import (
 //     X-Forwarded-Host, X-Forwarded-Proto or Forwarded must answer with
 //     Vary for it, or leave them to a trusted proxy-headers middleware
 //     outside the view (it sets r.Host and r.URL.Scheme, which the key
-//     holds); else one forged request stores its links for every client.
+//     holds but under IgnoreHost); else one forged request stores its
+//     links for every client.
 //   - The key names the request, not the view: two views of one Cache that
 //     serve one URL (a router choosing by a header, as gorilla/mux's
 //     Headers matcher or chi's RouteHeaders) share their entries unless
