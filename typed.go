@@ -20,31 +20,31 @@ import (
 // type (SetAs[any] of nil, or a GetOrSet[error] whose load returned nil)
 // reads back as nil on every store.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
-	v, _, err := getAs[T](ctx, c, key)
-	return v, err
+	return getAs[T](ctx, c, key, nil)
 }
 
-// getAs is GetAs, and returns the versions the entry it found was written
-// under (none for an integer), for the callers that join a load which
-// found it (see doSince).
-func getAs[T any](ctx context.Context, c *Cache, key string) (T, versionSet, error) {
+// getAs is GetAs, and sets *vs (when vs is not nil) to the versions the
+// entry it found was written under (none for an integer), for the callers
+// that join a load which found it (see doSince).
+func getAs[T any](ctx context.Context, c *Cache, key string, vs *versionSet) (T, error) {
 	var zero T
 	k := c.userKey(key)
 	e, integer, err := c.store.lookupDirect(ctx, k)
 	switch {
 	case err == nil && integer != nil:
 		c.record(outHit)
-		v, err := decodeInteger[T](c, integer)
-		return v, versionSet{}, err
+		return decodeInteger[T](c, integer)
 	case err == nil && c.store.fresh(e, time.Time{}):
 		c.record(outHit)
-		v, err := decodeValueOf[T](c, e, nil, k)
-		return v, e.versions(), err
+		if vs != nil {
+			*vs = e.versions()
+		}
+		return decodeValueOf[T](c, e, nil, k)
 	case err == nil || errors.Is(err, ErrNotFound):
 		c.record(outMiss)
 		err = ErrNotFound
 	}
-	return zero, versionSet{}, fmt.Errorf("caching: get %T: %w", zero, err)
+	return zero, fmt.Errorf("caching: get %T: %w", zero, err)
 }
 
 // decodeInteger returns a bare integer (a counter, or an integer written by
@@ -238,7 +238,8 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		// the flight's, which no caller's deadline bounds: Options.Timeout
 		// does, as for every backend call of the load (loadAndStoreUnder).
 		rctx, cancel := c.store.bound(ctx)
-		v, vs, err := getAs[T](rctx, c, key)
+		var vs versionSet
+		v, err := getAs[T](rctx, c, key, &vs)
 		cancel()
 		if err == nil {
 			return loaded[T]{v}, vs, nil // checked by the callers that joined
