@@ -332,7 +332,7 @@ type found struct {
 func (f *found) result() viewResult {
 	res := viewResult{snap: f.snap, names: f.spec.namesOrNil(), variant: f.variant}
 	if f.e != nil && len(f.e.TagKeys) > 0 {
-		res.vs = versionSet{keys: f.e.TagKeys, ns: f.e.Versions, mem: f.e.mem}
+		res.vs = f.e.versions()
 		res.check = new(versionCheck)
 	}
 	return res
