@@ -91,14 +91,17 @@
 // GenerationTTL, so that calls for keys on the other servers still work: one
 // read at a time tries the generation again, the calls that find it in
 // flight do not wait for it, and a read that failed is not tried again for a
-// second, the calls meanwhile dialing nothing for it (but Deletes, which
-// read it every time). A Clear made meanwhile by another
+// second, the calls meanwhile dialing nothing for it (Deletes only when the
+// read timed out: see below). A
+// Clear made meanwhile by another
 // process that can reach the server is seen up to GenerationTTL +
 // GenerationGrace late, and the writes made to the old generation until then
 // are lost, as within GenerationTTL. Deletes do not rely on the grace: a
 // Delete or DeleteCount that cannot read the generation deletes its keys
 // under the one read last, and fails all the same, so that the caller tries
-// again once the generation can be read. Before the first generation is
+// again once the generation can be read (within the second after a read
+// that timed out, without reading it: a hung server costs a Delete nothing,
+// not Options.Timeout). Before the first generation is
 // read, and once the grace has run out, calls fail while the generation
 // cannot be read (between two reads, at once, with the last read's error).
 // A restarted server has lost the generation key: the first process to read

@@ -343,3 +343,36 @@ func TestGenerationGraceOff(t *testing.T) {
 	time.Sleep(20 * time.Millisecond) // past GenerationTTL
 	require.Error(t, s.Set(bg, k, []byte("v"), 0))
 }
+
+// With the generation's server hung, every Delete read the generation
+// again and waited Options.Timeout for it, so that each invalidation (and
+// each lease's release) of the caching package stalled its caller. Within a
+// second of a read that failed, a Delete now fails at once, as that read
+// did, after deleting its keys from the generation read last, and sends no
+// read of its own.
+func TestDeleteWithGenerationServerHungDoesNotWait(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	ns := namespaceOn(1)
+	fake := newFakeServer(t, live, ns)
+	s := open(t, memcached.Options{Servers: []string{live, fake.addr}, Namespace: ns,
+		GenerationTTL: 10 * time.Millisecond, Timeout: 300 * time.Millisecond})
+	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
+	keys := keysOn(t, live, ns, 0, 5)
+	for _, k := range keys {
+		require.NoError(t, s.Set(bg, k, []byte("v"), 0))
+	}
+
+	fake.hang()
+	_, err := s.DeleteCount(bg, keys[0])
+	require.Error(t, err, "the generation read times out")
+	reads := fake.genReads.Load()
+	for _, k := range keys[1:] {
+		n, err := s.DeleteCount(bg, k)
+		require.Error(t, err, "a Delete that could not read the generation fails")
+		require.False(t, errors.Is(err, backend.ErrNotFound))
+		assert.Equal(t, 1, n, "deleted from the generation read last")
+		_, err = s.Get(bg, k)
+		require.ErrorIs(t, err, backend.ErrNotFound)
+	}
+	assert.Equal(t, reads, fake.genReads.Load(), "generation reads sent by the Deletes after the failed one")
+}

@@ -33,11 +33,11 @@ const (
 )
 
 // generationRetry is the least time between two reads of the namespace
-// generation after one failed, but for Delete's and DeleteCount's (which
-// read it every time): calls in between use the generation read before
-// (within Options.GenerationGrace), or fail with the error of the read that
-// failed, and dial nothing, so that a generation server down or hung costs
-// one read per second, not one per call.
+// generation after one failed: calls in between use the generation read
+// before (within Options.GenerationGrace), or fail with the error of the
+// read that failed, and dial nothing, so that a generation server down or
+// hung costs one read per second, not one per call. Delete and DeleteCount
+// read it every time otherwise, and fail in between (see deletePrefixes).
 const generationRetry = time.Second
 
 // itemOverhead is what memcached stores with each item besides its key and
@@ -199,6 +199,9 @@ type generation struct {
 type genFailure struct {
 	at  time.Time
 	err error
+	// timedOut is whether the read failed by waiting out Options.Timeout
+	// (a connect or read timeout) rather than at once.
+	timedOut bool
 }
 
 // genRead is a read of the generation in flight; done is closed when it
@@ -337,6 +340,13 @@ func (s *Store) start(ctx context.Context) error {
 // wrap translates gomemcache's errors. A connection closed under a call
 // (net.ErrClosed) was closed by Store.Close: nothing else closes one that
 // is in use.
+// timeout reports whether err is a connect or read timeout of the client.
+func timeout(err error) bool {
+	var ce *memcache.ConnectTimeoutError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) && ne.Timeout()
+}
+
 func wrap(err error) error {
 	switch {
 	case err == nil:
@@ -436,7 +446,7 @@ func (s *Store) refreshPrefix() (string, error) {
 func (s *Store) readPrefixNoting() (string, error) {
 	p, err := s.readPrefix()
 	if err != nil {
-		s.genFail.Store(&genFailure{at: time.Now(), err: err})
+		s.genFail.Store(&genFailure{at: time.Now(), err: err, timedOut: timeout(err)})
 	}
 	return p, err
 }
@@ -472,12 +482,24 @@ func (s *Store) gracePrefix(err error) (string, error) {
 // generation can be read (another process may have moved to a new one,
 // where the keys would be left).
 //
-// A delete reads the generation whatever a failed read noted for
-// generationRetry: it fails when the read does, and must see a server
-// that is back at once.
+// Within generationRetry of a read that timed out, a delete does not read
+// it again: it deletes under the generation last read (within the grace)
+// and fails with the error of that read, at once, as a read would fail
+// now. Reading again would make every delete (and every lease's release)
+// wait Options.Timeout while the generation's server hangs; the cost is
+// that a server answering again within that second fails the deletes made
+// meanwhile, which their caller retries. After a read that failed at once
+// (the server refusing connections), a delete reads again: that costs it
+// nothing, and sees a restarted server at once.
 func (s *Store) deletePrefixes() ([]string, error) {
 	old := s.gen.Load()
-	p, err := s.readPrefixNoting()
+	var p string
+	var err error
+	if f := s.genFail.Load(); f != nil && f.timedOut && time.Since(f.at) < generationRetry {
+		err = f.err
+	} else {
+		p, err = s.readPrefixNoting()
+	}
 	if err != nil {
 		if gp, gerr := s.gracePrefix(err); gerr == nil {
 			return []string{gp}, fmt.Errorf("memcached: the namespace generation could not be read: the keys are deleted from the generation last read only: %w", err)
@@ -811,7 +833,9 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // of those deletes: another process may have moved to a newer generation
 // meanwhile, where the keys are left, so the caller must try again (the
 // caching package retries a failed invalidation) once the generation can
-// be read.
+// be read. Within a second of a read that timed out, the call does not read
+// it again and fails the same way at once, so that a hung server does not
+// make each delete wait Options.Timeout.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if err := s.start(ctx); err != nil {
 		return 0, err
