@@ -30,7 +30,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -40,6 +39,7 @@ import (
 
 	"github.com/go-caching/caching"
 	"github.com/go-caching/caching/backend/cacheurl"
+	"github.com/go-caching/caching/backend/near"
 	"github.com/go-caching/caching/compress"
 	"github.com/go-caching/caching/metrics"
 	"github.com/go-caching/caching/pool"
@@ -81,8 +81,9 @@ type Config struct {
 	// one Redis or memcached run the query once (caching.Options.Lease).
 	Lease bool
 	// Near turns the near cache on (CACHE_NEAR=1): recently read entries of
-	// a Redis or memcached backend kept in process memory, dropped when any
-	// instance writes them (backend/near; the same as near=1 in CacheURL).
+	// a Redis, memcached or file backend kept in process memory, dropped
+	// when any instance writes them (backend/near; the same as near=1 in
+	// CacheURL).
 	Near bool
 
 	// Seed is the number of products a new database is seeded with.
@@ -202,19 +203,13 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.CacheURL == "" {
 		cfg.CacheURL = "simple://"
 	}
-	if cfg.Near {
-		u, err := url.Parse(cfg.CacheURL)
-		if err != nil {
-			return nil, fmt.Errorf("CACHE_URL: %w", err)
-		}
-		q := u.Query()
-		q.Set("near", "1")
-		u.RawQuery = q.Encode()
-		cfg.CacheURL = u.String()
-	}
 	opts, err := cacheurl.Options(cfg.CacheURL)
 	if err != nil {
 		return nil, fmt.Errorf("CACHE_URL: %w", err)
+	}
+	if err := addNear(cfg, opts); err != nil {
+		_ = opts.Backend.Close()
+		return nil, err
 	}
 	opts.Logger = log
 	opts.Breaker = cfg.Breaker
@@ -320,6 +315,29 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 // openDatabase opens the pool on PostgreSQL when cfg.DatabaseURL is set,
 // else on the SQLite file cfg.SQLitePath.
+// addNear puts a near cache in front of opts.Backend when cfg.Near asks for
+// one and CacheURL did not already (near=1). The URL is not rewritten to add
+// near=1: net/url reads neither cacheurl's host lists nor its rules for a
+// password, and its errors quote the whole URL, password included.
+func addNear(cfg Config, opts *caching.Options) error {
+	if !cfg.Near {
+		return nil
+	}
+	if _, ok := opts.Backend.(*near.Store); ok {
+		return nil
+	}
+	// As cacheurl's near=1: not in front of a store in process memory.
+	if scheme, _, _ := strings.Cut(cfg.CacheURL, "://"); strings.EqualFold(scheme, "simple") || strings.EqualFold(scheme, "null") {
+		return fmt.Errorf("CACHE_NEAR=1: a near cache goes in front of a Redis, memcached or file store, not %s://", strings.ToLower(scheme))
+	}
+	n, err := near.New(opts.Backend, near.Options{})
+	if err != nil {
+		return fmt.Errorf("CACHE_NEAR=1: %w", err)
+	}
+	opts.Backend = n
+	return nil
+}
+
 func openDatabase(cfg Config, log *slog.Logger) (db *pool.DB, postgres bool, err error) {
 	var dc driver.Connector
 	switch {
