@@ -10,9 +10,10 @@ import (
 
 // ApplySQL validates c and applies it to db: SetMaxIdleConns(Size),
 // SetMaxOpenConns(Size+MaxOverflow), SetConnMaxLifetime(Recycle) and
-// SetConnMaxIdleTime(IdleTimeout). Timeout, PrePing, RecycleJitter and
-// MinIdle need the connector wrapper of OpenDB; ApplySQL cannot give a plain
-// *sql.DB those.
+// SetConnMaxIdleTime(IdleTimeout). Timeout, PrePing and RecycleJitter need
+// the connector wrapper of OpenDB; ApplySQL cannot give a plain *sql.DB
+// those. MinIdle applies to neither: database/sql opens connections only on
+// demand (see Config.MinIdle).
 func ApplySQL(db *sql.DB, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err

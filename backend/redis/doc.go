@@ -130,7 +130,11 @@
 // server that drops packets costs up to DialTimeout per try until then;
 // one that accepts connections but does not answer, up to ReadTimeout per
 // try (MaxRetries+1 tries: 1s with the defaults); less if the context's
-// deadline comes first. Callers that must not pay even that during an
+// deadline comes first. A cluster whose seed addresses all accept
+// connections and never answer costs more: until go-redis has read the
+// cluster's topology, each call tries to read it from every seed in turn,
+// up to ReadTimeout each (about 2s a call with four seeds), so give each
+// call a context deadline. Callers that must not pay even that during an
 // outage put a circuit breaker in front of the Store (the caching package
 // does).
 //
