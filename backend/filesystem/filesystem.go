@@ -341,12 +341,50 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 			s.removeIfSame(e, r.fi)
 			r.f.Close()
 		} else {
-			s.idx.remove(e.hash)
+			s.forget(e)
 		}
 		return nil, backend.ErrNotFound
 	}
 	s.hit(ctx, e, r)
 	return r.value, nil
+}
+
+// forget drops e's key from the index after get, which does not hold e's
+// lock, found no entry of this store's at its path (nothing, something
+// other than a regular file, or a live entry over Options.MaxBytes), if that
+// is still so once it holds e's stripe: a Set of the key by another
+// goroutine between the read and now has indexed its new file, which must
+// stay indexed. The stripe's semaphore is enough, and its lock file is not
+// taken: only this store's own calls add to its index, each holding the
+// stripe, and another process's file left out of it is learnt by a later
+// read or sweep, as any file another process writes. When another
+// goroutine holds the stripe, the index is left as it is: a later read,
+// eviction or sweep sets it right.
+func (s *Store) forget(e entry) {
+	st := &s.stripes[e.hash[0]]
+	select {
+	case st.sem <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-st.sem }()
+	if s.noEntry(e) {
+		s.idx.remove(e.hash)
+	}
+}
+
+// noEntry reports whether nothing this store would index is at e's path:
+// no file (or a subdirectory that is missing or not the store's), something
+// other than a regular file, or a file over Options.MaxBytes.
+func (s *Store) noEntry(e entry) bool {
+	if s.realDir(e.sub) != nil {
+		return true
+	}
+	fi, err := os.Lstat(e.path)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	return !fi.Mode().IsRegular() || !s.fits(fi.Size())
 }
 
 // hit records r, a read of e's live file, as the latest use of the key. A

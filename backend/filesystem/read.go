@@ -85,7 +85,9 @@ func notOurs(err error) bool {
 // large reports a live entry for key over this store's Options.MaxBytes
 // (written by a store with a larger bound sharing the directory): its header and key were checked, its value was not read
 // (value is nil, ok false, size is the file's), and it is left for the
-// store that wrote it. read has dropped the key from the index.
+// store that wrote it. read, for a caller that holds the key's lock, has
+// dropped the key from the index; readHeld leaves that to its caller (see
+// Store.forget).
 type read struct {
 	value  []byte
 	expiry int64
@@ -110,15 +112,18 @@ func (s *Store) read(ctx context.Context, e entry, key string) (read, error) {
 	return s.readFile(ctx, e, key, false)
 }
 
-// readHeld is read for a caller that removes a bad file without holding
-// its lock (get): the file it found bad is returned open (r.f), so that
-// its inode cannot be freed and given to a newer file (another process's
-// Delete then Set) before removeIfSame compares them. The caller closes it.
+// readHeld is read for a caller that does not hold e's lock (get): the
+// file it found bad is returned open (r.f), so that its inode cannot be
+// freed and given to a newer file (another process's Delete then Set)
+// before removeIfSame compares them; the caller closes it. It does not
+// touch the index: a Set of the key may have indexed a new file since the
+// read (see Store.forget).
 func (s *Store) readHeld(ctx context.Context, e entry, key string) (read, error) {
 	return s.readFile(ctx, e, key, true)
 }
 
-func (s *Store) readFile(ctx context.Context, e entry, key string, hold bool) (r read, err error) {
+// readFile is read, or readHeld when unlocked.
+func (s *Store) readFile(ctx context.Context, e entry, key string, unlocked bool) (r read, err error) {
 	if err := ctx.Err(); err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
 	}
@@ -133,7 +138,7 @@ func (s *Store) readFile(ctx context.Context, e entry, key string, hold bool) (r
 		return read{}, nil
 	}
 	defer func() {
-		if hold && err == nil && !r.ok && !r.large && r.fi != nil {
+		if unlocked && err == nil && !r.ok && !r.large && r.fi != nil {
 			r.f = f
 			return
 		}
@@ -146,8 +151,11 @@ func (s *Store) readFile(ctx context.Context, e entry, key string, hold bool) (r
 	if !s.fits(size) {
 		// Whatever it is, it is not this store's to bound: a key indexed
 		// when it held a smaller file leaves the index, so that eviction
-		// never picks it (see evict).
-		s.idx.remove(e.hash)
+		// never picks it (see evict); here under the caller's lock, or
+		// by get through forget.
+		if !unlocked {
+			s.idx.remove(e.hash)
+		}
 		return s.readLarge(ctx, f, fi, key)
 	}
 	b, err := readChecked(ctx, f, size, key)
