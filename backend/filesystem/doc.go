@@ -67,7 +67,8 @@
 // another process wrote since the last sweep is not the first to go). Two
 // processes with MaxEntries n may keep up to about 2n files between
 // sweeps, and a process may evict a file another one read recently.
-// Stats reports this process's index.
+// A sweep learns nothing of a subdirectory whose lock another goroutine
+// or process holds: the next one does. Stats reports this process's index.
 //
 // Stores sharing a namespace may have different bounds. A Store never reads
 // the value of, indexes or evicts an entry file over its own MaxBytes: a

@@ -161,22 +161,18 @@ func (s *Store) sweepLoop() {
 	}
 }
 
-// sweep removes expired entry files and stale temporary files, and indexes
-// entry files this process did not know of (written by another process),
-// if they fit Options.MaxBytes (see load), each placed among the entries it
-// knows by its modification time (see index.learn). An
-// entry file over Options.MaxBytes leaves the index (a store with a larger
-// bound has written it since this one indexed the key) and is left on disk
-// for that store, unless expired. It reads the 21-byte
-// header of each entry file, opened as Get opens it (never blocking, never
-// following a link, regular files only), and stops once ctx is done. Errors
-// are ignored: the next sweep tries again.
+// sweep removes expired entry files and stale temporary files, and brings
+// the index up to date with the entry files other processes wrote: it
+// indexes those this process did not know, if they fit Options.MaxBytes
+// (see load), each placed among the entries it knows by its modification
+// time (see index.learn). An entry file over Options.MaxBytes leaves the
+// index (a store with a larger bound has written it since this one indexed
+// the key) and is left on disk for that store, unless expired. It reads
+// the 21-byte header of each entry file, opened as Get opens it (never
+// blocking, never following a link, regular files only), and stops once
+// ctx is done. Errors are ignored: the next sweep tries again.
 func (s *Store) sweep(ctx context.Context) {
-	type unknown struct {
-		e  entry
-		fi fs.FileInfo
-	}
-	var news []unknown
+	var changed []seen
 	_ = s.walk(ctx, func(sub, name string, de fs.DirEntry) {
 		if s.staleTemp(name, de, tempMaxAge) {
 			unlink(filepath.Join(sub, name))
@@ -199,23 +195,68 @@ func (s *Store) sweep(ctx context.Context) {
 		case ctx.Err() != nil:
 		case err != nil || !ok || s.expired(exp):
 			s.removeIfSame(e, fi)
-		case !s.fits(fi.Size()):
-			s.idx.remove(h)
-		case !s.idx.has(h):
-			news = append(news, unknown{e, fi})
+		case s.idx.has(h) != s.fits(fi.Size()):
+			changed = append(changed, seen{e, fi}) // unknown, or to drop
 		}
 	})
-	// The files found are indexed together, in one merge (see
-	// index.learn), but those deleted since the walk saw them: a deleted
-	// key must not come back into the index with no file behind it.
-	var all []found
-	for _, u := range news {
-		if cur, err := os.Lstat(u.e.path); err == nil && os.SameFile(cur, u.fi) {
-			all = append(all, found{u.e.hash, u.fi.Size(), u.fi.ModTime().UnixNano()})
+	// The walk goes subdirectory by subdirectory: the files found are
+	// taken into the index a stripe at a time, each stripe under its lock
+	// (see learnStripe).
+	var victims []victim
+	for len(changed) > 0 && ctx.Err() == nil {
+		n := 1
+		for n < len(changed) && changed[n].e.hash[0] == changed[0].e.hash[0] {
+			n++
 		}
+		victims = append(victims, s.learnStripe(changed[:n])...)
+		changed = changed[n:]
 	}
-	victims := s.idx.learn(all)
 	// With those, the victims an eviction skipped and restored since
 	// (see evict), even if no Set or read has come to retry them.
 	s.evict(ctx, append(victims, s.idx.trim()...))
 }
+
+// seen is an entry file the sweep found that the index does not know, or
+// should not hold (over Options.MaxBytes).
+type seen struct {
+	e  entry
+	fi fs.FileInfo
+}
+
+// learnStripe brings the index up to date with files, found by the sweep
+// in one subdirectory, and returns the victims to evict once its lock is
+// released. It holds the subdirectory's lock, without waiting for it (see
+// tryLock), while it checks that each file is still the one the walk saw
+// and updates the index, so that no Set or Delete of the key comes in
+// between: a key deleted since the walk does not come back into the index
+// with no file behind it, and a file written since is not dropped. A file
+// replaced since is left to the next read or sweep, and so is the whole
+// subdirectory when another goroutine or process holds its lock. One
+// merge into the index per subdirectory (see index.learn).
+func (s *Store) learnStripe(files []seen) []victim {
+	st, _ := s.tryLock(files[0].e)
+	if st == nil {
+		return nil
+	}
+	defer s.unlock(st)
+	var all []found
+	for _, f := range files {
+		cur, err := os.Lstat(f.e.path)
+		switch {
+		case err != nil || !os.SameFile(cur, f.fi):
+		case !s.fits(cur.Size()):
+			s.idx.remove(f.e.hash)
+		default:
+			all = append(all, found{f.e.hash, cur.Size(), cur.ModTime().UnixNano()})
+		}
+	}
+	if learnHook != nil {
+		learnHook()
+	}
+	return s.idx.learn(all)
+}
+
+// learnHook, when not nil, is called by the sweep just before it indexes
+// the files it found, under their subdirectory's lock; tests make a call
+// there.
+var learnHook func()
