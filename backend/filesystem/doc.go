@@ -63,12 +63,14 @@
 // The bounds are enforced approximately across processes: each process's
 // index knows the files it wrote or read (one read while another goroutine
 // or process held its subdirectory's lock is learnt at a later read), and
-// learns of the others' at each sweep, each placed among those it knows by its modification time (a file
-// another process wrote since the last sweep is not the first to go). Two
-// processes with MaxEntries n may keep up to about 2n files between
-// sweeps, and a process may evict a file another one read recently.
-// A sweep learns nothing of a subdirectory whose lock another goroutine
-// or process holds: the next one does. Stats reports this process's index.
+// learns of the others' at each sweep, each placed among those it knows
+// by its modification time (a file another process wrote since the last
+// sweep is not the first to go), and the new size of each file it knew
+// that another process rewrote. Two processes with MaxEntries n may keep
+// up to about 2n files between sweeps, and a process may evict a file
+// another one read recently. A sweep learns nothing of a subdirectory
+// whose lock another goroutine or process holds: the next one does. Stats
+// reports this process's index.
 //
 // Stores sharing a namespace may have different bounds. A Store never reads
 // the value of, indexes or evicts an entry file over its own MaxBytes: a

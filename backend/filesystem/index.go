@@ -226,6 +226,32 @@ func (x *index) remove(h [32]byte) {
 	x.mu.Unlock()
 }
 
+// resize records size as h's, if the index holds h, where it is in the
+// list, and returns the entries to evict to get back under the bounds, as
+// put does. The caller holds h's lock and has seen a file of size bytes at
+// its path (another process rewrote it).
+func (x *index) resize(h [32]byte, size int64) []victim {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n, ok := x.m[h]
+	if !ok {
+		return nil
+	}
+	x.bytes += size - n.size
+	n.size = size
+	return x.shed(nil)
+}
+
+// sizeOf reports whether the index holds h, and the size it records.
+func (x *index) sizeOf(h [32]byte) (known bool, size int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if n, ok := x.m[h]; ok {
+		return true, n.size
+	}
+	return false, 0
+}
+
 func (x *index) has(h [32]byte) bool {
 	x.mu.Lock()
 	_, ok := x.m[h]

@@ -163,14 +163,16 @@ func (s *Store) sweepLoop() {
 
 // sweep removes expired entry files and stale temporary files, and brings
 // the index up to date with the entry files other processes wrote: it
-// indexes those this process did not know, if they fit Options.MaxBytes
-// (see load), each placed among the entries it knows by its modification
-// time (see index.learn). An entry file over Options.MaxBytes leaves the
-// index (a store with a larger bound has written it since this one indexed
-// the key) and is left on disk for that store, unless expired. It reads
-// the 21-byte header of each entry file, opened as Get opens it (never
-// blocking, never following a link, regular files only), and stops once
-// ctx is done. Errors are ignored: the next sweep tries again.
+// indexes those this process did not know, if they fit Options.MaxBytes (see
+// load), each placed among the entries it knows by its modification time
+// (see index.learn), and records the new size of each it knew that another
+// process rewrote at another size (it keeps its place in the order of uses).
+// An entry file over Options.MaxBytes leaves the index (a store with a
+// larger bound has written it since this one indexed the key) and is left on
+// disk for that store, unless expired. It reads the 21-byte header of each
+// entry file, opened as Get opens it (never blocking, never following a
+// link, regular files only), and stops once ctx is done. Errors are ignored:
+// the next sweep tries again.
 func (s *Store) sweep(ctx context.Context) {
 	var changed []seen
 	_ = s.walk(ctx, func(sub, name string, de fs.DirEntry) {
@@ -195,8 +197,12 @@ func (s *Store) sweep(ctx context.Context) {
 		case ctx.Err() != nil:
 		case err != nil || !ok || s.expired(exp):
 			s.removeIfSame(e, fi)
-		case s.idx.has(h) != s.fits(fi.Size()):
-			changed = append(changed, seen{e, fi}) // unknown, or to drop
+		default:
+			// Unknown, to drop, or known at another size.
+			known, size := s.idx.sizeOf(h)
+			if known && (!s.fits(fi.Size()) || size != fi.Size()) || !known && s.fits(fi.Size()) {
+				changed = append(changed, seen{e, fi})
+			}
 		}
 	})
 	// The walk goes subdirectory by subdirectory: the files found are
@@ -216,23 +222,24 @@ func (s *Store) sweep(ctx context.Context) {
 	s.evict(ctx, append(victims, s.idx.trim()...))
 }
 
-// seen is an entry file the sweep found that the index does not know, or
-// should not hold (over Options.MaxBytes).
+// seen is an entry file the sweep found that the index does not know,
+// knows at another size, or should not hold (over Options.MaxBytes).
 type seen struct {
 	e  entry
 	fi fs.FileInfo
 }
 
-// learnStripe brings the index up to date with files, found by the sweep
-// in one subdirectory, and returns the victims to evict once its lock is
+// learnStripe brings the index up to date with files, found by the sweep in
+// one subdirectory, and returns the victims to evict once its lock is
 // released. It holds the subdirectory's lock, without waiting for it (see
-// tryLock), while it checks that each file is still the one the walk saw
-// and updates the index, so that no Set or Delete of the key comes in
-// between: a key deleted since the walk does not come back into the index
-// with no file behind it, and a file written since is not dropped. A file
-// replaced since is left to the next read or sweep, and so is the whole
-// subdirectory when another goroutine or process holds its lock. One
-// merge into the index per subdirectory (see index.learn).
+// tryLock), while it checks that each file is still the one the walk saw and
+// updates the index, so that no Set or Delete of the key comes in between: a
+// key deleted since the walk does not come back into the index with no file
+// behind it, and a file written since is not dropped nor recorded at the
+// size of the one it replaced. A file replaced since is left to the next
+// read or sweep, and so is the whole subdirectory when another goroutine or
+// process holds its lock. One merge into the index per subdirectory (see
+// index.learn).
 func (s *Store) learnStripe(files []seen) []victim {
 	st, _ := s.tryLock(files[0].e)
 	if st == nil {
@@ -240,12 +247,15 @@ func (s *Store) learnStripe(files []seen) []victim {
 	}
 	defer s.unlock(st)
 	var all []found
+	var victims []victim
 	for _, f := range files {
 		cur, err := os.Lstat(f.e.path)
 		switch {
 		case err != nil || !os.SameFile(cur, f.fi):
 		case !s.fits(cur.Size()):
 			s.idx.remove(f.e.hash)
+		case s.idx.has(f.e.hash):
+			victims = append(victims, s.idx.resize(f.e.hash, cur.Size())...)
 		default:
 			all = append(all, found{f.e.hash, cur.Size(), cur.ModTime().UnixNano()})
 		}
@@ -253,7 +263,7 @@ func (s *Store) learnStripe(files []seen) []victim {
 	if learnHook != nil {
 		learnHook()
 	}
-	return s.idx.learn(all)
+	return append(victims, s.idx.learn(all)...)
 }
 
 // learnHook, when not nil, is called by the sweep just before it indexes
