@@ -361,6 +361,9 @@ func (s *Store) get(ctx context.Context, key string) ([]byte, error) {
 // goroutine holds the stripe, the index is left as it is: a later read,
 // eviction or sweep sets it right.
 func (s *Store) forget(e entry) {
+	if !s.idx.has(e.hash) {
+		return // a plain miss: nothing to drop, no lock, no Lstat
+	}
 	st := &s.stripes[e.hash[0]]
 	select {
 	case st.sem <- struct{}{}:
