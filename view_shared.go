@@ -108,6 +108,15 @@ type sharedConfig struct {
 //     says caches typically do, for the caches further down.
 //   - Range: a GET with a Range header is answered from a stored 200 as
 //     http.ServeContent answers it (206, several ranges, 416, If-Range).
+//     A stored response with a Content-Encoding (package compress inside
+//     the view) is sent whole instead, unless it has "Accept-Ranges: bytes"
+//     and a strong validator: a strong ETag, or no ETag and a Last-Modified
+//     at least 60 seconds before its Date, or the time it was stored
+//     without one (RFC 9110 section 8.8.2.2), as a pre-compressed file
+//     served by http.ServeContent has. An encoding made
+//     on the fly differs from one run to the next under a weak ETag that
+//     every encoding shares, and its origin answers no range of it: a range
+//     of one run's bytes, appended to another's, is a corrupt download.
 //   - Reverse proxies: a handler that flushes (httputil.ReverseProxy relaying
 //     a chunked response) still has its response stored when it completes
 //     within MaxBodySize. Every flush reaches the client as it comes, but

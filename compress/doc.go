@@ -72,8 +72,10 @@
 // compressed, whether or not this client accepted an encoding (so shared
 // caches never serve a compressed body to a client that did not ask for
 // it), in a value no other response shares, which an outer middleware may
-// edit in place; Accept-Ranges, and digests of the handler's bytes
-// (Content-Digest, Repr-Digest, Content-MD5), are removed; strong ETags are
+// edit in place; Accept-Ranges (the middleware never sends a range of a body
+// it encodes, and a caching.SharedCache view around it sends a stored one
+// whole too), and digests of the handler's bytes (Content-Digest,
+// Repr-Digest, Content-MD5), are removed; strong ETags are
 // weakened (W/"x") or, with ETagSuffix, suffixed ("x:gzip") and
 // If-None-Match and If-Match rewritten so that a handler computing its own
 // ETag still answers 304 (which carries the ETag of the variant the client

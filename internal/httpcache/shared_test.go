@@ -307,12 +307,59 @@ func TestSnapshotServeRange(t *testing.T) {
 	r.Header.Set("Range", "bytes=0-1")
 	assert.False(t, notFound.ServeRange(httptest.NewRecorder(), r, t0, "", Hit), "only a stored 200 has ranges")
 
-	gz := NewSharedSnapshot(200, hdr("Content-Encoding", "gzip"), []byte("0123456789"), t0)
+	gz := NewSharedSnapshot(200, hdr("Content-Encoding", "gzip", "Accept-Ranges", "bytes", "Etag", `"v1"`), []byte("0123456789"), t0)
 	w = httptest.NewRecorder()
 	require.True(t, gz.ServeRange(w, r, t0, "", Hit))
 	body, _ := io.ReadAll(w.Body)
 	assert.Equal(t, "01", string(body))
 	assert.NotEqual(t, "10", w.Header().Get("Content-Length"), "never the stored full length on a part")
+}
+
+// TestSnapshotServeRangeEncoded: the ranges of an encoded response are
+// served only when its origin serves them (Accept-Ranges: bytes) under a
+// strong validator; otherwise ServeRange declines and the whole response
+// is served.
+func TestSnapshotServeRangeEncoded(t *testing.T) {
+	old := t0.Add(-time.Hour).Format(http.TimeFormat)
+	recent := t0.Add(-30 * time.Second).Format(http.TimeFormat)
+	for _, tc := range []struct {
+		name  string
+		kv    []string
+		serve bool
+	}{
+		{"unencoded, no validator", nil, true},
+		{"identity", []string{"Content-Encoding", "identity"}, true},
+		{"gzip, on the fly", []string{"Content-Encoding", "gzip", "Etag", `W/"v1"`}, false},
+		{"gzip, strong ETag, no Accept-Ranges", []string{"Content-Encoding", "gzip", "Etag", `"v1:gzip"`}, false},
+		{"gzip, Accept-Ranges, no validator", []string{"Content-Encoding", "gzip", "Accept-Ranges", "bytes"}, false},
+		{"gzip, Accept-Ranges, weak ETag", []string{"Content-Encoding", "gzip", "Accept-Ranges", "bytes", "Etag", `W/"v1"`}, false},
+		{"gzip, Accept-Ranges: none", []string{"Content-Encoding", "gzip", "Accept-Ranges", "none", "Etag", `"v1"`}, false},
+		{"gzip, Accept-Ranges, strong ETag", []string{"Content-Encoding", "gzip", "Accept-Ranges", "Bytes", "Etag", `"v1"`}, true},
+		{"identity, gzip", []string{"Content-Encoding", "identity, gzip", "Etag", `W/"v1"`}, false},
+		{"gzip, Accept-Ranges, old Last-Modified", []string{"Content-Encoding", "gzip", "Accept-Ranges", "bytes", "Last-Modified", old}, true},
+		{"gzip, Accept-Ranges, recent Last-Modified", []string{"Content-Encoding", "gzip", "Accept-Ranges", "bytes", "Last-Modified", recent}, false},
+		{"gzip, Accept-Ranges, Last-Modified 60s before Date", []string{"Content-Encoding", "gzip", "Accept-Ranges", "bytes", "Last-Modified", recent, "Date", t0.Add(30 * time.Second).Format(http.TimeFormat)}, true},
+		{"gzip, Accept-Ranges, weak ETag, old Last-Modified", []string{"Content-Encoding", "gzip", "Accept-Ranges", "bytes", "Etag", `W/"v1"`, "Last-Modified", old}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSharedSnapshot(200, hdr(tc.kv...), []byte("0123456789"), t0)
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Range", "bytes=2-4")
+			w := httptest.NewRecorder()
+			served := s.ServeRange(w, r, t0, "", Hit)
+			require.Equal(t, tc.serve, served)
+			if !served {
+				assert.Empty(t, w.Header(), "nothing written when it declines")
+				s.Serve(w, r, t0, "", Hit)
+				assert.Equal(t, http.StatusOK, w.Code)
+				assert.Equal(t, "0123456789", w.Body.String())
+				assert.Equal(t, hdr(tc.kv...).Get("Accept-Ranges"), w.Header().Get("Accept-Ranges"), "the stored one, none added")
+				return
+			}
+			assert.Equal(t, http.StatusPartialContent, w.Code)
+			assert.Equal(t, "234", w.Body.String())
+		})
+	}
 }
 
 // TestRecorderStoreFlushed is issue 16.10: a reverse proxy flushes a

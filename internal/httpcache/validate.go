@@ -85,12 +85,13 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 // is sent with Age and statusHeader as Serve sends them; nothing is sniffed.
 // It reports false, having written nothing, when r has no Range, or one
 // that is not a bytes range (another unit must be ignored, RFC 9110 section
-// 14.2, which http.ServeContent would answer 416), or s is not a 200.
+// 14.2, which http.ServeContent would answer 416), or s is not a 200, or s
+// is encoded and its ranges are not to be served (see rangeable).
 func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.Time, statusHeader string, st CacheStatus) bool {
 	if s.Status != http.StatusOK || len(r.Header["Range"]) == 0 || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		return false
 	}
-	if !strings.HasPrefix(r.Header["Range"][0], "bytes=") {
+	if !strings.HasPrefix(r.Header["Range"][0], "bytes=") || !s.rangeable() {
 		return false
 	}
 	h := w.Header()
@@ -107,4 +108,48 @@ func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.T
 	}
 	http.ServeContent(w, r, "", s.LastModified, bytes.NewReader(s.Body))
 	return true
+}
+
+// rangeable reports whether the ranges of s may be served. Those of an
+// unencoded response may. An encoded one (a Content-Encoding other than
+// identity) is often encoded on the fly, as package compress does: its
+// bytes differ from one run of the handler to the next, under a weak ETag
+// that every encoding shares, or a Last-Modified of the unencoded content,
+// and its origin drops Accept-Ranges and never answers a range itself. A
+// range of it could only be appended to bytes of that same run, which the
+// client cannot check: its ranges are served only when the origin said it
+// serves them itself ("Accept-Ranges: bytes", a pre-compressed file's) and
+// s has a strong validator (RFC 9110 section 8.8.1): a strong ETag, or,
+// with no ETag, a Last-Modified at least 60 seconds before its Date, or
+// before StoredAt when it has none (section 8.8.2.2). Otherwise the whole
+// response is sent, as the origin would send it.
+func (s *Snapshot) rangeable() bool {
+	ce := s.Header["Content-Encoding"]
+	if len(ce) == 0 {
+		return true
+	}
+	encoded := false
+	for e := range header.Elements(ce) {
+		if !header.EqualLower(e, "identity") {
+			encoded = true
+			break
+		}
+	}
+	if !encoded {
+		return true
+	}
+	if !header.HasToken(s.Header["Accept-Ranges"], "bytes") {
+		return false
+	}
+	if s.ETag != "" {
+		return !strings.HasPrefix(s.ETag, "W/")
+	}
+	if s.LastModified.IsZero() {
+		return false
+	}
+	date, ok := firstDate(s.Header["Date"])
+	if !ok {
+		date = s.StoredAt
+	}
+	return !s.LastModified.After(date.Add(-time.Minute))
 }
