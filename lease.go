@@ -366,11 +366,11 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 		// hands the lease on instead, as a view whose client left does:
 		// its error says nothing of the result, and one of the other
 		// processes' waiters is to run it while the others wait.
-		v, ok, err := m.computeStored(ctx, key, a, false)
+		v, ok, err := m.computeStored(ctx, key, a, computeMissChecked)
 		stored = ok || ctx.Err() != nil
 		return v, err
 	}
-	return m.compute(ctx, key, a, false)
+	return m.compute(ctx, key, a, computeMissChecked)
 }
 
 // leaseHeld reports whether another process holds key's lease: a caller

@@ -305,10 +305,13 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			// of that backend (no versions read, no store), as for a view.
 			return m.fn(ctx, a)
 		}
-		if m.lease > 0 && !forced {
+		switch {
+		case forced:
+			return m.compute(ctx, key, a, computeReplace)
+		case m.lease > 0:
 			return m.computeLeased(ctx, key, a, &peer)
 		}
-		return m.compute(ctx, key, a, !forced)
+		return m.compute(ctx, key, a, computeMiss)
 	})
 	switch {
 	case hasStale && err != nil && ctx.Err() == nil:
@@ -465,19 +468,35 @@ func (m *Memoized[A, R]) lookupArg(ctx context.Context, key []byte, a A) (*entry
 	return m.lookupBytes(ctx, key, m.tagKeysOf(a))
 }
 
+// computeMode says what a computation of a result is for.
+type computeMode uint8
+
+const (
+	// computeMiss is a Get's miss: on the in-process store, a result that
+	// another computation stored since the Get's lookup is used.
+	computeMiss computeMode = iota
+	// computeMissChecked is a Get's miss whose caller has just looked for
+	// a stored result itself (the lease's check).
+	computeMissChecked
+	// computeReplace replaces the stored entry (Refresh, a Get that
+	// RefreshIf forces, a background refresh): a result that is not
+	// stored removes it, as it no longer holds a's result.
+	computeReplace
+)
+
 // compute calls fn for a and stores its result under key. It runs once for
 // all the concurrent callers of one key, in Memoized.do, to which it
 // reports the versions it read (versionsOut).
-func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, recheck bool) (R, error) {
-	v, _, err := m.computeStored(ctx, key, a, recheck)
+func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, mode computeMode) (R, error) {
+	v, _, err := m.computeStored(ctx, key, a, mode)
 	return v, err
 }
 
 // computeStored is compute, which also reports whether the result is stored
 // (see computeTo).
-func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, recheck bool) (R, bool, error) {
+func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, mode computeMode) (R, bool, error) {
 	out, _ := ctx.Value(versionsOut{}).(*versionSet)
-	return m.computeTo(ctx, key, a, recheck, out)
+	return m.computeTo(ctx, key, a, mode, out)
 }
 
 // computeTo is compute, which reports in out (nil: nowhere) the versions
@@ -487,10 +506,11 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, rec
 // result not to be stored (StoreIf, SkipZero, a negative ResultTTL) or that
 // could not be (the versions not read, the codec or the backend refusing
 // it); true, too, for a result forgotten while fn ran, which another caller
-// is to compute again.
-func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck bool, out *versionSet) (v R, stored bool, err error) {
+// is to compute again. With computeReplace, a result not to be stored, or
+// that the codec refuses, removes key's entry (see dropReplaced).
+func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode computeMode, out *versionSet) (v R, stored bool, err error) {
 	tags, argKeys := m.tagKeysWith(a)
-	if recheck && m.c.store.local != nil {
+	if mode == computeMiss && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
 		if e, err := m.lookup(ctx, key, tags); err == nil && m.c.store.fresh(e, time.Time{}) {
@@ -533,12 +553,18 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 		// arguments a client chooses (a user id made up) whose results are
 		// not stored must leave no key behind.
 		m.forgetCreated(ctx, vs, out)
+		if mode == computeReplace {
+			m.dropReplaced(ctx, key, epoch)
+		}
 		return v, false, nil
 	}
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
 	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
 		m.failOpen("memoize encode", err)
 		m.forgetCreated(ctx, vs, out)
+		if mode == computeReplace {
+			m.dropReplaced(ctx, key, epoch)
+		}
 		return v, false, nil
 	}
 	m.saveMu.RLock()
@@ -559,6 +585,26 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, recheck
 		return v, false, nil
 	}
 	return v, true, nil
+}
+
+// dropReplaced deletes key's entry, which a computation that began at
+// epoch was to replace with a result that is not stored: the entry no
+// longer holds a's result, and would be served until its TTL. As a store
+// is, the delete is skipped when Forget, ForgetAll or Set changed the
+// epoch while fn ran (what is under key now is theirs), and ordered
+// against that change by saveMu. The delete is bounded by Options.Timeout
+// on a remote store; a backend error is counted and logged.
+func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch uint64) {
+	m.saveMu.RLock()
+	defer m.saveMu.RUnlock()
+	if m.epoch.Load() != epoch {
+		return
+	}
+	opCtx, cancel := m.c.store.bound(ctx)
+	defer cancel()
+	if err := m.c.store.del(opCtx, key); err != nil {
+		m.failOpen("memoize delete", err)
+	}
 }
 
 // forgetCreated deletes the version keys that the read of vs created, for
@@ -632,7 +678,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
 			var vs versionSet
-			v, _, err := m.computeTo(bg, key, a, false, &vs)
+			v, _, err := m.computeTo(bg, key, a, computeReplace, &vs)
 			return newEpoched(v, epoch, vs), err
 		})
 	})

@@ -15,9 +15,11 @@ import (
 // and returns it (a job that precomputes results uses it). A computation
 // for a in flight in this process (a Get's) is joined instead: fn runs
 // once. The result is stored as a Get's would be (StoreIf, SkipZero and
-// ResultTTL apply); a backend error is not returned but counted and logged,
-// as for Get. fn's error is returned, and nothing is stored. Refresh is not
-// counted in Stats' lookups.
+// ResultTTL apply); one that is not stored (refused by them, or that the
+// Codec cannot encode) removes a's entry instead, as Set does, since it no
+// longer holds a's result: the next Get calls fn. A backend error is not
+// returned but counted and logged, as for Get. fn's error is returned, and
+// nothing is stored or removed. Refresh is not counted in Stats' lookups.
 func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	key, err := m.Key(a)
 	if err != nil {
@@ -25,7 +27,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		return zero, err
 	}
 	v, _, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		return m.compute(ctx, key, a, false)
+		return m.compute(ctx, key, a, computeReplace)
 	})
 	return v, err
 }

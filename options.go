@@ -90,8 +90,11 @@ func Version(v string) Option {
 }
 
 // StaleWhileRevalidate keeps entries for d past their TTL and serves such a
-// stale entry at once while one background call refreshes it. A zero d (the
-// default) turns it off; a negative one is an error.
+// stale entry at once while one background call refreshes it. For a
+// memoized function, a refresh whose result is not stored (StoreIf,
+// SkipZero, a negative ResultTTL) removes the stale entry, as Refresh does,
+// so that the next call computes the result; RefreshAhead's refresh does
+// the same. A zero d (the default) turns it off; a negative one is an error.
 func StaleWhileRevalidate(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.swr = d })
 }
@@ -116,7 +119,10 @@ func BypassIf[A any](f func(ctx context.Context, a A) bool) Option {
 
 // RefreshIf makes the calls where f reports true run the handler or
 // function and replace the stored entry, instead of reading it
-// (Flask-Caching's forced_update). A is as for BypassIf. Default: never.
+// (Flask-Caching's forced_update). A is as for BypassIf. For a memoized
+// function, a result that is not stored (StoreIf, SkipZero, a negative
+// ResultTTL, one the Codec cannot encode) removes the entry, as Refresh
+// does; an error leaves it. Default: never.
 func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 	return commonOption(func(c *commonConfig) { c.refresh = f })
 }
