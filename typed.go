@@ -192,6 +192,8 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // call load once; each caller still returns when its own context is done.
 // An error from load is returned and nothing is stored. If the backend
 // fails, the error is returned (use Memoize for a fail-open memoized call).
+// A negative ttl is an error (ErrInvalidTTL), returned before key is read
+// or load is called, so that it never reaches the other callers of key.
 //
 // load runs on for the other callers and for the cache when its caller
 // leaves (as Memoize's function does: see Memoize), with a context that
@@ -223,6 +225,13 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // no value is stored any more, the result of its own load. It never gets a
 // zero T in place of a value.
 func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts ...SetOption) (T, error) {
+	// An invalid TTL is refused before anything is read or loaded: a load
+	// it started would be shared with the valid callers of key.
+	ttl, err := c.resolveTTL(ttl)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	v, err := GetAs[T](ctx, c, key)
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		return v, err
@@ -258,10 +267,11 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 // T from another type even when the value is a nil interface.
 type loaded[T any] struct{ v T }
 
-// loadAndStore calls load and stores its value under key for ttl under the
-// versions the tags of opts had before load ran. The value is returned even
-// if it cannot be stored, with the error SetAs would return. A write of
-// key while load runs supersedes it (see Cache.writing).
+// loadAndStore calls load and stores its value under key for ttl (as
+// resolved) under the versions the tags of opts had before load ran. The
+// value is returned even if it cannot be stored, with the error SetAs
+// would return. A write of key while load runs supersedes it (see
+// Cache.writing).
 func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
 	bk := c.userKey(key)
 	l := c.inFlight.begin(bk)
@@ -279,24 +289,16 @@ func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Dur
 // l's store under way (see supersede), which on a backend that hung would
 // otherwise hold it up for ever, whatever the writer's own context.
 func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, l *loading) (T, versionSet, error) {
-	ttl, terr := c.resolveTTL(ttl)
-	var (
-		vs  versionSet
-		err error
-	)
-	if terr == nil {
-		vctx, cancel := c.store.bound(ctx)
-		if vs, err = c.setVersions(vctx, ttl, opts); err != nil {
-			vs = versionSet{} // not read: nothing for the joiners to check
-		}
-		cancel()
+	vctx, cancel := c.store.bound(ctx)
+	vs, err := c.setVersions(vctx, ttl, opts)
+	if err != nil {
+		vs = versionSet{} // not read: nothing for the joiners to check
 	}
+	cancel()
 	v, lerr := load(ctx)
 	switch {
 	case lerr != nil:
 		return v, vs, lerr
-	case terr != nil:
-		return v, vs, terr
 	case err == nil:
 		var w write
 		if w, err = prepareAs(c, key, v, ttl, vs); err == nil {
@@ -315,7 +317,8 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 
 // afterOtherType answers a GetOrSet[T] caller whose flight ran a load of
 // another type: with the value that load stored, read as a T, or, if it is
-// gone (expired, evicted or invalidated), with the caller's own load.
+// gone (expired, evicted or invalidated), with the caller's own load (for
+// ttl as resolved).
 func afterOtherType[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
 	v, err := GetAs[T](ctx, c, key)
 	if !errors.Is(err, ErrNotFound) {
