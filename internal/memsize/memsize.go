@@ -20,29 +20,29 @@
 //   - A budget: one walk visits at most walkBudget values (elements,
 //     fields, pointers, every one; the strings of a collection of strings
 //     are leaves, read in a loop at one value per stringsPerStep of them).
-//   - Exact first: a walk visits every element of a collection of up to
-//     sampleSize elements, and sampleSize elements of a larger one,
-//     spread evenly over it, scaled to all of them. Only a value that
-//     needs more than the budget so is walked again, sampling as follows:
-//     the sampling of small collections assumes their elements alike, and
-//     must not make a value it could measure (a small slice holding a
-//     tree and a 64 MiB buffer) seem smaller than it is.
+//   - Exact first: a walk visits every element of every collection, of
+//     any length, so that nothing makes a value it can measure within the
+//     budget (a small slice holding a tree and a 64 MiB buffer, a slice of
+//     a thousand short strings and one of 32 MiB) seem smaller than it
+//     is. Only a value that needs more than the budget so is walked
+//     again, sampling as follows.
 //   - Sampling within the budget, for a value the exact walk could not
-//     finish: half of the budget is shared out over the value, each part getting a share of what is left: a struct's
-//     fields take turns, and the elements of a slice, array or map share
-//     what is left of its share evenly, so that what one does not use
-//     passes to the next. A collection that can hold references walks its
-//     elements, in an order that spreads those walked evenly over it (for
-//     a map, the order of an iteration, which starts at random), until it
-//     has walked all of them, or sampleSize of them, or the next one would
-//     likely overrun its share (it walks one at least), and extrapolates
-//     what those it walked hold to all of its elements. So a collection of
-//     collections (a 600×600 [][]*T, a map of slices of structs) is
-//     sampled at each level and measured. A collection's own memory (its
-//     backing array, its table) is always counted exactly. Sampling
-//     assumes a collection's elements alike: a few elements much larger
-//     than the others can be missed, the more so the fewer are walked
-//     (deeply nested collections walk fewer).
+//     finish: half of the budget is shared out over the value, each part
+//     getting a share of what is left: a struct's fields take turns, and the
+//     elements of a slice, array or map share what is left of its share
+//     evenly, so that what one does not use passes to the next. A collection
+//     that can hold references walks its elements, in an order that spreads
+//     those walked evenly over it (for a map, the order of an iteration,
+//     which starts at random), until it has walked all of them, or
+//     sampleSize of them, or the next one would likely overrun its share (it
+//     walks one at least), and extrapolates what those it walked hold to all
+//     of its elements. So a collection of collections (a 600×600 [][]*T, a
+//     map of slices of structs) is sampled at each level and measured. A
+//     collection's own memory (its backing array, its table) is always
+//     counted exactly. Past the budget, sampling assumes a collection's
+//     elements alike: a few elements much larger than the others can be
+//     missed, the more so the fewer are walked (deeply nested collections
+//     walk fewer).
 //   - What is not a collection is not sampled: a value that needs more
 //     than the budget (a linked structure of a few ten thousand nodes or
 //     more) is too big to measure: Measure reports false, and Of returns
@@ -67,6 +67,7 @@ import (
 	"math/bits"
 	"reflect"
 	"sync"
+	"unsafe"
 )
 
 // mapBytes estimates the memory of a map of n entries of slot bytes each:
@@ -81,8 +82,8 @@ func mapBytes(n, slot int) int {
 }
 
 const (
-	// sampleSize is the most elements of one collection walked; a larger
-	// one is sampled.
+	// sampleSize is the most elements of one collection that a sampling
+	// walk visits; an exact walk visits all.
 	sampleSize = 1 << 10
 	// walkBudget is the most values one walk visits, so that measuring a
 	// value costs a few milliseconds at most.
@@ -190,8 +191,8 @@ type walker struct {
 	depth   int                 // visits nested in the current one
 	steps   int                 // values pushed so far, against walkBudget
 	total   float64             // bytes counted, scaled
-	// exact: walk every element of a collection of up to sampleSize (a
-	// larger one, sampleSize of them), whatever the deadlines say.
+	// exact: walk every element of every collection, whatever the
+	// deadlines say.
 	exact bool
 }
 
@@ -396,14 +397,19 @@ func (w *walker) collection(v reflect.Value, end int, keys, vals bool) bool {
 
 // next pushes the next element of the collection f, and reports whether
 // there was one (more) and whether the budget was not spent (ok). There is
-// none when f has walked all of its elements, or sampleSize of them, or
-// when the next one would likely overrun its deadline, reckoning from what
-// those walked cost (one is always walked). A slice's or array's elements
-// are walked in bit-reversed order of their positions, so that those
-// walked are spread evenly over it wherever the walk stops; a map's in the
-// order of an iteration, which starts at random.
+// none when f has walked all of its elements; sampling, also when it has
+// walked sampleSize of them, or when the next one would likely overrun its
+// deadline, reckoning from what those walked cost (one is always walked).
+// A slice's or array's elements are walked first to last in an exact walk
+// (in the order of memory, which is faster), and sampling, in bit-reversed
+// order of their positions, so that those walked are spread evenly over it
+// wherever the walk stops; a map's in the order of an iteration, which
+// starts at random.
 func (w *walker) next(f *frame) (more, ok bool) {
-	k := min(f.n, sampleSize)
+	k := f.n
+	if !w.exact {
+		k = min(k, sampleSize)
+	}
 	used, time := w.steps-f.start, f.end-f.start
 	if f.walked >= k || !w.exact && f.walked > 0 && used*(f.walked+1) > time*f.walked {
 		return false, true
@@ -415,6 +421,11 @@ func (w *walker) next(f *frame) (more, ok bool) {
 		}
 		f.walked++
 		return true, (!f.keys || w.push(f.it.Key(), end)) && (!f.vals || w.push(f.it.Value(), end))
+	}
+	if w.exact {
+		i := f.walked
+		f.walked++
+		return true, w.push(f.v.Index(i), end)
 	}
 	for ; f.next < 1<<(64-f.shift); f.next++ {
 		if i := bits.Reverse64(f.next) >> f.shift; i < uint64(f.n) {
@@ -434,23 +445,40 @@ func (w *walker) finish(f *frame) {
 }
 
 // strings counts the bytes of the strings of the slice or array v, with
-// deadline end: all of them, or as many as its time allows (stringsPerStep
-// a step, sampleSize at most, spread evenly), scaled to all. They are
-// leaves, read in a loop rather than visited one by one, so that a value
-// of many string collections (a [][]string of 600×600) is measured, where
-// visiting each string used up the budget.
+// deadline end, at stringsPerStep strings a step: all of them in an exact
+// walk; sampling, as many as its time allows (sampleSize at most, spread
+// evenly), scaled to all. They are leaves, read in a loop rather than
+// visited one by one, so that a value of many string collections (a
+// [][]string of 600×600) is measured, where visiting each string used up
+// the budget.
 func (w *walker) strings(v reflect.Value, end int) bool {
 	n := v.Len()
-	k := min(n, sampleSize)
+	k := n
 	if !w.exact {
-		k = min(k, max(end-w.steps, 1)*stringsPerStep)
+		k = min(k, sampleSize, max(end-w.steps, 1)*stringsPerStep)
 	}
 	if w.steps += (k + stringsPerStep - 1) / stringsPerStep; w.steps > walkBudget {
 		return false
 	}
 	sum := 0
-	for j := range k {
-		sum += v.Index(j * n / k).Len()
+	if v.Kind() == reflect.Slice {
+		// Its elements are strings' headers whatever the string type's
+		// name: read in place, a string costs a nanosecond or two, where
+		// reflect costs tens.
+		s := unsafe.Slice((*string)(v.UnsafePointer()), n)
+		if k == n {
+			for _, e := range s {
+				sum += len(e)
+			}
+		} else {
+			for j := range k {
+				sum += len(s[j*n/k])
+			}
+		}
+	} else {
+		for j := range k {
+			sum += v.Index(j * n / k).Len()
+		}
 	}
 	w.total += float64(n) / float64(max(k, 1)) * float64(sum)
 	return true
