@@ -33,9 +33,12 @@ import (
 // function returned, as it is: not a copy, and nothing is decoded on a hit.
 // A result of a reference type (a map, a slice, a pointer, or a struct
 // holding one) is shared with every other caller and must not be modified;
-// copy it first. On other stores each Get decodes a new value with the
-// Cache's Codec, so the result type must round-trip through it (JSON by
-// default: exported fields only).
+// copy it first. It counts against the store's byte bound as SetAs says: a
+// result cut from a large buffer (a substring, a sub-slice) counts as the
+// part it holds, not the whole buffer it keeps in memory; clone it first.
+// On other stores each Get decodes a new value with the Cache's Codec, so
+// the result type must round-trip through it (JSON by default: exported
+// fields only).
 //
 // # Failures
 //
