@@ -86,7 +86,12 @@ const (
 	// walk visits; an exact walk visits all.
 	sampleSize = 1 << 10
 	// walkBudget is the most values one walk visits, so that measuring a
-	// value costs a few milliseconds at most.
+	// value is bounded: tens of milliseconds at most (a walk of the
+	// whole budget through maps and pointers; 10,000 products of a few
+	// fields and a map each take about 10-30 ms on a 2-core VM). An exact
+	// walk that cannot finish within it gives up when it meets a
+	// collection whose elements alone need more (see elemSteps), before
+	// spending it.
 	walkBudget = 1 << 18
 	// maxDepth is the most visits nested in one another on the goroutine's
 	// stack; deeper values wait on the walker's own stacks.
@@ -378,6 +383,11 @@ func (w *walker) collection(v reflect.Value, end int, keys, vals bool) bool {
 		}
 		f.shift = uint8(64 - bits.Len(uint(n-1)))
 	}
+	if w.exact && w.steps+n*elemSteps(v.Type(), keys, vals) > walkBudget {
+		// The exact walk cannot finish: give up at once, rather than
+		// spend the budget learning it, for sampling to take over.
+		return false
+	}
 	if w.depth >= maxDepth {
 		w.frames = append(w.frames, f)
 		return true
@@ -505,6 +515,46 @@ func isPointerShaped(t reflect.Type) bool {
 		return true
 	}
 	return false
+}
+
+// elemSteps returns the fewest steps (pushes) the walk of one element of a
+// collection of type t costs, keys and values walked as keys and vals say,
+// at most walkBudget+1.
+func elemSteps(t reflect.Type, keys, vals bool) int {
+	if t.Kind() != reflect.Map {
+		return minSteps(t.Elem())
+	}
+	n := 0
+	if keys {
+		n += minSteps(t.Key())
+	}
+	if vals {
+		n += minSteps(t.Elem())
+	}
+	return min(n, walkBudget+1)
+}
+
+// minSteps returns the fewest steps the walk of a value of type t costs
+// once pushed (a nil pointer, slice, map or interface: one), at most
+// walkBudget+1.
+func minSteps(t reflect.Type) int {
+	n := 1
+	switch t.Kind() {
+	case reflect.Array:
+		if t.Len() > 0 && hasRefs(t.Elem()) {
+			n += min(t.Len(), walkBudget+1) * minSteps(t.Elem())
+		}
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if ft := t.Field(i).Type; hasRefs(ft) {
+				n += minSteps(ft)
+			}
+			if n > walkBudget {
+				break
+			}
+		}
+	}
+	return min(n, walkBudget+1)
 }
 
 // hasRefs reports whether a value of type t can reach heap memory.
