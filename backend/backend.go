@@ -110,7 +110,9 @@ type SetManyer interface {
 // delta (which may be negative) to the decimal integer stored under key and
 // returns the new value. A missing key counts as 0 and is created without
 // expiry; an existing key keeps its expiry. A value that is not a decimal
-// integer gives an error wrapping ErrNotInteger.
+// integer as strconv.FormatInt writes it (as Redis's INCRBY reads one: no
+// '+' sign, no leading zero, no "-0", no blanks) gives an error wrapping
+// ErrNotInteger and is left as it was.
 type Incrementer interface {
 	Incr(ctx context.Context, key string, delta int64) (int64, error)
 }

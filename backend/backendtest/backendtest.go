@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,13 @@ type Options struct {
 	// Discards says the store keeps nothing by design (backend/null): the
 	// suite then checks that every call succeeds and every read misses.
 	Discards bool
+	// IncrAccepts lists values that are not integers as strconv.FormatInt
+	// writes them, among those the suite stores ("007", "+5", "-0", "00",
+	// " 5", "5 ", "5 apples", ...), which the store's Incr counts from
+	// nonetheless because its server does (memcached reads a value as C's
+	// strtoull does). The suite does not check those. Default none: Incr
+	// refuses every such value with backend.ErrNotInteger, as Redis does.
+	IncrAccepts []string
 }
 
 // Run runs the suite with default Options. newBackend is called once per
@@ -89,6 +97,7 @@ func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts O
 		{"SetMany", s.testSetMany},
 		{"Incr", s.testIncr},
 		{"IncrFewerDigits", s.testIncrFewerDigits},
+		{"IncrCanonical", s.testIncrCanonical},
 		{"Has", s.testHas},
 		{"DeleteCount", s.testDeleteCount},
 		{"Concurrent", s.testConcurrent},
@@ -475,6 +484,44 @@ func (s *suite) testIncr(t *testing.T) {
 	wg.Wait()
 	if got := string(mustGet(t, b, "atomic")); got != "400" {
 		t.Fatalf("400 concurrent increments gave %q", got)
+	}
+}
+
+// testIncrCanonical checks that Incr counts only from an integer as
+// strconv.FormatInt writes it (as Redis's INCRBY reads one): a value with a
+// '+' sign, a leading zero, "-0", blanks or anything else gives
+// ErrNotInteger and is left as it was, so that a program gets the same
+// answer on every store.
+func (s *suite) testIncrCanonical(t *testing.T) {
+	b := s.open(t)
+	in, ok := b.(backend.Incrementer)
+	if !ok {
+		t.Skip("backend does not implement backend.Incrementer")
+	}
+	for i, v := range []string{
+		"007", "+5", "-0", "00", "-05", " 5", "5 ", "\t5", "5\n", "5 apples",
+		"0x10", "1e3", "1_000", "", "-", "+", "9223372036854775808", "-9223372036854775809",
+	} {
+		if slices.Contains(s.opts.IncrAccepts, v) {
+			continue
+		}
+		key := fmt.Sprint("text", i)
+		mustSet(t, b, key, []byte(v), 0)
+		if n, err := in.Incr(ctx(t), key, 1); !errors.Is(err, backend.ErrNotInteger) {
+			t.Errorf("Incr of %q = %d, %v; want ErrNotInteger", v, n, err)
+		}
+		if got := string(mustGet(t, b, key)); got != v {
+			t.Errorf("a refused Incr of %q changed the value to %q", v, got)
+		}
+	}
+	// Integers as FormatInt writes them count, to the end of the range.
+	for i, v := range []string{"0", "10", "9223372036854775806"} {
+		key := fmt.Sprint("integer", i)
+		mustSet(t, b, key, []byte(v), 0)
+		want, _ := strconv.ParseInt(v, 10, 64)
+		if n, err := in.Incr(ctx(t), key, 1); err != nil || n != want+1 {
+			t.Errorf("Incr of %q = %d, %v; want %d", v, n, err, want+1)
+		}
 	}
 }
 

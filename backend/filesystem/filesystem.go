@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/decimal"
 )
 
 // Defaults for the zero fields of Options.
@@ -556,8 +557,9 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // Incr adds delta to the decimal integer stored under key, atomically (see
 // Add), and returns the new value. A missing key counts as 0 and is created
-// without expiry; an existing entry keeps its expiry. A value that is not a
-// decimal integer, or a result that would overflow an int64, gives an error
+// without expiry; an existing entry keeps its expiry. A value that is not an
+// int64 as strconv.FormatInt writes it ("007", "+5" and "-0" are not, as for
+// Redis's INCRBY), or a result that would overflow an int64, gives an error
 // wrapping backend.ErrNotInteger and leaves the value alone. A key too long
 // for the entry to fit Options.MaxBytes gets backend.ErrValueTooLarge, as
 // in Set, and so does an entry over Options.MaxBytes that another Store
@@ -590,7 +592,8 @@ func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64
 	}
 	var cur int64
 	if r.ok {
-		if cur, err = strconv.ParseInt(string(r.value), 10, 64); err != nil {
+		var ok bool
+		if cur, ok = decimal.Parse(string(r.value)); !ok {
 			return 0, nil, fmt.Errorf("filesystem: %w", backend.ErrNotInteger)
 		}
 	}

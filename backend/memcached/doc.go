@@ -156,14 +156,18 @@
 // stored as "9 "); Get and GetMany return a value of digits followed by
 // spaces without the spaces, so a counter reads back as the number Incr
 // returned. (A value of that shape written with Set reads back trimmed too.)
-// memcached reads a value as C's strtoull does: leading blanks, a '+' sign
-// and anything after the digits and a space are accepted, so an Incr of a
-// foreign value such as "5 apples", " 5" or "+5" counts from 5 and replaces
-// it, where backend.Incrementer asks for ErrNotInteger and the value left
-// alone. The Store does not check: telling them apart would take a read
-// before every incr (or a cas loop instead of incr), and the caching package
-// only ever stores plain digits where it counts. Values memcached refuses
-// ("-3", "12abc", an empty value) give ErrNotInteger. Has is a Get (memcached has no existence check that leaves the
+// memcached reads a value as C's strtoull does: leading blanks, a '+' sign,
+// leading zeros and anything after the digits and a space are accepted, so
+// an Incr of a foreign value such as "5 apples", " 5", "+5" or "005" counts
+// from 5 and replaces it, and "-0" counts from 0, where backend.Incrementer
+// asks for ErrNotInteger and the value left alone (Redis and this module's
+// other stores count only from an integer as strconv.FormatInt writes it).
+// A '-' before a number past 2^63 is read modulo 2^64
+// ("-9223372036854775809" as 2^63-1). The Store does not check: telling
+// them apart would take a read before every incr (or a cas loop instead of
+// incr), and the caching package only ever stores integers as
+// strconv.FormatInt writes them where it counts. Values memcached refuses
+// ("-3", "12abc", "0x10", an empty value) give ErrNotInteger. Has is a Get (memcached has no existence check that leaves the
 // expiry alone): it transfers the value. There is no SetMany (gomemcache has
 // no multi-set) and no Stats.
 package memcached

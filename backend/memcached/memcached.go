@@ -1072,12 +1072,12 @@ func (d *deleteRun) fail(err error) {
 // stored "-3" is not a number to memcached, and a result above
 // math.MaxInt64 (or past 2^64, where memcached wraps) is an error wrapping
 // backend.ErrNotInteger, after which the increment is taken back (memcached
-// applies it before the Store sees the result). A value that is not a decimal integer gives an
-// error wrapping backend.ErrNotInteger when memcached refuses it; one it
-// reads as C's strtoull does ("5 apples", " 5", "+5") is counted from and
-// replaced (see the package doc). A result with fewer digits than the value
-// had is padded with spaces by memcached; Get and GetMany return it without
-// them.
+// applies it before the Store sees the result). A value that is not a
+// decimal integer gives an error wrapping backend.ErrNotInteger when
+// memcached refuses it; one it reads as C's strtoull does ("5 apples",
+// " 5", "+5", "007", "-0") is counted from and replaced (see the package
+// doc). A result with fewer digits than the value had is padded with spaces
+// by memcached; Get and GetMany return it without them.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if err := s.start(ctx); err != nil {
 		return 0, err

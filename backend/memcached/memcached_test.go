@@ -43,11 +43,19 @@ func open(t testing.TB, o memcached.Options) *memcached.Store {
 	return s
 }
 
+// strtoullReads are the values of backendtest's IncrCanonical that
+// memcached's incr counts from, reading them as C's strtoull does (see the
+// package doc): a '+' sign, leading zeros, blanks before the digits and
+// anything after them, and a '-' before a number that strtoull then takes
+// modulo 2^64 ("-9223372036854775809" is 2^63-1, whose increment the Store
+// takes back, leaving that number in place of the text).
+var strtoullReads = []string{"007", "+5", "-0", "00", " 5", "5 ", "\t5", "5\n", "5 apples", "-9223372036854775809"}
+
 func TestConformance(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 		return memcached.Must(memcached.Options{Servers: addrs[:1], Namespace: namespace(), MaxItemSize: ciItemSize})
-	}, backendtest.Options{TTLResolution: time.Second})
+	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads})
 }
 
 func TestConformanceTwoServers(t *testing.T) {
@@ -57,7 +65,7 @@ func TestConformanceTwoServers(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 		return memcached.Must(memcached.Options{Servers: addrs, Namespace: namespace(), MaxItemSize: ciItemSize})
-	}, backendtest.Options{TTLResolution: time.Second})
+	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads})
 }
 
 func TestOptionsValidation(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/decimal"
 )
 
 // ErrInvalidOption is wrapped by every error New returns for invalid
@@ -505,9 +506,10 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // Incr adds delta to the counter under key in the remote store, then drops
 // key from memory. It is atomic when the remote store has counters (every
 // store of this module does); on one without, it reads and writes back, as
-// the caching package would, and concurrent increments may be lost. A
-// result past the int64 range gives an error wrapping
-// backend.ErrNotInteger, as the stores' own counters do.
+// the caching package would, and concurrent increments may be lost: it then
+// counts only from an integer as strconv.FormatInt writes it, and a value
+// that is not one, or a result past the int64 range, gives an error
+// wrapping backend.ErrNotInteger, as the stores' own counters do.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, errClosed
@@ -520,7 +522,8 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	v, err := s.remote.Get(ctx, key)
 	switch {
 	case err == nil:
-		if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+		var ok bool
+		if n, ok = decimal.Parse(string(v)); !ok {
 			return 0, fmt.Errorf("near: incr: %w", backend.ErrNotInteger)
 		}
 	case !errors.Is(err, backend.ErrNotFound):

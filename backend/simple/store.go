@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/decimal"
 )
 
 // Store is the in-process store: a sharded hash table bounded by entries
@@ -425,8 +426,9 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // Incr adds delta to the decimal integer stored under key and returns the
 // result, which it stores as decimal ASCII (Get returns "8", not 8 in
 // binary). A missing or expired key counts as 0 and is created without
-// expiry; an existing key keeps its expiry. A value that is not a decimal
-// int64, a Go value, or a result that would overflow int64 gives an error
+// expiry; an existing key keeps its expiry. A value that is not an int64 as
+// strconv.FormatInt writes it ("007", "+5" and "-0" are not, as for Redis's
+// INCRBY), a Go value, or a result that would overflow int64 gives an error
 // wrapping backend.ErrNotInteger and leaves the value as it was. It is
 // atomic.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
@@ -453,8 +455,8 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 			return 0, fmt.Errorf("simple: Incr of a Go value: %w", backend.ErrNotInteger)
 		}
 		v := old.bytes()
-		cur, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(v), len(v)), 10, 64)
-		if err != nil {
+		cur, ok := decimal.Parse(unsafe.String(unsafe.SliceData(v), len(v)))
+		if !ok {
 			sh.unlock()
 			return 0, fmt.Errorf("simple: Incr of a value that is not a decimal int64: %w", backend.ErrNotInteger)
 		}
