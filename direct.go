@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/decimal"
 )
 
 // The direct API: bytes under keys of the caller's choosing. Keys are stored
@@ -279,9 +279,12 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 // missing counter starts at 0 and never expires; an integer written by Set,
 // SetAs or Add is a counter. It is atomic on backends with atomic counters
 // (all of this module's); on others it reads and writes back, and
-// concurrent increments may be lost. A value that is not a decimal
-// integer, or a result past the int64 range, gives an error wrapping
-// backend.ErrNotInteger, and the counter is left as it was.
+// concurrent increments may be lost. An integer is one as
+// strconv.FormatInt writes it, which Redis's INCRBY counts from: Set of
+// "007", "+5" or "-0" stores a value like any other, which Incr refuses. A
+// value that is not a decimal integer, or a result past the int64 range,
+// gives an error wrapping backend.ErrNotInteger, and the value is left as
+// it was.
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	k := c.userKey(key)
 	c.writing(k)
@@ -305,12 +308,14 @@ func (c *Cache) Decr(ctx context.Context, key string, delta int64) (int64, error
 	return c.Incr(ctx, key, -delta)
 }
 
-// isInteger reports whether b is a decimal integer, as counters are stored.
-// An encoded entry never is: it starts with its magic bytes.
+// isInteger reports whether b is a decimal integer as counters are stored:
+// as strconv.FormatInt writes it, which is what every backend's counter
+// counts from (Redis's INCRBY refuses "007", "+5" and "-0"). An encoded
+// entry never is: it starts with its magic bytes.
 func isInteger(b []byte) bool {
 	if len(b) == 0 || len(b) > 20 {
 		return false
 	}
-	_, err := strconv.ParseInt(string(b), 10, 64)
-	return err == nil
+	_, ok := decimal.Parse(string(b))
+	return ok
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/breaker"
+	"github.com/go-caching/caching/internal/decimal"
 )
 
 // store is the Cache's one seam between the two kinds of backend. Nothing
@@ -1170,7 +1171,8 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 	v, err := s.get(ctx, key)
 	switch {
 	case err == nil:
-		if n, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+		var ok bool
+		if n, ok = decimal.Parse(string(v)); !ok {
 			return 0, backend.ErrNotInteger
 		}
 	case !errors.Is(err, ErrNotFound):
