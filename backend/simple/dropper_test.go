@@ -128,3 +128,25 @@ func TestClearTellsEveryDropperAmongManyEntries(t *testing.T) {
 		require.Equal(t, int32(1), d.n.Load(), "dropper %d", i)
 	}
 }
+
+// TestDropperStoredAgainIsNotTold stores one Dropper under its key twice (a
+// caller renewing its TTL) and once more with AddValue over it expired: the
+// store still holds it, and LoadValue returns it, so it must not have been
+// told. It was told Dropped on each of those writes, and again at Close.
+func TestDropperStoredAgainIsNotTold(t *testing.T) {
+	clock := testutil.NewClock()
+	s := open(t, simple.Options{SweepInterval: -1, Clock: clock.Now})
+	d := new(dropper)
+	require.NoError(t, s.StoreValue("d", d, 8, time.Minute))
+	require.NoError(t, s.StoreValue("d", d, 8, time.Hour)) // renew its TTL
+	clock.Advance(2 * time.Hour)
+	added, err := s.AddValue("d", d, 8, time.Minute) // over itself, expired
+	require.NoError(t, err)
+	require.True(t, added)
+	got, ok := s.LoadValue("d")
+	require.True(t, ok)
+	require.Same(t, d, got)
+	assert.Zero(t, d.n.Load(), "told while the store holds it")
+	require.NoError(t, s.Close())
+	assert.Equal(t, int32(1), d.n.Load(), "Dropped calls after Close")
+}

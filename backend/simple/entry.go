@@ -50,10 +50,14 @@ const dropperBit = 1 << 31
 // know when the store stops holding it: Dropped is called once, when its
 // entry is deleted, replaced, evicted, removed as expired, cleared, or
 // released by Close, before the call that removed it returns (for an
-// eviction, the write that made room). A value the store holds has not been
-// told, so that a reader keeping a pointer to it (package caching's tag
-// versions, which its entries point to) learns with one atomic load whether
-// a lookup of its key could still find it. An entry that expired but is not
+// eviction, the write that made room). A value written again under its
+// key over itself (StoreValue or AddValue of the same pointer, map, channel
+// or func, to renew its TTL) is still held, so not told; a Dropper of
+// another kind (a struct, say) is told even then, as its copies cannot be
+// told apart. A value the store holds has not been told, so that a reader
+// keeping a pointer to it (package caching's tag versions, which its
+// entries point to) learns with one atomic load whether a lookup of its key
+// could still find it. An entry that expired but is not
 // removed yet is not dropped: its holder checks the expiry itself.
 //
 // Dropped runs with a lock of the store held: it must return quickly and

@@ -357,11 +357,16 @@ func (sh *shard) unlock() {
 	}
 }
 
-// replace puts e, of size size, in place of the entry old at loc.
+// replace puts e, of size size, in place of the entry old at loc. A
+// Dropper that e holds again (the same pointer, stored over itself to
+// renew its TTL) is not told: the store still holds it.
 func (sh *shard) replace(loc uint32, old, e *entry, size int64) {
 	g, j := sh.at(loc)
 	g.ptr[j].Store(e)
 	sh.bytes += size - old.size()
+	if old.isDropper() && e.isDropper() && sameValue(old.value(), e.value()) {
+		return // one Dropper held, as before
+	}
 	if e.isDropper() {
 		sh.droppers++
 	}
