@@ -44,7 +44,10 @@ import (
 //     the work itself (a lease timeout), so that a holder that crashed, hung
 //     or was cut off delays the others by at most d. A backend error (the
 //     circuit breaker open included) means no lease: the work runs, as it
-//     would without one. A waiter whose own context ends stops waiting.
+//     would without one. A waiter whose own context ends stops waiting:
+//     a view's runs nothing when its client left (context.Canceled), and
+//     runs the handler for its request otherwise (a deadline: view.ended);
+//     a memoized call returns its context's error.
 //
 // The lease is a best effort, not a lock: a holder that runs longer than d
 // may see another process run the work too, and its release deletes the
@@ -58,6 +61,15 @@ import (
 // one, and run it themselves if no entry comes (fail open: a crashed
 // holder delays them by at most d). Choose d a little longer than the
 // handler's or function's slowest usual run.
+//
+// A waiter whose context ends stops waiting. A view's request whose client
+// left (its context cancelled, as net/http does when the connection
+// closes) gets nothing: its handler does not run. One whose context ends
+// otherwise (a deadline: a timeout middleware's, http.TimeoutHandler's, a
+// server's BaseContext; or a cancellation with a cause of its own) runs its
+// handler with that ended context and gets its answer, as without the
+// cache (BYPASS, not stored): never an empty 200 OK. A memoized call
+// returns its context's error.
 //
 // Without it, a view or function uses the Cache's Options.Lease (off by
 // default); Lease(0) turns it off for this view or function. A negative d is
@@ -269,10 +281,12 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 }
 
 // awaitLease is the lease of a view's miss, for the leader of this
-// process's flight: it reports whether r was served (from another
-// process's run, or a stale entry) or its client left; otherwise the
-// handler is to run, with the lease when this process took it.
-func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) bool {
+// process's flight: it reports whether r was answered (from another
+// process's run, a stale entry, or as view.ended says when its context
+// ended while it waited); otherwise the handler is to run, with the lease
+// when this process took it.
+func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState, call *viewCall) bool {
+	r := st.client(hr) // hr is the request the handler is to get (SharedCache)
 	var again found
 	check := func(context.Context) bool {
 		now := v.c.clock()
@@ -308,10 +322,11 @@ func (v *view) awaitLease(w http.ResponseWriter, r *http.Request, st *runState, 
 		v.serve(w, r, sf.snap, v.c.clock(), httpcache.Stale)
 		return true
 	case leaseGone:
-		// The client left: the waiters of this process wait for a new
-		// leader.
+		// Its context ended: the waiters of this process wait for a new
+		// leader, and r is answered as view.ended says (nothing when its
+		// client left, the handler's answer, not stored, past a deadline).
 		v.flight.release(call, viewResult{retry: true})
-		v.record(r, outMiss)
+		v.ended(w, hr, st)
 		return true
 	case leaseLead:
 		// A stored response deletes the lease; a client that left hands it

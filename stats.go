@@ -35,7 +35,9 @@ type Stats struct {
 	Misses int64 `json:"misses"`
 	// Bypasses counts requests and calls that did not consult the cache
 	// (BypassIf, a method or request a view does not cache, a backend
-	// error on lookup).
+	// error on lookup), and a view's requests whose context a deadline
+	// ended while they waited for another's run (the handler answered
+	// them, not stored).
 	Bypasses int64 `json:"bypasses"`
 	// Sets counts entries written by the direct API.
 	Sets int64 `json:"sets"`

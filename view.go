@@ -85,7 +85,10 @@ import (
 //   - Concurrent misses of one key run the handler once; the others get its
 //     response (a HIT), or run the handler themselves as soon as it is known
 //     that the response will not be stored (streaming, too large, refused),
-//     or wait for a new leader if the first one's client left. A response
+//     or wait for a new leader if the first one's client left. A waiter
+//     whose client leaves (its context cancelled) runs nothing; one whose
+//     context ends otherwise (a deadline) runs the handler itself with that
+//     context, as without the cache (BYPASS, not stored). A response
 //     refused only because MaxVariants variants are stored still goes to
 //     the requests that vary alike; in a SharedCache view without UserKey, a
 //     request with Authorization runs the handler itself.
@@ -619,8 +622,11 @@ type runState struct {
 	call       *viewCall     // the flight this run leads; nil when it leads none
 	background bool          // a refresh nobody waits for: nothing is counted
 	joinOnly   bool          // joins a run of its key in progress, never leads one
-	down       bool          // the lookup failed: nothing is read or stored, the run is still shared
-	ext        *extRun       // SharedCache, HonorRequestCacheControl: see extRun
+	// down: the lookup failed, or the request's context ended while it
+	// waited for another's run (view.ended): nothing is read or stored, a
+	// run that leads a flight (call) still hands its response to its waiters.
+	down bool
+	ext  *extRun // SharedCache, HonorRequestCacheControl: see extRun
 	// outer is, for a background refresh, the client's header as outer
 	// middleware left it when the request reached the view (live: copied
 	// when the refresh starts, before the client's response is served).
@@ -689,7 +695,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		res, ok := call.wait(r.Context())
 		switch {
 		case !ok:
-			v.record(r, outMiss) // the client left while it waited
+			v.ended(w, r, st) // its context ended while it waited
 			return
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
@@ -717,6 +723,33 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 }
 
+// ended answers a request whose context ended while it waited for another
+// request's run (its process's flight, or another process's lease). When
+// the context was cancelled (context.Canceled, as net/http does when the
+// client closes its connection or the request is abandoned), nobody reads
+// an answer: nothing runs, nothing is written. Any other end (a deadline:
+// a timeout middleware's, http.TimeoutHandler's, a BaseContext's) leaves a
+// client that is still there and is owed a response: the handler runs for
+// it, with the context as it is, and answers it as it would without the
+// cache (a Bypass, not stored). Writing nothing would have net/http send
+// an empty 200 OK, a response the handler never makes.
+func (v *view) ended(w http.ResponseWriter, r *http.Request, st *runState) {
+	if clientLeft(r.Context()) {
+		v.record(r, outMiss)
+		return
+	}
+	st.call, st.down = nil, true
+	v.run(w, r, st)
+}
+
+// clientLeft reports whether ctx, a request's context that ended, was
+// cancelled without another cause: the client left, or whoever cancelled
+// it wants no answer. A deadline, or a cause given with the cancellation
+// (context.WithCancelCause), is not the client leaving.
+func clientLeft(ctx context.Context) bool {
+	return context.Cause(ctx) == context.Canceled
+}
+
 // stale reports whether res, the result of call, may predate a write that
 // returned before the waiter r came: a version it was made under changed
 // (an invalidation), a Clear began since the call did, or the invalidation
@@ -742,7 +775,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	}
 	if v.lease > 0 {
 		// The lease's own lookups replace the one below (lease.go).
-		if !v.awaitLease(w, st.client(r), st, call) {
+		if !v.awaitLease(w, r, st, call) {
 			st.call = call
 			v.run(w, r, st)
 		}
