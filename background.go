@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Background work is what the Cache does on goroutines of its own, for
@@ -13,13 +14,18 @@ import (
 // request's: what a handler or function reads from it), never with that
 // context's cancellation or deadline (the client that caused it has its
 // answer and may leave), and ends with the Cache: Close cancels its
-// contexts, and none starts after Close.
+// contexts, waits a bounded time for its goroutines (background.stop),
+// and none starts after Close.
 
 // background is the part of a Cache that background work needs.
 type background struct {
 	life   context.Context // cancelled by Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the goroutines started by goBackground
+	// mu orders the goroutines' start (read-locked: life not ended yet,
+	// then wg.Add) before stop's cancel (locked), so that no wg.Add comes
+	// after stop's wg.Wait began.
+	mu sync.RWMutex
+	wg sync.WaitGroup // the goroutines started by goBackground
 	// warming counts the Warm calls in progress, so that a view looks for
 	// Warm's context value only while one is (see view.warmProbe).
 	warming atomic.Int32
@@ -27,7 +33,31 @@ type background struct {
 
 func (b *background) start() { b.life, b.cancel = context.WithCancel(context.Background()) }
 
-func (b *background) stop() { b.cancel() }
+// stop cancels the background work's contexts, then waits for its
+// goroutines to return, at most d: a refresh whose handler or function
+// honours its context returns at once, and its last backend calls (the
+// release of its lease: one call, bounded by Options.Timeout) are still
+// made before Close closes the backend. It reports whether they all
+// returned in time.
+func (b *background) stop(d time.Duration) bool {
+	b.mu.Lock()
+	b.cancel()
+	b.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		// Ends with the last background goroutine, when that is after d.
+		b.wg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
 
 // detach returns the context of background work started from ctx: ctx's
 // values, and the Cache's life for cancellation.
@@ -38,10 +68,13 @@ func (b *background) detach(ctx context.Context) context.Context {
 // goBackground runs fn on a goroutine of its own and reports true, or
 // reports false and runs nothing once the Cache is closed.
 func (b *background) goBackground(fn func()) bool {
+	b.mu.RLock()
 	if b.life.Err() != nil {
+		b.mu.RUnlock()
 		return false
 	}
 	b.wg.Add(1)
+	b.mu.RUnlock()
 	go func() {
 		defer b.wg.Done()
 		fn()

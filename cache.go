@@ -298,17 +298,28 @@ func Must(opts *Options) *Cache {
 func (c *Cache) Backend() backend.Backend { return c.store.b }
 
 // Close ends the Cache's background work (the refreshes of
-// StaleWhileRevalidate and RefreshAhead, and Warm's requests: their
-// contexts are cancelled, and none starts afterwards), then closes the
-// backend. It is idempotent; later calls on the Cache return errors
-// wrapping ErrClosed (and the response cache and Memoize pass through).
+// StaleWhileRevalidate and RefreshAhead, the retries of invalidations, and
+// Warm's requests: their contexts are cancelled, and none starts
+// afterwards), waits for the background goroutines to return, at most
+// twice Options.Timeout, then closes the backend. The wait lets a refresh
+// that honours its context release its lease (see Lease): without it the
+// lease would stay for its whole time, and the other processes sharing the
+// backend would wait for it as for a crashed holder. The bound keeps Close
+// prompt: a refresh still running past it finds the backend closed. It is
+// idempotent; later calls on the Cache return errors wrapping ErrClosed
+// (and the response cache and Memoize pass through).
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() {
-		c.background.stop()
+		c.background.stop(closeWait * c.store.timeout)
 		c.closeErr = c.store.b.Close()
 	})
 	return c.closeErr
 }
+
+// closeWait is how many times Options.Timeout Close waits at most for the
+// background goroutines: a refresh's handler or function that honours its
+// context returns, then releases its lease in one backend call.
+const closeWait = 2
 
 // now is the Cache's clock in Unix nanoseconds.
 func (c *Cache) now() int64 { return c.clock().UnixNano() }

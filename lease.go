@@ -74,8 +74,9 @@ import (
 // Without it, a view or function uses the Cache's Options.Lease (off by
 // default); Lease(0) turns it off for this view or function. A negative d is
 // an error. Background refreshes (StaleWhileRevalidate) of a view take the
-// lease too, and are skipped when another process holds it. RefreshIf calls
-// take no lease. In one process, concurrent misses run the work once with or
+// lease too, and are skipped when another process holds it; Cache.Close
+// waits a bounded time for them to release it. RefreshIf calls take no
+// lease. In one process, concurrent misses run the work once with or
 // without it.
 func Lease(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.lease, c.leaseSet = d, true })
