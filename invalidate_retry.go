@@ -3,6 +3,7 @@ package caching
 import (
 	"context"
 	"errors"
+	"iter"
 	"log/slog"
 	"maps"
 	"slices"
@@ -24,6 +25,14 @@ import (
 // once rather than at the end of its back-off, during which what it ends
 // would be served. Deleting a version key again, or after a newer response
 // was stored under a new version, only costs a miss.
+//
+// A retry deletes the keys retryChunk at a time, each chunk under its own
+// Options.Timeout (see retryKeys), and removes a chunk's keys from the set
+// as soon as its delete has landed: deleting thousands of keys in one call
+// can take longer than Timeout (memcached makes one round trip per key),
+// and would then fail on every retry of a healthy backend, for ever, each
+// failure counted by the breaker. A chunk that fails ends the retry; the
+// keys it and the chunks after it hold wait for the next.
 //
 // Until its retry has deleted a key, a lookup of an entry under that key, or
 // written under a tag whose version key it is, is a miss (see
@@ -57,6 +66,7 @@ const (
 	retryFirst              = 100 * time.Millisecond
 	retryMax                = 5 * time.Second
 	retryClearTimeout       = time.Minute
+	retryChunk              = 256
 )
 
 // pendingInvalidations is the set of version keys (or memoized entries) to
@@ -161,6 +171,21 @@ func (p *pendingInvalidations) addedSince(s pendingSince, keys []string) bool {
 		}
 	}
 	return false
+}
+
+// deleted removes keys, whose deletes (or the clear of the namespace)
+// landed, from the set, each only if its generation is still the one in
+// gens: a key added again meanwhile (its delete may have landed before the
+// invalidation that failed) stays for the next retry. It counts the landing
+// for the lookups that read meanwhile (see ends); under mu.
+func (p *pendingInvalidations) deleted(keys iter.Seq[string], gens map[string]uint64) {
+	for k := range keys {
+		if g, ok := p.keys[k]; ok && g == gens[k] {
+			delete(p.keys, k)
+		}
+	}
+	p.landed.Add(1)
+	p.counted()
 }
 
 // drop empties the set and ends its retries (Close); under mu.
@@ -280,27 +305,19 @@ func (c *Cache) retryInvalidations() {
 		var err error
 		if overflow != 0 {
 			err = c.clearOverflow()
-		} else {
-			keys := slices.Collect(maps.Keys(gens))
-			ctx, cancel := c.store.bound(c.life)
-			err = c.store.invalidate(ctx, keys)
-			cancel()
-		}
-		p.mu.Lock()
-		if err == nil {
-			for k, g := range gens {
-				// Keys added meanwhile, or added again (their delete may
-				// have landed before the invalidation that failed), stay
-				// for the next round.
-				if p.keys[k] == g {
-					delete(p.keys, k)
+			p.mu.Lock()
+			if err == nil {
+				p.deleted(maps.Keys(gens), gens)
+				if p.overflow == overflow {
+					p.overflow = 0 // else one did not fit during the clear
 				}
+				p.counted()
 			}
-			if p.overflow == overflow {
-				p.overflow = 0 // else one did not fit during the clear
-			}
-			p.landed.Add(1)
-			p.counted()
+		} else {
+			err = c.retryKeys(gens)
+			p.mu.Lock()
+		}
+		if err == nil {
 			wait = retryFirst
 		} else {
 			wait = min(2*wait, retryMax)
@@ -314,6 +331,28 @@ func (c *Cache) retryInvalidations() {
 		p.mu.Unlock()
 		timer.Reset(wait)
 	}
+}
+
+// retryKeys deletes the keys of gens (a copy of the set's keys and their
+// generations) in chunks of retryChunk keys, each bounded by
+// Options.Timeout, and removes each chunk's keys from the set as soon as its
+// delete has landed. It stops at the first chunk that fails, whose keys and
+// those of the chunks after it stay for the next retry.
+func (c *Cache) retryKeys(gens map[string]uint64) error {
+	p := &c.store.pending
+	keys := slices.Collect(maps.Keys(gens))
+	for chunk := range slices.Chunk(keys, retryChunk) {
+		ctx, cancel := c.store.bound(c.life)
+		err := c.store.invalidate(ctx, chunk)
+		cancel()
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		p.deleted(slices.Values(chunk), gens)
+		p.mu.Unlock()
+	}
+	return nil
 }
 
 // clearOverflow clears the backend's namespace, as Cache.Clear does, for a
