@@ -677,7 +677,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.run(w, r, st)
 		return
 	}
-	rejoined := false
+	rejoined, rekeyed := false, false
 	// A request that may get a response the others may not reuse (a
 	// Range) joins a run in progress but never starts one: the others
 	// would wait for it, then each run the handler.
@@ -717,6 +717,20 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			v.serve(w, st.client(r), res.snap, v.c.clock(), res.status())
 			return
+		case res.snap != nil && len(res.names) > 0 && !rekeyed:
+			// The response varies, and the waiter's variant may not be the
+			// leader's: it joined the flight of the base key while the
+			// Vary record was unknown. It waits for a run of its own
+			// variant instead (under that variant's lease), shared with
+			// the other waiters of that variant, rather than each run the
+			// handler. Once: a waiter whose variant's run varies on other
+			// names runs its own.
+			variant := httpcache.VariantKey(r, res.names)
+			if key := variantKey(st.base, variant); variant != res.variant && key != st.f.key {
+				rekeyed = true
+				st.f.key, st.f.variant = key, variant
+				continue
+			}
 		}
 		v.run(w, r, st)
 		return
