@@ -34,7 +34,10 @@ import (
 //     then twice as long each time, at most 50 ms apart, jittered. When the
 //     lease is gone they look the entry up and serve it (a hit: they did
 //     not run the work); when it is gone without an entry (expired, its
-//     holder crashed), they add it again, and one of them leads. A waiter
+//     holder crashed), they add it again, and one of them leads. A view's
+//     page not yet known to vary waits on its base key's lease; when the
+//     holder stored another variant, each waiter adds its own variant's
+//     lease instead, so that the variants run at once, not in turn. A waiter
 //     that has a stale entry (within StaleWhileRevalidate or StaleIfError)
 //     serves it at once instead of waiting. With HonorRequestCacheControl,
 //     a request's own stale-if-error does not count, and a request that
@@ -133,28 +136,54 @@ const (
 // or waits for the process that holds it, as the comment at the top of this
 // file says. check looks the entry up and reports whether it found one to
 // serve; it bounds its own backend calls. hasStale is whether the caller has
-// a stale entry to serve rather than wait.
-func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(context.Context) bool) (*heldLease, leaseOutcome) {
+// a stale entry to serve rather than wait. keyNow, when not nil, is the key
+// of the entry as check last learnt it: a view's miss of a page not yet
+// known to vary waits on the base key's lease, and once a run stores the
+// Vary record, its variant's key. The waiter takes that key's lease
+// instead (once), so that a variant does not wait for the runs of others.
+func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(context.Context) bool, keyNow func() string) (*heldLease, leaseOutcome) {
 	lk := c.leaseKey(key)
-	added, err := c.addLease(ctx, lk, d)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return nil, leaseGone
-	case err != nil:
-		return nil, leaseRun
-	case added:
-		l := &heldLease{key: lk, d: d}
-		if check(ctx) {
-			// Stored by a holder that released its lease between this
-			// process's lookup and its Add.
-			c.releaseLease(l, true)
-			return nil, leaseFound
+	rekeyed := false
+	// rekey switches lk to the lease of keyNow, and reports whether it did.
+	rekey := func() bool {
+		if keyNow == nil || rekeyed {
+			return false
 		}
-		return l, leaseLead
-	case hasStale:
-		return nil, leaseStale
-	case check(ctx):
-		return nil, leaseFound
+		if k := c.leaseKey(keyNow()); k != lk {
+			lk, rekeyed = k, true
+		}
+		return rekeyed
+	}
+	for {
+		added, err := c.addLease(ctx, lk, d)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, leaseGone
+		case err != nil:
+			return nil, leaseRun
+		case added:
+			l := &heldLease{key: lk, d: d}
+			if check(ctx) {
+				// Stored by a holder that released its lease between this
+				// process's lookup and its Add.
+				c.releaseLease(l, true)
+				return nil, leaseFound
+			}
+			if !rekey() {
+				return l, leaseLead
+			}
+			// The Vary record was stored between the lookup and the
+			// Add: the run is its variant's, under that variant's lease.
+			c.releaseLease(l, true)
+			continue
+		case hasStale:
+			return nil, leaseStale
+		case check(ctx):
+			return nil, leaseFound
+		case rekey():
+			continue // the variant's lease may be free
+		}
+		break
 	}
 	c.stats.leaseWaits.Add(1)
 	deadline := time.Now().Add(d)
@@ -194,7 +223,10 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			return nil, leaseFound
 		}
 		// Gone with no entry: expired, or released by a holder whose
-		// client left. One of the waiters leads now.
+		// client left, or the entry varies and its holder stored another
+		// variant (then the waiter takes its own variant's lease). One of
+		// the waiters leads now.
+		rekey()
 		added, err := c.addLease(ctx, lk, d)
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -293,7 +325,10 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		now := v.c.clock()
 		f, err := v.find(r, st.base, &now)
 		if f.spec != nil {
-			st.f.spec = f.spec
+			// The entry varies: its key is the variant's, for the lease
+			// (keyNow) and the flight as for a lookup that found the
+			// record.
+			st.f.spec, st.f.key, st.f.variant = f.spec, f.key, f.variant
 		}
 		// As lead's own check: an entry this request may not reuse (a
 		// SharedCache response not shareable with its Authorization) is
@@ -309,7 +344,8 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	// A stale entry that the request's own directives let answer only a
 	// failure of its handler is no answer while a run is in progress
 	// elsewhere: the request waits for the lease as one without it does.
-	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, check)
+	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, check,
+		func() string { return st.f.key })
 	switch out {
 	case leaseFound:
 		v.flight.release(call, again.result())
@@ -357,7 +393,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 		got, found = v, e
 		return true
 	}
-	l, out := m.c.acquireLease(ctx, key, m.lease, false, check)
+	l, out := m.c.acquireLease(ctx, key, m.lease, false, check, nil)
 	switch out {
 	case leaseFound:
 		peer.Store(true)
