@@ -18,6 +18,9 @@ import (
 // run the handler anyway. A response refused only once complete (the Vary
 // record is full: MaxVariants) is handed to the waiters, which use it when
 // it is valid for them (their variant, usable) as they use a stored one. A
+// waiter of another variant (it joined the base key's call before the
+// response was known to vary) joins its own variant's call, once, so that
+// each variant runs once (view.miss). A
 // request that may not use every response (Authorization in a SharedCache
 // view) joins no call: it would wait for the whole run, then run its own.
 type viewFlight struct {
