@@ -982,6 +982,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if reason != httpcache.ReasonNone {
 		forgetPath = reason == httpcache.ReasonStatus || reason == httpcache.ReasonNoFreshness || status < 200 || status > 299
+		v.dropReplaced(r, st, status, h, reason)
 		v.flight.release(st.call, viewResult{})
 		return
 	}
@@ -997,6 +998,20 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		names = append(names, "Accept-Encoding")
 		slices.Sort(names)
 	}
+	switch {
+	case len(names) > maxSpecNames:
+		reason = reasonVaryNames // more headers than a Vary record holds
+	case httpcache.VariesOnClientAddress(names):
+		// Neither stored nor handed to the waiters: made for this
+		// client's address, which a proxy below may have sent where the
+		// request's own field says nothing of it.
+		reason = reasonVaryClient
+	}
+	if reason != httpcache.ReasonNone {
+		v.dropReplaced(r, st, status, h, reason)
+		v.flight.release(st.call, viewResult{})
+		return
+	}
 	for k, vs := range before {
 		if slices.Equal(h[k], vs) {
 			delete(h, k)
@@ -1009,18 +1024,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	now := v.c.clock()
 	snap := v.newSnapshot(st, status, h, body, now)
 	res := viewResult{snap: snap, names: names, vs: vs, check: new(versionCheck)}
-	if len(res.names) > maxSpecNames {
-		v.flight.release(st.call, viewResult{})
-		reason = reasonVaryNames
-		return // varies on more headers than a Vary record holds
-	} else if httpcache.VariesOnClientAddress(res.names) {
-		// Neither stored nor handed to the waiters: made for this
-		// client's address, which a proxy below may have sent where the
-		// request's own field says nothing of it.
-		v.flight.release(st.call, viewResult{})
-		reason = reasonVaryClient
-		return
-	} else if len(res.names) > 0 {
+	if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)
 	}
 	if noStore {

@@ -69,7 +69,18 @@ type sharedConfig struct {
 //     header (section 4.3.4), and the client gets the stored response, or
 //     its own 304, with the Set-Cookie of the 304 (never stored: only the
 //     client whose request reached the handler gets it); any other
-//     response replaces the entry. A HEAD response with the stored
+//     response replaces the entry. A response the entry may not be
+//     replaced with for what it is itself deletes the entry (the origin
+//     no longer shares what it serves, section 4.3.3): a 304 or HEAD 200
+//     that says private or no-store, a 200 (or another status) that is
+//     no-store, private, without freshness, Vary: *, with Set-Cookie,
+//     past MaxBodySize or refused by StoreIf. Kept, the old response would
+//     be served stale in place of the new one. A refusal that comes from
+//     the request or the run leaves it: the request's no-store, its
+//     Authorization when the response does not say it may be shared (see
+//     below), the 206 or 412 that answers its Range or precondition, the
+//     backend, the client leaving; and so does a 5xx, a failure rather
+//     than a new response. A HEAD response with the stored
 //     validators freshens the stored GET (section 4.3.5). For a request
 //     with Authorization (without UserKey) the 304 or HEAD 200 must say
 //     itself that it may be shared (public, s-maxage, must-revalidate:
@@ -269,6 +280,11 @@ type extRun struct {
 	client  *http.Request // the request as the client sent it
 	prev    *found        // the stored entry this run revalidates (SharedCache)
 	noStore bool          // the request said no-store
+	// replaces is the stored entry the run's response is to replace or
+	// freshen (SharedCache), with validators or not: prev, and the entry
+	// of a refresh or of a run whose 304 did not validate prev. A final
+	// response refused for what it is itself removes it (dropReplaced).
+	replaces *found
 	// precondition: the request has Range, If-Range, If-Match or
 	// If-Unmodified-Since, which the handler evaluates: only a 200 answering
 	// it is stored.
@@ -568,6 +584,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 	x := &extRun{client: r, noStore: rq.NoStore && w != nil, ttl: resolved}
 	st.ext = x
 	if v.sh != nil {
+		x.replaces = prev
 		x.rules = *v.sh
 		x.rules.MaxLifetime = resolved
 		x.precondition = len(r.Header["Range"]) > 0 || len(r.Header["If-Range"]) > 0 ||
@@ -773,7 +790,8 @@ func writtenUnder(f *found, vs versionSet) bool {
 
 // dropRefreshed deletes the stored response f, which the origin's 304 (or
 // a HEAD's 200) validated with a header that may not be stored for reason
-// (private, no-store: the origin no longer shares it). Left as it was, it
+// (private, no-store: the origin no longer shares it), or which a full
+// response not stored for reason replaces (dropReplaced). Left as it was, it
 // would still be served stale to everyone within its stale-while-
 // revalidate or stale-if-error window, each stale hit revalidating to the
 // same refusal. A failed delete is logged and counted: the entry ends
@@ -784,6 +802,51 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 	if err := v.c.store.del(ctx, f.key); err != nil {
 		v.failOpen(r, "view drop refused revalidation ("+string(reason)+")", err)
 	}
+}
+
+// dropReplaced removes the stored entry a SharedCache run was to replace
+// or freshen (extRun.replaces) when the handler's final response, with
+// status and the header h it committed, is not stored for reason, and the
+// reason is the response itself: the origin answered the revalidation with
+// a new representation (RFC 9111 section 4.3.3: the stored one is no longer
+// suitable) that it does not share (no-store, private, no freshness, Vary:
+// *, Set-Cookie, a status a shared cache does not store, a body past
+// MaxBodySize, StoreIf). Left stored, the old response would be served in
+// place of the origin's next error within stale-if-error, and stale to
+// everyone within stale-while-revalidate, each stale hit refreshing to the
+// same refusal: the new content would never reach a client, as for a 304
+// that says private (dropRefreshed). A refusal that comes from the request
+// or the run leaves the entry: the request's no-store, a request with
+// Authorization (without UserKey) whose response does not say it may be
+// shared (see mayShare), a 206 or 412 answering the client's own Range or
+// precondition, the backend, the client leaving, a body that disagrees
+// with its Content-Length. So does a 5xx, a failure rather than a new
+// representation (section 4.3.3).
+func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.Header, reason httpcache.Reason) {
+	x := st.ext
+	if v.sh == nil || x == nil || x.replaces == nil || !refusedForItself(x, status, reason) || !mayShare(x, h) {
+		return
+	}
+	v.dropRefreshed(r, x.replaces, reason)
+}
+
+// refusedForItself reports whether a SharedCache run's final response, with
+// status, was refused for reason because of what it is (see dropReplaced).
+func refusedForItself(x *extRun, status int, reason httpcache.Reason) bool {
+	switch {
+	case status < 200 || status >= 500 || status == http.StatusPartialContent || status == http.StatusNotModified:
+		return false
+	case x.precondition && status != http.StatusOK:
+		return false // the answer to the client's own Range or precondition
+	}
+	switch reason {
+	case httpcache.ReasonStatus, httpcache.ReasonSetCookie, httpcache.ReasonNoStore,
+		httpcache.ReasonPrivate, httpcache.ReasonVaryStar, httpcache.ReasonNoFreshness,
+		httpcache.ReasonTooLarge, httpcache.ReasonTrailer, httpcache.ReasonStreaming,
+		reasonFiltered, reasonVaryNames, reasonVaryClient:
+		return true
+	}
+	return false
 }
 
 // mayShare reports whether h, the header of a 304 or of a HEAD 200 that
