@@ -177,7 +177,9 @@ func MaxHeuristicFreshness(d time.Duration) ViewOption {
 // miss (every query string and Vary variant; every host, as
 // Cache.InvalidatePath does, or only the write's own under
 // Options.HostScopedWrites), and of the paths in its Location and
-// Content-Location when they are on the same host. The invalidation happens when the response is committed,
+// Content-Location when they are on the same host (a relative,
+// scheme-relative or absolute reference, resolved as its client resolves
+// it, dot segments removed). The invalidation happens when the response is committed,
 // before the client reads it, and once more when the handler returns (or
 // panics), so that a change the handler makes after it wrote its header (a
 // deferred tx.Commit, a streamed response) is not hidden by a response that
@@ -1093,28 +1095,28 @@ func (v *view) invalidateKeys(r *http.Request, keys []string) {
 }
 
 // sameOriginPath returns the path of ref, a URI reference resolved against
-// base (r's URL as its client sent it), when it names r's host (RFC 9111 section 4.4: a cache must not
-// invalidate another origin's responses). The scheme may be http or https
-// whatever r came over: behind a proxy that terminates TLS, the handler
-// sees plain HTTP while its Location says https, and a path is invalidated
-// on every scheme of the view anyway. The port must match, either
-// scheme's default one left implicit (see hostPort).
+// base (r's URL as its client sent it) as RFC 3986 section 5.2 resolves it
+// (dot segments removed, as the client's next request has them), when it
+// names r's host (RFC 9111 section 4.4: a cache must not invalidate another
+// origin's responses): a relative path, a scheme-relative reference to r's
+// host ("//shop.example/items/9"), or an absolute one. The scheme may be
+// http or https whatever r came over: behind a proxy that terminates TLS,
+// the handler sees plain HTTP while its Location says https, and a path is
+// invalidated on every scheme of the view anyway. The port must match,
+// either scheme's default one left implicit (see hostPort). A reference
+// without a path names none.
 func sameOriginPath(r *http.Request, base *url.URL, ref string) (string, bool) {
 	u, err := url.Parse(ref)
-	if err != nil {
+	if err != nil || u.Path == "" {
 		return "", false
 	}
-	if u.Scheme == "" && u.Host == "" {
-		if u.Path == "" {
+	if u.Scheme != "" || u.Host != "" {
+		refScheme := strings.ToLower(u.Scheme)
+		if refScheme != "" && refScheme != "http" && refScheme != "https" || hostPort(u.Host) != hostPort(r.Host) {
 			return "", false
 		}
-		return base.ResolveReference(u).Path, true
 	}
-	refScheme := strings.ToLower(u.Scheme)
-	if refScheme != "http" && refScheme != "https" || hostPort(u.Host) != hostPort(r.Host) {
-		return "", false
-	}
-	return u.Path, u.Path != ""
+	return base.ResolveReference(u).Path, true
 }
 
 // hostPort lower-cases a host and drops a default port, 80 or 443,
