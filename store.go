@@ -250,36 +250,69 @@ func (s *store) nowOr(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// bound limits a fail-open call (the response cache, Memoize) to
-// Options.Timeout. In-process stores never block: they get ctx as it is.
-// (lookup bounds its remote reads itself, so that a near hit pays nothing.)
+// bound marks ctx for a fail-open caller (the response cache, Memoize,
+// fragments, a GetOrSet load): admit bounds each backend call made under
+// the context it returns by Options.Timeout, from when that call is let
+// through, and by ctx's own deadline and cancellation. So a sequence of
+// calls (a tag version read then created, a Vary record read and written
+// before its variant) gives each call the whole Timeout, as one call has,
+// and is not cut short by a backend whose every call answers within it.
+// In-process stores never block: they get ctx as it is. Where exactly one
+// backend call is made under it, boundOne does the same for less.
 func (s *store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if s.local != nil {
-		return ctx, func() {}
+		return ctx, noCancel
+	}
+	if _, ok := ctx.(*bounded); ok {
+		return ctx, noCancel // already marked: admit bounds each call
+	}
+	return &bounded{ctx}, noCancel
+}
+
+// boundOne is bound for a fail-open caller that makes one backend call
+// under the context it returns: ctx with Options.Timeout as its deadline,
+// one timer and nothing more (a hit's lookup). When the breaker is
+// tripped, it will most likely refuse the call: no timer then, and the
+// call it lets through as its probe is bounded by admit.
+func (s *store) boundOne(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.local != nil {
+		return ctx, noCancel
+	}
+	if _, ok := ctx.(*bounded); ok {
+		return ctx, noCancel
 	}
 	if s.br != nil && s.br.Tripped() {
-		// The breaker will most likely refuse the call: no timer. The call
-		// it lets through as its probe gets one from admit.
-		return &probeBound{ctx}, func() {}
+		return &bounded{ctx}, noCancel
 	}
 	return context.WithTimeout(ctx, s.timeout)
 }
 
-// probeBound marks the context of a fail-open call that bound gave no
-// timer, for admit to bound it by Options.Timeout if the breaker lets it
-// through: a probe must not wait longer than any other call (the backend
-// client's own timeouts can be far longer), nor close the breaker by
-// succeeding slower than the calls that opened it.
-type probeBound struct{ context.Context }
-
-// probeKey is the key under which a probeBound finds itself.
-type probeKey struct{}
-
-func (p *probeBound) Value(key any) any {
-	if key == (probeKey{}) {
-		return p
+// boundRead is boundOne for a getRaw of keys, which without GetMany makes
+// one call per key: bound then.
+func (s *store) boundRead(ctx context.Context, keys []string) (context.Context, context.CancelFunc) {
+	if s.many == nil && len(keys) > 1 {
+		return s.bound(ctx)
 	}
-	return p.Context.Value(key)
+	return s.boundOne(ctx)
+}
+
+// bounded marks the context of a fail-open caller (see bound): admit gives
+// each backend call made under it Options.Timeout. The probe of a tripped
+// breaker is bounded so whoever makes it: a probe must not wait longer
+// than any other call (the backend client's own timeouts can be far
+// longer), nor close the breaker by succeeding slower than the calls that
+// opened it.
+type bounded struct{ context.Context }
+
+// boundKey is the key under which a bounded finds itself, under the
+// contexts derived from it too.
+type boundKey struct{}
+
+func (b *bounded) Value(key any) any {
+	if key == (boundKey{}) {
+		return b
+	}
+	return b.Context.Value(key)
 }
 
 // fresh reports whether e, as lookup returned it, is within its TTL at now
@@ -320,16 +353,17 @@ func (s *store) lookup(ctx context.Context, key string, tags []string, now time.
 // after that (the zero token without a near cache).
 func (s *store) lookupRemote(ctx context.Context, key string, tags []string, now time.Time, tok backend.NearToken) (*entry, error) {
 	m := s.pending.mark()
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	var (
 		raw      []byte
 		versions [][]byte
 		err      error
 	)
+	// Each call is bounded on its own (boundOne): a hit makes one.
+	rctx, cancel := s.boundOne(ctx)
 	if len(tags) > 0 && s.many != nil {
 		keys := make([]string, 0, 1+len(tags))
-		vals, err := s.getRaw(ctx, append(append(keys, key), tags...))
+		vals, err := s.getRaw(rctx, append(append(keys, key), tags...))
+		cancel()
 		if err != nil {
 			return nil, err
 		}
@@ -337,23 +371,27 @@ func (s *store) lookupRemote(ctx context.Context, key string, tags []string, now
 			s.keepNear(tok, key, nil, tags, versions, now)
 			return nil, ErrNotFound
 		}
-	} else if raw, err = s.get(ctx, key); err != nil {
-		return nil, err
+	} else {
+		raw, err = s.get(rctx, key)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 	e, err := decodeEntry(raw)
 	if err != nil {
 		s.dropCorrupt(ctx, key)
 		return nil, errCorruptMiss
 	}
-	return s.verify(ctx, key, e, tags, versions, now, tok, m)
+	return s.verify(ctx, true, key, e, tags, versions, now, tok, m)
 }
 
 // verify checks a decoded remote entry: alive at now, written under tags
 // (nil: its own), at the versions read with it (nil: read them now), and
 // not ended by an invalidation waiting for its retry (m: the mark taken
 // before the read). What it read is kept near, for a read that began with
-// tok.
-func (s *store) verify(ctx context.Context, key string, e *entry, tags []string, versions [][]byte, now time.Time, tok backend.NearToken, m uint64) (*entry, error) {
+// tok. With bound, the read of the versions is bounded by Options.Timeout.
+func (s *store) verify(ctx context.Context, bound bool, key string, e *entry, tags []string, versions [][]byte, now time.Time, tok backend.NearToken, m uint64) (*entry, error) {
 	if !e.alive(s.nowOr(now)) {
 		return nil, ErrNotFound
 	}
@@ -364,8 +402,14 @@ func (s *store) verify(ctx context.Context, key string, e *entry, tags []string,
 		return nil, ErrNotFound
 	}
 	if len(tags) > 0 && versions == nil {
+		rctx, cancel := ctx, noCancel
+		if bound {
+			rctx, cancel = s.boundRead(ctx, tags)
+		}
 		var err error
-		if versions, err = s.getRaw(ctx, tags); err != nil {
+		versions, err = s.getRaw(rctx, tags)
+		cancel()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -527,13 +571,13 @@ func (s *store) lookupDirectIn(ctx context.Context, key string, bound bool) (e *
 		}
 		tok = s.near.NearToken()
 	}
+	rctx, cancel := ctx, noCancel
 	if bound {
-		var cancel context.CancelFunc
-		ctx, cancel = s.bound(ctx)
-		defer cancel()
+		rctx, cancel = s.boundOne(ctx)
 	}
 	m := s.pending.mark()
-	raw, err := s.get(ctx, key)
+	raw, err := s.get(rctx, key)
+	cancel()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -544,7 +588,7 @@ func (s *store) lookupDirectIn(ctx context.Context, key string, bound bool) (e *
 		s.dropCorrupt(ctx, key)
 		return nil, nil, ErrNotFound
 	}
-	e, err = s.verify(ctx, key, e, nil, nil, time.Time{}, tok, m)
+	e, err = s.verify(ctx, bound, key, e, nil, nil, time.Time{}, tok, m)
 	return e, nil, err
 }
 
@@ -655,7 +699,7 @@ func (s *store) lookupRemoteMany(ctx context.Context, keys []string, tok backend
 		for j, t := range e.TagKeys {
 			versions[j] = current[t]
 		}
-		if out[i].e, err = s.verify(ctx, keys[i], e, nil, versions, time.Time{}, tok, m); err != nil {
+		if out[i].e, err = s.verify(ctx, false, keys[i], e, nil, versions, time.Time{}, tok, m); err != nil {
 			out[i].e = nil
 		}
 	}
@@ -682,7 +726,7 @@ func (s *store) nearToken() backend.NearToken {
 // dropCorrupt deletes an entry that did not decode, and counts it.
 func (s *store) dropCorrupt(ctx context.Context, key string) {
 	s.stats.corrupt.Add(1)
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.boundOne(ctx)
 	defer cancel()
 	if err := s.del(ctx, key); err != nil {
 		s.failOpen("delete corrupt entry", err)
@@ -781,7 +825,7 @@ func (s *store) current(ctx context.Context, vs versionSet) bool {
 	for j, i := range remote {
 		keys[j] = vs.keys[i]
 	}
-	ctx, cancel := s.bound(ctx)
+	ctx, cancel := s.boundRead(ctx, keys)
 	defer cancel()
 	raws, err := s.getRaw(ctx, keys)
 	if err != nil {
@@ -940,7 +984,7 @@ func (s *store) forgetCreated(ctx context.Context, vs versionSet) {
 	if len(vs.created) == 0 {
 		return
 	}
-	ctx, cancel := s.bound(context.WithoutCancel(ctx))
+	ctx, cancel := s.boundOne(context.WithoutCancel(ctx))
 	defer cancel()
 	_ = s.del(ctx, vs.created...) // failing open: the key expires
 }
@@ -1267,25 +1311,28 @@ func (s *store) keepValue(e *entry, v any) {
 
 // admit reports, as an error, whether a backend call may go ahead now, and
 // returns the context to make it with and its cancel function: ctx, or ctx
-// bounded by Options.Timeout for the probe of a tripped breaker (a direct
-// call's too: a probe that answers slower than the calls that opened the
-// breaker must not close it) and for a fail-open call that bound gave no
-// timer (see bound), made after a probe (its own, or another request's)
-// closed the breaker. A call whose context has already ended is not made:
-// it would say nothing of the backend, and must neither count as a failure
-// nor take the probe's turn.
+// bounded by Options.Timeout for a call of a fail-open caller (see bound)
+// and for the probe of a tripped breaker (a direct call's too: a probe
+// that answers slower than the calls that opened the breaker must not
+// close it). Each admitted call is bounded on its own: a caller making
+// several in a row gives each the whole Timeout. A call whose context has
+// already ended is not made: it would say nothing of the backend, and must
+// neither count as a failure nor take the probe's turn.
 func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	if s.br == nil {
+	if s.local != nil {
 		return ctx, noCancel, nil
 	}
-	if err := ctx.Err(); err != nil {
-		return ctx, noCancel, err
+	tripped := false
+	if s.br != nil {
+		if err := ctx.Err(); err != nil {
+			return ctx, noCancel, err
+		}
+		tripped = s.br.Tripped()
+		if !s.br.Allow() {
+			return ctx, noCancel, ErrUnavailable
+		}
 	}
-	tripped := s.br.Tripped()
-	if !s.br.Allow() {
-		return ctx, noCancel, ErrUnavailable
-	}
-	if tripped || ctx.Value(probeKey{}) != nil {
+	if tripped || ctx.Value(boundKey{}) != nil {
 		ctx, cancel := context.WithTimeout(ctx, s.timeout)
 		return ctx, cancel, nil
 	}
@@ -1372,13 +1419,14 @@ func (s *store) get(ctx context.Context, key string) ([]byte, error) {
 
 // getRaw reads keys in one round trip where the backend can: one slot per
 // key, nil for a miss.
+// Without GetMany, each key is one call (get), with its own Timeout.
 func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
-	ctx, cancel, err := s.admit(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
 	if s.many != nil {
+		ctx, cancel, err := s.admit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer cancel()
 		start := s.start()
 		vals, err := s.many.GetMany(ctx, keys)
 		s.report(ctx, kindGetMany, err)
@@ -1390,10 +1438,7 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 	}
 	vals := make([][]byte, len(keys))
 	for i, k := range keys {
-		start := s.start()
-		v, err := s.b.Get(ctx, k)
-		s.report(ctx, kindGet, err)
-		s.observe(OpGet, start, err)
+		v, err := s.get(ctx, k)
 		switch {
 		case err == nil:
 			vals[i] = v
