@@ -69,11 +69,16 @@ type Options struct {
 	LogInterval time.Duration
 	// Timeout bounds each backend call made by the response cache and
 	// Memoize on a store that is not in-process, so that a slow backend costs
-	// the request at most this long before it is served uncached. Zero means
-	// 500 ms. It bounds too the backend calls of Fragment and of a GetOrSet
-	// load (its tag versions and its store, which a write of its key waits
-	// for), which go on when their caller leaves. The rest of the direct API
-	// is bounded only by its caller's context and the backend's own timeouts.
+	// a call at most this long before the request is served uncached. Each
+	// call has its own Timeout, from when it is made: a miss makes several
+	// in a row (the entry's read, its tag versions' read and creation, the
+	// response's store, with a Vary record's read and write before it), and
+	// a backend whose every call answers within Timeout serves them all.
+	// Zero means 500 ms. It bounds too the backend calls of Fragment and of
+	// a GetOrSet load (its tag versions and its store, which a write of its
+	// key waits for), which go on when their caller leaves. The rest of the
+	// direct API is bounded only by its caller's context and the backend's
+	// own timeouts.
 	Timeout time.Duration
 	// Clock returns the current time. Nil means time.Now; with an
 	// in-process store, a reading of time.Now taken once and advanced by
