@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/go-caching/caching/backend"
@@ -318,4 +319,18 @@ func isInteger(b []byte) bool {
 	}
 	_, ok := decimal.Parse(string(b))
 	return ok
+}
+
+// isBareValue reports whether b, read from the backend, is a value stored
+// bare rather than an encoded entry: a counter, or a decimal integer a
+// release before this rule wrote bare ("007", "+5", "-0": any text
+// strconv.ParseInt reads), which a backend that outlived the upgrade
+// still holds, and which Get returns as written rather than dropping it as
+// corrupt. Writes and Incr keep to isInteger.
+func isBareValue(b []byte) bool {
+	if len(b) == 0 || len(b) > 20 {
+		return false
+	}
+	_, err := strconv.ParseInt(string(b), 10, 64)
+	return err == nil
 }

@@ -558,7 +558,7 @@ func (s *store) lookupDirectIn(ctx context.Context, key string, bound bool) (e *
 		}
 		// An integer is kept as bytes, where the store's Incr finds it.
 		raw, err := s.get(ctx, key)
-		if err != nil || !isInteger(raw) {
+		if err != nil || !isBareValue(raw) {
 			return nil, nil, notFoundOr(err)
 		}
 		return nil, raw, nil
@@ -581,7 +581,7 @@ func (s *store) lookupDirectIn(ctx context.Context, key string, bound bool) (e *
 	if err != nil {
 		return nil, nil, err
 	}
-	if isInteger(raw) {
+	if isBareValue(raw) {
 		return nil, raw, nil
 	}
 	if e, err = decodeEntry(raw); err != nil {
@@ -663,7 +663,7 @@ func (s *store) lookupRemoteMany(ctx context.Context, keys []string, tok backend
 	for i, raw := range vals {
 		switch {
 		case raw == nil:
-		case isInteger(raw):
+		case isBareValue(raw):
 			out[i].integer = raw
 		default:
 			e, err := decodeEntry(raw)
