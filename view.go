@@ -811,6 +811,26 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	v.run(w, r, st)
 }
 
+// releaseIfLeft tells the waiters of call, a flight r's run leads, to elect
+// a new leader as soon as r's client leaves (clientLeft), while the handler
+// still runs: one that ignores its request's cancellation would otherwise
+// make them wait for a run nobody gets, then for their own. The release
+// hands the leader's lease on (viewCall.after), to another process's
+// waiter. A context ended otherwise (a deadline) is a client still there:
+// the waiters are released by the run's outcome, as before. stop ends the
+// watch; it returns false once the release was started.
+func (v *view) releaseIfLeft(r *http.Request, call *viewCall) (stop func() bool) {
+	if call == nil {
+		return func() bool { return true }
+	}
+	ctx := r.Context()
+	return context.AfterFunc(ctx, func() {
+		if clientLeft(ctx) {
+			v.flight.release(call, viewResult{retry: true})
+		}
+	})
+}
+
 // reasonFiltered is the reason of a response that StoreIf refused.
 const reasonFiltered httpcache.Reason = "filter"
 
@@ -944,8 +964,15 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	if ctx, added := withServer(hr.Context()); added {
 		hr = hr.WithContext(ctx)
 	}
+	stop := v.releaseIfLeft(r, st.call)
+	defer stop() // a panic included
 	v.next.ServeHTTP(rw, hr)
 	returned = true
+	// Once the handler has returned, the run's own outcome releases the
+	// waiters. When the client left before, they were released then, and
+	// r's context has ended: what the handler made is neither stored nor
+	// handed on (below).
+	stop()
 	if c := st.client(r); c != hr && !st.background {
 		// A ServeMux below the view records its pattern on the request
 		// it serves, a copy: the client's request gets it as it would
