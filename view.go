@@ -226,6 +226,7 @@ type view struct {
 	formatHead, formatTail string   // KeyFormat around its %s
 	formatHasPath          bool
 	flight                 viewFlight
+	downVary               downVary
 	refreshing             sync.Map // backend key -> refresh in progress
 	refreshSlots           chan struct{}
 	// varyLocks order, in this process, the reading and rewriting of the
@@ -448,8 +449,14 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// The backend is down or slow: the handler serves, and identical
-		// requests still wait for one run rather than all reaching it.
-		v.miss(w, r, &runState{base: base, f: found{key: base}, ttl: ttl, down: true})
+		// requests still wait for one run rather than all reaching it: one
+		// of their variant, when the page was last seen to vary.
+		df := found{key: base}
+		if names := v.downVary.get(base); names != nil {
+			df.variant = httpcache.VariantKey(r, names)
+			df.key = variantKey(base, df.variant)
+		}
+		v.miss(w, r, &runState{base: base, f: df, ttl: ttl, down: true})
 		return
 	}
 	if r.Method == http.MethodHead {
@@ -1039,6 +1046,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.flight.release(st.call, viewResult{})
 		return
 	}
+	v.downVary.note(st.base, names)
 	for k, vs := range before {
 		if slices.Equal(h[k], vs) {
 			delete(h, k)

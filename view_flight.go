@@ -3,6 +3,7 @@ package caching
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-caching/caching/internal/httpcache"
 )
@@ -134,4 +135,54 @@ func (c *viewCall) wait(ctx context.Context) (res viewResult, ok bool) {
 	case <-ctx.Done():
 		return viewResult{}, false
 	}
+}
+
+// maxDownVary bounds the base keys a view's downVary remembers.
+const maxDownVary = 1024
+
+// downVary remembers, for at most maxDownVary base keys, the Vary names of
+// the last response a run of the view made for each. While the backend is
+// down (the Vary record cannot be read), a miss joins the flight of its
+// own variant by them rather than the base key's: a request of another
+// variant than a run in progress would otherwise wait for it, then run the
+// handler itself, for the whole outage. Full, it forgets an arbitrary key.
+type downVary struct {
+	mu sync.Mutex
+	m  map[string][]string
+	n  atomic.Int64 // len(m), read without mu
+}
+
+// get returns the Vary names last seen for base, or nil.
+func (d *downVary) get(base string) []string {
+	if d.n.Load() == 0 {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[base]
+}
+
+// note records names (those of a response just made for base; none: it
+// does not vary) for base.
+func (d *downVary) note(base string, names []string) {
+	if len(names) == 0 && d.n.Load() == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case len(names) == 0:
+		delete(d.m, base)
+	case d.m == nil:
+		d.m = map[string][]string{base: names}
+	default:
+		if _, ok := d.m[base]; !ok && len(d.m) >= maxDownVary {
+			for k := range d.m {
+				delete(d.m, k)
+				break
+			}
+		}
+		d.m[base] = names
+	}
+	d.n.Store(int64(len(d.m)))
 }
