@@ -699,7 +699,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			v.lead(w, r, st, call)
 			return
 		}
-		res, ok := call.wait(r.Context())
+		res, ok := call.wait(r.Context(), r)
 		switch {
 		case !ok:
 			v.ended(w, r, st) // its context ended while it waited
@@ -724,10 +724,12 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			v.serve(w, st.client(r), res.snap, v.c.clock(), res.status())
 			return
-		case res.snap != nil && len(res.names) > 0 && !rekeyed:
+		case (res.snap != nil || res.other) && len(res.names) > 0 && !rekeyed:
 			// The response varies, and the waiter's variant may not be the
 			// leader's: it joined the flight of the base key while the
-			// Vary record was unknown. It waits for a run of its own
+			// Vary record was unknown (or, the backend down, could not be
+			// read). With other, it leaves as soon as the leader's header
+			// says so, before the leader's run has ended. It waits for a run of its own
 			// variant instead (under that variant's lease), shared with
 			// the other waiters of that variant, rather than each run the
 			// handler. Once: a waiter whose variant's run varies on other
@@ -930,6 +932,18 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// Without the versions, a revalidated entry is served, not stored.
 		st.ext.noStore = st.ext.noStore || noStore
 	}
+	if call := st.call; call != nil {
+		// The waiters of another variant leave as soon as the header tells
+		// that the response varies (viewCall.wait).
+		check := rec.Check
+		rec.Check = func(status int, h http.Header) httpcache.Reason {
+			reason := check(status, h)
+			if names := varyNames(h); reason == httpcache.ReasonNone && len(names) > 0 {
+				v.flight.varies(call, names, httpcache.VariantKey(r, names))
+			}
+			return reason
+		}
+	}
 	if noStore && rec.StatusHeader != "" {
 		// Known before the handler runs: not stored.
 		rec.StatusHeader = ""
@@ -1023,15 +1037,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// The Vary names are read before the fields an outer middleware set are
 	// left out: its Vary (an i18n middleware's Accept-Language, say) tells
 	// what the response it hands the handler depends on.
-	names, _ := httpcache.ParseVary(h)
-	if codedWithoutVary(h, names) {
-		// A coded response that does not say it varies on Accept-Encoding
-		// (nginx's gzip without gzip_vary, a handler that gzips itself) is
-		// keyed as if it did: stored for every client, it would reach one
-		// that refuses its coding, which the handler never sends it.
-		names = append(names, "Accept-Encoding")
-		slices.Sort(names)
-	}
+	names := varyNames(h)
 	switch {
 	case len(names) > maxSpecNames:
 		reason = reasonVaryNames // more headers than a Vary record holds
@@ -1085,6 +1091,21 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	v.flight.release(st.call, res)
+}
+
+// varyNames returns the names a response with header h is keyed by, as
+// ParseVary returns them, with Accept-Encoding added when codedWithoutVary:
+// a coded response that does not say it varies on Accept-Encoding (nginx's
+// gzip without gzip_vary, a handler that gzips itself) is keyed as if it
+// did: stored for every client, it would reach one that refuses its
+// coding, which the handler never sends it.
+func varyNames(h http.Header) []string {
+	names, _ := httpcache.ParseVary(h)
+	if codedWithoutVary(h, names) {
+		names = append(names, "Accept-Encoding")
+		slices.Sort(names)
+	}
+	return names
 }
 
 // codedWithoutVary reports whether h, with the Vary names names, has a

@@ -2,6 +2,7 @@ package caching
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -21,7 +22,10 @@ import (
 // it is valid for them (their variant, usable) as they use a stored one. A
 // waiter of another variant (it joined the base key's call before the
 // response was known to vary) joins its own variant's call, once, so that
-// each variant runs once (view.miss). A
+// each variant runs once (view.miss): as soon as the leader's header is
+// committed (viewFlight.varies), not when its run ends. A leader whose
+// client leaves releases its waiters then, not when its handler returns
+// (view.releaseIfLeft). A
 // request that may not use every response (Authorization in a SharedCache
 // view) joins no call: it would wait for the whole run, then run its own.
 type viewFlight struct {
@@ -46,6 +50,15 @@ type viewCall struct {
 	// before anything: a Clear since keeps its response from the store and
 	// from the waiters (store.clears).
 	cleared uint64
+	// vary is closed once the leader's response is known to vary, when
+	// its header is committed (viewFlight.varies): names and variant then
+	// say on what and for whom, so that a waiter of another variant leaves
+	// at once rather than after the whole run. It is made by the first
+	// waiter; vary (until made) and varied are guarded by viewFlight.mu.
+	vary    chan struct{}
+	varied  bool
+	names   []string
+	variant string
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the
@@ -71,6 +84,9 @@ type viewResult struct {
 	vs versionSet
 	// check of vs, shared by the waiters (nil: each checks).
 	check *versionCheck
+	// other: the leader's response varies (names, variant), and the
+	// waiter's variant is another; snap is nil (viewCall.wait).
+	other bool
 }
 
 // stored reports whether res is a response that is now in the store, for
@@ -92,6 +108,12 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok {
+		if c.vary == nil {
+			c.vary = make(chan struct{})
+			if c.varied {
+				close(c.vary)
+			}
+		}
 		return c, false
 	}
 	if !mayLead {
@@ -127,13 +149,38 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 	}
 }
 
+// varies tells c's waiters that the leader's response varies on names,
+// variant being the leader's variant for them: once, before c is released.
+func (g *viewFlight) varies(c *viewCall, names []string, variant string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c.varied || c.released {
+		return
+	}
+	c.names, c.variant, c.varied = names, variant, true
+	if c.vary != nil {
+		close(c.vary)
+	}
+}
+
 // wait waits for c's result or for ctx; ok is false when ctx ended first.
-func (c *viewCall) wait(ctx context.Context) (res viewResult, ok bool) {
-	select {
-	case <-c.done:
-		return c.res, true
-	case <-ctx.Done():
-		return viewResult{}, false
+// A waiter (one that joined c) whose request r is of another variant than
+// the leader's response, once it is known to vary, gets a result with
+// other set at once, with the leader's names and variant.
+func (c *viewCall) wait(ctx context.Context, r *http.Request) (res viewResult, ok bool) {
+	vary := c.vary // made by the waiter's join, or an earlier one
+	for {
+		select {
+		case <-c.done:
+			return c.res, true
+		case <-ctx.Done():
+			return viewResult{}, false
+		case <-vary:
+			if httpcache.VariantKey(r, c.names) != c.variant {
+				return viewResult{names: c.names, variant: c.variant, other: true}, true
+			}
+			vary = nil // its variant: it waits for the result
+		}
 	}
 }
 
