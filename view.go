@@ -125,7 +125,8 @@ import (
 // value in place (h["X"][0] = v): that would change the stored response.
 //
 // Cached panics if ttl is negative or an option is invalid: these are
-// programming errors, found at start-up. The middleware is safe for
+// programming errors, found at start-up. The panic's value is an error
+// wrapping ErrInvalidTTL or ErrInvalidOption. The middleware is safe for
 // concurrent use. Each handler it wraps has its own flight of misses.
 func (c *Cache) Cached(ttl time.Duration, opts ...ViewOption) func(http.Handler) http.Handler {
 	cfg, fns := c.mustViewConfig(ttl, opts, false)
@@ -143,7 +144,7 @@ func (c *Cache) CachedMux(mux *http.ServeMux, ttl time.Duration, opts ...ViewOpt
 	cfg, fns := c.mustViewConfig(ttl, opts, true)
 	for _, t := range cfg.routeTTL {
 		if _, err := c.resolveTTL(t); err != nil {
-			panic(fmt.Sprintf("caching: CachedMux: RouteTTL: %v", err))
+			panic(fmt.Errorf("caching: CachedMux: RouteTTL: %w", err))
 		}
 	}
 	v := c.newView(ttl, cfg, fns, mux)
@@ -153,11 +154,11 @@ func (c *Cache) CachedMux(mux *http.ServeMux, ttl time.Duration, opts ...ViewOpt
 
 func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (viewConfig, viewFuncs) {
 	if _, err := c.resolveTTL(ttl); err != nil {
-		panic(fmt.Sprintf("caching: Cached: %v", err))
+		panic(fmt.Errorf("caching: Cached: %w", err))
 	}
 	cfg, fns, err := newViewConfig(opts, mux)
 	if err != nil {
-		panic(err.Error())
+		panic(err)
 	}
 	return cfg, fns
 }
