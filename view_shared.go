@@ -70,24 +70,33 @@ type sharedConfig struct {
 //     its own 304, with the Set-Cookie of the 304 (never stored: only the
 //     client whose request reached the handler gets it); any other
 //     response replaces the entry. A response the entry may not be
-//     replaced with for what it is itself deletes the entry (the origin
-//     no longer shares what it serves, section 4.3.3): a 304 or HEAD 200
-//     that says private or no-store, a 200 (or another status) that is
-//     no-store, private, without freshness, Vary: *, with Set-Cookie,
-//     past MaxBodySize or refused by StoreIf. Kept, the old response would
-//     be served stale in place of the new one. A refusal that comes from
-//     the request or the run leaves it: the request's no-store, its
-//     Authorization when the response does not say it may be shared (see
-//     below), the 206 or 412 that answers its Range or precondition, the
-//     backend, the client leaving; and so does a 5xx, a failure rather
-//     than a new response. A HEAD response with the stored
-//     validators freshens the stored GET (section 4.3.5). For a request
-//     with Authorization (without UserKey) the 304 or HEAD 200 must say
-//     itself that it may be shared (public, s-maxage, must-revalidate:
-//     section 3.5), as its 200 would: the stored header's public is the
-//     anonymous response's. Otherwise its client gets the freshened
-//     response, with its own fields, and the entry is left as it was
-//     for the others. A revalidation
+//     replaced with for what the resource now is deletes the entry (the
+//     origin no longer shares what it serves, section 4.3.3): a 304 or HEAD
+//     200 that says private or no-store, a 2xx or 3xx (other than a 206 or
+//     304), a 404 or a 410 that is no-store, private, without freshness,
+//     Vary: *, past MaxBodySize or refused by StoreIf. Kept, the old
+//     response would be served stale in place of the new one. Any client
+//     may send the request that revalidates a stale entry, so a refusal
+//     that may come from that request or the run leaves it: another 4xx (a
+//     403 for a bad session, a 406 for an Accept, a 429 from a per-client
+//     rate limit), a response with Set-Cookie (a session begun or renewed),
+//     the request's no-store, the 206 or 412 that answers its Range or
+//     precondition, any response to a request with an Authorization or a
+//     Cookie that the key does not hold (UserKey names no user, the stored
+//     response does not vary on it) unless it says public or s-maxage
+//     without private (it may be that user's page), the backend, a body
+//     that disagrees with its Content-Length, a client that left while the
+//     handler ran (which may answer the cancelled request with anything);
+//     and so does a 5xx, a failure rather than a new response. A handler
+//     whose answer depends on another request field should name it in Vary
+//     (the key then holds it). A HEAD response with the stored validators
+//     freshens the stored GET (section 4.3.5). For a request with
+//     Authorization (without UserKey) the 304 or HEAD 200 must say itself
+//     that it may be shared (public, s-maxage, must-revalidate: section
+//     3.5), as its 200 would: the stored header's public is the anonymous
+//     response's. Otherwise its client gets the freshened response, with
+//     its own fields, and the entry is left as it was for the others. A
+//     revalidation
 //     that began before a write or an invalidation of the entry (see
 //     InvalidateOnWrite, Cache.InvalidatePath), or before a Cache.Clear
 //     of this process, does not freshen it: its 304 may vouch for the
@@ -760,7 +769,9 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		// was for the others.
 		res = viewResult{}
 	case reason != httpcache.ReasonNone:
-		v.dropRefreshed(r, x.prev, reason)
+		if !v.personal(x, x.prev, h304) {
+			v.dropRefreshed(r, x.prev, reason)
+		}
 		res = viewResult{}
 	case x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone:
 		res = viewResult{}
@@ -796,8 +807,11 @@ func writtenUnder(f *found, vs versionSet) bool {
 // response not stored for reason replaces (dropReplaced). Left as it was, it
 // would still be served stale to everyone within its stale-while-
 // revalidate or stale-if-error window, each stale hit revalidating to the
-// same refusal. A failed delete is logged and counted: the entry ends
-// with its stale window.
+// same refusal. Its callers leave f where the refusal may be the request's
+// own rather than the resource's (see dropReplaced): a request with
+// credentials the key does not hold (personal), a client that left. A
+// failed delete is logged and counted: the entry ends with its stale
+// window.
 func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason) {
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
@@ -809,24 +823,43 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 // dropReplaced removes the stored entry a SharedCache run was to replace
 // or freshen (extRun.replaces) when the handler's final response, with
 // status and the header h it committed, is not stored for reason, and the
-// reason is the response itself: the origin answered the revalidation with
-// a new representation (RFC 9111 section 4.3.3: the stored one is no longer
-// suitable) that it does not share (no-store, private, no freshness, Vary:
-// *, Set-Cookie, a status a shared cache does not store, a body past
-// MaxBodySize, StoreIf). Left stored, the old response would be served in
-// place of the origin's next error within stale-if-error, and stale to
-// everyone within stale-while-revalidate, each stale hit refreshing to the
-// same refusal: the new content would never reach a client, as for a 304
-// that says private (dropRefreshed). A refusal that comes from the request
-// or the run leaves the entry: the request's no-store, a request with
-// Authorization (without UserKey) whose response does not say it may be
-// shared (see mayShare), a 206 or 412 answering the client's own Range or
-// precondition, the backend, the client leaving, a body that disagrees
-// with its Content-Length. So does a 5xx, a failure rather than a new
-// representation (section 4.3.3).
+// reason is the resource, not the request: the origin answered the
+// revalidation with a new representation (RFC 9111 section 4.3.3: the
+// stored one is no longer suitable) that it does not share. Left stored,
+// the old response would be served in place of the origin's next error
+// within stale-if-error, and stale to everyone within
+// stale-while-revalidate, each stale hit refreshing to the same refusal:
+// the new content would never reach a client, as for a 304 that says
+// private (dropRefreshed).
+//
+// Any client may send the request that revalidates a stale entry (a
+// refresh of stale-while-revalidate carries its header fields), so what
+// drops the entry must be what every client would get. It is dropped only
+// when all of these hold (refusedForItself, personal):
+//   - the status is a 2xx or 3xx (neither a 206 nor a 304), a 404 or a
+//     410; never another 4xx (a 403 for a bad session or API key, a 406
+//     for an Accept, a 429 from a per-client rate limit, a 408 or 499 for
+//     a client that left: answers to the request), a 1xx or a 5xx (a
+//     failure, section 4.3.3);
+//   - it is refused for what it is: no-store, private, no freshness,
+//     Vary: *, a status a shared cache does not store, a body past
+//     MaxBodySize, a trailer or a stream, StoreIf, or Vary names the view
+//     does not store; not for Set-Cookie (a session given to a client
+//     that had none, or renewed), the request's no-store, the backend, a
+//     body that disagrees with its Content-Length;
+//   - it does not answer the client's own Range or precondition (only a
+//     200 does);
+//   - the request carried no credentials the key does not hold: an
+//     Authorization or a Cookie that neither UserKey (naming a user for
+//     the request) nor the stored entry's Vary keys, unless the response
+//     says itself that it may be shared (public or s-maxage, without
+//     private): otherwise it may be that user's page;
+//   - the client has not left (its context is not done): a handler may
+//     answer a cancelled request with anything.
 func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.Header, reason httpcache.Reason) {
 	x := st.ext
-	if v.sh == nil || x == nil || x.replaces == nil || !refusedForItself(x, status, reason) || !mayShare(x, h) {
+	if v.sh == nil || x == nil || x.replaces == nil ||
+		!refusedForItself(x, status, reason) || v.personal(x, x.replaces, h) {
 		return
 	}
 	v.dropRefreshed(r, x.replaces, reason)
@@ -836,19 +869,49 @@ func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.He
 // status, was refused for reason because of what it is (see dropReplaced).
 func refusedForItself(x *extRun, status int, reason httpcache.Reason) bool {
 	switch {
-	case status < 200 || status >= 500 || status == http.StatusPartialContent || status == http.StatusNotModified:
-		return false
 	case x.precondition && status != http.StatusOK:
 		return false // the answer to the client's own Range or precondition
+	case status == http.StatusNotFound || status == http.StatusGone:
+		// The resource is gone: not an answer about the request.
+	case status < 200 || status >= 400 || status == http.StatusPartialContent || status == http.StatusNotModified:
+		return false
 	}
 	switch reason {
-	case httpcache.ReasonStatus, httpcache.ReasonSetCookie, httpcache.ReasonNoStore,
+	case httpcache.ReasonStatus, httpcache.ReasonNoStore,
 		httpcache.ReasonPrivate, httpcache.ReasonVaryStar, httpcache.ReasonNoFreshness,
 		httpcache.ReasonTooLarge, httpcache.ReasonTrailer, httpcache.ReasonStreaming,
 		reasonFiltered, reasonVaryNames, reasonVaryClient:
 		return true
 	}
 	return false
+}
+
+// personalFields are the request fields that commonly make a response one
+// user's: credentials, which no key holds unless UserKey or Vary says so.
+var personalFields = [...]string{"Authorization", "Cookie"}
+
+// personal reports whether h, the header of a response that revalidates
+// or refreshes f, the stored entry of x's run, may be the answer to the credentials of x's
+// request alone (see dropReplaced): the request has an Authorization or a
+// Cookie that the entry's key does not hold (UserKey names no user, and
+// the stored response does not vary on it), and h does not say that the
+// response may be shared (public or s-maxage, without private). The
+// must-revalidate that RFC 9111 section 3.5 also accepts is not enough
+// here: "private, must-revalidate" and "no-store, must-revalidate" are
+// what many frameworks send with a logged-in user's page.
+func (v *view) personal(x *extRun, f *found, h http.Header) bool {
+	names := f.spec.namesOrNil()
+	found := false
+	for _, name := range personalFields {
+		if len(x.client.Header[name]) > 0 && !slices.Contains(names, name) {
+			found = true
+		}
+	}
+	if !found || v.cfg.userFunc != nil && v.cfg.userFunc(x.client) != "" {
+		return false
+	}
+	cc, _ := x.rules.Directives(h)
+	return cc.Private || !cc.Public && !cc.SMaxAge.Valid
 }
 
 // mayShare reports whether h, the header of a 304 or of a HEAD 200 that
