@@ -769,7 +769,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		// was for the others.
 		res = viewResult{}
 	case reason != httpcache.ReasonNone:
-		if !v.personal(x, x.prev, h304) {
+		if r.Context().Err() == nil && !v.personal(x, x.prev, h304) {
 			v.dropRefreshed(r, x.prev, reason)
 		}
 		res = viewResult{}
@@ -858,7 +858,7 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 //     answer a cancelled request with anything.
 func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.Header, reason httpcache.Reason) {
 	x := st.ext
-	if v.sh == nil || x == nil || x.replaces == nil ||
+	if v.sh == nil || x == nil || x.replaces == nil || r.Context().Err() != nil ||
 		!refusedForItself(x, status, reason) || v.personal(x, x.replaces, h) {
 		return
 	}

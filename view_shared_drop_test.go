@@ -1,7 +1,9 @@
 package caching
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,6 +11,57 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// TestClientLeftRefusedKeepsEntry: the doc of SharedCache (and of
+// dropReplaced) says a refusal that comes from the client leaving leaves
+// the entry. A revalidation whose client disconnects while the handler
+// runs, the handler answering the cancelled request as many do (a 499
+// "client closed request", a 408, or a no-store fallback), must not drop
+// the shared entry for everyone: the next origin error is still answered
+// with the stale copy within stale-if-error.
+func TestClientLeftRefusedKeepsEntry(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fn   func(w http.ResponseWriter)
+	}{
+		{"499", func(w http.ResponseWriter) { w.WriteHeader(499) }},
+		{"408", func(w http.ResponseWriter) { w.WriteHeader(http.StatusRequestTimeout) }},
+		{"no-store fallback", func(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newViewEnv(t, viewStores[0])
+			mode := 0
+			var leave context.CancelFunc
+			h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+				switch mode {
+				case 0:
+					w.Header().Set("Cache-Control", "max-age=10, stale-if-error=600")
+					w.Header().Set("ETag", `"x"`)
+				case 1: // the client leaves while the handler works
+					leave()
+					<-r.Context().Done()
+					c.fn(w)
+				case 2:
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+			}}
+			ch := e.sharedView(h, StaleIfError(time.Hour))
+			get(ch, "/a")
+			e.clock.Advance(20 * time.Second)
+			mode = 1
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			leave = cancel
+			r := httptest.NewRequest(http.MethodGet, "/a", nil).WithContext(ctx)
+			ch.ServeHTTP(httptest.NewRecorder(), r)
+			require.EqualValues(t, 2, h.calls.Load())
+			mode = 2
+			w := get(ch, "/a")
+			assert.Equal(t, "STALE", w.Header().Get("X-Cache"),
+				"a client that left must not drop the shared entry (got %d %q)", w.Code, w.Body.String())
+		})
+	}
+}
 
 // TestRequestSpecific4xxKeepsEntry: a 4xx the origin gives for something
 // in the request alone (a bad session cookie: 403; a rate limit: 429; an
