@@ -768,8 +768,15 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		// to it, neither stored nor handed on, and the entry left as it
 		// was for the others.
 		res = viewResult{}
+	case r.Context().Err() != nil:
+		// Made after the request's context ended: its client may have
+		// left, and the flight handed on to a new leader (releaseIfLeft),
+		// whose newer response this one must not overwrite. Served, if
+		// anyone still waits for it; neither stored nor handed on, as a
+		// 200 made then.
+		res = viewResult{retry: true}
 	case reason != httpcache.ReasonNone:
-		if r.Context().Err() == nil && !v.personal(x, x.prev, h304) {
+		if !v.personal(x, x.prev, h304) {
 			v.dropRefreshed(r, x.prev, reason)
 		}
 		res = viewResult{}
