@@ -70,3 +70,32 @@ func TestMeasureLargeCollectionsExactly(t *testing.T) {
 		}
 	})
 }
+
+// The strings of a map's keys and values are read into one reused value
+// each (iterKey, iterValue), not a copy per entry: each is still counted,
+// once, whichever entry holds the large one, and a map reached through an
+// unexported field (where reflect refuses SetIterKey) is read as before.
+func TestMeasureMapOfStringsExactly(t *testing.T) {
+	type wrapped struct {
+		ID    int
+		attrs map[string]string
+	}
+	big := strings.Repeat("x", 1<<20)
+	for _, bigKey := range []bool{false, true} {
+		m := make(map[string]string, 2048)
+		for i := range 2047 {
+			m[strings.Repeat("k", 8)+string(rune('a'+i%26))+strings.Repeat("0", i/26)] = "value"
+		}
+		if bigKey {
+			m[big] = "value"
+		} else {
+			m["big"] = big
+		}
+		for name, v := range map[string]any{"map": m, "unexported field": &wrapped{attrs: m}} {
+			n, ok := Measure(v)
+			require.True(t, ok, name)
+			assert.GreaterOrEqual(t, n, len(big)+2047*len("value"), "%s, big key %v", name, bigKey)
+			assert.Less(t, n, 2*len(big), "%s, big key %v: counted once", name, bigKey)
+		}
+	}
+}

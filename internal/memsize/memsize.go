@@ -220,6 +220,11 @@ type frame struct {
 	next       uint64           // a slice's or array's next position in the visit order
 	shift      uint8            // 64 less the bits of a position in the visit order
 	keys, vals bool             // whether a map's keys, and its values, hold references
+	// A map's key and value of string type are read into these, reused
+	// (MapIter.Key and Value allocate a copy of each), when reflect lets
+	// them be (see iterKey): a string is a leaf, which push counts and
+	// never keeps.
+	kstr, vstr reflect.Value
 }
 
 // walk counts what v reaches, not counting v's own inline size, and
@@ -430,7 +435,7 @@ func (w *walker) next(f *frame) (more, ok bool) {
 			return false, true
 		}
 		f.walked++
-		return true, (!f.keys || w.push(f.it.Key(), end)) && (!f.vals || w.push(f.it.Value(), end))
+		return true, (!f.keys || w.push(iterKey(f), end)) && (!f.vals || w.push(iterValue(f), end))
 	}
 	if w.exact {
 		i := f.walked
@@ -452,6 +457,33 @@ func (w *walker) finish(f *frame) {
 	if f.walked > 0 && f.walked < f.n {
 		w.total = f.base + (w.total-f.base)*float64(f.n)/float64(f.walked)
 	}
+}
+
+// iterKey returns the key of the map entry f's iterator is at: a string
+// read into f's reused value, anything else as MapIter.Key gives it.
+// SetIterKey panics on a map reached through an unexported field, which
+// MapIter.Key reads: such a map's keys are read that way.
+func iterKey(f *frame) reflect.Value {
+	if t := f.v.Type().Key(); t.Kind() == reflect.String && f.v.CanInterface() {
+		if !f.kstr.IsValid() {
+			f.kstr = reflect.New(t).Elem()
+		}
+		f.kstr.SetIterKey(f.it)
+		return f.kstr
+	}
+	return f.it.Key()
+}
+
+// iterValue is iterKey for the entry's value.
+func iterValue(f *frame) reflect.Value {
+	if t := f.v.Type().Elem(); t.Kind() == reflect.String && f.v.CanInterface() {
+		if !f.vstr.IsValid() {
+			f.vstr = reflect.New(t).Elem()
+		}
+		f.vstr.SetIterValue(f.it)
+		return f.vstr
+	}
+	return f.it.Value()
 }
 
 // strings counts the bytes of the strings of the slice or array v, with
