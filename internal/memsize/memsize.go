@@ -158,11 +158,7 @@ const maxKept = 256
 // reset makes w ready for another walk: it holds no references to the
 // value it walked (popped entries of its stacks are cleared as they go).
 func (w *walker) reset() {
-	if len(w.seen) > maxKept {
-		w.seen = nil
-	} else {
-		clear(w.seen)
-	}
+	w.seen.reset()
 	clear(w.pending)
 	clear(w.frames)
 	w.pending, w.frames = w.pending[:0], w.frames[:0]
@@ -171,6 +167,9 @@ func (w *walker) reset() {
 	}
 	if cap(w.frames) > maxKept {
 		w.frames = nil
+	}
+	if w.str.IsValid() {
+		w.str.SetZero() // the last string read: not kept alive by the pool
 	}
 	w.depth, w.steps, w.total, w.exact = 0, 0, 0, false
 }
@@ -190,15 +189,25 @@ func (w *walker) reset() {
 // much collections sample: a value that is not a collection (a long chain
 // of pointers) is walked whole, up to walkBudget.
 type walker struct {
-	seen    map[uintptr]uintptr // objects counted: the extent counted at each address
-	pending []pending           // values left to visit, beyond maxDepth
-	frames  []frame             // collections being walked beyond maxDepth, innermost last
-	depth   int                 // visits nested in the current one
-	steps   int                 // values pushed so far, against walkBudget
-	total   float64             // bytes counted, scaled
+	seen    extents   // objects counted: the extent counted at each address
+	pending []pending // values left to visit, beyond maxDepth
+	frames  []frame   // collections being walked beyond maxDepth, innermost last
+	depth   int       // visits nested in the current one
+	steps   int       // values pushed so far, against walkBudget
+	total   float64   // bytes counted, scaled
 	// exact: walk every element of every collection, whatever the
 	// deadlines say.
 	exact bool
+	// iters are map iterators done with, kept for the next map's walk
+	// (MapRange allocates one), at most maxDepth; they refer to nothing.
+	iters []*reflect.MapIter
+	// strT and str: a settable value of string type strT that a map's
+	// string keys and values of that type are read into, one after the
+	// other (MapIter.Key and Value allocate a copy of each): a string is
+	// a leaf, which push counts and never keeps, so one value serves every
+	// map of the walk.
+	strT reflect.Type
+	str  reflect.Value
 }
 
 // pending is a value left to visit, and its deadline.
@@ -220,11 +229,6 @@ type frame struct {
 	next       uint64           // a slice's or array's next position in the visit order
 	shift      uint8            // 64 less the bits of a position in the visit order
 	keys, vals bool             // whether a map's keys, and its values, hold references
-	// A map's key and value of string type are read into these, reused
-	// (MapIter.Key and Value allocate a copy of each), when reflect lets
-	// them be (see iterKey): a string is a leaf, which push counts and
-	// never keeps.
-	kstr, vstr reflect.Value
 }
 
 // walk counts what v reaches, not counting v's own inline size, and
@@ -381,7 +385,7 @@ func (w *walker) collection(v reflect.Value, end int, keys, vals bool) bool {
 	n := v.Len()
 	f := frame{v: v, base: w.total, mark: len(w.pending), start: w.steps, end: end, n: n, keys: keys, vals: vals}
 	if v.Kind() == reflect.Map {
-		f.it = v.MapRange()
+		f.it = w.iter(v)
 	} else {
 		if v.Type().Elem().Kind() == reflect.String {
 			return w.strings(v, end)
@@ -435,7 +439,7 @@ func (w *walker) next(f *frame) (more, ok bool) {
 			return false, true
 		}
 		f.walked++
-		return true, (!f.keys || w.push(iterKey(f), end)) && (!f.vals || w.push(iterValue(f), end))
+		return true, (!f.keys || w.push(w.iterKey(f), end)) && (!f.vals || w.push(w.iterValue(f), end))
 	}
 	if w.exact {
 		i := f.walked
@@ -453,37 +457,61 @@ func (w *walker) next(f *frame) (more, ok bool) {
 }
 
 // finish scales what the elements f walked hold to all of its elements.
+// A map's iterator is kept for the next map.
 func (w *walker) finish(f *frame) {
 	if f.walked > 0 && f.walked < f.n {
 		w.total = f.base + (w.total-f.base)*float64(f.n)/float64(f.walked)
 	}
+	if f.it != nil && len(w.iters) < maxDepth {
+		f.it.Reset(reflect.Value{})
+		w.iters = append(w.iters, f.it)
+	}
+	f.it = nil
+}
+
+// iter returns an iterator over the map v: one kept, or a new one.
+func (w *walker) iter(v reflect.Value) *reflect.MapIter {
+	if n := len(w.iters); n > 0 {
+		it := w.iters[n-1]
+		w.iters[n-1] = nil
+		w.iters = w.iters[:n-1]
+		it.Reset(v)
+		return it
+	}
+	return v.MapRange()
 }
 
 // iterKey returns the key of the map entry f's iterator is at: a string
-// read into f's reused value, anything else as MapIter.Key gives it.
-// SetIterKey panics on a map reached through an unexported field, which
-// MapIter.Key reads: such a map's keys are read that way.
-func iterKey(f *frame) reflect.Value {
+// read into the walker's reused value (see walker.str), anything else as
+// MapIter.Key gives it. SetIterKey panics on a map reached through an
+// unexported field, which MapIter.Key reads: such a map's keys are read
+// that way.
+func (w *walker) iterKey(f *frame) reflect.Value {
 	if t := f.v.Type().Key(); t.Kind() == reflect.String && f.v.CanInterface() {
-		if !f.kstr.IsValid() {
-			f.kstr = reflect.New(t).Elem()
-		}
-		f.kstr.SetIterKey(f.it)
-		return f.kstr
+		s := w.strOf(t)
+		s.SetIterKey(f.it)
+		return s
 	}
 	return f.it.Key()
 }
 
 // iterValue is iterKey for the entry's value.
-func iterValue(f *frame) reflect.Value {
+func (w *walker) iterValue(f *frame) reflect.Value {
 	if t := f.v.Type().Elem(); t.Kind() == reflect.String && f.v.CanInterface() {
-		if !f.vstr.IsValid() {
-			f.vstr = reflect.New(t).Elem()
-		}
-		f.vstr.SetIterValue(f.it)
-		return f.vstr
+		s := w.strOf(t)
+		s.SetIterValue(f.it)
+		return s
 	}
 	return f.it.Value()
+}
+
+// strOf returns the walker's settable value of the string type t, made
+// when the last one was of another type.
+func (w *walker) strOf(t reflect.Type) reflect.Value {
+	if w.strT != t {
+		w.strT, w.str = t, reflect.New(t).Elem()
+	}
+	return w.str
 }
 
 // strings counts the bytes of the strings of the slice or array v, with
@@ -530,15 +558,78 @@ func (w *walker) strings(v reflect.Value, end int) bool {
 // returns the bytes that adds to what was counted at p before: 0 when an
 // extent at least as large was.
 func (w *walker) first(p, extent uintptr) uintptr {
-	if w.seen == nil {
-		w.seen = make(map[uintptr]uintptr)
-	}
-	had := w.seen[p]
+	had := w.seen.swapMax(p, extent)
 	if had >= extent {
 		return 0
 	}
-	w.seen[p] = extent
 	return extent - had
+}
+
+// extents maps addresses to the extents counted there: a hash table of
+// its own, open addressing with linear probing, at most half full, which
+// finds and updates an address in one probe sequence where a Go map takes
+// a lookup and an assignment (most of a walk's time went to them). The
+// address 0 marks an empty slot; no object counted lives there.
+type extents struct {
+	slots []extent
+	n     int // addresses held
+}
+
+type extent struct{ addr, size uintptr }
+
+// swapMax records max(size, the extent held for addr) for addr, and
+// returns the extent held before (0 if none).
+func (e *extents) swapMax(addr, size uintptr) uintptr {
+	if 2*(e.n+1) > len(e.slots) {
+		e.grow()
+	}
+	mask := uintptr(len(e.slots) - 1)
+	for i := hashAddr(addr) & mask; ; i = (i + 1) & mask {
+		s := &e.slots[i]
+		switch s.addr {
+		case addr:
+			had := s.size
+			s.size = max(had, size)
+			return had
+		case 0:
+			s.addr, s.size = addr, size
+			e.n++
+			return 0
+		}
+	}
+}
+
+// grow doubles the table (64 slots at first) and re-inserts what it holds.
+func (e *extents) grow() {
+	old := e.slots
+	e.slots = make([]extent, max(2*len(old), 64))
+	mask := uintptr(len(e.slots) - 1)
+	for _, s := range old {
+		if s.addr == 0 {
+			continue
+		}
+		i := hashAddr(s.addr) & mask
+		for e.slots[i].addr != 0 {
+			i = (i + 1) & mask
+		}
+		e.slots[i] = s
+	}
+}
+
+// reset empties the table, keeping its room when it is small.
+func (e *extents) reset() {
+	if len(e.slots) > 2*maxKept {
+		e.slots = nil
+	} else {
+		clear(e.slots)
+	}
+	e.n = 0
+}
+
+// hashAddr spreads an address's bits (Fibonacci hashing): objects are
+// aligned, so the low bits alone would collide.
+func hashAddr(a uintptr) uintptr {
+	return uintptr(uint64(a) * 0x9e3779b97f4a7c15 >> 32)
 }
 
 func isPointerShaped(t reflect.Type) bool {
