@@ -154,6 +154,21 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		}
 		return rekeyed
 	}
+	// recheck looks the entry up again once the lease was seen free (its
+	// holder released it, having stored the entry or not) or at the
+	// waiter's deadline. The holder's store is in the remote store then,
+	// but the news of it may still be on its way to this process's near
+	// cache, whose copy is the older entry the first lookup refused: it is
+	// dropped, so that the lookup reads the remote store rather than run
+	// the work a second time. The near copy was no answer anyway.
+	recheck := func() bool {
+		k := key
+		if keyNow != nil {
+			k = keyNow()
+		}
+		c.store.dropNear(k)
+		return check(ctx)
+	}
 	for {
 		added, err := c.addLease(ctx, lk, d)
 		switch {
@@ -163,7 +178,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			return nil, leaseRun
 		case added:
 			l := &heldLease{key: lk, d: d}
-			if check(ctx) {
+			if recheck() {
 				// Stored by a holder that released its lease between this
 				// process's lookup and its Add.
 				c.releaseLease(l, true)
@@ -203,7 +218,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case <-timer.C:
 		}
 		if !time.Now().Before(deadline) {
-			if check(ctx) {
+			if recheck() {
 				return nil, leaseFound
 			}
 			c.stats.leaseTimeouts.Add(1)
@@ -219,7 +234,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			return nil, leaseRun
 		case held:
 			continue
-		case check(ctx):
+		case recheck():
 			return nil, leaseFound
 		}
 		// Gone with no entry: expired, or released by a holder whose
