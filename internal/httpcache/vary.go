@@ -15,9 +15,17 @@ import (
 // request header describes: it must not be stored). Names are read from
 // every Vary line, case-insensitively. It returns nil names when there are
 // none.
+//
+// An element that is not a field name (a token) is read as "*": "Vary:
+// Accept-Language Cookie" (a comma left out), "Cookie;" or ""Cookie""
+// name no field a request can carry, so keyed by them every request would
+// share one variant, and the response the handler made for one cookie
+// would reach every other. What the handler meant cannot be known; not
+// storing the response is the safe reading (Varnish refuses a malformed
+// Vary too).
 func ParseVary(h http.Header) (names []string, star bool) {
 	for e := range header.Elements(h["Vary"]) {
-		if e == "*" {
+		if e == "*" || !header.IsToken(e) {
 			star = true
 			continue
 		}

@@ -24,6 +24,10 @@ func TestParseVary(t *testing.T) {
 		{"sorted dedup several lines", []string{"Accept-Language, accept", "ACCEPT , X-Tenant,,"}, []string{"Accept", "Accept-Language", "X-Tenant"}, false},
 		{"star", []string{"Accept", "*"}, []string{"Accept"}, true},
 		{"only star", []string{"*"}, nil, true},
+		{"comma left out", []string{"Accept-Language Cookie"}, nil, true},
+		{"stray semicolon", []string{"Accept, Cookie;"}, []string{"Accept"}, true},
+		{"quoted", []string{`"Cookie"`}, nil, true},
+		{"not ascii", []string{"Coökie"}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
