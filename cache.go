@@ -73,8 +73,11 @@ type Options struct {
 	// call has its own Timeout, from when it is made: a miss makes several
 	// in a row (the entry's read, its tag versions' read and creation, the
 	// response's store, with a Vary record's read and write before it), and
-	// a backend whose every call answers within Timeout serves them all.
-	// Zero means 500 ms. It bounds too the backend calls of Fragment and of
+	// a backend whose every call answers within Timeout serves them all:
+	// one answering each call just under Timeout makes such a miss wait
+	// for several Timeouts, where a backend that fails or hangs costs one
+	// (the request is then served as for a backend down). Zero means
+	// 500 ms. It bounds too the backend calls of Fragment and of
 	// a GetOrSet load (its tag versions and its store, which a write of its
 	// key waits for), which go on when their caller leaves. The rest of the
 	// direct API is bounded only by its caller's context and the backend's
