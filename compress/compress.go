@@ -138,7 +138,10 @@ func (c *Compressor) Negotiate(r *http.Request) string {
 // "Content-Encoding: identity", which the middleware removes before sending,
 // whatever the status (RFC 9110 does not allow identity in Content-Encoding);
 // without the middleware that header would reach the client, where it is
-// harmless. It sets it under the key "content-encoding", which the
+// harmless. Only the Compressor nearest the handler sees it: one that
+// wraps that Compressor gets the response without it and compresses it
+// (use Options.Skip there; see the package doc on secrets and reflected
+// input). It sets it under the key "content-encoding", which the
 // middleware reads as it reads every spelling, but which
 // w.Header().Get("Content-Encoding") does not see: http.ServeContent and
 // http.ServeFile, which leave out Content-Length when that Get finds a

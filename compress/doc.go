@@ -153,5 +153,21 @@
 // (Options.ZstdWindow 19, 512 KiB; at most 23, 8 MiB, RFC 9659), plus up
 // to MaxBuffer of output held back.
 //
+// # Secrets and reflected input (BREACH)
+//
+// A compressed body's length tells what its bytes have in common: on a
+// page that holds a secret (a CSRF token, a value bound to the session)
+// and reflects what the client sent (a query parameter, a search term), an
+// attacker who can make a victim's browser send many requests and can see
+// the encrypted lengths learns the secret byte by byte (the BREACH attack
+// on HTTPS; X-Response-Time from the timing package gives a second channel
+// of the same kind). Leave such responses uncompressed, with Options.Skip
+// for their routes or Disable in their handlers, or mask the secret anew
+// for each response (XOR with a random pad sent beside it), as Django's and
+// Rails' CSRF tokens do. Disable reaches the Compressor nearest the
+// handler, which removes its marker: where two Compressors wrap one
+// another (an application-wide one and a route group's), use Skip on the
+// outer one for those routes.
+//
 // A Compressor is safe for concurrent use.
 package compress
