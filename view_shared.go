@@ -81,10 +81,11 @@ type sharedConfig struct {
 //     403 for a bad session, a 406 for an Accept, a 429 from a per-client
 //     rate limit), a response with Set-Cookie (a session begun or renewed),
 //     the request's no-store, the 206 or 412 that answers its Range or
-//     precondition, any response to a request with an Authorization or a
-//     Cookie that the key does not hold (UserKey names no user, the stored
-//     response does not vary on it) unless it says public or s-maxage
-//     without private (it may be that user's page), the backend, a body
+//     precondition, any response (a GET's 304 or a HEAD's 200 included) to
+//     a request with an Authorization or a Cookie that the key does not
+//     hold (UserKey names no user, the stored response does not vary on
+//     it) unless it says public or s-maxage without private (it may be
+//     that user's page), the backend, a body
 //     that disagrees with its Content-Length, a client that left while the
 //     handler ran (which may answer the cancelled request with anything);
 //     and so does a 5xx, a failure rather than a new response. A handler
@@ -776,7 +777,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		// 200 made then.
 		res = viewResult{retry: true}
 	case reason != httpcache.ReasonNone:
-		if !v.personal(x, x.prev, h304) {
+		if v.mayDrop(r, x, x.prev, h304) {
 			v.dropRefreshed(r, x.prev, reason)
 		}
 		res = viewResult{}
@@ -815,10 +816,9 @@ func writtenUnder(f *found, vs versionSet) bool {
 // would still be served stale to everyone within its stale-while-
 // revalidate or stale-if-error window, each stale hit revalidating to the
 // same refusal. Its callers leave f where the refusal may be the request's
-// own rather than the resource's (see dropReplaced): a request with
-// credentials the key does not hold (personal), a client that left. A
-// failed delete is logged and counted: the entry ends with its stale
-// window.
+// own rather than the resource's (mayDrop): a request with credentials the
+// key does not hold (personal), a client that left. A failed delete is
+// logged and counted: the entry ends with its stale window.
 func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason) {
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
@@ -842,7 +842,7 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 // Any client may send the request that revalidates a stale entry (a
 // refresh of stale-while-revalidate carries its header fields), so what
 // drops the entry must be what every client would get. It is dropped only
-// when all of these hold (refusedForItself, personal):
+// when all of these hold (refusedForItself, mayDrop):
 //   - the status is a 2xx or 3xx (neither a 206 nor a 304), a 404 or a
 //     410; never another 4xx (a 403 for a bad session or API key, a 406
 //     for an Accept, a 429 from a per-client rate limit, a 408 or 499 for
@@ -865,11 +865,23 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 //     answer a cancelled request with anything.
 func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.Header, reason httpcache.Reason) {
 	x := st.ext
-	if v.sh == nil || x == nil || x.replaces == nil || r.Context().Err() != nil ||
-		!refusedForItself(x, status, reason) || v.personal(x, x.replaces, h) {
+	if v.sh == nil || x == nil || x.replaces == nil ||
+		!refusedForItself(x, status, reason) || !v.mayDrop(r, x, x.replaces, h) {
 		return
 	}
 	v.dropRefreshed(r, x.replaces, reason)
+}
+
+// mayDrop reports whether a refusal to store h, the header of the response
+// to r (x's run) that revalidates or replaces f, may drop f for everyone
+// (dropRefreshed): the refusal must be the resource's, not one only r's
+// client would get. It may not when r carries credentials the key does
+// not hold (personal: the answer may be that user's private page), or when
+// r's context has ended (a handler may answer a client that left with
+// anything). Every path that drops a refused revalidation asks it: a GET's
+// 304 (notModified), a HEAD's 200 (head), a full response (dropReplaced).
+func (v *view) mayDrop(r *http.Request, x *extRun, f *found, h http.Header) bool {
+	return r.Context().Err() == nil && !v.personal(x, f, h)
 }
 
 // refusedForItself reports whether a SharedCache run's final response, with
@@ -1001,10 +1013,11 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 
 // head answers a HEAD that no fresh entry answers. In a SharedCache view a
 // 200 whose validators match the stored GET's freshens it (RFC 9111 section
-// 4.3.5); nothing else of a HEAD is stored. The handler gets r as its
-// client sent it, with its own validators: it answers them for the
-// representation r selects, and its 304, which passes through, can
-// neither be stored nor freshen the entry.
+// 4.3.5); one that says the GET may no longer be stored drops it, unless
+// that may be the request's own answer (mayDrop); nothing else of a HEAD is
+// stored. The handler gets r as its client sent it, with its own
+// validators: it answers them for the representation r selects, and its
+// 304, which passes through, can neither be stored nor freshen the entry.
 func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *found, ttl time.Duration) {
 	if v.sh == nil || prev == nil || prev.snap.Status != http.StatusOK {
 		v.headMiss(w, r)
@@ -1044,7 +1057,9 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	}
 	snap, reason := v.freshen(x, prev.snap, ownFields(h, before))
 	if reason != httpcache.ReasonNone {
-		v.dropRefreshed(r, prev, reason)
+		if v.mayDrop(r, x, prev, h) {
+			v.dropRefreshed(r, prev, reason)
+		}
 		return
 	}
 	v.store(r, st, viewResult{snap: snap, names: prev.spec.namesOrNil(), variant: prev.variant}, resolved, v.c.clock(), vs)
