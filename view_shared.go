@@ -91,7 +91,15 @@ type sharedConfig struct {
 //     and so does a 5xx, a failure rather than a new response. A handler
 //     whose answer depends on another request field should name it in Vary
 //     (the key then holds it). A HEAD response with the stored validators
-//     freshens the stored GET (section 4.3.5). For a request with
+//     freshens the stored GET (section 4.3.5). A 304 or HEAD 200 whose Vary
+//     names a field the stored response does not vary on (a CORS handler's
+//     "Vary: Origin", sent only to requests with Origin, with that Origin's
+//     Access-Control-Allow-Origin) freshens nothing: its fields were made
+//     for that request's value of the field, and would reach every client.
+//     The GET's handler runs again without conditions, and its response is
+//     stored under its own variant; the HEAD is answered, and nothing of it
+//     stored. Vary names are compared as names: case, order and repeats do
+//     not count. For a request with
 //     Authorization (without UserKey) the 304 or HEAD 200 must say itself
 //     that it may be shared (public, s-maxage, must-revalidate: section
 //     3.5), as its 200 would: the stored header's public is the anonymous
@@ -745,8 +753,10 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// write, or with the update of the data that the program cleared the
 	// cache for (views without tags record no versions to tell). It is
 	// treated as a 304 that does not validate. (With x.noStore nothing is
-	// stored, and vs may not have been read.)
-	if !prev.Validates(h304, false) || v.c.store.clears.Load() != x.prev.cleared ||
+	// stored, and vs may not have been read.) So is a 304 whose Vary names
+	// a field the stored response does not vary on (varyWidens): its fields
+	// were made for this request's value of it.
+	if !prev.Validates(h304, false) || varyWidens(x.prev, h304) || v.c.store.clears.Load() != x.prev.cleared ||
 		!x.noStore && !writtenUnder(x.prev, vs) {
 		x.prev = nil
 		r2 := new(http.Request)
@@ -947,6 +957,32 @@ func mayShare(x *extRun, h http.Header) bool {
 	return x.rules.AllowAuthorization || len(x.client.Header["Authorization"]) == 0 || x.rules.Reuse(h).Shareable
 }
 
+// varyWidens reports whether h, the header of a 304 or of a HEAD 200 that
+// validates the stored entry f, says the response varies on a field (or on
+// "*") that f's Vary record does not hold. Its fields were then made for
+// this request's value of that field (a CORS handler adds
+// Access-Control-Allow-Origin and "Vary: Origin" only to a request with
+// Origin): merged into f, which every client whose request f's key matches
+// is served, one client's fields would reach all. Such a response does not
+// freshen f. Names are compared as ParseVary returns them (canonical,
+// sorted, without duplicates), so that spelling, order and repeats do not
+// count; a Vary that names fewer fields than f's is not a widening (f's
+// key already holds them). h is the header as committed, the fields an
+// outer middleware set included, as the names of a 200 are read (run).
+func varyWidens(f *found, h http.Header) bool {
+	names, star := httpcache.ParseVary(h)
+	if star {
+		return true
+	}
+	stored := f.spec.namesOrNil()
+	for _, name := range names {
+		if !slices.Contains(stored, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // freshen returns prev updated from h, the header of a 304 or of a HEAD 200
 // that validates it (RFC 9111 sections 4.3.4, 4.3.5), with StoredAt its
 // birth, and sets x's freshness from it: the lifetime from the updated
@@ -1013,11 +1049,12 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 
 // head answers a HEAD that no fresh entry answers. In a SharedCache view a
 // 200 whose validators match the stored GET's freshens it (RFC 9111 section
-// 4.3.5); one that says the GET may no longer be stored drops it, unless
-// that may be the request's own answer (mayDrop); nothing else of a HEAD is
-// stored. The handler gets r as its client sent it, with its own
-// validators: it answers them for the representation r selects, and its
-// 304, which passes through, can neither be stored nor freshen the entry.
+// 4.3.5), unless its Vary names a field the GET's does not (varyWidens);
+// one that says the GET may no longer be stored drops it, unless that may
+// be the request's own answer (mayDrop); nothing else of a HEAD is stored.
+// The handler gets r as its client sent it, with its own validators: it
+// answers them for the representation r selects, and its 304, which passes
+// through, can neither be stored nor freshen the entry.
 func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *found, ttl time.Duration) {
 	if v.sh == nil || prev == nil || prev.snap.Status != http.StatusOK {
 		v.headMiss(w, r)
@@ -1049,7 +1086,8 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	v.announce(w, r, outMiss, httpcache.Miss)
 	v.next.ServeHTTP(rec.Reset(w), r)
 	status, h, _, _ := rec.Finish()
-	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) || !writtenUnder(prev, vs) {
+	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) || varyWidens(prev, h) ||
+		!writtenUnder(prev, vs) {
 		return
 	}
 	if !mayShare(x, h) {
