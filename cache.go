@@ -109,7 +109,8 @@ type Options struct {
 	// section 4.4 asks of a cache in front of several origins: a POST to
 	// shop.example then leaves blog.example's page of the same path stored.
 	// Hosts are compared as origins are: lower-cased, the scheme's default
-	// port dropped, the scheme itself ignored. Views with IgnoreHost, whose
+	// port dropped, the scheme itself ignored, and one trailing dot of the
+	// name dropped ("shop.example." is shop.example, fully qualified). Views with IgnoreHost, whose
 	// entries serve every host, are reached by a write to any host.
 	// InvalidatePath still reaches every host.
 	//

@@ -106,7 +106,8 @@ func ownSeparator(rest []byte, sep int) bool {
 // originHost is the host of r as RFC 9111 compares origins, the scheme
 // left out (see hostPort): behind a proxy that terminates TLS the handler
 // sees plain HTTP, and a write there must reach the entries its https
-// reads made, whether their clients spelled the port 443 or not.
+// reads made, whether their clients spelled the port 443 or not, or the
+// host fully qualified (a trailing dot) or not.
 func originHost(r *http.Request) string {
 	host := r.Host
 	if host == "" {

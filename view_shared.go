@@ -1247,13 +1247,25 @@ func sameOriginPath(r *http.Request, base *url.URL, ref string) (string, bool) {
 // terminates TLS, an https client's "shop.example:443" reaches the handler
 // over plain HTTP. (Telling http://shop.example:443 from
 // http://shop.example apart would gain nothing: at worst a write makes
-// the other's pages misses.)
+// the other's pages misses.) It also drops one trailing dot of the host
+// name: "shop.example." is the same host, fully qualified, and a client
+// may read through it what another writes through "shop.example". It
+// names the host of write and version keys only, never an entry's key.
 func hostPort(host string) string {
 	host = strings.ToLower(host)
 	if h, ok := strings.CutSuffix(host, ":80"); ok {
-		return h
+		host = h
+	} else {
+		host = strings.TrimSuffix(host, ":443")
 	}
-	return strings.TrimSuffix(host, ":443")
+	name, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		name, port = host[:i], host[i:] // not a colon inside an IPv6 literal
+	}
+	if trimmed, ok := strings.CutSuffix(name, "."); ok {
+		return trimmed + port
+	}
+	return host
 }
 
 // restoreHeader makes h what it was before the handler ran (before, with
