@@ -888,10 +888,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// response is not stored and is refused for its status or is not a
 	// success (a 404 for a path asked for once, with a cookie or not): a
 	// scan of random paths leaves no key behind. Last, after the client
-	// has the response.
+	// has the response. Not when the client left: its flight was handed on
+	// (releaseIfLeft) to a new leader, which may have stored its entry
+	// under the key meanwhile, and would lose it; the key expires.
 	forgetPath := false
 	defer func() {
-		if forgetPath {
+		if forgetPath && !clientLeft(r.Context()) {
 			v.c.store.forgetCreated(r.Context(), vs)
 		}
 	}()
