@@ -17,12 +17,12 @@ type oddInner struct {
 
 type oddOuter struct {
 	oddInner // unexported embedded
-	Pub     map[string]string
-	priv    *oddInner
-	self    *oddOuter
-	ifc     any
-	nilm    map[string]string
-	arr     [3]map[string]string
+	Pub      map[string]string
+	priv     *oddInner
+	self     *oddOuter
+	ifc      any
+	nilm     map[string]string
+	arr      [3]map[string]string
 }
 
 // TestMeasureOddValuesDoNotPanic sweeps values reflect treats
