@@ -110,8 +110,9 @@ type Options struct {
 	// shop.example then leaves blog.example's page of the same path stored.
 	// Hosts are compared as origins are: lower-cased, the scheme's default
 	// port dropped, the scheme itself ignored, and one trailing dot of the
-	// name dropped ("shop.example." is shop.example, fully qualified). Views with IgnoreHost, whose
-	// entries serve every host, are reached by a write to any host.
+	// name dropped ("shop.example." is shop.example, fully qualified).
+	// Views with IgnoreHost, whose entries serve every host, are reached by
+	// a write to any host.
 	// InvalidatePath still reaches every host.
 	//
 	// Off (the default), a write makes its path a miss on every host: the
