@@ -1086,8 +1086,11 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	v.announce(w, r, outMiss, httpcache.Miss)
 	v.next.ServeHTTP(rec.Reset(w), r)
 	status, h, _, _ := rec.Finish()
-	if verr != nil || status != http.StatusOK || !prev.snap.Validates(h, true) || varyWidens(prev, h) ||
-		!writtenUnder(prev, vs) {
+	// A 200 made after the request's context ended is the answer to a
+	// cancelled request, which may be anything: not stored, as a GET's
+	// (notModified, run).
+	if verr != nil || status != http.StatusOK || r.Context().Err() != nil || !prev.snap.Validates(h, true) ||
+		varyWidens(prev, h) || !writtenUnder(prev, vs) {
 		return
 	}
 	if !mayShare(x, h) {

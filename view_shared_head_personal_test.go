@@ -130,3 +130,28 @@ func TestSharedHeadRefusalWithoutCredentialsDrops(t *testing.T) {
 	w := get(ch, "/a")
 	assert.Equal(t, http.StatusInternalServerError, w.Code, "X-Cache %s", w.Header().Get("X-Cache"))
 }
+
+// TestSharedHeadAfterClientLeftFreshensNothing: a HEAD whose client left
+// while the handler ran gets the answer to a cancelled request, which may
+// be anything: its 200 with the stored validators does not freshen the
+// stored GET, as a GET's 304 made then does not (the next GET revalidates
+// rather than being served the entry as fresh).
+func TestSharedHeadAfterClientLeftFreshensNothing(t *testing.T) {
+	e := newViewEnv(t, viewStores[0])
+	h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=10")
+		w.Header().Set("ETag", `"x"`)
+	}}
+	ch := e.sharedView(h)
+	get(ch, "/a")
+	e.clock.Advance(20 * time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	fn := h.fn
+	h.fn = func(w http.ResponseWriter, r *http.Request) { cancel(); fn(w, r) }
+	r := httptest.NewRequest(http.MethodHead, "/a", nil).WithContext(ctx)
+	ch.ServeHTTP(httptest.NewRecorder(), r)
+	h.fn = fn
+	require.EqualValues(t, 2, h.calls.Load(), "the HEAD reached the handler")
+	w := get(ch, "/a")
+	assert.NotEqual(t, "HIT", w.Header().Get("X-Cache"), "a cancelled HEAD's 200 freshened the shared entry")
+}
