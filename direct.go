@@ -64,7 +64,11 @@ func (c *Cache) entryBytes(e *entry) ([]byte, error) {
 }
 
 // Set stores value under key for ttl (0: DefaultTTL; Forever: no expiry;
-// negative: ErrInvalidTTL). The Cache keeps its own copy of value.
+// negative: ErrInvalidTTL). The Cache keeps its own copy of value. A value
+// over the backend's limit for one item gets an error wrapping
+// backend.ErrValueTooLarge, and the older value under key is removed (as
+// backend.Backend.Set asks): a Get after it misses rather than serve the
+// value the caller meant to replace.
 func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration, opts ...SetOption) error {
 	ttl, err := c.resolveTTL(ttl)
 	if err != nil {

@@ -46,7 +46,8 @@ var (
 	// ErrNotInteger reports an Incr on a value that is not a decimal integer.
 	ErrNotInteger = errors.New("backend: value is not an integer")
 	// ErrValueTooLarge reports a value over the store's size limit for one item
-	// (the simple store's MaxBytes, memcached's item size). Nothing is stored.
+	// (the simple store's MaxBytes, memcached's item size). Nothing is stored,
+	// and a Set so refused removes the older value (see Backend.Set).
 	ErrValueTooLarge = errors.New("backend: value too large")
 	// ErrClosed reports a call on a backend after Close.
 	ErrClosed = errors.New("backend: closed")
@@ -69,6 +70,10 @@ type Backend interface {
 	// if there is none or it expired.
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Set stores value under key for ttl (0: no expiry), replacing any entry.
+	// A value over the store's limit for one item gets an error wrapping
+	// ErrValueTooLarge and removes any entry under key, so that a refused
+	// write never leaves the value it was to replace readable (backendtest
+	// checks it given Options.TooLarge).
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// Add stores value under key only if no live entry exists (an expired
 	// entry counts as absent). It reports whether it stored the value. Stores

@@ -8,9 +8,10 @@
 //	}
 //
 // The suite checks the contract of package backend: misses, round trips of
-// empty, binary and 1 MiB values, overwrite, expiry, Add, Delete, Clear
-// isolated between namespaces, the optional capabilities a backend offers
-// (GetMany, SetMany, Incr, Has), concurrent use (run it with -race) and Close.
+// empty, binary and 1 MiB values, overwrite, a value too large (given
+// Options.TooLarge), expiry, Add, Delete, Clear isolated between namespaces,
+// the optional capabilities a backend offers (GetMany, SetMany, Incr, Has),
+// concurrent use (run it with -race) and Close.
 package backendtest
 
 import (
@@ -41,6 +42,15 @@ type Options struct {
 	// MaxValueSize is the largest value the store accepts; the suite's big
 	// round trip uses min(1 MiB, MaxValueSize). Default 1 MiB.
 	MaxValueSize int
+	// TooLarge is the size of a value the store refuses with
+	// backend.ErrValueTooLarge under the suite's keys of a few bytes (any
+	// size past its limit for one item: memcached's item size, a bounded
+	// store's size for one entry). With it, the suite checks that a Set so
+	// refused stores nothing and leaves no older value under the key
+	// readable, and that an Add so refused leaves the older value alone.
+	// Default 0: not checked (a store with no limit, or one too large to
+	// write in a test).
+	TooLarge int
 	// Discards says the store keeps nothing by design (backend/null): the
 	// suite then checks that every call succeeds and every read misses.
 	Discards bool
@@ -85,6 +95,7 @@ func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts O
 		{"RoundTrip", s.testRoundTrip},
 		{"Keys", s.testKeys},
 		{"Overwrite", s.testOverwrite},
+		{"TooLarge", s.testTooLarge},
 		{"ValueIsCopied", s.testValueIsCopied},
 		{"NegativeTTL", s.testNegativeTTL},
 		{"Expiry", s.testExpiry},
@@ -237,6 +248,32 @@ func (s *suite) testOverwrite(t *testing.T) {
 	if got := string(mustGet(t, b, "k")); got != "3" {
 		t.Fatalf("after overwrite with a shorter value Get = %q, want %q", got, "3")
 	}
+}
+
+// testTooLarge checks that a Set refused as too large removes the value it
+// was to replace: its caller has moved on (a database updated, say) and
+// expects the key's old value gone, as for a Set that succeeded.
+func (s *suite) testTooLarge(t *testing.T) {
+	if s.opts.TooLarge <= 0 {
+		t.Skip("Options.TooLarge not set: the store's limit is not known")
+	}
+	b := s.open(t)
+	big := make([]byte, s.opts.TooLarge)
+	mustSet(t, b, "k", []byte("old"), 0)
+	if ok, err := b.Add(ctx(t), "k", big, 0); ok || !errors.Is(err, backend.ErrValueTooLarge) {
+		t.Fatalf("Add of %d bytes over a live key = %v, %v; want false, ErrValueTooLarge", len(big), ok, err)
+	}
+	if got := string(mustGet(t, b, "k")); got != "old" {
+		t.Fatalf("after a refused Add, Get = %q; want the value Add left alone, %q", got, "old")
+	}
+	if err := b.Set(ctx(t), "k", big, 0); !errors.Is(err, backend.ErrValueTooLarge) {
+		t.Fatalf("Set of %d bytes: err = %v, want ErrValueTooLarge", len(big), err)
+	}
+	mustMiss(t, b, "k")
+	if err := b.Set(ctx(t), "absent", big, 0); !errors.Is(err, backend.ErrValueTooLarge) {
+		t.Fatalf("Set of %d bytes under an absent key: err = %v, want ErrValueTooLarge", len(big), err)
+	}
+	mustMiss(t, b, "absent")
 }
 
 func (s *suite) testValueIsCopied(t *testing.T) {

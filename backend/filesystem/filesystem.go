@@ -63,7 +63,8 @@ type Options struct {
 	// MaxBytes bounds the bytes of entry files (values, keys and 25 bytes
 	// of header each); past it the least recently used are removed. A
 	// single entry larger than MaxBytes is refused with
-	// backend.ErrValueTooLarge. -1: no bound. Default DefaultMaxBytes.
+	// backend.ErrValueTooLarge (a Set so refused removes the key's older
+	// entry). -1: no bound. Default DefaultMaxBytes.
 	//
 	// Stores sharing a directory may have different bounds. An entry over
 	// this Store's MaxBytes that a Store with a larger one wrote is a
@@ -494,9 +495,16 @@ func (s *Store) tooLarge(size int64) error {
 
 // Set stores value under key for ttl (0: no expiry), replacing any entry. The
 // file is written under a temporary name and renamed into place: readers in
-// every process see the old entry or the new one, never part of one.
+// every process see the old entry or the new one, never part of one. An
+// entry file that would be over Options.MaxBytes gets
+// backend.ErrValueTooLarge, and the key's older entry is removed (as by
+// Delete, under the key's lock), so that a refused write never leaves the
+// value it was to replace readable.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	n, exp, err := s.check(key, value, ttl)
+	if errors.Is(err, backend.ErrValueTooLarge) {
+		return s.refuse(ctx, key, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -516,6 +524,17 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		err = s.syncRename(e)
 	}
 	s.evict(ctx, victims)
+	return err
+}
+
+// refuse removes key's entry for a Set refused with err (too large): its
+// caller has moved on from the older value (a database updated, say) and
+// must not read it back, as with backend/simple. It returns err, joined with
+// the error of the removal if that failed.
+func (s *Store) refuse(ctx context.Context, key string, err error) error {
+	if _, derr := s.deleteKeys(ctx, []string{key}, false); derr != nil {
+		return errors.Join(err, derr)
+	}
 	return err
 }
 

@@ -113,7 +113,10 @@
 //
 // A value that does not fit the servers' item size (Options.MaxItemSize,
 // memcached's -I, default 1 MiB) with its key and 96 bytes of item overhead
-// gets backend.ErrValueTooLarge, and nothing is stored.
+// gets backend.ErrValueTooLarge, and nothing is stored; a Set so refused
+// deletes the older value under the key (one round trip more), as memcached
+// itself does for a value the server refuses, so that a refused write never
+// leaves a stale value readable.
 //
 // TTLs are whole seconds: parts of a second round up, so a TTL of 1ms lives
 // one second (and is never sent as 0, which means forever to memcached). TTLs

@@ -757,12 +757,17 @@ func (s *Store) item(ctx context.Context, key string, value []byte, ttl time.Dur
 
 // Set stores value under key for ttl. TTLs are whole seconds: parts of a
 // second round up (see Options). A value too large for the servers' item
-// size gets backend.ErrValueTooLarge and nothing is stored. An older value
-// under key is left as it was when Options.MaxItemSize refuses it; when
+// size gets backend.ErrValueTooLarge, nothing is stored, and the older
+// value under key is removed, so that a refused write never leaves the
+// value it was to replace readable: when Options.MaxItemSize refuses it,
+// Set deletes the key (as Delete does, one round trip more); when
 // MaxItemSize is set above a server's own limit (-I) and the server
 // refuses it, memcached deletes the older value itself.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	it, err := s.item(ctx, key, value, ttl)
+	if errors.Is(err, backend.ErrValueTooLarge) {
+		return s.refuse(ctx, key, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -771,6 +776,19 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		err = s.client.Set(it)
 	}
 	return wrap(err)
+}
+
+// refuse deletes key for a Set refused with err (too large), as memcached
+// does when the server refuses one: its caller has moved on from the older
+// value (a database updated, say) and must not read it back. It deletes as
+// Delete does, under the generation read afresh, so that the delete is not
+// lost to another process's Clear. It returns err, joined with the delete's
+// error if that failed.
+func (s *Store) refuse(ctx context.Context, key string, err error) error {
+	if derr := s.Delete(ctx, key); derr != nil {
+		return errors.Join(err, derr)
+	}
+	return err
 }
 
 // Add stores value under key if it is absent, with memcached's atomic add.

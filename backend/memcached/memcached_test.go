@@ -55,7 +55,7 @@ func TestConformance(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 		return memcached.Must(memcached.Options{Servers: addrs[:1], Namespace: namespace(), MaxItemSize: ciItemSize})
-	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads})
+	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads, TooLarge: ciItemSize})
 }
 
 func TestConformanceTwoServers(t *testing.T) {
@@ -65,7 +65,7 @@ func TestConformanceTwoServers(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 		return memcached.Must(memcached.Options{Servers: addrs, Namespace: namespace(), MaxItemSize: ciItemSize})
-	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads})
+	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads, TooLarge: ciItemSize})
 }
 
 func TestOptionsValidation(t *testing.T) {
@@ -154,13 +154,15 @@ func TestValueTooLarge(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	s := open(t, memcached.Options{Servers: addrs[:1]}) // default 1 MiB item size
 	require.NoError(t, s.Set(bg, "k", []byte("old"), 0))
-	err := s.Set(bg, "k", make([]byte, 1<<20), 0)
-	require.ErrorIs(t, err, backend.ErrValueTooLarge)
-	_, err = s.Add(bg, "other", make([]byte, 1<<20), 0)
+	_, err := s.Add(bg, "k", make([]byte, 1<<20), 0)
 	require.ErrorIs(t, err, backend.ErrValueTooLarge)
 	v, err := s.Get(bg, "k")
 	require.NoError(t, err)
-	assert.Equal(t, "old", string(v), "nothing stored, nothing dropped")
+	assert.Equal(t, "old", string(v), "an Add refused stores nothing and drops nothing")
+	err = s.Set(bg, "k", make([]byte, 1<<20), 0)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	_, err = s.Get(bg, "k")
+	require.ErrorIs(t, err, backend.ErrNotFound, "a Set refused drops the value it was to replace")
 }
 
 // TestLargestValueFits checks the item overhead estimate against a real
@@ -180,6 +182,8 @@ func TestLargestValueFits(t *testing.T) {
 			lo = mid
 		}
 	}
+	// The last Set of the search may have been refused, deleting the key.
+	require.NoError(t, s.Set(bg, key, make([]byte, lo), 0))
 	v, err := s.Get(bg, key)
 	require.NoError(t, err)
 	assert.Len(t, v, lo)

@@ -31,9 +31,10 @@ func openNear(t *testing.T, remote backend.Backend, opts near.Options) *near.Sto
 func TestConformance(t *testing.T) {
 	t.Run("remote=simple", func(t *testing.T) {
 		clock := testutil.NewClock()
+		limit := simple.Must(simple.Options{}).MaxValueSize()
 		backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 			return near.Must(simple.Must(simple.Options{Clock: clock.Now}), near.Options{Clock: clock.Now})
-		}, backendtest.Options{Advance: clock.Advance})
+		}, backendtest.Options{Advance: clock.Advance, TooLarge: int(limit)})
 	})
 	t.Run("remote=watched", func(t *testing.T) {
 		backendtest.Run(t, func(t *testing.T) backend.Backend {

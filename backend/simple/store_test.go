@@ -33,9 +33,10 @@ func open(t *testing.T, opts simple.Options) *simple.Store {
 func TestConformance(t *testing.T) {
 	t.Run("fake-clock", func(t *testing.T) {
 		clock := testutil.NewClock()
+		limit := simple.Must(simple.Options{}).MaxValueSize()
 		backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 			return simple.Must(simple.Options{Clock: clock.Now})
-		}, backendtest.Options{Advance: clock.Advance})
+		}, backendtest.Options{Advance: clock.Advance, TooLarge: int(limit)})
 	})
 	t.Run("real-clock/shards=1", func(t *testing.T) {
 		if testing.Short() {
