@@ -3,7 +3,6 @@ package cacheurl
 import (
 	"errors"
 	"io/fs"
-	"net"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -53,7 +52,7 @@ var cacheParams = []string{"key_prefix", "default_timeout"}
 // for Sentinel, the Sentinels first) in the background as Open builds the
 // client, without Open waiting for them (a cluster's node clients do so
 // on the first call). Either way a server that is down shows on the first
-// call, not in Open (memcached host names are resolved, though). It is
+// call, not in Open (and so does a host name that does not resolve). It is
 // safe for concurrent use.
 func Open(rawURL string) (backend.Backend, error) {
 	u, err := parse(rawURL)
@@ -261,11 +260,6 @@ func openMemcached(u *cacheURL) (backend.Backend, error) {
 		return nil, err
 	}
 	b, err := memcached.New(o)
-	var dnsErr *net.DNSError
-	var addrErr *net.AddrError
-	if errors.As(err, &dnsErr) || errors.As(err, &addrErr) {
-		return nil, &Error{Part: "host", Reason: "does not resolve", Err: err}
-	}
 	if err != nil {
 		return nil, backendError(err)
 	}

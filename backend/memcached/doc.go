@@ -3,9 +3,15 @@
 //
 // # Servers
 //
-// Options.Servers lists the servers; gomemcache's ServerList picks one per
-// key (CRC-32 of the key modulo the number of servers: adding or removing a
-// server moves most keys). Each call's dial, read and write is bounded by
+// Options.Servers lists the servers; one is picked per key as gomemcache's
+// ServerList picks it (CRC-32 of the key modulo the number of servers:
+// adding or removing a server moves most keys), so that keys land where
+// other gomemcache clients put them. Host names are resolved at each new
+// connection, not by New (which checks only each server's syntax): a name
+// that does not resolve yet (DNS not ready at start-up) makes the calls for
+// its keys fail, as a server that is down does, until it resolves, and a
+// server whose address changes is dialled at its new one (the idle
+// connections to the old one are used until they fail). Each call's dial, read and write is bounded by
 // Options.Timeout (default 250ms), and so is each batch of a GetMany (see
 // Capabilities); Options.MaxIdleConns connections per server are kept open
 // (default 16).

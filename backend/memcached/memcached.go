@@ -47,9 +47,12 @@ const itemOverhead = 96
 // Options configures a Store. Zero fields mean their defaults.
 type Options struct {
 	// Servers lists the memcached servers as host:port (or a Unix socket
-	// path). Keys are spread over them by gomemcache's ServerList: CRC-32 of
-	// the key modulo the number of servers, so adding or removing a server
-	// moves most keys (a cache then misses until it refills). Required.
+	// path: any server with a '/'). Keys are spread over them as by
+	// gomemcache's ServerList: CRC-32 of the key modulo the number of
+	// servers, so adding or removing a server moves most keys (a cache then
+	// misses until it refills). Host names are resolved at each new
+	// connection, not by New, which checks only that each server has a host
+	// and a numeric port. Required.
 	Servers []string
 	// Namespace prefixes every key, so that caches sharing servers do not
 	// see each other's entries and Clear can drop one cache's. Letters,
@@ -220,18 +223,20 @@ var (
 	_ backend.DeleteCounter = (*Store)(nil)
 )
 
-// New validates opts and returns a Store. It does not contact the servers:
-// a server that is down makes calls fail, not New.
+// New validates opts and returns a Store. It does not contact the servers,
+// nor resolve their names (it checks their syntax only): a server that is
+// down, or a name that does not resolve yet, makes calls fail, not New.
+// Names are resolved at each new connection.
 func New(opts Options) (*Store, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	var sl memcache.ServerList
-	if err := sl.SetServers(o.Servers...); err != nil {
-		return nil, fmt.Errorf("memcached: Options.Servers: %w: %w", err, backend.ErrInvalidOption)
+	sl, err := newServerList(o.Servers)
+	if err != nil {
+		return nil, err
 	}
-	c := memcache.NewFromSelector(&sl)
+	c := memcache.NewFromSelector(sl)
 	c.Timeout = o.Timeout
 	c.MaxIdleConns = o.MaxIdleConns
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default

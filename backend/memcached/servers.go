@@ -1,0 +1,100 @@
+package memcached
+
+import (
+	"fmt"
+	"hash/crc32"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// serverList is the Store's memcache.ServerSelector. It picks a server for
+// a key exactly as gomemcache's ServerList does (the CRC-32 of the key
+// modulo the number of servers; the one server when there is one), so that
+// keys land on the same servers as with other gomemcache clients, and as
+// before it, but keeps the servers' names: ServerList resolves them once,
+// when it is set, so that a name that does not resolve yet (DNS not ready
+// at start-up) fails New, and a server whose address changes is dialled at
+// its old one for the Store's life. The addresses it returns carry the
+// names, and the Store's dialer resolves them at each new connection.
+type serverList struct {
+	addrs []net.Addr // never empty; fixed once made
+}
+
+var _ memcache.ServerSelector = (*serverList)(nil)
+
+// serverAddr is a server as Options.Servers names it: "host:port" on tcp,
+// or a Unix socket's path on unix.
+type serverAddr struct {
+	network, addr string
+}
+
+func (a *serverAddr) Network() string { return a.network }
+func (a *serverAddr) String() string  { return a.addr }
+
+// newServerList checks the syntax of servers, resolving nothing, and
+// returns their list. A server with a '/' is a Unix socket's path, as for
+// ServerList; any other must be host:port with a host and a numeric port.
+// Errors wrap backend.ErrInvalidOption.
+func newServerList(servers []string) (*serverList, error) {
+	l := &serverList{addrs: make([]net.Addr, len(servers))}
+	for i, s := range servers {
+		if strings.Contains(s, "/") {
+			l.addrs[i] = &serverAddr{network: "unix", addr: s}
+			continue
+		}
+		if err := checkHostPort(s); err != nil {
+			return nil, fmt.Errorf("memcached: Options.Servers[%d]: %w: %w", i, err, backend.ErrInvalidOption)
+		}
+		l.addrs[i] = &serverAddr{network: "tcp", addr: s}
+	}
+	return l, nil
+}
+
+// checkHostPort reports what is wrong with s as host:port, if anything.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not host:port: %w", s, err)
+	case host == "":
+		return fmt.Errorf("%q has no host; want host:port", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q has port %q; want a number from 1 to 65535", s, port)
+	}
+	return nil
+}
+
+// keyBufs are the buffers PickServer hashes keys in, so that a pick
+// allocates nothing (ServerList does the same).
+var keyBufs = sync.Pool{New: func() any { return new([256]byte) }}
+
+// PickServer returns the server for key: the CRC-32 (IEEE) of its first
+// 256 bytes (all of a memcached key, at most 250) modulo the number of
+// servers, as ServerList picks.
+func (l *serverList) PickServer(key string) (net.Addr, error) {
+	if len(l.addrs) == 1 {
+		return l.addrs[0], nil
+	}
+	buf := keyBufs.Get().(*[256]byte)
+	n := copy(buf[:], key)
+	cs := crc32.ChecksumIEEE(buf[:n])
+	keyBufs.Put(buf)
+	return l.addrs[cs%uint32(len(l.addrs))], nil
+}
+
+// Each calls f with each server, in order, until f returns an error.
+func (l *serverList) Each(f func(net.Addr) error) error {
+	for _, a := range l.addrs {
+		if err := f(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
