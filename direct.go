@@ -290,6 +290,13 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 // value that is not a decimal integer, or a result past the int64 range,
 // gives an error wrapping backend.ErrNotInteger, and the value is left as
 // it was.
+//
+// On backend/memcached counters are unsigned, as memcached keeps them: a
+// negative delta stops at 0 instead of going below it (a counter of 3
+// given -5, or a missing one given -1, becomes 0, and Incr returns 0), and
+// a negative integer stored by Set is no counter to memcached (an error
+// wrapping backend.ErrNotInteger). Every other backend of this module
+// counts below 0.
 func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	k := c.userKey(key)
 	c.writing(k)
@@ -303,7 +310,9 @@ func (c *Cache) Incr(ctx context.Context, key string, delta int64) (int64, error
 
 // Decr subtracts delta from the counter under key; see Incr. A delta of
 // math.MinInt64, whose negation is past the int64 range, gives an error
-// wrapping backend.ErrNotInteger, and the counter is left as it was.
+// wrapping backend.ErrNotInteger, and the counter is left as it was. On
+// backend/memcached a counter stops at 0: Decr(k, 5) of a counter of 3
+// leaves 0 and returns 0, not -2 (see Incr).
 func (c *Cache) Decr(ctx context.Context, key string, delta int64) (int64, error) {
 	if delta == math.MinInt64 {
 		// -delta would be delta itself: the counter would go down by 2^63
