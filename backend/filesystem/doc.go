@@ -42,7 +42,8 @@
 // left when the caller's context ends, or whose file could not be removed.
 // So the files this Store indexed exceed its bounds only by such victims,
 // until the first eviction or sweep after their locks are free (a process
-// stopped holding one, say, was continued), and Stats counts them.
+// stopped holding one, say, was continued), and Stats counts them. A victim
+// deleted or cleared while it was skipped does not come back.
 //
 // Expired files are removed when read, and by a sweep goroutine every
 // Options.SweepInterval (default 5 minutes; it reads each file's 21-byte
@@ -176,5 +177,7 @@
 // Clear removes the entry files (64 hex digits) of its namespace, and
 // temporary files older than a minute, and nothing else: other namespaces,
 // files that are not the store's and anything that is not a regular file are
-// left alone.
+// left alone. It clears one subdirectory at a time under that
+// subdirectory's lock: a Set, Add or Incr that runs meanwhile is either
+// cleared or kept, and counted in the bounds.
 package filesystem

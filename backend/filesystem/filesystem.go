@@ -698,29 +698,95 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 // Clear removes every entry file of this store's namespace (and temporary
 // files left over for more than a minute). Other files in the directory,
 // other namespaces, and anything that is not a regular file are left alone.
+// It clears one subdirectory at a time, holding its lock (waiting for it,
+// as Set does), so that a Set, Add or Incr of a key there either comes
+// before and is cleared, or after and stays, counted in the bounds.
 // Clear stops with ctx's error once ctx is done, some files removed and the
-// others not.
+// others not; a subdirectory it could not list or lock is left, and the
+// others cleared.
 func (s *Store) Clear(ctx context.Context) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
 	}
 	var first error
-	err := s.walk(ctx, func(sub, name string, de fs.DirEntry) {
-		if !isEntryName(name) && !s.staleTemp(name, de, time.Minute) {
-			return
-		}
-		if err := unlink(filepath.Join(sub, name)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
+	for b := range len(s.stripes) {
+		err := s.clearStripe(ctx, byte(b))
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("filesystem: clear: %w", ctx.Err())
+		case errors.Is(err, backend.ErrClosed):
+			return err
+		case first == nil:
 			first = err
 		}
-	})
-	s.idx.reset()
-	if err == nil {
-		err = first
 	}
-	if err != nil {
-		return fmt.Errorf("filesystem: clear: %w", err)
+	return first
+}
+
+// clearStripe removes the entry files and stale temporary files of stripe
+// b's subdirectory, and its keys from the index, under the stripe's lock.
+// With no subdirectory (or one that is not the store's) there is no file
+// to remove, and the semaphore alone keeps this process's writers out
+// while the keys go; the lock file is flocked only where it is. The index
+// forgets all of the stripe's keys only once every file was seen: when the
+// listing fails or ctx ends, only the keys whose files it removed go.
+func (s *Store) clearStripe(ctx context.Context, b byte) error {
+	e := s.entryOf([32]byte{b})
+	st := &s.stripes[b]
+	if err := s.acquire(ctx, st); err != nil {
+		return err
 	}
+	defer func() { <-st.sem }()
+	dirErr := s.realDir(e.sub)
+	if dirErr == nil {
+		switch err := s.lockFile(ctx, st, e, false); {
+		case errors.Is(err, fs.ErrNotExist):
+			dirErr = err // removed since
+		case err != nil:
+			return err
+		default:
+			defer funlock(st.f)
+		}
+	}
+	if dirErr == nil {
+		if err := s.clearFiles(ctx, e.sub); err != nil {
+			return fmt.Errorf("filesystem: clear: %w", err)
+		}
+	}
+	s.idx.removeStripe(b)
 	return nil
+}
+
+// clearFiles removes the entry files and the temporary files older than a
+// minute in sub, a subdirectory whose lock the caller holds, and their keys
+// from the index. It goes on past a file it fails to remove, and returns
+// the first such error.
+func (s *Store) clearFiles(ctx context.Context, sub string) error {
+	des, err := os.ReadDir(sub)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var first error
+	for _, de := range des {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := de.Name()
+		if !de.Type().IsRegular() || !isEntryName(name) && !s.staleTemp(name, de, time.Minute) {
+			continue
+		}
+		err := unlink(filepath.Join(sub, name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		if h, ok := parseHash(name); ok {
+			s.idx.remove(h)
+		}
+	}
+	return first
 }
 
 // Stats reports the entries and bytes of entry files in this process's index
@@ -857,13 +923,14 @@ func (s *Store) commit(e entry, tmp string, size int64) ([]victim, error) {
 // by a store with a larger bound. It never waits for a lock (see tryLock):
 // a victim whose subdirectory another goroutine or process holds locked,
 // one whose file it fails to remove, and those left when ctx ends go back
-// into the index as the least recently used, and the next eviction (the
-// next Set, read or sweep over a bound) tries them first. So the files this
+// into the index as the least recently used (unless deleted or cleared
+// meanwhile: see putBack), and the next eviction (the next Set, read or
+// sweep over a bound) tries them first. So the files this
 // store indexed exceed its bounds only by victims it could not remove, until
 // their locks are free.
 func (s *Store) evict(ctx context.Context, victims []victim) {
 	var keep []victim
-	defer func() { s.idx.restore(keep) }()
+	defer func() { s.putBack(keep) }()
 	var busy [len(s.stripes)]bool // stripes found locked by others
 	for i, v := range victims {
 		if ctx.Err() != nil {
@@ -892,11 +959,38 @@ func (s *Store) evict(ctx context.Context, victims []victim) {
 			switch err := unlink(e.path); {
 			case err == nil:
 				s.evictions.Add(1)
+				// Counted as a removal in the stripe: another eviction
+				// that dropped the key before it was written again, and
+				// skipped it, must not put it back (see putBack).
+				s.idx.remove(v.hash)
 			case !errors.Is(err, fs.ErrNotExist):
 				keep = append(keep, v)
 			}
 		}
 		s.unlock(st)
+	}
+}
+
+// putBack returns victims that evict did not remove to the index (see
+// index.restore), without waiting for their locks. One whose stripe had a
+// removal since it was dropped (a Delete or Clear, which found it out of
+// the index) goes back only if its file is still there, looked at after
+// reading the stripe's count of removals: a removal of the file after the
+// look counts after that reading, and either comes before the put-back,
+// which refuses it, or after, and takes the key out again. It tries a few
+// times while removals keep coming; past that, the file (if still there) is
+// left out of the index until a read or sweep learns it.
+func (s *Store) putBack(victims []victim) {
+	stale := s.idx.restore(victims)
+	for tries := 0; len(stale) > 0 && tries < 3; tries++ {
+		var there []victim
+		for _, v := range stale {
+			v.gen = s.idx.genOf(v.hash[0])
+			if !s.noEntry(s.entryOf(v.hash)) {
+				there = append(there, v)
+			}
+		}
+		stale = s.idx.restore(there)
 	}
 }
 

@@ -19,30 +19,59 @@ import (
 // Options.Clock), so that a file found on disk is placed among the known
 // ones by its modification time (see learn); along the list the times fall
 // from the front, but for victims put back (restore) and steps of the clock.
+//
+// The map is split by stripe (the first byte of the hash, as the
+// subdirectories are), so that Clear drops one stripe's keys, under that
+// stripe's lock, at the cost of that stripe's entries (see removeStripe).
+// Each stripe counts the removals of its keys (gen), so that a victim
+// put back after one can be checked against its file (see restore).
 type index struct {
 	mu         sync.Mutex
-	m          map[[32]byte]*node
-	head, tail *node // head: most recently used
+	m          [256]map[[32]byte]*node // by h[0]; nil until the first put
+	n          int                     // entries, over all of m
+	gen        [256]uint64             // removals (remove, removeStripe) per stripe
+	head, tail *node                   // head: most recently used
 	bytes      int64
 	maxEntries int   // < 0: no bound
 	maxBytes   int64 // < 0: no bound
 }
 
 type node struct {
-	victim
+	hash       [32]byte
+	size       int64
 	used       int64 // last use, Unix nanoseconds; 0 for a victim put back
 	prev, next *node
 }
 
 // victim is an entry the index dropped to get back under its bounds, whose
-// file is to be evicted.
+// file is to be evicted. gen is its stripe's count of removals when it was
+// dropped: restore puts it back only if no removal in the stripe came since.
 type victim struct {
 	hash [32]byte
 	size int64
+	gen  uint64
 }
 
 func newIndex(maxEntries int, maxBytes int64) *index {
-	return &index{m: make(map[[32]byte]*node), maxEntries: maxEntries, maxBytes: maxBytes}
+	return &index{maxEntries: maxEntries, maxBytes: maxBytes}
+}
+
+// get returns h's node, if the index holds h. The caller holds x.mu.
+func (x *index) get(h [32]byte) (*node, bool) {
+	n, ok := x.m[h[0]][h]
+	return n, ok
+}
+
+// add records n in the map (not in the list). The caller holds x.mu.
+func (x *index) add(n *node) {
+	m := x.m[n.hash[0]]
+	if m == nil {
+		m = make(map[[32]byte]*node)
+		x.m[n.hash[0]] = m
+	}
+	m[n.hash] = n
+	x.n++
+	x.bytes += n.size
 }
 
 func (x *index) unlink(n *node) {
@@ -88,15 +117,14 @@ func (x *index) pushBack(n *node) {
 func (x *index) put(h [32]byte, size int64, used int64) []victim {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	n, ok := x.m[h]
+	n, ok := x.get(h)
 	if ok {
 		x.bytes += size - n.size
 		n.size = size
 		x.unlink(n)
 	} else {
-		n = &node{victim: victim{hash: h, size: size}}
-		x.m[h] = n
-		x.bytes += size
+		n = &node{hash: h, size: size}
+		x.add(n)
 	}
 	n.used = used
 	x.pushFront(n)
@@ -123,15 +151,14 @@ func (x *index) learn(all []found) []victim {
 	defer x.mu.Unlock()
 	at := x.head // the first node used no later than the next file
 	for _, f := range all {
-		if _, ok := x.m[f.hash]; ok {
+		if _, ok := x.get(f.hash); ok {
 			continue // written or read by this process since the walk
 		}
 		for at != nil && at.used > f.mtime {
 			at = at.next
 		}
-		n := &node{victim: victim{hash: f.hash, size: f.size}, used: f.mtime}
-		x.m[f.hash] = n
-		x.bytes += f.size
+		n := &node{hash: f.hash, size: f.size, used: f.mtime}
+		x.add(n)
 		x.insertBefore(n, at)
 	}
 	return x.shed(nil)
@@ -166,7 +193,7 @@ func (x *index) shed(keep *node) (victims []victim) {
 	for x.over() && x.tail != nil && x.tail != keep {
 		v := x.tail
 		x.drop(v)
-		victims = append(victims, v.victim)
+		victims = append(victims, victim{hash: v.hash, size: v.size, gen: x.gen[v.hash[0]]})
 	}
 	return victims
 }
@@ -174,29 +201,47 @@ func (x *index) shed(keep *node) (victims []victim) {
 // restore puts back victims that were not evicted, as the least recently
 // used, the first of them last in the list, so that the next
 // eviction tries them first. One written again since it was dropped stays
-// where it is.
-func (x *index) restore(victims []victim) {
+// where it is. One whose stripe had a removal since it was dropped (its
+// gen is not the stripe's) is not put back but returned: a Delete or Clear
+// of the key, finding it out of the index, removed its file and nothing
+// else, and putting it back would leave a key with no file behind it. The
+// caller checks the file of each returned, with the stripe's gen read
+// before (see Store.putBack).
+func (x *index) restore(victims []victim) (stale []victim) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for i := len(victims) - 1; i >= 0; i-- {
 		v := victims[i]
-		if _, ok := x.m[v.hash]; ok {
+		if _, ok := x.get(v.hash); ok {
 			continue
 		}
-		n := &node{victim: v}
-		x.m[v.hash] = n
-		x.bytes += v.size
+		if v.gen != x.gen[v.hash[0]] {
+			stale = append(stale, v)
+			continue
+		}
+		n := &node{hash: v.hash, size: v.size}
+		x.add(n)
 		x.pushBack(n)
 	}
+	slices.Reverse(stale) // in victims' order
+	return stale
+}
+
+// genOf returns the count of removals in stripe b (see restore).
+func (x *index) genOf(b byte) uint64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.gen[b]
 }
 
 func (x *index) over() bool {
-	return x.maxEntries >= 0 && len(x.m) > x.maxEntries || x.maxBytes >= 0 && x.bytes > x.maxBytes
+	return x.maxEntries >= 0 && x.n > x.maxEntries || x.maxBytes >= 0 && x.bytes > x.maxBytes
 }
 
 func (x *index) drop(n *node) {
 	x.unlink(n)
-	delete(x.m, n.hash)
+	delete(x.m[n.hash[0]], n.hash)
+	x.n--
 	x.bytes -= n.size
 }
 
@@ -207,7 +252,7 @@ func (x *index) drop(n *node) {
 func (x *index) touch(h [32]byte) (known bool, size int64) {
 	now := time.Now().UnixNano()
 	x.mu.Lock()
-	n, ok := x.m[h]
+	n, ok := x.get(h)
 	if ok {
 		n.used = now
 		x.unlink(n)
@@ -218,11 +263,31 @@ func (x *index) touch(h [32]byte) (known bool, size int64) {
 	return ok, size
 }
 
+// remove drops h, and counts a removal in its stripe whether the index
+// held h or not: an eviction may hold h as a victim, to put back (see
+// restore).
 func (x *index) remove(h [32]byte) {
 	x.mu.Lock()
-	if n, ok := x.m[h]; ok {
+	if n, ok := x.get(h); ok {
 		x.drop(n)
 	}
+	x.gen[h[0]]++
+	x.mu.Unlock()
+}
+
+// removeStripe drops every key of stripe b (whose hash starts with b), and
+// counts a removal in it, as remove does for one key. The caller holds the
+// stripe's lock (Clear), so that no write of one of its keys is dropped
+// with its file still on disk.
+func (x *index) removeStripe(b byte) {
+	x.mu.Lock()
+	for _, n := range x.m[b] {
+		x.unlink(n)
+		x.bytes -= n.size
+	}
+	x.n -= len(x.m[b])
+	x.m[b] = nil
+	x.gen[b]++
 	x.mu.Unlock()
 }
 
@@ -233,7 +298,7 @@ func (x *index) remove(h [32]byte) {
 func (x *index) resize(h [32]byte, size int64) []victim {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	n, ok := x.m[h]
+	n, ok := x.get(h)
 	if !ok {
 		return nil
 	}
@@ -246,7 +311,7 @@ func (x *index) resize(h [32]byte, size int64) []victim {
 func (x *index) sizeOf(h [32]byte) (known bool, size int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if n, ok := x.m[h]; ok {
+	if n, ok := x.get(h); ok {
 		return true, n.size
 	}
 	return false, 0
@@ -254,20 +319,13 @@ func (x *index) sizeOf(h [32]byte) (known bool, size int64) {
 
 func (x *index) has(h [32]byte) bool {
 	x.mu.Lock()
-	_, ok := x.m[h]
+	_, ok := x.get(h)
 	x.mu.Unlock()
 	return ok
-}
-
-func (x *index) reset() {
-	x.mu.Lock()
-	x.m = make(map[[32]byte]*node)
-	x.head, x.tail, x.bytes = nil, nil, 0
-	x.mu.Unlock()
 }
 
 func (x *index) stats() (entries, bytes int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return int64(len(x.m)), x.bytes
+	return int64(x.n), x.bytes
 }

@@ -54,12 +54,8 @@ func (s *Store) lockAs(ctx context.Context, e entry, mk bool) (*stripe, error) {
 		return nil, fmt.Errorf("filesystem: lock: %w", err)
 	}
 	st := &s.stripes[e.hash[0]]
-	select {
-	case st.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("filesystem: lock: %w", ctx.Err())
-	case <-s.stop:
-		return nil, backend.ErrClosed
+	if err := s.acquire(ctx, st); err != nil {
+		return nil, err
 	}
 	if err := s.lockFile(ctx, st, e, mk); err != nil {
 		if !mk && errors.Is(err, fs.ErrNotExist) {
@@ -71,6 +67,19 @@ func (s *Store) lockAs(ctx context.Context, e entry, mk bool) (*stripe, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// acquire takes st's semaphore, waiting until ctx is done or the store is
+// closed.
+func (s *Store) acquire(ctx context.Context, st *stripe) error {
+	select {
+	case st.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("filesystem: lock: %w", ctx.Err())
+	case <-s.stop:
+		return backend.ErrClosed
+	}
 }
 
 // tryLock takes e's stripe lock if no other goroutine or process holds it,
