@@ -183,3 +183,32 @@ func TestClearRacingEvictionLeavesNoPhantom(t *testing.T) {
 	n, b := s.idx.stats()
 	require.Zero(t, n, "index entries after Clear (bytes %d); a indexed: %v", b, s.idx.has(ea.hash))
 }
+
+// TestCrashTempFileRemovedByNew: the "<hash>.tmp<random>" file a writer
+// that crashed mid-write left, over an hour old, is removed by the next
+// New; a younger one (a write under way in another process) is left.
+// Before, New's walk stated it and left it to the sweep: with
+// SweepInterval -1 it stayed for good, bytes beyond MaxBytes.
+func TestCrashTempFileRemovedByNew(t *testing.T) {
+	dir := t.TempDir()
+	s := openInternal(t, Options{Dir: dir, MaxBytes: 10_000})
+	e := s.entry("k")
+	require.NoError(t, os.MkdirAll(e.sub, 0o700))
+	tmp := filepath.Join(e.sub, e.hex+tempMark+"123456")
+	require.NoError(t, os.WriteFile(tmp, make([]byte, 1<<20), 0o600))
+	old := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(tmp, old, old))
+	young := filepath.Join(e.sub, e.hex+tempMark+"654321")
+	require.NoError(t, os.WriteFile(young, []byte("x"), 0o600))
+	s.Close()
+
+	s = openInternal(t, Options{Dir: dir, MaxBytes: 10_000}) // the restarted process
+	ctx := context.Background()
+	for i := 0; i < 100; i++ {
+		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), 0))
+	}
+	_, err := os.Lstat(tmp)
+	require.ErrorIs(t, err, fs.ErrNotExist, "a crashed writer's 1 MiB temporary file, two hours old, is still there (MaxBytes 10000)")
+	_, err = os.Lstat(young)
+	require.NoError(t, err, "a temporary file of a minute ago is another process's write under way")
+}

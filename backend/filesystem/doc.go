@@ -47,7 +47,8 @@
 //
 // Expired files are removed when read, and by a sweep goroutine every
 // Options.SweepInterval (default 5 minutes; it reads each file's 21-byte
-// header) that Close stops.
+// header) that Close stops. Temporary files over an hour old (a writer
+// crashed before its rename) are removed by the sweep and by New's walk.
 //
 // # Several processes
 //

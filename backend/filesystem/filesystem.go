@@ -109,7 +109,8 @@ type Options struct {
 	// SweepInterval is how often a goroutine walks the namespace to remove
 	// expired entries and left-over temporary files, and to learn of files
 	// other processes wrote. -1: no sweep (expired entries are then removed
-	// only when read, or evicted). Default DefaultSweepInterval.
+	// only when read, or evicted, and left-over temporary files by the next
+	// New or Clear). Default DefaultSweepInterval.
 	SweepInterval time.Duration
 	// Clock returns the current time; tests inject one. Default time.Now.
 	// It must read from 1970 to 2262: entry files hold expiries as Unix

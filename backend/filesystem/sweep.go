@@ -19,8 +19,8 @@ const (
 	tempMark = ".tmp"
 	// lockName is the lock file of each subdirectory.
 	lockName = ".lock"
-	// tempMaxAge is how old a temporary file must be for the sweep to take
-	// it for the leftover of a crashed writer.
+	// tempMaxAge is how old a temporary file must be for New and the sweep
+	// to take it for the leftover of a crashed writer.
 	tempMaxAge = time.Hour
 )
 
@@ -95,10 +95,17 @@ func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEnt
 // first, so that the least recently written are evicted first. A file over
 // Options.MaxBytes is not indexed: it is not this store's to bound (another
 // store with a larger bound may have written it), and indexing it would
-// evict every other entry.
+// evict every other entry. It removes the temporary files older than
+// tempMaxAge, as the sweep does: they are crashed writers' leftovers, which
+// no bound counts, and without a sweep (Options.SweepInterval -1) nothing
+// else would remove them.
 func (s *Store) load() error {
 	var all []found
 	err := s.walk(context.Background(), func(sub, name string, de fs.DirEntry) {
+		if s.staleTemp(name, de, tempMaxAge) {
+			unlink(filepath.Join(sub, name))
+			return
+		}
 		h, ok := parseHash(name)
 		if !ok {
 			return
