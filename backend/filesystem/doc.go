@@ -45,6 +45,11 @@
 // stopped holding one, say, was continued), and Stats counts them. A victim
 // deleted or cleared while it was skipped does not come back.
 //
+// The index holds about 120 to 170 bytes of memory per entry (its hash,
+// size and place in the order of use), whatever the entry's size: with
+// MaxEntries -1, a large MaxBytes of tiny entries costs that much memory
+// per entry (a GiB of 100-byte entries, some 1.6 GiB of index).
+//
 // Expired files are removed when read, and by a sweep goroutine every
 // Options.SweepInterval (default 5 minutes; it reads each file's 21-byte
 // header) that Close stops. Temporary files over an hour old (a writer
@@ -172,6 +177,18 @@
 // later read or the sweep, when its subdirectory is locked. A context's
 // end is returned as an error wrapping ctx.Err(), never as a miss. The
 // sweep stops at once when Close is called.
+//
+// # Files it cannot read
+//
+// An entry file the store may not open (permission denied: another user's
+// file, in a cache shared by a group, whose Options.FileMode grants the
+// group no read) is an error of Get, Has, GetMany, Add, Incr and
+// DeleteCount, not a miss, and the file is left alone (Set replaces it,
+// Delete removes it). A miss would hide the misconfiguration: every read of
+// the other users' entries would miss and rewrite them, with nothing
+// logged, where an error is returned by the direct API and logged and
+// counted by views, Memoize and fragments, which fail open. For a cache
+// shared by a group, give FileMode group read (0o640 or 0o660).
 //
 // # Namespace and Clear
 //
