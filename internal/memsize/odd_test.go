@@ -43,7 +43,7 @@ func TestMeasureOddValuesDoNotPanic(t *testing.T) {
 			}
 		}
 		in := oddInner{m: m, a: a, i: ps, ks: map[[2]string]string{{"a", "b"}: "c"}}
-		o := &oddOuter{oddInner: in, Pub: ps, priv: &in, ifc: map[string]any{"m": m, "s": strings.Repeat("z", 10)}}
+		o := &oddOuter{oddInner: in, Pub: ps, priv: &in, nilm: nil, ifc: map[string]any{"m": m, "s": strings.Repeat("z", 10)}}
 		o.self = o
 		o.arr[1] = ps
 		cyc := map[string]any{}
