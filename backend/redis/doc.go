@@ -34,6 +34,7 @@
 //	dial attempts         1             5, 100ms apart
 //	read/write timeouts   500ms         5s
 //	command retries       1, at once    3, after 10-30, 10-50, 10-90ms
+//	  (on a Cluster)      MaxRedirects (3), at once, nodes 0
 //	pool timeout          500ms         read timeout + 1s
 //	context deadlines     honoured      honoured by dial and pool only
 //
@@ -130,7 +131,13 @@
 // server that drops packets costs up to DialTimeout per try until then;
 // one that accepts connections but does not answer, up to ReadTimeout per
 // try (MaxRetries+1 tries: 1s with the defaults); less if the context's
-// deadline comes first. A cluster whose seed addresses all accept
+// deadline comes first. On a Cluster the tries are the Cluster client's:
+// MaxRedirects+1 (4 with go-redis's default of 3 redirects, so 2s for a
+// master that does not answer; lower the URL's max_redirects to bound it
+// more tightly), none of them after a sleep, as its node clients make one
+// try each and do not back off (go-redis would give them its default
+// back-off and MaxRetries inside the Cluster's loop: 8 tries and ~80ms of
+// sleeps for a stopped master). A cluster whose seed addresses all accept
 // connections and never answer costs more: until go-redis has read the
 // cluster's topology, each call tries to read it from every seed in turn,
 // up to ReadTimeout each (about 2s a call with four seeds), so give each

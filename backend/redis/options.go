@@ -22,8 +22,9 @@ const (
 	DefaultReadTimeout = 500 * time.Millisecond
 	// DefaultWriteTimeout bounds one write to the server.
 	DefaultWriteTimeout = 500 * time.Millisecond
-	// DefaultMaxRetries is how often a failed command is retried. The retry
-	// comes at once: a client the Store builds never sleeps between tries.
+	// DefaultMaxRetries is how often a failed command is retried (not on a
+	// Cluster: see Options.MaxRetries). The retry comes at once: a client the
+	// Store builds never sleeps between tries.
 	DefaultMaxRetries = 1
 	// DefaultPoolTimeout bounds the wait for a free pooled connection when
 	// all are in use (go-redis's default is ReadTimeout+1s).
@@ -88,7 +89,10 @@ type Options struct {
 	WriteTimeout time.Duration
 	// MaxRetries is how often a client the Store builds retries a failed
 	// command: 0 means DefaultMaxRetries (1), -1 means no retries, at most
-	// 10. Precedence as for DialTimeout.
+	// 10. Precedence as for DialTimeout. A Cluster client does not use it:
+	// its node clients make one try each, and the Cluster client's own loop
+	// retries, up to MaxRedirects times (go-redis's default 3, or the URL's
+	// max_redirects), which bounds its redirects (MOVED, ASK) too.
 	MaxRetries int
 
 	// DeleteWithDEL makes Delete and Clear remove keys with DEL. By default
@@ -206,6 +210,10 @@ func (o *Options) newClient() (c redis.UniversalClient, owned bool, err error) {
 		u := *o.ClientOptions
 		o.apply(knobs{&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.ContextTimeoutEnabled,
 			&u.MinRetryBackoff, &u.MaxRetryBackoff, &u.PoolTimeout}, false)
+		if u.MasterName == "" && (len(u.Addrs) > 1 || u.IsClusterMode) {
+			// The case of redis.NewUniversalClient that builds a Cluster.
+			return newClusterClient(u.Cluster()), true, nil
+		}
 		return redis.NewUniversalClient(&u), true, nil
 	}
 	c, err = o.clientFromURL()
@@ -262,7 +270,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
-		return redis.NewClusterClient(opt), nil
+		return newClusterClient(opt), nil
 	case "sentinel":
 		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
 		if master == "" {
@@ -289,6 +297,31 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		return redis.NewFailoverClient(opt), nil
 	}
 	return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
+}
+
+// newClusterClient builds a Cluster client whose node clients neither
+// retry nor sleep: the Cluster client passes its MaxRetries to each node
+// client and turns its "no backoff" (-1) into 0, which a node client reads
+// as go-redis's default backoff (8ms to 512ms), inside its own loop of
+// MaxRedirects+1 tries, which retries a failed node too. A stopped master
+// cost each call 8 refused dials and ~80ms of sleeps, a hung one ReadTimeout
+// × 8. With the node clients at one try, the Cluster's loop is the only
+// retry: MaxRedirects+1 tries, none of them after a sleep when the Cluster
+// has no backoff.
+func newClusterClient(opt *redis.ClusterOptions) *redis.ClusterClient {
+	next := opt.NewClient
+	if next == nil {
+		next = redis.NewClient
+	}
+	opt.NewClient = func(o *redis.Options) *redis.Client {
+		o.MaxRetries = -1
+		if o.MinRetryBackoff == 0 && o.MaxRetryBackoff == 0 {
+			// The Cluster's -1, as its init left it: none.
+			o.MinRetryBackoff, o.MaxRetryBackoff = -1, -1
+		}
+		return next(o)
+	}
+	return redis.NewClusterClient(opt)
 }
 
 // The most connections, and Cluster redirects, a URL may ask for: go-redis
