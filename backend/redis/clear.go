@@ -16,7 +16,12 @@ const clearBatch = 1000
 // prefix* in batches, each batch removed with UNLINK, or DEL (see
 // Options.DeleteWithDEL); on a Cluster: on every master, concurrently, with
 // one UNLINK per key in one pipeline per batch, since one UNLINK cannot span
-// hash slots. It never uses KEYS. With
+// hash slots, each after ASKING, so that a master importing a slot during a
+// resharding deletes the keys already moved to it. Every master is the
+// masters CLUSTER SLOTS lists and those only CLUSTER NODES lists (one that
+// owns no slot yet: the new node of a resharding). A client of the
+// program's type that embeds a *redis.ClusterClient (or a *redis.Ring) is
+// cleared as one. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster).
 //
@@ -32,11 +37,11 @@ func (b *Store) Clear(ctx context.Context) error {
 	}
 	var err error
 	switch c := b.client.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+	case masterLister: // a Cluster client, or a type that embeds one
+		err = forEveryMaster(ctx, c, func(ctx context.Context, node *redis.Client) error {
 			return b.clearNode(ctx, node, true)
 		})
-	case *redis.Ring:
+	case shardLister: // a Ring, or a type that embeds one
 		err = c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
 			return b.clearNode(ctx, node, false)
 		})
@@ -72,7 +77,9 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 }
 
 // removeOn removes keys from one server with UNLINK (or DEL), in one
-// command, or with perKey in one command per key in one pipeline.
+// command, or with perKey (a Cluster node) in one command per key, each
+// after ASKING, in one pipeline: a node importing a slot answers a command
+// on it without ASKING with MOVED, though it holds the keys already moved.
 func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, perKey bool) error {
 	switch {
 	case len(keys) == 0:
@@ -82,6 +89,7 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, pe
 	}
 	pipe := c.Pipeline()
 	for i := range keys {
+		pipe.Do(ctx, "asking")
 		b.deleteCmd(ctx, pipe, keys[i:i+1])
 	}
 	_, err := pipe.Exec(ctx)

@@ -154,3 +154,18 @@ func (c *ownCluster) owner(t *testing.T, slot int) int {
 	t.Fatalf("slot %d has no owner", slot)
 	return -1
 }
+
+// tagOn returns a hash tag ("{t7}") whose slot node i owns.
+func (c *ownCluster) tagOn(t *testing.T, i int) string {
+	t.Helper()
+	for k := 0; k < 100000; k++ {
+		tag := "{t" + strconv.Itoa(k) + "}"
+		slot, err := c.admin[0].ClusterKeySlot(context.Background(), tag).Result()
+		require.NoError(t, err)
+		if c.owner(t, int(slot)) == i {
+			return tag
+		}
+	}
+	t.Fatalf("no hash tag on node %d", i)
+	return ""
+}
