@@ -42,7 +42,9 @@ func TestClearWrappedClusterClient(t *testing.T) {
 	t.Cleanup(func() { _ = cc.Close() })
 	prefix := uniquePrefix(t)
 	b := redisstore.Must(redisstore.Options{Client: wrappedCluster{cc}, Prefix: prefix})
-	t.Cleanup(func() { _ = redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix}).Clear(context.Background()) })
+	t.Cleanup(func() {
+		_ = redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix}).Clear(context.Background())
+	})
 	var keys []string
 	for i := 0; i < 60; i++ {
 		keys = append(keys, "k"+strconv.Itoa(i))
