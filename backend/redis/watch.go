@@ -77,8 +77,8 @@ const (
 // client-side caching (CLIENT TRACKING ON BCAST PREFIX, Redis 6 or later),
 // on a connection of its own per server: the node of a single-node client,
 // the current master of a Sentinel failover client (followed through
-// failovers), every master of a Cluster client (followed as masters come
-// and go). It implements backend/near's Watcher: see there for the meaning
+// failovers), every master of a Cluster client, including one that owns no
+// slot yet (followed as masters come and go). It implements backend/near's Watcher: see there for the meaning
 // of changed and state. It returns at once; Close stops the watch.
 //
 // changed receives the keys without the prefix; nil keys when a database
@@ -439,7 +439,9 @@ func credentials(ctx context.Context, o *redis.Options) (user, pass string, err 
 }
 
 // followCluster watches every master of the Cluster, listing them again
-// every watchTopology.
+// every watchTopology: those CLUSTER SLOTS lists and those only CLUSTER
+// NODES does (a master owning no slot yet: during a resharding onto a new
+// node, the keys already moved to it are written there).
 func (w *watch) followCluster() {
 	defer w.wg.Done()
 	t := time.NewTicker(watchTopology)
@@ -459,17 +461,7 @@ func (w *watch) followCluster() {
 func (w *watch) listMasters() {
 	ctx, cancel := context.WithTimeout(w.ctx, watchRetryMax)
 	defer cancel()
-	var (
-		mu      sync.Mutex
-		masters = map[string]*redis.Options{}
-	)
-	err := w.cluster.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
-		o := c.Options()
-		mu.Lock()
-		masters[o.Addr] = o
-		mu.Unlock()
-		return nil
-	})
+	masters, err := allMasters(ctx, w.cluster)
 	if err != nil || len(masters) == 0 {
 		return
 	}
