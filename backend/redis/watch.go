@@ -92,7 +92,8 @@ const (
 // server restarts, CLIENT KILL, the server's output buffer limit for
 // pub/sub clients reached by messages the process did not read, no answer to the heartbeat within
 // watchHeartbeat plus the client's ReadTimeout, a server that is no longer
-// a master) and while a Cluster master is not watched; state(true) when
+// a master, a failover client's Sentinel naming another master: checked
+// every second) and while a Cluster master is not watched; state(true) when
 // every server is watched again. A user whose ACL refuses ROLE (the
 // heartbeat that asks whether the server is still a master) is watched
 // with PING as the heartbeat: a failover is then seen when the old master
@@ -278,6 +279,9 @@ func (w *watch) session(n *watchNode) error {
 	defer close(done)
 	var ping atomic.Bool // ROLE was refused: the heartbeat is PING
 	go heartbeat(conn, done, &ping)
+	if isFailover(o) {
+		go followFailover(conn, done, o, dialTimeout)
+	}
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(watchHeartbeat + readTimeout))
 		v, err := readResp(r)
@@ -398,6 +402,44 @@ func heartbeat(conn net.Conn, done chan struct{}, ping *atomic.Bool) {
 				_ = conn.Close()
 				return
 			}
+		}
+	}
+}
+
+// isFailover reports whether o is a Sentinel failover client's: go-redis
+// gives it this placeholder address and a Dialer that asks Sentinel for
+// the current master.
+func isFailover(o *redis.Options) bool {
+	return o.Dialer != nil && o.Addr == "FailoverClient"
+}
+
+// followFailover ends the session on conn, a failover client's, when
+// Sentinel names another master: every watchTopology it dials as the
+// client does (Sentinel's current master) and closes conn if that is not
+// the server conn is connected to. The demoted master keeps saying
+// "master" to ROLE until Sentinel reconfigures it, which took ~10s, and
+// the watch would watch it, not the new master, all that time. It costs a
+// Sentinel query and a connection, closed at once, per watchTopology.
+func followFailover(conn net.Conn, done chan struct{}, o *redis.Options, dialTimeout time.Duration) {
+	t := time.NewTicker(watchTopology)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+		probe, err := dial(ctx, o)
+		cancel()
+		if err != nil {
+			continue // Sentinel or the master unreachable: the heartbeat decides
+		}
+		moved := probe.RemoteAddr().String() != conn.RemoteAddr().String()
+		_ = probe.Close()
+		if moved {
+			_ = conn.Close()
+			return
 		}
 	}
 }
