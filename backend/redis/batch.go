@@ -78,19 +78,17 @@ func each[C redis.Cmder](ctx context.Context, b *Store, full []string, mk func(c
 }
 
 // bySlot groups the positions of keys by hash slot, in order of first
-// appearance. A linear search suits the few slots of a typical call (an
-// entry and its tags).
+// appearance, in time linear in the keys (a list searched per key was
+// quadratic for a call whose keys spread over many slots).
 func bySlot(keys []string) [][]int {
-	var slots []int
+	at := make(map[int]int) // slot -> index in groups
 	var groups [][]int
 	for i, k := range keys {
 		s := slot(k)
-		j := 0
-		for j < len(slots) && slots[j] != s {
-			j++
-		}
-		if j == len(slots) {
-			slots = append(slots, s)
+		j, ok := at[s]
+		if !ok {
+			j = len(groups)
+			at[s] = j
 			groups = append(groups, nil)
 		}
 		groups[j] = append(groups[j], i)

@@ -105,8 +105,11 @@
 // A Prefix holding a hash tag, such as "{myapp}:", puts every key of the
 // Store in one slot, so on one master: GetMany is then a single MGET and
 // Clear scans one node, but the cache no longer spreads its keys or its load
-// over the Cluster. Use it for small caches that need single-round-trip
-// reads, not for large ones.
+// over the Cluster. While that slot is migrated to another master (a
+// resharding), every multi-key read whose keys are split between the two
+// fails with TRYAGAIN, for the whole migration: the cache is in effect off.
+// Use it for small caches that need single-round-trip reads, not for large
+// ones.
 //
 // Clear runs on every master, concurrently. SetMany is a pipeline of
 // single-key commands, which go-redis routes to each key's node. Other
