@@ -6,23 +6,26 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/go-caching/caching/internal/argkey"
 )
 
 // Every key the library writes to a backend is built in this file. A
 // backend key is the Cache's KeyPrefix, a one-letter kind and a slash, then
 // the rest:
 //
-//	k/<key>                        a key of the direct API (Get, Set, GetAs, ...)
-//	t/<tag>                        the current version of a tag
-//	p/<path>                       the current version of a path (InvalidatePath)
-//	h/<host>#<path>                its version on one host (Options.HostScopedWrites)
-//	v/<view key>                   a response of a view, or its record of Vary names
-//	v/<view key>#vary:<variant>    one Vary variant of a response
-//	m/<name>/<version>/<argument>  a result of a memoized function
-//	g/<name>                       the generation of a memoized function (ForgetAll)
-//	l/<kind>/<rest>                the lease of a view's or memoized call's key (Lease)
+//	k/<key>                                a key of the direct API (Get, Set, GetAs, ...)
+//	t/<tag>                                the current version of a tag
+//	p/<path>                               the current version of a path (InvalidatePath)
+//	h/<host>#<path>                        its version on one host (Options.HostScopedWrites)
+//	v/<view key>                           a response of a view, or its record of Vary names
+//	v/<view key>#vary:<variant>            one Vary variant of a response
+//	m/<name>/<version>/<shape>/<argument>  a result of a memoized function (shape: resultShape)
+//	g/<name>                               the generation of a memoized function (ForgetAll)
+//	l/<kind>/<rest>                        the lease of a view's or memoized call's key (Lease)
 //
 // so that no key of one kind can collide with a key of another. Keys of the
 // kinds t, p, h, v and m, which hold what requests and arguments send, are
@@ -130,9 +133,24 @@ func (c *Cache) leaseKey(key string) string {
 	return c.prefix + kindLease + key[len(c.prefix):]
 }
 
-// memoKeyHead is the start of every key of a memoized function.
-func (c *Cache) memoKeyHead(name, version string) string {
-	return c.prefix + kindMemo + name + "/" + version + "/"
+// memoKeyHead is the start of every key of a memoized function whose
+// result type is result: its name, its Version and resultShape's hash of
+// result.
+func (c *Cache) memoKeyHead(name, version string, result reflect.Type) string {
+	return c.prefix + kindMemo + name + "/" + version + "/" + resultShape(result) + "/"
+}
+
+// resultShape is a hash of the structure of a memoized function's result
+// type (argkey.Shape), 64 bits of SHA-256 in base64url: key-safe and
+// short. A release whose result type changed (a field renamed, retyped or
+// retagged) without a new Version then misses the entries of the release
+// before, which the codec would decode without an error into a value with
+// zero fields (JSON ignores the fields it does not know), rather than
+// serve them. It depends on the type's declaration only, so that every
+// process and every build of the same source shares the entries.
+func resultShape(t reflect.Type) string {
+	sum := sha256.Sum256([]byte(argkey.Shape(t)))
+	return base64.RawURLEncoding.EncodeToString(sum[:8])
 }
 
 // appendMemoKey appends the backend key of one call of a memoized function

@@ -22,10 +22,17 @@ import (
 // # Keys
 //
 // An entry's key is the Cache's KeyPrefix, the memoized function's name and
-// Version, and a deterministic encoding of the argument (see KeyFunc for the
-// rules and for choosing a key yourself): equal arguments share one entry in
-// every process sharing the backend; different arguments never do. Long keys
-// are hashed.
+// Version, a hash of the structure of its result type, and a deterministic
+// encoding of the argument (see KeyFunc for the rules and for choosing a key
+// yourself): equal arguments share one entry in every process sharing the
+// backend; different arguments never do. Long keys are hashed.
+//
+// The result type's hash spells its exported fields (names, types and tags,
+// recursively; see internal/argkey's Shape), not its name or package: a
+// release that renames, retypes or retags a field misses the entries of the
+// releases before it, which JSON would decode without an error into values
+// with zero fields, and a result type change needs no new Version (change
+// Version when the results change meaning, not shape).
 //
 // # Results are shared
 //
@@ -71,7 +78,7 @@ type Memoized[A, R any] struct {
 	name string
 
 	version string
-	keyHead string        // Cache.memoKeyHead(name, version)
+	keyHead string        // Cache.memoKeyHead(name, version, R)
 	genKey  string        // the key of the function's generation
 	tagKeys []string      // the keys of its tags and generation, sorted
 	ttl     time.Duration // as resolved: 0 is no expiry
@@ -202,7 +209,7 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	}
 	m.lease = c.leaseOf(cfg.commonConfig)
 	m.counter = c.named.counter(&c.named.funcs, name)
-	m.keyHead = c.memoKeyHead(name, m.version)
+	m.keyHead = c.memoKeyHead(name, m.version, reflect.TypeFor[R]())
 	m.genKey = c.genKey(name)
 	m.tagKeys = append(c.tagKeys(cfg.tags), m.genKey)
 	slices.Sort(m.tagKeys)
@@ -269,8 +276,8 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			v, err := decodeValueOf[R](m.c, e, kbuf, "")
 			switch {
 			case err != nil:
-				// A result of another shape (the type changed without a
-				// new Version) or a codec that cannot read it: recompute.
+				// A codec that cannot read it (a result of another shape
+				// has another key: see resultShape): recompute.
 				m.failOpen("memoize decode", err)
 			case m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(v)):
 				m.record(outHit)
