@@ -415,8 +415,11 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 		// The entry was current when check read it; an invalidation in
 		// another process since then is seen by the callers that join
 		// later only through its versions (doSince).
-		if vs, _ := ctx.Value(versionsOut{}).(*versionSet); vs != nil {
-			*vs = found.versions()
+		if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil {
+			out.vs = found.versions()
+			if m.c.store.local == nil {
+				out.payload = found.Payload // for the joined callers to decode
+			}
 		}
 		return got, nil
 	case leaseGone:

@@ -43,9 +43,15 @@ import (
 // copy it first. It counts against the store's byte bound as SetAs says: a
 // result cut from a large buffer (a substring, a sub-slice) counts as the
 // part it holds, not the whole buffer it keeps in memory; clone it first.
-// On other stores each Get decodes a new value with the Cache's Codec, so
-// the result type must round-trip through it (JSON by default: exported
-// fields only).
+// Callers that join one computation there (concurrent Gets of one
+// argument) share the one value fn returned too. On other stores each Get
+// decodes a new value with the Cache's Codec, so the result type must
+// round-trip through it (JSON by default: exported fields only): a hit
+// decodes the stored entry, and of the callers that join one computation
+// the one that ran fn gets fn's value and each other one a value decoded
+// from the entry's encoding, unless the result was not encoded (StoreIf,
+// SkipZero or a negative ResultTTL refused it, or the Codec failed): they
+// then share fn's value.
 //
 // # Failures
 //
@@ -337,22 +343,37 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 
 // epoched is a result shared in flight, with the count of the store's
 // invalidations when its computation began and, for a memoized function,
-// the tag versions it was computed under (none: nothing to check).
+// the tag versions it was computed under (none: nothing to check) and its
+// encoding for the callers that joined it (see flightOut).
 type epoched[V any] struct {
-	v     V
-	epoch uint64
-	vs    versionSet
-	check *versionCheck // of vs, shared by the callers that joined
+	v       V
+	epoch   uint64
+	vs      versionSet
+	payload []byte
+	check   *versionCheck // of vs, shared by the callers that joined
 }
 
-// newEpoched is the result v of a computation that began at epoch under
-// the versions vs, with the check its joined callers share.
-func newEpoched[V any](v V, epoch uint64, vs versionSet) epoched[V] {
-	res := epoched[V]{v: v, epoch: epoch, vs: vs}
-	if len(vs.keys) > 0 {
+// newEpoched is the result v of a computation that began at epoch and
+// reported out, with the check its joined callers share.
+func newEpoched[V any](v V, epoch uint64, out flightOut) epoched[V] {
+	res := epoched[V]{v: v, epoch: epoch, vs: out.vs, payload: out.payload}
+	if len(out.vs.keys) > 0 {
 		res.check = new(versionCheck)
 	}
 	return res
+}
+
+// flightOut is what a computation in flight reports besides its result,
+// for the callers that joined it.
+type flightOut struct {
+	// vs are the versions the result was computed under (none: nothing to
+	// check).
+	vs versionSet
+	// payload is the result as the Codec encoded it for a store that is
+	// not in-process (nil: not encoded), from which each joined caller
+	// decodes a value of its own, as a hit would: a caller that modifies
+	// its result must not write into another caller's.
+	payload []byte
 }
 
 // maxRejoins is how many computations in flight that began before an
@@ -360,21 +381,35 @@ func newEpoched[V any](v V, epoch uint64, vs versionSet) epoched[V] {
 // computes on its own.
 const maxRejoins = 3
 
-// do runs work for key once for its concurrent callers (see doSince). work
-// reports the versions its result was computed under through its ctx
-// (versionsOut), for the callers that joined it to check.
+// do runs work for key once for its concurrent callers (see doCopied).
+// work reports the versions its result was computed under, and its
+// encoding, through its ctx (flightOutKey), for the callers that joined it
+// to check and to decode (copyOf).
 func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
-	return doSince(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, versionSet, error) {
-		var vs versionSet
-		v, err := work(context.WithValue(ctx, versionsOut{}, &vs))
-		return v, vs, err
-	})
+	return doCopied(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, flightOut, error) {
+		var out flightOut
+		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
+		return v, out, err
+	}, m.copyOf)
 }
 
-// versionsOut is the context key under which Memoized.do gives the work
-// it runs in flight a *versionSet, where compute reports the versions its
-// result was computed under. A nested memoized call's do gives its own.
-type versionsOut struct{}
+// copyOf is the value of its own that a caller who joined a computation
+// gets on a store that is not in-process: payload, the result v as the
+// Codec encoded it, decoded. v itself if the decode fails (logged).
+func (m *Memoized[A, R]) copyOf(v R, payload []byte) R {
+	var c R
+	if err := m.c.codec.Unmarshal(payload, &c); err != nil {
+		m.failOpen("memoize decode", fmt.Errorf("caching: decode %T: %w", c, err))
+		return v
+	}
+	return c
+}
+
+// flightOutKey is the context key under which Memoized.do gives the work
+// it runs in flight a *flightOut, where compute reports the versions its
+// result was computed under and its encoding. A nested memoized call's do
+// gives its own.
+type flightOutKey struct{}
 
 // doSince runs work for key once for its concurrent callers in g (see
 // flight.Do), and returns its result unless the computation this caller
@@ -388,15 +423,31 @@ type versionsOut struct{}
 // the versions on a remote store). Its result may predate the
 // invalidation, so the caller joins, or starts, a newer one. work returns
 // the versions its result was computed under (none: nothing to check).
+// Every caller gets the one value work returned (see doCopied).
 func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, versionSet, error)) (V, bool, error) {
+	return doCopied(ctx, s, g, key, func(ctx context.Context) (V, flightOut, error) {
+		v, vs, err := work(ctx)
+		return v, flightOut{vs: vs}, err
+	}, nil)
+}
+
+// doCopied is doSince for a work that also reports its result's encoding
+// (flightOut.payload): the caller that ran it gets the value it returned,
+// and each caller that joined it gets copyOf(that value, the encoding)
+// instead, a value of its own; without an encoding (or a copyOf) they
+// share the value work returned.
+func doCopied[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V) (V, bool, error) {
 	since := s.invalidations.Load()
 	for range maxRejoins {
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
 			epoch := s.invalidations.Load()
-			v, vs, err := work(ctx)
-			return newEpoched(v, epoch, vs), err
+			v, out, err := work(ctx)
+			return newEpoched(v, epoch, out), err
 		})
 		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {
+			if joined && err == nil && res.payload != nil && copyOf != nil {
+				return copyOf(res.v, res.payload), joined, nil
+			}
 			return res.v, joined, err
 		}
 	}
@@ -496,7 +547,7 @@ const (
 
 // compute calls fn for a and stores its result under key. It runs once for
 // all the concurrent callers of one key, in Memoized.do, to which it
-// reports the versions it read (versionsOut).
+// reports the versions it read (flightOutKey).
 func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, mode computeMode) (R, error) {
 	v, _, err := m.computeStored(ctx, key, a, mode)
 	return v, err
@@ -505,12 +556,13 @@ func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, mode comp
 // computeStored is compute, which also reports whether the result is stored
 // (see computeTo).
 func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, mode computeMode) (R, bool, error) {
-	out, _ := ctx.Value(versionsOut{}).(*versionSet)
+	out, _ := ctx.Value(flightOutKey{}).(*flightOut)
 	return m.computeTo(ctx, key, a, mode, out)
 }
 
 // computeTo is compute, which reports in out (nil: nowhere) the versions
-// its result was computed under, for the callers that joined it to check.
+// its result was computed under, for the callers that joined it to check,
+// and the result's encoding when it has one, for them to decode.
 // stored reports whether the result is in the store for the next callers,
 // as the lease's release needs it (lease.go): false for an error and for a
 // result not to be stored (StoreIf, SkipZero, a negative ResultTTL) or that
@@ -518,7 +570,7 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, mod
 // it); true, too, for a result forgotten while fn ran, which another caller
 // is to compute again. With computeReplace, a result not to be stored, or
 // that the codec refuses, removes key's entry (see dropReplaced).
-func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode computeMode, out *versionSet) (v R, stored bool, err error) {
+func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode computeMode, out *flightOut) (v R, stored bool, err error) {
 	tags, argKeys := m.tagKeysWith(a)
 	if mode == computeMiss && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
@@ -526,7 +578,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode co
 		if e, err := m.lookup(ctx, key, tags); err == nil && m.c.store.fresh(e, time.Time{}) {
 			if v, err := decodeValue[R](m.c, e); err == nil && (m.staleIf == nil || !m.staleIf(v)) {
 				if out != nil {
-					*out = e.versions()
+					out.vs = e.versions() // in process: no encoding, shared
 				}
 				return v, true, nil
 			}
@@ -550,7 +602,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode co
 	if verr != nil {
 		m.failOpen("memoize tag versions", verr)
 	} else if out != nil {
-		*out = vs
+		out.vs = vs
 	}
 	v, err = m.fn(ctx, a)
 	if err != nil || verr != nil {
@@ -576,6 +628,9 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode co
 			m.dropReplaced(ctx, key, epoch)
 		}
 		return v, false, nil
+	}
+	if out != nil {
+		out.payload = e.Payload // nil in process, where the value is shared
 	}
 	m.saveMu.RLock()
 	defer m.saveMu.RUnlock()
@@ -621,12 +676,12 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch uin
 // a result that is not stored (store.forgetCreated). The callers that
 // joined the computation then check none of vs (out): they could not tell
 // those deletes from an invalidation, and would each compute again.
-func (m *Memoized[A, R]) forgetCreated(ctx context.Context, vs versionSet, out *versionSet) {
+func (m *Memoized[A, R]) forgetCreated(ctx context.Context, vs versionSet, out *flightOut) {
 	if len(vs.created) == 0 {
 		return
 	}
 	if out != nil {
-		*out = versionSet{}
+		out.vs = versionSet{}
 	}
 	m.c.store.forgetCreated(ctx, vs)
 }
@@ -687,9 +742,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		// Close ends it.
 		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
-			var vs versionSet
-			v, _, err := m.computeTo(bg, key, a, computeReplace, &vs)
-			return newEpoched(v, epoch, vs), err
+			var out flightOut
+			v, _, err := m.computeTo(bg, key, a, computeReplace, &out)
+			return newEpoched(v, epoch, out), err
 		})
 	})
 	if !started {

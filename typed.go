@@ -23,10 +23,11 @@ func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 	return getAs[T](ctx, c, key, nil)
 }
 
-// getAs is GetAs, and sets *vs (when vs is not nil) to the versions the
-// entry it found was written under (none for an integer), for the callers
-// that join a load which found it (see doSince).
-func getAs[T any](ctx context.Context, c *Cache, key string, vs *versionSet) (T, error) {
+// getAs is GetAs, and reports in out (when out is not nil) the versions the
+// entry it found was written under (none for an integer) and its payload
+// on a store that is not in-process, for the callers that join a load
+// which found it (see doCopied).
+func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T, error) {
 	var zero T
 	k := c.userKey(key)
 	e, integer, err := c.store.lookupDirect(ctx, k)
@@ -36,8 +37,11 @@ func getAs[T any](ctx context.Context, c *Cache, key string, vs *versionSet) (T,
 		return decodeInteger[T](c, integer)
 	case err == nil && c.store.fresh(e, time.Time{}):
 		c.record(outHit)
-		if vs != nil {
-			*vs = e.versions()
+		if out != nil {
+			out.vs = e.versions()
+			if c.store.local == nil {
+				out.payload = e.Payload
+			}
 		}
 		return decodeValueOf[T](c, e, nil, k)
 	case err == nil || errors.Is(err, ErrNotFound):
@@ -207,6 +211,12 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // are each bounded by Options.Timeout instead. A store that fails or times
 // out is returned to the callers with load's value.
 //
+// The callers that join a load get what GetAs would give them: on an
+// in-process store, the one value load returned, shared; on other stores,
+// load's value for the caller that ran it and, for each other one, a value
+// decoded from what was stored (shared only when there is none: an
+// integer, or a value the Codec could not encode).
+//
 // A write or delete of key through this Cache (Set, SetAs, Add, SetMany,
 // Incr, Delete, DeleteMany, Clear) supersedes the loads of key in flight:
 // a load that began before the write returned does not store its value
@@ -245,22 +255,22 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	// caller came is not joined (see doSince), nor one that a write of key
 	// superseded (see Cache.writing).
 	bk := c.userKey(key)
-	res, _, err := doSince(ctx, &c.store, &c.loads, bk, func(ctx context.Context) (any, versionSet, error) {
+	res, _, err := doCopied(ctx, &c.store, &c.loads, bk, func(ctx context.Context) (any, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
 		// Another caller may have stored it while this one waited. ctx is
 		// the flight's, which no caller's deadline bounds: Options.Timeout
 		// does, as for every backend call of the load (loadAndStoreUnder).
 		rctx, cancel := c.store.bound(ctx)
-		var vs versionSet
-		v, err := getAs[T](rctx, c, key, &vs)
+		var out flightOut
+		v, err := getAs[T](rctx, c, key, &out)
 		cancel()
 		if err == nil {
-			return loaded[T]{v}, vs, nil // checked by the callers that joined
+			return loaded[T]{v}, out, nil // checked by the callers that joined
 		}
-		v, vs, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
-		return loaded[T]{v}, vs, err
-	})
+		v, out, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
+		return loaded[T]{v}, out, err
+	}, copyLoaded[T](c))
 	if r, ok := res.(loaded[T]); ok || err != nil {
 		return r.v, err // load's value even if storing it failed
 	}
@@ -271,6 +281,25 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 // flight of a key is shared by callers of every type: the wrapper tells a
 // T from another type even when the value is a nil interface.
 type loaded[T any] struct{ v T }
+
+// copyLoaded returns the copyOf of GetOrSet[T]'s flight (see doCopied): a
+// caller that joined a load of a T gets the value decoded from its
+// payload, a value of its own, as GetAs would; a load of another type is
+// left to afterOtherType, and a payload that does not decode (logged)
+// leaves the shared value.
+func copyLoaded[T any](c *Cache) func(any, []byte) any {
+	return func(v any, payload []byte) any {
+		if _, ok := v.(loaded[T]); !ok {
+			return v
+		}
+		var t T
+		if err := c.codec.Unmarshal(payload, &t); err != nil {
+			c.failOpen("getorset decode", fmt.Errorf("caching: decode %T: %w", t, err))
+			return v
+		}
+		return loaded[T]{t}
+	}
+}
 
 // loadAndStore calls load and stores its value under key for ttl (as
 // resolved) under the versions the tags of opts had before load ran. The
@@ -287,26 +316,31 @@ func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Dur
 
 // loadAndStoreUnder is loadAndStore as the load l, registered by the
 // caller, which also returns the versions the value was loaded under (none
-// when they could not be read).
+// when they could not be read) and, on a store that is not in-process, its
+// payload when it was encoded (see flightOut).
 //
 // Its backend calls are bounded by Options.Timeout (as well as by ctx):
 // in a flight ctx has no deadline, and a write or delete of key waits for
 // l's store under way (see supersede), which on a backend that hung would
 // otherwise hold it up for ever, whatever the writer's own context.
-func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, l *loading) (T, versionSet, error) {
+func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, l *loading) (T, flightOut, error) {
 	vctx, cancel := c.store.bound(ctx)
 	vs, err := c.setVersions(vctx, ttl, opts)
 	if err != nil {
 		vs = versionSet{} // not read: nothing for the joiners to check
 	}
 	cancel()
+	out := flightOut{vs: vs}
 	v, lerr := load(ctx)
 	switch {
 	case lerr != nil:
-		return v, vs, lerr
+		return v, out, lerr
 	case err == nil:
 		var w write
 		if w, err = prepareAs(c, key, v, ttl, vs); err == nil {
+			if c.store.local == nil && w.e != nil {
+				out.payload = w.e.Payload
+			}
 			err = l.store(func() error {
 				sctx, cancel := c.store.bound(ctx)
 				defer cancel()
@@ -315,9 +349,9 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 		}
 	}
 	if err != nil {
-		return v, vs, fmt.Errorf("caching: set %T: %w", v, err)
+		return v, out, fmt.Errorf("caching: set %T: %w", v, err)
 	}
-	return v, vs, nil
+	return v, out, nil
 }
 
 // afterOtherType answers a GetOrSet[T] caller whose flight ran a load of
