@@ -85,6 +85,8 @@ func (o commonOption) applyMemo(c *memoConfig) { o(&c.commonConfig) }
 // Version sets a source version for a view or a memoized function: entries
 // written under another version are never served. Bump it when the code
 // that produces them changes (Flask-Caching's source_check, made explicit).
+// A change of a memoized function's result type needs no bump: its
+// structure is in the key already (see Memoized).
 func Version(v string) Option {
 	return commonOption(func(c *commonConfig) { c.version = v })
 }
