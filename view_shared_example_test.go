@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-caching/caching"
@@ -29,7 +30,19 @@ func ExampleSharedCache() {
 	}))
 	defer origin.Close()
 	u, _ := url.Parse(origin.URL)
-	proxy := c.Cached(10*time.Minute, caching.SharedCache(), caching.CacheStatusHeader("X-Cache"))(httputil.NewSingleHostReverseProxy(u))
+	// Rewrite, not NewSingleHostReverseProxy: the origin must get only the
+	// forwarding fields the proxy sets, never a client's (none is in the
+	// key: a forged X-Forwarded-Host would be stored for everyone).
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		for name := range pr.Out.Header {
+			if strings.HasPrefix(name, "X-Forwarded-") {
+				delete(pr.Out.Header, name) // -Prefix, -Port...: SetXForwarded drops only -For, -Host, -Proto
+			}
+		}
+		pr.SetURL(u)
+		pr.SetXForwarded()
+	}}
+	proxy := c.Cached(10*time.Minute, caching.SharedCache(), caching.CacheStatusHeader("X-Cache"))(rp)
 	front := httptest.NewServer(proxy)
 	defer front.Close()
 
