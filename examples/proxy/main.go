@@ -4,7 +4,7 @@
 // stale-while-revalidate and stale-if-error decide what is kept and for how
 // long, as RFC 9111 says a shared cache must.
 //
-//	go -C examples run ./proxy -origin http://127.0.0.1:8080            # the catalog, cached again
+//	go -C examples run ./proxy -origin http://127.0.0.1:8080 -default-ttl 1m   # the catalog, cached again
 //	CACHE_URL=redis://127.0.0.1:6379/0 go -C examples run ./proxy -origin https://example.org
 //
 // Beside the proxy, an admin listener (-admin, loopback by default) takes
@@ -12,7 +12,10 @@
 // response of a path (every query and Vary variant), POST
 // /invalidate?tag=api every response of the routes tagged api (see -tag).
 // Writes through the proxy (POST, PUT, DELETE, PATCH) invalidate their path
-// by themselves. See README.md beside this file.
+// by themselves. The proxy's status is in X-Proxy-Cache. A client's
+// forwarding fields never reach the origin (see rewrite), and reads with
+// a Cookie bypass the cache unless -share-cookie-requests. See README.md
+// beside this file.
 package main
 
 import (
@@ -29,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,10 +44,22 @@ import (
 // config is what the flags and the environment set.
 type config struct {
 	listen, admin, origin, cacheURL string
-	ttl, swr, sie                   time.Duration
-	maxBody                         int
+	ttl, swr, sie, defaultTTL       time.Duration
+	maxBody                         int // 0: what the backend can hold, at most defaultMaxBody
+	shareCookieRequests             bool
+	timeouts                        timeouts
 	tags                            map[string]string // path prefix -> tag
 }
+
+// timeouts bound how long a client or the origin may hold a connection, so
+// that slow or silent peers cannot pile up connections until the process
+// runs out of file descriptors.
+type timeouts struct {
+	read, idle, send, origin time.Duration
+}
+
+// defaultMaxBody is -max-body's upper bound when the flag is not given.
+const defaultMaxBody = 8 << 20
 
 func parseFlags(args []string, getenv func(string) string) (config, error) {
 	var cfg config
@@ -53,9 +69,15 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.origin, "origin", "", "origin URL every request is sent to (required)")
 	fs.StringVar(&cfg.cacheURL, "cache-url", getenv("CACHE_URL"), "cache backend URL (default $CACHE_URL, else simple://)")
 	fs.DurationVar(&cfg.ttl, "ttl", 10*time.Minute, "the longest a response is kept fresh, and how long one with a validator is kept to revalidate")
+	fs.DurationVar(&cfg.defaultTTL, "default-ttl", 0, "freshness of a GET response whose origin sends no Cache-Control, CDN-Cache-Control or Expires (0: such responses are not stored unless heuristically cacheable)")
 	fs.DurationVar(&cfg.swr, "max-stale-while-revalidate", time.Minute, "upper bound of the origin's stale-while-revalidate (0: never)")
 	fs.DurationVar(&cfg.sie, "max-stale-if-error", time.Hour, "upper bound of the origin's stale-if-error (0: never)")
-	fs.IntVar(&cfg.maxBody, "max-body", 8<<20, "largest body stored, in bytes; larger ones pass through")
+	fs.IntVar(&cfg.maxBody, "max-body", 0, "largest body stored, in bytes; larger ones pass through (default: what the backend holds, at most 8 MiB)")
+	fs.BoolVar(&cfg.shareCookieRequests, "share-cookie-requests", false, "answer and store GET requests with a Cookie like any other (default: they bypass the cache)")
+	fs.DurationVar(&cfg.timeouts.read, "read-timeout", time.Minute, "the longest a client may take to send a request, body included (0: none)")
+	fs.DurationVar(&cfg.timeouts.idle, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept open (0: -read-timeout)")
+	fs.DurationVar(&cfg.timeouts.send, "send-timeout", time.Minute, "the longest one write to a client may block (a client that stops reading); 0: none")
+	fs.DurationVar(&cfg.timeouts.origin, "origin-timeout", time.Minute, "the longest the origin may take to send its response header (0: none)")
 	tags := fs.String("tag", "", "tags by path prefix: /api/=api,/img/=images (the longest prefix wins; / tags the rest)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -66,7 +88,12 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	if cfg.cacheURL == "" {
 		cfg.cacheURL = "simple://"
 	}
-	for name, d := range map[string]time.Duration{"-ttl": cfg.ttl, "-max-stale-while-revalidate": cfg.swr, "-max-stale-if-error": cfg.sie} {
+	for name, d := range map[string]time.Duration{
+		"-ttl": cfg.ttl, "-default-ttl": cfg.defaultTTL,
+		"-max-stale-while-revalidate": cfg.swr, "-max-stale-if-error": cfg.sie,
+		"-read-timeout": cfg.timeouts.read, "-idle-timeout": cfg.timeouts.idle,
+		"-send-timeout": cfg.timeouts.send, "-origin-timeout": cfg.timeouts.origin,
+	} {
 		if d < 0 {
 			return cfg, fmt.Errorf("proxy: %s %v: must not be negative", name, d)
 		}
@@ -77,7 +104,9 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	if cfg.ttl == 0 {
 		return cfg, errors.New("proxy: -ttl 0: must be positive")
 	}
-	if cfg.maxBody <= 0 {
+	maxBodySet := false
+	fs.Visit(func(f *flag.Flag) { maxBodySet = maxBodySet || f.Name == "max-body" })
+	if maxBodySet && cfg.maxBody <= 0 {
 		return cfg, fmt.Errorf("proxy: -max-body %d: must be positive", cfg.maxBody)
 	}
 	cfg.tags = map[string]string{}
@@ -104,11 +133,11 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 }
 
 // checkTagPrefix returns an error unless prefix, which begins with "/", is
-// a path that ServeMux takes literally and can match: clean (no "//", "."
-// or ".." segments: ServeMux redirects such requests to their clean path),
-// and without spaces or control characters (a space would be read as
-// separating a method), '{' or '}' (a wildcard), '%' (unescaped: write the
-// path itself), '?' or '#' (never in a request's path).
+// a path as a client spells one: clean (no "//", "." or ".." segments, which
+// clients resolve before sending), without spaces or control characters,
+// '{' or '}' (kept out so that a prefix never reads as a ServeMux pattern's
+// wildcard to a reader), '%' (the prefix is compared with the decoded path:
+// write the path itself), '?' or '#' (never in a request's path).
 func checkTagPrefix(prefix string) error {
 	clean := path.Clean(prefix)
 	if strings.HasSuffix(prefix, "/") && clean != "/" {
@@ -129,40 +158,222 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 		return nil, nil, fmt.Errorf("proxy: -origin %q is not an absolute URL", cfg.origin)
 	}
 	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(u)
-			pr.SetXForwarded()
-		},
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Rewrite:        rewrite(u),
+		Transport:      originTransport(cfg.timeouts.origin),
+		ModifyResponse: defaultFreshness(cfg.defaultTTL),
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	opts := []caching.ViewOption{
 		caching.SharedCache(),
 		caching.StaleWhileRevalidate(cfg.swr),
 		caching.StaleIfError(cfg.sie),
-		caching.MaxBodySize(cfg.maxBody),
-		caching.CacheStatusHeader("X-Cache"),
+		caching.MaxBodySize(maxBody(cfg.maxBody, c.Backend(), log)),
+		caching.CacheStatusHeader(statusHeader),
 	}
-	mux := http.NewServeMux()
-	root := opts
-	if tag, ok := cfg.tags["/"]; ok { // the responses no longer prefix tags
-		root = append(opts[:len(opts):len(opts)], caching.Tags(tag))
+	if !cfg.shareCookieRequests {
+		opts = append(opts, caching.BypassIf(readsWithCookie))
 	}
-	mux.Handle("/", c.Cached(cfg.ttl, root...)(rp))
+	var routes []route
+	if _, ok := cfg.tags["/"]; !ok { // the untagged rest
+		routes = append(routes, route{prefix: "/", h: c.Cached(cfg.ttl, opts...)(rp)})
+	}
 	for prefix, tag := range cfg.tags {
-		if prefix == "/" {
-			continue
-		}
-		pattern := prefix
-		if !strings.HasSuffix(pattern, "/") {
-			mux.Handle(pattern, c.Cached(cfg.ttl, append(opts, caching.Tags(tag))...)(rp))
-			pattern += "/"
-		}
-		mux.Handle(pattern, c.Cached(cfg.ttl, append(opts, caching.Tags(tag))...)(rp))
+		withTag := append(opts[:len(opts):len(opts)], caching.Tags(tag))
+		routes = append(routes, route{prefix: prefix, h: c.Cached(cfg.ttl, withTag...)(rp)})
 	}
-	return mux, adminAPI(c), nil
+	return withSendTimeout(byPrefix(routes), cfg.timeouts.send), adminAPI(c), nil
 }
 
-// adminAPI answers POST /invalidate?path=...&tag=... (each may repeat).
+// statusHeader tells what the proxy's cache did (HIT, MISS, STALE,
+// BYPASS). It is not X-Cache, which origins (examples/catalog among them)
+// send for their own cache: the proxy's would replace theirs.
+const statusHeader = "X-Proxy-Cache"
+
+// forwardingHeaders are the request fields, beside every X-Forwarded-*,
+// that frameworks behind a trusted proxy read as the public URL, the
+// client's address or the method. None is in the cache's key, so a
+// client's own would make the origin answer differently for one request,
+// and that answer would be stored for everyone: rewrite drops them.
+var forwardingHeaders = []string{
+	"Forwarded", "X-Original-URL", "X-Original-URI", "X-Rewrite-URL",
+	"X-Original-Host", "X-Host", "X-Real-IP", "X-Client-IP", "True-Client-IP",
+	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+}
+
+// rewrite sends every request to origin with only the forwarding fields
+// the proxy sets itself (Forwarded and X-Forwarded-For/-Host/-Proto, from
+// the client's address and request), never those a client sent: see
+// forwardingHeaders.
+func rewrite(origin *url.URL) func(*httputil.ProxyRequest) {
+	return func(pr *httputil.ProxyRequest) {
+		for name := range pr.Out.Header {
+			// CGI-style origins (PHP, WSGI, Rack) read "X_Forwarded_Prefix" as
+			// X-Forwarded-Prefix: compare with '_' as '-'.
+			norm := http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
+			if strings.HasPrefix(norm, "X-Forwarded-") || slices.ContainsFunc(forwardingHeaders, func(h string) bool { return strings.EqualFold(h, norm) }) {
+				delete(pr.Out.Header, name)
+			}
+		}
+		pr.SetURL(origin)
+		pr.SetXForwarded()
+	}
+}
+
+// originTransport is http.DefaultTransport with bounds on how long the
+// origin may take to accept a connection and to answer, so that a hung
+// origin holds no client and no connection forever. The body is not
+// bounded: a stream may last.
+func originTransport(responseHeader time.Duration) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.ResponseHeaderTimeout = responseHeader
+	return t
+}
+
+// defaultFreshness returns a ModifyResponse giving a GET or HEAD response
+// with no freshness of its own (no Cache-Control, CDN-Cache-Control or
+// Expires) a lifetime of ttl, as nginx's proxy_cache_valid does, for the
+// statuses nginx's default stores (200, 301) and the other non-error ones
+// RFC 9110 section 15.1 makes cacheable by default. It says so in
+// CDN-Cache-Control (RFC 9213), which this cache reads before
+// Cache-Control and browsers ignore, so that clients' own caches are not
+// told anything the origin did not say. ttl 0: nil, responses are left as
+// they come.
+func defaultFreshness(ttl time.Duration) func(*http.Response) error {
+	if ttl <= 0 {
+		return nil
+	}
+	value := fmt.Sprintf("max-age=%d", int64(ttl.Seconds()))
+	return func(res *http.Response) error {
+		switch res.StatusCode {
+		case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent,
+			http.StatusMultipleChoices, http.StatusMovedPermanently, http.StatusPermanentRedirect:
+		default:
+			return nil
+		}
+		if m := res.Request.Method; m != http.MethodGet && m != http.MethodHead {
+			return nil
+		}
+		h := res.Header
+		if h.Get("Cache-Control") != "" || h.Get("CDN-Cache-Control") != "" || h.Get("Expires") != "" {
+			return nil
+		}
+		h.Set("CDN-Cache-Control", value)
+		return nil
+	}
+}
+
+// readsWithCookie reports whether r reads a page (GET, HEAD) with a Cookie.
+// Such requests bypass the cache unless -share-cookie-requests: an origin
+// that answers a logged-in user's page with max-age, without private or
+// Vary: Cookie, has it served to everyone otherwise (RFC 9111 allows
+// storing it; Varnish's default does not). Writes with a Cookie go through
+// the cache, which drops the path they change.
+func readsWithCookie(_ context.Context, r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Cookie") != ""
+}
+
+// maxBody returns the largest body the proxy stores: flag, or, when the
+// flag was not given (0), what the backend can hold (the backend's largest
+// value less room for the key and the stored header), at most
+// defaultMaxBody. A flag over what the backend holds is logged: such bodies
+// are never stored, and every request for them reaches the origin.
+func maxBody(flag int, b any, log *slog.Logger) int {
+	const room = 64 << 10 // the key, the stored header and the entry's framing
+	limit := 0            // unknown
+	if s, ok := b.(interface{ MaxValueSize() int64 }); ok && s.MaxValueSize() > 2*room {
+		limit = int(min(s.MaxValueSize()-room, 1<<30))
+	}
+	switch {
+	case flag == 0 && limit > 0:
+		return min(defaultMaxBody, limit)
+	case flag == 0:
+		return defaultMaxBody
+	case limit > 0 && flag > limit:
+		log.Warn("proxy: -max-body exceeds what the cache backend holds: bodies over its limit are never stored", "max_body", flag, "backend_limit", limit)
+	}
+	return flag
+}
+
+// route is a handler for the paths under a -tag prefix.
+type route struct {
+	prefix string
+	h      http.Handler
+}
+
+// byPrefix returns a handler that passes each request, its path as it
+// came, to the route of the longest prefix matching it: prefix "/a" and
+// "/a/" both match "/a" and every path under "/a/". Unlike ServeMux it
+// answers nothing itself (no redirect of "/a" to "/a/", nor of an
+// uncleaned path): the origin sees every request.
+func byPrefix(routes []route) http.Handler {
+	slices.SortFunc(routes, func(a, b route) int {
+		return len(strings.TrimSuffix(b.prefix, "/")) - len(strings.TrimSuffix(a.prefix, "/"))
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, rt := range routes {
+			if under(r.URL.Path, rt.prefix) {
+				rt.h.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.NotFound(w, r) // no route for "/": unreachable, "/" matches all
+	})
+}
+
+// under reports whether path is prefix (without its trailing slash) or a
+// path below it.
+func under(path, prefix string) bool {
+	base := strings.TrimSuffix(prefix, "/")
+	return base == "" || path == base || strings.HasPrefix(path, base+"/")
+}
+
+// withSendTimeout bounds each write to a client by d (nginx's
+// send_timeout): a client that stops reading loses its connection instead
+// of holding it, and the origin's, forever. It bounds one write, not the
+// whole response, so that streams (text/event-stream, long downloads) may
+// last. d 0: h itself.
+func withSendTimeout(h http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		// No deadline while the origin is asked (the previous response's,
+		// on a keep-alive connection, may have passed), and one for the
+		// server's last flush once the handler is done.
+		_ = rc.SetWriteDeadline(time.Time{})
+		h.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: rc, d: d}, r)
+		_ = rc.SetWriteDeadline(time.Now().Add(d))
+	})
+}
+
+// deadlineWriter sets the connection's write deadline d ahead before each
+// write and flush.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush is http.Flusher's, so that streamed responses keep streaming.
+func (w *deadlineWriter) Flush() {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	_ = w.rc.Flush()
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// adminAPI answers POST /invalidate?path=...&tag=... (each may repeat). A
+// path is a request's decoded URL.Path ("/products/42") or an absolute URL
+// whose path is taken; anything else (no leading '/', a query or fragment)
+// is refused, since it would drop nothing.
 func adminAPI(c *caching.Cache) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /invalidate", func(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +383,14 @@ func adminAPI(c *caching.Cache) http.Handler {
 			http.Error(w, "give path=/some/path or tag=name", http.StatusBadRequest)
 			return
 		}
+		for i, p := range paths {
+			clean, err := invalidationPath(p)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			paths[i] = clean
+		}
 		if err := errors.Join(c.InvalidatePath(r.Context(), paths...), c.InvalidateTags(r.Context(), tags...)); err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -179,6 +398,25 @@ func adminAPI(c *caching.Cache) http.Handler {
 		fmt.Fprintf(w, "invalidated %d paths, %d tags\n", len(paths), len(tags))
 	})
 	return mux
+}
+
+// invalidationPath returns the path Cache.InvalidatePath takes for p: p
+// itself when it is a path ("/products/42"), the path of an absolute URL
+// ("https://shop.example/products/42?color=red"), or an error for
+// anything that names no stored response: a path without its leading '/'
+// or with a '?' or '#' (the key's path never holds them: a query's
+// responses are all dropped with their path).
+func invalidationPath(p string) (string, error) {
+	if u, err := url.Parse(p); err == nil && u.Scheme != "" && u.Host != "" {
+		if u.Path == "" {
+			return "/", nil
+		}
+		return u.Path, nil
+	}
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") {
+		return "", fmt.Errorf("path %q: want a path starting with / without ? or # (every query of a path is dropped with it), or an absolute URL", p)
+	}
+	return p, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -202,9 +440,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	servers := []*http.Server{{Addr: cfg.listen, Handler: proxy, ReadHeaderTimeout: 10 * time.Second}}
+	servers := []*http.Server{newServer(cfg.listen, proxy, cfg.timeouts)}
 	if cfg.admin != "" {
-		servers = append(servers, &http.Server{Addr: cfg.admin, Handler: admin, ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, newServer(cfg.admin, admin, cfg.timeouts))
 	}
 	errs := make(chan error, len(servers))
 	for _, s := range servers {
@@ -226,6 +464,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		_ = s.Shutdown(shutdown)
 	}
 	return nil
+}
+
+// newServer returns a server for h on addr whose clients cannot hold a
+// connection longer than the timeouts allow: ReadHeaderTimeout for the
+// request line and header, ReadTimeout for the request with its body,
+// IdleTimeout between requests of a keep-alive connection. It has no
+// WriteTimeout, which would end every response (streams, large downloads)
+// at a fixed time: withSendTimeout bounds each write instead.
+func newServer(addr string, h http.Handler, t timeouts) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout(t.read),
+		ReadTimeout:       t.read,
+		IdleTimeout:       t.idle,
+	}
+}
+
+// readHeaderTimeout is 10 s, or read when shorter and not 0 (none).
+func readHeaderTimeout(read time.Duration) time.Duration {
+	if read > 0 && read < 10*time.Second {
+		return read
+	}
+	return 10 * time.Second
 }
 
 func main() {

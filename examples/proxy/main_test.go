@@ -41,7 +41,7 @@ func TestProxy(t *testing.T) {
 		require.NoError(t, err)
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
-		return string(b), res.Header.Get("X-Cache")
+		return string(b), res.Header.Get(statusHeader)
 	}
 	invalidate := func(query string) {
 		w := httptest.NewRecorder()
