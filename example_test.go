@@ -22,8 +22,11 @@ func ExampleNew() {
 		panic(err)
 	}
 	defer c.Close()
-	fmt.Println(c.Stats().Hits)
-	// Output: 0
+	ctx := context.Background()
+	_ = c.Set(ctx, "greeting", []byte("hello"), 0) // 0: the DefaultTTL
+	v, _ := c.Get(ctx, "greeting")                 // read as "shop:" and the key, in store
+	fmt.Println(string(v), c.Stats().Hits)
+	// Output: hello 1
 }
 
 func ExampleCache_Get() {
@@ -88,11 +91,29 @@ func ExampleCache_InvalidateTags() {
 
 func ExampleForever() {
 	ctx := context.Background()
-	c := caching.Must(&caching.Options{DefaultTTL: time.Minute})
+	now := time.Now()
+	clock := func() time.Time { return now } // a clock the example moves
+	store, err := simple.New(simple.Options{Clock: clock})
+	if err != nil {
+		panic(err)
+	}
+	c, err := caching.New(&caching.Options{Backend: store, DefaultTTL: time.Minute})
+	if err != nil {
+		panic(err)
+	}
 	defer c.Close()
 	_ = c.Set(ctx, "config", []byte("v1"), caching.Forever) // never expires
 	_ = c.Set(ctx, "session", []byte("v1"), 0)              // DefaultTTL: one minute
-	err := c.Set(ctx, "bad", []byte("v1"), -time.Second)
+	err = c.Set(ctx, "bad", []byte("v1"), -time.Second)
 	fmt.Println(err)
-	// Output: caching: ttl -1s: backend: negative ttl
+
+	now = now.Add(time.Hour)
+	for _, k := range []string{"config", "session"} {
+		ok, _ := c.Has(ctx, k)
+		fmt.Println(k, ok)
+	}
+	// Output:
+	// caching: ttl -1s: backend: negative ttl
+	// config true
+	// session false
 }

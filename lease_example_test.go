@@ -11,7 +11,9 @@ import (
 
 // A view with a lease: on a backend shared by several instances (Redis,
 // memcached), concurrent misses of one key in all of them run the handler
-// once. ViewStats counts its requests under its Name.
+// once. The requests here come one after another: the first misses and
+// takes the lease, the next two are hits. ViewStats counts them under the
+// view's Name.
 func ExampleLease() {
 	c := caching.Must(&caching.Options{Lease: 5 * time.Second}) // a Redis store in production
 	defer c.Close()

@@ -34,8 +34,13 @@ func ExampleOpenDB() {
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		var n int
 		err := db.QueryRowContext(r.Context(), `SELECT count(*) FROM products`).Scan(&n)
-		if errors.Is(err, pool.ErrPoolTimeout) {
+		switch {
+		case errors.Is(err, pool.ErrPoolTimeout): // every connection busy for Timeout
 			http.Error(w, "busy, try again", http.StatusServiceUnavailable)
+			return
+		case err != nil:
+			slog.ErrorContext(r.Context(), "count products", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
 		fmt.Fprintln(w, n)

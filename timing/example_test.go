@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"time"
 
 	"github.com/go-caching/caching/timing"
@@ -20,8 +21,13 @@ func ExampleNew() {
 		Logger:     slog.Default(),
 		Slow:       500 * time.Millisecond,
 		SlowRoutes: map[string]time.Duration{"GET /export": 5 * time.Second},
-		// Server-Timing only for a trusted client (httptest's address here).
-		Expose: func(r *http.Request) bool { return r.RemoteAddr == "192.0.2.1:1234" },
+		// Server-Timing only for a trusted client (httptest's address here):
+		// RemoteAddr is host:port, and the port changes with every
+		// connection. Behind a proxy, RemoteAddr is the proxy's.
+		Expose: func(r *http.Request) bool {
+			ap, err := netip.ParseAddrPort(r.RemoteAddr)
+			return err == nil && ap.Addr() == netip.MustParseAddr("192.0.2.1")
+		},
 	})
 	if err != nil {
 		panic(err)
