@@ -24,9 +24,10 @@ import (
 func TestWatchFollowsSentinelFailover(t *testing.T) {
 	t.Parallel()
 	master := startRedis(t, "")
+	dir := t.TempDir() // where the replica writes the RDB the master sends it
 	replica := testutil.StartProcess(t, "redis-server", func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}
+			"--dir", dir, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}
 	})
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(

@@ -234,8 +234,9 @@ func watchOwnRedis(t *testing.T, password string) (*testutil.Process, *redisstor
 }
 
 func startRedis(t *testing.T, password string) *testutil.Process {
+	dir := t.TempDir() // a replica of it writes the RDB it is sent, here
 	return testutil.StartProcess(t, "redis-server", func(port int) []string {
-		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
+		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}
 		if password != "" {
 			args = append(args, "--requirepass", password)
 		}
