@@ -65,10 +65,17 @@ func checkHostPort(s string) error {
 	case host == "":
 		return fmt.Errorf("%q has no host; want host:port", s)
 	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return fmt.Errorf("%q has port %q; want a number from 1 to 65535", s, port)
+	if n, err := strconv.ParseUint(port, 10, 16); err == nil && n != 0 {
+		return nil
 	}
-	return nil
+	// A service name ("memcache", as /etc/services lists it), which
+	// gomemcache's ServerList accepted: looked up locally, no DNS.
+	if _, err := strconv.Atoi(port); err != nil && port != "" {
+		if n, err := net.LookupPort("tcp", port); err == nil && n > 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q has port %q; want a number from 1 to 65535 or a service name", s, port)
 }
 
 // keyBufs are the buffers PickServer hashes keys in, so that a pick

@@ -88,13 +88,13 @@ func TestServerListKeepsNames(t *testing.T) {
 // New checks the servers' syntax only, and refuses bad syntax with
 // backend.ErrInvalidOption.
 func TestNewChecksServerSyntax(t *testing.T) {
-	for _, s := range []string{"cache", "cache:", ":11211", "cache:memcache", "cache:0", "cache:65536", "cache:-1", "[::1", "a:b:c"} {
+	for _, s := range []string{"cache", "cache:", ":11211", "cache:no-such-service", "cache:0", "cache:65536", "cache:-1", "[::1", "a:b:c"} {
 		_, err := New(Options{Servers: []string{"127.0.0.1:11211", s}})
 		if !errors.Is(err, backend.ErrInvalidOption) || !strings.Contains(err.Error(), "Options.Servers[1]") {
 			t.Errorf("New with server %q: %v; want ErrInvalidOption naming Options.Servers[1]", s, err)
 		}
 	}
-	for _, s := range []string{"cache:11211", "memcached.not-yet-resolvable.invalid:11211", "[::1]:11211", "10.0.0.1:65535", "/tmp/memcached.sock"} {
+	for _, s := range []string{"cache:11211", "memcached.not-yet-resolvable.invalid:11211", "[::1]:11211", "10.0.0.1:65535", "/tmp/memcached.sock", "cache:http"} {
 		st, err := New(Options{Servers: []string{s}})
 		if err != nil {
 			t.Errorf("New with server %q: %v", s, err)
