@@ -2,7 +2,6 @@ package argkey
 
 import (
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -28,12 +27,25 @@ import (
 //     its package path and name: what its encoding holds is its own.
 //   - Interfaces by their methods (any: "any"): the dynamic type of a value
 //     is not known from t.
-//   - A type within itself (type Node struct{ Next *Node }) by how many
-//     types up it was entered.
+//   - A named type other than those is numbered where it is first
+//     written ("#0struct{...}", in the order of the walk, which is the
+//     order of the declarations), and written again as its number ("@0"):
+//     a type within itself (type Node struct{ Next *Node }) ends the walk,
+//     and a family of types that refer to one another (an Order's User,
+//     whose Orders...) is written once each, where spelling each wherever
+//     it appears would grow as the number of paths through them, with
+//     the factorial of their number.
 func Shape(t reflect.Type) string {
-	var b strings.Builder
-	writeShape(&b, t, nil)
-	return b.String()
+	s := shaper{ids: map[reflect.Type]int{}}
+	s.write(t)
+	return s.b.String()
+}
+
+// shaper writes a Shape: b is the description so far, ids the numbers of
+// the named types written.
+type shaper struct {
+	b   strings.Builder
+	ids map[reflect.Type]int
 }
 
 // selfEncoders are the methods by which a type chooses its own encoding in
@@ -60,34 +72,41 @@ func encodesItself(t reflect.Type) bool {
 	return false
 }
 
-// writeShape writes t's Shape to b; open holds the types being written
-// around it, innermost last, for a type within itself.
-func writeShape(b *strings.Builder, t reflect.Type, open []reflect.Type) {
-	if i := slices.Index(open, t); i >= 0 {
-		b.WriteString("^" + strconv.Itoa(len(open)-i))
-		return
-	}
+// write writes t's shape.
+func (s *shaper) write(t reflect.Type) {
+	b := &s.b
 	if encodesItself(t) {
 		b.WriteString("=" + t.PkgPath() + "." + t.Name())
 		return
 	}
 	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map, reflect.Struct:
+		if t.Name() != "" {
+			if id, ok := s.ids[t]; ok {
+				b.WriteString("@" + strconv.Itoa(id))
+				return
+			}
+			s.ids[t] = len(s.ids)
+			b.WriteString("#" + strconv.Itoa(s.ids[t]))
+		}
+	}
+	switch t.Kind() {
 	case reflect.Pointer:
 		b.WriteString("*")
-		writeShape(b, t.Elem(), append(open, t))
+		s.write(t.Elem())
 	case reflect.Slice:
 		b.WriteString("[]")
-		writeShape(b, t.Elem(), append(open, t))
+		s.write(t.Elem())
 	case reflect.Array:
 		b.WriteString("[" + strconv.Itoa(t.Len()) + "]")
-		writeShape(b, t.Elem(), append(open, t))
+		s.write(t.Elem())
 	case reflect.Map:
 		b.WriteString("map[")
-		writeShape(b, t.Key(), append(open, t))
+		s.write(t.Key())
 		b.WriteString("]")
-		writeShape(b, t.Elem(), append(open, t))
+		s.write(t.Elem())
 	case reflect.Struct:
-		writeStructShape(b, t, append(open, t))
+		s.writeStruct(t)
 	case reflect.Interface:
 		if t.NumMethod() == 0 {
 			b.WriteString("any")
@@ -106,8 +125,9 @@ func writeShape(b *strings.Builder, t reflect.Type, open []reflect.Type) {
 	}
 }
 
-// writeStructShape writes the shape of struct type t, the last of open.
-func writeStructShape(b *strings.Builder, t reflect.Type, open []reflect.Type) {
+// writeStruct writes the shape of struct type t.
+func (s *shaper) writeStruct(t reflect.Type) {
+	b := &s.b
 	b.WriteString("struct{")
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -118,7 +138,7 @@ func writeStructShape(b *strings.Builder, t reflect.Type, open []reflect.Type) {
 			b.WriteString("embedded ")
 		}
 		b.WriteString(f.Name + " ")
-		writeShape(b, f.Type, open)
+		s.write(f.Type)
 		b.WriteString(" " + strconv.Quote(string(f.Tag)) + ";")
 	}
 	b.WriteString("}")
