@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"sync"
+	"unicode/utf8"
 )
 
 // Codec turns typed values into bytes for the backend and back. It is used by
@@ -48,36 +49,106 @@ var errNotUTF8 = errors.New("caching: json: a string is not valid UTF-8 (JSON wo
 
 func (jsonCodec) Marshal(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
-	if err == nil && replacedBytes(b) {
+	// After Marshal: a value it took has no cycle for the walk to follow.
+	if err == nil && !validStrings(reflect.ValueOf(v)) {
 		return nil, errNotUTF8
 	}
 	return b, err
 }
 
-// replacedBytes reports whether b, the output of json.Marshal, holds the
-// escape `\ufffd`, which encoding/json writes for each byte of a string that
-// is not valid UTF-8 (a valid U+FFFD it writes as the character itself): the
-// value would not decode as it was. An escape is told from an escaped
-// backslash followed by "ufffd" by the number of backslashes before it. A
-// MarshalJSON method that writes the escape itself is refused too (the
-// value is then not stored: safe).
-func replacedBytes(b []byte) bool {
-	const esc = `\ufffd`
-	for i := 0; ; {
-		j := bytes.Index(b[i:], []byte(esc))
-		if j < 0 {
-			return false
-		}
-		j += i
-		n := 0 // backslashes before the one that starts the match
-		for k := j - 1; k >= 0 && b[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return true
-		}
-		i = j + len(esc)
+// validStrings reports whether every string encoding/json writes of v is
+// valid UTF-8: encoding/json replaces each byte of one that is not with
+// U+FFFD, silently, so such a value would not decode as it was. It walks
+// the Go value, not the encoding, so that a string encoded twice (the
+// ",string" option) is checked too, and the text "\ufffd" a value holds
+// is not taken for a replacement. What a type encodes itself (MarshalJSON,
+// MarshalText) is its own; fields encoding/json leaves out (unexported,
+// tagged "-") are still checked where the walk cannot tell (embedded
+// structs), which at worst refuses a value that would round-trip.
+func validStrings(v reflect.Value) bool {
+	if !v.IsValid() || !mayHoldStrings(v.Type()) {
+		return true
 	}
+	switch v.Kind() {
+	case reflect.String:
+		return utf8.ValidString(v.String())
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil() || validStrings(v.Elem())
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if !validStrings(v.Index(i)) {
+				return false
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if !validStrings(it.Key()) || !validStrings(it.Value()) {
+				return false
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if (f.IsExported() || f.Anonymous) && f.Tag.Get("json") != "-" && !validStrings(v.Field(i)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// stringTypes remembers, per type, whether a value of it can hold a string
+// that encoding/json writes (mayHoldStrings).
+var stringTypes sync.Map // reflect.Type -> bool
+
+// jsonEncoders are the interfaces by which a type writes its own JSON.
+var jsonEncoders = [...]reflect.Type{
+	reflect.TypeFor[json.Marshaler](),
+	reflect.TypeFor[interface{ MarshalText() ([]byte, error) }](),
+}
+
+// mayHoldStrings reports whether a value of type t can hold a string that
+// encoding/json writes as one: not a type that encodes itself, not a
+// []byte (base64).
+func mayHoldStrings(t reflect.Type) bool {
+	if v, ok := stringTypes.Load(t); ok {
+		return v.(bool)
+	}
+	r := typeHoldsStrings(t, map[reflect.Type]bool{})
+	stringTypes.Store(t, r)
+	return r
+}
+
+func typeHoldsStrings(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	if t.Kind() != reflect.Interface {
+		for _, e := range jsonEncoders {
+			if t.Implements(e) || reflect.PointerTo(t).Implements(e) {
+				return false
+			}
+		}
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Interface:
+		return true
+	case reflect.Slice:
+		return t.Elem().Kind() != reflect.Uint8 && typeHoldsStrings(t.Elem(), seen)
+	case reflect.Pointer, reflect.Array:
+		return typeHoldsStrings(t.Elem(), seen)
+	case reflect.Map:
+		return typeHoldsStrings(t.Key(), seen) || typeHoldsStrings(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); (f.IsExported() || f.Anonymous) && typeHoldsStrings(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (jsonCodec) Unmarshal(data []byte, v any) error {

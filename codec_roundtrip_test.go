@@ -53,6 +53,17 @@ func TestSetAsRefusesABinaryString(t *testing.T) {
 	assert.ErrorIs(t, err, caching.ErrNotFound)
 	require.Error(t, caching.SetAs(ctx, c, "keys", map[string]int{"\xff": 1, "\xfe": 2}, time.Minute))
 
+	type twice struct {
+		S string `json:",string"`
+	}
+	require.Error(t, caching.SetAs(ctx, c, "twice", twice{"\xff\xfe digest"}, time.Minute),
+		"a string encoded twice is checked too")
+	raw := json.RawMessage(`{"s":"\ufffd"}`) // an escaped U+FFFD: valid, round-trips
+	require.NoError(t, caching.SetAs(ctx, c, "raw", raw, time.Minute))
+	gotRaw, err := caching.GetAs[json.RawMessage](ctx, c, "raw")
+	require.NoError(t, err)
+	assert.JSONEq(t, string(raw), string(gotRaw))
+
 	for _, s := range []string{"\ufffd", `\ufffd`, `\\ufffd`, "a\\\ufffd"} {
 		require.NoError(t, caching.SetAs(ctx, c, "text", s, time.Minute), "%q", s)
 		got, err := caching.GetAs[string](ctx, c, "text")
