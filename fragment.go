@@ -95,7 +95,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		c.record(outHit)
 		return html, nil
 	}
-	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, versionSet, error) {
+	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
 		if down {
@@ -103,10 +103,10 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			// backend (no versions read, no store).
 			var buf bytes.Buffer
 			err := render(&buf)
-			return template.HTML(buf.String()), versionSet{}, err
+			return template.HTML(buf.String()), flightOut{}, err
 		}
 		if html, vs, ok, _ := c.loadFragment(ctx, bk); ok {
-			return html, vs, nil // stored while this call waited: checked by the callers that joined
+			return html, flightOut{vs: vs}, nil // stored while this call waited: checked by the callers that joined
 		}
 		var cfg setConfig
 		for _, o := range opts {
@@ -121,7 +121,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		}
 		var buf bytes.Buffer
 		if err := render(&buf); err != nil {
-			return "", versionSet{}, err
+			return "", flightOut{}, err
 		}
 		html := buf.String()
 		if verr == nil {
@@ -139,8 +139,8 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 				c.failOpen("fragment set", err)
 			}
 		}
-		return template.HTML(html), vs, nil
-	})
+		return template.HTML(html), flightOut{vs: vs}, nil
+	}, nil)
 	if joined && err == nil {
 		c.record(outHit)
 	} else {

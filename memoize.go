@@ -381,12 +381,12 @@ type flightOut struct {
 // computes on its own.
 const maxRejoins = 3
 
-// do runs work for key once for its concurrent callers (see doCopied).
+// do runs work for key once for its concurrent callers (see doSince).
 // work reports the versions its result was computed under, and its
 // encoding, through its ctx (flightOutKey), for the callers that joined it
 // to check and to decode (copyOf).
 func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
-	return doCopied(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, flightOut, error) {
+	return doSince(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, flightOut, error) {
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
@@ -422,21 +422,12 @@ type flightOutKey struct{}
 // not count: checked as a view's waiters check theirs, with one read of
 // the versions on a remote store). Its result may predate the
 // invalidation, so the caller joins, or starts, a newer one. work returns
-// the versions its result was computed under (none: nothing to check).
-// Every caller gets the one value work returned (see doCopied).
-func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, versionSet, error)) (V, bool, error) {
-	return doCopied(ctx, s, g, key, func(ctx context.Context) (V, flightOut, error) {
-		v, vs, err := work(ctx)
-		return v, flightOut{vs: vs}, err
-	}, nil)
-}
-
-// doCopied is doSince for a work that also reports its result's encoding
-// (flightOut.payload): the caller that ran it gets the value it returned,
-// and each caller that joined it gets copyOf(that value, the encoding)
-// instead, a value of its own; without an encoding (or a copyOf) they
-// share the value work returned.
-func doCopied[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V) (V, bool, error) {
+// the versions its result was computed under (none: nothing to check) and
+// its encoding (flightOut.payload): the caller that ran it gets the value
+// it returned, and each caller that joined it gets copyOf(that value, the
+// encoding) instead, a value of its own; without an encoding (or a
+// copyOf) they share the value work returned.
+func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V) (V, bool, error) {
 	since := s.invalidations.Load()
 	for range maxRejoins {
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {

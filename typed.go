@@ -26,7 +26,7 @@ func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 // getAs is GetAs, and reports in out (when out is not nil) the versions the
 // entry it found was written under (none for an integer) and its payload
 // on a store that is not in-process, for the callers that join a load
-// which found it (see doCopied).
+// which found it (see doSince).
 func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T, error) {
 	var zero T
 	k := c.userKey(key)
@@ -255,7 +255,7 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	// caller came is not joined (see doSince), nor one that a write of key
 	// superseded (see Cache.writing).
 	bk := c.userKey(key)
-	res, _, err := doCopied(ctx, &c.store, &c.loads, bk, func(ctx context.Context) (any, flightOut, error) {
+	res, _, err := doSince(ctx, &c.store, &c.loads, bk, func(ctx context.Context) (any, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
 		// Another caller may have stored it while this one waited. ctx is
@@ -282,7 +282,7 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 // T from another type even when the value is a nil interface.
 type loaded[T any] struct{ v T }
 
-// copyLoaded returns the copyOf of GetOrSet[T]'s flight (see doCopied): a
+// copyLoaded returns the copyOf of GetOrSet[T]'s flight (see doSince): a
 // caller that joined a load of a T gets the value decoded from its
 // payload, a value of its own, as GetAs would; a load of another type is
 // left to afterOtherType, and a payload that does not decode (logged)
