@@ -171,7 +171,9 @@
 // Every call checks its context before it touches the disk and between each
 // MiB it reads or writes. Set, Add, Incr and Delete wait for the lock of
 // their keys' subdirectories (held by another goroutine or process) until
-// their context is done, or Close is called; nothing waits for a lock on
+// their context is done, or Close is called; Clear waits for each briefly,
+// goes on past one still held and tries it again until its context is done
+// or for 5s at most (see Namespace and Clear); nothing waits for a lock on
 // the store's own account: eviction skips a locked victim (see Bounds and
 // eviction), and a read that finds an expired or bad file leaves it, for a
 // later read or the sweep, when its subdirectory is locked. A context's
@@ -197,5 +199,9 @@
 // files that are not the store's and anything that is not a regular file are
 // left alone. It clears one subdirectory at a time under that
 // subdirectory's lock: a Set, Add or Incr that runs meanwhile is either
-// cleared or kept, and counted in the bounds.
+// cleared or kept, and counted in the bounds. A subdirectory whose lock
+// another goroutine or process holds (a long Incr, a stopped process) is
+// skipped after a short wait and tried again once the others are cleared,
+// until Clear's context is done or 5s have passed: then Clear returns an
+// error naming the subdirectories it left, all the others cleared.
 package filesystem

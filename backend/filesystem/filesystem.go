@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -699,52 +700,119 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 // Clear removes every entry file of this store's namespace (and temporary
 // files left over for more than a minute). Other files in the directory,
 // other namespaces, and anything that is not a regular file are left alone.
-// It clears one subdirectory at a time, holding its lock (waiting for it,
-// as Set does), so that a Set, Add or Incr of a key there either comes
-// before and is cleared, or after and stays, counted in the bounds.
-// Clear stops with ctx's error once ctx is done, some files removed and the
-// others not; a subdirectory it could not list or lock is left, and the
-// others cleared.
+// It clears one subdirectory at a time, holding its lock, so that a Set, Add
+// or Incr of a key there either comes before and is cleared, or after and
+// stays, counted in the bounds.
+//
+// A subdirectory whose lock another goroutine or process holds (a long
+// Incr, a stopped process, a hung NFS client) is waited for briefly (10ms),
+// then skipped, and the others cleared; the skipped ones are tried again, in
+// turn, until they are cleared, ctx is done, or 5s have passed since the
+// first round over them all, so that Clear with a context that never ends
+// does not wait for ever on one lock. The error then names the
+// subdirectories left. Clear stops with ctx's error once ctx is done, some
+// files removed and the others not; a subdirectory it could not list or
+// lock is left, and the others cleared.
 func (s *Store) Clear(ctx context.Context) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
 	}
+	todo := make([]byte, len(s.stripes))
+	for i := range todo {
+		todo[i] = byte(i)
+	}
+	var giveUp time.Time // zero in the first round: no bound but the wait
 	var first error
-	for b := range len(s.stripes) {
-		err := s.clearStripe(ctx, byte(b))
-		switch {
-		case ctx.Err() != nil:
-			return fmt.Errorf("filesystem: clear: %w", ctx.Err())
-		case errors.Is(err, backend.ErrClosed):
-			return err
-		case first == nil:
-			first = err
+	for round := 0; len(todo) > 0; round++ {
+		if round == 1 {
+			giveUp = time.Now().Add(clearPatience)
+		} else if round > 1 && !time.Now().Before(giveUp) {
+			return errors.Join(first, s.leftLocked(todo, fmt.Errorf("waited %v", clearPatience)))
 		}
+		var busy []byte
+		for i, b := range todo {
+			err := s.clearStripe(ctx, b, giveUp)
+			switch {
+			case ctx.Err() != nil:
+				if round > 0 {
+					busy = append(busy, todo[i:]...) // found locked before
+				}
+				if len(busy) > 0 {
+					return errors.Join(first, s.leftLocked(busy, ctx.Err()))
+				}
+				return fmt.Errorf("filesystem: clear: %w", ctx.Err())
+			case errors.Is(err, backend.ErrClosed):
+				return err
+			case errors.Is(err, errStripeBusy):
+				busy = append(busy, b)
+			case first == nil:
+				first = err
+			}
+		}
+		todo = busy
 	}
 	return first
 }
 
+// Clear's patience with subdirectories another goroutine or process holds
+// locked: each is waited for clearStripeWait at most at a time, and those
+// skipped are tried again until clearPatience has passed since Clear's first
+// round over them all (a var: tests shorten it). Past that Clear returns an
+// error naming them: a lock held so long is held by a process stopped or
+// stuck, and a caller whose context has no deadline gets an answer.
+const clearStripeWait = 10 * time.Millisecond
+
+var clearPatience = 5 * time.Second
+
+// errStripeBusy is clearStripe's error when the stripe's lock was still
+// held when its wait ended.
+var errStripeBusy = errors.New("subdirectory locked")
+
+// leftLocked returns Clear's error for the subdirectories of stripes subs,
+// left because another goroutine or process held them locked, wrapping
+// cause.
+func (s *Store) leftLocked(subs []byte, cause error) error {
+	names := make([]string, len(subs))
+	for i, b := range subs {
+		names[i] = fmt.Sprintf("%02x", b)
+	}
+	what := "subdirectories"
+	if len(subs) == 1 {
+		what = "subdirectory"
+	}
+	return fmt.Errorf("filesystem: clear: %s %s of %s left, locked by another goroutine or process: %w",
+		what, strings.Join(names, ", "), s.root, cause)
+}
+
 // clearStripe removes the entry files and stale temporary files of stripe
 // b's subdirectory, and its keys from the index, under the stripe's lock.
-// With no subdirectory (or one that is not the store's) there is no file
-// to remove, and the semaphore alone keeps this process's writers out
-// while the keys go; the lock file is flocked only where it is. The index
-// forgets all of the stripe's keys only once every file was seen: when the
-// listing fails or ctx ends, only the keys whose files it removed go.
-func (s *Store) clearStripe(ctx context.Context, b byte) error {
+// It waits for the lock clearStripeWait at most, and not past giveUp (when
+// not zero), and then gives errStripeBusy. With no subdirectory (or one that
+// is not the store's) there is no file to remove, and the semaphore alone
+// keeps this process's writers out while the keys go; the lock file is
+// flocked only where it is. The index forgets all of the stripe's keys only
+// once every file was seen: when the listing fails or ctx ends, only the
+// keys whose files it removed go.
+func (s *Store) clearStripe(ctx context.Context, b byte, giveUp time.Time) error {
 	e := s.entryOf([32]byte{b})
 	st := &s.stripes[b]
-	if err := s.acquire(ctx, st); err != nil {
-		return err
+	until := time.Now().Add(clearStripeWait)
+	if !giveUp.IsZero() && giveUp.Before(until) {
+		until = giveUp
+	}
+	wait, cancel := context.WithDeadline(ctx, until)
+	defer cancel()
+	if err := s.acquire(wait, st); err != nil {
+		return lockWaitErr(ctx, err)
 	}
 	defer func() { <-st.sem }()
 	dirErr := s.realDir(e.sub)
 	if dirErr == nil {
-		switch err := s.lockFile(ctx, st, e, false); {
+		switch err := s.lockFile(wait, st, e, false); {
 		case errors.Is(err, fs.ErrNotExist):
 			dirErr = err // removed since
 		case err != nil:
-			return err
+			return lockWaitErr(ctx, err)
 		default:
 			defer funlock(st.f)
 		}
@@ -756,6 +824,16 @@ func (s *Store) clearStripe(ctx context.Context, b byte) error {
 	}
 	s.idx.removeStripe(b)
 	return nil
+}
+
+// lockWaitErr returns errStripeBusy for err, the error of a wait for a lock
+// bounded by a deadline derived from ctx, when that deadline ended the wait
+// and ctx is not done; otherwise err.
+func lockWaitErr(ctx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return errStripeBusy
+	}
+	return err
 }
 
 // clearFiles removes the entry files and the temporary files older than a
