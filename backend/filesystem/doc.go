@@ -43,7 +43,10 @@
 // So the files this Store indexed exceed its bounds only by such victims,
 // until the first eviction or sweep after their locks are free (a process
 // stopped holding one, say, was continued), and Stats counts them. A victim
-// deleted or cleared while it was skipped does not come back.
+// deleted or cleared while it was skipped does not come back (but for a
+// rare race with a Delete of its key under way, in which its key comes back
+// with no file behind it, the next to be evicted); one still on disk always
+// does, so that no file is left out of the bounds.
 //
 // The index holds about 120 to 170 bytes of memory per entry (its hash,
 // size and place in the order of use), whatever the entry's size: with

@@ -1057,8 +1057,10 @@ func (s *Store) evict(ctx context.Context, victims []victim) {
 // reading the stripe's count of removals: a removal of the file after the
 // look counts after that reading, and either comes before the put-back,
 // which refuses it, or after, and takes the key out again. It tries a few
-// times while removals keep coming; past that, the file (if still there) is
-// left out of the index until a read or sweep learns it.
+// times while removals keep coming, and then once more under the stripe's
+// semaphore (see putBackLast), so that no victim whose file is there is
+// left out of the index: with SweepInterval -1 and no read of its key, none
+// would learn it again, and its file would stay out of every bound.
 func (s *Store) putBack(victims []victim) {
 	stale := s.idx.restore(victims)
 	for tries := 0; len(stale) > 0 && tries < 3; tries++ {
@@ -1069,9 +1071,42 @@ func (s *Store) putBack(victims []victim) {
 				there = append(there, v)
 			}
 		}
+		if putBackHook != nil {
+			putBackHook()
+		}
 		stale = s.idx.restore(there)
 	}
+	for _, v := range stale {
+		s.putBackLast(v)
+	}
 }
+
+// putBackLast puts v back into the index if its file is there, whatever
+// removals its stripe had: putBack's last try, once removals kept it out on
+// every other. It looks at the file holding the stripe's semaphore, which
+// every removal from the index holds, so that none comes between the look
+// and the put-back. It does not wait for the semaphore (see tryLock): when
+// another goroutine holds it, v goes back all the same if its file is
+// there, and should that goroutine be removing the key right then, the key
+// stays in the index with no file behind it, as the least recently used,
+// until the next eviction, which takes it first, or a read of it. That
+// costs one entry of the bounds for a while; leaving out a file that is
+// there would leave it out of them for good.
+func (s *Store) putBackLast(v victim) {
+	st := &s.stripes[v.hash[0]]
+	select {
+	case st.sem <- struct{}{}:
+		defer func() { <-st.sem }()
+	default:
+	}
+	if !s.noEntry(s.entryOf(v.hash)) {
+		s.idx.restoreAny(v)
+	}
+}
+
+// putBackHook, when not nil, is called by putBack between its look at the
+// victims' files and their put-back; tests make removals there.
+var putBackHook func()
 
 // overBound reports whether e's file is a regular file over
 // Options.MaxBytes. The caller holds e's stripe lock. A victim's file can be

@@ -227,6 +227,20 @@ func (x *index) restore(victims []victim) (stale []victim) {
 	return stale
 }
 
+// restoreAny puts v back as restore does, whatever removals its stripe had
+// since it was dropped: the caller has seen its file (see
+// Store.putBackLast).
+func (x *index) restoreAny(v victim) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.get(v.hash); ok {
+		return
+	}
+	n := &node{hash: v.hash, size: v.size}
+	x.add(n)
+	x.pushBack(n)
+}
+
 // genOf returns the count of removals in stripe b (see restore).
 func (x *index) genOf(b byte) uint64 {
 	x.mu.Lock()
