@@ -791,6 +791,7 @@ func (v *view) stale(r *http.Request, call *viewCall, res viewResult) bool {
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
 	call.pending = v.c.store.pending.since() // before anything is read
 	call.cleared = v.c.store.clears.Load()
+	defer v.flight.end(call)
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	if st.down {
 		st.call = call
@@ -888,12 +889,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// response is not stored and is refused for its status or is not a
 	// success (a 404 for a path asked for once, with a cookie or not): a
 	// scan of random paths leaves no key behind. Last, after the client
-	// has the response. Not when the client left: its flight was handed on
-	// (releaseIfLeft) to a new leader, which may have stored its entry
-	// under the key meanwhile, and would lose it; the key expires.
+	// has the response. Not when its client left and the flight was
+	// handed on (releaseIfLeft, viewFlight.end) to a new leader, which may
+	// have stored its entry under the key meanwhile, and would lose it:
+	// the key expires. A client that left a run nobody took over (a
+	// scanner resetting each request) leaves no key either.
 	forgetPath := false
 	defer func() {
-		if forgetPath && !clientLeft(r.Context()) {
+		if forgetPath && !v.flight.end(st.call) {
 			v.c.store.forgetCreated(r.Context(), vs)
 		}
 	}()

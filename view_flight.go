@@ -31,6 +31,10 @@ import (
 type viewFlight struct {
 	mu    sync.Mutex
 	calls map[string]*viewCall
+	// left holds, by key, the last call released for a retry (its
+	// leader's client left) whose run has not ended: the next call made
+	// for its key took its flight over (viewCall.handedOn).
+	left map[string]*viewCall
 }
 
 // viewCall is one leader's handler run, and what its waiters get.
@@ -39,6 +43,12 @@ type viewCall struct {
 	done     chan struct{}
 	res      viewResult
 	released bool // guarded by viewFlight.mu
+	// handedOn: released for a retry, the call was taken over while its
+	// run went on, by a new call for its key (a waiter that joined
+	// again, or a request that came since) or, under a lease, by
+	// whichever process takes the lease it handed on (after). Guarded by
+	// viewFlight.mu.
+	handedOn bool
 	// after, when set, runs once the call is released, with its result:
 	// the leader's lease is released there (lease.go).
 	after func(viewResult)
@@ -122,6 +132,10 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	if g.calls == nil {
 		g.calls = make(map[string]*viewCall)
 	}
+	if l := g.left[key]; l != nil {
+		l.handedOn = true // the new call runs in place of l, whose client left
+		delete(g.left, key)
+	}
 	c = &viewCall{key: key, done: make(chan struct{})}
 	g.calls[key] = c
 	return c, true
@@ -129,6 +143,10 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 
 // release hands res to c's waiters and lets the next miss of the key start
 // a new call. Only the first release of a call counts; a nil call is a no-op.
+// A release for a retry (the leader's client left) hands the flight on:
+// c is remembered until its run ends (end), so that the next call of its
+// key marks it handedOn; with a lease (after), the lease is handed on to
+// the other processes, one of which may take it: c is handedOn at once.
 func (g *viewFlight) release(c *viewCall, res viewResult) {
 	if c == nil {
 		return
@@ -142,11 +160,35 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 	if g.calls[c.key] == c {
 		delete(g.calls, c.key)
 	}
+	if res.retry {
+		c.handedOn = c.after != nil
+		if g.left == nil {
+			g.left = make(map[string]*viewCall)
+		}
+		g.left[c.key] = c
+	}
 	g.mu.Unlock()
 	close(c.done)
 	if c.after != nil {
 		c.after(res)
 	}
+}
+
+// end records that the run of c has ended (c's leader calls it, after
+// release; a nil call is a no-op), and reports whether c was handed on
+// (viewCall.handedOn): a run whose client left deletes the path version
+// key it created only when nobody took its flight over, as that one may
+// have stored its entry under the key meanwhile (view.run).
+func (g *viewFlight) end(c *viewCall) (handedOn bool) {
+	if c == nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.left[c.key] == c {
+		delete(g.left, c.key)
+	}
+	return c.handedOn
 }
 
 // varies tells c's waiters that the leader's response varies on names,
