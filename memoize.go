@@ -36,22 +36,34 @@ import (
 //
 // # Results are shared
 //
+// Who gets which value depends on the store.
+//
 // On an in-process store (backend/simple) Get returns the value the
 // function returned, as it is: not a copy, and nothing is decoded on a hit.
-// A result of a reference type (a map, a slice, a pointer, or a struct
-// holding one) is shared with every other caller and must not be modified;
-// copy it first. It counts against the store's byte bound as SetAs says: a
-// result cut from a large buffer (a substring, a sub-slice) counts as the
-// part it holds, not the whole buffer it keeps in memory; clone it first.
-// Callers that join one computation there (concurrent Gets of one
-// argument) share the one value fn returned too. On other stores each Get
-// decodes a new value with the Cache's Codec, so the result type must
-// round-trip through it (JSON by default: exported fields only): a hit
-// decodes the stored entry, and of the callers that join one computation
-// the one that ran fn gets fn's value and each other one a value decoded
-// from the entry's encoding, unless the result was not encoded (StoreIf,
-// SkipZero or a negative ResultTTL refused it, or the Codec failed): they
-// then share fn's value.
+// Every caller gets that one value, the callers that join one computation
+// (concurrent Gets of one argument) included. A result of a reference type
+// (a map, a slice, a pointer, or a struct holding one) is shared with every
+// other caller and must not be modified; copy it first. It counts against
+// the store's byte bound as SetAs says: a result cut from a large buffer (a
+// substring, a sub-slice) counts as the part it holds, not the whole buffer
+// it keeps in memory; clone it first.
+//
+// On other stores a result goes through the Cache's Codec, so the result
+// type must round-trip through it (JSON by default: exported fields only):
+//
+//   - Without a near cache, each hit decodes a value of its own.
+//   - With a near cache (backend/near), the first reader of an entry that
+//     memory keeps (a hit read remote) keeps the value it decoded with it,
+//     and every later near hit on that entry gets that same value: one
+//     decoded value per kept entry, shared by the callers of the process
+//     until the entry leaves memory, and not to be modified, as on an
+//     in-process store. An entry memory does not keep is decoded by each
+//     hit, as without a near cache.
+//   - Of the callers that join one computation, the one that ran fn gets
+//     fn's value and each other one a value of its own, decoded from the
+//     entry's encoding, unless the result was not encoded (StoreIf,
+//     SkipZero or a negative ResultTTL refused it, or the Codec failed):
+//     they then share fn's value.
 //
 // # Failures
 //

@@ -34,11 +34,11 @@ func joinTwo[V any](t *testing.T, get func() (V, error), release chan struct{}, 
 	return <-res, <-res
 }
 
-// Memoized's doc: "On other stores each Get decodes a new value with the
-// Cache's Codec". Concurrent Gets of one argument that join one
-// computation must get a value each too on a remote store, not the one
-// fn returned: a caller that personalizes its copy (p.Viewer = user) must
-// not write into the result of another request.
+// Memoized's doc: of the callers that join one computation on a remote
+// store, each one that did not run fn gets a value of its own, decoded
+// from the entry's encoding, not the one fn returned: a caller that
+// personalizes its copy (p.Viewer = user) must not write into the result
+// of another request.
 func TestMemoizeJoinedCallersGetTheirOwnCopyOnRemote(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newCache(t, newRemoteStore())
