@@ -56,7 +56,9 @@
 //     stopped process did not read: see backend/redis), leaves a
 //     heartbeat unanswered (250ms plus the client's ReadTimeout), or its
 //     server stops being a master, and while a new Cluster master is not
-//     yet watched, memory is emptied and bypassed: every read goes to the
+//     yet watched (one that owns no slot and that the watch has never
+//     reached is not waited for: see backend/redis's WatchInvalidations),
+//     memory is emptied and bypassed: every read goes to the
 //     remote store and nothing is kept, until the watch is established
 //     again; then memory starts empty. A Redis restart is such a loss.
 //   - A flush (FLUSHDB, FLUSHALL) empties memory. On Redis that is a flush

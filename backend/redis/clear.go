@@ -19,9 +19,16 @@ const clearBatch = 1000
 // hash slots, each after ASKING, so that a master importing a slot during a
 // resharding deletes the keys already moved to it. Every master is the
 // masters CLUSTER SLOTS lists and those only CLUSTER NODES lists (one that
-// owns no slot yet: the new node of a resharding). A client of the
-// program's type that embeds a *redis.ClusterClient (or a *redis.Ring) is
-// cleared as one. It never uses KEYS. With
+// owns no slot yet: the new node of a resharding), told apart by their
+// cluster node ids (CLUSTER MYID), never by address. Such an extra master
+// is dialed at the address CLUSTER NODES gives, turned as go-redis turns
+// those of CLUSTER SLOTS, and cleared only if it answers CLUSTER MYID with
+// its id: one that cannot be reached from this host at that address (or
+// where another server answers) is skipped, without an error, and the keys
+// already moved to it survive Clear. A user whose ACL refuses CLUSTER MYID
+// or CLUSTER NODES clears the masters CLUSTER SLOTS lists only. A client
+// of the program's type that embeds a *redis.ClusterClient (or a
+// *redis.Ring) is cleared as one. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster).
 //

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -26,46 +27,37 @@ type shardLister interface {
 
 // forEveryMaster calls fn, concurrently, on every master of c: those
 // ForEachMaster visits, which are the masters CLUSTER SLOTS lists (those
-// that own slots), and those only CLUSTER NODES lists: a master that owns
-// no slot yet, such as the new node of a resharding, which holds the keys
-// already moved to it while the migration runs. Those are reached with a
-// client of their own for the call, with the options of the first and
-// their own address. It returns the errors of fn joined.
+// that own slots), and the extra masters that only CLUSTER NODES lists: a
+// master that owns no slot yet, such as the new node of a resharding,
+// which holds the keys already moved to it while the migration runs (see
+// clusterView for how they are found). An extra master is reached with a
+// client of its own for the call, with the options of a visited one and
+// the address clusterView builds; one that cannot be reached there, or
+// where another node answers (CLUSTER MYID), is skipped, not an error. It
+// returns the errors of fn joined.
 func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Context, node *redis.Client) error) error {
-	var (
-		mu      sync.Mutex
-		visited = map[string]bool{}
-		others  = map[string]*redis.Options{}
-	)
+	v := &clusterView{}
 	err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-		o := node.Options()
-		addrs := clusterMasters(ctx, node)
-		mu.Lock()
-		visited[o.Addr] = true
-		for _, a := range addrs {
-			if _, ok := others[a]; !ok {
-				others[a] = withAddr(o, a)
-			}
-		}
-		mu.Unlock()
+		v.visit(ctx, node)
 		return fn(ctx, node)
 	})
 	if err != nil {
 		return err
 	}
+	extras, _ := v.extras()
 	var (
 		wg   sync.WaitGroup
-		errs = make(chan error, len(others))
+		errs = make(chan error, len(extras))
 	)
-	for addr, o := range others {
-		if visited[addr] {
-			continue
-		}
+	for id, o := range extras {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			node := redis.NewClient(o)
 			defer node.Close()
+			if !isNode(ctx, node, id) {
+				return
+			}
 			errs <- fn(ctx, node)
 		}()
 	}
@@ -78,36 +70,218 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 	return errors.Join(all...)
 }
 
-// allMasters returns the options of every master of c, slotless ones
-// included, as forEveryMaster finds them, by address.
-func allMasters(ctx context.Context, c masterLister) (map[string]*redis.Options, error) {
-	var (
-		mu      sync.Mutex
-		masters = map[string]*redis.Options{}
-		listed  = map[string]*redis.Options{}
-	)
-	err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-		o := node.Options()
-		addrs := clusterMasters(ctx, node)
-		mu.Lock()
-		defer mu.Unlock()
-		masters[o.Addr] = o
-		for _, a := range addrs {
-			if _, ok := listed[a]; !ok {
-				listed[a] = withAddr(o, a)
-			}
-		}
+// isNode reports whether the server node dials answers as the Cluster
+// node id.
+func isNode(ctx context.Context, node *redis.Client, id string) bool {
+	got, err := node.Do(ctx, "cluster", "myid").Text()
+	return err == nil && got == id
+}
+
+// allMasters returns the options of every master of c: those ForEachMaster
+// visits, by address, and the extra ones, by cluster node id, that
+// forEveryMaster would reach. known is false when the extra masters could
+// not be told (CLUSTER NODES or a CLUSTER MYID failed): extras is then
+// empty, and a caller keeps those it had.
+func allMasters(ctx context.Context, c masterLister) (visited, extras map[string]*redis.Options, known bool, err error) {
+	v := &clusterView{}
+	err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		v.visit(ctx, node)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
-	for a, o := range listed {
-		if _, ok := masters[a]; !ok {
-			masters[a] = o
+	extras, known = v.extras()
+	return v.opts, extras, known, nil
+}
+
+// clusterView is what one visit of a Cluster's masters learns, to find the
+// masters ForEachMaster does not visit: each visited master's cluster node
+// id (CLUSTER MYID), and the CLUSTER NODES of one of them (one only, so
+// that the watch, which lists the masters every second from every process,
+// costs every master one CLUSTER MYID a second, and one of them a CLUSTER
+// NODES). The masters are told apart by id, never by address: go-redis
+// does not dial the addresses the nodes announce (see extraAddr).
+type clusterView struct {
+	asked atomic.Bool // a visit has taken the CLUSTER NODES query
+
+	mu    sync.Mutex
+	opts  map[string]*redis.Options // the visited masters', by go-redis's address
+	ids   map[string]string         // the visited masters' ids, by address; "" unknown
+	nodes string                    // CLUSTER NODES, as a visited master answered it
+	host  string                    // the host of the master that answered it
+}
+
+// visit learns what node, a visited master, tells.
+func (v *clusterView) visit(ctx context.Context, node *redis.Client) {
+	o := node.Options()
+	id, err := node.Do(ctx, "cluster", "myid").Text()
+	if err != nil {
+		id = ""
+	}
+	var nodes string
+	if v.asked.CompareAndSwap(false, true) {
+		if nodes, err = node.ClusterNodes(ctx).Result(); err != nil {
+			v.asked.Store(false) // a later visit may ask
 		}
 	}
-	return masters, nil
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.opts == nil {
+		v.opts, v.ids = map[string]*redis.Options{}, map[string]string{}
+	}
+	v.opts[o.Addr], v.ids[o.Addr] = o, id
+	if nodes != "" {
+		v.nodes, v.host = nodes, hostOf(o.Addr)
+	}
+}
+
+// extras returns the masters that CLUSTER NODES lists as reachable (not
+// failed, not in a handshake, with an address) and whose id no visited
+// master has, by id, with the options of a visited master and the address
+// extraAddr builds. known is false, and extras empty, when CLUSTER NODES
+// did not answer or a visited master's id is unknown: a master could then
+// be taken for an extra one, and visited twice.
+func (v *clusterView) extras() (extras map[string]*redis.Options, known bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.nodes == "" {
+		return nil, false
+	}
+	entries := parseClusterNodes(v.nodes)
+	visited := map[string]string{} // address by id
+	var base *redis.Options
+	for addr, id := range v.ids {
+		if id == "" {
+			return nil, false
+		}
+		visited[id], base = addr, v.opts[addr]
+	}
+	r := learnRewrite(entries, visited)
+	extras = map[string]*redis.Options{}
+	for _, e := range entries {
+		if _, ok := visited[e.id]; ok || !e.master {
+			continue
+		}
+		addr := r.extraAddr(e, v.host)
+		if _, ok := v.opts[addr]; ok || addr == "" {
+			continue
+		}
+		extras[e.id] = withAddr(base, addr)
+	}
+	return extras, true
+}
+
+// nodeEntry is one line of CLUSTER NODES.
+type nodeEntry struct {
+	id, ip, port, hostname string
+	master                 bool // a master that is reachable as far as the line says
+}
+
+// parseClusterNodes reads CLUSTER NODES: "id ip:port@cport[,hostname]
+// flags ...". The ip of an IPv6 node has no brackets.
+func parseClusterNodes(out string) []nodeEntry {
+	var entries []nodeEntry
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		e := nodeEntry{id: f[0]}
+		addr, hostname, _ := strings.Cut(f[1], ",")
+		e.hostname, _, _ = strings.Cut(hostname, ",")
+		addr, _, _ = strings.Cut(addr, "@")
+		i := strings.LastIndexByte(addr, ':')
+		if i < 0 {
+			continue
+		}
+		e.ip, e.port = strings.Trim(addr[:i], "[]"), addr[i+1:]
+		flags := "," + f[2] + ","
+		e.master = strings.Contains(flags, ",master,") && !strings.Contains(flags, ",fail") &&
+			!strings.Contains(flags, ",handshake,") && !strings.Contains(flags, ",noaddr,")
+		entries = append(entries, e)
+	}
+	return entries
+}
+
+// addrRewrite is how go-redis turned the addresses the visited masters
+// announce into those it dials, learned from them, to turn an extra
+// master's the same way.
+type addrRewrite struct {
+	hostnames bool   // go-redis dials the nodes' hostnames (cluster-preferred-endpoint-type hostname)
+	seedHost  string // the host go-redis dials for a loopback ip (replaceLoopbackHost), or ""
+	seedPort  string // the port go-redis dials for port 0 (a TLS-only Cluster), or ""
+}
+
+// learnRewrite compares each visited master's entry with the address
+// go-redis dials it at (visited: address by id).
+func learnRewrite(entries []nodeEntry, visited map[string]string) addrRewrite {
+	var r addrRewrite
+	for _, e := range entries {
+		addr, ok := visited[e.id]
+		if !ok {
+			continue
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			continue
+		}
+		switch {
+		case e.hostname != "" && host == e.hostname && host != e.ip:
+			r.hostnames = true
+		case isLoopback(e.ip) && !isLoopback(host):
+			r.seedHost = host
+		}
+		if e.port == "0" && port != "0" {
+			r.seedPort = port
+		}
+	}
+	return r
+}
+
+// extraAddr returns the address to dial e at, as go-redis would dial it if
+// CLUSTER SLOTS listed it: its hostname when go-redis dials the visited
+// masters' hostnames; a loopback ip replaced by the seed's host when
+// go-redis replaced one (it does when the seed is not a loopback address);
+// port 0 replaced by the seed's port. A node that does not know its own ip
+// yet is dialed at asked's host, that of the master that listed it. It
+// returns "" when no port is known.
+func (r addrRewrite) extraAddr(e nodeEntry, asked string) string {
+	host := e.ip
+	switch {
+	case r.hostnames && e.hostname != "":
+		host = e.hostname
+	case host == "":
+		host = asked
+	case r.seedHost != "" && isLoopback(host):
+		host = r.seedHost
+	}
+	port := e.port
+	if port == "0" {
+		port = r.seedPort
+	}
+	if port == "" || port == "0" {
+		return ""
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// isLoopback reports whether host is a loopback address or localhost, as
+// go-redis's isLoopback does.
+func isLoopback(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	h := strings.ToLower(host)
+	return h == "localhost" || strings.HasSuffix(h, ".docker.internal")
+}
+
+// hostOf returns the host of addr, or addr.
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }
 
 // withAddr returns a copy of o that dials addr.
@@ -115,38 +289,4 @@ func withAddr(o *redis.Options, addr string) *redis.Options {
 	cp := *o
 	cp.Addr = addr
 	return &cp
-}
-
-// clusterMasters returns the addresses of the masters that CLUSTER NODES,
-// asked of node, lists as reachable (not failed, not in a handshake, with
-// an address). A node that refuses CLUSTER NODES (an ACL) or cannot be
-// asked gives none: the masters CLUSTER SLOTS lists are still visited.
-func clusterMasters(ctx context.Context, node *redis.Client) []string {
-	out, err := node.ClusterNodes(ctx).Result()
-	if err != nil {
-		return nil
-	}
-	host, _, _ := net.SplitHostPort(node.Options().Addr)
-	var addrs []string
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
-		flags := "," + f[2] + ","
-		if !strings.Contains(flags, ",master,") || strings.Contains(flags, ",fail") ||
-			strings.Contains(flags, ",handshake,") || strings.Contains(flags, ",noaddr,") {
-			continue
-		}
-		addr, _, _ := strings.Cut(f[1], "@") // ip:port@cport[,hostname]
-		h, port, err := net.SplitHostPort(addr)
-		if err != nil || port == "0" {
-			continue
-		}
-		if h == "" { // a node that does not know its own address yet
-			h = host
-		}
-		addrs = append(addrs, net.JoinHostPort(h, port))
-	}
-	return addrs
 }

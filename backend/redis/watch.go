@@ -78,8 +78,24 @@ const (
 // on a connection of its own per server: the node of a single-node client,
 // the current master of a Sentinel failover client (followed through
 // failovers), every master of a Cluster client, including one that owns no
-// slot yet (followed as masters come and go). It implements backend/near's Watcher: see there for the meaning
-// of changed and state. It returns at once; Close stops the watch.
+// slot yet (followed as masters come and go). It implements backend/near's
+// Watcher: see there for the meaning of changed and state. It returns at
+// once; Close stops the watch.
+//
+// A Cluster's masters are listed every second: every master go-redis knows
+// answers CLUSTER MYID, and one of them CLUSTER NODES, in which a master
+// whose id none of them has is an extra one (one that owns no slot yet:
+// the new node of a resharding, which receives the keys already moved to
+// it). An extra master is dialed at the address CLUSTER NODES gives,
+// turned as go-redis turns those of CLUSTER SLOTS (a loopback host
+// replaced by the seed's, port 0 by the seed's port, the hostname when
+// go-redis dials hostnames), and must answer CLUSTER MYID with its id. One
+// that the watch has not reached once (unreachable from this host at that
+// address, or another server answers there) is not waited for: state(true)
+// is reported without it, and a write to a key already moved to it is not
+// reported until it is reached, or until it owns the key's slot (go-redis
+// then dials it as any master). A user whose ACL refuses CLUSTER MYID or
+// CLUSTER NODES is watched on the masters go-redis knows only.
 //
 // changed receives the keys without the prefix; nil keys when a database
 // is flushed. Keys of the same name in another database of the server are
@@ -94,7 +110,8 @@ const (
 // watchHeartbeat plus the client's ReadTimeout, a server that is no longer
 // a master, a failover client's Sentinel naming another master: checked
 // every second) and while a Cluster master is not watched; state(true) when
-// every server is watched again. A user whose ACL refuses ROLE (the
+// every server is watched again (an extra Cluster master never reached
+// excepted: see above). A user whose ACL refuses ROLE (the
 // heartbeat that asks whether the server is still a master) is watched
 // with PING as the heartbeat: a failover is then seen when the old master
 // closes the connection, or at the next session's HELLO.
@@ -121,7 +138,7 @@ func (b *Store) WatchInvalidations(changed func(keys []string), state func(watch
 			return nil, errors.New("redisstore: watch invalidations: a client with a StreamingCredentialsProvider is not supported")
 		}
 		w.mu.Lock()
-		w.add(o)
+		w.add(o.Addr, "", o)
 		w.mu.Unlock()
 	case *redis.ClusterClient:
 		if c.Options().StreamingCredentialsProvider != nil {
@@ -150,32 +167,41 @@ type watch struct {
 	once    sync.Once
 
 	mu       sync.Mutex
-	nodes    map[string]*watchNode // by address
+	nodes    map[string]*watchNode // by address, an extra master by id
 	watching bool                  // what state last reported
 }
 
 // watchNode is the watch of one server.
 type watchNode struct {
-	opt  *redis.Options
-	stop chan struct{} // closed when the node is no longer watched
-	up   bool          // a session is established; under watch.mu
-	conn net.Conn      // the session's connection; under watch.mu
+	opt *redis.Options
+	// id is, for a Cluster's extra master (one that owns no slot, dialed
+	// at an address clusterView builds), the cluster node id the server
+	// must answer CLUSTER MYID with; "" for a server go-redis dials.
+	id      string
+	stop    chan struct{} // closed when the node is no longer watched
+	up      bool          // a session is established; under watch.mu
+	reached bool          // a session was established once; under watch.mu
+	conn    net.Conn      // the session's connection; under watch.mu
 }
 
-// add starts watching the server that o dials. w.mu is held.
-func (w *watch) add(o *redis.Options) {
-	n := &watchNode{opt: o, stop: make(chan struct{})}
-	w.nodes[o.Addr] = n
+// add starts watching the server that o dials, under key (its address, or
+// an extra master's id), expected to be the Cluster node id when id is not
+// "". w.mu is held.
+func (w *watch) add(key, id string, o *redis.Options) {
+	n := &watchNode{opt: o, id: id, stop: make(chan struct{})}
+	w.nodes[key] = n
 	w.wg.Add(1)
 	go w.run(n)
 }
 
 // report tells state whether every server is watched, when that changed.
-// w.mu is held, so that state is never called concurrently with itself.
+// An extra master of a Cluster that the watch has never reached is not
+// waited for (see WatchInvalidations). w.mu is held, so that state is
+// never called concurrently with itself.
 func (w *watch) report() {
 	all := len(w.nodes) > 0
 	for _, n := range w.nodes {
-		all = all && n.up
+		all = all && (n.up || n.id != "" && !n.reached)
 	}
 	if all != w.watching && !w.stopped.Load() {
 		w.watching = all
@@ -187,6 +213,7 @@ func (w *watch) report() {
 func (w *watch) setUp(n *watchNode, up bool) {
 	w.mu.Lock()
 	n.up = up
+	n.reached = n.reached || up
 	w.report()
 	w.mu.Unlock()
 }
@@ -268,7 +295,7 @@ func (w *watch) session(n *watchNode) error {
 
 	r := bufio.NewReaderSize(conn, 32<<10)
 	_ = conn.SetDeadline(time.Now().Add(dialTimeout + readTimeout))
-	if err := w.handshake(ctx, conn, r, o); err != nil {
+	if err := w.handshake(ctx, conn, r, o, n.id); err != nil {
 		return err
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -328,11 +355,13 @@ func (w *watch) invalidate(list respValue) {
 	}
 }
 
-// handshake sends HELLO 3 (authenticating as the client does), SUBSCRIBE
-// watchChannel and CLIENT TRACKING, and checks their replies: the server
-// must be a master. A refused SUBSCRIBE (an ACL without the channel) leaves
-// the connection a normal client, watched all the same.
-func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options) error {
+// handshake sends HELLO 3 (authenticating as the client does), CLUSTER
+// MYID when id is not "", SUBSCRIBE watchChannel and CLIENT TRACKING, and
+// checks their replies: the server must be a master, and the Cluster node
+// id (an extra master's address is built, not go-redis's: another server
+// may listen there). A refused SUBSCRIBE (an ACL without the channel)
+// leaves the connection a normal client, watched all the same.
+func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options, id string) error {
 	user, pass, err := credentials(ctx, o)
 	if err != nil {
 		return err
@@ -350,6 +379,9 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	}
 	hello = append(hello, "SETNAME", name)
 	cmd := appendCommand(nil, hello...)
+	if id != "" {
+		cmd = appendCommand(cmd, "CLUSTER", "MYID")
+	}
 	cmd = appendCommand(cmd, "SUBSCRIBE", watchChannel)
 	cmd = appendCommand(cmd, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", w.prefix)
 	if _, err := conn.Write(cmd); err != nil {
@@ -366,6 +398,14 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	}
 	if role := v.field("role"); role != nil && role.str != "master" {
 		return fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
+	}
+	if id != "" {
+		if v, err = readResp(r); err != nil { // CLUSTER MYID's
+			return err
+		}
+		if v.kind == '-' || v.kind == '!' || v.str != id {
+			return fmt.Errorf("redisstore: watch: %s is not the Cluster node %s (CLUSTER MYID: %q)", o.Addr, id, v.str)
+		}
 	}
 	if v, err = readResp(r); err != nil { // SUBSCRIBE's
 		return err
@@ -481,9 +521,10 @@ func credentials(ctx context.Context, o *redis.Options) (user, pass string, err 
 }
 
 // followCluster watches every master of the Cluster, listing them again
-// every watchTopology: those CLUSTER SLOTS lists and those only CLUSTER
-// NODES does (a master owning no slot yet: during a resharding onto a new
-// node, the keys already moved to it are written there).
+// every watchTopology: those CLUSTER SLOTS lists and the extra ones only
+// CLUSTER NODES does (a master owning no slot yet: during a resharding onto
+// a new node, the keys already moved to it are written there). See
+// clusterView for what a listing costs.
 func (w *watch) followCluster() {
 	defer w.wg.Done()
 	t := time.NewTicker(watchTopology)
@@ -499,12 +540,13 @@ func (w *watch) followCluster() {
 }
 
 // listMasters starts watching the masters that are new and stops watching
-// those that are gone. A Cluster that cannot be listed keeps its watches.
+// those that are gone. A Cluster that cannot be listed keeps its watches,
+// and one whose extra masters cannot be told keeps those.
 func (w *watch) listMasters() {
 	ctx, cancel := context.WithTimeout(w.ctx, watchRetryMax)
 	defer cancel()
-	masters, err := allMasters(ctx, w.cluster)
-	if err != nil || len(masters) == 0 {
+	visited, extras, known, err := allMasters(ctx, w.cluster)
+	if err != nil || len(visited) == 0 {
 		return
 	}
 	w.mu.Lock()
@@ -512,18 +554,25 @@ func (w *watch) listMasters() {
 	if w.stopped.Load() {
 		return
 	}
-	for addr, n := range w.nodes {
-		if _, ok := masters[addr]; !ok {
+	for key, n := range w.nodes {
+		_, isVisited := visited[key]
+		_, isExtra := extras[key]
+		if n.id == "" && !isVisited || n.id != "" && known && !isExtra {
 			close(n.stop)
 			if n.conn != nil {
 				_ = n.conn.Close()
 			}
-			delete(w.nodes, addr)
+			delete(w.nodes, key)
 		}
 	}
-	for addr, o := range masters {
+	for addr, o := range visited {
 		if _, ok := w.nodes[addr]; !ok {
-			w.add(o)
+			w.add(addr, "", o)
+		}
+	}
+	for id, o := range extras {
+		if _, ok := w.nodes[id]; !ok {
+			w.add(id, id, o)
 		}
 	}
 	w.report()
