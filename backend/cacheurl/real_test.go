@@ -88,6 +88,13 @@ func TestOpenRedisUnixSocket(t *testing.T) {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--unixsocket", sock,
 			"--unixsocketperm", "700", "--save", "", "--appendonly", "no"}
 	})
+	// StartProcess waits for the TCP port; the socket may come a moment
+	// later.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	b := open(t, "unix://"+sock+"?db=1&prefix=p:", &redisstore.Store{})
 	ctx := context.Background()
 	require.NoError(t, b.Set(ctx, "k", []byte("v"), time.Minute))
