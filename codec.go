@@ -111,15 +111,10 @@ var jsonEncoders = [...]reflect.Type{
 // mayHoldStrings reports whether a value of type t can hold a string that
 // encoding/json writes as one: not a type that encodes itself, not a
 // []byte (base64).
-func mayHoldStrings(t reflect.Type) bool {
-	if v, ok := stringTypes.Load(t); ok {
-		return v.(bool)
-	}
-	r := typeHoldsStrings(t, map[reflect.Type]bool{})
-	stringTypes.Store(t, r)
-	return r
-}
+func mayHoldStrings(t reflect.Type) bool { return remembered(&stringTypes, t, typeHoldsStrings) }
 
+// typeHoldsStrings is mayHoldStrings's walk of t's parts; seen breaks the
+// cycles of recursive types.
 func typeHoldsStrings(t reflect.Type, seen map[reflect.Type]bool) bool {
 	if seen[t] {
 		return false
@@ -179,14 +174,17 @@ var interfaceTypes sync.Map // reflect.Type -> bool
 // UseNumber, which json.Unmarshal cannot; other types take json.Unmarshal's
 // cheaper path.
 func holdsInterface(t reflect.Type) bool {
-	if t == nil {
-		return false
-	}
-	if v, ok := interfaceTypes.Load(t); ok {
+	return t != nil && remembered(&interfaceTypes, t, typeHoldsInterface)
+}
+
+// remembered returns what walk says of t, from m, where it is kept the
+// first time it is asked: m holds a bool per type.
+func remembered(m *sync.Map, t reflect.Type, walk func(reflect.Type, map[reflect.Type]bool) bool) bool {
+	if v, ok := m.Load(t); ok {
 		return v.(bool)
 	}
-	r := typeHoldsInterface(t, map[reflect.Type]bool{})
-	interfaceTypes.Store(t, r)
+	r := walk(t, map[reflect.Type]bool{})
+	m.Store(t, r)
 	return r
 }
 
