@@ -32,23 +32,12 @@ func TestSharedHeadPersonalRefusalKeepsEntry(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			forEachViewStore(t, func(t *testing.T, k storeKind) {
 				e := newViewEnv(t, k)
-				mode := 0
-				h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
-					switch mode {
-					case 0:
-						w.Header().Set("Cache-Control", "public, max-age=10, stale-if-error=600")
-						w.Header().Set("ETag", `"x"`)
-					case 1: // a logged-in (or forged) session: the same resource, private
-						w.Header().Set("Cache-Control", c.cc)
-						w.Header().Set("ETag", `"x"`)
-					case 2:
-						w.WriteHeader(http.StatusInternalServerError)
-					}
-				}}
+				// Mode 1: a logged-in (or forged) session, the same resource, private.
+				h, mode := revalidationModes(c.cc)
 				ch := e.sharedView(h, StaleIfError(time.Hour))
 				get(ch, "/a")
 				e.clock.Advance(20 * time.Second)
-				mode = 1
+				*mode = 1
 				r := httptest.NewRequest(http.MethodHead, "/a", nil)
 				for i := 0; i+1 < len(c.hdr); i += 2 {
 					r.Header.Set(c.hdr[i], c.hdr[i+1])
@@ -62,7 +51,7 @@ func TestSharedHeadPersonalRefusalKeepsEntry(t *testing.T) {
 				}
 				ch.ServeHTTP(httptest.NewRecorder(), r)
 				require.EqualValues(t, 2, h.calls.Load(), "the HEAD reached the handler")
-				mode = 2
+				*mode = 2
 				w := get(ch, "/a")
 				assert.Equal(t, "STALE", w.Header().Get("X-Cache"),
 					"one client's HEAD removed the shared copy: everyone now gets %d", w.Code)
@@ -76,27 +65,15 @@ func TestSharedHeadPersonalRefusalKeepsEntry(t *testing.T) {
 func TestSharedHeadPersonalRefusalControl(t *testing.T) {
 	for _, method := range []string{"", http.MethodGet} {
 		e := newViewEnv(t, viewStores[0])
-		mode := 0
-		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
-			switch mode {
-			case 0:
-				w.Header().Set("Cache-Control", "public, max-age=10, stale-if-error=600")
-				w.Header().Set("ETag", `"x"`)
-			case 1:
-				w.Header().Set("Cache-Control", "private, max-age=60")
-				w.Header().Set("ETag", `"x"`)
-			case 2:
-				w.WriteHeader(http.StatusInternalServerError)
-			}
-		}}
+		h, mode := revalidationModes("private, max-age=60")
 		ch := e.sharedView(h, StaleIfError(time.Hour))
 		get(ch, "/a")
 		e.clock.Advance(20 * time.Second)
-		mode = 1
+		*mode = 1
 		if method != "" {
 			send(ch, method, "/a", "Cookie", "s=forged")
 		}
-		mode = 2
+		*mode = 2
 		w := get(ch, "/a")
 		assert.Equal(t, "STALE", w.Header().Get("X-Cache"), "method %q", method)
 	}
@@ -108,25 +85,13 @@ func TestSharedHeadPersonalRefusalControl(t *testing.T) {
 // answered with the old copy).
 func TestSharedHeadRefusalWithoutCredentialsDrops(t *testing.T) {
 	e := newViewEnv(t, viewStores[0])
-	mode := 0
-	h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
-		switch mode {
-		case 0:
-			w.Header().Set("Cache-Control", "public, max-age=10, stale-if-error=600")
-			w.Header().Set("ETag", `"x"`)
-		case 1:
-			w.Header().Set("Cache-Control", "private, max-age=60")
-			w.Header().Set("ETag", `"x"`)
-		case 2:
-			w.WriteHeader(http.StatusInternalServerError)
-		}
-	}}
+	h, mode := revalidationModes("private, max-age=60")
 	ch := e.sharedView(h, StaleIfError(time.Hour))
 	get(ch, "/a")
 	e.clock.Advance(20 * time.Second)
-	mode = 1
+	*mode = 1
 	send(ch, http.MethodHead, "/a")
-	mode = 2
+	*mode = 2
 	w := get(ch, "/a")
 	assert.Equal(t, http.StatusInternalServerError, w.Code, "X-Cache %s", w.Header().Get("X-Cache"))
 }
@@ -154,4 +119,24 @@ func TestSharedHeadAfterClientLeftFreshensNothing(t *testing.T) {
 	require.EqualValues(t, 2, h.calls.Load(), "the HEAD reached the handler")
 	w := get(ch, "/a")
 	assert.NotEqual(t, "HIT", w.Header().Get("X-Cache"), "a cancelled HEAD's 200 freshened the shared entry")
+}
+
+// revalidationModes is a handler in three modes: 0 stores a public entry
+// with an ETag and stale-if-error; 1 answers the same resource with cc (a
+// logged-in user's private page, say) and the same ETag; 2 fails (500).
+func revalidationModes(cc string) (h *counter, mode *int) {
+	mode = new(int)
+	h = &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+		switch *mode {
+		case 0:
+			w.Header().Set("Cache-Control", "public, max-age=10, stale-if-error=600")
+			w.Header().Set("ETag", `"x"`)
+		case 1:
+			w.Header().Set("Cache-Control", cc)
+			w.Header().Set("ETag", `"x"`)
+		case 2:
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}}
+	return h, mode
 }
