@@ -201,86 +201,80 @@ func (o *Options) apply(k knobs, keepCtxTimeout bool) {
 }
 
 // newClient builds the client that the Options describe, or returns
-// Options.Client. owned reports whether the Store built it; failover is the
-// options of the Sentinel failover client it built, nil for any other (the
-// watch asks these Sentinels where the master is).
-func (o *Options) newClient() (c redis.UniversalClient, owned bool, failover *redis.FailoverOptions, err error) {
+// Options.Client. owned reports whether the Store built it.
+func (o *Options) newClient() (c redis.UniversalClient, owned bool, err error) {
 	switch {
 	case o.Client != nil:
-		return o.Client, false, nil, nil
+		return o.Client, false, nil
 	case o.ClientOptions != nil:
 		u := *o.ClientOptions
 		o.apply(knobs{&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.ContextTimeoutEnabled,
 			&u.MinRetryBackoff, &u.MaxRetryBackoff, &u.PoolTimeout}, false)
 		if u.MasterName == "" && (len(u.Addrs) > 1 || u.IsClusterMode) {
 			// The case of redis.NewUniversalClient that builds a Cluster.
-			return newClusterClient(u.Cluster()), true, nil, nil
+			return newClusterClient(u.Cluster()), true, nil
 		}
-		c = redis.NewUniversalClient(&u)
-		if _, ok := c.(*redis.Client); ok && u.MasterName != "" {
-			failover = u.Failover()
-		}
-		return c, true, failover, nil
+		return redis.NewUniversalClient(&u), true, nil
 	}
-	c, failover, err = o.clientFromURL()
+	c, err = o.clientFromURL()
 	if err != nil {
-		return nil, false, nil, err
+		return nil, false, err
 	}
-	return c, true, failover, nil
+	return c, true, nil
 }
 
-func (o *Options) clientFromURL() (redis.UniversalClient, *redis.FailoverOptions, error) {
+func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 	scheme, rest, ok := strings.Cut(o.URL, "://")
 	if !ok {
-		return nil, nil, optError("URL", "has no scheme; want redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://")
+		return nil, optError("URL", "has no scheme; want redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://")
 	}
 	base, kind, _ := strings.Cut(scheme, "+")
 	if base != "redis" && base != "rediss" && !(base == "unix" && kind == "") {
-		return nil, nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
+		return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
 	}
 	if strayAt(base, rest) {
-		return nil, nil, optError("URL", "%s", strayAtReason)
+		return nil, optError("URL", "%s", strayAtReason)
 	}
 	var u *url.URL
 	if kind != "" {
 		var err error
 		if u, err = multiHostURL(base, rest); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	switch kind {
 	case "":
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
-			return nil, nil, urlError(o.URL, err)
+			return nil, urlError(o.URL, err)
 		}
 		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, 0,
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
-		return redis.NewClient(opt), nil, nil
+		return redis.NewClient(opt), nil
 	case "cluster":
 		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
-			return nil, nil, optError("URL", "a Redis Cluster has only database 0; remove the path")
+			return nil, optError("URL", "a Redis Cluster has only database 0; remove the path")
 		}
 		u.Path = ""
 		opt, err := redis.ParseClusterURL(u.String())
 		if err != nil {
-			return nil, nil, urlError(o.URL, err)
+			return nil, urlError(o.URL, err)
 		}
 		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, opt.MaxRedirects,
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
-		return newClusterClient(opt), nil, nil
+		return newClusterClient(opt), nil
 	case "sentinel":
 		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
 		if master == "" {
-			return nil, nil, optError("URL", "a Sentinel URL names its master in the path: redis+sentinel://host:port/master[/db]")
+			return nil, optError("URL", "a Sentinel URL names its master in the path: redis+sentinel://host:port/master[/db]")
 		}
 		u.Path = "/" + db
 		q := u.Query()
@@ -288,21 +282,21 @@ func (o *Options) clientFromURL() (redis.UniversalClient, *redis.FailoverOptions
 		u.RawQuery = q.Encode()
 		opt, err := redis.ParseFailoverURL(u.String())
 		if err != nil {
-			return nil, nil, urlError(o.URL, err)
+			return nil, urlError(o.URL, err)
 		}
 		if opt.RouteByLatency || opt.RouteRandomly {
 			// go-redis's NewFailoverClient panics on them.
-			return nil, nil, optError("URL", "route_by_latency and route_randomly are for a Redis Cluster, not a Sentinel master")
+			return nil, optError("URL", "route_by_latency and route_randomly are for a Redis Cluster, not a Sentinel master")
 		}
 		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, 0,
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, u.Query().Has("context_timeout_enabled"))
-		return redis.NewFailoverClient(opt), opt, nil
+		return redis.NewFailoverClient(opt), nil
 	}
-	return nil, nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
+	return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
 }
 
 // newClusterClient builds a Cluster client whose node clients neither

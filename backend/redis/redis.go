@@ -23,14 +23,11 @@ import (
 type Store struct {
 	client redis.UniversalClient
 	owned  bool // the Store built client and closes it
-	// failover: the options of the Sentinel failover client the Store
-	// built, nil for any other client (see WatchInvalidations).
-	failover *redis.FailoverOptions
-	mode     mode
-	prefix   string
-	match    string // SCAN pattern of every key under prefix
-	flush    bool
-	closed   atomic.Bool
+	mode   mode
+	prefix string
+	match  string // SCAN pattern of every key under prefix
+	flush  bool
+	closed atomic.Bool
 	// useDEL: Delete and Clear send DEL, not UNLINK (Options.DeleteWithDEL,
 	// or the server refused UNLINK once).
 	useDEL atomic.Bool
@@ -73,18 +70,17 @@ func New(opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	client, owned, failover, err := opts.newClient()
+	client, owned, err := opts.newClient()
 	if err != nil {
 		return nil, err
 	}
 	prefix := keyPrefix(opts.Prefix)
 	b := &Store{
-		client:   client,
-		owned:    owned,
-		failover: failover,
-		prefix:   prefix,
-		match:    globEscape(prefix) + "*",
-		flush:    opts.ClearFlushesDB,
+		client: client,
+		owned:  owned,
+		prefix: prefix,
+		match:  globEscape(prefix) + "*",
+		flush:  opts.ClearFlushesDB,
 	}
 	b.useDEL.Store(opts.DeleteWithDEL)
 	switch client.(type) {

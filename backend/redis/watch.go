@@ -97,16 +97,6 @@ const (
 // then dials it as any master). A user whose ACL refuses CLUSTER MYID or
 // CLUSTER NODES is watched on the masters go-redis knows only.
 //
-// A Sentinel failover client that the Store built (URL or ClientOptions)
-// is followed through a failover: the watch asks its Sentinels where the
-// master is (GET-MASTER-ADDR-BY-NAME, once a second, on a Sentinel
-// connection of its own; never a connection to the master), dials that
-// address, and ends the session when they name another. A failover client
-// passed in Options.Client does not tell its Sentinels: the watch dials as
-// it does, and sees a failover only when the demoted master is
-// reconfigured (ROLE answers "slave", ~10s after the failover) or closes
-// the connection.
-//
 // changed receives the keys without the prefix; nil keys when a database
 // is flushed. Keys of the same name in another database of the server are
 // reported too (tracking does not tell databases apart): they cost a
@@ -118,10 +108,10 @@ const (
 // server restarts, CLIENT KILL, the server's output buffer limit for
 // pub/sub clients reached by messages the process did not read, no answer to the heartbeat within
 // watchHeartbeat plus the client's ReadTimeout, a server that is no longer
-// a master, the Sentinels of a failover client the Store built naming
-// another master: checked every second) and while a Cluster master is not
-// watched; state(true) when every server is watched again (an extra
-// Cluster master never reached excepted: see above). A user whose ACL refuses ROLE (the
+// a master, a failover client's Sentinel naming another master: checked
+// every second) and while a Cluster master is not watched; state(true) when
+// every server is watched again (an extra Cluster master never reached
+// excepted: see above). A user whose ACL refuses ROLE (the
 // heartbeat that asks whether the server is still a master) is watched
 // with PING as the heartbeat: a failover is then seen when the old master
 // closes the connection, or at the next session's HELLO.
@@ -147,9 +137,6 @@ func (b *Store) WatchInvalidations(changed func(keys []string), state func(watch
 		if o.StreamingCredentialsProvider != nil {
 			return nil, errors.New("redisstore: watch invalidations: a client with a StreamingCredentialsProvider is not supported")
 		}
-		if isFailover(o) && b.failover != nil && !b.failover.ReplicaOnly {
-			w.sentinels = newSentinels(b.failover)
-		}
 		w.mu.Lock()
 		w.add(o.Addr, "", o)
 		w.mu.Unlock()
@@ -172,9 +159,6 @@ type watch struct {
 	changed func([]string)
 	state   func(bool)
 	cluster *redis.ClusterClient // nil for a single node
-	// sentinels, for a failover client the Store built, find its master;
-	// nil for any other client.
-	sentinels *sentinels
 
 	ctx     context.Context // cancelled by Close
 	cancel  context.CancelFunc
@@ -248,9 +232,6 @@ func (w *watch) Close() error {
 		}
 		w.mu.Unlock()
 		w.wg.Wait()
-		if w.sentinels != nil {
-			w.sentinels.close()
-		}
 	})
 	return nil
 }
@@ -292,7 +273,7 @@ func (w *watch) session(n *watchNode) error {
 	}
 	ctx, cancel := context.WithTimeout(w.ctx, dialTimeout)
 	defer cancel()
-	conn, master, err := w.dial(ctx, o)
+	conn, err := dial(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -325,8 +306,8 @@ func (w *watch) session(n *watchNode) error {
 	defer close(done)
 	var ping atomic.Bool // ROLE was refused: the heartbeat is PING
 	go heartbeat(conn, done, &ping)
-	if master != "" {
-		go followFailover(conn, done, w.sentinels, master, dialTimeout)
+	if isFailover(o) {
+		go followFailover(conn, done, o, dialTimeout)
 	}
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(watchHeartbeat + readTimeout))
@@ -472,14 +453,14 @@ func isFailover(o *redis.Options) bool {
 	return o.Dialer != nil && o.Addr == "FailoverClient"
 }
 
-// followFailover ends the session on conn, connected to master, a
-// failover client's, when Sentinel names another master: it asks every
-// watchTopology. The demoted master keeps saying "master" to ROLE until
-// Sentinel reconfigures it, which took ~10s, and the watch would watch it,
-// not the new master, all that time. It costs a GET-MASTER-ADDR-BY-NAME
-// per watchTopology, on a connection to a Sentinel that stays open; none
-// to the master.
-func followFailover(conn net.Conn, done chan struct{}, s *sentinels, master string, timeout time.Duration) {
+// followFailover ends the session on conn, a failover client's, when
+// Sentinel names another master: every watchTopology it dials as the
+// client does (Sentinel's current master) and closes conn if that is not
+// the server conn is connected to. The demoted master keeps saying
+// "master" to ROLE until Sentinel reconfigures it, which took ~10s, and
+// the watch would watch it, not the new master, all that time. It costs a
+// Sentinel query and a connection, closed at once, per watchTopology.
+func followFailover(conn net.Conn, done chan struct{}, o *redis.Options, dialTimeout time.Duration) {
 	t := time.NewTicker(watchTopology)
 	defer t.Stop()
 	for {
@@ -488,77 +469,18 @@ func followFailover(conn net.Conn, done chan struct{}, s *sentinels, master stri
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		addr, err := s.masterAddr(ctx)
+		ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+		probe, err := dial(ctx, o)
 		cancel()
 		if err != nil {
-			continue // no Sentinel answers: the heartbeat decides
+			continue // Sentinel or the master unreachable: the heartbeat decides
 		}
-		if addr != master {
+		moved := probe.RemoteAddr().String() != conn.RemoteAddr().String()
+		_ = probe.Close()
+		if moved {
 			_ = conn.Close()
 			return
 		}
-	}
-}
-
-// sentinels asks a failover client's Sentinels where its master is, as
-// go-redis's failover client does before each dial.
-type sentinels struct {
-	opt     *redis.FailoverOptions
-	clients []*redis.SentinelClient // one per Sentinel, in opt's order
-	last    atomic.Int32            // the index of the one that answered last
-}
-
-// newSentinels returns the Sentinels of opt, with clients of one
-// connection each, which connect when first asked.
-func newSentinels(opt *redis.FailoverOptions) *sentinels {
-	s := &sentinels{opt: opt}
-	for _, addr := range opt.SentinelAddrs {
-		s.clients = append(s.clients, redis.NewSentinelClient(&redis.Options{
-			Addr:            addr,
-			ClientName:      opt.ClientName,
-			Dialer:          opt.Dialer,
-			Username:        opt.SentinelUsername,
-			Password:        opt.SentinelPassword,
-			DialTimeout:     opt.DialTimeout,
-			ReadTimeout:     opt.ReadTimeout,
-			WriteTimeout:    opt.WriteTimeout,
-			TLSConfig:       opt.TLSConfig,
-			DisableIdentity: opt.DisableIdentity,
-			PoolSize:        1,
-			MaxRetries:      -1, // the next tick is the retry
-		}))
-	}
-	return s
-}
-
-// masterAddr returns the master's address that a Sentinel names, asking
-// the one that answered last first, then the others in turn.
-func (s *sentinels) masterAddr(ctx context.Context) (string, error) {
-	err := errors.New("redisstore: watch: no Sentinel configured")
-	first := int(s.last.Load())
-	for i := range s.clients {
-		j := (first + i) % len(s.clients)
-		var a []string
-		a, err = s.clients[j].GetMasterAddrByName(ctx, s.opt.MasterName).Result()
-		if err == nil && len(a) == 2 {
-			s.last.Store(int32(j))
-			return net.JoinHostPort(a[0], a[1]), nil
-		}
-		if err == nil {
-			err = fmt.Errorf("redisstore: watch: Sentinel answered %q for master %q", a, s.opt.MasterName)
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return "", err
-}
-
-// close closes the Sentinels' clients.
-func (s *sentinels) close() {
-	for _, c := range s.clients {
-		_ = c.Close()
 	}
 }
 
@@ -571,29 +493,7 @@ func refusedRole(msg string) bool {
 }
 
 // dial connects as the client does: with its Dialer (which, for a Sentinel
-// failover client, finds the current master). With w.sentinels, it asks
-// them for the master's address, which it returns, and dials that with the
-// failover client's own Dialer, or with o's TLS, as go-redis's failover
-// dialer does: followFailover then knows the address the session is on.
-func (w *watch) dial(ctx context.Context, o *redis.Options) (conn net.Conn, master string, err error) {
-	if w.sentinels == nil {
-		conn, err = dial(ctx, o)
-		return conn, "", err
-	}
-	if master, err = w.sentinels.masterAddr(ctx); err != nil {
-		return nil, "", err
-	}
-	direct := withAddr(o, master)
-	direct.Dialer = w.sentinels.opt.Dialer
-	if direct.Network == "" {
-		direct.Network = "tcp"
-	}
-	conn, err = dial(ctx, direct)
-	return conn, master, err
-}
-
-// dial connects as the client o describes does: with its Dialer (which,
-// for a Sentinel failover client, finds the current master).
+// failover client, finds the current master).
 func dial(ctx context.Context, o *redis.Options) (net.Conn, error) {
 	if o.Dialer != nil {
 		return o.Dialer(ctx, o.Network, o.Addr)
