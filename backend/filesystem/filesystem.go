@@ -1076,8 +1076,10 @@ func (s *Store) putBack(victims []victim) {
 		}
 		stale = s.idx.restore(there)
 	}
-	for _, v := range stale {
-		s.putBackLast(v)
+	// Each goes to the back of the list: the last first, so that the
+	// least recently used ends last, evicted first, as restore leaves them.
+	for i := len(stale) - 1; i >= 0; i-- {
+		s.putBackLast(stale[i])
 	}
 }
 

@@ -40,3 +40,40 @@ func TestPutBackUnderRemovalsKeepsTheVictimIndexed(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, s.idx.has(e.hash), "the victim's file is on disk and out of the index")
 }
+
+// TestPutBackLastKeepsTheVictimsOrder: victims that removals kept out on
+// every try go back in their order, the least recently used last in the
+// list, to be evicted first, as restore puts them. putBack handed them to
+// putBackLast one by one in their order, each pushed to the back: the most
+// recently used of them ended last, evicted first.
+func TestPutBackLastKeepsTheVictimsOrder(t *testing.T) {
+	s := openInternal(t, Options{Dir: t.TempDir(), SweepInterval: -1})
+	ctx := context.Background()
+	keys := keysInSub(0x42, 4, "pbo")
+	var victims []victim
+	for _, k := range keys[:3] {
+		require.NoError(t, s.Set(ctx, k, []byte("v"), 0))
+	}
+	s.idx.mu.Lock()
+	for _, k := range keys[:3] { // least recently used first, as shed returns them
+		n, ok := s.idx.get(s.entry(k).hash)
+		require.True(t, ok)
+		s.idx.drop(n)
+		victims = append(victims, victim{hash: n.hash, size: n.size, gen: s.idx.gen[n.hash[0]]})
+	}
+	s.idx.mu.Unlock()
+	other := s.entry(keys[3]).hash
+	s.idx.remove(other)
+	putBackHook = func() { s.idx.remove(other) }
+	defer func() { putBackHook = nil }()
+
+	s.putBack(victims)
+	s.idx.mu.Lock()
+	defer s.idx.mu.Unlock()
+	var fromBack [][32]byte
+	for n := s.idx.tail; n != nil; n = n.prev {
+		fromBack = append(fromBack, n.hash)
+	}
+	require.Equal(t, [][32]byte{victims[0].hash, victims[1].hash, victims[2].hash}, fromBack,
+		"the victims, from the back of the list: the least recently used is evicted first")
+}
