@@ -25,8 +25,13 @@ const clearBatch = 1000
 // those of CLUSTER SLOTS, and cleared only if it answers CLUSTER MYID with
 // its id: one that cannot be reached from this host at that address (or
 // where another server answers) is skipped, without an error, and the keys
-// already moved to it survive Clear. A user whose ACL refuses CLUSTER MYID
-// or CLUSTER NODES clears the masters CLUSTER SLOTS lists only. A client
+// already moved to it survive Clear. A CLUSTER MYID or CLUSTER NODES that
+// fails (a lost connection, a timeout) is sent again, up to three times in
+// all; if it still fails, Clear returns an error, the masters CLUSTER SLOTS
+// lists cleared, so that the caller's retry clears the others. A user
+// whose ACL refuses CLUSTER MYID or CLUSTER NODES (NOPERM), or a server
+// that does not know them (renamed or removed commands), clears the
+// masters CLUSTER SLOTS lists only, without an error. A client
 // of the program's type that embeds a *redis.ClusterClient (or a
 // *redis.Ring) is cleared as one. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -34,7 +35,11 @@ type shardLister interface {
 // client of its own for the call, with the options of a visited one and
 // the address clusterView builds; one that cannot be reached there, or
 // where another node answers (CLUSTER MYID), is skipped, not an error. It
-// returns the errors of fn joined.
+// returns the errors of fn joined, and an error when the extra masters
+// could not be told (a CLUSTER MYID or CLUSTER NODES that failed
+// myidTries times): fn has then run on the visited masters only. A server
+// that refuses those commands (refusedClusterCmd) is not an error: its
+// extra masters are not looked for.
 func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Context, node *redis.Client) error) error {
 	v := &clusterView{}
 	err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
@@ -44,11 +49,12 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 	if err != nil {
 		return err
 	}
-	extras, _ := v.extras()
+	extras, _, err := v.extras()
 	var (
 		wg   sync.WaitGroup
-		errs = make(chan error, len(extras))
+		errs = make(chan error, len(extras)+1)
 	)
+	errs <- err
 	for id, o := range extras {
 		wg.Add(1)
 		go func() {
@@ -80,8 +86,8 @@ func isNode(ctx context.Context, node *redis.Client, id string) bool {
 // allMasters returns the options of every master of c: those ForEachMaster
 // visits, by address, and the extra ones, by cluster node id, that
 // forEveryMaster would reach. known is false when the extra masters could
-// not be told (CLUSTER NODES or a CLUSTER MYID failed): extras is then
-// empty, and a caller keeps those it had.
+// not be told (CLUSTER NODES or a CLUSTER MYID failed myidTries times, or
+// was refused): extras is then empty, and a caller keeps those it had.
 func allMasters(ctx context.Context, c masterLister) (visited, extras map[string]*redis.Options, known bool, err error) {
 	v := &clusterView{}
 	err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
@@ -91,37 +97,46 @@ func allMasters(ctx context.Context, c masterLister) (visited, extras map[string
 	if err != nil {
 		return nil, nil, false, err
 	}
-	extras, known = v.extras()
+	extras, known, _ = v.extras()
 	return v.opts, extras, known, nil
 }
+
+// myidTries is how many times a visit asks a master CLUSTER MYID, and
+// CLUSTER NODES, before it gives up: a lost connection or a timeout fails
+// one ask, and the extra masters could not be told without the answer.
+const myidTries = 3
 
 // clusterView is what one visit of a Cluster's masters learns, to find the
 // masters ForEachMaster does not visit: each visited master's cluster node
 // id (CLUSTER MYID), and the CLUSTER NODES of one of them (one only, so
 // that the watch, which lists the masters every second from every process,
 // costs every master one CLUSTER MYID a second, and one of them a CLUSTER
-// NODES). The masters are told apart by id, never by address: go-redis
-// does not dial the addresses the nodes announce (see extraAddr).
+// NODES; a failed ask is repeated, up to myidTries times). The masters are
+// told apart by id, never by address: go-redis does not dial the addresses
+// the nodes announce (see extraAddr).
 type clusterView struct {
 	asked atomic.Bool // a visit has taken the CLUSTER NODES query
 
-	mu    sync.Mutex
-	opts  map[string]*redis.Options // the visited masters', by go-redis's address
-	ids   map[string]string         // the visited masters' ids, by address; "" unknown
-	nodes string                    // CLUSTER NODES, as a visited master answered it
-	host  string                    // the host of the master that answered it
+	mu       sync.Mutex
+	opts     map[string]*redis.Options // the visited masters', by go-redis's address
+	ids      map[string]string         // the visited masters' ids, by address; "" unknown
+	nodes    string                    // CLUSTER NODES, as a visited master answered it
+	host     string                    // the host of the master that answered it
+	refused  bool                      // a server refused CLUSTER MYID or NODES (refusedClusterCmd)
+	failed   []error                   // why an id is unknown, refusals excepted
+	nodesErr error                     // the last failure of CLUSTER NODES, refusals excepted
 }
 
 // visit learns what node, a visited master, tells.
 func (v *clusterView) visit(ctx context.Context, node *redis.Client) {
 	o := node.Options()
-	id, err := node.Do(ctx, "cluster", "myid").Text()
-	if err != nil {
-		id = ""
-	}
-	var nodes string
+	id, idErr := askCluster(ctx, func() (string, error) { return node.Do(ctx, "cluster", "myid").Text() })
+	var (
+		nodes    string
+		nodesErr error
+	)
 	if v.asked.CompareAndSwap(false, true) {
-		if nodes, err = node.ClusterNodes(ctx).Result(); err != nil {
+		if nodes, nodesErr = askCluster(ctx, node.ClusterNodes(ctx).Result); nodesErr != nil {
 			v.asked.Store(false) // a later visit may ask
 		}
 	}
@@ -131,9 +146,48 @@ func (v *clusterView) visit(ctx context.Context, node *redis.Client) {
 		v.opts, v.ids = map[string]*redis.Options{}, map[string]string{}
 	}
 	v.opts[o.Addr], v.ids[o.Addr] = o, id
-	if nodes != "" {
-		v.nodes, v.host = nodes, hostOf(o.Addr)
+	switch {
+	case idErr == nil:
+	case refusedClusterCmd(idErr):
+		v.refused = true
+	default:
+		v.failed = append(v.failed, fmt.Errorf("CLUSTER MYID on %s: %w", o.Addr, idErr))
 	}
+	switch {
+	case nodesErr == nil:
+		if nodes != "" {
+			v.nodes, v.host = nodes, hostOf(o.Addr)
+		}
+	case refusedClusterCmd(nodesErr):
+		v.refused = true
+	default:
+		v.nodesErr = fmt.Errorf("CLUSTER NODES on %s: %w", o.Addr, nodesErr)
+	}
+}
+
+// askCluster runs ask up to myidTries times, until it succeeds, the server
+// refuses the command (refusedClusterCmd) or ctx ends, and returns its
+// last answer.
+func askCluster(ctx context.Context, ask func() (string, error)) (string, error) {
+	var (
+		out string
+		err error
+	)
+	for range myidTries {
+		if out, err = ask(); err == nil || refusedClusterCmd(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return out, err
+}
+
+// refusedClusterCmd reports whether err is a server's refusal of a CLUSTER
+// command itself, which asking again would not change: not permitted to
+// this user (NOPERM), or unknown (renamed or removed in the server's
+// configuration).
+func refusedClusterCmd(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.HasPrefix(msg, "noperm") || strings.Contains(msg, "unknown command") || strings.Contains(msg, "unknown subcommand")
 }
 
 // extras returns the masters that CLUSTER NODES lists as reachable (not
@@ -141,19 +195,29 @@ func (v *clusterView) visit(ctx context.Context, node *redis.Client) {
 // master has, by id, with the options of a visited master and the address
 // extraAddr builds. known is false, and extras empty, when CLUSTER NODES
 // did not answer or a visited master's id is unknown: a master could then
-// be taken for an extra one, and visited twice.
-func (v *clusterView) extras() (extras map[string]*redis.Options, known bool) {
+// be taken for an extra one, and visited twice. err says why, unless a
+// server refused the command (refusedClusterCmd): nil then.
+func (v *clusterView) extras() (extras map[string]*redis.Options, known bool, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.nodes == "" {
-		return nil, false
+	switch {
+	case v.refused:
+		return nil, false, nil
+	case v.nodes == "" && v.nodesErr == nil && len(v.failed) == 0:
+		return nil, false, nil // no master visited
+	case v.nodes == "" || len(v.failed) > 0:
+		var all []error
+		if v.nodes == "" {
+			all = append(all, v.nodesErr)
+		}
+		return nil, false, fmt.Errorf("the Cluster's masters that own no slot could not be told: %w", errors.Join(append(all, v.failed...)...))
 	}
 	entries := parseClusterNodes(v.nodes)
 	visited := map[string]string{} // address by id
 	var base *redis.Options
 	for addr, id := range v.ids {
 		if id == "" {
-			return nil, false
+			return nil, false, nil // not reached: an empty id is failed or refused
 		}
 		visited[id], base = addr, v.opts[addr]
 	}
@@ -169,7 +233,7 @@ func (v *clusterView) extras() (extras map[string]*redis.Options, known bool) {
 		}
 		extras[e.id] = withAddr(base, addr)
 	}
-	return extras, true
+	return extras, true, nil
 }
 
 // nodeEntry is one line of CLUSTER NODES.

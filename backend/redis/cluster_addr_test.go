@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -55,15 +56,44 @@ func TestExtraMastersByID(t *testing.T) {
 		opts: map[string]*redis.Options{"10.0.0.1:7000": o("10.0.0.1:7000"), "10.0.0.1:7001": o("10.0.0.1:7001")},
 		ids:  map[string]string{"10.0.0.1:7000": "aaaa", "10.0.0.1:7001": "bbbb"},
 	}
-	extras, known := v.extras()
+	extras, known, err := v.extras()
 	assert.True(t, known)
+	assert.NoError(t, err)
 	assert.Len(t, extras, 1)
 	if assert.Contains(t, extras, "cccc") {
 		assert.Equal(t, "10.0.0.1:7002", extras["cccc"].Addr)
 	}
 
 	v.ids["10.0.0.1:7001"] = ""
-	extras, known = v.extras()
+	v.failed = []error{errors.New("CLUSTER MYID on 10.0.0.1:7001: i/o timeout")}
+	extras, known, err = v.extras()
 	assert.False(t, known, "a visited master's id unknown")
 	assert.Empty(t, extras)
+	assert.ErrorContains(t, err, "CLUSTER MYID on 10.0.0.1:7001", "an id that failed is an error")
+
+	v.failed, v.refused = nil, true
+	extras, known, err = v.extras()
+	assert.False(t, known, "a visited master's id refused")
+	assert.Empty(t, extras)
+	assert.NoError(t, err, "a refusal (NOPERM) is not an error")
+
+	v.ids["10.0.0.1:7001"], v.refused = "bbbb", false
+	v.nodes, v.nodesErr = "", errors.New("CLUSTER NODES on 10.0.0.1:7000: i/o timeout")
+	extras, known, err = v.extras()
+	assert.False(t, known, "CLUSTER NODES unknown")
+	assert.Empty(t, extras)
+	assert.ErrorContains(t, err, "CLUSTER NODES", "a CLUSTER NODES that failed is an error")
+}
+
+func TestRefusedClusterCmd(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"NOPERM User u has no permissions to run the 'cluster|myid' command": true,
+		"ERR unknown subcommand 'myid'. Try CLUSTER HELP.":                   true,
+		"ERR unknown command 'cluster', with args beginning with: 'myid' ":   true,
+		"i/o timeout": false,
+		"LOADING Redis is loading the dataset in memory": false,
+		"ERR This instance has cluster support disabled": false,
+	} {
+		assert.Equal(t, want, refusedClusterCmd(errors.New(msg)), msg)
+	}
 }

@@ -95,7 +95,9 @@ const (
 // is reported without it, and a write to a key already moved to it is not
 // reported until it is reached, or until it owns the key's slot (go-redis
 // then dials it as any master). A user whose ACL refuses CLUSTER MYID or
-// CLUSTER NODES is watched on the masters go-redis knows only.
+// CLUSTER NODES is watched on the masters go-redis knows only. A listing
+// whose CLUSTER MYID or CLUSTER NODES fails (sent up to three times) keeps
+// the extra masters the watch had.
 //
 // changed receives the keys without the prefix; nil keys when a database
 // is flushed. Keys of the same name in another database of the server are
