@@ -110,13 +110,25 @@ const (
 // server restarts, CLIENT KILL, the server's output buffer limit for
 // pub/sub clients reached by messages the process did not read, no answer to the heartbeat within
 // watchHeartbeat plus the client's ReadTimeout, a server that is no longer
-// a master, a failover client's Sentinel naming another master: checked
-// every second) and while a Cluster master is not watched; state(true) when
-// every server is watched again (an extra Cluster master never reached
-// excepted: see above). A user whose ACL refuses ROLE (the
+// a master, a failover client's writes going to another server: checked
+// every second, see below) and while a Cluster master is not watched;
+// state(true) when every server is watched again (an extra Cluster master
+// never reached excepted: see above). A user whose ACL refuses ROLE (the
 // heartbeat that asks whether the server is still a master) is watched
 // with PING as the heartbeat: a failover is then seen when the old master
 // closes the connection, or at the next session's HELLO.
+//
+// A Sentinel failover client's watch learns its server's run_id (INFO
+// server, on its own connection, at the handshake), and every second asks
+// the Store's client for INFO server on a connection of its pool, the
+// one the Store's writes use (go-redis empties the pool of the old
+// master's connections when Sentinel announces a failover): a run_id that
+// differs ends the session, which the next one follows to the new master.
+// That costs each process one INFO a second on a pooled connection (the
+// client's hooks see it), and no new connection. A user whose ACL refuses
+// INFO (and a Store whose client is closed) is checked by dialling as the
+// client does instead: a Sentinel query and a new connection to the
+// master, closed at once, every second from every process.
 //
 // Each connection also subscribes to the channel __caching-near__:watch,
 // on which nothing is published, so that the server bounds what it
@@ -138,6 +150,9 @@ func (b *Store) WatchInvalidations(changed func(keys []string), state func(watch
 		o := c.Options()
 		if o.StreamingCredentialsProvider != nil {
 			return nil, errors.New("redisstore: watch invalidations: a client with a StreamingCredentialsProvider is not supported")
+		}
+		if isFailover(o) {
+			w.failover = c
 		}
 		w.mu.Lock()
 		w.add(o.Addr, "", o)
@@ -161,6 +176,9 @@ type watch struct {
 	changed func([]string)
 	state   func(bool)
 	cluster *redis.ClusterClient // nil for a single node
+	// failover is the Store's client when it is a Sentinel failover
+	// client: followFailover asks it which server its writes go to.
+	failover *redis.Client
 
 	ctx     context.Context // cancelled by Close
 	cancel  context.CancelFunc
@@ -297,19 +315,27 @@ func (w *watch) session(n *watchNode) error {
 
 	r := bufio.NewReaderSize(conn, 32<<10)
 	_ = conn.SetDeadline(time.Now().Add(dialTimeout + readTimeout))
-	if err := w.handshake(ctx, conn, r, o, n.id); err != nil {
+	runID, err := w.handshake(ctx, conn, r, o, n.id)
+	if err != nil {
 		return err
 	}
 	_ = conn.SetDeadline(time.Time{})
 	w.setUp(n, true)
 	defer w.setUp(n, false)
 
+	// The session's goroutines end before it returns (so before Close
+	// does): done stops the heartbeat, and cancelling fctx the failover
+	// check, also while it waits on the network.
+	var g sync.WaitGroup
+	defer g.Wait()
+	fctx, fcancel := context.WithCancel(w.ctx)
+	defer fcancel()
 	done := make(chan struct{})
 	defer close(done)
 	var ping atomic.Bool // ROLE was refused: the heartbeat is PING
-	go heartbeat(conn, done, &ping)
-	if isFailover(o) {
-		go followFailover(conn, done, o, dialTimeout)
+	g.Go(func() { heartbeat(conn, done, &ping) })
+	if w.failover != nil && isFailover(o) {
+		g.Go(func() { followFailover(fctx, conn, runID, w.failover, o, dialTimeout) })
 	}
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(watchHeartbeat + readTimeout))
@@ -358,15 +384,17 @@ func (w *watch) invalidate(list respValue) {
 }
 
 // handshake sends HELLO 3 (authenticating as the client does), CLUSTER
-// MYID when id is not "", SUBSCRIBE watchChannel and CLIENT TRACKING, and
-// checks their replies: the server must be a master, and the Cluster node
-// id (an extra master's address is built, not go-redis's: another server
-// may listen there). A refused SUBSCRIBE (an ACL without the channel)
-// leaves the connection a normal client, watched all the same.
-func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options, id string) error {
+// MYID when id is not "", INFO server for a failover client, SUBSCRIBE
+// watchChannel and CLIENT TRACKING, and checks their replies: the server
+// must be a master, and the Cluster node id (an extra master's address is
+// built, not go-redis's: another server may listen there). A refused
+// SUBSCRIBE (an ACL without the channel) leaves the connection a normal
+// client, watched all the same. It returns the server's run_id (INFO), or
+// "" when it was not asked or not told (INFO refused, or without one).
+func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options, id string) (runID string, err error) {
 	user, pass, err := credentials(ctx, o)
 	if err != nil {
-		return err
+		return "", err
 	}
 	hello := []string{"HELLO", "3"}
 	if pass != "" {
@@ -384,44 +412,67 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	if id != "" {
 		cmd = appendCommand(cmd, "CLUSTER", "MYID")
 	}
+	askRunID := w.failover != nil && isFailover(o)
+	if askRunID {
+		cmd = appendCommand(cmd, "INFO", "server")
+	}
 	cmd = appendCommand(cmd, "SUBSCRIBE", watchChannel)
 	cmd = appendCommand(cmd, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", w.prefix)
 	if _, err := conn.Write(cmd); err != nil {
-		return err
+		return "", err
 	}
 	v, err := readResp(r)
 	switch {
 	case err != nil:
-		return err
+		return "", err
 	case v.kind == '-' || v.kind == '!':
-		return fmt.Errorf("redisstore: watch: HELLO: %s", v.str)
+		return "", fmt.Errorf("redisstore: watch: HELLO: %s", v.str)
 	case v.kind != '%':
-		return fmt.Errorf("redisstore: watch: HELLO answered with type %q", v.kind)
+		return "", fmt.Errorf("redisstore: watch: HELLO answered with type %q", v.kind)
 	}
 	if role := v.field("role"); role != nil && role.str != "master" {
-		return fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
+		return "", fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
 	}
 	if id != "" {
 		if v, err = readResp(r); err != nil { // CLUSTER MYID's
-			return err
+			return "", err
 		}
 		if v.kind == '-' || v.kind == '!' || v.str != id {
-			return fmt.Errorf("redisstore: watch: %s is not the Cluster node %s (CLUSTER MYID: %q)", o.Addr, id, v.str)
+			return "", fmt.Errorf("redisstore: watch: %s is not the Cluster node %s (CLUSTER MYID: %q)", o.Addr, id, v.str)
+		}
+	}
+	if askRunID {
+		if v, err = readResp(r); err != nil { // INFO's
+			return "", err
+		}
+		if v.kind == '$' || v.kind == '=' {
+			runID = infoField(v.str, "run_id")
 		}
 	}
 	if v, err = readResp(r); err != nil { // SUBSCRIBE's
-		return err
+		return "", err
 	}
 	if v.kind != '>' && v.kind != '-' && v.kind != '!' {
-		return fmt.Errorf("redisstore: watch: SUBSCRIBE answered with type %q", v.kind)
+		return "", fmt.Errorf("redisstore: watch: SUBSCRIBE answered with type %q", v.kind)
 	}
 	if v, err = readResp(r); err != nil {
-		return err
+		return "", err
 	}
 	if v.kind != '+' {
-		return fmt.Errorf("redisstore: watch: CLIENT TRACKING: %s", v.str)
+		return "", fmt.Errorf("redisstore: watch: CLIENT TRACKING: %s", v.str)
 	}
-	return nil
+	return runID, nil
+}
+
+// infoField returns the value of field in info, INFO's reply ("field:value"
+// lines), or "".
+func infoField(info, field string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // heartbeat sends ROLE every watchHeartbeat until done, or PING once ping
@@ -455,35 +506,57 @@ func isFailover(o *redis.Options) bool {
 	return o.Dialer != nil && o.Addr == "FailoverClient"
 }
 
-// followFailover ends the session on conn, a failover client's, when
-// Sentinel names another master: every watchTopology it dials as the
-// client does (Sentinel's current master) and closes conn if that is not
-// the server conn is connected to. The demoted master keeps saying
-// "master" to ROLE until Sentinel reconfigures it, which took ~10s, and
-// the watch would watch it, not the new master, all that time. It costs a
-// Sentinel query and a connection, closed at once, per watchTopology.
-func followFailover(conn net.Conn, done chan struct{}, o *redis.Options, dialTimeout time.Duration) {
+// followFailover ends the session on conn, a failover client's, when the
+// client's writes go to another server (Sentinel named another master):
+// the demoted master keeps saying "master" to ROLE until Sentinel
+// reconfigures it, which took ~10s, and the watch would watch it, not the
+// new master, all that time. Every watchTopology it asks client, the
+// Store's own, for INFO server, on a connection of its pool (where the
+// Store's writes go: go-redis empties the pool of the old master's
+// connections when its Sentinel announces a failover), and closes conn
+// when the run_id is not runID, that of conn's server. That costs one INFO
+// a second on a pooled connection, no new one. When runID is "" (INFO
+// refused on conn, or without a run_id), or once client's INFO is refused
+// (NOPERM, renamed) or client is closed, it dials as the client does instead (a Sentinel
+// query, and a connection to the master closed at once) and closes conn
+// when that reaches another address. It returns when ctx ends.
+func followFailover(ctx context.Context, conn net.Conn, runID string, client *redis.Client, o *redis.Options, dialTimeout time.Duration) {
 	t := time.NewTicker(watchTopology)
 	defer t.Stop()
 	for {
 		select {
-		case <-done:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-		probe, err := dial(ctx, o)
+		actx, cancel := context.WithTimeout(ctx, dialTimeout)
+		var moved bool
+		if runID != "" {
+			info, err := client.Info(actx, "server").Result()
+			switch {
+			case err == nil:
+				got := infoField(info, "run_id")
+				moved = got != "" && got != runID
+			case refusedInfo(err) || errors.Is(err, redis.ErrClosed):
+				runID = "" // dial from now on
+			}
+		} else if probe, err := dial(actx, o); err == nil {
+			moved = probe.RemoteAddr().String() != conn.RemoteAddr().String()
+			_ = probe.Close()
+		} // else Sentinel or the master unreachable: the heartbeat decides
 		cancel()
-		if err != nil {
-			continue // Sentinel or the master unreachable: the heartbeat decides
-		}
-		moved := probe.RemoteAddr().String() != conn.RemoteAddr().String()
-		_ = probe.Close()
 		if moved {
 			_ = conn.Close()
 			return
 		}
 	}
+}
+
+// refusedInfo reports whether err is the server's refusal of INFO itself:
+// not permitted to this user (NOPERM), or unknown (renamed or removed).
+func refusedInfo(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.HasPrefix(msg, "noperm") || strings.Contains(msg, "unknown command")
 }
 
 // refusedRole reports whether msg, an error reply, is the server's refusal

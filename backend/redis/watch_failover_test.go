@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,70 +17,155 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// TestWatchFollowsSentinelFailover starts a master, a replica and a
-// Sentinel of the test's own, and fails the master over: within a few
-// seconds a write on the new master reaches the watch. The demoted
-// master says "master" to ROLE until Sentinel reconfigures it (~10s), and
-// the watch stayed on it all that time.
-func TestWatchFollowsSentinelFailover(t *testing.T) {
-	t.Parallel()
-	master := startRedis(t, "")
+// ownSentinel is a master, a replica and a Sentinel of the test's own, the
+// master named "own".
+type ownSentinel struct {
+	master, replica, sentinel *testutil.Process
+	s                         *redis.SentinelClient
+}
+
+// startOwnSentinel starts an ownSentinel and returns once Sentinel has
+// found the replica and the replica is in sync. Before the Sentinel starts,
+// setup (if not nil) runs on a client of the master and one of the replica.
+func startOwnSentinel(t *testing.T, setup func(master, replica *redis.Client)) *ownSentinel {
+	t.Helper()
+	o := &ownSentinel{master: startRedis(t, "")}
 	dir := t.TempDir() // where the replica writes the RDB the master sends it
-	replica := testutil.StartProcess(t, "redis-server", func(port int) []string {
+	o.replica = testutil.StartProcess(t, "redis-server", func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}
+			"--dir", dir, "--replicaof", "127.0.0.1", strconv.Itoa(o.master.Port)}
 	})
+	if setup != nil {
+		m := redis.NewClient(&redis.Options{Addr: o.master.Addr})
+		r := redis.NewClient(&redis.Options{Addr: o.replica.Addr})
+		setup(m, r)
+		_, _ = m.Close(), r.Close()
+	}
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(
 		"sentinel monitor own 127.0.0.1 %d 1\nsentinel down-after-milliseconds own 1000\nsentinel failover-timeout own 5000\n",
-		master.Port)), 0o600))
-	sentinel := testutil.StartProcess(t, "redis-server", func(port int) []string {
+		o.master.Port)), 0o600))
+	o.sentinel = testutil.StartProcess(t, "redis-server", func(port int) []string {
 		return []string{conf, "--sentinel", "--port", strconv.Itoa(port), "--bind", "127.0.0.1"}
 	})
-	bg := context.Background()
-	s := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr})
-	t.Cleanup(func() { _ = s.Close() })
+	o.s = redis.NewSentinelClient(&redis.Options{Addr: o.sentinel.Addr})
+	t.Cleanup(func() { _ = o.s.Close() })
 	deadline := time.Now().Add(10 * time.Second)
 	for { // Sentinel has found the replica, and the replica is in sync
-		r, err := s.Replicas(bg, "own").Result()
+		r, err := o.s.Replicas(context.Background(), "own").Result()
 		if err == nil && len(r) == 1 && r[0]["master-link-status"] == "ok" {
-			break
+			return o
 		}
 		require.True(t, time.Now().Before(deadline), "Sentinel did not find the replica: %v %v", r, err)
 		time.Sleep(50 * time.Millisecond)
 	}
+}
 
-	b := redisstore.Must(redisstore.Options{URL: "redis+sentinel://" + sentinel.Addr + "/own", Prefix: uniquePrefix(t)})
-	t.Cleanup(func() { _ = b.Close() })
-	ev := watchStore(t, b)
-	ev.waitFor(t, "the watch", watching(true))
-
-	require.NoError(t, s.Failover(bg, "own").Err())
-	deadline = time.Now().Add(10 * time.Second)
+// failover fails the master over to the replica and returns once Sentinel
+// names the replica.
+func (o *ownSentinel) failover(t *testing.T) {
+	t.Helper()
+	bg := context.Background()
+	require.NoError(t, o.s.Failover(bg, "own").Err())
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		addr, err := s.GetMasterAddrByName(bg, "own").Result()
-		if err == nil && addr[1] == strconv.Itoa(replica.Port) {
-			break
+		addr, err := o.s.GetMasterAddrByName(bg, "own").Result()
+		if err == nil && addr[1] == strconv.Itoa(o.replica.Port) {
+			return
 		}
 		require.True(t, time.Now().Before(deadline), "the failover did not happen")
 		time.Sleep(50 * time.Millisecond)
 	}
-	promoted := redis.NewClient(&redis.Options{Addr: replica.Addr})
-	t.Cleanup(func() { _ = promoted.Close() })
-	// Write on the new master until the watch reports it; the watch gets
-	// 3s (its Sentinel check runs every second), well under the ~10s it
-	// stayed on the demoted master.
-	deadline = time.Now().Add(3 * time.Second)
-	for i := 0; ; i++ {
-		k := "after" + strconv.Itoa(i)
-		require.NoError(t, promoted.Set(bg, b.Prefix()+k, "v", time.Minute).Err())
-		time.Sleep(100 * time.Millisecond)
-		ev.mu.Lock()
-		seen, states := ev.keys[k] > 0, append([]bool(nil), ev.states...)
-		ev.mu.Unlock()
-		if seen {
-			return
-		}
-		require.True(t, time.Now().Before(deadline), "3s after the failover the watch has reported no write on the new master (states %v)", states)
+}
+
+// TestWatchFollowsSentinelFailover fails an own Sentinel's master over:
+// within a few seconds a write on the new master reaches the watch. The
+// demoted master says "master" to ROLE until Sentinel reconfigures it
+// (~10s), and the watch stayed on it all that time. infoRefused: the
+// Store's user may not run INFO, and the watch dials through Sentinel
+// instead to tell where the master is.
+func TestWatchFollowsSentinelFailover(t *testing.T) {
+	t.Parallel()
+	for _, infoRefused := range []bool{false, true} {
+		t.Run(fmt.Sprintf("infoRefused=%v", infoRefused), func(t *testing.T) {
+			t.Parallel()
+			var setup func(m, r *redis.Client)
+			opts := &redis.UniversalOptions{MasterName: "own"}
+			if infoRefused {
+				setup = func(m, r *redis.Client) {
+					for _, c := range []*redis.Client{m, r} {
+						require.NoError(t, c.Do(context.Background(), "acl", "setuser", "app", "on", ">pw", "~*", "&*", "+@all", "-info").Err())
+					}
+				}
+				opts.Username, opts.Password = "app", "pw"
+			}
+			o := startOwnSentinel(t, setup)
+			opts.Addrs = []string{o.sentinel.Addr}
+			b := redisstore.Must(redisstore.Options{ClientOptions: opts, Prefix: uniquePrefix(t)})
+			t.Cleanup(func() { _ = b.Close() })
+			if infoRefused {
+				require.ErrorContains(t, b.Client().Info(context.Background(), "server").Err(), "NOPERM")
+			}
+			ev := watchStore(t, b)
+			ev.waitFor(t, "the watch", watching(true))
+
+			o.failover(t)
+			bg := context.Background()
+			promoted := redis.NewClient(&redis.Options{Addr: o.replica.Addr})
+			t.Cleanup(func() { _ = promoted.Close() })
+			// Write on the new master until the watch reports it; the watch
+			// gets 3s (its check runs every second), well under the ~10s it
+			// stayed on the demoted master.
+			deadline := time.Now().Add(3 * time.Second)
+			for i := 0; ; i++ {
+				k := "after" + strconv.Itoa(i)
+				require.NoError(t, promoted.Set(bg, b.Prefix()+k, "v", time.Minute).Err())
+				time.Sleep(100 * time.Millisecond)
+				ev.mu.Lock()
+				seen, states := ev.keys[k] > 0, append([]bool(nil), ev.states...)
+				ev.mu.Unlock()
+				if seen {
+					return
+				}
+				require.True(t, time.Now().Before(deadline), "3s after the failover the watch has reported no write on the new master (states %v)", states)
+			}
+		})
 	}
+}
+
+// totalConns returns the server's total_connections_received.
+func totalConns(t *testing.T, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "stats").Result()
+	require.NoError(t, err)
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "total_connections_received:"); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("no total_connections_received")
+	return 0
+}
+
+// TestWatchFailoverOpensNoConnectionPerSecond: with no failover at all,
+// the watch of a Sentinel failover client dialled the master every second
+// (a Sentinel query and a new connection, TLS handshake and all, closed at
+// once) to tell whether it had moved: per process. It now asks the Store's
+// own pool for the master's run_id.
+func TestWatchFailoverOpensNoConnectionPerSecond(t *testing.T) {
+	t.Parallel()
+	o := startOwnSentinel(t, nil)
+	b := redisstore.Must(redisstore.Options{URL: "redis+sentinel://" + o.sentinel.Addr + "/own", Prefix: uniquePrefix(t)})
+	t.Cleanup(func() { _ = b.Close() })
+	require.NoError(t, b.Set(context.Background(), "k", []byte("v"), time.Minute)) // the pool's connection
+	ev := watchStore(t, b)
+	ev.waitFor(t, "the watch", watching(true))
+	admin := redis.NewClient(&redis.Options{Addr: o.master.Addr})
+	t.Cleanup(func() { _ = admin.Close() })
+	before := totalConns(t, admin)
+	time.Sleep(3500 * time.Millisecond) // three of the watch's checks at least
+	got := totalConns(t, admin) - before
+	require.LessOrEqual(t, got, 1, "the idle watch opened %d connections to the master in 3.5s", got)
 }
