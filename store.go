@@ -981,12 +981,18 @@ func (s *store) isPathTag(k string) bool {
 // delete runs even if the request's context has ended, bounded by
 // Options.Timeout.
 func (s *store) forgetCreated(ctx context.Context, vs versionSet) {
-	if len(vs.created) == 0 {
+	s.forgetKeys(ctx, vs.created)
+}
+
+// forgetKeys deletes keys, version keys created for responses or results
+// that were not stored, as forgetCreated does.
+func (s *store) forgetKeys(ctx context.Context, keys []string) {
+	if len(keys) == 0 {
 		return
 	}
 	ctx, cancel := s.boundOne(context.WithoutCancel(ctx))
 	defer cancel()
-	_ = s.del(ctx, vs.created...) // failing open: the key expires
+	_ = s.del(ctx, keys...) // failing open: the key expires
 }
 
 // versionTTL is the TTL of a new version of k for entries that live for

@@ -650,6 +650,10 @@ type runState struct {
 	// cleared is the store's count of Clears when the run (or the flight
 	// it leads) began: a Clear since keeps its response out of the store.
 	cleared uint64
+	// forget are the path version keys the run of a flight (call) created
+	// and would delete (its response was refused), for the flight's end
+	// to delete or keep (view.endFlight).
+	forget []string
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup failed
@@ -791,7 +795,7 @@ func (v *view) stale(r *http.Request, call *viewCall, res viewResult) bool {
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
 	call.pending = v.c.store.pending.since() // before anything is read
 	call.cleared = v.c.store.clears.Load()
-	defer v.flight.end(call)
+	defer v.endFlight(r, st, call)
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	if st.down {
 		st.call = call
@@ -820,6 +824,46 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	}
 	st.call = call
 	v.run(w, r, st)
+}
+
+// endFlight ends call, the flight r's run led (viewFlight.end), and deletes
+// the path version keys nobody stored an entry under: those its run
+// created (st.forget), and those of the runs it took over whose clients
+// left. Under a lease, the flight of a run whose client left was also
+// handed on to the other processes: its keys are kept while one of them
+// may store under them (keepHandedOn).
+func (v *view) endFlight(r *http.Request, st *runState, call *viewCall) {
+	del, left := v.flight.end(call, st.forget)
+	if len(del) == 0 || left && v.lease > 0 && v.keepHandedOn(r, st) {
+		return
+	}
+	v.c.store.forgetKeys(r.Context(), del)
+}
+
+// keepHandedOn reports, for the run of r, whose client left and whose
+// lease was handed on to the other processes (awaitLease), whether one of
+// them may have stored an entry under the path version keys the run
+// created, or may store one: the lease is held again, or an entry (or the
+// Vary record) is stored for r's key, or the backend could not tell.
+// Otherwise the keys are deleted. Another process that takes the lease
+// between this check and the delete stores its entry under the version it
+// read before: the next request, finding a new version, misses it once and
+// runs the handler again, never to be answered with a wrong response. Only
+// runs whose client left and whose flight nobody in this process took over
+// pay for it (two reads).
+func (v *view) keepHandedOn(r *http.Request, st *runState) bool {
+	r = r.WithContext(context.WithoutCancel(r.Context()))
+	held, _, err := v.c.readLease(r.Context(), v.c.leaseKey(st.f.key))
+	if err != nil || held {
+		return true
+	}
+	now := v.c.clock()
+	f, err := v.find(r, st.base, &now)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return true
+	}
+	// A Vary record: a variant is stored, maybe under the keys.
+	return f.snap != nil || f.spec != nil
 }
 
 // releaseIfLeft tells the waiters of call, a flight r's run leads, to elect
@@ -889,15 +933,22 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// response is not stored and is refused for its status or is not a
 	// success (a 404 for a path asked for once, with a cookie or not): a
 	// scan of random paths leaves no key behind. Last, after the client
-	// has the response. Not when its client left and the flight was
-	// handed on (releaseIfLeft, viewFlight.end) to a new leader, which may
-	// have stored its entry under the key meanwhile, and would lose it:
-	// the key expires. A client that left a run nobody took over (a
-	// scanner resetting each request) leaves no key either.
+	// has the response. The run of a flight leaves that to the flight's
+	// end (view.endFlight), which keeps the key when the run's client
+	// left and the run that took its flight over stored its entry under
+	// it meanwhile. A request of the path that stores its entry between
+	// the decision and the delete (another variant, a request that joins
+	// no flight) loses it: a miss, never a wrong response (the version
+	// key's value cannot be compared and deleted at once on every
+	// backend).
 	forgetPath := false
 	defer func() {
-		if forgetPath && !v.flight.end(st.call) {
-			v.c.store.forgetCreated(r.Context(), vs)
+		switch {
+		case !forgetPath:
+		case st.call != nil:
+			st.forget = vs.created
+		default:
+			v.c.store.forgetKeys(r.Context(), vs.created)
 		}
 	}()
 	// Without the backend, the response is served, and handed to the

@@ -33,7 +33,7 @@ type viewFlight struct {
 	calls map[string]*viewCall
 	// left holds, by key, the last call released for a retry (its
 	// leader's client left) whose run has not ended: the next call made
-	// for its key took its flight over (viewCall.handedOn).
+	// for its key takes its flight over (viewCall.next).
 	left map[string]*viewCall
 }
 
@@ -43,12 +43,17 @@ type viewCall struct {
 	done     chan struct{}
 	res      viewResult
 	released bool // guarded by viewFlight.mu
-	// handedOn: released for a retry, the call was taken over while its
-	// run went on, by a new call for its key (a waiter that joined
-	// again, or a request that came since) or, under a lease, by
-	// whichever process takes the lease it handed on (after). Guarded by
+	// next: released for a retry, the call was taken over while its run
+	// went on, by next, a new call for its key (a waiter that joined
+	// again, or a request that came since). Guarded by viewFlight.mu.
+	next *viewCall
+	// forget are the path version keys that the runs this call took over
+	// (next) created and would have deleted (a 404 whose client left), handed
+	// to it when they ended before it: the call decides for them as for
+	// its own (viewFlight.end). ended: its run has ended. Both guarded by
 	// viewFlight.mu.
-	handedOn bool
+	forget []string
+	ended  bool
 	// after, when set, runs once the call is released, with its result:
 	// the leader's lease is released there (lease.go).
 	after func(viewResult)
@@ -132,12 +137,12 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	if g.calls == nil {
 		g.calls = make(map[string]*viewCall)
 	}
-	if l := g.left[key]; l != nil {
-		l.handedOn = true // the new call runs in place of l, whose client left
-		delete(g.left, key)
-	}
 	c = &viewCall{key: key, done: make(chan struct{})}
 	g.calls[key] = c
+	if l := g.left[key]; l != nil {
+		l.next = c // the new call runs in place of l, whose client left
+		delete(g.left, key)
+	}
 	return c, true
 }
 
@@ -145,8 +150,8 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 // a new call. Only the first release of a call counts; a nil call is a no-op.
 // A release for a retry (the leader's client left) hands the flight on:
 // c is remembered until its run ends (end), so that the next call of its
-// key marks it handedOn; with a lease (after), the lease is handed on to
-// the other processes, one of which may take it: c is handedOn at once.
+// key takes it over (viewCall.next); with a lease (after), the lease is
+// also handed on to the other processes, one of which may take it.
 func (g *viewFlight) release(c *viewCall, res viewResult) {
 	if c == nil {
 		return
@@ -161,7 +166,6 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 		delete(g.calls, c.key)
 	}
 	if res.retry {
-		c.handedOn = c.after != nil
 		if g.left == nil {
 			g.left = make(map[string]*viewCall)
 		}
@@ -175,20 +179,53 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 }
 
 // end records that the run of c has ended (c's leader calls it, after
-// release; a nil call is a no-op), and reports whether c was handed on
-// (viewCall.handedOn): a run whose client left deletes the path version
-// key it created only when nobody took its flight over, as that one may
-// have stored its entry under the key meanwhile (view.run).
-func (g *viewFlight) end(c *viewCall) (handedOn bool) {
+// release; only the first call counts, and a nil call is a no-op). created
+// are the path version keys c's run created and would delete: its response
+// was refused (view.run). end returns the keys to delete now, created and
+// those the runs c took over handed to it, and left, whether the call that
+// decided for them is one whose client left and whose flight nobody in
+// this process took over: under a lease, another process may have (the
+// view checks, view.keepHandedOn).
+//
+// A key created by a run is deleted only when no entry was stored under
+// it meanwhile: a run whose client left goes on while another takes its
+// flight over (next) and may store its entry under the key. Such a run
+// hands its keys on to the call that took over: to keep (it stored, or
+// found, a response) or delete (it did not) when that one ends, or at once
+// when it has ended already; along the chain when that one's client left
+// too. No key outlives its flight that way: a scan whose requests all hang
+// up leaves none, however many times it asks for a path.
+func (g *viewFlight) end(c *viewCall, created []string) (del []string, left bool) {
 	if c == nil {
-		return false
+		return created, false
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.left[c.key] == c {
 		delete(g.left, c.key)
 	}
-	return c.handedOn
+	if c.ended {
+		return nil, false
+	}
+	c.ended = true
+	keys := append(c.forget, created...)
+	c.forget = nil
+	for len(keys) > 0 {
+		switch {
+		case !c.ended:
+			c.forget = append(c.forget, keys...) // c decides when it ends
+			return nil, false
+		case c.next != nil:
+			c = c.next // it ended after c.next took over: c.next decides
+		case c.res.snap != nil:
+			// A response under the keys (stored, found, or one the store
+			// refused while the other variants' entries stay).
+			return nil, false
+		default:
+			return keys, c.res.retry
+		}
+	}
+	return nil, false
 }
 
 // varies tells c's waiters that the leader's response varies on names,
