@@ -43,10 +43,12 @@ func ParseVary(h http.Header) (names []string, star bool) {
 // while the origin saw the client's address: a response made for one
 // client's address would be keyed for every client that sent the same
 // field.
+//
+// A name is compared with '_' read as '-' ("X_Forwarded_For"), as a
+// CGI-style origin reads it (see VariantKey).
 func VariesOnClientAddress(names []string) bool {
 	for _, n := range names {
-		switch n {
-		case "Forwarded", "X-Forwarded-For", "X-Real-Ip":
+		if sameField(n, "Forwarded") || sameField(n, "X-Forwarded-For") || sameField(n, "X-Real-Ip") {
 			return true
 		}
 	}
@@ -78,10 +80,20 @@ func VariesOnClientAddress(names []string) bool {
 // Host, which net/http moves out of the header map into r.Host, is keyed
 // by r.Host, never by a Host field left in the map (HTTP/2 keeps a client's
 // host field beside :authority, which r.Host is).
+//
+// A field whose name is a name's other spelling, with '_' read as '-'
+// ("Accept_Language" for Accept-Language, or the reverse), is keyed too,
+// after the name, by its name and lines: Go keeps it as another field, but
+// CGI-style servers (PHP-FPM, WSGI, Rack: HTTP_ACCEPT_LANGUAGE) hand both
+// spellings to the application alike, and a request with such a spelling
+// would share the variant of one without the field. Such fields are looked
+// for only when a request's field name or a name holds '_', without
+// allocating.
 func VariantKey(r *http.Request, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
+	spelled := hasUnderscore(names) || headerHasUnderscore(r.Header)
 	var b strings.Builder
 	for i, name := range names {
 		if i > 0 {
@@ -95,25 +107,105 @@ func VariantKey(r *http.Request, names []string) string {
 			// sets r.Host, and the two may differ.
 			values, ok = []string{r.Host}, true
 		}
-		if !ok {
-			continue
+		if ok {
+			b.WriteByte('=')
+			writeValues(&b, name, values)
 		}
-		b.WriteByte('=')
-		if name == "Accept-Encoding" {
-			a := header.ParseAcceptEncoding(values)
-			var buf [64]byte
-			text, _ := a.Profile().AppendText(buf[:0])
-			b.Write(text) // lower-case letters, digits and commas: nothing to escape
-			continue
-		}
-		for j, v := range values {
-			if j > 0 {
-				b.WriteByte('=')
-			}
-			escapeInto(&b, v)
+		if spelled {
+			writeSpellings(&b, r.Header, name)
 		}
 	}
 	return b.String()
+}
+
+// writeValues writes the part of a variant key that holds the lines of the
+// field name (see VariantKey).
+func writeValues(b *strings.Builder, name string, values []string) {
+	if name == "Accept-Encoding" {
+		a := header.ParseAcceptEncoding(values)
+		var buf [64]byte
+		text, _ := a.Profile().AppendText(buf[:0])
+		b.Write(text) // lower-case letters, digits and commas: nothing to escape
+		return
+	}
+	for j, v := range values {
+		if j > 0 {
+			b.WriteByte('=')
+		}
+		escapeInto(b, v)
+	}
+}
+
+// writeSpellings writes, for each field of h other than name that
+// sameField says is one (in the order of their names), '#', its escaped
+// name, '=' and its lines as writeValues writes them: '#' is escaped in
+// every name and line, so the key stays unambiguous.
+func writeSpellings(b *strings.Builder, h http.Header, name string) {
+	var others []string
+	for k := range h {
+		if k != name && sameField(k, name) {
+			others = append(others, k)
+		}
+	}
+	slices.Sort(others)
+	for _, k := range others {
+		b.WriteByte('#')
+		escapeInto(b, k)
+		b.WriteByte('=')
+		for j, v := range h[k] {
+			if j > 0 {
+				b.WriteByte('=')
+			}
+			escapeInto(b, v)
+		}
+	}
+}
+
+// sameField reports whether field names a and b name one field for a
+// CGI-style server: equal but for ASCII case, with '_' read as '-'.
+func sameField(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == '_' {
+			x = '-'
+		}
+		if y == '_' {
+			y = '-'
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// hasUnderscore reports whether one of names holds '_'.
+func hasUnderscore(names []string) bool {
+	for _, n := range names {
+		if strings.IndexByte(n, '_') >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// headerHasUnderscore reports whether a field name of h holds '_'.
+func headerHasUnderscore(h http.Header) bool {
+	for k := range h {
+		if strings.IndexByte(k, '_') >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func escapeInto(b *strings.Builder, s string) {

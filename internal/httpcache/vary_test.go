@@ -194,3 +194,62 @@ func TestVariantKeyHost(t *testing.T) {
 	assert.NotEqual(t, VariantKey(a, names), VariantKey(b, names))
 	assert.Equal(t, "Host=a.example", VariantKey(a, names))
 }
+
+// TestVariantKeyUnderscoreSpellings: CGI-style servers (PHP-FPM, WSGI,
+// Rack) hand "Accept_Language" to the application as HTTP_ACCEPT_LANGUAGE,
+// as they do Accept-Language, while Go keeps it as another field,
+// "Accept_language". A request with such a spelling of a Vary name shared
+// the variant of a request without the field, and the response made for
+// its value was stored for everyone.
+func TestVariantKeyUnderscoreSpellings(t *testing.T) {
+	lang := []string{"Accept-Language"}
+	none := variant(lang, nil)
+	fr := variant(lang, http.Header{"Accept_language": {"fr"}})
+	assert.NotEqual(t, none, fr, "an underscore spelling shares the variant of no field")
+	assert.NotEqual(t, variant(lang, http.Header{"Accept-Language": {"fr"}}), fr)
+	assert.NotEqual(t, variant(lang, http.Header{"Accept_language": {"en"}}), fr)
+	assert.NotEqual(t, variant(lang, http.Header{"Accept-Language": {"en"}, "Accept_language": {"fr"}}),
+		variant(lang, http.Header{"Accept-Language": {"en"}}))
+	assert.Equal(t, fr, variant(lang, http.Header{"Accept_language": {"fr"}, "X_other": {"1"}}),
+		"an underscore field that spells no Vary name is not keyed")
+	// Both spellings at once, in either order of the map: one key.
+	h := http.Header{"Accept_language": {"fr"}, "Accept_Language": {"de"}, "ACCEPT-language": {"it"}}
+	assert.Equal(t, variant(lang, h), variant(lang, h.Clone()))
+	// A Vary name with an underscore is read by such an origin from the
+	// dashed field too.
+	tenant := []string{"X_tenant"}
+	assert.NotEqual(t, variant(tenant, nil), variant(tenant, http.Header{"X-Tenant": {"a"}}))
+	// Without an underscore anywhere, the key is what it was.
+	assert.Equal(t, "Accept-Language=en", variant(lang, http.Header{"Accept-Language": {"en"}, "X-Other": {"1"}}))
+	// Keyed values are escaped: no spelling's value can forge another's.
+	assert.NotEqual(t, variant(lang, http.Header{"Accept_language": {"a#Accept_language=b"}}),
+		variant(lang, http.Header{"Accept_language": {"a"}, "Accept_languagE": {"b"}}))
+}
+
+// TestVariesOnClientAddressUnderscore: "Vary: X_Forwarded_For" names, for
+// a CGI-style origin, the field a proxy sets from the client's address.
+func TestVariesOnClientAddressUnderscore(t *testing.T) {
+	for _, v := range []string{"X_Forwarded_For", "x_real_ip", "X-Forwarded_For"} {
+		names, _ := ParseVary(http.Header{"Vary": {v}})
+		assert.True(t, VariesOnClientAddress(names), v)
+	}
+	names, _ := ParseVary(http.Header{"Vary": {"X_Forwarded_Host, Accept"}})
+	assert.False(t, VariesOnClientAddress(names))
+}
+
+// TestVariantKeyNoUnderscoreAllocs: the spellings are looked for without
+// allocating: a request without an underscore in its field names costs
+// the allocations of its key string alone, however many fields it has.
+func TestVariantKeyNoUnderscoreAllocs(t *testing.T) {
+	names := []string{"Accept-Language", "X-Tenant"}
+	bare := httptest.NewRequest(http.MethodGet, "/", nil)
+	bare.Header = http.Header{"Accept-Language": {"en-US,en;q=0.9,fr;q=0.8"}}
+	full := httptest.NewRequest(http.MethodGet, "/", nil)
+	for i := range 20 {
+		full.Header.Set(fmt.Sprintf("X-Field-%d", i), "v")
+	}
+	full.Header.Set("Accept-Language", "en-US,en;q=0.9,fr;q=0.8")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = headerHasUnderscore(full.Header) }))
+	assert.Equal(t, testing.AllocsPerRun(100, func() { _ = VariantKey(bare, names) }),
+		testing.AllocsPerRun(100, func() { _ = VariantKey(full, names) }))
+}
