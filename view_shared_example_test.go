@@ -35,7 +35,8 @@ func ExampleSharedCache() {
 	// key: a forged X-Forwarded-Host would be stored for everyone).
 	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		for name := range pr.Out.Header {
-			if strings.HasPrefix(name, "X-Forwarded-") {
+			// '_' as '-': CGI-style origins (PHP, WSGI, Rack) read X_Forwarded_Host as X-Forwarded-Host.
+			if strings.HasPrefix(http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-")), "X-Forwarded-") {
 				delete(pr.Out.Header, name) // -Prefix, -Port...: SetXForwarded drops only -For, -Host, -Proto
 			}
 		}
