@@ -1182,16 +1182,17 @@ func codedWithoutVary(h http.Header, names []string) bool {
 // handler of a miss must make the full response, which is stored and from
 // which hits answer the validators, not a 304 (a middleware such as
 // compress's would make one) that is neither stored nor useful to the
-// next client.
+// next client. Their spellings with '_' go too ("If_None_Match", which a
+// CGI-style handler reads as If-None-Match: see httpcache.HasField).
 func withoutValidators(r *http.Request) *http.Request {
-	if len(r.Header["If-None-Match"]) == 0 && len(r.Header["If-Modified-Since"]) == 0 {
+	if !httpcache.HasField(r.Header, "If-None-Match") && !httpcache.HasField(r.Header, "If-Modified-Since") {
 		return r
 	}
 	r2 := new(http.Request)
 	*r2 = *r
 	r2.Header = r.Header.Clone()
-	delete(r2.Header, "If-None-Match")
-	delete(r2.Header, "If-Modified-Since")
+	httpcache.DeleteField(r2.Header, "If-None-Match")
+	httpcache.DeleteField(r2.Header, "If-Modified-Since")
 	return r2
 }
 

@@ -306,8 +306,9 @@ type extRun struct {
 	// response refused for what it is itself removes it (dropReplaced).
 	replaces *found
 	// precondition: the request has Range, If-Range, If-Match or
-	// If-Unmodified-Since, which the handler evaluates: only a 200 answering
-	// it is stored.
+	// If-Unmodified-Since (or a spelling of one with '_': see
+	// httpcache.HasField), which the handler evaluates: only a 200
+	// answering it is stored.
 	precondition bool
 	rules        httpcache.Shared // the view's, with this run's ttl as MaxLifetime
 	ttl          time.Duration    // the resolved ttl (0: forever)
@@ -607,8 +608,10 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		x.replaces = prev
 		x.rules = *v.sh
 		x.rules.MaxLifetime = resolved
-		x.precondition = len(r.Header["Range"]) > 0 || len(r.Header["If-Range"]) > 0 ||
-			len(r.Header["If-Match"]) > 0 || len(r.Header["If-Unmodified-Since"]) > 0
+		// Spellings with '_' too ("If_Match"): a CGI-style origin reads them
+		// as the field, and its 412 would be stored.
+		x.precondition = len(r.Header["Range"]) > 0 || httpcache.HasField(r.Header, "If-Range") ||
+			httpcache.HasField(r.Header, "If-Match") || httpcache.HasField(r.Header, "If-Unmodified-Since")
 		if w != nil {
 			r = v.conditional(r, st, prev)
 		}
@@ -643,16 +646,17 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 // conditional returns the request the handler of a SharedCache view gets:
 // without the client's If-None-Match and If-Modified-Since (answered from
 // the stored response), with the validators of prev when it has some.
+// Their spellings with '_' go too (see withoutValidators).
 func (v *view) conditional(r *http.Request, st *runState, prev *found) *http.Request {
-	if prev == nil && len(r.Header["If-None-Match"]) == 0 && len(r.Header["If-Modified-Since"]) == 0 {
+	if prev == nil && !httpcache.HasField(r.Header, "If-None-Match") && !httpcache.HasField(r.Header, "If-Modified-Since") {
 		return r
 	}
 	r2 := new(http.Request)
 	*r2 = *r
 	r2.Header = r.Header.Clone()
 	if prev == nil || !prev.snap.Conditional(r2.Header) {
-		delete(r2.Header, "If-None-Match")
-		delete(r2.Header, "If-Modified-Since")
+		httpcache.DeleteField(r2.Header, "If-None-Match")
+		httpcache.DeleteField(r2.Header, "If-Modified-Since")
 		return r2
 	}
 	st.ext.prev = prev
@@ -762,8 +766,8 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		r2 := new(http.Request)
 		*r2 = *r
 		r2.Header = r.Header.Clone()
-		delete(r2.Header, "If-None-Match")
-		delete(r2.Header, "If-Modified-Since")
+		httpcache.DeleteField(r2.Header, "If-None-Match")
+		httpcache.DeleteField(r2.Header, "If-Modified-Since")
 		v.run(w, r2, st)
 		return
 	}

@@ -14,10 +14,11 @@ import (
 // the validators of s (RFC 9111 section 4.3.1): If-None-Match with its
 // ETag, If-Modified-Since with its Last-Modified (as stored); it first
 // removes any If-None-Match and If-Modified-Since h had. It reports whether
-// s has a validator: when it has none, h is left without either.
+// s has a validator: when it has none, h is left without either. Their
+// spellings with '_' go too (see HasField).
 func (s *Snapshot) Conditional(h http.Header) bool {
-	delete(h, "If-None-Match")
-	delete(h, "If-Modified-Since")
+	DeleteField(h, "If-None-Match")
+	DeleteField(h, "If-Modified-Since")
 	if s.ETag != "" {
 		h["If-None-Match"] = []string{s.ETag}
 	}

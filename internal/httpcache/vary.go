@@ -221,3 +221,37 @@ func escapeInto(b *strings.Builder, s string) {
 		b.WriteByte(c)
 	}
 }
+
+// HasField reports whether h has a line for the field name (canonical), or
+// for another spelling of it with '_' read as '-' ("If_Match" for
+// If-Match), which CGI-style servers hand to the application as the field
+// itself (see VariantKey). It allocates nothing; it looks for spellings only
+// when a field name of h holds '_'.
+func HasField(h http.Header, name string) bool {
+	if len(h[name]) > 0 {
+		return true
+	}
+	if !headerHasUnderscore(h) {
+		return false
+	}
+	for k, vs := range h {
+		if len(vs) > 0 && sameField(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteField deletes from h the field name (canonical) and every other
+// spelling of it that HasField sees.
+func DeleteField(h http.Header, name string) {
+	delete(h, name)
+	if !headerHasUnderscore(h) {
+		return
+	}
+	for k := range h {
+		if sameField(k, name) {
+			delete(h, k)
+		}
+	}
+}

@@ -253,3 +253,12 @@ func TestVariantKeyNoUnderscoreAllocs(t *testing.T) {
 	assert.Equal(t, testing.AllocsPerRun(100, func() { _ = VariantKey(bare, names) }),
 		testing.AllocsPerRun(100, func() { _ = VariantKey(full, names) }))
 }
+
+func TestHasField(t *testing.T) {
+	assert.True(t, HasField(http.Header{"If-Match": {`"a"`}}, "If-Match"))
+	assert.True(t, HasField(http.Header{"If_match": {`"a"`}}, "If-Match"))
+	assert.True(t, HasField(http.Header{"IF_MATCH": {`"a"`}}, "If-Match"))
+	assert.False(t, HasField(http.Header{"If_match": {}}, "If-Match"))
+	assert.False(t, HasField(http.Header{"If-None-Match": {`"a"`}, "X_y": {"1"}}, "If-Match"))
+	assert.False(t, HasField(nil, "If-Match"))
+}
