@@ -93,7 +93,10 @@ func VariantKey(r *http.Request, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
-	spelled := hasUnderscore(names) || headerHasUnderscore(r.Header)
+	// Another spelling of a name has '_' where the name has '-', or the
+	// reverse (Go canonicalizes every other difference away): with neither
+	// in the names, the request's fields are not looked at.
+	spelled := hasByte(names, '_') || hasByte(names, '-') && headerHasUnderscore(r.Header)
 	var b strings.Builder
 	for i, name := range names {
 		if i > 0 {
@@ -188,10 +191,10 @@ func sameField(a, b string) bool {
 	return true
 }
 
-// hasUnderscore reports whether one of names holds '_'.
-func hasUnderscore(names []string) bool {
+// hasByte reports whether one of names holds c.
+func hasByte(names []string, c byte) bool {
 	for _, n := range names {
-		if strings.IndexByte(n, '_') >= 0 {
+		if strings.IndexByte(n, c) >= 0 {
 			return true
 		}
 	}
