@@ -30,9 +30,9 @@ const clearBatch = 1000
 // all; if it still fails, Clear returns an error, the masters CLUSTER SLOTS
 // lists cleared, so that the caller's retry clears the others. A user
 // whose ACL refuses CLUSTER MYID or CLUSTER NODES (NOPERM), or a server
-// that does not know them (renamed or removed commands), clears the
-// masters CLUSTER SLOTS lists only, without an error. A client
-// of the program's type that embeds a *redis.ClusterClient (or a
+// that does not know them (renamed or removed commands; Redis before 7.0
+// has no CLUSTER MYID), clears the masters CLUSTER SLOTS lists only,
+// without an error. A client of the program's type that embeds a *redis.ClusterClient (or a
 // *redis.Ring) is cleared as one. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster).

@@ -61,10 +61,12 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 			defer wg.Done()
 			node := redis.NewClient(o)
 			defer node.Close()
-			if !isNode(ctx, node, id) {
-				return
+			switch ok, err := isNode(ctx, node, id); {
+			case err != nil:
+				errs <- err
+			case ok:
+				errs <- fn(ctx, node)
 			}
-			errs <- fn(ctx, node)
 		}()
 	}
 	wg.Wait()
@@ -77,10 +79,34 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 }
 
 // isNode reports whether the server node dials answers as the Cluster
-// node id.
-func isNode(ctx context.Context, node *redis.Client, id string) bool {
-	got, err := node.Do(ctx, "cluster", "myid").Text()
-	return err == nil && got == id
+// node id. A server that cannot be reached there (the dial fails), that
+// refuses CLUSTER MYID (refusedClusterCmd) or that answers with another id
+// is not the node, without an error (the master is skipped, as documented
+// on Clear). Any other failure (a lost connection, a timeout) is asked
+// again, as a visited master's is (askCluster), and is an error if it
+// stays: the master may hold keys, and the caller must not take it for
+// done.
+func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
+	got, err := askCluster(ctx, func() (string, error) {
+		got, err := node.Do(ctx, "cluster", "myid").Text()
+		if isDialErr(err) {
+			return "", nil // not reachable from here: not asked again
+		}
+		return got, err
+	})
+	switch {
+	case err == nil:
+		return got == id, nil
+	case refusedClusterCmd(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("CLUSTER MYID on %s, a master that owns no slot: %w", node.Options().Addr, err)
+}
+
+// isDialErr reports whether err is a failure to connect.
+func isDialErr(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // allMasters returns the options of every master of c: those ForEachMaster
