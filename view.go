@@ -857,6 +857,33 @@ func (v *view) keepHandedOn(r *http.Request, st *runState) bool {
 	if err != nil || held {
 		return true
 	}
+	return v.entryStored(r, st)
+}
+
+// forgetCreated deletes keys, the path version keys that the run of r
+// created, a run that led no flight and stored nothing, unless another run
+// may store its entry under them. A flight of its key in this process,
+// whose run may have read them, decides for them as for its own when it
+// ends (viewFlight.adopt); otherwise they are kept when an entry (or the
+// Vary record) is stored for r's key, or the backend could not tell
+// (entryStored). The flight is looked for first: one that ends meanwhile
+// stored its entry before, for entryStored to find. A run of another
+// process, or of another variant, that read the keys and stores after the
+// check loses its entry: one miss, never a wrong response. Only runs that
+// led no flight and created a key pay for the check (one read).
+func (v *view) forgetCreated(r *http.Request, st *runState, keys []string) {
+	if v.flight.adopt(st.f.key, keys) || st.f.key != st.base && v.flight.adopt(st.base, keys) {
+		return
+	}
+	r = r.WithContext(context.WithoutCancel(r.Context()))
+	if !v.entryStored(r, st) {
+		v.c.store.forgetKeys(r.Context(), keys)
+	}
+}
+
+// entryStored reports whether an entry (or the Vary record) is stored for
+// r's key, or the backend could not tell.
+func (v *view) entryStored(r *http.Request, st *runState) bool {
 	now := v.c.clock()
 	f, err := v.find(r, st.base, &now)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -930,25 +957,30 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 	}
 	// A path version key this run created is deleted again if the
-	// response is not stored and is refused for its status or is not a
-	// success (a 404 for a path asked for once, with a cookie or not): a
-	// scan of random paths leaves no key behind. Last, after the client
-	// has the response. The run of a flight leaves that to the flight's
+	// response is not stored, whatever kept it out (a 404 for a path asked
+	// for once; a 200 that is private, sets a cookie, or is too large): a
+	// scan of random paths leaves no key behind. It is kept (keepPath) when
+	// the run stored its response, revalidated or served the stored entry,
+	// or was refused because MaxVariants other variants are stored, maybe
+	// under the key. Last, after the client has the response. The run of a flight leaves that to the flight's
 	// end (view.endFlight), which keeps the key when the run's client
 	// left and the run that took its flight over stored its entry under
-	// it meanwhile. A request of the path that stores its entry between
+	// it meanwhile. A run that leads no flight (Authorization in a
+	// SharedCache view, a request's no-store) hands it to the flight of
+	// its key in progress, which may have read it, or keeps it when an
+	// entry was stored for its key (forgetCreated). A request of the path that stores its entry between
 	// the decision and the delete (another variant, a request that joins
 	// no flight) loses it: a miss, never a wrong response (the version
 	// key's value cannot be compared and deleted at once on every
 	// backend).
-	forgetPath := false
+	keepPath := false
 	defer func() {
 		switch {
-		case !forgetPath:
+		case keepPath || len(vs.created) == 0:
 		case st.call != nil:
 			st.forget = vs.created
 		default:
-			v.c.store.forgetKeys(r.Context(), vs.created)
+			v.forgetCreated(r, st, vs.created)
 		}
 	}()
 	// Without the backend, the response is served, and handed to the
@@ -1062,10 +1094,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		defer func() { probe.status, probe.reason = status, reason }()
 	}
 	if rec.Diverted() == http.StatusNotModified && st.ext != nil && st.ext.prev != nil {
+		keepPath = true
 		v.notModified(w, r, st, h, before, vs)
 		return
 	}
 	if rec.Diverted() != 0 {
+		keepPath = true
 		// A failure in place of which the stale entry answers; a
 		// background refresh, which has no client, leaves it stored.
 		if !st.background {
@@ -1086,7 +1120,6 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		reason = reasonFiltered
 	}
 	if reason != httpcache.ReasonNone {
-		forgetPath = reason == httpcache.ReasonStatus || reason == httpcache.ReasonNoFreshness || status < 200 || status > 299
 		v.dropReplaced(r, st, status, h, reason)
 		v.flight.release(st.call, viewResult{})
 		return
@@ -1132,6 +1165,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	if reason = v.store(r, st, res, storeTTL, now, vs); reason != httpcache.ReasonNone {
+		keepPath = reason == reasonVariants
 		switch reason {
 		case reasonBackend, reasonVariants, reasonCleared:
 			// Not stored, still theirs: the response is valid for the
@@ -1147,6 +1181,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 		return
 	}
+	keepPath = true
 	v.flight.release(st.call, res)
 }
 

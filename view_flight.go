@@ -49,8 +49,9 @@ type viewCall struct {
 	next *viewCall
 	// forget are the path version keys that the runs this call took over
 	// (next) created and would have deleted (a 404 whose client left), handed
-	// to it when they ended before it: the call decides for them as for
-	// its own (viewFlight.end). ended: its run has ended. Both guarded by
+	// to it when they ended before it, and those of runs that led no flight
+	// and ended while it ran (viewFlight.adopt): the call decides for them
+	// as for its own (viewFlight.end). ended: its run has ended. Both guarded by
 	// viewFlight.mu.
 	forget []string
 	ended  bool
@@ -144,6 +145,21 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 		delete(g.left, key)
 	}
 	return c, true
+}
+
+// adopt hands keys, path version keys that a run which led no flight
+// created and would delete, to the call in flight for key, and reports
+// whether there is one: that call's run may have read them, and store its
+// entry under them. It decides for them as for its own keys when it ends
+// (end).
+func (g *viewFlight) adopt(key string, keys []string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.calls[key]
+	if ok {
+		c.forget = append(c.forget, keys...)
+	}
+	return ok
 }
 
 // release hands res to c's waiters and lets the next miss of the key start
