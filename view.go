@@ -1297,9 +1297,10 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 }
 
 // recordVariant writes the Vary record of st.base with res's variant in
-// it, unless MaxVariants other variants are still stored: then it reports
-// reasonVariants and nothing is written. The record is written again with
-// every variant stored, so that it lives as long as the longest-lived of
+// it, unless MaxVariants other variants are still stored (those recorded
+// under other Vary names included): then it reports reasonVariants and
+// nothing is written. The record is written again with every variant
+// stored, so that it lives as long as the longest-lived of
 // the variants it lists (each response has its own life in a SharedCache
 // view), and without the variants that have left the store.
 func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
@@ -1316,7 +1317,18 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	// The variant leaves the store when its entry does.
 	end := v.entryFor(st, res.snap, now, ttl).StaleUntil
 	next := &varySpec{names: res.names, variants: []variantID{h}, until: []int64{end}}
-	if cur != nil && slices.Equal(cur.names, res.names) {
+	if cur != nil {
+		if !slices.Equal(cur.names, res.names) {
+			// The response varies on other names than those recorded (a
+			// CORS layer adds Origin only for a request with Origin): the
+			// variants stored under the old names stay in the store until
+			// they expire, out of reach of lookups keyed by the new ones.
+			// They go on counting against MaxVariants (their keys are not
+			// in the record, only their hashes, so they cannot be
+			// deleted): without that, requests alternating between names
+			// stored a variant each, the count starting again at one.
+			cur = &varySpec{names: res.names, variants: cur.variants, until: cur.until}
+		}
 		if next = cur.withVariant(h, end, now.UnixNano(), v.cfg.maxVariants); next == nil {
 			return reasonVariants
 		}
