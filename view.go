@@ -717,6 +717,13 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// waits for that run (leading the next call of its key).
 			continue
 		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
+			now := v.c.clock()
+			if !res.freshAt(now) {
+				// Stale by the time the run ended (SharedCache: a body
+				// made more slowly than the response's lifetime): served
+				// to nobody unvalidated, it runs its own request.
+				break
+			}
 			if v.stale(r, call, res) {
 				// Invalidated while the leader's handler ran (a write):
 				// its response may predate it. Once, the waiters wait
@@ -727,7 +734,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 				}
 				break
 			}
-			v.serve(w, st.client(r), res.snap, v.c.clock(), res.status())
+			v.serve(w, st.client(r), res.snap, now, res.status())
 			return
 		case (res.snap != nil || res.other) && len(res.names) > 0 && !rekeyed:
 			// The response varies, and the waiter's variant may not be the
@@ -1023,11 +1030,22 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if call := st.call; call != nil {
 		// The waiters of another variant leave as soon as the header tells
-		// that the response varies (viewCall.wait).
+		// that the response varies (viewCall.wait). In a SharedCache view,
+		// all of them leave as soon as it tells that the response may not
+		// answer them without being revalidated (no-cache, max-age=0,
+		// stale on arrival): stored, it still answers its own request
+		// only, as each waiter's own run answers it (Varnish's
+		// hit-for-miss), and a stream that says so (no-cache NDJSON)
+		// holds none of them until it ends.
 		check := rec.Check
 		rec.Check = func(status int, h http.Header) httpcache.Reason {
 			reason := check(status, h)
-			if names := varyNames(h); reason == httpcache.ReasonNone && len(names) > 0 {
+			if reason != httpcache.ReasonNone {
+				return reason
+			}
+			if x := st.ext; v.sh != nil && x != nil && !x.fr.Reusable() {
+				v.flight.release(call, viewResult{})
+			} else if names := varyNames(h); len(names) > 0 {
 				v.flight.varies(call, names, httpcache.VariantKey(r, names))
 			}
 			return reason
@@ -1157,6 +1175,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	res := viewResult{snap: snap, names: names, vs: vs, check: new(versionCheck)}
 	if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)
+	}
+	if st.ext != nil && v.sh != nil {
+		res.expires = addNanos(st.ext.birth.UnixNano(), st.ext.fr.Lifetime)
 	}
 	if noStore {
 		reason = reasonBackend

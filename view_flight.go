@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-caching/caching/internal/httpcache"
 )
@@ -15,7 +16,9 @@ import (
 // leader's goroutine (it writes to the leader's ResponseWriter), and because
 // a waiter must be released as soon as the leader's response is known to be
 // uncacheable (it flushed, grew past the size cap, or was refused at
-// commit), not when the handler returns: the waiters of a server-sent-events
+// commit) or, in a SharedCache view, not theirs to reuse unvalidated
+// (no-cache, max-age=0, stale on arrival: stored, it answers its own
+// request only), not when the handler returns: the waiters of a server-sent-events
 // stream or a large download would otherwise wait for the whole stream, then
 // run the handler anyway. A response refused only once complete (the Vary
 // record is full: MaxVariants) is handed to the waiters, which use it when
@@ -55,6 +58,11 @@ type viewCall struct {
 	// viewFlight.mu.
 	forget []string
 	ended  bool
+	// kept: the run stored a response after the call was released without
+	// it (one the waiters may not reuse unvalidated: view.run releases
+	// them at commit): the keys are kept as for a stored res.snap
+	// (viewFlight.end). Guarded by viewFlight.mu.
+	kept bool
 	// after, when set, runs once the call is released, with its result:
 	// the leader's lease is released there (lease.go).
 	after func(viewResult)
@@ -103,11 +111,24 @@ type viewResult struct {
 	// other: the leader's response varies (names, variant), and the
 	// waiter's variant is another; snap is nil (viewCall.wait).
 	other bool
+	// expires, when not 0, is when snap stops being fresh (Unix
+	// nanoseconds; SharedCache): a waiter is served it only before, as a
+	// stored entry is (a body that took longer than the response's
+	// lifetime to make). A response stored to be revalidated before every
+	// reuse (no-cache, max-age=0) is not handed to the waiters at all
+	// (view.run): it answers only its own request.
+	expires int64
 }
 
 // stored reports whether res is a response that is now in the store, for
 // a waiter of another process to find.
 func (res viewResult) stored() bool { return res.snap != nil && !res.unstored }
+
+// freshAt reports whether res.snap is still fresh at now for a waiter
+// (expires).
+func (res viewResult) freshAt(now time.Time) bool {
+	return res.expires == 0 || now.UnixNano() < res.expires
+}
 
 // status is how a waiter served res.snap reports it.
 func (res viewResult) status() httpcache.CacheStatus {
@@ -163,7 +184,9 @@ func (g *viewFlight) adopt(key string, keys []string) bool {
 }
 
 // release hands res to c's waiters and lets the next miss of the key start
-// a new call. Only the first release of a call counts; a nil call is a no-op.
+// a new call. Only the first release of a call counts (a later one with a
+// stored response only records that the keys hold one: kept); a nil call
+// is a no-op.
 // A release for a retry (the leader's client left) hands the flight on:
 // c is remembered until its run ends (end), so that the next call of its
 // key takes it over (viewCall.next); with a lease (after), the lease is
@@ -174,6 +197,7 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 	}
 	g.mu.Lock()
 	if c.released {
+		c.kept = c.kept || res.stored()
 		g.mu.Unlock()
 		return
 	}
@@ -233,7 +257,7 @@ func (g *viewFlight) end(c *viewCall, created []string) (del []string, left bool
 			return nil, false
 		case c.next != nil:
 			c = c.next // it ended after c.next took over: c.next decides
-		case c.res.snap != nil:
+		case c.res.snap != nil || c.kept:
 			// A response under the keys (stored, found, or one the store
 			// refused while the other variants' entries stay).
 			return nil, false

@@ -49,9 +49,15 @@ type sharedConfig struct {
 //     entry answers in its place and stays stored, whatever freshness the
 //     5xx declares. Responses with Set-Cookie are never stored (the
 //     library's rule: a deliberate exception). no-cache responses are stored
-//     and revalidated before every reuse. Server-Timing, which tells how
-//     one response was made (and may be meant for some clients only), is
-//     never stored.
+//     and revalidated before every reuse. A request that waited for another's
+//     run is served its response only when it may reuse it without
+//     revalidation (fresh, no no-cache): the waiters of a no-cache,
+//     max-age=0 or s-maxage=0 response, or of one stale on arrival, leave
+//     as soon as its header is sent, each to run its own; so do those of a
+//     revalidation whose 304 leaves the entry so, and of a response stale
+//     by the time its body is complete. Server-Timing, which tells how one
+//     response was made (and may be meant for some clients only), is never
+//     stored.
 //   - Freshness (section 4.2): s-maxage, else max-age, else Expires minus
 //     Date (an invalid Expires is already stale), else 10% of the time since
 //     Last-Modified, at most MaxHeuristicFreshness. The ttl given to Cached
@@ -775,7 +781,12 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// store (store.unlessCleared), as one before the run began would.
 	st.cleared = x.prev.cleared
 	snap, reason := v.freshen(x, prev, ownFields(h304, before))
-	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs, check: new(versionCheck)}
+	// A 304 that leaves the entry to be revalidated before every reuse
+	// (no-cache, max-age=0) vouches for it for this request only: expired
+	// on arrival, it is served to none of the waiters, which each run
+	// their own (viewResult.expires), as for such a 200 (run).
+	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs, check: new(versionCheck),
+		expires: addNanos(x.birth.UnixNano(), x.fr.Lifetime)}
 	now := v.c.clock()
 	switch {
 	case !mayShare(x, h304):

@@ -70,6 +70,18 @@ type Freshness struct {
 	Heuristic bool
 }
 
+// Reusable reports whether the response, as it arrived, may answer
+// another request than the one it answered without being revalidated
+// first: it is fresh (its lifetime is longer than its age, RFC 9111
+// section 4.2) and has no no-cache (section 5.2.2.4). A response stored
+// with a lifetime of 0 (no-cache, max-age=0, s-maxage=0) or stale on
+// arrival (an Age past its max-age) is not. must-revalidate and
+// proxy-revalidate only forbid serving the response once stale (section
+// 5.2.2.2): a fresh one is reusable.
+func (f Freshness) Reusable() bool {
+	return !f.NoCache && f.Lifetime > f.Age
+}
+
 // Directives returns the cache directives of a response for this cache: the
 // targeted field's when it is present and valid (targeted true: Cache-Control
 // and Expires are then ignored, RFC 9213 section 2.2), else Cache-Control's.

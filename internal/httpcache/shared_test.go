@@ -139,6 +139,36 @@ func TestSharedAge(t *testing.T) {
 	assert.Greater(t, f.Age, f.Lifetime, "stale on arrival: the upstream Age exceeds the lifetime")
 }
 
+// TestFreshnessReusable: what may answer another request without being
+// revalidated (RFC 9111 sections 4.2, 5.2.2.2, 5.2.2.4): a response fresh
+// on arrival, without no-cache.
+func TestFreshnessReusable(t *testing.T) {
+	p := &Shared{}
+	for _, tt := range []struct {
+		h    http.Header
+		want bool
+	}{
+		{hdr("Cache-Control", "max-age=60"), true},
+		{hdr("Cache-Control", "max-age=60, must-revalidate"), true},
+		{hdr("Cache-Control", "max-age=60, proxy-revalidate"), true},
+		{hdr("Cache-Control", "s-maxage=60, max-age=0"), true},
+		{hdr("Last-Modified", date(-10*time.Hour), "Date", date(0)), true},
+		{hdr("Cache-Control", "no-cache"), false},
+		{hdr("Cache-Control", "max-age=60, no-cache"), false},
+		{hdr("Cache-Control", `no-cache="Set-Cookie", max-age=60`), false},
+		{hdr("Cache-Control", "max-age=0"), false},
+		{hdr("Cache-Control", "max-age=0, must-revalidate"), false},
+		{hdr("Cache-Control", "s-maxage=0, max-age=60"), false},
+		{hdr("Cache-Control", "max-age=60", "Age", "60"), false},
+		{hdr("Expires", "0", "Date", date(0)), false},
+		{hdr("Cache-Control", "public"), false},
+	} {
+		f, reason := sharedResponse(p, 200, tt.h)
+		require.Equal(t, ReasonNone, reason, "%v", tt.h)
+		assert.Equal(t, tt.want, f.Reusable(), "%v", tt.h)
+	}
+}
+
 // TestSharedReuse follows RFC 9111 section 4.2.4 and RFC 5861.
 func TestSharedReuse(t *testing.T) {
 	p := &Shared{MaxStaleWhileRevalidate: time.Minute, MaxStaleIfError: time.Hour}
