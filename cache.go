@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-caching/caching/backend"
@@ -173,6 +174,10 @@ type Cache struct {
 	closeErr  error
 
 	background // the life that Close ends, and the work that ends with it
+
+	// rechecks counts the background rechecks of path version keys in
+	// progress (view.recheckHandedOn), at most maxRechecks.
+	rechecks atomic.Int32
 
 	named registry      // the counters of each view and memoized function
 	lease time.Duration // Options.Lease

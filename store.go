@@ -90,6 +90,9 @@ type store struct {
 	// pending is the set of keys whose invalidation failed, retried
 	// (invalidate_retry.go): lookups make a miss of what it ends.
 	pending pendingInvalidations
+	// created is the set of path version keys that view runs in progress
+	// created and may delete (createdKeys): a save under one marks it.
+	created createdKeys
 
 	// invalidations counts the invalidations of this process (tags, paths,
 	// generations), each once its delete has returned: a computation
@@ -1243,6 +1246,7 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 // and no reader serves it).
 func (s *store) prepare(e *entry, vs versionSet) time.Duration {
 	e.TagKeys, e.Versions, e.mem = vs.keys, vs.ns, vs.mem
+	s.created.saved(vs.keys) // one atomic load while no run tracks a key
 	if u := vs.until; u != 0 {
 		if e.StaleUntil == 0 || u < e.StaleUntil {
 			e.StaleUntil = u

@@ -837,34 +837,97 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 // the path version keys nobody stored an entry under: those its run
 // created (st.forget), and those of the runs it took over whose clients
 // left. Under a lease, the flight of a run whose client left was also
-// handed on to the other processes: its keys are kept while one of them
-// may store under them (keepHandedOn).
+// handed on to the other processes, one of which may store its entry under
+// them: decided by decideHandedOn.
 func (v *view) endFlight(r *http.Request, st *runState, call *viewCall) {
-	del, left := v.flight.end(call, st.forget)
-	if len(del) == 0 || left && v.lease > 0 && v.keepHandedOn(r, st) {
-		return
+	keys, del, left := v.flight.end(call, st.forget)
+	switch {
+	case len(keys) == 0:
+	case !del:
+		v.c.store.keepCreated(keys)
+	case left && v.lease > 0:
+		v.decideHandedOn(r.WithContext(context.WithoutCancel(r.Context())), st, keys)
+	default:
+		v.c.store.forgetCreatedKeys(r.Context(), keys)
 	}
-	v.c.store.forgetKeys(r.Context(), del)
 }
 
-// keepHandedOn reports, for the run of r, whose client left and whose
-// lease was handed on to the other processes (awaitLease), whether one of
-// them may have stored an entry under the path version keys the run
-// created, or may store one: the lease is held again, or an entry (or the
-// Vary record) is stored for r's key, or the backend could not tell.
-// Otherwise the keys are deleted. Another process that takes the lease
-// between this check and the delete stores its entry under the version it
-// read before: the next request, finding a new version, misses it once and
-// runs the handler again, never to be answered with a wrong response. Only
-// runs whose client left and whose flight nobody in this process took over
-// pay for it (two reads).
-func (v *view) keepHandedOn(r *http.Request, st *runState) bool {
-	r = r.WithContext(context.WithoutCancel(r.Context()))
-	held, _, err := v.c.readLease(r.Context(), v.c.leaseKey(st.f.key))
-	if err != nil || held {
-		return true
+// maxRechecks bounds the background rechecks of a Cache
+// (view.decideHandedOn): a scan must not start goroutines without bound.
+const maxRechecks = 64
+
+// decideHandedOn keeps or deletes keys, the path version keys that the run
+// of r created, a run whose client left and whose lease was handed on to
+// the other processes (awaitLease): kept when an entry (or the Vary
+// record) is stored for r's key, or the backend could not tell
+// (entryStored), else deleted. While another process holds the lease, it
+// runs the handler and may store under them: the decision waits on a
+// background goroutine until the lease is free (at most the lease's
+// time, polled as a waiter polls it), so that a popular page's entry
+// stays, and a scan of random paths whose requests hang up and are sent
+// again to another process (which finds the key, so never deletes it)
+// leaves no key. With maxRechecks already waiting, or once the Cache is
+// closed, keys are deleted at once: the other process's entry, if it
+// stores one, misses once (its version is gone; the next request makes a
+// new one), never a wrong response. So does an entry of a process that
+// takes the lease between the check and the delete. (A version rewritten
+// with a shorter life instead would cost the same miss, as a write that
+// finds less than an entry's life left renews it, and could bring back a
+// version that an invalidation replaced meanwhile.)
+func (v *view) decideHandedOn(r *http.Request, st *runState, keys []string) {
+	decide := func() {
+		if v.entryStored(r, st) {
+			v.c.store.keepCreated(keys)
+			return
+		}
+		v.c.store.forgetCreatedKeys(r.Context(), keys)
 	}
-	return v.entryStored(r, st)
+	lk := v.c.leaseKey(st.f.key)
+	held, _, err := v.c.readLease(r.Context(), lk)
+	switch {
+	case err != nil:
+		v.c.store.keepCreated(keys) // cannot tell: the keys expire
+		return
+	case !held:
+		decide()
+		return
+	}
+	if v.c.rechecks.Add(1) > maxRechecks || !v.c.goBackground(func() {
+		defer v.c.rechecks.Add(-1)
+		if v.awaitLeaseFree(lk) {
+			decide()
+			return
+		}
+		v.c.store.keepCreated(keys) // closed, or cannot tell: the keys expire
+	}) {
+		v.c.rechecks.Add(-1)
+		v.c.store.forgetCreatedKeys(r.Context(), keys)
+	}
+}
+
+// awaitLeaseFree waits until the lease lk is no longer held, polling it as
+// acquireLease's waiters do, at most the view's lease time; it reports
+// false when the Cache was closed or the backend failed meanwhile.
+func (v *view) awaitLeaseFree(lk string) bool {
+	deadline := time.Now().Add(v.lease)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for poll := leaseFirstPoll; time.Now().Before(deadline); poll = min(2*poll, leaseMaxPoll) {
+		timer.Reset(min(poll, max(time.Until(deadline), 0)))
+		select {
+		case <-v.c.life.Done():
+			return false
+		case <-timer.C:
+		}
+		held, _, err := v.c.readLease(v.c.life, lk)
+		switch {
+		case err != nil:
+			return false
+		case !held:
+			return true
+		}
+	}
+	return true
 }
 
 // forgetCreated deletes keys, the path version keys that the run of r
@@ -883,9 +946,11 @@ func (v *view) forgetCreated(r *http.Request, st *runState, keys []string) {
 		return
 	}
 	r = r.WithContext(context.WithoutCancel(r.Context()))
-	if !v.entryStored(r, st) {
-		v.c.store.forgetKeys(r.Context(), keys)
+	if v.entryStored(r, st) {
+		v.c.store.keepCreated(keys)
+		return
 	}
+	v.c.store.forgetCreatedKeys(r.Context(), keys)
 }
 
 // entryStored reports whether an entry (or the Vary record) is stored for
@@ -962,6 +1027,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			v.failOpen(r, "view tag versions", verr)
 			vs = versionSet{} // not read: nothing to store or check under
 		}
+		// Tracked until the run (or its flight) decides for them: a save
+		// of another request under them keeps them (createdKeys).
+		v.c.store.created.track(vs.created)
 	}
 	// A path version key this run created is deleted again if the
 	// response is not stored, whatever kept it out (a 404 for a path asked
@@ -975,15 +1043,19 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// it meanwhile. A run that leads no flight (Authorization in a
 	// SharedCache view, a request's no-store) hands it to the flight of
 	// its key in progress, which may have read it, or keeps it when an
-	// entry was stored for its key (forgetCreated). A request of the path that stores its entry between
-	// the decision and the delete (another variant, a request that joins
-	// no flight) loses it: a miss, never a wrong response (the version
-	// key's value cannot be compared and deleted at once on every
-	// backend).
+	// entry was stored for its key (forgetCreated). A request of the
+	// path that stored its entry under the key meanwhile in this process
+	// (another query string or variant, a request that joins no flight, a
+	// background refresh) keeps it (createdKeys); one of another process
+	// that stores under it before the delete loses its entry: a miss,
+	// never a wrong response (the version key's value cannot be compared
+	// and deleted at once on every backend).
 	keepPath := false
 	defer func() {
 		switch {
-		case keepPath || len(vs.created) == 0:
+		case len(vs.created) == 0:
+		case keepPath:
+			v.c.store.keepCreated(vs.created)
 		case st.call != nil:
 			st.forget = vs.created
 		default:

@@ -221,11 +221,13 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 // end records that the run of c has ended (c's leader calls it, after
 // release; only the first call counts, and a nil call is a no-op). created
 // are the path version keys c's run created and would delete: its response
-// was refused (view.run). end returns the keys to delete now, created and
-// those the runs c took over handed to it, and left, whether the call that
-// decided for them is one whose client left and whose flight nobody in
-// this process took over: under a lease, another process may have (the
-// view checks, view.keepHandedOn).
+// was refused (view.run). end returns the keys decided for now, created
+// and those the runs c took over handed to it (nil when a call still in
+// progress is to decide), del, whether they are to be deleted rather than
+// kept, and left, whether the call that decided for them is one whose
+// client left and whose flight nobody in this process took over: under a
+// lease, another process may have, and stored its entry (the view checks,
+// view.endFlight).
 //
 // A key created by a run is deleted only when no entry was stored under
 // it meanwhile: a run whose client left goes on while another takes its
@@ -235,9 +237,9 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 // when it has ended already; along the chain when that one's client left
 // too. No key outlives its flight that way: a scan whose requests all hang
 // up leaves none, however many times it asks for a path.
-func (g *viewFlight) end(c *viewCall, created []string) (del []string, left bool) {
+func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, left bool) {
 	if c == nil {
-		return created, false
+		return created, true, false
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -245,27 +247,27 @@ func (g *viewFlight) end(c *viewCall, created []string) (del []string, left bool
 		delete(g.left, c.key)
 	}
 	if c.ended {
-		return nil, false
+		return nil, false, false
 	}
 	c.ended = true
-	keys := append(c.forget, created...)
+	keys = append(c.forget, created...)
 	c.forget = nil
 	for len(keys) > 0 {
 		switch {
 		case !c.ended:
 			c.forget = append(c.forget, keys...) // c decides when it ends
-			return nil, false
+			return nil, false, false
 		case c.next != nil:
 			c = c.next // it ended after c.next took over: c.next decides
 		case c.res.snap != nil || c.kept:
 			// A response under the keys (stored, found, or one the store
 			// refused while the other variants' entries stay).
-			return nil, false
+			return keys, false, false
 		default:
-			return keys, c.res.retry
+			return keys, true, c.res.retry
 		}
 	}
-	return nil, false
+	return nil, false, false
 }
 
 // varies tells c's waiters that the leader's response varies on names,

@@ -222,11 +222,13 @@ func TestFlightKeepsKeysOfResponseNotHanded(t *testing.T) {
 	require.True(t, leader)
 	g.release(c, viewResult{}) // at commit: the waiters run their own
 	g.release(c, viewResult{snap: new(httpcache.Snapshot)})
-	del, _ := g.end(c, []string{"p/path"})
-	assert.Empty(t, del, "the stored response's path version key is kept")
+	keys, del, _ := g.end(c, []string{"p/path"})
+	assert.Equal(t, []string{"p/path"}, keys)
+	assert.False(t, del, "the stored response's path version key is kept")
 
 	c, _ = g.join("k", true)
 	g.release(c, viewResult{})
-	del, _ = g.end(c, []string{"p/path"})
-	assert.Equal(t, []string{"p/path"}, del, "nothing stored: the key goes")
+	keys, del, _ = g.end(c, []string{"p/path"})
+	assert.Equal(t, []string{"p/path"}, keys)
+	assert.True(t, del, "nothing stored: the key goes")
 }
