@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
@@ -86,4 +89,51 @@ func TestScanAcrossTwoProcessesWithLeaseLeavesNoPathKeys(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestHandedOnKeyDeletedPastRecheckBound: with maxRechecks decisions
+// already waiting for other processes' leases, a run whose client left
+// while another process holds the lease it handed on deletes its path
+// version key at once rather than start another goroutine: a scan cannot
+// make the Cache start goroutines without bound.
+func TestHandedOnKeyDeletedPastRecheckBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newSimple(t, nil)
+		second := make(chan struct{})
+		var calls atomic.Int64
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 2 {
+				<-second // process 1's run goes on
+			}
+			time.Sleep(50 * time.Millisecond)
+			http.NotFound(w, r)
+		})
+		views := make([]http.Handler, 2)
+		caches := make([]*Cache, 2)
+		for i := range views {
+			caches[i] = Must(&Options{Backend: b})
+			defer caches[i].Close()
+			views[i] = caches[i].Cached(time.Hour, Lease(time.Minute))(h)
+		}
+		caches[0].rechecks.Store(maxRechecks)
+		ctx, hangUp := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			views[0].ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/scan/x", nil).WithContext(ctx))
+		})
+		synctest.Wait()
+		wg.Go(func() { get(views[1], "/scan/x") })
+		time.Sleep(time.Millisecond)
+		hangUp()
+		for calls.Load() < 2 {
+			time.Sleep(time.Millisecond) // process 1 takes the lease
+		}
+		time.Sleep(100 * time.Millisecond) // process 0's run ends
+		synctest.Wait()
+		_, kept := b.LoadValue(caches[0].pathTagKey("/scan/x"))
+		assert.False(t, kept, "the key is deleted while process 1 still runs")
+		assert.EqualValues(t, maxRechecks, caches[0].rechecks.Load(), "no recheck started")
+		close(second)
+		wg.Wait()
+	})
 }
