@@ -892,6 +892,7 @@ func (v *view) decideHandedOn(r *http.Request, st *runState, keys []string) {
 		decide()
 		return
 	}
+	r = r.Clone(r.Context()) // read after ServeHTTP returned: a copy of its own
 	if v.c.rechecks.Add(1) > maxRechecks || !v.c.goBackground(func() {
 		defer v.c.rechecks.Add(-1)
 		if v.awaitLeaseFree(lk) {
