@@ -228,6 +228,7 @@ type view struct {
 	formatHasPath          bool
 	flight                 viewFlight
 	downVary               downVary
+	solo                   soloKeys // SharedCache: keys whose misses join no flight
 	refreshing             sync.Map // backend key -> refresh in progress
 	refreshSlots           chan struct{}
 	// varyLocks order, in this process, the reading and rewriting of the
@@ -689,6 +690,17 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.run(w, r, st)
 		return
 	}
+	if v.sh != nil && (st.f.e != nil && st.f.e.FreshUntil != 0 && st.f.e.FreshUntil <= st.f.e.Created ||
+		v.solo.has(st.f.key, v.c.clock())) {
+		// The stored entry was never reusable unvalidated (no-cache,
+		// max-age=0, stale on arrival), or the last run of the key made a
+		// response so (and stored nothing to revalidate: no validator): the
+		// outcome of a run would answer no waiter, so each request runs on
+		// its own, as without the cache, rather than wait for another's run
+		// and then run its own (Varnish's hit-for-miss).
+		v.run(w, r, st)
+		return
+	}
 	rejoined, rekeyed := false, false
 	// A request that may get a response the others may not reuse (a
 	// Range) joins a run in progress but never starts one: the others
@@ -1118,6 +1130,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			if x := st.ext; v.sh != nil && x != nil && !x.fr.Reusable() {
 				v.flight.release(call, viewResult{})
+				v.solo.mark(st.f.key, v.c.clock().Add(soloFor))
 			} else if names := varyNames(h); len(names) > 0 {
 				v.flight.varies(call, names, httpcache.VariantKey(r, names))
 			}

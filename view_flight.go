@@ -38,6 +38,12 @@ type viewFlight struct {
 	// leader's client left) whose run has not ended: the next call made
 	// for its key takes its flight over (viewCall.next).
 	left map[string]*viewCall
+	// running holds, by key, the last call made for it whose run has not
+	// ended, released or not: a run that led no flight hands it the path
+	// version keys it created (adopt) also when the call's waiters were
+	// released early (a response they may not reuse, which its run still
+	// stores).
+	running map[string]*viewCall
 }
 
 // viewCall is one leader's handler run, and what its waiters get.
@@ -161,6 +167,10 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	}
 	c = &viewCall{key: key, done: make(chan struct{})}
 	g.calls[key] = c
+	if g.running == nil {
+		g.running = make(map[string]*viewCall)
+	}
+	g.running[key] = c
 	if l := g.left[key]; l != nil {
 		l.next = c // the new call runs in place of l, whose client left
 		delete(g.left, key)
@@ -177,6 +187,9 @@ func (g *viewFlight) adopt(key string, keys []string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	c, ok := g.calls[key]
+	if !ok {
+		c, ok = g.running[key]
+	}
 	if ok {
 		c.forget = append(c.forget, keys...)
 	}
@@ -245,6 +258,9 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 	defer g.mu.Unlock()
 	if g.left[c.key] == c {
 		delete(g.left, c.key)
+	}
+	if g.running[c.key] == c {
+		delete(g.running, c.key)
 	}
 	if c.ended {
 		return nil, false, false
@@ -353,4 +369,54 @@ func (d *downVary) note(base string, names []string) {
 		d.m[base] = names
 	}
 	d.n.Store(int64(len(d.m)))
+}
+
+// soloFor is how long a key whose response its waiters could not reuse
+// (soloKeys) keeps its misses out of flights.
+const soloFor = time.Minute
+
+// soloKeys remembers, for at most maxDownVary keys and soloFor each, the
+// keys of a SharedCache view whose last run made a response that its
+// waiters may not reuse unvalidated (no-cache, max-age=0, stale on
+// arrival): a miss of such a key runs on its own rather than wait for
+// another request's run and then run its own (view.miss). Full, it forgets
+// an arbitrary key. A client can only make its own URL's misses run as
+// they would without the cache.
+type soloKeys struct {
+	mu sync.Mutex
+	m  map[string]int64 // until, Unix nanoseconds
+	n  atomic.Int64     // len(m), read without mu
+}
+
+// mark remembers key until until.
+func (s *soloKeys) mark(key string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[string]int64)
+	}
+	if _, ok := s.m[key]; !ok && len(s.m) >= maxDownVary {
+		for k := range s.m {
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[key] = until.UnixNano()
+	s.n.Store(int64(len(s.m)))
+}
+
+// has reports whether key is remembered at now.
+func (s *soloKeys) has(key string, now time.Time) bool {
+	if s.n.Load() == 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.m[key]
+	if ok && now.UnixNano() >= until {
+		delete(s.m, key)
+		s.n.Store(int64(len(s.m)))
+		return false
+	}
+	return ok
 }

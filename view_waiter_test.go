@@ -31,7 +31,10 @@ func TestSharedWaiterGetsFullResponse(t *testing.T) {
 				release := make(chan struct{})
 				var conditional atomic.Int32
 				ch := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Cache-Control", "no-cache")
+					// Fresh for a second: once stale, it is revalidated by
+					// one request for the others (an entry never fresh,
+					// no-cache, would be revalidated by each on its own).
+					w.Header().Set("Cache-Control", "max-age=1")
 					w.Header().Set("ETag", `"v1"`)
 					if r.Header.Get("If-None-Match") == `"v1"` {
 						conditional.Add(1)
@@ -42,6 +45,7 @@ func TestSharedWaiterGetsFullResponse(t *testing.T) {
 					_, _ = w.Write([]byte("hello"))
 				}))
 				require.Equal(t, "hello", get(ch, "/a").Body.String())
+				time.Sleep(2 * time.Second) // stale: to revalidate
 
 				const n = 3
 				codes := make([]int, n)
