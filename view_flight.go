@@ -379,9 +379,11 @@ const soloFor = time.Minute
 // keys of a SharedCache view whose last run made a response that its
 // waiters may not reuse unvalidated (no-cache, max-age=0, stale on
 // arrival): a miss of such a key runs on its own rather than wait for
-// another request's run and then run its own (view.miss). Full, it forgets
-// an arbitrary key. A client can only make its own URL's misses run as
-// they would without the cache.
+// another request's run and then run its own (view.miss). Full, it makes
+// room only by forgetting an expired key: the new key goes unmarked (its
+// misses collapse, as before), and a flood of new URLs cannot push a
+// popular URL's mark out. A client can only make its own URL's misses run
+// as they would without the cache.
 type soloKeys struct {
 	mu sync.Mutex
 	m  map[string]int64 // until, Unix nanoseconds
@@ -396,9 +398,19 @@ func (s *soloKeys) mark(key string, until time.Time) {
 		s.m = make(map[string]int64)
 	}
 	if _, ok := s.m[key]; !ok && len(s.m) >= maxDownVary {
-		for k := range s.m {
-			delete(s.m, k)
-			break
+		// Full: an expired mark makes room, or the new key goes without:
+		// a flood of new URLs must not push a popular URL's mark out.
+		now := until.UnixNano() - int64(soloFor)
+		full := true
+		for k, u := range s.m {
+			if now >= u {
+				delete(s.m, k)
+				full = false
+				break
+			}
+		}
+		if full {
+			return
 		}
 	}
 	s.m[key] = until.UnixNano()
