@@ -90,6 +90,36 @@ func BenchmarkVariantKey(b *testing.B) {
 	}
 }
 
+// BenchmarkVariantKeyBrowser keys a request with the fields a browser
+// sends (a dozen), the cost a Vary hit pays to look for '_' spellings
+// among them included.
+func BenchmarkVariantKeyBrowser(b *testing.B) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	for k, v := range map[string]string{
+		"Accept":             "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+		"Accept-Encoding":    "gzip, deflate, br, zstd",
+		"Accept-Language":    "en-US,en;q=0.9,fr;q=0.8",
+		"Cache-Control":      "max-age=0",
+		"Connection":         "keep-alive",
+		"Cookie":             "session=abc123; theme=dark",
+		"Priority":           "u=0, i",
+		"Sec-Ch-Ua":          `"Chromium";v="131", "Not_A Brand";v="24"`,
+		"Sec-Ch-Ua-Mobile":   "?0",
+		"Sec-Ch-Ua-Platform": `"Linux"`,
+		"Sec-Fetch-Dest":     "document",
+		"Sec-Fetch-Mode":     "navigate",
+		"Sec-Fetch-Site":     "none",
+		"User-Agent":         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+	} {
+		r.Header.Set(k, v)
+	}
+	names := []string{"Accept-Encoding", "Accept-Language"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = VariantKey(r, names)
+	}
+}
+
 func BenchmarkParseCacheControl(b *testing.B) {
 	lines := []string{`public, max-age=60, s-maxage=30, stale-while-revalidate=10`, `no-cache="Set-Cookie, X-Id"`}
 	b.ReportAllocs()

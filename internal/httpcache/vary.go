@@ -93,10 +93,6 @@ func VariantKey(r *http.Request, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
-	// Another spelling of a name has '_' where the name has '-', or the
-	// reverse (Go canonicalizes every other difference away): with neither
-	// in the names, the request's fields are not looked at.
-	spelled := hasByte(names, '_') || hasByte(names, '-') && headerHasUnderscore(r.Header)
 	var b strings.Builder
 	for i, name := range names {
 		if i > 0 {
@@ -114,7 +110,7 @@ func VariantKey(r *http.Request, names []string) string {
 			b.WriteByte('=')
 			writeValues(&b, name, values)
 		}
-		if spelled {
+		if hasOtherSpelling(r.Header, name) {
 			writeSpellings(&b, r.Header, name)
 		}
 	}
@@ -191,10 +187,70 @@ func sameField(a, b string) bool {
 	return true
 }
 
-// hasByte reports whether one of names holds c.
-func hasByte(names []string, c byte) bool {
-	for _, n := range names {
-		if strings.IndexByte(n, c) >= 0 {
+// maxSpellingDashes bounds the dashes of a name whose other spellings
+// hasOtherSpelling looks up one by one (2^n - 1 lookups); past it, it
+// looks over every field of the request.
+const maxSpellingDashes = 4
+
+// hasOtherSpelling reports whether h holds a field that sameField says is
+// name and that is not name itself. A client's field name reaches h
+// canonical (textproto.CanonicalMIMEHeaderKey, which HTTP/2's server uses
+// too), so another spelling of name, canonical itself, differs from it
+// only by '_' for some of its '-' and a lower-case letter after each: for
+// a name with a few dashes those spellings are looked up, a map lookup
+// each, rather than every field of the request looked over (a browser
+// sends a dozen and more). name is canonical, as ParseVary makes the names
+// of a Vary. A name holding '_' (Vary: X_Tenant), or a long one or one
+// with many dashes, is checked against every field.
+func hasOtherSpelling(h http.Header, name string) bool {
+	var (
+		dashes [maxSpellingDashes]int
+		n      int
+		buf    [64]byte
+	)
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '-':
+			if n == len(dashes) {
+				return headerHasUnderscore(h) && anySpelling(h, name)
+			}
+			dashes[n] = i
+			n++
+		case '_':
+			return anySpelling(h, name)
+		}
+	}
+	if n == 0 {
+		return false // canonicalization leaves no other spelling
+	}
+	if len(name) > len(buf) {
+		return headerHasUnderscore(h) && anySpelling(h, name)
+	}
+	for mask := 1; mask < 1<<n; mask++ {
+		b := buf[:len(name)]
+		copy(b, name)
+		for j := range n {
+			if mask&(1<<j) == 0 {
+				continue
+			}
+			i := dashes[j]
+			b[i] = '_'
+			if i+1 < len(b) && 'A' <= b[i+1] && b[i+1] <= 'Z' {
+				b[i+1] += 'a' - 'A'
+			}
+		}
+		if _, ok := h[string(b)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// anySpelling reports whether a field of h other than name is name for
+// sameField.
+func anySpelling(h http.Header, name string) bool {
+	for k := range h {
+		if k != name && sameField(k, name) {
 			return true
 		}
 	}

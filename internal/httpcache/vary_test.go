@@ -262,3 +262,32 @@ func TestHasField(t *testing.T) {
 	assert.False(t, HasField(http.Header{"If-None-Match": {`"a"`}, "X_y": {"1"}}, "If-Match"))
 	assert.False(t, HasField(nil, "If-Match"))
 }
+
+// TestHasOtherSpelling: the spellings of a name that a client's request
+// can hold under another field name (canonicalized by net/http) are found
+// by lookups for a name with a few dashes, and by a look over every field
+// otherwise; the name itself, or an unrelated field, is no other spelling.
+func TestHasOtherSpelling(t *testing.T) {
+	for _, tc := range []struct {
+		name, field string
+		want        bool
+	}{
+		{"Accept-Language", "Accept-Language", false},
+		{"Accept-Language", "Accept_language", true},
+		{"Accept-Language", "Accept-Encoding", false},
+		{"Sec-Ch-Ua-Platform", "Sec-Ch_ua-Platform", true},
+		{"Sec-Ch-Ua-Platform", "Sec_ch_ua_platform", true},
+		{"A-B-C-D-E-F", "A_b-C-D-E-F", true}, // past maxSpellingDashes: every field looked at
+		{"A-B-C-D-E-F", "A-B-C-D-E-G", false},
+		{"X_Tenant", "X-Tenant", true}, // a Vary name with '_'
+		{"X-", "X_", true},
+		{"Origin", "Origin", false},
+	} {
+		h := http.Header{}
+		h[tc.field] = []string{"v"}
+		h["Other_field"] = []string{"w"}
+		if got := hasOtherSpelling(h, tc.name); got != tc.want {
+			t.Errorf("hasOtherSpelling(%q) with field %q = %v, want %v", tc.name, tc.field, got, tc.want)
+		}
+	}
+}
