@@ -887,13 +887,7 @@ const maxRechecks = 64
 // finds less than an entry's life left renews it, and could bring back a
 // version that an invalidation replaced meanwhile.)
 func (v *view) decideHandedOn(r *http.Request, st *runState, keys []string) {
-	decide := func() {
-		if v.entryStored(r, st) {
-			v.c.store.keepCreated(keys)
-			return
-		}
-		v.c.store.forgetCreatedKeys(r.Context(), keys)
-	}
+	decide := func() { v.keepIfStored(r, st, keys) }
 	lk := v.c.leaseKey(st.f.key)
 	held, _, err := v.c.readLease(r.Context(), lk)
 	switch {
@@ -958,7 +952,13 @@ func (v *view) forgetCreated(r *http.Request, st *runState, keys []string) {
 	if v.flight.adopt(st.f.key, keys) || st.f.key != st.base && v.flight.adopt(st.base, keys) {
 		return
 	}
-	r = r.WithContext(context.WithoutCancel(r.Context()))
+	v.keepIfStored(r.WithContext(context.WithoutCancel(r.Context())), st, keys)
+}
+
+// keepIfStored keeps keys, path version keys the run of r created, when an
+// entry (or the Vary record) is stored for r's key or the backend could
+// not tell (entryStored), and deletes them otherwise.
+func (v *view) keepIfStored(r *http.Request, st *runState, keys []string) {
 	if v.entryStored(r, st) {
 		v.c.store.keepCreated(keys)
 		return

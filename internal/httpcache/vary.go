@@ -127,6 +127,11 @@ func writeValues(b *strings.Builder, name string, values []string) {
 		b.Write(text) // lower-case letters, digits and commas: nothing to escape
 		return
 	}
+	writeLines(b, values)
+}
+
+// writeLines writes values, escaped, joined by '='.
+func writeLines(b *strings.Builder, values []string) {
 	for j, v := range values {
 		if j > 0 {
 			b.WriteByte('=')
@@ -151,12 +156,7 @@ func writeSpellings(b *strings.Builder, h http.Header, name string) {
 		b.WriteByte('#')
 		escapeInto(b, k)
 		b.WriteByte('=')
-		for j, v := range h[k] {
-			if j > 0 {
-				b.WriteByte('=')
-			}
-			escapeInto(b, v)
-		}
+		writeLines(b, h[k])
 	}
 }
 
