@@ -20,20 +20,26 @@ const clearBatch = 1000
 // resharding deletes the keys already moved to it. Every master is the
 // masters CLUSTER SLOTS lists and those only CLUSTER NODES lists (one that
 // owns no slot yet: the new node of a resharding), told apart by their
-// cluster node ids (CLUSTER MYID), never by address. Such an extra master
-// is dialed at the address CLUSTER NODES gives, turned as go-redis turns
-// those of CLUSTER SLOTS, and cleared only if it answers CLUSTER MYID with
-// its id: one that cannot be reached from this host at that address (or
-// where another server answers) is skipped, without an error, and the keys
-// already moved to it survive Clear. A CLUSTER MYID or CLUSTER NODES that
-// fails (a lost connection, a timeout) is sent again, up to three times in
-// all; if it still fails, Clear returns an error, the masters CLUSTER SLOTS
-// lists cleared, so that the caller's retry clears the others. A user
-// whose ACL refuses CLUSTER MYID or CLUSTER NODES (NOPERM), or a server
-// that does not know them (renamed or removed commands; Redis before 7.0
-// has no CLUSTER MYID), clears the masters CLUSTER SLOTS lists only,
-// without an error. A client of the program's type that embeds a *redis.ClusterClient (or a
-// *redis.Ring) is cleared as one. It never uses KEYS. With
+// cluster node ids (CLUSTER MYID; on Redis before 7.0, which has no
+// CLUSTER MYID, the id of the line of a node's own CLUSTER NODES flagged
+// myself). Such an extra master is dialed at the address CLUSTER NODES
+// gives, turned as go-redis turns those of CLUSTER SLOTS, and cleared only
+// if it answers with its id: one that cannot be reached from this host at
+// that address (or where another server answers) is skipped, without an
+// error, and the keys already moved to it survive Clear. A CLUSTER MYID or
+// CLUSTER NODES that fails (a lost connection, a timeout) is sent again,
+// up to three times in all. If CLUSTER NODES still fails, or a master's
+// CLUSTER MYID does while CLUSTER NODES lists a master that Clear cannot
+// match, by id or by address, to one CLUSTER SLOTS lists (it may be the
+// master whose id is unknown, or one that owns no slot), Clear returns an
+// error, the masters CLUSTER SLOTS lists cleared, so that the caller's
+// retry clears the others; where every master CLUSTER NODES lists is
+// matched, nothing was missed and Clear returns nil. A user whose ACL
+// refuses CLUSTER MYID or CLUSTER NODES (NOPERM), or a server that does
+// not know CLUSTER NODES (renamed or removed commands), clears the masters
+// CLUSTER SLOTS lists only, without an error. A client of the program's
+// type that embeds a *redis.ClusterClient (or a *redis.Ring) is cleared as
+// one. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster).
 //

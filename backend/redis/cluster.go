@@ -36,10 +36,11 @@ type shardLister interface {
 // the address clusterView builds; one that cannot be reached there, or
 // where another node answers (CLUSTER MYID), is skipped, not an error. It
 // returns the errors of fn joined, and an error when the extra masters
-// could not be told (a CLUSTER MYID or CLUSTER NODES that failed
-// myidTries times): fn has then run on the visited masters only. A server
-// that refuses those commands (refusedClusterCmd) is not an error: its
-// extra masters are not looked for.
+// could not be told (a CLUSTER NODES that failed myidTries times, or a
+// CLUSTER MYID where a master CLUSTER NODES lists might be that one: see
+// clusterView.extras): fn has then run on the visited masters only. A
+// server that refuses those commands (refusedClusterCmd) is not an error:
+// its extra masters are not looked for.
 func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Context, node *redis.Client) error) error {
 	v := &clusterView{}
 	err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
@@ -79,8 +80,9 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 }
 
 // isNode reports whether the server node dials answers as the Cluster
-// node id. A server that cannot be reached there (the dial fails), that
-// refuses CLUSTER MYID (refusedClusterCmd) or that answers with another id
+// node id (nodeID). A server that cannot be reached there (the dial
+// fails), that refuses the command (refusedClusterCmd) or that answers
+// with another id
 // is not the node, without an error (the master is skipped, as documented
 // on Clear). Any other failure (a lost connection, a timeout) is asked
 // again, as a visited master's is (askCluster), and is an error if it
@@ -88,7 +90,7 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 // done.
 func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 	got, err := askCluster(ctx, func() (string, error) {
-		got, err := node.Do(ctx, "cluster", "myid").Text()
+		got, err := nodeID(ctx, node)
 		if isDialErr(err) {
 			return "", nil // not reachable from here: not asked again
 		}
@@ -101,6 +103,40 @@ func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("CLUSTER MYID on %s, a master that owns no slot: %w", node.Options().Addr, err)
+}
+
+// nodeID asks node its cluster node id: CLUSTER MYID, or, on a server
+// that does not know it (Redis before 7.0 answers "unknown subcommand"),
+// the id of the line of CLUSTER NODES flagged myself. A user whose ACL
+// refuses CLUSTER MYID (NOPERM) is not asked CLUSTER NODES: the refusal
+// is returned.
+func nodeID(ctx context.Context, node *redis.Client) (string, error) {
+	id, err := node.Do(ctx, "cluster", "myid").Text()
+	if err == nil || !unknownSubcommand(err.Error()) {
+		return id, err
+	}
+	nodes, err := node.ClusterNodes(ctx).Result()
+	if err != nil {
+		return "", err
+	}
+	return myselfID(nodes)
+}
+
+// myselfID returns the id of the line of CLUSTER NODES (nodes) flagged
+// myself: the id of the server that answered.
+func myselfID(nodes string) (string, error) {
+	for _, e := range parseClusterNodes(nodes) {
+		if e.myself {
+			return e.id, nil
+		}
+	}
+	return "", errors.New("CLUSTER NODES has no line flagged myself")
+}
+
+// unknownSubcommand reports whether msg, an error reply, is a server's
+// answer to a subcommand it does not know (CLUSTER MYID before Redis 7.0).
+func unknownSubcommand(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "unknown subcommand")
 }
 
 // isDialErr reports whether err is a failure to connect.
@@ -134,12 +170,14 @@ const myidTries = 3
 
 // clusterView is what one visit of a Cluster's masters learns, to find the
 // masters ForEachMaster does not visit: each visited master's cluster node
-// id (CLUSTER MYID), and the CLUSTER NODES of one of them (one only, so
-// that the watch, which lists the masters every second from every process,
-// costs every master one CLUSTER MYID a second, and one of them a CLUSTER
-// NODES; a failed ask is repeated, up to myidTries times). The masters are
-// told apart by id, never by address: go-redis does not dial the addresses
-// the nodes announce (see extraAddr).
+// id (CLUSTER MYID; before Redis 7.0, which has none, the line of its own
+// CLUSTER NODES flagged myself), and the CLUSTER NODES of one of them (one
+// only, so that the watch, which lists the masters every second from every
+// process, costs every master one CLUSTER MYID a second, and one of them a
+// CLUSTER NODES; a failed ask is repeated, up to myidTries times). The
+// masters are told apart by id, not by address: go-redis does not dial the
+// addresses the nodes announce (see extraAddr). Address only settles the
+// case of a visited master whose id stayed unknown (see extras).
 type clusterView struct {
 	asked atomic.Bool // a visit has taken the CLUSTER NODES query
 
@@ -156,7 +194,7 @@ type clusterView struct {
 // visit learns what node, a visited master, tells.
 func (v *clusterView) visit(ctx context.Context, node *redis.Client) {
 	o := node.Options()
-	id, idErr := askCluster(ctx, func() (string, error) { return node.Do(ctx, "cluster", "myid").Text() })
+	id, idErr := askCluster(ctx, func() (string, error) { return nodeID(ctx, node) })
 	var (
 		nodes    string
 		nodesErr error
@@ -218,11 +256,15 @@ func refusedClusterCmd(err error) bool {
 
 // extras returns the masters that CLUSTER NODES lists as reachable (not
 // failed, not in a handshake, with an address) and whose id no visited
-// master has, by id, with the options of a visited master and the address
-// extraAddr builds. known is false, and extras empty, when CLUSTER NODES
-// did not answer or a visited master's id is unknown: a master could then
-// be taken for an extra one, and visited twice. err says why, unless a
-// server refused the command (refusedClusterCmd): nil then.
+// master has, nor the address extraAddr builds for them, by id, with the
+// options of a visited master and that address. known is false, and
+// extras empty, when CLUSTER NODES did not answer, or when a visited
+// master's id is unknown and such a master remains: it may be the visited
+// master itself (announced at an address go-redis does not dial), or a
+// master ForEachMaster missed, and cannot be told. Where none remains,
+// nothing was missed, whatever the unknown ids. err says why known is
+// false, unless a server refused the command (refusedClusterCmd): nil
+// then.
 func (v *clusterView) extras() (extras map[string]*redis.Options, known bool, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -231,21 +273,16 @@ func (v *clusterView) extras() (extras map[string]*redis.Options, known bool, er
 		return nil, false, nil
 	case v.nodes == "" && v.nodesErr == nil && len(v.failed) == 0:
 		return nil, false, nil // no master visited
-	case v.nodes == "" || len(v.failed) > 0:
-		var all []error
-		if v.nodes == "" {
-			all = append(all, v.nodesErr)
-		}
-		return nil, false, fmt.Errorf("the Cluster's masters that own no slot could not be told: %w", errors.Join(append(all, v.failed...)...))
+	case v.nodes == "":
+		return nil, false, fmt.Errorf("the Cluster's masters that own no slot could not be told: %w", errors.Join(append([]error{v.nodesErr}, v.failed...)...))
 	}
 	entries := parseClusterNodes(v.nodes)
 	visited := map[string]string{} // address by id
 	var base *redis.Options
 	for addr, id := range v.ids {
-		if id == "" {
-			return nil, false, nil // not reached: an empty id is failed or refused
+		if base = v.opts[addr]; id != "" { // "" is a failed id
+			visited[id] = addr
 		}
-		visited[id], base = addr, v.opts[addr]
 	}
 	r := learnRewrite(entries, visited)
 	extras = map[string]*redis.Options{}
@@ -259,6 +296,9 @@ func (v *clusterView) extras() (extras map[string]*redis.Options, known bool, er
 		}
 		extras[e.id] = withAddr(base, addr)
 	}
+	if len(v.failed) > 0 && len(extras) > 0 {
+		return nil, false, fmt.Errorf("the Cluster's masters that own no slot could not be told: %w", errors.Join(v.failed...))
+	}
 	return extras, true, nil
 }
 
@@ -266,6 +306,7 @@ func (v *clusterView) extras() (extras map[string]*redis.Options, known bool, er
 type nodeEntry struct {
 	id, ip, port, hostname string
 	master                 bool // a master that is reachable as far as the line says
+	myself                 bool // the server that answered
 }
 
 // parseClusterNodes reads CLUSTER NODES: "id ip:port@cport[,hostname]
@@ -287,6 +328,7 @@ func parseClusterNodes(out string) []nodeEntry {
 		}
 		e.ip, e.port = strings.Trim(addr[:i], "[]"), addr[i+1:]
 		flags := "," + f[2] + ","
+		e.myself = strings.Contains(flags, ",myself,")
 		e.master = strings.Contains(flags, ",master,") && !strings.Contains(flags, ",fail") &&
 			!strings.Contains(flags, ",handshake,") && !strings.Contains(flags, ",noaddr,")
 		entries = append(entries, e)

@@ -83,21 +83,23 @@ const (
 // once; Close stops the watch.
 //
 // A Cluster's masters are listed every second: every master go-redis knows
-// answers CLUSTER MYID, and one of them CLUSTER NODES, in which a master
-// whose id none of them has is an extra one (one that owns no slot yet:
-// the new node of a resharding, which receives the keys already moved to
-// it). An extra master is dialed at the address CLUSTER NODES gives,
-// turned as go-redis turns those of CLUSTER SLOTS (a loopback host
-// replaced by the seed's, port 0 by the seed's port, the hostname when
-// go-redis dials hostnames), and must answer CLUSTER MYID with its id. One
+// answers CLUSTER MYID (on Redis before 7.0, which has none, CLUSTER
+// NODES, whose line flagged myself gives the id), and one of them CLUSTER
+// NODES, in which a master whose id none of them has is an extra one (one
+// that owns no slot yet: the new node of a resharding, which receives the
+// keys already moved to it). An extra master is dialed at the address
+// CLUSTER NODES gives, turned as go-redis turns those of CLUSTER SLOTS (a
+// loopback host replaced by the seed's, port 0 by the seed's port, the
+// hostname when go-redis dials hostnames), and must answer with its id. One
 // that the watch has not reached once (unreachable from this host at that
 // address, or another server answers there) is not waited for: state(true)
 // is reported without it, and a write to a key already moved to it is not
 // reported until it is reached, or until it owns the key's slot (go-redis
 // then dials it as any master). A user whose ACL refuses CLUSTER MYID or
 // CLUSTER NODES is watched on the masters go-redis knows only. A listing
-// whose CLUSTER MYID or CLUSTER NODES fails (sent up to three times) keeps
-// the extra masters the watch had.
+// whose CLUSTER NODES fails (sent up to three times), or whose CLUSTER
+// MYID does while CLUSTER NODES lists a master it cannot match to a known
+// one (as for Clear), keeps the extra masters the watch had.
 //
 // changed receives the keys without the prefix; nil keys when a database
 // is flushed. Keys of the same name in another database of the server are
@@ -197,7 +199,11 @@ type watchNode struct {
 	// id is, for a Cluster's extra master (one that owns no slot, dialed
 	// at an address clusterView builds), the cluster node id the server
 	// must answer CLUSTER MYID with; "" for a server go-redis dials.
-	id      string
+	id string
+	// noMyID: the server does not know CLUSTER MYID (Redis before 7.0),
+	// and the handshake asks CLUSTER NODES for id instead. Only run's
+	// goroutine uses it.
+	noMyID  bool
 	stop    chan struct{} // closed when the node is no longer watched
 	up      bool          // a session is established; under watch.mu
 	reached bool          // a session was established once; under watch.mu
@@ -315,8 +321,9 @@ func (w *watch) session(n *watchNode) error {
 
 	r := bufio.NewReaderSize(conn, 32<<10)
 	_ = conn.SetDeadline(time.Now().Add(dialTimeout + readTimeout))
-	runID, err := w.handshake(ctx, conn, r, o, n.id)
+	runID, err := w.handshake(ctx, conn, r, o, n.id, n.noMyID)
 	if err != nil {
+		n.noMyID = n.noMyID || errors.Is(err, errNoMyID) // the next session asks CLUSTER NODES
 		return err
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -383,15 +390,21 @@ func (w *watch) invalidate(list respValue) {
 	}
 }
 
+// errNoMyID is a handshake's error when the server does not know CLUSTER
+// MYID (Redis before 7.0): the next session asks CLUSTER NODES instead.
+var errNoMyID = errors.New("redisstore: watch: the server has no CLUSTER MYID")
+
 // handshake sends HELLO 3 (authenticating as the client does), CLUSTER
-// MYID when id is not "", INFO server for a failover client, SUBSCRIBE
-// watchChannel and CLIENT TRACKING, and checks their replies: the server
-// must be a master, and the Cluster node id (an extra master's address is
-// built, not go-redis's: another server may listen there). A refused
+// MYID when id is not "" (CLUSTER NODES with noMyID), INFO server for a
+// failover client, SUBSCRIBE watchChannel and CLIENT TRACKING, and checks
+// their replies: the server must be a master, and the Cluster node id (an
+// extra master's address is built, not go-redis's: another server may
+// listen there; in CLUSTER NODES, the id of the line flagged myself). A
+// MYID answered "unknown subcommand" fails with errNoMyID. A refused
 // SUBSCRIBE (an ACL without the channel) leaves the connection a normal
 // client, watched all the same. It returns the server's run_id (INFO), or
 // "" when it was not asked or not told (INFO refused, or without one).
-func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options, id string) (runID string, err error) {
+func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options, id string, noMyID bool) (runID string, err error) {
 	user, pass, err := credentials(ctx, o)
 	if err != nil {
 		return "", err
@@ -409,7 +422,10 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	}
 	hello = append(hello, "SETNAME", name)
 	cmd := appendCommand(nil, hello...)
-	if id != "" {
+	switch {
+	case id != "" && noMyID:
+		cmd = appendCommand(cmd, "CLUSTER", "NODES")
+	case id != "":
 		cmd = appendCommand(cmd, "CLUSTER", "MYID")
 	}
 	askRunID := w.failover != nil && isFailover(o)
@@ -434,11 +450,18 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 		return "", fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
 	}
 	if id != "" {
-		if v, err = readResp(r); err != nil { // CLUSTER MYID's
+		if v, err = readResp(r); err != nil { // CLUSTER MYID's, or NODES'
 			return "", err
 		}
-		if v.kind == '-' || v.kind == '!' || v.str != id {
-			return "", fmt.Errorf("redisstore: watch: %s is not the Cluster node %s (CLUSTER MYID: %q)", o.Addr, id, v.str)
+		got, refused := v.str, v.kind == '-' || v.kind == '!'
+		switch {
+		case refused && !noMyID && unknownSubcommand(v.str):
+			return "", errNoMyID
+		case !refused && noMyID:
+			got, _ = myselfID(strings.TrimPrefix(v.str, "txt:")) // a verbatim string in RESP3
+		}
+		if refused || got != id {
+			return "", fmt.Errorf("redisstore: watch: %s is not the Cluster node %s (it answered %q)", o.Addr, id, got)
 		}
 	}
 	if askRunID {
