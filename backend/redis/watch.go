@@ -127,10 +127,16 @@ const (
 // master's connections when Sentinel announces a failover): a run_id that
 // differs ends the session, which the next one follows to the new master.
 // That costs each process one INFO a second on a pooled connection (the
-// client's hooks see it), and no new connection. A user whose ACL refuses
-// INFO (and a Store whose client is closed) is checked by dialling as the
-// client does instead: a Sentinel query and a new connection to the
-// master, closed at once, every second from every process.
+// client's hooks see it), and no new connection. For a user whose ACL
+// refuses INFO (it is @dangerous) it compares instead the address the
+// server's connections arrive at (CLIENT INFO's laddr, @connection), at
+// the same cost, where that is the address the client dials. Where
+// neither can be compared (CLIENT INFO refused too, or unknown: Redis
+// before 6.2; a master reached through NAT, whose laddr is an address of
+// its own network, which another server may share), and for a Store whose
+// client is closed, it dials as the client does instead: a Sentinel query
+// and a new connection to the master, closed at once, every second from
+// every process.
 //
 // Each connection also subscribes to the channel __caching-near__:watch,
 // on which nothing is published, so that the server bounds what it
@@ -321,7 +327,7 @@ func (w *watch) session(n *watchNode) error {
 
 	r := bufio.NewReaderSize(conn, 32<<10)
 	_ = conn.SetDeadline(time.Now().Add(dialTimeout + readTimeout))
-	runID, err := w.handshake(ctx, conn, r, o, n.id, n.noMyID)
+	self, err := w.handshake(ctx, conn, r, o, n.id, n.noMyID)
 	if err != nil {
 		n.noMyID = n.noMyID || errors.Is(err, errNoMyID) // the next session asks CLUSTER NODES
 		return err
@@ -342,7 +348,7 @@ func (w *watch) session(n *watchNode) error {
 	var ping atomic.Bool // ROLE was refused: the heartbeat is PING
 	g.Go(func() { heartbeat(conn, done, &ping) })
 	if w.failover != nil && isFailover(o) {
-		g.Go(func() { followFailover(fctx, conn, runID, w.failover, o, dialTimeout) })
+		g.Go(func() { followFailover(fctx, conn, self, w.failover, o, dialTimeout) })
 	}
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(watchHeartbeat + readTimeout))
@@ -402,12 +408,12 @@ var errNoMyID = errors.New("redisstore: watch: the server has no CLUSTER MYID")
 // listen there; in CLUSTER NODES, the id of the line flagged myself). A
 // MYID answered "unknown subcommand" fails with errNoMyID. A refused
 // SUBSCRIBE (an ACL without the channel) leaves the connection a normal
-// client, watched all the same. It returns the server's run_id (INFO), or
-// "" when it was not asked or not told (INFO refused, or without one).
-func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options, id string, noMyID bool) (runID string, err error) {
+// client, watched all the same. For a failover client it also sends
+// CLIENT INFO, and returns what tells the server apart (serverID).
+func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o *redis.Options, id string, noMyID bool) (self serverID, err error) {
 	user, pass, err := credentials(ctx, o)
 	if err != nil {
-		return "", err
+		return serverID{}, err
 	}
 	hello := []string{"HELLO", "3"}
 	if pass != "" {
@@ -428,63 +434,91 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	case id != "":
 		cmd = appendCommand(cmd, "CLUSTER", "MYID")
 	}
-	askRunID := w.failover != nil && isFailover(o)
-	if askRunID {
+	askSelf := w.failover != nil && isFailover(o)
+	if askSelf {
 		cmd = appendCommand(cmd, "INFO", "server")
+		cmd = appendCommand(cmd, "CLIENT", "INFO")
 	}
 	cmd = appendCommand(cmd, "SUBSCRIBE", watchChannel)
 	cmd = appendCommand(cmd, "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", w.prefix)
 	if _, err := conn.Write(cmd); err != nil {
-		return "", err
+		return serverID{}, err
 	}
 	v, err := readResp(r)
 	switch {
 	case err != nil:
-		return "", err
+		return serverID{}, err
 	case v.kind == '-' || v.kind == '!':
-		return "", fmt.Errorf("redisstore: watch: HELLO: %s", v.str)
+		return serverID{}, fmt.Errorf("redisstore: watch: HELLO: %s", v.str)
 	case v.kind != '%':
-		return "", fmt.Errorf("redisstore: watch: HELLO answered with type %q", v.kind)
+		return serverID{}, fmt.Errorf("redisstore: watch: HELLO answered with type %q", v.kind)
 	}
 	if role := v.field("role"); role != nil && role.str != "master" {
-		return "", fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
+		return serverID{}, fmt.Errorf("redisstore: watch: the server is a %s, not a master", role.str)
 	}
 	if id != "" {
 		if v, err = readResp(r); err != nil { // CLUSTER MYID's, or NODES'
-			return "", err
+			return serverID{}, err
 		}
 		got, refused := v.str, v.kind == '-' || v.kind == '!'
 		switch {
 		case refused && !noMyID && unknownSubcommand(v.str):
-			return "", errNoMyID
+			return serverID{}, errNoMyID
 		case !refused && noMyID:
 			got, _ = myselfID(strings.TrimPrefix(v.str, "txt:")) // a verbatim string in RESP3
 		}
 		if refused || got != id {
-			return "", fmt.Errorf("redisstore: watch: %s is not the Cluster node %s (it answered %q)", o.Addr, id, got)
+			return serverID{}, fmt.Errorf("redisstore: watch: %s is not the Cluster node %s (it answered %q)", o.Addr, id, got)
 		}
 	}
-	if askRunID {
+	if askSelf {
 		if v, err = readResp(r); err != nil { // INFO's
-			return "", err
+			return serverID{}, err
 		}
 		if v.kind == '$' || v.kind == '=' {
-			runID = infoField(v.str, "run_id")
+			self.runID = infoField(v.str, "run_id")
+		}
+		if v, err = readResp(r); err != nil { // CLIENT INFO's
+			return serverID{}, err
+		}
+		// A server reached through NAT arrives at an address of its own
+		// network, which another server elsewhere may have too: laddr
+		// tells servers apart only where it is the address dialled.
+		if laddr := clientField(v.str, "laddr"); (v.kind == '$' || v.kind == '=') && laddr == conn.RemoteAddr().String() {
+			self.laddr = laddr
 		}
 	}
 	if v, err = readResp(r); err != nil { // SUBSCRIBE's
-		return "", err
+		return serverID{}, err
 	}
 	if v.kind != '>' && v.kind != '-' && v.kind != '!' {
-		return "", fmt.Errorf("redisstore: watch: SUBSCRIBE answered with type %q", v.kind)
+		return serverID{}, fmt.Errorf("redisstore: watch: SUBSCRIBE answered with type %q", v.kind)
 	}
 	if v, err = readResp(r); err != nil {
-		return "", err
+		return serverID{}, err
 	}
 	if v.kind != '+' {
-		return "", fmt.Errorf("redisstore: watch: CLIENT TRACKING: %s", v.str)
+		return serverID{}, fmt.Errorf("redisstore: watch: CLIENT TRACKING: %s", v.str)
 	}
-	return runID, nil
+	return self, nil
+}
+
+// serverID is what tells a failover client's server apart from the
+// others: its run_id (INFO), and the address its connections arrive at
+// (CLIENT INFO's laddr, where it is the address the client dials). Each is
+// "" when it was not asked, not told (refused: NOPERM, or unknown to the
+// server), or, for laddr, not the address dialled.
+type serverID struct{ runID, laddr string }
+
+// clientField returns the value of field in info, CLIENT INFO's reply
+// ("field=value" separated by spaces), or "".
+func clientField(info, field string) string {
+	for _, f := range strings.Fields(info) {
+		if v, ok := strings.CutPrefix(f, field+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // infoField returns the value of field in info, INFO's reply ("field:value"
@@ -534,16 +568,20 @@ func isFailover(o *redis.Options) bool {
 // the demoted master keeps saying "master" to ROLE until Sentinel
 // reconfigures it, which took ~10s, and the watch would watch it, not the
 // new master, all that time. Every watchTopology it asks client, the
-// Store's own, for INFO server, on a connection of its pool (where the
-// Store's writes go: go-redis empties the pool of the old master's
-// connections when its Sentinel announces a failover), and closes conn
-// when the run_id is not runID, that of conn's server. That costs one INFO
-// a second on a pooled connection, no new one. When runID is "" (INFO
-// refused on conn, or without a run_id), or once client's INFO is refused
-// (NOPERM, renamed) or client is closed, it dials as the client does instead (a Sentinel
-// query, and a connection to the master closed at once) and closes conn
-// when that reaches another address. It returns when ctx ends.
-func followFailover(ctx context.Context, conn net.Conn, runID string, client *redis.Client, o *redis.Options, dialTimeout time.Duration) {
+// Store's own, on a connection of its pool (where the Store's writes go:
+// go-redis empties the pool of the old master's connections when its
+// Sentinel announces a failover), what tells its server apart, and closes
+// conn when that is not self, conn's server: INFO server's run_id, or,
+// where INFO is refused (NOPERM: it is @dangerous), CLIENT INFO's laddr
+// (@connection, which a least-privilege user may run). That costs one
+// command a second on a pooled connection, no new one. Where neither can
+// be compared (both refused, Redis before 6.2 without CLIENT INFO, a
+// server reached through NAT, whose laddr is not the address dialled),
+// or once client is closed, it dials as the client does instead (a
+// Sentinel query, and a connection to the master closed at once) and
+// closes conn when that reaches another address. It returns when ctx
+// ends.
+func followFailover(ctx context.Context, conn net.Conn, self serverID, client *redis.Client, o *redis.Options, dialTimeout time.Duration) {
 	t := time.NewTicker(watchTopology)
 	defer t.Stop()
 	for {
@@ -554,19 +592,31 @@ func followFailover(ctx context.Context, conn net.Conn, runID string, client *re
 		}
 		actx, cancel := context.WithTimeout(ctx, dialTimeout)
 		var moved bool
-		if runID != "" {
+		switch {
+		case self.runID != "":
 			info, err := client.Info(actx, "server").Result()
 			switch {
 			case err == nil:
 				got := infoField(info, "run_id")
-				moved = got != "" && got != runID
-			case refusedInfo(err) || errors.Is(err, redis.ErrClosed):
-				runID = "" // dial from now on
+				moved = got != "" && got != self.runID
+			case refusedProbe(err) || errors.Is(err, redis.ErrClosed):
+				self.runID = "" // laddr, or dial, from now on
 			}
-		} else if probe, err := dial(actx, o); err == nil {
-			moved = probe.RemoteAddr().String() != conn.RemoteAddr().String()
-			_ = probe.Close()
-		} // else Sentinel or the master unreachable: the heartbeat decides
+		case self.laddr != "":
+			info, err := client.Do(actx, "client", "info").Text()
+			switch {
+			case err == nil:
+				got := clientField(info, "laddr")
+				moved = got != "" && got != self.laddr
+			case refusedProbe(err) || errors.Is(err, redis.ErrClosed):
+				self.laddr = "" // dial from now on
+			}
+		default:
+			if probe, err := dial(actx, o); err == nil {
+				moved = probe.RemoteAddr().String() != conn.RemoteAddr().String()
+				_ = probe.Close()
+			} // else Sentinel or the master unreachable: the heartbeat decides
+		}
 		cancel()
 		if moved {
 			_ = conn.Close()
@@ -575,11 +625,12 @@ func followFailover(ctx context.Context, conn net.Conn, runID string, client *re
 	}
 }
 
-// refusedInfo reports whether err is the server's refusal of INFO itself:
-// not permitted to this user (NOPERM), or unknown (renamed or removed).
-func refusedInfo(err error) bool {
+// refusedProbe reports whether err is the server's refusal of INFO or
+// CLIENT INFO itself: not permitted to this user (NOPERM), or unknown
+// (renamed or removed; CLIENT INFO before Redis 6.2).
+func refusedProbe(err error) bool {
 	msg := strings.ToLower(err.Error())
-	return strings.HasPrefix(msg, "noperm") || strings.Contains(msg, "unknown command")
+	return strings.HasPrefix(msg, "noperm") || strings.Contains(msg, "unknown command") || unknownSubcommand(msg)
 }
 
 // refusedRole reports whether msg, an error reply, is the server's refusal

@@ -81,20 +81,21 @@ func (o *ownSentinel) failover(t *testing.T) {
 // TestWatchFollowsSentinelFailover fails an own Sentinel's master over:
 // within a few seconds a write on the new master reaches the watch. The
 // demoted master says "master" to ROLE until Sentinel reconfigures it
-// (~10s), and the watch stayed on it all that time. infoRefused: the
-// Store's user may not run INFO, and the watch dials through Sentinel
-// instead to tell where the master is.
+// (~10s), and the watch stayed on it all that time. With a user whose ACL
+// refuses INFO (-info; -@dangerous, which refuses ROLE too) the watch
+// compares CLIENT INFO's laddr instead of INFO's run_id.
 func TestWatchFollowsSentinelFailover(t *testing.T) {
 	t.Parallel()
-	for _, infoRefused := range []bool{false, true} {
-		t.Run(fmt.Sprintf("infoRefused=%v", infoRefused), func(t *testing.T) {
+	for _, refused := range []string{"", "-info", "-@dangerous"} {
+		t.Run(fmt.Sprintf("refused=%q", refused), func(t *testing.T) {
 			t.Parallel()
 			var setup func(m, r *redis.Client)
 			opts := &redis.UniversalOptions{MasterName: "own"}
+			infoRefused := refused != ""
 			if infoRefused {
 				setup = func(m, r *redis.Client) {
 					for _, c := range []*redis.Client{m, r} {
-						require.NoError(t, c.Do(context.Background(), "acl", "setuser", "app", "on", ">pw", "~*", "&*", "+@all", "-info").Err())
+						require.NoError(t, c.Do(context.Background(), "acl", "setuser", "app", "on", ">pw", "~*", "&*", "+@all", refused).Err())
 					}
 				}
 				opts.Username, opts.Password = "app", "pw"
@@ -169,4 +170,43 @@ func TestWatchFailoverOpensNoConnectionPerSecond(t *testing.T) {
 	time.Sleep(3500 * time.Millisecond) // three of the watch's checks at least
 	got := totalConns(t, admin) - before
 	require.LessOrEqual(t, got, 1, "the idle watch opened %d connections to the master in 3.5s", got)
+}
+
+// TestWatchFailoverInfoRefusedOpensNoConnectionPerSecond: for a user whose
+// ACL refuses INFO (-info, or -@dangerous, which refuses ROLE too), the
+// watch of a Sentinel failover client could not compare run_ids and
+// dialled the master every second instead (a Sentinel query and a new
+// connection, closed at once), per process. It now compares the address
+// the master's connections arrive at (CLIENT INFO's laddr) over the
+// Store's pool.
+func TestWatchFailoverInfoRefusedOpensNoConnectionPerSecond(t *testing.T) {
+	t.Parallel()
+	for name, rules := range map[string][]any{
+		"-info":       {"-info"},
+		"-@dangerous": {"-@dangerous"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			o := startOwnSentinel(t, func(m, r *redis.Client) {
+				for _, c := range []*redis.Client{m, r} {
+					args := append([]any{"acl", "setuser", "app", "on", ">pw", "~*", "&*", "+@all"}, rules...)
+					require.NoError(t, c.Do(context.Background(), args...).Err())
+				}
+			})
+			b := redisstore.Must(redisstore.Options{ClientOptions: &redis.UniversalOptions{
+				MasterName: "own", Addrs: []string{o.sentinel.Addr}, Username: "app", Password: "pw",
+			}, Prefix: uniquePrefix(t)})
+			t.Cleanup(func() { _ = b.Close() })
+			require.ErrorContains(t, b.Client().Info(context.Background(), "server").Err(), "NOPERM")
+			require.NoError(t, b.Set(context.Background(), "k", []byte("v"), time.Minute)) // the pool's connection
+			ev := watchStore(t, b)
+			ev.waitFor(t, "the watch", watching(true))
+			admin := redis.NewClient(&redis.Options{Addr: o.master.Addr})
+			t.Cleanup(func() { _ = admin.Close() })
+			before := totalConns(t, admin)
+			time.Sleep(3500 * time.Millisecond) // three of the watch's checks at least
+			got := totalConns(t, admin) - before
+			require.LessOrEqual(t, got, 1, "the idle watch opened %d connections to the master in 3.5s", got)
+		})
+	}
 }
