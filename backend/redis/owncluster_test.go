@@ -58,7 +58,7 @@ func startOwnCluster(t *testing.T, n, withSlots int) *ownCluster {
 	for _, p := range c.nodes[1:] {
 		require.NoError(t, c.admin[0].Do(bg, "cluster", "meet", "127.0.0.1", p.Port).Err())
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !c.settled(n) {
 		require.True(t, time.Now().Before(deadline), "the test's own Cluster did not settle")
 		time.Sleep(50 * time.Millisecond)
