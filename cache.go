@@ -41,6 +41,11 @@ var (
 	// circuit breaker is open: the backend failed repeatedly and is left
 	// alone for a cool-down (see BreakerOptions).
 	ErrUnavailable = errors.New("caching: backend unavailable (circuit breaker open)")
+	// ErrDecode is wrapped by the error of GetAs when the value stored
+	// under its key does not decode as the type asked for: written by an
+	// older release in another shape, by SetAs of another type, or by
+	// another program. The value stays stored; GetOrSet loads over it.
+	ErrDecode = errors.New("caching: decode")
 )
 
 // Options configures a Cache. The zero value (or a nil *Options) is ready to

@@ -411,7 +411,7 @@ func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.C
 func (m *Memoized[A, R]) copyOf(v R, payload []byte) R {
 	var c R
 	if err := m.c.codec.Unmarshal(payload, &c); err != nil {
-		m.failOpen("memoize decode", fmt.Errorf("caching: decode %T: %w", c, err))
+		m.failOpen("memoize decode", decodeError[R](err))
 		return v
 	}
 	return c

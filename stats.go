@@ -41,7 +41,9 @@ type Stats struct {
 	Bypasses int64 `json:"bypasses"`
 	// Sets counts entries written by the direct API.
 	Sets int64 `json:"sets"`
-	// Errors counts backend errors swallowed by failing open.
+	// Errors counts backend errors swallowed by failing open, and stored
+	// values that did not decode as the type a memoized function or
+	// GetOrSet asked for (which then ran and stored over them).
 	Errors int64 `json:"errors"`
 	// Unavailable counts backend calls not made because the circuit
 	// breaker was open (their requests and calls were served uncached);

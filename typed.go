@@ -18,7 +18,9 @@ import (
 // other caller and must not be modified. On other stores the bytes are
 // decoded with the Cache's Codec into a new T. A nil value of an interface
 // type (SetAs[any] of nil, or a GetOrSet[error] whose load returned nil)
-// reads back as nil on every store.
+// reads back as nil on every store. A stored value that does not decode as
+// a T is an error wrapping ErrDecode (the value stays stored), counted as a
+// miss in Stats.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 	return getAs[T](ctx, c, key, nil)
 }
@@ -33,17 +35,19 @@ func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T,
 	e, integer, err := c.store.lookupDirect(ctx, k)
 	switch {
 	case err == nil && integer != nil:
-		c.record(outHit)
-		return decodeInteger[T](c, integer)
+		v, err := decodeInteger[T](c, integer)
+		c.recordDecoded(err)
+		return v, err
 	case err == nil && c.store.fresh(e, time.Time{}):
-		c.record(outHit)
+		v, err := decodeValueOf[T](c, e, nil, k)
+		c.recordDecoded(err)
 		if out != nil {
 			out.vs = e.versions()
 			if c.store.local == nil {
 				out.payload = e.Payload
 			}
 		}
-		return decodeValueOf[T](c, e, nil, k)
+		return v, err
 	case err == nil || errors.Is(err, ErrNotFound):
 		c.record(outMiss)
 		err = ErrNotFound
@@ -51,9 +55,26 @@ func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T,
 	return zero, fmt.Errorf("caching: get %T: %w", zero, err)
 }
 
+// recordDecoded counts a read of the direct API that found a value: a hit,
+// or a miss if the value did not decode (err: GetOrSet loads over it).
+func (c *Cache) recordDecoded(err error) {
+	if err != nil {
+		c.record(outMiss)
+		return
+	}
+	c.record(outHit)
+}
+
+// decodeError is the error of a stored value that does not decode as a T,
+// err the codec's or the integer parser's: it wraps ErrDecode and err.
+func decodeError[T any](err error) error {
+	return fmt.Errorf("%w %v: %w", ErrDecode, reflect.TypeFor[T](), err)
+}
+
 // decodeInteger returns a bare integer (a counter, or an integer written by
 // Set or SetAs) as a T: parsed for integer types, else through the codec.
-// A T that cannot hold it is an error, not a miss: the value stays stored.
+// A T that cannot hold it is an error (ErrDecode), not a miss: the value
+// stays stored.
 func decodeInteger[T any](c *Cache, integer []byte) (T, error) {
 	var v T
 	rv := reflect.ValueOf(&v).Elem()
@@ -61,20 +82,20 @@ func decodeInteger[T any](c *Cache, integer []byte) (T, error) {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, err := strconv.ParseInt(string(integer), 10, rv.Type().Bits())
 		if err != nil {
-			return v, fmt.Errorf("caching: decode %T: %w", v, err)
+			return v, decodeError[T](err)
 		}
 		rv.SetInt(n)
 		return v, nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, err := strconv.ParseUint(string(integer), 10, rv.Type().Bits())
 		if err != nil {
-			return v, fmt.Errorf("caching: decode %T: %w", v, err)
+			return v, decodeError[T](err)
 		}
 		rv.SetUint(n)
 		return v, nil
 	}
 	if err := c.codec.Unmarshal(integer, &v); err != nil {
-		return v, fmt.Errorf("caching: decode %T: %w", v, err)
+		return v, decodeError[T](err)
 	}
 	return v, nil
 }
@@ -114,12 +135,12 @@ func decodeValueOf[T any](c *Cache, e *entry, kb []byte, key string) (T, error) 
 		// as a remote store would.
 		b, err := c.codec.Marshal(e.value)
 		if err != nil {
-			return v, fmt.Errorf("caching: decode %T: %w", v, err)
+			return v, decodeError[T](err)
 		}
 		e = &entry{Payload: b}
 	}
 	if err := c.codec.Unmarshal(e.Payload, &v); err != nil {
-		return v, fmt.Errorf("caching: decode %T: %w", v, err)
+		return v, decodeError[T](err)
 	}
 	var d any = decodedAs[T]{v}
 	if e.keepDecoded(d) && (kb != nil || key != "") {
@@ -201,6 +222,10 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // call load once; each caller still returns when its own context is done.
 // An error from load is returned and nothing is stored. If the backend
 // fails, the error is returned (use Memoize for a fail-open memoized call).
+// A stored value that does not decode as a T (written by an older release
+// in another shape, by SetAs of another type, or by another program) is a
+// miss: load's value is stored over it. Its decode error is counted in
+// Stats.Errors and logged, as Memoize's are.
 // A negative ttl is an error (ErrInvalidTTL), returned before key is read
 // or load is called, so that it never reaches the other callers of key.
 //
@@ -236,9 +261,11 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 //
 // A caller that joins a concurrent load of key for another type gets what
 // it would have got had it come just after that load: the stored value
-// read as a T (see GetAs; an error if it cannot be decoded as a T), or, if
-// no value is stored any more, the result of its own load. It never gets a
-// zero T in place of a value.
+// read as a T (see GetAs), or, if no value is stored any more or it does
+// not decode as a T, the result of its own load, stored over it. It never
+// gets a zero T in place of a value. Callers of two types that cannot read
+// each other's values thus load in turn, each over the other's value: give
+// each type a key of its own.
 func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts ...SetOption) (T, error) {
 	// An invalid TTL is refused before anything is read or loaded: a load
 	// it started would be shared with the valid callers of key.
@@ -248,7 +275,11 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		return zero, err
 	}
 	v, err := GetAs[T](ctx, c, key)
-	if err == nil || !errors.Is(err, ErrNotFound) {
+	undecodable := errors.Is(err, ErrDecode)
+	switch {
+	case undecodable:
+		c.failOpen("getorset decode", err) // a miss: loaded over
+	case err == nil || !errors.Is(err, ErrNotFound):
 		return v, err
 	}
 	// A load that began before an invalidation that returned before this
@@ -265,8 +296,11 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		var out flightOut
 		v, err := getAs[T](rctx, c, key, &out)
 		cancel()
-		if err == nil {
+		switch {
+		case err == nil:
 			return loaded[T]{v}, out, nil // checked by the callers that joined
+		case !undecodable && errors.Is(err, ErrDecode):
+			c.failOpen("getorset decode", err) // stored since: loaded over
 		}
 		v, out, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
 		return loaded[T]{v}, out, err
@@ -274,7 +308,7 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	if r, ok := res.(loaded[T]); ok || err != nil {
 		return r.v, err // load's value even if storing it failed
 	}
-	return afterOtherType(ctx, c, key, ttl, load, opts)
+	return afterOtherType(ctx, c, key, ttl, load, opts, undecodable)
 }
 
 // loaded is the result of a GetOrSet[T] load, as its flight shares it. The
@@ -294,7 +328,7 @@ func copyLoaded[T any](c *Cache) func(any, []byte) any {
 		}
 		var t T
 		if err := c.codec.Unmarshal(payload, &t); err != nil {
-			c.failOpen("getorset decode", fmt.Errorf("caching: decode %T: %w", t, err))
+			c.failOpen("getorset decode", decodeError[T](err))
 			return v
 		}
 		return loaded[T]{t}
@@ -356,11 +390,17 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 
 // afterOtherType answers a GetOrSet[T] caller whose flight ran a load of
 // another type: with the value that load stored, read as a T, or, if it is
-// gone (expired, evicted or invalidated), with the caller's own load (for
-// ttl as resolved).
-func afterOtherType[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
+// gone (expired, evicted or invalidated) or does not decode as a T, with
+// the caller's own load (for ttl as resolved), stored over it. A decode
+// error is logged unless the caller's first read logged one (logged).
+func afterOtherType[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, logged bool) (T, error) {
 	v, err := GetAs[T](ctx, c, key)
-	if !errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrDecode):
+		if !logged {
+			c.failOpen("getorset decode", err)
+		}
+	case !errors.Is(err, ErrNotFound):
 		return v, err
 	}
 	return loadAndStore(ctx, c, key, ttl, load, opts)
