@@ -55,6 +55,13 @@
 //     adds. An object can be counted more than once (a pointer into the
 //     middle of an array counted before), never less.
 //
+// What the walk needs to know about a type (whether its values can reach
+// heap memory at all; for a struct, which fields can) is worked out once
+// per type and kept (see plan): a value whose type holds no references (a
+// struct of scalars, a []int64, a [N]float64) is counted by its size
+// without a walk, and a struct's fields that hold none are never visited,
+// so a walk's cost follows the references a value holds, not its fields.
+//
 // What reflection cannot see is not counted: a map keeps the table it grew
 // to when entries are deleted, so a map that held many entries and holds
 // few now is counted as a map of few entries.
@@ -90,7 +97,7 @@ const (
 	// whole budget through maps and pointers; 10,000 products of a few
 	// fields and a map each take about 10-30 ms on a 2-core VM). An exact
 	// walk that cannot finish within it gives up when it meets a
-	// collection whose elements alone need more (see elemSteps), before
+	// collection whose elements alone need more (see plan.elemSteps), before
 	// spending it.
 	walkBudget = 1 << 18
 	// maxDepth is the most visits nested in one another on the goroutine's
@@ -124,21 +131,22 @@ func Measure(v any) (n int, ok bool) {
 		return 0, true
 	}
 	rv := reflect.ValueOf(v)
-	if !isPointerShaped(rv.Type()) {
-		n = int(rv.Type().Size()) // the box an interface holds it in
+	if rv.Kind() == reflect.String {
+		return int(rv.Type().Size()) + rv.Len(), true // the box, and the bytes
 	}
-	switch t := rv.Type(); {
-	case t.Kind() == reflect.String:
-		return n + rv.Len(), true
-	case !hasRefs(t):
+	p := planOf(rv.Type())
+	if p.boxed {
+		n = int(p.size) // the box an interface holds it in
+	}
+	if !p.refs {
 		return n, true
 	}
 	w := walkers.Get().(*walker)
 	w.exact = true
-	if ok = w.walk(rv); !ok {
+	if ok = w.walkPlan(rv, p); !ok {
 		// Too big to walk exactly: again, sharing the budget out.
 		w.reset()
-		ok = w.walk(rv)
+		ok = w.walkPlan(rv, p)
 	}
 	n += int(w.total)
 	w.reset()
@@ -208,17 +216,21 @@ type walker struct {
 	// map of the walk.
 	strT reflect.Type
 	str  reflect.Value
+	// plan is the plan the walker looked up last (see walker.planOf).
+	plan *plan
 }
 
 // pending is a value left to visit, and its deadline.
 type pending struct {
 	v   reflect.Value
+	p   *plan
 	end int
 }
 
 // frame is a slice, array or map whose elements are being walked.
 type frame struct {
 	v          reflect.Value
+	p          *plan            // v's plan
 	it         *reflect.MapIter // a map's entries
 	base       float64          // total when the frame began
 	mark       int              // len(pending) when the frame began
@@ -234,20 +246,25 @@ type frame struct {
 // walk counts what v reaches, not counting v's own inline size, and
 // reports whether it reached all of it within the budget.
 func (w *walker) walk(v reflect.Value) bool {
-	return !hasRefs(v.Type()) || w.push(v, planned) && w.drain(0, 0)
+	return w.walkPlan(v, w.planOf(v.Type()))
 }
 
-// push takes v, with deadline end, for a visit, against the budget: a
-// string is counted at once, a nil reference is done with, and so is a
-// pointer, whose target is taken in its place, if it points to something
-// not counted before; push reports false when the budget is spent. v is of
-// a type that can hold references (hasRefs).
-func (w *walker) push(v reflect.Value, end int) bool {
+// walkPlan is walk for v of plan p.
+func (w *walker) walkPlan(v reflect.Value, p *plan) bool {
+	return !p.refs || w.push(v, p, planned) && w.drain(0, 0)
+}
+
+// push takes v, of plan p, with deadline end, for a visit, against the
+// budget: a string is counted at once, a nil reference is done with, and
+// so is a pointer, whose target is taken in its place, if it points to
+// something not counted before; push reports false when the budget is
+// spent. v is of a type that can hold references (p.refs).
+func (w *walker) push(v reflect.Value, p *plan, end int) bool {
 	for {
 		if w.steps++; w.steps > walkBudget {
 			return false
 		}
-		switch v.Kind() {
+		switch p.kind {
 		case reflect.String:
 			w.total += float64(v.Len())
 			return true
@@ -255,16 +272,15 @@ func (w *walker) push(v reflect.Value, end int) bool {
 			if v.IsNil() {
 				return true
 			}
-			et := v.Type().Elem()
-			add := w.first(v.Pointer(), et.Size())
+			add := w.first(v.Pointer(), p.elem.size)
 			if add == 0 {
 				return true
 			}
 			w.total += float64(add)
-			if !hasRefs(et) {
+			if !p.elem.refs {
 				return true
 			}
-			v = v.Elem()
+			v, p = v.Elem(), p.elem
 			continue
 		case reflect.Slice, reflect.Map, reflect.Interface:
 			if v.IsNil() {
@@ -273,11 +289,11 @@ func (w *walker) push(v reflect.Value, end int) bool {
 		}
 		if w.depth < maxDepth {
 			w.depth++
-			ok := w.visit(v, end)
+			ok := w.visit(v, p, end)
 			w.depth--
 			return ok
 		}
-		w.pending = append(w.pending, pending{v, end})
+		w.pending = append(w.pending, pending{v, p, end})
 		return true
 	}
 }
@@ -300,7 +316,7 @@ func (w *walker) drain(p, fr int) bool {
 			v := w.pending[n-1]
 			w.pending[n-1] = pending{}
 			w.pending = w.pending[:n-1]
-			if !w.visit(v.v, v.end) {
+			if !w.visit(v.v, v.p, v.end) {
 				return false
 			}
 			continue
@@ -323,51 +339,52 @@ func (w *walker) drain(p, fr int) bool {
 	return true
 }
 
-// visit counts what v, a slice, array, map, interface or struct, holds
-// itself and pushes what it refers to, with deadline end; it reports false
-// when the budget is spent.
-func (w *walker) visit(v reflect.Value, end int) bool {
-	switch v.Kind() {
+// visit counts what v, a slice, array, map, interface or struct of plan
+// p, holds itself and pushes what it refers to, with deadline end; it
+// reports false when the budget is spent.
+func (w *walker) visit(v reflect.Value, p *plan, end int) bool {
+	switch p.kind {
 	case reflect.Slice:
-		et := v.Type().Elem()
-		add := w.first(v.Pointer(), uintptr(v.Cap())*et.Size())
+		add := w.first(v.Pointer(), uintptr(v.Cap())*p.elem.size)
 		if add == 0 {
 			return true
 		}
 		w.total += float64(add)
-		if hasRefs(et) {
-			return w.collection(v, end, false, false)
+		if p.elem.refs {
+			return w.collection(v, p, end)
 		}
 	case reflect.Array:
-		return w.collection(v, end, false, false)
+		return w.collection(v, p, end)
 	case reflect.Map:
 		if w.first(v.Pointer(), 1) == 0 {
 			return true
 		}
-		kt, vt := v.Type().Key(), v.Type().Elem()
-		w.total += float64(mapBytes(v.Len(), int(kt.Size())+int(vt.Size())))
-		if kr, vr := hasRefs(kt), hasRefs(vt); kr || vr {
-			return w.collection(v, end, kr, vr)
+		w.total += float64(mapBytes(v.Len(), int(p.key.size)+int(p.elem.size)))
+		if p.key.refs || p.elem.refs {
+			return w.collection(v, p, end)
 		}
 	case reflect.Interface:
 		e := v.Elem()
-		if !isPointerShaped(e.Type()) {
-			w.total += float64(e.Type().Size()) // its box
+		ep := w.planOf(e.Type())
+		if ep.boxed {
+			w.total += float64(ep.size) // its box
 		}
-		if hasRefs(e.Type()) {
-			return w.push(e, end)
+		if ep.refs {
+			return w.push(e, ep, end)
 		}
 	case reflect.Struct:
 		// The fields are visited first to last within maxDepth, and last
 		// to first beyond it (pushed on a stack first to last): each has
 		// a turn of the struct's time in the order they are visited in.
-		nf, now, stacked := v.NumField(), w.steps, w.depth >= maxDepth
-		for i := range nf {
-			turn := i + 1
+		// Only those that hold references are visited (p.fields), and
+		// each takes the turn its place among all of them gives it.
+		nf, now, stacked := p.n, w.steps, w.depth >= maxDepth
+		for _, f := range p.fields {
+			turn := f.index + 1
 			if stacked {
-				turn = nf - i
+				turn = nf - f.index
 			}
-			if f := v.Field(i); hasRefs(f.Type()) && !w.push(f, now+(end-now)*turn/nf) {
+			if !w.push(v.Field(f.index), f.plan, now+(end-now)*turn/nf) {
 				return false
 			}
 		}
@@ -375,24 +392,25 @@ func (w *walker) visit(v reflect.Value, end int) bool {
 	return true
 }
 
-// collection walks the elements of the slice, array or map v (whose keys,
-// and values, hold references as keys and vals say), with deadline end,
-// and reports false when the budget is spent: the strings of a slice or
-// array of strings at once (see strings), other elements one by one (see
-// next), here within maxDepth, and beyond it from the walker's stack of
-// frames (see drain).
-func (w *walker) collection(v reflect.Value, end int, keys, vals bool) bool {
+// collection walks the elements of the slice, array or map v of plan p
+// (whose elements, or a map's keys or values, hold references), with
+// deadline end, and reports false when the budget is spent: the strings of
+// a slice or array of strings at once (see strings), other elements one by
+// one (see next), here within maxDepth, and beyond it from the walker's
+// stack of frames (see drain).
+func (w *walker) collection(v reflect.Value, p *plan, end int) bool {
 	n := v.Len()
-	f := frame{v: v, base: w.total, mark: len(w.pending), start: w.steps, end: end, n: n, keys: keys, vals: vals}
-	if v.Kind() == reflect.Map {
+	f := frame{v: v, p: p, base: w.total, mark: len(w.pending), start: w.steps, end: end, n: n}
+	if p.kind == reflect.Map {
+		f.keys, f.vals = p.key.refs, p.elem.refs
 		f.it = w.iter(v)
 	} else {
-		if v.Type().Elem().Kind() == reflect.String {
+		if p.elem.kind == reflect.String {
 			return w.strings(v, end)
 		}
 		f.shift = uint8(64 - bits.Len(uint(n-1)))
 	}
-	if w.exact && w.steps+n*elemSteps(v.Type(), keys, vals) > walkBudget {
+	if w.exact && w.steps+n*p.elemSteps() > walkBudget {
 		// The exact walk cannot finish: give up at once, rather than
 		// spend the budget learning it, for sampling to take over.
 		return false
@@ -401,10 +419,10 @@ func (w *walker) collection(v reflect.Value, end int, keys, vals bool) bool {
 		w.frames = append(w.frames, f)
 		return true
 	}
-	p, fr := len(w.pending), len(w.frames)
+	pe, fr := len(w.pending), len(w.frames)
 	for {
 		more, ok := w.next(&f)
-		if !ok || !w.drain(p, fr) {
+		if !ok || !w.drain(pe, fr) {
 			return false
 		}
 		if !more {
@@ -439,18 +457,18 @@ func (w *walker) next(f *frame) (more, ok bool) {
 			return false, true
 		}
 		f.walked++
-		return true, (!f.keys || w.push(w.iterKey(f), end)) && (!f.vals || w.push(w.iterValue(f), end))
+		return true, (!f.keys || w.push(w.iterKey(f), f.p.key, end)) && (!f.vals || w.push(w.iterValue(f), f.p.elem, end))
 	}
 	if w.exact {
 		i := f.walked
 		f.walked++
-		return true, w.push(f.v.Index(i), end)
+		return true, w.push(f.v.Index(i), f.p.elem, end)
 	}
 	for ; f.next < 1<<(64-f.shift); f.next++ {
 		if i := bits.Reverse64(f.next) >> f.shift; i < uint64(f.n) {
 			f.next++
 			f.walked++
-			return true, w.push(f.v.Index(int(i)), end)
+			return true, w.push(f.v.Index(int(i)), f.p.elem, end)
 		}
 	}
 	return false, true
@@ -487,8 +505,8 @@ func (w *walker) iter(v reflect.Value) *reflect.MapIter {
 // unexported field, which MapIter.Key reads: such a map's keys are read
 // that way.
 func (w *walker) iterKey(f *frame) reflect.Value {
-	if t := f.v.Type().Key(); t.Kind() == reflect.String && f.v.CanInterface() {
-		s := w.strOf(t)
+	if t := f.p.key; t.kind == reflect.String && f.v.CanInterface() {
+		s := w.strOf(t.t)
 		s.SetIterKey(f.it)
 		return s
 	}
@@ -497,8 +515,8 @@ func (w *walker) iterKey(f *frame) reflect.Value {
 
 // iterValue is iterKey for the entry's value.
 func (w *walker) iterValue(f *frame) reflect.Value {
-	if t := f.v.Type().Elem(); t.Kind() == reflect.String && f.v.CanInterface() {
-		s := w.strOf(t)
+	if t := f.p.elem; t.kind == reflect.String && f.v.CanInterface() {
+		s := w.strOf(t.t)
 		s.SetIterValue(f.it)
 		return s
 	}
@@ -630,69 +648,4 @@ func (e *extents) reset() {
 // aligned, so the low bits alone would collide.
 func hashAddr(a uintptr) uintptr {
 	return uintptr(uint64(a) * 0x9e3779b97f4a7c15 >> 32)
-}
-
-func isPointerShaped(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
-		return true
-	}
-	return false
-}
-
-// elemSteps returns the fewest steps (pushes) the walk of one element of a
-// collection of type t costs, keys and values walked as keys and vals say,
-// at most walkBudget+1.
-func elemSteps(t reflect.Type, keys, vals bool) int {
-	if t.Kind() != reflect.Map {
-		return minSteps(t.Elem())
-	}
-	n := 0
-	if keys {
-		n += minSteps(t.Key())
-	}
-	if vals {
-		n += minSteps(t.Elem())
-	}
-	return min(n, walkBudget+1)
-}
-
-// minSteps returns the fewest steps the walk of a value of type t costs
-// once pushed (a nil pointer, slice, map or interface: one), at most
-// walkBudget+1.
-func minSteps(t reflect.Type) int {
-	n := 1
-	switch t.Kind() {
-	case reflect.Array:
-		if t.Len() > 0 && hasRefs(t.Elem()) {
-			n += min(t.Len(), walkBudget+1) * minSteps(t.Elem())
-		}
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if ft := t.Field(i).Type; hasRefs(ft) {
-				n += minSteps(ft)
-			}
-			if n > walkBudget {
-				break
-			}
-		}
-	}
-	return min(n, walkBudget+1)
-}
-
-// hasRefs reports whether a value of type t can reach heap memory.
-func hasRefs(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.String, reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasRefs(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasRefs(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
 }

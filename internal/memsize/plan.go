@@ -1,0 +1,154 @@
+package memsize
+
+import (
+	"reflect"
+	"sync"
+	"sync/atomic"
+)
+
+// plan is what a walk needs to know about a type, worked out once per type
+// rather than asked of reflect at every value: whether a value of it can
+// reach heap memory at all (a type that cannot is counted by its inline
+// size, with no walk of its fields or elements), and for a struct, which
+// of its fields can. Plans link to the plans of the types they hold, so a
+// walk follows them down a value without looking any up, except at an
+// interface, whose dynamic type it looks up (planOf).
+type plan struct {
+	t    reflect.Type
+	kind reflect.Kind
+	size uintptr // a value's inline size
+	// refs: a value of the type can reach heap memory (a string, slice,
+	// map, pointer or interface, or an array or struct holding one).
+	refs bool
+	// boxed: an interface holds a value of the type in a box of its own
+	// (size bytes), not in its data word.
+	boxed bool
+	// steps is the fewest steps (pushes) the walk of a value costs once
+	// pushed (a nil reference: one), at most walkBudget+1.
+	steps int
+	elem  *plan // a pointer's, slice's, array's or map's element
+	key   *plan // a map's key
+	// n is an array's length, or a struct's number of fields (each
+	// field's turn of its struct's time counts all of them).
+	n      int
+	fields []field // a struct's fields that hold references, first to last
+}
+
+// field is a struct field that can reach heap memory.
+type field struct {
+	index int
+	plan  *plan
+}
+
+// elemSteps returns the fewest steps the walk of one element of the
+// collection of plan p (a slice, array or map holding references) costs,
+// at most walkBudget+1: a map's keys and values count where they hold
+// references.
+func (p *plan) elemSteps() int {
+	if p.kind != reflect.Map {
+		return p.elem.steps
+	}
+	n := 0
+	if p.key.refs {
+		n += p.key.steps
+	}
+	if p.elem.refs {
+		n += p.elem.steps
+	}
+	return min(n, walkBudget+1)
+}
+
+var (
+	// plans holds each type's plan (reflect.Type → *plan), at most about
+	// maxPlans of them, so that a program that makes types at run time
+	// (reflect.StructOf) cannot grow it without end: past it, a type's
+	// plan is worked out again at each value of it measured.
+	plans     sync.Map
+	planCount atomic.Int64
+)
+
+const maxPlans = 4096
+
+// planOf returns the plan of t, from plans or worked out (and kept).
+func planOf(t reflect.Type) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	made := map[reflect.Type]*plan{}
+	p := makePlan(t, made)
+	for t, q := range made {
+		if planCount.Load() >= maxPlans {
+			break
+		}
+		if _, had := plans.LoadOrStore(t, q); !had {
+			planCount.Add(1)
+		}
+	}
+	return p
+}
+
+// makePlan works out the plan of t and of the types it holds, those not
+// kept in plans yet put in made, which also ends the cycles of a type that
+// refers to itself (a list's node pointing to the next). It recurses once
+// per type nested in t, as deep as t's declaration, never per value.
+func makePlan(t reflect.Type, made map[reflect.Type]*plan) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	if p, ok := made[t]; ok {
+		// Only a reference's element can be in the making here (a type
+		// cannot hold itself by value), and what the reference's plan
+		// needs from it is read once it is made.
+		return p
+	}
+	p := &plan{t: t, kind: t.Kind(), size: t.Size(), boxed: !isPointerShaped(t), steps: 1}
+	made[t] = p
+	switch p.kind {
+	case reflect.String, reflect.Interface:
+		p.refs = true
+	case reflect.Pointer, reflect.Slice:
+		p.refs = true
+		p.elem = makePlan(t.Elem(), made)
+	case reflect.Map:
+		p.refs = true
+		p.key, p.elem = makePlan(t.Key(), made), makePlan(t.Elem(), made)
+	case reflect.Array:
+		p.n, p.elem = t.Len(), makePlan(t.Elem(), made)
+		if p.refs = p.n > 0 && p.elem.refs; p.refs {
+			p.steps += min(p.n, walkBudget+1) * p.elem.steps
+		}
+	case reflect.Struct:
+		p.n = t.NumField()
+		for i := range p.n {
+			if f := makePlan(t.Field(i).Type, made); f.refs {
+				p.refs = true
+				p.fields = append(p.fields, field{i, f})
+				if p.steps <= walkBudget {
+					p.steps += f.steps
+				}
+			}
+		}
+	}
+	p.steps = min(p.steps, walkBudget+1)
+	return p
+}
+
+// planOf returns the plan of t: the last one the walker looked up if t is
+// its type (the elements of a []any are often of one type), else from
+// the package's planOf.
+func (w *walker) planOf(t reflect.Type) *plan {
+	if w.plan == nil || w.plan.t != t {
+		w.plan = planOf(t)
+	}
+	return w.plan
+}
+
+// isPointerShaped reports whether a value of type t is a pointer that an
+// interface holds in its data word, with no box of its own.
+func isPointerShaped(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	}
+	return false
+}
