@@ -64,9 +64,10 @@ var (
 	// (reflect.StructOf) cannot grow it without end: past it, a type's
 	// plan is worked out again at each value of it measured.
 	plans     sync.Map
-	planCount atomic.Int64
+	planCount atomic.Int64 // plans kept
 )
 
+// maxPlans is the most plans kept: a program's own types are far fewer.
 const maxPlans = 4096
 
 // planOf returns the plan of t, from plans or worked out (and kept).
