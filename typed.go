@@ -28,7 +28,9 @@ func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 // getAs is GetAs, and reports in out (when out is not nil) the versions the
 // entry it found was written under (none for an integer) and its payload
 // on a store that is not in-process, for the callers that join a load
-// which found it (see doSince).
+// which found it (see doSince). With out, the read is GetOrSet's second
+// look inside its flight, after the caller's GetAs was counted: it is not
+// counted again in Stats.
 func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T, error) {
 	var zero T
 	k := c.userKey(key)
@@ -36,11 +38,15 @@ func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T,
 	switch {
 	case err == nil && integer != nil:
 		v, err := decodeInteger[T](c, integer)
-		c.recordDecoded(err)
+		if out == nil {
+			c.recordDecoded(err)
+		}
 		return v, err
 	case err == nil && c.store.fresh(e, time.Time{}):
 		v, err := decodeValueOf[T](c, e, nil, k)
-		c.recordDecoded(err)
+		if out == nil {
+			c.recordDecoded(err)
+		}
 		if out != nil {
 			out.vs = e.versions()
 			if c.store.local == nil {
@@ -49,7 +55,9 @@ func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T,
 		}
 		return v, err
 	case err == nil || errors.Is(err, ErrNotFound):
-		c.record(outMiss)
+		if out == nil {
+			c.record(outMiss)
+		}
 		err = ErrNotFound
 	}
 	return zero, fmt.Errorf("caching: get %T: %w", zero, err)
