@@ -69,7 +69,8 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 // declared stale by StaleIf). A stale result is returned while its entry is
 // kept (StaleWhileRevalidate, StaleIfError). When nothing usable is stored
 // (no entry, expired, invalidated by a tag or ForgetAll, or not decodable
-// as R), the error wraps ErrNotFound; a backend error is returned as it is.
+// as R), the error wraps ErrNotFound (and, for a result that does not
+// decode as R, ErrDecode too); a backend error is returned as it is.
 // Peek is not counted in Stats.
 func (m *Memoized[A, R]) Peek(ctx context.Context, a A) (r R, fresh bool, err error) {
 	var kb [keyBufLen]byte
