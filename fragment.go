@@ -29,7 +29,8 @@ import (
 // that FragmentKey("sidebar", 7) and FragmentKey("sidebar", "7") differ, and
 // a value given as an int in a template must be given as an int here too.
 // It fails only for values that cannot be encoded (funcs, channels, cycles,
-// structs with unexported fields and no CacheKey method). Delete a fragment
+// structs with unexported fields and no CacheKey method, values nested or
+// shared too deeply; see KeyFunc). Delete a fragment
 // with c.Delete(ctx, key). The fragments of FragmentFuncIn are named by
 // FragmentKeyIn.
 func FragmentKey(name string, varyOn ...any) (string, error) {

@@ -238,8 +238,8 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 func (m *Memoized[A, R]) Name() string { return m.name }
 
 // Key returns the backend key of a's entry. It fails only if a cannot be
-// encoded (a value of an unsupported type inside an interface, or a cycle);
-// see KeyFunc.
+// encoded (a value of an unsupported type inside an interface, a cycle, or
+// a value nested or shared too deeply); see KeyFunc.
 func (m *Memoized[A, R]) Key(a A) (string, error) {
 	var kb [keyBufLen]byte
 	key, err := m.appendKey(kb[:0], a)

@@ -147,9 +147,17 @@ func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 // instant: times that are Equal share a key). Equal contents give equal
 // keys (a nil slice and an empty one share a key; all NaNs share one; -0
 // and +0 share one). A type can choose its own key with a CacheKey() string
-// method; a struct with unexported fields must have one, or MarshalBinary
-// or MarshalText, to be an argument. Funcs, channels, unsafe pointers,
-// uintptrs and cycles cannot be encoded.
+// method; a struct with unexported fields must have one, or MarshalBinary,
+// GobEncode or MarshalText (the first it has is used), to be an argument,
+// and the method must keep every bit of state the function uses: arguments
+// it encodes the same share an entry. regexp.Regexp is refused (its
+// MarshalText leaves out POSIX matching): pass the pattern. Funcs, channels,
+// unsafe pointers, uintptrs and cycles cannot be encoded, nor can a value
+// nested more than 20,000 levels deep (each pointer, map, slice, array,
+// struct and value in an interface counts one) or one that makes the
+// encoder enter more than 1,048,576 such levels in all (a value reached
+// through two pointers is encoded twice): Get, Key and Forget return an
+// error for such an argument, and the function is not called.
 func KeyFunc[A any](key func(a A) string) Option {
 	return commonOption(func(c *commonConfig) { c.keyFunc = key })
 }

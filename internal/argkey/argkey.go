@@ -12,9 +12,16 @@
 //     and iteration order never matter.
 //   - Pointers are followed: two pointers to equal values encode the same; a
 //     nil pointer differs from a pointer to a zero value. A value that
-//     contains itself (a cycle) is an error wrapping ErrCycle; one nested
-//     through more than 10,000 pointers, maps and slices (a linked list
-//     that long) is an error wrapping ErrUnsupported.
+//     contains itself (a cycle) is an error wrapping ErrCycle.
+//   - A value nested more than 20,000 levels deep, each pointer, map, slice,
+//     array, struct and value in an interface counting one (a linked list
+//     of 10,000 nodes, or an expression tree of structs held in interfaces
+//     10,000 deep), is an error wrapping ErrUnsupported: far deeper, the
+//     recursion would overflow the stack, which kills the process.
+//   - So is a value that makes the encoder enter more than 1,048,576 such
+//     levels in all: a value reached through two pointers is encoded twice,
+//     so that a graph of a few dozen nodes sharing their subtrees would
+//     otherwise encode to gigabytes. Give such an argument a CacheKey.
 //   - Floats are canonical: every NaN encodes the same (so a NaN argument can
 //     be memoized, although NaN != NaN), and -0 encodes as +0 (as -0 == +0).
 //   - A time.Time encodes its instant only (Unix seconds and nanoseconds):
@@ -54,11 +61,18 @@
 // of its own then.
 //
 // A struct with unexported fields, which the encoder cannot read, is encoded
-// by its MarshalBinary (encoding.BinaryMarshaler) or else its MarshalText
-// (encoding.TextMarshaler) if it has one, and is an error otherwise. These
-// methods are not used for types the encoder can read field by field: on such
-// a struct they may be promoted from one embedded field and ignore the
-// others.
+// by the first it has of MarshalBinary (encoding.BinaryMarshaler),
+// GobEncode (gob.GobEncoder) and MarshalText (encoding.TextMarshaler), and
+// is an error otherwise. The method must keep every bit of the value's
+// state that the memoized function uses: two values it encodes the same
+// share a key. MarshalBinary and GobEncode are meant to round-trip the
+// whole value, while a MarshalText may be a display form: big.Float's
+// leaves out the precision, which its GobEncode keeps. regexp.Regexp, whose
+// only method, MarshalText, leaves out POSIX (leftmost-longest) matching,
+// is an error wrapping ErrUnsupported: pass the pattern, or a type with a
+// CacheKey. These methods are not used for types the encoder can read field
+// by field: on such a struct they may be promoted from one embedded field
+// and ignore the others.
 //
 // time.Time is encoded by its instant, as described above, before any method.
 //
@@ -77,7 +91,7 @@
 //
 //	value   = nil | false | true | int | uint | float | complex | string
 //	        | bytes | list | map | struct | ptr | iface | time | keyer
-//	        | binary | text
+//	        | binary | text | gob
 //	nil     = 0x00
 //	false   = 0x01
 //	true    = 0x02
@@ -96,6 +110,11 @@
 //	keyer   = 0x0f uvarint(len) bytes             (CacheKey)
 //	binary  = 0x10 uvarint(len) bytes             (MarshalBinary)
 //	text    = 0x11 uvarint(len) bytes             (MarshalText)
+//	gob     = 0x12 uvarint(len) bytes             (GobEncode)
+//
+// The gob value came within version 2: it changed the keys of the types
+// that have GobEncode and MarshalText but no MarshalBinary (math/big's Int,
+// Float and Rat), which MarshalText had keyed, and of no other type.
 //
 // Every value is self-delimiting (a tag, then lengths or counts before
 // contents), so a sequence of values is injective too: ["a","bc"] and
@@ -131,8 +150,9 @@ const Version byte = 2
 // Errors the encoder returns, wrapped with the name of the type at fault.
 var (
 	// ErrUnsupported reports a value that cannot be encoded: a func, chan,
-	// unsafe.Pointer or uintptr, or a struct with unexported fields that
-	// does not choose its own key.
+	// unsafe.Pointer or uintptr, a struct with unexported fields that does
+	// not choose its own key (or whose only method loses state, as
+	// regexp.Regexp's), or a value nested too deep or too large.
 	ErrUnsupported = errors.New("argkey: unsupported type")
 	// ErrCycle reports a value that contains itself.
 	ErrCycle = errors.New("argkey: cyclic value")
@@ -164,6 +184,7 @@ const (
 	tagKeyer
 	tagBinary
 	tagText
+	tagGob
 )
 
 // Append appends the encoding of v (the version byte, then v's value, as a
@@ -458,6 +479,7 @@ const (
 	byKeyer
 	byBinary
 	byText
+	byGob
 	byTime
 	unsupported
 )
@@ -509,8 +531,20 @@ var (
 	keyerType  = reflect.TypeFor[Keyer]()
 	binaryType = reflect.TypeFor[encoding.BinaryMarshaler]()
 	textType   = reflect.TypeFor[encoding.TextMarshaler]()
+	gobType    = reflect.TypeFor[gobEncoder]()
 	timeType   = reflect.TypeFor[time.Time]()
 )
+
+// gobEncoder is gob.GobEncoder, without importing encoding/gob.
+type gobEncoder interface {
+	GobEncode() ([]byte, error)
+}
+
+// lossy names the types whose only key method loses state that their
+// methods use, and what it loses.
+var lossy = map[[2]string]string{
+	{"regexp", "Regexp"}: "its MarshalText leaves out POSIX (leftmost-longest) matching",
+}
 
 // infoOf returns the typeInfo of t, building it on first use.
 func infoOf(t reflect.Type) *typeInfo {
@@ -571,12 +605,24 @@ func build(t reflect.Type, building map[reflect.Type]*typeInfo) *typeInfo {
 	if t.Kind() == reflect.Struct && hasUnexported(t) {
 		// Marshalers only stand in for a structure the encoder cannot read:
 		// on a struct with exported fields they may be promoted from one
-		// embedded field and ignore the others.
+		// embedded field and ignore the others. Those meant to round-trip
+		// the whole value come first.
+		if why, ok := lossy[[2]string{t.PkgPath(), t.Name()}]; ok {
+			ti.how = unsupported
+			ti.err = fmt.Errorf("argkey: %s: %w: %s "+
+				"(pass the pattern as a string, or a type with a CacheKey() string method)",
+				t, ErrUnsupported, why)
+			return ti
+		}
 		switch {
 		case t.Implements(binaryType) && !promoted(t, t, "MarshalBinary"):
 			ti.how = byBinary
 		case reflect.PointerTo(t).Implements(binaryType) && !promoted(t, reflect.PointerTo(t), "MarshalBinary"):
 			ti.how, ti.ptrRecv = byBinary, true
+		case t.Implements(gobType) && !promoted(t, t, "GobEncode"):
+			ti.how = byGob
+		case reflect.PointerTo(t).Implements(gobType) && !promoted(t, reflect.PointerTo(t), "GobEncode"):
+			ti.how, ti.ptrRecv = byGob, true
 		case t.Implements(textType) && !promoted(t, t, "MarshalText"):
 			ti.how = byText
 		case reflect.PointerTo(t).Implements(textType) && !promoted(t, reflect.PointerTo(t), "MarshalText"):
@@ -584,7 +630,7 @@ func build(t reflect.Type, building map[reflect.Type]*typeInfo) *typeInfo {
 		default:
 			ti.how = unsupported
 			ti.err = fmt.Errorf("argkey: %s has unexported fields: %w "+
-				"(give the type a CacheKey() string method, or MarshalBinary or MarshalText)",
+				"(give the type a CacheKey() string method, or MarshalBinary, GobEncode or MarshalText)",
 				t, ErrUnsupported)
 		}
 		return ti
@@ -753,8 +799,9 @@ func typeName(t reflect.Type) string {
 // returned, never stored in the encoder: a buffer stored through a pointer
 // escapes to the heap, and callers encode into buffers on their stack.
 type encoder struct {
-	depth int                  // pointers, maps and slices entered
-	seen  map[seenKey]struct{} // what is on the current path, past cycleDepth
+	depth int                  // levels on the current path (see descend)
+	nodes int                  // levels entered in all
+	seen  map[seenKey]struct{} // references on the current path, past cycleDepth
 }
 
 type seenKey struct {
@@ -763,27 +810,47 @@ type seenKey struct {
 	typ reflect.Type
 }
 
-// cycleDepth is how deep the encoder goes into pointers, maps and slices
-// before it starts recording what it visits: shallow values, the common
-// case, pay nothing for cycle detection.
+// cycleDepth is how many levels deep the encoder goes before it starts
+// recording the references it visits: shallow values, the common case, pay
+// nothing for cycle detection.
 const cycleDepth = 32
 
-// maxDepth is how deep the encoder goes into pointers, maps and slices at
-// all: encoding/json's nesting limit.
-const maxDepth = 10000
+// maxDepth is how many levels deep the encoder goes at all: a linked list
+// of encoding/json's nesting limit (10,000 nodes, a pointer and a struct
+// each). Each level is a few frames of recursion: far deeper, a value (a
+// list or an expression tree of millions of nodes) would overflow the
+// stack, which is fatal, not a panic.
+const maxDepth = 20000
 
-// enter records a reference on the current path, reporting ErrCycle if it
-// is already there. leave undoes it.
-func (e *encoder) enter(v reflect.Value, n int) error {
+// maxNodes is how many levels the encoder enters in all: a value reached
+// through two pointers is encoded twice, so that shared subtrees would
+// otherwise make a key exponentially long.
+const maxNodes = 1 << 20
+
+// descend counts a level entered, a pointer, map, slice, array, struct or
+// value in an interface, reporting an error past maxDepth levels deep or
+// maxNodes in all; the caller decrements e.depth when it leaves the level.
+func (e *encoder) descend(v reflect.Value) error {
 	e.depth++
+	e.nodes++
+	if e.depth > maxDepth {
+		return fmt.Errorf("argkey: %s: nested deeper than %d levels: %w", v.Type(), maxDepth, ErrUnsupported)
+	}
+	if e.nodes > maxNodes {
+		return fmt.Errorf("argkey: %s: more than %d pointers, maps, slices, arrays, structs and interface values in all "+
+			"(values reached twice count twice): %w", v.Type(), maxNodes, ErrUnsupported)
+	}
+	return nil
+}
+
+// enter descends into a reference, recording it on the current path and
+// reporting ErrCycle if it is already there. leave undoes it.
+func (e *encoder) enter(v reflect.Value, n int) error {
+	if err := e.descend(v); err != nil {
+		return err
+	}
 	if e.depth <= cycleDepth {
 		return nil
-	}
-	if e.depth > maxDepth {
-		// Each level is a few frames of recursion: far deeper, a value
-		// (a list of millions of nodes) would overflow the stack, which
-		// is fatal, not a panic.
-		return fmt.Errorf("argkey: %s: nested deeper than %d pointers, maps and slices: %w", v.Type(), maxDepth, ErrUnsupported)
 	}
 	if e.seen == nil {
 		e.seen = map[seenKey]struct{}{}
@@ -816,7 +883,7 @@ func (e *encoder) value(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, erro
 			t = v.Interface().(time.Time)
 		}
 		return appendTime(buf, t), nil
-	case byKeyer, byBinary, byText:
+	case byKeyer, byBinary, byText, byGob:
 		return appendMethod(buf, v, ti)
 	}
 	switch v.Kind() {
@@ -848,9 +915,14 @@ func (e *encoder) value(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, erro
 			return append(buf, tagNil), nil
 		}
 		v = v.Elem()
+		if err := e.descend(v); err != nil {
+			return buf, err
+		}
 		di := infoOf(v.Type())
 		buf = append(buf, tagIface)
-		return e.value(append(buf, di.name...), v, di)
+		buf, err := e.value(append(buf, di.name...), v, di)
+		e.depth--
+		return buf, err
 	case reflect.Slice:
 		n := v.Len()
 		if ti.bytes {
@@ -868,7 +940,12 @@ func (e *encoder) value(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, erro
 	case reflect.Array:
 		n := v.Len()
 		if !ti.bytes {
-			return e.list(buf, v, n, ti.elem)
+			if err := e.descend(v); err != nil {
+				return buf, err
+			}
+			buf, err := e.list(buf, v, n, ti.elem)
+			e.depth--
+			return buf, err
 		}
 		buf = binary.AppendUvarint(append(buf, tagBytes), uint64(n))
 		if v.CanAddr() {
@@ -886,6 +963,9 @@ func (e *encoder) value(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, erro
 		e.leave(v, 0)
 		return buf, err
 	case reflect.Struct:
+		if err := e.descend(v); err != nil {
+			return buf, err
+		}
 		buf = binary.AppendUvarint(append(buf, tagStruct), uint64(len(ti.fields)))
 		var err error
 		for _, f := range ti.fields {
@@ -893,6 +973,7 @@ func (e *encoder) value(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, erro
 				return buf, err
 			}
 		}
+		e.depth--
 		return buf, nil
 	}
 	return buf, fmt.Errorf("argkey: %s: %w", v.Type(), ErrUnsupported)
@@ -971,6 +1052,9 @@ func appendMethod(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	case byBinary:
 		tag = tagBinary
 		b, err = recv.(encoding.BinaryMarshaler).MarshalBinary()
+	case byGob:
+		tag = tagGob
+		b, err = recv.(gobEncoder).GobEncode()
 	default:
 		tag = tagText
 		b, err = recv.(encoding.TextMarshaler).MarshalText()
