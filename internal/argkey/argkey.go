@@ -1070,7 +1070,7 @@ func appendMethod(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 // unsafe.Pointer or uintptr, or a struct with unexported fields and no key
 // method, anywhere in t outside interfaces. A nil error does not promise that
 // every value encodes: an interface field may hold anything, and a value may
-// contain a cycle.
+// contain a cycle or be nested or shared too deeply.
 func Check(t reflect.Type) error {
 	return check(infoOf(t), map[*typeInfo]bool{})
 }
