@@ -34,7 +34,7 @@ type shardLister interface {
 // clusterView for how they are found). An extra master is reached with a
 // client of its own for the call, with the options of a visited one and
 // the address clusterView builds; one that cannot be reached there, or
-// where another node answers (CLUSTER MYID), is skipped, not an error. It
+// where another server answers (isNode), is skipped, not an error. It
 // returns the errors of fn joined, and an error when the extra masters
 // could not be told (a CLUSTER NODES that failed myidTries times, or a
 // CLUSTER MYID where a master CLUSTER NODES lists might be that one: see
@@ -81,46 +81,68 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 
 // isNode reports whether the server node dials answers as the Cluster
 // node id (nodeID). A server that cannot be reached there (the dial
-// fails), that refuses the command (refusedClusterCmd) or that answers
-// with another id
-// is not the node, without an error (the master is skipped, as documented
-// on Clear). Any other failure (a lost connection, a timeout) is asked
-// again, as a visited master's is (askCluster), and is an error if it
-// stays: the master may hold keys, and the caller must not take it for
-// done.
+// fails), that answers with an error reply (answeredOther: a Redis
+// without cluster support, one that refuses the client's credentials or
+// the command) or with another id is not the node, without an error (the
+// master is skipped, as documented on Clear). Any other failure (a lost
+// connection, a timeout, a node busy for now) is asked again, as a
+// visited master's is (askCluster), and is an error if it stays: the
+// master may hold keys, and the caller must not take it for done.
 func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 	got, err := askCluster(ctx, func() (string, error) {
-		got, err := nodeID(ctx, node)
-		if isDialErr(err) {
-			return "", nil // not reachable from here: not asked again
+		got, _, err := nodeID(ctx, node)
+		if isDialErr(err) || answeredOther(err) {
+			return "", nil // not the node: not asked again
 		}
 		return got, err
 	})
-	switch {
-	case err == nil:
-		return got == id, nil
-	case refusedClusterCmd(err):
-		return false, nil
+	if err != nil {
+		return false, fmt.Errorf("CLUSTER MYID on %s, a master that owns no slot: %w", node.Options().Addr, err)
 	}
-	return false, fmt.Errorf("CLUSTER MYID on %s, a master that owns no slot: %w", node.Options().Addr, err)
+	return got == id, nil
+}
+
+// answeredOther reports whether err is a server's error reply that a
+// Cluster node, busy for now, would not give: the server answered, but
+// not as a node the client may use (cluster support disabled; the
+// client's credentials refused: NOAUTH, WRONGPASS; the command refused:
+// NOPERM, unknown), or answered CLUSTER NODES without a line flagged
+// myself. Asking again would not change it.
+func answeredOther(err error) bool {
+	var reply redis.Error
+	return errors.Is(err, errNoMyself) || errors.As(err, &reply) && !busyReply(err)
+}
+
+// busyReply reports whether err is an error reply that a Cluster node
+// gives while it is busy, and may not give moments later: loading its
+// data (LOADING), running a script (BUSY), at its limit of clients, or
+// while the Cluster is down or resharding (CLUSTERDOWN, TRYAGAIN,
+// MASTERDOWN).
+func busyReply(err error) bool {
+	return redis.IsLoadingError(err) || redis.IsMaxClientsError(err) || redis.IsClusterDownError(err) ||
+		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || strings.HasPrefix(err.Error(), "BUSY ")
 }
 
 // nodeID asks node its cluster node id: CLUSTER MYID, or, on a server
 // that does not know it (Redis before 7.0 answers "unknown subcommand"),
-// the id of the line of CLUSTER NODES flagged myself. A user whose ACL
-// refuses CLUSTER MYID (NOPERM) is not asked CLUSTER NODES: the refusal
-// is returned.
-func nodeID(ctx context.Context, node *redis.Client) (string, error) {
-	id, err := node.Do(ctx, "cluster", "myid").Text()
+// the id of the line of CLUSTER NODES flagged myself; noMyID says it was
+// the latter. A user whose ACL refuses CLUSTER MYID (NOPERM) is not asked
+// CLUSTER NODES: the refusal is returned.
+func nodeID(ctx context.Context, node *redis.Client) (id string, noMyID bool, err error) {
+	id, err = node.Do(ctx, "cluster", "myid").Text()
 	if err == nil || !unknownSubcommand(err.Error()) {
-		return id, err
+		return id, false, err
 	}
 	nodes, err := node.ClusterNodes(ctx).Result()
 	if err != nil {
-		return "", err
+		return "", true, err
 	}
-	return myselfID(nodes)
+	id, err = myselfID(nodes)
+	return id, true, err
 }
+
+// errNoMyself is myselfID's error.
+var errNoMyself = errors.New("CLUSTER NODES has no line flagged myself")
 
 // myselfID returns the id of the line of CLUSTER NODES (nodes) flagged
 // myself: the id of the server that answered.
@@ -130,7 +152,7 @@ func myselfID(nodes string) (string, error) {
 			return e.id, nil
 		}
 	}
-	return "", errors.New("CLUSTER NODES has no line flagged myself")
+	return "", errNoMyself
 }
 
 // unknownSubcommand reports whether msg, an error reply, is a server's
@@ -150,8 +172,10 @@ func isDialErr(err error) bool {
 // forEveryMaster would reach. known is false when the extra masters could
 // not be told (CLUSTER NODES or a CLUSTER MYID failed myidTries times, or
 // was refused): extras is then empty, and a caller keeps those it had.
-func allMasters(ctx context.Context, c masterLister) (visited, extras map[string]*redis.Options, known bool, err error) {
-	v := &clusterView{}
+// memo, which may be nil, holds the ids learned by earlier calls (see
+// idMemo).
+func allMasters(ctx context.Context, c masterLister, memo *idMemo) (visited, extras map[string]*redis.Options, known bool, err error) {
+	v := &clusterView{memo: memo}
 	err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 		v.visit(ctx, node)
 		return nil
@@ -159,6 +183,7 @@ func allMasters(ctx context.Context, c masterLister) (visited, extras map[string
 	if err != nil {
 		return nil, nil, false, err
 	}
+	v.confirm(ctx)
 	extras, known, _ = v.extras()
 	return v.opts, extras, known, nil
 }
@@ -169,23 +194,32 @@ func allMasters(ctx context.Context, c masterLister) (visited, extras map[string
 const myidTries = 3
 
 // clusterView is what one visit of a Cluster's masters learns, to find the
-// masters ForEachMaster does not visit: each visited master's cluster node
-// id (CLUSTER MYID; before Redis 7.0, which has none, the line of its own
-// CLUSTER NODES flagged myself), and the CLUSTER NODES of one of them (one
-// only, so that the watch, which lists the masters every second from every
-// process, costs every master one CLUSTER MYID a second, and one of them a
-// CLUSTER NODES; a failed ask is repeated, up to myidTries times). The
-// masters are told apart by id, not by address: go-redis does not dial the
-// addresses the nodes announce (see extraAddr). Address only settles the
-// case of a visited master whose id stayed unknown (see extras).
+// masters ForEachMaster does not visit: the CLUSTER NODES of one of them
+// (the listing), and each visited master's cluster node id: from its
+// CLUSTER MYID, or, for the master that answered the listing, from the
+// listing's line flagged myself. Before Redis 7.0, which has no CLUSTER
+// MYID, a master's id is the line of its own CLUSTER NODES flagged myself;
+// with a memo (the watch's, which lists the masters every second from
+// every process) that id is remembered and asked again only when the
+// listing does not place it at the master's address (see idMemo). A
+// listing so costs one master a CLUSTER NODES, and every other master a
+// CLUSTER MYID on Redis 7 and later, nothing before (once its id is
+// remembered); a failed ask is repeated, up to myidTries times. The
+// masters are told apart by id, not by address: go-redis does not dial
+// the addresses the nodes announce (see extraAddr). Address only settles
+// the case of a visited master whose id stayed unknown (see extras).
 type clusterView struct {
 	asked atomic.Bool // a visit has taken the CLUSTER NODES query
+	memo  *idMemo     // ids remembered across listings, or nil
 
 	mu       sync.Mutex
 	opts     map[string]*redis.Options // the visited masters', by go-redis's address
+	clients  map[string]*redis.Client  // the visited masters, by address
 	ids      map[string]string         // the visited masters' ids, by address; "" unknown
+	recalled map[string]bool           // addresses whose id came from memo
 	nodes    string                    // CLUSTER NODES, as a visited master answered it
 	host     string                    // the host of the master that answered it
+	listed   string                    // the address of that master
 	refused  bool                      // a server refused CLUSTER MYID or NODES (refusedClusterCmd)
 	failed   []error                   // why an id is unknown, refusals excepted
 	nodesErr error                     // the last failure of CLUSTER NODES, refusals excepted
@@ -194,7 +228,6 @@ type clusterView struct {
 // visit learns what node, a visited master, tells.
 func (v *clusterView) visit(ctx context.Context, node *redis.Client) {
 	o := node.Options()
-	id, idErr := askCluster(ctx, func() (string, error) { return nodeID(ctx, node) })
 	var (
 		nodes    string
 		nodesErr error
@@ -204,28 +237,178 @@ func (v *clusterView) visit(ctx context.Context, node *redis.Client) {
 			v.asked.Store(false) // a later visit may ask
 		}
 	}
+	var (
+		id       string
+		idErr    error
+		recalled bool
+	)
+	switch {
+	case nodes != "":
+		id, idErr = myselfID(nodes) // node answered the listing
+	default:
+		id = v.memo.get(o.Addr)
+		if recalled = id != ""; !recalled {
+			id, idErr = v.askID(ctx, node)
+		}
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.opts == nil {
-		v.opts, v.ids = map[string]*redis.Options{}, map[string]string{}
+		v.opts, v.clients, v.ids, v.recalled = map[string]*redis.Options{}, map[string]*redis.Client{}, map[string]string{}, map[string]bool{}
 	}
-	v.opts[o.Addr], v.ids[o.Addr] = o, id
-	switch {
-	case idErr == nil:
-	case refusedClusterCmd(idErr):
-		v.refused = true
-	default:
-		v.failed = append(v.failed, fmt.Errorf("CLUSTER MYID on %s: %w", o.Addr, idErr))
-	}
+	v.opts[o.Addr], v.clients[o.Addr], v.recalled[o.Addr] = o, node, recalled
+	v.record(o.Addr, id, idErr)
 	switch {
 	case nodesErr == nil:
 		if nodes != "" {
-			v.nodes, v.host = nodes, hostOf(o.Addr)
+			v.nodes, v.host, v.listed = nodes, hostOf(o.Addr), o.Addr
 		}
 	case refusedClusterCmd(nodesErr):
 		v.refused = true
 	default:
 		v.nodesErr = fmt.Errorf("CLUSTER NODES on %s: %w", o.Addr, nodesErr)
+	}
+}
+
+// askID asks node its id (nodeID), up to myidTries times, and remembers
+// in memo an id that came from CLUSTER NODES.
+func (v *clusterView) askID(ctx context.Context, node *redis.Client) (string, error) {
+	var noMyID bool
+	id, err := askCluster(ctx, func() (id string, err error) {
+		id, noMyID, err = nodeID(ctx, node)
+		return id, err
+	})
+	if err == nil && noMyID {
+		v.memo.put(node.Options().Addr, id)
+	}
+	return id, err
+}
+
+// record sets the id of the visited master at addr, and why it is unknown
+// when idErr is not nil. v.mu is held.
+func (v *clusterView) record(addr, id string, idErr error) {
+	v.ids[addr] = id
+	switch {
+	case idErr == nil:
+	case refusedClusterCmd(idErr):
+		v.refused = true
+	default:
+		v.failed = append(v.failed, fmt.Errorf("CLUSTER MYID on %s: %w", addr, idErr))
+	}
+}
+
+// confirm asks again the visited masters whose id came from the memo
+// where the listing does not place that id at their address (a master,
+// not failed, at the address extraAddr builds): another server may answer
+// there now. It forgets the remembered ids of masters no longer visited,
+// and, where the memo holds ids (the Cluster's servers have no CLUSTER
+// MYID), remembers that of the master that answered the listing.
+func (v *clusterView) confirm(ctx context.Context) {
+	v.mu.Lock()
+	v.memo.keep(v.opts)
+	var stale []string
+	if v.nodes != "" {
+		if id := v.ids[v.listed]; id != "" && v.memo.remembers() {
+			v.memo.put(v.listed, id)
+		}
+		entries := parseClusterNodes(v.nodes)
+		visited := map[string]string{} // address by id
+		for addr, id := range v.ids {
+			if id != "" {
+				visited[id] = addr
+			}
+		}
+		r := learnRewrite(entries, visited)
+		at := map[string]string{} // the address of each master the listing places, by id
+		for _, e := range entries {
+			if e.master {
+				at[e.id] = r.extraAddr(e, v.host)
+			}
+		}
+		for addr, recalled := range v.recalled {
+			if recalled && at[v.ids[addr]] != addr {
+				stale = append(stale, addr)
+			}
+		}
+	}
+	v.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, addr := range stale {
+		v.memo.put(addr, "")
+		wg.Go(func() {
+			id, err := v.askID(ctx, v.clients[addr])
+			v.mu.Lock()
+			v.record(addr, id, err)
+			v.mu.Unlock()
+		})
+	}
+	wg.Wait()
+}
+
+// idMemo remembers, for the watch, which lists a Cluster's masters every
+// second from every process, the ids that visited masters without CLUSTER
+// MYID (Redis before 7.0) gave in their CLUSTER NODES, by address: asking
+// every master its CLUSTER NODES at every listing costs the Cluster
+// masters+1 of them a second per process, each as long as the Cluster is
+// large, where one does on Redis 7. A remembered id is used only while the
+// listing's CLUSTER NODES places that id, a master not failed, at that
+// address (clusterView.confirm): a server replaced there (a new id, or
+// another node moved there) is asked again. The nil *idMemo remembers
+// nothing. It is safe for concurrent use.
+type idMemo struct {
+	mu  sync.Mutex
+	ids map[string]string
+}
+
+// get returns the id remembered for addr, or "".
+func (m *idMemo) get(addr string) string {
+	if m == nil {
+		return ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ids[addr]
+}
+
+// put remembers id for addr; "" forgets addr.
+func (m *idMemo) put(addr, id string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case id == "":
+		delete(m.ids, addr)
+	case m.ids == nil:
+		m.ids = map[string]string{addr: id}
+	default:
+		m.ids[addr] = id
+	}
+}
+
+// remembers reports whether m remembers an id: a visited master has no
+// CLUSTER MYID.
+func (m *idMemo) remembers() bool {
+	if m == nil {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.ids) > 0
+}
+
+// keep forgets the addresses that are not in visited.
+func (m *idMemo) keep(visited map[string]*redis.Options) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for addr := range m.ids {
+		if _, ok := visited[addr]; !ok {
+			delete(m.ids, addr)
+		}
 	}
 }
 

@@ -82,10 +82,11 @@ const (
 // Watcher: see there for the meaning of changed and state. It returns at
 // once; Close stops the watch.
 //
-// A Cluster's masters are listed every second: every master go-redis knows
-// answers CLUSTER MYID (on Redis before 7.0, which has none, CLUSTER
-// NODES, whose line flagged myself gives the id), and one of them CLUSTER
-// NODES, in which a master whose id none of them has is an extra one (one
+// A Cluster's masters are listed every second: one master go-redis knows
+// answers CLUSTER NODES, and every other one CLUSTER MYID (on Redis before
+// 7.0, which has none, the id its own CLUSTER NODES gave, remembered while
+// the listing places that id at its address, and asked again otherwise),
+// and in CLUSTER NODES a master whose id none of them has is an extra one (one
 // that owns no slot yet: the new node of a resharding, which receives the
 // keys already moved to it). An extra master is dialed at the address
 // CLUSTER NODES gives, turned as go-redis turns those of CLUSTER SLOTS (a
@@ -193,6 +194,8 @@ type watch struct {
 	stopped atomic.Bool
 	wg      sync.WaitGroup
 	once    sync.Once
+
+	ids idMemo // the Cluster masters' ids, remembered across listings
 
 	mu       sync.Mutex
 	nodes    map[string]*watchNode // by address, an extra master by id
@@ -694,7 +697,7 @@ func (w *watch) followCluster() {
 func (w *watch) listMasters() {
 	ctx, cancel := context.WithTimeout(w.ctx, watchRetryMax)
 	defer cancel()
-	visited, extras, known, err := allMasters(ctx, w.cluster)
+	visited, extras, known, err := allMasters(ctx, w.cluster, &w.ids)
 	if err != nil || len(visited) == 0 {
 		return
 	}
