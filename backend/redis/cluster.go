@@ -91,7 +91,7 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 	got, err := askCluster(ctx, func() (string, error) {
 		got, _, err := nodeID(ctx, node)
-		if isDialErr(err) || answeredOther(err) {
+		if err != nil && (isDialErr(err) || answeredOther(err) || refusedClusterCmd(err)) {
 			return "", nil // not the node: not asked again
 		}
 		return got, err
@@ -306,7 +306,7 @@ func (v *clusterView) record(addr, id string, idErr error) {
 func (v *clusterView) confirm(ctx context.Context) {
 	v.mu.Lock()
 	v.memo.keep(v.opts)
-	var stale []string
+	stale := map[string]*redis.Client{} // by address
 	if v.nodes != "" {
 		if id := v.ids[v.listed]; id != "" && v.memo.remembers() {
 			v.memo.put(v.listed, id)
@@ -327,16 +327,16 @@ func (v *clusterView) confirm(ctx context.Context) {
 		}
 		for addr, recalled := range v.recalled {
 			if recalled && at[v.ids[addr]] != addr {
-				stale = append(stale, addr)
+				stale[addr] = v.clients[addr]
 			}
 		}
 	}
 	v.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, addr := range stale {
+	for addr, node := range stale {
 		v.memo.put(addr, "")
 		wg.Go(func() {
-			id, err := v.askID(ctx, v.clients[addr])
+			id, err := v.askID(ctx, node)
 			v.mu.Lock()
 			v.record(addr, id, err)
 			v.mu.Unlock()
