@@ -361,7 +361,9 @@ func (c *Cache) resolveTTL(ttl time.Duration) (time.Duration, error) {
 
 // failOpen records a backend error that the caller swallows to serve the
 // request uncached: it is counted, and logged at most once per LogInterval
-// (with the number of errors not logged since). Keys are never logged.
+// (with the number of errors not logged since). Keys are never logged, nor
+// stored values: a value that does not decode is logged as its type and
+// that fact, without the codec's error, which may quote it.
 func (c *Cache) failOpen(op string, err error) {
 	if errors.Is(err, ErrUnavailable) {
 		// The breaker refused the call: counted apart, and not logged (the
@@ -374,7 +376,11 @@ func (c *Cache) failOpen(op string, err error) {
 	if !ok {
 		return
 	}
+	text := err.Error()
+	if d := (*decodeFailure)(nil); errors.As(err, &d) {
+		text = d.logText()
+	}
 	c.log.LogAttrs(context.Background(), slog.LevelWarn, "caching: backend error, serving uncached",
-		slog.String("op", op), slog.String("error", err.Error()),
+		slog.String("op", op), slog.String("error", text),
 		slog.Int64("suppressed", suppressed))
 }

@@ -76,7 +76,24 @@ func (c *Cache) recordDecoded(err error) {
 // decodeError is the error of a stored value that does not decode as a T,
 // err the codec's or the integer parser's: it wraps ErrDecode and err.
 func decodeError[T any](err error) error {
-	return fmt.Errorf("%w %v: %w", ErrDecode, reflect.TypeFor[T](), err)
+	return &decodeFailure{reflect.TypeFor[T](), err}
+}
+
+// decodeFailure is a stored value that does not decode as t. Its text
+// has err's, which may quote the value ("number 1234", parsing "..."): it
+// is for the caller who asked for the value; a log gets logText instead.
+type decodeFailure struct {
+	t   reflect.Type
+	err error // the codec's or the integer parser's
+}
+
+func (e *decodeFailure) Error() string   { return fmt.Sprintf("%v %v: %v", ErrDecode, e.t, e.err) }
+func (e *decodeFailure) Unwrap() []error { return []error{ErrDecode, e.err} }
+
+// logText is e's text without err's: the type and that the stored value
+// does not decode, none of the value itself (it may be personal data).
+func (e *decodeFailure) logText() string {
+	return fmt.Sprintf("%v %v: the stored value does not decode", ErrDecode, e.t)
 }
 
 // decodeInteger returns a bare integer (a counter, or an integer written by
