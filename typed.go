@@ -287,10 +287,13 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // A caller that joins a concurrent load of key for another type gets what
 // it would have got had it come just after that load: the stored value
 // read as a T (see GetAs), or, if no value is stored any more or it does
-// not decode as a T, the result of its own load, stored over it. It never
-// gets a zero T in place of a value. Callers of two types that cannot read
-// each other's values thus load in turn, each over the other's value: give
-// each type a key of its own.
+// not decode as a T, the result of a load of T, stored over it. The
+// callers of T that joined that load share one load of T, as any
+// concurrent callers do, which reads key again once it is registered: a
+// value stored meanwhile (by SetAs, or by another caller) is returned, not
+// loaded over. It never gets a zero T in place of a value. Callers of two
+// types that cannot read each other's values thus load in turn, each over
+// the other's value: give each type a key of its own.
 func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts ...SetOption) (T, error) {
 	// An invalid TTL is refused before anything is read or loaded: a load
 	// it started would be shared with the valid callers of key.
@@ -307,11 +310,8 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	case err == nil || !errors.Is(err, ErrNotFound):
 		return v, err
 	}
-	// A load that began before an invalidation that returned before this
-	// caller came is not joined (see doSince), nor one that a write of key
-	// superseded (see Cache.writing).
 	bk := c.userKey(key)
-	res, _, err := doSince(ctx, &c.store, &c.loads, bk, func(ctx context.Context) (any, flightOut, error) {
+	work := func(ctx context.Context) (any, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
 		// Another caller may have stored it while this one waited. ctx is
@@ -329,11 +329,24 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		}
 		v, out, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
 		return loaded[T]{v}, out, err
-	}, copyLoaded[T](c))
-	if r, ok := res.(loaded[T]); ok || err != nil {
-		return r.v, err // load's value even if storing it failed
 	}
-	return afterOtherType(ctx, c, key, ttl, load, opts, undecodable)
+	// A load that began before an invalidation that returned before this
+	// caller came is not joined (see doSince), nor one that a write of key
+	// superseded (see Cache.writing). The flight of key is shared by the
+	// callers of every type: one that joined a load of another type joins
+	// or starts another, whose work reads key again first, as it would had
+	// it come just after, and is then shared with the callers of T that
+	// joined it.
+	for range maxRejoins {
+		res, _, err := doSince(ctx, &c.store, &c.loads, bk, work, copyLoaded[T](c))
+		if r, ok := res.(loaded[T]); ok || err != nil {
+			return r.v, err // load's value even if storing it failed
+		}
+	}
+	// Loads of other types, one after the other (each type loading over
+	// the other's values): this caller's on its own.
+	res, _, err := work(ctx)
+	return res.(loaded[T]).v, err
 }
 
 // loaded is the result of a GetOrSet[T] load, as its flight shares it. The
@@ -344,8 +357,8 @@ type loaded[T any] struct{ v T }
 // copyLoaded returns the copyOf of GetOrSet[T]'s flight (see doSince): a
 // caller that joined a load of a T gets the value decoded from its
 // payload, a value of its own, as GetAs would; a load of another type is
-// left to afterOtherType, and a payload that does not decode (logged)
-// leaves the shared value.
+// left as it is (GetOrSet then joins or starts another), and a payload
+// that does not decode (logged) leaves the shared value.
 func copyLoaded[T any](c *Cache) func(any, []byte) any {
 	return func(v any, payload []byte) any {
 		if _, ok := v.(loaded[T]); !ok {
@@ -360,23 +373,14 @@ func copyLoaded[T any](c *Cache) func(any, []byte) any {
 	}
 }
 
-// loadAndStore calls load and stores its value under key for ttl (as
-// resolved) under the versions the tags of opts had before load ran. The
-// value is returned even if it cannot be stored, with the error SetAs
-// would return. A write of key while load runs supersedes it (see
-// Cache.writing).
-func loadAndStore[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption) (T, error) {
-	bk := c.userKey(key)
-	l := c.inFlight.begin(bk)
-	defer c.inFlight.end(bk, l)
-	v, _, err := loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
-	return v, err
-}
-
-// loadAndStoreUnder is loadAndStore as the load l, registered by the
-// caller, which also returns the versions the value was loaded under (none
-// when they could not be read) and, on a store that is not in-process, its
-// payload when it was encoded (see flightOut).
+// loadAndStoreUnder calls load and stores its value under key for ttl (as
+// resolved) under the versions the tags of opts had before load ran, as
+// the load l, registered by the caller: a write of key while load runs
+// supersedes it (see Cache.writing). The value is returned even if it
+// cannot be stored, with the error SetAs would return, and so are the
+// versions it was loaded under (none when they could not be read) and, on
+// a store that is not in-process, its payload when it was encoded (see
+// flightOut).
 //
 // Its backend calls are bounded by Options.Timeout (as well as by ctx):
 // in a flight ctx has no deadline, and a write or delete of key waits for
@@ -411,22 +415,4 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 		return v, out, fmt.Errorf("caching: set %T: %w", v, err)
 	}
 	return v, out, nil
-}
-
-// afterOtherType answers a GetOrSet[T] caller whose flight ran a load of
-// another type: with the value that load stored, read as a T, or, if it is
-// gone (expired, evicted or invalidated) or does not decode as a T, with
-// the caller's own load (for ttl as resolved), stored over it. A decode
-// error is logged unless the caller's first read logged one (logged).
-func afterOtherType[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, logged bool) (T, error) {
-	v, err := GetAs[T](ctx, c, key)
-	switch {
-	case errors.Is(err, ErrDecode):
-		if !logged {
-			c.failOpen("getorset decode", err)
-		}
-	case !errors.Is(err, ErrNotFound):
-		return v, err
-	}
-	return loadAndStore(ctx, c, key, ttl, load, opts)
 }
