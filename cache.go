@@ -41,10 +41,13 @@ var (
 	// circuit breaker is open: the backend failed repeatedly and is left
 	// alone for a cool-down (see BreakerOptions).
 	ErrUnavailable = errors.New("caching: backend unavailable (circuit breaker open)")
-	// ErrDecode is wrapped by the error of GetAs when the value stored
-	// under its key does not decode as the type asked for: written by an
-	// older release in another shape, by SetAs of another type, or by
-	// another program. The value stays stored; GetOrSet loads over it.
+	// ErrDecode is wrapped by the error of GetAs when the Codec fails to
+	// decode the value stored under its key as the type asked for (or an
+	// integer does not fit an integer type): written by SetAs of another
+	// type, by another program, or by an older release whose type the
+	// Codec cannot read. A value the Codec decodes without an error is no
+	// ErrDecode, whatever wrote it (see GetAs). The value stays stored;
+	// GetOrSet loads over it.
 	ErrDecode = errors.New("caching: decode")
 )
 

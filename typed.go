@@ -18,9 +18,14 @@ import (
 // other caller and must not be modified. On other stores the bytes are
 // decoded with the Cache's Codec into a new T. A nil value of an interface
 // type (SetAs[any] of nil, or a GetOrSet[error] whose load returned nil)
-// reads back as nil on every store. A stored value that does not decode as
-// a T is an error wrapping ErrDecode (the value stays stored), counted as a
-// miss in Stats.
+// reads back as nil on every store. A stored value that the Codec fails to
+// decode as a T (for an integer T, also an integer out of its range) is an
+// error wrapping ErrDecode, with the codec's text (the value stays
+// stored), counted as a miss in Stats. A value the Codec decodes without
+// an error is returned as decoded, whatever wrote it: the JSON codec
+// ignores unknown fields and leaves missing ones zero, so a value stored
+// by an older release whose field was since renamed reads as a T with that
+// field zero, and a string read as a []byte decodes as base64.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
 	return getAs[T](ctx, c, key, nil)
 }
@@ -247,10 +252,15 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // call load once; each caller still returns when its own context is done.
 // An error from load is returned and nothing is stored. If the backend
 // fails, the error is returned (use Memoize for a fail-open memoized call).
-// A stored value that does not decode as a T (written by an older release
-// in another shape, by SetAs of another type, or by another program) is a
+// A stored value that the Codec fails to decode as a T (see GetAs) is a
 // miss: load's value is stored over it. Its decode error is counted in
-// Stats.Errors and logged, as Memoize's are.
+// Stats.Errors and logged, as Memoize's are, naming T but not the value,
+// which the codec's text may quote. A value the Codec decodes without an
+// error is a hit, as GetAs returns it: with the JSON codec, a value of an
+// older shape whose field was renamed reads with that field zero. When a
+// release changes the shape of the type stored under a key, put a version
+// in the key ("price:v2:" + id); Memoize's keys hold a hash of the result
+// type's structure and need none.
 // A negative ttl is an error (ErrInvalidTTL), returned before key is read
 // or load is called, so that it never reaches the other callers of key.
 //
