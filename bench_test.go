@@ -83,6 +83,15 @@ func BenchmarkGetHit(b *testing.B) {
 			}
 		}
 	})
+	b.Run("impl=cache/GetOrSet", func(b *testing.B) {
+		load := func(context.Context) (product, error) { return sampleProduct, nil }
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := GetOrSet(ctx, c, "typed", time.Hour, load); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkCodec compares the default JSON codec with encoding/gob (each
