@@ -134,7 +134,7 @@ func Measure(v any) (n int, ok bool) {
 	if rv.Kind() == reflect.String {
 		return int(rv.Type().Size()) + rv.Len(), true // the box, and the bytes
 	}
-	p := planOf(rv.Type())
+	p := planOf(rv.Type(), nil)
 	if p.boxed {
 		n = int(p.size) // the box an interface holds it in
 	}

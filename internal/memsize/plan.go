@@ -70,58 +70,87 @@ var (
 // maxPlans is the most plans kept: a program's own types are far fewer.
 const maxPlans = 4096
 
-// planOf returns the plan of t, from plans or worked out (and kept).
-func planOf(t reflect.Type) *plan {
+// planOf returns the plan of t: kept in plans, or in made (plans worked
+// out before and not kept), or worked out now with the plans of the types
+// t holds, which go to made, and to plans while it has room. made may be
+// nil.
+func planOf(t reflect.Type, made map[reflect.Type]*plan) *plan {
 	if p, ok := plans.Load(t); ok {
 		return p.(*plan)
 	}
-	made := map[reflect.Type]*plan{}
-	p := makePlan(t, made)
-	for t, q := range made {
+	if p, ok := made[t]; ok {
+		return p
+	}
+	if made == nil {
+		made = map[reflect.Type]*plan{}
+	}
+	pl := planner{made: made}
+	p := pl.plan(t)
+	// The elements of the references planned, and theirs in turn: every
+	// type t reaches, each planned once.
+	for len(pl.links) > 0 {
+		q := pl.links[len(pl.links)-1]
+		pl.links = pl.links[:len(pl.links)-1]
+		if q.kind == reflect.Map {
+			q.key = pl.plan(q.t.Key())
+		}
+		q.elem = pl.plan(q.t.Elem())
+	}
+	// Kept only now that they are linked: a walk that finds one in plans
+	// can follow it down.
+	for _, q := range pl.fresh {
 		if planCount.Load() >= maxPlans {
 			break
 		}
-		if _, had := plans.LoadOrStore(t, q); !had {
+		if _, had := plans.LoadOrStore(q.t, q); !had {
 			planCount.Add(1)
 		}
 	}
 	return p
 }
 
-// makePlan works out the plan of t and of the types it holds, those not
-// kept in plans yet put in made, which also ends the cycles of a type that
-// refers to itself (a list's node pointing to the next). It recurses once
-// per type nested in t, as deep as t's declaration, never per value.
-func makePlan(t reflect.Type, made map[reflect.Type]*plan) *plan {
+// planner works out the plans of a type and of the types it holds, in two
+// parts, so that no plan is read before it is done: plan works out a
+// type's plan and those of the types it holds by value (a struct's fields,
+// an array's elements), which cannot lead back to it (a Go type cannot
+// hold itself by value), so each is done when its holder reads it; a
+// pointer's, slice's or map's plan is done without its element's (a
+// reference holds references, and its walk costs one step, whatever it
+// points to) and waits in links for planOf to plan its element, which may
+// hold the reference's holder by value: a type A that points to a B
+// holding an A.
+type planner struct {
+	made  map[reflect.Type]*plan // plans made, to look up before planning (a reference's may wait in links)
+	fresh []*plan                // plans made here, to keep
+	links []*plan                // references whose elements are not planned yet
+}
+
+// plan returns the plan of t: kept, made before, or worked out now, with
+// the plans of the types it holds by value. It recurses once per type
+// nested in t by value, as deep as t's declaration, never per value.
+func (pl *planner) plan(t reflect.Type) *plan {
 	if p, ok := plans.Load(t); ok {
 		return p.(*plan)
 	}
-	if p, ok := made[t]; ok {
-		// Only a reference's element can be in the making here (a type
-		// cannot hold itself by value), and what the reference's plan
-		// needs from it is read once it is made.
+	if p, ok := pl.made[t]; ok {
 		return p
 	}
 	p := &plan{t: t, kind: t.Kind(), size: t.Size(), boxed: !isPointerShaped(t), steps: 1}
-	made[t] = p
 	switch p.kind {
 	case reflect.String, reflect.Interface:
 		p.refs = true
-	case reflect.Pointer, reflect.Slice:
+	case reflect.Pointer, reflect.Slice, reflect.Map:
 		p.refs = true
-		p.elem = makePlan(t.Elem(), made)
-	case reflect.Map:
-		p.refs = true
-		p.key, p.elem = makePlan(t.Key(), made), makePlan(t.Elem(), made)
+		pl.links = append(pl.links, p)
 	case reflect.Array:
-		p.n, p.elem = t.Len(), makePlan(t.Elem(), made)
+		p.n, p.elem = t.Len(), pl.plan(t.Elem())
 		if p.refs = p.n > 0 && p.elem.refs; p.refs {
 			p.steps += min(p.n, walkBudget+1) * p.elem.steps
 		}
 	case reflect.Struct:
 		p.n = t.NumField()
 		for i := range p.n {
-			if f := makePlan(t.Field(i).Type, made); f.refs {
+			if f := pl.plan(t.Field(i).Type); f.refs {
 				p.refs = true
 				p.fields = append(p.fields, field{i, f})
 				if p.steps <= walkBudget {
@@ -131,6 +160,8 @@ func makePlan(t reflect.Type, made map[reflect.Type]*plan) *plan {
 		}
 	}
 	p.steps = min(p.steps, walkBudget+1)
+	pl.made[t] = p
+	pl.fresh = append(pl.fresh, p)
 	return p
 }
 
@@ -139,7 +170,7 @@ func makePlan(t reflect.Type, made map[reflect.Type]*plan) *plan {
 // the package's planOf.
 func (w *walker) planOf(t reflect.Type) *plan {
 	if w.plan == nil || w.plan.t != t {
-		w.plan = planOf(t)
+		w.plan = planOf(t, nil)
 	}
 	return w.plan
 }
