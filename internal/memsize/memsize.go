@@ -57,10 +57,13 @@
 //
 // What the walk needs to know about a type (whether its values can reach
 // heap memory at all; for a struct, which fields can) is worked out once
-// per type and kept (see plan): a value whose type holds no references (a
-// struct of scalars, a []int64, a [N]float64) is counted by its size
-// without a walk, and a struct's fields that hold none are never visited,
-// so a walk's cost follows the references a value holds, not its fields.
+// per type and kept (see plan), for up to maxPlans types; past them (a
+// program that makes types at run time), a new type's is worked out again
+// for each value measured that holds it, once per walk. A value whose type
+// holds no references (a struct of scalars, a []int64, a [N]float64) is
+// counted by its size without a walk, and a struct's fields that hold none
+// are never visited, so a walk's cost follows the references a value
+// holds, not its fields.
 //
 // What reflection cannot see is not counted: a map keeps the table it grew
 // to when entries are deleted, so a map that held many entries and holds
@@ -150,6 +153,7 @@ func Measure(v any) (n int, ok bool) {
 	}
 	n += int(w.total)
 	w.reset()
+	w.forgetPlans()
 	walkers.Put(w)
 	return n, ok
 }
@@ -218,6 +222,19 @@ type walker struct {
 	str  reflect.Value
 	// plan is the plan the walker looked up last (see walker.planOf).
 	plan *plan
+	// made holds the plans the walk worked out, so that past maxPlans,
+	// where they are not kept, it works out each type's at most once.
+	made map[reflect.Type]*plan
+}
+
+// forgetPlans lets go of the plans w made during a Measure (see
+// walker.made), whose types another value may not hold.
+func (w *walker) forgetPlans() {
+	if len(w.made) > maxKept {
+		w.made = nil
+	} else {
+		clear(w.made)
+	}
 }
 
 // pending is a value left to visit, and its deadline.

@@ -7,7 +7,8 @@ import (
 )
 
 // plan is what a walk needs to know about a type, worked out once per type
-// rather than asked of reflect at every value: whether a value of it can
+// (past maxPlans, once per walk) rather than asked of reflect at every
+// value: whether a value of it can
 // reach heap memory at all (a type that cannot is counted by its inline
 // size, with no walk of its fields or elements), and for a struct, which
 // of its fields can. Plans link to the plans of the types they hold, so a
@@ -61,8 +62,9 @@ func (p *plan) elemSteps() int {
 var (
 	// plans holds each type's plan (reflect.Type → *plan), at most about
 	// maxPlans of them, so that a program that makes types at run time
-	// (reflect.StructOf) cannot grow it without end: past it, a type's
-	// plan is worked out again at each value of it measured.
+	// (reflect.StructOf) cannot grow it without end: past it, the plans
+	// of new types are worked out again at each value measured, once per
+	// walk (a walk keeps those it made: see walker.planOf).
 	plans     sync.Map
 	planCount atomic.Int64 // plans kept
 )
@@ -166,12 +168,20 @@ func (pl *planner) plan(t reflect.Type) *plan {
 }
 
 // planOf returns the plan of t: the last one the walker looked up if t is
-// its type (the elements of a []any are often of one type), else from
-// the package's planOf.
+// its type (the elements of a []any are often of one type), else kept in
+// plans, or made during this walk (past maxPlans), or worked out now.
 func (w *walker) planOf(t reflect.Type) *plan {
-	if w.plan == nil || w.plan.t != t {
-		w.plan = planOf(t, nil)
+	if w.plan != nil && w.plan.t == t {
+		return w.plan
 	}
+	if p, ok := plans.Load(t); ok {
+		w.plan = p.(*plan)
+		return w.plan
+	}
+	if w.made == nil {
+		w.made = map[reflect.Type]*plan{}
+	}
+	w.plan = planOf(t, w.made)
 	return w.plan
 }
 
