@@ -80,6 +80,11 @@ func planOf(t reflect.Type, made map[reflect.Type]*plan) *plan {
 	if p, ok := plans.Load(t); ok {
 		return p.(*plan)
 	}
+	return makePlans(t, made)
+}
+
+// makePlans is planOf for t not kept in plans.
+func makePlans(t reflect.Type, made map[reflect.Type]*plan) *plan {
 	if p, ok := made[t]; ok {
 		return p
 	}
