@@ -26,11 +26,12 @@ const clearBatch = 1000
 // gives, turned as go-redis turns those of CLUSTER SLOTS, and cleared only
 // if it answers with its id: one that cannot be reached from this host at
 // that address, or where another server answers (an error reply other
-// than a node's busy ones: a Redis without cluster support, credentials
-// refused with NOAUTH or WRONGPASS), is skipped, without an error, and
-// the keys already moved to it survive Clear. A CLUSTER MYID or
-// CLUSTER NODES that fails (a lost connection, a timeout) is sent again,
-// up to three times in all. If CLUSTER NODES still fails, or a master's
+// than a node's busy ones: a Redis without cluster support), is skipped,
+// without an error, and the keys already moved to it survive Clear. A
+// CLUSTER MYID or CLUSTER NODES that fails (a lost connection, a timeout,
+// the client's credentials refused with NOAUTH or WRONGPASS, which the
+// node itself may give while its password is being changed) is sent
+// again, up to three times in all. If CLUSTER NODES still fails, or a master's
 // CLUSTER MYID does while CLUSTER NODES lists a master that Clear cannot
 // match, by id or by address, to one CLUSTER SLOTS lists (it may be the
 // master whose id is unknown, or one that owns no slot), Clear returns an

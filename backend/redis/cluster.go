@@ -82,10 +82,10 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 // isNode reports whether the server node dials answers as the Cluster
 // node id (nodeID). A server that cannot be reached there (the dial
 // fails), that answers with an error reply (answeredOther: a Redis
-// without cluster support, one that refuses the client's credentials or
-// the command) or with another id is not the node, without an error (the
-// master is skipped, as documented on Clear). Any other failure (a lost
-// connection, a timeout, a node busy for now) is asked again, as a
+// without cluster support, one that refuses the command) or with another
+// id is not the node, without an error (the master is skipped, as
+// documented on Clear). Any other failure (a lost connection, a timeout,
+// a node busy for now, the client's credentials refused) is asked again, as a
 // visited master's is (askCluster), and is an error if it stays: the
 // master may hold keys, and the caller must not take it for done.
 func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
@@ -104,13 +104,22 @@ func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 
 // answeredOther reports whether err is a server's error reply that a
 // Cluster node, busy for now, would not give: the server answered, but
-// not as a node the client may use (cluster support disabled; the
-// client's credentials refused: NOAUTH, WRONGPASS; the command refused:
+// not as a Cluster node (cluster support disabled; the command refused:
 // NOPERM, unknown), or answered CLUSTER NODES without a line flagged
-// myself. Asking again would not change it.
+// myself. Asking again would not change it. The client's credentials
+// refused (NOAUTH, WRONGPASS, authRefused) are not: the node itself may
+// refuse them (its password changed before the client's), and the keys
+// moved to it would survive a Clear that skipped it.
 func answeredOther(err error) bool {
 	var reply redis.Error
-	return errors.Is(err, errNoMyself) || errors.As(err, &reply) && !busyReply(err)
+	return errors.Is(err, errNoMyself) || errors.As(err, &reply) && !busyReply(err) && !authRefused(err)
+}
+
+// authRefused reports whether err is a server's refusal of the client's
+// credentials (NOAUTH, WRONGPASS).
+func authRefused(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS")
 }
 
 // busyReply reports whether err is an error reply that a Cluster node

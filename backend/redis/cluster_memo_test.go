@@ -153,16 +153,16 @@ func (replyErr) RedisError()     {}
 
 // TestAnsweredOther: an error reply means another server answers at an
 // extra master's address (skipped), unless a Cluster node busy for now
-// may give it (asked again); a failure without a reply is never taken for
-// another server.
+// may give it, or the node itself refusing the client's credentials (asked
+// again); a failure without a reply is never taken for another server.
 func TestAnsweredOther(t *testing.T) {
 	for _, c := range []struct {
 		err   error
 		other bool
 	}{
 		{replyErr("ERR This instance has cluster support disabled"), true},
-		{replyErr("NOAUTH Authentication required."), true},
-		{replyErr("WRONGPASS invalid username-password pair or user is disabled."), true},
+		{replyErr("NOAUTH Authentication required."), false},
+		{replyErr("WRONGPASS invalid username-password pair or user is disabled."), false},
 		{replyErr("NOPERM User u has no permissions to run the 'cluster|myid' command"), true},
 		{replyErr("ERR unknown command 'CLUSTER', with args beginning with: 'myid'"), true},
 		{errNoMyself, true},
