@@ -454,8 +454,14 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 			return res.v, joined, err
 		}
 	}
-	v, _, err := work(ctx)
-	return v, false, err
+	// Computations that kept going stale: this caller's own, which runs as
+	// a flight's does (its deadline does not bound it; the caller returns
+	// when its context ends).
+	res, err := g.DoAlone(ctx, func(ctx context.Context) (epoched[V], error) {
+		v, out, err := work(ctx)
+		return epoched[V]{v: v, payload: out.payload}, err
+	})
+	return res.v, false, err
 }
 
 // tagKeysOf returns the keys of the tags a's result is written under: the

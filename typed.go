@@ -301,9 +301,13 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // callers of T that joined that load share one load of T, as any
 // concurrent callers do, which reads key again once it is registered: a
 // value stored meanwhile (by SetAs, or by another caller) is returned, not
-// loaded over. It never gets a zero T in place of a value. Callers of two
-// types that cannot read each other's values thus load in turn, each over
-// the other's value: give each type a key of its own.
+// loaded over. An error of the other type's load is not its own: it goes
+// on the same way. It never gets a zero T in place of a value. Callers of
+// two types that cannot read each other's values thus load in turn, each
+// over the other's value: give each type a key of its own. After three
+// loads of other types in a row a caller runs a load of its own, as a
+// flight runs it (its deadline does not bound it) but joined by no other
+// caller.
 func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts ...SetOption) (T, error) {
 	// An invalid TTL is refused before anything is read or loaded: a load
 	// it started would be shared with the valid callers of key.
@@ -349,14 +353,29 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	// joined it.
 	for range maxRejoins {
 		res, _, err := doSince(ctx, &c.store, &c.loads, bk, work, copyLoaded[T](c))
-		if r, ok := res.(loaded[T]); ok || err != nil {
+		if r, ok := res.(loaded[T]); ok {
 			return r.v, err // load's value even if storing it failed
 		}
+		if err != nil && ctx.Err() != nil {
+			var zero T
+			return zero, err // this caller's context ended
+		}
+		// Another type's result, or its error (its load's, its panic's):
+		// what this caller would have met just after that load.
 	}
 	// Loads of other types, one after the other (each type loading over
-	// the other's values): this caller's on its own.
-	res, _, err := work(ctx)
-	return res.(loaded[T]).v, err
+	// the other's values): this caller's own, run as a flight's is (its
+	// deadline does not bound load; the caller returns when its context
+	// ends), but not joined by other callers of T.
+	res, err := c.loads.DoAlone(ctx, func(ctx context.Context) (epoched[any], error) {
+		v, out, err := work(ctx)
+		return epoched[any]{v: v, payload: out.payload}, err
+	})
+	if r, ok := res.v.(loaded[T]); ok {
+		return r.v, err
+	}
+	var zero T
+	return zero, err
 }
 
 // loaded is the result of a GetOrSet[T] load, as its flight shares it. The

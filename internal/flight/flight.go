@@ -176,6 +176,26 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V
 	return g.wait(ctx, key, c, !leader)
 }
 
+// DoAlone runs fn as Do does (in a goroutine of its own, on a context
+// with ctx's values but not its deadline or cancellation; the caller
+// returns ctx.Err() as soon as ctx is done, while fn goes on within
+// MaxDetached; a panic re-panicked as a *PanicError), for this caller
+// alone: no other call joins it. Forget does not reach it.
+func (g *Group[K, V]) DoAlone(ctx context.Context, fn func(context.Context) (V, error)) (V, error) {
+	var key K // c is never in g.calls: finish and leave find another call, or none, under it
+	if err := ctx.Err(); err != nil {
+		var v V
+		return v, err
+	}
+	c := &call[V]{done: make(chan struct{}), waiters: 1}
+	var wctx context.Context
+	wctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.running.Add(1)
+	go g.run(wctx, key, c, fn)
+	v, _, err := g.wait(ctx, key, c, false)
+	return v, err
+}
+
 // run executes fn for c in the current goroutine, recording its result, its
 // panic or its Goexit, and then releases c's waiters.
 func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(context.Context) (V, error)) {
