@@ -57,9 +57,13 @@
 //
 // What the walk needs to know about a type (whether its values can reach
 // heap memory at all; for a struct, which fields can) is worked out once
-// per type and kept (see plan), for up to maxPlans types; past them (a
-// program that makes types at run time), a new type's is worked out again
-// for each value measured that holds it, once per walk. A value whose type
+// per type and kept (see plan). The program's own types (named types,
+// interfaces, pointers to and slices of them, and the types they hold:
+// see ownType) are always kept, as there are as many as the program
+// declares; other types, which a program can make at run time without end
+// (reflect.StructOf, ArrayOf, MapOf), up to maxPlans of them: past them, a
+// new one's is worked out again for each value measured that holds it,
+// once per walk. A value whose type
 // holds no references (a struct of scalars, a []int64, a [N]float64) is
 // counted by its size without a walk, and a struct's fields that hold none
 // are never visited, so a walk's cost follows the references a value
@@ -223,7 +227,8 @@ type walker struct {
 	// plan is the plan the walker looked up last (see walker.planOf).
 	plan *plan
 	// made holds the plans the walk worked out, so that past maxPlans,
-	// where they are not kept, it works out each type's at most once.
+	// where those of types not of the program's own are not kept, it
+	// works out each type's at most once.
 	made map[reflect.Type]*plan
 }
 
