@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-caching/caching/internal/flight"
 	"github.com/go-caching/caching/internal/memsize"
 )
 
@@ -301,8 +302,9 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // callers of T that joined that load share one load of T, as any
 // concurrent callers do, which reads key again once it is registered: a
 // value stored meanwhile (by SetAs, or by another caller) is returned, not
-// loaded over. An error of the other type's load is not its own: it goes
-// on the same way. It never gets a zero T in place of a value. Callers of
+// loaded over. An error or a panic of the other type's load is not its
+// own: it goes on the same way (a panic of a load of T reaches the callers
+// of T as a *PanicError, as Memoize's does). It never gets a zero T in place of a value. Callers of
 // two types that cannot read each other's values thus load in turn, each
 // over the other's value: give each type a key of its own. After three
 // loads of other types in a row a caller runs a load of its own, as a
@@ -341,6 +343,13 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		case !undecodable && errors.Is(err, ErrDecode):
 			c.failOpen("getorset decode", err) // stored since: loaded over
 		}
+		// A panic of load reaches every caller that joined it, of any
+		// type: tagged with T, so that only T's re-panic (typedLoad).
+		defer func() {
+			if r := recover(); r != nil {
+				panic(loadPanic{reflect.TypeFor[T](), r})
+			}
+		}()
 		v, out, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
 		return loaded[T]{v}, out, err
 	}
@@ -351,32 +360,78 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	// or starts another, whose work reads key again first, as it would had
 	// it come just after, and is then shared with the callers of T that
 	// joined it.
+	var zero T
 	for range maxRejoins {
-		res, _, err := doSince(ctx, &c.store, &c.loads, bk, work, copyLoaded[T](c))
-		if r, ok := res.(loaded[T]); ok {
+		res, err := typedLoad[T](func() (any, error) {
+			res, _, err := doSince(ctx, &c.store, &c.loads, bk, work, copyLoaded[T](c))
+			return res, err
+		})
+		switch r, ok := res.(loaded[T]); {
+		case ok:
 			return r.v, err // load's value even if storing it failed
+		case ctx.Err() != nil:
+			return zero, ctx.Err() // this caller's context ended
+		case errors.Is(err, flight.ErrGoexit):
+			return zero, err // of a load of any type: not run again
 		}
-		if err != nil && ctx.Err() != nil {
-			var zero T
-			return zero, err // this caller's context ended
-		}
-		// Another type's result, or its error (its load's, its panic's):
-		// what this caller would have met just after that load.
+		// Another type's result, or its error or panic: what this caller
+		// would have met just after that load.
 	}
 	// Loads of other types, one after the other (each type loading over
 	// the other's values): this caller's own, run as a flight's is (its
 	// deadline does not bound load; the caller returns when its context
 	// ends), but not joined by other callers of T.
-	res, err := c.loads.DoAlone(ctx, func(ctx context.Context) (epoched[any], error) {
-		v, out, err := work(ctx)
-		return epoched[any]{v: v, payload: out.payload}, err
+	res, err := typedLoad[T](func() (any, error) {
+		res, err := c.loads.DoAlone(ctx, func(ctx context.Context) (epoched[any], error) {
+			v, out, err := work(ctx)
+			return epoched[any]{v: v, payload: out.payload}, err
+		})
+		return res.v, err
 	})
-	if r, ok := res.v.(loaded[T]); ok {
+	if r, ok := res.(loaded[T]); ok {
 		return r.v, err
 	}
-	var zero T
 	return zero, err
 }
+
+// loadPanic is the panic of a GetOrSet load of type t, with the value v
+// that load panicked with, as its flight re-panics it in every caller
+// that joined it (a *flight.PanicError holding it).
+type loadPanic struct {
+	t reflect.Type
+	v any
+}
+
+// typedLoad runs do, a GetOrSet[T] caller's wait for a flight of its key,
+// and returns its result. A panic of a load of T reaches the caller as a
+// *flight.PanicError of the value load panicked with; that of a load of
+// another type, which the caller joined, is not its own: typedLoad then
+// returns errOtherPanic, and the caller goes on as after that load.
+func typedLoad[T any](do func() (any, error)) (res any, err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		pe, ok := r.(*flight.PanicError)
+		if !ok {
+			panic(r)
+		}
+		lp, ok := pe.Value.(loadPanic)
+		switch {
+		case !ok:
+			panic(r)
+		case lp.t == reflect.TypeFor[T]():
+			panic(&flight.PanicError{Value: lp.v, Stack: pe.Stack})
+		}
+		res, err = nil, errOtherPanic
+	}()
+	return do()
+}
+
+// errOtherPanic is what typedLoad returns for a panic of a load of
+// another type.
+var errOtherPanic = errors.New("caching: a load of another type panicked")
 
 // loaded is the result of a GetOrSet[T] load, as its flight shares it. The
 // flight of a key is shared by callers of every type: the wrapper tells a
