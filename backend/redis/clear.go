@@ -40,7 +40,10 @@ const clearBatch = 1000
 // matched, nothing was missed and Clear returns nil. A user whose ACL
 // refuses CLUSTER MYID or CLUSTER NODES (NOPERM), or a server that does
 // not know CLUSTER NODES (renamed or removed commands), clears the masters
-// CLUSTER SLOTS lists only, without an error. A client of the program's
+// CLUSTER SLOTS lists only, without an error; where those masters answer
+// but a master that owns no slot refuses (its ACL or password changed
+// before theirs, in a rollout), Clear fails: the keys moved to it would
+// survive. A client of the program's
 // type that embeds a *redis.ClusterClient (or a *redis.Ring) is cleared as
 // one. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a

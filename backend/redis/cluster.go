@@ -81,17 +81,18 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 
 // isNode reports whether the server node dials answers as the Cluster
 // node id (nodeID). A server that cannot be reached there (the dial
-// fails), that answers with an error reply (answeredOther: a Redis
-// without cluster support, one that refuses the command) or with another
-// id is not the node, without an error (the master is skipped, as
-// documented on Clear). Any other failure (a lost connection, a timeout,
-// a node busy for now, the client's credentials refused) is asked again, as a
-// visited master's is (askCluster), and is an error if it stays: the
-// master may hold keys, and the caller must not take it for done.
+// fails), that answers with an error reply a node would not give
+// (answeredOther: a Redis without cluster support) or with another id is
+// not the node, without an error (the master is skipped, as documented on
+// Clear). Any other failure (a lost connection, a timeout, a node busy
+// for now, the client's credentials or the command refused) is asked
+// again, as a visited master's is (askCluster), and is an error if it
+// stays: the master may hold keys, and the caller must not take it for
+// done.
 func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 	got, err := askCluster(ctx, func() (string, error) {
 		got, _, err := nodeID(ctx, node)
-		if err != nil && (isDialErr(err) || answeredOther(err) || refusedClusterCmd(err)) {
+		if err != nil && (isDialErr(err) || answeredOther(err)) {
 			return "", nil // not the node: not asked again
 		}
 		return got, err
@@ -103,23 +104,28 @@ func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 }
 
 // answeredOther reports whether err is a server's error reply that a
-// Cluster node, busy for now, would not give: the server answered, but
-// not as a Cluster node (cluster support disabled; the command refused:
-// NOPERM, unknown), or answered CLUSTER NODES without a line flagged
-// myself. Asking again would not change it. The client's credentials
-// refused (NOAUTH, WRONGPASS, authRefused) are not: the node itself may
-// refuse them (its password changed before the client's), and the keys
-// moved to it would survive a Clear that skipped it.
+// Cluster node would not give: the server answered, but not as a Cluster
+// node (cluster support disabled), or answered CLUSTER NODES without a
+// line flagged myself. Asking again would not change it. The client's
+// credentials refused (NOAUTH, WRONGPASS, authRefused), or the command
+// (NOPERM, unknown: refusedClusterCmd), are not: the node itself may
+// refuse them
+// (its password or its ACL changed before the others', in a rollout;
+// the masters that own slots answered, or no extra master would be
+// asked), and the keys moved to it would survive a Clear that skipped it.
 func answeredOther(err error) bool {
 	var reply redis.Error
-	return errors.Is(err, errNoMyself) || errors.As(err, &reply) && !busyReply(err) && !authRefused(err)
+	return errors.Is(err, errNoMyself) ||
+		errors.As(err, &reply) && !busyReply(err) && !authRefused(err) && !refusedClusterCmd(err)
 }
 
 // authRefused reports whether err is a server's refusal of the client's
-// credentials (NOAUTH, WRONGPASS).
+// credentials: NOAUTH, WRONGPASS, and Redis before 6's "invalid password"
+// and "no password is set".
 func authRefused(err error) bool {
 	msg := err.Error()
-	return strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS")
+	return strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS") ||
+		strings.Contains(msg, "invalid password") || strings.Contains(msg, "no password is set")
 }
 
 // busyReply reports whether err is an error reply that a Cluster node

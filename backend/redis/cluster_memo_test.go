@@ -153,8 +153,8 @@ func (replyErr) RedisError()     {}
 
 // TestAnsweredOther: an error reply means another server answers at an
 // extra master's address (skipped), unless a Cluster node busy for now
-// may give it, or the node itself refusing the client's credentials (asked
-// again); a failure without a reply is never taken for another server.
+// may give it, or the node itself refusing the client's credentials or
+// the command (asked again); a failure without a reply is never taken for another server.
 func TestAnsweredOther(t *testing.T) {
 	for _, c := range []struct {
 		err   error
@@ -163,8 +163,10 @@ func TestAnsweredOther(t *testing.T) {
 		{replyErr("ERR This instance has cluster support disabled"), true},
 		{replyErr("NOAUTH Authentication required."), false},
 		{replyErr("WRONGPASS invalid username-password pair or user is disabled."), false},
-		{replyErr("NOPERM User u has no permissions to run the 'cluster|myid' command"), true},
-		{replyErr("ERR unknown command 'CLUSTER', with args beginning with: 'myid'"), true},
+		{replyErr("NOPERM User u has no permissions to run the 'cluster|myid' command"), false},
+		{replyErr("ERR unknown command 'CLUSTER', with args beginning with: 'myid'"), false},
+		{replyErr("ERR invalid password"), false},
+		{replyErr("ERR Client sent AUTH, but no password is set"), false},
 		{errNoMyself, true},
 		{replyErr("LOADING Redis is loading the dataset in memory"), false},
 		{replyErr("BUSY Redis is busy running a script."), false},
