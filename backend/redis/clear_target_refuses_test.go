@@ -1,0 +1,78 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	redisstore "github.com/go-caching/caching/backend/redis"
+)
+
+// halfMoved writes ten keys of b into one slot of node 0 and moves five of
+// them to node dst, the slot left importing there: a resharding in
+// progress.
+func (c *ownCluster) halfMoved(t *testing.T, b *redisstore.Store, dst int) {
+	t.Helper()
+	bg := context.Background()
+	tag := c.tagOn(t, 0)
+	var full []string
+	for i := 0; i < 10; i++ {
+		k := fmt.Sprintf("%sk%d", tag, i)
+		full = append(full, b.Prefix()+k)
+		require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
+	}
+	slot, err := c.admin[0].ClusterKeySlot(bg, full[0]).Result()
+	require.NoError(t, err)
+	c.migrate(t, slot, 0, dst, full[:5]...)
+}
+
+// TestClearFailsWhereReshardingTargetRefuses: a resharding target (a
+// slotless master that already holds keys moved to it) that refuses the
+// client's credentials (NOAUTH: its password set mid-rotation, while the
+// others still accept the client) or CLUSTER MYID and NODES (NOPERM: its
+// ACL changed first, in a per-node rollout) was skipped by Clear as
+// "another server": Clear returned nil and the moved keys survived, to be
+// served once the slot's move ends. Clear must fail instead, or have
+// deleted them.
+func TestClearFailsWhereReshardingTargetRefuses(t *testing.T) {
+	bg := context.Background()
+	for _, tc := range []struct {
+		name   string
+		refuse func(t *testing.T, c *ownCluster) *redis.Client // node 2's admin after
+	}{
+		{"NOAUTH", func(t *testing.T, c *ownCluster) *redis.Client {
+			require.NoError(t, c.admin[2].ConfigSet(bg, "requirepass", "rotated").Err())
+			node2 := redis.NewClient(&redis.Options{Addr: c.nodes[2].Addr, Password: "rotated"})
+			t.Cleanup(func() {
+				_ = node2.ConfigSet(context.Background(), "requirepass", "").Err()
+				_ = node2.Close()
+			})
+			return node2
+		}},
+		{"NOPERM", func(t *testing.T, c *ownCluster) *redis.Client {
+			require.NoError(t, c.admin[2].Do(bg, "acl", "setuser", "default", "-cluster|myid", "-cluster|nodes").Err())
+			return c.admin[2]
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := startOwnCluster(t, 3, 2)
+			b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: "refusingtarget"})
+			t.Cleanup(func() { _ = b.Close() })
+			c.halfMoved(t, b, 2)
+			node2 := tc.refuse(t, c)
+
+			err := b.Clear(bg)
+			n, derr := node2.DBSize(bg).Result()
+			require.NoError(t, derr)
+			if err == nil {
+				assert.Zero(t, n, "Clear returned nil and left %d moved keys on the resharding target", n)
+			}
+		})
+	}
+}
