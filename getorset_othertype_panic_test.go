@@ -114,3 +114,37 @@ func TestGetOrSetCtxEndNotOtherTypesError(t *testing.T) {
 		t.Fatalf("%d/20: the int caller whose context ended got another type's error", bad)
 	}
 }
+
+// TestGetOrSetOtherTypeGoexitIsNotTheJoiners: a string load that called
+// runtime.Goexit gave the int caller that joined it flight's ErrGoexit and
+// a zero int; it is not the int caller's own: it loads its 7.
+func TestGetOrSetOtherTypeGoexitIsNotTheJoiners(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		c := Must(nil)
+		defer c.Close()
+		release := make(chan struct{})
+		go func() {
+			_, _ = GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (string, error) {
+				<-release
+				runtime.Goexit()
+				return "", nil
+			})
+		}()
+		synctest.Wait()
+		type res struct {
+			v   int
+			err error
+		}
+		done := make(chan res, 1)
+		go func() {
+			v, err := GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (int, error) { return 7, nil })
+			done <- res{v, err}
+		}()
+		synctest.Wait()
+		close(release)
+		if r := <-done; r.err != nil || r.v != 7 {
+			t.Fatalf("int caller got v=%d err=%v, want its own load's 7", r.v, r.err)
+		}
+	})
+}

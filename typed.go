@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-caching/caching/internal/flight"
@@ -327,6 +328,7 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		return v, err
 	}
 	bk := c.userKey(key)
+	var exited atomic.Bool // this caller's work called runtime.Goexit
 	work := func(ctx context.Context) (any, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
@@ -344,13 +346,20 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 			c.failOpen("getorset decode", err) // stored since: loaded over
 		}
 		// A panic of load reaches every caller that joined it, of any
-		// type: tagged with T, so that only T's re-panic (typedLoad).
+		// type: tagged with T, so that only T's re-panic (typedLoad). Its
+		// runtime.Goexit reaches them as flight.ErrGoexit: exited tells
+		// this caller's own apart.
+		returned := false
 		defer func() {
 			if r := recover(); r != nil {
 				panic(loadPanic{reflect.TypeFor[T](), r})
 			}
+			if !returned {
+				exited.Store(true)
+			}
 		}()
 		v, out, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
+		returned = true
 		return loaded[T]{v}, out, err
 	}
 	// A load that began before an invalidation that returned before this
@@ -371,8 +380,8 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 			return r.v, err // load's value even if storing it failed
 		case ctx.Err() != nil:
 			return zero, ctx.Err() // this caller's context ended
-		case errors.Is(err, flight.ErrGoexit):
-			return zero, err // of a load of any type: not run again
+		case errors.Is(err, flight.ErrGoexit) && exited.Load():
+			return zero, err // its own load's: not run again
 		}
 		// Another type's result, or its error or panic: what this caller
 		// would have met just after that load.

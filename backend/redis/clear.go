@@ -43,7 +43,9 @@ const clearBatch = 1000
 // CLUSTER SLOTS lists only, without an error; where those masters answer
 // but a master that owns no slot refuses (its ACL or password changed
 // before theirs, in a rollout), Clear fails: the keys moved to it would
-// survive. A client of the program's
+// survive. (A master that owns no slot and refuses CLUSTER MYID is asked
+// for the line of its CLUSTER NODES flagged myself first, which an ACL
+// may allow.) A client of the program's
 // type that embeds a *redis.ClusterClient (or a *redis.Ring) is cleared as
 // one. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a

@@ -76,3 +76,26 @@ func TestClearFailsWhereReshardingTargetRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestClearWithACLRefusingMyIDEverywhere: one master owns every slot, a
+// spare master owns none (no resharding, no keys on it), and the user's
+// ACL, the same on every node, allows CLUSTER NODES but refuses CLUSTER
+// MYID. The master answers the listing (CLUSTER NODES), so it is never
+// asked MYID; the spare is, and refused it: every Clear failed. The
+// spare's id comes from its own CLUSTER NODES instead.
+func TestClearWithACLRefusingMyIDEverywhere(t *testing.T) {
+	t.Parallel()
+	bg := context.Background()
+	c := startOwnCluster(t, 2, 1)
+	for _, a := range c.admin {
+		require.NoError(t, a.Do(bg, "acl", "setuser", "default", "-cluster|myid").Err())
+	}
+	b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: "uniformacl"})
+	t.Cleanup(func() { _ = b.Close() })
+	require.NoError(t, b.Set(bg, "k", []byte("v"), time.Minute))
+	for i := 0; i < 3; i++ {
+		require.NoError(t, b.Clear(bg), "Clear %d", i)
+	}
+	_, err := b.Get(bg, "k")
+	require.Error(t, err)
+}

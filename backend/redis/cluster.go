@@ -92,6 +92,14 @@ func forEveryMaster(ctx context.Context, c masterLister, fn func(ctx context.Con
 func isNode(ctx context.Context, node *redis.Client, id string) (bool, error) {
 	got, err := askCluster(ctx, func() (string, error) {
 		got, _, err := nodeID(ctx, node)
+		if err != nil && noPerm(err.Error()) {
+			// An ACL that refuses CLUSTER MYID may let CLUSTER NODES
+			// through: the id of its line flagged myself.
+			var nodes string
+			if nodes, err = node.ClusterNodes(ctx).Result(); err == nil {
+				got, err = myselfID(nodes)
+			}
+		}
 		if err != nil && (isDialErr(err) || answeredOther(err)) {
 			return "", nil // not the node: not asked again
 		}
@@ -443,13 +451,17 @@ func askCluster(ctx context.Context, ask func() (string, error)) (string, error)
 	return out, err
 }
 
+// noPerm reports whether msg, an error reply, refuses a command to the
+// user (NOPERM: its ACL).
+func noPerm(msg string) bool { return strings.HasPrefix(strings.ToLower(msg), "noperm") }
+
 // refusedClusterCmd reports whether err is a server's refusal of a CLUSTER
 // command itself, which asking again would not change: not permitted to
 // this user (NOPERM), or unknown (renamed or removed in the server's
 // configuration).
 func refusedClusterCmd(err error) bool {
 	msg := strings.ToLower(err.Error())
-	return strings.HasPrefix(msg, "noperm") || strings.Contains(msg, "unknown command") || strings.Contains(msg, "unknown subcommand")
+	return noPerm(msg) || strings.Contains(msg, "unknown command") || strings.Contains(msg, "unknown subcommand")
 }
 
 // extras returns the masters that CLUSTER NODES lists as reachable (not

@@ -400,8 +400,9 @@ func (w *watch) invalidate(list respValue) {
 }
 
 // errNoMyID is a handshake's error when the server does not know CLUSTER
-// MYID (Redis before 7.0): the next session asks CLUSTER NODES instead.
-var errNoMyID = errors.New("redisstore: watch: the server has no CLUSTER MYID")
+// MYID (Redis before 7.0) or refuses it to the user (NOPERM): the next
+// session asks CLUSTER NODES instead.
+var errNoMyID = errors.New("redisstore: watch: the server has no CLUSTER MYID for this client")
 
 // handshake sends HELLO 3 (authenticating as the client does), CLUSTER
 // MYID when id is not "" (CLUSTER NODES with noMyID), INFO server for a
@@ -409,7 +410,7 @@ var errNoMyID = errors.New("redisstore: watch: the server has no CLUSTER MYID")
 // their replies: the server must be a master, and the Cluster node id (an
 // extra master's address is built, not go-redis's: another server may
 // listen there; in CLUSTER NODES, the id of the line flagged myself). A
-// MYID answered "unknown subcommand" fails with errNoMyID. A refused
+// MYID answered "unknown subcommand" or NOPERM fails with errNoMyID. A refused
 // SUBSCRIBE (an ACL without the channel) leaves the connection a normal
 // client, watched all the same. For a failover client it also sends
 // CLIENT INFO, and returns what tells the server apart (serverID).
@@ -465,8 +466,8 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 		}
 		got, refused := v.str, v.kind == '-' || v.kind == '!'
 		switch {
-		case refused && !noMyID && unknownSubcommand(v.str):
-			return serverID{}, errNoMyID
+		case refused && !noMyID && (unknownSubcommand(v.str) || noPerm(v.str)):
+			return serverID{}, errNoMyID // asks CLUSTER NODES next, which an ACL may allow
 		case !refused && noMyID:
 			got, _ = myselfID(strings.TrimPrefix(v.str, "txt:")) // a verbatim string in RESP3
 		}
