@@ -26,13 +26,9 @@ func TestGetOrSetOwnLoadAfterOtherTypesKeepsContextRules(t *testing.T) {
 		var rel [maxRejoins]chan struct{}
 		startString := func(i int) {
 			rel[i] = make(chan struct{})
-			go func() {
-				_, _ = GetOrSet(bg, c, "k", time.Minute, func(context.Context) (string, error) {
-					<-rel[i]
-					return "text", nil
-				})
-			}()
-			synctest.Wait()
+			stringLoading(bg, c, rel[i], func() (string, error) {
+				return "text", nil
+			})
 		}
 		startString(0)
 		ctx, cancel := context.WithTimeout(bg, time.Second)
@@ -87,13 +83,9 @@ func TestGetOrSetOtherTypeLoadErrorIsNotTheJoiners(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
 		release := make(chan struct{})
-		go func() {
-			_, _ = GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (string, error) {
-				<-release
-				return "", errors.New("string loader: upstream 500")
-			})
-		}()
-		synctest.Wait()
+		stringLoading(ctx, c, release, func() (string, error) {
+			return "", errors.New("string loader: upstream 500")
+		})
 		type res struct {
 			v   int
 			err error

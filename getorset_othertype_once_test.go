@@ -21,13 +21,9 @@ func TestGetOrSetOtherTypeJoinersLoadOnce(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
 		release := make(chan struct{})
-		go func() {
-			_, _ = GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (string, error) {
-				<-release
-				return "text", nil
-			})
-		}()
-		synctest.Wait() // the string caller loads
+		stringLoading(ctx, c, release, func() (string, error) {
+			return "text", nil
+		}) // the string caller loads
 		var loads atomic.Int64
 		var wg sync.WaitGroup
 		for range 10 {
@@ -87,13 +83,9 @@ func TestGetOrSetOtherTypeKeepsSetAsMeanwhile(t *testing.T) {
 		require.NoError(t, err)
 		defer c.Close()
 		release := make(chan struct{})
-		go func() {
-			_, _ = GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (string, error) {
-				<-release
-				return "text", nil
-			})
-		}()
-		synctest.Wait() // the string caller loads
+		stringLoading(ctx, c, release, func() (string, error) {
+			return "text", nil
+		}) // the string caller loads
 		done := make(chan int, 1)
 		go func() {
 			v, err := GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (int, error) { return 7, nil })
@@ -113,4 +105,17 @@ func TestGetOrSetOtherTypeKeepsSetAsMeanwhile(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 9, stored, "the int load stored its value over the SetAs")
 	})
+}
+
+// stringLoading starts a GetOrSet[string] of "k" on c whose load waits for
+// release, then returns load(), and waits until it loads: the flight that
+// a caller of another type then joins.
+func stringLoading(ctx context.Context, c *Cache, release <-chan struct{}, load func() (string, error)) {
+	go func() {
+		_, _ = GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (string, error) {
+			<-release
+			return load()
+		})
+	}()
+	synctest.Wait()
 }

@@ -89,14 +89,10 @@ func TestGetOrSetCtxEndNotOtherTypesError(t *testing.T) {
 			ictx, cancel := context.WithCancel(bg)
 			defer cancel()
 			release := make(chan struct{})
-			go func() {
-				_, _ = GetOrSet(bg, c, "k", time.Minute, func(context.Context) (string, error) {
-					<-release
-					cancel() // the int caller's context ends now
-					return "", errors.New("string loader: upstream 500")
-				})
-			}()
-			synctest.Wait()
+			stringLoading(bg, c, release, func() (string, error) {
+				cancel() // the int caller's context ends now
+				return "", errors.New("string loader: upstream 500")
+			})
 			done := make(chan error, 1)
 			go func() {
 				_, err := GetOrSet(ictx, c, "k", time.Minute, func(context.Context) (int, error) { return 7, nil })
@@ -124,14 +120,10 @@ func TestGetOrSetOtherTypeGoexitIsNotTheJoiners(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
 		release := make(chan struct{})
-		go func() {
-			_, _ = GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (string, error) {
-				<-release
-				runtime.Goexit()
-				return "", nil
-			})
-		}()
-		synctest.Wait()
+		stringLoading(ctx, c, release, func() (string, error) {
+			runtime.Goexit()
+			return "", nil
+		})
 		type res struct {
 			v   int
 			err error

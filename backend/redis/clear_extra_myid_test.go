@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	redisstore "github.com/go-caching/caching/backend/redis"
 )
@@ -57,19 +54,10 @@ func TestClearExtraMasterMyIDFailingOnce(t *testing.T) {
 	b := redisstore.Must(redisstore.Options{Client: cc, Prefix: "azx"})
 	t.Cleanup(func() { _ = b.Close() })
 	bg := context.Background()
-	tag := c.tagOn(t, 0)
-	var full []string
-	for i := 0; i < 10; i++ {
-		k := fmt.Sprintf("%sk%d", tag, i)
-		full = append(full, b.Prefix()+k)
-		require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
-	}
-	slot, err := c.admin[0].ClusterKeySlot(bg, full[0]).Result()
-	require.NoError(t, err)
-	c.migrate(t, slot, 0, 2, full[:5]...)
+	resharding(t, c, b)
 
 	armed.Store(1) // the next CLUSTER MYID sent to the third master fails
-	err = b.Clear(bg)
+	err := b.Clear(bg)
 	if err == nil {
 		assert.Zero(t, c.keysLeft(t), "Clear returned nil and left the keys moved to the master without a slot")
 	}

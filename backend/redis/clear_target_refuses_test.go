@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -12,24 +11,6 @@ import (
 
 	redisstore "github.com/go-caching/caching/backend/redis"
 )
-
-// halfMoved writes ten keys of b into one slot of node 0 and moves five of
-// them to node dst, the slot left importing there: a resharding in
-// progress.
-func (c *ownCluster) halfMoved(t *testing.T, b *redisstore.Store, dst int) {
-	t.Helper()
-	bg := context.Background()
-	tag := c.tagOn(t, 0)
-	var full []string
-	for i := 0; i < 10; i++ {
-		k := fmt.Sprintf("%sk%d", tag, i)
-		full = append(full, b.Prefix()+k)
-		require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
-	}
-	slot, err := c.admin[0].ClusterKeySlot(bg, full[0]).Result()
-	require.NoError(t, err)
-	c.migrate(t, slot, 0, dst, full[:5]...)
-}
 
 // TestClearFailsWhereReshardingTargetRefuses: a resharding target (a
 // slotless master that already holds keys moved to it) that refuses the
@@ -64,7 +45,7 @@ func TestClearFailsWhereReshardingTargetRefuses(t *testing.T) {
 			c := startOwnCluster(t, 3, 2)
 			b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: "refusingtarget"})
 			t.Cleanup(func() { _ = b.Close() })
-			c.halfMoved(t, b, 2)
+			resharding(t, c, b)
 			node2 := tc.refuse(t, c)
 
 			err := b.Clear(bg)
