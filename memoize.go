@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/go-caching/caching/internal/argkey"
 	"github.com/go-caching/caching/internal/flight"
@@ -133,6 +135,10 @@ type Memoized[A, R any] struct {
 // function's entries in the backend: two Memoized values with one name (in
 // one process or in several) share their entries, so give every function its
 // own name, and change Version when the function's results change meaning.
+// Closures made in a loop are different functions: memoized under one name,
+// the second one's calls return the first one's results (put what they
+// capture in the argument, or in the name). The Cache logs a warning, once
+// per name, when this process memoizes a second function under a name.
 //
 // Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError,
 // RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL,
@@ -156,14 +162,16 @@ type Memoized[A, R any] struct {
 // iter.Seq, a channel, or a type holding one in an exported field or an
 // element): like regexp.MustCompile, it is meant for program start-up.
 func Memoize[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), opts ...MemoOption) *Memoized[A, R] {
-	m, err := newMemoized(c, name, fn, opts)
+	m, err := newMemoized(c, name, fn, funcID(fn), opts)
 	if err != nil {
 		panic(err)
 	}
 	return m
 }
 
-func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), opts []MemoOption) (*Memoized[A, R], error) {
+// newMemoized is Memoize, returning its error; id is the function the
+// caller memoizes (funcID), told apart from others under the same name.
+func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), id unsafe.Pointer, opts []MemoOption) (*Memoized[A, R], error) {
 	switch {
 	case c == nil:
 		return nil, fmt.Errorf("%w: Memoize: nil *Cache", ErrInvalidOption)
@@ -227,6 +235,11 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	}
 	m.lease = c.leaseOf(cfg.commonConfig)
 	m.counter = c.named.counter(&c.named.funcs, name)
+	if c.named.reused(name, id) {
+		c.log.LogAttrs(context.Background(), slog.LevelWarn,
+			"caching: Memoize: a second function registered again under one name shares the first's entries; give each its own name",
+			slog.String("name", name))
+	}
 	m.keyHead = c.memoKeyHead(name, m.version, reflect.TypeFor[R]())
 	m.genKey = c.genKey(name)
 	m.tagKeys = append(c.tagKeys(cfg.tags), m.genKey)
@@ -837,7 +850,11 @@ func MemoizeValue[R any](c *Cache, name string, fn func(context.Context) (R, err
 	if fn != nil {
 		wrapped = func(ctx context.Context, _ struct{}) (R, error) { return fn(ctx) }
 	}
-	return &MemoizedValue[R]{m: Memoize(c, name, wrapped, opts...)}
+	m, err := newMemoized(c, name, wrapped, funcID(fn), opts)
+	if err != nil {
+		panic(err)
+	}
+	return &MemoizedValue[R]{m: m}
 }
 
 // Get returns the stored value, or calls the function; see Memoized.Get.
@@ -859,3 +876,8 @@ func (v *MemoizedValue[R]) Key() string {
 
 // Name returns the name the function was memoized under.
 func (v *MemoizedValue[R]) Name() string { return v.m.name }
+
+// funcID identifies a func value: a pointer to its code and, for a closure,
+// the variables it captured, so that two closures of one literal made in a
+// loop differ while their code is the same.
+func funcID[F any](f F) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&f)) }

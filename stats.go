@@ -241,6 +241,33 @@ func (n *namedCounter) load() Counts {
 type registry struct {
 	mu           sync.Mutex
 	views, funcs map[string]*namedCounter
+
+	// funcIDs holds the function first memoized under each name (at most
+	// maxNamedCounters names), nil once a second one has been reported.
+	funcIDs map[string]unsafe.Pointer
+}
+
+// reused records id as the function memoized under name, and reports
+// whether another function was memoized under name before: true once per
+// name.
+func (r *registry) reused(name string, id unsafe.Pointer) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	first, ok := r.funcIDs[name]
+	switch {
+	case !ok:
+		if r.funcIDs == nil {
+			r.funcIDs = make(map[string]unsafe.Pointer)
+		}
+		if len(r.funcIDs) < maxNamedCounters {
+			r.funcIDs[name] = id
+		}
+		return false
+	case first == nil || first == id:
+		return false
+	}
+	r.funcIDs[name] = nil
+	return true
 }
 
 // maxNamedCounters is the most names ViewStats or MemoStats hold apiece,
