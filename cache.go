@@ -90,7 +90,10 @@ type Options struct {
 	// a GetOrSet load (its tag versions and its store, which a write of its
 	// key waits for), which go on when their caller leaves. The rest of the
 	// direct API is bounded only by its caller's context and the backend's
-	// own timeouts.
+	// own timeouts. A backend whose client takes no context (memcached:
+	// gomemcache) ignores this bound once a call has started: its own
+	// timeout (the memcached Store's Options.Timeout, 250 ms by default)
+	// bounds the call, so set it no higher than this one.
 	Timeout time.Duration
 	// Clock returns the current time. Nil means time.Now; with an
 	// in-process store, a reading of time.Now taken once and advanced by

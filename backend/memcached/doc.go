@@ -122,7 +122,13 @@
 // gets backend.ErrValueTooLarge, and nothing is stored; a Set so refused
 // deletes the older value under the key (one round trip more), as memcached
 // itself does for a value the server refuses, so that a refused write never
-// leaves a stale value readable.
+// leaves a stale value readable. A server whose memory is full of smaller
+// items may also refuse a value within the limit ("SERVER_ERROR out of
+// memory", common for values over half of -I, which it stores in chunks):
+// that refusal is backend.ErrValueTooLarge too, the older value is deleted
+// (memcached keeps it in that case), and it does not count against the
+// server in the Cache's circuit breaker, which a client making large
+// responses could otherwise open for everyone.
 //
 // TTLs are whole seconds: parts of a second round up, so a TTL of 1ms lives
 // one second (and is never sent as 0, which means forever to memcached). TTLs

@@ -364,8 +364,23 @@ func wrap(err error) error {
 		return fmt.Errorf("memcached: %w: %w", backend.ErrClosed, err)
 	case strings.Contains(err.Error(), "too large"):
 		return fmt.Errorf("memcached: %w: %w", backend.ErrValueTooLarge, err)
+	case outOfMemory(err):
+		return fmt.Errorf("memcached: %w: the server has no memory for it now: %w", backend.ErrValueTooLarge, err)
 	}
 	return fmt.Errorf("memcached: %w", err)
+}
+
+// outOfMemory reports memcached's refusal of one item for want of memory
+// ("SERVER_ERROR out of memory storing object", "SERVER_ERROR Out of memory
+// during read"): a value near the item size limit while the slabs are full
+// of small items, which the server cannot evict to make room for it. The
+// server answered and keeps serving the rest, so the refusal is the item's,
+// as a value too large is: it must not count against the server (a client
+// sending large responses would otherwise open the circuit breaker for
+// everyone), and the older value under the key must go.
+func outOfMemory(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SERVER_ERROR") && strings.Contains(strings.ToLower(msg), "out of memory")
 }
 
 // stale reports an error from a pooled connection the server closed (a
@@ -780,7 +795,12 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if stale(err) {
 		err = s.client.Set(it)
 	}
-	return wrap(err)
+	if err = wrap(err); errors.Is(err, backend.ErrValueTooLarge) {
+		// Refused by the server: over its -I, or no memory for it now. On
+		// the second, memcached keeps the older value readable.
+		return s.refuse(ctx, key, err)
+	}
+	return err
 }
 
 // refuse deletes key for a Set refused with err (too large), as memcached

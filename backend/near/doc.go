@@ -36,7 +36,9 @@
 //     Options.GenerationTTL (default 1s; see its package doc), and memory
 //     keeps such an answer for MaxStale more: a value of the generation
 //     before the Clear may be served until GenerationTTL plus MaxStale after
-//     it (2s with the defaults).
+//     it (2s with the defaults), and while this process cannot read the
+//     generation's key (its server down), for up to the memcached store's
+//     Options.GenerationGrace (1 min) more.
 //   - Own writes. Once a write made through the Store returns (Set, Add,
 //     Delete, SetMany, Incr, Clear: so the Cache's Set, Delete,
 //     InvalidateTags, InvalidatePath, ForgetAll and Clear), successfully or
