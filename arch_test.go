@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -90,5 +91,43 @@ func TestImportDirection(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no import of the module's own packages was checked")
+	}
+}
+
+// TestArchitectureMapsEveryFile fails when the README's Architecture
+// section, the map of the code, misses a file of the root package or a
+// package under backend/ or internal/.
+func TestArchitectureMapsEveryFile(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, arch, _ := strings.Cut(string(readme), "## Architecture")
+	arch, _, _ = strings.Cut(arch, "Imports point one way")
+	listed := map[string]bool{}
+	for line := range strings.Lines(arch) {
+		if f := strings.Fields(line); len(f) > 0 {
+			listed[strings.TrimSuffix(f[0], "/")] = true
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.go") && !listed[f] {
+			t.Errorf("%s is not in the README's Architecture map", f)
+		}
+	}
+	for _, parent := range []string{"internal", "backend"} {
+		dirs, err := os.ReadDir(parent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dirs {
+			if d.IsDir() && !listed[parent+"/"+d.Name()] {
+				t.Errorf("%s/%s is not in the README's Architecture map", parent, d.Name())
+			}
+		}
 	}
 }

@@ -254,8 +254,11 @@ func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 		if m := res.Request.Method; m != http.MethodGet && m != http.MethodHead {
 			return nil
 		}
+		// Any line of these fields, even an empty one before the rest: Get
+		// reads the first line only, and a "Cache-Control: private" after
+		// an empty line would be overridden by the CDN-Cache-Control added.
 		h := res.Header
-		if h.Get("Cache-Control") != "" || h.Get("CDN-Cache-Control") != "" || h.Get("Expires") != "" {
+		if has(h, "Cache-Control") || has(h, "CDN-Cache-Control") || has(h, "Expires") {
 			return nil
 		}
 		h.Set("CDN-Cache-Control", value)
@@ -269,9 +272,15 @@ func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 // Vary: Cookie, has it served to everyone otherwise (RFC 9111 allows
 // storing it; Varnish's default does not). Writes with a Cookie go through
 // the cache, which drops the path they change.
+//
+// Any Cookie line counts, an empty one too: the origin reads every line, and
+// Get only the first, so "Cookie:" then "Cookie: session=..." would pass.
 func readsWithCookie(_ context.Context, r *http.Request) bool {
-	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Cookie") != ""
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && has(r.Header, "Cookie")
 }
+
+// has reports whether h holds any line of the field name, empty or not.
+func has(h http.Header, name string) bool { return len(h.Values(name)) > 0 }
 
 // maxBody returns the largest body the proxy stores: flag, or, when the
 // flag was not given (0), what the backend can hold (the backend's largest
