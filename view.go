@@ -453,12 +453,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The backend is down or slow: the handler serves, and identical
 		// requests still wait for one run rather than all reaching it: one
 		// of their variant, when the page was last seen to vary.
-		df := found{key: base}
-		if names := v.downVary.get(base); names != nil {
-			df.variant = httpcache.VariantKey(r, names)
-			df.key = variantKey(base, df.variant)
-		}
-		v.miss(w, r, &runState{base: base, f: df, ttl: ttl, down: true})
+		v.miss(w, r, &runState{base: base, f: v.downFound(r, base), ttl: ttl, down: true})
 		return
 	}
 	if r.Method == http.MethodHead {
@@ -466,6 +461,17 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
+}
+
+// downFound is what a miss whose lookup failed runs under: the key of r's
+// variant when the page was last seen to vary (downVary), else base.
+func (v *view) downFound(r *http.Request, base string) found {
+	f := found{key: base}
+	if names := v.downVary.get(base); names != nil {
+		f.variant = httpcache.VariantKey(r, names)
+		f.key = variantKey(base, f.variant)
+	}
+	return f
 }
 
 // certifiedStranger reports whether r, a GET or HEAD, came with a TLS
@@ -1111,7 +1117,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	if st.ext != nil {
 		v.prepareRun(st, rec)
 		// Without the versions, a revalidated entry is served, not stored.
-		st.ext.noStore = st.ext.noStore || noStore
+		// The run of a miss whose lookup failed, which replaces no entry,
+		// still has its response judged: one that may be stored is handed
+		// to its waiters (not stored), as in the default mode.
+		st.ext.noStore = st.ext.noStore || verr != nil || st.down && st.ext.replaces != nil
 	}
 	if call := st.call; call != nil {
 		// The waiters of another variant leave as soon as the header tells

@@ -430,11 +430,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		v.failOpen(r, "view lookup", err)
-		if rq.OnlyIfCached {
-			v.gatewayTimeout(w, r)
-			return true
-		}
-		v.pass(w, r, reasonBackend)
+		v.serveDown(w, r, base, ttl, rq)
 		return true
 	}
 	var prev *found
@@ -484,6 +480,31 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	// handler itself.
 	v.runExt(w, r, st, prev, rq, j.forced || rq.NoStore)
 	return true
+}
+
+// serveDown serves a GET whose lookup failed (the backend is down or slow)
+// as ServeHTTP does: the handler serves, nothing is stored, and identical
+// requests wait for one run (of their variant, when the page was last seen
+// to vary) rather than all reaching the origin. What may join or lead a
+// run is decided as with the backend up (runExt, miss): a request with
+// Authorization without UserKey runs alone, a Range or precondition joins
+// a run but never leads one, and a response refused for what it is
+// (private, Set-Cookie, Vary: *) answers its own request only. Not knowing
+// whether an entry is stored, which decides it with the backend up, a
+// request whose directives would refuse some entry (no-cache, no-store,
+// max-age, min-fresh) runs alone. A HEAD passes through; only-if-cached is
+// answered 504.
+func (v *view) serveDown(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, rq httpcache.CacheControl) {
+	switch {
+	case rq.OnlyIfCached:
+		v.gatewayTimeout(w, r)
+		return
+	case r.Method != http.MethodGet:
+		v.pass(w, r, reasonBackend)
+		return
+	}
+	st := &runState{base: base, f: v.downFound(r, base), ttl: ttl, down: true}
+	v.runExt(w, r, st, nil, rq, rq.NoCache || rq.NoStore || rq.MaxAge.Valid || rq.MinFresh.Valid)
 }
 
 // refreshAheadExt is refreshAhead for a view with the options of issue 16.
