@@ -95,9 +95,16 @@ import (
 //   - A handler that calls Flush, hijacks the connection, or uses
 //     http.ResponseController passes through uncached and unbroken.
 //   - When the backend fails or is slow (Options.Timeout), the handler serves
-//     the request; the error is counted and logged at most once per
-//     LogInterval. A panic in the handler reaches the caller's recoverer and
-//     nothing is stored.
+//     the request, and nothing is stored; identical GET requests in flight
+//     still share one run (one per variant of a page the view last saw
+//     vary), in a SharedCache view too, where a request that runs alone
+//     with the backend up (Authorization without UserKey; with
+//     HonorRequestCacheControl, no-cache or no-store, and then max-age and
+//     min-fresh too) runs alone, a Range never makes others wait for it,
+//     and a response that may not be stored (private, Set-Cookie, Vary: *)
+//     answers its own request only. The error is counted and logged at
+//     most once per LogInterval. A panic in the handler reaches the
+//     caller's recoverer and nothing is stored.
 //
 // With StaleWhileRevalidate, an expired entry is served at once (STALE) while
 // one background run of the handler, per key and at most 8 per wrapped
