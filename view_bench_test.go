@@ -2,6 +2,7 @@ package caching
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -117,6 +118,33 @@ func BenchmarkCachedHit(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkCachedHitVary is BenchmarkCachedHit for a response with Vary:
+// the Vary record is read, then the variant, among variants=N stored.
+func BenchmarkCachedHitVary(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Vary", "Accept-Language")
+		_, _ = w.Write(benchBody)
+	})
+	for _, store := range []string{"local", "remote"} {
+		for _, n := range []int{1, DefaultMaxVariants} {
+			b.Run(fmt.Sprintf("handler=hit-%s/variants=%d/size=2KiB", store, n), func(b *testing.B) {
+				view := benchCache(b, store == "remote").Cached(time.Hour)(h)
+				r := httptest.NewRequest(http.MethodGet, "/products?page=1&sort=asc", nil)
+				for i := range n { // fill; the variant served is stored last
+					r.Header.Set("Accept-Language", fmt.Sprintf("l%d", n-1-i))
+					view.ServeHTTP(httptest.NewRecorder(), r)
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(benchBody)))
+				for b.Loop() {
+					view.ServeHTTP(httptest.NewRecorder(), r)
+				}
+			})
+		}
 	}
 }
 
