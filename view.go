@@ -171,10 +171,14 @@ func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (
 }
 
 // ViewKey returns the backend key under which a view configured with opts
-// stores its response to r (for a response with Vary, the key of the record
-// of its Vary names: deleting it drops every variant). Use it to log, inspect
-// or delete one entry from your own code (c.Backend().Delete); for the key of
-// a path, pass a request made with http.NewRequest(http.MethodGet, url, nil):
+// stores its response to r. For a response with Vary it is the key of the
+// record that lists the variants stored (each variant is under a key of its
+// own): deleting it drops every variant, so that the next request of each
+// variant runs the handler and stores its response again (the old variants'
+// entries stay in the store, never served, until they expire). Use it to
+// log, inspect or delete one entry from your own code (c.Backend().Delete);
+// for the key of a path, pass a request made with
+// http.NewRequest(http.MethodGet, url, nil):
 // its scheme is the connection's, https only with r.TLS set (so an https
 // URL gives the key of the entries stored behind a proxy that ends TLS,
 // http; httptest.NewRequest sets r.TLS for an https URL).
@@ -577,6 +581,11 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *ti
 		f.spec = spec
 		f.variant = httpcache.VariantKey(r, spec.names)
 		f.key = variantKey(base, f.variant)
+		if !spec.lists(f.variant) {
+			// Stored under an earlier record, deleted since: from data
+			// that may have changed. Its run lists it again.
+			return ErrNotFound
+		}
 		if v.c.store.local == nil {
 			// The record may have come from the remote store, as slowly as
 			// Options.Timeout: a reading from before it would keep a

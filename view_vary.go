@@ -40,6 +40,42 @@ func newVariantID(variant string) variantID {
 	return variantID{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
 }
 
+// lists reports whether s lists the variant whose variant key is variant.
+// A variant is listed in the record before its snapshot is stored, so that
+// one the record does not list was stored under an earlier record: one
+// deleted since (the key ViewKey gives), or whose listing another process's
+// write of the record lost. Names of records written before version 4
+// ({0, 64-bit FNV-1a}) are matched too.
+func (s *varySpec) lists(variant string) bool {
+	id := newVariantID(variant)
+	var old variantID // computed once, for a record with names of before version 4
+	for _, x := range s.variants {
+		if x == id {
+			return true
+		}
+		if x[0] == 0 {
+			if old[1] == 0 {
+				old = variantIDVersion3(variant)
+			}
+			if x == old {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// variantIDVersion3 returns the name records of versions 2 and 3 give the
+// variant whose variant key is variant: its 64-bit FNV-1a hash, as {0, h}.
+func variantIDVersion3(variant string) variantID {
+	h := uint64(14695981039346656037)
+	for i := range len(variant) {
+		h ^= uint64(variant[i])
+		h *= 1099511628211
+	}
+	return variantID{0, h}
+}
+
 // withVariant returns s with variant h recorded until end, without the
 // variants that have left the store by now, or nil when maxVariants other
 // variants are still there. s is left as it is (readers share it).
