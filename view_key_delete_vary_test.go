@@ -86,3 +86,23 @@ func TestVaryRecordListsOlderReleasesVariants(t *testing.T) {
 	assert.True(t, spec.lists("Accept-Language=de"), "listed by this one")
 	assert.False(t, spec.lists("Accept-Language=fr"))
 }
+
+// TestVaryRecordListsRemembersWithoutAllocating: a record remembers the
+// variants it found listed (a maphash, not a SHA-256, per hit), never one
+// it does not list, and a variant key of a real browser's length costs no
+// allocation either way.
+func TestVaryRecordListsRemembersWithoutAllocating(t *testing.T) {
+	en := "Accept-Encoding=gzip, deflate, br, zstd&Accept-Language=en-US,en;q=0.9,fr;q=0.8"
+	fr := "Accept-Encoding=gzip, deflate, br, zstd&Accept-Language=fr-FR,fr;q=0.9"
+	spec := &varySpec{names: []string{"Accept-Encoding", "Accept-Language"}, variants: []variantID{newVariantID(en)}}
+	for range 3 {
+		assert.True(t, spec.lists(en))
+		assert.False(t, spec.lists(fr), "a variant the record does not list")
+	}
+	// Another record, without en, remembers nothing of the first one's.
+	other := &varySpec{names: spec.names, variants: []variantID{newVariantID(fr)}}
+	assert.False(t, other.lists(en))
+	assert.True(t, other.lists(fr))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { spec.lists(en) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { spec.lists(fr) }))
+}

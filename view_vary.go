@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"net/http"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/go-caching/caching/internal/httpcache"
 )
@@ -23,7 +26,22 @@ type varySpec struct {
 	// uncached, for as long as other variants were stored again. It is nil
 	// in a record written before it existed (version 2).
 	until []int64
+
+	// listed holds hashes (listedHash) of variant keys that lists found
+	// listed, one per slot: on the in-process store and in a near cache,
+	// where the hits of a page share its record, a hit of a variant seen
+	// lately costs a maphash, not a SHA-256.
+	listed [4]atomic.Uint64
 }
+
+// listedSeed keys listedHash: chosen at random by each process, so that no
+// client can choose variants whose hashes collide (one that did would find
+// a variant listed that is not: one stored under a record deleted since).
+var listedSeed = maphash.MakeSeed()
+
+// listedHash is the hash of a variant key in varySpec.listed: never 0, an
+// empty slot.
+func listedHash(variant string) uint64 { return maphash.String(listedSeed, variant) | 1 }
 
 // variantID names a variant in a Vary record: the first 128 bits of the
 // SHA-256 of its variant key. A client that sends values of its choosing
@@ -36,7 +54,9 @@ type variantID [2]uint64
 
 // newVariantID returns the variantID of the variant key variant.
 func newVariantID(variant string) variantID {
-	sum := sha256.Sum256([]byte(variant))
+	// Read in place: a conversion would copy a key longer than 32 bytes to
+	// the heap, and Sum256 does not keep or change its input.
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(variant), len(variant)))
 	return variantID{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
 }
 
@@ -47,6 +67,21 @@ func newVariantID(variant string) variantID {
 // write of the record lost. Names of records written before version 4
 // ({0, 64-bit FNV-1a}) are matched too.
 func (s *varySpec) lists(variant string) bool {
+	h := listedHash(variant)
+	for i := range s.listed {
+		if s.listed[i].Load() == h {
+			return true // a record's list never changes: a new record is a new varySpec
+		}
+	}
+	if !s.find(variant) {
+		return false
+	}
+	s.listed[h%uint64(len(s.listed))].Store(h)
+	return true
+}
+
+// find is lists without its memory.
+func (s *varySpec) find(variant string) bool {
 	id := newVariantID(variant)
 	var old variantID // computed once, for a record with names of before version 4
 	for _, x := range s.variants {
