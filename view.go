@@ -1056,7 +1056,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	)
 	if !st.down {
 		ctx, cancel := v.c.store.bound(r.Context())
-		vs, verr = v.c.store.versions(ctx, v.tagKeysFor(r), lifeOf(resolved, v.extra))
+		vs, verr = v.c.store.versions(ctx, v.tagKeysFor(r), v.life(resolved))
 		cancel()
 		if verr != nil {
 			v.failOpen(r, "view tag versions", verr)

@@ -58,17 +58,19 @@ type sharedConfig struct {
 //     by the time its body is complete. Server-Timing, which tells how one
 //     response was made (and may be meant for some clients only), is never
 //     stored.
-//   - Freshness (section 4.2): s-maxage, else max-age, else Expires minus
-//     Date (an invalid Expires is already stale), else 10% of the time since
+//   - Freshness (section 4.2): s-maxage, else max-age, else Expires minus Date
+//     (an invalid Expires is already stale), else 10% of the time since
 //     Last-Modified, at most MaxHeuristicFreshness. The ttl given to Cached
 //     caps every lifetime (Forever: no cap), and is how long an entry with a
-//     validator is kept past its freshness for revalidation. Age (section
-//     4.2.3) counts the apparent age, the upstream Age, the response delay
-//     and the time stored: a response whose upstream Age exceeds its
-//     lifetime is stale on arrival, and a hit carries the correct Age. The
-//     same holds of the 304 or HEAD response that freshens an entry: its
-//     own Age and Date count, not the stored ones, and one without Date is
-//     dated when it was received (RFC 9110 section 6.6.1).
+//     validator is kept past its freshness for revalidation (past the time it
+//     was stored, for a response stale on arrival): with max-age over the ttl,
+//     an entry is fresh for ttl and revalidated for ttl more. Age (section
+//     4.2.3) counts the apparent age, the upstream Age, the response delay and
+//     the time stored: a response whose upstream Age exceeds its lifetime is
+//     stale on arrival, and a hit carries the correct Age. The same holds of
+//     the 304 or HEAD response that freshens an entry: its own Age and Date
+//     count, not the stored ones, and one without Date is dated when it was
+//     received (RFC 9110 section 6.6.1).
 //   - Validation (section 4.3): a stale or no-cache entry is revalidated by
 //     running the handler with If-None-Match and If-Modified-Since from the
 //     stored validators; a 304 freshens the entry and updates its stored
@@ -740,7 +742,8 @@ func (v *view) newSnapshot(st *runState, status int, h http.Header, body []byte,
 // entryFor returns the entry a run writes at now for ttl (as resolved). In
 // a SharedCache view it is fresh until its birth plus its lifetime, and
 // kept past that for its stale windows and, when it has a validator, for
-// ttl (Forever: always) so that it can be revalidated.
+// ttl (Forever: always) so that it can be revalidated: ttl past its
+// freshness, or past now for a response stale on arrival.
 func (v *view) entryFor(st *runState, snap *httpcache.Snapshot, now time.Time, ttl time.Duration) *entry {
 	if st.ext == nil || v.sh == nil {
 		return newEntry(now.UnixNano(), ttl, v.extra)
@@ -752,10 +755,21 @@ func (v *view) entryFor(st *runState, snap *httpcache.Snapshot, now time.Time, t
 		if x.ttl <= 0 {
 			keep = 0
 		} else {
-			keep = max(keep, addNanos(now.UnixNano(), x.ttl))
+			keep = max(keep, addNanos(max(fresh, now.UnixNano()), x.ttl))
 		}
 	}
 	return &entry{Created: now.UnixNano(), FreshUntil: fresh, StaleUntil: keep}
+}
+
+// life is how long an entry the view writes for ttl (as resolved: 0 is
+// forever) may be kept, which the version keys it is written under must
+// outlive (store.versions): ttl plus its stale windows, and in a
+// SharedCache view ttl past a freshness of up to ttl (entryFor).
+func (v *view) life(ttl time.Duration) time.Duration {
+	if v.sh != nil {
+		return lifeOf(ttl, max(v.extra, ttl))
+	}
+	return lifeOf(ttl, v.extra)
 }
 
 // addNanos is t+d in Unix nanoseconds, saturating, and never 0 or less (0
@@ -1104,7 +1118,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	x.rules.MaxLifetime = resolved
 	st.ext = x
 	ctx, cancel := v.c.store.bound(r.Context())
-	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r), lifeOf(resolved, v.extra))
+	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r), v.life(resolved))
 	cancel()
 	var before http.Header
 	if pre := w.Header(); len(pre) > 0 {
