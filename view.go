@@ -677,6 +677,9 @@ type runState struct {
 	// and would delete (its response was refused), for the flight's end
 	// to delete or keep (view.endFlight).
 	forget []string
+	// blind: no lookup preceded the run (RefreshIf, Warm), whose response
+	// replaces whatever its key holds.
+	blind bool
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup failed
@@ -1393,7 +1396,9 @@ func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, 
 // Vary record under the base key and the snapshot under its variant's key.
 // It returns why the response was not stored ("" when it was): a variant
 // past MaxVariants is not, nor one whose backend write failed, nor one
-// whose run began before a Clear (made from data that may predate it).
+// whose run began before a Clear (made from data that may predate it), nor
+// one that no request can ever be served (dead): that one only deletes the
+// entry it supersedes (dropSuperseded).
 func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	reason := reasonCleared
 	v.c.store.unlessCleared(st.cleared, func() { reason = v.storeNow(r, st, res, ttl, now, vs) })
@@ -1414,18 +1419,51 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 			// negotiator's choice must not reach the requests keyed alike.
 			return reasonCoding
 		}
-		if reason := v.recordVariant(ctx, r, st, res, ttl, now, vs); reason != httpcache.ReasonNone {
-			return reason
-		}
 		key = variantKey(st.base, res.variant)
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
+	if dead(e, now) {
+		v.dropSuperseded(ctx, r, st, key)
+		return reasonExpired
+	}
+	if len(res.names) > 0 {
+		if reason := v.recordVariant(ctx, r, st, res, ttl, now, vs); reason != httpcache.ReasonNone {
+			return reason
+		}
+	}
 	v.c.store.setEncoder(e, res.snap)
 	if err := v.c.store.save(ctx, key, e, vs); err != nil {
 		v.failOpen(r, "view store", err)
 		return reasonBackend
 	}
 	return httpcache.ReasonNone
+}
+
+// dropSuperseded deletes what a response that is not written (dead)
+// supersedes, as writing it would have: the entry the run's lookup found,
+// or that it was to replace, and what is under key, the response's own
+// (its Vary record is left as it was). A run that made no lookup
+// (RefreshIf, Warm) deletes key. When the lookup found nothing, nothing
+// is deleted: the common case (a max-age=0 page) costs no round trip.
+func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string) {
+	found := ""
+	if x := st.ext; x != nil && x.replaces != nil {
+		found = x.replaces.key
+	} else if st.f.e != nil {
+		found = st.f.key
+	}
+	if found == "" && !st.blind {
+		return
+	}
+	keys := []string{key}
+	if found != "" && found != key {
+		keys = append(keys, found)
+	}
+	for _, k := range keys {
+		if err := v.c.store.del(ctx, k); err != nil {
+			v.failOpen(r, "view drop superseded", err)
+		}
+	}
 }
 
 // recordVariant writes the Vary record of st.base with res's variant in

@@ -64,13 +64,17 @@ type sharedConfig struct {
 //     caps every lifetime (Forever: no cap), and is how long an entry with a
 //     validator is kept past its freshness for revalidation (past the time it
 //     was stored, for a response stale on arrival): with max-age over the ttl,
-//     an entry is fresh for ttl and revalidated for ttl more. Age (section
-//     4.2.3) counts the apparent age, the upstream Age, the response delay and
-//     the time stored: a response whose upstream Age exceeds its lifetime is
-//     stale on arrival, and a hit carries the correct Age. The same holds of
-//     the 304 or HEAD response that freshens an entry: its own Age and Date
-//     count, not the stored ones, and one without Date is dated when it was
-//     received (RFC 9110 section 6.6.1).
+//     an entry is fresh for ttl and revalidated for ttl more. A response over
+//     on arrival with no validator and no stale window (max-age=0, or public
+//     alone, without ETag or Last-Modified) can never be served: it answers
+//     its own request without being written to the backend (the client does
+//     not wait for a write), and the entry it replaces is deleted. Age
+//     (section 4.2.3) counts the apparent age, the upstream Age, the response
+//     delay and the time stored: a response whose upstream Age exceeds its
+//     lifetime is stale on arrival, and a hit carries the correct Age. The
+//     same holds of the 304 or HEAD response that freshens an entry: its own
+//     Age and Date count, not the stored ones, and one without Date is dated
+//     when it was received (RFC 9110 section 6.6.1).
 //   - Validation (section 4.3): a stale or no-cache entry is revalidated by
 //     running the handler with If-None-Match and If-Modified-Since from the
 //     stored validators; a 304 freshens the entry and updates its stored
@@ -407,7 +411,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 			return true
 		}
 		base := string(kbuf)
-		v.runExt(w, r, &runState{base: base, f: found{key: base}, ttl: ttl}, nil, rq, true)
+		v.runExt(w, r, &runState{base: base, f: found{key: base}, ttl: ttl, blind: true}, nil, rq, true)
 		return true
 	}
 	now := v.c.clock()
@@ -743,7 +747,9 @@ func (v *view) newSnapshot(st *runState, status int, h http.Header, body []byte,
 // a SharedCache view it is fresh until its birth plus its lifetime, and
 // kept past that for its stale windows and, when it has a validator, for
 // ttl (Forever: always) so that it can be revalidated: ttl past its
-// freshness, or past now for a response stale on arrival.
+// freshness, or past now for a response stale on arrival. Kept for
+// neither, a response without lifetime (max-age=0, public alone) is over
+// at now: never served (see dead).
 func (v *view) entryFor(st *runState, snap *httpcache.Snapshot, now time.Time, ttl time.Duration) *entry {
 	if st.ext == nil || v.sh == nil {
 		return newEntry(now.UnixNano(), ttl, v.extra)
@@ -759,6 +765,12 @@ func (v *view) entryFor(st *runState, snap *httpcache.Snapshot, now time.Time, t
 		}
 	}
 	return &entry{Created: now.UnixNano(), FreshUntil: fresh, StaleUntil: keep}
+}
+
+// dead reports whether e, an entry to be written at now, is over already:
+// no request can be served it, fresh or stale, nor revalidate it.
+func dead(e *entry, now time.Time) bool {
+	return e.StaleUntil != 0 && e.StaleUntil <= now.UnixNano()
 }
 
 // life is how long an entry the view writes for ttl (as resolved: 0 is

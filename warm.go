@@ -59,7 +59,10 @@ type WarmResult struct {
 	// (BypassIf), "authorization" (Authorization without UserKey),
 	// "skip-route" (SkipRoutes), "backend" (the backend failed; the error is
 	// in Stats.Errors and the log), "cleared" (Cache.Clear was called while
-	// the handler ran). "" when stored or failed.
+	// the handler ran), "expired" (SharedCache: a response no request can
+	// be served, without lifetime, validator or stale window: max-age=0,
+	// public alone; it deletes the entry it replaces). "" when stored or
+	// failed.
 	Reason string
 	// Err says why the target failed: a bad URL, a request that reached no
 	// view of this Cache (an unrouted path, or a handler not wrapped by
@@ -83,6 +86,7 @@ const (
 	reasonCoding     httpcache.Reason = "coding"      // a Content-Encoding the request does not accept
 	reasonCanceled   httpcache.Reason = "canceled"    // the request's context ended
 	reasonCleared    httpcache.Reason = "cleared"     // a Clear began while the handler ran
+	reasonExpired    httpcache.Reason = "expired"     // SharedCache: over on arrival, with nothing to revalidate it by
 )
 
 // Warm runs a GET request for each target through h, a handler that
