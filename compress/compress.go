@@ -2,7 +2,10 @@ package compress
 
 import (
 	"net/http"
+	"strings"
 	"sync"
+
+	"github.com/go-caching/caching/internal/header"
 )
 
 // Compressor is the compression middleware built from validated Options. It
@@ -64,7 +67,10 @@ func (c *Compressor) Handler(next http.Handler) http.Handler {
 
 // serve compresses next's response to r; the request is not skipped. cond
 // is the Conditional writer w writes through, if any: a 304 it made of the
-// response needs none of the body. An upgrade needs no exception: its 101
+// response needs none of the body. A request for a range on an If-Range
+// that does not tell the variants apart (rangeUnclear), from a client that
+// may have been sent an encoded one, reaches next without Range and
+// If-Range: the whole body is sent, encoded as usual. An upgrade needs no exception: its 101
 // is not a 2xx and passes through, and Hijack hands the connection over
 // untouched; a request with an Upgrade header answered with a 200 varies
 // (and is compressed) like any other.
@@ -72,6 +78,9 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 	cw := c.writers.Get().(*responseWriter)
 	rw := cw.Reset(w, cw)
 	orig := r
+	if rangeUnclear(r.Header, c.cfg.etag == ETagKeep) && c.mayEncode(r.Header["Accept-Encoding"]) {
+		r = withoutRange(r)
+	}
 	if c.cfg.etag != ETagKeep && (len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Match"]) > 0) {
 		if r2 := c.rewriteValidators(r); r2 != r {
 			r, cw.inm = r2, r.Header["If-None-Match"]
@@ -114,6 +123,43 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 		cw.finish()
 	}
 	finished = true
+}
+
+// mayEncode reports whether a response to a request with these
+// Accept-Encoding lines may be encoded, streamed or not.
+func (c *Compressor) mayEncode(acceptEncoding []string) bool {
+	a := header.ParseAcceptEncoding(acceptEncoding)
+	return c.cfg.prefs.choose(&a) != nil || c.cfg.streamPrefs.choose(&a) != nil
+}
+
+// rangeUnclear reports whether h, a request's header, asks for a range on
+// an If-Range that does not say which variant the client holds the start
+// of: a date (the encoded and unencoded variants share the handler's
+// Last-Modified) or a weak tag (never a match, RFC 9110 section 13.1.5),
+// or, when anyTag, any entity-tag (one the handler gives its encoded
+// variants, under ETagKeep, or that FileServer's variants may share). The
+// handler would answer it with a range of its unencoded bytes, which the
+// client appends to the encoded ones it holds. A strong tag is left alone:
+// the encoded variants' tags are weakened or suffixed, so it matches only
+// the unencoded variant's.
+func rangeUnclear(h http.Header, anyTag bool) bool {
+	ir := h["If-Range"]
+	if len(h["Range"]) == 0 || len(ir) == 0 {
+		return false
+	}
+	return anyTag || !strings.HasPrefix(header.TrimOWS(ir[0]), `"`)
+}
+
+// withoutRange returns a shallow copy of r, with a new header map, without
+// Range and If-Range: its handler sends the whole body (RFC 9110 section
+// 14.2 lets a server ignore Range), which is then encoded as any other.
+func withoutRange(r *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = r.Header.Clone()
+	delete(r2.Header, "Range")
+	delete(r2.Header, "If-Range")
+	return r2
 }
 
 // Negotiate returns the encoding the Compressor would choose for r's

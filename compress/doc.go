@@ -79,8 +79,13 @@
 // weakened (W/"x") or, with ETagSuffix, suffixed ("x:gzip") and
 // If-None-Match and If-Match rewritten so that a handler computing its own
 // ETag still answers 304 (which carries the ETag of the variant the client
-// named, streamed or not) and accepts updates conditioned on it (If-Range
-// is not rewritten: see ETagSuffix). Content-Length is exact
+// named, streamed or not) and accepts updates conditioned on it. If-Range
+// is not rewritten: a tag names the encoded variant and fails the
+// handler's comparison; a date (or weak tag, or any tag under ETagKeep)
+// names every variant, so a Range with it reaches the handler without
+// Range and If-Range when the client accepts an encoding. Either way a
+// resumed compressed download gets the whole body, never a range of the
+// unencoded one (see ETagMode for the cost). Content-Length is exact
 // when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
 // flushed body, or one with trailers (declared in Trailer or set with
 // http.TrailerPrefix), is sent without it (chunked: net/http sends trailers

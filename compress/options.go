@@ -51,6 +51,16 @@ var DefaultMimeTypes = []string{
 }
 
 // ETagMode says what happens to the ETag of a compressed response.
+//
+// In every mode, a request with Range whose If-Range is a date (the
+// encoded and unencoded variants share the handler's Last-Modified) or a
+// weak tag reaches the handler without Range and If-Range when the client
+// accepts an encoding of Algorithms or StreamingAlgorithms, so the whole
+// body is sent, encoded where it would be: a resumed download never gets
+// unencoded bytes to append to encoded ones. The cost: such a client
+// resuming a response that is not compressed (an archive, a video) gets it
+// whole too. A client that sends no Accept-Encoding (curl -C -) or only
+// identity keeps its range.
 type ETagMode int
 
 const (
@@ -61,7 +71,8 @@ const (
 	// an update conditioned on the ETag of a compressed GET succeeds; a tag
 	// the handler made weak itself cannot be told apart and reaches it as
 	// "x", which still fails a strong comparison with the handler's W/"x".
-	// If-Range is not rewritten (see ETagSuffix).
+	// If-Range is not rewritten: a client resuming an encoded download
+	// gets the whole body (see ETagSuffix).
 	ETagWeaken ETagMode = iota
 	// ETagSuffix keeps strong ETags strong and suffixes them per encoding,
 	// "x" becoming "x:gzip" (as Flask-Compress does); the middleware rewrites
@@ -74,7 +85,10 @@ const (
 	// unencoded one is no continuation of it, so the whole body is sent.
 	ETagSuffix
 	// ETagKeep leaves ETags alone (only correct if the handler already
-	// varies its ETag with Accept-Encoding).
+	// varies its ETag with Accept-Encoding). The handler's ranges are of
+	// its unencoded bytes whatever tag it matched: a request with Range
+	// and any If-Range reaches it without them when the client accepts an
+	// encoding, and gets the whole body.
 	ETagKeep
 )
 
