@@ -144,7 +144,12 @@
 // [Compressor.FileServer] serves an fs.FS like http.FileServerFS, but sends
 // "a.js.zst", "a.js.br" or "a.js.gz" for "a.js" to clients that accept
 // them, with http.ServeContent's Range and conditional semantics for each
-// variant and the Content-Type of the original.
+// variant and the Content-Type of the original. A sibling older than its
+// original is stale (not rebuilt when the original changed) and never
+// sent; a request Options.Skip passes through gets the original untouched;
+// a Range with an If-Range for a file with a sibling gets the whole
+// variant, as the variants' shared modification time cannot tell them
+// apart.
 //
 // # Performance
 //

@@ -160,8 +160,10 @@ type Options struct {
 	EventStream bool
 	// ETag says how ETags of compressed responses change. Default ETagWeaken.
 	ETag ETagMode
-	// Skip, when not nil, is called once per request; true passes the
-	// request through untouched (no buffering, no Vary). Default nil.
+	// Skip, when not nil, is called once per request by Handler and by
+	// FileServer; true passes the request through untouched (no
+	// buffering, no Vary; FileServer serves the original file as
+	// http.FileServerFS does, never a pre-compressed sibling). Default nil.
 	Skip func(r *http.Request) bool
 	// IgnoreConditional leaves conditional requests to the handler. By
 	// default (false) the Compressor answers a GET or HEAD whose

@@ -21,14 +21,22 @@ var siblingExt = map[string]string{Zstd: ".zst", Brotli: ".br", Gzip: ".gz"}
 // for a file "a.js", serves a pre-compressed sibling "a.js.zst", "a.js.br"
 // or "a.js.gz" instead when the request accepts that encoding. The choice
 // follows the Compressor's Accept-Encoding negotiation and Algorithms order,
-// among the siblings that exist (deflate has no sibling). The variant is
-// served by http.ServeContent, so Range, If-Modified-Since and the other
-// conditional headers apply to the variant's own bytes and modification
-// time; Content-Type is that of the original file (by extension, else
-// sniffed from the original), and "Vary: Accept-Encoding" is set whenever a
-// sibling exists. Directories, missing files and methods other than GET and
-// HEAD go to http.FileServerFS. The handler is safe for concurrent use; it
-// does not cache directory contents, so it sees files that change.
+// among the siblings that exist and are not older than the original (a
+// sibling not rebuilt when the original changed is stale and ignored: the
+// original is served, compressed on the fly if a Handler wraps this one).
+// The variant is served by http.ServeContent, so Range, If-Modified-Since
+// and the other conditional headers apply to the variant's own bytes and
+// modification time; Content-Type is that of the original file (by
+// extension, else sniffed from the original), and "Vary: Accept-Encoding" is
+// set whenever such a sibling exists. No ETag tells the variants apart,
+// and they often share a modification time: for a file with such a
+// sibling, a Range with an If-Range (a date names every variant) is
+// ignored, and the whole variant is sent rather than a range of one the
+// client may hold no part of.
+// Requests that Options.Skip passes through, directories, missing files and
+// methods other than GET and HEAD go to http.FileServerFS. The handler is
+// safe for concurrent use; it does not cache directory contents, so it sees
+// files that change.
 func (c *Compressor) FileServer(fsys fs.FS) http.Handler {
 	return &fileServer{c: c, fsys: fsys, fallback: http.FileServerFS(fsys)}
 }
@@ -40,6 +48,10 @@ type fileServer struct {
 }
 
 func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.c.cfg.skip != nil && s.c.cfg.skip(r) {
+		s.fallback.ServeHTTP(w, r) // untouched, as Handler passes it
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		s.fallback.ServeHTTP(w, r)
 		return
@@ -65,8 +77,9 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fallback.ServeHTTP(w, r)
 		return
 	}
-	// Collect the siblings that exist, in preference order, and negotiate
-	// among them.
+	// Collect the siblings that exist and are not older than the original
+	// (a stale one was not rebuilt when it changed), in preference order,
+	// and negotiate among them.
 	var siblings prefList
 	var infos []fs.FileInfo
 	for _, cd := range s.c.cfg.prefs.codecs {
@@ -75,7 +88,7 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		fi, err := fs.Stat(s.fsys, name+ext)
-		if err != nil || fi.IsDir() {
+		if err != nil || fi.IsDir() || fi.ModTime().Before(orig.ModTime()) {
 			continue
 		}
 		siblings.add(cd)
@@ -84,6 +97,12 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	if len(infos) > 0 {
 		addVary(h, nil)
+		if rangeUnclear(r.Header, true) {
+			// Variants often share a modification time (one build
+			// step, an image layer), and no ETag tells them apart: a
+			// date would match the one the client holds no part of.
+			r = withoutRange(r)
+		}
 	}
 	a := header.ParseAcceptEncoding(r.Header["Accept-Encoding"])
 	i := a.Choose(siblings.codings)
