@@ -88,7 +88,7 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 // that is not a bytes range (another unit must be ignored, RFC 9110 section
 // 14.2, which http.ServeContent would answer 416), or s is not a 200, or s
 // is encoded and its ranges are not to be served (see rangeable), or r's
-// If-Range is a date and s is one encoding of several (see dateNamesOne).
+// If-Range is a date and s is encoded (see dateNamesOne).
 func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.Time, statusHeader string, st CacheStatus) bool {
 	if s.Status != http.StatusOK || len(r.Header["Range"]) == 0 || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		return false
@@ -114,13 +114,15 @@ func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.T
 
 // dateNamesOne reports whether ifRange, a request's If-Range, may stand
 // for s's own bytes: an entity-tag does (http.ServeContent compares it
-// with s's ETag), and so does a date unless s is one encoding of several
-// (encoded, or varying on Accept-Encoding). A pre-compressed file and its
-// original share their Last-Modified, and so do the encodings a
-// compressor makes on the fly: a client that holds part of one and resumes
-// with another Accept-Encoding (browsers send identity with a Range) would
-// have a range of the other appended to its bytes. It gets the whole
-// response instead, as from package compress.
+// with s's ETag), and so does a date unless s is encoded. A pre-compressed
+// file and its original share their Last-Modified, and so do the encodings
+// a compressor makes on the fly: a date cannot tell the encoded bytes from
+// the decoded content a client may hold (a browser keeps what it decoded;
+// curl --compressed too), whose range of the encoded bytes would be
+// appended to it. A range of an encoded response on a date gets the whole
+// response instead, as from package compress. An unencoded one, the
+// representation chosen for a client that accepts no encoding, keeps its
+// range: a client holding decoded content needs exactly that.
 func (s *Snapshot) dateNamesOne(ifRange []string) bool {
 	if len(ifRange) == 0 {
 		return true
@@ -128,9 +130,6 @@ func (s *Snapshot) dateNamesOne(ifRange []string) bool {
 	v := strings.TrimSpace(ifRange[0])
 	if strings.HasPrefix(v, `"`) || strings.HasPrefix(v, `W/"`) {
 		return true
-	}
-	if header.HasToken(s.Header["Vary"], "accept-encoding") || header.HasToken(s.Header["Vary"], "*") {
-		return false
 	}
 	for e := range header.Elements(s.Header["Content-Encoding"]) {
 		if !header.EqualLower(e, "identity") {
