@@ -237,7 +237,7 @@ func TestLeaseOptionValidated(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidOption)
 	c := Must(nil)
 	assert.Panics(t, func() { c.Cached(time.Minute, Lease(-1)) })
-	_, err = newMemoized(c, "f", func(context.Context, int) (int, error) { return 0, nil }, nil, []MemoOption{Lease(-1)})
+	_, err = newMemoized(c, "f", func(context.Context, int) (int, error) { return 0, nil }, 0, []MemoOption{Lease(-1)})
 	require.ErrorIs(t, err, ErrInvalidOption)
 	// Lease(0) turns the Cache's default off for one view.
 	d := Must(&Options{Lease: time.Second})

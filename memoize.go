@@ -138,7 +138,9 @@ type Memoized[A, R any] struct {
 // Closures made in a loop are different functions: memoized under one name,
 // the second one's calls return the first one's results (put what they
 // capture in the argument, or in the name). The Cache logs a warning, once
-// per name, when this process memoizes a second function under a name.
+// per name, when this process memoizes a second function under a name. A
+// method value (svc.Load) is a new function each time it is evaluated:
+// memoize it once, and keep the Memoized.
 //
 // Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError,
 // RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL,
@@ -171,7 +173,7 @@ func Memoize[A, R any](c *Cache, name string, fn func(context.Context, A) (R, er
 
 // newMemoized is Memoize, returning its error; id is the function the
 // caller memoizes (funcID), told apart from others under the same name.
-func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), id unsafe.Pointer, opts []MemoOption) (*Memoized[A, R], error) {
+func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R, error), id uintptr, opts []MemoOption) (*Memoized[A, R], error) {
 	switch {
 	case c == nil:
 		return nil, fmt.Errorf("%w: Memoize: nil *Cache", ErrInvalidOption)
@@ -877,7 +879,10 @@ func (v *MemoizedValue[R]) Key() string {
 // Name returns the name the function was memoized under.
 func (v *MemoizedValue[R]) Name() string { return v.m.name }
 
-// funcID identifies a func value: a pointer to its code and, for a closure,
-// the variables it captured, so that two closures of one literal made in a
-// loop differ while their code is the same.
-func funcID[F any](f F) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&f)) }
+// funcID identifies a func value: the address of its code and, for a
+// closure, of the variables it captured, so that two closures of one
+// literal made in a loop differ while their code is the same. It is an
+// address, not a pointer: the registry that compares them keeps no
+// function alive (one collected may see its address reused, and a second
+// registration then go unreported: a warning missed, nothing worse).
+func funcID[F any](f F) uintptr { return uintptr(*(*unsafe.Pointer)(unsafe.Pointer(&f))) }

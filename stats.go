@@ -242,31 +242,31 @@ type registry struct {
 	mu           sync.Mutex
 	views, funcs map[string]*namedCounter
 
-	// funcIDs holds the function first memoized under each name (at most
-	// maxNamedCounters names), nil once a second one has been reported.
-	funcIDs map[string]unsafe.Pointer
+	// funcIDs holds the function first memoized under each name (funcID;
+	// at most maxNamedCounters names), 0 once a second one was reported.
+	funcIDs map[string]uintptr
 }
 
 // reused records id as the function memoized under name, and reports
 // whether another function was memoized under name before: true once per
 // name.
-func (r *registry) reused(name string, id unsafe.Pointer) bool {
+func (r *registry) reused(name string, id uintptr) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	first, ok := r.funcIDs[name]
 	switch {
 	case !ok:
 		if r.funcIDs == nil {
-			r.funcIDs = make(map[string]unsafe.Pointer)
+			r.funcIDs = make(map[string]uintptr)
 		}
 		if len(r.funcIDs) < maxNamedCounters {
 			r.funcIDs[name] = id
 		}
 		return false
-	case first == nil || first == id:
+	case first == 0 || first == id:
 		return false
 	}
-	r.funcIDs[name] = nil
+	r.funcIDs[name] = 0
 	return true
 }
 

@@ -1423,7 +1423,7 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
 	if dead(e, now) {
-		v.dropSuperseded(ctx, r, st, key)
+		v.dropSuperseded(ctx, r, st, key, res.names)
 		return reasonExpired
 	}
 	if len(res.names) > 0 {
@@ -1440,24 +1440,35 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 }
 
 // dropSuperseded deletes what a response that is not written (dead)
-// supersedes, as writing it would have: the entry the run's lookup found,
-// or that it was to replace, and what is under key, the response's own
-// (its Vary record is left as it was). A run that made no lookup
-// (RefreshIf, Warm) deletes key. When the lookup found nothing, nothing
-// is deleted: the common case (a max-age=0 page) costs no round trip.
-func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string) {
-	found := ""
+// supersedes, as writing it would have: what is under key, its own (base,
+// or its variant's key), and what base holds where the write would have
+// replaced it: for a response without Vary, a Vary record (its variants
+// out of reach); for one with Vary, a record of other names (the write
+// records the new ones). A run that made no lookup (RefreshIf, Warm)
+// deletes key and base. Otherwise only where the lookup found something
+// (the entry found, or that the run was to replace, and base's record):
+// when it found nothing, nothing is deleted, and the common case (a
+// max-age=0 page) costs no round trip.
+func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string, names []string) {
+	var keys []string
+	add := func(k string) {
+		if k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
 	if x := st.ext; x != nil && x.replaces != nil {
-		found = x.replaces.key
+		add(x.replaces.key)
 	} else if st.f.e != nil {
-		found = st.f.key
+		add(st.f.key)
 	}
-	if found == "" && !st.blind {
-		return
+	if len(keys) > 0 || st.blind {
+		add(key)
 	}
-	keys := []string{key}
-	if found != "" && found != key {
-		keys = append(keys, found)
+	switch spec := st.f.spec; {
+	case st.blind:
+		add(st.base)
+	case spec != nil && (len(names) == 0 || !slices.Equal(spec.names, names)):
+		add(st.base)
 	}
 	for _, k := range keys {
 		if err := v.c.store.del(ctx, k); err != nil {

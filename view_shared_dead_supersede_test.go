@@ -1,0 +1,67 @@
+package caching
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestSharedCacheDeadRefreshWithVaryDropsOldEntry: a RefreshIf (or Warm) run
+// whose response is dead on arrival (max-age=0, no validator) is not
+// written, and deletes what writing it would have replaced. With Vary, only
+// its variant's key was deleted: the entry without Vary under the base key
+// stayed and went on being served as a HIT, where writing the response
+// would have put a Vary record over it.
+func TestSharedCacheDeadRefreshWithVaryDropsOldEntry(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		var refresh atomic.Bool
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			if refresh.Load() {
+				// The page now depends on the language, and is not to be
+				// reused without revalidation.
+				w.Header().Set("Vary", "Accept-Language")
+				w.Header().Set("Cache-Control", "max-age=0")
+				return
+			}
+			w.Header().Set("Cache-Control", "max-age=600")
+		}}
+		ch := e.sharedView(h, RefreshIf(func(context.Context, *http.Request) bool { return refresh.Load() }))
+		get(ch, "/a")
+		refresh.Store(true)
+		assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "fr").Body.String())
+		refresh.Store(false)
+		w := get(ch, "/a", "Accept-Language", "fr")
+		assert.NotEqual(t, "b #1", w.Body.String(), "the superseded copy is served (X-Cache %s)", w.Header().Get("X-Cache"))
+	})
+}
+
+// TestSharedCacheDeadWithoutVaryDropsVariants: the same on a plain miss. A
+// page that varied on Accept-Language (de stored for 10 minutes) now answers
+// without Vary and with max-age=0. Its response, written, would have
+// replaced the Vary record under the base key, and de with it; not written,
+// it deleted nothing (fr was not stored: "nothing found"), and de went on
+// being served the old page as a HIT for the rest of its max-age.
+func TestSharedCacheDeadWithoutVaryDropsVariants(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		var changed atomic.Bool
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			if changed.Load() {
+				w.Header().Set("Cache-Control", "max-age=0")
+				return
+			}
+			w.Header().Set("Vary", "Accept-Language")
+			w.Header().Set("Cache-Control", "max-age=600")
+		}}
+		ch := e.sharedView(h)
+		assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
+		changed.Store(true)
+		assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "fr").Body.String())
+		w := get(ch, "/a", "Accept-Language", "de")
+		assert.NotEqual(t, "b #1", w.Body.String(), "the superseded variant is served (X-Cache %s)", w.Header().Get("X-Cache"))
+	})
+}
