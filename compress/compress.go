@@ -67,10 +67,13 @@ func (c *Compressor) Handler(next http.Handler) http.Handler {
 
 // serve compresses next's response to r; the request is not skipped. cond
 // is the Conditional writer w writes through, if any: a 304 it made of the
-// response needs none of the body. A request for a range on an If-Range
-// that does not tell the variants apart (rangeUnclear), from a client that
-// may have been sent an encoded one, reaches next without Range and
-// If-Range: the whole body is sent, encoded as usual. An upgrade needs no exception: its 101
+// response needs none of the body. A range is of the representation
+// selected for the request: one on an If-Range that cannot tell an encoded
+// representation from the decoded content (rangeUnclear) reaches next
+// without Range and If-Range when that representation may be encoded (the
+// client accepts an encoding, and the path's extension does not name a
+// type MimeTypes rules out), so the whole body is sent, encoded as usual;
+// otherwise next answers the range. An upgrade needs no exception: its 101
 // is not a 2xx and passes through, and Hijack hands the connection over
 // untouched; a request with an Upgrade header answered with a 200 varies
 // (and is compressed) like any other.
@@ -78,7 +81,7 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 	cw := c.writers.Get().(*responseWriter)
 	rw := cw.Reset(w, cw)
 	orig := r
-	if rangeUnclear(r.Header, c.cfg.etag == ETagKeep) && c.mayEncode(r.Header["Accept-Encoding"]) {
+	if rangeUnclear(r.Header) && c.mayEncode(r.Header["Accept-Encoding"]) && !c.cfg.neverEncodesPath(r.URL.Path) {
 		r = withoutRange(r)
 	}
 	if c.cfg.etag != ETagKeep && (len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Match"]) > 0) {
@@ -133,21 +136,19 @@ func (c *Compressor) mayEncode(acceptEncoding []string) bool {
 }
 
 // rangeUnclear reports whether h, a request's header, asks for a range on
-// an If-Range that does not say which variant the client holds the start
-// of: a date (the encoded and unencoded variants share the handler's
-// Last-Modified) or a weak tag (never a match, RFC 9110 section 13.1.5),
-// or, when anyTag, any entity-tag (one the handler gives its encoded
-// variants, under ETagKeep, or that FileServer's variants may share). The
-// handler would answer it with a range of its unencoded bytes, which the
-// client appends to the encoded ones it holds. A strong tag is left alone:
-// the encoded variants' tags are weakened or suffixed, so it matches only
-// the unencoded variant's.
-func rangeUnclear(h http.Header, anyTag bool) bool {
+// an If-Range that cannot tell an encoded representation from the decoded
+// content the client may hold the start of: a date (the representations
+// share the handler's Last-Modified) or a weak tag (never a match, RFC 9110
+// section 13.1.5). A range of the decoded content would be appended to
+// encoded bytes. A strong tag is trusted: compress weakens or suffixes the
+// tags of what it encodes, and under ETagKeep the handler's tags differ by
+// encoding.
+func rangeUnclear(h http.Header) bool {
 	ir := h["If-Range"]
 	if len(h["Range"]) == 0 || len(ir) == 0 {
 		return false
 	}
-	return anyTag || !strings.HasPrefix(header.TrimOWS(ir[0]), `"`)
+	return !strings.HasPrefix(header.TrimOWS(ir[0]), `"`)
 }
 
 // withoutRange returns a shallow copy of r, with a new header map, without

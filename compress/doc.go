@@ -80,16 +80,33 @@
 // If-None-Match and If-Match rewritten so that a handler computing its own
 // ETag still answers 304 (which carries the ETag of the variant the client
 // named, streamed or not) and accepts updates conditioned on it. If-Range
-// is not rewritten: a tag names the encoded variant and fails the
-// handler's comparison; a date (or weak tag, or any tag under ETagKeep)
-// names every variant, so a Range with it reaches the handler without
-// Range and If-Range when the client accepts an encoding. Either way a
-// resumed compressed download gets the whole body, never a range of the
-// unencoded one (see ETagMode for the cost). Content-Length is exact
+// is not rewritten (see Ranges below). Content-Length is exact
 // when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
 // flushed body, or one with trailers (declared in Trailer or set with
 // http.TrailerPrefix), is sent without it (chunked: net/http sends trailers
 // only then).
+//
+// # Ranges
+//
+// A range is a range of the representation selected for the request. A
+// date If-Range (or a weak tag) cannot tell an encoded representation from
+// the decoded content the client may hold, so when the representation
+// selected is encoded, the request gets the whole encoded body: Handler
+// passes it to the handler without Range and If-Range, FileServer sends the
+// whole sibling. When it is the unencoded one, the range is served as the
+// handler serves it (browsers store decoded bytes, so a range of the
+// decoded content is what they need): the client accepts no encoding of
+// Algorithms or StreamingAlgorithms (curl -C -, a browser resuming with
+// identity), Options.Skip passes the request through, FileServer has no
+// usable sibling, or the extension of the request's path names a type
+// (mime.TypeByExtension, matched as a response's Content-Type is) that
+// MimeTypes rules out, such as .zip or .mp4. Handler selects before the
+// handler runs, so it goes by the path: a path with no extension, or one
+// of a type mime does not know, counts as encoded when the client accepts
+// an encoding. A strong tag is trusted: compress weakens or suffixes the
+// tags of what it encodes, and under ETagKeep the handler's tags already
+// differ by encoding; one naming an encoded variant fails the handler's
+// comparison, and the whole body is sent.
 //
 // # Conditional requests
 //
@@ -146,10 +163,9 @@
 // them, with http.ServeContent's Range and conditional semantics for each
 // variant and the Content-Type of the original. A sibling older than its
 // original is stale (not rebuilt when the original changed) and never
-// sent; a request Options.Skip passes through gets the original untouched;
-// a Range with an If-Range for a file with a sibling gets the whole
-// variant, as the variants' shared modification time cannot tell them
-// apart.
+// sent. A request Options.Skip passes through gets the original
+// untouched. A Range with a date If-Range gets the whole sibling when one
+// is selected, and its range of the original when that is (see Ranges).
 //
 // # Performance
 //

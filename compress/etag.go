@@ -15,8 +15,9 @@ import (
 // untouched, or r itself when nothing was rewritten. If-Range is left
 // alone: its tag names the encoded variant the client holds part of, and a
 // range of the unencoded one is no continuation of it, so the precondition
-// fails and the whole body is sent (serve drops an If-Range that is a date,
-// which names every variant, with its Range).
+// fails and the whole body is sent (serve drops an If-Range that is a date
+// or a weak tag, which cannot tell the variants apart, with its Range, when
+// the response may be encoded).
 func (c *Compressor) rewriteValidators(r *http.Request) *http.Request {
 	inm, inmChanged := c.ifNoneMatch(r)
 	im, imChanged := c.ifMatch(r.Header["If-Match"])

@@ -1,6 +1,8 @@
 package compress
 
 import (
+	"mime"
+	"path"
 	"strings"
 
 	"github.com/go-caching/caching/internal/header"
@@ -41,6 +43,28 @@ func newMimeMatcher(types []string) (mimeMatcher, error) {
 		}
 	}
 	return m, nil
+}
+
+// typeOK reports whether a response of the lower-case media type mt may be
+// encoded: MimeTypes matches it (and EventStream, for text/event-stream).
+func (c *config) typeOK(mt string) bool {
+	if mt == "text/event-stream" {
+		return c.eventStream
+	}
+	return c.mime.match(mt)
+}
+
+// neverEncodesPath reports whether the extension of the URL path p names a
+// media type (mime.TypeByExtension) that typeOK rules out: a response to p
+// of that type is never encoded. A path with no extension, or one no type
+// is known for, may be encoded.
+func (c *config) neverEncodesPath(p string) bool {
+	ext := path.Ext(p)
+	if ext == "" {
+		return false
+	}
+	ct := mime.TypeByExtension(ext)
+	return ct != "" && !c.typeOK(mediaType(ct))
 }
 
 // mediaType returns the lower-case type/subtype of a Content-Type value.

@@ -54,13 +54,15 @@ var DefaultMimeTypes = []string{
 //
 // In every mode, a request with Range whose If-Range is a date (the
 // encoded and unencoded variants share the handler's Last-Modified) or a
-// weak tag reaches the handler without Range and If-Range when the client
-// accepts an encoding of Algorithms or StreamingAlgorithms, so the whole
-// body is sent, encoded where it would be: a resumed download never gets
-// unencoded bytes to append to encoded ones. The cost: such a client
-// resuming a response that is not compressed (an archive, a video) gets it
-// whole too. A client that sends no Accept-Encoding (curl -C -) or only
-// identity keeps its range.
+// weak tag reaches the handler without Range and If-Range when the
+// representation selected for it may be encoded (the client accepts an
+// encoding of Algorithms or StreamingAlgorithms, and the extension of its
+// path names no type that MimeTypes rules out), so the whole body is sent,
+// encoded: a resumed download never gets unencoded bytes to append to
+// encoded ones. When the representation selected is the unencoded one (a
+// client that sends no Accept-Encoding, as curl -C -, or only identity; a
+// .zip or an .mp4 under the default MimeTypes) the handler serves the
+// range. A strong If-Range reaches the handler as it is.
 type ETagMode int
 
 const (
@@ -85,10 +87,10 @@ const (
 	// unencoded one is no continuation of it, so the whole body is sent.
 	ETagSuffix
 	// ETagKeep leaves ETags alone (only correct if the handler already
-	// varies its ETag with Accept-Encoding). The handler's ranges are of
-	// its unencoded bytes whatever tag it matched: a request with Range
-	// and any If-Range reaches it without them when the client accepts an
-	// encoding, and gets the whole body.
+	// varies its ETag with Accept-Encoding, a strong tag naming the bytes
+	// of one encoding). A strong If-Range is then trusted: it reaches the
+	// handler, whose range is of the bytes that tag names; a date or a
+	// weak tag is treated as in the other modes.
 	ETagKeep
 )
 

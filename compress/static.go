@@ -29,10 +29,10 @@ var siblingExt = map[string]string{Zstd: ".zst", Brotli: ".br", Gzip: ".gz"}
 // modification time; Content-Type is that of the original file (by
 // extension, else sniffed from the original), and "Vary: Accept-Encoding" is
 // set whenever such a sibling exists. No ETag tells the variants apart,
-// and they often share a modification time: for a file with such a
-// sibling, a Range with an If-Range (a date names every variant) is
-// ignored, and the whole variant is sent rather than a range of one the
-// client may hold no part of.
+// and they often share a modification time: when a sibling is selected, a
+// Range with a date (or weak-tag) If-Range is ignored and the whole sibling
+// sent, as the client may hold the decoded content; when the original is
+// (the client accepts none of the siblings' encodings), its range is sent.
 // Requests that Options.Skip passes through, directories, missing files and
 // methods other than GET and HEAD go to http.FileServerFS. The handler is
 // safe for concurrent use; it does not cache directory contents, so it sees
@@ -77,9 +77,8 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fallback.ServeHTTP(w, r)
 		return
 	}
-	// Collect the siblings that exist and are not older than the original
-	// (a stale one was not rebuilt when it changed), in preference order,
-	// and negotiate among them.
+	// Collect the siblings that exist and are not stale (not rebuilt when
+	// the original changed), in preference order, and negotiate among them.
 	var siblings prefList
 	var infos []fs.FileInfo
 	for _, cd := range s.c.cfg.prefs.codecs {
@@ -97,18 +96,18 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	if len(infos) > 0 {
 		addVary(h, nil)
-		if rangeUnclear(r.Header, true) {
-			// Variants often share a modification time (one build
-			// step, an image layer), and no ETag tells them apart: a
-			// date would match the one the client holds no part of.
-			r = withoutRange(r)
-		}
 	}
 	a := header.ParseAcceptEncoding(r.Header["Accept-Encoding"])
 	i := a.Choose(siblings.codings)
 	if i < 0 {
-		s.fallback.ServeHTTP(w, r)
+		s.fallback.ServeHTTP(w, r) // the original: its range as asked
 		return
+	}
+	if rangeUnclear(r.Header) {
+		// Variants often share a modification time (one build step,
+		// an image layer), and no ETag tells them apart: the date
+		// would match the decoded content the client may hold.
+		r = withoutRange(r)
 	}
 	best, bestInfo := siblings.codecs[i], infos[i]
 	ctype := mime.TypeByExtension(path.Ext(name))

@@ -321,7 +321,7 @@ func (w *responseWriter) precheck() {
 		// coding, no-transform, a type never compressed).
 		ct, has := h["Content-Type"]
 		w.vary = !disabled && !coded && !noTransform(h["Cache-Control"]) &&
-			(!has || (len(ct) > 0 && w.typeOK(mediaType(ct[0]))))
+			(!has || (len(ct) > 0 && w.c.cfg.typeOK(mediaType(ct[0]))))
 		if w.vary && w.inm != nil {
 			// The client revalidates an encoded variant: answer with
 			// that variant's ETag, the streamed one's included.
@@ -345,7 +345,7 @@ func (w *responseWriter) precheck() {
 		return
 	}
 	if ct, ok := h["Content-Type"]; ok {
-		if len(ct) == 0 || !w.typeOK(mediaType(ct[0])) {
+		if len(ct) == 0 || !w.c.cfg.typeOK(mediaType(ct[0])) {
 			w.pass() // nil Content-Type suppresses sniffing, as in net/http
 			return
 		}
@@ -394,13 +394,6 @@ func dropIdentity(h http.Header, ce []string) (dropped, coded bool) {
 	return true, true
 }
 
-func (w *responseWriter) typeOK(mt string) bool {
-	if mt == "text/event-stream" {
-		return w.c.cfg.eventStream
-	}
-	return w.c.cfg.mime.match(mt)
-}
-
 // decide picks pass-through or an encoder once the status is known and
 // enough of the body (sniff) has been seen.
 func (w *responseWriter) decide(streamed bool, sniff []byte) error {
@@ -413,7 +406,7 @@ func (w *responseWriter) decide(streamed bool, sniff []byte) error {
 		}
 		ct := http.DetectContentType(sniff)
 		w.sniffedType = ct // what net/http would have sniffed
-		if !w.typeOK(mediaType(ct)) {
+		if !w.c.cfg.typeOK(mediaType(ct)) {
 			return w.pass()
 		}
 		w.typeKnown = true
