@@ -162,8 +162,10 @@
 // "a.js.zst", "a.js.br" or "a.js.gz" for "a.js" to clients that accept
 // them, with http.ServeContent's Range and conditional semantics for each
 // variant and the Content-Type of the original. A sibling older than its
-// original is stale (not rebuilt when the original changed) and never
-// sent. A request Options.Skip passes through gets the original
+// original by more than 2 seconds is stale (not rebuilt when the original
+// changed) and never sent; the 2 seconds allow for cp -r or scp -r without
+// -p, which may write "a.js.gz" a moment before "a.js", and for FAT's
+// 2-second times. A request Options.Skip passes through gets the original
 // untouched. A Range with a date If-Range gets the whole sibling when one
 // is selected, and its range of the original when that is (see Ranges).
 //

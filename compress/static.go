@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
@@ -17,13 +18,19 @@ import (
 // siblingExt is the file extension of each pre-compressed variant.
 var siblingExt = map[string]string{Zstd: ".zst", Brotli: ".br", Gzip: ".gz"}
 
+// staleAfter is how much older than its original a sibling must be to be
+// stale. Not zero: cp -r or scp -r without -p may write a.js.gz a moment
+// before a.js, and FAT keeps modification times to 2 seconds.
+const staleAfter = 2 * time.Second
+
 // FileServer returns a handler that serves fsys like http.FileServerFS and,
 // for a file "a.js", serves a pre-compressed sibling "a.js.zst", "a.js.br"
 // or "a.js.gz" instead when the request accepts that encoding. The choice
 // follows the Compressor's Accept-Encoding negotiation and Algorithms order,
-// among the siblings that exist and are not older than the original (a
-// sibling not rebuilt when the original changed is stale and ignored: the
-// original is served, compressed on the fly if a Handler wraps this one).
+// among the siblings that exist and are not older than the original by
+// more than 2 seconds (staleAfter; a sibling not rebuilt when the original
+// changed is stale and ignored: the original is served, compressed on the
+// fly if a Handler wraps this one).
 // The variant is served by http.ServeContent, so Range, If-Modified-Since
 // and the other conditional headers apply to the variant's own bytes and
 // modification time; Content-Type is that of the original file (by
@@ -87,7 +94,7 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		fi, err := fs.Stat(s.fsys, name+ext)
-		if err != nil || fi.IsDir() || fi.ModTime().Before(orig.ModTime()) {
+		if err != nil || fi.IsDir() || orig.ModTime().Sub(fi.ModTime()) > staleAfter {
 			continue
 		}
 		siblings.add(cd)
