@@ -1423,7 +1423,9 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
 	if dead(e, now) {
-		v.dropSuperseded(ctx, r, st, key, res.names)
+		if v.deadMayDrop(r, st, res.snap) {
+			v.dropSuperseded(ctx, r, st, key, res.names)
+		}
 		return reasonExpired
 	}
 	if len(res.names) > 0 {
@@ -1437,6 +1439,33 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		return reasonBackend
 	}
 	return httpcache.ReasonNone
+}
+
+// deadMayDrop reports whether a response that is not written (dead) may
+// delete what it supersedes (dropSuperseded), as a refused one may drop
+// the entry it replaces (dropReplaced): when its status is the resource's
+// (a 2xx or 3xx but a 206 or 304, a 404, a 410; not the answer to the
+// client's own Range or precondition), and it is not one user's answer
+// (mayDrop). An error a client gets for its own request (a 406 for a
+// language the page lacks, a rate limiter's 429, a 503 while the origin
+// struggles), often sent with no-cache, must not empty the page for
+// everyone.
+func (v *view) deadMayDrop(r *http.Request, st *runState, snap *httpcache.Snapshot) bool {
+	x := st.ext
+	switch status := snap.Status; {
+	case x == nil:
+		return false // dead only in a SharedCache view (entryFor)
+	case x.precondition && status != http.StatusOK:
+		return false
+	case status == http.StatusNotFound || status == http.StatusGone:
+	case status < 200 || status >= 400 || status == http.StatusPartialContent || status == http.StatusNotModified:
+		return false
+	}
+	f := &st.f
+	if x.replaces != nil {
+		f = x.replaces
+	}
+	return v.mayDrop(r, x, f, snap.Header)
 }
 
 // dropSuperseded deletes what a response that is not written (dead)
