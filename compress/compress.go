@@ -71,9 +71,12 @@ func (c *Compressor) Handler(next http.Handler) http.Handler {
 // selected for the request: one on an If-Range that cannot tell an encoded
 // representation from the decoded content (rangeUnclear) reaches next
 // without Range and If-Range when that representation may be encoded (the
-// client accepts an encoding, and the path's extension does not name a
-// type MimeTypes rules out), so the whole body is sent, encoded as usual;
-// otherwise next answers the range. An upgrade needs no exception: its 101
+// client accepts an encoding, and the path's extension is not one of a
+// compressed format MimeTypes rules out), so the whole body is sent,
+// encoded as usual; otherwise next answers the range. Under ETagKeep any
+// If-Range is unclear and the path is not consulted: the handler's tag
+// for the encoded variant matches its own unencoded bytes, so a client
+// that accepts an encoding gets the whole body. An upgrade needs no exception: its 101
 // is not a 2xx and passes through, and Hijack hands the connection over
 // untouched; a request with an Upgrade header answered with a 200 varies
 // (and is compressed) like any other.
@@ -81,7 +84,8 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 	cw := c.writers.Get().(*responseWriter)
 	rw := cw.Reset(w, cw)
 	orig := r
-	if rangeUnclear(r.Header) && c.mayEncode(r.Header["Accept-Encoding"]) && !c.cfg.neverEncodesPath(r.URL.Path) {
+	keep := c.cfg.etag == ETagKeep
+	if rangeUnclear(r.Header, keep) && c.mayEncode(r.Header["Accept-Encoding"]) && (keep || !c.cfg.neverEncodesPath(r.URL.Path)) {
 		r = withoutRange(r)
 	}
 	if c.cfg.etag != ETagKeep && (len(r.Header["If-None-Match"]) > 0 || len(r.Header["If-Match"]) > 0) {
@@ -139,16 +143,17 @@ func (c *Compressor) mayEncode(acceptEncoding []string) bool {
 // an If-Range that cannot tell an encoded representation from the decoded
 // content the client may hold the start of: a date (the representations
 // share the handler's Last-Modified) or a weak tag (never a match, RFC 9110
-// section 13.1.5). A range of the decoded content would be appended to
-// encoded bytes. A strong tag is trusted: compress weakens or suffixes the
-// tags of what it encodes, and under ETagKeep the handler's tags differ by
-// encoding.
-func rangeUnclear(h http.Header) bool {
+// section 13.1.5), or, when anyTag (ETagKeep), any entity-tag. A range of
+// the decoded content would be appended to encoded bytes. A strong tag is
+// otherwise trusted: compress weakens or suffixes the tags of what it
+// encodes. Under ETagKeep the handler's tag names the encoded variant, yet
+// its ranges are of its unencoded bytes when compress does the encoding.
+func rangeUnclear(h http.Header, anyTag bool) bool {
 	ir := h["If-Range"]
 	if len(h["Range"]) == 0 || len(ir) == 0 {
 		return false
 	}
-	return !strings.HasPrefix(header.TrimOWS(ir[0]), `"`)
+	return anyTag || !strings.HasPrefix(header.TrimOWS(ir[0]), `"`)
 }
 
 // withoutRange returns a shallow copy of r, with a new header map, without

@@ -98,15 +98,27 @@
 // decoded content is what they need): the client accepts no encoding of
 // Algorithms or StreamingAlgorithms (curl -C -, a browser resuming with
 // identity), Options.Skip passes the request through, FileServer has no
-// usable sibling, or the extension of the request's path names a type
-// (mime.TypeByExtension, matched as a response's Content-Type is) that
-// MimeTypes rules out, such as .zip or .mp4. Handler selects before the
-// handler runs, so it goes by the path: a path with no extension, or one
-// of a type mime does not know, counts as encoded when the client accepts
-// an encoding. A strong tag is trusted: compress weakens or suffixes the
-// tags of what it encodes, and under ETagKeep the handler's tags already
-// differ by encoding; one naming an encoded variant fails the handler's
-// comparison, and the whole body is sent.
+// usable sibling, or (not under ETagKeep) the extension of the request's
+// path, case ignored, is one of a format already compressed, from a fixed
+// list (archives .zip .gz .tgz .bz2 .xz .zst .7z .rar; video .mp4 .m4v .mov
+// .webm .mkv .avi; audio .mp3 .m4a .aac .ogg .oga .opus .flac; images .jpg
+// .jpeg .png .gif .webp .avif .heic; fonts .woff .woff2) whose media type
+// compress would not encode under MimeTypes. Handler selects before the
+// handler runs, by that list only (not the host's mime.types): any other
+// path (.php, .md, .txt, none) counts as encoded when the client accepts an
+// encoding, even when MimeTypes leaves its type out, and is sent whole. A
+// handler serving an encodable type (HTML) at a path with one of those
+// extensions (/download.zip) gets a range of its unencoded bytes on a date
+// If-Range although its 200 was encoded: do not do that.
+//
+// A strong tag is trusted under ETagWeaken and ETagSuffix: compress
+// weakens or suffixes the tags of what it encodes, so one naming an
+// encoded variant fails the handler's comparison, and the whole body is
+// sent. Under ETagKeep a Range with any If-Range, a strong tag included,
+// from a client that accepts an encoding gets the whole body: the
+// handler's tag for the encoded variant would match its own unencoded
+// bytes when compress does the encoding. The cost: a handler that encodes
+// its own responses under ETagKeep loses those ranges.
 //
 // # Conditional requests
 //

@@ -54,19 +54,23 @@ func TestIfRangeNeverEncodedTypeKeepsItsRange(t *testing.T) {
 		assert.Equal(t, "gzip", w.Header().Get("Content-Encoding"), name)
 		assert.Equal(t, fsys[name[1:]].Data, decode(t, "gzip", w.Body.Bytes()), name)
 	}
-	// MimeTypes decides: with text/plain left out, a .txt is never encoded.
+	// Only the extension of a compressed format keeps the range: a .txt
+	// that MimeTypes leaves out is not encoded, but its path does not say
+	// so before the handler runs, and the whole (unencoded) file is sent.
 	jsonOnly := compress.Must(compress.Options{MimeTypes: []string{"application/json"}}).Handler(http.FileServerFS(fsys))
 	w := serveFile(jsonOnly, "/data.txt", "Accept-Encoding", "gzip", "Range", "bytes=10-", "If-Range", date)
-	require.Equal(t, http.StatusPartialContent, w.Code)
-	assert.Equal(t, fsys["data.txt"].Data[10:], w.Body.Bytes())
+	require.Equal(t, http.StatusOK, w.Code, "Content-Range %q", w.Header().Get("Content-Range"))
+	assert.Empty(t, w.Header().Get("Content-Encoding"))
+	assert.Equal(t, fsys["data.txt"].Data, w.Body.Bytes())
 }
 
-// TestIfRangeETagKeepStrongTagKeepsItsRange: under ETagKeep the handler
-// varies its ETag with the encoding (ETagKeep's contract), here serving its
-// own gzip bytes (which compress passes through) with a strong tag for
-// them. A resume whose If-Range is that tag names exactly the bytes the
-// handler ranges over; it used to be sent whole. A date still is.
-func TestIfRangeETagKeepStrongTagKeepsItsRange(t *testing.T) {
+// TestIfRangeETagKeepAnyIfRangeGetsWholeBody: under ETagKeep a Range with
+// any If-Range, even the strong tag of the handler's own gzip bytes, from a
+// client that accepts an encoding gets the whole body: compress cannot tell
+// a handler that encodes its own responses (here) from one whose tag for
+// the encoded variant matches its unencoded bytes. The cost: such a
+// handler's ranges are lost.
+func TestIfRangeETagKeepAnyIfRangeGetsWholeBody(t *testing.T) {
 	t.Parallel()
 	gz := encodeAll(t, compress.Gzip, bytes.Repeat([]byte("abcdefghij"), 10000))
 	mod := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -79,8 +83,8 @@ func TestIfRangeETagKeepStrongTagKeepsItsRange(t *testing.T) {
 			http.ServeContent(w, r, "", mod, bytes.NewReader(gz))
 		}))
 	w := serveFile(h, "/data.txt", "Accept-Encoding", "gzip", "Range", "bytes=10-", "If-Range", `"v1-gzip"`)
-	require.Equal(t, http.StatusPartialContent, w.Code)
-	assert.Equal(t, gz[10:], w.Body.Bytes())
+	require.Equal(t, http.StatusOK, w.Code, "a strong tag: Content-Range %q", w.Header().Get("Content-Range"))
+	assert.Equal(t, gz, w.Body.Bytes())
 
 	w = serveFile(h, "/data.txt", "Accept-Encoding", "gzip", "Range", "bytes=10-", "If-Range", mod.Format(http.TimeFormat))
 	require.Equal(t, http.StatusOK, w.Code, "a date: Content-Range %q", w.Header().Get("Content-Range"))

@@ -1,7 +1,6 @@
 package compress
 
 import (
-	"mime"
 	"path"
 	"strings"
 
@@ -54,17 +53,30 @@ func (c *config) typeOK(mt string) bool {
 	return c.mime.match(mt)
 }
 
-// neverEncodesPath reports whether the extension of the URL path p names a
-// media type (mime.TypeByExtension) that typeOK rules out: a response to p
-// of that type is never encoded. A path with no extension, or one no type
-// is known for, may be encoded.
+// compressedExt maps the extensions of formats that are already compressed
+// (archives, video, audio, images, fonts) to their media types. It is fixed
+// here, not read from the host's mime.types (mime.TypeByExtension), so that
+// which requests keep their range does not change from host to host.
+var compressedExt = map[string]string{
+	".zip": "application/zip", ".gz": "application/gzip", ".tgz": "application/gzip",
+	".bz2": "application/x-bzip2", ".xz": "application/x-xz", ".zst": "application/zstd",
+	".7z": "application/x-7z-compressed", ".rar": "application/vnd.rar",
+	".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
+	".webm": "video/webm", ".mkv": "video/x-matroska", ".avi": "video/x-msvideo",
+	".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".ogg": "audio/ogg",
+	".oga": "audio/ogg", ".opus": "audio/opus", ".flac": "audio/flac",
+	".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+	".webp": "image/webp", ".avif": "image/avif", ".heic": "image/heic",
+	".woff": "font/woff", ".woff2": "font/woff2",
+}
+
+// neverEncodesPath reports whether the extension of the URL path p
+// (compared without case) is one of compressedExt whose media type typeOK
+// rules out: a response to p of that type is never encoded. Any other
+// path may be encoded.
 func (c *config) neverEncodesPath(p string) bool {
-	ext := path.Ext(p)
-	if ext == "" {
-		return false
-	}
-	ct := mime.TypeByExtension(ext)
-	return ct != "" && !c.typeOK(mediaType(ct))
+	mt, ok := compressedExt[strings.ToLower(path.Ext(p))]
+	return ok && !c.typeOK(mt)
 }
 
 // mediaType returns the lower-case type/subtype of a Content-Type value.

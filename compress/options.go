@@ -56,13 +56,14 @@ var DefaultMimeTypes = []string{
 // encoded and unencoded variants share the handler's Last-Modified) or a
 // weak tag reaches the handler without Range and If-Range when the
 // representation selected for it may be encoded (the client accepts an
-// encoding of Algorithms or StreamingAlgorithms, and the extension of its
-// path names no type that MimeTypes rules out), so the whole body is sent,
-// encoded: a resumed download never gets unencoded bytes to append to
-// encoded ones. When the representation selected is the unencoded one (a
-// client that sends no Accept-Encoding, as curl -C -, or only identity; a
-// .zip or an .mp4 under the default MimeTypes) the handler serves the
-// range. A strong If-Range reaches the handler as it is.
+// encoding of Algorithms or StreamingAlgorithms, and, except under
+// ETagKeep, the extension of its path is not one of a format already
+// compressed, such as .zip or .mp4: see Ranges in the package doc), so the
+// whole body is sent, encoded: a resumed download never gets unencoded
+// bytes to append to encoded ones. When the representation selected is the
+// unencoded one (a client that sends no Accept-Encoding, as curl -C -, or
+// only identity; a .zip or an .mp4) the handler serves the range. A strong
+// If-Range reaches the handler as it is, except under ETagKeep.
 type ETagMode int
 
 const (
@@ -87,10 +88,13 @@ const (
 	// unencoded one is no continuation of it, so the whole body is sent.
 	ETagSuffix
 	// ETagKeep leaves ETags alone (only correct if the handler already
-	// varies its ETag with Accept-Encoding, a strong tag naming the bytes
-	// of one encoding). A strong If-Range is then trusted: it reaches the
-	// handler, whose range is of the bytes that tag names; a date or a
-	// weak tag is treated as in the other modes.
+	// varies its ETag with Accept-Encoding). A request with Range and any
+	// If-Range, a strong tag included, from a client that accepts an
+	// encoding reaches the handler without them and gets the whole body,
+	// whatever its path: the handler's tag for the encoded variant would
+	// match its own unencoded bytes when compress does the encoding, and
+	// its range of them would follow encoded bytes. The cost: a handler
+	// that encodes its own responses loses those ranges.
 	ETagKeep
 )
 

@@ -110,7 +110,7 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fallback.ServeHTTP(w, r) // the original: its range as asked
 		return
 	}
-	if rangeUnclear(r.Header) {
+	if rangeUnclear(r.Header, false) {
 		// Variants often share a modification time (one build step,
 		// an image layer), and no ETag tells them apart: the date
 		// would match the decoded content the client may hold.
