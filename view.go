@@ -1424,7 +1424,7 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 	e := v.entryFor(st, res.snap, now, ttl)
 	if dead(e, now) {
 		if v.deadMayDrop(r, st, res.snap) {
-			v.dropSuperseded(ctx, r, st, key, res.names)
+			v.dropSuperseded(ctx, r, st, key, res.names, res.snap.Status, now)
 		}
 		return reasonExpired
 	}
@@ -1474,11 +1474,15 @@ func (v *view) deadMayDrop(r *http.Request, st *runState, snap *httpcache.Snapsh
 // replaced it: for a response without Vary, a Vary record (its variants
 // out of reach); for one with Vary, a record of other names (the write
 // records the new ones). A run that made no lookup (RefreshIf, Warm)
-// deletes key and base. Otherwise only where the lookup found something
-// (the entry found, or that the run was to replace, and base's record):
-// when it found nothing, nothing is deleted, and the common case (a
-// max-age=0 page) costs no round trip.
-func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string, names []string) {
+// deletes key, and base unless (read first) it holds a record of the
+// response's own names. Otherwise only where the lookup found something:
+// the entry found, or that the run was to replace, and base's record when
+// the response's names differ from it and the run found its own entry or
+// the response is a 2xx (a redirect or a 404 for a variant nothing was
+// stored for, a locale redirect for a language the page lacks, is that
+// client's answer). When it found nothing, nothing is deleted: the common
+// case (a max-age=0 page) costs no round trip.
+func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string, names []string, status int, now time.Time) {
 	var keys []string
 	add := func(k string) {
 		if k != "" && !slices.Contains(keys, k) {
@@ -1490,13 +1494,25 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 	} else if st.f.e != nil {
 		add(st.f.key)
 	}
-	if len(keys) > 0 || st.blind {
+	foundOwn := len(keys) > 0
+	if foundOwn || st.blind {
 		add(key)
 	}
 	switch spec := st.f.spec; {
+	case st.blind && len(names) > 0:
+		// Unread: a record of the same names stays, as the write would
+		// have kept it, with the page's other variants.
+		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
+			if s, ok := val.(*varySpec); !ok || !slices.Equal(s.names, names) {
+				add(st.base)
+			}
+		}
 	case st.blind:
 		add(st.base)
-	case spec != nil && (len(names) == 0 || !slices.Equal(spec.names, names)):
+	case spec != nil && (len(names) == 0 || !slices.Equal(spec.names, names)) && (foundOwn || status/100 == 2):
+		// A redirect or a 404 for a variant nothing was stored for (a
+		// locale redirect for a language the page lacks) is that
+		// client's answer: it does not take the others' variants away.
 		add(st.base)
 	}
 	for _, k := range keys {
