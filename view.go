@@ -1475,13 +1475,15 @@ func (v *view) deadMayDrop(r *http.Request, st *runState, snap *httpcache.Snapsh
 // out of reach); for one with Vary, a record of other names (the write
 // records the new ones). A run that made no lookup (RefreshIf, Warm)
 // deletes key, and base unless (read first) it holds a record of the
-// response's own names. Otherwise only where the lookup found something:
-// the entry found, or that the run was to replace, and base's record when
-// the response's names differ from it and the run found its own entry or
-// the response is a 2xx (a redirect or a 404 for a variant nothing was
-// stored for, a locale redirect for a language the page lacks, is that
-// client's answer). When it found nothing, nothing is deleted: the common
-// case (a max-age=0 page) costs no round trip.
+// response's own names, or a record at all under a response that is not a
+// 2xx. Otherwise only where the lookup found the run's own entry: that
+// entry (or the one the run was to replace), and base's record when the
+// response's names differ from it. An answer for a variant nothing was
+// stored for (a locale redirect for a language the page lacks, a CORS
+// layer's Vary: Origin) is that client's: it takes no other client's
+// variant away, and those keep the freshness they were given. When the
+// lookup found nothing, nothing is deleted: the common case (a max-age=0
+// page) costs no round trip.
 func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string, names []string, status int, now time.Time) {
 	var keys []string
 	add := func(k string) {
@@ -1495,7 +1497,7 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 		add(st.f.key)
 	}
 	foundOwn := len(keys) > 0
-	if foundOwn || st.blind {
+	if foundOwn || st.blind && key != st.base { // a blind run's base: below
 		add(key)
 	}
 	switch spec := st.f.spec; {
@@ -1508,11 +1510,20 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 			}
 		}
 	case st.blind:
-		add(st.base)
-	case spec != nil && (len(names) == 0 || !slices.Equal(spec.names, names)) && (foundOwn || status/100 == 2):
-		// A redirect or a 404 for a variant nothing was stored for (a
-		// locale redirect for a language the page lacks) is that
-		// client's answer: it does not take the others' variants away.
+		// Unread too: a Vary record stays unless the response is a 2xx
+		// (a redirect or a 404 for a language the page lacks is that
+		// client's answer, not the page's).
+		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
+			if _, record := val.(*varySpec); !record || status/100 == 2 {
+				add(st.base)
+			}
+		}
+	case spec != nil && (len(names) == 0 || !slices.Equal(spec.names, names)) && foundOwn:
+		// Only where the run found its own entry: an answer for a
+		// variant nothing was stored for (a locale redirect, a CORS
+		// layer adding Origin to Vary for a request with Origin) is that
+		// client's, and the others' variants keep the freshness they
+		// were given.
 		add(st.base)
 	}
 	for _, k := range keys {

@@ -68,7 +68,9 @@ type sharedConfig struct {
 //     on arrival with no validator and no stale window (max-age=0, or public
 //     alone, without ETag or Last-Modified) can never be served: it answers
 //     its own request without being written to the backend (the client does
-//     not wait for a write), and the entry it replaces is deleted. Age
+//     not wait for a write), and the entry it replaces is deleted (see
+//     dropSuperseded: never another client's variant, nor for an error
+//     status or one user's answer). Age
 //     (section 4.2.3) counts the apparent age, the upstream Age, the response
 //     delay and the time stored: a response whose upstream Age exceeds its
 //     lifetime is stale on arrival, and a hit carries the correct Age. The

@@ -1,0 +1,41 @@
+package caching
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestSharedCacheDeadRefreshRedirectKeepsRecord: a blind run (RefreshIf
+// fired by the client's own reload) whose dead answer is a redirect or a 404
+// without Vary, for a language the page lacks, deleted the page's Vary
+// record (a lookup's run had the guard; a blind one did not). A blind run
+// now keeps a record under a response that is not a 2xx.
+func TestSharedCacheDeadRefreshRedirectKeepsRecord(t *testing.T) {
+	for _, status := range []int{http.StatusFound, http.StatusNotFound} {
+		forEachViewStore(t, func(t *testing.T, k storeKind) {
+			e := newViewEnv(t, k)
+			h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+				switch r.Header.Get("Accept-Language") {
+				case "de", "en":
+					w.Header().Set("Vary", "Accept-Language")
+					w.Header().Set("Cache-Control", "max-age=600")
+				default:
+					w.Header().Set("Cache-Control", "no-cache")
+					w.Header().Set("Location", "/en/a")
+					w.WriteHeader(status)
+				}
+			}}
+			ch := e.sharedView(h, RefreshIf(func(_ context.Context, r *http.Request) bool {
+				return r.Header.Get("Cache-Control") == "no-cache"
+			}))
+			assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
+			assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "en").Body.String())
+			assert.Equal(t, status, get(ch, "/a", "Accept-Language", "xx", "Cache-Control", "no-cache").Code)
+			w := get(ch, "/a", "Accept-Language", "de")
+			assert.Equal(t, "b #1", w.Body.String(), "status %d reload for another language dropped de (X-Cache %s)", status, w.Header().Get("X-Cache"))
+		})
+	}
+}
