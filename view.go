@@ -1474,9 +1474,10 @@ func (v *view) deadMayDrop(r *http.Request, st *runState, snap *httpcache.Snapsh
 // replaced it: for a response without Vary, a Vary record (its variants
 // out of reach); for one with Vary, a record of other names (the write
 // records the new ones). A run that made no lookup (RefreshIf, Warm)
-// deletes key, and base unless (read first) it holds a record of the
-// response's own names, or a record at all under a response that is not a
-// 2xx. Otherwise only where the lookup found the run's own entry: that
+// deletes key, and reads base: an entry without Vary goes, a record goes
+// only where its names differ from the response's and this client's own
+// variant under them is stored (then with that variant). Otherwise only
+// where the lookup found the run's own entry: that
 // entry (or the one the run was to replace), and base's record when the
 // response's names differ from it. An answer for a variant nothing was
 // stored for (a locale redirect for a language the page lacks, a CORS
@@ -1501,21 +1502,22 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 		add(key)
 	}
 	switch spec := st.f.spec; {
-	case st.blind && len(names) > 0:
-		// Unread: a record of the same names stays, as the write would
-		// have kept it, with the page's other variants.
-		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
-			if s, ok := val.(*varySpec); !ok || !slices.Equal(s.names, names) {
-				add(st.base)
-			}
-		}
 	case st.blind:
-		// Unread too: a Vary record stays unless the response is a 2xx
-		// (a redirect or a 404 for a language the page lacks is that
-		// client's answer, not the page's).
+		// No lookup was made: read base. An entry without Vary goes (the
+		// write would have replaced it); a record of the response's own
+		// names stays, with the page's other variants; a record of other
+		// names goes only where this client's own variant under them is
+		// stored, as a lookup's run would have found it: an answer for a
+		// variant nothing was stored for is that client's.
 		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
-			if _, record := val.(*varySpec); !record || status/100 == 2 {
+			if s, record := val.(*varySpec); !record {
 				add(st.base)
+			} else if !slices.Equal(s.names, names) {
+				own := variantKey(st.base, httpcache.VariantKey(r, s.names))
+				if _, _, err := v.load(ctx, own, nil, now); err == nil {
+					add(own)
+					add(st.base)
+				}
 			}
 		}
 	case spec != nil && (len(names) == 0 || !slices.Equal(spec.names, names)) && foundOwn:
