@@ -1469,22 +1469,19 @@ func (v *view) deadMayDrop(r *http.Request, st *runState, snap *httpcache.Snapsh
 }
 
 // dropSuperseded deletes what a response that is not written (dead)
-// supersedes, as writing it would have: what is under key, its own (base,
-// or its variant's key), and what base holds where the write would have
-// replaced it: for a response without Vary, a Vary record (its variants
-// out of reach); for one with Vary, a record of other names (the write
-// records the new ones). A run that made no lookup (RefreshIf, Warm)
-// deletes key, and reads base: an entry without Vary goes, a record goes
-// only where its names differ from the response's and this client's own
-// variant under them is stored (then with that variant). Otherwise only
-// where the lookup found the run's own entry: that
-// entry (or the one the run was to replace), and base's record when the
-// response's names differ from it. An answer for a variant nothing was
-// stored for (a locale redirect for a language the page lacks, a CORS
-// layer's Vary: Origin) is that client's: it takes no other client's
-// variant away, and those keep the freshness they were given. When the
-// lookup found nothing, nothing is deleted: the common case (a max-age=0
-// page) costs no round trip.
+// supersedes: what writing it would have replaced, but never what other
+// clients are served for their own requests. An answer for a variant
+// nothing was stored for (a locale redirect for a language the page lacks,
+// a CORS layer's Vary: Origin) is that client's: the others' variants keep
+// the freshness they were given (RFC 9111 invalidates on unsafe methods
+// only). So it deletes, where the run's lookup found its own entry, that
+// entry (or the one the run was to replace), key (the response's own: base
+// or its variant's key), and base's Vary record when the response's names
+// differ from it. A run that made no lookup (RefreshIf, Warm) deletes key
+// and reads base: an entry without Vary goes; a record of other names goes,
+// with this client's variant under them, only where that variant is
+// stored. When the lookup found nothing, nothing is deleted: the common
+// case (a max-age=0 page) costs no round trip.
 func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string, names []string, status int, now time.Time) {
 	var keys []string
 	add := func(k string) {
