@@ -1479,8 +1479,8 @@ func (v *view) deadMayDrop(r *http.Request, st *runState, snap *httpcache.Snapsh
 // or its variant's key), and base's Vary record when the response's names
 // differ from it. A run that made no lookup (RefreshIf, Warm) deletes key
 // and reads base: an entry without Vary goes; a record of other names goes,
-// with this client's variant under them, only where that variant is
-// stored. When the lookup found nothing, nothing is deleted: the common
+// with this client's variant under them, only where the record lists that
+// variant and it is stored. When the lookup found nothing, nothing is deleted: the common
 // case (a max-age=0 page) costs no round trip.
 func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string, names []string, status int, now time.Time) {
 	var keys []string
@@ -1509,8 +1509,8 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
 			if s, record := val.(*varySpec); !record {
 				add(st.base)
-			} else if !slices.Equal(s.names, names) {
-				own := variantKey(st.base, httpcache.VariantKey(r, s.names))
+			} else if variant := httpcache.VariantKey(r, s.names); !slices.Equal(s.names, names) && s.lists(variant) {
+				own := variantKey(st.base, variant)
 				if _, _, err := v.load(ctx, own, nil, now); err == nil {
 					add(own)
 					add(st.base)

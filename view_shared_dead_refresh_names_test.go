@@ -3,9 +3,11 @@ package caching
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSharedCacheDeadRefreshOtherNamesKeepsRecord: as
@@ -56,4 +58,39 @@ func TestSharedCacheDeadRefreshOtherNamesKeepsRecord(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSharedCacheDeadRefreshUnlistedVariantKeepsRecord: a blind run deletes
+// a record of other names only over the client's own variant, one the
+// record lists. A variant left in the store by a record deleted since (the
+// key ViewKey gives) is not the client's entry: a lookup would not find it,
+// and the record the other clients are served stays.
+func TestSharedCacheDeadRefreshUnlistedVariantKeepsRecord(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Cache-Control") == "no-cache" {
+				w.Header().Set("Vary", "Accept-Language, Origin") // a CORS layer's, dead
+				w.Header().Set("Cache-Control", "no-cache")
+				return
+			}
+			w.Header().Set("Vary", "Accept-Language")
+			w.Header().Set("Cache-Control", "max-age=600")
+		}}
+		ch := e.sharedView(h, RefreshIf(func(_ context.Context, r *http.Request) bool {
+			return r.Header.Get("Cache-Control") == "no-cache"
+		}))
+		assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
+		// The record is deleted (de's entry stays, unlisted), and en's
+		// request writes a new one.
+		key, err := e.c.ViewKey(httptest.NewRequest(http.MethodGet, "/a", nil), SharedCache())
+		require.NoError(t, err)
+		require.NoError(t, e.c.Backend().Delete(context.Background(), key))
+		assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "en").Body.String())
+		assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "en").Body.String())
+		// de reloads: dead, with other names; its old entry is unlisted.
+		get(ch, "/a", "Accept-Language", "de", "Cache-Control", "no-cache", "Origin", "https://x.example")
+		w := get(ch, "/a", "Accept-Language", "en")
+		assert.Equal(t, "b #2", w.Body.String(), "a reload over an unlisted variant dropped en (X-Cache %s)", w.Header().Get("X-Cache"))
+	})
 }
