@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
@@ -20,16 +21,7 @@ func TestSharedCacheDeadErrorForOneClientDropsNothing(t *testing.T) {
 	for _, status := range []int{http.StatusNotAcceptable, http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		forEachViewStore(t, func(t *testing.T, k storeKind) {
 			e := newViewEnv(t, k)
-			h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
-				switch r.Header.Get("Accept-Language") {
-				case "de", "en":
-					w.Header().Set("Vary", "Accept-Language")
-					w.Header().Set("Cache-Control", "max-age=600")
-				default:
-					w.Header().Set("Cache-Control", "no-cache")
-					w.WriteHeader(status)
-				}
-			}}
+			h := languagePage("Accept-Language", "", status)
 			ch := e.sharedView(h)
 			assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
 			assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "en").Body.String())
@@ -39,4 +31,33 @@ func TestSharedCacheDeadErrorForOneClientDropsNothing(t *testing.T) {
 			assert.Equal(t, "b #1", w.Body.String(), "status %d for another client's language dropped de (X-Cache %s)", status, w.Header().Get("X-Cache"))
 		})
 	}
+}
+
+// languagePage is a page stored for de and en (Vary: okVary, 10 minutes)
+// that answers any other language with status, no-cache and no validator:
+// dead on arrival (with Vary: deadVary when given, and a Location for a
+// redirect to the default language).
+func languagePage(okVary, deadVary string, status int) *counter {
+	return &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+		switch r.Header.Get("Accept-Language") {
+		case "de", "en":
+			w.Header().Set("Vary", okVary)
+			w.Header().Set("Cache-Control", "max-age=600")
+		default:
+			if deadVary != "" {
+				w.Header().Set("Vary", deadVary)
+			}
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Location", "/en/a")
+			w.WriteHeader(status)
+		}
+	}}
+}
+
+// onReload is a RefreshIf that fires on a client's reload (no-cache): a
+// run without a lookup that any client can start.
+func onReload() ViewOption {
+	return RefreshIf(func(_ context.Context, r *http.Request) bool {
+		return r.Header.Get("Cache-Control") == "no-cache"
+	})
 }

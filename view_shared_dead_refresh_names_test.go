@@ -32,21 +32,8 @@ func TestSharedCacheDeadRefreshOtherNamesKeepsRecord(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				forEachViewStore(t, func(t *testing.T, k storeKind) {
 					e := newViewEnv(t, k)
-					h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
-						switch r.Header.Get("Accept-Language") {
-						case "de", "en":
-							w.Header().Set("Vary", c.okVary)
-							w.Header().Set("Cache-Control", "max-age=600")
-						default:
-							w.Header().Set("Vary", c.deadVary)
-							w.Header().Set("Cache-Control", "no-cache")
-							w.Header().Set("Location", "/en/a")
-							w.WriteHeader(status)
-						}
-					}}
-					ch := e.sharedView(h, RefreshIf(func(_ context.Context, r *http.Request) bool {
-						return r.Header.Get("Cache-Control") == "no-cache"
-					}))
+					h := languagePage(c.okVary, c.deadVary, status)
+					ch := e.sharedView(h, onReload())
 					assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
 					assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "en").Body.String())
 					assert.Equal(t, "HIT", get(ch, "/a", "Accept-Language", "de").Header().Get("X-Cache"))
@@ -77,9 +64,7 @@ func TestSharedCacheDeadRefreshUnlistedVariantKeepsRecord(t *testing.T) {
 			w.Header().Set("Vary", "Accept-Language")
 			w.Header().Set("Cache-Control", "max-age=600")
 		}}
-		ch := e.sharedView(h, RefreshIf(func(_ context.Context, r *http.Request) bool {
-			return r.Header.Get("Cache-Control") == "no-cache"
-		}))
+		ch := e.sharedView(h, onReload())
 		assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
 		// The record is deleted (de's entry stays, unlisted), and en's
 		// request writes a new one.

@@ -1,7 +1,6 @@
 package caching
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
@@ -28,9 +27,7 @@ func TestSharedCacheDeadRefreshVariantKeepsOtherVariants(t *testing.T) {
 			}
 			w.Header().Set("Cache-Control", "no-cache")
 		}}
-		ch := e.sharedView(h, RefreshIf(func(_ context.Context, r *http.Request) bool {
-			return r.Header.Get("Cache-Control") == "no-cache"
-		}))
+		ch := e.sharedView(h, onReload())
 		assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
 		assert.Equal(t, "HIT", get(ch, "/a", "Accept-Language", "de").Header().Get("X-Cache"))
 		get(ch, "/a", "Accept-Language", "fr", "Cache-Control", "no-cache")
@@ -52,17 +49,7 @@ func TestSharedCacheDeadRedirectForOneClientDropsNothing(t *testing.T) {
 	for _, status := range []int{http.StatusFound, http.StatusNotFound} {
 		forEachViewStore(t, func(t *testing.T, k storeKind) {
 			e := newViewEnv(t, k)
-			h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
-				switch r.Header.Get("Accept-Language") {
-				case "de", "en":
-					w.Header().Set("Vary", "Accept-Language")
-					w.Header().Set("Cache-Control", "max-age=600")
-				default:
-					w.Header().Set("Cache-Control", "no-cache")
-					w.Header().Set("Location", "/en/a")
-					w.WriteHeader(status)
-				}
-			}}
+			h := languagePage("Accept-Language", "", status)
 			ch := e.sharedView(h)
 			assert.Equal(t, "b #1", get(ch, "/a", "Accept-Language", "de").Body.String())
 			assert.Equal(t, "b #2", get(ch, "/a", "Accept-Language", "en").Body.String())
