@@ -143,6 +143,16 @@
 // Options.DirMode with group write, and make the directories setgid (chmod
 // g+s) so that what each user makes has the shared group.
 //
+// The umask applies to the directories the store makes and to its lock
+// files (a ".lock" in each subdirectory, made with Options.FileMode by the
+// first to write there), not to entry files, which get Options.FileMode
+// exactly. For a shared cache, run every process under a umask that keeps
+// the group's bits (umask 007 or 002): under 022, a DirMode of 0770 makes
+// 0750 directories, in which the other members can write nothing. A member
+// that may not write another's lock file (FileMode 0640) opens it for
+// reading only, which flock(2) allows; on NFS, where an exclusive flock
+// needs a file open for writing, give FileMode group write (0660).
+//
 // Every Store sharing a namespace should use the same Options.DirMode: one
 // whose DirMode grants no group write refuses the group-writable
 // directories another made. Elsewhere (Windows, where access is by ACL,

@@ -84,10 +84,12 @@ type Options struct {
 	// for their keys (Add finds them present, Incr refuses them) until
 	// deleted.
 	MaxBytes int64
-	// FileMode is the permission of entry files. Default 0600. It may not
-	// grant write to others (backend.ErrInvalidOption). On Unix systems an
-	// entry file granting group or others write that FileMode does not is
-	// a miss: whoever could write it could plant an entry.
+	// FileMode is the permission of entry files (exactly: the umask does
+	// not apply to them) and of the lock files the store makes (less the
+	// umask). Default 0600. It may not grant write to others
+	// (backend.ErrInvalidOption). On Unix systems an entry file granting
+	// group or others write that FileMode does not is a miss: whoever
+	// could write it could plant an entry.
 	FileMode fs.FileMode
 	// DirMode is the permission of the directories the store creates
 	// (less the umask). Default 0700. It may not grant write to others

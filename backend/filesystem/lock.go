@@ -184,11 +184,10 @@ func (s *Store) lockedAtPath(st *stripe, e entry) bool {
 // file in its place is an error, not followed and not waited on.
 func (s *Store) openLockFile(e entry, mk bool) (*os.File, error) {
 	name := filepath.Join(e.sub, lockName)
-	flag := os.O_RDWR | os.O_CREATE | openFlags
-	f, err := os.OpenFile(name, flag, s.opts.FileMode)
+	f, err := s.openLock(name)
 	if mk && errors.Is(err, fs.ErrNotExist) {
 		if err = s.makeSub(e); err == nil {
-			f, err = os.OpenFile(name, flag, s.opts.FileMode)
+			f, err = s.openLock(name)
 		}
 	}
 	if err != nil {
@@ -202,6 +201,23 @@ func (s *Store) openLockFile(e entry, mk bool) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// openLock opens the lock file name, creating it (with Options.FileMode)
+// if it is missing. It opens it for reading and writing (nothing writes it,
+// but where flock is emulated by byte-range locks, as on NFS, an exclusive
+// lock needs a file open for writing), or for reading only when it may not
+// be written: another user's lock file in a cache shared by a group whose
+// FileMode (or umask) grants the group read but not write. flock(2) locks
+// a file opened for reading as well.
+func (s *Store) openLock(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|openFlags, s.opts.FileMode)
+	if errors.Is(err, fs.ErrPermission) {
+		if rf, rerr := os.OpenFile(name, os.O_RDONLY|openFlags, 0); rerr == nil {
+			return rf, nil
+		}
+	}
+	return f, err
 }
 
 // errNotRegular reports something other than a regular file where the store
