@@ -75,9 +75,11 @@
 // or process held its subdirectory's lock is learnt at a later read), and
 // learns of the others' at each sweep, each placed among those it knows
 // by its modification time (a file another process wrote since the last
-// sweep is not the first to go), and the new size of each file it knew
-// that another process rewrote. Two processes with MaxEntries n may keep
-// up to about 2n files between sweeps, and a process may evict a file
+// sweep is not the first to go), the new size of each file it knew that
+// another process rewrote, and which files it knew another process deleted
+// (it forgets them and their bytes; with no sweep, such a file counts until
+// its key is read or evicted). Two processes with MaxEntries n may keep up
+// to about 2n files between sweeps, and a process may evict a file
 // another one read recently. A sweep learns nothing of a subdirectory
 // whose lock another goroutine or process holds: the next one does. Stats
 // reports this process's index.

@@ -331,6 +331,19 @@ func (x *index) sizeOf(h [32]byte) (known bool, size int64) {
 	return false, 0
 }
 
+// unlisted returns the keys of stripe b that the index holds and names
+// does not.
+func (x *index) unlisted(b byte, names map[[32]byte]struct{}) (keys [][32]byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for h := range x.m[b] {
+		if _, ok := names[h]; !ok {
+			keys = append(keys, h)
+		}
+	}
+	return keys
+}
+
 func (x *index) has(h [32]byte) bool {
 	x.mu.Lock()
 	_, ok := x.get(h)

@@ -54,9 +54,10 @@ func (s *Store) staleTemp(name string, de fs.DirEntry, age time.Duration) bool {
 
 // walk calls fn for every regular file in the namespace's subdirectories
 // whose names are two hex digits, but those the store does not trust (see
-// trust.dir); it does not recurse further, reads no file, and stops with
-// ctx's error once ctx is done.
-func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEntry)) error {
+// trust.dir), and then listed, if not nil, with the stripe of each such
+// subdirectory whose files it has all passed to fn; it does not recurse
+// further, reads no file, and stops with ctx's error once ctx is done.
+func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEntry), listed func(b byte)) error {
 	subs, err := os.ReadDir(s.root)
 	if err != nil {
 		return err
@@ -87,6 +88,9 @@ func (s *Store) walk(ctx context.Context, fn func(sub, name string, de fs.DirEnt
 				fn(sub, de.Name(), de)
 			}
 		}
+		if listed != nil {
+			listed(unhex(d.Name()[0])<<4 | unhex(d.Name()[1]))
+		}
 	}
 	return nil
 }
@@ -113,7 +117,7 @@ func (s *Store) load() error {
 		if fi, err := de.Info(); err == nil && s.fits(fi.Size()) && s.trust.file(fi) {
 			all = append(all, found{h, fi.Size(), fi.ModTime().UnixNano()})
 		}
-	})
+	}, nil)
 	if err != nil {
 		return fmt.Errorf("filesystem: index directory: %w", err)
 	}
@@ -172,8 +176,10 @@ func (s *Store) sweepLoop() {
 // the index up to date with the entry files other processes wrote: it
 // indexes those this process did not know, if they fit Options.MaxBytes (see
 // load), each placed among the entries it knows by its modification time
-// (see index.learn), and records the new size of each it knew that another
-// process rewrote at another size (it keeps its place in the order of uses).
+// (see index.learn), records the new size of each it knew that another
+// process rewrote at another size (it keeps its place in the order of uses),
+// and drops the keys it knew whose files another process deleted (see
+// prune), so that the bounds do not count bytes no longer on disk.
 // An entry file over Options.MaxBytes leaves the index (a store with a
 // larger bound has written it since this one indexed the key) and is left on
 // disk for that store, unless expired. It reads the 21-byte header of each
@@ -182,7 +188,11 @@ func (s *Store) sweepLoop() {
 // the next sweep tries again.
 func (s *Store) sweep(ctx context.Context) {
 	var changed []seen
-	_ = s.walk(ctx, func(sub, name string, de fs.DirEntry) {
+	// The entry files of the subdirectory being walked, and the stripes
+	// whose subdirectories were walked whole.
+	names := make(map[[32]byte]struct{})
+	var listed [len(s.stripes)]bool
+	err := s.walk(ctx, func(sub, name string, de fs.DirEntry) {
 		if s.staleTemp(name, de, tempMaxAge) {
 			unlink(filepath.Join(sub, name))
 			return
@@ -191,6 +201,7 @@ func (s *Store) sweep(ctx context.Context) {
 		if !ok {
 			return
 		}
+		names[h] = struct{}{}
 		e := s.entryOf(h)
 		f, fi, err := s.openRegular(e.path)
 		if err != nil || f == nil {
@@ -211,7 +222,23 @@ func (s *Store) sweep(ctx context.Context) {
 				changed = append(changed, seen{e, fi})
 			}
 		}
+	}, func(b byte) {
+		listed[b] = true
+		s.prune(b, names)
+		clear(names)
 	})
+	// A stripe whose subdirectory the walk did not list (missing or not
+	// the store's) has no file it saw: each key of it is looked at. Not
+	// after an error (one subdirectory unreadable), which the next sweep
+	// may not meet.
+	for b := range listed {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) || ctx.Err() != nil {
+			break
+		}
+		if !listed[b] {
+			s.prune(byte(b), nil)
+		}
+	}
 	// The walk goes subdirectory by subdirectory: the files found are
 	// taken into the index a stripe at a time, each stripe under its lock
 	// (see learnStripe).
@@ -227,6 +254,33 @@ func (s *Store) sweep(ctx context.Context) {
 	// With those, the victims an eviction skipped and restored since
 	// (see evict), even if no Set or read has come to retry them.
 	s.evict(ctx, append(victims, s.idx.trim()...))
+}
+
+// prune drops from the index the keys of stripe b that are not in names
+// (the entry files the sweep's walk listed in the stripe's subdirectory)
+// and whose files are gone (see noEntry): another process deleted them, or
+// removed their subdirectory. Each is looked at (an lstat) holding the
+// stripe's semaphore, as forget does, so that a key this store wrote after
+// the walk listed the subdirectory stays; when another goroutine holds it,
+// the stripe is left to the next sweep. The index's keys not listed are
+// few, but for a subdirectory removed whole.
+func (s *Store) prune(b byte, names map[[32]byte]struct{}) {
+	gone := s.idx.unlisted(b, names)
+	if len(gone) == 0 {
+		return
+	}
+	st := &s.stripes[b]
+	select {
+	case st.sem <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-st.sem }()
+	for _, h := range gone {
+		if s.noEntry(s.entryOf(h)) {
+			s.idx.remove(h)
+		}
+	}
 }
 
 // seen is an entry file the sweep found that the index does not know,
