@@ -41,6 +41,12 @@ type redisFields struct {
 // which is what makes the ones beyond Size an overflow. MaxActiveConns =
 // Size+MaxOverflow too: go-redis checks it when it dials, a second bound on
 // what the turns already bound.
+//
+// go-redis draws each connection's lifetime as ConnMaxLifetime plus a
+// random offset in [-jitter, +jitter), while Recycle is the most a
+// connection lives and RecycleJitter spreads lifetimes below it. So
+// ConnMaxLifetime = Recycle − RecycleJitter/2 with a jitter of
+// RecycleJitter/2: lifetimes fall in [Recycle−RecycleJitter, Recycle).
 func (f redisFields) apply(c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -51,8 +57,9 @@ func (f redisFields) apply(c Config) error {
 	*f.minIdle = r.MinIdle
 	*f.maxActive = c.MaxOpen()
 	*f.poolTimeout = r.Timeout
-	*f.maxLifetime = r.Recycle
-	*f.jitter = r.RecycleJitter
+	half := r.RecycleJitter / 2
+	*f.maxLifetime = r.Recycle - half
+	*f.jitter = half
 	*f.maxIdleTime = r.IdleTimeout
 	return nil
 }
@@ -61,8 +68,11 @@ func (f redisFields) apply(c Config) error {
 // MaxActiveConns = Size+MaxOverflow (go-redis hands out at most PoolSize
 // connections at once), MaxIdleConns = Size (a connection returned while
 // Size are idle is closed: the overflow), MinIdleConns = MinIdle,
-// PoolTimeout = Timeout, ConnMaxLifetime = Recycle, ConnMaxLifetimeJitter =
-// RecycleJitter, ConnMaxIdleTime = IdleTimeout. PrePing is not mapped:
+// PoolTimeout = Timeout, ConnMaxIdleTime = IdleTimeout, and
+// ConnMaxLifetime = Recycle − RecycleJitter/2 with ConnMaxLifetimeJitter =
+// RecycleJitter/2: go-redis spreads lifetimes both ways around
+// ConnMaxLifetime, so this keeps them in [Recycle−RecycleJitter, Recycle),
+// Recycle staying the most a connection lives. PrePing is not mapped:
 // go-redis checks a pooled connection's socket on checkout already.
 func ApplyRedis(o *redis.Options, c Config) error {
 	return redisFields{&o.PoolSize, &o.MinIdleConns, &o.MaxIdleConns, &o.MaxActiveConns,

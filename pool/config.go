@@ -47,7 +47,8 @@ type Config struct {
 	Timeout time.Duration
 	// Recycle closes a connection once it is this old (pool_recycle), so that
 	// a server or proxy that drops old connections never hands back a dead
-	// one. Zero: never.
+	// one. It is the most a connection lives, in every pool it is applied
+	// to: the jitter only shortens lifetimes. Zero: never.
 	Recycle time.Duration
 	// RecycleJitter spreads recycling: each connection's lifetime is Recycle
 	// minus a random duration in [0, RecycleJitter), so connections opened

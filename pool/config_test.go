@@ -72,7 +72,9 @@ func TestApplyRedis(t *testing.T) {
 		t.Helper()
 		// PoolSize is Size+MaxOverflow: go-redis hands out at most PoolSize
 		// connections at once. MaxIdleConns = Size closes the overflow.
-		assert.Equal(t, []any{10, 8, 2, 10, 2 * time.Second, time.Hour, time.Minute, 5 * time.Minute},
+		// go-redis jitters lifetimes both ways: Recycle − RecycleJitter/2 ±
+		// RecycleJitter/2 stays within Recycle.
+		assert.Equal(t, []any{10, 8, 2, 10, 2 * time.Second, time.Hour - 30*time.Second, 30 * time.Second, 5 * time.Minute},
 			[]any{size, maxIdle, minIdle, maxActive, timeout, life, jitter, idle})
 	}
 	t.Run("Options", func(t *testing.T) {
