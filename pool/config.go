@@ -14,6 +14,13 @@ const (
 	DefaultTimeout     = 30 * time.Second
 )
 
+// MaxConnections is the most Size and MaxOverflow may each be: go-redis
+// allocates for every connection its pool may open when the client is
+// built, and a sum near the largest int would wrap to a negative limit,
+// which database/sql reads as none. It is the bound package cacheurl puts
+// on pool_size and the other counts of connections.
+const MaxConnections = 10000
+
 // NoOverflow is the MaxOverflow that allows no connection beyond Size
 // (SQLAlchemy's max_overflow=0; a zero MaxOverflow means DefaultMaxOverflow).
 const NoOverflow = -1
@@ -34,11 +41,12 @@ var (
 // is a value: it is safe to share once built.
 type Config struct {
 	// Size is the number of connections kept open when idle (pool_size).
-	// Default DefaultSize (5); must be >= 0.
+	// Default DefaultSize (5); must be from 0 to MaxConnections.
 	Size int
 	// MaxOverflow is how many connections may be opened beyond Size under
 	// load (max_overflow); they are closed when returned while Size are idle.
-	// Zero means DefaultMaxOverflow (10); NoOverflow (-1) means none.
+	// Zero means DefaultMaxOverflow (10); NoOverflow (-1) means none; at
+	// most MaxConnections.
 	// SQLAlchemy's "unlimited" (-1 there) is not offered: a pool here is
 	// always bounded.
 	MaxOverflow int
@@ -104,8 +112,12 @@ func (c Config) Validate() error {
 	switch {
 	case c.Size < 0:
 		return bad("Size %d is negative (want >= 0; 0 means %d)", c.Size, DefaultSize)
+	case c.Size > MaxConnections:
+		return bad("Size %d exceeds %d (want 0 <= Size <= %d; 0 means %d)", c.Size, MaxConnections, MaxConnections, DefaultSize)
 	case c.MaxOverflow < NoOverflow:
 		return bad("MaxOverflow %d is below NoOverflow (want >= -1: -1 none, 0 means %d)", c.MaxOverflow, DefaultMaxOverflow)
+	case c.MaxOverflow > MaxConnections:
+		return bad("MaxOverflow %d exceeds %d (want -1 <= MaxOverflow <= %d: -1 none, 0 means %d)", c.MaxOverflow, MaxConnections, MaxConnections, DefaultMaxOverflow)
 	case c.Timeout < 0:
 		return bad("Timeout %v is negative (want >= 0; 0 means %v)", c.Timeout, DefaultTimeout)
 	case c.Recycle < 0:
