@@ -31,8 +31,9 @@ type Stats struct {
 	Size        int `json:"size"`
 	MaxOverflow int `json:"max_overflow"`
 	MaxOpen     int `json:"max_open"`
-	// Open, InUse and Idle count connections now; Overflow is how many of
-	// the open ones exceed Size (never negative).
+	// Open, InUse and Idle count connections now (InUse + Idle = Open, none
+	// negative); Overflow is how many of the open ones exceed Size (never
+	// negative).
 	Open     int `json:"open"`
 	InUse    int `json:"in_use"`
 	Idle     int `json:"idle"`
@@ -155,10 +156,16 @@ type RedisPooler interface {
 }
 
 // redisStats is a go-redis pool's Stats: the gauges from p, its latest
-// statistics, and the counters from t.
+// statistics, and the counters from t. go-redis counts a MinIdle
+// connection as idle from the moment it starts dialing it, and among its
+// connections only once it is dialed (and reads the two apart), so its
+// IdleConns may exceed its TotalConns: Idle is kept to at most Open, and
+// InUse is never negative.
 func redisStats(p *redis.PoolStats, t redisTotals, cfg Config) Stats {
-	s := Stats{Kind: "redis", Open: int(p.TotalConns), Idle: int(p.IdleConns),
-		InUse: int(p.TotalConns) - int(p.IdleConns), Waits: t.waits,
+	open := int(p.TotalConns)
+	idle := min(int(p.IdleConns), open)
+	s := Stats{Kind: "redis", Open: open, Idle: idle,
+		InUse: open - idle, Waits: t.waits,
 		WaitTimeMS: ms(time.Duration(t.waitNs)), Timeouts: t.timeouts,
 		Closed: map[string]int64{"stale": t.stale}}
 	limits(&s, cfg)
