@@ -337,7 +337,10 @@ func openRedis(u *cacheURL) (backend.Backend, error) {
 	prefix := p.str("prefix")
 	flush := p.boolean("clear_flushes_db")
 	p.keep("client_name")
-	p.str("client_name")
+	if name := p.str("client_name"); !validClientName(name) {
+		p.fail("client_name", "want a name of the bytes '!' to '~' (printable ASCII, no space): "+
+			"Redis refuses any other in the CLIENT SETNAME go-redis sends on every connection, "+p.got(name))
+	}
 	p.keep("protocol")
 	p.integer("protocol", 2, 3, "2 or 3")
 	p.keep("max_retries")
@@ -387,4 +390,15 @@ func validDB(s string) bool {
 		}
 	}
 	return len(s) <= 9
+}
+
+// validClientName reports whether Redis accepts name in CLIENT SETNAME:
+// every byte from '!' to '~'.
+func validClientName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if name[i] < '!' || name[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -82,7 +82,8 @@
 // pool_size, min_idle_conns (dialed in the background from Open on, but
 // for a cluster: see Open), max_idle_conns, max_active_conns (these four 0 to
 // 10000: go-redis allocates for every slot of its pool in Open),
-// max_retries (-1 to 10), protocol (2 or 3), client_name, pool_fifo; and
+// max_retries (-1 to 10), protocol (2 or 3), client_name (the bytes '!' to
+// '~' only: Redis refuses any other name, on every connection), pool_fifo; and
 // skip_verify (rediss and rediss+sentinel), db (unix), max_redirects (0 to
 // 10), read_only, route_by_latency, route_randomly (cluster), username,
 // password, replica_only (sentinel). A Sentinel URL with route_by_latency or
