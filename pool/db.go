@@ -89,6 +89,15 @@ type DB struct {
 // jittered deadline (through driver.Validator and SessionResetter), Timeout
 // bounds the wait for a connection with ErrPoolTimeout, and queries are
 // counted, reported to timing/ and logged when slow.
+//
+// In (*sql.Conn).Raw the connection is the wrapper; its method
+// Unwrap() driver.Conn returns the driver's own (pgx's *stdlib.Conn):
+//
+//	err := c.Raw(func(dc any) error {
+//		pc := dc.(interface{ Unwrap() driver.Conn }).Unwrap().(*stdlib.Conn)
+//		_, err := pc.Conn().CopyFrom(ctx, table, cols, rows)
+//		return err
+//	})
 func OpenDB(dc driver.Connector, cfg Config, opts SQLOptions) (*DB, error) {
 	if dc == nil {
 		return nil, errors.New("pool: OpenDB: nil connector")

@@ -82,6 +82,14 @@ var (
 	_ driver.Validator          = (*conn)(nil)
 )
 
+// Unwrap returns the driver's own connection, which the pool's wraps: in
+// sql.Conn.Raw, a connection of a DB opened by OpenDB is the wrapper, and
+// dc.(interface{ Unwrap() driver.Conn }).Unwrap() is the driver's (pgx's
+// *stdlib.Conn, for instance). Use it inside Raw only, and leave the
+// connection open: closing it there, or keeping it past Raw, breaks the
+// pool's accounting as it would database/sql's.
+func (c *conn) Unwrap() driver.Conn { return c.inner }
+
 func (c *conn) expired() bool {
 	return !c.deadline.IsZero() && !time.Now().Before(c.deadline)
 }
