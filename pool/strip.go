@@ -52,11 +52,15 @@ import (
 //     reads 0x1F$a$ as a number and a $a$ string, 15 as 0 and a name.
 //   - MySQL reads "..." with backslash escapes.
 //
-// Text in double quotes is kept as a name: it is one in standard SQL,
-// PostgreSQL and SQLite. MySQL, unless its sql_mode has ANSI_QUOTES, reads
-// "..." as a string literal, and Strip keeps it all the same: under MySQL,
-// write literals in single quotes or, better, pass them as arguments, or
-// they reach the slow-query log. A ' inside a kept name is written ?, so
+// Text in double quotes is kept as a name, as standard SQL and PostgreSQL
+// read it, even where a dialect reads it as a string literal: MySQL unless
+// its sql_mode has ANSI_QUOTES, SQLite where it names no column (its
+// double-quoted string literals, accepted unless SQLite was built with
+// SQLITE_DQS=0: WHERE name = "alice" compares with the string 'alice' when
+// t has no column alice), and SQL Server with QUOTED_IDENTIFIER off. Strip
+// keeps it all the same, so such a literal reaches the slow-query log as
+// written: write literals in single quotes or, better, pass them as
+// arguments. A ' inside a kept name is written ?, so
 // that the output holds no ' at all: no reading finds a literal in it, and
 // stripping it again changes nothing.
 //
