@@ -23,7 +23,8 @@
 // Cache-wide: caching_hits_total, caching_stale_hits_total,
 // caching_misses_total, caching_bypasses_total (every view, function and
 // direct read), caching_sets_total, caching_errors_total,
-// caching_corrupt_total, caching_entries, caching_bytes and
+// caching_unavailable_total (backend calls not made while the circuit
+// breaker was open), caching_corrupt_total, caching_entries, caching_bytes and
 // caching_evictions_total (when the backend knows them),
 // caching_breaker_state{state} (1 for the current state of "closed",
 // "half-open", "open"; absent for an in-process store),
