@@ -94,17 +94,20 @@ import (
 //     request with Authorization runs the handler itself.
 //   - A handler that calls Flush, hijacks the connection, or uses
 //     http.ResponseController passes through uncached and unbroken.
-//   - When the backend fails or is slow (Options.Timeout), the handler serves
-//     the request, and nothing is stored; identical GET requests in flight
-//     still share one run (one per variant of a page the view last saw
-//     vary), in a SharedCache view too, where a request that runs alone
-//     with the backend up (Authorization without UserKey; with
+//   - When the backend fails or is slow (Options.Timeout: the lookup, or the
+//     read of the tag versions after a miss), the handler serves the
+//     request, and nothing is stored (BYPASS, for the requests that waited
+//     for its run too); identical GET requests in flight still share one
+//     run (one per variant of a page the view last saw vary), with
+//     SharedCache or HonorRequestCacheControl too, where a request that
+//     runs alone with the backend up (Authorization without UserKey; with
 //     HonorRequestCacheControl, no-cache or no-store, and then max-age and
-//     min-fresh too) runs alone, a Range never makes others wait for it,
-//     and a response that may not be stored (private, Set-Cookie, Vary: *)
-//     answers its own request only. The error is counted and logged at
-//     most once per LogInterval. A panic in the handler reaches the
-//     caller's recoverer and nothing is stored.
+//     min-fresh too) runs alone, a Range never makes others wait for it, a
+//     response that may not be stored (private, Set-Cookie, Vary: *)
+//     answers its own request only, and only-if-cached is answered 504.
+//     The error is counted and logged at most once per LogInterval. A
+//     panic in the handler reaches the caller's recoverer and nothing is
+//     stored.
 //
 // With StaleWhileRevalidate, an expired entry is served at once (STALE) while
 // one background run of the handler, per key and at most 8 per wrapped
@@ -511,9 +514,12 @@ func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r with a stored snapshot, and counts it.
 func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
-	if st == httpcache.Stale {
+	switch st {
+	case httpcache.Stale:
 		v.record(r, outStale)
-	} else {
+	case httpcache.Bypass:
+		v.record(r, outBypass) // a waiter of a run the backend failed
+	default:
 		v.record(r, outHit)
 	}
 	reportCache(r, st)
@@ -1134,12 +1140,15 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		rec.Divert = func(status int) bool { return status >= 500 }
 	}
 	if st.ext != nil {
+		// Without the backend (the lookup or the versions failed), nothing
+		// is stored, but the response is still judged as with the backend
+		// up: one that may be stored is handed to the waiters (not
+		// stored), one refused for what it is (private, Set-Cookie) is not,
+		// and a 304 vouches for the entry it revalidates for this run only.
+		// This is not the request's no-store, which refuses the response
+		// for everyone.
+		st.ext.unread = noStore
 		v.prepareRun(st, rec)
-		// Without the versions, a revalidated entry is served, not stored.
-		// The run of a miss whose lookup failed, which replaces no entry,
-		// still has its response judged: one that may be stored is handed
-		// to its waiters (not stored), as in the default mode.
-		st.ext.noStore = st.ext.noStore || verr != nil || st.down && st.ext.replaces != nil
 	}
 	if call := st.call; call != nil {
 		// The waiters of another variant leave as soon as the header tells
@@ -1295,7 +1304,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if noStore {
 		reason = reasonBackend
-		res.unstored = true
+		res.unstored, res.bypass = true, true
 		v.flight.release(st.call, res) // the waiters' identical requests get it
 		return
 	}

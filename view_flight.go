@@ -106,6 +106,10 @@ type viewResult struct {
 	// released as "not stored", so that other processes' waiters run the
 	// handler at once.
 	unstored bool
+	// bypass: snap was not stored because the backend failed before the
+	// handler ran (the lookup or the tag versions): its waiters report it
+	// as BYPASS, as its leader does, not as a hit of the cache.
+	bypass bool
 	// vs are the versions the leader read before its handler ran, when it
 	// stores snap, or those the entry it found was written under, when it
 	// found one (found.result): a waiter serves snap only while they are
@@ -138,8 +142,11 @@ func (res viewResult) freshAt(now time.Time) bool {
 
 // status is how a waiter served res.snap reports it.
 func (res viewResult) status() httpcache.CacheStatus {
-	if res.stale {
+	switch {
+	case res.stale:
 		return httpcache.Stale
+	case res.bypass:
+		return httpcache.Bypass
 	}
 	return httpcache.Hit
 }

@@ -314,6 +314,11 @@ type extRun struct {
 	client  *http.Request // the request as the client sent it
 	prev    *found        // the stored entry this run revalidates (SharedCache)
 	noStore bool          // the request said no-store
+	// unread: the run's lookup or its read of the tag versions failed
+	// (the backend is down or slow): its response is judged, served and
+	// handed to the waiters as with the backend up, but not stored; a 304
+	// freshens the entry it revalidates for this client only.
+	unread bool
 	// replaces is the stored entry the run's response is to replace or
 	// freshen (SharedCache), with validators or not: prev, and the entry
 	// of a refresh or of a run whose 304 did not validate prev. A final
@@ -811,12 +816,12 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// for prev: the origin may not have changed its validators with the
 	// write, or with the update of the data that the program cleared the
 	// cache for (views without tags record no versions to tell). It is
-	// treated as a 304 that does not validate. (With x.noStore nothing is
-	// stored, and vs may not have been read.) So is a 304 whose Vary names
-	// a field the stored response does not vary on (varyWidens): its fields
-	// were made for this request's value of it.
+	// treated as a 304 that does not validate. (With x.noStore or x.unread
+	// nothing is stored, and vs may not have been read.) So is a 304 whose
+	// Vary names a field the stored response does not vary on
+	// (varyWidens): its fields were made for this request's value of it.
 	if !prev.Validates(h304, false) || varyWidens(x.prev, h304) || v.c.store.clears.Load() != x.prev.cleared ||
-		!x.noStore && !writtenUnder(x.prev, vs) {
+		!x.noStore && !x.unread && !writtenUnder(x.prev, vs) {
 		x.prev = nil
 		r2 := new(http.Request)
 		*r2 = *r
@@ -855,7 +860,12 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 			v.dropRefreshed(r, x.prev, reason)
 		}
 		res = viewResult{}
-	case x.noStore || v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone:
+	case x.noStore || x.unread:
+		// Without the versions (unread), nothing tells whether a write
+		// landed since the lookup that found prev: the 304 vouches for it
+		// for this client only, as before the versions were read apart.
+		res = viewResult{}
+	case v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone:
 		res = viewResult{}
 	}
 	v.flight.release(st.call, res)
