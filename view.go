@@ -149,7 +149,9 @@ func (c *Cache) Cached(ttl time.Duration, opts ...ViewOption) func(http.Handler)
 // as by Cached, for ttl, or for the TTL that RouteTTL gives the route's
 // pattern; routes named by SkipRoutes, and requests no route matches, pass
 // through. Patterns are those of the mux (Go 1.22 syntax, r.Pattern), found
-// with mux.Handler before the cache is read. It panics like Cached.
+// with mux.Handler before the cache is read. Each route has its own
+// background refreshes (at most 8 at a time), as a handler wrapped by
+// Cached has. It panics like Cached.
 func (c *Cache) CachedMux(mux *http.ServeMux, ttl time.Duration, opts ...ViewOption) http.Handler {
 	cfg, fns := c.mustViewConfig(ttl, opts, true)
 	for _, t := range cfg.routeTTL {
@@ -221,7 +223,7 @@ func urlSchemeAsConnection(r *http.Request) *http.Request {
 }
 
 // maxRefreshes bounds the background refreshes (stale-while-revalidate) of
-// one view running at a time.
+// one view running at a time: of each route of a CachedMux.
 const maxRefreshes = 8
 
 // view is one cached handler (or mux).
@@ -245,6 +247,10 @@ type view struct {
 	solo                   soloKeys // SharedCache: keys whose misses join no flight
 	refreshing             sync.Map // backend key -> refresh in progress
 	refreshSlots           chan struct{}
+	// routeSlots are, for CachedMux, the refresh slots of each route, by
+	// pattern (a chan struct{} each, made on its first refresh): as many
+	// as the mux has patterns, which the program registers.
+	routeSlots sync.Map
 	// varyLocks order, in this process, the reading and rewriting of the
 	// Vary record of one key, so that MaxVariants is exact here.
 	varyLocks [16]sync.Mutex
@@ -1601,17 +1607,33 @@ func lockHash(s string) uint64 {
 
 // revalidate refreshes r's entry under base in the background
 // (stale-while-revalidate, RefreshAhead) and reports true: once per key at a
-// time, at most maxRefreshes per view, never after the Cache is closed; a
-// refresh that finds no free slot is skipped (false). names are the Vary
-// names of the stored response. It is called before anything is served on
-// w: the refresh's writer starts with what outer middleware set on it.
+// time, at most maxRefreshes per view (per route of a CachedMux: slotsFor),
+// never after the Cache is closed; a refresh that finds no free slot is
+// skipped (false). names are the Vary names of the stored response. It is
+// called before anything is served on w: the refresh's writer starts with
+// what outer middleware set on it.
 func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string) bool {
 	key := base
 	if len(names) > 0 {
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
-	return v.refreshInBackground(&runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},
+	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},
 		func() *http.Request { return v.backgroundRequest(r) })
+}
+
+// slotsFor returns the refresh slots of r's route: the view's, or, in a
+// CachedMux, those of the pattern ServeHTTP set on r, so that refreshes
+// stuck on one route (a slow dependency of its own) leave the others
+// theirs.
+func (v *view) slotsFor(r *http.Request) chan struct{} {
+	if v.mux == nil {
+		return v.refreshSlots
+	}
+	if s, ok := v.routeSlots.Load(r.Pattern); ok {
+		return s.(chan struct{})
+	}
+	s, _ := v.routeSlots.LoadOrStore(r.Pattern, make(chan struct{}, maxRefreshes))
+	return s.(chan struct{})
 }
 
 // refreshInBackground runs st in the background, as revalidate says, for
@@ -1621,19 +1643,19 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 // st.outer: the fields outer middleware set for the client (a Vary of
 // theirs keys the variants as on the client's path; a Set-Cookie or
 // Cache-Control of theirs keeps the response out as there).
-func (v *view) refreshInBackground(st *runState, request func() *http.Request) bool {
+func (v *view) refreshInBackground(slots chan struct{}, st *runState, request func() *http.Request) bool {
 	key := st.f.key
 	if _, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
 		return false
 	}
 	select {
-	case v.refreshSlots <- struct{}{}:
+	case slots <- struct{}{}:
 	default:
 		v.refreshing.Delete(key)
 		return false
 	}
 	done := func() {
-		<-v.refreshSlots
+		<-slots
 		v.refreshing.Delete(key)
 	}
 	r2 := request()

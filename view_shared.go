@@ -661,7 +661,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		if prev != nil && prev.key != "" {
 			st.f.key = prev.key // the variant's own refresh
 		}
-		return v.refreshInBackground(st, func() *http.Request {
+		return v.refreshInBackground(v.slotsFor(r), st, func() *http.Request {
 			r2 := v.backgroundRequest(r)
 			x.client = r2
 			if v.sh == nil {
