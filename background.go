@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-caching/caching/internal/httpcache"
 )
 
 // Background work is what the Cache does on goroutines of its own, for
@@ -111,18 +113,21 @@ func (d detached) Value(key any) any {
 // the client's alone: its validators, Range and If-Range (the refresh
 // stores a whole 200), and, unless the view is keyed by user (UserKey) or
 // by its own KeyFunc, Authorization and Proxy-Authorization: a shared entry
-// is refreshed as the anonymous response every client of it may get.
+// is refreshed as the anonymous response every client of it may get; so
+// are their spellings with '_' ("If_Match").
 func (v *view) backgroundRequest(r *http.Request) *http.Request {
 	r2 := r.Clone(v.c.detach(r.Context()))
 	r2.Method = http.MethodGet
 	r2.Body, r2.GetBody, r2.ContentLength = http.NoBody, nil, 0
 	r2.Form, r2.PostForm, r2.MultipartForm, r2.Trailer = nil, nil, nil, nil
+	// Their spellings with '_' go too ("If_Match", "Proxy_Authorization"),
+	// which a CGI-style handler reads as the field: see httpcache.HasField.
 	for _, name := range clientOnlyFields {
-		delete(r2.Header, name)
+		httpcache.DeleteField(r2.Header, name)
 	}
 	if v.cfg.userFunc == nil && v.keyFunc == nil {
-		delete(r2.Header, "Authorization")
-		delete(r2.Header, "Proxy-Authorization")
+		httpcache.DeleteField(r2.Header, "Authorization")
+		httpcache.DeleteField(r2.Header, "Proxy-Authorization")
 	}
 	// A refresh of a request no server handed over (an adapter's) must
 	// still see a proxy's broken body as one: see withServer.
