@@ -1150,7 +1150,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// is stored, but the response is still judged as with the backend
 		// up: one that may be stored is handed to the waiters (not
 		// stored), one refused for what it is (private, Set-Cookie) is not,
-		// and a 304 vouches for the entry it revalidates for this run only.
+		// and a 304 vouches for the entry it revalidates for its client only.
 		// This is not the request's no-store, which refuses the response
 		// for everyone.
 		st.ext.unread = noStore
