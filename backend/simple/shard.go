@@ -414,7 +414,12 @@ func (sh *shard) remove(i int32) {
 func (sh *shard) drop(e *entry) {
 	if e.isDropper() {
 		sh.droppers--
-		sh.tell(e.value().(Dropper))
+		// An entry is marked a Dropper only if its value is one; the
+		// checked assertion makes sure that a wrong mark could never
+		// panic here, with the lock held.
+		if d, ok := e.value().(Dropper); ok {
+			sh.tell(d)
+		}
 	}
 }
 

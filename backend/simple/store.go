@@ -272,6 +272,9 @@ func (s *Store) checkSize(key string, size int64, onlyIfAbsent bool) error {
 	if !onlyIfAbsent {
 		s.deleteKey(key)
 	}
+	if size == math.MaxInt64 { // valueSize of a size beyond any limit
+		return fmt.Errorf("simple: entry of over %d bytes over the limit of %d: %w", int64(maxEntrySize), s.maxEntrySize, backend.ErrValueTooLarge)
+	}
 	return fmt.Errorf("simple: entry of %d bytes over the limit of %d: %w", size, s.maxEntrySize, backend.ErrValueTooLarge)
 }
 
@@ -591,7 +594,7 @@ func (s *Store) putValue(key string, v any, size int, ttl time.Duration, onlyIfA
 	if size < 0 {
 		return false, fmt.Errorf("simple: size is %d, want 0 or more", size)
 	}
-	sz := int64(len(key)) + int64(size) + ValueOverhead
+	sz := valueSize(key, size)
 	if err := s.checkSize(key, sz, onlyIfAbsent); err != nil {
 		return false, err
 	}
@@ -623,7 +626,7 @@ func (s *Store) ResizeValue(key string, v any, size int) bool {
 	if size < 0 || s.closed.Load() {
 		return false
 	}
-	sz := int64(len(key)) + int64(size) + ValueOverhead
+	sz := valueSize(key, size)
 	h, sh := s.hash(key)
 	collect := s.onEvict != nil
 	sh.mu.Lock()
@@ -656,6 +659,19 @@ func (s *Store) ResizeValue(key string, v any, size int) bool {
 	sh.unlock()
 	s.notify(evicted)
 	return true
+}
+
+// valueSize is what a Go value of size (0 or more) stored under key counts
+// against MaxBytes: len(key)+size+ValueOverhead, or math.MaxInt64 where
+// that sum would overflow. A size over maxEntrySize is over every store's
+// MaxValueSize anyway, and refusing it keeps the sum from wrapping round to
+// a small or negative size and the size from reaching the bits of an
+// entry's vlen that mark a Dropper.
+func valueSize(key string, size int) int64 {
+	if int64(size) > maxEntrySize {
+		return math.MaxInt64
+	}
+	return int64(len(key)) + int64(size) + ValueOverhead
 }
 
 // sameValue reports whether a and b are the same pointer, map, channel or
