@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // panicDropper panics when it is told it was dropped.
@@ -112,4 +113,52 @@ func TestCloseDuringAWriteReleasesIt(t *testing.T) {
 		assert.Zero(t, d.n.Load())
 	}
 	assert.Zero(t, s.Stats().Entries, "the closed store holds an entry")
+}
+
+// signalPanicDropper closes told when it is told it was dropped, then
+// panics.
+type signalPanicDropper struct{ told chan struct{} }
+
+func (d *signalPanicDropper) Dropped() {
+	close(d.told)
+	panic("dropper panic")
+}
+
+// TestSweepSurvivesAPanickingDropper lets the expiry sweep remove a Dropper
+// that panics. The sweep has no caller to raise the panic to: the process
+// must survive it, the sweep must finish the shard (telling the other
+// expired Dropper) and release its lock, the store must keep working, and
+// later sweeps must still run.
+func TestSweepSurvivesAPanickingDropper(t *testing.T) {
+	ctx := context.Background()
+	clock := testutil.NewClock()
+	s := open(t, simple.Options{Shards: 1, SweepInterval: time.Millisecond, Clock: clock.Now})
+	p := &signalPanicDropper{told: make(chan struct{})}
+	d := new(dropper)
+	require.NoError(t, s.StoreValue("p", p, 8, time.Minute))
+	require.NoError(t, s.StoreValue("d", d, 8, time.Minute))
+	require.NoError(t, s.Set(ctx, "keep", []byte("v"), 0))
+	clock.Advance(time.Hour)
+	select {
+	case <-p.told:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sweep did not remove the expired Dropper")
+	}
+
+	// The one shard's lock is free again once the sweep is done with it.
+	within(t, "Set", func() { assert.NoError(t, s.Set(ctx, "after", []byte("w"), 0)) })
+	assert.Equal(t, int32(1), d.n.Load(), "the other expired Dropper is not told")
+	got, err := s.Get(ctx, "keep")
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(got))
+	_, ok := s.LoadValue("p")
+	assert.False(t, ok, "the dropped value is still loadable")
+	assert.Equal(t, int64(2), s.Stats().Entries)
+
+	// The sweep goroutine still runs.
+	d2 := new(dropper)
+	require.NoError(t, s.StoreValue("d2", d2, 8, time.Minute))
+	clock.Advance(time.Hour)
+	require.Eventually(t, func() bool { return d2.n.Load() == 1 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, s.Close())
 }

@@ -496,10 +496,12 @@ func (sh *shard) nextVictim(keep uint32, now int64) (victim int32, wasExpired bo
 	}
 }
 
-// sweep removes the shard's expired entries.
+// sweep removes the shard's expired entries. It does not raise what a
+// Dropper panicked with: the sweep goroutine has no caller to raise it to,
+// and a panic there would end the process (see Dropper).
 func (sh *shard) sweep(now int64) {
 	sh.mu.Lock()
-	defer sh.unlock()
+	defer func() { _ = sh.unlockKeep() }()
 	for i := sh.tail; i != none; {
 		prev := sh.slot(i).prev
 		if expired(sh.entryAt(i).expireAt, now) {
