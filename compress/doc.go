@@ -18,7 +18,11 @@
 // flushed before the handler returns use Options.StreamingAlgorithms
 // (default zstd, br, deflate). No Accept-Encoding header means no
 // compression. [Compressor.Negotiate] exposes the choice, so that a cache can
-// key its variants by negotiated encoding.
+// key its variants by negotiated encoding, and
+// [Compressor.CanonicalAcceptEncoding] a header that names only the codings
+// chosen and gets the same choices, which a middleware in front of a
+// response cache can put in the request so that the cache keeps a few
+// variants per page.
 //
 // # When a response is compressed
 //
