@@ -598,6 +598,10 @@ func TestCheckLayout(t *testing.T) {
 		{"worker, memcached", Config{Workers: 10, CacheURL: "memcached://127.0.0.1:11211"}, true, ""},
 		{"worker, files", Config{Workers: 1, CacheURL: "file:///tmp/catalog"}, true, ""},
 		{"worker with no workers", Config{CacheURL: "file:///tmp/catalog"}, true, "-workers 0"},
+		// A URL's scheme is case-insensitive, and cacheurl opens these
+		// as simple:// (RFC 3986 section 3.1).
+		{"web only, in-process cache in capitals", Config{CacheURL: "SIMPLE://"}, false, "simple://"},
+		{"worker, in-process cache in mixed case", Config{Workers: 1, CacheURL: "Simple://?max_entries=10"}, true, "simple://"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := checkLayout(tc.cfg, tc.worker)

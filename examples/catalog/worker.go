@@ -25,7 +25,8 @@ func checkLayout(cfg Config, worker bool) error {
 		return fmt.Errorf("-worker with -workers %d: a worker process needs 1 or more", cfg.Workers)
 	}
 	scheme, _, _ := strings.Cut(cfg.CacheURL, "://")
-	if (worker || cfg.Workers == 0) && (cfg.CacheURL == "" || scheme == "simple") {
+	// A scheme is case-insensitive: cacheurl opens SIMPLE:// as simple://.
+	if (worker || cfg.Workers == 0) && (cfg.CacheURL == "" || strings.EqualFold(scheme, "simple")) {
 		return fmt.Errorf("jobs worked in other processes need a cache they share with this one: " +
 			"CACHE_URL is simple:// (this process's memory), where the web processes would never see what the jobs invalidate; " +
 			"use redis://, memcached:// or file:// (one host)")
