@@ -15,6 +15,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,9 @@ type api struct {
 	queue     *jobQueue
 	mux       *http.ServeMux
 	retention time.Duration
+	// maxVariants, when not 0, is the views' MaxVariants
+	// (Config.maxVariants: a test hook).
+	maxVariants int
 	// reportRead, when set, is called by the report job after its read
 	// (Config.reportRead: a test hook).
 	reportRead func(ctx context.Context, args reportArgs)
@@ -124,10 +128,18 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// (127.0.0.1, localhost, a domain), so the keys leave the host out
 	// (IgnoreHost): one entry per page for all of them, which the warm
 	// job fills, whatever host it asks with.
+	//
+	// A view keeps a variant per reading of Accept-Encoding, and at most
+	// DefaultMaxVariants of them per page: past that, a request for
+	// another one is served uncached. canonicalEncoding, in front of each
+	// view, leaves only what compress would choose of the header, so that
+	// a page has a handful of variants whatever clients send, and a client
+	// sending many spellings of the header cannot use up the page's
+	// variants, leaving browsers and curl uncached.
 	xcache := caching.CacheStatusHeader("X-Cache")
 	listKey := caching.QueryString(caching.QueryKeyOptions{Allow: []string{"page", "per_page"}})
-	mux.Handle("GET /products", a.cache.Cached(listTTL, caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)(cz.Handler(http.HandlerFunc(a.listProducts))))
-	mux.Handle("GET /products/{id}", canonicalID("id", a.cache.Cached(productTTL, caching.IgnoreHost(), caching.PathOnly(), xcache)(cz.Handler(http.HandlerFunc(a.getProduct)))))
+	mux.Handle("GET /products", canonicalEncoding(cz, a.cache.Cached(listTTL, a.viewOptions(caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)...)(cz.Handler(http.HandlerFunc(a.listProducts)))))
+	mux.Handle("GET /products/{id}", canonicalID("id", canonicalEncoding(cz, a.cache.Cached(productTTL, a.viewOptions(caching.IgnoreHost(), caching.PathOnly(), xcache)...)(cz.Handler(http.HandlerFunc(a.getProduct))))))
 	// A write that succeeds drops the cached responses of its path (every
 	// query string, coding and host of it): PUT or DELETE /products/42
 	// drops /products/42, POST /products every page of /products, with no
@@ -149,6 +161,38 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	mux.HandleFunc("GET /api/tasks/{id}", a.getTask)
 	a.storefrontRoutes(mux, cz)
 	a.mux = mux
+}
+
+// viewOptions returns opts, with MaxVariants when a test set it
+// (Config.maxVariants).
+func (a *api) viewOptions(opts ...caching.ViewOption) []caching.ViewOption {
+	if a.maxVariants > 0 {
+		opts = append(opts, caching.MaxVariants(a.maxVariants))
+	}
+	return opts
+}
+
+// canonicalEncoding serves next, a cached view around cz.Handler, with the
+// request's Accept-Encoding replaced by what stands for it in cz's
+// negotiation (compress's CanonicalAcceptEncoding): only the codings cz
+// chooses for it, which the client accepts, or an empty header when it
+// chooses none; a request without the header keeps none. Every way of
+// writing the header that gets the same choices is then one variant of the
+// view (a few per page), and gets the same response as before.
+// Everything outside next (the timing and the outer compression) sees the
+// request as it came.
+func canonicalEncoding(cz *compress.Compressor, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lines := r.Header["Accept-Encoding"]
+		if canon := cz.CanonicalAcceptEncoding(r); !slices.Equal(canon, lines) {
+			r2 := new(http.Request)
+			*r2 = *r
+			r2.Header = r.Header.Clone()
+			r2.Header["Accept-Encoding"] = canon
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // writeJSON writes v as JSON with status.

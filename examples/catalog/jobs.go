@@ -48,10 +48,11 @@ const (
 	monthLayout = "2006-01"
 )
 
-// warmEncodings are the Accept-Encoding values the warm job asks with. The
-// cache keeps a variant per set of codings a client accepts (in any order),
-// so these are the sets common clients send: none (curl, most API clients),
-// Go's http.Client, Python's requests, and browsers (and curl --compressed).
+// warmEncodings are the Accept-Encoding values the warm job asks with: those
+// common clients send, none (curl, most API clients), Go's http.Client,
+// Python's requests, and browsers (and curl --compressed). The views keep a
+// variant per canonical form (canonicalEncoding: what compress chooses), so
+// the two that get gzip fill one variant.
 var warmEncodings = []string{"", "gzip", "gzip, deflate", "gzip, deflate, br, zstd"}
 
 // unfinished are the states in which a job is not done: a unique job is not
@@ -418,8 +419,13 @@ func (a *api) forgetReport(ctx context.Context, args reportArgs) error {
 // warmResult is the result of a warm job.
 type warmResult struct {
 	Stored  int `json:"stored"`  // responses stored (replacing any)
-	Refused int `json:"refused"` // responses not stored (not a 200, or not cacheable)
-	Users   int `json:"users"`   // users whose statistics were recomputed
+	Refused int `json:"refused"` // responses not stored (not a 200, or not cacheable), Skipped included
+	// Skipped counts the responses not stored because their page already
+	// holds as many variants as its view keeps (MaxVariants): clients
+	// asked for it in other encodings, and their entries are served until
+	// they expire. Not an error of the job.
+	Skipped int `json:"skipped"`
+	Users   int `json:"users"` // users whose statistics were recomputed
 }
 
 // warmJob is warm, as the periodic job.
@@ -441,7 +447,10 @@ const warmOrigin = "http://catalog.internal"
 // warmEncodings, through the routes (Cache.Warm), and the statistics of
 // the most active users, recomputed (Memoized.Refresh: a user who buys a
 // lot is the one whose statistics change). A response that was not stored or a request that
-// failed is an error of the job, which River retries.
+// failed is an error of the job, which River retries, except a response
+// refused because its page holds all the variants its view keeps: retrying
+// would not help until they expire, and that page is cached (for the
+// encodings clients asked for), so it is counted as skipped and logged.
 func (a *api) warm(ctx context.Context) (warmResult, error) {
 	var res warmResult
 	// Only the pages there are: one past the last is a 404, which is not
@@ -467,13 +476,20 @@ func (a *api) warm(ctx context.Context) (warmResult, error) {
 	rep := a.cache.Warm(ctx, a.mux, targets...)
 	res.Stored, res.Refused = rep.Stored, rep.Refused
 	var errs []error
-	for _, r := range rep.Results {
+	var skipped []string
+	for i, r := range rep.Results {
 		switch {
 		case r.Err != nil:
 			errs = append(errs, r.Err)
-		case !r.Stored:
+		case r.Stored:
+		case r.Reason == "variants":
+			skipped = append(skipped, r.URL+" (Accept-Encoding: "+targets[i].Header.Get("Accept-Encoding")+")")
+		default:
 			errs = append(errs, fmt.Errorf("warm %s: not stored: status %d, %s", r.URL, r.Status, r.Reason))
 		}
+	}
+	if res.Skipped = len(skipped); res.Skipped > 0 {
+		a.log.Warn("warm: pages skipped: they hold all the variants their view keeps", "targets", skipped)
 	}
 	users, err := a.store.MostActiveUsers(ctx, a.store.now().Add(-activeWindow), activeUsers)
 	if err != nil {

@@ -114,6 +114,9 @@ type Config struct {
 	addWorkers   func(*river.Workers)
 	now          func() time.Time
 	reportRead   func(ctx context.Context, args reportArgs)
+	// maxVariants, when not 0, is the cached views' MaxVariants (the
+	// library's default, 32, otherwise). For tests.
+	maxVariants int
 }
 
 // validate checks the settings of the jobs.
@@ -236,6 +239,7 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	s.api = newAPI(s.Store, s.Cache, log)
 	s.api.retention = cfg.Retention
 	s.api.reportRead = cfg.reportRead
+	s.api.maxVariants = cfg.maxVariants
 	s.api.routes(mux, compression)
 	if s.api.queue, err = jobDB.open(s.api.riverConfig(cfg, log)); err != nil {
 		return nil, err

@@ -64,16 +64,16 @@ type sidebarData struct {
 }
 
 // storefrontRoutes registers GET / on mux, cached like GET /products and
-// compressed inside the cache. The key holds only the query parameters the
+// compressed inside the cache (with canonicalEncoding in front). The key holds only the query parameters the
 // page reads, so ?utm_source=... shares the entry of the page without it
 // (and cannot fill the cache with copies of it); the handler refuses the
 // other spellings of those it reads and does not store a page past the
 // last, as GET /products does.
 func (a *api) storefrontRoutes(mux *http.ServeMux, cz *compress.Compressor) {
-	mux.Handle("GET /{$}", a.cache.Cached(storefrontTTL,
+	mux.Handle("GET /{$}", canonicalEncoding(cz, a.cache.Cached(storefrontTTL, a.viewOptions(
 		caching.Tags("products"), caching.IgnoreHost(), caching.CacheStatusHeader("X-Cache"),
 		caching.QueryString(caching.QueryKeyOptions{Allow: []string{"page", "category"}}),
-	)(cz.Handler(http.HandlerFunc(a.storefront))))
+	)...)(cz.Handler(http.HandlerFunc(a.storefront)))))
 }
 
 // GET /?page=N&category=ID
