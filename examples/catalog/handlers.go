@@ -42,6 +42,13 @@ const (
 	maxPage = 1 << 30
 )
 
+// perPageSizes are the values per_page may take; any other is a 400. Each
+// size is a list of pages of its own in the cache: every size from 1 to
+// 100 was 26,000 pages of 5,000 products, each in several encodings, which
+// a client could have the cache store, flushing a simple:// store; these
+// sizes are 1,900 pages.
+var perPageSizes = []int64{5, 10, defaultPerPage, 50, maxPerPage}
+
 // Input bounds: outside them the API answers 400, before any SQL runs.
 const (
 	// maxBody is the largest JSON body read, in bytes (413 past it).
@@ -451,8 +458,9 @@ func (a *api) listProducts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// listParams reads page and per_page. A per_page over maxPerPage is a 400,
-// not maxPerPage: each value would be a page of its own in the cache.
+// listParams reads page and per_page. A per_page that is not one of
+// perPageSizes is a 400, not the nearest size: each value would be a page
+// of its own in the cache.
 func listParams(r *http.Request) (page, perPage int64, err error) {
 	q, err := readQuery(r, "page", "per_page")
 	if err != nil {
@@ -461,8 +469,13 @@ func listParams(r *http.Request) (page, perPage int64, err error) {
 	if page, err = queryInt(q, "page", 1, maxPage); err != nil {
 		return 0, 0, err
 	}
-	perPage, err = queryInt(q, "per_page", defaultPerPage, maxPerPage)
-	return page, perPage, err
+	if perPage, err = queryInt(q, "per_page", defaultPerPage, maxPerPage); err != nil {
+		return 0, 0, err
+	}
+	if !slices.Contains(perPageSizes, perPage) {
+		return 0, 0, errors.New("per_page must be 5, 10, 20, 50 or 100")
+	}
+	return page, perPage, nil
 }
 
 // pastLast reports whether p is a page past the last one. It is answered
