@@ -317,8 +317,6 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	return s, nil
 }
 
-// openDatabase opens the pool on PostgreSQL when cfg.DatabaseURL is set,
-// else on the SQLite file cfg.SQLitePath.
 // addNear puts a near cache in front of opts.Backend when cfg.Near asks for
 // one and CacheURL did not already (near=1). The URL is not rewritten to add
 // near=1: net/url reads neither cacheurl's host lists nor its rules for a
@@ -342,6 +340,8 @@ func addNear(cfg Config, opts *caching.Options) error {
 	return nil
 }
 
+// openDatabase opens the pool on PostgreSQL when cfg.DatabaseURL is set,
+// else on the SQLite file cfg.SQLitePath.
 func openDatabase(cfg Config, log *slog.Logger) (db *pool.DB, postgres bool, err error) {
 	var dc driver.Connector
 	switch {
