@@ -1,6 +1,7 @@
 // Package argkey encodes Go values into bytes for memoization keys: the same
 // argument gives the same bytes in every process and every release of the
 // module, and two different arguments of one type never give the same bytes.
+// CopierOf copies an argument for a computation that outlives its caller.
 //
 // # What "the same argument" means
 //
