@@ -391,13 +391,13 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 // computeLeased is compute behind the lease, for the leader of this
 // process's singleflight. peer is set when the result came from another
 // process's run.
-func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, peer *atomic.Bool) (R, error) {
+func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], peer *atomic.Bool) (R, error) {
 	var (
 		got   R
 		found *entry // got's entry, whose versions the joined callers check
 	)
 	check := func(ctx context.Context) bool {
-		e, err := m.lookup(ctx, key, m.tagKeysOf(a))
+		e, err := m.lookup(ctx, key, m.tagKeysOf(arg.a))
 		if err != nil || !m.c.store.fresh(e, time.Time{}) {
 			return false
 		}
@@ -436,11 +436,11 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, a A, pee
 		// hands the lease on instead, as a view whose client left does:
 		// its error says nothing of the result, and one of the other
 		// processes' waiters is to run it while the others wait.
-		v, ok, err := m.computeStored(ctx, key, a, computeMissChecked)
+		v, ok, err := m.computeStored(ctx, key, arg, computeMissChecked)
 		stored = ok || ctx.Err() != nil
 		return v, err
 	}
-	return m.compute(ctx, key, a, computeMissChecked)
+	return m.compute(ctx, key, arg, computeMissChecked)
 }
 
 // leaseHeld reports whether another process holds key's lease: a caller

@@ -115,6 +115,7 @@ type Memoized[A, R any] struct {
 	tagsOf    func(A) []string // ArgTags
 	keyFunc   func(A) string
 	enc       argkey.Encoder[A] // without keyFunc
+	copyArg   func(A) (A, bool) // argkey.CopierOf: nil when A holds no references (see ownArg)
 
 	calls flight.Group[string, epoched[R]]
 	// epoch changes with every Forget and ForgetAll; a computation stores
@@ -155,6 +156,23 @@ type Memoized[A, R any] struct {
 // the function do so, and its context is cancelled past that, so that
 // clients that ask for many arguments and leave cannot pile up work nobody
 // waits for. Bound fn's time inside it if it may hang.
+//
+// A result is computed for the argument its key was made from, even where
+// fn runs on after the caller returned (its ctx ended, or a background
+// refresh: StaleWhileRevalidate, RefreshAhead, StaleIf): a caller may reuse
+// the slice, map or struct it passed as soon as Get returns. When A holds
+// references (a slice, a map, a pointer or an interface), fn is called with
+// a copy of the argument made before Get returns, for a miss and for each
+// refresh it starts (a hit that starts none copies nothing), and so does
+// not see the caller's own slice, nor the caller its changes. The copy
+// follows pointers, slices, maps, interfaces and exported struct fields.
+// What it cannot copy safely is shared: the references in a struct's
+// unexported fields and what a pointer to a struct with unexported fields
+// points to (its identity may matter; a type with a CacheKey method over
+// state of its own). With such an argument, the key is made again when fn
+// returns, and a result whose key changed is not stored but counted in
+// Stats.Errors and logged (a change fn made to its argument included); a
+// change made and undone while fn ran goes unseen: do not change those.
 //
 // Memoize panics if the configuration is invalid (a nil c or fn, an empty
 // name or one containing "/", a negative duration, a generic option of other
@@ -229,6 +247,7 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		}
 		m.enc = argkey.EncoderOf[A]()
 	}
+	m.copyArg = argkey.CopierOf[A]()
 	if err := checkResultType(reflect.TypeFor[R]()); err != nil {
 		return nil, fmt.Errorf("%w: %s: result: %w", ErrInvalidOption, who, err)
 	}
@@ -315,7 +334,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 			case m.c.store.fresh(e, time.Time{}) && (m.staleIf == nil || !m.staleIf(v)):
 				m.record(outHit)
 				if m.ahead > 0 {
-					m.refreshAhead(ctx, string(kbuf), a, e)
+					m.refreshAhead(ctx, kbuf, a, e)
 				}
 				return v, nil
 			default:
@@ -341,20 +360,23 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		m.record(outStale) // another process computes it (lease.go)
 		return stale, nil
 	}
+	// fn may run on after this caller returns (its ctx ends): it gets an
+	// argument of its own.
+	arg := m.ownArg(a)
 	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
 		if down {
 			// The lookup just failed: fn runs, and nothing more is asked
 			// of that backend (no versions read, no store), as for a view.
-			return m.fn(ctx, a)
+			return m.fn(ctx, arg.a)
 		}
 		switch {
 		case forced:
-			return m.compute(ctx, key, a, computeReplace)
+			return m.compute(ctx, key, arg, computeReplace)
 		case m.lease > 0:
-			return m.computeLeased(ctx, key, a, &peer)
+			return m.computeLeased(ctx, key, arg, &peer)
 		}
-		return m.compute(ctx, key, a, computeMiss)
+		return m.compute(ctx, key, arg, computeMiss)
 	})
 	switch {
 	case hasStale && err != nil && ctx.Err() == nil:
@@ -572,14 +594,14 @@ const (
 // compute calls fn for a and stores its result under key. It runs once for
 // all the concurrent callers of one key, in Memoized.do, to which it
 // reports the versions it read (flightOutKey).
-func (m *Memoized[A, R]) compute(ctx context.Context, key string, a A, mode computeMode) (R, error) {
+func (m *Memoized[A, R]) compute(ctx context.Context, key string, a ownedArg[A], mode computeMode) (R, error) {
 	v, _, err := m.computeStored(ctx, key, a, mode)
 	return v, err
 }
 
 // computeStored is compute, which also reports whether the result is stored
 // (see computeTo).
-func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, mode computeMode) (R, bool, error) {
+func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedArg[A], mode computeMode) (R, bool, error) {
 	out, _ := ctx.Value(flightOutKey{}).(*flightOut)
 	return m.computeTo(ctx, key, a, mode, out)
 }
@@ -594,7 +616,8 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a A, mod
 // it); true, too, for a result forgotten while fn ran, which another caller
 // is to compute again. With computeReplace, a result not to be stored, or
 // that the codec refuses, removes key's entry (see dropReplaced).
-func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode computeMode, out *flightOut) (v R, stored bool, err error) {
+func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut) (v R, stored bool, err error) {
+	a := arg.a
 	tags, argKeys := m.tagKeysWith(a)
 	if mode == computeMiss && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
@@ -632,6 +655,14 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, a A, mode co
 	if err != nil || verr != nil {
 		m.forgetCreated(ctx, vs, out)
 		return v, false, err
+	}
+	if arg.recheck && m.argChanged(key, a) {
+		// What the copy shares with the caller's argument changed while fn
+		// ran: v may be another argument's result. It is not stored, and
+		// key's entry, if any, is left as it is.
+		m.failOpen("memoize set", fmt.Errorf("caching: memoize %s: the argument changed while the function ran: result not stored", m.name))
+		m.forgetCreated(ctx, vs, out)
+		return v, false, nil
 	}
 	ttl, ok := m.storable(v)
 	if !ok {
@@ -747,6 +778,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 	}
 	m.refreshing[key] = struct{}{}
 	m.refreshMu.Unlock()
+	// Copied now, before the hit that started it returns: the caller may
+	// change a as soon as it has.
+	arg := m.ownArg(a)
 	done := func() {
 		m.refreshMu.Lock()
 		delete(m.refreshing, key)
@@ -767,7 +801,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
 			var out flightOut
-			v, _, err := m.computeTo(bg, key, a, computeReplace, &out)
+			v, _, err := m.computeTo(bg, key, arg, computeReplace, &out)
 			return newEpoched(v, epoch, out), err
 		})
 	})
@@ -775,6 +809,40 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		done()
 	}
 	return started
+}
+
+// ownedArg is the argument of a computation that may outlive its caller
+// (see ownArg).
+type ownedArg[A any] struct {
+	a A
+	// recheck: a shares something with the caller's argument, and its key
+	// is checked again before its result is stored.
+	recheck bool
+}
+
+// ownArg is a for a computation that may run on after its caller returned
+// (a Get or Refresh whose ctx ended, a background refresh), made while the
+// caller still holds a unchanged: a caller that reuses a slice, a map or a
+// struct it passed as the argument must not change what fn computes for
+// the key made of it. When A holds references, a is copied (see
+// argkey.CopierOf); where the copy shares something with a (an unexported
+// field, a pointer to a struct with unexported fields), the computation
+// checks a's key again before it stores its result (argChanged). A that
+// holds none is used as it is: nothing is allocated.
+func (m *Memoized[A, R]) ownArg(a A) ownedArg[A] {
+	if m.copyArg == nil {
+		return ownedArg[A]{a: a}
+	}
+	c, complete := m.copyArg(a)
+	return ownedArg[A]{a: c, recheck: !complete}
+}
+
+// argChanged reports whether a's key is no longer key (or can no longer be
+// made).
+func (m *Memoized[A, R]) argChanged(key string, a A) bool {
+	var kb [keyBufLen]byte
+	k, err := m.appendKey(kb[:0], a)
+	return err != nil || string(k) != key
 }
 
 func panicValue(r any) any {

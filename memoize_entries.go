@@ -26,8 +26,9 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		var zero R
 		return zero, err
 	}
+	arg := m.ownArg(a) // fn may run on after ctx ends
 	v, _, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		return m.compute(ctx, key, a, computeReplace)
+		return m.compute(ctx, key, arg, computeReplace)
 	})
 	return v, err
 }

@@ -100,6 +100,16 @@ func TestMemoizeHitAllocatesNothing(t *testing.T) {
 	_, err = g.Get(ctx, a)
 	require.NoError(t, err)
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = g.Get(ctx, a) }), "a nil result")
+
+	// So does the hit of an argument that holds references, with
+	// background refreshes on: the argument is copied only when a refresh
+	// or a computation starts.
+	h := caching.Memoize(c, "profiles", func(_ context.Context, ids []string) (int, error) { return len(ids), nil },
+		caching.TTL(time.Hour), caching.RefreshAhead(time.Minute), caching.StaleWhileRevalidate(time.Hour))
+	ids := []string{"alice", "bob"}
+	_, err = h.Get(ctx, ids)
+	require.NoError(t, err)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = h.Get(ctx, ids) }), "a slice argument")
 }
 
 // TestStatsExactUnderConcurrentHits: the hit counter, striped across

@@ -16,7 +16,10 @@ import (
 // that finds them all busy starts none); each is counted in
 // Stats.AheadRefreshes. The refresh runs with the values of the request's or
 // call's context but not its cancellation, and ends when the Cache is
-// closed (see Cache.Close). It works on every backend.
+// closed (see Cache.Close). It works on every backend. A memoized
+// function's refresh computes for a copy of the argument made before the
+// hit that starts it returns: the caller may reuse its argument at once
+// (see Memoize).
 //
 // d should be well under the TTL: an entry is refreshed at most once per
 // TTL minus d. A zero d (the default) turns it off; a negative one is an
@@ -42,9 +45,10 @@ func StaleIf[R any](stale func(r R) bool) Option {
 }
 
 // refreshAhead starts a background refresh of key's entry e, just served as
-// a hit, when e ends within RefreshAhead.
-func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key string, a A, e *entry) {
-	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, key, a) {
+// a hit, when e ends within RefreshAhead. key is made a string only then: a
+// hit that starts nothing allocates nothing.
+func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
+	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, string(key), a) {
 		m.c.stats.ahead.Add(1)
 	}
 }
