@@ -35,7 +35,8 @@ type Stats struct {
 	Misses int64 `json:"misses"`
 	// Bypasses counts requests and calls that did not consult the cache
 	// (BypassIf, a method or request a view does not cache, a backend
-	// error on lookup), and a view's requests whose context a deadline
+	// error on lookup or, for a view, on reading the tag versions after a
+	// miss), and a view's requests whose context a deadline
 	// ended while they waited for another's run (the handler answered
 	// them, not stored).
 	Bypasses int64 `json:"bypasses"`

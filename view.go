@@ -669,7 +669,11 @@ type runState struct {
 	// waited for another's run (view.ended): nothing is read or stored, a
 	// run that leads a flight (call) still hands its response to its waiters.
 	down bool
-	ext  *extRun // SharedCache, HonorRequestCacheControl: see extRun
+	// unread: the lookup worked but the tag versions could not be read
+	// (run): as with down, nothing is stored and the run counts, and
+	// reports itself, as a bypass; its response still goes to its waiters.
+	unread bool
+	ext    *extRun // SharedCache, HonorRequestCacheControl: see extRun
 	// outer is, for a background refresh, the client's header as outer
 	// middleware left it when the request reached the view (live: copied
 	// when the refresh starts, before the client's response is served).
@@ -694,10 +698,10 @@ type runState struct {
 	blind bool
 }
 
-// outcome is how a run counts: a miss, or a bypass when the lookup failed
-// (the cache could not be consulted).
+// outcome is how a run counts: a miss, or a bypass when the lookup or the
+// read of the tag versions failed (the cache could not be consulted).
 func (st *runState) outcome() outcome {
-	if st.down {
+	if st.down || st.unread {
 		return outBypass
 	}
 	return outMiss
@@ -1052,9 +1056,6 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		probe.reached, probe.reason = true, httpcache.ReasonPanic // until the handler returns
 		st.background = true                                      // a Warm request is not counted
 	}
-	if !st.background {
-		reportCache(r, st.outcome().status())
-	}
 	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
 	// A Clear since the run began (since the flight it leads began) keeps
 	// its response out of the store (view.store).
@@ -1076,10 +1077,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		if verr != nil {
 			v.failOpen(r, "view tag versions", verr)
 			vs = versionSet{} // not read: nothing to store or check under
+			st.unread = true
 		}
 		// Tracked until the run (or its flight) decides for them: a save
 		// of another request under them keeps them (createdKeys).
 		v.c.store.created.track(vs.created)
+	}
+	if !st.background {
+		reportCache(r, st.outcome().status())
 	}
 	// A path version key this run created is deleted again if the
 	// response is not stored, whatever kept it out (a 404 for a path asked
@@ -1114,7 +1119,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}()
 	// Without the backend, the response is served, and handed to the
 	// requests that waited for it, but not stored.
-	noStore := st.down || verr != nil
+	noStore := st.down || st.unread
 	var storeTTL time.Duration
 	rec := &httpcache.Recorder{
 		Limit:        v.cfg.maxBody,
