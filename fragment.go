@@ -127,11 +127,17 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		html := buf.String()
 		if verr == nil {
 			e := newEntry(c.now(), ttl, 0)
-			if c.store.local != nil {
+			switch {
+			case c.store.local != nil && html == "":
+				// Not html's bytes: those of "" are a nil slice, and an
+				// in-process entry with a nil payload holds a value
+				// (nil), which reads back as the Codec's "null".
+				e.Payload = []byte{}
+			case c.store.local != nil:
 				// The stored bytes are html's own: immutable, as a
 				// hit's string made from them (see htmlOf) needs.
 				e.Payload = unsafe.Slice(unsafe.StringData(html), len(html))
-			} else {
+			default:
 				c.store.setBytes(e, buf.Bytes()) // buf is not written again
 			}
 			opCtx, cancel := c.store.bound(ctx)
