@@ -81,6 +81,21 @@ func FragmentKeyIn(scope, name string, varyOn ...any) (string, error) {
 // not in an attribute or a script). Anyone who can write to the backend can
 // therefore write into the page.
 //
+// render takes no context: in a handler it usually reads with the
+// request's (a query bounded by ctx), so it fails with context.Canceled
+// when that client goes away. The call of that client returns ctx.Err() at
+// once, and its render, which concurrent calls for key may have joined,
+// runs on without it, stores nothing if it fails, and would hand its
+// error to the joined calls. A joined call whose own ctx is alive does not
+// take a context's error (context.Canceled, context.DeadlineExceeded) from
+// a render it joined: it starts a render anew, with its own ctx, which the
+// calls still waiting share (after a few such renders, it renders alone).
+// So a render may read with its caller's ctx; one whose work must be
+// stored even when its client leaves reads with
+// context.WithoutCancel(ctx), bounded by a timeout of its own. A render
+// that fails with a context's error of its own (such a timeout) may so be
+// run again, a few times at most, by the calls that joined it.
+//
 // Like Memoize, Fragment fails open: when the backend fails or is slower
 // than Options.Timeout, render's output is returned (and the error counted
 // and logged). render's error is returned, and nothing is stored. Reads are
@@ -96,7 +111,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		c.record(outHit)
 		return html, nil
 	}
-	html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, func(ctx context.Context) (template.HTML, flightOut, error) {
+	work := func(ctx context.Context) (template.HTML, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
 		if down {
@@ -147,13 +162,45 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			}
 		}
 		return template.HTML(html), flightOut{vs: vs}, nil
-	}, nil)
+	}
+	html, joined, err := c.shareRender(ctx, bk, work)
 	if joined && err == nil {
 		c.record(outHit)
 	} else {
 		c.record(outMiss)
 	}
 	return html, err
+}
+
+// shareRender runs work, the render of the fragment under bk, once for its
+// concurrent callers (doSince). A render usually reads with the context of
+// the request of the caller that started it (captured: render takes none),
+// so it fails with that context's error when that client goes away: a
+// caller that joined it, and whose own context is alive, does not take
+// that error for its own, but joins, or starts, a render anew (one of the
+// callers that were waiting leads it, and the others join it), up to
+// maxRejoins times, and then renders on its own.
+func (c *Cache) shareRender(ctx context.Context, bk string, work func(context.Context) (template.HTML, flightOut, error)) (template.HTML, bool, error) {
+	for range maxRejoins {
+		html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, work, nil)
+		if !joined || !leaderLeft(ctx, err) {
+			return html, joined, err
+		}
+	}
+	res, err := c.fragments.DoAlone(ctx, func(ctx context.Context) (epoched[template.HTML], error) {
+		html, _, err := work(ctx)
+		return epoched[template.HTML]{v: html}, err
+	})
+	return res.v, false, err
+}
+
+// leaderLeft reports whether err, the error of a render that a caller
+// whose context is ctx joined, is a context's error (canceled, or past its
+// deadline) while ctx is alive: most likely that of the request of the
+// caller that started the render, who left.
+func leaderLeft(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil &&
+		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // loadFragment reads the fragment under bk, failing open: down reports a

@@ -149,6 +149,10 @@ func storefrontParams(r *http.Request) (page, category int64, err error) {
 // fragment cached once per category under FragmentKey("sidebar", current)
 // (current is an int64: FragmentKey("sidebar", int64(3)) is the key to
 // delete). Server-Timing tells whether it was rendered (sidebar;desc=miss).
+// The render reads with the request's ctx: when this client goes away, the
+// render fails, and the requests that joined it render it anew with their
+// own (see caching.Fragment), rather than fail with this one's
+// context.Canceled.
 func (a *api) sidebar(ctx context.Context, current int64) (template.HTML, error) {
 	key, err := caching.FragmentKey("sidebar", current)
 	if err != nil {
