@@ -249,7 +249,11 @@ func htmlOf(b []byte) template.HTML {
 // {{cache "sidebar" .Categories .Lang}} renders {{template "sidebar"
 // .Categories}} once per value of .Lang (the values after the data are
 // what the fragment varies on; none: one fragment for everyone), and the
-// key of one of them, to delete it, is FragmentKey("sidebar", lang). Use
+// key of one of them, to delete it, is FragmentKey("sidebar", lang). The
+// data is not part of the key: a fragment that shows what differs between
+// the pages that render it (the signed-in user) varies on it, as in
+// {{cache "greeting" .User .User}}, or every page is served the first
+// one's. Use
 // several functions (under several names) for several TTLs. Template
 // functions have no context: backend calls are bounded by Options.Timeout
 // alone. FragmentFunc panics on a negative ttl, like Cached. The function

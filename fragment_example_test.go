@@ -49,30 +49,37 @@ func ExampleCache_FragmentFunc() {
 // Two template sets (one per page, the usual html/template layout) that
 // each define their own "sidebar" keep their fragments apart with a scope
 // each: with FragmentFunc, whichever page rendered "sidebar" first would
-// fill it for both.
+// fill it for both. The admin sidebar shows the signed-in user, so it
+// varies on the user ({{cache "sidebar" . .}}: the data, then the values
+// the fragment varies on), or bob would be served alice's; the public one
+// is the same for everyone.
 func ExampleCache_FragmentFuncIn() {
 	c := caching.Must(nil)
 	defer c.Close()
-	page := func(scope, sidebar string) *template.Template {
+	page := func(scope, layout, sidebar string) *template.Template {
 		p := template.New("page")
 		p.Funcs(template.FuncMap{"cache": c.FragmentFuncIn(scope, p, 5*time.Minute)})
-		template.Must(p.Parse(`{{cache "sidebar" .}}` + "\n"))
+		template.Must(p.Parse(layout + "\n"))
 		template.Must(p.New("sidebar").Parse(sidebar))
 		return p
 	}
-	admin := page("admin", `<nav>admin tools for {{.}}</nav>`)
-	public := page("public", `<nav>links</nav>`)
+	admin := page("admin", `{{cache "sidebar" . .}}`, `<nav>admin tools for {{.}}</nav>`)
+	public := page("public", `{{cache "sidebar" .}}`, `<nav>links</nav>`)
 	_ = admin.Execute(os.Stdout, "alice")
+	_ = admin.Execute(os.Stdout, "bob")
 	_ = public.Execute(os.Stdout, "bob")
 
-	// The admin page's fragment is deleted by its key, in its scope.
-	key, _ := caching.FragmentKeyIn("admin", "sidebar")
+	// Alice's admin fragment is named by its scope, its name and the
+	// value it varies on: read, then deleted, by that key.
+	key, _ := caching.FragmentKeyIn("admin", "sidebar", "alice")
+	html, _ := c.Get(context.Background(), key)
+	fmt.Printf("%s\n", html)
 	_ = c.Delete(context.Background(), key)
-	_ = admin.Execute(os.Stdout, "carol")
 	// Output:
 	// <nav>admin tools for alice</nav>
+	// <nav>admin tools for bob</nav>
 	// <nav>links</nav>
-	// <nav>admin tools for carol</nav>
+	// <nav>admin tools for alice</nav>
 }
 
 // In a handler, Fragment caches what a render function writes: here the
