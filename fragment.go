@@ -253,10 +253,9 @@ func htmlOf(b []byte) template.HTML {
 // data is not part of the key: a fragment that shows what differs between
 // the pages that render it (the signed-in user) varies on it, as in
 // {{cache "greeting" .User .User}}, or every page is served the first
-// one's. Use
-// several functions (under several names) for several TTLs. Template
-// functions have no context: backend calls are bounded by Options.Timeout
-// alone. FragmentFunc panics on a negative ttl, like Cached. The function
+// one's. Use several functions (under several names) for several TTLs.
+// Template functions have no context: backend calls are bounded by
+// Options.Timeout alone. FragmentFunc panics on a negative ttl, like Cached. The function
 // is safe for concurrent use, as t's execution is.
 //
 // Fragment names are one namespace per Cache (as Flask-Caching's and
