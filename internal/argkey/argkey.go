@@ -1,7 +1,11 @@
 // Package argkey encodes Go values into bytes for memoization keys: the same
 // argument gives the same bytes in every process and every release of the
 // module, and two different arguments of one type never give the same bytes.
-// CopierOf copies an argument for a computation that outlives its caller.
+// CopierOf copies an argument for a computation that outlives its caller:
+// it reads exactly what the encoder reads to make the argument's key, within
+// the encoder's bounds, and shares (reporting an incomplete copy) what the
+// encoder does not read itself, such as a value of a type that chooses its
+// own key (see below) or a pointer to one.
 //
 // # What "the same argument" means
 //

@@ -98,9 +98,9 @@ type lockedQuery struct {
 	ids []string
 }
 
-// TestCopierOfOpaqueIsShared: what the copier cannot copy safely (a
-// pointer to a struct with unexported fields, an unexported field's
-// references) is shared and the copy reported incomplete.
+// TestCopierOfOpaqueIsShared: what the encoder does not read field by
+// field (a pointer to a struct with unexported fields, keyed by a method or
+// not encodable) is shared and the copy reported incomplete.
 func TestCopierOfOpaqueIsShared(t *testing.T) {
 	q := &lockedQuery{ids: []string{"a"}}
 	c, complete := CopierOf[*lockedQuery]()(q)
@@ -122,4 +122,81 @@ func TestCopierOfOpaqueIsShared(t *testing.T) {
 
 	_, complete = CopierOf[map[*int]int]()(map[*int]int{new(int): 1})
 	assert.False(t, complete, "map keys are kept")
+}
+
+// keyedState chooses its own key: the encoder never reads Items.
+type keyedState struct {
+	ID    string
+	Items map[string]int
+}
+
+func (k keyedState) CacheKey() string { return k.ID }
+
+// TestCopierOfReadsWhatTheEncoderReads: a value of a type keyed by a
+// method, at the top or nested, is not walked (the encoder reads only its
+// method's result): its references, and a pointer to it, are shared and
+// the copy reported incomplete.
+func TestCopierOfReadsWhatTheEncoderReads(t *testing.T) {
+	k := keyedState{ID: "a", Items: map[string]int{"x": 1}}
+	c, complete := CopierOf[keyedState]()(k)
+	assert.False(t, complete)
+	k.Items["y"] = 2
+	assert.Len(t, c.Items, 2, "the map is shared, not copied")
+
+	type outer struct {
+		Names []string
+		Key   *keyedState
+		In    any
+	}
+	o := outer{Names: []string{"n"}, Key: &k, In: k}
+	co, complete := CopierOf[outer]()(o)
+	assert.False(t, complete)
+	assert.Same(t, o.Key, co.Key, "a pointer to a method-keyed value is shared")
+	o.Names[0] = "m"
+	assert.Equal(t, []string{"n"}, co.Names, "what the encoder reads is copied")
+}
+
+// TestCopierOfSharedSlicesIsLinear: a slice held twice (a DAG of slices,
+// or a slice that holds itself) is copied once and shared in the copy as
+// in the original: the copy enters no value twice.
+func TestCopierOfSharedSlicesIsLinear(t *testing.T) {
+	s := make([]any, 2)
+	s[0], s[1] = s, s
+	c, complete := CopierOf[any]()(s)
+	require.True(t, complete)
+	cs := c.([]any)
+	assert.NotSame(t, &s[0], &cs[0])
+	assert.Same(t, &cs[0], &cs[0].([]any)[0], "the cycle is kept")
+
+	// A DAG 64 levels deep: 2^64 paths, 64 slices.
+	var dag any = []int{1}
+	for range 64 {
+		dag = []any{dag, dag}
+	}
+	c, complete = CopierOf[any]()(dag)
+	require.True(t, complete)
+	top := c.([]any)
+	assert.Same(t, &top[0].([]any)[0], &top[1].([]any)[0], "a shared slice is shared in the copy")
+
+	type pair struct{ A, B []string }
+	p := pair{A: []string{"x"}}
+	p.B = p.A
+	cp, _ := CopierOf[pair]()(p)
+	assert.Same(t, &cp.A[0], &cp.B[0])
+	assert.NotSame(t, &p.A[0], &cp.A[0])
+}
+
+// TestCopierOfNodeCap: past as many levels in all as the encoder enters,
+// the copy shares the rest and reports incomplete.
+func TestCopierOfNodeCap(t *testing.T) {
+	defer func(n int) { copyNodes = n }(copyNodes)
+	copyNodes = 100
+	big := make([][]string, copyNodes+10)
+	for i := range big {
+		big[i] = []string{"x"}
+	}
+	c, complete := CopierOf[[][]string]()(big)
+	assert.False(t, complete)
+	assert.Same(t, &big[len(big)-1][0], &c[len(c)-1][0], "shared past the cap")
+	assert.NotSame(t, &big[0][0], &c[0][0])
 }
