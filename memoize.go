@@ -115,7 +115,8 @@ type Memoized[A, R any] struct {
 	tagsOf    func(A) []string // ArgTags
 	keyFunc   func(A) string
 	enc       argkey.Encoder[A] // without keyFunc
-	copyArg   func(A) (A, bool) // argkey.CopierOf: nil when A holds no references (see ownArg)
+	copyArg   func(A) (A, bool) // argkey.CopierOf without keyFunc: nil when A holds no references (see ownArg)
+	keyRefs   bool              // keyFunc is set and A holds references: the key is checked again (see ownArg)
 
 	calls flight.Group[string, epoched[R]]
 	// epoch changes with every Forget and ForgetAll; a computation stores
@@ -162,17 +163,27 @@ type Memoized[A, R any] struct {
 // refresh: StaleWhileRevalidate, RefreshAhead, StaleIf): a caller may reuse
 // the slice, map or struct it passed as soon as Get returns. When A holds
 // references (a slice, a map, a pointer or an interface), fn is called with
-// a copy of the argument made before Get returns, for a miss and for each
-// refresh it starts (a hit that starts none copies nothing), and so does
-// not see the caller's own slice, nor the caller its changes. The copy
-// follows pointers, slices, maps, interfaces and exported struct fields.
-// What it cannot copy safely is shared: the references in a struct's
-// unexported fields and what a pointer to a struct with unexported fields
-// points to (its identity may matter; a type with a CacheKey method over
-// state of its own). With such an argument, the key is made again when fn
-// returns, and a result whose key changed is not stored but counted in
-// Stats.Errors and logged (a change fn made to its argument included); a
-// change made and undone while fn ran goes unseen: do not change those.
+// a copy of the argument, made before Get returns by the caller whose
+// computation runs (a caller that joins another's copies nothing) and for
+// each refresh a hit starts (a hit that starts none copies nothing); fn
+// does not see the caller's later changes, nor the caller fn's. The copy
+// reads exactly what the key is made of: pointers, slices, maps,
+// interfaces and the exported fields of structs encoded field by field. A
+// value of a type keyed by its own method (CacheKey, MarshalBinary,
+// GobEncode, MarshalText), at the top or nested, is not read but shared,
+// and so is a pointer to one (a *big.Int); so are map keys that hold
+// references. With such an argument a second copy is kept, which fn does
+// not get, and its key is made again when fn returns: a result whose key
+// changed (the caller changed what is shared, or fn did) is not stored
+// (counted in Stats.Errors and logged) and not handed to the callers that
+// joined the computation, which compute again for their own argument;
+// only the caller whose computation it was gets it, as an uncached call
+// would. A change fn makes to its own copy does not count. A change made
+// and undone while fn ran goes unseen: do not change what is shared.
+// With KeyFunc the argument is not copied at all: fn gets the caller's,
+// and when A holds references the key function is called again when fn
+// returns, with the same rule (a change fn makes to the argument counts
+// then).
 //
 // Memoize panics if the configuration is invalid (a nil c or fn, an empty
 // name or one containing "/", a negative duration, a generic option of other
@@ -246,8 +257,10 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 			return nil, fmt.Errorf("%w: %s: argument: %w (or give a KeyFunc)", ErrInvalidOption, who, err)
 		}
 		m.enc = argkey.EncoderOf[A]()
+		m.copyArg = argkey.CopierOf[A]()
+	} else {
+		m.keyRefs = argkey.HoldsRefs(reflect.TypeFor[A]())
 	}
-	m.copyArg = argkey.CopierOf[A]()
 	if err := checkResultType(reflect.TypeFor[R]()); err != nil {
 		return nil, fmt.Errorf("%w: %s: result: %w", ErrInvalidOption, who, err)
 	}
@@ -361,14 +374,26 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		return stale, nil
 	}
 	// fn may run on after this caller returns (its ctx ends): it gets an
-	// argument of its own.
-	arg := m.ownArg(a)
+	// argument of its own, made if this caller leads the computation.
+	lent := m.lend(a)
+	defer lent.giveBack()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
+		arg, err := m.argOf(ctx, lent, a)
+		if err != nil {
+			var zero R
+			return zero, err
+		}
 		if down {
 			// The lookup just failed: fn runs, and nothing more is asked
 			// of that backend (no versions read, no store), as for a view.
-			return m.fn(ctx, arg.a)
+			v, err := m.fn(ctx, arg.a)
+			if arg.recheck && m.argChanged(key, arg.check) {
+				if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil {
+					out.argChanged = true
+				}
+			}
+			return v, err
 		}
 		switch {
 		case forced:
@@ -400,12 +425,15 @@ type epoched[V any] struct {
 	vs      versionSet
 	payload []byte
 	check   *versionCheck // of vs, shared by the callers that joined
+	// argChanged: v was computed for another argument than its key's (see
+	// flightOut).
+	argChanged bool
 }
 
 // newEpoched is the result v of a computation that began at epoch and
 // reported out, with the check its joined callers share.
 func newEpoched[V any](v V, epoch uint64, out flightOut) epoched[V] {
-	res := epoched[V]{v: v, epoch: epoch, vs: out.vs, payload: out.payload}
+	res := epoched[V]{v: v, epoch: epoch, vs: out.vs, payload: out.payload, argChanged: out.argChanged}
 	if len(out.vs.keys) > 0 {
 		res.check = new(versionCheck)
 	}
@@ -423,6 +451,13 @@ type flightOut struct {
 	// decodes a value of its own, as a hit would: a caller that modifies
 	// its result must not write into another caller's.
 	payload []byte
+	// argChanged reports a result that is not the key's: the argument fn
+	// was called with no longer had the key when fn returned (a caller
+	// that left changed what its copy shares with it, see ownArg), or the
+	// computation's caller left before its argument was copied (argOf).
+	// The callers that joined it compute again, each for its own argument;
+	// the caller that ran it gets it, as an uncached call would.
+	argChanged bool
 }
 
 // maxRejoins is how many computations in flight that began before an
@@ -469,8 +504,10 @@ type flightOutKey struct{}
 // tag versions that are no longer current (an
 // invalidation in another process while it ran, which this process does
 // not count: checked as a view's waiters check theirs, with one read of
-// the versions on a remote store). Its result may predate the
-// invalidation, so the caller joins, or starts, a newer one. work returns
+// the versions on a remote store), or was computed for another argument
+// than the key's (flightOut.argChanged). Its result may predate the
+// invalidation, or be another argument's, so the caller joins, or starts,
+// a newer one. work returns
 // the versions its result was computed under (none: nothing to check) and
 // its encoding (flightOut.payload): the caller that ran it gets the value
 // it returned, and each caller that joined it gets copyOf(that value, the
@@ -484,6 +521,9 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 			v, out, err := work(ctx)
 			return newEpoched(v, epoch, out), err
 		})
+		if joined && res.argChanged {
+			continue // another argument's result (or error): not this caller's
+		}
 		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {
 			if joined && err == nil && res.payload != nil && copyOf != nil {
 				return copyOf(res.v, res.payload), joined, nil
@@ -652,14 +692,19 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		out.vs = vs
 	}
 	v, err = m.fn(ctx, a)
+	// What the copy shares with the caller's argument changed while fn
+	// ran: v (or err) may be another argument's. It is neither stored nor
+	// handed to the callers that joined (flightOut.argChanged), and key's
+	// entry, if any, is left as it is.
+	changed := arg.recheck && m.argChanged(key, arg.check)
+	if changed && out != nil {
+		out.argChanged = true
+	}
 	if err != nil || verr != nil {
 		m.forgetCreated(ctx, vs, out)
 		return v, false, err
 	}
-	if arg.recheck && m.argChanged(key, a) {
-		// What the copy shares with the caller's argument changed while fn
-		// ran: v may be another argument's result. It is not stored, and
-		// key's entry, if any, is left as it is.
+	if changed {
 		m.failOpen("memoize set", fmt.Errorf("caching: memoize %s: the argument changed while the function ran: result not stored", m.name))
 		m.forgetCreated(ctx, vs, out)
 		return v, false, nil
@@ -815,26 +860,95 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 // (see ownArg).
 type ownedArg[A any] struct {
 	a A
-	// recheck: a shares something with the caller's argument, and its key
-	// is checked again before its result is stored.
+	// recheck: a shares something its key is made of with the caller's
+	// argument, and check's key is checked again when fn returns
+	// (argChanged). check is a second copy, which fn is not given (a
+	// itself under KeyFunc): a change fn makes to its own copy is not one
+	// the caller made.
 	recheck bool
+	check   A
 }
 
 // ownArg is a for a computation that may run on after its caller returned
 // (a Get or Refresh whose ctx ended, a background refresh), made while the
 // caller still holds a unchanged: a caller that reuses a slice, a map or a
 // struct it passed as the argument must not change what fn computes for
-// the key made of it. When A holds references, a is copied (see
-// argkey.CopierOf); where the copy shares something with a (an unexported
-// field, a pointer to a struct with unexported fields), the computation
-// checks a's key again before it stores its result (argChanged). A that
-// holds none is used as it is: nothing is allocated.
+// the key made of it. When A holds references, a is copied as far as the
+// key encoder reads it (argkey.CopierOf); where the copy shares part of
+// what the key is made of with a (a value keyed by its own method, such as
+// CacheKey, or a pointer to one), a second copy is kept, whose key the
+// computation checks again when fn returns (argChanged). Under KeyFunc, a
+// is not copied (the key function alone says what matters, and the
+// encoder reads nothing of a), and its key is checked again when A holds
+// references. A that holds none is used as it is: nothing is allocated.
 func (m *Memoized[A, R]) ownArg(a A) ownedArg[A] {
+	if m.keyRefs {
+		return ownedArg[A]{a: a, recheck: true, check: a}
+	}
 	if m.copyArg == nil {
 		return ownedArg[A]{a: a}
 	}
 	c, complete := m.copyArg(a)
-	return ownedArg[A]{a: c, recheck: !complete}
+	if complete {
+		return ownedArg[A]{a: c}
+	}
+	check, _ := m.copyArg(a)
+	return ownedArg[A]{a: c, recheck: true, check: check}
+}
+
+// lentArg is a caller's argument lent to the computation it may lead: the
+// computation copies it (ownArg) only if it runs, and the caller waits for
+// the copy to be made before it returns (giveBack). A caller that joins
+// another's computation copies nothing.
+type lentArg[A any] struct {
+	mu   sync.Mutex
+	a    A
+	back bool // the caller returned: a is not to be read any more
+}
+
+// lend lends a to the computation its caller may lead, or returns nil
+// when ownArg copies nothing (a is then used as it is).
+func (m *Memoized[A, R]) lend(a A) *lentArg[A] {
+	if m.copyArg == nil {
+		return nil
+	}
+	return &lentArg[A]{a: a}
+}
+
+// giveBack ends the loan as the caller returns: it waits for a copy being
+// made, and a computation that starts later gets none.
+func (l *lentArg[A]) giveBack() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.back = true
+	var zero A
+	l.a = zero
+	l.mu.Unlock()
+}
+
+// errCallerLeft is the error of a computation whose caller returned before
+// it started: it has no argument to compute for, and the callers that
+// joined it compute again (flightOut.argChanged).
+var errCallerLeft = errors.New("caching: memoize: the caller left before its computation started")
+
+// argOf is the argument of the computation a caller leads, the work of its
+// flight: ownArg of lent's argument (of a when lent is nil). When the
+// caller has returned already, it is errCallerLeft.
+func (m *Memoized[A, R]) argOf(ctx context.Context, lent *lentArg[A], a A) (ownedArg[A], error) {
+	if lent == nil {
+		return m.ownArg(a), nil
+	}
+	lent.mu.Lock()
+	defer lent.mu.Unlock()
+	if lent.back {
+		if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil {
+			out.argChanged = true
+		}
+		return ownedArg[A]{}, errCallerLeft
+	}
+	return m.ownArg(lent.a), nil
 }
 
 // argChanged reports whether a's key is no longer key (or can no longer be

@@ -26,8 +26,14 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		var zero R
 		return zero, err
 	}
-	arg := m.ownArg(a) // fn may run on after ctx ends
+	lent := m.lend(a) // fn may run on after ctx ends: see Get
+	defer lent.giveBack()
 	v, _, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
+		arg, err := m.argOf(ctx, lent, a)
+		if err != nil {
+			var zero R
+			return zero, err
+		}
 		return m.compute(ctx, key, arg, computeReplace)
 	})
 	return v, err
