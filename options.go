@@ -158,6 +158,12 @@ func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 // encoder enter more than 1,048,576 such levels in all (a value reached
 // through two pointers is encoded twice): Get, Key and Forget return an
 // error for such an argument, and the function is not called.
+//
+// With KeyFunc the argument of a memoized function is not copied for a
+// computation that outlives its caller (see Memoize): when A holds
+// references, key is called again with it when the function returns, and a
+// result whose key changed is neither stored nor handed to the callers that
+// joined the computation.
 func KeyFunc[A any](key func(a A) string) Option {
 	return commonOption(func(c *commonConfig) { c.keyFunc = key })
 }
