@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"sync"
@@ -34,7 +35,11 @@ type Codec interface {
 // not valid UTF-8 (a digest or compressed bytes held in a string, which
 // encoding/json would silently replace with U+FFFD: use []byte, which is
 // stored as base64): Marshal returns an error, and the value is not
-// stored. Unexported struct fields are not stored.
+// stored. Unexported struct fields are not stored. A type that encodes
+// itself through pointer methods (func (*T) MarshalJSON, or MarshalText) is
+// written through them, as it is read; as a map's key or value, where
+// encoding/json cannot call them (it would write the fields instead), it
+// is refused: use a map of pointers.
 //
 // It won over encoding/gob in this package's codec benchmarks (see
 // BenchmarkCodec): gob writes its type descriptions with every value, which
@@ -48,12 +53,168 @@ type jsonCodec struct{}
 var errNotUTF8 = errors.New("caching: json: a string is not valid UTF-8 (JSON would replace its bytes with U+FFFD); hold binary data in a []byte")
 
 func (jsonCodec) Marshal(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	var (
+		b   []byte
+		err error
+	)
+	rv := reflect.ValueOf(v)
+	switch plan := addressPlanOf(rv); {
+	case plan.refuse != nil:
+		return nil, plan.refuse
+	case plan.copy:
+		// Through a pointer to a copy: the value and its fields are
+		// addressable, and encoding/json calls their pointer methods, as
+		// decoding into a *T does.
+		p := reflect.New(rv.Type())
+		p.Elem().Set(rv)
+		b, err = json.Marshal(p.Interface())
+	default:
+		b, err = json.Marshal(v)
+	}
 	// After Marshal: a value it took has no cycle for the walk to follow.
 	if err == nil && !validStrings(reflect.ValueOf(v)) {
 		return nil, errNotUTF8
 	}
 	return b, err
+}
+
+// addressPlan is how JSON's Marshal encodes a value of a type (see
+// addressPlanOf).
+type addressPlan struct {
+	copy   bool  // through a pointer to a copy of the value
+	refuse error // not at all: a part of it would not read back as it was
+}
+
+// addressPlans remembers the addressPlan of each type Marshal was given.
+var addressPlans sync.Map // reflect.Type -> *addressPlan
+
+// plainPlan is the addressPlan of a type that needs nothing.
+var plainPlan = &addressPlan{}
+
+// addressPlanOf returns how to encode v so that the methods by which its
+// parts encode themselves are the ones decoding calls. Decoding is into a
+// *T, so the pointer methods of a T (MarshalJSON, MarshalText) are called;
+// encoding/json calls them only on an addressable value, and the value
+// Marshal is given, held in an interface, is not: it is encoded through a
+// pointer to a copy, whose struct fields and array elements are
+// addressable too. A map's keys and values never are: a type that encodes
+// itself through pointer methods there would be written field by field
+// and read back through its method, as another value. Such a value is
+// refused.
+func addressPlanOf(v reflect.Value) *addressPlan {
+	if !v.IsValid() {
+		return plainPlan
+	}
+	t := v.Type()
+	if p, ok := addressPlans.Load(t); ok {
+		return p.(*addressPlan)
+	}
+	p := plainPlan
+	if bad := unaddressedMarshaler(t, map[reflect.Type]bool{}); bad != nil {
+		p = &addressPlan{refuse: fmt.Errorf("caching: json: %v in a map's key or value encodes itself through pointer methods, which encoding/json does not call there (its fields would be written, not read back as they were); use a map of pointers (map[K]*%v), or value receivers for the Marshal methods", bad, bad)}
+	} else if unaddressedPart(t) != nil {
+		p = &addressPlan{copy: true}
+	}
+	addressPlans.Store(t, p)
+	return p
+}
+
+// encodesItself reports whether encoding/json writes a value of type t
+// (not an interface) by a method of its own (MarshalJSON, MarshalText)
+// when the value is addressable: the methods of t or of *t.
+func encodesItself(t reflect.Type) bool {
+	for _, e := range jsonEncoders {
+		if t.Implements(e) || t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// pointerEncoded reports whether encoding/json writes an addressable value
+// of type t by a method of *t that it cannot call on a value that is not
+// addressable, which it then writes otherwise (by a method of t, or by
+// its kind).
+func pointerEncoded(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
+		return false
+	}
+	// encoding/json prefers MarshalJSON to MarshalText, and an
+	// addressable value's pointer methods to its own.
+	pt := reflect.PointerTo(t)
+	for _, e := range jsonEncoders {
+		if pt.Implements(e) {
+			return !t.Implements(e)
+		}
+	}
+	return false
+}
+
+// jsonField reports whether encoding/json may write struct field f.
+func jsonField(f reflect.StructField) bool {
+	return (f.IsExported() || f.Anonymous) && f.Tag.Get("json") != "-"
+}
+
+// unaddressedMarshaler returns the type of a part of a value of type t
+// that a map holds as a key or value where encoding/json cannot call the
+// pointer method it would write it by (see unaddressedPart), or nil when
+// there is none. seen breaks the cycles of recursive types.
+func unaddressedMarshaler(t reflect.Type, seen map[reflect.Type]bool) reflect.Type {
+	if seen[t] || t.Kind() == reflect.Interface || encodesItself(t) {
+		return nil
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Map:
+		// A key is written by its kind when it is a string, else by
+		// MarshalText of its value only; decoding calls a *K's
+		// UnmarshalText.
+		if k := t.Key(); k.Kind() != reflect.String && pointerEncoded(k) {
+			return k
+		}
+		if bad := unaddressedPart(t.Elem()); bad != nil {
+			return bad
+		}
+		return unaddressedMarshaler(t.Elem(), seen)
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return unaddressedMarshaler(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); jsonField(f) {
+				if bad := unaddressedMarshaler(f.Type, seen); bad != nil {
+					return bad
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// unaddressedPart returns the type of a part of a value of type t, held
+// where it is not addressable, that pointerEncoded says is written
+// otherwise, or nil: t itself, or one of its struct fields or array
+// elements, which are addressable only when t is (a pointer's target and
+// a slice's elements always are).
+func unaddressedPart(t reflect.Type) reflect.Type {
+	if pointerEncoded(t) {
+		return t
+	}
+	if t.Kind() == reflect.Interface || encodesItself(t) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Array:
+		return unaddressedPart(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); jsonField(f) {
+				if bad := unaddressedPart(f.Type); bad != nil {
+					return bad
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // validStrings reports whether every string encoding/json writes of v is
