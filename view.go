@@ -538,7 +538,7 @@ func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Sna
 // pass serves r through the handler without the cache, for reason.
 func (v *view) pass(w http.ResponseWriter, r *http.Request, reason httpcache.Reason) {
 	if p := v.warmProbe(r); p != nil {
-		p.reached, p.reason = true, reason // a Warm request is not counted
+		p.passed(reason) // a Warm request is not counted
 		reportCache(r, httpcache.Bypass)
 		if v.cfg.statusHeader != "" {
 			w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
@@ -1053,8 +1053,9 @@ const reasonBackend httpcache.Reason = "backend"
 func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	probe := v.warmProbe(r)
 	if probe != nil {
-		probe.reached, probe.reason = true, httpcache.ReasonPanic // until the handler returns
-		st.background = true                                      // a Warm request is not counted
+		probe.runStarted() // "panic" until the handler returns
+		defer probe.runEnded()
+		st.background = true // a Warm request is not counted
 	}
 	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
 	// A Clear since the run began (since the flight it leads began) keeps
@@ -1243,7 +1244,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	status, h, body, reason := rec.Finish()
 	if probe != nil {
-		defer func() { probe.status, probe.reason = status, reason }()
+		defer func() { probe.ran(status, reason) }()
 	}
 	if rec.Diverted() == http.StatusNotModified && st.ext != nil && st.ext.prev != nil {
 		keepPath = true

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"github.com/go-caching/caching/internal/httpcache"
 )
@@ -66,8 +67,11 @@ type WarmResult struct {
 	Reason string
 	// Err says why the target failed: a bad URL, a request that reached no
 	// view of this Cache (an unrouted path, or a handler not wrapped by
-	// Cached), a handler that panicked, or a context that ended (ctx, or
-	// the Cache closed).
+	// Cached), a handler that panicked, a context that ended (ctx, or the
+	// Cache closed), or a middleware that returned while the view's
+	// handler still ran (http.TimeoutHandler's timeout: an error wrapping
+	// context.DeadlineExceeded; TimeoutHandler ends the request's context,
+	// and the view then stores nothing).
 	Err error
 }
 
@@ -176,23 +180,35 @@ func (c *Cache) warmOne(ctx context.Context, h http.Handler, t WarmTarget) (res 
 	r = r.WithContext(sctx)
 	defer func() {
 		if v := recover(); v != nil {
-			res = WarmResult{URL: t.URL, Status: p.status, Err: fmt.Errorf("caching: warm: handler panicked: %v", v)}
+			res = WarmResult{URL: t.URL, Status: p.outcome().status, Err: fmt.Errorf("caching: warm: handler panicked: %v", v)}
 		}
 	}()
 	h.ServeHTTP(&discardWriter{h: make(http.Header)}, r)
-	res.Status = p.status
+	o := p.outcome()
+	res.Status = o.status
 	switch {
-	case !p.reached:
+	case !o.reached:
 		res.Err = errNoView
-	case p.reason == reasonCanceled:
+	case o.running:
+		// A middleware gave up on the view and returned (one that
+		// bounds the handler by a timeout, as http.TimeoutHandler does,
+		// ending the request's context): what the view does now is not
+		// this target's outcome, and with the context ended it stores
+		// nothing.
+		res.Err = errWarmAbandoned
+	case o.reason == reasonCanceled:
 		res.Err = fmt.Errorf("caching: warm: %w", context.Cause(ctx))
-	case p.reason == httpcache.ReasonNone:
+	case o.reason == httpcache.ReasonNone:
 		res.Stored = true
 	default:
-		res.Reason = string(p.reason)
+		res.Reason = string(o.reason)
 	}
 	return res
 }
+
+// errWarmAbandoned is the failure of a Warm target whose handler chain
+// returned while the view's handler still ran.
+var errWarmAbandoned = fmt.Errorf("caching: warm: the handler returned before the cached view it reached did (a timeout middleware such as http.TimeoutHandler gave up on it): %w", context.DeadlineExceeded)
 
 // warmRemoteAddr is the RemoteAddr of Warm's requests: an address of
 // TEST-NET-1 (RFC 5737), neither loopback nor private, so that a handler
@@ -239,12 +255,72 @@ func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 type warmKey struct{}
 
 // warmProbe is how a view tells Warm what it did with a request: filled
-// in by the view of Cache c that the request reaches (pass or run).
+// in by the view of Cache c that the request reaches (pass or run). The
+// view may write it on another goroutine than Warm's, and after Warm read
+// it (a timeout middleware that returned while the view ran on): its
+// fields are read and written under mu, and what the view writes after
+// Warm read them is dropped.
 type warmProbe struct {
 	c       *Cache
+	mu      sync.Mutex
 	reached bool             // a view of c saw the request
+	running int              // the view runs begun and not ended
 	status  int              // the handler's status
 	reason  httpcache.Reason // why it was not stored; "" when stored
+	read    bool             // Warm has read the outcome
+}
+
+// passed records that a view passed the request through for reason.
+func (p *warmProbe) passed(reason httpcache.Reason) {
+	p.mu.Lock()
+	if !p.read {
+		p.reached, p.reason = true, reason
+	}
+	p.mu.Unlock()
+}
+
+// runStarted records that a view runs the handler for the request; its
+// reason is "panic" until the run reports its outcome (ran).
+func (p *warmProbe) runStarted() {
+	p.mu.Lock()
+	if !p.read {
+		p.reached, p.reason = true, httpcache.ReasonPanic
+		p.running++
+	}
+	p.mu.Unlock()
+}
+
+// ran records the outcome of a run whose handler returned.
+func (p *warmProbe) ran(status int, reason httpcache.Reason) {
+	p.mu.Lock()
+	if !p.read {
+		p.status, p.reason = status, reason
+	}
+	p.mu.Unlock()
+}
+
+// runEnded records that a run ended, its handler returned or panicked.
+func (p *warmProbe) runEnded() {
+	p.mu.Lock()
+	if !p.read {
+		p.running--
+	}
+	p.mu.Unlock()
+}
+
+// outcome returns what the views recorded, and ends the recording.
+func (p *warmProbe) outcome() warmProbeOutcome {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.read = true
+	return warmProbeOutcome{reached: p.reached, running: p.running > 0, status: p.status, reason: p.reason}
+}
+
+// warmProbeOutcome is what a warmProbe holds when Warm reads it.
+type warmProbeOutcome struct {
+	reached, running bool
+	status           int
+	reason           httpcache.Reason
 }
 
 // warmProbe returns r's probe when r is a request of Warm on this view's
