@@ -40,7 +40,10 @@ type Stats struct {
 	// ended while they waited for another's run (the handler answered
 	// them, not stored).
 	Bypasses int64 `json:"bypasses"`
-	// Sets counts entries written by the direct API.
+	// Sets counts the entries the Cache wrote to the backend: views'
+	// responses (and the records of a Vary response's variants), memoized
+	// results, fragments and the writes of the direct API. A write that
+	// failed is not counted.
 	Sets int64 `json:"sets"`
 	// Errors counts backend errors swallowed by failing open, and stored
 	// values that did not decode as the type a memoized function or
