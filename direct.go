@@ -39,12 +39,18 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
 		c.record(outHit)
 		return integer, nil
 	case err == nil && c.store.fresh(e, time.Time{}):
+		b, err := c.entryBytes(e)
+		if err != nil {
+			c.record(outMiss) // nothing usable
+			return nil, err
+		}
 		c.record(outHit)
-		return c.entryBytes(e)
+		return b, nil
 	case err == nil || errors.Is(err, ErrNotFound):
 		c.record(outMiss)
 		return nil, fmt.Errorf("caching: get: %w", ErrNotFound)
 	}
+	c.record(outBypass)
 	return nil, fmt.Errorf("caching: get: %w", err)
 }
 
@@ -219,7 +225,8 @@ func (c *Cache) Clear(ctx context.Context) error {
 
 // GetMany returns the values stored under keys that have one, in one round
 // trip on a backend that offers GetMany (plus one for the versions of tagged
-// entries; none for the keys a near cache holds, which it reads from memory). Keys without a live entry are absent from the map. As with Get,
+// entries; none for the keys a near cache holds, which it reads from
+// memory). Keys without a live entry are absent from the map. As with Get,
 // do not modify the slices an in-process store, or a near cache
 // (backend/near), returns: they are the stored values themselves.
 func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte, error) {
@@ -229,6 +236,7 @@ func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte,
 	}
 	found, err := c.store.lookupDirectMany(ctx, bk)
 	if err != nil {
+		c.stats.outcomes[outBypass].Add(int64(len(keys))) // each key a read
 		return nil, fmt.Errorf("caching: get many: %w", err)
 	}
 	out := make(map[string][]byte, len(keys))

@@ -15,9 +15,10 @@ import (
 )
 
 // Stats counts what a Cache did since it was created. Each request of a
-// view, call of a memoized function and read of the direct API counts once,
-// in one of Hits, StaleHits, Misses and Bypasses. Entries, Bytes and
-// Evictions come from the backend and are -1 when it does not know them.
+// view, call of a memoized function and read of the direct API (GetMany:
+// each key) counts once, in one of Hits, StaleHits, Misses and Bypasses.
+// Entries, Bytes and Evictions come from the backend and are -1 when it
+// does not know them.
 //
 // The counters are read one at a time, not as an atomic snapshot: while the
 // Cache is in use, the sum of the fields of one Stats can be off by the

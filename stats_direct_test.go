@@ -31,3 +31,28 @@ func TestStatsSetsCountsEveryWrite(t *testing.T) {
 		assert.EqualValues(t, 3, c.Stats().Sets, "a Set")
 	})
 }
+
+// TestStatsDirectReadWithBackendErrorIsBypass: each read of the direct API
+// counts once, a read whose backend lookup fails as a bypass (Stats'
+// doc), whether it is Get, Has, GetAs, GetMany or GetOrSet.
+func TestStatsDirectReadWithBackendErrorIsBypass(t *testing.T) {
+	r := &remote{Backend: newSimple(t, nil)}
+	c, err := New(&Options{Backend: nopClose{r}})
+	require.NoError(t, err)
+	defer c.Close()
+	r.fail.Store(true)
+	ctx := context.Background()
+	_, err = c.Get(ctx, "k")
+	require.Error(t, err)
+	_, err = c.Has(ctx, "k")
+	require.Error(t, err)
+	_, err = GetAs[int](ctx, c, "k")
+	require.Error(t, err)
+	_, err = c.GetMany(ctx, "a", "b")
+	require.Error(t, err)
+	_, err = GetOrSet(ctx, c, "k", time.Minute, func(context.Context) (int, error) { return 1, nil })
+	require.Error(t, err)
+	s := c.Stats()
+	assert.EqualValues(t, 6, s.Bypasses, "each read counted as a bypass: %+v", s)
+	assert.Zero(t, s.Hits+s.StaleHits+s.Misses, "%+v", s)
+}

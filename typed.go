@@ -29,31 +29,24 @@ import (
 // by an older release whose field was since renamed reads as a T with that
 // field zero, and a string read as a []byte decodes as base64.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
-	return getAs[T](ctx, c, key, nil)
+	v, err := getAs[T](ctx, c, key, nil)
+	c.recordRead(err)
+	return v, err
 }
 
-// getAs is GetAs, and reports in out (when out is not nil) the versions the
-// entry it found was written under (none for an integer) and its payload
-// on a store that is not in-process, for the callers that join a load
-// which found it (see doSince). With out, the read is GetOrSet's second
-// look inside its flight, after the caller's GetAs was counted: it is not
-// counted again in Stats.
+// getAs is GetAs without counting the read in Stats, and reports in out
+// (when out is not nil) the versions the entry it found was written under
+// (none for an integer) and its payload on a store that is not in-process,
+// for the callers that join a load which found it (see doSince).
 func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T, error) {
 	var zero T
 	k := c.userKey(key)
 	e, integer, err := c.store.lookupDirect(ctx, k)
 	switch {
 	case err == nil && integer != nil:
-		v, err := decodeInteger[T](c, integer)
-		if out == nil {
-			c.recordDecoded(err)
-		}
-		return v, err
+		return decodeInteger[T](c, integer)
 	case err == nil && c.store.fresh(e, time.Time{}):
 		v, err := decodeValueOf[T](c, e, nil, k)
-		if out == nil {
-			c.recordDecoded(err)
-		}
 		if out != nil {
 			out.vs = e.versions()
 			if c.store.local == nil {
@@ -62,22 +55,23 @@ func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T,
 		}
 		return v, err
 	case err == nil || errors.Is(err, ErrNotFound):
-		if out == nil {
-			c.record(outMiss)
-		}
 		err = ErrNotFound
 	}
 	return zero, fmt.Errorf("caching: get %T: %w", zero, err)
 }
 
-// recordDecoded counts a read of the direct API that found a value: a hit,
-// or a miss if the value did not decode (err: GetOrSet loads over it).
-func (c *Cache) recordDecoded(err error) {
-	if err != nil {
+// recordRead counts a typed read of the direct API by its error: a hit
+// (nil), a miss (nothing stored, or a value that did not decode, which
+// GetOrSet loads over), or a bypass (the backend failed).
+func (c *Cache) recordRead(err error) {
+	switch {
+	case err == nil:
+		c.record(outHit)
+	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrDecode):
 		c.record(outMiss)
-		return
+	default:
+		c.record(outBypass)
 	}
-	c.record(outHit)
 }
 
 // decodeError is the error of a stored value that does not decode as a T,
@@ -252,6 +246,9 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // GetOrSet returns the value of type T under key, or calls load, stores its
 // result for ttl and returns it. Concurrent calls for one key on this Cache
 // call load once; each caller still returns when its own context is done.
+// In Stats the call that ran load counts a miss, and a call served another's
+// result (or a value stored meanwhile) a hit; one whose read failed on the
+// backend counts a bypass.
 // An error from load is returned and nothing is stored. If the backend
 // fails, the error is returned (use Memoize for a fail-open memoized call).
 // A stored value that the Codec fails to decode as a T (see GetAs) is a
@@ -319,14 +316,31 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 		var zero T
 		return zero, err
 	}
-	v, err := GetAs[T](ctx, c, key)
+	// The read is counted once this caller knows whether it ran load
+	// (a miss) or was served another's result (a hit).
+	v, err := getAs[T](ctx, c, key, nil)
 	undecodable := errors.Is(err, ErrDecode)
 	switch {
 	case undecodable:
 		c.failOpen("getorset decode", err) // a miss: loaded over
 	case err == nil || !errors.Is(err, ErrNotFound):
+		c.recordRead(err)
 		return v, err
 	}
+	var ran atomic.Bool // this caller's work called load
+	v, err = loadShared(ctx, c, key, ttl, load, opts, undecodable, &ran)
+	if ran.Load() || err != nil {
+		c.record(outMiss)
+	} else {
+		c.record(outHit) // served the result of another's load
+	}
+	return v, err
+}
+
+// loadShared is GetOrSet after its read missed (undecodable: found a value
+// that did not decode as a T): it joins or starts the load of key, and
+// sets ran when this caller's work called load.
+func loadShared[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts []SetOption, undecodable bool, ran *atomic.Bool) (T, error) {
 	bk := c.userKey(key)
 	var exited atomic.Bool // this caller's work called runtime.Goexit
 	work := func(ctx context.Context) (any, flightOut, error) {
@@ -358,6 +372,7 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 				exited.Store(true)
 			}
 		}()
+		ran.Store(true)
 		v, out, err = loadAndStoreUnder(ctx, c, key, ttl, load, opts, l)
 		returned = true
 		return loaded[T]{v}, out, err
