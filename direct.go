@@ -226,8 +226,11 @@ func (c *Cache) Clear(ctx context.Context) error {
 // GetMany returns the values stored under keys that have one, in one round
 // trip on a backend that offers GetMany (plus one for the versions of tagged
 // entries; none for the keys a near cache holds, which it reads from
-// memory). Keys without a live entry are absent from the map. As with Get,
-// do not modify the slices an in-process store, or a near cache
+// memory). Keys without a live entry are absent from the map, and so is a
+// value of SetAs or GetOrSet that an in-process store kept though the
+// Codec cannot encode it (a NaN, which other stores refuse): it is logged
+// and counted in Stats.Errors, and Get returns its encoding error. As with
+// Get, do not modify the slices an in-process store, or a near cache
 // (backend/near), returns: they are the stored values themselves.
 func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte, error) {
 	bk := make([]string, len(keys))
@@ -247,7 +250,12 @@ func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte,
 		case f.e != nil && c.store.fresh(f.e, time.Time{}):
 			v, err := c.entryBytes(f.e)
 			if err != nil {
-				return nil, err
+				// A value of SetAs or GetOrSet that an in-process store
+				// kept and the Codec cannot encode (a NaN): a miss, as on
+				// the other stores, which refused it.
+				c.failOpen("get many encode", err)
+				c.record(outMiss)
+				continue
 			}
 			out[keys[i]] = v
 		default:

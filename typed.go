@@ -183,12 +183,15 @@ type decodedAs[T any] struct{ v T }
 
 // SetAs stores v under key for ttl (see Set). On an in-process store v is
 // kept as it is, not encoded: do not modify it after the call if it is a
-// map, slice or pointer. It counts against the store's byte bound as a
-// walk of it finds (see README.md, backend/simple): a substring at its own
-// length and a sub-slice at its own capacity, though either keeps the whole
-// string or array it was cut from in memory; copy a small part of a large
-// buffer before storing it (strings.Clone, slices.Clone). Elsewhere v is
-// encoded with the Cache's Codec.
+// map, slice or pointer; a value the Codec cannot encode (a NaN), which
+// other stores refuse, is kept too, and reads back by GetAs of its type,
+// while Get returns the encoding error and GetMany leaves it out. It
+// counts against the store's byte bound as a walk of it finds (see
+// README.md, backend/simple): a substring at its own length and a
+// sub-slice at its own capacity, though either keeps the whole string or
+// array it was cut from in memory; copy a small part of a large buffer
+// before storing it (strings.Clone, slices.Clone). Elsewhere v is encoded
+// with the Cache's Codec.
 // A value too big for the store, or on an in-process store too big to
 // measure (such as a linked list of many thousand nodes: see README.md,
 // backend/simple), is not stored, removes the older value under key, and
