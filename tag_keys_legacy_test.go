@@ -41,3 +41,29 @@ func TestLongTagEntryFromBeforeUpgradeIsInvalidated(t *testing.T) {
 	got, err = c.Get(ctx, "k")
 	assert.ErrorIs(t, err, ErrNotFound, "an entry written under the tag before the upgrade is still served after InvalidateTags: %q", got)
 }
+
+// TestInvalidateTagOfShortenedShapeKeepsLongTagsEntries: a tag of at most
+// maxReadableKey bytes that has a shortened key's shape (a head, '#', 43
+// bytes of base64; a client can spell one, "user:"+id) had its own text
+// added as a legacy key, which is the current key of the long tag that
+// shortens to it: invalidating one ended the other's entries. Legacy keys
+// are only those of tags over maxReadableKey bytes, whose text no key
+// kept as it is, nor a shortened one, can spell.
+func TestInvalidateTagOfShortenedShapeKeepsLongTagsEntries(t *testing.T) {
+	ctx := t.Context()
+	c := Must(&Options{Backend: &remote{Backend: newSimple(t, nil)}})
+	defer c.Close()
+	victim := "user:" + strings.Repeat("v", 300)
+	crafted := shortenKey(victim) // short, of the shortened shape
+	require.NotEqual(t, victim, crafted)
+	require.NoError(t, c.Set(ctx, "profile", []byte("victim's page"), time.Hour, Tags(victim)))
+
+	require.NoError(t, c.InvalidateTags(ctx, crafted))
+	got, err := c.Get(ctx, "profile")
+	require.NoError(t, err, "invalidating the tag %q ended the entries of another tag", crafted)
+	assert.Equal(t, "victim's page", string(got))
+
+	require.NoError(t, c.InvalidateTags(ctx, victim))
+	_, err = c.Get(ctx, "profile")
+	assert.ErrorIs(t, err, ErrNotFound, "its own tag still ends it")
+}

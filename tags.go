@@ -86,15 +86,21 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 	return nil
 }
 
-// appendLegacyTagKeys appends to keys the version keys that tags had before
-// tag keys were shortened (b428253: a tag over maxReadableKey bytes, or of
-// a shortened key's shape): entries written under them by an earlier
-// release, or by a process not yet upgraded in a rolling deploy, record
-// those keys, and a direct read checks what an entry records. It costs
-// nothing for the tags whose key did not change.
+// appendLegacyTagKeys appends to keys the version keys that tags over
+// maxReadableKey bytes had before tag keys were shortened (b428253):
+// entries written under them by an earlier release, or by a process not yet
+// upgraded in a rolling deploy, record those keys, t/<whole tag>, and a
+// direct read checks what an entry records. It costs nothing for the tags
+// whose key did not change. A shorter tag of a shortened key's shape (also
+// hashed since efe028c) gets none: its text as it is is the current key of
+// the long tag that shortens to it, which a client could so invalidate
+// ("user:"+id); no text over maxReadableKey bytes is any tag's current key.
 func (c *Cache) appendLegacyTagKeys(keys, tags []string) []string {
 	for _, t := range tags {
-		if legacy := c.prefix + kindTag + t; !keptAsIs(t) && !slices.Contains(keys, legacy) {
+		if len(t) <= maxReadableKey {
+			continue
+		}
+		if legacy := c.prefix + kindTag + t; !slices.Contains(keys, legacy) {
 			keys = append(keys, legacy)
 		}
 	}
