@@ -56,10 +56,10 @@
 // failed request. A write's invalidation (InvalidateOnWrite) that fails then
 // is retried in the background until the backend answers
 // (Stats.PendingInvalidations), so that what was stored before the write is
-// not served once the backend is back. The retry set holds 4096 keys; an
-// invalidation that does not fit is not dropped: every lookup is a miss
-// until the backend answers and the retry has cleared the backend's
-// namespace, as Clear does.
+// not served once the backend is back. The retry set holds 4096 keys and 4
+// MiB of them; an invalidation that does not fit is not dropped: every
+// lookup is a miss until the backend answers and the retry has cleared the
+// backend's namespace, as Clear does.
 //
 // # Invalidation
 //

@@ -49,10 +49,15 @@ import (
 // only if its generation is the one it deleted, so that a failure after the
 // retry's delete landed is retried too.
 //
-// The set holds at most maxPendingInvalidations keys, so that a client
-// (writes to made-up paths during an outage) cannot make it grow without
-// bound. An invalidation is never lost silently, though: once a key could
-// not be added (the set overflowed, logged once until it is resolved), the
+// The set holds at most maxPendingInvalidations keys, and at most
+// maxPendingInvalidationBytes of them, so that a client (writes to made-up
+// paths during an outage, or tags made of what it sent: the legacy key of
+// a long tag is the whole tag, see appendLegacyTagKeys) cannot make it grow
+// without bound. The keys a view, Memoize or a tag of at most
+// maxReadableKey bytes adds are about 250 bytes long (with a short
+// KeyPrefix), and fill the count long before the bytes. An invalidation is
+// never lost silently, though: once a key could not be added (the set
+// overflowed, logged once until it is resolved), the
 // keys that did not fit are unknown, and so every lookup is a miss (see
 // ends; the backend was failing anyway), and a view's waiters are handed no
 // run that began before (see addedSince), until the retry has cleared the
@@ -62,11 +67,12 @@ import (
 // clear is bounded by retryClearTimeout rather than Options.Timeout: on
 // Redis it scans the database. Close drops the set.
 const (
-	maxPendingInvalidations = 4096
-	retryFirst              = 100 * time.Millisecond
-	retryMax                = 5 * time.Second
-	retryClearTimeout       = time.Minute
-	retryChunk              = 256
+	maxPendingInvalidations     = 4096
+	maxPendingInvalidationBytes = 4 << 20
+	retryFirst                  = 100 * time.Millisecond
+	retryMax                    = 5 * time.Second
+	retryClearTimeout           = time.Minute
+	retryChunk                  = 256
 )
 
 // pendingInvalidations is the set of version keys (or memoized entries) to
@@ -77,6 +83,8 @@ type pendingInvalidations struct {
 	// last added.
 	keys    map[string]uint64
 	running bool // a retry goroutine owns the set
+	// bytes is the sum of the lengths of keys' keys.
+	bytes int
 	// overflow is not 0 while an invalidation that did not fit in the set
 	// waits for the clear that ends it: the generation (a value of adds)
 	// of the last one that did not fit.
@@ -182,6 +190,7 @@ func (p *pendingInvalidations) deleted(keys iter.Seq[string], gens map[string]ui
 	for k := range keys {
 		if g, ok := p.keys[k]; ok && g == gens[k] {
 			delete(p.keys, k)
+			p.bytes -= len(k)
 		}
 	}
 	p.landed.Add(1)
@@ -190,7 +199,7 @@ func (p *pendingInvalidations) deleted(keys iter.Seq[string], gens map[string]ui
 
 // drop empties the set and ends its retries (Close); under mu.
 func (p *pendingInvalidations) drop() {
-	p.keys, p.running, p.overflow = nil, false, 0
+	p.keys, p.bytes, p.running, p.overflow = nil, 0, false, 0
 	p.landed.Add(1)
 	p.counted()
 }
@@ -246,9 +255,12 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 	}
 	dropped := 0
 	for _, k := range keys {
-		if _, ok := p.keys[k]; !ok && len(p.keys) >= maxPendingInvalidations {
-			dropped++
-			continue
+		if _, ok := p.keys[k]; !ok {
+			if len(p.keys) >= maxPendingInvalidations || p.bytes+len(k) > maxPendingInvalidationBytes {
+				dropped++
+				continue
+			}
+			p.bytes += len(k)
 		}
 		p.keys[k] = p.adds.Add(1)
 	}
@@ -262,7 +274,8 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 	p.mu.Unlock()
 	if logFull {
 		c.log.LogAttrs(context.Background(), slog.LevelError, "caching: invalidation retry set full: every lookup is a miss until the backend answers and its namespace is cleared",
-			slog.String("op", op), slog.Int("max", maxPendingInvalidations), slog.String("error", err.Error()))
+			slog.String("op", op), slog.Int("max", maxPendingInvalidations), slog.Int("max_bytes", maxPendingInvalidationBytes),
+			slog.String("error", err.Error()))
 	}
 	if start && !c.goBackground(c.retryInvalidations) {
 		p.mu.Lock() // closed meanwhile: nothing waits after Close

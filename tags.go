@@ -77,7 +77,11 @@ func parseVersion(b []byte) (v version, ok bool) {
 // backend fails (or ctx ends first), the error is returned and the
 // invalidation is also retried in the background until the backend
 // answers (Stats.PendingInvalidations), so that the entries it was meant
-// to end are not served once the backend is back.
+// to end are not served once the backend is back. A tag over 200 bytes
+// (maxReadableKey) also has the key it had before tag keys were shortened
+// deleted, for the entries an earlier release wrote under it: a few failed
+// invalidations of tags of hundreds of KiB fill the retry set, whose
+// overflow clears the backend's namespace once it answers.
 func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 	keys := c.appendLegacyTagKeys(c.tagKeys(tags), tags)
 	if err := c.invalidateRetried(ctx, "invalidate tags", keys); err != nil {
@@ -95,6 +99,8 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 // hashed since efe028c) gets none: its text as it is is the current key of
 // the long tag that shortens to it, which a client could so invalidate
 // ("user:"+id); no text over maxReadableKey bytes is any tag's current key.
+// A legacy key is as long as its tag: in the retry set, it counts against
+// maxPendingInvalidationBytes.
 func (c *Cache) appendLegacyTagKeys(keys, tags []string) []string {
 	for _, t := range tags {
 		if len(t) <= maxReadableKey {
