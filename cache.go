@@ -327,16 +327,28 @@ func (c *Cache) Backend() backend.Backend { return c.store.b }
 // StaleWhileRevalidate and RefreshAhead, the retries of invalidations, and
 // Warm's requests: their contexts are cancelled, and none starts
 // afterwards), waits for the background goroutines to return, at most
-// twice Options.Timeout, then closes the backend. The wait lets a refresh
-// that honours its context release its lease (see Lease): without it the
-// lease would stay for its whole time, and the other processes sharing the
-// backend would wait for it as for a crashed holder. The bound keeps Close
-// prompt: a refresh still running past it finds the backend closed. It is
-// idempotent; later calls on the Cache return errors wrapping ErrClosed
-// (and the response cache and Memoize pass through).
+// twice Options.Timeout, makes one last attempt at the invalidations that
+// failed and still wait for their retry (Stats.PendingInvalidations), at
+// most twice Options.Timeout again, then closes the backend. The wait lets
+// a refresh that honours its context release its lease (see Lease):
+// without it the lease would stay for its whole time, and the other
+// processes sharing the backend would wait for it as for a crashed holder.
+// The bounds keep Close prompt: a refresh still running past them finds
+// the backend closed.
+//
+// The invalidations that the last attempt could not make are dropped, and
+// logged at ERROR with their number of keys (and whether the clear of an
+// overflowed retry set was left undone): the other processes sharing the
+// backend may serve the entries they were meant to end until those expire
+// (Forever: until evicted or invalidated again). Invalidate them again, or
+// Clear, from a process that stays.
+//
+// Close is idempotent; later calls on the Cache return errors wrapping
+// ErrClosed (and the response cache and Memoize pass through).
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() {
 		c.background.stop(closeWait * c.store.timeout)
+		c.closeInvalidations(closeWait * c.store.timeout)
 		c.closeErr = c.store.b.Close()
 	})
 	return c.closeErr

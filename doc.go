@@ -59,7 +59,8 @@
 // not served once the backend is back. The retry set holds 4096 keys and 4
 // MiB of them; an invalidation that does not fit is not dropped: every
 // lookup is a miss until the backend answers and the retry has cleared the
-// backend's namespace, as Clear does.
+// backend's namespace, as Clear does. Close makes one last bounded attempt
+// at what still waits, then drops what is left and logs it at ERROR.
 //
 // # Invalidation
 //

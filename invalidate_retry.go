@@ -65,7 +65,11 @@ import (
 // a new namespace generation), which ends whatever an invalidation that was
 // not kept would have ended, in every process that shares the backend. The
 // clear is bounded by retryClearTimeout rather than Options.Timeout: on
-// Redis it scans the database. Close drops the set.
+// Redis it scans the database.
+//
+// Close makes one last attempt at what the set holds (see
+// closeInvalidations), bounded by closeWait times Options.Timeout, then
+// drops what is left, logging at ERROR how many keys it dropped.
 const (
 	maxPendingInvalidations     = 4096
 	maxPendingInvalidationBytes = 4 << 20
@@ -302,8 +306,10 @@ func (c *Cache) retryInvalidations() {
 		woken := false
 		select {
 		case <-c.life.Done():
+			// Close makes the last attempt at what is left
+			// (closeInvalidations), once this goroutine returned.
 			p.mu.Lock()
-			p.drop()
+			p.running = false
 			p.mu.Unlock()
 			return
 		case <-timer.C:
@@ -392,6 +398,73 @@ func (c *Cache) clearOverflow() error {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "caching: invalidation retry set overflowed: the backend's namespace was cleared")
 	}
 	return err
+}
+
+// closeInvalidations is Close's last attempt at the invalidations waiting
+// for a retry, once the background goroutines (the retry's among them)
+// were stopped: a process is often shut down (a deploy) soon after a
+// backend blip, while its retry waits out its back-off, and the entries
+// those invalidations end would otherwise be served by every other process
+// sharing the backend until their TTL ends (Forever: for good). It deletes
+// the keys retryChunk at a time, each chunk bounded by Options.Timeout, and
+// clears the namespace when the set overflowed, all within d and whatever
+// the breaker says (one bounded attempt; the backend may answer again
+// before the breaker has probed it). What is left is dropped, and logged at
+// ERROR with the number of keys and whether a clear was left undone.
+func (c *Cache) closeInvalidations(d time.Duration) {
+	p := &c.store.pending
+	p.mu.Lock()
+	gens := maps.Clone(p.keys)
+	overflow := p.overflow
+	p.mu.Unlock()
+	if len(gens) == 0 && overflow == 0 {
+		return
+	}
+	s := &c.store
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var err error
+	for chunk := range slices.Chunk(slices.Collect(maps.Keys(gens)), retryChunk) {
+		cctx, ccancel := context.WithTimeout(ctx, s.timeout)
+		start := s.start()
+		err = s.b.Delete(cctx, chunk...)
+		s.observe(OpDelete, start, err)
+		ccancel()
+		if err != nil {
+			break
+		}
+		p.mu.Lock()
+		p.deleted(slices.Values(chunk), gens)
+		p.mu.Unlock()
+	}
+	if err == nil && overflow != 0 {
+		s.clearing()
+		start := s.start()
+		err = s.b.Clear(ctx)
+		s.observe(OpClear, start, err)
+		s.clearing()
+		if err == nil {
+			p.mu.Lock()
+			if p.overflow == overflow {
+				p.overflow = 0
+			}
+			p.counted()
+			p.mu.Unlock()
+		}
+	}
+	p.mu.Lock()
+	left, cleared := len(p.keys), p.overflow == 0
+	p.drop()
+	p.mu.Unlock()
+	if left == 0 && cleared {
+		return
+	}
+	text := "none"
+	if err != nil {
+		text = err.Error()
+	}
+	c.log.LogAttrs(context.Background(), slog.LevelError, "caching: failed invalidations dropped at Close: other processes sharing the backend may serve what they were meant to end until it expires",
+		slog.Int("keys", left), slog.Bool("overflow", !cleared), slog.String("error", text))
 }
 
 // invalidateRetried deletes keys (version keys, or memoized entries, which

@@ -77,7 +77,8 @@ func parseVersion(b []byte) (v version, ok bool) {
 // backend fails (or ctx ends first), the error is returned and the
 // invalidation is also retried in the background until the backend
 // answers (Stats.PendingInvalidations), so that the entries it was meant
-// to end are not served once the backend is back. A tag over 200 bytes
+// to end are not served once the backend is back; Close tries once more,
+// then drops it and logs that at ERROR (see Close). A tag over 200 bytes
 // (maxReadableKey) also has the key it had before tag keys were shortened
 // deleted, for the entries an earlier release wrote under it: a few failed
 // invalidations of tags of hundreds of KiB fill the retry set, whose
