@@ -22,6 +22,10 @@ import (
 )
 
 // open returns a new store with opts, closed when the test ends.
+// twoTo31 is 2^31, a variable: as a constant it does not compile where int
+// has 32 bits (it wraps there, to a negative MaxEntries, refused as well).
+var twoTo31 int64 = 1 << 31
+
 func open(t *testing.T, opts simple.Options) *simple.Store {
 	t.Helper()
 	s, err := simple.New(opts)
@@ -63,7 +67,7 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"MaxBytes under one entry's overhead", simple.Options{MaxBytes: simple.EntryOverhead}, "MaxBytes"},
 		{"MaxBytes under one entry's overhead per shard", simple.Options{Shards: 4, MaxBytes: 4 * simple.EntryOverhead}, "MaxBytes"},
 		{"MaxEntries over 2^31 per shard", simple.Options{Shards: 1, MaxEntries: math.MaxInt}, "MaxEntries"},
-		{"MaxEntries of 2^30 per shard", simple.Options{Shards: 2, MaxEntries: 1 << 31}, "MaxEntries"},
+		{"MaxEntries of 2^30 per shard", simple.Options{Shards: 2, MaxEntries: int(twoTo31)}, "MaxEntries"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
