@@ -29,24 +29,31 @@ import (
 // by an older release whose field was since renamed reads as a T with that
 // field zero, and a string read as a []byte decodes as base64.
 func GetAs[T any](ctx context.Context, c *Cache, key string) (T, error) {
-	v, err := getAs[T](ctx, c, key, nil)
-	c.recordRead(err)
-	return v, err
+	return getAs[T](ctx, c, key, nil, true)
 }
 
-// getAs is GetAs without counting the read in Stats, and reports in out
-// (when out is not nil) the versions the entry it found was written under
-// (none for an integer) and its payload on a store that is not in-process,
-// for the callers that join a load which found it (see doSince).
-func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T, error) {
+// getAs is GetAs, which counts the read in Stats when count is set, and
+// reports in out (when out is not nil) the versions the entry it found was
+// written under (none for an integer) and its payload on a store that is
+// not in-process, for the callers that join a load which found it (see
+// doSince). It counts in place, not in GetAs: a hit returns its value
+// once.
+func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut, count bool) (T, error) {
 	var zero T
 	k := c.userKey(key)
 	e, integer, err := c.store.lookupDirect(ctx, k)
 	switch {
 	case err == nil && integer != nil:
-		return decodeInteger[T](c, integer)
+		v, err := decodeInteger[T](c, integer)
+		if count {
+			c.recordRead(err)
+		}
+		return v, err
 	case err == nil && c.store.fresh(e, time.Time{}):
 		v, err := decodeValueOf[T](c, e, nil, k)
+		if count {
+			c.recordRead(err)
+		}
 		if out != nil {
 			out.vs = e.versions()
 			if c.store.local == nil {
@@ -57,7 +64,11 @@ func getAs[T any](ctx context.Context, c *Cache, key string, out *flightOut) (T,
 	case err == nil || errors.Is(err, ErrNotFound):
 		err = ErrNotFound
 	}
-	return zero, fmt.Errorf("caching: get %T: %w", zero, err)
+	err = fmt.Errorf("caching: get %T: %w", zero, err)
+	if count {
+		c.recordRead(err)
+	}
+	return zero, err
 }
 
 // recordRead counts a typed read of the direct API by its error: a hit
@@ -321,7 +332,7 @@ func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duratio
 	}
 	// The read is counted once this caller knows whether it ran load
 	// (a miss) or was served another's result (a hit).
-	v, err := getAs[T](ctx, c, key, nil)
+	v, err := getAs[T](ctx, c, key, nil, false)
 	undecodable := errors.Is(err, ErrDecode)
 	switch {
 	case undecodable:
@@ -354,7 +365,7 @@ func loadShared[T any](ctx context.Context, c *Cache, key string, ttl time.Durat
 		// does, as for every backend call of the load (loadAndStoreUnder).
 		rctx, cancel := c.store.bound(ctx)
 		var out flightOut
-		v, err := getAs[T](rctx, c, key, &out)
+		v, err := getAs[T](rctx, c, key, &out, false)
 		cancel()
 		switch {
 		case err == nil:
