@@ -71,10 +71,11 @@ import (
 //
 // Errors from the function are returned and never stored. A panic in the
 // function reaches every caller waiting for it, each panicking with a
-// *PanicError. When the backend fails or is slower than Options.Timeout,
-// Get still returns the function's result, and the error is logged
-// (rate-limited) and counted in Stats.Errors; so is a result the Codec cannot
-// encode (it is returned, not stored).
+// *PanicError (but for a computation whose argument changed after its caller
+// left: see Memoize). When the backend fails or is slower than
+// Options.Timeout, Get still returns the function's result, and the error is
+// logged (rate-limited) and counted in Stats.Errors; so is a result the
+// Codec cannot encode (it is returned, not stored).
 //
 // # Invalidation
 //
@@ -160,30 +161,41 @@ type Memoized[A, R any] struct {
 //
 // A result is computed for the argument its key was made from, even where
 // fn runs on after the caller returned (its ctx ended, or a background
-// refresh: StaleWhileRevalidate, RefreshAhead, StaleIf): a caller may reuse
-// the slice, map or struct it passed as soon as Get returns. When A holds
-// references (a slice, a map, a pointer or an interface), fn is called with
-// a copy of the argument, made before Get returns by the caller whose
-// computation runs (a caller that joins another's copies nothing) and for
-// each refresh a hit starts (a hit that starts none copies nothing); fn
+// refresh: StaleWhileRevalidate, RefreshAhead, StaleIf): without KeyFunc, a
+// caller may reuse the slice, map or struct it passed as soon as Get
+// returns. With KeyFunc the argument is used as given: a caller whose
+// computation may outlive it (a ctx that ends, StaleWhileRevalidate,
+// RefreshAhead, StaleIf) must not change it afterwards (see below).
+//
+// When A holds references (a slice, a map, a pointer or an interface), fn is
+// called with a copy of the argument, made before Get returns by the caller
+// whose computation runs (a caller that joins another's copies nothing) and
+// for each refresh a hit starts (a hit that starts none copies nothing); fn
 // does not see the caller's later changes, nor the caller fn's. The copy
-// reads exactly what the key is made of: pointers, slices, maps,
-// interfaces and the exported fields of structs encoded field by field. A
-// value of a type keyed by its own method (CacheKey, MarshalBinary,
-// GobEncode, MarshalText), at the top or nested, is not read but shared,
-// and so is a pointer to one (a *big.Int); so are map keys that hold
-// references. With such an argument a second copy is kept, which fn does
-// not get, and its key is made again when fn returns: a result whose key
-// changed (the caller changed what is shared, or fn did) is not stored
-// (counted in Stats.Errors and logged) and not handed to the callers that
-// joined the computation, which compute again for their own argument;
-// only the caller whose computation it was gets it, as an uncached call
-// would. A change fn makes to its own copy does not count. A change made
-// and undone while fn ran goes unseen: do not change what is shared.
-// With KeyFunc the argument is not copied at all: fn gets the caller's,
-// and when A holds references the key function is called again when fn
-// returns, with the same rule (a change fn makes to the argument counts
-// then).
+// reads exactly what the key is made of: pointers, slices, maps, interfaces
+// and the exported fields of structs encoded field by field. A value of a
+// type keyed by its own method (CacheKey, MarshalBinary, GobEncode,
+// MarshalText), at the top or nested, is not read but shared, and so is a
+// pointer to one (a *big.Int); so are map keys that hold references. With
+// such an argument a second copy is kept, which fn does not get, and when fn
+// returns after its caller did (always, for a background refresh) its key is
+// made again: a result whose key changed or can no longer be made (the
+// caller changed what is shared; a panic of the key's method counts as a
+// change) is not stored (counted in Stats.Errors and logged) and not handed
+// to the callers that joined the computation, which compute again for their
+// own argument; nor is a panic of fn in such a computation (it is logged). A
+// caller still waiting in Get cannot change its argument: its computation's
+// key is not checked again, and a change fn makes to its argument does not
+// count. A change made and undone while fn ran goes unseen: do not change
+// what is shared.
+//
+// With KeyFunc the argument is not copied (the key function alone says
+// what matters): fn gets the caller's. When A holds references the key
+// function is called again in the same case, with the same rule: a result
+// whose key changed is dropped, but a change the key does not show reaches
+// fn. So a background refresh whose fn changes its own argument's key (it
+// normalises it in place) is never stored; a Get's or a Refresh's is,
+// as long as its caller waits for it.
 //
 // Memoize panics if the configuration is invalid (a nil c or fn, an empty
 // name or one containing "/", a negative duration, a generic option of other
@@ -376,22 +388,18 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	// fn may run on after this caller returns (its ctx ends): it gets an
 	// argument of its own, made if this caller leads the computation.
 	lent := m.lend(a)
-	defer lent.giveBack()
+	joined := false // as m.do reports it (a panic copies, to be safe)
+	defer func() { m.giveBack(lent, joined) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		arg, err := m.argOf(ctx, lent, a)
-		if err != nil {
-			var zero R
-			return zero, err
-		}
+		arg := m.argOf(lent, a)
 		if down {
 			// The lookup just failed: fn runs, and nothing more is asked
 			// of that backend (no versions read, no store), as for a view.
-			v, err := m.fn(ctx, arg.a)
-			if arg.recheck && m.argChanged(key, arg.check) {
-				if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil {
-					out.argChanged = true
-				}
+			out, _ := ctx.Value(flightOutKey{}).(*flightOut)
+			v, changed, err := m.callFn(ctx, key, arg, out)
+			if changed && err == nil {
+				m.failOpen("memoize set", m.errArgChanged())
 			}
 			return v, err
 		}
@@ -451,12 +459,13 @@ type flightOut struct {
 	// decodes a value of its own, as a hit would: a caller that modifies
 	// its result must not write into another caller's.
 	payload []byte
-	// argChanged reports a result that is not the key's: the argument fn
-	// was called with no longer had the key when fn returned (a caller
-	// that left changed what its copy shares with it, see ownArg), or the
-	// computation's caller left before its argument was copied (argOf).
-	// The callers that joined it compute again, each for its own argument;
-	// the caller that ran it gets it, as an uncached call would.
+	// argChanged reports a result (an error, or a panic of fn, see callFn)
+	// that is not the key's: the argument fn was called with no longer had
+	// the key when fn returned, after its caller returned (the caller
+	// changed what its copy shares with it, see ownArg, or what fn got
+	// under KeyFunc). The callers that joined it compute again, each for
+	// its own argument; the caller that ran it, if still there, gets it,
+	// as an uncached call would.
 	argChanged bool
 }
 
@@ -691,21 +700,17 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	} else if out != nil {
 		out.vs = vs
 	}
-	v, err = m.fn(ctx, a)
-	// What the copy shares with the caller's argument changed while fn
-	// ran: v (or err) may be another argument's. It is neither stored nor
-	// handed to the callers that joined (flightOut.argChanged), and key's
-	// entry, if any, is left as it is.
-	changed := arg.recheck && m.argChanged(key, arg.check)
-	if changed && out != nil {
-		out.argChanged = true
-	}
+	// changed: the argument's key changed while fn ran, after its caller
+	// returned: v (or err) may be another argument's. It is neither stored
+	// nor handed to the callers that joined (flightOut.argChanged), and
+	// key's entry, if any, is left as it is.
+	v, changed, err := m.callFn(ctx, key, arg, out)
 	if err != nil || verr != nil {
 		m.forgetCreated(ctx, vs, out)
 		return v, false, err
 	}
 	if changed {
-		m.failOpen("memoize set", fmt.Errorf("caching: memoize %s: the argument changed while the function ran: result not stored", m.name))
+		m.failOpen("memoize set", m.errArgChanged())
 		m.forgetCreated(ctx, vs, out)
 		return v, false, nil
 	}
@@ -861,12 +866,27 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 type ownedArg[A any] struct {
 	a A
 	// recheck: a shares something its key is made of with the caller's
-	// argument, and check's key is checked again when fn returns
-	// (argChanged). check is a second copy, which fn is not given (a
-	// itself under KeyFunc): a change fn makes to its own copy is not one
-	// the caller made.
+	// argument, and check's key is checked again when fn returns, if the
+	// caller returned before (argChanged). check is a second copy, which
+	// fn is not given (a itself under KeyFunc): a change fn makes to its
+	// own copy is not one the caller made.
 	recheck bool
 	check   A
+	// lent is the loan a was made from: nil for a background refresh,
+	// whose caller has returned (or for an A that holds no references).
+	lent *lentArg[A]
+}
+
+// outlived reports whether the computation's caller has returned, and so
+// may have changed what a shares with its argument: a caller still
+// waiting in Get or Refresh cannot.
+func (o *ownedArg[A]) outlived() bool {
+	if o.lent == nil {
+		return true
+	}
+	o.lent.mu.Lock()
+	defer o.lent.mu.Unlock()
+	return o.lent.back
 }
 
 // ownArg is a for a computation that may run on after its caller returned
@@ -877,10 +897,11 @@ type ownedArg[A any] struct {
 // key encoder reads it (argkey.CopierOf); where the copy shares part of
 // what the key is made of with a (a value keyed by its own method, such as
 // CacheKey, or a pointer to one), a second copy is kept, whose key the
-// computation checks again when fn returns (argChanged). Under KeyFunc, a
-// is not copied (the key function alone says what matters, and the
-// encoder reads nothing of a), and its key is checked again when A holds
-// references. A that holds none is used as it is: nothing is allocated.
+// computation checks again when fn returns if its caller returned
+// (argChanged). Under KeyFunc, a is not copied (the key function alone
+// says what matters, and the encoder reads nothing of a), and its key is
+// checked again in the same case when A holds references. A that holds
+// none is used as it is: nothing is allocated.
 func (m *Memoized[A, R]) ownArg(a A) ownedArg[A] {
 	if m.keyRefs {
 		return ownedArg[A]{a: a, recheck: true, check: a}
@@ -897,63 +918,123 @@ func (m *Memoized[A, R]) ownArg(a A) ownedArg[A] {
 }
 
 // lentArg is a caller's argument lent to the computation it may lead: the
-// computation copies it (ownArg) only if it runs, and the caller waits for
-// the copy to be made before it returns (giveBack). A caller that joins
-// another's computation copies nothing.
+// computation takes it (ownArg) when it starts, or the caller makes it
+// (giveBack) as it returns if the computation has not started yet. A
+// caller that joins another's computation copies nothing.
 type lentArg[A any] struct {
-	mu   sync.Mutex
-	a    A
-	back bool // the caller returned: a is not to be read any more
+	mu    sync.Mutex
+	a     A
+	taken bool         // the computation made its argument of a
+	owned *ownedArg[A] // made by giveBack: the caller left before the computation started
+	back  bool         // the caller returned: a is not to be read any more
 }
 
 // lend lends a to the computation its caller may lead, or returns nil
-// when ownArg copies nothing (a is then used as it is).
+// when A holds no references (a is then used as it is, and its key never
+// checked again).
 func (m *Memoized[A, R]) lend(a A) *lentArg[A] {
-	if m.copyArg == nil {
+	if m.copyArg == nil && !m.keyRefs {
 		return nil
 	}
 	return &lentArg[A]{a: a}
 }
 
-// giveBack ends the loan as the caller returns: it waits for a copy being
-// made, and a computation that starts later gets none.
-func (l *lentArg[A]) giveBack() {
+// giveBack ends the loan l (nil: none) as the caller returns, joined as
+// m.do reported it: the argument of a computation this caller leads that
+// has not taken it yet is made now, while the caller holds a unchanged,
+// and the computation, which may start later, uses it (argOf). A caller
+// that joined another's computation makes nothing: its own never runs.
+func (m *Memoized[A, R]) giveBack(l *lentArg[A], joined bool) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !joined && !l.taken && l.owned == nil {
+		o := m.ownArg(l.a)
+		l.owned = &o
+	}
 	l.back = true
 	var zero A
 	l.a = zero
-	l.mu.Unlock()
 }
 
-// errCallerLeft is the error of a computation whose caller returned before
-// it started: it has no argument to compute for, and the callers that
-// joined it compute again (flightOut.argChanged).
-var errCallerLeft = errors.New("caching: memoize: the caller left before its computation started")
-
 // argOf is the argument of the computation a caller leads, the work of its
-// flight: ownArg of lent's argument (of a when lent is nil). When the
-// caller has returned already, it is errCallerLeft.
-func (m *Memoized[A, R]) argOf(ctx context.Context, lent *lentArg[A], a A) (ownedArg[A], error) {
+// flight: the one giveBack made if the caller returned already, else
+// ownArg of lent's argument (of a when lent is nil).
+func (m *Memoized[A, R]) argOf(lent *lentArg[A], a A) ownedArg[A] {
 	if lent == nil {
-		return m.ownArg(a), nil
+		return m.ownArg(a)
 	}
 	lent.mu.Lock()
 	defer lent.mu.Unlock()
-	if lent.back {
-		if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil {
-			out.argChanged = true
-		}
-		return ownedArg[A]{}, errCallerLeft
+	var o ownedArg[A]
+	if lent.owned != nil {
+		o = *lent.owned
+	} else {
+		o = m.ownArg(lent.a)
+		lent.taken = true
 	}
-	return m.ownArg(lent.a), nil
+	o.lent = lent
+	return o
 }
 
-// argChanged reports whether a's key is no longer key (or can no longer be
-// made).
-func (m *Memoized[A, R]) argChanged(key string, a A) bool {
+// callFn calls fn with arg's argument and reports whether its key changed
+// while fn ran, in a computation that outlived its caller (always false
+// for one whose caller still waits: it could not change it). A panic of fn
+// in a computation whose argument's key changed is another argument's: it
+// is logged and returned as an error, with out.argChanged set, so that
+// the callers that joined compute again rather than panic with it. out
+// (nil: none) reports changed to them (flightOut.argChanged).
+func (m *Memoized[A, R]) callFn(ctx context.Context, key string, arg ownedArg[A], out *flightOut) (v R, changed bool, err error) {
+	if arg.recheck {
+		returned := false
+		defer func() {
+			if returned {
+				return
+			}
+			r := recover()
+			if r == nil || !arg.outlived() || !m.argChanged(key, arg.check) {
+				if r != nil {
+					panic(r)
+				}
+				return // runtime.Goexit
+			}
+			err = fmt.Errorf("caching: memoize %s: the function panicked after its argument changed: %v", m.name, panicValue(r))
+			m.failOpen("memoize", err)
+			changed = true
+			if out != nil {
+				out.argChanged = true
+			}
+		}()
+		v, err = m.fn(ctx, arg.a)
+		returned = true
+		changed = arg.outlived() && m.argChanged(key, arg.check)
+		if changed && out != nil {
+			out.argChanged = true
+		}
+		return v, changed, err
+	}
+	v, err = m.fn(ctx, arg.a)
+	return v, false, err
+}
+
+// errArgChanged is the error logged for a result not stored because its
+// argument's key changed while fn ran.
+func (m *Memoized[A, R]) errArgChanged() error {
+	return fmt.Errorf("caching: memoize %s: the argument changed while the function ran: result not stored", m.name)
+}
+
+// argChanged reports whether a's key is no longer key, or can no longer be
+// made: an error, or a panic of the key function, of a CacheKey method or
+// of the encoder (a caller that left may have recycled what a shares with
+// its argument, leaving a nil pointer that the key function follows).
+func (m *Memoized[A, R]) argChanged(key string, a A) (changed bool) {
+	defer func() {
+		if recover() != nil {
+			changed = true
+		}
+	}()
 	var kb [keyBufLen]byte
 	k, err := m.appendKey(kb[:0], a)
 	return err != nil || string(k) != key

@@ -27,14 +27,10 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		return zero, err
 	}
 	lent := m.lend(a) // fn may run on after ctx ends: see Get
-	defer lent.giveBack()
-	v, _, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		arg, err := m.argOf(ctx, lent, a)
-		if err != nil {
-			var zero R
-			return zero, err
-		}
-		return m.compute(ctx, key, arg, computeReplace)
+	joined := false
+	defer func() { m.giveBack(lent, joined) }()
+	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
+		return m.compute(ctx, key, m.argOf(lent, a), computeReplace)
 	})
 	return v, err
 }
