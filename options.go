@@ -159,11 +159,13 @@ func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 // through two pointers is encoded twice): Get, Key and Forget return an
 // error for such an argument, and the function is not called.
 //
-// With KeyFunc the argument of a memoized function is not copied for a
-// computation that outlives its caller (see Memoize): when A holds
-// references, key is called again with it when the function returns, and a
-// result whose key changed is neither stored nor handed to the callers that
-// joined the computation.
+// With KeyFunc the argument of a memoized function is used as given, not
+// copied, even by a computation that outlives its caller (see Memoize): the
+// caller must not change it afterwards. When A holds references, key is
+// called again with it when the function returns after its caller did
+// (always, for a background refresh), and a result whose key changed (or
+// whose key panics) is neither stored nor handed to the callers that joined
+// the computation; a change key does not show reaches the function.
 func KeyFunc[A any](key func(a A) string) Option {
 	return commonOption(func(c *commonConfig) { c.keyFunc = key })
 }

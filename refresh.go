@@ -19,7 +19,8 @@ import (
 // closed (see Cache.Close). It works on every backend. A memoized
 // function's refresh computes for a copy of the argument made before the
 // hit that starts it returns: the caller may reuse its argument at once
-// (see Memoize).
+// (see Memoize), except under KeyFunc, where the refresh uses the
+// argument as given.
 //
 // d should be well under the TTL: an entry is refreshed at most once per
 // TTL minus d. A zero d (the default) turns it off; a negative one is an
