@@ -35,11 +35,17 @@ type Codec interface {
 // not valid UTF-8 (a digest or compressed bytes held in a string, which
 // encoding/json would silently replace with U+FFFD: use []byte, which is
 // stored as base64): Marshal returns an error, and the value is not
-// stored. Unexported struct fields are not stored. A type that encodes
-// itself through pointer methods (func (*T) MarshalJSON, or MarshalText) is
-// written through them, as it is read; as a map's key or value, where
-// encoding/json cannot call them (it would write the fields instead), it
-// is refused: use a map of pointers.
+// stored. Unexported struct fields are not stored. A type that writes and
+// reads itself through pointer methods (func (*T) MarshalJSON and
+// UnmarshalJSON, or MarshalText and UnmarshalText) is written through
+// them, as it is read; as a map's value, or a map's key of a kind other
+// than string, where encoding/json cannot call them (it would write the
+// fields instead), it is refused: use a map of pointers. A key of string
+// kind is written as its string whatever its methods (encoding/json's
+// rule) and read through UnmarshalText: not refused. A MarshalJSON or
+// MarshalText without the matching Unmarshal method (one that shapes an
+// API's output) is not detected: where encoding/json calls it, the value
+// is read back by its fields, and may not be what was stored.
 //
 // It won over encoding/gob in this package's codec benchmarks (see
 // BenchmarkCodec): gob writes its type descriptions with every value, which
@@ -134,7 +140,11 @@ func encodesItself(t reflect.Type) bool {
 // pointerEncoded reports whether encoding/json writes an addressable value
 // of type t by a method of *t that it cannot call on a value that is not
 // addressable, which it then writes otherwise (by a method of t, or by
-// its kind).
+// its kind), while decoding into a *t reads it by the matching method of
+// *t (UnmarshalJSON, UnmarshalText): written one way and read the other.
+// A *t with MarshalJSON and no UnmarshalJSON (a type that shapes its API
+// output) is read by its fields, as a value that is not addressable is
+// written: not pointer-encoded.
 func pointerEncoded(t reflect.Type) bool {
 	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
 		return false
@@ -142,9 +152,9 @@ func pointerEncoded(t reflect.Type) bool {
 	// encoding/json prefers MarshalJSON to MarshalText, and an
 	// addressable value's pointer methods to its own.
 	pt := reflect.PointerTo(t)
-	for _, e := range jsonEncoders {
+	for i, e := range jsonEncoders {
 		if pt.Implements(e) {
-			return !t.Implements(e)
+			return !t.Implements(e) && pt.Implements(jsonDecoders[i])
 		}
 	}
 	return false
@@ -267,6 +277,13 @@ var stringTypes sync.Map // reflect.Type -> bool
 var jsonEncoders = [...]reflect.Type{
 	reflect.TypeFor[json.Marshaler](),
 	reflect.TypeFor[interface{ MarshalText() ([]byte, error) }](),
+}
+
+// jsonDecoders are the methods by which encoding/json reads what each of
+// jsonEncoders wrote.
+var jsonDecoders = [...]reflect.Type{
+	reflect.TypeFor[json.Unmarshaler](),
+	reflect.TypeFor[interface{ UnmarshalText([]byte) error }](),
 }
 
 // mayHoldStrings reports whether a value of type t can hold a string that
