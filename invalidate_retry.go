@@ -249,7 +249,13 @@ func (w *retryWake) disarm() {
 // and starts the goroutine that retries them if none runs. op names the
 // caller in the log.
 func (c *Cache) retryInvalidation(op string, keys []string, err error) {
-	if errors.Is(err, ErrClosed) || c.life.Err() != nil {
+	if errors.Is(err, ErrClosed) {
+		return
+	}
+	if c.life.Err() != nil {
+		// It failed as Close ran, past Close's last attempt: dropped, as
+		// Close drops the ones it could not make, and logged alike.
+		c.logDroppedInvalidations(len(keys), false, err)
 		return
 	}
 	p := &c.store.pending
@@ -283,8 +289,12 @@ func (c *Cache) retryInvalidation(op string, keys []string, err error) {
 	}
 	if start && !c.goBackground(c.retryInvalidations) {
 		p.mu.Lock() // closed meanwhile: nothing waits after Close
+		left, overflow := len(p.keys), p.overflow != 0
 		p.drop()
 		p.mu.Unlock()
+		if left > 0 || overflow {
+			c.logDroppedInvalidations(left, overflow, err)
+		}
 	}
 }
 
@@ -459,12 +469,19 @@ func (c *Cache) closeInvalidations(d time.Duration) {
 	if left == 0 && cleared {
 		return
 	}
+	c.logDroppedInvalidations(left, !cleared, err)
+}
+
+// logDroppedInvalidations logs at ERROR the failed invalidations dropped
+// because the Cache is closed: keys of them, the clear of an overflowed
+// retry set when overflow, and the last error (nil: none).
+func (c *Cache) logDroppedInvalidations(keys int, overflow bool, err error) {
 	text := "none"
 	if err != nil {
 		text = err.Error()
 	}
 	c.log.LogAttrs(context.Background(), slog.LevelError, "caching: failed invalidations dropped at Close: other processes sharing the backend may serve what they were meant to end until it expires",
-		slog.Int("keys", left), slog.Bool("overflow", !cleared), slog.String("error", text))
+		slog.Int("keys", keys), slog.Bool("overflow", overflow), slog.String("error", text))
 }
 
 // invalidateRetried deletes keys (version keys, or memoized entries, which
