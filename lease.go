@@ -397,7 +397,8 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		found *entry // got's entry, whose versions the joined callers check
 	)
 	check := func(ctx context.Context) bool {
-		e, err := m.lookup(ctx, key, m.tagKeysOf(arg.a))
+		tags, _ := m.argTagKeys(&arg)
+		e, err := m.lookup(ctx, key, tags)
 		if err != nil || !m.c.store.fresh(e, time.Time{}) {
 			return false
 		}

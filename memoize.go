@@ -177,7 +177,9 @@ type Memoized[A, R any] struct {
 // type keyed by its own method (CacheKey, MarshalBinary, GobEncode,
 // MarshalText), at the top or nested, is not read but shared, and so is a
 // pointer to one (a *big.Int); so are map keys that hold references. With
-// such an argument a second copy is kept, which fn does not get, and when fn
+// such an argument (and under KeyFunc) ArgTags is called when the copy is
+// made, while the caller holds its argument, and a second copy is kept,
+// which fn does not get, and when fn
 // returns after its caller did (always, for a background refresh) its key is
 // made again: a result whose key changed or can no longer be made (the
 // caller changed what is shared; a panic of the key's method counts as a
@@ -387,7 +389,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	}
 	// fn may run on after this caller returns (its ctx ends): it gets an
 	// argument of its own, made if this caller leads the computation.
-	lent := m.lend(a)
+	lent := m.lend(ctx, a)
 	joined := false // as m.do reports it (a panic copies, to be safe)
 	defer func() { m.giveBack(lent, joined) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
@@ -666,8 +668,7 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // is to compute again. With computeReplace, a result not to be stored, or
 // that the codec refuses, removes key's entry (see dropReplaced).
 func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut) (v R, stored bool, err error) {
-	a := arg.a
-	tags, argKeys := m.tagKeysWith(a)
+	tags, argKeys := m.argTagKeys(&arg)
 	if mode == computeMiss && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
@@ -875,6 +876,21 @@ type ownedArg[A any] struct {
 	// lent is the loan a was made from: nil for a background refresh,
 	// whose caller has returned (or for an A that holds no references).
 	lent *lentArg[A]
+	// tags and argKeys are tagKeysWith's of the caller's argument, made
+	// with a when a shares something with it (recheck) and ArgTags is
+	// set: ArgTags, the user's code, reads what a shares, which the caller
+	// may change (recycle) once it has returned.
+	tags, argKeys []string
+	tagged        bool
+}
+
+// argTagKeys returns tagKeysWith's keys of arg's argument: those made with
+// it (ownArg) when it shares something with its caller's.
+func (m *Memoized[A, R]) argTagKeys(arg *ownedArg[A]) (tags, argKeys []string) {
+	if arg.tagged {
+		return arg.tags, arg.argKeys
+	}
+	return m.tagKeysWith(arg.a)
 }
 
 // outlived reports whether the computation's caller has returned, and so
@@ -904,7 +920,7 @@ func (o *ownedArg[A]) outlived() bool {
 // none is used as it is: nothing is allocated.
 func (m *Memoized[A, R]) ownArg(a A) ownedArg[A] {
 	if m.keyRefs {
-		return ownedArg[A]{a: a, recheck: true, check: a}
+		return m.withTags(ownedArg[A]{a: a, recheck: true, check: a})
 	}
 	if m.copyArg == nil {
 		return ownedArg[A]{a: a}
@@ -914,7 +930,18 @@ func (m *Memoized[A, R]) ownArg(a A) ownedArg[A] {
 		return ownedArg[A]{a: c}
 	}
 	check, _ := m.copyArg(a)
-	return ownedArg[A]{a: c, recheck: true, check: check}
+	return m.withTags(ownedArg[A]{a: c, recheck: true, check: check})
+}
+
+// withTags is o, which shares something with its caller's argument, with
+// the keys of its tags made now, while the caller holds it unchanged
+// (see ownedArg.tags).
+func (m *Memoized[A, R]) withTags(o ownedArg[A]) ownedArg[A] {
+	if m.tagsOf != nil {
+		o.tags, o.argKeys = m.tagKeysWith(o.a)
+		o.tagged = true
+	}
+	return o
 }
 
 // lentArg is a caller's argument lent to the computation it may lead: the
@@ -932,8 +959,10 @@ type lentArg[A any] struct {
 // lend lends a to the computation its caller may lead, or returns nil
 // when A holds no references (a is then used as it is, and its key never
 // checked again).
-func (m *Memoized[A, R]) lend(a A) *lentArg[A] {
-	if m.copyArg == nil && !m.keyRefs {
+func (m *Memoized[A, R]) lend(ctx context.Context, a A) *lentArg[A] {
+	if m.copyArg == nil && !m.keyRefs || ctx.Err() != nil {
+		// With ctx done, no computation starts (flight.Do): nothing is
+		// lent, so that giveBack copies nothing.
 		return nil
 	}
 	return &lentArg[A]{a: a}

@@ -26,7 +26,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		var zero R
 		return zero, err
 	}
-	lent := m.lend(a) // fn may run on after ctx ends: see Get
+	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined := false
 	defer func() { m.giveBack(lent, joined) }()
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
