@@ -179,9 +179,8 @@ type Memoized[A, R any] struct {
 // pointer to one (a *big.Int); so are map keys that hold references. With
 // such an argument (and under KeyFunc) ArgTags is called when the copy is
 // made, while the caller holds its argument, and a second copy is kept,
-// which fn does not get, and when fn
-// returns after its caller did (always, for a background refresh) its key is
-// made again: a result whose key changed or can no longer be made (the
+// which fn does not get, and when fn returns after its caller did (always,
+// for a background refresh) its key is made again: a result whose key changed or can no longer be made (the
 // caller changed what is shared; a panic of the key's method counts as a
 // change) is not stored (counted in Stats.Errors and logged) and not handed
 // to the callers that joined the computation, which compute again for their
