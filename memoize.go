@@ -177,10 +177,13 @@ type Memoized[A, R any] struct {
 // type keyed by its own method (CacheKey, MarshalBinary, GobEncode,
 // MarshalText), at the top or nested, is not read but shared, and so is a
 // pointer to one (a *big.Int); so are map keys that hold references. With
-// such an argument (and under KeyFunc) ArgTags is called when the copy is
-// made, while the caller holds its argument, and a second copy is kept,
-// which fn does not get, and when fn returns after its caller did (always,
-// for a background refresh) its key is made again: a result whose key changed or can no longer be made (the
+// such an argument (and under KeyFunc when A holds references) ArgTags is
+// called when the copy is made, while the caller holds its argument (a
+// panic of it there reaches the caller as fn's would, or, for a caller
+// that has left or a hit starting a refresh, is logged and computes
+// nothing), and a second copy is kept, which fn does not get, and when fn
+// returns after its caller did (always, for a background refresh) its key
+// is made again: a result whose key changed or can no longer be made (the
 // caller changed what is shared; a panic of the key's method counts as a
 // change) is not stored (counted in Stats.Errors and logged) and not handed
 // to the callers that joined the computation, which compute again for their
@@ -393,7 +396,11 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	defer func() { m.giveBack(lent, joined) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		arg := m.argOf(lent, a)
+		arg, err := m.argOf(ctx, lent, a)
+		if err != nil {
+			var zero R
+			return zero, err
+		}
 		if down {
 			// The lookup just failed: fn runs, and nothing more is asked
 			// of that backend (no versions read, no store), as for a view.
@@ -818,6 +825,13 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // maxRefreshes are running for the function, or the Cache is closed. The
 // function runs with ctx's values and the Cache's life (see background.go).
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) bool {
+	// Copied now, before the hit that started it returns: the caller may
+	// change a as soon as it has. A panic of ArgTags (withTags) starts no
+	// refresh, and is logged as a refresh's panic is: the hit is served.
+	arg, ok := m.ownArgSafely(a, "memoize refresh")
+	if !ok {
+		return false
+	}
 	m.refreshMu.Lock()
 	if _, ok := m.refreshing[key]; ok || len(m.refreshing) >= maxRefreshes {
 		m.refreshMu.Unlock()
@@ -828,9 +842,6 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 	}
 	m.refreshing[key] = struct{}{}
 	m.refreshMu.Unlock()
-	// Copied now, before the hit that started it returns: the caller may
-	// change a as soon as it has.
-	arg := m.ownArg(a)
 	done := func() {
 		m.refreshMu.Lock()
 		delete(m.refreshing, key)
@@ -932,6 +943,19 @@ func (m *Memoized[A, R]) ownArg(a A) ownedArg[A] {
 	return m.withTags(ownedArg[A]{a: c, recheck: true, check: check})
 }
 
+// ownArgSafely is ownArg for a caller that must not panic (a hit starting
+// a refresh, a caller returning): a panic of ArgTags, the user's code, is
+// logged for op and reported as !ok.
+func (m *Memoized[A, R]) ownArgSafely(a A, op string) (o ownedArg[A], ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.failOpen(op, fmt.Errorf("caching: memoize %s: ArgTags panicked: %v", m.name, panicValue(r)))
+			ok = false
+		}
+	}()
+	return m.ownArg(a), true
+}
+
 // withTags is o, which shares something with its caller's argument, with
 // the keys of its tags made now, while the caller holds it unchanged
 // (see ownedArg.tags).
@@ -953,7 +977,16 @@ type lentArg[A any] struct {
 	taken bool         // the computation made its argument of a
 	owned *ownedArg[A] // made by giveBack: the caller left before the computation started
 	back  bool         // the caller returned: a is not to be read any more
+	// failed: giveBack could not make the argument (ArgTags panicked):
+	// the computation has none, and fails (errArgUnowned).
+	failed bool
 }
+
+// errArgUnowned is the error of a computation whose caller returned before
+// it started and whose argument could not be made then (ArgTags
+// panicked): it has no argument to compute for, and the callers that
+// joined it compute again, each for its own (flightOut.argChanged).
+var errArgUnowned = errors.New("caching: memoize: the argument of a computation whose caller left could not be made")
 
 // lend lends a to the computation its caller may lead, or returns nil
 // when A holds no references (a is then used as it is, and its key never
@@ -979,8 +1012,11 @@ func (m *Memoized[A, R]) giveBack(l *lentArg[A], joined bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !joined && !l.taken && l.owned == nil {
-		o := m.ownArg(l.a)
-		l.owned = &o
+		if o, ok := m.ownArgSafely(l.a, "memoize"); ok {
+			l.owned = &o
+		} else {
+			l.failed = true // the caller returns as it would have
+		}
 	}
 	l.back = true
 	var zero A
@@ -990,21 +1026,29 @@ func (m *Memoized[A, R]) giveBack(l *lentArg[A], joined bool) {
 // argOf is the argument of the computation a caller leads, the work of its
 // flight: the one giveBack made if the caller returned already, else
 // ownArg of lent's argument (of a when lent is nil).
-func (m *Memoized[A, R]) argOf(lent *lentArg[A], a A) ownedArg[A] {
+func (m *Memoized[A, R]) argOf(ctx context.Context, lent *lentArg[A], a A) (ownedArg[A], error) {
 	if lent == nil {
-		return m.ownArg(a)
+		return m.ownArg(a), nil
 	}
 	lent.mu.Lock()
 	defer lent.mu.Unlock()
 	var o ownedArg[A]
-	if lent.owned != nil {
+	switch {
+	case lent.failed:
+		if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil {
+			out.argChanged = true // the joiners compute for their own
+		}
+		return o, errArgUnowned
+	case lent.owned != nil:
 		o = *lent.owned
-	} else {
-		o = m.ownArg(lent.a)
+	default:
+		// Taken before ownArg runs: if ArgTags panics (the flight's
+		// panic, the caller's *PanicError), giveBack makes nothing more.
 		lent.taken = true
+		o = m.ownArg(lent.a)
 	}
 	o.lent = lent
-	return o
+	return o, nil
 }
 
 // callFn calls fn with arg's argument and reports whether its key changed

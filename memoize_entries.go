@@ -30,7 +30,12 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	joined := false
 	defer func() { m.giveBack(lent, joined) }()
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
-		return m.compute(ctx, key, m.argOf(lent, a), computeReplace)
+		arg, err := m.argOf(ctx, lent, a)
+		if err != nil {
+			var zero R
+			return zero, err
+		}
+		return m.compute(ctx, key, arg, computeReplace)
 	})
 	return v, err
 }
