@@ -825,6 +825,9 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // maxRefreshes are running for the function, or the Cache is closed. The
 // function runs with ctx's values and the Cache's life (see background.go).
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) bool {
+	if !m.mayRefresh(key) {
+		return false // a hit while key's refresh runs copies nothing
+	}
 	// Copied now, before the hit that started it returns: the caller may
 	// change a as soon as it has. A panic of ArgTags (withTags) starts no
 	// refresh, and is logged as a refresh's panic is: the hit is served.
@@ -835,7 +838,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 	m.refreshMu.Lock()
 	if _, ok := m.refreshing[key]; ok || len(m.refreshing) >= maxRefreshes {
 		m.refreshMu.Unlock()
-		return false
+		return false // another hit took it meanwhile
 	}
 	if m.refreshing == nil {
 		m.refreshing = map[string]struct{}{}
@@ -870,6 +873,15 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 		done()
 	}
 	return started
+}
+
+// mayRefresh reports whether a refresh of key may start now: none of it
+// runs and a slot is free (refreshInBackground takes them).
+func (m *Memoized[A, R]) mayRefresh(key string) bool {
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	_, busy := m.refreshing[key]
+	return !busy && len(m.refreshing) < maxRefreshes
 }
 
 // ownedArg is the argument of a computation that may outlive its caller
