@@ -1022,17 +1022,18 @@ func (m *Memoized[A, R]) giveBack(l *lentArg[A], joined bool) {
 		return
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	defer func() { // however ownArg ends: a runtime.Goexit of ArgTags too
+		l.back = true
+		var zero A
+		l.a = zero
+		l.mu.Unlock()
+	}()
 	if !joined && !l.taken && l.owned == nil {
+		l.failed = true // until made: the caller returns as it would have
 		if o, ok := m.ownArgSafely(l.a, "memoize"); ok {
-			l.owned = &o
-		} else {
-			l.failed = true // the caller returns as it would have
+			l.owned, l.failed = &o, false
 		}
 	}
-	l.back = true
-	var zero A
-	l.a = zero
 }
 
 // argOf is the argument of the computation a caller leads, the work of its
