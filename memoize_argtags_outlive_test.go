@@ -38,29 +38,13 @@ func TestMemoizeArgTagsOfRecycledArgumentInLeaseWaitDoesNotPanicJoiners(t *testi
 		synctest.Wait() // b holds the lease and runs fn
 
 		s := &outliveSession{P: &outliveProfile{ID: "alice"}}
-		ctx, cancel := context.WithCancel(context.Background())
-		leaderDone := make(chan struct{})
-		go func() {
-			defer close(leaderDone)
-			_, _ = ma.Get(ctx, outliveQuery{S: s})
-		}()
-		synctest.Wait() // a's work waits for b's lease
-
-		var got string
-		var err error
-		var panicked any
-		joinerDone := make(chan struct{})
-		go func() {
-			defer close(joinerDone)
-			defer func() { panicked = recover() }()
-			got, err = ma.Get(context.Background(), alice())
-		}()
-		synctest.Wait()
-		cancel()
-		<-leaderDone
-		*s = outliveSession{} // recycled once Get returned
-		close(release)
-		<-joinerDone
+		// a's work waits for b's lease.
+		got, err, panicked := leaderLeavesJoiner(
+			func(ctx context.Context) { _, _ = ma.Get(ctx, outliveQuery{S: s}) },
+			func() (string, error) { return ma.Get(context.Background(), alice()) },
+			func() { *s = outliveSession{} }, // recycled once Get returned
+			func() { close(release) },
+		)
 		if panicked != nil {
 			if pe, ok := panicked.(*PanicError); ok {
 				t.Log(string(pe.Stack))

@@ -190,26 +190,13 @@ func TestMemoizeKeyFuncChangedArgumentNotStored(t *testing.T) {
 		}, TTL(time.Minute), KeyFunc(func(r req) string { return r.IDs[0] }))
 
 		ids := []string{"alice"}
-		ctx, cancel := context.WithCancel(t.Context())
-		leaderDone := make(chan struct{})
-		go func() {
-			defer close(leaderDone)
-			_, _ = m.Get(ctx, req{IDs: ids})
-		}()
-		synctest.Wait()
-		var got string
-		joinerDone := make(chan struct{})
-		go func() {
-			defer close(joinerDone)
-			got, err = m.Get(t.Context(), req{IDs: []string{"alice"}})
-		}()
-		synctest.Wait()
-		cancel()
-		<-leaderDone
-		ids[0] = "mallory"
-		block.Store(false)
-		close(release)
-		<-joinerDone
+		got, err, panicked := leaderLeavesJoiner(
+			func(ctx context.Context) { _, _ = m.Get(ctx, req{IDs: ids}) },
+			func() (string, error) { return m.Get(t.Context(), req{IDs: []string{"alice"}}) },
+			func() { ids[0] = "mallory" },
+			func() { block.Store(false); close(release) },
+		)
+		require.Nil(t, panicked)
 		require.NoError(t, err)
 		assert.Equal(t, "result for alice", got)
 		synctest.Wait()

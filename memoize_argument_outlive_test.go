@@ -19,6 +19,35 @@ import (
 // lentArg): what it may read of the caller's argument, and when its key is
 // checked again.
 
+// leaderLeavesJoiner plays, in a synctest bubble, the scene of the tests of
+// a computation that outlives its caller: leader starts it with a ctx that
+// is cancelled once joiner (a caller with a live ctx) has joined it; when
+// the leader's caller has returned, recycle changes what it passed, and
+// release lets the computation go on. It returns what joiner got, and what
+// it panicked with (nil: none).
+func leaderLeavesJoiner(leader func(ctx context.Context), joiner func() (string, error), recycle, release func()) (got string, err error, panicked any) {
+	ctx, cancel := context.WithCancel(context.Background())
+	leaderDone := make(chan struct{})
+	go func() {
+		defer close(leaderDone)
+		leader(ctx)
+	}()
+	synctest.Wait()
+	joinerDone := make(chan struct{})
+	go func() {
+		defer close(joinerDone)
+		defer func() { panicked = recover() }()
+		got, err = joiner()
+	}()
+	synctest.Wait() // joined
+	cancel()
+	<-leaderDone // the leader's caller has returned
+	recycle()
+	release()
+	<-joinerDone
+	return got, err, panicked
+}
+
 type outliveUser struct{ ID string }
 type outliveRequest struct{ User *outliveUser }
 
@@ -46,28 +75,12 @@ func TestMemoizeKeyFuncRecheckOfRecycledArgumentDoesNotPanicJoiners(t *testing.T
 		}, TTL(time.Minute), KeyFunc(func(r *outliveRequest) string { return r.User.ID }))
 
 		req := &outliveRequest{User: &outliveUser{ID: "alice"}}
-		ctx, cancel := context.WithCancel(t.Context())
-		leaderDone := make(chan struct{})
-		go func() {
-			defer close(leaderDone)
-			_, _ = m.Get(ctx, req)
-		}()
-		synctest.Wait()
-		var got string
-		var panicked any
-		joinerDone := make(chan struct{})
-		go func() {
-			defer close(joinerDone)
-			defer func() { panicked = recover() }()
-			got, err = m.Get(t.Context(), &outliveRequest{User: &outliveUser{ID: "alice"}})
-		}()
-		synctest.Wait()
-		cancel()
-		<-leaderDone
-		*req = outliveRequest{} // recycled once Get returned
-		block.Store(false)
-		close(release)
-		<-joinerDone
+		got, err, panicked := leaderLeavesJoiner(
+			func(ctx context.Context) { _, _ = m.Get(ctx, req) },
+			func() (string, error) { return m.Get(t.Context(), &outliveRequest{User: &outliveUser{ID: "alice"}}) },
+			func() { *req = outliveRequest{} }, // recycled once Get returned
+			func() { block.Store(false); close(release) },
+		)
 		if panicked != nil {
 			t.Fatalf("a joiner with a live ctx panicked on another caller's recycled argument: %v", panicValue(panicked))
 		}
@@ -109,28 +122,14 @@ func TestMemoizeSharedRecheckOfRecycledArgumentDoesNotPanicJoiners(t *testing.T)
 		}, TTL(time.Minute))
 
 		s := &outliveSession{P: &outliveProfile{ID: "alice"}}
-		ctx, cancel := context.WithCancel(t.Context())
-		leaderDone := make(chan struct{})
-		go func() {
-			defer close(leaderDone)
-			_, _ = m.Get(ctx, outliveQuery{S: s})
-		}()
-		synctest.Wait()
-		var got string
-		var panicked any
-		joinerDone := make(chan struct{})
-		go func() {
-			defer close(joinerDone)
-			defer func() { panicked = recover() }()
-			got, err = m.Get(t.Context(), outliveQuery{S: &outliveSession{P: &outliveProfile{ID: "alice"}}})
-		}()
-		synctest.Wait()
-		cancel()
-		<-leaderDone
-		*s = outliveSession{} // recycled once Get returned
-		block.Store(false)
-		close(release)
-		<-joinerDone
+		got, err, panicked := leaderLeavesJoiner(
+			func(ctx context.Context) { _, _ = m.Get(ctx, outliveQuery{S: s}) },
+			func() (string, error) {
+				return m.Get(t.Context(), outliveQuery{S: &outliveSession{P: &outliveProfile{ID: "alice"}}})
+			},
+			func() { *s = outliveSession{} }, // recycled once Get returned
+			func() { block.Store(false); close(release) },
+		)
 		if panicked != nil {
 			t.Fatalf("a joiner with a live ctx panicked on another caller's recycled argument: %v", panicValue(panicked))
 		}
@@ -162,27 +161,12 @@ func TestMemoizePanicForChangedArgumentNotHandedToJoiners(t *testing.T) {
 		}, TTL(time.Minute), KeyFunc(func(r *outliveRequest) string { return r.User.ID }))
 
 		req := &outliveRequest{User: &outliveUser{ID: "alice"}}
-		ctx, cancel := context.WithCancel(t.Context())
-		leaderDone := make(chan struct{})
-		go func() {
-			defer close(leaderDone)
-			_, _ = m.Get(ctx, req)
-		}()
-		synctest.Wait()
-		var got string
-		var panicked any
-		joinerDone := make(chan struct{})
-		go func() {
-			defer close(joinerDone)
-			defer func() { panicked = recover() }()
-			got, err = m.Get(t.Context(), &outliveRequest{User: &outliveUser{ID: "alice"}})
-		}()
-		synctest.Wait()
-		cancel()
-		<-leaderDone
-		req.User = &outliveUser{ID: "mallory"} // reused once Get returned
-		close(release)
-		<-joinerDone
+		got, err, panicked := leaderLeavesJoiner(
+			func(ctx context.Context) { _, _ = m.Get(ctx, req) },
+			func() (string, error) { return m.Get(t.Context(), &outliveRequest{User: &outliveUser{ID: "alice"}}) },
+			func() { req.User = &outliveUser{ID: "mallory"} }, // reused once Get returned
+			func() { close(release) },
+		)
 		if panicked != nil {
 			t.Fatalf("a joiner panicked with a computation for a changed argument: %v", panicValue(panicked))
 		}
