@@ -270,42 +270,34 @@ type warmProbe struct {
 	read    bool             // Warm has read the outcome
 }
 
+// record applies f to the probe under its lock, unless Warm has read it.
+func (p *warmProbe) record(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.read {
+		f()
+	}
+}
+
 // passed records that a view passed the request through for reason.
 func (p *warmProbe) passed(reason httpcache.Reason) {
-	p.mu.Lock()
-	if !p.read {
-		p.reached, p.reason = true, reason
-	}
-	p.mu.Unlock()
+	p.record(func() { p.reached, p.reason = true, reason })
 }
 
 // runStarted records that a view runs the handler for the request; its
 // reason is "panic" until the run reports its outcome (ran).
 func (p *warmProbe) runStarted() {
-	p.mu.Lock()
-	if !p.read {
-		p.reached, p.reason = true, httpcache.ReasonPanic
-		p.running++
-	}
-	p.mu.Unlock()
+	p.record(func() { p.reached, p.reason, p.running = true, httpcache.ReasonPanic, p.running+1 })
 }
 
 // ran records the outcome of a run whose handler returned.
 func (p *warmProbe) ran(status int, reason httpcache.Reason) {
-	p.mu.Lock()
-	if !p.read {
-		p.status, p.reason = status, reason
-	}
-	p.mu.Unlock()
+	p.record(func() { p.status, p.reason = status, reason })
 }
 
 // runEnded records that a run ended, its handler returned or panicked.
 func (p *warmProbe) runEnded() {
-	p.mu.Lock()
-	if !p.read {
-		p.running--
-	}
-	p.mu.Unlock()
+	p.record(func() { p.running-- })
 }
 
 // outcome returns what the views recorded, and ends the recording.
