@@ -39,7 +39,7 @@ func TestMemoizeArgTagsOfRecycledArgumentInLeaseWaitDoesNotPanicJoiners(t *testi
 
 		s := &outliveSession{P: &outliveProfile{ID: "alice"}}
 		// a's work waits for b's lease.
-		got, err, panicked := leaderLeavesJoiner(
+		got, panicked, err := leaderLeavesJoiner(
 			func(ctx context.Context) { _, _ = ma.Get(ctx, outliveQuery{S: s}) },
 			func() (string, error) { return ma.Get(context.Background(), alice()) },
 			func() { *s = outliveSession{} }, // recycled once Get returned

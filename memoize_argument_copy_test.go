@@ -190,7 +190,7 @@ func TestMemoizeKeyFuncChangedArgumentNotStored(t *testing.T) {
 		}, TTL(time.Minute), KeyFunc(func(r req) string { return r.IDs[0] }))
 
 		ids := []string{"alice"}
-		got, err, panicked := leaderLeavesJoiner(
+		got, panicked, err := leaderLeavesJoiner(
 			func(ctx context.Context) { _, _ = m.Get(ctx, req{IDs: ids}) },
 			func() (string, error) { return m.Get(t.Context(), req{IDs: []string{"alice"}}) },
 			func() { ids[0] = "mallory" },

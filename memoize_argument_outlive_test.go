@@ -25,7 +25,7 @@ import (
 // the leader's caller has returned, recycle changes what it passed, and
 // release lets the computation go on. It returns what joiner got, and what
 // it panicked with (nil: none).
-func leaderLeavesJoiner(leader func(ctx context.Context), joiner func() (string, error), recycle, release func()) (got string, err error, panicked any) {
+func leaderLeavesJoiner(leader func(ctx context.Context), joiner func() (string, error), recycle, release func()) (got string, panicked any, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	leaderDone := make(chan struct{})
 	go func() {
@@ -45,7 +45,7 @@ func leaderLeavesJoiner(leader func(ctx context.Context), joiner func() (string,
 	recycle()
 	release()
 	<-joinerDone
-	return got, err, panicked
+	return got, panicked, err
 }
 
 type outliveUser struct{ ID string }
@@ -75,7 +75,7 @@ func TestMemoizeKeyFuncRecheckOfRecycledArgumentDoesNotPanicJoiners(t *testing.T
 		}, TTL(time.Minute), KeyFunc(func(r *outliveRequest) string { return r.User.ID }))
 
 		req := &outliveRequest{User: &outliveUser{ID: "alice"}}
-		got, err, panicked := leaderLeavesJoiner(
+		got, panicked, err := leaderLeavesJoiner(
 			func(ctx context.Context) { _, _ = m.Get(ctx, req) },
 			func() (string, error) { return m.Get(t.Context(), &outliveRequest{User: &outliveUser{ID: "alice"}}) },
 			func() { *req = outliveRequest{} }, // recycled once Get returned
@@ -122,7 +122,7 @@ func TestMemoizeSharedRecheckOfRecycledArgumentDoesNotPanicJoiners(t *testing.T)
 		}, TTL(time.Minute))
 
 		s := &outliveSession{P: &outliveProfile{ID: "alice"}}
-		got, err, panicked := leaderLeavesJoiner(
+		got, panicked, err := leaderLeavesJoiner(
 			func(ctx context.Context) { _, _ = m.Get(ctx, outliveQuery{S: s}) },
 			func() (string, error) {
 				return m.Get(t.Context(), outliveQuery{S: &outliveSession{P: &outliveProfile{ID: "alice"}}})
@@ -161,7 +161,7 @@ func TestMemoizePanicForChangedArgumentNotHandedToJoiners(t *testing.T) {
 		}, TTL(time.Minute), KeyFunc(func(r *outliveRequest) string { return r.User.ID }))
 
 		req := &outliveRequest{User: &outliveUser{ID: "alice"}}
-		got, err, panicked := leaderLeavesJoiner(
+		got, panicked, err := leaderLeavesJoiner(
 			func(ctx context.Context) { _, _ = m.Get(ctx, req) },
 			func() (string, error) { return m.Get(t.Context(), &outliveRequest{User: &outliveUser{ID: "alice"}}) },
 			func() { req.User = &outliveUser{ID: "mallory"} }, // reused once Get returned
