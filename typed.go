@@ -283,6 +283,13 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // for it (the read of the tag versions before it, the store of its value)
 // are each bounded by Options.Timeout instead. A store that fails or times
 // out is returned to the callers with load's value.
+// load is a closure the cache cannot copy, so it may read what it
+// captured after GetOrSet returned: a caller that reuses a captured
+// variable (a slice refilled for the next request, a loop variable's
+// pointee) must not change it while load can run, or load's result may
+// be stored under key for an argument key does not name. Capture values
+// of their own (copy a slice before the call), or use Memoize, which
+// copies the argument of a computation that outlives its caller.
 //
 // The callers that join a load get what GetAs would give them: on an
 // in-process store, the one value load returned, shared; on other stores,

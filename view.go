@@ -181,8 +181,14 @@ func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (
 // own): deleting it drops every variant, so that the next request of each
 // variant runs the handler and stores its response again (the old variants'
 // entries stay in the store, never served, until they expire). Use it to
-// log, inspect or delete one entry from your own code (c.Backend().Delete);
-// for the key of a path, pass a request made with
+// log, inspect or delete one entry from your own code: c.Backend().Delete
+// deletes it once and returns the backend's error, neither retried nor
+// superseding a run of the view in flight, which may store its response
+// just after. To drop a page for good when its data changes, prefer
+// InvalidatePath or a tag (InvalidateTags): both are retried in the
+// background on failure, reach every process, and the response of a run
+// that began before them is a miss after them.
+// For the key of a path, pass a request made with
 // http.NewRequest(http.MethodGet, url, nil):
 // its scheme is the connection's, https only with r.TLS set (so an https
 // URL gives the key of the entries stored behind a proxy that ends TLS,
