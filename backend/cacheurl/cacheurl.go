@@ -281,6 +281,9 @@ var (
 	// Sentinel URL too, but that its Sentinel client refuses with a panic:
 	// they route among a cluster's nodes.
 	clusterOnly = []string{"route_by_latency", "route_randomly"}
+	// replicaReads are the options that send reads to replicas: known, so
+	// that false is accepted, but refused when true (redisstore refuses them).
+	replicaReads = map[string]bool{"read_only": true, "route_by_latency": true, "route_randomly": true, "replica_only": true}
 )
 
 func openRedis(u *cacheURL) (backend.Backend, error) {
@@ -359,7 +362,11 @@ func openRedis(u *cacheURL) (backend.Backend, error) {
 	}
 	for _, name := range bools {
 		p.keep(name)
-		p.boolean(name)
+		if p.boolean(name) && replicaReads[name] {
+			p.fail(name, "reads from replicas are refused: a replica lags its master, so a read after the cache's own "+
+				"Delete or InvalidateTags could find the value from before it; reads must go to the masters for "+
+				"invalidations to hold (leave it out, or false)")
+		}
 	}
 	if err := p.finish(u.scheme); err != nil {
 		return nil, err

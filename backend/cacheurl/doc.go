@@ -88,7 +88,11 @@
 // 10), read_only, route_by_latency, route_randomly (cluster), username,
 // password, replica_only (sentinel). A Sentinel URL with route_by_latency or
 // route_randomly is an error: they route among a cluster's nodes, and
-// go-redis's Sentinel client refuses them.
+// go-redis's Sentinel client refuses them. read_only, route_by_latency,
+// route_randomly and replica_only are accepted only as false: true sends
+// reads to replicas, which lag their master, so a read after the cache's
+// own Delete or InvalidateTags could find the value from before it (see
+// backend/redis).
 //
 // # From Flask-Caching's configuration
 //

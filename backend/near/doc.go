@@ -86,7 +86,9 @@
 //
 // Redis reads from replicas (ReadOnly, ReplicaOnly, RouteRandomly) add the
 // replication lag to what a read returns, and a value read from a lagging
-// replica may then be kept for up to MaxStale: read from masters. Tracking
+// replica may then be kept for up to MaxStale: read from masters (the Redis
+// Store refuses the configurations it can see that read from replicas, and
+// go-redis's own client-side caching, which this package replaces). Tracking
 // does not tell databases apart: a write to the same key name in another
 // database of the server drops it here too, which costs a miss, nothing
 // more; but a flush of another database empties memory (see above).

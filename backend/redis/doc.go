@@ -45,6 +45,36 @@
 // timeout. A call is also bounded by its context. A client passed as
 // Options.Client is used as configured.
 //
+// New refuses, with an error wrapping backend.ErrInvalidOption, what would
+// break the Store's promises:
+//
+//   - Reads from replicas: read_only, route_by_latency or route_randomly in
+//     a Cluster URL, replica_only in a Sentinel URL; ReadOnly,
+//     RouteByLatency or RouteRandomly in ClientOptions for a Cluster or a
+//     Sentinel master (go-redis then sends reads to replicas, or, for
+//     ReadOnly with MasterName, every command); a *redis.ClusterClient in
+//     Options.Client with any of them (as redis.NewFailoverClusterClient
+//     builds it). A replica lags its master, and one cut off from it keeps
+//     answering with what it had, so a Get after the Store's own Delete
+//     found the deleted value, and a Cache served entries right after their
+//     InvalidateTags: reads must go to the masters for deletes and
+//     invalidations to hold. A Sentinel client built with ReplicaOnly
+//     cannot be detected in Options.Client (go-redis keeps it unexported):
+//     do not pass one.
+//   - go-redis's own client-side caching (ClientSideCacheConfig or
+//     ClientSideCache, in ClientOptions or in a *redis.Client passed as
+//     Options.Client). It answers reads from memory that it invalidates
+//     asynchronously and that the Store's writes do not reach, so a Get
+//     right after a Delete or InvalidateTags could find the value from
+//     before it. Use backend/near, whose near copy the Store's own writes
+//     and Redis's invalidations drop in time.
+//   - Retries or redirects outside -1 (none) to 10: max_retries and
+//     max_redirects in a URL, MaxRetries and MaxRedirects in ClientOptions,
+//     as for Options.MaxRetries, and a caller's client whose count is below
+//     -1. go-redis keeps such a count, and its loop then never runs: every
+//     command returns a nil error without being sent (Set stores nothing,
+//     Get of any key is an empty hit, Add adds for everyone).
+//
 // # Prefix
 //
 // Every key is stored as the Store's prefix followed by the key. The prefix

@@ -52,19 +52,36 @@ type Options struct {
 	// redis.ParseFailoverURL. A URL is configuration, so it is held to
 	// what the Store promises: connection counts (pool_size,
 	// min_idle_conns, max_idle_conns, max_active_conns) of at most 10000,
-	// max_redirects of at most 10, no negative timeout (go-redis's "none"),
-	// and no route_by_latency or route_randomly for Sentinel (go-redis
-	// panics on them there) are errors wrapping backend.ErrInvalidOption.
+	// max_retries and max_redirects from -1 (none) to 10 (below -1 go-redis
+	// sends no command at all, and every call "succeeds"), no negative
+	// timeout (go-redis's "none"), no route_by_latency or route_randomly
+	// for Sentinel (go-redis panics on them there), and no reads from
+	// replicas (read_only, route_by_latency, route_randomly for a Cluster,
+	// replica_only for Sentinel: a replica lags its master, so reads must go
+	// to the masters for deletes and invalidations to hold) are errors
+	// wrapping backend.ErrInvalidOption.
 	URL string
 	// ClientOptions describes the client to build, as go-redis's
 	// redis.NewUniversalClient reads it: one address for a single node,
 	// several (or IsClusterMode) for a Cluster, MasterName for Sentinel. It
-	// is copied, not modified.
+	// is copied, not modified. As for URL, New refuses (with
+	// backend.ErrInvalidOption) reads from replicas (ReadOnly,
+	// RouteByLatency or RouteRandomly with several Addrs, IsClusterMode or a
+	// MasterName), MaxRetries or MaxRedirects outside -1..10, and go-redis's
+	// client-side caching (ClientSideCacheConfig, ClientSideCache), whose
+	// memory the Store's writes do not reach: use backend/near instead.
 	ClientOptions *redis.UniversalOptions
 	// Client is a client the caller already has (a *redis.Client, including
 	// a Sentinel failover client, a *redis.ClusterClient, a *redis.Ring or
 	// any other redis.UniversalClient). The Store uses it as it is
 	// configured and never closes it: Close leaves it open for its owner.
+	// New refuses, as far as go-redis shows a client's options, one that
+	// reads from replicas (a *redis.ClusterClient with ReadOnly,
+	// RouteByLatency or RouteRandomly, as redis.NewFailoverClusterClient
+	// builds with them), one with go-redis's client-side caching, and one
+	// whose retry or redirect count is below -1 (it sends no command). A
+	// Sentinel client with ReplicaOnly cannot be detected (go-redis keeps
+	// that unexported): do not pass one, as its reads come from replicas.
 	Client redis.UniversalClient
 
 	// Prefix is prepended to every key: it is the namespace that Clear
@@ -205,11 +222,17 @@ func (o *Options) apply(k knobs, keepCtxTimeout bool) {
 func (o *Options) newClient() (c redis.UniversalClient, owned bool, err error) {
 	switch {
 	case o.Client != nil:
+		if err := checkClient(o.Client); err != nil {
+			return nil, false, err
+		}
 		return o.Client, false, nil
 	case o.ClientOptions != nil:
 		u := *o.ClientOptions
 		o.apply(knobs{&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.ContextTimeoutEnabled,
 			&u.MinRetryBackoff, &u.MaxRetryBackoff, &u.PoolTimeout}, false)
+		if err := checkClientOptions(&u); err != nil {
+			return nil, false, err
+		}
 		if u.MasterName == "" && (len(u.Addrs) > 1 || u.IsClusterMode) {
 			// The case of redis.NewUniversalClient that builds a Cluster.
 			return newClusterClient(u.Cluster()), true, nil
@@ -252,6 +275,9 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
 			return nil, err
 		}
+		if err := checkRetries("URL", "max_retries", opt.MaxRetries); err != nil {
+			return nil, err
+		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
 			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
 		return redis.NewClient(opt), nil
@@ -266,6 +292,12 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		}
 		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, opt.MaxRedirects,
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
+			return nil, err
+		}
+		if err := checkRetries("URL", "max_retries", opt.MaxRetries); err != nil {
+			return nil, err
+		}
+		if err := checkReplicaReads("URL", "read_only, route_by_latency and route_randomly", opt.ReadOnly || opt.RouteByLatency || opt.RouteRandomly); err != nil {
 			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
@@ -290,6 +322,12 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		}
 		if err := checkURLLimits(opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns, opt.MaxActiveConns, 0,
 			opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout); err != nil {
+			return nil, err
+		}
+		if err := checkRetries("URL", "max_retries", opt.MaxRetries); err != nil {
+			return nil, err
+		}
+		if err := checkReplicaReads("URL", "replica_only", opt.ReplicaOnly); err != nil {
 			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
@@ -333,22 +371,109 @@ const (
 )
 
 // checkURLLimits refuses what a URL asks of go-redis beyond the Store's
-// promises: connection counts past maxURLConns, redirects past
-// maxURLRedirects, and a negative timeout, which go-redis reads as none (a
-// cache never waits forever for its backend). Options and ClientOptions,
-// set in code, are taken as they are.
+// promises: connection counts past maxURLConns, redirects outside
+// -1..maxURLRedirects, and a negative timeout, which go-redis reads as none
+// (a cache never waits forever for its backend). Options and ClientOptions,
+// set in code, are taken as they are, except for what checkRetries,
+// checkReplicaReads and checkClientOptions refuse.
 func checkURLLimits(pool, minIdle, maxIdle, maxActive, redirects int, timeouts ...time.Duration) error {
 	for _, n := range []int{pool, minIdle, maxIdle, maxActive} {
 		if n < 0 || n > maxURLConns {
 			return optError("URL", "a connection count of %d is outside 0..%d", n, maxURLConns)
 		}
 	}
-	if redirects > maxURLRedirects {
-		return optError("URL", "max_redirects=%d is more than %d", redirects, maxURLRedirects)
+	if err := checkRetries("URL", "max_redirects", redirects); err != nil {
+		return err
 	}
 	for _, d := range timeouts {
 		if d < 0 {
 			return optError("URL", "a negative timeout (%v) would wait forever; leave it out for the default", d)
+		}
+	}
+	return nil
+}
+
+// checkRetries refuses a count of retries or redirects (field of what, as
+// "URL" and "max_retries") outside -1 (none) to 10, as Options.MaxRetries.
+// go-redis reads -1 as none and 0 as its default, and keeps any other
+// negative count: its loop "for attempt := 0; attempt <= MaxRetries" then
+// never runs, and every command returns a nil error without being sent (Set
+// stores nothing, Get of any key is an empty hit, Add adds for everyone,
+// Incr counts nothing).
+func checkRetries(what, field string, n int) error {
+	if n < -1 || n > maxURLRedirects {
+		if what == "URL" {
+			return optError("URL", "%s=%d is outside -1 (none) to %d; below -1 go-redis sends no command at all", field, n, maxURLRedirects)
+		}
+		return optError(what+"."+field, "%d is outside -1 (none) to %d; below -1 go-redis sends no command at all", n, maxURLRedirects)
+	}
+	return nil
+}
+
+// replicaReads is why a client that reads from replicas is refused.
+const replicaReads = "reads from replicas are refused: a replica lags its master (and one cut off from it " +
+	"keeps answering with what it had), so a read after the Store's own Set, Delete or InvalidateTags could " +
+	"find the value from before it; reads must go to the masters for deletes and invalidations to hold"
+
+// checkReplicaReads refuses, when on, options (named by which) that make
+// go-redis send reads to replicas.
+func checkReplicaReads(field, which string, on bool) error {
+	if on {
+		return optError(field, "%s: %s", which, replicaReads)
+	}
+	return nil
+}
+
+// goRedisCSC is why go-redis's own client-side caching is refused.
+const goRedisCSC = "go-redis's client-side caching (ClientSideCacheConfig, ClientSideCache) is refused: it " +
+	"answers reads from memory that it invalidates asynchronously and that the Store's own writes do not " +
+	"reach, so a Get right after a Delete or InvalidateTags could find the value from before it; use " +
+	"backend/near, which keeps a near copy that the Store's writes and Redis's invalidations drop in time"
+
+// checkClientOptions refuses the ClientOptions that go-redis would turn
+// into a client the Store cannot keep its promises with: reads from
+// replicas (ReadOnly, RouteByLatency, RouteRandomly on a Cluster or a
+// Sentinel master, where go-redis reads them; ReadOnly there is go-redis's
+// ReplicaOnly), go-redis's client-side caching, and retries or redirects
+// outside -1..10.
+func checkClientOptions(u *redis.UniversalOptions) error {
+	if u.ClientSideCacheConfig != nil || u.ClientSideCache != nil {
+		return optError("ClientOptions", "%s", goRedisCSC)
+	}
+	if u.MasterName != "" || len(u.Addrs) > 1 || u.IsClusterMode {
+		if err := checkReplicaReads("ClientOptions", "ReadOnly, RouteByLatency and RouteRandomly", u.ReadOnly || u.RouteByLatency || u.RouteRandomly); err != nil {
+			return err
+		}
+	}
+	if err := checkRetries("ClientOptions", "MaxRetries", u.MaxRetries); err != nil {
+		return err
+	}
+	return checkRetries("ClientOptions", "MaxRedirects", u.MaxRedirects)
+}
+
+// checkClient refuses a caller's client, as far as go-redis shows its
+// options, that reads from replicas, answers reads from go-redis's
+// client-side cache, or never sends a command (a retry or redirect count
+// that go-redis's init left negative). A Sentinel client with ReplicaOnly
+// cannot be told from one without: go-redis keeps that unexported.
+func checkClient(c redis.UniversalClient) error {
+	switch c := c.(type) {
+	case *redis.Client:
+		o := c.Options()
+		if o.ClientSideCacheConfig != nil || o.ClientSideCache != nil {
+			return optError("Client", "%s", goRedisCSC)
+		}
+		if o.MaxRetries < 0 {
+			return optError("Client", "its MaxRetries is below -1: go-redis sends no command at all; want -1 (none) or more")
+		}
+	case *redis.ClusterClient:
+		o := c.Options()
+		if err := checkReplicaReads("Client", "a ClusterClient with ReadOnly, RouteByLatency or RouteRandomly (as NewFailoverClusterClient builds with them)",
+			o.ReadOnly || o.RouteByLatency || o.RouteRandomly); err != nil {
+			return err
+		}
+		if o.MaxRedirects < 0 || o.MaxRetries < -1 {
+			return optError("Client", "its MaxRedirects or MaxRetries is below -1: go-redis sends no command at all; want -1 (none) or more")
 		}
 	}
 	return nil

@@ -124,7 +124,7 @@ func TestNewRejects(t *testing.T) {
 		{"pool_size", redisstore.Options{URL: "redis://h:1?pool_size=1000000"}, "outside 0..10000"},
 		{"cluster max_active_conns", redisstore.Options{URL: "redis+cluster://h:1?max_active_conns=2147483647"}, "outside 0..10000"},
 		{"sentinel min_idle_conns", redisstore.Options{URL: "redis+sentinel://h:1/m?min_idle_conns=10001"}, "outside 0..10000"},
-		{"max_redirects", redisstore.Options{URL: "redis+cluster://h:1?max_redirects=1000"}, "more than 10"},
+		{"max_redirects", redisstore.Options{URL: "redis+cluster://h:1?max_redirects=1000"}, "outside -1 (none) to 10"},
 		// go-redis reads a negative timeout as none.
 		{"url read_timeout", redisstore.Options{URL: "redis://h:1?read_timeout=-1s"}, "negative timeout"},
 		{"url dial_timeout", redisstore.Options{URL: "redis+cluster://h:1?dial_timeout=-5s"}, "negative timeout"},
