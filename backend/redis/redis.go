@@ -196,7 +196,9 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // the key, one more round trip (TYPE) tells, and only a key that is not a
 // string is replaced, by a script (atomic). Otherwise a lease under such a
 // key would never be taken, and every miss of its entry would wait the
-// lease out.
+// lease out. SET NX and the script are never retried: a reply lost or
+// later than ReadTimeout is an error (the value may or may not be stored),
+// never a "not added" for a value that this very call stored.
 func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
@@ -205,7 +207,7 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		return false, fmt.Errorf("redisstore: add: %w", err)
 	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, true)...)
-	switch err := b.client.Process(ctx, cmd); {
+	switch err := b.client.Process(ctx, noRetryStatusCmd{cmd}); {
 	case err == redis.Nil:
 		return b.addOverForeign(ctx, key, value, ttl)
 	case err != nil:
@@ -226,7 +228,20 @@ func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, tt
 	if typ == "string" || typ == "none" {
 		return false, nil // an entry, or one that expired since: as SET NX said
 	}
-	n, err := addOverForeignScript.Run(ctx, b.client, []string{b.prefix + key}, value, px(ttl)).Int()
+	// EVALSHA, then EVAL if the server lacks the script, as Script.Run
+	// does, but neither retried: a retry after the script ran would find
+	// the string it wrote and report "not added".
+	k := b.prefix + key
+	cmd := redis.NewCmd(ctx, "evalsha", addOverForeignScript.Hash(), 1, k, value, px(ttl))
+	err = b.client.Process(ctx, noRetryCmd{cmd})
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		cmd = redis.NewCmd(ctx, "eval", addOverForeignSrc, 1, k, value, px(ttl))
+		err = b.client.Process(ctx, noRetryCmd{cmd})
+	}
+	if err != nil {
+		return false, fail("add", err)
+	}
+	n, err := cmd.Int()
 	if err != nil {
 		return false, fail("add", err)
 	}
@@ -235,7 +250,9 @@ func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, tt
 
 // addOverForeignScript sets KEYS[1] to ARGV[1] (with a TTL of ARGV[2]
 // milliseconds, 0: none) unless it holds a string, and returns 1 when it did.
-var addOverForeignScript = redis.NewScript(`
+var addOverForeignScript = redis.NewScript(addOverForeignSrc)
+
+const addOverForeignSrc = `
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'string' then return 0 end
 if tonumber(ARGV[2]) > 0 then
@@ -243,7 +260,28 @@ if tonumber(ARGV[2]) > 0 then
 else
 	redis.call('SET', KEYS[1], ARGV[1])
 end
-return 1`)
+return 1`
+
+// The commands that are not idempotent (INCRBY, SET NX, the script that
+// adds over a foreign key) are sent wrapped in these, whose NoRetry tells
+// go-redis not to retry them: its clients retry a command whose reply was
+// lost (a connection reset) or late (a read timeout), after the server
+// applied it. A retried INCRBY counts twice, and a retried SET NX finds its
+// own value and reports "not added": a lease taker would then wait out its
+// own lease. Without the retry, a lost reply is an error, which is the
+// truth: whether the command was applied is unknown. go-redis v9 honours
+// NoRetry in its single-node, Sentinel, Ring and Cluster loops; a Cluster
+// still follows MOVED and ASK redirects, which the node answered without
+// applying the command.
+type (
+	noRetryIntCmd    struct{ *redis.IntCmd }
+	noRetryStatusCmd struct{ *redis.StatusCmd }
+	noRetryCmd       struct{ *redis.Cmd }
+)
+
+func (noRetryIntCmd) NoRetry() bool    { return true }
+func (noRetryStatusCmd) NoRetry() bool { return true }
+func (noRetryCmd) NoRetry() bool       { return true }
 
 // Delete removes the keys: one UNLINK (or DEL; see Options.DeleteWithDEL)
 // on a single node, one per hash slot in one pipeline on a Cluster.
@@ -379,12 +417,16 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // existing key keeps its expiry. A value that is not a decimal integer
 // (or a key of another Redis type), or a result past the int64 range,
 // gives an error wrapping backend.ErrNotInteger and leaves the value as it
-// was.
+// was. INCRBY is never retried: a reply lost or later than ReadTimeout is
+// an error, and the increment may or may not have been applied (a retry
+// would apply it twice).
 func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if b.closed.Load() {
 		return 0, errClosed
 	}
-	n, err := b.client.IncrBy(ctx, b.prefix+key, delta).Result()
+	cmd := redis.NewIntCmd(ctx, "incrby", b.prefix+key, delta)
+	_ = b.client.Process(ctx, noRetryIntCmd{cmd})
+	n, err := cmd.Result()
 	if err != nil {
 		if isNotInteger(err) {
 			return 0, fmt.Errorf("redisstore: incr: %w: %w", backend.ErrNotInteger, err)
