@@ -370,7 +370,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				now := m.c.now()
 				if m.swr > 0 && now < deadline(e.FreshUntil, m.swr) {
 					m.record(outStale)
-					m.refreshInBackground(ctx, string(kbuf), a)
+					m.refreshInBackground(ctx, kbuf, a)
 					return v, nil
 				}
 				if m.sie > 0 && now < deadline(e.FreshUntil, m.sie) {
@@ -821,13 +821,16 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 }
 
 // refreshInBackground starts one background goroutine that recomputes
-// key's entry and reports true, unless one is running for key already, or
+// kb's entry and reports true, unless one is running for kb already, or
 // maxRefreshes are running for the function, or the Cache is closed. The
 // function runs with ctx's values and the Cache's life (see background.go).
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a A) bool {
-	if !m.mayRefresh(key) {
+// kb, the key built on the hit's stack, is made a string only for a
+// refresh that may start: a hit that starts none allocates nothing.
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A) bool {
+	if !m.mayRefresh(kb) {
 		return false // a hit while key's refresh runs copies nothing
 	}
+	key := string(kb)
 	// Copied now, before the hit that started it returns: the caller may
 	// change a as soon as it has. A panic of ArgTags (withTags) starts no
 	// refresh, and is logged as a refresh's panic is: the hit is served.
@@ -876,11 +879,12 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, key string, a 
 }
 
 // mayRefresh reports whether a refresh of key may start now: none of it
-// runs and a slot is free (refreshInBackground takes them).
-func (m *Memoized[A, R]) mayRefresh(key string) bool {
+// runs and a slot is free (refreshInBackground takes them). The lookup
+// makes no string of key.
+func (m *Memoized[A, R]) mayRefresh(key []byte) bool {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
-	_, busy := m.refreshing[key]
+	_, busy := m.refreshing[string(key)]
 	return !busy && len(m.refreshing) < maxRefreshes
 }
 

@@ -46,10 +46,11 @@ func StaleIf[R any](stale func(r R) bool) Option {
 }
 
 // refreshAhead starts a background refresh of key's entry e, just served as
-// a hit, when e ends within RefreshAhead. key is made a string only then: a
-// hit that starts nothing allocates nothing.
+// a hit, when e ends within RefreshAhead. key is made a string only for a
+// refresh that may start (refreshInBackground): a hit that starts nothing
+// allocates nothing.
 func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
-	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, string(key), a) {
+	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, key, a) {
 		m.c.stats.ahead.Add(1)
 	}
 }
