@@ -825,12 +825,27 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // maxRefreshes are running for the function, or the Cache is closed. The
 // function runs with ctx's values and the Cache's life (see background.go).
 // kb, the key built on the hit's stack, is made a string only for a
-// refresh that may start: a hit that starts none allocates nothing.
+// refresh that starts: a hit that starts none allocates nothing.
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A) bool {
-	if !m.mayRefresh(kb) {
+	// The slot is taken before the argument is copied: the hits that come
+	// while this one copies start nothing and copy nothing.
+	key, ok := m.takeRefresh(kb)
+	if !ok {
 		return false // a hit while key's refresh runs copies nothing
 	}
-	key := string(kb)
+	done := func() {
+		m.refreshMu.Lock()
+		delete(m.refreshing, key)
+		m.refreshMu.Unlock()
+	}
+	started := false
+	defer func() {
+		// However this ends short of the goroutine: ArgTags panicked
+		// (!ok), or called runtime.Goexit, or the Cache is closed.
+		if !started {
+			done()
+		}
+	}()
 	// Copied now, before the hit that started it returns: the caller may
 	// change a as soon as it has. A panic of ArgTags (withTags) starts no
 	// refresh, and is logged as a refresh's panic is: the hit is served.
@@ -838,23 +853,8 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	if !ok {
 		return false
 	}
-	m.refreshMu.Lock()
-	if _, ok := m.refreshing[key]; ok || len(m.refreshing) >= maxRefreshes {
-		m.refreshMu.Unlock()
-		return false // another hit took it meanwhile
-	}
-	if m.refreshing == nil {
-		m.refreshing = map[string]struct{}{}
-	}
-	m.refreshing[key] = struct{}{}
-	m.refreshMu.Unlock()
-	done := func() {
-		m.refreshMu.Lock()
-		delete(m.refreshing, key)
-		m.refreshMu.Unlock()
-	}
 	bg := m.c.detach(ctx)
-	started := m.c.goBackground(func() {
+	started = m.c.goBackground(func() {
 		defer func() {
 			done()
 			if r := recover(); r != nil {
@@ -872,20 +872,25 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			return newEpoched(v, epoch, out), err
 		})
 	})
-	if !started {
-		done()
-	}
 	return started
 }
 
-// mayRefresh reports whether a refresh of key may start now: none of it
-// runs and a slot is free (refreshInBackground takes them). The lookup
-// makes no string of key.
-func (m *Memoized[A, R]) mayRefresh(key []byte) bool {
+// takeRefresh takes key's refresh slot (refreshInBackground gives it back)
+// and returns key as a string, or reports false when a refresh of key runs
+// already or every slot is taken. The lookup makes no string of key: only
+// a refresh that may start does.
+func (m *Memoized[A, R]) takeRefresh(key []byte) (string, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
-	_, busy := m.refreshing[string(key)]
-	return !busy && len(m.refreshing) < maxRefreshes
+	if _, busy := m.refreshing[string(key)]; busy || len(m.refreshing) >= maxRefreshes {
+		return "", false
+	}
+	if m.refreshing == nil {
+		m.refreshing = map[string]struct{}{}
+	}
+	k := string(key)
+	m.refreshing[k] = struct{}{}
+	return k, true
 }
 
 // ownedArg is the argument of a computation that may outlive its caller
