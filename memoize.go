@@ -392,8 +392,8 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	// fn may run on after this caller returns (its ctx ends): it gets an
 	// argument of its own, made if this caller leads the computation.
 	lent := m.lend(ctx, a)
-	joined := false // as m.do reports it (a panic copies, to be safe)
-	defer func() { m.giveBack(lent, joined) }()
+	joined, returned := false, false // as m.do reports them (see giveBack)
+	defer func() { m.giveBack(lent, joined || !returned) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
 		arg, err := m.argOf(ctx, lent, a)
@@ -419,6 +419,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		}
 		return m.compute(ctx, key, arg, computeMiss)
 	})
+	returned = true
 	switch {
 	case hasStale && err != nil && ctx.Err() == nil:
 		m.record(outStale)
@@ -1026,6 +1027,10 @@ func (m *Memoized[A, R]) lend(ctx context.Context, a A) *lentArg[A] {
 // has not taken it yet is made now, while the caller holds a unchanged,
 // and the computation, which may start later, uses it (argOf). A caller
 // that joined another's computation makes nothing: its own never runs.
+// Nor does a caller that m.do left by a panic (its callers pass joined
+// true then): a panic reaches a caller only from a computation that ran,
+// whose work took its argument first (argOf) if this caller led it, or
+// from one it joined; copying then (ArgTags too) would be for nothing.
 func (m *Memoized[A, R]) giveBack(l *lentArg[A], joined bool) {
 	if l == nil {
 		return

@@ -27,8 +27,8 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		return zero, err
 	}
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
-	joined := false
-	defer func() { m.giveBack(lent, joined) }()
+	joined, returned := false, false
+	defer func() { m.giveBack(lent, joined || !returned) }()
 	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
 		arg, err := m.argOf(ctx, lent, a)
 		if err != nil {
@@ -37,6 +37,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		}
 		return m.compute(ctx, key, arg, computeReplace)
 	})
+	returned = true
 	return v, err
 }
 
