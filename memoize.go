@@ -72,10 +72,12 @@ import (
 // Errors from the function are returned and never stored. A panic in the
 // function reaches every caller waiting for it, each panicking with a
 // *PanicError (but for a computation whose argument changed after its caller
-// left: see Memoize). When the backend fails or is slower than
-// Options.Timeout, Get still returns the function's result, and the error is
-// logged (rate-limited) and counted in Stats.Errors; so is a result the
-// Codec cannot encode (it is returned, not stored).
+// left: see Memoize). A runtime.Goexit in the function (t.FailNow) is no
+// result: the caller that ran it gets an error, and the callers that
+// joined it compute again, each for its own. When the backend fails or is
+// slower than Options.Timeout, Get still returns the function's result,
+// and the error is logged (rate-limited) and counted in Stats.Errors; so is
+// a result the Codec cannot encode (it is returned, not stored).
 //
 // # Invalidation
 //
@@ -187,7 +189,8 @@ type Memoized[A, R any] struct {
 // caller changed what is shared; a panic of the key's method counts as a
 // change) is not stored (counted in Stats.Errors and logged) and not handed
 // to the callers that joined the computation, which compute again for their
-// own argument; nor is a panic of fn in such a computation (it is logged). A
+// own argument; nor is a panic of fn in such a computation (it is logged),
+// nor a runtime.Goexit of fn in any (the caller that ran it gets an error). A
 // caller still waiting in Get cannot change its argument: its computation's
 // key is not checked again, and a change fn makes to its argument does not
 // count. A change made and undone while fn ran goes unseen: do not change
@@ -486,13 +489,15 @@ const maxRejoins = 3
 // do runs work for key once for its concurrent callers (see doSince).
 // work reports the versions its result was computed under, and its
 // encoding, through its ctx (flightOutKey), for the callers that joined it
-// to check and to decode (copyOf).
+// to check and to decode (copyOf). A computation that ended by
+// runtime.Goexit is not handed to the callers that joined it: they join,
+// or start, another (see doSinceRejoining).
 func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
-	return doSince(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, flightOut, error) {
+	return doSinceRejoining(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, flightOut, error) {
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
-	}, m.copyOf)
+	}, m.copyOf, true)
 }
 
 // copyOf is the value of its own that a caller who joined a computation
@@ -532,6 +537,19 @@ type flightOutKey struct{}
 // encoding) instead, a value of its own; without an encoding (or a
 // copyOf) they share the value work returned.
 func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V) (V, bool, error) {
+	return doSinceRejoining(ctx, s, g, key, work, copyOf, false)
+}
+
+// doSinceRejoining is doSince, where, if goexit is set, a caller that
+// joined a computation that ended by runtime.Goexit (flight.ErrGoexit)
+// joins, or starts, another, as for one computed for another argument
+// (flightOut.argChanged): a Goexit leaves no result, not even whether the
+// argument had changed (a Goexit of fn after its caller left and changed
+// it, see callFn), so it is not handed to a caller that came with its own
+// argument. The caller whose work called it gets ErrGoexit; each caller
+// runs work at most once (a caller that leads returns), as maxRejoins
+// bounds the rest.
+func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit bool) (V, bool, error) {
 	since := s.invalidations.Load()
 	for range maxRejoins {
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
@@ -539,8 +557,8 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 			v, out, err := work(ctx)
 			return newEpoched(v, epoch, out), err
 		})
-		if joined && res.argChanged {
-			continue // another argument's result (or error): not this caller's
+		if joined && (res.argChanged || goexit && errors.Is(err, flight.ErrGoexit)) {
+			continue // another argument's result (or error), or none: not this caller's
 		}
 		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {
 			if joined && err == nil && res.payload != nil && copyOf != nil {
@@ -1097,7 +1115,7 @@ func (m *Memoized[A, R]) callFn(ctx context.Context, key string, arg ownedArg[A]
 				if r != nil {
 					panic(r)
 				}
-				return // runtime.Goexit
+				return // runtime.Goexit: the joiners compute again (Memoized.do)
 			}
 			err = fmt.Errorf("caching: memoize %s: the function panicked after its argument changed: %v", m.name, panicValue(r))
 			m.failOpen("memoize", err)
