@@ -110,6 +110,8 @@
 // # Concurrency
 //
 // A Cache is safe for concurrent use by multiple goroutines. Values handed out
-// by an in-process store (GetAs and Memoize results on backend/simple) are
-// shared between callers and must not be modified.
+// by an in-process store (backend/simple), or by a near cache (backend/near)
+// once it keeps the entry in memory, are shared between the callers of the
+// process and must not be modified: GetAs, GetOrSet and Memoize results,
+// and Get's and GetMany's byte slices. Copy one before changing it.
 package caching

@@ -15,10 +15,16 @@ import (
 )
 
 // GetAs returns the value of type T stored under key by SetAs or GetOrSet.
-// On an in-process store the value itself is returned, not a decoded copy:
-// values of reference types (maps, slices, pointers) are shared with every
-// other caller and must not be modified. On other stores the bytes are
-// decoded with the Cache's Codec into a new T. A nil value of an interface
+// On an in-process store the value itself is returned, not a decoded copy.
+// With a near cache (backend/near), once memory keeps the entry (it keeps
+// what a read fetched remote), the first reader of T decodes it and keeps
+// that value with it, and every later GetAs of T in the process gets that
+// same value, until the entry leaves memory; the first reader's own result
+// is that value too. In both cases values of reference types (maps,
+// slices, pointers) are shared with every other caller of the process and
+// must not be modified: copy one before changing it. On other stores, and
+// for an entry a near cache does not keep, the bytes are decoded with the
+// Cache's Codec into a new T. A nil value of an interface
 // type (SetAs[any] of nil, or a GetOrSet[error] whose load returned nil)
 // reads back as nil on every store. A stored value that the Codec fails to
 // decode as a T (for an integer T, also an integer out of its range) is an
@@ -291,11 +297,14 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // of their own (copy a slice before the call), or use Memoize, which
 // copies the argument of a computation that outlives its caller.
 //
+// A call that finds the value stored returns what GetAs returns: on an
+// in-process store, and with a near cache once memory keeps the entry, a
+// value shared by the callers of the process, not to be modified.
 // The callers that join a load get what GetAs would give them: on an
-// in-process store, the one value load returned, shared; on other stores,
-// load's value for the caller that ran it and, for each other one, a value
-// decoded from what was stored (shared only when there is none: an
-// integer, or a value the Codec could not encode).
+// in-process store, the one value load returned, shared; on other stores
+// (with a near cache too), load's value for the caller that ran it and, for
+// each other one, a value decoded from what was stored (shared only when
+// there is none: an integer, or a value the Codec could not encode).
 //
 // A write or delete of key through this Cache (Set, SetAs, Add, SetMany,
 // Incr, Delete, DeleteMany, Clear) supersedes the loads of key in flight:

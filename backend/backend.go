@@ -4,8 +4,9 @@
 // A Backend stores byte values under string keys with a time to live. It knows
 // nothing of entries, tags, codecs or HTTP: everything typed lives above it, in
 // package caching. The stores shipped with the module live in the packages
-// below this one (simple, null, filesystem, redis, memcached); a user's own
-// store implements Backend and proves it with backendtest.Run.
+// below this one (simple, null, filesystem, redis, memcached, and near, a
+// near cache in front of a remote store); a user's own store implements
+// Backend and proves it with backendtest.Run.
 //
 // # Time to live
 //
