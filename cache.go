@@ -113,8 +113,12 @@ type Options struct {
 	// is an error.
 	Lease time.Duration
 	// Observer, when set, is told the duration and the error of every call
-	// the Cache makes to its backend (see Observer): what a metrics package
-	// turns into a latency histogram. Nil (the default) costs nothing.
+	// the Cache makes to a store that is not in-process (see Observer): what
+	// a metrics package turns into a latency histogram. Of an in-process
+	// store (backend.ValueStore) only the byte calls are observed, not the
+	// Go-value calls through which views, Memoize and the typed API read
+	// and write most entries there, nor a near cache's reads of its memory.
+	// Nil (the default) costs nothing.
 	Observer Observer
 	// HostScopedWrites confines the invalidation of a write (InvalidateOnWrite,
 	// which SharedCache implies) to the host it was sent to, as RFC 9111

@@ -2,11 +2,22 @@ package caching
 
 import "time"
 
-// Observer is told of every call a Cache makes to its backend (Options.Observer):
-// a metrics package turns what it is told into a latency histogram by
-// operation. It is called after each call, on the goroutine that made it,
-// concurrently with other calls: it must be safe for concurrent use, and fast.
-// Calls the circuit breaker refuses are not made, so not observed.
+// Observer is told of the calls a Cache makes to its backend's byte methods
+// (Options.Observer): a metrics package turns what it is told into a
+// latency histogram by operation. On a store that is not in-process
+// (Redis, memcached, the filesystem, and the remote calls of a near cache)
+// that is every call. An in-process store (backend/simple, the default: a
+// backend.ValueStore) keeps the entries of views, Memoize, fragments and
+// the typed and direct APIs as Go values, through LoadValue, StoreValue
+// and AddValue, which are not observed; only its byte calls are (integers:
+// Incr's counters and what Set or SetAs write as one; deletes and
+// invalidations, Clear, and reads that find no Go value), so a memoized
+// hit or miss there is told of nothing. Nor are a near cache's reads and
+// writes of its own memory (backend.NearCache).
+//
+// It is called after each call, on the goroutine that made it,
+// concurrently with other calls: it must be safe for concurrent use, and
+// fast. Calls the circuit breaker refuses are not made, so not observed.
 type Observer interface {
 	// ObserveBackend reports one backend call: its operation (one of the Op
 	// constants), how long it took, and its error: nil, an error wrapping
