@@ -4,7 +4,8 @@
 // typed key/value API (Get, Set, GetAs, SetAs, GetOrSet) and invalidation by
 // key, by tag, by path, by function and by namespace, over a choice of
 // backends: in-process (backend/simple, the default), filesystem, Redis
-// (single node, Sentinel, Cluster), memcached, or null.
+// (single node, Sentinel, Cluster), memcached, or null, and backend/near, a
+// near cache in front of a remote store.
 //
 // # Quick start
 //
@@ -68,7 +69,8 @@
 // its tags when it is written, and a read fetches the entry and the current
 // tag versions in one round trip (one GetMany on remote stores), so
 // InvalidateTags is O(number of tags) and is seen at once by every process
-// sharing the backend. InvalidatePath does the same for every host, query
+// sharing the backend (but with a near cache: see Many processes).
+// InvalidatePath does the same for every host, query
 // string and Vary variant of a path (under a middleware that rewrites the
 // path, either path reaches the entry), and Memoized.ForgetAll for every entry
 // of a function. The versions are read before the handler or function runs,
@@ -102,7 +104,15 @@
 // # Many processes
 //
 // Entries, tag versions and generations live in the backend, so every
-// process sharing it sees a write or an invalidation at once. With Lease
+// process sharing it sees a write or an invalidation at once, unless it
+// reads through a near cache (backend/near), which keeps what it read in
+// process memory: another process's write or invalidation then reaches it
+// when the remote store's news of it arrives (Redis sends it, within a
+// millisecond on loopback), and at the latest once MaxStale (default 1s)
+// has passed since the read of the value it still holds (memcached and
+// the filesystem send none: MaxStale is then the whole bound). The
+// process that made the write sees it at once. See backend/near's
+// Guarantees, and its bound after a memcached Clear. With Lease
 // (or Options.Lease), concurrent misses of one key in all of them also run
 // the handler or function once: the first takes a lease with the backend's
 // atomic Add, the others wait for its entry, at most the lease time.
