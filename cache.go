@@ -348,7 +348,13 @@ func (c *Cache) Backend() backend.Backend { return c.store.b }
 // Clear, from a process that stays.
 //
 // Close is idempotent; later calls on the Cache return errors wrapping
-// ErrClosed (and the response cache and Memoize pass through).
+// ErrClosed, but for those that fail open, which pass through as when the
+// backend fails: the response cache runs the handler, Memoize the function,
+// and Fragment, FragmentFunc and FragmentFuncIn their render, each
+// returning what it made (a fragment with a nil error), uncached: nothing
+// stored before Close is served, and nothing is stored. The closed
+// backend's error is counted in Stats.Errors and logged, at most once per
+// Options.LogInterval.
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() {
 		c.background.stop(closeWait * c.store.timeout)

@@ -3,6 +3,9 @@ package caching
 import (
 	"context"
 	"errors"
+	"fmt"
+	"html/template"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -65,4 +68,60 @@ func TestPeekAfterClose(t *testing.T) {
 	_, _, err = c.Peek(httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.ErrorIs(t, err, ErrClosed)
 	assert.NotErrorIs(t, err, ErrNotFound)
+}
+
+// TestFailOpenCallsPassThroughAfterClose pins Close's doc: after Close the
+// calls that fail open pass through rather than return ErrClosed. Fragment
+// and FragmentFunc render anew (not the fragment stored before Close) and
+// return their output with a nil error, Memoize runs its function, and a
+// view runs its handler; none of them stores anything.
+func TestFailOpenCallsPassThroughAfterClose(t *testing.T) {
+	ctx := context.Background()
+	c := Must(nil)
+	var renders, calls, runs atomic.Int64
+	render := func(w io.Writer) error {
+		renders.Add(1)
+		_, err := fmt.Fprintf(w, "<p>%d</p>", renders.Load())
+		return err
+	}
+	tmpl := template.Must(template.New("page").Parse(`{{define "f"}}<p>{{.}}</p>{{end}}`))
+	fragFunc := c.FragmentFunc(tmpl, time.Minute)
+	memo := Memoize(c, "close", func(_ context.Context, a int) (int, error) {
+		calls.Add(1)
+		return a * 2, nil
+	})
+	view := c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		runs.Add(1)
+		w.Write([]byte("page"))
+	}))
+	serve := func() { view.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)) }
+
+	html, err := c.Fragment(ctx, "f", time.Minute, render)
+	require.NoError(t, err)
+	require.Equal(t, template.HTML("<p>1</p>"), html)
+	_, err = fragFunc("f", "x")
+	require.NoError(t, err)
+	_, err = memo.Get(ctx, 3)
+	require.NoError(t, err)
+	serve()
+	require.NoError(t, c.Close())
+
+	for want := int64(2); want <= 3; want++ { // each call renders: nothing served, nothing stored
+		html, err = c.Fragment(ctx, "f", time.Minute, render)
+		require.NoError(t, err, "Fragment after Close")
+		assert.Equal(t, template.HTML(fmt.Sprintf("<p>%d</p>", want)), html)
+	}
+	html, err = fragFunc("f", "y")
+	require.NoError(t, err, "FragmentFunc after Close")
+	assert.Equal(t, template.HTML("<p>y</p>"), html)
+	for want := int64(2); want <= 3; want++ {
+		v, err := memo.Get(ctx, 3)
+		require.NoError(t, err, "Memoize after Close")
+		assert.Equal(t, 6, v)
+		assert.Equal(t, want, calls.Load(), "Memoize after Close did not run its function")
+		serve()
+		assert.Equal(t, want, runs.Load(), "a view after Close did not run its handler")
+	}
+	_, err = c.Get(ctx, "f")
+	assert.ErrorIs(t, err, ErrClosed, "the direct API after Close")
 }
