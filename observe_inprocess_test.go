@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/filesystem"
 )
 
@@ -41,6 +42,16 @@ func TestObserverInProcessHearsByteCallsOnly(t *testing.T) {
 		require.NoError(t, c.Delete(ctx, "k"))
 		assert.Equal(t, 1, obs.count(OpIncr))
 		assert.Equal(t, 1, obs.count(OpDelete))
+	})
+
+	// A value too big to measure is not kept: its write deletes the older
+	// entry on the store, a byte call the Observer hears like any delete.
+	t.Run("in-process unmeasured", func(t *testing.T) {
+		obs := &opCounter{}
+		c := Must(&Options{Observer: obs})
+		defer c.Close()
+		require.ErrorIs(t, SetAs(ctx, c, "k", longList(1_000_000), time.Minute), backend.ErrValueTooLarge)
+		assert.Equal(t, 1, obs.count(OpDelete), "the delete of the older entry observed")
 	})
 
 	t.Run("remote", func(t *testing.T) {

@@ -1111,7 +1111,10 @@ func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) e
 	ttl := s.prepare(e, vs)
 	var err error
 	if s.local != nil && e.size == unmeasured {
-		if err = s.b.Delete(ctx, key); err == nil {
+		start := s.start()
+		err = s.b.Delete(ctx, key)
+		s.observe(OpDelete, start, err)
+		if err == nil {
 			err = errUnmeasured
 		}
 	} else if s.local != nil {
