@@ -45,7 +45,15 @@ import (
 //     alone sends it: an io.Copy past the length, the declared length as a
 //     complete response; a Write past it, an error), never a response
 //     produced after the request's context was done (the client left: the
-//     handler may have answered with a fallback).
+//     handler may have answered with a fallback). The response judged is
+//     the one the client gets: a field among Set-Cookie, Cache-Control,
+//     Vary, Expires and Pragma that a middleware outside the view adds as
+//     the status passes its writer (alexedwards/scs's LoadAndSave commits
+//     a modified session there, with Set-Cookie and Vary: Cookie) counts
+//     as one the handler set (a Vary so added keys the entry). A writer
+//     that adds them later, at its first Write, or after the view has
+//     returned (one that buffers the response), is not seen: the body
+//     reaches it only once the entry is stored.
 //   - Requests with an Authorization header, or with a TLS client
 //     certificate (mutual TLS: r.TLS.PeerCertificates, verified or not),
 //     are not cached unless UserKey says whose they are: without it they
@@ -114,10 +122,17 @@ import (
 // handler at a time, refreshes it: these goroutines end with the handler
 // run. A background run serves a GET of the request's URL with its Host,
 // TLS state, context values and header fields, less its validators, Range
-// and (without UserKey or KeyFunc) its credentials, into a writer that
-// starts with the fields outer middleware had set for the client (their
-// Vary keys the variants as on the client's own miss); its context is not
-// the client's, and is cancelled when the Cache is closed. With StaleIfError,
+// and (without UserKey or KeyFunc) its credentials, and its Cookie unless
+// the entry varies on it, into a writer that starts with the fields outer
+// middleware had set for the client (their Vary keys the variants as on
+// the client's own miss); its context is not the client's, and is
+// cancelled when the Cache is closed. The writers of the middleware outside
+// the view are not there: a session middleware that adds Set-Cookie as the
+// response passes it (keeping the client's own page out, as on its miss)
+// adds nothing to a refresh, which is why the refresh of an entry not
+// varied on Cookie runs without the client's cookies. Context values stay:
+// a middleware that loads a user from the cookies into the context must
+// answer Vary: Cookie (scs's LoadAndSave does) or the view use UserKey. With StaleIfError,
 // an expired entry is served instead of a 5xx or a panic of the handler
 // (the panic is then counted and logged as an error).
 //
@@ -1630,7 +1645,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
 	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},
-		func() *http.Request { return v.backgroundRequest(r) })
+		func() *http.Request { return v.backgroundRequest(r, names) })
 }
 
 // slotsFor returns the refresh slots of r's route: the view's, or, in a

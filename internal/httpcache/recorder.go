@@ -66,7 +66,10 @@ const ReasonLength Reason = "length"
 // The response becomes uncacheable, with a Reason, and the buffer is
 // dropped, when:
 //
-//   - Check refuses the status and header at commit;
+//   - Check refuses the status and header at commit, or, when a writer
+//     below changed a field it judges (Set-Cookie, Cache-Control, Vary,
+//     Expires, Pragma) as the status passed it, or anyone did by Finish,
+//     the header recorded with those fields' values added (see recheck);
 //   - the body written is longer or shorter than the Content-Length the
 //     handler declared, or it declared several (ReasonLength);
 //   - the body passes the limit (or Content-Length announces it will);
@@ -143,6 +146,7 @@ type Recorder struct {
 	body     []byte
 	reason   Reason
 	diverted int    // the diverted status; 0 when not diverted
+	keys     int    // how many keys the header had when WriteHeader forwarded the status
 	declared int64  // the handler's Content-Length; -1 when none to check
 	sent     int    // with Hold: how much of body has been forwarded, once pump has stopped
 	tail     []byte // with Hold: the body, of which Send forwards what was not sent, after Finish
@@ -274,7 +278,77 @@ func (rec *Recorder) WriteHeader(code int) {
 		}
 		h[rec.StatusHeader] = st.Values()
 	}
+	rec.keys = len(h)
 	rec.Writer.WriteHeader(code)
+	// The writers below share h, and may add to it as the code passes
+	// (a session middleware commits its session there, and adds
+	// Set-Cookie and Vary: Cookie): what the client gets is judged again.
+	rec.recheck(code)
+}
+
+// judged are the fields that decide whether, for how long and under which
+// key a response may be stored: recheck watches them for changes made past
+// the Recorder's commit.
+var judged = [...]string{"Set-Cookie", "Cache-Control", "Vary", "Expires", "Pragma"}
+
+// recheck judges the response again, with Check, when a judged field of
+// the live header differs from the copy recorded at commit: changed by a
+// writer below as the status passed down (or, at Finish, by anyone since).
+// The recorded copy takes the union of both values of each changed field
+// (what the handler set and what was added), so that a field the client
+// may have got is never dropped, and Check decides on it: a Set-Cookie,
+// no-store or private added below makes the response uncacheable, a Vary
+// added below keys it. Other fields added below (Content-Encoding, say)
+// are the writer's own, made again for each response it sends, and stay
+// out of the copy. A key added with another spelling than the canonical
+// one (h["set-cookie"]) counts too; it is found by the header's length,
+// so that the common case costs five lookups.
+func (rec *Recorder) recheck(status int) {
+	if rec.reason != ReasonNone || rec.Check == nil || rec.diverted != 0 {
+		return
+	}
+	h := rec.Header()
+	if rec.header == nil {
+		rec.header = make(http.Header)
+	}
+	changed := false
+	for _, k := range judged {
+		if vs := h[k]; !slices.Equal(vs, rec.header[k]) {
+			changed = true
+			rec.header[k] = union(rec.header[k], vs)
+		}
+	}
+	if len(h) != rec.keys {
+		for k, vs := range h {
+			if ck := http.CanonicalHeaderKey(k); ck != k && slices.Contains(judged[:], ck) {
+				changed = true
+				rec.header[ck] = union(rec.header[ck], vs)
+			}
+		}
+	}
+	if !changed {
+		return
+	}
+	if reason := rec.Check(status, rec.header); reason != ReasonNone {
+		rec.Fail(reason)
+		if rec.StatusHeader != "" {
+			// Too late for net/http, which sent the header at commit; a
+			// writer below that sends it later shows the outcome.
+			h[rec.StatusHeader] = Bypass.Values()
+		}
+	}
+}
+
+// union returns a's values followed by those of b that a lacks, in a new
+// slice: neither a nor b is written to.
+func union(a, b []string) []string {
+	out := slices.Clip(a)
+	for _, v := range b {
+		if !slices.Contains(a, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // checkLength reads the Content-Length the handler declared, as net/http
@@ -737,6 +811,10 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 		// snapshot has none to replay.
 		rec.Fail(ReasonTrailer)
 	}
+	// A judged field changed since commit (by the handler, too late for
+	// net/http, or by a writer below that sends its header later) is
+	// judged as one set before it.
+	rec.recheck(rec.Status())
 	rec.tail = rec.held()
 	body, rec.body = rec.body, nil
 	return rec.Status(), rec.header, body, rec.reason
