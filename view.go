@@ -23,7 +23,10 @@ import (
 // Flask-Caching's @cached does, but only where it is safe:
 //
 //   - Only GET responses are stored; a HEAD is answered from the GET entry
-//     (headers, no body). Other methods pass through untouched, and so does
+//     (headers, no body), so a router below the view that routes HEAD to a
+//     handler of its own (chi's r.Head, gorilla/mux's Methods("HEAD")) has
+//     its HEAD answered by the GET handler's entry: wrap the routes rather
+//     than the router, or use CachedMux, which sees the routes. Other methods pass through untouched, and so does
 //     a GET or HEAD with a body (a Content-Length or Transfer-Encoding: a
 //     search API's query, as Elasticsearch's GET _search), which no key
 //     holds, and so does one whose Connection header names anything but
@@ -132,9 +135,9 @@ import (
 // adds nothing to a refresh, which is why the refresh of an entry not
 // varied on Cookie runs without the client's cookies. Context values stay:
 // a middleware that loads a user from the cookies into the context must
-// answer Vary: Cookie (scs's LoadAndSave does) or the view use UserKey. With StaleIfError,
-// an expired entry is served instead of a 5xx or a panic of the handler
-// (the panic is then counted and logged as an error).
+// answer Vary: Cookie (scs's LoadAndSave does) or the view use UserKey.
+// With StaleIfError, an expired entry is served instead of a 5xx or a
+// panic of the handler (the panic is then counted and logged as an error).
 //
 // Cache-Control directives of the request are ignored: a client cannot make
 // the handler run (use RefreshIf for that) or keep a response out of the
@@ -166,7 +169,14 @@ func (c *Cache) Cached(ttl time.Duration, opts ...ViewOption) func(http.Handler)
 // through. Patterns are those of the mux (Go 1.22 syntax, r.Pattern), found
 // with mux.Handler before the cache is read. Each route has its own
 // background refreshes (at most 8 at a time), as a handler wrapped by
-// Cached has. It panics like Cached.
+// Cached has. Two kinds of request pass through (BYPASS) where Cached
+// would serve them from an entry, because the mux routes them apart from
+// what the key tells apart: a HEAD that the mux routes to another pattern
+// than the same request as a GET ("HEAD /file" registered beside
+// "GET /file": the GET entry is another handler's response; reason
+// "head-route"), and, with IgnoreHost, a request whose route names a host
+// ("a.example/page" beside "b.example/page": the key would share their
+// entry; reason "host-route"). It panics like Cached.
 func (c *Cache) CachedMux(mux *http.ServeMux, ttl time.Duration, opts ...ViewOption) http.Handler {
 	cfg, fns := c.mustViewConfig(ttl, opts, true)
 	for _, t := range cfg.routeTTL {
@@ -177,6 +187,26 @@ func (c *Cache) CachedMux(mux *http.ServeMux, ttl time.Duration, opts ...ViewOpt
 	v := c.newView(ttl, cfg, fns, mux)
 	v.mux = mux
 	return v
+}
+
+// patternHasHost reports whether a ServeMux pattern ("[METHOD ][HOST]/[PATH]")
+// names a host.
+func patternHasHost(pattern string) bool {
+	rest := pattern
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		rest = strings.TrimLeft(pattern[i+1:], " \t")
+	}
+	return !strings.HasPrefix(rest, "/")
+}
+
+// headRoutedAsGet reports whether the mux routes r, a HEAD whose route has
+// pattern, as it routes the same request as a GET: only then is the GET
+// entry the response of the handler the HEAD would reach.
+func (v *view) headRoutedAsGet(r *http.Request, pattern string) bool {
+	get := *r // shallow: mux.Handler reads the method, host and path
+	get.Method = http.MethodGet
+	_, gp := v.mux.Handler(&get)
+	return gp == pattern
 }
 
 func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (viewConfig, viewFuncs) {
@@ -404,6 +434,18 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if v.cfg.skipRoutes[pattern] {
 			v.pass(w, r, reasonSkipRoute)
+			return
+		}
+		if v.cfg.ignoreHost && patternHasHost(pattern) {
+			// The mux tells the hosts apart, and the key would not: a.example
+			// would be served b.example's page.
+			v.pass(w, r, reasonHostRoute)
+			return
+		}
+		if r.Method == http.MethodHead && !v.headRoutedAsGet(r, pattern) {
+			// A HEAD route of its own ("HEAD /file" beside "GET /file"):
+			// the GET entry is another handler's response.
+			v.pass(w, r, reasonHeadRoute)
 			return
 		}
 		if t, ok := v.cfg.routeTTL[pattern]; ok {

@@ -89,7 +89,9 @@ func QueryString(opts QueryKeyOptions) ViewOption {
 // a.example/page and b.example/page never share a response, nor do two
 // spellings of one host a handler or http.ServeMux may answer apart
 // (ServeMux matches hosts case-sensitively). Use it only for a service
-// that serves one site under several names.
+// that serves one site under several names. In CachedMux, a request whose
+// route names a host ("a.example/page") passes through uncached: the mux
+// tells the hosts apart, the key would not.
 func IgnoreHost() ViewOption {
 	return viewOption(func(c *viewConfig) { c.ignoreHost = true })
 }

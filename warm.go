@@ -58,8 +58,10 @@ type WarmResult struct {
 	// (a Vary naming Forwarded, X-Forwarded-For or X-Real-IP), "coding" (a
 	// Content-Encoding the request's Accept-Encoding refuses), "bypass"
 	// (BypassIf), "authorization" (Authorization without UserKey),
-	// "skip-route" (SkipRoutes), "backend" (the backend failed; the error is
-	// in Stats.Errors and the log), "cleared" (Cache.Clear was called while
+	// "skip-route" (SkipRoutes), "head-route" and "host-route" (CachedMux:
+	// a HEAD route of its own, a route naming a host with IgnoreHost),
+	// "backend" (the backend failed; the error is in Stats.Errors and the
+	// log), "cleared" (Cache.Clear was called while
 	// the handler ran), "expired" (SharedCache: a response no request can
 	// be served, without lifetime, validator or stale window: max-age=0,
 	// public alone; it deletes the entry it replaces). "" when stored or
@@ -84,6 +86,8 @@ var errNoView = errors.New("caching: warm: the request reached no cached view of
 const (
 	reasonBypass     httpcache.Reason = "bypass"      // BypassIf
 	reasonSkipRoute  httpcache.Reason = "skip-route"  // SkipRoutes
+	reasonHostRoute  httpcache.Reason = "host-route"  // IgnoreHost, and a CachedMux route that names a host
+	reasonHeadRoute  httpcache.Reason = "head-route"  // a HEAD the mux routes apart from the GET
 	reasonVariants   httpcache.Reason = "variants"    // MaxVariants reached
 	reasonVaryNames  httpcache.Reason = "vary"        // more Vary names than a record holds
 	reasonVaryClient httpcache.Reason = "vary-client" // Vary names a field a proxy sets from the client's address
