@@ -203,10 +203,11 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 		dst = appendKeyPart(dst, v.keyFunc(r))
 	default:
 		dst = append(dst, v.formatHead...)
-		var sent string // the path the client sent, when a middleware rewrote it
+		var sent string  // the path the client sent, when a middleware rewrote it
+		var rawPath bool // r.URL.RawPath is not the escaped path, and keyed
 		if v.formatHasPath {
 			at := len(dst)
-			dst = appendEscapedPath(dst, r.URL)
+			dst, rawPath = appendEscapedPath(dst, r.URL)
 			// Compared as bytes, without a conversion: no allocation. The
 			// common target, the escaped path and the query as they are,
 			// is told at once.
@@ -225,6 +226,12 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 				dst = append(dst, q...)
 			}
 		}
+		if rawPath {
+			// Escaped: it holds what the client sent. A router that routes
+			// by RawPath (chi) may send "/files/x|y%2Fz" to another route
+			// than "/files/x%7Cy/z", whose escaped path it shares.
+			dst = appendKeyPart(append(dst, "#r="...), r.URL.RawPath)
+		}
 		if sent != "" {
 			// Escaped: the path holds what the client sent.
 			dst = appendKeyPart(append(dst, "#o="...), sent)
@@ -239,7 +246,7 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 	if len(dst)-start > maxReadableKey {
 		// Marked with a leading '#': a key kept as it is starts with the
 		// scheme or with a part escaped to hold no '#', or, when that part
-		// is empty, with a named part ("#v=", "#u=", "#o="), and so ends
+		// is empty, with a named part ("#v=", "#u=", "#o=", "#r="), and so ends
 		// in one, whose '=' no hash holds. A short key, spelled by a
 		// client, cannot be a long one's shortened form.
 		short := shortenKey(string(dst[start:]))
@@ -380,12 +387,24 @@ func appendScheme(dst []byte, s string) []byte {
 }
 
 // appendEscapedPath appends u.EscapedPath(), without its cost for the
-// common path that has no RawPath and nothing to escape.
-func appendEscapedPath(dst []byte, u *url.URL) []byte {
-	if u.RawPath == "" && pathAsIs(u.Path) {
-		return append(dst, u.Path...)
+// common path that has no RawPath and nothing to escape, and reports
+// whether u.RawPath is set and is not that escaped path: a spelling
+// net/http keeps as the client sent it although it is not a valid
+// encoding of u.Path ("/files/x|y%2Fz", a '|' left raw, for the Path
+// "/files/x|y/z"). EscapedPath ignores such a RawPath and escapes Path
+// ("/files/x%7Cy/z"), but a router that routes by RawPath (chi) reads it
+// ("%2F" is no separator there): the key must then hold it too, or the
+// two URLs, sent to two routes, would share their entries. It allocates
+// only as EscapedPath does (a RawPath set, or a byte to escape).
+func appendEscapedPath(dst []byte, u *url.URL) ([]byte, bool) {
+	if u.RawPath == "" {
+		if pathAsIs(u.Path) {
+			return append(dst, u.Path...), false
+		}
+		return append(dst, u.EscapedPath()...), false
 	}
-	return append(dst, u.EscapedPath()...)
+	esc := u.EscapedPath()
+	return append(dst, esc...), esc != u.RawPath
 }
 
 // pathAsIs reports whether every byte of p is one that url.URL.EscapedPath

@@ -166,7 +166,7 @@ func TestCanonicalQueryFastPathLimit(t *testing.T) {
 // FuzzAppendEscapedPath checks the fast path of the view key against
 // url.URL.EscapedPath, for paths as net/url parses them from a request.
 func FuzzAppendEscapedPath(f *testing.F) {
-	for _, s := range []string{"/", "/products", "/a b", "/a%20b", "/a%2Fb", "*", "/a?b", "/$&+,:;=@-_.~", "/é", "/a#b", "/%zz", ""} {
+	for _, s := range []string{"/", "/products", "/a b", "/a%20b", "/a%2Fb", "*", "/a?b", "/$&+,:;=@-_.~", "/é", "/a#b", "/%zz", "/a|b%2Fc", "/a|b/c", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -174,8 +174,12 @@ func FuzzAppendEscapedPath(f *testing.F) {
 			if u == nil {
 				continue
 			}
-			if got, want := string(appendEscapedPath(nil, u)), u.EscapedPath(); got != want {
+			got, raw := appendEscapedPath(nil, u)
+			if want := u.EscapedPath(); string(got) != want {
 				t.Fatalf("path %q (raw %q): got %q, want %q", u.Path, u.RawPath, got, want)
+			}
+			if want := u.RawPath != "" && u.RawPath != u.EscapedPath(); raw != want {
+				t.Fatalf("path %q (raw %q): raw path keyed %v, want %v", u.Path, u.RawPath, raw, want)
 			}
 		}
 	})
