@@ -200,7 +200,10 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 	case v.keyFunc != nil:
 		// Escaped: what a KeyFunc returns often holds what the client sent
 		// (a query parameter), which must not be able to spell "#u=alice".
-		dst = appendKeyPart(dst, v.keyFunc(r))
+		// Marked "#k=": no format part starts with '#' (KeyFormat and the
+		// path are escaped or hold none), so that no KeyFunc result can
+		// spell another view's key ("view//account").
+		dst = appendKeyPart(append(dst, "#k="...), v.keyFunc(r))
 	default:
 		dst = append(dst, v.formatHead...)
 		var sent string  // the path the client sent, when a middleware rewrote it
@@ -245,8 +248,9 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 	}
 	if len(dst)-start > maxReadableKey {
 		// Marked with a leading '#': a key kept as it is starts with the
-		// scheme or with a part escaped to hold no '#', or, when that part
-		// is empty, with a named part ("#v=", "#u=", "#o=", "#r="), and so ends
+		// scheme or with a part escaped to hold no '#', or with a named
+		// part (a KeyFunc's "#k=", or, when the format part is empty,
+		// "#v=", "#u=", "#o=", "#r="), and so ends
 		// in one, whose '=' no hash holds. A short key, spelled by a
 		// client, cannot be a long one's shortened form.
 		short := shortenKey(string(dst[start:]))

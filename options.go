@@ -136,7 +136,12 @@ func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 // For a view, A is *http.Request and key replaces the path and the query
 // string (it cannot be given with KeyFormat, PathOnly or QueryString); the
 // host (unless IgnoreHost), the Vary variant, UserKey and Version are still
-// added, so responses that vary stay apart.
+// added, so responses that vary stay apart. The key is escaped and marked as
+// a KeyFunc's, so that no result (a query parameter a client sent) can spell
+// the key of a view without KeyFunc, nor the parts added after it. The views
+// of one Cache with KeyFunc share one key space, though: two whose key
+// returns the same string for a URL share its entry; give each its own
+// Version, or make key name the view.
 //
 // For a memoized function, A is its argument type and key replaces the
 // encoding of the argument. Without KeyFunc the argument is encoded

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -67,6 +68,52 @@ func TestKeyFuncCannotSpellAnotherUser(t *testing.T) {
 	require.Contains(t, alice, "notes of alice")
 	got, st := fetch(t, srv, http.MethodGet, "/?doc=1%23u%3Dalice", "")
 	assert.Contains(t, got, "notes of anonymous", "an anonymous client got alice's response (%s)", st)
+}
+
+// TestKeyFuncCannotSpellAnotherViewsKey: a KeyFunc's result stood where a
+// format view's "view/<path>?<query>" stands, unmarked, so a KeyFunc built
+// from a query parameter returned "view//account" for GET
+// /item?id=view//account and stored the item view's response under the key
+// of GET /account: the account page's clients got it.
+func TestKeyFuncCannotSpellAnotherViewsKey(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	mux := http.NewServeMux()
+	mux.Handle("GET /account", c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(
+		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "account page") })))
+	byID := KeyFunc(func(r *http.Request) string { return r.URL.Query().Get("id") })
+	mux.Handle("GET /item", c.Cached(time.Minute, CacheStatusHeader("X-Cache"), byID)(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "item "+r.URL.Query().Get("id")+" not in stock")
+		})))
+	get := func(target string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://shop.example"+target, nil))
+		return w
+	}
+	get("/item?id=view//account")
+	w := get("/account")
+	assert.Equal(t, "account page", w.Body.String(), "X-Cache %q: the item view's response, keyed by a KeyFunc", w.Header().Get("X-Cache"))
+
+	// Keys of views without KeyFunc, with IgnoreHost too: no KeyFunc
+	// result spells one.
+	for _, opts := range [][]ViewOption{nil, {IgnoreHost()}} {
+		for _, target := range []string{"/account", "/account?a=1", "/"} {
+			r := httptest.NewRequest(http.MethodGet, "http://shop.example"+target, nil)
+			plain, err := c.ViewKey(r, opts...)
+			require.NoError(t, err)
+			// What a KeyFunc would have to return: the key less "v/" and
+			// the host, which the KeyFunc view's key has too.
+			spelled := strings.TrimPrefix(plain, "v/")
+			if len(opts) == 0 {
+				_, spelled, _ = strings.Cut(spelled, "#")
+			}
+			kr := httptest.NewRequest(http.MethodGet, "http://shop.example/item?id="+url.QueryEscape(spelled), nil)
+			keyed, err := c.ViewKey(kr, append([]ViewOption{byID}, opts...)...)
+			require.NoError(t, err)
+			assert.NotEqual(t, plain, keyed, "KeyFunc returning %q", spelled)
+		}
+	}
 }
 
 func cmp(s, def string) string {
