@@ -386,6 +386,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.pass(w, r, httpcache.ReasonConnection) // as the default flow's Policy.Request
 		return true
 	}
+	if httpcache.OpaqueTarget(r) {
+		v.pass(w, r, httpcache.ReasonTarget) // as the default flow's Policy.Request
+		return true
+	}
 	var rq httpcache.CacheControl
 	if v.cfg.honorRequest {
 		rq = httpcache.ParseCacheControl(r.Header["Cache-Control"])

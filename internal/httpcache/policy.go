@@ -21,6 +21,7 @@ const (
 	ReasonAuthorization Reason = "authorization"      // the request has Authorization and keys do not separate users
 	ReasonCertificate   Reason = "client-certificate" // the request came with a TLS client certificate and keys do not separate users
 	ReasonConnection    Reason = "connection"         // the request's Connection header names a field or an upgrade
+	ReasonTarget        Reason = "target"             // the request target is not a path (URL.Opaque), which the key leaves out
 	ReasonStatus        Reason = "status"             // the status is not in the allow-list
 	ReasonPartial       Reason = "partial"            // 206: never stored as if it were the full response
 	ReasonSetCookie     Reason = "set-cookie"         // the response sets a cookie
@@ -61,13 +62,17 @@ type Policy struct {
 // ReasonBody for a request with a body (see HasBody), ReasonAuthorization
 // or ReasonCertificate for a request with credentials unless
 // AllowAuthorization is set (see Credentials), ReasonConnection for a request whose Connection header names a field or
-// an upgrade (see HopByHop).
+// an upgrade (see HopByHop), ReasonTarget for a request whose target is
+// not a path (see OpaqueTarget).
 func (p *Policy) Request(r *http.Request) Reason {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return ReasonMethod
 	}
 	if HasBody(r) {
 		return ReasonBody
+	}
+	if OpaqueTarget(r) {
+		return ReasonTarget
 	}
 	if !p.AllowAuthorization {
 		if reason := Credentials(r); reason != ReasonNone {
@@ -79,6 +84,15 @@ func (p *Policy) Request(r *http.Request) Reason {
 	}
 	return ReasonNone
 }
+
+// OpaqueTarget reports whether r's target is an absolute URI without
+// "//" ("GET http:foo HTTP/1.1", which net/http accepts): its URL has an
+// empty Path and the rest in URL.Opaque, which no key holds, so that every
+// such target would share the key of an empty path, while a handler that
+// reads URL.Opaque, URL.String() or RequestURI (a reverse proxy forwards
+// Opaque as the upstream target) answers each apart. No browser sends one:
+// it passes through uncached.
+func OpaqueTarget(r *http.Request) bool { return r.URL != nil && r.URL.Opaque != "" }
 
 // Credentials reports whether r carries credentials that may make its
 // response one user's: ReasonAuthorization for an Authorization header,

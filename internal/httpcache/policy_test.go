@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"bufio"
 	"crypto/x509"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPolicyRequest(t *testing.T) {
@@ -176,5 +178,17 @@ func TestHopByHop(t *testing.T) {
 	r.Header.Set("Connection", "keep-alive")
 	if n := testing.AllocsPerRun(100, func() { HopByHop(r) }); n != 0 {
 		t.Errorf("HopByHop allocates %v times", n)
+	}
+}
+
+// TestPolicyRequestOpaqueTarget: a target in absolute form without "//"
+// ("GET http:foo HTTP/1.1") has its rest in URL.Opaque, which no key holds:
+// never cached. The absolute form with "//" is.
+func TestPolicyRequestOpaqueTarget(t *testing.T) {
+	var p Policy
+	for target, want := range map[string]Reason{"http:foo?a=1": ReasonTarget, "http://shop.example/foo": ReasonNone, "/foo": ReasonNone} {
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: shop.example\r\n\r\n")))
+		require.NoError(t, err)
+		assert.Equal(t, want, p.Request(r), target)
 	}
 }
