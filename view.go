@@ -72,7 +72,13 @@ import (
 //     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
 //     ?a=2&a=1; PathOnly leaves it out), the path the client sent when a
 //     middleware rewrote it (http.StripPrefix: views mounted under /v1/ and
-//     /v2/ both see "/users", and keep their entries apart), Version,
+//     /v2/ both see "/users", and keep their entries apart; that path is
+//     read from r.RequestURI, so a request no net/http server parsed, as a
+//     serverless adapter makes with http.NewRequest, must have it set,
+//     r.RequestURI = r.URL.RequestURI(), before the path is rewritten, or
+//     the mounted views share their entries: /v2/users is answered with
+//     /v1/users's response unless each has its own KeyFormat or Version),
+//     Version,
 //     UserKey, and the values of the request headers the response's Vary
 //     names (Accept-Encoding by what negotiation can tell apart; a Vary set
 //     by an outer middleware counts; a response with a Content-Encoding
