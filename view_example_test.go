@@ -68,29 +68,47 @@ func ExampleCache_Cached_queryString() {
 }
 
 // Responses to requests with Authorization are cached only when UserKey
-// says whose they are; each user then has entries of their own.
+// says whose they are; each user then has entries of their own. A hit is
+// served before the handler runs, so the UserKey function verifies the
+// credentials itself (or reads the user an authentication middleware
+// outside the view set) and returns the user's id, not the credential:
+// keys are stored in the backend in clear.
 func ExampleUserKey() {
 	c := caching.Must(nil)
 	defer c.Close()
 
-	// In a real service, the user comes from a verified token or session.
-	user := func(r *http.Request) string {
-		return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	// The sessions known to be valid: in a real service, a session store or
+	// a token verifier (signature, expiry, revocation).
+	sessions := map[string]string{"tok-3f9a": "alice", "tok-81c2": "bob"}
+	userID := func(r *http.Request) string {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return ""
+		}
+		return sessions[token] // "": an unknown token, whose request is not cached
 	}
 	calls := 0
-	me := c.Cached(time.Minute, caching.UserKey(user), caching.CacheStatusHeader("X-Cache"))(
+	me := c.Cached(time.Minute, caching.UserKey(userID), caching.CacheStatusHeader("X-Cache"))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			calls++
-			fmt.Fprintf(w, "profile of %s (call %d)", user(r), calls)
+			id := userID(r)
+			if id == "" {
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprint(w, "unauthorized")
+				return
+			}
+			fmt.Fprintf(w, "profile of %s (call %d)", id, calls)
 		}))
 
-	visit(me, "/me", "Authorization", "Bearer alice")
-	visit(me, "/me", "Authorization", "Bearer bob")
-	visit(me, "/me", "Authorization", "Bearer alice")
+	visit(me, "/me", "Authorization", "Bearer tok-3f9a")
+	visit(me, "/me", "Authorization", "Bearer tok-81c2")
+	visit(me, "/me", "Authorization", "Bearer tok-3f9a")
+	visit(me, "/me", "Authorization", "Bearer forged")
 	// Output:
 	// /me MISS: profile of alice (call 1)
 	// /me MISS: profile of bob (call 2)
 	// /me HIT: profile of alice (call 1)
+	// /me BYPASS: unauthorized
 }
 
 // Routes tagged "products" are invalidated together, every query string of

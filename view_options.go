@@ -63,6 +63,17 @@ func KeyFormat(format string) ViewOption {
 // are otherwise never cached, are cached under it. A request for which f
 // returns "" shares the anonymous entries, unless it has credentials: then
 // it is not cached at all.
+//
+// A hit is served before the handler runs, and so before any check the
+// handler (or a middleware inside the view) makes: f must return the
+// identity of a request already authenticated by a middleware outside the
+// view, or verify the credentials itself (a token's signature, expiry and
+// revocation, a session in its store). A user id merely decoded from an
+// unverified token would give a forged token its user's stored responses,
+// and a revoked one its own until they expire. Return a stable user id, not
+// the credential: keys are stored in the backend in clear (and returned
+// by ViewKey). f is called on every request of the view, hits
+// included, and must be safe for concurrent use.
 func UserKey(f func(*http.Request) string) ViewOption {
 	return viewOption(func(c *viewConfig) { c.userFunc = f })
 }
