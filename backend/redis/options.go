@@ -71,6 +71,9 @@ type Options struct {
 	// MasterName), MaxRetries or MaxRedirects outside -1..10, and go-redis's
 	// client-side caching (ClientSideCacheConfig, ClientSideCache), whose
 	// memory the Store's writes do not reach: use backend/near instead.
+	// MasterName with IsClusterMode is refused too: go-redis then builds
+	// its failover cluster client, which shapes Sentinel's master as a
+	// Cluster that refuses the CLUSTER commands Clear needs.
 	ClientOptions *redis.UniversalOptions
 	// Client is a client the caller already has (a *redis.Client, including
 	// a Sentinel failover client, a *redis.ClusterClient, a *redis.Ring or
@@ -441,6 +444,10 @@ const goRedisCSC = "go-redis's client-side caching (ClientSideCacheConfig, Clien
 func checkClientOptions(u *redis.UniversalOptions) error {
 	if u.ClientSideCacheConfig != nil || u.ClientSideCache != nil {
 		return optError("ClientOptions", "%s", goRedisCSC)
+	}
+	if u.MasterName != "" && u.IsClusterMode {
+		return optError("ClientOptions", "MasterName with IsClusterMode builds go-redis's failover cluster client, "+
+			"whose master is no Cluster and refuses the CLUSTER commands Clear needs; drop IsClusterMode for Sentinel")
 	}
 	if u.MasterName != "" || len(u.Addrs) > 1 || u.IsClusterMode {
 		if err := checkReplicaReads("ClientOptions", "ReadOnly, RouteByLatency and RouteRandomly", u.ReadOnly || u.RouteByLatency || u.RouteRandomly); err != nil {
