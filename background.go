@@ -3,7 +3,6 @@ package caching
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,16 +114,12 @@ func (d detached) Value(key any) any {
 // stores a whole 200), and, unless the view is keyed by user (UserKey) or
 // by its own KeyFunc, Authorization and Proxy-Authorization: a shared entry
 // is refreshed as the anonymous response every client of it may get; so
-// are their spellings with '_' ("If_Match"). For the same reason Cookie
-// goes too, unless names, the Vary names of the entry refreshed, name it
-// (the entry is then that cookie's variant) or the view has UserKey or
-// KeyFunc: the refresh runs without the writers outside the view (a
-// discardWriter stands in for them), so a session middleware that adds
-// Set-Cookie as the response passes through its writer, which keeps the
-// client's own page out of the store on its miss, is not there to do so
-// for the refresh; without the client's cookies, the handler makes the
-// page every client of the entry may get.
-func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request {
+// are their spellings with '_' ("If_Match"). The client's Cookie stays, as
+// on its miss (requests with cookies are shared unless the response says
+// otherwise): a handler behind a middleware that admits only signed-in
+// clients may read it and answer a request without one with a login page,
+// which a refresh without it would store for every member.
+func (v *view) backgroundRequest(r *http.Request) *http.Request {
 	r2 := r.Clone(v.c.detach(r.Context()))
 	r2.Method = http.MethodGet
 	r2.Body, r2.GetBody, r2.ContentLength = http.NoBody, nil, 0
@@ -137,9 +132,6 @@ func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request 
 	if v.cfg.userFunc == nil && v.keyFunc == nil {
 		httpcache.DeleteField(r2.Header, "Authorization")
 		httpcache.DeleteField(r2.Header, "Proxy-Authorization")
-		if !slices.Contains(names, "Cookie") {
-			httpcache.DeleteField(r2.Header, "Cookie")
-		}
 	}
 	// A refresh of a request no server handed over (an adapter's) must
 	// still see a proxy's broken body as one: see withServer.

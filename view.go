@@ -131,17 +131,20 @@ import (
 // handler at a time, refreshes it: these goroutines end with the handler
 // run. A background run serves a GET of the request's URL with its Host,
 // TLS state, context values and header fields, less its validators, Range
-// and (without UserKey or KeyFunc) its credentials, and its Cookie unless
-// the entry varies on it, into a writer that starts with the fields outer
-// middleware had set for the client (their Vary keys the variants as on
-// the client's own miss); its context is not the client's, and is
-// cancelled when the Cache is closed. The writers of the middleware outside
-// the view are not there: a session middleware that adds Set-Cookie as the
-// response passes it (keeping the client's own page out, as on its miss)
-// adds nothing to a refresh, which is why the refresh of an entry not
-// varied on Cookie runs without the client's cookies. Context values stay:
-// a middleware that loads a user from the cookies into the context must
-// answer Vary: Cookie (scs's LoadAndSave does) or the view use UserKey.
+// and (without UserKey or KeyFunc) its credentials, into a writer that
+// starts with the fields outer middleware had set for the client (their
+// Vary keys the variants as on the client's own miss); its context is not
+// the client's, and is cancelled when the Cache is closed. The writers of
+// the middleware outside the view are not there: a session middleware that
+// adds Set-Cookie as the response passes it (keeping the client's own page
+// out, as on its miss) adds nothing to a refresh. The client's Cookie and
+// context values stay, as on its miss (a handler behind a middleware that
+// admits only signed-in clients may read the cookie). A page made from a
+// session must say Vary: Cookie itself (the refresh then replaces that
+// client's variant only), or the view use UserKey: a session middleware
+// adds Vary: Cookie only to the response that commits a changed session,
+// and a signed-in client's later pages, made from the session it loaded,
+// would be stored for everyone on their miss as on their refresh.
 // With StaleIfError, an expired entry is served instead of a 5xx or a
 // panic of the handler (the panic is then counted and logged as an error).
 //
@@ -1693,7 +1696,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
 	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},
-		func() *http.Request { return v.backgroundRequest(r, names) })
+		func() *http.Request { return v.backgroundRequest(r) })
 }
 
 // slotsFor returns the refresh slots of r's route: the view's, or, in a

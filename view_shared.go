@@ -662,15 +662,11 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 	}
 	switch {
 	case w == nil:
-		var names []string // the entry's: whether its key holds the Cookie
-		if prev != nil {
-			names = prev.spec.namesOrNil()
-			if prev.key != "" {
-				st.f.key = prev.key // the variant's own refresh
-			}
+		if prev != nil && prev.key != "" {
+			st.f.key = prev.key // the variant's own refresh
 		}
 		return v.refreshInBackground(v.slotsFor(r), st, func() *http.Request {
-			r2 := v.backgroundRequest(r, names)
+			r2 := v.backgroundRequest(r)
 			x.client = r2
 			if v.sh == nil {
 				return r2
