@@ -386,7 +386,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.pass(w, r, httpcache.ReasonConnection) // as the default flow's Policy.Request
 		return true
 	}
-	if httpcache.OpaqueTarget(r) {
+	if httpcache.UnkeyedTarget(r) {
 		v.pass(w, r, httpcache.ReasonTarget) // as the default flow's Policy.Request
 		return true
 	}

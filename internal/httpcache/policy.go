@@ -21,7 +21,7 @@ const (
 	ReasonAuthorization Reason = "authorization"      // the request has Authorization and keys do not separate users
 	ReasonCertificate   Reason = "client-certificate" // the request came with a TLS client certificate and keys do not separate users
 	ReasonConnection    Reason = "connection"         // the request's Connection header names a field or an upgrade
-	ReasonTarget        Reason = "target"             // the request target is not a path (URL.Opaque), which the key leaves out
+	ReasonTarget        Reason = "target"             // the request target holds a part the key leaves out (see UnkeyedTarget)
 	ReasonStatus        Reason = "status"             // the status is not in the allow-list
 	ReasonPartial       Reason = "partial"            // 206: never stored as if it were the full response
 	ReasonSetCookie     Reason = "set-cookie"         // the response sets a cookie
@@ -62,8 +62,8 @@ type Policy struct {
 // ReasonBody for a request with a body (see HasBody), ReasonAuthorization
 // or ReasonCertificate for a request with credentials unless
 // AllowAuthorization is set (see Credentials), ReasonConnection for a request whose Connection header names a field or
-// an upgrade (see HopByHop), ReasonTarget for a request whose target is
-// not a path (see OpaqueTarget).
+// an upgrade (see HopByHop), ReasonTarget for a request whose target
+// holds a part no key holds (see UnkeyedTarget).
 func (p *Policy) Request(r *http.Request) Reason {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return ReasonMethod
@@ -71,7 +71,7 @@ func (p *Policy) Request(r *http.Request) Reason {
 	if HasBody(r) {
 		return ReasonBody
 	}
-	if OpaqueTarget(r) {
+	if UnkeyedTarget(r) {
 		return ReasonTarget
 	}
 	if !p.AllowAuthorization {
@@ -85,14 +85,31 @@ func (p *Policy) Request(r *http.Request) Reason {
 	return ReasonNone
 }
 
-// OpaqueTarget reports whether r's target is an absolute URI without
-// "//" ("GET http:foo HTTP/1.1", which net/http accepts): its URL has an
-// empty Path and the rest in URL.Opaque, which no key holds, so that every
-// such target would share the key of an empty path, while a handler that
-// reads URL.Opaque, URL.String() or RequestURI (a reverse proxy forwards
-// Opaque as the upstream target) answers each apart. No browser sends one:
-// it passes through uncached.
-func OpaqueTarget(r *http.Request) bool { return r.URL != nil && r.URL.Opaque != "" }
+// UnkeyedTarget reports whether r's target holds a part that no key
+// holds but a router or handler may read, so that two requests answered
+// apart would share a key. No browser sends one: it passes through
+// uncached. They are:
+//   - an absolute URI without "//" ("GET http:foo HTTP/1.1", which net/http
+//     accepts): its URL has an empty Path and the rest in URL.Opaque;
+//   - user information ("GET http://alice:pw@shop.example/account"), in
+//     URL.User, which a handler may read as credentials (RFC 9110 section
+//     4.2.4: a recipient should treat it as an error);
+//   - a URL host that is not r.Host, whose authority the key holds: over
+//     HTTP/2 an absolute :path with another host than :authority, which
+//     gorilla/mux's host matchers read (r.URL.Host for an absolute URL);
+//   - an absolute target without a host ("GET http:///p", "GET http:/p"):
+//     r.Host is then the Host field's while the URL's host is empty.
+func UnkeyedTarget(r *http.Request) bool {
+	u := r.URL
+	if u == nil {
+		return false
+	}
+	if u.Opaque != "" || u.User != nil || u.Host != "" && u.Host != r.Host {
+		return true
+	}
+	uri := r.RequestURI
+	return u.Host == "" && uri != "" && uri[0] != '/' && uri != "*"
+}
 
 // Credentials reports whether r carries credentials that may make its
 // response one user's: ReasonAuthorization for an Authorization header,
