@@ -74,8 +74,11 @@ import (
 // *PanicError (but for a computation whose argument changed after its caller
 // left: see Memoize). A runtime.Goexit in the function (t.FailNow) is no
 // result: the caller that ran it gets an error, and the callers that
-// joined it compute again, each for its own. When the backend fails or is
-// slower than Options.Timeout, Get still returns the function's result,
+// joined it compute again, each for its own. A function that returns that
+// error (a nested memoized Get's) returned: the callers that joined it get
+// that error, as any other, and do not run it again. When the backend
+// fails or is slower than Options.Timeout, Get still returns the
+// function's result,
 // and the error is logged (rate-limited) and counted in Stats.Errors; so is
 // a result the Codec cannot encode (it is returned, not stored).
 //
@@ -448,6 +451,9 @@ type epoched[V any] struct {
 	// argChanged: v was computed for another argument than its key's (see
 	// flightOut).
 	argChanged bool
+	// returned: the computation returned (set by doSinceRejoining's work,
+	// which flight leaves zero when it ends by runtime.Goexit instead).
+	returned bool
 }
 
 // newEpoched is the result v of a computation that began at epoch and
@@ -548,16 +554,21 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // it, see callFn), so it is not handed to a caller that came with its own
 // argument. The caller whose work called it gets ErrGoexit; each caller
 // runs work at most once (a caller that leads returns), as maxRejoins
-// bounds the rest.
+// bounds the rest. A computation that returned an error, ErrGoexit too
+// (that of a nested memoized call whose fn called Goexit), ran to its
+// end: its joiners get that error, unchanged (epoched.returned tells it
+// apart).
 func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit bool) (V, bool, error) {
 	since := s.invalidations.Load()
 	for range maxRejoins {
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
 			epoch := s.invalidations.Load()
 			v, out, err := work(ctx)
-			return newEpoched(v, epoch, out), err
+			res := newEpoched(v, epoch, out)
+			res.returned = true
+			return res, err
 		})
-		if joined && (res.argChanged || goexit && errors.Is(err, flight.ErrGoexit)) {
+		if joined && (res.argChanged || goexit && !res.returned && errors.Is(err, flight.ErrGoexit)) {
 			continue // another argument's result (or error), or none: not this caller's
 		}
 		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/flight"
 )
 
 // TestMemoizeGoexitForChangedArgumentNotHandedToJoiners: as
@@ -99,5 +101,47 @@ func TestMemoizeGoexitJoinersEachRunAtMostOnce(t *testing.T) {
 			assert.Error(t, <-errs)
 		}
 		assert.LessOrEqual(t, calls.Load(), int32(callers))
+	})
+}
+
+// TestMemoizeReturnedGoexitErrorSharedWithJoiners: an fn that returns the
+// error of a nested memoized Get whose fn called runtime.Goexit (flight's
+// ErrGoexit) returned: its computation ran to its end, so the callers that
+// joined it get that error as they would any other, unchanged, and fn runs
+// once for the concurrent callers. Only a computation that itself ended by
+// Goexit is computed again by its joiners.
+func TestMemoizeReturnedGoexitErrorSharedWithJoiners(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(&Options{})
+		require.NoError(t, err)
+		defer c.Close()
+		release := make(chan struct{})
+		var innerCalls, outerCalls atomic.Int32
+		inner := Memoize(c, "returned-goexit-inner", func(_ context.Context, id string) (int, error) {
+			innerCalls.Add(1)
+			<-release
+			runtime.Goexit()
+			return 0, nil
+		}, TTL(time.Minute))
+		outer := Memoize(c, "returned-goexit-outer", func(ctx context.Context, id string) (int, error) {
+			outerCalls.Add(1)
+			return inner.Get(ctx, id) // returns, with the inner Goexit's error
+		}, TTL(time.Minute))
+		const callers = 5
+		errs := make(chan error, callers)
+		for range callers {
+			go func() {
+				_, err := outer.Get(t.Context(), "a")
+				errs <- err
+			}()
+		}
+		synctest.Wait()
+		require.EqualValues(t, 1, outerCalls.Load())
+		close(release)
+		for range callers {
+			assert.ErrorIs(t, <-errs, flight.ErrGoexit, "the error outer fn returned, as it returned it")
+		}
+		assert.EqualValues(t, 1, outerCalls.Load(), "outer fn returned (an error): its joiners ran it again")
+		assert.EqualValues(t, 1, innerCalls.Load())
 	})
 }
