@@ -46,16 +46,23 @@
 // Options.Client is used as configured.
 //
 // Incr (INCRBY) and Add (SET NX, and the script that replaces a key of
-// another type) are never retried, whatever MaxRetries says: they are not
-// idempotent, and go-redis retries a command whose reply was lost (a
-// connection reset) or came later than ReadTimeout, after the server
-// applied it. A retried INCRBY counts twice (a rate limit over-counts in
-// exactly the slow moments), and a retried SET NX finds the value it wrote
-// and reports "not added" (a lease taker then waits out its own lease).
-// Such a call returns an error instead: whether it was applied is unknown.
-// A Cluster still follows MOVED and ASK redirects for them. The cost: a
-// connection error that a retry would have got past (a pooled connection
-// the server closed) fails one Incr or Add.
+// another type) are retried only when the command provably did not run:
+// they are not idempotent, and go-redis retries a command whose reply was
+// lost (a connection reset) or came later than ReadTimeout, after the
+// server applied it. A retried INCRBY counts twice (a rate limit
+// over-counts in exactly the slow moments), and a retried SET NX finds the
+// value it wrote and reports "not added" (a lease taker then waits out its
+// own lease). Such a call returns an error instead: whether it was applied
+// is unknown. The Store itself retries them, up to the client's MaxRetries
+// (on a Cluster, MaxRedirects) and after its back-off, as go-redis would,
+// while the context lasts, after a failure that shows the server did not
+// run the command: no pooled connection came within the pool timeout, the
+// dial failed, or the server refused the command without running it
+// (LOADING, READONLY, MASTERDOWN, NOREPLICAS, CLUSTERDOWN, TRYAGAIN, BUSY,
+// "ERR max number of clients reached"). A Cluster still follows MOVED and
+// ASK redirects for them. The cost: an I/O error on a command that may
+// have been written (a pooled connection the server closed) fails one Incr
+// or Add.
 //
 // New refuses, with an error wrapping backend.ErrInvalidOption, what would
 // break the Store's promises:
@@ -119,7 +126,8 @@
 // error), Delete is UNLINK, Has is
 // TYPE (a key of another Redis type is no entry, as for Get), Incr is
 // INCRBY (a value that is not an integer gives backend.ErrNotInteger; Incr
-// and Add are never retried, see Configuration),
+// and Add are retried only when the command provably did not run, see
+// Configuration),
 // GetMany is MGET and SetMany is one pipeline of SET commands.
 //
 // Delete and Clear use UNLINK, as Flask-Caching's unlink does. The keys are

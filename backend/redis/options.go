@@ -23,9 +23,10 @@ const (
 	// DefaultWriteTimeout bounds one write to the server.
 	DefaultWriteTimeout = 500 * time.Millisecond
 	// DefaultMaxRetries is how often a failed command is retried (not on a
-	// Cluster: see Options.MaxRetries; never for Incr and Add, which are not
-	// idempotent: see the package doc). The retry comes at once: a client
-	// the Store builds never sleeps between tries.
+	// Cluster: see Options.MaxRetries; Incr and Add, which are not
+	// idempotent, are retried only when the command provably did not run:
+	// see the package doc). The retry comes at once: a client the Store
+	// builds never sleeps between tries.
 	DefaultMaxRetries = 1
 	// DefaultPoolTimeout bounds the wait for a free pooled connection when
 	// all are in use (go-redis's default is ReadTimeout+1s).
@@ -110,11 +111,12 @@ type Options struct {
 	WriteTimeout time.Duration
 	// MaxRetries is how often a client the Store builds retries a failed
 	// command: 0 means DefaultMaxRetries (1), -1 means no retries, at most
-	// 10. Precedence as for DialTimeout. Incr and Add are never retried
-	// (see the package doc). A Cluster client does not use it:
-	// its node clients make one try each, and the Cluster client's own loop
-	// retries, up to MaxRedirects times (go-redis's default 3, or the URL's
-	// max_redirects), which bounds its redirects (MOVED, ASK) too.
+	// 10. Precedence as for DialTimeout. Incr and Add are retried only
+	// when the command provably did not run (see the package doc). A
+	// Cluster client does not use it: its node clients make one try each,
+	// and the Cluster client's own loop retries, up to MaxRedirects times
+	// (go-redis's default 3, or the URL's max_redirects), which bounds its
+	// redirects (MOVED, ASK) too.
 	MaxRetries int
 
 	// DeleteWithDEL makes Delete and Clear remove keys with DEL. By default

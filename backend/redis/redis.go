@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,9 @@ type Store struct {
 	// useDEL: Delete and Clear send DEL, not UNLINK (Options.DeleteWithDEL,
 	// or the server refused UNLINK once).
 	useDEL atomic.Bool
+	// retry: how Incr and Add resend a command the server did not run
+	// (processNoRetry).
+	retry retryPolicy
 }
 
 // mode is how the Store sends commands on several keys.
@@ -83,6 +87,7 @@ func New(opts Options) (*Store, error) {
 		flush:  opts.ClearFlushesDB,
 	}
 	b.useDEL.Store(opts.DeleteWithDEL)
+	b.retry = retryPolicyOf(client)
 	switch client.(type) {
 	case *redis.Client:
 		b.mode = modeSingle
@@ -196,9 +201,10 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // the key, one more round trip (TYPE) tells, and only a key that is not a
 // string is replaced, by a script (atomic). Otherwise a lease under such a
 // key would never be taken, and every miss of its entry would wait the
-// lease out. SET NX and the script are never retried: a reply lost or
-// later than ReadTimeout is an error (the value may or may not be stored),
-// never a "not added" for a value that this very call stored.
+// lease out. SET NX and the script are retried only when the command
+// provably did not run (see processNoRetry): a reply lost or later than
+// ReadTimeout is an error (the value may or may not be stored), never a
+// "not added" for a value that this very call stored.
 func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
@@ -207,7 +213,7 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		return false, fmt.Errorf("redisstore: add: %w", err)
 	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, true)...)
-	switch err := b.client.Process(ctx, noRetryStatusCmd{cmd}); {
+	switch err := b.processNoRetry(ctx, noRetryStatusCmd{cmd}); {
 	case err == redis.Nil:
 		return b.addOverForeign(ctx, key, value, ttl)
 	case err != nil:
@@ -229,14 +235,16 @@ func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, tt
 		return false, nil // an entry, or one that expired since: as SET NX said
 	}
 	// EVALSHA, then EVAL if the server lacks the script, as Script.Run
-	// does, but neither retried: a retry after the script ran would find
-	// the string it wrote and report "not added".
+	// does, but neither retried unless it provably did not run: a retry
+	// after the script ran would find the string it wrote and report "not
+	// added". (Its only write is its last call: a refusal of it, READONLY
+	// on a replica, leaves nothing written.)
 	k := b.prefix + key
 	cmd := redis.NewCmd(ctx, "evalsha", addOverForeignScript.Hash(), 1, k, value, px(ttl))
-	err = b.client.Process(ctx, noRetryCmd{cmd})
+	err = b.processNoRetry(ctx, noRetryCmd{cmd})
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		cmd = redis.NewCmd(ctx, "eval", addOverForeignSrc, 1, k, value, px(ttl))
-		err = b.client.Process(ctx, noRetryCmd{cmd})
+		err = b.processNoRetry(ctx, noRetryCmd{cmd})
 	}
 	if err != nil {
 		return false, fail("add", err)
@@ -272,7 +280,9 @@ return 1`
 // truth: whether the command was applied is unknown. go-redis v9 honours
 // NoRetry in its single-node, Sentinel, Ring and Cluster loops; a Cluster
 // still follows MOVED and ASK redirects, which the node answered without
-// applying the command.
+// applying the command. NoRetry also stops go-redis's retries of failures
+// where the command did not run: the Store makes those itself
+// (processNoRetry).
 type (
 	noRetryIntCmd    struct{ *redis.IntCmd }
 	noRetryStatusCmd struct{ *redis.StatusCmd }
@@ -282,6 +292,114 @@ type (
 func (noRetryIntCmd) NoRetry() bool    { return true }
 func (noRetryStatusCmd) NoRetry() bool { return true }
 func (noRetryCmd) NoRetry() bool       { return true }
+
+// processNoRetry sends cmd, a command that is not idempotent wrapped in a
+// noRetry type, and sends it again, as go-redis would retry it (up to the
+// client's MaxRetries, on a Cluster MaxRedirects, after the client's
+// back-off; none for a client of another type), only while it failed in a
+// way that proves the server did not run it (notRun), and while ctx lasts.
+// It returns the last try's error, which cmd holds too.
+func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder) error {
+	err := b.client.Process(ctx, cmd)
+	for attempt := 1; err != nil && attempt <= b.retry.retries && notRun(err); attempt++ {
+		if d := b.retry.backoff(attempt); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			}
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		err = b.client.Process(ctx, cmd)
+	}
+	return err
+}
+
+// notRun reports whether err proves that the server did not run the
+// command: no connection was had for it (the pool's wait for one timed
+// out, or the dial failed), or the server refused it with an error reply
+// it sends instead of running a command (loading its data set, a
+// read-only replica, a master link down or too few replicas, a Cluster
+// down or asking to try again, too many clients, a script running too
+// long). Never an I/O error or a timeout once the command may have been
+// written: the server may have run it.
+func notRun(err error) bool {
+	if errors.Is(err, redis.ErrPoolTimeout) {
+		return true
+	}
+	if isDialErr(err) {
+		return true
+	}
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	msg := reply.Error()
+	for _, prefix := range refusals {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusals are the prefixes of the error replies notRun counts: the
+// server's refusals to run a command, which go-redis retries (but for
+// BUSY, which it does not: the server refuses every command but a few
+// while a script runs past busy-reply-threshold).
+var refusals = []string{
+	"LOADING ", "READONLY ", "MASTERDOWN ", "NOREPLICAS ", "CLUSTERDOWN ", "TRYAGAIN ",
+	"ERR max number of clients reached", "BUSY ",
+}
+
+// retryPolicy is how go-redis's client retries a failed command: retries
+// more tries at most, each after a back-off between minBackoff and
+// maxBackoff (none when minBackoff is not positive: every client the Store
+// builds).
+type retryPolicy struct {
+	retries                int
+	minBackoff, maxBackoff time.Duration
+}
+
+// retryPolicyOf is c's retry policy, as its options say once go-redis
+// initialised them: a Cluster client's loop retries up to MaxRedirects
+// times. A client of another type (a wrapper) shows none: no retries.
+func retryPolicyOf(c redis.UniversalClient) retryPolicy {
+	switch c := c.(type) {
+	case *redis.Client:
+		o := c.Options()
+		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff}
+	case *redis.ClusterClient:
+		o := c.Options()
+		return retryPolicy{o.MaxRedirects, o.MinRetryBackoff, o.MaxRetryBackoff}
+	case *redis.Ring:
+		o := c.Options()
+		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff}
+	}
+	return retryPolicy{}
+}
+
+// backoff is the pause before retry number attempt (1 for the first), as
+// go-redis computes it: a random duration from minBackoff to minBackoff <<
+// attempt, capped at maxBackoff.
+func (p retryPolicy) backoff(attempt int) time.Duration {
+	if p.minBackoff <= 0 {
+		return 0
+	}
+	d := p.minBackoff << uint(attempt)
+	if d < p.minBackoff {
+		return p.maxBackoff
+	}
+	d = p.minBackoff + rand.N(d)
+	if d > p.maxBackoff || d < p.minBackoff {
+		d = p.maxBackoff
+	}
+	return d
+}
 
 // Delete removes the keys: one UNLINK (or DEL; see Options.DeleteWithDEL)
 // on a single node, one per hash slot in one pipeline on a Cluster.
@@ -417,15 +535,16 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // existing key keeps its expiry. A value that is not a decimal integer
 // (or a key of another Redis type), or a result past the int64 range,
 // gives an error wrapping backend.ErrNotInteger and leaves the value as it
-// was. INCRBY is never retried: a reply lost or later than ReadTimeout is
-// an error, and the increment may or may not have been applied (a retry
-// would apply it twice).
+// was. INCRBY is retried only when it provably did not run (see
+// processNoRetry): a reply lost or later than ReadTimeout is an error, and
+// the increment may or may not have been applied (a retry would apply it
+// twice).
 func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if b.closed.Load() {
 		return 0, errClosed
 	}
 	cmd := redis.NewIntCmd(ctx, "incrby", b.prefix+key, delta)
-	_ = b.client.Process(ctx, noRetryIntCmd{cmd})
+	_ = b.processNoRetry(ctx, noRetryIntCmd{cmd})
 	n, err := cmd.Result()
 	if err != nil {
 		if isNotInteger(err) {
