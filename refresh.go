@@ -58,7 +58,8 @@ func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *e
 // refreshAhead starts a background refresh of the entry f, just served to r
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
-	if f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil-int64(v.cfg.ahead) && v.revalidate(w, r, base, ttl, f.spec.namesOrNil()) {
+	if f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil-int64(v.cfg.ahead) && v.refreshable(r, f.spec.namesOrNil()) &&
+		v.revalidate(w, r, base, ttl, f.spec.namesOrNil()) {
 		v.c.stats.ahead.Add(1)
 	}
 }

@@ -144,7 +144,12 @@ import (
 // client's variant only), or the view use UserKey: a session middleware
 // adds Vary: Cookie only to the response that commits a changed session,
 // and a signed-in client's later pages, made from the session it loaded,
-// would be stored for everyone on their miss as on their refresh.
+// would be stored for everyone on their miss as on their refresh. A
+// request with a Cookie the entry does not vary on (without UserKey or
+// KeyFunc) starts no background refresh, so that a refresh never stores
+// what the same request's miss would not (a remember-me cookie signing its
+// client in): finding the entry stale, it runs as a miss through its own
+// writers; within RefreshAhead it is served the fresh entry.
 // With StaleIfError, an expired entry is served instead of a 5xx or a
 // panic of the handler (the panic is then counted and logged as an error).
 //
@@ -527,7 +532,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		// Negative when StaleIf declared a fresh entry stale.
 		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
-		if v.cfg.swr > 0 && past < v.cfg.swr {
+		if v.cfg.swr > 0 && past < v.cfg.swr && v.refreshable(r, f.spec.namesOrNil()) {
 			v.revalidate(w, r, base, ttl, f.spec.namesOrNil())
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return
@@ -1681,6 +1686,26 @@ func lockHash(s string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(s))
 	return h.Sum64()
+}
+
+// refreshable reports whether a background refresh may be made of r, for
+// an entry whose Vary names are names: not for a request with a Cookie the
+// entry does not vary on, in a view without UserKey or KeyFunc. A refresh
+// runs without the writers of the middleware outside the view: a session
+// middleware that adds Set-Cookie as the response passes its writer (a
+// client signed in by a remember-me cookie) keeps that client's page out of
+// the store on its miss, and would not be there to do so on its refresh,
+// while a refresh without the cookie would make a page no request that
+// reaches the view gets (a members area behind an auth middleware answers
+// a request without one with its login form). Such a request, finding the
+// entry stale, runs as a miss, through its own writers; within RefreshAhead
+// it is served the fresh entry and starts nothing. Requests without a
+// Cookie refresh the entry as before.
+func (v *view) refreshable(r *http.Request, names []string) bool {
+	if v.cfg.userFunc != nil || v.keyFunc != nil || len(r.Header["Cookie"]) == 0 {
+		return true
+	}
+	return slices.Contains(names, "Cookie")
 }
 
 // revalidate refreshes r's entry under base in the background

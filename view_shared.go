@@ -457,6 +457,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return true
 		case useStaleRevalidate:
+			if !v.refreshable(r, f.spec.namesOrNil()) {
+				break // a run of this request's own: see refreshable
+			}
 			fc := f // before serving: see revalidate
 			st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}
 			if j.staleIfError && !j.staleOnlyAsked {
@@ -534,7 +537,7 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 		v.refreshAhead(w, r, base, ttl, f, now)
 		return
 	}
-	if f.e.FreshUntil == 0 || now.UnixNano() < f.e.FreshUntil-int64(v.cfg.ahead) {
+	if f.e.FreshUntil == 0 || now.UnixNano() < f.e.FreshUntil-int64(v.cfg.ahead) || !v.refreshable(r, f.spec.namesOrNil()) {
 		return
 	}
 	fc := *f // a copy, so that the caller's stays on the stack
