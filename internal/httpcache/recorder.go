@@ -146,7 +146,6 @@ type Recorder struct {
 	body     []byte
 	reason   Reason
 	diverted int    // the diverted status; 0 when not diverted
-	keys     int    // how many keys the header had when WriteHeader forwarded the status
 	declared int64  // the handler's Content-Length; -1 when none to check
 	sent     int    // with Hold: how much of body has been forwarded, once pump has stopped
 	tail     []byte // with Hold: the body, of which Send forwards what was not sent, after Finish
@@ -278,7 +277,6 @@ func (rec *Recorder) WriteHeader(code int) {
 		}
 		h[rec.StatusHeader] = st.Values()
 	}
-	rec.keys = len(h)
 	rec.Writer.WriteHeader(code)
 	// The writers below share h, and may add to it as the code passes
 	// (a session middleware commits its session there, and adds
@@ -300,9 +298,11 @@ var judged = [...]string{"Set-Cookie", "Cache-Control", "Vary", "Expires", "Prag
 // no-store or private added below makes the response uncacheable, a Vary
 // added below keys it. Other fields added below (Content-Encoding, say)
 // are the writer's own, made again for each response it sends, and stay
-// out of the copy. A key added with another spelling than the canonical
-// one (h["set-cookie"]) counts too; it is found by the header's length,
-// so that the common case costs five lookups.
+// out of the copy. A key added
+// with another spelling than the canonical one (h["set-cookie"]) counts
+// too: the keys are scanned each time (a miss's cost, a few dozen keys at
+// most), since a writer below may delete a key as it adds one, and leave
+// the header's length as it was.
 func (rec *Recorder) recheck(status int) {
 	if rec.reason != ReasonNone || rec.Check == nil || rec.diverted != 0 {
 		return
@@ -312,18 +312,19 @@ func (rec *Recorder) recheck(status int) {
 		rec.header = make(http.Header)
 	}
 	changed := false
-	for _, k := range judged {
-		if vs := h[k]; !slices.Equal(vs, rec.header[k]) {
+	watch := func(k string, vs []string) {
+		if !slices.Equal(vs, rec.header[k]) {
 			changed = true
 			rec.header[k] = union(rec.header[k], vs)
 		}
 	}
-	if len(h) != rec.keys {
-		for k, vs := range h {
-			if ck := http.CanonicalHeaderKey(k); ck != k && slices.Contains(judged[:], ck) {
-				changed = true
-				rec.header[ck] = union(rec.header[ck], vs)
-			}
+	for _, k := range judged {
+		watch(k, h[k])
+	}
+	for k, vs := range h {
+		if ck := http.CanonicalHeaderKey(k); ck != k && slices.Contains(judged[:], ck) {
+			changed = true
+			rec.header[ck] = union(rec.header[ck], vs)
 		}
 	}
 	if !changed {

@@ -121,3 +121,24 @@ func TestRecorderFieldsAddedBelow(t *testing.T) {
 		assert.Nil(t, body)
 	})
 }
+
+// TestRecorderNonCanonicalAddedBelowSameKeyCount: a writer below that
+// drops a key as the status passes (Content-Length: it frames the body
+// itself, as a compressor deciding at WriteHeader does) and adds a judged
+// field under a non-canonical key (net/http sends h["set-cookie"] as it
+// is) leaves the header's length unchanged: the key is found all the same.
+func TestRecorderNonCanonicalAddedBelowSameKeyCount(t *testing.T) {
+	w, _, body, reason := recordBelow(func(h http.Header) {
+		delete(h, "Content-Length")
+		h["set-cookie"] = []string{"session=alice-token"}
+	}, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "11")
+		_, _ = io.WriteString(w, "hello alice")
+	})
+	if lower := "set-cookie"; w.Header()[lower] == nil {
+		t.Fatal("test setup: the client did not get set-cookie")
+	}
+	if reason != ReasonSetCookie || body != nil {
+		t.Fatalf("reason %q, body %q: a response sent with set-cookie may be stored", reason, body)
+	}
+}
