@@ -50,7 +50,8 @@ import (
 //     produced after the request's context was done (the client left: the
 //     handler may have answered with a fallback). The response judged is
 //     the one the client gets: a field among Set-Cookie, Cache-Control,
-//     Vary, Expires and Pragma that a middleware outside the view adds as
+//     Vary, Expires and Pragma (and, in a SharedCache view, its targeted
+//     field, CDN-Cache-Control) that a middleware outside the view adds as
 //     the status passes its writer (alexedwards/scs's LoadAndSave commits
 //     a modified session there, with Set-Cookie and Vary: Cookie) counts
 //     as one the handler set (a Vary so added keys the entry). A writer

@@ -717,6 +717,9 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 	check := rec.Check
 	if v.sh != nil {
 		rec.StoreFlushed = true
+		// The targeted field replaces Cache-Control for this view: one a
+		// writer below adds ("CDN-Cache-Control: private") is judged too.
+		rec.Targeted = x.rules.TargetedField
 		check = func(status int, h http.Header) httpcache.Reason {
 			x.respTime = v.c.clock()
 			var reason httpcache.Reason

@@ -68,8 +68,9 @@ const ReasonLength Reason = "length"
 //
 //   - Check refuses the status and header at commit, or, when a writer
 //     below changed a field it judges (Set-Cookie, Cache-Control, Vary,
-//     Expires, Pragma) as the status passed it, or anyone did by Finish,
-//     the header recorded with those fields' values added (see recheck);
+//     Expires, Pragma, and Targeted) as the status passed it, or anyone
+//     did by Finish, the header recorded with those fields' values added
+//     (see recheck);
 //   - the body written is longer or shorter than the Content-Length the
 //     handler declared, or it declared several (ReasonLength);
 //   - the body passes the limit (or Content-Length announces it will);
@@ -94,6 +95,11 @@ type Recorder struct {
 	// Check, when set, decides at commit whether the status and header
 	// (the copy that will be stored) may be stored.
 	Check func(status int, h http.Header) Reason
+	// Targeted, when not "", is the canonical name of a field Check judges
+	// besides the five recheck always watches: a shared cache's targeted
+	// cache-control field (CDN-Cache-Control), which it follows instead of
+	// Cache-Control, so that one a writer below adds is judged too.
+	Targeted string
 	// OnFail, when set, is called once, when the response first becomes
 	// uncacheable.
 	OnFail func(Reason)
@@ -161,7 +167,7 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
 	_ = rec.stopPump() // a reused Recorder's last flushes end first
-	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, declared: -1}
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, Targeted: rec.Targeted, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, declared: -1}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
 	}
@@ -298,7 +304,7 @@ var judged = [...]string{"Set-Cookie", "Cache-Control", "Vary", "Expires", "Prag
 // no-store or private added below makes the response uncacheable, a Vary
 // added below keys it. Other fields added below (Content-Encoding, say)
 // are the writer's own, made again for each response it sends, and stay
-// out of the copy. A key added
+// out of the copy. Recorder.Targeted, when set, is watched too. A key added
 // with another spelling than the canonical one (h["set-cookie"]) counts
 // too: the keys are scanned each time (a miss's cost, a few dozen keys at
 // most), since a writer below may delete a key as it adds one, and leave
@@ -321,8 +327,11 @@ func (rec *Recorder) recheck(status int) {
 	for _, k := range judged {
 		watch(k, h[k])
 	}
+	if rec.Targeted != "" {
+		watch(rec.Targeted, h[rec.Targeted])
+	}
 	for k, vs := range h {
-		if ck := http.CanonicalHeaderKey(k); ck != k && slices.Contains(judged[:], ck) {
+		if ck := http.CanonicalHeaderKey(k); ck != k && (slices.Contains(judged[:], ck) || ck == rec.Targeted) {
 			changed = true
 			rec.header[ck] = union(rec.header[ck], vs)
 		}

@@ -142,3 +142,28 @@ func TestRecorderNonCanonicalAddedBelowSameKeyCount(t *testing.T) {
 		t.Fatalf("reason %q, body %q: a response sent with set-cookie may be stored", reason, body)
 	}
 }
+
+// TestRecorderTargetedAddedBelow: Recorder.Targeted (a shared cache's
+// CDN-Cache-Control) is watched as the five fields are, in either spelling.
+func TestRecorderTargetedAddedBelow(t *testing.T) {
+	for _, key := range []string{"Cdn-Cache-Control", "cdn-cache-control"} {
+		t.Run(key, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			var judged http.Header
+			rec := Recorder{Hold: true, Targeted: "Cdn-Cache-Control", Check: func(_ int, h http.Header) Reason {
+				judged = h
+				if h.Get("Cdn-Cache-Control") == "private" {
+					return ReasonPrivate
+				}
+				return ReasonNone
+			}}
+			hw := rec.Reset(&addingWriter{ResponseWriter: w, add: func(h http.Header) { h[key] = []string{"private"} }})
+			_, _ = io.WriteString(hw, "hello alice")
+			_, _, body, reason := rec.Finish()
+			_ = rec.Send()
+			if reason != ReasonPrivate || body != nil {
+				t.Fatalf("reason %q, body %q (judged %v): a response sent with CDN-Cache-Control: private may be stored", reason, body, judged)
+			}
+		})
+	}
+}
