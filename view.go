@@ -54,10 +54,15 @@ import (
 //     field, CDN-Cache-Control) that a middleware outside the view adds as
 //     the status passes its writer (alexedwards/scs's LoadAndSave commits
 //     a modified session there, with Set-Cookie and Vary: Cookie) counts
-//     as one the handler set (a Vary so added keys the entry). A writer
-//     that adds them later, at its first Write, or after the view has
-//     returned (one that buffers the response), is not seen: the body
-//     reaches it only once the entry is stored.
+//     as one the handler set (a Vary so added keys the entry). In a
+//     SharedCache view whose handler flushes (httputil.ReverseProxy does),
+//     the body reaches the writers below before the handler returns, and
+//     what one adds at its first Write is judged too (the view waits for
+//     that first write, of at most 512 bytes, which net/http buffers). A
+//     writer that adds them at its first Write when the handler does not
+//     flush, at a later one, or after the view has returned (one that
+//     buffers the response), is not seen: the body reaches it only once
+//     the entry is stored.
 //   - Requests with an Authorization header, or with a TLS client
 //     certificate (mutual TLS: r.TLS.PeerCertificates, verified or not),
 //     are not cached unless UserKey says whose they are: without it they

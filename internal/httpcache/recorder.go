@@ -119,7 +119,12 @@ type Recorder struct {
 	// flush on, a goroutine of the Recorder writes what was held and
 	// flushes the writer below, while the handler goes on writing into the
 	// buffer; Fail and Send wait for it to finish before they write
-	// themselves. A flush the client does not take (it does not read) then
+	// themselves. Its first write of body bytes is of at most 512 bytes
+	// (which net/http buffers, and sniffs a Content-Type from), and Finish
+	// waits for it: a writer below that commits its header at its first
+	// Write (and adds Set-Cookie then) has done so, and the judged fields
+	// of the map below, which the goroutine looks at after its writes,
+	// are judged by Finish as those of the handler's header are. A flush the client does not take (it does not read) then
 	// holds up only that goroutine, and Send, never the handler or the
 	// result it hands to others; a write error it meets is returned by the
 	// handler's next Write or Flush, and makes the response uncacheable
@@ -287,7 +292,7 @@ func (rec *Recorder) WriteHeader(code int) {
 	// The writers below share h, and may add to it as the code passes
 	// (a session middleware commits its session there, and adds
 	// Set-Cookie and Vary: Cookie): what the client gets is judged again.
-	rec.recheck(code)
+	rec.recheck(code, nil)
 }
 
 // judged are the fields that decide whether, for how long and under which
@@ -309,7 +314,11 @@ var judged = [...]string{"Set-Cookie", "Cache-Control", "Vary", "Expires", "Prag
 // too: the keys are scanned each time (a miss's cost, a few dozen keys at
 // most), since a writer below may delete a key as it adds one, and leave
 // the header's length as it was.
-func (rec *Recorder) recheck(status int) {
+//
+// below, when not nil, holds the judged fields the writers below the pump
+// had in their map after its writes (pump.look), which the handler's copy
+// of the header does not show, and is judged as the live header is.
+func (rec *Recorder) recheck(status int, below http.Header) {
 	if rec.reason != ReasonNone || rec.Check == nil || rec.diverted != 0 {
 		return
 	}
@@ -331,10 +340,13 @@ func (rec *Recorder) recheck(status int) {
 		watch(rec.Targeted, h[rec.Targeted])
 	}
 	for k, vs := range h {
-		if ck := http.CanonicalHeaderKey(k); ck != k && (slices.Contains(judged[:], ck) || ck == rec.Targeted) {
+		if ck := http.CanonicalHeaderKey(k); ck != k && rec.judges(ck) {
 			changed = true
 			rec.header[ck] = union(rec.header[ck], vs)
 		}
+	}
+	for k, vs := range below {
+		watch(k, union(rec.header[k], vs))
 	}
 	if !changed {
 		return
@@ -347,6 +359,11 @@ func (rec *Recorder) recheck(status int) {
 			h[rec.StatusHeader] = Bypass.Values()
 		}
 	}
+}
+
+// judges reports whether recheck watches ck, a canonical key.
+func (rec *Recorder) judges(ck string) bool {
+	return slices.Contains(judged[:], ck) || (ck == rec.Targeted && ck != "")
 }
 
 // union returns a's values followed by those of b that a lacks, in a new
@@ -645,7 +662,7 @@ func (rec *Recorder) pumpFailed() error {
 func (rec *Recorder) startPump() {
 	h := rec.Header() // the map below: no copy is set while no pump runs
 	rec.SetHeader(h.Clone())
-	rec.pump = startPump(rec.Writer.Unwrap(), rec.sent, h.Clone())
+	rec.pump = startPump(rec.Writer.Unwrap(), rec.sent, h.Clone(), rec)
 }
 
 // stopPump waits for the flushes in progress to be written, and ends the
@@ -692,8 +709,15 @@ type pump struct {
 	done chan struct{} // closed when run has returned
 
 	// header is the header below as it was when the pump started, which
-	// the handler's copy started equal to: the Recorder's, never run's.
+	// the handler's copy started equal to: the Recorder's, never run's
+	// (run only reads it, in look).
 	header http.Header
+	// judges tells the fields look watches (the Recorder's judged ones);
+	// run only calls it, and it reads only settings fixed while p runs.
+	judges func(ck string) bool
+	// first is closed once a write of body bytes has returned (and look
+	// has recorded what it changed), or when run returns.
+	first chan struct{}
 
 	mu      sync.Mutex
 	body    []byte // the held body as of the last flush: never written to in place
@@ -701,12 +725,15 @@ type pump struct {
 	pending bool   // a flush is asked for
 	stopped bool
 	err     error
+	writing bool        // run is writing body bytes, its first
+	wrote   bool        // a write of body bytes has returned
+	below   http.Header // the judged fields of the map below, when a write changed them
 }
 
 // startPump starts a pump writing to w, of which sent bytes of the held
 // body were already written; header is the header below as it is now.
-func startPump(w http.ResponseWriter, sent int, header http.Header) *pump {
-	p := &pump{w: w, sent: sent, header: header, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func startPump(w http.ResponseWriter, sent int, header http.Header, rec *Recorder) *pump {
+	p := &pump{w: w, sent: sent, header: header, judges: rec.judges, wake: make(chan struct{}, 1), done: make(chan struct{}), first: make(chan struct{})}
 	go p.run()
 	return p
 }
@@ -726,23 +753,102 @@ func (p *pump) run() {
 		}
 		p.pending = false
 		chunk := p.body[p.sent:]
+		first := !p.wrote && len(chunk) > 0
+		p.writing = first
 		p.mu.Unlock()
-		var n int
 		var err error
-		if len(chunk) > 0 {
-			n, err = p.w.Write(chunk)
+		if first {
+			var n int
+			// The first bytes go alone, and no more than net/http buffers
+			// (and sniffs a Content-Type from), so that a writer below
+			// that commits at its first Write has done so, and settle's
+			// wait is over, before a client that does not read can block
+			// a write.
+			n, err = p.w.Write(chunk[:min(len(chunk), sniffLen)])
+			p.record(n, err, p.look(), first)
+			chunk = chunk[n:]
+		}
+		if len(chunk) > 0 && err == nil {
+			var m int
+			m, err = p.w.Write(chunk)
+			p.record(m, err, nil, false)
 		}
 		if err == nil {
 			err = http.NewResponseController(p.w).Flush()
+			p.record(0, err, p.look(), false)
 		}
-		p.mu.Lock()
-		p.sent += n
-		p.err = err
-		p.mu.Unlock()
 		if err != nil {
 			return
 		}
 	}
+}
+
+// record adds, under p.mu, what a write or flush of run did: n bytes
+// written, its error, the judged fields of the map below if it changed
+// them, and, when first, that the first write of body bytes returned.
+func (p *pump) record(n int, err error, below http.Header, first bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent += n
+	if err != nil {
+		p.err = err
+	}
+	if below != nil {
+		p.below = below
+	}
+	if first {
+		p.writing, p.wrote = false, true
+		close(p.first)
+	}
+}
+
+// look returns the judged fields of the map below, canonical keys, when
+// they differ from header (a writer below added Set-Cookie at its first
+// write, as one that commits there does); nil when they do not. It runs
+// on run's goroutine, while no one else uses the map below.
+func (p *pump) look() http.Header {
+	var below http.Header
+	for k, vs := range p.w.Header() {
+		ck := http.CanonicalHeaderKey(k)
+		if !p.judges(ck) {
+			continue
+		}
+		if below == nil {
+			below = make(http.Header)
+		}
+		below[ck] = union(below[ck], vs)
+	}
+	for k, vs := range below {
+		if !slices.Equal(vs, p.header[k]) {
+			return below
+		}
+	}
+	for k := range p.header {
+		if _, ok := below[k]; !ok && p.judges(k) {
+			return below // a judged field removed below: the union keeps it
+		}
+	}
+	return nil
+}
+
+// settle waits, when body bytes are to be written and none has been yet,
+// for the first write of them to return (a writer below that commits at
+// its first write adds its fields then; net/http sends the header with
+// it), and returns the judged fields of the map below if a write changed
+// them. Later writes are not waited for.
+func (p *pump) settle() http.Header {
+	p.mu.Lock()
+	wait := !p.wrote && (p.writing || p.pending && len(p.body) > p.sent) && p.err == nil
+	p.mu.Unlock()
+	if wait {
+		select {
+		case <-p.first:
+		case <-p.done:
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.below
 }
 
 // poke wakes the pump unless a wake-up is already pending.
@@ -823,8 +929,14 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	}
 	// A judged field changed since commit (by the handler, too late for
 	// net/http, or by a writer below that sends its header later) is
-	// judged as one set before it.
-	rec.recheck(rec.Status())
+	// judged as one set before it. While the pump runs, the handler's
+	// header is a copy: what the writers below did to theirs at the
+	// pump's writes is judged too, once its first write has returned.
+	var below http.Header
+	if rec.reason == ReasonNone && rec.pump != nil {
+		below = rec.pump.settle()
+	}
+	rec.recheck(rec.Status(), below)
 	rec.tail = rec.held()
 	body, rec.body = rec.body, nil
 	return rec.Status(), rec.header, body, rec.reason
