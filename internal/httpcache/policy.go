@@ -94,7 +94,7 @@ func (p *Policy) Request(r *http.Request) Reason {
 //   - user information ("GET http://alice:pw@shop.example/account"), in
 //     URL.User, which a handler may read as credentials (RFC 9110 section
 //     4.2.4: a recipient should treat it as an error);
-//   - a URL host that is not r.Host, whose authority the key holds: over
+//   - a URL host that is not r.Host (when set), whose authority the key holds: over
 //     HTTP/2 an absolute :path with another host than :authority, which
 //     gorilla/mux's host matchers read (r.URL.Host for an absolute URL);
 //   - an absolute target without a host ("GET http:///p", "GET http:/p"):
@@ -104,7 +104,8 @@ func UnkeyedTarget(r *http.Request) bool {
 	if u == nil {
 		return false
 	}
-	if u.Opaque != "" || u.User != nil || u.Host != "" && u.Host != r.Host {
+	// A request made in code (no r.Host) is keyed by its URL's host.
+	if u.Opaque != "" || u.User != nil || u.Host != "" && r.Host != "" && u.Host != r.Host {
 		return true
 	}
 	uri := r.RequestURI
