@@ -72,8 +72,17 @@ func startReplyDropper(t *testing.T, target string) *replyDropper {
 func newDroppedStore(t *testing.T, prefix string) (*redisstore.Store, *replyDropper, *redis.Client) {
 	addr := testutil.RedisAddr(t)
 	p := startReplyDropper(t, addr)
+	b, raw := storeBehind(t, p.ln, addr, prefix)
+	return b, p, raw
+}
+
+// storeBehind returns a Store (its own client: one retry, no back-off) on
+// the real Redis at addr, database 9, reached through the proxy listening
+// on ln, and a client straight to Redis; both are closed, and the Store
+// cleared, at the test's end.
+func storeBehind(t *testing.T, ln net.Listener, addr, prefix string) (*redisstore.Store, *redis.Client) {
 	b, err := redisstore.New(redisstore.Options{
-		URL:    "redis://" + p.ln.Addr().String() + "/9",
+		URL:    "redis://" + ln.Addr().String() + "/9",
 		Prefix: prefix + time.Now().Format("150405.000000"),
 	})
 	require.NoError(t, err)
@@ -83,7 +92,7 @@ func newDroppedStore(t *testing.T, prefix string) (*redisstore.Store, *replyDrop
 		_ = b.Close()
 		_ = raw.Close()
 	})
-	return b, p, raw
+	return b, raw
 }
 
 // TestIncrNotRetriedAfterLostReply: INCRBY is not idempotent. The Store's

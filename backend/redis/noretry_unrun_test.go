@@ -115,17 +115,7 @@ func respCommand(b []byte) string {
 func newRefusedStore(t *testing.T, prefix string) (*redisstore.Store, *refuser, *redis.Client) {
 	addr := testutil.RedisAddr(t)
 	p := startRefuser(t, addr)
-	b, err := redisstore.New(redisstore.Options{
-		URL:    "redis://" + p.ln.Addr().String() + "/9",
-		Prefix: prefix + time.Now().Format("150405.000000"),
-	})
-	require.NoError(t, err)
-	raw := redis.NewClient(&redis.Options{Addr: addr, DB: 9})
-	t.Cleanup(func() {
-		_ = b.Clear(context.Background())
-		_ = b.Close()
-		_ = raw.Close()
-	})
+	b, raw := storeBehind(t, p.ln, addr, prefix)
 	return b, p, raw
 }
 
