@@ -102,7 +102,9 @@ var DefaultBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 // operation, and counts their failures (a miss is not one). Give it to New
 // to export it, with one Collector: to export several Caches' latencies
 // apart, give each Cache a Latency of its own (one Latency shared by two
-// Caches holds their calls together, and is exported once). It is safe for
+// Caches holds their calls together, and is exported once). Which calls
+// it hears, and which it does not (an in-process store's Go-value calls,
+// a near cache's reads of its memory), is caching.Observer's doc. It is safe for
 // concurrent use.
 type Latency struct {
 	hist   *prometheus.HistogramVec
@@ -124,7 +126,7 @@ func NewLatency() *Latency {
 	l := &Latency{
 		hist: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "caching_backend_call_duration_seconds",
-			Help:    "Duration of the calls the Cache made to its backend, by operation.",
+			Help:    "Duration of the byte calls the Cache made to its backend, by operation (not an in-process store's Go-value calls nor a near cache's memory reads).",
 			Buckets: DefaultBuckets,
 		}, []string{"op"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
