@@ -107,6 +107,29 @@ func TestBreakerRefusalsAreNotErrors(t *testing.T) {
 	assert.EqualValues(t, 5, st.Unavailable)
 }
 
+// TestBreakerCountsDirectRefusals: Stats.Unavailable (and the metric
+// caching_unavailable_total) counted only the refusals of callers that fail
+// open, so a service on the direct API read 0 while the breaker refused
+// every call it made.
+func TestBreakerCountsDirectRefusals(t *testing.T) {
+	ctx := context.Background()
+	r := &remote{Backend: newSimple(t, nil)}
+	c := Must(&Options{Backend: r, Breaker: BreakerOptions{Threshold: 1, Cooldown: time.Hour}})
+	defer c.Close()
+	r.fail.Store(true)
+	_, _ = c.Get(ctx, "k") // fails: the breaker opens
+	for range 4 {
+		_, err := c.Get(ctx, "k")
+		require.ErrorIs(t, err, ErrUnavailable)
+	}
+	require.ErrorIs(t, c.Set(ctx, "k", []byte("v"), time.Minute), ErrUnavailable)
+	require.ErrorIs(t, SetAs(ctx, c, "n", 1, time.Minute), ErrUnavailable)
+	_, err := GetAs[int](ctx, c, "n")
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.EqualValues(t, 7, c.Stats().Unavailable, "every call the breaker refused")
+	assert.Zero(t, c.Stats().Errors, "refusals are not errors")
+}
+
 // slowRemote answers every read and write after delay, unless the call's
 // context ends first: a backend that is slow, not down.
 type slowRemote struct {

@@ -394,9 +394,9 @@ func (c *Cache) resolveTTL(ttl time.Duration) (time.Duration, error) {
 // that fact, without the codec's error, which may quote it.
 func (c *Cache) failOpen(op string, err error) {
 	if errors.Is(err, ErrUnavailable) {
-		// The breaker refused the call: counted apart, and not logged (the
-		// breaker logs its changes of state).
-		c.stats.unavailable.Add(1)
+		// The breaker refused the call: counted apart where it refused it
+		// (store.admit), and not logged (the breaker logs its changes of
+		// state).
 		return
 	}
 	c.stats.errors.Add(1)

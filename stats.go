@@ -51,8 +51,10 @@ type Stats struct {
 	// GetOrSet asked for (which then ran and stored over them).
 	Errors int64 `json:"errors"`
 	// Unavailable counts backend calls not made because the circuit
-	// breaker was open (their requests and calls were served uncached);
-	// they are not Errors: the backend was left alone.
+	// breaker was open: those of views, Memoize and fragments (served
+	// uncached), of the direct and typed APIs (which returned
+	// ErrUnavailable) and of the retries of failed invalidations. They are
+	// not Errors: the backend was left alone.
 	Unavailable int64 `json:"unavailable"`
 	// Corrupt counts entries that did not decode (and were deleted).
 	Corrupt   int64 `json:"corrupt"`

@@ -1342,6 +1342,7 @@ func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc,
 		}
 		tripped = s.br.Tripped()
 		if !s.br.Allow() {
+			s.stats.unavailable.Add(1)
 			return ctx, noCancel, ErrUnavailable
 		}
 	}
