@@ -359,13 +359,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(d.poolTimeouts, p.Timeouts, name)
 		counter(d.poolOpened, p.Opened, name)
 		counter(d.poolConnectErrors, p.ConnectErrors, name)
-		reasons := make([]string, 0, len(p.Closed))
-		for r := range p.Closed {
+		// Reasons come from the pool's source (a Registry source of the
+		// program's own may return any bytes): made fit for a label as names
+		// are, the counts of reasons that then read alike summed.
+		closed := make(map[string]int64, len(p.Closed))
+		for r, n := range p.Closed {
+			closed[labelValue(r)] += n
+		}
+		reasons := make([]string, 0, len(closed))
+		for r := range closed {
 			reasons = append(reasons, r)
 		}
 		sort.Strings(reasons)
 		for _, r := range reasons {
-			counter(d.poolClosed, p.Closed[r], name, r)
+			counter(d.poolClosed, closed[r], name, r)
 		}
 		counter(d.poolQueries, p.Queries, name)
 		counter(d.poolSlowQueries, p.SlowQueries, name)

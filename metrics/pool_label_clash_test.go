@@ -84,3 +84,43 @@ func seriesValue(m *dto.Metric) float64 {
 	}
 	return m.GetGauge().GetValue()
 }
+
+// TestPoolClosedReasonLabel: pool names went through labelValue but the
+// reasons of Stats.Closed did not, so a source of the program's own
+// returning a reason that is not valid UTF-8 made Collect panic inside the
+// registry's Gather, taking the program down. Reasons are now made fit for
+// a label as names are, and reasons that then read alike are summed.
+func TestPoolClosedReasonLabel(t *testing.T) {
+	s, err := simple.New(simple.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := caching.Must(&caching.Options{Backend: s})
+	defer c.Close()
+	var pools pool.Registry
+	if err := pools.Register("other", func() any {
+		return pool.Stats{Kind: "sql", Closed: map[string]int64{"bad\xffreason": 1, `bad\xffreason`: 2, "ok": 4}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.New(c, metrics.Options{Pools: &pools}))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[seriesName(mf.GetName(), m)] = seriesValue(m)
+		}
+	}
+	for k, v := range map[string]float64{
+		`caching_pool_closed_total{pool="other",reason="bad\xffreason"}`: 3,
+		`caching_pool_closed_total{pool="other",reason="ok"}`:            4,
+	} {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (exported: %v), want %v", k, g, ok, v)
+		}
+	}
+}
