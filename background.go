@@ -118,8 +118,12 @@ func (d detached) Value(key any) any {
 // on its miss (requests with cookies are shared unless the response says
 // otherwise): a handler behind a middleware that admits only signed-in
 // clients may read it and answer a request without one with a login page,
-// which a refresh without it would store for every member.
-func (v *view) backgroundRequest(r *http.Request) *http.Request {
+// which a refresh without it would store for every member. It goes only
+// when every cookie in it is named by InertCookies and the entry, whose
+// Vary names are names, would otherwise not be refreshed for r (see
+// refreshable): the response is then the one a request without cookies
+// gets.
+func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request {
 	r2 := r.Clone(v.c.detach(r.Context()))
 	r2.Method = http.MethodGet
 	r2.Body, r2.GetBody, r2.ContentLength = http.NoBody, nil, 0
@@ -132,6 +136,9 @@ func (v *view) backgroundRequest(r *http.Request) *http.Request {
 	if v.cfg.userFunc == nil && v.keyFunc == nil {
 		httpcache.DeleteField(r2.Header, "Authorization")
 		httpcache.DeleteField(r2.Header, "Proxy-Authorization")
+	}
+	if v.cookieBound(r, names) && v.onlyInertCookies(r) {
+		delete(r2.Header, "Cookie")
 	}
 	// A refresh of a request no server handed over (an adapter's) must
 	// still see a proxy's broken body as one: see withServer.

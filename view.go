@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -1699,22 +1700,85 @@ func lockHash(s string) uint64 {
 
 // refreshable reports whether a background refresh may be made of r, for
 // an entry whose Vary names are names: not for a request with a Cookie the
-// entry does not vary on, in a view without UserKey or KeyFunc. A refresh
-// runs without the writers of the middleware outside the view: a session
-// middleware that adds Set-Cookie as the response passes its writer (a
-// client signed in by a remember-me cookie) keeps that client's page out of
-// the store on its miss, and would not be there to do so on its refresh,
-// while a refresh without the cookie would make a page no request that
-// reaches the view gets (a members area behind an auth middleware answers
-// a request without one with its login form). Such a request, finding the
-// entry stale, runs as a miss, through its own writers; within RefreshAhead
-// it is served the fresh entry and starts nothing. Requests without a
-// Cookie refresh the entry as before.
+// entry does not vary on, in a view without UserKey or KeyFunc
+// (cookieBound), unless every cookie it sends is named by InertCookies. A
+// refresh runs without the writers of the middleware outside the view: a
+// session middleware that adds Set-Cookie as the response passes its
+// writer (a client signed in by a remember-me cookie) keeps that client's
+// page out of the store on its miss, and would not be there to do so on
+// its refresh, while a refresh without the cookie would make a page no
+// request that reaches the view gets (a members area behind an auth
+// middleware answers a request without one with its login form). Such a
+// request, finding the entry stale, runs as a miss, through its own
+// writers; within RefreshAhead it is served the fresh entry and starts
+// nothing. Requests without a Cookie refresh the entry as before, and so
+// do requests whose cookies are all inert, whose refresh runs without
+// them (backgroundRequest).
 func (v *view) refreshable(r *http.Request, names []string) bool {
-	if v.cfg.userFunc != nil || v.keyFunc != nil || len(r.Header["Cookie"]) == 0 {
-		return true
+	return !v.cookieBound(r, names) || v.onlyInertCookies(r)
+}
+
+// cookieBound reports whether r's Cookie ties a refresh of its entry to r's
+// own writers (see refreshable): r has one, the entry does not vary on it,
+// and the view has neither UserKey nor KeyFunc.
+func (v *view) cookieBound(r *http.Request, names []string) bool {
+	return v.cfg.userFunc == nil && v.keyFunc == nil && len(r.Header["Cookie"]) > 0 && !slices.Contains(names, "Cookie")
+}
+
+// onlyInertCookies reports whether r sends at least one cookie and every
+// one is named by InertCookies, reading r's Cookie lines as
+// Request.Cookies does. A part Request.Cookies drops (a name that is not
+// a token, a value with a byte no cookie value has) counts as a cookie not
+// named. It allocates nothing, and reads nothing in a view without
+// InertCookies.
+func (v *view) onlyInertCookies(r *http.Request) bool {
+	if len(v.cfg.inertCookies) == 0 {
+		return false
 	}
-	return slices.Contains(names, "Cookie")
+	seen := false
+	for _, line := range r.Header["Cookie"] {
+		var part string
+		for line = textproto.TrimString(line); line != ""; {
+			part, line, _ = strings.Cut(line, ";")
+			if part = textproto.TrimString(part); part == "" {
+				continue
+			}
+			name, value, _ := strings.Cut(part, "=")
+			if !v.cfg.inertCookie(textproto.TrimString(name)) || !validCookieValue(value) {
+				return false
+			}
+			seen = true
+		}
+	}
+	return seen
+}
+
+// inertCookie reports whether the cookie name is named by InertCookies.
+func (c *viewConfig) inertCookie(name string) bool {
+	if !header.IsToken(name) {
+		return false
+	}
+	for _, p := range c.inertCookies {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(name, prefix) || name == p {
+			return true
+		}
+	}
+	return false
+}
+
+// validCookieValue reports whether s is a cookie value Request.Cookies
+// keeps: optionally quoted, of printable ASCII bytes other than '"', ';'
+// and '\\'.
+func validCookieValue(s string) bool {
+	if len(s) > 1 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // revalidate refreshes r's entry under base in the background
@@ -1730,7 +1794,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
 	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},
-		func() *http.Request { return v.backgroundRequest(r) })
+		func() *http.Request { return v.backgroundRequest(r, names) })
 }
 
 // slotsFor returns the refresh slots of r's route: the view's, or, in a

@@ -28,6 +28,7 @@ type viewConfig struct {
 	maxBody       int // 0: 1 MiB
 	maxVariants   int // 0: DefaultMaxVariants
 	statusHeader  string
+	inertCookies  []string                 // InertCookies: names, or prefixes ending in *
 	routeTTL      map[string]time.Duration // CachedMux: TTL by pattern
 	skipRoutes    map[string]bool          // CachedMux: patterns not cached
 
@@ -152,6 +153,30 @@ func CacheStatusHeader(name string) ViewOption {
 	return viewOption(func(c *viewConfig) { c.statusHeader = name })
 }
 
+// InertCookies names cookies that neither identify a user nor change a
+// view's response: analytics and consent cookies such as "_ga", "_gid" and
+// "cookieconsent_status". A name ending in * names every cookie whose name
+// begins with what precedes it ("_ga_*" names "_ga_ABC123"). Names are
+// matched exactly, case included, as cookie names are; each must be a
+// cookie name (an HTTP token), or one followed by *: an empty name or a
+// bare * is an error.
+//
+// By default a request with a Cookie the stored response does not vary on,
+// in a view without UserKey or KeyFunc, starts no background refresh
+// (StaleWhileRevalidate, RefreshAhead): the cookie may sign its client in,
+// and the refresh would store what that client's own miss would not (see
+// the README's background refreshes). Most browsers send such cookies, so
+// without this option the refreshes serve only clients without any. A
+// request whose every cookie is named here, read as Request.Cookies reads
+// its Cookie lines, refreshes as a request without cookies does, and its
+// refresh runs the handler without the Cookie field; the client's own
+// request keeps it. A request with any other cookie, or a part of a Cookie
+// line that Request.Cookies drops as malformed, is refreshed as before. A
+// view without this option (the default) reads no Cookie line for it.
+func InertCookies(names ...string) ViewOption {
+	return viewOption(func(c *viewConfig) { c.inertCookies = append(c.inertCookies, names...) })
+}
+
 // RouteTTL gives the routes of a mux wrapped by Cache.CachedMux whose
 // pattern is exactly pattern (as registered, e.g. "GET /products/{id}") a TTL
 // of their own (0: the Cache's DefaultTTL; Forever). Cache.Cached rejects
@@ -265,6 +290,11 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 			return fail("CacheStatusHeader %q is not a header name", cfg.statusHeader)
 		}
 		cfg.statusHeader = textproto.CanonicalMIMEHeaderKey(cfg.statusHeader)
+	}
+	for _, name := range cfg.inertCookies {
+		if !header.IsToken(strings.TrimSuffix(name, "*")) {
+			return fail("InertCookies: %q is not a cookie name, nor one followed by *", name)
+		}
 	}
 	for p, ttl := range cfg.routeTTL {
 		if ttl < 0 {

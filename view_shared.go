@@ -669,7 +669,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			st.f.key = prev.key // the variant's own refresh
 		}
 		return v.refreshInBackground(v.slotsFor(r), st, func() *http.Request {
-			r2 := v.backgroundRequest(r)
+			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
 			x.client = r2
 			if v.sh == nil {
 				return r2
