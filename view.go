@@ -1715,6 +1715,12 @@ func lockHash(s string) uint64 {
 // do requests whose cookies are all inert, whose refresh runs without
 // them (backgroundRequest).
 func (v *view) refreshable(r *http.Request, names []string) bool {
+	return len(r.Header["Cookie"]) == 0 || v.refreshableWithCookie(r, names)
+}
+
+// refreshableWithCookie is refreshable for a request with a Cookie, out of
+// line so that refreshable inlines where most requests have none.
+func (v *view) refreshableWithCookie(r *http.Request, names []string) bool {
 	return !v.cookieBound(r, names) || v.onlyInertCookies(r)
 }
 
