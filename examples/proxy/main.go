@@ -49,6 +49,7 @@ type config struct {
 	shareCookieRequests             bool
 	timeouts                        timeouts
 	tags                            map[string]string // path prefix -> tag
+	dropHeaders                     []string          // canonical names of request fields never sent to the origin
 }
 
 // timeouts bound how long a client or the origin may hold a connection, so
@@ -78,6 +79,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&cfg.timeouts.idle, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept open (0: -read-timeout)")
 	fs.DurationVar(&cfg.timeouts.send, "send-timeout", time.Minute, "the longest one write to a client may block (a client that stops reading); 0: none")
 	fs.DurationVar(&cfg.timeouts.origin, "origin-timeout", time.Minute, "the longest the origin may take to send its response header (0: none)")
+	drop := fs.String("drop-request-headers", "", "more request fields the origin reads and the proxy must not pass on, comma-separated (beside the forwarding fields it always drops)")
 	tags := fs.String("tag", "", "tags by path prefix: /api/=api,/img/=images (the longest prefix wins; / tags the rest)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -109,6 +111,15 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	if maxBodySet && cfg.maxBody <= 0 {
 		return cfg, fmt.Errorf("proxy: -max-body %d: must be positive", cfg.maxBody)
 	}
+	for _, name := range strings.Split(*drop, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !isToken(name) {
+			return cfg, fmt.Errorf("proxy: -drop-request-headers: %q is not a header name", name)
+		}
+		cfg.dropHeaders = append(cfg.dropHeaders, http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-")))
+	}
 	cfg.tags = map[string]string{}
 	seen := map[string]bool{} // prefixes without their trailing slash
 	for _, kv := range strings.Split(*tags, ",") {
@@ -130,6 +141,14 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 		cfg.tags[prefix] = tag
 	}
 	return cfg, nil
+}
+
+// isToken reports whether s is a token (RFC 9110 section 5.6.2), as a
+// field name is.
+func isToken(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	})
 }
 
 // checkTagPrefix returns an error unless prefix, which begins with "/", is
@@ -158,7 +177,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 		return nil, nil, fmt.Errorf("proxy: -origin %q is not an absolute URL", cfg.origin)
 	}
 	rp := &httputil.ReverseProxy{
-		Rewrite:        rewrite(u),
+		Rewrite:        rewrite(u, cfg.dropHeaders),
 		Transport:      originTransport(cfg.timeouts.origin),
 		ModifyResponse: defaultFreshness(cfg.defaultTTL),
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -189,34 +208,81 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 // send for their own cache: the proxy's would replace theirs.
 const statusHeader = "X-Proxy-Cache"
 
-// forwardingHeaders are the request fields, beside every X-Forwarded-*,
-// that frameworks behind a trusted proxy read as the public URL, the
-// client's address or the method. None is in the cache's key, so a
-// client's own would make the origin answer differently for one request,
-// and that answer would be stored for everyone: rewrite drops them.
+// forwardingHeaders are the request fields, beside every X-Forwarded-* and
+// X-Original-* (see forwardingPrefixes), that frameworks and servers behind
+// a trusted proxy read as the public URL or scheme, the client's address
+// or the method: RFC 7239's Forwarded; X-Forwarded, X-Scheme (Tornado),
+// X-Url-Scheme, Front-End-Https and X-ARR-SSL (IIS and Microsoft front
+// ends), Cf-Visitor; X-Original-URL and X-Rewrite-URL (IIS, Symfony, Zend
+// route by them), X-Host; X-Real-IP, X-Client-IP, Client-IP (Rails),
+// X-Cluster-Client-IP, X-ProxyUser-IP, CF-Connecting-IP, Fastly-Client-IP,
+// True-Client-IP, Proxy-Client-IP and WL-Proxy-Client-IP (WebLogic); and
+// X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override (Symfony,
+// Laravel, Express's method-override, for a POST). None is in the cache's
+// key, so a client's own would make the origin answer differently for one
+// request, and that answer would be stored for everyone: rewrite drops
+// them, and those -drop-request-headers names.
 var forwardingHeaders = []string{
-	"Forwarded", "X-Original-URL", "X-Original-URI", "X-Rewrite-URL",
-	"X-Original-Host", "X-Host", "X-Real-IP", "X-Client-IP", "True-Client-IP",
-	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	"Forwarded", "X-Forwarded", "X-Scheme", "X-Url-Scheme", "Front-End-Https", "X-Arr-Ssl",
+	"Cf-Visitor", "X-Rewrite-Url", "X-Host",
+	"X-Real-Ip", "X-Client-Ip", "Client-Ip", "X-Cluster-Client-Ip", "X-Proxyuser-Ip",
+	"Cf-Connecting-Ip", "Fastly-Client-Ip", "True-Client-Ip", "Proxy-Client-Ip", "Wl-Proxy-Client-Ip",
+	"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
 }
+
+// forwardingPrefixes name families of forwarding fields: X-Forwarded-For,
+// -Host, -Proto, -Prefix, -Port, -Server, -Ssl, -Scheme, -Uri...; and
+// X-Original-URL, -URI, -Host, -Forwarded-For, -Proto, -Method...
+var forwardingPrefixes = []string{"X-Forwarded-", "X-Original-"}
 
 // rewrite sends every request to origin with only the forwarding fields
 // the proxy sets itself (Forwarded and X-Forwarded-For/-Host/-Proto, from
-// the client's address and request), never those a client sent: see
-// forwardingHeaders.
-func rewrite(origin *url.URL) func(*httputil.ProxyRequest) {
+// the client's address and request), never those a client sent (see
+// forwardingHeaders), nor any field drop names (canonical names).
+func rewrite(origin *url.URL, drop []string) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		for name := range pr.Out.Header {
 			// CGI-style origins (PHP, WSGI, Rack) read "X_Forwarded_Prefix" as
 			// X-Forwarded-Prefix: compare with '_' as '-'.
 			norm := http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
-			if strings.HasPrefix(norm, "X-Forwarded-") || slices.ContainsFunc(forwardingHeaders, func(h string) bool { return strings.EqualFold(h, norm) }) {
+			if slices.ContainsFunc(forwardingPrefixes, func(p string) bool { return strings.HasPrefix(norm, p) }) ||
+				slices.Contains(forwardingHeaders, norm) || slices.Contains(drop, norm) {
 				delete(pr.Out.Header, name)
 			}
 		}
 		pr.SetURL(origin)
 		pr.SetXForwarded()
+		pr.Out.Header.Set("Forwarded", forwarded(pr.In))
 	}
+}
+
+// forwarded returns the Forwarded field (RFC 7239) describing in as the
+// proxy received it: for= the client's address (an IPv6 one bracketed and
+// quoted; left out when RemoteAddr is not host:port), host= its Host and
+// proto= http or https, as X-Forwarded-For, -Host and -Proto say.
+func forwarded(in *http.Request) string {
+	var b strings.Builder
+	if ip, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		if strings.Contains(ip, ":") {
+			ip = "[" + ip + "]"
+		}
+		b.WriteString("for=" + forwardedValue(ip) + ";")
+	}
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	b.WriteString("host=" + forwardedValue(in.Host) + ";proto=" + proto)
+	return b.String()
+}
+
+// forwardedValue returns v as a token when it is one, else as a
+// quoted-string (RFC 7239 section 4; RFC 9110 section 5.6.4).
+func forwardedValue(v string) string {
+	if isToken(v) {
+		return v
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
 // originTransport is http.DefaultTransport with bounds on how long the
