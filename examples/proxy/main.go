@@ -192,6 +192,9 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 	if !cfg.shareCookieRequests {
 		opts = append(opts, caching.BypassIf(readsWithCookie))
 	}
+	if cfg.defaultTTL > 0 {
+		opts = append(opts, caching.TargetedCacheControl(defaultField))
+	}
 	var routes []route
 	if _, ok := cfg.tags["/"]; !ok { // the untagged rest
 		routes = append(routes, route{prefix: "/", h: c.Cached(cfg.ttl, opts...)(rp)})
@@ -200,7 +203,11 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 		withTag := append(opts[:len(opts):len(opts)], caching.Tags(tag))
 		routes = append(routes, route{prefix: prefix, h: c.Cached(cfg.ttl, withTag...)(rp)})
 	}
-	return withSendTimeout(byPrefix(routes), cfg.timeouts.send), adminAPI(c), nil
+	proxy = byPrefix(routes)
+	if cfg.defaultTTL > 0 {
+		proxy = dropResponseField(proxy, defaultField)
+	}
+	return withSendTimeout(proxy, cfg.timeouts.send), adminAPI(c), nil
 }
 
 // statusHeader tells what the proxy's cache did (HIT, MISS, STALE,
@@ -296,41 +303,109 @@ func originTransport(responseHeader time.Duration) *http.Transport {
 	return t
 }
 
-// defaultFreshness returns a ModifyResponse giving a GET or HEAD response
-// with no freshness of its own (no Cache-Control, CDN-Cache-Control or
-// Expires) a lifetime of ttl, as nginx's proxy_cache_valid does, for the
-// statuses nginx's default stores (200, 301) and the other non-error ones
-// RFC 9110 section 15.1 makes cacheable by default. It says so in
-// CDN-Cache-Control (RFC 9213), which this cache reads before
-// Cache-Control and browsers ignore, so that clients' own caches are not
-// told anything the origin did not say. ttl 0: nil, responses are left as
-// they come.
+// defaultField is the targeted cache-control field (RFC 9213) the proxy's
+// cache follows when -default-ttl is given, in place of CDN-Cache-Control:
+// the proxy's own, never sent to the origin's clients (see dropResponseField).
+// defaultFreshness fills it from the origin's response.
+const defaultField = "X-Proxy-Cache-Control"
+
+// defaultFreshness returns a ModifyResponse that sets defaultField, the
+// field the proxy's cache reads before Cache-Control, on every response of
+// the origin:
+//   - a copy of its CDN-Cache-Control when it has one, which this cache
+//     then follows as it would follow CDN-Cache-Control itself;
+//   - else, when it has Cache-Control or Expires, an empty value, which the
+//     cache ignores (an empty targeted field is no field): it follows them;
+//   - else, for a GET or HEAD response of a status that nginx's
+//     proxy_cache_valid stores by default (200, 301) or another non-error
+//     one RFC 9110 section 15.1 makes cacheable by default,
+//     "max-age=<ttl>", as proxy_cache_valid gives.
+//
+// A 304 or HEAD response that freshens a stored one replaces its fields,
+// this one included (RFC 9111 section 4.3.4): when the origin's 304 says
+// Cache-Control: private, no-store or an Expires, the stored default goes,
+// and the origin's word applies; a 304 that says nothing of freshness
+// keeps it. The default lives in a field of its own rather than in
+// CDN-Cache-Control, which a 304 without one would leave in place, and which
+// a CDN in front of the proxy reads: no cache below or above is told
+// anything the origin did not say. The cost: after a 304 with Cache-Control
+// or Expires and no CDN-Cache-Control, the cache follows Cache-Control even
+// where the stored response had the origin's CDN-Cache-Control (RFC 9110
+// section 15.4.5 has a 304 carry the fields its 200 would; most origins'
+// 304 carry it). ttl 0: nil, responses are left as they come.
 func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 	if ttl <= 0 {
 		return nil
 	}
 	value := fmt.Sprintf("max-age=%d", int64(ttl.Seconds()))
 	return func(res *http.Response) error {
-		switch res.StatusCode {
-		case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent,
-			http.StatusMultipleChoices, http.StatusMovedPermanently, http.StatusPermanentRedirect:
-		default:
-			return nil
-		}
-		if m := res.Request.Method; m != http.MethodGet && m != http.MethodHead {
-			return nil
-		}
+		h := res.Header
+		delete(h, defaultField) // the origin's own is no default
 		// Any line of these fields, even an empty one before the rest: Get
 		// reads the first line only, and a "Cache-Control: private" after
-		// an empty line would be overridden by the CDN-Cache-Control added.
-		h := res.Header
-		if has(h, "Cache-Control") || has(h, "CDN-Cache-Control") || has(h, "Expires") {
-			return nil
+		// an empty line would be overridden by the default.
+		switch {
+		case has(h, "CDN-Cache-Control"):
+			h[defaultField] = slices.Clone(h.Values("CDN-Cache-Control"))
+		case has(h, "Cache-Control") || has(h, "Expires"):
+			h[defaultField] = []string{""}
+		case defaultCacheable(res):
+			h[defaultField] = []string{value}
 		}
-		h.Set("CDN-Cache-Control", value)
 		return nil
 	}
 }
+
+// defaultCacheable reports whether a response without freshness of its own
+// gets -default-ttl: one to a GET or HEAD, of status 200, 203, 204, 300, 301
+// or 308.
+func defaultCacheable(res *http.Response) bool {
+	switch res.StatusCode {
+	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent,
+		http.StatusMultipleChoices, http.StatusMovedPermanently, http.StatusPermanentRedirect:
+	default:
+		return false
+	}
+	m := res.Request.Method
+	return m == http.MethodGet || m == http.MethodHead
+}
+
+// dropResponseField returns h, its responses sent without the field name
+// (a canonical name), which the cache inside it reads and stores: the
+// proxy's own, for no client. It keeps the optional interfaces a
+// ResponseController finds (Flush, Hijack...) through Unwrap.
+func dropResponseField(h http.Handler, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&fieldDropper{ResponseWriter: w, name: name}, r)
+	})
+}
+
+// fieldDropper deletes a field from the header before it is written.
+type fieldDropper struct {
+	http.ResponseWriter
+	name string
+}
+
+func (w *fieldDropper) WriteHeader(code int) {
+	delete(w.Header(), w.name)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *fieldDropper) Write(p []byte) (int, error) {
+	delete(w.Header(), w.name)
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush is http.Flusher's, so that streamed responses keep streaming.
+func (w *fieldDropper) Flush() {
+	delete(w.Header(), w.name)
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *fieldDropper) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var _ http.Flusher = (*fieldDropper)(nil)
 
 // readsWithCookie reports whether r reads a page (GET, HEAD) with a Cookie.
 // Such requests bypass the cache unless -share-cookie-requests: an origin

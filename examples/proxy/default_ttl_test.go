@@ -1,0 +1,135 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDefaultTTLGivesWayToOrigin304: with -default-ttl, the proxy gave an
+// origin 200 without Cache-Control "CDN-Cache-Control: max-age=N", and
+// stored it. When the origin later made the page private, its 304 to the
+// proxy's revalidation said so in Cache-Control (RFC 9110 section 15.4.5),
+// but the 304 was merged into the stored header, where the injected
+// CDN-Cache-Control, which this cache reads before Cache-Control, still
+// said max-age=N: the entry was freshened and served to everyone again.
+// The default now lives in a field of the proxy's own, which a 304 with
+// Cache-Control or Expires clears.
+func TestDefaultTTLGivesWayToOrigin304(t *testing.T) {
+	for _, said := range []string{"Cache-Control: private", "Cache-Control: no-store", "Expires: 0"} {
+		t.Run(said, func(t *testing.T) {
+			var later atomic.Bool
+			var calls atomic.Int64
+			origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header().Set("ETag", `"v1"`)
+				if later.Load() {
+					name, value, _ := strings.Cut(said, ": ")
+					w.Header().Set(name, value)
+				}
+				if r.Header.Get("If-None-Match") == `"v1"` {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				_, _ = w.Write([]byte("page"))
+			})
+			front, _ := startProxy(t, origin, nil, "-default-ttl", "1s")
+			res, _ := send(t, http.MethodGet, front.URL+"/p")
+			require.Equal(t, "MISS", res.Header.Get(statusHeader))
+			res, _ = send(t, http.MethodGet, front.URL+"/p")
+			require.Equal(t, "HIT", res.Header.Get(statusHeader))
+
+			later.Store(true)
+			time.Sleep(1100 * time.Millisecond) // past the default's 1s: the proxy revalidates
+			send(t, http.MethodGet, front.URL+"/p")
+			before := calls.Load()
+			res, _ = send(t, http.MethodGet, front.URL+"/p")
+			assert.Equal(t, before+1, calls.Load(),
+				"a response the origin's 304 took the default from was served from the cache (%s)", res.Header.Get(statusHeader))
+		})
+	}
+}
+
+// A 304 that says nothing of freshness keeps the default: the entry is
+// fresh again for -default-ttl.
+func TestDefaultTTLKeptBySilent304(t *testing.T) {
+	var calls atomic.Int64
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write([]byte("page"))
+	})
+	front, _ := startProxy(t, origin, nil, "-default-ttl", "1s")
+	send(t, http.MethodGet, front.URL+"/p")
+	time.Sleep(1100 * time.Millisecond)
+	send(t, http.MethodGet, front.URL+"/p") // revalidated: 304
+	require.Equal(t, int64(2), calls.Load())
+	res, body := send(t, http.MethodGet, front.URL+"/p")
+	assert.Equal(t, "page", body)
+	assert.Equal(t, "HIT", res.Header.Get(statusHeader))
+}
+
+// TestDefaultTTLNeverSentDownstream: a GET with a Cookie bypasses the
+// proxy's cache (see readsWithCookie), but with -default-ttl the origin's
+// answer still left with the injected "CDN-Cache-Control: max-age=N": a CDN
+// in front of the proxy was told to share for N seconds the very page the
+// proxy refused to store. The default is the proxy's alone now: no response
+// carries it, bypassed, missed or hit.
+func TestDefaultTTLNeverSentDownstream(t *testing.T) {
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(defaultField, "max-age=999") // the origin's own is no default: dropped
+		_, _ = w.Write([]byte("hello " + r.Header.Get("Cookie")))
+	})
+	front, _ := startProxy(t, origin, nil, "-default-ttl", "60s")
+	for _, tc := range []struct{ status, cookie string }{{"BYPASS", "session=alice"}, {"MISS", ""}, {"HIT", ""}} {
+		var hdr []string
+		if tc.cookie != "" {
+			hdr = []string{"Cookie", tc.cookie}
+		}
+		res, body := send(t, http.MethodGet, front.URL+"/account", hdr...)
+		assert.Equal(t, tc.status, res.Header.Get(statusHeader))
+		assert.Equal(t, "hello "+tc.cookie, body)
+		assert.Empty(t, res.Header.Values("Cdn-Cache-Control"), tc.status)
+		assert.Empty(t, res.Header.Values(defaultField), tc.status)
+	}
+}
+
+// With -default-ttl the cache follows the origin's CDN-Cache-Control as
+// without it (it reads a copy in its own field), and passes it on to the
+// caches in front.
+func TestDefaultTTLFollowsOriginCDNCacheControl(t *testing.T) {
+	var calls atomic.Int64
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		switch r.URL.Path {
+		case "/cdn-private":
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("CDN-Cache-Control", "private")
+		case "/cdn-only":
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("CDN-Cache-Control", "max-age=60")
+		}
+		_, _ = w.Write([]byte("page"))
+	})
+	front, _ := startProxy(t, origin, nil, "-default-ttl", "1m")
+	send(t, http.MethodGet, front.URL+"/cdn-private")
+	res, _ := send(t, http.MethodGet, front.URL+"/cdn-private")
+	assert.Equal(t, int64(2), calls.Load(), "CDN-Cache-Control: private was stored (%s)", res.Header.Get(statusHeader))
+	assert.Equal(t, "private", res.Header.Get("CDN-Cache-Control"))
+
+	send(t, http.MethodGet, front.URL+"/cdn-only")
+	res, _ = send(t, http.MethodGet, front.URL+"/cdn-only")
+	assert.Equal(t, "HIT", res.Header.Get(statusHeader), "CDN-Cache-Control: max-age=60 wins over no-cache")
+	assert.Equal(t, "max-age=60", res.Header.Get("CDN-Cache-Control"))
+	assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
+	assert.Empty(t, res.Header.Values(defaultField))
+}
