@@ -521,9 +521,10 @@ func (w *deadlineWriter) Flush() {
 func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // adminAPI answers POST /invalidate?path=...&tag=... (each may repeat). A
-// path is a request's decoded URL.Path ("/products/42") or an absolute URL
-// whose path is taken; anything else (no leading '/', a query or fragment)
-// is refused, since it would drop nothing.
+// path is written as in a URL, escaped or not ("/products/42",
+// "/caf%C3%A9"), or is an absolute URL whose path is taken; anything else
+// (no leading '/', a query or fragment, a '%' that starts no escape) is
+// refused, since it would drop nothing.
 func adminAPI(c *caching.Cache) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /invalidate", func(w http.ResponseWriter, r *http.Request) {
@@ -550,12 +551,13 @@ func adminAPI(c *caching.Cache) http.Handler {
 	return mux
 }
 
-// invalidationPath returns the path Cache.InvalidatePath takes for p: p
-// itself when it is a path ("/products/42"), the path of an absolute URL
-// ("https://shop.example/products/42?color=red"), or an error for
-// anything that names no stored response: a path without its leading '/'
-// or with a '?' or '#' (the key's path never holds them: a query's
-// responses are all dropped with their path).
+// invalidationPath returns the path Cache.InvalidatePath takes for p (the
+// decoded path, "/café"): p decoded when it is a path as a URL spells it
+// ("/products/42", "/caf%C3%A9"), the path of an absolute URL
+// ("https://shop.example/caf%C3%A9?color=red"), or an error for anything
+// that names no stored response: a path without its leading '/' or with a
+// '?' or '#' (the key's path never holds them: a query's responses are all
+// dropped with their path), or with a '%' that starts no escape.
 func invalidationPath(p string) (string, error) {
 	if u, err := url.Parse(p); err == nil && u.Scheme != "" && u.Host != "" {
 		if u.Path == "" {
@@ -566,7 +568,11 @@ func invalidationPath(p string) (string, error) {
 	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#") {
 		return "", fmt.Errorf("path %q: want a path starting with / without ? or # (every query of a path is dropped with it), or an absolute URL", p)
 	}
-	return p, nil
+	decoded, err := url.PathUnescape(p)
+	if err != nil {
+		return "", fmt.Errorf("path %q: a '%%' must start an escape (%%25 for '%%' itself)", p)
+	}
+	return decoded, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
