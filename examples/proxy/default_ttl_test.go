@@ -55,6 +55,29 @@ func TestDefaultTTLGivesWayToOrigin304(t *testing.T) {
 	}
 }
 
+// A HEAD response that freshens the stored GET (RFC 9111 section 4.3.5)
+// takes the default away as a 304 does when it has Cache-Control.
+func TestDefaultTTLGivesWayToOriginHead(t *testing.T) {
+	var later atomic.Bool
+	var calls atomic.Int64
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("ETag", `"v1"`)
+		if later.Load() {
+			w.Header().Set("Cache-Control", "private")
+		}
+		_, _ = w.Write([]byte("page"))
+	})
+	front, _ := startProxy(t, origin, nil, "-default-ttl", "1s")
+	send(t, http.MethodGet, front.URL+"/p")
+	later.Store(true)
+	time.Sleep(1100 * time.Millisecond)
+	send(t, http.MethodHead, front.URL+"/p")
+	before := calls.Load()
+	res, _ := send(t, http.MethodGet, front.URL+"/p")
+	assert.Equal(t, before+1, calls.Load(), "served from the cache after a HEAD said private (%s)", res.Header.Get(statusHeader))
+}
+
 // A 304 that says nothing of freshness keeps the default: the entry is
 // fresh again for -default-ttl.
 func TestDefaultTTLKeptBySilent304(t *testing.T) {
