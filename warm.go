@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 
+	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpcache"
 )
 
@@ -24,7 +27,9 @@ type WarmTarget struct {
 	URL string
 	// Header holds the request's headers: none when nil. Give the ones the
 	// stored variant depends on (Accept-Encoding, Accept-Language: the
-	// headers a response's Vary names) to warm that variant.
+	// headers a response's Vary names) to warm that variant. Names are read
+	// as a server reads them, in any case ("accept-language" is
+	// Accept-Language); a name that is not a field name fails the target.
 	Header http.Header
 }
 
@@ -247,9 +252,18 @@ func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 	if u.Scheme == "https" {
 		r.TLS = &tls.ConnectionState{HandshakeComplete: true}
 	}
-	r.Header = t.Header.Clone()
-	if r.Header == nil {
-		r.Header = http.Header{}
+	// As a server reads them: field names canonical (a map literal's
+	// "accept-language" would reach the handler where no client request's
+	// does, and store a variant no request reads), the lines of names that
+	// differ only in case together.
+	r.Header = make(http.Header, len(t.Header))
+	for _, k := range slices.Sorted(maps.Keys(t.Header)) { // lines merged in one order
+		vs := t.Header[k]
+		if !header.IsToken(k) {
+			return nil, fmt.Errorf("caching: warm: target %q: header name %q is not a field name", t.URL, k)
+		}
+		ck := http.CanonicalHeaderKey(k)
+		r.Header[ck] = append(r.Header[ck], vs...)
 	}
 	delete(r.Header, "Host") // a server moves it to r.Host
 	return r, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,4 +190,39 @@ func TestWarmURLWithoutPath(t *testing.T) {
 	w := get(h, "https://shop.example/")
 	assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
 	assert.Equal(t, "home #1", w.Body.String())
+}
+
+// TestWarmHeaderNamesAsAServerReadsThem: a target's Header written as a
+// map literal in lower case reached the handler under that spelling, where
+// no server request has it (net/http makes every field name canonical):
+// the handler's Get missed it and rendered the default page, which the
+// view stored under a variant of that spelling, so Warm reported stored a
+// variant the next French request missed. Names are now canonical, lines of
+// names that differ in case merged; a name that is not a field name fails
+// the target.
+func TestWarmHeaderNamesAsAServerReadsThem(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /products", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept-Language")
+		fmt.Fprintf(w, "products in %q", r.Header.Values("Accept-Language"))
+	})
+	h := c.CachedMux(mux, time.Minute, CacheStatusHeader("X-Cache"))
+	rep := c.Warm(t.Context(), h,
+		WarmTarget{URL: "https://shop.example/products", Header: http.Header{"accept-language": {"fr"}}},
+		WarmTarget{URL: "https://shop.example/products", Header: http.Header{"Accept-Language": {"de"}, "ACCEPT-LANGUAGE": {"en"}}},
+		WarmTarget{URL: "https://shop.example/products", Header: http.Header{"Accept Language": {"it"}}},
+	)
+	require.Equal(t, 2, rep.Stored, "%+v", rep.Results)
+	require.Error(t, rep.Results[2].Err, "a name that is not a field name")
+	w := get(h, "https://shop.example/products", "Accept-Language", "fr")
+	assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+	assert.Equal(t, `products in ["fr"]`, w.Body.String())
+	r := httptest.NewRequest(http.MethodGet, "https://shop.example/products", nil)
+	r.Header["Accept-Language"] = []string{"en", "de"}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	assert.Equal(t, "HIT", w.Header().Get("X-Cache"), "both lines, in the order of their names")
+	assert.Equal(t, `products in ["en" "de"]`, w.Body.String())
 }
