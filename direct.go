@@ -298,9 +298,14 @@ func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.
 
 // Incr adds delta to the counter under key and returns its new value. A
 // missing counter starts at 0 and never expires; an integer written by Set,
-// SetAs or Add is a counter. It is atomic on backends with atomic counters
-// (all of this module's); on others it reads and writes back, and
-// concurrent increments may be lost. An integer is one as
+// SetAs or Add without Tags is a counter (one written with Tags is kept in
+// an envelope with its tags' versions, and Incr refuses it with
+// backend.ErrNotInteger). It is atomic on backends with atomic counters
+// (all of this module's), which keep an existing counter's expiry; on
+// others (a backend.Backend that is not a backend.Incrementer) it reads
+// and writes back, so concurrent increments may be lost and the counter
+// written back never expires (a rate limiter's window set with a TTL then
+// never ends: give such a backend an Incrementer). An integer is one as
 // strconv.FormatInt writes it, which Redis's INCRBY counts from: Set of
 // "007", "+5" or "-0" stores a value like any other, which Incr refuses. A
 // value that is not a decimal integer, or a result past the int64 range,

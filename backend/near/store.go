@@ -506,8 +506,9 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // Incr adds delta to the counter under key in the remote store, then drops
 // key from memory. It is atomic when the remote store has counters (every
 // store of this module does); on one without, it reads and writes back, as
-// the caching package would, and concurrent increments may be lost: it then
-// counts only from an integer as strconv.FormatInt writes it, and a value
+// the caching package would, so concurrent increments may be lost and the
+// counter written back never expires: it then counts only from an integer
+// as strconv.FormatInt writes it, and a value
 // that is not one, or a result past the int64 range, gives an error
 // wrapping backend.ErrNotInteger, as the stores' own counters do.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
