@@ -81,9 +81,13 @@ type sharedConfig struct {
 //     running the handler with If-None-Match and If-Modified-Since from the
 //     stored validators; a 304 freshens the entry and updates its stored
 //     header (section 4.3.4), and the client gets the stored response, or
-//     its own 304, with the Set-Cookie of the 304 (never stored: only the
-//     client whose request reached the handler gets it); any other
-//     response replaces the entry. A response the entry may not be
+//     its own 304; any other response replaces the entry. A 304 (or a
+//     HEAD 200 with the stored validators) with Set-Cookie is its client's
+//     alone, as a 200 with Set-Cookie is: that client gets the stored
+//     response with the 304's fields and its Set-Cookie, and the entry is
+//     left as it was, not freshened (the fields sent with a session, a
+//     CSRF token, may be that client's), so the next request revalidates
+//     it again. A response the entry may not be
 //     replaced with for what the resource now is deletes the entry (the
 //     origin no longer shares what it serves, section 4.3.3): a 304 or HEAD
 //     200 that says private or no-store, a 2xx or 3xx (other than a 206 or
@@ -816,7 +820,9 @@ func addNanos(t int64, d time.Duration) int64 {
 // waiters and served to the client (its own 304 if it asked
 // conditionally), with the 304's Set-Cookie and Server-Timing, which
 // describe this response only and are never stored; otherwise the handler
-// runs again without conditions.
+// runs again without conditions. A 304 that may not be shared (mayShare:
+// it sets a cookie, or answers Authorization without saying it may be
+// shared) is served to its client alone and freshens nothing.
 func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState, h304 http.Header, before http.Header, vs versionSet) {
 	x := st.ext
 	prev := x.prev.snap
@@ -854,9 +860,9 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	now := v.c.clock()
 	switch {
 	case !mayShare(x, h304):
-		// This client's alone (its fields may be its account's): served
-		// to it, neither stored nor handed on, and the entry left as it
-		// was for the others.
+		// This client's alone (it sets a cookie, or its fields may be its
+		// account's): served to it, neither stored nor handed on, and the
+		// entry left as it was for the others.
 		res = viewResult{}
 	case r.Context().Err() != nil:
 		// Made after the request's context ended: its client may have
@@ -1028,16 +1034,32 @@ func (v *view) personal(x *extRun, f *found, h http.Header) bool {
 }
 
 // mayShare reports whether h, the header of a 304 or of a HEAD 200 that
-// validates a stored entry, may freshen it for everyone. Without UserKey,
-// a response to a request with Authorization may be stored only if it
-// says so itself (public, s-maxage, must-revalidate: RFC 9111 section 3.5),
-// as a 200 to such a request must (httpcache.Shared.Response): judged on
-// the header freshen merges, it would borrow the stored response's
-// public, and the requester's own fields (an X-Account, rate limits,
-// Authentication-Info) would be served to every client. Its response is
-// then this client's alone: served to it, and the entry left as it was.
-// h is the header as the handler committed it, as a 200's is judged.
+// validates a stored entry, may freshen it for everyone. It may not when
+// the 200 it stands for would not be stored for the request it answers:
+//   - h sets a cookie. A 200 with Set-Cookie is never stored (the
+//     library's rule: it begins or renews one client's session, and its
+//     other fields, a CSRF token paired with the session, may be that
+//     client's). freshen leaves Set-Cookie out of the stored header but
+//     merges the rest, which would be served to every client.
+//   - Without UserKey, the request has Authorization and h does not say
+//     itself that it may be shared (public, s-maxage, must-revalidate: RFC
+//     9111 section 3.5), as a 200 to such a request must
+//     (httpcache.Shared.Response): judged on the header freshen merges, it
+//     would borrow the stored response's public, and the requester's own
+//     fields (an X-Account, rate limits, Authentication-Info) would be
+//     served to every client.
+//
+// Such a response is this client's alone: served to it (with its
+// Set-Cookie), and the entry left as it was for the others, neither
+// freshened nor deleted, since the refusal may be the request's own (a
+// first visit, a session renewed; see dropReplaced): a stale entry stays
+// stale, and the next request revalidates it again. h is the header as
+// the handler committed it, as a 200's is judged, a Set-Cookie an outer
+// middleware set before the handler ran included.
 func mayShare(x *extRun, h http.Header) bool {
+	if len(h["Set-Cookie"]) > 0 {
+		return false
+	}
 	return x.rules.AllowAuthorization || len(x.client.Header["Authorization"]) == 0 || x.rules.Reuse(h).Shareable
 }
 
@@ -1133,8 +1155,9 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 
 // head answers a HEAD that no fresh entry answers. In a SharedCache view a
 // 200 whose validators match the stored GET's freshens it (RFC 9111 section
-// 4.3.5), unless its Vary names a field the GET's does not (varyWidens);
-// one that says the GET may no longer be stored drops it, unless that may
+// 4.3.5), unless its Vary names a field the GET's does not (varyWidens)
+// or it is its client's alone (mayShare: Set-Cookie, or Authorization
+// without a header that says it may be shared); one that says the GET may no longer be stored drops it, unless that may
 // be the request's own answer (mayDrop); nothing else of a HEAD is stored.
 // The handler gets r as its client sent it, with its own validators: it
 // answers them for the representation r selects, and its 304, which passes

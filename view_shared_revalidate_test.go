@@ -155,7 +155,9 @@ func TestSharedCacheHEADAge(t *testing.T) {
 }
 
 // TestSharedCache304SetCookie: a Set-Cookie on the 304 of a revalidation
-// reaches the client whose request reached the handler, and no other.
+// reaches the client whose request reached the handler, and no other. The
+// 304 is that client's alone, as a 200 with Set-Cookie would be: it does
+// not freshen the stored entry, so the next request revalidates it again.
 func TestSharedCache304SetCookie(t *testing.T) {
 	forEachViewStore(t, func(t *testing.T, k storeKind) {
 		e := newViewEnv(t, k)
@@ -174,12 +176,86 @@ func TestSharedCache304SetCookie(t *testing.T) {
 		assert.Equal(t, "b #1", w.Body.String())
 		assert.Equal(t, "session=new", w.Header().Get("Set-Cookie"))
 		w = get(ch, "/a")
-		assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
-		assert.Empty(t, w.Header().Get("Set-Cookie"), "never stored")
-		e.clock.Advance(11 * time.Second)
+		assert.EqualValues(t, 3, h.calls.Load(), "the 304 with Set-Cookie did not freshen the entry: revalidated again")
+		assert.Equal(t, "b #1", w.Body.String(), "the stored response, validated again")
+		assert.Equal(t, []string{"session=new"}, w.Header().Values("Set-Cookie"), "its own 304's cookie, never a stored one")
 		w = get(ch, "/a", "If-None-Match", `"x"`)
 		assert.Equal(t, http.StatusNotModified, w.Code, "the client's own 304")
 		assert.Equal(t, "session=new", w.Header().Get("Set-Cookie"), "carries it too")
+	})
+}
+
+// TestSharedCache304SetCookieFieldsNotShared: the fields of a 304 that sets
+// a cookie (a session begun for the client whose request revalidated the
+// entry, with the CSRF token paired with it) are that client's, as those
+// of a 200 with Set-Cookie are: merged into the stored entry, they would
+// be served to every later client. The entry is left as it was, and the
+// next revalidation, whose 304 sets no cookie, freshens it.
+func TestSharedCache304SetCookieFieldsNotShared(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", `"x"`)
+			if r.Header.Get("If-None-Match") == `"x"` {
+				if r.Header.Get("Cookie") == "" {
+					// A first visit: the origin begins a session, with its
+					// CSRF token.
+					w.Header().Set("Set-Cookie", "session=alice-secret")
+					w.Header().Set("X-Csrf-Token", "alice-token")
+				}
+				w.WriteHeader(http.StatusNotModified)
+			}
+		}}
+		ch := e.sharedView(h)
+		get(ch, "/a")
+		e.clock.Advance(20 * time.Second)
+		w := get(ch, "/a") // alice's request revalidates
+		require.EqualValues(t, 2, h.calls.Load())
+		assert.Equal(t, "session=alice-secret", w.Header().Get("Set-Cookie"))
+		assert.Equal(t, "alice-token", w.Header().Get("X-Csrf-Token"), "alice gets her 304's fields")
+		assert.Equal(t, "b #1", w.Body.String())
+
+		w = get(ch, "/a", "Cookie", "session=bob") // bob, signed in
+		assert.EqualValues(t, 3, h.calls.Load(), "alice's 304 freshened nothing: bob's request revalidates")
+		assert.Empty(t, w.Header().Get("X-Csrf-Token"), "alice's token served to bob")
+		assert.Empty(t, w.Header().Values("Set-Cookie"))
+		assert.Equal(t, "b #1", w.Body.String())
+
+		w = get(ch, "/a") // carol, from the entry bob's 304 freshened
+		assert.EqualValues(t, 3, h.calls.Load(), "served from the entry bob's 304 freshened")
+		assert.Empty(t, w.Header().Get("X-Csrf-Token"))
+		assert.Empty(t, w.Header().Values("Set-Cookie"))
+	})
+}
+
+// TestSharedCacheHead200SetCookieFieldsNotShared: the same through a HEAD
+// whose 200 carries the stored validators (RFC 9111 section 4.3.5): with
+// Set-Cookie, it is its client's alone, as the same 200 to a GET would
+// be, and freshens nothing.
+func TestSharedCacheHead200SetCookieFieldsNotShared(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", `"x"`)
+			if r.Method == http.MethodHead {
+				w.Header().Set("Set-Cookie", "session=alice-secret")
+				w.Header().Set("X-Csrf-Token", "alice-token")
+			}
+		}}
+		ch := e.sharedView(h)
+		get(ch, "/a")
+		e.clock.Advance(20 * time.Second)
+		w := send(ch, http.MethodHead, "/a") // alice's HEAD
+		require.EqualValues(t, 2, h.calls.Load())
+		assert.Equal(t, "session=alice-secret", w.Header().Get("Set-Cookie"))
+		assert.Equal(t, "alice-token", w.Header().Get("X-Csrf-Token"))
+
+		w = get(ch, "/a") // bob
+		assert.EqualValues(t, 3, h.calls.Load(), "alice's HEAD freshened nothing: bob's GET revalidates")
+		assert.Empty(t, w.Header().Get("X-Csrf-Token"), "alice's token served to bob")
+		assert.Empty(t, w.Header().Values("Set-Cookie"))
 	})
 }
 
