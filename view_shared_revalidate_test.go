@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -225,6 +226,47 @@ func TestSharedCache304SetCookieFieldsNotShared(t *testing.T) {
 		w = get(ch, "/a") // carol, from the entry bob's 304 freshened
 		assert.EqualValues(t, 3, h.calls.Load(), "served from the entry bob's 304 freshened")
 		assert.Empty(t, w.Header().Get("X-Csrf-Token"))
+		assert.Empty(t, w.Header().Values("Set-Cookie"))
+	})
+}
+
+// TestSharedCache304OuterSetCookieFieldsNotShared: a Set-Cookie that a
+// session middleware outside the view set before the handler ran counts as
+// the 304's, as it counts as a 200's (which it keeps out of the store): the
+// fields the handler sent with that session are its client's alone.
+func TestSharedCache304OuterSetCookieFieldsNotShared(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		type newSession struct{}
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", `"x"`)
+			if tok, ok := r.Context().Value(newSession{}).(string); ok {
+				w.Header().Set("X-Csrf-Token", tok)
+			}
+			if r.Header.Get("If-None-Match") == `"x"` {
+				w.WriteHeader(http.StatusNotModified)
+			}
+		}}
+		view := e.sharedView(h)
+		// Begins a session for a client without one, before the view runs.
+		ch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Cookie") == "" {
+				w.Header().Set("Set-Cookie", "session=alice-secret")
+				r = r.WithContext(context.WithValue(r.Context(), newSession{}, "alice-token"))
+			}
+			view.ServeHTTP(w, r)
+		})
+		get(ch, "/a", "Cookie", "session=bob")
+		e.clock.Advance(20 * time.Second)
+		w := get(ch, "/a") // alice's first visit revalidates
+		require.EqualValues(t, 2, h.calls.Load())
+		assert.Equal(t, "session=alice-secret", w.Header().Get("Set-Cookie"))
+		assert.Equal(t, "alice-token", w.Header().Get("X-Csrf-Token"))
+
+		w = get(ch, "/a", "Cookie", "session=bob")
+		assert.EqualValues(t, 3, h.calls.Load(), "alice's 304 freshened nothing: bob's request revalidates")
+		assert.Empty(t, w.Header().Get("X-Csrf-Token"), "alice's token served to bob")
 		assert.Empty(t, w.Header().Values("Set-Cookie"))
 	})
 }
