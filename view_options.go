@@ -154,9 +154,14 @@ func CacheStatusHeader(name string) ViewOption {
 }
 
 // InertCookies names cookies that neither identify a user nor change a
-// view's response: analytics and consent cookies such as "_ga", "_gid" and
-// "cookieconsent_status". A name ending in * names every cookie whose name
-// begins with what precedes it ("_ga_*" names "_ga_ABC123"). Names are
+// view's response: analytics cookies such as "_ga" and "_gid", and a
+// consent cookie when the page does not depend on it (a banner rendered in
+// the browser; a page that leaves out its consent banner or its analytics
+// tags for it does depend on it). A name ending in * names every cookie
+// whose name begins with what precedes it ("_ga_*" names "_ga_ABC123").
+// Keep prefixes narrow: "_ga*" or "_g*" also names a framework's session
+// cookie named after the application (Rails' "_gallery_session"), and a
+// signed-in request would then refresh as an anonymous one. Names are
 // matched exactly, case included, as cookie names are; each must be a
 // cookie name (an HTTP token), or one followed by *: an empty name or a
 // bare * is an error.
