@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/go-caching/caching/internal/argkey"
 )
 
 // Codec turns typed values into bytes for the backend and back. It is used by
@@ -42,10 +45,29 @@ type Codec interface {
 // than string, where encoding/json cannot call them (it would write the
 // fields instead), it is refused: use a map of pointers. A key of string
 // kind is written as its string whatever its methods (encoding/json's
-// rule) and read through UnmarshalText: not refused. A MarshalJSON or
-// MarshalText without the matching Unmarshal method (one that shapes an
-// API's output) is not detected: where encoding/json calls it, the value
-// is read back by its fields, and may not be what was stored.
+// rule) and read through UnmarshalText where its pointer has one: a key
+// that UnmarshalText does not give back as it was (a digest type that
+// writes and reads hex) is refused; use a map keyed by string.
+//
+// Also refused, as encoding/json would write them and no decoding read
+// them back as they were: a struct that gets MarshalJSON or MarshalText
+// (or the Unmarshal method) from a field it embeds, such as time.Time or
+// netip.Addr, and has fields of its own, which would not be written (name
+// the embedded field); a type with UnmarshalText and no MarshalText that
+// is not a string (written as a number or an object, which UnmarshalText
+// is never given), as a value or a map's key; a non-nil value in an
+// interface with methods, such as an error in a field of type error (an
+// empty interface holds what JSON decodes); a struct that embeds a pointer
+// to an unexported struct; a struct with two fields of one JSON name, its
+// own or its embedded structs' (encoding/json writes the shallower, or
+// neither at one depth: rename one with a json tag). These errors wrap
+// *json.UnsupportedTypeError, or *json.UnsupportedValueError where the
+// value tells. A MarshalJSON or MarshalText without the matching Unmarshal
+// method (one that shapes an API's output) is not detected: where
+// encoding/json calls it, the value is read back by its fields, and may
+// not be what was stored; nor is an UnmarshalJSON without MarshalJSON, or
+// an UnmarshalText without MarshalText on a string type, which is given
+// the string that was written.
 //
 // It won over encoding/gob in this package's codec benchmarks (see
 // BenchmarkCodec): gob writes its type descriptions with every value, which
@@ -64,7 +86,8 @@ func (jsonCodec) Marshal(v any) ([]byte, error) {
 		err error
 	)
 	rv := reflect.ValueOf(v)
-	switch plan := addressPlanOf(rv); {
+	plan := addressPlanOf(rv)
+	switch {
 	case plan.refuse != nil:
 		return nil, plan.refuse
 	case plan.copy:
@@ -77,11 +100,19 @@ func (jsonCodec) Marshal(v any) ([]byte, error) {
 	default:
 		b, err = json.Marshal(v)
 	}
-	// After Marshal: a value it took has no cycle for the walk to follow.
-	if err == nil && !validStrings(reflect.ValueOf(v)) {
+	// After Marshal: a value it took has no cycle for the walks to follow.
+	if err != nil {
+		return nil, err
+	}
+	if !validStrings(rv) {
 		return nil, errNotUTF8
 	}
-	return b, err
+	if plan.walk {
+		if err := unreadableValue(rv); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // addressPlan is how JSON's Marshal encodes a value of a type (see
@@ -89,6 +120,7 @@ func (jsonCodec) Marshal(v any) ([]byte, error) {
 type addressPlan struct {
 	copy   bool  // through a pointer to a copy of the value
 	refuse error // not at all: a part of it would not read back as it was
+	walk   bool  // after unreadableValue says its value reads back
 }
 
 // addressPlans remembers the addressPlan of each type Marshal was given.
@@ -106,7 +138,8 @@ var plainPlan = &addressPlan{}
 // addressable too. A map's keys and values never are: a type that encodes
 // itself through pointer methods there would be written field by field
 // and read back through its method, as another value. Such a value is
-// refused.
+// refused, as is one of a type that unreadableType refuses; a type that
+// may hold what only its value tells (typeNeedsWalk) is walked.
 func addressPlanOf(v reflect.Value) *addressPlan {
 	if !v.IsValid() {
 		return plainPlan
@@ -115,14 +148,314 @@ func addressPlanOf(v reflect.Value) *addressPlan {
 	if p, ok := addressPlans.Load(t); ok {
 		return p.(*addressPlan)
 	}
-	p := plainPlan
+	p := &addressPlan{}
 	if bad := unaddressedMarshaler(t, map[reflect.Type]bool{}); bad != nil {
-		p = &addressPlan{refuse: fmt.Errorf("caching: json: %v in a map's key or value encodes itself through pointer methods, which encoding/json does not call there (its fields would be written, not read back as they were); use a map of pointers (map[K]*%v), or value receivers for the Marshal methods", bad, bad)}
-	} else if unaddressedPart(t) != nil {
-		p = &addressPlan{copy: true}
+		p.refuse = fmt.Errorf("caching: json: %v in a map's key or value encodes itself through pointer methods, which encoding/json does not call there (its fields would be written, not read back as they were); use a map of pointers (map[K]*%v), or value receivers for the Marshal methods: %w", bad, bad, &json.UnsupportedTypeError{Type: bad})
+	} else if err := unreadableType(t, map[reflect.Type]bool{}); err != nil {
+		p.refuse = err
+	} else {
+		p.copy = unaddressedPart(t) != nil
+		p.walk = typeNeedsWalk(t, map[reflect.Type]bool{})
+	}
+	if *p == *plainPlan {
+		p = plainPlan
 	}
 	addressPlans.Store(t, p)
 	return p
+}
+
+// How encoding/json writes or reads a value of a type: by its kind, or by
+// the MarshalJSON and UnmarshalJSON or MarshalText and UnmarshalText
+// methods of the type or its pointer (jsonEncoders[i-1],
+// jsonDecoders[i-1]).
+const (
+	byKind = iota
+	byJSONMethod
+	byTextMethod
+)
+
+// jsonMethodNames names the methods of jsonEncoders and jsonDecoders.
+var jsonMethodNames = [...][2]string{{"MarshalJSON", "UnmarshalJSON"}, {"MarshalText", "UnmarshalText"}}
+
+// writtenBy returns how encoding/json writes an addressable value of type
+// t (not a pointer or interface), and readBy how it reads one into a *t.
+func writtenBy(t reflect.Type) int {
+	for i, e := range jsonEncoders {
+		if t.Implements(e) || reflect.PointerTo(t).Implements(e) {
+			return i + 1
+		}
+	}
+	return byKind
+}
+
+func readBy(t reflect.Type) int {
+	for i, d := range jsonDecoders {
+		if reflect.PointerTo(t).Implements(d) {
+			return i + 1
+		}
+	}
+	return byKind
+}
+
+// textUnmarshaler is the interface of UnmarshalText.
+var textUnmarshaler = jsonDecoders[1]
+
+// unreadableType returns why a value of type t, or a part of one outside
+// interfaces, would be written by encoding/json and never read back as it
+// was, whatever the value, or nil: a struct whose Marshal or Unmarshal
+// method is promoted from a field it embeds while it has other fields
+// (they would not be written); a type read by UnmarshalText and written
+// by its kind, not a string (a number, an object: which UnmarshalText is
+// never given), as a value or a map's key; a struct embedding a pointer
+// to an unexported struct (written, but decoding cannot allocate it); a
+// struct with two fields of one JSON name (encoding/json writes the
+// shallower, or neither at one depth). seen breaks the cycles of
+// recursive types. The error wraps *json.UnsupportedTypeError.
+func unreadableType(t reflect.Type, seen map[reflect.Type]bool) error {
+	if seen[t] {
+		return nil
+	}
+	seen[t] = true
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("caching: json: "+format+": %w", append(args, &json.UnsupportedTypeError{Type: t})...)
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return nil
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return unreadableType(t.Elem(), seen)
+	}
+	w, r := writtenBy(t), readBy(t)
+	if t.Kind() == reflect.Struct && (w != byKind || r != byKind) && storedFields(t) > 1 {
+		if w != byKind && argkey.Promoted(t, methodReceiver(t, jsonEncoders[w-1]), jsonMethodNames[w-1][0]) {
+			return refuse("%v embeds %v, whose %s encoding/json calls for all of it: its other fields would not be stored", t, embedderOf(t, jsonMethodNames[w-1][0]), jsonMethodNames[w-1][0])
+		}
+		if r != byKind && argkey.Promoted(t, methodReceiver(t, jsonDecoders[r-1]), jsonMethodNames[r-1][1]) {
+			return refuse("%v embeds %v, whose %s encoding/json calls for all of it: its other fields would not be read", t, embedderOf(t, jsonMethodNames[r-1][1]), jsonMethodNames[r-1][1])
+		}
+	}
+	if w == byKind && r == byTextMethod && t.Kind() != reflect.String {
+		return refuse("%v has UnmarshalText and no MarshalText: it would be written by its kind (%v), which UnmarshalText is not given", t, t.Kind())
+	}
+	if w != byKind || r != byKind {
+		return nil // its parts are its methods' own
+	}
+	switch t.Kind() {
+	case reflect.Map:
+		// A key of string kind is written as its string, of another kind
+		// by MarshalText of its value only (unaddressedMarshaler refuses
+		// one of its pointer), and read by UnmarshalText if a *K has it.
+		if k := t.Key(); k.Kind() != reflect.String && !k.Implements(jsonEncoders[1]) && reflect.PointerTo(k).Implements(textUnmarshaler) {
+			return refuse("%v, a map's key, has UnmarshalText and no MarshalText: it would be written by its kind (%v), which UnmarshalText is not given", k, k.Kind())
+		}
+		return unreadableType(t.Elem(), seen)
+	case reflect.Struct:
+		if name := conflictingField(t); name != "" {
+			return refuse("%v has two fields named %q for JSON, of which encoding/json writes one or neither; rename one with a json tag", t, name)
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !jsonField(f) {
+				continue
+			}
+			if f.Anonymous && !f.IsExported() && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+				return refuse("%v embeds *%v, a pointer to an unexported struct, which encoding/json writes and cannot read (it cannot allocate it); embed the struct, or export its type", t, f.Type.Elem())
+			}
+			if err := unreadableType(f.Type, seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// methodReceiver returns t or *t, whichever has the method of interface i
+// (t first, as encoding/json asks).
+func methodReceiver(t, i reflect.Type) reflect.Type {
+	if t.Implements(i) {
+		return t
+	}
+	return reflect.PointerTo(t)
+}
+
+// embedderOf returns the type of the field of struct t through which t has
+// the method name, for an error.
+func embedderOf(t reflect.Type, name string) reflect.Type {
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous {
+			if _, ok := reflect.PointerTo(f.Type).MethodByName(name); ok {
+				return f.Type
+			}
+		}
+	}
+	return t
+}
+
+// storedFields returns how many fields of struct t encoding/json would
+// write, were t not written by a method: the exported ones, and the
+// embedded ones but unexported types other than structs, not tagged "-".
+func storedFields(t reflect.Type) int {
+	n := 0
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !jsonField(f) {
+			continue
+		}
+		if ft := f.Type; f.Anonymous && !f.IsExported() {
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() != reflect.Struct {
+				continue
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// conflictingField returns a JSON name that two fields of struct t have,
+// its own or those of the structs it embeds (which encoding/json writes
+// as its own), or "": of two such fields encoding/json writes the
+// shallower, or neither at one depth, and the other is lost.
+func conflictingField(t reflect.Type) string {
+	names := map[string]int{}
+	fieldNames(t, names, map[reflect.Type]bool{})
+	dup := ""
+	for name, n := range names {
+		if n > 1 && (dup == "" || name < dup) {
+			dup = name
+		}
+	}
+	return dup
+}
+
+// fieldNames counts in names the JSON names of the fields of struct t, by
+// encoding/json's rules; path holds the embedded structs being walked.
+func fieldNames(t reflect.Type, names map[string]int, path map[reflect.Type]bool) {
+	path[t] = true
+	defer delete(path, t)
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if !f.IsExported() && ft.Kind() != reflect.Struct {
+				continue
+			}
+			if name == "" && ft.Kind() == reflect.Struct {
+				if !path[ft] {
+					fieldNames(ft, names, path)
+				}
+				continue
+			}
+		} else if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names[name]++
+	}
+}
+
+// walkTypes remembers, per type, whether a value of it may hold what
+// unreadableValue refuses (typeNeedsWalk).
+var walkTypes sync.Map // reflect.Type -> bool
+
+// typeNeedsWalk reports whether a value of type t may hold, outside what
+// encodes itself and empty interfaces, a value in an interface with
+// methods or a map keyed by a string kind with UnmarshalText: what
+// unreadableValue checks. seen breaks the cycles of recursive types.
+func typeNeedsWalk(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return t.NumMethod() > 0
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return typeNeedsWalk(t.Elem(), seen)
+	}
+	if writtenBy(t) != byKind || readBy(t) != byKind {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Map:
+		k := t.Key()
+		return k.Kind() == reflect.String && reflect.PointerTo(k).Implements(textUnmarshaler) || typeNeedsWalk(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); jsonField(f) && typeNeedsWalk(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unreadableValue returns why v, whose type typeNeedsWalk says may hold
+// it, holds what encoding/json would write and no decoding into its type
+// reads back as it was, or nil: a value in an interface with methods (an
+// error: decoding has no type to make), or a map key of string kind that
+// UnmarshalText, by which it is read, does not give back as it was
+// (encoding/json writes such a key as its string, never by MarshalText).
+// The error wraps *json.UnsupportedValueError.
+func unreadableValue(v reflect.Value) error {
+	if !v.IsValid() || !remembered(&walkTypes, v.Type(), typeNeedsWalk) {
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return &json.UnsupportedValueError{Value: v, Str: fmt.Sprintf("a %v in a %v: no decoding into an interface with methods reads it (caching: json stores such a field only when nil)", v.Elem().Type(), v.Type())}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return unreadableValue(v.Elem())
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := unreadableValue(v.Index(i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		kt := v.Type().Key()
+		keys := kt.Kind() == reflect.String && reflect.PointerTo(kt).Implements(textUnmarshaler)
+		for it := v.MapRange(); it.Next(); {
+			if keys {
+				k := it.Key().String()
+				p := reflect.New(kt)
+				if err := p.Interface().(interface{ UnmarshalText([]byte) error }).UnmarshalText([]byte(k)); err != nil || p.Elem().String() != k || !utf8.ValidString(k) {
+					return &json.UnsupportedValueError{Value: it.Key(), Str: fmt.Sprintf("map key %q of type %v: written as its string, read back by UnmarshalText as another key or an error; use a map keyed by string", k, kt)}
+				}
+			}
+			if err := unreadableValue(it.Value()); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			if jsonField(t.Field(i)) {
+				if err := unreadableValue(v.Field(i)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // encodesItself reports whether encoding/json writes a value of type t
