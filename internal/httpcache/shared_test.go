@@ -273,6 +273,15 @@ func TestSnapshotRevalidation(t *testing.T) {
 		assert.False(t, stored.Validates(hdr("Last-Modified", date(0)), false))
 		assert.True(t, stored.Validates(hdr("Cache-Control", "max-age=5"), false), "no validator: the one stored response")
 	})
+	t.Run("§4.3.4 selection by validator strength", func(t *testing.T) {
+		gz := NewSharedSnapshot(200, hdr("Etag", `W/"v1"`, "Content-Encoding", "gzip"), []byte("gz"), t0)
+		assert.True(t, gz.Validates(hdr("Etag", `W/"v1"`), false), "a weak tag compares weakly")
+		assert.False(t, gz.Validates(hdr("Etag", `"v1"`), false), "a strong tag selects only the same strong tag")
+		assert.False(t, gz.Validates(hdr("Etag", `W/"v2"`), false))
+		assert.False(t, stored.Validates(hdr("Etag", `"V1"`), false), "tags compare exactly")
+		assert.False(t, NewSharedSnapshot(200, hdr("Content-Type", "text/plain"), []byte("x"), t0).Validates(hdr("Etag", `W/"v1"`), false),
+			"a tag selects no response without one")
+	})
 	t.Run("§4.3.4 update", func(t *testing.T) {
 		got := stored.Freshen(hdr("Cache-Control", "max-age=120", "X-New", "2", "Content-Length", "0", "Vary", "*",
 			"Connection", "X-Hop", "X-Hop", "1", "Set-Cookie", "a=1", "Age", "5", "X-Cache", "MISS", "Content-Encoding", "gzip"), "X-Cache", t0.Add(time.Minute))
@@ -288,10 +297,28 @@ func TestSnapshotRevalidation(t *testing.T) {
 		assert.Equal(t, t0.Add(time.Minute), got.StoredAt)
 		assert.Equal(t, "max-age=60", stored.Header.Get("Cache-Control"), "the stored snapshot is not modified")
 	})
+	t.Run("§4.3.4 update never strengthens", func(t *testing.T) {
+		gz := NewSharedSnapshot(200, hdr("Etag", `W/"v1"`, "Content-Encoding", "gzip"), []byte("gz"), t0)
+		got := gz.Freshen(hdr("Etag", `"v1"`, "Accept-Ranges", "bytes", "Cache-Control", "max-age=5"), "", t0)
+		assert.Equal(t, `W/"v1"`, got.ETag, "a strong tag never replaces a weak one")
+		assert.Equal(t, `W/"v1"`, got.Header.Get("Etag"))
+		assert.NotContains(t, got.Header, "Accept-Ranges", "an encoded response gets no Accept-Ranges from a 304")
+		assert.Equal(t, "max-age=5", got.Header.Get("Cache-Control"))
+		got = stored.Freshen(hdr("Etag", `W/"v1"`, "Accept-Ranges", "bytes"), "", t0)
+		assert.Equal(t, `W/"v1"`, got.ETag, "a weak tag may weaken a strong one")
+		assert.Equal(t, "bytes", got.Header.Get("Accept-Ranges"), "an unencoded response is rangeable anyway")
+	})
 	t.Run("§4.3.5 HEAD", func(t *testing.T) {
 		assert.True(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Length", "5"), true))
 		assert.False(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Length", "6"), true), "another length: another body")
 		assert.False(t, stored.Validates(hdr("Content-Length", "5"), true), "a HEAD without validators proves nothing")
+		assert.False(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Encoding", "gzip"), true), "another coding: another representation")
+		assert.True(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Encoding", "identity"), true))
+		gz := NewSharedSnapshot(200, hdr("Etag", `W/"v1"`, "Content-Encoding", "gzip"), []byte("gz"), t0)
+		assert.False(t, gz.Validates(hdr("Etag", `"v1"`), true), "the unencoded representation's HEAD")
+		assert.False(t, gz.Validates(hdr("Etag", `W/"v1"`), true), "no Content-Encoding: the unencoded representation")
+		assert.True(t, gz.Validates(hdr("Etag", `W/"v1"`, "Content-Encoding", "GZIP"), true))
+		assert.False(t, gz.Validates(hdr("Etag", `W/"v1"`, "Content-Encoding", "br"), true))
 	})
 }
 

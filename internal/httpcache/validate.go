@@ -29,23 +29,59 @@ func (s *Snapshot) Conditional(h http.Header) bool {
 }
 
 // Validates reports whether a 304 (or a 200 answering HEAD) with header h
-// selects s for update (RFC 9111 section 4.3.4): its ETag matches the
-// stored one (weak comparison); or, without an ETag, its Last-Modified
-// equals the stored one; or it has neither validator. A HEAD response
-// (§4.3.5) must also not declare another Content-Length than s.
+// selects s for update (RFC 9111 section 4.3.4). With an ETag, that tag
+// must identify s: a strong one only a strong stored ETag equal to it
+// (the same strong validator), a weak one a stored ETag, weak or strong,
+// with the same opaque tag (weak comparison, RFC 9110 section 8.8.3.2). A
+// strong tag never validates a weak stored one: an origin that weakens
+// the tags of what it encodes (package compress, nginx's gzip) gives the
+// identity representation the strong form of the encoded one's weak tag,
+// and a 304 or HEAD made for the first (nginx's 304 skips its gzip
+// filter) says nothing of the encoded bytes stored. Without an ETag, its
+// Last-Modified must equal the stored one; a 304 with neither validator
+// validates s (the one stored response for its request). A HEAD response
+// (section 4.3.5) must have a validator, must not declare another
+// Content-Length than s, and must have the same content codings as s
+// (Content-Encoding, identity aside): a HEAD answered unencoded, as
+// package compress answers one it has no size for, describes the identity
+// representation, not a stored gzip response of the same resource.
 func (s *Snapshot) Validates(h http.Header, head bool) bool {
 	if head {
 		if cl := h["Content-Length"]; len(cl) > 0 && cl[0] != "" && !(len(s.Header["Content-Length"]) > 0 && s.Header["Content-Length"][0] == cl[0]) {
 			return false
 		}
+		if codings(h["Content-Encoding"]) != codings(s.Header["Content-Encoding"]) {
+			return false
+		}
 	}
 	if et := h["Etag"]; len(et) > 0 {
-		return s.etagOpaque != "" && strings.TrimPrefix(textproto.TrimString(et[0]), "W/") == s.etagOpaque
+		tag := textproto.TrimString(et[0])
+		if opaque, weak := strings.CutPrefix(tag, "W/"); weak {
+			return s.etagOpaque != "" && opaque == s.etagOpaque
+		}
+		return s.ETag != "" && tag == s.ETag
 	}
 	if lm, ok := firstDate(h["Last-Modified"]); ok {
 		return !s.LastModified.IsZero() && lm.Equal(s.LastModified)
 	}
 	return !head
+}
+
+// codings returns the content codings ce (a Content-Encoding) names,
+// identity aside, in lower case and comma-separated: "" for an unencoded
+// response.
+func codings(ce []string) string {
+	var b strings.Builder
+	for e := range header.Elements(ce) {
+		if header.EqualLower(e, "identity") {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strings.ToLower(e))
+	}
+	return b.String()
 }
 
 // notUpdated are the fields a 304 or HEAD response does not change in a
@@ -60,17 +96,29 @@ var notUpdated = map[string]bool{
 // a 304 or HEAD response that Validates s (RFC 9111 sections 3.2, 4.3.4): a
 // field of h replaces the stored one, except the hop-by-hop fields, those h
 // names in Connection, Set-Cookie, Age, Server-Timing, skip (a canonical name; "" none)
-// and the fields of notUpdated. The body is shared with s. storedAt is the
-// copy's StoredAt, from which its Age counts.
+// and the fields of notUpdated. Two fields that vouch for the stored bytes
+// are never raised by it: a strong ETag does not replace a weak stored one
+// (a weak one may replace a strong one with the same opaque tag: s is then
+// no longer rangeable), and the Accept-Ranges of an encoded s is kept as
+// stored, since with a strong ETag it would let ranges of bytes encoded on
+// the fly be served (see rangeable). The body is shared with s. storedAt
+// is the copy's StoredAt, from which its Age counts.
 func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snapshot {
 	merged := make(http.Header, len(s.Header)+len(h))
 	for k, vs := range s.Header {
 		merged[k] = vs
 	}
 	connection := h["Connection"]
+	encoded := codings(s.Header["Content-Encoding"]) != ""
 	for k, vs := range h {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if len(vs) == 0 || hopByHop[ck] || notUpdated[ck] || ck == skip || header.HasToken(connection, strings.ToLower(ck)) {
+			continue
+		}
+		switch {
+		case ck == "Etag" && strings.HasPrefix(s.ETag, "W/") && !strings.HasPrefix(textproto.TrimString(vs[0]), "W/"):
+			continue
+		case ck == "Accept-Ranges" && encoded:
 			continue
 		}
 		merged[ck] = vs
