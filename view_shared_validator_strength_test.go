@@ -27,14 +27,15 @@ import (
 // gzip clients then got gzip bytes under the identity's strong "v1",
 // which a resume with If-Range "v1" trusts for a range of the unencoded
 // bytes (a corrupt download). The unencoded entry, which the HEAD does
-// describe, is still freshened by it.
+// describe, is still freshened by it, and the stale gzip entry is
+// revalidated by compress's 304, which carries its weak tag.
 func TestSharedCacheHEADOfIdentityKeepsGzipEntryWeak(t *testing.T) {
 	clock := testutil.NewClock()
 	c, err := New(&Options{Clock: clock.Now})
 	require.NoError(t, err)
 	defer c.Close()
 	mod := clock.Now().Add(-time.Hour)
-	var gets atomic.Int64
+	var gets, unconditional atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "max-age=10")
@@ -43,6 +44,9 @@ func TestSharedCacheHEADOfIdentityKeepsGzipEntryWeak(t *testing.T) {
 			return // the header is all a HEAD needs
 		}
 		gets.Add(1)
+		if r.Header.Get("If-None-Match") == "" {
+			unconditional.Add(1)
+		}
 		http.ServeContent(w, r, "", mod, strings.NewReader(catalogJSON))
 	})
 	view := c.Cached(time.Minute, SharedCache(), CacheStatusHeader("X-Cache"))(compress.Middleware(compress.Options{})(h))
@@ -74,6 +78,7 @@ func TestSharedCacheHEADOfIdentityKeepsGzipEntryWeak(t *testing.T) {
 		assert.Equal(t, "gzip", w.Header().Get("Content-Encoding"))
 		assert.Equal(t, `W/"v1"`, w.Header().Get("Etag"), "gzip bytes never carry the identity's strong tag")
 		assert.Equal(t, catalogJSON, decodeBody(t, w))
+		assert.Equal(t, int64(1), unconditional.Load(), "revalidated with compress's 304, which carries W/\"v1\"")
 		w = do(http.MethodGet, "gzip")
 		assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
 		assert.Equal(t, `W/"v1"`, w.Header().Get("Etag"))
