@@ -51,7 +51,8 @@
 //     Content-Range, or "Cache-Control: no-transform";
 //   - its media type is not in Options.MimeTypes, is text/event-stream
 //     (unless Options.EventStream), or is already compressed (images other
-//     than SVG and icons, audio, video, archives, woff); the type is sniffed
+//     than SVG and icons, audio, video, archives and packages, .dmg disk
+//     images, woff, PDF, application/octet-stream); the type is sniffed
 //     with http.DetectContentType only when Content-Type is missing, from
 //     the first 512 bytes of the body however the handler splits its writes,
 //     and the sniffed type is set on the response, as net/http does;
@@ -103,11 +104,15 @@
 // Algorithms or StreamingAlgorithms (curl -C -, a browser resuming with
 // identity), Options.Skip passes the request through, FileServer has no
 // usable sibling, or (not under ETagKeep) the extension of the request's
-// path, case ignored, is one of a format already compressed, from a fixed
-// list (archives .zip .gz .tgz .bz2 .xz .zst .7z .rar; video .mp4 .m4v .mov
-// .webm .mkv .avi; audio .mp3 .m4a .aac .ogg .oga .opus .flac; images .jpg
-// .jpeg .png .gif .webp .avif .heic; fonts .woff .woff2) whose media type
-// compress would not encode under MimeTypes. Handler selects before the
+// path, case ignored, is one of a file downloaded whole, from a fixed list
+// (archives .zip .gz .tgz .bz2 .xz .zst .7z .rar; packages and installers
+// .jar .war .apk .whl .deb .rpm .msi .exe .dmg; disk images .iso .img .bin;
+// documents .pdf; video .mp4 .m4v .mov .webm .mkv .avi; audio .mp3 .m4a .aac
+// .ogg .oga .opus .flac; images .jpg .jpeg .png .gif .webp .avif .heic;
+// fonts .woff .woff2) whose media type compress would not encode under
+// MimeTypes: none of them is encoded under the default MimeTypes, and only
+// .iso (application/x-iso9660-image) may be under one that names its type
+// or a wildcard. Handler selects before the
 // handler runs, by that list only (not the host's mime.types): any other
 // path (.php, .md, .txt, none) counts as encoded when the client accepts an
 // encoding, even when MimeTypes leaves its type out, and is sent whole. A

@@ -52,3 +52,29 @@ func TestIfRangePathExtensionDecidesOnlyForCompressedFormats(t *testing.T) {
 	assert.Empty(t, w.Header().Get("Content-Encoding"))
 	assert.Equal(t, html[100:], w.Body.Bytes())
 }
+
+// TestNeverEncodedDownloadKeepsItsRange: a browser resuming a download sends
+// Range with If-Range: <Last-Modified> (http.ServeContent sets no ETag), and
+// Accept-Encoding as always. For a file compress never encodes (a PDF, an
+// .exe served as application/octet-stream) or does not encode under the
+// default MimeTypes (an .iso, a .dmg), the representation selected is the
+// unencoded one, so the range is served. The extensions used to be missing
+// from the list Handler consults before the handler runs: Range and
+// If-Range were stripped and every resume restarted the whole download.
+func TestNeverEncodedDownloadKeepsItsRange(t *testing.T) {
+	t.Parallel()
+	c := compress.Must(compress.Options{})
+	mod := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	content := bytes.Repeat([]byte("%PDF-1.7 binary-ish content "), 4000)
+	for _, name := range []string{"/manual.pdf", "/installer.iso", "/setup.exe", "/app.dmg", "/Tool.MSI", "/app.apk", "/pkg.deb", "/lib.jar", "/disk.img"} {
+		h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, name, mod, bytes.NewReader(content))
+		}))
+		w := serveFile(h, name, "Accept-Encoding", "gzip, deflate, br, zstd",
+			"Range", "bytes=100000-", "If-Range", mod.Format(http.TimeFormat))
+		require.Empty(t, w.Header().Get("Content-Encoding"), "%s (%s) was encoded", name, w.Header().Get("Content-Type"))
+		require.Equal(t, http.StatusPartialContent, w.Code, "%s (%s): the resume restarted the download (%d bytes)",
+			name, w.Header().Get("Content-Type"), w.Body.Len())
+		assert.Equal(t, content[100000:], w.Body.Bytes(), name)
+	}
+}

@@ -53,14 +53,27 @@ func (c *config) typeOK(mt string) bool {
 	return c.mime.match(mt)
 }
 
-// compressedExt maps the extensions of formats that are already compressed
-// (archives, video, audio, images, fonts) to their media types. It is fixed
-// here, not read from the host's mime.types (mime.TypeByExtension), so that
-// which requests keep their range does not change from host to host.
+// compressedExt maps the extensions of files that are downloaded whole and
+// resumed (archives, packages, installers, disk images, documents, video,
+// audio, images, fonts) to their media types: each one's type is either
+// compressed by its own format (alreadyCompressed: never encoded, whatever
+// MimeTypes says) or one the default MimeTypes leaves out (.iso, .img), so
+// that a resumed download of one keeps its range (neverEncodesPath). It is
+// fixed here, not read from the host's mime.types (mime.TypeByExtension),
+// so that which requests keep their range does not change from host to
+// host. TestCompressedExtNeverEncoded keeps it consistent with
+// alreadyCompressed.
 var compressedExt = map[string]string{
 	".zip": "application/zip", ".gz": "application/gzip", ".tgz": "application/gzip",
 	".bz2": "application/x-bzip2", ".xz": "application/x-xz", ".zst": "application/zstd",
 	".7z": "application/x-7z-compressed", ".rar": "application/vnd.rar",
+	".jar": "application/java-archive", ".war": "application/java-archive",
+	".apk": "application/vnd.android.package-archive", ".whl": "application/zip",
+	".deb": "application/vnd.debian.binary-package", ".rpm": "application/x-rpm",
+	".msi": "application/x-msi", ".dmg": "application/x-apple-diskimage",
+	".exe": "application/octet-stream", ".bin": "application/octet-stream",
+	".iso": "application/x-iso9660-image", ".img": "application/octet-stream",
+	".pdf": "application/pdf",
 	".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
 	".webm": "video/webm", ".mkv": "video/x-matroska", ".avi": "video/x-msvideo",
 	".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".ogg": "audio/ogg",
@@ -130,6 +143,9 @@ func alreadyCompressed(mt string) bool {
 	case "application/zip", "application/gzip", "application/x-gzip", "application/zstd",
 		"application/x-bzip2", "application/x-xz", "application/x-7z-compressed",
 		"application/x-rar-compressed", "application/vnd.rar", "application/x-brotli",
+		"application/java-archive", "application/vnd.android.package-archive",
+		"application/vnd.debian.binary-package", "application/x-rpm", "application/x-msi",
+		"application/x-apple-diskimage",
 		"font/woff", "font/woff2", "application/font-woff",
 		"application/pdf", "application/octet-stream":
 		return true

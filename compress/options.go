@@ -57,8 +57,9 @@ var DefaultMimeTypes = []string{
 // weak tag reaches the handler without Range and If-Range when the
 // representation selected for it may be encoded (the client accepts an
 // encoding of Algorithms or StreamingAlgorithms, and, except under
-// ETagKeep, the extension of its path is not one of a format already
-// compressed, such as .zip or .mp4: see Ranges in the package doc), so the
+// ETagKeep, the extension of its path is not one of a file downloaded
+// whole whose type is not encoded, such as .zip, .mp4 or .pdf: see Ranges
+// in the package doc), so the
 // whole body is sent, encoded: a resumed download never gets unencoded
 // bytes to append to encoded ones. When the representation selected is the
 // unencoded one (a client that sends no Accept-Encoding, as curl -C -, or
