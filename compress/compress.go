@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/go-caching/caching/internal/header"
+	"github.com/go-caching/caching/internal/httpx"
 )
 
 // Compressor is the compression middleware built from validated Options. It
@@ -42,11 +43,22 @@ func Middleware(opts Options) func(http.Handler) http.Handler {
 	return Must(opts).Handler
 }
 
+// ErrHandlerReturned is returned by Write, WriteString, ReadFrom, Flush
+// (FlushError), Hijack and Push on the writer Handler or Conditional handed
+// to a handler once that handler has returned: a handler that kept its
+// http.ResponseWriter (a late goroutine, a logger) breaks its contract, and
+// the writer, whose state compress pools, is inert from then on. Its
+// WriteHeader does nothing, its Header returns a map of its own, and its
+// Unwrap returns nil. Such a write never reaches another response.
+var ErrHandlerReturned = httpx.ErrDetached
+
 // Handler wraps next so that its responses are compressed when the request
 // and the response allow it (see the package documentation for the rules),
 // and its 200 responses to conditional requests become 304 Not Modified
 // where the validators match (see Conditional; Options.IgnoreConditional).
-// Wrap a whole mux, or only the routes to compress (per-route "on").
+// Wrap a whole mux, or only the routes to compress (per-route "on"). The
+// writer next is handed must not be used after next returns: it then
+// returns ErrHandlerReturned (see there).
 func (c *Compressor) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -99,6 +111,7 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 	cw.declared, cw.written = -1, 0
 	finished := false
 	defer func() {
+		cw.Detach() // after a panic
 		if r != orig {
 			// A mux below recorded the route it matched on the copy;
 			// the middleware above (timing's Report.Route) reads it
@@ -115,6 +128,11 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 		c.writers.Put(cw)
 	}()
 	next.ServeHTTP(rw, r)
+	// rw is inert from here on: a handler that kept it (a goroutine, a
+	// logger) gets ErrHandlerReturned rather than writing into this
+	// response as it completes, or into the response of the request the
+	// pool gives cw to next.
+	cw.Detach()
 	if !cw.finish() {
 		if cond == nil || !cw.notModifiedBy(cond) {
 			// The handler wrote less than the Content-Length it

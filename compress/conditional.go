@@ -29,8 +29,8 @@ import (
 // If-Modified-Since, at no cost. A Compressor does the same unless
 // Options.IgnoreConditional is set, comparing the validators the client
 // was sent (the weakened or suffixed ETag). The writer handed to next keeps
-// exactly the optional interfaces of the one it wraps. Conditional is safe
-// for concurrent use.
+// exactly the optional interfaces of the one it wraps, and is inert once
+// next returns (ErrHandlerReturned). Conditional is safe for concurrent use.
 func Conditional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !conditionalRequest(r) {
@@ -50,6 +50,8 @@ func withConditional(w http.ResponseWriter, r *http.Request, serve func(http.Res
 	rw := cw.Reset(w, cw)
 	cw.r = r
 	defer func() {
+		// Detaches rw first: a handler that kept it gets
+		// ErrHandlerReturned, whatever request the pool gives cw to next.
 		cw.Reset(nil, nil)
 		cw.r, cw.notModified = nil, false
 		conditionalWriters.Put(cw)

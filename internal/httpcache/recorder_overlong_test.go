@@ -60,7 +60,7 @@ func readOverlong(t *testing.T, srv *httptest.Server) overlongRead {
 // recorded (ReasonLength). A body of the declared length is recorded.
 func TestRecorderOverlongReadFrom(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789"), 600)
-	recorders := map[string]Recorder{
+	recorders := map[string]struct{ Hold, StoreFlushed bool }{
 		"no Hold":                           {},
 		"Hold":                              {Hold: true},
 		"Hold, StoreFlushed, flushed first": {Hold: true, StoreFlushed: true},
@@ -90,7 +90,7 @@ func TestRecorderOverlongReadFrom(t *testing.T) {
 				results := make(chan result, 1)
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					var failed Reason
-					rec := settings
+					rec := &Recorder{Hold: settings.Hold, StoreFlushed: settings.StoreFlushed}
 					rec.OnFail = func(r Reason) { failed = r }
 					handler(rec.Reset(w))
 					_, _, got, reason := rec.Finish()

@@ -18,40 +18,40 @@ const (
 )
 
 // wrap returns the combination type for the interface bits of the wrapped writer.
-func wrap(w *Writer, mask int) http.ResponseWriter {
+func wrap(h *handle, mask int) http.ResponseWriter {
 	switch mask {
 	case 0:
-		return rw0{base{w}}
+		return rw0{base{h}}
 	case 1:
-		return rwF{base{w}}
+		return rwF{base{h}}
 	case 2:
-		return rwH{base{w}}
+		return rwH{base{h}}
 	case 3:
-		return rwFH{base{w}}
+		return rwFH{base{h}}
 	case 4:
-		return rwP{base{w}}
+		return rwP{base{h}}
 	case 5:
-		return rwFP{base{w}}
+		return rwFP{base{h}}
 	case 6:
-		return rwHP{base{w}}
+		return rwHP{base{h}}
 	case 7:
-		return rwFHP{base{w}}
+		return rwFHP{base{h}}
 	case 8:
-		return rwR{base{w}}
+		return rwR{base{h}}
 	case 9:
-		return rwFR{base{w}}
+		return rwFR{base{h}}
 	case 10:
-		return rwHR{base{w}}
+		return rwHR{base{h}}
 	case 11:
-		return rwFHR{base{w}}
+		return rwFHR{base{h}}
 	case 12:
-		return rwPR{base{w}}
+		return rwPR{base{h}}
 	case 13:
-		return rwFPR{base{w}}
+		return rwFPR{base{h}}
 	case 14:
-		return rwHPR{base{w}}
+		return rwHPR{base{h}}
 	case 15:
-		return rwFHPR{base{w}}
+		return rwFHPR{base{h}}
 	}
 	panic("httpx: bad interface mask")
 }
@@ -76,10 +76,10 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwF) Flush() { _ = x.w.h.Flush() }
+func (x rwF) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwF) FlushError() error { return x.w.h.Flush() }
+func (x rwF) FlushError() error { return x.flush() }
 
 // rwH wraps a writer that implements exactly [http.Hijacker].
 type rwH struct{ base }
@@ -92,7 +92,7 @@ var (
 )
 
 // Hijack forwards to the hooks.
-func (x rwH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // rwFH wraps a writer that implements exactly [http.Flusher http.Hijacker].
 type rwFH struct{ base }
@@ -106,13 +106,13 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwFH) Flush() { _ = x.w.h.Flush() }
+func (x rwFH) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwFH) FlushError() error { return x.w.h.Flush() }
+func (x rwFH) FlushError() error { return x.flush() }
 
 // Hijack forwards to the hooks.
-func (x rwFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // rwP wraps a writer that implements exactly [http.Pusher].
 type rwP struct{ base }
@@ -125,7 +125,7 @@ var (
 )
 
 // Push forwards to the hooks.
-func (x rwP) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwP) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // rwFP wraps a writer that implements exactly [http.Flusher http.Pusher].
 type rwFP struct{ base }
@@ -139,13 +139,13 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwFP) Flush() { _ = x.w.h.Flush() }
+func (x rwFP) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwFP) FlushError() error { return x.w.h.Flush() }
+func (x rwFP) FlushError() error { return x.flush() }
 
 // Push forwards to the hooks.
-func (x rwFP) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwFP) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // rwHP wraps a writer that implements exactly [http.Hijacker http.Pusher].
 type rwHP struct{ base }
@@ -159,10 +159,10 @@ var (
 )
 
 // Hijack forwards to the hooks.
-func (x rwHP) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwHP) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // Push forwards to the hooks.
-func (x rwHP) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwHP) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // rwFHP wraps a writer that implements exactly [http.Flusher http.Hijacker http.Pusher].
 type rwFHP struct{ base }
@@ -177,16 +177,16 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwFHP) Flush() { _ = x.w.h.Flush() }
+func (x rwFHP) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwFHP) FlushError() error { return x.w.h.Flush() }
+func (x rwFHP) FlushError() error { return x.flush() }
 
 // Hijack forwards to the hooks.
-func (x rwFHP) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwFHP) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // Push forwards to the hooks.
-func (x rwFHP) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwFHP) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // rwR wraps a writer that implements exactly [io.ReaderFrom].
 type rwR struct{ base }
@@ -199,7 +199,7 @@ var (
 )
 
 // ReadFrom forwards to the hooks.
-func (x rwR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }
 
 // rwFR wraps a writer that implements exactly [http.Flusher io.ReaderFrom].
 type rwFR struct{ base }
@@ -213,13 +213,13 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwFR) Flush() { _ = x.w.h.Flush() }
+func (x rwFR) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwFR) FlushError() error { return x.w.h.Flush() }
+func (x rwFR) FlushError() error { return x.flush() }
 
 // ReadFrom forwards to the hooks.
-func (x rwFR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwFR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }
 
 // rwHR wraps a writer that implements exactly [http.Hijacker io.ReaderFrom].
 type rwHR struct{ base }
@@ -233,10 +233,10 @@ var (
 )
 
 // Hijack forwards to the hooks.
-func (x rwHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // ReadFrom forwards to the hooks.
-func (x rwHR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwHR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }
 
 // rwFHR wraps a writer that implements exactly [http.Flusher http.Hijacker io.ReaderFrom].
 type rwFHR struct{ base }
@@ -251,16 +251,16 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwFHR) Flush() { _ = x.w.h.Flush() }
+func (x rwFHR) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwFHR) FlushError() error { return x.w.h.Flush() }
+func (x rwFHR) FlushError() error { return x.flush() }
 
 // Hijack forwards to the hooks.
-func (x rwFHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwFHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // ReadFrom forwards to the hooks.
-func (x rwFHR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwFHR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }
 
 // rwPR wraps a writer that implements exactly [http.Pusher io.ReaderFrom].
 type rwPR struct{ base }
@@ -274,10 +274,10 @@ var (
 )
 
 // Push forwards to the hooks.
-func (x rwPR) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwPR) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // ReadFrom forwards to the hooks.
-func (x rwPR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwPR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }
 
 // rwFPR wraps a writer that implements exactly [http.Flusher http.Pusher io.ReaderFrom].
 type rwFPR struct{ base }
@@ -292,16 +292,16 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwFPR) Flush() { _ = x.w.h.Flush() }
+func (x rwFPR) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwFPR) FlushError() error { return x.w.h.Flush() }
+func (x rwFPR) FlushError() error { return x.flush() }
 
 // Push forwards to the hooks.
-func (x rwFPR) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwFPR) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // ReadFrom forwards to the hooks.
-func (x rwFPR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwFPR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }
 
 // rwHPR wraps a writer that implements exactly [http.Hijacker http.Pusher io.ReaderFrom].
 type rwHPR struct{ base }
@@ -316,13 +316,13 @@ var (
 )
 
 // Hijack forwards to the hooks.
-func (x rwHPR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwHPR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // Push forwards to the hooks.
-func (x rwHPR) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwHPR) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // ReadFrom forwards to the hooks.
-func (x rwHPR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwHPR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }
 
 // rwFHPR wraps a writer that implements exactly [http.Flusher http.Hijacker http.Pusher io.ReaderFrom].
 type rwFHPR struct{ base }
@@ -338,16 +338,16 @@ var (
 )
 
 // Flush forwards to the hooks.
-func (x rwFHPR) Flush() { _ = x.w.h.Flush() }
+func (x rwFHPR) Flush() { _ = x.flush() }
 
 // FlushError flushes like Flush and returns its error (used by http.ResponseController).
-func (x rwFHPR) FlushError() error { return x.w.h.Flush() }
+func (x rwFHPR) FlushError() error { return x.flush() }
 
 // Hijack forwards to the hooks.
-func (x rwFHPR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }
+func (x rwFHPR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }
 
 // Push forwards to the hooks.
-func (x rwFHPR) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }
+func (x rwFHPR) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }
 
 // ReadFrom forwards to the hooks.
-func (x rwFHPR) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }
+func (x rwFHPR) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }

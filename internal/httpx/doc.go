@@ -27,8 +27,12 @@
 // http.ResponseController works through it. When the underlying writer is a
 // Flusher it also has FlushError() error (as net/http's own writer does), so
 // http.ResponseController.Flush returns the flush error. The wrapped value is
-// pointer-shaped: storing it in an interface does not allocate, so the only
-// per-request allocation is the struct that embeds Writer (none with a pool).
+// pointer-shaped: storing it in an interface does not allocate. It points at
+// a handle of its own, never attached to another response: the first Reset
+// of a Writer uses one inside it, a reused (pooled) Writer allocates its
+// handles handleSlabLen (16) at a time, so the per-request allocation is the
+// struct that embeds Writer, or with a pool one small slab every 16
+// requests.
 //
 // Every call on the wrapped writer goes through the hooks passed to Reset:
 //
@@ -84,6 +88,19 @@
 //
 // A Writer is not safe for concurrent use, like an http.ResponseWriter.
 // Reset(nil, nil) drops every reference before a Writer goes back to a pool.
+//
+// # A writer kept past its handler
+//
+// A handler that keeps its http.ResponseWriter after it returned (a late
+// goroutine, a logger) breaks the ResponseWriter contract; with a pooled
+// Writer, its writes would reach the response of the request the pool hands
+// the Writer to next. [Writer.Detach] makes the wrapped writer inert for
+// good: every call on it returns [ErrDetached] or does nothing, Header
+// returns a map of its own, and none reaches the Writer. Each call on the
+// wrapped writer holds its handle's lock, so Detach waits for one in
+// progress, and a late call racing the middleware is ordered with it. Call
+// Detach as soon as the handler returns, before completing the response;
+// Reset detaches too.
 //
 // # Usage: the response cache
 //

@@ -19,16 +19,16 @@ type iface struct {
 
 var ifaces = []iface{
 	{"F", "flusher", "http.Flusher",
-		"func (x %s) Flush() { _ = x.w.h.Flush() }\n\n// FlushError flushes like Flush and returns its error (used by http.ResponseController).\nfunc (x %[1]s) FlushError() error { return x.w.h.Flush() }\n",
+		"func (x %s) Flush() { _ = x.flush() }\n\n// FlushError flushes like Flush and returns its error (used by http.ResponseController).\nfunc (x %[1]s) FlushError() error { return x.flush() }\n",
 		"func (f %s) Flush() { f.calls.add(\"Flush\") }\n"},
 	{"H", "hijacker", "http.Hijacker",
-		"func (x %s) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.w.h.Hijack() }\n",
+		"func (x %s) Hijack() (net.Conn, *bufio.ReadWriter, error) { return x.hijack() }\n",
 		"func (f %s) Hijack() (net.Conn, *bufio.ReadWriter, error) { f.calls.add(\"Hijack\"); return nil, nil, errFakeHijack }\n"},
 	{"P", "pusher", "http.Pusher",
-		"func (x %s) Push(target string, opts *http.PushOptions) error { return x.w.push(target, opts) }\n",
+		"func (x %s) Push(target string, opts *http.PushOptions) error { return x.push(target, opts) }\n",
 		"func (f %s) Push(string, *http.PushOptions) error { f.calls.add(\"Push\"); return nil }\n"},
 	{"R", "readerFrom", "io.ReaderFrom",
-		"func (x %s) ReadFrom(r io.Reader) (int64, error) { return x.w.h.ReadFrom(r) }\n",
+		"func (x %s) ReadFrom(r io.Reader) (int64, error) { return x.readFrom(r) }\n",
 		"func (f %s) ReadFrom(r io.Reader) (int64, error) { f.calls.add(\"ReadFrom\"); return io.Copy(f.rec, r) }\n"},
 }
 
@@ -52,9 +52,9 @@ func main() {
 	for i, f := range ifaces {
 		fmt.Fprintf(&b, "\thas%s = 1 << %d // %s\n", f.letter, i, f.check)
 	}
-	b.WriteString(")\n\n// wrap returns the combination type for the interface bits of the wrapped writer.\nfunc wrap(w *Writer, mask int) http.ResponseWriter {\n\tswitch mask {\n")
+	b.WriteString(")\n\n// wrap returns the combination type for the interface bits of the wrapped writer.\nfunc wrap(h *handle, mask int) http.ResponseWriter {\n\tswitch mask {\n")
 	for m := 0; m < 16; m++ {
-		fmt.Fprintf(&b, "\tcase %d:\n\t\treturn rw%s{base{w}}\n", m, suffix(m))
+		fmt.Fprintf(&b, "\tcase %d:\n\t\treturn rw%s{base{h}}\n", m, suffix(m))
 	}
 	b.WriteString("\t}\n\tpanic(\"httpx: bad interface mask\")\n}\n\n")
 	for m := 0; m < 16; m++ {

@@ -4,6 +4,7 @@ package httpx
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -44,12 +45,85 @@ type Writer struct {
 	rw        http.ResponseWriter
 	h         Hooks
 	wrapped   http.ResponseWriter
+	hd        *handle     // what wrapped points at; nil once detached
 	header    http.Header // set by SetHeader: what Header returns instead of rw's map
 	status    int
 	written   int64
 	committed bool
 	hijacked  bool
 	mask      uint8 // interface bits of rw
+
+	// Kept across Reset: each wrapped writer points at a handle of its
+	// own, never used for another (see Detach). The first Reset uses own
+	// (a Writer that is not reused allocates nothing more); a reused one
+	// takes the next of slab.
+	own     handle
+	ownUsed bool
+	slab    []handle
+}
+
+// ErrDetached is returned by the methods of a wrapped writer used after
+// [Writer.Detach] (or a later Reset): a handler that kept its
+// http.ResponseWriter past its return, in a goroutine or a logger.
+var ErrDetached = errors.New("http: response writer used after its handler returned")
+
+// handleSlabLen is how many handles a reused Writer allocates at once.
+const handleSlabLen = 16
+
+// handle is what a wrapped writer points at: the Writer of one response,
+// until it is detached. Each handle is attached once and never again, so
+// that a wrapped writer kept past its response never reaches the Writer
+// when a pool has handed it to another. mu is held during every call
+// through the wrapped writer, so that Detach waits for one in progress.
+type handle struct {
+	mu sync.Mutex
+	w  *Writer // nil once detached
+}
+
+// lock locks h and returns its Writer; once h is detached it unlocks it
+// and returns nil.
+func (h *handle) lock() *Writer {
+	h.mu.Lock()
+	w := h.w
+	if w == nil {
+		h.mu.Unlock()
+	}
+	return w
+}
+
+// next returns a handle never attached before.
+func (w *Writer) next() *handle {
+	if !w.ownUsed {
+		w.ownUsed = true
+		return &w.own
+	}
+	if len(w.slab) == 0 {
+		w.slab = make([]handle, handleSlabLen)
+	}
+	hd := &w.slab[0]
+	w.slab = w.slab[1:]
+	return hd
+}
+
+// Detach makes the writer handed out by the last Reset inert, for good:
+// from then on its calls reach nothing (whatever w serves next) and return
+// ErrDetached; WriteHeader does nothing, Header returns a map of its own,
+// and Unwrap nil. It waits for a call in progress on that writer to
+// return. A middleware that pools its Writer calls it as soon as the
+// handler has returned, before completing the response, so that a handler
+// that kept its writer can neither write into the response of the request
+// the pool gives w to next nor race with the middleware's own calls on w.
+// Reset detaches the last writer too. Detach is safe to call concurrently
+// with calls on the wrapped writer, and more than once.
+func (w *Writer) Detach() {
+	hd := w.hd
+	if hd == nil {
+		return
+	}
+	hd.mu.Lock()
+	hd.w = nil
+	hd.mu.Unlock()
+	w.hd = nil
 }
 
 var _ Hooks = (*Writer)(nil)
@@ -67,7 +141,9 @@ func New(rw http.ResponseWriter) *Writer {
 // the next handler (the same value as [Writer.ResponseWriter]). Reset(nil,
 // nil) drops every reference, for putting w back into a pool.
 func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
-	*w = Writer{}
+	w.Detach()
+	w.rw, w.h, w.wrapped, w.header = nil, nil, nil, nil
+	w.status, w.written, w.committed, w.hijacked, w.mask = 0, 0, false, false, 0
 	if rw == nil {
 		return nil
 	}
@@ -89,7 +165,9 @@ func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
 		mask |= hasR
 	}
 	w.mask = uint8(mask)
-	w.wrapped = wrap(w, mask)
+	w.hd = w.next() // never handed out before: no call can hold it
+	w.hd.w = w
+	w.wrapped = wrap(w.hd, mask)
 	return w.wrapped
 }
 
@@ -217,17 +295,91 @@ func (w *Writer) push(target string, opts *http.PushOptions) error {
 // rwUnwrapper is what http.ResponseController looks for.
 type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 
-// base holds the methods every combination has.
-type base struct{ w *Writer }
+// base holds the methods every combination has. Each call locks the
+// handle for its duration, and does nothing once it is detached.
+type base struct{ h *handle }
 
-func (b base) Header() http.Header         { return b.w.Header() }
-func (b base) WriteHeader(code int)        { b.w.h.WriteHeader(code) }
-func (b base) Write(p []byte) (int, error) { return b.w.h.Write(p) }
-func (b base) Unwrap() http.ResponseWriter { return b.w.unwrap(b.w.h.Unwrap()) }
+func (b base) Header() http.Header {
+	w := b.h.lock()
+	if w == nil {
+		return http.Header{} // nothing reads it
+	}
+	defer b.h.mu.Unlock()
+	return w.Header()
+}
+
+func (b base) WriteHeader(code int) {
+	w := b.h.lock()
+	if w == nil {
+		return
+	}
+	defer b.h.mu.Unlock()
+	w.h.WriteHeader(code)
+}
+
+func (b base) Write(p []byte) (int, error) {
+	w := b.h.lock()
+	if w == nil {
+		return 0, ErrDetached
+	}
+	defer b.h.mu.Unlock()
+	return w.h.Write(p)
+}
+
 func (b base) WriteString(s string) (int, error) {
+	w := b.h.lock()
+	if w == nil {
+		return 0, ErrDetached
+	}
+	defer b.h.mu.Unlock()
 	// A view of s, not a copy: the Write contract forbids modifying or
 	// retaining p.
-	return b.w.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return w.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+func (b base) Unwrap() http.ResponseWriter {
+	w := b.h.lock()
+	if w == nil {
+		return nil
+	}
+	defer b.h.mu.Unlock()
+	return w.unwrap(w.h.Unwrap())
+}
+
+func (b base) flush() error {
+	w := b.h.lock()
+	if w == nil {
+		return ErrDetached
+	}
+	defer b.h.mu.Unlock()
+	return w.h.Flush()
+}
+
+func (b base) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w := b.h.lock()
+	if w == nil {
+		return nil, nil, ErrDetached
+	}
+	defer b.h.mu.Unlock()
+	return w.h.Hijack()
+}
+
+func (b base) readFrom(r io.Reader) (int64, error) {
+	w := b.h.lock()
+	if w == nil {
+		return 0, ErrDetached
+	}
+	defer b.h.mu.Unlock()
+	return w.h.ReadFrom(r)
+}
+
+func (b base) push(target string, opts *http.PushOptions) error {
+	w := b.h.lock()
+	if w == nil {
+		return ErrDetached
+	}
+	defer b.h.mu.Unlock()
+	return w.push(target, opts)
 }
 
 // unwrap returns below, what the Unwrap hook returned, as
@@ -251,11 +403,11 @@ func (w *Writer) unwrap(below http.ResponseWriter) http.ResponseWriter {
 	}
 	switch need {
 	case hasF:
-		return unwrapF{below, w}
+		return unwrapF{below, base{w.hd}}
 	case hasH:
-		return unwrapH{below, w}
+		return unwrapH{below, base{w.hd}}
 	case hasF | hasH:
-		return unwrapFH{below, w}
+		return unwrapFH{below, base{w.hd}}
 	}
 	return below
 }
@@ -293,27 +445,27 @@ func canHijack(rw http.ResponseWriter) bool {
 // plus FlushError and/or Hijack through the hooks.
 type unwrapF struct {
 	http.ResponseWriter
-	w *Writer
+	b base
 }
 
-func (u unwrapF) FlushError() error           { return u.w.h.Flush() }
+func (u unwrapF) FlushError() error           { return u.b.flush() }
 func (u unwrapF) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 type unwrapH struct {
 	http.ResponseWriter
-	w *Writer
+	b base
 }
 
-func (u unwrapH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return u.w.h.Hijack() }
+func (u unwrapH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return u.b.hijack() }
 func (u unwrapH) Unwrap() http.ResponseWriter                  { return u.ResponseWriter }
 
 type unwrapFH struct {
 	http.ResponseWriter
-	w *Writer
+	b base
 }
 
-func (u unwrapFH) FlushError() error                            { return u.w.h.Flush() }
-func (u unwrapFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return u.w.h.Hijack() }
+func (u unwrapFH) FlushError() error                            { return u.b.flush() }
+func (u unwrapFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return u.b.hijack() }
 func (u unwrapFH) Unwrap() http.ResponseWriter                  { return u.ResponseWriter }
 
 // hookWriter writes through the Write hook; it has no ReadFrom, so io.Copy

@@ -282,7 +282,16 @@ func TestFlushAndHijackWithoutSupport(t *testing.T) {
 func TestResetReleasesReferences(t *testing.T) {
 	w := New(fakeWriter(15, newFakeBase()))
 	assert.Nil(t, w.Reset(nil, nil))
-	assert.Equal(t, Writer{}, *w)
+	assert.Nil(t, w.rw)
+	assert.Nil(t, w.h)
+	assert.Nil(t, w.wrapped)
+	assert.Nil(t, w.header)
+	assert.Nil(t, w.hd)
+	assert.Nil(t, w.own.w, "the handle handed out is detached")
+	assert.Zero(t, w.status)
+	assert.Zero(t, w.written)
+	assert.False(t, w.committed)
+	assert.False(t, w.hijacked)
 }
 
 // TestSetHeader: a map given to SetHeader is what the Writer's and the

@@ -1,0 +1,98 @@
+package httpx
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDetachedWriterReachesNothing: a writer kept past Detach (a handler
+// that kept its ResponseWriter) reaches neither the Writer nor what it
+// serves next, whichever of its methods is called: each fails with
+// ErrDetached or does nothing, and Header is a map of its own.
+func TestDetachedWriterReachesNothing(t *testing.T) {
+	first, next := newFakeBase(), newFakeBase()
+	s := &spy{}
+	kept := s.Reset(fakeWriter(hasF|hasH|hasP|hasR, first), s)
+	keptUnwrapped := s.Reset(fakeWriter(0, first), s) // detaches kept
+	_ = keptUnwrapped
+	s.Reset(fakeWriter(hasF|hasH|hasP|hasR, next), s)
+	s.log.calls = nil
+
+	kept.Header().Set("X-Late", "1")
+	kept.WriteHeader(http.StatusTeapot)
+	_, err := kept.Write([]byte("late"))
+	assert.ErrorIs(t, err, ErrDetached)
+	_, err = kept.(io.StringWriter).WriteString("late")
+	assert.ErrorIs(t, err, ErrDetached)
+	_, err = kept.(io.ReaderFrom).ReadFrom(strings.NewReader("late"))
+	assert.ErrorIs(t, err, ErrDetached)
+	kept.(http.Flusher).Flush()
+	assert.ErrorIs(t, http.NewResponseController(kept).Flush(), ErrDetached)
+	_, _, err = kept.(http.Hijacker).Hijack()
+	assert.ErrorIs(t, err, ErrDetached)
+	assert.ErrorIs(t, kept.(http.Pusher).Push("/a.css", nil), ErrDetached)
+	assert.Nil(t, kept.(rwUnwrapper).Unwrap())
+
+	assert.Empty(t, s.log.list(), "no hook was called")
+	assert.Empty(t, first.calls.list())
+	assert.Empty(t, next.calls.list())
+	assert.Empty(t, next.rec.Header().Get("X-Late"))
+	assert.Empty(t, first.rec.Header().Get("X-Late"))
+
+	// The writer handed out now works.
+	_, err = s.ResponseWriter().Write([]byte("ok"))
+	require.NoError(t, err)
+	assert.Equal(t, "ok", next.rec.Body.String())
+}
+
+// TestDetachKeepsTheUnwrappedFlushOnTheHooks: the writer Unwrap returns
+// with a FlushError and Hijack that go through the hooks (a writer below
+// that reaches a Flusher only through its own Unwrap) is detached with the
+// writer it came from.
+func TestDetachKeepsTheUnwrappedFlushOnTheHooks(t *testing.T) {
+	fb := newFakeBase()
+	s := &spy{}
+	rw := s.Reset(unwrapOnly{fakeWriter(hasF|hasH, fb)}, s)
+	below := rw.(rwUnwrapper).Unwrap()
+	f, ok := below.(interface{ FlushError() error })
+	require.True(t, ok, "%T", below)
+	require.NoError(t, f.FlushError())
+	s.Detach()
+	assert.ErrorIs(t, f.FlushError(), ErrDetached)
+	_, _, err := below.(http.Hijacker).Hijack()
+	assert.ErrorIs(t, err, ErrDetached)
+}
+
+// unwrapOnly reaches the writer it wraps only through Unwrap.
+type unwrapOnly struct{ http.ResponseWriter }
+
+func (u unwrapOnly) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// TestResetAllocatesAHandleSlabOnlyWhenReused: a Writer used for one
+// response allocates nothing for its handle; a pooled one allocates one
+// slab of handles every handleSlabLen responses.
+func TestResetAllocatesAHandleSlabOnlyWhenReused(t *testing.T) {
+	under := fakeWriter(hasF, newFakeBase())
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		s := new(spy)
+		s.Reset(under, s)
+		spySink = s
+	})-testing.AllocsPerRun(100, func() { spySink = new(spy) }))
+
+	s := &spy{}
+	s.Reset(under, s)
+	const n = 10 * handleSlabLen
+	allocs := testing.AllocsPerRun(1, func() {
+		for range n {
+			s.Reset(under, s)
+		}
+	})
+	assert.LessOrEqual(t, allocs, float64(n/handleSlabLen+1))
+}
+
+var spySink *spy
