@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -96,3 +97,50 @@ func TestResetAllocatesAHandleSlabOnlyWhenReused(t *testing.T) {
 }
 
 var spySink *spy
+
+// blockingWriter's Write waits for release; it records the write deadlines
+// set on it, as a connection's writer does.
+type blockingWriter struct {
+	h         http.Header
+	writing   chan struct{}
+	release   chan struct{}
+	deadlines chan time.Time
+}
+
+func (b *blockingWriter) Header() http.Header { return b.h }
+func (b *blockingWriter) WriteHeader(int)     {}
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	close(b.writing)
+	<-b.release
+	return len(p), nil
+}
+func (b *blockingWriter) SetWriteDeadline(t time.Time) error { b.deadlines <- t; return nil }
+
+// TestCallsDoNotWaitForEachOther: a watchdog goroutine's
+// http.ResponseController SetWriteDeadline, which reaches the connection
+// through Unwrap, is how a handler ends a Write blocked on a client that
+// reads nothing. The lock that lets Detach wait for calls in progress must
+// not make that call wait for the blocked Write (a deadlock: the write it
+// would end holds it).
+func TestCallsDoNotWaitForEachOther(t *testing.T) {
+	b := &blockingWriter{h: http.Header{}, writing: make(chan struct{}), release: make(chan struct{}), deadlines: make(chan time.Time, 1)}
+	rw := New(b).ResponseWriter()
+	done := make(chan error, 1)
+	go func() {
+		_, err := rw.Write([]byte("body"))
+		done <- err
+	}()
+	<-b.writing
+	deadline := time.Now()
+	set := make(chan error, 1)
+	go func() { set <- http.NewResponseController(rw).SetWriteDeadline(deadline) }()
+	select {
+	case err := <-set:
+		require.NoError(t, err)
+		assert.Equal(t, deadline, <-b.deadlines)
+	case <-time.After(5 * time.Second):
+		t.Fatal("SetWriteDeadline waited for the blocked Write")
+	}
+	close(b.release)
+	require.NoError(t, <-done)
+}

@@ -73,20 +73,24 @@ const handleSlabLen = 16
 // handle is what a wrapped writer points at: the Writer of one response,
 // until it is detached. Each handle is attached once and never again, so
 // that a wrapped writer kept past its response never reaches the Writer
-// when a pool has handed it to another. mu is held during every call
-// through the wrapped writer, so that Detach waits for one in progress.
+// when a pool has handed it to another. mu is read-locked during every
+// call through the wrapped writer, so that Detach (which write-locks it)
+// waits for the calls in progress, while the calls do not wait for each
+// other: a watchdog goroutine's http.ResponseController SetWriteDeadline
+// (through Unwrap) while a Write blocks on a slow client goes ahead, as it
+// does on net/http's own writer.
 type handle struct {
-	mu sync.Mutex
+	mu sync.RWMutex
 	w  *Writer // nil once detached
 }
 
-// lock locks h and returns its Writer; once h is detached it unlocks it
-// and returns nil.
+// lock read-locks h and returns its Writer; once h is detached it unlocks
+// it and returns nil. The caller read-unlocks h.mu after its call.
 func (h *handle) lock() *Writer {
-	h.mu.Lock()
+	h.mu.RLock()
 	w := h.w
 	if w == nil {
-		h.mu.Unlock()
+		h.mu.RUnlock()
 	}
 	return w
 }
@@ -304,7 +308,7 @@ func (b base) Header() http.Header {
 	if w == nil {
 		return http.Header{} // nothing reads it
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	return w.Header()
 }
 
@@ -313,7 +317,7 @@ func (b base) WriteHeader(code int) {
 	if w == nil {
 		return
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	w.h.WriteHeader(code)
 }
 
@@ -322,7 +326,7 @@ func (b base) Write(p []byte) (int, error) {
 	if w == nil {
 		return 0, ErrDetached
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	return w.h.Write(p)
 }
 
@@ -331,7 +335,7 @@ func (b base) WriteString(s string) (int, error) {
 	if w == nil {
 		return 0, ErrDetached
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	// A view of s, not a copy: the Write contract forbids modifying or
 	// retaining p.
 	return w.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
@@ -342,7 +346,7 @@ func (b base) Unwrap() http.ResponseWriter {
 	if w == nil {
 		return nil
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	return w.unwrap(w.h.Unwrap())
 }
 
@@ -351,7 +355,7 @@ func (b base) flush() error {
 	if w == nil {
 		return ErrDetached
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	return w.h.Flush()
 }
 
@@ -360,7 +364,7 @@ func (b base) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w == nil {
 		return nil, nil, ErrDetached
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	return w.h.Hijack()
 }
 
@@ -369,7 +373,7 @@ func (b base) readFrom(r io.Reader) (int64, error) {
 	if w == nil {
 		return 0, ErrDetached
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	return w.h.ReadFrom(r)
 }
 
@@ -378,7 +382,7 @@ func (b base) push(target string, opts *http.PushOptions) error {
 	if w == nil {
 		return ErrDetached
 	}
-	defer b.h.mu.Unlock()
+	defer b.h.mu.RUnlock()
 	return w.push(target, opts)
 }
 
