@@ -97,8 +97,10 @@
 // the Writer to next. [Writer.Detach] makes the wrapped writer inert for
 // good: every call on it returns [ErrDetached] or does nothing, Header
 // returns a map of its own, and none reaches the Writer. Each call on the
-// wrapped writer holds its handle's lock, so Detach waits for one in
-// progress, and a late call racing the middleware is ordered with it. Call
+// wrapped writer read-locks its handle, which Detach write-locks: Detach
+// waits for the calls in progress, and a late call racing the middleware
+// is ordered with it, while calls do not wait for each other (a watchdog's
+// SetWriteDeadline during a blocked Write goes ahead). Call
 // Detach as soon as the handler returns, before completing the response;
 // Reset detaches too.
 //
