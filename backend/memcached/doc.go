@@ -57,7 +57,8 @@
 // generation (an incr of the key namespace:gen): entries of older
 // generations are no longer read and age out of memcached's LRU. Other
 // namespaces, and other applications on the servers, are untouched; flush_all
-// is sent only with Options.FlushOnClear.
+// is sent only with Options.FlushOnClear (to every server, those after a
+// server that fails too: Clear then fails with the servers' errors).
 //
 // Each process caches the generation for Options.GenerationTTL (default 1s).
 // For up to that long after a Clear in another process (or after memcached
@@ -160,9 +161,13 @@
 // finds no helper free goes on alone and takes helpers as they are freed:
 // none waits for another call, but a helper stays with the call that took
 // it until that call's keys run out, so a long call may keep them all while
-// another runs one key at a time. The first
-// error (a delete failing, a context done, the Store closed) starts no more
-// keys and fails the call once those under way have ended.
+// another runs one key at a time. A key whose delete fails (its server
+// down or hung) does not stop the others: the call deletes every key it
+// can, then fails with the first error, with the count of those deleted,
+// so that a server down does not leave the keys on the others (the caching
+// package's tag and path versions) undeleted. A context done, or the Store
+// closed, starts no more keys and fails the call once those under way have
+// ended.
 //
 // Incr uses incr and decr, creating a missing counter with add (retried if
 // another client wins): counters are unsigned to memcached, so a decrement

@@ -109,8 +109,9 @@ type Options struct {
 	GenerationGrace time.Duration
 	// FlushOnClear makes Clear send flush_all to every server, removing
 	// every item of every namespace and application on them, instead of
-	// moving this namespace to a new generation. Off by default; turn it on
-	// only for servers this cache owns.
+	// moving this namespace to a new generation (a server that fails does
+	// not stop the others being flushed; Clear then fails). Off by
+	// default; turn it on only for servers this cache owns.
 	FlushOnClear bool
 }
 
@@ -855,10 +856,15 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held an entry: those the server deleted rather than reported missing
-// (backend.DeleteCounter). On an error (a context done, the Store closed, a
-// server error), no key is started after it, the deletes under way are
-// waited for, and the first error is returned with the count of the keys
-// deleted by then, those under way when it happened included.
+// (backend.DeleteCounter). A key whose delete fails (its server down, hung
+// or refusing) does not stop the others: the call goes on with the rest,
+// so that one server down does not leave the keys on the others undeleted,
+// and then fails with the first such error (saying how many more keys were
+// not deleted) and the count of the keys deleted. A context done, or the
+// Store closed, starts no key after it: the deletes under way are waited
+// for, and its error is returned (joined with the keys' errors) with the
+// count of the keys deleted by then, those under way when it happened
+// included.
 //
 // Unlike the other calls it does not trust the generation this process
 // read within Options.GenerationTTL: it reads it again first, so that a
@@ -895,15 +901,14 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 		return n, errors.Join(err, derr)
 	}
 	n, err := s.deleteUnder(ctx, ps[0], keys)
-	if err != nil {
-		return n, err
-	}
 	if len(ps) > 1 {
 		// Best effort: nothing reads the old generation once GenerationTTL
-		// has passed, and the keys are gone from the current one.
+		// has passed, and the keys are gone from the current one (those
+		// whose server answers: the others fail the call). A context done
+		// or the Store closed starts no key of it.
 		_, _ = s.deleteUnder(ctx, ps[1], keys)
 	}
-	return n, nil
+	return n, err
 }
 
 // maxDeletesInFlight bounds the deletes a Delete or DeleteCount of many keys
@@ -960,26 +965,30 @@ func (s *Store) releaseDeleteHelper() {
 // until none is left or the run stops, then frees its slot. One key, or
 // MaxIdleConns 1, is deleted on the caller's goroutine alone, starting none
 // and allocating nothing. No delete starts once ctx is done, the Store is
-// closed or a delete has failed (a check costs far less than the round trip
-// each key takes); the deletes under way are waited for, and counted,
-// before it returns the first error.
+// closed (a check costs far less than the round trip each key takes); the
+// deletes under way are waited for, and counted, before it returns. A key
+// whose delete fails is noted (keyFailures) and the others go on; the
+// Store closed under a delete stops the run as a done context does.
 func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, error) {
 	workers := min(maxDeletesInFlight, s.opts.MaxIdleConns, len(keys))
 	if workers <= 1 {
 		n := 0
+		var failed keyFailures
 		for _, k := range keys {
 			if err := s.start(ctx); err != nil {
-				return n, err
+				return n, failed.join(err)
 			}
 			found, err := s.deleteKey(storeKey(p, k))
-			if err != nil {
-				return n, err
-			}
-			if found {
+			switch {
+			case errors.Is(err, backend.ErrClosed):
+				return n, failed.join(err)
+			case err != nil:
+				failed.add(err)
+			case found:
 				n++
 			}
 		}
-		return n, nil
+		return n, failed.join(nil)
 	}
 	// The memcached keys, made here rather than by the goroutines: keys
 	// itself then does not escape, and the variadic slice of a Delete
@@ -1018,7 +1027,44 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 		}
 	}
 	d.wg.Wait()
-	return int(d.found.Load()), d.err
+	return int(d.found.Load()), d.failed.join(d.err)
+}
+
+// keyFailures collects the errors of the keys a delete could not delete
+// (their server down, hung or refusing): the delete goes on with the other
+// keys, so that one server down does not leave the keys on the others
+// undeleted (an invalidation lost where it could be made).
+type keyFailures struct {
+	n     int   // keys not deleted
+	first error // the error of the first
+}
+
+func (f *keyFailures) add(err error) {
+	if f.n == 0 {
+		f.first = err
+	}
+	f.n++
+}
+
+// join returns the failures joined with stop, the error that stopped the
+// delete (a context done, the Store closed), if any; nil if there are
+// neither.
+func (f *keyFailures) join(stop error) error {
+	var err error
+	switch f.n {
+	case 0:
+	case 1:
+		err = f.first
+	default:
+		err = fmt.Errorf("%w (and %d more keys not deleted)", f.first, f.n-1)
+	}
+	if stop == nil {
+		return err
+	}
+	if err == nil {
+		return stop
+	}
+	return errors.Join(stop, err)
 }
 
 // deleteKey deletes the memcached key mk and reports whether it held an
@@ -1047,9 +1093,10 @@ type deleteRun struct {
 	found atomic.Int64 // keys that held an entry
 	wg    sync.WaitGroup
 
-	mu   sync.Mutex
-	next int   // the next key to delete
-	err  error // the first error; no key is taken after it
+	mu     sync.Mutex
+	next   int         // the next key to delete
+	err    error       // what stopped the run; no key is taken after it
+	failed keyFailures // the keys whose delete failed, the run going on
 }
 
 // work is a helper's loop: it deletes keys until none is left or the run
@@ -1063,13 +1110,20 @@ func (d *deleteRun) work() {
 	}
 }
 
-// delete deletes the i-th key and counts it if it held an entry. On an
-// error it stops the run and reports false.
+// delete deletes the i-th key and counts it if it held an entry. An error
+// of the key's server is noted and the run goes on with the other keys; the
+// Store closed stops the run, and delete then reports false.
 func (d *deleteRun) delete(i int) bool {
 	found, err := d.s.deleteKey(d.mkeys[i])
-	if err != nil {
+	if errors.Is(err, backend.ErrClosed) {
 		d.fail(err)
 		return false
+	}
+	if err != nil {
+		d.mu.Lock()
+		d.failed.add(err)
+		d.mu.Unlock()
+		return true
 	}
 	if found {
 		d.found.Add(1)
@@ -1181,7 +1235,9 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 // (memcached cannot delete by prefix): the old entries are no longer read
 // and age out of memcached's LRU. Other namespaces on the servers are not
 // touched. Other processes see the Clear within Options.GenerationTTL. With
-// Options.FlushOnClear, Clear sends flush_all to every server instead.
+// Options.FlushOnClear, Clear sends flush_all to every server instead, one
+// after the other: a server that fails (down or hung) does not stop the
+// others from being flushed, and Clear returns the servers' errors joined.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.start(ctx); err != nil {
 		return err

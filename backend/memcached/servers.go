@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"net"
@@ -96,12 +97,17 @@ func (l *serverList) PickServer(key string) (net.Addr, error) {
 	return l.addrs[cs%uint32(len(l.addrs))], nil
 }
 
-// Each calls f with each server, in order, until f returns an error.
+// Each calls f with each server, in order, and returns their errors
+// joined. Unlike ServerList's, it does not stop at the first error:
+// gomemcache's FlushAll (Options.FlushOnClear's Clear) and Ping call it,
+// and a flush_all that stopped at a server down would flush none of the
+// servers after it, leaving their entries readable.
 func (l *serverList) Each(f func(net.Addr) error) error {
+	var errs []error
 	for _, a := range l.addrs {
 		if err := f(a); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

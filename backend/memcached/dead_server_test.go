@@ -1,0 +1,118 @@
+package memcached
+
+import (
+	"context"
+	"fmt"
+	"hash/crc32"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// deadAddr returns a loopback address where nothing listens: a server that
+// is down, refusing every dial at once.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// namespaceOn returns a fresh namespace whose generation key is on the
+// server of index i of n, so that a test with a server down can keep the
+// generation readable.
+func namespaceOn(name string, i, n int) string {
+	for j := 0; ; j++ {
+		ns := fmt.Sprint(name, "-", time.Now().UnixNano(), "-", j)
+		if crc32.ChecksumIEEE([]byte(ns+":gen"))%uint32(n) == uint32(i) {
+			return ns
+		}
+	}
+}
+
+// setSpread writes n keys k0..k(n-1) and returns all of them and those the
+// Store could write: the ones on the servers that are up.
+func setSpread(t *testing.T, s *Store, n int) (keys, written []string) {
+	t.Helper()
+	for i := range n {
+		k := fmt.Sprint("k", i)
+		keys = append(keys, k)
+		if s.Set(context.Background(), k, []byte("old"), time.Minute) == nil {
+			written = append(written, k)
+		}
+	}
+	if len(written) == 0 || len(written) == len(keys) {
+		t.Fatalf("set-up: %d of %d keys on the live server", len(written), len(keys))
+	}
+	return keys, written
+}
+
+// readable returns those of keys that Get finds.
+func readable(s *Store, keys []string) []string {
+	var found []string
+	for _, k := range keys {
+		if _, err := s.Get(context.Background(), k); err == nil {
+			found = append(found, k)
+		}
+	}
+	return found
+}
+
+// Regression: with one server of two down, a Delete of keys spread over
+// both stopped at the first key whose server refused it, and left the keys
+// after it on the live server undeleted and readable: the caching package's
+// invalidations (deletes of tag and path versions) were lost on the
+// servers that work, not only on the one that is down.
+func TestDeleteWithOneServerDownDeletesTheLiveServersKeys(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	s, err := New(Options{Servers: []string{live, deadAddr(t)}, Namespace: namespaceOn("deldown", 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, maxIdle := range []int{1, 16} { // one goroutine, and helpers
+		t.Run(fmt.Sprint("MaxIdleConns=", maxIdle), func(t *testing.T) {
+			s.opts.MaxIdleConns = maxIdle
+			keys, onLive := setSpread(t, s, 40)
+			n, err := s.DeleteCount(context.Background(), keys...)
+			if err == nil {
+				t.Fatal("DeleteCount succeeded with a server down")
+			}
+			if n != len(onLive) {
+				t.Errorf("DeleteCount = %d, %v; want %d (the keys on the live server)", n, err, len(onLive))
+			}
+			if left := readable(s, onLive); len(left) > 0 {
+				t.Fatalf("DeleteCount failed (%v) and left %d of the %d keys on the live server readable: %v", err, len(left), len(onLive), left)
+			}
+		})
+	}
+}
+
+// Regression: with Options.FlushOnClear and the first server of the list
+// down, Clear stopped at it (gomemcache's FlushAll stops at the first
+// error) and flushed none of the live servers after it.
+func TestFlushOnClearWithFirstServerDownFlushesTheOthers(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	s, err := New(Options{Servers: []string{deadAddr(t), live}, Namespace: namespaceOn("flushdown", 1, 2), FlushOnClear: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, onLive := setSpread(t, s, 20)
+	cerr := s.Clear(context.Background())
+	if cerr == nil {
+		t.Error("Clear succeeded with a server down")
+	}
+	if left := readable(s, onLive); len(left) > 0 {
+		t.Fatalf("Clear (%v) left %d of %d entries on the live server readable", cerr, len(left), len(onLive))
+	}
+}
+
