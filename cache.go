@@ -159,6 +159,14 @@ type Options struct {
 // that one: the breaker it closes opens again at that operation's next
 // failure, until it succeeds once. Each change is logged once and shown in
 // Stats.Breaker. In-process stores have no breaker.
+//
+// A backend of several servers may refuse the calls for the keys of one
+// server it has marked down, at once, with backend.ErrServerDown (memcached
+// does): the breaker counts those neither as failures nor as successes
+// (the failures that marked the server down were counted), so that one
+// server down does not open it against the others; the calls fail open as
+// any failed call does. With every server down, the backend's errors are
+// failures again, and the breaker opens.
 type BreakerOptions struct {
 	// Threshold is how many consecutive failures, of any operations or of
 	// one, open the breaker. Zero means 5; negative turns the breaker off.

@@ -1387,9 +1387,11 @@ const (
 // report records the outcome of an admitted call of kind k for the breaker,
 // and tells the retries of failed invalidations of a success (store.wake).
 // An answer of the backend (a miss, a value too large, not an integer) is a
-// success; a call whose caller cancelled it says nothing; a timeout
-// (Options.Timeout or the caller's own deadline) or any other error is a
-// failure.
+// success; a call whose caller cancelled it says nothing, nor does one the
+// backend refused at once because the server of its key is marked down
+// (backend.ErrServerDown: its other servers serve, and the failures that
+// marked that server down were counted); a timeout (Options.Timeout or the
+// caller's own deadline) or any other error is a failure.
 func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	if s.local != nil {
 		return // never down: no breaker, and no failed invalidation waits
@@ -1401,7 +1403,7 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 		if s.br != nil {
 			s.br.Success(k)
 		}
-	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed):
+	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), errors.Is(err, backend.ErrServerDown):
 	case s.br != nil:
 		s.br.Failure(k)
 	}

@@ -52,6 +52,16 @@ var (
 	ErrValueTooLarge = errors.New("backend: value too large")
 	// ErrClosed reports a call on a backend after Close.
 	ErrClosed = errors.New("backend: closed")
+	// ErrServerDown reports a call refused at once, without contacting
+	// anything, because the server that holds its key is marked down (it
+	// failed several calls in a row: memcached marks such a server down
+	// for a cool-down); the store's other servers go on serving. It says
+	// nothing of the store as a whole: the caching package's circuit
+	// breaker counts it neither as a success nor as a failure (the
+	// failures that marked the server down counted already), and fails
+	// open for the call. A store refuses with an error that does not wrap
+	// ErrServerDown once every one of its servers is marked down.
+	ErrServerDown = errors.New("backend: server marked down")
 	// ErrInvalidOption is wrapped by every error a backend's constructor
 	// returns for invalid options; the text names the field and the valid
 	// range.

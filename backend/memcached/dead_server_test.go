@@ -2,12 +2,15 @@ package memcached
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -116,3 +119,38 @@ func TestFlushOnClearWithFirstServerDownFlushesTheOthers(t *testing.T) {
 	}
 }
 
+// With every server down, the calls are refused at once too, dialing
+// nothing, but with an error that does not wrap backend.ErrServerDown: the
+// Store as a whole is down, and the caching package's breaker must count
+// it as a failure (and open), not leave it to the servers.
+func TestEveryServerDownRefusesWithoutErrServerDown(t *testing.T) {
+	s, err := New(Options{Servers: []string{deadAddr(t), deadAddr(t)}, Namespace: "alldown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var dials atomic.Int64
+	dial := s.dial
+	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+	for i := range 20 {
+		if _, err := s.Get(context.Background(), fmt.Sprint("k", i)); err == nil || errors.Is(err, backend.ErrNotFound) {
+			t.Fatalf("Get with every server down: %v", err)
+		}
+	}
+	before := dials.Load()
+	if before > 2*serverDownAfter {
+		t.Errorf("%d dials; want at most %d (%d per server before it is marked down)", before, 2*serverDownAfter, serverDownAfter)
+	}
+	for i := range 20 {
+		_, err := s.Get(context.Background(), fmt.Sprint("k", i))
+		if err == nil || errors.Is(err, backend.ErrServerDown) {
+			t.Fatalf("Get with every server marked down: %v; want an error not wrapping backend.ErrServerDown", err)
+		}
+	}
+	if n := dials.Load() - before; n != 0 {
+		t.Errorf("%d dials with every server marked down", n)
+	}
+}

@@ -36,9 +36,31 @@
 // also when it is the server that holds the namespace's generation: see
 // Namespace and Clear): a stopped server refuses the one dial a call makes, at
 // once (about 14µs on loopback, BenchmarkGetRefused; nothing is retried or
-// slept on), and one that drops packets costs Timeout per call, with no
-// memory of the failure from one call to the next (a circuit breaker in front
-// of the Store, as the caching package has, saves that). A call on a pooled
+// slept on), and one that drops packets costs Timeout per call. After 3
+// failures in a row (dials that fail, reads or writes that time out; not
+// the server's answers, such as a miss or "SERVER_ERROR out of memory", nor
+// pooled connections a restart closed) the server is marked down for a
+// second: the calls for its keys are refused at once, dialing nothing, with
+// an error wrapping backend.ErrServerDown, and then one call (the probe)
+// goes to it again; an answer marks it up, a failure down for another
+// second. A server back up is thus served again within about a second. The
+// caching package's circuit breaker does not count backend.ErrServerDown
+// (the failures that marked the server down counted already), so that one
+// server down does not open it against the others; while every server is
+// marked down, the refusals do not wrap backend.ErrServerDown (nor do the
+// calls that fail for want of the namespace generation, its server marked
+// down), and the breaker opens as for any backend that is down. Checking
+// whether a key's server is down costs one atomic load per call.
+//
+// GetMany has no partial result (backend.GetManyer: an error fails the
+// whole call): while a server is down, every GetMany with a key on it
+// fails, the keys on the other servers included (the caching package then
+// serves those requests uncached, as for any failed read). Delete and
+// DeleteCount delete the keys whose servers answer, and fail (see
+// Capabilities). With Options.FlushOnClear, Clear flushes every server it
+// can reach.
+//
+// A call on a pooled
 // connection that a server restart broke is retried once on a new connection
 // when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete).
 //

@@ -65,7 +65,9 @@ type Options struct {
 	// batch under a Timeout of its own: a GetMany of many keys may take
 	// longer than Timeout in all without failing. gomemcache never retries
 	// nor sleeps: against a stopped server a call makes one dial, refused at
-	// once; against one that drops packets, it waits Timeout.
+	// once; against one that drops packets, it waits Timeout. A server
+	// that fails 3 calls in a row is marked down for a second, its keys
+	// refused meanwhile without a dial (see the package doc).
 	Timeout time.Duration
 	// MaxIdleConns is the number of idle connections kept per server; more
 	// are opened as calls need them and closed after. Delete and
@@ -170,10 +172,11 @@ func (o Options) withDefaults() (Options, error) {
 // Delete or DeleteCount of several keys may run some of its deletes on
 // helper goroutines, which end before it returns).
 type Store struct {
-	opts   Options
-	client *memcache.Client
-	genKey string
-	gen    atomic.Pointer[generation]
+	opts    Options
+	client  *memcache.Client
+	servers *serverList // the client's selector
+	genKey  string
+	gen     atomic.Pointer[generation]
 	// genFail is the last failed read of the generation, until one
 	// succeeds; genMu guards genRead, the read in flight (one at a time).
 	genFail atomic.Pointer[genFailure]
@@ -241,7 +244,7 @@ func New(opts Options) (*Store, error) {
 	c.Timeout = o.Timeout
 	c.MaxIdleConns = o.MaxIdleConns
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
-	s := &Store{opts: o, client: c, genKey: o.Namespace + ":gen", dial: d.DialContext}
+	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", dial: d.DialContext}
 	c.DialContext = s.dialContext
 	return s, nil
 }
@@ -249,14 +252,22 @@ func New(opts Options) (*Store, error) {
 // dialContext is the client's DialContext: it dials with s.dial and records
 // the connection in s.conns, for Close. After Close it dials nothing and
 // returns backend.ErrClosed; a connection whose dial completes after Close
-// is closed at once.
+// is closed at once. A dial that fails, and the reads and writes of the
+// connection, are reported to the server's health (see serverHealth).
 func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if s.closed.Load() {
 		return nil, backend.ErrClosed
 	}
+	h := s.servers.byAddr[addr]
 	c, err := s.dial(ctx, network, addr)
 	if err != nil {
+		if h != nil {
+			h.failed(err)
+		}
 		return nil, err
+	}
+	if h != nil {
+		c = &healthConn{Conn: c, h: h}
 	}
 	return s.conns.add(c)
 }
@@ -354,9 +365,12 @@ func timeout(err error) bool {
 }
 
 func wrap(err error) error {
+	var re *refusedError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &re):
+		return err // made here, with its "memcached: "
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return backend.ErrNotFound
 	case errors.Is(err, backend.ErrClosed):
@@ -536,8 +550,19 @@ func (s *Store) deletePrefixes() ([]string, error) {
 // readPrefix reads the namespace's generation from memcached and returns
 // its key prefix. A missing generation (never set, or evicted) is created
 // with the current time in nanoseconds, so that it never repeats an earlier
-// one.
+// one. Its server marked down is no backend.ErrServerDown to its callers:
+// a call that cannot go on without the generation fails whichever server
+// holds its key, as when every server is down.
 func (s *Store) readPrefix() (string, error) {
+	p, err := s.readGeneration()
+	if errors.Is(err, backend.ErrServerDown) {
+		err = &refusedError{msg: "memcached: the namespace generation cannot be read: " + err.Error()}
+	}
+	return p, err
+}
+
+// readGeneration is readPrefix, with the errors of the generation's server.
+func (s *Store) readGeneration() (string, error) {
 	now := time.Now()
 	for range 3 {
 		it, err := s.client.Get(s.genKey)
@@ -687,7 +712,9 @@ const (
 // context done while a batch is under way stops the call before the next
 // batch, with the context's error, and a Store closed fails the batch under
 // way (Close closes its connections) with backend.ErrClosed. An error from
-// any batch fails the whole call: no partial result is returned. A counter
+// any batch fails the whole call: no partial result is returned, so a key
+// on a server that is down (or marked down: backend.ErrServerDown) fails
+// every GetMany that includes it, whatever the other keys' servers. A counter
 // that memcached padded with spaces is returned without them, as by Get.
 // The namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {

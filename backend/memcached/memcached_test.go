@@ -257,7 +257,9 @@ func startMemcached(t testing.TB) *testutil.Process {
 }
 
 // TestServerDown checks that calls fail fast with wrapped errors while the
-// server is down, and succeed again with the same Store once it is back.
+// server is down, and succeed again with the same Store once it is back
+// (within a second: the server was marked down, and is probed once a
+// second).
 func TestServerDown(t *testing.T) {
 	p := startMemcached(t)
 	s := open(t, memcached.Options{Servers: []string{p.Addr}})
@@ -289,6 +291,10 @@ func TestServerDown(t *testing.T) {
 	}
 
 	p.Start()
+	require.Eventually(t, func() bool {
+		_, err := s.Get(bg, "k")
+		return err == nil || errors.Is(err, backend.ErrNotFound)
+	}, 3*time.Second, 10*time.Millisecond, "the server back up is never probed")
 	for name, op := range ops {
 		t.Run("up/"+name, func(t *testing.T) {
 			err := op()

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
@@ -23,8 +24,19 @@ import (
 // at start-up) fails New, and a server whose address changes is dialled at
 // its old one for the Store's life. The addresses it returns carry the
 // names, and the Store's dialer resolves them at each new connection.
+//
+// It also keeps each server's health (see serverHealth): PickServer refuses
+// a key whose server is marked down, at once, and the Store's dialer finds
+// a server's health by its address (byAddr) to report its connections'
+// outcomes.
 type serverList struct {
-	addrs []net.Addr // never empty; fixed once made
+	addrs  []net.Addr               // never empty; fixed once made
+	health []*serverHealth          // health[i] is addrs[i]'s; one per distinct address
+	byAddr map[string]*serverHealth // by the address as String gives it
+	// servers is the number of distinct servers, down the number marked
+	// down now.
+	servers int
+	down    atomic.Int32
 }
 
 var _ memcache.ServerSelector = (*serverList)(nil)
@@ -43,16 +55,24 @@ func (a *serverAddr) String() string  { return a.addr }
 // ServerList; any other must be host:port with a host and a numeric port.
 // Errors wrap backend.ErrInvalidOption.
 func newServerList(servers []string) (*serverList, error) {
-	l := &serverList{addrs: make([]net.Addr, len(servers))}
+	l := &serverList{addrs: make([]net.Addr, len(servers)), health: make([]*serverHealth, len(servers)),
+		byAddr: make(map[string]*serverHealth, len(servers))}
 	for i, s := range servers {
 		if strings.Contains(s, "/") {
 			l.addrs[i] = &serverAddr{network: "unix", addr: s}
-			continue
+		} else {
+			if err := checkHostPort(s); err != nil {
+				return nil, fmt.Errorf("memcached: Options.Servers[%d]: %w: %w", i, err, backend.ErrInvalidOption)
+			}
+			l.addrs[i] = &serverAddr{network: "tcp", addr: s}
 		}
-		if err := checkHostPort(s); err != nil {
-			return nil, fmt.Errorf("memcached: Options.Servers[%d]: %w: %w", i, err, backend.ErrInvalidOption)
+		h := l.byAddr[s]
+		if h == nil {
+			h = &serverHealth{addr: s, list: l}
+			l.byAddr[s] = h
+			l.servers++
 		}
-		l.addrs[i] = &serverAddr{network: "tcp", addr: s}
+		l.health[i] = h
 	}
 	return l, nil
 }
@@ -85,16 +105,28 @@ var keyBufs = sync.Pool{New: func() any { return new([256]byte) }}
 
 // PickServer returns the server for key: the CRC-32 (IEEE) of its first
 // 256 bytes (all of a memcached key, at most 250) modulo the number of
-// servers, as ServerList picks.
+// servers, as ServerList picks. A server marked down is not returned: the
+// error of its refusal is (see serverHealth), unless the call is its probe.
 func (l *serverList) PickServer(key string) (net.Addr, error) {
+	i := l.pick(key)
+	if d := l.health[i].downUntil.Load(); d != 0 {
+		if err := l.health[i].admit(d); err != nil {
+			return nil, err
+		}
+	}
+	return l.addrs[i], nil
+}
+
+// pick returns the index of key's server.
+func (l *serverList) pick(key string) int {
 	if len(l.addrs) == 1 {
-		return l.addrs[0], nil
+		return 0
 	}
 	buf := keyBufs.Get().(*[256]byte)
 	n := copy(buf[:], key)
 	cs := crc32.ChecksumIEEE(buf[:n])
 	keyBufs.Put(buf)
-	return l.addrs[cs%uint32(len(l.addrs))], nil
+	return int(cs % uint32(len(l.addrs)))
 }
 
 // Each calls f with each server, in order, and returns their errors

@@ -1,0 +1,122 @@
+package memcached_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/memcached"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// A server that fails a few calls in a row is marked down: the calls for its
+// keys are refused at once with backend.ErrServerDown (which the caching
+// package's breaker does not count against the other servers), the keys on
+// the other servers work all along, and once the server is back a probe
+// finds it and its keys work again.
+func TestServerDownRefusesItsKeysAtOnceAndComesBack(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	ns := namespaceOn(0) // the generation on the live server
+	fake := newFakeServer(t, live, ns)
+	s := open(t, memcached.Options{Servers: []string{live, fake.addr}, Namespace: ns})
+	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
+	liveKeys := keysOn(t, live, ns, 0, 10)
+	deadKeys := keysOn(t, live, ns, 1, 10)
+
+	fake.down()
+	refused := 0
+	for _, k := range deadKeys {
+		_, err := s.Get(bg, k)
+		require.Error(t, err)
+		require.NotErrorIs(t, err, backend.ErrNotFound)
+		if errors.Is(err, backend.ErrServerDown) {
+			refused++
+		} else {
+			require.Zero(t, refused, "a call dialed the server after it was marked down: %v", err)
+		}
+		for _, lk := range liveKeys {
+			require.NoError(t, s.Set(bg, lk, []byte("v"), 0), "a key on the server that is up")
+		}
+	}
+	require.NotZero(t, refused, "the server down was never marked down")
+	require.GreaterOrEqual(t, refused, len(deadKeys)-3, "calls dialed the server down")
+
+	// GetMany has no partial result: a key on the server down fails it.
+	_, err := s.GetMany(bg, append([]string{liveKeys[0]}, deadKeys[0]))
+	require.ErrorIs(t, err, backend.ErrServerDown)
+	vs, err := s.GetMany(bg, liveKeys)
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(vs[0]))
+	// A Delete of keys on both deletes those it can, and fails.
+	n, err := s.DeleteCount(bg, append([]string{deadKeys[0]}, liveKeys...)...)
+	require.ErrorIs(t, err, backend.ErrServerDown)
+	assert.Equal(t, len(liveKeys), n)
+
+	fake.up()
+	require.Eventually(t, func() bool { return s.Set(bg, deadKeys[0], []byte("back"), 0) == nil },
+		5*time.Second, 10*time.Millisecond, "the server back up is never probed")
+	v, err := s.Get(bg, deadKeys[0])
+	require.NoError(t, err)
+	assert.Equal(t, "back", string(v))
+	for _, k := range deadKeys[1:] {
+		require.NoError(t, s.Set(bg, k, []byte("v"), 0), "a key on the server back up")
+	}
+}
+
+// A server that hangs (accepts connections, answers nothing) costs
+// Options.Timeout per call only until it is marked down: then its keys are
+// refused at once.
+func TestHungServerIsMarkedDown(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	ns := namespaceOn(0)
+	fake := newFakeServer(t, live, ns)
+	const timeout = 50 * time.Millisecond
+	s := open(t, memcached.Options{Servers: []string{live, fake.addr}, Namespace: ns, Timeout: timeout})
+	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
+	deadKeys := keysOn(t, live, ns, 1, 10)
+	fake.hang()
+	var last time.Duration
+	for _, k := range deadKeys {
+		start := time.Now()
+		_, err := s.Get(bg, k)
+		last = time.Since(start)
+		require.Error(t, err)
+		if errors.Is(err, backend.ErrServerDown) {
+			break
+		}
+	}
+	_, err := s.Get(bg, deadKeys[len(deadKeys)-1])
+	require.ErrorIs(t, err, backend.ErrServerDown)
+	assert.Less(t, last, timeout/2, "a refused call waited for the server")
+}
+
+// Every server marked down, while the generation read before is still in
+// use: the calls are refused at once, but not with backend.ErrServerDown,
+// so that the caching package's breaker counts them and opens.
+func TestEveryServerMarkedDownIsNoServerDown(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	ns := namespaceOn(0)
+	a, b := newFakeServer(t, live, ns), newFakeServer(t, live, ns)
+	s := open(t, memcached.Options{Servers: []string{a.addr, b.addr}, Namespace: ns, GenerationTTL: time.Minute})
+	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
+	a.down()
+	b.down()
+	// Until both are marked down, the keys of the one marked first are
+	// refused with ErrServerDown, the other's still dial.
+	for i := range 20 {
+		_, err := s.Get(bg, fmt.Sprint("k", i))
+		require.Error(t, err)
+		require.NotErrorIs(t, err, backend.ErrNotFound)
+	}
+	for i := range 20 {
+		_, err := s.Get(bg, fmt.Sprint("k", i))
+		require.Error(t, err)
+		require.NotErrorIs(t, err, backend.ErrServerDown, "call %d", i)
+		assert.Contains(t, err.Error(), "every server marked down", "refused at once, dialing nothing")
+	}
+}

@@ -1,0 +1,126 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend/memcached"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// deadMemcachedAddr returns a loopback address where nothing listens: a
+// memcached server that is down.
+func deadMemcachedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// memcachedNamespaceOn returns a fresh namespace whose generation key is
+// on the server of index i of n.
+func memcachedNamespaceOn(i, n int) string {
+	for j := 0; ; j++ {
+		ns := fmt.Sprint("down-", time.Now().UnixNano(), "-", j)
+		if crc32.ChecksumIEEE([]byte(ns+":gen"))%uint32(n) == uint32(i) {
+			return ns
+		}
+	}
+}
+
+// openMemcachedCache returns a Cache on a memcached Store of servers in
+// namespace ns.
+func openMemcachedCache(t *testing.T, servers []string, ns string, br BreakerOptions) *Cache {
+	t.Helper()
+	b, err := memcached.New(memcached.Options{Servers: servers, Namespace: ns})
+	require.NoError(t, err)
+	c, err := New(&Options{Backend: b, Breaker: br})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Regression: with one memcached server of two down, the Cache's circuit
+// breaker counted the failures of the dead server's keys against the whole
+// backend, opened after 5 in a row, and then refused the keys of the live
+// server too (and flapped). The Store now marks the dead server down and
+// refuses its keys at once with backend.ErrServerDown, which the breaker
+// does not count: the live server's keys are served, and the dead one's
+// fail open (computed, uncached).
+func TestOneMemcachedServerDownLeavesTheOthersServing(t *testing.T) {
+	ctx := context.Background()
+	servers := []string{testutil.MemcachedAddrs(t)[0], deadMemcachedAddr(t)}
+	ns := memcachedNamespaceOn(0, 2) // the generation on the live server
+	// Which keys are on the live server: those a Cache without a breaker
+	// can write.
+	plain := openMemcachedCache(t, servers, ns, BreakerOptions{Threshold: -1})
+	live := map[string]bool{}
+	for i := range 400 {
+		k := fmt.Sprint("k", i)
+		live[k] = plain.Set(ctx, k, []byte("v"), time.Minute) == nil
+	}
+
+	c := openMemcachedCache(t, servers, ns, BreakerOptions{})
+	// Every key read once, in order, as requests would: runs of keys on
+	// the dead server come between those on the live one.
+	onLive, refused := 0, 0
+	for i := range 400 {
+		k := fmt.Sprint("k", i)
+		_, err := c.Get(ctx, k)
+		if !live[k] {
+			require.Error(t, err, "a key on the dead server")
+			continue
+		}
+		onLive++
+		if err != nil {
+			require.ErrorIs(t, err, ErrUnavailable, "unexpected error")
+			refused++
+		}
+	}
+	require.NotZero(t, onLive)
+	require.Less(t, onLive, 400, "some keys must be on the dead server")
+	require.Zero(t, refused, "%d of the %d keys on the live server were refused (breaker %s) because the other server is down",
+		refused, onLive, c.Stats().Breaker)
+	require.Equal(t, "closed", c.Stats().Breaker)
+
+	// The dead server's keys fail open: Memoize computes.
+	calls := 0
+	m := Memoize(c, "double", func(_ context.Context, n int) (int, error) { calls++; return 2 * n, nil })
+	for i := range 40 {
+		v, err := m.Get(ctx, i)
+		require.NoError(t, err)
+		require.Equal(t, 2*i, v)
+	}
+	require.GreaterOrEqual(t, calls, 1)
+}
+
+// With every memcached server down, the Cache's breaker still opens: the
+// Store's refusals then say the store is down, not one server, and the
+// calls cost nothing.
+func TestEveryMemcachedServerDownOpensTheBreaker(t *testing.T) {
+	testutil.MemcachedAddrs(t) // the memcached tests' condition
+	ctx := context.Background()
+	for _, threshold := range []int{0, 20} {
+		t.Run(fmt.Sprint("Threshold=", threshold), func(t *testing.T) {
+			servers := []string{deadMemcachedAddr(t), deadMemcachedAddr(t)}
+			c := openMemcachedCache(t, servers, memcachedNamespaceOn(0, 2), BreakerOptions{Threshold: threshold, Cooldown: time.Minute})
+			var err error
+			for i := range 100 {
+				if _, err = c.Get(ctx, fmt.Sprint("k", i)); errors.Is(err, ErrUnavailable) {
+					break
+				}
+			}
+			require.ErrorIs(t, err, ErrUnavailable, "the breaker never opened (%s)", c.Stats().Breaker)
+			require.Equal(t, "open", c.Stats().Breaker)
+		})
+	}
+}
