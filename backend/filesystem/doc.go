@@ -21,8 +21,16 @@
 // subdirectory after it), so a reader in any process sees
 // the old entry or the new one, never part of one. Files are created 0600 and
 // directories 0700 unless Options.FileMode and Options.DirMode say otherwise.
-// A full disk or a read-only directory gives an error wrapping the
-// *fs.PathError, never a crash.
+// A read-only directory gives an error wrapping the *fs.PathError, never a
+// crash. A write the disk has no room for (ENOSPC, or a quota's EDQUOT;
+// Windows' disk-full errors) gives an error wrapping both
+// backend.ErrValueTooLarge and the *fs.PathError, saying the disk is full,
+// and a Set so refused removes the key's older file, as for a value over
+// Options.MaxBytes (removing needs no room): a caller that wrote a new
+// value never reads the old one back. Reads go on working on a full disk,
+// and the refusal is the write's, as memcached's refusal of an item for want
+// of memory is: a Cache counts it as an answer, not as a failure that
+// would open its circuit breaker for the reads too.
 //
 // # Bounds and eviction
 //

@@ -503,7 +503,11 @@ func (s *Store) tooLarge(size int64) error {
 // entry file that would be over Options.MaxBytes gets
 // backend.ErrValueTooLarge, and the key's older entry is removed (as by
 // Delete, under the key's lock), so that a refused write never leaves the
-// value it was to replace readable.
+// value it was to replace readable. So does a write refused because the
+// disk is full (ENOSPC) or the user's quota is (EDQUOT), with an error
+// that says so: removing the older file needs no room, and the store still
+// answers reads, so a full disk is no failure of the store for the Cache's
+// circuit breaker.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	n, exp, err := s.check(key, value, ttl)
 	if errors.Is(err, backend.ErrValueTooLarge) {
@@ -514,15 +518,30 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	e := s.entry(key)
 	tmp, err := s.writeTemp(ctx, e, encode(key, value, exp))
+	if noSpace(err) {
+		return s.refuse(ctx, key, fullDisk(err))
+	}
 	if err != nil {
 		return err
 	}
 	st, err := s.lock(ctx, e)
 	if err != nil {
 		os.Remove(tmp)
+		if noSpace(err) {
+			return s.refuse(ctx, key, fullDisk(err))
+		}
 		return err
 	}
 	victims, err := s.commit(e, tmp, n)
+	if noSpace(err) {
+		// The rename found no room (a directory that had to grow): the
+		// older file is still there, and goes under the lock held.
+		err = fullDisk(err)
+		if uerr := unlink(e.path); uerr != nil && !errors.Is(uerr, fs.ErrNotExist) {
+			err = errors.Join(err, fmt.Errorf("filesystem: %w", uerr))
+		}
+		s.idx.remove(e.hash)
+	}
 	s.unlock(st)
 	if err == nil {
 		err = s.syncRename(e)
@@ -531,7 +550,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return err
 }
 
-// refuse removes key's entry for a Set refused with err (too large): its
+// refuse removes key's entry for a Set refused with err (too large, or no
+// room on the disk): its
 // caller has moved on from the older value (a database updated, say) and
 // must not read it back, as with backend/simple. It returns err, joined with
 // the error of the removal if that failed.
@@ -542,12 +562,28 @@ func (s *Store) refuse(ctx context.Context, key string, err error) error {
 	return err
 }
 
+// fullDisk returns the error of a write refused with err for want of room
+// on the disk (see noSpace), or err itself for any other error. It wraps
+// backend.ErrValueTooLarge, as memcached's refusal of an item for want of
+// memory does: the store answered and keeps serving reads, and the refusal
+// is the write's; counted as a failure of the store, it would open the
+// Cache's circuit breaker for reads that work, as long as the disk stays
+// full.
+func fullDisk(err error) error {
+	if err == nil || !noSpace(err) {
+		return err
+	}
+	return fmt.Errorf("filesystem: %w: the disk is full: %w", backend.ErrValueTooLarge, err)
+}
+
 // Add stores value under key if no live entry is there (one over
 // Options.MaxBytes that another Store wrote counts: see Options.MaxBytes).
 // It is atomic with
 // respect to Set, Add, Incr and Delete on the same directory, in this
 // process and in others (an advisory flock(2) per subdirectory; on systems
-// without flock, such as Windows, within this process only).
+// without flock, such as Windows, within this process only). A write
+// refused because the disk is full gets backend.ErrValueTooLarge, as in
+// Set, and stores nothing.
 func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	n, exp, err := s.check(key, value, ttl)
 	if err != nil {
@@ -556,12 +592,12 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	e := s.entry(key)
 	tmp, err := s.writeTemp(ctx, e, encode(key, value, exp))
 	if err != nil {
-		return false, err
+		return false, fullDisk(err)
 	}
 	st, err := s.lock(ctx, e)
 	if err != nil {
 		os.Remove(tmp)
-		return false, err
+		return false, fullDisk(err)
 	}
 	r, err := s.read(ctx, e, key)
 	if err != nil || r.ok || r.large {
@@ -571,6 +607,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	victims, err := s.commit(e, tmp, n)
 	s.unlock(st)
+	err = fullDisk(err)
 	if err == nil {
 		err = s.syncRename(e)
 	}
@@ -586,7 +623,8 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // wrapping backend.ErrNotInteger and leaves the value alone. A key too long
 // for the entry to fit Options.MaxBytes gets backend.ErrValueTooLarge, as
 // in Set, and so does an entry over Options.MaxBytes that another Store
-// wrote, which is left alone (see Options.MaxBytes).
+// wrote, which is left alone (see Options.MaxBytes), and so does an
+// increment the full disk has no room for, which leaves the value alone.
 func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
@@ -594,10 +632,11 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	e := s.entry(key)
 	st, err := s.lock(ctx, e)
 	if err != nil {
-		return 0, err
+		return 0, fullDisk(err)
 	}
 	next, victims, err := s.incrLocked(ctx, e, key, delta)
 	s.unlock(st)
+	err = fullDisk(err)
 	if err == nil {
 		err = s.syncRename(e)
 	}
