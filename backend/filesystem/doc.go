@@ -11,10 +11,22 @@
 //
 // A file holds a header (magic, format version, expiry, key length and the
 // key, so that a hash collision or a foreign file is detected), the value, and
-// a CRC-32C of the whole. A file that is corrupt, truncated, of another
+// a CRC-32C of the whole. A file that is corrupt, truncated, of an older
 // version or for another key is a miss, and is removed; it never panics. (A
 // live entry over the Store's Options.MaxBytes is a miss left on disk for
 // the Store that wrote it, however old: see Several processes.)
+//
+// A file of a newer format version (the magic right, the version higher:
+// written by a newer release sharing the directory, as during a rolling
+// deploy) is a miss too, but is not taken for corrupt: reads and the sweep
+// leave it on disk, so that the older release does not delete the newer
+// one's cache. It takes space, so it counts against Options.MaxEntries and
+// Options.MaxBytes as any file does, by its size, placed in the order of
+// use by its modification time (reading it here is no use of it), and
+// eviction removes it in its turn; as its expiry cannot be read, the sweep never removes it as
+// expired. Set, Add and Incr of its key replace it (to this release it
+// holds no entry: Add finds the key absent, Incr counts from 0), Delete
+// and Clear remove it, and DeleteCount does not count it.
 //
 // Writes go to a temporary file in the same subdirectory that is renamed into
 // place (with Options.Sync, the file fsynced before the rename and the

@@ -426,7 +426,9 @@ func (s *Store) learnRead(e entry, r read) []victim {
 
 // Get returns the value stored under key. A missing, expired, corrupt,
 // truncated or foreign regular file is a miss (wrapping
-// backend.ErrNotFound), and the file is removed. A live entry over
+// backend.ErrNotFound), and the file is removed. A file of a newer format
+// version, a newer release's, is a miss left on disk (see the package
+// doc). A live entry over
 // Options.MaxBytes, written by a Store with a larger bound, is a miss left
 // on disk for that Store until it expires or is deleted (see
 // Options.MaxBytes). Something that is not a

@@ -32,7 +32,8 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // errCorrupt reports a file that is not a well-formed entry: truncated,
-// damaged, of another format version, or not ours at all.
+// damaged, of another format version, or not ours at all. (A file of a
+// newer version is told apart by newerVersion, and left alone.)
 var errCorrupt = errors.New("filesystem: corrupt entry file")
 
 // encodedSize returns the size of the file for a key and value, or -1 if the
@@ -90,6 +91,15 @@ func decodeExpiry(h []byte) (int64, bool) {
 	}
 	e := int64(binary.BigEndian.Uint64(h[5:]))
 	return e, e >= 0
+}
+
+// newerVersion reports whether h, the start of a file, begins as an entry
+// file of a format version newer than this one's: one that a newer release
+// sharing the directory wrote (a rolling deploy), which this store can
+// neither read nor call corrupt. It is a miss left on disk, and counts in
+// the bounds as any file (see the package doc).
+func newerVersion(h []byte) bool {
+	return len(h) > 4 && string(h[:4]) == magic && h[4] > formatVersion
 }
 
 // headerFits reports whether h, the first headerSize bytes of a file of size

@@ -76,11 +76,12 @@ func notOurs(err error) bool {
 
 // read is one read of an entry file: the value and expiry when it is a live
 // entry for key; ok false when it is missing, expired, corrupt, another
-// key's, too large for this store, or not a regular file. fi names a
-// regular file that is not a live entry for key, for a removal that must
-// not remove a newer file; it is nil when nothing is to be removed (nothing
-// there, something that is not ours: a FIFO, a directory, a symbolic link,
-// or a live entry too large for this store).
+// key's, too large for this store, of a newer format version, or not a
+// regular file. fi names a regular file that is not a live entry for key,
+// for a removal that must not remove a newer file; it is nil when nothing
+// is to be removed (nothing there, something that is not ours: a FIFO, a
+// directory, a symbolic link, a live entry too large for this store, or a
+// file of a newer format version, a newer release's).
 //
 // large reports a live entry for key over this store's Options.MaxBytes
 // (written by a store with a larger bound sharing the directory): its header and key were checked, its value was not read
@@ -144,6 +145,25 @@ func (s *Store) readFile(ctx context.Context, e entry, key string, unlocked bool
 		}
 		f.Close()
 	}()
+	r, err = s.readOpen(ctx, e, f, fi, key, unlocked)
+	if err == nil && !r.ok && !r.large && r.fi != nil && newerFile(f) {
+		// A newer release's entry: a miss, but not a bad file to remove.
+		r = read{}
+	}
+	return r, err
+}
+
+// newerFile reports whether f, a file read found not to be an entry of
+// this store's, is one of a newer format version (see newerVersion). It
+// reads its first bytes again, from the start: only bad files cost it.
+func newerFile(f *os.File) bool {
+	var h [5]byte
+	n, _ := f.ReadAt(h[:], 0)
+	return newerVersion(h[:n])
+}
+
+// readOpen is readFile's read of f, e's file, open.
+func (s *Store) readOpen(ctx context.Context, e entry, f *os.File, fi fs.FileInfo, key string, unlocked bool) (read, error) {
 	size := fi.Size()
 	if size < overhead || size > maxFileSize {
 		return read{fi: fi}, nil // not an entry any store could have written

@@ -182,7 +182,10 @@ func (s *Store) sweepLoop() {
 // prune), so that the bounds do not count bytes no longer on disk.
 // An entry file over Options.MaxBytes leaves the index (a store with a
 // larger bound has written it since this one indexed the key) and is left on
-// disk for that store, unless expired. It reads the 21-byte header of each
+// disk for that store, unless expired. A file of a newer format version
+// (a newer release's, sharing the directory) is neither removed nor taken
+// for corrupt: its expiry cannot be read, so it is indexed as any file, by
+// size and modification time, and goes by eviction. It reads the 21-byte header of each
 // entry file, opened as Get opens it (never blocking, never following a
 // link, regular files only), and stops once ctx is done. Errors are ignored:
 // the next sweep tries again.
@@ -213,7 +216,10 @@ func (s *Store) sweep(ctx context.Context) {
 		exp, ok := decodeExpiry(hdr[:])
 		switch {
 		case ctx.Err() != nil:
-		case err != nil || !ok || s.expired(exp):
+		case !newerVersion(hdr[:]) && (err != nil || !ok || s.expired(exp)):
+			// Bad or expired. A newer release's file is neither to this
+			// store, which cannot read its expiry: it is indexed below as
+			// any file, and goes by eviction.
 			s.removeIfSame(e, fi)
 		default:
 			// Unknown, to drop, or known at another size.
