@@ -47,8 +47,11 @@ var (
 	// ErrNotInteger reports an Incr on a value that is not a decimal integer.
 	ErrNotInteger = errors.New("backend: value is not an integer")
 	// ErrValueTooLarge reports a value over the store's size limit for one item
-	// (the simple store's MaxBytes, memcached's item size). Nothing is stored,
-	// and a Set so refused removes the older value (see Backend.Set).
+	// (the simple store's MaxBytes, memcached's item size), or one the store
+	// has no room for now (memcached out of memory, a full disk under the
+	// filesystem store). Nothing is stored, and a Set so refused removes the
+	// older value (see Backend.Set). It is an answer of the store, not a
+	// failure: a Cache's circuit breaker does not count it.
 	ErrValueTooLarge = errors.New("backend: value too large")
 	// ErrClosed reports a call on a backend after Close.
 	ErrClosed = errors.New("backend: closed")
