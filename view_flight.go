@@ -3,6 +3,7 @@ package caching
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,9 +188,14 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 
 // adopt hands keys, path version keys that a run which led no flight
 // created and would delete, to the call in flight for key, and reports
-// whether there is one: that call's run may have read them, and store its
+// whether it took them: that call's run may have read them, and store its
 // entry under them. It decides for them as for its own keys when it ends
-// (end).
+// (end). A key the call holds already is not added again (a client
+// alternating a write and an uncached read of the path while one long run
+// streams would otherwise grow its list by one key per pair), and a call
+// holding maxAdopted keys takes no new one: the caller then decides for
+// them itself (at worst the run in flight stores an entry under a deleted
+// version key: one miss).
 func (g *viewFlight) adopt(key string, keys []string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -197,11 +203,29 @@ func (g *viewFlight) adopt(key string, keys []string) bool {
 	if !ok {
 		c, ok = g.running[key]
 	}
-	if ok {
-		c.forget = append(c.forget, keys...)
+	if !ok {
+		return false
 	}
-	return ok
+	n := len(c.forget)
+	for _, k := range keys {
+		if !slices.Contains(c.forget, k) {
+			if n++; n > maxAdopted {
+				return false
+			}
+		}
+	}
+	for _, k := range keys {
+		if !slices.Contains(c.forget, k) {
+			c.forget = append(c.forget, k)
+		}
+	}
+	return true
 }
+
+// maxAdopted bounds the keys a call in flight holds for others (adopt):
+// the distinct path and host version keys of runs of its key, a few at
+// most unless hosts differ under IgnoreHost with HostScopedWrites.
+const maxAdopted = 64
 
 // release hands res to c's waiters and lets the next miss of the key start
 // a new call. Only the first release of a call counts (a later one with a
