@@ -87,7 +87,11 @@ type sharedConfig struct {
 //     response with the 304's fields and its Set-Cookie, and the entry is
 //     left as it was, not freshened (the fields sent with a session, a
 //     CSRF token, may be that client's), so the next request revalidates
-//     it again. A response the entry may not be
+//     it again. The entry is freshened only once the response's status
+//     has passed the writers outside the view: a Set-Cookie, Cache-Control
+//     or Vary that one adds only then (alexedwards/scs's LoadAndSave, for
+//     a client it signs in) counts as the 304's or the HEAD 200's own, as
+//     it counts as a 200's. A response the entry may not be
 //     replaced with for what the resource now is deletes the entry (the
 //     origin no longer shares what it serves, section 4.3.3): a 304 or HEAD
 //     200 that says private or no-store, a 2xx or 3xx (other than a 206 or
@@ -822,7 +826,11 @@ func addNanos(t int64, d time.Duration) int64 {
 // describe this response only and are never stored; otherwise the handler
 // runs again without conditions. A 304 that may not be shared (mayShare:
 // it sets a cookie, or answers Authorization without saying it may be
-// shared) is served to its client alone and freshens nothing.
+// shared) is served to its client alone and freshens nothing. The entry
+// is freshened only once the served status has passed the writers outside
+// the view (outerJudge): a Set-Cookie, Cache-Control or Vary they add then
+// (a session middleware's, for a client it signs in) is judged as the
+// 304's own, and keeps the entry as it was, as it keeps a 200 out.
 func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState, h304 http.Header, before http.Header, vs versionSet) {
 	x := st.ext
 	prev := x.prev.snap
@@ -851,17 +859,54 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// store (store.unlessCleared), as one before the run began would.
 	st.cleared = x.prev.cleared
 	snap, reason := v.freshen(x, prev, ownFields(h304, before))
+	now := v.c.clock()
+	if st.background {
+		v.settle304(r, st, h304, before, vs, snap, reason, now)
+		return
+	}
+	// The origin answered this client's request: a cookie it set (a
+	// rotated session) or timings it exposed are this client's.
+	for _, name := range [...]string{"Set-Cookie", "Server-Timing"} {
+		if vs := h304[name]; len(vs) > 0 {
+			w.Header()[name] = vs
+		}
+	}
+	// The entry is freshened once the served status has passed the outer
+	// writers, before its body goes out: a field they add then (a session
+	// middleware's Set-Cookie) is judged as the 304's own, as a 200's is
+	// (httpcache.Recorder's recheck).
+	oj := &outerJudge{w: w, targeted: x.rules.TargetedField, settle: func(added http.Header) {
+		h := withAdded(h304, prev.Header, added)
+		if len(added) == 0 {
+			v.settle304(r, st, h, before, vs, snap, reason, now)
+			return
+		}
+		s2, r2 := v.freshen(x, prev, ownFields(h, before))
+		v.settle304(r, st, h, before, vs, s2, r2, now)
+	}}
+	v.serve(oj, x.client, snap, now, httpcache.Hit)
+	oj.finish()
+}
+
+// settle304 stores snap, the entry x.prev freshened from h (the header of
+// a 304 that validates it, with the fields the outer writers added as its
+// status passed them; see outerJudge), unless it may not be (reason, why
+// freshen refused it, or one of the cases below), and hands the outcome
+// to the waiters of st's flight.
+func (v *view) settle304(r *http.Request, st *runState, h, before http.Header, vs versionSet, snap *httpcache.Snapshot, reason httpcache.Reason, now time.Time) {
+	x := st.ext
 	// A 304 that leaves the entry to be revalidated before every reuse
 	// (no-cache, max-age=0) vouches for it for this request only: expired
 	// on arrival, it is served to none of the waiters, which each run
 	// their own (viewResult.expires), as for such a 200 (run).
 	res := viewResult{snap: snap, names: x.prev.spec.namesOrNil(), variant: x.prev.variant, vs: vs, check: new(versionCheck),
 		expires: addNanos(x.birth.UnixNano(), x.fr.Lifetime)}
-	now := v.c.clock()
 	switch {
-	case !mayShare(x, h304):
+	case !mayShare(x, h) || varyWidens(x.prev, h):
 		// This client's alone (it sets a cookie, or its fields may be its
-		// account's): served to it, neither stored nor handed on, and the
+		// account's), or made for its value of a field the entry does not
+		// vary on (a Vary an outer writer added; the 304's own was read
+		// before): served to it, neither stored nor handed on, and the
 		// entry left as it was for the others.
 		res = viewResult{}
 	case r.Context().Err() != nil:
@@ -872,7 +917,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		// 200 made then.
 		res = viewResult{retry: true}
 	case reason != httpcache.ReasonNone:
-		if v.mayDrop(r, x, x.prev, h304) {
+		if v.mayDrop(r, x, x.prev, h) {
 			v.dropRefreshed(r, x.prev, reason)
 		}
 		res = viewResult{}
@@ -885,16 +930,77 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		res = viewResult{}
 	}
 	v.flight.release(st.call, res)
-	if !st.background {
-		// The origin answered this client's request: a cookie it set (a
-		// rotated session) or timings it exposed are this client's.
-		for _, name := range [...]string{"Set-Cookie", "Server-Timing"} {
-			if vs := h304[name]; len(vs) > 0 {
-				w.Header()[name] = vs
-			}
-		}
-		v.serve(w, x.client, snap, now, httpcache.Hit)
+}
+
+// outerJudge is the writer through which a SharedCache view serves the
+// entry a 304 validated (notModified): at the final status it takes the
+// judged fields of the header (httpcache.JudgedFields), passes the status
+// on to the writers outside the view, and calls settle with the judged
+// fields they added as it passed (a session middleware, alexedwards/scs's
+// LoadAndSave, adds Set-Cookie, Vary: Cookie and Cache-Control there),
+// before any body byte is written: the entry is stored, or not, and
+// handed to the waiters before the client reads the body, as a 200's
+// Recorder does (Hold). A writer that adds its fields only at its first
+// Write is not waited for, as it is not for a 200.
+type outerJudge struct {
+	w        http.ResponseWriter
+	targeted string
+	settle   func(added http.Header)
+	done     bool
+}
+
+func (o *outerJudge) Header() http.Header { return o.w.Header() }
+
+func (o *outerJudge) WriteHeader(code int) {
+	if o.done || httpx.Informational(code) {
+		o.w.WriteHeader(code)
+		return
 	}
+	o.done = true
+	pre := httpcache.JudgedFields(o.w.Header(), o.targeted)
+	o.w.WriteHeader(code)
+	o.settle(httpcache.Added(pre, httpcache.JudgedFields(o.w.Header(), o.targeted)))
+}
+
+func (o *outerJudge) Write(p []byte) (int, error) {
+	if !o.done {
+		o.WriteHeader(http.StatusOK)
+	}
+	return o.w.Write(p)
+}
+
+// finish settles a response that never committed a status (none is
+// served so; settle must still hand the outcome to the waiters).
+func (o *outerJudge) finish() {
+	if !o.done {
+		o.done = true
+		o.settle(nil)
+	}
+}
+
+// withAdded returns h, the header of a 304 or HEAD 200 that validates a
+// stored response with header stored, with the judged fields the outer
+// writers added as its status passed them (added; see outerJudge): each
+// added value joins h's field, or the stored one when h has none (which
+// h leaves in place: an added no-transform keeps the stored max-age),
+// so that mayShare, varyWidens and freshen judge the response its client
+// got. h itself is returned when nothing was added, and is never changed.
+func withAdded(h, stored, added http.Header) http.Header {
+	if len(added) == 0 {
+		return h
+	}
+	h2 := make(http.Header, len(h)+len(added))
+	for k, vs := range h {
+		h2[k] = vs
+	}
+	for k, vs := range added {
+		base := h[k]
+		if len(base) == 0 {
+			base = stored[k]
+		}
+		h2[k] = append(slices.Clip(base), vs...)
+	}
+	return h2
 }
 
 // writtenUnder reports whether the stored entry f was written under vs,
@@ -1055,7 +1161,9 @@ func (v *view) personal(x *extRun, f *found, h http.Header) bool {
 // first visit, a session renewed; see dropReplaced): a stale entry stays
 // stale, and the next request revalidates it again. h is the header as
 // the handler committed it, as a 200's is judged, a Set-Cookie an outer
-// middleware set before the handler ran included.
+// middleware set before the handler ran included, and so are the judged
+// fields the writers outside the view added as the status passed them
+// (withAdded), as the Recorder's recheck judges a 200's.
 func mayShare(x *extRun, h http.Header) bool {
 	if len(h["Set-Cookie"]) > 0 {
 		return false
@@ -1159,6 +1267,9 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 // or it is its client's alone (mayShare: Set-Cookie, or Authorization
 // without a header that says it may be shared); one that says the GET may no longer be stored drops it, unless that may
 // be the request's own answer (mayDrop); nothing else of a HEAD is stored.
+// The 200 is judged as it left through the writers outside the view: the
+// judged fields they added as its status passed (a session middleware's
+// Set-Cookie) count as its own (withAdded).
 // The handler gets r as its client sent it, with its own validators: it
 // answers them for the representation r selects, and its 304, which passes
 // through, can neither be stored nor freshen the entry.
@@ -1197,7 +1308,17 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	// cancelled request, which may be anything: not stored, as a GET's
 	// (notModified, run).
 	if verr != nil || status != http.StatusOK || r.Context().Err() != nil || !prev.snap.Validates(h, true) ||
-		varyWidens(prev, h) || !writtenUnder(prev, vs) {
+		!writtenUnder(prev, vs) {
+		return
+	}
+	// The response passed through the outer writers, which the recorder
+	// refused at commit (reasonHeaderOnly) and so did not watch: the
+	// judged fields they added as the status passed (a session
+	// middleware's Set-Cookie, Vary: Cookie) are the response's, as for
+	// a 200 (httpcache.Recorder's recheck) or a 304 (outerJudge).
+	targeted := x.rules.TargetedField
+	h = withAdded(h, prev.snap.Header, httpcache.Added(httpcache.JudgedFields(h, targeted), httpcache.JudgedFields(w.Header(), targeted)))
+	if varyWidens(prev, h) {
 		return
 	}
 	if !mayShare(x, h) {

@@ -366,6 +366,49 @@ func (rec *Recorder) judges(ck string) bool {
 	return slices.Contains(judged[:], ck) || (ck == rec.Targeted && ck != "")
 }
 
+// JudgedFields returns a copy of the fields of h a Recorder judges
+// (Set-Cookie, Cache-Control, Vary, Expires, Pragma, and targeted, a
+// canonical name, when not ""), under canonical keys, the values of every
+// spelling of a key merged (h["set-cookie"] counts as Set-Cookie); nil
+// when h has none. With Added, it tells what the writers outside a cache
+// added to a response it serves as the status passed them (a session
+// middleware's Set-Cookie), which the cache judges as recheck judges the
+// fields added below a Recorder.
+func JudgedFields(h http.Header, targeted string) http.Header {
+	var out http.Header
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if len(vs) == 0 || !slices.Contains(judged[:], ck) && (targeted == "" || ck != targeted) {
+			continue
+		}
+		if out == nil {
+			out = make(http.Header)
+		}
+		out[ck] = union(out[ck], vs)
+	}
+	return out
+}
+
+// Added returns, for each key of post, the values post has and pre lacks
+// (canonical keys in both, as JudgedFields returns them): what was added
+// to pre to make post. It returns nil when nothing was; a value removed
+// does not count.
+func Added(pre, post http.Header) http.Header {
+	var out http.Header
+	for k, vs := range post {
+		for _, v := range vs {
+			if slices.Contains(pre[k], v) || slices.Contains(out[k], v) {
+				continue
+			}
+			if out == nil {
+				out = make(http.Header)
+			}
+			out[k] = append(out[k], v)
+		}
+	}
+	return out
+}
+
 // union returns a's values followed by those of b that a lacks, in a new
 // slice: neither a nor b is written to.
 func union(a, b []string) []string {
