@@ -112,8 +112,15 @@ type sharedConfig struct {
 //     handler ran (which may answer the cancelled request with anything);
 //     and so does a 5xx, a failure rather than a new response. A handler
 //     whose answer depends on another request field should name it in Vary
-//     (the key then holds it). A HEAD response with the stored validators
-//     freshens the stored GET (section 4.3.5). A 304 or HEAD 200 whose Vary
+//     (the key then holds it). A 304 selects the entry by its validator
+//     (section 4.3.4): a strong ETag the same strong stored tag, a weak
+//     one the stored tag, else its Last-Modified; a 304 with neither
+//     selects only an entry that has neither either, so one that carries
+//     none for an entry with a validator says nothing of it, and the
+//     handler runs again without conditions. A HEAD response whose
+//     validators all match the stored ones (its ETag, and its
+//     Last-Modified when it has one) freshens the stored GET (section
+//     4.3.5). A 304 or HEAD 200 whose Vary
 //     names a field the stored response does not vary on (a CORS handler's
 //     "Vary: Origin", sent only to requests with Origin, with that Origin's
 //     Access-Control-Allow-Origin) freshens nothing: its fields were made

@@ -132,10 +132,12 @@ func TestRefusedForCookieKeepsEntry(t *testing.T) {
 			}, nil},
 			{"304 private, must-revalidate", func(w http.ResponseWriter) {
 				w.Header().Set("Cache-Control", "private, must-revalidate, max-age=0")
+				w.Header().Set("ETag", `"x"`) // the stored validator: it selects the entry
 				w.WriteHeader(http.StatusNotModified)
 			}, []string{"Cookie", "s=1"}},
 			{"304 no-store with Authorization", func(w http.ResponseWriter) {
 				w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
+				w.Header().Set("ETag", `"x"`) // the stored validator: it selects the entry
 				w.WriteHeader(http.StatusNotModified)
 			}, []string{"Authorization", "Bearer t"}},
 		} {

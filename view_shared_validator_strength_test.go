@@ -161,3 +161,79 @@ func TestSharedCache304StrongTagKeepsGzipEntryWeak(t *testing.T) {
 	assert.Equal(t, `W/"v1"`, w.Header().Get("Etag"), "the stored gzip response keeps its weak tag")
 	assert.Equal(t, catalogJSON, decodeBody(t, w))
 }
+
+// TestSharedCache304WithoutValidatorRuns: RFC 9111 section 4.3.4 selects a
+// stored response for a 304 without a validator only when that response
+// has none either. The stored response has ETag "x": a 304 without ETag
+// or Last-Modified (a handler that answers the condition and sets the
+// validator only on its 200) says nothing of it, and the handler runs
+// again without conditions. It freshened the entry, with the 304's
+// fields, whatever the 304 was about.
+func TestSharedCache304WithoutValidatorRuns(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			if r.Header.Get("If-None-Match") != "" {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", `"x"`)
+		}}
+		ch := e.sharedView(h)
+		get(ch, "/a")
+		e.clock.Advance(20 * time.Second)
+		w := get(ch, "/a")
+		assert.EqualValues(t, 3, h.calls.Load(), "the 304 without a validator selected nothing: the handler ran again")
+		assert.Equal(t, "b #3", w.Body.String())
+		w = get(ch, "/a")
+		assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+		assert.Equal(t, "b #3", w.Body.String(), "the unconditional run's response is stored")
+	})
+}
+
+// TestSharedCacheHEADOtherLastModifiedFreshensNothing: RFC 9111 section
+// 4.3.5: every validator the HEAD response carries must match the stored
+// response's. A HEAD with the stored ETag but another Last-Modified (an
+// origin whose tag names a version and whose Last-Modified follows the
+// data) does not describe the stored GET; only its ETag was compared,
+// and it freshened the GET with its fields.
+func TestSharedCacheHEADOtherLastModifiedFreshensNothing(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		getLM := e.httpDate(-time.Hour)
+		h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", `"x"`)
+			w.Header().Set("Last-Modified", getLM)
+			if r.Method == http.MethodHead {
+				w.Header().Set("Last-Modified", e.httpDate(0))
+				w.Header().Set("X-Head", "1")
+			}
+		}}
+		ch := e.sharedView(h)
+		get(ch, "/a")
+		e.clock.Advance(20 * time.Second)
+		send(ch, http.MethodHead, "/a")
+		require.EqualValues(t, 2, h.calls.Load())
+		w := get(ch, "/a")
+		assert.EqualValues(t, 3, h.calls.Load(), "the HEAD freshened the GET: no revalidation (X-Cache %q)", w.Header().Get("X-Cache"))
+		assert.Empty(t, w.Header().Get("X-Head"), "the HEAD's fields were stored")
+		assert.Equal(t, getLM, w.Header().Get("Last-Modified"))
+
+		// The same HEAD with both of the stored validators freshens it.
+		getLM = e.httpDate(-2 * time.Hour)
+		get(ch, "/b")
+		e.clock.Advance(20 * time.Second)
+		calls := h.calls.Load()
+		h.fn = func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", `"x"`)
+			w.Header().Set("Last-Modified", getLM)
+		}
+		send(ch, http.MethodHead, "/b")
+		w = get(ch, "/b")
+		assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+		assert.Equal(t, calls+1, h.calls.Load(), "the HEAD with both validators freshened the GET")
+	})
+}

@@ -271,7 +271,14 @@ func TestSnapshotRevalidation(t *testing.T) {
 		assert.False(t, stored.Validates(hdr("Etag", `"v2"`), false))
 		assert.True(t, stored.Validates(hdr("Last-Modified", date(-time.Hour)), false))
 		assert.False(t, stored.Validates(hdr("Last-Modified", date(0)), false))
-		assert.True(t, stored.Validates(hdr("Cache-Control", "max-age=5"), false), "no validator: the one stored response")
+		// A 304 without a validator selects a stored response only when
+		// that one has none either: one with a validator is selected by
+		// a matching validator alone.
+		assert.False(t, stored.Validates(hdr("Cache-Control", "max-age=5"), false), "no validator: says nothing of a stored one that has some")
+		lm := NewSharedSnapshot(200, hdr("Last-Modified", date(-time.Hour)), []byte("x"), t0)
+		assert.False(t, lm.Validates(hdr("Cache-Control", "max-age=5"), false), "no validator: says nothing of a stored Last-Modified")
+		bare := NewSharedSnapshot(200, hdr("Content-Type", "text/plain"), []byte("x"), t0)
+		assert.True(t, bare.Validates(hdr("Cache-Control", "max-age=5"), false), "no validator: the one stored response, which has none either")
 	})
 	t.Run("§4.3.4 selection by validator strength", func(t *testing.T) {
 		gz := NewSharedSnapshot(200, hdr("Etag", `W/"v1"`, "Content-Encoding", "gzip"), []byte("gz"), t0)
@@ -312,6 +319,13 @@ func TestSnapshotRevalidation(t *testing.T) {
 		assert.True(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Length", "5"), true))
 		assert.False(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Length", "6"), true), "another length: another body")
 		assert.False(t, stored.Validates(hdr("Content-Length", "5"), true), "a HEAD without validators proves nothing")
+		// Every validator the HEAD carries must match the stored one.
+		assert.True(t, stored.Validates(hdr("Etag", `"v1"`, "Last-Modified", date(-time.Hour)), true))
+		assert.False(t, stored.Validates(hdr("Etag", `"v1"`, "Last-Modified", date(0)), true), "the same tag, another Last-Modified")
+		assert.False(t, stored.Validates(hdr("Etag", `"v1"`, "Last-Modified", "yesterday"), true), "a Last-Modified that cannot be compared")
+		etagOnly := NewSharedSnapshot(200, hdr("Etag", `"v1"`), []byte("hello"), t0)
+		assert.False(t, etagOnly.Validates(hdr("Etag", `"v1"`, "Last-Modified", date(0)), true), "a Last-Modified the stored response lacks")
+		assert.True(t, stored.Validates(hdr("Last-Modified", date(-time.Hour)), true))
 		assert.False(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Encoding", "gzip"), true), "another coding: another representation")
 		assert.True(t, stored.Validates(hdr("Etag", `"v1"`, "Content-Encoding", "identity"), true))
 		gz := NewSharedSnapshot(200, hdr("Etag", `W/"v1"`, "Content-Encoding", "gzip"), []byte("gz"), t0)

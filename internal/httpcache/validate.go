@@ -39,12 +39,17 @@ func (s *Snapshot) Conditional(h http.Header) bool {
 // and a 304 or HEAD made for the first (nginx's 304 skips its gzip
 // filter) says nothing of the encoded bytes stored. Without an ETag, its
 // Last-Modified must equal the stored one; a 304 with neither validator
-// validates s (the one stored response for its request). A HEAD response
-// (section 4.3.5) must have a validator, must not declare another
-// Content-Length than s, and must have the same content codings as s
-// (Content-Encoding, identity aside): a HEAD answered unencoded, as
-// package compress answers one it has no size for, describes the identity
-// representation, not a stored gzip response of the same resource.
+// validates s (the one stored response for its request) only when s has
+// neither either: one with a validator is selected by a matching
+// validator alone, and the caller runs its request again without
+// conditions. A HEAD response (section 4.3.5) must have a validator, and
+// every validator it has must match s's: with an ETag as above, its
+// Last-Modified, when it has one, too (a valid date equal to s's). It
+// must not declare another Content-Length than s, and must have the same
+// content codings as s (Content-Encoding, identity aside): a HEAD
+// answered unencoded, as package compress answers one it has no size for,
+// describes the identity representation, not a stored gzip response of
+// the same resource.
 func (s *Snapshot) Validates(h http.Header, head bool) bool {
 	if head {
 		if cl := h["Content-Length"]; len(cl) > 0 && cl[0] != "" && !(len(s.Header["Content-Length"]) > 0 && s.Header["Content-Length"][0] == cl[0]) {
@@ -52,6 +57,12 @@ func (s *Snapshot) Validates(h http.Header, head bool) bool {
 		}
 		if codings(h["Content-Encoding"]) != codings(s.Header["Content-Encoding"]) {
 			return false
+		}
+		if lm := h["Last-Modified"]; len(lm) > 0 {
+			t, ok := firstDate(lm)
+			if !ok || s.LastModified.IsZero() || !t.Equal(s.LastModified) {
+				return false
+			}
 		}
 	}
 	if et := h["Etag"]; len(et) > 0 {
@@ -64,7 +75,7 @@ func (s *Snapshot) Validates(h http.Header, head bool) bool {
 	if lm, ok := firstDate(h["Last-Modified"]); ok {
 		return !s.LastModified.IsZero() && lm.Equal(s.LastModified)
 	}
-	return !head
+	return !head && s.ETag == "" && s.LastModified.IsZero()
 }
 
 // codings returns the content codings ce (a Content-Encoding) names,
