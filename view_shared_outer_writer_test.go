@@ -190,3 +190,41 @@ func TestSharedCacheHeadThroughOuterWriterFreshens(t *testing.T) {
 		assert.EqualValues(t, 2, h.calls.Load(), "the HEAD freshened the stored GET")
 	})
 }
+
+// TestSharedCacheOuterNoTransformKeepsFreshness: an outer writer that adds
+// a harmless directive to every response (Cache-Control: no-transform)
+// as the status passes: the 304 that carries no Cache-Control of its own,
+// and the HEAD likewise, still freshen the entry with its stored max-age,
+// to which the directive is added, rather than replacing it.
+func TestSharedCacheOuterNoTransformKeepsFreshness(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		t.Run(method, func(t *testing.T) {
+			forEachViewStore(t, func(t *testing.T, k storeKind) {
+				e := newViewEnv(t, k)
+				h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("ETag", `"x"`)
+					if r.Header.Get("If-None-Match") == `"x"` {
+						w.WriteHeader(http.StatusNotModified) // no Cache-Control: the stored one stays
+						return
+					}
+					if r.Method != http.MethodHead {
+						w.Header().Set("Cache-Control", "max-age=10")
+					}
+				}}
+				view := e.sharedView(h)
+				always := true
+				ch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					view.ServeHTTP(&signInWriter{ResponseWriter: w, modified: &always, add: http.Header{"Cache-Control": {"no-transform"}}}, r)
+				})
+				get(ch, "/a")
+				e.clock.Advance(20 * time.Second)
+				send(ch, method, "/a")
+				require.EqualValues(t, 2, h.calls.Load())
+				w := get(ch, "/a")
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+				assert.EqualValues(t, 2, h.calls.Load(), "the %s freshened the entry", method)
+				assert.Contains(t, w.Header().Values("Cache-Control"), "max-age=10")
+			})
+		})
+	}
+}
