@@ -868,7 +868,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	snap, reason := v.freshen(x, prev, ownFields(h304, before))
 	now := v.c.clock()
 	if st.background {
-		v.settle304(r, st, h304, before, vs, snap, reason, now)
+		v.settle304(r, st, h304, vs, snap, reason, now)
 		return
 	}
 	// The origin answered this client's request: a cookie it set (a
@@ -885,11 +885,11 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	oj := &outerJudge{w: w, targeted: x.rules.TargetedField, settle: func(added http.Header) {
 		h := withAdded(h304, prev.Header, added)
 		if len(added) == 0 {
-			v.settle304(r, st, h, before, vs, snap, reason, now)
+			v.settle304(r, st, h, vs, snap, reason, now)
 			return
 		}
 		s2, r2 := v.freshen(x, prev, ownFields(h, before))
-		v.settle304(r, st, h, before, vs, s2, r2, now)
+		v.settle304(r, st, h, vs, s2, r2, now)
 	}}
 	v.serve(oj, x.client, snap, now, httpcache.Hit)
 	oj.finish()
@@ -900,7 +900,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 // status passed them; see outerJudge), unless it may not be (reason, why
 // freshen refused it, or one of the cases below), and hands the outcome
 // to the waiters of st's flight.
-func (v *view) settle304(r *http.Request, st *runState, h, before http.Header, vs versionSet, snap *httpcache.Snapshot, reason httpcache.Reason, now time.Time) {
+func (v *view) settle304(r *http.Request, st *runState, h http.Header, vs versionSet, snap *httpcache.Snapshot, reason httpcache.Reason, now time.Time) {
 	x := st.ext
 	// A 304 that leaves the entry to be revalidated before every reuse
 	// (no-cache, max-age=0) vouches for it for this request only: expired
