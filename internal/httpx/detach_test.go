@@ -144,3 +144,64 @@ func TestCallsDoNotWaitForEachOther(t *testing.T) {
 	close(b.release)
 	require.NoError(t, <-done)
 }
+
+// flushingReader flushes the writer it feeds before each read (a progress
+// stream: io.Copy(w, src) where src pushes each chunk out), and, on its
+// first read, waits for go_.
+type flushingReader struct {
+	w       http.ResponseWriter
+	started chan struct{}
+	go_     chan struct{}
+	n       int
+}
+
+func (r *flushingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		close(r.started)
+		<-r.go_
+	}
+	r.n++
+	if r.n > 3 {
+		return 0, io.EOF
+	}
+	r.w.(http.Flusher).Flush() // a call on the same writer, inside ReadFrom
+	return copy(p, "x"), nil
+}
+
+// TestDetachDuringReentrantCall: a kept writer's ReadFrom whose source
+// flushes that same writer makes a call inside a call. With a read-write
+// lock per handle, once Detach waited for the write lock the nested read
+// lock waited for Detach, and Detach for the ReadFrom: both hung for good,
+// and the middleware's serving goroutine with them. A call begun while
+// Detach waits now fails at once, and Detach returns when the ReadFrom
+// does.
+func TestDetachDuringReentrantCall(t *testing.T) {
+	fb := newFakeBase()
+	w := New(fakeWriter(hasF|hasR, fb))
+	rw := w.ResponseWriter()
+	src := &flushingReader{w: rw, started: make(chan struct{}), go_: make(chan struct{})}
+	copied := make(chan struct{})
+	go func() { // the handler's kept goroutine
+		defer close(copied)
+		_, _ = rw.(io.ReaderFrom).ReadFrom(src)
+	}()
+	<-src.started
+	hd := w.hd
+	detached := make(chan struct{})
+	go func() { // the middleware, once the handler returned
+		w.Detach()
+		close(detached)
+	}()
+	for !hd.detached.Load() { // Detach began, and waits for the ReadFrom
+		time.Sleep(time.Millisecond)
+	}
+	close(src.go_)
+	select {
+	case <-detached:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Detach and the kept writer's ReadFrom deadlocked")
+	}
+	<-copied
+	_, err := rw.Write([]byte("late"))
+	assert.ErrorIs(t, err, ErrDetached)
+}

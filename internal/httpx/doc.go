@@ -97,10 +97,13 @@
 // the Writer to next. [Writer.Detach] makes the wrapped writer inert for
 // good: every call on it returns [ErrDetached] or does nothing, Header
 // returns a map of its own, and none reaches the Writer. Each call on the
-// wrapped writer read-locks its handle, which Detach write-locks: Detach
-// waits for the calls in progress, and a late call racing the middleware
-// is ordered with it, while calls do not wait for each other (a watchdog's
-// SetWriteDeadline during a blocked Write goes ahead). Call
+// wrapped writer is counted while it runs: Detach waits for the calls in
+// progress, so that a late call racing the middleware is ordered with it,
+// and a call begun after Detach fails at once, even one made inside a
+// call in progress (a ReadFrom whose source flushes the same writer).
+// Calls never wait for each other (a watchdog's SetWriteDeadline during a
+// blocked Write goes ahead). Detach waits for a kept call blocked on a
+// slow client as long as it blocks: the server's WriteTimeout bounds it. Call
 // Detach as soon as the handler returns, before completing the response;
 // Reset detaches too.
 //

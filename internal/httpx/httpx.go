@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -73,26 +74,49 @@ const handleSlabLen = 16
 // handle is what a wrapped writer points at: the Writer of one response,
 // until it is detached. Each handle is attached once and never again, so
 // that a wrapped writer kept past its response never reaches the Writer
-// when a pool has handed it to another. mu is read-locked during every
-// call through the wrapped writer, so that Detach (which write-locks it)
-// waits for the calls in progress, while the calls do not wait for each
-// other: a watchdog goroutine's http.ResponseController SetWriteDeadline
-// (through Unwrap) while a Write blocks on a slow client goes ahead, as it
-// does on net/http's own writer.
+// when a pool has handed it to another. Every call through the wrapped
+// writer is counted in calls while it runs (enter, exit); Detach sets
+// detached, after which a new call fails at once, and waits for the calls
+// counted to return. Calls never wait for each other nor for Detach: a
+// watchdog goroutine's http.ResponseController SetWriteDeadline (through
+// Unwrap) while a Write blocks on a slow client goes ahead, as it does on
+// net/http's own writer, and a call made inside another (a ReadFrom whose
+// source flushes the same writer) while Detach waits fails instead of
+// waiting for it.
 type handle struct {
-	mu sync.RWMutex
-	w  *Writer // nil once detached
+	w        *Writer // set before the wrapped writer is handed out; nil once detached
+	calls    atomic.Int32
+	detached atomic.Bool
+	mu       sync.Mutex
+	idle     sync.Cond // L is &mu; Detach waits on it for calls to reach 0
 }
 
-// lock read-locks h and returns its Writer; once h is detached it unlocks
-// it and returns nil. The caller read-unlocks h.mu after its call.
-func (h *handle) lock() *Writer {
-	h.mu.RLock()
-	w := h.w
-	if w == nil {
-		h.mu.RUnlock()
+// attach makes h the handle of w; h was never handed out.
+func (h *handle) attach(w *Writer) {
+	h.w = w
+	h.idle.L = &h.mu
+}
+
+// enter counts a call and returns h's Writer, or nil (the call not
+// counted) once h is detached. A caller given a Writer calls exit after
+// its call.
+func (h *handle) enter() *Writer {
+	h.calls.Add(1)
+	if h.detached.Load() {
+		h.exit()
+		return nil
 	}
-	return w
+	return h.w
+}
+
+// exit ends a call counted by enter, waking a Detach that waits for the
+// last one.
+func (h *handle) exit() {
+	if h.calls.Add(-1) == 0 && h.detached.Load() {
+		h.mu.Lock()
+		h.idle.Broadcast()
+		h.mu.Unlock()
+	}
 }
 
 // next returns a handle never attached before.
@@ -124,9 +148,17 @@ func (w *Writer) Detach() {
 	if hd == nil {
 		return
 	}
-	hd.mu.Lock()
+	hd.detached.Store(true)
+	if hd.calls.Load() != 0 {
+		hd.mu.Lock()
+		for hd.calls.Load() != 0 {
+			hd.idle.Wait()
+		}
+		hd.mu.Unlock()
+	}
+	// No call holds hd.w now, and none will read it again: a kept writer
+	// no longer keeps w alive.
 	hd.w = nil
-	hd.mu.Unlock()
 	w.hd = nil
 }
 
@@ -170,7 +202,7 @@ func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
 	}
 	w.mask = uint8(mask)
 	w.hd = w.next() // never handed out before: no call can hold it
-	w.hd.w = w
+	w.hd.attach(w)
 	w.wrapped = wrap(w.hd, mask)
 	return w.wrapped
 }
@@ -304,85 +336,85 @@ type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 type base struct{ h *handle }
 
 func (b base) Header() http.Header {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return http.Header{} // nothing reads it
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	return w.Header()
 }
 
 func (b base) WriteHeader(code int) {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	w.h.WriteHeader(code)
 }
 
 func (b base) Write(p []byte) (int, error) {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return 0, ErrDetached
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	return w.h.Write(p)
 }
 
 func (b base) WriteString(s string) (int, error) {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return 0, ErrDetached
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	// A view of s, not a copy: the Write contract forbids modifying or
 	// retaining p.
 	return w.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 func (b base) Unwrap() http.ResponseWriter {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return nil
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	return w.unwrap(w.h.Unwrap())
 }
 
 func (b base) flush() error {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return ErrDetached
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	return w.h.Flush()
 }
 
 func (b base) hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return nil, nil, ErrDetached
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	return w.h.Hijack()
 }
 
 func (b base) readFrom(r io.Reader) (int64, error) {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return 0, ErrDetached
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	return w.h.ReadFrom(r)
 }
 
 func (b base) push(target string, opts *http.PushOptions) error {
-	w := b.h.lock()
+	w := b.h.enter()
 	if w == nil {
 		return ErrDetached
 	}
-	defer b.h.mu.RUnlock()
+	defer b.h.exit()
 	return w.push(target, opts)
 }
 
