@@ -283,7 +283,9 @@ func TestSnapshotRevalidation(t *testing.T) {
 	t.Run("§4.3.4 selection by validator strength", func(t *testing.T) {
 		gz := NewSharedSnapshot(200, hdr("Etag", `W/"v1"`, "Content-Encoding", "gzip"), []byte("gz"), t0)
 		assert.True(t, gz.Validates(hdr("Etag", `W/"v1"`), false), "a weak tag compares weakly")
-		assert.False(t, gz.Validates(hdr("Etag", `"v1"`), false), "a strong tag selects only the same strong tag")
+		assert.True(t, gz.Validates(hdr("Etag", `"v1"`), false), "a 304's strong tag: the origin compared the revalidation's weak tag weakly")
+		assert.False(t, gz.Validates(hdr("Etag", `"v1"`), true), "a HEAD's strong tag selects only the same strong tag")
+		assert.Equal(t, `W/"v1"`, gz.Freshen(hdr("Etag", `"v1"`), "", t0).ETag, "and the stored tag stays weak")
 		assert.False(t, gz.Validates(hdr("Etag", `W/"v2"`), false))
 		assert.False(t, stored.Validates(hdr("Etag", `"V1"`), false), "tags compare exactly")
 		assert.False(t, NewSharedSnapshot(200, hdr("Content-Type", "text/plain"), []byte("x"), t0).Validates(hdr("Etag", `W/"v1"`), false),

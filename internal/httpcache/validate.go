@@ -30,14 +30,22 @@ func (s *Snapshot) Conditional(h http.Header) bool {
 
 // Validates reports whether a 304 (or a 200 answering HEAD) with header h
 // selects s for update (RFC 9111 section 4.3.4). With an ETag, that tag
-// must identify s: a strong one only a strong stored ETag equal to it
-// (the same strong validator), a weak one a stored ETag, weak or strong,
-// with the same opaque tag (weak comparison, RFC 9110 section 8.8.3.2). A
-// strong tag never validates a weak stored one: an origin that weakens
-// the tags of what it encodes (package compress, nginx's gzip) gives the
-// identity representation the strong form of the encoded one's weak tag,
-// and a 304 or HEAD made for the first (nginx's 304 skips its gzip
-// filter) says nothing of the encoded bytes stored. Without an ETag, its
+// must identify s: a strong one a strong stored ETag equal to it (the
+// same strong validator), a weak one a stored ETag, weak or strong, with
+// the same opaque tag (weak comparison, RFC 9110 section 8.8.3.2). A HEAD
+// with a strong tag never validates a weak stored one: an origin that
+// weakens the tags of what it encodes (package compress, nginx's gzip)
+// gives the identity representation the strong form of the encoded one's
+// weak tag, and a HEAD answered unencoded describes that representation,
+// not the encoded bytes stored. A 304 answers a conditional request, and
+// the origin compared the request's tag (the stored weak one, for a
+// revalidation) weakly, as If-None-Match is compared: a strong tag with
+// the stored weak tag's opaque tag says that the representation the
+// stored bytes were made from is current (nginx's 304 skips its gzip
+// filter, and sends the strong form), so it validates s; Freshen keeps
+// the stored weak tag, so s never gains a strong validator for bytes
+// encoded on the fly (and an origin behind nginx costs one run per
+// revalidation, not a 304 and a full rerun). Without an ETag, its
 // Last-Modified must equal the stored one; a 304 with neither validator
 // validates s (the one stored response for its request) only when s has
 // neither either: one with a validator is selected by a matching
@@ -70,7 +78,7 @@ func (s *Snapshot) Validates(h http.Header, head bool) bool {
 		if opaque, weak := strings.CutPrefix(tag, "W/"); weak {
 			return s.etagOpaque != "" && opaque == s.etagOpaque
 		}
-		return s.ETag != "" && tag == s.ETag
+		return s.ETag != "" && (tag == s.ETag || !head && tag == s.etagOpaque)
 	}
 	if lm, ok := firstDate(h["Last-Modified"]); ok {
 		return !s.LastModified.IsZero() && lm.Equal(s.LastModified)
