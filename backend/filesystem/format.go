@@ -33,7 +33,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // errCorrupt reports a file that is not a well-formed entry: truncated,
 // damaged, of another format version, or not ours at all. (A file of a
-// newer version is told apart by newerVersion, and left alone.)
+// newer version is told apart by newerVersion, and not removed as corrupt.)
 var errCorrupt = errors.New("filesystem: corrupt entry file")
 
 // encodedSize returns the size of the file for a key and value, or -1 if the
@@ -96,8 +96,9 @@ func decodeExpiry(h []byte) (int64, bool) {
 // newerVersion reports whether h, the start of a file, begins as an entry
 // file of a format version newer than this one's: one that a newer release
 // sharing the directory wrote (a rolling deploy), which this store can
-// neither read nor call corrupt. It is a miss left on disk, and counts in
-// the bounds as any file (see the package doc).
+// neither read nor call corrupt. It is a miss left on disk by reads, and
+// counts in the bounds as any file; the sweep removes it when over
+// Options.MaxBytes or newerMaxAge old (see the package doc).
 func newerVersion(h []byte) bool {
 	return len(h) > 4 && string(h[:4]) == magic && h[4] > formatVersion
 }

@@ -71,3 +71,62 @@ func TestNewerFormatVersionIsEvictedInTurn(t *testing.T) {
 	assert.NoFileExists(t, p, "the least recently used file goes, newer or not")
 	assert.Equal(t, int64(2), s.Stats().Entries)
 }
+
+// Regression: a newer release's file over this store's Options.MaxBytes was
+// neither removed as corrupt (it is not), nor as expired (its expiry cannot
+// be read here), nor evicted (the sweep drops a file over MaxBytes from the
+// index, left for the store that wrote it until it expires): no store of
+// this release ever removed it, and after a newer release was rolled back
+// such files stayed in the directory for good, outside every bound. The
+// sweep now removes it, as it removes an ordinary file over MaxBytes once
+// it is not known to be live.
+func TestNewerFormatVersionOverMaxBytesIsRemovedBySweep(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	// Written two hours ago with a TTL of a minute: long expired.
+	past := func() time.Time { return time.Now().Add(-2 * time.Hour) }
+	newer := openInternal(t, Options{Dir: dir, MaxBytes: -1, Clock: past})
+	require.NoError(t, newer.Set(ctx, "big", make([]byte, 256<<10), time.Minute))
+	p := asNewer(t, newer, "big")
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(p, old, old))
+
+	s := openInternal(t, Options{Dir: dir, MaxBytes: 64 << 10})
+	require.FileExists(t, p, "New's walk reads no file")
+	s.sweep(ctx)
+	assert.NoFileExists(t, p,
+		"a 256 KiB file of a newer format version is still on disk in a store bounded to 64 KiB, and no sweep or eviction will remove it")
+	assert.Equal(t, int64(0), s.Stats().Entries)
+
+	// One that fits stays, indexed, as in TestNewerFormatVersionIsAMissLeftOnDisk.
+	require.NoError(t, newer.Set(ctx, "small", make([]byte, 1<<10), time.Minute))
+	p = asNewer(t, newer, "small")
+	s.sweep(ctx)
+	assert.FileExists(t, p)
+	assert.Equal(t, int64(1), s.Stats().Entries)
+}
+
+// Regression: a newer release's file within the bounds went only by
+// eviction, so after the newer release was rolled back its files stayed for
+// good in a store whose working set is under its bounds. The sweep removes
+// one whose modification time is over newerMaxAge old, and leaves a younger
+// one (a newer release still running rewrites its entries).
+func TestNewerFormatVersionOverMaxAgeIsRemovedBySweep(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	newer := openInternal(t, Options{Dir: dir})
+	require.NoError(t, newer.Set(ctx, "aged", []byte("v"), 0))
+	require.NoError(t, newer.Set(ctx, "young", []byte("v"), 0))
+	aged, young := asNewer(t, newer, "aged"), asNewer(t, newer, "young")
+	old := time.Now().Add(-newerMaxAge - time.Minute)
+	require.NoError(t, os.Chtimes(aged, old, old))
+	recent := time.Now().Add(-newerMaxAge + time.Hour)
+	require.NoError(t, os.Chtimes(young, recent, recent))
+
+	s := openInternal(t, Options{Dir: dir})
+	assert.Equal(t, int64(2), s.Stats().Entries, "New's walk indexes both")
+	s.sweep(ctx)
+	assert.NoFileExists(t, aged, "a newer release's file over newerMaxAge old is still on disk")
+	assert.FileExists(t, young)
+	assert.Equal(t, int64(1), s.Stats().Entries, "the removed file left the index")
+}

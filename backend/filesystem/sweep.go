@@ -22,6 +22,11 @@ const (
 	// tempMaxAge is how old a temporary file must be for New and the sweep
 	// to take it for the leftover of a crashed writer.
 	tempMaxAge = time.Hour
+	// newerMaxAge is how old a file of a newer format version must be for
+	// the sweep to remove it: a newer release still sharing the directory
+	// rewrites its entries well within it, and one rolled back leaves
+	// files that no store of this release can expire (see the package doc).
+	newerMaxAge = 24 * time.Hour
 )
 
 // isEntryName reports whether name is an entry file's name: 64 lower-case
@@ -183,12 +188,15 @@ func (s *Store) sweepLoop() {
 // An entry file over Options.MaxBytes leaves the index (a store with a
 // larger bound has written it since this one indexed the key) and is left on
 // disk for that store, unless expired. A file of a newer format version
-// (a newer release's, sharing the directory) is neither removed nor taken
-// for corrupt: its expiry cannot be read, so it is indexed as any file, by
-// size and modification time, and goes by eviction. It reads the 21-byte header of each
-// entry file, opened as Get opens it (never blocking, never following a
-// link, regular files only), and stops once ctx is done. Errors are ignored:
-// the next sweep tries again.
+// (a newer release's, sharing the directory) is not taken for corrupt, and
+// its expiry cannot be read: one that fits Options.MaxBytes and is under
+// newerMaxAge old (by its modification time and the system's clock, as for
+// temporary files) is indexed as any file, by size and modification time,
+// and goes by eviction; one over MaxBytes, which this store can neither
+// bound nor expire, or over newerMaxAge old, is removed. It reads the
+// 21-byte header of each entry file, opened as Get opens it (never
+// blocking, never following a link, regular files only), and stops once ctx
+// is done. Errors are ignored: the next sweep tries again.
 func (s *Store) sweep(ctx context.Context) {
 	var changed []seen
 	// The entry files of the subdirectory being walked, and the stripes
@@ -214,9 +222,15 @@ func (s *Store) sweep(ctx context.Context) {
 		var hdr [headerSize]byte
 		err = readFull(ctx, f, hdr[:])
 		exp, ok := decodeExpiry(hdr[:])
+		newer := newerVersion(hdr[:])
 		switch {
 		case ctx.Err() != nil:
-		case !newerVersion(hdr[:]) && (err != nil || !ok || s.expired(exp)):
+		case newer && (!s.fits(fi.Size()) || time.Since(fi.ModTime()) > newerMaxAge):
+			// A newer release's file that this store can neither bound
+			// nor expire, or one old enough that no release still
+			// running rewrites it (a newer release rolled back).
+			s.removeIfSame(e, fi)
+		case !newer && (err != nil || !ok || s.expired(exp)):
 			// Bad or expired. A newer release's file is neither to this
 			// store, which cannot read its expiry: it is indexed below as
 			// any file, and goes by eviction.
