@@ -20,23 +20,23 @@
 // written by a newer release sharing the directory, as during a rolling
 // deploy) is a miss too, but is not taken for corrupt: reads leave it on
 // disk, so that the older release does not delete the newer one's cache.
-// It takes space, so it counts against Options.MaxEntries and
-// Options.MaxBytes as any file does, by its size, placed in the order of
-// use by its modification time (reading it here is no use of it), and
-// eviction removes it in its turn. Its expiry cannot be read, so in its
-// stead the sweep removes it once its modification time is over 24 hours
-// old (by the system's clock): a newer release still running rewrites its
-// entries, and one rolled back leaves files that no Store of this release
-// could otherwise tell expired, which would stay for good in a Store whose
-// entries stay under its bounds. The sweep also removes at once one over
-// Options.MaxBytes, which this Store can neither bound nor expire (unlike a
-// live entry of this version over it, see Several processes, which goes
-// when it expires): during a deploy that also raises MaxBytes, the newer
-// release's entries over the older bound are misses again. Without a sweep
-// (Options.SweepInterval -1) only eviction removes such files, and never
-// one over MaxBytes. Set, Add and Incr of its key replace it (to this
-// release it holds no entry: Add finds the key absent, Incr counts from
-// 0), Delete and Clear remove it, and DeleteCount does not count it.
+// It takes space, so one that fits Options.MaxBytes counts against
+// Options.MaxEntries and Options.MaxBytes as any file does, by its size,
+// placed in the order of use by its modification time (reading it here is
+// no use of it), and eviction removes it in its turn. Its expiry cannot be
+// read, so in its stead the sweep removes it once its modification time is
+// over 24 hours old (by the system's clock): a newer release still running
+// rewrites its entries, and one rolled back leaves files that no Store of
+// this release could otherwise tell expired, which would stay for good in
+// a Store whose entries stay under its bounds. The sweep removes at once
+// one over Options.MaxBytes, which this Store can neither bound nor expire
+// (unlike a live entry of this version over it, which goes when it
+// expires: see Several processes); so during a deploy that also raises
+// MaxBytes, the newer release's entries over the older bound are misses.
+// Without a sweep (Options.SweepInterval -1) neither removal happens. Set,
+// Add and Incr of its key replace it (to this release it holds no entry:
+// Add finds the key absent, Incr counts from 0), Delete and Clear remove
+// it, and DeleteCount does not count it.
 //
 // Writes go to a temporary file in the same subdirectory that is renamed into
 // place (with Options.Sync, the file fsynced before the rename and the
