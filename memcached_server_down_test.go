@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/memcached"
 	"github.com/go-caching/caching/internal/testutil"
 )
@@ -123,4 +124,60 @@ func TestEveryMemcachedServerDownOpensTheBreaker(t *testing.T) {
 			require.Equal(t, "open", c.Stats().Breaker)
 		})
 	}
+}
+
+// The breaker is open (a few failures of the dead server's keys before the
+// Store marked it down opened it: under concurrent traffic, the calls in
+// flight when a server hangs all fail together). Its cool-down ends and the
+// next call is its probe. When that call's key is on the server marked
+// down, the Store refuses it with backend.ErrServerDown, which report
+// counts neither way: the breaker, half-open, holds the probe's lease for a
+// whole Cooldown and refuses every call meanwhile, the live server's keys
+// too. With half the keys on the dead server, each probe has even odds of
+// costing another Cooldown of total outage.
+func TestBreakerProbeRefusedWithServerDownHandsItsTurnBack(t *testing.T) {
+	ctx := context.Background()
+	servers := []string{testutil.MemcachedAddrs(t)[0], deadMemcachedAddr(t)}
+	ns := memcachedNamespaceOn(0, 2) // the generation on the live server
+	plain := openMemcachedCache(t, servers, ns, BreakerOptions{Threshold: -1})
+	var liveKey, deadKeys = "", []string{}
+	for i := 0; liveKey == "" || len(deadKeys) < 4; i++ {
+		k := fmt.Sprint("k", i)
+		if plain.Set(ctx, k, []byte("v"), time.Minute) == nil {
+			liveKey = k
+		} else {
+			deadKeys = append(deadKeys, k)
+		}
+	}
+
+	b, err := memcached.New(memcached.Options{Servers: servers, Namespace: ns})
+	require.NoError(t, err)
+	const cooldown = 300 * time.Millisecond
+	c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: 1, Cooldown: cooldown}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Get(ctx, liveKey) // the generation read
+	require.NoError(t, err)
+
+	// A failure of the dead server's key opens the breaker; more calls
+	// straight to the Store mark that server down (for a second).
+	_, err = c.Get(ctx, deadKeys[0])
+	require.Error(t, err)
+	require.Equal(t, "open", c.Stats().Breaker)
+	for i := 0; ; i++ {
+		err := b.Set(ctx, fmt.Sprint("raw", i), []byte("v"), time.Minute)
+		if errors.Is(err, backend.ErrServerDown) {
+			break
+		}
+		require.Less(t, i, 100, "the dead server is never marked down")
+	}
+	time.Sleep(cooldown + 20*time.Millisecond)
+	// The breaker's probe: a key on the server marked down.
+	_, err = c.Get(ctx, deadKeys[3])
+	require.ErrorIs(t, err, backend.ErrServerDown)
+	// The live server answers; its keys are refused all the same.
+	_, err = c.Get(ctx, liveKey)
+	require.False(t, errors.Is(err, ErrUnavailable),
+		"a key on the live server was refused (breaker %s): the probe refused with ErrServerDown left the breaker holding its lease for another Cooldown", c.Stats().Breaker)
+	require.NoError(t, err)
 }

@@ -1390,8 +1390,11 @@ const (
 // success; a call whose caller cancelled it says nothing, nor does one the
 // backend refused at once because the server of its key is marked down
 // (backend.ErrServerDown: its other servers serve, and the failures that
-// marked that server down were counted); a timeout (Options.Timeout or the
-// caller's own deadline) or any other error is a failure.
+// marked that server down were counted); such a call, if it was the probe
+// of a half-open breaker, hands the probe's turn back (breaker.Release), so
+// that the next call probes at once rather than a Cooldown later, refused
+// meanwhile. A timeout (Options.Timeout or the caller's own deadline) or any
+// other error is a failure.
 func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	if s.local != nil {
 		return // never down: no breaker, and no failed invalidation waits
@@ -1404,6 +1407,9 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 			s.br.Success(k)
 		}
 	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), errors.Is(err, backend.ErrServerDown):
+		if s.br != nil {
+			s.br.Release() // a probe that said nothing hands its turn back
+		}
 	case s.br != nil:
 		s.br.Failure(k)
 	}

@@ -19,7 +19,10 @@
 //     closes the breaker, its failure opens it for another cool-down. A probe
 //     that never reports (its caller panicked, or forgot) does not wedge the
 //     breaker: a Cooldown after the probe was let through, Allow lets
-//     another probe through.
+//     another probe through. A probe that says nothing of the dependency
+//     (its caller gave up, or the dependency refused it without trying)
+//     hands its turn back with Release: the next Allow lets another probe
+//     through at once.
 //   - A probe of another kind than the failure that last opened the
 //     breaker (a read, when writes failed) says nothing of that kind: the
 //     breaker it closes opens again at the first failure of that kind,
@@ -258,6 +261,24 @@ func (b *Breaker) successSlow(k Kind) {
 	}
 	b.mu.Unlock()
 	b.notify()
+}
+
+// Release reports that a call Allow let through says nothing of the
+// dependency: its caller cancelled it, or the dependency refused it at once
+// without trying (a server of several known to be down). On a half-open
+// breaker it hands the probe's turn back: the next Allow lets another probe
+// through at once, instead of a Cooldown after this one. Otherwise it does
+// nothing; on a closed breaker, it costs one atomic load.
+func (b *Breaker) Release() {
+	if b.fast.Load()&fastTripped == 0 {
+		return
+	}
+	b.mu.Lock()
+	if b.state == HalfOpen {
+		now := b.now()
+		b.gate.Store(&now) // a new pointer: a probe's swap of the old one fails
+	}
+	b.mu.Unlock()
 }
 
 // Failure reports that a call of kind k that Allow let through failed:

@@ -146,6 +146,27 @@ func TestProbeThatNeverReportsDoesNotWedgeIt(t *testing.T) {
 		"a new probe is no change of state")
 }
 
+// A probe that says nothing of the dependency (Release) hands its turn back:
+// the next call probes at once, not a Cooldown later, and exactly one.
+func TestReleasedProbeLetsTheNextCallProbeAtOnce(t *testing.T) {
+	b, clk, rec := newBreaker(t, 1)
+	b.Release() // closed: nothing to release
+	assert.True(t, b.Allow())
+	trip(b, 1)
+	b.Release() // open: the cool-down stands
+	assert.False(t, b.Allow(), "Release does not end the cool-down")
+	clk.Advance(cooldown)
+	require.True(t, b.Allow(), "the probe")
+	assert.False(t, b.Allow())
+	b.Release()
+	assert.Equal(t, breaker.HalfOpen, b.State())
+	assert.True(t, b.Allow(), "the next call probes at once")
+	assert.False(t, b.Allow(), "one probe at a time")
+	b.Success(read)
+	assert.Equal(t, breaker.Closed, b.State())
+	assert.Equal(t, []string{"closed>open", "open>half-open", "half-open>closed"}, rec.take())
+}
+
 // Reports from calls let through before the breaker opened are ignored.
 func TestReportsWhileOpenAreIgnored(t *testing.T) {
 	b, clk, _ := newBreaker(t, 1)
