@@ -41,9 +41,12 @@
 // the server's answers, such as a miss or "SERVER_ERROR out of memory", nor
 // pooled connections a restart closed) the server is marked down for a
 // second: the calls for its keys are refused at once, dialing nothing, with
-// an error wrapping backend.ErrServerDown, and then one call (the probe)
-// goes to it again; an answer marks it up, a failure down for another
-// second. A server back up is thus served again within about a second. The
+// an error wrapping backend.ErrServerDown. Then the first call for one of
+// its keys, of whatever kind (a GetMany with several keys on it too), first
+// probes it with a version command on a connection of its own, under
+// Timeout: an answer marks it up and the call goes ahead; a failure marks it
+// down for another second and the call is refused like the others. A server
+// back up is thus served again within about a second. The
 // caching package's circuit breaker does not count backend.ErrServerDown
 // (the failures that marked the server down counted already), so that one
 // server down does not open it against the others; while every server is

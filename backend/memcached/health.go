@@ -16,8 +16,9 @@ import (
 // server, such as a miss or "SERVER_ERROR out of memory", nor a pooled
 // connection that a restart closed) is marked down for serverRetry: the calls for its keys are
 // refused at once, dialing nothing, with an error wrapping
-// backend.ErrServerDown, and one call after the cool-down (the probe)
-// goes to the server again. An answer on any connection to it marks it up.
+// backend.ErrServerDown, and the first call after the cool-down probes the
+// server with a version command of its own (see admit) and goes ahead if
+// it answered. An answer on any connection to it marks it up.
 //
 // Without it, a dead server made each call for its keys fail (at the cost
 // of a dial, or of Options.Timeout when it drops packets), and the caching
@@ -33,8 +34,8 @@ const (
 // paths are one atomic load each: PickServer's check of downUntil, and a
 // read's check of fails.
 type serverHealth struct {
-	addr string
-	list *serverList
+	addr, network string
+	list          *serverList
 	// fails counts the connection-level failures since the last answer.
 	fails atomic.Int32
 	// downUntil is, while the server is marked down, the end of its
@@ -113,12 +114,24 @@ func (h *serverHealth) answered() {
 
 // admit returns nil if a call may go to the server, found marked down
 // until d (PickServer loads downUntil, and calls admit only when it is not
-// 0): its cool-down is over and the call is the probe (one per
-// serverRetry). Otherwise it returns the refusal's error.
+// 0): its cool-down is over, the call is the one to probe the server (one
+// per serverRetry), and the probe found it up. Otherwise it returns the
+// refusal's error.
+//
+// The probe is a version command of its own (list.probe), made before the
+// call: not the call itself, whose shape decides nothing. A GetMulti picks
+// the server of each of its keys before it sends anything: were its first
+// key on the server the probe, the server's next key would be refused, and
+// the GetMulti with it, having sent nothing; GetMany traffic would never
+// probe the server, which would stay marked down for ever. Once the probe
+// has marked the server up, every key of the call is admitted.
 func (h *serverHealth) admit(d int64) error {
 	now := time.Now().UnixNano()
 	if now >= d && h.downUntil.CompareAndSwap(d, now+int64(serverRetry)) {
-		return nil // the probe; its outcome marks the server up or down
+		// The probe; its connection's outcome marks the server up or down.
+		if h.list.probe == nil || h.list.probe(h) == nil {
+			return nil
+		}
 	}
 	r := h.refusal.Load()
 	if int(h.list.down.Load()) >= h.list.servers {

@@ -1,6 +1,8 @@
 package memcached
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -246,7 +248,37 @@ func New(opts Options) (*Store, error) {
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
 	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", dial: d.DialContext}
 	c.DialContext = s.dialContext
+	sl.probe = s.probe
 	return s, nil
+}
+
+// probe sends a version command to the server of h, marked down, on a
+// connection of its own, under Options.Timeout, and returns nil if it
+// answered. The connection reports to h as any other (see healthConn): an
+// answer marks the server up, a dial that fails or a timeout is one more
+// failure, which marks it down for another serverRetry.
+func (s *Store) probe(h *serverHealth) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	c, err := s.dialContext(ctx, h.network, h.addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(s.opts.Timeout)); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(c, "version\r\n"); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(line, []byte("VERSION ")) {
+		return fmt.Errorf("memcached: server %s answered version with %q", h.addr, line)
+	}
+	return nil
 }
 
 // dialContext is the client's DialContext: it dials with s.dial and records

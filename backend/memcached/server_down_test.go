@@ -120,3 +120,44 @@ func TestEveryServerMarkedDownIsNoServerDown(t *testing.T) {
 		assert.Contains(t, err.Error(), "every server marked down", "refused at once, dialing nothing")
 	}
 }
+
+// A server marked down is probed by the first call after its cool-down,
+// whatever the call's shape. gomemcache's GetMulti picks the server of every
+// key before it sends anything: a GetMany with two keys on the server once
+// took the probe's turn with its first key and was refused for its second,
+// contacting nothing, so that traffic made of such GetManys (a page reading
+// its fragments, entries with their tag versions) never probed the server,
+// which stayed marked down for as long as that traffic lasted.
+func TestGetManyProbesAServerBackUp(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	ns := namespaceOn(0)
+	fake := newFakeServer(t, live, ns)
+	s := open(t, memcached.Options{Servers: []string{live, fake.addr}, Namespace: ns})
+	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
+	liveKeys := keysOn(t, live, ns, 0, 2)
+	deadKeys := keysOn(t, live, ns, 1, 2)
+	batch := []string{liveKeys[0], deadKeys[0], deadKeys[1], liveKeys[1]}
+
+	fake.down()
+	for range 10 {
+		_, err := s.GetMany(bg, batch)
+		require.Error(t, err)
+		if errors.Is(err, backend.ErrServerDown) {
+			break
+		}
+	}
+	_, err := s.GetMany(bg, batch)
+	require.ErrorIs(t, err, backend.ErrServerDown, "the server is marked down")
+
+	fake.up()
+	// The server answers again. Only GetManys of this batch are made, for 3 s
+	// (three cool-downs of 1 s).
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err = s.GetMany(bg, batch); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("the server back up was never probed by GetMany for 3s: %v", err)
+}

@@ -37,6 +37,9 @@ type serverList struct {
 	// down now.
 	servers int
 	down    atomic.Int32
+	// probe, set by New, sends a server marked down a version command
+	// and reports whether it answered (see serverHealth.admit).
+	probe func(h *serverHealth) error
 }
 
 var _ memcache.ServerSelector = (*serverList)(nil)
@@ -68,7 +71,7 @@ func newServerList(servers []string) (*serverList, error) {
 		}
 		h := l.byAddr[s]
 		if h == nil {
-			h = &serverHealth{addr: s, list: l}
+			h = &serverHealth{addr: s, network: l.addrs[i].Network(), list: l}
 			l.byAddr[s] = h
 			l.servers++
 		}
@@ -106,7 +109,8 @@ var keyBufs = sync.Pool{New: func() any { return new([256]byte) }}
 // PickServer returns the server for key: the CRC-32 (IEEE) of its first
 // 256 bytes (all of a memcached key, at most 250) modulo the number of
 // servers, as ServerList picks. A server marked down is not returned: the
-// error of its refusal is (see serverHealth), unless the call is its probe.
+// error of its refusal is (see serverHealth), unless its cool-down is over
+// and the probe that this pick then makes finds it up (serverHealth.admit).
 func (l *serverList) PickServer(key string) (net.Addr, error) {
 	i := l.pick(key)
 	if d := l.health[i].downUntil.Load(); d != 0 {
