@@ -1095,11 +1095,16 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 // undeleted (an invalidation lost where it could be made).
 type keyFailures struct {
 	n     int   // keys not deleted
-	first error // the error of the first
+	first error // the error of the first, or of the first real failure
 }
 
+// add notes a key's failure. The error reported is the first, unless it is
+// a refusal of a server marked down (backend.ErrServerDown) and a real
+// failure (a dial refused, a timeout) follows: the caching package's
+// breaker counts nothing for ErrServerDown, and would miss the failure of
+// the other server.
 func (f *keyFailures) add(err error) {
-	if f.n == 0 {
+	if f.n == 0 || errors.Is(f.first, backend.ErrServerDown) && !errors.Is(err, backend.ErrServerDown) {
 		f.first = err
 	}
 	f.n++
@@ -1115,7 +1120,7 @@ func (f *keyFailures) join(stop error) error {
 	case 1:
 		err = f.first
 	default:
-		err = fmt.Errorf("%w (and %d more keys not deleted)", f.first, f.n-1)
+		err = fmt.Errorf("%w (and %d other keys not deleted)", f.first, f.n-1)
 	}
 	if stop == nil {
 		return err

@@ -3,9 +3,12 @@ package memcached_test
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"net"
 	"testing"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -160,4 +163,56 @@ func TestGetManyProbesAServerBackUp(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("the server back up was never probed by GetMany for 3s: %v", err)
+}
+
+// A delete of keys on a server marked down and on one failing for real (a
+// dial refused, not yet marked down) fails with the real failure, not with
+// backend.ErrServerDown: the caching package's breaker counts nothing for
+// ErrServerDown, and would miss the failure of the other server.
+func TestDeleteReportsARealFailureBeforeServerDown(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	ns := namespaceOn0Of3(t)
+	fake := newFakeServer(t, live, ns)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String() // a server down: nothing listens there
+	require.NoError(t, ln.Close())
+	s := open(t, memcached.Options{Servers: []string{live, fake.addr, dead}, Namespace: ns, MaxIdleConns: 1})
+	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
+	it, err := memcache.New(live).Get(ns + ":gen")
+	require.NoError(t, err)
+	on := func(i uint32) string { // a key on server i of the three
+		for j := 0; ; j++ {
+			k := fmt.Sprint("k", j)
+			if crc32.ChecksumIEEE([]byte(ns+":"+string(it.Value)+":"+k))%3 == i {
+				return k
+			}
+		}
+	}
+	downKey, deadKey := on(1), on(2)
+
+	fake.down()
+	for i := 0; ; i++ {
+		_, err := s.Get(bg, downKey)
+		if errors.Is(err, backend.ErrServerDown) {
+			break
+		}
+		require.Less(t, i, 10, "the server down is never marked down")
+	}
+	_, err = s.DeleteCount(bg, downKey, deadKey)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, backend.ErrServerDown,
+		"the dead server's failure is hidden behind the refusal of the server marked down: %v", err)
+}
+
+// namespaceOn0Of3 returns a fresh namespace whose generation key is on the
+// first of three servers.
+func namespaceOn0Of3(t *testing.T) string {
+	t.Helper()
+	for n := 0; ; n++ {
+		ns := fmt.Sprintf("mcfix-three-%d-%d", time.Now().UnixNano(), n)
+		if crc32.ChecksumIEEE([]byte(ns+":gen"))%3 == 0 {
+			return ns
+		}
+	}
 }
