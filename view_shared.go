@@ -888,7 +888,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 			v.settle304(r, st, h, vs, snap, reason, now)
 			return
 		}
-		s2, r2 := v.freshen(x, prev, ownFields(h, before))
+		s2, r2 := v.freshenJudged(x, prev, ownFields(h304, before), ownFields(h, before))
 		v.settle304(r, st, h, vs, s2, r2, now)
 	}}
 	v.serve(oj, x.client, snap, now, httpcache.Hit)
@@ -991,7 +991,8 @@ func (o *outerJudge) finish() {
 // added value joins h's field, or the stored one when h has none (which
 // h leaves in place: an added no-transform keeps the stored max-age),
 // so that mayShare, varyWidens and freshen judge the response its client
-// got. h itself is returned when nothing was added, and is never changed.
+// got; the entry is updated from h alone (freshenJudged). h itself is
+// returned when nothing was added, and is never changed.
 func withAdded(h, stored, added http.Header) http.Header {
 	if len(added) == 0 {
 		return h
@@ -1232,6 +1233,23 @@ func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h http.Header) (*htt
 	return snap, reason
 }
 
+// freshenJudged is freshen for a 304 or HEAD 200 whose status the outer
+// writers added judged fields to (withAdded): the entry is updated from
+// own, the response's own fields, as a 200 is stored without what the
+// outer writers add (an Expires they stamp on every response would
+// otherwise pile up in the entry, one value per revalidation), while
+// whether it may be stored is judged from judged, own with those
+// additions, as its client got it (an added private or no-store refuses
+// it).
+func (v *view) freshenJudged(x *extRun, prev *httpcache.Snapshot, own, judged http.Header) (*httpcache.Snapshot, httpcache.Reason) {
+	_, refused := v.freshen(x, prev, judged)
+	snap, reason := v.freshen(x, prev, own) // last: x.fr and x.birth are own's
+	if reason == httpcache.ReasonNone {
+		reason = refused
+	}
+	return snap, reason
+}
+
 // ownFields returns h, the header of a handler's response, without the
 // fields an outer middleware set before the handler ran (before, keys
 // canonical) and the handler left as they were: they are not its response,
@@ -1324,14 +1342,14 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	// middleware's Set-Cookie, Vary: Cookie) are the response's, as for
 	// a 200 (httpcache.Recorder's recheck) or a 304 (outerJudge).
 	targeted := x.rules.TargetedField
-	h = withAdded(h, prev.snap.Header, httpcache.Added(httpcache.JudgedFields(h, targeted), httpcache.JudgedFields(w.Header(), targeted)))
-	if varyWidens(prev, h) {
+	judged := withAdded(h, prev.snap.Header, httpcache.Added(httpcache.JudgedFields(h, targeted), httpcache.JudgedFields(w.Header(), targeted)))
+	if varyWidens(prev, judged) {
 		return
 	}
-	if !mayShare(x, h) {
+	if !mayShare(x, judged) {
 		return // this client's alone, as its 200 to a GET would be
 	}
-	snap, reason := v.freshen(x, prev.snap, ownFields(h, before))
+	snap, reason := v.freshenJudged(x, prev.snap, ownFields(h, before), ownFields(judged, before))
 	if reason != httpcache.ReasonNone {
 		if v.mayDrop(r, x, prev, h) {
 			v.dropRefreshed(r, prev, reason)

@@ -228,3 +228,72 @@ func TestSharedCacheOuterNoTransformKeepsFreshness(t *testing.T) {
 		})
 	}
 }
+
+// expiresWriter is an outer middleware's writer that stamps every response
+// with its own Expires (now + 1h, a static-assets or "expires" middleware)
+// as the status passes it, replacing whatever the response carried. It
+// records how many Expires values the response had when it reached it.
+type expiresWriter struct {
+	http.ResponseWriter
+	n       *int
+	seen    *[]int
+	written bool
+}
+
+func (s *expiresWriter) WriteHeader(code int) {
+	if !s.written {
+		s.written = true
+		*s.seen = append(*s.seen, len(s.Header()["Expires"]))
+		*s.n++
+		s.Header().Set("Expires", time.Date(2030, 1, 1, 0, 0, *s.n, 0, time.UTC).Format(http.TimeFormat))
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *expiresWriter) Write(p []byte) (int, error) {
+	if !s.written {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// TestSharedCacheOuterFieldsNotStoredOnFreshen: an outer writer sets its
+// own Expires on every response as the status passes (a different value
+// each time). Each 304 or HEAD 200 revalidation stored the outer value
+// beside the stored Expires (withAdded judges with it), so the entry's
+// header grew by one Expires per revalidation, for ever, every hit larger.
+// The fields the outer writers add are judged, not stored, as a 200 is
+// stored without them (freshenJudged).
+func TestSharedCacheOuterFieldsNotStoredOnFreshen(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		t.Run(method, func(t *testing.T) {
+			forEachViewStore(t, func(t *testing.T, k storeKind) {
+				e := newViewEnv(t, k)
+				h := &counter{body: "b", fn: func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Cache-Control", "max-age=10")
+					w.Header().Set("ETag", `"x"`)
+					if r.Header.Get("If-None-Match") == `"x"` {
+						w.WriteHeader(http.StatusNotModified)
+					}
+				}}
+				view := e.sharedView(h)
+				n := 0
+				var seen []int
+				ch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					view.ServeHTTP(&expiresWriter{ResponseWriter: w, n: &n, seen: &seen}, r)
+				})
+				get(ch, "/a")
+				for i := 0; i < 20; i++ {
+					e.clock.Advance(20 * time.Second)
+					w := send(ch, method, "/a")
+					require.Equal(t, http.StatusOK, w.Code)
+				}
+				require.EqualValues(t, 21, h.calls.Load(), "each request revalidated")
+				w := get(ch, "/a")
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+				last := seen[len(seen)-1]
+				assert.LessOrEqual(t, last, 1, "stored Expires values after 20 revalidations: %d (seen %v)", last, seen)
+			})
+		})
+	}
+}
