@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/go-caching/caching/internal/argkey"
 )
@@ -476,7 +477,9 @@ func shortenKey(key string) string {
 	for n > 0 && n < len(key) && !utf8RuneStart(key[n]) {
 		n--
 	}
-	sum := sha256.Sum256([]byte(key))
+	// Read in place: a copy of a long key (a variant key holds a request's
+	// fields) would cost as much as the key.
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(key), len(key)))
 	return key[:n] + "#" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 

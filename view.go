@@ -535,6 +535,10 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.key = base
 	}
 	var stale *found
+	if err == errVaryTooLarge {
+		v.pass(w, r, reasonVaryLarge)
+		return
+	}
 	if err != nil {
 		v.counter(r).countLookup(err)
 	}
@@ -574,7 +578,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // variant when the page was last seen to vary (downVary), else base.
 func (v *view) downFound(r *http.Request, base string) found {
 	f := found{key: base}
-	if names := v.downVary.get(base); names != nil {
+	if names := v.downVary.get(base); names != nil && !httpcache.VaryTooLarge(r, names) {
 		f.variant = httpcache.VariantKey(r, names)
 		f.key = variantKey(base, f.variant)
 	}
@@ -676,6 +680,9 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *ti
 	if spec, ok := val.(*varySpec); ok {
 		if kb != nil {
 			base = string(kb)
+		}
+		if httpcache.VaryTooLarge(r, spec.names) {
+			return errVaryTooLarge
 		}
 		f.spec = spec
 		f.variant = httpcache.VariantKey(r, spec.names)
@@ -856,7 +863,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// runs the handler: not an answer for this request, which
 			// waits for that run (leading the next call of its key).
 			continue
-		case res.snap != nil && (len(res.names) == 0 || httpcache.VariantKey(r, res.names) == res.variant) && v.usable(r, res.snap):
+		case res.snap != nil && ofVariant(r, res.names, res.variant) && v.usable(r, res.snap):
 			now := v.c.clock()
 			if !res.freshAt(now) {
 				// Stale by the time the run ended (SharedCache: a body
@@ -876,7 +883,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			v.serve(w, st.client(r), res.snap, now, res.status())
 			return
-		case (res.snap != nil || res.other) && len(res.names) > 0 && !rekeyed:
+		case (res.snap != nil || res.other) && len(res.names) > 0 && !rekeyed && !httpcache.VaryTooLarge(r, res.names):
 			// The response varies, and the waiter's variant may not be the
 			// leader's: it joined the flight of the base key while the
 			// Vary record was unknown (or, the backend down, could not be
@@ -1268,7 +1275,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				v.flight.release(call, viewResult{})
 				v.solo.mark(st.f.key, v.c.clock().Add(soloFor))
 			} else if names := varyNames(h); len(names) > 0 {
-				v.flight.varies(call, names, httpcache.VariantKey(r, names))
+				variant := "" // no waiter's: see ofVariant
+				if !httpcache.VaryTooLarge(r, names) {
+					variant = httpcache.VariantKey(r, names)
+				}
+				v.flight.varies(call, names, variant)
 			}
 			return reason
 		}
@@ -1376,6 +1387,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// client's address, which a proxy below may have sent where the
 		// request's own field says nothing of it.
 		reason = reasonVaryClient
+	case httpcache.VaryTooLarge(r, names):
+		// Keyed by more than MaxVaryBytes of this request's fields: a
+		// variant no browser asks for, whose key would cost as much.
+		reason = reasonVaryLarge
 	}
 	if reason != httpcache.ReasonNone {
 		v.dropReplaced(r, st, status, h, reason)
@@ -1617,7 +1632,7 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
 			if s, record := val.(*varySpec); !record {
 				add(st.base)
-			} else if variant := httpcache.VariantKey(r, s.names); !slices.Equal(s.names, names) && s.lists(variant) {
+			} else if variant, ok := variantOf(r, s.names); ok && !slices.Equal(s.names, names) && s.lists(variant) {
 				own := variantKey(st.base, variant)
 				if _, _, err := v.load(ctx, own, nil, now); err == nil {
 					add(own)
@@ -1797,6 +1812,9 @@ func validCookieValue(s string) bool {
 func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string) bool {
 	key := base
 	if len(names) > 0 {
+		if httpcache.VaryTooLarge(r, names) {
+			return false // never stored: see errVaryTooLarge
+		}
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
 	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},

@@ -344,7 +344,7 @@ func (c *viewCall) wait(ctx context.Context, r *http.Request) (res viewResult, o
 		case <-ctx.Done():
 			return viewResult{}, false
 		case <-vary:
-			if httpcache.VariantKey(r, c.names) != c.variant {
+			if !ofVariant(r, c.names, c.variant) {
 				return viewResult{names: c.names, variant: c.variant, other: true}, true
 			}
 			vary = nil // its variant: it waits for the result

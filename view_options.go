@@ -139,6 +139,12 @@ func MaxBodySize(n int) ViewOption {
 // from filling the cache. Default DefaultMaxVariants (32); it must be in
 // 0-4096. The bound is exact in one process and can be passed by a few
 // when several processes store new variants of one key at once.
+//
+// A request whose fields the Vary names (their lines, with those of their
+// '_' spellings, and r.Host for Host) total more than 16 KiB is no variant:
+// it is passed through uncached and its response is not stored (reason
+// "vary-large"). The variant key holds every byte of those fields, which
+// net/http accepts up to 1 MiB; no browser sends 16 KiB of them.
 func MaxVariants(n int) ViewOption {
 	return viewOption(func(c *viewConfig) { c.maxVariants = n })
 }

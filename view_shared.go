@@ -445,6 +445,14 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	cleared := v.c.store.clears.Load() // before the lookup: see found.cleared
 	err := v.findIn(&f, r, kbuf, "", &now)
 	f.cleared = cleared
+	if err == errVaryTooLarge {
+		if rq.OnlyIfCached {
+			v.gatewayTimeout(w, r)
+		} else {
+			v.pass(w, r, reasonVaryLarge)
+		}
+		return true
+	}
 	usable := err == nil && v.usable(r, f.snap)
 	var j judgement
 	if usable {

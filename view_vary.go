@@ -34,6 +34,36 @@ type varySpec struct {
 	listed [4]atomic.Uint64
 }
 
+// errVaryTooLarge is findIn's answer for a request whose fields named by
+// the Vary record pass httpcache.MaxVaryBytes: its variant is never
+// stored, and ServeHTTP passes it through (reasonVaryLarge) without
+// building its key. It is a not-found to every other caller, whose run
+// stores nothing for it either.
+var errVaryTooLarge = fmt.Errorf("%w: the request's fields named by Vary pass %d bytes", ErrNotFound, httpcache.MaxVaryBytes)
+
+// variantOf returns r's variant for names (httpcache.VariantKey) and true,
+// or "" and false when the fields pass httpcache.MaxVaryBytes
+// (httpcache.VaryTooLarge): such a request has no variant of its own.
+func variantOf(r *http.Request, names []string) (string, bool) {
+	if httpcache.VaryTooLarge(r, names) {
+		return "", false
+	}
+	return httpcache.VariantKey(r, names), true
+}
+
+// ofVariant reports whether r is of variant, a response's variant for
+// names (none: every request is). A request whose fields pass
+// httpcache.MaxVaryBytes is of no variant: "" is no request's variant for
+// names, which the leader of a flight whose own request is so tells its
+// waiters (viewFlight.varies).
+func ofVariant(r *http.Request, names []string, variant string) bool {
+	if len(names) == 0 {
+		return true
+	}
+	own, ok := variantOf(r, names)
+	return ok && own == variant
+}
+
 // listedSeed keys listedHash: chosen at random by each process, so that no
 // client can choose variants whose hashes collide (one that did would find
 // a variant listed that is not: one stored under a record deleted since).

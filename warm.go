@@ -60,7 +60,8 @@ type WarmResult struct {
 	// "request-no-store" (HonorRequestCacheControl: the request's
 	// no-store), "filter" (StoreIf), "variants"
 	// (MaxVariants), "vary" (a Vary naming too many headers), "vary-client"
-	// (a Vary naming Forwarded, X-Forwarded-For or X-Real-IP), "coding" (a
+	// (a Vary naming Forwarded, X-Forwarded-For or X-Real-IP), "vary-large"
+	// (the request's fields the Vary names pass 16 KiB: see MaxVariants), "coding" (a
 	// Content-Encoding the request's Accept-Encoding refuses), "bypass"
 	// (BypassIf), "authorization" (Authorization without UserKey),
 	// "skip-route" (SkipRoutes), "head-route" and "host-route" (CachedMux:
@@ -96,6 +97,7 @@ const (
 	reasonVariants   httpcache.Reason = "variants"    // MaxVariants reached
 	reasonVaryNames  httpcache.Reason = "vary"        // more Vary names than a record holds
 	reasonVaryClient httpcache.Reason = "vary-client" // Vary names a field a proxy sets from the client's address
+	reasonVaryLarge  httpcache.Reason = "vary-large"  // the request's fields a Vary names pass httpcache.MaxVaryBytes
 	reasonCoding     httpcache.Reason = "coding"      // a Content-Encoding the request does not accept
 	reasonCanceled   httpcache.Reason = "canceled"    // the request's context ended
 	reasonCleared    httpcache.Reason = "cleared"     // a Clear began while the handler ran

@@ -89,11 +89,15 @@ func VariesOnClientAddress(names []string) bool {
 // would share the variant of one without the field. Such fields are looked
 // for only when a request's field name or a name holds '_', without
 // allocating.
+//
+// A caller checks VaryTooLarge first: the key holds every byte of the lines.
 func VariantKey(r *http.Request, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
 	var b strings.Builder
+	// Once, for what most keys hold; escapes, rare, grow it further.
+	b.Grow(varyBytes(r, names) + 2*len(names))
 	for i, name := range names {
 		if i > 0 {
 			b.WriteByte('&')
@@ -267,18 +271,71 @@ func headerHasUnderscore(h http.Header) bool {
 	return false
 }
 
+// escapeInto writes s to b with '%', '&', '=', '#', controls and non-ASCII
+// bytes as %XX: the runs between them in one write each.
 func escapeInto(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '%' || c == '&' || c == '=' || c == '#' || c < 0x20 || c >= 0x7f {
+			b.WriteString(s[start:i])
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])
 			b.WriteByte(hex[c&15])
-			continue
+			start = i + 1
 		}
-		b.WriteByte(c)
 	}
+	b.WriteString(s[start:])
+}
+
+// MaxVaryBytes bounds the bytes of the request lines a variant is keyed by:
+// past it (VaryTooLarge), a request is neither answered from the cache nor
+// stored. A variant key holds every byte of those lines, and a request's
+// lookup, run and store each read it: with net/http's default
+// MaxHeaderBytes (1 MiB), one request's 1 MiB Accept-Language would cost
+// several MiB of keys and hashing. 16 KiB is what Node.js allows a whole
+// request header, and twice the line nginx and Apache accept by default
+// (8 KiB): no browser's Accept-Language, Accept-Encoding or Cookie comes
+// near it.
+const MaxVaryBytes = 16 << 10
+
+// VaryTooLarge reports whether the lines r has for names (as ParseVary
+// returns them), with those of their other spellings (see VariantKey) and
+// r.Host for Host, total more than MaxVaryBytes. It allocates nothing.
+func VaryTooLarge(r *http.Request, names []string) bool {
+	return len(names) > 0 && varyBytes(r, names) > MaxVaryBytes
+}
+
+// varyBytes is the length of the names and of the lines r has for them
+// (see VaryTooLarge), separators and escapes aside.
+func varyBytes(r *http.Request, names []string) int {
+	n := 0
+	for _, name := range names {
+		n += len(name)
+		if name == "Host" {
+			n += len(r.Host)
+		} else {
+			n += linesLen(r.Header[name])
+		}
+		if hasOtherSpelling(r.Header, name) {
+			for k, vs := range r.Header {
+				if k != name && sameField(k, name) {
+					n += len(k) + linesLen(vs)
+				}
+			}
+		}
+	}
+	return n
+}
+
+// linesLen is the total length of values and of one separator after each.
+func linesLen(values []string) int {
+	n := 0
+	for _, v := range values {
+		n += len(v) + 1
+	}
+	return n
 }
 
 // HasField reports whether h has a line for the field name (canonical), or

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -290,4 +291,42 @@ func TestHasOtherSpelling(t *testing.T) {
 			t.Errorf("hasOtherSpelling(%q) with field %q = %v, want %v", tc.name, tc.field, got, tc.want)
 		}
 	}
+}
+
+// TestVaryTooLarge: the bound counts every line of the named fields, of
+// their '_' spellings and r.Host for Host, and nothing else; it allocates
+// nothing.
+func TestVaryTooLarge(t *testing.T) {
+	al := []string{"Accept-Language"}
+	// The name and one separator a line count.
+	fill := func(n int) string { return strings.Repeat("a", n) }
+	at := MaxVaryBytes - len("Accept-Language") - 1
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Accept-Language", fill(at))
+	assert.False(t, VaryTooLarge(r, al), "at the bound")
+	r.Header.Set("Accept-Language", fill(at+1))
+	assert.True(t, VaryTooLarge(r, al), "one byte past it")
+	assert.False(t, VaryTooLarge(r, nil), "no names")
+	assert.False(t, VaryTooLarge(r, []string{"Cookie"}), "a field not named")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = VaryTooLarge(r, al) }))
+
+	r.Header = http.Header{"Accept-Language": {fill(at / 2), fill(at / 2)}}
+	assert.True(t, VaryTooLarge(r, al), "lines add up")
+	r.Header = http.Header{"Accept-Language": {"en"}, "Accept_language": {fill(MaxVaryBytes)}}
+	assert.True(t, VaryTooLarge(r, al), "another spelling counts")
+	r.Header = http.Header{"Accept-Language": {fill(at / 2)}, "Cookie": {fill(at / 2)}}
+	assert.True(t, VaryTooLarge(r, []string{"Accept-Language", "Cookie"}), "fields add up")
+	r.Header = http.Header{}
+	r.Host = fill(MaxVaryBytes)
+	assert.True(t, VaryTooLarge(r, []string{"Host"}), "r.Host")
+}
+
+// TestVariantKeyLongLineEscaped: a long line is keyed byte for byte, with
+// its escapes, as a short one.
+func TestVariantKeyLongLineEscaped(t *testing.T) {
+	v := strings.Repeat("ab&=#%\xff\x01", 1000) + "tail"
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("X-A", v)
+	want := "X-A=" + strings.Repeat("ab%26%3D%23%25%FF%01", 1000) + "tail"
+	assert.Equal(t, want, VariantKey(r, []string{"X-A"}))
 }
