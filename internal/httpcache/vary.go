@@ -97,7 +97,7 @@ func VariantKey(r *http.Request, names []string) string {
 	}
 	var b strings.Builder
 	// Once, for what most keys hold; escapes, rare, grow it further.
-	b.Grow(varyBytes(r, names) + 2*len(names))
+	b.Grow(varyBytes(r, names, false) + 2*len(names))
 	for i, name := range names {
 		if i > 0 {
 			b.WriteByte('&')
@@ -304,12 +304,13 @@ const MaxVaryBytes = 16 << 10
 // returns them), with those of their other spellings (see VariantKey) and
 // r.Host for Host, total more than MaxVaryBytes. It allocates nothing.
 func VaryTooLarge(r *http.Request, names []string) bool {
-	return len(names) > 0 && varyBytes(r, names) > MaxVaryBytes
+	return len(names) > 0 && varyBytes(r, names, true) > MaxVaryBytes
 }
 
-// varyBytes is the length of the names and of the lines r has for them
-// (see VaryTooLarge), separators and escapes aside.
-func varyBytes(r *http.Request, names []string) int {
+// varyBytes is the length of the names and of the lines r has for them,
+// with those of their other spellings when spellings is set (see
+// VaryTooLarge), separators and escapes aside.
+func varyBytes(r *http.Request, names []string, spellings bool) int {
 	n := 0
 	for _, name := range names {
 		n += len(name)
@@ -318,7 +319,7 @@ func varyBytes(r *http.Request, names []string) int {
 		} else {
 			n += linesLen(r.Header[name])
 		}
-		if hasOtherSpelling(r.Header, name) {
+		if spellings && hasOtherSpelling(r.Header, name) {
 			for k, vs := range r.Header {
 				if k != name && sameField(k, name) {
 					n += len(k) + linesLen(vs)
