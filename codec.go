@@ -222,7 +222,8 @@ func unreadableType(t reflect.Type, seen map[reflect.Type]bool) error {
 	switch t.Kind() {
 	case reflect.Interface:
 		return nil
-	case reflect.Pointer, reflect.Slice, reflect.Array:
+	case reflect.Pointer:
+		// *T has no methods of its own: T's tell.
 		return unreadableType(t.Elem(), seen)
 	}
 	w, r := writtenBy(t), readBy(t)
@@ -241,6 +242,8 @@ func unreadableType(t reflect.Type, seen map[reflect.Type]bool) error {
 		return nil // its parts are its methods' own
 	}
 	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return unreadableType(t.Elem(), seen)
 	case reflect.Map:
 		// A key of string kind is written as its string, of another kind
 		// by MarshalText of its value only (unaddressedMarshaler refuses
@@ -382,13 +385,16 @@ func typeNeedsWalk(t reflect.Type, seen map[reflect.Type]bool) bool {
 	switch t.Kind() {
 	case reflect.Interface:
 		return t.NumMethod() > 0
-	case reflect.Pointer, reflect.Slice, reflect.Array:
+	case reflect.Pointer:
+		// *T has no methods of its own: T's tell.
 		return typeNeedsWalk(t.Elem(), seen)
 	}
 	if writtenBy(t) != byKind || readBy(t) != byKind {
 		return false
 	}
 	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return typeNeedsWalk(t.Elem(), seen)
 	case reflect.Map:
 		k := t.Key()
 		return k.Kind() == reflect.String && reflect.PointerTo(k).Implements(textUnmarshaler) || typeNeedsWalk(t.Elem(), seen)
