@@ -261,7 +261,7 @@ func unreadableType(t reflect.Type, seen map[reflect.Type]bool) error {
 			if !jsonField(f) {
 				continue
 			}
-			if f.Anonymous && !f.IsExported() && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+			if f.Anonymous && !f.IsExported() && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct && (jsonName(f) != "" || hasJSONFields(f.Type.Elem())) {
 				return refuse("%v embeds *%v, a pointer to an unexported struct, which encoding/json writes and cannot read (it cannot allocate it); embed the struct, or export its type", t, f.Type.Elem())
 			}
 			if err := unreadableType(f.Type, seen); err != nil {
@@ -295,8 +295,11 @@ func embedderOf(t reflect.Type, name string) reflect.Type {
 }
 
 // storedFields returns how many fields of struct t encoding/json would
-// write, were t not written by a method: the exported ones, and the
-// embedded ones but unexported types other than structs, not tagged "-".
+// write, were t not written by a method: those jsonField names, but an
+// embedded struct (or pointer to one) without a JSON name that has no
+// JSON field to contribute (an empty marker, a struct of unexported
+// fields) and no method to write or read it (as time.Time has, which a
+// struct that embeds it gets).
 func storedFields(t reflect.Type) int {
 	n := 0
 	for i := range t.NumField() {
@@ -304,17 +307,35 @@ func storedFields(t reflect.Type) int {
 		if !jsonField(f) {
 			continue
 		}
-		if ft := f.Type; f.Anonymous && !f.IsExported() {
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() != reflect.Struct {
-				continue
-			}
+		if ft := derefType(f.Type); f.Anonymous && ft.Kind() == reflect.Struct && jsonName(f) == "" &&
+			!hasJSONFields(ft) && writtenBy(ft) == byKind && readBy(ft) == byKind {
+			continue
 		}
 		n++
 	}
 	return n
+}
+
+// derefType returns the type t points to, or t when it is not a pointer.
+func derefType(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		return t.Elem()
+	}
+	return t
+}
+
+// jsonName returns the name struct field f's json tag gives it, or "".
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
+
+// hasJSONFields reports whether encoding/json would write a field of
+// struct t, its own or one of the structs it embeds.
+func hasJSONFields(t reflect.Type) bool {
+	names := map[string]int{}
+	fieldNames(t, names, map[reflect.Type]bool{})
+	return len(names) > 0
 }
 
 // conflictingField returns a JSON name that two fields of struct t have,

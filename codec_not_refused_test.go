@@ -131,3 +131,62 @@ func TestCodecStoresListTypeThatEncodesItself(t *testing.T) {
 	requireUnsupported(t, &[1]stampedOrder{{when, "shipped"}}, "embeds")
 	requireUnsupported(t, &stampedOrder{when, "shipped"}, "embeds")
 }
+
+// handleImpl has no exported field: encoding/json writes nothing of it,
+// and has nothing to allocate it for when reading a handle.
+type handleImpl struct{ n int }
+
+type handle struct {
+	*handleImpl
+	Name string
+}
+
+// noCopyMark is an embedded marker without fields (a noCopy guard).
+type noCopyMark struct{}
+
+type markedStamp struct {
+	time.Time
+	noCopyMark
+}
+
+// EmptyPart is an exported struct without fields.
+type EmptyPart struct{}
+
+type stampWithEmptyPart struct {
+	time.Time
+	EmptyPart
+	Skipped EmptyPart `json:"-"`
+}
+
+// implWithField has an exported field, which encoding/json writes through
+// the embedded pointer and cannot read back (it cannot allocate the
+// unexported struct): still refused.
+type implWithField struct{ Z int }
+
+type handleWithField struct {
+	*implWithField
+	Name string
+}
+
+// TestCodecStoresEmbedsWithoutJSONFields: an embedded struct that
+// contributes no JSON field changes nothing encoding/json writes: a
+// pointer to an unexported struct without exported fields, or an empty
+// marker beside time.Time (whose methods still write and read all of the
+// struct), is stored and read back as it was.
+func TestCodecStoresEmbedsWithoutJSONFields(t *testing.T) {
+	when := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	h := handle{Name: "a"}
+	assert.Equal(t, h, storedAndRead(t, h))
+	assert.Equal(t, handle{Name: "b"}, storedAndRead(t, handle{&handleImpl{5}, "b"}),
+		"unexported fields are not stored")
+	m := markedStamp{Time: when, noCopyMark: noCopyMark{}}
+	assert.Equal(t, m, storedAndRead(t, m))
+	e := stampWithEmptyPart{Time: when}
+	assert.Equal(t, e, storedAndRead(t, e))
+
+	requireUnsupported(t, handleWithField{&implWithField{1}, "a"}, "unexported")
+	requireUnsupported(t, struct {
+		markedStamp
+		Note string
+	}{}, "embeds")
+}
