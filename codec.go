@@ -57,16 +57,22 @@ type Codec interface {
 // is not a string (written as a number or an object, which UnmarshalText
 // is never given), as a value or a map's key; a non-nil value in an
 // interface with methods, such as an error in a field of type error (an
-// empty interface holds what JSON decodes); a struct that embeds a pointer
-// to an unexported struct; a struct with two fields of one JSON name, its
-// own or its embedded structs' (encoding/json writes the shallower, or
-// neither at one depth: rename one with a json tag). These errors wrap
-// *json.UnsupportedTypeError, or *json.UnsupportedValueError where the
-// value tells. A MarshalJSON or MarshalText without the matching Unmarshal
-// method (one that shapes an API's output) is not detected: where
-// encoding/json calls it, the value is read back by its fields, and may
-// not be what was stored; nor is an UnmarshalJSON without MarshalJSON, or
-// an UnmarshalText without MarshalText on a string type, which is given
+// empty interface holds what JSON decodes), a typed nil (a nil *E in an
+// error) included, which is written as null and read back as a nil
+// interface; a struct that embeds a pointer to an unexported struct with
+// exported fields (decoding cannot allocate it to set them); a struct with
+// two fields of one JSON name, its own or its embedded structs'
+// (encoding/json writes the shallower, or neither at one depth: rename one
+// with a json tag). What a type writes and reads itself (a slice type with
+// MarshalJSON and UnmarshalJSON, its elements in interfaces) is its own,
+// and not refused for its parts; nor is an embedded field encoding/json
+// ignores (an embedded error: unexported, it is not stored). These errors
+// wrap *json.UnsupportedTypeError, or *json.UnsupportedValueError where
+// the value tells. A MarshalJSON or MarshalText without the matching
+// Unmarshal method (one that shapes an API's output) is not detected:
+// where encoding/json calls it, the value is read back by its fields, and
+// may not be what was stored; nor is an UnmarshalJSON without MarshalJSON,
+// or an UnmarshalText without MarshalText on a string type, which is given
 // the string that was written.
 //
 // It won over encoding/gob in this package's codec benchmarks (see
@@ -204,13 +210,15 @@ var textUnmarshaler = jsonDecoders[1]
 // interfaces, would be written by encoding/json and never read back as it
 // was, whatever the value, or nil: a struct whose Marshal or Unmarshal
 // method is promoted from a field it embeds while it has other fields
-// (they would not be written); a type read by UnmarshalText and written
-// by its kind, not a string (a number, an object: which UnmarshalText is
-// never given), as a value or a map's key; a struct embedding a pointer
-// to an unexported struct (written, but decoding cannot allocate it); a
-// struct with two fields of one JSON name (encoding/json writes the
-// shallower, or neither at one depth). seen breaks the cycles of
-// recursive types. The error wraps *json.UnsupportedTypeError.
+// (they would not be written); a type read by UnmarshalText and written by
+// its kind, not a string (a number, an object: which UnmarshalText is
+// never given), as a value or a map's key; a struct embedding a pointer to
+// an unexported struct with JSON fields (written, but decoding cannot
+// allocate it to set them); a struct with two fields of one JSON name
+// (encoding/json writes the shallower, or neither at one depth). The parts
+// of a type that writes and reads itself are its methods' own. seen breaks
+// the cycles of recursive types. The error wraps
+// *json.UnsupportedTypeError.
 func unreadableType(t reflect.Type, seen map[reflect.Type]bool) error {
 	if seen[t] {
 		return nil
@@ -445,6 +453,11 @@ func unreadableValue(v reflect.Value) error {
 		if v.IsNil() {
 			return nil
 		}
+		if e := v.Elem(); e.Kind() == reflect.Pointer && e.IsNil() {
+			// encoding/json writes null, which decodes as a nil
+			// interface: an err != nil that was true would be false.
+			return &json.UnsupportedValueError{Value: v, Str: fmt.Sprintf("a typed nil (%v) in a %v: written as null, it would be read back as a nil %v, which compares otherwise; store a nil interface", e.Type(), v.Type(), v.Type())}
+		}
 		return &json.UnsupportedValueError{Value: v, Str: fmt.Sprintf("a %v in a %v: no decoding into an interface with methods reads it (caching: json stores such a field only when nil)", v.Elem().Type(), v.Type())}
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -520,9 +533,15 @@ func pointerEncoded(t reflect.Type) bool {
 	return false
 }
 
-// jsonField reports whether encoding/json may write struct field f.
+// jsonField reports whether encoding/json may write struct field f: an
+// exported one, or an embedded struct or pointer to one (whose exported
+// fields it writes as the embedder's), not tagged "-". An embedded field
+// of an unexported type of another kind (an embedded error) it ignores.
 func jsonField(f reflect.StructField) bool {
-	return (f.IsExported() || f.Anonymous) && f.Tag.Get("json") != "-"
+	if f.Tag.Get("json") == "-" {
+		return false
+	}
+	return f.IsExported() || f.Anonymous && derefType(f.Type).Kind() == reflect.Struct
 }
 
 // unaddressedMarshaler returns the type of a part of a value of type t
@@ -620,8 +639,7 @@ func validStrings(v reflect.Value) bool {
 	case reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
-			f := t.Field(i)
-			if (f.IsExported() || f.Anonymous) && f.Tag.Get("json") != "-" && !validStrings(v.Field(i)) {
+			if jsonField(t.Field(i)) && !validStrings(v.Field(i)) {
 				return false
 			}
 		}
@@ -676,7 +694,7 @@ func typeHoldsStrings(t reflect.Type, seen map[reflect.Type]bool) bool {
 		return typeHoldsStrings(t.Key(), seen) || typeHoldsStrings(t.Elem(), seen)
 	case reflect.Struct:
 		for i := range t.NumField() {
-			if f := t.Field(i); (f.IsExported() || f.Anonymous) && typeHoldsStrings(f.Type, seen) {
+			if f := t.Field(i); jsonField(f) && typeHoldsStrings(f.Type, seen) {
 				return true
 			}
 		}

@@ -2,6 +2,8 @@ package caching_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -189,4 +191,39 @@ func TestCodecStoresEmbedsWithoutJSONFields(t *testing.T) {
 		markedStamp
 		Note string
 	}{}, "embeds")
+}
+
+// label is an unexported non-struct type, which encoding/json ignores
+// when embedded.
+type label string
+
+// codedError is an error type whose nil pointer is returned as an error.
+type codedError struct{ Code int }
+
+func (e *codedError) Error() string { return fmt.Sprint("code ", e.Code) }
+
+// TestCodecInterfaceFields: encoding/json ignores an embedded field of an
+// unexported non-struct type, such as an embedded error or string type: it
+// is not stored (as an unexported field is not), and not refused, whatever
+// it holds. A typed nil in an
+// error field is written as null and read back as a nil error, which
+// compares differently (err != nil was true): it is refused, with an error
+// that says so.
+func TestCodecInterfaceFields(t *testing.T) {
+	type failure struct {
+		error
+		Code int
+	}
+	assert.Equal(t, failure{Code: 3}, storedAndRead(t, failure{errors.New("boom"), 3}))
+	assert.Equal(t, []failure{{Code: 4}}, storedAndRead(t, []failure{{errors.New("boom"), 4}}))
+	type labelled struct {
+		label
+		N int
+	}
+	assert.Equal(t, labelled{N: 5}, storedAndRead(t, labelled{"\xff", 5}), "not UTF-8, but not written")
+
+	type result struct{ Err error }
+	requireUnsupported(t, result{(*codedError)(nil)}, "typed nil")
+	requireUnsupported(t, result{&codedError{1}}, "interface with methods")
+	assert.Equal(t, result{}, storedAndRead(t, result{}))
 }
