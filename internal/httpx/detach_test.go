@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,4 +206,60 @@ func TestDetachDuringReentrantCall(t *testing.T) {
 	<-copied
 	_, err := rw.Write([]byte("late"))
 	assert.ErrorIs(t, err, ErrDetached)
+}
+
+// countingWriter counts the writes that reach it, and those that reach it
+// after after is set.
+type countingWriter struct {
+	h          http.Header
+	writes     atomic.Int64
+	after      atomic.Bool
+	afterCount atomic.Int64
+}
+
+func (c *countingWriter) Header() http.Header { return c.h }
+func (c *countingWriter) WriteHeader(int)     {}
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	if c.after.Load() {
+		c.afterCount.Add(1)
+	}
+	return len(p), nil
+}
+
+// TestDetachRacingCalls: a kept writer's calls racing Detach (the Writer
+// is not safe for concurrent calls of its own, so one goroutine makes
+// them): Detach returns once the call in progress has, and no call
+// reaches the writer after it returned (no lost wake-up, no late call
+// slipping through).
+func TestDetachRacingCalls(t *testing.T) {
+	for range 300 {
+		cw := &countingWriter{h: http.Header{}}
+		w := New(cw)
+		rw := w.ResponseWriter()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() {
+			<-start
+			for range 200 {
+				if _, err := rw.Write([]byte("x")); err != nil {
+					return
+				}
+			}
+		})
+		close(start)
+		done := make(chan struct{})
+		go func() {
+			w.Detach()
+			cw.after.Store(true)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Detach never returned")
+		}
+		wg.Wait()
+		require.Zero(t, cw.afterCount.Load(), "a call reached the writer after Detach returned")
+	}
 }

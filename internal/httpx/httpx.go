@@ -88,14 +88,11 @@ type handle struct {
 	calls    atomic.Int32
 	detached atomic.Bool
 	mu       sync.Mutex
-	idle     sync.Cond // L is &mu; Detach waits on it for calls to reach 0
+	idle     chan struct{} // made by a Detach that waits, under mu; closed by the last call's exit
 }
 
 // attach makes h the handle of w; h was never handed out.
-func (h *handle) attach(w *Writer) {
-	h.w = w
-	h.idle.L = &h.mu
-}
+func (h *handle) attach(w *Writer) { h.w = w }
 
 // enter counts a call and returns h's Writer, or nil (the call not
 // counted) once h is detached. A caller given a Writer calls exit after
@@ -114,7 +111,10 @@ func (h *handle) enter() *Writer {
 func (h *handle) exit() {
 	if h.calls.Add(-1) == 0 && h.detached.Load() {
 		h.mu.Lock()
-		h.idle.Broadcast()
+		if h.idle != nil {
+			close(h.idle)
+			h.idle = nil
+		}
 		h.mu.Unlock()
 	}
 }
@@ -149,12 +149,14 @@ func (w *Writer) Detach() {
 		return
 	}
 	hd.detached.Store(true)
-	if hd.calls.Load() != 0 {
-		hd.mu.Lock()
-		for hd.calls.Load() != 0 {
-			hd.idle.Wait()
-		}
+	hd.mu.Lock()
+	if hd.calls.Load() == 0 {
 		hd.mu.Unlock()
+	} else {
+		idle := make(chan struct{})
+		hd.idle = idle
+		hd.mu.Unlock()
+		<-idle
 	}
 	// No call holds hd.w now, and none will read it again: a kept writer
 	// no longer keeps w alive.
