@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/filesystem"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // Regression: a full disk under a filesystem store made every write fail at
@@ -27,14 +28,7 @@ import (
 //
 // Needs root (it mounts a 512 KiB tmpfs); skipped otherwise.
 func TestFullDiskDoesNotOpenBreakerForReads(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=512k"); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := testutil.SmallDisk(t)
 	ctx := context.Background()
 	b, err := filesystem.New(filesystem.Options{Dir: dir, SweepInterval: -1})
 	require.NoError(t, err)

@@ -15,22 +15,8 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/filesystem"
+	"github.com/go-caching/caching/internal/testutil"
 )
-
-// smallDisk mounts a 512 KiB tmpfs on a new temporary directory and returns
-// it, skipping the test when it cannot (not root, or no mount allowed).
-func smallDisk(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=512k"); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
-	return dir
-}
 
 // fillDisk writes a file in dir until the file system has no space left.
 func fillDisk(t *testing.T, dir string) {
@@ -55,7 +41,7 @@ func fillDisk(t *testing.T, dir string) {
 // for reads that worked. A full disk refuses the one write as a value too
 // large does: backend.ErrValueTooLarge, the older entry removed.
 func TestSetOnFullDiskRemovesOldValue(t *testing.T) {
-	dir := smallDisk(t)
+	dir := testutil.SmallDisk(t)
 	s := open(t, filesystem.Options{Dir: dir, SweepInterval: -1})
 	require.NoError(t, s.Set(bg, "k", []byte("price=10"), time.Hour))
 	require.NoError(t, s.Set(bg, "other", []byte("kept"), time.Hour))
@@ -77,7 +63,7 @@ func TestSetOnFullDiskRemovesOldValue(t *testing.T) {
 // way (not a failure of the store), and change nothing: Add stores nothing,
 // Incr leaves the value as it was.
 func TestAddAndIncrOnFullDiskAreValueTooLarge(t *testing.T) {
-	dir := smallDisk(t)
+	dir := testutil.SmallDisk(t)
 	s := open(t, filesystem.Options{Dir: dir, SweepInterval: -1})
 	_, err := s.Incr(bg, "n", 41)
 	require.NoError(t, err)
