@@ -95,7 +95,11 @@ func TestResetAllocatesAHandleSlabOnlyWhenReused(t *testing.T) {
 			s.Reset(under, s)
 		}
 	})
-	assert.LessOrEqual(t, allocs, float64(n/handleSlabLen+1))
+	slack := 1
+	if raceEnabled {
+		slack = 4 // the race detector's own allocations come and go
+	}
+	assert.LessOrEqual(t, allocs, float64(n/handleSlabLen+slack), "one slab per %d responses, not one handle each", handleSlabLen)
 }
 
 var spySink *spy
