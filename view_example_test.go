@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-caching/caching"
@@ -194,4 +195,46 @@ func ExampleCache_Cached_compress() {
 	// gzip gzip MISS
 	// zstd zstd MISS
 	// gzip gzip HIT
+}
+
+// Analytics cookies neither sign a client in nor change the page; named by
+// InertCookies, they no longer keep a stale page from being served at once
+// while a background refresh, run without the Cookie field, replaces it. A
+// request with any other cookie (a session) still runs the handler itself.
+func ExampleInertCookies() {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c := caching.Must(&caching.Options{Clock: clock})
+	defer c.Close()
+
+	refreshed := make(chan string, 1) // the Cookie field of a background run
+	page := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "page for Cookie %q", r.Header.Get("Cookie"))
+		if r.URL.Path == "/home" {
+			select {
+			case refreshed <- r.Header.Get("Cookie"):
+			default:
+			}
+		}
+	}
+	h := c.Cached(time.Minute, caching.StaleWhileRevalidate(time.Hour),
+		caching.InertCookies("_ga", "_ga_*"), caching.CacheStatusHeader("X-Cache"))(http.HandlerFunc(page))
+
+	visit(h, "/home")
+	visit(h, "/news")
+	<-refreshed // the first run of /home
+
+	mu.Lock()
+	now = now.Add(2 * time.Minute) // both pages are stale
+	mu.Unlock()
+	visit(h, "/home", "Cookie", "_ga=GA1.1.42; _ga_ABC123=GS1.1")
+	fmt.Printf("refreshed in the background with Cookie %q\n", <-refreshed)
+	visit(h, "/news", "Cookie", "_ga=GA1.1.42; session=s3cr3t")
+	// Output:
+	// /home MISS: page for Cookie ""
+	// /news MISS: page for Cookie ""
+	// /home STALE: page for Cookie ""
+	// refreshed in the background with Cookie ""
+	// /news MISS: page for Cookie "_ga=GA1.1.42; session=s3cr3t"
 }
