@@ -407,7 +407,9 @@ func (c *Cache) failOpen(op string, err error) {
 		// state).
 		return
 	}
-	c.stats.errors.Add(1)
+	if !notMade(err) {
+		c.stats.errors.Add(1)
+	} // else counted in Unavailable (store.report), and logged: nothing else says which server is down
 	ok, suppressed := c.logLimit.Allow(c.clock())
 	if !ok {
 		return

@@ -181,3 +181,31 @@ func TestBreakerProbeRefusedWithServerDownHandsItsTurnBack(t *testing.T) {
 		"a key on the live server was refused (breaker %s): the probe refused with ErrServerDown left the breaker holding its lease for another Cooldown", c.Stats().Breaker)
 	require.NoError(t, err)
 }
+
+// The calls a memcached Store refuses at once because their key's server
+// is marked down (backend.ErrServerDown) were not made: like the breaker's
+// refusals, they count in Stats.Unavailable, not in Errors (the Cache's
+// nor a function's), which count the backend's failures. The failures that
+// marked the server down are Errors.
+func TestMemcachedServerDownRefusalsCountAsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	servers := []string{testutil.MemcachedAddrs(t)[0], deadMemcachedAddr(t)}
+	c := openMemcachedCache(t, servers, memcachedNamespaceOn(0, 2), BreakerOptions{Threshold: -1})
+	m := Memoize(c, "probe", func(_ context.Context, n int) (int, error) { return n, nil })
+	for n := range 200 {
+		v, err := m.Get(ctx, n)
+		require.NoError(t, err)
+		require.Equal(t, n, v)
+	}
+	s := c.Stats()
+	// About half the calls' keys are on the dead server; each such call
+	// reads its key and, having computed, writes it. Only the first few
+	// failed at the connection before the server was marked down.
+	require.Greater(t, s.Unavailable, int64(50), "refusals of the server marked down (errors %d)", s.Errors)
+	require.LessOrEqual(t, s.Errors, int64(serverDownFailures+2), "refusals of the server marked down counted as errors")
+	require.LessOrEqual(t, c.MemoStats()["probe"].Errors, int64(serverDownFailures+2), "the function's errors")
+}
+
+// serverDownFailures is how many failures in a row mark a memcached
+// server down (the memcached package's serverDownAfter).
+const serverDownFailures = 3

@@ -53,8 +53,10 @@ type Stats struct {
 	// Unavailable counts backend calls not made because the circuit
 	// breaker was open: those of views, Memoize and fragments (served
 	// uncached), of the direct and typed APIs (which returned
-	// ErrUnavailable) and of the retries of failed invalidations. They are
-	// not Errors: the backend was left alone.
+	// ErrUnavailable) and of the retries of failed invalidations; and the
+	// calls a backend of several servers refused at once because the
+	// server of their key is marked down (backend.ErrServerDown: the
+	// memcached Store). They are not Errors: the backend was left alone.
 	Unavailable int64 `json:"unavailable"`
 	// Corrupt counts entries that did not decode (and were deleted).
 	Corrupt   int64 `json:"corrupt"`
@@ -402,12 +404,20 @@ func (v *view) counter(r *http.Request) *namedCounter {
 	return n
 }
 
+// notMade reports whether err is the refusal of a backend call that was
+// not made: the breaker's (ErrUnavailable), or a Store's whose server for
+// the key is marked down (backend.ErrServerDown). Such calls count in
+// Stats.Unavailable, not in Errors.
+func notMade(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, backend.ErrServerDown)
+}
+
 // record counts one outcome of r.
 func (v *view) record(r *http.Request, o outcome) { v.counter(r).record(o) }
 
 // failOpen is Cache.failOpen, counted for r's view too.
 func (v *view) failOpen(r *http.Request, op string, err error) {
-	if !errors.Is(err, ErrUnavailable) {
+	if !notMade(err) {
 		v.counter(r).errors.Add(1)
 	}
 	v.c.failOpen(op, err)
@@ -418,7 +428,7 @@ func (m *Memoized[A, R]) record(o outcome) { m.counter.record(o) }
 
 // failOpen is Cache.failOpen, counted for the function too.
 func (m *Memoized[A, R]) failOpen(op string, err error) {
-	if !errors.Is(err, ErrUnavailable) {
+	if !notMade(err) {
 		m.counter.errors.Add(1)
 	}
 	m.c.failOpen(op, err)

@@ -1390,7 +1390,8 @@ const (
 // success; a call whose caller cancelled it says nothing, nor does one the
 // backend refused at once because the server of its key is marked down
 // (backend.ErrServerDown: its other servers serve, and the failures that
-// marked that server down were counted); such a call, if it was the probe
+// marked that server down were counted: it counts in Stats.Unavailable);
+// such a call, if it was the probe
 // of a half-open breaker, hands the probe's turn back (breaker.Release), so
 // that the next call probes at once rather than a Cooldown later, refused
 // meanwhile. A timeout (Options.Timeout or the caller's own deadline) or any
@@ -1407,6 +1408,9 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 			s.br.Success(k)
 		}
 	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), errors.Is(err, backend.ErrServerDown):
+		if errors.Is(err, backend.ErrServerDown) {
+			s.stats.unavailable.Add(1) // not made, as the breaker's refusals
+		}
 		if s.br != nil {
 			s.br.Release() // a probe that said nothing hands its turn back
 		}
