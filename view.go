@@ -842,6 +842,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	// would wait for it, then each run the handler.
 	mayLead := !st.joinOnly
 	for {
+		since := v.c.store.invalidations.Load() // before it joins (view.stale)
 		call, leader := v.flight.join(st.f.key, mayLead)
 		if call == nil {
 			v.run(w, r, st)
@@ -871,7 +872,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 				// to nobody unvalidated, it runs its own request.
 				break
 			}
-			if v.stale(r, call, res) {
+			if v.stale(r, call, res, since) {
 				// Invalidated while the leader's handler ran (a write):
 				// its response may predate it. Once, the waiters wait
 				// for a new run rather than each run the handler.
@@ -933,13 +934,18 @@ func clientLeft(ctx context.Context) bool {
 }
 
 // stale reports whether res, the result of call, may predate a write that
-// returned before the waiter r came: a version it was made under changed
-// (an invalidation), a Clear began since the call did, or the invalidation
-// of one of r's keys failed since the call began, which left the versions
-// in place (it waits for its retry, invalidate_retry.go).
-func (v *view) stale(r *http.Request, call *viewCall, res viewResult) bool {
+// returned before the waiter r came (since: the store's count of this
+// process's invalidations when it joined): an invalidation of this
+// process returned after the call began and before r joined it (as
+// Memoize's joiners check, doSince: the versions the run read may be none,
+// the backend down as it began, and their read below fails open), a
+// version it was made under changed (an invalidation in another process),
+// a Clear began since the call did, or the invalidation of one of r's keys
+// failed since the call began, which left the versions in place (it waits
+// for its retry, invalidate_retry.go).
+func (v *view) stale(r *http.Request, call *viewCall, res viewResult, since uint64) bool {
 	p := &v.c.store.pending
-	if v.c.store.clears.Load() != call.cleared || !res.check.current(r.Context(), &v.c.store, res.vs) {
+	if call.epoch < since || v.c.store.clears.Load() != call.cleared || !res.check.current(r.Context(), &v.c.store, res.vs) {
 		return true
 	}
 	return p.adds.Load() != call.pending.adds && p.addedSince(call.pending, v.tagKeysFor(r))
@@ -949,6 +955,7 @@ func (v *view) stale(r *http.Request, call *viewCall, res viewResult) bool {
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
 	call.pending = v.c.store.pending.since() // before anything is read
 	call.cleared = v.c.store.clears.Load()
+	call.epoch = v.c.store.invalidations.Load()
 	defer v.endFlight(r, st, call)
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	if st.down {
