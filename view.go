@@ -938,7 +938,8 @@ func clientLeft(ctx context.Context) bool {
 // process's invalidations when it joined): an invalidation of this
 // process returned after the call began and before r joined it (as
 // Memoize's joiners check, doSince: the versions the run read may be none,
-// the backend down as it began, and their read below fails open), a
+// the backend down as it began, and their read below fails open; a waiter
+// that rejoins for an unrelated one finds the run's stored response), a
 // version it was made under changed (an invalidation in another process),
 // a Clear began since the call did, or the invalidation of one of r's keys
 // failed since the call began, which left the versions in place (it waits

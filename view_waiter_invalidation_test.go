@@ -154,3 +154,39 @@ func TestViewWaiterAfterWriteLeaderBeganDown(t *testing.T) {
 		assert.Equal(t, "2", w.Body.String(), "the GET after the POST did not see its write (X-Cache: %s)", w.Header().Get("X-Cache"))
 	})
 }
+
+// TestViewWaiterAfterUnrelatedInvalidationShares: the check above does not
+// cost a run: a waiter that came after an invalidation of other tags
+// joins again, and finds the response the run stored; the handler runs
+// once.
+func TestViewWaiterAfterUnrelatedInvalidationShares(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &remote{Backend: newSimple(t, nil)}
+		c := Must(&Options{Backend: r})
+		t.Cleanup(func() { c.Close() })
+		var runs atomic.Int64
+		started := make(chan struct{}, 1)
+		release := make(chan struct{})
+		h := c.Cached(time.Hour, Tags("items"), CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n := runs.Add(1)
+			if n == 1 {
+				started <- struct{}{}
+				<-release
+			}
+			fmt.Fprint(w, n)
+		}))
+		leader := make(chan *httptest.ResponseRecorder, 1)
+		go func() { leader <- get(h, "/items/1") }()
+		<-started
+		require.NoError(t, c.InvalidateTags(context.Background(), "users"))
+
+		waiter := make(chan *httptest.ResponseRecorder, 1)
+		go func() { waiter <- get(h, "/items/1") }()
+		synctest.Wait() // the waiter joined the run
+		close(release)
+		<-leader
+		w := <-waiter
+		assert.Equal(t, "1", w.Body.String(), "X-Cache: %s", w.Header().Get("X-Cache"))
+		assert.Equal(t, int64(1), runs.Load(), "handler runs")
+	})
+}
