@@ -46,7 +46,11 @@ type entry struct {
 	// payloadEncoder that encodeEntry encodes in place (see
 	// store.setEncoder).
 	value any
-	// size estimates the memory the value holds when Payload is nil.
+	// size estimates the memory the entry holds besides its Payload's
+	// capacity and its tags: the value's when Payload is nil; in an entry
+	// decoded from a remote store's reply, the rest of the reply (its
+	// header and tag keys), which stays alive as long as the Payload that
+	// aliases it (see decodeEntry, store.keepNear).
 	size int
 	// mem holds, by index of TagKeys, the versions held in memory that the
 	// entry was written under, in memory only (see memVersion); nil when
@@ -151,8 +155,9 @@ func newEntry(now int64, ttl, extra time.Duration) *entry {
 // alive reports whether the entry may still be served, stale or fresh.
 func (e *entry) alive(now int64) bool { return e.StaleUntil == 0 || now < e.StaleUntil }
 
-// memSize is what the entry counts against an in-process store's byte
-// bound: the entry itself, its payload or value, and its tags.
+// memSize is what the entry counts against an in-process store's or a near
+// cache's byte bound: the entry itself, its payload or value, its tags, and
+// the rest of the remote reply its payload aliases, if any (see size).
 func (e *entry) memSize() int {
 	n := int(unsafe.Sizeof(*e)) + cap(e.Payload) + e.size + 24*len(e.TagKeys) + 8*len(e.mem)
 	for _, k := range e.TagKeys {
@@ -210,7 +215,10 @@ func encodeEntry(e *entry) []byte {
 }
 
 // decodeEntry decodes an entry strictly: any deviation from the layout is an
-// error wrapping errCorrupt. The payload aliases b.
+// error wrapping errCorrupt. The payload aliases b, which stays alive, all
+// of it, as long as the entry does: the entry's size counts the rest of b,
+// so that memSize counts all of it (the tag keys are copies of their own,
+// counted apart). b must not change while the entry is used.
 func decodeEntry(b []byte) (*entry, error) {
 	if len(b) < entryHeaderLen {
 		return nil, fmt.Errorf("%w: %d bytes is shorter than the header", errCorrupt, len(b))
@@ -265,6 +273,7 @@ func decodeEntry(b []byte) (*entry, error) {
 		return nil, fmt.Errorf("%w: payload length %d, %d bytes left", errCorrupt, pl, len(rest))
 	}
 	e.Payload = rest[:pl:pl]
+	e.size = cap(b) - int(pl)
 	return e, nil
 }
 

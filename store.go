@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -447,10 +448,23 @@ func (s *store) keepNear(tok backend.NearToken, key string, e *entry, tags []str
 	}
 	if e != nil && e.alive(t) {
 		e.near = &nearDecoded{}
+		if e.size > max(len(e.Payload)/4, nearCopyAbove) {
+			// The payload aliases a reply that holds more than it: mostly
+			// the bytes of the tag keys, which the entry holds copies of.
+			// A copy of its own frees the reply (see decodeEntry).
+			e.Payload = bytes.Clone(e.Payload)
+			e.size = 0
+		}
 		// The payload and, once decoded, its value.
 		s.near.StoreNear(key, e, e.memSize()+len(e.Payload), lifeLeft(e.StaleUntil, t), tok)
 	}
 }
+
+// nearCopyAbove is how many bytes of a remote reply besides its payload
+// (see entry.size) make keepNear copy the payload, when they are also over a
+// quarter of the payload: below, it keeps the reply, counted whole, rather
+// than make a copy to free a few bytes.
+const nearCopyAbove = 256
 
 // lifeLeft is the TTL left until the deadline until (0: none) at now.
 func lifeLeft(until, now int64) time.Duration {

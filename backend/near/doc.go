@@ -104,7 +104,10 @@
 // backend.NearResizer), evicting others if it no longer fits. So MaxBytes
 // counts the decoded values memory holds, not only the bytes read: a
 // payload of compact JSON that decodes into maps and strings several times
-// its size is counted at its decoded size. The measure is taken once per
+// its size is counted at its decoded size. An entry counts the remote
+// reply it was decoded from, which its payload keeps alive, or, when the
+// reply holds much more than the payload (many long tag keys), keeps a copy
+// of the payload instead. The measure is taken once per
 // entry, when it is first decoded; a hit measures nothing. Response
 // snapshots, GetAs values and Memoize results are measured. A value too
 // big to measure (one that holds more values than a bounded walk visits,
