@@ -521,12 +521,48 @@ func (in ProductInput) validate(create bool) error {
 // invalidateList makes every cached page of the list stale, in every
 // process sharing the backend: one small write, whatever the number of
 // pages cached, and no key scan. (The product's own path is dropped by
-// InvalidateOnWrite.) A failure is logged: the write itself has succeeded.
+// InvalidateOnWrite.) A failure is logged, not answered: the write has
+// happened (or may have), and the library retries the invalidation until
+// the backend answers.
 func (a *api) invalidateList(ctx context.Context) {
 	if err := a.cache.InvalidateTags(ctx, "products"); err != nil {
 		a.log.Error("invalidate product list", "err", err)
 	}
 }
+
+// mayHaveWritten reports whether a write of the Store that returned err
+// may have changed the database: yes unless err is an answer given before
+// anything was written (no such product, no such category). A statement
+// that committed can still fail for its caller: the client hung up (the
+// request's context ended) or the connection broke while its result was
+// read.
+func mayHaveWritten(err error) bool {
+	return !errors.Is(err, errNotFound) && !errors.Is(err, errUnknownCategory)
+}
+
+// invalidateWrite makes stale what a write of products, tried and
+// answered err, may have changed: the list pages and, when the write
+// failed, the path of the product written (path, "" for none), which
+// InvalidateOnWrite drops only after a success. A write whose outcome is
+// unknown is invalidated as one that succeeded: otherwise a committed
+// change is served stale for the pages' TTL. The context outlives the
+// request: a client that hung up after the write must not cancel its
+// invalidation.
+func (a *api) invalidateWrite(r *http.Request, path string, err error) {
+	if !mayHaveWritten(err) {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	a.invalidateList(ctx)
+	if err != nil && path != "" {
+		if err := a.cache.InvalidatePath(ctx, path); err != nil {
+			a.log.Error("invalidate product", "path", path, "err", err)
+		}
+	}
+}
+
+// productPath is the one path product id is cached under.
+func productPath(id int64) string { return "/products/" + strconv.FormatInt(id, 10) }
 
 // POST /products
 func (a *api) createProduct(w http.ResponseWriter, r *http.Request) {
@@ -539,11 +575,13 @@ func (a *api) createProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := a.store.CreateProduct(r.Context(), in)
+	// A product that was not there was cached nowhere (a 404 is not
+	// stored): only the list changed.
+	a.invalidateWrite(r, "", err)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.invalidateList(r.Context())
 	writeJSON(w, http.StatusCreated, p)
 }
 
@@ -562,11 +600,11 @@ func (a *api) updateProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := a.store.UpdateProduct(r.Context(), id, in)
+	a.invalidateWrite(r, productPath(id), err)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.invalidateList(r.Context())
 	writeJSON(w, http.StatusOK, p)
 }
 
@@ -576,11 +614,12 @@ func (a *api) deleteProduct(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.store.DeleteProduct(r.Context(), id); err != nil {
+	err := a.store.DeleteProduct(r.Context(), id)
+	a.invalidateWrite(r, productPath(id), err)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.invalidateList(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -647,14 +686,17 @@ func (a *api) recordSale(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sale, err := a.store.RecordSale(r.Context(), *in.UserID, *in.Amount)
+	// The user's statistics changed for every period, and so did the
+	// report of this month: invalidated once the INSERT was tried, whatever
+	// it answered (it may have committed: see invalidateWrite), with a
+	// context the client's leaving does not end. The sale's date is set
+	// before the INSERT.
+	if ierr := a.invalidateSale(context.WithoutCancel(r.Context()), *in.UserID, sale.CreatedAt); ierr != nil {
+		a.log.Error("invalidate sale", "err", ierr)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	// The user's statistics changed for every period, and so did the
-	// report of this month.
-	if err := a.invalidateSale(r.Context(), *in.UserID, sale.CreatedAt); err != nil {
-		a.log.Error("invalidate sale", "err", err)
 	}
 	writeJSON(w, http.StatusCreated, sale)
 }

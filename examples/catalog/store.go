@@ -513,7 +513,21 @@ func (s *Store) Categories(ctx context.Context) ([]Category, error) {
 
 // GetProduct returns one product, or errNotFound.
 func (s *Store) GetProduct(ctx context.Context, id int64) (Product, error) {
-	rows, err := s.query(ctx, `SELECT `+productColumns+` WHERE p.id = ?`, id)
+	return oneProduct(s.query(ctx, `SELECT `+productColumns+` WHERE p.id = ?`, id))
+}
+
+// productReturning ends a statement that writes one product: it returns the
+// row written, as productColumns reads it, in the statement itself. A write
+// followed by a read of its row was two statements, and the second could
+// fail (the client hung up, the connection broke) after the first had
+// committed. SQLite's RETURNING reads only the table written, so the
+// category's name comes from a subquery (PostgreSQL takes it too).
+const productReturning = ` RETURNING id, name, price, category_id,
+	(SELECT c.name FROM categories c WHERE c.id = products.category_id), updated_at`
+
+// oneProduct scans the first row of rows, the result of a query (err its
+// error) returning productColumns; no row is errNotFound.
+func oneProduct(rows *sql.Rows, err error) (Product, error) {
 	if err != nil {
 		return Product{}, err
 	}
@@ -524,7 +538,11 @@ func (s *Store) GetProduct(ctx context.Context, id int64) (Product, error) {
 		}
 		return Product{}, errNotFound
 	}
-	return scanProduct(rows)
+	p, err := scanProduct(rows)
+	if err != nil {
+		return Product{}, err
+	}
+	return p, rows.Close()
 }
 
 // ProductInput is the body of POST and PUT /products. A nil field is left
@@ -547,22 +565,18 @@ func (s *Store) checkCategory(ctx context.Context, id int64) error {
 	return nil
 }
 
-// CreateProduct inserts a product and returns it.
+// CreateProduct inserts a product and returns it, as the INSERT returns it
+// (productReturning).
 func (s *Store) CreateProduct(ctx context.Context, in ProductInput) (Product, error) {
 	if err := s.checkCategory(ctx, *in.CategoryID); err != nil {
 		return Product{}, err
 	}
-	var id int64
-	err := s.queryOne(ctx, `INSERT INTO products (name, price, category_id, updated_at) VALUES (?, ?, ?, ?) RETURNING id`,
-		[]any{*in.Name, *in.Price, *in.CategoryID, s.now().UnixMicro()}, &id)
-	if err != nil {
-		return Product{}, err
-	}
-	return s.GetProduct(ctx, id)
+	return oneProduct(s.query(ctx, `INSERT INTO products (name, price, category_id, updated_at) VALUES (?, ?, ?, ?)`+productReturning,
+		*in.Name, *in.Price, *in.CategoryID, s.now().UnixMicro()))
 }
 
-// UpdateProduct changes the given fields of product id and returns it, or
-// errNotFound.
+// UpdateProduct changes the given fields of product id and returns it, as
+// the UPDATE returns it (productReturning), or errNotFound.
 func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductInput) (Product, error) {
 	if in.CategoryID != nil {
 		if err := s.checkCategory(ctx, *in.CategoryID); err != nil {
@@ -580,14 +594,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductInput) (P
 	if in.CategoryID != nil {
 		set, args = append(set, "category_id = ?"), append(args, *in.CategoryID)
 	}
-	res, err := s.exec(ctx, `UPDATE products SET `+strings.Join(set, ", ")+` WHERE id = ?`, append(args, id)...)
-	if err != nil {
-		return Product{}, err
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return Product{}, errNotFound
-	}
-	return s.GetProduct(ctx, id)
+	return oneProduct(s.query(ctx, `UPDATE products SET `+strings.Join(set, ", ")+` WHERE id = ?`+productReturning, append(args, id)...))
 }
 
 // DeleteProduct deletes product id, or returns errNotFound.
@@ -628,7 +635,9 @@ type Sale struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// RecordSale inserts a sale made now.
+// RecordSale inserts a sale made now. On an error, the sale returned
+// still has its user and date: the INSERT may have committed (see
+// invalidateWrite), and its caller invalidates what it may have changed.
 func (s *Store) RecordSale(ctx context.Context, user int64, amount float64) (Sale, error) {
 	sale := Sale{UserID: user, Amount: amount, CreatedAt: s.now().UTC().Truncate(time.Second)}
 	err := s.queryOne(ctx, `INSERT INTO sales (user_id, amount, created_at) VALUES (?, ?, ?) RETURNING id`,
