@@ -85,8 +85,8 @@ type api struct {
 	// maxVariants, when not 0, is the views' MaxVariants
 	// (Config.maxVariants: a test hook).
 	maxVariants int
-	// reportRead, when set, is called by the report job after its read
-	// (Config.reportRead: a test hook).
+	// reportRead, when set, is called by the report job after its read,
+	// before the report is stored (Config.reportRead: a test hook).
 	reportRead func(ctx context.Context, args reportArgs)
 }
 
@@ -103,7 +103,7 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 		return store.Stats(ctx, args.UserID, args.Period)
 	}, caching.TTL(statsTTL), caching.Tags("sales"), caching.StoreIf(storeStats),
 		caching.ArgTags(func(args statsArgs) []string { return []string{userSalesTag(args.UserID)} }))
-	a.reports = memoizeReports(cache, store)
+	a.reports = a.memoizeReports()
 	return a
 }
 

@@ -329,52 +329,69 @@ func (a *api) processOrder(ctx context.Context, job *river.Job[orderArgs]) error
 }
 
 // invalidateSale makes what a sale of user at at made stale a miss: the
-// user's statistics, every period, in one write (their tag, userSalesTag),
-// and the report of the sale's month (Forget: keepReport sees to a report
-// being made meanwhile).
+// user's statistics, every period (their tag, userSalesTag), and the report
+// of the sale's month (its tag, monthSalesTag), in one write, in every
+// process, the report being made at that moment included (see
+// memoizeReports). The report's entry is also deleted (Forget): a process
+// of the version before keeps reports without the tag.
 func (a *api) invalidateSale(ctx context.Context, user int64, at time.Time) error {
-	return errors.Join(a.cache.InvalidateTags(ctx, userSalesTag(user)),
-		a.forgetReport(ctx, reportArgs{UserID: user, Month: at.UTC().Format(monthLayout)}))
+	args := reportArgs{UserID: user, Month: at.UTC().Format(monthLayout)}
+	return errors.Join(a.cache.InvalidateTags(ctx, userSalesTag(user), monthSalesTag(args)),
+		a.forgetReport(ctx, args))
+}
+
+// monthSalesTag is the tag of the report of args (ArgTags), which a sale
+// of that user and month invalidates.
+func monthSalesTag(args reportArgs) string {
+	return userSalesTag(args.UserID) + ":" + args.Month
 }
 
 // makeReport aggregates a user's sales over a month, records the report as
-// the job's result and keeps it in the cache, so that asking again answers
-// at once. A cache that is down loses the kept copy, not the report.
+// the job's result and keeps it in the cache (Refresh), so that asking
+// again answers at once. A cache that is down loses the kept copy, not the
+// report.
 func (a *api) makeReport(ctx context.Context, job *river.Job[reportJobArgs]) error {
 	args := job.Args.reportArgs
-	month, err := parseMonth(args.Month)
-	if err != nil {
+	if _, err := parseMonth(args.Month); err != nil {
 		return river.JobCancel(err)
 	}
-	r, mark, err := a.store.SalesReport(ctx, args.UserID, month)
+	r, err := a.reports.Refresh(ctx, args)
 	if err != nil {
 		return err
-	}
-	if a.reportRead != nil {
-		a.reportRead(ctx, args)
-	}
-	if err := a.keepReport(ctx, args, r, month, mark); err != nil {
-		a.log.Warn("catalog: report not kept", "user_id", job.Args.UserID, "month", job.Args.Month, "err", err)
 	}
 	return river.RecordOutput(ctx, r)
 }
 
 // memoizeReports returns the reports as a memoized function of their
 // arguments: one entry per (user, month) with sales (storeReport), for
-// reportTTL, with the tag "sales", which the purge job invalidates. The
-// report job stores what it made with Set (it needs the report's mark too,
-// which fn does not give), POST /api/reports reads it with Peek, and a sale
-// deletes it with Forget: Get, which would make a report while the client
+// reportTTL, with the tag "sales", which the purge job invalidates, and the
+// tag of the user's month (monthSalesTag), which a sale of it invalidates.
+// The report job makes and stores one with Refresh, POST /api/reports
+// reads it with Peek: Get, which would make a report while the client
 // waits, is not used.
-func memoizeReports(cache *caching.Cache, store *Store) *caching.Memoized[reportArgs, SalesReport] {
-	return caching.Memoize(cache, "sales-report", func(ctx context.Context, args reportArgs) (SalesReport, error) {
+//
+// A report must not be kept without a sale answered before it is asked
+// for. Refresh reads the versions of the report's tags before the sales
+// are read, and the report is stored under them: a sale committed after
+// the read invalidates the month's tag before its answer, so the report
+// made without it is a miss from then on, in every process, however late
+// it is stored. (The job stored the report with Set, which reads the
+// versions when it stores, and then read the sales again to delete a
+// report that a sale had made stale: until that delete, a request made
+// after the sale was answered the report without it.)
+func (a *api) memoizeReports() *caching.Memoized[reportArgs, SalesReport] {
+	return caching.Memoize(a.cache, "sales-report", func(ctx context.Context, args reportArgs) (SalesReport, error) {
 		month, err := parseMonth(args.Month)
 		if err != nil {
 			return SalesReport{}, err
 		}
-		r, _, err := store.SalesReport(ctx, args.UserID, month)
+		r, err := a.store.SalesReport(ctx, args.UserID, month)
+		if err == nil && a.reportRead != nil {
+			a.reportRead(ctx, args)
+		}
 		return r, err
-	}, caching.TTL(reportTTL), caching.Tags("sales"), caching.StoreIf(storeReport))
+	}, caching.TTL(reportTTL), caching.Tags("sales"), caching.StoreIf(storeReport),
+		caching.ArgTags(func(args reportArgs) []string { return []string{monthSalesTag(args)} }))
 }
 
 // storeReport reports whether r is kept: only if it counts sales. There is
@@ -383,26 +400,8 @@ func memoizeReports(cache *caching.Cache, store *Store) *caching.Memoized[report
 // user), which would otherwise each be an entry for reportTTL and evict the
 // pages the cache serves. POST /api/reports answers those at once, without
 // a job; a job that finds no sales (they were purged since it was asked
-// for) keeps nothing: Set deletes the entry instead.
+// for) keeps nothing: Refresh deletes the entry instead.
 func storeReport(r SalesReport) bool { return r.Orders > 0 }
-
-// keepReport stores r, made of the sales that mark describes, unless it
-// has none (storeReport: Set deletes the entry instead). A sale made
-// while r was being made would leave r stale; its job deletes the report
-// after recording the sale, which may be before r is stored. So after
-// storing r, keepReport reads the mark again and deletes r if the sales
-// changed: either the sale's job deleted r after it was stored, or the mark
-// sees the sale, whose commit came before that delete.
-func (a *api) keepReport(ctx context.Context, args reportArgs, r SalesReport, month time.Time, mark reportMark) error {
-	if err := a.reports.Set(ctx, args, r); err != nil {
-		return err
-	}
-	now, err := a.store.reportMarkOf(ctx, args.UserID, month)
-	if err == nil && now == mark {
-		return nil
-	}
-	return errors.Join(err, a.forgetReport(ctx, args), errors.New("the sales changed while the report was made"))
-}
 
 // keptReport returns the report kept for args; an error wrapping
 // caching.ErrNotFound when there is none.

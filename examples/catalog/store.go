@@ -772,8 +772,8 @@ type DaySales struct {
 	Total  float64 `json:"total"`
 }
 
-// reportMark tells whether the sales a report was made of are still those
-// of its month: their number and the largest sale id.
+// reportMark tells apart the states of a month's sales: their number and
+// the largest sale id (a report request's job carries it: reportJobArgs).
 type reportMark struct {
 	count int
 	maxID int64
@@ -785,31 +785,28 @@ func monthRange(month time.Time) (from, to int64) {
 }
 
 // SalesReport aggregates user's sales over month (the first instant of a
-// month, UTC), day by day, and returns the report with its mark.
-func (s *Store) SalesReport(ctx context.Context, user int64, month time.Time) (SalesReport, reportMark, error) {
+// month, UTC), day by day.
+func (s *Store) SalesReport(ctx context.Context, user int64, month time.Time) (SalesReport, error) {
 	out := noSalesReport(user, month)
-	var mark reportMark
 	from, to := monthRange(month)
-	rows, err := s.query(ctx, `SELECT created_at / 86400 AS day, COUNT(*), SUM(amount), MAX(amount), MAX(id)
+	rows, err := s.query(ctx, `SELECT created_at / 86400 AS day, COUNT(*), SUM(amount), MAX(amount)
 		FROM sales WHERE user_id = ? AND created_at >= ? AND created_at < ? GROUP BY created_at / 86400 ORDER BY day`,
 		user, from, to)
 	if err != nil {
-		return out, mark, err
+		return out, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var day, maxID int64
+		var day int64
 		var d DaySales
 		var largest float64
-		if err := rows.Scan(&day, &d.Orders, &d.Total, &largest, &maxID); err != nil {
-			return out, mark, err
+		if err := rows.Scan(&day, &d.Orders, &d.Total, &largest); err != nil {
+			return out, err
 		}
 		d.Day = time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
 		out.Orders += d.Orders
 		out.Total += d.Total
 		out.Largest = max(out.Largest, largest)
-		mark.count += d.Orders
-		mark.maxID = max(mark.maxID, maxID)
 		d.Total = roundCents(d.Total)
 		out.Days = append(out.Days, d)
 	}
@@ -817,7 +814,7 @@ func (s *Store) SalesReport(ctx context.Context, user int64, month time.Time) (S
 		out.Average = roundCents(out.Total / float64(out.Orders))
 	}
 	out.Total = roundCents(out.Total)
-	return out, mark, rows.Err()
+	return out, rows.Err()
 }
 
 // reportMarkOf returns the mark of user's sales over month now.
