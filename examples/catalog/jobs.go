@@ -55,8 +55,9 @@ const (
 // the two that get gzip fill one variant.
 var warmEncodings = []string{"", "gzip", "gzip, deflate", "gzip, deflate, br, zstd"}
 
-// unfinished are the states in which a job is not done: a unique job is not
-// inserted again while one like it is in one of them.
+// unfinished are the states in which a job is not done: a periodic job is
+// not inserted again while one like it is in one of them, and is once it
+// has ended.
 var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
 	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
 
@@ -90,6 +91,17 @@ type reportArgs struct {
 // leave running jobs out of the uniqueness check: UniqueOpts.ByState must
 // hold JobStateRunning.) A job of the previous version, with no mark, is
 // made the same way: the mark only keeps requests apart.
+//
+// A completed job (River keeps it 24 hours) is unique too: a request
+// identical to it, same user, month and mark, is answered with its result
+// (createReport), not with a new job. The month's sales are then those
+// the job read: they only grow (a sale adds to the count and has the
+// largest id), so the mark the job's request saw, which the job read after,
+// is still the mark only if no sale came since. The report kept in the
+// cache answers first; without this, every request for a report the cache
+// no longer has (the cache is down, the entry evicted or ended by the
+// purge's tag) was a job and a row for 24 hours, identical reports made
+// again and again.
 type reportJobArgs struct {
 	reportArgs
 	Sales    int   `json:"sales"`
@@ -99,7 +111,7 @@ type reportJobArgs struct {
 func (reportJobArgs) Kind() string { return "catalog.report" }
 
 func (reportJobArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: unfinished}}
+	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: rivertype.UniqueOptsByStateDefault()}}
 }
 
 // warmArgs is the periodic job that warms the cache.

@@ -2,8 +2,9 @@ package main
 
 // tasks.go: the routes of the background work. POST /api/orders and POST
 // /api/reports enqueue a job and answer 202 with its task id at once (Celery's
-// .delay()); a report already kept, or of a month with no sales, is answered
-// 200 at once instead. GET /api/tasks/{id} tells how it is going (Celery's
+// .delay()); a report already kept, or made by a job of the same sales that
+// has completed, or of a month with no sales, is answered 200 at once
+// instead. GET /api/tasks/{id} tells how it is going (Celery's
 // AsyncResult).
 
 import (
@@ -126,6 +127,12 @@ func (a *api) createReport(w http.ResponseWriter, r *http.Request) {
 	res, err := a.queue.client.Insert(r.Context(), reportJobArgs{reportArgs: args, Sales: mark.count, LastSale: mark.maxID}, nil)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	// A job of the same sales that has completed (reportJobArgs) holds the
+	// report: its result answers, as the kept report would have.
+	if out := res.Job.Output(); res.Job.State == rivertype.JobStateCompleted && len(out) > 0 {
+		writeJSON(w, http.StatusOK, json.RawMessage(out))
 		return
 	}
 	writeAccepted(w, res.Job)
