@@ -117,6 +117,9 @@ type Config struct {
 	// maxVariants, when not 0, is the cached views' MaxVariants (the
 	// library's default, 32, otherwise). For tests.
 	maxVariants int
+	// serverHook, when set, adjusts the HTTP server serve runs (a test
+	// shortens its timeouts).
+	serverHook func(*http.Server)
 }
 
 // validate checks the settings of the jobs.
@@ -478,7 +481,10 @@ func serve(ctx context.Context, addr string, cfg Config) error {
 		return err
 	}
 	defer svc.Close()
-	srv := &http.Server{Handler: svc.Handler, ReadHeaderTimeout: 5 * time.Second}
+	srv := newServer(svc.Handler)
+	if cfg.serverHook != nil {
+		cfg.serverHook(srv)
+	}
 	cfg.Logger.Info("catalog: listening", "url", "http://"+ln.Addr().String()+"/")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -490,4 +496,34 @@ func serve(ctx context.Context, addr string, cfg Config) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// Timeouts of the HTTP server (newServer).
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// newServer returns the server of h, whose clients cannot hold a
+// connection longer than its timeouts allow: ReadHeaderTimeout for the
+// request line and header, ReadTimeout for the whole request, body
+// included (1 MiB at most: maxBody), WriteTimeout for the response, and
+// IdleTimeout between the requests of a keep-alive connection. With
+// ReadHeaderTimeout alone, a client that sent a write's header and never
+// its body, or that kept a connection idle, held it (a goroutine and a
+// file descriptor) for as long as it liked, and any client could pile such
+// connections up. The catalog streams nothing (every response is a page of
+// JSON or HTML, written at once), so WriteTimeout, which also bounds the
+// handler's time, is one bound for a client that stops reading; the proxy
+// example, whose responses may stream, bounds each write instead.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+	}
 }
