@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -422,8 +423,13 @@ func main() {
 	workers := flag.Int("workers", 10, "jobs this process works at once; 0: none, it only enqueues them (web processes beside -worker ones)")
 	warmEvery := flag.Duration("warm-every", time.Hour, "interval of the job that warms the cache (first pages of /products, statistics of the most active users); 0: never")
 	purgeEvery := flag.Duration("purge-every", 24*time.Hour, "interval of the job that deletes the sales older than -retention-days; 0: never")
-	retention := flag.Int("retention-days", 730, "days of sales the purge job keeps")
+	retentionDays := flag.Int("retention-days", 730, fmt.Sprintf("days of sales the purge job keeps, at most %d (to keep every sale: -purge-every 0)", maxRetentionDays))
 	flag.Parse()
+	retention, err := retentionOf(*retentionDays)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "catalog:", err)
+		os.Exit(2) // as flag's own errors
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -439,12 +445,11 @@ func main() {
 		Workers:     *workers,
 		WarmEvery:   *warmEvery,
 		PurgeEvery:  *purgeEvery,
-		Retention:   time.Duration(*retention) * 24 * time.Hour,
+		Retention:   retention,
 	}
 	if configHook != nil {
 		configHook(&cfg)
 	}
-	var err error
 	switch {
 	case *compare:
 		err = runCompare(ctx, os.Stdout, *seed)
@@ -462,6 +467,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "catalog:", err)
 		os.Exit(1)
 	}
+}
+
+// maxRetentionDays is the largest -retention-days: the most days a
+// time.Duration holds (about 292 years).
+const maxRetentionDays = math.MaxInt64 / int64(24*time.Hour)
+
+// retentionOf returns the retention of -retention-days days, or an error
+// for a number of days outside 0 to maxRetentionDays. Past it, days times
+// 24 hours wrapped around: -retention-days 213504 (585 years) was a
+// retention of about 25 minutes, and the purge that runs at start deleted
+// every older sale.
+func retentionOf(days int) (time.Duration, error) {
+	if days < 0 || int64(days) > maxRetentionDays {
+		return 0, fmt.Errorf("-retention-days %d: want 1 to %d (about 292 years); to keep every sale, set -purge-every 0", days, maxRetentionDays)
+	}
+	return time.Duration(days) * 24 * time.Hour, nil
 }
 
 // serve runs the service on addr until ctx is done. It binds the port
