@@ -164,9 +164,10 @@ func (s *Store) queryOneIn(ctx context.Context, db querier, q string, args []any
 }
 
 // Migrate creates the tables if they do not exist, adds the column an
-// older database lacks and, when there are no products yet, seeds n
-// products (and four sales per product) so that the service has something
-// to show on first start. It is MigrateWith with nothing more to migrate.
+// older database lacks and, when it has just created the tables (a new
+// database), seeds n products (and four sales per product) so that the
+// service has something to show on first start. It is MigrateWith with
+// nothing more to migrate.
 func (s *Store) Migrate(ctx context.Context, n int) error { return s.MigrateWith(ctx, n, nil) }
 
 // Migration settings on PostgreSQL: how long a statement of the migration
@@ -184,7 +185,7 @@ const (
 // Processes that start at once (a web process and its workers, started
 // together on a fresh database) migrate one after another: the transaction
 // takes a lock first, which it holds until it ends, and the next process
-// then finds the tables and the products, and seeds nothing. On
+// then finds the tables, and seeds nothing. On
 // PostgreSQL, the lock is an advisory lock of the transaction
 // (pg_advisory_xact_lock): CREATE TABLE IF NOT EXISTS is no guard against
 // a concurrent CREATE TABLE, which failed with `duplicate key value
@@ -199,8 +200,8 @@ const (
 // the jobs of the processes already running (a rolling deploy) use the
 // tables. So the migration runs only the DDL a database lacks (see
 // migrate): on a current database, every start but the first, it locks
-// none of the catalog's tables against a write (it reads products, which
-// only DDL waits for). What it does run waits for a table's lock at most
+// none of the catalog's tables against a write (it reads only
+// PostgreSQL's catalog). What it does run waits for a table's lock at most
 // s.lockTimeout (SET LOCAL lock_timeout): while the migration waits for a
 // lock, every later statement on that table, writer or reader, queues
 // behind it. A migration that times out so, or is the victim of a
@@ -294,6 +295,7 @@ func (s *Store) migrate(ctx context.Context, tx *sql.Tx, n int) error {
 			return err
 		}
 	}
+	created := map[string]bool{} // by this migration
 	create := func(name, ddl string) error {
 		ok, err := s.exists(ctx, tx, name)
 		if err != nil || ok {
@@ -302,6 +304,7 @@ func (s *Store) migrate(ctx context.Context, tx *sql.Tx, n int) error {
 		if _, err := s.execIn(ctx, tx, ddl); err != nil {
 			return fmt.Errorf("create %s: %w", name, err)
 		}
+		created[name] = true
 		return nil
 	}
 	for _, t := range []struct{ name, ddl string }{
@@ -333,11 +336,12 @@ func (s *Store) migrate(ctx context.Context, tx *sql.Tx, n int) error {
 	if err := create("sales_user", `CREATE INDEX IF NOT EXISTS sales_user ON sales (user_id, created_at)`); err != nil {
 		return err
 	}
-	var count int
-	if err := s.queryOneIn(ctx, tx, `SELECT COUNT(*) FROM products`, nil, &count); err != nil {
-		return err
-	}
-	if count > 0 || n <= 0 {
+	// A new database is seeded: one whose products table this migration
+	// created (in this transaction, with the others). An empty products
+	// table is not a new database: a shop that deleted every product was
+	// seeded again at its next start, with the demo's products, its
+	// categories a second time and fake sales among its real ones.
+	if !created["products"] || n <= 0 {
 		return nil
 	}
 	return s.seed(ctx, tx, n)
