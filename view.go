@@ -1426,6 +1426,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if noStore {
 		reason = reasonBackend
+		if codingRefused(r, res) {
+			// As storeNow: the waiters keyed alike may not accept it.
+			v.flight.release(st.call, viewResult{})
+			return
+		}
 		res.unstored, res.bypass = true, true
 		v.flight.release(st.call, res) // the waiters' identical requests get it
 		return
@@ -1543,11 +1548,7 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 	defer cancel()
 	key := st.base
 	if len(res.names) > 0 {
-		if slices.Contains(res.names, "Accept-Encoding") &&
-			!header.Acceptable(r.Header["Accept-Encoding"], res.snap.Header["Content-Encoding"]) {
-			// A coding this request's Accept-Encoding does not accept, by
-			// the grammar its variant key was built with: another
-			// negotiator's choice must not reach the requests keyed alike.
+		if codingRefused(r, res) {
 			return reasonCoding
 		}
 		key = variantKey(st.base, res.variant)
@@ -1570,6 +1571,16 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		return reasonBackend
 	}
 	return httpcache.ReasonNone
+}
+
+// codingRefused reports whether res varies on Accept-Encoding and has a
+// coding that r's Accept-Encoding does not accept, by the grammar its
+// variant key was built with: another negotiator's choice (a handler that
+// gzips for "identity, gzip;q=0") must not reach the requests keyed alike
+// ("identity"), neither stored nor handed to the waiters of its run.
+func codingRefused(r *http.Request, res viewResult) bool {
+	return slices.Contains(res.names, "Accept-Encoding") &&
+		!header.Acceptable(r.Header["Accept-Encoding"], res.snap.Header["Content-Encoding"])
 }
 
 // deadMayDrop reports whether a response that is not written (dead) may
