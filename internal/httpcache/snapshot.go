@@ -64,7 +64,9 @@ var hopByHop = map[string]bool{
 // NewSnapshot builds the Snapshot of a response. It copies hdr (keys
 // canonicalized, the values of several spellings merged as
 // header.Canonicalize does; hop-by-hop fields, fields named by Connection,
-// Set-Cookie, Age and Server-Timing dropped), sets Content-Length to len(body) when the
+// Set-Cookie, Age and Server-Timing dropped; the fields and values net/http
+// does not send as they are stored as it sends them: see sentValues, and a
+// name that is not a token dropped), sets Content-Length to len(body) when the
 // status allows a body, and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it
@@ -90,8 +92,11 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 		if ck == "Connection" {
 			connection = append(connection, vs...)
 		}
-		if len(vs) > 0 && !hopByHop[ck] {
-			h[k] = slices.Clone(vs)
+		if len(vs) == 0 || hopByHop[ck] || k == "" || !validName(k) {
+			continue // never sent (net/http drops a name that is not a token)
+		}
+		if vs = sentValues(vs); len(vs) > 0 {
+			h[k] = vs
 			odd = odd || ck != k
 		}
 	}
@@ -117,6 +122,32 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 	s.prepare()
 	return s
 }
+
+// sentValues returns a copy of vs as net/http sends it, which the codec
+// can store: a value holding CR or LF has them replaced with spaces and is
+// trimmed (HTTP/1.1's writer; HTTP/2's omits it), one holding NUL is
+// omitted (HTTP/2's writer; an HTTP/1.1 client refuses a response with
+// it). Stored raw, they made every remote lookup refuse the entry as
+// corrupt. Values without them, nearly all, are copied as they are.
+func sentValues(vs []string) []string {
+	out := slices.Clone(vs)
+	n := 0
+	for _, v := range out {
+		if !validValue(v) {
+			if strings.IndexByte(v, 0) >= 0 {
+				continue
+			}
+			v = textproto.TrimString(newlineToSpace.Replace(v))
+		}
+		out[n] = v
+		n++
+	}
+	return out[:n]
+}
+
+// newlineToSpace is net/http's replacement of CR and LF in the header
+// values it writes.
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
 // BodyETag returns the strong ETag NewSnapshot computes for a body.
 func BodyETag(body []byte) string {
