@@ -1242,7 +1242,8 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		},
 	}
 	// Fields set before the handler ran (by outer middleware) are not the
-	// handler's response: they are left out of the entry unless it changed them.
+	// handler's response: they are left out of the entry unless it changed
+	// them, and recorded as deleted when it deleted them.
 	var before http.Header
 	if pre := w.Header(); len(pre) > 0 || st.stale != nil || st.ext != nil && st.ext.prev != nil {
 		before = pre.Clone()
@@ -1406,8 +1407,17 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	v.downVary.note(st.base, names)
+	// A field the outer middleware set and the handler deleted is recorded
+	// as deleted: a hit deletes it again from what the outer middleware
+	// sets on every request (X-Frame-Options, which an embeddable page
+	// drops).
+	var deleted []string
 	for k, vs := range before {
-		if slices.Equal(h[k], vs) {
+		if len(h[k]) == 0 {
+			if len(vs) > 0 && k != v.cfg.statusHeader && k != "Age" { // a hit sets them
+				deleted = append(deleted, k)
+			}
+		} else if slices.Equal(h[k], vs) {
 			delete(h, k)
 		}
 	}
@@ -1417,6 +1427,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	now := v.c.clock()
 	snap := v.newSnapshot(st, status, h, body, now)
+	if deleted != nil {
+		snap.SetDeleted(deleted)
+	}
 	res := viewResult{snap: snap, names: names, vs: vs, check: new(versionCheck)}
 	if len(res.names) > 0 {
 		res.variant = httpcache.VariantKey(r, res.names)

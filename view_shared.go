@@ -141,7 +141,8 @@ type sharedConfig struct {
 //     body from before the write (a Last-Modified of one second's
 //     resolution), so the handler runs again without conditions
 //     (a HEAD's 200 is passed on, and the entry left as it is). Fields an
-//     outer middleware set before the handler ran are never stored.
+//     outer middleware set before the handler ran are never stored; one
+//     the handler deleted is deleted from what a hit serves.
 //     The client's own If-None-Match and If-Modified-Since never reach the
 //     handler of a GET: they are answered from the stored response. A HEAD
 //     that no fresh entry answers reaches the handler as its client sent

@@ -30,9 +30,19 @@ var (
 //
 // Nothing may follow the body. Names are canonical header keys; values hold
 // no CR, LF or NUL.
+//
+// Version 2 is version 1 with the names of Snapshot.Deleted after the
+// header section: count (at least 1) | per name, strictly increasing,
+// name-len name, none of them a field of the header section. Encode writes
+// it only for a snapshot with Deleted, so that every other entry stays
+// readable by releases that know version 1 only; those refuse a version 2
+// entry (ErrVersion), which they would otherwise serve without deleting
+// the fields.
 const (
-	magic         = "HCS"
-	formatVersion = 1
+	magic          = "HCS"
+	formatVersion  = 1
+	formatDeleted  = 2 // version 1 and Snapshot.Deleted
+	maxFormatKnown = formatDeleted
 )
 
 // Encode appends the binary form of s to dst and returns the result. Where
@@ -45,7 +55,11 @@ func (s *Snapshot) Encode(dst []byte) []byte {
 		dst = append(make([]byte, 0, len(dst)+n), dst...)
 	}
 	dst = append(dst, magic...)
-	dst = append(dst, formatVersion)
+	if len(s.Deleted) > 0 {
+		dst = append(dst, formatDeleted)
+	} else {
+		dst = append(dst, formatVersion)
+	}
 	dst = binary.AppendUvarint(dst, uint64(s.Status))
 	dst = binary.AppendVarint(dst, s.StoredAt.UnixNano())
 	dst = binary.AppendUvarint(dst, uint64(hl))
@@ -56,6 +70,12 @@ func (s *Snapshot) Encode(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(f.values)))
 		for _, v := range f.values {
 			dst = appendString(dst, v)
+		}
+	}
+	if len(s.Deleted) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(s.Deleted)))
+		for _, name := range s.Deleted {
+			dst = appendString(dst, name)
 		}
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
@@ -71,8 +91,15 @@ func (s *Snapshot) EncodedLen() int {
 
 // encodedLen is EncodedLen, given the length of the header section.
 func (s *Snapshot) encodedLen(hl int) int {
-	return len(magic) + 1 + uvarintLen(uint64(s.Status)) + varintLen(s.StoredAt.UnixNano()) +
+	n := len(magic) + 1 + uvarintLen(uint64(s.Status)) + varintLen(s.StoredAt.UnixNano()) +
 		uvarintLen(uint64(hl)) + hl + uvarintLen(uint64(len(s.Body))) + len(s.Body)
+	if len(s.Deleted) > 0 {
+		n += uvarintLen(uint64(len(s.Deleted)))
+		for _, name := range s.Deleted {
+			n += stringLen(name)
+		}
+	}
+	return n
 }
 
 // sortedFields returns the header of s in name order, as Encode writes it:
@@ -126,8 +153,9 @@ func appendString(dst []byte, s string) []byte {
 // non-canonical, unsorted or duplicate header name, a value with CR, LF or
 // NUL, a status outside 100-999, a Content-Length that is not the body's
 // length (or a body or Content-Length for a status without a body, such as
-// 204), or trailing bytes are an error wrapping ErrCorrupt; an unknown
-// version wraps ErrVersion. It never panics.
+// 204), a deleted name (version 2) that is not canonical, sorted, unique
+// or absent from the header, or trailing bytes are an error wrapping
+// ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
 // modified afterwards. Header strings are copied out, in one allocation.
@@ -201,8 +229,9 @@ func decode(data []byte) (*Snapshot, error) {
 	if len(data) < len(magic)+1 || string(data[:len(magic)]) != magic {
 		return nil, corrupt("bad magic")
 	}
-	if v := data[len(magic)]; v != formatVersion {
-		return nil, fmt.Errorf("%w: %d", ErrVersion, v)
+	version := data[len(magic)]
+	if version < formatVersion || version > maxFormatKnown {
+		return nil, fmt.Errorf("%w: %d", ErrVersion, version)
 	}
 	r := &reader[[]byte]{b: data[len(magic)+1:]}
 	status := r.uvarint("status")
@@ -218,6 +247,19 @@ func decode(data []byte) (*Snapshot, error) {
 	}
 	r.b = r.b[n:]
 	hdr := r.field("header section")
+	var deleted [][]byte
+	if version == formatDeleted {
+		n := r.count("deleted count")
+		if r.err == nil && n == 0 {
+			return nil, corrupt("no deleted names in a version 2 snapshot")
+		}
+		deleted = make([][]byte, 0, min(n, 64))
+		for range n {
+			if deleted = append(deleted, r.field("deleted name")); r.err != nil {
+				break
+			}
+		}
+	}
 	body := r.field("body")
 	if r.err != nil {
 		return nil, r.err
@@ -229,6 +271,18 @@ func decode(data []byte) (*Snapshot, error) {
 	h, err := decodeHeader(string(hdr))
 	if err != nil {
 		return nil, err
+	}
+	var del []string
+	if len(deleted) > 0 {
+		del = make([]string, len(deleted))
+		for i, b := range deleted {
+			name := string(b)
+			if name == "" || i > 0 && name <= del[i-1] || textproto.CanonicalMIMEHeaderKey(name) != name ||
+				!validName(name) || len(h[name]) > 0 {
+				return nil, corrupt("deleted name not canonical, sorted, unique and absent")
+			}
+			del[i] = name
+		}
 	}
 	// The body's framing, as NewSnapshot sets it: a Content-Length that is
 	// not the body's would serve it truncated or leave the client waiting.
@@ -248,6 +302,7 @@ func decode(data []byte) (*Snapshot, error) {
 		Header:   h,
 		Body:     body,
 		StoredAt: time.Unix(0, storedAt),
+		Deleted:  del,
 	}, nil
 }
 

@@ -192,7 +192,7 @@ func TestDecodeCorrupt(t *testing.T) {
 	})
 	t.Run("unknown version", func(t *testing.T) {
 		bad := append([]byte{}, good...)
-		bad[3] = 2
+		bad[3] = maxFormatKnown + 1
 		_, err := Decode(bad)
 		assert.ErrorIs(t, err, ErrVersion)
 		assert.NotErrorIs(t, err, ErrCorrupt)

@@ -66,13 +66,14 @@ func AgeValues(age time.Duration) []string {
 }
 
 // Serve writes the snapshot as the response to r at time now: the stored
-// header, an Age counted from StoredAt, statusHeader (a canonical header
-// name; "" for none) set to st, then the stored status and body. It answers
-// 304 Not Modified instead when r's If-None-Match matches the ETag (weak
-// comparison, lists and "*"), or, without If-None-Match, when its
-// If-Modified-Since is not before Last-Modified; preconditions are only
-// evaluated for a 2xx snapshot and a GET or HEAD request. A HEAD request
-// gets the header and no body. It reports whether it answered 304.
+// header (once the fields of Deleted are deleted), an Age counted from
+// StoredAt, statusHeader (a canonical header name; "" for none) set to st,
+// then the stored status and body. It answers 304 Not Modified instead
+// when r's If-None-Match matches the ETag (weak comparison, lists and "*"),
+// or, without If-None-Match, when its If-Modified-Since is not before
+// Last-Modified; preconditions are only evaluated for a 2xx snapshot and a
+// GET or HEAD request. A HEAD request gets the header and no body. It
+// reports whether it answered 304.
 //
 // Serve does not allocate for a snapshot under 1024 seconds old beyond what
 // the ResponseWriter does: stored header slices are assigned, not copied.
@@ -83,6 +84,9 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 		fields = s.notModified
 	}
 	h := w.Header()
+	for _, name := range s.Deleted {
+		delete(h, name)
+	}
 	for _, f := range fields {
 		h[f.name] = f.values
 	}
@@ -108,7 +112,7 @@ func (s *Snapshot) notModifiedFor(r *http.Request) bool {
 		return false
 	}
 	if inm, ok := r.Header["If-None-Match"]; ok {
-		return s.etagOpaque != "" && matchAny(inm, s.etagOpaque)
+		return s.etagOpaque() != "" && matchAny(inm, s.etagOpaque())
 	}
 	if s.LastModified.IsZero() || s.LastModified.Unix() <= 0 {
 		return false // no header lookup for a snapshot without a date

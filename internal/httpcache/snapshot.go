@@ -37,10 +37,16 @@ type Snapshot struct {
 	// LastModified is the parsed Last-Modified header; zero when absent or
 	// unparsable.
 	LastModified time.Time
+	// Deleted are the names of fields the handler deleted from those an
+	// outer middleware had set before it ran (X-Frame-Options on an
+	// embeddable page): Serve deletes them from the writer's header, where
+	// the outer middleware sets them again on every request. Canonical,
+	// tokens, sorted, none in Header; nil for nearly every response. Set it
+	// with SetDeleted, before the snapshot is shared.
+	Deleted []string
 
 	fields      []field // Header in name order, written on a full response
 	notModified []field // the subset written on a 304
-	etagOpaque  string  // ETag without its W/ prefix
 }
 
 type field struct {
@@ -149,6 +155,27 @@ func sentValues(vs []string) []string {
 // values it writes.
 var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
+// SetDeleted sets s.Deleted from names, the fields a handler deleted (see
+// Deleted): canonicalized, sorted, without duplicates, without a name that
+// is not a token (net/http never sends it) or that s stores (NewSnapshot
+// sets Content-Length and may compute an ETag). Call it before s is shared.
+func (s *Snapshot) SetDeleted(names []string) {
+	var del []string
+	for _, n := range names {
+		n = textproto.CanonicalMIMEHeaderKey(n)
+		if n == "" || !validName(n) || len(s.Header[n]) > 0 || slices.Contains(del, n) {
+			continue
+		}
+		del = append(del, n)
+	}
+	if len(del) == 0 {
+		s.Deleted = nil
+		return
+	}
+	slices.Sort(del)
+	s.Deleted = del[:len(del):len(del)]
+}
+
 // BodyETag returns the strong ETag NewSnapshot computes for a body.
 func BodyETag(body []byte) string {
 	sum := sha256.Sum256(body)
@@ -170,6 +197,10 @@ var notModifiedFields = map[string]bool{
 	"Etag": true, "Expires": true, "Vary": true,
 }
 
+// etagOpaque returns the ETag without its W/ prefix, no copy. (Not a field:
+// a Snapshot's size class is what each hit from a remote store allocates.)
+func (s *Snapshot) etagOpaque() string { return strings.TrimPrefix(s.ETag, "W/") }
+
 // prepare derives everything a hit needs from Header, once.
 func (s *Snapshot) prepare() {
 	names := make([]string, 0, len(s.Header))
@@ -185,7 +216,6 @@ func (s *Snapshot) prepare() {
 	if vs := s.Header["Etag"]; len(vs) > 0 {
 		// Trimmed as net/http sends it, and as clients send it back.
 		s.ETag = textproto.TrimString(vs[0])
-		s.etagOpaque = strings.TrimPrefix(s.ETag, "W/")
 	}
 	if vs := s.Header["Last-Modified"]; len(vs) > 0 {
 		if t, err := http.ParseTime(textproto.TrimString(vs[0])); err == nil {

@@ -76,9 +76,9 @@ func (s *Snapshot) Validates(h http.Header, head bool) bool {
 	if et := h["Etag"]; len(et) > 0 {
 		tag := textproto.TrimString(et[0])
 		if opaque, weak := strings.CutPrefix(tag, "W/"); weak {
-			return s.etagOpaque != "" && opaque == s.etagOpaque
+			return s.etagOpaque() != "" && opaque == s.etagOpaque()
 		}
-		return s.ETag != "" && (tag == s.ETag || !head && tag == s.etagOpaque)
+		return s.ETag != "" && (tag == s.ETag || !head && tag == s.etagOpaque())
 	}
 	if lm, ok := firstDate(h["Last-Modified"]); ok {
 		return !s.LastModified.IsZero() && lm.Equal(s.LastModified)
@@ -142,7 +142,11 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 		}
 		merged[ck] = vs
 	}
-	return newSnapshot(s.Status, merged, s.Body, storedAt, false)
+	f := newSnapshot(s.Status, merged, s.Body, storedAt, false)
+	if len(s.Deleted) > 0 {
+		f.SetDeleted(s.Deleted) // less those h sets now
+	}
+	return f
 }
 
 // ServeRange answers a GET or HEAD with a Range header from s, a stored full
@@ -164,6 +168,9 @@ func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.T
 		return false
 	}
 	h := w.Header()
+	for _, name := range s.Deleted {
+		delete(h, name)
+	}
 	for _, f := range s.fields {
 		h[f.name] = f.values
 	}
