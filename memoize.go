@@ -373,13 +373,13 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				}
 				return v, nil
 			default:
-				now := m.c.now()
-				if m.swr > 0 && now < deadline(e.FreshUntil, m.swr) {
+				past := pastFresh(e, m.c.now())
+				if m.swr > 0 && past < m.swr {
 					m.record(outStale)
 					m.refreshInBackground(ctx, kbuf, a)
 					return v, nil
 				}
-				if m.sie > 0 && now < deadline(e.FreshUntil, m.sie) {
+				if m.sie > 0 && past < m.sie {
 					stale, hasStale = v, true
 				}
 			}

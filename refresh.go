@@ -37,12 +37,27 @@ func RefreshAhead(d time.Duration) Option {
 // called with the stored result, and when it reports true the entry is
 // treated as one past its TTL. It is then served while one background call
 // refreshes it where StaleWhileRevalidate allows, and otherwise computed
-// again (served stale only if that fails, where StaleIfError allows). For a
+// again (served stale only if that fails, where StaleIfError allows). Those
+// windows end where they would past its TTL; for an entry that never
+// expires (Forever), they never end. For a
 // view, R is *Response (with Age set; its Header and Body must not be
 // modified); for a memoized function, R is its result type. Peek's fresh
 // report follows it. Default: a result is fresh for its TTL.
 func StaleIf[R any](stale func(r R) bool) Option {
 	return commonOption(func(c *commonConfig) { c.staleIf = stale })
+}
+
+// pastFresh is how long past the end of its freshness the entry e is at
+// now (Unix nanoseconds), to be compared with the stale windows
+// (StaleWhileRevalidate, StaleIfError): negative for an entry StaleIf
+// declared stale before its TTL ended, and 0 for one that never expires
+// (TTL Forever: FreshUntil 0), which only StaleIf makes stale: it became
+// stale now, and is within every window.
+func pastFresh(e *entry, now int64) time.Duration {
+	if e.FreshUntil == 0 {
+		return 0
+	}
+	return time.Duration(now - e.FreshUntil)
 }
 
 // refreshAhead starts a background refresh of key's entry e, just served as

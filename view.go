@@ -544,8 +544,9 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err == nil:
-		// Negative when StaleIf declared a fresh entry stale.
-		past := time.Duration(now.UnixNano() - f.e.FreshUntil)
+		// Negative (or 0 under Forever) when StaleIf declared a fresh
+		// entry stale.
+		past := pastFresh(f.e, now.UnixNano())
 		if v.cfg.swr > 0 && past < v.cfg.swr && v.refreshable(r, f.spec.namesOrNil()) {
 			v.revalidate(w, r, base, ttl, f.spec.namesOrNil())
 			v.serve(w, r, f.snap, now, httpcache.Stale)

@@ -513,7 +513,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	past := time.Duration(math.MaxInt64) // no entry: a waiter's answer may be as stale as any
 	if prev != nil {
-		past = time.Duration(now.UnixNano() - prev.e.FreshUntil)
+		past = pastFresh(prev.e, now.UnixNano())
 	}
 	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || v.refusesStale(rq, past)}
 	if prev != nil && j.staleIfError {
@@ -590,7 +590,7 @@ func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
 func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgement {
 	swr, sie, noStale := v.cfg.swr, v.cfg.sie, false
 	asked := time.Duration(0) // the request's own stale-if-error, when longer
-	past := time.Duration(now.UnixNano() - f.e.FreshUntil)
+	past := pastFresh(f.e, now.UnixNano())
 	switch {
 	case f.fresh:
 	case v.sh != nil:
@@ -610,7 +610,8 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 		cc := httpcache.ParseCacheControl(f.snap.Header["Cache-Control"])
 		noStale = cc.MustRevalidate || cc.ProxyRevalidate || cc.SMaxAge.Valid
 	}
-	// past is negative when StaleIf declared a fresh entry stale.
+	// past is negative (or 0 under Forever) when StaleIf declared a fresh
+	// entry stale.
 	j := judgement{staleIfError: !f.fresh && sie > 0 && past < sie}
 	if !f.fresh && !j.staleIfError && asked > 0 && past < asked {
 		j.staleIfError, j.staleOnlyAsked = true, true
