@@ -218,7 +218,9 @@ func (c *Cache) loadFragment(ctx context.Context, bk string) (html template.HTML
 			return htmlOf(b), e.versions(), true, false
 		}
 	case err != nil && !errors.Is(err, ErrNotFound):
-		c.failOpen("fragment get", err)
+		if !callerEnded(ctx, err) {
+			c.failOpen("fragment get", err)
+		} // else the caller left: not the backend's error (see store.report)
 		return "", versionSet{}, false, true
 	}
 	return "", versionSet{}, false, false

@@ -383,6 +383,11 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 					stale, hasStale = v, true
 				}
 			}
+		case callerEnded(ctx, err):
+			// The caller left: not the backend's error, neither counted
+			// nor logged (as for the breaker: store.report). m.do returns
+			// its ctx.Err().
+			down = true
 		case !errors.Is(err, ErrNotFound):
 			m.failOpen("memoize get", err)
 			down = true

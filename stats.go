@@ -48,7 +48,9 @@ type Stats struct {
 	Sets int64 `json:"sets"`
 	// Errors counts backend errors swallowed by failing open, and stored
 	// values that did not decode as the type a memoized function or
-	// GetOrSet asked for (which then ran and stored over them).
+	// GetOrSet asked for (which then ran and stored over them). A call
+	// that failed because its caller's context was cancelled (the client
+	// left) is not a backend error: not counted.
 	Errors int64 `json:"errors"`
 	// Unavailable counts backend calls not made because the circuit
 	// breaker was open: those of views, Memoize and fragments (served

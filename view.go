@@ -557,7 +557,9 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			stale = &sf
 		}
 	case !errors.Is(err, ErrNotFound):
-		v.failOpen(r, "view lookup", err)
+		if !callerEnded(r.Context(), err) {
+			v.failOpen(r, "view lookup", err)
+		} // else the client left: not the backend's error (see store.report)
 		if r.Method != http.MethodGet {
 			v.pass(w, r, reasonBackend)
 			return
@@ -1179,7 +1181,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		vs, verr = v.c.store.versions(ctx, v.tagKeysFor(r), v.life(resolved))
 		cancel()
 		if verr != nil {
-			v.failOpen(r, "view tag versions", verr)
+			if !callerEnded(r.Context(), verr) {
+				v.failOpen(r, "view tag versions", verr)
+			} // else the client left: not the backend's error (see store.report)
 			vs = versionSet{} // not read: nothing to store or check under
 			st.unread = true
 		}

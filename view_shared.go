@@ -470,7 +470,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		f.key = base
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		v.failOpen(r, "view lookup", err)
+		if !callerEnded(r.Context(), err) {
+			v.failOpen(r, "view lookup", err)
+		} // else the client left: not the backend's error (see store.report)
 		v.serveDown(w, r, base, ttl, rq)
 		return true
 	}
