@@ -24,7 +24,8 @@
 // caching_misses_total, caching_bypasses_total (every view, function and
 // direct read), caching_sets_total, caching_errors_total,
 // caching_unavailable_total (backend calls not made while the circuit
-// breaker was open), caching_corrupt_total, caching_entries, caching_bytes and
+// breaker was open, or refused at once because their memcached server is
+// marked down), caching_corrupt_total, caching_entries, caching_bytes and
 // caching_evictions_total (when the backend knows them),
 // caching_breaker_state{state} (1 for the current state of "closed",
 // "half-open", "open"; absent for an in-process store),
@@ -215,7 +216,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 		bypasses:             d("caching_bypasses_total", "Requests and calls that did not consult the cache."),
 		sets:                 d("caching_sets_total", "Entries written."),
 		errors:               d("caching_errors_total", "Backend errors swallowed by failing open."),
-		unavailable:          d("caching_unavailable_total", "Backend calls not made because the circuit breaker was open."),
+		unavailable:          d("caching_unavailable_total", "Backend calls not made because the circuit breaker was open, or because their server is marked down (memcached)."),
 		corrupt:              d("caching_corrupt_total", "Entries that did not decode (and were deleted)."),
 		entries:              d("caching_entries", "Entries held by the backend."),
 		bytes:                d("caching_bytes", "Bytes held by the backend."),

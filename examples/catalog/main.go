@@ -536,9 +536,10 @@ const (
 // its body, or that kept a connection idle, held it (a goroutine and a
 // file descriptor) for as long as it liked, and any client could pile such
 // connections up. The catalog streams nothing (every response is a page of
-// JSON or HTML, written at once), so WriteTimeout, which also bounds the
-// handler's time, is one bound for a client that stops reading; the proxy
-// example, whose responses may stream, bounds each write instead.
+// JSON or HTML, written at once), so WriteTimeout is one bound for a
+// client that stops reading; the proxy example, whose responses may
+// stream, bounds each write instead. WriteTimeout does not stop a handler
+// or end its context: only its writes fail once it has passed.
 func newServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
