@@ -100,6 +100,12 @@ type store struct {
 	// shared in flight that began before one is not handed to a caller
 	// that came after it (see Memoized.do).
 	invalidations atomic.Uint64
+	// invalidated counts the invalidations of this process that succeeded
+	// (their delete returned nil), the retries' included: a view's waiter
+	// that came after one is not handed a run begun before it (view.stale;
+	// a failed one is the retry set's to answer, key by key, and counting
+	// it would have every waiter of an outage run the handler again).
+	invalidated atomic.Uint64
 	// clears counts the Clears of this process, twice each: as one begins
 	// and once its backend call returned (each under clearMu). A view's
 	// run and a memoized computation read it before they read anything,
@@ -1101,6 +1107,9 @@ func (s *store) invalidate(ctx context.Context, tags []string) error {
 		}
 	}
 	err := s.del(ctx, tags...)
+	if err == nil {
+		s.invalidated.Add(1)
+	}
 	s.invalidations.Add(1)
 	return err
 }

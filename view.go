@@ -845,7 +845,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	// would wait for it, then each run the handler.
 	mayLead := !st.joinOnly
 	for {
-		since := v.c.store.invalidations.Load() // before it joins (view.stale)
+		since := v.c.store.invalidated.Load() // before it joins (view.stale)
 		call, leader := v.flight.join(st.f.key, mayLead)
 		if call == nil {
 			v.run(w, r, st)
@@ -938,15 +938,16 @@ func clientLeft(ctx context.Context) bool {
 
 // stale reports whether res, the result of call, may predate a write that
 // returned before the waiter r came (since: the store's count of this
-// process's invalidations when it joined): an invalidation of this
-// process returned after the call began and before r joined it (as
+// process's successful invalidations when it joined): an invalidation of
+// this process succeeded after the call began and before r joined it (as
 // Memoize's joiners check, doSince: the versions the run read may be none,
 // the backend down as it began, and their read below fails open; a waiter
 // that rejoins for an unrelated one finds the run's stored response), a
 // version it was made under changed (an invalidation in another process),
 // a Clear began since the call did, or the invalidation of one of r's keys
 // failed since the call began, which left the versions in place (it waits
-// for its retry, invalidate_retry.go).
+// for its retry, invalidate_retry.go). A failed invalidation of other keys
+// (an outage) is none of its business: its waiters share the run.
 func (v *view) stale(r *http.Request, call *viewCall, res viewResult, since uint64) bool {
 	p := &v.c.store.pending
 	if call.epoch < since || v.c.store.clears.Load() != call.cleared || !res.check.current(r.Context(), &v.c.store, res.vs) {
@@ -959,7 +960,7 @@ func (v *view) stale(r *http.Request, call *viewCall, res viewResult, since uint
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
 	call.pending = v.c.store.pending.since() // before anything is read
 	call.cleared = v.c.store.clears.Load()
-	call.epoch = v.c.store.invalidations.Load()
+	call.epoch = v.c.store.invalidated.Load()
 	defer v.endFlight(r, st, call)
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	if st.down {

@@ -81,10 +81,11 @@ type viewCall struct {
 	// before anything: a Clear since keeps its response from the store and
 	// from the waiters (store.clears).
 	cleared uint64
-	// epoch is the store's count of this process's invalidations when the
-	// leader began, read before anything: a waiter that came after an
-	// invalidation the run did not follow is not served its response
-	// (view.stale), whatever the versions read say.
+	// epoch is the store's count of this process's successful
+	// invalidations when the leader began (store.invalidated), read before
+	// anything: a waiter that came after an invalidation the run did not
+	// follow is not served its response (view.stale), whatever the
+	// versions read say.
 	epoch uint64
 	// vary is closed once the leader's response is known to vary, when
 	// its header is committed (viewFlight.varies): names and variant then
