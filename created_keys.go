@@ -7,12 +7,16 @@ import (
 )
 
 // createdKeys tracks the path version keys that view runs in progress
-// created and may delete again (view.run: a response not stored), and
-// whether an entry was saved under one of them since (store.prepare). A key
-// of a path is shared by all its query strings, variants and hosts: a slow
-// 404 of /product?id=bogus that created p//product must not delete it when
-// /product?id=1 stored its page under it meanwhile, or every client asking
-// for random ids, one request after another, would keep the page a miss.
+// created and may delete again (view.run: a response not stored), and the
+// ArgTags version keys that memoized computations in progress created
+// (Memoized.computeTo: a result not stored), and whether an entry was saved
+// under one of them since (store.prepare). A key of a path is shared by all
+// its query strings, variants and hosts: a slow 404 of /product?id=bogus
+// that created p//product must not delete it when /product?id=1 stored its
+// page under it meanwhile, or every client asking for random ids, one
+// request after another, would keep the page a miss. So is a tag made of an
+// argument (user:42) by the results of every argument and function that
+// make it.
 //
 // Only this process's saves are seen: a save in another process, or in the
 // instant between the key's creation and its tracking, is not, and its
@@ -97,13 +101,14 @@ func (t *createdKeys) untrack(keys []string) (unsaved []string) {
 	return unsaved
 }
 
-// keepCreated stops tracking keys, path version keys a view run created
-// (track), which are kept.
+// keepCreated stops tracking keys, version keys a view run or a memoized
+// computation created (track), which are kept.
 func (s *store) keepCreated(keys []string) { s.created.untrack(keys) }
 
 // forgetCreatedKeys stops tracking keys, path version keys a view run
 // created (track), and deletes those under which no entry was saved in
-// this process since (forgetKeys).
+// this process since (forgetKeys). (A memoized computation does the same
+// with untrack: see Memoized.forgetCreated.)
 func (s *store) forgetCreatedKeys(ctx context.Context, keys []string) {
 	s.forgetKeys(ctx, s.created.untrack(keys))
 }

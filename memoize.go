@@ -742,18 +742,30 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	} else if out != nil {
 		out.vs = vs
 	}
+	if len(vs.created) > 0 {
+		// Tracked until this call decides for them: a result stored under
+		// one meanwhile (another argument's with the same ArgTags tag,
+		// another function's) keeps it (createdKeys). Kept (they expire)
+		// unless forgetCreated deletes them: a stored result, a panic.
+		m.c.store.created.track(vs.created)
+		defer func() {
+			if vs.created != nil {
+				m.c.store.keepCreated(vs.created)
+			}
+		}()
+	}
 	// changed: the argument's key changed while fn ran, after its caller
 	// returned: v (or err) may be another argument's. It is neither stored
 	// nor handed to the callers that joined (flightOut.argChanged), and
 	// key's entry, if any, is left as it is.
 	v, changed, err := m.callFn(ctx, key, arg, out)
 	if err != nil || verr != nil {
-		m.forgetCreated(ctx, vs, out)
+		m.forgetCreated(ctx, &vs, out)
 		return v, false, err
 	}
 	if changed {
 		m.failOpen("memoize set", m.errArgChanged())
-		m.forgetCreated(ctx, vs, out)
+		m.forgetCreated(ctx, &vs, out)
 		return v, false, nil
 	}
 	ttl, ok := m.storable(v)
@@ -761,7 +773,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// The version keys of ArgTags this call created are deleted again:
 		// arguments a client chooses (a user id made up) whose results are
 		// not stored must leave no key behind.
-		m.forgetCreated(ctx, vs, out)
+		m.forgetCreated(ctx, &vs, out)
 		if mode == computeReplace {
 			m.dropReplaced(ctx, key, epoch)
 		}
@@ -770,7 +782,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
 	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
 		m.failOpen("memoize encode", err)
-		m.forgetCreated(ctx, vs, out)
+		m.forgetCreated(ctx, &vs, out)
 		if mode == computeReplace {
 			m.dropReplaced(ctx, key, epoch)
 		}
@@ -819,18 +831,27 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch uin
 	}
 }
 
-// forgetCreated deletes the version keys that the read of vs created, for
-// a result that is not stored (store.forgetCreated). The callers that
-// joined the computation then check none of vs (out): they could not tell
-// those deletes from an invalidation, and would each compute again.
-func (m *Memoized[A, R]) forgetCreated(ctx context.Context, vs versionSet, out *flightOut) {
+// forgetCreated deletes the version keys that the read of vs created
+// (tracked by computeTo), for a result that is not stored, but for those
+// under which a result was stored in this process since (createdKeys): a
+// slow call of a made-up argument that fails must not make a miss of every
+// other result of its tag (user:42's) stored while it ran. It clears
+// vs.created: the keys are no longer tracked. The callers that joined the
+// computation then check none of vs (out) if a key was deleted: they could
+// not tell that delete from an invalidation, and would each compute again.
+func (m *Memoized[A, R]) forgetCreated(ctx context.Context, vs *versionSet, out *flightOut) {
 	if len(vs.created) == 0 {
+		return
+	}
+	unsaved := m.c.store.created.untrack(vs.created)
+	vs.created = nil
+	if len(unsaved) == 0 {
 		return
 	}
 	if out != nil {
 		out.vs = versionSet{}
 	}
-	m.c.store.forgetCreated(ctx, vs)
+	m.c.store.forgetKeys(ctx, unsaved)
 }
 
 // storable reports whether v is to be stored, and for how long.

@@ -63,9 +63,14 @@ func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 // tags expire, as a path's do (see Cache.InvalidatePath; with ResultTTL they
 // are made for the longest life, so that a result lives at most 28 days),
 // and a call whose result is not stored (an error, StoreIf, a value the
-// codec cannot encode) deletes the keys it created; the calls that joined it
-// then get its result without checking the versions, as those deletes would
-// look like an invalidation. A must be the memoized function's argument type
+// codec cannot encode) deletes the keys it created, but for those under
+// which a result was stored in this process while it ran (another
+// argument's with the same tag, or another function's: a slow failing call
+// of a made-up page of user 42 does not make user 42's other results a
+// miss; a result another process stored under it does miss, once); the
+// calls that joined it then get its result without checking the versions,
+// as those deletes would look like an invalidation. A must be the memoized
+// function's argument type
 // (Memoize panics otherwise).
 func ArgTags[A any](tags func(a A) []string) MemoOption {
 	return memoOption(func(c *memoConfig) { c.tagsOf = tags })

@@ -776,8 +776,8 @@ type versionSet struct {
 	until int64         // Unix nanoseconds; 0: no key expires
 	mem   []*memVersion // by index of keys, those held in memory (nil: none)
 	// created are the per-path and ArgTags version keys this read created
-	// (nil: none): forgetCreated deletes them when nothing is stored under
-	// them.
+	// (nil: none): the reader deletes them (forgetKeys) when nothing is
+	// stored under them.
 	created []string
 }
 
@@ -995,20 +995,16 @@ func (s *store) isPathTag(k string) bool {
 	return strings.HasPrefix(k, s.pathTags) || strings.HasPrefix(k, s.hostTags)
 }
 
-// forgetCreated deletes the per-path and ArgTags version keys that the
-// read of vs created, for a response or result that was not stored:
-// requests for paths that exist only once (a scan of random URLs answered
-// 404), or for arguments a client makes up, must not leave a key each
-// behind them. Deleting a version key is always safe: at worst an
-// entry another request stored under it meanwhile becomes a miss. The
+// forgetKeys deletes keys, per-path and ArgTags version keys that a read
+// of versions created (versionSet.created) for a response or result that
+// was not stored: requests for paths that exist only once (a scan of
+// random URLs answered 404), or for arguments a client makes up, must not
+// leave a key each behind them. The callers track the keys while they run
+// and delete only those under which nothing was stored in this process
+// meanwhile (createdKeys); deleting a version key is always safe: at
+// worst an entry another process stored under it becomes a miss. The
 // delete runs even if the request's context has ended, bounded by
 // Options.Timeout.
-func (s *store) forgetCreated(ctx context.Context, vs versionSet) {
-	s.forgetKeys(ctx, vs.created)
-}
-
-// forgetKeys deletes keys, version keys created for responses or results
-// that were not stored, as forgetCreated does.
 func (s *store) forgetKeys(ctx context.Context, keys []string) {
 	if len(keys) == 0 {
 		return
