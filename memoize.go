@@ -124,13 +124,15 @@ type Memoized[A, R any] struct {
 	copyArg   func(A) (A, bool) // argkey.CopierOf without keyFunc: nil when A holds no references (see ownArg)
 	keyRefs   bool              // keyFunc is set and A holds references: the key is checked again (see ownArg)
 
-	calls flight.Group[string, epoched[R]]
-	// epoch changes with every Forget and ForgetAll; a computation stores
-	// its result only if the epoch did not change while it ran, so that an
-	// in-process Forget is never undone by a computation that started
-	// before it. saveMu orders the check and the store against the change.
-	epoch  atomic.Uint64
-	saveMu sync.RWMutex
+	// shared is what the Memoized values of the name share: the epochs of
+	// their keys, which change with every Forget, ForgetAll, Set and
+	// Refresh (a computation stores its result only if its key's epoch did
+	// not change while it ran, so that an in-process Forget is never
+	// undone by a computation that started before it, through this
+	// Memoized or another of the name), and their computations in flight,
+	// calls (those of the name's Memoized of result type R).
+	shared *memoShared
+	calls  *flight.Group[string, epoched[R]]
 
 	refreshMu  sync.Mutex
 	refreshing map[string]struct{} // keys with a background refresh running, at most maxRefreshes
@@ -291,6 +293,8 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	}
 	m.lease = c.leaseOf(cfg.commonConfig)
 	m.counter = c.named.counter(&c.named.funcs, name)
+	m.shared = c.named.memo(name)
+	m.calls = memoCalls[R](m.shared)
 	if c.named.reused(name, id) {
 		c.log.LogAttrs(context.Background(), slog.LevelWarn,
 			"caching: Memoize: a second function registered again under one name shares the first's entries; give each its own name",
@@ -504,7 +508,7 @@ const maxRejoins = 3
 // runtime.Goexit is not handed to the callers that joined it: they join,
 // or start, another (see doSinceRejoining).
 func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
-	return doSinceRejoining(ctx, &m.c.store, &m.calls, key, func(ctx context.Context) (R, flightOut, error) {
+	return doSinceRejoining(ctx, &m.c.store, m.calls, key, func(ctx context.Context) (R, flightOut, error) {
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
@@ -722,7 +726,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			}
 		}
 	}
-	epoch := m.epoch.Load()
+	epoch := m.shared.epochOf(key)
 	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
 	// ForgetAll is called, in any process) while fn runs, the result is
@@ -791,9 +795,9 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	if out != nil {
 		out.payload = e.Payload // nil in process, where the value is shared
 	}
-	m.saveMu.RLock()
-	defer m.saveMu.RUnlock()
-	if m.epoch.Load() != epoch {
+	m.shared.saveMu.RLock()
+	defer m.shared.saveMu.RUnlock()
+	if !m.shared.current(epoch) {
 		return v, true, nil // forgotten while fn ran: computed again by the next caller
 	}
 	opCtx, cancel = m.c.store.bound(ctx)
@@ -814,14 +818,14 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 // dropReplaced deletes key's entry, which a computation that began at
 // epoch was to replace with a result that is not stored: the entry no
 // longer holds a's result, and would be served until its TTL. As a store
-// is, the delete is skipped when Forget, ForgetAll or Set changed the
-// epoch while fn ran (what is under key now is theirs), and ordered
+// is, the delete is skipped when Forget, ForgetAll, Set or Refresh changed
+// key's epoch while fn ran (what is under key now is theirs), and ordered
 // against that change by saveMu. The delete is bounded by Options.Timeout
 // on a remote store; a backend error is counted and logged.
-func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch uint64) {
-	m.saveMu.RLock()
-	defer m.saveMu.RUnlock()
-	if m.epoch.Load() != epoch {
+func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch) {
+	m.shared.saveMu.RLock()
+	defer m.shared.saveMu.RUnlock()
+	if !m.shared.current(epoch) {
 		return
 	}
 	opCtx, cancel := m.c.store.bound(ctx)
@@ -1203,7 +1207,10 @@ func panicValue(r any) any {
 
 // Forget removes a's entry, so that the next Get calls fn. A computation for
 // a that is running in this process is not stored, and a Get made after
-// Forget returned does not get its result. Other processes may still store
+// Forget returned does not get its result: that of this Memoized and of any
+// other of its name in the Cache (the same function memoized twice shares
+// its entries). The computations of other arguments go on and store their
+// results (but for about one in 256, whose keys hash alike). Other processes may still store
 // a result they were computing: where that matters, tag results by their
 // argument (ArgTags) and invalidate the tag, or use ForgetAll. When the
 // backend fails, the error is returned and the delete is retried in the
@@ -1213,15 +1220,14 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	if err != nil {
 		return err
 	}
-	m.bumpEpoch()
-	m.calls.Forget(key)
+	m.shared.supersede(key)
 	err = m.c.store.del(ctx, key)
 	// A computation that began while the delete ran may have found the
 	// entry still there (the lease's check, the in-process recheck) and
 	// hold it as its result: a Get made after Forget returned must not
 	// join it. (Its store, if any, is of a result fn computed after the
 	// epoch changed: no need to change it again.)
-	m.calls.Forget(key)
+	m.shared.forget(key)
 	if err != nil {
 		m.c.retryInvalidation("memoize forget", []string{key}, err)
 		return fmt.Errorf("caching: memoize %s: forget: %w", m.name, err)
@@ -1235,18 +1241,11 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 // expire in their own time). Results being computed anywhere when it is
 // called are not served afterwards.
 func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
-	m.bumpEpoch()
-	m.calls.ForgetAll()
+	m.shared.supersedeAll()
 	if err := m.c.invalidateRetried(ctx, "memoize forget all", []string{m.genKey}); err != nil {
 		return fmt.Errorf("caching: memoize %s: forget all: %w", m.name, err)
 	}
 	return nil
-}
-
-func (m *Memoized[A, R]) bumpEpoch() {
-	m.saveMu.Lock()
-	m.epoch.Add(1)
-	m.saveMu.Unlock()
 }
 
 // Uncached calls fn for a without reading or writing the cache.

@@ -45,7 +45,8 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 // function's tags, TTL and ResultTTL. A result that StoreIf or SkipZero
 // refuses is not stored: a's entry is removed instead, since it no longer
 // holds a's result. A computation for a that is running in this process
-// when Set is called does not overwrite r. Errors are the backend's (and
+// when Set is called (through this Memoized or another of its name) does
+// not overwrite r; those of other arguments are stored. Errors are the backend's (and
 // the Codec's), returned, not failed open.
 func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	key, err := m.Key(a)
@@ -56,8 +57,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	if !ok {
 		return m.Forget(ctx, a)
 	}
-	m.bumpEpoch() // a computation in flight must not overwrite r
-	m.calls.Forget(key)
+	m.shared.supersede(key) // a computation in flight must not overwrite r
 	tags, argKeys := m.tagKeysWith(a)
 	vs, err := m.versions(ctx, tags, argKeys, ttl)
 	if err != nil {

@@ -256,6 +256,10 @@ type registry struct {
 	// funcIDs holds the function first memoized under each name (funcID;
 	// at most maxNamedCounters names), 0 once a second one was reported.
 	funcIDs map[string]uintptr
+
+	// memos holds what the Memoized values of each name share (at most
+	// maxNamedCounters names, OtherName's included: see registry.memo).
+	memos map[string]*memoShared
 }
 
 // reused records id as the function memoized under name, and reports
