@@ -193,7 +193,7 @@ func TestMemoizeKeyFuncRefreshOfChangedArgumentNotStored(t *testing.T) {
 		require.NoError(t, err)
 		defer c.Close()
 		var calls atomic.Int32
-		var hold atomic.Bool
+		var hold, forced atomic.Bool
 		read := make(chan string, 1)
 		release := make(chan struct{})
 		m := Memoize(c, "outlive-ids", func(_ context.Context, ids []string) (string, error) {
@@ -204,7 +204,8 @@ func TestMemoizeKeyFuncRefreshOfChangedArgumentNotStored(t *testing.T) {
 				<-release
 			}
 			return fmt.Sprintf("%s#%d", s, n), nil
-		}, TTL(time.Minute), StaleWhileRevalidate(time.Hour), KeyFunc(func(ids []string) string { return strings.Join(ids, ",") }))
+		}, TTL(time.Minute), StaleWhileRevalidate(time.Hour), KeyFunc(func(ids []string) string { return strings.Join(ids, ",") }),
+			RefreshIf(func(context.Context, []string) bool { return forced.Load() }))
 
 		ids := []string{"alice"}
 		v, err := m.Get(t.Context(), ids)
@@ -224,7 +225,10 @@ func TestMemoizeKeyFuncRefreshOfChangedArgumentNotStored(t *testing.T) {
 		go func() {
 			defer close(joinerDone)
 			defer func() { panicked = recover() }()
-			got, err = m.Refresh(t.Context(), []string{"alice"}) // joins the refresh
+			// A Get that RefreshIf forces joins the refresh (a Refresh
+			// would not: it joins no computation begun before it).
+			forced.Store(true)
+			got, err = m.Get(t.Context(), []string{"alice"})
 		}()
 		synctest.Wait()
 		close(release)

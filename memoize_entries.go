@@ -12,9 +12,13 @@ import (
 // looking at what is stored (Peek).
 
 // Refresh calls fn for a now and stores its result, replacing a's entry,
-// and returns it (a job that precomputes results uses it). A computation
-// for a in flight in this process (a Get's) is joined instead: fn runs
-// once. The result is stored as a Get's would be (StoreIf, SkipZero and
+// and returns it (a job that precomputes results uses it, or one that
+// updates the data a's result is made of). A computation for a in flight
+// in this process when Refresh is called (a Get's, which may have read the
+// data before the update; through this Memoized or another of its name) is
+// not joined and does not store its result, as for Set: each Refresh
+// calls fn (of concurrent ones, the last called stores its result), and
+// the Gets made while it computes join it. The result is stored as a Get's would be (StoreIf, SkipZero and
 // ResultTTL apply); one that is not stored (refused by them, or that the
 // Codec cannot encode) removes a's entry instead, as Set does, since it no
 // longer holds a's result: the next Get calls fn. A backend error is not
@@ -26,6 +30,10 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		var zero R
 		return zero, err
 	}
+	// A computation in flight may have read the data before an update this
+	// Refresh is called for: it must neither be joined nor store its
+	// result after this one's.
+	m.shared.supersede(key)
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined, returned := false, false
 	defer func() { m.giveBack(lent, joined || !returned) }()

@@ -72,34 +72,38 @@ func TestMemoizeRefreshSetPeek(t *testing.T) {
 	})
 }
 
-// TestMemoizeRefreshJoinsGet: a Refresh while a Get computes the same
-// argument waits for that computation: the function runs once.
-func TestMemoizeRefreshJoinsGet(t *testing.T) {
+// TestMemoizeRefreshDoesNotJoinGet: a Refresh while a Get computes the
+// same argument does not wait for that computation, which may have read
+// the data before an update the Refresh is called for: it computes on its
+// own, and its result is the one stored.
+func TestMemoizeRefreshDoesNotJoinGet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
 		defer c.Close()
 		release := make(chan struct{})
 		var calls atomic.Int64
 		m := Memoize(c, "slow", func(_ context.Context, x int) (int, error) {
-			calls.Add(1)
-			<-release
-			return x * 2, nil
+			n := calls.Add(1)
+			if n == 1 {
+				<-release
+			}
+			return x*2 + int(n), nil
 		})
-		got, refreshed := make(chan int, 1), make(chan int, 1)
+		got := make(chan int, 1)
 		go func() {
 			v, _ := m.Get(t.Context(), 21)
 			got <- v
 		}()
 		synctest.Wait() // the Get computes
-		go func() {
-			v, _ := m.Refresh(t.Context(), 21)
-			refreshed <- v
-		}()
-		synctest.Wait() // the Refresh waits for it
+		v, err := m.Refresh(t.Context(), 21)
+		require.NoError(t, err)
+		assert.Equal(t, 44, v, "Refresh computed on its own")
 		close(release)
-		assert.Equal(t, 42, <-got)
-		assert.Equal(t, 42, <-refreshed)
-		assert.Equal(t, int64(1), calls.Load())
+		assert.Equal(t, 43, <-got, "the Get gets what it computed")
+		v, err = m.Get(t.Context(), 21)
+		require.NoError(t, err)
+		assert.Equal(t, 44, v, "the Get's older result was not stored after Refresh's")
+		assert.Equal(t, int64(2), calls.Load())
 	})
 }
 

@@ -37,14 +37,20 @@ func TestMemoizeJoinersOfPanickedComputationCopyNothing(t *testing.T) {
 					tagCalls.Add(1)
 					return []string{"n:" + a.N.String()}
 				}))
-				call := m.Get
+				// A Refresh joins no computation begun before it: it
+				// leads, and Gets join it.
+				lead := m.Get
 				if op == "Refresh" {
-					call = m.Refresh
+					lead = m.Refresh
 				}
 				arg := refreshCopyArg{IDs: []string{"a"}, N: big.NewInt(7)}
 				var wg sync.WaitGroup
 				var panics atomic.Int32
-				for range 5 {
+				for i := range 5 {
+					call := m.Get
+					if i == 0 {
+						call = lead
+					}
 					wg.Go(func() {
 						defer func() {
 							if recover() != nil {
@@ -53,6 +59,9 @@ func TestMemoizeJoinersOfPanickedComputationCopyNothing(t *testing.T) {
 						}()
 						_, _ = call(context.Background(), arg)
 					})
+					if i == 0 {
+						synctest.Wait() // it leads
+					}
 				}
 				synctest.Wait() // one leader (its argument made: 1 ArgTags call), 4 joiners
 				require.EqualValues(t, 1, tagCalls.Load())

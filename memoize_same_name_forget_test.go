@@ -17,7 +17,7 @@ import (
 // m1.Forget is called is not stored, and a Get of either made after
 // Forget returned does not get its result.
 func TestMemoSameFunctionTwiceForget(t *testing.T) {
-	for _, op := range []string{"Forget", "ForgetAll", "Set"} {
+	for _, op := range []string{"Forget", "ForgetAll", "Set", "Refresh"} {
 		t.Run(op, func(t *testing.T) {
 			forEachViewStore(t, func(t *testing.T, k storeKind) {
 				e := newViewEnv(t, k)
