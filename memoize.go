@@ -727,6 +727,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		}
 	}
 	epoch := m.shared.epochOf(key)
+	defer m.shared.done(epoch)
 	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
 	// ForgetAll is called, in any process) while fn runs, the result is
@@ -1210,7 +1211,7 @@ func panicValue(r any) any {
 // Forget returned does not get its result: that of this Memoized and of any
 // other of its name in the Cache (the same function memoized twice shares
 // its entries). The computations of other arguments go on and store their
-// results (but for about one in 256, whose keys hash alike). Other processes may still store
+// results. Other processes may still store
 // a result they were computing: where that matters, tag results by their
 // argument (ArgTags) and invalidate the tag, or use ForgetAll. When the
 // backend fails, the error is returned and the delete is retried in the

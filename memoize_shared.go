@@ -1,7 +1,6 @@
 package caching
 
 import (
-	"hash/maphash"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -17,12 +16,6 @@ import (
 // other's computation too, and a Get through either after it returned must
 // not join one that began before.
 
-// epochStripes is how many epochs a name spreads its keys over: a Forget of
-// one key stops the computations in flight of the keys of its stripe only
-// (1/256th of the others), and the memory is bounded whatever the number
-// of keys.
-const epochStripes = 256
-
 // memoShared is what the Memoized values of one name share (see above), kept
 // in the Cache's registry (registry.memo), so that each name has one.
 type memoShared struct {
@@ -31,10 +24,18 @@ type memoShared struct {
 	// change ends before the change returns; one that begins after finds
 	// the epoch changed and stores nothing.
 	saveMu sync.RWMutex
-	// all changes with every ForgetAll; epochs[keyStripe(key)] with every
-	// Forget, Set and Refresh of key.
-	all    atomic.Uint64
-	epochs [epochStripes]atomic.Uint64
+	// all changes with every ForgetAll.
+	all atomic.Uint64
+	// epochs holds the epoch of each key with a computation in flight,
+	// changed by every Forget, Set and Refresh of that key (supersede):
+	// exact per key, so that a Forget, Set or Refresh of one key never
+	// stops the computation of another (for a Refresh, a computation not
+	// stored leaves the old entry served), and bounded by the computations
+	// in flight (an entry is removed when its last one ends, memoEpoch.done).
+	// A key without a computation in flight needs no epoch: one that
+	// begins after the change reads its data after it. Guarded by emu.
+	emu    sync.Mutex
+	epochs map[string]*keyEpoch
 
 	// groups are the computations in flight, one flight.Group[string,
 	// epoched[R]] for each result type R: the Memoized of one name and one
@@ -43,6 +44,14 @@ type memoShared struct {
 	// own (two types of one shape share a key).
 	mu     sync.Mutex
 	groups map[reflect.Type]flightForgetter
+}
+
+// keyEpoch is the epoch of one key while computations of it are in flight
+// (memoShared.epochs): n changes with each supersede of the key; refs
+// counts the computations that read it.
+type keyEpoch struct {
+	n    atomic.Uint64
+	refs int // guarded by memoShared.emu
 }
 
 // flightForgetter is a flight.Group of any result type, as Forget reaches it.
@@ -54,28 +63,44 @@ type flightForgetter interface {
 // memoEpoch is the epoch of one key when a computation of it began: it
 // stores its result only if the epoch is still current (memoShared.current).
 type memoEpoch struct {
-	stripe *atomic.Uint64
+	key    string
+	ke     *keyEpoch
 	n, all uint64
 }
 
-// epochSeed seeds the hash of a key to its stripe (keyStripe).
-var epochSeed = maphash.MakeSeed()
-
-// keyStripe is the stripe of epochs that key's epoch is in.
-func keyStripe(key string) int { return int(maphash.String(epochSeed, key) % epochStripes) }
-
 // epochOf returns key's epoch now, read before the computation reads the
-// data its result is made of.
+// data its result is made of, and registers the computation: the caller
+// calls done once it has stored, or not, its result.
 func (s *memoShared) epochOf(key string) memoEpoch {
-	st := &s.epochs[keyStripe(key)]
-	return memoEpoch{stripe: st, n: st.Load(), all: s.all.Load()}
+	s.emu.Lock()
+	ke := s.epochs[key]
+	if ke == nil {
+		ke = new(keyEpoch)
+		if s.epochs == nil {
+			s.epochs = make(map[string]*keyEpoch)
+		}
+		s.epochs[key] = ke
+	}
+	ke.refs++
+	s.emu.Unlock()
+	return memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load()}
+}
+
+// done ends the computation that read e (epochOf): the last one of its key
+// removes the key's epoch.
+func (s *memoShared) done(e memoEpoch) {
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	if e.ke.refs--; e.ke.refs == 0 && s.epochs[e.key] == e.ke {
+		delete(s.epochs, e.key)
+	}
 }
 
 // current reports whether no Forget, ForgetAll, Set or Refresh of its key
-// (or of one of its stripe) began since e was read. The caller holds
-// saveMu's read lock, so that none begins before it has stored.
+// began since e was read. The caller holds saveMu's read lock, so that
+// none begins before it has stored.
 func (s *memoShared) current(e memoEpoch) bool {
-	return e.stripe.Load() == e.n && s.all.Load() == e.all
+	return e.ke.n.Load() == e.n && s.all.Load() == e.all
 }
 
 // supersede changes key's epoch, so that no computation of key in flight
@@ -84,7 +109,11 @@ func (s *memoShared) current(e memoEpoch) bool {
 // storing have stored.
 func (s *memoShared) supersede(key string) {
 	s.saveMu.Lock()
-	s.epochs[keyStripe(key)].Add(1)
+	s.emu.Lock()
+	if ke := s.epochs[key]; ke != nil {
+		ke.n.Add(1)
+	}
+	s.emu.Unlock()
 	s.saveMu.Unlock()
 	s.forget(key)
 }
