@@ -82,8 +82,9 @@ func (s *memoShared) epochOf(key string) memoEpoch {
 		s.epochs[key] = ke
 	}
 	ke.refs++
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load()}
 	s.emu.Unlock()
-	return memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load()}
+	return e
 }
 
 // done ends the computation that read e (epochOf): the last one of its key
@@ -159,9 +160,10 @@ func memoCalls[R any](s *memoShared) *flight.Group[string, epoched[R]] {
 
 // memo returns what the Memoized values of name share, created on first
 // use. Past maxNamedCounters-1 names (should a name ever come from a
-// request), the others share OtherName's: their Forget then stops the
-// computations of some keys of other names too (a result not stored, and
-// computed again), never fewer than their own.
+// request), the others share OtherName's: their ForgetAll then stops the
+// computations of every key of those names too (a result not stored, and
+// computed again; a refresh's old entry kept), never fewer than their own.
+// Forget, Set and Refresh stop their own key's only: keys hold the name.
 func (r *registry) memo(name string) *memoShared {
 	r.mu.Lock()
 	defer r.mu.Unlock()
