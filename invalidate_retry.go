@@ -372,7 +372,7 @@ func (c *Cache) retryKeys(gens map[string]uint64) error {
 	keys := slices.Collect(maps.Keys(gens))
 	for chunk := range slices.Chunk(keys, retryChunk) {
 		ctx, cancel := c.store.bound(c.life)
-		err := c.store.invalidate(ctx, chunk)
+		err := c.store.reinvalidate(ctx, chunk)
 		cancel()
 		if err != nil {
 			return err

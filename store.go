@@ -96,7 +96,8 @@ type store struct {
 	created createdKeys
 
 	// invalidations counts the invalidations of this process (tags, paths,
-	// generations), each once its delete has returned: a computation
+	// generations), each once its delete has returned (the retry of one
+	// that failed, once it lands: reinvalidate): a computation
 	// shared in flight that began before one is not handed to a caller
 	// that came after it (see Memoized.do).
 	invalidations atomic.Uint64
@@ -1097,6 +1098,21 @@ func (s *store) tellsDropped() bool { return s.direct != nil }
 // write creates a new random version (never one an entry was written under).
 // A pinned generation is given a new random version at once.
 func (s *store) invalidate(ctx context.Context, tags []string) error {
+	return s.invalidateCounted(ctx, tags, true)
+}
+
+// reinvalidate is invalidate for the retry of an invalidation that failed
+// (invalidate_retry.go): that one was counted in invalidations when it
+// failed, so a retry counts only if it lands. Each failing attempt of an
+// outage counting again had every caller that joined a computation after
+// it rejoin, then compute alone (doSince).
+func (s *store) reinvalidate(ctx context.Context, keys []string) error {
+	return s.invalidateCounted(ctx, keys, false)
+}
+
+// invalidateCounted is invalidate, counting a failure in invalidations only
+// if countFailure is set.
+func (s *store) invalidateCounted(ctx context.Context, tags []string, countFailure bool) error {
 	for _, k := range tags {
 		if g := s.generation(k); g != nil {
 			g.n.Store(newVersion())
@@ -1106,7 +1122,9 @@ func (s *store) invalidate(ctx context.Context, tags []string) error {
 	if err == nil {
 		s.invalidated.Add(1)
 	}
-	s.invalidations.Add(1)
+	if err == nil || countFailure {
+		s.invalidations.Add(1)
+	}
 	return err
 }
 
