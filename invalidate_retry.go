@@ -403,7 +403,7 @@ func (c *Cache) clearOverflow() error {
 	}
 	c.writingAll()
 	defer c.writingAll()
-	err := c.store.clear(ctx)
+	err := c.store.reclear(ctx)
 	if err == nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "caching: invalidation retry set overflowed: the backend's namespace was cleared")
 	}

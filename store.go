@@ -1630,10 +1630,30 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 // clear removes every entry of the store, and ends the work in flight
 // that began before it (see clears).
 func (s *store) clear(ctx context.Context) error {
+	return s.clearCounted(ctx, true)
+}
+
+// reclear is clear for the retry set that overflowed (Cache.clearOverflow):
+// the invalidations it stands for were counted when they failed, so an
+// attempt counts in invalidations only if it lands; each failing attempt
+// of an outage counting again had every caller that joined a computation
+// since rejoin, then compute alone (doSince), when every lookup misses and
+// sharing a computation is all that spares fn. It still counts in clears,
+// before and after, as every clear must (a write begun before it must not
+// land after it).
+func (s *store) reclear(ctx context.Context) error {
+	return s.clearCounted(ctx, false)
+}
+
+// clearCounted is clear, counting a failure in invalidations only if
+// countFailure is set.
+func (s *store) clearCounted(ctx context.Context, countFailure bool) (err error) {
 	s.clearing()
 	defer func() {
 		s.clearing()
-		s.invalidations.Add(1)
+		if err == nil || countFailure {
+			s.invalidations.Add(1)
+		}
 	}()
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
