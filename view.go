@@ -1413,17 +1413,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	v.downVary.note(st.base, names)
-	// A field the outer middleware set and the handler deleted is recorded
-	// as deleted: a hit deletes it again from what the outer middleware
-	// sets on every request (X-Frame-Options, which an embeddable page
-	// drops).
-	var deleted []string
+	deleted := v.deletedFields(h, before)
 	for k, vs := range before {
-		if len(h[k]) == 0 {
-			if len(vs) > 0 && k != v.cfg.statusHeader && k != "Age" { // a hit sets them
-				deleted = append(deleted, k)
-			}
-		} else if slices.Equal(h[k], vs) {
+		if len(h[k]) > 0 && slices.Equal(h[k], vs) {
 			delete(h, k)
 		}
 	}
@@ -1473,6 +1465,23 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	keepPath = true
 	v.flight.release(st.call, res)
+}
+
+// deletedFields returns the names of the fields an outer middleware set
+// before the handler ran (before, keys canonical) that h, the header of the
+// handler's response, no longer has: the handler deleted them, and the
+// entry records it (httpcache.Snapshot.Deleted), so that a hit deletes them
+// again from what the outer middleware sets on every request
+// (X-Frame-Options, which an embeddable page drops). The status header and
+// Age are not among them: a hit sets them. Nil when there are none.
+func (v *view) deletedFields(h, before http.Header) []string {
+	var deleted []string
+	for k, vs := range before {
+		if len(vs) > 0 && len(h[k]) == 0 && k != v.cfg.statusHeader && k != "Age" {
+			deleted = append(deleted, k)
+		}
+	}
+	return deleted
 }
 
 // varyNames returns the names a response with header h is keyed by, as

@@ -142,7 +142,9 @@ type sharedConfig struct {
 //     resolution), so the handler runs again without conditions
 //     (a HEAD's 200 is passed on, and the entry left as it is). Fields an
 //     outer middleware set before the handler ran are never stored; one
-//     the handler deleted is deleted from what a hit serves.
+//     the handler deleted is deleted from what a hit serves, and a 304 or
+//     HEAD 200 that freshens the entry tells again which the handler
+//     deletes, as a 200 does (one it kept is served again).
 //     The client's own If-None-Match and If-Modified-Since never reach the
 //     handler of a GET: they are answered from the stored response. A HEAD
 //     that no fresh entry answers reaches the handler as its client sent
@@ -877,7 +879,8 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// A Clear that begins from now on keeps the freshened entry out of the
 	// store (store.unlessCleared), as one before the run began would.
 	st.cleared = x.prev.cleared
-	snap, reason := v.freshen(x, prev, ownFields(h304, before))
+	deleted := v.freshenedDeletions(prev, h304, before)
+	snap, reason := v.freshen(x, prev, ownFields(h304, before), deleted)
 	now := v.c.clock()
 	if st.background {
 		v.settle304(r, st, h304, vs, snap, reason, now)
@@ -900,7 +903,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 			v.settle304(r, st, h, vs, snap, reason, now)
 			return
 		}
-		s2, r2 := v.freshenJudged(x, prev, ownFields(h304, before), ownFields(h, before))
+		s2, r2 := v.freshenJudged(x, prev, ownFields(h304, before), ownFields(h, before), deleted)
 		v.settle304(r, st, h, vs, s2, r2, now)
 	}}
 	v.serve(oj, x.client, snap, now, httpcache.Hit)
@@ -1224,13 +1227,18 @@ func varyWidens(f *found, h http.Header) bool {
 // for a 200; the stored Age and Date describe the first response, not this
 // one. A response without Date is dated when it was received (RFC 9110
 // section 6.6.1), so that the Date served with the entry agrees with its
-// Age. It also returns why the entry may not be stored, if it may not.
-func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h http.Header) (*httpcache.Snapshot, httpcache.Reason) {
+// Age. The updated entry records deleted, less the fields it stores, as
+// deleted (httpcache.Snapshot.Deleted; see freshenedDeletions). It also
+// returns why the entry may not be stored, if it may not.
+func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h http.Header, deleted []string) (*httpcache.Snapshot, httpcache.Reason) {
 	dated := len(h["Date"]) > 0
 	if !dated {
 		h = withField(h, "Date", []string{x.respTime.UTC().Format(http.TimeFormat)})
 	}
 	snap := prev.Freshen(h, v.cfg.statusHeader, time.Time{})
+	if len(deleted) > 0 || len(snap.Deleted) > 0 {
+		snap.SetDeleted(deleted)
+	}
 	// Response reads the updated header with this response's own Age, and
 	// without a Date when it had none: its age then counts from respTime
 	// itself, not from a Date rounded down to the second.
@@ -1252,14 +1260,34 @@ func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h http.Header) (*htt
 // otherwise pile up in the entry, one value per revalidation), while
 // whether it may be stored is judged from judged, own with those
 // additions, as its client got it (an added private or no-store refuses
-// it).
-func (v *view) freshenJudged(x *extRun, prev *httpcache.Snapshot, own, judged http.Header) (*httpcache.Snapshot, httpcache.Reason) {
-	_, refused := v.freshen(x, prev, judged)
-	snap, reason := v.freshen(x, prev, own) // last: x.fr and x.birth are own's
+// it). The entry records deleted as deleted, as freshen's does.
+func (v *view) freshenJudged(x *extRun, prev *httpcache.Snapshot, own, judged http.Header, deleted []string) (*httpcache.Snapshot, httpcache.Reason) {
+	_, refused := v.freshen(x, prev, judged, deleted)
+	snap, reason := v.freshen(x, prev, own, deleted) // last: x.fr and x.birth are own's
 	if reason == httpcache.ReasonNone {
 		reason = refused
 	}
 	return snap, reason
+}
+
+// freshenedDeletions returns the names of the fields that the entry prev
+// freshened from h, the header of a handler's 304 or HEAD 200, records as
+// deleted (httpcache.Snapshot.Deleted): those the handler deleted this time
+// from the fields an outer middleware set before it ran (before, keys
+// canonical), as run records them for a 200 (deletedFields), and those prev
+// records that the outer middleware did not set this time, which the
+// response says nothing new of. A field prev records that the handler kept
+// this time is no longer deleted: a hit sends what the outer middleware
+// sets, as after a 200 that kept it. Nil when there are none, as for
+// nearly every entry.
+func (v *view) freshenedDeletions(prev *httpcache.Snapshot, h, before http.Header) []string {
+	deleted := v.deletedFields(h, before)
+	for _, name := range prev.Deleted {
+		if len(before[name]) == 0 {
+			deleted = append(deleted, name)
+		}
+	}
+	return deleted
 }
 
 // ownFields returns h, the header of a handler's response, without the
@@ -1361,7 +1389,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	if !mayShare(x, judged) {
 		return // this client's alone, as its 200 to a GET would be
 	}
-	snap, reason := v.freshenJudged(x, prev.snap, ownFields(h, before), ownFields(judged, before))
+	snap, reason := v.freshenJudged(x, prev.snap, ownFields(h, before), ownFields(judged, before), v.freshenedDeletions(prev.snap, h, before))
 	if reason != httpcache.ReasonNone {
 		if v.mayDrop(r, x, prev, h) {
 			v.dropRefreshed(r, prev, reason)

@@ -121,7 +121,9 @@ var notUpdated = map[string]bool{
 // no longer rangeable), and the Accept-Ranges of an encoded s is kept as
 // stored, since with a strong ETag it would let ranges of bytes encoded on
 // the fly be served (see rangeable). The body is shared with s. storedAt
-// is the copy's StoredAt, from which its Age counts.
+// is the copy's StoredAt, from which its Age counts. The copy keeps
+// s.Deleted less the fields h sets; a caller that knows which fields the
+// handler deleted this time replaces them with SetDeleted.
 func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snapshot {
 	merged := make(http.Header, len(s.Header)+len(h))
 	for k, vs := range s.Header {
