@@ -2,6 +2,7 @@ package memcached_test
 
 import (
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,4 +52,62 @@ func TestIncrWrapPast2To64IsAnError(t *testing.T) {
 	v, err := s.Get(bg, "ctr")
 	require.NoError(t, err)
 	assert.Equal(t, big, string(v), "the value is left as it was")
+}
+
+// A stored value above math.MaxInt64 is no int64 to backend.Incrementer,
+// whatever the sign of delta: a decrement that memcached's decr brings back
+// under MaxInt64 must fail with backend.ErrNotInteger and leave the value as
+// it was, as an increment does. Before the fix Incr(-1) of 2^63 returned
+// 2^63-1 and stored it. 2^63 with delta math.MinInt64 lands on 0, where a
+// decrement of any smaller counter stops too: the Store still tells them
+// apart.
+func TestDecrementOfValueAboveMaxInt64IsAnError(t *testing.T) {
+	addrs := testutil.MemcachedAddrs(t)
+	s := open(t, memcached.Options{Servers: addrs[:1]})
+	for _, tc := range []struct {
+		stored string
+		delta  int64
+	}{
+		{"9223372036854775808", -1},             // 2^63
+		{"9223372036854775808", math.MinInt64},  // to 0 exactly
+		{"9223372036854775809", math.MinInt64},  // 2^63+1
+		{"18446744073709551615", -1},            // 2^64-1
+		{"18446744073709551615", math.MinInt64}, // to 2^63-1
+		{"18446744073709551615", math.MinInt64 + 1},
+	} {
+		require.NoError(t, s.Set(bg, "ctr", []byte(tc.stored), 0))
+		n, err := s.Incr(bg, "ctr", tc.delta)
+		assert.ErrorIs(t, err, backend.ErrNotInteger, "Incr(%s, %d) returned %d", tc.stored, tc.delta, n)
+		v, err := s.Get(bg, "ctr")
+		require.NoError(t, err)
+		assert.Equal(t, tc.stored, string(v), "a refused Incr(%s, %d) leaves the value as it was", tc.stored, tc.delta)
+	}
+}
+
+// Decrements of counters in range still count, down to 0 where memcached
+// stops, delta math.MinInt64 included.
+func TestDecrementInRangeCounts(t *testing.T) {
+	addrs := testutil.MemcachedAddrs(t)
+	s := open(t, memcached.Options{Servers: addrs[:1]})
+	for _, tc := range []struct {
+		stored string
+		delta  int64
+		want   int64
+	}{
+		{"9223372036854775807", -1, math.MaxInt64 - 1},
+		{"9223372036854775807", math.MinInt64 + 1, 0},
+		{"9223372036854775807", math.MinInt64, 0},
+		{"5", math.MinInt64, 0},
+		{"0", math.MinInt64, 0},
+		{"5", -7, 0},
+		{"1", -1, 0},
+	} {
+		require.NoError(t, s.Set(bg, "ctr", []byte(tc.stored), 0))
+		n, err := s.Incr(bg, "ctr", tc.delta)
+		require.NoError(t, err, "Incr(%s, %d)", tc.stored, tc.delta)
+		assert.Equal(t, tc.want, n, "Incr(%s, %d)", tc.stored, tc.delta)
+		v, err := s.Get(bg, "ctr")
+		require.NoError(t, err)
+		assert.Equal(t, strconv.FormatInt(tc.want, 10), string(v), "Incr(%s, %d)", tc.stored, tc.delta)
+	}
 }

@@ -1231,8 +1231,9 @@ func (d *deleteRun) fail(err error) {
 // memcached counters are unsigned 64-bit: a decrement stops at 0 instead of
 // going negative (so Incr(k, -5) on a missing key stores and returns 0), a
 // stored "-3" is not a number to memcached, and a result above
-// math.MaxInt64 (or past 2^64, where memcached wraps) is an error wrapping
-// backend.ErrNotInteger, after which the increment is taken back (memcached
+// math.MaxInt64 (or past 2^64, where memcached wraps), or a value above it
+// before a decrement (a stored uint64), is an error wrapping
+// backend.ErrNotInteger, after which the change is taken back (memcached
 // applies it before the Store sees the result). A value that is not a
 // decimal integer gives an error wrapping backend.ErrNotInteger when
 // memcached refuses it; one it reads as C's strtoull does ("5 apples",
@@ -1247,12 +1248,24 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if err != nil {
 		return 0, err
 	}
+	// A decrement is sent as at most math.MaxInt64: memcached stops it at
+	// 0, where 2^63 would make 2^63 and any smaller counter alike, and a
+	// counter in range decremented by MaxInt64 is at 0 already, where one
+	// more would leave it. So a result above 0 tells the value before it,
+	// n+dec, exactly.
+	dec := uint64(0)
+	if delta < 0 {
+		dec = uint64(-(delta + 1)) // -delta-1, at most math.MaxInt64
+		if delta != math.MinInt64 {
+			dec++
+		}
+	}
 	for range 5 {
 		var n uint64
 		if delta >= 0 {
 			n, err = s.client.Increment(k, uint64(delta))
 		} else {
-			n, err = s.client.Decrement(k, uint64(-(delta+1))+1)
+			n, err = s.client.Decrement(k, dec)
 		}
 		switch {
 		case err == nil:
@@ -1264,15 +1277,17 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 				_, _ = s.client.Increment(k, -uint64(delta))
 				return 0, fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
 			}
-			if n > math.MaxInt64 {
-				// The server has applied delta already: take it back
-				// (with the opposite command, so that increments
-				// made meanwhile by others stay), as the other
-				// backends leave a counter they refuse to overflow.
+			if n > math.MaxInt64-dec {
+				// The result, or for a decrement the value it was
+				// taken from (n+dec), is above math.MaxInt64: the
+				// server has applied delta already, so take it back
+				// (with the opposite command, so that changes made
+				// meanwhile by others stay), as the other backends
+				// leave a value they cannot count from.
 				if delta >= 0 {
 					_, _ = s.client.Decrement(k, uint64(delta))
 				} else {
-					_, _ = s.client.Increment(k, uint64(-(delta+1))+1)
+					_, _ = s.client.Increment(k, dec)
 				}
 				return 0, fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
 			}
