@@ -8,10 +8,14 @@
 //	}
 //
 // The suite checks the contract of package backend: misses, round trips of
-// empty, binary and 1 MiB values, overwrite, a value too large (given
-// Options.TooLarge), expiry, Add, Delete, Clear isolated between namespaces,
-// the optional capabilities a backend offers (GetMany, SetMany, Incr, Has),
-// concurrent use (run it with -race) and Close.
+// empty, binary and 1 MiB values, keys (the empty key, long keys that differ
+// only in their last byte), overwrite, a value too large (given
+// Options.TooLarge), values copied by Set, Add and SetMany, expiry (of Set,
+// of Set over an entry of another TTL, of Add, and kept by Incr), Add,
+// Delete, Clear isolated between namespaces, the optional capabilities a
+// backend offers (GetMany, SetMany, Incr, Has, DeleteCount, ValueStore),
+// concurrent use (run it with -race) and ErrClosed from every method after
+// Close.
 package backendtest
 
 import (
@@ -111,6 +115,7 @@ func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts O
 		{"IncrCanonical", s.testIncrCanonical},
 		{"Has", s.testHas},
 		{"DeleteCount", s.testDeleteCount},
+		{"ValueStore", s.testValueStore},
 		{"Concurrent", s.testConcurrent},
 		{"Close", s.testClose},
 	}
@@ -225,7 +230,10 @@ func (s *suite) testKeys(t *testing.T) {
 	b := s.open(t)
 	keys := []string{
 		"plain", "with space", "with\nnewline", "tab\tkey", "ключ", "a/b/../c",
-		strings.Repeat("k", 300), strings.Repeat("k", 299) + "j", "x\x00y",
+		strings.Repeat("k", 300), strings.Repeat("k", 299) + "j", "x\x00y", "",
+		// Long keys that differ only in their last byte: a store that
+		// truncates or hashes a prefix of its keys makes them collide.
+		strings.Repeat("k", 10<<10), strings.Repeat("k", 10<<10-1) + "j",
 	}
 	for i, k := range keys {
 		mustSet(t, b, k, []byte(fmt.Sprint(i)), 0)
@@ -284,6 +292,24 @@ func (s *suite) testValueIsCopied(t *testing.T) {
 	if got := string(mustGet(t, b, "k")); got != "original" {
 		t.Fatalf("modifying the slice after Set changed the stored value to %q", got)
 	}
+	v = []byte("original")
+	if ok, err := b.Add(ctx(t), "added", v, 0); err != nil || !ok {
+		t.Fatalf("Add on an absent key = %v, %v; want true, nil", ok, err)
+	}
+	copy(v, "MODIFIED")
+	if got := string(mustGet(t, b, "added")); got != "original" {
+		t.Fatalf("modifying the slice after Add changed the stored value to %q", got)
+	}
+	if sm, ok := b.(backend.SetManyer); ok {
+		v = []byte("original")
+		if err := sm.SetMany(ctx(t), []backend.Item{{Key: "many", Value: v}}); err != nil {
+			t.Fatalf("SetMany: %v", err)
+		}
+		copy(v, "MODIFIED")
+		if got := string(mustGet(t, b, "many")); got != "original" {
+			t.Fatalf("modifying the slice after SetMany changed the stored value to %q", got)
+		}
+	}
 }
 
 func (s *suite) testNegativeTTL(t *testing.T) {
@@ -297,11 +323,48 @@ func (s *suite) testNegativeTTL(t *testing.T) {
 	mustMiss(t, b, "k")
 }
 
+// testExpiry checks, across one wait, the TTL of every write: Set's; Set's
+// over an entry of another TTL, either way (the entry takes the new TTL, so
+// that one meant to last is not dropped early and one given a short TTL does
+// not live on); Add's (the caching package's leases are taken with Add);
+// StoreValue's and AddValue's (given a ValueStore); and that Incr keeps the
+// expiry of a counter it changes.
 func (s *suite) testExpiry(t *testing.T) {
 	b := s.open(t)
+	c := ctx(t)
 	mustSet(t, b, "short", []byte("v"), s.ttl())
+	// Incr right after the Set, so that a store whose expiry ticks by the
+	// second has no time to drop the counter before it.
+	in, incr := b.(backend.Incrementer)
+	if incr {
+		mustSet(t, b, "counter", []byte("1"), s.ttl())
+		if n, err := in.Incr(c, "counter", 1); err != nil || n != 2 {
+			t.Fatalf("Incr of a counter set to 1 = %d, %v; want 2, nil", n, err)
+		}
+	}
 	mustSet(t, b, "forever", []byte("v"), 0)
 	mustSet(t, b, "long", []byte("v"), time.Hour)
+	mustSet(t, b, "made-lasting", []byte("old"), s.ttl())
+	mustSet(t, b, "made-lasting", []byte("v"), 0)
+	mustSet(t, b, "made-short", []byte("old"), 0)
+	mustSet(t, b, "made-short", []byte("v"), s.ttl())
+	mustSet(t, b, "made-shorter", []byte("old"), time.Hour)
+	mustSet(t, b, "made-shorter", []byte("v"), s.ttl())
+	if ok, err := b.Add(c, "added", []byte("v"), s.ttl()); err != nil || !ok {
+		t.Fatalf("Add on an absent key = %v, %v; want true, nil", ok, err)
+	}
+	vs, values := b.(backend.ValueStore)
+	if values {
+		if err := vs.StoreValue("value", "v", 1, s.ttl()); err != nil {
+			t.Fatalf("StoreValue: %v", err)
+		}
+		if ok, err := vs.AddValue("value-added", "v", 1, s.ttl()); err != nil || !ok {
+			t.Fatalf("AddValue on an absent key = %v, %v; want true, nil", ok, err)
+		}
+		if err := vs.StoreValue("value-forever", "v", 1, 0); err != nil {
+			t.Fatalf("StoreValue: %v", err)
+		}
+	}
 	if got := string(mustGet(t, b, "short")); got != "v" {
 		t.Fatalf("Get before expiry = %q", got)
 	}
@@ -309,6 +372,35 @@ func (s *suite) testExpiry(t *testing.T) {
 	mustMiss(t, b, "short")
 	mustGet(t, b, "forever")
 	mustGet(t, b, "long")
+	if got := string(mustGet(t, b, "made-lasting")); got != "v" {
+		t.Fatalf("Get of an entry Set with no expiry over one with a TTL = %q, want %q", got, "v")
+	}
+	for _, k := range []string{"made-short", "made-shorter"} {
+		if v, err := b.Get(c, k); !errors.Is(err, backend.ErrNotFound) {
+			t.Errorf("Get(%q), Set with a short TTL over an entry with a longer one, after the TTL = %q, %v; want ErrNotFound", k, v, err)
+		}
+	}
+	if v, err := b.Get(c, "added"); !errors.Is(err, backend.ErrNotFound) {
+		t.Errorf("Get of a key Added with a TTL, after the TTL = %q, %v; want ErrNotFound", v, err)
+	}
+	if incr {
+		if v, err := b.Get(c, "counter"); !errors.Is(err, backend.ErrNotFound) {
+			t.Errorf("Get of a counter Set with a TTL, then Incr'd, after the TTL = %q, %v; want ErrNotFound (Incr keeps the expiry)", v, err)
+		}
+	}
+	if values {
+		for _, k := range []string{"value", "value-added"} {
+			if v, ok := vs.LoadValue(k); ok {
+				t.Errorf("LoadValue(%q) of a value stored with a TTL, after the TTL = %v; want a miss", k, v)
+			}
+			if v, ok := vs.LoadValueAt(k, time.Now()); ok {
+				t.Errorf("LoadValueAt(%q) of a value stored with a TTL, after the TTL = %v; want a miss", k, v)
+			}
+		}
+		if _, ok := vs.LoadValue("value-forever"); !ok {
+			t.Errorf("LoadValue of a value stored with no expiry missed")
+		}
+	}
 }
 
 // testHugeTTL writes with TTLs whose deadline is past what the clocks hold
@@ -551,6 +643,30 @@ func (s *suite) testIncrCanonical(t *testing.T) {
 			t.Errorf("a refused Incr of %q changed the value to %q", v, got)
 		}
 	}
+	// A value out of the int64 range is no integer whatever the sign of
+	// delta, even where the result would be back in range (memcached's
+	// counters are unsigned 64-bit: its decr counts from 2^63).
+	for i, tc := range []struct {
+		v     string
+		delta int64
+	}{
+		{"9223372036854775808", -1},             // 2^63
+		{"18446744073709551615", 1},             // 2^64-1
+		{"18446744073709551615", math.MinInt64}, // to 2^63-1
+		{"-9223372036854775809", -1},
+	} {
+		if slices.Contains(s.opts.IncrAccepts, tc.v) {
+			continue
+		}
+		key := fmt.Sprint("range", i)
+		mustSet(t, b, key, []byte(tc.v), 0)
+		if n, err := in.Incr(ctx(t), key, tc.delta); !errors.Is(err, backend.ErrNotInteger) {
+			t.Errorf("Incr of %q by %d = %d, %v; want ErrNotInteger", tc.v, tc.delta, n, err)
+		}
+		if got := string(mustGet(t, b, key)); got != tc.v {
+			t.Errorf("a refused Incr of %q by %d changed the value to %q", tc.v, tc.delta, got)
+		}
+	}
 	// Integers as FormatInt writes them count, to the end of the range.
 	for i, v := range []string{"0", "10", "9223372036854775806"} {
 		key := fmt.Sprint("integer", i)
@@ -747,5 +863,113 @@ func (s *suite) testClose(t *testing.T) {
 	}
 	if err := b.Set(ctx(t), "k", []byte("v"), 0); !errors.Is(err, backend.ErrClosed) {
 		t.Fatalf("Set after Close: err = %v, want ErrClosed", err)
+	}
+	// Every other method, and every optional capability offered.
+	c := ctx(t)
+	closed := func(method string, err error) {
+		t.Helper()
+		if !errors.Is(err, backend.ErrClosed) {
+			t.Errorf("%s after Close: err = %v, want ErrClosed", method, err)
+		}
+	}
+	_, err := b.Add(c, "k", []byte("v"), 0)
+	closed("Add", err)
+	closed("Delete", b.Delete(c, "k"))
+	closed("Clear", b.Clear(c))
+	if gm, ok := b.(backend.GetManyer); ok {
+		_, err := gm.GetMany(c, []string{"k"})
+		closed("GetMany", err)
+	}
+	if sm, ok := b.(backend.SetManyer); ok {
+		closed("SetMany", sm.SetMany(c, []backend.Item{{Key: "k", Value: []byte("v")}}))
+	}
+	if in, ok := b.(backend.Incrementer); ok {
+		_, err := in.Incr(c, "n", 1)
+		closed("Incr", err)
+	}
+	if h, ok := b.(backend.Haser); ok {
+		_, err := h.Has(c, "k")
+		closed("Has", err)
+	}
+	if dc, ok := b.(backend.DeleteCounter); ok {
+		_, err := dc.DeleteCount(c, "k")
+		closed("DeleteCount", err)
+	}
+	if vs, ok := b.(backend.ValueStore); ok {
+		closed("StoreValue", vs.StoreValue("k", "v", 1, 0))
+		_, err := vs.AddValue("k", "v", 1, 0)
+		closed("AddValue", err)
+	}
+}
+
+// testValueStore checks the contract of backend.ValueStore, for a store that
+// offers it: Get and LoadValue do not see each other's values, Delete and
+// Clear remove both, and AddValue is atomic. testExpiry checks expiry.
+func (s *suite) testValueStore(t *testing.T) {
+	b := s.open(t)
+	vs, ok := b.(backend.ValueStore)
+	if !ok {
+		t.Skip("backend does not implement backend.ValueStore")
+	}
+	type value struct{ n int }
+	v := &value{1}
+	if err := vs.StoreValue("value", v, 8, 0); err != nil {
+		t.Fatalf("StoreValue: %v", err)
+	}
+	if got, ok := vs.LoadValue("value"); !ok || got != v {
+		t.Fatalf("LoadValue after StoreValue = %v, %v; want the value stored", got, ok)
+	}
+	if got, ok := vs.LoadValueAt("value", time.Now()); !ok || got != v {
+		t.Fatalf("LoadValueAt after StoreValue = %v, %v; want the value stored", got, ok)
+	}
+	mustMiss(t, b, "value")
+	mustSet(t, b, "bytes", []byte("v"), 0)
+	if got, ok := vs.LoadValue("bytes"); ok {
+		t.Fatalf("LoadValue of a key Set with bytes = %v; want a miss", got)
+	}
+	// AddValue stores only under a key with no live entry, of either kind.
+	for _, k := range []string{"value", "bytes"} {
+		if ok, err := vs.AddValue(k, &value{2}, 8, 0); err != nil || ok {
+			t.Fatalf("AddValue over a live entry (%s) = %v, %v; want false, nil", k, ok, err)
+		}
+	}
+	if got, _ := vs.LoadValue("value"); got != v {
+		t.Fatalf("AddValue over a live value replaced it: LoadValue = %v", got)
+	}
+	// AddValue is atomic: one of many at once stores.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	added := 0
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := vs.AddValue("raced", &value{i}, 8, 0)
+			if err != nil {
+				t.Errorf("AddValue: %v", err)
+			}
+			if ok {
+				mu.Lock()
+				added++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if added != 1 {
+		t.Fatalf("%d of 8 AddValue calls at once on one key stored their value; want 1", added)
+	}
+	// Delete and Clear apply to values too.
+	if err := b.Delete(ctx(t), "value"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if got, ok := vs.LoadValue("value"); ok {
+		t.Fatalf("LoadValue after Delete = %v; want a miss", got)
+	}
+	if err := b.Clear(ctx(t)); err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
+	if got, ok := vs.LoadValue("raced"); ok {
+		t.Fatalf("LoadValue after Clear = %v; want a miss", got)
 	}
 }
