@@ -126,7 +126,7 @@ type Memoized[A, R any] struct {
 
 	// shared is what the Memoized values of the name share: the epochs of
 	// their keys, which change with every Forget, ForgetAll, Set and
-	// Refresh (a computation stores its result only if its key's epoch did
+	// Refresh, and with a Get that RefreshIf forces (a computation stores its result only if its key's epoch did
 	// not change while it ran, so that an in-process Forget is never
 	// undone by a computation that started before it, through this
 	// Memoized or another of the name), and their computations in flight,
@@ -294,7 +294,7 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 	m.lease = c.leaseOf(cfg.commonConfig)
 	m.counter = c.named.counter(&c.named.funcs, name)
 	m.shared = c.named.memo(name)
-	m.calls = memoCalls[R](m.shared)
+	m.calls = memoCalls[R](m.shared, c.now)
 	if c.named.reused(name, id) {
 		c.log.LogAttrs(context.Background(), slog.LevelWarn,
 			"caching: Memoize: a second function registered again under one name shares the first's entries; give each its own name",
@@ -341,7 +341,8 @@ func (m *Memoized[A, R]) appendKey(dst []byte, a A) ([]byte, error) {
 // refresh started in the background), else fn's result, stored for the next
 // calls. Concurrent calls for one argument call fn once; each returns with
 // its own ctx.Err() as soon as its ctx is done, while fn goes on for the
-// others.
+// others. A call that RefreshIf forces joins no computation begun before
+// it, as Refresh (see RefreshIf).
 func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	if m.bypassIf != nil && m.bypassIf(ctx, a) {
 		m.record(outBypass)
@@ -380,7 +381,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				past := pastFresh(e, m.c.now())
 				if m.swr > 0 && past < m.swr {
 					m.record(outStale)
-					m.refreshInBackground(ctx, kbuf, a)
+					m.refreshInBackground(ctx, kbuf, a, e.Created)
 					return v, nil
 				}
 				if m.sie > 0 && past < m.sie {
@@ -400,6 +401,12 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		}
 	}
 	key := string(kbuf)
+	if forced {
+		// As for Refresh: a computation in flight may have read the data
+		// before the update this call is forced for. It is neither joined
+		// nor lets its result be stored after this one's.
+		m.shared.supersede(key)
+	}
 	if hasStale && m.lease > 0 && m.leaseHeld(ctx, key) {
 		m.record(outStale) // another process computes it (lease.go)
 		return stale, nil
@@ -819,8 +826,8 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 // dropReplaced deletes key's entry, which a computation that began at
 // epoch was to replace with a result that is not stored: the entry no
 // longer holds a's result, and would be served until its TTL. As a store
-// is, the delete is skipped when Forget, ForgetAll, Set or Refresh changed
-// key's epoch while fn ran (what is under key now is theirs), and ordered
+// is, the delete is skipped when Forget, ForgetAll, Set or Refresh (or a
+// forced Get, or a refresh that superseded it) changed key's epoch while fn ran (what is under key now is theirs), and ordered
 // against that change by saveMu. The delete is bounded by Options.Timeout
 // on a remote store; a backend error is counted and logged.
 func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch) {
@@ -887,7 +894,15 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // function runs with ctx's values and the Cache's life (see background.go).
 // kb, the key built on the hit's stack, is made a string only for a
 // refresh that starts: a hit that starts none allocates nothing.
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A) bool {
+//
+// stored is when the entry to replace was stored (entry.Created). The
+// refresh joins a computation of kb in flight only if it began since (its
+// result is no older than the entry's, and it is stored, or not, as
+// itself decides); one that began before may have read older data than
+// the entry's (the entry was stored by another process meanwhile): the
+// refresh supersedes it, as Refresh does, so that its result is neither
+// the refresh's nor stored after it, and computes its own.
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64) bool {
 	// The slot is taken before the argument is copied: the hits that come
 	// while this one copies start nothing and copy nothing.
 	key, ok := m.takeRefresh(kb)
@@ -924,6 +939,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 				m.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
 			}
 		}()
+		if m.calls.StartedBefore(key, stored) {
+			m.shared.supersede(key) // older than the entry: see above
+		}
 		// fn runs with bg, not with the flight's uncancellable context:
 		// Close ends it.
 		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {

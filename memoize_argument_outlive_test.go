@@ -193,10 +193,10 @@ func TestMemoizeKeyFuncRefreshOfChangedArgumentNotStored(t *testing.T) {
 		require.NoError(t, err)
 		defer c.Close()
 		var calls atomic.Int32
-		var hold, forced atomic.Bool
+		var hold atomic.Bool
 		read := make(chan string, 1)
 		release := make(chan struct{})
-		m := Memoize(c, "outlive-ids", func(_ context.Context, ids []string) (string, error) {
+		fn := func(_ context.Context, ids []string) (string, error) {
 			s := strings.Join(ids, ",")
 			n := calls.Add(1)
 			if hold.CompareAndSwap(true, false) {
@@ -204,8 +204,12 @@ func TestMemoizeKeyFuncRefreshOfChangedArgumentNotStored(t *testing.T) {
 				<-release
 			}
 			return fmt.Sprintf("%s#%d", s, n), nil
-		}, TTL(time.Minute), StaleWhileRevalidate(time.Hour), KeyFunc(func(ids []string) string { return strings.Join(ids, ",") }),
-			RefreshIf(func(context.Context, []string) bool { return forced.Load() }))
+		}
+		key := KeyFunc(func(ids []string) string { return strings.Join(ids, ",") })
+		m := Memoize(c, "outlive-ids", fn, TTL(time.Minute), StaleWhileRevalidate(time.Hour), key)
+		// The same function without StaleWhileRevalidate: its Get of the
+		// stale entry is a miss, which joins the refresh.
+		joiner := Memoize(c, "outlive-ids", fn, TTL(time.Minute), key)
 
 		ids := []string{"alice"}
 		v, err := m.Get(t.Context(), ids)
@@ -225,12 +229,17 @@ func TestMemoizeKeyFuncRefreshOfChangedArgumentNotStored(t *testing.T) {
 		go func() {
 			defer close(joinerDone)
 			defer func() { panicked = recover() }()
-			// A Get that RefreshIf forces joins the refresh (a Refresh
-			// would not: it joins no computation begun before it).
-			forced.Store(true)
-			got, err = m.Get(t.Context(), []string{"alice"})
+			// A miss joins the refresh (a Refresh, or a Get that
+			// RefreshIf forces, would not: they join no computation
+			// begun before them).
+			got, err = joiner.Get(t.Context(), []string{"alice"})
 		}()
 		synctest.Wait()
+		select {
+		case <-joinerDone:
+			t.Fatal("the miss did not join the refresh")
+		default:
+		}
 		close(release)
 		<-joinerDone
 		require.Nil(t, panicked)

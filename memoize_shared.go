@@ -10,8 +10,9 @@ import (
 
 // What the Memoized values of one name in a Cache share besides their
 // entries: the epochs that keep a computation in flight from storing a
-// result after Forget, ForgetAll, Set or Refresh, and the computations in
-// flight. One function memoized twice under one name (two packages memoize
+// result after Forget, ForgetAll, Set or Refresh (or a Get that RefreshIf
+// forces, or a background refresh of an entry stored after that
+// computation began), and the computations in flight. One function memoized twice under one name (two packages memoize
 // one loader) shares its entries, so a Forget through one must stop the
 // other's computation too, and a Get through either after it returned must
 // not join one that began before.
@@ -27,7 +28,8 @@ type memoShared struct {
 	// all changes with every ForgetAll.
 	all atomic.Uint64
 	// epochs holds the epoch of each key with a computation in flight,
-	// changed by every Forget, Set and Refresh of that key (supersede):
+	// changed by every Forget, Set and Refresh of that key, and by the
+	// forced Gets and background refreshes that supersede (supersede):
 	// exact per key, so that a Forget, Set or Refresh of one key never
 	// stops the computation of another (for a Refresh, a computation not
 	// stored leaves the old entry served), and bounded by the computations
@@ -142,15 +144,18 @@ func (s *memoShared) forget(key string) {
 }
 
 // memoCalls returns the group of the computations in flight of s's
-// Memoized values whose result type is R, created on first use.
-func memoCalls[R any](s *memoShared) *flight.Group[string, epoched[R]] {
+// Memoized values whose result type is R, created on first use, whose
+// computations are stamped with the time they began by now (the Cache's
+// clock): a background refresh joins one only if it began after the entry
+// it replaces was stored (see Memoized.refreshInBackground).
+func memoCalls[R any](s *memoShared, now func() int64) *flight.Group[string, epoched[R]] {
 	t := reflect.TypeFor[R]()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g, ok := s.groups[t].(*flight.Group[string, epoched[R]]); ok {
 		return g
 	}
-	g := new(flight.Group[string, epoched[R]])
+	g := &flight.Group[string, epoched[R]]{Stamp: now}
 	if s.groups == nil {
 		s.groups = make(map[reflect.Type]flightForgetter)
 	}

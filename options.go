@@ -96,7 +96,13 @@ func Version(v string) Option {
 // memoized function, a refresh whose result is not stored (StoreIf,
 // SkipZero, a negative ResultTTL) removes the stale entry, as Refresh does,
 // so that the next call computes the result; RefreshAhead's refresh does
-// the same. A zero d (the default) turns it off; a negative one is an error.
+// the same. Such a refresh joins a computation of the argument in flight in
+// this process that began after the stale entry was stored (its result is
+// no older than the entry's); one that began before (the entry was stored
+// by another process meanwhile, by the clocks of the two) is neither
+// joined nor lets its result be stored afterwards, as for Refresh: the
+// refresh computes its own. A zero d (the default) turns it off; a
+// negative one is an error.
 func StaleWhileRevalidate(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.swr = d })
 }
@@ -122,9 +128,16 @@ func BypassIf[A any](f func(ctx context.Context, a A) bool) Option {
 // RefreshIf makes the calls where f reports true run the handler or
 // function and replace the stored entry, instead of reading it
 // (Flask-Caching's forced_update). A is as for BypassIf. For a memoized
-// function, a result that is not stored (StoreIf, SkipZero, a negative
-// ResultTTL, one the Codec cannot encode) removes the entry, as Refresh
-// does; an error leaves it. Default: never.
+// function, such a call is as Refresh: it does not join a computation of
+// its argument in flight in this process when it is called (which may have
+// read the data before the update the call is forced for), and that
+// computation does not store its result afterwards, so the call returns,
+// and leaves stored, a result computed after it was made. Each forced call
+// runs the function (of concurrent ones, the last made stores its result);
+// the calls that are not forced made while it computes join it. A result
+// that is not stored (StoreIf, SkipZero, a negative ResultTTL, one the
+// Codec cannot encode) removes the entry, as Refresh does; an error leaves
+// it. Default: never.
 func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 	return commonOption(func(c *commonConfig) { c.refresh = f })
 }

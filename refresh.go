@@ -16,7 +16,9 @@ import (
 // that finds them all busy starts none); each is counted in
 // Stats.AheadRefreshes. The refresh runs with the values of the request's or
 // call's context but not its cancellation, and ends when the Cache is
-// closed (see Cache.Close). It works on every backend. A memoized
+// closed (see Cache.Close). A memoized function's refresh joins a
+// computation in flight only if it began after the entry was stored, as
+// StaleWhileRevalidate's does. It works on every backend. A memoized
 // function's refresh computes for a copy of the argument made before the
 // hit that starts it returns: the caller may reuse its argument at once
 // (see Memoize), except under KeyFunc, where the refresh uses the
@@ -65,7 +67,7 @@ func pastFresh(e *entry, now int64) time.Duration {
 // refresh that may start (refreshInBackground): a hit that starts nothing
 // allocates nothing.
 func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
-	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, key, a) {
+	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, key, a, e.Created) {
 		m.c.stats.ahead.Add(1)
 	}
 }

@@ -69,6 +69,7 @@ type call[V any] struct {
 	detached bool               // runs on with no caller: counted in Group.detached
 	over     bool               // finished: done is closed or about to be
 	cancel   context.CancelFunc // cancels the work's context
+	started  int64              // the Group's Stamp when it began (0 without one)
 }
 
 // MaxDetached is how many calls of one Group may run on with no caller
@@ -79,6 +80,10 @@ const MaxDetached = 64
 // key at a time. Its zero value is ready to use; it is safe for concurrent
 // use and must not be copied after first use.
 type Group[K comparable, V any] struct {
+	// Stamp, if set before first use, stamps each call that Do starts
+	// with the time it began (as Stamp counts it), for StartedBefore.
+	Stamp func() int64
+
 	mu       sync.Mutex
 	calls    map[K]*call[V]
 	detached int // calls running on with no caller waiting
@@ -107,6 +112,9 @@ func (g *Group[K, V]) join(ctx context.Context, key K) (c *call[V], wctx context
 		g.calls = make(map[K]*call[V])
 	}
 	c = &call[V]{done: make(chan struct{}), waiters: 1}
+	if g.Stamp != nil {
+		c.started = g.Stamp()
+	}
 	wctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.calls[key] = c
 	g.running.Add(1)
@@ -243,6 +251,19 @@ func (g *Group[K, V]) Forget(key K) {
 	g.mu.Lock()
 	delete(g.calls, key)
 	g.mu.Unlock()
+}
+
+// StartedBefore reports whether the call in flight for key, which a Do of
+// key would join, began before t (by the Group's Stamp): false when none
+// is in flight. When no call of g runs, it costs one atomic load.
+func (g *Group[K, V]) StartedBefore(key K, t int64) bool {
+	if g.running.Load() == 0 {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.calls[key]
+	return ok && c.started < t
 }
 
 // ForgetAll is Forget for every key in flight.

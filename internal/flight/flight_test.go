@@ -547,3 +547,30 @@ func TestDetachedWorkIsBounded(t *testing.T) {
 		assert.EqualValues(t, 2, cancelled.Load())
 	})
 }
+
+// TestStartedBefore: StartedBefore tells the call a Do of key would join
+// by the Stamp it began at, and reports false when none is in flight.
+func TestStartedBefore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := int64(10)
+		g := flight.Group[string, int]{Stamp: func() int64 { return now }}
+		assert.False(t, g.StartedBefore("k", 100), "nothing in flight")
+		release := make(chan struct{})
+		go func() {
+			_, _, _ = g.Do(t.Context(), "k", func(context.Context) (int, error) {
+				<-release
+				return 1, nil
+			})
+		}()
+		synctest.Wait()
+		now = 20
+		assert.True(t, g.StartedBefore("k", 11))
+		assert.False(t, g.StartedBefore("k", 10), "began at 10")
+		assert.False(t, g.StartedBefore("other", 100))
+		g.Forget("k")
+		assert.False(t, g.StartedBefore("k", 100), "forgotten: a Do would not join it")
+		close(release)
+		synctest.Wait()
+		assert.False(t, g.StartedBefore("k", 100))
+	})
+}
