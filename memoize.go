@@ -124,13 +124,13 @@ type Memoized[A, R any] struct {
 	copyArg   func(A) (A, bool) // argkey.CopierOf without keyFunc: nil when A holds no references (see ownArg)
 	keyRefs   bool              // keyFunc is set and A holds references: the key is checked again (see ownArg)
 
-	// shared is what the Memoized values of the name share: the epochs of
-	// their keys, which change with every Forget, ForgetAll, Set and
-	// Refresh, and with a Get that RefreshIf forces (a computation stores its result only if its key's epoch did
-	// not change while it ran, so that an in-process Forget is never
-	// undone by a computation that started before it, through this
-	// Memoized or another of the name), and their computations in flight,
-	// calls (those of the name's Memoized of result type R).
+	// shared is what the Memoized values of the name share: the epochs of their
+	// keys, which change with every Forget, ForgetAll, Set and Refresh, and with
+	// a Get that RefreshIf forces (a computation stores its result only if its
+	// key's epoch did not change while it ran, so that an in-process Forget is
+	// never undone by a computation that started before it, through this Memoized
+	// or another of the name), and their computations in flight, calls (those of
+	// the name's Memoized of result type R).
 	shared *memoShared
 	calls  *flight.Group[string, epoched[R]]
 
@@ -823,13 +823,14 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	return v, true, nil
 }
 
-// dropReplaced deletes key's entry, which a computation that began at
-// epoch was to replace with a result that is not stored: the entry no
-// longer holds a's result, and would be served until its TTL. As a store
-// is, the delete is skipped when Forget, ForgetAll, Set or Refresh (or a
-// forced Get, or a refresh that superseded it) changed key's epoch while fn ran (what is under key now is theirs), and ordered
-// against that change by saveMu. The delete is bounded by Options.Timeout
-// on a remote store; a backend error is counted and logged.
+// dropReplaced deletes key's entry, which a computation that began at epoch
+// was to replace with a result that is not stored: the entry no longer holds
+// a's result, and would be served until its TTL. As a store is, the delete is
+// skipped when Forget, ForgetAll, Set or Refresh (or a forced Get, or a
+// refresh that superseded it) changed key's epoch while fn ran (what is under
+// key now is theirs), and ordered against that change by saveMu. The delete
+// is bounded by Options.Timeout on a remote store; a backend error is counted
+// and logged.
 func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch) {
 	m.shared.saveMu.RLock()
 	defer m.shared.saveMu.RUnlock()

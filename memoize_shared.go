@@ -9,13 +9,13 @@ import (
 )
 
 // What the Memoized values of one name in a Cache share besides their
-// entries: the epochs that keep a computation in flight from storing a
-// result after Forget, ForgetAll, Set or Refresh (or a Get that RefreshIf
-// forces, or a background refresh of an entry stored after that
-// computation began), and the computations in flight. One function memoized twice under one name (two packages memoize
-// one loader) shares its entries, so a Forget through one must stop the
-// other's computation too, and a Get through either after it returned must
-// not join one that began before.
+// entries: the epochs that keep a computation in flight from storing a result
+// after Forget, ForgetAll, Set or Refresh (or a Get that RefreshIf forces, or
+// a background refresh of an entry stored after that computation began), and
+// the computations in flight. One function memoized twice under one name (two
+// packages memoize one loader) shares its entries, so a Forget through one
+// must stop the other's computation too, and a Get through either after it
+// returned must not join one that began before.
 
 // memoShared is what the Memoized values of one name share (see above), kept
 // in the Cache's registry (registry.memo), so that each name has one.
