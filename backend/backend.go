@@ -77,8 +77,12 @@ var (
 //
 // A backend must not keep a reference to a value passed to Set or Add after
 // the call returns unless it documents that callers must not modify it, and a
-// slice returned by Get may be read-only: callers that want to modify it copy
-// it first (the caching package never modifies one).
+// slice returned by Get or GetMany may be read-only: callers that want to
+// modify it copy it first (the caching package never modifies one). The
+// backend, in turn, must never write to a slice it has returned (a pooled
+// read buffer must be copied out before it is reused): callers may keep it
+// as long as they like, as the near cache keeps a remote reply as its
+// entry's value.
 type Backend interface {
 	// Get returns the value stored under key, or an error wrapping ErrNotFound
 	// if there is none or it expired.
