@@ -191,8 +191,11 @@ func KeyFunc[A any](key func(a A) string) Option {
 // StoreIf stores only the results for which keep reports true; the others
 // are returned (served) but not stored (Flask-Caching's response_filter for
 // views). For a view, R is *Response, and keep runs after the built-in
-// rules, which it cannot loosen; for a memoized function, R is its result
-// type. Default: every storable result is stored.
+// rules, which it cannot loosen, on every response the view would store,
+// a SharedCache view's 304 or HEAD 200 that freshens a stored entry
+// included (it gets the freshened response: the stored status and body,
+// the header merged as its client got it); for a memoized function, R is
+// its result type. Default: every storable result is stored.
 func StoreIf[R any](keep func(r R) bool) Option {
 	return commonOption(func(c *commonConfig) { c.storeIf = keep })
 }

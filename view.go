@@ -1414,6 +1414,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	v.downVary.note(st.base, names)
 	deleted := v.deletedFields(h, before)
+	outer := v.outerDirectives(h, before)
 	for k, vs := range before {
 		if len(h[k]) > 0 && slices.Equal(h[k], vs) {
 			delete(h, k)
@@ -1427,6 +1428,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	snap := v.newSnapshot(st, status, h, body, now)
 	if deleted != nil {
 		snap.SetDeleted(deleted)
+	}
+	if outer != nil {
+		snap.SetOuterDirectives(outer)
 	}
 	res := viewResult{snap: snap, names: names, vs: vs, check: new(versionCheck)}
 	if len(res.names) > 0 {
@@ -1482,6 +1486,39 @@ func (v *view) deletedFields(h, before http.Header) []string {
 		}
 	}
 	return deleted
+}
+
+// outerDirectives returns the fields of h, the header of the handler's
+// response, that an outer middleware set before the handler ran (before,
+// keys canonical) and the handler left as they were, among those that
+// decide, once the response is stored, what it may do: in a SharedCache
+// view Cache-Control, Expires and the targeted field (Cache-Control alone
+// with HonorRequestCacheControl only). They took part in judging the
+// response, but are not stored with it (a hit sends what the outer
+// middleware sets on its own request): the entry records them
+// (httpcache.Snapshot.OuterDirectives), so that the decisions that read
+// the stored directives again (judge, usable, the freshening of a 304)
+// read what the response was judged by. Nil when there are none, as for
+// nearly every response, or the view has neither option.
+func (v *view) outerDirectives(h, before http.Header) http.Header {
+	if len(before) == 0 || v.sh == nil && !v.cfg.honorRequest {
+		return nil
+	}
+	names := [...]string{"Cache-Control", "Expires", v.cfg.targeted}
+	n := len(names)
+	if v.sh == nil {
+		n = 1
+	}
+	var out http.Header
+	for _, name := range names[:n] {
+		if vs := h[name]; name != "" && len(vs) > 0 && slices.Equal(vs, before[name]) {
+			if out == nil {
+				out = make(http.Header, n)
+			}
+			out[name] = vs
+		}
+	}
+	return out
 }
 
 // varyNames returns the names a response with header h is keyed by, as

@@ -144,7 +144,18 @@ type sharedConfig struct {
 //     outer middleware set before the handler ran are never stored; one
 //     the handler deleted is deleted from what a hit serves, and a 304 or
 //     HEAD 200 that freshens the entry tells again which the handler
-//     deletes, as a 200 does (one it kept is served again).
+//     deletes, as a 200 does (one it kept is served again). Its
+//     Cache-Control, Expires and targeted field are judged as the
+//     response's own, though: a 304 or HEAD 200 is judged on its header
+//     as committed, as a 200 is (an outer private for a signed-in client
+//     keeps it out of the entry), and the entry keeps those of them its
+//     response was judged with, so that its stale windows, must-revalidate
+//     or no-cache, public for a request with Authorization and the
+//     freshness a 304 leaves it with are theirs (a hit still sends what the
+//     outer middleware sets on its request). StoreIf judges the freshened
+//     response of a 304 or HEAD 200 (the stored status and body, the
+//     header as its client got it) as it judges a 200: refused, the entry
+//     is not freshened, and is deleted as for the refusals above.
 //     The client's own If-None-Match and If-Modified-Since never reach the
 //     handler of a GET: they are answered from the stored response. A HEAD
 //     that no fresh entry answers reaches the handler as its client sent
@@ -586,7 +597,7 @@ func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
 	if v.sh == nil || v.cfg.userFunc != nil || len(r.Header["Authorization"]) == 0 {
 		return true
 	}
-	return snap != nil && v.sh.Reuse(snap.Header).Shareable
+	return snap != nil && v.sh.Reuse(snap.JudgedHeader()).Shareable
 }
 
 // judge decides what a stored entry may do for a request with directives rq
@@ -602,7 +613,7 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 		// this request's: only its own run is answered stale, and only
 		// when its handler fails (the requests waiting for the run each
 		// run the handler on failure; see runState.staleOnError).
-		u := v.sh.Reuse(f.snap.Header)
+		u := v.sh.Reuse(f.snap.JudgedHeader())
 		swr, sie, noStale = u.StaleWhileRevalidate, u.StaleIfError, u.NoStale
 		asked = v.sh.StaleIfError(u, rq)
 	case v.cfg.honorRequest:
@@ -611,7 +622,7 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 		// that forbids serving it stale is not served so to the client
 		// (RFC 9111 sections 4.2.4 and 5.2.2.2; s-maxage implies
 		// proxy-revalidate, and a view serves many users).
-		cc := httpcache.ParseCacheControl(f.snap.Header["Cache-Control"])
+		cc := httpcache.ParseCacheControl(f.snap.JudgedHeader()["Cache-Control"])
 		noStale = cc.MustRevalidate || cc.ProxyRevalidate || cc.SMaxAge.Valid
 	}
 	// past is negative (or 0 under Forever) when StaleIf declared a fresh
@@ -880,10 +891,10 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// store (store.unlessCleared), as one before the run began would.
 	st.cleared = x.prev.cleared
 	deleted := v.freshenedDeletions(prev, h304, before)
-	snap, reason := v.freshen(x, prev, ownFields(h304, before), deleted)
+	snap, judged, reason := v.freshenJudged(x, prev, h304, nil, before, deleted)
 	now := v.c.clock()
 	if st.background {
-		v.settle304(r, st, h304, vs, snap, reason, now)
+		v.settle304(r, st, h304, judged, vs, snap, reason, now)
 		return
 	}
 	// The origin answered this client's request: a cookie it set (a
@@ -898,24 +909,25 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// middleware's Set-Cookie) is judged as the 304's own, as a 200's is
 	// (httpcache.Recorder's recheck).
 	oj := &outerJudge{w: w, targeted: x.rules.TargetedField, settle: func(added http.Header) {
-		h := withAdded(h304, prev.Header, added)
 		if len(added) == 0 {
-			v.settle304(r, st, h, vs, snap, reason, now)
+			v.settle304(r, st, h304, judged, vs, snap, reason, now)
 			return
 		}
-		s2, r2 := v.freshenJudged(x, prev, ownFields(h304, before), ownFields(h, before), deleted)
-		v.settle304(r, st, h, vs, s2, r2, now)
+		h := withAdded(h304, prev.JudgedHeader(), added)
+		s2, j2, r2 := v.freshenJudged(x, prev, h304, h, before, deleted)
+		v.settle304(r, st, h, j2, vs, s2, r2, now)
 	}}
 	v.serve(oj, x.client, snap, now, httpcache.Hit)
 	oj.finish()
 }
 
 // settle304 stores snap, the entry x.prev freshened from h (the header of
-// a 304 that validates it, with the fields the outer writers added as its
-// status passed them; see outerJudge), unless it may not be (reason, why
-// freshen refused it, or one of the cases below), and hands the outcome
-// to the waiters of st's flight.
-func (v *view) settle304(r *http.Request, st *runState, h http.Header, vs versionSet, snap *httpcache.Snapshot, reason httpcache.Reason, now time.Time) {
+// a 304 that validates it, as committed, with the fields the outer writers
+// added as its status passed them; see outerJudge), unless it may not be
+// (reason, why freshenJudged refused it, or one of the cases below: StoreIf
+// judges the freshened response, its header judged as freshenJudged
+// returns it), and hands the outcome to the waiters of st's flight.
+func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, vs versionSet, snap *httpcache.Snapshot, reason httpcache.Reason, now time.Time) {
 	x := st.ext
 	// A 304 that leaves the entry to be revalidated before every reuse
 	// (no-cache, max-age=0) vouches for it for this request only: expired
@@ -947,6 +959,13 @@ func (v *view) settle304(r *http.Request, st *runState, h http.Header, vs versio
 		// Without the versions (unread), nothing tells whether a write
 		// landed since the lookup that found prev: the 304 vouches for it
 		// for this client only, as before the versions were read apart.
+		res = viewResult{}
+	case v.refusedByStoreIf(snap, judged):
+		// As a refusal of freshen's: the origin's answer, as the view's
+		// program judges it, may not be stored.
+		if v.mayDrop(r, x, x.prev, h) {
+			v.dropRefreshed(r, x.prev, reasonFiltered)
+		}
 		res = viewResult{}
 	case v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone:
 		res = viewResult{}
@@ -998,6 +1017,14 @@ func (o *outerJudge) finish() {
 		o.done = true
 		o.settle(nil)
 	}
+}
+
+// refusedByStoreIf reports whether StoreIf refuses snap, an entry a 304 or
+// a HEAD 200 freshened, whose header was judged as judged (freshenJudged):
+// it runs after the built-in rules, on the response as its client got it,
+// as it does on a 200 (run). It gets a copy of judged.
+func (v *view) refusedByStoreIf(snap *httpcache.Snapshot, judged http.Header) bool {
+	return v.storeIf != nil && !v.storeIf(&Response{Status: snap.Status, Header: judged.Clone(), Body: snap.Body})
 }
 
 // withAdded returns h, the header of a 304 or HEAD 200 that validates a
@@ -1228,21 +1255,37 @@ func varyWidens(f *found, h http.Header) bool {
 // one. A response without Date is dated when it was received (RFC 9110
 // section 6.6.1), so that the Date served with the entry agrees with its
 // Age. The updated entry records deleted, less the fields it stores, as
-// deleted (httpcache.Snapshot.Deleted; see freshenedDeletions). It also
-// returns why the entry may not be stored, if it may not.
-func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h http.Header, deleted []string) (*httpcache.Snapshot, httpcache.Reason) {
+// deleted (httpcache.Snapshot.Deleted; see freshenedDeletions), and outer,
+// the directive fields an outer middleware set on this response
+// (outerDirectives), as the outer directives it is judged by
+// (httpcache.Snapshot.OuterDirectives) in place of prev's, less the
+// fields it stores: h sets them itself. Its freshness is judged from the
+// updated header with those (JudgedHeader), as judge and usable read it
+// later. It also returns why the entry may not be stored, if it may not.
+func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h, outer http.Header, deleted []string) (*httpcache.Snapshot, httpcache.Reason) {
 	dated := len(h["Date"]) > 0
 	if !dated {
 		h = withField(h, "Date", []string{x.respTime.UTC().Format(http.TimeFormat)})
 	}
 	snap := prev.Freshen(h, v.cfg.statusHeader, time.Time{})
-	if len(deleted) > 0 || len(snap.Deleted) > 0 {
+	if len(deleted) > 0 || len(snap.Deleted()) > 0 {
 		snap.SetDeleted(deleted)
+	}
+	if len(outer) > 0 {
+		kept := snap.OuterDirectives() // prev's, less the fields h sets
+		merged := make(http.Header, len(kept)+len(outer))
+		for k, vs := range kept {
+			merged[k] = vs
+		}
+		for k, vs := range outer {
+			merged[k] = vs
+		}
+		snap.SetOuterDirectives(merged)
 	}
 	// Response reads the updated header with this response's own Age, and
 	// without a Date when it had none: its age then counts from respTime
 	// itself, not from a Date rounded down to the second.
-	eval := withField(snap.Header, "Age", h["Age"])
+	eval := withField(snap.JudgedHeader(), "Age", h["Age"])
 	if !dated {
 		delete(eval, "Date")
 	}
@@ -1253,21 +1296,39 @@ func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h http.Header, delet
 	return snap, reason
 }
 
-// freshenJudged is freshen for a 304 or HEAD 200 whose status the outer
-// writers added judged fields to (withAdded): the entry is updated from
-// own, the response's own fields, as a 200 is stored without what the
-// outer writers add (an Expires they stamp on every response would
-// otherwise pile up in the entry, one value per revalidation), while
-// whether it may be stored is judged from judged, own with those
-// additions, as its client got it (an added private or no-store refuses
-// it). The entry records deleted as deleted, as freshen's does.
-func (v *view) freshenJudged(x *extRun, prev *httpcache.Snapshot, own, judged http.Header, deleted []string) (*httpcache.Snapshot, httpcache.Reason) {
-	_, refused := v.freshen(x, prev, judged, deleted)
-	snap, reason := v.freshen(x, prev, own, deleted) // last: x.fr and x.birth are own's
+// freshenJudged is freshen for a 304 or HEAD 200 with header h, as the
+// handler committed it, the fields an outer middleware set before it ran
+// (before, keys canonical) included. The entry is updated from the
+// handler's own fields (ownFields), as a 200 is stored without the outer
+// middleware's, and records the outer directive fields
+// (outerDirectives), as run records them for a 200. Whether it may be
+// stored is judged from those, and from judged, h with the judged fields
+// the outer writers added as its status passed (withAdded; nil when they
+// added none), as its client got it: an outer private or no-store refuses
+// it, as it refuses a 200 (the fields a writer adds then are not stored
+// either: an Expires it stamps on every response would otherwise pile up
+// in the entry, one value per revalidation). It returns the updated entry,
+// the header it was judged by (the stored one merged with judged, as the
+// client got it: what StoreIf is shown, as the header of a 200 is), and
+// why it may not be stored, if it may not. The entry records deleted as
+// deleted, as freshen's does.
+func (v *view) freshenJudged(x *extRun, prev *httpcache.Snapshot, h, judged, before http.Header, deleted []string) (*httpcache.Snapshot, http.Header, httpcache.Reason) {
+	var js *httpcache.Snapshot
+	refused := httpcache.ReasonNone
+	if judged != nil || len(before) > 0 {
+		if judged == nil {
+			judged = h
+		}
+		js, refused = v.freshen(x, prev, judged, nil, deleted)
+	}
+	snap, reason := v.freshen(x, prev, ownFields(h, before), v.outerDirectives(h, before), deleted) // last: x.fr and x.birth are its
 	if reason == httpcache.ReasonNone {
 		reason = refused
 	}
-	return snap, reason
+	if js == nil {
+		js = snap // h is the handler's own, as judged
+	}
+	return snap, js.JudgedHeader(), reason
 }
 
 // freshenedDeletions returns the names of the fields that the entry prev
@@ -1282,7 +1343,7 @@ func (v *view) freshenJudged(x *extRun, prev *httpcache.Snapshot, own, judged ht
 // nearly every entry.
 func (v *view) freshenedDeletions(prev *httpcache.Snapshot, h, before http.Header) []string {
 	deleted := v.deletedFields(h, before)
-	for _, name := range prev.Deleted {
+	for _, name := range prev.Deleted() {
 		if len(before[name]) == 0 {
 			deleted = append(deleted, name)
 		}
@@ -1382,14 +1443,21 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	// middleware's Set-Cookie, Vary: Cookie) are the response's, as for
 	// a 200 (httpcache.Recorder's recheck) or a 304 (outerJudge).
 	targeted := x.rules.TargetedField
-	judged := withAdded(h, prev.snap.Header, httpcache.Added(httpcache.JudgedFields(h, targeted), httpcache.JudgedFields(w.Header(), targeted)))
+	added := httpcache.Added(httpcache.JudgedFields(h, targeted), httpcache.JudgedFields(w.Header(), targeted))
+	judged := withAdded(h, prev.snap.JudgedHeader(), added)
 	if varyWidens(prev, judged) {
 		return
 	}
 	if !mayShare(x, judged) {
 		return // this client's alone, as its 200 to a GET would be
 	}
-	snap, reason := v.freshenJudged(x, prev.snap, ownFields(h, before), ownFields(judged, before), v.freshenedDeletions(prev.snap, h, before))
+	if len(added) == 0 {
+		judged = nil // h itself
+	}
+	snap, merged, reason := v.freshenJudged(x, prev.snap, h, judged, before, v.freshenedDeletions(prev.snap, h, before))
+	if reason == httpcache.ReasonNone && v.refusedByStoreIf(snap, merged) {
+		reason = reasonFiltered
+	}
 	if reason != httpcache.ReasonNone {
 		if v.mayDrop(r, x, prev, h) {
 			v.dropRefreshed(r, prev, reason)

@@ -38,11 +38,19 @@ var (
 // readable by releases that know version 1 only; those refuse a version 2
 // entry (ErrVersion), which they would otherwise serve without deleting
 // the fields.
+//
+// Version 3 is version 2 in which the count of deleted names may be 0,
+// with Snapshot.OuterDirectives after the deleted names, encoded as the
+// header section is (outer-bytes | field-count, at least 1 | value-count |
+// fields), none of its names a field of the header section. Encode writes
+// it only for a snapshot with OuterDirectives; releases that know versions
+// 1 and 2 only refuse it (ErrVersion), as they would a version 2 entry.
 const (
 	magic          = "HCS"
 	formatVersion  = 1
 	formatDeleted  = 2 // version 1 and Snapshot.Deleted
-	maxFormatKnown = formatDeleted
+	formatOuter    = 3 // version 2 and Snapshot.OuterDirectives
+	maxFormatKnown = formatOuter
 )
 
 // Encode appends the binary form of s to dst and returns the result. Where
@@ -51,17 +59,40 @@ const (
 func (s *Snapshot) Encode(dst []byte) []byte {
 	fields := s.sortedFields()
 	hl, values := headerLen(fields)
-	if n := s.encodedLen(hl); cap(dst)-len(dst) < n {
+	outer := s.outerFields()
+	if n := s.encodedLen(hl, outer); cap(dst)-len(dst) < n {
 		dst = append(make([]byte, 0, len(dst)+n), dst...)
 	}
 	dst = append(dst, magic...)
-	if len(s.Deleted) > 0 {
+	deleted := s.Deleted()
+	switch {
+	case outer != nil:
+		dst = append(dst, formatOuter)
+	case len(deleted) > 0:
 		dst = append(dst, formatDeleted)
-	} else {
+	default:
 		dst = append(dst, formatVersion)
 	}
 	dst = binary.AppendUvarint(dst, uint64(s.Status))
 	dst = binary.AppendVarint(dst, s.StoredAt.UnixNano())
+	dst = appendFields(dst, fields, hl, values)
+	if outer != nil || len(deleted) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(deleted)))
+		for _, name := range deleted {
+			dst = appendString(dst, name)
+		}
+	}
+	if outer != nil {
+		ol, ov := headerLen(outer)
+		dst = appendFields(dst, outer, ol, ov)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
+	return append(dst, s.Body...)
+}
+
+// appendFields appends a header section: its length hl, as headerLen
+// returns it with values, then fields.
+func appendFields(dst []byte, fields []field, hl, values int) []byte {
 	dst = binary.AppendUvarint(dst, uint64(hl))
 	dst = binary.AppendUvarint(dst, uint64(len(fields)))
 	dst = binary.AppendUvarint(dst, uint64(values))
@@ -72,32 +103,39 @@ func (s *Snapshot) Encode(dst []byte) []byte {
 			dst = appendString(dst, v)
 		}
 	}
-	if len(s.Deleted) > 0 {
-		dst = binary.AppendUvarint(dst, uint64(len(s.Deleted)))
-		for _, name := range s.Deleted {
-			dst = appendString(dst, name)
-		}
+	return dst
+}
+
+// outerFields returns the OuterDirectives of s in name order, as Encode
+// writes them; nil when it has none.
+func (s *Snapshot) outerFields() []field {
+	if s.rare == nil {
+		return nil
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
-	return append(dst, s.Body...)
+	return s.rare.outerFields
 }
 
 // EncodedLen returns the exact length of the binary form of s: the bytes
 // Encode appends.
 func (s *Snapshot) EncodedLen() int {
 	hl, _ := headerLen(s.sortedFields())
-	return s.encodedLen(hl)
+	return s.encodedLen(hl, s.outerFields())
 }
 
-// encodedLen is EncodedLen, given the length of the header section.
-func (s *Snapshot) encodedLen(hl int) int {
+// encodedLen is EncodedLen, given the length of the header section and
+// the outer directives in name order.
+func (s *Snapshot) encodedLen(hl int, outer []field) int {
 	n := len(magic) + 1 + uvarintLen(uint64(s.Status)) + varintLen(s.StoredAt.UnixNano()) +
 		uvarintLen(uint64(hl)) + hl + uvarintLen(uint64(len(s.Body))) + len(s.Body)
-	if len(s.Deleted) > 0 {
-		n += uvarintLen(uint64(len(s.Deleted)))
-		for _, name := range s.Deleted {
+	if deleted := s.Deleted(); outer != nil || len(deleted) > 0 {
+		n += uvarintLen(uint64(len(deleted)))
+		for _, name := range deleted {
 			n += stringLen(name)
 		}
+	}
+	if outer != nil {
+		ol, _ := headerLen(outer)
+		n += uvarintLen(uint64(ol)) + ol
 	}
 	return n
 }
@@ -154,7 +192,9 @@ func appendString(dst []byte, s string) []byte {
 // NUL, a status outside 100-999, a Content-Length that is not the body's
 // length (or a body or Content-Length for a status without a body, such as
 // 204), a deleted name (version 2) that is not canonical, sorted, unique
-// or absent from the header, or trailing bytes are an error wrapping
+// or absent from the header, an outer directives section (version 3) that
+// is not a well-formed header section of at least one field, none in the
+// header, or trailing bytes are an error wrapping
 // ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
@@ -248,9 +288,9 @@ func decode(data []byte) (*Snapshot, error) {
 	r.b = r.b[n:]
 	hdr := r.field("header section")
 	var deleted [][]byte
-	if version == formatDeleted {
+	if version >= formatDeleted {
 		n := r.count("deleted count")
-		if r.err == nil && n == 0 {
+		if r.err == nil && n == 0 && version == formatDeleted {
 			return nil, corrupt("no deleted names in a version 2 snapshot")
 		}
 		deleted = make([][]byte, 0, min(n, 64))
@@ -259,6 +299,10 @@ func decode(data []byte) (*Snapshot, error) {
 				break
 			}
 		}
+	}
+	var outerSection []byte
+	if version == formatOuter {
+		outerSection = r.field("outer directives section")
 	}
 	body := r.field("body")
 	if r.err != nil {
@@ -284,6 +328,20 @@ func decode(data []byte) (*Snapshot, error) {
 			del[i] = name
 		}
 	}
+	var outer http.Header
+	if version == formatOuter {
+		if outer, err = decodeHeader(string(outerSection)); err != nil {
+			return nil, err
+		}
+		if len(outer) == 0 {
+			return nil, corrupt("no outer directives in a version 3 snapshot")
+		}
+		for k := range outer {
+			if len(h[k]) > 0 {
+				return nil, corrupt("outer directive stored in the header")
+			}
+		}
+	}
 	// The body's framing, as NewSnapshot sets it: a Content-Length that is
 	// not the body's would serve it truncated or leave the client waiting.
 	if cl, ok := h["Content-Length"]; bodyAllowed(int(status)) {
@@ -297,13 +355,16 @@ func decode(data []byte) (*Snapshot, error) {
 	if len(body) == 0 {
 		body = nil
 	}
-	return &Snapshot{
+	s := &Snapshot{
 		Status:   int(status),
 		Header:   h,
 		Body:     body,
 		StoredAt: time.Unix(0, storedAt),
-		Deleted:  del,
-	}, nil
+	}
+	if len(del) > 0 || len(outer) > 0 {
+		s.setRare(del, outer)
+	}
+	return s, nil
 }
 
 // decodeHeader parses the header section from one string, so that every

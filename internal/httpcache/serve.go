@@ -84,8 +84,10 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 		fields = s.notModified
 	}
 	h := w.Header()
-	for _, name := range s.Deleted {
-		delete(h, name)
+	if s.rare != nil {
+		for _, name := range s.rare.deleted {
+			delete(h, name)
+		}
 	}
 	for _, f := range fields {
 		h[f.name] = f.values

@@ -37,16 +37,21 @@ type Snapshot struct {
 	// LastModified is the parsed Last-Modified header; zero when absent or
 	// unparsable.
 	LastModified time.Time
-	// Deleted are the names of fields the handler deleted from those an
-	// outer middleware had set before it ran (X-Frame-Options on an
-	// embeddable page): Serve deletes them from the writer's header, where
-	// the outer middleware sets them again on every request. Canonical,
-	// tokens, sorted, none in Header; nil for nearly every response. Set it
-	// with SetDeleted, before the snapshot is shared.
-	Deleted []string
 
+	// rare holds what nearly no snapshot has (see Deleted and
+	// OuterDirectives); nil for the others, so that a Snapshot keeps its
+	// size class (what each hit from a remote store allocates).
+	rare        *rareFields
 	fields      []field // Header in name order, written on a full response
 	notModified []field // the subset written on a 304
+}
+
+// rareFields is what a Snapshot records of the fields an outer middleware
+// set before the handler ran; immutable once the snapshot is shared.
+type rareFields struct {
+	deleted     []string
+	outer       http.Header
+	outerFields []field // outer in name order, as Encode writes it
 }
 
 type field struct {
@@ -155,8 +160,57 @@ func sentValues(vs []string) []string {
 // values it writes.
 var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
-// SetDeleted sets s.Deleted from names, the fields a handler deleted (see
-// Deleted): canonicalized, sorted, without duplicates, without a name that
+// Deleted returns the names of the fields the handler deleted from those
+// an outer middleware had set before it ran (X-Frame-Options on an
+// embeddable page): Serve deletes them from the writer's header, where the
+// outer middleware sets them again on every request. Canonical, tokens,
+// sorted, none in Header; nil for nearly every response. Set them with
+// SetDeleted, before the snapshot is shared. Do not modify the slice.
+func (s *Snapshot) Deleted() []string {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.deleted
+}
+
+// OuterDirectives returns the fields among those a shared cache judges a
+// response by (Cache-Control, Expires, a targeted field such as
+// CDN-Cache-Control) that an outer middleware set before the handler ran
+// and the handler left as they were: they took part in judging the
+// response (its freshness, its stale windows, whether it may be served
+// stale or to a request with Authorization), but are not stored in Header,
+// so that a hit sends what the outer middleware sets on its own request.
+// JudgedHeader adds them back. Canonical keys, none of them in Header; nil
+// for nearly every response. Set them with SetOuterDirectives, before the
+// snapshot is shared. Do not modify the header.
+func (s *Snapshot) OuterDirectives() http.Header {
+	if s.rare == nil {
+		return nil
+	}
+	return s.rare.outer
+}
+
+// JudgedHeader returns the header the stored response was judged by: Header
+// with the fields of OuterDirectives. It is Header itself for a snapshot
+// without them (nearly all), else a new header sharing Header's values. Do
+// not modify it.
+func (s *Snapshot) JudgedHeader() http.Header {
+	outer := s.OuterDirectives()
+	if len(outer) == 0 {
+		return s.Header
+	}
+	h := make(http.Header, len(s.Header)+len(outer))
+	for k, vs := range s.Header {
+		h[k] = vs
+	}
+	for k, vs := range outer {
+		h[k] = vs
+	}
+	return h
+}
+
+// SetDeleted sets what Deleted returns from names, the fields a handler
+// deleted: canonicalized, sorted, without duplicates, without a name that
 // is not a token (net/http never sends it) or that s stores (NewSnapshot
 // sets Content-Length and may compute an ETag). Call it before s is shared.
 func (s *Snapshot) SetDeleted(names []string) {
@@ -168,12 +222,66 @@ func (s *Snapshot) SetDeleted(names []string) {
 		}
 		del = append(del, n)
 	}
-	if len(del) == 0 {
-		s.Deleted = nil
+	if len(del) > 0 {
+		slices.Sort(del)
+		del = del[:len(del):len(del)]
+	}
+	s.setRare(del, s.OuterDirectives())
+}
+
+// SetOuterDirectives sets what OuterDirectives returns from h: its fields
+// with canonical keys, as NewSnapshot stores them (see sentValues), less
+// those s stores in Header, those with no value and those whose name is
+// not a token. Call it before s is shared.
+func (s *Snapshot) SetOuterDirectives(h http.Header) {
+	var outer http.Header
+	for k, vs := range h {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if ck == "" || !validName(ck) || len(s.Header[ck]) > 0 {
+			continue
+		}
+		if vs = sentValues(vs); len(vs) == 0 {
+			continue
+		}
+		if outer == nil {
+			outer = make(http.Header, len(h))
+		}
+		outer[ck] = append(slices.Clip(outer[ck]), vs...)
+	}
+	for k, vs := range outer {
+		outer[k] = vs[:len(vs):len(vs)]
+	}
+	s.setRare(s.Deleted(), outer)
+}
+
+// setRare sets s.rare, nil when both are empty. A new rareFields each
+// time: the one s had may be shared with the snapshot s was copied from.
+func (s *Snapshot) setRare(deleted []string, outer http.Header) {
+	if len(deleted) == 0 && len(outer) == 0 {
+		s.rare = nil
 		return
 	}
-	slices.Sort(del)
-	s.Deleted = del[:len(del):len(del)]
+	if len(deleted) == 0 {
+		deleted = nil
+	}
+	if len(outer) == 0 {
+		outer = nil
+	}
+	s.rare = &rareFields{deleted: deleted, outer: outer, outerFields: sortedFields(outer)}
+}
+
+// sortedFields returns the fields of h in name order; nil when it has
+// none.
+func sortedFields(h http.Header) []field {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make([]field, 0, len(h))
+	for k, vs := range h {
+		out = append(out, field{k, vs})
+	}
+	slices.SortFunc(out, func(a, b field) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
 // BodyETag returns the strong ETag NewSnapshot computes for a body.

@@ -122,8 +122,10 @@ var notUpdated = map[string]bool{
 // stored, since with a strong ETag it would let ranges of bytes encoded on
 // the fly be served (see rangeable). The body is shared with s. storedAt
 // is the copy's StoredAt, from which its Age counts. The copy keeps
-// s.Deleted less the fields h sets; a caller that knows which fields the
-// handler deleted this time replaces them with SetDeleted.
+// s.Deleted() and s.OuterDirectives() less the fields h sets; a caller
+// that knows which fields the handler deleted this time, or which the
+// outer middleware set, replaces them with SetDeleted and
+// SetOuterDirectives.
 func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snapshot {
 	merged := make(http.Header, len(s.Header)+len(h))
 	for k, vs := range s.Header {
@@ -145,8 +147,10 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 		merged[ck] = vs
 	}
 	f := newSnapshot(s.Status, merged, s.Body, storedAt, false)
-	if len(s.Deleted) > 0 {
-		f.SetDeleted(s.Deleted) // less those h sets now
+	if s.rare != nil {
+		// Less those h sets now.
+		f.SetDeleted(s.rare.deleted)
+		f.SetOuterDirectives(s.rare.outer)
 	}
 	return f
 }
@@ -170,7 +174,7 @@ func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.T
 		return false
 	}
 	h := w.Header()
-	for _, name := range s.Deleted {
+	for _, name := range s.Deleted() {
 		delete(h, name)
 	}
 	for _, f := range s.fields {
