@@ -172,3 +172,35 @@ func ExampleArgTags() {
 	// Output:
 	// queries: 6
 }
+
+// Memoizing a value of no argument, an exchange rate read from a service:
+// every Get within the TTL is served from the cache, and Forget makes the
+// next one read it again, in every process sharing the backend.
+func ExampleMemoizeValue() {
+	ctx := context.Background()
+	c := caching.Must(nil)
+	defer c.Close()
+
+	reads := 0
+	rate := caching.MemoizeValue(c, "eur-usd", func(context.Context) (float64, error) {
+		reads++
+		return 1.08, nil
+	}, caching.TTL(time.Hour))
+	for range 3 {
+		r, err := rate.Get(ctx)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(r)
+	}
+	if err := rate.Forget(ctx); err != nil { // the rate changed
+		panic(err)
+	}
+	_, _ = rate.Get(ctx)
+	fmt.Println("reads:", reads)
+	// Output:
+	// 1.08
+	// 1.08
+	// 1.08
+	// reads: 2
+}
