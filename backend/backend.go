@@ -48,8 +48,8 @@ var (
 	ErrNotInteger = errors.New("backend: value is not an integer")
 	// ErrValueTooLarge reports a value over the store's size limit for one item
 	// (the simple store's MaxBytes, memcached's item size), or one the store
-	// has no room for now (memcached out of memory, a full disk under the
-	// filesystem store). Nothing is stored, and a Set so refused removes the
+	// has no room for now (memcached out of memory, Redis's OOM under
+	// maxmemory, a full disk under the filesystem store). Nothing is stored, and a Set so refused removes the
 	// older value (see Backend.Set). It is an answer of the store, not a
 	// failure: a Cache's circuit breaker does not count it.
 	ErrValueTooLarge = errors.New("backend: value too large")

@@ -176,6 +176,28 @@
 // (on error some items may be stored). Clear is not atomic either: keys
 // written while it runs may survive.
 //
+// A Redis with maxmemory refuses a write it has no room for with "OOM
+// command not allowed when used memory > 'maxmemory'": under an allkeys-*
+// policy a value larger than it can evict for (it evicts what it can
+// first), under noeviction (or a volatile-* policy with no key left that
+// has a TTL) any write, small ones too, once it is full. Such a refusal
+// is the item's, as memcached's "out of memory" is: Set, SetMany and Add
+// return an error wrapping backend.ErrValueTooLarge (which holds the
+// server's reply), and Set and SetMany remove the older value under each
+// refused key with UNLINK (or DEL), which Redis allows under maxmemory, so
+// that a refused write never leaves the value it was to replace readable;
+// Add replaces nothing and removes nothing. A Cache does not count
+// backend.ErrValueTooLarge as its backend failing, so a client that makes
+// large responses does not open its circuit breaker for everyone. A Redis
+// that is simply full stays usable: Get, Delete and the other reads answer
+// as usual, and each write costs its refused SET and one UNLINK round trip.
+// The refusals show where an operator looks: the direct API returns them,
+// and a view, Memoize or fragment whose store is refused serves its result
+// uncached, counts the refusal in the Cache's Stats.Errors (the breaker
+// stays closed) and logs it, rate-limited, as a backend error. Incr
+// (INCRBY) refused with OOM is an error like any other: an increment
+// dropped is no refusal of an item, and the breaker counts it.
+//
 // Against a stopped server (connection refused) a Get makes two dial
 // attempts, each refused at once, and never sleeps: about 90µs on loopback,
 // against 21ms with go-redis's back-off before the retry

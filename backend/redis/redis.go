@@ -180,7 +180,9 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Set stores value under key for ttl (0: no expiry) with one SET ... PX.
-// TTLs are rounded up to a whole millisecond.
+// TTLs are rounded up to a whole millisecond. A SET the server refuses
+// under its maxmemory (OOM) gets an error wrapping backend.ErrValueTooLarge
+// and removes the older value under key (see Limits in the package doc).
 func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if b.closed.Load() {
 		return errClosed
@@ -190,9 +192,44 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, false)...)
 	if err := b.client.Process(ctx, cmd); err != nil {
+		if isOOM(err) {
+			return b.refuse(ctx, noMemory("set", err), key)
+		}
 		return fail("set", err)
 	}
 	return nil
+}
+
+// isOOM reports whether err is Redis's refusal of a write under its
+// maxmemory ("OOM command not allowed when used memory > 'maxmemory'"): a
+// value larger than the server can evict for (under an allkeys-* policy),
+// or any write while the server is full and may not evict (noeviction, or
+// a volatile-* policy with no key left that has a TTL). The server answered
+// and goes on serving reads and deletes, so the refusal is the item's, as
+// memcached's "out of memory" is: noMemory makes it
+// backend.ErrValueTooLarge, which a Cache's circuit breaker does not count
+// (a client making large responses would otherwise open it for everyone).
+func isOOM(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "OOM ")
+}
+
+// noMemory wraps err, an OOM reply to operation op, as a refusal of the
+// item: backend.ErrValueTooLarge.
+func noMemory(op string, err error) error {
+	return fmt.Errorf("redisstore: %s: %w: the server has no memory for it now: %w", op, backend.ErrValueTooLarge, err)
+}
+
+// refuse removes keys (without the prefix) after their writes were refused
+// with err (an OOM, as noMemory wraps it): the callers have moved on from
+// the older values (a database updated, say) and must not read them back.
+// Redis refuses no UNLINK nor DEL under maxmemory. It returns err, joined
+// with the delete's error if that failed.
+func (b *Store) refuse(ctx context.Context, err error, keys ...string) error {
+	if derr := b.Delete(ctx, keys...); derr != nil {
+		return errors.Join(err, derr)
+	}
+	return err
 }
 
 // Add stores value under key only if the key is absent, atomically, with one
@@ -204,7 +241,9 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // lease out. SET NX and the script are retried only when the command
 // provably did not run (see processNoRetry): a reply lost or later than
 // ReadTimeout is an error (the value may or may not be stored), never a
-// "not added" for a value that this very call stored.
+// "not added" for a value that this very call stored. A write the server
+// refuses under its maxmemory (OOM) gets an error wrapping
+// backend.ErrValueTooLarge and leaves the key as it was.
 func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
@@ -216,6 +255,11 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	switch err := b.processNoRetry(ctx, noRetryStatusCmd{cmd}); {
 	case err == redis.Nil:
 		return b.addOverForeign(ctx, key, value, ttl)
+	case isOOM(err):
+		// Refused before it looked at the key: what the key holds stays
+		// (Add replaces nothing of a live entry, and a lease there is
+		// another caller's).
+		return false, noMemory("add", err)
 	case err != nil:
 		return false, fail("add", err)
 	}
@@ -245,6 +289,9 @@ func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, tt
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		cmd = redis.NewCmd(ctx, "eval", addOverForeignSrc, 1, k, value, px(ttl))
 		err = b.processNoRetry(ctx, noRetryCmd{cmd})
+	}
+	if isOOM(err) {
+		return false, noMemory("add", err) // the script's SET refused: it wrote nothing
 	}
 	if err != nil {
 		return false, fail("add", err)
@@ -504,7 +551,10 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 
 // SetMany stores the items with one SET ... PX each, all in one pipeline. It
 // is not atomic: on error some items may have been stored. A negative TTL
-// fails the call before anything is sent.
+// fails the call before anything is sent. The items the server refuses
+// under its maxmemory (OOM) are refused as Set refuses one: their older
+// values are removed, and the error wraps backend.ErrValueTooLarge unless
+// another item failed otherwise.
 func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if b.closed.Load() {
 		return errClosed
@@ -521,13 +571,37 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		return b.Set(ctx, items[0].Key, items[0].Value, items[0].TTL)
 	}
 	pipe := b.client.Pipeline()
-	for _, it := range items {
-		_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, setCmd(b.prefix+it.Key, it.Value, it.TTL, false)...))
+	cmds := make([]*redis.StatusCmd, len(items))
+	for i, it := range items {
+		cmds[i] = redis.NewStatusCmd(ctx, setCmd(b.prefix+it.Key, it.Value, it.TTL, false)...)
+		_ = pipe.Process(ctx, cmds[i])
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	_, err := pipe.Exec(ctx)
+	if err == nil {
+		return nil
+	}
+	// Items refused with OOM are refused as Set refuses one: their older
+	// values are removed, and the error wraps backend.ErrValueTooLarge
+	// unless another item failed otherwise.
+	var refused []string
+	var oom, other error
+	for i, cmd := range cmds {
+		switch cerr := cmd.Err(); {
+		case cerr == nil:
+		case isOOM(cerr):
+			refused = append(refused, items[i].Key)
+			oom = cerr
+		case other == nil:
+			other = cerr
+		}
+	}
+	if len(refused) == 0 {
 		return fail("setmany", err)
 	}
-	return nil
+	if other != nil {
+		return b.refuse(ctx, fail("setmany", other), refused...)
+	}
+	return b.refuse(ctx, noMemory("setmany", oom), refused...)
 }
 
 // Incr adds delta to the integer under key with INCRBY and returns the new

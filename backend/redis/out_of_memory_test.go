@@ -1,0 +1,72 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// oomStore is a Store on a Redis of 8 MiB maxmemory under noeviction (so
+// that the test's other keys stay), which refuses a value over it with "OOM
+// command not allowed".
+func oomStore(t *testing.T) *redisstore.Store {
+	t.Helper()
+	p := testutil.StartProcess(t, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--maxmemory", "8mb", "--maxmemory-policy", "noeviction"}
+	})
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + p.Addr})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// SetMany's items the server refuses with OOM are refused as a Set's are:
+// the error wraps backend.ErrValueTooLarge, their older values are gone,
+// and the items it took are stored.
+func TestOutOfMemorySetManyRefusesTheItems(t *testing.T) {
+	ctx := context.Background()
+	b := oomStore(t)
+	require.NoError(t, b.Set(ctx, "big", []byte("old"), time.Hour))
+	require.NoError(t, b.Set(ctx, "small", []byte("old"), time.Hour))
+
+	big := bytes.Repeat([]byte("x"), 16<<20)
+	err := b.SetMany(ctx, []backend.Item{
+		{Key: "small", Value: []byte("new"), TTL: time.Hour},
+		{Key: "big", Value: big, TTL: time.Hour},
+	})
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	_, err = b.Get(ctx, "big")
+	require.ErrorIs(t, err, backend.ErrNotFound, "the value the refused item was to replace is still readable")
+	got, err := b.Get(ctx, "small")
+	require.NoError(t, err)
+	require.Equal(t, "new", string(got))
+}
+
+// Add's SET NX refused with OOM is backend.ErrValueTooLarge too (an answer
+// of the server, not its failure), and leaves what the key held: Add
+// replaces nothing.
+func TestOutOfMemoryAddIsARefusal(t *testing.T) {
+	ctx := context.Background()
+	b := oomStore(t)
+	require.NoError(t, b.Set(ctx, "held", []byte("lease"), time.Hour))
+
+	big := bytes.Repeat([]byte("x"), 16<<20)
+	added, err := b.Add(ctx, "free", big, time.Hour)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	require.False(t, added)
+	added, err = b.Add(ctx, "held", big, time.Hour)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	require.False(t, added)
+	got, err := b.Get(ctx, "held")
+	require.NoError(t, err)
+	require.Equal(t, "lease", string(got))
+}
