@@ -93,7 +93,10 @@ type Options struct {
 	// own timeouts. A backend whose client takes no context (memcached:
 	// gomemcache) ignores this bound once a call has started: its own
 	// timeout (the memcached Store's Options.Timeout, 250 ms by default)
-	// bounds the call, so set it no higher than this one.
+	// bounds the call, so set it no higher than this one. A go-redis client
+	// honours it only with ContextTimeoutEnabled: the Redis Store sets it
+	// on the clients it builds, and refuses a client passed as its
+	// Options.Client without it.
 	Timeout time.Duration
 	// Clock returns the current time. Nil means time.Now; with an
 	// in-process store, a reading of time.Now taken once and advanced by

@@ -34,7 +34,7 @@ func sizeName(n int) string {
 // the entry envelope and stats on top) and go-redis/cache's Get without its
 // local cache (impl=go-redis-cache).
 func BenchmarkRedisGet(b *testing.B) {
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(b)})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(b), ContextTimeoutEnabled: true})
 	prefix := "caching-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	store := redisstore.Must(redisstore.Options{Client: client, Prefix: prefix})
 	c := caching.Must(&caching.Options{Backend: store, DefaultTTL: time.Hour})

@@ -39,7 +39,7 @@ func (r *lateNews) WatchInvalidations(changed func([]string), state func(bool)) 
 // Cache, under prefix.
 func openProcess(t *testing.T, addr, prefix string, delay time.Duration) *caching.Cache {
 	t.Helper()
-	client := redis.NewClient(&redis.Options{Addr: addr})
+	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	remote, err := redisstore.New(redisstore.Options{Client: client, Prefix: prefix})
 	require.NoError(t, err)
 	var watched backend.Backend = remote

@@ -519,12 +519,13 @@ func openRemote(dialer func(context.Context, string, string) (net.Conn, error)) 
 	case "memcached":
 		return memcached.New(memcached.Options{Servers: addrs, Namespace: prefix, GenerationTTL: -1})
 	case "redis":
-		client = redis.NewClient(&redis.Options{Addr: addrs[0], ClientName: name, Dialer: dialer})
+		client = redis.NewClient(&redis.Options{Addr: addrs[0], ClientName: name, Dialer: dialer, ContextTimeoutEnabled: true})
 	case "cluster":
-		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ClientName: name, Dialer: dialer})
+		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ClientName: name, Dialer: dialer, ContextTimeoutEnabled: true})
 	case "sentinel":
 		client = redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName: os.Getenv("NEAR_MASTER"), SentinelAddrs: addrs, ClientName: name, Dialer: dialer,
+			ContextTimeoutEnabled: true,
+			MasterName:            os.Getenv("NEAR_MASTER"), SentinelAddrs: addrs, ClientName: name, Dialer: dialer,
 		})
 	default:
 		return nil, fmt.Errorf("unknown NEAR_KIND %q", kind)

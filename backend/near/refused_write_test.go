@@ -92,7 +92,7 @@ func TestOwnWriteRefusedByTheBreakerStillDropsNear(t *testing.T) {
 	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
 	})
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
 	ctx := context.Background()
 	n := 0

@@ -59,7 +59,7 @@ func TestStalledProcessServesNothingItMissed(t *testing.T) {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
 	})
 	ctx := context.Background()
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
 	require.NoError(t, admin.ConfigSet(ctx, "client-output-buffer-limit", "pubsub 256kb 0 0").Err())
 

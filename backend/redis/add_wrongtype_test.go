@@ -27,15 +27,15 @@ func TestAddReplacesKeyOfAnotherType(t *testing.T) {
 	t.Run("miniredis", func(t *testing.T) {
 		t.Parallel()
 		m := miniredis.RunT(t)
-		addOverForeign(t, redis.NewClient(&redis.Options{Addr: m.Addr()}))
+		addOverForeign(t, redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true}))
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		addOverForeign(t, redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t)}))
+		addOverForeign(t, redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true}))
 	})
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
-		addOverForeign(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t)}))
+		addOverForeign(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true}))
 	})
 }
 
@@ -80,7 +80,7 @@ func TestAddOfAnEntryNeedsNoScript(t *testing.T) {
 	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
 	})
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
 	require.NoError(t, admin.Do(ctx(t), "ACL", "SETUSER", "noeval", "on", ">pw", "~*", "+@all", "-eval", "-evalsha").Err())
 	client, rec := recorded(t, []string{srv.Addr}, "noeval")

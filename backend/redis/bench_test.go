@@ -14,7 +14,7 @@ import (
 // benchSetup returns a raw client on the real Redis and a Store on the
 // same client, so that the two differ only by what the Store adds.
 func benchSetup(b *testing.B) (*redis.Client, *redisstore.Store) {
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(b)})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(b), ContextTimeoutEnabled: true})
 	be := redisstore.Must(redisstore.Options{Client: client, Prefix: uniquePrefix(b)})
 	b.Cleanup(func() {
 		_ = be.Clear(context.Background())

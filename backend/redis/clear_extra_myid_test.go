@@ -42,7 +42,7 @@ func TestClearExtraMasterMyIDFailingOnce(t *testing.T) {
 	}
 	third := c.nodes[2].Addr
 	var armed atomic.Int64
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs,
+	cc := redis.NewClusterClient(&redis.ClusterOptions{ContextTimeoutEnabled: true, Addrs: addrs,
 		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err != nil || addr != third {

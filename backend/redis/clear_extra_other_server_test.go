@@ -95,7 +95,7 @@ func TestClearSkipsExtraMasterWhereAnotherServerAnswers(t *testing.T) {
 
 	// What the watch costs the other server: one connection a second at
 	// most (its session, failed, retried), as before.
-	admin := redis.NewClient(&redis.Options{Addr: locked.Addr, Password: "other-secret"})
+	admin := redis.NewClient(&redis.Options{Addr: locked.Addr, Password: "other-secret", ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
 	conns := func() int {
 		info, err := admin.Info(bg, "stats").Result()

@@ -49,7 +49,7 @@ func reshardingStore(t *testing.T, hook redis.Hook, prefix string) (*redisstore.
 	for i, p := range c.nodes {
 		addrs[i] = p.Addr
 	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
 	cc.OnNewNode(func(node *redis.Client) { node.AddHook(hook) })
 	t.Cleanup(func() { _ = cc.Close() })
 	b := redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix})

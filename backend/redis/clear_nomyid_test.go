@@ -74,7 +74,7 @@ func clusterStore(t *testing.T, c *ownCluster, dialer func(context.Context, stri
 	for i, p := range c.nodes {
 		addrs[i] = p.Addr
 	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Dialer: dialer})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Dialer: dialer, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = cc.Close() })
 	b := redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix})
 	t.Cleanup(func() { _ = b.Close() })
@@ -134,7 +134,7 @@ func TestClearMyIDFailingWithoutSlotlessMaster(t *testing.T) {
 	c := startOwnCluster(t, 2, 2)
 	addrs := []string{c.nodes[0].Addr, c.nodes[1].Addr}
 	hook := &failMyID{}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
 	cc.OnNewNode(func(node *redis.Client) { node.AddHook(hook) })
 	t.Cleanup(func() { _ = cc.Close() })
 	b := redisstore.Must(redisstore.Options{Client: cc, Prefix: "myidnoextra"})

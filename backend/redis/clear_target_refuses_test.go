@@ -28,7 +28,7 @@ func TestClearFailsWhereReshardingTargetRefuses(t *testing.T) {
 	}{
 		{"NOAUTH", func(t *testing.T, c *ownCluster) *redis.Client {
 			require.NoError(t, c.admin[2].ConfigSet(bg, "requirepass", "rotated").Err())
-			node2 := redis.NewClient(&redis.Options{Addr: c.nodes[2].Addr, Password: "rotated"})
+			node2 := redis.NewClient(&redis.Options{Addr: c.nodes[2].Addr, Password: "rotated", ContextTimeoutEnabled: true})
 			t.Cleanup(func() {
 				_ = node2.ConfigSet(context.Background(), "requirepass", "").Err()
 				_ = node2.Close()

@@ -48,7 +48,7 @@ func startAnnouncedLoopbackCluster(t *testing.T) string {
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := net.JoinHostPort(ip, strconv.Itoa(port))
-	admin := redis.NewClient(&redis.Options{Addr: addr})
+	admin := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
 	bg := context.Background()
 	deadline := time.Now().Add(10 * time.Second)

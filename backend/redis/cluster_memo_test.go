@@ -82,7 +82,7 @@ func newFakeCluster(t *testing.T, listing *string, noMyID bool, ids map[string]s
 	fakes := map[string]*fakeNode{}
 	for _, addr := range []string{"10.0.0.1:7000", "10.0.0.2:7000"} {
 		f := &fakeNode{id: ids[addr], noMyID: noMyID, listing: listing, asked: map[string]int{}}
-		n := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		n := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
 		n.AddHook(f)
 		t.Cleanup(func() { _ = n.Close() })
 		c.nodes, fakes[addr] = append(c.nodes, n), f

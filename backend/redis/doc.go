@@ -24,8 +24,9 @@
 //   - Options.ClientOptions: a *redis.UniversalOptions, as
 //     redis.NewUniversalClient reads it.
 //   - Options.Client: a redis.UniversalClient the program already has
-//     (redis.NewClient, redis.NewFailoverClient, redis.NewClusterClient). The
-//     Store uses it as configured and never closes it.
+//     (redis.NewClient, redis.NewFailoverClient, redis.NewClusterClient),
+//     built with ContextTimeoutEnabled: true. The Store uses it as
+//     configured and never closes it.
 //
 // Clients the Store builds fail fast when Redis is down:
 //
@@ -43,7 +44,8 @@
 // read_timeout, write_timeout and max_retries; the URL's min_retry_backoff,
 // max_retry_backoff and pool_timeout override the back-off and the pool
 // timeout. A call is also bounded by its context. A client passed as
-// Options.Client is used as configured.
+// Options.Client is used as configured, and must have
+// ContextTimeoutEnabled (see below).
 //
 // Incr (INCRBY) and Add (SET NX, and the script that replaces a key of
 // another type) are retried only when the command provably did not run:
@@ -87,6 +89,13 @@
 //     right after a Delete or InvalidateTags could find the value from
 //     before it. Use backend/near, whose near copy the Store's own writes
 //     and Redis's invalidations drop in time.
+//   - A client in Options.Client without ContextTimeoutEnabled (go-redis's
+//     default): its reads and writes wait ReadTimeout and WriteTimeout (5 s
+//     by default, per try) whatever the call's context says, so a Cache's
+//     Options.Timeout did not bound a call to a server that accepts
+//     connections and does not answer (5 s per request, against 200ms
+//     asked). It is refused whatever its timeouts: the Store cannot know
+//     its callers' deadlines. Build it with ContextTimeoutEnabled: true.
 //   - Retries or redirects outside -1 (none) to 10: max_retries and
 //     max_redirects in a URL, MaxRetries and MaxRedirects in ClientOptions,
 //     as for Options.MaxRetries, and a caller's client whose count is below
@@ -163,8 +172,10 @@
 // ones.
 //
 // Clear runs on every master, concurrently. SetMany is a pipeline of
-// single-key commands, which go-redis routes to each key's node. Other
-// clients (a *redis.Ring, wrappers) get one command per key in one pipeline,
+// single-key commands, which go-redis routes to each key's node. A type of
+// the program's that embeds a *redis.Client or a *redis.ClusterClient is
+// used, and checked by New, as the client it embeds. Other clients (a
+// *redis.Ring, other wrappers) get one command per key in one pipeline,
 // which is correct whatever their routing; a Ring is cleared shard by shard.
 //
 // # Limits

@@ -42,12 +42,15 @@ func ExampleNew_clusterURL() {
 }
 
 // A Store on a Cluster client the program already has. The Store uses
-// it as configured and leaves it open on Close: its owner closes it.
+// it as configured and leaves it open on Close: its owner closes it. New
+// refuses a client without ContextTimeoutEnabled, whose calls would not end
+// at their context's deadline (a Cache's Options.Timeout).
 func ExampleNew_clusterClient() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs:       []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"},
-		DialTimeout: 500 * time.Millisecond,
-		ReadTimeout: 500 * time.Millisecond,
+		Addrs:                 []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"},
+		DialTimeout:           500 * time.Millisecond,
+		ReadTimeout:           500 * time.Millisecond,
+		ContextTimeoutEnabled: true, // calls end at their context's deadline
 	})
 	defer client.Close()
 

@@ -27,7 +27,7 @@ func TestGoRedisClientSideCacheRefused(t *testing.T) {
 	}{
 		{"ClientOptions ClientSideCacheConfig", redisstore.Options{ClientOptions: &redis.UniversalOptions{Addrs: addr, Protocol: 3,
 			ClientSideCacheConfig: &redis.ClientSideCacheConfig{MaxEntries: 1000}}}},
-		{"Client ClientSideCacheConfig", redisstore.Options{Client: redis.NewClient(&redis.Options{Addr: addr[0], Protocol: 3,
+		{"Client ClientSideCacheConfig", redisstore.Options{Client: redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: addr[0], Protocol: 3,
 			ClientSideCacheConfig: &redis.ClientSideCacheConfig{MaxEntries: 1000}})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

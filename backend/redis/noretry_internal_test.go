@@ -77,13 +77,13 @@ func TestRetryBackoff(t *testing.T) {
 // TestRetryPolicyOf: the Store retries as many times as the client would:
 // its MaxRetries after go-redis's defaults, a Cluster's MaxRedirects.
 func TestRetryPolicyOf(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
 	assert.Equal(t, 3, retryPolicyOf(c).retries, "go-redis's default")
-	n := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	n := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, ContextTimeoutEnabled: true})
 	defer n.Close()
 	assert.Equal(t, 0, retryPolicyOf(n).retries)
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, MaxRedirects: 2})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{ContextTimeoutEnabled: true, Addrs: []string{"127.0.0.1:1"}, MaxRedirects: 2})
 	defer cc.Close()
 	assert.Equal(t, 2, retryPolicyOf(cc).retries)
 	b, err := New(Options{URL: "redis://127.0.0.1:1/9"})

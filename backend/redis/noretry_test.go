@@ -86,7 +86,7 @@ func storeBehind(t *testing.T, ln net.Listener, addr, prefix string) (*redisstor
 		Prefix: prefix + time.Now().Format("150405.000000"),
 	})
 	require.NoError(t, err)
-	raw := redis.NewClient(&redis.Options{Addr: addr, DB: 9})
+	raw := redis.NewClient(&redis.Options{Addr: addr, DB: 9, ContextTimeoutEnabled: true})
 	t.Cleanup(func() {
 		_ = b.Clear(context.Background())
 		_ = b.Close()

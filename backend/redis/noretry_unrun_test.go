@@ -197,7 +197,7 @@ func TestIncrAddRefusalRetriesBounded(t *testing.T) {
 func TestIncrRefusalRetryBoundedByContext(t *testing.T) {
 	addr := testutil.RedisAddr(t)
 	p := startRefuser(t, addr)
-	client := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), DB: 9, MaxRetries: 3,
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: p.ln.Addr().String(), DB: 9, MaxRetries: 3,
 		MinRetryBackoff: 5 * time.Second, MaxRetryBackoff: 5 * time.Second})
 	t.Cleanup(func() { _ = client.Close() })
 	b := redisstore.Must(redisstore.Options{Client: client, Prefix: "noretry-ctx:" + time.Now().Format("150405.000000")})
@@ -232,7 +232,7 @@ func TestIncrAddRetriedAfterDialError(t *testing.T) {
 				var d net.Dialer
 				return d.DialContext(ctx, network, addr)
 			}
-			client := redis.NewClient(&redis.Options{Addr: addr, DB: 9, Dialer: dial, DialerRetries: 1,
+			client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: addr, DB: 9, Dialer: dial, DialerRetries: 1,
 				MaxRetries: retries, MinRetryBackoff: -1, MaxRetryBackoff: -1})
 			t.Cleanup(func() { _ = client.Close() })
 			b := redisstore.Must(redisstore.Options{Client: client, Prefix: "noretry-dial:" + time.Now().Format("150405.000000")})
@@ -251,7 +251,7 @@ func TestIncrAddRetriedAfterDialError(t *testing.T) {
 			assert.EqualValues(t, 2, dials.Load())
 
 			_ = client.Close() // a fresh pool: the next command dials
-			client2 := redis.NewClient(&redis.Options{Addr: addr, DB: 9, Dialer: dial, DialerRetries: 1,
+			client2 := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: addr, DB: 9, Dialer: dial, DialerRetries: 1,
 				MaxRetries: retries, MinRetryBackoff: -1, MaxRetryBackoff: -1})
 			t.Cleanup(func() { _ = client2.Close() })
 			b2 := redisstore.Must(redisstore.Options{Client: client2, Prefix: b.Prefix()})
@@ -269,7 +269,7 @@ func TestIncrAddRetriedAfterDialError(t *testing.T) {
 // retried now, and Incr counts once.
 func TestIncrAddRetriedAfterPoolTimeout(t *testing.T) {
 	addr := testutil.RedisAddr(t)
-	client := redis.NewClient(&redis.Options{Addr: addr, DB: 9, PoolSize: 1, PoolTimeout: 400 * time.Millisecond,
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: addr, DB: 9, PoolSize: 1, PoolTimeout: 400 * time.Millisecond,
 		MaxRetries: 1, MinRetryBackoff: -1, MaxRetryBackoff: -1})
 	t.Cleanup(func() { _ = client.Close() })
 	b := redisstore.Must(redisstore.Options{Client: client, Prefix: "noretry-pool:" + time.Now().Format("150405.000000")})

@@ -80,13 +80,23 @@ type Options struct {
 	// a Sentinel failover client, a *redis.ClusterClient, a *redis.Ring or
 	// any other redis.UniversalClient). The Store uses it as it is
 	// configured and never closes it: Close leaves it open for its owner.
-	// New refuses, as far as go-redis shows a client's options, one that
-	// reads from replicas (a *redis.ClusterClient with ReadOnly,
-	// RouteByLatency or RouteRandomly, as redis.NewFailoverClusterClient
-	// builds with them), one with go-redis's client-side caching, and one
-	// whose retry or redirect count is below -1 (it sends no command). A
-	// Sentinel client with ReplicaOnly cannot be detected (go-redis keeps
-	// that unexported): do not pass one, as its reads come from replicas.
+	// It must be built with ContextTimeoutEnabled: true, so that a call
+	// ends at its context's deadline (a Cache's Options.Timeout, a
+	// caller's own): without it go-redis bounds each read and write by
+	// ReadTimeout and WriteTimeout only (5 s by default, per try), and New
+	// refuses the client, whatever those timeouts are, since the Store
+	// cannot know its callers' deadlines. New also refuses, as far as
+	// go-redis shows a client's options, one that reads from replicas (a
+	// *redis.ClusterClient with ReadOnly, RouteByLatency or RouteRandomly,
+	// as redis.NewFailoverClusterClient builds with them), one with
+	// go-redis's client-side caching, and one whose retry or redirect count
+	// is below -1 (it sends no command). A program's type that embeds a
+	// go-redis client (its Options method promoted) is checked, retried
+	// and batched as the client it embeds; a client of another type (one
+	// without go-redis's Options method) cannot be checked: it is taken
+	// as it is, and must honour the context's deadline itself. A Sentinel
+	// client with ReplicaOnly cannot be detected (go-redis keeps that
+	// unexported): do not pass one, as its reads come from replicas.
 	Client redis.UniversalClient
 
 	// Prefix is prepended to every key: it is the namespace that Clear
@@ -462,14 +472,36 @@ func checkClientOptions(u *redis.UniversalOptions) error {
 	return checkRetries("ClientOptions", "MaxRedirects", u.MaxRedirects)
 }
 
+// The options go-redis shows of its clients, and of a program's type that
+// embeds one (its Options method is promoted): checkClient, retryPolicyOf
+// and New see a client through these, not through its concrete type, so
+// that such a wrapper is checked and used as the client it embeds. A
+// *redis.Client (a Sentinel failover client too) is a clientOptioner, a
+// *redis.ClusterClient a clusterOptioner, a *redis.Ring a ringOptioner.
+type (
+	clientOptioner  interface{ Options() *redis.Options }
+	clusterOptioner interface{ Options() *redis.ClusterOptions }
+	ringOptioner    interface{ Options() *redis.RingOptions }
+)
+
+// ignoresDeadlines is why a client without ContextTimeoutEnabled is refused.
+const ignoresDeadlines = "its ContextTimeoutEnabled is false (go-redis's default): go-redis then bounds each " +
+	"read and write by ReadTimeout and WriteTimeout only, never by the call's context, so a Cache's " +
+	"Options.Timeout, or any caller's deadline, does not bound a call to a server that does not answer " +
+	"(seconds per call, times its retries); build the client with ContextTimeoutEnabled: true"
+
 // checkClient refuses a caller's client, as far as go-redis shows its
-// options, that reads from replicas, answers reads from go-redis's
-// client-side cache, or never sends a command (a retry or redirect count
-// that go-redis's init left negative). A Sentinel client with ReplicaOnly
-// cannot be told from one without: go-redis keeps that unexported.
+// options (a go-redis client, or a type that embeds one), that reads from
+// replicas, answers reads from go-redis's client-side cache, never sends a
+// command (a retry or redirect count that go-redis's init left negative),
+// or ignores the context's deadline (ContextTimeoutEnabled false). A
+// Sentinel client with ReplicaOnly cannot be told from one without:
+// go-redis keeps that unexported. A client of another type is taken as it
+// is.
 func checkClient(c redis.UniversalClient) error {
+	ctxTimeout := true
 	switch c := c.(type) {
-	case *redis.Client:
+	case clientOptioner:
 		o := c.Options()
 		if o.ClientSideCacheConfig != nil || o.ClientSideCache != nil {
 			return optError("Client", "%s", goRedisCSC)
@@ -477,7 +509,8 @@ func checkClient(c redis.UniversalClient) error {
 		if o.MaxRetries < 0 {
 			return optError("Client", "its MaxRetries is below -1: go-redis sends no command at all; want -1 (none) or more")
 		}
-	case *redis.ClusterClient:
+		ctxTimeout = o.ContextTimeoutEnabled
+	case clusterOptioner:
 		o := c.Options()
 		if err := checkReplicaReads("Client", "a ClusterClient with ReadOnly, RouteByLatency or RouteRandomly (as NewFailoverClusterClient builds with them)",
 			o.ReadOnly || o.RouteByLatency || o.RouteRandomly); err != nil {
@@ -486,6 +519,12 @@ func checkClient(c redis.UniversalClient) error {
 		if o.MaxRedirects < 0 || o.MaxRetries < -1 {
 			return optError("Client", "its MaxRedirects or MaxRetries is below -1: go-redis sends no command at all; want -1 (none) or more")
 		}
+		ctxTimeout = o.ContextTimeoutEnabled
+	case ringOptioner:
+		ctxTimeout = c.Options().ContextTimeoutEnabled
+	}
+	if !ctxTimeout {
+		return optError("Client", "%s", ignoresDeadlines)
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ func TestURL(t *testing.T) {
 
 func TestNewRejects(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	cases := []struct {
 		name string

@@ -36,7 +36,7 @@ func startOwnCluster(t *testing.T, n, withSlots int) *ownCluster {
 				"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 				"--cluster-node-timeout", "15000"}
 		})
-		a := redis.NewClient(&redis.Options{Addr: p.Addr})
+		a := redis.NewClient(&redis.Options{Addr: p.Addr, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = a.Close() })
 		c.nodes, c.admin = append(c.nodes, p), append(c.admin, a)
 	}

@@ -34,7 +34,7 @@ func sharedBackends(client redis.UniversalClient) func(t *testing.T) backend.Bac
 
 func TestConformanceRedis(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t)})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, sharedBackends(client))
 }
@@ -59,7 +59,7 @@ func clearPrefix(t *testing.T, url, prefix string) {
 
 func TestConformanceCluster(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t)})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, sharedBackends(client))
 }
@@ -78,7 +78,7 @@ func TestConformanceClusterURL(t *testing.T) {
 // one slot; everything still works (GetMany is then a single MGET).
 func TestConformanceClusterHashTag(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t)})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, func(t *testing.T) backend.Backend {
 		opts := redisstore.Options{Client: client, Prefix: "{" + uniquePrefix(t) + "}"}
@@ -90,7 +90,7 @@ func TestConformanceClusterHashTag(t *testing.T) {
 func TestConformanceSentinel(t *testing.T) {
 	t.Parallel()
 	addr, master := testutil.RedisSentinel(t)
-	client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: master, SentinelAddrs: []string{addr}})
+	client := redis.NewFailoverClient(&redis.FailoverOptions{ContextTimeoutEnabled: true, MasterName: master, SentinelAddrs: []string{addr}})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, sharedBackends(client))
 }
@@ -107,7 +107,7 @@ func TestSentinelURL(t *testing.T) {
 	// The value is on the master Sentinel names.
 	m, err := redis.NewSentinelClient(&redis.Options{Addr: addr}).GetMasterAddrByName(ctx(t), master).Result()
 	require.NoError(t, err)
-	direct := redis.NewClient(&redis.Options{Addr: m[0] + ":" + m[1]})
+	direct := redis.NewClient(&redis.Options{Addr: m[0] + ":" + m[1], ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = direct.Close() })
 	v, err := direct.Get(ctx(t), b.Prefix()+"k").Result()
 	require.NoError(t, err)
@@ -118,7 +118,7 @@ func TestSentinelURL(t *testing.T) {
 // spread over every master, where a plain MGET or DEL is refused.
 func TestClusterGetManyAcrossSlots(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t)})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	b := redisstore.Must(redisstore.Options{Client: client, Prefix: uniquePrefix(t)})
 	t.Cleanup(func() { _ = b.Clear(context.Background()) })
@@ -168,7 +168,7 @@ func TestClusterGetManyAcrossSlots(t *testing.T) {
 // survive Clear, on the real server.
 func TestClearTouchesOnlyItsPrefixRedis(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t)})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	testClearTouchesOnlyItsPrefix(t, client, "glob*[ab]?"+uniquePrefix(t))
 }
@@ -177,7 +177,7 @@ func TestClearTouchesOnlyItsPrefixRedis(t *testing.T) {
 // every master.
 func TestClearTouchesOnlyItsPrefixCluster(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t)})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	testClearTouchesOnlyItsPrefix(t, client, "glob*[ab]?"+uniquePrefix(t))
 }

@@ -89,9 +89,9 @@ func New(opts Options) (*Store, error) {
 	b.useDEL.Store(opts.DeleteWithDEL)
 	b.retry = retryPolicyOf(client)
 	switch client.(type) {
-	case *redis.Client:
+	case clientOptioner: // a *redis.Client, or a type that embeds one
 		b.mode = modeSingle
-	case *redis.ClusterClient:
+	case masterLister: // a *redis.ClusterClient, or a type that embeds one
 		b.mode = modeCluster
 	default:
 		b.mode = modePerKey
@@ -414,16 +414,17 @@ type retryPolicy struct {
 
 // retryPolicyOf is c's retry policy, as its options say once go-redis
 // initialised them: a Cluster client's loop retries up to MaxRedirects
-// times. A client of another type (a wrapper) shows none: no retries.
+// times. A type that embeds a go-redis client has the policy of the client
+// it embeds; a client of another type shows none: no retries.
 func retryPolicyOf(c redis.UniversalClient) retryPolicy {
 	switch c := c.(type) {
-	case *redis.Client:
+	case clientOptioner:
 		o := c.Options()
 		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff}
-	case *redis.ClusterClient:
+	case clusterOptioner:
 		o := c.Options()
 		return retryPolicy{o.MaxRedirects, o.MinRetryBackoff, o.MaxRetryBackoff}
-	case *redis.Ring:
+	case ringOptioner:
 		o := c.Options()
 		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff}
 	}

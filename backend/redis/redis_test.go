@@ -45,7 +45,7 @@ func TestConformanceMiniredis(t *testing.T) {
 func TestConformanceMiniredisPerKey(t *testing.T) {
 	t.Parallel()
 	m := miniredis.RunT(t)
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": m.Addr()}})
+	ring := redis.NewRing(&redis.RingOptions{ContextTimeoutEnabled: true, Addrs: map[string]string{"a": m.Addr()}})
 	t.Cleanup(func() { _ = ring.Close() })
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
 		return redisstore.Must(redisstore.Options{Client: ring, Prefix: uniquePrefix(t)})
@@ -85,7 +85,7 @@ func TestSubMillisecondTTLRoundsUp(t *testing.T) {
 func TestClearTouchesOnlyItsPrefix(t *testing.T) {
 	t.Parallel()
 	m := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	client := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	testClearTouchesOnlyItsPrefix(t, client, "glob*[ab]?:")
 }
@@ -143,7 +143,7 @@ func TestIncrWrongType(t *testing.T) {
 func TestCloseLeavesCallersClientOpen(t *testing.T) {
 	t.Parallel()
 	m := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	client := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	b := redisstore.Must(redisstore.Options{Client: client})
 	require.NoError(t, b.Close())
@@ -166,7 +166,7 @@ func TestCloseClosesOwnClient(t *testing.T) {
 func TestClientClosedUnderBackend(t *testing.T) {
 	t.Parallel()
 	m := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	client := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
 	b := redisstore.Must(redisstore.Options{Client: client})
 	t.Cleanup(func() { _ = b.Close() })
 	require.NoError(t, client.Close())

@@ -36,9 +36,9 @@ func TestReplicaReadsRefused(t *testing.T) {
 		{"ClientOptions cluster ReadOnly", redisstore.Options{ClientOptions: &redis.UniversalOptions{Addrs: two, ReadOnly: true}}},
 		{"ClientOptions cluster RouteRandomly", redisstore.Options{ClientOptions: &redis.UniversalOptions{Addrs: two, RouteRandomly: true}}},
 		{"ClientOptions IsClusterMode RouteByLatency", redisstore.Options{ClientOptions: &redis.UniversalOptions{Addrs: two[:1], IsClusterMode: true, RouteByLatency: true}}},
-		{"Client cluster ReadOnly", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, ReadOnly: true})}},
-		{"Client cluster RouteRandomly", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, RouteRandomly: true})}},
-		{"Client failover cluster RouteByLatency", redisstore.Options{Client: redis.NewFailoverClusterClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: two[:1], RouteByLatency: true})}},
+		{"Client cluster ReadOnly", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, ReadOnly: true, ContextTimeoutEnabled: true})}},
+		{"Client cluster RouteRandomly", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, RouteRandomly: true, ContextTimeoutEnabled: true})}},
+		{"Client failover cluster RouteByLatency", redisstore.Options{Client: redis.NewFailoverClusterClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: two[:1], RouteByLatency: true, ContextTimeoutEnabled: true})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.opts.Client != nil {

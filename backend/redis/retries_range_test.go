@@ -39,9 +39,9 @@ func TestRetriesOutOfRangeRefused(t *testing.T) {
 		{"ClientOptions MaxRetries=11", "ClientOptions.MaxRetries", redisstore.Options{ClientOptions: &redis.UniversalOptions{Addrs: two[:1], MaxRetries: 11}}},
 		{"ClientOptions MaxRedirects=-2", "ClientOptions.MaxRedirects", redisstore.Options{ClientOptions: &redis.UniversalOptions{Addrs: two, MaxRedirects: -2}}},
 		{"ClientOptions MaxRedirects=11", "ClientOptions.MaxRedirects", redisstore.Options{ClientOptions: &redis.UniversalOptions{Addrs: two, MaxRedirects: 11}}},
-		{"Client MaxRetries=-2", "MaxRetries", redisstore.Options{Client: redis.NewClient(&redis.Options{Addr: two[0], MaxRetries: -2})}},
-		{"Client cluster MaxRedirects=-2", "MaxRedirects", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, MaxRedirects: -2})}},
-		{"Client cluster MaxRetries=-2", "MaxRetries", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, MaxRetries: -2})}},
+		{"Client MaxRetries=-2", "MaxRetries", redisstore.Options{Client: redis.NewClient(&redis.Options{Addr: two[0], MaxRetries: -2, ContextTimeoutEnabled: true})}},
+		{"Client cluster MaxRedirects=-2", "MaxRedirects", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, MaxRedirects: -2, ContextTimeoutEnabled: true})}},
+		{"Client cluster MaxRetries=-2", "MaxRetries", redisstore.Options{Client: redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, MaxRetries: -2, ContextTimeoutEnabled: true})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.opts.Client != nil {
@@ -66,8 +66,8 @@ func TestRetriesOutOfRangeRefused(t *testing.T) {
 		require.NoError(t, b.Close())
 	}
 	for _, c := range []redis.UniversalClient{
-		redis.NewClient(&redis.Options{Addr: two[0], MaxRetries: -1}),
-		redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, MaxRedirects: -1, MaxRetries: -1}),
+		redis.NewClient(&redis.Options{Addr: two[0], MaxRetries: -1, ContextTimeoutEnabled: true}),
+		redis.NewClusterClient(&redis.ClusterOptions{Addrs: two, MaxRedirects: -1, MaxRetries: -1, ContextTimeoutEnabled: true}),
 	} {
 		b, err := redisstore.New(redisstore.Options{Client: c})
 		require.NoError(t, err)
@@ -90,7 +90,7 @@ func TestNegativeURLMaxRetriesRealServer(t *testing.T) {
 	if b != nil {
 		defer b.Close()
 		setErr := b.Set(ctx, "k", []byte("v"), time.Minute)
-		raw := redis.NewClient(&redis.Options{Addr: addr, DB: 9})
+		raw := redis.NewClient(&redis.Options{Addr: addr, DB: 9, ContextTimeoutEnabled: true})
 		defer raw.Close()
 		n, _ := raw.Exists(ctx, b.Prefix()+"k").Result()
 		require.False(t, setErr == nil && n == 0, "Set returned nil but wrote nothing")
@@ -112,7 +112,7 @@ func TestNegativeMaxRedirectsRealCluster(t *testing.T) {
 		defer b.Close()
 		setErr := b.Set(ctx, "k", []byte("v"), time.Minute)
 		_, getErr := b.Get(ctx, "never-written")
-		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
 		defer c.Close()
 		_, rawErr := c.Get(ctx, b.Prefix()+"k").Result()
 		require.False(t, setErr == nil && errors.Is(rawErr, redis.Nil), "Set returned nil but wrote nothing")

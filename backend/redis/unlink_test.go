@@ -64,11 +64,11 @@ func recorded(t *testing.T, addrs []string, user string) (redis.UniversalClient,
 	rec := &commands{}
 	var c redis.UniversalClient
 	if len(addrs) > 1 {
-		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
 		cc.OnNewNode(func(n *redis.Client) { n.AddHook(rec) })
 		c = cc
 	} else {
-		o := &redis.Options{Addr: addrs[0]}
+		o := &redis.Options{Addr: addrs[0], ContextTimeoutEnabled: true}
 		if user != "" {
 			o.Username, o.Password = user, "pw"
 		}
@@ -157,7 +157,7 @@ func TestFallsBackToDELWhereUNLINKIsRefused(t *testing.T) {
 	t.Run("acl", func(t *testing.T) {
 		t.Parallel()
 		addr := server(t)
-		admin := redis.NewClient(&redis.Options{Addr: addr})
+		admin := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = admin.Close() })
 		require.NoError(t, admin.Do(ctx(t), "ACL", "SETUSER", "nounlink", "on", ">pw", "~*", "+@all", "-unlink").Err())
 		testFallsBackToDEL(t, addr, "nounlink")

@@ -61,7 +61,7 @@ func TestWatchCloseWaitsForTheFailoverCheck(t *testing.T) {
 	t.Parallel()
 	addr := testutil.RedisAddr(t)
 	s := &stall{entered: make(chan struct{}, 1)}
-	c := redis.NewClient(&redis.Options{Addr: "FailoverClient", DialTimeout: time.Minute,
+	c := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: "FailoverClient", DialTimeout: time.Minute,
 		Dialer: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			if s.armed.Load() {
 				s.wait(ctx)

@@ -36,8 +36,8 @@ func startOwnSentinel(t *testing.T, setup func(master, replica *redis.Client)) *
 			"--dir", dir, "--replicaof", "127.0.0.1", strconv.Itoa(o.master.Port)}
 	})
 	if setup != nil {
-		m := redis.NewClient(&redis.Options{Addr: o.master.Addr})
-		r := redis.NewClient(&redis.Options{Addr: o.replica.Addr})
+		m := redis.NewClient(&redis.Options{Addr: o.master.Addr, ContextTimeoutEnabled: true})
+		r := redis.NewClient(&redis.Options{Addr: o.replica.Addr, ContextTimeoutEnabled: true})
 		setup(m, r)
 		_, _ = m.Close(), r.Close()
 	}
@@ -112,7 +112,7 @@ func TestWatchFollowsSentinelFailover(t *testing.T) {
 
 			o.failover(t)
 			bg := context.Background()
-			promoted := redis.NewClient(&redis.Options{Addr: o.replica.Addr})
+			promoted := redis.NewClient(&redis.Options{Addr: o.replica.Addr, ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = promoted.Close() })
 			// Write on the new master until the watch reports it; the watch
 			// gets 5s (its check runs every second; the rest is slack for a
@@ -164,7 +164,7 @@ func TestWatchFailoverOpensNoConnectionPerSecond(t *testing.T) {
 	require.NoError(t, b.Set(context.Background(), "k", []byte("v"), time.Minute)) // the pool's connection
 	ev := watchStore(t, b)
 	ev.waitFor(t, "the watch", watching(true))
-	admin := redis.NewClient(&redis.Options{Addr: o.master.Addr})
+	admin := redis.NewClient(&redis.Options{Addr: o.master.Addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
 	before := totalConns(t, admin)
 	time.Sleep(3500 * time.Millisecond) // three of the watch's checks at least
@@ -201,7 +201,7 @@ func TestWatchFailoverInfoRefusedOpensNoConnectionPerSecond(t *testing.T) {
 			require.NoError(t, b.Set(context.Background(), "k", []byte("v"), time.Minute)) // the pool's connection
 			ev := watchStore(t, b)
 			ev.waitFor(t, "the watch", watching(true))
-			admin := redis.NewClient(&redis.Options{Addr: o.master.Addr})
+			admin := redis.NewClient(&redis.Options{Addr: o.master.Addr, ContextTimeoutEnabled: true})
 			t.Cleanup(func() { _ = admin.Close() })
 			before := totalConns(t, admin)
 			time.Sleep(3500 * time.Millisecond) // three of the watch's checks at least

@@ -102,7 +102,7 @@ func TestWatchReportsChangesByAnyClient(t *testing.T) {
 	ev := watchStore(t, s)
 	ev.waitFor(t, "the watch", watching(true))
 
-	other := redis.NewClient(&redis.Options{Addr: addr})
+	other := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = other.Close() })
 	ctx := context.Background()
 	require.NoError(t, other.Set(ctx, prefix+"written", "1", 0).Err())
@@ -154,7 +154,7 @@ func TestWatchSurvivesClientKill(t *testing.T) {
 	t.Parallel()
 	addr := testutil.RedisAddr(t)
 	name := "watch-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	client := redis.NewClient(&redis.Options{Addr: addr, ClientName: name})
+	client := redis.NewClient(&redis.Options{Addr: addr, ClientName: name, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	s := redisstore.Must(redisstore.Options{Client: client, Prefix: uniquePrefix(t)})
 	ev := watchStore(t, s)
@@ -208,7 +208,7 @@ func TestWatchOnlyOnAMaster(t *testing.T) {
 func TestWatchReportsAFlushOfAnyDatabase(t *testing.T) {
 	t.Parallel()
 	srv, _, ev := watchOwnRedis(t, "")
-	other := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 7})
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 7, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = other.Close() })
 	require.NoError(t, other.FlushDB(context.Background()).Err())
 	ev.waitFor(t, "the flush", func(e *events) bool { return e.flushes == 1 })
@@ -245,7 +245,7 @@ func startRedis(t *testing.T, password string) *testutil.Process {
 }
 
 func TestWatchRefusesClientsItCannotFollow(t *testing.T) {
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	ring := redis.NewRing(&redis.RingOptions{ContextTimeoutEnabled: true, Addrs: map[string]string{"a": "127.0.0.1:1"}})
 	t.Cleanup(func() { _ = ring.Close() })
 	s := redisstore.Must(redisstore.Options{Client: ring})
 	_, err := s.WatchInvalidations(func([]string) {}, func(bool) {})
