@@ -64,7 +64,15 @@ type Options struct {
 	DefaultTTL time.Duration
 	// KeyPrefix is put in front of every key the Cache writes, on every
 	// backend (Flask-Caching applied CACHE_KEY_PREFIX to Redis and memcached
-	// only). Several Caches can share one store under distinct prefixes.
+	// only). Several Caches can share one store under distinct prefixes
+	// none of which is a prefix of another. A backend key is KeyPrefix
+	// followed at once by a one-letter kind, '/' and the rest, with no
+	// delimiter after KeyPrefix, so a Cache under "t" shares keys with one
+	// under "tk/" (the first's direct key "k/x" is the second's "x"), and
+	// one Cache could read or overwrite another's entries. End each prefix
+	// with a delimiter its other part cannot hold, as "tenant-1:" and
+	// "tenant-10:" for tenant names without ':' (a prefix built from a name
+	// that may hold the delimiter must escape it in the name). Default "".
 	KeyPrefix string
 	// Codec encodes the typed values of GetAs, SetAs, GetOrSet and Memoize for
 	// stores that are not in-process. Nil means JSON.
