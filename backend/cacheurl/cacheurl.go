@@ -51,9 +51,13 @@ var cacheParams = []string{"key_prefix", "default_timeout"}
 // go-redis then starts dialing that many connections (at most pool_size;
 // for Sentinel, the Sentinels first) in the background as Open builds the
 // client, without Open waiting for them (a cluster's node clients do so
-// on the first call). Either way a server that is down shows on the first
-// call, not in Open (and so does a host name that does not resolve). It is
-// safe for concurrent use.
+// on the first call); and for near=1 on a Redis URL (redis*, unix): the
+// near cache's invalidation watch starts in the background as Open
+// returns, connects to the server at once (on a Cluster, to every master,
+// which it lists again every second), stays connected until Close, and
+// redials with back-off while the server is down. Either way a server
+// that is down shows on the first call, not in Open (and so does a host
+// name that does not resolve). It is safe for concurrent use.
 func Open(rawURL string) (backend.Backend, error) {
 	u, err := parse(rawURL)
 	if err != nil {

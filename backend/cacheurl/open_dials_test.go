@@ -13,13 +13,15 @@ import (
 	"github.com/go-caching/caching/backend/cacheurl"
 )
 
-// TestOpenDialsOnlyForMinIdleConns: Open's doc said "Open dials nothing",
-// but min_idle_conns makes go-redis dial as Open builds a client for one
-// server or a Sentinel-managed master, which the doc now says. The server
-// sees a connection from Open with min_idle_conns=1 (with no call made),
-// none without it, and none for a cluster, whose node clients are built
-// on the first call.
-func TestOpenDialsOnlyForMinIdleConns(t *testing.T) {
+// TestOpenDialsOnlyForMinIdleConnsAndNear: Open's doc said "Open dials
+// nothing", but min_idle_conns makes go-redis dial as Open builds a client
+// for one server or a Sentinel-managed master, and near=1 on a Redis URL
+// starts the near cache's invalidation watch, which connects at once (on a
+// Cluster, to list its masters), both of which the doc now says. The server
+// sees a connection from Open with min_idle_conns=1 or near=1 (with no call
+// made), none without them, and none for a cluster with min_idle_conns,
+// whose node clients are built on the first call.
+func TestOpenDialsOnlyForMinIdleConnsAndNear(t *testing.T) {
 	for _, tc := range []struct {
 		name, network string
 		url           func(addr string) string
@@ -29,6 +31,9 @@ func TestOpenDialsOnlyForMinIdleConns(t *testing.T) {
 		{"unix", "unix", func(a string) string { return "unix://" + a + "?min_idle_conns=1" }, true},
 		{"sentinel", "tcp", func(a string) string { return "redis+sentinel://" + a + "/mymaster?min_idle_conns=1" }, true},
 		{"cluster", "tcp", func(a string) string { return "redis+cluster://" + a + "?min_idle_conns=1" }, false},
+		{"redis near=1", "tcp", func(a string) string { return "redis://" + a + "?near=1" }, true},
+		{"unix near=1", "unix", func(a string) string { return "unix://" + a + "?near=1" }, true},
+		{"cluster near=1", "tcp", func(a string) string { return "redis+cluster://" + a + "?near=1" }, true},
 		{"redis without", "tcp", func(a string) string { return "redis://" + a + "?pool_size=4" }, false},
 		{"sentinel without", "tcp", func(a string) string { return "redis+sentinel://" + a + "/mymaster?pool_size=4" }, false},
 	} {
