@@ -46,7 +46,9 @@
 //     304s, so a precompressed or never-compressed file's 304 varies where
 //     its 200 did not, which costs a shared cache at most one entry per
 //     Accept-Encoding; and, when the client revalidated an encoded variant,
-//     the ETag that variant had);
+//     the ETag that variant had: the variant its If-None-Match names, or,
+//     when it sent If-Modified-Since only, the one negotiated for the
+//     request);
 //   - it has a Content-Encoding (call [Disable] to opt a response out) or a
 //     Content-Range, or "Cache-Control: no-transform";
 //   - its media type is not in Options.MimeTypes, is text/event-stream

@@ -179,6 +179,22 @@ func (c *Compressor) revalidated(inm, ae []string, et string) *codec {
 	return nil
 }
 
+// negotiated returns the codec of the encoded variant a client whose
+// Accept-Encoding lines are ae may hold, when no entity-tag names it (a
+// revalidation with If-Modified-Since only): the one negotiated for a
+// response that is not streamed, else for one that is; nil when the
+// client accepts none. Of the two guesses the encoded variant is the safe
+// one: a 304 labelled with an encoded variant's tag that names none the
+// client holds only costs it a full response (RFC 9111 section 4.3.4), one
+// labelled with the identity's strong tag would vouch for encoded bytes.
+func (c *Compressor) negotiated(ae []string) *codec {
+	a := header.ParseAcceptEncoding(ae)
+	if cd := c.cfg.prefs.choose(&a); cd != nil {
+		return cd
+	}
+	return c.cfg.streamPrefs.choose(&a)
+}
+
 // strongETag returns et, a response's ETag value, as net/http sends it
 // (without the spaces, tabs, CRs and LFs around it, which it trims), and
 // whether that is a strong entity-tag. A handler's tag read from a file may

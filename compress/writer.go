@@ -39,7 +39,8 @@ type responseWriter struct {
 
 	// inm is the request's If-None-Match as the client sent it, when it
 	// was rewritten for the handler (nil otherwise): a handler's 304
-	// carries the ETag of the variant the client named (revalidated).
+	// carries the ETag of the variant the client named (revalidated), or,
+	// without If-None-Match, of the one negotiated (negotiated).
 	inm []string
 
 	codec     *codec
@@ -322,10 +323,26 @@ func (w *responseWriter) precheck() {
 		ct, has := h["Content-Type"]
 		w.vary = !disabled && !coded && !noTransform(h["Cache-Control"]) &&
 			(!has || (len(ct) > 0 && w.c.cfg.typeOK(mediaType(ct[0]))))
-		if w.vary && w.inm != nil {
-			// The client revalidates an encoded variant: answer with
-			// that variant's ETag, the streamed one's included.
-			if cd := w.c.revalidated(w.inm, w.r.Header["Accept-Encoding"], h.Get("Etag")); cd != nil {
+		if w.vary {
+			var cd *codec
+			switch ae := w.r.Header["Accept-Encoding"]; {
+			case w.inm != nil:
+				// The client revalidates an encoded variant: answer
+				// with that variant's ETag, the streamed one's
+				// included.
+				cd = w.c.revalidated(w.inm, ae, h.Get("Etag"))
+			case len(w.r.Header["If-None-Match"]) == 0 && len(w.r.Header["If-Modified-Since"]) > 0 &&
+				(has || !w.c.cfg.neverEncodesPath(w.r.URL.Path)):
+				// No tag tells which variant the client holds (it
+				// revalidates with If-Modified-Since only): the one
+				// negotiated for this request, as the 304 Conditional
+				// makes of the encoded 200 names it (notModifiedBy).
+				// Not when the 304 has no type (http.ServeContent's)
+				// and the path's extension is of a type never
+				// encoded (a .png): its 200 was the identity.
+				cd = w.c.negotiated(ae)
+			}
+			if cd != nil {
 				w.codec = cd
 				w.encodeETag(h)
 			}
