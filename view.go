@@ -173,6 +173,11 @@ import (
 // (an Add copies the value: its slice is full), but must not write into a
 // value in place (h["X"][0] = v): that would change the stored response.
 //
+// The writer the handler is handed is inert once the handler returns (or
+// panics), as compress's is: a handler that kept it gets the error
+// compress.ErrHandlerReturned from its calls, which reach neither the
+// response nor the stored entry.
+//
 // Cached panics if ttl is negative or an option is invalid: these are
 // programming errors, found at start-up. The panic's value is an error
 // wrapping ErrInvalidTTL or ErrInvalidOption. The middleware is safe for
@@ -1314,6 +1319,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		}
 		p := recover()
+		rec.Detach() // as Finish does: a writer the handler kept is inert
 		rec.Fail(httpcache.ReasonPanic)
 		if p == nil {
 			v.count(r, st, st.outcome())

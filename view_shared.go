@@ -1428,6 +1428,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 		return reasonHeaderOnly
 	}}
 	v.announce(w, r, outMiss, httpcache.Miss)
+	defer rec.Detach() // after a panic; Finish detaches otherwise
 	v.next.ServeHTTP(rec.Reset(w), r)
 	status, h, _, _ := rec.Finish()
 	// A 200 made after the request's context ended is the answer to a

@@ -81,7 +81,8 @@ const ReasonLength Reason = "length"
 //   - the header declares trailers.
 //
 // The writer handed to the handler keeps exactly the optional interfaces of
-// the one it wraps (internal/httpx). A Recorder is not safe for concurrent
+// the one it wraps (internal/httpx), and is inert once Finish (or Detach)
+// is called. A Recorder is not safe for concurrent
 // use, like an http.ResponseWriter. Set its exported fields, then call
 // Reset; its zero value records with the default limit and no checks.
 type Recorder struct {
@@ -948,7 +949,15 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // response may not be stored ("" if it may). For a diverted response it
 // returns the diverted status and the header it had then. The body belongs
 // to the caller, who must not change it before Send.
+//
+// Finish first detaches the writer handed to the handler (httpx.Writer's
+// Detach), waiting for a call in progress on it: a handler that kept it
+// past its return (a late goroutine, a logger) gets httpx.ErrDetached from
+// then on, and its bytes reach neither the recorded body nor the writer
+// below. A caller that does not reach Finish (the handler panicked) calls
+// Detach itself before anything else.
 func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reason Reason) {
+	rec.Detach()
 	if rec.diverted != 0 {
 		return rec.diverted, rec.header, nil, rec.reason
 	}

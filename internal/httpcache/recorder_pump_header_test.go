@@ -84,7 +84,9 @@ func TestRecorderPumpHandlerHeaderOwnMap(t *testing.T) {
 				} else {
 					rec.Fail(ReasonPanic)
 				}
-				require.True(t, sameMap(rw.Header(), below), "the handler's Header is the map below again")
+				// The handler's writer is detached since Finish: the
+				// Recorder's Header is the map below again.
+				require.True(t, sameMap(rec.Header(), below), "the Recorder's Header is the map below again")
 				assert.Equal(t, http.Header{
 					"Content-Type":                    {"text/plain"},
 					"Content-Encoding":                {"gzip"},     // set below, left alone
