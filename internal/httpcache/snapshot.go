@@ -24,8 +24,11 @@ type Snapshot struct {
 	Status int
 	// Header is the stored header, keys canonical, without hop-by-hop
 	// fields, Set-Cookie, Age or Server-Timing. It includes the ETag (the handler's, or one
-	// computed from the body for a 2xx response) and a Content-Length equal
-	// to len(Body) where the status allows a body. Do not modify it.
+	// computed from the body for a 2xx response), a Content-Length equal
+	// to len(Body) where the status allows a body, and, where the handler
+	// set no Content-Type, the one net/http sniffs from the body (see
+	// sniffedType; none in a snapshot stored before it was added). Do not
+	// modify it.
 	Header http.Header
 	// Body is the stored body. Do not modify it.
 	Body []byte
@@ -78,7 +81,8 @@ var hopByHop = map[string]bool{
 // Set-Cookie, Age and Server-Timing dropped; the fields and values net/http
 // does not send as they are stored as it sends them: see sentValues, and a
 // name that is not a token dropped), sets Content-Length to len(body) when the
-// status allows a body, and computes a strong ETag from the body (the first
+// status allows a body, and the Content-Type net/http would sniff from it when
+// hdr has none (sniffedType), and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it
 // afterwards.
@@ -119,6 +123,9 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 	}
 	if bodyAllowed(status) {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		if ct := sniffedType(h, body); ct != "" {
+			h["Content-Type"] = []string{ct}
+		}
 	} else {
 		delete(h, "Content-Length")
 		body = nil
@@ -132,6 +139,23 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 	s := &Snapshot{Status: status, Header: h, Body: body, StoredAt: storedAt}
 	s.prepare()
 	return s
+}
+
+// sniffedType returns the Content-Type net/http sends with body, as the
+// response with header h, when h has none: sniffed from the body's first
+// 512 bytes (http.DetectContentType), unless the body is empty or h has a
+// Content-Encoding (net/http's rule, for a status that allows a body).
+// Stored, it is sent by every hit, a HEAD's included, whose body net/http
+// does not see, and by a range of it (ServeRange sniffs nothing); "" when
+// net/http sniffs nothing, or h has a Content-Type.
+func sniffedType(h http.Header, body []byte) string {
+	if _, ok := h["Content-Type"]; ok || len(body) == 0 {
+		return ""
+	}
+	if ce := h["Content-Encoding"]; len(ce) > 0 && ce[0] != "" {
+		return ""
+	}
+	return http.DetectContentType(body)
 }
 
 // sentValues returns a copy of vs as net/http sends it, which the codec
