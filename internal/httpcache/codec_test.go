@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"testing"
 	"time"
 
@@ -203,6 +205,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add(sampleSnapshot().Encode(nil))
 	f.Add(NewSnapshot(404, nil, nil, time.Unix(0, 0)).Encode(nil))
 	f.Add([]byte("HCS\x01"))
+	// Versions 2 and 3: deleted fields, and the outer directives.
+	rare := NewSharedSnapshot(200, http.Header{"Etag": {`"x"`}, "Content-Type": {"text/plain"}}, []byte("body"), time.Unix(1700000000, 0))
+	rare.SetDeleted([]string{"Content-Security-Policy", "X-Frame-Options"})
+	f.Add(rare.Encode(nil))
+	rare.SetOuterDirectives(http.Header{"Cache-Control": {"public, max-age=10", "s-maxage=5"}, "Cdn-Cache-Control": {"max-age=60"}, "Expires": {"0"}})
+	f.Add(rare.Encode(nil))
+	rare.SetDeleted(nil)
+	f.Add(rare.Encode(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Decode(data)
 		if err != nil {
@@ -225,6 +235,18 @@ func FuzzDecode(f *testing.F) {
 		for k, vs := range s.Header {
 			if len(vs) != cap(vs) {
 				t.Fatalf("%s: cap %d != len %d", k, cap(vs), len(vs))
+			}
+		}
+		if !reflect.DeepEqual(again.Deleted(), s.Deleted()) || !reflect.DeepEqual(again.OuterDirectives(), s.OuterDirectives()) {
+			t.Fatal("round trip changed the deleted fields or the outer directives")
+		}
+		// The outer directives are judged, never stored nor served.
+		judged := s.JudgedHeader()
+		w := httptest.NewRecorder()
+		s.Serve(w, httptest.NewRequest(http.MethodGet, "/", nil), s.StoredAt, "", Hit)
+		for k := range s.OuterDirectives() {
+			if len(s.Header[k]) > 0 || len(judged[k]) == 0 || len(w.Header()[k]) > 0 {
+				t.Fatalf("outer %s stored, not judged or served", k)
 			}
 		}
 	})
