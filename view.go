@@ -25,17 +25,18 @@ import (
 //
 //   - Only GET responses are stored; a HEAD is answered from the GET entry
 //     (headers, no body), so a router below the view that routes HEAD to a
-//     handler of its own (chi's r.Head, gorilla/mux's Methods("HEAD")) has
-//     its HEAD answered by the GET handler's entry: wrap the routes rather
-//     than the router, or use CachedMux, which sees the routes. Other methods pass through untouched, and so does
-//     a GET or HEAD with a body (a Content-Length or Transfer-Encoding: a
-//     search API's query, as Elasticsearch's GET _search), which no key
-//     holds, and so does one whose Connection header names anything but
-//     close, keep-alive and TE: an upgrade (a WebSocket is never answered
-//     from an entry; h2c, which curl --http2 asks for, is not one: a server
-//     that speaks it switches before any handler), or a header field, which a proxy below the cache
-//     removes before the origin sees the request, so that its response
-//     would be stored for a request the origin never saw.
+//     handler of its own (chi's r.Head, gorilla/mux's Methods("HEAD")) has its
+//     HEAD answered by the GET handler's entry: wrap the routes rather than
+//     the router, or use CachedMux, which sees the routes. Other methods pass
+//     through untouched, and so does a GET or HEAD with a body (a
+//     Content-Length or Transfer-Encoding: a search API's query, as
+//     Elasticsearch's GET _search), which no key holds, and so does one whose
+//     Connection header names anything but close, keep-alive and TE: an
+//     upgrade (a WebSocket is never answered from an entry; h2c, which curl
+//     --http2 asks for, is not one: a server that speaks it switches before
+//     any handler), or a header field, which a proxy below the cache removes
+//     before the origin sees the request, so that its response would be stored
+//     for a request the origin never saw.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
 //     206 (a part of the response), never a response with Set-Cookie or
 //     Cache-Control no-store, private or no-cache (a word of the value,

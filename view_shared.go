@@ -1389,10 +1389,11 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 
 // head answers a HEAD that no fresh entry answers. In a SharedCache view a
 // 200 whose validators match the stored GET's freshens it (RFC 9111 section
-// 4.3.5), unless its Vary names a field the GET's does not (varyWidens)
-// or it is its client's alone (mayShare: Set-Cookie, or Authorization
-// without a header that says it may be shared); one that says the GET may no longer be stored drops it, unless that may
-// be the request's own answer (mayDrop); nothing else of a HEAD is stored.
+// 4.3.5), unless its Vary names a field the GET's does not (varyWidens) or
+// it is its client's alone (mayShare: Set-Cookie, or Authorization without
+// a header that says it may be shared); one that says the GET may no longer
+// be stored drops it, unless that may be the request's own answer
+// (mayDrop); nothing else of a HEAD is stored.
 // The 200 is judged as it left through the writers outside the view: the
 // judged fields they added as its status passed (a session middleware's
 // Set-Cookie) count as its own (withAdded).
