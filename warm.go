@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/go-caching/caching/internal/header"
@@ -130,6 +132,12 @@ const (
 // server's requests do: httputil.ReverseProxy aborts a response whose
 // origin breaks off (a failed target) only for such a request, and would
 // otherwise return half of it, which a SharedCache view would store.
+// Their Body is http.NoBody, never nil, as a server's request's is. An
+// https target's request has r.TLS set, with ServerName the URL's host (in
+// lower case, without the port; none for an IP address), the name a TLS
+// client asks for (SNI), so that a handler that serves several hosts by
+// their name renders the host's page; the rest of the connection state
+// (certificates, version) is left empty.
 //
 // Warm is safe for concurrent use; while it runs, each request to a view
 // of the Cache costs one more context lookup.
@@ -241,6 +249,8 @@ func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("caching: warm: target: %w", err)
 	}
+	// A server's request always has a Body: handlers close or drain it.
+	r.Body = http.NoBody
 	// As a server sees it: the request target in RequestURI and URL (path
 	// and query only; "/" for a URL without a path, as a client sends it),
 	// the authority in Host.
@@ -252,7 +262,7 @@ func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 	r.Host = u.Host
 	r.RemoteAddr = warmRemoteAddr
 	if u.Scheme == "https" {
-		r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, ServerName: serverName(u.Hostname())}
 	}
 	// As a server reads them: field names canonical (a map literal's
 	// "accept-language" would reach the handler where no client request's
@@ -269,6 +279,16 @@ func warmRequest(ctx context.Context, t WarmTarget) (*http.Request, error) {
 	}
 	delete(r.Header, "Host") // a server moves it to r.Host
 	return r, nil
+}
+
+// serverName is the TLS server name (SNI) a client sends for host, a URL's
+// host without its port: host in lower case, without a trailing dot, as
+// browsers send it; none for an IP address, as TLS clients send none.
+func serverName(host string) string {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
 }
 
 // warmKey is the context key of a Warm request's probe.
