@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -60,7 +61,9 @@ type Options struct {
 	// for Sentinel (go-redis panics on them there), and no reads from
 	// replicas (read_only, route_by_latency, route_randomly for a Cluster,
 	// replica_only for Sentinel: a replica lags its master, so reads must go
-	// to the masters for deletes and invalidations to hold) are errors
+	// to the masters for deletes and invalidations to hold), and no
+	// context_timeout_enabled=false (a Sentinel URL's: a client the Store
+	// builds always ends a call at its context's deadline) are errors
 	// wrapping backend.ErrInvalidOption.
 	URL string
 	// ClientOptions describes the client to build, as go-redis's
@@ -96,7 +99,9 @@ type Options struct {
 	// without go-redis's Options method) cannot be checked: it is taken
 	// as it is, and must honour the context's deadline itself. A Sentinel
 	// client with ReplicaOnly cannot be detected (go-redis keeps that
-	// unexported): do not pass one, as its reads come from replicas.
+	// unexported): do not pass one, as its reads come from replicas. A nil
+	// client (a typed nil, or a type that embeds a nil go-redis client) is
+	// an error wrapping backend.ErrInvalidOption.
 	Client redis.UniversalClient
 
 	// Prefix is prepended to every key: it is the namespace that Clear
@@ -195,8 +200,9 @@ type knobs struct {
 }
 
 // apply sets each knob to the Options value if set, else keeps what the URL
-// or ClientOptions said, else the default.
-func (o *Options) apply(k knobs, keepCtxTimeout bool) {
+// or ClientOptions said, else the default. ContextTimeoutEnabled is always
+// set: without it go-redis ignores the call's deadline.
+func (o *Options) apply(k knobs) {
 	pick := func(dst *time.Duration, opt, def time.Duration) {
 		if opt != 0 {
 			*dst = opt
@@ -229,9 +235,7 @@ func (o *Options) apply(k knobs, keepCtxTimeout bool) {
 	if *k.poolTimeout == 0 {
 		*k.poolTimeout = DefaultPoolTimeout
 	}
-	if !keepCtxTimeout {
-		*k.ctxTimeout = true
-	}
+	*k.ctxTimeout = true
 }
 
 // newClient builds the client that the Options describe, or returns
@@ -246,7 +250,7 @@ func (o *Options) newClient() (c redis.UniversalClient, owned bool, err error) {
 	case o.ClientOptions != nil:
 		u := *o.ClientOptions
 		o.apply(knobs{&u.DialTimeout, &u.ReadTimeout, &u.WriteTimeout, &u.MaxRetries, &u.DialerRetries, &u.ContextTimeoutEnabled,
-			&u.MinRetryBackoff, &u.MaxRetryBackoff, &u.PoolTimeout}, false)
+			&u.MinRetryBackoff, &u.MaxRetryBackoff, &u.PoolTimeout})
 		if err := checkClientOptions(&u); err != nil {
 			return nil, false, err
 		}
@@ -296,7 +300,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
-			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout})
 		return redis.NewClient(opt), nil
 	case "cluster":
 		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
@@ -318,7 +322,7 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 			return nil, err
 		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
-			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, false)
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout})
 		return newClusterClient(opt), nil
 	case "sentinel":
 		master, db, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
@@ -347,8 +351,13 @@ func (o *Options) clientFromURL() (redis.UniversalClient, error) {
 		if err := checkReplicaReads("URL", "replica_only", opt.ReplicaOnly); err != nil {
 			return nil, err
 		}
+		if u.Query().Has("context_timeout_enabled") && !opt.ContextTimeoutEnabled {
+			// The other schemes refuse it too: go-redis reads it for
+			// Sentinel only ("unexpected option" elsewhere).
+			return nil, optError("URL", "context_timeout_enabled is false: %s", urlIgnoresDeadlines)
+		}
 		o.apply(knobs{&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.DialerRetries, &opt.ContextTimeoutEnabled,
-			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout}, u.Query().Has("context_timeout_enabled"))
+			&opt.MinRetryBackoff, &opt.MaxRetryBackoff, &opt.PoolTimeout})
 		return redis.NewFailoverClient(opt), nil
 	}
 	return nil, optError("URL", "scheme %q is not supported; want redis, rediss, unix, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel", scheme)
@@ -490,15 +499,24 @@ const ignoresDeadlines = "its ContextTimeoutEnabled is false (go-redis's default
 	"Options.Timeout, or any caller's deadline, does not bound a call to a server that does not answer " +
 	"(seconds per call, times its retries); build the client with ContextTimeoutEnabled: true"
 
+// urlIgnoresDeadlines is why a URL with context_timeout_enabled false is
+// refused.
+const urlIgnoresDeadlines = "go-redis would then bound each read and write by read_timeout and write_timeout " +
+	"only, never by the call's context, so a Cache's Options.Timeout, or any caller's deadline, would not bound " +
+	"a call to a server that does not answer; leave it out (a Store's client always has it on)"
+
 // checkClient refuses a caller's client, as far as go-redis shows its
 // options (a go-redis client, or a type that embeds one), that reads from
 // replicas, answers reads from go-redis's client-side cache, never sends a
 // command (a retry or redirect count that go-redis's init left negative),
-// or ignores the context's deadline (ContextTimeoutEnabled false). A
-// Sentinel client with ReplicaOnly cannot be told from one without:
-// go-redis keeps that unexported. A client of another type is taken as it
-// is.
+// or ignores the context's deadline (ContextTimeoutEnabled false), and a
+// nil client (nilClient). A Sentinel client with ReplicaOnly cannot be
+// told from one without: go-redis keeps that unexported. A client of
+// another type is taken as it is.
 func checkClient(c redis.UniversalClient) error {
+	if nilClient(reflect.ValueOf(c)) {
+		return optError("Client", "is nil, or a type that embeds a nil client (%T): set the client it wraps", c)
+	}
 	ctxTimeout := true
 	switch c := c.(type) {
 	case clientOptioner:
@@ -527,6 +545,37 @@ func checkClient(c redis.UniversalClient) error {
 		return optError("Client", "%s", ignoresDeadlines)
 	}
 	return nil
+}
+
+// universalClient is the type of redis.UniversalClient.
+var universalClient = reflect.TypeFor[redis.UniversalClient]()
+
+// nilClient reports whether v, a client or a field of one, is a nil
+// pointer or interface, or a struct (or pointer to one) with an embedded
+// client that is nil: a field whose type is a redis.UniversalClient, as
+// *redis.Client or a program's wrapper of one, whose methods the struct
+// promotes. Calling them would dereference nil: New would panic (in
+// Options), or the first call. Other embedded fields (a logger) are not
+// looked at.
+func nilClient(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Invalid:
+		return true
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return true
+		}
+		return nilClient(v.Elem())
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Implements(universalClient) && nilClient(v.Field(i)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // multiHostURL parses a URL whose host part is a comma-separated list, as

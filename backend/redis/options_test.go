@@ -48,8 +48,9 @@ func TestURL(t *testing.T) {
 		o := open(t, redisstore.Options{URL: "redis://h:1?dial_timeout=2s&max_retries=-1"}).(*redis.Client).Options()
 		assert.Equal(t, 2*time.Second, o.DialTimeout)
 		assert.Equal(t, 0, o.MaxRetries, "max_retries=-1 disables retries")
-		s := open(t, redisstore.Options{URL: "redis+sentinel://h:1/m?context_timeout_enabled=false"}).(*redis.Client).Options()
-		assert.False(t, s.ContextTimeoutEnabled)
+		s := open(t, redisstore.Options{URL: "redis+sentinel://h:1/m?dial_timeout=3s"}).(*redis.Client).Options()
+		assert.Equal(t, 3*time.Second, s.DialTimeout)
+		assert.True(t, s.ContextTimeoutEnabled, "a URL cannot turn it off (TestURLContextTimeoutDisabledIsRefused)")
 	})
 	t.Run("fields win over url options", func(t *testing.T) {
 		o := open(t, redisstore.Options{URL: "redis://h:1?dial_timeout=2s", DialTimeout: time.Second, MaxRetries: 3}).(*redis.Client).Options()
