@@ -188,11 +188,21 @@
 // written while it runs may survive.
 //
 // A Redis with maxmemory refuses a write it has no room for with "OOM
-// command not allowed when used memory > 'maxmemory'": under an allkeys-*
-// policy a value larger than it can evict for (it evicts what it can
-// first), under noeviction (or a volatile-* policy with no key left that
-// has a TTL) any write, small ones too, once it is full. Such a refusal
-// is the item's, as memcached's "out of memory" is: Set, SetMany and Add
+// command not allowed when used memory > 'maxmemory'": under noeviction
+// (or a volatile-* policy with no key left that has a TTL) any write,
+// small ones too, once it is full. Under an allkeys-* policy a value
+// larger than maxmemory is not refused cleanly: Redis evicts every key of
+// the server to make room (every tenant's, in every database), and then
+// either refuses it or takes it (and evicts it too); a write right after
+// is refused while the memory is not yet freed. Once the server has
+// refused a value of 1 MiB or more with OOM, the Store refuses values as
+// large, for a minute, without sending them (with the same error and
+// removal as below), so that a client asking again and again for a
+// response that large does not empty the server on each request; a value
+// the server took is not remembered, so such a value can still empty it
+// before the first refusal. Keep what you store well under maxmemory (the
+// caching package caps a view's response at 1 MiB by default; Memoize and
+// the direct API do not cap). Such a refusal is the item's, as memcached's "out of memory" is: Set, SetMany and Add
 // return an error wrapping backend.ErrValueTooLarge (which holds the
 // server's reply), and Set and SetMany remove the older value under each
 // refused key with UNLINK (or DEL), which Redis allows under maxmemory, so

@@ -35,6 +35,11 @@ type Store struct {
 	// retry: how Incr and Add resend a command the server did not run
 	// (processNoRetry).
 	retry retryPolicy
+	// oomSize and oomUntil (Unix nanoseconds): until then, a value of
+	// oomSize bytes or more is refused before it is sent, as one that
+	// large was refused with OOM (oomRefused, oomGuarded). oomSize 0:
+	// none since New.
+	oomSize, oomUntil atomic.Int64
 }
 
 // mode is how the Store sends commands on several keys.
@@ -182,7 +187,9 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // Set stores value under key for ttl (0: no expiry) with one SET ... PX.
 // TTLs are rounded up to a whole millisecond. A SET the server refuses
 // under its maxmemory (OOM) gets an error wrapping backend.ErrValueTooLarge
-// and removes the older value under key (see Limits in the package doc).
+// and removes the older value under key, and so does, without being sent
+// for a minute after such a refusal, a value as large as the one refused
+// (1 MiB or more; see Limits in the package doc).
 func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if b.closed.Load() {
 		return errClosed
@@ -190,14 +197,56 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := backend.CheckTTL(ttl); err != nil {
 		return fmt.Errorf("redisstore: set: %w", err)
 	}
+	if b.oomGuarded(len(value)) {
+		return b.refuse(ctx, b.oomGuardError("set"), key)
+	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, false)...)
 	if err := b.client.Process(ctx, cmd); err != nil {
 		if isOOM(err) {
+			b.oomRefused(len(value))
 			return b.refuse(ctx, noMemory("set", err), key)
 		}
 		return fail("set", err)
 	}
 	return nil
+}
+
+// After an OOM refusal of a value of n bytes, n >= oomGuardMin, the Store
+// refuses values of n bytes or more for oomGuardFor without sending them:
+// under an allkeys-* policy Redis may take a value larger than its
+// maxmemory and then evict every key of the server to make room (every
+// tenant's, all its databases, the value too), or evict them all and
+// refuse it; a client whose response is that large would otherwise empty
+// the server on each request, and the refusals are ErrValueTooLarge, which
+// a Cache's breaker does not count. Smaller values are not guarded: under
+// noeviction a full server refuses small writes too, and takes them again
+// as soon as keys expire.
+const (
+	oomGuardFor = time.Minute
+	oomGuardMin = 1 << 20
+)
+
+// oomRefused records that the server refused a value of n bytes with OOM.
+func (b *Store) oomRefused(n int) {
+	if n < oomGuardMin {
+		return
+	}
+	b.oomSize.Store(int64(n))
+	b.oomUntil.Store(time.Now().Add(oomGuardFor).UnixNano())
+}
+
+// oomGuarded reports whether a value of n bytes is to be refused without
+// sending it: one as large was refused with OOM less than oomGuardFor ago.
+// One atomic load for a value smaller than any refused.
+func (b *Store) oomGuarded(n int) bool {
+	size := b.oomSize.Load()
+	return size > 0 && int64(n) >= size && time.Now().UnixNano() < b.oomUntil.Load()
+}
+
+// oomGuardError is the refusal, by operation op, of a value oomGuarded.
+func (b *Store) oomGuardError(op string) error {
+	return fmt.Errorf("redisstore: %s: %w: the server refused a value of %d bytes with OOM (no memory) less than %v ago; values as large are refused without sending them until then",
+		op, backend.ErrValueTooLarge, b.oomSize.Load(), oomGuardFor)
 }
 
 // isOOM reports whether err is Redis's refusal of a write under its
@@ -251,6 +300,9 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := backend.CheckTTL(ttl); err != nil {
 		return false, fmt.Errorf("redisstore: add: %w", err)
 	}
+	if b.oomGuarded(len(value)) {
+		return false, b.oomGuardError("add") // removes nothing, as the server's refusal
+	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, true)...)
 	switch err := b.processNoRetry(ctx, noRetryStatusCmd{cmd}); {
 	case err == redis.Nil:
@@ -259,6 +311,7 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		// Refused before it looked at the key: what the key holds stays
 		// (Add replaces nothing of a live entry, and a lease there is
 		// another caller's).
+		b.oomRefused(len(value))
 		return false, noMemory("add", err)
 	case err != nil:
 		return false, fail("add", err)
@@ -291,6 +344,7 @@ func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, tt
 		err = b.processNoRetry(ctx, noRetryCmd{cmd})
 	}
 	if isOOM(err) {
+		b.oomRefused(len(value))
 		return false, noMemory("add", err) // the script's SET refused: it wrote nothing
 	}
 	if err != nil {
@@ -571,27 +625,43 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	case 1:
 		return b.Set(ctx, items[0].Key, items[0].Value, items[0].TTL)
 	}
+	// Items as large as one the server refused with OOM are refused
+	// without sending them (oomGuarded); a nil command stands for each.
+	var refused []string
+	var oom, other error
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.StatusCmd, len(items))
+	sent := 0
 	for i, it := range items {
+		if b.oomGuarded(len(it.Value)) {
+			refused = append(refused, it.Key)
+			oom = b.oomGuardError("setmany")
+			continue
+		}
 		cmds[i] = redis.NewStatusCmd(ctx, setCmd(b.prefix+it.Key, it.Value, it.TTL, false)...)
 		_ = pipe.Process(ctx, cmds[i])
+		sent++
 	}
-	_, err := pipe.Exec(ctx)
-	if err == nil {
+	var err error
+	if sent > 0 {
+		_, err = pipe.Exec(ctx)
+	}
+	if err == nil && len(refused) == 0 {
 		return nil
 	}
 	// Items refused with OOM are refused as Set refuses one: their older
 	// values are removed, and the error wraps backend.ErrValueTooLarge
 	// unless another item failed otherwise.
-	var refused []string
-	var oom, other error
 	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
 		switch cerr := cmd.Err(); {
 		case cerr == nil:
 		case isOOM(cerr):
+			b.oomRefused(len(items[i].Value))
 			refused = append(refused, items[i].Key)
-			oom = cerr
+			oom = noMemory("setmany", cerr)
 		case other == nil:
 			other = cerr
 		}
@@ -602,7 +672,7 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if other != nil {
 		return b.refuse(ctx, fail("setmany", other), refused...)
 	}
-	return b.refuse(ctx, noMemory("setmany", oom), refused...)
+	return b.refuse(ctx, oom, refused...)
 }
 
 // Incr adds delta to the integer under key with INCRBY and returns the new
