@@ -96,6 +96,13 @@ func FragmentKeyIn(scope, name string, varyOn ...any) (string, error) {
 // that fails with a context's error of its own (such a timeout) may so be
 // run again, a few times at most, by the calls that joined it.
 //
+// A call made from within a render (on its goroutine: a template's nested
+// {{cache}}) does not join a render of its key in flight, which may be the
+// one it is made from (a recursive template whose fragment renders itself,
+// the value that tells the levels apart left out of the key): it renders
+// inline, as without a cache, and stores nothing. Joined, it waited for
+// itself, and every later call of the key with it.
+//
 // Like Memoize, Fragment fails open: when the backend fails or is slower
 // than Options.Timeout, render's output is returned (and the error counted
 // and logged). render's error is returned, and nothing is stored. Reads are
@@ -114,9 +121,10 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 	work := func(ctx context.Context) (template.HTML, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
-		if down {
+		if down || computedInline(ctx, &c.fragments, bk) {
 			// The read just failed: render, and ask nothing more of that
-			// backend (no versions read, no store).
+			// backend (no versions read, no store). Or asked for from
+			// within its own render: rendered, not stored (reentry.go).
 			var buf bytes.Buffer
 			err := render(&buf)
 			return template.HTML(buf.String()), flightOut{}, err
@@ -182,14 +190,13 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 // maxRejoins times, and then renders on its own.
 func (c *Cache) shareRender(ctx context.Context, bk string, work func(context.Context) (template.HTML, flightOut, error)) (template.HTML, bool, error) {
 	for range maxRejoins {
-		html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, work, nil)
+		html, joined, err := doSince(ctx, &c.store, &c.fragments, bk, work, nil, true)
 		if !joined || !leaderLeft(ctx, err) {
 			return html, joined, err
 		}
 	}
 	res, err := c.fragments.DoAlone(ctx, func(ctx context.Context) (epoched[template.HTML], error) {
-		html, _, err := work(ctx)
-		return epoched[template.HTML]{v: html}, err
+		return computeAlone(ctx, work)
 	})
 	return res.v, false, err
 }

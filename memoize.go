@@ -342,7 +342,11 @@ func (m *Memoized[A, R]) appendKey(dst []byte, a A) ([]byte, error) {
 // calls. Concurrent calls for one argument call fn once; each returns with
 // its own ctx.Err() as soon as its ctx is done, while fn goes on for the
 // others. A call that RefreshIf forces joins no computation begun before
-// it, as Refresh (see RefreshIf).
+// it, as Refresh (see RefreshIf). A call made from within fn's computation
+// for a's own key, with the context fn was given (or one made from it),
+// does not join that computation, which waits for it: it calls fn inline,
+// as without a cache, and stores nothing (with another context,
+// context.Background(), it would wait for ever).
 func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	if m.bypassIf != nil && m.bypassIf(ctx, a) {
 		m.record(outBypass)
@@ -519,7 +523,7 @@ func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.C
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
-	}, m.copyOf, true)
+	}, m.copyOf, true, false)
 }
 
 // copyOf is the value of its own that a caller who joined a computation
@@ -558,8 +562,8 @@ type flightOutKey struct{}
 // it returned, and each caller that joined it gets copyOf(that value, the
 // encoding) instead, a value of its own; without an encoding (or a
 // copyOf) they share the value work returned.
-func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V) (V, bool, error) {
-	return doSinceRejoining(ctx, s, g, key, work, copyOf, false)
+func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, byStack bool) (V, bool, error) {
+	return doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack)
 }
 
 // doSinceRejoining is doSince, where, if goexit is set, a caller that
@@ -574,12 +578,29 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // (that of a nested memoized call whose fn called Goexit), ran to its
 // end: its joiners get that error, unchanged (epoched.returned tells it
 // apart).
-func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit bool) (V, bool, error) {
+func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack bool) (V, bool, error) {
+	if g.InFlight(key) && withinItself(ctx, g, key, byStack) {
+		// Asked for from within its own computation: joined, it would
+		// wait for itself (see reentry.go). Computed here, as without a
+		// cache.
+		v, _, err := work(inline(withComputation(ctx, g, key, byStack), g, key))
+		return v, false, err
+	}
 	since := s.invalidations.Load()
 	for range maxRejoins {
 		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
 			epoch := s.invalidations.Load()
-			v, out, err := work(ctx)
+			var (
+				v   V
+				out flightOut
+				err error
+			)
+			ctx = withComputation(ctx, g, key, byStack)
+			if byStack {
+				computing(func() { v, out, err = work(ctx) })
+			} else {
+				v, out, err = work(ctx)
+			}
 			res := newEpoched(v, epoch, out)
 			res.returned = true
 			return res, err
@@ -598,10 +619,21 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 	// a flight's does (its deadline does not bound it; the caller returns
 	// when its context ends).
 	res, err := g.DoAlone(ctx, func(ctx context.Context) (epoched[V], error) {
-		v, out, err := work(ctx)
-		return epoched[V]{v: v, payload: out.payload}, err
+		return computeAlone(withComputation(ctx, g, key, byStack), work)
 	})
 	return res.v, false, err
+}
+
+// computeAlone runs work, a computation that no other caller joins,
+// through computing's frame (see reentry.go).
+func computeAlone[V any](ctx context.Context, work func(context.Context) (V, flightOut, error)) (epoched[V], error) {
+	var (
+		v   V
+		out flightOut
+		err error
+	)
+	computing(func() { v, out, err = work(ctx) })
+	return epoched[V]{v: v, payload: out.payload}, err
 }
 
 // tagKeysOf returns the keys of the tags a's result is written under: the
@@ -720,6 +752,12 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // is to compute again. With computeReplace, a result not to be stored, or
 // that the codec refuses, removes key's entry (see dropReplaced).
 func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut) (v R, stored bool, err error) {
+	if computedInline(ctx, m.calls, key) {
+		// Asked for from within its own computation: computed, not
+		// stored (reentry.go).
+		v, _, err = m.callFn(ctx, key, arg, out)
+		return v, false, err
+	}
 	tags, argKeys := m.argTagKeys(&arg)
 	if mode == computeMiss && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
@@ -947,8 +985,12 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		// Close ends it.
 		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
-			var out flightOut
-			v, _, err := m.computeTo(bg, key, arg, computeReplace, &out)
+			var (
+				out flightOut
+				v   R
+				err error
+			)
+			v, _, err = m.computeTo(withComputation(bg, m.calls, key, false), key, arg, computeReplace, &out)
 			return newEpoched(v, epoch, out), err
 		})
 	})

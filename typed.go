@@ -338,6 +338,11 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // loads of other types in a row a caller runs a load of its own, as a
 // flight runs it (its deadline does not bound it) but joined by no other
 // caller.
+//
+// A call made with the context load was given (or one made from it) for
+// load's own key does not join that load, which waits for it: it loads
+// inline, as without a cache, and stores nothing. A call for it with
+// another context (context.Background()) would wait for ever.
 func GetOrSet[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(context.Context) (T, error), opts ...SetOption) (T, error) {
 	// An invalid TTL is refused before anything is read or loaded: a load
 	// it started would be shared with the valid callers of key.
@@ -374,6 +379,13 @@ func loadShared[T any](ctx context.Context, c *Cache, key string, ttl time.Durat
 	bk := c.userKey(key)
 	var exited atomic.Bool // this caller's work called runtime.Goexit
 	work := func(ctx context.Context) (any, flightOut, error) {
+		if computedInline(ctx, &c.loads, bk) {
+			// Asked for from within its own load: loaded, not stored
+			// (reentry.go).
+			ran.Store(true)
+			v, err := load(ctx)
+			return loaded[T]{v}, flightOut{}, err
+		}
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
 		// Another caller may have stored it while this one waited. ctx is
@@ -417,7 +429,7 @@ func loadShared[T any](ctx context.Context, c *Cache, key string, ttl time.Durat
 	var zero T
 	for range maxRejoins {
 		res, err := typedLoad[T](func() (any, error) {
-			res, _, err := doSince(ctx, &c.store, &c.loads, bk, work, copyLoaded[T](c))
+			res, _, err := doSince(ctx, &c.store, &c.loads, bk, work, copyLoaded[T](c), false)
 			return res, err
 		})
 		switch r, ok := res.(loaded[T]); {
@@ -437,8 +449,7 @@ func loadShared[T any](ctx context.Context, c *Cache, key string, ttl time.Durat
 	// ends), but not joined by other callers of T.
 	res, err := typedLoad[T](func() (any, error) {
 		res, err := c.loads.DoAlone(ctx, func(ctx context.Context) (epoched[any], error) {
-			v, out, err := work(ctx)
-			return epoched[any]{v: v, payload: out.payload}, err
+			return computeAlone(ctx, work)
 		})
 		return res.v, err
 	})

@@ -253,6 +253,18 @@ func (g *Group[K, V]) Forget(key K) {
 	g.mu.Unlock()
 }
 
+// InFlight reports whether a call for key is in flight: one that a Do of
+// key would join. When no call of g runs, it costs one atomic load.
+func (g *Group[K, V]) InFlight(key K) bool {
+	if g.running.Load() == 0 {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.calls[key]
+	return ok
+}
+
 // StartedBefore reports whether the call in flight for key, which a Do of
 // key would join, began before t (by the Group's Stamp): false when none
 // is in flight. When no call of g runs, it costs one atomic load.
