@@ -264,8 +264,18 @@ func htmlOf(b []byte) template.HTML {
 // {{cache "greeting" .User .User}}, or every page is served the first
 // one's. Use several functions (under several names) for several TTLs.
 // Template functions have no context: backend calls are bounded by
-// Options.Timeout alone. FragmentFunc panics on a negative ttl, like Cached. The function
-// is safe for concurrent use, as t's execution is.
+// Options.Timeout alone. FragmentFunc panics on a negative ttl, like Cached.
+// The function is safe for concurrent use, as t's execution is.
+//
+// The function renders from t, the template it was made on, whichever
+// template calls it: a clone of t (t.Clone(), a page or a locale given
+// functions of its own) that calls it renders t's definitions with t's
+// functions, and stores that under the clone's key. Make the function on
+// each clone (clone.Funcs(template.FuncMap{"cache": c.FragmentFunc(clone,
+// ttl)})), and scope each clone's fragments (FragmentFuncIn) or vary them
+// on what tells the clones apart. A render executes t, and html/template
+// refuses to clone a template that has executed: clone t before its first
+// fragment is rendered.
 //
 // Fragment names are one namespace per Cache (as Flask-Caching's and
 // Django's are): {{cache "sidebar" .}} is one fragment in every template
