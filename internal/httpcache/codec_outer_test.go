@@ -18,7 +18,7 @@ import (
 // survive Encode and Decode in format version 3, with or without deleted
 // names. A snapshot without them is written as before (version 1 or 2).
 func TestSnapshotOuterDirectives(t *testing.T) {
-	s := NewSharedSnapshot(http.StatusOK, http.Header{"Etag": {`"x"`}}, []byte("body"), time.Unix(1700000000, 0))
+	s := NewSharedSnapshot(http.StatusOK, http.Header{"Etag": {`"x"`}, "Content-Type": {"text/plain"}}, []byte("body"), time.Unix(1700000000, 0))
 	require.Equal(t, byte(formatVersion), s.Encode(nil)[len(magic)])
 	assert.Nil(t, s.OuterDirectives())
 	assert.Equal(t, s.Header, s.JudgedHeader(), "Header itself")
@@ -34,7 +34,7 @@ func TestSnapshotOuterDirectives(t *testing.T) {
 	assert.Equal(t, want, s.OuterDirectives())
 	assert.Equal(t, http.Header{
 		"Cache-Control": {"public, max-age=10"}, "Cdn-Cache-Control": {"max-age=60"},
-		"Etag": {`"x"`}, "Content-Length": {"4"},
+		"Etag": {`"x"`}, "Content-Type": {"text/plain"}, "Content-Length": {"4"},
 	}, s.JudgedHeader())
 	assert.NotContains(t, s.Header, "Cache-Control", "not stored")
 
