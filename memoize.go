@@ -405,13 +405,17 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		}
 	}
 	key := string(kbuf)
-	if forced {
+	// Asked for from within its own computation (reentry.go): computed
+	// inline by m.do, with no supersede of that computation and no lease,
+	// which it holds.
+	self := withinItself(ctx, m.calls, key, false)
+	if forced && !self {
 		// As for Refresh: a computation in flight may have read the data
 		// before the update this call is forced for. It is neither joined
 		// nor lets its result be stored after this one's.
 		m.shared.supersede(key)
 	}
-	if hasStale && m.lease > 0 && m.leaseHeld(ctx, key) {
+	if hasStale && m.lease > 0 && !self && m.leaseHeld(ctx, key) {
 		m.record(outStale) // another process computes it (lease.go)
 		return stale, nil
 	}
@@ -440,7 +444,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		switch {
 		case forced:
 			return m.compute(ctx, key, arg, computeReplace)
-		case m.lease > 0:
+		case m.lease > 0 && !self:
 			return m.computeLeased(ctx, key, arg, &peer)
 		}
 		return m.compute(ctx, key, arg, computeMiss)
@@ -579,11 +583,13 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // end: its joiners get that error, unchanged (epoched.returned tells it
 // apart).
 func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack bool) (V, bool, error) {
-	if g.InFlight(key) && withinItself(ctx, g, key, byStack) {
+	if withinItself(ctx, g, key, byStack) {
 		// Asked for from within its own computation: joined, it would
 		// wait for itself (see reentry.go). Computed here, as without a
 		// cache.
-		v, _, err := work(inline(withComputation(ctx, g, key, byStack), g, key))
+		ictx, c := withComputation(ctx, g, key, byStack)
+		defer c.finish()
+		v, _, err := work(inline(ictx, g, key))
 		return v, false, err
 	}
 	since := s.invalidations.Load()
@@ -595,12 +601,9 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 				out flightOut
 				err error
 			)
-			ctx = withComputation(ctx, g, key, byStack)
-			if byStack {
-				computing(func() { v, out, err = work(ctx) })
-			} else {
-				v, out, err = work(ctx)
-			}
+			ctx, c := withComputation(ctx, g, key, byStack)
+			defer c.finish()
+			computing(func() { v, out, err = work(ctx) })
 			res := newEpoched(v, epoch, out)
 			res.returned = true
 			return res, err
@@ -619,7 +622,9 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 	// a flight's does (its deadline does not bound it; the caller returns
 	// when its context ends).
 	res, err := g.DoAlone(ctx, func(ctx context.Context) (epoched[V], error) {
-		return computeAlone(withComputation(ctx, g, key, byStack), work)
+		ctx, c := withComputation(ctx, g, key, byStack)
+		defer c.finish()
+		return computeAlone(ctx, work)
 	})
 	return res.v, false, err
 }
@@ -990,7 +995,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 				v   R
 				err error
 			)
-			v, _, err = m.computeTo(withComputation(bg, m.calls, key, false), key, arg, computeReplace, &out)
+			ctx, c := withComputation(bg, m.calls, key, false)
+			defer c.finish()
+			computing(func() { v, _, err = m.computeTo(ctx, key, arg, computeReplace, &out) })
 			return newEpoched(v, epoch, out), err
 		})
 	})

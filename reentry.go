@@ -3,6 +3,9 @@ package caching
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
+
+	"github.com/go-caching/caching/internal/flight"
 )
 
 // A computation that asks for its own key from within itself would wait for
@@ -25,12 +28,15 @@ import (
 //     or one made from it, on any goroutine, finds its key there. One
 //     given another context (context.Background()) is not seen.
 //   - A fragment's render takes no context (nor do FragmentFunc's template
-//     calls): it runs through the frame of computing, and a fragment asked
-//     for from within a render (on its goroutine) while its key is in
-//     flight finds that frame among its own (insideComputation). Go has no
-//     goroutine-local storage to say which render it is, so the call does
-//     not join any render of its key in flight: a nested fragment that two
-//     different outer renders ask for at once is rendered by each.
+//     calls): every computation (a render, a load, a memoized function's)
+//     runs through the frame of computing, and a fragment asked for from
+//     within one (on its goroutine) while its key is in flight finds that
+//     frame among its own (insideComputation): a render that reaches its
+//     own key through a load or a memoized function, which run on
+//     goroutines of their own, is seen too. Go has no goroutine-local
+//     storage to say which computation it is, so the call does not join
+//     any render of its key in flight: a nested fragment that two
+//     different computations ask for at once is rendered by each.
 
 // computationKey is the context key of the computations a context is made
 // within.
@@ -42,35 +48,48 @@ type computation struct {
 	outer *computation
 	group any // the *flight.Group of the computation
 	key   string
+	done  atomic.Bool // the computation returned: a context kept past it is not within it
 }
 
 // withComputation returns ctx, the context given to a computation of key in
-// group, marked as made within it; ctx itself when byStack (a fragment's
-// render, which takes no context).
-func withComputation(ctx context.Context, group any, key string, byStack bool) context.Context {
+// group, marked as made within it, and the computation, whose done the
+// caller sets when it returns; ctx itself and nil when byStack (a
+// fragment's render, which takes no context).
+func withComputation(ctx context.Context, group any, key string, byStack bool) (context.Context, *computation) {
 	if byStack {
-		return ctx
+		return ctx, nil
 	}
 	outer, _ := ctx.Value(computationKey{}).(*computation)
-	return context.WithValue(ctx, computationKey{}, &computation{outer: outer, group: group, key: key})
+	c := &computation{outer: outer, group: group, key: key}
+	return context.WithValue(ctx, computationKey{}, c), c
 }
 
-// withinItself reports whether a call for key in group, whose computation
-// is in flight, is made from within that computation: one its context is
-// made within, or, when byStack, any render on the caller's goroutine.
-func withinItself(ctx context.Context, group any, key string, byStack bool) bool {
+// finish marks c returned; c may be nil.
+func (c *computation) finish() {
+	if c != nil {
+		c.done.Store(true)
+	}
+}
+
+// withinItself reports whether a call for key in group is made from within
+// its own computation: for a memoized function or a load, one its context
+// is made within and that has not returned (whether or not its flight was
+// forgotten since: a Delete, a forced call's supersede); for a fragment
+// (byStack), a render on the caller's goroutine while a render of key is
+// in flight in g.
+func withinItself[V any](ctx context.Context, g *flight.Group[string, V], key string, byStack bool) bool {
 	if byStack {
-		return insideComputation()
+		return g.InFlight(key) && insideComputation()
 	}
 	for c, _ := ctx.Value(computationKey{}).(*computation); c != nil; c = c.outer {
-		if c.group == group && c.key == key {
+		if c.key == key && c.group == any(g) && !c.done.Load() {
 			return true
 		}
 	}
 	return false
 }
 
-// computing calls f, the work of a fragment's render, through a frame that
+// computing calls f, the work of a computation, through a frame that
 // insideComputation finds.
 //
 //go:noinline
