@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // A GetOrSet load that asks for its own key (a recursion whose levels the
@@ -31,7 +33,7 @@ func TestGetOrSetInnerLoadAfterDeleteDoesNotStoreTheInnerLevel(t *testing.T) {
 	}
 	var got string
 	var err error
-	within(t, "GetOrSet", func() { got, err = GetOrSet(context.Background(), c, "tree", time.Minute, loadFor(1)) })
+	testutil.Returns(t, "GetOrSet", 5*time.Second, func() { got, err = GetOrSet(context.Background(), c, "tree", time.Minute, loadFor(1)) })
 	require.NoError(t, err)
 	require.Equal(t, "root(leaf)", got)
 	later, err := GetOrSet(context.Background(), c, "tree", time.Minute, func(context.Context) (string, error) { return "reloaded", nil })

@@ -12,27 +12,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 type reentryNode struct {
 	Name     string
 	Children []reentryNode
-}
-
-// within runs f and fails the test if it has not returned after a few
-// seconds: a call that waits for itself never returns.
-func within(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s never returned: a call joined its own computation", what)
-	}
 }
 
 // A recursive template whose fragment renders the same fragment (the
@@ -59,7 +45,7 @@ func TestFragmentFuncRecursiveTemplateRendersAsUncached(t *testing.T) {
 	template.Must(tmpl.Parse(page))
 	for i := range 2 { // the render, then a hit
 		var got strings.Builder
-		within(t, fmt.Sprintf("request %d", i), func() { require.NoError(t, tmpl.Execute(&got, tree)) })
+		testutil.Returns(t, fmt.Sprintf("request %d", i), 5*time.Second, func() { require.NoError(t, tmpl.Execute(&got, tree)) })
 		require.Equal(t, want.String(), got.String(), "request %d", i)
 	}
 }
@@ -86,12 +72,12 @@ func TestFragmentRenderOfItsOwnKeyReturns(t *testing.T) {
 		return err
 	}
 	var html template.HTML
-	within(t, "the render", func() {
+	testutil.Returns(t, "the render", 5*time.Second, func() {
 		html, err = c.Fragment(ctx, key, time.Minute, render)
 		require.NoError(t, err)
 	})
 	require.Equal(t, template.HTML("<b><b><b>leaf</b></b></b>"), html)
-	within(t, "a later call", func() {
+	testutil.Returns(t, "a later call", 5*time.Second, func() {
 		html, err = c.Fragment(ctx, key, time.Minute, func(w io.Writer) error { return nil })
 		require.NoError(t, err)
 	})
@@ -112,7 +98,7 @@ func TestGetOrSetLoadOfItsOwnKeyReturns(t *testing.T) {
 	}
 	var n int
 	var err error
-	within(t, "GetOrSet", func() { n, err = GetOrSet(context.Background(), c, "k", time.Minute, load) })
+	testutil.Returns(t, "GetOrSet", 5*time.Second, func() { n, err = GetOrSet(context.Background(), c, "k", time.Minute, load) })
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 }
@@ -131,7 +117,7 @@ func TestMemoizeFnAskingForItsOwnKeyReturns(t *testing.T) {
 	})
 	var n int
 	var err error
-	within(t, "Get", func() { n, err = m.Get(context.Background(), "a") })
+	testutil.Returns(t, "Get", 5*time.Second, func() { n, err = m.Get(context.Background(), "a") })
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 }
