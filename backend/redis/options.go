@@ -520,7 +520,10 @@ func checkClient(c redis.UniversalClient) error {
 	ctxTimeout := true
 	switch c := c.(type) {
 	case clientOptioner:
-		o := c.Options()
+		o, ok := optionsOf(c.Options)
+		if !ok {
+			return zeroClient(c)
+		}
 		if o.ClientSideCacheConfig != nil || o.ClientSideCache != nil {
 			return optError("Client", "%s", goRedisCSC)
 		}
@@ -529,7 +532,10 @@ func checkClient(c redis.UniversalClient) error {
 		}
 		ctxTimeout = o.ContextTimeoutEnabled
 	case clusterOptioner:
-		o := c.Options()
+		o, ok := optionsOf(c.Options)
+		if !ok {
+			return zeroClient(c)
+		}
 		if err := checkReplicaReads("Client", "a ClusterClient with ReadOnly, RouteByLatency or RouteRandomly (as NewFailoverClusterClient builds with them)",
 			o.ReadOnly || o.RouteByLatency || o.RouteRandomly); err != nil {
 			return err
@@ -539,12 +545,36 @@ func checkClient(c redis.UniversalClient) error {
 		}
 		ctxTimeout = o.ContextTimeoutEnabled
 	case ringOptioner:
-		ctxTimeout = c.Options().ContextTimeoutEnabled
+		o, ok := optionsOf(c.Options)
+		if !ok {
+			return zeroClient(c)
+		}
+		ctxTimeout = o.ContextTimeoutEnabled
 	}
 	if !ctxTimeout {
 		return optError("Client", "%s", ignoresDeadlines)
 	}
 	return nil
+}
+
+// optionsOf returns what get, a go-redis client's Options method, returns,
+// and false for a zero client (&redis.Client{}), whose Options returns nil
+// or dereferences nil.
+func optionsOf[O any](get func() *O) (o *O, ok bool) {
+	defer func() {
+		if recover() != nil {
+			o, ok = nil, false
+		}
+	}()
+	o = get()
+	return o, o != nil
+}
+
+// zeroClient is New's error for a client that has no options: a zero
+// value (&redis.Client{}), not made by go-redis's constructors, whose
+// commands would dereference nil.
+func zeroClient(c any) error {
+	return optError("Client", "is a zero %T, not made by go-redis's constructor (NewClient, NewClusterClient, NewRing...)", c)
 }
 
 // universalClient is the type of redis.UniversalClient.
