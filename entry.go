@@ -279,7 +279,9 @@ func decodeEntry(b []byte) (*entry, error) {
 
 func readUvarint(b []byte, limit uint64) (uint64, []byte, error) {
 	v, n := binary.Uvarint(b)
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(v) {
+		// Not a length, or not the one AppendUvarint writes ("\x80\x00"
+		// for 0): an entry reads back only from the bytes it encodes to.
 		return 0, nil, fmt.Errorf("%w: bad length", errCorrupt)
 	}
 	if v > limit {
