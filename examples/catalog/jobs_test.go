@@ -55,8 +55,12 @@ func TestMain(m *testing.M) {
 }
 
 // barrierArgs is a job of the tests' worker processes: it ends once N jobs
-// of its kind are running at once. Two of them, worked by processes that
-// work one job at a time, end only if two processes work them.
+// of its kind have started (are running or completed), itself included. Two
+// of them, worked by processes that work one job at a time, end only if two
+// processes work them: the first ends only once the second has started. A
+// job that waited for N running at once could miss the window: the second
+// saw both running and ended before the first looked again, which then
+// waited for ever (its deadline, a minute).
 type barrierArgs struct {
 	N int `json:"n"`
 }
@@ -65,7 +69,7 @@ func (barrierArgs) Kind() string { return "test.barrier" }
 
 func workBarrier(ctx context.Context, job *river.Job[barrierArgs]) error {
 	for {
-		n, err := runningBarriers(ctx)
+		n, err := startedBarriers(ctx)
 		if err != nil || n >= job.Args.N {
 			return err
 		}
@@ -77,10 +81,11 @@ func workBarrier(ctx context.Context, job *river.Job[barrierArgs]) error {
 	}
 }
 
-// runningBarriers counts the barrier jobs running, through the River client
-// of the job's context, whichever its driver.
-func runningBarriers(ctx context.Context) (int, error) {
-	params := river.NewJobListParams().Kinds(barrierArgs{}.Kind()).States(rivertype.JobStateRunning).First(100)
+// startedBarriers counts the barrier jobs running or completed, through the
+// River client of the job's context, whichever its driver.
+func startedBarriers(ctx context.Context) (int, error) {
+	params := river.NewJobListParams().Kinds(barrierArgs{}.Kind()).
+		States(rivertype.JobStateRunning, rivertype.JobStateCompleted).First(100)
 	var res *river.JobListResult
 	var err error
 	if c, cerr := river.ClientFromContextSafely[*sql.Tx](ctx); cerr == nil {
@@ -515,7 +520,7 @@ func TestWorkerProcesses(t *testing.T) {
 			startWorker(t, cfg)
 			ctx := context.Background()
 
-			// Two barrier jobs end only when both run at once: in two
+			// Two barrier jobs end only when both have started: in two
 			// processes, each working one job at a time.
 			var barriers []int64
 			for range 2 {
