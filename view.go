@@ -754,6 +754,12 @@ func (v *view) loadIn(ctx context.Context, kb []byte, key string, tagKeys []stri
 		return nil, nil, errCorruptMiss
 	}
 	if e.keepDecoded(val) {
+		if snap, ok := val.(*httpcache.Snapshot); ok {
+			// Kept for every later hit of the near entry: its outer
+			// directives, which Decode leaves encoded until first read,
+			// are decoded once now, so that countDecoded counts them.
+			_ = snap.OuterDirectives()
+		}
 		v.c.store.countDecoded(kb, key, e, val)
 	}
 	return e, val, nil

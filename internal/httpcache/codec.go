@@ -112,7 +112,8 @@ func (s *Snapshot) outerFields() []field {
 	if s.rare == nil {
 		return nil
 	}
-	return s.rare.outerFields
+	_, fields := s.rare.outerDirectives()
+	return fields
 }
 
 // EncodedLen returns the exact length of the binary form of s: the bytes
@@ -198,7 +199,11 @@ func appendString(dst []byte, s string) []byte {
 // ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
-// modified afterwards. Header strings are copied out, in one allocation.
+// modified afterwards. Header strings are copied out, in one allocation,
+// with the outer directives, which are checked here and decoded when first
+// read (OuterDirectives, JudgedHeader, Encode), once, safely from several
+// goroutines: a hit that reads none costs what one of an entry without
+// them does.
 // A Server-Timing field, which NewSnapshot drops but snapshots stored by
 // earlier versions hold, is dropped.
 func Decode(data []byte) (*Snapshot, error) {
@@ -287,6 +292,7 @@ func decode(data []byte) (*Snapshot, error) {
 	}
 	r.b = r.b[n:]
 	hdr := r.field("header section")
+	hdrEnd := len(data) - len(r.b)
 	var deleted [][]byte
 	if version >= formatDeleted {
 		n := r.count("deleted count")
@@ -301,8 +307,10 @@ func decode(data []byte) (*Snapshot, error) {
 		}
 	}
 	var outerSection []byte
+	outerEnd := hdrEnd
 	if version == formatOuter {
 		outerSection = r.field("outer directives section")
+		outerEnd = len(data) - len(r.b)
 	}
 	body := r.field("body")
 	if r.err != nil {
@@ -312,7 +320,11 @@ func decode(data []byte) (*Snapshot, error) {
 	if len(r.b) != 0 {
 		return nil, corrupt("trailing bytes")
 	}
-	h, err := decodeHeader(string(hdr))
+	// One string holds the header section and the outer directives (and
+	// the deleted names between them): a hit of a version 3 entry copies
+	// its strings in one allocation, as one of version 1 does.
+	strs := string(data[hdrEnd-len(hdr) : outerEnd])
+	h, err := decodeHeader(strs[:len(hdr)])
 	if err != nil {
 		return nil, err
 	}
@@ -328,18 +340,18 @@ func decode(data []byte) (*Snapshot, error) {
 			del[i] = name
 		}
 	}
-	var outer http.Header
+	// The outer directives are checked now, as strictly as the header,
+	// without allocating; a fresh hit never reads them, so they are
+	// decoded when first read (rareFields.outerDirectives).
+	var outer string
 	if version == formatOuter {
-		if outer, err = decodeHeader(string(outerSection)); err != nil {
+		outer = strs[len(strs)-len(outerSection):]
+		nfields, _, err := scanHeader(outer, h, nil, nil)
+		if err != nil {
 			return nil, err
 		}
-		if len(outer) == 0 {
+		if nfields == 0 {
 			return nil, corrupt("no outer directives in a version 3 snapshot")
-		}
-		for k := range outer {
-			if len(h[k]) > 0 {
-				return nil, corrupt("outer directive stored in the header")
-			}
 		}
 	}
 	// The body's framing, as NewSnapshot sets it: a Content-Length that is
@@ -355,15 +367,21 @@ func decode(data []byte) (*Snapshot, error) {
 	if len(body) == 0 {
 		body = nil
 	}
-	s := &Snapshot{
-		Status:   int(status),
-		Header:   h,
-		Body:     body,
-		StoredAt: time.Unix(0, storedAt),
+	var s *Snapshot
+	if len(del) > 0 || outer != "" {
+		// One allocation for both, so that a hit of such an entry
+		// allocates as many times as one of an entry without them.
+		both := new(struct {
+			s    Snapshot
+			rare rareFields
+		})
+		both.rare.deleted, both.rare.encodedOuter = del, outer
+		s = &both.s
+		s.rare = &both.rare
+	} else {
+		s = new(Snapshot)
 	}
-	if len(del) > 0 || len(outer) > 0 {
-		s.setRare(del, outer)
-	}
+	s.Status, s.Header, s.Body, s.StoredAt = int(status), h, body, time.Unix(0, storedAt)
 	return s, nil
 }
 
@@ -372,21 +390,23 @@ func decode(data []byte) (*Snapshot, error) {
 // first pass checks the whole section without allocating, so that counts
 // read from damaged bytes never size an allocation.
 func decodeHeader(s string) (http.Header, error) {
-	nfields, nvalues, err := scanHeader(s, nil, nil)
+	nfields, nvalues, err := scanHeader(s, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	h := make(http.Header, nfields)
-	if _, _, err := scanHeader(s, h, make([]string, nvalues)); err != nil {
+	if _, _, err := scanHeader(s, nil, h, make([]string, nvalues)); err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
 // scanHeader parses and checks the header section s and returns its field
-// and value counts. When h is not nil it also stores each field in h, its
-// values in all, which must have room for every value.
-func scanHeader(s string, h http.Header, all []string) (nfields, nvalues int, err error) {
+// and value counts; a field of s that stored holds (with a value) is an
+// error. When h is not nil it also stores each field in h, its values in
+// all, which must have room for every value. With a nil h it allocates
+// nothing.
+func scanHeader(s string, stored, h http.Header, all []string) (nfields, nvalues int, err error) {
 	r := &reader[string]{b: s}
 	nfields = r.count("field count")
 	nvalues = r.count("value count")
@@ -405,6 +425,9 @@ func scanHeader(s string, h http.Header, all []string) (nfields, nvalues int, er
 			return 0, 0, corrupt("header name not canonical, sorted and unique")
 		}
 		prev = name
+		if len(stored[name]) > 0 {
+			return 0, 0, corrupt("outer directive stored in the header")
+		}
 		if n == 0 || n > nvalues-used {
 			return 0, 0, corrupt("value count")
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-caching/caching/internal/header"
@@ -50,11 +51,37 @@ type Snapshot struct {
 }
 
 // rareFields is what a Snapshot records of the fields an outer middleware
-// set before the handler ran; immutable once the snapshot is shared.
+// set before the handler ran; immutable once the snapshot is shared, but
+// for the outer directives of a snapshot Decode made, decoded on first use
+// (see outerDirectives).
 type rareFields struct {
-	deleted     []string
-	outer       http.Header
-	outerFields []field // outer in name order, as Encode writes it
+	deleted []string
+	// encodedOuter is, in a snapshot Decode made, its outer directives as
+	// the entry holds them (a header section, checked by Decode); "" in
+	// any other. A fresh hit never reads them: they are decoded into outer
+	// and outerFields when first read, under once.
+	encodedOuter string
+	once         sync.Once
+	outer        http.Header
+	outerFields  []field // outer in name order, as Encode writes it
+}
+
+// outerDirectives returns the outer directives and their fields in name
+// order, decoding them first where Decode left them encoded. Safe for
+// concurrent use.
+func (r *rareFields) outerDirectives() (http.Header, []field) {
+	if r.encodedOuter != "" {
+		r.once.Do(r.decodeOuter)
+	}
+	return r.outer, r.outerFields
+}
+
+func (r *rareFields) decodeOuter() {
+	h, err := decodeHeader(r.encodedOuter)
+	if err != nil {
+		panic("httpcache: outer directives that Decode accepted do not decode: " + err.Error())
+	}
+	r.outer, r.outerFields = h, sortedFields(h)
 }
 
 type field struct {
@@ -206,12 +233,15 @@ func (s *Snapshot) Deleted() []string {
 // so that a hit sends what the outer middleware sets on its own request.
 // JudgedHeader adds them back. Canonical keys, none of them in Header; nil
 // for nearly every response. Set them with SetOuterDirectives, before the
-// snapshot is shared. Do not modify the header.
+// snapshot is shared. Do not modify the header. A snapshot Decode made
+// decodes them on the first call (of this method, JudgedHeader or Encode),
+// once: safe for concurrent use, as every method of a shared snapshot is.
 func (s *Snapshot) OuterDirectives() http.Header {
 	if s.rare == nil {
 		return nil
 	}
-	return s.rare.outer
+	outer, _ := s.rare.outerDirectives()
+	return outer
 }
 
 // JudgedHeader returns the header the stored response was judged by: Header

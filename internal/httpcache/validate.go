@@ -150,7 +150,7 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 	if s.rare != nil {
 		// Less those h sets now.
 		f.SetDeleted(s.rare.deleted)
-		f.SetOuterDirectives(s.rare.outer)
+		f.SetOuterDirectives(s.OuterDirectives())
 	}
 	return f
 }
