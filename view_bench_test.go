@@ -13,6 +13,7 @@ import (
 	"github.com/go-caching/caching/backend/near"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/httpcache"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -261,5 +262,55 @@ func BenchmarkSharedCacheRemoteHitOuter(b *testing.B) {
 				h.ServeHTTP(d, r)
 			}
 		})
+	}
+}
+
+// BenchmarkCachedMissVary measures a miss of a response with Vary whose
+// record is stored and whose variant is not (deleted before each request):
+// the lookup reads the record, the handler runs, and the variant and the
+// record are stored again. field=N is the size of the Accept-Language the
+// variant is keyed by (httpcache.MaxVaryBytes bounds it at 16 KiB).
+func BenchmarkCachedMissVary(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Vary", "Accept-Language")
+		_, _ = w.Write(benchBody)
+	})
+	for _, store := range []string{"local", "remote"} {
+		for _, size := range []int{16, 8 << 10} {
+			name := fmt.Sprintf("handler=miss-%s/field=%dB/size=2KiB", store, size)
+			if size >= 1<<10 {
+				name = fmt.Sprintf("handler=miss-%s/field=%dKiB/size=2KiB", store, size>>10)
+			}
+			b.Run(name, func(b *testing.B) {
+				c := benchCache(b, store == "remote")
+				view := c.Cached(time.Hour, CacheStatusHeader("X-Cache"))(h)
+				r := httptest.NewRequest(http.MethodGet, "/products?page=1&sort=asc", nil)
+				r.Header.Set("Accept-Language", strings.Repeat("e", size))
+				view.ServeHTTP(httptest.NewRecorder(), r) // the record and the variant
+				base, err := c.ViewKey(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				key := variantKey(base, httpcache.VariantKey(r, []string{"Accept-Language"}))
+				ctx := context.Background()
+				miss := func() *httptest.ResponseRecorder {
+					if err := c.store.del(ctx, key); err != nil {
+						b.Fatal(err)
+					}
+					w := httptest.NewRecorder()
+					view.ServeHTTP(w, r)
+					return w
+				}
+				if st := miss().Header().Get("X-Cache"); st != "MISS" {
+					b.Fatalf("X-Cache %q, want MISS", st)
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(len(benchBody)))
+				for b.Loop() {
+					miss()
+				}
+			})
+		}
 	}
 }
