@@ -1242,6 +1242,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// requests that waited for it, but not stored.
 	noStore := st.down || st.unread
 	var storeTTL time.Duration
+	var varyRefused []string // the Vary names the response was refused for at commit
 	rec := &httpcache.Recorder{
 		Limit:        v.cfg.maxBody,
 		StatusHeader: v.cfg.statusHeader,
@@ -1254,6 +1255,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			return reason
 		},
 		OnFail: func(reason httpcache.Reason) {
+			if varyRefused != nil {
+				// Refused at commit for its Vary (below): the waiters of
+				// other variants rekey to their own, as they would have
+				// once told the response varies (viewFlight.varies).
+				v.flight.release(st.call, viewResult{names: varyRefused, other: true})
+				return
+			}
 			// A failed write is the client leaving: the waiters wait for a
 			// new leader rather than all running the handler.
 			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError})
@@ -1310,6 +1318,23 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			return reason
 		}
+	}
+	// A response whose Vary alone keeps it out of the store (varyRefusal)
+	// is refused as soon as its header is committed: its body goes to the
+	// client as the handler writes it, never held up to MaxBodySize to be
+	// refused at the end (a request whose fields a Vary names pass
+	// MaxVaryBytes, the Vary record not yet known to the lookup).
+	check := rec.Check
+	rec.Check = func(status int, h http.Header) httpcache.Reason {
+		if reason := check(status, h); reason != httpcache.ReasonNone {
+			return reason
+		}
+		names := varyNames(h)
+		reason := varyRefusal(r, names)
+		if reason != httpcache.ReasonNone {
+			varyRefused = names
+		}
+		return reason
 	}
 	if noStore && rec.StatusHeader != "" {
 		// Known before the handler runs: not stored.
@@ -1406,21 +1431,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// The Vary names are read before the fields an outer middleware set are
 	// left out: its Vary (an i18n middleware's Accept-Language, say) tells
 	// what the response it hands the handler depends on.
+	// (Refused at commit already, unless the fields changed at Finish.)
 	names := varyNames(h)
-	switch {
-	case len(names) > maxSpecNames:
-		reason = reasonVaryNames // more headers than a Vary record holds
-	case httpcache.VariesOnClientAddress(names):
-		// Neither stored nor handed to the waiters: made for this
-		// client's address, which a proxy below may have sent where the
-		// request's own field says nothing of it.
-		reason = reasonVaryClient
-	case httpcache.VaryTooLarge(r, names):
-		// Keyed by more than MaxVaryBytes of this request's fields: a
-		// variant no browser asks for, whose key would cost as much.
-		reason = reasonVaryLarge
-	}
-	if reason != httpcache.ReasonNone {
+	if reason = varyRefusal(r, names); reason != httpcache.ReasonNone {
 		v.dropReplaced(r, st, status, h, reason)
 		v.flight.release(st.call, viewResult{})
 		return
@@ -1547,6 +1560,25 @@ func varyNames(h http.Header) []string {
 		slices.Sort(names)
 	}
 	return names
+}
+
+// varyRefusal returns why a response that varies on names (varyNames) is
+// neither stored nor handed to the waiters of its run for r, as its header
+// alone tells; "" when it may be. It allocates nothing.
+func varyRefusal(r *http.Request, names []string) httpcache.Reason {
+	switch {
+	case len(names) > maxSpecNames:
+		return reasonVaryNames // more headers than a Vary record holds
+	case httpcache.VariesOnClientAddress(names):
+		// Made for this client's address, which a proxy below may have
+		// sent where the request's own field says nothing of it.
+		return reasonVaryClient
+	case httpcache.VaryTooLarge(r, names):
+		// Keyed by more than MaxVaryBytes of this request's fields: a
+		// variant no browser asks for, whose key would cost as much.
+		return reasonVaryLarge
+	}
+	return httpcache.ReasonNone
 }
 
 // codedWithoutVary reports whether h, with the Vary names names, has a

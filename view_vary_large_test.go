@@ -92,15 +92,14 @@ func TestViewVaryLargeFieldBypassed(t *testing.T) {
 				return w.Header().Get("X-Cache"), w.Body.String()
 			}
 
-			// No record yet: the response says it varies, after the status
-			// header went out (MISS, as for a Vary naming X-Forwarded-For);
-			// not stored.
+			// No record yet: the response says it varies, which refuses it
+			// as its header is committed (BYPASS); not stored.
 			st, body := get("Accept-Language", over)
-			assert.Equal(t, "MISS", st)
+			assert.Equal(t, "BYPASS", st)
 			assert.Equal(t, fmt.Sprint(len(over)), body)
 			assert.Equal(t, 1, runs)
 			st, _ = get("Accept-Language", over)
-			assert.Equal(t, "MISS", st, "an oversize variant was stored")
+			assert.Equal(t, "BYPASS", st, "an oversize variant was stored")
 			assert.Equal(t, 2, runs)
 
 			// At the bound: stored and served.
@@ -160,4 +159,49 @@ func TestViewVaryOrdinaryFieldsHit(t *testing.T) {
 	assert.Equal(t, "MISS", get())
 	assert.Equal(t, "HIT", get())
 	assert.Equal(t, 1, runs)
+}
+
+// TestViewVaryLargeFieldStreamedThrough: a response whose Vary names
+// fields of the request that total more than httpcache.MaxVaryBytes, with
+// no Vary record stored yet, cannot be stored, which is known as soon as
+// its header is committed: its body goes to the client as the handler
+// writes it (as for any response passed through), rather than being held
+// in the recorder up to MaxBodySize and refused at the end. The status
+// header says BYPASS, and nothing is stored.
+func TestViewVaryLargeFieldStreamedThrough(t *testing.T) {
+	over := strings.Repeat("a", httpcache.MaxVaryBytes)
+	chunk := []byte(strings.Repeat("x", 32<<10))
+	for name, opts := range map[string][]ViewOption{
+		"default": nil,
+		"shared":  {SharedCache()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Must(&Options{})
+			defer c.Close()
+			runs := 0
+			var client *httptest.ResponseRecorder
+			h := c.Cached(time.Hour, append(opts, CacheStatusHeader("X-Cache"))...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				runs++
+				w.Header().Set("Vary", "Accept-Language")
+				w.Header().Set("Cache-Control", "public, max-age=3600")
+				for i := range 4 {
+					_, _ = w.Write(chunk)
+					assert.Equal(t, (i+1)*len(chunk), client.Body.Len(), "the client has not got the body written so far")
+				}
+			}))
+			for i := range 2 {
+				client = httptest.NewRecorder()
+				r := httptestRequest("/p")
+				r.Header.Set("Accept-Language", over)
+				h.ServeHTTP(client, r)
+				assert.Equal(t, "BYPASS", client.Header().Get("X-Cache"), "request %d", i)
+				assert.Equal(t, 4*len(chunk), client.Body.Len())
+			}
+			assert.Equal(t, 2, runs, "an oversize variant was stored")
+			key, err := c.ViewKey(httptestRequest("/p"), opts...)
+			require.NoError(t, err)
+			_, err = c.store.lookup(t.Context(), key, nil, time.Now())
+			assert.ErrorIs(t, err, ErrNotFound, "a Vary record was stored")
+		})
+	}
 }
