@@ -338,7 +338,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	var again found
 	check := func(context.Context) bool {
 		now := v.c.clock()
-		f, err := v.find(r, st.base, &now)
+		f, err := v.findRun(r, st, &now)
 		if f.spec != nil {
 			// The entry varies: its key is the variant's, for the lease
 			// (keyNow) and the flight as for a lookup that found the

@@ -205,3 +205,50 @@ func TestViewVaryLargeFieldStreamedThrough(t *testing.T) {
 		})
 	}
 }
+
+// TestViewVaryMissBuildsVariantOnce: a miss of a page whose Vary record is
+// stored builds the request's variant key once, for its lookup, flight,
+// commit and store, not once per step: a large field named by Vary costs
+// the miss about its size in allocation beyond a miss with a small one. It
+// used to cost over four times its size (the key built at four steps).
+func TestViewVaryMissBuildsVariantOnce(t *testing.T) {
+	const size = 12 << 10 // within httpcache.MaxVaryBytes
+	c := Must(&Options{})
+	defer c.Close()
+	h := c.Cached(time.Hour, CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept-Language")
+		_, _ = w.Write([]byte("hello"))
+	}))
+	// Per miss, allocated bytes for an Accept-Language of n bytes: the
+	// variant's entry is deleted before each request, the record stays.
+	perMiss := func(n int) uint64 {
+		r := httptestRequest("/p")
+		r.Header.Set("Accept-Language", strings.Repeat("e", n))
+		h.ServeHTTP(httptest.NewRecorder(), r) // the record and the variant
+		base, err := c.ViewKey(r)
+		require.NoError(t, err)
+		key := variantKey(base, httpcache.VariantKey(r, []string{"Accept-Language"}))
+		miss := func() {
+			require.NoError(t, c.store.del(t.Context(), key))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			require.Equal(t, "MISS", w.Header().Get("X-Cache"))
+		}
+		miss()
+		const runs = 20
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range runs {
+			miss()
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / runs
+	}
+	small, large := perMiss(8), perMiss(size)
+	extra := int64(large) - int64(small)
+	t.Logf("a miss allocates %d B with an 8-byte Accept-Language, %d B with a %d-byte one", small, large, size)
+	if extra > 2*size {
+		t.Errorf("a %d-byte Accept-Language costs a miss %d more bytes (%.1fx its size); want at most 2x", size, extra, float64(extra)/size)
+	}
+}
