@@ -9,6 +9,8 @@ import (
 	"html/template"
 	"io"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -268,14 +270,27 @@ func htmlOf(b []byte) template.HTML {
 // The function is safe for concurrent use, as t's execution is.
 //
 // The function renders from t, the template it was made on, whichever
-// template calls it: a clone of t (t.Clone(), a page or a locale given
-// functions of its own) that calls it renders t's definitions with t's
-// functions, and stores that under the clone's key. Make the function on
-// each clone (clone.Funcs(template.FuncMap{"cache": c.FragmentFunc(clone,
-// ttl)})), and scope each clone's fragments (FragmentFuncIn) or vary them
-// on what tells the clones apart. A render executes t, and html/template
-// refuses to clone a template that has executed: clone t before its first
-// fragment is rendered.
+// template calls it: a template function is not told which template is
+// executing it. A clone of t (t.Clone(): a locale or a request given
+// functions of its own, such as a "T" that translates) that calls it
+// renders t's definitions with t's functions: one fragment for every such
+// clone, under one key. For a clone's functions to be used, make the
+// function on the clone, in a scope of its own (or vary its fragments on
+// what tells the clones apart):
+//
+//	fr, _ := base.Clone()
+//	fr.Funcs(template.FuncMap{"T": frT, "cache": c.FragmentFuncIn("fr", fr, ttl)})
+//
+// Clones whose functions share a scope (FragmentFunc's is one namespace)
+// share their fragments, and one locale is served another's.
+//
+// The function executes a clone of t of its own, taken at its first
+// render, and never t, so t can still be cloned and parsed into after a
+// clone of it rendered a fragment (html/template refuses both once a
+// template of t has executed). A template parsed into t under a new name
+// afterwards is rendered too; a template redefined, or a function
+// replaced (t.Funcs), after the first render is not: make the function
+// anew. If t itself has executed, the function executes t.
 //
 // Fragment names are one namespace per Cache (as Flask-Caching's and
 // Django's are): {{cache "sidebar" .}} is one fragment in every template
@@ -297,8 +312,10 @@ func (c *Cache) FragmentFunc(t *template.Template, ttl time.Duration, opts ...Se
 // "public" are two fragments, each rendered from its own set's "sidebar".
 // The key of one, to delete it, is FragmentKeyIn(scope, name, varyOn...).
 // Functions of one scope share their fragments, as FragmentFunc's do; the
-// empty scope is FragmentFunc's. Like FragmentFunc, it panics on a
-// negative ttl.
+// empty scope is FragmentFunc's. Make one on each clone of a template
+// whose functions differ (a locale's "T"), in a scope of its own (the
+// locale): see FragmentFunc. Like FragmentFunc, it panics on a negative
+// ttl.
 func (c *Cache) FragmentFuncIn(scope string, t *template.Template, ttl time.Duration, opts ...SetOption) func(name string, data any, varyOn ...any) (template.HTML, error) {
 	return c.fragmentFunc("FragmentFuncIn", scope, t, ttl, opts)
 }
@@ -308,13 +325,49 @@ func (c *Cache) fragmentFunc(who, scope string, t *template.Template, ttl time.D
 	if _, err := c.resolveTTL(ttl); err != nil {
 		panic(fmt.Errorf("%w: %s: %w", ErrInvalidOption, who, err))
 	}
+	src := &fragmentSource{t: t}
 	return func(name string, data any, varyOn ...any) (template.HTML, error) {
 		key, err := FragmentKeyIn(scope, name, varyOn...)
 		if err != nil {
 			return "", err
 		}
 		return c.Fragment(context.Background(), key, ttl, func(w io.Writer) error {
-			return t.ExecuteTemplate(w, name, data)
+			return src.template(name).ExecuteTemplate(w, name, data)
 		}, opts...)
 	}
+}
+
+// fragmentSource is the template set the function of FragmentFunc renders
+// its fragments from: a clone of t of its own, so that a render executes
+// that clone and never t. html/template refuses to clone or parse into a
+// set once any of its templates has executed: a render that executed t
+// (called from a clone of t, which is not t's executing) stopped t from
+// being cloned for the next locale or request. The clone is taken at the
+// first render, when t is complete (the function is made before t is
+// parsed), and again for a name t defines that it lacks (a definition
+// parsed into t later). If t has executed itself, it can be cloned no
+// more, and nothing is lost by executing it: the renders use t.
+type fragmentSource struct {
+	t   *template.Template
+	mu  sync.Mutex                        // taking own
+	own atomic.Pointer[template.Template] // the clone, or t once t has executed; nil before the first render
+}
+
+// template returns the set to execute the template name from.
+func (s *fragmentSource) template(name string) *template.Template {
+	if own := s.own.Load(); own != nil && (own == s.t || own.Lookup(name) != nil) {
+		return own
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	own := s.own.Load()
+	if own != nil && (own == s.t || own.Lookup(name) != nil || s.t.Lookup(name) == nil) {
+		return own // undefined in t too: executing own says so
+	}
+	own, err := s.t.Clone()
+	if err != nil {
+		own = s.t // t has executed (Clone's only error)
+	}
+	s.own.Store(own)
+	return own
 }

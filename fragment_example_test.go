@@ -82,6 +82,43 @@ func ExampleCache_FragmentFuncIn() {
 	// <nav>admin tools for alice</nav>
 }
 
+// A base page cloned per locale, each clone with its own "T" and a
+// fragment function made on it in a scope of its own, and each locale
+// cloned again per request: each locale's sidebar is rendered once, with
+// its own T, and served to its own requests only. A clone that kept the
+// base's function would render the base's sidebar with the base's T.
+func ExampleCache_FragmentFuncIn_locales() {
+	c := caching.Must(nil)
+	defer c.Close()
+	base := template.New("page")
+	base.Funcs(template.FuncMap{
+		"cache": c.FragmentFunc(base, 5*time.Minute),
+		"T":     func(s string) string { return s },
+		"user":  func() string { return "" },
+	})
+	template.Must(base.Parse(`{{user}}: {{cache "sidebar" .}}` + "\n"))
+	template.Must(base.New("sidebar").Parse(`<nav>{{T "Home"}}</nav>`))
+
+	locales := map[string]*template.Template{}
+	for lang, home := range map[string]string{"fr": "Accueil", "de": "Startseite"} {
+		l := template.Must(base.Clone())
+		l.Funcs(template.FuncMap{
+			"T":     func(string) string { return home },
+			"cache": c.FragmentFuncIn(lang, l, 5*time.Minute),
+		})
+		locales[lang] = l
+	}
+	for _, r := range []struct{ user, lang string }{{"alice", "fr"}, {"bob", "de"}, {"carol", "fr"}} {
+		page := template.Must(locales[r.lang].Clone()) // per request
+		page.Funcs(template.FuncMap{"user": func() string { return r.user }})
+		_ = page.Execute(os.Stdout, nil)
+	}
+	// Output:
+	// alice: <nav>Accueil</nav>
+	// bob: <nav>Startseite</nav>
+	// carol: <nav>Accueil</nav>
+}
+
 // In a handler, Fragment caches what a render function writes: here the
 // rendering of one template of a set, keyed by the user's language.
 func ExampleCache_Fragment() {
