@@ -341,12 +341,12 @@ func (c *Cache) fragmentFunc(who, scope string, t *template.Template, ttl time.D
 // its fragments from: a clone of t of its own, so that a render executes
 // that clone and never t. html/template refuses to clone or parse into a
 // set once any of its templates has executed: a render that executed t
-// (called from a clone of t, which is not t's executing) stopped t from
-// being cloned for the next locale or request. The clone is taken at the
-// first render, when t is complete (the function is made before t is
-// parsed), and again for a name t defines that it lacks (a definition
-// parsed into t later). If t has executed itself, it can be cloned no
-// more, and nothing is lost by executing it: the renders use t.
+// (called from a clone of t, whose own execution leaves t as it was)
+// stopped t from being cloned for the next locale or request. The clone is
+// taken at the first render, when t is complete (the function is made
+// before t is parsed), and again for a name t defines that it lacks (a
+// definition parsed into t later). If t has executed itself, it can be
+// cloned no more, and nothing is lost by executing it: the renders use t.
 type fragmentSource struct {
 	t   *template.Template
 	mu  sync.Mutex                        // taking own
