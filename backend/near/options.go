@@ -67,6 +67,12 @@ func (o Options) validate() error {
 //   - state(true): from now on every change is reported through changed.
 //     state(false): changes may go unreported from now until the next
 //     state(true). The watch starts in the state false.
+//
+// The returned Closer may also have a method Err() error, safe for
+// concurrent use, that says why the watch is not established (the error
+// of its last attempt, or of the connection it lost; nil while watching):
+// NearStats reports it as WatchError, and WaitWatching's error wraps it.
+// backend/redis's does.
 type Watcher interface {
 	WatchInvalidations(changed func(keys []string), state func(watching bool)) (io.Closer, error)
 }
@@ -93,6 +99,14 @@ type Stats struct {
 	// arrive (always true for a remote store that is not a Watcher). While
 	// it is false every read goes to the remote store.
 	Watching bool
+	// WatchError says why Watching is false, where the watch tells (see
+	// Watcher; backend/redis's does): the error of its last attempt to
+	// watch, or of the connection it lost. nil while Watching, before the
+	// first attempt fails, and once the Store is closed. An error that
+	// stays (the server refuses the watch: an ACL without CLIENT TRACKING,
+	// a renamed command) means the near cache is never used: monitor it
+	// with Watching.
+	WatchError error
 	// Entries, Bytes and Evictions are those of the process memory
 	// (backend/simple's Stats).
 	Entries, Bytes, Evictions int64

@@ -166,9 +166,11 @@ func Must(remote backend.Backend, opts Options) *Store {
 func (s *Store) Remote() backend.Backend { return s.remote }
 
 // WaitWatching returns nil once the near cache is in use (invalidations
-// arrive; at once for a remote store that is not a Watcher), ctx's error,
-// or, once the Store is closed (also while it waits), an error wrapping
-// backend.ErrClosed. The near cache may stop being used again at any time.
+// arrive; at once for a remote store that is not a Watcher), an error
+// wrapping ctx's and, where the watch tells, why it is not established
+// (NearStats' WatchError), or, once the Store is closed (also while it
+// waits), an error wrapping backend.ErrClosed. The near cache may stop
+// being used again at any time.
 func (s *Store) WaitWatching(ctx context.Context) error {
 	s.mu.RLock()
 	ready := s.ready
@@ -182,8 +184,19 @@ func (s *Store) WaitWatching(ctx context.Context) error {
 	case <-s.done:
 		return errClosed
 	case <-ctx.Done():
+		if werr := s.watchError(); werr != nil {
+			return fmt.Errorf("near: not watching: %w (the watch's last error: %w)", ctx.Err(), werr)
+		}
 		return ctx.Err()
 	}
+}
+
+// watchError returns the watch's Err (see Watcher), or nil.
+func (s *Store) watchError() error {
+	if w, ok := s.watch.(interface{ Err() error }); ok && !s.closed.Load() {
+		return w.Err()
+	}
+	return nil
 }
 
 // NearStats returns what the Store counted of its near cache.
@@ -197,6 +210,7 @@ func (s *Store) NearStats() Stats {
 		Invalidations: s.invalidations.Load(),
 		Emptied:       s.emptied.Load(),
 		Watching:      s.watching.Load(),
+		WatchError:    s.watchError(),
 		Entries:       m.Entries,
 		Bytes:         m.Bytes,
 		Evictions:     m.Evictions,

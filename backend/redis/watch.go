@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,12 @@ const (
 	// after a failed one: it doubles from the first to the second.
 	watchRetryMin = 10 * time.Millisecond
 	watchRetryMax = time.Second
+	// watchRefusedMin and watchRefusedMax bound it instead after a session
+	// the server refused (refusedError: the user's ACL, a renamed or
+	// unknown command), which trying again soon would not change: it
+	// doubles from the first to the second.
+	watchRefusedMin = 5 * time.Second
+	watchRefusedMax = 30 * time.Second
 	// watchTopology is the period at which a Cluster's masters are listed
 	// again, to watch the ones that appear.
 	watchTopology = time.Second
@@ -146,6 +153,17 @@ const (
 // reported. A user whose ACL refuses the channel is watched all the same,
 // on a connection the server does not bound.
 //
+// A session that fails or ends is tried again after 10ms, doubling up to
+// 1s (a restart, a failover, a server not yet up: at once again after a
+// session that lasted). One the server refuses (NOPERM: an ACL without
+// HELLO, CLIENT TRACKING or PING; a renamed or unknown command, as some
+// managed services do with CLIENT) is tried again after 5s, doubling up to
+// 30s, since trying again soon would get the same answer, and each try is
+// a new connection. The returned Closer has a method Err() error that
+// says why the watch is not established (near's NearStats.WatchError):
+// the last session's error, of a server not watched; nil while every
+// server is. The Store logs nothing of it.
+//
 // Other clients (a Ring, a wrapper) and clients with a
 // StreamingCredentialsProvider are not supported: an error says so.
 func (b *Store) WatchInvalidations(changed func(keys []string), state func(watching bool)) (io.Closer, error) {
@@ -217,6 +235,9 @@ type watchNode struct {
 	up      bool          // a session is established; under watch.mu
 	reached bool          // a session was established once; under watch.mu
 	conn    net.Conn      // the session's connection; under watch.mu
+	// err is the error of the last session, one that failed or ended; nil
+	// while one is established. Under watch.mu.
+	err error
 }
 
 // add starts watching the server that o dials, under key (its address, or
@@ -249,8 +270,37 @@ func (w *watch) setUp(n *watchNode, up bool) {
 	w.mu.Lock()
 	n.up = up
 	n.reached = n.reached || up
+	if up {
+		n.err = nil
+	}
 	w.report()
 	w.mu.Unlock()
+}
+
+// Err returns why the watch is not watching every server: the error of the
+// last session (one that failed, the server's refusal included, or that
+// ended) of a server not watched, the first in address order; nil while
+// every server is watched, before a session has failed, and once the
+// watch is closed. backend/near's Store reports it (NearStats.WatchError).
+// It is safe for concurrent use.
+func (w *watch) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.watching || w.stopped.Load() {
+		return nil
+	}
+	keys := make([]string, 0, len(w.nodes))
+	for key := range w.nodes {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		// An extra Cluster master never reached is not waited for.
+		if n := w.nodes[key]; !n.up && n.err != nil && (n.id == "" || n.reached) {
+			return n.err
+		}
+	}
+	return nil
 }
 
 // Close stops the watch: every session ends and its goroutines return
@@ -272,16 +322,28 @@ func (w *watch) Close() error {
 }
 
 // run keeps a session with n's server established until n is dropped or
-// the watch closed, retrying with a doubling delay.
+// the watch closed, retrying after retryDelay. It keeps each session's
+// error for Err.
 func (w *watch) run(n *watchNode) {
 	defer w.wg.Done()
-	delay := watchRetryMin
+	var delay time.Duration
 	for {
 		start := time.Now()
-		_ = w.session(n)
-		if time.Since(start) > watchRetryMax {
-			delay = watchRetryMin // it worked for a while: retry soon
+		err := w.session(n)
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-n.stop:
+			return
+		default:
 		}
+		if err == nil {
+			err = errors.New("redisstore: watch: the session ended")
+		}
+		w.mu.Lock()
+		n.err = err
+		w.mu.Unlock()
+		delay = retryDelay(delay, err, time.Since(start))
 		select {
 		case <-w.ctx.Done():
 			return
@@ -289,8 +351,44 @@ func (w *watch) run(n *watchNode) {
 			return
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, watchRetryMax)
 	}
+}
+
+// retryDelay returns how long run waits for a new session after one that
+// ended with err after lasting d, prev being the wait before it (0 at
+// first). A session the server refused (refusedError) waits from
+// watchRefusedMin, doubling up to watchRefusedMax: trying again soon would
+// not change the answer, and each try is a new connection. Any other
+// (a connection refused or dropped, a restart, a failover) waits from
+// watchRetryMin, doubling up to watchRetryMax, and from watchRetryMin
+// again after a session that lasted longer than watchRetryMax.
+func retryDelay(prev time.Duration, err error, d time.Duration) time.Duration {
+	var refused *refusedError
+	switch {
+	case errors.As(err, &refused):
+		return min(max(2*prev, watchRefusedMin), watchRefusedMax)
+	case prev == 0 || d > watchRetryMax:
+		return watchRetryMin
+	}
+	return min(2*prev, watchRetryMax)
+}
+
+// refusedError is a session's error when the server refuses a command of
+// the watch itself: not permitted to the user (NOPERM: an ACL without
+// HELLO, CLIENT TRACKING or PING), or unknown (renamed or removed in the
+// server's configuration, as some managed services do with CLIENT; HELLO
+// before Redis 6). Trying again soon would get the same answer.
+type refusedError struct{ cmd, msg string }
+
+func (e *refusedError) Error() string { return "redisstore: watch: " + e.cmd + ": " + e.msg }
+
+// replyError returns the error for msg, the server's error reply to cmd:
+// a refusedError when the server refuses the command itself.
+func replyError(cmd, msg string) error {
+	if noPerm(msg) || strings.Contains(strings.ToLower(msg), "unknown command") || unknownSubcommand(msg) {
+		return &refusedError{cmd: cmd, msg: msg}
+	}
+	return fmt.Errorf("redisstore: watch: %s: %s", cmd, msg)
 }
 
 // session dials n's server, starts tracking, and reads what it pushes until
@@ -373,7 +471,7 @@ func (w *watch) session(n *watchNode) error {
 				ping.Store(true)
 				continue
 			}
-			return fmt.Errorf("redisstore: watch: %s", v.str)
+			return replyError("heartbeat", v.str)
 		}
 	}
 }
@@ -453,7 +551,7 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	case err != nil:
 		return serverID{}, err
 	case v.kind == '-' || v.kind == '!':
-		return serverID{}, fmt.Errorf("redisstore: watch: HELLO: %s", v.str)
+		return serverID{}, replyError("HELLO", v.str)
 	case v.kind != '%':
 		return serverID{}, fmt.Errorf("redisstore: watch: HELLO answered with type %q", v.kind)
 	}
@@ -501,8 +599,11 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	if v, err = readResp(r); err != nil {
 		return serverID{}, err
 	}
-	if v.kind != '+' {
-		return serverID{}, fmt.Errorf("redisstore: watch: CLIENT TRACKING: %s", v.str)
+	switch {
+	case v.kind == '-' || v.kind == '!':
+		return serverID{}, replyError("CLIENT TRACKING", v.str)
+	case v.kind != '+':
+		return serverID{}, fmt.Errorf("redisstore: watch: CLIENT TRACKING answered with type %q", v.kind)
 	}
 	return self, nil
 }
