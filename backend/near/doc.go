@@ -63,6 +63,11 @@
 //     memory is emptied and bypassed: every read goes to the
 //     remote store and nothing is kept, until the watch is established
 //     again; then memory starts empty. A Redis restart is such a loss.
+//     A watch the server refuses (an ACL without CLIENT TRACKING, a
+//     renamed command) is never established: the near cache is not used.
+//     NearStats' Watching and WatchError (why) say so; monitor them. The
+//     Store answers all the while, from the remote store: do not make a
+//     readiness probe wait for the watch (see WaitWatching).
 //   - A flush (FLUSHDB, FLUSHALL) empties memory. On Redis that is a flush
 //     of any database of the server, not only the one the near caches
 //     read: Redis's message of a flush does not say which database, so a

@@ -171,6 +171,13 @@ func (s *Store) Remote() backend.Backend { return s.remote }
 // (NearStats' WatchError), or, once the Store is closed (also while it
 // waits), an error wrapping backend.ErrClosed. The near cache may stop
 // being used again at any time.
+//
+// It is meant for an optional, bounded wait at start-up (so that the first
+// requests already use the near cache), not for a readiness probe: the
+// Store answers while the watch is down, from the remote store, or the
+// Cache fails open while that is down too, so a probe that waits for the
+// watch takes every replica out of service at once when Redis restarts
+// or fails over. Monitor NearStats' Watching and WatchError instead.
 func (s *Store) WaitWatching(ctx context.Context) error {
 	s.mu.RLock()
 	ready := s.ready

@@ -3,7 +3,11 @@ package near_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,4 +88,32 @@ func TestWatchRefusedByACLIsReportedAndRedialsRarely(t *testing.T) {
 	defer cancel()
 	require.NoError(t, n.WaitWatching(wctx), "the watch is established once the ACL allows it")
 	assert.NoError(t, n.NearStats().WatchError, "no error while watching")
+}
+
+// TestCacheAnswersWhileTheWatchIsDown: a near cache whose Redis cannot be
+// reached answers (the Cache fails open), while its watch is down: so a
+// readiness probe must not wait for the watch, which would take every
+// replica out of service at once during a Redis outage. NearStats and a
+// bounded WaitWatching say why the near cache is not in use.
+func TestCacheAnswersWhileTheWatchIsDown(t *testing.T) {
+	t.Parallel()
+	rs, err := redisstore.New(redisstore.Options{URL: "redis://127.0.0.1:1/0?dial_timeout=100ms", Prefix: "caching-test-watch-down:"})
+	require.NoError(t, err)
+	n := near.Must(rs, near.Options{})
+	c := caching.Must(&caching.Options{Backend: n, Timeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = c.Close() })
+	h := c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Equal(t, "ok", rec.Body.String(), "the service answers (fail open)")
+
+	require.Eventually(t, func() bool { return n.NearStats().WatchError != nil }, 5*time.Second, 10*time.Millisecond)
+	st := n.NearStats()
+	assert.False(t, st.Watching)
+	assert.ErrorIs(t, st.WatchError, syscall.ECONNREFUSED)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err = n.WaitWatching(ctx) // a bounded wait at start-up
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "WaitWatching's error says why")
 }
