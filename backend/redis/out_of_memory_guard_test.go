@@ -13,18 +13,16 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
-	"github.com/go-caching/caching/internal/testutil"
 )
 
 // maxmemoryRedis starts a Redis of 8 MiB maxmemory under policy and returns
-// its address.
+// its address. Its default user (the Store's) cannot read maxmemory
+// (noConfigACL): the Store does not refuse values over half of it, and the
+// server's own OOM refusals are the guard. The user "admin" may run every
+// command.
 func maxmemoryRedis(t *testing.T, policy string) string {
 	t.Helper()
-	p := testutil.StartProcess(t, "redis-server", func(port int) []string {
-		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--maxmemory", "8mb", "--maxmemory-policy", policy}
-	})
-	return p.Addr
+	return redisWith(t, append([]string{"--maxmemory", "8mb", "--maxmemory-policy", policy}, noConfigACL...)...)
 }
 
 // netInput is how many bytes the server has read from its clients.
@@ -71,7 +69,7 @@ func TestOutOfMemoryRefusalDoesNotEvictEveryKeyAgain(t *testing.T) {
 			i++
 		}
 	}
-	admin := redis.NewClient(&redis.Options{Addr: addr})
+	admin := redis.NewClient(&redis.Options{Addr: addr, Username: "admin", Password: "any"})
 	defer admin.Close()
 	big := bytes.Repeat([]byte("x"), 16<<20) // larger than maxmemory
 	// The first Sets of it: the server takes or refuses it, and evicts
@@ -108,7 +106,7 @@ func TestOutOfMemoryRefusedSizeIsRefusedBeforeSending(t *testing.T) {
 	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr})
 	require.NoError(t, err)
 	defer b.Close()
-	admin := redis.NewClient(&redis.Options{Addr: addr})
+	admin := redis.NewClient(&redis.Options{Addr: addr, Username: "admin", Password: "any"})
 	defer admin.Close()
 
 	for _, k := range []string{"set", "setmany", "add"} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,14 @@ type Store struct {
 	// large was refused with OOM (oomRefused, oomGuarded). oomSize 0:
 	// none since New.
 	oomSize, oomUntil atomic.Int64
+	// maxmem: the server's maxmemory as last read (0: no limit, or not
+	// read); maxmemNext (Unix nanoseconds): when to read it again;
+	// maxmemTried: it was read, or tried, once; maxmemMu: held while it is
+	// read; maxmemByInfo: CONFIG was refused, INFO tells (maxmemory.go).
+	maxmem, maxmemNext atomic.Int64
+	maxmemTried        atomic.Bool
+	maxmemByInfo       atomic.Bool
+	maxmemMu           sync.Mutex
 }
 
 // mode is how the Store sends commands on several keys.
@@ -197,8 +206,8 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := backend.CheckTTL(ttl); err != nil {
 		return fmt.Errorf("redisstore: set: %w", err)
 	}
-	if b.oomGuarded(len(value)) {
-		return b.refuse(ctx, b.oomGuardError("set"), key)
+	if err := b.guard(ctx, "set", len(value)); err != nil {
+		return b.refuse(ctx, err, key)
 	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, false)...)
 	if err := b.client.Process(ctx, cmd); err != nil {
@@ -300,8 +309,8 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := backend.CheckTTL(ttl); err != nil {
 		return false, fmt.Errorf("redisstore: add: %w", err)
 	}
-	if b.oomGuarded(len(value)) {
-		return false, b.oomGuardError("add") // removes nothing, as the server's refusal
+	if err := b.guard(ctx, "add", len(value)); err != nil {
+		return false, err // removes nothing, as the server's refusal
 	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, true)...)
 	switch err := b.processNoRetry(ctx, noRetryStatusCmd{cmd}); {
@@ -625,17 +634,18 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	case 1:
 		return b.Set(ctx, items[0].Key, items[0].Value, items[0].TTL)
 	}
-	// Items as large as one the server refused with OOM are refused
-	// without sending them (oomGuarded); a nil command stands for each.
+	// Items over half the server's maxmemory, or as large as one the
+	// server refused with OOM, are refused without sending them (guard); a
+	// nil command stands for each.
 	var refused []string
 	var oom, other error
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.StatusCmd, len(items))
 	sent := 0
 	for i, it := range items {
-		if b.oomGuarded(len(it.Value)) {
+		if err := b.guard(ctx, "setmany", len(it.Value)); err != nil {
 			refused = append(refused, it.Key)
-			oom = b.oomGuardError("setmany")
+			oom = err
 			continue
 		}
 		cmds[i] = redis.NewStatusCmd(ctx, setCmd(b.prefix+it.Key, it.Value, it.TTL, false)...)
