@@ -70,3 +70,25 @@ func TestOutOfMemoryAddIsARefusal(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "lease", string(got))
 }
+
+// INCRBY refused by a full noeviction Redis with OOM is a refusal, as a
+// Set's is: an error wrapping backend.ErrValueTooLarge (which a Cache's
+// breaker does not count), not a failure of the server; the counter is
+// left as it was.
+func TestOutOfMemoryIncrIsARefusal(t *testing.T) {
+	ctx := context.Background()
+	b := oomStore(t)
+	v := bytes.Repeat([]byte("y"), 4000) // small entries, until it is full
+	var err error
+	for i := 0; err == nil; i++ {
+		require.Less(t, i, 10000, "Redis never refused a write under 8 MiB of maxmemory")
+		err = b.Set(ctx, "fill"+strconv.Itoa(i), v, time.Hour)
+	}
+	require.ErrorIs(t, err, backend.ErrValueTooLarge, "a write refused by a full Redis")
+
+	_, err = b.Incr(ctx, "counter", 1)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	require.Contains(t, err.Error(), "OOM")
+	_, err = b.Get(ctx, "counter")
+	require.ErrorIs(t, err, backend.ErrNotFound)
+}

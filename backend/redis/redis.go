@@ -705,6 +705,13 @@ func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		if isNotInteger(err) {
 			return 0, fmt.Errorf("redisstore: incr: %w: %w", backend.ErrNotInteger, err)
 		}
+		if isOOM(err) {
+			// The server answered: a full noeviction Redis refuses every
+			// write, INCRBY too. As a refused Set, an answer and not a
+			// failure of the server, which a Cache's breaker would count
+			// (a full Redis would then open it for every caller).
+			return 0, noMemory("incr", err)
+		}
 		return 0, fail("incr", err)
 	}
 	return n, nil
