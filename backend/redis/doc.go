@@ -190,19 +190,32 @@
 // A Redis with maxmemory refuses a write it has no room for with "OOM
 // command not allowed when used memory > 'maxmemory'": under noeviction
 // (or a volatile-* policy with no key left that has a TTL) any write,
-// small ones too, once it is full. Under an allkeys-* policy a value
-// larger than maxmemory is not refused cleanly: Redis evicts every key of
-// the server to make room (every tenant's, in every database), and then
-// either refuses it or takes it (and evicts it too); a write right after
-// is refused while the memory is not yet freed. Once the server has
-// refused a value of 1 MiB or more with OOM, the Store refuses values as
-// large, for a minute, without sending them (with the same error and
-// removal as below), so that a client asking again and again for a
-// response that large does not empty the server on each request; a value
-// the server took is not remembered, so such a value can still empty it
-// before the first refusal. Keep what you store well under maxmemory (the
-// caching package caps a view's response at 1 MiB by default; Memoize and
-// the direct API do not cap). Such a refusal is the item's, as memcached's "out of memory" is: Set, SetMany and Add
+// small ones too, once it is full. Under an allkeys-* (or volatile-*)
+// policy a value close to or larger than maxmemory is not refused
+// cleanly: Redis evicts every key of the server to make room (every
+// tenant's, in every database), and then either refuses it or takes it
+// (and evicts it too); a write right after is refused while the memory is
+// not yet freed. So the Store refuses, without sending it, a value of
+// more than half the server's maxmemory (with the same error and removal
+// as below). It reads maxmemory (CONFIG GET maxmemory, or INFO memory's
+// maxmemory field where CONFIG is renamed or denied) on the first write of
+// a value of 64 KiB or more, and again on the first such write a minute
+// later: no round trip on other writes, and a smaller value costs one
+// comparison. On a Cluster it takes the smallest maxmemory of its masters
+// (a key's master is not known before the value is sent), on a Ring the
+// smallest of its shards'; other clients, that of the server they send
+// CONFIG to. A maxmemory of 0 (no limit) guards nothing. When maxmemory
+// cannot be read (an ACL that denies CONFIG and INFO, a server down) the
+// writes go on as without the guard, and the Store asks again only a
+// minute (5 s after an error other than a refusal) later. As a second
+// guard, once the server has refused a value of 1 MiB or more with OOM,
+// the Store refuses values as large, for a minute, without sending them,
+// so that a client asking again and again for a response that large does
+// not empty the server on each request; a value the server took is not
+// remembered. Keep what you store well under maxmemory (the caching
+// package caps a view's response at 1 MiB by default; Memoize and the
+// direct API do not cap). Such a refusal is the item's, as memcached's
+// "out of memory" is: Set, SetMany and Add
 // return an error wrapping backend.ErrValueTooLarge (which holds the
 // server's reply), and Set and SetMany remove the older value under each
 // refused key with UNLINK (or DEL), which Redis allows under maxmemory, so
@@ -216,8 +229,10 @@
 // and a view, Memoize or fragment whose store is refused serves its result
 // uncached, counts the refusal in the Cache's Stats.Errors (the breaker
 // stays closed) and logs it, rate-limited, as a backend error. Incr
-// (INCRBY) refused with OOM is an error like any other: an increment
-// dropped is no refusal of an item, and the breaker counts it.
+// (INCRBY, which a full noeviction Redis refuses as any write) refused
+// with OOM gets an error wrapping backend.ErrValueTooLarge too, and leaves
+// the counter as it was: the breaker does not count it, so a full Redis
+// does not open it for every request.
 //
 // Against a stopped server (connection refused) a Get makes two dial
 // attempts, each refused at once, and never sleeps: about 90µs on loopback,

@@ -196,9 +196,10 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // Set stores value under key for ttl (0: no expiry) with one SET ... PX.
 // TTLs are rounded up to a whole millisecond. A SET the server refuses
 // under its maxmemory (OOM) gets an error wrapping backend.ErrValueTooLarge
-// and removes the older value under key, and so does, without being sent
-// for a minute after such a refusal, a value as large as the one refused
-// (1 MiB or more; see Limits in the package doc).
+// and removes the older value under key, and so does, without being sent,
+// a value of more than half the server's maxmemory, or, for a minute after
+// such a refusal, a value as large as the one refused (1 MiB or more; see
+// Limits in the package doc).
 func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if b.closed.Load() {
 		return errClosed
@@ -690,7 +691,8 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // existing key keeps its expiry. A value that is not a decimal integer
 // (or a key of another Redis type), or a result past the int64 range,
 // gives an error wrapping backend.ErrNotInteger and leaves the value as it
-// was. INCRBY is retried only when it provably did not run (see
+// was; INCRBY refused by a full Redis (OOM) gives an error wrapping
+// backend.ErrValueTooLarge, as a refused Set. INCRBY is retried only when it provably did not run (see
 // processNoRetry): a reply lost or later than ReadTimeout is an error, and
 // the increment may or may not have been applied (a retry would apply it
 // twice).
