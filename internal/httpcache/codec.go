@@ -45,12 +45,22 @@ var (
 // fields), none of its names a field of the header section. Encode writes
 // it only for a snapshot with OuterDirectives; releases that know versions
 // 1 and 2 only refuse it (ErrVersion), as they would a version 2 entry.
+//
+// Version 4 is version 3 in which the outer directives section may hold no
+// field (field-count 0, value-count 0), and the header section holds a
+// Content-Type with no value (n = 0): the handler suppressed net/http's
+// (see Snapshot.Header), which the header of a hit must repeat, with a
+// nil-valued key. No other field may have no value. Encode writes it only
+// for such a snapshot; releases that know versions 1 to 3 only refuse it
+// (ErrVersion): a miss, as for a version 3 entry, where they would serve
+// the type they sniff.
 const (
 	magic          = "HCS"
 	formatVersion  = 1
 	formatDeleted  = 2 // version 1 and Snapshot.Deleted
 	formatOuter    = 3 // version 2 and Snapshot.OuterDirectives
-	maxFormatKnown = formatOuter
+	formatUntyped  = 4 // version 3 and a Content-Type with no value
+	maxFormatKnown = formatUntyped
 )
 
 // Encode appends the binary form of s to dst and returns the result. Where
@@ -65,24 +75,18 @@ func (s *Snapshot) Encode(dst []byte) []byte {
 	}
 	dst = append(dst, magic...)
 	deleted := s.Deleted()
-	switch {
-	case outer != nil:
-		dst = append(dst, formatOuter)
-	case len(deleted) > 0:
-		dst = append(dst, formatDeleted)
-	default:
-		dst = append(dst, formatVersion)
-	}
+	version := s.version(outer)
+	dst = append(dst, version)
 	dst = binary.AppendUvarint(dst, uint64(s.Status))
 	dst = binary.AppendVarint(dst, s.StoredAt.UnixNano())
 	dst = appendFields(dst, fields, hl, values)
-	if outer != nil || len(deleted) > 0 {
+	if version >= formatDeleted {
 		dst = binary.AppendUvarint(dst, uint64(len(deleted)))
 		for _, name := range deleted {
 			dst = appendString(dst, name)
 		}
 	}
-	if outer != nil {
+	if version >= formatOuter {
 		ol, ov := headerLen(outer)
 		dst = appendFields(dst, outer, ol, ov)
 	}
@@ -104,6 +108,20 @@ func appendFields(dst []byte, fields []field, hl, values int) []byte {
 		}
 	}
 	return dst
+}
+
+// version returns the format version Encode writes s in, given its outer
+// directives in name order: the lowest that holds what s has.
+func (s *Snapshot) version(outer []field) byte {
+	switch vs, ok := s.Header["Content-Type"]; {
+	case ok && len(vs) == 0:
+		return formatUntyped
+	case outer != nil:
+		return formatOuter
+	case len(s.Deleted()) > 0:
+		return formatDeleted
+	}
+	return formatVersion
 }
 
 // outerFields returns the OuterDirectives of s in name order, as Encode
@@ -128,13 +146,14 @@ func (s *Snapshot) EncodedLen() int {
 func (s *Snapshot) encodedLen(hl int, outer []field) int {
 	n := len(magic) + 1 + uvarintLen(uint64(s.Status)) + varintLen(s.StoredAt.UnixNano()) +
 		uvarintLen(uint64(hl)) + hl + uvarintLen(uint64(len(s.Body))) + len(s.Body)
-	if deleted := s.Deleted(); outer != nil || len(deleted) > 0 {
+	version := s.version(outer)
+	if deleted := s.Deleted(); version >= formatDeleted {
 		n += uvarintLen(uint64(len(deleted)))
 		for _, name := range deleted {
 			n += stringLen(name)
 		}
 	}
-	if outer != nil {
+	if version >= formatOuter {
 		ol, _ := headerLen(outer)
 		n += uvarintLen(uint64(ol)) + ol
 	}
@@ -308,9 +327,15 @@ func decode(data []byte) (*Snapshot, error) {
 	}
 	var outerSection []byte
 	outerEnd := hdrEnd
-	if version == formatOuter {
+	keepOuter := false
+	if version >= formatOuter {
 		outerSection = r.field("outer directives section")
-		outerEnd = len(data) - len(r.b)
+		// A version 4 snapshot's outer section is nearly always the
+		// empty one (no field, no value): nothing to copy out, keep, nor
+		// allocate for.
+		if keepOuter = version == formatOuter || string(outerSection) != emptySection; keepOuter {
+			outerEnd = len(data) - len(r.b)
+		}
 	}
 	body := r.field("body")
 	if r.err != nil {
@@ -321,12 +346,15 @@ func decode(data []byte) (*Snapshot, error) {
 		return nil, corrupt("trailing bytes")
 	}
 	// One string holds the header section and the outer directives (and
-	// the deleted names between them): a hit of a version 3 entry copies
-	// its strings in one allocation, as one of version 1 does.
+	// the deleted names between them): a hit of a version 3 or 4 entry
+	// copies its strings in one allocation, as one of version 1 does.
 	strs := string(data[hdrEnd-len(hdr) : outerEnd])
-	h, err := decodeHeader(strs[:len(hdr)])
+	h, err := decodeHeader(strs[:len(hdr)], version == formatUntyped)
 	if err != nil {
 		return nil, err
+	}
+	if vs, ok := h["Content-Type"]; (ok && len(vs) == 0) != (version == formatUntyped) {
+		return nil, corrupt("a Content-Type with no value is what version 4 is for")
 	}
 	var del []string
 	if len(deleted) > 0 {
@@ -340,18 +368,19 @@ func decode(data []byte) (*Snapshot, error) {
 			del[i] = name
 		}
 	}
-	// The outer directives are checked now, as strictly as the header,
-	// without allocating; a fresh hit never reads them, so they are
-	// decoded when first read (rareFields.outerDirectives).
+	// The outer directives are checked now, as strictly as the header
+	// (no field without a value, in version 4 too), without allocating; a
+	// fresh hit never reads them, so they are decoded when first read
+	// (rareFields.outerDirectives).
 	var outer string
-	if version == formatOuter {
+	if keepOuter {
 		outer = strs[len(strs)-len(outerSection):]
-		nfields, _, err := scanHeader(outer, h, nil, nil)
+		nfields, _, err := scanHeader(outer, h, false, nil, nil)
 		if err != nil {
 			return nil, err
 		}
 		if nfields == 0 {
-			return nil, corrupt("no outer directives in a version 3 snapshot")
+			return nil, corrupt("no outer directives in a version 3 snapshot, or not written as Encode writes none")
 		}
 	}
 	// The body's framing, as NewSnapshot sets it: a Content-Length that is
@@ -385,17 +414,21 @@ func decode(data []byte) (*Snapshot, error) {
 	return s, nil
 }
 
+// emptySection is a header section of no field: field-count 0, value-count 0.
+const emptySection = "\x00\x00"
+
 // decodeHeader parses the header section from one string, so that every
 // name and value is a substring of it (one allocation for all strings). A
 // first pass checks the whole section without allocating, so that counts
-// read from damaged bytes never size an allocation.
-func decodeHeader(s string) (http.Header, error) {
-	nfields, nvalues, err := scanHeader(s, nil, nil, nil)
+// read from damaged bytes never size an allocation. With untyped (version
+// 4), a Content-Type with no value is read as a nil-valued key.
+func decodeHeader(s string, untyped bool) (http.Header, error) {
+	nfields, nvalues, err := scanHeader(s, nil, untyped, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	h := make(http.Header, nfields)
-	if _, _, err := scanHeader(s, nil, h, make([]string, nvalues)); err != nil {
+	if _, _, err := scanHeader(s, nil, untyped, h, make([]string, nvalues)); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -403,10 +436,11 @@ func decodeHeader(s string) (http.Header, error) {
 
 // scanHeader parses and checks the header section s and returns its field
 // and value counts; a field of s that stored holds (with a value) is an
-// error. When h is not nil it also stores each field in h, its values in
+// error. With untyped, a Content-Type may have no value (stored in h as
+// nil). When h is not nil it also stores each field in h, its values in
 // all, which must have room for every value. With a nil h it allocates
 // nothing.
-func scanHeader(s string, stored, h http.Header, all []string) (nfields, nvalues int, err error) {
+func scanHeader(s string, stored http.Header, untyped bool, h http.Header, all []string) (nfields, nvalues int, err error) {
 	r := &reader[string]{b: s}
 	nfields = r.count("field count")
 	nvalues = r.count("value count")
@@ -427,6 +461,12 @@ func scanHeader(s string, stored, h http.Header, all []string) (nfields, nvalues
 		prev = name
 		if len(stored[name]) > 0 {
 			return 0, 0, corrupt("outer directive stored in the header")
+		}
+		if n == 0 && untyped && name == "Content-Type" {
+			if h != nil {
+				h[name] = nil
+			}
+			continue
 		}
 		if n == 0 || n > nvalues-used {
 			return 0, 0, corrupt("value count")

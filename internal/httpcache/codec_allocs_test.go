@@ -88,3 +88,49 @@ func TestDecodedOuterDirectivesConcurrent(t *testing.T) {
 	assert.Equal(t, data, d.Encode(nil))
 	assert.Equal(t, []string{"X-Frame-Options"}, d.Deleted())
 }
+
+// TestDecodeVersion4OuterDirectivesAllocatesNothingMore: an entry whose
+// handler suppressed the Content-Type (format version 4) may hold outer
+// directives too; Decode leaves them encoded, as it does a version 3
+// entry's, so that a hit costs no more than one of the same response whose
+// handler set the field (version 4 with an empty outer section). They read
+// back as they were set, and are checked as strictly: a field with no
+// value, which only the header section may hold (a Content-Type), is
+// refused there.
+func TestDecodeVersion4OuterDirectivesAllocatesNothingMore(t *testing.T) {
+	body := []byte(strings.Repeat("<p>hello</p>\n", 200))
+	own := NewSharedSnapshot(http.StatusOK, http.Header{"Content-Type": nil, "Cache-Control": {"max-age=3600"}}, body, time.Unix(1e9, 0))
+	outer := NewSharedSnapshot(http.StatusOK, http.Header{"Content-Type": nil}, body, time.Unix(1e9, 0))
+	outer.SetOuterDirectives(http.Header{"Cache-Control": {"max-age=3600"}})
+	ownData, outerData := own.Encode(nil), outer.Encode(nil)
+	require.Equal(t, byte(formatUntyped), ownData[len(magic)])
+	require.Equal(t, byte(formatUntyped), outerData[len(magic)])
+
+	allocs := func(data []byte) float64 {
+		return testing.AllocsPerRun(100, func() {
+			if _, err := Decode(data); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	assert.LessOrEqual(t, allocs(outerData), allocs(ownData), "decoding a version 4 entry's outer directives allocates nothing more")
+
+	d, err := Decode(outerData)
+	require.NoError(t, err)
+	vs, ok := d.Header["Content-Type"]
+	assert.True(t, ok && vs == nil, "the suppressed Content-Type")
+	assert.Equal(t, http.Header{"Cache-Control": {"max-age=3600"}}, d.OuterDirectives())
+	assert.Equal(t, own.Header, d.JudgedHeader())
+	assert.Equal(t, outerData, d.Encode(nil))
+
+	// The empty outer section (length 2, then field-count 0, value-count
+	// 0) just before the body's length and the body, replaced with one
+	// holding a Content-Type with no value.
+	end := len(ownData) - len(body) - uvarintLen(uint64(len(body)))
+	require.Equal(t, "\x02"+emptySection, string(ownData[end-1-len(emptySection):end]))
+	section := "\x01\x00\x0cContent-Type\x00"
+	bad := append(append(append([]byte{}, ownData[:end-1-len(emptySection)]...), byte(len(section))), section...)
+	bad = append(bad, ownData[end:]...)
+	_, err = Decode(bad)
+	assert.ErrorIs(t, err, ErrCorrupt, "an outer directive with no value")
+}

@@ -213,6 +213,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(rare.Encode(nil))
 	rare.SetDeleted(nil)
 	f.Add(rare.Encode(nil))
+	// Version 4: a suppressed Content-Type.
+	untyped := NewSnapshot(200, http.Header{"Content-Type": nil}, []byte("<p>body"), time.Unix(1700000000, 0))
+	f.Add(untyped.Encode(nil))
+	untyped.SetOuterDirectives(http.Header{"Cache-Control": {"max-age=10"}})
+	f.Add(untyped.Encode(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Decode(data)
 		if err != nil {

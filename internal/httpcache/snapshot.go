@@ -28,8 +28,12 @@ type Snapshot struct {
 	// computed from the body for a 2xx response), a Content-Length equal
 	// to len(Body) where the status allows a body, and, where the handler
 	// set no Content-Type, the one net/http sniffs from the body (see
-	// sniffedType; none in a snapshot stored before it was added). Do not
-	// modify it.
+	// sniffedType; none in a snapshot stored before it was added). Where
+	// the handler set a nil-valued Content-Type (h["Content-Type"] = nil,
+	// which has net/http send none and sniff none), and net/http would
+	// otherwise sniff one, it keeps that key, nil-valued, the only field
+	// without a value: a hit sends no type either (format version 4, see
+	// Encode). Do not modify it.
 	Header http.Header
 	// Body is the stored body. Do not modify it.
 	Body []byte
@@ -77,7 +81,7 @@ func (r *rareFields) outerDirectives() (http.Header, []field) {
 }
 
 func (r *rareFields) decodeOuter() {
-	h, err := decodeHeader(r.encodedOuter)
+	h, err := decodeHeader(r.encodedOuter, false)
 	if err != nil {
 		panic("httpcache: outer directives that Decode accepted do not decode: " + err.Error())
 	}
@@ -109,7 +113,8 @@ var hopByHop = map[string]bool{
 // does not send as they are stored as it sends them: see sentValues, and a
 // name that is not a token dropped), sets Content-Length to len(body) when the
 // status allows a body, and the Content-Type net/http would sniff from it when
-// hdr has none (sniffedType), and computes a strong ETag from the body (the first
+// hdr has none (sniffedType; a nil-valued one where hdr has a nil-valued
+// Content-Type: see Header), and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it
 // afterwards.
@@ -128,11 +133,14 @@ func NewSharedSnapshot(status int, hdr http.Header, body []byte, storedAt time.T
 func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, computeETag bool) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
 	var connection []string
-	odd := false
+	odd, untyped := false, false
 	for k, vs := range hdr {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if ck == "Connection" {
 			connection = append(connection, vs...)
+		}
+		if ck == "Content-Type" && len(vs) == 0 {
+			untyped = true // net/http sends none, and sniffs none
 		}
 		if len(vs) == 0 || hopByHop[ck] || k == "" || !validName(k) {
 			continue // never sent (net/http drops a name that is not a token)
@@ -151,7 +159,11 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 	if bodyAllowed(status) {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 		if ct := sniffedType(h, body); ct != "" {
-			h["Content-Type"] = []string{ct}
+			if untyped {
+				h["Content-Type"] = nil // see Header
+			} else {
+				h["Content-Type"] = []string{ct}
+			}
 		}
 	} else {
 		delete(h, "Content-Length")
@@ -176,13 +188,17 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 // does not see, and by a range of it (ServeRange sniffs nothing); "" when
 // net/http sniffs nothing, or h has a Content-Type.
 func sniffedType(h http.Header, body []byte) string {
-	if _, ok := h["Content-Type"]; ok || len(body) == 0 {
-		return ""
-	}
-	if ce := h["Content-Encoding"]; len(ce) > 0 && ce[0] != "" {
+	if _, ok := h["Content-Type"]; ok || len(body) == 0 || encoded(h) {
 		return ""
 	}
 	return http.DetectContentType(body)
+}
+
+// encoded reports whether h has a Content-Encoding, as net/http reads it
+// before it sniffs a Content-Type (its first value, not blank).
+func encoded(h http.Header) bool {
+	ce := h["Content-Encoding"]
+	return len(ce) > 0 && ce[0] != ""
 }
 
 // sentValues returns a copy of vs as net/http sends it, which the codec
