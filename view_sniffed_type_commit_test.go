@@ -84,3 +84,31 @@ func TestHitSendsNoContentTypeWhereTheHandlerSuppressedIt(t *testing.T) {
 	})
 	checkHitsSendTheMissType(t, page, nil, func(bool) bool { return true })
 }
+
+// TestHitSendsTheTypeSniffedAtTheFirstFlush: net/http sniffs the
+// Content-Type of a handler that sets none from the bytes it holds when the
+// header goes out, at the first flush: a streaming page that flushes its
+// first bytes before they tell its type (or flushes before writing any)
+// got text/plain (or no type at all), where the entry stored the type
+// sniffed from its whole body (text/html), which its hits then sent. A
+// SharedCache view stores flushed responses; a default-mode view does not.
+func TestHitSendsTheTypeSniffedAtTheFirstFlush(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first string // written before the first flush
+		want  []string
+	}{
+		{"flushed-doctype", "<!DOCTYPE html", []string{"text/plain; charset=utf-8"}},
+		{"flushed-before-writing", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=60")
+				_, _ = io.WriteString(w, tc.first)
+				_ = http.NewResponseController(w).Flush()
+				_, _ = io.WriteString(w, "><html><body>"+string(sniffedPage)+"</body></html>")
+			})
+			checkHitsSendTheMissType(t, page, tc.want, func(shared bool) bool { return shared })
+		})
+	}
+}

@@ -52,7 +52,10 @@ const ReasonLength Reason = "length"
 
 // Recorder is the response writer of a cache miss. It passes everything
 // through to the client as it comes and records on the side what a Snapshot
-// needs: the final status and a copy of the header at commit, and the body,
+// needs: the final status and a copy of the header at commit (with, for a
+// handler that set no Content-Type and flushed before writing the 512
+// bytes net/http sniffs one from, the type net/http sent: see
+// typeAtFlush), and the body,
 // teed into a buffer capped at a size limit (grown as the body arrives, and
 // sized once for a declared Content-Length when a share of it has arrived:
 // see declaredShare). With Hold,
@@ -120,7 +123,11 @@ type Recorder struct {
 	// flush on, a goroutine of the Recorder writes what was held and
 	// flushes the writer below, while the handler goes on writing into the
 	// buffer; Fail and Send wait for it to finish before they write
-	// themselves. Its first write of body bytes is of at most 512 bytes
+	// themselves. The first flush goes out with the bytes held when the
+	// handler called it, no more (net/http sends the header then, with
+	// the Content-Type it sniffs from them, which the Recorder records),
+	// even where the handler flushed again before the goroutine wrote it.
+	// Its first write of body bytes is of at most 512 bytes
 	// (which net/http buffers, and sniffs a Content-Type from), and Finish
 	// waits for it: a writer below that commits its header at its first
 	// Write (and adds Set-Cookie then) has done so, and the judged fields
@@ -162,6 +169,7 @@ type Recorder struct {
 	sent     int    // with Hold: how much of body has been forwarded, once pump has stopped
 	tail     []byte // with Hold: the body, of which Send forwards what was not sent, after Finish
 	pump     *pump  // with Hold and StoreFlushed: forwards the flushes, from the first one on
+	flushed  bool   // the handler flushed (typeAtFlush has run)
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -672,6 +680,10 @@ func (rec *Recorder) Flush() error {
 			return nil
 		}
 	}
+	if !rec.flushed {
+		rec.flushed = true
+		rec.typeAtFlush()
+	}
 	if !rec.StoreFlushed {
 		rec.Fail(ReasonStreaming)
 	} else if rec.holding() {
@@ -688,6 +700,30 @@ func (rec *Recorder) Flush() error {
 		return nil
 	}
 	return rec.Writer.Flush()
+}
+
+// typeAtFlush records, at the first flush of a response whose handler
+// set no Content-Type, the one net/http sends: the header goes out at the
+// flush, with the type net/http sniffs from the body it holds then (none
+// for an empty body), which NewSnapshot, sniffing the whole body, would
+// not find where the body written so far is shorter than what net/http
+// sniffs (sniffLen): a streaming page that flushes before its first bytes
+// tell its type. A type it records is stored as the handler's; none, as a
+// Content-Type the handler set to nil (see Snapshot.Header). With Hold,
+// the pump commits the header below with the same bytes (pump.flush).
+func (rec *Recorder) typeAtFlush() {
+	h := rec.header
+	if rec.reason != ReasonNone || h == nil || len(rec.body) >= sniffLen || !bodyAllowed(rec.Status()) {
+		return
+	}
+	if _, typed := h["Content-Type"]; typed || encoded(h) {
+		return
+	}
+	if len(rec.body) == 0 {
+		h["Content-Type"] = nil
+		return
+	}
+	h["Content-Type"] = []string{http.DetectContentType(rec.body)}
 }
 
 // pumpFailed returns the error a flush met, if one did.
@@ -766,6 +802,7 @@ type pump struct {
 	mu      sync.Mutex
 	body    []byte // the held body as of the last flush: never written to in place
 	sent    int    // how much of body was written
+	commit  int    // the length of body at the first flush; -1 once run has flushed it
 	pending bool   // a flush is asked for
 	stopped bool
 	err     error
@@ -775,9 +812,10 @@ type pump struct {
 }
 
 // startPump starts a pump writing to w, of which sent bytes of the held
-// body were already written; header is the header below as it is now.
+// body were already written; header is the header below as it is now. It
+// is started at the first flush, which it writes with what rec holds now.
 func startPump(w http.ResponseWriter, sent int, header http.Header, rec *Recorder) *pump {
-	p := &pump{w: w, sent: sent, header: header, judges: rec.judges, wake: make(chan struct{}, 1), done: make(chan struct{}), first: make(chan struct{})}
+	p := &pump{w: w, sent: sent, commit: len(rec.body), header: header, judges: rec.judges, wake: make(chan struct{}, 1), done: make(chan struct{}), first: make(chan struct{})}
 	go p.run()
 	return p
 }
@@ -797,6 +835,16 @@ func (p *pump) run() {
 		}
 		p.pending = false
 		chunk := p.body[p.sent:]
+		if p.commit >= 0 {
+			// The first flush goes out with the bytes held then, and no
+			// later ones, which net/http would sniff a Content-Type from
+			// (see Recorder.typeAtFlush): the rest, at a later flush the
+			// handler asked for before this one was written, follows.
+			end := min(max(p.commit, p.sent), len(p.body))
+			chunk = p.body[p.sent:end]
+			p.pending = len(p.body) > end
+			p.commit = -1
+		}
 		first := !p.wrote && len(chunk) > 0
 		p.writing = first
 		p.mu.Unlock()
@@ -945,7 +993,8 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // Finish ends the response as net/http would after the handler returns: a
 // handler that wrote nothing gets an implicit 200 (committed through the
 // hooks, so it is recorded). It returns what was recorded: the status, the
-// header as it was at commit, the body (nil when uncacheable), and why the
+// header as it was at commit (with the Content-Type typeAtFlush recorded),
+// the body (nil when uncacheable), and why the
 // response may not be stored ("" if it may). For a diverted response it
 // returns the diverted status and the header it had then. The body belongs
 // to the caller, who must not change it before Send.
