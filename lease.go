@@ -34,7 +34,9 @@ import (
 //     then twice as long each time, at most 50 ms apart, jittered. When the
 //     lease is gone they look the entry up and serve it (a hit: they did
 //     not run the work); when it is gone without an entry (expired, its
-//     holder crashed), they add it again, and one of them leads. A view's
+//     holder crashed), they add it again, and one of them leads, once it
+//     has looked the entry up again (another process may have run and
+//     stored it meanwhile, within the Add's round trip). A view's
 //     page not yet known to vary waits on its base key's lease; when the
 //     holder stored another variant, each waiter adds its own variant's
 //     lease instead, so that the variants run at once, not in turn. A waiter
@@ -249,7 +251,15 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case err != nil:
 			return nil, leaseRun
 		case added:
-			return &heldLease{key: lk, d: d}, leaseLead
+			l := &heldLease{key: lk, d: d}
+			if recheck() {
+				// As after the first Add: another process took the lease,
+				// ran the work, stored and released it between this
+				// waiter's recheck and its Add (a fast run, a slow link).
+				c.releaseLease(l, true)
+				return nil, leaseFound
+			}
+			return l, leaseLead
 		}
 	}
 }
