@@ -25,11 +25,14 @@ import (
 //   - The process that adds it runs the work, stores the result, and
 //     deletes the lease; when the result is not stored (an error, a
 //     response that may not be stored, a result the codec or the backend
-//     refused), it replaces the lease with a marker, "not stored", that
-//     lives for min(d, 1s), so that the waiters run the work at once
-//     instead of taking turns. A run nobody in its process waits for any
-//     more (a view's client left, a memoized call the flight cancelled)
-//     deletes the lease instead: one of the waiters takes it over.
+//     refused; and a SharedCache response stored to be revalidated before
+//     every reuse, no-cache or max-age=0, which answers no waiter, as soon
+//     as its header says so), it replaces the lease with a marker, "not
+//     stored", that lives for min(d, 1s), so that the waiters run the work
+//     at once instead of taking turns. A run nobody in its process waits
+//     for any more (a view's client left, a memoized call the flight
+//     cancelled) deletes the lease instead: one of the waiters takes it
+//     over.
 //   - The others wait: they read the lease (one GET), first after 2 ms,
 //     then twice as long each time, at most 50 ms apart, jittered. When the
 //     lease is gone they look the entry up and serve it (a hit: they did
