@@ -351,7 +351,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	var again found
 	check := func(context.Context) bool {
 		now := v.c.clock()
-		f, err := v.findRun(r, st, &now)
+		f, err := v.find(r, st.base, &now)
 		if f.spec != nil {
 			// The entry varies: its key is the variant's, for the lease
 			// (keyNow) and the flight as for a lookup that found the

@@ -526,7 +526,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// on some virtual machines a reading costs as much as the rest of a hit.
 	now := v.c.clock()
 	var f found
-	err := v.findIn(&f, r, kbuf, "", &now, nil)
+	err := v.findIn(&f, r, kbuf, "", &now)
 	if err == nil && f.fresh {
 		if v.cfg.ahead > 0 {
 			// Before serving, as every refresh: it starts from what outer
@@ -580,7 +580,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v.headMiss(w, r)
 		return
 	}
-	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale, vary: f.memo(r, base)})
+	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
 }
 
 // downFound is what a miss whose lookup failed runs under: the key of r's
@@ -663,15 +663,7 @@ func (v *view) announce(w http.ResponseWriter, r *http.Request, o outcome, st ht
 // record, then the snapshot of r's variant.
 func (v *view) find(r *http.Request, base string, now *time.Time) (found, error) {
 	var f found
-	err := v.findIn(&f, r, nil, base, now, nil)
-	return f, err
-}
-
-// findRun is find for st's request r, through st.vary: a variant built by
-// an earlier step of the run is not built again.
-func (v *view) findRun(r *http.Request, st *runState, now *time.Time) (found, error) {
-	var f found
-	err := v.findIn(&f, r, nil, st.base, now, &st.vary)
+	err := v.findIn(&f, r, nil, base, now)
 	return f, err
 }
 
@@ -680,9 +672,8 @@ func (v *view) findRun(r *http.Request, st *runState, now *time.Time) (found, er
 // only for a variant or a remote store) or, when kb is nil, in base. With
 // kb, f.key is left "" when the base key is the snapshot's. *now is the
 // clock reading to judge by; a variant read after a remote record is judged
-// by a new one, left in *now for the caller to serve with. With m, r's
-// variant is taken from it, or built into it.
-func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *time.Time, m *variantMemo) error {
+// by a new one, left in *now for the caller to serve with.
+func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *time.Time) error {
 	*f = found{key: base}
 	ctx := r.Context() // lookup bounds its remote reads by Options.Timeout
 	var tagKeys []string
@@ -699,21 +690,13 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *ti
 		if kb != nil {
 			base = string(kb)
 		}
-		if m != nil {
-			variant, ok := m.of(r, spec.names)
-			if !ok {
-				return errVaryTooLarge
-			}
-			f.spec, f.variant, f.key = spec, variant, m.keyOf(base, variant)
-		} else {
-			if httpcache.VaryTooLarge(r, spec.names) {
-				return errVaryTooLarge
-			}
-			f.spec = spec
-			f.variant = httpcache.VariantKey(r, spec.names)
-			f.key = variantKey(base, f.variant)
+		if httpcache.VaryTooLarge(r, spec.names) {
+			return errVaryTooLarge
 		}
-		if !spec.listsVia(f.variant, m) {
+		f.spec = spec
+		f.variant = httpcache.VariantKey(r, spec.names)
+		f.key = variantKey(base, f.variant)
+		if !spec.lists(f.variant) {
 			// Stored under an earlier record, deleted since: from data
 			// that may have changed. Its run lists it again.
 			return ErrNotFound
@@ -822,8 +805,6 @@ type runState struct {
 	// blind: no lookup preceded the run (RefreshIf, Warm), whose response
 	// replaces whatever its key holds.
 	blind bool
-	// vary is the request's variant, built once for the run's steps.
-	vary variantMemo
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup or the
@@ -898,7 +879,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// runs the handler: not an answer for this request, which
 			// waits for that run (leading the next call of its key).
 			continue
-		case res.snap != nil && st.vary.ofVariant(r, res.names, res.variant) && v.usable(r, res.snap):
+		case res.snap != nil && ofVariant(r, res.names, res.variant) && v.usable(r, res.snap):
 			now := v.c.clock()
 			if !res.freshAt(now) {
 				// Stale by the time the run ended (SharedCache: a body
@@ -928,8 +909,8 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// the other waiters of that variant, rather than each run the
 			// handler. Once: a waiter whose variant's run varies on other
 			// names runs its own.
-			variant, _ := st.vary.of(r, res.names)
-			if key := st.vary.keyOf(st.base, variant); variant != res.variant && key != st.f.key {
+			variant := httpcache.VariantKey(r, res.names)
+			if key := variantKey(st.base, variant); variant != res.variant && key != st.f.key {
 				rekeyed = true
 				st.f.key, st.f.variant = key, variant
 				continue
@@ -1010,7 +991,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 	// A miss that became leader after the previous leader stored the
 	// response finds it now: the handler runs once per stored response.
 	now := v.c.clock()
-	again, err := v.findRun(r, st, &now)
+	again, err := v.find(r, st.base, &now)
 	if err == nil && again.fresh && v.usable(r, again.snap) {
 		v.flight.release(call, again.result())
 		v.serve(w, st.client(r), again.snap, now, httpcache.Hit)
@@ -1329,7 +1310,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				v.flight.release(call, viewResult{})
 				v.solo.mark(st.f.key, v.c.clock().Add(soloFor))
 			} else if names := varyNames(h); len(names) > 0 {
-				variant, _ := st.vary.of(r, names) // "" past MaxVaryBytes: no waiter's (ofVariant)
+				variant := "" // no waiter's: see ofVariant
+				if !httpcache.VaryTooLarge(r, names) {
+					variant = httpcache.VariantKey(r, names)
+				}
 				v.flight.varies(call, names, variant)
 			}
 			return reason
@@ -1476,7 +1460,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	res := viewResult{snap: snap, names: names, vs: vs, check: new(versionCheck)}
 	if len(res.names) > 0 {
-		res.variant, _ = st.vary.of(r, res.names) // within MaxVaryBytes: varyRefusal
+		res.variant = httpcache.VariantKey(r, res.names)
 	}
 	if st.ext != nil && v.sh != nil {
 		res.expires = addNanos(st.ext.birth.UnixNano(), st.ext.fr.Lifetime)
@@ -1677,7 +1661,7 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		if codingRefused(r, res) {
 			return reasonCoding
 		}
-		key = st.vary.keyOf(st.base, res.variant)
+		key = variantKey(st.base, res.variant)
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
 	if dead(e, now) {
@@ -1777,8 +1761,8 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
 			if s, record := val.(*varySpec); !record {
 				add(st.base)
-			} else if variant, ok := st.vary.of(r, s.names); ok && !slices.Equal(s.names, names) && s.listsVia(variant, &st.vary) {
-				own := st.vary.keyOf(st.base, variant)
+			} else if variant, ok := variantOf(r, s.names); ok && !slices.Equal(s.names, names) && s.lists(variant) {
+				own := variantKey(st.base, variant)
 				if _, _, err := v.load(ctx, own, nil, now); err == nil {
 					add(own)
 					add(st.base)
@@ -1808,7 +1792,7 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 // the variants it lists (each response has its own life in a SharedCache
 // view), and without the variants that have left the store.
 func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
-	h := st.vary.idOf(res.variant)
+	h := newVariantID(res.variant)
 	lk := &v.varyLocks[lockHash(st.base)%uint64(len(v.varyLocks))]
 	lk.Lock()
 	defer lk.Unlock()

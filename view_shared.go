@@ -457,7 +457,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	now := v.c.clock()
 	var f found
 	cleared := v.c.store.clears.Load() // before the lookup: see found.cleared
-	err := v.findIn(&f, r, kbuf, "", &now, nil)
+	err := v.findIn(&f, r, kbuf, "", &now)
 	f.cleared = cleared
 	if err == errVaryTooLarge {
 		if rq.OnlyIfCached {
@@ -530,7 +530,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	if prev != nil {
 		past = pastFresh(prev.e, now.UnixNano())
 	}
-	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || v.refusesStale(rq, past), vary: f.memo(r, base)}
+	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || v.refusesStale(rq, past)}
 	if prev != nil && j.staleIfError {
 		st.stale = prev
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/http"
-	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -65,73 +64,6 @@ func ofVariant(r *http.Request, names []string, variant string) bool {
 	return ok && own == variant
 }
 
-// variantMemo is one request's variant for one list of Vary names, and its
-// backend key under one base key, built once for the steps of a miss that
-// need them (the lookup, the flight, the commit, the store): a variant key
-// holds up to MaxVaryBytes of the request's fields, and a long one's
-// backend key costs a SHA-256 (shortenKey). It answers for the request it
-// was built for only: any other request (a copy included) gets its own.
-// Its zero value holds nothing.
-type variantMemo struct {
-	r       *http.Request
-	names   []string
-	variant string
-	ok      bool   // false: past MaxVaryBytes (variantOf)
-	base    string // key is variantKey(base, variant) when not ""
-	key     string
-	id      variantID // newVariantID(variant) when hasID
-	hasID   bool
-}
-
-// of returns variantOf(r, names), built once for r and names.
-func (m *variantMemo) of(r *http.Request, names []string) (string, bool) {
-	if m.r != r || !slices.Equal(m.names, names) {
-		variant, ok := variantOf(r, names)
-		*m = variantMemo{r: r, names: names, variant: variant, ok: ok}
-	}
-	return m.variant, m.ok
-}
-
-// ofVariant is ofVariant(r, names, variant) through m.
-func (m *variantMemo) ofVariant(r *http.Request, names []string, variant string) bool {
-	if len(names) == 0 {
-		return true
-	}
-	own, ok := m.of(r, names)
-	return ok && own == variant
-}
-
-// keyOf returns variantKey(base, variant), built once for m's variant.
-func (m *variantMemo) keyOf(base, variant string) string {
-	if !m.ok || variant != m.variant {
-		return variantKey(base, variant)
-	}
-	if m.key == "" || m.base != base {
-		m.base, m.key = base, variantKey(base, variant)
-	}
-	return m.key
-}
-
-// idOf returns newVariantID(variant), built once for m's variant.
-func (m *variantMemo) idOf(variant string) variantID {
-	if !m.ok || variant != m.variant {
-		return newVariantID(variant)
-	}
-	if !m.hasID {
-		m.id, m.hasID = newVariantID(variant), true
-	}
-	return m.id
-}
-
-// memo returns the variantMemo of f, found by a lookup of r under base:
-// empty when the lookup read no Vary record.
-func (f *found) memo(r *http.Request, base string) variantMemo {
-	if f.spec == nil || f.variant == "" {
-		return variantMemo{}
-	}
-	return variantMemo{r: r, names: f.spec.names, variant: f.variant, ok: true, base: base, key: f.key}
-}
-
 // listedSeed keys listedHash: chosen at random by each process, so that no
 // client can choose variants whose hashes collide (one that did would find
 // a variant listed that is not: one stored under a record deleted since).
@@ -165,33 +97,22 @@ func newVariantID(variant string) variantID {
 // write of the record lost. Names of records written before version 4
 // ({0, 64-bit FNV-1a}) are matched too.
 func (s *varySpec) lists(variant string) bool {
-	return s.listsVia(variant, nil)
-}
-
-// listsVia is lists, the variant's variantID taken from m (idOf) when m is
-// not nil.
-func (s *varySpec) listsVia(variant string, m *variantMemo) bool {
 	h := listedHash(variant)
 	for i := range s.listed {
 		if s.listed[i].Load() == h {
 			return true // a record's list never changes: a new record is a new varySpec
 		}
 	}
-	var id variantID
-	if m != nil {
-		id = m.idOf(variant)
-	} else {
-		id = newVariantID(variant)
-	}
-	if !s.find(variant, id) {
+	if !s.find(variant) {
 		return false
 	}
 	s.listed[h%uint64(len(s.listed))].Store(h)
 	return true
 }
 
-// find is lists without its memory, id being newVariantID(variant).
-func (s *varySpec) find(variant string, id variantID) bool {
+// find is lists without its memory.
+func (s *varySpec) find(variant string) bool {
+	id := newVariantID(variant)
 	var old variantID // computed once, for a record with names of before version 4
 	for _, x := range s.variants {
 		if x == id {
