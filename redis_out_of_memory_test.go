@@ -36,7 +36,7 @@ func startMaxmemoryRedis(t *testing.T, policy string) *Cache {
 // A Redis with maxmemory refuses a value larger than it can make room for
 // ("OOM command not allowed when used memory > 'maxmemory'"; under
 // noeviction, any write once it is full), and under allkeys-* evicts every
-// other key first: the Redis store refuses a value over half of maxmemory
+// other key first: the Redis store refuses a value over a third of maxmemory
 // before sending it. The refusal is the item's, as memcached's "out of
 // memory" is (TestMemcachedOutOfMemorySetRefusesTheItem): the error wraps
 // backend.ErrValueTooLarge, the value the refused Set was to replace is

@@ -196,12 +196,20 @@
 // tenant's, in every database), and then either refuses it or takes it
 // (and evicts it too); a write right after is refused while the memory is
 // not yet freed. So the Store refuses, without sending it, a value of
-// more than half the server's maxmemory (with the same error and removal
-// as below). It reads maxmemory (CONFIG GET maxmemory, or INFO memory's
+// more than a third of the server's maxmemory less 1 MiB (with the same
+// error and removal as below): half was not margin enough, as Redis 7
+// holds about twice a value while it stores it, each copy rounded up by
+// its allocator, on top of its own memory (about 1 MiB) and its other
+// keys; a value of 44% of maxmemory evicted every other key and was then
+// refused. It reads maxmemory (CONFIG GET maxmemory, or INFO memory's
 // maxmemory field where CONFIG is renamed or denied) on the first write of
 // a value of 64 KiB or more, and again on the first such write a minute
 // later: no round trip on other writes, and a smaller value costs one
-// comparison. On a Cluster it takes the smallest maxmemory of its masters
+// comparison. The read runs apart from the write that starts it (2 s at
+// most; a caller that leaves does not cut it short): that write, and
+// those made while the first read runs, wait for it no longer than their
+// own context allows, and go on without the guard when it ends first. On
+// a Cluster it takes the smallest maxmemory of its masters
 // (a key's master is not known before the value is sent), on a Ring the
 // smallest of its shards'; other clients, that of the server they send
 // CONFIG to. A maxmemory of 0 (no limit) guards nothing. When maxmemory

@@ -14,79 +14,117 @@ import (
 	"github.com/go-caching/caching/backend"
 )
 
-// The Store refuses, without sending it, a value of more than half the
-// server's maxmemory: under an allkeys-* (or volatile-*) policy Redis
-// takes a value that large after evicting every other key of the server to
-// make room (every tenant's, in every database), or evicts them all and
-// then refuses it. Half leaves room for the server's own memory (about
-// 1 MiB for an empty Redis 7), its other keys and the query buffer the
-// value is read into; a value that is half of maxmemory is too large for a
-// cache anyway.
+// The Store refuses, without sending it, a value of more than
+// maxmemLimit(maxmemory): a third of what is left of the server's
+// maxmemory after maxmemReserve. Under an allkeys-* (or volatile-*) policy
+// Redis takes a value that large after evicting every other key of the
+// server to make room (every tenant's, in every database), or evicts them
+// all and then refuses it. Half of maxmemory is not margin enough: while
+// Redis 7 reads and stores a value it holds about twice the value, each
+// copy rounded up to jemalloc's size class (up to 25% more), on top of its
+// own memory (about 1 MiB for an empty Redis 7) and its other keys. Probed
+// on Redis 7.0.15 with 300 KiB of other keys: 44% of a 64 MiB maxmemory
+// evicted every key and was refused (42% was stored, every key kept);
+// 38% of 8 MiB and 32% of 4 MiB evicted most keys (36% and 30% did not).
+// A third of maxmemory less maxmemReserve leaves the value's two rounded
+// copies (2.5 thirds at most) half a third of room besides the server's
+// own memory; a value that large is too large for a cache anyway.
 //
 // The Store reads maxmemory (CONFIG GET maxmemory, or INFO memory when
 // CONFIG is refused) on the first write of a value of maxmemCheckMin bytes
 // or more, and again on the first such write maxmemEvery later: one round
-// trip a minute at most, made by the write that finds it due (the writes
-// that come while the first read runs wait for it; later ones use the
-// value read before). On a Cluster it asks every master and keeps the
-// smallest maxmemory (a value's master is not known before it is sent); on
-// a Ring, every shard. maxmemory 0 (no limit) guards nothing. When the
-// read fails (an ACL that refuses CONFIG and INFO, a server down) the
-// Store keeps what it read before (nothing at first: no guard), and reads
-// again only maxmemRetry (a refusal) or maxmemRetryErr (any other error)
-// later, never on every write. Smaller values cost one comparison: neither
-// a clock read nor an atomic load.
+// trip a minute at most, started by the write that finds it due. The read
+// runs on its own goroutine with a context of its own (the caller's
+// values, not its cancellation, bounded by maxmemReadFor), so a caller
+// that leaves does not make it fail. The write that starts it, and the
+// writes that come while the first one runs, wait for it, each no longer
+// than its own context allows (one that stops waiting goes on without the
+// guard); later writes use the value read before. On a Cluster it asks
+// every master and keeps the smallest maxmemory (a value's master is not
+// known before it is sent); on a Ring, every shard. maxmemory 0 (no limit)
+// guards nothing. When the read fails (an ACL that refuses CONFIG and
+// INFO, a server down or stalled) the Store keeps what it read before
+// (nothing at first: no guard), and reads again only maxmemRetry (a
+// refusal) or maxmemRetryErr (any other error) later, never on every
+// write. Smaller values cost one comparison: neither a clock read nor an
+// atomic load.
 const (
 	maxmemCheckMin = 64 << 10
 	maxmemEvery    = time.Minute
 	maxmemRetry    = time.Minute
 	maxmemRetryErr = 5 * time.Second
+	maxmemReadFor  = 2 * time.Second
+	maxmemReserve  = 1 << 20
 )
 
-// overMaxmemory reports whether a value of n bytes is over half the
-// server's maxmemory, as last read; it reads maxmemory first when that is
-// due (see maxmemCheckMin), with ctx. It returns the maxmemory it compared
-// with.
+// maxmemLimit is the largest value the Store sends to a server whose
+// maxmemory is limit (not 0): a third of limit less maxmemReserve.
+func maxmemLimit(limit int64) int64 {
+	return (limit - maxmemReserve) / 3
+}
+
+// overMaxmemory reports whether a value of n bytes is over
+// maxmemLimit of the server's maxmemory, as last read; it reads maxmemory
+// first when that is due (see maxmemCheckMin), waiting for the read no
+// longer than ctx allows. It returns the maxmemory it compared with.
 func (b *Store) overMaxmemory(ctx context.Context, n int) (bool, int64) {
 	if n < maxmemCheckMin {
 		return false, 0
 	}
 	if time.Now().UnixNano() >= b.maxmemNext.Load() {
-		b.refreshMaxmemory(ctx)
+		if done := b.refreshMaxmemory(ctx); done != nil {
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
+		}
 	}
 	limit := b.maxmem.Load()
-	return limit > 0 && int64(n) > limit/2, limit
+	return limit > 0 && int64(n) > maxmemLimit(limit), limit
 }
 
-// refreshMaxmemory reads the server's maxmemory into b.maxmem, unless
-// another call is reading it: the first read is waited for, later ones are
-// not (the value read before serves meanwhile).
-func (b *Store) refreshMaxmemory(ctx context.Context) {
-	if b.maxmemTried.Load() {
-		if !b.maxmemMu.TryLock() {
-			return
-		}
-	} else {
-		b.maxmemMu.Lock()
-	}
+// refreshMaxmemory starts reading the server's maxmemory into b.maxmem,
+// unless a read runs already or the last one is recent. It returns a
+// channel closed when the read ends, for the caller to wait on: that of
+// the read it started, or of the first read while it runs; nil otherwise
+// (the value read before serves).
+func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
+	b.maxmemMu.Lock()
 	defer b.maxmemMu.Unlock()
+	if b.maxmemDone != nil { // a read runs
+		if b.maxmemTried.Load() {
+			return nil
+		}
+		return b.maxmemDone
+	}
 	now := time.Now()
 	if now.UnixNano() < b.maxmemNext.Load() {
-		return // read by the call this one waited for
+		return nil // read by another call meanwhile
 	}
-	defer b.maxmemTried.Store(true)
-	limit, err := b.readMaxmemory(ctx)
-	if err != nil {
-		retry := maxmemRetryErr
-		var re redis.Error
-		if errors.As(err, &re) {
-			retry = maxmemRetry // refused: asking again soon would be refused again
+	done := make(chan struct{})
+	b.maxmemDone = done
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxmemReadFor)
+		defer cancel()
+		limit, err := b.readMaxmemory(ctx)
+		next := now.Add(maxmemEvery)
+		if err != nil {
+			next = now.Add(maxmemRetryErr)
+			var re redis.Error
+			if errors.As(err, &re) {
+				next = now.Add(maxmemRetry) // refused: asking again soon would be refused again
+			}
+		} else {
+			b.maxmem.Store(limit)
 		}
-		b.maxmemNext.Store(now.Add(retry).UnixNano())
-		return
-	}
-	b.maxmem.Store(limit)
-	b.maxmemNext.Store(now.Add(maxmemEvery).UnixNano())
+		b.maxmemNext.Store(next.UnixNano())
+		b.maxmemTried.Store(true)
+		b.maxmemMu.Lock()
+		b.maxmemDone = nil
+		b.maxmemMu.Unlock()
+		close(done)
+	}()
+	return done
 }
 
 // readMaxmemory asks the server (every master of a Cluster, every shard
@@ -163,14 +201,14 @@ func parseMaxmemory(s string) (int64, error) {
 }
 
 // guard returns the refusal, by operation op, of a value of n bytes that
-// the Store does not send: one over half the server's maxmemory
-// (overMaxmemory), or one as large as a value the server refused with OOM
+// the Store does not send: one over a third of the server's maxmemory
+// less 1 MiB (overMaxmemory), or one as large as a value the server refused with OOM
 // less than oomGuardFor ago (oomGuarded). It returns nil for a value to
 // send.
 func (b *Store) guard(ctx context.Context, op string, n int) error {
 	if over, limit := b.overMaxmemory(ctx, n); over {
-		return fmt.Errorf("redisstore: %s: %w: a value of %d bytes is over half the server's maxmemory (%d bytes), for which Redis would evict every other key of the server; not sent",
-			op, backend.ErrValueTooLarge, n, limit)
+		return fmt.Errorf("redisstore: %s: %w: a value of %d bytes is over %d bytes, a third of the server's maxmemory (%d bytes) less 1 MiB, for which Redis would evict every other key of the server; not sent",
+			op, backend.ErrValueTooLarge, n, maxmemLimit(limit), limit)
 	}
 	if b.oomGuarded(n) {
 		return b.oomGuardError(op)

@@ -44,7 +44,7 @@ func TestMaxmemoryIsReadAgainAfterAMinute(t *testing.T) {
 	admin := redis.NewClient(&redis.Options{Addr: p.Addr})
 	defer admin.Close()
 
-	big := bytes.Repeat([]byte("x"), 3584<<10) // 3.5 MiB: over half of 6 MiB
+	big := bytes.Repeat([]byte("x"), 3584<<10) // 3.5 MiB: over a third of 6 MiB
 	for range 3 {
 		require.NoError(t, b.Set(ctx, "k", big, time.Hour))
 	}

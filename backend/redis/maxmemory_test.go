@@ -45,8 +45,8 @@ func keysUnder(t *testing.T, admin *redis.Client, prefix string) int {
 // Under an allkeys-* policy Redis takes a value close to its maxmemory
 // after evicting every other key of the server (every tenant's), or evicts
 // them all and refuses it. The Store reads maxmemory and refuses, before
-// sending it, a value of more than half of it: on the first such write,
-// before the server ever refused one. Set and SetMany remove the older
+// sending it, a value of more than a third of it less 1 MiB: on the first
+// such write, before the server ever refused one. Set and SetMany remove the older
 // value under the key, Add leaves it, as for the server's OOM refusal;
 // smaller values are stored.
 func TestMaxmemoryValueOverHalfIsRefusedBeforeEvictingEveryKey(t *testing.T) {
@@ -70,7 +70,7 @@ func TestMaxmemoryValueOverHalfIsRefusedBeforeEvictingEveryKey(t *testing.T) {
 	}
 	in := netInput(t, admin)
 
-	big := bytes.Repeat([]byte("x"), 1536<<10) // 1.5 MiB: over half of 2 MiB, under 2 MiB
+	big := bytes.Repeat([]byte("x"), 1536<<10) // 1.5 MiB: over a third of 2 MiB, under 2 MiB
 	err = b.Set(ctx, "set", big, time.Hour)
 	require.ErrorIs(t, err, backend.ErrValueTooLarge)
 	require.Contains(t, err.Error(), "maxmemory")
@@ -96,9 +96,9 @@ func TestMaxmemoryValueOverHalfIsRefusedBeforeEvictingEveryKey(t *testing.T) {
 	require.Equal(t, "old", string(got))
 
 	require.Less(t, netInput(t, admin)-in, int64(64<<10), "the refused values were sent")
-	require.Equal(t, 300, keysUnder(t, admin, "other-tenant:"), "a value over half of maxmemory evicted the other tenant's keys")
+	require.Equal(t, 300, keysUnder(t, admin, "other-tenant:"), "a value over a third of maxmemory evicted the other tenant's keys")
 
-	// A value under half of maxmemory is sent and stored.
+	// A value under a third of maxmemory less 1 MiB is sent and stored.
 	medium := bytes.Repeat([]byte("m"), 128<<10)
 	require.NoError(t, b.Set(ctx, "medium", medium, time.Hour))
 	got, err = b.Get(ctx, "medium")

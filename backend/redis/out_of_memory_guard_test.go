@@ -17,7 +17,7 @@ import (
 
 // maxmemoryRedis starts a Redis of 8 MiB maxmemory under policy and returns
 // its address. Its default user (the Store's) cannot read maxmemory
-// (noConfigACL): the Store does not refuse values over half of it, and the
+// (noConfigACL): the Store does not refuse values over a third of it, and the
 // server's own OOM refusals are the guard. The user "admin" may run every
 // command.
 func maxmemoryRedis(t *testing.T, policy string) string {

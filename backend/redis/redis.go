@@ -43,12 +43,14 @@ type Store struct {
 	oomSize, oomUntil atomic.Int64
 	// maxmem: the server's maxmemory as last read (0: no limit, or not
 	// read); maxmemNext (Unix nanoseconds): when to read it again;
-	// maxmemTried: it was read, or tried, once; maxmemMu: held while it is
-	// read; maxmemByInfo: CONFIG was refused, INFO tells (maxmemory.go).
+	// maxmemTried: it was read, or tried, once; maxmemDone: closed when
+	// the read that runs ends (nil: none runs), under maxmemMu;
+	// maxmemByInfo: CONFIG was refused, INFO tells (maxmemory.go).
 	maxmem, maxmemNext atomic.Int64
 	maxmemTried        atomic.Bool
 	maxmemByInfo       atomic.Bool
 	maxmemMu           sync.Mutex
+	maxmemDone         chan struct{}
 }
 
 // mode is how the Store sends commands on several keys.
@@ -197,9 +199,9 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // TTLs are rounded up to a whole millisecond. A SET the server refuses
 // under its maxmemory (OOM) gets an error wrapping backend.ErrValueTooLarge
 // and removes the older value under key, and so does, without being sent,
-// a value of more than half the server's maxmemory, or, for a minute after
-// such a refusal, a value as large as the one refused (1 MiB or more; see
-// Limits in the package doc).
+// a value of more than a third of the server's maxmemory less 1 MiB, or,
+// for a minute after such a refusal, a value as large as the one refused
+// (1 MiB or more; see Limits in the package doc).
 func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if b.closed.Load() {
 		return errClosed
@@ -635,9 +637,9 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	case 1:
 		return b.Set(ctx, items[0].Key, items[0].Value, items[0].TTL)
 	}
-	// Items over half the server's maxmemory, or as large as one the
-	// server refused with OOM, are refused without sending them (guard); a
-	// nil command stands for each.
+	// Items over a third of the server's maxmemory less 1 MiB, or as large
+	// as one the server refused with OOM, are refused without sending them
+	// (guard); a nil command stands for each.
 	var refused []string
 	var oom, other error
 	pipe := b.client.Pipeline()
