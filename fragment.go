@@ -288,9 +288,11 @@ func htmlOf(b []byte) template.HTML {
 // render, and never t, so t can still be cloned and parsed into after a
 // clone of it rendered a fragment (html/template refuses both once a
 // template of t has executed). A template parsed into t under a new name
-// afterwards is rendered too; a template redefined, or a function
-// replaced (t.Funcs), after the first render is not: make the function
-// anew. If t itself has executed, the function executes t.
+// afterwards is rendered too: the first render of that name takes a new
+// clone of t, which then also holds every redefinition and function
+// replaced (t.Funcs) since. Until then those are not seen: to change a
+// template or function after the first render, make the function anew.
+// If t itself has executed, the function executes t.
 //
 // Fragment names are one namespace per Cache (as Flask-Caching's and
 // Django's are): {{cache "sidebar" .}} is one fragment in every template
