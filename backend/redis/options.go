@@ -93,7 +93,8 @@ type Options struct {
 	// *redis.ClusterClient with ReadOnly, RouteByLatency or RouteRandomly,
 	// as redis.NewFailoverClusterClient builds with them), one with
 	// go-redis's client-side caching, and one whose retry or redirect count
-	// is below -1 (it sends no command). A program's type that embeds a
+	// is below -1 (a *redis.Client's, *redis.Ring's or *redis.ClusterClient's:
+	// it sends no command). A program's type that embeds a
 	// go-redis client (its Options method promoted) is checked, retried
 	// and batched as the client it embeds; a client of another type (one
 	// without go-redis's Options method) cannot be checked: it is taken
@@ -548,6 +549,11 @@ func checkClient(c redis.UniversalClient) error {
 		o, ok := optionsOf(c.Options)
 		if !ok {
 			return zeroClient(c)
+		}
+		// The Ring's own loop tries MaxRetries+1 times: below -1 (still
+		// negative after init), a command goes to no shard and returns nil.
+		if o.MaxRetries < 0 {
+			return optError("Client", "its MaxRetries is below -1: go-redis sends no command at all; want -1 (none) or more")
 		}
 		ctxTimeout = o.ContextTimeoutEnabled
 	}

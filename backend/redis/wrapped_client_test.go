@@ -21,6 +21,7 @@ import (
 func TestNewRefusesWrappedClientAsTheBareOne(t *testing.T) {
 	type wrappedCluster struct{ *redis.ClusterClient }
 	type wrappedClient struct{ *redis.Client }
+	type wrappedRing struct{ *redis.Ring }
 	addrs := []string{"127.0.0.1:1"}
 	cluster := func(o redis.ClusterOptions) *redis.ClusterClient {
 		o.Addrs, o.ContextTimeoutEnabled = addrs, true
@@ -29,6 +30,10 @@ func TestNewRefusesWrappedClientAsTheBareOne(t *testing.T) {
 	client := func(o redis.Options) *redis.Client {
 		o.Addr, o.ContextTimeoutEnabled = addrs[0], true
 		return redis.NewClient(&o)
+	}
+	ring := func(o redis.RingOptions) *redis.Ring {
+		o.Addrs, o.ContextTimeoutEnabled = map[string]string{"a": addrs[0]}, true
+		return redis.NewRing(&o)
 	}
 	for _, tc := range []struct {
 		name       string
@@ -39,6 +44,7 @@ func TestNewRefusesWrappedClientAsTheBareOne(t *testing.T) {
 		{"cluster RouteRandomly", cluster(redis.ClusterOptions{RouteRandomly: true}), nil, "replicas"},
 		{"cluster MaxRedirects -2", cluster(redis.ClusterOptions{MaxRedirects: -2}), nil, "below -1"},
 		{"client MaxRetries -2", client(redis.Options{MaxRetries: -2}), nil, "below -1"},
+		{"ring MaxRetries -2", ring(redis.RingOptions{MaxRetries: -2}), nil, "below -1"},
 		{"client ClientSideCacheConfig", client(redis.Options{Protocol: 3, ClientSideCacheConfig: &redis.ClientSideCacheConfig{}}), nil, "client-side caching"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,6 +54,8 @@ func TestNewRefusesWrappedClientAsTheBareOne(t *testing.T) {
 				tc.wrap = wrappedCluster{c}
 			case *redis.Client:
 				tc.wrap = wrappedClient{c}
+			case *redis.Ring:
+				tc.wrap = wrappedRing{c}
 			}
 			for _, c := range []redis.UniversalClient{tc.bare, tc.wrap} {
 				b, err := redisstore.New(redisstore.Options{Client: c})
