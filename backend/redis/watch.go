@@ -157,12 +157,13 @@ const (
 // 1s (a restart, a failover, a server not yet up: at once again after a
 // session that lasted). One the server refuses (NOPERM: an ACL without
 // HELLO, CLIENT TRACKING or PING; a renamed or unknown command, as some
-// managed services do with CLIENT) is tried again after 5s, doubling up to
-// 30s, since trying again soon would get the same answer, and each try is
-// a new connection. The returned Closer has a method Err() error that
-// says why the watch is not established (near's NearStats.WatchError):
-// the last session's error, of a server not watched; nil while every
-// server is. The Store logs nothing of it.
+// managed services do with CLIENT; a bad password or user: WRONGPASS,
+// NOAUTH) is tried again after 5s, doubling up to 30s, since trying again
+// soon would get the same answer, and each try is a new connection. The
+// returned Closer has a method Err() error that says why the watch is not
+// established (near's NearStats.WatchError): the last session's error, of
+// a server not watched, stored before state(false) is reported; nil while
+// every server is. The Store logs nothing of it.
 //
 // Other clients (a Ring, a wrapper) and clients with a
 // StreamingCredentialsProvider are not supported: an error says so.
@@ -265,14 +266,21 @@ func (w *watch) report() {
 	}
 }
 
-// setUp records whether n has a session established and reports.
-func (w *watch) setUp(n *watchNode, up bool) {
+// setUp records that n has a session established and reports.
+func (w *watch) setUp(n *watchNode) {
 	w.mu.Lock()
-	n.up = up
-	n.reached = n.reached || up
-	if up {
-		n.err = nil
-	}
+	n.up, n.reached, n.err = true, true, nil
+	w.report()
+	w.mu.Unlock()
+}
+
+// setDown records that n's session failed or ended with err, and reports.
+// The error is stored under the same lock as the state, before state is
+// called: a caller that sees state(false) and then asks Err gets the
+// error, never nil because it was not stored yet.
+func (w *watch) setDown(n *watchNode, err error) {
+	w.mu.Lock()
+	n.up, n.err = false, err
 	w.report()
 	w.mu.Unlock()
 }
@@ -286,6 +294,11 @@ func (w *watch) setUp(n *watchNode, up bool) {
 func (w *watch) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.errLocked()
+}
+
+// errLocked is Err, w.mu held.
+func (w *watch) errLocked() error {
 	if w.watching || w.stopped.Load() {
 		return nil
 	}
@@ -323,13 +336,19 @@ func (w *watch) Close() error {
 
 // run keeps a session with n's server established until n is dropped or
 // the watch closed, retrying after retryDelay. It keeps each session's
-// error for Err.
+// error for Err, stored with the state change (setDown).
 func (w *watch) run(n *watchNode) {
 	defer w.wg.Done()
 	var delay time.Duration
 	for {
 		start := time.Now()
 		err := w.session(n)
+		if err == nil {
+			err = errors.New("redisstore: watch: the session ended")
+		}
+		// Also when the watch is closed (Err then returns nil) or n
+		// dropped (no longer in w.nodes).
+		w.setDown(n, err)
 		select {
 		case <-w.ctx.Done():
 			return
@@ -337,12 +356,6 @@ func (w *watch) run(n *watchNode) {
 			return
 		default:
 		}
-		if err == nil {
-			err = errors.New("redisstore: watch: the session ended")
-		}
-		w.mu.Lock()
-		n.err = err
-		w.mu.Unlock()
 		delay = retryDelay(delay, err, time.Since(start))
 		select {
 		case <-w.ctx.Done():
@@ -377,23 +390,36 @@ func retryDelay(prev time.Duration, err error, d time.Duration) time.Duration {
 // the watch itself: not permitted to the user (NOPERM: an ACL without
 // HELLO, CLIENT TRACKING or PING), or unknown (renamed or removed in the
 // server's configuration, as some managed services do with CLIENT; HELLO
-// before Redis 6). Trying again soon would get the same answer.
+// before Redis 6); or refuses the client's credentials (WRONGPASS: a bad
+// user or password, a user disabled; NOAUTH: no password where the server
+// requires one). Trying again soon would get the same answer (a rotated
+// password a CredentialsProvider returns is tried at the next retry, 5s
+// to 30s later).
 type refusedError struct{ cmd, msg string }
 
 func (e *refusedError) Error() string { return "redisstore: watch: " + e.cmd + ": " + e.msg }
 
 // replyError returns the error for msg, the server's error reply to cmd:
-// a refusedError when the server refuses the command itself.
+// a refusedError when the server refuses the command itself or the
+// client's credentials.
 func replyError(cmd, msg string) error {
-	if noPerm(msg) || strings.Contains(strings.ToLower(msg), "unknown command") || unknownSubcommand(msg) {
+	if noPerm(msg) || strings.Contains(strings.ToLower(msg), "unknown command") || unknownSubcommand(msg) || badAuth(msg) {
 		return &refusedError{cmd: cmd, msg: msg}
 	}
 	return fmt.Errorf("redisstore: watch: %s: %s", cmd, msg)
 }
 
+// badAuth reports whether msg, an error reply, refuses the client's
+// credentials: WRONGPASS (a bad user or password, a user disabled) or
+// NOAUTH (no password where the server requires one).
+func badAuth(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.HasPrefix(msg, "wrongpass") || strings.HasPrefix(msg, "noauth")
+}
+
 // session dials n's server, starts tracking, and reads what it pushes until
-// the connection fails. It reports n up once tracking is on, and down when
-// it returns.
+// the connection fails. It reports n up once tracking is on; run reports
+// it down, with the error session returns.
 func (w *watch) session(n *watchNode) error {
 	o := n.opt
 	dialTimeout := o.DialTimeout
@@ -434,8 +460,7 @@ func (w *watch) session(n *watchNode) error {
 		return err
 	}
 	_ = conn.SetDeadline(time.Time{})
-	w.setUp(n, true)
-	defer w.setUp(n, false)
+	w.setUp(n)
 
 	// The session's goroutines end before it returns (so before Close
 	// does): done stops the heartbeat, and cancelling fctx the failover

@@ -12,7 +12,8 @@ import (
 )
 
 // TestWatchRetryBacksOffOnlyOnWhatARetryCannotFix: a watch the server
-// refuses (NOPERM, a renamed or unknown command) tries again after 5s,
+// refuses (NOPERM, a renamed or unknown command, a bad password: WRONGPASS,
+// NOAUTH) tries again after 5s,
 // then 10s, 20s, 30s, instead of redialling about once a second for ever;
 // a lost connection (a restart, a failover, a server not yet up) is still
 // retried within a second, and at once after a session that lasted.
@@ -25,6 +26,9 @@ func TestWatchRetryBacksOffOnlyOnWhatARetryCannotFix(t *testing.T) {
 		replyError("HELLO", "ERR unknown command 'HELLO', with args beginning with: '3' "),
 		replyError("CLIENT TRACKING", "ERR unknown subcommand 'TRACKING'. Try CLIENT HELP."),
 		replyError("heartbeat", "NOPERM User u has no permissions to run the 'ping' command"),
+		replyError("HELLO", "WRONGPASS invalid username-password pair or user is disabled."),
+		replyError("HELLO", "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"),
+		replyError("CLIENT TRACKING", "NOAUTH Authentication required."),
 	}
 	for _, err := range refused {
 		t.Run("refused/"+err.Error(), func(t *testing.T) {
@@ -42,7 +46,6 @@ func TestWatchRetryBacksOffOnlyOnWhatARetryCannotFix(t *testing.T) {
 		dialRefused,
 		fmt.Errorf("wrapped: %w", dialRefused),
 		replyError("HELLO", "LOADING Redis is loading the dataset in memory"),
-		replyError("HELLO", "WRONGPASS invalid username-password pair or user is disabled."),
 		errNoMyID,
 	}
 	for _, err := range transient {
