@@ -64,7 +64,8 @@
 //     remote store and nothing is kept, until the watch is established
 //     again; then memory starts empty. A Redis restart is such a loss.
 //     A watch the server refuses (an ACL without CLIENT TRACKING, a
-//     renamed command) is never established: the near cache is not used.
+//     renamed command, a wrong password) is never established: the near
+//     cache is not used.
 //     NearStats' Watching and WatchError (why) say so; monitor them. The
 //     Store answers all the while, from the remote store: do not make a
 //     readiness probe wait for the watch (see WaitWatching).

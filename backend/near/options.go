@@ -104,8 +104,8 @@ type Stats struct {
 	// watch, or of the connection it lost. nil while Watching, before the
 	// first attempt fails, and once the Store is closed. An error that
 	// stays (the server refuses the watch: an ACL without CLIENT TRACKING,
-	// a renamed command) means the near cache is never used: monitor it
-	// with Watching.
+	// a renamed command, a wrong password) means the near cache is never
+	// used: monitor it with Watching.
 	WatchError error
 	// Entries, Bytes and Evictions are those of the process memory
 	// (backend/simple's Stats).
