@@ -3,15 +3,12 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
-	redisstore "github.com/go-caching/caching/backend/redis"
 )
 
 // The first large write's caller has left (a cancelled context): the
@@ -20,28 +17,15 @@ import (
 // still there, is refused before Redis (allkeys-lru) evicts every other
 // tenant's key to take it.
 func TestMaxmemoryCancelledFirstReadStillGuards(t *testing.T) {
-	addr := redisWith(t, "--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru")
+	b, admin := sharedTenantServer(t, "2mb")
 	ctx := context.Background()
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "a"})
-	require.NoError(t, err)
-	defer b.Close()
-	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "other-tenant"})
-	require.NoError(t, err)
-	defer other.Close()
-	admin := redis.NewClient(&redis.Options{Addr: addr})
-	defer admin.Close()
-
-	small := bytes.Repeat([]byte("v"), 1000)
-	for i := range 300 {
-		require.NoError(t, other.Set(ctx, "k"+strconv.Itoa(i), small, time.Hour))
-	}
 	big := bytes.Repeat([]byte("x"), 1536<<10) // over a third of 2 MiB
 
 	gone, cancel := context.WithCancel(ctx)
 	cancel() // the first large write's caller has left
 	t.Log("first:", b.Set(gone, "first", big, time.Hour))
 
-	err = b.Set(ctx, "second", big, time.Hour)
+	err := b.Set(ctx, "second", big, time.Hour)
 	t.Log("second:", err)
 	require.ErrorIs(t, err, backend.ErrValueTooLarge)
 	require.Equal(t, 300, keysUnder(t, admin, "other-tenant"), "another tenant's keys were evicted to make room for it")

@@ -7,11 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
-	redisstore "github.com/go-caching/caching/backend/redis"
 )
 
 // Half of maxmemory was not margin enough: Redis 7 (jemalloc) holds about
@@ -30,21 +28,8 @@ func TestMaxmemoryMarginKeepsOtherTenantsKeys(t *testing.T) {
 }
 
 func maxmemoryMargin(t *testing.T, mb int) {
-	addr := redisWith(t, "--maxmemory", strconv.Itoa(mb)+"mb", "--maxmemory-policy", "allkeys-lru")
+	b, admin := sharedTenantServer(t, strconv.Itoa(mb)+"mb")
 	ctx := context.Background()
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "a"})
-	require.NoError(t, err)
-	defer b.Close()
-	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "other-tenant"})
-	require.NoError(t, err)
-	defer other.Close()
-	admin := redis.NewClient(&redis.Options{Addr: addr})
-	defer admin.Close()
-
-	small := bytes.Repeat([]byte("v"), 1000)
-	for i := range 300 {
-		require.NoError(t, other.Set(ctx, "k"+strconv.Itoa(i), small, time.Hour))
-	}
 	bound := (mb<<20 - 1<<20) / 3 // a third of maxmemory less 1 MiB
 
 	underHalf := bytes.Repeat([]byte("x"), mb<<19-1024) // just under half of maxmemory

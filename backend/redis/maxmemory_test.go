@@ -42,6 +42,28 @@ func keysUnder(t *testing.T, admin *redis.Client, prefix string) int {
 	return len(keys)
 }
 
+// sharedTenantServer starts a Redis of its own with maxmemory and the
+// allkeys-lru policy, stores 300 values of 1000 bytes (about 350 KiB) of
+// another tenant under "other-tenant:" (keysUnder counts them), and returns
+// a Store of prefix "a" on it and a plain client for looking at it.
+func sharedTenantServer(t *testing.T, maxmemory string) (*redisstore.Store, *redis.Client) {
+	t.Helper()
+	addr := redisWith(t, "--maxmemory", maxmemory, "--maxmemory-policy", "allkeys-lru")
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "a"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "other-tenant"})
+	require.NoError(t, err)
+	defer other.Close()
+	admin := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = admin.Close() })
+	small := bytes.Repeat([]byte("v"), 1000)
+	for i := range 300 {
+		require.NoError(t, other.Set(context.Background(), "k"+strconv.Itoa(i), small, time.Hour))
+	}
+	return b, admin
+}
+
 // Under an allkeys-* policy Redis takes a value close to its maxmemory
 // after evicting every other key of the server (every tenant's), or evicts
 // them all and refuses it. The Store reads maxmemory and refuses, before
@@ -49,29 +71,16 @@ func keysUnder(t *testing.T, admin *redis.Client, prefix string) int {
 // such write, before the server ever refused one. Set and SetMany remove the older
 // value under the key, Add leaves it, as for the server's OOM refusal;
 // smaller values are stored.
-func TestMaxmemoryValueOverHalfIsRefusedBeforeEvictingEveryKey(t *testing.T) {
-	addr := redisWith(t, "--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru")
+func TestMaxmemoryLargeValueIsRefusedBeforeEvictingEveryKey(t *testing.T) {
+	b, admin := sharedTenantServer(t, "2mb")
 	ctx := context.Background()
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "a"})
-	require.NoError(t, err)
-	defer b.Close()
-	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "other-tenant"})
-	require.NoError(t, err)
-	defer other.Close()
-	admin := redis.NewClient(&redis.Options{Addr: addr})
-	defer admin.Close()
-
-	small := bytes.Repeat([]byte("v"), 1000)
-	for i := range 300 { // about 350 KiB: well under maxmemory
-		require.NoError(t, other.Set(ctx, "k"+strconv.Itoa(i), small, time.Hour))
-	}
 	for _, k := range []string{"set", "setmany", "add"} {
 		require.NoError(t, b.Set(ctx, k, []byte("old"), time.Hour))
 	}
 	in := netInput(t, admin)
 
 	big := bytes.Repeat([]byte("x"), 1536<<10) // 1.5 MiB: over a third of 2 MiB, under 2 MiB
-	err = b.Set(ctx, "set", big, time.Hour)
+	err := b.Set(ctx, "set", big, time.Hour)
 	require.ErrorIs(t, err, backend.ErrValueTooLarge)
 	require.Contains(t, err.Error(), "maxmemory")
 	_, err = b.Get(ctx, "set")
