@@ -78,6 +78,10 @@ func TestDecodeViewPayloadRejects(t *testing.T) {
 		// Found by FuzzDecodeViewPayload: a name length that fits before its
 		// own varint is read, not after.
 		"spec name past the end": []byte("HCV\x020\x0600000"),
+		// A version 4 snapshot whose outer directives hold a Content-Type
+		// beside the header's valueless one (Encode never writes it):
+		// decoded, a judged header would have carried the outer type.
+		"snapshot v4 outer type": []byte("HCS\x04\xc8\x01\x80\xa8\xd6\xb9\aA\x03\x02\x0eContent-Length\x01\x014\fContent-Type\x00\x04Etag\x01\x18\"vry-BqnFHV0cHzkMDVWnow\"\x00\x1a\x01\x01\fContent-Type\x01\ttext/html\x04<p>x"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := decodeViewPayload(p)

@@ -50,10 +50,11 @@ var (
 // field (field-count 0, value-count 0), and the header section holds a
 // Content-Type with no value (n = 0): the handler suppressed net/http's
 // (see Snapshot.Header), which the header of a hit must repeat, with a
-// nil-valued key. No other field may have no value. Encode writes it only
-// for such a snapshot; releases that know versions 1 to 3 only refuse it
-// (ErrVersion): a miss, as for a version 3 entry, where they would serve
-// the type they sniff.
+// nil-valued key. No other field may have no value, and the outer
+// directives section holds no field the header section does, with or
+// without a value. Encode writes it only for such a snapshot; releases
+// that know versions 1 to 3 only refuse it (ErrVersion): a miss, as for a
+// version 3 entry, where they would serve the type they sniff.
 const (
 	magic          = "HCS"
 	formatVersion  = 1
@@ -435,8 +436,8 @@ func decodeHeader(s string, untyped bool) (http.Header, error) {
 }
 
 // scanHeader parses and checks the header section s and returns its field
-// and value counts; a field of s that stored holds (with a value) is an
-// error. With untyped, a Content-Type may have no value (stored in h as
+// and value counts; a field of s that stored holds is an error, with or
+// without a value. With untyped, a Content-Type may have no value (stored in h as
 // nil). When h is not nil it also stores each field in h, its values in
 // all, which must have room for every value. With a nil h it allocates
 // nothing.
@@ -459,7 +460,9 @@ func scanHeader(s string, stored http.Header, untyped bool, h http.Header, all [
 			return 0, 0, corrupt("header name not canonical, sorted and unique")
 		}
 		prev = name
-		if len(stored[name]) > 0 {
+		if _, ok := stored[name]; ok {
+			// With no value too (a version 4 Content-Type):
+			// SetOuterDirectives keeps none of the header's fields.
 			return 0, 0, corrupt("outer directive stored in the header")
 		}
 		if n == 0 && untyped && name == "Content-Type" {

@@ -301,13 +301,14 @@ func (s *Snapshot) SetDeleted(names []string) {
 
 // SetOuterDirectives sets what OuterDirectives returns from h: its fields
 // with canonical keys, as NewSnapshot stores them (see sentValues), less
-// those s stores in Header, those with no value and those whose name is
-// not a token. Call it before s is shared.
+// those s stores in Header (a nil-valued Content-Type included), those
+// with no value and those whose name is not a token. Call it before s is
+// shared.
 func (s *Snapshot) SetOuterDirectives(h http.Header) {
 	var outer http.Header
 	for k, vs := range h {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
-		if ck == "" || !validName(ck) || len(s.Header[ck]) > 0 {
+		if _, stored := s.Header[ck]; ck == "" || !validName(ck) || stored {
 			continue
 		}
 		if vs = sentValues(vs); len(vs) == 0 {
