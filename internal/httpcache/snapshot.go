@@ -30,10 +30,11 @@ type Snapshot struct {
 	// set no Content-Type, the one net/http sniffs from the body (see
 	// sniffedType; none in a snapshot stored before it was added). Where
 	// the handler set a nil-valued Content-Type (h["Content-Type"] = nil,
-	// which has net/http send none and sniff none), and net/http would
-	// otherwise sniff one, it keeps that key, nil-valued, the only field
-	// without a value: a hit sends no type either (format version 4, see
-	// Encode). Do not modify it.
+	// which has net/http send none and sniff none), or a Transfer-Encoding
+	// (with which net/http sniffs none: see transferCoded), and net/http
+	// would otherwise sniff one, it keeps that key, nil-valued, the only
+	// field without a value: a hit sends no type either (format version 4,
+	// see Encode). Do not modify it.
 	Header http.Header
 	// Body is the stored body. Do not modify it.
 	Body []byte
@@ -114,7 +115,7 @@ var hopByHop = map[string]bool{
 // name that is not a token dropped), sets Content-Length to len(body) when the
 // status allows a body, and the Content-Type net/http would sniff from it when
 // hdr has none (sniffedType; a nil-valued one where hdr has a nil-valued
-// Content-Type: see Header), and computes a strong ETag from the body (the first
+// Content-Type or a Transfer-Encoding: see Header), and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it
 // afterwards.
@@ -133,7 +134,9 @@ func NewSharedSnapshot(status int, hdr http.Header, body []byte, storedAt time.T
 func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, computeETag bool) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
 	var connection []string
-	odd, untyped := false, false
+	// net/http sends no Content-Type, and sniffs none, for a nil-valued
+	// one, and for a Transfer-Encoding (transferCoded).
+	odd, untyped := false, transferCoded(hdr)
 	for k, vs := range hdr {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if ck == "Connection" {
@@ -192,6 +195,17 @@ func sniffedType(h http.Header, body []byte) string {
 		return ""
 	}
 	return http.DetectContentType(body)
+}
+
+// transferCoded reports whether h has a Transfer-Encoding as net/http's
+// HTTP/1.x server reads it before it sniffs a Content-Type (its first
+// value, not blank, under the canonical key): it then sniffs none, and
+// sends none where h has none. (Its HTTP/2 server, which sends no
+// Transfer-Encoding, sniffs one: a snapshot stores none, what the
+// handler's HTTP/1.x response has, and every hit sends none.)
+func transferCoded(h http.Header) bool {
+	te := h["Transfer-Encoding"]
+	return len(te) > 0 && te[0] != ""
 }
 
 // encoded reports whether h has a Content-Encoding, as net/http reads it
