@@ -1,8 +1,14 @@
 package caching
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestHitSendsNoContentTypeForATransferCodedResponse: net/http sniffs no
@@ -32,5 +38,65 @@ func TestHitSendsNoContentTypeForATransferCodedResponse(t *testing.T) {
 			_, _ = w.Write(sniffedPage[100:])
 		})
 		checkHitsSendTheMissType(t, page, nil, func(shared bool) bool { return shared })
+	})
+}
+
+// TestHitSendsNoDateWhereTheHandlerSuppressedIt: a handler that sets
+// w.Header()["Date"] = nil has net/http send no Date; its entry lost the
+// nil-valued key, so every hit got the Date net/http adds. A default-mode
+// view stands for the handler: its hits (GET, HEAD, a 304) send no Date
+// either. A SharedCache view is a cache in front of the handler: it dates
+// what it serves from an entry stored without a Date (RFC 9110 section
+// 6.6.1), so its hits have one; its miss is passed on as the handler made
+// it.
+func TestHitSendsNoDateWhereTheHandlerSuppressedIt(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Etag", `"v1"`)
+		w.Header()["Date"] = nil
+		_, _ = w.Write(sniffedPage)
+	})
+	do := func(t *testing.T, base, method string, kv ...string) *http.Response {
+		req, err := http.NewRequestWithContext(t.Context(), method, base+"/p", nil)
+		require.NoError(t, err)
+		for i := 0; i+1 < len(kv); i += 2 {
+			req.Header.Set(kv[i], kv[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	bare := httptest.NewServer(page)
+	defer bare.Close()
+	require.NotContains(t, do(t, bare.URL, http.MethodGet).Header, "Date", "the handler without a cache")
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		for _, shared := range []bool{false, true} {
+			c, _ := k.open(t, nil, nil, Options{})
+			opts := []ViewOption{CacheStatusHeader("X-Cache")}
+			if shared {
+				opts = append(opts, SharedCache())
+			}
+			srv := httptest.NewServer(c.Cached(time.Minute, opts...)(page))
+			miss := do(t, srv.URL, http.MethodGet)
+			require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
+			assert.NotContains(t, miss.Header, "Date", "shared=%v: the miss", shared)
+			for _, hit := range []*http.Response{
+				do(t, srv.URL, http.MethodGet),
+				do(t, srv.URL, http.MethodHead),
+				do(t, srv.URL, http.MethodGet, "If-None-Match", `"v1"`),
+			} {
+				require.Equal(t, "HIT", hit.Header.Get("X-Cache"), "shared=%v", shared)
+				if shared {
+					assert.Len(t, hit.Header["Date"], 1, "shared=%v: %s %d hit, dated by the cache", shared, hit.Request.Method, hit.StatusCode)
+				} else {
+					assert.NotContains(t, hit.Header, "Date", "shared=%v: %s %d hit", shared, hit.Request.Method, hit.StatusCode)
+				}
+			}
+			srv.Close()
+			c.Close()
+		}
 	})
 }

@@ -48,19 +48,22 @@ var (
 //
 // Version 4 is version 3 in which the outer directives section may hold no
 // field (field-count 0, value-count 0), and the header section holds a
-// Content-Type with no value (n = 0): the handler suppressed net/http's
-// (see Snapshot.Header), which the header of a hit must repeat, with a
-// nil-valued key. No other field may have no value, and the outer
-// directives section holds no field the header section does, with or
-// without a value. Encode writes it only for such a snapshot; releases
-// that know versions 1 to 3 only refuse it (ErrVersion): a miss, as for a
-// version 3 entry, where they would serve the type they sniff.
+// Content-Type or a Date with no value (n = 0), or both: the handler
+// suppressed net/http's (see Snapshot.Header), which the header of a hit
+// must repeat, with a nil-valued key. No other field may have no value,
+// and the outer directives section holds no field the header section
+// does, with or without a value. Encode writes it only for such a
+// snapshot; releases that know versions 1 to 3 only refuse it
+// (ErrVersion): a miss, as for a version 3 entry, where they would serve
+// the type they sniff (or the Date net/http adds). A Date with no value
+// was added to version 4 after the Content-Type: the releases in between
+// refuse such an entry as corrupt (ErrCorrupt), a miss too.
 const (
 	magic          = "HCS"
 	formatVersion  = 1
 	formatDeleted  = 2 // version 1 and Snapshot.Deleted
 	formatOuter    = 3 // version 2 and Snapshot.OuterDirectives
-	formatUntyped  = 4 // version 3 and a Content-Type with no value
+	formatUntyped  = 4 // version 3 and a Content-Type or Date with no value
 	maxFormatKnown = formatUntyped
 )
 
@@ -114,8 +117,8 @@ func appendFields(dst []byte, fields []field, hl, values int) []byte {
 // version returns the format version Encode writes s in, given its outer
 // directives in name order: the lowest that holds what s has.
 func (s *Snapshot) version(outer []field) byte {
-	switch vs, ok := s.Header["Content-Type"]; {
-	case ok && len(vs) == 0:
+	switch {
+	case valueless(s.Header):
 		return formatUntyped
 	case outer != nil:
 		return formatOuter
@@ -354,8 +357,8 @@ func decode(data []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if vs, ok := h["Content-Type"]; (ok && len(vs) == 0) != (version == formatUntyped) {
-		return nil, corrupt("a Content-Type with no value is what version 4 is for")
+	if valueless(h) != (version == formatUntyped) {
+		return nil, corrupt("a Content-Type or Date with no value is what version 4 is for")
 	}
 	var del []string
 	if len(deleted) > 0 {
@@ -415,6 +418,15 @@ func decode(data []byte) (*Snapshot, error) {
 	return s, nil
 }
 
+// valueless reports whether h holds a field with no value, which only a
+// Content-Type or a Date may be (see Snapshot.Header): the snapshot is
+// written in version 4.
+func valueless(h http.Header) bool {
+	ct, typed := h["Content-Type"]
+	date, dated := h["Date"]
+	return typed && len(ct) == 0 || dated && len(date) == 0
+}
+
 // emptySection is a header section of no field: field-count 0, value-count 0.
 const emptySection = "\x00\x00"
 
@@ -422,7 +434,7 @@ const emptySection = "\x00\x00"
 // name and value is a substring of it (one allocation for all strings). A
 // first pass checks the whole section without allocating, so that counts
 // read from damaged bytes never size an allocation. With untyped (version
-// 4), a Content-Type with no value is read as a nil-valued key.
+// 4), a Content-Type or Date with no value is read as a nil-valued key.
 func decodeHeader(s string, untyped bool) (http.Header, error) {
 	nfields, nvalues, err := scanHeader(s, nil, untyped, nil, nil)
 	if err != nil {
@@ -436,9 +448,9 @@ func decodeHeader(s string, untyped bool) (http.Header, error) {
 }
 
 // scanHeader parses and checks the header section s and returns its field
-// and value counts; a field of s that stored holds is an error, with or
-// without a value. With untyped, a Content-Type may have no value (stored in h as
-// nil). When h is not nil it also stores each field in h, its values in
+// and value counts; a field of s that stored holds (with a value) is an
+// error, with or without a value. With untyped, a Content-Type and a Date
+// may have no value (stored in h as nil). When h is not nil it also stores each field in h, its values in
 // all, which must have room for every value. With a nil h it allocates
 // nothing.
 func scanHeader(s string, stored http.Header, untyped bool, h http.Header, all []string) (nfields, nvalues int, err error) {
@@ -461,11 +473,11 @@ func scanHeader(s string, stored http.Header, untyped bool, h http.Header, all [
 		}
 		prev = name
 		if _, ok := stored[name]; ok {
-			// With no value too (a version 4 Content-Type):
+			// With no value too (a version 4 Content-Type or Date):
 			// SetOuterDirectives keeps none of the header's fields.
 			return 0, 0, corrupt("outer directive stored in the header")
 		}
-		if n == 0 && untyped && name == "Content-Type" {
+		if n == 0 && untyped && (name == "Content-Type" || name == "Date") {
 			if h != nil {
 				h[name] = nil
 			}

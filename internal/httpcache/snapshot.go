@@ -32,9 +32,13 @@ type Snapshot struct {
 	// the handler set a nil-valued Content-Type (h["Content-Type"] = nil,
 	// which has net/http send none and sniff none), or a Transfer-Encoding
 	// (with which net/http sniffs none: see transferCoded), and net/http
-	// would otherwise sniff one, it keeps that key, nil-valued, the only
-	// field without a value: a hit sends no type either (format version 4,
-	// see Encode). Do not modify it.
+	// would otherwise sniff one, it keeps the key, nil-valued: a hit sends
+	// no type either. So does NewSnapshot (not NewSharedSnapshot, nor
+	// Freshen) of a Date the handler set to nil (h["Date"] = nil: net/http
+	// then sends none): a hit sends none either, where a shared cache's
+	// gets the Date net/http adds (a cache dates a response it stores
+	// without one, RFC 9110 section 6.6.1). Those two are the only fields
+	// without a value (format version 4, see Encode). Do not modify it.
 	Header http.Header
 	// Body is the stored body. Do not modify it.
 	Body []byte
@@ -115,28 +119,33 @@ var hopByHop = map[string]bool{
 // name that is not a token dropped), sets Content-Length to len(body) when the
 // status allows a body, and the Content-Type net/http would sniff from it when
 // hdr has none (sniffedType; a nil-valued one where hdr has a nil-valued
-// Content-Type or a Transfer-Encoding: see Header), and computes a strong ETag from the body (the first
+// Content-Type or a Transfer-Encoding: see Header), keeps a nil-valued Date
+// (see Header), and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it
 // afterwards.
 func NewSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
-	return newSnapshot(status, hdr, body, storedAt, true)
+	return newSnapshot(status, hdr, body, storedAt, false)
 }
 
 // NewSharedSnapshot is NewSnapshot for a shared cache: it computes no ETag,
 // so that the validators stored, and sent to revalidate, are the origin's
 // own (a made-up If-None-Match would make an origin that validates by
-// Last-Modified ignore If-Modified-Since).
+// Last-Modified ignore If-Modified-Since), and keeps no nil-valued Date
+// (see Header).
 func NewSharedSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
-	return newSnapshot(status, hdr, body, storedAt, false)
+	return newSnapshot(status, hdr, body, storedAt, true)
 }
 
-func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, computeETag bool) *Snapshot {
+// newSnapshot is NewSnapshot with shared false, NewSharedSnapshot with
+// shared true: a shared snapshot computes no ETag, and keeps no nil-valued
+// Date (see Header).
+func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, shared bool) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
 	var connection []string
 	// net/http sends no Content-Type, and sniffs none, for a nil-valued
 	// one, and for a Transfer-Encoding (transferCoded).
-	odd, untyped := false, transferCoded(hdr)
+	odd, untyped, undated := false, transferCoded(hdr), false
 	for k, vs := range hdr {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if ck == "Connection" {
@@ -144,6 +153,9 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 		}
 		if ck == "Content-Type" && len(vs) == 0 {
 			untyped = true // net/http sends none, and sniffs none
+		}
+		if k == "Date" && len(vs) == 0 && !shared {
+			undated = true // net/http sends none (it reads this key only)
 		}
 		if len(vs) == 0 || hopByHop[ck] || k == "" || !validName(k) {
 			continue // never sent (net/http drops a name that is not a token)
@@ -172,7 +184,10 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, c
 		delete(h, "Content-Length")
 		body = nil
 	}
-	if computeETag && len(h["Etag"]) == 0 && status >= 200 && status < 300 {
+	if undated && len(h["Date"]) == 0 {
+		h["Date"] = nil // see Header
+	}
+	if !shared && len(h["Etag"]) == 0 && status >= 200 && status < 300 {
 		h["Etag"] = []string{BodyETag(body)}
 	}
 	for k, vs := range h {
@@ -315,9 +330,9 @@ func (s *Snapshot) SetDeleted(names []string) {
 
 // SetOuterDirectives sets what OuterDirectives returns from h: its fields
 // with canonical keys, as NewSnapshot stores them (see sentValues), less
-// those s stores in Header (a nil-valued Content-Type included), those
-// with no value and those whose name is not a token. Call it before s is
-// shared.
+// those s stores in Header (a nil-valued Content-Type or Date included),
+// those with no value and those whose name is not a token. Call it before
+// s is shared.
 func (s *Snapshot) SetOuterDirectives(h http.Header) {
 	var outer http.Header
 	for k, vs := range h {

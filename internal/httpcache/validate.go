@@ -146,7 +146,7 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 		}
 		merged[ck] = vs
 	}
-	f := newSnapshot(s.Status, merged, s.Body, storedAt, false)
+	f := newSnapshot(s.Status, merged, s.Body, storedAt, true)
 	if s.rare != nil {
 		// Less those h sets now.
 		f.SetDeleted(s.rare.deleted)
