@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/compress"
 )
 
 // TestHitSendsNoContentTypeForATransferCodedResponse: net/http sniffs no
@@ -93,6 +96,57 @@ func TestHitSendsNoDateWhereTheHandlerSuppressedIt(t *testing.T) {
 					assert.Len(t, hit.Header["Date"], 1, "shared=%v: %s %d hit, dated by the cache", shared, hit.Request.Method, hit.StatusCode)
 				} else {
 					assert.NotContains(t, hit.Header, "Date", "shared=%v: %s %d hit", shared, hit.Request.Method, hit.StatusCode)
+				}
+			}
+			srv.Close()
+			c.Close()
+		}
+	})
+}
+
+// TestCompressOverCachedSendsTheMissHeaderOnHits: with compress in front
+// of a view (compress.Middleware(Cached(h))), a handler that sets its
+// Content-Type to nil gets on its hits, GET and HEAD, encoded or not, the
+// header it gets on its miss and without a cache: no Content-Type, and the
+// same Content-Encoding and Vary.
+func TestCompressOverCachedSendsTheMissHeaderOnHits(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header()["Content-Type"] = nil
+		_, _ = w.Write(sniffedPage)
+	})
+	do := func(t *testing.T, base, method, accept string) http.Header {
+		req, err := http.NewRequestWithContext(t.Context(), method, base+"/p", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept-Encoding", accept) // set: the transport asks for gzip itself otherwise
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header
+	}
+	bare := httptest.NewServer(compress.Middleware(compress.Options{})(page))
+	defer bare.Close()
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		for _, shared := range []bool{false, true} {
+			c, _ := k.open(t, nil, nil, Options{})
+			opts := []ViewOption{CacheStatusHeader("X-Cache")}
+			if shared {
+				opts = append(opts, SharedCache())
+			}
+			srv := httptest.NewServer(compress.Middleware(compress.Options{})(c.Cached(time.Minute, opts...)(page)))
+			status := "MISS"
+			for _, accept := range []string{"gzip", ""} {
+				for _, method := range []string{http.MethodGet, http.MethodGet, http.MethodHead} {
+					want := do(t, bare.URL, method, accept)
+					h := do(t, srv.URL, method, accept)
+					require.Equal(t, status, h.Get("X-Cache"), "shared=%v accept=%q %s", shared, accept, method)
+					what := fmt.Sprintf("shared=%v accept=%q %s %s", shared, accept, method, status)
+					status = "HIT" // one entry, compressed on the way out
+					assert.NotContains(t, want, "Content-Type", "without a cache")
+					assert.NotContains(t, h, "Content-Type", what)
+					assert.Equal(t, want["Content-Encoding"], h["Content-Encoding"], what)
+					assert.Equal(t, want["Vary"], h["Vary"], what)
 				}
 			}
 			srv.Close()
