@@ -69,6 +69,17 @@ var (
 	// returns for invalid options; the text names the field and the valid
 	// range.
 	ErrInvalidOption = errors.New("backend: invalid option")
+	// ErrWatchRefused is wrapped by the error of a remote store's watch of
+	// invalidations (backend/near's Watcher: Err, a near Store's
+	// Stats.WatchError) when the server refuses the watch itself: the
+	// user's ACL does not permit one of its commands (Redis's NOPERM), the
+	// server does not know one (renamed or disabled, as some managed
+	// services do with CLIENT, or too old), or the server refuses the
+	// client's credentials. Trying again gets the same answer until the
+	// server's configuration changes: the near cache stays out of use. A
+	// server that cannot be reached, or a connection lost, is not a
+	// refusal.
+	ErrWatchRefused = errors.New("backend: watch refused")
 )
 
 // Backend is the contract every store implements. Keys are arbitrary strings

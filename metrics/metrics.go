@@ -49,7 +49,12 @@
 // process memory: an entry and each of its versions count one each),
 // caching_near_invalidations_total (keys dropped on news from other
 // processes), caching_near_emptied_total, caching_near_watching (1 while
-// invalidations arrive and the near cache is used), caching_near_entries,
+// invalidations arrive and the near cache is used),
+// caching_near_watch_refused (1 while the server refuses the watch: its
+// Stats.WatchError wraps near.ErrWatchRefused, as for an ACL without
+// CLIENT TRACKING; the near cache is then never used, where
+// caching_near_watching 0 with caching_near_watch_refused 0 is an outage
+// or a watch being established), caching_near_entries,
 // caching_near_bytes.
 //
 // Pools (with Options.Pools, for each pool.Stats source of the registry):
@@ -193,7 +198,7 @@ type descs struct {
 	viewReqs, viewErrs, viewCorrupt                                   *prometheus.Desc
 	memoCalls, memoErrs, memoCorrupt                                  *prometheus.Desc
 	nearHits, nearMisses, nearInvalidations, nearEmptied              *prometheus.Desc
-	nearWatching, nearEntries, nearBytes                              *prometheus.Desc
+	nearWatching, nearWatchRefused, nearEntries, nearBytes            *prometheus.Desc
 	poolConns, poolMaxOpen, poolWaits, poolWaitSeconds                *prometheus.Desc
 	poolTimeouts, poolOpened, poolConnectErrors                       *prometheus.Desc
 	poolClosed, poolQueries, poolSlowQueries                          *prometheus.Desc
@@ -238,6 +243,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 		nearInvalidations: d("caching_near_invalidations_total", "Keys the near cache dropped on news from other processes."),
 		nearEmptied:       d("caching_near_emptied_total", "Times the near cache was emptied (invalidations lost or back, a flush, Clear)."),
 		nearWatching:      d("caching_near_watching", "1 while invalidations arrive and the near cache is used, else 0."),
+		nearWatchRefused:  d("caching_near_watch_refused", "1 while the remote store's server refuses the near cache's watch of invalidations (ACL, unknown command, credentials): the near cache stays unused until its configuration changes; else 0."),
 		nearEntries:       d("caching_near_entries", "Entries held in the near cache."),
 		nearBytes:         d("caching_near_bytes", "Bytes held in the near cache."),
 
@@ -260,7 +266,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, x := range []*prometheus.Desc{d.hits, d.stale, d.misses, d.bypasses, d.sets, d.errors, d.corrupt, d.unavailable,
 		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts, d.pendingInvalidations,
 		d.viewReqs, d.viewErrs, d.viewCorrupt, d.memoCalls, d.memoErrs, d.memoCorrupt,
-		d.nearHits, d.nearMisses, d.nearInvalidations, d.nearEmptied, d.nearWatching, d.nearEntries, d.nearBytes,
+		d.nearHits, d.nearMisses, d.nearInvalidations, d.nearEmptied, d.nearWatching, d.nearWatchRefused, d.nearEntries, d.nearBytes,
 		d.poolConns, d.poolMaxOpen, d.poolWaits, d.poolWaitSeconds, d.poolTimeouts, d.poolOpened,
 		d.poolConnectErrors, d.poolClosed, d.poolQueries, d.poolSlowQueries} {
 		ch <- x
@@ -334,6 +340,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			watching = 1
 		}
 		gauge(d.nearWatching, watching)
+		refused := 0.0
+		if errors.Is(n.WatchError, near.ErrWatchRefused) {
+			refused = 1
+		}
+		gauge(d.nearWatchRefused, refused)
 		gauge(d.nearEntries, float64(n.Entries))
 		gauge(d.nearBytes, float64(n.Bytes))
 	}

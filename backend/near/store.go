@@ -22,6 +22,14 @@ import (
 // backend.ErrInvalidOption.
 var ErrInvalidOption = backend.ErrInvalidOption
 
+// ErrWatchRefused is wrapped by Stats.WatchError (and so by WaitWatching's
+// error) when the remote store's server refuses the watch itself: an ACL
+// without CLIENT TRACKING (or HELLO), a renamed or unknown command, a bad
+// password. The near cache stays out of use until the server's
+// configuration changes; a lost connection or a server down is not a
+// refusal. It is backend.ErrWatchRefused.
+var ErrWatchRefused = backend.ErrWatchRefused
+
 // errClosed is the error of a call after Close.
 var errClosed = fmt.Errorf("near: %w", backend.ErrClosed)
 

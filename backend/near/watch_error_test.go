@@ -71,6 +71,7 @@ func TestWatchRefusedByACLIsReportedAndRedialsRarely(t *testing.T) {
 	st := n.NearStats()
 	assert.False(t, st.Watching)
 	assert.ErrorContains(t, st.WatchError, "NOPERM")
+	assert.ErrorIs(t, st.WatchError, near.ErrWatchRefused, "a refusal is told apart from an outage")
 	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	werr := n.WaitWatching(wctx)
@@ -111,6 +112,7 @@ func TestCacheAnswersWhileTheWatchIsDown(t *testing.T) {
 	st := n.NearStats()
 	assert.False(t, st.Watching)
 	assert.ErrorIs(t, st.WatchError, syscall.ECONNREFUSED)
+	assert.NotErrorIs(t, st.WatchError, near.ErrWatchRefused, "an unreachable server is not a refusal")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	err = n.WaitWatching(ctx) // a bounded wait at start-up

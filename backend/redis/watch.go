@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // The invalidation watch: Redis's server-assisted client-side caching in
@@ -398,6 +400,12 @@ func retryDelay(prev time.Duration, err error, d time.Duration) time.Duration {
 type refusedError struct{ cmd, msg string }
 
 func (e *refusedError) Error() string { return "redisstore: watch: " + e.cmd + ": " + e.msg }
+
+// Unwrap returns backend.ErrWatchRefused, which near's Stats.WatchError
+// then wraps: a program (and the metrics module's
+// caching_near_watch_refused) tells a refusal from an outage with
+// errors.Is.
+func (e *refusedError) Unwrap() error { return backend.ErrWatchRefused }
 
 // replyError returns the error for msg, the server's error reply to cmd:
 // a refusedError when the server refuses the command itself or the
