@@ -97,15 +97,25 @@ type Stats struct {
 	Emptied int64
 	// Watching reports whether the near cache is in use: invalidations
 	// arrive (always true for a remote store that is not a Watcher). While
-	// it is false every read goes to the remote store.
+	// it is false every read goes to the remote store; WatchError says
+	// why, or is nil while the watch is being established.
 	Watching bool
 	// WatchError says why Watching is false, where the watch tells (see
 	// Watcher; backend/redis's does): the error of its last attempt to
-	// watch, or of the connection it lost. nil while Watching, before the
-	// first attempt fails, and once the Store is closed. An error that
-	// stays (the server refuses the watch: an ACL without CLIENT TRACKING,
-	// a renamed command, a wrong password) means the near cache is never
-	// used: monitor it with Watching.
+	// watch, or of the connection it lost. nil while Watching, and once
+	// the Store is closed. nil too while a server is being watched for the
+	// first time and its first attempt has not ended: at start, and, on a
+	// Redis Cluster, when a master appears (a new node, a replica a
+	// failover promoted) while the others are watched: Watching turns
+	// false at once, since changes made there may go unreported, and
+	// stays false with a nil WatchError until that master's first attempt
+	// is established (usually within a round trip) or fails (WatchError
+	// then says why). So Watching false with a nil WatchError is a watch
+	// being established, not a failure. An error that wraps
+	// ErrWatchRefused (the server refuses the watch: an ACL without
+	// CLIENT TRACKING, a renamed command, a wrong password) stays until
+	// the server's configuration changes, and the near cache is never
+	// used meanwhile: monitor it with Watching, or errors.Is.
 	WatchError error
 	// Entries, Bytes and Evictions are those of the process memory
 	// (backend/simple's Stats).

@@ -290,9 +290,13 @@ func (w *watch) setDown(n *watchNode, err error) {
 // Err returns why the watch is not watching every server: the error of the
 // last session (one that failed, the server's refusal included, or that
 // ended) of a server not watched, the first in address order; nil while
-// every server is watched, before a session has failed, and once the
-// watch is closed. backend/near's Store reports it (NearStats.WatchError).
-// It is safe for concurrent use.
+// every server is watched, and once the watch is closed. It is nil too
+// while the servers not watched are having their first session: at
+// start, and on a Cluster when a master appears (a node added, a replica
+// promoted) while the others are watched, until that session is
+// established or fails (state(false) is reported when the master is
+// listed, since a write there may go unreported). backend/near's Store
+// reports it (NearStats.WatchError). It is safe for concurrent use.
 func (w *watch) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
