@@ -66,7 +66,8 @@
 //     A watch the server refuses (an ACL without CLIENT TRACKING, a
 //     renamed command, a wrong password) is never established: the near
 //     cache is not used.
-//     NearStats' Watching and WatchError (why) say so; monitor them. The
+//     NearStats' Watching and WatchError (why) say so; monitor them, or
+//     give Options.Logger, which logs each change of the watch. The
 //     Store answers all the while, from the remote store: do not make a
 //     readiness probe wait for the watch (see WaitWatching).
 //   - A flush (FLUSHDB, FLUSHALL) empties memory. On Redis that is a flush

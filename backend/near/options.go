@@ -3,6 +3,7 @@ package near
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/go-caching/caching/backend"
@@ -36,6 +37,17 @@ type Options struct {
 	// Clock returns the current time; tests inject a fake one to move
 	// MaxStale by hand. Default time.Now.
 	Clock func() time.Time
+	// Logger receives a record when the near cache goes out of use because
+	// the watch of the remote store failed (Warn, with the error
+	// Stats.WatchError holds and refused: whether it wraps
+	// ErrWatchRefused), when a failure turns into a refusal or back, and
+	// when the near cache is in use again after such a record (Info): one
+	// record per change, not one per attempt, and at most 3 a minute
+	// after a burst of 3 (a watch that is lost again and again), with the
+	// number held back. A watch being established (WatchError nil) logs
+	// nothing, nor does a remote store that is not a Watcher. Default nil:
+	// no records; Stats says the same.
+	Logger *slog.Logger
 }
 
 func (o Options) validate() error {
@@ -66,10 +78,14 @@ func (o Options) validate() error {
 //     the server).
 //   - state(true): from now on every change is reported through changed.
 //     state(false): changes may go unreported from now until the next
-//     state(true). The watch starts in the state false.
+//     state(true). The watch starts in the state false. state(false) may
+//     also come again while not watching, after each failed attempt, so
+//     that the Store reads Err's new value (to log a refusal at start):
+//     it changes nothing else.
 //
 // The returned Closer may also have a method Err() error, safe for
-// concurrent use, that says why the watch is not established (the error
+// concurrent use and to call from state (the Store calls it there, to log
+// the error), that says why the watch is not established (the error
 // of its last attempt, or of the connection it lost; nil while watching):
 // NearStats reports it as WatchError, and WaitWatching's error wraps it.
 // backend/redis's does.

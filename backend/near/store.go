@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/decimal"
+	"github.com/go-caching/caching/internal/ratelimit"
 )
 
 // ErrInvalidOption is wrapped by every error New returns for invalid
@@ -99,14 +101,32 @@ type Store struct {
 
 	buckets [nBuckets]bucket
 
-	watch     io.Closer // nil without a Watcher
+	watch io.Closer // nil without a Watcher
+	// watchErr is watch's Err, if it has one: set once WatchInvalidations
+	// returns, while the watch may already call state, which reads it.
+	watchErr  atomic.Pointer[errer]
 	closed    atomic.Bool
 	done      chan struct{} // closed by Close, once the watch is stopped
 	closeOnce sync.Once
 	closeErr  error
 
 	hits, misses, kept, refused, invalidations, emptied atomic.Int64
+
+	log      *slog.Logger // nil: no records
+	logLimit *ratelimit.Limiter
+	// logged is what the last record said of the watch. Only setWatching
+	// uses it: the Watcher never calls state concurrently with itself.
+	logged watchLog
 }
+
+// watchLog is what a Store last logged of its watch.
+type watchLog uint8
+
+const (
+	watchLogOK      watchLog = iota // nothing wrong, or in use again
+	watchLogFailed                  // out of use: a failure other than a refusal
+	watchLogRefused                 // out of use: the server refuses the watch
+)
 
 // New returns a Store in front of remote. When remote is a Watcher (a
 // Redis store), New starts watching it, and the near cache is bypassed
@@ -133,6 +153,8 @@ func New(remote backend.Backend, opts Options) (*Store, error) {
 		seed:     maphash.MakeSeed(),
 		ready:    make(chan struct{}),
 		done:     make(chan struct{}),
+		log:      opts.Logger,
+		logLimit: ratelimit.New(time.Minute, 3),
 	}
 	s.many, _ = remote.(backend.GetManyer)
 	s.setMany, _ = remote.(backend.SetManyer)
@@ -155,6 +177,9 @@ func New(remote backend.Backend, opts Options) (*Store, error) {
 	if s.watch, err = w.WatchInvalidations(s.changed, s.setWatching); err != nil {
 		_ = mem.Close()
 		return nil, fmt.Errorf("near: watch the remote store: %w", err)
+	}
+	if e, ok := s.watch.(errer); ok {
+		s.watchErr.Store(&e)
 	}
 	return s, nil
 }
@@ -206,10 +231,13 @@ func (s *Store) WaitWatching(ctx context.Context) error {
 	}
 }
 
+// errer is the watch's optional Err method (see Watcher).
+type errer interface{ Err() error }
+
 // watchError returns the watch's Err (see Watcher), or nil.
 func (s *Store) watchError() error {
-	if w, ok := s.watch.(interface{ Err() error }); ok && !s.closed.Load() {
-		return w.Err()
+	if w := s.watchErr.Load(); w != nil && !s.closed.Load() {
+		return (*w).Err()
 	}
 	return nil
 }
@@ -385,8 +413,54 @@ func (s *Store) changed(keys []string) {
 
 // setWatching is the Watcher's report of its state. Memory is emptied both
 // ways: when the watch is lost, since a change may go unreported; when it
-// is back, to refuse what was read while it was away.
-func (s *Store) setWatching(watching bool) { s.empty(true, watching) }
+// is back, to refuse what was read while it was away. A state(false) while
+// not watching (after another failed attempt) empties nothing: nothing was
+// kept since the last emptying (StoreNear keeps nothing while not
+// watching); it may have a new error to log.
+func (s *Store) setWatching(watching bool) {
+	if watching || s.watching.Load() {
+		s.empty(true, watching)
+	}
+	s.logWatch(watching)
+}
+
+// logWatch logs what changed of the watch (see Options.Logger).
+func (s *Store) logWatch(watching bool) {
+	if s.log == nil {
+		return
+	}
+	if watching {
+		if s.logged != watchLogOK {
+			s.logged = watchLogOK
+			s.log.LogAttrs(context.Background(), slog.LevelInfo,
+				"near: the watch of the remote store is back, the near cache is in use")
+		}
+		return
+	}
+	err := s.watchError()
+	kind := watchLogFailed
+	switch {
+	case err == nil:
+		return // being established, or closed
+	case errors.Is(err, ErrWatchRefused):
+		kind = watchLogRefused
+	}
+	if kind == s.logged {
+		return
+	}
+	ok, suppressed := s.logLimit.Allow(s.clock())
+	if !ok {
+		return // logged at a later attempt, if it still fails so
+	}
+	s.logged = kind
+	msg := "near: the watch of the remote store failed, the near cache is not used until it is back"
+	if kind == watchLogRefused {
+		msg = "near: the remote store refuses the watch, the near cache is not used until its configuration allows it"
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, msg,
+		slog.String("error", err.Error()), slog.Bool("refused", kind == watchLogRefused),
+		slog.Int64("suppressed", suppressed))
+}
 
 // Get reads key from the remote store. (The caching package reads through
 // LoadNear first; Get is the plain Backend method.)

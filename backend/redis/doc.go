@@ -265,6 +265,7 @@
 // outage put a circuit breaker in front of the Store (the caching package
 // does).
 //
-// The Store logs nothing. go-redis itself logs failed dials through its
+// The Store logs nothing (backend/near's Store logs its watch's failures,
+// with its Options.Logger). go-redis itself logs failed dials through its
 // process-wide logger; redis.SetLogger replaces it.
 package redisstore

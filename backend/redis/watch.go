@@ -165,7 +165,9 @@ const (
 // returned Closer has a method Err() error that says why the watch is not
 // established (near's NearStats.WatchError): the last session's error, of
 // a server not watched, stored before state(false) is reported; nil while
-// every server is. The Store logs nothing of it.
+// every server is. state(false) is reported again after each failed
+// session while not watching, so that near's Store reads (and logs, with
+// its Options.Logger) a refusal at start; the Store itself logs nothing.
 //
 // Other clients (a Ring, a wrapper) and clients with a
 // StreamingCredentialsProvider are not supported: an error says so.
@@ -221,6 +223,9 @@ type watch struct {
 	mu       sync.Mutex
 	nodes    map[string]*watchNode // by address, an extra master by id
 	watching bool                  // what state last reported
+	// err is what Err returns (errLocked, stored by report under mu):
+	// read without mu, so that state, which runs under it, may call Err.
+	err atomic.Pointer[watchErr]
 }
 
 // watchNode is the watch of one server.
@@ -253,26 +258,37 @@ func (w *watch) add(key, id string, o *redis.Options) {
 	go w.run(n)
 }
 
-// report tells state whether every server is watched, when that changed.
-// An extra master of a Cluster that the watch has never reached is not
+// report tells state whether every server is watched, when that changed,
+// and with failed (a session just failed or ended) state(false) again
+// while not every server is, so that the caller reads Err's new value
+// (near logs a refusal at start, when the state has not changed). An
+// extra master of a Cluster that the watch has never reached is not
 // waited for (see WatchInvalidations). w.mu is held, so that state is
 // never called concurrently with itself.
-func (w *watch) report() {
+func (w *watch) report(failed bool) {
 	all := len(w.nodes) > 0
 	for _, n := range w.nodes {
 		all = all && (n.up || n.id != "" && !n.reached)
 	}
-	if all != w.watching && !w.stopped.Load() {
-		w.watching = all
+	if w.stopped.Load() {
+		return
+	}
+	changed := all != w.watching
+	w.watching = all
+	w.err.Store(&watchErr{w.errLocked()}) // before state: it may call Err
+	if changed || failed && !all {
 		w.state(all)
 	}
 }
+
+// watchErr holds what Err returns.
+type watchErr struct{ err error }
 
 // setUp records that n has a session established and reports.
 func (w *watch) setUp(n *watchNode) {
 	w.mu.Lock()
 	n.up, n.reached, n.err = true, true, nil
-	w.report()
+	w.report(false)
 	w.mu.Unlock()
 }
 
@@ -283,7 +299,7 @@ func (w *watch) setUp(n *watchNode) {
 func (w *watch) setDown(n *watchNode, err error) {
 	w.mu.Lock()
 	n.up, n.err = false, err
-	w.report()
+	w.report(true)
 	w.mu.Unlock()
 }
 
@@ -296,14 +312,19 @@ func (w *watch) setDown(n *watchNode, err error) {
 // promoted) while the others are watched, until that session is
 // established or fails (state(false) is reported when the master is
 // listed, since a write there may go unreported). backend/near's Store
-// reports it (NearStats.WatchError). It is safe for concurrent use.
+// reports it (NearStats.WatchError). It is safe for concurrent use, and
+// to call from state (it takes no lock).
 func (w *watch) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.errLocked()
+	if w.stopped.Load() {
+		return nil
+	}
+	if e := w.err.Load(); e != nil {
+		return e.err
+	}
+	return nil
 }
 
-// errLocked is Err, w.mu held.
+// errLocked is what Err returns from report on, w.mu held.
 func (w *watch) errLocked() error {
 	if w.watching || w.stopped.Load() {
 		return nil
@@ -866,5 +887,5 @@ func (w *watch) listMasters() {
 			w.add(id, id, o)
 		}
 	}
-	w.report()
+	w.report(false)
 }

@@ -17,8 +17,10 @@ import (
 // state(false) (near's NearStats.Watching turns false), Err already says
 // why: a caller that sees Watching false and then reads WatchError never
 // gets nil because the session's error was stored after the state change.
-// The state callback runs under the watch's lock, so it reads what Err
-// would return at that very moment (errLocked), with no timing involved.
+// The state callback runs under the watch's lock, and calls Err (which
+// must not take that lock: near's Store calls it from state to log the
+// error), so it reads what Err returns at that very moment, with no timing
+// involved.
 // The server is a fake one that accepts the watch's handshake, then drops
 // the connection once the watch reports it is watching.
 func TestWatchErrIsSetWhenStateReportsNotWatching(t *testing.T) {
@@ -64,8 +66,11 @@ func TestWatchErrIsSetWhenStateReportsNotWatching(t *testing.T) {
 	}
 	reports := make(chan report, 16)
 	w := &watch{prefix: prefix, changed: func([]string) {}, nodes: map[string]*watchNode{}}
-	w.state = func(watching bool) { // w.mu is held: errLocked is what Err returns now
-		reports <- report{watching, w.errLocked()}
+	w.state = func(watching bool) { // w.mu is held
+		select {
+		case reports <- report{watching, w.Err()}:
+		default: // the retries' state(false) once the test has what it reads
+		}
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	t.Cleanup(func() { _ = w.Close() })

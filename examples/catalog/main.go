@@ -214,11 +214,11 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("CACHE_URL: %w", err)
 	}
+	opts.Logger = log
 	if err := addNear(cfg, opts); err != nil {
 		_ = opts.Backend.Close()
 		return nil, err
 	}
-	opts.Logger = log
 	opts.Breaker = cfg.Breaker
 	if cfg.Lease {
 		opts.Lease = cacheLease
@@ -336,7 +336,7 @@ func addNear(cfg Config, opts *caching.Options) error {
 	if scheme, _, _ := strings.Cut(cfg.CacheURL, "://"); strings.EqualFold(scheme, "simple") || strings.EqualFold(scheme, "null") {
 		return fmt.Errorf("CACHE_NEAR=1: a near cache goes in front of a Redis, memcached or file store, not %s://", strings.ToLower(scheme))
 	}
-	n, err := near.New(opts.Backend, near.Options{})
+	n, err := near.New(opts.Backend, near.Options{Logger: opts.Logger}) // a watch refused or lost, once per change
 	if err != nil {
 		return fmt.Errorf("CACHE_NEAR=1: %w", err)
 	}
