@@ -32,7 +32,8 @@
 // hit/miss counts, registered as a func() any) that NewHandler reports as
 // JSON: open, in use, idle, overflow, waits, wait time, timeouts, closed by
 // reason, and SQLAlchemy's size/checkedin/checkedout/overflow. NewHandler
-// requires an Authorize hook (LoopbackOnly is one), which runs before the
+// requires an Authorize hook (LoopbackOnly is one: a loopback peer asking
+// for a loopback Host, not through a proxy), which runs before the
 // method is checked, so a refused client gets 403 whatever it sends; pools
 // report counts, never DSNs, addresses or passwords.
 //

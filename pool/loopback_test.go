@@ -46,7 +46,7 @@ func TestLoopbackOnlyRefusesProxiedRequests(t *testing.T) {
 		{"CF-Connecting-IP", "127.0.0.1:4000", "CF-Connecting-IP", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodGet, "/admin/pool-stats", nil)
+			req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/admin/pool-stats", nil)
 			req.RemoteAddr = tc.remote
 			if tc.header != "" {
 				req.Header[tc.header] = []string{"198.51.100.1"}
@@ -109,4 +109,73 @@ func TestStatsExplainNegativeOverflow(t *testing.T) {
 	assert.Equal(t, 0, s.Overflow, "the top-level overflow is never negative")
 	assert.Equal(t, -8, s.SQLAlchemy.Overflow, "SQLAlchemy's overflow is open minus size")
 	assert.Contains(t, s.SQLAlchemy.Note, "negative while fewer than size connections are open")
+}
+
+// TestLoopbackOnlyRefusesForeignHost: a browser on the machine, on a page
+// of attacker.example whose name was rebound to 127.0.0.1 (DNS rebinding),
+// sends same-origin requests from loopback with Host: attacker.example and
+// no proxy header, and reads the answers. LoopbackOnly looked at the peer
+// and the proxy headers only, and admitted them.
+func TestLoopbackOnlyRefusesForeignHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1":              true,
+		"127.0.0.1:8080":         true,
+		"127.0.0.2:8080":         true,
+		"127.255.255.254":        true,
+		"[::1]":                  true,
+		"[::1]:8080":             true,
+		"[::ffff:127.0.0.1]:80":  true,
+		"localhost":              true,
+		"localhost:8080":         true,
+		"LocalHost:8080":         true,
+		"localhost.":             true,
+		"localhost.:8080":        true,
+		"app.localhost:8080":     true,
+		"a.b.LOCALHOST":          true,
+		"":                       false, // HTTP/1.0 with no Host
+		"attacker.example":       false,
+		"attacker.example:8080":  false,
+		"localhost.example":      false,
+		"localhost.example:8080": false,
+		"notlocalhost":           false,
+		"evillocalhost:8080":     false,
+		".localhost":             false,
+		"127.0.0.1.nip.io":       false,
+		"127.1":                  false, // a browser sends 127.0.0.1
+		"0.0.0.0:8080":           false,
+		"[::]:8080":              false,
+		"10.0.0.1:8080":          false,
+		"[fe80::1%25lo]:8080":    false,
+		"my-laptop:8080":         false, // the machine's own name: not known to be loopback
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/admin/pool-stats", nil)
+		req.RemoteAddr, req.Host = "127.0.0.1:4000", host
+		assert.Equal(t, want, pool.LoopbackOnly(req), "Host %q", host)
+	}
+}
+
+// TestLoopbackOnlyHostOverHTTP sends a rebound name's Host over a real
+// loopback connection.
+func TestLoopbackOnlyHostOverHTTP(t *testing.T) {
+	var reg pool.Registry
+	require.NoError(t, reg.Register("n", func() any { return 1 }))
+	h, err := pool.NewHandler(&reg, pool.HandlerOptions{Authorize: pool.LoopbackOnly})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for host, want := range map[string]int{
+		"":                      http.StatusOK, // the server's own, 127.0.0.1:port
+		"localhost":             http.StatusOK,
+		"attacker.example:8080": http.StatusForbidden,
+	} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, "Host %q", host)
+	}
 }

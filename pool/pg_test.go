@@ -337,7 +337,7 @@ func TestStatsHandlerReportsThePool(t *testing.T) {
 	h, err := pool.NewHandler(&reg, pool.HandlerOptions{Authorize: pool.LoopbackOnly})
 	require.NoError(t, err)
 
-	req := httptest.NewRequest(http.MethodGet, "/admin/pool-stats", nil)
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/admin/pool-stats", nil)
 	req.RemoteAddr = "127.0.0.1:50000"
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -380,7 +380,7 @@ func TestStatsHandlerReportsThePool(t *testing.T) {
 		{"post", http.MethodPost, "127.0.0.1:4000", "", http.StatusMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest(tc.method, "/admin/pool-stats", nil)
+			req := httptest.NewRequest(tc.method, "http://127.0.0.1/admin/pool-stats", nil)
 			req.RemoteAddr = tc.remote
 			if tc.header != "" {
 				req.Header.Set(tc.header, "198.51.100.1")

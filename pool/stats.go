@@ -458,14 +458,26 @@ func proxied(h http.Header) bool {
 }
 
 // LoopbackOnly is an Authorize hook that admits a request only when its
-// peer is a loopback address and it carries no header a proxy adds: Via,
-// Forwarded, any X-Forwarded-* (X-Forwarded-For, -Host, -Proto, ...),
-// X-Real-IP, X-Client-IP, X-Cluster-Client-IP, True-Client-IP,
-// CF-Connecting-IP or Fastly-Client-IP, in any case and with '_' for '-'.
+// peer is a loopback address, its Host names the local machine, and it
+// carries no header a proxy adds: Via, Forwarded, any X-Forwarded-*
+// (X-Forwarded-For, -Host, -Proto, ...), X-Real-IP, X-Client-IP,
+// X-Cluster-Client-IP, True-Client-IP, CF-Connecting-IP or
+// Fastly-Client-IP, in any case and with '_' for '-'.
 // Behind a reverse proxy on the same machine every request comes from
 // loopback, and those headers are how the proxy says that the client is
 // elsewhere. A header's mere presence refuses the request, whatever its
 // value: a proxy's value cannot be told from a client's.
+//
+// The Host (r.Host, with or without a port) must be "localhost", a name
+// under ".localhost" (RFC 6761 reserves them for loopback: browsers answer
+// them with loopback themselves, and no one can register one in DNS), in
+// any case, or a loopback IP literal (127.0.0.0/8, [::1]). Any other Host,
+// or none, is refused: a browser on the machine sends loopback requests
+// with the Host of the page that made them, and DNS rebinding (a name of
+// the attacker's that first resolves to its server, then to 127.0.0.1)
+// makes a page of any site same-origin with a loopback service, so that it
+// can read the answers. Reach the endpoint as localhost or 127.0.0.1: by
+// the machine's own name it is refused, whatever the peer.
 //
 // So a service behind a proxy cannot reach the statistics through it with
 // LoopbackOnly. To allow that, write an Authorize of your own (a token or
@@ -476,7 +488,7 @@ func proxied(h http.Header) bool {
 // without proxy_set_header), every client looks local: do not use it there.
 // It is safe for concurrent use.
 func LoopbackOnly(r *http.Request) bool {
-	if proxied(r.Header) {
+	if proxied(r.Header) || !loopbackHost(r.Host) {
 		return false
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -485,4 +497,20 @@ func LoopbackOnly(r *http.Request) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHost reports whether host, a request's Host with or without a
+// port, is "localhost", a name under ".localhost" (either with a final
+// dot, in any case) or a loopback IP literal ("[::1]" bracketed or not).
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	name := strings.ToLower(strings.TrimSuffix(host, "."))
+	return name == "localhost" || (strings.HasSuffix(name, ".localhost") && len(name) > len(".localhost"))
 }
