@@ -108,8 +108,23 @@ func (r response) json(t *testing.T, v any) {
 }
 
 // do sends a request with the given headers ("Name: value") and returns the
-// answer, its body decoded from its Content-Encoding.
+// answer, its body decoded from its Content-Encoding. A body is sent as
+// JSON (Content-Type: application/json) unless headers say otherwise; a
+// "Host: name" header is sent as the request's Host.
 func (c *client) do(method, path, body string, headers ...string) response {
+	c.t.Helper()
+	return c.send(method, path, body, "application/json", headers...)
+}
+
+// doRaw is do with only the headers given: a body has no Content-Type
+// unless they give one.
+func (c *client) doRaw(method, path, body string, headers ...string) response {
+	c.t.Helper()
+	return c.send(method, path, body, "", headers...)
+}
+
+// send is do, a body sent with Content-Type ctype when not empty.
+func (c *client) send(method, path, body, ctype string, headers ...string) response {
 	c.t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -117,8 +132,15 @@ func (c *client) do(method, path, body string, headers ...string) response {
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	require.NoError(c.t, err)
+	if body != "" && ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ": ")
+		if http.CanonicalHeaderKey(k) == "Host" {
+			req.Host = v // the client sends req.Host, not a Host in Header
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	// A Transport that does not add Accept-Encoding or decode by itself.

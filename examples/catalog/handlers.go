@@ -13,8 +13,10 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +57,8 @@ const (
 	maxBody = 1 << 20
 	// maxNameLen is the longest product name, in characters.
 	maxNameLen = 200
-	// maxAmount is the largest price and the largest sale. A sum of sales
+	// maxAmount is the largest price and the largest sale, that of an
+	// order (price times quantity) included. A sum of sales
 	// then stays far from float64's range (SQLite's and PostgreSQL's SUM would
 	// need 10^302 sales to overflow, where two of 1e308 did) and within the
 	// 2^53 cents (90 trillion) that float64 counts exactly.
@@ -124,12 +127,15 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// can add without end, and which the invalidation of the page's own key
 	// does not reach. So the list's key holds only page and per_page, in
 	// canonical order (?page=2&per_page=10 and ?per_page=10&page=2 share an
-	// entry), and a product's key is its path alone (PathOnly). A number
-	// written another way than strconv.FormatInt writes it (042, +42), a
+	// entry), and a product's key is its path alone (PathOnly). A
+	// parameter given its default value (?page=1, ?per_page=20) is left out
+	// before the key is made (defaultsLeftOut). A number written another
+	// way than strconv.FormatInt writes it (042, +42, an empty value), a
 	// parameter given twice and a query string that does not parse (which
 	// the cache keys byte for byte) are a 400, and a page past the last a
 	// 404, so that none of these is stored; a product's id is checked before
-	// its view (canonicalID).
+	// its view (canonicalID). Each page of the list has one key (per
+	// encoding): 1,900 of the seeded catalog, over the five sizes.
 	//
 	// The responses are the same whatever name the service is reached by
 	// (127.0.0.1, localhost, a domain), so the keys leave the host out
@@ -145,7 +151,7 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// variants, leaving browsers and curl uncached.
 	xcache := caching.CacheStatusHeader("X-Cache")
 	listKey := caching.QueryString(caching.QueryKeyOptions{Allow: []string{"page", "per_page"}})
-	mux.Handle("GET /products", canonicalEncoding(cz, a.cache.Cached(listTTL, a.viewOptions(caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)...)(cz.Handler(http.HandlerFunc(a.listProducts)))))
+	mux.Handle("GET /products", defaultsLeftOut(url.Values{"page": {"1"}, "per_page": {strconv.Itoa(defaultPerPage)}}, canonicalEncoding(cz, a.cache.Cached(listTTL, a.viewOptions(caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)...)(cz.Handler(http.HandlerFunc(a.listProducts))))))
 	mux.Handle("GET /products/{id}", canonicalID("id", canonicalEncoding(cz, a.cache.Cached(productTTL, a.viewOptions(caching.IgnoreHost(), caching.PathOnly(), xcache)...)(cz.Handler(http.HandlerFunc(a.getProduct))))))
 	// A write that succeeds drops the cached responses of its path (every
 	// query string, coding and host of it): PUT or DELETE /products/42
@@ -273,13 +279,14 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// fail answers err: a 404 for errNotFound, a 400 for errUnknownCategory, a
+// fail answers err: a 404 for errNotFound, a 400 for errUnknownCategory
+// and errNoChange, a
 // logged 500 for anything else (a database error).
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errNotFound):
 		writeError(w, http.StatusNotFound, "not found")
-	case errors.Is(err, errUnknownCategory):
+	case errors.Is(err, errUnknownCategory), errors.Is(err, errNoChange):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -322,14 +329,45 @@ func isCanonicalDecimal(s string) bool {
 }
 
 // queryInt is canonicalInt of the query parameter name, or def when it is
-// absent or empty. (?page= is then one more key of the first page: one,
-// not one per request, and tagged as the page is.)
+// absent. An empty value (?page=) is a 400, as any other spelling is: it
+// was read as def, one more key of the first page.
 func queryInt(q url.Values, name string, def, max int64) (int64, error) {
-	s := q.Get(name)
-	if s == "" {
+	v, ok := q[name]
+	if !ok {
 		return def, nil
 	}
-	return canonicalInt(s, name, max)
+	return canonicalInt(v[0], name, max)
+}
+
+// defaultsLeftOut serves next, a cached view, with the query parameters of
+// defaults that hold their default value, in its one spelling, left out of
+// the query string: ?page=1&per_page=20 is then served as the page without
+// them, under its key, where each way of writing the first page or the
+// default size was an entry of its own (nine of the first page). The
+// handler reads the same values either way, and its response does not
+// show the query string. A query string that does not parse is left as it
+// is, for the handler to refuse.
+func defaultsLeftOut(defaults url.Values, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && r.URL.RawQuery != "" {
+			dropped := false
+			for name, def := range defaults {
+				if slices.Equal(q[name], def) {
+					q.Del(name)
+					dropped = true
+				}
+			}
+			if dropped {
+				r2 := new(http.Request)
+				*r2 = *r
+				u := *r.URL
+				u.RawQuery = q.Encode()
+				r2.URL = &u
+				r = r2
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // readQuery parses the query string of a cached route whose handler reads
@@ -379,22 +417,32 @@ func canonicalID(name string, next http.Handler) http.Handler {
 	})
 }
 
-// decodeBody reads a JSON object into v, answering 400 for a malformed body,
-// one that is not UTF-8 (encoding/json would quietly turn its bad bytes into
+// decodeBody reads a JSON object into v, answering 415 for a body that is
+// not said to be JSON (see jsonContent), 400 for a malformed body, one that
+// is not UTF-8 (encoding/json would quietly turn its bad bytes into
 // U+FFFD), unknown fields or trailing data, and 413 for one over maxBody.
+// A 400 says what is wrong in the API's terms (jsonError), never in
+// encoding/json's, which names the service's Go types.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if !jsonContent(r) {
+		writeError(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json")
+		return false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody))
 		return false
 	}
-	if err == nil && !utf8.Valid(body) {
-		err = errors.New("the body is not valid UTF-8")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "the body could not be read")
+		return false
 	}
-	if err == nil {
+	if !utf8.Valid(body) {
+		err = errors.New("the body is not valid UTF-8")
+	} else {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
-		err = dec.Decode(v)
+		err = jsonError(dec.Decode(v))
 		if err == nil && dec.Decode(&struct{}{}) != io.EOF {
 			err = errors.New("trailing data after the JSON object")
 		}
@@ -404,6 +452,77 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// jsonContent reports whether r's Content-Type is application/json (with
+// any parameters: charset=utf-8). A write sent with another, or none, is
+// refused, whatever its body: a form, or fetch with mode "no-cors", posts
+// text/plain, a form's types or no type at all to any site without asking
+// it first (a CORS "simple" request), so any page a user of the service
+// opened could create products, record sales and place orders in their
+// name. A body sent as application/json needs the service's consent first
+// (a CORS preflight), which it never gives: it sends no CORS headers.
+func jsonContent(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
+
+// jsonError returns err, an error of encoding/json's Decode, in the
+// API's terms: a field of the wrong type is "price must be a number", not
+// "cannot unmarshal string into Go struct field ProductInput.price of type
+// float64", which tells a client the service's Go types. An error it does
+// not know is "not a JSON object".
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF):
+		return errors.New("the body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("the JSON ends early")
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("not valid JSON at byte %d", syntaxErr.Offset)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return errors.New("the body must be a JSON object")
+	case errors.As(err, &typeErr):
+		return fmt.Errorf("%s must be %s", typeErr.Field, jsonKind(typeErr))
+	case strings.HasPrefix(err.Error(), `json: unknown field "`):
+		// The field is the client's own text: quoted, as encoding/json
+		// quotes it.
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return errors.New("not a JSON object")
+}
+
+// jsonKind names what a field of the type e.Type takes, in JSON's words.
+func jsonKind(e *json.UnmarshalTypeError) string {
+	t := e.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	number := strings.HasPrefix(e.Value, "number")
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if number { // a fraction, or past the integer's range
+			return "an integer in range"
+		}
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		if number { // 1e309: past float64's range
+			return "a number in range"
+		}
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
 
 // checkAmount checks a price or a sale amount: a finite number from min
@@ -497,10 +616,17 @@ func (a *api) getProduct(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
-// validate checks the fields present in in; create requires all of them.
+// validate checks the fields present in in; create requires all of them,
+// an update one at least. An update of no field ({}) changed nothing but
+// updated_at, and still made every page of the list and the storefront
+// and every sidebar stale: any client could keep them all uncached with
+// one request a second.
 func (in ProductInput) validate(create bool) error {
-	if create && (in.Name == nil || in.Price == nil || in.CategoryID == nil) {
+	switch {
+	case create && (in.Name == nil || in.Price == nil || in.CategoryID == nil):
 		return errors.New("name, price and category_id are required")
+	case in.Name == nil && in.Price == nil && in.CategoryID == nil:
+		return errNoChange
 	}
 	if in.Name != nil {
 		if err := checkName(*in.Name); err != nil {
@@ -537,7 +663,7 @@ func (a *api) invalidateList(ctx context.Context) {
 // request's context ended) or the connection broke while its result was
 // read.
 func mayHaveWritten(err error) bool {
-	return !errors.Is(err, errNotFound) && !errors.Is(err, errUnknownCategory)
+	return !errors.Is(err, errNotFound) && !errors.Is(err, errUnknownCategory) && !errors.Is(err, errNoChange)
 }
 
 // invalidateWrite makes stale what a write of products, tried and

@@ -44,6 +44,20 @@ const (
 	// stopTimeout is how long Close lets running jobs finish before their
 	// contexts are cancelled.
 	stopTimeout = 10 * time.Second
+	// jobTimeout is how long an attempt of a job may run before its
+	// context is cancelled (River's default, said here because
+	// rescueStuckAfter must exceed it).
+	jobTimeout = time.Minute
+	// rescueStuckAfter is how long a job may be "running" before River
+	// gives it to another worker: the job of a worker process that was
+	// killed (SIGKILL, out of memory, a deploy without a graceful stop)
+	// stays "running" until then, its sale unrecorded or its invalidation
+	// not done. River's default is an hour. It must exceed jobTimeout, so
+	// that an attempt still working is not run twice at once; were one
+	// (a job that ignores its context), the order job records its sale
+	// once all the same (Store.ProcessOrder), and the others repeat
+	// harmlessly.
+	rescueStuckAfter = 5 * time.Minute
 	// monthLayout is the format of a report's month.
 	monthLayout = "2006-01"
 )
@@ -275,7 +289,8 @@ func (d jobDatabase) open(rc *river.Config) (*jobQueue, error) {
 // periodic jobs (River's beat schedule) when this process works jobs, none
 // when it only enqueues them.
 func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
-	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: stopTimeout}
+	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: stopTimeout,
+		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: jobErrorLog{log}}
 	if cfg.pollInterval > 0 {
 		rc.FetchCooldown = min(cfg.pollInterval, 100*time.Millisecond)
 	}
@@ -308,6 +323,23 @@ func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
 	return rc
 }
 
+// jobErrorLog logs the error of each failed attempt of a job, whole: River
+// logs them at Info, which warnOnly leaves out, and a task shows only a
+// fixed message (publicTaskError). An attempt that fails an order for
+// good (river.JobCancel) is not an error of the service, and River does
+// not pass it here.
+type jobErrorLog struct{ log *slog.Logger }
+
+func (h jobErrorLog) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	h.log.ErrorContext(ctx, "catalog: job attempt failed", "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt, "err", err)
+	return nil
+}
+
+func (h jobErrorLog) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
+	h.log.ErrorContext(ctx, "catalog: job attempt panicked", "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt, "panic", fmt.Sprint(panicVal), "trace", trace)
+	return nil
+}
+
 // warnOnly passes on the records of level Warn and above: River logs its
 // routine (job counts every few seconds) at Info.
 type warnOnly struct{ slog.Handler }
@@ -329,13 +361,17 @@ func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handle
 func (a *api) processOrder(ctx context.Context, job *river.Job[orderArgs]) error {
 	res, err := a.store.ProcessOrder(ctx, job.Args.OrderID)
 	switch {
-	case errors.Is(err, errProductGone), errors.Is(err, errNotFound), errors.Is(err, errPriceUnknown):
-		return river.JobCancel(fmt.Errorf("order %d: %w", job.Args.OrderID, err)) // retrying cannot help
+	case errors.Is(err, errProductGone), errors.Is(err, errPriceUnknown), errors.Is(err, errOrderTooLarge):
+		// Retrying cannot help. The task shows the error, which says what
+		// the customer must know (publicTaskError).
+		return river.JobCancel(fmt.Errorf("%w: order %d", err, job.Args.OrderID))
+	case errors.Is(err, errNotFound):
+		return river.JobCancel(fmt.Errorf("order %d: %w", job.Args.OrderID, err))
 	case err != nil:
-		return err
+		return taskError(taskErrDatabase, fmt.Errorf("order %d: %w", job.Args.OrderID, err))
 	}
 	if err := a.invalidateSale(ctx, res.UserID, res.CreatedAt); err != nil {
-		return fmt.Errorf("order %d: sale %d recorded, invalidation failed: %w", res.OrderID, res.SaleID, err)
+		return taskError(taskErrInvalidation, fmt.Errorf("order %d: sale %d recorded, invalidation failed: %w", res.OrderID, res.SaleID, err))
 	}
 	return river.RecordOutput(ctx, res)
 }
@@ -369,7 +405,7 @@ func (a *api) makeReport(ctx context.Context, job *river.Job[reportJobArgs]) err
 	}
 	r, err := a.reports.Refresh(ctx, args)
 	if err != nil {
-		return err
+		return taskError(taskErrReport, fmt.Errorf("report of user %d, %s: %w", args.UserID, args.Month, err))
 	}
 	return river.RecordOutput(ctx, r)
 }

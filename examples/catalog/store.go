@@ -60,6 +60,8 @@ var periods = map[string]time.Duration{
 var (
 	errNotFound        = errors.New("not found")
 	errUnknownCategory = errors.New("unknown category_id")
+	// errNoChange: an update that gives no field to change.
+	errNoChange = errors.New("give at least one of name, price and category_id to change")
 	// errProductGone: the product of an order was deleted before the order
 	// was processed.
 	errProductGone = errors.New("the product ordered no longer exists")
@@ -67,6 +69,9 @@ var (
 	// before prices were recorded) whose product changed since it was
 	// placed.
 	errPriceUnknown = errors.New("the order has no recorded price and the product changed since the order was placed: order again")
+	// errOrderTooLarge: an order whose amount, its price times its
+	// quantity, is over maxAmount, the largest sale.
+	errOrderTooLarge = fmt.Errorf("the order's amount (price times quantity) is over %d, the largest sale", maxAmount)
 )
 
 // querier runs statements: a connection pool or a transaction (*sql.Tx).
@@ -580,8 +585,12 @@ func (s *Store) CreateProduct(ctx context.Context, in ProductInput) (Product, er
 }
 
 // UpdateProduct changes the given fields of product id and returns it, as
-// the UPDATE returns it (productReturning), or errNotFound.
+// the UPDATE returns it (productReturning), or errNotFound; errNoChange,
+// with no statement run, when in gives no field.
 func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductInput) (Product, error) {
+	if in.Name == nil && in.Price == nil && in.CategoryID == nil {
+		return Product{}, errNoChange
+	}
 	if in.CategoryID != nil {
 		if err := s.checkCategory(ctx, *in.CategoryID); err != nil {
 			return Product{}, err
@@ -655,17 +664,29 @@ type rowQuery func(ctx context.Context, query string, args []any, dest ...any) e
 
 // InsertOrder stores an order through q, the transaction that enqueues its
 // job, with the product's price now, which the order is charged whenever
-// its job runs, and returns its id. An unknown product is errNotFound.
+// its job runs, and returns its id. An unknown product is errNotFound; an
+// order whose amount, that price times quantity, is over maxAmount is
+// errOrderTooLarge, and the caller must roll q's transaction back (the
+// amount is checked on the price the INSERT stored).
 func (s *Store) InsertOrder(ctx context.Context, q rowQuery, user, product, quantity int64) (int64, error) {
 	s.queries.Add(1)
 	var id int64
+	var price float64
 	err := q(ctx, s.rebind(`INSERT INTO orders (user_id, product_id, quantity, created_at, price)
-		SELECT ?, id, ?, ?, price FROM products WHERE id = ? RETURNING id`),
-		[]any{user, quantity, s.now().Unix(), product}, &id)
+		SELECT ?, id, ?, ?, price FROM products WHERE id = ? RETURNING id, price`),
+		[]any{user, quantity, s.now().Unix(), product}, &id, &price)
 	if errors.Is(err, sql.ErrNoRows) { // pgx's ErrNoRows is one too
 		err = errNotFound
 	}
+	if err == nil && orderAmount(price, quantity) > maxAmount {
+		err = errOrderTooLarge
+	}
 	return id, err
+}
+
+// orderAmount is the sale of quantity at price: what ProcessOrder records.
+func orderAmount(price float64, quantity int64) float64 {
+	return roundCents(price * float64(quantity))
 }
 
 // OrderResult is what processing an order did: the sale it recorded.
@@ -685,7 +706,9 @@ type OrderResult struct {
 // the order's sale_id. It is
 // idempotent: an order already processed (by an attempt whose end was not
 // recorded) returns the sale recorded then, and records nothing. A missing
-// order is errNotFound; a deleted product, errProductGone.
+// order is errNotFound; a deleted product, errProductGone; an amount over
+// maxAmount (an order stored by the version before, which did not refuse
+// it), errOrderTooLarge.
 //
 // An order stored before prices were recorded (by a process of the previous
 // version, during a rolling deploy: its price is NULL) is charged the
@@ -730,7 +753,12 @@ func (s *Store) ProcessOrder(ctx context.Context, id int64) (OrderResult, error)
 	case !price.Valid:
 		return out, errPriceUnknown
 	}
-	out.Amount = roundCents(price.Float64 * float64(out.Quantity))
+	out.Amount = orderAmount(price.Float64, out.Quantity)
+	if out.Amount > maxAmount {
+		// Refused when it was placed (InsertOrder); an order stored by the
+		// version before was not.
+		return out, errOrderTooLarge
+	}
 	// The sale is dated when the order was placed, not now: an order placed
 	// at 23:59 on the last day of a month and processed after midnight is
 	// a sale of that month, in its report and statistics. Every order row

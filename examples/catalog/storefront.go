@@ -66,14 +66,15 @@ type sidebarData struct {
 // storefrontRoutes registers GET / on mux, cached like GET /products and
 // compressed inside the cache (with canonicalEncoding in front). The key holds only the query parameters the
 // page reads, so ?utm_source=... shares the entry of the page without it
-// (and cannot fill the cache with copies of it); the handler refuses the
-// other spellings of those it reads and does not store a page past the
-// last, as GET /products does.
+// (and cannot fill the cache with copies of it); ?page=1 is served as the
+// page without it (defaultsLeftOut); the handler refuses the other
+// spellings of those it reads and does not store a page past the last, as
+// GET /products does.
 func (a *api) storefrontRoutes(mux *http.ServeMux, cz *compress.Compressor) {
-	mux.Handle("GET /{$}", canonicalEncoding(cz, a.cache.Cached(storefrontTTL, a.viewOptions(
+	mux.Handle("GET /{$}", defaultsLeftOut(url.Values{"page": {"1"}}, canonicalEncoding(cz, a.cache.Cached(storefrontTTL, a.viewOptions(
 		caching.Tags("products"), caching.IgnoreHost(), caching.CacheStatusHeader("X-Cache"),
 		caching.QueryString(caching.QueryKeyOptions{Allow: []string{"page", "category"}}),
-	)...)(cz.Handler(http.HandlerFunc(a.storefront)))))
+	)...)(cz.Handler(http.HandlerFunc(a.storefront))))))
 }
 
 // GET /?page=N&category=ID

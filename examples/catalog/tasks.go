@@ -8,6 +8,7 @@ package main
 // AsyncResult).
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,9 @@ func (a *api) createOrder(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errNotFound):
 		writeError(w, http.StatusBadRequest, "unknown product_id")
+		return
+	case errors.Is(err, errOrderTooLarge):
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	case err != nil:
 		a.fail(w, r, err)
@@ -148,11 +152,79 @@ type task struct {
 	Status string `json:"status"`
 	// Result is the job's result once it succeeded, else null.
 	Result json.RawMessage `json:"result"`
-	// Attempts is the number of attempts started; Error, the error of the
-	// last one that failed.
+	// Attempts is the number of attempts started; Error, what went wrong
+	// in the last one that failed, in one of a few fixed messages
+	// (publicTaskError).
 	Attempts int    `json:"attempts"`
 	Error    string `json:"error,omitempty"`
 }
+
+// What a task shows of the error of a failed attempt. Any client may read
+// any task (the ids are sequential), so it shows one of these fixed
+// messages, never the error itself, which named the cache server's
+// address ("dial tcp 10.0.0.5:6379: connect: connection refused") or held
+// the database driver's text: those are in the job's row and in the log
+// (jobErrorLog).
+const (
+	taskErrFailed       = "the attempt failed" // any error not below: a panic, a worker that died
+	taskErrTimedOut     = "the attempt timed out"
+	taskErrDatabase     = "the database could not complete the order"
+	taskErrInvalidation = "the sale is recorded, but updating the cache failed (invalidation failed)"
+	taskErrReport       = "the report could not be made or kept"
+)
+
+// publicTaskErrors are the messages a task may show: those above and
+// orderErrors.
+var publicTaskErrors = append([]string{taskErrTimedOut, taskErrDatabase, taskErrInvalidation, taskErrReport}, orderErrors...)
+
+// orderErrors are the errors that fail an order for good, which say what
+// the customer must know. The version before stored them after the order's
+// id ("order 12: the product ordered no longer exists"); their text is the
+// service's own wherever it is.
+var orderErrors = []string{errProductGone.Error(), errPriceUnknown.Error(), errOrderTooLarge.Error()}
+
+// publicTaskError returns what a task shows of stored, the error of a
+// job's attempt as River keeps it: the public message it begins with (a
+// jobError's text, or an error that fails an order for good, followed by
+// ": " and its cause; River puts "JobCancelError: " before the error of
+// an attempt that ended the job, river.JobCancel's), or taskErrFailed for
+// any other text, such as River's own (a panic's value, a stuck job
+// rescued) or an error stored by the version before (but for its
+// orderErrors).
+func publicTaskError(stored string) string {
+	stored = strings.TrimPrefix(stored, "JobCancelError: ")
+	for _, msg := range publicTaskErrors {
+		if stored == msg || strings.HasPrefix(stored, msg+": ") {
+			return msg
+		}
+	}
+	for _, msg := range orderErrors {
+		if strings.HasSuffix(stored, ": "+msg) {
+			return msg
+		}
+	}
+	return taskErrFailed
+}
+
+// jobError is the error of a job's attempt: public, one of the task
+// messages above, then its cause. River keeps the whole text in the job's
+// row, the log has it (jobErrorLog), and a task shows the public part.
+type jobError struct {
+	public string
+	err    error
+}
+
+// taskError returns err as the error of an attempt, shown as public, or
+// as taskErrTimedOut when the attempt ran out of time (River's JobTimeout).
+func taskError(public string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		public = taskErrTimedOut
+	}
+	return &jobError{public: public, err: err}
+}
+
+func (e *jobError) Error() string { return e.public + ": " + e.err.Error() }
+func (e *jobError) Unwrap() error { return e.err }
 
 // taskKinds are the kinds of jobs that are tasks of the API, by River kind.
 var taskKinds = map[string]string{orderArgs{}.Kind(): "order", reportJobArgs{}.Kind(): "report"}
@@ -161,7 +233,7 @@ var taskKinds = map[string]string{orderArgs{}.Kind(): "order", reportJobArgs{}.K
 func newTask(job *rivertype.JobRow) task {
 	t := task{TaskID: strconv.FormatInt(job.ID, 10), Kind: taskKinds[job.Kind], Attempts: job.Attempt}
 	if n := len(job.Errors); n > 0 {
-		t.Error = job.Errors[n-1].Error
+		t.Error = publicTaskError(job.Errors[n-1].Error)
 	}
 	switch job.State {
 	case rivertype.JobStateCompleted:
