@@ -541,6 +541,13 @@ func checkClient(c redis.UniversalClient) error {
 			o.ReadOnly || o.RouteByLatency || o.RouteRandomly); err != nil {
 			return err
 		}
+		// The Cluster's init reads MaxRedirects -1 as 0 (one try) and
+		// keeps lower counts, which its loop never runs. It reads
+		// MaxRetries 0 as -1 and keeps the rest, and gives the count to
+		// each node's client, whose init reads -1 as 0 (one try) and
+		// keeps lower ones: below -1, no node sends a command and each
+		// reports nil (a Client's and a Ring's own init leave -1 at 0,
+		// hence their bound of 0).
 		if o.MaxRedirects < 0 || o.MaxRetries < -1 {
 			return optError("Client", "its MaxRedirects or MaxRetries is below -1: go-redis sends no command at all; want -1 (none) or more")
 		}
