@@ -208,7 +208,9 @@
 // comparison. The read runs apart from the write that starts it (2 s at
 // most; a caller that leaves does not cut it short): that write, and
 // those made while the first read runs, wait for it no longer than their
-// own context allows, and go on without the guard when it ends first. On
+// own context allows, and go on without the guard when it ends first.
+// Close cancels a read that runs and waits for it to end, so that the
+// Store sends nothing on its client once Close has returned. On
 // a Cluster it takes the smallest maxmemory of its masters
 // (a key's master is not known before the value is sent), on a Ring the
 // smallest of its shards'; other clients, that of the server they send

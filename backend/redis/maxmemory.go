@@ -39,7 +39,8 @@ import (
 // that leaves does not make it fail. The write that starts it, and the
 // writes that come while the first one runs, wait for it, each no longer
 // than its own context allows (one that stops waiting goes on without the
-// guard); later writes use the value read before. On a Cluster it asks
+// guard); later writes use the value read before. Close cancels a read
+// that runs and waits for it to end. On a Cluster it asks
 // every master and keeps the smallest maxmemory (a value's master is not
 // known before it is sent); on a Ring, every shard. maxmemory 0 (no limit)
 // guards nothing. When the read fails (an ACL that refuses CONFIG and
@@ -101,10 +102,13 @@ func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
 	if now.UnixNano() < b.maxmemNext.Load() {
 		return nil // read by another call meanwhile
 	}
+	if b.closed.Load() {
+		return nil // Close waits for no read started after it
+	}
 	done := make(chan struct{})
-	b.maxmemDone = done
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxmemReadFor)
+	b.maxmemDone, b.maxmemStop = done, cancel
 	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxmemReadFor)
 		defer cancel()
 		limit, err := b.readMaxmemory(ctx)
 		next := now.Add(maxmemEvery)
@@ -120,11 +124,26 @@ func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
 		b.maxmemNext.Store(next.UnixNano())
 		b.maxmemTried.Store(true)
 		b.maxmemMu.Lock()
-		b.maxmemDone = nil
+		b.maxmemDone, b.maxmemStop = nil, nil
 		b.maxmemMu.Unlock()
 		close(done)
 	}()
 	return done
+}
+
+// stopMaxmemory cancels the maxmemory read that runs, if one does, and
+// waits for it to end, so that the Store uses its client no more: Close
+// calls it once b.closed is set, after which refreshMaxmemory starts no
+// read. The read returns at once when cancelled, as a go-redis client with
+// ContextTimeoutEnabled (which New requires of it) does.
+func (b *Store) stopMaxmemory() {
+	b.maxmemMu.Lock()
+	done, stop := b.maxmemDone, b.maxmemStop
+	b.maxmemMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
 }
 
 // readMaxmemory asks the server (every master of a Cluster, every shard

@@ -16,9 +16,11 @@ import (
 )
 
 // Store stores entries in Redis: a single node, a Sentinel-managed master
-// or a Redis Cluster. It is safe for concurrent use by multiple goroutines
-// and starts no goroutines of its own (the go-redis client it builds has its
-// connection pool, which Close releases).
+// or a Redis Cluster. It is safe for concurrent use by multiple goroutines.
+// Its one goroutine of its own reads the server's maxmemory, one at a
+// time, started by a large write and ended by Close (see the package doc
+// on maxmemory); the go-redis client it builds has its connection pool,
+// which Close releases.
 //
 // It implements backend.Backend and the optional backend.GetManyer,
 // backend.SetManyer, backend.Incrementer, backend.Haser and backend.Statser.
@@ -45,12 +47,14 @@ type Store struct {
 	// read); maxmemNext (Unix nanoseconds): when to read it again;
 	// maxmemTried: it was read, or tried, once; maxmemDone: closed when
 	// the read that runs ends (nil: none runs), under maxmemMu;
-	// maxmemByInfo: CONFIG was refused, INFO tells (maxmemory.go).
+	// maxmemStop cancels that read (Close); maxmemByInfo: CONFIG was
+	// refused, INFO tells (maxmemory.go).
 	maxmem, maxmemNext atomic.Int64
 	maxmemTried        atomic.Bool
 	maxmemByInfo       atomic.Bool
 	maxmemMu           sync.Mutex
 	maxmemDone         chan struct{}
+	maxmemStop         context.CancelFunc
 }
 
 // mode is how the Store sends commands on several keys.
@@ -764,12 +768,20 @@ func (b *Store) Stats() backend.Stats {
 	return backend.Stats{Entries: -1, Bytes: -1, Evictions: -1}
 }
 
-// Close marks the Store closed and, if the Store built its client (from
-// URL or ClientOptions), closes the client. A client passed in
-// Options.Client is left open for its owner. Close is idempotent; every
-// call after it returns an error wrapping backend.ErrClosed.
+// Close marks the Store closed, cancels the read of the server's maxmemory
+// that runs, if one does, and waits for it to end (at once with a go-redis
+// client), and, if the Store built its client (from URL or ClientOptions),
+// closes the client. Once it returns, the Store sends nothing more by
+// itself: a client passed in Options.Client, which is left open for its
+// owner, may be closed then. Calls still in flight are not waited for.
+// Close is idempotent; every call after it returns an error wrapping
+// backend.ErrClosed.
 func (b *Store) Close() error {
-	if b.closed.Swap(true) || !b.owned {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	b.stopMaxmemory()
+	if !b.owned {
 		return nil
 	}
 	if err := b.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
