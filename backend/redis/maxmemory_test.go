@@ -49,7 +49,9 @@ func keysUnder(t *testing.T, admin *redis.Client, prefix string) int {
 func sharedTenantServer(t *testing.T, maxmemory string) (*redisstore.Store, *redis.Client) {
 	t.Helper()
 	addr := redisWith(t, "--maxmemory", maxmemory, "--maxmemory-policy", "allkeys-lru")
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "a"})
+	// Timeouts long enough for the largest value (21 MiB at 64mb) on a
+	// loaded machine: the tests are about what is stored, not how fast.
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s", Prefix: "a"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "other-tenant"})
