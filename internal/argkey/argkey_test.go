@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"math/big"
@@ -497,6 +498,35 @@ func BenchmarkAppendOf(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			buf, _ = argkey.AppendOf(buf[:0], v)
+		}
+	})
+}
+
+// BenchmarkAppendOfMap: maps of a few pairs (the common argument), and
+// a JSON filter of maps nested in maps.
+func BenchmarkAppendOfMap(b *testing.B) {
+	buf := make([]byte, 0, 1024)
+	for _, n := range []int{1, 2, 4, 8} {
+		m := map[string]int{}
+		for i := range n {
+			m[string(rune('a'+i))+"key"] = i
+		}
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				buf, _ = argkey.AppendOf(buf[:0], m)
+			}
+		})
+	}
+	filter := map[string]any{
+		"status": "open",
+		"price":  map[string]any{"gte": 10.0, "lt": 100.0},
+		"tags":   map[string]any{"in": []any{"a", "b"}, "not": map[string]any{"eq": "c"}},
+	}
+	b.Run("filter", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = argkey.AppendOf(buf[:0], filter)
 		}
 	})
 }
