@@ -211,21 +211,49 @@ func Append(dst []byte, v any) ([]byte, error) {
 // encoder is recursive, and the compiler lets no buffer through recursive
 // calls without moving it to the heap: encoding into a pooled buffer and
 // copying the result keeps the caller's dst (often on its stack) where it is.
-var scratch = sync.Pool{New: func() any { return new([]byte) }}
+// It holds the encoder's scratch space for sorting maps too.
+var scratch = sync.Pool{New: func() any { return new(scratchBufs) }}
+
+type scratchBufs struct {
+	out  []byte
+	maps []mapScratch
+}
+
+// Bounds on what a pooled scratchBufs keeps: a key of an argument is small;
+// an unusually large one's buffers are left to the garbage collector.
+const (
+	maxPooledOut   = 64 << 10
+	maxPooledLevel = 8    // levels of nested maps
+	maxPooledKeys  = 4096 // bytes of encoded keys, per level
+	maxPooledPairs = 256  // pairs, per level
+)
 
 // encodeReflect appends Version and the encoding of v to dst, or returns dst
 // unchanged and an error.
 func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
-	bp := scratch.Get().(*[]byte)
-	var e encoder
-	buf, err := e.value(append((*bp)[:0], Version), v, ti)
+	s := scratch.Get().(*scratchBufs)
+	e := encoder{sorting: s.maps}
+	buf, err := e.value(append(s.out[:0], Version), v, ti)
 	if err == nil {
 		dst = append(dst, buf...)
 	}
-	if cap(buf) <= 64<<10 {
-		*bp = buf
-		scratch.Put(bp)
+	if cap(buf) <= maxPooledOut {
+		s.out = buf
+	} else {
+		s.out = nil
 	}
+	s.maps = e.sorting[:min(len(e.sorting), maxPooledLevel)]
+	for i := range s.maps {
+		m := &s.maps[i]
+		if cap(m.keys) > maxPooledKeys {
+			m.keys = nil
+		}
+		if cap(m.pairs) > maxPooledPairs {
+			m.pairs = nil
+		}
+		clear(m.pairs[:cap(m.pairs)]) // drop references to the argument
+	}
+	scratch.Put(s)
 	return dst, err
 }
 
@@ -807,6 +835,27 @@ type encoder struct {
 	depth int                  // levels on the current path (see descend)
 	nodes int                  // levels entered in all
 	seen  map[seenKey]struct{} // references on the current path, past cycleDepth
+
+	// sorting holds, for each map being encoded on the current path with
+	// more than one pair (the outermost first), the encodings of its keys
+	// and its pairs: see mapValue.
+	sorting []mapScratch
+	maps    int // maps being sorted on the current path: len(sorting) in use
+}
+
+// mapScratch is the scratch space of one map being sorted: the encodings of
+// its keys (and of the values of pairs whose keys encode alike), and its
+// pairs.
+type mapScratch struct {
+	keys  []byte
+	pairs []mapPair
+}
+
+// mapPair is a pair of a map being sorted: where its key's encoding is in
+// keys, and its value, still to encode.
+type mapPair struct {
+	k [2]int // [start,end) in mapScratch.keys
+	v reflect.Value
 }
 
 type seenKey struct {
@@ -996,42 +1045,88 @@ func (e *encoder) list(buf []byte, v reflect.Value, n int, elem *typeInfo) ([]by
 }
 
 // mapValue encodes a map's pairs sorted by the bytes of their keys (then of
-// their values: a map may hold several NaN keys).
+// their values: a map may hold several NaN keys, or pointers to equal
+// values). It encodes the keys into scratch space, sorts the pairs by them,
+// then encodes each value once, straight into buf, in that order: the bytes
+// of a value nested in d maps are written once, not copied once per map
+// (which made a key d times the size of the argument to compute). Only the
+// values of pairs whose keys encode alike go through scratch space first,
+// to be compared.
 func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	n := v.Len()
 	buf = binary.AppendUvarint(append(buf, tagMap), uint64(n))
 	if n == 0 {
 		return buf, nil
 	}
-	// Encode the pairs after the header, then sort them in place.
-	start := len(buf)
-	type pair struct{ k, kv [2]int } // [start,end) of the key and of key+value, relative to start
-	pairs := make([]pair, 0, n)
 	it := v.MapRange()
 	var err error
-	for it.Next() {
-		p := len(buf)
+	if n == 1 {
+		it.Next()
 		if buf, err = e.value(buf, it.Key(), ti.key); err != nil {
 			return buf, err
 		}
-		k := len(buf)
-		if buf, err = e.value(buf, it.Value(), ti.elem); err != nil {
+		return e.value(buf, it.Value(), ti.elem)
+	}
+	// The scratch space of this map; maps within its keys and values use
+	// the next level's.
+	level := e.maps
+	if level == len(e.sorting) {
+		e.sorting = append(e.sorting, mapScratch{})
+	}
+	e.maps++
+	keys, pairs := e.sorting[level].keys[:0], e.sorting[level].pairs[:0]
+	for it.Next() {
+		p := len(keys)
+		if keys, err = e.value(keys, it.Key(), ti.key); err != nil {
 			return buf, err
 		}
-		pairs = append(pairs, pair{[2]int{p - start, k - start}, [2]int{p - start, len(buf) - start}})
+		pairs = append(pairs, mapPair{[2]int{p, len(keys)}, it.Value()})
 	}
-	enc := bytes.Clone(buf[start:])
-	slices.SortFunc(pairs, func(a, b pair) int {
-		if c := bytes.Compare(enc[a.k[0]:a.k[1]], enc[b.k[0]:b.k[1]]); c != 0 {
-			return c
-		}
-		return bytes.Compare(enc[a.kv[0]:a.kv[1]], enc[b.kv[0]:b.kv[1]])
+	slices.SortFunc(pairs, func(a, b mapPair) int {
+		return bytes.Compare(keys[a.k[0]:a.k[1]], keys[b.k[0]:b.k[1]])
 	})
-	buf = buf[:start]
-	for _, p := range pairs {
-		buf = append(buf, enc[p.kv[0]:p.kv[1]]...)
+	for i := 0; i < len(pairs); {
+		key := keys[pairs[i].k[0]:pairs[i].k[1]]
+		j := i + 1
+		for j < len(pairs) && bytes.Equal(key, keys[pairs[j].k[0]:pairs[j].k[1]]) {
+			j++
+		}
+		if j == i+1 {
+			if buf, err = e.value(append(buf, key...), pairs[i].v, ti.elem); err != nil {
+				return buf, err
+			}
+		} else if buf, keys, err = e.tied(buf, keys, pairs[i:j], ti.elem); err != nil {
+			return buf, err
+		}
+		i = j
 	}
+	e.sorting[level].keys, e.sorting[level].pairs = keys, pairs
+	e.maps--
 	return buf, nil
+}
+
+// tied appends to buf the pairs of a map whose keys encode alike, sorted by
+// the encodings of their values, which it writes into keys (after the
+// encodings of the map's keys) to compare them. It returns buf and keys.
+func (e *encoder) tied(buf, keys []byte, pairs []mapPair, elem *typeInfo) ([]byte, []byte, error) {
+	key := pairs[0].k
+	vals := make([][2]int, len(pairs))
+	var err error
+	for i := range pairs {
+		p := len(keys)
+		if keys, err = e.value(keys, pairs[i].v, elem); err != nil {
+			return buf, keys, err
+		}
+		vals[i] = [2]int{p, len(keys)}
+	}
+	slices.SortFunc(vals, func(a, b [2]int) int {
+		return bytes.Compare(keys[a[0]:a[1]], keys[b[0]:b[1]])
+	})
+	for _, val := range vals {
+		buf = append(buf, keys[key[0]:key[1]]...)
+		buf = append(buf, keys[val[0]:val[1]]...)
+	}
+	return buf, keys, nil
 }
 
 // appendMethod encodes v with the key method its type implements.
