@@ -673,15 +673,32 @@ func (m *Memoized[A, R]) versions(ctx context.Context, tags, argKeys []string, t
 
 // lookup reads key's entry and the versions of tags, its tag keys
 // (tagKeysOf), bounded by Options.Timeout on a remote store: lookup sees
-// to it.
+// to it. More tags than an entry records (see unstorable) are a miss,
+// read from nowhere.
 func (m *Memoized[A, R]) lookup(ctx context.Context, key string, tags []string) (*entry, error) {
+	if unstorable(tags) {
+		return nil, ErrNotFound
+	}
 	return m.c.store.lookup(ctx, key, tags, time.Time{})
 }
 
 // lookupBytes is lookup for a key built in a byte slice, which it does not
 // keep (on the in-process store, it makes no string of it).
 func (m *Memoized[A, R]) lookupBytes(ctx context.Context, key []byte, tags []string) (*entry, error) {
+	if unstorable(tags) {
+		return nil, ErrNotFound
+	}
 	return m.c.store.lookupBytes(ctx, key, tags, time.Time{})
+}
+
+// unstorable reports whether tags, an argument's tag keys, are more than
+// an entry records (maxEntryTags): no result is ever stored under them
+// (versionsExpiring refuses it), so that looking one up is a miss without
+// reading the backend. ArgTags made of what a client sends (an id list of
+// 100,000) would otherwise make every call read as many versions from a
+// remote store, in one round trip, none of which can make a hit.
+func unstorable(tags []string) bool {
+	return len(tags) > maxEntryTags
 }
 
 // lookupArg is lookupBytes of a's entry under key, for Get and Peek. On the
@@ -710,7 +727,11 @@ func (m *Memoized[A, R]) lookupArg(ctx context.Context, key []byte, a A) (*entry
 		}
 		// Not all in memory: the remote store, with the keys (looking in
 		// memory again with them would find nothing more).
-		return s.lookupRemote(ctx, k, m.tagKeysOf(a), time.Time{}, s.near.NearToken())
+		tags := m.tagKeysOf(a)
+		if unstorable(tags) {
+			return nil, ErrNotFound
+		}
+		return s.lookupRemote(ctx, k, tags, time.Time{}, s.near.NearToken())
 	}
 	return m.lookupBytes(ctx, key, m.tagKeysOf(a))
 }

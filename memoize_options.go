@@ -58,20 +58,23 @@ func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 // cache (backend/near) does not call it: the entry is checked against the
 // tags it was written under, held in memory, and the hit allocates nothing
 // for them. So do not count or log in tags expecting one call per Get. A
-// result has at most 1,024 tag versions in all (see Tags). Since a client
-// may choose the argument (a user id in a URL), the version keys of these
-// tags expire, as a path's do (see Cache.InvalidatePath; with ResultTTL they
-// are made for the longest life, so that a result lives at most 28 days),
-// and a call whose result is not stored (an error, StoreIf, a value the
-// codec cannot encode) deletes the keys it created, but for those under
-// which a result was stored in this process while it ran (another
-// argument's with the same tag, or another function's: a slow failing call
-// of a made-up page of user 42 does not make user 42's other results a
-// miss; a result another process stored under it does miss, once); the
-// calls that joined it then get its result without checking the versions,
-// as those deletes would look like an invalidation. A must be the memoized
-// function's argument type
-// (Memoize panics otherwise).
+// result has at most 1,024 tag versions in all (see Tags): an argument with
+// more is never stored (fn is called on every Get, failing open), and Get
+// and Peek treat it as a miss without reading its entry or any of its
+// versions from the backend, so that a client sending 100,000 ids costs no
+// read of 100,000 keys. Since a client may choose the argument (a user id
+// in a URL), the version keys of these tags expire, as a path's do (see
+// Cache.InvalidatePath; with ResultTTL they are made for the longest life,
+// so that a result lives at most 28 days), and a call whose result is not
+// stored (an error, StoreIf, a value the codec cannot encode) deletes the
+// keys it created, but for those under which a result was stored in this
+// process while it ran (another argument's with the same tag, or another
+// function's: a slow failing call of a made-up page of user 42 does not
+// make user 42's other results a miss; a result another process stored
+// under it does miss, once); the calls that joined it then get its result
+// without checking the versions, as those deletes would look like an
+// invalidation. A must be the memoized function's argument type (Memoize
+// panics otherwise).
 func ArgTags[A any](tags func(a A) []string) MemoOption {
 	return memoOption(func(c *memoConfig) { c.tagsOf = tags })
 }

@@ -45,7 +45,9 @@ type TagsOption struct{ tags []string }
 // is InvalidatePath's, and its keys expire; so are those of ArgTags). An
 // entry holds at most 1,024 tag versions, a memoized function's own
 // generation and a view's path among them: a write with more is an error
-// wrapping ErrInvalidOption (views and Memoize fail open, storing nothing).
+// wrapping ErrInvalidOption (views and Memoize fail open, storing nothing;
+// a memoized argument with more, counting its ArgTags, is a miss that reads
+// nothing from the backend).
 func Tags(tags ...string) TagsOption { return TagsOption{tags: append([]string(nil), tags...)} }
 
 func (o TagsOption) applyView(c *viewConfig) { c.tags = append(c.tags, o.tags...) }
