@@ -425,7 +425,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	joined, returned := false, false // as m.do reports them (see giveBack)
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
-	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
+	res, joined, err := m.do(ctx, key, forced && !self, func(ctx context.Context) (R, error) {
 		arg, err := m.argOf(ctx, lent, a)
 		if err != nil {
 			var zero R
@@ -450,6 +450,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		return m.compute(ctx, key, arg, computeMiss)
 	})
 	returned = true
+	v := res.v
 	switch {
 	case hasStale && err != nil && ctx.Err() == nil:
 		m.record(outStale)
@@ -478,12 +479,16 @@ type epoched[V any] struct {
 	// returned: the computation returned (set by doSinceRejoining's work,
 	// which flight leaves zero when it ends by runtime.Goexit instead).
 	returned bool
+	// replaced and kept: see flightOut.
+	replaced bool
+	kept     error
 }
 
 // newEpoched is the result v of a computation that began at epoch and
 // reported out, with the check its joined callers share.
 func newEpoched[V any](v V, epoch uint64, out flightOut) epoched[V] {
-	res := epoched[V]{v: v, epoch: epoch, vs: out.vs, payload: out.payload, argChanged: out.argChanged}
+	res := epoched[V]{v: v, epoch: epoch, vs: out.vs, payload: out.payload, argChanged: out.argChanged,
+		replaced: out.replaced, kept: out.kept}
 	if len(out.vs.keys) > 0 {
 		res.check = new(versionCheck)
 	}
@@ -509,6 +514,21 @@ type flightOut struct {
 	// its own argument; the caller that ran it, if still there, gets it,
 	// as an uncached call would.
 	argChanged bool
+	// replaced reports a result computed to replace key's entry
+	// (computeReplace): fn was called after the computation began, and its
+	// result was stored, or key's entry removed (or, where the backend
+	// refused that too, put in the retry set). Refresh and a Get that
+	// RefreshIf forces accept no other result from a computation they
+	// joined (see doSinceRejoining): a Get's may be an entry it found
+	// stored without calling fn (its in-process recheck, the lease's
+	// result of another process), older than the update they are called
+	// for, or one whose store failed and left the old entry in place.
+	replaced bool
+	// kept is the backend's error where key's entry could be neither
+	// replaced nor removed (computeReplace): it may still be served by
+	// other processes until the retry removes it (this process's lookups
+	// miss meanwhile). Refresh returns it.
+	kept error
 }
 
 // maxRejoins is how many computations in flight that began before an
@@ -522,12 +542,17 @@ const maxRejoins = 3
 // to check and to decode (copyOf). A computation that ended by
 // runtime.Goexit is not handed to the callers that joined it: they join,
 // or start, another (see doSinceRejoining).
-func (m *Memoized[A, R]) do(ctx context.Context, key string, work func(context.Context) (R, error)) (R, bool, error) {
+//
+// replace is set for Refresh and a Get that RefreshIf forces: they accept
+// only the result of a computation that replaced key's entry
+// (flightOut.replaced), and the result they return tells whether the
+// entry could be removed where it could not be replaced (epoched.kept).
+func (m *Memoized[A, R]) do(ctx context.Context, key string, replace bool, work func(context.Context) (R, error)) (epoched[R], bool, error) {
 	return doSinceRejoining(ctx, &m.c.store, m.calls, key, func(ctx context.Context) (R, flightOut, error) {
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
-	}, m.copyOf, true, false)
+	}, m.copyOf, true, false, replace)
 }
 
 // copyOf is the value of its own that a caller who joined a computation
@@ -567,7 +592,8 @@ type flightOutKey struct{}
 // encoding) instead, a value of its own; without an encoding (or a
 // copyOf) they share the value work returned.
 func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, byStack bool) (V, bool, error) {
-	return doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack)
+	res, joined, err := doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack, false)
+	return res.v, joined, err
 }
 
 // doSinceRejoining is doSince, where, if goexit is set, a caller that
@@ -581,16 +607,20 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // bounds the rest. A computation that returned an error, ErrGoexit too
 // (that of a nested memoized call whose fn called Goexit), ran to its
 // end: its joiners get that error, unchanged (epoched.returned tells it
-// apart).
-func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack bool) (V, bool, error) {
+// apart). If replace is set, a caller that joined a computation whose
+// result did not replace key's entry (flightOut.replaced) joins, or
+// starts, another, as for argChanged. It returns the result with what its
+// computation reported (the caller's value in v: copyOf's for a caller
+// that joined).
+func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack, replace bool) (epoched[V], bool, error) {
 	if withinItself(ctx, g, key, byStack) {
 		// Asked for from within its own computation: joined, it would
 		// wait for itself (see reentry.go). Computed here, as without a
 		// cache.
 		ictx, c := withComputation(ctx, g, key, byStack)
 		defer c.finish()
-		v, _, err := work(inline(ictx, g, key))
-		return v, false, err
+		v, out, err := work(inline(ictx, g, key))
+		return newEpoched(v, 0, out), false, err
 	}
 	since := s.invalidations.Load()
 	for range maxRejoins {
@@ -611,11 +641,16 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 		if joined && (res.argChanged || goexit && !res.returned && errors.Is(err, flight.ErrGoexit)) {
 			continue // another argument's result (or error), or none: not this caller's
 		}
+		if joined && replace && !res.replaced {
+			// Not a replacement of the entry (a Get's miss, which may
+			// have found the older entry stored): not this caller's.
+			continue
+		}
 		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {
 			if joined && err == nil && res.payload != nil && copyOf != nil {
-				return copyOf(res.v, res.payload), joined, nil
+				res.v = copyOf(res.v, res.payload)
 			}
-			return res.v, joined, err
+			return res, joined, err
 		}
 	}
 	// Computations that kept going stale: this caller's own, which runs as
@@ -626,7 +661,7 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 		defer c.finish()
 		return computeAlone(ctx, work)
 	})
-	return res.v, false, err
+	return res, false, err
 }
 
 // computeAlone runs work, a computation that no other caller joins,
@@ -638,7 +673,7 @@ func computeAlone[V any](ctx context.Context, work func(context.Context) (V, fli
 		err error
 	)
 	computing(func() { v, out, err = work(ctx) })
-	return epoched[V]{v: v, payload: out.payload}, err
+	return newEpoched(v, 0, out), err
 }
 
 // tagKeysOf returns the keys of the tags a's result is written under: the
@@ -747,9 +782,19 @@ const (
 	// a stored result itself (the lease's check).
 	computeMissChecked
 	// computeReplace replaces the stored entry (Refresh, a Get that
-	// RefreshIf forces, a background refresh): a result that is not
-	// stored removes it, as it no longer holds a's result.
+	// RefreshIf forces), which may hold the result of the data before an
+	// update: a result that is not stored (refused, or the backend
+	// failing) removes it, as it no longer holds a's result.
 	computeReplace
+	// computeRefresh is a background refresh (StaleWhileRevalidate,
+	// RefreshAhead, StaleIf): it replaces the entry as computeReplace
+	// does, but a result the backend failed to store leaves the entry,
+	// which nothing declared out of date (StaleIf's is stale already, and
+	// served only within StaleWhileRevalidate): its TTL still holds, and
+	// under a backend that refuses writes a removed entry would make
+	// every later Get a miss. Its result is then not one that replaced the
+	// entry (flightOut.replaced).
+	computeRefresh
 )
 
 // compute calls fn for a and stores its result under key. It runs once for
@@ -776,7 +821,9 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // could not be (the versions not read, the codec or the backend refusing
 // it); true, too, for a result forgotten while fn ran, which another caller
 // is to compute again. With computeReplace, a result not to be stored, or
-// that the codec refuses, removes key's entry (see dropReplaced).
+// that the codec or the backend refuses (its versions not read, its write
+// failed), removes key's entry (see dropReplaced), and out.replaced is set
+// for the callers that joined (Refresh and forced Gets accept no other).
 func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut) (v R, stored bool, err error) {
 	if computedInline(ctx, m.calls, key) {
 		// Asked for from within its own computation: computed, not
@@ -785,6 +832,15 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		return v, false, err
 	}
 	tags, argKeys := m.argTagKeys(&arg)
+	replacing := mode == computeReplace || mode == computeRefresh
+	if replacing && out != nil {
+		// Every way it ends below replaces key's entry, removes it, or
+		// leaves it to whoever changed key's epoch or cleared the store
+		// since; but one whose argument changed, which no caller joined
+		// accepts (flightOut.argChanged), and a background refresh that
+		// the backend failed (see computeRefresh).
+		out.replaced = true
+	}
 	if mode == computeMiss && m.c.store.local != nil {
 		// A computation that finished between this caller's lookup and its
 		// joining the flight has stored the result: use it.
@@ -837,6 +893,11 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	v, changed, err := m.callFn(ctx, key, arg, out)
 	if err != nil || verr != nil {
 		m.forgetCreated(ctx, &vs, out)
+		if err == nil && !changed {
+			// Not stored, as its versions could not be read: the entry
+			// it was to replace is removed, as for a failed store.
+			m.backendFailed(mode, out, func() { m.dropReplaced(ctx, key, epoch, out) })
+		}
 		return v, false, err
 	}
 	if changed {
@@ -850,8 +911,8 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// arguments a client chooses (a user id made up) whose results are
 		// not stored must leave no key behind.
 		m.forgetCreated(ctx, &vs, out)
-		if mode == computeReplace {
-			m.dropReplaced(ctx, key, epoch)
+		if replacing {
+			m.dropReplaced(ctx, key, epoch, out)
 		}
 		return v, false, nil
 	}
@@ -859,8 +920,8 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
 		m.failOpen("memoize encode", err)
 		m.forgetCreated(ctx, &vs, out)
-		if mode == computeReplace {
-			m.dropReplaced(ctx, key, epoch)
+		if replacing {
+			m.dropReplaced(ctx, key, epoch, out)
 		}
 		return v, false, nil
 	}
@@ -882,29 +943,67 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	}
 	if serr != nil {
 		m.failOpen("memoize set", serr)
+		// The backend refused the write (Redis's OOM under noeviction
+		// refuses SET and answers DEL), or failed: the entry it was to
+		// replace, which may hold the result of the data before an
+		// update, is removed (saveMu held, the epoch current).
+		m.backendFailed(mode, out, func() { m.dropEntry(ctx, key, out) })
 		return v, false, nil
 	}
 	return v, true, nil
 }
 
 // dropReplaced deletes key's entry, which a computation that began at epoch
-// was to replace with a result that is not stored: the entry no longer holds
-// a's result, and would be served until its TTL. As a store is, the delete is
-// skipped when Forget, ForgetAll, Set or Refresh (or a forced Get, or a
-// refresh that superseded it) changed key's epoch while fn ran (what is under
-// key now is theirs), and ordered against that change by saveMu. The delete
-// is bounded by Options.Timeout on a remote store; a backend error is counted
-// and logged.
-func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch) {
+// was to replace with a result that is not stored (refused by StoreIf,
+// SkipZero, ResultTTL or the Codec, or by the backend: its versions not
+// read, its write failed): the entry no longer holds a's result, and would
+// be served until its TTL. As a store is, the delete is skipped when
+// Forget, ForgetAll, Set or Refresh (or a forced Get, or a refresh that
+// superseded it) changed key's epoch while fn ran (what is under key now
+// is theirs), and ordered against that change by saveMu. See dropEntry
+// for a delete that fails.
+func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch, out *flightOut) {
 	m.shared.saveMu.RLock()
 	defer m.shared.saveMu.RUnlock()
 	if !m.shared.current(epoch) {
 		return
 	}
+	m.dropEntry(ctx, key, out)
+}
+
+// backendFailed is what a computation in mode does when the backend did
+// not store its result: drop, which removes the entry, for Refresh and a
+// forced Get (computeReplace); for a background refresh (computeRefresh),
+// nothing, and its result is not one that replaced the entry.
+func (m *Memoized[A, R]) backendFailed(mode computeMode, out *flightOut, drop func()) {
+	switch mode {
+	case computeReplace:
+		drop()
+	case computeRefresh:
+		if out != nil {
+			out.replaced = false
+		}
+	}
+}
+
+// dropEntry is dropReplaced's delete, for a caller that holds saveMu's read
+// lock and found its epoch current. The delete is bounded by
+// Options.Timeout on a remote store. A backend error is counted and
+// logged, and the delete is retried as Forget's is (invalidate_retry.go):
+// until it lands, this process's lookups of key miss; other processes may
+// still read the entry, and the error is reported in out (flightOut.kept)
+// for Refresh to return.
+func (m *Memoized[A, R]) dropEntry(ctx context.Context, key string, out *flightOut) {
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()
-	if err := m.c.store.del(opCtx, key); err != nil {
-		m.failOpen("memoize delete", err)
+	err := m.c.store.del(opCtx, key)
+	if err == nil {
+		return
+	}
+	m.failOpen("memoize delete", err)
+	m.c.retryInvalidation("memoize refresh", []string{key}, err)
+	if out != nil {
+		out.kept = err
 	}
 }
 
@@ -1018,7 +1117,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			)
 			ctx, c := withComputation(bg, m.calls, key, false)
 			defer c.finish()
-			computing(func() { v, _, err = m.computeTo(ctx, key, arg, computeReplace, &out) })
+			computing(func() { v, _, err = m.computeTo(ctx, key, arg, computeRefresh, &out) })
 			return newEpoched(v, epoch, out), err
 		})
 	})

@@ -18,12 +18,25 @@ import (
 // data before the update; through this Memoized or another of its name) is
 // not joined and does not store its result, as for Set: each Refresh
 // calls fn (of concurrent ones, the last called stores its result), and
-// the Gets made while it computes join it. The result is stored as a Get's would be (StoreIf, SkipZero and
-// ResultTTL apply); one that is not stored (refused by them, or that the
-// Codec cannot encode) removes a's entry instead, as Set does, since it no
-// longer holds a's result: the next Get calls fn. A backend error is not
-// returned but counted and logged, as for Get. fn's error is returned, and
-// nothing is stored or removed. Refresh is not counted in Stats' lookups.
+// the Gets made while it computes join it. Nor does Refresh take its
+// result from a Get's computation that began after it was called: that
+// one may return an entry it found stored, older than the update, without
+// calling fn (its in-process check for a result stored since its lookup,
+// or Lease's wait for another process), and its result, if not stored,
+// leaves the old entry in place; Refresh waits for it and computes its
+// own. The result is stored as a Get's would be (StoreIf, SkipZero and
+// ResultTTL apply); one that is not stored (refused by them, one the Codec
+// cannot encode, or one the backend did not store: its tag versions could
+// not be read, or the write failed, as Redis refuses writes past maxmemory
+// under noeviction) removes a's entry instead, as Set does, since it no
+// longer holds a's result: the next Get calls fn. A backend error is
+// counted and logged, as for Get, and not returned once a's entry is
+// removed. Where the delete fails too, Refresh returns the result with an
+// error that wraps the backend's: the delete is retried as Forget's is,
+// and until it lands this process's lookups of a miss, but other processes
+// sharing the backend may still serve the old entry. fn's error is
+// returned, and nothing is stored or removed. Refresh is not counted in
+// Stats' lookups.
 func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	key, err := m.Key(a)
 	if err != nil {
@@ -37,7 +50,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined, returned := false, false
 	defer func() { m.giveBack(lent, joined || !returned) }()
-	v, joined, err := m.do(ctx, key, func(ctx context.Context) (R, error) {
+	res, joined, err := m.do(ctx, key, true, func(ctx context.Context) (R, error) {
 		arg, err := m.argOf(ctx, lent, a)
 		if err != nil {
 			var zero R
@@ -46,7 +59,10 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		return m.compute(ctx, key, arg, computeReplace)
 	})
 	returned = true
-	return v, err
+	if err == nil && res.kept != nil {
+		return res.v, fmt.Errorf("caching: memoize %s: refresh: the entry replaced could not be removed: %w", m.name, res.kept)
+	}
+	return res.v, err
 }
 
 // Set stores r as the result for a, computed elsewhere, under the

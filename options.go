@@ -136,9 +136,13 @@ func BypassIf[A any](f func(ctx context.Context, a A) bool) Option {
 // computation does not store its result afterwards, so the call returns,
 // and leaves stored, a result computed after it was made. Each forced call
 // runs the function (of concurrent ones, the last made stores its result);
-// the calls that are not forced made while it computes join it. A result
-// that is not stored (StoreIf, SkipZero, a negative ResultTTL, one the
-// Codec cannot encode) removes the entry, as Refresh does; an error leaves
+// the calls that are not forced made while it computes join it, but it
+// takes no result from an unforced call's computation that began after it
+// (see Memoized.Refresh). A result that is not stored (StoreIf, SkipZero, a
+// negative ResultTTL, one the Codec cannot encode, one the backend did not
+// store) removes the entry, as Refresh does (where the delete fails, it is
+// retried, and this process's lookups miss until it lands; the forced call
+// returns its result, the error logged); an error of the function leaves
 // it. Default: never.
 func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 	return commonOption(func(c *commonConfig) { c.refresh = f })
