@@ -3,9 +3,11 @@ package caching
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -127,5 +129,41 @@ func TestMemoizeRefreshWriteRefusedRemovesOldEntry(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "price 12", got, "Get after Refresh serves the entry of the data before the update")
 		rs.refuseDelete.Store(false)
+	})
+}
+
+// TestMemoizeBackgroundRefreshWriteRefusedKeepsEntry: a background refresh
+// (here StaleWhileRevalidate's) whose result the backend refuses to store
+// leaves the entry it was to replace, unlike Refresh: nothing declared that
+// entry out of date, its TTL and stale window still hold, and removing it
+// under a backend that refuses writes would make every later Get a miss.
+func TestMemoizeBackgroundRefreshWriteRefusedKeepsEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rs := &writeRefusing{remote: &remote{Backend: newSimple(t, nil)}}
+		c, err := New(&Options{Backend: rs, Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		defer c.Close()
+		var calls atomic.Int64
+		m := Memoize(c, "price", func(_ context.Context, id int) (string, error) {
+			return fmt.Sprint("price ", 10+calls.Add(1)), nil
+		}, TTL(time.Minute), StaleWhileRevalidate(time.Hour))
+		ctx := context.Background()
+		v, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, "price 11", v)
+
+		time.Sleep(2 * time.Minute) // stale, within StaleWhileRevalidate
+		rs.refuseSet.Store(true)
+		v, err = m.Get(ctx, 1)
+		require.NoError(t, err)
+		assert.Equal(t, "price 11", v, "the stale entry is served")
+		synctest.Wait() // the background refresh ran, and its store failed
+		require.Equal(t, int64(2), calls.Load(), "a background refresh ran")
+		rs.refuseSet.Store(false)
+
+		got, fresh, err := m.Peek(ctx, 1)
+		require.NoError(t, err, "the entry is kept")
+		assert.Equal(t, "price 11", got)
+		assert.False(t, fresh)
 	})
 }
