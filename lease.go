@@ -36,13 +36,24 @@ import (
 //   - The others wait: they read the lease (one GET), first after 2 ms,
 //     then twice as long each time, at most 50 ms apart, jittered. When the
 //     lease is gone they look the entry up and serve it (a hit: they did
-//     not run the work); when it is gone without an entry (expired, its
-//     holder crashed), they add it again, and one of them leads, once it
-//     has looked the entry up again (another process may have run and
-//     stored it meanwhile, within the Add's round trip). A view's
+//     not run the work). The entry stored since the waiter's look before
+//     its wait (another than the one it saw then: see entryMark) is the
+//     answer of the run it waited for, and answers it as that run's
+//     result answers the waiters of its process, even when no longer
+//     fresh by now (its TTL ended, or StaleIf declared it stale); not,
+//     as in that process, when it is a SharedCache response whose
+//     freshness ended (a body made more slowly than its max-age), nor
+//     when the request's own directives refuse a stale response
+//     (HonorRequestCacheControl): such a waiter runs the work at once,
+//     without the lease, rather than take the lease in turn. When the
+//     lease is gone without an entry (expired, its holder crashed), they
+//     add it again, and one of them leads, once it has looked the entry up
+//     again (another process may have run and stored it meanwhile, within
+//     the Add's round trip). A view's
 //     page not yet known to vary waits on its base key's lease; when the
 //     holder stored another variant, each waiter adds its own variant's
-//     lease instead, so that the variants run at once, not in turn. A waiter
+//     lease instead (also when the Vary record comes between its Add and
+//     its look after it), so that the variants run at once, not in turn. A waiter
 //     that has a stale entry (within StaleWhileRevalidate or StaleIfError)
 //     serves it at once instead of waiting. With HonorRequestCacheControl,
 //     a request's own stale-if-error does not count, and a request that
@@ -137,16 +148,66 @@ const (
 	leaseGone                      // the caller's context ended while it waited
 )
 
+// leaseLook is what the check of acquireLease found.
+type leaseLook uint8
+
+const (
+	lookNone  leaseLook = iota // no entry to serve: wait, or lead
+	lookFound                  // an entry to serve
+	// lookOther: the entry the run the caller waited for stored, which
+	// may not answer it (stale, and the caller may not take it stale): it
+	// runs the work itself, without the lease, as a waiter of that run in
+	// its process does.
+	lookOther
+)
+
+// entryMark tells one stored entry from another: its key and the times it
+// was written with. It compares an entry read after a wait with the one
+// read before it for equality only, never one process's clock with
+// another's: an entry that differs was stored meanwhile. known is false
+// when the lookup failed (nothing known: no entry counts as new).
+type entryMark struct {
+	known                           bool
+	key                             string
+	created, freshUntil, staleUntil int64
+}
+
+// markOf returns the mark of a lookup of key that found e (nil: none) or
+// failed with err.
+func markOf(key string, e *entry, err error) entryMark {
+	switch {
+	case err == nil && e != nil:
+		return entryMark{known: true, key: key, created: e.Created, freshUntil: e.FreshUntil, staleUntil: e.StaleUntil}
+	case err == nil || errors.Is(err, ErrNotFound):
+		return entryMark{known: true, key: key}
+	}
+	return entryMark{}
+}
+
+// storedSince reports whether m, the mark of an entry found after a wait,
+// is an entry stored since before, the mark of what the lookup before the
+// wait found (nil: there was no wait).
+func (m entryMark) storedSince(before *entryMark) bool {
+	return before != nil && before.known && m.known && m.created != 0 && m != *before
+}
+
 // acquireLease takes the lease of key (the backend key of an entry) for d,
 // or waits for the process that holds it, as the comment at the top of this
-// file says. check looks the entry up and reports whether it found one to
-// serve; it bounds its own backend calls. hasStale is whether the caller has
-// a stale entry to serve rather than wait. keyNow, when not nil, is the key
-// of the entry as check last learnt it: a view's miss of a page not yet
-// known to vary waits on the base key's lease, and once a run stores the
-// Vary record, its variant's key. The waiter takes that key's lease
-// instead (once), so that a variant does not wait for the runs of others.
-func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(context.Context) bool, keyNow func() string) (*heldLease, leaseOutcome) {
+// file says. check looks the entry up, reports what it found, and returns
+// the mark of the entry it read (or of none); it bounds its own backend
+// calls. waited is nil before the caller waited; after a wait, it is the
+// mark of what the look before the wait found: an entry other than that one
+// was stored by the run the caller waited for (or another since), which
+// answers the caller as that run's result answers a waiter of its process
+// (viewFlight, Memoize's singleflight), fresh or not by now, under the same
+// rules (lookFound), or not at all (lookOther). hasStale is whether the
+// caller has a stale entry to serve rather than wait. keyNow, when not nil,
+// is the key of the entry as check last learnt it: a view's miss of a page
+// not yet known to vary waits on the base key's lease, and once a run
+// stores the Vary record, its variant's key. The waiter takes that key's
+// lease instead (once), so that a variant does not wait for the runs of
+// others.
+func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(ctx context.Context, waited *entryMark) (leaseLook, entryMark), keyNow func() string) (*heldLease, leaseOutcome) {
 	lk := c.leaseKey(key)
 	rekeyed := false
 	// rekey switches lk to the lease of keyNow, and reports whether it did.
@@ -159,51 +220,76 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		}
 		return rekeyed
 	}
-	// recheck looks the entry up again once the lease was seen free (its
-	// holder released it, having stored the entry or not) or at the
-	// waiter's deadline. The holder's store is in the remote store then,
-	// but the news of it may still be on its way to this process's near
-	// cache, whose copy is the older entry the first lookup refused: it is
-	// dropped, so that the lookup reads the remote store rather than run
-	// the work a second time. The near copy was no answer anyway.
-	recheck := func() bool {
+	// recheck looks the entry up again before the wait, once the lease
+	// was seen free (its holder released it, having stored the entry or
+	// not), or at the waiter's deadline. The holder's store is in the
+	// remote store then, but the news of it may still be on its way to
+	// this process's near cache, whose copy is the older entry the first
+	// lookup refused: it is dropped, so that the lookup reads the remote
+	// store rather than run the work a second time. The near copy was no
+	// answer anyway.
+	recheck := func(waited *entryMark) (leaseLook, entryMark) {
 		k := key
 		if keyNow != nil {
 			k = keyNow()
 		}
 		c.store.dropNear(k)
-		return check(ctx)
+		return check(ctx, waited)
 	}
-	for {
-		added, err := c.addLease(ctx, lk, d)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return nil, leaseGone
-		case err != nil:
-			return nil, leaseRun
-		case added:
+	// add adds the lease lk and, when it did, looks the entry up again:
+	// another process may have taken the lease, run the work, stored the
+	// entry and released the lease between this caller's last look and
+	// its Add (a fast run, a slow link). When the entry turns out to vary
+	// (the Vary record was stored meanwhile), the run is its variant's,
+	// under that variant's lease: the base key's is released, and the
+	// variant's added (once). decided is false when another process holds
+	// the lease: the caller waits for it.
+	add := func(waited *entryMark) (l *heldLease, out leaseOutcome, decided bool) {
+		for {
+			added, err := c.addLease(ctx, lk, d)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return nil, leaseGone, true
+			case err != nil:
+				return nil, leaseRun, true
+			case !added:
+				return nil, leaseRun, false
+			}
 			l := &heldLease{key: lk, d: d}
-			if recheck() {
-				// Stored by a holder that released its lease between this
-				// process's lookup and its Add.
+			switch look, _ := recheck(waited); look {
+			case lookFound:
 				c.releaseLease(l, true)
-				return nil, leaseFound
+				return nil, leaseFound, true
+			case lookOther:
+				// Not this caller's answer: it runs the work on its own,
+				// and leaves the lease free, as the run's holder did.
+				c.releaseLease(l, true)
+				return nil, leaseRun, true
 			}
 			if !rekey() {
-				return l, leaseLead
+				return l, leaseLead, true
 			}
-			// The Vary record was stored between the lookup and the
-			// Add: the run is its variant's, under that variant's lease.
 			c.releaseLease(l, true)
-			continue
-		case hasStale:
-			return nil, leaseStale
-		case check(ctx):
-			return nil, leaseFound
-		case rekey():
-			continue // the variant's lease may be free
 		}
-		break
+	}
+	var before entryMark // what the look before the wait found
+	for {
+		if l, out, decided := add(nil); decided {
+			return l, out
+		}
+		if hasStale {
+			return nil, leaseStale
+		}
+		// As recheck: a near copy older than the remote entry would make
+		// that entry, found after the wait, look stored since.
+		var look leaseLook
+		if look, before = recheck(nil); look == lookFound {
+			return nil, leaseFound
+		}
+		if !rekey() {
+			break
+		}
+		// The variant's lease may be free.
 	}
 	c.stats.leaseWaits.Add(1)
 	deadline := time.Now().Add(d)
@@ -223,10 +309,12 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case <-timer.C:
 		}
 		if !time.Now().Before(deadline) {
-			if recheck() {
+			switch look, _ := recheck(&before); look {
+			case lookFound:
 				return nil, leaseFound
+			case lookNone:
+				c.stats.leaseTimeouts.Add(1)
 			}
-			c.stats.leaseTimeouts.Add(1)
 			return nil, leaseRun
 		}
 		held, marked, err := c.readLease(ctx, lk)
@@ -239,30 +327,20 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			return nil, leaseRun
 		case held:
 			continue
-		case recheck():
+		}
+		switch look, _ := recheck(&before); look {
+		case lookFound:
 			return nil, leaseFound
+		case lookOther:
+			return nil, leaseRun
 		}
 		// Gone with no entry: expired, or released by a holder whose
 		// client left, or the entry varies and its holder stored another
 		// variant (then the waiter takes its own variant's lease). One of
-		// the waiters leads now.
+		// the waiters leads now; the others wait for it.
 		rekey()
-		added, err := c.addLease(ctx, lk, d)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return nil, leaseGone
-		case err != nil:
-			return nil, leaseRun
-		case added:
-			l := &heldLease{key: lk, d: d}
-			if recheck() {
-				// As after the first Add: another process took the lease,
-				// ran the work, stored and released it between this
-				// waiter's recheck and its Add (a fast run, a slow link).
-				c.releaseLease(l, true)
-				return nil, leaseFound
-			}
-			return l, leaseLead
+		if l, out, decided := add(&before); decided {
+			return l, out
 		}
 	}
 }
@@ -349,7 +427,7 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState, call *viewCall) bool {
 	r := st.client(hr) // hr is the request the handler is to get (SharedCache)
 	var again found
-	check := func(context.Context) bool {
+	check := func(_ context.Context, waited *entryMark) (leaseLook, entryMark) {
 		now := v.c.clock()
 		f, err := v.find(r, st.base, &now)
 		if f.spec != nil {
@@ -358,14 +436,34 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 			// record.
 			st.f.spec, st.f.key, st.f.variant = f.spec, f.key, f.variant
 		}
+		mark := markOf(f.key, f.e, err)
 		// As lead's own check: an entry this request may not reuse (a
 		// SharedCache response not shareable with its Authorization) is
 		// not an answer, however fresh.
-		if err == nil && f.fresh && v.usable(r, f.snap) {
-			again = f
-			return true
+		if err != nil || !v.usable(r, f.snap) {
+			return lookNone, mark
 		}
-		return false
+		if f.fresh {
+			again = f
+			return lookFound, mark
+		}
+		if !mark.storedSince(waited) {
+			return lookNone, mark
+		}
+		// Stored by the run this request waited for (or another since),
+		// and no longer fresh: its TTL ended, or StaleIf declared it
+		// stale, before this process read it. A waiter of that run in its
+		// own process would have been handed it (viewCall.wait), unless
+		// its response was stale by then in a SharedCache view (expires:
+		// its freshness is its HTTP freshness, StaleIf aside), or the
+		// request's own directives refuse a stale response (freshOnly).
+		// Such a request runs its own handler, as that waiter does: the
+		// run it waited for made no answer for it.
+		if st.freshOnly || v.sh != nil && f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil {
+			return lookOther, mark
+		}
+		again, again.late = f, true
+		return lookFound, mark
 	}
 	// The lease is the entry's, as the flight is: a variant's key once the
 	// Vary record is known, so that a variant never waits for another's run.
@@ -376,7 +474,11 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		func() string { return st.f.key })
 	switch out {
 	case leaseFound:
-		v.flight.release(call, again.result())
+		res := again.result()
+		// Taken no longer fresh (check): not for a waiter whose own
+		// directives refuse a stale response (freshOnly).
+		res.late = again.late
+		v.flight.release(call, res)
 		v.serve(w, r, again.snap, v.c.clock(), httpcache.Hit)
 		return true
 	case leaseStale:
@@ -409,18 +511,27 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		got   R
 		found *entry // got's entry, whose versions the joined callers check
 	)
-	check := func(ctx context.Context) bool {
+	check := func(ctx context.Context, waited *entryMark) (leaseLook, entryMark) {
 		tags, _ := m.argTagKeys(&arg)
 		e, err := m.lookup(ctx, key, tags)
-		if err != nil || !m.c.store.fresh(e, time.Time{}) {
-			return false
+		mark := markOf(key, e, err)
+		if err != nil {
+			return lookNone, mark
+		}
+		// A result stored by the computation this caller waited for (or
+		// another since) answers it however stale it is by now (its TTL
+		// ended, or StaleIf declares it stale), as that computation's
+		// result answers the callers that joined it in its process.
+		late := mark.storedSince(waited)
+		if !late && !m.c.store.fresh(e, time.Time{}) {
+			return lookNone, mark
 		}
 		v, err := decodeValueOf[R](m.c, e, nil, key)
-		if err != nil || m.staleIf != nil && m.staleIf(v) {
-			return false
+		if err != nil || !late && m.staleIf != nil && m.staleIf(v) {
+			return lookNone, mark
 		}
 		got, found = v, e
-		return true
+		return lookFound, mark
 	}
 	l, out := m.c.acquireLease(ctx, key, m.lease, false, check, nil)
 	switch out {

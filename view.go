@@ -425,6 +425,9 @@ type found struct {
 	key     string    // the backend key of the snapshot (base or variant)
 	spec    *varySpec // the Vary record under the base key, if any
 	variant string    // this request's variant for spec's names
+	// late: a lease's check took the entry no longer fresh, stored by the
+	// run its request waited for (lease.go).
+	late bool
 	// cleared is the store's count of Clears before the lookup that found
 	// the entry (store.clears), where a response may freshen it (a
 	// SharedCache view's revalidation): a Clear since may have removed
@@ -795,6 +798,14 @@ type runState struct {
 	// runs the handler under the lease, its own or one a run it waited for
 	// got.
 	staleOnError bool
+	// freshOnly: the request's own directives (HonorRequestCacheControl:
+	// no-cache, max-age, min-fresh, max-stale=N) refuse a stale response.
+	// Another process's run it waited for under the lease answers it only
+	// with an entry still fresh when read, not with one whose TTL ended
+	// (or that StaleIf declared stale) meanwhile, which answers the others
+	// (lease.go): it runs its own handler instead, and in its process does
+	// not take such an entry from the leader it waited for (viewResult.late).
+	freshOnly bool
 	// cleared is the store's count of Clears when the run (or the flight
 	// it leads) began: a Clear since keeps its response out of the store.
 	cleared uint64
@@ -878,6 +889,12 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// The stale entry the leader served while another process
 			// runs the handler: not an answer for this request, which
 			// waits for that run (leading the next call of its key).
+			continue
+		case res.late && st.freshOnly:
+			// The entry another process's run stored, no longer fresh
+			// when the leader read it: not an answer for a request that
+			// refuses stale responses, which waits for a new run (leading
+			// the next call of its key).
 			continue
 		case res.snap != nil && ofVariant(r, res.names, res.variant) && v.usable(r, res.snap):
 			now := v.c.clock()

@@ -108,6 +108,12 @@ type viewResult struct {
 	variant string   // the leader's variant for names
 	retry   bool
 	stale   bool // snap is a stale entry, served while another process runs the handler
+	// late: snap is the entry another process's run stored, which the
+	// leader waited for under the lease and read no longer fresh (its TTL
+	// ended, or StaleIf declared it stale): served to the waiters as that
+	// run's result, but to none that refuses stale responses
+	// (runState.freshOnly).
+	late bool
 	// unstored: snap was not stored (the backend failed, the Vary record
 	// is full), and is handed to this process's waiters only: a lease is
 	// released as "not stored", so that other processes' waiters run the

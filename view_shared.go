@@ -530,7 +530,8 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	if prev != nil {
 		past = pastFresh(prev.e, now.UnixNano())
 	}
-	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || v.refusesStale(rq, past)}
+	refuses := v.refusesStale(rq, past)
+	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || refuses, freshOnly: refuses || rq.NoCache}
 	if prev != nil && j.staleIfError {
 		st.stale = prev
 	}
