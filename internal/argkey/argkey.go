@@ -242,7 +242,15 @@ func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	} else {
 		s.out = nil
 	}
-	s.maps = e.sorting[:min(len(e.sorting), maxPooledLevel)]
+	// Levels past maxPooledLevel are dropped with their backing array: a
+	// slice of it cut to maxPooledLevel would keep the deeper levels' buffers,
+	// and the argument their pairs point into, reachable from the pool.
+	if cap(e.sorting) > maxPooledLevel {
+		s.maps = append([]mapScratch(nil), e.sorting[:min(len(e.sorting), maxPooledLevel)]...)
+		clear(e.sorting[:cap(e.sorting)])
+	} else {
+		s.maps = e.sorting
+	}
 	for i := range s.maps {
 		m := &s.maps[i]
 		if cap(m.keys) > maxPooledKeys {
