@@ -709,9 +709,9 @@ func (rec *Recorder) Flush() error {
 // not find where the body written so far is shorter than what net/http
 // sniffs (sniffLen): a streaming page that flushes before its first bytes
 // tell its type. A type it records is stored as the handler's; none (no
-// bytes yet, or a Transfer-Encoding: see transferCoded), as a Content-Type
-// the handler set to nil (see Snapshot.Header). With Hold,
-// the pump commits the header below with the same bytes (pump.flush).
+// bytes yet), as a Content-Type the handler set to nil (see
+// Snapshot.Header). With Hold, the pump commits the header below with the
+// same bytes (pump.flush).
 func (rec *Recorder) typeAtFlush() {
 	h := rec.header
 	if rec.reason != ReasonNone || h == nil || len(rec.body) >= sniffLen || !bodyAllowed(rec.Status()) {
@@ -720,7 +720,7 @@ func (rec *Recorder) typeAtFlush() {
 	if _, typed := h["Content-Type"]; typed || encoded(h) {
 		return
 	}
-	if len(rec.body) == 0 || transferCoded(h) {
+	if len(rec.body) == 0 {
 		h["Content-Type"] = nil
 		return
 	}

@@ -30,9 +30,8 @@ type Snapshot struct {
 	// set no Content-Type, the one net/http sniffs from the body (see
 	// sniffedType; none in a snapshot stored before it was added). Where
 	// the handler set a nil-valued Content-Type (h["Content-Type"] = nil,
-	// which has net/http send none and sniff none), or a Transfer-Encoding
-	// (with which net/http sniffs none: see transferCoded), and net/http
-	// would otherwise sniff one, it keeps the key, nil-valued: a hit sends
+	// which has net/http send none and sniff none), and net/http would
+	// otherwise sniff one, it keeps the key, nil-valued: a hit sends
 	// no type either. So does NewSnapshot (not NewSharedSnapshot, nor
 	// Freshen) of a Date the handler set to nil (h["Date"] = nil: net/http
 	// then sends none): a hit sends none either, where a shared cache's
@@ -119,7 +118,7 @@ var hopByHop = map[string]bool{
 // name that is not a token dropped), sets Content-Length to len(body) when the
 // status allows a body, and the Content-Type net/http would sniff from it when
 // hdr has none (sniffedType; a nil-valued one where hdr has a nil-valued
-// Content-Type or a Transfer-Encoding: see Header), keeps a nil-valued Date
+// Content-Type: see Header), keeps a nil-valued Date
 // (see Header), and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it
@@ -143,9 +142,7 @@ func NewSharedSnapshot(status int, hdr http.Header, body []byte, storedAt time.T
 func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, shared bool) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
 	var connection []string
-	// net/http sends no Content-Type, and sniffs none, for a nil-valued
-	// one, and for a Transfer-Encoding (transferCoded).
-	odd, untyped, undated := false, transferCoded(hdr), false
+	odd, untyped, undated := false, false, false
 	for k, vs := range hdr {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if ck == "Connection" {
@@ -210,17 +207,6 @@ func sniffedType(h http.Header, body []byte) string {
 		return ""
 	}
 	return http.DetectContentType(body)
-}
-
-// transferCoded reports whether h has a Transfer-Encoding as net/http's
-// HTTP/1.x server reads it before it sniffs a Content-Type (its first
-// value, not blank, under the canonical key): it then sniffs none, and
-// sends none where h has none. (Its HTTP/2 server, which sends no
-// Transfer-Encoding, sniffs one: a snapshot stores none, what the
-// handler's HTTP/1.x response has, and every hit sends none.)
-func transferCoded(h http.Header) bool {
-	te := h["Transfer-Encoding"]
-	return len(te) > 0 && te[0] != ""
 }
 
 // encoded reports whether h has a Content-Encoding, as net/http reads it
