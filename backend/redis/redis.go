@@ -778,6 +778,9 @@ func (b *Store) Stats() backend.Stats {
 // backend.ErrClosed.
 func (b *Store) Close() error {
 	if b.closed.Swap(true) {
+		// A second Close (a defer and a signal handler) keeps the promise
+		// too: it waits for the read the first one cancelled.
+		b.stopMaxmemory()
 		return nil
 	}
 	b.stopMaxmemory()
