@@ -443,7 +443,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		}
 		switch {
 		case forced:
-			return m.compute(ctx, key, arg, computeReplace)
+			return m.compute(ctx, key, arg, computeForced)
 		case m.lease > 0 && !self:
 			return m.computeLeased(ctx, key, arg, &peer)
 		}
@@ -781,11 +781,18 @@ const (
 	// computeMissChecked is a Get's miss whose caller has just looked for
 	// a stored result itself (the lease's check).
 	computeMissChecked
-	// computeReplace replaces the stored entry (Refresh, a Get that
-	// RefreshIf forces), which may hold the result of the data before an
-	// update: a result that is not stored (refused, or the backend
-	// failing) removes it, as it no longer holds a's result.
+	// computeReplace replaces the stored entry (Refresh), which may hold
+	// the result of the data before an update: a result that is not stored
+	// (refused, or the backend failing) removes it, as it no longer holds
+	// a's result; a delete that fails is retried (see dropEntry).
 	computeReplace
+	// computeForced is computeReplace for a Get that RefreshIf forces,
+	// which a client may ask for with any argument: a delete that fails is
+	// not retried, and none is made while the breaker is open, nor for an
+	// argument whose result is never stored (unstorable): reads must not
+	// fill the invalidation retry set (whose overflow clears the
+	// namespace) nor make a round trip for nothing (see backendFailed).
+	computeForced
 	// computeRefresh is a background refresh (StaleWhileRevalidate,
 	// RefreshAhead, StaleIf): it replaces the entry as computeReplace
 	// does, but a result the backend failed to store leaves the entry,
@@ -832,7 +839,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		return v, false, err
 	}
 	tags, argKeys := m.argTagKeys(&arg)
-	replacing := mode == computeReplace || mode == computeRefresh
+	replacing := mode == computeReplace || mode == computeForced || mode == computeRefresh
 	if replacing && out != nil {
 		// Every way it ends below replaces key's entry, removes it, or
 		// leaves it to whoever changed key's epoch or cleared the store
@@ -893,10 +900,11 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	v, changed, err := m.callFn(ctx, key, arg, out)
 	if err != nil || verr != nil {
 		m.forgetCreated(ctx, &vs, out)
-		if err == nil && !changed {
+		switch {
+		case err == nil && !changed:
 			// Not stored, as its versions could not be read: the entry
 			// it was to replace is removed, as for a failed store.
-			m.backendFailed(mode, out, func() { m.dropReplaced(ctx, key, epoch, out) })
+			m.backendFailed(ctx, mode, key, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, epoch, retry, out) })
 		}
 		return v, false, err
 	}
@@ -912,7 +920,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// not stored must leave no key behind.
 		m.forgetCreated(ctx, &vs, out)
 		if replacing {
-			m.dropReplaced(ctx, key, epoch, out)
+			m.dropReplaced(ctx, key, epoch, mode == computeReplace, out)
 		}
 		return v, false, nil
 	}
@@ -921,7 +929,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		m.failOpen("memoize encode", err)
 		m.forgetCreated(ctx, &vs, out)
 		if replacing {
-			m.dropReplaced(ctx, key, epoch, out)
+			m.dropReplaced(ctx, key, epoch, mode == computeReplace, out)
 		}
 		return v, false, nil
 	}
@@ -947,7 +955,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// refuses SET and answers DEL), or failed: the entry it was to
 		// replace, which may hold the result of the data before an
 		// update, is removed (saveMu held, the epoch current).
-		m.backendFailed(mode, out, func() { m.dropEntry(ctx, key, out) })
+		m.backendFailed(ctx, mode, key, tags, serr, out, func(retry bool) { m.dropEntry(ctx, key, retry, out) })
 		return v, false, nil
 	}
 	return v, true, nil
@@ -961,24 +969,40 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 // Forget, ForgetAll, Set or Refresh (or a forced Get, or a refresh that
 // superseded it) changed key's epoch while fn ran (what is under key now
 // is theirs), and ordered against that change by saveMu. See dropEntry
-// for a delete that fails.
-func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch, out *flightOut) {
+// for a delete that fails, and retry.
+func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch, retry bool, out *flightOut) {
 	m.shared.saveMu.RLock()
 	defer m.shared.saveMu.RUnlock()
 	if !m.shared.current(epoch) {
 		return
 	}
-	m.dropEntry(ctx, key, out)
+	m.dropEntry(ctx, key, retry, out)
 }
 
 // backendFailed is what a computation in mode does when the backend did
-// not store its result: drop, which removes the entry, for Refresh and a
-// forced Get (computeReplace); for a background refresh (computeRefresh),
-// nothing, and its result is not one that replaced the entry.
-func (m *Memoized[A, R]) backendFailed(mode computeMode, out *flightOut, drop func()) {
+// not store its result (berr: the versions read's error, or the write's):
+// drop, which removes the entry, for Refresh (computeReplace), with a
+// delete that is retried if it fails; for a forced Get (computeForced),
+// drop with no retry, and nothing where the breaker is open (berr wraps
+// ErrUnavailable: the delete would fail too) or tags are unstorable (no
+// entry is ever stored under them); for a background refresh
+// (computeRefresh), nothing, and its result is not one that replaced the
+// entry. Where a forced Get made no delete, berr is reported in out
+// (flightOut.kept), for a Refresh that joined it.
+func (m *Memoized[A, R]) backendFailed(ctx context.Context, mode computeMode, key string, tags []string, berr error, out *flightOut, drop func(retry bool)) {
 	switch mode {
 	case computeReplace:
-		drop()
+		drop(true)
+	case computeForced:
+		switch {
+		case unstorable(tags):
+		case errors.Is(berr, ErrUnavailable):
+			if out != nil {
+				out.kept = berr
+			}
+		default:
+			drop(false)
+		}
 	case computeRefresh:
 		if out != nil {
 			out.replaced = false
@@ -989,11 +1013,12 @@ func (m *Memoized[A, R]) backendFailed(mode computeMode, out *flightOut, drop fu
 // dropEntry is dropReplaced's delete, for a caller that holds saveMu's read
 // lock and found its epoch current. The delete is bounded by
 // Options.Timeout on a remote store. A backend error is counted and
-// logged, and the delete is retried as Forget's is (invalidate_retry.go):
-// until it lands, this process's lookups of key miss; other processes may
-// still read the entry, and the error is reported in out (flightOut.kept)
-// for Refresh to return.
-func (m *Memoized[A, R]) dropEntry(ctx context.Context, key string, out *flightOut) {
+// logged, and reported in out (flightOut.kept) for Refresh to return; with
+// retry (Refresh's), the delete is retried as Forget's is
+// (invalidate_retry.go): until it lands, this process's lookups of key
+// miss; other processes may still read the entry. A forced Get's is not
+// retried (computeForced): Refresh retries it if it joined that Get.
+func (m *Memoized[A, R]) dropEntry(ctx context.Context, key string, retry bool, out *flightOut) {
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()
 	err := m.c.store.del(opCtx, key)
@@ -1001,7 +1026,9 @@ func (m *Memoized[A, R]) dropEntry(ctx context.Context, key string, out *flightO
 		return
 	}
 	m.failOpen("memoize delete", err)
-	m.c.retryInvalidation("memoize refresh", []string{key}, err)
+	if retry {
+		m.c.retryInvalidation("memoize refresh", []string{key}, err)
+	}
 	if out != nil {
 		out.kept = err
 	}

@@ -31,12 +31,13 @@ import (
 // under noeviction) removes a's entry instead, as Set does, since it no
 // longer holds a's result: the next Get calls fn. A backend error is
 // counted and logged, as for Get, and not returned once a's entry is
-// removed. Where the delete fails too, Refresh returns the result with an
-// error that wraps the backend's: the delete is retried as Forget's is,
-// and until it lands this process's lookups of a miss, but other processes
-// sharing the backend may still serve the old entry. fn's error is
-// returned, and nothing is stored or removed. Refresh is not counted in
-// Stats' lookups.
+// removed. Where the delete fails too (or is not made, the circuit breaker
+// open, where Refresh joined a forced Get's computation), Refresh returns
+// the result with an error that wraps the backend's: the delete is retried
+// as Forget's is, and until it lands this process's lookups of a miss, but
+// other processes sharing the backend may still serve the old entry. fn's
+// error is returned, and nothing is stored or removed. Refresh is not
+// counted in Stats' lookups.
 func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	key, err := m.Key(a)
 	if err != nil {
@@ -60,6 +61,9 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	})
 	returned = true
 	if err == nil && res.kept != nil {
+		// Retried, as a delete of Refresh's own is (dropEntry): the one of
+		// a forced Get that it joined is not.
+		m.c.retryInvalidation("memoize refresh", []string{key}, res.kept)
 		return res.v, fmt.Errorf("caching: memoize %s: refresh: the entry replaced could not be removed: %w", m.name, res.kept)
 	}
 	return res.v, err

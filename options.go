@@ -140,10 +140,14 @@ func BypassIf[A any](f func(ctx context.Context, a A) bool) Option {
 // takes no result from an unforced call's computation that began after it
 // (see Memoized.Refresh). A result that is not stored (StoreIf, SkipZero, a
 // negative ResultTTL, one the Codec cannot encode, one the backend did not
-// store) removes the entry, as Refresh does (where the delete fails, it is
-// retried, and this process's lookups miss until it lands; the forced call
-// returns its result, the error logged); an error of the function leaves
-// it. Default: never.
+// store) removes the entry, as Refresh does, but for a forced call a
+// delete that fails is logged and not retried, and none is made while the
+// circuit breaker is open, nor for an argument with more ArgTags tags than
+// an entry holds (never stored): forced reads during an outage, of any
+// arguments a client chooses, must not fill the invalidation retry set,
+// whose overflow clears the namespace. The forced call returns its result,
+// the error logged. An error of the function leaves the entry. Default:
+// never.
 func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 	return commonOption(func(c *commonConfig) { c.refresh = f })
 }
