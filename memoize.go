@@ -860,7 +860,10 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			}
 		}
 	}
-	epoch := m.shared.epochOf(key)
+	// superseding: a replacement (Refresh, a forced Get) of key was in
+	// flight when this one began, and its result, superseded, will not be
+	// stored; if fn fails here, key's entry is removed (see below).
+	epoch, superseding := m.shared.epochOfMode(key, mode == computeReplace || mode == computeForced)
 	defer m.shared.done(epoch)
 	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
@@ -905,6 +908,13 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			// Not stored, as its versions could not be read: the entry
 			// it was to replace is removed, as for a failed store.
 			m.backendFailed(ctx, mode, key, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, epoch, retry, out) })
+		case err != nil && superseding && !changed:
+			// fn failed, and the replacement this one superseded will
+			// store nothing, though its caller (a Refresh) gets its new
+			// result and no error: the entry, which may hold the result
+			// of the data before the update, is removed, and the delete
+			// retried if it fails, as for Refresh.
+			m.dropReplaced(ctx, key, epoch, true, out)
 		}
 		return v, false, err
 	}

@@ -54,6 +54,9 @@ type memoShared struct {
 type keyEpoch struct {
 	n    atomic.Uint64
 	refs int // guarded by memoShared.emu
+	// replacing counts the computations in refs that replace the entry
+	// (Refresh's, forced Gets': epochOfMode), guarded by memoShared.emu.
+	replacing int
 }
 
 // flightForgetter is a flight.Group of any result type, as Forget reaches it.
@@ -65,15 +68,25 @@ type flightForgetter interface {
 // memoEpoch is the epoch of one key when a computation of it began: it
 // stores its result only if the epoch is still current (memoShared.current).
 type memoEpoch struct {
-	key    string
-	ke     *keyEpoch
-	n, all uint64
+	key       string
+	ke        *keyEpoch
+	n, all    uint64
+	replacing bool // counted in ke.replacing (epochOfMode)
 }
 
 // epochOf returns key's epoch now, read before the computation reads the
 // data its result is made of, and registers the computation: the caller
 // calls done once it has stored, or not, its result.
 func (s *memoShared) epochOf(key string) memoEpoch {
+	e, _ := s.epochOfMode(key, false)
+	return e
+}
+
+// epochOfMode is epochOf for a computation that replaces key's entry if
+// replacing is set (Refresh's, a forced Get's): it reports whether another
+// one was in flight then (superseded by this one's caller, its result is
+// not stored).
+func (s *memoShared) epochOfMode(key string, replacing bool) (memoEpoch, bool) {
 	s.emu.Lock()
 	ke := s.epochs[key]
 	if ke == nil {
@@ -84,9 +97,14 @@ func (s *memoShared) epochOf(key string) memoEpoch {
 		s.epochs[key] = ke
 	}
 	ke.refs++
-	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load()}
+	superseding := false
+	if replacing {
+		superseding = ke.replacing > 0
+		ke.replacing++
+	}
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load(), replacing: replacing}
 	s.emu.Unlock()
-	return e
+	return e, superseding
 }
 
 // done ends the computation that read e (epochOf): the last one of its key
@@ -94,6 +112,9 @@ func (s *memoShared) epochOf(key string) memoEpoch {
 func (s *memoShared) done(e memoEpoch) {
 	s.emu.Lock()
 	defer s.emu.Unlock()
+	if e.replacing {
+		e.ke.replacing--
+	}
 	if e.ke.refs--; e.ke.refs == 0 && s.epochs[e.key] == e.ke {
 		delete(s.epochs, e.key)
 	}

@@ -146,8 +146,10 @@ func BypassIf[A any](f func(ctx context.Context, a A) bool) Option {
 // an entry holds (never stored): forced reads during an outage, of any
 // arguments a client chooses, must not fill the invalidation retry set,
 // whose overflow clears the namespace. The forced call returns its result,
-// the error logged. An error of the function leaves the entry. Default:
-// never.
+// the error logged. An error of the function leaves the entry, but where
+// the call superseded a Refresh (or forced call) still computing, whose
+// result is then not stored: the entry is removed, as Refresh does.
+// Default: never.
 func RefreshIf[A any](f func(ctx context.Context, a A) bool) Option {
 	return commonOption(func(c *commonConfig) { c.refresh = f })
 }
