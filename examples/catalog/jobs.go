@@ -404,11 +404,27 @@ func (a *api) makeReport(ctx context.Context, job *river.Job[reportJobArgs]) err
 		return river.JobCancel(err)
 	}
 	r, err := a.reports.Refresh(ctx, args)
-	if err != nil {
+	var notMade reportNotMade
+	switch {
+	case err == nil:
+	case errors.As(err, &notMade) || ctx.Err() != nil:
 		return taskError(taskErrReport, fmt.Errorf("report of user %d, %s: %w", args.UserID, args.Month, err))
+	default:
+		// Made, but the cache could not replace the copy it kept (it is
+		// down): Refresh returns the report with the cache's error. The
+		// report is the job's result all the same.
+		a.log.Warn("catalog: report made, not kept in the cache", "user", args.UserID, "month", args.Month, "err", err)
 	}
 	return river.RecordOutput(ctx, r)
 }
+
+// reportNotMade is the error of a report that could not be made (its
+// query failed), as the memoized function returns it: Refresh's other
+// errors are the cache's, with the report made.
+type reportNotMade struct{ err error }
+
+func (e reportNotMade) Error() string { return e.err.Error() }
+func (e reportNotMade) Unwrap() error { return e.err }
 
 // memoizeReports returns the reports as a memoized function of their
 // arguments: one entry per (user, month) with sales (storeReport), for
@@ -431,13 +447,16 @@ func (a *api) memoizeReports() *caching.Memoized[reportArgs, SalesReport] {
 	return caching.Memoize(a.cache, "sales-report", func(ctx context.Context, args reportArgs) (SalesReport, error) {
 		month, err := parseMonth(args.Month)
 		if err != nil {
-			return SalesReport{}, err
+			return SalesReport{}, reportNotMade{err}
 		}
 		r, err := a.store.SalesReport(ctx, args.UserID, month)
-		if err == nil && a.reportRead != nil {
+		if err != nil {
+			return r, reportNotMade{err}
+		}
+		if a.reportRead != nil {
 			a.reportRead(ctx, args)
 		}
-		return r, err
+		return r, nil
 	}, caching.TTL(reportTTL), caching.Tags("sales"), caching.StoreIf(storeReport),
 		caching.ArgTags(func(args reportArgs) []string { return []string{monthSalesTag(args)} }))
 }
