@@ -907,7 +907,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		case err == nil && !changed:
 			// Not stored, as its versions could not be read: the entry
 			// it was to replace is removed, as for a failed store.
-			m.backendFailed(ctx, mode, key, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, epoch, retry, out) })
+			m.backendFailed(mode, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, epoch, retry, out) })
 		case err != nil && superseding && !changed:
 			// fn failed, and the replacement this one superseded will
 			// store nothing, though its caller (a Refresh) gets its new
@@ -965,7 +965,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// refuses SET and answers DEL), or failed: the entry it was to
 		// replace, which may hold the result of the data before an
 		// update, is removed (saveMu held, the epoch current).
-		m.backendFailed(ctx, mode, key, tags, serr, out, func(retry bool) { m.dropEntry(ctx, key, retry, out) })
+		m.backendFailed(mode, tags, serr, out, func(retry bool) { m.dropEntry(ctx, key, retry, out) })
 		return v, false, nil
 	}
 	return v, true, nil
@@ -999,7 +999,7 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch mem
 // (computeRefresh), nothing, and its result is not one that replaced the
 // entry. Where a forced Get made no delete, berr is reported in out
 // (flightOut.kept), for a Refresh that joined it.
-func (m *Memoized[A, R]) backendFailed(ctx context.Context, mode computeMode, key string, tags []string, berr error, out *flightOut, drop func(retry bool)) {
+func (m *Memoized[A, R]) backendFailed(mode computeMode, tags []string, berr error, out *flightOut, drop func(retry bool)) {
 	switch mode {
 	case computeReplace:
 		drop(true)
