@@ -1469,6 +1469,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	now := v.c.clock()
 	snap := v.newSnapshot(st, status, h, body, now)
+	if rec.TransferCoded() {
+		snap.SetTransferCoded()
+	}
 	if deleted != nil {
 		snap.SetDeleted(deleted)
 	}

@@ -27,6 +27,33 @@ func h2cServer(t *testing.T, h http.Handler) (*httptest.Server, *http.Client) {
 	return srv, &http.Client{Transport: tr}
 }
 
+// typeCodingVary returns what compress decides of a response: its
+// Content-Type, Content-Encoding and Vary.
+func typeCodingVary(r *http.Response) []string {
+	return []string{r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"), r.Header.Get("Vary")}
+}
+
+// fetchPage sends method for url+"/p" with cl (nil: a client that does not
+// ask for nor decode gzip), with the fields kv (name, value, ...), and
+// returns the response once its body is read.
+func fetchPage(t *testing.T, cl *http.Client, url, method string, kv ...string) *http.Response {
+	req, err := http.NewRequestWithContext(t.Context(), method, url+"/p", nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(kv); i += 2 {
+		req.Header.Set(kv[i], kv[i+1])
+	}
+	if cl == nil {
+		tr := &http.Transport{DisableCompression: true}
+		defer tr.CloseIdleConnections()
+		cl = &http.Client{Transport: tr}
+	}
+	resp, err := cl.Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
 // TestH2CTransferCodedHitType: over h2c, net/http's HTTP/2 server
 // ignores a handler's Transfer-Encoding and sniffs a Content-Type: the
 // handler without a cache, and its miss through a view, send
@@ -40,12 +67,7 @@ func TestH2CTransferCodedHitType(t *testing.T) {
 		_, _ = w.Write(sniffedPage)
 	})
 	do := func(t *testing.T, cl *http.Client, url, method string) *http.Response {
-		req, err := http.NewRequestWithContext(t.Context(), method, url+"/p", nil)
-		require.NoError(t, err)
-		resp, err := cl.Do(req)
-		require.NoError(t, err)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		resp := fetchPage(t, cl, url, method)
 		require.Equal(t, 2, resp.ProtoMajor, "h2c")
 		return resp
 	}
@@ -88,25 +110,11 @@ func TestCompressOverCachedTransferCoded(t *testing.T) {
 	})
 	mw := compress.Middleware(compress.Options{})
 	do := func(t *testing.T, url string, kv ...string) *http.Response {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/p", nil)
-		require.NoError(t, err)
-		for i := 0; i+1 < len(kv); i += 2 {
-			req.Header.Set(kv[i], kv[i+1])
-		}
-		tr := &http.Transport{DisableCompression: true}
-		defer tr.CloseIdleConnections()
-		resp, err := (&http.Client{Transport: tr}).Do(req)
-		require.NoError(t, err)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
-	}
-	pick := func(r *http.Response) []string {
-		return []string{r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"), r.Header.Get("Vary")}
+		return fetchPage(t, nil, url, http.MethodGet, kv...)
 	}
 	bare := httptest.NewServer(mw(page))
 	defer bare.Close()
-	want := pick(do(t, bare.URL, "Accept-Encoding", "gzip"))
+	want := typeCodingVary(do(t, bare.URL, "Accept-Encoding", "gzip"))
 	t.Logf("handler behind compress, no cache: %q", want)
 	forEachStore(t, func(t *testing.T, k storeKind) {
 		for _, shared := range []bool{false, true} {
@@ -120,8 +128,8 @@ func TestCompressOverCachedTransferCoded(t *testing.T) {
 			require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
 			hit := do(t, srv.URL, "Accept-Encoding", "gzip")
 			require.Equal(t, "HIT", hit.Header.Get("X-Cache"))
-			assert.Equal(t, want, pick(miss), "shared=%v: miss", shared)
-			assert.Equal(t, pick(miss), pick(hit), "shared=%v: hit sends what the miss sent (type, coding, Vary)", shared)
+			assert.Equal(t, want, typeCodingVary(miss), "shared=%v: miss", shared)
+			assert.Equal(t, typeCodingVary(miss), typeCodingVary(hit), "shared=%v: hit sends what the miss sent (type, coding, Vary)", shared)
 			srv.Close()
 			c.Close()
 		}

@@ -58,14 +58,27 @@ var (
 // the type they sniff (or the Date net/http adds). A Date with no value
 // was added to version 4 after the Content-Type: the releases in between
 // refuse such an entry as corrupt (ErrCorrupt), a miss too.
+//
+// Version 5 is version 4 in which the header section need not hold a field
+// with no value, with a flags field (an unsigned varint) after the outer
+// directives section: 1, the only value defined, says that the stored
+// Content-Type, which the header section holds with a value, is the one
+// net/http sniffed for a handler that set a Transfer-Encoding (see
+// Snapshot.TransferCoded); any other value is corrupt. Encode writes it
+// only for such a snapshot; releases that know versions 1 to 4 only refuse
+// it (ErrVersion): a miss, where they would send the type on every hit.
 const (
 	magic          = "HCS"
 	formatVersion  = 1
 	formatDeleted  = 2 // version 1 and Snapshot.Deleted
 	formatOuter    = 3 // version 2 and Snapshot.OuterDirectives
 	formatUntyped  = 4 // version 3 and a Content-Type or Date with no value
-	maxFormatKnown = formatUntyped
+	formatCoded    = 5 // version 4 and Snapshot.TransferCoded
+	maxFormatKnown = formatCoded
 )
+
+// flagTransferCoded is the flags field of version 5: Snapshot.TransferCoded.
+const flagTransferCoded = 1
 
 // Encode appends the binary form of s to dst and returns the result. Where
 // the capacity of dst cannot hold EncodedLen bytes more, it allocates once,
@@ -94,6 +107,9 @@ func (s *Snapshot) Encode(dst []byte) []byte {
 		ol, ov := headerLen(outer)
 		dst = appendFields(dst, outer, ol, ov)
 	}
+	if version >= formatCoded {
+		dst = binary.AppendUvarint(dst, flagTransferCoded)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
 	return append(dst, s.Body...)
 }
@@ -118,6 +134,8 @@ func appendFields(dst []byte, fields []field, hl, values int) []byte {
 // directives in name order: the lowest that holds what s has.
 func (s *Snapshot) version(outer []field) byte {
 	switch {
+	case s.TransferCoded():
+		return formatCoded
 	case valueless(s.Header):
 		return formatUntyped
 	case outer != nil:
@@ -160,6 +178,9 @@ func (s *Snapshot) encodedLen(hl int, outer []field) int {
 	if version >= formatOuter {
 		ol, _ := headerLen(outer)
 		n += uvarintLen(uint64(ol)) + ol
+	}
+	if version >= formatCoded {
+		n += uvarintLen(flagTransferCoded)
 	}
 	return n
 }
@@ -218,7 +239,8 @@ func appendString(dst []byte, s string) []byte {
 // 204), a deleted name (version 2) that is not canonical, sorted, unique
 // or absent from the header, an outer directives section (version 3) that
 // is not a well-formed header section of at least one field, none in the
-// header, or trailing bytes are an error wrapping
+// header, flags (version 5) other than 1 or without a Content-Type that
+// has a value, or trailing bytes are an error wrapping
 // ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
@@ -341,6 +363,13 @@ func decode(data []byte) (*Snapshot, error) {
 			outerEnd = len(data) - len(r.b)
 		}
 	}
+	coded := false
+	if version >= formatCoded {
+		if flags := r.uvarint("flags"); r.err == nil && flags != flagTransferCoded {
+			return nil, corrupt("flags")
+		}
+		coded = true
+	}
 	body := r.field("body")
 	if r.err != nil {
 		return nil, r.err
@@ -353,12 +382,15 @@ func decode(data []byte) (*Snapshot, error) {
 	// the deleted names between them): a hit of a version 3 or 4 entry
 	// copies its strings in one allocation, as one of version 1 does.
 	strs := string(data[hdrEnd-len(hdr) : outerEnd])
-	h, err := decodeHeader(strs[:len(hdr)], version == formatUntyped)
+	h, err := decodeHeader(strs[:len(hdr)], version >= formatUntyped)
 	if err != nil {
 		return nil, err
 	}
-	if valueless(h) != (version == formatUntyped) {
+	if valueless(h) != (version == formatUntyped) && version != formatCoded {
 		return nil, corrupt("a Content-Type or Date with no value is what version 4 is for")
+	}
+	if coded && len(h["Content-Type"]) == 0 {
+		return nil, corrupt("a transfer-coded snapshot without a sniffed Content-Type")
 	}
 	var del []string
 	if len(deleted) > 0 {
@@ -401,14 +433,14 @@ func decode(data []byte) (*Snapshot, error) {
 		body = nil
 	}
 	var s *Snapshot
-	if len(del) > 0 || outer != "" {
+	if len(del) > 0 || outer != "" || coded {
 		// One allocation for both, so that a hit of such an entry
 		// allocates as many times as one of an entry without them.
 		both := new(struct {
 			s    Snapshot
 			rare rareFields
 		})
-		both.rare.deleted, both.rare.encodedOuter = del, outer
+		both.rare.deleted, both.rare.encodedOuter, both.rare.transferCoded = del, outer, coded
 		s = &both.s
 		s.rare = &both.rare
 	} else {

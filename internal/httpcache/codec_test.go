@@ -218,6 +218,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(untyped.Encode(nil))
 	untyped.SetOuterDirectives(http.Header{"Cache-Control": {"max-age=10"}})
 	f.Add(untyped.Encode(nil))
+	// Version 5: a type sniffed for a handler that set a Transfer-Encoding.
+	f.Add(NewSnapshot(200, http.Header{"Transfer-Encoding": {"chunked"}, "Date": nil}, []byte("<p>body"), time.Unix(1700000000, 0)).Encode(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Decode(data)
 		if err != nil {
@@ -244,6 +246,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !reflect.DeepEqual(again.Deleted(), s.Deleted()) || !reflect.DeepEqual(again.OuterDirectives(), s.OuterDirectives()) {
 			t.Fatal("round trip changed the deleted fields or the outer directives")
+		}
+		if again.TransferCoded() != s.TransferCoded() || s.TransferCoded() && len(s.Header["Content-Type"]) == 0 {
+			t.Fatal("round trip changed the transfer-coded mark, or it marks no type")
 		}
 		// The outer directives are judged, never stored nor served.
 		judged := s.JudgedHeader()

@@ -170,6 +170,7 @@ type Recorder struct {
 	tail     []byte // with Hold: the body, of which Send forwards what was not sent, after Finish
 	pump     *pump  // with Hold and StoreFlushed: forwards the flushes, from the first one on
 	flushed  bool   // the handler flushed (typeAtFlush has run)
+	coded    bool   // see TransferCoded
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -711,7 +712,9 @@ func (rec *Recorder) Flush() error {
 // tell its type. A type it records is stored as the handler's; none (no
 // bytes yet), as a Content-Type the handler set to nil (see
 // Snapshot.Header). With Hold, the pump commits the header below with the
-// same bytes (pump.flush).
+// same bytes (pump.flush). A type recorded for a handler that set a
+// Transfer-Encoding is one net/http's HTTP/1.x server did not send: see
+// TransferCoded.
 func (rec *Recorder) typeAtFlush() {
 	h := rec.header
 	if rec.reason != ReasonNone || h == nil || len(rec.body) >= sniffLen || !bodyAllowed(rec.Status()) {
@@ -725,7 +728,16 @@ func (rec *Recorder) typeAtFlush() {
 		return
 	}
 	h["Content-Type"] = []string{http.DetectContentType(rec.body)}
+	rec.coded = transferCoded(h)
 }
+
+// TransferCoded reports whether the recorded Content-Type is not the
+// handler's but the one recorded at its first flush (see typeAtFlush) for
+// a handler that set a Transfer-Encoding, which net/http's HTTP/1.x server
+// did not send (its HTTP/2 server did): a snapshot of it is to be marked
+// with Snapshot.SetTransferCoded, as NewSnapshot marks one whose type it
+// sniffs itself.
+func (rec *Recorder) TransferCoded() bool { return rec.coded }
 
 // pumpFailed returns the error a flush met, if one did.
 func (rec *Recorder) pumpFailed() error {

@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -72,8 +73,10 @@ func AgeValues(age time.Duration) []string {
 // when r's If-None-Match matches the ETag (weak comparison, lists and "*"),
 // or, without If-None-Match, when its If-Modified-Since is not before
 // Last-Modified; preconditions are only evaluated for a 2xx snapshot and a
-// GET or HEAD request. A HEAD request gets the header and no body. It
-// reports whether it answered 304.
+// GET or HEAD request. A HEAD request gets the header and no body. The
+// Content-Type of a TransferCoded snapshot is sent as nil-valued (none,
+// and none sniffed) to net/http's HTTP/1.x server. It reports whether it
+// answered 304.
 //
 // Serve does not allocate for a snapshot under 1024 seconds old beyond what
 // the ResponseWriter does: stored header slices are assigned, not copied.
@@ -92,6 +95,9 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 	for _, f := range fields {
 		h[f.name] = f.values
 	}
+	if s.rare != nil && s.rare.transferCoded && !notModified && untypedOverHTTP1(w, r) {
+		h["Content-Type"] = nil // see TransferCoded
+	}
 	h["Age"] = AgeValues(now.Sub(s.StoredAt))
 	if statusHeader != "" {
 		h[statusHeader] = st.Values()
@@ -105,6 +111,22 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 		_, _ = w.Write(s.Body)
 	}
 	return false
+}
+
+// untypedOverHTTP1 reports whether w, answering r, is net/http's HTTP/1.x
+// server's own ResponseWriter, with no middleware between: the one that
+// sniffs no Content-Type for a handler that sets a Transfer-Encoding, where
+// the miss of a TransferCoded snapshot went out without one. Any other
+// writer gets the stored type: net/http's HTTP/2 server sniffs it, and a
+// middleware may sniff it itself (package compress does, to choose what
+// to encode) where a HEAD hit has no body to sniff. Only such snapshots
+// ask: a hit of any other costs nothing more.
+func untypedOverHTTP1(w http.ResponseWriter, r *http.Request) bool {
+	if r.ProtoMajor != 1 {
+		return false
+	}
+	t := reflect.TypeOf(w)
+	return t.Kind() == reflect.Pointer && t.Elem().Name() == "response" && t.Elem().PkgPath() == "net/http"
 }
 
 // notModifiedFor evaluates r's If-None-Match and If-Modified-Since against

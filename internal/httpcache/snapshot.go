@@ -50,8 +50,8 @@ type Snapshot struct {
 	// unparsable.
 	LastModified time.Time
 
-	// rare holds what nearly no snapshot has (see Deleted and
-	// OuterDirectives); nil for the others, so that a Snapshot keeps its
+	// rare holds what nearly no snapshot has (see Deleted,
+	// OuterDirectives and TransferCoded); nil for the others, so that a Snapshot keeps its
 	// size class (what each hit from a remote store allocates).
 	rare        *rareFields
 	fields      []field // Header in name order, written on a full response
@@ -59,7 +59,7 @@ type Snapshot struct {
 }
 
 // rareFields is what a Snapshot records of the fields an outer middleware
-// set before the handler ran; immutable once the snapshot is shared, but
+// set before the handler ran, and of a Transfer-Encoding; immutable once the snapshot is shared, but
 // for the outer directives of a snapshot Decode made, decoded on first use
 // (see outerDirectives).
 type rareFields struct {
@@ -72,6 +72,8 @@ type rareFields struct {
 	once         sync.Once
 	outer        http.Header
 	outerFields  []field // outer in name order, as Encode writes it
+	// transferCoded: see Snapshot.TransferCoded.
+	transferCoded bool
 }
 
 // outerDirectives returns the outer directives and their fields in name
@@ -118,8 +120,8 @@ var hopByHop = map[string]bool{
 // name that is not a token dropped), sets Content-Length to len(body) when the
 // status allows a body, and the Content-Type net/http would sniff from it when
 // hdr has none (sniffedType; a nil-valued one where hdr has a nil-valued
-// Content-Type: see Header), keeps a nil-valued Date
-// (see Header), and computes a strong ETag from the body (the first
+// Content-Type: see Header; with TransferCoded where hdr has a
+// Transfer-Encoding), keeps a nil-valued Date (see Header), and computes a strong ETag from the body (the first
 // 16 bytes of its SHA-256, base64url) for a 2xx response whose handler set
 // none. It takes ownership of body: the caller must not modify it
 // afterwards.
@@ -142,7 +144,7 @@ func NewSharedSnapshot(status int, hdr http.Header, body []byte, storedAt time.T
 func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, shared bool) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
 	var connection []string
-	odd, untyped, undated := false, false, false
+	odd, untyped, undated, sniffed := false, false, false, false
 	for k, vs := range hdr {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if ck == "Connection" {
@@ -175,6 +177,7 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, s
 				h["Content-Type"] = nil // see Header
 			} else {
 				h["Content-Type"] = []string{ct}
+				sniffed = true
 			}
 		}
 	} else {
@@ -191,8 +194,42 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, s
 		h[k] = vs[:len(vs):len(vs)]
 	}
 	s := &Snapshot{Status: status, Header: h, Body: body, StoredAt: storedAt}
+	if sniffed && transferCoded(hdr) {
+		s.rare = &rareFields{transferCoded: true} // see TransferCoded
+	}
 	s.prepare()
 	return s
+}
+
+// transferCoded reports whether h has a Transfer-Encoding as net/http's
+// HTTP/1.x server reads it before it sniffs a Content-Type (its first
+// value, not blank, under the canonical key): it then sniffs none. (Its
+// HTTP/2 server ignores the field and sniffs one.)
+func transferCoded(h http.Header) bool {
+	te := h["Transfer-Encoding"]
+	return len(te) > 0 && te[0] != ""
+}
+
+// TransferCoded reports whether the stored Content-Type is one net/http
+// sniffed for a handler that set a Transfer-Encoding and no Content-Type:
+// its HTTP/2 server sends it (it ignores the field), and so does a
+// middleware that sniffs a type itself (package compress), but its
+// HTTP/1.x server sniffs none, and sent none. Serve and ServeRange send
+// none where net/http's HTTP/1.x server is the writer (see
+// untypedOverHTTP1); every other writer gets the type, as the miss did.
+// The field itself is hop-by-hop, never stored.
+func (s *Snapshot) TransferCoded() bool { return s.rare != nil && s.rare.transferCoded }
+
+// SetTransferCoded records that the stored Content-Type is one net/http
+// sniffed for a handler that set a Transfer-Encoding (see TransferCoded):
+// NewSnapshot does for the type it sniffs; the Recorder's first flush
+// records one that NewSnapshot takes for the handler's (see
+// Recorder.TypeAtFlush). It does nothing to a snapshot whose Content-Type
+// has no value. Call it before s is shared.
+func (s *Snapshot) SetTransferCoded() {
+	if len(s.Header["Content-Type"]) > 0 {
+		s.setRare(s.Deleted(), s.OuterDirectives(), true)
+	}
 }
 
 // sniffedType returns the Content-Type net/http sends with body, as the
@@ -311,7 +348,7 @@ func (s *Snapshot) SetDeleted(names []string) {
 		slices.Sort(del)
 		del = del[:len(del):len(del)]
 	}
-	s.setRare(del, s.OuterDirectives())
+	s.setRare(del, s.OuterDirectives(), s.TransferCoded())
 }
 
 // SetOuterDirectives sets what OuterDirectives returns from h: its fields
@@ -337,13 +374,13 @@ func (s *Snapshot) SetOuterDirectives(h http.Header) {
 	for k, vs := range outer {
 		outer[k] = vs[:len(vs):len(vs)]
 	}
-	s.setRare(s.Deleted(), outer)
+	s.setRare(s.Deleted(), outer, s.TransferCoded())
 }
 
-// setRare sets s.rare, nil when both are empty. A new rareFields each
+// setRare sets s.rare, nil when all three are empty. A new rareFields each
 // time: the one s had may be shared with the snapshot s was copied from.
-func (s *Snapshot) setRare(deleted []string, outer http.Header) {
-	if len(deleted) == 0 && len(outer) == 0 {
+func (s *Snapshot) setRare(deleted []string, outer http.Header, transferCoded bool) {
+	if len(deleted) == 0 && len(outer) == 0 && !transferCoded {
 		s.rare = nil
 		return
 	}
@@ -353,7 +390,7 @@ func (s *Snapshot) setRare(deleted []string, outer http.Header) {
 	if len(outer) == 0 {
 		outer = nil
 	}
-	s.rare = &rareFields{deleted: deleted, outer: outer, outerFields: sortedFields(outer)}
+	s.rare = &rareFields{deleted: deleted, outer: outer, outerFields: sortedFields(outer), transferCoded: transferCoded}
 }
 
 // sortedFields returns the fields of h in name order; nil when it has

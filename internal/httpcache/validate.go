@@ -122,7 +122,8 @@ var notUpdated = map[string]bool{
 // stored, since with a strong ETag it would let ranges of bytes encoded on
 // the fly be served (see rangeable). The body is shared with s. storedAt
 // is the copy's StoredAt, from which its Age counts. The copy keeps
-// s.Deleted() and s.OuterDirectives() less the fields h sets; a caller
+// s.TransferCoded() unless h sets a Content-Type, and s.Deleted() and
+// s.OuterDirectives() less the fields h sets; a caller
 // that knows which fields the handler deleted this time, or which the
 // outer middleware set, replaces them with SetDeleted and
 // SetOuterDirectives.
@@ -133,6 +134,7 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 	}
 	connection := h["Connection"]
 	encoded := codings(s.Header["Content-Encoding"]) != ""
+	retyped := false
 	for k, vs := range h {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if len(vs) == 0 || hopByHop[ck] || notUpdated[ck] || ck == skip || header.HasToken(connection, strings.ToLower(ck)) {
@@ -145,8 +147,12 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 			continue
 		}
 		merged[ck] = vs
+		retyped = retyped || ck == "Content-Type"
 	}
 	f := newSnapshot(s.Status, merged, s.Body, storedAt, true)
+	if s.TransferCoded() && !retyped {
+		f.SetTransferCoded() // still the sniffed type
+	}
 	if s.rare != nil {
 		// Less those h sets now.
 		f.SetDeleted(s.rare.deleted)
@@ -179,6 +185,9 @@ func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.T
 	}
 	for _, f := range s.fields {
 		h[f.name] = f.values
+	}
+	if s.TransferCoded() && untypedOverHTTP1(w, r) {
+		h["Content-Type"] = nil // as Serve sends it
 	}
 	if _, ok := h["Content-Type"]; !ok {
 		h["Content-Type"] = nil // present: ServeContent must not sniff one
