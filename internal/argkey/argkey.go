@@ -215,24 +215,25 @@ func Append(dst []byte, v any) ([]byte, error) {
 var scratch = sync.Pool{New: func() any { return new(scratchBufs) }}
 
 type scratchBufs struct {
-	out  []byte
-	maps []mapScratch
+	out   []byte
+	aside []byte
+	maps  []mapScratch
 }
 
 // Bounds on what a pooled scratchBufs keeps: a key of an argument is small;
 // an unusually large one's buffers are left to the garbage collector.
 const (
 	maxPooledOut   = 64 << 10
-	maxPooledLevel = 8    // levels of nested maps
-	maxPooledKeys  = 4096 // bytes of encoded keys, per level
-	maxPooledPairs = 256  // pairs, per level
+	maxPooledAside = 32 << 10 // bytes of encoded keys, all levels together
+	maxPooledLevel = 8        // levels of nested maps
+	maxPooledPairs = 256      // pairs, per level
 )
 
 // encodeReflect appends Version and the encoding of v to dst, or returns dst
 // unchanged and an error.
 func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	s := scratch.Get().(*scratchBufs)
-	e := encoder{sorting: s.maps}
+	e := encoder{sorting: s.maps, aside: s.aside[:0]}
 	buf, err := e.value(append(s.out[:0], Version), v, ti)
 	if err == nil {
 		dst = append(dst, buf...)
@@ -241,6 +242,11 @@ func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 		s.out = buf
 	} else {
 		s.out = nil
+	}
+	if cap(e.aside) <= maxPooledAside {
+		s.aside = e.aside[:0]
+	} else {
+		s.aside = nil
 	}
 	// Levels past maxPooledLevel are dropped with their backing array: a
 	// slice of it cut to maxPooledLevel would keep the deeper levels' buffers,
@@ -253,9 +259,6 @@ func encodeReflect(dst []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	}
 	for i := range s.maps {
 		m := &s.maps[i]
-		if cap(m.keys) > maxPooledKeys {
-			m.keys = nil
-		}
 		if cap(m.pairs) > maxPooledPairs {
 			m.pairs = nil
 		}
@@ -845,24 +848,29 @@ type encoder struct {
 	seen  map[seenKey]struct{} // references on the current path, past cycleDepth
 
 	// sorting holds, for each map being encoded on the current path with
-	// more than one pair (the outermost first), the encodings of its keys
-	// and its pairs: see mapValue.
+	// more than one pair (the outermost first), its pairs: see mapValue.
 	sorting []mapScratch
 	maps    int // maps being sorted on the current path: len(sorting) in use
+
+	// aside holds the encodings of the keys (and of the values of pairs
+	// whose keys encode alike) of the maps being sorted on the current
+	// path, the outermost first: see mapValue. inAside counts the keys and
+	// tied values being encoded on the current path: while it is not 0,
+	// the buffer the encoder writes into is aside (grown from it), not the
+	// output.
+	aside   []byte
+	inAside int
 }
 
-// mapScratch is the scratch space of one map being sorted: the encodings of
-// its keys (and of the values of pairs whose keys encode alike), and its
-// pairs.
+// mapScratch is the scratch space of one map being sorted: its pairs.
 type mapScratch struct {
-	keys  []byte
 	pairs []mapPair
 }
 
 // mapPair is a pair of a map being sorted: where its key's encoding is in
-// keys, and its value, still to encode.
+// the buffer it was encoded aside into, and its value, still to encode.
 type mapPair struct {
-	k [2]int // [start,end) in mapScratch.keys
+	k [2]int // [start,end)
 	v reflect.Value
 }
 
@@ -1054,12 +1062,20 @@ func (e *encoder) list(buf []byte, v reflect.Value, n int, elem *typeInfo) ([]by
 
 // mapValue encodes a map's pairs sorted by the bytes of their keys (then of
 // their values: a map may hold several NaN keys, or pointers to equal
-// values). It encodes the keys into scratch space, sorts the pairs by them,
-// then encodes each value once, straight into buf, in that order: the bytes
-// of a value nested in d maps are written once, not copied once per map
-// (which made a key d times the size of the argument to compute). Only the
-// values of pairs whose keys encode alike go through scratch space first,
-// to be compared.
+// values). It encodes the keys aside, sorts the pairs by them, then encodes
+// each value once, straight into buf, in that order: the bytes of a value
+// nested in d maps are written once, not copied once per map (which made a
+// key d times the size of the argument to compute). Only the values of
+// pairs whose keys encode alike go aside too, to be compared (see tied).
+//
+// Aside is e.aside, after the keys of the enclosing maps, when buf is the
+// output. When buf is itself aside (this map is within a key, or a tied
+// value, of an enclosing map), this map's keys go after the end of buf, its
+// pairs after them, and the pairs are then moved down over the keys: a
+// byte within keys of d nested maps is copied d times, as before, but the
+// space it takes stays one copy of it (two while it is moved), not one per
+// map (a buffer per level made a 314 KB string nested 4,000 maps deep, in
+// the values of NaN keys, allocate 1.9 GB).
 func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, error) {
 	n := v.Len()
 	buf = binary.AppendUvarint(append(buf, tagMap), uint64(n))
@@ -1082,7 +1098,14 @@ func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, e
 		e.sorting = append(e.sorting, mapScratch{})
 	}
 	e.maps++
-	keys, pairs := e.sorting[level].keys[:0], e.sorting[level].pairs[:0]
+	pairs := e.sorting[level].pairs[:0]
+	nested := e.inAside > 0
+	keys := e.aside
+	if nested {
+		keys = buf
+	}
+	start := len(keys)
+	e.inAside++
 	for it.Next() {
 		p := len(keys)
 		if keys, err = e.value(keys, it.Key(), ti.key); err != nil {
@@ -1090,9 +1113,19 @@ func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, e
 		}
 		pairs = append(pairs, mapPair{[2]int{p, len(keys)}, it.Value()})
 	}
+	e.inAside--
 	slices.SortFunc(pairs, func(a, b mapPair) int {
 		return bytes.Compare(keys[a.k[0]:a.k[1]], keys[b.k[0]:b.k[1]])
 	})
+	// Each append below may move buf (and the values of the pairs may move
+	// e.aside): keys stays readable, as the array it points into keeps the
+	// keys' bytes, which nothing writes over.
+	if nested {
+		buf = keys
+	} else {
+		e.aside = keys
+	}
+	out := len(buf)
 	for i := 0; i < len(pairs); {
 		key := keys[pairs[i].k[0]:pairs[i].k[1]]
 		j := i + 1
@@ -1100,41 +1133,63 @@ func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, e
 			j++
 		}
 		if j == i+1 {
-			if buf, err = e.value(append(buf, key...), pairs[i].v, ti.elem); err != nil {
-				return buf, err
-			}
-		} else if buf, keys, err = e.tied(buf, keys, pairs[i:j], ti.elem); err != nil {
+			buf, err = e.value(append(buf, key...), pairs[i].v, ti.elem)
+		} else {
+			buf, err = e.tied(buf, key, pairs[i:j], ti.elem)
+		}
+		if err != nil {
 			return buf, err
 		}
 		i = j
 	}
-	e.sorting[level].keys, e.sorting[level].pairs = keys, pairs
+	if nested {
+		buf = buf[:start+copy(buf[start:], buf[out:])]
+	} else {
+		e.aside = e.aside[:start]
+	}
+	e.sorting[level].pairs = pairs
 	e.maps--
 	return buf, nil
 }
 
-// tied appends to buf the pairs of a map whose keys encode alike, sorted by
-// the encodings of their values, which it writes into keys (after the
-// encodings of the map's keys) to compare them. It returns buf and keys.
-func (e *encoder) tied(buf, keys []byte, pairs []mapPair, elem *typeInfo) ([]byte, []byte, error) {
-	key := pairs[0].k
-	vals := make([][2]int, len(pairs))
+// tied appends to buf the pairs of a map whose keys encode alike as key,
+// sorted by the encodings of their values, which it writes aside to
+// compare them, as mapValue does its keys.
+func (e *encoder) tied(buf, key []byte, pairs []mapPair, elem *typeInfo) ([]byte, error) {
+	nested := e.inAside > 0
+	vals := e.aside
+	if nested {
+		vals = buf
+	}
+	start := len(vals)
+	bounds := make([][2]int, len(pairs))
 	var err error
+	e.inAside++
 	for i := range pairs {
-		p := len(keys)
-		if keys, err = e.value(keys, pairs[i].v, elem); err != nil {
-			return buf, keys, err
+		p := len(vals)
+		if vals, err = e.value(vals, pairs[i].v, elem); err != nil {
+			return buf, err
 		}
-		vals[i] = [2]int{p, len(keys)}
+		bounds[i] = [2]int{p, len(vals)}
 	}
-	slices.SortFunc(vals, func(a, b [2]int) int {
-		return bytes.Compare(keys[a[0]:a[1]], keys[b[0]:b[1]])
+	e.inAside--
+	slices.SortFunc(bounds, func(a, b [2]int) int {
+		return bytes.Compare(vals[a[0]:a[1]], vals[b[0]:b[1]])
 	})
-	for _, val := range vals {
-		buf = append(buf, keys[key[0]:key[1]]...)
-		buf = append(buf, keys[val[0]:val[1]]...)
+	if nested {
+		buf = vals
 	}
-	return buf, keys, nil
+	out := len(buf)
+	for _, b := range bounds {
+		buf = append(buf, key...)
+		buf = append(buf, vals[b[0]:b[1]]...)
+	}
+	if nested {
+		buf = buf[:start+copy(buf[start:], buf[out:])]
+	} else {
+		e.aside = vals[:start]
+	}
+	return buf, nil
 }
 
 // appendMethod encodes v with the key method its type implements.

@@ -11,8 +11,8 @@ import (
 // mapGen builds nested maps (and what they hold) from the bytes of b: keys
 // that encode alike (NaN, -0 and +0, distinct pointers to equal values,
 // structs holding NaN), keys of several dynamic types, maps of one pair,
-// maps in slices, pointers and structs, and now and then a value the
-// encoder refuses.
+// maps in slices, pointers and structs, keys that hold maps (whose keys
+// may hold maps), and now and then a value the encoder refuses.
 type mapGen struct {
 	b []byte
 	i int
@@ -34,6 +34,13 @@ type genKey struct {
 
 type refHolder struct {
 	M map[string]any
+	N int
+}
+
+// keyHolder is a map key (through a pointer) that holds any value, maps of
+// such keys included.
+type keyHolder struct {
+	V any
 	N int
 }
 
@@ -73,7 +80,7 @@ func (g *mapGen) value(depth int) any {
 	if depth > 6 {
 		return g.scalar()
 	}
-	switch g.next() % 14 {
+	switch g.next() % 15 {
 	case 0, 1:
 		return g.scalar()
 	case 2:
@@ -148,6 +155,12 @@ func (g *mapGen) value(depth int) any {
 			return map[string]any{"f": func() {}}
 		}
 		return map[string]any{g.str(): g.value(depth + 1)}
+	case 13:
+		m := map[*keyHolder]any{}
+		for range g.size() {
+			m[&keyHolder{g.value(depth + 1), int(g.next() % 2)}] = g.value(depth + 1)
+		}
+		return m
 	default:
 		m := map[*genKey]map[float64]any{}
 		for range g.size() {
