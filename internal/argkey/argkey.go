@@ -27,6 +27,11 @@
 //     levels in all: a value reached through two pointers is encoded twice,
 //     so that a graph of a few dozen nodes sharing their subtrees would
 //     otherwise encode to gigabytes. Give such an argument a CacheKey.
+//   - So is a value whose maps have keys that encode alike (NaN keys,
+//     pointers to equal values) or keys that hold maps, nested so deep for
+//     their size that ordering their pairs moves more than 64 MiB (each such
+//     level moves what it holds once: a 1 MB string in the values of NaN
+//     keys nested 9,000 maps deep would move 9 GB, seconds of CPU).
 //   - Floats are canonical: every NaN encodes the same (so a NaN argument can
 //     be memoized, although NaN != NaN), and -0 encodes as +0 (as -0 == +0).
 //   - A time.Time encodes its instant only (Unix seconds and nanoseconds):
@@ -845,6 +850,7 @@ func typeName(t reflect.Type) string {
 type encoder struct {
 	depth int                  // levels on the current path (see descend)
 	nodes int                  // levels entered in all
+	moved int                  // bytes moved down within keys and tied values (see move)
 	seen  map[seenKey]struct{} // references on the current path, past cycleDepth
 
 	// sorting holds, for each map being encoded on the current path with
@@ -896,6 +902,24 @@ const maxDepth = 20000
 // through two pointers is encoded twice, so that shared subtrees would
 // otherwise make a key exponentially long.
 const maxNodes = 1 << 20
+
+// maxMoved is how many bytes the encoder moves down, in all, within the
+// keys and tied values of maps (see mapValue): a byte nested in d such
+// maps is moved d times, so that an argument a client can send (a 1 MB
+// string in the values of NaN keys nested 9,000 maps deep) took seconds of
+// CPU for one key. Arguments whose maps have keys that neither encode alike
+// nor hold maps move nothing.
+const maxMoved = 64 << 20
+
+// move counts n bytes moved down, reporting an error past maxMoved in all.
+func (e *encoder) move(v reflect.Value, n int) error {
+	e.moved += n
+	if e.moved > maxMoved {
+		return fmt.Errorf("argkey: %s: maps whose keys encode alike, or hold maps, nested too deep for their size "+
+			"(more than %d bytes moved to order them): %w", v.Type(), maxMoved, ErrUnsupported)
+	}
+	return nil
+}
 
 // descend counts a level entered, a pointer, map, slice, array, struct or
 // value in an interface, reporting an error past maxDepth levels deep or
@@ -1143,6 +1167,9 @@ func (e *encoder) mapValue(buf []byte, v reflect.Value, ti *typeInfo) ([]byte, e
 		i = j
 	}
 	if nested {
+		if err := e.move(v, len(buf)-out); err != nil {
+			return buf, err
+		}
 		buf = buf[:start+copy(buf[start:], buf[out:])]
 	} else {
 		e.aside = e.aside[:start]
@@ -1185,6 +1212,9 @@ func (e *encoder) tied(buf, key []byte, pairs []mapPair, elem *typeInfo) ([]byte
 		buf = append(buf, vals[b[0]:b[1]]...)
 	}
 	if nested {
+		if err := e.move(pairs[0].v, len(buf)-out); err != nil {
+			return buf, err
+		}
 		buf = buf[:start+copy(buf[start:], buf[out:])]
 	} else {
 		e.aside = vals[:start]
