@@ -12,9 +12,14 @@ import (
 // (w.Header()["set-cookie"]) as it is spelled, so a rule that reads only
 // the canonical key would miss it. The values of the spellings of one name
 // are merged in a fixed order: the canonical key's own first, then those of
-// the other spellings in byte order of the key; a name present with no
-// values stays present. Keys that are not valid field names are left alone:
-// textproto has no canonical form for them and net/http does not send them.
+// the other spellings in byte order of the key. A spelling other than the
+// canonical one with no values is deleted, not made the canonical key:
+// net/http writes nothing for it, and reads only the canonical key for a
+// field it adds unless present (h["Content-Type"] = nil or h["Date"] = nil
+// suppresses the one net/http sends, h["content-type"] = nil does not); the
+// canonical key with no values stays present. Keys that are not valid field
+// names are left alone: textproto has no canonical form for them and
+// net/http does not send them.
 //
 // It allocates only when h has a key to rewrite. Like any write to an
 // http.Header, it must not run concurrently with other uses of h.
@@ -33,6 +38,9 @@ func Canonicalize(h http.Header) {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		vs := h[k]
 		delete(h, k)
+		if len(vs) == 0 {
+			continue // net/http sends nothing, and suppresses nothing
+		}
 		prev, ok := h[ck]
 		if !ok {
 			h[ck] = slices.Clip(vs)

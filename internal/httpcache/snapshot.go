@@ -150,8 +150,8 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, s
 		if ck == "Connection" {
 			connection = append(connection, vs...)
 		}
-		if ck == "Content-Type" && len(vs) == 0 {
-			untyped = true // net/http sends none, and sniffs none
+		if k == "Content-Type" && len(vs) == 0 {
+			untyped = true // net/http sends none, and sniffs none (it reads this key only)
 		}
 		if k == "Date" && len(vs) == 0 && !shared {
 			undated = true // net/http sends none (it reads this key only)
