@@ -73,10 +73,13 @@ type sharedConfig struct {
 //     status or one user's answer). Age
 //     (section 4.2.3) counts the apparent age, the upstream Age, the response
 //     delay and the time stored: a response whose upstream Age exceeds its
-//     lifetime is stale on arrival, and a hit carries the correct Age. The
-//     same holds of the 304 or HEAD response that freshens an entry: its own
-//     Age and Date count, not the stored ones, and one without Date is dated
-//     when it was received (RFC 9110 section 6.6.1).
+//     lifetime is stale on arrival, and a hit carries the correct Age, with
+//     the stored Date: a response without Date (none, or set to nil) is
+//     dated when it was received (RFC 9110 section 6.6.1), its client's
+//     response too, so that a cache further down reads the lifetime and
+//     age this one does. The same holds of the 304 or HEAD response that
+//     freshens an entry: its own Age and Date count, not the stored ones,
+//     and one without Date is dated when it was received.
 //   - Validation (section 4.3): a stale or no-cache entry is revalidated by
 //     running the handler with If-None-Match and If-Modified-Since from the
 //     stored validators; a 304 freshens the entry and updates its stored
@@ -364,6 +367,10 @@ type extRun struct {
 	respTime     time.Time        // when its response was committed
 	fr           httpcache.Freshness
 	birth        time.Time // respTime minus the corrected initial age
+	// date is the Date a SharedCache view sent its response with, where
+	// the handler set none (httpcache.Recorder.Date): respTime. The entry
+	// stores it, and each hit sends it.
+	date []string
 }
 
 // reasonRequestNoStore is the reason of a response the request's no-store
@@ -762,7 +769,6 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 		// writer below adds ("CDN-Cache-Control: private") is judged too.
 		rec.Targeted = x.rules.TargetedField
 		check = func(status int, h http.Header) httpcache.Reason {
-			x.respTime = v.c.clock()
 			var reason httpcache.Reason
 			x.fr, reason = x.rules.Response(x.client, status, h, x.reqTime, x.respTime)
 			x.birth = x.respTime.Add(-x.fr.Age)
@@ -784,8 +790,22 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 				onFail(reason)
 			}
 		}
+		// A cache dates a response it forwards or stores without Date
+		// when it received it (RFC 9110 section 6.6.1): the miss goes out
+		// with that Date, and the entry stores it (run), so that each hit
+		// sends the time the response was received, and Age the time
+		// since (RFC 9111 section 4). Dated when served, a hit would have
+		// a downstream cache count its Age twice, and read a lifetime
+		// from Expires shorter by it. Its freshness is judged from
+		// respTime itself, not from the Date rounded down to the second,
+		// as freshen judges an undated 304.
+		rec.Date = func() []string {
+			x.date = httpDate(x.respTime)
+			return x.date
+		}
 	}
 	rec.Check = func(status int, h http.Header) httpcache.Reason {
+		x.respTime = v.c.clock()
 		if x.noStore {
 			return reasonRequestNoStore
 		}
@@ -1266,7 +1286,7 @@ func varyWidens(f *found, h http.Header) bool {
 func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h, outer http.Header, deleted []string) (*httpcache.Snapshot, httpcache.Reason) {
 	dated := len(h["Date"]) > 0
 	if !dated {
-		h = withField(h, "Date", []string{x.respTime.UTC().Format(http.TimeFormat)})
+		h = withField(h, "Date", httpDate(x.respTime))
 	}
 	snap := prev.Freshen(h, v.cfg.statusHeader, time.Time{})
 	if len(deleted) > 0 || len(snap.Deleted()) > 0 {
@@ -1384,6 +1404,9 @@ func withField(h http.Header, name string, vs []string) http.Header {
 	return h2
 }
 
+// httpDate returns t as the values of a Date field.
+func httpDate(t time.Time) []string { return []string{t.UTC().Format(http.TimeFormat)} }
+
 // reasonHeaderOnly is how head's recorder refuses a HEAD's response: only
 // its header is used.
 const reasonHeaderOnly httpcache.Reason = "header-only"
@@ -1428,6 +1451,8 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	rec := &httpcache.Recorder{Check: func(int, http.Header) httpcache.Reason {
 		x.respTime = v.c.clock()
 		return reasonHeaderOnly
+	}, Date: func() []string {
+		return httpDate(x.respTime) // as freshen dates the entry (see prepareRun)
 	}}
 	v.announce(w, r, outMiss, httpcache.Miss)
 	defer rec.Detach() // after a panic; Finish detaches otherwise

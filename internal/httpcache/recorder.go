@@ -160,6 +160,14 @@ type Recorder struct {
 	// it with the first body bytes). The caller must call Send after
 	// Finish, or Fail, so that a goroutine started for the flushes ends.
 	Hold bool
+	// Date, when set, dates a response committed without a Date (none, or
+	// a nil-valued one, with which net/http sends none): the header sent
+	// gets the Date it returns, which it calls once, after Check (a shared
+	// cache dates a response it forwards without one, RFC 9110 section
+	// 6.6.1). The recorded copy is left as the handler made it, so that
+	// Check, which may judge it again, sees the same fields each time. A
+	// diverted response is not sent, and not dated.
+	Date func() []string
 
 	header   http.Header
 	body     []byte
@@ -182,7 +190,7 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
 	_ = rec.stopPump() // a reused Recorder's last flushes end first
-	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, Targeted: rec.Targeted, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, declared: -1}
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, Targeted: rec.Targeted, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, Date: rec.Date, declared: -1}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
 	}
@@ -297,6 +305,9 @@ func (rec *Recorder) WriteHeader(code int) {
 			st = Bypass
 		}
 		h[rec.StatusHeader] = st.Values()
+	}
+	if rec.Date != nil && len(h["Date"]) == 0 {
+		h["Date"] = rec.Date()
 	}
 	rec.Writer.WriteHeader(code)
 	// The writers below share h, and may add to it as the code passes
