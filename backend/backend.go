@@ -74,8 +74,9 @@ var (
 	// Stats.WatchError) when the server refuses the watch itself: the
 	// user's ACL does not permit one of its commands (Redis's NOPERM), the
 	// server does not know one (renamed or disabled, as some managed
-	// services do with CLIENT, or too old), or the server refuses the
-	// client's credentials. Trying again gets the same answer until the
+	// services do with CLIENT, or too old), the server refuses the
+	// client's credentials, or it (or a proxy) does not speak the watch's
+	// protocol (Redis's NOPROTO, a syntax error). Trying again gets the same answer until the
 	// server's configuration changes: the near cache stays out of use. A
 	// server that cannot be reached, or a connection lost, is not a
 	// refusal.

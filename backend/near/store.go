@@ -114,8 +114,10 @@ type Store struct {
 
 	log      *slog.Logger // nil: no records
 	logLimit *ratelimit.Limiter
-	// logged is what the last record said of the watch. Only setWatching
-	// uses it: the Watcher never calls state concurrently with itself.
+	// logMu orders logWatch's calls: the Watcher's state (never
+	// concurrently with itself) and New's, once it has stored watchErr.
+	logMu sync.Mutex
+	// logged is what the last record said of the watch; under logMu.
 	logged watchLog
 }
 
@@ -180,6 +182,10 @@ func New(remote backend.Backend, opts Options) (*Store, error) {
 	}
 	if e, ok := s.watch.(errer); ok {
 		s.watchErr.Store(&e)
+		// A failure the watch reported before Err could be read here (its
+		// first attempt refused at once) is logged now, not at its next
+		// attempt (5s later after a refusal on Redis).
+		s.logWatch(false)
 	}
 	return s, nil
 }
@@ -424,10 +430,17 @@ func (s *Store) setWatching(watching bool) {
 	s.logWatch(watching)
 }
 
-// logWatch logs what changed of the watch (see Options.Logger).
+// logWatch logs what changed of the watch (see Options.Logger): watching
+// is what state reported, or false from New, which logs nothing once the
+// watch is established.
 func (s *Store) logWatch(watching bool) {
 	if s.log == nil {
 		return
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if !watching && s.watching.Load() {
+		return // New's call after state(true): nothing failed
 	}
 	if watching {
 		if s.logged != watchLogOK {

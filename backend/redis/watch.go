@@ -160,8 +160,11 @@ const (
 // session that lasted). One the server refuses (NOPERM: an ACL without
 // HELLO, CLIENT TRACKING or PING; a renamed or unknown command, as some
 // managed services do with CLIENT; a bad password or user: WRONGPASS,
-// NOAUTH) is tried again after 5s, doubling up to 30s, since trying again
-// soon would get the same answer, and each try is a new connection. The
+// NOAUTH; a protocol the server or a proxy does not speak: NOPROTO, a
+// syntax error) is tried again after 5s, doubling up to 30s, since trying
+// again soon would get the same answer, and each try is a new connection;
+// any other error reply (LOADING, BUSY, too many clients, a proxy's) is
+// read as an outage. The
 // returned Closer has a method Err() error that says why the watch is not
 // established (near's NearStats.WatchError): the last session's error, of
 // a server not watched, stored before state(false) is reported; nil while
@@ -419,9 +422,17 @@ func retryDelay(prev time.Duration, err error, d time.Duration) time.Duration {
 // server's configuration, as some managed services do with CLIENT; HELLO
 // before Redis 6); or refuses the client's credentials (WRONGPASS: a bad
 // user or password, a user disabled; NOAUTH: no password where the server
-// requires one). Trying again soon would get the same answer (a rotated
-// password a CredentialsProvider returns is tried at the next retry, 5s
-// to 30s later).
+// requires one); or does not speak the watch's protocol (NOPROTO: a
+// server or proxy without RESP3; a syntax error: one without HELLO's
+// SETNAME or TRACKING's BCAST PREFIX). Trying again soon would get the
+// same answer (a rotated password a CredentialsProvider returns is tried
+// at the next retry, 5s to 30s later).
+//
+// Any other error reply is read as an outage, retried within a second:
+// those a server sends while it cannot serve for a while (LOADING after
+// a restart, BUSY while a script runs, "ERR max number of clients
+// reached", MASTERDOWN, TRYAGAIN, CLUSTERDOWN), and those of a proxy in
+// front of it, whose meaning the watch cannot know.
 type refusedError struct{ cmd, msg string }
 
 func (e *refusedError) Error() string { return "redisstore: watch: " + e.cmd + ": " + e.msg }
@@ -433,10 +444,10 @@ func (e *refusedError) Error() string { return "redisstore: watch: " + e.cmd + "
 func (e *refusedError) Unwrap() error { return backend.ErrWatchRefused }
 
 // replyError returns the error for msg, the server's error reply to cmd:
-// a refusedError when the server refuses the command itself or the
-// client's credentials.
+// a refusedError when the server refuses the command itself, the client's
+// credentials or the protocol.
 func replyError(cmd, msg string) error {
-	if noPerm(msg) || strings.Contains(strings.ToLower(msg), "unknown command") || unknownSubcommand(msg) || badAuth(msg) {
+	if noPerm(msg) || strings.Contains(strings.ToLower(msg), "unknown command") || unknownSubcommand(msg) || badAuth(msg) || badProtocol(msg) {
 		return &refusedError{cmd: cmd, msg: msg}
 	}
 	return fmt.Errorf("redisstore: watch: %s: %s", cmd, msg)
@@ -448,6 +459,16 @@ func replyError(cmd, msg string) error {
 func badAuth(msg string) bool {
 	msg = strings.ToLower(msg)
 	return strings.HasPrefix(msg, "wrongpass") || strings.HasPrefix(msg, "noauth")
+}
+
+// badProtocol reports whether msg, an error reply, says the server does
+// not speak the watch's protocol: NOPROTO (HELLO 3 to a server without
+// RESP3), or a syntax error (an option of HELLO or CLIENT TRACKING it does
+// not know: Redis answers "ERR syntax error", or "ERR Syntax error in
+// HELLO option ...").
+func badProtocol(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.HasPrefix(msg, "noproto") || strings.HasPrefix(msg, "err syntax error")
 }
 
 // session dials n's server, starts tracking, and reads what it pushes until

@@ -13,7 +13,8 @@ import (
 
 // TestWatchRetryBacksOffOnlyOnWhatARetryCannotFix: a watch the server
 // refuses (NOPERM, a renamed or unknown command, a bad password: WRONGPASS,
-// NOAUTH) tries again after 5s,
+// NOAUTH, a protocol it does not speak: NOPROTO, a syntax error) tries
+// again after 5s,
 // then 10s, 20s, 30s, instead of redialling about once a second for ever;
 // a lost connection (a restart, a failover, a server not yet up) is still
 // retried within a second, and at once after a session that lasted.
@@ -29,6 +30,9 @@ func TestWatchRetryBacksOffOnlyOnWhatARetryCannotFix(t *testing.T) {
 		replyError("HELLO", "WRONGPASS invalid username-password pair or user is disabled."),
 		replyError("HELLO", "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"),
 		replyError("CLIENT TRACKING", "NOAUTH Authentication required."),
+		replyError("HELLO", "NOPROTO unsupported protocol version"),
+		replyError("HELLO", "ERR Syntax error in HELLO option 'setname'"),
+		replyError("CLIENT TRACKING", "ERR syntax error"),
 	}
 	for _, err := range refused {
 		t.Run("refused/"+err.Error(), func(t *testing.T) {
@@ -46,6 +50,9 @@ func TestWatchRetryBacksOffOnlyOnWhatARetryCannotFix(t *testing.T) {
 		dialRefused,
 		fmt.Errorf("wrapped: %w", dialRefused),
 		replyError("HELLO", "LOADING Redis is loading the dataset in memory"),
+		replyError("CLIENT TRACKING", "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SCRIPT KILL."),
+		replyError("HELLO", "ERR max number of clients reached"),
+		replyError("heartbeat", "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
 		errNoMyID,
 	}
 	for _, err := range transient {
