@@ -725,8 +725,13 @@ func (a *api) updateProduct(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	p, err := a.store.UpdateProduct(r.Context(), id, in)
-	a.invalidateWrite(r, productPath(id), err)
+	p, changed, err := a.store.UpdateProduct(r.Context(), id, in)
+	if changed || err != nil {
+		// An update to the values the product has already invalidates no
+		// tag: the write API has no authentication, and every client
+		// could otherwise make every page of the list stale at will.
+		a.invalidateWrite(r, productPath(id), err)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -585,29 +585,45 @@ func (s *Store) CreateProduct(ctx context.Context, in ProductInput) (Product, er
 }
 
 // UpdateProduct changes the given fields of product id and returns it, as
-// the UPDATE returns it (productReturning), or errNotFound; errNoChange,
-// with no statement run, when in gives no field.
-func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductInput) (Product, error) {
+// the UPDATE returns it (productReturning), and whether it changed, or
+// errNotFound; errNoChange, with no statement run, when in gives no field.
+// An update whose every value is the product's own already changes
+// nothing, updated_at included, and returns the product as it is with
+// changed false: the caller then has no page to invalidate.
+func (s *Store) UpdateProduct(ctx context.Context, id int64, in ProductInput) (p Product, changed bool, err error) {
 	if in.Name == nil && in.Price == nil && in.CategoryID == nil {
-		return Product{}, errNoChange
+		return Product{}, false, errNoChange
 	}
 	if in.CategoryID != nil {
 		if err := s.checkCategory(ctx, *in.CategoryID); err != nil {
-			return Product{}, err
+			return Product{}, false, err
 		}
 	}
 	set := []string{"updated_at = ?"}
 	args := []any{s.now().UnixMicro()}
+	var differs []string // the columns are NOT NULL: <> compares them
+	var values []any
 	if in.Name != nil {
 		set, args = append(set, "name = ?"), append(args, *in.Name)
+		differs, values = append(differs, "name <> ?"), append(values, *in.Name)
 	}
 	if in.Price != nil {
 		set, args = append(set, "price = ?"), append(args, *in.Price)
+		differs, values = append(differs, "price <> ?"), append(values, *in.Price)
 	}
 	if in.CategoryID != nil {
 		set, args = append(set, "category_id = ?"), append(args, *in.CategoryID)
+		differs, values = append(differs, "category_id <> ?"), append(values, *in.CategoryID)
 	}
-	return oneProduct(s.query(ctx, `UPDATE products SET `+strings.Join(set, ", ")+` WHERE id = ?`+productReturning, append(args, id)...))
+	args = append(append(args, id), values...)
+	p, err = oneProduct(s.query(ctx, `UPDATE products SET `+strings.Join(set, ", ")+
+		` WHERE id = ? AND (`+strings.Join(differs, " OR ")+`)`+productReturning, args...))
+	if !errors.Is(err, errNotFound) {
+		return p, err == nil, err
+	}
+	// No row updated: none has that id, or its values are those given.
+	p, err = s.GetProduct(ctx, id)
+	return p, false, err
 }
 
 // DeleteProduct deletes product id, or returns errNotFound.
