@@ -471,7 +471,8 @@ func proxied(h http.Header) bool {
 // The Host (r.Host, with or without a port) must be "localhost", a name
 // under ".localhost" (RFC 6761 reserves them for loopback: browsers answer
 // them with loopback themselves, and no one can register one in DNS), in
-// any case, or a loopback IP literal (127.0.0.0/8, [::1]). Any other Host,
+// any case, or a loopback IP literal (127.0.0.0/8, [::1], also with a
+// zone: [::1%25lo]). Any other Host,
 // or none, is refused: a browser on the machine sends loopback requests
 // with the Host of the page that made them, and DNS rebinding (a name of
 // the attacker's that first resolves to its server, then to 127.0.0.1)
@@ -501,12 +502,20 @@ func LoopbackOnly(r *http.Request) bool {
 
 // loopbackHost reports whether host, a request's Host with or without a
 // port, is "localhost", a name under ".localhost" (either with a final
-// dot, in any case) or a loopback IP literal ("[::1]" bracketed or not).
+// dot, in any case) or a loopback IP literal ("[::1]" bracketed or not,
+// with or without an IPv6 zone: "[::1%25lo]", as RFC 6874 writes it in a
+// URL and net/http hands it through in r.Host, or "[::1%lo]").
 func loopbackHost(host string) bool {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1]
+	}
+	if addr, zone, ok := strings.Cut(host, "%"); ok {
+		// A zone names the interface of an IPv6 address; an IP literal
+		// is never a name DNS rebinding could point elsewhere.
+		ip := net.ParseIP(addr)
+		return ip != nil && zone != "" && strings.Contains(addr, ":") && ip.IsLoopback()
 	}
 	if ip := net.ParseIP(host); ip != nil {
 		return ip.IsLoopback()
