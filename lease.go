@@ -36,9 +36,9 @@ import (
 //   - The others wait: they read the lease (one GET), first after 2 ms,
 //     then twice as long each time, at most 50 ms apart, jittered. When the
 //     lease is gone they look the entry up and serve it (a hit: they did
-//     not run the work). The entry stored since the waiter's look before
-//     its wait (another than the one it saw then: see entryMark) is the
-//     answer of the run it waited for, and answers it as that run's
+//     not run the work). The entry stored since the waiter's miss (another
+//     than the one its lookup found then: see entryMark) is the answer of
+//     the run it waited for, and answers it as that run's
 //     result answers the waiters of its process, even when no longer
 //     fresh by now (its TTL ended, or StaleIf declared it stale); not,
 //     as in that process, when it is a SharedCache response whose
@@ -162,10 +162,14 @@ const (
 )
 
 // entryMark tells one stored entry from another: its key and the times it
-// was written with. It compares an entry read after a wait with the one
-// read before it for equality only, never one process's clock with
-// another's: an entry that differs was stored meanwhile. known is false
-// when the lookup failed (nothing known: no entry counts as new).
+// was written with. It compares an entry read once the caller found the
+// lease held with the one its miss read, for equality only, never one
+// process's clock with another's: an entry that differs was stored
+// meanwhile. known is false when the lookup failed (nothing known: no
+// entry counts as new). A miss that read a near cache's copy may have
+// read one older than the remote entry (the news of a write on its way,
+// bounded by the near cache's MaxStale): that remote entry then counts as
+// new, as the entry of a run that ended just before the miss.
 type entryMark struct {
 	known                           bool
 	key                             string
@@ -184,30 +188,40 @@ func markOf(key string, e *entry, err error) entryMark {
 	return entryMark{}
 }
 
-// storedSince reports whether m, the mark of an entry found after a wait,
-// is an entry stored since before, the mark of what the lookup before the
-// wait found (nil: there was no wait).
+// storedSince reports whether m, the mark of an entry found once the
+// lease was found held, is an entry stored since before, the mark of what
+// the caller's miss found (nil: the lease was not found held).
 func (m entryMark) storedSince(before *entryMark) bool {
 	return before != nil && before.known && m.known && m.created != 0 && m != *before
 }
 
 // acquireLease takes the lease of key (the backend key of an entry) for d,
 // or waits for the process that holds it, as the comment at the top of this
-// file says. check looks the entry up, reports what it found, and returns
-// the mark of the entry it read (or of none); it bounds its own backend
-// calls. waited is nil before the caller waited; after a wait, it is the
-// mark of what the look before the wait found: an entry other than that one
-// was stored by the run the caller waited for (or another since), which
-// answers the caller as that run's result answers a waiter of its process
-// (viewFlight, Memoize's singleflight), fresh or not by now, under the same
-// rules (lookFound), or not at all (lookOther). hasStale is whether the
+// file says. seen is the mark of what the caller's miss found (the lookup
+// that found no fresh entry, and brought it here). check looks the entry up,
+// reports what it found, and returns the mark of the entry it read (or of
+// none); it bounds its own backend calls. It is called once the caller added
+// the lease, found it held, saw it free (its holder released it, having
+// stored the entry or not), or reached its deadline: the holder's writes are
+// in the remote store then, but the news of them may still be on its way to
+// this process's near cache, whose copies are what the miss refused. check
+// drops the near copies of every key it reads (a view's Vary record as well
+// as its variant's entry), so that it reads the remote store rather than run
+// the work a second time; they were no answer anyway. waited is nil until
+// the caller's Add found the lease held; from then on it is seen: an entry
+// other than that one was stored by the run the caller found in progress (or
+// another since), which answers the caller as that run's result answers a
+// waiter of its process (viewFlight, Memoize's singleflight), fresh or not
+// by now, under the same rules (lookFound), or not at all (lookOther). That
+// run may have stored its entry and released the lease before the caller's
+// first look after its Add: so the mark is the miss's, not that look's,
+// which would take that entry for one seen before. hasStale is whether the
 // caller has a stale entry to serve rather than wait. keyNow, when not nil,
 // is the key of the entry as check last learnt it: a view's miss of a page
-// not yet known to vary waits on the base key's lease, and once a run
-// stores the Vary record, its variant's key. The waiter takes that key's
-// lease instead (once), so that a variant does not wait for the runs of
-// others.
-func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(ctx context.Context, waited *entryMark) (leaseLook, entryMark), keyNow func() string) (*heldLease, leaseOutcome) {
+// not yet known to vary waits on the base key's lease, and once a run stores
+// the Vary record, its variant's key. The waiter takes that key's lease
+// instead (once), so that a variant does not wait for the runs of others.
+func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, seen entryMark, check func(ctx context.Context, waited *entryMark) (leaseLook, entryMark), keyNow func() string) (*heldLease, leaseOutcome) {
 	lk := c.leaseKey(key)
 	rekeyed := false
 	// rekey switches lk to the lease of keyNow, and reports whether it did.
@@ -219,22 +233,6 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			lk, rekeyed = k, true
 		}
 		return rekeyed
-	}
-	// recheck looks the entry up again before the wait, once the lease
-	// was seen free (its holder released it, having stored the entry or
-	// not), or at the waiter's deadline. The holder's store is in the
-	// remote store then, but the news of it may still be on its way to
-	// this process's near cache, whose copy is the older entry the first
-	// lookup refused: it is dropped, so that the lookup reads the remote
-	// store rather than run the work a second time. The near copy was no
-	// answer anyway.
-	recheck := func(waited *entryMark) (leaseLook, entryMark) {
-		k := key
-		if keyNow != nil {
-			k = keyNow()
-		}
-		c.store.dropNear(k)
-		return check(ctx, waited)
 	}
 	// add adds the lease lk and, when it did, looks the entry up again:
 	// another process may have taken the lease, run the work, stored the
@@ -256,7 +254,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				return nil, leaseRun, false
 			}
 			l := &heldLease{key: lk, d: d}
-			switch look, _ := recheck(waited); look {
+			switch look, _ := check(ctx, waited); look {
 			case lookFound:
 				c.releaseLease(l, true)
 				return nil, leaseFound, true
@@ -272,7 +270,6 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			c.releaseLease(l, true)
 		}
 	}
-	var before entryMark // what the look before the wait found
 	for {
 		if l, out, decided := add(nil); decided {
 			return l, out
@@ -280,11 +277,12 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		if hasStale {
 			return nil, leaseStale
 		}
-		// As recheck: a near copy older than the remote entry would make
-		// that entry, found after the wait, look stored since.
-		var look leaseLook
-		if look, before = recheck(nil); look == lookFound {
+		// The run that holds the lease may have ended since the Add.
+		switch look, _ := check(ctx, &seen); look {
+		case lookFound:
 			return nil, leaseFound
+		case lookOther:
+			return nil, leaseRun
 		}
 		if !rekey() {
 			break
@@ -309,7 +307,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case <-timer.C:
 		}
 		if !time.Now().Before(deadline) {
-			switch look, _ := recheck(&before); look {
+			switch look, _ := check(ctx, &seen); look {
 			case lookFound:
 				return nil, leaseFound
 			case lookNone:
@@ -328,7 +326,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case held:
 			continue
 		}
-		switch look, _ := recheck(&before); look {
+		switch look, _ := check(ctx, &seen); look {
 		case lookFound:
 			return nil, leaseFound
 		case lookOther:
@@ -339,7 +337,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// variant (then the waiter takes its own variant's lease). One of
 		// the waiters leads now; the others wait for it.
 		rekey()
-		if l, out, decided := add(&before); decided {
+		if l, out, decided := add(&seen); decided {
 			return l, out
 		}
 	}
@@ -428,6 +426,10 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	r := st.client(hr) // hr is the request the handler is to get (SharedCache)
 	var again found
 	check := func(_ context.Context, waited *entryMark) (leaseLook, entryMark) {
+		// Past the near cache (acquireLease): the base key's copy, which
+		// may be a Vary record that does not list r's variant yet, or the
+		// entry of a page not known to vary; and the variant's entry.
+		v.c.store.dropNear(st.base, st.f.key)
 		now := v.c.clock()
 		f, err := v.find(r, st.base, &now)
 		if f.spec != nil {
@@ -470,7 +472,11 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	// A stale entry that the request's own directives let answer only a
 	// failure of its handler is no answer while a run is in progress
 	// elsewhere: the request waits for the lease as one without it does.
-	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, check,
+	// st.f is what the miss found (check changes its key). A waiter of
+	// this process moved to its variant's key (view.miss) keeps the entry
+	// its miss found under the base key, which no variant's entry equals.
+	seen := markOf(st.f.key, st.f.e, nil)
+	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, seen, check,
 		func() string { return st.f.key })
 	switch out {
 	case leaseFound:
@@ -504,15 +510,16 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 }
 
 // computeLeased is compute behind the lease, for the leader of this
-// process's singleflight. peer is set when the result came from another
-// process's run.
-func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], peer *atomic.Bool) (R, error) {
+// process's singleflight, whose lookup found seen (acquireLease). peer is
+// set when the result came from another process's run.
+func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], seen entryMark, peer *atomic.Bool) (R, error) {
 	var (
 		got   R
 		found *entry // got's entry, whose versions the joined callers check
 	)
 	check := func(ctx context.Context, waited *entryMark) (leaseLook, entryMark) {
 		tags, _ := m.argTagKeys(&arg)
+		m.c.store.dropNear(key) // past the near cache (acquireLease)
 		e, err := m.lookup(ctx, key, tags)
 		mark := markOf(key, e, err)
 		if err != nil {
@@ -533,7 +540,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		got, found = v, e
 		return lookFound, mark
 	}
-	l, out := m.c.acquireLease(ctx, key, m.lease, false, check, nil)
+	l, out := m.c.acquireLease(ctx, key, m.lease, false, seen, check, nil)
 	switch out {
 	case leaseFound:
 		peer.Store(true)

@@ -363,7 +363,8 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	var (
 		stale    R
 		hasStale bool
-		down     bool // the lookup failed: fn runs without the backend, as for a view
+		down     bool      // the lookup failed: fn runs without the backend, as for a view
+		seen     entryMark // what the lookup found, for the lease (acquireLease)
 	)
 	if !forced {
 		e, err := m.lookupArg(ctx, kbuf, a)
@@ -403,8 +404,10 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		default:
 			m.counter.countLookup(err)
 		}
+		seen = markOf("", e, err) // its key is set below
 	}
 	key := string(kbuf)
+	seen.key = key
 	// Asked for from within its own computation (reentry.go): computed
 	// inline by m.do, with no supersede of that computation and no lease,
 	// which it holds.
@@ -445,7 +448,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		case forced:
 			return m.compute(ctx, key, arg, computeForced)
 		case m.lease > 0 && !self:
-			return m.computeLeased(ctx, key, arg, &peer)
+			return m.computeLeased(ctx, key, arg, seen, &peer)
 		}
 		return m.compute(ctx, key, arg, computeMiss)
 	})
