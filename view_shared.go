@@ -1013,6 +1013,10 @@ type outerJudge struct {
 
 func (o *outerJudge) Header() http.Header { return o.w.Header() }
 
+// PassesHeaderTo returns the writer o hands the header on to, unchanged
+// (httpcache.HeaderPasser).
+func (o *outerJudge) PassesHeaderTo() http.ResponseWriter { return o.w }
+
 func (o *outerJudge) WriteHeader(code int) {
 	if o.done || httpx.Informational(code) {
 		o.w.WriteHeader(code)

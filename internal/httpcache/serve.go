@@ -113,6 +113,15 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 	return false
 }
 
+// HeaderPasser is a ResponseWriter that hands the header, status and body
+// it is given to the writer PassesHeaderTo returns, adding and sniffing
+// nothing (the caching view's own wrappers): a TransferCoded snapshot
+// served through it is served as to that writer.
+type HeaderPasser interface {
+	http.ResponseWriter
+	PassesHeaderTo() http.ResponseWriter
+}
+
 // untypedOverHTTP1 reports whether w, answering r, is net/http's HTTP/1.x
 // server's own ResponseWriter, with no middleware between: the one that
 // sniffs no Content-Type for a handler that sets a Transfer-Encoding, where
@@ -120,10 +129,19 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 // writer gets the stored type: net/http's HTTP/2 server sniffs it, and a
 // middleware may sniff it itself (package compress does, to choose what
 // to encode) where a HEAD hit has no body to sniff. Only such snapshots
-// ask: a hit of any other costs nothing more.
+// ask: a hit of any other costs nothing more. It looks through the
+// writers that say they pass the header on unchanged (HeaderPasser: the
+// view's own wrappers).
 func untypedOverHTTP1(w http.ResponseWriter, r *http.Request) bool {
 	if r.ProtoMajor != 1 {
 		return false
+	}
+	for {
+		p, ok := w.(HeaderPasser)
+		if !ok {
+			break
+		}
+		w = p.PassesHeaderTo()
 	}
 	t := reflect.TypeOf(w)
 	return t.Kind() == reflect.Pointer && t.Elem().Name() == "response" && t.Elem().PkgPath() == "net/http"
