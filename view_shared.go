@@ -800,7 +800,7 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 		// respTime itself, not from the Date rounded down to the second,
 		// as freshen judges an undated 304.
 		rec.Date = func() []string {
-			x.date = httpDate(x.respTime)
+			x.date = httpDate(receivedAt(x.respTime, v.c.clock))
 			return x.date
 		}
 	}
@@ -1042,6 +1042,17 @@ func (o *outerJudge) finish() {
 		o.done = true
 		o.settle(nil)
 	}
+}
+
+// receivedAt returns respTime, the time Check read as a response's
+// receipt, or now where Check did not run: the recorder commits a
+// response it refuses before judging (one that declares a Trailer, an
+// event stream) without calling Check, and dates it all the same.
+func receivedAt(respTime time.Time, now func() time.Time) time.Time {
+	if respTime.IsZero() {
+		return now()
+	}
+	return respTime
 }
 
 // refusedByStoreIf reports whether StoreIf refuses snap, an entry a 304 or
@@ -1456,7 +1467,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 		x.respTime = v.c.clock()
 		return reasonHeaderOnly
 	}, Date: func() []string {
-		return httpDate(x.respTime) // as freshen dates the entry (see prepareRun)
+		return httpDate(receivedAt(x.respTime, v.c.clock)) // as freshen dates the entry (see prepareRun)
 	}}
 	v.announce(w, r, outMiss, httpcache.Miss)
 	defer rec.Detach() // after a panic; Finish detaches otherwise
