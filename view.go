@@ -1463,6 +1463,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	v.downVary.note(st.base, names)
 	deleted := v.deletedFields(h, before)
 	outer := v.outerDirectives(h, before)
+	// Read before the outer fields are left out: where the client got a
+	// type or tag, the outer middleware's, the entry must not store one
+	// in its place (httpcache.Sent).
+	sent := httpcache.Sent{Type: len(h["Content-Type"]) > 0, ETag: len(h["Etag"]) > 0}
 	for k, vs := range before {
 		if len(h[k]) > 0 && slices.Equal(h[k], vs) {
 			delete(h, k)
@@ -1473,7 +1477,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		body = slices.Clone(body)
 	}
 	now := v.c.clock()
-	snap := v.newSnapshot(st, status, h, body, now)
+	snap := v.newSnapshot(st, status, h, body, now, sent)
 	if rec.TransferCoded() {
 		snap.SetTransferCoded()
 	}

@@ -813,12 +813,14 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 	}
 }
 
-// newSnapshot builds the snapshot of a response a run stores.
-func (v *view) newSnapshot(st *runState, status int, h http.Header, body []byte, now time.Time) *httpcache.Snapshot {
+// newSnapshot builds the snapshot of a response a run stores, with header
+// h less the fields an outer middleware set, of which sent names those
+// the entry must not fill in (httpcache.Sent).
+func (v *view) newSnapshot(st *runState, status int, h http.Header, body []byte, now time.Time, sent httpcache.Sent) *httpcache.Snapshot {
 	if st.ext == nil || v.sh == nil {
-		return httpcache.NewSnapshot(status, h, body, now)
+		return httpcache.NewSnapshotSent(status, h, body, now, false, sent)
 	}
-	return httpcache.NewSharedSnapshot(status, h, body, st.ext.birth)
+	return httpcache.NewSnapshotSent(status, h, body, st.ext.birth, true, sent)
 }
 
 // entryFor returns the entry a run writes at now for ttl (as resolved). In

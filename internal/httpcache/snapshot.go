@@ -28,7 +28,9 @@ type Snapshot struct {
 	// computed from the body for a 2xx response), a Content-Length equal
 	// to len(Body) where the status allows a body, and, where the handler
 	// set no Content-Type, the one net/http sniffs from the body (see
-	// sniffedType; none in a snapshot stored before it was added). Where
+	// sniffedType; none in a snapshot stored before it was added). Neither
+	// is computed nor sniffed where the response was sent with an outer
+	// middleware's (see Sent): a hit sends the one it sets. Where
 	// the handler set a nil-valued Content-Type (h["Content-Type"] = nil,
 	// which has net/http send none and sniff none), and net/http would
 	// otherwise sniff one, it keeps the key, nil-valued: a hit sends
@@ -126,7 +128,7 @@ var hopByHop = map[string]bool{
 // none. It takes ownership of body: the caller must not modify it
 // afterwards.
 func NewSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
-	return newSnapshot(status, hdr, body, storedAt, false)
+	return newSnapshot(status, hdr, body, storedAt, false, Sent{})
 }
 
 // NewSharedSnapshot is NewSnapshot for a shared cache: it computes no ETag,
@@ -135,13 +137,31 @@ func NewSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *
 // Last-Modified ignore If-Modified-Since), and keeps no nil-valued Date
 // (see Header).
 func NewSharedSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time) *Snapshot {
-	return newSnapshot(status, hdr, body, storedAt, true)
+	return newSnapshot(status, hdr, body, storedAt, true, Sent{})
 }
 
-// newSnapshot is NewSnapshot with shared false, NewSharedSnapshot with
-// shared true: a shared snapshot computes no ETag, and keeps no nil-valued
-// Date (see Header).
-func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, shared bool) *Snapshot {
+// Sent names the fields that NewSnapshot fills in where hdr has none (a
+// sniffed Content-Type, a computed ETag) that the response had as its
+// client got it: an outer middleware set them before the handler ran and
+// the handler left them, so they are left out of hdr (they are not the
+// handler's: a hit sends what the outer middleware sets on its own
+// request). Nothing is stored in their place: a hit writes the stored
+// fields over the outer middleware's, and would send a type or tag the
+// miss did not (a sniffed text/html over its text/plain).
+type Sent struct {
+	Type bool // a Content-Type: none is sniffed
+	ETag bool // an ETag: none is computed
+}
+
+// NewSnapshotSent is NewSnapshot (NewSharedSnapshot where shared), less the
+// fields sent says the response was sent with.
+func NewSnapshotSent(status int, hdr http.Header, body []byte, storedAt time.Time, shared bool, sent Sent) *Snapshot {
+	return newSnapshot(status, hdr, body, storedAt, shared, sent)
+}
+
+// newSnapshot is NewSnapshotSent: a shared snapshot computes no ETag, and
+// keeps no nil-valued Date (see Header).
+func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, shared bool, sent Sent) *Snapshot {
 	h := make(http.Header, len(hdr)+2)
 	var connection []string
 	odd, untyped, undated, sniffed := false, false, false, false
@@ -175,7 +195,7 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, s
 		if ct := sniffedType(h, body); ct != "" {
 			if untyped {
 				h["Content-Type"] = nil // see Header
-			} else {
+			} else if !sent.Type {
 				h["Content-Type"] = []string{ct}
 				sniffed = true
 			}
@@ -187,7 +207,7 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, s
 	if undated && len(h["Date"]) == 0 {
 		h["Date"] = nil // see Header
 	}
-	if !shared && len(h["Etag"]) == 0 && status >= 200 && status < 300 {
+	if !shared && !sent.ETag && len(h["Etag"]) == 0 && status >= 200 && status < 300 {
 		h["Etag"] = []string{BodyETag(body)}
 	}
 	for k, vs := range h {

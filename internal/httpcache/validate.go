@@ -122,7 +122,8 @@ var notUpdated = map[string]bool{
 // stored, since with a strong ETag it would let ranges of bytes encoded on
 // the fly be served (see rangeable). The body is shared with s. storedAt
 // is the copy's StoredAt, from which its Age counts. The copy keeps
-// s.TransferCoded() unless h sets a Content-Type, and s.Deleted() and
+// s.TransferCoded() unless h sets a Content-Type, sniffs no type where
+// neither s nor h has one, and keeps s.Deleted() and
 // s.OuterDirectives() less the fields h sets; a caller
 // that knows which fields the handler deleted this time, or which the
 // outer middleware set, replaces them with SetDeleted and
@@ -149,7 +150,10 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 		merged[ck] = vs
 		retyped = retyped || ck == "Content-Type"
 	}
-	f := newSnapshot(s.Status, merged, s.Body, storedAt, true)
+	// No type is sniffed for s that has none: an outer middleware's (see
+	// Sent), or s was stored before types were; sniffed now, a hit would
+	// send it over the outer middleware's.
+	f := newSnapshot(s.Status, merged, s.Body, storedAt, true, Sent{Type: true})
 	if s.TransferCoded() && !retyped {
 		f.SetTransferCoded() // still the sniffed type
 	}
