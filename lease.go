@@ -474,8 +474,14 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	// elsewhere: the request waits for the lease as one without it does.
 	// st.f is what the miss found (check changes its key). A waiter of
 	// this process moved to its variant's key (view.miss) keeps the entry
-	// its miss found under the base key, which no variant's entry equals.
-	seen := markOf(st.f.key, st.f.e, nil)
+	// its miss found, marked under the key it was read from: marked under
+	// the variant's, the entry its miss refused, still under the base key,
+	// would count as stored since, and answer it.
+	from := st.f.key
+	if st.f.from != "" {
+		from = st.f.from
+	}
+	seen := markOf(from, st.f.e, nil)
 	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, seen, check,
 		func() string { return st.f.key })
 	switch out {

@@ -419,10 +419,13 @@ func insertSorted(keys []string, k string) []string {
 // found is the result of a lookup: the snapshot and its entry, and what the
 // lookup learnt of the key's variants (also when the variant missed).
 type found struct {
-	snap    *httpcache.Snapshot
-	e       *entry
-	fresh   bool
-	key     string    // the backend key of the snapshot (base or variant)
+	snap  *httpcache.Snapshot
+	e     *entry
+	fresh bool
+	key   string // the backend key of the snapshot (base or variant)
+	// from is the key e was read under where key has changed since (a
+	// waiter moved to its variant's key: view.miss), else "".
+	from    string
 	spec    *varySpec // the Vary record under the base key, if any
 	variant string    // this request's variant for spec's names
 	// late: a lease's check took the entry no longer fresh, stored by the
@@ -929,7 +932,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			variant := httpcache.VariantKey(r, res.names)
 			if key := variantKey(st.base, variant); variant != res.variant && key != st.f.key {
 				rekeyed = true
-				st.f.key, st.f.variant = key, variant
+				st.f.from, st.f.key, st.f.variant = st.f.key, key, variant
 				continue
 			}
 		}
