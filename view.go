@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -332,9 +331,10 @@ type view struct {
 	// pattern (a chan struct{} each, made on its first refresh): as many
 	// as the mux has patterns, which the program registers.
 	routeSlots sync.Map
-	// varyLocks order, in this process, the reading and rewriting of the
-	// Vary record of one key, so that MaxVariants is exact here.
-	varyLocks [16]sync.Mutex
+	// varyWrites orders, in this process, the reading and rewriting of the
+	// Vary record of one key, so that MaxVariants is exact here, without a
+	// lock held across backend calls (view_vary_writes.go).
+	varyWrites varyWrites
 
 	counters viewCounters  // the named counters of its requests (stats.go)
 	lease    time.Duration // Lease, or Options.Lease: 0 is off (lease.go)
@@ -1814,64 +1814,6 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 			v.failOpen(r, "view drop superseded", err)
 		}
 	}
-}
-
-// recordVariant writes the Vary record of st.base with res's variant in
-// it, unless MaxVariants other variants are still stored (those recorded
-// under other Vary names included): then it reports reasonVariants and
-// nothing is written. The record is written again with every variant
-// stored, so that it lives as long as the longest-lived of
-// the variants it lists (each response has its own life in a SharedCache
-// view), and without the variants that have left the store.
-func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
-	h := newVariantID(res.variant)
-	lk := &v.varyLocks[lockHash(st.base)%uint64(len(v.varyLocks))]
-	lk.Lock()
-	defer lk.Unlock()
-	// Read the record again: another request may have added a variant since
-	// the lookup.
-	cur := st.f.spec
-	if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
-		cur, _ = val.(*varySpec)
-	}
-	// The variant leaves the store when its entry does.
-	end := v.entryFor(st, res.snap, now, ttl).StaleUntil
-	next := &varySpec{names: res.names, variants: []variantID{h}, until: []int64{end}}
-	if cur != nil {
-		if !slices.Equal(cur.names, res.names) {
-			// The response varies on other names than those recorded (a
-			// CORS layer adds Origin only for a request with Origin): the
-			// variants stored under the old names stay in the store until
-			// they expire, out of reach of lookups keyed by the new ones.
-			// They go on counting against MaxVariants (their keys are not
-			// in the record, only their hashes, so they cannot be
-			// deleted): without that, requests alternating between names
-			// stored a variant each, the count starting again at one.
-			cur = &varySpec{names: res.names, variants: cur.variants, until: cur.until}
-		}
-		if next = cur.withVariant(h, end, now.UnixNano(), v.cfg.maxVariants); next == nil {
-			return reasonVariants
-		}
-	}
-	// The record ends when the last of its variants does, not when this
-	// one does: a short-lived variant (no-cache: a life of 0) must not take
-	// the others out of reach, nor leave them in the store uncounted.
-	life := next.life()
-	e := &entry{Created: now.UnixNano(), FreshUntil: life, StaleUntil: life}
-	v.c.store.setEncoder(e, next)
-	if err := v.c.store.save(ctx, st.base, e, vs); err != nil {
-		v.failOpen(r, "view store", err)
-		return reasonBackend
-	}
-	return httpcache.ReasonNone
-}
-
-// lockHash is the 64-bit FNV-1a hash of s, which picks one of a view's
-// Vary record locks.
-func lockHash(s string) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(s))
-	return h.Sum64()
 }
 
 // refreshable reports whether a background refresh may be made of r, for
