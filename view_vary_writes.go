@@ -47,7 +47,7 @@ type varyAdd struct {
 	end    int64 // when the variant leaves the store (Unix nanoseconds)
 	now    time.Time
 	vs     versionSet
-	reason httpcache.Reason // set by the write
+	reason httpcache.Reason // set by the write: reasonBackend until it is made
 }
 
 // recordVariant writes the Vary record of st.base with res's variant in
@@ -65,6 +65,7 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	a := &varyAdd{
 		r: r, st: st, names: res.names, h: newVariantID(res.variant),
 		end: v.entryFor(st, res.snap, now, ttl).StaleUntil, now: now, vs: vs,
+		reason: reasonBackend,
 	}
 	w := &v.varyWrites
 	w.mu.Lock()
@@ -75,10 +76,7 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 		}
 		w.keys[st.base] = nil
 		w.mu.Unlock()
-		v.writeRecord(ctx, st.base, []*varyAdd{a})
-		w.mu.Lock()
-		w.handOn(st.base)
-		w.mu.Unlock()
+		v.writeTurn(ctx, st.base, []*varyAdd{a}, nil)
 		return a.reason
 	}
 	if b == nil {
@@ -106,11 +104,7 @@ func (v *view) awaitRecord(ctx context.Context, base string, b *varyBatch, a *va
 		adds := b.adds
 		w.mu.Unlock()
 		if mine {
-			v.writeRecord(ctx, base, adds)
-			close(b.done)
-			w.mu.Lock()
-			w.handOn(base)
-			w.mu.Unlock()
+			v.writeTurn(ctx, base, adds, b.done)
 			return a.reason
 		}
 	case <-timer.C:
@@ -139,6 +133,22 @@ func (w *varyWrites) leave(base string, b *varyBatch, a *varyAdd) bool {
 		w.handOn(base) // its turn came, and no one is left to write it
 	}
 	return true
+}
+
+// writeTurn writes adds to base's record in its turn, then closes done
+// (nil: none) and hands the turn on: also when the write panics, so that
+// the key's next variants are not left waiting for a turn that never
+// comes (their adds then report reasonBackend).
+func (v *view) writeTurn(ctx context.Context, base string, adds []*varyAdd, done chan struct{}) {
+	defer func() {
+		if done != nil {
+			close(done)
+		}
+		v.varyWrites.mu.Lock()
+		v.varyWrites.handOn(base)
+		v.varyWrites.mu.Unlock()
+	}()
+	v.writeRecord(ctx, base, adds)
 }
 
 // handOn ends the turn of the write of base's record that is done: the
@@ -177,6 +187,7 @@ func (v *view) writeRecord(ctx context.Context, base string, adds []*varyAdd) {
 			continue
 		}
 		cur = next
+		a.reason = httpcache.ReasonNone
 		written = append(written, a)
 	}
 	if len(written) == 0 {
