@@ -30,9 +30,11 @@ func TestLeaseWaiterReadsPastItsNearVaryRecord(t *testing.T) {
 	a := openProcess(t, addr, prefix, 0)
 	b := openProcess(t, addr, prefix, 300*time.Millisecond)
 	var runs atomic.Int64
+	started := make(chan struct{}) // A's run of variant b has begun: A holds its lease
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := runs.Add(1)
-		if r.Header.Get("X-V") == "b" {
+		if r.Header.Get("X-V") == "b" && n == 2 {
+			close(started)
 			time.Sleep(100 * time.Millisecond)
 		}
 		w.Header().Set("Vary", "X-V")
@@ -49,15 +51,19 @@ func TestLeaseWaiterReadsPastItsNearVaryRecord(t *testing.T) {
 	}
 
 	require.Equal(t, "a #1", get(va, "a").Body.String())
-	time.Sleep(500 * time.Millisecond) // the news of A's writes has reached B
-	w := get(vb, "a")                  // B keeps the record (listing a) in memory
+	// The news of A's writes has reached B: the delay is applied to each
+	// message in turn, so that news still on its way after B's read below
+	// would drop B's copy of the record and B would read the remote one
+	// whatever the lease does (the test would not test it).
+	time.Sleep(2500 * time.Millisecond)
+	w := get(vb, "a") // B keeps the record (listing a) in memory
 	require.Equal(t, "a #1", w.Body.String())
 	require.Equal(t, "HIT", w.Header().Get("X-Cache"))
 
 	var wg sync.WaitGroup
 	var fromA *httptest.ResponseRecorder
 	wg.Go(func() { fromA = get(va, "b") })
-	time.Sleep(20 * time.Millisecond) // A holds variant b's lease
+	<-started
 	fromB := get(vb, "b")
 	wg.Wait()
 	assert.Equal(t, "b #2", fromA.Body.String())
