@@ -90,11 +90,13 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 
 // awaitRecord waits for a's batch b to be written, and writes it when its
 // turn comes, unless another of its requests does. It waits for the turn
-// no longer than Options.Timeout, nor once a's client left; once b is
-// being written, for that write, whose backend calls are each bounded.
+// no longer than the write in flight may take when the backend is slow but
+// answers (a read and a write, each bounded by Options.Timeout), nor once
+// a's client left; once b is being written, for that write, whose backend
+// calls are each bounded.
 func (v *view) awaitRecord(ctx context.Context, base string, b *varyBatch, a *varyAdd) httpcache.Reason {
 	w := &v.varyWrites
-	timer := time.NewTimer(v.c.store.timeout)
+	timer := time.NewTimer(2*v.c.store.timeout + v.c.store.timeout/4)
 	defer timer.Stop()
 	select {
 	case <-b.turn:
@@ -187,8 +189,7 @@ func (v *view) writeRecord(ctx context.Context, base string, adds []*varyAdd) {
 			continue
 		}
 		cur = next
-		a.reason = httpcache.ReasonNone
-		written = append(written, a)
+		written = append(written, a) // reasonBackend until the write is made
 	}
 	if len(written) == 0 {
 		return
@@ -202,9 +203,12 @@ func (v *view) writeRecord(ctx context.Context, base string, adds []*varyAdd) {
 	v.c.store.setEncoder(e, cur)
 	if err := v.c.store.save(ctx, base, e, last.vs); err != nil {
 		v.failOpen(last.r, "view store", err)
-		for _, a := range written {
-			a.reason = reasonBackend
-		}
+		return
+	}
+	// Only now: were save to panic, the batch's other requests, handed on
+	// by writeTurn, must not store entries no record lists.
+	for _, a := range written {
+		a.reason = httpcache.ReasonNone
 	}
 }
 
