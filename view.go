@@ -1483,6 +1483,8 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	snap := v.newSnapshot(st, status, h, body, now, sent)
 	if rec.TransferCoded() {
 		snap.SetTransferCoded()
+	} else if rec.TypeSniffed() {
+		snap.SetSniffed() // net/http's at the first flush, not the handler's
 	}
 	if deleted != nil {
 		snap.SetDeleted(deleted)

@@ -67,6 +67,18 @@ var (
 // Snapshot.TransferCoded); any other value is corrupt. Encode writes it
 // only for such a snapshot; releases that know versions 1 to 4 only refuse
 // it (ErrVersion): a miss, where they would send the type on every hit.
+//
+// Version 6 is version 5 whose flags field is 2: the stored Content-Type,
+// which the header section holds with a value or with none, is the one
+// net/http chose for a handler that set none and no Transfer-Encoding
+// (see Snapshot.Sniffed); any other value is corrupt (a transfer-coded
+// snapshot, whose type is sniffed too, is written in version 5). Encode
+// writes it only for such a snapshot: nearly every entry of a handler
+// that sets no Content-Type. Releases that know versions 1 to 5 only
+// refuse it (ErrVersion; those that know 5 read it as corrupt): a miss,
+// where they would send the type over an outer middleware's on every hit.
+// A snapshot of an earlier version with a Content-Type reads as not
+// Sniffed: its type may be a sniffed one, as before.
 const (
 	magic          = "HCS"
 	formatVersion  = 1
@@ -74,11 +86,17 @@ const (
 	formatOuter    = 3 // version 2 and Snapshot.OuterDirectives
 	formatUntyped  = 4 // version 3 and a Content-Type or Date with no value
 	formatCoded    = 5 // version 4 and Snapshot.TransferCoded
-	maxFormatKnown = formatCoded
+	formatSniffed  = 6 // version 5 and Snapshot.Sniffed
+	maxFormatKnown = formatSniffed
 )
 
-// flagTransferCoded is the flags field of version 5: Snapshot.TransferCoded.
-const flagTransferCoded = 1
+// The flags field: flagTransferCoded in version 5 (Snapshot.TransferCoded,
+// which is Sniffed), flagSniffed in version 6 (Snapshot.Sniffed, not
+// TransferCoded).
+const (
+	flagTransferCoded = 1
+	flagSniffed       = 2
+)
 
 // Encode appends the binary form of s to dst and returns the result. Where
 // the capacity of dst cannot hold EncodedLen bytes more, it allocates once,
@@ -108,7 +126,7 @@ func (s *Snapshot) Encode(dst []byte) []byte {
 		dst = appendFields(dst, outer, ol, ov)
 	}
 	if version >= formatCoded {
-		dst = binary.AppendUvarint(dst, flagTransferCoded)
+		dst = binary.AppendUvarint(dst, uint64(s.flags()))
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
 	return append(dst, s.Body...)
@@ -136,6 +154,8 @@ func (s *Snapshot) version(outer []field) byte {
 	switch {
 	case s.TransferCoded():
 		return formatCoded
+	case s.Sniffed():
+		return formatSniffed
 	case valueless(s.Header):
 		return formatUntyped
 	case outer != nil:
@@ -180,7 +200,7 @@ func (s *Snapshot) encodedLen(hl int, outer []field) int {
 		n += uvarintLen(uint64(ol)) + ol
 	}
 	if version >= formatCoded {
-		n += uvarintLen(flagTransferCoded)
+		n += uvarintLen(uint64(s.flags()))
 	}
 	return n
 }
@@ -240,7 +260,8 @@ func appendString(dst []byte, s string) []byte {
 // or absent from the header, an outer directives section (version 3) that
 // is not a well-formed header section of at least one field, none in the
 // header, flags (version 5) other than 1 or without a Content-Type that
-// has a value, or trailing bytes are an error wrapping
+// has a value, flags (version 6) other than 2 or without a Content-Type
+// key, or trailing bytes are an error wrapping
 // ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
@@ -363,12 +384,16 @@ func decode(data []byte) (*Snapshot, error) {
 			outerEnd = len(data) - len(r.b)
 		}
 	}
-	coded := false
+	var flags uint8
 	if version >= formatCoded {
-		if flags := r.uvarint("flags"); r.err == nil && flags != flagTransferCoded {
+		want := uint64(flagTransferCoded)
+		if version == formatSniffed {
+			want = flagSniffed
+		}
+		if f := r.uvarint("flags"); r.err == nil && f != want {
 			return nil, corrupt("flags")
 		}
-		coded = true
+		flags = uint8(want)
 	}
 	body := r.field("body")
 	if r.err != nil {
@@ -386,11 +411,14 @@ func decode(data []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if valueless(h) != (version == formatUntyped) && version != formatCoded {
+	if valueless(h) != (version == formatUntyped) && version < formatCoded {
 		return nil, corrupt("a Content-Type or Date with no value is what version 4 is for")
 	}
-	if coded && len(h["Content-Type"]) == 0 {
+	if flags == flagTransferCoded && len(h["Content-Type"]) == 0 {
 		return nil, corrupt("a transfer-coded snapshot without a sniffed Content-Type")
+	}
+	if _, typed := h["Content-Type"]; flags == flagSniffed && !typed {
+		return nil, corrupt("a sniffed snapshot without a Content-Type")
 	}
 	var del []string
 	if len(deleted) > 0 {
@@ -433,14 +461,14 @@ func decode(data []byte) (*Snapshot, error) {
 		body = nil
 	}
 	var s *Snapshot
-	if len(del) > 0 || outer != "" || coded {
+	if len(del) > 0 || outer != "" || flags != 0 {
 		// One allocation for both, so that a hit of such an entry
 		// allocates as many times as one of an entry without them.
 		both := new(struct {
 			s    Snapshot
 			rare rareFields
 		})
-		both.rare.deleted, both.rare.encodedOuter, both.rare.transferCoded = del, outer, coded
+		both.rare.deleted, both.rare.encodedOuter, both.rare.flags = del, outer, flags
 		s = &both.s
 		s.rare = &both.rare
 	} else {

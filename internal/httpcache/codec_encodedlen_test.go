@@ -15,6 +15,8 @@ import (
 // encodeApart is Encode as it was before it wrote in place: the header
 // section built in a buffer of its own, then copied after its length. The
 // format is read by other processes; Encode must keep writing these bytes.
+// A Sniffed snapshot (version 6) has its three sections after the header:
+// no deleted name, an empty outer section, flags 2.
 func encodeApart(s *Snapshot, dst []byte) []byte {
 	fields := s.sortedFields()
 	var hdr []byte
@@ -32,11 +34,20 @@ func encodeApart(s *Snapshot, dst []byte) []byte {
 		}
 	}
 	dst = append(dst, magic...)
-	dst = append(dst, formatVersion)
+	if s.Sniffed() {
+		dst = append(dst, formatSniffed)
+	} else {
+		dst = append(dst, formatVersion)
+	}
 	dst = binary.AppendUvarint(dst, uint64(s.Status))
 	dst = binary.AppendVarint(dst, s.StoredAt.UnixNano())
 	dst = binary.AppendUvarint(dst, uint64(len(hdr)))
 	dst = append(dst, hdr...)
+	if s.Sniffed() {
+		dst = append(dst, 0, byte(len(emptySection)))
+		dst = append(dst, emptySection...)
+		dst = append(dst, flagSniffed)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(s.Body)))
 	return append(dst, s.Body...)
 }
@@ -54,6 +65,7 @@ func TestEncodeInPlace(t *testing.T) {
 		"no body":         NewSnapshot(204, nil, nil, at),
 		"before 1970":     NewSnapshot(404, nil, []byte("x"), time.Unix(-1, -1)),
 		"zero time":       NewSnapshot(200, nil, []byte("x"), time.Time{}),
+		"typed":           NewSnapshot(200, http.Header{"Content-Type": {"a/b"}}, []byte("x"), at),
 		"large body":      NewSnapshot(200, nil, bytes.Repeat([]byte("b"), 1<<21+3), at),
 		"not by NewSnap":  {Status: 200, Header: http.Header{"B": {"2"}, "A": {"1", "1b"}}, Body: []byte("lit")},
 		"status past 127": NewSnapshot(999, nil, nil, at),

@@ -179,6 +179,7 @@ type Recorder struct {
 	pump     *pump  // with Hold and StoreFlushed: forwards the flushes, from the first one on
 	flushed  bool   // the handler flushed (typeAtFlush has run)
 	coded    bool   // see TransferCoded
+	sniffed  bool   // see TypeSniffed
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -720,9 +721,9 @@ func (rec *Recorder) Flush() error {
 // for an empty body), which NewSnapshot, sniffing the whole body, would
 // not find where the body written so far is shorter than what net/http
 // sniffs (sniffLen): a streaming page that flushes before its first bytes
-// tell its type. A type it records is stored as the handler's; none (no
-// bytes yet), as a Content-Type the handler set to nil (see
-// Snapshot.Header). With Hold, the pump commits the header below with the
+// tell its type. A type it records is stored as net/http's (see
+// TypeSniffed); none (no bytes yet), as a nil-valued Content-Type (see
+// Snapshot.Header), net/http's too. With Hold, the pump commits the header below with the
 // same bytes (pump.flush). A type recorded for a handler that set a
 // Transfer-Encoding is one net/http's HTTP/1.x server did not send: see
 // TransferCoded.
@@ -734,6 +735,7 @@ func (rec *Recorder) typeAtFlush() {
 	if _, typed := h["Content-Type"]; typed || encoded(h) {
 		return
 	}
+	rec.sniffed = true
 	if len(rec.body) == 0 {
 		h["Content-Type"] = nil
 		return
@@ -741,6 +743,13 @@ func (rec *Recorder) typeAtFlush() {
 	h["Content-Type"] = []string{http.DetectContentType(rec.body)}
 	rec.coded = transferCoded(h)
 }
+
+// TypeSniffed reports whether the recorded Content-Type (with a value, or
+// nil-valued) is not the handler's but the one recorded at its first flush
+// (see typeAtFlush): a snapshot of it is to be marked with
+// Snapshot.SetSniffed (or SetTransferCoded, where TransferCoded), as
+// NewSnapshot marks one whose type it sniffs itself.
+func (rec *Recorder) TypeSniffed() bool { return rec.sniffed }
 
 // TransferCoded reports whether the recorded Content-Type is not the
 // handler's but the one recorded at its first flush (see typeAtFlush) for

@@ -75,8 +75,11 @@ func AgeValues(age time.Duration) []string {
 // Last-Modified; preconditions are only evaluated for a 2xx snapshot and a
 // GET or HEAD request. A HEAD request gets the header and no body. The
 // Content-Type of a TransferCoded snapshot is sent as nil-valued (none,
-// and none sniffed) to net/http's HTTP/1.x server. It reports whether it
-// answered 304.
+// and none sniffed) to net/http's HTTP/1.x server. A Sniffed type, and an
+// ETag NewSnapshot computed, are not sent where w's header has the field
+// already (an outer middleware set it before the view): the one there
+// stands, as on a miss (see keptOuter). It reports whether it answered
+// 304.
 //
 // Serve does not allocate for a snapshot under 1024 seconds old beyond what
 // the ResponseWriter does: stored header slices are assigned, not copied.
@@ -92,10 +95,12 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 			delete(h, name)
 		}
 	}
+	kept := s.keptOuter(h, true)
 	for _, f := range fields {
 		h[f.name] = f.values
 	}
-	if s.rare != nil && s.rare.transferCoded && !notModified && untypedOverHTTP1(w, r) {
+	kept.restore(h)
+	if s.TransferCoded() && !kept.typed && !notModified && untypedOverHTTP1(w, r) {
 		h["Content-Type"] = nil // see TransferCoded
 	}
 	h["Age"] = AgeValues(now.Sub(s.StoredAt))
@@ -111,6 +116,46 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 		_, _ = w.Write(s.Body)
 	}
 	return false
+}
+
+// outerFields are the fields of a writer's header that a hit keeps over
+// the stored ones (see Snapshot.keptOuter).
+type outerFields struct {
+	typ, tag      []string
+	typed, tagged bool
+}
+
+// keptOuter returns the fields of h, the header of a hit's writer before
+// the stored fields are written, that the hit leaves as they are: its
+// Content-Type where the stored one is Sniffed (net/http sniffs none where
+// the header has the key, nil-valued included), and, with tags, its ETag
+// where the stored one is computed (see computedETag): an outer middleware
+// set them before the view, for this request, maybe not for the one whose
+// response was stored (on an input the key leaves out). A header without
+// fields (nearly every hit's) costs no lookup; one with fields, at most
+// one per such field the snapshot has.
+func (s *Snapshot) keptOuter(h http.Header, tags bool) outerFields {
+	var k outerFields
+	if len(h) == 0 {
+		return k
+	}
+	if s.Sniffed() {
+		k.typ, k.typed = h["Content-Type"]
+	}
+	if tags && s.computedETag() {
+		k.tag, k.tagged = h["Etag"]
+	}
+	return k
+}
+
+// restore sets the fields k kept back into h, over the stored ones.
+func (k *outerFields) restore(h http.Header) {
+	if k.typed {
+		h["Content-Type"] = k.typ
+	}
+	if k.tagged {
+		h["Etag"] = k.tag
+	}
 }
 
 // HeaderPasser is a ResponseWriter that hands the header, status and body

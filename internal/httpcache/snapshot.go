@@ -30,7 +30,9 @@ type Snapshot struct {
 	// set no Content-Type, the one net/http sniffs from the body (see
 	// sniffedType; none in a snapshot stored before it was added). Neither
 	// is computed nor sniffed where the response was sent with an outer
-	// middleware's (see Sent): a hit sends the one it sets. Where
+	// middleware's (see Sent): a hit sends the one it sets. Neither is sent
+	// by a hit whose writer's header has the field (see Sniffed and
+	// Serve). Where
 	// the handler set a nil-valued Content-Type (h["Content-Type"] = nil,
 	// which has net/http send none and sniff none), and net/http would
 	// otherwise sniff one, it keeps the key, nil-valued: a hit sends
@@ -74,8 +76,9 @@ type rareFields struct {
 	once         sync.Once
 	outer        http.Header
 	outerFields  []field // outer in name order, as Encode writes it
-	// transferCoded: see Snapshot.TransferCoded.
-	transferCoded bool
+	// flags are the codec's (flagTransferCoded, flagSniffed): see
+	// Snapshot.Sniffed and Snapshot.TransferCoded; 0 for neither.
+	flags uint8
 }
 
 // outerDirectives returns the outer directives and their fields in name
@@ -214,8 +217,11 @@ func newSnapshot(status int, hdr http.Header, body []byte, storedAt time.Time, s
 		h[k] = vs[:len(vs):len(vs)]
 	}
 	s := &Snapshot{Status: status, Header: h, Body: body, StoredAt: storedAt}
-	if sniffed && transferCoded(hdr) {
-		s.rare = &rareFields{transferCoded: true} // see TransferCoded
+	if sniffed {
+		s.rare = &rareFields{flags: flagSniffed} // see Sniffed
+		if transferCoded(hdr) {
+			s.rare.flags = flagTransferCoded // see TransferCoded
+		}
 	}
 	s.prepare()
 	return s
@@ -237,19 +243,52 @@ func transferCoded(h http.Header) bool {
 // HTTP/1.x server sniffs none, and sent none. Serve and ServeRange send
 // none where net/http's HTTP/1.x server is the writer (see
 // untypedOverHTTP1); every other writer gets the type, as the miss did.
-// The field itself is hop-by-hop, never stored.
-func (s *Snapshot) TransferCoded() bool { return s.rare != nil && s.rare.transferCoded }
+// The field itself is hop-by-hop, never stored. Such a type is Sniffed.
+func (s *Snapshot) TransferCoded() bool { return s.rare != nil && s.rare.flags == flagTransferCoded }
+
+// Sniffed reports whether the stored Content-Type (with a value, or
+// nil-valued: none) is not the handler's but the one net/http chose for a
+// handler that set none: sniffed from the body (NewSnapshot), or recorded
+// at its first flush (see SetSniffed). net/http sniffs a type only where
+// the header has no Content-Type key, and an outer middleware may set one
+// before the handler runs for some requests and not for others that share
+// the entry (on an input the key leaves out): Serve and ServeRange send
+// such a type only where the writer's header has no Content-Type, and
+// leave the one there as it is, as the miss would have. Snapshots stored
+// before the mark was added read as not sniffed: their type is sent over
+// an outer middleware's, as it was.
+func (s *Snapshot) Sniffed() bool { return s.rare != nil && s.rare.flags != 0 }
+
+// SetSniffed records that the stored Content-Type (with a value, or
+// nil-valued) is the one net/http chose, not the handler's (see Sniffed):
+// NewSnapshot does for the type it sniffs; the Recorder's first flush
+// records one that NewSnapshot takes for the handler's (see
+// Recorder.TypeAtFlush). It does nothing to a snapshot without a
+// Content-Type key, or already marked. Call it before s is shared.
+func (s *Snapshot) SetSniffed() {
+	if _, typed := s.Header["Content-Type"]; typed && !s.Sniffed() {
+		s.setRare(s.Deleted(), s.OuterDirectives(), flagSniffed)
+	}
+}
 
 // SetTransferCoded records that the stored Content-Type is one net/http
 // sniffed for a handler that set a Transfer-Encoding (see TransferCoded):
 // NewSnapshot does for the type it sniffs; the Recorder's first flush
 // records one that NewSnapshot takes for the handler's (see
 // Recorder.TypeAtFlush). It does nothing to a snapshot whose Content-Type
-// has no value. Call it before s is shared.
+// has no value. Call it before s is shared. It marks the type Sniffed too.
 func (s *Snapshot) SetTransferCoded() {
 	if len(s.Header["Content-Type"]) > 0 {
-		s.setRare(s.Deleted(), s.OuterDirectives(), true)
+		s.setRare(s.Deleted(), s.OuterDirectives(), flagTransferCoded)
 	}
+}
+
+// flags returns the codec's flags of s (see rareFields.flags).
+func (s *Snapshot) flags() uint8 {
+	if s.rare == nil {
+		return 0
+	}
+	return s.rare.flags
 }
 
 // sniffedType returns the Content-Type net/http sends with body, as the
@@ -368,7 +407,7 @@ func (s *Snapshot) SetDeleted(names []string) {
 		slices.Sort(del)
 		del = del[:len(del):len(del)]
 	}
-	s.setRare(del, s.OuterDirectives(), s.TransferCoded())
+	s.setRare(del, s.OuterDirectives(), s.flags())
 }
 
 // SetOuterDirectives sets what OuterDirectives returns from h: its fields
@@ -394,13 +433,13 @@ func (s *Snapshot) SetOuterDirectives(h http.Header) {
 	for k, vs := range outer {
 		outer[k] = vs[:len(vs):len(vs)]
 	}
-	s.setRare(s.Deleted(), outer, s.TransferCoded())
+	s.setRare(s.Deleted(), outer, s.flags())
 }
 
 // setRare sets s.rare, nil when all three are empty. A new rareFields each
 // time: the one s had may be shared with the snapshot s was copied from.
-func (s *Snapshot) setRare(deleted []string, outer http.Header, transferCoded bool) {
-	if len(deleted) == 0 && len(outer) == 0 && !transferCoded {
+func (s *Snapshot) setRare(deleted []string, outer http.Header, flags uint8) {
+	if len(deleted) == 0 && len(outer) == 0 && flags == 0 {
 		s.rare = nil
 		return
 	}
@@ -410,7 +449,7 @@ func (s *Snapshot) setRare(deleted []string, outer http.Header, transferCoded bo
 	if len(outer) == 0 {
 		outer = nil
 	}
-	s.rare = &rareFields{deleted: deleted, outer: outer, outerFields: sortedFields(outer), transferCoded: transferCoded}
+	s.rare = &rareFields{deleted: deleted, outer: outer, outerFields: sortedFields(outer), flags: flags}
 }
 
 // sortedFields returns the fields of h in name order; nil when it has
@@ -425,6 +464,26 @@ func sortedFields(h http.Header) []field {
 	}
 	slices.SortFunc(out, func(a, b field) int { return strings.Compare(a.name, b.name) })
 	return out
+}
+
+// computedETag reports whether s.ETag has the form of one BodyETag
+// returns: a quoted string of 22 base64url characters. NewSnapshot computes
+// such a tag only where the handler set none, and a handler's own tag of
+// that form (a 128-bit digest, base64url) is nearly unheard of: Serve takes
+// it for computed without hashing the body, which it would on every such
+// hit. (Where it is the handler's, the one thing that changes is that a
+// hit whose writer's header has an ETag, an outer middleware's, keeps it.)
+func (s *Snapshot) computedETag() bool {
+	t := s.ETag
+	if len(t) != 24 || t[0] != '"' || t[23] != '"' {
+		return false
+	}
+	for i := 1; i < 23; i++ {
+		if c := t[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // BodyETag returns the strong ETag NewSnapshot computes for a body.

@@ -148,7 +148,7 @@ func TestDecodeRefusesAContentTypeWithNoValueOutsideVersion4(t *testing.T) {
 	_, err := Decode(b)
 	assert.ErrorIs(t, err, ErrCorrupt, "version 3")
 
-	typed := NewSnapshot(http.StatusOK, http.Header{"Cache-Control": {"max-age=1"}}, html, time.Unix(1e9, 0))
+	typed := NewSnapshot(http.StatusOK, http.Header{"Cache-Control": {"max-age=1"}, "Content-Type": {"text/html"}}, html, time.Unix(1e9, 0))
 	typed.SetOuterDirectives(http.Header{"Expires": {"0"}})
 	b = typed.Encode(nil)
 	require.Equal(t, byte(formatOuter), b[len(magic)])

@@ -76,14 +76,20 @@ func TestSnapshotOfATransferCodedResponse(t *testing.T) {
 				assert.Equal(t, tc.coded, s.TransferCoded())
 				b := s.Encode(nil)
 				assert.Len(t, b, s.EncodedLen())
-				if tc.coded {
+				sniffed := tc.h["Content-Type"] == nil && !tc.coded && tc.typ != nil
+				assert.Equal(t, tc.coded || sniffed, s.Sniffed(), "a sniffed type")
+				switch {
+				case tc.coded:
 					assert.Equal(t, byte(formatCoded), b[len(magic)], "version 5")
-				} else {
+				case sniffed:
+					assert.Equal(t, byte(formatSniffed), b[len(magic)], "version 6")
+				default:
 					assert.Less(t, b[len(magic)], byte(formatCoded))
 				}
 				d, err := Decode(b)
 				require.NoError(t, err)
 				assert.Equal(t, tc.coded, d.TransferCoded(), "decoded")
+				assert.Equal(t, s.Sniffed(), d.Sniffed(), "decoded")
 				assert.Equal(t, s.Header, d.Header, "decoded")
 				assert.Equal(t, b, d.Encode(nil), "written again as read")
 
@@ -154,6 +160,7 @@ func TestTransferCodedSurvivesRareFieldsAndFreshen(t *testing.T) {
 // corrupt; releases that know versions 1 to 4 refuse it (ErrVersion).
 func TestDecodeOfTransferCodedEntries(t *testing.T) {
 	old := NewSnapshot(http.StatusOK, http.Header{"Cache-Control": {"max-age=60"}}, transferCodedBody, time.Unix(1e9, 0))
+	old.rare = nil // as before the marks
 	ob := old.Encode(nil)
 	require.Equal(t, byte(formatVersion), ob[len(magic)], "what the handler's entry was before the mark")
 	d, err := Decode(ob)
@@ -252,7 +259,7 @@ func TestRecorderMarksATypeSniffedAtTheFirstFlushOfATransferCodedResponse(t *tes
 // writer from another allocates nothing.
 func TestTransferCodedCostsNothingMore(t *testing.T) {
 	coded := NewSnapshot(http.StatusOK, http.Header{"Transfer-Encoding": {"chunked"}}, transferCodedBody, time.Unix(1e9, 0)).Encode(nil)
-	plain := NewSnapshot(http.StatusOK, http.Header{}, transferCodedBody, time.Unix(1e9, 0)).Encode(nil)
+	plain := NewSnapshot(http.StatusOK, http.Header{"Content-Type": {htmlType}}, transferCodedBody, time.Unix(1e9, 0)).Encode(nil)
 	require.Equal(t, byte(formatCoded), coded[len(magic)])
 	require.Equal(t, byte(formatVersion), plain[len(magic)])
 	allocs := func(data []byte) float64 {

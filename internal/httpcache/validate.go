@@ -122,7 +122,7 @@ var notUpdated = map[string]bool{
 // stored, since with a strong ETag it would let ranges of bytes encoded on
 // the fly be served (see rangeable). The body is shared with s. storedAt
 // is the copy's StoredAt, from which its Age counts. The copy keeps
-// s.TransferCoded() unless h sets a Content-Type, sniffs no type where
+// s.TransferCoded() and s.Sniffed() unless h sets a Content-Type, sniffs no type where
 // neither s nor h has one, and keeps s.Deleted() and
 // s.OuterDirectives() less the fields h sets; a caller
 // that knows which fields the handler deleted this time, or which the
@@ -156,6 +156,8 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 	f := newSnapshot(s.Status, merged, s.Body, storedAt, true, Sent{Type: true})
 	if s.TransferCoded() && !retyped {
 		f.SetTransferCoded() // still the sniffed type
+	} else if s.Sniffed() && !retyped {
+		f.SetSniffed() // still not the handler's
 	}
 	if s.rare != nil {
 		// Less those h sets now.
@@ -187,10 +189,13 @@ func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.T
 	for _, name := range s.Deleted() {
 		delete(h, name)
 	}
+	// Only a Sniffed type is kept: a shared snapshot computes no ETag.
+	kept := s.keptOuter(h, false)
 	for _, f := range s.fields {
 		h[f.name] = f.values
 	}
-	if s.TransferCoded() && untypedOverHTTP1(w, r) {
+	kept.restore(h)
+	if s.TransferCoded() && !kept.typed && untypedOverHTTP1(w, r) {
 		h["Content-Type"] = nil // as Serve sends it
 	}
 	if _, ok := h["Content-Type"]; !ok {
