@@ -33,23 +33,6 @@ func pasteOuter(tag bool, next http.Handler) http.Handler {
 // pasteBody is a user's paste.
 const pasteBody = "<html><script>alert(document.cookie)</script>"
 
-// fetchURL sends method for url with the fields kv (name, value, ...) and
-// returns the response once its body is read.
-func fetchURL(t *testing.T, method, url string, kv ...string) *http.Response {
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
-	require.NoError(t, err)
-	for i := 0; i+1 < len(kv); i += 2 {
-		req.Header.Set(kv[i], kv[i+1])
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	require.NoError(t, err)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
-}
-
 // TestCachedOuterTypeSetForSomeRequestsKeptOnHits: an outer middleware
 // that sets Content-Type for some requests only, on an input the key
 // leaves out. 0d134f6 left the sniffed type out of the entry where the
@@ -89,17 +72,17 @@ func TestCachedOuterTypeSetForSomeRequestsKeptOnHits(t *testing.T) {
 				srv := httptest.NewServer(pasteOuter(true, c.Cached(time.Minute, opts...)(page)))
 				preview, paste := srv.URL+"/paste?id=1&preview=1", srv.URL+"/paste?id=1"
 
-				miss := fetchURL(t, http.MethodGet, preview)
+				miss := fetchURL(t, nil, http.MethodGet, preview)
 				require.Equal(t, "MISS", miss.Header.Get("X-Cache"), name("preview"))
 				require.Equal(t, previewType, sentType(miss), name("preview miss"))
 
 				for _, method := range []string{http.MethodGet, http.MethodHead} {
-					hit := fetchURL(t, method, paste)
+					hit := fetchURL(t, nil, method, paste)
 					require.Equal(t, "HIT", hit.Header.Get("X-Cache"), name(method))
 					assert.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(hit), name(method+" paste hit: the outer type"))
 					assert.Equal(t, `"build-7"`, hit.Header.Get("ETag"), name(method+" paste hit: the outer tag"))
 
-					back := fetchURL(t, method, preview)
+					back := fetchURL(t, nil, method, preview)
 					require.Equal(t, "HIT", back.Header.Get("X-Cache"), name(method))
 					assert.Equal(t, previewType, sentType(back), name(method+" preview hit: the sniffed type"))
 					if !shared {
@@ -107,11 +90,11 @@ func TestCachedOuterTypeSetForSomeRequestsKeptOnHits(t *testing.T) {
 					}
 				}
 				if shared { // a SharedCache view answers ranges from the entry
-					rng := fetchURL(t, http.MethodGet, paste, "Range", "bytes=0-9")
+					rng := fetchURL(t, nil, http.MethodGet, paste, "Range", "bytes=0-9")
 					require.Equal(t, http.StatusPartialContent, rng.StatusCode, name("range"))
 					assert.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(rng), name("paste range: the outer type"))
 				} else { // a 304 from the entry keeps the outer tag
-					nm := fetchURL(t, http.MethodGet, paste, "If-None-Match", httpcache.BodyETag([]byte(pasteBody)))
+					nm := fetchURL(t, nil, http.MethodGet, paste, "If-None-Match", httpcache.BodyETag([]byte(pasteBody)))
 					require.Equal(t, http.StatusNotModified, nm.StatusCode, name("304"))
 					assert.Equal(t, `"build-7"`, nm.Header.Get("ETag"), name("paste 304: the outer tag"))
 				}
@@ -144,17 +127,17 @@ func TestSharedOuterTypeSetForSomeRequestsKeptAfterRevalidation(t *testing.T) {
 		srv := httptest.NewServer(pasteOuter(false, c.Cached(time.Minute, opts...)(page)))
 		defer srv.Close()
 		preview, paste := srv.URL+"/paste?id=1&preview=1", srv.URL+"/paste?id=1"
-		miss := fetchURL(t, http.MethodGet, preview)
+		miss := fetchURL(t, nil, http.MethodGet, preview)
 		require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
 		require.Equal(t, []string{"text/html; charset=utf-8"}, sentType(miss))
 		time.Sleep(2100 * time.Millisecond) // stale: the next GET revalidates (304)
-		rv := fetchURL(t, http.MethodGet, paste)
+		rv := fetchURL(t, nil, http.MethodGet, paste)
 		require.Equal(t, "HIT", rv.Header.Get("X-Cache"), "a 304 freshened the entry")
 		assert.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(rv), "the paste's revalidation")
-		hit := fetchURL(t, http.MethodGet, paste)
+		hit := fetchURL(t, nil, http.MethodGet, paste)
 		require.Equal(t, "HIT", hit.Header.Get("X-Cache"))
 		assert.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(hit), "the paste's hit after it")
-		back := fetchURL(t, http.MethodGet, preview)
+		back := fetchURL(t, nil, http.MethodGet, preview)
 		require.Equal(t, "HIT", back.Header.Get("X-Cache"))
 		assert.Equal(t, []string{"text/html; charset=utf-8"}, sentType(back), "the preview's hit after it")
 	})
@@ -184,14 +167,14 @@ func TestSharedOuterTypeKeptOverTheTypeSniffedAtTheFirstFlush(t *testing.T) {
 			view.ServeHTTP(w, r)
 		}))
 		defer srv.Close()
-		miss := fetchURL(t, http.MethodGet, srv.URL+"/export?preview=1")
+		miss := fetchURL(t, nil, http.MethodGet, srv.URL+"/export?preview=1")
 		require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
 		require.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(miss), "sniffed at the flush")
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
-			hit := fetchURL(t, method, srv.URL+"/export")
+			hit := fetchURL(t, nil, method, srv.URL+"/export")
 			require.Equal(t, "HIT", hit.Header.Get("X-Cache"), method)
 			assert.Equal(t, []string{"text/csv"}, sentType(hit), method+": the outer type")
-			back := fetchURL(t, method, srv.URL+"/export?preview=1")
+			back := fetchURL(t, nil, method, srv.URL+"/export?preview=1")
 			assert.Equal(t, sentType(miss), sentType(back), method+": the preview's")
 		}
 	})

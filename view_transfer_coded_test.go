@@ -37,7 +37,12 @@ func typeCodingVary(r *http.Response) []string {
 // ask for nor decode gzip), with the fields kv (name, value, ...), and
 // returns the response once its body is read.
 func fetchPage(t *testing.T, cl *http.Client, url, method string, kv ...string) *http.Response {
-	req, err := http.NewRequestWithContext(t.Context(), method, url+"/p", nil)
+	return fetchURL(t, cl, method, url+"/p", kv...)
+}
+
+// fetchURL is fetchPage for a whole URL.
+func fetchURL(t *testing.T, cl *http.Client, method, url string, kv ...string) *http.Response {
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	require.NoError(t, err)
 	for i := 0; i+1 < len(kv); i += 2 {
 		req.Header.Set(kv[i], kv[i+1])
