@@ -621,7 +621,7 @@ func (v *view) certifiedStranger(r *http.Request) bool {
 // has no body to store for GET.
 func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 	v.announce(w, r, outMiss, httpcache.Miss)
-	v.next.ServeHTTP(w, r)
+	v.forward(w, r)
 }
 
 // serve answers r with a stored snapshot, and counts it.
@@ -652,7 +652,7 @@ func (v *view) pass(w http.ResponseWriter, r *http.Request, reason httpcache.Rea
 	} else {
 		v.announce(w, r, outBypass, httpcache.Bypass)
 	}
-	v.next.ServeHTTP(w, r)
+	v.forward(w, r)
 }
 
 // announce counts a request the handler answers, and tells it to
@@ -1471,7 +1471,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// in its place (httpcache.Sent).
 	sent := httpcache.Sent{Type: len(h["Content-Type"]) > 0, ETag: len(h["Etag"]) > 0}
 	for k, vs := range before {
-		if len(h[k]) > 0 && slices.Equal(h[k], vs) {
+		if len(h[k]) > 0 && slices.Equal(h[k], vs) && !v.keepsOuter(k) {
 			delete(h, k)
 		}
 	}

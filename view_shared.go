@@ -79,7 +79,13 @@ type sharedConfig struct {
 //     response too, so that a cache further down reads the lifetime and
 //     age this one does. The same holds of the 304 or HEAD response that
 //     freshens an entry: its own Age and Date count, not the stored ones,
-//     and one without Date is dated when it was received.
+//     and one without Date is dated when it was received. What the view
+//     forwards without storing (a write, a HEAD no entry answers, a
+//     request it bypasses) is dated so too. A Date an outer middleware set
+//     before the handler ran, and the handler left, dates the response the
+//     view received: unlike the outer middleware's other fields, it is
+//     stored, and a hit sends it, not the Date the outer middleware sets
+//     on the hit's request (a 304 or HEAD 200 replaces it with its own).
 //   - Validation (section 4.3): a stale or no-cache entry is revalidated by
 //     running the handler with If-None-Match and If-Modified-Since from the
 //     stored validators; a 304 freshens the entry and updates its stored
@@ -364,7 +370,7 @@ type extRun struct {
 	rules        httpcache.Shared // the view's, with this run's ttl as MaxLifetime
 	ttl          time.Duration    // the resolved ttl (0: forever)
 	reqTime      time.Time        // when the handler was called
-	respTime     time.Time        // when its response was committed
+	respTime     time.Time        // when its response was committed (read once: see prepareRun)
 	fr           httpcache.Freshness
 	birth        time.Time // respTime minus the corrected initial age
 	// date is the Date a SharedCache view sent its response with, where
@@ -762,6 +768,9 @@ func (v *view) conditional(r *http.Request, st *runState, prev *found) *http.Req
 func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 	x := st.ext
 	x.reqTime = v.c.clock()
+	// A run again after a 304 that validated nothing (notModified) times
+	// and dates its own response.
+	x.respTime, x.date = time.Time{}, nil
 	check := rec.Check
 	if v.sh != nil {
 		rec.StoreFlushed = true
@@ -805,7 +814,15 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 		}
 	}
 	rec.Check = func(status int, h http.Header) httpcache.Reason {
-		x.respTime = v.c.clock()
+		// Received when its header was committed (RFC 9111 section 4.2.3's
+		// response_time), however often the recorder judges it again (a
+		// judged field changed past the commit): the Date a SharedCache
+		// view gives it (rec.Date), its lifetime from Expires and its age
+		// count from that one time, which a recheck at the end of a slow
+		// body must not move.
+		if x.respTime.IsZero() {
+			x.respTime = v.c.clock()
+		}
 		if x.noStore {
 			return reasonRequestNoStore
 		}
@@ -1359,7 +1376,7 @@ func (v *view) freshenJudged(x *extRun, prev *httpcache.Snapshot, h, judged, bef
 		}
 		js, refused = v.freshen(x, prev, judged, nil, deleted)
 	}
-	snap, reason := v.freshen(x, prev, ownFields(h, before), v.outerDirectives(h, before), deleted) // last: x.fr and x.birth are its
+	snap, reason := v.freshen(x, prev, v.ownFields(h, before), v.outerDirectives(h, before), deleted) // last: x.fr and x.birth are its
 	if reason == httpcache.ReasonNone {
 		reason = refused
 	}
@@ -1392,19 +1409,33 @@ func (v *view) freshenedDeletions(prev *httpcache.Snapshot, h, before http.Heade
 // ownFields returns h, the header of a handler's response, without the
 // fields an outer middleware set before the handler ran (before, keys
 // canonical) and the handler left as they were: they are not its response,
-// and are left out of what is stored, as run leaves them out of a 200.
-func ownFields(h, before http.Header) http.Header {
+// and are left out of what is stored, as run leaves them out of a 200. The
+// Date is kept (keepsOuter).
+func (v *view) ownFields(h, before http.Header) http.Header {
 	if len(before) == 0 {
 		return h
 	}
 	own := make(http.Header, len(h))
 	for k, vs := range h {
-		if !slices.Equal(vs, before[k]) {
+		if !slices.Equal(vs, before[k]) || v.keepsOuter(k) {
 			own[k] = vs
 		}
 	}
 	return own
 }
+
+// keepsOuter reports whether the entry stores the field k (canonical) of a
+// response the handler left as an outer middleware set it before the
+// handler ran, where it leaves out the others (run, ownFields): the Date,
+// in a SharedCache view. It dates the response the view received, as the
+// handler's own would: the miss went out with it, the response's age and
+// its lifetime from Expires were judged from it, and a hit sends the
+// stored Date with the Age since (RFC 9111 section 4), over the one the
+// outer middleware sets on the hit's request, which would have a
+// downstream cache count the age twice. A 304 or HEAD 200 that freshens
+// the entry replaces it with its own (section 4.3.4), as the outer
+// middleware dated it, and only one without Date is dated when received.
+func (v *view) keepsOuter(k string) bool { return k == "Date" && v.sh != nil }
 
 // withField returns a shallow copy of h with the field name set to vs, or
 // without it when vs is empty.
@@ -1519,6 +1550,58 @@ func (v *view) gatewayTimeout(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "504 gateway timeout: only-if-cached and nothing stored", http.StatusGatewayTimeout)
 }
 
+// forward serves r through the handler, storing nothing (pass, headMiss).
+// A SharedCache view dates the response it forwards where the handler set
+// no Date (RFC 9110 section 6.6.1: a cache that forwards a response
+// without Date adds one), as it dates what it stores (prepareRun): a
+// nil-valued Date, with which net/http sends none, would otherwise reach
+// the client undated. A default-mode view passes the handler's writer on
+// as it is.
+func (v *view) forward(w http.ResponseWriter, r *http.Request) {
+	if v.sh == nil {
+		v.next.ServeHTTP(w, r)
+		return
+	}
+	dw := &datingWriter{v: v}
+	v.next.ServeHTTP(dw.Reset(w, dw), r)
+	dw.returned()
+}
+
+// datingWriter dates the response a SharedCache view forwards without
+// storing it (forward), when its final status passes, if the handler set
+// no Date.
+type datingWriter struct {
+	httpx.Writer
+	v *view
+}
+
+var _ httpx.Hooks = (*datingWriter)(nil)
+
+// WriteHeader dates the response before its final status goes out.
+func (dw *datingWriter) WriteHeader(code int) {
+	if !dw.Committed() && !httpx.Informational(code) {
+		dw.v.dateUndated(dw.Header())
+	}
+	dw.Writer.WriteHeader(code)
+}
+
+// returned dates a response the handler returned without committing,
+// which net/http then sends as a 200 of the header it left.
+func (dw *datingWriter) returned() {
+	if !dw.Committed() && !dw.Hijacked() {
+		dw.v.dateUndated(dw.Header())
+	}
+}
+
+// dateUndated gives h, the header of a response a SharedCache view
+// forwards, the Date it was received, the Cache's clock's now, when it has
+// none or a nil-valued one (see forward).
+func (v *view) dateUndated(h http.Header) {
+	if len(h["Date"]) == 0 {
+		h["Date"] = httpDate(v.c.clock())
+	}
+}
+
 // write serves a request with an unsafe method through the handler and
 // invalidates what it wrote (InvalidateOnWrite): when its response is
 // committed, and again when the handler returns, for a change made after
@@ -1535,6 +1618,9 @@ func (v *view) write(w http.ResponseWriter, r *http.Request) {
 	}()
 	v.next.ServeHTTP(rw, r)
 	iw.returned()
+	if v.sh != nil && !iw.Committed() && !iw.Hijacked() {
+		v.dateUndated(w.Header()) // see datingWriter.returned
+	}
 }
 
 // invalidatingWriter invalidates when the response to a write is committed
@@ -1564,10 +1650,14 @@ func (iw *invalidatingWriter) returned() {
 
 var _ httpx.Hooks = (*invalidatingWriter)(nil)
 
-// WriteHeader invalidates before the final status goes out.
+// WriteHeader invalidates before the final status goes out, which a
+// SharedCache view dates as forward does.
 func (iw *invalidatingWriter) WriteHeader(code int) {
 	if !iw.done && !httpx.Informational(code) {
 		iw.done = true
+		if iw.v.sh != nil {
+			iw.v.dateUndated(iw.Header())
+		}
 		if code < 400 {
 			iw.keys = iw.v.writeKeys(iw.r, iw.Header())
 			iw.v.invalidateKeys(iw.r, iw.keys)
