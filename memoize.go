@@ -863,11 +863,10 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			}
 		}
 	}
-	// superseding: a replacement (Refresh, a forced Get) of key was in
-	// flight when this one began, and its result, superseded, will not be
-	// stored; if fn fails here, key's entry is removed (see below).
-	epoch, superseding := m.shared.epochOfMode(key, mode == computeReplace || mode == computeForced)
-	defer m.shared.done(epoch)
+	// A replacement (Refresh, a forced Get) is told from the others: one
+	// whose fn fails may have to remove key's entry (see below).
+	epoch := m.shared.epochOfMode(key, mode == computeReplace || mode == computeForced)
+	defer func() { m.shared.done(&epoch) }()
 	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
 	// ForgetAll is called, in any process) while fn runs, the result is
@@ -910,14 +909,16 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		case err == nil && !changed:
 			// Not stored, as its versions could not be read: the entry
 			// it was to replace is removed, as for a failed store.
-			m.backendFailed(mode, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, epoch, retry, out) })
-		case err != nil && superseding && !changed:
-			// fn failed, and the replacement this one superseded will
-			// store nothing, though its caller (a Refresh) gets its new
-			// result and no error: the entry, which may hold the result
-			// of the data before the update, is removed, and the delete
-			// retried if it fails, as for Refresh.
-			m.dropReplaced(ctx, key, epoch, true, out)
+			m.backendFailed(mode, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, &epoch, retry, out) })
+		case err != nil && epoch.replacing && !changed && !unstorable(tags):
+			// fn failed: where a replacement this one superseded stored
+			// nothing (or will not), though its caller (a Refresh) gets
+			// its new result and no error, the entry, which may hold the
+			// result of the data before the update, is removed, and the
+			// delete retried if it fails, as for Refresh. One that stored
+			// before this one's caller superseded it, or another stored
+			// since, is kept (memoShared.owed).
+			m.dropOwed(ctx, key, &epoch, out)
 		}
 		return v, false, err
 	}
@@ -933,7 +934,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// not stored must leave no key behind.
 		m.forgetCreated(ctx, &vs, out)
 		if replacing {
-			m.dropReplaced(ctx, key, epoch, mode == computeReplace, out)
+			m.dropReplaced(ctx, key, &epoch, mode == computeReplace, out)
 		}
 		return v, false, nil
 	}
@@ -942,7 +943,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		m.failOpen("memoize encode", err)
 		m.forgetCreated(ctx, &vs, out)
 		if replacing {
-			m.dropReplaced(ctx, key, epoch, mode == computeReplace, out)
+			m.dropReplaced(ctx, key, &epoch, mode == computeReplace, out)
 		}
 		return v, false, nil
 	}
@@ -952,7 +953,10 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	m.shared.saveMu.RLock()
 	defer m.shared.saveMu.RUnlock()
 	if !m.shared.current(epoch) {
-		return v, true, nil // forgotten while fn ran: computed again by the next caller
+		// Forgotten while fn ran: computed again by the next caller (or
+		// superseded by a replacement, which settles the entry for it).
+		epoch.unstored = true
+		return v, true, nil
 	}
 	opCtx, cancel = m.c.store.bound(ctx)
 	defer cancel()
@@ -968,9 +972,13 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// refuses SET and answers DEL), or failed: the entry it was to
 		// replace, which may hold the result of the data before an
 		// update, is removed (saveMu held, the epoch current).
-		m.backendFailed(mode, tags, serr, out, func(retry bool) { m.dropEntry(ctx, key, retry, out) })
+		m.backendFailed(mode, tags, serr, out, func(retry bool) {
+			m.shared.settle(&epoch)
+			m.dropEntry(ctx, key, retry, out)
+		})
 		return v, false, nil
 	}
+	m.shared.settle(&epoch) // a replacement that fails after this keeps it (memoShared.owed)
 	return v, true, nil
 }
 
@@ -983,13 +991,30 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 // superseded it) changed key's epoch while fn ran (what is under key now
 // is theirs), and ordered against that change by saveMu. See dropEntry
 // for a delete that fails, and retry.
-func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch memoEpoch, retry bool, out *flightOut) {
+func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *memoEpoch, retry bool, out *flightOut) {
 	m.shared.saveMu.RLock()
 	defer m.shared.saveMu.RUnlock()
-	if !m.shared.current(epoch) {
+	if !m.shared.current(*epoch) {
+		epoch.unstored = true // see memoShared.owed
 		return
 	}
+	m.shared.settle(epoch)
 	m.dropEntry(ctx, key, retry, out)
+}
+
+// dropOwed is dropReplaced for a replacement whose fn failed: it deletes
+// key's entry only where a replacement it superseded returned, or is to
+// return, a result it did not store, and nothing was stored or removed
+// since (memoShared.owed). The delete is retried if it fails, as
+// Refresh's.
+func (m *Memoized[A, R]) dropOwed(ctx context.Context, key string, epoch *memoEpoch, out *flightOut) {
+	m.shared.saveMu.RLock()
+	defer m.shared.saveMu.RUnlock()
+	if !m.shared.current(*epoch) || !m.shared.owed(epoch) {
+		return
+	}
+	m.shared.settle(epoch)
+	m.dropEntry(ctx, key, true, out)
 }
 
 // backendFailed is what a computation in mode does when the backend did
@@ -1003,23 +1028,22 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch mem
 // entry. Where a forced Get made no delete, berr is reported in out
 // (flightOut.kept), for a Refresh that joined it.
 func (m *Memoized[A, R]) backendFailed(mode computeMode, tags []string, berr error, out *flightOut, drop func(retry bool)) {
-	switch mode {
-	case computeReplace:
-		drop(true)
-	case computeForced:
-		switch {
-		case unstorable(tags):
-		case errors.Is(berr, ErrUnavailable):
-			if out != nil {
-				out.kept = berr
-			}
-		default:
-			drop(false)
-		}
-	case computeRefresh:
+	switch {
+	case mode == computeRefresh:
 		if out != nil {
 			out.replaced = false
 		}
+	case unstorable(tags):
+		// No entry is ever stored under them, nor read (lookup): nothing
+		// to remove, for Refresh too.
+	case mode == computeReplace:
+		drop(true)
+	case mode == computeForced && errors.Is(berr, ErrUnavailable):
+		if out != nil {
+			out.kept = berr
+		}
+	case mode == computeForced:
+		drop(false)
 	}
 }
 

@@ -37,10 +37,12 @@ import (
 // as Forget's is, and until it lands this process's lookups of a miss, but
 // other processes sharing the backend may still serve the old entry. fn's
 // error is returned, and nothing is stored or removed, but where this
-// Refresh superseded another Refresh (or a forced Get) still computing:
-// that one's result will not be stored, though it returns it with no
-// error, so a's entry is removed (the delete retried if it fails), as for
-// a result not stored. Refresh is not counted in Stats' lookups.
+// Refresh superseded another Refresh (or a forced Get) still computing,
+// or that returned without storing: that one's result is not stored,
+// though it returns it with no error, so a's entry is removed (the delete
+// retried if it fails), as for a result not stored, unless a result was
+// stored since (by a computation begun after this Refresh was called).
+// Refresh is not counted in Stats' lookups.
 func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	key, err := m.Key(a)
 	if err != nil {

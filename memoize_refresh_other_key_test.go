@@ -72,6 +72,6 @@ func TestMemoEpochsExactPerKey(t *testing.T) {
 	require.True(t, s.current(e), "a supersede of another key stopped the computation of m/a")
 	s.supersede("m/a")
 	require.False(t, s.current(e))
-	s.done(e)
+	s.done(&e)
 	require.Empty(t, s.epochs, "epochs kept for keys without a computation in flight")
 }

@@ -2,6 +2,7 @@ package caching
 
 import (
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -54,9 +55,17 @@ type memoShared struct {
 type keyEpoch struct {
 	n    atomic.Uint64
 	refs int // guarded by memoShared.emu
-	// replacing counts the computations in refs that replace the entry
-	// (Refresh's, forced Gets': epochOfMode), guarded by memoShared.emu.
-	replacing int
+	// What a replacement (Refresh's, a forced Get's: epochOfMode) whose fn
+	// fails needs to tell whether it removes the entry (memoShared.owed),
+	// guarded by memoShared.emu. pending holds the epoch (n) each
+	// replacement in refs began at, until it settles (stores or removes
+	// the entry) or ends; unstored is 1 + the latest epoch of a replacement
+	// that ended superseded, its result returned but not stored (0: none);
+	// settled is the epoch at which a computation last stored or removed
+	// the entry, which settles every replacement begun before it.
+	pending  []uint64
+	unstored uint64
+	settled  uint64
 }
 
 // flightForgetter is a flight.Group of any result type, as Forget reaches it.
@@ -71,23 +80,27 @@ type memoEpoch struct {
 	key       string
 	ke        *keyEpoch
 	n, all    uint64
-	replacing bool // counted in ke.replacing (epochOfMode)
+	replacing bool // in ke.pending until it settles or ends (epochOfMode)
+	// settled: it stored or removed the entry (memoShared.settle).
+	settled bool
+	// unstored: superseded, it returns a result it did not store (nor
+	// removed the entry for): a replacement begun after it is to settle
+	// the entry for it (memoShared.owed).
+	unstored bool
 }
 
 // epochOf returns key's epoch now, read before the computation reads the
 // data its result is made of, and registers the computation: the caller
 // calls done once it has stored, or not, its result.
 func (s *memoShared) epochOf(key string) memoEpoch {
-	e, _ := s.epochOfMode(key, false)
-	return e
+	return s.epochOfMode(key, false)
 }
 
 // epochOfMode is epochOf for a computation that replaces key's entry if
-// replacing is set (Refresh's, a forced Get's): it reports whether another
-// one was in flight then (superseded by this one's caller, its result is
-// not stored).
-func (s *memoShared) epochOfMode(key string, replacing bool) (memoEpoch, bool) {
+// replacing is set (Refresh's, a forced Get's): see memoShared.owed.
+func (s *memoShared) epochOfMode(key string, replacing bool) memoEpoch {
 	s.emu.Lock()
+	defer s.emu.Unlock()
 	ke := s.epochs[key]
 	if ke == nil {
 		ke = new(keyEpoch)
@@ -97,27 +110,71 @@ func (s *memoShared) epochOfMode(key string, replacing bool) (memoEpoch, bool) {
 		s.epochs[key] = ke
 	}
 	ke.refs++
-	superseding := false
-	if replacing {
-		superseding = ke.replacing > 0
-		ke.replacing++
-	}
 	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load(), replacing: replacing}
-	s.emu.Unlock()
-	return e, superseding
+	if replacing {
+		ke.pending = append(ke.pending, e.n)
+	}
+	return e
 }
 
 // done ends the computation that read e (epochOf): the last one of its key
 // removes the key's epoch.
-func (s *memoShared) done(e memoEpoch) {
+func (s *memoShared) done(e *memoEpoch) {
 	s.emu.Lock()
 	defer s.emu.Unlock()
-	if e.replacing {
-		e.ke.replacing--
+	if e.replacing && !e.settled {
+		e.ke.unpend(e.n)
+		if e.unstored {
+			e.ke.unstored = max(e.ke.unstored, e.n+1)
+		}
 	}
 	if e.ke.refs--; e.ke.refs == 0 && s.epochs[e.key] == e.ke {
 		delete(s.epochs, e.key)
 	}
+}
+
+// unpend removes one replacement begun at epoch n from ke.pending. The
+// caller holds memoShared.emu.
+func (ke *keyEpoch) unpend(n uint64) {
+	if i := slices.Index(ke.pending, n); i >= 0 {
+		ke.pending = slices.Delete(ke.pending, i, i+1)
+	}
+}
+
+// settle records that the computation that read e stored or removed its
+// key's entry: the replacements begun before it, superseded, are settled
+// too (what is stored is no older than their results, or nothing is). The
+// caller holds saveMu's read lock and found e current.
+func (s *memoShared) settle(e *memoEpoch) {
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	e.ke.settled = max(e.ke.settled, e.n)
+	if e.replacing && !e.settled {
+		e.ke.unpend(e.n)
+	}
+	e.settled = true
+}
+
+// owed reports whether a replacement that read e, whose fn failed, is to
+// remove its key's entry: a replacement begun before it (superseded, so
+// begun before its caller's supersede) returned, or is to return, a
+// result it did not store, and no computation stored or removed the entry
+// since. One that stored before e's supersede, or that began after it, is
+// no such replacement: what it stored is kept. The caller holds saveMu's
+// read lock and found e current.
+func (s *memoShared) owed(e *memoEpoch) bool {
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	ke := e.ke
+	if ke.unstored > ke.settled && ke.unstored-1 < e.n {
+		return true
+	}
+	for _, n := range ke.pending {
+		if n >= ke.settled && n < e.n {
+			return true
+		}
+	}
+	return false
 }
 
 // current reports whether no Forget, ForgetAll, Set or Refresh of its key
