@@ -29,9 +29,11 @@ import (
 // cannot encode, or one the backend did not store: its tag versions could
 // not be read, or the write failed, as Redis refuses writes past maxmemory
 // under noeviction) removes a's entry instead, as Set does, since it no
-// longer holds a's result: the next Get calls fn. A backend error is
-// counted and logged, as for Get, and not returned once a's entry is
-// removed. Where the delete fails too (or is not made, the circuit breaker
+// longer holds a's result: the next Get calls fn (but for an argument
+// with more ArgTags tags than an entry holds, which is never stored nor
+// read: nothing is removed, nor sent to the backend, see ArgTags). A
+// backend error is counted and logged, as for Get, and not returned once
+// a's entry is removed. Where the delete fails too (or is not made, the circuit breaker
 // open, where Refresh joined a forced Get's computation), Refresh returns
 // the result with an error that wraps the backend's: the delete is retried
 // as Forget's is, and until it lands this process's lookups of a miss, but

@@ -62,7 +62,8 @@ func ResultTTL[R any](ttl func(r R) time.Duration) MemoOption {
 // more is never stored (fn is called on every Get, failing open), and Get
 // and Peek treat it as a miss without reading its entry or any of its
 // versions from the backend, so that a client sending 100,000 ids costs no
-// read of 100,000 keys. Since a client may choose the argument (a user id
+// read of 100,000 keys; Refresh and a Get that RefreshIf forces return
+// fn's result and, having no entry to replace, delete nothing. Since a client may choose the argument (a user id
 // in a URL), the version keys of these tags expire, as a path's do (see
 // Cache.InvalidatePath; with ResultTTL they are made for the longest life,
 // so that a result lives at most 28 days), and a call whose result is not
