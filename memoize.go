@@ -626,27 +626,42 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 		return newEpoched(v, 0, out), false, err
 	}
 	since := s.invalidations.Load()
+	run := func(ctx context.Context) (epoched[V], error) {
+		epoch := s.invalidations.Load()
+		var (
+			v   V
+			out flightOut
+			err error
+		)
+		ctx, c := withComputation(ctx, g, key, byStack)
+		defer c.finish()
+		computing(func() { v, out, err = work(ctx) })
+		res := newEpoched(v, epoch, out)
+		res.returned = true
+		return res, err
+	}
+	lead := false // see below
 	for range maxRejoins {
-		res, joined, err := g.Do(ctx, key, func(ctx context.Context) (epoched[V], error) {
-			epoch := s.invalidations.Load()
-			var (
-				v   V
-				out flightOut
-				err error
-			)
-			ctx, c := withComputation(ctx, g, key, byStack)
-			defer c.finish()
-			computing(func() { v, out, err = work(ctx) })
-			res := newEpoched(v, epoch, out)
-			res.returned = true
-			return res, err
-		})
+		var (
+			res    epoched[V]
+			joined bool
+			err    error
+		)
+		if lead {
+			res, err = g.Lead(ctx, key, run)
+		} else {
+			res, joined, err = g.Do(ctx, key, run)
+		}
 		if joined && (res.argChanged || goexit && !res.returned && errors.Is(err, flight.ErrGoexit)) {
 			continue // another argument's result (or error), or none: not this caller's
 		}
 		if joined && replace && !res.replaced {
 			// Not a replacement of the entry (a Get's miss, which may
-			// have found the older entry stored): not this caller's.
+			// have found the older entry stored): not this caller's. It
+			// now leads a computation of its own, which the callers that
+			// come after it join, rather than wait for another Get's
+			// (there may be one in flight already, begun since).
+			lead = true
 			continue
 		}
 		if !joined || err != nil || res.epoch >= since && res.check.current(ctx, s, res.vs) {

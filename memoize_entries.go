@@ -23,8 +23,8 @@ import (
 // one may return an entry it found stored, older than the update, without
 // calling fn (its in-process check for a result stored since its lookup,
 // or Lease's wait for another process), and its result, if not stored,
-// leaves the old entry in place; Refresh waits for it and computes its
-// own. The result is stored as a Get's would be (StoreIf, SkipZero and
+// leaves the old entry in place; Refresh waits for it and then computes
+// its own (joining no other Get's), which the Gets made after join. The result is stored as a Get's would be (StoreIf, SkipZero and
 // ResultTTL apply); one that is not stored (refused by them, one the Codec
 // cannot encode, or one the backend did not store: its tag versions could
 // not be read, or the write failed, as Redis refuses writes past maxmemory
@@ -44,7 +44,11 @@ import (
 // though it returns it with no error, so a's entry is removed (the delete
 // retried if it fails), as for a result not stored, unless a result was
 // stored since (by a computation begun after this Refresh was called).
-// Refresh is not counted in Stats' lookups.
+// Refresh is not counted in Stats' lookups. A Refresh made from within
+// fn's computation for a's own key, with the context fn was given (or one
+// made from it), computes inline as Get does there (see Get): it stores
+// nothing itself, and the computation it is made within, which it does
+// not supersede, stores its result.
 func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	key, err := m.Key(a)
 	if err != nil {
@@ -53,8 +57,12 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	}
 	// A computation in flight may have read the data before an update this
 	// Refresh is called for: it must neither be joined nor store its
-	// result after this one's.
-	m.shared.supersede(key)
+	// result after this one's. But for the one this Refresh is made from
+	// within (computed inline by m.do, as Get's: reentry.go), whose result
+	// holds this one's and is stored.
+	if !withinItself(ctx, m.calls, key, false) {
+		m.shared.supersede(key)
+	}
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined, returned := false, false
 	defer func() { m.giveBack(lent, joined || !returned) }()

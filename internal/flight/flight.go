@@ -95,10 +95,10 @@ type Group[K comparable, V any] struct {
 // join returns the call in flight for key, creating it if there is none,
 // with the context its work is to run with (ctx's values only). leader
 // reports whether the caller created it and so must start the work.
-func (g *Group[K, V]) join(ctx context.Context, key K) (c *call[V], wctx context.Context, leader bool) {
+func (g *Group[K, V]) join(ctx context.Context, key K, lead bool) (c *call[V], wctx context.Context, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if c, ok := g.calls[key]; ok {
+	if c, ok := g.calls[key]; ok && !lead {
 		c.waiters++
 		if c.detached {
 			// Waited for again: no longer counted as running on with no
@@ -177,11 +177,26 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V
 	if err := ctx.Err(); err != nil {
 		return v, false, err
 	}
-	c, wctx, leader := g.join(ctx, key)
+	c, wctx, leader := g.join(ctx, key, false)
 	if leader {
 		go g.run(wctx, key, c, fn)
 	}
 	return g.wait(ctx, key, c, !leader)
+}
+
+// Lead is Do for a caller that joins no call in flight: it starts new work
+// for key, which the calls that come after it join, as Forget followed by
+// Do would, with no call started in between for it to join. The call it
+// takes the place of goes on for its own callers.
+func (g *Group[K, V]) Lead(ctx context.Context, key K, fn func(context.Context) (V, error)) (V, error) {
+	if err := ctx.Err(); err != nil {
+		var v V
+		return v, err
+	}
+	c, wctx, _ := g.join(ctx, key, true)
+	go g.run(wctx, key, c, fn)
+	v, _, err := g.wait(ctx, key, c, false)
+	return v, err
 }
 
 // DoAlone runs fn as Do does (in a goroutine of its own, on a context
@@ -263,6 +278,17 @@ func (g *Group[K, V]) InFlight(key K) bool {
 	defer g.mu.Unlock()
 	_, ok := g.calls[key]
 	return ok
+}
+
+// Waiters reports how many callers wait for the call in flight for key,
+// which a Do of key would join (0 when none is in flight).
+func (g *Group[K, V]) Waiters(key K) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		return c.waiters
+	}
+	return 0
 }
 
 // StartedBefore reports whether the call in flight for key, which a Do of
