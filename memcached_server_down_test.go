@@ -50,16 +50,14 @@ func openMemcachedCache(t *testing.T, servers []string, ns string, br BreakerOpt
 	return c
 }
 
-// Regression: with one memcached server of two down, the Cache's circuit
-// breaker counted the failures of the dead server's keys against the whole
-// backend, opened after 5 in a row, and then refused the keys of the live
-// server too (and flapped). The Store now marks the dead server down and
-// refuses its keys at once with backend.ErrServerDown, which the breaker
-// does not count: the live server's keys are served, and the dead one's
-// fail open (computed, uncached).
-func TestOneMemcachedServerDownLeavesTheOthersServing(t *testing.T) {
+// requireLiveMemcachedKeysServed reads 400 keys through a Cache (with the
+// default breaker) on a memcached Store of the live server and dead, and
+// fails unless every key on the live server was served; it returns the
+// Cache.
+func requireLiveMemcachedKeysServed(t *testing.T, dead string) *Cache {
+	t.Helper()
 	ctx := context.Background()
-	servers := []string{testutil.MemcachedAddrs(t)[0], deadMemcachedAddr(t)}
+	servers := []string{testutil.MemcachedAddrs(t)[0], dead}
 	ns := memcachedNamespaceOn(0, 2) // the generation on the live server
 	// Which keys are on the live server: those a Cache without a breaker
 	// can write.
@@ -89,9 +87,22 @@ func TestOneMemcachedServerDownLeavesTheOthersServing(t *testing.T) {
 	}
 	require.NotZero(t, onLive)
 	require.Less(t, onLive, 400, "some keys must be on the dead server")
-	require.Zero(t, refused, "%d of the %d keys on the live server were refused (breaker %s) because the other server is down",
+	require.Zero(t, refused, "%d of the %d keys on the live server were refused (breaker %s) because the other server fails",
 		refused, onLive, c.Stats().Breaker)
 	require.Equal(t, "closed", c.Stats().Breaker)
+	return c
+}
+
+// Regression: with one memcached server of two down, the Cache's circuit
+// breaker counted the failures of the dead server's keys against the whole
+// backend, opened after 5 in a row, and then refused the keys of the live
+// server too (and flapped). The Store now marks the dead server down and
+// refuses its keys at once with backend.ErrServerDown, which the breaker
+// does not count: the live server's keys are served, and the dead one's
+// fail open (computed, uncached).
+func TestOneMemcachedServerDownLeavesTheOthersServing(t *testing.T) {
+	ctx := context.Background()
+	c := requireLiveMemcachedKeysServed(t, deadMemcachedAddr(t))
 
 	// The dead server's keys fail open: Memoize computes.
 	calls := 0
@@ -209,3 +220,33 @@ func TestMemcachedServerDownRefusalsCountAsUnavailable(t *testing.T) {
 // serverDownFailures is how many failures in a row mark a memcached
 // server down (the memcached package's serverDownAfter).
 const serverDownFailures = 3
+
+// acceptCloseAddr returns a loopback address whose listener accepts every
+// connection and closes it at once: a TCP proxy (haproxy, Envoy,
+// twemproxy) in front of a memcached that is gone, or a memcached past its
+// connection limit.
+func acceptCloseAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// Regression: as TestOneMemcachedServerDownLeavesTheOthersServing, with the
+// dead server behind something that accepts and closes. The Store never
+// marked it down, its failures wrapped no backend.ErrServerDown, and the
+// Cache's breaker counted them, opened, and refused the keys of the live
+// server too (found by review-stores). The Store now marks it down.
+func TestAcceptCloseMemcachedServerLeavesTheOthersServing(t *testing.T) {
+	requireLiveMemcachedKeysServed(t, acceptCloseAddr(t))
+}

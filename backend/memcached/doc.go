@@ -37,11 +37,15 @@
 // Namespace and Clear): a stopped server refuses the one dial a call makes, at
 // once (about 14µs on loopback, BenchmarkGetRefused; nothing is retried or
 // slept on), and one that drops packets costs Timeout per call. After 3
-// failures in a row (dials that fail, reads or writes that time out; not
-// the server's answers, such as a miss or "SERVER_ERROR out of memory", nor
-// pooled connections a restart closed) the server is marked down for a
-// second: the calls for its keys are refused at once, dialing nothing, with
-// an error wrapping backend.ErrServerDown. Then the first call for one of
+// failures in a row (dials that fail, reads or writes that time out, new
+// connections closed or reset before they read anything, as by a proxy
+// whose server is gone or a server past its connection limit, replies
+// that say the server cannot serve, such as a proxy's "SERVER_ERROR
+// Connection refused"; not the server's answers, such as a miss or
+// "SERVER_ERROR out of memory", nor pooled connections a restart closed)
+// the server is marked down for a second: the calls for its keys are
+// refused at once, dialing nothing, with an error wrapping
+// backend.ErrServerDown. Then the first call for one of
 // its keys, of whatever kind (a GetMany with several keys on it too), first
 // probes it with a version command on a connection of its own, under
 // Timeout: an answer marks it up and the call goes ahead; a failure marks it

@@ -1,9 +1,11 @@
 package memcached
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,13 +14,16 @@ import (
 )
 
 // A server that fails serverDownAfter calls in a row at the connection (a
-// dial that fails, a read or write that times out; not an answer of the
-// server, such as a miss or "SERVER_ERROR out of memory", nor a pooled
-// connection that a restart closed) is marked down for serverRetry: the calls for its keys are
-// refused at once, dialing nothing, with an error wrapping
-// backend.ErrServerDown, and the first call after the cool-down probes the
-// server with a version command of its own (see admit) and goes ahead if
-// it answered. An answer on any connection to it marks it up.
+// dial that fails, a read or write that times out, a new connection closed
+// or reset before it read anything, a reply that says that the server
+// cannot serve, such as "SERVER_ERROR Connection refused" from a proxy; not
+// an answer of the server, such as a miss or "SERVER_ERROR out of memory",
+// nor a pooled connection that a restart closed: see healthConn) is marked
+// down for serverRetry: the calls for its keys are refused at once, dialing
+// nothing, with an error wrapping backend.ErrServerDown, and the first call
+// after the cool-down probes the server with a version command of its own
+// (see admit) and goes ahead if it answered. An answer on any connection to
+// it marks it up.
 //
 // Without it, a dead server made each call for its keys fail (at the cost
 // of a dial, or of Options.Timeout when it drops packets), and the caching
@@ -141,22 +146,44 @@ func (h *serverHealth) admit(d int64) error {
 }
 
 // healthConn is a connection to a server that reports its outcomes to the
-// server's health: data read is an answer; a read or write that timed out
-// is a failure. A connection closed or reset by the server is not: it is
-// what a restart does to the pooled connections (calls that change
-// nothing are retried once on a new one), and a server that is gone for
-// good refuses the dials that follow, which count.
+// server's health. The start of a reply (the first data read after a
+// request was written) is an answer, which marks the server up, unless it
+// is an error of the server's own (see replyFailure), which is a failure; a
+// read or write that timed out is a failure. A connection closed or reset
+// by the server is a failure when it has read nothing yet (a proxy in front
+// of a server that is gone, a server past its connection limit: each new
+// connection is accepted and dropped at once, and the dials succeed), and
+// not once it has: that is what a restart does to the pooled connections
+// (calls that change nothing are retried once on a new one), and a server
+// that is gone for good refuses the dials that follow, which count.
+//
+// gomemcache uses a connection from one goroutine at a time (a call, then
+// the pool): the fields need no lock.
 type healthConn struct {
 	net.Conn
 	h *serverHealth
+	// read reports that data was read on the connection.
+	read bool
+	// request reports that a request was written since the last data
+	// read: the next data read starts its reply.
+	request bool
 }
 
 func (c *healthConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	switch {
 	case n > 0:
-		c.h.answered()
-	case err != nil && timeout(err):
+		c.read = true
+		if c.request {
+			c.request = false
+			if f := replyFailure(p[:n]); f != nil {
+				c.h.failed(f)
+			} else {
+				c.h.answered()
+			}
+		}
+	case err == nil:
+	case timeout(err) || !c.read && dropped(err):
 		c.h.failed(err)
 	}
 	return n, err
@@ -164,8 +191,42 @@ func (c *healthConn) Read(p []byte) (int, error) {
 
 func (c *healthConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	if err != nil && timeout(err) {
+	c.request = true
+	if err != nil && (timeout(err) || !c.read && dropped(err)) {
 		c.h.failed(err)
 	}
 	return n, err
+}
+
+// replyFailure returns the error of a reply that starts with reply (the
+// data of the first read, which holds the first line but when the server
+// split it) when the reply says that the server cannot serve: a
+// SERVER_ERROR that is not an item's refusal (twemproxy's "SERVER_ERROR
+// Connection refused", or mcrouter's, from a proxy whose memcached is gone;
+// a server answering every command so), or memcached's "ERROR Too many open
+// connections" before it drops a connection past its limit. Otherwise it
+// returns nil: the reply is an answer (a value, a miss, STORED, a
+// CLIENT_ERROR about the request, the bare ERROR of a command the server
+// does not know). An item's refusal ("SERVER_ERROR object too large for
+// cache", "SERVER_ERROR out of memory storing object") is the item's, and
+// an answer: the server serves the others (see outOfMemory). It costs one
+// byte comparison on an answer.
+func replyFailure(reply []byte) error {
+	if reply[0] != 'S' && reply[0] != 'E' {
+		return nil
+	}
+	line := reply
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimRight(line, "\r")
+	switch {
+	case bytes.HasPrefix(line, []byte("SERVER_ERROR")):
+		if msg := string(line); strings.Contains(msg, "too large") || outOfMemory(msg) {
+			return nil
+		}
+	case !bytes.HasPrefix(line, []byte("ERROR ")):
+		return nil
+	}
+	return fmt.Errorf("answered %q", line)
 }

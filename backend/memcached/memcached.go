@@ -411,7 +411,7 @@ func wrap(err error) error {
 		return fmt.Errorf("memcached: %w: %w", backend.ErrClosed, err)
 	case strings.Contains(err.Error(), "too large"):
 		return fmt.Errorf("memcached: %w: %w", backend.ErrValueTooLarge, err)
-	case outOfMemory(err):
+	case outOfMemory(err.Error()):
 		return fmt.Errorf("memcached: %w: the server has no memory for it now: %w", backend.ErrValueTooLarge, err)
 	}
 	return fmt.Errorf("memcached: %w", err)
@@ -425,15 +425,15 @@ func wrap(err error) error {
 // as a value too large is: it must not count against the server (a client
 // sending large responses would otherwise open the circuit breaker for
 // everyone), and the older value under the key must go.
-func outOfMemory(err error) bool {
-	msg := err.Error()
+func outOfMemory(msg string) bool {
 	return strings.Contains(msg, "SERVER_ERROR") && strings.Contains(strings.ToLower(msg), "out of memory")
 }
 
-// stale reports an error from a pooled connection the server closed (a
-// restart): a call that does not change anything is tried once more, on a
-// new connection.
-func stale(err error) bool {
+// dropped reports whether err is the server closing or resetting the
+// connection. On a pooled connection that is what a restart does: a call
+// that does not change anything is tried once more, on a new connection. On
+// a new one, a failure of the server (see healthConn).
+func dropped(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
@@ -598,7 +598,7 @@ func (s *Store) readGeneration() (string, error) {
 	now := time.Now()
 	for range 3 {
 		it, err := s.client.Get(s.genKey)
-		if stale(err) {
+		if dropped(err) {
 			it, err = s.client.Get(s.genKey)
 		}
 		if err == nil {
@@ -665,7 +665,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	it, err := s.client.Get(k)
-	if stale(err) {
+	if dropped(err) {
 		it, err = s.client.Get(k)
 	}
 	if err != nil {
@@ -799,7 +799,7 @@ func batchEnd(mkeys []string, lo int) int {
 // (out[i] for mkeys[i]; an empty value is a non-nil, empty slice).
 func (s *Store) getBatch(mkeys []string, out [][]byte) error {
 	m, err := s.client.GetMulti(mkeys)
-	if stale(err) {
+	if dropped(err) {
 		m, err = s.client.GetMulti(mkeys)
 	}
 	if err != nil {
@@ -852,7 +852,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	err = s.client.Set(it)
-	if stale(err) {
+	if dropped(err) {
 		err = s.client.Set(it)
 	}
 	if err = wrap(err); errors.Is(err, backend.ErrValueTooLarge) {
@@ -1136,7 +1136,7 @@ func (f *keyFailures) join(stop error) error {
 // is retried once.
 func (s *Store) deleteKey(mk string) (bool, error) {
 	err := s.client.Delete(mk)
-	if stale(err) {
+	if dropped(err) {
 		err = s.client.Delete(mk)
 	}
 	switch {
@@ -1341,7 +1341,7 @@ func (s *Store) Clear(ctx context.Context) error {
 			s.setGeneration(n, time.Now())
 			return nil
 		}
-		if !stale(err) {
+		if !dropped(err) {
 			return wrap(err)
 		}
 	}
