@@ -214,13 +214,14 @@
 // # Contexts
 //
 // Every call checks its context before it touches the disk and between each
-// MiB it reads or writes. Set, Add, Incr and Delete wait for the lock of
-// their keys' subdirectories (held by another goroutine or process) until
-// their context is done, or Close is called; Clear waits for each briefly,
-// goes on past one still held and tries it again until its context is done
-// or for 5s at most (see Namespace and Clear); nothing waits for a lock on
-// the store's own account: eviction skips a locked victim (see Bounds and
-// eviction), and a read that finds an expired or bad file leaves it, for a
+// MiB it reads or writes. Set, Add and Incr wait for the lock of their
+// key's subdirectory (held by another goroutine or process) until their
+// context is done, or Close is called; Delete and Clear wait for each
+// briefly, go on past one still held (the other keys deleted, the other
+// subdirectories cleared) and try it again until their context is done or
+// for 5s at most (see Store.Delete, Namespace and Clear); nothing waits for
+// a lock on the store's own account: eviction skips a locked victim (see
+// Bounds and eviction), and a read that finds an expired or bad file leaves it, for a
 // later read or the sweep, when its subdirectory is locked. A context's
 // end is returned as an error wrapping ctx.Err(), never as a miss. The
 // sweep stops at once when Close is called.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/internal/decimal"
+	"github.com/go-caching/caching/internal/keyerrs"
 )
 
 // Defaults for the zero fields of Options.
@@ -683,8 +684,19 @@ func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64
 // Delete removes the keys' files. Missing keys are not an error, and
 // Delete creates nothing for them (no subdirectory, no lock file). Whatever
 // else is at a key's path is removed too (a symbolic link itself, never what
-// it points to) except a directory, which is left alone. Delete stops with
-// ctx's error once ctx is done, some keys deleted and the others not.
+// it points to) except a directory, which is left alone.
+//
+// A key that cannot be deleted does not stop the others, so that one
+// subdirectory another process holds locked (a stopped process, a hung NFS
+// client) does not leave the keys elsewhere undeleted (an invalidation lost
+// where it could be made): as Clear does, a key whose subdirectory another
+// goroutine or process holds locked is waited for briefly (10ms), then
+// skipped and tried again after the others, until it is deleted, ctx is
+// done, or 5s have passed since the first round over them all; a key that
+// fails otherwise (a file that cannot be removed) is not tried again.
+// Delete then fails with the first error, saying how many keys were not
+// deleted, and names the subdirectories left locked. It stops with ctx's
+// error once ctx is done, the keys not started by then left alone.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	_, err := s.deleteKeys(ctx, keys, false)
 	return err
@@ -699,45 +711,123 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 }
 
 // deleteKeys removes the keys' files and, with count, counts the live
-// entries among them.
+// entries among them, in rounds as Clear clears subdirectories (see
+// Delete): a key whose stripe is found locked is left for the next round,
+// and so are the keys after it in the same stripe, at once.
 func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
 	}
 	n := 0
-	for _, k := range keys {
-		e := s.entry(k)
-		if notOurs(s.realDir(e.sub)) {
-			continue // no entry of ours can be there
+	var failed keyerrs.Failures
+	todo := keys
+	var giveUp time.Time // zero in the first round: no bound but the wait
+	for round := 0; len(todo) > 0; round++ {
+		if round == 1 {
+			giveUp = time.Now().Add(clearPatience)
+		} else if round > 1 && !time.Now().Before(giveUp) {
+			return n, failed.Join(s.keysLocked(todo, len(todo), fmt.Errorf("waited %v", clearPatience)))
 		}
-		st, err := s.lockExisting(ctx, e)
-		if errors.Is(err, fs.ErrNotExist) {
-			// No subdirectory (none yet, or removed under us to clear
-			// the cache): no file, and lockExisting forgot it. Nothing is
-			// created to lock it.
-			continue
+		var busy []string
+		var busyStripe [len(s.stripes)]bool
+		stopped := func(i int) error {
+			if round > 0 { // every key of todo was found locked before
+				return failed.Join(s.deleteStopped(ctx, append(busy, todo[i:]...), 0))
+			}
+			return failed.Join(s.deleteStopped(ctx, busy, len(todo)-i))
 		}
-		if err != nil {
-			return n, err
-		}
-		if count {
-			var r read
-			if r, err = s.read(ctx, e, k); err != nil {
-				s.unlock(st)
+		for i, k := range todo {
+			if ctx.Err() != nil {
+				return n, stopped(i)
+			}
+			e := s.entry(k)
+			if busyStripe[e.hash[0]] {
+				busy = append(busy, k)
+				continue
+			}
+			held, err := s.deleteKey(ctx, e, k, count, giveUp)
+			switch {
+			case err == nil:
+				if held {
+					n++
+				}
+			case errors.Is(err, errStripeBusy):
+				busyStripe[e.hash[0]] = true
+				busy = append(busy, k)
+			case errors.Is(err, backend.ErrClosed):
 				return n, err
-			}
-			if r.ok || r.large {
-				n++
+			case ctx.Err() != nil:
+				return n, stopped(i)
+			default:
+				failed.Add(err, false)
 			}
 		}
-		err = unlink(e.path)
-		s.idx.remove(e.hash)
-		s.unlock(st)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return n, fmt.Errorf("filesystem: %w", err)
+		if ctx.Err() != nil && len(busy) > 0 {
+			return n, stopped(len(todo))
+		}
+		todo = busy
+	}
+	return n, failed.Join(nil)
+}
+
+// deleteKey removes key's file (its entry e) and reports whether it held a
+// live entry, with count. It waits for the stripe's lock clearStripeWait at
+// most, and not past giveUp (when not zero), and then gives errStripeBusy.
+func (s *Store) deleteKey(ctx context.Context, e entry, key string, count bool, giveUp time.Time) (bool, error) {
+	if notOurs(s.realDir(e.sub)) {
+		return false, nil // no entry of ours can be there
+	}
+	wait, cancel := context.WithDeadline(ctx, stripeWaitEnd(giveUp))
+	st, err := s.lockExisting(wait, e)
+	cancel()
+	if errors.Is(err, fs.ErrNotExist) {
+		// No subdirectory (none yet, or removed under us to clear the
+		// cache): no file, and lockExisting forgot it. Nothing is created
+		// to lock it.
+		return false, nil
+	}
+	if err != nil {
+		return false, lockWaitErr(ctx, err)
+	}
+	defer s.unlock(st)
+	held := false
+	if count {
+		r, err := s.read(ctx, e, key)
+		if err != nil {
+			return false, err
+		}
+		held = r.ok || r.large
+	}
+	err = unlink(e.path)
+	s.idx.remove(e.hash)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return held, fmt.Errorf("filesystem: %w", err)
+	}
+	return held, nil
+}
+
+// deleteStopped returns the error of a delete that ctx stopped, busy left
+// locked and notStarted keys after them not started.
+func (s *Store) deleteStopped(ctx context.Context, busy []string, notStarted int) error {
+	if len(busy) == 0 {
+		return fmt.Errorf("filesystem: delete: %w (%d keys not deleted)", ctx.Err(), notStarted)
+	}
+	return s.keysLocked(busy, len(busy)+notStarted, ctx.Err())
+}
+
+// keysLocked returns Delete's error for keys, left because another
+// goroutine or process held their subdirectories locked, and the keys
+// after them not started, left in all, wrapping cause.
+func (s *Store) keysLocked(keys []string, left int, cause error) error {
+	var seen [len(s.stripes)]bool
+	var subs []byte
+	for _, k := range keys {
+		if b := s.entry(k).hash[0]; !seen[b] {
+			seen[b] = true
+			subs = append(subs, b)
 		}
 	}
-	return n, nil
+	return fmt.Errorf("%w (%d keys not deleted)", s.leftLocked("delete", subs, cause), left)
 }
 
 // Clear removes every entry file of this store's namespace (and temporary
@@ -770,7 +860,7 @@ func (s *Store) Clear(ctx context.Context) error {
 		if round == 1 {
 			giveUp = time.Now().Add(clearPatience)
 		} else if round > 1 && !time.Now().Before(giveUp) {
-			return errors.Join(first, s.leftLocked(todo, fmt.Errorf("waited %v", clearPatience)))
+			return errors.Join(first, s.leftLocked("clear", todo, fmt.Errorf("waited %v", clearPatience)))
 		}
 		var busy []byte
 		for i, b := range todo {
@@ -781,7 +871,7 @@ func (s *Store) Clear(ctx context.Context) error {
 					busy = append(busy, todo[i:]...) // found locked before
 				}
 				if len(busy) > 0 {
-					return errors.Join(first, s.leftLocked(busy, ctx.Err()))
+					return errors.Join(first, s.leftLocked("clear", busy, ctx.Err()))
 				}
 				return fmt.Errorf("filesystem: clear: %w", ctx.Err())
 			case errors.Is(err, backend.ErrClosed):
@@ -811,10 +901,10 @@ var clearPatience = 5 * time.Second
 // held when its wait ended.
 var errStripeBusy = errors.New("subdirectory locked")
 
-// leftLocked returns Clear's error for the subdirectories of stripes subs,
-// left because another goroutine or process held them locked, wrapping
-// cause.
-func (s *Store) leftLocked(subs []byte, cause error) error {
+// leftLocked returns the error of op (Clear's "clear", Delete's "delete")
+// for the subdirectories of stripes subs, left because another goroutine or
+// process held them locked, wrapping cause.
+func (s *Store) leftLocked(op string, subs []byte, cause error) error {
 	names := make([]string, len(subs))
 	for i, b := range subs {
 		names[i] = fmt.Sprintf("%02x", b)
@@ -823,8 +913,8 @@ func (s *Store) leftLocked(subs []byte, cause error) error {
 	if len(subs) == 1 {
 		what = "subdirectory"
 	}
-	return fmt.Errorf("filesystem: clear: %s %s of %s left, locked by another goroutine or process: %w",
-		what, strings.Join(names, ", "), s.root, cause)
+	return fmt.Errorf("filesystem: %s: %s %s of %s left, locked by another goroutine or process: %w",
+		op, what, strings.Join(names, ", "), s.root, cause)
 }
 
 // clearStripe removes the entry files and stale temporary files of stripe
@@ -839,11 +929,7 @@ func (s *Store) leftLocked(subs []byte, cause error) error {
 func (s *Store) clearStripe(ctx context.Context, b byte, giveUp time.Time) error {
 	e := s.entryOf([32]byte{b})
 	st := &s.stripes[b]
-	until := time.Now().Add(clearStripeWait)
-	if !giveUp.IsZero() && giveUp.Before(until) {
-		until = giveUp
-	}
-	wait, cancel := context.WithDeadline(ctx, until)
+	wait, cancel := context.WithDeadline(ctx, stripeWaitEnd(giveUp))
 	defer cancel()
 	if err := s.acquire(wait, st); err != nil {
 		return lockWaitErr(ctx, err)
@@ -867,6 +953,16 @@ func (s *Store) clearStripe(ctx context.Context, b byte, giveUp time.Time) error
 	}
 	s.idx.removeStripe(b)
 	return nil
+}
+
+// stripeWaitEnd returns when a wait for a stripe's lock by Clear or Delete
+// ends: clearStripeWait from now, and not past giveUp (when not zero).
+func stripeWaitEnd(giveUp time.Time) time.Time {
+	until := time.Now().Add(clearStripeWait)
+	if !giveUp.IsZero() && giveUp.Before(until) {
+		return giveUp
+	}
+	return until
 }
 
 // lockWaitErr returns errStripeBusy for err, the error of a wait for a lock

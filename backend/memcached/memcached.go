@@ -20,6 +20,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/keyerrs"
 )
 
 // Defaults for the zero fields of Options.
@@ -1026,28 +1027,28 @@ func (s *Store) releaseDeleteHelper() {
 // and allocating nothing. No delete starts once ctx is done, the Store is
 // closed (a check costs far less than the round trip each key takes); the
 // deletes under way are waited for, and counted, before it returns. A key
-// whose delete fails is noted (keyFailures) and the others go on; the
+// whose delete fails is noted (keyerrs.Failures) and the others go on; the
 // Store closed under a delete stops the run as a done context does.
 func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, error) {
 	workers := min(maxDeletesInFlight, s.opts.MaxIdleConns, len(keys))
 	if workers <= 1 {
 		n := 0
-		var failed keyFailures
+		var failed keyerrs.Failures
 		for _, k := range keys {
 			if err := s.start(ctx); err != nil {
-				return n, failed.join(err)
+				return n, failed.Join(err)
 			}
 			found, err := s.deleteKey(storeKey(p, k))
 			switch {
 			case errors.Is(err, backend.ErrClosed):
-				return n, failed.join(err)
+				return n, failed.Join(err)
 			case err != nil:
-				failed.add(err)
+				failed.Add(err, errors.Is(err, backend.ErrServerDown))
 			case found:
 				n++
 			}
 		}
-		return n, failed.join(nil)
+		return n, failed.Join(nil)
 	}
 	// The memcached keys, made here rather than by the goroutines: keys
 	// itself then does not escape, and the variadic slice of a Delete
@@ -1086,49 +1087,7 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 		}
 	}
 	d.wg.Wait()
-	return int(d.found.Load()), d.failed.join(d.err)
-}
-
-// keyFailures collects the errors of the keys a delete could not delete
-// (their server down, hung or refusing): the delete goes on with the other
-// keys, so that one server down does not leave the keys on the others
-// undeleted (an invalidation lost where it could be made).
-type keyFailures struct {
-	n     int   // keys not deleted
-	first error // the error of the first, or of the first real failure
-}
-
-// add notes a key's failure. The error reported is the first, unless it is
-// a refusal of a server marked down (backend.ErrServerDown) and a real
-// failure (a dial refused, a timeout) follows: the caching package's
-// breaker counts nothing for ErrServerDown, and would miss the failure of
-// the other server.
-func (f *keyFailures) add(err error) {
-	if f.n == 0 || errors.Is(f.first, backend.ErrServerDown) && !errors.Is(err, backend.ErrServerDown) {
-		f.first = err
-	}
-	f.n++
-}
-
-// join returns the failures joined with stop, the error that stopped the
-// delete (a context done, the Store closed), if any; nil if there are
-// neither.
-func (f *keyFailures) join(stop error) error {
-	var err error
-	switch f.n {
-	case 0:
-	case 1:
-		err = f.first
-	default:
-		err = fmt.Errorf("%w (and %d other keys not deleted)", f.first, f.n-1)
-	}
-	if stop == nil {
-		return err
-	}
-	if err == nil {
-		return stop
-	}
-	return errors.Join(stop, err)
+	return int(d.found.Load()), d.failed.Join(d.err)
 }
 
 // deleteKey deletes the memcached key mk and reports whether it held an
@@ -1158,9 +1117,9 @@ type deleteRun struct {
 	wg    sync.WaitGroup
 
 	mu     sync.Mutex
-	next   int         // the next key to delete
-	err    error       // what stopped the run; no key is taken after it
-	failed keyFailures // the keys whose delete failed, the run going on
+	next   int              // the next key to delete
+	err    error            // what stopped the run; no key is taken after it
+	failed keyerrs.Failures // the keys whose delete failed, the run going on
 }
 
 // work is a helper's loop: it deletes keys until none is left or the run
@@ -1185,7 +1144,7 @@ func (d *deleteRun) delete(i int) bool {
 	}
 	if err != nil {
 		d.mu.Lock()
-		d.failed.add(err)
+		d.failed.Add(err, errors.Is(err, backend.ErrServerDown))
 		d.mu.Unlock()
 		return true
 	}
