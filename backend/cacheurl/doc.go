@@ -75,10 +75,10 @@
 //	near_max_entries    (with near=1)     near.Options.MaxEntries             —
 //	near_max_bytes      (with near=1)     near.Options.MaxBytes               —
 //
-// The near cache of near=1 logs to slog.Default(), as it is when Open or
-// Options is called (near.Options.Logger: its watch of invalidations
-// failed or refused, and back, once per change): call slog.SetDefault
-// first to have these records in the program's logger.
+// The near cache of near=1 logs to slog.Default(), as it is at each record
+// (near.Options.Logger: its watch of invalidations failed or refused, and
+// back, once per change): a slog.SetDefault before or after Open or
+// Options puts these records in the program's logger.
 //
 // The Redis schemes (redis*, unix) also hand these go-redis options on to
 // the client, after checking them (see redis.ParseURL): dial_timeout,
