@@ -210,7 +210,9 @@
 // those made while the first read runs, wait for it no longer than their
 // own context allows, and go on without the guard when it ends first.
 // Close cancels a read that runs and waits for it to end, so that the
-// Store sends nothing on its client once Close has returned. On
+// Store sends nothing on its client once Close has returned: 2 s past the
+// read's deadline at most, after which (a client hook that ignores its
+// context) Close returns an error and leaves the read to end. On
 // a Cluster it takes the smallest maxmemory of its masters
 // (a key's master is not known before the value is sent), on a Ring the
 // smallest of its shards'; other clients, that of the server they send

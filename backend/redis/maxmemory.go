@@ -40,7 +40,9 @@ import (
 // writes that come while the first one runs, wait for it, each no longer
 // than its own context allows (one that stops waiting goes on without the
 // guard); later writes use the value read before. Close cancels a read
-// that runs and waits for it to end. On a Cluster it asks
+// that runs and waits for it to end, until maxmemReadFor past the read's
+// own deadline at most (a read that outlives its deadline so long has a
+// client hook that ignores it). On a Cluster it asks
 // every master and keeps the smallest maxmemory (a value's master is not
 // known before it is sent); on a Ring, every shard. maxmemory 0 (no limit)
 // guards nothing. When the read fails (an ACL that refuses CONFIG and
@@ -106,8 +108,8 @@ func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
 		return nil // Close waits for no read started after it
 	}
 	done := make(chan struct{})
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxmemReadFor)
-	b.maxmemDone, b.maxmemStop = done, cancel
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.maxmemFor)
+	b.maxmemDone, b.maxmemStop, b.maxmemEnd = done, cancel, now.Add(b.maxmemFor)
 	go func() {
 		defer cancel()
 		limit, err := b.readMaxmemory(ctx)
@@ -134,15 +136,28 @@ func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
 // stopMaxmemory cancels the maxmemory read that runs, if one does, and
 // waits for it to end, so that the Store uses its client no more: Close
 // calls it once b.closed is set, after which refreshMaxmemory starts no
-// read. The read returns at once when cancelled, as a go-redis client with
-// ContextTimeoutEnabled (which New requires of it) does.
-func (b *Store) stopMaxmemory() {
+// read. The read returns when cancelled, or at its deadline at the latest,
+// as a go-redis client with ContextTimeoutEnabled (which New requires of
+// it) does: mostly at once, but a command whose connection is still being
+// set up may wait for its deadline. A read that has not ended maxmemFor
+// past its deadline (a hook of the client's that ignores its context,
+// which a user's client may have) is left to end by itself, and
+// stopMaxmemory returns an error that says so: Close must not hang on it.
+func (b *Store) stopMaxmemory() error {
 	b.maxmemMu.Lock()
-	done, stop := b.maxmemDone, b.maxmemStop
+	done, stop, end := b.maxmemDone, b.maxmemStop, b.maxmemEnd
 	b.maxmemMu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
+	if stop == nil {
+		return nil
+	}
+	stop()
+	t := time.NewTimer(time.Until(end) + b.maxmemFor)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("redisstore: close: the read of the server's maxmemory did not end within %v of its deadline (a hook of the client that ignores its context?); left running", b.maxmemFor)
 	}
 }
 

@@ -48,8 +48,13 @@ type Store struct {
 	// maxmemTried: it was read, or tried, once; maxmemDone: closed when
 	// the read that runs ends (nil: none runs), under maxmemMu;
 	// maxmemStop cancels that read (Close); maxmemByInfo: CONFIG was
-	// refused, INFO tells (maxmemory.go).
+	// refused, INFO tells; maxmemEnd: the deadline of the read that runs,
+	// under maxmemMu; maxmemFor bounds the read, and Close's wait for it
+	// past that deadline: maxmemReadFor, which a test may shorten
+	// (maxmemory.go).
 	maxmem, maxmemNext atomic.Int64
+	maxmemFor          time.Duration
+	maxmemEnd          time.Time
 	maxmemTried        atomic.Bool
 	maxmemByInfo       atomic.Bool
 	maxmemMu           sync.Mutex
@@ -105,6 +110,8 @@ func New(opts Options) (*Store, error) {
 		prefix: prefix,
 		match:  globEscape(prefix) + "*",
 		flush:  opts.ClearFlushesDB,
+
+		maxmemFor: maxmemReadFor,
 	}
 	b.useDEL.Store(opts.DeleteWithDEL)
 	b.retry = retryPolicyOf(client)
@@ -776,19 +783,24 @@ func (b *Store) Stats() backend.Stats {
 // owner, may be closed then. Calls still in flight are not waited for.
 // Close is idempotent; every call after it returns an error wrapping
 // backend.ErrClosed.
+//
+// Close waits for the maxmemory read no longer than 2 s past the read's
+// own deadline (4 s from its start): a read still running then (a hook of
+// the client's that ignores its context's cancellation) is left to end by itself (go-redis sends no
+// command under its cancelled context), and Close returns an error that
+// says so, after closing the client it owns.
 func (b *Store) Close() error {
 	if b.closed.Swap(true) {
 		// A second Close (a defer and a signal handler) keeps the promise
 		// too: it waits for the read the first one cancelled.
-		b.stopMaxmemory()
-		return nil
+		return b.stopMaxmemory()
 	}
-	b.stopMaxmemory()
+	err := b.stopMaxmemory()
 	if !b.owned {
-		return nil
+		return err
 	}
-	if err := b.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
-		return fail("close", err)
+	if cerr := b.client.Close(); cerr != nil && !errors.Is(cerr, redis.ErrClosed) {
+		return errors.Join(err, fail("close", cerr))
 	}
-	return nil
+	return err
 }
