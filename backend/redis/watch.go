@@ -178,7 +178,7 @@ func (b *Store) WatchInvalidations(changed func(keys []string), state func(watch
 	if b.closed.Load() {
 		return nil, errClosed
 	}
-	w := &watch{prefix: b.prefix, changed: changed, state: state, nodes: map[string]*watchNode{}}
+	w := &watch{prefix: b.prefix, changed: changed, state: state, nodes: map[string]*watchNode{}, refusedWait: b.watchRefusedWait}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	switch c := b.client.(type) {
 	case *redis.Client:
@@ -222,6 +222,10 @@ type watch struct {
 	once    sync.Once
 
 	ids idMemo // the Cluster masters' ids, remembered across listings
+
+	// refusedWait, when not 0, is the wait after a refused session in
+	// place of retryDelay's (Store.watchRefusedWait: a test's).
+	refusedWait time.Duration
 
 	mu       sync.Mutex
 	nodes    map[string]*watchNode // by address, an extra master by id
@@ -387,12 +391,17 @@ func (w *watch) run(n *watchNode) {
 		default:
 		}
 		delay = retryDelay(delay, err, time.Since(start))
+		wait := delay
+		var refused *refusedError
+		if w.refusedWait > 0 && errors.As(err, &refused) {
+			wait = w.refusedWait
+		}
 		select {
 		case <-w.ctx.Done():
 			return
 		case <-n.stop:
 			return
-		case <-time.After(delay):
+		case <-time.After(wait):
 		}
 	}
 }
