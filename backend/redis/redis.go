@@ -55,16 +55,16 @@ type Store struct {
 	maxmem, maxmemNext atomic.Int64
 	maxmemFor          time.Duration
 	maxmemEnd          time.Time
-
-	// watchRefusedWait, when not 0, is the wait of the watches it starts
-	// after a session the server refused, in place of 5s to 30s: a test's
-	// (watch.go), which needs several refused attempts.
-	watchRefusedWait time.Duration
 	maxmemTried        atomic.Bool
 	maxmemByInfo       atomic.Bool
 	maxmemMu           sync.Mutex
 	maxmemDone         chan struct{}
 	maxmemStop         context.CancelFunc
+
+	// watchRefusedWait, when not 0, is the wait of the watches it starts
+	// after a session the server refused, in place of 5s to 30s: a test's
+	// (watch.go), which needs several refused attempts.
+	watchRefusedWait time.Duration
 }
 
 // mode is how the Store sends commands on several keys.
