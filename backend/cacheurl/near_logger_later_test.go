@@ -2,9 +2,7 @@ package cacheurl_test
 
 import (
 	"log/slog"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,41 +27,15 @@ func TestNearLogsToTheDefaultLoggerSetAfterOpen(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&atOpen, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	accepted := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(conns)
-	}
+	srv := testutil.StartProxy(t, "", testutil.ProxyOptions{}) // a server that never answers
 
-	b, err := cacheurl.Open("redis://" + ln.Addr().String() + "/0?near=1&dial_timeout=30s&read_timeout=30s&prefix=cacheurl-test-near-log-later:")
+	b, err := cacheurl.Open("redis://" + srv.Addr() + "/0?near=1&dial_timeout=30s&read_timeout=30s&prefix=cacheurl-test-near-log-later:")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
-	require.Eventually(t, func() bool { return accepted() > 0 }, 10*time.Second, time.Millisecond, "the watch connects")
+	require.Eventually(t, func() bool { return srv.Accepted() > 0 }, 10*time.Second, time.Millisecond, "the watch connects")
 	slog.SetDefault(slog.New(slog.NewTextHandler(&later, nil)))
 
-	mu.Lock()
-	for _, c := range conns {
-		_ = c.Close() // the watch's handshake fails
-	}
-	mu.Unlock()
+	srv.DropAll() // the watch's handshake fails
 	require.Eventually(t, func() bool { return strings.Contains(later.String(), "near:") }, 10*time.Second, time.Millisecond,
 		"the watch's failure is logged to the default logger of the moment: %q", atOpen.String())
 	assert.Contains(t, later.String(), "level=WARN")

@@ -3,10 +3,8 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,38 +75,11 @@ func TestServerDown(t *testing.T) {
 	assert.Equal(t, [][]byte{[]byte("back"), nil}, got2)
 }
 
-// hangingServer accepts connections and never answers, as a server that
-// is stuck (or a network that drops packets) does.
-func hangingServer(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	return l.Addr().String()
-}
-
 // TestServerHangs: against a server that never answers, a call is bounded
 // by its context, and without a deadline by the read timeout (once per try).
 func TestServerHangs(t *testing.T) {
 	t.Parallel()
-	addr := hangingServer(t)
+	addr := startSilentServer(t)
 	t.Run("context", func(t *testing.T) {
 		b := redisstore.Must(redisstore.Options{URL: "redis://" + addr, ReadTimeout: 5 * time.Second})
 		t.Cleanup(func() { _ = b.Close() })

@@ -3,8 +3,6 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // startSilentServer listens on loopback, accepts connections, reads what
@@ -23,33 +22,7 @@ import (
 // test's end closes the listener and every connection.
 func startSilentServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() { _, _ = io.Copy(io.Discard, c) }()
-		}
-	}()
-	return ln.Addr().String()
+	return testutil.StartProxy(t, "", testutil.ProxyOptions{}).Addr()
 }
 
 // inFlight is a go-redis hook that counts the commands running on a

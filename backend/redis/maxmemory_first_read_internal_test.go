@@ -3,8 +3,6 @@ package redisstore
 import (
 	"bytes"
 	"context"
-	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -20,46 +18,19 @@ import (
 // then forwards it: a server that stalls on that one read, as a hung or
 // failing-over master does. stalled receives a value each time it holds
 // one.
-func startMaxmemStaller(t *testing.T, target string, release <-chan struct{}) (ln net.Listener, stalled <-chan struct{}) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
+func startMaxmemStaller(t *testing.T, target string, release <-chan struct{}) (p *testutil.Proxy, stalled <-chan struct{}) {
 	held := make(chan struct{}, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if strings.Contains(strings.ToLower(string(chunk)), "maxmemory") {
+			select {
+			case held <- struct{}{}:
+			default:
 			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
-			go func() {
-				buf := make([]byte, 256<<10)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						_ = s.Close()
-						return
-					}
-					if strings.Contains(strings.ToLower(string(buf[:n])), "maxmemory") {
-						select {
-						case held <- struct{}{}:
-						default:
-						}
-						<-release
-					}
-					if _, err := s.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
+			<-release
 		}
-	}()
-	return ln, held
+		return nil
+	}})
+	return p, held
 }
 
 // A large write whose caller's context has ended, made while another
@@ -75,9 +46,9 @@ func TestMaxmemoryStalledFirstReadHoldsNoWriteBeyondItsDeadline(t *testing.T) {
 	var releaseOnce sync.Once
 	free := func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(free)
-	ln, stalled := startMaxmemStaller(t, addr, release)
+	p, stalled := startMaxmemStaller(t, addr, release)
 	b, err := New(Options{
-		URL:         "redis://" + ln.Addr().String() + "/12",
+		URL:         "redis://" + p.Addr() + "/12",
 		Prefix:      "zz-maxmem-hold:" + time.Now().Format("150405.000000"),
 		ReadTimeout: 2 * time.Second,
 	})

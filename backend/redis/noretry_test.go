@@ -2,9 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"io"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,74 +12,25 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// replyDropper is a TCP proxy in front of Redis that, once armed with
-// drop(n), forwards n-1 more replies and drops the connection in place of
-// the n-th: the command reached the server, its reply was lost on the way,
-// as with a connection reset or a reply later than ReadTimeout (go-redis
-// retries after both).
-type replyDropper struct {
-	ln    net.Listener
-	count atomic.Int32
-}
-
-func (p *replyDropper) drop(n int32) { p.count.Store(n) }
-
-func startReplyDropper(t *testing.T, target string) *replyDropper {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &replyDropper{ln: ln}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-			go func() {
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := s.Read(buf)
-					if err != nil {
-						_ = c.Close()
-						return
-					}
-					if p.count.Load() > 0 && p.count.Add(-1) == 0 {
-						_ = c.Close()
-						_ = s.Close()
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return p
-}
-
 // newDroppedStore returns a Store on the real Redis (database 9) behind a
-// replyDropper.
-func newDroppedStore(t *testing.T, prefix string) (*redisstore.Store, *replyDropper, *redis.Client) {
+// testutil.Proxy, whose DropReply(n) forwards n-1 more replies and drops
+// the connection in place of the n-th: the command reached the server,
+// its reply was lost on the way, as with a connection reset or a reply
+// later than ReadTimeout (go-redis retries after both).
+func newDroppedStore(t *testing.T, prefix string) (*redisstore.Store, *testutil.Proxy, *redis.Client) {
 	addr := testutil.RedisAddr(t)
-	p := startReplyDropper(t, addr)
-	b, raw := storeBehind(t, p.ln, addr, prefix)
+	p := testutil.StartProxy(t, addr, testutil.ProxyOptions{})
+	b, raw := storeBehind(t, p.Addr(), addr, prefix)
 	return b, p, raw
 }
 
 // storeBehind returns a Store (its own client: one retry, no back-off) on
 // the real Redis at addr, database 9, reached through the proxy listening
-// on ln, and a client straight to Redis; both are closed, and the Store
+// at proxy, and a client straight to Redis; both are closed, and the Store
 // cleared, at the test's end.
-func storeBehind(t *testing.T, ln net.Listener, addr, prefix string) (*redisstore.Store, *redis.Client) {
+func storeBehind(t *testing.T, proxy, addr, prefix string) (*redisstore.Store, *redis.Client) {
 	b, err := redisstore.New(redisstore.Options{
-		URL:    "redis://" + ln.Addr().String() + "/9",
+		URL:    "redis://" + proxy + "/9",
 		Prefix: prefix + time.Now().Format("150405.000000"),
 	})
 	require.NoError(t, err)
@@ -105,7 +53,7 @@ func TestIncrNotRetriedAfterLostReply(t *testing.T) {
 	ctx := context.Background()
 	_, err := b.Incr(ctx, "n", 1) // warms the pool: the handshake is done
 	require.NoError(t, err)
-	p.drop(1)
+	p.DropReply(1)
 	n, err := b.Incr(ctx, "n", 1)
 	require.Error(t, err, "the reply was lost, yet Incr returned %d", n)
 	got, err := raw.Get(ctx, b.Prefix()+"n").Int()
@@ -125,7 +73,7 @@ func TestAddNotRetriedAfterLostReply(t *testing.T) {
 	b, p, _ := newDroppedStore(t, "noretry-add:")
 	ctx := context.Background()
 	require.NoError(t, b.Set(ctx, "warm", []byte("x"), time.Minute))
-	p.drop(1)
+	p.DropReply(1)
 	added, err := b.Add(ctx, "lease", []byte("h"), time.Minute)
 	v, _ := b.Get(ctx, "lease")
 	require.Error(t, err, "the reply was lost, yet Add returned added=%v (the key holds %q)", added, v)
@@ -145,7 +93,7 @@ func TestAddOverForeignNotRetriedAfterLostReply(t *testing.T) {
 	require.True(t, added)
 	// SET NX answers nil (the key exists), TYPE says list, and the
 	// script's reply is the one lost: the third reply from now.
-	p.drop(3)
+	p.DropReply(3)
 	added, err = b.Add(ctx, "lease", []byte("h"), time.Minute)
 	v, _ := b.Get(ctx, "lease")
 	require.Error(t, err, "the script's reply was lost, yet Add returned added=%v (the key holds %q)", added, v)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -26,7 +25,7 @@ import (
 // command (LOADING, READONLY, ...), which leaves nothing applied. It counts
 // the commands called name it saw, refused or forwarded.
 type refuser struct {
-	ln      net.Listener
+	*testutil.Proxy
 	name    atomic.Pointer[string]
 	reply   atomic.Pointer[string]
 	left    atomic.Int32
@@ -41,49 +40,17 @@ func (p *refuser) refuse(name, reply string, n int32) {
 }
 
 func startRefuser(t *testing.T, target string) *refuser {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &refuser{ln: ln}
+	p := &refuser{}
 	p.refuse("", "", 0)
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	p.Proxy = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if name := respCommand(chunk); name != "" && name == *p.name.Load() {
+			p.attempt.Add(1)
+			if p.left.Load() > 0 && p.left.Add(-1) >= 0 {
+				return []byte("-" + *p.reply.Load() + "\r\n")
 			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
-			go func() {
-				defer func() { _ = s.Close() }()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					// A command the client sends alone, waiting for its
-					// reply, arrives in one read on loopback.
-					if name := respCommand(buf[:n]); name != "" && name == *p.name.Load() {
-						p.attempt.Add(1)
-						if p.left.Load() > 0 && p.left.Add(-1) >= 0 {
-							if _, err := c.Write([]byte("-" + *p.reply.Load() + "\r\n")); err != nil {
-								return
-							}
-							continue
-						}
-					}
-					if _, err := s.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+		return nil
+	}})
 	return p
 }
 
@@ -115,7 +82,7 @@ func respCommand(b []byte) string {
 func newRefusedStore(t *testing.T, prefix string) (*redisstore.Store, *refuser, *redis.Client) {
 	addr := testutil.RedisAddr(t)
 	p := startRefuser(t, addr)
-	b, raw := storeBehind(t, p.ln, addr, prefix)
+	b, raw := storeBehind(t, p.Addr(), addr, prefix)
 	return b, p, raw
 }
 
@@ -197,7 +164,7 @@ func TestIncrAddRefusalRetriesBounded(t *testing.T) {
 func TestIncrRefusalRetryBoundedByContext(t *testing.T) {
 	addr := testutil.RedisAddr(t)
 	p := startRefuser(t, addr)
-	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: p.ln.Addr().String(), DB: 9, MaxRetries: 3,
+	client := redis.NewClient(&redis.Options{ContextTimeoutEnabled: true, Addr: p.Addr(), DB: 9, MaxRetries: 3,
 		MinRetryBackoff: 5 * time.Second, MaxRetryBackoff: 5 * time.Second})
 	t.Cleanup(func() { _ = client.Close() })
 	b := redisstore.Must(redisstore.Options{Client: client, Prefix: "noretry-ctx:" + time.Now().Format("150405.000000")})
