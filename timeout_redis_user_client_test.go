@@ -2,7 +2,6 @@ package caching
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // Options.Timeout "bounds each backend call made by the response cache
@@ -23,21 +23,8 @@ import (
 // (TestNewRefusesClientThatIgnoresContextDeadlines); with
 // ContextTimeoutEnabled the request is served within a few Timeouts.
 func TestRedisUserClientHonoursTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // a hung server: accepts, reads, never answers
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(io.Discard, conn) }()
-		}
-	}()
-	client := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ContextTimeoutEnabled: true})
+	srv := testutil.StartProxy(t, "", testutil.ProxyOptions{}) // a hung server: accepts, reads, never answers
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
 	defer client.Close()
 	b, err := redisstore.New(redisstore.Options{Client: client})
 	if err != nil {

@@ -1,7 +1,6 @@
 package pool_test
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/go-caching/caching/internal/testutil"
 	"github.com/go-caching/caching/pool"
 )
 
@@ -20,22 +20,9 @@ import (
 func TestStatsEndpointDoesNotHangOnDeadRedisCluster(t *testing.T) {
 	t.Parallel()
 	// A node that accepts connections and never answers.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	srv := testutil.StartProxy(t, "", testutil.ProxyOptions{})
 	cfg := pool.Config{Size: 2}
-	o := &redis.ClusterOptions{Addrs: []string{ln.Addr().String()}}
+	o := &redis.ClusterOptions{Addrs: []string{srv.Addr()}}
 	if err := pool.ApplyRedisCluster(o, cfg); err != nil {
 		t.Fatal(err)
 	}
