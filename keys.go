@@ -518,7 +518,8 @@ var base64URLByte = func() (t [256]bool) {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// QueryKeyOptions selects which query parameters take part in a view key.
+// QueryKeyOptions selects which query parameters take part in a view key;
+// the handler of a view (QueryString) does not see the others.
 type QueryKeyOptions struct {
 	// Allow, when not empty, keeps only the parameters whose names match one
 	// of its patterns (path.Match syntax, e.g. "page", "sort_*").
@@ -580,6 +581,73 @@ func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 		b.WriteString(url.QueryEscape(p.value))
 	}
 	return b.String()
+}
+
+// keyedQuery returns rawQuery without the parameters opts leaves out of
+// the key, the others as the client wrote them, in its order: the query a
+// view's handler sees, so that what it makes of a parameter the key does
+// not tell (a page echoing utm_source) is never stored for the requests
+// without it. CanonicalQuery gives it the form of rawQuery. A query that
+// does not parse cleanly is returned whole, as its key keeps it.
+func keyedQuery(rawQuery string, opts QueryKeyOptions) string {
+	if rawQuery == "" || len(opts.Allow) == 0 && len(opts.Ignore) == 0 ||
+		strings.Count(rawQuery, "&") >= maxQueryParams || strings.IndexByte(rawQuery, ';') >= 0 {
+		return rawQuery
+	}
+	kept := make([]string, 0, 4)
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		name, value, _ := strings.Cut(part, "=")
+		name, err1 := url.QueryUnescape(name)
+		_, err2 := url.QueryUnescape(value)
+		if err1 != nil || err2 != nil {
+			return rawQuery
+		}
+		if part == "" || queryParamWanted(name, opts) {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
+// keyedRequest returns r, or, in a view whose key leaves query parameters
+// out (QueryString with Allow or Ignore), a copy without them in its
+// URL.RawQuery, RequestURI and Form (when parsed): the request the handler
+// answers when its response may be stored or freshen an entry, so that
+// nothing the key does not tell (a page echoing utm_source) reaches the
+// response served to every request of the key. r itself is not changed.
+func (v *view) keyedRequest(r *http.Request) *http.Request {
+	if len(v.cfg.query.Allow) == 0 && len(v.cfg.query.Ignore) == 0 {
+		return r
+	}
+	raw := keyedQuery(r.URL.RawQuery, v.cfg.query)
+	uri := r.RequestURI
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		if q := keyedQuery(uri[i+1:], v.cfg.query); q != uri[i+1:] {
+			uri = uri[:i+1] + q
+			if q == "" {
+				uri = uri[:i]
+			}
+		}
+	}
+	if raw == r.URL.RawQuery && uri == r.RequestURI {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.RawQuery = raw
+	r2.URL, r2.RequestURI = &u, uri
+	if r.Form != nil {
+		// Parsed by an outer middleware: ParseForm would not read the
+		// query again. (A GET's form is its query's.)
+		r2.Form = make(url.Values, len(r.Form))
+		for name, vs := range r.Form {
+			if queryParamWanted(name, v.cfg.query) {
+				r2.Form[name] = slices.Clone(vs)
+			}
+		}
+	}
+	return r2
 }
 
 // uncanonicalQuery is the form of a query that does not parse cleanly: "!"

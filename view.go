@@ -77,7 +77,8 @@ import (
 //     "shop.example"; IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
 //     or KeyFunc (escaped, so that it cannot spell the parts after it), the
 //     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
-//     ?a=2&a=1; PathOnly leaves it out), the path the client sent when a
+//     ?a=2&a=1; PathOnly leaves it out; QueryString leaves parameters out,
+//     of the handler's request too), the path the client sent when a
 //     middleware rewrote it (http.StripPrefix: views mounted under /v1/ and
 //     /v2/ both see "/users", and keep their entries apart; that path is
 //     read from r.RequestURI, so a request no net/http server parsed, as a
@@ -621,7 +622,9 @@ func (v *view) certifiedStranger(r *http.Request) bool {
 // has no body to store for GET.
 func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 	v.announce(w, r, outMiss, httpcache.Miss)
-	v.forward(w, r)
+	hr := v.keyedRequest(r) // as the GET's run sees it
+	v.forward(w, hr)
+	r.Pattern = hr.Pattern // a ServeMux's below, as run hands it on
 }
 
 // serve answers r with a stored snapshot, and counts it.
@@ -1391,9 +1394,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// neither is a complete response to hand on as one.
 		panic(p)
 	}()
-	hr := r // the cache's own conditional request
+	// The cache's own conditional request, or the client's without its
+	// validators, less the query parameters the key leaves out.
+	hr := v.keyedRequest(r)
 	if st.ext == nil || st.ext.prev == nil {
-		hr = withoutValidators(r)
+		hr = withoutValidators(hr)
 	}
 	if ctx, added := withServer(hr.Context()); added {
 		hr = hr.WithContext(ctx)

@@ -81,16 +81,26 @@ func UserKey(f func(*http.Request) string) ViewOption {
 
 // PathOnly leaves the query string out of a view's key: /a?x=1 and /a?x=2
 // share one entry (Flask-Caching's query_string=False, which is not our
-// default: by default the canonical query string is part of the key). It
-// cannot be given with QueryString or KeyFunc.
+// default: by default the canonical query string is part of the key). The
+// handler still gets the query string: use it only for a handler that
+// reads none of it, else the response one client's query made is served
+// for every query (QueryString with Allow keys what the handler reads and
+// hides the rest from it). It cannot be given with QueryString or KeyFunc.
 func PathOnly() ViewOption {
 	return viewOption(func(c *viewConfig) { c.pathOnly = true })
 }
 
 // QueryString chooses which query parameters are part of a view's key (all
 // by default, in canonical order: ?b=2&a=1 and ?a=1&b=2 share an entry,
-// ?a=1&a=2 and ?a=1 do not). See CanonicalQuery. It cannot be given with
-// PathOnly or KeyFunc.
+// ?a=1&a=2 and ?a=1 do not). See CanonicalQuery. The parameters it leaves
+// out of the key are left out of the request the handler answers too
+// (r.URL.RawQuery, r.RequestURI, and r.Form when an outer middleware
+// parsed it; the caller's request is not changed): a page that echoed
+// ?utm_source=... would otherwise be stored with one client's value and
+// served to every client of the key. Read such parameters in a middleware
+// outside the view. Requests the view passes through without the cache
+// (BYPASS: a POST, a BypassIf) get them. It cannot be given with PathOnly
+// or KeyFunc.
 func QueryString(opts QueryKeyOptions) ViewOption {
 	return viewOption(func(c *viewConfig) { c.queryOpts, c.query = true, opts })
 }

@@ -1469,7 +1469,8 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 // The 200 is judged as it left through the writers outside the view: the
 // judged fields they added as its status passed (a session middleware's
 // Set-Cookie) count as its own (withAdded).
-// The handler gets r as its client sent it, with its own validators: it
+// The handler gets r as its client sent it (less the query parameters the
+// key leaves out: keyedRequest), with its own validators: it
 // answers them for the representation r selects, and its 304, which passes
 // through, can neither be stored nor freshen the entry.
 func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *found, ttl time.Duration) {
@@ -1504,7 +1505,9 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	}}
 	v.announce(w, r, outMiss, httpcache.Miss)
 	defer rec.Detach() // after a panic; Finish detaches otherwise
-	v.next.ServeHTTP(rec.Reset(w), r)
+	hr := v.keyedRequest(r)
+	v.next.ServeHTTP(rec.Reset(w), hr)
+	r.Pattern = hr.Pattern // a ServeMux's below, as run hands it on
 	status, h, _, _ := rec.Finish()
 	// A 200 made after the request's context ended is the answer to a
 	// cancelled request, which may be anything: not stored, as a GET's

@@ -66,7 +66,8 @@ type sidebarData struct {
 // storefrontRoutes registers GET / on mux, cached like GET /products and
 // compressed inside the cache (with canonicalEncoding in front). The key holds only the query parameters the
 // page reads, so ?utm_source=... shares the entry of the page without it
-// (and cannot fill the cache with copies of it); ?page=1 is served as the
+// (and cannot fill the cache with copies of it; the handler does not see
+// it, as it is not in the key); ?page=1 is served as the
 // page without it (defaultsLeftOut); the handler refuses the other
 // spellings of those it reads and does not store a page past the last, as
 // GET /products does.
