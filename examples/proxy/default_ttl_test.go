@@ -156,3 +156,39 @@ func TestDefaultTTLFollowsOriginCDNCacheControl(t *testing.T) {
 	assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
 	assert.Empty(t, res.Header.Values(defaultField))
 }
+
+// TestDefaultTTLNotGivenToHead: the default went to every 200 without
+// freshness of its own that answered a GET or a HEAD. A HEAD 200 is never
+// stored; it only freshens the stored GET whose validators it matches (RFC
+// 9111 section 4.3.5), and its fields replace the stored ones. So a HEAD
+// response that said nothing of freshness (an origin whose caching
+// middleware runs for GET only) did not keep the stored state, as a silent
+// 304 does: it wrote the default over the stored, empty field, which the
+// cache then read in place of the origin's own Cache-Control. Here the
+// origin's "no-cache" became ten minutes of unvalidated hits after one
+// HEAD, which any client may send.
+func TestDefaultTTLNotGivenToHead(t *testing.T) {
+	var calls atomic.Int64
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("ETag", `"v1"`)
+		if r.Method == http.MethodGet {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write([]byte("page"))
+	})
+	front, _ := startProxy(t, origin, nil, "-default-ttl", "10m")
+	send(t, http.MethodGet, front.URL+"/p")
+	send(t, http.MethodGet, front.URL+"/p")
+	require.Equal(t, int64(2), calls.Load(), "no-cache: each GET revalidated")
+
+	send(t, http.MethodHead, front.URL+"/p") // any client
+	before := calls.Load()
+	res, _ := send(t, http.MethodGet, front.URL+"/p")
+	assert.Equal(t, before+1, calls.Load(),
+		"the origin's no-cache entry served unvalidated after a HEAD gave it the proxy's default (%s)", res.Header.Get(statusHeader))
+}

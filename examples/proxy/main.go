@@ -316,16 +316,19 @@ const defaultField = "X-Proxy-Cache-Control"
 //     then follows as it would follow CDN-Cache-Control itself;
 //   - else, when it has Cache-Control or Expires, an empty value, which the
 //     cache ignores (an empty targeted field is no field): it follows them;
-//   - else, for a GET or HEAD response of a status that nginx's
+//   - else, for a GET response of a status that nginx's
 //     proxy_cache_valid stores by default (200, 301) or another non-error
 //     one RFC 9110 section 15.1 makes cacheable by default,
 //     "max-age=<ttl>", as proxy_cache_valid gives.
 //
 // A 304 or HEAD response that freshens a stored one replaces its fields,
-// this one included (RFC 9111 section 4.3.4): when the origin's 304 says
-// Cache-Control: private, no-store or an Expires, the stored default goes,
-// and the origin's word applies; a 304 that says nothing of freshness
-// keeps it. The default lives in a field of its own rather than in
+// this one included (RFC 9111 sections 4.3.4 and 4.3.5): when the origin's
+// 304 or HEAD says Cache-Control: private, no-store or an Expires, the
+// stored default goes, and the origin's word applies; one that says nothing
+// of freshness keeps the stored field, the default or the empty one. So
+// neither is given the default: a HEAD 200 is never stored, and its default
+// would replace the stored empty field, turning the origin's no-cache page
+// into -default-ttl of hits unvalidated after any client's HEAD. The default lives in a field of its own rather than in
 // CDN-Cache-Control, which a 304 without one would leave in place, and which
 // a CDN in front of the proxy reads: no cache below or above is told
 // anything the origin did not say. The cost: after a 304 with Cache-Control
@@ -357,8 +360,8 @@ func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 }
 
 // defaultCacheable reports whether a response without freshness of its own
-// gets -default-ttl: one to a GET or HEAD, of status 200, 203, 204, 300, 301
-// or 308.
+// gets -default-ttl: one to a GET (not a HEAD: see defaultFreshness), of
+// status 200, 203, 204, 300, 301 or 308.
 func defaultCacheable(res *http.Response) bool {
 	switch res.StatusCode {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent,
@@ -366,8 +369,7 @@ func defaultCacheable(res *http.Response) bool {
 	default:
 		return false
 	}
-	m := res.Request.Method
-	return m == http.MethodGet || m == http.MethodHead
+	return res.Request.Method == http.MethodGet
 }
 
 // dropResponseField returns h, its responses sent without the field name
