@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-caching/caching/internal/conditional"
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
 )
@@ -64,13 +65,13 @@ func (c *Compressor) Handler(next http.Handler) http.Handler {
 		switch {
 		case c.cfg.skip != nil && c.cfg.skip(r):
 			next.ServeHTTP(w, r) // untouched
-		case c.cfg.conditional && conditionalRequest(r):
+		case c.cfg.conditional && conditional.Request(r):
 			// Conditional outside the compression: the validators
 			// compared are those the client is sent, after the ETag is
 			// weakened or suffixed.
-			withConditional(w, r, func(w http.ResponseWriter, r *http.Request, cond *conditionalWriter) {
-				c.serve(next, w, r, cond)
-			})
+			cond, cw := conditional.Get(w, r)
+			defer cond.Release()
+			c.serve(next, cw, r, cond)
 		default:
 			c.serve(next, w, r, nil)
 		}
@@ -92,7 +93,7 @@ func (c *Compressor) Handler(next http.Handler) http.Handler {
 // is not a 2xx and passes through, and Hijack hands the connection over
 // untouched; a request with an Upgrade header answered with a 200 varies
 // (and is compressed) like any other.
-func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Request, cond *conditionalWriter) {
+func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Request, cond *conditional.Writer) {
 	cw := c.writers.Get().(*responseWriter)
 	rw := cw.Reset(w, cw)
 	orig := r

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-caching/caching/internal/conditional"
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
 	"github.com/go-caching/caching/timing"
@@ -476,7 +477,7 @@ func (w *responseWriter) pass() error {
 // make a 304 of the encoded response once it is committed: its header as
 // it will be sent (the ETag weakened or suffixed) matches the request's
 // validators.
-func (w *responseWriter) notModifiedBy(cond *conditionalWriter) bool {
+func (w *responseWriter) notModifiedBy(cond *conditional.Writer) bool {
 	if w.status != http.StatusOK {
 		return false
 	}
@@ -484,7 +485,7 @@ func (w *responseWriter) notModifiedBy(cond *conditionalWriter) bool {
 	h := w.Header().Clone()
 	header.Canonicalize(h)
 	w.encodeETag(h)
-	return notModified(cond.r.Header, h)
+	return conditional.NotModified(cond.Request().Header, h)
 }
 
 // commitEncoded sets the headers of an encoded response and commits it;
