@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-caching/caching/internal/conditional"
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpcache"
 	"github.com/go-caching/caching/timing"
@@ -1364,7 +1365,21 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		rec.StatusHeader = ""
 		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
 	}
-	rw := rec.Reset(w)
+	below := w
+	if c := st.client(r); !st.background && conditional.Request(c) {
+		// The handler runs without the client's validators (below), for
+		// a full response to store and to hand to the waiters; the client
+		// that holds it gets a 304 made from it instead, as nginx's
+		// not_modified filter answers a miss, and as a hit would answer
+		// it: the recorder still records the whole body, which the
+		// writer below discards (also once the response is refused:
+		// private, no-store, past MaxBodySize). Released after Send,
+		// which forwards what the recorder held.
+		cond, cw := conditional.Get(w, c)
+		defer cond.Release()
+		below = cw
+	}
+	rw := rec.Reset(below)
 	// What the recorder held reaches the client last: after the response
 	// is stored and handed to the waiters.
 	defer rec.Send()
