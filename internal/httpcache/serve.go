@@ -142,8 +142,10 @@ func (s *Snapshot) keptOuter(h http.Header, tags bool) outerFields {
 	if s.Sniffed() {
 		k.typ, k.typed = h["Content-Type"]
 	}
-	if tags && s.computedETag() {
-		k.tag, k.tagged = h["Etag"]
+	if tags {
+		if tag, ok := h["Etag"]; ok && s.computedETag() { // the lookup first: rarely there
+			k.tag, k.tagged = tag, true
+		}
 	}
 	return k
 }
