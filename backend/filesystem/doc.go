@@ -216,8 +216,9 @@
 // Every call checks its context before it touches the disk and between each
 // MiB it reads or writes. Set, Add and Incr wait for the lock of their
 // key's subdirectory (held by another goroutine or process) until their
-// context is done, or Close is called; Delete and Clear wait for each
-// briefly, go on past one still held (the other keys deleted, the other
+// context is done, or Close is called; Delete and Clear wait their turn
+// behind this process's goroutines, but for a lock another process holds
+// only briefly: they go on past it (the other keys deleted, the other
 // subdirectories cleared) and try it again until their context is done or
 // for 5s at most (see Store.Delete, Namespace and Clear); nothing waits for
 // a lock on the store's own account: eviction skips a locked victim (see
@@ -246,7 +247,7 @@
 // left alone. It clears one subdirectory at a time under that
 // subdirectory's lock: a Set, Add or Incr that runs meanwhile is either
 // cleared or kept, and counted in the bounds. A subdirectory whose lock
-// another goroutine or process holds (a long Incr, a stopped process) is
+// another process holds (a stopped process, a hung NFS client) is
 // skipped after a short wait and tried again once the others are cleared,
 // until Clear's context is done or 5s have passed: then Clear returns an
 // error naming the subdirectories it left, all the others cleared.

@@ -690,10 +690,13 @@ func (s *Store) incrLocked(ctx context.Context, e entry, key string, delta int64
 // subdirectory another process holds locked (a stopped process, a hung NFS
 // client) does not leave the keys elsewhere undeleted (an invalidation lost
 // where it could be made): as Clear does, a key whose subdirectory another
-// goroutine or process holds locked is waited for briefly (10ms), then
-// skipped and tried again after the others, until it is deleted, ctx is
-// done, or 5s have passed since the first round over them all; a key that
-// fails otherwise (a file that cannot be removed) is not tried again.
+// process holds locked (or whose turn in this process waits on one that
+// does) is waited for briefly (10ms), then skipped and tried again after
+// the others, until it is deleted, ctx is done, or 5s have passed since the
+// first round over them all; a key that fails otherwise (a file that cannot
+// be removed) is not tried again. This process's own goroutines (a Set, an
+// Incr) are waited for in turn, as long as ctx allows: a steady load of
+// writes to a subdirectory does not keep a Delete out.
 // Delete then fails with the first error, saying how many keys were not
 // deleted, and names the subdirectories left locked. It stops with ctx's
 // error once ctx is done, the keys not started by then left alone.
@@ -771,15 +774,13 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 }
 
 // deleteKey removes key's file (its entry e) and reports whether it held a
-// live entry, with count. It waits for the stripe's lock clearStripeWait at
-// most, and not past giveUp (when not zero), and then gives errStripeBusy.
+// live entry, with count. It waits for the stripe's lock as lockExisting
+// does, and gives errStripeBusy when another process keeps it.
 func (s *Store) deleteKey(ctx context.Context, e entry, key string, count bool, giveUp time.Time) (bool, error) {
 	if notOurs(s.realDir(e.sub)) {
 		return false, nil // no entry of ours can be there
 	}
-	wait, cancel := context.WithDeadline(ctx, stripeWaitEnd(giveUp))
-	st, err := s.lockExisting(wait, e)
-	cancel()
+	st, err := s.lockExisting(ctx, e, giveUp)
 	if errors.Is(err, fs.ErrNotExist) {
 		// No subdirectory (none yet, or removed under us to clear the
 		// cache): no file, and lockExisting forgot it. Nothing is created
@@ -787,7 +788,7 @@ func (s *Store) deleteKey(ctx context.Context, e entry, key string, count bool, 
 		return false, nil
 	}
 	if err != nil {
-		return false, lockWaitErr(ctx, err)
+		return false, err
 	}
 	defer s.unlock(st)
 	held := false
@@ -816,7 +817,7 @@ func (s *Store) deleteStopped(ctx context.Context, busy []string, notStarted int
 }
 
 // keysLocked returns Delete's error for keys, left because another
-// goroutine or process held their subdirectories locked, and the keys
+// process held their subdirectories locked, and the keys
 // after them not started, left in all, wrapping cause.
 func (s *Store) keysLocked(keys []string, left int, cause error) error {
 	var seen [len(s.stripes)]bool
@@ -837,13 +838,15 @@ func (s *Store) keysLocked(keys []string, left int, cause error) error {
 // or Incr of a key there either comes before and is cleared, or after and
 // stays, counted in the bounds.
 //
-// A subdirectory whose lock another goroutine or process holds (a long
-// Incr, a stopped process, a hung NFS client) is waited for briefly (10ms),
-// then skipped, and the others cleared; the skipped ones are tried again, in
+// A subdirectory whose lock another process holds (a stopped process, a
+// hung NFS client), or whose turn in this process waits on one that does,
+// is waited for briefly (10ms), then skipped, and the others cleared; the skipped ones are tried again, in
 // turn, until they are cleared, ctx is done, or 5s have passed since the
 // first round over them all, so that Clear with a context that never ends
 // does not wait for ever on one lock. The error then names the
-// subdirectories left. Clear stops with ctx's error once ctx is done, some
+// subdirectories left. This process's own goroutines holding a
+// subdirectory (a Set, an Incr) are waited for in turn, as long as ctx
+// allows. Clear stops with ctx's error once ctx is done, some
 // files removed and the others not; a subdirectory it could not list or
 // lock is left, and the others cleared.
 func (s *Store) Clear(ctx context.Context) error {
@@ -887,9 +890,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	return first
 }
 
-// Clear's patience with subdirectories another goroutine or process holds
-// locked: each is waited for clearStripeWait at most at a time, and those
-// skipped are tried again until clearPatience has passed since Clear's first
+// Clear's patience with subdirectories another process holds locked (see
+// acquireOrSkip): each is waited for clearStripeWait at most at a time, and
+// those skipped are tried again until clearPatience has passed since Clear's first
 // round over them all (a var: tests shorten it). Past that Clear returns an
 // error naming them: a lock held so long is held by a process stopped or
 // stuck, and a caller whose context has no deadline gets an answer.
@@ -902,8 +905,8 @@ var clearPatience = 5 * time.Second
 var errStripeBusy = errors.New("subdirectory locked")
 
 // leftLocked returns the error of op (Clear's "clear", Delete's "delete")
-// for the subdirectories of stripes subs, left because another goroutine or
-// process held them locked, wrapping cause.
+// for the subdirectories of stripes subs, left because another process held
+// them locked (this process's goroutines are waited for), wrapping cause.
 func (s *Store) leftLocked(op string, subs []byte, cause error) error {
 	names := make([]string, len(subs))
 	for i, b := range subs {
@@ -913,14 +916,14 @@ func (s *Store) leftLocked(op string, subs []byte, cause error) error {
 	if len(subs) == 1 {
 		what = "subdirectory"
 	}
-	return fmt.Errorf("filesystem: %s: %s %s of %s left, locked by another goroutine or process: %w",
+	return fmt.Errorf("filesystem: %s: %s %s of %s left, locked by another process: %w",
 		op, what, strings.Join(names, ", "), s.root, cause)
 }
 
 // clearStripe removes the entry files and stale temporary files of stripe
 // b's subdirectory, and its keys from the index, under the stripe's lock.
-// It waits for the lock clearStripeWait at most, and not past giveUp (when
-// not zero), and then gives errStripeBusy. With no subdirectory (or one that
+// It waits for the lock as lockExisting does, and gives errStripeBusy when
+// another process keeps it. With no subdirectory (or one that
 // is not the store's) there is no file to remove, and the semaphore alone
 // keeps this process's writers out while the keys go; the lock file is
 // flocked only where it is. The index forgets all of the stripe's keys only
@@ -929,12 +932,12 @@ func (s *Store) leftLocked(op string, subs []byte, cause error) error {
 func (s *Store) clearStripe(ctx context.Context, b byte, giveUp time.Time) error {
 	e := s.entryOf([32]byte{b})
 	st := &s.stripes[b]
-	wait, cancel := context.WithDeadline(ctx, stripeWaitEnd(giveUp))
-	defer cancel()
-	if err := s.acquire(wait, st); err != nil {
-		return lockWaitErr(ctx, err)
+	if err := s.acquireOrSkip(ctx, st, func() time.Time { return stripeWaitEnd(giveUp) }); err != nil {
+		return err
 	}
 	defer func() { <-st.sem }()
+	wait, cancel := context.WithDeadline(ctx, stripeWaitEnd(giveUp))
+	defer cancel()
 	dirErr := s.realDir(e.sub)
 	if dirErr == nil {
 		switch err := s.lockFile(wait, st, e, false); {

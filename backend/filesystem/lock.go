@@ -23,6 +23,40 @@ type stripe struct {
 	// named reports that the namespace directory was fsynced after the
 	// stripe's subdirectory was there (Options.Sync): its name is durable.
 	named atomic.Bool
+	// other holds a channel that is closed while another process is known
+	// to hold the lock file (the last flock tried failed): Clear and
+	// Delete, waiting in line for sem, learn from it that the line waits
+	// on another process, and go past the stripe (see acquireOrSkip). A
+	// nil pointer stands for an open channel not made yet.
+	other atomic.Pointer[chan struct{}]
+	// otherHeld reports that other's channel is closed; guarded by sem.
+	otherHeld bool
+}
+
+// otherHolds returns the channel closed while another process holds the
+// stripe's lock file.
+func (st *stripe) otherHolds() chan struct{} {
+	for {
+		if p := st.other.Load(); p != nil {
+			return *p
+		}
+		ch := make(chan struct{})
+		st.other.CompareAndSwap(nil, &ch)
+	}
+}
+
+// flocked records whether a flock of the lock file, just tried, was
+// taken, or refused because another process holds it. The caller holds
+// sem.
+func (st *stripe) flocked(ok bool) {
+	switch {
+	case !ok && !st.otherHeld:
+		st.otherHeld = true
+		close(st.otherHolds())
+	case ok && st.otherHeld:
+		st.otherHeld = false
+		st.other.Store(nil)
+	}
 }
 
 // Polling bounds for a lock file another process holds: the first retry
@@ -38,18 +72,6 @@ const (
 // ctx is done, and with backend.ErrClosed when the store is closed, however
 // long another goroutine or process holds the lock.
 func (s *Store) lock(ctx context.Context, e entry) (*stripe, error) {
-	return s.lockAs(ctx, e, true)
-}
-
-// lockExisting is lock for a call that writes nothing (Delete): it creates
-// no directory, and gives an error wrapping fs.ErrNotExist when e's
-// subdirectory is missing (so is e's file, then: the index forgets it).
-func (s *Store) lockExisting(ctx context.Context, e entry) (*stripe, error) {
-	return s.lockAs(ctx, e, false)
-}
-
-// lockAs is lock, creating e's subdirectory if mk.
-func (s *Store) lockAs(ctx context.Context, e entry, mk bool) (*stripe, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("filesystem: lock: %w", err)
 	}
@@ -57,14 +79,37 @@ func (s *Store) lockAs(ctx context.Context, e entry, mk bool) (*stripe, error) {
 	if err := s.acquire(ctx, st); err != nil {
 		return nil, err
 	}
-	if err := s.lockFile(ctx, st, e, mk); err != nil {
-		if !mk && errors.Is(err, fs.ErrNotExist) {
+	if err := s.lockFile(ctx, st, e, true); err != nil {
+		<-st.sem
+		return nil, err
+	}
+	return st, nil
+}
+
+// lockExisting is lock for a call that writes nothing (Delete): it creates
+// no directory, and gives an error wrapping fs.ErrNotExist when e's
+// subdirectory is missing (so is e's file, then: the index forgets it).
+// It waits for this process's other goroutines in turn (see acquireOrSkip)
+// and for the lock file until stripeWaitEnd(giveUp) at most, and then
+// gives errStripeBusy.
+func (s *Store) lockExisting(ctx context.Context, e entry, giveUp time.Time) (*stripe, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("filesystem: lock: %w", err)
+	}
+	st := &s.stripes[e.hash[0]]
+	if err := s.acquireOrSkip(ctx, st, func() time.Time { return stripeWaitEnd(giveUp) }); err != nil {
+		return nil, err
+	}
+	wait, cancel := context.WithDeadline(ctx, stripeWaitEnd(giveUp))
+	defer cancel()
+	if err := s.lockFile(wait, st, e, false); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			// No subdirectory, so no file: forgotten while the stripe is
 			// held, so that a write racing in after it is not forgotten.
 			s.idx.remove(e.hash)
 		}
 		<-st.sem
-		return nil, err
+		return nil, lockWaitErr(ctx, err)
 	}
 	return st, nil
 }
@@ -79,6 +124,55 @@ func (s *Store) acquire(ctx context.Context, st *stripe) error {
 		return fmt.Errorf("filesystem: lock: %w", ctx.Err())
 	case <-s.stop:
 		return backend.ErrClosed
+	}
+}
+
+// acquireOrSkip takes st's semaphore for Clear or Delete, waiting in line
+// behind this process's other goroutines until ctx is done or the store is
+// closed, however long the line (a Set, Add or Incr holds it briefly: a
+// wait bounded otherwise would leave the line, take its last place again,
+// and could be kept out for ever by a steady load of writes). A line
+// that waits on another process (a stopped one, a hung NFS client holds
+// the lock file) is waited for until end at most, and then errStripeBusy
+// is returned: the caller goes on past the stripe and comes back to it.
+func (s *Store) acquireOrSkip(ctx context.Context, st *stripe, end func() time.Time) error {
+	select {
+	case st.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	for {
+		if err := s.acquireUnless(ctx, st, st.otherHolds(), nil); !errors.Is(err, errStripeBusy) {
+			return err
+		}
+		t := time.NewTimer(time.Until(end()))
+		err := s.acquireUnless(ctx, st, nil, t.C)
+		t.Stop()
+		if !errors.Is(err, errStripeBusy) {
+			return err
+		}
+		select {
+		case <-st.otherHolds():
+			return errStripeBusy
+		default: // the other process let go meanwhile: back in line
+		}
+	}
+}
+
+// acquireUnless takes st's semaphore as acquire does, unless other is
+// closed or timeout fires first: errStripeBusy then.
+func (s *Store) acquireUnless(ctx context.Context, st *stripe, other <-chan struct{}, timeout <-chan time.Time) error {
+	select {
+	case st.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("filesystem: lock: %w", ctx.Err())
+	case <-s.stop:
+		return backend.ErrClosed
+	case <-other:
+		return errStripeBusy
+	case <-timeout:
+		return errStripeBusy
 	}
 }
 
@@ -149,6 +243,9 @@ func (s *Store) flockOnce(st *stripe, e entry, mk bool) (bool, error) {
 			st.f = f
 		}
 		ok, err := tryFlock(st.f)
+		if err == nil {
+			st.flocked(ok)
+		}
 		if err != nil || !ok {
 			if err != nil {
 				err = fmt.Errorf("filesystem: lock: %w", err)
