@@ -133,46 +133,60 @@ func (s *Store) acquire(ctx context.Context, st *stripe) error {
 // wait bounded otherwise would leave the line, take its last place again,
 // and could be kept out for ever by a steady load of writes). A line
 // that waits on another process (a stopped one, a hung NFS client holds
-// the lock file) is waited for until end at most, and then errStripeBusy
-// is returned: the caller goes on past the stripe and comes back to it.
+// the lock file) is waited for until end at most: if that process holds it
+// still, errStripeBusy is returned, and the caller goes on past the stripe
+// and comes back to it. The wait is a goroutine's, so that its place in the
+// line is kept while another process holds the lock only a moment (two
+// processes writing the same subdirectory).
 func (s *Store) acquireOrSkip(ctx context.Context, st *stripe, end func() time.Time) error {
 	select {
 	case st.sem <- struct{}{}:
 		return nil
 	default:
 	}
-	for {
-		if err := s.acquireUnless(ctx, st, st.otherHolds(), nil); !errors.Is(err, errStripeBusy) {
-			return err
-		}
-		t := time.NewTimer(time.Until(end()))
-		err := s.acquireUnless(ctx, st, nil, t.C)
-		t.Stop()
-		if !errors.Is(err, errStripeBusy) {
-			return err
-		}
+	got := make(chan error, 1)
+	quit := make(chan struct{})
+	go func() {
 		select {
-		case <-st.otherHolds():
-			return errStripeBusy
-		default: // the other process let go meanwhile: back in line
+		case st.sem <- struct{}{}:
+			got <- nil
+		case <-ctx.Done():
+			got <- fmt.Errorf("filesystem: lock: %w", ctx.Err())
+		case <-s.stop:
+			got <- backend.ErrClosed
+		case <-quit:
+			got <- errStripeBusy
 		}
-	}
-}
-
-// acquireUnless takes st's semaphore as acquire does, unless other is
-// closed or timeout fires first: errStripeBusy then.
-func (s *Store) acquireUnless(ctx context.Context, st *stripe, other <-chan struct{}, timeout <-chan time.Time) error {
-	select {
-	case st.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("filesystem: lock: %w", ctx.Err())
-	case <-s.stop:
-		return backend.ErrClosed
-	case <-other:
-		return errStripeBusy
-	case <-timeout:
-		return errStripeBusy
+	}()
+	other := st.otherHolds()
+	var t *time.Timer
+	var timeout <-chan time.Time
+	for {
+		select {
+		case err := <-got:
+			return err
+		case <-other:
+			other = nil
+			if t == nil {
+				t = time.NewTimer(time.Until(end()))
+				defer t.Stop()
+			} else {
+				t.Reset(time.Until(end()))
+			}
+			timeout = t.C
+		case <-timeout:
+			timeout = nil
+			select {
+			case <-st.otherHolds():
+				close(quit)
+				if err := <-got; err == nil {
+					<-st.sem // taken as it gave up: handed on
+				}
+				return errStripeBusy
+			default: // the other process let go meanwhile: wait on
+				other = st.otherHolds()
+			}
+		}
 	}
 }
 
