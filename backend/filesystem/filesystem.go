@@ -715,8 +715,8 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 
 // deleteKeys removes the keys' files and, with count, counts the live
 // entries among them, in rounds as Clear clears subdirectories (see
-// Delete): a key whose stripe is found locked is left for the next round,
-// and so are the keys after it in the same stripe, at once.
+// Delete): a key whose stripe another process keeps locked is left for the
+// next round, and so are the keys after it in the same stripe, at once.
 func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
