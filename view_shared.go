@@ -1553,54 +1553,25 @@ func (v *view) gatewayTimeout(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "504 gateway timeout: only-if-cached and nothing stored", http.StatusGatewayTimeout)
 }
 
-// forward serves r through the handler, storing nothing (pass, headMiss).
-// A SharedCache view dates the response it forwards where the handler set
-// no Date (RFC 9110 section 6.6.1: a cache that forwards a response
-// without Date adds one), as it dates what it stores (prepareRun): a
-// nil-valued Date, with which net/http sends none, would otherwise reach
-// the client undated. A default-mode view passes the handler's writer on
-// as it is.
+// forward serves r through the handler, storing nothing (pass, headMiss),
+// with the writer as it is: a request the view does not cache (BypassIf,
+// the usual way out for a stream) keeps every interface of the writer,
+// http.CloseNotifier too, which a wrapper would hide (an SSE handler that
+// asserts it panicked), and costs no allocation. net/http dates such a
+// response itself; only a handler that sets Date to nil on it, suppressing
+// the field on purpose, sends it undated.
 func (v *view) forward(w http.ResponseWriter, r *http.Request) {
-	if v.sh == nil {
-		v.next.ServeHTTP(w, r)
-		return
-	}
-	dw := &datingWriter{v: v}
-	v.next.ServeHTTP(dw.Reset(w, dw), r)
-	dw.returned()
-}
-
-// datingWriter dates the response a SharedCache view forwards without
-// storing it (forward), when its final status passes, if the handler set
-// no Date.
-type datingWriter struct {
-	httpx.Writer
-	v *view
-}
-
-var _ httpx.Hooks = (*datingWriter)(nil)
-
-// WriteHeader dates the response before its final status goes out.
-func (dw *datingWriter) WriteHeader(code int) {
-	if !dw.Committed() && !httpx.Informational(code) {
-		dw.v.dateUndated(dw.Header())
-	}
-	dw.Writer.WriteHeader(code)
-}
-
-// returned dates a response the handler returned without committing,
-// which net/http then sends as a 200 of the header it left.
-func (dw *datingWriter) returned() {
-	if !dw.Committed() && !dw.Hijacked() {
-		dw.v.dateUndated(dw.Header())
-	}
+	v.next.ServeHTTP(w, r)
 }
 
 // dateUndated gives h, the header of a response a SharedCache view
-// forwards, the Date it was received, the Cache's clock's now, when it has
-// none or a nil-valued one (see forward).
+// forwards without recording it (write), the Date it was received, the
+// Cache's clock's now, where the handler set a nil-valued one, with which
+// net/http sends none (RFC 9110 section 6.6.1: a cache that forwards a
+// response without Date adds one). Without the field net/http dates it
+// itself, with no allocation here.
 func (v *view) dateUndated(h http.Header) {
-	if len(h["Date"]) == 0 {
+	if vs, ok := h["Date"]; ok && len(vs) == 0 {
 		h["Date"] = httpDate(v.c.clock())
 	}
 }
@@ -1622,7 +1593,7 @@ func (v *view) write(w http.ResponseWriter, r *http.Request) {
 	v.next.ServeHTTP(rw, r)
 	iw.returned()
 	if v.sh != nil && !iw.Committed() && !iw.Hijacked() {
-		v.dateUndated(w.Header()) // see datingWriter.returned
+		v.dateUndated(w.Header()) // net/http sends it as a 200 of this header
 	}
 }
 
