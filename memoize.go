@@ -416,7 +416,8 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		// As for Refresh: a computation in flight may have read the data
 		// before the update this call is forced for. It is neither joined
 		// nor lets its result be stored after this one's.
-		m.shared.supersede(key)
+		held := m.shared.supersedeHeld(key) // until it returns: see supersedeHeld
+		defer m.shared.done(&held)
 	}
 	if hasStale && m.lease > 0 && !self && m.leaseHeld(ctx, key) {
 		m.record(outStale) // another process computes it (lease.go)
@@ -1183,7 +1184,8 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			}
 		}()
 		if m.calls.StartedBefore(key, stored) {
-			m.shared.supersede(key) // older than the entry: see above
+			held := m.shared.supersedeHeld(key) // older than the entry: see above
+			defer m.shared.done(&held)
 		}
 		// fn runs with bg, not with the flight's uncancellable context:
 		// Close ends it.

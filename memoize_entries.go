@@ -61,7 +61,8 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	// within (computed inline by m.do, as Get's: reentry.go), whose result
 	// holds this one's and is stored.
 	if !withinItself(ctx, m.calls, key, false) {
-		m.shared.supersede(key)
+		held := m.shared.supersedeHeld(key) // until it returns: see supersedeHeld
+		defer m.shared.done(&held)
 	}
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined, returned := false, false

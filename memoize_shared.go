@@ -34,7 +34,8 @@ type memoShared struct {
 	// exact per key, so that a Forget, Set or Refresh of one key never
 	// stops the computation of another (for a Refresh, a computation not
 	// stored leaves the old entry served), and bounded by the computations
-	// in flight (an entry is removed when its last one ends, memoEpoch.done).
+	// in flight and the callers of supersedeHeld (an entry is removed when
+	// its last one ends, memoShared.done).
 	// A key without a computation in flight needs no epoch: one that
 	// begins after the change reads its data after it. Guarded by emu.
 	emu    sync.Mutex
@@ -101,6 +102,17 @@ func (s *memoShared) epochOf(key string) memoEpoch {
 func (s *memoShared) epochOfMode(key string, replacing bool) memoEpoch {
 	s.emu.Lock()
 	defer s.emu.Unlock()
+	ke := s.keyEpochOf(key)
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load(), replacing: replacing}
+	if replacing {
+		ke.pending = append(ke.pending, e.n)
+	}
+	return e
+}
+
+// keyEpochOf returns key's epoch, created if none is, with one more
+// computation (or supersedeHeld caller) registered. The caller holds emu.
+func (s *memoShared) keyEpochOf(key string) *keyEpoch {
 	ke := s.epochs[key]
 	if ke == nil {
 		ke = new(keyEpoch)
@@ -110,11 +122,7 @@ func (s *memoShared) epochOfMode(key string, replacing bool) memoEpoch {
 		s.epochs[key] = ke
 	}
 	ke.refs++
-	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load(), replacing: replacing}
-	if replacing {
-		ke.pending = append(ke.pending, e.n)
-	}
-	return e
+	return ke
 }
 
 // done ends the computation that read e (epochOf): the last one of its key
@@ -197,6 +205,28 @@ func (s *memoShared) supersede(key string) {
 	s.emu.Unlock()
 	s.saveMu.Unlock()
 	s.forget(key)
+}
+
+// supersedeHeld is supersede for a replacement (Refresh, a forced Get, a
+// background refresh) or a Set: it also registers the caller, as epochOf
+// does (the caller calls done when it returns), so that key's epoch, and
+// what memoShared.owed reads in it, is kept until then. A replacement it
+// superseded may end unstored before the caller's computation begins (its
+// ArgTags, its argument's copy, a wait run first): with no computation in
+// flight, done would drop that record, and the caller's computation, if
+// its fn failed, would find nothing owed and leave the entry of the data
+// before the update served, though the superseded one's caller got its
+// new result. The epoch returned is the one after the change: settle with
+// it settles every computation begun before (Set's store).
+func (s *memoShared) supersedeHeld(key string) memoEpoch {
+	s.saveMu.Lock()
+	s.emu.Lock()
+	ke := s.keyEpochOf(key)
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Add(1), all: s.all.Load()}
+	s.emu.Unlock()
+	s.saveMu.Unlock()
+	s.forget(key)
+	return e
 }
 
 // supersedeAll is supersede for every key of the name.
