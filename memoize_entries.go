@@ -43,7 +43,8 @@ import (
 // or that returned without storing: that one's result is not stored,
 // though it returns it with no error, so a's entry is removed (the delete
 // retried if it fails), as for a result not stored, unless a result was
-// stored since (by a computation begun after this Refresh was called).
+// stored since (by a computation begun after this Refresh was called, or
+// by a Set made after it).
 // Refresh is not counted in Stats' lookups. A Refresh made from within
 // fn's computation for a's own key, with the context fn was given (or one
 // made from it), computes inline as Get does there (see Get): it stores
@@ -101,7 +102,10 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	if !ok {
 		return m.Forget(ctx, a)
 	}
-	m.shared.supersede(key) // a computation in flight must not overwrite r
+	// A computation in flight must not overwrite r; a replacement that
+	// begins after this and fails must not remove it (settle, below).
+	held := m.shared.supersedeHeld(key)
+	defer m.shared.done(&held)
 	tags, argKeys := m.tagKeysWith(a)
 	vs, err := m.versions(ctx, tags, argKeys, ttl)
 	if err != nil {
@@ -114,6 +118,11 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	if err := m.c.store.save(ctx, key, e, vs); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}
+	// r is newer than the results of the replacements it superseded: one
+	// that returned its result unstored is owed no delete any more
+	// (memoShared.owed), though a replacement begun after the supersede,
+	// whose epoch is current, may fail.
+	m.shared.settle(&held)
 	return nil
 }
 
