@@ -609,23 +609,35 @@ func keyedQuery(rawQuery string, opts QueryKeyOptions) string {
 	return strings.Join(kept, "&")
 }
 
-// keyedRequest returns r, or, in a view whose key leaves query parameters
-// out (QueryString with Allow or Ignore), a copy without them in its
-// URL.RawQuery, RequestURI and Form (when parsed): the request the handler
-// answers when its response may be stored or freshen an entry, so that
-// nothing the key does not tell (a page echoing utm_source) reaches the
-// response served to every request of the key. r itself is not changed.
+// keyedRequest returns r, or a copy that holds no query the key was not
+// made of: the request the handler answers when its response may be stored
+// or freshen an entry, so that nothing the key does not tell (a page
+// echoing utm_source) reaches the response served to every request of the
+// key. Its URL.RawQuery is r's less the parameters QueryString leaves out
+// (Allow, Ignore), or empty under PathOnly; its RequestURI carries that
+// query, not the one the client sent (which a middleware outside the view
+// may have rewritten in r.URL alone); and its Form, when an outer
+// middleware parsed it, is what ParseForm makes of the copy (parsed before
+// the rewrite, it held the client's query). r itself is not changed. Only
+// a miss or refresh calls it: a hit never pays for the copy.
 func (v *view) keyedRequest(r *http.Request) *http.Request {
-	if len(v.cfg.query.Allow) == 0 && len(v.cfg.query.Ignore) == 0 {
-		return r
+	if v.keyFunc != nil {
+		return r // the KeyFunc says what is keyed, which the view cannot tell
 	}
-	raw := keyedQuery(r.URL.RawQuery, v.cfg.query)
+	raw := r.URL.RawQuery
+	switch {
+	case v.cfg.pathOnly:
+		raw = ""
+	case len(v.cfg.query.Allow) > 0 || len(v.cfg.query.Ignore) > 0:
+		raw = keyedQuery(raw, v.cfg.query)
+	}
 	uri := r.RequestURI
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		if q := keyedQuery(uri[i+1:], v.cfg.query); q != uri[i+1:] {
-			uri = uri[:i+1] + q
-			if q == "" {
-				uri = uri[:i]
+	if uri != "" && uri != "*" {
+		target, sent, _ := strings.Cut(uri, "?")
+		if sent != raw {
+			uri = target
+			if raw != "" {
+				uri += "?" + raw
 			}
 		}
 	}
@@ -638,14 +650,14 @@ func (v *view) keyedRequest(r *http.Request) *http.Request {
 	u.RawQuery = raw
 	r2.URL, r2.RequestURI = &u, uri
 	if r.Form != nil {
-		// Parsed by an outer middleware: ParseForm would not read the
-		// query again. (A GET's form is its query's.)
-		r2.Form = make(url.Values, len(r.Form))
-		for name, vs := range r.Form {
-			if queryParamWanted(name, v.cfg.query) {
-				r2.Form[name] = slices.Clone(vs)
-			}
-		}
+		// Parsed by an outer middleware: ParseForm would not read the query
+		// again. PostForm is kept (a GET's or HEAD's is empty: only POST,
+		// PUT and PATCH read a body), the query is read from the copy's.
+		// (An error, a query that does not parse cleanly, went to the
+		// middleware that parsed r's; the values before it are kept, as
+		// ParseForm keeps them.)
+		r2.Form = nil
+		_ = r2.ParseForm()
 	}
 	return r2
 }

@@ -82,10 +82,13 @@ func UserKey(f func(*http.Request) string) ViewOption {
 // PathOnly leaves the query string out of a view's key: /a?x=1 and /a?x=2
 // share one entry (Flask-Caching's query_string=False, which is not our
 // default: by default the canonical query string is part of the key). The
-// handler still gets the query string: use it only for a handler that
-// reads none of it, else the response one client's query made is served
-// for every query (QueryString with Allow keys what the handler reads and
-// hides the rest from it). It cannot be given with QueryString or KeyFunc.
+// handler does not get the query string either (r.URL.RawQuery and
+// r.RequestURI have none, r.Form none of it when an outer middleware
+// parsed it; the caller's request is not changed): a page that echoed
+// ?x=... would otherwise be stored with one client's value and served for
+// every query. QueryString with Allow keys the parameters a handler reads.
+// Requests the view passes through without the cache (BYPASS) get the
+// query. It cannot be given with QueryString or KeyFunc.
 func PathOnly() ViewOption {
 	return viewOption(func(c *viewConfig) { c.pathOnly = true })
 }
