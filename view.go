@@ -78,7 +78,7 @@ import (
 //     "shop.example"; IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
 //     or KeyFunc (escaped, so that it cannot spell the parts after it), the
 //     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
-//     ?a=2&a=1; PathOnly leaves it out and QueryString parameters, of the
+//     ?a=2&a=1; PathOnly leaves it out, QueryString parameters: of the
 //     handler's request too), the path the client sent when a
 //     middleware rewrote it (http.StripPrefix: views mounted under /v1/ and
 //     /v2/ both see "/users", and keep their entries apart; that path is
