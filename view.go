@@ -1368,15 +1368,22 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	below := w
 	if c := st.client(r); !st.background && conditional.Request(c) {
 		// The handler runs without the client's validators (below), for
-		// a full response to store and to hand to the waiters; the client
-		// that holds it gets a 304 made from it instead, as nginx's
-		// not_modified filter answers a miss, and as a hit would answer
-		// it: the recorder still records the whole body, which the
-		// writer below discards (also once the response is refused:
-		// private, no-store, past MaxBodySize). Released after Send,
-		// which forwards what the recorder held.
+		// a full response to store and to hand to the waiters. A response
+		// refused at commit (private, no-store, a Content-Length past
+		// MaxBodySize, a Vary refused, a request's no-store) is neither:
+		// the client that holds it gets a 304 made from it, at once, and
+		// the handler's body writes fail from then on (a large file is
+		// not read to the end for nothing), where the origin alone would
+		// have answered 304. Any other 200 reaches the client whole, as
+		// before: the middleware outside the view must see the 200 the
+		// view may store, since the fields it adds to a 2xx (Vary:
+		// Cookie, Set-Cookie, private) are judged for storing it; made a
+		// 304, it adds none, and one client's page would answer another.
+		// The hits answer the validators from the entry. Released after
+		// Send, which forwards what the recorder held.
 		cond, cw := conditional.Get(w, c)
 		defer cond.Release()
+		cond.Only = func() bool { return rec.Reason() != httpcache.ReasonNone }
 		below = cw
 	}
 	rw := rec.Reset(below)

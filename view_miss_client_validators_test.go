@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,10 +33,11 @@ import (
 // browser revalidation of a large download, and of every private page with
 // an ETag (Rails' default headers), downloads it in full: the cache makes
 // the service slower than no cache. Nor does the view answer the client's
-// validators from the 200 it just received (nginx's not_modified filter
-// does for a cacheable miss; Varnish's hit-for-pass sends an uncacheable
-// object's requests on with their validators): a cacheable miss whose
-// ETag the client already holds is sent whole as well.
+// validators from the 200 it just received (Varnish's hit-for-pass sends
+// an uncacheable object's requests on with their validators). A response
+// the view refuses at commit is answered 304 now; one it may store still
+// reaches its client whole (TestViewMiss304OuterVary says why), and the
+// hits answer the validators.
 func TestViewMissAnswersClientValidators(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
 	modified := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -61,23 +63,29 @@ func TestViewMissAnswersClientValidators(t *testing.T) {
 					"%s, request %d: the client holds \"v1\"; sent %d bytes again (X-Cache %s)", cc, i+1, w.Body.Len(), w.Header().Get("X-Cache"))
 			}
 		}
-		// A cacheable miss: stored, but the client that holds its ETag
-		// gets the whole body too (only a later hit answers it 304).
+		// A cacheable miss: stored, and the client that holds its ETag
+		// gets the whole body (a middleware outside the view must see
+		// the 200 stored); the hits answer it 304.
 		small := e.sharedView(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "max-age=60")
 			w.Header().Set("ETag", `"s1"`)
 			http.ServeContent(w, r, "s.txt", modified, strings.NewReader("small body"))
 		}))
 		w := get(small, "/small", "If-None-Match", `"s1"`)
-		assert.Equal(t, http.StatusNotModified, w.Code, "a miss whose ETag the client holds (X-Cache %s)", w.Header().Get("X-Cache"))
+		assert.Equal(t, http.StatusOK, w.Code, "a miss that may be stored (X-Cache %s)", w.Header().Get("X-Cache"))
+		assert.Equal(t, "small body", w.Body.String())
+		w = get(small, "/small", "If-None-Match", `"s1"`)
+		assert.Equal(t, http.StatusNotModified, w.Code, "a hit whose ETag the client holds (X-Cache %s)", w.Header().Get("X-Cache"))
 	})
 }
 
-// TestViewMissNotModifiedStillStores: a miss answered 304 for the client's
-// validators stores the whole response all the same (never the 304): the
-// next request without validators is a hit with the body, and the 304
-// carries the fields RFC 9110 section 15.4.5 asks for, not those that
-// describe the body it does not send.
+// TestViewMissNotModifiedStillStores: a miss whose client holds the
+// response it may store gets the whole 200 (never a 304 made from it,
+// which the middleware outside the view would not see as the 200 stored),
+// and the response is stored: the next request is a hit with the body.
+// One the view refuses (private) is answered 304, which carries the fields
+// RFC 9110 section 15.4.5 asks for, not those that describe the body it
+// does not send.
 func TestViewMissNotModifiedStillStores(t *testing.T) {
 	for name, opts := range map[string][]ViewOption{
 		"default":     {CacheStatusHeader("X-Cache")},
@@ -86,35 +94,44 @@ func TestViewMissNotModifiedStillStores(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			forEachViewStore(t, func(t *testing.T, k storeKind) {
 				e := newViewEnv(t, k)
-				h := &counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
-					w.Header().Set("Cache-Control", "max-age=60")
+				h := &counter{body: "page", fn: func(w http.ResponseWriter, r *http.Request) {
+					cc := "max-age=60"
+					if r.URL.Query().Has("cc") {
+						cc = r.URL.Query().Get("cc")
+					}
+					w.Header().Set("Cache-Control", cc)
 					w.Header().Set("ETag", `"e1"`)
 					w.Header().Set("Vary", "Accept-Language")
 					w.Header().Set("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT")
 				}}
 				ch := e.c.Cached(time.Minute, opts...)(h)
 
-				w := get(ch, "/p", "If-None-Match", `W/"e1"`)
+				w := get(ch, "/p?cc=private", "If-None-Match", `W/"e1"`)
 				assert.Equal(t, http.StatusNotModified, w.Code)
 				assert.Empty(t, w.Body.String())
-				assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
+				assert.Equal(t, "BYPASS", w.Header().Get("X-Cache"))
 				assert.Equal(t, `"e1"`, w.Header().Get("Etag"))
-				assert.Equal(t, "max-age=60", w.Header().Get("Cache-Control"))
+				assert.Equal(t, "private", w.Header().Get("Cache-Control"))
 				assert.Equal(t, "Accept-Language", w.Header().Get("Vary"))
 				for _, k := range []string{"Content-Type", "Content-Length", "Last-Modified"} {
 					assert.Empty(t, w.Header()[k], k)
 				}
 
+				w = get(ch, "/p", "If-None-Match", `W/"e1"`)
+				assert.Equal(t, http.StatusOK, w.Code)
+				assert.Equal(t, "page #2", w.Body.String(), "a miss that may be stored is sent whole")
+				assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
+
 				w = get(ch, "/p")
 				assert.Equal(t, http.StatusOK, w.Code)
-				assert.Equal(t, "page #1", w.Body.String(), "the whole body was stored")
+				assert.Equal(t, "page #2", w.Body.String(), "the whole body was stored")
 				assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
 				assert.Equal(t, "text/plain", w.Header().Get("Content-Type"))
 
 				w = get(ch, "/p", "If-None-Match", `"e1"`)
 				assert.Equal(t, http.StatusNotModified, w.Code)
 				assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
-				assert.EqualValues(t, 1, h.calls.Load())
+				assert.EqualValues(t, 2, h.calls.Load())
 			})
 		})
 	}
@@ -122,12 +139,14 @@ func TestViewMissNotModifiedStillStores(t *testing.T) {
 
 // TestViewMissValidatorPrecedence: a miss answers 304 only where the
 // client's condition matches this response's own validators, with RFC 9110
-// section 13.2.2's precedence: If-None-Match over If-Modified-Since.
+// section 13.2.2's precedence: If-None-Match over If-Modified-Since (a
+// response the view refuses: no-store).
 func TestViewMissValidatorPrecedence(t *testing.T) {
 	const lm = "Thu, 01 Jan 2026 00:00:00 GMT"
 	c := Must(nil)
 	defer c.Close()
 	h := &counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("ETag", `"e1"`)
 		w.Header().Set("Last-Modified", lm)
 	}}
@@ -157,29 +176,38 @@ func TestViewMissValidatorPrecedence(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code, "not a GET or HEAD")
 	// Where the handler makes no 200 (here a 404), nothing is answered 304.
 	nf := c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("ETag", `"e1"`)
 		http.Error(w, "gone", http.StatusNotFound)
 	}))
 	assert.Equal(t, http.StatusNotFound, get(nf, "/nf", "If-None-Match", `"e1"`).Code)
 }
 
-// TestViewMissNotModifiedPastLimit: a response that passes MaxBodySize
-// while it is written (no Content-Length: the recorder gives up half-way,
-// and hands on what it held) still reaches a client that holds it as the
-// 304 alone; a client without validators gets the whole body.
+// TestViewMissNotModifiedPastLimit: a response whose Content-Length passes
+// MaxBodySize is refused at commit, and reaches a client that holds it as
+// the 304 alone. One that passes it only while it is written (no
+// Content-Length: the recorder gives up half-way) was committed as a 200
+// that may be stored: it is sent whole, as a client without validators
+// gets it.
 func TestViewMissNotModifiedPastLimit(t *testing.T) {
 	c := Must(nil)
 	defer c.Close()
 	chunk := bytes.Repeat([]byte("x"), 1024)
-	ch := c.Cached(time.Minute, MaxBodySize(8<<10), CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	ch := c.Cached(time.Minute, MaxBodySize(8<<10), CacheStatusHeader("X-Cache"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"big"`)
+		if r.URL.Query().Has("declared") {
+			w.Header().Set("Content-Length", strconv.Itoa(20*len(chunk)))
+		}
 		for range 20 {
 			_, _ = w.Write(chunk)
 		}
 	}))
-	w := get(ch, "/big", "If-None-Match", `"big"`)
+	w := get(ch, "/big?declared", "If-None-Match", `"big"`)
 	assert.Equal(t, http.StatusNotModified, w.Code)
 	assert.Zero(t, w.Body.Len())
+	w = get(ch, "/big", "If-None-Match", `"big"`)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, 20*len(chunk), w.Body.Len())
 	w = get(ch, "/big")
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Equal(t, "MISS", w.Header().Get("X-Cache"), "not stored: past the limit")
@@ -187,29 +215,34 @@ func TestViewMissNotModifiedPastLimit(t *testing.T) {
 }
 
 // TestViewMissNotModifiedFlushed: in a SharedCache view (which keeps
-// recording through flushes, from a goroutine of its own), a response the
-// handler flushes as it goes is answered 304 all the same, and stored whole.
+// recording through flushes, from a goroutine of its own), a refused
+// response the handler flushes as it goes is answered 304 all the same; a
+// response it may store is sent whole, and stored whole.
 func TestViewMissNotModifiedFlushed(t *testing.T) {
 	e := newViewEnv(t, viewStores[0])
-	ch := e.sharedView(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
+	ch := e.sharedView(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", r.URL.Query().Get("cc"))
 		w.Header().Set("ETag", `"f1"`)
 		for i := range 3 {
 			_, _ = fmt.Fprintf(w, "part %d;", i)
 			w.(http.Flusher).Flush()
 		}
 	}))
-	w := get(ch, "/f", "If-None-Match", `"f1"`)
+	w := get(ch, "/f?cc=private", "If-None-Match", `"f1"`)
 	assert.Equal(t, http.StatusNotModified, w.Code)
 	assert.Zero(t, w.Body.Len())
-	w = get(ch, "/f")
+	w = get(ch, "/f?cc=max-age=60", "If-None-Match", `"f1"`)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "part 0;part 1;part 2;", w.Body.String())
+	w = get(ch, "/f?cc=max-age=60")
 	assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
 	assert.Equal(t, "part 0;part 1;part 2;", w.Body.String())
 }
 
 // TestViewMissNotModifiedWaiters: the requests that wait for a run are
 // answered from its response as hits are: 304 for those that hold it,
-// the body for the others, whichever the leader's client got.
+// the body for the others; the leader's client, whose response may be
+// stored, gets it whole.
 func TestViewMissNotModifiedWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
@@ -233,15 +266,16 @@ func TestViewMissNotModifiedWaiters(t *testing.T) {
 		close(release)
 		wg.Wait()
 		assert.EqualValues(t, 1, h.calls.Load())
-		assert.Equal(t, []int{http.StatusNotModified, http.StatusNotModified, http.StatusOK}, codes)
-		assert.Equal(t, []string{"", "", "page #1"}, bodies)
+		assert.Equal(t, []int{http.StatusOK, http.StatusNotModified, http.StatusOK}, codes)
+		assert.Equal(t, []string{"page #1", "", "page #1"}, bodies)
 	})
 }
 
 // TestViewMissNotModifiedCodedVariant: a client that holds the gzip
 // variant revalidates it on a miss with the ETag it was sent (weakened or
-// suffixed), with compress outside the view and inside it: it gets a 304
-// that names that variant, and the entry stored is the whole response.
+// suffixed), with compress outside the view and inside it: the entry
+// stored is the whole response, and the hits answer it with a 304 that
+// names that variant.
 func TestViewMissNotModifiedCodedVariant(t *testing.T) {
 	body := strings.Repeat("<p>hello</p>\n", 200)
 	page := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -281,8 +315,20 @@ func TestViewMissNotModifiedCodedVariant(t *testing.T) {
 					h = c.Cached(time.Minute, opts...)(cz.Handler(page))
 				}
 				w := send(h, held)
-				assert.Equal(t, http.StatusNotModified, w.Code, name)
+				if outside {
+					// compress answers the tag it sent itself.
+					assert.Equal(t, http.StatusNotModified, w.Code, name)
+					assert.Zero(t, w.Body.Len(), name)
+				} else {
+					// A response the view may store reaches its client whole.
+					assert.Equal(t, http.StatusOK, w.Code, name)
+					assert.NotZero(t, w.Body.Len(), name)
+				}
 				assert.Equal(t, "MISS", w.Header().Get("X-Cache"), name)
+				assert.Equal(t, held, w.Header().Get("Etag"), name)
+				w = send(h, held)
+				assert.Equal(t, http.StatusNotModified, w.Code, name)
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"), name)
 				assert.Equal(t, held, w.Header().Get("Etag"), name)
 				assert.Zero(t, w.Body.Len(), name)
 				w = send(h, "")

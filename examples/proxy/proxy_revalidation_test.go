@@ -23,7 +23,7 @@ import (
 // sends the origin the request without the client's validators (a miss
 // runs for a full response to store), and the whole file used to be sent
 // to the client again on every revalidation. The client gets a 304 made
-// from the origin's 200 now; the origin still sends the proxy the file.
+// from the origin's 200 now, at once.
 func TestProxyLargeFileRevalidationNotModified(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 256<<10)
 	modified := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -57,9 +57,10 @@ func TestProxyLargeFileRevalidationNotModified(t *testing.T) {
 		assert.Zero(t, n, "revalidation %d: bytes sent to a client that holds the file", i+1)
 		assert.Equal(t, `"v1"`, res.Header.Get("Etag"), "revalidation %d", i+1)
 	}
-	// The cost: each revalidation still has the origin send the whole
-	// file to the proxy (never stored, it is not answered from an entry).
-	assert.Equal(t, int64(3*len(big)), sent.Load(), "bytes the origin sent the proxy")
+	// The cost: each revalidation still has the origin start sending the
+	// file to the proxy (never stored, it is not answered from an entry);
+	// the proxy's copy stops at its first write past the 304.
+	assert.LessOrEqual(t, sent.Load(), int64(3*len(big)), "bytes the origin sent the proxy")
 }
 
 type countingWriter struct {

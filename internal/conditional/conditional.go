@@ -36,6 +36,13 @@ func Request(r *http.Request) bool {
 // Writer is not safe for concurrent use, like an http.ResponseWriter.
 type Writer struct {
 	httpx.Writer
+	// Only, when set, is asked at commit whether a matching 200 may be
+	// made a 304: one it refuses passes whole. A 304 made under Only is
+	// sent at once (flushed), and the body the handler goes on writing is
+	// refused with http.ErrBodyNotAllowed, as net/http refuses a 304's,
+	// so that a handler copying a large or endless body stops early.
+	Only func() bool
+
 	r           *http.Request
 	notModified bool
 }
@@ -59,7 +66,7 @@ func Get(w http.ResponseWriter, r *http.Request) (*Writer, http.ResponseWriter) 
 // back in the pool.
 func (w *Writer) Release() {
 	w.Reset(nil, nil)
-	w.r, w.notModified = nil, false
+	w.r, w.notModified, w.Only = nil, false, nil
 	writers.Put(w)
 }
 
@@ -72,7 +79,7 @@ func (w *Writer) NotModified() bool { return w.notModified }
 // WriteHeader evaluates the request's validators against the response's
 // when the final status is 200.
 func (w *Writer) WriteHeader(code int) {
-	if code == http.StatusOK && !w.Committed() {
+	if code == http.StatusOK && !w.Committed() && (w.Only == nil || w.Only()) {
 		h := w.Header()
 		header.Canonicalize(h)
 		if NotModified(w.r.Header, h) {
@@ -87,25 +94,37 @@ func (w *Writer) WriteHeader(code int) {
 		}
 	}
 	w.Writer.WriteHeader(code)
+	if w.notModified && w.Only != nil {
+		// net/http holds a 304 until the handler writes or returns:
+		// the client is answered now, whatever the handler does next.
+		_ = w.Writer.Flush() // http.ErrNotSupported: sent at the end
+	}
 }
 
-// Write discards the body of a 304.
+// Write discards the body of a 304 (refuses it under Only).
 func (w *Writer) Write(p []byte) (int, error) {
 	if !w.Committed() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.notModified {
+		if w.Only != nil {
+			return 0, http.ErrBodyNotAllowed
+		}
 		return len(p), nil
 	}
 	return w.Writer.Write(p)
 }
 
-// ReadFrom discards the body of a 304, and keeps sendfile otherwise.
+// ReadFrom discards the body of a 304 (refuses it under Only), and keeps
+// sendfile otherwise.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	if !w.Committed() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.notModified {
+		if w.Only != nil {
+			return 0, http.ErrBodyNotAllowed
+		}
 		return io.Copy(io.Discard, r)
 	}
 	return w.Writer.ReadFrom(r)
