@@ -1366,6 +1366,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
 	}
 	below := w
+	var cond *conditional.Writer
 	if c := st.client(r); !st.background && conditional.Request(c) {
 		// The handler runs without the client's validators (below), for
 		// a full response to store and to hand to the waiters. A response
@@ -1381,7 +1382,8 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// 304, it adds none, and one client's page would answer another.
 		// The hits answer the validators from the entry. Released after
 		// Send, which forwards what the recorder held.
-		cond, cw := conditional.Get(w, c)
+		var cw http.ResponseWriter
+		cond, cw = conditional.Get(w, c)
 		defer cond.Release()
 		cond.Only = func() bool { return rec.Reason() != httpcache.ReasonNone }
 		below = cw
@@ -1410,6 +1412,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		}
 		v.count(r, st, st.outcome())
+		if p == http.ErrAbortHandler && cond != nil && cond.NotModified() {
+			// The 304 made of a refused response went out whole, and the
+			// write that failed after it (by design: see above) is what
+			// httputil.ReverseProxy aborts on. Re-raised, the abort would
+			// reset an HTTP/2 stream whose 304 the client already had.
+			return
+		}
 		// http.ErrAbortHandler included, even where the view gave the
 		// request its ServerContextKey (withServer): a proxy's abort of a
 		// body the origin broke off and a handler's own look alike, and
