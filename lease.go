@@ -22,7 +22,10 @@ import (
 // filesystem store's lock, the in-process store's own Add), for the lease's
 // time d:
 //
-//   - The process that adds it runs the work, stores the result, and
+//   - The process that adds it looks the entry up once more (another
+//     process's run may have stored it and released the lease between
+//     this one's miss and its Add: that entry answers it as it answers the
+//     waiters below), then runs the work, stores the result, and
 //     deletes the lease; when the result is not stored (an error, a
 //     response that may not be stored, a result the codec or the backend
 //     refused; and a SharedCache response stored to be revalidated before
@@ -188,40 +191,40 @@ func markOf(key string, e *entry, err error) entryMark {
 	return entryMark{}
 }
 
-// storedSince reports whether m, the mark of an entry found once the
-// lease was found held, is an entry stored since before, the mark of what
-// the caller's miss found (nil: the lease was not found held).
-func (m entryMark) storedSince(before *entryMark) bool {
-	return before != nil && before.known && m.known && m.created != 0 && m != *before
+// storedSince reports whether m, the mark of an entry found by a look of
+// acquireLease, is an entry stored since before, the mark of what the
+// caller's miss found.
+func (m entryMark) storedSince(before entryMark) bool {
+	return before.known && m.known && m.created != 0 && m != before
 }
 
 // acquireLease takes the lease of key (the backend key of an entry) for d,
 // or waits for the process that holds it, as the comment at the top of this
-// file says. seen is the mark of what the caller's miss found (the lookup
-// that found no fresh entry, and brought it here). check looks the entry up,
-// reports what it found, and returns the mark of the entry it read (or of
-// none); it bounds its own backend calls. It is called once the caller added
-// the lease, found it held, saw it free (its holder released it, having
-// stored the entry or not), or reached its deadline: the holder's writes are
-// in the remote store then, but the news of them may still be on its way to
-// this process's near cache, whose copies are what the miss refused. check
-// drops the near copies of every key it reads (a view's Vary record as well
-// as its variant's entry), so that it reads the remote store rather than run
-// the work a second time; they were no answer anyway. waited is nil until
-// the caller's Add found the lease held; from then on it is seen: an entry
-// other than that one was stored by the run the caller found in progress (or
+// file says. check looks the entry up and reports what it found; it bounds
+// its own backend calls. It is called once the caller added the lease,
+// found it held, saw it free (its holder released it, having stored the
+// entry or not), or reached its deadline: the holder's writes are in the
+// remote store then, but the news of them may still be on its way to this
+// process's near cache, whose copies are what the miss refused. check drops
+// the near copies of every key it reads (a view's Vary record as well as
+// its variant's entry), so that it reads the remote store rather than run
+// the work a second time; they were no answer anyway. check tells an entry
+// by the mark of what the caller's miss found (the lookup that found no
+// fresh entry, and brought it here): an entry other than that one was
+// stored by a run in progress in another process since that miss (or
 // another since), which answers the caller as that run's result answers a
 // waiter of its process (viewFlight, Memoize's singleflight), fresh or not
 // by now, under the same rules (lookFound), or not at all (lookOther). That
 // run may have stored its entry and released the lease before the caller's
-// first look after its Add: so the mark is the miss's, not that look's,
-// which would take that entry for one seen before. hasStale is whether the
+// Add was made (the Add then succeeds), or before its first look after a
+// failed Add: so the mark is the miss's, not that of a look after it, which
+// would take that entry for one seen before. hasStale is whether the
 // caller has a stale entry to serve rather than wait. keyNow, when not nil,
 // is the key of the entry as check last learnt it: a view's miss of a page
 // not yet known to vary waits on the base key's lease, and once a run stores
 // the Vary record, its variant's key. The waiter takes that key's lease
 // instead (once), so that a variant does not wait for the runs of others.
-func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, seen entryMark, check func(ctx context.Context, waited *entryMark) (leaseLook, entryMark), keyNow func() string) (*heldLease, leaseOutcome) {
+func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(ctx context.Context) leaseLook, keyNow func() string) (*heldLease, leaseOutcome) {
 	lk := c.leaseKey(key)
 	rekeyed := false
 	// rekey switches lk to the lease of keyNow, and reports whether it did.
@@ -234,15 +237,19 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		}
 		return rekeyed
 	}
-	// add adds the lease lk and, when it did, looks the entry up again:
-	// another process may have taken the lease, run the work, stored the
-	// entry and released the lease between this caller's last look and
-	// its Add (a fast run, a slow link). When the entry turns out to vary
+	// add adds the lease lk and, when it did, looks the entry up again
+	// (the one round trip a miss with a lease costs more than one
+	// without): another process may have taken the lease, run the work,
+	// stored the entry and released the lease between this caller's last
+	// look and its Add (a fast run, a slow link). Its entry answers this
+	// caller as it answers one whose Add found the lease held, fresh or
+	// not by now: it was stored since the caller's miss, by a run in
+	// progress then or begun since. When the entry turns out to vary
 	// (the Vary record was stored meanwhile), the run is its variant's,
 	// under that variant's lease: the base key's is released, and the
 	// variant's added (once). decided is false when another process holds
 	// the lease: the caller waits for it.
-	add := func(waited *entryMark) (l *heldLease, out leaseOutcome, decided bool) {
+	add := func() (l *heldLease, out leaseOutcome, decided bool) {
 		for {
 			added, err := c.addLease(ctx, lk, d)
 			switch {
@@ -254,7 +261,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				return nil, leaseRun, false
 			}
 			l := &heldLease{key: lk, d: d}
-			switch look, _ := check(ctx, waited); look {
+			switch check(ctx) {
 			case lookFound:
 				c.releaseLease(l, true)
 				return nil, leaseFound, true
@@ -271,14 +278,14 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		}
 	}
 	for {
-		if l, out, decided := add(nil); decided {
+		if l, out, decided := add(); decided {
 			return l, out
 		}
 		if hasStale {
 			return nil, leaseStale
 		}
 		// The run that holds the lease may have ended since the Add.
-		switch look, _ := check(ctx, &seen); look {
+		switch check(ctx) {
 		case lookFound:
 			return nil, leaseFound
 		case lookOther:
@@ -307,7 +314,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case <-timer.C:
 		}
 		if !time.Now().Before(deadline) {
-			switch look, _ := check(ctx, &seen); look {
+			switch check(ctx) {
 			case lookFound:
 				return nil, leaseFound
 			case lookNone:
@@ -326,7 +333,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case held:
 			continue
 		}
-		switch look, _ := check(ctx, &seen); look {
+		switch check(ctx) {
 		case lookFound:
 			return nil, leaseFound
 		case lookOther:
@@ -337,7 +344,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// variant (then the waiter takes its own variant's lease). One of
 		// the waiters leads now; the others wait for it.
 		rekey()
-		if l, out, decided := add(&seen); decided {
+		if l, out, decided := add(); decided {
 			return l, out
 		}
 	}
@@ -425,7 +432,17 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState, call *viewCall) bool {
 	r := st.client(hr) // hr is the request the handler is to get (SharedCache)
 	var again found
-	check := func(_ context.Context, waited *entryMark) (leaseLook, entryMark) {
+	// st.f is what the miss found (check changes its key). A waiter of
+	// this process moved to its variant's key (view.miss) keeps the entry
+	// its miss found, marked under the key it was read from: marked under
+	// the variant's, the entry its miss refused, still under the base key,
+	// would count as stored since, and answer it.
+	from := st.f.key
+	if st.f.from != "" {
+		from = st.f.from
+	}
+	seen := markOf(from, st.f.e, nil)
+	check := func(context.Context) leaseLook {
 		// Past the near cache (acquireLease): the base key's copy, which
 		// may be a Vary record that does not list r's variant yet, or the
 		// entry of a page not known to vary; and the variant's entry.
@@ -438,19 +455,18 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 			// record.
 			st.f.spec, st.f.key, st.f.variant = f.spec, f.key, f.variant
 		}
-		mark := markOf(f.key, f.e, err)
 		// As lead's own check: an entry this request may not reuse (a
 		// SharedCache response not shareable with its Authorization) is
 		// not an answer, however fresh.
 		if err != nil || !v.usable(r, f.snap) {
-			return lookNone, mark
+			return lookNone
 		}
 		if f.fresh {
 			again = f
-			return lookFound, mark
+			return lookFound
 		}
-		if !mark.storedSince(waited) {
-			return lookNone, mark
+		if !markOf(f.key, f.e, err).storedSince(seen) {
+			return lookNone
 		}
 		// Stored by the run this request waited for (or another since),
 		// and no longer fresh: its TTL ended, or StaleIf declared it
@@ -462,27 +478,17 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		// Such a request runs its own handler, as that waiter does: the
 		// run it waited for made no answer for it.
 		if st.freshOnly || v.sh != nil && f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil {
-			return lookOther, mark
+			return lookOther
 		}
 		again, again.late = f, true
-		return lookFound, mark
+		return lookFound
 	}
 	// The lease is the entry's, as the flight is: a variant's key once the
 	// Vary record is known, so that a variant never waits for another's run.
 	// A stale entry that the request's own directives let answer only a
 	// failure of its handler is no answer while a run is in progress
 	// elsewhere: the request waits for the lease as one without it does.
-	// st.f is what the miss found (check changes its key). A waiter of
-	// this process moved to its variant's key (view.miss) keeps the entry
-	// its miss found, marked under the key it was read from: marked under
-	// the variant's, the entry its miss refused, still under the base key,
-	// would count as stored since, and answer it.
-	from := st.f.key
-	if st.f.from != "" {
-		from = st.f.from
-	}
-	seen := markOf(from, st.f.e, nil)
-	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, seen, check,
+	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, check,
 		func() string { return st.f.key })
 	switch out {
 	case leaseFound:
@@ -516,37 +522,36 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 }
 
 // computeLeased is compute behind the lease, for the leader of this
-// process's singleflight, whose lookup found seen (acquireLease). peer is
+// process's singleflight, whose lookup found seen (markOf). peer is
 // set when the result came from another process's run.
 func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], seen entryMark, peer *atomic.Bool) (R, error) {
 	var (
 		got   R
 		found *entry // got's entry, whose versions the joined callers check
 	)
-	check := func(ctx context.Context, waited *entryMark) (leaseLook, entryMark) {
+	check := func(ctx context.Context) leaseLook {
 		tags, _ := m.argTagKeys(&arg)
 		m.c.store.dropNear(key) // past the near cache (acquireLease)
 		e, err := m.lookup(ctx, key, tags)
-		mark := markOf(key, e, err)
 		if err != nil {
-			return lookNone, mark
+			return lookNone
 		}
 		// A result stored by the computation this caller waited for (or
 		// another since) answers it however stale it is by now (its TTL
 		// ended, or StaleIf declares it stale), as that computation's
 		// result answers the callers that joined it in its process.
-		late := mark.storedSince(waited)
+		late := markOf(key, e, nil).storedSince(seen)
 		if !late && !m.c.store.fresh(e, time.Time{}) {
-			return lookNone, mark
+			return lookNone
 		}
 		v, err := decodeValueOf[R](m.c, e, nil, key)
 		if err != nil || !late && m.staleIf != nil && m.staleIf(v) {
-			return lookNone, mark
+			return lookNone
 		}
 		got, found = v, e
-		return lookFound, mark
+		return lookFound
 	}
-	l, out := m.c.acquireLease(ctx, key, m.lease, false, seen, check, nil)
+	l, out := m.c.acquireLease(ctx, key, m.lease, false, check, nil)
 	switch out {
 	case leaseFound:
 		peer.Store(true)
