@@ -16,9 +16,11 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// pausedLeaseAdd is a Redis store whose next Add of a lease key, once hold is
-// set, waits before it is sent: it closes entered, and is made once
-// released is closed (a request slow to leave its process).
+// pausedLeaseAdd is a Redis store, with all its methods (slowLeaseAdd's
+// backend.Backend would hide those the Cache finds by type assertion),
+// whose next Add of a lease key, once hold is set, waits before it is sent:
+// it closes entered, and is made once released is closed (a request slow
+// to leave its process).
 type pausedLeaseAdd struct {
 	*redisstore.Store
 	hold     atomic.Bool
