@@ -25,7 +25,10 @@ import (
 //   - The process that adds it looks the entry up once more (another
 //     process's run may have stored it and released the lease between
 //     this one's miss and its Add: that entry answers it as it answers the
-//     waiters below), then runs the work, stores the result, and
+//     waiters below, unless its miss read a near cache's copy, which may
+//     be behind: see entryMark), then runs the work (under the lease it
+//     holds, also when that entry answers others but not it), stores the
+//     result, and
 //     deletes the lease; when the result is not stored (an error, a
 //     response that may not be stored, a result the codec or the backend
 //     refused; and a SharedCache response stored to be revalidated before
@@ -159,32 +162,40 @@ const (
 	lookFound                  // an entry to serve
 	// lookOther: the entry the run the caller waited for stored, which
 	// may not answer it (stale, and the caller may not take it stale): it
-	// runs the work itself, without the lease, as a waiter of that run in
-	// its process does.
+	// runs the work itself, as a waiter of that run in its process does;
+	// without the lease when another process holds it, under it when the
+	// caller just added it.
 	lookOther
 )
 
 // entryMark tells one stored entry from another: its key and the times it
-// was written with. It compares an entry read once the caller found the
-// lease held with the one its miss read, for equality only, never one
-// process's clock with another's: an entry that differs was stored
-// meanwhile. known is false when the lookup failed (nothing known: no
-// entry counts as new). A miss that read a near cache's copy may have
-// read one older than the remote entry (the news of a write on its way,
-// bounded by the near cache's MaxStale): that remote entry then counts as
-// new, as the entry of a run that ended just before the miss.
+// was written with. It compares an entry read by a look of acquireLease
+// with the one its miss read, for equality only, never one process's clock
+// with another's: an entry that differs was stored meanwhile. known is
+// false when the lookup failed (nothing known: no entry counts as new). A
+// miss that read a near cache's copy may have read one older than the
+// remote entry (the news of a write on its way, bounded by the near
+// cache's MaxStale): once the caller found the lease held, that remote
+// entry counts as new, as the entry of a run that ended just before the
+// miss. near says the miss may have read such a copy: acquireLease takes
+// it for unknown after an Add that succeeded at once, since no run was
+// seen in progress, and the remote entry may be one stored long before
+// the miss (a StaleIf-degraded one), which is no run's answer to it.
 type entryMark struct {
 	known                           bool
+	near                            bool
 	key                             string
 	created, freshUntil, staleUntil int64
 }
 
 // markOf returns the mark of a lookup of key that found e (nil: none) or
-// failed with err.
+// failed with err. An entry kept in a near cache (read from it, or kept
+// there by the remote read that found it) is marked near: which of the two
+// is not told apart, and a miss that found none read the remote store.
 func markOf(key string, e *entry, err error) entryMark {
 	switch {
 	case err == nil && e != nil:
-		return entryMark{known: true, key: key, created: e.Created, freshUntil: e.FreshUntil, staleUntil: e.StaleUntil}
+		return entryMark{known: true, near: e.near != nil, key: key, created: e.Created, freshUntil: e.FreshUntil, staleUntil: e.StaleUntil}
 	case err == nil || errors.Is(err, ErrNotFound):
 		return entryMark{known: true, key: key}
 	}
@@ -195,13 +206,16 @@ func markOf(key string, e *entry, err error) entryMark {
 // acquireLease, is an entry stored since before, the mark of what the
 // caller's miss found.
 func (m entryMark) storedSince(before entryMark) bool {
+	m.near, before.near = false, false // where it was read, not which entry
 	return before.known && m.known && m.created != 0 && m != before
 }
 
 // acquireLease takes the lease of key (the backend key of an entry) for d,
 // or waits for the process that holds it, as the comment at the top of this
-// file says. check looks the entry up and reports what it found; it bounds
-// its own backend calls. It is called once the caller added the lease,
+// file says. seen is the mark of what the caller's miss found (the lookup
+// that found no fresh entry, and brought it here). check looks the entry
+// up and reports what it found; it bounds its own backend calls. It is
+// called once the caller added the lease,
 // found it held, saw it free (its holder released it, having stored the
 // entry or not), or reached its deadline: the holder's writes are in the
 // remote store then, but the news of them may still be on its way to this
@@ -209,8 +223,8 @@ func (m entryMark) storedSince(before entryMark) bool {
 // the near copies of every key it reads (a view's Vary record as well as
 // its variant's entry), so that it reads the remote store rather than run
 // the work a second time; they were no answer anyway. check tells an entry
-// by the mark of what the caller's miss found (the lookup that found no
-// fresh entry, and brought it here): an entry other than that one was
+// by since, seen or, after an Add that succeeded before any was found held
+// when seen is near, nothing known: an entry other than that one was
 // stored by a run in progress in another process since that miss (or
 // another since), which answers the caller as that run's result answers a
 // waiter of its process (viewFlight, Memoize's singleflight), fresh or not
@@ -218,13 +232,15 @@ func (m entryMark) storedSince(before entryMark) bool {
 // run may have stored its entry and released the lease before the caller's
 // Add was made (the Add then succeeds), or before its first look after a
 // failed Add: so the mark is the miss's, not that of a look after it, which
-// would take that entry for one seen before. hasStale is whether the
+// would take that entry for one seen before. A near copy is no such mark
+// when no run was found in progress: the remote entry that differs from it
+// may have been stored long before the miss (see entryMark). hasStale is whether the
 // caller has a stale entry to serve rather than wait. keyNow, when not nil,
 // is the key of the entry as check last learnt it: a view's miss of a page
 // not yet known to vary waits on the base key's lease, and once a run stores
 // the Vary record, its variant's key. The waiter takes that key's lease
 // instead (once), so that a variant does not wait for the runs of others.
-func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, check func(ctx context.Context) leaseLook, keyNow func() string) (*heldLease, leaseOutcome) {
+func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, seen entryMark, check func(ctx context.Context, since entryMark) leaseLook, keyNow func() string) (*heldLease, leaseOutcome) {
 	lk := c.leaseKey(key)
 	rekeyed := false
 	// rekey switches lk to the lease of keyNow, and reports whether it did.
@@ -247,9 +263,11 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// progress then or begun since. When the entry turns out to vary
 	// (the Vary record was stored meanwhile), the run is its variant's,
 	// under that variant's lease: the base key's is released, and the
-	// variant's added (once). decided is false when another process holds
-	// the lease: the caller waits for it.
-	add := func() (l *heldLease, out leaseOutcome, decided bool) {
+	// variant's added (once). An entry that answers others but not this
+	// caller (lookOther) is run again under the lease: released, it would
+	// let the miss of a third process run the work too. decided is false
+	// when another process holds the lease: the caller waits for it.
+	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
 			added, err := c.addLease(ctx, lk, d)
 			switch {
@@ -261,15 +279,9 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				return nil, leaseRun, false
 			}
 			l := &heldLease{key: lk, d: d}
-			switch check(ctx) {
-			case lookFound:
+			if check(ctx, since) == lookFound {
 				c.releaseLease(l, true)
 				return nil, leaseFound, true
-			case lookOther:
-				// Not this caller's answer: it runs the work on its own,
-				// and leaves the lease free, as the run's holder did.
-				c.releaseLease(l, true)
-				return nil, leaseRun, true
 			}
 			if !rekey() {
 				return l, leaseLead, true
@@ -277,15 +289,21 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			c.releaseLease(l, true)
 		}
 	}
+	// Before any lease was found held, a near mark is no mark: see
+	// entryMark.
+	first := seen
+	if seen.near {
+		first = entryMark{}
+	}
 	for {
-		if l, out, decided := add(); decided {
+		if l, out, decided := add(first); decided {
 			return l, out
 		}
 		if hasStale {
 			return nil, leaseStale
 		}
 		// The run that holds the lease may have ended since the Add.
-		switch check(ctx) {
+		switch check(ctx, seen) {
 		case lookFound:
 			return nil, leaseFound
 		case lookOther:
@@ -314,7 +332,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case <-timer.C:
 		}
 		if !time.Now().Before(deadline) {
-			switch check(ctx) {
+			switch check(ctx, seen) {
 			case lookFound:
 				return nil, leaseFound
 			case lookNone:
@@ -333,7 +351,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		case held:
 			continue
 		}
-		switch check(ctx) {
+		switch check(ctx, seen) {
 		case lookFound:
 			return nil, leaseFound
 		case lookOther:
@@ -344,7 +362,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// variant (then the waiter takes its own variant's lease). One of
 		// the waiters leads now; the others wait for it.
 		rekey()
-		if l, out, decided := add(); decided {
+		if l, out, decided := add(seen); decided {
 			return l, out
 		}
 	}
@@ -442,7 +460,10 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		from = st.f.from
 	}
 	seen := markOf(from, st.f.e, nil)
-	check := func(context.Context) leaseLook {
+	// The Vary record, read from a near cache or kept there, may be behind
+	// the remote one too (entryMark).
+	seen.near = seen.near || st.f.spec != nil && v.c.store.near != nil
+	check := func(_ context.Context, since entryMark) leaseLook {
 		// Past the near cache (acquireLease): the base key's copy, which
 		// may be a Vary record that does not list r's variant yet, or the
 		// entry of a page not known to vary; and the variant's entry.
@@ -465,7 +486,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 			again = f
 			return lookFound
 		}
-		if !markOf(f.key, f.e, err).storedSince(seen) {
+		if !markOf(f.key, f.e, err).storedSince(since) {
 			return lookNone
 		}
 		// Stored by the run this request waited for (or another since),
@@ -488,7 +509,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	// A stale entry that the request's own directives let answer only a
 	// failure of its handler is no answer while a run is in progress
 	// elsewhere: the request waits for the lease as one without it does.
-	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, check,
+	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, seen, check,
 		func() string { return st.f.key })
 	switch out {
 	case leaseFound:
@@ -522,14 +543,14 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 }
 
 // computeLeased is compute behind the lease, for the leader of this
-// process's singleflight, whose lookup found seen (markOf). peer is
+// process's singleflight, whose lookup found seen (acquireLease). peer is
 // set when the result came from another process's run.
 func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], seen entryMark, peer *atomic.Bool) (R, error) {
 	var (
 		got   R
 		found *entry // got's entry, whose versions the joined callers check
 	)
-	check := func(ctx context.Context) leaseLook {
+	check := func(ctx context.Context, since entryMark) leaseLook {
 		tags, _ := m.argTagKeys(&arg)
 		m.c.store.dropNear(key) // past the near cache (acquireLease)
 		e, err := m.lookup(ctx, key, tags)
@@ -540,7 +561,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		// another since) answers it however stale it is by now (its TTL
 		// ended, or StaleIf declares it stale), as that computation's
 		// result answers the callers that joined it in its process.
-		late := markOf(key, e, nil).storedSince(seen)
+		late := markOf(key, e, nil).storedSince(since)
 		if !late && !m.c.store.fresh(e, time.Time{}) {
 			return lookNone
 		}
@@ -551,7 +572,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		got, found = v, e
 		return lookFound
 	}
-	l, out := m.c.acquireLease(ctx, key, m.lease, false, check, nil)
+	l, out := m.c.acquireLease(ctx, key, m.lease, false, seen, check, nil)
 	switch out {
 	case leaseFound:
 		peer.Store(true)
