@@ -846,7 +846,9 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // result not to be stored (StoreIf, SkipZero, a negative ResultTTL) or that
 // could not be (the versions not read, the codec or the backend refusing
 // it); true, too, for a result forgotten while fn ran, which another caller
-// is to compute again. With computeReplace, a result not to be stored, or
+// is to compute again; false, too, for a result stored to leave the store
+// too soon for the lease's waiters to read it (leaseOutlived). With
+// computeReplace, a result not to be stored, or
 // that the codec or the backend refuses (its versions not read, its write
 // failed), removes key's entry (see dropReplaced), and out.replaced is set
 // for the callers that joined (Refresh and forced Gets accept no other).
@@ -995,7 +997,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		return v, false, nil
 	}
 	m.shared.settle(&epoch) // a replacement that fails after this keeps it (memoShared.owed)
-	return v, true, nil
+	return v, !leaseOutlived(e), nil
 }
 
 // dropReplaced deletes key's entry, which a computation that began at epoch
