@@ -94,7 +94,6 @@ func TestFailingServerWhoseDialsSucceedIsMarkedDown(t *testing.T) {
 			_, _ = c.Write([]byte("ERROR Too many open connections\r\n"))
 			c.Close()
 		}},
-		{"SERVER_ERROR to every command", answerEach("SERVER_ERROR Connection refused\r\n")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, accepts := listenServing(t, tc.serve)
@@ -107,13 +106,18 @@ func TestFailingServerWhoseDialsSucceedIsMarkedDown(t *testing.T) {
 	}
 }
 
-// A server that refuses an item (no memory for it, too large) serves the
-// others: its refusals mark it up, never down.
+// A server that refuses an item (no memory for it, too large), or a proxy
+// that answers an error for every key (twemproxy's "SERVER_ERROR Connection
+// refused", its servers gone), answers: its error replies mark it up, never
+// down (a proxy's errors for some keys must not refuse the others').
 func TestItemRefusalsDoNotMarkTheServerDown(t *testing.T) {
 	live := testutil.MemcachedAddrs(t)[0]
 	for _, line := range []string{
 		"SERVER_ERROR out of memory storing object\r\n",
 		"SERVER_ERROR object too large for cache\r\n",
+		"SERVER_ERROR Connection refused\r\n",
+		"CLIENT_ERROR bad command line format\r\n",
+		"ERROR\r\n",
 	} {
 		t.Run(line[:len(line)-2], func(t *testing.T) {
 			addr, _ := listenServing(t, answerEach(line))

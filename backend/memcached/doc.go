@@ -39,10 +39,11 @@
 // slept on), and one that drops packets costs Timeout per call. After 3
 // failures in a row (dials that fail, reads or writes that time out, new
 // connections closed or reset before they read anything, as by a proxy
-// whose server is gone or a server past its connection limit, replies
-// that say the server cannot serve, such as a proxy's "SERVER_ERROR
-// Connection refused"; not the server's answers, such as a miss or
-// "SERVER_ERROR out of memory", nor pooled connections a restart closed)
+// whose server is gone or a server past its connection limit; not the
+// server's answers, such as a miss or an error reply, nor pooled
+// connections a restart closed: a proxy such as twemproxy or mcrouter
+// answers "SERVER_ERROR ..." for the keys of a server behind it that is
+// down, and serves the others)
 // the server is marked down for a second: the calls for its keys are
 // refused at once, dialing nothing, with an error wrapping
 // backend.ErrServerDown. Then the first call for one of

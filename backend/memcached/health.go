@@ -1,11 +1,9 @@
 package memcached
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,15 +13,14 @@ import (
 
 // A server that fails serverDownAfter calls in a row at the connection (a
 // dial that fails, a read or write that times out, a new connection closed
-// or reset before it read anything, a reply that says that the server
-// cannot serve, such as "SERVER_ERROR Connection refused" from a proxy; not
-// an answer of the server, such as a miss or "SERVER_ERROR out of memory",
-// nor a pooled connection that a restart closed: see healthConn) is marked
-// down for serverRetry: the calls for its keys are refused at once, dialing
-// nothing, with an error wrapping backend.ErrServerDown, and the first call
-// after the cool-down probes the server with a version command of its own
-// (see admit) and goes ahead if it answered. An answer on any connection to
-// it marks it up.
+// or reset before it read anything, memcached's "ERROR Too many open
+// connections" before it drops a connection past its limit; not a reply,
+// an error reply included, nor a pooled connection that a restart closed:
+// see healthConn) is marked down for serverRetry: the calls for its keys
+// are refused at once, dialing nothing, with an error wrapping
+// backend.ErrServerDown, and the first call after the cool-down probes the
+// server with a version command of its own (see admit) and goes ahead if it
+// answered. An answer on any connection to it marks it up.
 //
 // Without it, a dead server made each call for its keys fail (at the cost
 // of a dial, or of Options.Timeout when it drops packets), and the caching
@@ -148,14 +145,24 @@ func (h *serverHealth) admit(d int64) error {
 // healthConn is a connection to a server that reports its outcomes to the
 // server's health. The start of a reply (the first data read after a
 // request was written) is an answer, which marks the server up, unless it
-// is an error of the server's own (see replyFailure), which is a failure; a
-// read or write that timed out is a failure. A connection closed or reset
-// by the server is a failure when it has read nothing yet (a proxy in front
-// of a server that is gone, a server past its connection limit: each new
-// connection is accepted and dropped at once, and the dials succeed), and
-// not once it has: that is what a restart does to the pooled connections
-// (calls that change nothing are retried once on a new one), and a server
-// that is gone for good refuses the dials that follow, which count.
+// is memcached's refusal of the connection (see tooManyConns), which is a
+// failure; a read or write that timed out is a failure. A connection closed
+// or reset by the server is a failure when it has read nothing yet (a proxy
+// in front of a server that is gone, a server past its connection limit:
+// each new connection is accepted and dropped at once, and the dials
+// succeed), and not once it has: that is what a restart does to the pooled
+// connections (calls that change nothing are retried once on a new one),
+// and a server that is gone for good refuses the dials that follow, which
+// count.
+//
+// An error reply (SERVER_ERROR, CLIENT_ERROR, ERROR) is an answer: the
+// server, and the connection, work. Behind twemproxy or mcrouter, one
+// address in front of many servers, the proxy answers "SERVER_ERROR ..."
+// for a key whose own server is down, or for an item too large or without
+// memory: counted against the proxy, 3 such replies in a row marked it
+// down, and with it every key on every server behind it. A proxy that
+// answers every command so fails every call with an error the caching
+// package's breaker counts, as a Store whose servers are all down does.
 //
 // gomemcache uses a connection from one goroutine at a time (a call, then
 // the pool): the fields need no lock.
@@ -164,10 +171,23 @@ type healthConn struct {
 	h *serverHealth
 	// read reports that data was read on the connection.
 	read bool
-	// request reports that a request was written since the last data
-	// read: the next data read starts its reply.
+	// request reports that a request was written since the reply's start
+	// was judged: the next data read starts (or goes on with) its reply.
 	request bool
+	// matched is how many bytes of tooManyConns the reply's start matched
+	// so far, when the server split it over reads: the next read decides.
+	matched int
 }
+
+// tooManyConns is memcached's refusal of a connection past its limit
+// (-c), written at once on a new connection, which memcached then closes.
+// It is the one error line that is not an answer: the connection is
+// refused, not the request.
+const tooManyConns = "ERROR Too many open connections"
+
+// errTooManyConns is the failure tooManyConns reports, made once: a
+// failure allocates nothing.
+var errTooManyConns = errors.New(`answered "` + tooManyConns + `"`)
 
 func (c *healthConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
@@ -175,18 +195,40 @@ func (c *healthConn) Read(p []byte) (int, error) {
 	case n > 0:
 		c.read = true
 		if c.request {
-			c.request = false
-			if f := replyFailure(p[:n]); f != nil {
-				c.h.failed(f)
-			} else {
-				c.h.answered()
-			}
+			c.replyStart(p[:n])
 		}
 	case err == nil:
-	case timeout(err) || !c.read && dropped(err):
+	case timeout(err) || dropped(err) && (!c.read || c.matched > 0):
+		// A drop after a part of tooManyConns is its end.
 		c.h.failed(err)
 	}
 	return n, err
+}
+
+// replyStart judges data, the start of a reply (or its next bytes while
+// they matched tooManyConns so far): an answer, which marks the server up,
+// unless it is tooManyConns, a failure. Data that matches the start of
+// tooManyConns and ends before it (a server's split write, a read that
+// returned its first bytes) leaves the judgement to the next read. An
+// answer whose first byte is not 'E' costs one comparison.
+func (c *healthConn) replyStart(data []byte) {
+	m := c.matched
+	if m == 0 && data[0] != 'E' {
+		c.request = false
+		c.h.answered()
+		return
+	}
+	k := min(len(data), len(tooManyConns)-m)
+	switch {
+	case string(data[:k]) != tooManyConns[m:m+k]:
+		c.request, c.matched = false, 0
+		c.h.answered()
+	case m+k == len(tooManyConns):
+		c.request, c.matched = false, 0
+		c.h.failed(errTooManyConns)
+	default:
+		c.matched = m + k
+	}
 }
 
 func (c *healthConn) Write(p []byte) (int, error) {
@@ -196,37 +238,4 @@ func (c *healthConn) Write(p []byte) (int, error) {
 		c.h.failed(err)
 	}
 	return n, err
-}
-
-// replyFailure returns the error of a reply that starts with reply (the
-// data of the first read, which holds the first line but when the server
-// split it) when the reply says that the server cannot serve: a
-// SERVER_ERROR that is not an item's refusal (twemproxy's "SERVER_ERROR
-// Connection refused", or mcrouter's, from a proxy whose memcached is gone;
-// a server answering every command so), or memcached's "ERROR Too many open
-// connections" before it drops a connection past its limit. Otherwise it
-// returns nil: the reply is an answer (a value, a miss, STORED, a
-// CLIENT_ERROR about the request, the bare ERROR of a command the server
-// does not know). An item's refusal ("SERVER_ERROR object too large for
-// cache", "SERVER_ERROR out of memory storing object") is the item's, and
-// an answer: the server serves the others (see outOfMemory). It costs one
-// byte comparison on an answer.
-func replyFailure(reply []byte) error {
-	if reply[0] != 'S' && reply[0] != 'E' {
-		return nil
-	}
-	line := reply
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	line = bytes.TrimRight(line, "\r")
-	switch {
-	case bytes.HasPrefix(line, []byte("SERVER_ERROR")):
-		if msg := string(line); strings.Contains(msg, "too large") || outOfMemory(msg) {
-			return nil
-		}
-	case !bytes.HasPrefix(line, []byte("ERROR ")):
-		return nil
-	}
-	return fmt.Errorf("answered %q", line)
 }
