@@ -269,8 +269,10 @@ func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte,
 
 // SetMany stores every value of values under its key for ttl, in one round
 // trip on a backend that offers SetMany. It is not atomic: on error some
-// values may have been stored. The Cache keeps its own copy of each value,
-// as Set does.
+// values may have been stored. On a backend without SetMany (memcached) each
+// value is a call of its own, and one that fails does not stop the others:
+// the error is the first failure's, saying how many other keys were not
+// stored. The Cache keeps its own copy of each value, as Set does.
 func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.Duration, opts ...SetOption) error {
 	ttl, err := c.resolveTTL(ttl)
 	if err != nil {

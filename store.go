@@ -17,6 +17,7 @@ import (
 	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/breaker"
 	"github.com/go-caching/caching/internal/decimal"
+	"github.com/go-caching/caching/internal/keyerrs"
 )
 
 // store is the Cache's one seam between the two kinds of backend. Nothing
@@ -1198,8 +1199,15 @@ type write struct {
 }
 
 // write stores ws, in one round trip on a remote store with SetMany.
+// Without one, each is a call of its own, and one that fails (its server
+// down, its value too large) does not stop the others: they are written,
+// and the error is the first failure's, saying how many other keys were not
+// stored (a real failure before a backend.ErrServerDown, which the breaker
+// does not count). A context done fails each write left at once, as their
+// own calls would (each drops its key from a near cache).
 func (s *store) write(ctx context.Context, ws ...write) error {
 	if s.local != nil || s.setMany == nil || len(ws) == 1 {
+		var failed keyerrs.Failures
 		for _, w := range ws {
 			var err error
 			if w.integer != nil {
@@ -1210,10 +1218,10 @@ func (s *store) write(ctx context.Context, ws ...write) error {
 				err = s.save(ctx, w.key, w.e, w.vs)
 			}
 			if err != nil {
-				return err
+				failed.Add(err, errors.Is(err, backend.ErrServerDown))
 			}
 		}
-		return nil
+		return failed.JoinAs(nil, "stored")
 	}
 	items := make([]backend.Item, len(ws))
 	for i, w := range ws {

@@ -29,17 +29,23 @@ func (f *Failures) Add(err error, minor bool) {
 	f.n++
 }
 
-// Join returns the failures joined with stop, the error that ended the call
-// before every key was tried (a context done, a store closed), if any; nil
-// if there are neither.
+// Join returns the failures of a delete joined with stop, the error that
+// ended the call before every key was tried (a context done, a store
+// closed), if any; nil if there are neither.
 func (f *Failures) Join(stop error) error {
+	return f.JoinAs(stop, "deleted")
+}
+
+// JoinAs is Join for a call that does what done says to its keys ("stored"):
+// the error says how many other keys were not done.
+func (f *Failures) JoinAs(stop error, done string) error {
 	var err error
 	switch f.n {
 	case 0:
 	case 1:
 		err = f.first
 	default:
-		err = fmt.Errorf("%w (and %d other keys not deleted)", f.first, f.n-1)
+		err = fmt.Errorf("%w (and %d other keys not %s)", f.first, f.n-1, done)
 	}
 	if stop == nil {
 		return err
