@@ -59,7 +59,10 @@ type Options struct {
 	Servers []string
 	// Namespace prefixes every key, so that caches sharing servers do not
 	// see each other's entries and Clear can drop one cache's. Letters,
-	// digits, '.', '_' and '-', at most 64 bytes. Default DefaultNamespace.
+	// digits, '.', '_' and '-', at most 64 bytes. Default DefaultNamespace,
+	// the same for every application: set one of your own wherever the
+	// servers are shared, or the applications read each other's entries
+	// and clear each other's.
 	Namespace string
 	// Timeout bounds each call's dial, read and write. Default
 	// DefaultTimeout (250ms; gomemcache's is 500ms). A multi-get has to be
