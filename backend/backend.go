@@ -34,6 +34,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -130,10 +131,32 @@ type Item struct {
 // GetManyer is implemented by backends that fetch several keys in one round
 // trip. GetMany returns one slot per key, in order: nil for a miss, the value
 // otherwise (an empty value is a non-nil, empty slice). An error means the
-// whole call failed.
+// whole call failed, unless it is a *GetManyError: then the values are
+// those of the keys that were read, and the error says which were not.
 type GetManyer interface {
 	GetMany(ctx context.Context, keys []string) ([][]byte, error)
 }
+
+// GetManyError is the error of a GetMany that read some of its keys and not
+// the others (a backend of several servers with one of them down): the
+// values it returns with it are those read, nil for the keys in Unread as
+// for a miss. It wraps the error of the keys not read (the first real
+// failure, rather than an ErrServerDown, when there are both), so that
+// errors.Is sees it as it would the whole call's error.
+type GetManyError struct {
+	// Unread holds the indexes, in keys and ascending, of the keys not read.
+	Unread []int
+	// Keys is the number of keys of the call.
+	Keys int
+	// Err is the error of the keys not read.
+	Err error
+}
+
+func (e *GetManyError) Error() string {
+	return fmt.Sprintf("%v (%d of %d keys not read)", e.Err, len(e.Unread), e.Keys)
+}
+
+func (e *GetManyError) Unwrap() error { return e.Err }
 
 // SetManyer is implemented by backends that store several items in one round
 // trip. SetMany is not atomic: on error, some items may have been stored.

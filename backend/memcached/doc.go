@@ -60,10 +60,11 @@
 // down), and the breaker opens as for any backend that is down. Checking
 // whether a key's server is down costs one atomic load per call.
 //
-// GetMany has no partial result (backend.GetManyer: an error fails the
-// whole call): while a server is down, every GetMany with a key on it
-// fails, the keys on the other servers included (the caching package then
-// serves those requests uncached, as for any failed read). Delete and
+// GetMany reads each server's keys apart: while a server is down, a
+// GetMany with keys on it returns the values of the other servers' keys
+// with a *backend.GetManyError naming the keys not read (it fails as a
+// whole only when none was read). The caching package still takes such an
+// error for a failed read, and serves those lookups uncached. Delete and
 // DeleteCount delete the keys whose servers answer, and fail (see
 // Capabilities). With Options.FlushOnClear, Clear flushes every server it
 // can reach.

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -747,12 +748,13 @@ const (
 // size, one after the other, each bounded by Options.Timeout on its own; a
 // context done while a batch is under way stops the call before the next
 // batch, with the context's error, and a Store closed fails the batch under
-// way (Close closes its connections) with backend.ErrClosed. An error from
-// any batch fails the whole call: no partial result is returned, so a key
-// on a server that is down (or marked down: backend.ErrServerDown) fails
-// every GetMany that includes it, whatever the other keys' servers. A counter
-// that memcached padded with spaces is returned without them, as by Get.
-// The namespace generation is read once, for all the batches.
+// way (Close closes its connections) with backend.ErrClosed. A server that
+// fails (down, or marked down: backend.ErrServerDown) fails its own keys
+// only: the values of the other servers' keys are returned with a
+// *backend.GetManyError naming the keys not read, wrapping the servers'
+// error (the whole call fails when no key was read). A counter that
+// memcached padded with spaces is returned without them, as by Get. The
+// namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if err := s.start(ctx); err != nil {
 		return nil, err
@@ -769,6 +771,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	for i, k := range keys {
 		mkeys[i] = storeKey(p, k)
 	}
+	var f getFailures
 	for lo := 0; lo < len(mkeys); {
 		if lo > 0 {
 			if err := s.start(ctx); err != nil {
@@ -776,12 +779,38 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 			}
 		}
 		hi := batchEnd(mkeys, lo)
-		if err := s.getBatch(mkeys[lo:hi], out[lo:hi]); err != nil {
-			return nil, err
-		}
+		s.getBatch(mkeys[lo:hi], out[lo:hi], lo, &f)
 		lo = hi
 	}
-	return out, nil
+	switch {
+	case f.err == nil:
+		return out, nil
+	case len(f.unread) == len(keys) || errors.Is(f.err, backend.ErrClosed):
+		return nil, f.err
+	}
+	slices.Sort(f.unread) // the servers' keys were noted server by server
+	return out, &backend.GetManyError{Unread: f.unread, Keys: len(keys), Err: f.err}
+}
+
+// getFailures is what GetMany's batches could not read: the indexes of the
+// keys, and the error reported (the first real failure, rather than a
+// refusal of a server marked down, which the caching package's breaker
+// does not count).
+type getFailures struct {
+	unread []int
+	err    error
+	minor  bool // err wraps backend.ErrServerDown
+}
+
+// add notes that the keys at idx (offset by base) were not read, for err.
+func (f *getFailures) add(base int, idx []int, err error) {
+	minor := errors.Is(err, backend.ErrServerDown)
+	if f.err == nil || f.minor && !minor {
+		f.err, f.minor = err, minor
+	}
+	for _, i := range idx {
+		f.unread = append(f.unread, base+i)
+	}
 }
 
 // batchEnd returns the end of the GetMany batch of mkeys that starts at lo:
@@ -799,9 +828,70 @@ func batchEnd(mkeys []string, lo int) int {
 	return hi
 }
 
-// getBatch reads mkeys with one GetMulti and stores their values in out
+// getBatch reads mkeys and stores their values in out (out[i] for mkeys[i];
+// an empty value is a non-nil, empty slice), noting in f the keys it could
+// not read (their indexes offset by base). With several servers, each
+// server's keys are one GetMulti of their own, the servers in parallel (as
+// one GetMulti sends them), so that a server that fails, or is marked down
+// (which fails a GetMulti before it sends anything), fails its own keys
+// only: one GetMulti of them all says neither which server failed nor, once
+// one is marked down, reads the others.
+func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures) {
+	l := s.servers
+	if l.servers == 1 {
+		if err := s.getMulti(mkeys, out); err != nil {
+			idx := make([]int, len(mkeys))
+			for i := range idx {
+				idx[i] = i
+			}
+			f.add(base, idx, err)
+		}
+		return
+	}
+	groups := make([][]int, len(l.addrs)) // indexes in mkeys, by server
+	for i, k := range mkeys {
+		g := l.pick(k)
+		groups[g] = append(groups[g], i)
+	}
+	errs := make([]error, len(groups))
+	read := func(g int) {
+		idx := groups[g]
+		keys := make([]string, len(idx))
+		vals := make([][]byte, len(idx))
+		for j, i := range idx {
+			keys[j] = mkeys[i]
+		}
+		if errs[g] = s.getMulti(keys, vals); errs[g] == nil {
+			for j, i := range idx {
+				out[i] = vals[j]
+			}
+		}
+	}
+	// The last server's keys are read on this goroutine, the others' on
+	// one each.
+	last := -1
+	var wg sync.WaitGroup
+	for g, idx := range groups {
+		if len(idx) == 0 {
+			continue
+		}
+		if prev := last; prev >= 0 {
+			wg.Go(func() { read(prev) })
+		}
+		last = g
+	}
+	read(last)
+	wg.Wait()
+	for g, err := range errs {
+		if err != nil {
+			f.add(base, groups[g], err)
+		}
+	}
+}
+
+// getMulti reads mkeys with one GetMulti and stores their values in out
 // (out[i] for mkeys[i]; an empty value is a non-nil, empty slice).
-func (s *Store) getBatch(mkeys []string, out [][]byte) error {
+func (s *Store) getMulti(mkeys []string, out [][]byte) error {
 	m, err := s.client.GetMulti(mkeys)
 	if dropped(err) {
 		m, err = s.client.GetMulti(mkeys)

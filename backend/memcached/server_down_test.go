@@ -49,7 +49,8 @@ func TestServerDownRefusesItsKeysAtOnceAndComesBack(t *testing.T) {
 	require.NotZero(t, refused, "the server down was never marked down")
 	require.GreaterOrEqual(t, refused, len(deadKeys)-3, "calls dialed the server down")
 
-	// GetMany has no partial result: a key on the server down fails it.
+	// A GetMany with a key on the server down reads the others, and
+	// fails for that key.
 	_, err := s.GetMany(bg, append([]string{liveKeys[0]}, deadKeys[0]))
 	require.ErrorIs(t, err, backend.ErrServerDown)
 	vs, err := s.GetMany(bg, liveKeys)
