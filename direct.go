@@ -231,20 +231,34 @@ func (c *Cache) Clear(ctx context.Context) error {
 // Codec cannot encode it (a NaN, which other stores refuse): it is logged
 // and counted in Stats.Errors, and Get returns its encoding error. As with
 // Get, do not modify the slices an in-process store, or a near cache
-// (backend/near), returns: they are the stored values themselves.
+// (backend/near), returns: they are the stored values themselves. When the
+// backend read some keys and not others (one memcached server of several
+// down), the map holds the values read, and the error, wrapping a
+// *backend.GetManyError, says how many of the keys were not read.
 func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte, error) {
 	bk := make([]string, len(keys))
 	for i, k := range keys {
 		bk[i] = c.userKey(k)
 	}
 	found, err := c.store.lookupDirectMany(ctx, bk)
-	if err != nil {
+	var partial *backend.GetManyError
+	if err != nil && !errors.As(err, &partial) {
 		c.stats.outcomes[outBypass].Add(int64(len(keys))) // each key a read
 		return nil, fmt.Errorf("caching: get many: %w", err)
+	}
+	var unread []bool
+	if partial != nil {
+		unread = make([]bool, len(keys))
+		for _, i := range partial.Unread {
+			unread[i] = true
+		}
+		c.stats.outcomes[outBypass].Add(int64(len(partial.Unread)))
 	}
 	out := make(map[string][]byte, len(keys))
 	for i, f := range found {
 		switch {
+		case unread != nil && unread[i]:
+			continue
 		case f.integer != nil:
 			out[keys[i]] = f.integer
 		case f.e != nil && c.store.fresh(f.e, time.Time{}):
@@ -263,6 +277,9 @@ func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte,
 			continue
 		}
 		c.record(outHit)
+	}
+	if partial != nil {
+		return out, fmt.Errorf("caching: get many: %w", partial)
 	}
 	return out, nil
 }

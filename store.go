@@ -649,11 +649,19 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 	}
 	// The token is taken after memory missed, before the read: see keepNear.
 	found, err := s.lookupRemoteMany(ctx, missed, s.near.NearToken())
-	if err != nil {
+	var ge *backend.GetManyError
+	if err != nil && !errors.As(err, &ge) {
 		return nil, err
 	}
 	for j, f := range found {
 		out[at[j]] = f
+	}
+	if ge != nil {
+		unread := make([]int, len(ge.Unread))
+		for j, i := range ge.Unread {
+			unread[j] = at[i]
+		}
+		return out, &backend.GetManyError{Unread: unread, Keys: len(keys), Err: ge.Err}
 	}
 	return out, nil
 }
@@ -675,13 +683,25 @@ func (s *store) lookupNearMany(keys []string, out []directFound) (missed []strin
 
 // lookupRemoteMany is lookupDirectMany's read of keys from a remote store
 // with GetMany, for a read that began with tok (the zero token: nothing is
-// kept near).
+// kept near). When the store read some keys and not others (a
+// *backend.GetManyError: a server of several down), it returns the entries
+// of those read with a *backend.GetManyError naming the others, and those
+// whose tags' versions could not be read: an entry is never served
+// unverified.
 func (s *store) lookupRemoteMany(ctx context.Context, keys []string, tok backend.NearToken) ([]directFound, error) {
 	out := make([]directFound, len(keys))
 	m := s.pending.mark()
 	vals, err := s.getRaw(ctx, keys)
-	if err != nil {
+	var partial *backend.GetManyError
+	if err != nil && !errors.As(err, &partial) {
 		return nil, err
+	}
+	var unread []bool // by key; nil when every key was read
+	if partial != nil {
+		unread = make([]bool, len(keys))
+		for _, i := range partial.Unread {
+			unread[i] = true
+		}
 	}
 	var tags []string
 	seen := map[string]bool{}
@@ -706,10 +726,22 @@ func (s *store) lookupRemoteMany(ctx context.Context, keys []string, tok backend
 		}
 	}
 	current := make(map[string][]byte, len(tags))
+	var tagUnread map[string]bool // the tags whose versions were not read
 	if len(tags) > 0 {
 		raws, err := s.getRaw(ctx, tags)
-		if err != nil {
+		var tp *backend.GetManyError
+		if err != nil && !errors.As(err, &tp) {
 			return nil, err
+		}
+		if tp != nil {
+			tagUnread = make(map[string]bool, len(tp.Unread))
+			for _, j := range tp.Unread {
+				tagUnread[tags[j]] = true
+			}
+			if partial == nil {
+				partial = tp // its error, for the entries it leaves unread
+				unread = make([]bool, len(keys))
+			}
 		}
 		for i, t := range tags {
 			current[t] = raws[i]
@@ -722,13 +754,31 @@ func (s *store) lookupRemoteMany(ctx context.Context, keys []string, tok backend
 		}
 		versions := make([][]byte, len(e.TagKeys))
 		for j, t := range e.TagKeys {
+			if tagUnread[t] {
+				versions = nil
+				break
+			}
 			versions[j] = current[t]
+		}
+		if versions == nil && len(e.TagKeys) > 0 {
+			out[i].e = nil // its tags' versions not read: not served
+			unread[i] = true
+			continue
 		}
 		if out[i].e, err = s.verify(ctx, false, keys[i], e, nil, versions, time.Time{}, tok, m); err != nil {
 			out[i].e = nil
 		}
 	}
-	return out, nil
+	if partial == nil {
+		return out, nil
+	}
+	var idx []int
+	for i, u := range unread {
+		if u {
+			idx = append(idx, i)
+		}
+	}
+	return out, &backend.GetManyError{Unread: idx, Keys: len(keys), Err: partial.Err}
 }
 
 // notFoundOr returns err, or ErrNotFound for a nil err.

@@ -1,0 +1,54 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// Regression: with one memcached server of two down, Cache.GetMany of keys
+// on both failed as a whole, returning no value: the backend's GetMulti
+// dropped the values the live server sent (and once the server was marked
+// down, asked it for none). It now returns the values of the keys read,
+// with an error saying how many keys were not.
+func TestGetManyWithAMemcachedServerDownReturnsTheOthers(t *testing.T) {
+	ctx := context.Background()
+	p := testutil.StartProcess(t, "memcached", func(port int) []string {
+		return []string{"-u", "root", "-l", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "16"}
+	})
+	servers := []string{testutil.MemcachedAddrs(t)[0], p.Addr}
+	c := openMemcachedCache(t, servers, memcachedNamespaceOn(0, 2), BreakerOptions{Threshold: -1})
+	var keys []string
+	for i := range 20 {
+		k := fmt.Sprint("k", i)
+		keys = append(keys, k)
+		require.NoError(t, c.Set(ctx, k, []byte("v-"+k), time.Minute))
+	}
+	p.Stop()
+	var onLive []string
+	for _, k := range keys {
+		if c.Set(ctx, k, []byte("v-"+k), time.Minute) == nil {
+			onLive = append(onLive, k)
+		}
+	}
+	require.NotEmpty(t, onLive)
+	require.Less(t, len(onLive), len(keys), "some keys must be on the server down")
+
+	got, err := c.GetMany(ctx, keys...)
+	require.Error(t, err)
+	var ge *backend.GetManyError
+	require.ErrorAs(t, err, &ge)
+	require.Len(t, ge.Unread, len(keys)-len(onLive))
+	require.Contains(t, err.Error(), fmt.Sprintf("(%d of %d keys not read)", len(keys)-len(onLive), len(keys)))
+	require.Len(t, got, len(onLive), "the values of the keys on the live server")
+	for _, k := range onLive {
+		require.Equal(t, "v-"+k, string(got[k]), "key %s", k)
+	}
+}
