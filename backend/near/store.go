@@ -16,6 +16,7 @@ import (
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/decimal"
+	"github.com/go-caching/caching/internal/keyerrs"
 	"github.com/go-caching/caching/internal/ratelimit"
 )
 
@@ -598,7 +599,8 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 }
 
 // SetMany writes items to the remote store (in one round trip if it can,
-// else one Set per item), then drops their keys from memory.
+// else one Set per item, an item that fails not stopping the others), then
+// drops their keys from memory.
 func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if s.closed.Load() {
 		return errClosed
@@ -607,11 +609,14 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if s.setMany != nil {
 		err = s.setMany.SetMany(ctx, items)
 	} else {
+		// One that fails (its server down) does not stop the others.
+		var failed keyerrs.Failures
 		for _, it := range items {
-			if err = s.remote.Set(ctx, it.Key, it.Value, it.TTL); err != nil {
-				break
+			if e := s.remote.Set(ctx, it.Key, it.Value, it.TTL); e != nil {
+				failed.Add(e, errors.Is(e, backend.ErrServerDown))
 			}
 		}
+		err = failed.JoinAs(nil, "stored")
 	}
 	for _, it := range items {
 		s.drop(it.Key)
