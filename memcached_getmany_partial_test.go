@@ -52,3 +52,41 @@ func TestGetManyWithAMemcachedServerDownReturnsTheOthers(t *testing.T) {
 		require.Equal(t, "v-"+k, string(got[k]), "key %s", k)
 	}
 }
+
+// With the partial result, a tagged entry read from the live server whose
+// tag's version is on the server down cannot be verified: it is left out
+// (counted as not read), never served; the entries whose tags were read are.
+func TestGetManyWithAMemcachedServerDownServesNoUnverifiedEntry(t *testing.T) {
+	ctx := context.Background()
+	p := testutil.StartProcess(t, "memcached", func(port int) []string {
+		return []string{"-u", "root", "-l", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "16"}
+	})
+	servers := []string{testutil.MemcachedAddrs(t)[0], p.Addr}
+	c := openMemcachedCache(t, servers, memcachedNamespaceOn(0, 2), BreakerOptions{Threshold: -1})
+	var keys []string
+	for i := range 40 {
+		k := fmt.Sprint("k", i)
+		keys = append(keys, k)
+		require.NoError(t, c.Set(ctx, k, []byte("v-"+k), time.Minute, Tags("tag-"+k)))
+	}
+	p.Stop()
+	got, err := c.GetMany(ctx, keys...)
+	require.Error(t, err)
+	var ge *backend.GetManyError
+	require.ErrorAs(t, err, &ge)
+	require.Len(t, got, len(keys)-len(ge.Unread))
+	require.NotEmpty(t, got, "some entries and their tags are on the live server")
+	for k, v := range got {
+		require.Equal(t, "v-"+k, string(v))
+		// Its tag's version was read: it is on the live server.
+		require.NoError(t, c.InvalidateTags(ctx, "tag-"+k), "entry %s served though its tag is on the server down", k)
+	}
+	// Entries on the live server whose tag is on the server down: not served.
+	unverified := 0
+	for _, k := range keys {
+		if _, ok := got[k]; !ok && c.Set(ctx, k, []byte("x"), time.Minute) == nil && c.InvalidateTags(ctx, "tag-"+k) != nil {
+			unverified++
+		}
+	}
+	require.NotZero(t, unverified, "no entry on the live server had its tag on the server down")
+}
