@@ -628,8 +628,23 @@ func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 	r.Pattern = hr.Pattern // a ServeMux's below, as run hands it on
 }
 
-// serve answers r with a stored snapshot, and counts it.
+// serve answers r with a stored snapshot, and counts it; or, where w's
+// header differs from the storing request's writer in a type that may
+// change the handler's response (httpcache.Snapshot.OtherTypeForm), runs
+// the handler instead, as a Bypass: nothing stored, the entry left as it
+// is for the requests of its own form.
 func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
+	if snap.OtherTypeForm(w.Header()) {
+		v.pass(w, r, reasonTypeForm)
+		return
+	}
+	v.serveSnap(w, r, snap, now, st)
+}
+
+// serveSnap is serve without the check of the writer's type: for a
+// response whose handler has run for r already (a stale entry in place of
+// its failure, a 304 that freshened the entry).
+func (v *view) serveSnap(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
 	switch st {
 	case httpcache.Stale:
 		v.record(r, outStale)
@@ -1505,11 +1520,24 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// Read before the outer fields are left out: where the client got a
 	// type or tag, the outer middleware's, the entry must not store one
 	// in its place (httpcache.Sent).
-	sent := httpcache.Sent{Type: len(h["Content-Type"]) > 0, ETag: len(h["Etag"]) > 0}
+	// A nil-valued type counts as one: net/http sends none and sniffs
+	// none.
+	_, typed := h["Content-Type"]
+	sent := httpcache.Sent{Type: typed, ETag: len(h["Etag"]) > 0}
+	// Whether the writer had a type as the handler began: where it had
+	// one, http.ServeContent and package compress set none of theirs (see
+	// httpcache.Snapshot.OtherTypeForm).
+	ct, outerTyped := before["Content-Type"]
 	for k, vs := range before {
 		if len(h[k]) > 0 && slices.Equal(h[k], vs) && !v.keepsOuter(k) {
 			delete(h, k)
 		}
+	}
+	if hv, ok := h["Content-Type"]; outerTyped && ok && len(ct) == 0 && len(hv) == 0 {
+		// The outer middleware's nil-valued type (it has net/http sniff
+		// none), left by the handler: not the handler's, as a type with a
+		// value is not.
+		delete(h, "Content-Type")
 	}
 	if cap(body)-len(body) > 64+len(body)/8 {
 		// The recorder grew the buffer by doubling: keep what is used.
@@ -1527,6 +1555,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if outer != nil {
 		snap.SetOuterDirectives(outer)
+	}
+	if outerTyped {
+		snap.SetOuterTyped()
 	}
 	res := viewResult{snap: snap, names: names, vs: vs, check: new(versionCheck)}
 	if len(res.names) > 0 {
@@ -1705,7 +1736,7 @@ func lifeOf(ttl, extra time.Duration) time.Duration {
 // response, with the header as it was before the handler ran.
 func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, before http.Header) {
 	restoreHeader(w.Header(), before)
-	v.serve(w, r, stale.snap, v.c.clock(), httpcache.Stale)
+	v.serveSnap(w, r, stale.snap, v.c.clock(), httpcache.Stale)
 }
 
 // store writes a response: under the base key when it has no Vary, else the

@@ -957,7 +957,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		s2, j2, r2 := v.freshenJudged(x, prev, h304, h, before, deleted)
 		v.settle304(r, st, h, j2, vs, s2, r2, now)
 	}}
-	v.serve(oj, x.client, snap, now, httpcache.Hit)
+	v.serveSnap(oj, x.client, snap, now, httpcache.Hit)
 	oj.finish()
 }
 

@@ -79,6 +79,15 @@ var (
 // where they would send the type over an outer middleware's on every hit.
 // A snapshot of an earlier version with a Content-Type reads as not
 // Sniffed: its type may be a sniffed one, as before.
+//
+// Version 7 is version 6 whose flags field is 4, 5 or 6: flagOuterTyped
+// (the storing request's writer had a Content-Type before the handler
+// ran, see Snapshot.OuterTyped) alone or with the flag of version 5 or 6,
+// under the same rules. Encode writes it only for such a snapshot: the
+// entries of a view behind a middleware that sets a type. Releases that
+// know versions 1 to 6 only refuse it (ErrVersion): a miss, where they
+// would serve it to a request whose writer has no type. A snapshot of an
+// earlier version reads as not OuterTyped.
 const (
 	magic          = "HCS"
 	formatVersion  = 1
@@ -87,15 +96,17 @@ const (
 	formatUntyped  = 4 // version 3 and a Content-Type or Date with no value
 	formatCoded    = 5 // version 4 and Snapshot.TransferCoded
 	formatSniffed  = 6 // version 5 and Snapshot.Sniffed
-	maxFormatKnown = formatSniffed
+	formatTyped    = 7 // version 6 and Snapshot.OuterTyped
+	maxFormatKnown = formatTyped
 )
 
 // The flags field: flagTransferCoded in version 5 (Snapshot.TransferCoded,
 // which is Sniffed), flagSniffed in version 6 (Snapshot.Sniffed, not
-// TransferCoded).
+// TransferCoded), flagOuterTyped with either or none in version 7.
 const (
 	flagTransferCoded = 1
 	flagSniffed       = 2
+	flagOuterTyped    = 4
 )
 
 // Encode appends the binary form of s to dst and returns the result. Where
@@ -152,6 +163,8 @@ func appendFields(dst []byte, fields []field, hl, values int) []byte {
 // directives in name order: the lowest that holds what s has.
 func (s *Snapshot) version(outer []field) byte {
 	switch {
+	case s.OuterTyped():
+		return formatTyped
 	case s.TransferCoded():
 		return formatCoded
 	case s.Sniffed():
@@ -261,7 +274,8 @@ func appendString(dst []byte, s string) []byte {
 // is not a well-formed header section of at least one field, none in the
 // header, flags (version 5) other than 1 or without a Content-Type that
 // has a value, flags (version 6) other than 2 or without a Content-Type
-// key, or trailing bytes are an error wrapping
+// key, flags (version 7) other than 4, 5 or 6, or 5 or 6 under the rules
+// of 1 and 2, or trailing bytes are an error wrapping
 // ErrCorrupt; an unknown version wraps ErrVersion. It never panics.
 //
 // The returned Snapshot's Body aliases data (no copy): data must not be
@@ -386,14 +400,20 @@ func decode(data []byte) (*Snapshot, error) {
 	}
 	var flags uint8
 	if version >= formatCoded {
-		want := uint64(flagTransferCoded)
-		if version == formatSniffed {
-			want = flagSniffed
+		f := r.uvarint("flags")
+		ok := false
+		switch version {
+		case formatCoded:
+			ok = f == flagTransferCoded
+		case formatSniffed:
+			ok = f == flagSniffed
+		case formatTyped:
+			ok = f&^(flagTransferCoded|flagSniffed) == flagOuterTyped && f&(flagTransferCoded|flagSniffed) != flagTransferCoded|flagSniffed
 		}
-		if f := r.uvarint("flags"); r.err == nil && f != want {
+		if r.err == nil && !ok {
 			return nil, corrupt("flags")
 		}
-		flags = uint8(want)
+		flags = uint8(f)
 	}
 	body := r.field("body")
 	if r.err != nil {
@@ -414,10 +434,10 @@ func decode(data []byte) (*Snapshot, error) {
 	if valueless(h) != (version == formatUntyped) && version < formatCoded {
 		return nil, corrupt("a Content-Type or Date with no value is what version 4 is for")
 	}
-	if flags == flagTransferCoded && len(h["Content-Type"]) == 0 {
+	if flags&^flagOuterTyped == flagTransferCoded && len(h["Content-Type"]) == 0 {
 		return nil, corrupt("a transfer-coded snapshot without a sniffed Content-Type")
 	}
-	if _, typed := h["Content-Type"]; flags == flagSniffed && !typed {
+	if _, typed := h["Content-Type"]; flags&^flagOuterTyped == flagSniffed && !typed {
 		return nil, corrupt("a sniffed snapshot without a Content-Type")
 	}
 	var del []string

@@ -76,8 +76,9 @@ type rareFields struct {
 	once         sync.Once
 	outer        http.Header
 	outerFields  []field // outer in name order, as Encode writes it
-	// flags are the codec's (flagTransferCoded, flagSniffed): see
-	// Snapshot.Sniffed and Snapshot.TransferCoded; 0 for neither.
+	// flags are the codec's: flagTransferCoded or flagSniffed (see
+	// Snapshot.Sniffed and Snapshot.TransferCoded; 0 for neither), with
+	// flagOuterTyped (see Snapshot.OuterTyped).
 	flags uint8
 }
 
@@ -244,7 +245,9 @@ func transferCoded(h http.Header) bool {
 // none where net/http's HTTP/1.x server is the writer (see
 // untypedOverHTTP1); every other writer gets the type, as the miss did.
 // The field itself is hop-by-hop, never stored. Such a type is Sniffed.
-func (s *Snapshot) TransferCoded() bool { return s.rare != nil && s.rare.flags == flagTransferCoded }
+func (s *Snapshot) TransferCoded() bool {
+	return s.rare != nil && s.rare.flags&^flagOuterTyped == flagTransferCoded
+}
 
 // Sniffed reports whether the stored Content-Type (with a value, or
 // nil-valued: none) is not the handler's but the one net/http chose for a
@@ -257,7 +260,59 @@ func (s *Snapshot) TransferCoded() bool { return s.rare != nil && s.rare.flags =
 // leave the one there as it is, as the miss would have. Snapshots stored
 // before the mark was added read as not sniffed: their type is sent over
 // an outer middleware's, as it was.
-func (s *Snapshot) Sniffed() bool { return s.rare != nil && s.rare.flags != 0 }
+func (s *Snapshot) Sniffed() bool { return s.rare != nil && s.rare.flags&^flagOuterTyped != 0 }
+
+// OuterTyped reports whether the writer of the request whose response s
+// stores had a Content-Type (with a value, or nil-valued) before the
+// handler ran: an outer middleware's (see SetOuterTyped). A handler may
+// answer otherwise where it has one: http.ServeContent (and FileServer,
+// ServeFile) and package compress set the type they find only where the
+// header has none, and the key does not tell the two apart where an outer
+// middleware sets a type for some requests only. See OtherTypeForm.
+// Snapshots stored before it was recorded read as not OuterTyped.
+func (s *Snapshot) OuterTyped() bool { return s.rare != nil && s.rare.flags&flagOuterTyped != 0 }
+
+// SetOuterTyped records that the storing request's writer had a
+// Content-Type before the handler ran (see OuterTyped). Call it before s
+// is shared.
+func (s *Snapshot) SetOuterTyped() {
+	s.setRare(s.Deleted(), s.OuterDirectives(), s.flags()|flagOuterTyped)
+}
+
+// OtherTypeForm reports whether h, the header of a hit's writer before the
+// stored fields are written, differs from the storing request's writer in
+// whether it has a Content-Type in a way that may change the handler's
+// response (see OuterTyped): the stored type is one the handler set (not
+// Sniffed) where the storing request's writer had none and h has one (the
+// handler may have set it only because there was none: it would have left
+// h's), or the entry has no type, the storing request's writer having had
+// one, and h has none (the handler would have set its own). The caller
+// runs the handler instead of serving s. Other differences are answered
+// from s: a Sniffed type stands only where h has none (see Serve); a type
+// the handler set over the outer one is sent either way. A snapshot stored
+// before OuterTyped was recorded reads as stored without an outer type:
+// one with a type the handler set is not served where h has one. It costs
+// a hit whose writer's header has no field nothing but a field read, and
+// allocates nothing.
+func (s *Snapshot) OtherTypeForm(h http.Header) bool {
+	var flags uint8
+	if s.rare != nil {
+		flags = s.rare.flags
+	}
+	if len(h) == 0 {
+		if flags&flagOuterTyped == 0 {
+			return false
+		}
+		_, stored := s.Header["Content-Type"]
+		return !stored
+	}
+	_, typed := h["Content-Type"]
+	_, stored := s.Header["Content-Type"]
+	if typed {
+		return flags == 0 && stored
+	}
+	return flags&flagOuterTyped != 0 && !stored
+}
 
 // SetSniffed records that the stored Content-Type (with a value, or
 // nil-valued) is the one net/http chose, not the handler's (see Sniffed):
@@ -267,7 +322,7 @@ func (s *Snapshot) Sniffed() bool { return s.rare != nil && s.rare.flags != 0 }
 // Content-Type key, or already marked. Call it before s is shared.
 func (s *Snapshot) SetSniffed() {
 	if _, typed := s.Header["Content-Type"]; typed && !s.Sniffed() {
-		s.setRare(s.Deleted(), s.OuterDirectives(), flagSniffed)
+		s.setRare(s.Deleted(), s.OuterDirectives(), s.flags()&flagOuterTyped|flagSniffed)
 	}
 }
 
@@ -279,7 +334,7 @@ func (s *Snapshot) SetSniffed() {
 // has no value. Call it before s is shared. It marks the type Sniffed too.
 func (s *Snapshot) SetTransferCoded() {
 	if len(s.Header["Content-Type"]) > 0 {
-		s.setRare(s.Deleted(), s.OuterDirectives(), flagTransferCoded)
+		s.setRare(s.Deleted(), s.OuterDirectives(), s.flags()&flagOuterTyped|flagTransferCoded)
 	}
 }
 

@@ -122,7 +122,7 @@ var notUpdated = map[string]bool{
 // stored, since with a strong ETag it would let ranges of bytes encoded on
 // the fly be served (see rangeable). The body is shared with s. storedAt
 // is the copy's StoredAt, from which its Age counts. The copy keeps
-// s.TransferCoded() and s.Sniffed() unless h sets a Content-Type, sniffs no type where
+// s.TransferCoded() and s.Sniffed() unless h sets a Content-Type, s.OuterTyped(), sniffs no type where
 // neither s nor h has one, and keeps s.Deleted() and
 // s.OuterDirectives() less the fields h sets; a caller
 // that knows which fields the handler deleted this time, or which the
@@ -158,6 +158,9 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 		f.SetTransferCoded() // still the sniffed type
 	} else if s.Sniffed() && !retyped {
 		f.SetSniffed() // still not the handler's
+	}
+	if s.OuterTyped() {
+		f.SetOuterTyped() // the stored response's, which h does not change
 	}
 	if s.rare != nil {
 		// Less those h sets now.
