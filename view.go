@@ -536,6 +536,9 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var f found
 	err := v.findIn(&f, r, kbuf, "", &now)
 	if err == nil && f.fresh {
+		if v.otherTypeForm(w, r, f.snap) {
+			return // before a refresh, which would store this request's form
+		}
 		if v.cfg.ahead > 0 {
 			// Before serving, as every refresh: it starts from what outer
 			// middleware set on w.
@@ -562,6 +565,9 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// entry stale.
 		past := pastFresh(f.e, now.UnixNano())
 		if v.cfg.swr > 0 && past < v.cfg.swr && v.refreshable(r, f.spec.namesOrNil()) {
+			if v.otherTypeForm(w, r, f.snap) {
+				return
+			}
 			v.revalidate(w, r, base, ttl, f.spec.namesOrNil())
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return
@@ -634,11 +640,21 @@ func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 // the handler instead, as a Bypass: nothing stored, the entry left as it
 // is for the requests of its own form.
 func (v *view) serve(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
-	if snap.OtherTypeForm(w.Header()) {
-		v.pass(w, r, reasonTypeForm)
-		return
+	if !v.otherTypeForm(w, r, snap) {
+		v.serveSnap(w, r, snap, now, st)
 	}
-	v.serveSnap(w, r, snap, now, st)
+}
+
+// otherTypeForm runs the handler for r as serve does where snap may not
+// answer it (httpcache.Snapshot.OtherTypeForm), and reports whether it
+// did: called before a refresh starts, which would run the handler with
+// w's header and store the form of r's response in place of the entry's.
+func (v *view) otherTypeForm(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot) bool {
+	if !snap.OtherTypeForm(w.Header()) {
+		return false
+	}
+	v.pass(w, r, reasonTypeForm)
+	return true
 }
 
 // serveSnap is serve without the check of the writer's type: for a

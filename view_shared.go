@@ -484,6 +484,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	var j judgement
 	if usable {
 		if j = v.judge(f, rq, now); j.verdict == useFresh {
+			if v.otherTypeForm(w, r, f.snap) {
+				return true // before a refresh: see otherTypeForm
+			}
 			if v.cfg.ahead > 0 { // before serving: see revalidate
 				v.refreshAheadExt(w, r, string(kbuf), ttl, &f, rq, now)
 			}
@@ -511,6 +514,9 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		case useStaleRevalidate:
 			if !v.refreshable(r, f.spec.namesOrNil()) {
 				break // a run of this request's own: see refreshable
+			}
+			if v.otherTypeForm(w, r, f.snap) {
+				return true // before a refresh: see otherTypeForm
 			}
 			fc := f // before serving: see revalidate
 			st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}
