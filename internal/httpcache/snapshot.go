@@ -258,8 +258,8 @@ func (s *Snapshot) TransferCoded() bool {
 // the entry (on an input the key leaves out): Serve and ServeRange send
 // such a type only where the writer's header has no Content-Type, and
 // leave the one there as it is, as the miss would have. Snapshots stored
-// before the mark was added read as not sniffed: their type is sent over
-// an outer middleware's, as it was.
+// before the mark was added read as not sniffed: OtherTypeForm has a
+// writer with a type answered by the handler, not by such a snapshot.
 func (s *Snapshot) Sniffed() bool { return s.rare != nil && s.rare.flags&^flagOuterTyped != 0 }
 
 // OuterTyped reports whether the writer of the request whose response s
