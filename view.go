@@ -572,7 +572,8 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return
 		}
-		if v.cfg.sie > 0 && past < v.cfg.sie {
+		if v.cfg.sie > 0 && past < v.cfg.sie && !f.snap.OtherTypeForm(w.Header()) {
+			// (Not of this request's type form: its failure is served.)
 			sf := f // a copy, so that f itself stays on the stack
 			stale = &sf
 		}

@@ -531,8 +531,13 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 			v.serve(w, r, f.snap, now, httpcache.Stale)
 			return true
 		}
-		fc := f // a copy, so that f itself stays on the stack
-		prev = &fc
+		if !f.snap.OtherTypeForm(w.Header()) {
+			// (Else not revalidated: a 304 would serve the entry to a
+			// request whose handler may answer otherwise. It runs without
+			// conditions, and its response replaces the stale entry.)
+			fc := f // a copy, so that f itself stays on the stack
+			prev = &fc
+		}
 	}
 	if rq.OnlyIfCached {
 		v.gatewayTimeout(w, r)
