@@ -29,7 +29,8 @@ func TestSharedCacheBypassedStreamKeepsCloseNotifier(t *testing.T) {
 	c, _ := storeKinds[0].open(t, nil, clock, Options{})
 	defer c.Close()
 	events := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gone := w.(http.CloseNotifier).CloseNotify() // as the SSE handler has it
+		//lint:ignore SA1019 the deprecated interface is what such handlers assert
+		gone := w.(http.CloseNotifier).CloseNotify()
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		select {
