@@ -326,7 +326,8 @@ type view struct {
 	formatHasPath          bool
 	flight                 viewFlight
 	downVary               downVary
-	solo                   soloKeys // SharedCache: keys whose misses join no flight
+	solo                   keyMarks // SharedCache: keys whose misses join no flight (hit-for-miss)
+	passed                 keyMarks // SharedCache: keys whose misses pass the client's validators (hit-for-pass)
 	refreshing             sync.Map // backend key -> refresh in progress
 	refreshSlots           chan struct{}
 	// routeSlots are, for CachedMux, the refresh slots of each route, by
@@ -360,6 +361,8 @@ func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next h
 		tagKeys:      c.tagKeys(cfg.tags),
 		refreshSlots: make(chan struct{}, maxRefreshes),
 		lease:        c.leaseOf(cfg.commonConfig),
+		solo:         keyMarks{life: soloFor},
+		passed:       keyMarks{life: passFor},
 	}
 	v.formatHead, v.formatTail, v.formatHasPath = cutFormat(cfg.keyFormat)
 	return v
@@ -855,6 +858,9 @@ type runState struct {
 	// blind: no lookup preceded the run (RefreshIf, Warm), whose response
 	// replaces whatever its key holds.
 	blind bool
+	// passValidators: hit-for-pass (runExt): the handler gets the client's
+	// own validators, and the run leads no flight.
+	passValidators bool
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup or the
@@ -1347,6 +1353,25 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		st.ext.unread = noStore
 		v.prepareRun(st, rec)
 	}
+	if x := st.ext; x != nil && v.sh != nil {
+		// Hit-for-pass: a response refused for what it is (private,
+		// no-store, too large, a status not stored) marks its key, so that
+		// the next misses with the client's validators pass them on
+		// (runExt). Told at the refusal itself: a 304 made of it ends a
+		// proxy's run with a panic (below), before Finish.
+		status := 0 // as judged: OnFail comes before the status is written
+		check, onFail := rec.Check, rec.OnFail
+		rec.Check = func(code int, h http.Header) httpcache.Reason {
+			status = code
+			return check(code, h)
+		}
+		rec.OnFail = func(reason httpcache.Reason) {
+			if refusedForItself(x, status, reason) {
+				v.passed.mark(st.f.key, v.c.clock())
+			}
+			onFail(reason)
+		}
+	}
 	if call := st.call; call != nil {
 		// The waiters of another variant leave as soon as the header tells
 		// that the response varies (viewCall.wait). In a SharedCache view,
@@ -1364,7 +1389,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			if x := st.ext; v.sh != nil && x != nil && !x.fr.Reusable() {
 				v.flight.release(call, viewResult{})
-				v.solo.mark(st.f.key, v.c.clock().Add(soloFor))
+				v.solo.mark(st.f.key, v.c.clock())
 			} else if names := varyNames(h); len(names) > 0 {
 				variant := "" // no waiter's: see ofVariant
 				if !httpcache.VaryTooLarge(r, names) {
@@ -1460,7 +1485,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// The cache's own conditional request, or the client's without its
 	// validators, less the query parameters the key leaves out.
 	hr := v.keyedRequest(r)
-	if st.ext == nil || st.ext.prev == nil {
+	switch {
+	case st.passValidators:
+		// Hit-for-pass (runExt): the client's own request, validators and
+		// all, keyed as any other.
+		hr = v.keyedRequest(st.client(r))
+	case st.ext == nil || st.ext.prev == nil:
 		hr = withoutValidators(hr)
 	}
 	if ctx, added := withServer(hr.Context()); added {
@@ -1612,6 +1642,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	keepPath = true
+	v.passed.forget(st.f.key) // storable after all: see runExt
 	v.flight.release(st.call, res)
 }
 

@@ -415,26 +415,36 @@ func (d *downVary) note(base string, names []string) {
 }
 
 // soloFor is how long a key whose response its waiters could not reuse
-// (soloKeys) keeps its misses out of flights.
+// (view.solo) keeps its misses out of flights.
 const soloFor = time.Minute
 
-// soloKeys remembers, for at most maxDownVary keys and soloFor each, the
-// keys of a SharedCache view whose last run made a response that its
-// waiters may not reuse unvalidated (no-cache, max-age=0, stale on
-// arrival): a miss of such a key runs on its own rather than wait for
-// another request's run and then run its own (view.miss). Full, it makes
-// room only by forgetting an expired key: the new key goes unmarked (its
-// misses collapse, as before), and a flood of new URLs cannot push a
-// popular URL's mark out. A client can only make its own URL's misses run
-// as they would without the cache.
-type soloKeys struct {
-	mu sync.Mutex
-	m  map[string]int64 // until, Unix nanoseconds
-	n  atomic.Int64     // len(m), read without mu
+// passFor is how long a key whose response was refused storage for what it
+// is (view.passed) has the client's validators reach the handler.
+const passFor = 2 * time.Minute
+
+// keyMarks remembers, for at most maxDownVary keys and life each, keys of
+// a SharedCache view that its misses treat apart. view.solo holds the
+// keys whose last run made a response that its waiters may not reuse
+// unvalidated (no-cache, max-age=0, stale on arrival): a miss of such a
+// key runs on its own rather than wait for another request's run and then
+// run its own (view.miss, Varnish's hit-for-miss). view.passed holds the
+// keys whose last response was refused storage for what it is (passMark):
+// a miss with the client's validators runs on its own with them, so that
+// the origin answers 304 itself (runExt, Varnish's hit-for-pass). Two
+// tables: a flood of private pages must not starve the no-cache marks.
+// Full, a table makes room only by forgetting an expired key: the new key
+// goes unmarked (its misses run as before), and a flood of new URLs cannot
+// push a popular URL's mark out. A client can only make its own URL's
+// misses run as they would without the cache.
+type keyMarks struct {
+	life time.Duration
+	mu   sync.Mutex
+	m    map[string]int64 // until, Unix nanoseconds
+	n    atomic.Int64     // len(m), read without mu
 }
 
-// mark remembers key until until.
-func (s *soloKeys) mark(key string, until time.Time) {
+// mark remembers key from now for s.life.
+func (s *keyMarks) mark(key string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
@@ -443,10 +453,9 @@ func (s *soloKeys) mark(key string, until time.Time) {
 	if _, ok := s.m[key]; !ok && len(s.m) >= maxDownVary {
 		// Full: an expired mark makes room, or the new key goes without:
 		// a flood of new URLs must not push a popular URL's mark out.
-		now := until.UnixNano() - int64(soloFor)
 		full := true
 		for k, u := range s.m {
-			if now >= u {
+			if now.UnixNano() >= u {
 				delete(s.m, k)
 				full = false
 				break
@@ -456,12 +465,23 @@ func (s *soloKeys) mark(key string, until time.Time) {
 			return
 		}
 	}
-	s.m[key] = until.UnixNano()
+	s.m[key] = now.Add(s.life).UnixNano()
+	s.n.Store(int64(len(s.m)))
+}
+
+// forget forgets key.
+func (s *keyMarks) forget(key string) {
+	if s.n.Load() == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
 	s.n.Store(int64(len(s.m)))
 }
 
 // has reports whether key is remembered at now.
-func (s *soloKeys) has(key string, now time.Time) bool {
+func (s *keyMarks) has(key string, now time.Time) bool {
 	if s.n.Load() == 0 {
 		return false
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-caching/caching/internal/conditional"
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpcache"
 	"github.com/go-caching/caching/internal/httpx"
@@ -725,6 +726,21 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		x.precondition = len(r.Header["Range"]) > 0 || httpcache.HasField(r.Header, "If-Range") ||
 			httpcache.HasField(r.Header, "If-Match") || httpcache.HasField(r.Header, "If-Unmodified-Since")
 		if w != nil {
+			// Hit-for-pass (Varnish's): the last response of the key was
+			// refused for what it is (private, no-store, too large, a
+			// status not stored: view.passed), so no entry will answer
+			// the client's validators. Stripped, they would have the
+			// origin behind a proxy send the whole body on every
+			// revalidation, for a 304 the view makes of it; passed on, the
+			// origin answers 304 itself. Otherwise the run is as any
+			// other: keyed, recorded, judged, and stored when it may be
+			// (a 200 to a conditional request may; that clears the mark),
+			// and a 200 that matches them still makes a 304. It leads no
+			// flight: its 304 answers its client alone. A Range or
+			// precondition request, which leads none either, is left as
+			// it is.
+			st.passValidators = prev == nil && !x.precondition && conditional.Request(r) &&
+				v.passed.has(st.f.key, v.c.clock())
 			r = v.conditional(r, st, prev)
 		}
 	}
@@ -741,7 +757,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			}
 			return v.conditional(r2, st, prev)
 		})
-	case forced:
+	case forced || st.passValidators:
 		v.run(w, r, st)
 	case x.precondition:
 		// A request whose response may not be stored for the others (a

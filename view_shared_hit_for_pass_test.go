@@ -1,0 +1,138 @@
+package caching
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bodyCounter counts the body bytes an origin sends.
+type bodyCounter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (w bodyCounter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	return w.ResponseWriter.Write(p)
+}
+
+// hitForPassEnv is a SharedCache view around httputil.ReverseProxy in front
+// of an origin that answers If-None-Match itself and counts the body bytes
+// it sends: the deployment of examples/proxy.
+type hitForPassEnv struct {
+	front     *httptest.Server
+	sent      atomic.Int64 // body bytes the origin sent
+	validated atomic.Int64 // requests that reached the origin with If-None-Match
+	cc        atomic.Value // the origin's Cache-Control
+	big       []byte
+}
+
+func newHitForPassEnv(t *testing.T, cc string) *hitForPassEnv {
+	e := &hitForPassEnv{big: bytes.Repeat([]byte("x"), 256<<10)}
+	e.cc.Store(cc)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", e.cc.Load().(string))
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") != "" {
+			e.validated.Add(1)
+		}
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = bodyCounter{w, &e.sent}.Write(e.big)
+	}))
+	t.Cleanup(origin.Close)
+	u, err := url.Parse(origin.URL)
+	require.NoError(t, err)
+	c := Must(&Options{Backend: newSimple(t, nil)})
+	t.Cleanup(func() { c.Close() })
+	e.front = httptest.NewServer(c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(httputil.NewSingleHostReverseProxy(u)))
+	t.Cleanup(e.front.Close)
+	return e
+}
+
+// get sends a GET of /file through the cache, with If-None-Match when inm is
+// set, and returns the status, the body bytes received and the cache status.
+func (e *hitForPassEnv) get(t *testing.T, inm string) (int, int64, string) {
+	req, err := http.NewRequest(http.MethodGet, e.front.URL+"/file", nil)
+	require.NoError(t, err)
+	if inm != "" {
+		req.Header.Set("If-None-Match", inm)
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	n, _ := io.Copy(io.Discard, res.Body)
+	return res.StatusCode, n, res.Header.Get("X-Cache")
+}
+
+// TestSharedHitForPassRevalidation: a client holds a 256 KiB response that
+// is never stored (private), and revalidates it three times through a
+// SharedCache view around httputil.ReverseProxy. The view used to run the
+// proxy without the client's If-None-Match every time (a miss runs for a
+// full response to store): the origin started sending the whole body on
+// each revalidation, which the view then cut short after its own 304. The
+// key is marked (hit-for-pass) once its response is refused for what it
+// is, and the revalidations reach the origin with the client's validators:
+// it sends the body once, then 304s.
+func TestSharedHitForPassRevalidation(t *testing.T) {
+	e := newHitForPassEnv(t, "private, max-age=3600")
+	status, n, _ := e.get(t, "")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, int64(len(e.big)), n)
+	for i := range 3 {
+		status, n, cs := e.get(t, `"v1"`)
+		assert.Equal(t, http.StatusNotModified, status, "revalidation %d (%s)", i+1, cs)
+		assert.Zero(t, n, "revalidation %d: body bytes to a client that holds it", i+1)
+	}
+	assert.Equal(t, int64(len(e.big)), e.sent.Load(), "body bytes the origin sent")
+	assert.Equal(t, int64(3), e.validated.Load(), "revalidations the origin answered itself")
+
+	// A client without the response still gets all of it, under the mark.
+	status, n, _ = e.get(t, "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, int64(len(e.big)), n)
+	status, n, _ = e.get(t, `"other"`)
+	assert.Equal(t, http.StatusOK, status, "a validator the origin does not match")
+	assert.Equal(t, int64(len(e.big)), n)
+}
+
+// TestSharedHitForPassCleared: a response that turns out storable under a
+// hit-for-pass mark (the origin's policy changed) clears the mark and is
+// stored; a 304 under the mark is neither stored nor clears it.
+func TestSharedHitForPassCleared(t *testing.T) {
+	e := newHitForPassEnv(t, "private")
+	e.get(t, "") // refused: marked
+	e.cc.Store("public, max-age=3600")
+	status, _, cs := e.get(t, `"v1"`)
+	assert.Equal(t, http.StatusNotModified, status, "the origin's own 304 (%s)", cs)
+	status, _, cs = e.get(t, `"v1"`)
+	assert.Equal(t, http.StatusNotModified, status, "still marked: the origin's own 304 (%s)", cs)
+	assert.Equal(t, int64(2), e.validated.Load())
+	status, n, _ := e.get(t, `"other"`) // a 200 to a conditional request: storable, stored
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, int64(len(e.big)), n)
+	sent, validated := e.sent.Load(), e.validated.Load()
+	status, n, cs = e.get(t, `"v1"`)
+	assert.Equal(t, http.StatusNotModified, status)
+	assert.Zero(t, n)
+	assert.Equal(t, "HIT", cs, "answered from the entry stored under the mark")
+	status, n, cs = e.get(t, "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, int64(len(e.big)), n)
+	assert.Equal(t, "HIT", cs)
+	assert.Equal(t, sent, e.sent.Load(), "body bytes the origin sent after it was stored")
+	assert.Equal(t, validated, e.validated.Load())
+}
