@@ -2,6 +2,7 @@ package caching
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -135,4 +136,69 @@ func TestSharedHitForPassCleared(t *testing.T) {
 	assert.Equal(t, "HIT", cs)
 	assert.Equal(t, sent, e.sent.Load(), "body bytes the origin sent after it was stored")
 	assert.Equal(t, validated, e.validated.Load())
+}
+
+// TestSharedHitForPassScope: the mark is its key's alone: another URL's
+// revalidation, and any in a default-mode view, reach the handler without
+// the client's validators, as before.
+func TestSharedHitForPassScope(t *testing.T) {
+	var seen atomic.Int64 // requests the handler got with If-None-Match
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") != "" {
+			seen.Add(1)
+		}
+		w.Header().Set("ETag", `"v1"`)
+		if r.URL.Query().Get("q") == "private" {
+			w.Header().Set("Cache-Control", "private")
+		} else {
+			w.Header().Set("Cache-Control", "max-age=60")
+		}
+		_, _ = io.WriteString(w, "body")
+	})
+	c := Must(&Options{Backend: newSimple(t, nil)})
+	defer c.Close()
+	send := func(view http.Handler, target string) int {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("If-None-Match", `"v1"`)
+		rec := httptest.NewRecorder()
+		view.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	shared := c.Cached(time.Hour, SharedCache())(h)
+	assert.Equal(t, http.StatusNotModified, send(shared, "/p?q=private")) // made of the refused 200: marked
+	assert.Zero(t, seen.Load())
+	assert.Equal(t, http.StatusNotModified, send(shared, "/p?q=private"))
+	assert.Equal(t, int64(1), seen.Load(), "the marked URL's revalidation")
+	assert.Equal(t, http.StatusOK, send(shared, "/p?q=other"), "another URL: stripped, stored, its 200 whole")
+	assert.Equal(t, int64(1), seen.Load(), "another URL's miss")
+
+	c2 := Must(&Options{Backend: newSimple(t, nil)})
+	defer c2.Close()
+	def := c2.Cached(time.Hour)(h)
+	for range 3 {
+		send(def, "/p?q=private")
+	}
+	assert.Equal(t, int64(1), seen.Load(), "a default-mode view's misses")
+}
+
+// TestKeyMarksBound: a full table takes no new key until a mark expires,
+// so that a flood of URLs pushes no mark out; forget frees a place.
+func TestKeyMarksBound(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := keyMarks{life: passFor}
+	for i := range maxDownVary {
+		s.mark(fmt.Sprint(i), now)
+	}
+	s.mark("new", now)
+	assert.False(t, s.has("new", now), "full")
+	assert.True(t, s.has("0", now))
+	s.forget("0")
+	assert.False(t, s.has("0", now))
+	s.mark("new", now)
+	assert.True(t, s.has("new", now), "a place forgotten")
+	later := now.Add(passFor)
+	assert.False(t, s.has("1", later), "expired")
+	s.mark("newer", later)
+	assert.True(t, s.has("newer", later), "an expired mark makes room")
+	assert.LessOrEqual(t, len(s.m), maxDownVary)
 }
