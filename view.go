@@ -1363,7 +1363,21 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		check, onFail := rec.Check, rec.OnFail
 		rec.Check = func(code int, h http.Header) httpcache.Reason {
 			status = code
-			return check(code, h)
+			reason := check(code, h)
+			if code == http.StatusNotModified && st.passValidators {
+				// The origin's own 304 (hit-for-pass) renews the mark
+				// when its header says the 200 it stands for would be
+				// refused too (private, no-store); one that says
+				// nothing, or that it may be stored, leaves the mark to
+				// lapse, and the next revalidation runs for a full
+				// response again (a size past MaxBodySize only a 200
+				// tells).
+				if _, r200 := x.rules.Response(x.client, http.StatusOK, h, x.reqTime, x.respTime); r200 != httpcache.ReasonNoFreshness &&
+					refusedForItself(x, http.StatusOK, r200) {
+					v.passed.mark(st.f.key, v.c.clock())
+				}
+			}
+			return reason
 		}
 		rec.OnFail = func(reason httpcache.Reason) {
 			if refusedForItself(x, status, reason) {

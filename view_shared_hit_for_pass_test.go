@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-caching/caching/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -39,6 +40,10 @@ type hitForPassEnv struct {
 }
 
 func newHitForPassEnv(t *testing.T, cc string) *hitForPassEnv {
+	return newHitForPassEnvClock(t, cc, nil)
+}
+
+func newHitForPassEnvClock(t *testing.T, cc string, clock *testutil.Clock) *hitForPassEnv {
 	e := &hitForPassEnv{big: bytes.Repeat([]byte("x"), 256<<10)}
 	e.cc.Store(cc)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +62,11 @@ func newHitForPassEnv(t *testing.T, cc string) *hitForPassEnv {
 	t.Cleanup(origin.Close)
 	u, err := url.Parse(origin.URL)
 	require.NoError(t, err)
-	c := Must(&Options{Backend: newSimple(t, nil)})
+	opts := &Options{Backend: newSimple(t, clock)}
+	if clock != nil {
+		opts.Clock = clock.Now
+	}
+	c := Must(opts)
 	t.Cleanup(func() { c.Close() })
 	e.front = httptest.NewServer(c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(httputil.NewSingleHostReverseProxy(u)))
 	t.Cleanup(e.front.Close)
@@ -201,4 +210,28 @@ func TestKeyMarksBound(t *testing.T) {
 	s.mark("newer", later)
 	assert.True(t, s.has("newer", later), "an expired mark makes room")
 	assert.LessOrEqual(t, len(s.m), maxDownVary)
+}
+
+// TestSharedHitForPassRenewed: the origin's own 304 renews the mark when
+// its header says the 200 would be refused too (private): revalidated
+// every 100 s for 10 minutes, the body is sent once. A 304 that says
+// nothing lets the mark lapse 2 minutes after the refusal that set it: one
+// revalidation then runs for a full response again (at 200, 400 and 600 s;
+// the origin's single write of the body counts whole, cut short or not).
+func TestSharedHitForPassRenewed(t *testing.T) {
+	for _, tc := range []struct {
+		cc     string
+		bodies int64
+	}{{"private", 1}, {"", 4}} {
+		clock := testutil.NewClock()
+		e := newHitForPassEnvClock(t, tc.cc, clock)
+		e.get(t, "")
+		for range 6 {
+			clock.Advance(100 * time.Second)
+			status, _, _ := e.get(t, `"v1"`)
+			assert.Equal(t, http.StatusNotModified, status, "%q", tc.cc)
+		}
+		assert.LessOrEqual(t, e.sent.Load(), tc.bodies*int64(len(e.big)), "body bytes the origin sent (%q)", tc.cc)
+		assert.Greater(t, e.sent.Load(), (tc.bodies-1)*int64(len(e.big)), "body bytes the origin sent (%q)", tc.cc)
+	}
 }
