@@ -167,7 +167,14 @@ type sharedConfig struct {
 //     header as its client got it) as it judges a 200: refused, the entry
 //     is not freshened, and is deleted as for the refusals above.
 //     The client's own If-None-Match and If-Modified-Since never reach the
-//     handler of a GET: they are answered from the stored response. A HEAD
+//     handler of a GET: they are answered from the stored response. Except
+//     for a URL whose last response was refused for what it is (private,
+//     no-store, too large, a status not stored, no freshness): for 2
+//     minutes (renewed by the handler's own 304 that says private or
+//     no-store; up to 1024 URLs), a GET that no entry answers reaches the
+//     handler with them, alone, so that an origin behind a proxy answers
+//     304 itself (Varnish's hit-for-pass); its 304 passes through, never
+//     stored, and a 200 is judged and stored as any other. A HEAD
 //     that no fresh entry answers reaches the handler as its client sent
 //     it, validators included: the handler's answer (a 304 to the client's
 //     own validators) passes through and is never stored; only a 200 that
