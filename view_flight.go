@@ -428,9 +428,10 @@ const passFor = 2 * time.Minute
 // unvalidated (no-cache, max-age=0, stale on arrival): a miss of such a
 // key runs on its own rather than wait for another request's run and then
 // run its own (view.miss, Varnish's hit-for-miss). view.passed holds the
-// keys whose last response was refused storage for what it is (passMark):
-// a miss with the client's validators runs on its own with them, so that
-// the origin answers 304 itself (runExt, Varnish's hit-for-pass). Two
+// keys whose last response was refused storage for what it is
+// (refusedForItself): a miss with the client's validators runs on its own
+// with them, so that the origin answers 304 itself (runExt, Varnish's
+// hit-for-pass). Two
 // tables: a flood of private pages must not starve the no-cache marks.
 // Full, a table makes room only by forgetting an expired key: the new key
 // goes unmarked (its misses run as before), and a flood of new URLs cannot
