@@ -106,6 +106,17 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	// begins after this and fails must not remove it (settle, below).
 	held := m.shared.supersedeHeld(key)
 	defer m.shared.done(&held)
+	// A Set that fails past its supersede has still made the replacement in
+	// flight (a Refresh called before it) store nothing: that one returns
+	// its result as if it had replaced the entry. The entry of the data
+	// before them is removed then, as a failing replacement removes it
+	// (dropOwed), under a context the caller's end does not cut short.
+	stored := false
+	defer func() {
+		if !stored {
+			m.dropOwed(context.WithoutCancel(ctx), key, &held, nil)
+		}
+	}()
 	tags, argKeys := m.tagKeysWith(a)
 	vs, err := m.versions(ctx, tags, argKeys, ttl)
 	if err != nil {
@@ -118,6 +129,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	if err := m.c.store.save(ctx, key, e, vs); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}
+	stored = true
 	// r is newer than the results of the replacements it superseded: one
 	// that returned its result unstored is owed no delete any more
 	// (memoShared.owed), though a replacement begun after the supersede,

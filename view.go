@@ -1483,11 +1483,17 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		}
 		v.count(r, st, st.outcome())
-		if p == http.ErrAbortHandler && cond != nil && cond.NotModified() {
+		if cond != nil && cond.NotModified() {
 			// The 304 made of a refused response went out whole, and the
 			// write that failed after it (by design: see above) is what
-			// httputil.ReverseProxy aborts on. Re-raised, the abort would
-			// reset an HTTP/2 stream whose 304 the client already had.
+			// httputil.ReverseProxy aborts on, and a handler that takes a
+			// failed write for fatal panics on. Re-raised, the panic would
+			// reset an HTTP/2 stream whose 304 the client already had (and
+			// close an HTTP/1.1 connection): the request ends normally,
+			// and a panic other than the abort is logged.
+			if p != http.ErrAbortHandler {
+				v.failOpen(r, "view handler panicked after its 304 was sent", fmt.Errorf("caching: handler panic: %v", p))
+			}
 			return
 		}
 		// http.ErrAbortHandler included, even where the view gave the
