@@ -34,10 +34,11 @@ import (
 //     refused; a SharedCache response stored to be revalidated before
 //     every reuse, no-cache or max-age=0, which answers no waiter, as soon
 //     as its header says so; and a memoized result that leaves the store
-//     within 100 ms, before most waiters read the lease again:
+//     within 70 ms, before a waiter may read the lease again:
 //     leaseOutlived), it replaces the lease with a marker, "not
-//     stored", that lives for min(d, 1s), so that the waiters run the work
-//     at once instead of taking turns. A run nobody in its process waits
+//     stored", that lives for min(d, 1s) (min(d, 70 ms) for that memoized
+//     result), so that the waiters run the work at once instead of taking
+//     turns. A run nobody in its process waits
 //     for any more (a view's client left, a memoized call the flight
 //     cancelled) deletes the lease instead: one of the waiters takes it
 //     over.
@@ -114,18 +115,33 @@ const (
 	leaseFirstPoll = 2 * time.Millisecond
 	leaseMaxPoll   = 50 * time.Millisecond
 	leaseMarkLife  = time.Second
+	// leaseMaxGap is a waiter's longest gap between two reads of the
+	// lease: leaseMaxPoll with its jitter (acquireLease).
+	leaseMaxGap = leaseMaxPoll + leaseMaxPoll/4
+	// leaseRoundTrips is a margin for the round trips between an entry's
+	// write and its waiter's look (the holder's release, the waiter's read
+	// of the lease and its lookup of the entry), a LAN's.
+	leaseRoundTrips = 7500 * time.Microsecond
 	// leaseShortLife: an entry that leaves the store sooner than this
-	// after it was written is released as "not stored" (leaseOutlived).
-	leaseShortLife = 2 * leaseMaxPoll
+	// after it was written (70 ms) is released as "not stored"
+	// (leaseOutlived); the marker then lives this long, for the waiters
+	// to read it.
+	leaseShortLife = leaseMaxGap + leaseRoundTrips
 )
 
 // leaseOutlived reports whether e, an entry just stored, leaves the store
-// too soon for the lease's waiters, which read the lease up to
-// leaseMaxPoll apart, to find it: they would mostly find the lease gone
-// with no entry, and take it in turn, each run a poll gap after the last
-// (4 processes, a TTL of 5 ms, a 100 ms run: 466 ms, against 108 ms with
-// no lease). Its lease is released as "not stored" instead: they run the
-// work at once, as without a lease.
+// too soon for the lease's waiters, which read the lease up to leaseMaxGap
+// apart, to find it: they would mostly find the lease gone with no entry,
+// and take it in turn, each run a poll gap after the last (4 processes, a
+// TTL of 5 ms, a 100 ms run: 466 ms, against 108 ms with no lease). Its
+// lease is released as "not stored" instead: they run the work at once, as
+// without a lease. A longer life is not outlived: every waiter reads the
+// lease again before the entry leaves, finds it, and serves it (one run
+// for all; 2 x leaseMaxPoll here made each of 4 processes run a result of
+// TTL 80 ms). The marker lives leaseShortLife, not leaseMarkLife: long
+// enough for every waiter to read it, and gone soon after, so that the
+// misses that come later take the lease again rather than each run the
+// work for a second.
 func leaseOutlived(e *entry) bool {
 	return e.StaleUntil != 0 && e.StaleUntil-e.Created < int64(leaseShortLife)
 }
@@ -157,6 +173,9 @@ func checkLease(who string, cfg commonConfig) error {
 type heldLease struct {
 	key string // the lease's backend key
 	d   time.Duration
+	// short: the entry was stored, to leave the store too soon for the
+	// waiters (leaseOutlived): the marker lives leaseShortLife.
+	short bool
 }
 
 // leaseOutcome is what acquireLease came to.
@@ -451,7 +470,11 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 	if stored {
 		err = c.store.del(ctx, l.key)
 	} else {
-		err = c.store.set(ctx, l.key, leaseMarkedValue, min(l.d, leaseMarkLife))
+		life := leaseMarkLife
+		if l.short {
+			life = leaseShortLife
+		}
+		err = c.store.set(ctx, l.key, leaseMarkedValue, min(l.d, life))
 	}
 	if err != nil {
 		c.failOpen("lease release", err)
@@ -618,6 +641,9 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		// processes' waiters is to run it while the others wait.
 		v, ok, err := m.computeStored(ctx, key, arg, computeMissChecked)
 		stored = ok || ctx.Err() != nil
+		if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil && out.outlived {
+			l.short = true
+		}
 		return v, err
 	}
 	return m.compute(ctx, key, arg, computeMissChecked)

@@ -533,6 +533,10 @@ type flightOut struct {
 	// other processes until the retry removes it (this process's lookups
 	// miss meanwhile). Refresh returns it.
 	kept error
+	// outlived reports a result stored to leave the store too soon for
+	// the lease's waiters to read it (leaseOutlived): its lease's "not
+	// stored" marker is as short-lived (releaseLease).
+	outlived bool
 }
 
 // maxRejoins is how many computations in flight that began before an
@@ -997,6 +1001,9 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		return v, false, nil
 	}
 	m.shared.settle(&epoch) // a replacement that fails after this keeps it (memoShared.owed)
+	if out != nil && leaseOutlived(e) {
+		out.outlived = true
+	}
 	return v, !leaseOutlived(e), nil
 }
 
