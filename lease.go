@@ -26,7 +26,8 @@ import (
 //     process's run may have stored it and released the lease between
 //     this one's miss and its Add: that entry answers it as it answers the
 //     waiters below, unless its miss read a near cache's copy, which may
-//     be behind: see entryMark), then runs the work (under the lease it
+//     be behind, or it is under another key than the miss read: see
+//     entryMark), then runs the work (under the lease it
 //     holds, also when that entry answers others but not it), stores the
 //     result, and
 //     deletes the lease; when the result is not stored (an error, a
@@ -217,8 +218,15 @@ const (
 // seen in progress, and the remote entry may be one stored long before
 // the miss (a StaleIf-degraded one), which is no run's answer to it.
 type entryMark struct {
-	known                           bool
-	near                            bool
+	known bool
+	near  bool
+	// sameKey: only an entry under key counts as new. It is set for the
+	// look after an Add that succeeded: no run holds the lease then, and
+	// an entry under another key (a view's variant, whose
+	// Vary record the miss did not find: evicted while the variant
+	// stayed, then stored again, listing it, by another variant's run)
+	// may be one stored long before the miss, as for a near mark.
+	sameKey                         bool
 	key                             string
 	created, freshUntil, staleUntil int64
 }
@@ -241,7 +249,11 @@ func markOf(key string, e *entry, err error) entryMark {
 // acquireLease, is an entry stored since before, the mark of what the
 // caller's miss found.
 func (m entryMark) storedSince(before entryMark) bool {
+	if before.sameKey && m.key != before.key {
+		return false
+	}
 	m.near, before.near = false, false // where it was read, not which entry
+	before.sameKey = false
 	return before.known && m.known && m.created != 0 && m != before
 }
 
@@ -314,7 +326,9 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				return nil, leaseRun, false
 			}
 			l := &heldLease{key: lk, d: d}
-			if check(ctx, since) == lookFound {
+			after := since
+			after.sameKey = true // see entryMark
+			if check(ctx, after) == lookFound {
 				c.releaseLease(l, true)
 				return nil, leaseFound, true
 			}
