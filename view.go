@@ -547,7 +547,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// middleware set on w.
 			v.refreshAhead(w, r, string(kbuf), ttl, &f, now)
 		}
-		v.serve(w, r, f.snap, now, httpcache.Hit)
+		v.serveSnap(w, r, f.snap, now, httpcache.Hit) // its form checked above
 		return
 	}
 	base := string(kbuf)
@@ -572,7 +572,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			v.revalidate(w, r, base, ttl, f.spec.namesOrNil())
-			v.serve(w, r, f.snap, now, httpcache.Stale)
+			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return
 		}
 		if v.cfg.sie > 0 && past < v.cfg.sie && !f.snap.OtherTypeForm(w.Header()) {

@@ -498,7 +498,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 			if v.cfg.ahead > 0 { // before serving: see revalidate
 				v.refreshAheadExt(w, r, string(kbuf), ttl, &f, rq, now)
 			}
-			v.serve(w, r, f.snap, now, httpcache.Hit)
+			v.serveSnap(w, r, f.snap, now, httpcache.Hit) // its form checked above
 			return true
 		}
 	}
@@ -536,7 +536,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 				st.stale = &fc
 			}
 			v.runExt(nil, r, st, &fc, rq, false)
-			v.serve(w, r, f.snap, now, httpcache.Stale)
+			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return true
 		}
 		if !f.snap.OtherTypeForm(w.Header()) {
