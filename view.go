@@ -1558,9 +1558,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		reason = reasonCanceled
 		return
 	}
-	if x := st.ext; x != nil && x.date != nil && len(h["Date"]) == 0 {
-		// Sent with the Date a SharedCache view gave it (prepareRun), which
-		// the recorder left out of its copy: stored with it too.
+	if x := st.ext; x != nil && x.date != nil {
+		// Sent with the Date a SharedCache view gave it (prepareRun), in
+		// place of none or of one that does not parse, which the recorder
+		// left out of its copy: stored with it too.
 		h["Date"] = x.date
 	}
 	if reason == httpcache.ReasonNone && v.storeIf != nil && !v.storeIf(&Response{Status: status, Header: h, Body: body}) {

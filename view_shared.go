@@ -1352,7 +1352,11 @@ func varyWidens(f *found, h http.Header) bool {
 // updated header with those (JudgedHeader), as judge and usable read it
 // later. It also returns why the entry may not be stored, if it may not.
 func (v *view) freshen(x *extRun, prev *httpcache.Snapshot, h, outer http.Header, deleted []string) (*httpcache.Snapshot, httpcache.Reason) {
-	dated := len(h["Date"]) > 0
+	// An unreadable Date is replaced, as the recorder replaces a 200's.
+	dated := false
+	if vs := h["Date"]; len(vs) > 0 {
+		_, dated = header.ParseHTTPDate(vs[0])
+	}
 	if !dated {
 		h = withField(h, "Date", httpDate(x.respTime))
 	}

@@ -177,3 +177,58 @@ func TestSharedCacheDateAndFreshnessFromOneTime(t *testing.T) {
 		assert.Equal(t, clock.Now().Sub(date), time.Duration(age)*time.Second, "Age counts from the Date")
 	})
 }
+
+// TestSharedCacheReplacesAnUnreadableOuterDate: an outer middleware that
+// dates responses with a value no recipient can parse (time.RFC1123, which
+// ends in "UTC" where an HTTP-date has "GMT") had that Date stored and sent
+// with every hit beside an Age counted from the time the view received the
+// response. A recipient with a clock may replace an invalid Date with the
+// time it received the response (RFC 9110 section 6.6.1): the miss, the
+// entry and its hits now carry that time, and so does an entry freshened
+// by a 304 whose Date does not parse.
+func TestSharedCacheReplacesAnUnreadableOuterDate(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		clock := testutil.NewClock()
+		c, _ := k.open(t, nil, clock, Options{})
+		defer c.Close()
+		page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=600")
+			w.Header().Set("Etag", `"v1"`)
+			clock.Advance(2 * time.Second) // the handler takes two seconds
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			_, _ = w.Write(sniffedPage)
+		})
+		view := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(page)
+		outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Date", clock.Now().UTC().Format(time.RFC1123))
+			view.ServeHTTP(w, r)
+		})
+		srv := httptest.NewServer(outer)
+		defer srv.Close()
+		received := clock.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
+		miss := fetchAt(t, srv.URL, http.MethodGet)
+		require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
+		require.Equal(t, []string{received}, miss.Header["Date"], "the miss, dated when received")
+		clock.Advance(100 * time.Second)
+		hit := fetchAt(t, srv.URL, http.MethodGet)
+		require.Equal(t, "HIT", hit.Header.Get("X-Cache"))
+		assert.Equal(t, []string{received}, hit.Header["Date"], "the hit: the Date the view gave the miss")
+		// The age counts the two seconds the handler took too (the
+		// response delay, RFC 9111 section 4.2.3).
+		assert.Equal(t, "102", hit.Header.Get("Age"), "the hit: the time since that Date, and the delay")
+		// Stale: a GET's 304, dated by the outer middleware unreadably,
+		// freshens the entry with the time the view received it.
+		clock.Advance(time.Hour)
+		received = clock.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
+		resp := fetchAt(t, srv.URL, http.MethodGet)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		clock.Advance(10 * time.Second)
+		hit = fetchAt(t, srv.URL, http.MethodGet)
+		require.Equal(t, "HIT", hit.Header.Get("X-Cache"))
+		assert.Equal(t, []string{received}, hit.Header["Date"], "a hit of the entry freshened by the 304")
+		assert.Equal(t, "12", hit.Header.Get("Age"), "a hit of the entry freshened by the 304")
+	})
+}

@@ -161,7 +161,8 @@ type Recorder struct {
 	// Finish, or Fail, so that a goroutine started for the flushes ends.
 	Hold bool
 	// Date, when set, dates a response committed without a Date (none, or
-	// a nil-valued one, with which net/http sends none): the header sent
+	// a nil-valued one, with which net/http sends none), or with one that
+	// does not parse as an HTTP-date: the header sent
 	// gets the Date it returns, which it calls once, after Check (a shared
 	// cache dates a response it forwards without one, RFC 9110 section
 	// 6.6.1). The recorded copy is left as the handler made it, so that
@@ -307,8 +308,15 @@ func (rec *Recorder) WriteHeader(code int) {
 		}
 		h[rec.StatusHeader] = st.Values()
 	}
-	if rec.Date != nil && len(h["Date"]) == 0 {
-		h["Date"] = rec.Date()
+	if rec.Date != nil {
+		// Undated, or dated by a value no recipient can read (a
+		// middleware's "... UTC"), which a recipient with a clock may
+		// replace with the time it received the response (RFC 9110
+		// section 6.6.1): each hit sends the stored Date beside an Age
+		// counted from it.
+		if _, ok := firstDate(h["Date"]); !ok {
+			h["Date"] = rec.Date()
+		}
 	}
 	rec.Writer.WriteHeader(code)
 	// The writers below share h, and may add to it as the code passes
