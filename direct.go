@@ -234,7 +234,9 @@ func (c *Cache) Clear(ctx context.Context) error {
 // (backend/near), returns: they are the stored values themselves. When the
 // backend read some keys and not others (one memcached server of several
 // down), the map holds the values read, and the error, wrapping a
-// *backend.GetManyError, says how many of the keys were not read.
+// *backend.GetManyError, says how many of the keys were not read; an entry
+// whose tags' versions could not be read counts as not read (never served
+// unverified), also when none of the versions could be.
 func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte, error) {
 	bk := make([]string, len(keys))
 	for i, k := range keys {

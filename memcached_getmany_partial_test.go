@@ -102,3 +102,51 @@ func spreadTag(k string) string {
 	sum := sha256.Sum256([]byte(k))
 	return "tag-" + hex.EncodeToString(sum[:8])
 }
+
+// Regression: when the read of the tags' versions failed as a whole (every
+// tag of the entries read on the server down), Cache.GetMany failed as a
+// whole too, a plain error and no value, though the untagged entries were
+// read. The tagged entries are now counted as not read, and the others
+// returned with the *backend.GetManyError.
+func TestGetManyWithEveryTagOnAMemcachedServerDownReturnsTheUntagged(t *testing.T) {
+	ctx := context.Background()
+	p := testutil.StartProcess(t, "memcached", func(port int) []string {
+		return []string{"-u", "root", "-l", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "16"}
+	})
+	servers := []string{testutil.MemcachedAddrs(t)[0], p.Addr}
+	c := openMemcachedCache(t, servers, memcachedNamespaceOn(0, 2), BreakerOptions{Threshold: -1})
+	var untagged, tagged []string
+	for i := range 20 {
+		u, k := fmt.Sprint("u", i), fmt.Sprint("t", i)
+		untagged, tagged = append(untagged, u), append(tagged, k)
+		require.NoError(t, c.Set(ctx, u, []byte("v-"+u), time.Minute))
+		require.NoError(t, c.Set(ctx, k, []byte("v-"+k), time.Minute, Tags(fmt.Sprint("tag-", i%10))))
+	}
+	p.Stop()
+	// The tagged entries whose tag is on the server down (its version
+	// cannot be read, so neither can it be raised).
+	var keys []string
+	for i, k := range tagged {
+		if c.InvalidateTags(ctx, fmt.Sprint("tag-", i%10)) != nil {
+			keys = append(keys, k)
+		}
+	}
+	require.NotEmpty(t, keys, "no tag on the server down")
+	var onLive []string
+	for _, u := range untagged {
+		keys = append(keys, u)
+		if c.Set(ctx, u, []byte("v-"+u), time.Minute) == nil {
+			onLive = append(onLive, u)
+		}
+	}
+	require.NotEmpty(t, onLive)
+
+	got, err := c.GetMany(ctx, keys...)
+	var ge *backend.GetManyError
+	require.ErrorAs(t, err, &ge, "a partial result, not a failure")
+	require.Len(t, ge.Unread, len(keys)-len(onLive), "every tagged key and the untagged keys on the server down")
+	require.Len(t, got, len(onLive), "the untagged values on the live server")
+	for _, u := range onLive {
+		require.Equal(t, "v-"+u, string(got[u]), "key %s", u)
+	}
+}

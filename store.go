@@ -731,7 +731,14 @@ func (s *store) lookupRemoteMany(ctx context.Context, keys []string, tok backend
 		raws, err := s.getRaw(ctx, tags)
 		var tp *backend.GetManyError
 		if err != nil && !errors.As(err, &tp) {
-			return nil, err
+			// No version read (every tag on a server down): the entries
+			// with tags are not served, the others are.
+			all := make([]int, len(tags))
+			for j := range all {
+				all[j] = j
+			}
+			tp = &backend.GetManyError{Unread: all, Keys: len(tags), Err: err}
+			raws = make([][]byte, len(tags))
 		}
 		if tp != nil {
 			tagUnread = make(map[string]bool, len(tp.Unread))
