@@ -122,7 +122,10 @@ func TestMemoizeJoinersOfUnstoredShareOneRun(t *testing.T) {
 				<-started
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Time for the callers to join the run: one that comes after it
+		// ended finds nothing stored and runs fn itself, rightly. 20 ms
+		// was once too short under load.
+		time.Sleep(200 * time.Millisecond)
 		close(release)
 		for range callers {
 			<-done
@@ -152,7 +155,7 @@ func TestMemoizeNestedReportsItsOwnVersions(t *testing.T) {
 		go func() { v, _ := outer.Get(ctx, 1); done <- v }()
 		<-started
 		go func() { v, _ := outer.Get(ctx, 1); done <- v }()
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // time to join (see above)
 		close(release)
 		assert.Equal(t, 2, <-done)
 		assert.Equal(t, 2, <-done)
