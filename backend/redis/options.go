@@ -112,6 +112,10 @@ type Options struct {
 	// A ':' is appended to a prefix that does not end with one, so that no
 	// two prefixes overlap unless one is nested in the other ("t-1" and
 	// "t-10" never do; "app:" holds "app:v2:", see the package doc).
+	// The default is every application's: two applications (or two
+	// Caches meant to be apart) on one server with the default read each
+	// other's entries, and each one's Clear deletes the other's. Give each
+	// its own prefix.
 	Prefix string
 
 	// DialTimeout bounds one connection attempt of a client the Store
