@@ -452,19 +452,37 @@ func (s *Store) Has(ctx context.Context, key string) (bool, error) {
 }
 
 // GetMany returns the values of keys, nil for each miss. It reads the files
-// one after the other, and stops with ctx's error once ctx is done.
+// one after the other, and stops with ctx's error once ctx is done. A file
+// that cannot be read (permission denied, an I/O error) does not stop it:
+// the values of the others are returned with a *backend.GetManyError
+// naming the keys not read, the first such failure its error; when no key
+// could be read, that error alone.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
+	var unread []int
+	var first error
 	for i, k := range keys {
 		v, err := s.get(ctx, k)
 		switch {
 		case err == nil:
 			out[i] = v
-		case !errors.Is(err, backend.ErrNotFound):
+		case errors.Is(err, backend.ErrNotFound):
+		case ctx.Err() != nil, errors.Is(err, backend.ErrClosed):
 			return nil, err
+		default:
+			if first == nil {
+				first = err
+			}
+			unread = append(unread, i)
 		}
 	}
-	return out, nil
+	switch {
+	case len(unread) == 0:
+		return out, nil
+	case len(unread) == len(keys):
+		return nil, first
+	}
+	return out, &backend.GetManyError{Unread: unread, Keys: len(keys), Err: first}
 }
 
 // check reports a closed store, a negative ttl or a clock whose time no

@@ -162,6 +162,8 @@ func TestGroupSharedCacheRole(t *testing.T) {
 		added, err := s.Add(bg, keys[0], []byte("again"), 0)
 		require.NoError(t, err)
 		assert.False(t, added, "Add of a live key")
+	case "partial": // of TestGetManyReturnsTheFilesItCouldRead
+		assertPartialGetMany(t, s)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}

@@ -1,0 +1,78 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package filesystem_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/filesystem"
+)
+
+// Regression: one entry file that could not be read (permission denied,
+// an I/O error) failed GetMany as a whole, so one bad tag-version file
+// failed every batch that read it. The others' values now come back with
+// a *backend.GetManyError naming the keys not read; a call whose every
+// key failed returns that failure alone. Root reads any file, so as root
+// the reader runs as another user (re-executing the test binary, as the
+// group-shared cache's test does); otherwise in this process.
+func TestGetManyReturnsTheFilesItCouldRead(t *testing.T) {
+	if os.Getenv(groupRoleEnv) != "" {
+		t.Skip("run as a role of itself")
+	}
+	if os.Geteuid() != 0 {
+		dir := t.TempDir()
+		w := open(t, groupOptions(dir))
+		for _, k := range groupKeys() {
+			require.NoError(t, w.Set(bg, k, []byte("writer:"+k), 0))
+		}
+		require.NoError(t, os.Chmod(entryPath(w, groupKeys()[0]), 0))
+		assertPartialGetMany(t, open(t, groupOptions(dir)))
+		return
+	}
+	base, err := os.MkdirTemp("", "filesystem-partial-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	require.NoError(t, os.Chmod(base, 0o755))
+	bin := filepath.Join(base, "filesystem.test")
+	copyExecutable(t, bin)
+	dir := filepath.Join(base, "cache")
+	require.NoError(t, os.Mkdir(dir, 0o770))
+	require.NoError(t, os.Chmod(dir, 0o2770))
+	require.NoError(t, os.Chown(dir, writerUID, groupGID))
+	runAs(t, bin, dir, "writer", writerUID)
+	// The first key's file, unreadable by the group's other member (root
+	// opens no store there: the directory is another user's).
+	h := sha256.Sum256([]byte(groupKeys()[0]))
+	x := hex.EncodeToString(h[:])
+	require.NoError(t, os.Chmod(filepath.Join(dir, "default", x[:2], x), 0))
+	runAs(t, bin, dir, "partial", memberUID)
+}
+
+// assertPartialGetMany checks s's GetMany of groupKeys when the first
+// key's file cannot be read and the others hold the writer's values.
+func assertPartialGetMany(t *testing.T, s *filesystem.Store) {
+	keys := groupKeys()
+	vals, err := s.GetMany(bg, keys)
+	var ge *backend.GetManyError
+	require.ErrorAs(t, err, &ge, "the others read, the first not")
+	assert.Equal(t, []int{0}, ge.Unread)
+	assert.Equal(t, len(keys), ge.Keys)
+	require.Len(t, vals, len(keys))
+	assert.Nil(t, vals[0])
+	for i, k := range keys[1:] {
+		assert.Equal(t, "writer:"+k, string(vals[i+1]), k)
+	}
+	// Every key unreadable: the failure itself.
+	_, err = s.GetMany(bg, keys[:1])
+	require.Error(t, err)
+	assert.NotErrorAs(t, err, &ge)
+	assert.NotErrorIs(t, err, backend.ErrNotFound)
+}
