@@ -72,8 +72,9 @@ const ReasonLength Reason = "length"
 //   - Check refuses the status and header at commit, or, when a writer
 //     below changed a field it judges (Set-Cookie, Cache-Control, Vary,
 //     Expires, Pragma, and Targeted) as the status passed it, or anyone
-//     did by Finish, the header recorded with those fields' values added
-//     (see recheck);
+//     did by Finish (a writer below that commits at its first Write
+//     included: with Hold, Finish writes the first held bytes first),
+//     the header recorded with those fields' values added (see recheck);
 //   - the body written is longer or shorter than the Content-Length the
 //     handler declared, or it declared several (ReasonLength);
 //   - the body passes the limit (or Content-Length announces it will);
@@ -156,9 +157,11 @@ type Recorder struct {
 	// forwarded at Send, at Flush (which makes the response uncacheable
 	// without StoreFlushed; see StoreFlushed for the flushes it keeps), or as
 	// soon as the response becomes uncacheable (from then on writes pass
-	// through). The header is forwarded at commit as always (net/http sends
-	// it with the first body bytes). The caller must call Send after
-	// Finish, or Fail, so that a goroutine started for the flushes ends.
+	// through); with Check, the first of them (at most 512) at Finish,
+	// before it judges the response for the last time (see Finish). The
+	// header is forwarded at commit as always (net/http sends it with the
+	// first body bytes). The caller must call Send after Finish, or Fail,
+	// so that a goroutine started for the flushes ends.
 	Hold bool
 	// Date, when set, dates a response committed without a Date (none, or
 	// a nil-valued one, with which net/http sends none), or with one that
@@ -1018,6 +1021,32 @@ func (p *pump) stop() (sent int, err error) {
 	return p.sent, p.err
 }
 
+// sendFirst writes, with Hold and no pump (the handler never flushed), the
+// first bytes of the held body to the writer below before Finish judges
+// the response for the last time: at most sniffLen of them, which net/http
+// buffers (no client can block the write), or a zero-length write where
+// none is held. A writer below that holds the status until the body starts
+// (a compressing or session middleware outside the cache that decides at
+// its first Write, and adds Vary: Cookie, Set-Cookie or Cache-Control:
+// private then) has committed its header, and recheck judges the fields it
+// added, as settle does for the pump's first write: the response is not
+// stored, or stored under the variant, the client got. What it wrote is
+// counted in sent, which Send (or a Fail) does not send again. Without
+// Check, nothing is judged, and nothing is sent before Send.
+func (rec *Recorder) sendFirst() {
+	if !rec.Hold || rec.Check == nil || rec.reason != ReasonNone || rec.diverted != 0 || rec.sent != 0 {
+		return
+	}
+	n, err := rec.Writer.Write(rec.body[:min(len(rec.body), sniffLen)])
+	rec.sent = n
+	if err != nil && bodyAllowed(rec.Status()) {
+		// The client left, as at a failed Write; a status without a
+		// body (204) has an empty write refused (ErrBodyNotAllowed, by
+		// net/http's HTTP/2 server), which is not the client leaving.
+		rec.Fail(ReasonWriteError)
+	}
+}
+
 // Hijack marks the response uncacheable and hijacks the connection.
 func (rec *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	rec.Fail(ReasonStreaming)
@@ -1039,6 +1068,17 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // response may not be stored ("" if it may). For a diverted response it
 // returns the diverted status and the header it had then. The body belongs
 // to the caller, who must not change it before Send.
+//
+// With Hold and Check, for a response that may still be stored and whose
+// handler never flushed, Finish writes the first bytes held (at most 512,
+// which net/http buffers, so that no client can block the write; a
+// zero-length write where none is held) to the writer below before it
+// judges the judged fields of the header below once more: a writer below
+// that holds the status until the body starts (a compressing or session
+// middleware that decides at its first Write, and adds Vary: Cookie,
+// Set-Cookie or Cache-Control: private then) has committed its header,
+// and what it added is judged as the pump's first write is (see
+// StoreFlushed). Send sends the rest.
 //
 // Finish first detaches the writer handed to the handler (httpx.Writer's
 // Detach), waiting for a call in progress on it: a handler that kept it
@@ -1077,6 +1117,8 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	var below http.Header
 	if rec.reason == ReasonNone && rec.pump != nil {
 		below = rec.pump.settle()
+	} else {
+		rec.sendFirst()
 	}
 	rec.recheck(rec.Status(), below)
 	rec.tail = rec.held()

@@ -9,9 +9,12 @@ import (
 )
 
 // lazyWriter commits its header at its first Write (as many middleware
-// writers do), and adds Set-Cookie then.
+// writers do), and adds Set-Cookie then (or field: value, when field is
+// not "").
 type lazyWriter struct {
 	http.ResponseWriter
+	field     string
+	value     string
 	code      int
 	committed bool
 }
@@ -28,7 +31,11 @@ func (l *lazyWriter) commit() {
 		if l.code == 0 {
 			l.code = http.StatusOK
 		}
-		l.Header().Add("Set-Cookie", "session=alice-token")
+		field, value := l.field, l.value
+		if field == "" {
+			field, value = "Set-Cookie", "session=alice-token"
+		}
+		l.Header().Add(field, value)
 		l.ResponseWriter.WriteHeader(l.code)
 	}
 }
