@@ -56,15 +56,18 @@ import (
 //     field, CDN-Cache-Control) that a middleware outside the view adds as
 //     the status passes its writer (alexedwards/scs's LoadAndSave commits
 //     a modified session there, with Set-Cookie and Vary: Cookie) counts
-//     as one the handler set (a Vary so added keys the entry). In a
+//     as one the handler set (a Vary so added keys the entry), and so does
+//     one it adds at its writer's first Write (a compressing or session
+//     middleware that holds the status until the body starts): the view
+//     writes the first bytes of the body (at most 512, which net/http
+//     buffers; an empty write for an empty body) to the writers outside it
+//     before it judges the response for the last time and stores it. In a
 //     SharedCache view whose handler flushes (httputil.ReverseProxy does),
 //     the body reaches the writers below before the handler returns, and
-//     what one adds at its first Write is judged too (the view waits for
-//     that first write, of at most 512 bytes, which net/http buffers). A
-//     writer that adds them at its first Write when the handler does not
-//     flush, at a later one, or after the view has returned (one that
-//     buffers the response), is not seen: the body reaches it only once
-//     the entry is stored.
+//     the view waits for that first write, of at most 512 bytes, instead.
+//     A writer that adds them at a later Write, or after the view has
+//     returned (one that buffers the response), is not seen: the rest of
+//     the body reaches it only once the entry is stored.
 //   - Requests with an Authorization header, or with a TLS client
 //     certificate (mutual TLS: r.TLS.PeerCertificates, verified or not),
 //     are not cached unless UserKey says whose they are: without it they
@@ -1461,7 +1464,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	rw := rec.Reset(below)
 	// What the recorder held reaches the client last: after the response
-	// is stored and handed to the waiters.
+	// is stored and handed to the waiters (all but its first bytes, which
+	// Finish writes below first, so that a writer outside the view that
+	// commits at its first Write adds its fields before they are judged).
 	defer rec.Send()
 	returned := false
 	defer func() {

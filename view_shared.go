@@ -1056,7 +1056,8 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 // before any body byte is written: the entry is stored, or not, and
 // handed to the waiters before the client reads the body, as a 200's
 // Recorder does (Hold). A writer that adds its fields only at its first
-// Write is not waited for, as it is not for a 200.
+// Write is not waited for here (a 200's Recorder writes its first bytes
+// below before it judges them: httpcache.Recorder.Finish).
 type outerJudge struct {
 	w        http.ResponseWriter
 	targeted string
