@@ -80,9 +80,8 @@ func getKeysOfServer1(t *testing.T, live, addr string) (refused, failed int, las
 // (found by review-stores). Such servers: a TCP proxy (haproxy, Envoy,
 // twemproxy) that accepts and closes, its memcached gone; memcached past its
 // connection limit, which writes "ERROR Too many open connections" and
-// closes; a proxy that answers every command with SERVER_ERROR (twemproxy's
-// "SERVER_ERROR Connection refused"). Each is now marked down after 3
-// failures in a row, and its keys refused at once, dialing nothing.
+// closes. Each is now marked down after 3 failures in a row, and its keys
+// refused at once, dialing nothing.
 func TestFailingServerWhoseDialsSucceedIsMarkedDown(t *testing.T) {
 	live := testutil.MemcachedAddrs(t)[0]
 	for _, tc := range []struct {
@@ -106,16 +105,16 @@ func TestFailingServerWhoseDialsSucceedIsMarkedDown(t *testing.T) {
 	}
 }
 
-// A server that refuses an item (no memory for it, too large), or a proxy
-// that answers an error for every key (twemproxy's "SERVER_ERROR Connection
-// refused", its servers gone), answers: its error replies mark it up, never
-// down (a proxy's errors for some keys must not refuse the others').
+// A server that refuses an item (no memory for it, too large) or a request
+// (CLIENT_ERROR, ERROR) answers: such replies mark it up, never down. (A
+// proxy answering "SERVER_ERROR ..." to everything, its upstreams dead, is
+// marked down after a second of it: see TestProxyOfDeadUpstreamsIsMarkedDown;
+// its errors for some keys only never: TestProxyOfOneDeadUpstreamStaysUp.)
 func TestItemRefusalsDoNotMarkTheServerDown(t *testing.T) {
 	live := testutil.MemcachedAddrs(t)[0]
 	for _, line := range []string{
 		"SERVER_ERROR out of memory storing object\r\n",
 		"SERVER_ERROR object too large for cache\r\n",
-		"SERVER_ERROR Connection refused\r\n",
 		"CLIENT_ERROR bad command line format\r\n",
 		"ERROR\r\n",
 	} {

@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -15,12 +16,13 @@ import (
 // dial that fails, a read or write that times out, a new connection closed
 // or reset before it read anything, memcached's "ERROR Too many open
 // connections" before it drops a connection past its limit; not a reply,
-// an error reply included, nor a pooled connection that a restart closed:
-// see healthConn) is marked down for serverRetry: the calls for its keys
-// are refused at once, dialing nothing, with an error wrapping
-// backend.ErrServerDown, and the first call after the cool-down probes the
-// server with a version command of its own (see admit) and goes ahead if it
-// answered. An answer on any connection to it marks it up.
+// nor a pooled connection that a restart closed: see healthConn), or that
+// gives error replies and no other for errorWindow (see errorReply), is
+// marked down for serverRetry: the calls for its keys are refused at once,
+// dialing nothing, with an error wrapping backend.ErrServerDown, and the
+// first call after the cool-down probes the server with a get of its own
+// (see admit) and goes ahead if it got a normal reply. A normal reply on
+// any connection to it marks it up.
 //
 // Without it, a dead server made each call for its keys fail (at the cost
 // of a dial, or of Options.Timeout when it drops packets), and the caching
@@ -32,14 +34,29 @@ const (
 	serverRetry     = time.Second
 )
 
+// errorWindow is how long a server must give error replies and no other
+// (at least serverDownAfter of them) to be marked down: a proxy whose
+// upstreams are all dead (mcrouter, twemproxy, memcached's proxy mode)
+// answers "SERVER_ERROR ..." to everything, while one with a single
+// upstream dead answers that upstream's keys so and the others normally,
+// and must stay up. Error replies in a row alone cannot tell the two apart
+// (a burst of the dead upstream's keys gives a few); a second with no
+// normal reply at all can, for a server that has traffic.
+const errorWindow = time.Second
+
 // serverHealth is what the Store knows of one server's health. Its hot
-// paths are one atomic load each: PickServer's check of downUntil, and a
-// read's check of fails.
+// paths are atomic loads: PickServer's check of downUntil, and a normal
+// reply's check of fails and errReplies.
 type serverHealth struct {
 	addr, network string
 	list          *serverList
 	// fails counts the connection-level failures since the last answer.
 	fails atomic.Int32
+	// errReplies counts the error replies (see errorReply) since the last
+	// normal one; errSince, under mu, is when the first of them came, in
+	// Unix nanoseconds.
+	errReplies atomic.Int32
+	errSince   int64
 	// downUntil is, while the server is marked down, the end of its
 	// cool-down (or of the probe's lease once a probe was let through), in
 	// Unix nanoseconds; 0 while it is up. Written under mu, but for the
@@ -84,31 +101,57 @@ func (h *serverHealth) failed(err error) {
 	if n < serverDownAfter {
 		return // an answer came meanwhile
 	}
+	h.markDownLocked(fmt.Sprintf("%d failures in a row, the last: %s", n, err))
+}
+
+// errorReply notes an error reply of the server (line, a SERVER_ERROR that
+// refuses no item: see itemRefusal), and marks the server down once it gave
+// serverDownAfter of them and no normal reply for errorWindow. A server
+// marked down already (its probe answered so) stays down.
+func (h *serverHealth) errorReply(line []byte) {
+	now := time.Now().UnixNano()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.errReplies.Add(1)
+	if n == 1 {
+		h.errSince = now
+		return
+	}
+	if n < serverDownAfter || now-h.errSince < int64(errorWindow) {
+		return
+	}
+	h.markDownLocked(fmt.Sprintf("%d error replies and no other in %v, the last: %q",
+		n, time.Duration(now-h.errSince).Round(time.Millisecond), bytes.TrimRight(line, "\r\n")))
+}
+
+// markDownLocked marks the server down for serverRetry, for the reason
+// why. Called with h.mu held.
+func (h *serverHealth) markDownLocked(why string) {
 	if h.downUntil.Load() == 0 {
 		h.list.down.Add(1)
 	}
-	cause := err.Error()
 	h.refusal.Store(&refusal{
 		down: &refusedError{
-			msg:   fmt.Sprintf("memcached: server %s marked down after %d failures in a row (the last: %s): %v", h.addr, n, cause, backend.ErrServerDown),
+			msg:   fmt.Sprintf("memcached: server %s marked down after %s: %v", h.addr, why, backend.ErrServerDown),
 			wraps: backend.ErrServerDown,
 		},
 		allDown: &refusedError{
-			msg: fmt.Sprintf("memcached: every server marked down (%s after %d failures in a row, the last: %s)", h.addr, n, cause),
+			msg: fmt.Sprintf("memcached: every server marked down (%s after %s)", h.addr, why),
 		},
 	})
 	h.downUntil.Store(time.Now().Add(serverRetry).UnixNano())
 }
 
-// answered notes that the server answered: it is up. One atomic load
-// while it was up already.
+// answered notes that the server gave a normal reply: it is up. Two atomic
+// loads while it was up already.
 func (h *serverHealth) answered() {
-	if h.fails.Load() == 0 {
+	if h.fails.Load() == 0 && h.errReplies.Load() == 0 {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.fails.Store(0)
+	h.errReplies.Store(0)
 	if h.downUntil.Swap(0) != 0 {
 		h.list.down.Add(-1)
 	}
@@ -120,8 +163,7 @@ func (h *serverHealth) answered() {
 // per serverRetry), and the probe found it up. Otherwise it returns the
 // refusal's error.
 //
-// The probe is a version command of its own (list.probe), made before the
-// call: not the call itself, whose shape decides nothing. A GetMulti picks
+// The probe is a get of its own (list.probe), made before the call: not the call itself, whose shape decides nothing. A GetMulti picks
 // the server of each of its keys before it sends anything: were its first
 // key on the server the probe, the server's next key would be refused, and
 // the GetMulti with it, having sent nothing; GetMany traffic would never
@@ -143,26 +185,32 @@ func (h *serverHealth) admit(d int64) error {
 }
 
 // healthConn is a connection to a server that reports its outcomes to the
-// server's health. The start of a reply (the first data read after a
-// request was written) is an answer, which marks the server up, unless it
-// is memcached's refusal of the connection (see tooManyConns), which is a
-// failure; a read or write that timed out is a failure. A connection closed
-// or reset by the server is a failure when it has read nothing yet (a proxy
-// in front of a server that is gone, a server past its connection limit:
-// each new connection is accepted and dropped at once, and the dials
-// succeed), and not once it has: that is what a restart does to the pooled
+// server's health. The start of a reply (the first line read after a
+// request was written) is a normal reply, which marks the server up, unless
+// it is memcached's refusal of the connection (see tooManyConns), a
+// failure, or an error reply (see below); a read or write that timed out is
+// a failure. A connection closed or reset by the server is a failure when
+// it has read nothing yet (a proxy in front of a server that is gone, a
+// server past its connection limit: each new connection is accepted and
+// dropped at once, and the dials succeed), or when it cut a reply's first
+// line short, and not otherwise: that is what a restart does to the pooled
 // connections (calls that change nothing are retried once on a new one),
 // and a server that is gone for good refuses the dials that follow, which
 // count.
 //
-// An error reply (SERVER_ERROR, CLIENT_ERROR, ERROR) is an answer: the
-// server, and the connection, work. Behind twemproxy or mcrouter, one
-// address in front of many servers, the proxy answers "SERVER_ERROR ..."
-// for a key whose own server is down, or for an item too large or without
-// memory: counted against the proxy, 3 such replies in a row marked it
-// down, and with it every key on every server behind it. A proxy that
-// answers every command so fails every call with an error the caching
-// package's breaker counts, as a Store whose servers are all down does.
+// A "SERVER_ERROR ..." reply that refuses no item (see itemRefusal) is an
+// error reply: behind mcrouter, twemproxy or memcached's proxy mode, one
+// address in front of many servers, the proxy answers so for a key whose
+// own server is down, and for everything once they all are. It is not a
+// failure: a proxy with one upstream dead must stay up, serving the others'
+// keys, where 3 such replies in a row once marked it down with every key
+// behind it. Nor is it an answer: a proxy whose upstreams are all dead was
+// never marked down, and its errors, which the caching package's breaker
+// counts, opened the breaker for the keys of the servers that work too.
+// errorReply marks the server down once it gave error replies and no other
+// for errorWindow. Other error lines (CLIENT_ERROR, ERROR, an item too
+// large or without memory) are normal replies: the server refuses that
+// request, and works.
 //
 // gomemcache uses a connection from one goroutine at a time (a call, then
 // the pool): the fields need no lock.
@@ -174,16 +222,26 @@ type healthConn struct {
 	// request reports that a request was written since the reply's start
 	// was judged: the next data read starts (or goes on with) its reply.
 	request bool
-	// matched is how many bytes of tooManyConns the reply's start matched
-	// so far, when the server split it over reads: the next read decides.
-	matched int
+	// line[:n] is the start of the reply's first line read so far, while
+	// it may be tooManyConns or an error reply and the server split it
+	// over reads: the next read decides.
+	line [replyLineMax]byte
+	n    int
 }
+
+// replyLineMax is how much of a reply's first line healthConn reads to
+// judge it: an error line longer than that is judged on its start.
+const replyLineMax = 80
 
 // tooManyConns is memcached's refusal of a connection past its limit
 // (-c), written at once on a new connection, which memcached then closes.
-// It is the one error line that is not an answer: the connection is
-// refused, not the request.
+// The connection is refused, not the request: a failure.
 const tooManyConns = "ERROR Too many open connections"
+
+var (
+	tooManyConnsBytes = []byte(tooManyConns)
+	serverError       = []byte("SERVER_ERROR")
+)
 
 // errTooManyConns is the failure tooManyConns reports, made once: a
 // failure allocates nothing.
@@ -198,37 +256,78 @@ func (c *healthConn) Read(p []byte) (int, error) {
 			c.replyStart(p[:n])
 		}
 	case err == nil:
-	case timeout(err) || dropped(err) && (!c.read || c.matched > 0):
-		// A drop after a part of tooManyConns is its end.
+	case timeout(err) || dropped(err) && (!c.read || c.n > 0):
+		// A drop within a reply's first line cuts it short.
 		c.h.failed(err)
 	}
 	return n, err
 }
 
+// reply is healthConn's judgement of a reply's first line.
+type reply int
+
+const (
+	replyUndecided reply = iota // the line so far may be either
+	replyNormal
+	replyError   // an error reply: see healthConn
+	replyRefusal // tooManyConns
+)
+
 // replyStart judges data, the start of a reply (or its next bytes while
-// they matched tooManyConns so far): an answer, which marks the server up,
-// unless it is tooManyConns, a failure. Data that matches the start of
-// tooManyConns and ends before it (a server's split write, a read that
-// returned its first bytes) leaves the judgement to the next read. An
-// answer whose first byte is not 'E' costs one comparison.
+// its first line is undecided): a normal reply, which marks the server up,
+// an error reply, or tooManyConns, a failure (see healthConn). A line
+// split over reads that may still be one of the last two leaves the
+// judgement to the next read. A reply whose first byte is neither 'E' nor
+// 'S' costs one comparison; one that starts so, a copy of its first bytes.
 func (c *healthConn) replyStart(data []byte) {
-	m := c.matched
-	if m == 0 && data[0] != 'E' {
+	if c.n == 0 && data[0] != 'E' && data[0] != 'S' {
 		c.request = false
 		c.h.answered()
 		return
 	}
-	k := min(len(data), len(tooManyConns)-m)
-	switch {
-	case string(data[:k]) != tooManyConns[m:m+k]:
-		c.request, c.matched = false, 0
+	c.n += copy(c.line[c.n:], data)
+	line := c.line[:c.n]
+	switch judge(line, c.n == len(c.line)) {
+	case replyUndecided:
+		return
+	case replyNormal:
 		c.h.answered()
-	case m+k == len(tooManyConns):
-		c.request, c.matched = false, 0
+	case replyError:
+		c.h.errorReply(line)
+	case replyRefusal:
 		c.h.failed(errTooManyConns)
-	default:
-		c.matched = m + k
 	}
+	c.request, c.n = false, 0
+}
+
+// judge judges line, the start of a reply's first line, whole when full
+// or when it holds its '\n'.
+func judge(line []byte, full bool) reply {
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line, full = line[:i+1], true
+	}
+	switch {
+	case bytes.HasPrefix(line, tooManyConnsBytes):
+		return replyRefusal
+	case bytes.HasPrefix(line, serverError):
+		switch {
+		case !full:
+			return replyUndecided
+		case itemRefusal(line):
+			return replyNormal
+		}
+		return replyError
+	case !full && (bytes.HasPrefix(tooManyConnsBytes, line) || bytes.HasPrefix(serverError, line)):
+		return replyUndecided
+	}
+	return replyNormal
+}
+
+// itemRefusal reports whether line, a SERVER_ERROR reply, refuses one
+// item rather than the request: a value too large, or no memory for it
+// (see outOfMemory). The server works, and serves the other items.
+func itemRefusal(line []byte) bool {
+	return bytes.Contains(line, []byte("too large")) || outOfMemory(string(line))
 }
 
 func (c *healthConn) Write(p []byte) (int, error) {

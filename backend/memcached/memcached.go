@@ -183,7 +183,9 @@ type Store struct {
 	client  *memcache.Client
 	servers *serverList // the client's selector
 	genKey  string
-	gen     atomic.Pointer[generation]
+	// probeKey is the key a server marked down is probed with.
+	probeKey string
+	gen      atomic.Pointer[generation]
 	// genFail is the last failed read of the generation, until one
 	// succeeds; genMu guards genRead, the read in flight (one at a time).
 	genFail atomic.Pointer[genFailure]
@@ -251,17 +253,22 @@ func New(opts Options) (*Store, error) {
 	c.Timeout = o.Timeout
 	c.MaxIdleConns = o.MaxIdleConns
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
-	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", dial: d.DialContext}
+	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", probeKey: o.Namespace + ":probe", dial: d.DialContext}
 	c.DialContext = s.dialContext
 	sl.probe = s.probe
 	return s, nil
 }
 
-// probe sends a version command to the server of h, marked down, on a
-// connection of its own, under Options.Timeout, and returns nil if it
-// answered. The connection reports to h as any other (see healthConn): an
-// answer marks the server up, a dial that fails or a timeout is one more
-// failure, which marks it down for another serverRetry.
+// probe sends a get of the key <namespace>:probe to the server of h, marked
+// down, on a connection of its own, under Options.Timeout, and returns nil
+// if it got a normal reply (a miss or a value). The connection reports to
+// h as any other (see healthConn): a normal reply marks the server up; a
+// dial that fails or a timeout is one more failure, and an error reply one
+// more error reply, either of which leaves it marked down for another
+// serverRetry. A get rather than a version command: a proxy (mcrouter,
+// memcached's proxy mode) may answer version itself, its upstreams all
+// dead, and twemproxy does not take version; a proxy sends a get on to an
+// upstream.
 func (s *Store) probe(h *serverHealth) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
@@ -273,15 +280,15 @@ func (s *Store) probe(h *serverHealth) error {
 	if err := c.SetDeadline(time.Now().Add(s.opts.Timeout)); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(c, "version\r\n"); err != nil {
+	if _, err := io.WriteString(c, "get "+s.probeKey+"\r\n"); err != nil {
 		return err
 	}
 	line, err := bufio.NewReader(c).ReadSlice('\n')
 	if err != nil {
 		return err
 	}
-	if !bytes.HasPrefix(line, []byte("VERSION ")) {
-		return fmt.Errorf("memcached: server %s answered version with %q", h.addr, line)
+	if !bytes.Equal(line, []byte("END\r\n")) && !bytes.HasPrefix(line, []byte("VALUE ")) {
+		return fmt.Errorf("memcached: server %s answered its probe (get) with %q", h.addr, line)
 	}
 	return nil
 }

@@ -1,0 +1,213 @@
+package memcached_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/memcached"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// textServer is a tiny memcached text-protocol server, as a proxy in front
+// of memcached servers (mcrouter, twemproxy, memcached's proxy mode) looks
+// to a client: it stores nothing, answers a get with a miss, a storage
+// command with STORED, a delete with NOT_FOUND and version with its
+// version, unless fail says to answer the command with "SERVER_ERROR
+// unavailable", as such a proxy answers a command whose upstream is dead.
+type textServer struct {
+	addr string
+	// fail reports whether the command line cmd is answered with the error.
+	fail atomic.Pointer[func(cmd []byte) bool]
+	// probes counts the gets of a key ending in ":probe" (the Store's
+	// probes of a server marked down).
+	probes atomic.Int64
+}
+
+func newTextServer(t *testing.T, fail func(cmd []byte) bool) *textServer {
+	t.Helper()
+	s := &textServer{}
+	s.setFail(fail)
+	s.addr, _ = listenServing(t, s.serve)
+	return s
+}
+
+func (s *textServer) setFail(fail func(cmd []byte) bool) { s.fail.Store(&fail) }
+
+func failAll([]byte) bool  { return true }
+func failNone([]byte) bool { return false }
+
+func (s *textServer) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			return
+		}
+		f := bytes.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var reply string
+		switch string(f[0]) {
+		case "set", "add", "replace", "append", "prepend", "cas":
+			if len(f) < 5 {
+				return
+			}
+			n, err := strconv.Atoi(string(f[4]))
+			if err != nil {
+				return
+			}
+			if _, err := io.CopyN(io.Discard, r, int64(n)+2); err != nil {
+				return
+			}
+			reply = "STORED\r\n"
+		case "get", "gets":
+			if len(f) > 1 && bytes.HasSuffix(f[1], []byte(":probe")) {
+				s.probes.Add(1)
+			}
+			reply = "END\r\n"
+		case "delete", "incr", "decr", "touch":
+			reply = "NOT_FOUND\r\n"
+		case "version":
+			reply = "VERSION 1.6.0-fake\r\n"
+		default:
+			reply = "ERROR\r\n"
+		}
+		if (*s.fail.Load())(line) {
+			reply = "SERVER_ERROR unavailable\r\n"
+		}
+		if _, err := io.WriteString(c, reply); err != nil {
+			return
+		}
+	}
+}
+
+// Regression (review of f03344e): a proxy whose upstreams are all dead
+// answers "SERVER_ERROR ..." to every command. Its error replies counted as
+// answers, so it was never marked down: each of its keys cost a round trip
+// (and a new connection: gomemcache closes one after an error reply), and
+// its errors, which the caching package's breaker counts, opened the breaker
+// for every key, the live servers' too. It is now marked down once it gave
+// error replies and no other for about a second, its keys refused at once
+// with backend.ErrServerDown as for a dead server, the live server's keys
+// served throughout; its probe must get a normal reply to bring it back.
+func TestProxyOfDeadUpstreamsIsMarkedDown(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	proxy := newTextServer(t, failAll)
+	ns := namespaceOn(0) // the generation on the live server
+	s := open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
+	require.NoError(t, s.Set(bg, "first", []byte("v"), 0)) // makes the generation
+	liveKeys := keysOn(t, live, ns, 0, 4)
+	proxyKeys := keysOn(t, live, ns, 1, 4)
+	for _, k := range liveKeys {
+		require.NoError(t, s.Set(bg, k, []byte("v-"+k), 0))
+	}
+
+	// Calls for the proxy's keys, with those of the live server between
+	// them, for longer than the window: the live keys work throughout, and
+	// the proxy ends marked down.
+	var errored, refused, erroredAfter int
+	start := time.Now()
+	for i := 0; time.Since(start) < 1500*time.Millisecond; i++ {
+		k := proxyKeys[i%len(proxyKeys)]
+		var err error
+		switch i % 3 {
+		case 0:
+			_, err = s.Get(bg, k)
+		case 1:
+			err = s.Set(bg, k, []byte("x"), 0)
+		default:
+			err = s.Delete(bg, k)
+		}
+		require.Error(t, err, "call %d for a key of the proxy", i)
+		switch {
+		case errors.Is(err, backend.ErrServerDown):
+			refused++
+		case refused > 0:
+			erroredAfter++
+		default:
+			errored++
+		}
+		lk := liveKeys[i%len(liveKeys)]
+		v, err := s.Get(bg, lk)
+		require.NoError(t, err, "a key of the live server, call %d", i)
+		require.Equal(t, "v-"+lk, string(v))
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("proxy's keys: %d errors, then %d refused as server down (and %d errors among them)", errored, refused, erroredAfter)
+	require.Positive(t, refused, "the proxy answering SERVER_ERROR to everything was never marked down")
+	_, err := s.Get(bg, proxyKeys[0])
+	require.ErrorIs(t, err, backend.ErrServerDown, "the proxy is down: its keys are refused at once")
+	assert.Zero(t, erroredAfter, "calls for the proxy's keys failed, with errors the caching package's breaker counts, after it was marked down")
+
+	// A GetMany over both servers returns the live server's values.
+	vs, err := s.GetMany(bg, append([]string{liveKeys[0]}, proxyKeys[0]))
+	var gme *backend.GetManyError
+	require.ErrorAs(t, err, &gme)
+	require.ErrorIs(t, err, backend.ErrServerDown, "a refusal, which the caching package's breaker does not count")
+	assert.Equal(t, []int{1}, gme.Unread)
+	assert.Equal(t, "v-"+liveKeys[0], string(vs[0]))
+
+	// The probe, a second later, gets an error reply: the proxy stays down.
+	probes := proxy.probes.Load()
+	time.Sleep(1100 * time.Millisecond)
+	_, err = s.Get(bg, proxyKeys[0])
+	require.ErrorIs(t, err, backend.ErrServerDown, "an error reply to the probe brought the proxy back up")
+	require.Greater(t, proxy.probes.Load(), probes, "no probe was sent")
+	_, err = s.Get(bg, proxyKeys[1])
+	require.ErrorIs(t, err, backend.ErrServerDown, "an error reply to the probe brought the proxy back up")
+	probes = proxy.probes.Load()
+
+	// Its upstreams back, the next probe brings it up.
+	proxy.setFail(failNone)
+	time.Sleep(1100 * time.Millisecond)
+	_, err = s.Get(bg, proxyKeys[0])
+	require.ErrorIs(t, err, backend.ErrNotFound, "the proxy answering again is brought back up by its probe")
+	require.Greater(t, proxy.probes.Load(), probes, "no probe was sent")
+	require.NoError(t, s.Set(bg, proxyKeys[1], []byte("x"), 0))
+}
+
+// A proxy with one upstream dead answers that upstream's keys with
+// SERVER_ERROR and the others normally: however long that lasts, with runs
+// of errors between the normal replies, it stays up.
+func TestProxyOfOneDeadUpstreamStaysUp(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	proxy := newTextServer(t, failNone)
+	ns := namespaceOn(0)
+	s := open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
+	_, _ = s.Get(bg, "first") // makes the generation
+	keys := keysOn(t, live, ns, 1, 5)
+	broken, other := keys[:4], keys[4]
+	proxy.setFail(func(cmd []byte) bool {
+		cmd = bytes.TrimRight(cmd, "\r\n")
+		for _, k := range broken {
+			if bytes.HasSuffix(cmd, []byte(":"+k)) {
+				return true
+			}
+		}
+		return false
+	})
+	start := time.Now()
+	for i := 0; time.Since(start) < 1500*time.Millisecond; i++ {
+		for _, k := range broken {
+			_, err := s.Get(bg, k)
+			require.Error(t, err)
+			require.NotErrorIs(t, err, backend.ErrServerDown, "call %d: the proxy was marked down for some keys' errors", i)
+		}
+		_, err := s.Get(bg, other)
+		require.ErrorIs(t, err, backend.ErrNotFound, "call %d: a key the proxy serves", i)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
