@@ -73,8 +73,9 @@ type Options struct {
 	// longer than Timeout in all without failing. gomemcache never retries
 	// nor sleeps: against a stopped server a call makes one dial, refused at
 	// once; against one that drops packets, it waits Timeout. A server
-	// that fails 3 calls in a row is marked down for a second, its keys
-	// refused meanwhile without a dial (see the package doc).
+	// that fails 3 calls in a row, or answers only SERVER_ERROR for a
+	// second, is marked down for a second, its keys refused meanwhile
+	// without a dial (see the package doc).
 	Timeout time.Duration
 	// MaxIdleConns is the number of idle connections kept per server; more
 	// are opened as calls need them and closed after. Delete and
