@@ -108,7 +108,7 @@ func TestProxyOfDeadUpstreamsIsMarkedDown(t *testing.T) {
 	proxy := newTextServer(t, failAll)
 	ns := namespaceOn(0) // the generation on the live server
 	s := open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
-	require.NoError(t, s.Set(bg, "first", []byte("v"), 0)) // makes the generation
+	_, _ = s.Get(bg, "first") // makes the generation (the key may be on the proxy)
 	liveKeys := keysOn(t, live, ns, 0, 4)
 	proxyKeys := keysOn(t, live, ns, 1, 4)
 	for _, k := range liveKeys {
