@@ -67,10 +67,13 @@
 // down), and the breaker opens as for any backend that is down. Checking
 // whether a key's server is down costs one atomic load per call.
 //
-// GetMany reads each server's keys apart: while a server is down, a
-// GetMany with keys on it returns the values of the other servers' keys
-// with a *backend.GetManyError naming the keys not read (it fails as a
-// whole only when none was read). The caching package still takes such an
+// GetMany reads its keys with one GetMulti (one round trip per server, the
+// servers in parallel); when that fails, it reads the keys it got no value
+// for again, each server's apart: while a server is down, a GetMany with
+// keys on it returns the values of the other servers' keys with a
+// *backend.GetManyError naming the keys not read (it fails as a whole only
+// when none was read). A server that hangs makes such a GetMany wait
+// Timeout twice, until it is marked down. The caching package still takes such an
 // error for a failed read, and serves those lookups uncached. Delete and
 // DeleteCount delete the keys whose servers answer, and fail (see
 // Capabilities). With Options.FlushOnClear, Clear flushes every server it
