@@ -37,8 +37,8 @@ type serverList struct {
 	// down now.
 	servers int
 	down    atomic.Int32
-	// probe, set by New, sends a server marked down a version command
-	// and reports whether it answered (see serverHealth.admit).
+	// probe, set by New, sends a server marked down a get of its own
+	// and reports whether it got a normal reply (see serverHealth.admit).
 	probe func(h *serverHealth) error
 }
 
