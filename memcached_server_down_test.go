@@ -55,6 +55,14 @@ func openMemcachedCache(t *testing.T, servers []string, ns string, br BreakerOpt
 // fails unless every key on the live server was served; it returns the
 // Cache.
 func requireLiveMemcachedKeysServed(t *testing.T, dead string) *Cache {
+	return requireLiveMemcachedKeysServedAfter(t, dead, 0)
+}
+
+// requireLiveMemcachedKeysServedAfter is requireLiveMemcachedKeysServed
+// after reading 20 keys through the Cache every 10ms for warm: the time a
+// server takes to be marked down (and the breaker to close again, should
+// it have opened meanwhile).
+func requireLiveMemcachedKeysServedAfter(t *testing.T, dead string, warm time.Duration) *Cache {
 	t.Helper()
 	ctx := context.Background()
 	servers := []string{testutil.MemcachedAddrs(t)[0], dead}
@@ -69,6 +77,12 @@ func requireLiveMemcachedKeysServed(t *testing.T, dead string) *Cache {
 	}
 
 	c := openMemcachedCache(t, servers, ns, BreakerOptions{})
+	for start := time.Now(); time.Since(start) < warm; {
+		for i := range 20 {
+			_, _ = c.Get(ctx, fmt.Sprint("k", i))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// Every key read once, in order, as requests would: runs of keys on
 	// the dead server come between those on the live one.
 	onLive, refused := 0, 0
@@ -226,6 +240,12 @@ const serverDownFailures = 3
 // twemproxy) in front of a memcached that is gone, or a memcached past its
 // connection limit.
 func acceptCloseAddr(t *testing.T) string {
+	return servingAddr(t, func(c net.Conn) { c.Close() })
+}
+
+// servingAddr returns a loopback address whose listener serves each
+// connection it accepts with serve, on a goroutine of its own.
+func servingAddr(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -236,7 +256,7 @@ func acceptCloseAddr(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			c.Close()
+			go serve(c)
 		}
 	}()
 	return ln.Addr().String()
