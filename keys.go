@@ -23,6 +23,7 @@ import (
 //	p/<path>                               the current version of a path (InvalidatePath)
 //	h/<host>#<path>                        its version on one host (Options.HostScopedWrites)
 //	v/<view key>                           a response of a view, or its record of Vary names
+//	v/<view key>#t=1                       the same, for a request whose writer had a Content-Type
 //	v/<view key>#vary:<variant>            one Vary variant of a response
 //	m/<name>/<version>/<shape>/<argument>  a result of a memoized function (shape: resultShape)
 //	g/<name>                               the generation of a memoized function (ForgetAll)
@@ -177,10 +178,11 @@ func (c *Cache) appendMemoKey(dst []byte, head string, arg []byte) []byte {
 // path (or what its KeyFunc returns), the canonical query string and, when
 // a middleware rewrote the path (http.StripPrefix), "#o=" and the path the
 // client sent (see requestPath); then the view's Version and the user,
-// escaped so that no value can pass for another part.
-func (v *view) viewKey(r *http.Request, user string) string {
+// escaped so that no value can pass for another part; then, when typed,
+// "#t=1" (see appendViewKey).
+func (v *view) viewKey(r *http.Request, user string, typed bool) string {
 	var kb [keyBufLen]byte
-	return string(v.appendViewKey(kb[:0], r, user))
+	return string(v.appendViewKey(kb[:0], r, user, typed))
 }
 
 // keyBufLen is the size of the stack buffers keys are built in: most fit.
@@ -189,7 +191,20 @@ const keyBufLen = 256
 // appendViewKey appends viewKey's key to dst. It allocates only when dst
 // has no room, for a query string that is not canonical already, or for a
 // key to shorten.
-func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
+//
+// typed is the request's type form: whether the writer the view got had a
+// Content-Type key in its header (set, even nil, by a middleware outside
+// the view). The two forms of a request are answered differently by a
+// handler that sets its type only where the writer has none
+// (httpcache.Snapshot.OtherTypeForm), so each has an entry, a flight and a
+// lease of its own: a request of the rare form no longer leaves the other
+// form's requests uncached. A typed key ends in "#t=1", before shortening,
+// which no other part can spell: every other part is escaped to hold no
+// '#', and "t" names no other part. An untyped key is the key of the
+// releases before the form was keyed, byte for byte, so their entries keep
+// hitting (an older entry of the typed form under it is still told by
+// OtherTypeForm).
+func (v *view) appendViewKey(dst []byte, r *http.Request, user string, typed bool) []byte {
 	dst = append(dst, v.c.prefix...)
 	dst = append(dst, kindView...)
 	start := len(dst)
@@ -247,11 +262,14 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 	if user != "" {
 		dst = appendKeyPart(append(dst, "#u="...), user)
 	}
+	if typed {
+		dst = append(dst, typedKeyPart...)
+	}
 	if len(dst)-start > maxReadableKey {
 		// Marked with a leading '#': a key kept as it is starts with the
 		// scheme or with a part escaped to hold no '#', or with a named
 		// part (a KeyFunc's "#k=", or, when the format part is empty,
-		// "#v=", "#u=", "#o=", "#r="), and so ends
+		// "#v=", "#u=", "#o=", "#r=", "#t="), and so ends
 		// in one, whose '=' no hash holds. A short key, spelled by a
 		// client, cannot be a long one's shortened form.
 		short := shortenKey(string(dst[start:]))
@@ -259,6 +277,9 @@ func (v *view) appendViewKey(dst []byte, r *http.Request, user string) []byte {
 	}
 	return dst
 }
+
+// typedKeyPart ends the key of a request of the typed form (appendViewKey).
+const typedKeyPart = "#t=1"
 
 // sentAsIs reports whether the request target uri is the escaped path
 // esc, alone or before a query: the client's path, unchanged.

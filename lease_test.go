@@ -254,7 +254,7 @@ func mustConfig(t *testing.T, opts ...ViewOption) viewConfig {
 func TestLeaseKeyIsItsOwnKind(t *testing.T) {
 	c := Must(&Options{KeyPrefix: "app:"})
 	v := c.newView(0, mustConfig(t), viewFuncs{}, nil)
-	key := v.viewKey(httptest.NewRequest(http.MethodGet, "/p", nil), "")
+	key := v.viewKey(httptest.NewRequest(http.MethodGet, "/p", nil), "", false)
 	assert.Equal(t, "app:l/v/http://example.com#view//p", c.leaseKey(key))
 }
 
@@ -321,7 +321,7 @@ func TestViewAndMemoStatsByName(t *testing.T) {
 	obs.mu.Unlock()
 
 	// Errors and corrupt entries count for the view that met them.
-	key := c.newView(0, mustConfig(t, Name("products")), viewFuncs{}, nil).viewKey(httptest.NewRequest(http.MethodGet, "/x", nil), "")
+	key := c.newView(0, mustConfig(t, Name("products")), viewFuncs{}, nil).viewKey(httptest.NewRequest(http.MethodGet, "/x", nil), "", false)
 	require.NoError(t, s.Backend.Set(context.Background(), key, []byte("garbage"), 0))
 	get(named, "/x")
 	s.fail.Store(true)

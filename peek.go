@@ -20,7 +20,10 @@ import (
 // httptest.NewRequest("GET", "/v1/users", nil) with its URL.Path set to
 // "/users" (its RequestURI, the client's path, keeps the mounts apart). r's method is
 // not looked at; r's context bounds the backend calls, as Options.Timeout
-// does.
+// does. Peek has no writer: it returns the entry of a request whose writer
+// had no Content-Type when the view got it, the one under ViewKey's key,
+// not the entry a request stores where a middleware outside the view set
+// one (see ViewKeys).
 //
 // When nothing is stored for r (or r is a request the view never stores,
 // with Authorization or a TLS client certificate and no user for it), the error wraps ErrNotFound; a
@@ -45,7 +48,7 @@ func (c *Cache) Peek(r *http.Request, opts ...ViewOption) (resp *Response, fresh
 		return nil, false, fmt.Errorf("caching: peek: %w", ErrNotFound)
 	}
 	now := c.clock()
-	f, err := v.find(r, v.viewKey(r, user), &now)
+	f, err := v.find(r, v.viewKey(r, user, false), &now)
 	if err != nil {
 		return nil, false, fmt.Errorf("caching: peek: %w", err)
 	}

@@ -276,10 +276,38 @@ func (c *Cache) mustViewConfig(ttl time.Duration, opts []ViewOption, mux bool) (
 // pass the request as the view sees it: its URL.Path rewritten, its
 // RequestURI the client's (httptest.NewRequest sets it), as Peek says.
 // It returns an error for invalid options, as Cached would panic.
+//
+// The key is that of a request whose writer had no Content-Type when the
+// view got it (the usual case). A request whose writer had one, set (even
+// nil) by a middleware outside the view, has an entry of its own, under
+// another key, since a handler that sets its type only where the writer
+// has none (http.ServeContent, FileServer) answers it differently: to
+// delete a page for every request, delete every key ViewKeys returns.
 func (c *Cache) ViewKey(r *http.Request, opts ...ViewOption) (string, error) {
-	cfg, fns, err := newViewConfig(opts, true)
+	keys, err := c.viewKeys(r, opts, false)
 	if err != nil {
 		return "", err
+	}
+	return keys[0], nil
+}
+
+// ViewKeys returns the backend keys under which a view configured with opts
+// may store its response to r, each as ViewKey says: ViewKey's key first,
+// then the key of the entry of a request whose writer already had a
+// Content-Type when the view got it (a middleware outside the view set one,
+// or set it nil). Delete them all (c.Backend().Delete(ctx, keys...)) to
+// drop the page for r's URL and user, with its Vary variants, whatever the
+// middleware outside the view set. It returns an error for invalid options,
+// as Cached would panic.
+func (c *Cache) ViewKeys(r *http.Request, opts ...ViewOption) ([]string, error) {
+	return c.viewKeys(r, opts, true)
+}
+
+// viewKeys returns ViewKey's key, and with typed the typed form's after it.
+func (c *Cache) viewKeys(r *http.Request, opts []ViewOption, typed bool) ([]string, error) {
+	cfg, fns, err := newViewConfig(opts, true)
+	if err != nil {
+		return nil, err
 	}
 	v := c.newView(0, cfg, fns, nil)
 	r = urlSchemeAsConnection(r)
@@ -287,7 +315,11 @@ func (c *Cache) ViewKey(r *http.Request, opts ...ViewOption) (string, error) {
 	if cfg.userFunc != nil {
 		user = cfg.userFunc(r)
 	}
-	return v.viewKey(r, user), nil
+	keys := []string{v.viewKey(r, user, false)}
+	if typed {
+		keys = append(keys, v.viewKey(r, user, true))
+	}
+	return keys, nil
 }
 
 // urlSchemeAsConnection returns r, or, for a request made by a client
@@ -523,8 +555,11 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The key is built on the stack, and made a string only past a hit.
+	// Keyed by the request's type form (see appendViewKey): a request
+	// whose writer already has a Content-Type has an entry of its own.
 	var kb [keyBufLen]byte
-	kbuf := v.appendViewKey(kb[:0], r, user)
+	_, typed := w.Header()["Content-Type"]
+	kbuf := v.appendViewKey(kb[:0], r, user, typed)
 	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
 		if r.Method == http.MethodHead {
 			// A HEAD response has no body to store for GET: the handler

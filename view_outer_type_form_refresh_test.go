@@ -16,7 +16,8 @@ import (
 // the outer type, of an entry a request without it stored, ran the
 // handler twice (the refresh, then its own run) and the refresh stored the
 // other form: the requests of the entry's own form then ran the handler
-// too. It runs the handler once, and the entry stays.
+// too. It runs the handler once, for an entry of its own (the type form
+// is keyed), and the entry stays.
 func TestRefreshOfOtherTypeFormNotStarted(t *testing.T) {
 	for _, mode := range []struct {
 		name  string
@@ -49,9 +50,12 @@ func TestRefreshOfOtherTypeFormNotStarted(t *testing.T) {
 				time.Sleep(mode.wait)
 				w := get(h, "/paste?id=1")
 				assert.Equal(t, plain, w.Header().Get("Content-Type"))
-				assert.Equal(t, "BYPASS", w.Header().Get("X-Cache"))
+				assert.Equal(t, "MISS", w.Header().Get("X-Cache"), "an entry of its own")
 				synctest.Wait()
 				assert.Equal(t, int32(2), runs.Load(), "the paste's own run, no refresh")
+				w = get(h, "/paste?id=1")
+				assert.Equal(t, plain, w.Header().Get("Content-Type"))
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"), "the paste's own entry")
 				w = get(h, "/paste?id=1&preview=1")
 				assert.Equal(t, html, w.Header().Get("Content-Type"))
 				assert.NotEqual(t, "BYPASS", w.Header().Get("X-Cache"), "the preview's entry is still there")

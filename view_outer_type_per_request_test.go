@@ -44,7 +44,10 @@ const pasteBody = "<html><script>alert(document.cookie)</script>"
 // only where the outer middleware set none. Likewise the ETag computed
 // from the body (default mode) stands only where it set none. A handler
 // that sets a Transfer-Encoding (its sniffed type is marked already, and
-// sent to no HTTP/1.x client) gets the same.
+// sent to no HTTP/1.x client) gets the same. Since the type form is keyed,
+// the paste has an entry of its own (its first request misses), and each
+// form's hits keep what its miss sent; an older entry of the other form
+// under the paste's key is TestOlderEntryOfOtherTypeFormNotServed's.
 func TestCachedOuterTypeSetForSomeRequestsKeptOnHits(t *testing.T) {
 	for _, coded := range []bool{false, true} {
 		page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +79,10 @@ func TestCachedOuterTypeSetForSomeRequestsKeptOnHits(t *testing.T) {
 				require.Equal(t, "MISS", miss.Header.Get("X-Cache"), name("preview"))
 				require.Equal(t, previewType, sentType(miss), name("preview miss"))
 
+				own := fetchURL(t, nil, http.MethodGet, paste)
+				require.Equal(t, "MISS", own.Header.Get("X-Cache"), name("paste: an entry of its own"))
+				require.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(own), name("paste miss"))
+
 				for _, method := range []string{http.MethodGet, http.MethodHead} {
 					hit := fetchURL(t, nil, method, paste)
 					require.Equal(t, "HIT", hit.Header.Get("X-Cache"), name(method))
@@ -93,10 +100,11 @@ func TestCachedOuterTypeSetForSomeRequestsKeptOnHits(t *testing.T) {
 					rng := fetchURL(t, nil, http.MethodGet, paste, "Range", "bytes=0-9")
 					require.Equal(t, http.StatusPartialContent, rng.StatusCode, name("range"))
 					assert.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(rng), name("paste range: the outer type"))
-				} else { // a 304 from the entry keeps the outer tag
-					nm := fetchURL(t, nil, http.MethodGet, paste, "If-None-Match", httpcache.BodyETag([]byte(pasteBody)))
+				} else { // a 304 from the preview's entry: its computed tag (the paste, with its own, never reads it)
+					tag := httpcache.BodyETag([]byte(pasteBody))
+					nm := fetchURL(t, nil, http.MethodGet, preview, "If-None-Match", tag)
 					require.Equal(t, http.StatusNotModified, nm.StatusCode, name("304"))
-					assert.Equal(t, `"build-7"`, nm.Header.Get("ETag"), name("paste 304: the outer tag"))
+					assert.Equal(t, tag, nm.Header.Get("ETag"), name("preview 304: the computed tag"))
 				}
 				srv.Close()
 				c.Close()
@@ -106,10 +114,10 @@ func TestCachedOuterTypeSetForSomeRequestsKeptOnHits(t *testing.T) {
 }
 
 // TestSharedOuterTypeSetForSomeRequestsKeptAfterRevalidation: a
-// SharedCache entry of the preview's, freshened by a 304 that sends no
-// type, still has its type marked as sniffed: the paste's requests that
-// revalidate it, and hit it after, get the outer text/plain, the
-// preview's the sniffed text/html.
+// SharedCache entry freshened by a 304 that sends no type keeps what its
+// form's miss sent: the preview's entry its sniffed text/html, the
+// paste's (an entry of its own since the type form is keyed) the outer
+// text/plain, on the revalidation and on the hits after it.
 func TestSharedOuterTypeSetForSomeRequestsKeptAfterRevalidation(t *testing.T) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=1")
@@ -130,10 +138,16 @@ func TestSharedOuterTypeSetForSomeRequestsKeptAfterRevalidation(t *testing.T) {
 		miss := fetchURL(t, nil, http.MethodGet, preview)
 		require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
 		require.Equal(t, []string{"text/html; charset=utf-8"}, sentType(miss))
-		time.Sleep(2100 * time.Millisecond) // stale: the next GET revalidates (304)
+		own := fetchURL(t, nil, http.MethodGet, paste)
+		require.Equal(t, "MISS", own.Header.Get("X-Cache"), "the paste's entry of its own")
+		require.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(own))
+		time.Sleep(2100 * time.Millisecond) // stale: the next GETs revalidate (304)
 		rv := fetchURL(t, nil, http.MethodGet, paste)
 		require.Equal(t, "HIT", rv.Header.Get("X-Cache"), "a 304 freshened the entry")
 		assert.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(rv), "the paste's revalidation")
+		prv := fetchURL(t, nil, http.MethodGet, preview)
+		require.Equal(t, "HIT", prv.Header.Get("X-Cache"), "a 304 freshened the preview's entry")
+		assert.Equal(t, []string{"text/html; charset=utf-8"}, sentType(prv), "the preview's revalidation")
 		hit := fetchURL(t, nil, http.MethodGet, paste)
 		require.Equal(t, "HIT", hit.Header.Get("X-Cache"))
 		assert.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(hit), "the paste's hit after it")
@@ -146,9 +160,10 @@ func TestSharedOuterTypeSetForSomeRequestsKeptAfterRevalidation(t *testing.T) {
 // TestSharedOuterTypeKeptOverTheTypeSniffedAtTheFirstFlush: a streaming
 // page whose type net/http sniffed at its first flush (text/plain, from
 // the bytes written then) is stored by the request without the outer
-// type; the requests with it (text/csv) get it on hits, not the recorded
-// text/plain, which was net/http's, not the handler's. A SharedCache view
-// stores flushed responses.
+// type; the requests with it (text/csv, an entry of their own since the
+// type form is keyed) get it on hits, not the recorded text/plain, which
+// was net/http's, not the handler's. A SharedCache view stores flushed
+// responses.
 func TestSharedOuterTypeKeptOverTheTypeSniffedAtTheFirstFlush(t *testing.T) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=60")
@@ -170,6 +185,9 @@ func TestSharedOuterTypeKeptOverTheTypeSniffedAtTheFirstFlush(t *testing.T) {
 		miss := fetchURL(t, nil, http.MethodGet, srv.URL+"/export?preview=1")
 		require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
 		require.Equal(t, []string{"text/plain; charset=utf-8"}, sentType(miss), "sniffed at the flush")
+		own := fetchURL(t, nil, http.MethodGet, srv.URL+"/export")
+		require.Equal(t, "MISS", own.Header.Get("X-Cache"), "an entry of its own")
+		require.Equal(t, []string{"text/csv"}, sentType(own))
 		for _, method := range []string{http.MethodGet, http.MethodHead} {
 			hit := fetchURL(t, nil, method, srv.URL+"/export")
 			require.Equal(t, "HIT", hit.Header.Get("X-Cache"), method)

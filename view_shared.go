@@ -464,8 +464,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		return true
 	}
 	// The key is built on the stack, and made a string only past a hit.
+	// Keyed by the request's type form, as in ServeHTTP.
 	var kb [keyBufLen]byte
-	kbuf := v.appendViewKey(kb[:0], r, user)
+	_, typed := w.Header()["Content-Type"]
+	kbuf := v.appendViewKey(kb[:0], r, user, typed)
 	if v.refreshIf != nil && v.refreshIf(r.Context(), r) || v.warmProbe(r) != nil {
 		if r.Method == http.MethodHead {
 			v.headMiss(w, r) // as in ServeHTTP: a HEAD stores nothing for GET
