@@ -104,7 +104,7 @@ const (
 	reasonCanceled   httpcache.Reason = "canceled"    // the request's context ended
 	reasonCleared    httpcache.Reason = "cleared"     // a Clear began while the handler ran
 	reasonExpired    httpcache.Reason = "expired"     // SharedCache: over on arrival, with nothing to revalidate it by
-	reasonTypeForm   httpcache.Reason = "type-form"   // a hit whose writer differs in its Content-Type (Snapshot.OtherTypeForm); a Warm never hits
+	reasonTypeForm   httpcache.Reason = "type-form"   // a hit whose writer differs in its Content-Type (Snapshot.OtherTypeForm: an entry stored before the form was keyed); a Warm never hits
 )
 
 // Warm runs a GET request for each target through h, a handler that

@@ -267,8 +267,10 @@ func (s *Snapshot) Sniffed() bool { return s.rare != nil && s.rare.flags&^flagOu
 // handler ran: an outer middleware's (see SetOuterTyped). A handler may
 // answer otherwise where it has one: http.ServeContent (and FileServer,
 // ServeFile) and package compress set the type they find only where the
-// header has none, and the key does not tell the two apart where an outer
-// middleware sets a type for some requests only. See OtherTypeForm.
+// header has none, and the key may not tell the two apart where an outer
+// middleware sets a type for some requests only (the caching package keys
+// the form since 5552e3f; an entry stored before it does not). See
+// OtherTypeForm.
 // Snapshots stored before it was recorded read as not OuterTyped.
 func (s *Snapshot) OuterTyped() bool { return s.rare != nil && s.rare.flags&flagOuterTyped != 0 }
 
@@ -293,7 +295,10 @@ func (s *Snapshot) SetOuterTyped() {
 // before OuterTyped was recorded reads as stored without an outer type:
 // one with a type the handler set is not served where h has one. It costs
 // a hit whose writer's header has no field nothing but a field read, and
-// allocates nothing.
+// allocates nothing. A cache that keys the writer's form (the caching
+// package's views do) reaches a snapshot of the other form only where it
+// was stored before the form was keyed: an older release's entry of a
+// request with a type, under the key of the requests without one.
 func (s *Snapshot) OtherTypeForm(h http.Header) bool {
 	var flags uint8
 	if s.rare != nil {
