@@ -40,53 +40,65 @@ func typeFormPage(runs *atomic.Int32, delay time.Duration, cacheControl string) 
 	})
 }
 
+// typeFormOpts are the options of the views of these tests: the preview
+// parameter (the rare form's) is left out of the key.
+func typeFormOpts(shared bool) []ViewOption {
+	opts := []ViewOption{CacheStatusHeader("X-Cache"), QueryString(QueryKeyOptions{Ignore: []string{"preview"}})}
+	if shared {
+		opts = append(opts, SharedCache())
+	}
+	return opts
+}
+
+// forEachTypeFormMode runs fn in a synctest bubble with typeFormOpts, in
+// the default mode and in SharedCache.
+func forEachTypeFormMode(t *testing.T, fn func(t *testing.T, opts []ViewOption)) {
+	for _, shared := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "shared"}[shared], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { fn(t, typeFormOpts(shared)) })
+		})
+	}
+}
+
 // TestPopularTypeFormHitsAfterRareFormMiss: one preview (the rare form, no
 // outer type) at the paste's expiry took the key, and the 20 concurrent
 // and 5 later requests of the paste (the popular form, outer text/plain)
 // each ran the handler: 26 runs for 26 requests. They now collapse into
 // one run, and hit its entry after.
 func TestPopularTypeFormHitsAfterRareFormMiss(t *testing.T) {
-	for _, shared := range []bool{false, true} {
-		t.Run(map[bool]string{false: "default", true: "shared"}[shared], func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := Must(nil)
-				defer c.Close()
-				var runs atomic.Int32
-				opts := []ViewOption{CacheStatusHeader("X-Cache"), QueryString(QueryKeyOptions{Ignore: []string{"preview"}})}
-				if shared {
-					opts = append(opts, SharedCache())
-				}
-				h := pasteOuter(false, c.Cached(10*time.Second, opts...)(typeFormPage(&runs, 400*time.Millisecond, "public, max-age=10")))
-				plain := "text/plain; charset=utf-8"
+	forEachTypeFormMode(t, func(t *testing.T, opts []ViewOption) {
+		c := Must(nil)
+		defer c.Close()
+		var runs atomic.Int32
+		h := pasteOuter(false, c.Cached(10*time.Second, opts...)(typeFormPage(&runs, 400*time.Millisecond, "public, max-age=10")))
+		plain := "text/plain; charset=utf-8"
 
-				require.Equal(t, "MISS", get(h, "/paste?id=1").Header().Get("X-Cache"))
-				time.Sleep(11 * time.Second) // expired
-				pv := get(h, "/paste?id=1&preview=1")
-				require.Equal(t, "MISS", pv.Header().Get("X-Cache"))
-				require.Equal(t, "text/html; charset=utf-8", pv.Header().Get("Content-Type"))
-				require.Equal(t, int32(2), runs.Load())
+		require.Equal(t, "MISS", get(h, "/paste?id=1").Header().Get("X-Cache"))
+		time.Sleep(11 * time.Second) // expired
+		pv := get(h, "/paste?id=1&preview=1")
+		require.Equal(t, "MISS", pv.Header().Get("X-Cache"))
+		require.Equal(t, "text/html; charset=utf-8", pv.Header().Get("Content-Type"))
+		require.Equal(t, int32(2), runs.Load())
 
-				var wg sync.WaitGroup
-				statuses := make([]string, 20)
-				for i := range statuses {
-					wg.Go(func() {
-						w := get(h, "/paste?id=1")
-						assert.Equal(t, plain, w.Header().Get("Content-Type"))
-						statuses[i] = w.Header().Get("X-Cache")
-					})
-				}
-				wg.Wait()
-				assert.Equal(t, int32(3), runs.Load(), "the 20 concurrent pastes collapse into one run (%v)", statuses)
-				for range 5 {
-					w := get(h, "/paste?id=1")
-					assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
-					assert.Equal(t, plain, w.Header().Get("Content-Type"))
-				}
-				assert.Equal(t, int32(3), runs.Load(), "the pastes hit their entry")
-				assert.Equal(t, "HIT", get(h, "/paste?id=1&preview=1").Header().Get("X-Cache"), "and the preview its own")
+		var wg sync.WaitGroup
+		statuses := make([]string, 20)
+		for i := range statuses {
+			wg.Go(func() {
+				w := get(h, "/paste?id=1")
+				assert.Equal(t, plain, w.Header().Get("Content-Type"))
+				statuses[i] = w.Header().Get("X-Cache")
 			})
-		})
-	}
+		}
+		wg.Wait()
+		assert.Equal(t, int32(3), runs.Load(), "the 20 concurrent pastes collapse into one run (%v)", statuses)
+		for range 5 {
+			w := get(h, "/paste?id=1")
+			assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+			assert.Equal(t, plain, w.Header().Get("Content-Type"))
+		}
+		assert.Equal(t, int32(3), runs.Load(), "the pastes hit their entry")
+		assert.Equal(t, "HIT", get(h, "/paste?id=1&preview=1").Header().Get("X-Cache"), "and the preview its own")
+	})
 }
 
 // TestSharedRareTypeFormNoCacheKeepsPopularEntry: under SharedCache with
@@ -123,32 +135,24 @@ func TestSharedRareTypeFormNoCacheKeepsPopularEntry(t *testing.T) {
 // the other form's response and ran the handler itself: 705 ms for a
 // 400 ms handler. It now leads a flight of its own.
 func TestRareTypeFormDoesNotWaitForOtherFormsFlight(t *testing.T) {
-	for _, shared := range []bool{false, true} {
-		t.Run(map[bool]string{false: "default", true: "shared"}[shared], func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				c := Must(nil)
-				defer c.Close()
-				var runs atomic.Int32
-				opts := []ViewOption{CacheStatusHeader("X-Cache"), QueryString(QueryKeyOptions{Ignore: []string{"preview"}})}
-				if shared {
-					opts = append(opts, SharedCache())
-				}
-				h := pasteOuter(false, c.Cached(time.Minute, opts...)(typeFormPage(&runs, 400*time.Millisecond, "public, max-age=60")))
+	forEachTypeFormMode(t, func(t *testing.T, opts []ViewOption) {
+		c := Must(nil)
+		defer c.Close()
+		var runs atomic.Int32
+		h := pasteOuter(false, c.Cached(time.Minute, opts...)(typeFormPage(&runs, 400*time.Millisecond, "public, max-age=60")))
 
-				var wg sync.WaitGroup
-				wg.Go(func() { get(h, "/paste?id=1") })
-				time.Sleep(100 * time.Millisecond) // the paste's run is under way
-				start := time.Now()
-				w := get(h, "/paste?id=1&preview=1")
-				took := time.Since(start)
-				wg.Wait()
-				assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
-				assert.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
-				assert.Equal(t, 400*time.Millisecond, took, "its own run, not the paste's first")
-				assert.Equal(t, int32(2), runs.Load())
-			})
-		})
-	}
+		var wg sync.WaitGroup
+		wg.Go(func() { get(h, "/paste?id=1") })
+		time.Sleep(100 * time.Millisecond) // the paste's run is under way
+		start := time.Now()
+		w := get(h, "/paste?id=1&preview=1")
+		took := time.Since(start)
+		wg.Wait()
+		assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
+		assert.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
+		assert.Equal(t, 400*time.Millisecond, took, "its own run, not the paste's first")
+		assert.Equal(t, int32(2), runs.Load())
+	})
 }
 
 // TestTypedEntryInvalidated: every way to drop a view's entries reaches
@@ -237,10 +241,7 @@ func TestOlderEntryOfOtherTypeFormNotServed(t *testing.T) {
 		for _, shared := range []bool{false, true} {
 			c, store := k.open(t, nil, nil, Options{})
 			var runs atomic.Int32
-			opts := []ViewOption{CacheStatusHeader("X-Cache"), QueryString(QueryKeyOptions{Ignore: []string{"preview"}})}
-			if shared {
-				opts = append(opts, SharedCache())
-			}
+			opts := typeFormOpts(shared)
 			h := pasteOuter(false, c.Cached(time.Minute, opts...)(typeFormPage(&runs, 0, "public, max-age=60")))
 			require.Equal(t, "MISS", get(h, "/paste?id=1").Header().Get("X-Cache"))
 			keys, err := c.ViewKeys(httptest.NewRequest(http.MethodGet, "/paste?id=1", nil), opts...)
