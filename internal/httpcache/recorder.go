@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpx"
@@ -184,6 +185,16 @@ type Recorder struct {
 	flushed  bool   // the handler flushed (typeAtFlush has run)
 	coded    bool   // see TransferCoded
 	sniffed  bool   // see TypeSniffed
+	// first is sendFirst's write below while it outlives FirstWriteWait:
+	// nothing else is written below until it has returned (waitFirst).
+	first *firstWrite
+}
+
+// firstWrite is sendFirst's write below, on a goroutine of its own.
+type firstWrite struct {
+	done chan struct{} // closed once the write has returned
+	n    int
+	err  error
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -794,6 +805,9 @@ func (rec *Recorder) startPump() {
 // the map below again, with the changes the handler made to its copy, and
 // the Recorder writes downstream itself. It returns the error a flush met.
 func (rec *Recorder) stopPump() error {
+	if err := rec.waitFirst(); err != nil {
+		return err
+	}
 	p := rec.pump
 	if p == nil {
 		return nil
@@ -1037,14 +1051,55 @@ func (rec *Recorder) sendFirst() {
 	if !rec.Hold || rec.Check == nil || rec.reason != ReasonNone || rec.diverted != 0 || rec.sent != 0 {
 		return
 	}
-	n, err := rec.Writer.Write(rec.body[:min(len(rec.body), sniffLen)])
-	rec.sent = n
-	if err != nil && bodyAllowed(rec.Status()) {
+	fw := &firstWrite{done: make(chan struct{})}
+	first := rec.body[:min(len(rec.body), sniffLen)]
+	go func() {
+		defer close(fw.done)
+		fw.n, fw.err = rec.Writer.Write(first)
+	}()
+	t := time.NewTimer(FirstWriteWait)
+	select {
+	case <-fw.done:
+		t.Stop()
+	case <-t.C:
+		// A writer below that holds a write net/http would have
+		// buffered (one that throttles its client, or flushes each
+		// write to a client that does not read) would hold the
+		// requests waiting for this response as long as it likes: the
+		// fields it may add are not judged in time, so the response is
+		// not stored (the waiters wait for a new leader, as when the
+		// client leaves), and the rest of the body follows once the
+		// write has returned (waitFirst). Nothing is written below
+		// until then.
+		rec.first = fw
+		rec.tail = rec.drop(ReasonWriteError)
+		return
+	}
+	rec.sent = fw.n
+	if fw.err != nil && bodyAllowed(rec.Status()) {
 		// The client left, as at a failed Write; a status without a
 		// body (204) has an empty write refused (ErrBodyNotAllowed, by
 		// net/http's HTTP/2 server), which is not the client leaving.
 		rec.Fail(ReasonWriteError)
 	}
+}
+
+// FirstWriteWait bounds how long Finish waits for its first write below
+// (sendFirst) before it gives up judging what that write adds: the
+// response is then not stored. A variable for tests.
+var FirstWriteWait = 250 * time.Millisecond
+
+// waitFirst waits for a first write below that outlived FirstWriteWait,
+// and counts what it wrote as sent; it returns its error.
+func (rec *Recorder) waitFirst() error {
+	fw := rec.first
+	if fw == nil {
+		return nil
+	}
+	<-fw.done
+	rec.first = nil
+	rec.sent = fw.n
+	return fw.err
 }
 
 // Hijack marks the response uncacheable and hijacks the connection.
@@ -1117,8 +1172,11 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	var below http.Header
 	if rec.reason == ReasonNone && rec.pump != nil {
 		below = rec.pump.settle()
-	} else {
-		rec.sendFirst()
+	} else if rec.sendFirst(); rec.first != nil {
+		// The write below has not returned: the header below, which it
+		// may be changing, is not read, and the held body (rec.tail)
+		// is sent once it has returned.
+		return rec.Status(), rec.header, nil, rec.reason
 	}
 	rec.recheck(rec.Status(), below)
 	rec.tail = rec.held()
