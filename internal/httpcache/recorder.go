@@ -195,6 +195,12 @@ type firstWrite struct {
 	done chan struct{} // closed once the write has returned
 	n    int
 	err  error
+	// panicked tells a write below that panicked, with p its value:
+	// raised again on the Recorder's caller's goroutine (sendFirst or
+	// waitFirst), where net/http and the view recover it, rather than
+	// on the write's, which would end the process.
+	panicked bool
+	p        any
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -1055,12 +1061,20 @@ func (rec *Recorder) sendFirst() {
 	first := rec.body[:min(len(rec.body), sniffLen)]
 	go func() {
 		defer close(fw.done)
+		defer func() {
+			if p := recover(); p != nil {
+				fw.panicked, fw.p = true, p
+			}
+		}()
 		fw.n, fw.err = rec.Writer.Write(first)
 	}()
 	t := time.NewTimer(FirstWriteWait)
 	select {
 	case <-fw.done:
 		t.Stop()
+		if fw.panicked {
+			panic(fw.p)
+		}
 	case <-t.C:
 		// A writer below that holds a write net/http would have
 		// buffered (one that throttles its client, or flushes each
@@ -1098,6 +1112,9 @@ func (rec *Recorder) waitFirst() error {
 	}
 	<-fw.done
 	rec.first = nil
+	if fw.panicked {
+		panic(fw.p)
+	}
 	rec.sent = fw.n
 	return fw.err
 }

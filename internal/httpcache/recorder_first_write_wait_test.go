@@ -51,3 +51,39 @@ func TestRecorderFirstWriteBounded(t *testing.T) {
 	assert.Equal(t, body, bw.Body.String(), "the body, once")
 	assert.Equal(t, http.StatusOK, bw.Code)
 }
+
+// panicWriter's Write waits for release (when set), then panics.
+type panicWriter struct {
+	*httptest.ResponseRecorder
+	release chan struct{}
+}
+
+func (p *panicWriter) Write([]byte) (int, error) {
+	if p.release != nil {
+		<-p.release
+	}
+	panic("outer writer")
+}
+
+// TestRecorderFirstWritePanics: a writer below that panics at Finish's
+// first write has the panic raised on the goroutine that called Finish
+// (or, past FirstWriteWait, Send), where net/http and the view recover
+// it, not on the write's own goroutine, where it would end the process.
+func TestRecorderFirstWritePanics(t *testing.T) {
+	defer func(d time.Duration) { FirstWriteWait = d }(FirstWriteWait)
+	t.Run("within the wait", func(t *testing.T) {
+		rec, rw := policyRecorder(&panicWriter{ResponseRecorder: httptest.NewRecorder()})
+		_, _ = io.WriteString(rw, "abc")
+		assert.PanicsWithValue(t, "outer writer", func() { rec.Finish() })
+	})
+	t.Run("past the wait", func(t *testing.T) {
+		FirstWriteWait = 10 * time.Millisecond
+		pw := &panicWriter{ResponseRecorder: httptest.NewRecorder(), release: make(chan struct{})}
+		rec, rw := policyRecorder(pw)
+		_, _ = io.WriteString(rw, "abc")
+		_, _, _, reason := rec.Finish()
+		assert.Equal(t, ReasonWriteError, reason)
+		close(pw.release)
+		assert.PanicsWithValue(t, "outer writer", func() { _ = rec.Send() })
+	})
+}
