@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -1057,8 +1058,15 @@ func (rec *Recorder) sendFirst() {
 	if !rec.Hold || rec.Check == nil || rec.reason != ReasonNone || rec.diverted != 0 || rec.sent != 0 {
 		return
 	}
-	fw := &firstWrite{done: make(chan struct{})}
 	first := rec.body[:min(len(rec.body), sniffLen)]
+	if buffersFirstWrite(rec.Writer.Unwrap()) {
+		// net/http's own writer (no middleware outside the view) takes
+		// the bytes into its buffer: no goroutine, no wait.
+		n, err := rec.Writer.Write(first)
+		rec.firstWritten(n, err)
+		return
+	}
+	fw := &firstWrite{done: make(chan struct{})}
 	go func() {
 		defer close(fw.done)
 		defer func() {
@@ -1089,13 +1097,38 @@ func (rec *Recorder) sendFirst() {
 		rec.tail = rec.drop(ReasonWriteError)
 		return
 	}
-	rec.sent = fw.n
-	if fw.err != nil && bodyAllowed(rec.Status()) {
+	rec.firstWritten(fw.n, fw.err)
+}
+
+// firstWritten counts the n bytes of sendFirst's write as sent, and fails
+// the response where the write failed.
+func (rec *Recorder) firstWritten(n int, err error) {
+	rec.sent = n
+	if err != nil && bodyAllowed(rec.Status()) {
 		// The client left, as at a failed Write; a status without a
 		// body (204) has an empty write refused (ErrBodyNotAllowed, by
 		// net/http's HTTP/2 server), which is not the client leaving.
 		rec.Fail(ReasonWriteError)
 	}
+}
+
+// buffersFirstWrite reports whether w, the writer below the view, takes a
+// first write of up to sniffLen bytes into memory without waiting on its
+// client: net/http's own (HTTP/1.x and HTTP/2, which buffer 2 and 4 KiB
+// before they send) and httptest's recorder. Known by the reflected type
+// name, as untypedOverHTTP1 knows net/http's; any other writer may block.
+func buffersFirstWrite(w http.ResponseWriter) bool {
+	t := reflect.TypeOf(w)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return false
+	}
+	switch e := t.Elem(); e.PkgPath() {
+	case "net/http":
+		return e.Name() == "response" || e.Name() == "http2responseWriter"
+	case "net/http/httptest":
+		return e.Name() == "ResponseRecorder"
+	}
+	return false
 }
 
 // FirstWriteWait bounds how long Finish waits for its first write below
