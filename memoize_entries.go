@@ -91,8 +91,14 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 // refuses is not stored: a's entry is removed instead, since it no longer
 // holds a's result. A computation for a that is running in this process
 // when Set is called (through this Memoized or another of its name) does
-// not overwrite r; those of other arguments are stored. Errors are the backend's (and
-// the Codec's), returned, not failed open.
+// not overwrite r; those of other arguments are stored. Of Set and a
+// Refresh, Set, Forget or ForgetAll of a made after it in this process
+// (through this Memoized or another of its name), the one made last wins:
+// one made before Set has stored r makes Set store nothing and return nil
+// (r is replaced by its result as if r had been stored first), and a
+// Refresh there whose fn fails removes a's entry, as for a Refresh it
+// superseded. Errors are the backend's (and the Codec's), returned, not
+// failed open.
 func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	key, err := m.Key(a)
 	if err != nil {
@@ -103,8 +109,11 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 		return m.Forget(ctx, a)
 	}
 	// A computation in flight must not overwrite r; a replacement that
-	// begins after this and fails must not remove it (settle, below).
-	held := m.shared.supersedeHeld(key)
+	// begins after this and fails must not remove it (settle, below). Set
+	// is pending as a replacement is until it settles: one that supersedes
+	// it before it stores, and fails, removes the entry Set did not
+	// replace (memoShared.owed).
+	held := m.shared.supersedeHeldMode(key, true)
 	defer m.shared.done(&held)
 	// A Set that fails past its supersede has still made the replacement in
 	// flight (a Refresh called before it) store nothing: that one returns
@@ -125,6 +134,20 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
 	if err := m.c.store.setValue(e, r, m.c.codec.Marshal); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: encode: %w", m.name, err)
+	}
+	// Stored as a computation's result is: ordered by saveMu against the
+	// calls made after Set's supersede (a Refresh after another update,
+	// another Set, Forget, ForgetAll), and only while none was made, or r,
+	// older than theirs, would be stored over what they stored.
+	m.shared.saveMu.RLock()
+	defer m.shared.saveMu.RUnlock()
+	if !m.shared.current(held) {
+		// Superseded: r is replaced by the later call's result as if it
+		// had been stored first (nil is returned). That call settles the
+		// entry for it, as for a superseded Refresh: a replacement whose
+		// fn fails removes it (memoShared.owed).
+		stored, held.unstored = true, true
+		return nil
 	}
 	if err := m.c.store.save(ctx, key, e, vs); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)

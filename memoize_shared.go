@@ -220,10 +220,22 @@ func (s *memoShared) supersede(key string) {
 // new result. The epoch returned is the one after the change: settle with
 // it settles every computation begun before (Set's store).
 func (s *memoShared) supersedeHeld(key string) memoEpoch {
+	return s.supersedeHeldMode(key, false)
+}
+
+// supersedeHeldMode is supersedeHeld for a caller that replaces key's
+// entry itself, with the epoch returned, if replacing is set (Set): it is
+// pending as a replacement's computation is (epochOfMode) until it
+// settles or ends, so that a replacement that supersedes it and whose fn
+// fails removes the entry it did not replace (memoShared.owed).
+func (s *memoShared) supersedeHeldMode(key string, replacing bool) memoEpoch {
 	s.saveMu.Lock()
 	s.emu.Lock()
 	ke := s.keyEpochOf(key)
-	e := memoEpoch{key: key, ke: ke, n: ke.n.Add(1), all: s.all.Load()}
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Add(1), all: s.all.Load(), replacing: replacing}
+	if replacing {
+		ke.pending = append(ke.pending, e.n)
+	}
 	s.emu.Unlock()
 	s.saveMu.Unlock()
 	s.forget(key)
