@@ -98,7 +98,9 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 // (r is replaced by its result as if r had been stored first), and a
 // Refresh there whose fn fails removes a's entry, as for a Refresh it
 // superseded. Errors are the backend's (and the Codec's), returned, not
-// failed open.
+// failed open; where Set superseded a Refresh that returns its result
+// unstored, a failed Set removes a's entry too (the delete retried if it
+// fails), which may hold the result of the data before that Refresh.
 func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	key, err := m.Key(a)
 	if err != nil {
@@ -149,15 +151,27 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 		stored, held.unstored = true, true
 		return nil
 	}
-	if err := m.c.store.save(ctx, key, e, vs); err != nil {
-		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
-	}
-	stored = true
 	// r is newer than the results of the replacements it superseded: one
 	// that returned its result unstored is owed no delete any more
 	// (memoShared.owed), though a replacement begun after the supersede,
-	// whose epoch is current, may fail.
+	// whose epoch is current, may fail. Settled before the store is made,
+	// not after it lands: a replacement whose fn fails (begun after the
+	// supersede, so that it checks under saveMu's read lock as Set does)
+	// would otherwise find the superseded one still owed between the two,
+	// and remove r, which Set's caller is told was stored. Where the store
+	// fails, Set removes the entry itself if one was owed (what a later
+	// replacement no longer does), so that the entry of the data before
+	// the superseded replacement is never served: a failure loses at most
+	// the entry, never keeps a stale one.
+	owed := m.shared.owed(&held)
 	m.shared.settle(&held)
+	stored = true // settled: the deferred dropOwed would find nothing owed
+	if err := m.c.store.save(ctx, key, e, vs); err != nil {
+		if owed {
+			m.dropEntry(context.WithoutCancel(ctx), key, true, nil)
+		}
+		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
+	}
 	return nil
 }
 

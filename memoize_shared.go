@@ -152,8 +152,9 @@ func (ke *keyEpoch) unpend(n uint64) {
 // settle records that the computation that read e stored or removed its
 // key's entry: the replacements begun before it, superseded, are settled
 // too (what is stored is no older than their results, or nothing is). The
-// caller holds saveMu's read lock and found e current; or e is Set's
-// (supersedeHeld), settled once its store landed.
+// caller holds saveMu's read lock and found e current; Set settles its
+// own (supersedeHeldMode) so before its store is made, and removes the
+// entry itself if that store fails where something was owed.
 func (s *memoShared) settle(e *memoEpoch) {
 	s.emu.Lock()
 	defer s.emu.Unlock()
