@@ -97,8 +97,8 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 // one made before Set has stored r makes Set store nothing and return nil
 // (r is replaced by its result as if r had been stored first), and a
 // Refresh there whose fn fails removes a's entry, as for a Refresh it
-// superseded. Errors are the backend's (and the Codec's), returned, not
-// failed open; where Set superseded a Refresh that returns its result
+// superseded. Its store is bounded by Options.Timeout on a remote store.
+// Errors are the backend's (and the Codec's), returned, not failed open; where Set superseded a Refresh that returns its result
 // unstored, a failed Set removes a's entry too (the delete retried if it
 // fails), which may hold the result of the data before that Refresh.
 func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
@@ -166,7 +166,12 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	owed := m.shared.owed(&held)
 	m.shared.settle(&held)
 	stored = true // settled: the deferred dropOwed would find nothing owed
-	if err := m.c.store.save(ctx, key, e, vs); err != nil {
+	// Bounded by Options.Timeout, as a computation's store is: saveMu is
+	// held, and a hung backend must not hold every supersede of the name
+	// (and, behind one, every store) for as long as the caller's context.
+	opCtx, cancel := m.c.store.bound(ctx)
+	defer cancel()
+	if err := m.c.store.save(opCtx, key, e, vs); err != nil {
 		if owed {
 			m.dropEntry(context.WithoutCancel(ctx), key, true, nil)
 		}

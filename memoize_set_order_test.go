@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -190,4 +191,30 @@ func TestMemoizeSetSupersededStoresNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hungSets is a remote store whose writes hang until their context ends.
+type hungSets struct{ backend.Backend }
+
+func (hungSets) Set(ctx context.Context, _ string, _ []byte, _ time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestMemoizeSetBoundedUnderSaveMu: Set's store is now made holding
+// saveMu (read), which every supersede of the name waits for; it is
+// bounded by Options.Timeout, as a computation's store is, so that a hung
+// backend fails the Set rather than holding every Forget, Refresh and Set
+// of the name for as long as the caller's context (here, for ever).
+func TestMemoizeSetBoundedUnderSaveMu(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(&Options{Backend: hungSets{&remote{Backend: newSimple(t, nil)}}, Timeout: time.Second,
+			Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		defer c.Close()
+		m := Memoize(c, "set-hung", func(context.Context, int) (string, error) { return "v", nil })
+		err = m.Set(context.Background(), 1, "set")
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NoError(t, m.Forget(context.Background(), 1), "a supersede after a hung Set")
+	})
 }
