@@ -95,7 +95,10 @@ func TestResetAllocatesAHandleSlabOnlyWhenReused(t *testing.T) {
 			s.Reset(under, s)
 		}
 	})
-	slack := 1
+	// One for the slab boundary, one for the runtime's own (an
+	// allocation count of 12 was seen once under load, where 11 is the
+	// most this code makes); one handle each would be 160.
+	slack := 2
 	if raceEnabled {
 		slack = 4 // the race detector's own allocations come and go
 	}
