@@ -1051,21 +1051,31 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 
 // outerJudge is the writer through which a SharedCache view serves the
 // entry a 304 validated (notModified): at the final status it takes the
-// judged fields of the header (httpcache.JudgedFields), passes the status
-// on to the writers outside the view, and calls settle with the judged
-// fields they added as it passed (a session middleware, alexedwards/scs's
-// LoadAndSave, adds Set-Cookie, Vary: Cookie and Cache-Control there),
-// before any body byte is written: the entry is stored, or not, and
-// handed to the waiters before the client reads the body, as a 200's
-// Recorder does (Hold). A writer that adds its fields only at its first
-// Write is not waited for here (a 200's Recorder writes its first bytes
-// below before it judges them: httpcache.Recorder.Finish).
+// judged fields of the header (httpcache.JudgedFields) and passes the
+// status on to the writers outside the view; at the first Write it writes
+// the first bytes of the body (at most firstWrite, which net/http buffers,
+// so that no client can block the write; at finish, a zero-length write
+// for a response without a body: an empty one, a 304 to a conditional
+// client), and only then calls settle with the judged fields they added
+// (a session middleware, alexedwards/scs's LoadAndSave, adds Set-Cookie,
+// Vary: Cookie and Cache-Control as the status passes; a writer that holds
+// the status until the body starts, at its first Write), before the rest
+// of the body is written: the entry is stored, or not, and handed to the
+// waiters before the client reads the body, as a 200's Recorder does
+// (Hold; httpcache.Recorder.Finish writes its first bytes below before its
+// last judgement too).
 type outerJudge struct {
 	w        http.ResponseWriter
 	targeted string
 	settle   func(added http.Header)
-	done     bool
+	pre      http.Header // the judged fields before the status passed
+	done     bool        // the final status passed
+	settled  bool        // settle was called
 }
+
+// firstWrite is how many bytes of the body outerJudge writes below before
+// it settles: net/http's sniffing length, which it buffers.
+const firstWrite = 512
 
 func (o *outerJudge) Header() http.Header { return o.w.Header() }
 
@@ -1079,24 +1089,51 @@ func (o *outerJudge) WriteHeader(code int) {
 		return
 	}
 	o.done = true
-	pre := httpcache.JudgedFields(o.w.Header(), o.targeted)
+	o.pre = httpcache.JudgedFields(o.w.Header(), o.targeted)
 	o.w.WriteHeader(code)
-	o.settle(httpcache.Added(pre, httpcache.JudgedFields(o.w.Header(), o.targeted)))
 }
 
 func (o *outerJudge) Write(p []byte) (int, error) {
 	if !o.done {
 		o.WriteHeader(http.StatusOK)
 	}
-	return o.w.Write(p)
+	if o.settled {
+		return o.w.Write(p)
+	}
+	// The first bytes commit a writer below that holds the status until
+	// the body starts; what it added then is judged before the rest.
+	first := min(len(p), firstWrite)
+	n, err := o.w.Write(p[:first])
+	o.judge()
+	if err != nil || n < first || n == len(p) {
+		return n, err
+	}
+	m, err := o.w.Write(p[n:])
+	return n + m, err
 }
 
-// finish settles a response that never committed a status (none is
-// served so; settle must still hand the outcome to the waiters).
+// judge calls settle with the judged fields the writers below added since
+// the status passed them.
+func (o *outerJudge) judge() {
+	o.settled = true
+	o.settle(httpcache.Added(o.pre, httpcache.JudgedFields(o.w.Header(), o.targeted)))
+}
+
+// finish settles a response that wrote no body (a zero-length write first
+// commits a writer below that waits for one: its fields are judged), or
+// one that never committed a status (none is served so; settle must still
+// hand the outcome to the waiters).
 func (o *outerJudge) finish() {
-	if !o.done {
-		o.done = true
+	switch {
+	case !o.done:
+		o.done, o.settled = true, true
 		o.settle(nil)
+	case !o.settled:
+		// A status without a body (a 304 to a conditional client) may have
+		// the write refused (ErrBodyNotAllowed, by net/http's HTTP/2
+		// server); the writer below committed all the same.
+		_, _ = o.w.Write(nil)
+		o.judge()
 	}
 }
 
