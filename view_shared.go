@@ -1598,7 +1598,11 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	// refused at commit (reasonHeaderOnly) and so did not watch: the
 	// judged fields they added as the status passed (a session
 	// middleware's Set-Cookie, Vary: Cookie) are the response's, as for
-	// a 200 (httpcache.Recorder's recheck) or a 304 (outerJudge).
+	// a 200 (httpcache.Recorder's recheck) or a 304 (outerJudge). A
+	// HEAD's handler writes no body, so a writer that holds the status
+	// until the body starts (and adds its fields then) would commit only
+	// after the view returned: a zero-length write commits it first.
+	_, _ = w.Write(nil)
 	targeted := x.rules.TargetedField
 	added := httpcache.Added(httpcache.JudgedFields(h, targeted), httpcache.JudgedFields(w.Header(), targeted))
 	judged := withAdded(h, prev.snap.JudgedHeader(), added)
