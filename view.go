@@ -1943,7 +1943,8 @@ func (v *view) deadMayDrop(r *http.Request, st *runState, snap *httpcache.Snapsh
 // and reads base: an entry without Vary goes; a record of other names goes,
 // with this client's variant under them, only where the record lists that
 // variant and it is stored. When the lookup found nothing, nothing is deleted: the common
-// case (a max-age=0 page) costs no round trip.
+// case (a max-age=0 page) costs no round trip. What it deletes goes for the
+// other type form's requests too (otherFormKeys).
 func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState, key string, names []string, status int, now time.Time) {
 	var keys []string
 	add := func(k string) {
@@ -1987,11 +1988,53 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 		// were given.
 		add(st.base)
 	}
+	if len(keys) > 0 {
+		for _, k := range v.otherFormKeys(ctx, r, key, now) {
+			add(k)
+		}
+	}
 	for _, k := range keys {
 		if err := v.c.store.del(ctx, k); err != nil {
 			v.failOpen(r, "view drop superseded", err)
 		}
 	}
+}
+
+// otherFormKeys returns, where the page stored under key (r's entry, its
+// base key or a variant's under it) is dropped, the key of the same page's
+// entry for r in the other type form (appendViewKey), which has an entry of
+// its own: a page removed is removed for the requests of both forms. That
+// is the other form's entry where it has no Vary, or r's variant under its
+// Vary record where the record lists it (the others' variants keep the
+// freshness they were given, as in dropSuperseded); none where nothing is
+// stored, or key is not r's. It reads the other form's base key.
+func (v *view) otherFormKeys(ctx context.Context, r *http.Request, key string, now time.Time) []string {
+	var user string
+	if v.cfg.userFunc != nil {
+		user = v.cfg.userFunc(r)
+	}
+	untyped, typed := v.viewKey(r, user, false), v.viewKey(r, user, true)
+	var other string
+	switch {
+	case key == untyped || strings.HasPrefix(key, untyped+"#vary:"):
+		other = typed
+	case key == typed || strings.HasPrefix(key, typed+"#vary:"):
+		other = untyped
+	default:
+		return nil
+	}
+	_, val, err := v.load(ctx, other, nil, now)
+	if err != nil {
+		return nil
+	}
+	s, record := val.(*varySpec)
+	if !record {
+		return []string{other}
+	}
+	if variant, ok := variantOf(r, s.names); ok && s.lists(variant) {
+		return []string{variantKey(other, variant)}
+	}
+	return nil
 }
 
 // refreshable reports whether a background refresh may be made of r, for

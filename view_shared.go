@@ -1203,12 +1203,16 @@ func writtenUnder(f *found, vs versionSet) bool {
 // same refusal. Its callers leave f where the refusal may be the request's
 // own rather than the resource's (mayDrop): a request with credentials the
 // key does not hold (personal), a client that left. A failed delete is
-// logged and counted: the entry ends with its stale window.
+// logged and counted: the entry ends with its stale window. The other type
+// form's entry of the page goes too (otherFormKeys).
 func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason) {
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
-	if err := v.c.store.del(ctx, f.key); err != nil {
-		v.failOpen(r, "view drop refused revalidation ("+string(reason)+")", err)
+	// Gone for the other type form's requests too (otherFormKeys).
+	for _, k := range append([]string{f.key}, v.otherFormKeys(ctx, r, f.key, v.c.clock())...) {
+		if err := v.c.store.del(ctx, k); err != nil {
+			v.failOpen(r, "view drop refused revalidation ("+string(reason)+")", err)
+		}
 	}
 }
 
