@@ -1,0 +1,75 @@
+package caching
+
+import (
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// typedIfAsked is a middleware outside the view that sets the type of the
+// response before the view runs for a request with X-Typed: such requests
+// are of the typed form (appendViewKey), with an entry of their own.
+func typedIfAsked(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Typed") != "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestDroppedPageGoneForBothTypeForms: a page removed (a no-store 404 in
+// place of a stale entry under SharedCache) dropped only the entry of the
+// type form of the request that found it gone: the other form's entry,
+// still fresh, kept serving the removed page until its TTL. Both are
+// dropped now, with or without Vary.
+func TestDroppedPageGoneForBothTypeForms(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		for _, vary := range []bool{false, true} {
+			for _, firstTyped := range []bool{false, true} {
+				name := fmt.Sprintf("vary=%v typed first=%v", vary, firstTyped)
+				e := newViewEnv(t, k)
+				var gone atomic.Bool
+				var runs atomic.Int32
+				h := typedIfAsked(e.sharedView(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					runs.Add(1)
+					if vary {
+						w.Header().Set("Vary", "Accept-Language")
+					}
+					if gone.Load() {
+						w.Header().Set("Cache-Control", "no-store")
+						http.NotFound(w, r)
+						return
+					}
+					w.Header().Set("Cache-Control", "public, max-age=10")
+					w.Header().Set("ETag", `"v1"`)
+					w.Write([]byte("page"))
+				})))
+				first := []string{"Accept-Language", "en"}
+				second := []string{"Accept-Language", "en", "X-Typed", "1"}
+				if firstTyped {
+					first, second = second, first
+				}
+				require.Equal(t, "MISS", get(h, "/p", first...).Header().Get("X-Cache"), name)
+				e.clock.Advance(8 * time.Second)
+				require.Equal(t, "MISS", get(h, "/p", second...).Header().Get("X-Cache"), name+": the other form's own entry")
+				e.clock.Advance(4 * time.Second) // the first form's entry is stale, the second's fresh
+
+				gone.Store(true)
+				w := get(h, "/p", first...)
+				require.Equal(t, http.StatusNotFound, w.Code, name)
+				require.EqualValues(t, 3, runs.Load(), name)
+
+				w = get(h, "/p", second...)
+				assert.Equal(t, http.StatusNotFound, w.Code,
+					"%s: the other form was served the removed page (X-Cache %s)", name, w.Header().Get("X-Cache"))
+				assert.EqualValues(t, 4, runs.Load(), name)
+			}
+		}
+	})
+}
