@@ -86,19 +86,7 @@ func lazyPage(user string, size int) string {
 // its body.
 func lazyGet(t *testing.T, url, cookie string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-	require.NoError(t, err)
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, string(b)
+	return lazyDo(t, http.MethodGet, url, cookie)
 }
 
 // lazySizes are the bodies the tests below serve: empty, within the view's
