@@ -980,10 +980,11 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 			w.Header()[name] = vs
 		}
 	}
-	// The entry is freshened once the served status has passed the outer
-	// writers, before its body goes out: a field they add then (a session
-	// middleware's Set-Cookie) is judged as the 304's own, as a 200's is
-	// (httpcache.Recorder's recheck).
+	// The entry is freshened once the served status and the first body
+	// bytes (or a zero-length write) have passed the outer writers, before
+	// the rest goes out: a field they add then (a session middleware's
+	// Set-Cookie, as the status passes or at its first Write) is judged as
+	// the 304's own, as a 200's is (httpcache.Recorder's recheck).
 	oj := &outerJudge{w: w, targeted: x.rules.TargetedField, settle: func(added http.Header) {
 		if len(added) == 0 {
 			v.settle304(r, st, h304, judged, vs, snap, reason, now)
