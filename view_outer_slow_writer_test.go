@@ -87,3 +87,71 @@ func TestViewSlowOuterWriterDoesNotHoldWaiters(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedRevalidationSlowOuterWriterDoesNotHoldWaiters: a SharedCache
+// view serves the entry a 304 revalidated through outerJudge, which writes
+// its first bytes below before it judges what the writers outside the view
+// added (7ce76f5), and hands the entry to the waiters only then: a leader
+// whose outer writer took 1.5 s for a write held every request waiting on
+// the revalidation as long. outerJudge now waits a bounded time
+// (httpcache.FirstWriteWait) for that write where the writer below is not
+// net/http's own: past it the entry is not freshened, and the waiters go on.
+func TestSharedRevalidationSlowOuterWriterDoesNotHoldWaiters(t *testing.T) {
+	c := Must(nil)
+	defer c.Close()
+	page := strings.Repeat("page ", 300) // past the first 512 bytes
+	view := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=1")
+		w.Header().Set("Etag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			time.Sleep(200 * time.Millisecond)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = io.WriteString(w, page)
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Slow") != "" {
+			w = slowOuterWriter{w, 1500 * time.Millisecond}
+		}
+		view.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/p")
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	time.Sleep(1100 * time.Millisecond) // stale
+	leader := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", srv.URL+"/p", nil)
+		req.Header.Set("X-Slow", "1")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			leader <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		leader <- string(b)
+	}()
+	time.Sleep(50 * time.Millisecond) // the leader is revalidating
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			res, err := http.Get(srv.URL + "/p")
+			if !assert.NoError(t, err) {
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			assert.Equal(t, page, string(b))
+			assert.Less(t, time.Since(start), time.Second, "a waiter held by the leader's outer writer")
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, page, <-leader, "the leader's client gets its body whole, once")
+}

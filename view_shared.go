@@ -1104,13 +1104,72 @@ func (o *outerJudge) Write(p []byte) (int, error) {
 	// The first bytes commit a writer below that holds the status until
 	// the body starts; what it added then is judged before the rest.
 	first := min(len(p), firstWrite)
-	n, err := o.w.Write(p[:first])
-	o.judge()
+	n, err := o.writeFirst(p[:first])
 	if err != nil || n < first || n == len(p) {
 		return n, err
 	}
 	m, err := o.w.Write(p[n:])
 	return n + m, err
+}
+
+// writeFirst writes b, the first bytes of the body (or none), below and
+// judges what the writers below added then. Where the writer below is not
+// net/http's own, which buffers them, it waits at most
+// httpcache.FirstWriteWait for the write, as a Recorder's Finish does: a
+// slow outer writer (a throttle, a writer that flushes to a client that
+// does not read) would hold the waiters of the revalidation as long as it
+// likes. Past that wait the fields it may add cannot be judged in time: the
+// entry is not freshened (settled as no-store), the waiters go on, and the
+// write is waited for before anything else is written below. A panic in
+// the write is raised here, once the waiters are told.
+func (o *outerJudge) writeFirst(b []byte) (int, error) {
+	if httpcache.BuffersFirstWrite(o.w) {
+		n, err := o.w.Write(b)
+		o.judge()
+		return n, err
+	}
+	type result struct {
+		n        int
+		err      error
+		p        any
+		panicked bool
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.p, r.panicked = p, true
+			}
+			done <- r
+		}()
+		r.n, r.err = o.w.Write(b)
+	}()
+	t := time.NewTimer(httpcache.FirstWriteWait)
+	var r result
+	select {
+	case r = <-done:
+		t.Stop()
+		if r.panicked {
+			o.refuse()
+		} else {
+			o.judge()
+		}
+	case <-t.C:
+		o.refuse()
+		r = <-done
+	}
+	if r.panicked {
+		panic(r.p)
+	}
+	return r.n, r.err
+}
+
+// refuse settles a response whose added fields could not be judged as one
+// that may not freshen the entry.
+func (o *outerJudge) refuse() {
+	o.settled = true
+	o.settle(http.Header{"Cache-Control": {"no-store"}})
 }
 
 // judge calls settle with the judged fields the writers below added since
@@ -1133,8 +1192,7 @@ func (o *outerJudge) finish() {
 		// A status without a body (a 304 to a conditional client) may have
 		// the write refused (ErrBodyNotAllowed, by net/http's HTTP/2
 		// server); the writer below committed all the same.
-		_, _ = o.w.Write(nil)
-		o.judge()
+		_, _ = o.writeFirst(nil)
 	}
 }
 

@@ -1059,7 +1059,7 @@ func (rec *Recorder) sendFirst() {
 		return
 	}
 	first := rec.body[:min(len(rec.body), sniffLen)]
-	if buffersFirstWrite(rec.Writer.Unwrap()) {
+	if BuffersFirstWrite(rec.Writer.Unwrap()) {
 		// net/http's own writer (no middleware outside the view) takes
 		// the bytes into its buffer: no goroutine, no wait.
 		n, err := rec.Writer.Write(first)
@@ -1112,12 +1112,12 @@ func (rec *Recorder) firstWritten(n int, err error) {
 	}
 }
 
-// buffersFirstWrite reports whether w, the writer below the view, takes a
+// BuffersFirstWrite reports whether w, the writer below a view, takes a
 // first write of up to sniffLen bytes into memory without waiting on its
 // client: net/http's own (HTTP/1.x and HTTP/2, which buffer 2 and 4 KiB
 // before they send) and httptest's recorder. Known by the reflected type
 // name, as untypedOverHTTP1 knows net/http's; any other writer may block.
-func buffersFirstWrite(w http.ResponseWriter) bool {
+func BuffersFirstWrite(w http.ResponseWriter) bool {
 	t := reflect.TypeOf(w)
 	if t == nil || t.Kind() != reflect.Pointer {
 		return false

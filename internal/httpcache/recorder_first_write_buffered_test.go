@@ -20,7 +20,7 @@ func TestBuffersFirstWriteKnowsNetHTTPWriters(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
 		got := make(chan bool, 1)
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			got <- buffersFirstWrite(w)
+			got <- BuffersFirstWrite(w)
 		}))
 		if h2 {
 			srv.EnableHTTP2 = true
@@ -40,7 +40,7 @@ func TestBuffersFirstWriteKnowsNetHTTPWriters(t *testing.T) {
 		assert.Equal(t, map[bool]int{false: 1, true: 2}[h2], resp.ProtoMajor)
 		assert.True(t, <-got, "HTTP/2: %v", h2)
 	}
-	assert.True(t, buffersFirstWrite(httptest.NewRecorder()))
-	assert.False(t, buffersFirstWrite(struct{ http.ResponseWriter }{httptest.NewRecorder()}), "a wrapper may block")
-	assert.False(t, buffersFirstWrite(nil))
+	assert.True(t, BuffersFirstWrite(httptest.NewRecorder()))
+	assert.False(t, BuffersFirstWrite(struct{ http.ResponseWriter }{httptest.NewRecorder()}), "a wrapper may block")
+	assert.False(t, BuffersFirstWrite(nil))
 }
