@@ -90,23 +90,7 @@ func TestSharedCacheStoresTheOuterDate(t *testing.T) {
 		clock := testutil.NewClock()
 		c, _ := k.open(t, nil, clock, Options{})
 		defer c.Close()
-		page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=600")
-			w.Header().Set("Etag", `"v1"`)
-			clock.Advance(2 * time.Second) // the handler takes two seconds
-			if r.Header.Get("If-None-Match") == `"v1"` {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			_, _ = w.Write(sniffedPage)
-		})
-		view := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(page)
-		outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Date", clock.Now().UTC().Format(http.TimeFormat))
-			view.ServeHTTP(w, r)
-		})
-		srv := httptest.NewServer(outer)
-		defer srv.Close()
+		srv := outerDatedServer(t, c, clock, http.TimeFormat)
 		dated := clock.Now().UTC().Format(http.TimeFormat)
 		miss := fetchAt(t, srv.URL, http.MethodGet)
 		require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
@@ -191,23 +175,7 @@ func TestSharedCacheReplacesAnUnreadableOuterDate(t *testing.T) {
 		clock := testutil.NewClock()
 		c, _ := k.open(t, nil, clock, Options{})
 		defer c.Close()
-		page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=600")
-			w.Header().Set("Etag", `"v1"`)
-			clock.Advance(2 * time.Second) // the handler takes two seconds
-			if r.Header.Get("If-None-Match") == `"v1"` {
-				w.WriteHeader(http.StatusNotModified)
-				return
-			}
-			_, _ = w.Write(sniffedPage)
-		})
-		view := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(page)
-		outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Date", clock.Now().UTC().Format(time.RFC1123))
-			view.ServeHTTP(w, r)
-		})
-		srv := httptest.NewServer(outer)
-		defer srv.Close()
+		srv := outerDatedServer(t, c, clock, time.RFC1123)
 		received := clock.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
 		miss := fetchAt(t, srv.URL, http.MethodGet)
 		require.Equal(t, "MISS", miss.Header.Get("X-Cache"))
@@ -231,4 +199,27 @@ func TestSharedCacheReplacesAnUnreadableOuterDate(t *testing.T) {
 		assert.Equal(t, []string{received}, hit.Header["Date"], "a hit of the entry freshened by the 304")
 		assert.Equal(t, "12", hit.Header.Get("Age"), "a hit of the entry freshened by the 304")
 	})
+}
+
+// outerDatedServer serves a SharedCache view of a page that takes two
+// seconds by clock (a 304 to If-None-Match "v1") behind a middleware that
+// sets Date, in layout, before the view runs.
+func outerDatedServer(t *testing.T, c *Cache, clock *testutil.Clock, layout string) *httptest.Server {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Etag", `"v1"`)
+		clock.Advance(2 * time.Second) // the handler takes two seconds
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write(sniffedPage)
+	})
+	view := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(page)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", clock.Now().UTC().Format(layout))
+		view.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
