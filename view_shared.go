@@ -1128,41 +1128,13 @@ func (o *outerJudge) writeFirst(b []byte) (int, error) {
 		o.judge()
 		return n, err
 	}
-	type result struct {
-		n        int
-		err      error
-		p        any
-		panicked bool
+	pw := httpcache.StartWrite(o.w, b)
+	if pw.Wait(httpcache.FirstWriteWait) && !pw.Panicked() {
+		o.judge()
+	} else {
+		o.refuse() // the waiters are told before a panic is raised
 	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		defer func() {
-			if p := recover(); p != nil {
-				r.p, r.panicked = p, true
-			}
-			done <- r
-		}()
-		r.n, r.err = o.w.Write(b)
-	}()
-	t := time.NewTimer(httpcache.FirstWriteWait)
-	var r result
-	select {
-	case r = <-done:
-		t.Stop()
-		if r.panicked {
-			o.refuse()
-		} else {
-			o.judge()
-		}
-	case <-t.C:
-		o.refuse()
-		r = <-done
-	}
-	if r.panicked {
-		panic(r.p)
-	}
-	return r.n, r.err
+	return pw.Result()
 }
 
 // refuse settles a response whose added fields could not be judged as one

@@ -188,20 +188,7 @@ type Recorder struct {
 	sniffed  bool   // see TypeSniffed
 	// first is sendFirst's write below while it outlives FirstWriteWait:
 	// nothing else is written below until it has returned (waitFirst).
-	first *firstWrite
-}
-
-// firstWrite is sendFirst's write below, on a goroutine of its own.
-type firstWrite struct {
-	done chan struct{} // closed once the write has returned
-	n    int
-	err  error
-	// panicked tells a write below that panicked, with p its value:
-	// raised again on the Recorder's caller's goroutine (sendFirst or
-	// waitFirst), where net/http and the view recover it, rather than
-	// on the write's, which would end the process.
-	panicked bool
-	p        any
+	first *PendingWrite
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -1066,24 +1053,8 @@ func (rec *Recorder) sendFirst() {
 		rec.firstWritten(n, err)
 		return
 	}
-	fw := &firstWrite{done: make(chan struct{})}
-	go func() {
-		defer close(fw.done)
-		defer func() {
-			if p := recover(); p != nil {
-				fw.panicked, fw.p = true, p
-			}
-		}()
-		fw.n, fw.err = rec.Writer.Write(first)
-	}()
-	t := time.NewTimer(FirstWriteWait)
-	select {
-	case <-fw.done:
-		t.Stop()
-		if fw.panicked {
-			panic(fw.p)
-		}
-	case <-t.C:
+	pw := StartWrite(&rec.Writer, first)
+	if !pw.Wait(FirstWriteWait) {
 		// A writer below that holds a write net/http would have
 		// buffered (one that throttles its client, or flushes each
 		// write to a client that does not read) would hold the
@@ -1093,11 +1064,11 @@ func (rec *Recorder) sendFirst() {
 		// client leaves), and the rest of the body follows once the
 		// write has returned (waitFirst). Nothing is written below
 		// until then.
-		rec.first = fw
+		rec.first = pw
 		rec.tail = rec.drop(ReasonWriteError)
 		return
 	}
-	rec.firstWritten(fw.n, fw.err)
+	rec.firstWritten(pw.Result())
 }
 
 // firstWritten counts the n bytes of sendFirst's write as sent, and fails
@@ -1139,17 +1110,72 @@ var FirstWriteWait = 250 * time.Millisecond
 // waitFirst waits for a first write below that outlived FirstWriteWait,
 // and counts what it wrote as sent; it returns its error.
 func (rec *Recorder) waitFirst() error {
-	fw := rec.first
-	if fw == nil {
+	pw := rec.first
+	if pw == nil {
 		return nil
 	}
-	<-fw.done
 	rec.first = nil
-	if fw.panicked {
-		panic(fw.p)
+	n, err := pw.Result()
+	rec.sent = n
+	return err
+}
+
+// PendingWrite is a write below a view made on a goroutine of its own, so
+// that the view waits for it a bounded time (a Recorder's first held
+// bytes, or a SharedCache revalidation's: a slow writer outside the view
+// would hold the requests waiting for the response). Nothing else may be
+// written below until Result has returned.
+type PendingWrite struct {
+	done chan struct{} // closed once the write has returned
+	n    int
+	err  error
+	// panicked tells a write that panicked, with p its value: raised
+	// again by Result, on the caller's goroutine, where net/http and the
+	// view recover it, rather than on the write's, which would end the
+	// process.
+	panicked bool
+	p        any
+}
+
+// StartWrite writes b to w on a goroutine of its own.
+func StartWrite(w io.Writer, b []byte) *PendingWrite {
+	pw := &PendingWrite{done: make(chan struct{})}
+	go func() {
+		defer close(pw.done)
+		defer func() {
+			if p := recover(); p != nil {
+				pw.panicked, pw.p = true, p
+			}
+		}()
+		pw.n, pw.err = w.Write(b)
+	}()
+	return pw
+}
+
+// Wait waits at most d for the write and reports whether it has returned
+// (or panicked: see Panicked).
+func (pw *PendingWrite) Wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-pw.done:
+		return true
+	case <-t.C:
+		return false
 	}
-	rec.sent = fw.n
-	return fw.err
+}
+
+// Panicked reports whether the write, which Wait saw return, panicked.
+func (pw *PendingWrite) Panicked() bool { return pw.panicked }
+
+// Result waits for the write and returns what it returned; a write that
+// panicked panics here with the same value.
+func (pw *PendingWrite) Result() (int, error) {
+	<-pw.done
+	if pw.panicked {
+		panic(pw.p)
+	}
+	return pw.n, pw.err
 }
 
 // Hijack marks the response uncacheable and hijacks the connection.
