@@ -72,8 +72,9 @@
 // for again, each server's apart: while a server is down, a GetMany with
 // keys on it returns the values of the other servers' keys with a
 // *backend.GetManyError naming the keys not read (it fails as a whole only
-// when none was read). A server that hangs makes such a GetMany wait
-// Timeout twice, until it is marked down. The caching package still takes such an
+// when none was read). A server whose read timed out is not asked again:
+// one that hangs makes such a GetMany wait Timeout once, until it is marked
+// down. The caching package still takes such an
 // error for a failed read, and serves those lookups uncached. Delete and
 // DeleteCount delete the keys whose servers answer, and fail (see
 // Capabilities). With Options.FlushOnClear, Clear flushes every server it

@@ -52,6 +52,10 @@ type serverHealth struct {
 	list          *serverList
 	// fails counts the connection-level failures since the last answer.
 	fails atomic.Int32
+	// timedOut is the server's last failure by a timeout (a dial, read or
+	// write that waited Options.Timeout), for GetMany not to send its keys
+	// again (see Store.getBatch); nil before the first.
+	timedOut atomic.Pointer[timeoutFailure]
 	// errReplies counts the error replies (see errorReply) since the last
 	// normal one; errSince, under mu, is when the first of them came, in
 	// Unix nanoseconds.
@@ -66,6 +70,13 @@ type serverHealth struct {
 	// made when it is marked down, so that a refusal allocates nothing.
 	refusal atomic.Pointer[refusal]
 	mu      sync.Mutex
+}
+
+// timeoutFailure is a failure of a server by a timeout: its error, and its
+// place among the timeouts of every server of the list (serverList.timeouts).
+type timeoutFailure struct {
+	seq uint64
+	err error
 }
 
 // refusal is the error a server marked down refuses calls with: down
@@ -91,6 +102,9 @@ func (e *refusedError) Unwrap() error { return e.wraps }
 func (h *serverHealth) failed(err error) {
 	if errors.Is(err, net.ErrClosed) || errors.Is(err, backend.ErrClosed) {
 		return // closed by the Store (Close) or by gomemcache after a failure
+	}
+	if timeout(err) {
+		h.timedOut.Store(&timeoutFailure{seq: h.list.timeouts.Add(1), err: err})
 	}
 	if h.fails.Add(1) < serverDownAfter {
 		return

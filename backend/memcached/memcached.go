@@ -850,14 +850,20 @@ func batchEnd(mkeys []string, lo int) int {
 // others. A healthy GetMany so costs what one GetMulti does (splitting
 // every batch by server cost 20 allocations more for 10 keys over two
 // servers); a failing one costs one GetMulti more, to a server that failed
-// at once (a dial refused, a server marked down) as a rule: one that hangs
-// makes the GetMany wait Options.Timeout twice, until it is marked down.
+// at once (a dial refused, a server marked down) as a rule. A server that
+// timed out since the GetMulti began (serverList.timeouts) is not asked
+// again: its keys are noted unread with its timeout, so that a server that
+// hangs makes the GetMany wait Options.Timeout once, not twice. (A timeout
+// of another call to it meanwhile counts too: the keys of it that this
+// GetMulti found missing, which it cannot tell from keys unread, are then
+// noted unread.)
 func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures) {
+	l := s.servers
+	since := l.timeouts.Load()
 	err := s.getMulti(mkeys, out)
 	if err == nil {
 		return
 	}
-	l := s.servers
 	if l.servers == 1 {
 		idx := make([]int, len(mkeys))
 		for i := range idx {
@@ -873,6 +879,13 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 		if out[i] == nil {
 			g := l.pick(k)
 			groups[g] = append(groups[g], i)
+		}
+	}
+	for g, idx := range groups {
+		h := l.health[g]
+		if tf := h.timedOut.Load(); len(idx) > 0 && tf != nil && tf.seq > since {
+			f.add(base, idx, fmt.Errorf("memcached: server %s: %w", h.addr, tf.err))
+			groups[g] = nil // not read again
 		}
 	}
 	errs := make([]error, len(groups))

@@ -37,6 +37,10 @@ type serverList struct {
 	// down now.
 	servers int
 	down    atomic.Int32
+	// timeouts counts the failures by a timeout of every server, so that a
+	// GetMany can tell the servers that timed out since it began (see
+	// serverHealth.timedOut) at the cost of one atomic load.
+	timeouts atomic.Uint64
 	// probe, set by New, sends a server marked down a get of its own
 	// and reports whether it got a normal reply (see serverHealth.admit).
 	probe func(h *serverHealth) error
