@@ -627,17 +627,11 @@ type directFound struct {
 // lookupDirectMany is lookupDirect for several keys: on a remote store with
 // GetMany, one round trip for the values and one for the versions of the
 // tags they record, for the keys the near cache, if any, does not hold.
+// Without GetMany, each key is a lookupDirect of its own (see
+// lookupDirectEach).
 func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFound, error) {
 	if s.local != nil || s.many == nil {
-		out := make([]directFound, len(keys))
-		for i, k := range keys {
-			e, integer, err := s.lookupDirect(ctx, k)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return nil, err
-			}
-			out[i] = directFound{e, integer}
-		}
-		return out, nil
+		return s.lookupDirectEach(ctx, keys)
 	}
 	if s.near == nil {
 		return s.lookupRemoteMany(ctx, keys, backend.NearToken{})
@@ -664,6 +658,48 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 		return out, &backend.GetManyError{Unread: unread, Keys: len(keys), Err: ge.Err}
 	}
 	return out, nil
+}
+
+// lookupDirectEach is lookupDirectMany on a store without GetMany: a
+// lookupDirect per key. A key whose read fails (its server down) does not
+// stop the others, as a GetMany's server down fails its own keys only: the
+// entries read are returned with a *backend.GetManyError naming the keys
+// not read, wrapping the first real failure (rather than a
+// backend.ErrServerDown, which the breaker does not count). The call fails
+// as a whole when no key was read. Once ctx is done, the keys left are
+// noted unread with its error, not read.
+func (s *store) lookupDirectEach(ctx context.Context, keys []string) ([]directFound, error) {
+	out := make([]directFound, len(keys))
+	var (
+		unread []int
+		first  error
+		minor  bool // first wraps backend.ErrServerDown
+	)
+	for i, k := range keys {
+		if first != nil && ctx.Err() != nil {
+			for j := i; j < len(keys); j++ {
+				unread = append(unread, j)
+			}
+			break
+		}
+		e, integer, err := s.lookupDirect(ctx, k)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			m := errors.Is(err, backend.ErrServerDown)
+			if first == nil || minor && !m {
+				first, minor = err, m
+			}
+			unread = append(unread, i)
+			continue
+		}
+		out[i] = directFound{e, integer}
+	}
+	switch {
+	case first == nil:
+		return out, nil
+	case len(unread) == len(keys):
+		return nil, first
+	}
+	return out, &backend.GetManyError{Unread: unread, Keys: len(keys), Err: first}
 }
 
 // lookupNearMany looks keys up in the near cache, as lookupDirect does,

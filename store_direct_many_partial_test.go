@@ -1,0 +1,113 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// downKeys is a remote backend without GetMany (a *simple.Store, its other
+// capabilities hidden) whose Get fails for the keys holding "down" (their
+// server down), with errs in turn.
+type downKeys struct {
+	backend.Backend
+	errs  []error
+	n     atomic.Int64
+	gets  atomic.Int64
+	onGet func() // called before each Get, if set
+}
+
+func (d *downKeys) Get(ctx context.Context, key string) ([]byte, error) {
+	d.gets.Add(1)
+	if d.onGet != nil {
+		d.onGet()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if strings.Contains(key, "down") {
+		return nil, fmt.Errorf("get: %w", d.errs[int(d.n.Add(1)-1)%len(d.errs)])
+	}
+	return d.Backend.Get(ctx, key)
+}
+
+// Regression: on a backend without GetMany, Cache.GetMany read its keys one
+// by one and stopped at the first that failed, returning no value at all:
+// one key on a server down made every other key a failed read, served
+// uncached. It now reads every key, returns the values read, and says which
+// keys were not, with a *backend.GetManyError, as on a backend with GetMany.
+func TestStoreDirectManyWithoutGetManyReadsPastAFailedKey(t *testing.T) {
+	ctx := context.Background()
+	errServer := errors.New("remote: connection refused")
+	for _, tc := range []struct {
+		name string
+		errs []error // of the two failing keys, in order
+		want error   // the error the GetManyError wraps
+	}{
+		{"real failure", []error{errServer, errServer}, errServer},
+		// The breaker does not count ErrServerDown: a real failure after
+		// one must not hide behind it.
+		{"server down first", []error{backend.ErrServerDown, errServer}, errServer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &downKeys{Backend: newSimple(t, nil), errs: tc.errs}
+			c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: -1}})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = c.Close() })
+			keys := []string{"a", "down-1", "b", "missing", "down-2", "c"}
+			for _, k := range []string{"a", "b", "c"} {
+				require.NoError(t, c.Set(ctx, k, []byte("v-"+k), time.Minute))
+			}
+			got, err := c.GetMany(ctx, keys...)
+			require.Error(t, err)
+			var ge *backend.GetManyError
+			require.ErrorAs(t, err, &ge)
+			assert.Equal(t, []int{1, 4}, ge.Unread, "the keys whose read failed")
+			assert.Equal(t, len(keys), ge.Keys)
+			require.ErrorIs(t, err, tc.want)
+			assert.Equal(t, map[string][]byte{"a": []byte("v-a"), "b": []byte("v-b"), "c": []byte("v-c")}, got,
+				"the values of the keys read, those after a failed key included")
+		})
+	}
+	t.Run("every key failing", func(t *testing.T) {
+		b := &downKeys{Backend: newSimple(t, nil), errs: []error{errServer}}
+		c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: -1}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		got, err := c.GetMany(ctx, "down-1", "down-2")
+		require.ErrorIs(t, err, errServer)
+		var ge *backend.GetManyError
+		require.NotErrorAs(t, err, &ge, "no key read: the call failed as a whole")
+		assert.Nil(t, got)
+	})
+	t.Run("context done", func(t *testing.T) {
+		b := &downKeys{Backend: newSimple(t, nil), errs: []error{errServer}}
+		c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: -1}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		require.NoError(t, c.Set(ctx, "a", []byte("v-a"), time.Minute))
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		b.onGet = func() {
+			if b.gets.Load() == 2 { // the second key's read: the caller leaves
+				cancel()
+			}
+		}
+		got, err := c.GetMany(cctx, "a", "b", "c", "d")
+		require.ErrorIs(t, err, context.Canceled)
+		var ge *backend.GetManyError
+		require.ErrorAs(t, err, &ge)
+		assert.Equal(t, []int{1, 2, 3}, ge.Unread)
+		assert.Equal(t, map[string][]byte{"a": []byte("v-a")}, got)
+		assert.EqualValues(t, 2, b.gets.Load(), "no key read once the context is done")
+	})
+}
