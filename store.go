@@ -1641,16 +1641,10 @@ func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.D
 	return added, err
 }
 
-// setItems writes items in one round trip where the backend can.
+// setItems writes items in one round trip, with the backend's SetMany: its
+// one caller, write, calls it only on a remote store that has one (without
+// one, write sets each key on its own, going on past a key that fails).
 func (s *store) setItems(ctx context.Context, items []backend.Item) error {
-	if s.setMany == nil {
-		for _, it := range items {
-			if err := s.set(ctx, it.Key, it.Value, it.TTL); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	ctx, cancel, err := s.admit(ctx)
 	if err != nil {
 		for _, it := range items {
