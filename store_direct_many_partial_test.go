@@ -40,6 +40,17 @@ func (d *downKeys) Get(ctx context.Context, key string) ([]byte, error) {
 	return d.Backend.Get(ctx, key)
 }
 
+// downKeysCache returns a Cache, with no breaker, on a downKeys whose
+// failing keys fail with errs in turn.
+func downKeysCache(t *testing.T, errs ...error) (*Cache, *downKeys) {
+	t.Helper()
+	b := &downKeys{Backend: newSimple(t, nil), errs: errs}
+	c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: -1}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, b
+}
+
 // Regression: on a backend without GetMany, Cache.GetMany read its keys one
 // by one and stopped at the first that failed, returning no value at all:
 // one key on a server down made every other key a failed read, served
@@ -59,10 +70,7 @@ func TestStoreDirectManyWithoutGetManyReadsPastAFailedKey(t *testing.T) {
 		{"server down first", []error{backend.ErrServerDown, errServer}, errServer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &downKeys{Backend: newSimple(t, nil), errs: tc.errs}
-			c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: -1}})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = c.Close() })
+			c, _ := downKeysCache(t, tc.errs...)
 			keys := []string{"a", "down-1", "b", "missing", "down-2", "c"}
 			for _, k := range []string{"a", "b", "c"} {
 				require.NoError(t, c.Set(ctx, k, []byte("v-"+k), time.Minute))
@@ -79,10 +87,7 @@ func TestStoreDirectManyWithoutGetManyReadsPastAFailedKey(t *testing.T) {
 		})
 	}
 	t.Run("every key failing", func(t *testing.T) {
-		b := &downKeys{Backend: newSimple(t, nil), errs: []error{errServer}}
-		c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: -1}})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = c.Close() })
+		c, _ := downKeysCache(t, errServer)
 		got, err := c.GetMany(ctx, "down-1", "down-2")
 		require.ErrorIs(t, err, errServer)
 		var ge *backend.GetManyError
@@ -90,10 +95,7 @@ func TestStoreDirectManyWithoutGetManyReadsPastAFailedKey(t *testing.T) {
 		assert.Nil(t, got)
 	})
 	t.Run("context done", func(t *testing.T) {
-		b := &downKeys{Backend: newSimple(t, nil), errs: []error{errServer}}
-		c, err := New(&Options{Backend: b, Breaker: BreakerOptions{Threshold: -1}})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = c.Close() })
+		c, b := downKeysCache(t, errServer)
 		require.NoError(t, c.Set(ctx, "a", []byte("v-a"), time.Minute))
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
