@@ -985,7 +985,13 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 	// the rest goes out: a field they add then (a session middleware's
 	// Set-Cookie, as the status passes or at its first Write) is judged as
 	// the 304's own, as a 200's is (httpcache.Recorder's recheck).
-	oj := &outerJudge{w: w, targeted: x.rules.TargetedField, settle: func(added http.Header) {
+	oj := &outerJudge{w: w, targeted: x.rules.TargetedField, unjudged: func() {
+		// Not judged in time (a slow writer outside): neither freshened
+		// nor dropped (the 304 says the entry is good; only this
+		// client's added fields are unknown), and the waiters take a run
+		// of their own, as when the client left.
+		v.flight.release(st.call, viewResult{retry: true})
+	}, settle: func(added http.Header) {
 		if len(added) == 0 {
 			v.settle304(r, st, h304, judged, vs, snap, reason, now)
 			return
@@ -1069,6 +1075,7 @@ type outerJudge struct {
 	w        http.ResponseWriter
 	targeted string
 	settle   func(added http.Header)
+	unjudged func()      // settles a response whose added fields were not judged in time
 	pre      http.Header // the judged fields before the status passed
 	done     bool        // the final status passed
 	settled  bool        // settle was called
@@ -1119,9 +1126,11 @@ func (o *outerJudge) Write(p []byte) (int, error) {
 // slow outer writer (a throttle, a writer that flushes to a client that
 // does not read) would hold the waiters of the revalidation as long as it
 // likes. Past that wait the fields it may add cannot be judged in time: the
-// entry is not freshened (settled as no-store), the waiters go on, and the
-// write is waited for before anything else is written below. A panic in
-// the write is raised here, once the waiters are told.
+// entry is neither freshened nor dropped (unjudged: how fast the writers
+// outside write may be the client's doing, which must not remove the page
+// for the others), the waiters go on, and the write is waited for before
+// anything else is written below. A panic in the write is raised here,
+// once the waiters are told.
 func (o *outerJudge) writeFirst(b []byte) (int, error) {
 	if httpcache.BuffersFirstWrite(o.w) {
 		n, err := o.w.Write(b)
@@ -1137,11 +1146,11 @@ func (o *outerJudge) writeFirst(b []byte) (int, error) {
 	return pw.Result()
 }
 
-// refuse settles a response whose added fields could not be judged as one
-// that may not freshen the entry.
+// refuse settles a response whose added fields could not be judged: it
+// does not freshen the entry, nor remove it.
 func (o *outerJudge) refuse() {
 	o.settled = true
-	o.settle(http.Header{"Cache-Control": {"no-store"}})
+	o.unjudged()
 }
 
 // judge calls settle with the judged fields the writers below added since
