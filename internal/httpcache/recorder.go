@@ -131,14 +131,18 @@ type Recorder struct {
 	// the Content-Type it sniffs from them, which the Recorder records),
 	// even where the handler flushed again before the goroutine wrote it.
 	// Its first write of body bytes is of at most 512 bytes
-	// (which net/http buffers, and sniffs a Content-Type from), and Finish
-	// waits for it: a writer below that commits its header at its first
-	// Write (and adds Set-Cookie then) has done so, and the judged fields
-	// of the map below, which the goroutine looks at after its writes,
-	// are judged by Finish as those of the handler's header are. A flush the client does not take (it does not read) then
-	// holds up only that goroutine, and Send, never the handler or the
-	// result it hands to others; a write error it meets is returned by the
-	// handler's next Write or Flush, and makes the response uncacheable
+	// (which net/http buffers, and sniffs a Content-Type from), and Finish,
+	// with Check, waits for it: a writer below that commits its header at
+	// its first Write (and adds Set-Cookie then) has done so, and the
+	// judged fields of the map below, which the goroutine looks at after
+	// its writes, are judged by Finish as those of the handler's header
+	// are. Where the writer below is not net/http's own, Finish waits at
+	// most FirstWriteWait, as for its own first write (see Finish), and
+	// the response is not stored past it (ReasonWriteError). A flush the
+	// client does not take (it does not read) then holds up only that
+	// goroutine, and Send, never the handler or the result it hands to
+	// others; a write error it meets is returned by the handler's next
+	// Write or Flush, and makes the response uncacheable
 	// (ReasonWriteError), as a write that failed in the handler would. The
 	// writer below gets those writes and flushes one at a time, while the
 	// handler runs; the two never share the header map: from the first
@@ -979,20 +983,30 @@ func (p *pump) look() http.Header {
 // for the first write of them to return (a writer below that commits at
 // its first write adds its fields then; net/http sends the header with
 // it), and returns the judged fields of the map below if a write changed
-// them. Later writes are not waited for.
-func (p *pump) settle() http.Header {
+// them, and true. Later writes are not waited for. With bound > 0 it waits
+// at most bound, and returns false past it: the write has not returned
+// (see Recorder.settlePump).
+func (p *pump) settle(bound time.Duration) (http.Header, bool) {
 	p.mu.Lock()
 	wait := !p.wrote && (p.writing || p.pending && len(p.body) > p.sent) && p.err == nil
 	p.mu.Unlock()
 	if wait {
+		var timeout <-chan time.Time
+		if bound > 0 {
+			t := time.NewTimer(bound)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case <-p.first:
 		case <-p.done:
+		case <-timeout:
+			return nil, false
 		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.below
+	return p.below, true
 }
 
 // poke wakes the pump unless a wake-up is already pending.
@@ -1071,6 +1085,27 @@ func (rec *Recorder) sendFirst() {
 	rec.firstWritten(pw.Result())
 }
 
+// settlePump waits, with Check, for the pump's first write of body bytes
+// below (pump.settle), whose fields recheck judges, and returns the judged
+// fields of the map below if a write changed them, and true. As sendFirst
+// does, it waits at most FirstWriteWait where the writer below is not
+// net/http's own, which buffers the write (BuffersFirstWrite): a writer
+// below that holds it (one that throttles its client, or flushes each
+// write to a client that does not read) would hold the requests waiting
+// for the response as long as it likes. Past the wait it returns false,
+// and the response is not to be stored. Without Check nothing is judged,
+// and nothing waited for.
+func (rec *Recorder) settlePump() (http.Header, bool) {
+	if rec.Check == nil {
+		return nil, true
+	}
+	bound := FirstWriteWait
+	if BuffersFirstWrite(rec.pump.w) {
+		bound = 0
+	}
+	return rec.pump.settle(bound)
+}
+
 // firstWritten counts the n bytes of sendFirst's write as sent, and fails
 // the response where the write failed.
 func (rec *Recorder) firstWritten(n int, err error) {
@@ -1103,8 +1138,9 @@ func BuffersFirstWrite(w http.ResponseWriter) bool {
 }
 
 // FirstWriteWait bounds how long Finish waits for its first write below
-// (sendFirst) before it gives up judging what that write adds: the
-// response is then not stored. A variable for tests.
+// (sendFirst), or the flushes' first one (settlePump), before it gives up
+// judging what that write adds: the response is then not stored. A
+// variable for tests.
 var FirstWriteWait = 250 * time.Millisecond
 
 // waitFirst waits for a first write below that outlived FirstWriteWait,
@@ -1209,7 +1245,12 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // middleware that decides at its first Write, and adds Vary: Cookie,
 // Set-Cookie or Cache-Control: private then) has committed its header,
 // and what it added is judged as the pump's first write is (see
-// StoreFlushed). Send sends the rest.
+// StoreFlushed). Send sends the rest. Where the writer below is not
+// net/http's own (BuffersFirstWrite), that write, or the pump's, is waited
+// for at most FirstWriteWait: a writer below that holds it would hold the
+// requests waiting for the response. Past the wait the response is not
+// stored (ReasonWriteError, told to OnFail), and Send sends the rest once
+// the write has returned, each byte once.
 //
 // Finish first detaches the writer handed to the handler (httpx.Writer's
 // Detach), waiting for a call in progress on it: a handler that kept it
@@ -1247,7 +1288,14 @@ func (rec *Recorder) Finish() (status int, header http.Header, body []byte, reas
 	// pump's writes is judged too, once its first write has returned.
 	var below http.Header
 	if rec.reason == ReasonNone && rec.pump != nil {
-		below = rec.pump.settle()
+		var settled bool
+		if below, settled = rec.settlePump(); !settled {
+			// The pump's first write below has not returned: the
+			// response is not stored, and the held body the pump has
+			// not sent (rec.tail) follows once it has stopped (Send).
+			rec.tail = rec.drop(ReasonWriteError)
+			return rec.Status(), rec.header, nil, rec.reason
+		}
 	} else if rec.sendFirst(); rec.first != nil {
 		// The write below has not returned: the header below, which it
 		// may be changing, is not read, and the held body (rec.tail)
