@@ -3,6 +3,7 @@ package httpcache
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -143,7 +144,9 @@ type Recorder struct {
 	// goroutine, and Send, never the handler or the result it hands to
 	// others; a write error it meets is returned by the handler's next
 	// Write or Flush, and makes the response uncacheable
-	// (ReasonWriteError), as a write that failed in the handler would. The
+	// (ReasonWriteError), as a write that failed in the handler would; a
+	// panic of a write or flush below is raised on the handler's
+	// goroutine, once: by its next Write or Flush, Finish, or Send. The
 	// writer below gets those writes and flushes one at a time, while the
 	// handler runs; the two never share the header map: from the first
 	// flush on, until the goroutine has stopped (at Send or Fail), the
@@ -251,7 +254,9 @@ func (rec *Recorder) held() []byte {
 // not send.
 func (rec *Recorder) forward(held []byte) error {
 	err := rec.stopPump()
-	if len(held) <= rec.sent {
+	if len(held) <= rec.sent || errors.Is(err, errWritePanicked) {
+		// (A writer below that panicked, its panic raised, is not
+		// written to again: the response is broken off.)
 		return err
 	}
 	p := held[rec.sent:]
@@ -816,6 +821,7 @@ func (rec *Recorder) stopPump() error {
 	own := rec.Header()
 	rec.SetHeader(nil)
 	applyChanges(rec.Header(), p.header, own)
+	p.rethrow()
 	return err
 }
 
@@ -865,7 +871,17 @@ type pump struct {
 	writing bool        // run is writing body bytes, its first
 	wrote   bool        // a write of body bytes has returned
 	below   http.Header // the judged fields of the map below, when a write changed them
+	// panicked tells a write or flush below that panicked, with value its
+	// value, which ended run: raised again, once (raised), on the
+	// handler's goroutine (rethrow), where net/http and the view recover
+	// it, rather than on run's, which would end the process.
+	panicked, raised bool
+	value            any
 }
+
+// errWritePanicked is what a pump whose write below panicked reports once
+// the panic has been raised on the handler's goroutine (pump.rethrow).
+var errWritePanicked = errors.New("httpcache: a write below panicked")
 
 // startPump starts a pump writing to w, of which sent bytes of the held
 // body were already written; header is the header below as it is now. It
@@ -878,6 +894,13 @@ func startPump(w http.ResponseWriter, sent int, header http.Header, rec *Recorde
 
 func (p *pump) run() {
 	defer close(p.done)
+	defer func() {
+		if v := recover(); v != nil {
+			p.mu.Lock()
+			p.panicked, p.value, p.err = true, v, errWritePanicked
+			p.mu.Unlock()
+		}
+	}()
 	for {
 		p.mu.Lock()
 		for !p.pending && !p.stopped {
@@ -985,7 +1008,7 @@ func (p *pump) look() http.Header {
 // it), and returns the judged fields of the map below if a write changed
 // them, and true. Later writes are not waited for. With bound > 0 it waits
 // at most bound, and returns false past it: the write has not returned
-// (see Recorder.settlePump).
+// (see Recorder.settlePump). A panic of the writes below is raised here.
 func (p *pump) settle(bound time.Duration) (http.Header, bool) {
 	p.mu.Lock()
 	wait := !p.wrote && (p.writing || p.pending && len(p.body) > p.sent) && p.err == nil
@@ -1004,9 +1027,23 @@ func (p *pump) settle(bound time.Duration) (http.Header, bool) {
 			return nil, false
 		}
 	}
+	p.rethrow()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.below, true
+}
+
+// rethrow raises, once, the panic of a write or flush below that ended
+// run, on the caller's goroutine (the handler's).
+func (p *pump) rethrow() {
+	p.mu.Lock()
+	raise := p.panicked && !p.raised
+	p.raised = p.raised || raise
+	v := p.value
+	p.mu.Unlock()
+	if raise {
+		panic(v)
+	}
 }
 
 // poke wakes the pump unless a wake-up is already pending.
@@ -1025,8 +1062,10 @@ func (p *pump) flush(body []byte) {
 	p.poke()
 }
 
-// failed returns the error the pump stopped at, if any.
+// failed returns the error the pump stopped at, if any; a panic it
+// stopped at is raised (rethrow).
 func (p *pump) failed() error {
+	p.rethrow()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err
@@ -1250,7 +1289,8 @@ func (rec *Recorder) Unwrap() http.ResponseWriter {
 // for at most FirstWriteWait: a writer below that holds it would hold the
 // requests waiting for the response. Past the wait the response is not
 // stored (ReasonWriteError, told to OnFail), and Send sends the rest once
-// the write has returned, each byte once.
+// the write has returned, each byte once; a panic of the write is raised
+// by Finish, or past the wait by Send.
 //
 // Finish first detaches the writer handed to the handler (httpx.Writer's
 // Detach), waiting for a call in progress on it: a handler that kept it
