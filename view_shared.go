@@ -1646,6 +1646,12 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	// HEAD's handler writes no body, so a writer that holds the status
 	// until the body starts (and adds its fields then) would commit only
 	// after the view returned: a zero-length write commits it first.
+	// Unlike the first writes of a miss (httpcache.Recorder.Finish) and of
+	// a 304 (outerJudge), it is not bounded by httpcache.FirstWriteWait: a
+	// HEAD has no waiters to release, and the view may not return while a
+	// write below runs, so its client waits for a slow outer writer either
+	// way; given up on, the write would only keep the HEAD from freshening
+	// the entry.
 	_, _ = w.Write(nil)
 	targeted := x.rules.TargetedField
 	added := httpcache.Added(httpcache.JudgedFields(h, targeted), httpcache.JudgedFields(w.Header(), targeted))
