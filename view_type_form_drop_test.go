@@ -73,3 +73,59 @@ func TestDroppedPageGoneForBothTypeForms(t *testing.T) {
 		}
 	})
 }
+
+// TestDeadResponseDropsBothTypeForms is TestDroppedPageGoneForBothTypeForms
+// for a response dead on arrival (dropSuperseded, where the test above goes
+// through dropRefreshed): a new version of the page that arrives older than
+// its max-age and stale window, with no validator, is not stored, and it
+// supersedes the stale entry it answers, of both type forms: the other
+// form's entry, still fresh, must not go on serving the old version.
+func TestDeadResponseDropsBothTypeForms(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		for _, vary := range []bool{false, true} {
+			for _, firstTyped := range []bool{false, true} {
+				name := fmt.Sprintf("vary=%v typed first=%v", vary, firstTyped)
+				e := newViewEnv(t, k)
+				var updated atomic.Bool
+				var runs atomic.Int32
+				h := typedIfAsked(e.sharedView(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					runs.Add(1)
+					if vary {
+						w.Header().Set("Vary", "Accept-Language")
+					}
+					if updated.Load() {
+						// Relayed from a cache upstream that held it
+						// past its max-age and stale window, and with
+						// no validator: dead on arrival (entryFor).
+						w.Header().Set("Cache-Control", "public, max-age=1, stale-while-revalidate=1")
+						w.Header().Set("Age", "5")
+						w.Write([]byte("new page"))
+						return
+					}
+					w.Header().Set("Cache-Control", "public, max-age=10")
+					w.Header().Set("ETag", `"v1"`)
+					w.Write([]byte("old page"))
+				})))
+				first := []string{"Accept-Language", "en"}
+				second := []string{"Accept-Language", "en", "X-Typed", "1"}
+				if firstTyped {
+					first, second = second, first
+				}
+				require.Equal(t, "MISS", get(h, "/p", first...).Header().Get("X-Cache"), name)
+				e.clock.Advance(8 * time.Second)
+				require.Equal(t, "MISS", get(h, "/p", second...).Header().Get("X-Cache"), name+": the other form's own entry")
+				e.clock.Advance(4 * time.Second) // the first form's entry is stale, the second's fresh
+
+				updated.Store(true)
+				w := get(h, "/p", first...)
+				require.Equal(t, "new page", w.Body.String(), name)
+				require.EqualValues(t, 3, runs.Load(), name)
+
+				w = get(h, "/p", second...)
+				assert.Equal(t, "new page", w.Body.String(),
+					"%s: the other form was served the superseded page (X-Cache %s)", name, w.Header().Get("X-Cache"))
+				assert.EqualValues(t, 4, runs.Load(), name)
+			}
+		}
+	})
+}
