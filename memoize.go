@@ -823,7 +823,9 @@ const (
 	// served only within StaleWhileRevalidate): its TTL still holds, and
 	// under a backend that refuses writes a removed entry would make
 	// every later Get a miss. Its result is then not one that replaced the
-	// entry (flightOut.replaced).
+	// entry (flightOut.replaced). Its fn failing removes the entry only
+	// where a superseded replacement is owed that (memoShared.owed), as a
+	// Refresh's does: a Refresh that joined it gets its error.
 	computeRefresh
 )
 
@@ -932,14 +934,18 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			// Not stored, as its versions could not be read: the entry
 			// it was to replace is removed, as for a failed store.
 			m.backendFailed(mode, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, &epoch, retry, out) })
-		case err != nil && epoch.replacing && !changed && !unstorable(tags):
+		case err != nil && (epoch.replacing || mode == computeRefresh) && !changed && !unstorable(tags):
 			// fn failed: where a replacement this one superseded stored
 			// nothing (or will not), though its caller (a Refresh) gets
 			// its new result and no error, the entry, which may hold the
 			// result of the data before the update, is removed, and the
 			// delete retried if it fails, as for Refresh. One that stored
 			// before this one's caller superseded it, or another stored
-			// since, is kept (memoShared.owed).
+			// since, is kept (memoShared.owed). A background refresh
+			// does the same (though no replacement waits for it as one:
+			// nothing is owed to it), as a Refresh that supersedes and
+			// then joins it gets its error and does not compute: the
+			// entry is settled by whichever computation it joins.
 			m.dropOwed(ctx, key, &epoch, out)
 		}
 		return v, false, err

@@ -64,6 +64,9 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	if !withinItself(ctx, m.calls, key, false) {
 		held := m.shared.supersedeHeld(key) // until it returns: see supersedeHeld
 		defer m.shared.done(&held)
+		if refreshSupersededHook != nil {
+			refreshSupersededHook(key)
+		}
 	}
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined, returned := false, false
@@ -85,6 +88,13 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	}
 	return res.v, err
 }
+
+// refreshSupersededHook, when set, is called by Refresh with its key
+// between its supersede and its computation (which it may join): a test
+// starts there what a caller may start in that window (a background
+// refresh). Nil outside tests; set only by a test that does not run in
+// parallel, and reset when it ends.
+var refreshSupersededHook func(key string)
 
 // Set stores r as the result for a, computed elsewhere, under the
 // function's tags, TTL and ResultTTL. A result that StoreIf or SkipZero

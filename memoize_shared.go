@@ -165,8 +165,10 @@ func (s *memoShared) settle(e *memoEpoch) {
 	e.settled = true
 }
 
-// owed reports whether a replacement that read e, whose fn failed, is to
-// remove its key's entry: a replacement begun before it (superseded, so
+// owed reports whether a replacement that read e (or a background
+// refresh, which a Refresh may have joined instead of computing), whose
+// fn failed, is to remove its key's entry: a replacement begun before it
+// (superseded, so
 // begun before its caller's supersede) returned, or is to return, a
 // result it did not store, and no computation stored or removed the entry
 // since. One that stored before e's supersede, or that began after it, is
