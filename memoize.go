@@ -1497,16 +1497,30 @@ func panicValue(r any) any {
 // its entries). The computations of other arguments go on and store their
 // results. Other processes may still store
 // a result they were computing: where that matters, tag results by their
-// argument (ArgTags) and invalidate the tag, or use ForgetAll. When the
-// backend fails, the error is returned and the delete is retried in the
-// background (see Cache.InvalidateTags); so is ForgetAll's.
+// argument (ArgTags) and invalidate the tag, or use ForgetAll. Of Forget and
+// a Set, Refresh or Forget of a (or a ForgetAll) made after it in this
+// process, the one made last wins: one made before Forget's delete makes
+// Forget delete nothing and return nil (its result is kept, as if the
+// delete had been made first), and a Refresh there whose fn fails removes
+// a's entry, as for a Refresh it superseded. The delete is bounded by
+// Options.Timeout on a remote store. When the backend fails, the error is
+// returned and the delete is retried in the background (see
+// Cache.InvalidateTags); so is ForgetAll's.
 func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	key, err := m.Key(a)
 	if err != nil {
 		return err
 	}
-	m.shared.supersede(key)
-	err = m.c.store.del(ctx, key)
+	// Pending as a replacement is (as Set is) until it deletes: a call
+	// made after this one stores, or deletes, in its place, and a
+	// replacement that supersedes it and whose fn fails removes the entry
+	// (memoShared.owed).
+	held := m.shared.supersedeHeldMode(key, true)
+	defer m.shared.done(&held)
+	if forgetSupersededHook != nil {
+		forgetSupersededHook(key)
+	}
+	err = m.forgetEntry(ctx, key, &held)
 	// A computation that began while the delete ran may have found the
 	// entry still there (the lease's check, the in-process recheck) and
 	// hold it as its result: a Get made after Forget returned must not
@@ -1519,6 +1533,35 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	}
 	return nil
 }
+
+// forgetEntry is Forget's delete of key, whose supersede read held: made
+// as a computation's store is, under saveMu's read lock and only while
+// held is current, so that a Set (or Refresh) made after Forget's
+// supersede, which waits for it there, stores after it, and one that
+// stored before it is not deleted. It is bounded by Options.Timeout: saveMu
+// is held, and a hung backend must not hold every supersede of the name
+// (and, behind one, every store) for as long as the caller's context.
+func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memoEpoch) error {
+	m.shared.saveMu.RLock()
+	defer m.shared.saveMu.RUnlock()
+	if !m.shared.current(*held) {
+		// Superseded: the later call's result (or its delete) stands, as
+		// if Forget's delete had been made first; a replacement whose fn
+		// fails removes the entry for it (memoShared.owed).
+		held.unstored = true
+		return nil
+	}
+	m.shared.settle(held)
+	opCtx, cancel := m.c.store.bound(ctx)
+	defer cancel()
+	return m.c.store.del(opCtx, key)
+}
+
+// forgetSupersededHook, when set, is called by Forget with its key between
+// its supersede and its delete: a test makes there the calls a caller may
+// make in that window (a Set). Nil outside tests; set only by a test that
+// does not run in parallel, and reset when it ends.
+var forgetSupersededHook func(key string)
 
 // ForgetAll makes every entry of the function a miss, in every process
 // sharing the backend, by deleting the function's generation (the next write

@@ -154,7 +154,9 @@ func (ke *keyEpoch) unpend(n uint64) {
 // too (what is stored is no older than their results, or nothing is). The
 // caller holds saveMu's read lock and found e current; Set settles its
 // own (supersedeHeldMode) so before its store is made, and removes the
-// entry itself if that store fails where something was owed.
+// entry itself if that store fails where something was owed; Forget
+// settles its own before its delete is made (a delete that fails is
+// retried).
 func (s *memoShared) settle(e *memoEpoch) {
 	s.emu.Lock()
 	defer s.emu.Unlock()
@@ -227,10 +229,11 @@ func (s *memoShared) supersedeHeld(key string) memoEpoch {
 }
 
 // supersedeHeldMode is supersedeHeld for a caller that replaces key's
-// entry itself, with the epoch returned, if replacing is set (Set): it is
-// pending as a replacement's computation is (epochOfMode) until it
-// settles or ends, so that a replacement that supersedes it and whose fn
-// fails removes the entry it did not replace (memoShared.owed).
+// entry itself, with the epoch returned, if replacing is set (Set, and
+// Forget, whose replacement is no entry): it is pending as a
+// replacement's computation is (epochOfMode) until it settles or ends,
+// so that a replacement that supersedes it and whose fn fails removes
+// the entry it did not replace (memoShared.owed).
 func (s *memoShared) supersedeHeldMode(key string, replacing bool) memoEpoch {
 	s.saveMu.Lock()
 	s.emu.Lock()

@@ -1,0 +1,103 @@
+package caching
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// TestMemoizeForgetSupersededDeletesNothing: Forget's delete was not
+// ordered by saveMu: a Set made after Forget's supersede that stored
+// before Forget's delete was made lost its value to that delete (a miss
+// where Set's contract is that the later call wins). Now Forget deletes
+// under saveMu's read lock, only while its epoch is current: one
+// superseded before it deletes leaves the later call's result, as a
+// superseded Set does. A later Refresh whose fn fails removes the entry
+// Forget did not, so the entry Forget was called for is never served.
+func TestMemoizeForgetSupersededDeletesNothing(t *testing.T) {
+	for _, st := range setOrderStores {
+		t.Run(st.name, func(t *testing.T) {
+			for _, later := range []struct {
+				name string
+				do   func(ctx context.Context, env *setOrderEnv) error
+				want string // "": no entry
+			}{
+				{"Set", func(ctx context.Context, env *setOrderEnv) error { return env.m.Set(ctx, 1, "set") }, "set"},
+				{"Refresh", func(ctx context.Context, env *setOrderEnv) error {
+					env.data.Store("new") // the update after Forget
+					v, err := env.m.Refresh(ctx, 1)
+					assert.Equal(t, "new", v)
+					return err
+				}, "new"},
+				{"failed Refresh", func(ctx context.Context, env *setOrderEnv) error {
+					env.fail.Store(true)
+					_, err := env.m.Refresh(ctx, 1)
+					assert.Error(t, err)
+					env.fail.Store(false)
+					return nil
+				}, ""},
+				{"Forget", func(ctx context.Context, env *setOrderEnv) error { return env.m.Forget(ctx, 1) }, ""},
+				{"ForgetAll", func(ctx context.Context, env *setOrderEnv) error { return env.m.ForgetAll(ctx) }, ""},
+			} {
+				t.Run(later.name, func(t *testing.T) {
+					ctx := context.Background()
+					env := newSetOrderEnv(t, st.open)
+					var hooked atomic.Bool
+					forgetSupersededHook = func(key string) {
+						if key == env.key && hooked.CompareAndSwap(false, true) {
+							// Forget has superseded, and not deleted yet.
+							require.NoError(t, later.do(ctx, env))
+						}
+					}
+					t.Cleanup(func() { forgetSupersededHook = nil })
+					require.NoError(t, env.m.Forget(ctx, 1))
+					require.True(t, hooked.Load())
+
+					v, _, err := env.m.Peek(ctx, 1)
+					if later.want == "" {
+						assert.ErrorIs(t, err, ErrNotFound, "got %q", v)
+						return
+					}
+					require.NoError(t, err, "the later call's result was deleted by Forget")
+					assert.Equal(t, later.want, v, "the call that superseded last wins")
+				})
+			}
+		})
+	}
+}
+
+// hungDeletes is a remote store whose deletes hang until their context
+// ends.
+type hungDeletes struct{ backend.Backend }
+
+func (hungDeletes) Delete(ctx context.Context, _ ...string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestMemoizeForgetBoundedUnderSaveMu: Forget's delete is made holding
+// saveMu (read), which every supersede of the name waits for: it is
+// bounded by Options.Timeout, as Set's store is, so that a hung backend
+// fails the Forget (its delete retried in the background) rather than
+// holding every Forget, Refresh and Set of the name, and Forget's caller,
+// for as long as the caller's context (here, for ever).
+func TestMemoizeForgetBoundedUnderSaveMu(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(&Options{Backend: hungDeletes{&remote{Backend: newSimple(t, nil)}}, Timeout: time.Second,
+			Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		defer c.Close()
+		m := Memoize(c, "forget-hung", func(context.Context, int) (string, error) { return "v", nil })
+		err = m.Forget(context.Background(), 1)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NoError(t, m.Set(context.Background(), 1, "set"), "a supersede after a hung Forget")
+	})
+}
