@@ -1563,14 +1563,30 @@ func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memo
 // does not run in parallel, and reset when it ends.
 var forgetSupersededHook func(key string)
 
+// forgetAllSupersededHook, when set, is called by ForgetAll with the key
+// of the function's generation between its supersede and its delete
+// (holding saveMu), as forgetSupersededHook is by Forget.
+var forgetAllSupersededHook func(genKey string)
+
 // ForgetAll makes every entry of the function a miss, in every process
 // sharing the backend, by deleting the function's generation (the next write
 // creates a new one): one delete, whatever the number of entries (which
 // expire in their own time). Results being computed anywhere when it is
-// called are not served afterwards.
+// called are not served afterwards. A Set or Refresh made after it in this
+// process stores under the new generation: the later call wins. The
+// delete is bounded by Options.Timeout on a remote store.
 func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
-	m.shared.supersedeAll()
-	if err := m.c.invalidateRetried(ctx, "memoize forget all", []string{m.genKey}); err != nil {
+	var err error
+	m.shared.supersedeAll(func() {
+		if forgetAllSupersededHook != nil {
+			forgetAllSupersededHook(m.genKey)
+		}
+		// Bounded by Options.Timeout, as Set's store is: saveMu is held.
+		opCtx, cancel := m.c.store.bound(ctx)
+		defer cancel()
+		err = m.c.invalidateRetried(opCtx, "memoize forget all", []string{m.genKey})
+	})
+	if err != nil {
 		return fmt.Errorf("caching: memoize %s: forget all: %w", m.name, err)
 	}
 	return nil

@@ -84,20 +84,70 @@ func (hungDeletes) Delete(ctx context.Context, _ ...string) error {
 }
 
 // TestMemoizeForgetBoundedUnderSaveMu: Forget's delete is made holding
-// saveMu (read), which every supersede of the name waits for: it is
-// bounded by Options.Timeout, as Set's store is, so that a hung backend
-// fails the Forget (its delete retried in the background) rather than
-// holding every Forget, Refresh and Set of the name, and Forget's caller,
+// saveMu (read), and ForgetAll's holding it (write), which every
+// supersede (and, for ForgetAll, every store) of the name waits for: they
+// are bounded by Options.Timeout, as Set's store is, so that a hung
+// backend fails the call (its delete retried in the background) rather
+// than holding every Forget, Refresh and Set of the name, and the caller,
 // for as long as the caller's context (here, for ever).
 func TestMemoizeForgetBoundedUnderSaveMu(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, err := New(&Options{Backend: hungDeletes{&remote{Backend: newSimple(t, nil)}}, Timeout: time.Second,
-			Logger: slog.New(slog.DiscardHandler)})
-		require.NoError(t, err)
-		defer c.Close()
-		m := Memoize(c, "forget-hung", func(context.Context, int) (string, error) { return "v", nil })
-		err = m.Forget(context.Background(), 1)
-		require.ErrorIs(t, err, context.DeadlineExceeded)
-		require.NoError(t, m.Set(context.Background(), 1, "set"), "a supersede after a hung Forget")
-	})
+	for name, forget := range map[string]func(ctx context.Context, m *Memoized[int, string]) error{
+		"Forget":    func(ctx context.Context, m *Memoized[int, string]) error { return m.Forget(ctx, 1) },
+		"ForgetAll": func(ctx context.Context, m *Memoized[int, string]) error { return m.ForgetAll(ctx) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, err := New(&Options{Backend: hungDeletes{&remote{Backend: newSimple(t, nil)}}, Timeout: time.Second,
+					Logger: slog.New(slog.DiscardHandler)})
+				require.NoError(t, err)
+				defer c.Close()
+				m := Memoize(c, "forget-hung", func(context.Context, int) (string, error) { return "v", nil })
+				err = forget(context.Background(), m)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				require.NoError(t, m.Set(context.Background(), 1, "set"), "a supersede after a hung %s", name)
+			})
+		})
+	}
+}
+
+// TestMemoizeForgetAllThenSetKeepsSet: ForgetAll's delete of the
+// function's generation was not ordered by saveMu: a Set made after
+// ForgetAll's supersede read the generation before that delete, stored
+// under it, and lost its value to the delete (a miss where the later call
+// is to win). Now ForgetAll deletes the generation holding saveMu, which
+// a later Set's supersede waits for: Set reads the generation after the
+// delete, and its value is served.
+func TestMemoizeForgetAllThenSetKeepsSet(t *testing.T) {
+	for _, st := range setOrderStores {
+		t.Run(st.name, func(t *testing.T) {
+			ctx := context.Background()
+			env := newSetOrderEnv(t, st.open)
+			set := make(chan error, 1)
+			var hooked atomic.Bool
+			forgetAllSupersededHook = func(genKey string) {
+				if genKey != env.m.genKey || !hooked.CompareAndSwap(false, true) {
+					return
+				}
+				// ForgetAll has superseded, and not deleted yet: a Set made
+				// now ran to its end before ForgetAll went on; now it waits
+				// for ForgetAll's delete, which nothing here can observe
+				// (it blocks on a mutex): the wait for it is cut short at a
+				// second, far more than a Set on these stores takes.
+				go func() { set <- env.m.Set(ctx, 1, "set") }()
+				select {
+				case err := <-set:
+					set <- err
+				case <-time.After(time.Second):
+				}
+			}
+			t.Cleanup(func() { forgetAllSupersededHook = nil })
+			require.NoError(t, env.m.ForgetAll(ctx))
+			require.True(t, hooked.Load())
+			require.NoError(t, <-set)
+
+			v, _, err := env.m.Peek(ctx, 1)
+			require.NoError(t, err, "the Set made after ForgetAll's supersede was lost to its delete")
+			assert.Equal(t, "set", v)
+		})
+	}
 }

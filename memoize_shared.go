@@ -248,10 +248,16 @@ func (s *memoShared) supersedeHeldMode(key string, replacing bool) memoEpoch {
 	return e
 }
 
-// supersedeAll is supersede for every key of the name.
-func (s *memoShared) supersedeAll() {
+// supersedeAll is supersede for every key of the name, which calls del
+// (ForgetAll's delete of the generation) holding saveMu: a Set or Refresh
+// that supersedes after it waits for the delete, and so reads the
+// generation after it, rather than store under the one deleted, where
+// the later call is to win. del is bounded: every store of the name
+// waits for it.
+func (s *memoShared) supersedeAll(del func()) {
 	s.saveMu.Lock()
 	s.all.Add(1)
+	del()
 	s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
