@@ -14,6 +14,32 @@ import (
 	"github.com/go-caching/caching/backend"
 )
 
+// supersedingCalls are the calls of a (1) that supersede a Set or Forget
+// made before them, with what a's entry holds after each has won ("": no
+// entry).
+var supersedingCalls = []struct {
+	name string
+	do   func(t *testing.T, ctx context.Context, env *setOrderEnv) error
+	want string
+}{
+	{"Set", func(_ *testing.T, ctx context.Context, env *setOrderEnv) error { return env.m.Set(ctx, 1, "set 2") }, "set 2"},
+	{"Refresh", func(t *testing.T, ctx context.Context, env *setOrderEnv) error {
+		env.data.Store("new") // the update after the first call
+		v, err := env.m.Refresh(ctx, 1)
+		assert.Equal(t, "new", v)
+		return err
+	}, "new"},
+	{"failed Refresh", func(t *testing.T, ctx context.Context, env *setOrderEnv) error {
+		env.fail.Store(true)
+		_, err := env.m.Refresh(ctx, 1)
+		assert.Error(t, err)
+		env.fail.Store(false)
+		return nil
+	}, ""},
+	{"Forget", func(_ *testing.T, ctx context.Context, env *setOrderEnv) error { return env.m.Forget(ctx, 1) }, ""},
+	{"ForgetAll", func(_ *testing.T, ctx context.Context, env *setOrderEnv) error { return env.m.ForgetAll(ctx) }, ""},
+}
+
 // TestMemoizeForgetSupersededDeletesNothing: Forget's delete was not
 // ordered by saveMu: a Set made after Forget's supersede that stored
 // before Forget's delete was made lost its value to that delete (a miss
@@ -25,28 +51,7 @@ import (
 func TestMemoizeForgetSupersededDeletesNothing(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
-			for _, later := range []struct {
-				name string
-				do   func(ctx context.Context, env *setOrderEnv) error
-				want string // "": no entry
-			}{
-				{"Set", func(ctx context.Context, env *setOrderEnv) error { return env.m.Set(ctx, 1, "set") }, "set"},
-				{"Refresh", func(ctx context.Context, env *setOrderEnv) error {
-					env.data.Store("new") // the update after Forget
-					v, err := env.m.Refresh(ctx, 1)
-					assert.Equal(t, "new", v)
-					return err
-				}, "new"},
-				{"failed Refresh", func(ctx context.Context, env *setOrderEnv) error {
-					env.fail.Store(true)
-					_, err := env.m.Refresh(ctx, 1)
-					assert.Error(t, err)
-					env.fail.Store(false)
-					return nil
-				}, ""},
-				{"Forget", func(ctx context.Context, env *setOrderEnv) error { return env.m.Forget(ctx, 1) }, ""},
-				{"ForgetAll", func(ctx context.Context, env *setOrderEnv) error { return env.m.ForgetAll(ctx) }, ""},
-			} {
+			for _, later := range supersedingCalls {
 				t.Run(later.name, func(t *testing.T) {
 					ctx := context.Background()
 					env := newSetOrderEnv(t, st.open)
@@ -54,7 +59,7 @@ func TestMemoizeForgetSupersededDeletesNothing(t *testing.T) {
 					forgetSupersededHook = func(key string) {
 						if key == env.key && hooked.CompareAndSwap(false, true) {
 							// Forget has superseded, and not deleted yet.
-							require.NoError(t, later.do(ctx, env))
+							require.NoError(t, later.do(t, ctx, env))
 						}
 					}
 					t.Cleanup(func() { forgetSupersededHook = nil })
