@@ -858,7 +858,8 @@ type pump struct {
 	// run only calls it, and it reads only settings fixed while p runs.
 	judges func(ck string) bool
 	// first is closed once a write of body bytes has returned (and look
-	// has recorded what it changed), or when run returns.
+	// has recorded what it changed); a run that ends without one (a
+	// panic, stop) leaves it open, and settle waits on done as well.
 	first chan struct{}
 
 	mu      sync.Mutex
