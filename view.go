@@ -1510,7 +1510,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 		p := recover()
 		rec.Detach() // as Finish does: a writer the handler kept is inert
-		rec.Fail(httpcache.ReasonPanic)
+		if p != nil {
+			failUnderPanic(rec)
+		} else {
+			rec.Fail(httpcache.ReasonPanic)
+		}
 		if p == nil {
 			v.count(r, st, st.outcome())
 			return // runtime.Goexit: let it go on
@@ -1891,6 +1895,16 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		return reasonBackend
 	}
 	return httpcache.ReasonNone
+}
+
+// failUnderPanic is rec.Fail for a handler that panicked: a panic of a
+// write below that Fail raises (one the recorder's flush goroutine met,
+// raised on the handler's goroutine) is dropped, so that the handler's own
+// goes on and the rest of the view's recovery runs (the request counted,
+// the stale entry served).
+func failUnderPanic(rec *httpcache.Recorder) {
+	defer func() { _ = recover() }()
+	rec.Fail(httpcache.ReasonPanic)
 }
 
 // codingRefused reports whether res varies on Accept-Encoding and has a
