@@ -20,7 +20,7 @@ import (
 // gives error replies and no other for errorWindow (see errorReply), is
 // marked down for serverRetry: the calls for its keys are refused at once,
 // dialing nothing, with an error wrapping backend.ErrServerDown, and the
-// first call after the cool-down probes the server with a get of its own
+// first call after the cool-down probes the server with gets of its own
 // (see admit) and goes ahead if it got a normal reply. A normal reply on
 // any connection to it marks it up.
 //
@@ -61,6 +61,9 @@ type serverHealth struct {
 	// Unix nanoseconds.
 	errReplies atomic.Int32
 	errSince   int64
+	// checking is set while a call probes the server before marking it
+	// down for its error replies (see errorReply): one at a time.
+	checking atomic.Bool
 	// downUntil is, while the server is marked down, the end of its
 	// cool-down (or of the probe's lease once a probe was let through), in
 	// Unix nanoseconds; 0 while it is up. Written under mu, but for the
@@ -120,22 +123,49 @@ func (h *serverHealth) failed(err error) {
 
 // errorReply notes an error reply of the server (line, a SERVER_ERROR that
 // refuses no item: see itemRefusal), and marks the server down once it gave
-// serverDownAfter of them and no normal reply for errorWindow. A server
-// marked down already (its probe answered so) stays down.
+// serverDownAfter of them and no normal reply for errorWindow, and a probe
+// (see Store.probe: gets of several keys) gets no normal reply either. The
+// probe tells a proxy whose upstreams are all dead from one with a single
+// upstream dead under light traffic: a client asking for one of the dead
+// upstream's keys every second or so, nobody asking for anything else,
+// gives error replies and no other for seconds, and the proxy must stay up.
+// Gaps between the error replies tell nothing: a dead proxy's errors open
+// the caching package's breaker, which then sends it nothing for its
+// cool-down. A server marked down already (its probe answered so) stays
+// down. The probe runs on the call's goroutine, one at a time, once a
+// server is about to be marked down: a few round trips, once.
 func (h *serverHealth) errorReply(line []byte) {
 	now := time.Now().UnixNano()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	n := h.errReplies.Add(1)
 	if n == 1 {
 		h.errSince = now
-		return
 	}
 	if n < serverDownAfter || now-h.errSince < int64(errorWindow) {
+		h.mu.Unlock()
 		return
 	}
-	h.markDownLocked(fmt.Sprintf("%d error replies and no other in %v, the last: %q",
-		n, time.Duration(now-h.errSince).Round(time.Millisecond), bytes.TrimRight(line, "\r\n")))
+	why := fmt.Sprintf("%d error replies and no other in %v, the last: %q",
+		n, time.Duration(now-h.errSince).Round(time.Millisecond), bytes.TrimRight(line, "\r\n"))
+	if h.downUntil.Load() != 0 || h.list.probe == nil {
+		h.markDownLocked(why)
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	// The probe's own error replies come back here: they find checking set.
+	if !h.checking.CompareAndSwap(false, true) {
+		return
+	}
+	defer h.checking.Store(false)
+	if h.list.probe(h) == nil {
+		return // a normal reply, which marked the server up (answered)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.errReplies.Load() != 0 {
+		h.markDownLocked(why)
+	}
 }
 
 // markDownLocked marks the server down for serverRetry, for the reason
@@ -177,7 +207,7 @@ func (h *serverHealth) answered() {
 // per serverRetry), and the probe found it up. Otherwise it returns the
 // refusal's error.
 //
-// The probe is a get of its own (list.probe), made before the call: not the call itself, whose shape decides nothing. A GetMulti picks
+// The probe is made of gets of its own (list.probe), before the call: not the call itself, whose shape decides nothing. A GetMulti picks
 // the server of each of its keys before it sends anything: were its first
 // key on the server the probe, the server's next key would be refused, and
 // the GetMulti with it, having sent nothing; GetMany traffic would never

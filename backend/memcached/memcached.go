@@ -184,8 +184,10 @@ type Store struct {
 	client  *memcache.Client
 	servers *serverList // the client's selector
 	genKey  string
-	// probeKey is the key a server marked down is probed with.
+	// probeKey is the start of the keys a server marked down is probed
+	// with, <namespace>:probe:, each followed by the next of probes.
 	probeKey string
+	probes   atomic.Uint64
 	gen      atomic.Pointer[generation]
 	// genFail is the last failed read of the generation, until one
 	// succeeds; genMu guards genRead, the read in flight (one at a time).
@@ -254,22 +256,33 @@ func New(opts Options) (*Store, error) {
 	c.Timeout = o.Timeout
 	c.MaxIdleConns = o.MaxIdleConns
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
-	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", probeKey: o.Namespace + ":probe", dial: d.DialContext}
+	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", probeKey: o.Namespace + ":probe:", dial: d.DialContext}
 	c.DialContext = s.dialContext
 	sl.probe = s.probe
 	return s, nil
 }
 
-// probe sends a get of the key <namespace>:probe to the server of h, marked
-// down, on a connection of its own, under Options.Timeout, and returns nil
-// if it got a normal reply (a miss or a value). The connection reports to
-// h as any other (see healthConn): a normal reply marks the server up; a
-// dial that fails or a timeout is one more failure, and an error reply one
-// more error reply, either of which leaves it marked down for another
-// serverRetry. A get rather than a version command: a proxy (mcrouter,
-// memcached's proxy mode) may answer version itself, its upstreams all
-// dead, and twemproxy does not take version; a proxy sends a get on to an
-// upstream.
+// probeKeys is how many keys a probe gets, one get each. A proxy in front
+// of several servers sends each get to the server it hashes its key to: a
+// probe of one key that lands on a server that is dead would keep the proxy
+// marked down, its live servers' keys refused, as long as that one server
+// is dead. One get per key rather than a multi-get: twemproxy answers a
+// multi-get with an error as a whole when one of its keys' servers fails;
+// mcrouter splits it into gets anyway.
+const probeKeys = 8
+
+// probe gets keys <namespace>:probe:<n> (probeKeys of them, n new for
+// each probe, so that no set of keys a proxy puts on one dead server
+// comes back) from the server of h, marked down, on a connection of its
+// own, under Options.Timeout, one get after the other until one gets a
+// normal reply (a miss or a value): then it returns nil. The connection
+// reports to h as any other (see healthConn): a normal reply marks the
+// server up; a dial that fails or a timeout is one more failure, and an
+// error reply one more error reply, either of which leaves it marked down
+// for another serverRetry. Gets rather than a version command: a proxy
+// (mcrouter, memcached's proxy mode) may answer version itself, its
+// upstreams all dead, and twemproxy does not take version; a proxy sends a
+// get on to an upstream.
 func (s *Store) probe(h *serverHealth) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
@@ -281,17 +294,24 @@ func (s *Store) probe(h *serverHealth) error {
 	if err := c.SetDeadline(time.Now().Add(s.opts.Timeout)); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(c, "get "+s.probeKey+"\r\n"); err != nil {
-		return err
+	r := bufio.NewReader(c)
+	n := s.probes.Add(probeKeys) - probeKeys
+	var line []byte
+	for i := range uint64(probeKeys) {
+		if _, err := io.WriteString(c, "get "+s.probeKey+strconv.FormatUint(n+i, 10)+"\r\n"); err != nil {
+			return err
+		}
+		if line, err = r.ReadSlice('\n'); err != nil {
+			return err
+		}
+		if bytes.Equal(line, []byte("END\r\n")) || bytes.HasPrefix(line, []byte("VALUE ")) {
+			return nil
+		}
+		if !bytes.HasPrefix(line, serverError) {
+			break // no error reply of a key's server: the same for any key
+		}
 	}
-	line, err := bufio.NewReader(c).ReadSlice('\n')
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(line, []byte("END\r\n")) && !bytes.HasPrefix(line, []byte("VALUE ")) {
-		return fmt.Errorf("memcached: server %s answered its probe (get) with %q", h.addr, line)
-	}
-	return nil
+	return fmt.Errorf("memcached: server %s answered its probe (get) with %q", h.addr, line)
 }
 
 // dialContext is the client's DialContext: it dials with s.dial and records

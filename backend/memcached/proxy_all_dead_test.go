@@ -29,8 +29,8 @@ type textServer struct {
 	addr string
 	// fail reports whether the command line cmd is answered with the error.
 	fail atomic.Pointer[func(cmd []byte) bool]
-	// probes counts the gets of a key ending in ":probe" (the Store's
-	// probes of a server marked down).
+	// probes counts the gets of a probe key, <ns>:probe:<n> (the
+	// Store's probes of a server marked down, a get per key).
 	probes atomic.Int64
 }
 
@@ -74,7 +74,7 @@ func (s *textServer) serve(c net.Conn) {
 			}
 			reply = "STORED\r\n"
 		case "get", "gets":
-			if len(f) > 1 && bytes.HasSuffix(f[1], []byte(":probe")) {
+			if len(f) > 1 && bytes.Contains(f[1], []byte(":probe:")) {
 				s.probes.Add(1)
 			}
 			reply = "END\r\n"

@@ -1,0 +1,104 @@
+package memcached_test
+
+import (
+	"bytes"
+	"errors"
+	"hash/crc32"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/backend/memcached"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// oneDeadUpstream is the textServer's fail of a proxy in front of two
+// upstreams, one of them dead: it holds broken and, as the proxy hashes
+// keys, half of the Store's probe keys (<ns>:probe:<n>), and <ns>:probe,
+// the one probe key of old.
+func oneDeadUpstream(broken string) func(cmd []byte) bool {
+	return func(cmd []byte) bool {
+		f := bytes.Fields(cmd)
+		if len(f) < 2 {
+			return false
+		}
+		k := f[len(f)-1]
+		return bytes.HasSuffix(k, []byte(":"+broken)) || bytes.HasSuffix(k, []byte(":probe")) ||
+			bytes.Contains(k, []byte(":probe:")) && crc32.ChecksumIEEE(k)%2 == 0
+	}
+}
+
+// Regression (review of d898adf): a proxy with one upstream dead (of
+// several) must stay up, serving the other upstreams' keys. errorReply
+// marked a server down once it gave 3 error replies and no normal one since
+// the first of them, a second or more ago: not "a second of error replies
+// only". Under light traffic (a client that asks for the dead upstream's
+// keys, a second apart, while nobody else asks for anything) three error
+// replies spread over more than a second were enough. A server about to be
+// marked down for its error replies is now probed first (gets of several
+// keys): a normal reply keeps it up.
+//
+// The sleeps stand for a quiet time between requests: health.go reads
+// time.Now, and has no clock to inject.
+func TestProxyOfOneDeadUpstreamStaysUpUnderLightTraffic(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	proxy := newTextServer(t, failNone)
+	ns := namespaceOn(0)
+	s := open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
+	_, _ = s.Get(bg, "first") // makes the generation
+	keys := keysOn(t, live, ns, 1, 2)
+	broken, other := keys[0], keys[1]
+	proxy.setFail(oneDeadUpstream(broken))
+	_, err := s.Get(bg, other)
+	require.ErrorIs(t, err, backend.ErrNotFound, "a key of a live upstream")
+
+	_, err = s.Get(bg, broken)
+	require.Error(t, err)
+	time.Sleep(1100 * time.Millisecond) // nobody asks for anything
+	_, _ = s.Get(bg, broken)
+	_, _ = s.Get(bg, broken)
+
+	// Every key behind the proxy is refused now, though the proxy serves
+	// them...
+	_, err = s.Get(bg, other)
+	require.NotErrorIs(t, err, backend.ErrServerDown,
+		"three error replies for one dead upstream's key, spread over a second, marked the whole proxy down")
+}
+
+// Regression (review of d898adf): once a proxy is marked down (its
+// upstreams all dead a while), its probe was a get of one key, <ns>:probe,
+// which the proxy sends to the upstream it hashes that key to. With every
+// upstream back but that one, the proxy stayed down, each of its live
+// upstreams' keys refused with ErrServerDown, for as long as that one
+// upstream was dead. The probe now gets several keys, one get each, and
+// any normal reply brings the server up.
+func TestProxyMarkedDownComesBackWithOneUpstreamStillDead(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	proxy := newTextServer(t, failAll)
+	ns := namespaceOn(0)
+	s := open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
+	_, _ = s.Get(bg, "first")
+	keys := keysOn(t, live, ns, 1, 2)
+	broken, other := keys[0], keys[1]
+	// All upstreams dead for a while: the proxy is marked down, rightly.
+	for start := time.Now(); time.Since(start) < 1200*time.Millisecond; {
+		if _, err := s.Get(bg, broken); errors.Is(err, backend.ErrServerDown) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err := s.Get(bg, other)
+	require.ErrorIs(t, err, backend.ErrServerDown, "set-up: the proxy is down")
+	// All but one upstream of two back.
+	proxy.setFail(oneDeadUpstream(broken))
+	refused := 0
+	for range 3 {
+		time.Sleep(1100 * time.Millisecond) // past serverRetry: a probe each time
+		if _, err := s.Get(bg, other); errors.Is(err, backend.ErrServerDown) {
+			refused++
+		}
+	}
+	require.Less(t, refused, 3, "the proxy's live upstreams' keys refused for good: its probe goes to the dead upstream")
+}
