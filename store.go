@@ -1528,12 +1528,14 @@ const (
 // success; a call whose caller cancelled it says nothing, nor does one the
 // backend refused at once because the server of its key is marked down
 // (backend.ErrServerDown: its other servers serve, and the failures that
-// marked that server down were counted: it counts in Stats.Unavailable);
-// such a call, if it was the probe
-// of a half-open breaker, hands the probe's turn back (breaker.Release), so
-// that the next call probes at once rather than a Cooldown later, refused
-// meanwhile. A timeout (Options.Timeout or the caller's own deadline) or any
-// other error is a failure.
+// marked that server down were counted: it counts in Stats.Unavailable),
+// nor does one whose server answered it with an error while it answers
+// other keys normally (backend.ErrKeyRefused: a proxy with one upstream
+// dead; the call was made, and counts in Stats.Errors). Such a call, if it
+// was the probe of a half-open breaker, hands the probe's turn back
+// (breaker.Release), so that the next call probes at once rather than a
+// Cooldown later, refused meanwhile. A timeout (Options.Timeout or the
+// caller's own deadline) or any other error is a failure.
 func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	if s.local != nil {
 		return // never down: no breaker, and no failed invalidation waits
@@ -1545,7 +1547,8 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 		if s.br != nil {
 			s.br.Success(k)
 		}
-	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), errors.Is(err, backend.ErrServerDown):
+	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), errors.Is(err, backend.ErrServerDown),
+		errors.Is(err, backend.ErrKeyRefused):
 		if errors.Is(err, backend.ErrServerDown) {
 			s.stats.unavailable.Add(1) // not made, as the breaker's refusals
 		}

@@ -66,6 +66,17 @@ var (
 	// open for the call. A store refuses with an error that does not wrap
 	// ErrServerDown once every one of its servers is marked down.
 	ErrServerDown = errors.New("backend: server marked down")
+	// ErrKeyRefused reports a call that the server of its key answered
+	// with an error while it goes on answering other keys normally: a
+	// proxy in front of several servers (mcrouter, twemproxy, memcached's
+	// proxy mode) answers so for the keys of an upstream that is dead. The
+	// store is up: the caching package's circuit breaker counts the call
+	// neither as a success nor as a failure, and the call fails open (it
+	// counts in the Cache's Stats.Errors, as any error swallowed so). A
+	// server whose every reply is an error is down, and its errors are no
+	// ErrKeyRefused: they count as failures (memcached then marks it down:
+	// see ErrServerDown).
+	ErrKeyRefused = errors.New("backend: key refused by its server")
 	// ErrInvalidOption is wrapped by every error a backend's constructor
 	// returns for invalid options; the text names the field and the valid
 	// range.

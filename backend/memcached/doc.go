@@ -42,26 +42,37 @@
 // whose server is gone or a server past its connection limit; not the
 // server's answers, such as a miss, nor pooled connections a restart
 // closed), or after a second of "SERVER_ERROR ..." replies and no other
-// (at least 3 of them), the server is marked down for a second: the calls
-// for its keys are refused at once, dialing nothing, with an error wrapping
+// (at least 3 of them) and a probe (below) that gets no normal reply either,
+// the server is marked down for a second: the calls for its keys are
+// refused at once, dialing nothing, with an error wrapping
 // backend.ErrServerDown. A proxy such as mcrouter, twemproxy or memcached's
 // proxy mode answers "SERVER_ERROR ..." for the keys of a server behind it
 // that is down, and serves the others: it stays up, its normal replies
-// between the errors; once every server behind it is down it answers
-// everything so, and is marked down as a dead server is. A SERVER_ERROR
-// that refuses one item (too large, out of memory), a CLIENT_ERROR and an
-// ERROR are answers: the server works. Then the first call for one of its
-// keys, of whatever kind (a GetMany with several keys on it too), first
-// probes it with a get of the key <Namespace>:probe on a connection of its
-// own, under Timeout: a normal reply (a miss or a value) marks it up and
-// the call goes ahead; a failure or an error reply leaves it down for
-// another second, and the call is refused like the others. A server
-// back up is thus served again within about a second. The
-// caching package's circuit breaker does not count backend.ErrServerDown
-// (the failures that marked the server down counted already), so that one
-// server down does not open it against the others (a proxy's error replies
-// in the second before it is marked down are counted: with enough traffic
-// they may open the breaker once, for its cool-down); while every server is
+// between the errors (under light traffic too, where only the dead
+// server's keys may be asked for a while: the probe's keys find the live
+// ones). Such an error reply, within a second of a normal reply
+// of the same server, wraps backend.ErrKeyRefused, which the caching
+// package's circuit breaker does not count: the proxy's live servers keep
+// the cache on. (twemproxy answers a multi-get with one key on the dead
+// server with an error as a whole: a GetMany's keys on such a proxy may be
+// unread together, with ErrKeyRefused.) Once every server behind it is down
+// a proxy answers everything so, its errors are failures, and it is marked
+// down as a dead server is. A SERVER_ERROR that refuses one item (too
+// large, out of memory), a CLIENT_ERROR and an ERROR are answers: the
+// server works. Then the first call for one of its keys, of whatever kind
+// (a GetMany with several keys on it too), first probes it with gets of 8
+// keys <Namespace>:probe:<n> (new ones each time, one get each, so that
+// keys a proxy sends to its one server still down do not keep it down) on
+// a connection of its own, under Timeout: a normal reply (a miss or a
+// value) marks it up and the call goes ahead; a failure, or error replies
+// to all 8, leave it down for another second, and the call is refused like
+// the others. A server back up is thus served again within about a second.
+// The caching package's circuit breaker does not count
+// backend.ErrServerDown (the failures that marked the server down counted
+// already), so that one server down does not open it against the others (a
+// proxy's error replies in the second before it is marked down, a second
+// after its last normal reply, are counted: with enough traffic they may
+// open the breaker once, for its cool-down); while every server is
 // marked down, the refusals do not wrap backend.ErrServerDown (nor do the
 // calls that fail for want of the namespace generation, its server marked
 // down), and the breaker opens as for any backend that is down. Checking

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,11 @@ type serverHealth struct {
 	// checking is set while a call probes the server before marking it
 	// down for its error replies (see errorReply): one at a time.
 	checking atomic.Bool
+	// answeredAt is about when the server last gave a normal reply, in Unix
+	// nanoseconds (written at most once per answeredGrain): an error reply
+	// within errorWindow of it refuses its key, not the server (see
+	// keyRefused).
+	answeredAt atomic.Int64
 	// downUntil is, while the server is marked down, the end of its
 	// cool-down (or of the probe's lease once a probe was let through), in
 	// Unix nanoseconds; 0 while it is up. Written under mu, but for the
@@ -168,6 +174,29 @@ func (h *serverHealth) errorReply(line []byte) {
 	}
 }
 
+// wrap is the package's wrap for an error of a call to the server of h
+// (nil for a call to several): an error reply (see healthConn) that came
+// within errorWindow of a normal reply of the server is a refusal of the
+// call's key, not a failure of the server, and wraps backend.ErrKeyRefused.
+// A proxy with one upstream dead answers that upstream's keys with an error
+// and the others normally: under load, runs of such errors in a row opened
+// the caching package's breaker for every key of the cache, again and
+// again, though the proxy was never marked down, rightly. A server whose
+// replies are all errors for errorWindow (a dead proxy) fails as before,
+// and is marked down; its errors before that, within errorWindow of its
+// last normal reply, are refusals.
+func (h *serverHealth) wrap(err error) error {
+	w := wrap(err)
+	var re *refusedError
+	switch {
+	case h == nil, w == nil, errors.As(err, &re), errors.Is(w, backend.ErrValueTooLarge),
+		!strings.Contains(err.Error(), `"SERVER_ERROR`), // gomemcache quotes the reply line
+		time.Now().UnixNano()-h.answeredAt.Load() > int64(errorWindow):
+		return w
+	}
+	return fmt.Errorf("memcached: server %s answers other keys: %w: %w", h.addr, backend.ErrKeyRefused, err)
+}
+
 // markDownLocked marks the server down for serverRetry, for the reason
 // why. Called with h.mu held.
 func (h *serverHealth) markDownLocked(why string) {
@@ -186,9 +215,17 @@ func (h *serverHealth) markDownLocked(why string) {
 	h.downUntil.Store(time.Now().Add(serverRetry).UnixNano())
 }
 
-// answered notes that the server gave a normal reply: it is up. Two atomic
-// loads while it was up already.
+// answeredGrain is how stale answeredAt may be: a normal reply writes it
+// only when it is older than that, so that the replies of a busy server,
+// read on many goroutines at once, do not all write one shared word.
+const answeredGrain = errorWindow / 16
+
+// answered notes that the server gave a normal reply: it is up. A clock
+// read and three atomic loads while it was up already.
 func (h *serverHealth) answered() {
+	if now := time.Now().UnixNano(); now-h.answeredAt.Load() >= int64(answeredGrain) {
+		h.answeredAt.Store(now)
+	}
 	if h.fails.Load() == 0 && h.errReplies.Load() == 0 {
 		return
 	}

@@ -75,7 +75,8 @@ type Options struct {
 	// once; against one that drops packets, it waits Timeout. A server
 	// that fails 3 calls in a row, or answers only SERVER_ERROR for a
 	// second, is marked down for a second, its keys refused meanwhile
-	// without a dial (see the package doc).
+	// without a dial; a SERVER_ERROR of a server that answers other keys
+	// normally wraps backend.ErrKeyRefused (see the package doc).
 	Timeout time.Duration
 	// MaxIdleConns is the number of idle connections kept per server; more
 	// are opened as calls need them and closed after. Delete and
@@ -450,6 +451,14 @@ func wrap(err error) error {
 	return fmt.Errorf("memcached: %w", err)
 }
 
+// neutral reports whether err is one the caching package's breaker does
+// not count: a refusal of a server marked down (backend.ErrServerDown) or
+// of a key (backend.ErrKeyRefused). A call that fails for several reasons
+// reports a real failure before them.
+func neutral(err error) bool {
+	return errors.Is(err, backend.ErrServerDown) || errors.Is(err, backend.ErrKeyRefused)
+}
+
 // outOfMemory reports memcached's refusal of one item for want of memory
 // ("SERVER_ERROR out of memory storing object", "SERVER_ERROR Out of memory
 // during read"): a value near the item size limit while the slabs are full
@@ -702,7 +711,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		it, err = s.client.Get(k)
 	}
 	if err != nil {
-		return nil, wrap(err)
+		return nil, s.servers.of(k).wrap(err)
 	}
 	if it.Value == nil {
 		return []byte{}, nil
@@ -824,17 +833,17 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 
 // getFailures is what GetMany's batches could not read: the indexes of the
 // keys, and the error reported (the first real failure, rather than a
-// refusal of a server marked down, which the caching package's breaker
-// does not count).
+// refusal of a server marked down or of a key, which the caching package's
+// breaker does not count).
 type getFailures struct {
 	unread []int
 	err    error
-	minor  bool // err wraps backend.ErrServerDown
+	minor  bool // err wraps backend.ErrServerDown or backend.ErrKeyRefused
 }
 
 // add notes that the keys at idx (offset by base) were not read, for err.
 func (f *getFailures) add(base int, idx []int, err error) {
-	minor := errors.Is(err, backend.ErrServerDown)
+	minor := neutral(err)
 	if f.err == nil || f.minor && !minor {
 		f.err, f.minor = err, minor
 	}
@@ -880,7 +889,11 @@ func batchEnd(mkeys []string, lo int) int {
 func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures) {
 	l := s.servers
 	since := l.timeouts.Load()
-	err := s.getMulti(mkeys, out)
+	var one *serverHealth // the server of every key, when there is one
+	if l.servers == 1 {
+		one = l.health[0]
+	}
+	err := s.getMulti(mkeys, out, one)
 	if err == nil {
 		return
 	}
@@ -916,7 +929,7 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 		for j, i := range idx {
 			keys[j] = mkeys[i]
 		}
-		if errs[g] = s.getMulti(keys, vals); errs[g] == nil {
+		if errs[g] = s.getMulti(keys, vals, l.health[g]); errs[g] == nil {
 			for j, i := range idx {
 				out[i] = vals[j]
 			}
@@ -948,8 +961,9 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 
 // getMulti reads mkeys with one GetMulti and stores their values in out
 // (out[i] for mkeys[i]; an empty value is a non-nil, empty slice), those it
-// read before failing included.
-func (s *Store) getMulti(mkeys []string, out [][]byte) error {
+// read before failing included. h is the server of every key, or nil when
+// they may be on several (see serverHealth.wrap).
+func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) error {
 	m, err := s.client.GetMulti(mkeys)
 	if dropped(err) {
 		m, err = s.client.GetMulti(mkeys)
@@ -962,7 +976,7 @@ func (s *Store) getMulti(mkeys []string, out [][]byte) error {
 			}
 		}
 	}
-	return wrap(err)
+	return h.wrap(err)
 }
 
 // item builds the item for key, checking the TTL and the size.
@@ -1004,7 +1018,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if dropped(err) {
 		err = s.client.Set(it)
 	}
-	if err = wrap(err); errors.Is(err, backend.ErrValueTooLarge) {
+	if err = s.servers.of(it.Key).wrap(err); errors.Is(err, backend.ErrValueTooLarge) {
 		// Refused by the server: over its -I, or no memory for it now. On
 		// the second, memcached keeps the older value readable.
 		return s.refuse(ctx, key, err)
@@ -1035,7 +1049,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if errors.Is(err, memcache.ErrNotStored) {
 		return false, nil
 	}
-	return err == nil, wrap(err)
+	return err == nil, s.servers.of(it.Key).wrap(err)
 }
 
 // Delete removes the keys after reading the namespace's generation (one
@@ -1191,7 +1205,7 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 			case errors.Is(err, backend.ErrClosed):
 				return n, failed.Join(err)
 			case err != nil:
-				failed.Add(err, errors.Is(err, backend.ErrServerDown))
+				failed.Add(err, neutral(err))
 			case found:
 				n++
 			}
@@ -1252,7 +1266,7 @@ func (s *Store) deleteKey(mk string) (bool, error) {
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return false, nil
 	}
-	return false, wrap(err)
+	return false, s.servers.of(mk).wrap(err)
 }
 
 // deleteRun is a deleteUnder of several keys, shared by its caller's
@@ -1292,7 +1306,7 @@ func (d *deleteRun) delete(i int) bool {
 	}
 	if err != nil {
 		d.mu.Lock()
-		d.failed.Add(err, errors.Is(err, backend.ErrServerDown))
+		d.failed.Add(err, neutral(err))
 		d.mu.Unlock()
 		return true
 	}
@@ -1406,12 +1420,12 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 				return init, nil
 			}
 			if !errors.Is(err, memcache.ErrNotStored) {
-				return 0, wrap(err)
+				return 0, s.servers.of(k).wrap(err)
 			}
 		case strings.Contains(err.Error(), "non-numeric"):
 			return 0, fmt.Errorf("memcached: %w", backend.ErrNotInteger)
 		default:
-			return 0, wrap(err)
+			return 0, s.servers.of(k).wrap(err)
 		}
 	}
 	return 0, errors.New("memcached: Incr: the counter keeps being deleted and created")

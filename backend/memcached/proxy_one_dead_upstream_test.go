@@ -14,6 +14,20 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
+// openOnProxy returns a Store of a live memcached server and a textServer
+// (a proxy, which answers with an error what fail says), and two keys the
+// Store puts on the proxy.
+func openOnProxy(t *testing.T, fail func(cmd []byte) bool) (s *memcached.Store, proxy *textServer, broken, other string) {
+	t.Helper()
+	live := testutil.MemcachedAddrs(t)[0]
+	proxy = newTextServer(t, fail)
+	ns := namespaceOn(0)
+	s = open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
+	_, _ = s.Get(bg, "first") // makes the generation
+	keys := keysOn(t, live, ns, 1, 2)
+	return s, proxy, keys[0], keys[1]
+}
+
 // oneDeadUpstream is the textServer's fail of a proxy in front of two
 // upstreams, one of them dead: it holds broken and, as the proxy hashes
 // keys, half of the Store's probe keys (<ns>:probe:<n>), and <ns>:probe,
@@ -24,7 +38,7 @@ func oneDeadUpstream(broken string) func(cmd []byte) bool {
 		if len(f) < 2 {
 			return false
 		}
-		k := f[len(f)-1]
+		k := f[1] // the key, or a get's first
 		return bytes.HasSuffix(k, []byte(":"+broken)) || bytes.HasSuffix(k, []byte(":probe")) ||
 			bytes.Contains(k, []byte(":probe:")) && crc32.ChecksumIEEE(k)%2 == 0
 	}
@@ -43,13 +57,7 @@ func oneDeadUpstream(broken string) func(cmd []byte) bool {
 // The sleeps stand for a quiet time between requests: health.go reads
 // time.Now, and has no clock to inject.
 func TestProxyOfOneDeadUpstreamStaysUpUnderLightTraffic(t *testing.T) {
-	live := testutil.MemcachedAddrs(t)[0]
-	proxy := newTextServer(t, failNone)
-	ns := namespaceOn(0)
-	s := open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
-	_, _ = s.Get(bg, "first") // makes the generation
-	keys := keysOn(t, live, ns, 1, 2)
-	broken, other := keys[0], keys[1]
+	s, proxy, broken, other := openOnProxy(t, failNone)
 	proxy.setFail(oneDeadUpstream(broken))
 	_, err := s.Get(bg, other)
 	require.ErrorIs(t, err, backend.ErrNotFound, "a key of a live upstream")
@@ -75,13 +83,7 @@ func TestProxyOfOneDeadUpstreamStaysUpUnderLightTraffic(t *testing.T) {
 // upstream was dead. The probe now gets several keys, one get each, and
 // any normal reply brings the server up.
 func TestProxyMarkedDownComesBackWithOneUpstreamStillDead(t *testing.T) {
-	live := testutil.MemcachedAddrs(t)[0]
-	proxy := newTextServer(t, failAll)
-	ns := namespaceOn(0)
-	s := open(t, memcached.Options{Servers: []string{live, proxy.addr}, Namespace: ns})
-	_, _ = s.Get(bg, "first")
-	keys := keysOn(t, live, ns, 1, 2)
-	broken, other := keys[0], keys[1]
+	s, proxy, broken, other := openOnProxy(t, failAll)
 	// All upstreams dead for a while: the proxy is marked down, rightly.
 	for start := time.Now(); time.Since(start) < 1200*time.Millisecond; {
 		if _, err := s.Get(bg, broken); errors.Is(err, backend.ErrServerDown) {
@@ -101,4 +103,37 @@ func TestProxyMarkedDownComesBackWithOneUpstreamStillDead(t *testing.T) {
 		}
 	}
 	require.Less(t, refused, 3, "the proxy's live upstreams' keys refused for good: its probe goes to the dead upstream")
+}
+
+// Regression (review of d898adf): the error replies of a proxy with one
+// upstream dead, which answers the other upstreams' keys normally, were
+// plain errors, which the caching package's breaker counts as failures:
+// under load, runs of them opened it for every key. They now wrap
+// backend.ErrKeyRefused, which it does not count, while the server gave a
+// normal reply within the last second; a server whose replies are all
+// errors fails as before.
+func TestProxyErrorReplyForOneKeyIsAKeyRefusal(t *testing.T) {
+	s, proxy, broken, other := openOnProxy(t, failNone)
+	proxy.setFail(func(cmd []byte) bool {
+		return bytes.Contains(cmd, []byte(":"+broken))
+	})
+	_, err := s.Get(bg, other)
+	require.ErrorIs(t, err, backend.ErrNotFound, "a key of a live upstream")
+
+	_, err = s.Get(bg, broken)
+	require.ErrorIs(t, err, backend.ErrKeyRefused)
+	require.NotErrorIs(t, err, backend.ErrServerDown)
+	require.ErrorIs(t, s.Set(bg, broken, []byte("v"), time.Minute), backend.ErrKeyRefused)
+	_, err = s.Incr(bg, broken, 1)
+	require.ErrorIs(t, err, backend.ErrKeyRefused)
+	require.ErrorIs(t, s.Delete(bg, broken), backend.ErrKeyRefused)
+	_, err = s.GetMany(bg, []string{broken})
+	require.ErrorIs(t, err, backend.ErrKeyRefused)
+
+	// A proxy whose upstreams are all dead, from the start: its errors are
+	// failures.
+	s, _, broken, _ = openOnProxy(t, failAll)
+	_, err = s.Get(bg, broken)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, backend.ErrKeyRefused, "a server that answers nothing normally refused a key")
 }

@@ -137,6 +137,9 @@ func (l *serverList) pick(key string) int {
 	return int(cs % uint32(len(l.addrs)))
 }
 
+// of returns the health of key's server.
+func (l *serverList) of(key string) *serverHealth { return l.health[l.pick(key)] }
+
 // Each calls f with each server, in order, and returns their errors
 // joined. Unlike ServerList's, it does not stop at the first error:
 // gomemcache's FlushAll (Options.FlushOnClear's Clear) and Ping call it,
