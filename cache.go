@@ -177,7 +177,11 @@ type Options struct {
 // (the failures that marked the server down were counted), so that one
 // server down does not open it against the others; the calls fail open as
 // any failed call does. With every server down, the backend's errors are
-// failures again, and the breaker opens.
+// failures again, and the breaker opens. Likewise a call a server refused
+// for its key while it answers the others normally, with
+// backend.ErrKeyRefused (a memcached proxy one of whose upstreams is dead;
+// a filesystem entry this process may not read): the store is up, and the
+// call fails open without counting.
 type BreakerOptions struct {
 	// Threshold is how many consecutive failures, of any operations or of
 	// one, open the breaker. Zero means 5; negative turns the breaker off.

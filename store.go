@@ -665,7 +665,8 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 // stop the others, as a GetMany's server down fails its own keys only: the
 // entries read are returned with a *backend.GetManyError naming the keys
 // not read, wrapping the first real failure (rather than a
-// backend.ErrServerDown, which the breaker does not count). The call fails
+// backend.ErrServerDown or ErrKeyRefused, which the breaker does not count:
+// neutral). The call fails
 // as a whole when no key was read. Once ctx is done, the keys left are
 // noted unread with its error, not read.
 func (s *store) lookupDirectEach(ctx context.Context, keys []string) ([]directFound, error) {
@@ -673,7 +674,7 @@ func (s *store) lookupDirectEach(ctx context.Context, keys []string) ([]directFo
 	var (
 		unread []int
 		first  error
-		minor  bool // first wraps backend.ErrServerDown
+		minor  bool // first is neutral
 	)
 	for i, k := range keys {
 		if first != nil && ctx.Err() != nil {
@@ -684,7 +685,7 @@ func (s *store) lookupDirectEach(ctx context.Context, keys []string) ([]directFo
 		}
 		e, integer, err := s.lookupDirect(ctx, k)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			m := errors.Is(err, backend.ErrServerDown)
+			m := neutral(err)
 			if first == nil || minor && !m {
 				first, minor = err, m
 			}
@@ -1295,8 +1296,8 @@ type write struct {
 // Without one, each is a call of its own, and one that fails (its server
 // down, its value too large) does not stop the others: they are written,
 // and the error is the first failure's, saying how many other keys were not
-// stored (a real failure before a backend.ErrServerDown, which the breaker
-// does not count). A context done fails each write left at once, as their
+// stored (a real failure before a neutral one, which the breaker does not
+// count). A context done fails each write left at once, as their
 // own calls would (each drops its key from a near cache).
 func (s *store) write(ctx context.Context, ws ...write) error {
 	if s.local != nil || s.setMany == nil || len(ws) == 1 {
@@ -1311,7 +1312,7 @@ func (s *store) write(ctx context.Context, ws ...write) error {
 				err = s.save(ctx, w.key, w.e, w.vs)
 			}
 			if err != nil {
-				failed.Add(err, errors.Is(err, backend.ErrServerDown))
+				failed.Add(err, neutral(err))
 			}
 		}
 		return failed.JoinAs(nil, "stored")
@@ -1547,8 +1548,7 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 		if s.br != nil {
 			s.br.Success(k)
 		}
-	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), errors.Is(err, backend.ErrServerDown),
-		errors.Is(err, backend.ErrKeyRefused):
+	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), neutral(err):
 		if errors.Is(err, backend.ErrServerDown) {
 			s.stats.unavailable.Add(1) // not made, as the breaker's refusals
 		}
@@ -1558,6 +1558,16 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	case s.br != nil:
 		s.br.Failure(k)
 	}
+}
+
+// neutral reports whether err is a backend's answer that says nothing of
+// the store as a whole, which the breaker counts neither as a success nor
+// as a failure: a call refused at once for a server marked down
+// (backend.ErrServerDown), or one a server refused for its key while it
+// serves the others (backend.ErrKeyRefused: a proxy with one upstream
+// dead).
+func neutral(err error) bool {
+	return errors.Is(err, backend.ErrServerDown) || errors.Is(err, backend.ErrKeyRefused)
 }
 
 // callerEnded reports whether err is the caller's cancellation of ctx (its

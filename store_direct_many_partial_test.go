@@ -16,8 +16,8 @@ import (
 )
 
 // downKeys is a remote backend without GetMany (a *simple.Store, its other
-// capabilities hidden) whose Get fails for the keys holding "down" (their
-// server down), with errs in turn.
+// capabilities hidden) whose Get and Set fail for the keys holding "down"
+// (their server down), with errs in turn.
 type downKeys struct {
 	backend.Backend
 	errs  []error
@@ -38,6 +38,13 @@ func (d *downKeys) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("get: %w", d.errs[int(d.n.Add(1)-1)%len(d.errs)])
 	}
 	return d.Backend.Get(ctx, key)
+}
+
+func (d *downKeys) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if strings.Contains(key, "down") {
+		return fmt.Errorf("set: %w", d.errs[int(d.n.Add(1)-1)%len(d.errs)])
+	}
+	return d.Backend.Set(ctx, key, value, ttl)
 }
 
 // downKeysCache returns a Cache, with no breaker, on a downKeys whose
@@ -68,6 +75,7 @@ func TestStoreDirectManyWithoutGetManyReadsPastAFailedKey(t *testing.T) {
 		// The breaker does not count ErrServerDown: a real failure after
 		// one must not hide behind it.
 		{"server down first", []error{backend.ErrServerDown, errServer}, errServer},
+		{"key refused first", []error{backend.ErrKeyRefused, errServer}, errServer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := downKeysCache(t, tc.errs...)
@@ -112,4 +120,24 @@ func TestStoreDirectManyWithoutGetManyReadsPastAFailedKey(t *testing.T) {
 		assert.Equal(t, map[string][]byte{"a": []byte("v-a")}, got)
 		assert.EqualValues(t, 2, b.gets.Load(), "no key read once the context is done")
 	})
+}
+
+// TestSetManyWithoutSetManyReportsARealFailure: Cache.SetMany on a backend
+// without SetMany writes each key apart, and of those that failed reports a
+// real failure's error, which the breaker counts, ahead of a refusal it
+// does not (a server marked down, a key refused by a server that serves
+// the others), whichever came first.
+func TestSetManyWithoutSetManyReportsARealFailure(t *testing.T) {
+	ctx := context.Background()
+	errServer := errors.New("remote: connection refused")
+	for _, neutral := range []error{backend.ErrServerDown, backend.ErrKeyRefused} {
+		for _, errs := range [][]error{{neutral, errServer}, {errServer, neutral}} {
+			c, _ := downKeysCache(t, errs...)
+			err := c.SetMany(ctx, map[string][]byte{"a": []byte("1"), "down-1": []byte("2"), "down-2": []byte("3")}, time.Minute)
+			require.ErrorIs(t, err, errServer, "errors %v", errs)
+			v, err := c.Get(ctx, "a")
+			require.NoError(t, err, "the key on a live server was not written")
+			require.Equal(t, "1", string(v))
+		}
+	}
 }

@@ -2,6 +2,7 @@ package near_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/memcached"
 	"github.com/go-caching/caching/backend/near"
+	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -56,4 +58,38 @@ func TestSetManyGoesOnPastAFailingItem(t *testing.T) {
 	require.NotZero(t, onLive)
 	require.Less(t, onLive, len(items), "some keys must be on the server down")
 	require.Equal(t, onLive, stored, "keys on the live server that SetMany did not write")
+}
+
+// setRefusing is a remote store without SetMany whose Set fails for the
+// keys of errs with their error.
+type setRefusing struct {
+	backend.Backend
+	errs map[string]error
+}
+
+func (s setRefusing) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := s.errs[key]; err != nil {
+		return err
+	}
+	return s.Backend.Set(ctx, key, value, ttl)
+}
+
+// TestSetManyReportsARealFailureAfterANeutralOne: of the items a SetMany
+// without the remote's own could not write, the error reported is a real
+// failure's where there is one, ahead of a refusal the caching package's
+// breaker does not count (a server marked down; a key refused by a server
+// that serves the others): reported first, such a refusal hid the failure
+// from the breaker.
+func TestSetManyReportsARealFailureAfterANeutralOne(t *testing.T) {
+	ctx := context.Background()
+	errServer := errors.New("remote: connection reset")
+	for _, neutral := range []error{backend.ErrServerDown, backend.ErrKeyRefused} {
+		remote := setRefusing{Backend: simple.Must(simple.Options{}), errs: map[string]error{"a": neutral, "b": errServer}}
+		s := openNear(t, remote, near.Options{})
+		err := s.SetMany(ctx, []backend.Item{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("2")}, {Key: "c", Value: []byte("3")}})
+		require.ErrorIs(t, err, errServer, "after %v", neutral)
+		v, err := remote.Get(ctx, "c")
+		require.NoError(t, err)
+		require.Equal(t, "3", string(v))
+	}
 }
