@@ -69,7 +69,8 @@ var (
 	// ErrKeyRefused reports a call that the server of its key answered
 	// with an error while it goes on answering other keys normally: a
 	// proxy in front of several servers (mcrouter, twemproxy, memcached's
-	// proxy mode) answers so for the keys of an upstream that is dead. The
+	// proxy mode) answers so for the keys of an upstream that is dead; the
+	// filesystem store, for an entry file this process may not read. The
 	// store is up: the caching package's circuit breaker counts the call
 	// neither as a success nor as a failure, and the call fails open (it
 	// counts in the Cache's Stats.Errors, as any error swallowed so). A

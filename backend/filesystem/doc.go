@@ -236,8 +236,12 @@
 // Delete removes it). A miss would hide the misconfiguration: every read of
 // the other users' entries would miss and rewrite them, with nothing
 // logged, where an error is returned by the direct API and logged and
-// counted by views, Memoize and fragments, which fail open. For a cache
-// shared by a group, give FileMode group read (0o640 or 0o660).
+// counted by views, Memoize and fragments, which fail open. The error of a
+// read wraps backend.ErrKeyRefused (the store serves the other keys), which
+// the caching package's circuit breaker does not count: one such file, a
+// tag's version file that every tagged lookup reads, say, does not switch
+// the cache off. For a cache shared by a group, give FileMode group read
+// (0o640 or 0o660).
 //
 // # Namespace and Clear
 //

@@ -70,9 +70,16 @@ func assertPartialGetMany(t *testing.T, s *filesystem.Store) {
 	for i, k := range keys[1:] {
 		assert.Equal(t, "writer:"+k, string(vals[i+1]), k)
 	}
+	assert.ErrorIs(t, err, backend.ErrKeyRefused, "one file refused: the store is up")
 	// Every key unreadable: the failure itself.
 	_, err = s.GetMany(bg, keys[:1])
 	require.Error(t, err)
 	assert.NotErrorAs(t, err, &ge)
+	assert.NotErrorIs(t, err, backend.ErrNotFound)
+	assert.ErrorIs(t, err, backend.ErrKeyRefused)
+	// A Get of it, a tag version's read, say: refused for its key, which
+	// the caching package's breaker does not count.
+	_, err = s.Get(bg, keys[0])
+	assert.ErrorIs(t, err, backend.ErrKeyRefused)
 	assert.NotErrorIs(t, err, backend.ErrNotFound)
 }

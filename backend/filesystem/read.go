@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"math"
 	"os"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // openRegular opens the file at path for reading if it is a regular file. It
@@ -132,6 +134,15 @@ func (s *Store) readFile(ctx context.Context, e entry, key string, unlocked bool
 		return read{}, nil // missing, or not the store's: nothing of ours there
 	}
 	f, fi, err := s.openRegular(e.path)
+	if errors.Is(err, fs.ErrPermission) {
+		// One file this process may not read (another user's, made
+		// with a mode that shuts it out), in a directory it reads: the
+		// store serves the other keys, and a Set of this key replaces
+		// the file. Not a failure of the store, which the caching
+		// package's circuit breaker would count, switching the whole
+		// cache off for one file.
+		return read{}, fmt.Errorf("filesystem: %w: %w", backend.ErrKeyRefused, err)
+	}
 	if err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
 	}
