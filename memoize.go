@@ -978,11 +978,26 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	if out != nil {
 		out.payload = e.Payload // nil in process, where the value is shared
 	}
-	m.shared.saveMu.RLock()
-	defer m.shared.saveMu.RUnlock()
 	if !m.shared.current(epoch) {
 		// Forgotten while fn ran: computed again by the next caller (or
 		// superseded by a replacement, which settles the entry for it).
+		// Checked before the wait for a write of key in progress too:
+		// one superseded stores nothing, and does not wait to.
+		epoch.unstored = true
+		return v, true, nil
+	}
+	if lerr := m.lockWrite(ctx, &epoch); lerr != nil {
+		// A write of key in progress did not land within Options.Timeout
+		// (a hung backend): this store would not either. Not stored, as
+		// for a failed write, but the entry it was to replace cannot be
+		// removed holding the lock: its delete is retried, as a failed
+		// one is (dropFailed).
+		m.failOpen("memoize set", lerr)
+		m.backendFailed(mode, tags, lerr, out, func(retry bool) { m.dropFailed(key, retry, out, lerr) })
+		return v, false, nil
+	}
+	defer m.shared.unlockWrite(&epoch)
+	if !m.shared.current(epoch) { // superseded during the wait
 		epoch.unstored = true
 		return v, true, nil
 	}
@@ -999,7 +1014,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// The backend refused the write (Redis's OOM under noeviction
 		// refuses SET and answers DEL), or failed: the entry it was to
 		// replace, which may hold the result of the data before an
-		// update, is removed (saveMu held, the epoch current).
+		// update, is removed (the write lock held, the epoch current).
 		m.backendFailed(mode, tags, serr, out, func(retry bool) {
 			m.shared.settle(&epoch)
 			m.dropEntry(ctx, key, retry, out)
@@ -1013,6 +1028,18 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	return v, !leaseOutlived(e), nil
 }
 
+// lockWrite takes the write lock of epoch's key (keyEpoch.wmu) for a store
+// or delete, waiting for a write of the key in progress at most
+// Options.Timeout on a remote store (a write there is bounded so, and a
+// wait past it finds a backend that hangs), or until ctx ends; in process,
+// where writes do not block, for as long as it takes.
+func (m *Memoized[A, R]) lockWrite(ctx context.Context, epoch *memoEpoch) error {
+	if m.c.store.local != nil {
+		return m.shared.lockWrite(context.WithoutCancel(ctx), epoch, 0)
+	}
+	return m.shared.lockWrite(ctx, epoch, m.c.store.timeout)
+}
+
 // dropReplaced deletes key's entry, which a computation that began at epoch
 // was to replace with a result that is not stored (refused by StoreIf,
 // SkipZero, ResultTTL or the Codec, or by the backend: its versions not
@@ -1020,11 +1047,18 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 // be served until its TTL. As a store is, the delete is skipped when
 // Forget, ForgetAll, Set or Refresh (or a forced Get, or a refresh that
 // superseded it) changed key's epoch while fn ran (what is under key now
-// is theirs), and ordered against that change by saveMu. See dropEntry
-// for a delete that fails, and retry.
+// is theirs), and ordered against the writes of theirs by key's write
+// lock. See dropEntry for a delete that fails, and retry.
 func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *memoEpoch, retry bool, out *flightOut) {
-	m.shared.saveMu.RLock()
-	defer m.shared.saveMu.RUnlock()
+	if !m.shared.current(*epoch) { // checked again holding the lock
+		epoch.unstored = true
+		return
+	}
+	if err := m.lockWrite(ctx, epoch); err != nil {
+		m.dropFailed(key, retry, out, err)
+		return
+	}
+	defer m.shared.unlockWrite(epoch)
 	if !m.shared.current(*epoch) {
 		epoch.unstored = true // see memoShared.owed
 		return
@@ -1039,8 +1073,14 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *me
 // since (memoShared.owed). The delete is retried if it fails, as
 // Refresh's.
 func (m *Memoized[A, R]) dropOwed(ctx context.Context, key string, epoch *memoEpoch, out *flightOut) {
-	m.shared.saveMu.RLock()
-	defer m.shared.saveMu.RUnlock()
+	if !m.shared.current(*epoch) || !m.shared.owed(epoch) { // checked again holding the lock
+		return
+	}
+	if err := m.lockWrite(ctx, epoch); err != nil {
+		m.dropFailed(key, true, out, err)
+		return
+	}
+	defer m.shared.unlockWrite(epoch)
 	if !m.shared.current(*epoch) || !m.shared.owed(epoch) {
 		return
 	}
@@ -1078,7 +1118,7 @@ func (m *Memoized[A, R]) backendFailed(mode computeMode, tags []string, berr err
 	}
 }
 
-// dropEntry is dropReplaced's delete, for a caller that holds saveMu's read
+// dropEntry is dropReplaced's delete, for a caller that holds key's write
 // lock and found its epoch current. The delete is bounded by
 // Options.Timeout on a remote store. A backend error is counted and
 // logged, and reported in out (flightOut.kept) for Refresh to return; with
@@ -1089,10 +1129,14 @@ func (m *Memoized[A, R]) backendFailed(mode computeMode, tags []string, berr err
 func (m *Memoized[A, R]) dropEntry(ctx context.Context, key string, retry bool, out *flightOut) {
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()
-	err := m.c.store.del(opCtx, key)
-	if err == nil {
-		return
+	if err := m.c.store.del(opCtx, key); err != nil {
+		m.dropFailed(key, retry, out, err)
 	}
+}
+
+// dropFailed is what dropEntry does when its delete of key fails with err,
+// or when key's write lock was not had in time (lockWrite) for it.
+func (m *Memoized[A, R]) dropFailed(key string, retry bool, out *flightOut, err error) {
 	m.failOpen("memoize delete", err)
 	if retry {
 		m.c.retryInvalidation("memoize refresh", []string{key}, err)
@@ -1499,9 +1543,10 @@ func panicValue(r any) any {
 // a result they were computing: where that matters, tag results by their
 // argument (ArgTags) and invalidate the tag, or use ForgetAll. Of Forget and
 // a Set, Refresh or Forget of a (or a ForgetAll) made after it in this
-// process, the one made last wins: one made before Forget's delete makes
-// Forget delete nothing and return nil (its result is kept, as if the
-// delete had been made first), and a Refresh there whose fn fails removes
+// process, the one made last wins: one that has stored or deleted before
+// Forget's delete makes Forget delete nothing and return nil (its result
+// is kept, as if the delete had been made first); one still computing
+// stores after Forget's delete, and a Refresh there whose fn fails removes
 // a's entry, as for a Refresh it superseded. The delete is bounded by
 // Options.Timeout on a remote store. When the backend fails, the error is
 // returned and the delete is retried in the background (see
@@ -1535,20 +1580,24 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 }
 
 // forgetEntry is Forget's delete of key, whose supersede read held: made
-// as a computation's store is, under saveMu's read lock and only while
-// held is current, so that a Set (or Refresh) made after Forget's
-// supersede, which waits for it there, stores after it, and one that
-// stored before it is not deleted. It is bounded by Options.Timeout: saveMu
-// is held, and a hung backend must not hold every supersede of the name
-// (and, behind one, every store) for as long as the caller's context.
+// as Set's store is, holding key's write lock, while no call made after
+// Forget's supersede has written (memoShared.mayReplace), so that a Set
+// (or Refresh) made after it stores after the delete, and one that stored
+// before it is not deleted. It is bounded by Options.Timeout, as the wait
+// for the lock is: a hung backend must not hold the next write of key for
+// as long as the caller's context.
 func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memoEpoch) error {
-	m.shared.saveMu.RLock()
-	defer m.shared.saveMu.RUnlock()
-	if !m.shared.current(*held) {
-		// Superseded: the later call's result (or its delete) stands, as
-		// if Forget's delete had been made first; a replacement whose fn
-		// fails removes the entry for it (memoShared.owed).
-		held.unstored = true
+	if !m.shared.mayReplace(held) { // checked again holding the lock
+		return nil
+	}
+	if err := m.lockWrite(ctx, held); err != nil {
+		return err
+	}
+	defer m.shared.unlockWrite(held)
+	if !m.shared.mayReplace(held) {
+		// A call made after Forget's supersede has stored or deleted: its
+		// result (or its delete) stands, as if Forget's delete had been
+		// made first.
 		return nil
 	}
 	m.shared.settle(held)

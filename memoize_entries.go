@@ -104,10 +104,15 @@ var refreshSupersededHook func(key string)
 // not overwrite r; those of other arguments are stored. Of Set and a
 // Refresh, Set, Forget or ForgetAll of a made after it in this process
 // (through this Memoized or another of its name), the one made last wins:
-// one made before Set has stored r makes Set store nothing and return nil
-// (r is replaced by its result as if r had been stored first), and a
-// Refresh there whose fn fails removes a's entry, as for a Refresh it
-// superseded. Its store is bounded by Options.Timeout on a remote store.
+// Set stores r unless that call has already stored or removed a's entry
+// (Set then stores nothing and returns nil: r is replaced by its result
+// as if r had been stored first), and that call's store or delete lands
+// after Set's, so that a Get made after Set returned is never served the
+// entry of before Set (a Refresh still computing there does not leave it
+// served). A Refresh there whose fn fails keeps r if Set stored it, and
+// else removes a's entry, as for a Refresh it superseded. Its store waits
+// for a store or delete of a in progress (never for those of other
+// arguments), each bounded by Options.Timeout on a remote store.
 // Errors are the backend's (and the Codec's), returned, not failed open; where Set superseded a Refresh that returns its result
 // unstored, a failed Set removes a's entry too (the delete retried if it
 // fails), which may hold the result of the data before that Refresh.
@@ -147,38 +152,43 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	if err := m.c.store.setValue(e, r, m.c.codec.Marshal); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: encode: %w", m.name, err)
 	}
-	// Stored as a computation's result is: ordered by saveMu against the
+	// Ordered as a computation's store is, by key's write lock, against the
 	// calls made after Set's supersede (a Refresh after another update,
-	// another Set, Forget, ForgetAll), and only while none was made, or r,
-	// older than theirs, would be stored over what they stored.
-	m.shared.saveMu.RLock()
-	defer m.shared.saveMu.RUnlock()
-	if !m.shared.current(held) {
-		// Superseded: r is replaced by the later call's result as if it
-		// had been stored first (nil is returned). That call settles the
-		// entry for it, as for a superseded Refresh: a replacement whose
-		// fn fails removes it (memoShared.owed).
-		stored, held.unstored = true, true
+	// another Set, Forget): made unless one of them has written already
+	// (mayReplace, where the invariant is), or r, older than theirs, would
+	// be stored over what they stored; one still computing writes after
+	// it. The wait for a write of key in progress and Set's own are each
+	// bounded by Options.Timeout on a remote store; those of other keys
+	// and the supersedes of the name do not wait for them.
+	if !m.shared.mayReplace(&held) { // checked again holding the lock
+		stored = true
+		return nil
+	}
+	if err := m.lockWrite(ctx, &held); err != nil {
+		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
+	}
+	defer m.shared.unlockWrite(&held) // before the deferred dropOwed, which takes it
+	if !m.shared.mayReplace(&held) {
+		// A later call has stored or removed the entry: r is replaced by
+		// its result as if r had been stored first (nil is returned), and
+		// it settled the replacements Set superseded.
+		stored = true
 		return nil
 	}
 	// r is newer than the results of the replacements it superseded: one
 	// that returned its result unstored is owed no delete any more
-	// (memoShared.owed), though a replacement begun after the supersede,
-	// whose epoch is current, may fail. Settled before the store is made,
-	// not after it lands: a replacement whose fn fails (begun after the
-	// supersede, so that it checks under saveMu's read lock as Set does)
-	// would otherwise find the superseded one still owed between the two,
-	// and remove r, which Set's caller is told was stored. Where the store
-	// fails, Set removes the entry itself if one was owed (what a later
-	// replacement no longer does), so that the entry of the data before
-	// the superseded replacement is never served: a failure loses at most
-	// the entry, never keeps a stale one.
+	// (memoShared.owed), though a replacement begun after the supersede
+	// may fail. Settled before the store is made, not after it lands: a
+	// replacement whose fn fails (which checks holding the write lock,
+	// after Set's store) would otherwise find the superseded one still
+	// owed, and remove r, which Set's caller is told was stored. Where
+	// the store fails, Set removes the entry itself if one was owed (what
+	// a later replacement no longer does), so that the entry of the data
+	// before the superseded replacement is never served: a failure loses
+	// at most the entry, never keeps a stale one.
 	owed := m.shared.owed(&held)
 	m.shared.settle(&held)
 	stored = true // settled: the deferred dropOwed would find nothing owed
-	// Bounded by Options.Timeout, as a computation's store is: saveMu is
-	// held, and a hung backend must not hold every supersede of the name
-	// (and, behind one, every store) for as long as the caller's context.
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()
 	if err := m.c.store.save(opCtx, key, e, vs); err != nil {

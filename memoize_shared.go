@@ -1,10 +1,12 @@
 package caching
 
 import (
+	"context"
 	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-caching/caching/internal/flight"
 )
@@ -21,10 +23,12 @@ import (
 // memoShared is what the Memoized values of one name share (see above), kept
 // in the Cache's registry (registry.memo), so that each name has one.
 type memoShared struct {
-	// saveMu orders a computation's check of its epoch and its store (or
-	// delete) against a change of the epoch: a store that began before the
-	// change ends before the change returns; one that begins after finds
-	// the epoch changed and stores nothing.
+	// saveMu orders the supersedes of the name (read) after ForgetAll's
+	// delete of the generation (write): a Set or Refresh made after
+	// ForgetAll's supersede reads the generation after the delete, and
+	// stores under the new one. No store or delete of an entry holds it:
+	// those of a key are ordered by its keyEpoch's write lock, and a
+	// supersede does not wait for them (see keyEpoch.wmu).
 	saveMu sync.RWMutex
 	// all changes with every ForgetAll.
 	all atomic.Uint64
@@ -56,6 +60,17 @@ type memoShared struct {
 type keyEpoch struct {
 	n    atomic.Uint64
 	refs int // guarded by memoShared.emu
+	// wmu is the key's write lock (a channel, so that a wait for it ends
+	// with the caller's context or Options.Timeout: lockWrite), held by a
+	// store or delete of the key's entry from its check of its epoch
+	// (current, mayReplace) until the write lands or fails. Writes of a
+	// key land in the order of their checks, so that the last check wins;
+	// a supersede does not wait for a write in progress (it checked
+	// before), and the write of the call that superseded is made after
+	// it. The writes of other keys, and the supersedes, never wait for a
+	// hung one: a caller waits for at most one write of its key (bounded
+	// by Options.Timeout) and then makes its own.
+	wmu chan struct{}
 	// What a replacement (Refresh's, a forced Get's: epochOfMode) whose fn
 	// fails needs to tell whether it removes the entry (memoShared.owed),
 	// guarded by memoShared.emu. pending holds the epoch (n) each
@@ -115,7 +130,7 @@ func (s *memoShared) epochOfMode(key string, replacing bool) memoEpoch {
 func (s *memoShared) keyEpochOf(key string) *keyEpoch {
 	ke := s.epochs[key]
 	if ke == nil {
-		ke = new(keyEpoch)
+		ke = &keyEpoch{wmu: make(chan struct{}, 1)}
 		if s.epochs == nil {
 			s.epochs = make(map[string]*keyEpoch)
 		}
@@ -152,7 +167,8 @@ func (ke *keyEpoch) unpend(n uint64) {
 // settle records that the computation that read e stored or removed its
 // key's entry: the replacements begun before it, superseded, are settled
 // too (what is stored is no older than their results, or nothing is). The
-// caller holds saveMu's read lock and found e current; Set settles its
+// caller holds the key's write lock and found e current (or, for Set and
+// Forget, mayReplace); Set settles its
 // own (supersedeHeldMode) so before its store is made, and removes the
 // entry itself if that store fails where something was owed; Forget
 // settles its own before its delete is made (a delete that fails is
@@ -174,8 +190,8 @@ func (s *memoShared) settle(e *memoEpoch) {
 // begun before its caller's supersede) returned, or is to return, a
 // result it did not store, and no computation stored or removed the entry
 // since. One that stored before e's supersede, or that began after it, is
-// no such replacement: what it stored is kept. The caller holds saveMu's
-// read lock and found e current.
+// no such replacement: what it stored is kept. The caller holds the key's
+// write lock and found e current (or, for Set, mayReplace).
 func (s *memoShared) owed(e *memoEpoch) bool {
 	s.emu.Lock()
 	defer s.emu.Unlock()
@@ -192,24 +208,72 @@ func (s *memoShared) owed(e *memoEpoch) bool {
 }
 
 // current reports whether no Forget, ForgetAll, Set or Refresh of its key
-// began since e was read. The caller holds saveMu's read lock, so that
-// none begins before it has stored.
+// began since e was read. A caller that writes on it holds the key's write
+// lock (lockWrite): a call that begins after the check writes after it.
 func (s *memoShared) current(e memoEpoch) bool {
 	return e.ke.n.Load() == e.n && s.all.Load() == e.all
 }
 
+// mayReplace reports whether Set or Forget, whose supersede read e
+// (supersedeHeldMode), is to make its store or delete, holding the key's
+// write lock. The invariant: of the calls that replace a key's entry
+// (Set, Forget, a Refresh's or forced Get's computation, a replacement's
+// removal of an owed entry), the one whose supersede came last decides
+// what is served, and a Set or Forget that returned nil is never followed
+// by the entry of before it. So Set or Forget writes while no call
+// superseded it, as a computation does, and also after one did, as long
+// as none of those later calls has written yet (the key's settled epoch
+// is not past e's): its write then lands first, and the later call's,
+// made holding the write lock after it, lands over it. It writes nothing
+// where a later call has written (what that call stored or removed
+// stands, as if Set's store had been made first), or after a ForgetAll
+// (whose delete of the generation makes any entry of before it a miss).
+// Without its write, a Refresh made after Set and still computing would
+// leave the entry of before Set served, though Set returned nil.
+func (s *memoShared) mayReplace(e *memoEpoch) bool {
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	return s.all.Load() == e.all && e.ke.settled <= e.n
+}
+
+// lockWrite takes the write lock of e's key (keyEpoch.wmu), waiting at
+// most wait (none: for as long as ctx) for a write of the key in
+// progress; the caller calls unlockWrite once its write has landed or
+// failed.
+func (s *memoShared) lockWrite(ctx context.Context, e *memoEpoch, wait time.Duration) error {
+	select {
+	case e.ke.wmu <- struct{}{}:
+		return nil
+	default:
+	}
+	if wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	select {
+	case e.ke.wmu <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// unlockWrite releases the write lock that lockWrite took.
+func (s *memoShared) unlockWrite(e *memoEpoch) { <-e.ke.wmu }
+
 // supersede changes key's epoch, so that no computation of key in flight
 // stores its result, and forgets those computations, so that no caller
-// that comes after joins one. It returns when the computations that were
-// storing have stored.
+// that comes after joins one. A store that checked its epoch before is
+// not waited for: a write of the caller's is made after it (keyEpoch.wmu).
 func (s *memoShared) supersede(key string) {
-	s.saveMu.Lock()
+	s.saveMu.RLock()
 	s.emu.Lock()
 	if ke := s.epochs[key]; ke != nil {
 		ke.n.Add(1)
 	}
 	s.emu.Unlock()
-	s.saveMu.Unlock()
+	s.saveMu.RUnlock()
 	s.forget(key)
 }
 
@@ -235,7 +299,7 @@ func (s *memoShared) supersedeHeld(key string) memoEpoch {
 // so that a replacement that supersedes it and whose fn fails removes
 // the entry it did not replace (memoShared.owed).
 func (s *memoShared) supersedeHeldMode(key string, replacing bool) memoEpoch {
-	s.saveMu.Lock()
+	s.saveMu.RLock()
 	s.emu.Lock()
 	ke := s.keyEpochOf(key)
 	e := memoEpoch{key: key, ke: ke, n: ke.n.Add(1), all: s.all.Load(), replacing: replacing}
@@ -243,7 +307,7 @@ func (s *memoShared) supersedeHeldMode(key string, replacing bool) memoEpoch {
 		ke.pending = append(ke.pending, e.n)
 	}
 	s.emu.Unlock()
-	s.saveMu.Unlock()
+	s.saveMu.RUnlock()
 	s.forget(key)
 	return e
 }
@@ -252,8 +316,10 @@ func (s *memoShared) supersedeHeldMode(key string, replacing bool) memoEpoch {
 // (ForgetAll's delete of the generation) holding saveMu: a Set or Refresh
 // that supersedes after it waits for the delete, and so reads the
 // generation after it, rather than store under the one deleted, where
-// the later call is to win. del is bounded: every store of the name
-// waits for it.
+// the later call is to win. del is bounded: every supersede of the name
+// waits for it. A store in progress is not waited for: it checked its
+// epoch before, and its entry, under the generation deleted, is a miss
+// wherever it lands.
 func (s *memoShared) supersedeAll(del func()) {
 	s.saveMu.Lock()
 	s.all.Add(1)
