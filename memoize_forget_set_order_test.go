@@ -44,9 +44,9 @@ var supersedingCalls = []struct {
 // ordered by saveMu: a Set made after Forget's supersede that stored
 // before Forget's delete was made lost its value to that delete (a miss
 // where Set's contract is that the later call wins). Now Forget deletes
-// under saveMu's read lock, only while its epoch is current: one
-// superseded before it deletes leaves the later call's result, as a
-// superseded Set does. A later Refresh whose fn fails removes the entry
+// holding its key's write lock, and not after a later call has written
+// (memoShared.mayReplace): that call's result stands, as for a
+// superseded Set. A later Refresh whose fn fails removes the entry
 // Forget did not, so the entry Forget was called for is never served.
 func TestMemoizeForgetSupersededDeletesNothing(t *testing.T) {
 	for _, st := range setOrderStores {
@@ -88,10 +88,11 @@ func (hungDeletes) Delete(ctx context.Context, _ ...string) error {
 	return ctx.Err()
 }
 
-// TestMemoizeForgetBoundedUnderSaveMu: Forget's delete is made holding
-// saveMu (read), and ForgetAll's holding it (write), which every
-// supersede (and, for ForgetAll, every store) of the name waits for: they
-// are bounded by Options.Timeout, as Set's store is, so that a hung
+// TestMemoizeForgetBoundedUnderSaveMu: Forget's delete is made holding its
+// key's write lock, which the next write of the key waits for, and
+// ForgetAll's holding saveMu (write), which every supersede of the name
+// waits for: they are bounded by Options.Timeout, as Set's store is, so
+// that a hung
 // backend fails the call (its delete retried in the background) rather
 // than holding every Forget, Refresh and Set of the name, and the caller,
 // for as long as the caller's context (here, for ever).

@@ -140,9 +140,10 @@ func (env *setOrderEnv) holdTags() (release func()) {
 // in flight, then stored r with no check of its own epoch: a call made
 // after Set's supersede (a Refresh after an update, another Set, Forget)
 // that wrote first was overwritten by Set's older result, served
-// afterwards. Now Set's store is ordered by saveMu as a computation's is:
-// a Set superseded before it stores stores nothing (its result was
-// replaced by the later call's, as if it had been stored first), and
+// afterwards. Now Set's store is ordered as a computation's is, by its
+// key's write lock: a Set superseded by a call that has written before it
+// stores stores nothing (its result was replaced by the later call's, as
+// if it had been stored first), and
 // whichever call superseded last wins. A later Refresh whose fn fails
 // removes the entry Set did not replace, as for a superseded Refresh.
 func TestMemoizeSetSupersededStoresNothing(t *testing.T) {
@@ -201,11 +202,12 @@ func (hungSets) Set(ctx context.Context, _ string, _ []byte, _ time.Duration) er
 	return ctx.Err()
 }
 
-// TestMemoizeSetBoundedUnderSaveMu: Set's store is now made holding
-// saveMu (read), which every supersede of the name waits for; it is
+// TestMemoizeSetBoundedUnderSaveMu: Set's store was made holding saveMu
+// (read), which every supersede of the name waited for; now it holds its
+// key's write lock, which the next write of the key waits for. It is
 // bounded by Options.Timeout, as a computation's store is, so that a hung
-// backend fails the Set rather than holding every Forget, Refresh and Set
-// of the name for as long as the caller's context (here, for ever).
+// backend fails the Set rather than holding the next Forget, Refresh and
+// Set for as long as the caller's context (here, for ever).
 func TestMemoizeSetBoundedUnderSaveMu(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, err := New(&Options{Backend: hungSets{&remote{Backend: newSimple(t, nil)}}, Timeout: time.Second,

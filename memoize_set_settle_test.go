@@ -16,8 +16,8 @@ import (
 // Set stored its result, then settled what the first was owed: the second,
 // whose fn failed in between, found the first's unstored result still
 // owed and removed Set's result, which Set's caller was told was stored.
-// Now Set settles before its store lands (both under saveMu, its epoch
-// current): the second keeps Set's result. Where Set's store fails after
+// Now Set settles before its store lands (both holding its key's write
+// lock): the second keeps Set's result. Where Set's store fails after
 // that, Set removes the entry itself if something was owed, so that the
 // entry of the data before the first Refresh is never served: at most an
 // entry is lost, never a stale one kept.
