@@ -40,5 +40,5 @@ func TestGetManyOverServersAllocatesAsOneGetMulti(t *testing.T) {
 		}
 	})
 	t.Logf("%.1f allocations per GetMany of 10 keys over %d servers", allocs, len(addrs))
-	require.LessOrEqual(t, allocs, 70.0, "a healthy GetMany allocates as one GetMulti (66), not as one per server (86)")
+	require.LessOrEqual(t, allocs, 67.0, "a healthy GetMany allocates as one GetMulti (66: no error wrapped), not as one per server (86)")
 }

@@ -187,9 +187,12 @@ func (h *serverHealth) errorReply(line []byte) {
 // last normal reply, are refusals.
 func (h *serverHealth) wrap(err error) error {
 	w := wrap(err)
+	if h == nil || w == nil {
+		return w // before re, which errors.As moves to the heap
+	}
 	var re *refusedError
 	switch {
-	case h == nil, w == nil, errors.As(err, &re), errors.Is(w, backend.ErrValueTooLarge),
+	case errors.As(err, &re), errors.Is(w, backend.ErrValueTooLarge),
 		!strings.Contains(err.Error(), `"SERVER_ERROR`), // gomemcache quotes the reply line
 		time.Now().UnixNano()-h.answeredAt.Load() > int64(errorWindow):
 		return w

@@ -431,10 +431,11 @@ func timeout(err error) bool {
 }
 
 func wrap(err error) error {
+	if err == nil {
+		return nil // before re, which errors.As moves to the heap: a call that succeeds allocates nothing
+	}
 	var re *refusedError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &re):
 		return err // made here, with its "memcached: "
 	case errors.Is(err, memcache.ErrCacheMiss):
