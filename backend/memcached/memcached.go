@@ -1019,6 +1019,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if dropped(err) {
 		err = s.client.Set(it)
 	}
+	if err == nil {
+		return nil
+	}
 	if err = s.servers.of(it.Key).wrap(err); errors.Is(err, backend.ErrValueTooLarge) {
 		// Refused by the server: over its -I, or no memory for it now. On
 		// the second, memcached keeps the older value readable.
@@ -1047,10 +1050,13 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		return false, err
 	}
 	err = s.client.Add(it)
-	if errors.Is(err, memcache.ErrNotStored) {
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, memcache.ErrNotStored):
 		return false, nil
 	}
-	return err == nil, s.servers.of(it.Key).wrap(err)
+	return false, s.servers.of(it.Key).wrap(err)
 }
 
 // Delete removes the keys after reading the namespace's generation (one
