@@ -26,29 +26,7 @@ func TestReview2SupersededSetReturnsBeforeLaterWriteLands(t *testing.T) {
 				t.Run(first, func(t *testing.T) {
 					ctx := context.Background()
 					env := newSetOrderEnv(t, st.open) // "old" stored
-					var release func()
-					if first == "Set" {
-						release = env.holdTags()
-					} else {
-						hold := make(chan struct{})
-						forgetSupersededHook = func(key string) {
-							if key == env.key {
-								env.inTags <- struct{}{}
-								<-hold
-							}
-						}
-						t.Cleanup(func() { forgetSupersededHook = nil })
-						release = func() { close(hold) }
-					}
-					done := make(chan error, 1)
-					go func() {
-						if first == "Set" {
-							done <- env.m.Set(ctx, 1, "set 1")
-						} else {
-							done <- env.m.Forget(ctx, 1)
-						}
-					}()
-					<-env.inTags // it has superseded, and not written yet
+					done, release := review2StartHeld(t, env, first)
 
 					// The later Set settles, then its store is held in the
 					// backend (a write in progress).
@@ -64,23 +42,7 @@ func TestReview2SupersededSetReturnsBeforeLaterWriteLands(t *testing.T) {
 					env.h.off()
 					release()
 
-					select {
-					case err := <-done:
-						// Returned while the later Set's store is in
-						// progress: what is served must not be the entry of
-						// before it.
-						require.NoError(t, err)
-						v, _, perr := env.m.Peek(ctx, 1)
-						if perr == nil {
-							assert.NotEqual(t, "old", v, "%s returned nil while the later Set's store was in progress, and the entry of before it is served", first)
-						}
-						close(releaseWrite)
-					case <-time.After(200 * time.Millisecond):
-						// Waiting for the later write (the lock): generous
-						// time for it to have returned if it did not wait.
-						close(releaseWrite)
-						require.NoError(t, <-done)
-					}
+					review2AwaitFirst(t, env, done, close1(releaseWrite), first+" returned nil while the later Set's store was in progress")
 					require.NoError(t, <-later)
 					v, _, err := env.m.Peek(ctx, 1)
 					require.NoError(t, err)
@@ -105,29 +67,7 @@ func TestReview2SetReturnsBeforeForgetAllDeletes(t *testing.T) {
 				t.Run(first, func(t *testing.T) {
 					ctx := context.Background()
 					env := newSetOrderEnv(t, st.open) // "old" stored
-					var release func()
-					if first == "Set" {
-						release = env.holdTags()
-					} else {
-						hold := make(chan struct{})
-						forgetSupersededHook = func(key string) {
-							if key == env.key {
-								env.inTags <- struct{}{}
-								<-hold
-							}
-						}
-						t.Cleanup(func() { forgetSupersededHook = nil })
-						release = func() { close(hold) }
-					}
-					done := make(chan error, 1)
-					go func() {
-						if first == "Set" {
-							done <- env.m.Set(ctx, 1, "set 1")
-						} else {
-							done <- env.m.Forget(ctx, 1)
-						}
-					}()
-					<-env.inTags // it has superseded, and not written yet
+					done, release := review2StartHeld(t, env, first)
 
 					inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
 					forgetAllSupersededHook = func(string) {
@@ -140,20 +80,7 @@ func TestReview2SetReturnsBeforeForgetAllDeletes(t *testing.T) {
 					<-inDelete // ForgetAll has superseded, its delete not made
 					release()
 
-					select {
-					case err := <-done:
-						require.NoError(t, err)
-						v, _, perr := env.m.Peek(ctx, 1)
-						if perr == nil {
-							assert.NotEqual(t, "old", v, "%s returned nil before ForgetAll's delete, and the entry of before it is served", first)
-						}
-						close(releaseDelete)
-					case <-time.After(200 * time.Millisecond):
-						// Waiting for ForgetAll's delete: generous time for
-						// it to have returned if it did not wait.
-						close(releaseDelete)
-						require.NoError(t, <-done)
-					}
+					review2AwaitFirst(t, env, done, close1(releaseDelete), first+" returned nil before ForgetAll's delete")
 					require.NoError(t, <-all)
 					_, _, err := env.m.Peek(ctx, 1)
 					assert.ErrorIs(t, err, ErrNotFound, "ForgetAll, the later call, wins")
@@ -170,5 +97,60 @@ func review2Repro(t *testing.T) {
 	t.Helper()
 	if os.Getenv("REVIEW2_REPRO") == "" {
 		t.Skip("reproduces a review2 finding not fixed here: set REVIEW2_REPRO=1 to run")
+	}
+}
+
+// review2StartHeld starts first ("Set" of "set 1", or "Forget") of env's
+// argument 1, and returns once it has superseded and not written yet: it
+// goes on when release is called, and its error comes on done.
+func review2StartHeld(t *testing.T, env *setOrderEnv, first string) (done chan error, release func()) {
+	ctx := context.Background()
+	if first == "Set" {
+		release = env.holdTags()
+	} else {
+		hold := make(chan struct{})
+		forgetSupersededHook = func(key string) {
+			if key == env.key {
+				env.inTags <- struct{}{}
+				<-hold
+			}
+		}
+		t.Cleanup(func() { forgetSupersededHook = nil })
+		release = func() { close(hold) }
+	}
+	done = make(chan error, 1)
+	go func() {
+		if first == "Set" {
+			done <- env.m.Set(ctx, 1, "set 1")
+		} else {
+			done <- env.m.Forget(ctx, 1)
+		}
+	}()
+	<-env.inTags
+	return done, release
+}
+
+// close1 returns a func that closes ch.
+func close1(ch chan struct{}) func() { return func() { close(ch) } }
+
+// review2AwaitFirst waits for the call review2StartHeld started, while the
+// later call's write is held (releaseLater lets it land). If the first
+// call returns meanwhile, it must have returned nil and what is served
+// must not be the entry of before it ("old"); if it waits (for the key's
+// write lock, or saveMu), the later write is released after a generous
+// 200ms for it to have returned if it did not wait.
+func review2AwaitFirst(t *testing.T, env *setOrderEnv, done chan error, releaseLater func(), what string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+		v, _, perr := env.m.Peek(context.Background(), 1)
+		if perr == nil {
+			assert.NotEqual(t, "old", v, "%s, and the entry of before it is served", what)
+		}
+		releaseLater()
+	case <-time.After(200 * time.Millisecond):
+		releaseLater()
+		require.NoError(t, <-done)
 	}
 }
