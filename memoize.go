@@ -1587,9 +1587,6 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 // for the lock is: a hung backend must not hold the next write of key for
 // as long as the caller's context.
 func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memoEpoch) error {
-	if !m.shared.mayReplace(held) { // checked again holding the lock
-		return nil
-	}
 	if err := m.lockWrite(ctx, held); err != nil {
 		return err
 	}

@@ -160,10 +160,6 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	// it. The wait for a write of key in progress and Set's own are each
 	// bounded by Options.Timeout on a remote store; those of other keys
 	// and the supersedes of the name do not wait for them.
-	if !m.shared.mayReplace(&held) { // checked again holding the lock
-		stored = true
-		return nil
-	}
 	if err := m.lockWrite(ctx, &held); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}

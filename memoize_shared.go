@@ -231,6 +231,15 @@ func (s *memoShared) current(e memoEpoch) bool {
 // Without its write, a Refresh made after Set and still computing would
 // leave the entry of before Set served, though Set returned nil.
 func (s *memoShared) mayReplace(e *memoEpoch) bool {
+	if s.all.Load() != e.all {
+		// A ForgetAll since: its delete of the generation, which it
+		// makes holding saveMu, is waited for (bounded by Timeout), so
+		// that the caller returns only once the entry of before it is
+		// gone.
+		s.saveMu.RLock()
+		s.saveMu.RUnlock()
+		return false
+	}
 	s.emu.Lock()
 	defer s.emu.Unlock()
 	return s.all.Load() == e.all && e.ke.settled <= e.n

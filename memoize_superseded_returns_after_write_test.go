@@ -2,7 +2,6 @@ package caching
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -10,23 +9,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReview2SupersededSetReturnsBeforeLaterWriteLands: a Set (or Forget)
-// superseded by a later Set checks mayReplace once before it takes its
-// key's write lock, and returns nil there if the later Set has settled the
-// key; but Set settles before its store is made, so while that store is in
-// progress (a slow remote write) the first call has returned nil and a Get
-// after it is served the entry of before it ("old"), which the promise
-// says never happens: "a Set or Forget that returned nil is never followed
-// by the entry from before it".
-func TestReview2SupersededSetReturnsBeforeLaterWriteLands(t *testing.T) {
-	review2Repro(t)
+// TestMemoizeSupersededSetReturnsAfterTheLaterWriteLands: a Set (or
+// Forget) superseded by a later Set checked mayReplace once before it took
+// its key's write lock, and returned nil there if the later Set had
+// settled the key; but Set settles before its store is made, so while
+// that store was in progress (a slow remote write) the first call had
+// returned nil and a Get after it was served the entry of before it
+// ("old"), where a Set or Forget that returned nil is never followed by
+// the entry from before it. It decides holding the lock now.
+func TestMemoizeSupersededSetReturnsAfterTheLaterWriteLands(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
 			for _, first := range []string{"Set", "Forget"} {
 				t.Run(first, func(t *testing.T) {
 					ctx := context.Background()
 					env := newSetOrderEnv(t, st.open) // "old" stored
-					done, release := review2StartHeld(t, env, first)
+					done, release := startHeldFirst(t, env, first)
 
 					// The later Set settles, then its store is held in the
 					// backend (a write in progress).
@@ -42,7 +40,7 @@ func TestReview2SupersededSetReturnsBeforeLaterWriteLands(t *testing.T) {
 					env.h.off()
 					release()
 
-					review2AwaitFirst(t, env, done, close1(releaseWrite), first+" returned nil while the later Set's store was in progress")
+					awaitFirstAfter(t, env, done, close1(releaseWrite), first+" returned nil while the later Set's store was in progress")
 					require.NoError(t, <-later)
 					v, _, err := env.m.Peek(ctx, 1)
 					require.NoError(t, err)
@@ -53,21 +51,20 @@ func TestReview2SupersededSetReturnsBeforeLaterWriteLands(t *testing.T) {
 	}
 }
 
-// TestReview2SetReturnsBeforeForgetAllDeletes: a Set (or Forget)
-// superseded by ForgetAll before its write finds the generation changed
-// (mayReplace) and returns nil at once, while ForgetAll's delete of the
-// generation is still in progress: a Get after it is served the entry of
-// before it. Before 581102b, Set's check waited on saveMu, which ForgetAll
-// holds for its delete.
-func TestReview2SetReturnsBeforeForgetAllDeletes(t *testing.T) {
-	review2Repro(t)
+// TestMemoizeSupersededSetReturnsAfterForgetAllDeletes: a Set (or Forget)
+// superseded by ForgetAll before its write found the generation changed
+// (mayReplace) and returned nil at once, while ForgetAll's delete of the
+// generation was still in progress: a Get after it was served the entry
+// of before it. mayReplace waits for that delete (saveMu, which ForgetAll
+// holds for it), as Set's check did before 581102b.
+func TestMemoizeSupersededSetReturnsAfterForgetAllDeletes(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
 			for _, first := range []string{"Set", "Forget"} {
 				t.Run(first, func(t *testing.T) {
 					ctx := context.Background()
 					env := newSetOrderEnv(t, st.open) // "old" stored
-					done, release := review2StartHeld(t, env, first)
+					done, release := startHeldFirst(t, env, first)
 
 					inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
 					forgetAllSupersededHook = func(string) {
@@ -80,7 +77,7 @@ func TestReview2SetReturnsBeforeForgetAllDeletes(t *testing.T) {
 					<-inDelete // ForgetAll has superseded, its delete not made
 					release()
 
-					review2AwaitFirst(t, env, done, close1(releaseDelete), first+" returned nil before ForgetAll's delete")
+					awaitFirstAfter(t, env, done, close1(releaseDelete), first+" returned nil before ForgetAll's delete")
 					require.NoError(t, <-all)
 					_, _, err := env.m.Peek(ctx, 1)
 					assert.ErrorIs(t, err, ErrNotFound, "ForgetAll, the later call, wins")
@@ -90,20 +87,10 @@ func TestReview2SetReturnsBeforeForgetAllDeletes(t *testing.T) {
 	}
 }
 
-// review2Repro skips a review2 test that reproduces a finding not fixed on
-// this branch (it fails on main as of 1b72f1f), unless REVIEW2_REPRO is set:
-// the fix is /work/notes/review2-fix.patch; remove the call with it.
-func review2Repro(t *testing.T) {
-	t.Helper()
-	if os.Getenv("REVIEW2_REPRO") == "" {
-		t.Skip("reproduces a review2 finding not fixed here: set REVIEW2_REPRO=1 to run")
-	}
-}
-
-// review2StartHeld starts first ("Set" of "set 1", or "Forget") of env's
+// startHeldFirst starts first ("Set" of "set 1", or "Forget") of env's
 // argument 1, and returns once it has superseded and not written yet: it
 // goes on when release is called, and its error comes on done.
-func review2StartHeld(t *testing.T, env *setOrderEnv, first string) (done chan error, release func()) {
+func startHeldFirst(t *testing.T, env *setOrderEnv, first string) (done chan error, release func()) {
 	ctx := context.Background()
 	if first == "Set" {
 		release = env.holdTags()
@@ -133,13 +120,13 @@ func review2StartHeld(t *testing.T, env *setOrderEnv, first string) (done chan e
 // close1 returns a func that closes ch.
 func close1(ch chan struct{}) func() { return func() { close(ch) } }
 
-// review2AwaitFirst waits for the call review2StartHeld started, while the
+// awaitFirstAfter waits for the call startHeldFirst started, while the
 // later call's write is held (releaseLater lets it land). If the first
 // call returns meanwhile, it must have returned nil and what is served
 // must not be the entry of before it ("old"); if it waits (for the key's
 // write lock, or saveMu), the later write is released after a generous
 // 200ms for it to have returned if it did not wait.
-func review2AwaitFirst(t *testing.T, env *setOrderEnv, done chan error, releaseLater func(), what string) {
+func awaitFirstAfter(t *testing.T, env *setOrderEnv, done chan error, releaseLater func(), what string) {
 	t.Helper()
 	select {
 	case err := <-done:
