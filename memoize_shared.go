@@ -237,6 +237,7 @@ func (s *memoShared) mayReplace(e *memoEpoch) bool {
 		// that the caller returns only once the entry of before it is
 		// gone.
 		s.saveMu.RLock()
+		//lint:ignore SA2001 the lock is the wait: ForgetAll holds it for its delete
 		s.saveMu.RUnlock()
 		return false
 	}
