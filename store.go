@@ -666,8 +666,7 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 // entries read are returned with a *backend.GetManyError naming the keys
 // not read, wrapping the first real failure (rather than a
 // backend.ErrServerDown or ErrKeyRefused, which the breaker does not count:
-// neutral). The call fails
-// as a whole when no key was read. Once ctx is done, the keys left are
+// see backend.Neutral). The call fails as a whole when no key was read. Once ctx is done, the keys left are
 // noted unread with its error, not read.
 func (s *store) lookupDirectEach(ctx context.Context, keys []string) ([]directFound, error) {
 	out := make([]directFound, len(keys))
@@ -685,7 +684,7 @@ func (s *store) lookupDirectEach(ctx context.Context, keys []string) ([]directFo
 		}
 		e, integer, err := s.lookupDirect(ctx, k)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			m := neutral(err)
+			m := backend.Neutral(err)
 			if first == nil || minor && !m {
 				first, minor = err, m
 			}
@@ -1312,7 +1311,7 @@ func (s *store) write(ctx context.Context, ws ...write) error {
 				err = s.save(ctx, w.key, w.e, w.vs)
 			}
 			if err != nil {
-				failed.Add(err, neutral(err))
+				failed.Add(err, backend.Neutral(err))
 			}
 		}
 		return failed.JoinAs(nil, "stored")
@@ -1548,7 +1547,7 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 		if s.br != nil {
 			s.br.Success(k)
 		}
-	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), neutral(err):
+	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), backend.Neutral(err):
 		if errors.Is(err, backend.ErrServerDown) {
 			s.stats.unavailable.Add(1) // not made, as the breaker's refusals
 		}
@@ -1558,16 +1557,6 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 	case s.br != nil:
 		s.br.Failure(k)
 	}
-}
-
-// neutral reports whether err is a backend's answer that says nothing of
-// the store as a whole, which the breaker counts neither as a success nor
-// as a failure: a call refused at once for a server marked down
-// (backend.ErrServerDown), or one a server refused for its key while it
-// serves the others (backend.ErrKeyRefused: a proxy with one upstream
-// dead).
-func neutral(err error) bool {
-	return errors.Is(err, backend.ErrServerDown) || errors.Is(err, backend.ErrKeyRefused)
 }
 
 // callerEnded reports whether err is the caller's cancellation of ctx (its

@@ -96,6 +96,18 @@ var (
 	ErrWatchRefused = errors.New("backend: watch refused")
 )
 
+// Neutral reports whether err is a refusal that says nothing of the store as
+// a whole: a call refused at once because the server of its key is marked
+// down (ErrServerDown), or one the server of its key answered with an error
+// while it answers other keys normally (ErrKeyRefused). The caching
+// package's circuit breaker counts such a call neither as a success nor as
+// a failure. A call on many keys that fails for several reasons reports a
+// real failure (one for which Neutral is false) ahead of a neutral one, so
+// that the breaker sees it. Neutral(nil) is false.
+func Neutral(err error) bool {
+	return errors.Is(err, ErrServerDown) || errors.Is(err, ErrKeyRefused)
+}
+
 // Backend is the contract every store implements. Keys are arbitrary strings
 // (a backend that cannot store some keys as they are, such as memcached,
 // maps them to keys it can store, without collisions); values are bytes.
@@ -153,8 +165,8 @@ type GetManyer interface {
 // the others (a backend of several servers with one of them down): the
 // values it returns with it are those read, nil for the keys in Unread as
 // for a miss. It wraps the error of the keys not read (the first real
-// failure, rather than an ErrServerDown, when there are both), so that
-// errors.Is sees it as it would the whole call's error.
+// failure, rather than a neutral one when there are both: see Neutral), so
+// that errors.Is sees it as it would the whole call's error.
 type GetManyError struct {
 	// Unread holds the indexes, in keys and ascending, of the keys not read.
 	Unread []int

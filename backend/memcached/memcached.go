@@ -452,14 +452,6 @@ func wrap(err error) error {
 	return fmt.Errorf("memcached: %w", err)
 }
 
-// neutral reports whether err is one the caching package's breaker does
-// not count: a refusal of a server marked down (backend.ErrServerDown) or
-// of a key (backend.ErrKeyRefused). A call that fails for several reasons
-// reports a real failure before them.
-func neutral(err error) bool {
-	return errors.Is(err, backend.ErrServerDown) || errors.Is(err, backend.ErrKeyRefused)
-}
-
 // outOfMemory reports memcached's refusal of one item for want of memory
 // ("SERVER_ERROR out of memory storing object", "SERVER_ERROR Out of memory
 // during read"): a value near the item size limit while the slabs are full
@@ -844,7 +836,7 @@ type getFailures struct {
 
 // add notes that the keys at idx (offset by base) were not read, for err.
 func (f *getFailures) add(base int, idx []int, err error) {
-	minor := neutral(err)
+	minor := backend.Neutral(err)
 	if f.err == nil || f.minor && !minor {
 		f.err, f.minor = err, minor
 	}
@@ -1212,7 +1204,7 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 			case errors.Is(err, backend.ErrClosed):
 				return n, failed.Join(err)
 			case err != nil:
-				failed.Add(err, neutral(err))
+				failed.Add(err, backend.Neutral(err))
 			case found:
 				n++
 			}
@@ -1313,7 +1305,7 @@ func (d *deleteRun) delete(i int) bool {
 	}
 	if err != nil {
 		d.mu.Lock()
-		d.failed.Add(err, neutral(err))
+		d.failed.Add(err, backend.Neutral(err))
 		d.mu.Unlock()
 		return true
 	}

@@ -613,7 +613,7 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		var failed keyerrs.Failures
 		for _, it := range items {
 			if e := s.remote.Set(ctx, it.Key, it.Value, it.TTL); e != nil {
-				failed.Add(e, errors.Is(e, backend.ErrServerDown) || errors.Is(e, backend.ErrKeyRefused))
+				failed.Add(e, backend.Neutral(e))
 			}
 		}
 		err = failed.JoinAs(nil, "stored")
