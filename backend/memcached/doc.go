@@ -54,8 +54,11 @@
 // of the same server, wraps backend.ErrKeyRefused, which the caching
 // package's circuit breaker does not count: the proxy's live servers keep
 // the cache on. (twemproxy answers a multi-get with one key on the dead
-// server with an error as a whole: a GetMany's keys on such a proxy may be
-// unread together, with ErrKeyRefused.) Once every server behind it is down
+// server with an error as a whole: GetMany then reads that multi-get's keys
+// again with one get each, within Timeout, and only the dead server's are
+// unread, with ErrKeyRefused. When the proxy gave no normal reply in the
+// last second, its error is no refusal, and the GetMany's keys on it are
+// unread together.) Once every server behind it is down
 // a proxy answers everything so, its errors are failures, and it is marked
 // down as a dead server is. A SERVER_ERROR that refuses one item (too
 // large, out of memory), a CLIENT_ERROR and an ERROR are answers: the

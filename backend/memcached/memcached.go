@@ -699,6 +699,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.getKey(k)
+}
+
+// getKey is Get of the memcached key k: a get, tried once more when a
+// stale pooled connection failed it.
+func (s *Store) getKey(k string) ([]byte, error) {
 	it, err := s.client.Get(k)
 	if dropped(err) {
 		it, err = s.client.Get(k)
@@ -782,9 +788,13 @@ const (
 // fails (down, or marked down: backend.ErrServerDown) fails its own keys
 // only (a batch whose GetMulti failed reads the keys it got no value for
 // again, each server's apart): the values of the other servers' keys are
-// returned with a
-// *backend.GetManyError naming the keys not read, wrapping the servers'
-// error (the whole call fails when no key was read). A counter that
+// returned with a *backend.GetManyError naming the keys not read, wrapping
+// the servers' error (the whole call fails when no key was read). Behind a
+// proxy with one upstream dead, which refuses a multi-get with one of that
+// upstream's keys as a whole (twemproxy), the proxy's keys of a refused
+// multi-get (backend.ErrKeyRefused) are read again one get each, one after
+// the other, all started within Options.Timeout: only the dead upstream's
+// keys are unread, refused. A counter that
 // memcached padded with spaces is returned without them, as by Get. The
 // namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
@@ -845,6 +855,13 @@ func (f *getFailures) add(base int, idx []int, err error) {
 	}
 }
 
+// merge notes the failures of g, whose key indexes are offset by base.
+func (f *getFailures) merge(base int, g getFailures) {
+	if g.err != nil {
+		f.add(base, g.unread, g.err)
+	}
+}
+
 // batchEnd returns the end of the GetMany batch of mkeys that starts at lo:
 // at most getManyBatchKeys keys and getManyBatchBytes bytes of keys (each
 // with the space before it), and at least one key.
@@ -878,7 +895,10 @@ func batchEnd(mkeys []string, lo int) int {
 // hangs makes the GetMany wait Options.Timeout once, not twice. (A timeout
 // of another call to it meanwhile counts too: the keys of it that this
 // GetMulti found missing, which it cannot tell from keys unread, are then
-// noted unread.)
+// noted unread.) A server's GetMulti refused with backend.ErrKeyRefused (a
+// proxy with one upstream dead: twemproxy fails a multi-get with one key on
+// it as a whole) is read again one get per key (see readAgain), so that
+// only the dead upstream's keys are unread.
 func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures) {
 	l := s.servers
 	since := l.timeouts.Load()
@@ -894,9 +914,8 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 		idx := make([]int, len(mkeys))
 		for i := range idx {
 			idx[i] = i
-			out[i] = nil // a value read before the failure: noted unread all the same
 		}
-		f.add(base, idx, err)
+		f.merge(base, s.readAgain(mkeys, out, idx, one, err))
 		return
 	}
 	// The keys without a value, by server: unread, or a miss.
@@ -914,7 +933,7 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 			groups[g] = nil // not read again
 		}
 	}
-	errs := make([]error, len(groups))
+	fails := make([]getFailures, len(groups))
 	read := func(g int) {
 		idx := groups[g]
 		keys := make([]string, len(idx))
@@ -922,10 +941,12 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 		for j, i := range idx {
 			keys[j] = mkeys[i]
 		}
-		if errs[g] = s.getMulti(keys, vals, l.health[g]); errs[g] == nil {
-			for j, i := range idx {
-				out[i] = vals[j]
-			}
+		err := s.getMulti(keys, vals, l.health[g])
+		for j, i := range idx {
+			out[i] = vals[j]
+		}
+		if err != nil {
+			fails[g] = s.readAgain(mkeys, out, idx, l.health[g], err)
 		}
 	}
 	// The last server's keys are read on this goroutine, the others' on
@@ -945,9 +966,73 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 		read(last)
 	}
 	wg.Wait()
-	for g, err := range errs {
-		if err != nil {
-			f.add(base, groups[g], err)
+	for _, gf := range fails {
+		f.merge(base, gf)
+	}
+}
+
+// readAgain returns the keys of mkeys at idx, all on the server of h, that
+// are unread after their multi-get failed with err (out holds what it
+// read), and their error (the first real failure, rather than a refusal).
+//
+// Behind a proxy, one address in front of several servers, a multi-get
+// with one key on a dead upstream is failed as a whole by twemproxy
+// (twitter/twemproxy#340): every key of the proxy in the batch would be
+// unread for the dead one's sake. So when err is a refusal of a key
+// (backend.ErrKeyRefused: the server gave a normal reply within the last
+// second), the keys the multi-get returned no value for are read again
+// with one get each (getEach), and only the dead upstream's are refused.
+// Any other error is the keys' as it is, all of them unread (a value the
+// multi-get read before failing too): a server down, hung, or whose every
+// reply is an error, is not asked again.
+func (s *Store) readAgain(mkeys []string, out [][]byte, idx []int, h *serverHealth, err error) getFailures {
+	var ef getFailures
+	if !errors.Is(err, backend.ErrKeyRefused) {
+		for _, i := range idx {
+			out[i] = nil // noted unread all the same
+		}
+		ef.add(0, idx, err)
+		return ef
+	}
+	var left []int // the keys without a value: unread, or a miss
+	for _, i := range idx {
+		if out[i] == nil {
+			left = append(left, i)
+		}
+	}
+	s.getEach(mkeys, out, left, h, err, &ef)
+	return ef
+}
+
+// getEach reads the keys of mkeys at idx, all on the server of h, one get
+// each, after their multi-get was refused with err (see readAgain), stores
+// their values in out (a miss leaves nil) and notes in ef those it could
+// not read. The gets are bounded together by Options.Timeout from the
+// first: none starts after it (the keys left are unread, with err), nor
+// after the server timed out since the first began (the keys left are
+// unread with that timeout, as in getBatch); the one under way is bounded
+// by Timeout, as every call is. One after the other: each refused key
+// costs a dial (gomemcache keeps no connection after an error reply), and
+// a batch of them in parallel would dial as many at once.
+func (s *Store) getEach(mkeys []string, out [][]byte, idx []int, h *serverHealth, err error, ef *getFailures) {
+	since := h.list.timeouts.Load()
+	deadline := time.Now().Add(s.opts.Timeout)
+	for n, i := range idx {
+		if tf := h.timedOut.Load(); tf != nil && tf.seq > since {
+			ef.add(0, idx[n:], fmt.Errorf("memcached: server %s: %w", h.addr, tf.err))
+			return
+		}
+		if time.Now().After(deadline) {
+			ef.add(0, idx[n:], fmt.Errorf("memcached: server %s: %d keys not read one by one within Options.Timeout after their multi-get was refused: %w",
+				h.addr, len(idx)-n, err))
+			return
+		}
+		v, gerr := s.getKey(mkeys[i])
+		switch {
+		case gerr == nil:
+			out[i] = v
+		case !errors.Is(gerr, backend.ErrNotFound):
+			ef.add(0, idx[n:n+1], gerr)
 		}
 	}
 }

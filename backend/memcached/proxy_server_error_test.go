@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,9 +18,11 @@ import (
 
 // proxyFailingKey returns the address of a proxy (twemproxy, mcrouter: one
 // address in front of many servers) forwarding every command to upstream,
-// line by line, but for the gets of a key ending in ":"+key (the Store's
+// line by line, but for the gets with a key ending in ":"+key (the Store's
 // namespace:generation:key), which it answers with line itself, as such a
-// proxy answers a key whose own server is down.
+// proxy answers a key whose own server is down: a multi-get with that key
+// among others is failed as a whole, as twemproxy fails it
+// (twitter/twemproxy#340).
 func proxyFailingKey(t *testing.T, upstream, key, line string) string {
 	t.Helper()
 	suffix := []byte(":" + key)
@@ -39,7 +42,9 @@ func proxyFailingKey(t *testing.T, upstream, key, line string) string {
 			if err != nil {
 				return
 			}
-			if f := bytes.Fields(cmd); len(f) > 1 && string(f[0]) == "gets" && bytes.HasSuffix(f[1], suffix) {
+			if f := bytes.Fields(cmd); len(f) > 1 && string(f[0]) == "gets" && slices.ContainsFunc(f[1:], func(k []byte) bool {
+				return bytes.HasSuffix(k, suffix)
+			}) {
 				_, err = io.WriteString(c, line)
 			} else {
 				_, err = up.Write(cmd)
