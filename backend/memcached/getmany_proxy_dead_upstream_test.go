@@ -1,10 +1,7 @@
 package memcached_test
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -90,28 +87,11 @@ func TestGetManyBehindProxyReadsAgainWithinTimeout(t *testing.T) {
 }
 
 // slowProxy returns the address of a proxy forwarding every command to
-// upstream, line by line, each delay late.
+// upstream, each delay late.
 func slowProxy(t *testing.T, upstream string, delay time.Duration) string {
 	t.Helper()
-	addr, _ := listenServing(t, func(c net.Conn) {
-		defer c.Close()
-		up, err := net.Dial("tcp", upstream)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		go func() { _, _ = io.Copy(c, up) }()
-		r := bufio.NewReader(c)
-		for {
-			cmd, err := r.ReadBytes('\n')
-			if err != nil {
-				return
-			}
-			time.Sleep(delay)
-			if _, err := up.Write(cmd); err != nil {
-				return
-			}
-		}
-	})
-	return addr
+	return testutil.StartProxy(t, upstream, testutil.ProxyOptions{Request: func([]byte) []byte {
+		time.Sleep(delay)
+		return nil
+	}}).Addr()
 }

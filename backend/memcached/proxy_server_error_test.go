@@ -1,10 +1,7 @@
 package memcached_test
 
 import (
-	"bufio"
 	"bytes"
-	"io"
-	"net"
 	"slices"
 	"testing"
 
@@ -26,35 +23,14 @@ import (
 func proxyFailingKey(t *testing.T, upstream, key, line string) string {
 	t.Helper()
 	suffix := []byte(":" + key)
-	addr, _ := listenServing(t, func(c net.Conn) {
-		defer c.Close()
-		up, err := net.Dial("tcp", upstream)
-		if err != nil {
-			return
+	return testutil.StartProxy(t, upstream, testutil.ProxyOptions{Request: func(cmd []byte) []byte {
+		if f := bytes.Fields(cmd); len(f) > 1 && string(f[0]) == "gets" && slices.ContainsFunc(f[1:], func(k []byte) bool {
+			return bytes.HasSuffix(k, suffix)
+		}) {
+			return []byte(line)
 		}
-		defer up.Close()
-		// The client waits for each reply before its next command: the
-		// proxy's own replies never interleave with the upstream's.
-		go func() { _, _ = io.Copy(c, up) }()
-		r := bufio.NewReader(c)
-		for {
-			cmd, err := r.ReadBytes('\n')
-			if err != nil {
-				return
-			}
-			if f := bytes.Fields(cmd); len(f) > 1 && string(f[0]) == "gets" && slices.ContainsFunc(f[1:], func(k []byte) bool {
-				return bytes.HasSuffix(k, suffix)
-			}) {
-				_, err = io.WriteString(c, line)
-			} else {
-				_, err = up.Write(cmd)
-			}
-			if err != nil {
-				return
-			}
-		}
-	})
-	return addr
+		return nil
+	}}).Addr()
 }
 
 // Regression: behind twemproxy or mcrouter, the proxy answers
