@@ -1,6 +1,7 @@
 package memcached_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -66,24 +67,43 @@ func getManyPastBroken(t *testing.T, s *memcached.Store, broken string, others [
 }
 
 // The gets that read a refused multi-get's keys again are bounded together
-// by Options.Timeout: behind a proxy that answers each command 10ms late,
-// 40 keys one get each would take 400ms; with a Timeout of 100ms the
-// GetMany stops starting gets, and the keys left are unread, refused.
+// by Options.Timeout, and stop once the context is done: behind a proxy
+// that answers each command 10ms late, 40 keys one get each would take
+// 400ms; with a Timeout of 100ms, or a context that ends after 60ms, the
+// GetMany stops starting gets, and the keys left are unread.
 func TestGetManyBehindProxyReadsAgainWithinTimeout(t *testing.T) {
 	live := testutil.MemcachedAddrs(t)[0]
 	proxy := slowProxy(t, proxyFailingKey(t, live, "broken", "SERVER_ERROR Connection refused\r\n"), 10*time.Millisecond)
-	s := open(t, memcached.Options{Servers: []string{proxy}, Timeout: 100 * time.Millisecond})
-	keys := []string{"broken"}
-	for i := range 40 {
-		keys = append(keys, fmt.Sprint("k", i))
-		require.NoError(t, s.Set(bg, keys[i+1], []byte("v"), 0))
+	for _, c := range []struct {
+		name    string
+		timeout time.Duration
+		ctx     time.Duration // the context's timeout; 0: none
+		want    error
+	}{
+		{"Options.Timeout", 100 * time.Millisecond, 0, backend.ErrKeyRefused},
+		{"context deadline", 5 * time.Second, 60 * time.Millisecond, context.DeadlineExceeded},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := open(t, memcached.Options{Servers: []string{proxy}, Timeout: c.timeout})
+			keys := []string{"broken"}
+			for i := range 40 {
+				keys = append(keys, fmt.Sprint("k", i))
+				require.NoError(t, s.Set(bg, keys[i+1], []byte("v"), 0))
+			}
+			ctx := bg
+			if c.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(bg, c.ctx)
+				defer cancel()
+			}
+			_, err := s.GetMany(ctx, keys)
+			var ge *backend.GetManyError
+			require.ErrorAs(t, err, &ge)
+			require.Equal(t, 0, ge.Unread[0], "the broken key is unread")
+			require.Greater(t, len(ge.Unread), 1, "every key read one get each, past the bound")
+			require.ErrorIs(t, err, c.want)
+		})
 	}
-	_, err := s.GetMany(bg, keys)
-	var ge *backend.GetManyError
-	require.ErrorAs(t, err, &ge)
-	require.Equal(t, 0, ge.Unread[0], "the broken key is unread")
-	require.Greater(t, len(ge.Unread), 1, "every key read one get each, past Options.Timeout")
-	require.ErrorIs(t, err, backend.ErrKeyRefused, "the keys left are the refused multi-get's")
 }
 
 // slowProxy returns the address of a proxy forwarding every command to

@@ -793,8 +793,8 @@ const (
 // proxy with one upstream dead, which refuses a multi-get with one of that
 // upstream's keys as a whole (twemproxy), the proxy's keys of a refused
 // multi-get (backend.ErrKeyRefused) are read again one get each, one after
-// the other, all started within Options.Timeout: only the dead upstream's
-// keys are unread, refused. A counter that
+// the other, all started within Options.Timeout and before ctx is done:
+// only the dead upstream's keys are unread, refused. A counter that
 // memcached padded with spaces is returned without them, as by Get. The
 // namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
@@ -821,7 +821,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 			}
 		}
 		hi := batchEnd(mkeys, lo)
-		s.getBatch(mkeys[lo:hi], out[lo:hi], lo, &f)
+		s.getBatch(ctx, mkeys[lo:hi], out[lo:hi], lo, &f)
 		lo = hi
 	}
 	switch {
@@ -899,7 +899,7 @@ func batchEnd(mkeys []string, lo int) int {
 // proxy with one upstream dead: twemproxy fails a multi-get with one key on
 // it as a whole) is read again one get per key (see readAgain), so that
 // only the dead upstream's keys are unread.
-func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures) {
+func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base int, f *getFailures) {
 	l := s.servers
 	since := l.timeouts.Load()
 	var one *serverHealth // the server of every key, when there is one
@@ -915,7 +915,7 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 		for i := range idx {
 			idx[i] = i
 		}
-		f.merge(base, s.readAgain(mkeys, out, idx, one, err))
+		f.merge(base, s.readAgain(ctx, mkeys, out, idx, one, err))
 		return
 	}
 	// The keys without a value, by server: unread, or a miss.
@@ -946,7 +946,7 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 			out[i] = vals[j]
 		}
 		if err != nil {
-			fails[g] = s.readAgain(mkeys, out, idx, l.health[g], err)
+			fails[g] = s.readAgain(ctx, mkeys, out, idx, l.health[g], err)
 		}
 	}
 	// The last server's keys are read on this goroutine, the others' on
@@ -985,7 +985,7 @@ func (s *Store) getBatch(mkeys []string, out [][]byte, base int, f *getFailures)
 // Any other error is the keys' as it is, all of them unread (a value the
 // multi-get read before failing too): a server down, hung, or whose every
 // reply is an error, is not asked again.
-func (s *Store) readAgain(mkeys []string, out [][]byte, idx []int, h *serverHealth, err error) getFailures {
+func (s *Store) readAgain(ctx context.Context, mkeys []string, out [][]byte, idx []int, h *serverHealth, err error) getFailures {
 	var ef getFailures
 	if !errors.Is(err, backend.ErrKeyRefused) {
 		for _, i := range idx {
@@ -1000,7 +1000,7 @@ func (s *Store) readAgain(mkeys []string, out [][]byte, idx []int, h *serverHeal
 			left = append(left, i)
 		}
 	}
-	s.getEach(mkeys, out, left, h, err, &ef)
+	s.getEach(ctx, mkeys, out, left, h, err, &ef)
 	return ef
 }
 
@@ -1009,12 +1009,13 @@ func (s *Store) readAgain(mkeys []string, out [][]byte, idx []int, h *serverHeal
 // their values in out (a miss leaves nil) and notes in ef those it could
 // not read. The gets are bounded together by Options.Timeout from the
 // first: none starts after it (the keys left are unread, with err), nor
-// after the server timed out since the first began (the keys left are
-// unread with that timeout, as in getBatch); the one under way is bounded
-// by Timeout, as every call is. One after the other: each refused key
+// once ctx is done or the Store closed (unread with that error, as GetMany
+// fails between batches), nor after the server timed out since the first
+// began (unread with that timeout, as in getBatch); the one under way is
+// bounded by Timeout, as every call is. One after the other: each refused key
 // costs a dial (gomemcache keeps no connection after an error reply), and
 // a batch of them in parallel would dial as many at once.
-func (s *Store) getEach(mkeys []string, out [][]byte, idx []int, h *serverHealth, err error, ef *getFailures) {
+func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx []int, h *serverHealth, err error, ef *getFailures) {
 	since := h.list.timeouts.Load()
 	deadline := time.Now().Add(s.opts.Timeout)
 	for n, i := range idx {
@@ -1025,6 +1026,10 @@ func (s *Store) getEach(mkeys []string, out [][]byte, idx []int, h *serverHealth
 		if time.Now().After(deadline) {
 			ef.add(0, idx[n:], fmt.Errorf("memcached: server %s: %d keys not read one by one within Options.Timeout after their multi-get was refused: %w",
 				h.addr, len(idx)-n, err))
+			return
+		}
+		if cerr := s.start(ctx); cerr != nil {
+			ef.add(0, idx[n:], fmt.Errorf("%w (%d keys not read one by one after their multi-get was refused)", cerr, len(idx)-n))
 			return
 		}
 		v, gerr := s.getKey(mkeys[i])
