@@ -70,7 +70,9 @@ type Options struct {
 	// sent, and every one of its keys looked up, within one Timeout: GetMany
 	// sends at most 1000 keys (fewer when they are long) per multi-get, each
 	// batch under a Timeout of its own: a GetMany of many keys may take
-	// longer than Timeout in all without failing. gomemcache never retries
+	// longer than Timeout in all without failing (a batch whose multi-get a
+	// proxy refused for one key is read again one get per key, the gets
+	// started within one Timeout more). gomemcache never retries
 	// nor sleeps: against a stopped server a call makes one dial, refused at
 	// once; against one that drops packets, it waits Timeout. A server
 	// that fails 3 calls in a row, or answers only SERVER_ERROR for a
@@ -106,7 +108,8 @@ type Options struct {
 	// GenerationGrace is how long past GenerationTTL this process keeps
 	// working in the generation it last read while reading the generation
 	// fails (the one server holding the key <namespace>:gen down, hung or
-	// timing out): calls for keys on the other servers go on, and one read
+	// timing out; behind a proxy, the upstream holding it dead): calls for
+	// keys on the other servers (upstreams) go on, and one read
 	// at a time, at most one a second, tries the generation again. A Clear
 	// made by another process meanwhile (one that can reach that server)
 	// is then seen up to GenerationTTL+GenerationGrace late, rather than
@@ -114,7 +117,9 @@ type Options struct {
 	// generation meanwhile are lost as within GenerationTTL. Deletes are
 	// not trusted to it: see DeleteCount. Before the first generation is
 	// read, and once the grace has passed, calls fail while it cannot be
-	// read (between two reads, with the error of the last, at once). -1:
+	// read (between two reads, with the error of the last, at once), with
+	// an error naming the generation's key, which the caching package's
+	// breaker counts as a failure: no key can be used without it. -1:
 	// no grace: a failed read fails the calls until one succeeds. Default
 	// DefaultGenerationGrace (1 minute). Ignored when GenerationTTL is -1.
 	GenerationGrace time.Duration
@@ -604,7 +609,7 @@ func (s *Store) deletePrefixes() ([]string, error) {
 	}
 	if err != nil {
 		if gp, gerr := s.gracePrefix(err); gerr == nil {
-			return []string{gp}, fmt.Errorf("memcached: the namespace generation could not be read: the keys are deleted from the generation last read only: %w", err)
+			return []string{gp}, fmt.Errorf("memcached: the keys are deleted from the generation last read only: %w", err)
 		}
 		return nil, err
 	}
@@ -617,15 +622,24 @@ func (s *Store) deletePrefixes() ([]string, error) {
 // readPrefix reads the namespace's generation from memcached and returns
 // its key prefix. A missing generation (never set, or evicted) is created
 // with the current time in nanoseconds, so that it never repeats an earlier
-// one. Its server marked down is no backend.ErrServerDown to its callers:
-// a call that cannot go on without the generation fails whichever server
-// holds its key, as when every server is down.
+// one. Its errors say that the generation is what cannot be read: every
+// call needs it (a key is stored under it), so that a call fails for the
+// one server holding <namespace>:gen, whichever server holds the call's
+// own key (behind a proxy, the one upstream holding it dead fails every
+// call past GenerationGrace). Its server marked down is no
+// backend.ErrServerDown to its callers, as when every server is down, nor
+// is its error reply a backend.ErrKeyRefused (readGeneration wraps no
+// refusal): the caching package's breaker counts such calls.
 func (s *Store) readPrefix() (string, error) {
 	p, err := s.readGeneration()
-	if errors.Is(err, backend.ErrServerDown) {
-		err = &refusedError{msg: "memcached: the namespace generation cannot be read: " + err.Error()}
+	if err == nil {
+		return p, nil
 	}
-	return p, err
+	msg := "memcached: the namespace generation " + s.genKey + " cannot be read (every key is stored under it)"
+	if errors.Is(err, backend.ErrServerDown) {
+		return "", &refusedError{msg: msg + ": " + err.Error()}
+	}
+	return "", fmt.Errorf("%s: %w", msg, err)
 }
 
 // readGeneration is readPrefix, with the errors of the generation's server.
