@@ -130,6 +130,12 @@ func TestInvalidationRetriedAsSoonAsTheBackendAnswers(t *testing.T) {
 	trips := e.r.trips.Load()
 	// Three retries fail, 100, 200 and 400ms apart: the next one waits 800ms.
 	require.Eventually(t, func() bool { return e.r.trips.Load() >= trips+3 }, 5*time.Second, time.Millisecond)
+	// And the goroutine waits again, for the wake-up or the back-off: a
+	// read that the backend answers before then (the third retry's trip is
+	// counted as it is made, and a loaded machine may run the read before
+	// the goroutine has taken the retry's failure) wakes nothing, and the
+	// retry comes at the end of the back-off.
+	require.Eventually(t, func() bool { return e.c.store.wake.armed.Load() }, 5*time.Second, time.Millisecond)
 
 	e.r.fail.Store(false)
 	// The backend answers: a miss (the invalidation waits), which runs the
