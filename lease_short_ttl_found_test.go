@@ -48,6 +48,11 @@ func shortTTLProcesses(t *testing.T, ttl time.Duration, gate chan struct{}) ([]*
 // Each reads the lease again before A's entry leaves the store, finds it,
 // and serves it: fn runs once. Released as "not stored" (an entry life
 // under 2 x leaseMaxPoll counted as too short), every waiter ran it: 4 runs.
+// The margin is a few milliseconds (80 ms against a gap of up to 62.5 ms):
+// on a loaded machine a waiter may read late and find the entry gone, and
+// then takes the lease and runs fn itself, as any miss does. What is
+// asserted is what the bug did: no waiter ran fn without a lease (told
+// "not stored").
 func TestLeaseShortTTLFoundByWaiters(t *testing.T) {
 	gate := make(chan struct{})
 	caches, ms, calls := shortTTLProcesses(t, 80*time.Millisecond, gate)
@@ -75,7 +80,14 @@ func TestLeaseShortTTLFoundByWaiters(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the waiters poll at the longest gap
 	close(gate)
 	wg.Wait()
-	assert.EqualValues(t, 1, calls.Load(), "fn runs: the waiters found the 80 ms entry gone, or were told 'not stored'")
+	var leases int64 // taken by waiters (one that finds an entry once it holds it runs nothing)
+	for _, c := range caches[1:] {
+		leases += c.Stats().Leases
+	}
+	if leases > 0 {
+		t.Logf("%d waiters read the lease after the 80 ms entry had left (a loaded machine)", leases)
+	}
+	assert.LessOrEqual(t, calls.Load(), 1+leases, "fn runs without the lease: the waiters were told 'not stored'")
 }
 
 // TestLeaseShortTTLMarkerLeavesWithTheHerd: A's result (TTL 5 ms) leaves
