@@ -858,6 +858,12 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // that the codec or the backend refuses (its versions not read, its write
 // failed), removes key's entry (see dropReplaced), and out.replaced is set
 // for the callers that joined (Refresh and forced Gets accept no other).
+// A replacement (computeReplace, computeForced) superseded while fn ran
+// still stores, or removes the entry, unless a later call has written
+// first or a ForgetAll came (memoShared.mayWrite), deciding holding key's
+// write lock: it returns only once the entry is its result or a later
+// call's. A Get's miss and a background refresh superseded store nothing,
+// and do not wait to.
 func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut) (v R, stored bool, err error) {
 	if computedInline(ctx, m.calls, key) {
 		// Asked for from within its own computation: computed, not
@@ -978,12 +984,15 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	if out != nil {
 		out.payload = e.Payload // nil in process, where the value is shared
 	}
-	if !m.shared.current(epoch) {
-		// Forgotten while fn ran: computed again by the next caller (or
-		// superseded by a replacement, which settles the entry for it).
+	if !epoch.replacing && !m.shared.current(epoch) {
+		// Forgotten while fn ran: computed again by the next caller.
 		// Checked before the wait for a write of key in progress too:
-		// one superseded stores nothing, and does not wait to.
-		epoch.unstored = true
+		// one superseded stores nothing, and does not wait to. A
+		// replacement superseded decides holding the lock (mayWrite): its
+		// caller, told its result replaced the entry, returns once the
+		// entry is its result or a later call's, not while the later
+		// call's write is still in progress (a call settles before its
+		// write lands).
 		return v, true, nil
 	}
 	if lerr := m.lockWrite(ctx, &epoch); lerr != nil {
@@ -997,7 +1006,10 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		return v, false, nil
 	}
 	defer m.shared.unlockWrite(&epoch)
-	if !m.shared.current(epoch) { // superseded during the wait
+	if !m.shared.mayWrite(&epoch) {
+		// Forgotten, or superseded by a call that has written (what it
+		// wrote has landed: it held the lock), or by ForgetAll (whose
+		// delete mayReplace waited for).
 		epoch.unstored = true
 		return v, true, nil
 	}
@@ -1046,12 +1058,13 @@ func (m *Memoized[A, R]) lockWrite(ctx context.Context, epoch *memoEpoch) error 
 // read, its write failed): the entry no longer holds a's result, and would
 // be served until its TTL. As a store is, the delete is skipped when
 // Forget, ForgetAll, Set or Refresh (or a forced Get, or a refresh that
-// superseded it) changed key's epoch while fn ran (what is under key now
-// is theirs), and ordered against the writes of theirs by key's write
-// lock. See dropEntry for a delete that fails, and retry.
+// superseded it) changed key's epoch while fn ran and, for a replacement
+// (Refresh's, a forced Get's), has written since or was a ForgetAll
+// (memoShared.mayWrite: what is under key now is theirs), and ordered
+// against the writes of theirs by key's write lock. See dropEntry for a
+// delete that fails, and retry.
 func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *memoEpoch, retry bool, out *flightOut) {
-	if !m.shared.current(*epoch) { // checked again holding the lock
-		epoch.unstored = true
+	if !epoch.replacing && !m.shared.current(*epoch) { // a replacement decides holding the lock, as computeTo
 		return
 	}
 	if err := m.lockWrite(ctx, epoch); err != nil {
@@ -1059,7 +1072,7 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *me
 		return
 	}
 	defer m.shared.unlockWrite(epoch)
-	if !m.shared.current(*epoch) {
+	if !m.shared.mayWrite(epoch) {
 		epoch.unstored = true // see memoShared.owed
 		return
 	}
@@ -1070,10 +1083,11 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *me
 // dropOwed is dropReplaced for a replacement whose fn failed: it deletes
 // key's entry only where a replacement it superseded returned, or is to
 // return, a result it did not store, and nothing was stored or removed
-// since (memoShared.owed). The delete is retried if it fails, as
+// since (memoShared.owed). A replacement still computing then stores
+// nothing: this delete settles it. The delete is retried if it fails, as
 // Refresh's.
 func (m *Memoized[A, R]) dropOwed(ctx context.Context, key string, epoch *memoEpoch, out *flightOut) {
-	if !m.shared.current(*epoch) || !m.shared.owed(epoch) { // checked again holding the lock
+	if !m.shared.mayWrite(epoch) || !m.shared.owed(epoch) { // checked again holding the lock
 		return
 	}
 	if err := m.lockWrite(ctx, epoch); err != nil {
@@ -1081,7 +1095,7 @@ func (m *Memoized[A, R]) dropOwed(ctx context.Context, key string, epoch *memoEp
 		return
 	}
 	defer m.shared.unlockWrite(epoch)
-	if !m.shared.current(*epoch) || !m.shared.owed(epoch) {
+	if !m.shared.mayWrite(epoch) || !m.shared.owed(epoch) {
 		return
 	}
 	m.shared.settle(epoch)

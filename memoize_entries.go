@@ -37,14 +37,22 @@ import (
 // open, where Refresh joined a forced Get's computation), Refresh returns
 // the result with an error that wraps the backend's: the delete is retried
 // as Forget's is, and until it lands this process's lookups of a miss, but
-// other processes sharing the backend may still serve the old entry. fn's
-// error is returned, and nothing is stored or removed, but where this
-// Refresh superseded another Refresh (or a forced Get) still computing,
-// or that returned without storing: that one's result is not stored,
-// though it returns it with no error, so a's entry is removed (the delete
-// retried if it fails), as for a result not stored, unless a result was
-// stored since (by a computation begun after this Refresh was called, or
-// by a Set made after it).
+// other processes sharing the backend may still serve the old entry.
+// A Refresh superseded while fn ran by a later Set, Refresh, Forget or
+// ForgetAll of a (or a Get that RefreshIf forces) still stores its result
+// (or removes a's entry, as above) unless that call has written first
+// (what it stored or removed then stands, as if this Refresh's result had
+// been stored first; after a ForgetAll nothing is stored), and returns
+// once its own write or the later call's has landed: the later call's
+// write lands after its own, so that a Get made after Refresh returned is
+// never served the entry of before it. fn's error is returned, and nothing
+// is stored or removed, but where this Refresh superseded another Refresh
+// (or a forced Get) still computing, or that returned without storing:
+// that one returns its result with no error, and now stores nothing, so
+// a's entry is removed (the delete retried if it fails), as for a result
+// not stored, unless a result was stored since (by that one before this
+// one's fn failed, by a computation begun after this Refresh was called,
+// or by a Set made after it).
 // Refresh is not counted in Stats' lookups. A Refresh made from within
 // fn's computation for a's own key, with the context fn was given (or one
 // made from it), computes inline as Get does there (see Get): it stores

@@ -26,7 +26,7 @@ func newHeldCall(fail bool) *heldCall {
 
 // TestMemoizeRefreshJoiningFailedBackgroundRefreshRemovesOwedEntry: a
 // Refresh (R2) made after an update supersedes a Refresh still computing
-// (R1), which then returns its new result without storing it; a hit's
+// (R1), which returns its new result; a hit's
 // background refresh (StaleIf, within StaleWhileRevalidate) that begins
 // between R2's supersede and its computation is joined by R2. Its fn
 // failed, and a background refresh whose fn failed left the entry as it
@@ -107,10 +107,13 @@ func TestMemoizeRefreshJoiningFailedBackgroundRefreshRemovesOwedEntry(t *testing
 				runtime.Gosched()
 			}
 
-			close(r1.release)
-			assert.Equal(t, "new", <-refreshed1, "R1's caller gets the new result (not stored: superseded)")
+			// The refresh fails while R1 still computes (a superseded
+			// replacement that ends first stores its result, where no
+			// later call has written: see TestMemoizeSupersededRefreshStores).
 			close(bg.release)
 			assert.ErrorIs(t, <-refreshed2, errDB, "R2 gets the error of the refresh it joined")
+			close(r1.release)
+			assert.Equal(t, "new", <-refreshed1, "R1's caller gets the new result (not stored: the refresh removed the entry since)")
 
 			v, _, err = m.Peek(ctx, 1)
 			assert.ErrorIs(t, err, ErrNotFound, "the entry of the data before the update is still stored: %q", v)

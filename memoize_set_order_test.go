@@ -19,11 +19,35 @@ import (
 
 // setHook wraps the writes of entries to a store (StoreValue in process, Set
 // on a remote one): hook, while set, makes each write of its key, given the
-// write itself to make (or not).
+// write itself to make (or not); delHook, each delete of delKey alone.
 type setHook struct {
-	mu   sync.Mutex
-	key  string
-	hook func(write func() error) error
+	mu      sync.Mutex
+	key     string
+	hook    func(write func() error) error
+	delKey  string
+	delHook func(del func() error) error
+}
+
+// onDelete makes the deletes of key alone go through hook until offDelete.
+func (h *setHook) onDelete(key string, hook func(del func() error) error) {
+	h.mu.Lock()
+	h.delKey, h.delHook = key, hook
+	h.mu.Unlock()
+}
+
+func (h *setHook) offDelete() { h.onDelete("", nil) }
+
+func (h *setHook) runDelete(keys []string, del func() error) error {
+	h.mu.Lock()
+	hook := h.delHook
+	if len(keys) != 1 || keys[0] != h.delKey {
+		hook = nil
+	}
+	h.mu.Unlock()
+	if hook == nil {
+		return del()
+	}
+	return hook(del)
 }
 
 // on makes the writes of key go through hook until off.
@@ -49,7 +73,7 @@ func (h *setHook) run(key string, write func() error) error {
 }
 
 // localSetHooked is the in-process store (its backend.ValueStore kept, so
-// the Cache takes its in-process path) with its writes hooked.
+// the Cache takes its in-process path) with its writes and deletes hooked.
 type localSetHooked struct {
 	localNoClose
 	h *setHook
@@ -59,7 +83,11 @@ func (s localSetHooked) StoreValue(key string, v any, size int, ttl time.Duratio
 	return s.h.run(key, func() error { return s.localNoClose.StoreValue(key, v, size, ttl) })
 }
 
-// remoteSetHooked is a remote store with its writes hooked.
+func (s localSetHooked) Delete(ctx context.Context, keys ...string) error {
+	return s.h.runDelete(keys, func() error { return s.localNoClose.Delete(ctx, keys...) })
+}
+
+// remoteSetHooked is a remote store with its writes and deletes hooked.
 type remoteSetHooked struct {
 	backend.Backend
 	h *setHook
@@ -67,6 +95,10 @@ type remoteSetHooked struct {
 
 func (s remoteSetHooked) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
 	return s.h.run(key, func() error { return s.Backend.Set(ctx, key, v, ttl) })
+}
+
+func (s remoteSetHooked) Delete(ctx context.Context, keys ...string) error {
+	return s.h.runDelete(keys, func() error { return s.Backend.Delete(ctx, keys...) })
 }
 
 // setOrderStores are the stores the Set ordering tests run on: in process,
@@ -99,7 +131,7 @@ type setOrderEnv struct {
 	inTags   chan struct{}
 }
 
-func newSetOrderEnv(t *testing.T, open func(t *testing.T, h *setHook) backend.Backend) *setOrderEnv {
+func newSetOrderEnv(t *testing.T, open func(t *testing.T, h *setHook) backend.Backend, opts ...MemoOption) *setOrderEnv {
 	env := &setOrderEnv{h: new(setHook), inTags: make(chan struct{}, 1)}
 	c, err := New(&Options{Backend: open(t, env.h), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
@@ -113,13 +145,13 @@ func newSetOrderEnv(t *testing.T, open func(t *testing.T, h *setHook) backend.Ba
 			return "", errors.New("db: timeout")
 		}
 		return env.data.Load().(string), nil
-	}, TTL(time.Hour), ArgTags(func(int) []string {
+	}, append([]MemoOption{TTL(time.Hour), ArgTags(func(int) []string {
 		if release := env.holdNext.Swap(nil); release != nil {
 			env.inTags <- struct{}{}
 			<-*release
 		}
 		return []string{"t"}
-	}))
+	})}, opts...)...)
 	env.key, err = env.m.Key(1)
 	require.NoError(t, err)
 	v, err := env.m.Get(context.Background(), 1)

@@ -41,7 +41,7 @@ func TestMemoizeSetSettlesBeforeStore(t *testing.T) {
 							close(inFirst)
 							<-releaseFirst
 							return "new", nil
-						case 2: // the second's: fails once the first has returned
+						case 2: // the second's: fails while Set's store is held
 							close(inSecond)
 							<-releaseSecond
 							return "", errors.New("db: timeout")
@@ -72,12 +72,15 @@ func TestMemoizeSetSettlesBeforeStore(t *testing.T) {
 					env.h.off()
 					releaseTags()
 					<-inSecond // the second computes, begun after Set's supersede
+					// The first ends (it waits for Set's write to land:
+					// superseded, it decides holding the key's write lock),
+					// and the second fails while Set's store is held.
 					close(releaseFirst)
-					require.NoError(t, <-first, "the first Refresh reports success")
 					close(releaseSecond)
 					require.Error(t, <-second, "the second's fn failed")
 					close(releaseStore)
 					err := <-set
+					require.NoError(t, <-first, "the first Refresh reports success")
 
 					v, _, perr := env.m.Peek(ctx, 1)
 					if refused {

@@ -100,8 +100,9 @@ type memoEpoch struct {
 	// settled: it stored or removed the entry (memoShared.settle).
 	settled bool
 	// unstored: superseded, it returns a result it did not store (nor
-	// removed the entry for): a replacement begun after it is to settle
-	// the entry for it (memoShared.owed).
+	// removed the entry for), a later call having written first, or a
+	// ForgetAll (mayWrite): a replacement begun after it is to settle the
+	// entry for it (memoShared.owed).
 	unstored bool
 }
 
@@ -215,16 +216,17 @@ func (s *memoShared) current(e memoEpoch) bool {
 }
 
 // mayReplace reports whether Set or Forget, whose supersede read e
-// (supersedeHeldMode), is to make its store or delete, holding the key's
-// write lock. The invariant: of the calls that replace a key's entry
-// (Set, Forget, a Refresh's or forced Get's computation, a replacement's
-// removal of an owed entry), the one whose supersede came last decides
-// what is served, and a Set or Forget that returned nil is never followed
-// by the entry of before it. So Set or Forget writes while no call
-// superseded it, as a computation does, and also after one did, as long
-// as none of those later calls has written yet (the key's settled epoch
-// is not past e's): its write then lands first, and the later call's,
-// made holding the write lock after it, lands over it. It writes nothing
+// (supersedeHeldMode), or a replacement's computation that read e
+// (mayWrite), is to make its store or delete, holding the key's write
+// lock. The invariant: of the calls that replace a key's entry (Set,
+// Forget, a Refresh's or forced Get's computation, a replacement's removal
+// of an owed entry), the one whose supersede came last decides what is
+// served, and a Set, Forget or Refresh that returned nil is never followed
+// by the entry of before it. So each of them writes while no call
+// superseded it, and also after one did, as long as none of those later
+// calls has written yet (the key's settled epoch is not past e's): its
+// write then lands first, and the later call's, made holding the write
+// lock after it, lands over it. It writes nothing
 // where a later call has written (what that call stored or removed
 // stands, as if Set's store had been made first), or after a ForgetAll
 // (whose delete of the generation makes any entry of before it a miss).
@@ -244,6 +246,26 @@ func (s *memoShared) mayReplace(e *memoEpoch) bool {
 	s.emu.Lock()
 	defer s.emu.Unlock()
 	return s.all.Load() == e.all && e.ke.settled <= e.n
+}
+
+// mayWrite reports whether the computation that read e is to store its
+// result, or remove its key's entry, holding the key's write lock (a
+// negative answer without it is final: neither a change of epoch nor a
+// write is undone). It is while e is current; and, for a replacement
+// (Refresh's, a forced Get's: epochOfMode) superseded by a later call,
+// while none of the later calls has written (mayReplace), as Set and
+// Forget do: its write lands first, and the later call's, made holding the
+// lock after it, lands over it. Without it, a Refresh superseded by a Set
+// whose store is slow, or by a Refresh still computing, would return its
+// new result and leave the entry of before it served until the later call
+// writes, though it returned. A Get's miss and a background refresh
+// (not replacements) store only while current: nobody was told their
+// result replaced the entry.
+func (s *memoShared) mayWrite(e *memoEpoch) bool {
+	if s.current(*e) {
+		return true
+	}
+	return e.replacing && s.mayReplace(e)
 }
 
 // lockWrite takes the write lock of e's key (keyEpoch.wmu), waiting at
