@@ -233,6 +233,15 @@ func (s *memoShared) current(e memoEpoch) bool {
 // Without its write, a Refresh made after Set and still computing would
 // leave the entry of before Set served, though Set returned nil.
 func (s *memoShared) mayReplace(e *memoEpoch) bool {
+	s.emu.Lock()
+	ok := e.ke.settled <= e.n
+	s.emu.Unlock()
+	if mayReplaceHook != nil {
+		mayReplaceHook(e.key)
+	}
+	// Read after the decision, however it went: a ForgetAll that came
+	// while it was made (all changes holding saveMu, before its delete)
+	// is waited for too.
 	if s.all.Load() != e.all {
 		// A ForgetAll since: its delete of the generation, which it
 		// makes holding saveMu, is waited for (bounded by Timeout), so
@@ -243,10 +252,14 @@ func (s *memoShared) mayReplace(e *memoEpoch) bool {
 		s.saveMu.RUnlock()
 		return false
 	}
-	s.emu.Lock()
-	defer s.emu.Unlock()
-	return s.all.Load() == e.all && e.ke.settled <= e.n
+	return ok
 }
+
+// mayReplaceHook, when set, is called by mayReplace with its key between
+// its check of the key's settled epoch and its reading of the generation's
+// count (all): a test makes a ForgetAll there. Nil outside tests; set only
+// by a test that does not run in parallel, and reset when it ends.
+var mayReplaceHook func(key string)
 
 // mayWrite reports whether the computation that read e is to store its
 // result, or remove its key's entry, holding the key's write lock (a

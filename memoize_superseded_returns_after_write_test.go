@@ -2,6 +2,7 @@ package caching
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,5 +140,56 @@ func awaitFirstAfter(t *testing.T, env *setOrderEnv, done chan error, releaseLat
 	case <-time.After(200 * time.Millisecond):
 		releaseLater()
 		require.NoError(t, <-done)
+	}
+}
+
+// TestMemoizeSupersededSetWaitsForForgetAllDuringItsCheck: Set (or Forget)
+// read ForgetAll's count (all) unchanged, then checked its key's settled
+// epoch; a ForgetAll that came between the two (its count changed, its
+// delete of the generation in progress) made the second reading differ,
+// and Set returned nil at once, without waiting for that delete: a Get
+// after it was served the entry of before it ("old"). Seen in the
+// exploration test of the later call winning (a Forget that returned nil,
+// then a Get served an older Set's result, a ForgetAll overlapping). The
+// count is now read after the check, and a change waits for the delete.
+func TestMemoizeSupersededSetWaitsForForgetAllDuringItsCheck(t *testing.T) {
+	for _, st := range setOrderStores {
+		t.Run(st.name, func(t *testing.T) {
+			for _, first := range []string{"Set", "Forget"} {
+				t.Run(first, func(t *testing.T) {
+					ctx := context.Background()
+					env := newSetOrderEnv(t, st.open) // "old" stored
+					inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
+					forgetAllSupersededHook = func(string) {
+						close(inDelete)
+						<-releaseDelete
+					}
+					t.Cleanup(func() { forgetAllSupersededHook = nil })
+					all := make(chan error, 1)
+					var once atomic.Bool
+					mayReplaceHook = func(key string) {
+						if key != env.key || !once.CompareAndSwap(false, true) {
+							return
+						}
+						go func() { all <- env.m.ForgetAll(ctx) }()
+						<-inDelete // ForgetAll has changed its count; its delete is in progress
+					}
+					t.Cleanup(func() { mayReplaceHook = nil })
+					done := make(chan error, 1)
+					go func() {
+						if first == "Set" {
+							done <- env.m.Set(ctx, 1, "set")
+						} else {
+							done <- env.m.Forget(ctx, 1)
+						}
+					}()
+					awaitFirstAfter(t, env, done, close1(releaseDelete), first+" returned nil before the delete of a ForgetAll that came during its check")
+					require.NoError(t, <-all)
+					require.True(t, once.Load(), "the check was not made")
+					_, _, err := env.m.Peek(ctx, 1)
+					assert.ErrorIs(t, err, ErrNotFound, "ForgetAll, the later call, wins")
+				})
+			}
+		})
 	}
 }
