@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // errDBTimeout is the error of a held call of fn that fails (holdFn).
@@ -46,6 +48,50 @@ func startRefresh(env *setOrderEnv, next func(*heldCall), h *heldCall) (done cha
 	return done, got
 }
 
+// newSupersededEnv is newSetOrderEnv ("old" stored) whose data is then
+// updated to data, with fn held (holdFn) and the held call R1 is to make.
+func newSupersededEnv(t *testing.T, open func(t *testing.T, h *setHook) backend.Backend, data string, opts ...MemoOption) (*setOrderEnv, func(*heldCall), *heldCall) {
+	env := newSetOrderEnv(t, open, opts...)
+	next := holdFn(env)
+	env.data.Store(data) // the update
+	return env, next, newHeldCall(false)
+}
+
+// holdWrite holds the next write of env's key (with del, its next delete)
+// once it is made: in is closed then, and it goes on when release is.
+func holdWrite(env *setOrderEnv, del bool) (in, release chan struct{}) {
+	in, release = make(chan struct{}), make(chan struct{})
+	hold := func(write func() error) error {
+		close(in)
+		if del {
+			env.h.offDelete()
+		} else {
+			env.h.off()
+		}
+		<-release
+		return write()
+	}
+	if del {
+		env.h.onDelete(env.key, hold)
+	} else {
+		env.h.on(env.key, hold)
+	}
+	return in, release
+}
+
+// assertPeek asserts that env's argument 1 has want stored ("": nothing),
+// what says why.
+func assertPeek(t *testing.T, env *setOrderEnv, want, what string) {
+	t.Helper()
+	v, _, err := env.m.Peek(context.Background(), 1)
+	if want == "" {
+		assert.ErrorIs(t, err, ErrNotFound, "%s: %q is stored", what, v)
+		return
+	}
+	require.NoError(t, err, what)
+	assert.Equal(t, want, v, what)
+}
+
 // TestMemoizeSupersededRefreshStores: a Refresh (R1) after an update,
 // superseded by a later call of its argument while its fn ran, returned
 // its new result without storing it, and until the later call wrote (a
@@ -60,10 +106,7 @@ func TestMemoizeSupersededRefreshStores(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			t.Run("Set before its store", func(t *testing.T) {
 				ctx := context.Background()
-				env := newSetOrderEnv(t, st.open) // "old" stored
-				next := holdFn(env)
-				env.data.Store("new") // the update
-				r1 := newHeldCall(false)
+				env, next, r1 := newSupersededEnv(t, st.open, "new")
 				done, got := startRefresh(env, next, r1)
 				release := env.holdTags() // the Set's ArgTags, past its supersede
 				set := make(chan error, 1)
@@ -72,46 +115,27 @@ func TestMemoizeSupersededRefreshStores(t *testing.T) {
 				close(r1.release)
 				require.NoError(t, <-done)
 				require.Equal(t, "new", got.Load())
-				v, _, err := env.m.Peek(ctx, 1)
-				require.NoError(t, err, "R1 returned its result, and nothing is stored")
-				assert.Equal(t, "new", v, "R1 returned, and the entry of before it is served")
+				assertPeek(t, env, "new", "R1 returned, and the entry of before it is served")
 
 				release()
 				require.NoError(t, <-set)
-				v, _, err = env.m.Peek(ctx, 1)
-				require.NoError(t, err)
-				assert.Equal(t, "set", v, "the later Set wins")
+				assertPeek(t, env, "set", "the later Set wins")
 			})
 			t.Run("Set during its store", func(t *testing.T) {
 				ctx := context.Background()
-				env := newSetOrderEnv(t, st.open)
-				next := holdFn(env)
-				env.data.Store("new")
-				r1 := newHeldCall(false)
+				env, next, r1 := newSupersededEnv(t, st.open, "new")
 				done, _ := startRefresh(env, next, r1)
-				inWrite, releaseWrite := make(chan struct{}), make(chan struct{})
-				env.h.on(env.key, func(write func() error) error {
-					close(inWrite)
-					<-releaseWrite
-					return write()
-				})
+				inWrite, releaseWrite := holdWrite(env, false)
 				set := make(chan error, 1)
 				go func() { set <- env.m.Set(ctx, 1, "set") }()
 				<-inWrite // Set has settled; its store is in progress
-				env.h.off()
 				close(r1.release)
 				awaitFirstAfter(t, env, done, close1(releaseWrite), "R1 returned while the later Set's store was in progress")
 				require.NoError(t, <-set)
-				v, _, err := env.m.Peek(ctx, 1)
-				require.NoError(t, err)
-				assert.Equal(t, "set", v, "the later Set wins")
+				assertPeek(t, env, "set", "the later Set wins")
 			})
 			t.Run("Refresh", func(t *testing.T) {
-				ctx := context.Background()
-				env := newSetOrderEnv(t, st.open)
-				next := holdFn(env)
-				env.data.Store("new")
-				r1 := newHeldCall(false)
+				env, next, r1 := newSupersededEnv(t, st.open, "new")
 				done1, got1 := startRefresh(env, next, r1)
 				env.data.Store("newer") // a second update, and its Refresh
 				r2 := newHeldCall(false)
@@ -119,45 +143,28 @@ func TestMemoizeSupersededRefreshStores(t *testing.T) {
 				close(r1.release)
 				require.NoError(t, <-done1)
 				require.Equal(t, "new", got1.Load())
-				v, _, err := env.m.Peek(ctx, 1)
-				require.NoError(t, err, "R1 returned its result, and nothing is stored")
-				assert.Equal(t, "new", v, "R1 returned, and the entry of before it is served")
+				assertPeek(t, env, "new", "R1 returned, and the entry of before it is served")
 
 				close(r2.release)
 				require.NoError(t, <-done2)
-				v, _, err = env.m.Peek(ctx, 1)
-				require.NoError(t, err)
-				assert.Equal(t, "newer", v, "the later Refresh wins")
+				assertPeek(t, env, "newer", "the later Refresh wins")
 			})
 			t.Run("Forget during its delete", func(t *testing.T) {
 				ctx := context.Background()
-				env := newSetOrderEnv(t, st.open)
-				next := holdFn(env)
-				env.data.Store("new")
-				r1 := newHeldCall(false)
+				env, next, r1 := newSupersededEnv(t, st.open, "new")
 				done, _ := startRefresh(env, next, r1)
-				inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
-				env.h.onDelete(env.key, func(del func() error) error {
-					close(inDelete)
-					<-releaseDelete
-					return del()
-				})
+				inDelete, releaseDelete := holdWrite(env, true)
 				forget := make(chan error, 1)
 				go func() { forget <- env.m.Forget(ctx, 1) }()
 				<-inDelete // Forget has settled; its delete is in progress
-				env.h.offDelete()
 				close(r1.release)
 				awaitFirstAfter(t, env, done, close1(releaseDelete), "R1 returned while the later Forget's delete was in progress")
 				require.NoError(t, <-forget)
-				v, _, err := env.m.Peek(ctx, 1)
-				assert.ErrorIs(t, err, ErrNotFound, "R1 stored %q after the later Forget had deleted", v)
+				assertPeek(t, env, "", "R1 stored %q after the later Forget had deleted")
 			})
 			t.Run("ForgetAll during its delete", func(t *testing.T) {
 				ctx := context.Background()
-				env := newSetOrderEnv(t, st.open)
-				next := holdFn(env)
-				env.data.Store("new")
-				r1 := newHeldCall(false)
+				env, next, r1 := newSupersededEnv(t, st.open, "new")
 				done, _ := startRefresh(env, next, r1)
 				inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
 				forgetAllSupersededHook = func(string) {
@@ -171,18 +178,14 @@ func TestMemoizeSupersededRefreshStores(t *testing.T) {
 				close(r1.release)
 				awaitFirstAfter(t, env, done, close1(releaseDelete), "R1 returned before the later ForgetAll's delete")
 				require.NoError(t, <-all)
-				v, _, err := env.m.Peek(ctx, 1)
-				assert.ErrorIs(t, err, ErrNotFound, "R1 stored %q after the later ForgetAll", v)
+				assertPeek(t, env, "", "R1 stored %q after the later ForgetAll")
 			})
 			t.Run("Set, result refused", func(t *testing.T) {
 				// R1's result is one StoreIf refuses: it removes the
 				// entry it was to replace, as a Refresh not superseded
 				// does, rather than leave it served.
 				ctx := context.Background()
-				env := newSetOrderEnv(t, st.open, StoreIf(func(v string) bool { return v != "refused" }))
-				next := holdFn(env)
-				env.data.Store("refused")
-				r1 := newHeldCall(false)
+				env, next, r1 := newSupersededEnv(t, st.open, "refused", StoreIf(func(v string) bool { return v != "refused" }))
 				done, _ := startRefresh(env, next, r1)
 				release := env.holdTags()
 				set := make(chan error, 1)
@@ -190,14 +193,11 @@ func TestMemoizeSupersededRefreshStores(t *testing.T) {
 				<-env.inTags
 				close(r1.release)
 				require.NoError(t, <-done)
-				v, _, err := env.m.Peek(ctx, 1)
-				assert.ErrorIs(t, err, ErrNotFound, "R1 returned, and the entry of before it is served: %q", v)
+				assertPeek(t, env, "", "R1 returned, and the entry of before it is served: %q")
 
 				release()
 				require.NoError(t, <-set)
-				v, _, err = env.m.Peek(ctx, 1)
-				require.NoError(t, err)
-				assert.Equal(t, "set", v, "the later Set wins")
+				assertPeek(t, env, "set", "the later Set wins")
 			})
 		})
 	}

@@ -19,37 +19,24 @@ import (
 // ("old"), where a Set or Forget that returned nil is never followed by
 // the entry from before it. It decides holding the lock now.
 func TestMemoizeSupersededSetReturnsAfterTheLaterWriteLands(t *testing.T) {
-	for _, st := range setOrderStores {
-		t.Run(st.name, func(t *testing.T) {
-			for _, first := range []string{"Set", "Forget"} {
-				t.Run(first, func(t *testing.T) {
-					ctx := context.Background()
-					env := newSetOrderEnv(t, st.open) // "old" stored
-					done, release := startHeldFirst(t, env, first)
+	forEachFirst(t, func(t *testing.T, env *setOrderEnv, first string) {
+		ctx := context.Background()
+		done, release := startHeldFirst(t, env, first)
 
-					// The later Set settles, then its store is held in the
-					// backend (a write in progress).
-					inWrite, releaseWrite := make(chan struct{}), make(chan struct{})
-					env.h.on(env.key, func(write func() error) error {
-						close(inWrite)
-						<-releaseWrite
-						return write()
-					})
-					later := make(chan error, 1)
-					go func() { later <- env.m.Set(ctx, 1, "set 2") }()
-					<-inWrite
-					env.h.off()
-					release()
+		// The later Set settles, then its store is held in the
+		// backend (a write in progress).
+		inWrite, releaseWrite := holdWrite(env, false)
+		later := make(chan error, 1)
+		go func() { later <- env.m.Set(ctx, 1, "set 2") }()
+		<-inWrite
+		release()
 
-					awaitFirstAfter(t, env, done, close1(releaseWrite), first+" returned nil while the later Set's store was in progress")
-					require.NoError(t, <-later)
-					v, _, err := env.m.Peek(ctx, 1)
-					require.NoError(t, err)
-					assert.Equal(t, "set 2", v, "the later Set wins")
-				})
-			}
-		})
-	}
+		awaitFirstAfter(t, env, done, close1(releaseWrite), first+" returned nil while the later Set's store was in progress")
+		require.NoError(t, <-later)
+		v, _, err := env.m.Peek(ctx, 1)
+		require.NoError(t, err)
+		assert.Equal(t, "set 2", v, "the later Set wins")
+	})
 }
 
 // TestMemoizeSupersededSetReturnsAfterForgetAllDeletes: a Set (or Forget)
@@ -59,30 +46,35 @@ func TestMemoizeSupersededSetReturnsAfterTheLaterWriteLands(t *testing.T) {
 // of before it. mayReplace waits for that delete (saveMu, which ForgetAll
 // holds for it), as Set's check did before 581102b.
 func TestMemoizeSupersededSetReturnsAfterForgetAllDeletes(t *testing.T) {
+	forEachFirst(t, func(t *testing.T, env *setOrderEnv, first string) {
+		ctx := context.Background()
+		done, release := startHeldFirst(t, env, first)
+
+		inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
+		forgetAllSupersededHook = func(string) {
+			close(inDelete)
+			<-releaseDelete
+		}
+		t.Cleanup(func() { forgetAllSupersededHook = nil })
+		all := make(chan error, 1)
+		go func() { all <- env.m.ForgetAll(ctx) }()
+		<-inDelete // ForgetAll has superseded, its delete not made
+		release()
+
+		awaitFirstAfter(t, env, done, close1(releaseDelete), first+" returned nil before ForgetAll's delete")
+		require.NoError(t, <-all)
+		_, _, err := env.m.Peek(ctx, 1)
+		assert.ErrorIs(t, err, ErrNotFound, "ForgetAll, the later call, wins")
+	})
+}
+
+// forEachFirst runs f on each of setOrderStores for each first call ("Set",
+// "Forget"), with env's argument 1 stored ("old").
+func forEachFirst(t *testing.T, f func(t *testing.T, env *setOrderEnv, first string)) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
 			for _, first := range []string{"Set", "Forget"} {
-				t.Run(first, func(t *testing.T) {
-					ctx := context.Background()
-					env := newSetOrderEnv(t, st.open) // "old" stored
-					done, release := startHeldFirst(t, env, first)
-
-					inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
-					forgetAllSupersededHook = func(string) {
-						close(inDelete)
-						<-releaseDelete
-					}
-					t.Cleanup(func() { forgetAllSupersededHook = nil })
-					all := make(chan error, 1)
-					go func() { all <- env.m.ForgetAll(ctx) }()
-					<-inDelete // ForgetAll has superseded, its delete not made
-					release()
-
-					awaitFirstAfter(t, env, done, close1(releaseDelete), first+" returned nil before ForgetAll's delete")
-					require.NoError(t, <-all)
-					_, _, err := env.m.Peek(ctx, 1)
-					assert.ErrorIs(t, err, ErrNotFound, "ForgetAll, the later call, wins")
-				})
+				t.Run(first, func(t *testing.T) { f(t, newSetOrderEnv(t, st.open), first) })
 			}
 		})
 	}
@@ -153,43 +145,36 @@ func awaitFirstAfter(t *testing.T, env *setOrderEnv, done chan error, releaseLat
 // then a Get served an older Set's result, a ForgetAll overlapping). The
 // count is now read after the check, and a change waits for the delete.
 func TestMemoizeSupersededSetWaitsForForgetAllDuringItsCheck(t *testing.T) {
-	for _, st := range setOrderStores {
-		t.Run(st.name, func(t *testing.T) {
-			for _, first := range []string{"Set", "Forget"} {
-				t.Run(first, func(t *testing.T) {
-					ctx := context.Background()
-					env := newSetOrderEnv(t, st.open) // "old" stored
-					inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
-					forgetAllSupersededHook = func(string) {
-						close(inDelete)
-						<-releaseDelete
-					}
-					t.Cleanup(func() { forgetAllSupersededHook = nil })
-					all := make(chan error, 1)
-					var once atomic.Bool
-					mayReplaceHook = func(key string) {
-						if key != env.key || !once.CompareAndSwap(false, true) {
-							return
-						}
-						go func() { all <- env.m.ForgetAll(ctx) }()
-						<-inDelete // ForgetAll has changed its count; its delete is in progress
-					}
-					t.Cleanup(func() { mayReplaceHook = nil })
-					done := make(chan error, 1)
-					go func() {
-						if first == "Set" {
-							done <- env.m.Set(ctx, 1, "set")
-						} else {
-							done <- env.m.Forget(ctx, 1)
-						}
-					}()
-					awaitFirstAfter(t, env, done, close1(releaseDelete), first+" returned nil before the delete of a ForgetAll that came during its check")
-					require.NoError(t, <-all)
-					require.True(t, once.Load(), "the check was not made")
-					_, _, err := env.m.Peek(ctx, 1)
-					assert.ErrorIs(t, err, ErrNotFound, "ForgetAll, the later call, wins")
-				})
+	forEachFirst(t, func(t *testing.T, env *setOrderEnv, first string) {
+		ctx := context.Background()
+		inDelete, releaseDelete := make(chan struct{}), make(chan struct{})
+		forgetAllSupersededHook = func(string) {
+			close(inDelete)
+			<-releaseDelete
+		}
+		t.Cleanup(func() { forgetAllSupersededHook = nil })
+		all := make(chan error, 1)
+		var once atomic.Bool
+		mayReplaceHook = func(key string) {
+			if key != env.key || !once.CompareAndSwap(false, true) {
+				return
 			}
-		})
-	}
+			go func() { all <- env.m.ForgetAll(ctx) }()
+			<-inDelete // ForgetAll has changed its count; its delete is in progress
+		}
+		t.Cleanup(func() { mayReplaceHook = nil })
+		done := make(chan error, 1)
+		go func() {
+			if first == "Set" {
+				done <- env.m.Set(ctx, 1, "set")
+			} else {
+				done <- env.m.Forget(ctx, 1)
+			}
+		}()
+		awaitFirstAfter(t, env, done, close1(releaseDelete), first+" returned nil before the delete of a ForgetAll that came during its check")
+		require.NoError(t, <-all)
+		require.True(t, once.Load(), "the check was not made")
+		_, _, err := env.m.Peek(ctx, 1)
+		assert.ErrorIs(t, err, ErrNotFound, "ForgetAll, the later call, wins")
+	})
 }
