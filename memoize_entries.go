@@ -121,9 +121,11 @@ var refreshSupersededHook func(key string)
 // else removes a's entry, as for a Refresh it superseded. Its store waits
 // for a store or delete of a in progress (never for those of other
 // arguments), each bounded by Options.Timeout on a remote store.
-// Errors are the backend's (and the Codec's), returned, not failed open; where Set superseded a Refresh that returns its result
-// unstored, a failed Set removes a's entry too (the delete retried if it
-// fails), which may hold the result of the data before that Refresh.
+// Errors are the backend's (and the Codec's), returned, not failed open;
+// where Set superseded a Refresh still computing (which, once Set has
+// settled, stores nothing and returns its result), a failed Set removes
+// a's entry too (the delete retried if it fails), which may hold the
+// result of the data before that Refresh.
 func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	key, err := m.Key(a)
 	if err != nil {
@@ -180,7 +182,8 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 		return nil
 	}
 	// r is newer than the results of the replacements it superseded: one
-	// that returned its result unstored is owed no delete any more
+	// still computing, which now stores nothing, or one that returned its
+	// result unstored, is owed no delete any more
 	// (memoShared.owed), though a replacement begun after the supersede
 	// may fail. Settled before the store is made, not after it lands: a
 	// replacement whose fn fails (which checks holding the write lock,
