@@ -2235,6 +2235,12 @@ func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 func (d *discardWriter) Flush()                      {}
 
+// NeverBlocks marks d as a writer whose writes never wait on a client
+// (httpcache.NeverBlocks): a refresh's first write is not bounded by
+// httpcache.FirstWriteWait, so that a loaded machine never leaves its
+// response unstored.
+func (d *discardWriter) NeverBlocks() {}
+
 // cacheTimingDesc are the Server-Timing descriptions of the cache statuses.
 var cacheTimingDesc = [...]string{
 	httpcache.Hit:    "hit",

@@ -1158,12 +1158,25 @@ func (rec *Recorder) firstWritten(n int, err error) {
 	}
 }
 
+// NeverBlocks is implemented by a writer of this module's own that has no
+// client to wait on (the view's discarding writer of a background refresh):
+// BuffersFirstWrite is true for it.
+type NeverBlocks interface {
+	http.ResponseWriter
+	// NeverBlocks does nothing: the method marks the type.
+	NeverBlocks()
+}
+
 // BuffersFirstWrite reports whether w, the writer below a view, takes a
 // first write of up to sniffLen bytes into memory without waiting on its
 // client: net/http's own (HTTP/1.x and HTTP/2, which buffer 2 and 4 KiB
-// before they send) and httptest's recorder. Known by the reflected type
-// name, as untypedOverHTTP1 knows net/http's; any other writer may block.
+// before they send), httptest's recorder, and a NeverBlocks. net/http's
+// are known by the reflected type name, as untypedOverHTTP1 knows them;
+// any other writer may block.
 func BuffersFirstWrite(w http.ResponseWriter) bool {
+	if _, ok := w.(NeverBlocks); ok {
+		return true
+	}
 	t := reflect.TypeOf(w)
 	if t == nil || t.Kind() != reflect.Pointer {
 		return false
