@@ -858,12 +858,13 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // that the codec or the backend refuses (its versions not read, its write
 // failed), removes key's entry (see dropReplaced), and out.replaced is set
 // for the callers that joined (Refresh and forced Gets accept no other).
-// A replacement (computeReplace, computeForced) superseded while fn ran
-// still stores, or removes the entry, unless a later call has written
-// first or a ForgetAll came (memoShared.mayWrite), deciding holding key's
-// write lock: it returns only once the entry is its result or a later
-// call's. A Get's miss and a background refresh superseded store nothing,
-// and do not wait to.
+// A replacement (computeReplace, computeForced, and computeRefresh, whose
+// result a Refresh or forced Get that joined it returns) superseded while
+// fn ran still stores, or removes the entry, unless a later call has
+// written first or a ForgetAll came (memoShared.mayWrite), deciding
+// holding key's write lock: it returns only once the entry is its result
+// or a later call's. A Get's miss superseded stores nothing, and does not
+// wait to.
 func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut) (v R, stored bool, err error) {
 	if computedInline(ctx, m.calls, key) {
 		// Asked for from within its own computation: computed, not
@@ -893,9 +894,13 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			}
 		}
 	}
-	// A replacement (Refresh, a forced Get) is told from the others: one
-	// whose fn fails may have to remove key's entry (see below).
-	epoch := m.shared.epochOfMode(key, mode == computeReplace || mode == computeForced)
+	// A replacement (Refresh, a forced Get, and a background refresh,
+	// which a Refresh or forced Get may have joined instead of computing,
+	// and whose result it then returns as replacing the entry) is told
+	// from a Get's miss: superseded, it decides holding the write lock
+	// (memoShared.mayWrite), and one whose fn fails may have to remove
+	// key's entry (see below).
+	epoch := m.shared.epochOfMode(key, replacing)
 	defer func() { m.shared.done(&epoch) }()
 	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
@@ -940,7 +945,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			// Not stored, as its versions could not be read: the entry
 			// it was to replace is removed, as for a failed store.
 			m.backendFailed(mode, tags, verr, out, func(retry bool) { m.dropReplaced(ctx, key, &epoch, retry, out) })
-		case err != nil && (epoch.replacing || mode == computeRefresh) && !changed && !unstorable(tags):
+		case err != nil && epoch.replacing && !changed && !unstorable(tags):
 			// fn failed: where a replacement this one superseded stored
 			// nothing (or will not), though its caller (a Refresh) gets
 			// its new result and no error, the entry, which may hold the
@@ -948,10 +953,11 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			// delete retried if it fails, as for Refresh. One that stored
 			// before this one's caller superseded it, or another stored
 			// since, is kept (memoShared.owed). A background refresh
-			// does the same (though no replacement waits for it as one:
-			// nothing is owed to it), as a Refresh that supersedes and
-			// then joins it gets its error and does not compute: the
-			// entry is settled by whichever computation it joins.
+			// does the same, and is owed it as a replacement is (a
+			// Refresh that joined it returns its result), as a Refresh
+			// that supersedes and then joins it gets its error and does
+			// not compute: the entry is settled by whichever computation
+			// it joins.
 			m.dropOwed(ctx, key, &epoch, out)
 		}
 		return v, false, err
@@ -1059,10 +1065,10 @@ func (m *Memoized[A, R]) lockWrite(ctx context.Context, epoch *memoEpoch) error 
 // be served until its TTL. As a store is, the delete is skipped when
 // Forget, ForgetAll, Set or Refresh (or a forced Get, or a refresh that
 // superseded it) changed key's epoch while fn ran and, for a replacement
-// (Refresh's, a forced Get's), has written since or was a ForgetAll
-// (memoShared.mayWrite: what is under key now is theirs), and ordered
-// against the writes of theirs by key's write lock. See dropEntry for a
-// delete that fails, and retry.
+// (Refresh's, a forced Get's, a background refresh's), has written since
+// or was a ForgetAll (memoShared.mayWrite: what is under key now is
+// theirs), and ordered against the writes of theirs by key's write lock.
+// See dropEntry for a delete that fails, and retry.
 func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *memoEpoch, retry bool, out *flightOut) {
 	if !epoch.replacing && !m.shared.current(*epoch) { // a replacement decides holding the lock, as computeTo
 		return

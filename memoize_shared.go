@@ -71,9 +71,9 @@ type keyEpoch struct {
 	// hung one: a caller waits for at most one write of its key (bounded
 	// by Options.Timeout) and then makes its own.
 	wmu chan struct{}
-	// What a replacement (Refresh's, a forced Get's: epochOfMode) whose fn
-	// fails needs to tell whether it removes the entry (memoShared.owed),
-	// guarded by memoShared.emu. pending holds the epoch (n) each
+	// What a replacement (Refresh's, a forced Get's, a background
+	// refresh's: epochOfMode) whose fn fails needs to tell whether it
+	// removes the entry (memoShared.owed), guarded by memoShared.emu. pending holds the epoch (n) each
 	// replacement in refs began at, until it settles (stores or removes
 	// the entry) or ends; unstored is 1 + the latest epoch of a replacement
 	// that ended superseded, its result returned but not stored (0: none);
@@ -114,7 +114,8 @@ func (s *memoShared) epochOf(key string) memoEpoch {
 }
 
 // epochOfMode is epochOf for a computation that replaces key's entry if
-// replacing is set (Refresh's, a forced Get's): see memoShared.owed.
+// replacing is set (Refresh's, a forced Get's, a background refresh's,
+// which a Refresh may have joined): see memoShared.owed and mayWrite.
 func (s *memoShared) epochOfMode(key string, replacing bool) memoEpoch {
 	s.emu.Lock()
 	defer s.emu.Unlock()
@@ -184,11 +185,11 @@ func (s *memoShared) settle(e *memoEpoch) {
 	e.settled = true
 }
 
-// owed reports whether a replacement that read e (or a background
-// refresh, which a Refresh may have joined instead of computing), whose
-// fn failed, is to remove its key's entry: a replacement begun before it
-// (superseded, so
-// begun before its caller's supersede) returned, or is to return, a
+// owed reports whether a replacement that read e (a background refresh
+// too, which a Refresh may have joined instead of computing), whose fn
+// failed, is to remove its key's entry: a replacement begun before it
+// (superseded, so begun before its caller's supersede; a background
+// refresh, whose result a Refresh that joined it returned, too) returned, or is to return, a
 // result it did not store, and no computation stored or removed the entry
 // since. One that stored before e's supersede, or that began after it, is
 // no such replacement: what it stored is kept. The caller holds the key's
@@ -265,15 +266,16 @@ var mayReplaceHook func(key string)
 // result, or remove its key's entry, holding the key's write lock (a
 // negative answer without it is final: neither a change of epoch nor a
 // write is undone). It is while e is current; and, for a replacement
-// (Refresh's, a forced Get's: epochOfMode) superseded by a later call,
-// while none of the later calls has written (mayReplace), as Set and
-// Forget do: its write lands first, and the later call's, made holding the
+// (Refresh's, a forced Get's, a background refresh's: epochOfMode)
+// superseded by a later call, while none of the later calls has written
+// (mayReplace), as Set and Forget do: its write lands first, and the later call's, made holding the
 // lock after it, lands over it. Without it, a Refresh superseded by a Set
 // whose store is slow, or by a Refresh still computing, would return its
 // new result and leave the entry of before it served until the later call
-// writes, though it returned. A Get's miss and a background refresh
-// (not replacements) store only while current: nobody was told their
-// result replaced the entry.
+// writes, though it returned. A background refresh is a replacement
+// here: a Refresh or forced Get that joined it returns its result as
+// replacing the entry. A Get's miss stores only while current: nobody was
+// told its result replaced the entry.
 func (s *memoShared) mayWrite(e *memoEpoch) bool {
 	if s.current(*e) {
 		return true
