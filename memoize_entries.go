@@ -47,7 +47,8 @@ import (
 // write lands after its own, so that a Get made after Refresh returned is
 // never served the entry of before it. fn's error is returned, and nothing
 // is stored or removed, but where this Refresh superseded another Refresh
-// (or a forced Get) still computing, or that returned without storing:
+// (or a forced Get, or a background refresh) still computing, or that
+// returned without storing:
 // that one returns its result with no error, and now stores nothing, so
 // a's entry is removed (the delete retried if it fails), as for a result
 // not stored, unless a result was stored since (by that one before this
