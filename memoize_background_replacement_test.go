@@ -1,0 +1,124 @@
+package caching
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// startHeldBackground serves env's entry of 1 ("old") stale to a Get,
+// which starts a background refresh whose fn is held (bg) once it has
+// read env's data ("new"): nobody waits for its result.
+func startHeldBackground(t *testing.T, env *setOrderEnv, next func(*heldCall), stale *atomic.Bool) *heldCall {
+	t.Helper()
+	bg := newHeldCall(false)
+	next(bg)
+	stale.Store(true)
+	v, err := env.m.Get(context.Background(), 1)
+	stale.Store(false)
+	require.NoError(t, err)
+	require.Equal(t, "old", v, "served stale, with a refresh started")
+	<-bg.entered
+	return bg
+}
+
+// awaitBackgroundDone waits for env's background refreshes to end. Polled:
+// nothing else tells it; the deadline is generous.
+func awaitBackgroundDone(t *testing.T, env *setOrderEnv) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		env.m.refreshMu.Lock()
+		n := len(env.m.refreshing)
+		env.m.refreshMu.Unlock()
+		if n == 0 {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the background refresh did not end")
+	}
+}
+
+// TestMemoizeSupersededBackgroundRefreshKeepsNewerWrite: a background
+// refresh that nobody joined, now a replacement (889c4a7: superseded, it
+// stores while no later call has written), read the data ("new") before
+// a later update ("newer") written by a Set, or by a Forget followed by a
+// Get's miss. That later write settles the key (a Get's store does), so
+// the refresh, released after it, stores nothing: its older result is
+// never stored over the newer one.
+func TestMemoizeSupersededBackgroundRefreshKeepsNewerWrite(t *testing.T) {
+	for _, st := range setOrderStores {
+		t.Run(st.name, func(t *testing.T) {
+			for _, later := range []struct {
+				name string
+				do   func(ctx context.Context, env *setOrderEnv) error
+			}{
+				{"Set", func(ctx context.Context, env *setOrderEnv) error { return env.m.Set(ctx, 1, "newer") }},
+				{"ForgetThenGet", func(ctx context.Context, env *setOrderEnv) error {
+					if err := env.m.Forget(ctx, 1); err != nil {
+						return err
+					}
+					v, err := env.m.Get(ctx, 1)
+					assert.Equal(t, "newer", v, "the Get's miss computes the newer data")
+					return err
+				}},
+			} {
+				t.Run(later.name, func(t *testing.T) {
+					ctx := context.Background()
+					var stale atomic.Bool
+					env, next, _ := newSupersededEnv(t, st.open, "new", StaleWhileRevalidate(time.Hour),
+						StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
+					bg := startHeldBackground(t, env, next, &stale)
+					env.data.Store("newer")
+					require.NoError(t, later.do(ctx, env))
+					assertPeek(t, env, "newer", "the later "+later.name)
+					close(bg.release)
+					awaitBackgroundDone(t, env)
+					assertPeek(t, env, "newer", "the background refresh's older result is not stored over the later "+later.name+"'s")
+				})
+			}
+		})
+	}
+}
+
+// TestMemoizeStaleHitDoesNotWaitForWrite: a stale hit (within
+// StaleWhileRevalidate) returns the stale entry while a write of its key
+// is in progress (a Set's store, held): its background refresh, which
+// decides holding the key's write lock, waits for it on its own goroutine,
+// never the caller's, and stores after the Set's (it began after it).
+func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
+	for _, st := range setOrderStores {
+		t.Run(st.name, func(t *testing.T) {
+			ctx := context.Background()
+			var stale atomic.Bool
+			env := newSetOrderEnv(t, st.open, StaleWhileRevalidate(time.Hour),
+				StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
+			inWrite, releaseWrite := holdWrite(env, false)
+			setDone := make(chan error, 1)
+			go func() { setDone <- env.m.Set(ctx, 1, "set") }()
+			<-inWrite
+			env.data.Store("new")
+			got := make(chan string, 1)
+			go func() {
+				stale.Store(true)
+				v, err := env.m.Get(ctx, 1)
+				stale.Store(false)
+				assert.NoError(t, err)
+				got <- v
+			}()
+			select {
+			case v := <-got:
+				assert.Equal(t, "old", v, "served stale")
+			case <-time.After(10 * time.Second): // a liveness bound, not a timing assertion
+				t.Error("the stale hit waited for the write in progress")
+			}
+			close(releaseWrite)
+			require.NoError(t, <-setDone)
+			awaitBackgroundDone(t, env)
+			assertPeek(t, env, "new", "the refresh, begun after the Set, stores after it")
+		})
+	}
+}
