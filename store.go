@@ -666,8 +666,9 @@ func (s *store) lookupDirectMany(ctx context.Context, keys []string) ([]directFo
 // entries read are returned with a *backend.GetManyError naming the keys
 // not read, wrapping the first real failure (rather than a
 // backend.ErrServerDown or ErrKeyRefused, which the breaker does not count:
-// see backend.Neutral). The call fails as a whole when no key was read. Once ctx is done, the keys left are
-// noted unread with its error, not read.
+// see backend.Neutral). The call fails as a whole when no key was read.
+// Once ctx is done, the keys left are noted unread with its error, not
+// read.
 func (s *store) lookupDirectEach(ctx context.Context, keys []string) ([]directFound, error) {
 	out := make([]directFound, len(keys))
 	var (
