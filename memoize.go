@@ -416,7 +416,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		// As for Refresh: a computation in flight may have read the data
 		// before the update this call is forced for. It is neither joined
 		// nor lets its result be stored after this one's.
-		held := m.shared.supersedeHeld(key) // until it returns: see supersedeHeld
+		held := m.shared.supersedeSeeking(key) // until it returns: see supersedeSeeking
 		defer m.shared.done(&held)
 	}
 	if hasStale && m.lease > 0 && !self && m.leaseHeld(ctx, key) {
@@ -825,9 +825,22 @@ const (
 	// every later Get a miss. Its result is then not one that replaced the
 	// entry (flightOut.replaced). Its fn failing removes the entry only
 	// where a superseded replacement is owed that (memoShared.owed), as a
-	// Refresh's does: a Refresh that joined it gets its error.
+	// Refresh's does: a Refresh that joined it gets its error. It is owed
+	// that itself only where a Refresh or forced Get may have joined it
+	// (epochBackground).
 	computeRefresh
 )
+
+// epochModeOf is what a computation in mode is to its key's entry.
+func epochModeOf(mode computeMode) epochMode {
+	switch mode {
+	case computeReplace, computeForced:
+		return epochReplace
+	case computeRefresh:
+		return epochBackground
+	}
+	return epochMiss
+}
 
 // compute calls fn for a and stores its result under key. It runs once for
 // all the concurrent callers of one key, in Memoized.do, to which it
@@ -900,7 +913,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	// from a Get's miss: superseded, it decides holding the write lock
 	// (memoShared.mayWrite), and one whose fn fails may have to remove
 	// key's entry (see below).
-	epoch := m.shared.epochOfMode(key, replacing)
+	epoch := m.shared.epochOfMode(key, epochModeOf(mode))
 	defer func() { m.shared.done(&epoch) }()
 	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
@@ -953,11 +966,12 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 			// delete retried if it fails, as for Refresh. One that stored
 			// before this one's caller superseded it, or another stored
 			// since, is kept (memoShared.owed). A background refresh
-			// does the same, and is owed it as a replacement is (a
-			// Refresh that joined it returns its result), as a Refresh
-			// that supersedes and then joins it gets its error and does
-			// not compute: the entry is settled by whichever computation
-			// it joins.
+			// does the same, and, where a Refresh or forced Get may
+			// have joined it (and so return its result), is owed it as
+			// a replacement is (epochBackground), as a Refresh that
+			// supersedes and then joins it gets its error and does not
+			// compute: the entry is settled by whichever computation it
+			// joins.
 			m.dropOwed(ctx, key, &epoch, out)
 		}
 		return v, false, err

@@ -71,7 +71,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	// within (computed inline by m.do, as Get's: reentry.go), whose result
 	// holds this one's and is stored.
 	if !withinItself(ctx, m.calls, key, false) {
-		held := m.shared.supersedeHeld(key) // until it returns: see supersedeHeld
+		held := m.shared.supersedeSeeking(key) // until it returns: see supersedeSeeking
 		defer m.shared.done(&held)
 		if refreshSupersededHook != nil {
 			refreshSupersededHook(key)

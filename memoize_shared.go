@@ -73,16 +73,47 @@ type keyEpoch struct {
 	wmu chan struct{}
 	// What a replacement (Refresh's, a forced Get's, a background
 	// refresh's: epochOfMode) whose fn fails needs to tell whether it
-	// removes the entry (memoShared.owed), guarded by memoShared.emu. pending holds the epoch (n) each
-	// replacement in refs began at, until it settles (stores or removes
-	// the entry) or ends; unstored is 1 + the latest epoch of a replacement
-	// that ended superseded, its result returned but not stored (0: none);
-	// settled is the epoch at which a computation last stored or removed
-	// the entry, which settles every replacement begun before it.
-	pending  []uint64
-	unstored uint64
-	settled  uint64
+	// removes the entry (memoShared.owed), guarded by memoShared.emu.
+	// pending holds the epoch (n, and ForgetAll's count) each replacement
+	// in refs began at, until it settles (stores or removes the entry) or
+	// ends: a background refresh only where a Refresh or forced Get may
+	// have joined it (seeking); unstored is 1 + the latest epoch of a
+	// replacement that ended superseded, its result returned but not
+	// stored (0: none), and unstoredAll the latest ForgetAll count of
+	// those; settled is the epoch at which a computation last stored or
+	// removed the entry, which settles every replacement begun before it.
+	pending     []pendingEpoch
+	unstored    uint64
+	unstoredAll uint64
+	settled     uint64
+	// seeking holds the epoch after the supersede of each Refresh and
+	// forced Get of the key until it returns (supersedeSeeking): it may
+	// join a background refresh begun at that epoch or after, and return
+	// its result as replacing the entry. Guarded by memoShared.emu.
+	seeking []uint64
 }
+
+// pendingEpoch is the epoch a replacement in keyEpoch.pending began at.
+type pendingEpoch struct{ n, all uint64 }
+
+// epochMode is what a computation is to its key's entry (epochOfMode).
+type epochMode uint8
+
+const (
+	// epochMiss is a Get's miss: superseded, it stores nothing.
+	epochMiss epochMode = iota
+	// epochReplace is a replacement's computation (Refresh's, a forced
+	// Get's): superseded, it decides holding the write lock
+	// (memoShared.mayWrite), and it is pending (memoShared.owed).
+	epochReplace
+	// epochBackground is a background refresh's: a replacement, which
+	// decides as epochReplace does, but pending only where a Refresh or
+	// forced Get may join it (keyEpoch.seeking): a result that nobody
+	// returns as replacing the entry is owed nothing when it is not
+	// stored, and a later replacement whose fn fails leaves the entry
+	// (with its stale-while-revalidate fallback) as before the refresh.
+	epochBackground
+)
 
 // flightForgetter is a flight.Group of any result type, as Forget reaches it.
 type flightForgetter interface {
@@ -96,7 +127,9 @@ type memoEpoch struct {
 	key       string
 	ke        *keyEpoch
 	n, all    uint64
-	replacing bool // in ke.pending until it settles or ends (epochOfMode)
+	replacing bool // a replacement (epochOfMode, supersedeHeldMode)
+	pended    bool // in ke.pending until it settles or ends
+	seeker    bool // in ke.seeking until it ends (supersedeSeeking)
 	// settled: it stored or removed the entry (memoShared.settle).
 	settled bool
 	// unstored: superseded, it returns a result it did not store (nor
@@ -110,21 +143,40 @@ type memoEpoch struct {
 // data its result is made of, and registers the computation: the caller
 // calls done once it has stored, or not, its result.
 func (s *memoShared) epochOf(key string) memoEpoch {
-	return s.epochOfMode(key, false)
+	return s.epochOfMode(key, epochMiss)
 }
 
-// epochOfMode is epochOf for a computation that replaces key's entry if
-// replacing is set (Refresh's, a forced Get's, a background refresh's,
-// which a Refresh may have joined): see memoShared.owed and mayWrite.
-func (s *memoShared) epochOfMode(key string, replacing bool) memoEpoch {
+// epochOfMode is epochOf for a computation in mode: one that replaces
+// key's entry (Refresh's, a forced Get's, a background refresh's, which a
+// Refresh may have joined) is told from a Get's miss: see memoShared.owed
+// and mayWrite.
+func (s *memoShared) epochOfMode(key string, mode epochMode) memoEpoch {
 	s.emu.Lock()
 	defer s.emu.Unlock()
 	ke := s.keyEpochOf(key)
-	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load(), replacing: replacing}
-	if replacing {
-		ke.pending = append(ke.pending, e.n)
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Load(), all: s.all.Load(), replacing: mode != epochMiss}
+	if mode == epochReplace || mode == epochBackground && ke.sought(e.n) {
+		ke.pend(&e)
 	}
 	return e
+}
+
+// sought reports whether a Refresh or forced Get that may join a
+// computation begun at epoch n is registered (keyEpoch.seeking). The
+// caller holds memoShared.emu.
+func (ke *keyEpoch) sought(n uint64) bool {
+	for _, h := range ke.seeking {
+		if h <= n {
+			return true
+		}
+	}
+	return false
+}
+
+// pend puts e in ke.pending. The caller holds memoShared.emu.
+func (ke *keyEpoch) pend(e *memoEpoch) {
+	ke.pending = append(ke.pending, pendingEpoch{e.n, e.all})
+	e.pended = true
 }
 
 // keyEpochOf returns key's epoch, created if none is, with one more
@@ -147,10 +199,16 @@ func (s *memoShared) keyEpochOf(key string) *keyEpoch {
 func (s *memoShared) done(e *memoEpoch) {
 	s.emu.Lock()
 	defer s.emu.Unlock()
-	if e.replacing && !e.settled {
-		e.ke.unpend(e.n)
+	if e.pended && !e.settled {
+		e.ke.unpend(e)
 		if e.unstored {
 			e.ke.unstored = max(e.ke.unstored, e.n+1)
+			e.ke.unstoredAll = max(e.ke.unstoredAll, e.all)
+		}
+	}
+	if e.seeker {
+		if i := slices.Index(e.ke.seeking, e.n); i >= 0 {
+			e.ke.seeking = slices.Delete(e.ke.seeking, i, i+1)
 		}
 	}
 	if e.ke.refs--; e.ke.refs == 0 && s.epochs[e.key] == e.ke {
@@ -158,10 +216,10 @@ func (s *memoShared) done(e *memoEpoch) {
 	}
 }
 
-// unpend removes one replacement begun at epoch n from ke.pending. The
-// caller holds memoShared.emu.
-func (ke *keyEpoch) unpend(n uint64) {
-	if i := slices.Index(ke.pending, n); i >= 0 {
+// unpend removes e, a replacement, from ke.pending (one of those begun at
+// its epoch). The caller holds memoShared.emu.
+func (ke *keyEpoch) unpend(e *memoEpoch) {
+	if i := slices.Index(ke.pending, pendingEpoch{e.n, e.all}); i >= 0 {
 		ke.pending = slices.Delete(ke.pending, i, i+1)
 	}
 }
@@ -179,8 +237,8 @@ func (s *memoShared) settle(e *memoEpoch) {
 	s.emu.Lock()
 	defer s.emu.Unlock()
 	e.ke.settled = max(e.ke.settled, e.n)
-	if e.replacing && !e.settled {
-		e.ke.unpend(e.n)
+	if e.pended && !e.settled {
+		e.ke.unpend(e)
 	}
 	e.settled = true
 }
@@ -189,20 +247,24 @@ func (s *memoShared) settle(e *memoEpoch) {
 // too, which a Refresh may have joined instead of computing), whose fn
 // failed, is to remove its key's entry: a replacement begun before it
 // (superseded, so begun before its caller's supersede; a background
-// refresh, whose result a Refresh that joined it returned, too) returned, or is to return, a
-// result it did not store, and no computation stored or removed the entry
-// since. One that stored before e's supersede, or that began after it, is
-// no such replacement: what it stored is kept. The caller holds the key's
-// write lock and found e current (or, for Set, mayReplace).
+// refresh that a Refresh or forced Get may have joined, and so return its
+// result, too) returned, or is to return, a result it did not store, and
+// no computation stored or removed the entry since, nor did a ForgetAll
+// come after it began (its delete of the generation removed the entry it
+// was to replace; one stored since is a later Get's). One that stored
+// before e's supersede, or that began after it, is no such replacement:
+// what it stored is kept; nor is a background refresh that nobody could
+// join (see epochBackground). The caller holds the key's write lock and
+// found e current (or, for Set, mayReplace).
 func (s *memoShared) owed(e *memoEpoch) bool {
 	s.emu.Lock()
 	defer s.emu.Unlock()
-	ke := e.ke
-	if ke.unstored > ke.settled && ke.unstored-1 < e.n {
+	ke, all := e.ke, s.all.Load()
+	if ke.unstored > ke.settled && ke.unstored-1 < e.n && ke.unstoredAll == all {
 		return true
 	}
-	for _, n := range ke.pending {
-		if n >= ke.settled && n < e.n {
+	for _, p := range ke.pending {
+		if p.n >= ke.settled && p.n < e.n && p.all == all {
 			return true
 		}
 	}
@@ -339,6 +401,15 @@ func (s *memoShared) supersedeHeld(key string) memoEpoch {
 	return s.supersedeHeldMode(key, false)
 }
 
+// supersedeSeeking is supersedeHeld for a Refresh or forced Get, which
+// may join a background refresh begun after its supersede (a stale hit's)
+// and return its result as replacing the entry: until it returns (done),
+// such a refresh is pending as a replacement's computation is
+// (keyEpoch.seeking, epochBackground).
+func (s *memoShared) supersedeSeeking(key string) memoEpoch {
+	return s.supersedeHeldAs(key, false, true)
+}
+
 // supersedeHeldMode is supersedeHeld for a caller that replaces key's
 // entry itself, with the epoch returned, if replacing is set (Set, and
 // Forget, whose replacement is no entry): it is pending as a
@@ -346,12 +417,22 @@ func (s *memoShared) supersedeHeld(key string) memoEpoch {
 // so that a replacement that supersedes it and whose fn fails removes
 // the entry it did not replace (memoShared.owed).
 func (s *memoShared) supersedeHeldMode(key string, replacing bool) memoEpoch {
+	return s.supersedeHeldAs(key, replacing, false)
+}
+
+// supersedeHeldAs is supersedeHeldMode, which registers a seeker
+// (supersedeSeeking) if seeking is set, with the change of epoch: a
+// background refresh that reads the epoch after it finds it.
+func (s *memoShared) supersedeHeldAs(key string, replacing, seeking bool) memoEpoch {
 	s.saveMu.RLock()
 	s.emu.Lock()
 	ke := s.keyEpochOf(key)
-	e := memoEpoch{key: key, ke: ke, n: ke.n.Add(1), all: s.all.Load(), replacing: replacing}
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Add(1), all: s.all.Load(), replacing: replacing, seeker: seeking}
 	if replacing {
-		ke.pending = append(ke.pending, e.n)
+		ke.pend(&e)
+	}
+	if seeking {
+		ke.seeking = append(ke.seeking, e.n)
 	}
 	s.emu.Unlock()
 	s.saveMu.RUnlock()
