@@ -47,13 +47,15 @@ import (
 // write lands after its own, so that a Get made after Refresh returned is
 // never served the entry of before it. fn's error is returned, and nothing
 // is stored or removed, but where this Refresh superseded another Refresh
-// (or a forced Get, or a background refresh) still computing, or that
-// returned without storing:
+// (or a forced Get, or a background refresh that one of those joined)
+// still computing, or that returned without storing:
 // that one returns its result with no error, and now stores nothing, so
 // a's entry is removed (the delete retried if it fails), as for a result
 // not stored, unless a result was stored since (by that one before this
 // one's fn failed, by a computation begun after this Refresh was called,
-// or by a Set made after it).
+// or by a Set made after it) or a ForgetAll came after that one began
+// (its delete removed the entry). A stale hit's background refresh that
+// nobody joined is no such one: the entry is kept.
 // Refresh is not counted in Stats' lookups. A Refresh made from within
 // fn's computation for a's own key, with the context fn was given (or one
 // made from it), computes inline as Get does there (see Get): it stores
