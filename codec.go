@@ -63,7 +63,11 @@ type Codec interface {
 // exported fields (decoding cannot allocate it to set them); a struct with
 // two fields of one JSON name, its own or its embedded structs'
 // (encoding/json writes the shallower, or neither at one depth: rename one
-// with a json tag). What a type writes and reads itself (a slice type with
+// with a json tag); a struct that embeds two structs at one depth that
+// both have MarshalJSON or MarshalText (or both Unmarshal methods), such
+// as time.Time and another (encoding/json calls neither method, and
+// writes their exported fields: a time.Time's would be lost; name them).
+// What a type writes and reads itself (a slice type with
 // MarshalJSON and UnmarshalJSON, its elements in interfaces) is its own,
 // and not refused for its parts; nor is an embedded field encoding/json
 // ignores (an embedded error: unexported, it is not stored). These errors
@@ -215,7 +219,10 @@ var textUnmarshaler = jsonDecoders[1]
 // never given), as a value or a map's key; a struct embedding a pointer to
 // an unexported struct with JSON fields (written, but decoding cannot
 // allocate it to set them); a struct with two fields of one JSON name
-// (encoding/json writes the shallower, or neither at one depth). The parts
+// (encoding/json writes the shallower, or neither at one depth); a struct
+// embedding (untagged) two structs at one depth that both write or read
+// themselves (MarshalJSON, MarshalText, or the Unmarshal methods):
+// encoding/json calls neither, and writes their exported fields. The parts
 // of a type that writes and reads itself are its methods' own. seen breaks
 // the cycles of recursive types. The error wraps
 // *json.UnsupportedTypeError.
@@ -268,6 +275,18 @@ func unreadableType(t reflect.Type, seen map[reflect.Type]bool) error {
 			f := t.Field(i)
 			if !jsonField(f) {
 				continue
+			}
+			if ft := derefType(f.Type); f.Anonymous && jsonName(f) == "" && ft.Kind() == reflect.Struct {
+				// Not promoted to t, which would be written by it (see
+				// above): two embedded fields at one depth have it, and
+				// encoding/json calls neither, writing their exported
+				// fields in place of what the methods write.
+				if w := writtenBy(ft); w != byKind {
+					return refuse("%v embeds %v, whose %s encoding/json does not call (another field it embeds at that depth has one too): what it writes would not be stored; name the embedded fields", t, f.Type, jsonMethodNames[w-1][0])
+				}
+				if r := readBy(ft); r != byKind {
+					return refuse("%v embeds %v, whose %s encoding/json does not call (another field it embeds at that depth has one too): it would not be read as written; name the embedded fields", t, f.Type, jsonMethodNames[r-1][1])
+				}
 			}
 			if f.Anonymous && !f.IsExported() && f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct && (jsonName(f) != "" || hasJSONFields(f.Type.Elem())) {
 				return refuse("%v embeds *%v, a pointer to an unexported struct, which encoding/json writes and cannot read (it cannot allocate it); embed the struct, or export its type", t, f.Type.Elem())
