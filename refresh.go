@@ -76,7 +76,7 @@ func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *e
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
 	if f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil-int64(v.cfg.ahead) && v.refreshable(r, f.spec.namesOrNil()) &&
-		v.revalidate(w, r, base, ttl, f.spec.namesOrNil()) {
+		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created) {
 		v.c.stats.ahead.Add(1)
 	}
 }

@@ -609,7 +609,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v.otherTypeForm(w, r, f.snap) {
 				return
 			}
-			v.revalidate(w, r, base, ttl, f.spec.namesOrNil())
+			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created)
 			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return
 		}
@@ -899,6 +899,10 @@ type runState struct {
 	// passValidators: hit-for-pass (runExt): the handler gets the client's
 	// own validators, and the run leads no flight.
 	passValidators bool
+	// replaces is, for a background refresh, when the entry it refreshes
+	// was stored (entry.Created) as the request that started it read it: 0
+	// when none was read (view.replacedSince).
+	replaces int64
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup or the
@@ -2144,10 +2148,12 @@ func validCookieValue(s string) bool {
 // (stale-while-revalidate, RefreshAhead) and reports true: once per key at a
 // time, at most maxRefreshes per view (per route of a CachedMux: slotsFor),
 // never after the Cache is closed; a refresh that finds no free slot is
-// skipped (false). names are the Vary names of the stored response. It is
+// skipped (false). names are the Vary names of the stored response, and
+// created when it was stored (entry.Created): the refresh runs nothing if
+// its key holds a newer one when it starts (see replacedSince). It is
 // called before anything is served on w: the refresh's writer starts with
 // what outer middleware set on it.
-func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string) bool {
+func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, created int64) bool {
 	key := base
 	if len(names) > 0 {
 		if httpcache.VaryTooLarge(r, names) {
@@ -2155,7 +2161,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		}
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
-	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header()},
+	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: created},
 		func() *http.Request { return v.backgroundRequest(r, names) })
 }
 
@@ -2180,9 +2186,14 @@ func (v *view) slotsFor(r *http.Request) chan struct{} {
 // process and, with Lease, in all. The run's writer starts with a copy of
 // st.outer: the fields outer middleware set for the client (a Vary of
 // theirs keys the variants as on the client's path; a Set-Cookie or
-// Cache-Control of theirs keeps the response out as there).
+// Cache-Control of theirs keeps the response out as there). A refresh of an
+// entry that was replaced since the request read it (st.replaces) runs
+// nothing: see replacedSince.
 func (v *view) refreshInBackground(slots chan struct{}, st *runState, request func() *http.Request) bool {
 	key := st.f.key
+	if refreshAskedHook != nil {
+		refreshAskedHook(key)
+	}
 	if _, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
 		return false
 	}
@@ -2214,6 +2225,9 @@ func (v *view) refreshInBackground(slots chan struct{}, st *runState, request fu
 		} else if l != nil {
 			defer v.c.releaseLease(l, true)
 		}
+		if v.replacedSince(r2, key, st.replaces) {
+			return // another refresh (or run) stored it meanwhile
+		}
 		v.run(dw, r2, st)
 	})
 	if !started {
@@ -2221,6 +2235,40 @@ func (v *view) refreshInBackground(slots chan struct{}, st *runState, request fu
 	}
 	return started
 }
+
+// replacedSince reports whether key holds an entry stored after the one a
+// background refresh was asked for (created: its entry.Created; 0 when
+// none was read), read now, in the refresh's goroutine. A request that read
+// the entry just before another request's refresh of it stored, and looked
+// for a refresh in progress just after that one ended, starts a refresh of
+// an entry already replaced: without this, one more run of the handler (in
+// a SharedCache view, one more conditional request to the origin) for
+// every hot key at each refresh, under load. The same holds across
+// processes, for a refresh another process ran. A read that fails (the
+// backend is down or slow: bounded by Options.Timeout) or finds no entry
+// lets the refresh run, as it did before this read; an entry newer but
+// stale already is refreshed by the next request that reads it. r is the
+// refresh's request, whose tag versions are read with the entry, as
+// findIn reads them: an entry invalidated since is none.
+func (v *view) replacedSince(r *http.Request, key string, created int64) bool {
+	if created == 0 {
+		return false
+	}
+	var tagKeys []string
+	if v.c.store.local == nil {
+		tagKeys = v.tagKeysFor(r) // one round trip, as findIn's
+	}
+	e, err := v.c.store.lookup(r.Context(), key, tagKeys, v.c.clock())
+	return err == nil && e.Created > created
+}
+
+// refreshAskedHook, when set, is called by refreshInBackground with the key
+// of the refresh asked for, before it looks for one of that key in
+// progress: a test serves there the requests that may come in that window
+// (one that starts a refresh of the same entry, which ends before this one
+// is looked for). Nil outside tests; set only by a test that does not run
+// in parallel, and reset when it ends.
+var refreshAskedHook func(key string)
 
 // discardWriter is the ResponseWriter of a background refresh or a Warm.
 // It flushes, as a client's writer does: a handler that flushes (a reverse

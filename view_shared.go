@@ -758,6 +758,9 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		if prev != nil && prev.key != "" {
 			st.f.key = prev.key // the variant's own refresh
 		}
+		if prev != nil && prev.e != nil {
+			st.replaces = prev.e.Created // see view.replacedSince
+		}
 		return v.refreshInBackground(v.slotsFor(r), st, func() *http.Request {
 			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
 			x.client = r2

@@ -1,0 +1,192 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// refreshReplacedCases are the background refreshes a request may start
+// for the entry it read: stale-while-revalidate's and RefreshAhead's, of a
+// plain entry, of a variant's, and in a SharedCache view (a conditional
+// request answered 304). after is how long after the first store the
+// request comes, and status the X-Cache it is served with.
+var refreshReplacedCases = []struct {
+	name   string
+	view   func(e *viewEnv, h *counter) http.Handler
+	fn     func(w http.ResponseWriter, r *http.Request)
+	hdr    []string
+	after  time.Duration
+	status string
+}{
+	{
+		name: "stale-while-revalidate",
+		view: func(e *viewEnv, h *counter) http.Handler {
+			return e.c.Cached(time.Minute, StaleWhileRevalidate(time.Minute), CacheStatusHeader("X-Cache"))(h)
+		},
+		after: 70 * time.Second, status: "STALE",
+	},
+	{
+		name: "refresh ahead",
+		view: func(e *viewEnv, h *counter) http.Handler {
+			return e.c.Cached(time.Minute, RefreshAhead(10*time.Second), CacheStatusHeader("X-Cache"))(h)
+		},
+		after: 55 * time.Second, status: "HIT",
+	},
+	{
+		name: "variant",
+		view: func(e *viewEnv, h *counter) http.Handler {
+			return e.c.Cached(time.Minute, StaleWhileRevalidate(time.Minute), CacheStatusHeader("X-Cache"))(h)
+		},
+		fn:    vary("Accept-Language"),
+		hdr:   []string{"Accept-Language", "fr"},
+		after: 70 * time.Second, status: "STALE",
+	},
+	{
+		name: "shared stale-while-revalidate",
+		view: func(e *viewEnv, h *counter) http.Handler { return e.sharedView(h, StaleWhileRevalidate(time.Minute)) },
+		fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10, stale-while-revalidate=60")
+			w.Header().Set("ETag", `"x"`)
+			if r.Header.Get("If-None-Match") == `"x"` {
+				w.WriteHeader(http.StatusNotModified)
+			}
+		},
+		after: 15 * time.Second, status: "STALE",
+	},
+	{
+		name: "shared refresh ahead",
+		view: func(e *viewEnv, h *counter) http.Handler { return e.sharedView(h, RefreshAhead(5*time.Second)) },
+		fn: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=10")
+			w.Header().Set("ETag", `"x"`)
+			if r.Header.Get("If-None-Match") == `"x"` {
+				w.WriteHeader(http.StatusNotModified)
+			}
+		},
+		after: 7 * time.Second, status: "HIT",
+	},
+}
+
+// TestViewRefreshOfReplacedEntrySkipped: a request reads the entry (stale,
+// or within RefreshAhead), and before it looks for a refresh of it in
+// progress, another request reads the same entry and starts the refresh,
+// which stores the new entry and ends. The first request's refresh found
+// none running and ran the handler again (for SharedCache, one more
+// conditional request to the origin) for an entry already replaced: under
+// load, every hot key at each refresh could cost its origin one more call.
+// The refresh now reads the entry first and runs nothing when it was
+// stored after the one the request read.
+func TestViewRefreshOfReplacedEntrySkipped(t *testing.T) {
+	for _, tc := range refreshReplacedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachViewStore(t, func(t *testing.T, k storeKind) {
+				e := newViewEnv(t, k)
+				h := &counter{body: "b", fn: tc.fn}
+				ch := tc.view(e, h)
+				get(ch, "/a", tc.hdr...)
+				require.EqualValues(t, 1, h.calls.Load())
+				e.clock.Advance(tc.after)
+
+				var asked atomic.Int32
+				var inner string
+				refreshAskedHook = func(string) {
+					if asked.Add(1) != 1 {
+						return // the other request's: its refresh starts
+					}
+					// The first request has read the entry: another reads
+					// it too, starts the refresh, which stores and ends.
+					inner = get(ch, "/a", tc.hdr...).Header().Get("X-Cache")
+					e.c.wait()
+				}
+				t.Cleanup(func() { refreshAskedHook = nil })
+
+				w := get(ch, "/a", tc.hdr...)
+				e.c.wait()
+				refreshAskedHook = nil
+				require.EqualValues(t, 2, asked.Load(), "both requests asked for a refresh")
+				assert.Equal(t, tc.status, inner, "the other request")
+				assert.Equal(t, tc.status, w.Header().Get("X-Cache"))
+				assert.Equal(t, "b #1", w.Body.String())
+				assert.EqualValues(t, 2, h.calls.Load(), "one refresh of the entry, not one more after it was replaced")
+
+				w = get(ch, "/a", tc.hdr...)
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"), "the refreshed entry")
+				assert.EqualValues(t, 2, h.calls.Load())
+			})
+		})
+	}
+}
+
+// TestViewRefreshRunsWhenEntryUnread: the refresh's read of the entry
+// fails (the backend is down since the request read it): the refresh
+// still runs the handler, as it did before it read the entry.
+func TestViewRefreshRunsWhenEntryUnread(t *testing.T) {
+	for _, tc := range refreshReplacedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newViewEnv(t, viewStores[1])
+			store := e.store.(*remote)
+			h := &counter{body: "b", fn: tc.fn}
+			ch := tc.view(e, h)
+			get(ch, "/a", tc.hdr...)
+			e.clock.Advance(tc.after)
+
+			refreshAskedHook = func(string) { store.fail.Store(true) }
+			t.Cleanup(func() { refreshAskedHook = nil })
+			w := get(ch, "/a", tc.hdr...)
+			e.c.wait()
+			refreshAskedHook = nil
+			assert.Equal(t, tc.status, w.Header().Get("X-Cache"))
+			assert.EqualValues(t, 2, h.calls.Load(), "the refresh ran")
+		})
+	}
+}
+
+// TestViewRefreshOfInvalidatedEntryRuns: as in
+// TestViewRefreshOfReplacedEntrySkipped, but the newer entry was
+// invalidated (InvalidatePath) before the first request's refresh starts:
+// that entry is none, and the refresh runs and stores, so that the next
+// request is a hit rather than a miss.
+func TestViewRefreshOfInvalidatedEntryRuns(t *testing.T) {
+	for _, tc := range refreshReplacedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachViewStore(t, func(t *testing.T, k storeKind) {
+				e := newViewEnv(t, k)
+				h := &counter{body: "b", fn: tc.fn}
+				ch := tc.view(e, h)
+				get(ch, "/a", tc.hdr...)
+				e.clock.Advance(tc.after)
+
+				var asked atomic.Int32
+				refreshAskedHook = func(string) {
+					if asked.Add(1) != 1 {
+						return
+					}
+					get(ch, "/a", tc.hdr...)
+					e.c.wait()
+					require.NoError(t, e.c.InvalidatePath(context.Background(), "/a"))
+				}
+				t.Cleanup(func() { refreshAskedHook = nil })
+
+				get(ch, "/a", tc.hdr...)
+				e.c.wait()
+				refreshAskedHook = nil
+				require.EqualValues(t, 2, asked.Load())
+				// (In a SharedCache view the refresh's 304 finds no entry to
+				// freshen, and the refresh asks again without validators.)
+				n := h.calls.Load()
+				assert.Greater(t, n, int64(2), "the invalidated entry was refreshed")
+				w := get(ch, "/a", tc.hdr...)
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"), "the refresh stored")
+				assert.Equal(t, fmt.Sprintf("b #%d", n), w.Body.String())
+				assert.Equal(t, n, h.calls.Load())
+			})
+		})
+	}
+}
