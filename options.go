@@ -103,8 +103,11 @@ func Version(v string) Option {
 // no older than the entry's); one that began before (the entry was stored
 // by another process meanwhile, by the clocks of the two) is neither
 // joined nor lets its result be stored afterwards, as for Refresh: the
-// refresh computes its own. A zero d (the default) turns it off; a
-// negative one is an error.
+// refresh computes its own. A view's refresh reads the entry again as it
+// starts, and runs nothing when the key holds one stored after the stale
+// entry it was started for (by another refresh or run, in this process or
+// another). A zero d (the default) turns it off; a negative one is an
+// error.
 func StaleWhileRevalidate(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.swr = d })
 }

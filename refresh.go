@@ -18,11 +18,12 @@ import (
 // call's context but not its cancellation, and ends when the Cache is
 // closed (see Cache.Close). A memoized function's refresh joins a
 // computation in flight only if it began after the entry was stored, as
-// StaleWhileRevalidate's does. It works on every backend. A memoized
-// function's refresh computes for a copy of the argument made before the
-// hit that starts it returns: the caller may reuse its argument at once
-// (see Memoize), except under KeyFunc, where the refresh uses the
-// argument as given.
+// StaleWhileRevalidate's does; a view's runs nothing when the entry was
+// stored again since the hit read it, as StaleWhileRevalidate's. It works
+// on every backend. A memoized function's refresh computes for a copy of
+// the argument made before the hit that starts it returns: the caller may
+// reuse its argument at once (see Memoize), except under KeyFunc, where
+// the refresh uses the argument as given.
 //
 // d should be well under the TTL: an entry is refreshed at most once per
 // TTL minus d. A zero d (the default) turns it off; a negative one is an
