@@ -412,12 +412,14 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	// inline by m.do, with no supersede of that computation and no lease,
 	// which it holds.
 	self := withinItself(ctx, m.calls, key, false)
+	var seeker *memoEpoch // a forced Get's supersede (nil: none), which its computation leads
 	if forced && !self {
 		// As for Refresh: a computation in flight may have read the data
 		// before the update this call is forced for. It is neither joined
 		// nor lets its result be stored after this one's.
 		held := m.shared.supersedeSeeking(key) // until it returns: see supersedeSeeking
 		defer m.shared.done(&held)
+		seeker = &held
 	}
 	if hasStale && m.lease > 0 && !self && m.leaseHeld(ctx, key) {
 		m.record(outStale) // another process computes it (lease.go)
@@ -430,6 +432,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	res, joined, err := m.do(ctx, key, forced && !self, func(ctx context.Context) (R, error) {
+		m.shared.leads(seeker) // a forced Get joins no background refresh now: see leads
 		arg, err := m.argOf(ctx, lent, a)
 		if err != nil {
 			var zero R

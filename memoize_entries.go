@@ -72,9 +72,11 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	// result after this one's. But for the one this Refresh is made from
 	// within (computed inline by m.do, as Get's: reentry.go), whose result
 	// holds this one's and is stored.
+	var seeker *memoEpoch // its supersede (nil: none, within itself), which its computation leads
 	if !withinItself(ctx, m.calls, key, false) {
 		held := m.shared.supersedeSeeking(key) // until it returns: see supersedeSeeking
 		defer m.shared.done(&held)
+		seeker = &held
 		if refreshSupersededHook != nil {
 			refreshSupersededHook(key)
 		}
@@ -83,6 +85,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	joined, returned := false, false
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	res, joined, err := m.do(ctx, key, true, func(ctx context.Context) (R, error) {
+		m.shared.leads(seeker) // it joins no background refresh now: see leads
 		arg, err := m.argOf(ctx, lent, a)
 		if err != nil {
 			var zero R

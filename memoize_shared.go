@@ -87,9 +87,10 @@ type keyEpoch struct {
 	unstoredAll uint64
 	settled     uint64
 	// seeking holds the epoch after the supersede of each Refresh and
-	// forced Get of the key until it returns (supersedeSeeking): it may
-	// join a background refresh begun at that epoch or after, and return
-	// its result as replacing the entry. Guarded by memoShared.emu.
+	// forced Get of the key until it returns (supersedeSeeking), or leads
+	// a computation of its own (memoShared.leads): it may join a
+	// background refresh begun at that epoch or after, and return its
+	// result as replacing the entry. Guarded by memoShared.emu.
 	seeking []uint64
 }
 
@@ -129,7 +130,7 @@ type memoEpoch struct {
 	n, all    uint64
 	replacing bool // a replacement (epochOfMode, supersedeHeldMode)
 	pended    bool // in ke.pending until it settles or ends
-	seeker    bool // in ke.seeking until it ends (supersedeSeeking)
+	seeker    bool // in ke.seeking until it ends or leads (supersedeSeeking, leads)
 	// settled: it stored or removed the entry (memoShared.settle).
 	settled bool
 	// unstored: superseded, it returns a result it did not store (nor
@@ -206,14 +207,39 @@ func (s *memoShared) done(e *memoEpoch) {
 			e.ke.unstoredAll = max(e.ke.unstoredAll, e.all)
 		}
 	}
-	if e.seeker {
-		if i := slices.Index(e.ke.seeking, e.n); i >= 0 {
-			e.ke.seeking = slices.Delete(e.ke.seeking, i, i+1)
-		}
-	}
+	e.ke.unseek(e)
 	if e.ke.refs--; e.ke.refs == 0 && s.epochs[e.key] == e.ke {
 		delete(s.epochs, e.key)
 	}
+}
+
+// unseek removes e, a seeker (supersedeSeeking), from ke.seeking, if it is
+// there still. The caller holds memoShared.emu.
+func (ke *keyEpoch) unseek(e *memoEpoch) {
+	if !e.seeker {
+		return
+	}
+	if i := slices.Index(ke.seeking, e.n); i >= 0 {
+		ke.seeking = slices.Delete(ke.seeking, i, i+1)
+	}
+	e.seeker = false
+}
+
+// leads records that the caller whose supersede read e (supersedeSeeking;
+// nil: none) now leads a computation of its own, whose result
+// it returns: it joins no other (doSinceRejoining returns the result of
+// the computation it leads), so a background refresh begun from now on
+// is no longer one it may join. Without it, such a refresh (begun after a
+// Set, say, forgot the caller's computation) stayed pending until the
+// caller returned, and a later replacement whose fn failed removed the
+// entry that nobody was owed a removal of (see epochBackground).
+func (s *memoShared) leads(e *memoEpoch) {
+	if e == nil {
+		return
+	}
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	e.ke.unseek(e)
 }
 
 // unpend removes e, a replacement, from ke.pending (one of those begun at

@@ -1,0 +1,92 @@
+package caching
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// seekerForcedKey is the context key of a Get that RefreshIf forces in
+// TestMemoizeBackgroundRefreshNotOwedToALeadingSeeker.
+type seekerForcedKey struct{}
+
+// TestMemoizeBackgroundRefreshNotOwedToALeadingSeeker: a stale hit's
+// background refresh is pending as a replacement (owed a removal by a
+// later replacement whose fn fails) only where a Refresh or forced Get may
+// join it (keyEpoch.seeking, 5289fe6). A Refresh or forced Get (R1) that
+// leads a computation of its own never joins another: it returns its own
+// result. It stayed registered as seeking all the same, until it returned;
+// so a background refresh begun while R1 computed (after a Set, which
+// forgot R1's computation, stored "set") was pending, and a later Refresh
+// whose fn failed removed "set", the entry nobody was owed a removal of: a
+// miss, and the stale-while-revalidate fallback lost, as 5289fe6 fixed for
+// a background refresh begun with no Refresh running. The entry is kept.
+func TestMemoizeBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T) {
+	for _, st := range setOrderStores {
+		t.Run(st.name, func(t *testing.T) {
+			for _, seeker := range []struct {
+				name string
+				call func(env *setOrderEnv) (string, error)
+			}{
+				{"Refresh", func(env *setOrderEnv) (string, error) { return env.m.Refresh(context.Background(), 1) }},
+				{"forced Get", func(env *setOrderEnv) (string, error) {
+					return env.m.Get(context.WithValue(context.Background(), seekerForcedKey{}, true), 1)
+				}},
+			} {
+				t.Run(seeker.name, func(t *testing.T) {
+					ctx := context.Background()
+					var stale atomic.Bool
+					env, next, r1 := newSupersededEnv(t, st.open, "new", StaleWhileRevalidate(time.Hour),
+						StaleIf(func(v string) bool { return stale.Load() && v == "set" }),
+						RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(seekerForcedKey{}) != nil }))
+
+					// R1 leads its own computation, held once fn has read "new".
+					next(r1)
+					done, got := make(chan error, 1), new(atomic.Value)
+					go func() {
+						v, err := seeker.call(env)
+						got.Store(v)
+						done <- err
+					}()
+					<-r1.entered
+
+					// A Set made meanwhile stores "set" (and forgets R1's
+					// computation: a stale hit's refresh joins it no more).
+					require.NoError(t, env.m.Set(ctx, 1, "set"))
+					assertPeek(t, env, "set", "the Set stores")
+
+					// A stale hit of "set" starts a background refresh of its
+					// own, held; nobody can join it: R1 computes its own.
+					bg := newHeldCall(false)
+					next(bg)
+					stale.Store(true)
+					v, err := env.m.Get(ctx, 1)
+					stale.Store(false)
+					require.NoError(t, err)
+					require.Equal(t, "set", v, "served stale, with a refresh started")
+					<-bg.entered
+
+					// A later Refresh whose fn fails: nothing is owed.
+					r3 := newHeldCall(true)
+					close(r3.release)
+					next(r3)
+					_, err = env.m.Refresh(ctx, 1)
+					require.ErrorIs(t, err, errDBTimeout)
+					assertPeek(t, env, "set", "the failed Refresh removed the entry that only an unjoined background refresh was to replace")
+
+					close(bg.release)
+					awaitBackgroundDone(t, env)
+					assertPeek(t, env, "new", "the background refresh, begun after the Set, stores")
+					close(r1.release)
+					require.NoError(t, <-done)
+					assert.Equal(t, "new", got.Load())
+					assertPeek(t, env, "new", "R1, superseded by the Set, which wrote, stores nothing")
+				})
+			}
+		})
+	}
+}
