@@ -1660,7 +1660,7 @@ var forgetAllSupersededHook func(genKey string)
 // delete is bounded by Options.Timeout on a remote store.
 func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
 	var err error
-	m.shared.supersedeAll(func() {
+	m.shared.supersedeAll(func() bool {
 		if forgetAllSupersededHook != nil {
 			forgetAllSupersededHook(m.genKey)
 		}
@@ -1668,6 +1668,7 @@ func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
 		opCtx, cancel := m.c.store.bound(ctx)
 		defer cancel()
 		err = m.c.invalidateRetried(opCtx, "memoize forget all", []string{m.genKey})
+		return err == nil
 	})
 	if err != nil {
 		return fmt.Errorf("caching: memoize %s: forget all: %w", m.name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,30 +17,16 @@ import (
 // TestMemoizeRefreshSupersededByFailedForgetAll: a Refresh (R1) computes
 // after an update; a ForgetAll made while its fn runs fails (its delete of
 // the generation refused, retried in the background). R1, superseded by a
-// ForgetAll, stores nothing (mayReplace) and returns its new result with
-// no error, while the entry of before it ("old") is still under the
-// generation that was not deleted: another process sharing the backend is
-// served it until the retry lands (this process's lookups miss meanwhile).
+// ForgetAll, stored nothing (mayReplace) and returned its new result with
+// no error, while the entry of before it ("old") was still under the
+// generation that was not deleted: another process sharing the backend was
+// served it until the retry landed (this process's lookups miss meanwhile).
 // Refresh promises that a Get after it returned nil is never served that
-// entry, and returns an error where it could neither replace nor remove
-// it; ForgetAll returned its error, so it made no promise of its own.
+// entry; ForgetAll returned its error, so it made no promise of its own. A
+// write superseded only by ForgetAlls whose deletes failed is now made.
 func TestMemoizeRefreshSupersededByFailedForgetAll(t *testing.T) {
-	t.Skip("finding (review of 5289fe6; since 5eb1851): a Refresh superseded by a ForgetAll whose delete failed returns nil, unstored, and other processes serve the entry of before it until the retry lands")
 	ctx := context.Background()
-	s := newSimple(t, nil)
-	env, next, r1 := newSupersededEnv(t, func(_ *testing.T, h *setHook) backend.Backend {
-		return remoteSetHooked{&remote{Backend: s}, h}
-	}, "new")
-	// Another process sharing the backend, memoizing the same function.
-	c2, err := New(&Options{Backend: nopClose{&remote{Backend: s}}, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c2.Close() })
-	m2 := Memoize(c2, "set-order", func(context.Context, int) (string, error) { return "computed by the other process", nil },
-		TTL(time.Hour), ArgTags(func(int) []string { return []string{"t"} }))
-	v, err := m2.Get(ctx, 1)
-	require.NoError(t, err)
-	require.Equal(t, "old", v, "the other process reads the entry stored")
-
+	env, next, r1, m2 := newFailedForgetAllEnv(t)
 	done, got := startRefresh(env, next, r1)
 	refused := errors.New("remote: connection reset")
 	env.h.onDelete(env.m.genKey, func(func() error) error { return refused })
@@ -49,7 +36,64 @@ func TestMemoizeRefreshSupersededByFailedForgetAll(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Equal(t, "new", got.Load())
 
-	v, err = m2.Get(ctx, 1)
+	v, err := m2.Get(ctx, 1)
 	require.NoError(t, err)
-	assert.NotEqual(t, "old", v, "R1 returned its new result with no error, and another process is served the entry of before it")
+	assert.Equal(t, "new", v, "R1 returned its new result with no error, and another process is served the entry of before it")
+}
+
+// newFailedForgetAllEnv is newSupersededEnv ("new") on a remote store, with
+// another process's Memoized of the same name sharing its backend (m2),
+// which has read the entry stored ("old").
+func newFailedForgetAllEnv(t *testing.T) (*setOrderEnv, func(*heldCall), *heldCall, *Memoized[int, string]) {
+	t.Helper()
+	s := newSimple(t, nil)
+	env, next, r1 := newSupersededEnv(t, func(_ *testing.T, h *setHook) backend.Backend {
+		return remoteSetHooked{&remote{Backend: s}, h}
+	}, "new")
+	c2, err := New(&Options{Backend: nopClose{&remote{Backend: s}}, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c2.Close() })
+	m2 := Memoize(c2, "set-order", func(context.Context, int) (string, error) { return "computed by the other process", nil },
+		TTL(time.Hour), ArgTags(func(int) []string { return []string{"t"} }))
+	v, err := m2.Get(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, "old", v, "the other process reads the entry stored")
+	return env, next, r1, m2
+}
+
+// TestMemoizeSetSupersededByFailedForgetAll: a ForgetAll made during a
+// Set's (or Forget's) check of its epoch, whose delete of the generation
+// fails, superseded the Set: it stored nothing and returned nil, and
+// another process sharing the backend was served the entry of before it
+// ("old") until the retried delete landed. The Set is now stored (the
+// Forget's delete made): the ForgetAll did not land.
+func TestMemoizeSetSupersededByFailedForgetAll(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(ctx context.Context, env *setOrderEnv) error
+		want string // what the other process reads after it
+	}{
+		{"Set", func(ctx context.Context, env *setOrderEnv) error { return env.m.Set(ctx, 1, "set") }, "set"},
+		{"Forget", func(ctx context.Context, env *setOrderEnv) error { return env.m.Forget(ctx, 1) }, "computed by the other process"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			env, _, _, m2 := newFailedForgetAllEnv(t)
+			refused := errors.New("remote: connection reset")
+			env.h.onDelete(env.m.genKey, func(func() error) error { return refused })
+			t.Cleanup(env.h.offDelete)
+			var once atomic.Bool
+			mayReplaceHook = func(key string) {
+				if key == env.key && once.CompareAndSwap(false, true) {
+					assert.ErrorIs(t, env.m.ForgetAll(ctx), refused)
+				}
+			}
+			t.Cleanup(func() { mayReplaceHook = nil })
+			require.NoError(t, tc.do(ctx, env))
+			require.True(t, once.Load(), "the check was not made")
+			v, err := m2.Get(ctx, 1)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, v, "%s returned nil, and another process is served the entry of before it", tc.name)
+		})
+	}
 }

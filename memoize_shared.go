@@ -30,8 +30,12 @@ type memoShared struct {
 	// those of a key are ordered by its keyEpoch's write lock, and a
 	// supersede does not wait for them (see keyEpoch.wmu).
 	saveMu sync.RWMutex
-	// all changes with every ForgetAll.
-	all atomic.Uint64
+	// all changes with every ForgetAll; landed is all's count of the last
+	// ForgetAll whose delete of the generation landed (changed holding
+	// saveMu): a write superseded only by ForgetAlls whose deletes failed
+	// is still made (mayReplace), the entry it replaces being served
+	// until their retried deletes land.
+	all, landed atomic.Uint64
 	// epochs holds the epoch of each key with a computation in flight,
 	// changed by every Forget, Set and Refresh of that key, and by the
 	// forced Gets and background refreshes that supersede (supersede):
@@ -276,8 +280,8 @@ func (s *memoShared) settle(e *memoEpoch) {
 // refresh that a Refresh or forced Get may have joined, and so return its
 // result, too) returned, or is to return, a result it did not store, and
 // no computation stored or removed the entry since, nor did a ForgetAll
-// come after it began (its delete of the generation removed the entry it
-// was to replace; one stored since is a later Get's). One that stored
+// whose delete landed come after it began (that delete removed the entry
+// it was to replace; one stored since is a later Get's). One that stored
 // before e's supersede, or that began after it, is no such replacement:
 // what it stored is kept; nor is a background refresh that nobody could
 // join (see epochBackground). The caller holds the key's write lock and
@@ -285,12 +289,12 @@ func (s *memoShared) settle(e *memoEpoch) {
 func (s *memoShared) owed(e *memoEpoch) bool {
 	s.emu.Lock()
 	defer s.emu.Unlock()
-	ke, all := e.ke, s.all.Load()
-	if ke.unstored > ke.settled && ke.unstored-1 < e.n && ke.unstoredAll == all {
+	ke, landed := e.ke, s.landed.Load()
+	if ke.unstored > ke.settled && ke.unstored-1 < e.n && ke.unstoredAll >= landed {
 		return true
 	}
 	for _, p := range ke.pending {
-		if p.n >= ke.settled && p.n < e.n && p.all == all {
+		if p.n >= ke.settled && p.n < e.n && p.all >= landed {
 			return true
 		}
 	}
@@ -318,7 +322,9 @@ func (s *memoShared) current(e memoEpoch) bool {
 // lock after it, lands over it. It writes nothing
 // where a later call has written (what that call stored or removed
 // stands, as if Set's store had been made first), or after a ForgetAll
-// (whose delete of the generation makes any entry of before it a miss).
+// whose delete of the generation landed (it makes any entry of before it
+// a miss; one whose delete failed is retried, and until then the entry
+// is still served elsewhere: the write is made).
 // Without its write, a Refresh made after Set and still computing would
 // leave the entry of before Set served, though Set returned nil.
 func (s *memoShared) mayReplace(e *memoEpoch) bool {
@@ -335,11 +341,14 @@ func (s *memoShared) mayReplace(e *memoEpoch) bool {
 		// A ForgetAll since: its delete of the generation, which it
 		// makes holding saveMu, is waited for (bounded by Timeout), so
 		// that the caller returns only once the entry of before it is
-		// gone.
+		// gone. Where every ForgetAll since failed its delete (retried
+		// in the background), that entry is still served (by other
+		// processes sharing the backend) until the retry lands: the
+		// write is made, as if none had come.
 		s.saveMu.RLock()
-		//lint:ignore SA2001 the lock is the wait: ForgetAll holds it for its delete
+		landed := s.landed.Load()
 		s.saveMu.RUnlock()
-		return false
+		return ok && landed <= e.all
 	}
 	return ok
 }
@@ -473,11 +482,13 @@ func (s *memoShared) supersedeHeldAs(key string, replacing, seeking bool) memoEp
 // the later call is to win. del is bounded: every supersede of the name
 // waits for it. A store in progress is not waited for: it checked its
 // epoch before, and its entry, under the generation deleted, is a miss
-// wherever it lands.
-func (s *memoShared) supersedeAll(del func()) {
+// wherever it lands. del reports whether its delete landed (landed).
+func (s *memoShared) supersedeAll(del func() bool) {
 	s.saveMu.Lock()
-	s.all.Add(1)
-	del()
+	n := s.all.Add(1)
+	if del() {
+		s.landed.Store(n)
+	}
 	s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
