@@ -124,7 +124,7 @@ func (h *serverHealth) failed(err error) {
 	if n < serverDownAfter {
 		return // an answer came meanwhile
 	}
-	h.markDownLocked(fmt.Sprintf("%d failures in a row, the last: %s", n, err))
+	h.markDownLocked(fmt.Sprintf("%d failures in a row, the last: %s", n, causeText(err)))
 }
 
 // errorReply notes an error reply of the server (line, a SERVER_ERROR that
@@ -174,10 +174,11 @@ func (h *serverHealth) errorReply(line []byte) {
 	}
 }
 
-// wrap is the package's wrap for an error of a call to the server of h
-// (nil for a call to several): an error reply (see healthConn) that came
-// within errorWindow of a normal reply of the server is a refusal of the
-// call's key, not a failure of the server, and wraps backend.ErrKeyRefused.
+// wrap is the package's wrap (see wrap) for an error of the command op sent
+// to the server of h (nil for a call to several): an error reply (see
+// healthConn) that came within errorWindow of a normal reply of the server
+// is a refusal of the call's key, not a failure of the server, and wraps
+// backend.ErrKeyRefused.
 // A proxy with one upstream dead answers that upstream's keys with an error
 // and the others normally: under load, runs of such errors in a row opened
 // the caching package's breaker for every key of the cache, again and
@@ -185,8 +186,12 @@ func (h *serverHealth) errorReply(line []byte) {
 // replies are all errors for errorWindow (a dead proxy) fails as before,
 // and is marked down; its errors before that, within errorWindow of its
 // last normal reply, are refusals.
-func (h *serverHealth) wrap(err error) error {
-	w := wrap(err)
+func (h *serverHealth) wrap(op string, err error) error {
+	addr := ""
+	if h != nil {
+		addr = h.addr
+	}
+	w := wrap(op, addr, err)
 	if h == nil || w == nil {
 		return w // before re, which errors.As moves to the heap
 	}
@@ -197,7 +202,7 @@ func (h *serverHealth) wrap(err error) error {
 		time.Now().UnixNano()-h.answeredAt.Load() > int64(errorWindow):
 		return w
 	}
-	return fmt.Errorf("memcached: server %s answers other keys: %w: %w", h.addr, backend.ErrKeyRefused, err)
+	return fmt.Errorf("memcached: %s %s: %w (the server answers other keys): %w", op, h.addr, backend.ErrKeyRefused, unprefixed(err))
 }
 
 // markDownLocked marks the server down for serverRetry, for the reason

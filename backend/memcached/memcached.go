@@ -425,36 +425,11 @@ func (s *Store) start(ctx context.Context) error {
 	return nil
 }
 
-// wrap translates gomemcache's errors. A connection closed under a call
-// (net.ErrClosed) was closed by Store.Close: nothing else closes one that
-// is in use.
 // timeout reports whether err is a connect or read timeout of the client.
 func timeout(err error) bool {
 	var ce *memcache.ConnectTimeoutError
 	var ne net.Error
 	return errors.As(err, &ce) || errors.As(err, &ne) && ne.Timeout()
-}
-
-func wrap(err error) error {
-	if err == nil {
-		return nil // before re, which errors.As moves to the heap: a call that succeeds allocates nothing
-	}
-	var re *refusedError
-	switch {
-	case errors.As(err, &re):
-		return err // made here, with its "memcached: "
-	case errors.Is(err, memcache.ErrCacheMiss):
-		return backend.ErrNotFound
-	case errors.Is(err, backend.ErrClosed):
-		return fmt.Errorf("memcached: %w", err)
-	case errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("memcached: %w: %w", backend.ErrClosed, err)
-	case strings.Contains(err.Error(), "too large"):
-		return fmt.Errorf("memcached: %w: %w", backend.ErrValueTooLarge, err)
-	case outOfMemory(err.Error()):
-		return fmt.Errorf("memcached: %w: the server has no memory for it now: %w", backend.ErrValueTooLarge, err)
-	}
-	return fmt.Errorf("memcached: %w", err)
 }
 
 // outOfMemory reports memcached's refusal of one item for want of memory
@@ -609,7 +584,7 @@ func (s *Store) deletePrefixes() ([]string, error) {
 	}
 	if err != nil {
 		if gp, gerr := s.gracePrefix(err); gerr == nil {
-			return []string{gp}, fmt.Errorf("memcached: the keys are deleted from the generation last read only: %w", err)
+			return []string{gp}, fmt.Errorf("memcached: the keys are deleted from the generation last read only: %w", unprefixed(err))
 		}
 		return nil, err
 	}
@@ -637,14 +612,15 @@ func (s *Store) readPrefix() (string, error) {
 	}
 	msg := "memcached: the namespace generation " + s.genKey + " cannot be read (every key is stored under it)"
 	if errors.Is(err, backend.ErrServerDown) {
-		return "", &refusedError{msg: msg + ": " + err.Error()}
+		return "", &refusedError{msg: msg + ": " + causeText(err)}
 	}
-	return "", fmt.Errorf("%s: %w", msg, err)
+	return "", fmt.Errorf("%s: %w", msg, unprefixed(err))
 }
 
 // readGeneration is readPrefix, with the errors of the generation's server.
 func (s *Store) readGeneration() (string, error) {
 	now := time.Now()
+	addr := s.servers.of(s.genKey).addr
 	for range 3 {
 		it, err := s.client.Get(s.genKey)
 		if dropped(err) {
@@ -656,18 +632,18 @@ func (s *Store) readGeneration() (string, error) {
 				// Not ours: start a generation of our own over it.
 				err = s.client.Set(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
 				if err != nil {
-					return "", wrap(err)
+					return "", wrap("set", addr, err)
 				}
 				continue
 			}
 			return s.setGeneration(n, now), nil
 		}
 		if !errors.Is(err, memcache.ErrCacheMiss) {
-			return "", wrap(err)
+			return "", wrap("get", addr, err)
 		}
 		err = s.client.Add(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
 		if err != nil && !errors.Is(err, memcache.ErrNotStored) {
-			return "", wrap(err)
+			return "", wrap("add", addr, err)
 		}
 	}
 	return "", errors.New("memcached: the namespace generation keeps changing")
@@ -724,7 +700,7 @@ func (s *Store) getKey(k string) ([]byte, error) {
 		it, err = s.client.Get(k)
 	}
 	if err != nil {
-		return nil, s.servers.of(k).wrap(err)
+		return nil, s.servers.of(k).wrap("get", err)
 	}
 	if it.Value == nil {
 		return []byte{}, nil
@@ -943,7 +919,7 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 	for g, idx := range groups {
 		h := l.health[g]
 		if tf := h.timedOut.Load(); len(idx) > 0 && tf != nil && tf.seq > since {
-			f.add(base, idx, fmt.Errorf("memcached: server %s: %w", h.addr, tf.err))
+			f.add(base, idx, fmt.Errorf("memcached: get %s: %w", h.addr, unprefixed(tf.err)))
 			groups[g] = nil // not read again
 		}
 	}
@@ -1034,12 +1010,12 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 	deadline := time.Now().Add(s.opts.Timeout)
 	for n, i := range idx {
 		if tf := h.timedOut.Load(); tf != nil && tf.seq > since {
-			ef.add(0, idx[n:], fmt.Errorf("memcached: server %s: %w", h.addr, tf.err))
+			ef.add(0, idx[n:], fmt.Errorf("memcached: get %s: %w", h.addr, unprefixed(tf.err)))
 			return
 		}
 		if time.Now().After(deadline) {
-			ef.add(0, idx[n:], fmt.Errorf("memcached: server %s: %d keys not read one by one within Options.Timeout after their multi-get was refused: %w",
-				h.addr, len(idx)-n, err))
+			ef.add(0, idx[n:], fmt.Errorf("memcached: %d keys not read one by one within Options.Timeout after their multi-get was refused: %w",
+				len(idx)-n, unprefixed(err)))
 			return
 		}
 		if cerr := s.start(ctx); cerr != nil {
@@ -1073,7 +1049,7 @@ func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) error {
 			}
 		}
 	}
-	return h.wrap(err)
+	return h.wrap("get", err)
 }
 
 // item builds the item for key, checking the TTL and the size.
@@ -1118,7 +1094,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err == nil {
 		return nil
 	}
-	if err = s.servers.of(it.Key).wrap(err); errors.Is(err, backend.ErrValueTooLarge) {
+	if err = s.servers.of(it.Key).wrap("set", err); errors.Is(err, backend.ErrValueTooLarge) {
 		// Refused by the server: over its -I, or no memory for it now. On
 		// the second, memcached keeps the older value readable.
 		return s.refuse(ctx, key, err)
@@ -1152,7 +1128,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	case errors.Is(err, memcache.ErrNotStored):
 		return false, nil
 	}
-	return false, s.servers.of(it.Key).wrap(err)
+	return false, s.servers.of(it.Key).wrap("add", err)
 }
 
 // Delete removes the keys after reading the namespace's generation (one
@@ -1369,7 +1345,7 @@ func (s *Store) deleteKey(mk string) (bool, error) {
 	case errors.Is(err, memcache.ErrCacheMiss):
 		return false, nil
 	}
-	return false, s.servers.of(mk).wrap(err)
+	return false, s.servers.of(mk).wrap("delete", err)
 }
 
 // deleteRun is a deleteUnder of several keys, shared by its caller's
@@ -1484,6 +1460,10 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 			dec++
 		}
 	}
+	op := "incr"
+	if delta < 0 {
+		op = "decr"
+	}
 	for range 5 {
 		var n uint64
 		if delta >= 0 {
@@ -1523,12 +1503,12 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 				return init, nil
 			}
 			if !errors.Is(err, memcache.ErrNotStored) {
-				return 0, s.servers.of(k).wrap(err)
+				return 0, s.servers.of(k).wrap("add", err)
 			}
 		case strings.Contains(err.Error(), "non-numeric"):
 			return 0, fmt.Errorf("memcached: %w", backend.ErrNotInteger)
 		default:
-			return 0, s.servers.of(k).wrap(err)
+			return 0, s.servers.of(k).wrap(op, err)
 		}
 	}
 	return 0, errors.New("memcached: Incr: the counter keeps being deleted and created")
@@ -1546,8 +1526,9 @@ func (s *Store) Clear(ctx context.Context) error {
 		return err
 	}
 	if s.opts.FlushOnClear {
-		return wrap(s.client.FlushAll())
+		return wrap("flush_all", "", s.client.FlushAll())
 	}
+	addr := s.servers.of(s.genKey).addr
 	for range 3 {
 		n, err := s.client.Increment(s.genKey, 1)
 		if err == nil {
@@ -1555,7 +1536,7 @@ func (s *Store) Clear(ctx context.Context) error {
 			return nil
 		}
 		if !errors.Is(err, memcache.ErrCacheMiss) && !strings.Contains(err.Error(), "non-numeric") {
-			return wrap(err)
+			return wrap("incr", addr, err)
 		}
 		// No generation yet (or a foreign value): any fresh one clears.
 		v := freshGeneration()
@@ -1566,7 +1547,7 @@ func (s *Store) Clear(ctx context.Context) error {
 			return nil
 		}
 		if !dropped(err) {
-			return wrap(err)
+			return wrap("set", addr, err)
 		}
 	}
 	return errors.New("memcached: Clear did not complete")

@@ -144,12 +144,14 @@ func (l *serverList) of(key string) *serverHealth { return l.health[l.pick(key)]
 // joined. Unlike ServerList's, it does not stop at the first error:
 // gomemcache's FlushAll (Options.FlushOnClear's Clear) and Ping call it,
 // and a flush_all that stopped at a server down would flush none of the
-// servers after it, leaving their entries readable.
+// servers after it, leaving their entries readable. Each server's error
+// names the server (gomemcache's do not all), without gomemcache's prefix
+// (see unprefixed): the Store's error says "memcached: " once.
 func (l *serverList) Each(f func(net.Addr) error) error {
 	var errs []error
 	for _, a := range l.addrs {
 		if err := f(a); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("server %s: %w", a, unprefixed(err)))
 		}
 	}
 	return errors.Join(errs...)
