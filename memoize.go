@@ -1241,8 +1241,13 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // itself decides); one that began before may have read older data than
 // the entry's (the entry was stored by another process meanwhile): the
 // refresh supersedes it, as Refresh does, so that its result is neither
-// the refresh's nor stored after it, and computes its own.
+// the refresh's nor stored after it, and computes its own. A refresh that
+// finds kb's entry stored again since (another refresh, or a write, stored
+// after the hit read it) computes nothing (replacedSince).
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64) bool {
+	if memoRefreshAskedHook != nil {
+		memoRefreshAskedHook(kb)
+	}
 	// The slot is taken before the argument is copied: the hits that come
 	// while this one copies start nothing and copy nothing.
 	key, ok := m.takeRefresh(kb)
@@ -1279,6 +1284,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 				m.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
 			}
 		}()
+		if m.replacedSince(bg, key, arg, stored) {
+			return // another refresh (or a write) stored it meanwhile
+		}
 		if m.calls.StartedBefore(key, stored) {
 			held := m.shared.supersedeHeld(key) // older than the entry: see above
 			defer m.shared.done(&held)
@@ -1300,6 +1308,32 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	})
 	return started
 }
+
+// replacedSince reports whether key holds an entry stored after stored
+// (the entry.Created of the one a background refresh was started for),
+// read now, in the refresh's goroutine. A hit that read the entry just
+// before another refresh of it stored, and took the refresh slot just
+// after that one ended, starts a refresh of an entry already replaced:
+// without this, fn ran once more for every hot argument at each refresh
+// under load. The same holds across processes, for a refresh another
+// process ran. A read that fails (bounded by Options.Timeout) or finds no
+// entry lets the refresh run; an entry newer but stale already is
+// refreshed by the next hit that reads it.
+func (m *Memoized[A, R]) replacedSince(ctx context.Context, key string, arg ownedArg[A], stored int64) bool {
+	opCtx, cancel := m.c.store.bound(ctx)
+	defer cancel()
+	tags, _ := m.argTagKeys(&arg)
+	e, err := m.lookup(opCtx, key, tags)
+	return err == nil && e.Created > stored
+}
+
+// memoRefreshAskedHook, when set, is called by refreshInBackground with
+// the key of the refresh asked for, before it takes the refresh slot: a
+// test serves there the hits that may come in that window (one that starts
+// a refresh of the same entry, which ends before this one takes the slot).
+// Nil outside tests; set only by a test that does not run in parallel, and
+// reset when it ends.
+var memoRefreshAskedHook func(key []byte)
 
 // takeRefresh takes key's refresh slot (refreshInBackground gives it back)
 // and returns key as a string, or reports false when a refresh of key runs
