@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/argkey"
 	"github.com/go-caching/caching/internal/flight"
 )
@@ -1028,6 +1029,13 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		m.backendFailed(mode, tags, lerr, out, func(retry bool) { m.dropFailed(key, retry, out, lerr) })
 		return v, false, nil
 	}
+	// The evictions of the store below are told to OnEvict once the lock
+	// is released (deferred first, run last): an OnEvict that forgets the
+	// evicted argument waits for its key's write lock, which a write that
+	// evicted this key may hold while it waits in its own OnEvict for this
+	// lock.
+	var evicted simple.Evictions
+	defer func() { evicted.Notify() }()
 	defer m.shared.unlockWrite(&epoch)
 	if !m.shared.mayWrite(&epoch) {
 		// Forgotten, or superseded by a call that has written (what it
@@ -1039,7 +1047,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	opCtx, cancel = m.c.store.bound(ctx)
 	defer cancel()
 	var serr error
-	if !m.c.store.unlessCleared(cleared, func() { serr = m.c.store.save(opCtx, key, e, vs) }) {
+	if !m.c.store.unlessCleared(cleared, func() { serr = m.c.store.saveDeferred(opCtx, key, e, vs, &evicted) }) {
 		// Cleared while fn ran: computed again by the next caller, which
 		// does not join this computation (doSince).
 		return v, true, nil
@@ -1067,7 +1075,11 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 // or delete, waiting for a write of the key in progress at most
 // Options.Timeout on a remote store (a write there is bounded so, and a
 // wait past it finds a backend that hangs), or until ctx ends; in process,
-// where writes do not block, for as long as it takes.
+// where writes do not block, for as long as it takes. No OnEvict runs
+// holding the lock: the OnEvict calls of a write's evictions are made
+// once it is released (store.saveDeferred), or an OnEvict that
+// forgets (or sets) the evicted argument would wait for its lock, held by
+// a write of that key waiting, in its own OnEvict, for this one.
 func (m *Memoized[A, R]) lockWrite(ctx context.Context, epoch *memoEpoch) error {
 	if m.c.store.local != nil {
 		return m.shared.lockWrite(context.WithoutCancel(ctx), epoch, 0)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"github.com/go-caching/caching/backend/simple"
 )
 
 // Reading and writing a memoized function's entries without Get: for jobs
@@ -179,6 +181,10 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	if err := m.lockWrite(ctx, &held); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}
+	// Told to OnEvict once the lock is released, as a computation's are
+	// (computeTo).
+	var evicted simple.Evictions
+	defer func() { evicted.Notify() }()
 	defer m.shared.unlockWrite(&held) // before the deferred dropOwed, which takes it
 	if !m.shared.mayReplace(&held) {
 		// A later call has stored or removed the entry: r is replaced by
@@ -204,7 +210,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	stored = true // settled: the deferred dropOwed would find nothing owed
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()
-	if err := m.c.store.save(opCtx, key, e, vs); err != nil {
+	if err := m.c.store.saveDeferred(opCtx, key, e, vs, &evicted); err != nil {
 		if owed {
 			m.dropEntry(context.WithoutCancel(ctx), key, true, nil)
 		}

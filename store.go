@@ -1240,6 +1240,17 @@ var errUnmeasured = fmt.Errorf("a value too big to measure: %w", backend.ErrValu
 
 // save writes e under key, recording vs, with the TTL that prepare allows.
 func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) error {
+	return s.saveDeferred(ctx, key, e, vs, nil)
+}
+
+// saveDeferred is save for a caller that holds a lock an in-process store's
+// OnEvict may need (simple.Options.OnEvict: Memoize's write lock of key,
+// which an OnEvict that forgets the evicted argument waits for): with
+// evicted set, the OnEvict calls of a backend/simple store are put there,
+// for the caller to make once its lock is released
+// (simple.Evictions.Notify), rather than made before save returns. Another
+// in-process store calls its own callbacks, if any, as it does.
+func (s *store) saveDeferred(ctx context.Context, key string, e *entry, vs versionSet, evicted *simple.Evictions) error {
 	ttl := s.prepare(e, vs)
 	var err error
 	if s.local != nil && e.size == unmeasured {
@@ -1249,6 +1260,8 @@ func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) e
 		if err == nil {
 			err = errUnmeasured
 		}
+	} else if s.local != nil && evicted != nil && s.direct != nil {
+		*evicted, err = s.direct.StoreValueDeferred(key, e, e.memSize(), ttl)
 	} else if s.local != nil {
 		err = s.local.StoreValue(key, e, e.memSize(), ttl)
 	} else {

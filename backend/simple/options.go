@@ -88,7 +88,9 @@ type Options struct {
 	// OnEvict, if set, is called with the key of each entry removed to make
 	// room for another (not for expiry, Delete, Clear or overwrite). It is
 	// called from the goroutine whose write caused the eviction, after the
-	// store's locks are released, so it may call the store. Default nil.
+	// store's locks are released, so it may call the store; for a
+	// StoreValueDeferred, when its caller calls Evictions.Notify (package
+	// caching does once it has released a lock of its own). Default nil.
 	OnEvict func(key string)
 }
 

@@ -281,20 +281,28 @@ func (s *Store) checkSize(key string, size int64, onlyIfAbsent bool) error {
 // put stores e, of size size, under key. With onlyIfAbsent it stores
 // nothing if a live entry exists and reports false.
 func (s *Store) put(key string, e *entry, size int64, onlyIfAbsent bool) (bool, error) {
+	ok, evicted, err := s.putHeld(key, e, size, onlyIfAbsent)
+	s.notify(evicted)
+	return ok, err
+}
+
+// putHeld is put, returning the keys it evicted (collected only where
+// OnEvict is set) for its caller to tell OnEvict (notify).
+func (s *Store) putHeld(key string, e *entry, size int64, onlyIfAbsent bool) (bool, []string, error) {
 	h, sh := s.hash(key)
 	var evicted []string
 	collect := s.onEvict != nil
 	sh.mu.Lock()
 	if s.closed.Load() { // closed since checkWrite: Close may have reset sh
 		sh.unlock()
-		return false, backend.ErrClosed
+		return false, nil, backend.ErrClosed
 	}
 	loc, old := sh.lookup(key, h)
 	if old != nil {
 		live := old.expireAt == 0 || !expired(old.expireAt, s.now())
 		if onlyIfAbsent && live {
 			sh.unlock()
-			return false, nil
+			return false, nil, nil
 		}
 		// Overwrite in place: a rewrite of a live key counts as a use.
 		sh.replace(loc, old, e, size)
@@ -305,8 +313,7 @@ func (s *Store) put(key string, e *entry, size int64, onlyIfAbsent bool) (bool, 
 		sh.insert(e, h, loc, size)
 	}
 	sh.unlock()
-	s.notify(evicted)
-	return true, nil
+	return true, evicted, nil
 }
 
 // notify calls OnEvict for the evicted keys; no lock is held.
@@ -581,6 +588,40 @@ func (s *Store) StoreValue(key string, v any, size int, ttl time.Duration) error
 	return err
 }
 
+// StoreValueDeferred is StoreValue for a caller that holds a lock of its
+// own which OnEvict may need (package caching holds the write lock of the
+// key it stores, and an OnEvict may forget another key through it): OnEvict
+// is not called for the entries the write evicts. They are returned
+// instead, for the caller to tell OnEvict (Evictions.Notify) from the same
+// goroutine once it has released its lock. The write is made, and its
+// evictions are, as StoreValue's.
+func (s *Store) StoreValueDeferred(key string, v any, size int, ttl time.Duration) (Evictions, error) {
+	if err := s.checkValue(key, size, ttl, false); err != nil {
+		return Evictions{}, err
+	}
+	_, evicted, err := s.putHeld(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), false)
+	if len(evicted) == 0 {
+		return Evictions{}, err
+	}
+	return Evictions{s: s, keys: evicted}, err
+}
+
+// Evictions are the keys a write evicted whose OnEvict calls its caller
+// deferred (StoreValueDeferred). The zero value holds none.
+type Evictions struct {
+	s    *Store
+	keys []string
+}
+
+// Notify calls OnEvict with each key evicted, in the order of the
+// evictions, in the calling goroutine; it holds no lock of the store. It
+// is for one call: a second tells OnEvict again.
+func (e Evictions) Notify() {
+	if e.s != nil {
+		e.s.notify(e.keys)
+	}
+}
+
 // AddValue is StoreValue only if no live entry exists under key; it reports
 // whether it stored v. It is atomic.
 func (s *Store) AddValue(key string, v any, size int, ttl time.Duration) (bool, error) {
@@ -588,17 +629,22 @@ func (s *Store) AddValue(key string, v any, size int, ttl time.Duration) (bool, 
 }
 
 func (s *Store) putValue(key string, v any, size int, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
-	if err := s.checkWrite(ttl); err != nil {
+	if err := s.checkValue(key, size, ttl, onlyIfAbsent); err != nil {
 		return false, err
+	}
+	return s.put(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), onlyIfAbsent)
+}
+
+// checkValue is the check of a Go value's write of size under key (see
+// checkSize for one too large).
+func (s *Store) checkValue(key string, size int, ttl time.Duration, onlyIfAbsent bool) error {
+	if err := s.checkWrite(ttl); err != nil {
+		return err
 	}
 	if size < 0 {
-		return false, fmt.Errorf("simple: size is %d, want 0 or more", size)
+		return fmt.Errorf("simple: size is %d, want 0 or more", size)
 	}
-	sz := valueSize(key, size)
-	if err := s.checkSize(key, sz, onlyIfAbsent); err != nil {
-		return false, err
-	}
-	return s.put(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), sz, onlyIfAbsent)
+	return s.checkSize(key, valueSize(key, size), onlyIfAbsent)
 }
 
 // ResizeValue changes what the Go value v, stored under key by StoreValue

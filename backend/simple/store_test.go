@@ -478,6 +478,40 @@ func TestOnEvictIsCalledOutsideTheLock(t *testing.T) {
 	assert.LessOrEqual(t, s.Stats().Entries, int64(3))
 }
 
+// TestStoreValueDeferredTellsOnEvictOnNotify: a StoreValueDeferred that
+// evicts calls no OnEvict until its caller calls Notify (package caching
+// calls it once it has released the lock an OnEvict may need); a write
+// that evicts nothing, or that fails, returns nothing to tell.
+func TestStoreValueDeferredTellsOnEvictOnNotify(t *testing.T) {
+	var evicted []string
+	s := open(t, simple.Options{MaxEntries: 1, Shards: 1, MaxBytes: 1 << 20, OnEvict: func(key string) {
+		evicted = append(evicted, key)
+	}})
+	ev, err := s.StoreValueDeferred("a", 1, 8, 0)
+	require.NoError(t, err)
+	ev.Notify() // nothing evicted
+	ev, err = s.StoreValueDeferred("b", 2, 8, 0)
+	require.NoError(t, err)
+	assert.Empty(t, evicted, "OnEvict called before Notify")
+	_, ok := s.LoadValue("a")
+	assert.False(t, ok, "a not evicted")
+	v, ok := s.LoadValue("b")
+	assert.True(t, ok)
+	assert.Equal(t, 2, v)
+	ev.Notify()
+	assert.Equal(t, []string{"a"}, evicted)
+	assert.Equal(t, int64(1), s.Stats().Evictions)
+
+	ev, err = s.StoreValueDeferred("c", 3, 2<<20, 0)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge)
+	ev.Notify()
+	_, err = s.StoreValueDeferred("c", 3, -1, 0)
+	require.Error(t, err)
+	var zero simple.Evictions
+	zero.Notify()
+	assert.Equal(t, []string{"a"}, evicted)
+}
+
 func TestClosedStore(t *testing.T) {
 	ctx := context.Background()
 	s, err := simple.New(simple.Options{})
