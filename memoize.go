@@ -1024,9 +1024,9 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// (a hung backend): this store would not either. Not stored, as
 		// for a failed write, but the entry it was to replace cannot be
 		// removed holding the lock: its delete is retried, as a failed
-		// one is (dropFailed).
+		// one is (dropLater), counted once, as the store's failure.
 		m.failOpen("memoize set", lerr)
-		m.backendFailed(mode, tags, lerr, out, func(retry bool) { m.dropFailed(key, retry, out, lerr) })
+		m.backendFailed(mode, tags, lerr, out, func(retry bool) { m.dropLater(key, retry, out, lerr) })
 		return v, false, nil
 	}
 	// The evictions of the store below are told to OnEvict once the lock
@@ -1187,6 +1187,14 @@ func (m *Memoized[A, R]) dropEntry(ctx context.Context, key string, retry bool, 
 // or when key's write lock was not had in time (lockWrite) for it.
 func (m *Memoized[A, R]) dropFailed(key string, retry bool, out *flightOut, err error) {
 	m.failOpen("memoize delete", err)
+	m.dropLater(key, retry, out, err)
+}
+
+// dropLater is dropFailed for a delete of key not made, whose cause err
+// the caller counted already (a computation's wait for the write lock,
+// counted as its store's failure): the delete is retried, with retry, and
+// err reported in out, but not counted and logged a second time.
+func (m *Memoized[A, R]) dropLater(key string, retry bool, out *flightOut, err error) {
 	if retry {
 		m.c.retryInvalidation("memoize refresh", []string{key}, err)
 	}
