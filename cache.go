@@ -93,8 +93,10 @@ type Options struct {
 	// a backend whose every call answers within Timeout serves them all:
 	// one answering each call just under Timeout makes such a miss wait
 	// for several Timeouts, where a backend that fails or hangs costs one
-	// (the request is then served as for a backend down). Zero means
-	// 500 ms. It bounds too the backend calls of Fragment and of
+	// (the request is then served as for a backend down). Memoized.Set
+	// and Forget, which return their errors, are bounded by one Timeout
+	// as a whole, their wait for a write of the same argument included.
+	// Zero means 500 ms. It bounds too the backend calls of Fragment and of
 	// a GetOrSet load (its tag versions and its store, which a write of its
 	// key waits for), which go on when their caller leaves. The rest of the
 	// direct API is bounded only by its caller's context and the backend's

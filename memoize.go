@@ -1638,14 +1638,23 @@ func panicValue(r any) any {
 // Forget's delete makes Forget delete nothing and return nil (its result
 // is kept, as if the delete had been made first); one still computing
 // stores after Forget's delete, and a Refresh there whose fn fails removes
-// a's entry, as for a Refresh it superseded. The delete is bounded by
-// Options.Timeout on a remote store. When the backend fails, the error is
+// a's entry, as for a Refresh it superseded. On a remote store the whole
+// call, its wait for a write of a in progress included, is bounded by one
+// Options.Timeout (and by ctx). When the backend fails, the error is
 // returned and the delete is retried in the background (see
 // Cache.InvalidateTags); so is ForgetAll's.
 func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 	key, err := m.Key(a)
 	if err != nil {
 		return err
+	}
+	if m.c.store.local == nil {
+		// One deadline for the wait and the delete, as for Set: each
+		// bounded by a Timeout of its own, a backend that hangs cost a
+		// Forget two.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.c.store.timeout)
+		defer cancel()
 	}
 	// Pending as a replacement is (as Set is) until it deletes: a call
 	// made after this one stores, or deletes, in its place, and a
@@ -1674,9 +1683,9 @@ func (m *Memoized[A, R]) Forget(ctx context.Context, a A) error {
 // as Set's store is, holding key's write lock, while no call made after
 // Forget's supersede has written (memoShared.mayReplace), so that a Set
 // (or Refresh) made after it stores after the delete, and one that stored
-// before it is not deleted. It is bounded by Options.Timeout, as the wait
-// for the lock is: a hung backend must not hold the next write of key for
-// as long as the caller's context.
+// before it is not deleted. It is bounded by Forget's deadline, as the
+// wait for the lock is: a hung backend must not hold the next write of key
+// for as long as the caller's context.
 func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memoEpoch) error {
 	if err := m.lockWrite(ctx, held); err != nil {
 		return err

@@ -128,12 +128,15 @@ var refreshSupersededHook func(key string)
 // served). A Refresh there whose fn fails keeps r if Set stored it, and
 // else removes a's entry, as for a Refresh it superseded. Its store waits
 // for a store or delete of a in progress (never for those of other
-// arguments), each bounded by Options.Timeout on a remote store.
+// arguments). On a remote store the whole call, that wait included, is
+// bounded by one Options.Timeout (and by ctx): a Set that waited for a
+// slow write of a has what is left of it for its own store.
 // Errors are the backend's (and the Codec's), returned, not failed open;
 // where Set superseded a Refresh still computing (which, once Set has
 // settled, stores nothing and returns its result), a failed Set removes
-// a's entry too (the delete retried if it fails), which may hold the
-// result of the data before that Refresh.
+// a's entry too (the delete, within the same Timeout but not cut short by
+// ctx's end, is retried in the background if it fails or has no time
+// left), which may hold the result of the data before that Refresh.
 func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	key, err := m.Key(a)
 	if err != nil {
@@ -142,6 +145,22 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	ttl, ok := m.storable(r)
 	if !ok {
 		return m.Forget(ctx, a)
+	}
+	// One deadline, Options.Timeout from now, for the whole call on a
+	// remote store: the read of the tag versions, the wait for a write of
+	// a in progress, the store, and the delete of an entry owed after a
+	// failure (below), which its caller's end does not cut short (cleanup)
+	// but the deadline does, handing it to the retries (dropFailed). Each
+	// bounded by a Timeout of its own, a backend that hangs cost a Set one
+	// Timeout for the wait, one for its store and one more for the delete.
+	cleanup := context.WithoutCancel(ctx)
+	if m.c.store.local == nil {
+		deadline := time.Now().Add(m.c.store.timeout)
+		var cancel, cancelCleanup context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+		cleanup, cancelCleanup = context.WithDeadline(cleanup, deadline)
+		defer cancelCleanup()
 	}
 	// A computation in flight must not overwrite r; a replacement that
 	// begins after this and fails must not remove it (settle, below). Set
@@ -158,7 +177,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	stored := false
 	defer func() {
 		if !stored {
-			m.dropOwed(context.WithoutCancel(ctx), key, &held, nil)
+			m.dropOwed(cleanup, key, &held, nil)
 		}
 	}()
 	tags, argKeys := m.tagKeysWith(a)
@@ -175,9 +194,9 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	// another Set, Forget): made unless one of them has written already
 	// (mayReplace, where the invariant is), or r, older than theirs, would
 	// be stored over what they stored; one still computing writes after
-	// it. The wait for a write of key in progress and Set's own are each
-	// bounded by Options.Timeout on a remote store; those of other keys
-	// and the supersedes of the name do not wait for them.
+	// it. The wait for a write of key in progress and Set's own are
+	// bounded together by the deadline above on a remote store; those of
+	// other keys and the supersedes of the name do not wait for them.
 	if err := m.lockWrite(ctx, &held); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}
@@ -212,7 +231,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	defer cancel()
 	if err := m.c.store.saveDeferred(opCtx, key, e, vs, &evicted); err != nil {
 		if owed {
-			m.dropEntry(context.WithoutCancel(ctx), key, true, nil)
+			m.dropEntry(cleanup, key, true, nil)
 		}
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}

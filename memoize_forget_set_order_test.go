@@ -137,13 +137,16 @@ func TestMemoizeForgetAllThenSetKeepsSet(t *testing.T) {
 				// ForgetAll has superseded, and not deleted yet: a Set made
 				// now ran to its end before ForgetAll went on; now it waits
 				// for ForgetAll's delete, which nothing here can observe
-				// (it blocks on a mutex): the wait for it is cut short at a
-				// second, far more than a Set on these stores takes.
+				// (it blocks on a mutex): the wait for it is cut short at
+				// half the Cache's Timeout (500 ms by default), far more
+				// than a Set on these stores takes, and short of the
+				// Timeout that bounds the whole Set, its wait for
+				// ForgetAll's delete included.
 				go func() { set <- env.m.Set(ctx, 1, "set") }()
 				select {
 				case err := <-set:
 					set <- err
-				case <-time.After(time.Second):
+				case <-time.After(250 * time.Millisecond):
 				}
 			}
 			t.Cleanup(func() { forgetAllSupersededHook = nil })
