@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/argkey"
 )
 
@@ -167,9 +168,11 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			}
 			opCtx, cancel := c.store.bound(ctx)
 			defer cancel()
-			if err := l.store(func() error { return c.store.save(opCtx, bk, e, vs) }); err != nil {
+			var evicted simple.Evictions // told once l's lock is released, as GetOrSet's
+			if err := l.store(func() error { return c.store.saveDeferred(opCtx, bk, e, vs, &evicted) }); err != nil {
 				c.failOpen("fragment set", err)
 			}
+			evicted.Notify()
 		}
 		return template.HTML(html), flightOut{vs: vs}, nil
 	}

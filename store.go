@@ -1313,6 +1313,14 @@ type write struct {
 // count). A context done fails each write left at once, as their
 // own calls would (each drops its key from a near cache).
 func (s *store) write(ctx context.Context, ws ...write) error {
+	return s.writeDeferred(ctx, nil, ws...)
+}
+
+// writeDeferred is write for a caller that holds a lock an in-process
+// store's OnEvict may need (a load's, which a write of the evicted key,
+// or a Clear, waits for): the evictions of its entries' stores are put in
+// evicted, as saveDeferred's, for the caller to tell once it is released.
+func (s *store) writeDeferred(ctx context.Context, evicted *simple.Evictions, ws ...write) error {
 	if s.local != nil || s.setMany == nil || len(ws) == 1 {
 		var failed keyerrs.Failures
 		for _, w := range ws {
@@ -1322,7 +1330,7 @@ func (s *store) write(ctx context.Context, ws ...write) error {
 					s.stats.sets.Add(1)
 				}
 			} else {
-				err = s.save(ctx, w.key, w.e, w.vs)
+				err = s.saveDeferred(ctx, w.key, w.e, w.vs, evicted)
 			}
 			if err != nil {
 				failed.Add(err, backend.Neutral(err))

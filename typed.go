@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/flight"
 	"github.com/go-caching/caching/internal/memsize"
 )
@@ -553,11 +554,17 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 			if c.store.local == nil && w.e != nil {
 				out.payload = w.e.Payload
 			}
+			// OnEvict is told of the store's evictions once l's lock is
+			// released: an OnEvict that writes the evicted key (or
+			// clears) waits for the lock of that key's load, which may
+			// be this one, or one whose store evicted this key.
+			var evicted simple.Evictions
 			err = l.store(func() error {
 				sctx, cancel := c.store.bound(ctx)
 				defer cancel()
-				return c.store.write(sctx, w)
+				return c.store.writeDeferred(sctx, &evicted, w)
 			})
+			evicted.Notify()
 		}
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/conditional"
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpcache"
@@ -1865,12 +1866,18 @@ func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, 
 // entry it supersedes (dropSuperseded).
 func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
 	reason := reasonCleared
-	v.c.store.unlessCleared(st.cleared, func() { reason = v.storeNow(r, st, res, ttl, now, vs) })
+	// OnEvict is told of the store's evictions once unlessCleared has
+	// released the lock a Clear waits for: an OnEvict that clears the
+	// Cache would wait for this goroutine.
+	var evicted simple.Evictions
+	v.c.store.unlessCleared(st.cleared, func() { reason = v.storeNow(r, st, res, ttl, now, vs, &evicted) })
+	evicted.Notify()
 	return reason
 }
 
-// storeNow is store, once it is known that no Clear began since the run.
-func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
+// storeNow is store, once it is known that no Clear began since the run;
+// the evictions of its entry's store are put in evicted (saveDeferred).
+func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet, evicted *simple.Evictions) httpcache.Reason {
 	// The response is sent; the client leaving must not cancel the write.
 	ctx, cancel := v.c.store.bound(context.WithoutCancel(r.Context()))
 	defer cancel()
@@ -1889,12 +1896,12 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		return reasonExpired
 	}
 	if len(res.names) > 0 {
-		if reason := v.recordVariant(ctx, r, st, res, ttl, now, vs); reason != httpcache.ReasonNone {
+		if reason := v.recordVariant(ctx, r, st, res, ttl, now, vs, evicted); reason != httpcache.ReasonNone {
 			return reason
 		}
 	}
 	v.c.store.setEncoder(e, res.snap)
-	if err := v.c.store.save(ctx, key, e, vs); err != nil {
+	if err := v.c.store.saveDeferred(ctx, key, e, vs, evicted); err != nil {
 		v.failOpen(r, "view store", err)
 		return reasonBackend
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/httpcache"
 )
 
@@ -61,7 +62,7 @@ type varyAdd struct {
 // (varyWrites); it reports reasonBackend, and nothing of it is written,
 // when that one's turn does not come within Options.Timeout or r's client
 // leaves first.
-func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
+func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet, evicted *simple.Evictions) httpcache.Reason {
 	a := &varyAdd{
 		r: r, st: st, names: res.names, h: newVariantID(res.variant),
 		end: v.entryFor(st, res.snap, now, ttl).StaleUntil, now: now, vs: vs,
@@ -76,7 +77,7 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 		}
 		w.keys[st.base] = nil
 		w.mu.Unlock()
-		v.writeTurn(ctx, st.base, []*varyAdd{a}, nil)
+		v.writeTurn(ctx, st.base, []*varyAdd{a}, nil, evicted)
 		return a.reason
 	}
 	if b == nil {
@@ -85,7 +86,7 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 	}
 	b.adds = append(b.adds, a)
 	w.mu.Unlock()
-	return v.awaitRecord(ctx, st.base, b, a)
+	return v.awaitRecord(ctx, st.base, b, a, evicted)
 }
 
 // awaitRecord waits for a's batch b to be written, and writes it when its
@@ -94,7 +95,7 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 // answers (a read and a write, each bounded by Options.Timeout), nor once
 // a's client left; once b is being written, for that write, whose backend
 // calls are each bounded.
-func (v *view) awaitRecord(ctx context.Context, base string, b *varyBatch, a *varyAdd) httpcache.Reason {
+func (v *view) awaitRecord(ctx context.Context, base string, b *varyBatch, a *varyAdd, evicted *simple.Evictions) httpcache.Reason {
 	w := &v.varyWrites
 	timer := time.NewTimer(2*v.c.store.timeout + v.c.store.timeout/4)
 	defer timer.Stop()
@@ -106,7 +107,7 @@ func (v *view) awaitRecord(ctx context.Context, base string, b *varyBatch, a *va
 		adds := b.adds
 		w.mu.Unlock()
 		if mine {
-			v.writeTurn(ctx, base, adds, b.done)
+			v.writeTurn(ctx, base, adds, b.done, evicted)
 			return a.reason
 		}
 	case <-timer.C:
@@ -141,7 +142,7 @@ func (w *varyWrites) leave(base string, b *varyBatch, a *varyAdd) bool {
 // (nil: none) and hands the turn on: also when the write panics, so that
 // the key's next variants are not left waiting for a turn that never
 // comes (their adds then report reasonBackend).
-func (v *view) writeTurn(ctx context.Context, base string, adds []*varyAdd, done chan struct{}) {
+func (v *view) writeTurn(ctx context.Context, base string, adds []*varyAdd, done chan struct{}, evicted *simple.Evictions) {
 	defer func() {
 		if done != nil {
 			close(done)
@@ -150,7 +151,7 @@ func (v *view) writeTurn(ctx context.Context, base string, adds []*varyAdd, done
 		v.varyWrites.handOn(base)
 		v.varyWrites.mu.Unlock()
 	}()
-	v.writeRecord(ctx, base, adds)
+	v.writeRecord(ctx, base, adds, evicted)
 }
 
 // handOn ends the turn of the write of base's record that is done: the
@@ -167,8 +168,10 @@ func (w *varyWrites) handOn(base string) {
 
 // writeRecord reads base's Vary record, records adds in it one after the
 // other, as many as MaxVariants allows, and writes it, in one read and
-// one write; it sets the reason of each add.
-func (v *view) writeRecord(ctx context.Context, base string, adds []*varyAdd) {
+// one write; it sets the reason of each add. The evictions of its write
+// are put in evicted (store.saveDeferred), for the writer's store to tell
+// once it has released the lock a Clear waits for.
+func (v *view) writeRecord(ctx context.Context, base string, adds []*varyAdd, evicted *simple.Evictions) {
 	last := adds[len(adds)-1]
 	// Read the record again: another request may have added a variant since
 	// the lookup.
@@ -201,7 +204,7 @@ func (v *view) writeRecord(ctx context.Context, base string, adds []*varyAdd) {
 	life := cur.life()
 	e := &entry{Created: last.now.UnixNano(), FreshUntil: life, StaleUntil: life}
 	v.c.store.setEncoder(e, cur)
-	if err := v.c.store.save(ctx, base, e, last.vs); err != nil {
+	if err := v.c.store.saveDeferred(ctx, base, e, last.vs, evicted); err != nil {
 		v.failOpen(last.r, "view store", err)
 		return
 	}
