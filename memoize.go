@@ -1304,7 +1304,11 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 				m.failOpen("memoize refresh", fmt.Errorf("caching: memoize %s: refresh panicked: %v", m.name, panicValue(r)))
 			}
 		}()
-		if m.replacedSince(bg, key, arg, stored) {
+		replaced := m.replacedSince(bg, key, arg, stored)
+		if memoRefreshCheckedHook != nil {
+			memoRefreshCheckedHook(key, replaced)
+		}
+		if replaced {
 			return // another refresh (or a write) stored it meanwhile
 		}
 		if m.calls.StartedBefore(key, stored) {
@@ -1354,6 +1358,12 @@ func (m *Memoized[A, R]) replacedSince(ctx context.Context, key string, arg owne
 // Nil outside tests; set only by a test that does not run in parallel, and
 // reset when it ends.
 var memoRefreshAskedHook func(key []byte)
+
+// memoRefreshCheckedHook, when set, is called by a background refresh with
+// its key once it has read the entry again (replacedSince), with what it
+// found: a test orders a write after that read. Nil outside tests; set
+// only by a test that does not run in parallel, and reset when it ends.
+var memoRefreshCheckedHook func(key string, replaced bool)
 
 // takeRefresh takes key's refresh slot (refreshInBackground gives it back)
 // and returns key as a string, or reports false when a refresh of key runs

@@ -88,7 +88,10 @@ func TestMemoizeSupersededBackgroundRefreshKeepsNewerWrite(t *testing.T) {
 // StaleWhileRevalidate) returns the stale entry while a write of its key
 // is in progress (a Set's store, held): its background refresh, which
 // decides holding the key's write lock, waits for it on its own goroutine,
-// never the caller's, and stores after the Set's (it began after it).
+// never the caller's, and stores after the Set's (it began after it). The
+// Set's write is released once the refresh has read the entry again
+// (replacedSince, 4ceda5b), finding the one the hit read: one that found
+// the Set's would compute nothing.
 func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
@@ -96,6 +99,13 @@ func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
 			var stale atomic.Bool
 			env := newSetOrderEnv(t, st.open, StaleWhileRevalidate(time.Hour),
 				StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
+			checked := make(chan bool, 1)
+			memoRefreshCheckedHook = func(key string, replaced bool) {
+				if key == env.key {
+					checked <- replaced
+				}
+			}
+			t.Cleanup(func() { memoRefreshCheckedHook = nil })
 			inWrite, releaseWrite := holdWrite(env, false)
 			setDone := make(chan error, 1)
 			go func() { setDone <- env.m.Set(ctx, 1, "set") }()
@@ -115,6 +125,7 @@ func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
 			case <-time.After(10 * time.Second): // a liveness bound, not a timing assertion
 				t.Error("the stale hit waited for the write in progress")
 			}
+			require.False(t, <-checked, "the refresh found the entry the hit read")
 			close(releaseWrite)
 			require.NoError(t, <-setDone)
 			awaitBackgroundDone(t, env)
