@@ -185,6 +185,9 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	if err != nil {
 		return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
 	}
+	// Read after the versions: a ForgetAll whose count changed before the
+	// read ended may have deleted the generation before it (see below).
+	lateGen := m.shared.allSince(&held)
 	e := newEntry(m.c.now(), ttl, max(m.swr, m.sie))
 	if err := m.c.store.setValue(e, r, m.c.codec.Marshal); err != nil {
 		return fmt.Errorf("caching: memoize %s: set: encode: %w", m.name, err)
@@ -227,6 +230,22 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	owed := m.shared.owed(&held)
 	m.shared.settle(&held)
 	stored = true // settled: the deferred dropOwed would find nothing owed
+	if lateGen {
+		// A ForgetAll came after Set's supersede and before its versions
+		// were read, and its delete failed (mayReplace made the write, as
+		// the entry of before is still served elsewhere): its retry may
+		// have landed before the read, which then created the generation
+		// after it, under which r would be served in every process as if
+		// no ForgetAll had come after Set. The entry is removed instead,
+		// as Forget does: a miss, whichever landed first.
+		opCtx, cancel := m.c.store.bound(ctx)
+		defer cancel()
+		if err := m.c.store.del(opCtx, key); err != nil {
+			m.c.retryInvalidation("memoize set", []string{key}, err)
+			return fmt.Errorf("caching: memoize %s: set: %w", m.name, err)
+		}
+		return nil
+	}
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()
 	if err := m.c.store.saveDeferred(opCtx, key, e, vs, &evicted); err != nil {

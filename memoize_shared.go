@@ -353,6 +353,13 @@ func (s *memoShared) mayReplace(e *memoEpoch) bool {
 	return ok
 }
 
+// allSince reports whether a ForgetAll came since e was read (its count
+// changed): a Set that reads it after its tag versions were read tells
+// whether those may be of a generation made after a ForgetAll that came
+// after its supersede, whose delete failed and was retried before the read
+// (see Memoized.Set).
+func (s *memoShared) allSince(e *memoEpoch) bool { return s.all.Load() != e.all }
+
 // mayReplaceHook, when set, is called by mayReplace with its key between
 // its check of the key's settled epoch and its reading of the generation's
 // count (all): a test makes a ForgetAll there. Nil outside tests; set only
