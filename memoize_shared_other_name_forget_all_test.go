@@ -1,0 +1,86 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMemoizeOtherNameForgetAllOfAnotherName: past maxNamedCounters names,
+// the Memoized of the names left share OtherName's memoShared, whose count
+// of ForgetAlls (all, landed) is theirs together. A ForgetAll of one of
+// them (x) that lands while a Set, Forget or Refresh of another (y) checks
+// its epoch made that call write nothing (mayReplace: a ForgetAll whose
+// delete landed came after it began) and return nil, though x's ForgetAll
+// deleted x's generation, not y's: y's entry of before the call ("old")
+// was served after it.
+func TestMemoizeOtherNameForgetAllOfAnotherName(t *testing.T) {
+	t.Skip("finding (review2): a ForgetAll of a name past maxNamedCounters refuses the writes of every other such name (mayReplace)")
+	for _, tc := range []struct {
+		name string
+		do   func(ctx context.Context, y *Memoized[int, string]) error
+		want string
+		inFn bool // x's ForgetAll is made while y's fn runs, not at y's check
+	}{
+		{"Set", func(ctx context.Context, y *Memoized[int, string]) error { return y.Set(ctx, 1, "set") }, "set", false},
+		{"Forget", func(ctx context.Context, y *Memoized[int, string]) error { return y.Forget(ctx, 1) }, "new", false},
+		{"Refresh", func(ctx context.Context, y *Memoized[int, string]) error {
+			v, err := y.Refresh(ctx, 1)
+			assert.Equal(t, "new", v)
+			return err
+		}, "new", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			c, err := New(&Options{Logger: slog.New(slog.DiscardHandler)})
+			require.NoError(t, err)
+			defer c.Close()
+			for i := range maxNamedCounters {
+				Memoize(c, fmt.Sprint("f", i), func(context.Context, int) (int, error) { return 0, nil })
+			}
+			var (
+				data atomic.Value
+				once atomic.Bool
+				x    *Memoized[int, string]
+			)
+			data.Store("old")
+			forgetX := func() {
+				if once.CompareAndSwap(false, true) {
+					assert.NoError(t, x.ForgetAll(context.Background()))
+				}
+			}
+			x = Memoize(c, "x", func(context.Context, int) (string, error) { return "x", nil })
+			y := Memoize(c, "y", func(context.Context, int) (string, error) {
+				v := data.Load().(string)
+				if v == "new" && tc.inFn {
+					forgetX()
+				}
+				return v, nil
+			})
+			require.Same(t, x.shared, y.shared, "x and y share OtherName's")
+			v, err := y.Get(ctx, 1)
+			require.NoError(t, err)
+			require.Equal(t, "old", v)
+			key, err := y.Key(1)
+			require.NoError(t, err)
+
+			data.Store("new") // the update y's call is made for
+			mayReplaceHook = func(k string) {
+				if k == key && !tc.inFn {
+					forgetX()
+				}
+			}
+			t.Cleanup(func() { mayReplaceHook = nil })
+			require.NoError(t, tc.do(ctx, y))
+			require.True(t, once.Load(), "x's ForgetAll was not made")
+			v, err = y.Get(ctx, 1)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, v, "%s of y returned nil, and y's entry of before it is served", tc.name)
+		})
+	}
+}
