@@ -208,7 +208,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	var evicted simple.Evictions
 	defer func() { evicted.Notify() }()
 	defer m.shared.unlockWrite(&held) // before the deferred dropOwed, which takes it
-	if !m.shared.mayReplace(&held) {
+	if !m.shared.mayReplace(&held, m.genKey) {
 		// A later call has stored or removed the entry: r is replaced by
 		// its result as if r had been stored first (nil is returned), and
 		// it settled the replacements Set superseded.
@@ -227,7 +227,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	// a later replacement no longer does), so that the entry of the data
 	// before the superseded replacement is never served: a failure loses
 	// at most the entry, never keeps a stale one.
-	owed := m.shared.owed(&held)
+	owed := m.shared.owed(&held, m.genKey)
 	m.shared.settle(&held)
 	stored = true // settled: the deferred dropOwed would find nothing owed
 	if lateGen {

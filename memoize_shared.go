@@ -30,12 +30,20 @@ type memoShared struct {
 	// those of a key are ordered by its keyEpoch's write lock, and a
 	// supersede does not wait for them (see keyEpoch.wmu).
 	saveMu sync.RWMutex
-	// all changes with every ForgetAll; landed is all's count of the last
-	// ForgetAll whose delete of the generation landed (changed holding
-	// saveMu): a write superseded only by ForgetAlls whose deletes failed
-	// is still made (mayReplace), the entry it replaces being served
-	// until their retried deletes land.
-	all, landed atomic.Uint64
+	// all changes with every ForgetAll.
+	all atomic.Uint64
+	// landed maps the generation key of the ForgetAlls whose delete of it
+	// landed to all's count of the last one (changed holding saveMu and
+	// lmu): a write superseded only by ForgetAlls whose deletes failed is
+	// still made (mayReplace), the entry it replaces being served until
+	// their retried deletes land; and so is one superseded only by the
+	// ForgetAlls of other generations: past maxNamedCounters names, the
+	// names left share OtherName's memoShared, and a ForgetAll of one
+	// deletes that one's generation only (their computations stop all
+	// the same: all changed). One generation key but for OtherName's,
+	// which keeps at most maxLanded (see landedAt).
+	lmu    sync.Mutex
+	landed map[string]uint64
 	// epochs holds the epoch of each key with a computation in flight,
 	// changed by every Forget, Set and Refresh of that key, and by the
 	// forced Gets and background refreshes that supersede (supersede):
@@ -286,10 +294,11 @@ func (s *memoShared) settle(e *memoEpoch) {
 // what it stored is kept; nor is a background refresh that nobody could
 // join (see epochBackground). The caller holds the key's write lock and
 // found e current (or, for Set, mayReplace).
-func (s *memoShared) owed(e *memoEpoch) bool {
+func (s *memoShared) owed(e *memoEpoch, gen string) bool {
+	landed := s.landedOf(gen)
 	s.emu.Lock()
 	defer s.emu.Unlock()
-	ke, landed := e.ke, s.landed.Load()
+	ke := e.ke
 	if ke.unstored > ke.settled && ke.unstored-1 < e.n && ke.unstoredAll >= landed {
 		return true
 	}
@@ -327,7 +336,7 @@ func (s *memoShared) current(e memoEpoch) bool {
 // is still served elsewhere: the write is made).
 // Without its write, a Refresh made after Set and still computing would
 // leave the entry of before Set served, though Set returned nil.
-func (s *memoShared) mayReplace(e *memoEpoch) bool {
+func (s *memoShared) mayReplace(e *memoEpoch, gen string) bool {
 	s.emu.Lock()
 	ok := e.ke.settled <= e.n
 	s.emu.Unlock()
@@ -346,9 +355,9 @@ func (s *memoShared) mayReplace(e *memoEpoch) bool {
 		// processes sharing the backend) until the retry lands: the
 		// write is made, as if none had come.
 		s.saveMu.RLock()
-		landed := s.landed.Load()
+		//lint:ignore SA2001 the lock is the wait: ForgetAll holds it for its delete
 		s.saveMu.RUnlock()
-		return ok && landed <= e.all
+		return ok && s.landedOf(gen) <= e.all
 	}
 	return ok
 }
@@ -380,11 +389,47 @@ var mayReplaceHook func(key string)
 // here: a Refresh or forced Get that joined it returns its result as
 // replacing the entry. A Get's miss stores only while current: nobody was
 // told its result replaced the entry.
-func (s *memoShared) mayWrite(e *memoEpoch) bool {
+func (s *memoShared) mayWrite(e *memoEpoch, gen string) bool {
 	if s.current(*e) {
 		return true
 	}
-	return e.replacing && s.mayReplace(e)
+	return e.replacing && s.mayReplace(e, gen)
+}
+
+// maxLanded is how many generation keys memoShared.landed keeps: one for
+// a name of its own; for OtherName's, those of the names past
+// maxNamedCounters whose ForgetAll landed last. One dropped refuses no
+// write after it: the write, under the versions read before that
+// ForgetAll's delete, is a miss (a replacement's read after it computes
+// after it; a Set that read them after removes the entry instead).
+const maxLanded = 64
+
+// landedOf returns all's count of the last ForgetAll whose delete of the
+// generation gen landed (0: none, or no longer kept).
+func (s *memoShared) landedOf(gen string) uint64 {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	return s.landed[gen]
+}
+
+// landedAt records that the delete of the generation gen by the
+// ForgetAll counted n landed. The caller holds saveMu.
+func (s *memoShared) landedAt(gen string, n uint64) {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	if s.landed == nil {
+		s.landed = make(map[string]uint64, 1)
+	}
+	if _, ok := s.landed[gen]; !ok && len(s.landed) >= maxLanded {
+		oldest := ""
+		for k, c := range s.landed {
+			if oldest == "" || c < s.landed[oldest] {
+				oldest = k
+			}
+		}
+		delete(s.landed, oldest)
+	}
+	s.landed[gen] = n
 }
 
 // lockWrite takes the write lock of e's key (keyEpoch.wmu), waiting at
@@ -489,12 +534,13 @@ func (s *memoShared) supersedeHeldAs(key string, replacing, seeking bool) memoEp
 // the later call is to win. del is bounded: every supersede of the name
 // waits for it. A store in progress is not waited for: it checked its
 // epoch before, and its entry, under the generation deleted, is a miss
-// wherever it lands. del reports whether its delete landed (landed).
-func (s *memoShared) supersedeAll(del func() bool) {
+// wherever it lands. del reports whether its delete of the generation
+// gen landed (landed).
+func (s *memoShared) supersedeAll(gen string, del func() bool) {
 	s.saveMu.Lock()
 	n := s.all.Add(1)
 	if del() {
-		s.landed.Store(n)
+		s.landedAt(gen, n)
 	}
 	s.saveMu.Unlock()
 	s.mu.Lock()
@@ -537,8 +583,10 @@ func memoCalls[R any](s *memoShared, now func() int64) *flight.Group[string, epo
 // memo returns what the Memoized values of name share, created on first
 // use. Past maxNamedCounters-1 names (should a name ever come from a
 // request), the others share OtherName's: their ForgetAll then stops the
-// computations of every key of those names too (a result not stored, and
-// computed again; a refresh's old entry kept), never fewer than their own.
+// computations of every key of those names too (a Get's result not stored,
+// and computed again), never fewer than their own; a write that replaces
+// an entry (Set, Forget, a Refresh's) is refused only by a ForgetAll of
+// its own name's generation (memoShared.landed).
 // Forget, Set and Refresh stop their own key's only: keys hold the name.
 func (r *registry) memo(name string) *memoShared {
 	r.mu.Lock()
