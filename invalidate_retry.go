@@ -152,6 +152,20 @@ func (p *pendingInvalidations) ends(m uint64, key string, tags []string) bool {
 	return false
 }
 
+// waits reports whether a delete of key waits for its retry: key is in the
+// set, or the set overflowed (it may be one that did not fit), so that a
+// retry deletes it, or clears the namespace, later. False once the retry's
+// delete of it (or the clear) landed, or Close dropped the set.
+func (p *pendingInvalidations) waits(key string) bool {
+	if p.size.Load() == 0 {
+		return false
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	_, ok := p.keys[key]
+	return ok || p.overflow != 0
+}
+
 // pendingSince is the state of the set when a handler run began, for
 // addedSince.
 type pendingSince struct{ adds, landed uint64 }

@@ -1037,7 +1037,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	var evicted simple.Evictions
 	defer func() { evicted.Notify() }()
 	defer m.shared.unlockWrite(&epoch)
-	if !m.shared.mayWrite(&epoch, m.genKey) {
+	if !m.shared.mayWrite(&epoch, m.generation()) {
 		// Forgotten, or superseded by a call that has written (what it
 		// wrote has landed: it held the lock), or by ForgetAll (whose
 		// delete mayReplace waited for).
@@ -1107,7 +1107,7 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *me
 		return
 	}
 	defer m.shared.unlockWrite(epoch)
-	if !m.shared.mayWrite(epoch, m.genKey) {
+	if !m.shared.mayWrite(epoch, m.generation()) {
 		epoch.unstored = true // see memoShared.owed
 		return
 	}
@@ -1122,7 +1122,7 @@ func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *me
 // nothing: this delete settles it. The delete is retried if it fails, as
 // Refresh's.
 func (m *Memoized[A, R]) dropOwed(ctx context.Context, key string, epoch *memoEpoch, out *flightOut) {
-	if !m.shared.mayWrite(epoch, m.genKey) || !m.shared.owed(epoch, m.genKey) { // checked again holding the lock
+	if !m.shared.mayWrite(epoch, m.generation()) || !m.shared.owed(epoch, m.generation()) { // checked again holding the lock
 		return
 	}
 	if err := m.lockWrite(ctx, epoch); err != nil {
@@ -1130,7 +1130,7 @@ func (m *Memoized[A, R]) dropOwed(ctx context.Context, key string, epoch *memoEp
 		return
 	}
 	defer m.shared.unlockWrite(epoch)
-	if !m.shared.mayWrite(epoch, m.genKey) || !m.shared.owed(epoch, m.genKey) {
+	if !m.shared.mayWrite(epoch, m.generation()) || !m.shared.owed(epoch, m.generation()) {
 		return
 	}
 	m.shared.settle(epoch)
@@ -1701,7 +1701,7 @@ func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memo
 		return err
 	}
 	defer m.shared.unlockWrite(held)
-	if !m.shared.mayReplace(held, m.genKey) {
+	if !m.shared.mayReplace(held, m.generation()) {
 		// A call made after Forget's supersede has stored or deleted: its
 		// result (or its delete) stands, as if Forget's delete had been
 		// made first.
@@ -1711,6 +1711,12 @@ func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memo
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()
 	return m.c.store.del(opCtx, key)
+}
+
+// generation is m's generation key, with its Cache's retry set, for
+// memoShared.mayReplace.
+func (m *Memoized[A, R]) generation() generation {
+	return generation{m.genKey, &m.c.store.pending}
 }
 
 // forgetSupersededHook, when set, is called by Forget with its key between

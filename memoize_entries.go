@@ -208,7 +208,7 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	var evicted simple.Evictions
 	defer func() { evicted.Notify() }()
 	defer m.shared.unlockWrite(&held) // before the deferred dropOwed, which takes it
-	if !m.shared.mayReplace(&held, m.genKey) {
+	if !m.shared.mayReplace(&held, m.generation()) {
 		// A later call has stored or removed the entry: r is replaced by
 		// its result as if r had been stored first (nil is returned), and
 		// it settled the replacements Set superseded.
@@ -227,17 +227,20 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	// a later replacement no longer does), so that the entry of the data
 	// before the superseded replacement is never served: a failure loses
 	// at most the entry, never keeps a stale one.
-	owed := m.shared.owed(&held, m.genKey)
+	owed := m.shared.owed(&held, m.generation())
 	m.shared.settle(&held)
 	stored = true // settled: the deferred dropOwed would find nothing owed
 	if lateGen {
 		// A ForgetAll came after Set's supersede and before its versions
 		// were read, and its delete failed (mayReplace made the write, as
 		// the entry of before is still served elsewhere): its retry may
-		// have landed before the read, which then created the generation
-		// after it, under which r would be served in every process as if
-		// no ForgetAll had come after Set. The entry is removed instead,
-		// as Forget does: a miss, whichever landed first.
+		// have landed before the read (mayReplace tells only once the
+		// retry set no longer holds the generation, which another
+		// ForgetAll that failed since adds again), and the read then
+		// created the generation after it, under which r would be
+		// served in every process as if no ForgetAll had come after Set.
+		// The entry is removed instead, as Forget does: a miss,
+		// whichever landed first.
 		opCtx, cancel := m.c.store.bound(ctx)
 		defer cancel()
 		if err := m.c.store.del(opCtx, key); err != nil {

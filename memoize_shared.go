@@ -33,17 +33,19 @@ type memoShared struct {
 	// all changes with every ForgetAll.
 	all atomic.Uint64
 	// landed maps the generation key of the ForgetAlls whose delete of it
-	// landed to all's count of the last one (changed holding saveMu and
-	// lmu): a write superseded only by ForgetAlls whose deletes failed is
-	// still made (mayReplace), the entry it replaces being served until
-	// their retried deletes land; and so is one superseded only by the
+	// landed to all's count of the last one, and forgot to all's count of
+	// the last ForgetAll of it (changed holding saveMu and lmu): a write
+	// superseded only by ForgetAlls whose deletes failed is still made
+	// (mayReplace), the entry it replaces being served until their
+	// retried deletes land (not after: see generation.waits); and so is
+	// one superseded only by the
 	// ForgetAlls of other generations: past maxNamedCounters names, the
 	// names left share OtherName's memoShared, and a ForgetAll of one
 	// deletes that one's generation only (their computations stop all
 	// the same: all changed). One generation key but for OtherName's,
 	// which keeps at most maxLanded (see landedAt).
-	lmu    sync.Mutex
-	landed map[string]uint64
+	lmu            sync.Mutex
+	landed, forgot map[string]uint64
 	// epochs holds the epoch of each key with a computation in flight,
 	// changed by every Forget, Set and Refresh of that key, and by the
 	// forced Gets and background refreshes that supersede (supersede):
@@ -294,8 +296,8 @@ func (s *memoShared) settle(e *memoEpoch) {
 // what it stored is kept; nor is a background refresh that nobody could
 // join (see epochBackground). The caller holds the key's write lock and
 // found e current (or, for Set, mayReplace).
-func (s *memoShared) owed(e *memoEpoch, gen string) bool {
-	landed := s.landedOf(gen)
+func (s *memoShared) owed(e *memoEpoch, gen generation) bool {
+	landed, _ := s.landedOf(gen.key)
 	s.emu.Lock()
 	defer s.emu.Unlock()
 	ke := e.ke
@@ -331,12 +333,14 @@ func (s *memoShared) current(e memoEpoch) bool {
 // lock after it, lands over it. It writes nothing
 // where a later call has written (what that call stored or removed
 // stands, as if Set's store had been made first), or after a ForgetAll
-// whose delete of the generation landed (it makes any entry of before it
-// a miss; one whose delete failed is retried, and until then the entry
-// is still served elsewhere: the write is made).
+// of the caller's generation whose delete landed (it makes any entry of
+// before it a miss; one whose delete failed is retried, and until then
+// the entry is still served elsewhere: the write is made, but not once
+// the retry has landed, when the write, under versions read before it,
+// would only replace a later Get's entry with a miss).
 // Without its write, a Refresh made after Set and still computing would
 // leave the entry of before Set served, though Set returned nil.
-func (s *memoShared) mayReplace(e *memoEpoch, gen string) bool {
+func (s *memoShared) mayReplace(e *memoEpoch, gen generation) bool {
 	s.emu.Lock()
 	ok := e.ke.settled <= e.n
 	s.emu.Unlock()
@@ -357,7 +361,16 @@ func (s *memoShared) mayReplace(e *memoEpoch, gen string) bool {
 		s.saveMu.RLock()
 		//lint:ignore SA2001 the lock is the wait: ForgetAll holds it for its delete
 		s.saveMu.RUnlock()
-		return ok && s.landedOf(gen) <= e.all
+		landed, forgot := s.landedOf(gen.key)
+		if forgot > e.all && !gen.waits() {
+			// A ForgetAll of gen since, whose delete failed, was
+			// retried, and the retry landed (or the Cache was closed):
+			// the entry of before is a miss everywhere, as is a write
+			// under the versions read before that delete, which would
+			// replace the entry of a Get made after it.
+			return false
+		}
+		return ok && landed <= e.all
 	}
 	return ok
 }
@@ -389,7 +402,7 @@ var mayReplaceHook func(key string)
 // here: a Refresh or forced Get that joined it returns its result as
 // replacing the entry. A Get's miss stores only while current: nobody was
 // told its result replaced the entry.
-func (s *memoShared) mayWrite(e *memoEpoch, gen string) bool {
+func (s *memoShared) mayWrite(e *memoEpoch, gen generation) bool {
 	if s.current(*e) {
 		return true
 	}
@@ -405,32 +418,54 @@ func (s *memoShared) mayWrite(e *memoEpoch, gen string) bool {
 const maxLanded = 64
 
 // landedOf returns all's count of the last ForgetAll whose delete of the
-// generation gen landed (0: none, or no longer kept).
-func (s *memoShared) landedOf(gen string) uint64 {
+// generation gen landed, and of the last ForgetAll of gen (0: none, or no
+// longer kept).
+func (s *memoShared) landedOf(gen string) (landed, forgot uint64) {
 	s.lmu.Lock()
 	defer s.lmu.Unlock()
-	return s.landed[gen]
+	return s.landed[gen], s.forgot[gen]
 }
 
-// landedAt records that the delete of the generation gen by the
-// ForgetAll counted n landed. The caller holds saveMu.
-func (s *memoShared) landedAt(gen string, n uint64) {
+// landedAt records the ForgetAll counted n of the generation gen, whose
+// delete landed if landed is set. The caller holds saveMu.
+func (s *memoShared) landedAt(gen string, n uint64, landed bool) {
 	s.lmu.Lock()
 	defer s.lmu.Unlock()
-	if s.landed == nil {
-		s.landed = make(map[string]uint64, 1)
+	s.forgot = keepLatest(s.forgot, gen, n)
+	if landed {
+		s.landed = keepLatest(s.landed, gen, n)
 	}
-	if _, ok := s.landed[gen]; !ok && len(s.landed) >= maxLanded {
+}
+
+// keepLatest sets m[k] to n, made if nil, dropping the key of the lowest
+// count first where m holds maxLanded keys already, and returns m.
+func keepLatest(m map[string]uint64, k string, n uint64) map[string]uint64 {
+	if m == nil {
+		m = make(map[string]uint64, 1)
+	}
+	if _, ok := m[k]; !ok && len(m) >= maxLanded {
 		oldest := ""
-		for k, c := range s.landed {
-			if oldest == "" || c < s.landed[oldest] {
+		for k, c := range m {
+			if oldest == "" || c < m[oldest] {
 				oldest = k
 			}
 		}
-		delete(s.landed, oldest)
+		delete(m, oldest)
 	}
-	s.landed[gen] = n
+	m[k] = n
+	return m
 }
+
+// generation is a memoized function's generation key, with its Cache's
+// retry set, for mayReplace.
+type generation struct {
+	key     string
+	pending *pendingInvalidations
+}
+
+// waits reports whether the delete of the generation waits for its retry
+// (pendingInvalidations.waits).
+func (g generation) waits() bool { return g.pending.waits(g.key) }
 
 // lockWrite takes the write lock of e's key (keyEpoch.wmu), waiting at
 // most wait (none: for as long as ctx) for a write of the key in
@@ -539,9 +574,7 @@ func (s *memoShared) supersedeHeldAs(key string, replacing, seeking bool) memoEp
 func (s *memoShared) supersedeAll(gen string, del func() bool) {
 	s.saveMu.Lock()
 	n := s.all.Add(1)
-	if del() {
-		s.landedAt(gen, n)
-	}
+	s.landedAt(gen, n, del())
 	s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -90,12 +90,16 @@ func TestMemoizeOtherNameForgetAllOfAnotherName(t *testing.T) {
 func TestMemoSharedLandedIsBounded(t *testing.T) {
 	var s memoShared
 	for i := range 3 * maxLanded {
-		s.landedAt(fmt.Sprint("g", i), uint64(i+1))
+		s.landedAt(fmt.Sprint("g", i), uint64(i+1), true)
 	}
 	s.lmu.Lock()
 	n := len(s.landed)
 	s.lmu.Unlock()
 	assert.Equal(t, maxLanded, n)
-	assert.Equal(t, uint64(3*maxLanded), s.landedOf(fmt.Sprint("g", 3*maxLanded-1)), "the latest is kept")
-	assert.Zero(t, s.landedOf("g0"), "the oldest is dropped")
+	landed, forgot := s.landedOf(fmt.Sprint("g", 3*maxLanded-1))
+	assert.Equal(t, uint64(3*maxLanded), landed, "the latest is kept")
+	assert.Equal(t, uint64(3*maxLanded), forgot, "the latest is kept")
+	landed, forgot = s.landedOf("g0")
+	assert.Zero(t, landed, "the oldest is dropped")
+	assert.Zero(t, forgot, "the oldest is dropped")
 }
