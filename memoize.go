@@ -1266,7 +1266,7 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // after the hit read it) computes nothing (replacedSince).
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64) bool {
 	if memoRefreshAskedHook != nil {
-		memoRefreshAskedHook(kb)
+		memoRefreshAskedHook(string(kb)) // a copy: kb, on the hit's stack, must not escape
 	}
 	// The slot is taken before the argument is copied: the hits that come
 	// while this one copies start nothing and copy nothing.
@@ -1357,7 +1357,7 @@ func (m *Memoized[A, R]) replacedSince(ctx context.Context, key string, arg owne
 // a refresh of the same entry, which ends before this one takes the slot).
 // Nil outside tests; set only by a test that does not run in parallel, and
 // reset when it ends.
-var memoRefreshAskedHook func(key []byte)
+var memoRefreshAskedHook func(key string)
 
 // memoRefreshCheckedHook, when set, is called by a background refresh with
 // its key once it has read the entry again (replacedSince), with what it

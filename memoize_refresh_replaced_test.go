@@ -30,8 +30,8 @@ func TestMemoizeRefreshOfReplacedEntrySkipped(t *testing.T) {
 			}
 			env.data.Store("new")
 			var once atomic.Bool
-			memoRefreshAskedHook = func(key []byte) {
-				if string(key) != env.key || !once.CompareAndSwap(false, true) {
+			memoRefreshAskedHook = func(key string) {
+				if key != env.key || !once.CompareAndSwap(false, true) {
 					return
 				}
 				// G2, between G1's read and its taking the slot.
@@ -73,8 +73,8 @@ func TestMemoizeRefreshOfUnreplacedEntryRuns(t *testing.T) {
 				}
 				env.data.Store("new")
 				var once atomic.Bool
-				memoRefreshAskedHook = func(key []byte) {
-					if forget && string(key) == env.key && once.CompareAndSwap(false, true) {
+				memoRefreshAskedHook = func(key string) {
+					if forget && key == env.key && once.CompareAndSwap(false, true) {
 						assert.NoError(t, env.m.Forget(ctx, 1))
 					}
 				}
