@@ -86,3 +86,55 @@ func TestMemoizeRefreshAfterForgetAllRetryLandedKeepsLaterGet(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "newer", v, "R1's write under the deleted generation replaced the later Get's entry")
 }
+
+// TestMemoizeFailedRefreshKeepsGetAfterForgetAllRetryLanded: a Refresh
+// (R1) computes; a ForgetAll made while its fn runs fails its delete, whose
+// retry lands, and a Get made after that stores its result ("newer") under
+// the new generation. A Refresh (R2) made then, whose fn fails, found R1
+// owed a removal of the entry (memoShared.owed: R1 returns a result it did
+// not store, begun before no ForgetAll whose own delete landed), and
+// removed the Get's entry: a miss, the next Get computed again. The entry
+// R1 was to replace is a miss everywhere once the retry has landed, as
+// after a ForgetAll whose delete landed: nothing is owed. R1 still
+// computing ("pending") or returned ("unstored") when R2's fn fails.
+func TestMemoizeFailedRefreshKeepsGetAfterForgetAllRetryLanded(t *testing.T) {
+	for _, returned := range []bool{false, true} {
+		t.Run(map[bool]string{false: "pending", true: "unstored"}[returned], func(t *testing.T) {
+			ctx := context.Background()
+			env, next, r1, _ := newFailedForgetAllEnv(t)
+			done, got := startRefresh(env, next, r1)
+			refused := errors.New("remote: connection reset")
+			env.h.onDelete(env.m.genKey, func(func() error) error { return refused })
+			t.Cleanup(env.h.offDelete)
+			require.ErrorIs(t, env.m.ForgetAll(ctx), refused)
+			env.h.offDelete()
+			require.Eventually(t, func() bool { return env.m.c.Stats().PendingInvalidations == 0 },
+				10*time.Second, time.Millisecond, "the retry of the generation's delete did not land")
+
+			env.data.Store("newer") // read by the Get after the ForgetAll
+			v, err := env.m.Get(ctx, 1)
+			require.NoError(t, err)
+			require.Equal(t, "newer", v)
+
+			r2 := newHeldCall(true)
+			failed, _ := startRefresh(env, next, r2)
+			if returned {
+				close(r1.release)
+				require.NoError(t, <-done)
+				require.Equal(t, "new", got.Load())
+			}
+			close(r2.release)
+			require.ErrorIs(t, <-failed, errDBTimeout)
+			if !returned {
+				close(r1.release)
+				require.NoError(t, <-done)
+				require.Equal(t, "new", got.Load())
+			}
+
+			env.data.Store("newest") // read only if the next Get computes
+			v, err = env.m.Get(ctx, 1)
+			require.NoError(t, err)
+			assert.Equal(t, "newer", v, "R2's failure removed the entry of a Get made after the ForgetAll's retry landed")
+		})
+	}
+}

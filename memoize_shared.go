@@ -291,25 +291,40 @@ func (s *memoShared) settle(e *memoEpoch) {
 // result, too) returned, or is to return, a result it did not store, and
 // no computation stored or removed the entry since, nor did a ForgetAll
 // whose delete landed come after it began (that delete removed the entry
-// it was to replace; one stored since is a later Get's). One that stored
+// it was to replace; one stored since is a later Get's), nor one whose
+// delete failed, once its retry has landed (gone). One that stored
 // before e's supersede, or that began after it, is no such replacement:
 // what it stored is kept; nor is a background refresh that nobody could
 // join (see epochBackground). The caller holds the key's write lock and
 // found e current (or, for Set, mayReplace).
 func (s *memoShared) owed(e *memoEpoch, gen generation) bool {
-	landed, _ := s.landedOf(gen.key)
+	gone := s.gone(gen)
 	s.emu.Lock()
 	defer s.emu.Unlock()
 	ke := e.ke
-	if ke.unstored > ke.settled && ke.unstored-1 < e.n && ke.unstoredAll >= landed {
+	if ke.unstored > ke.settled && ke.unstored-1 < e.n && ke.unstoredAll >= gone {
 		return true
 	}
 	for _, p := range ke.pending {
-		if p.n >= ke.settled && p.n < e.n && p.all >= landed {
+		if p.n >= ke.settled && p.n < e.n && p.all >= gone {
 			return true
 		}
 	}
 	return false
+}
+
+// gone returns all's count of the last ForgetAll of gen after which the
+// entries of before it are a miss everywhere, as far as s knows: the last
+// one whose delete landed, or the last one of all once the retry set no
+// longer holds the generation (its delete failed, and the retry landed),
+// as mayReplace tells. forgot is read before the set: a ForgetAll records
+// it once its failed delete waits there (supersedeAll).
+func (s *memoShared) gone(gen generation) uint64 {
+	landed, forgot := s.landedOf(gen.key)
+	if forgot > landed && !gen.waits() {
+		return forgot
+	}
+	return landed
 }
 
 // current reports whether no Forget, ForgetAll, Set or Refresh of its key
@@ -361,16 +376,12 @@ func (s *memoShared) mayReplace(e *memoEpoch, gen generation) bool {
 		s.saveMu.RLock()
 		//lint:ignore SA2001 the lock is the wait: ForgetAll holds it for its delete
 		s.saveMu.RUnlock()
-		landed, forgot := s.landedOf(gen.key)
-		if forgot > e.all && !gen.waits() {
-			// A ForgetAll of gen since, whose delete failed, was
-			// retried, and the retry landed (or the Cache was closed):
-			// the entry of before is a miss everywhere, as is a write
-			// under the versions read before that delete, which would
-			// replace the entry of a Get made after it.
-			return false
-		}
-		return ok && landed <= e.all
+		// Nor is it made after a ForgetAll of gen whose delete failed,
+		// was retried, and the retry landed (or the Cache was closed):
+		// the entry of before is a miss everywhere, as is a write under
+		// the versions read before that delete, which would replace the
+		// entry of a Get made after it (gone).
+		return ok && s.gone(gen) <= e.all
 	}
 	return ok
 }
