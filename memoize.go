@@ -1713,10 +1713,10 @@ func (m *Memoized[A, R]) forgetEntry(ctx context.Context, key string, held *memo
 	return m.c.store.del(opCtx, key)
 }
 
-// generation is m's generation key, with its Cache's retry set, for
-// memoShared.mayReplace.
+// generation is m's generation key, with its Cache's retry set and life,
+// for memoShared.mayReplace.
 func (m *Memoized[A, R]) generation() generation {
-	return generation{m.genKey, &m.c.store.pending}
+	return generation{m.genKey, &m.c.store.pending, m.c.life}
 }
 
 // forgetSupersededHook, when set, is called by Forget with its key between

@@ -3,11 +3,15 @@ package caching
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // TestMemoizeSetAfterForgetAllRetryLanded: a ForgetAll made after a Set's
@@ -137,4 +141,45 @@ func TestMemoizeFailedRefreshKeepsGetAfterForgetAllRetryLanded(t *testing.T) {
 			assert.Equal(t, "newer", v, "R2's failure removed the entry of a Get made after the ForgetAll's retry landed")
 		})
 	}
+}
+
+// TestMemoizeSetSupersededByForgetAllDroppedAtClose: a ForgetAll made
+// while a Set checks its epoch fails its delete of the generation, and the
+// Cache is closed before the retry lands: Close's last attempt fails too,
+// and it drops the delete (logged). The retry set no longer holding the
+// generation, mayReplace took the delete for landed, and the Set stored
+// nothing and returned nil, while another process sharing the backend was
+// served the entry of before it ("old") until its TTL. A delete that
+// Close dropped never landed: the Set's write is made.
+func TestMemoizeSetSupersededByForgetAllDroppedAtClose(t *testing.T) {
+	ctx := context.Background()
+	s := newSimple(t, nil)
+	env, _, _ := newSupersededEnv(t, func(_ *testing.T, h *setHook) backend.Backend {
+		return remoteSetHooked{nopClose{&remote{Backend: s}}, h} // Close leaves s to m2
+	}, "new")
+	c2, err := New(&Options{Backend: nopClose{&remote{Backend: s}}, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c2.Close() })
+	m2 := Memoize(c2, "set-order", func(context.Context, int) (string, error) { return "computed by the other process", nil },
+		TTL(time.Hour), ArgTags(func(int) []string { return []string{"t"} }))
+	v, err := m2.Get(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, "old", v, "the other process reads the entry stored")
+
+	refused := errors.New("remote: connection reset")
+	env.h.onDelete(env.m.genKey, func(func() error) error { return refused })
+	t.Cleanup(env.h.offDelete)
+	var once atomic.Bool
+	mayReplaceHook = func(key string) {
+		if key == env.key && once.CompareAndSwap(false, true) {
+			assert.ErrorIs(t, env.m.ForgetAll(ctx), refused)
+			assert.NoError(t, env.m.c.Close()) // its last attempt refused too: dropped
+		}
+	}
+	t.Cleanup(func() { mayReplaceHook = nil })
+	require.NoError(t, env.m.Set(ctx, 1, "set")) // its backend is not closed (nopClose)
+	require.True(t, once.Load(), "the check was not made")
+	v, err = m2.Get(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, "set", v, "Set returned nil, and another process is served the entry of before it")
 }

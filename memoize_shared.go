@@ -377,7 +377,7 @@ func (s *memoShared) mayReplace(e *memoEpoch, gen generation) bool {
 		//lint:ignore SA2001 the lock is the wait: ForgetAll holds it for its delete
 		s.saveMu.RUnlock()
 		// Nor is it made after a ForgetAll of gen whose delete failed,
-		// was retried, and the retry landed (or the Cache was closed):
+		// was retried, and the retry landed (not one that Close dropped):
 		// the entry of before is a miss everywhere, as is a write under
 		// the versions read before that delete, which would replace the
 		// entry of a Get made after it (gone).
@@ -468,15 +468,20 @@ func keepLatest(m map[string]uint64, k string, n uint64) map[string]uint64 {
 }
 
 // generation is a memoized function's generation key, with its Cache's
-// retry set, for mayReplace.
+// retry set and life (ended by Close), for mayReplace.
 type generation struct {
 	key     string
 	pending *pendingInvalidations
+	life    context.Context
 }
 
 // waits reports whether the delete of the generation waits for its retry
-// (pendingInvalidations.waits).
-func (g generation) waits() bool { return g.pending.waits(g.key) }
+// (pendingInvalidations.waits), or may never have landed: once the Cache
+// is closed, the set no longer holds a delete that Close's last attempt
+// did not make (it dropped it), nor one that failed after (never added),
+// and the entry of before it is still served elsewhere until its TTL.
+// The set is read first: Close ends life before it drops the set.
+func (g generation) waits() bool { return g.pending.waits(g.key) || g.life.Err() != nil }
 
 // lockWrite takes the write lock of e's key (keyEpoch.wmu), waiting at
 // most wait (none: for as long as ctx) for a write of the key in
