@@ -103,3 +103,53 @@ func TestMemoSharedLandedIsBounded(t *testing.T) {
 	assert.Zero(t, landed, "the oldest is dropped")
 	assert.Zero(t, forgot, "the oldest is dropped")
 }
+
+// TestMemoizeOtherNameSetAfterForgetAllOfAnotherName: past
+// maxNamedCounters names, a ForgetAll of one of the names left (x) made
+// after a Set of another (y) superseded, before the Set read its tag
+// versions, made the Set remove y's entry rather than store its result
+// (Memoized.Set's lateGen reads the count of every ForgetAll of OtherName's,
+// not of y's generation), and return nil: the next Get of y computes again
+// (a miss, Low). Telling y's own ForgetAlls needs memoShared.forgot read
+// after the saveMu wait, and a conservative answer once y's generation
+// is no longer kept there (maxLanded).
+func TestMemoizeOtherNameSetAfterForgetAllOfAnotherName(t *testing.T) {
+	t.Skip("open finding (Low, review3): a ForgetAll of another name past maxNamedCounters turns a Set into a delete")
+	ctx := context.Background()
+	c, err := New(&Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer c.Close()
+	for i := range maxNamedCounters {
+		Memoize(c, fmt.Sprint("f", i), func(context.Context, int) (int, error) { return 0, nil })
+	}
+	var calls atomic.Int32
+	hold, held, release := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	x := Memoize(c, "x", func(context.Context, int) (string, error) { return "x", nil })
+	y := Memoize(c, "y", func(context.Context, int) (string, error) {
+		calls.Add(1)
+		return "computed", nil
+	}, ArgTags(func(int) []string {
+		select {
+		case <-hold:
+			close(held)
+			<-release
+		default:
+		}
+		return []string{"t"}
+	}))
+	require.Same(t, x.shared, y.shared, "x and y share OtherName's")
+	_, err = y.Get(ctx, 1)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, calls.Load())
+
+	hold <- struct{}{} // the Set's ArgTags, past its supersede
+	done := make(chan error, 1)
+	go func() { done <- y.Set(ctx, 1, "set") }()
+	<-held
+	require.NoError(t, x.ForgetAll(ctx))
+	close(release)
+	require.NoError(t, <-done)
+	v, err := y.Get(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, "set", v, "y's Set returned nil, and its result is not stored: x's ForgetAll deleted x's generation only")
+}
