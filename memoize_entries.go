@@ -230,17 +230,20 @@ func (m *Memoized[A, R]) Set(ctx context.Context, a A, r R) error {
 	owed := m.shared.owed(&held, m.generation())
 	m.shared.settle(&held)
 	stored = true // settled: the deferred dropOwed would find nothing owed
-	if lateGen {
-		// A ForgetAll came after Set's supersede and before its versions
-		// were read, and its delete failed (mayReplace made the write, as
-		// the entry of before is still served elsewhere): its retry may
-		// have landed before the read (mayReplace tells only once the
-		// retry set no longer holds the generation, which another
-		// ForgetAll that failed since adds again), and the read then
-		// created the generation after it, under which r would be
-		// served in every process as if no ForgetAll had come after Set.
-		// The entry is removed instead, as Forget does: a miss,
-		// whichever landed first.
+	if lateGen && m.shared.forgotSince(&held, m.genKey) {
+		// A ForgetAll of m's generation came after Set's supersede and
+		// before its versions were read, and its delete failed
+		// (mayReplace made the write, as the entry of before is still
+		// served elsewhere): its retry may have landed before the read
+		// (mayReplace tells only once the retry set no longer holds the
+		// generation, which another ForgetAll that failed since adds
+		// again), and the read then created the generation after it,
+		// under which r would be served in every process as if no
+		// ForgetAll had come after Set. The entry is removed instead, as
+		// Forget does: a miss, whichever landed first. A ForgetAll of
+		// another name's generation sharing OtherName's memoShared (past
+		// maxNamedCounters names) deleted that one only: r is stored
+		// (forgotSince, read after mayReplace waited for its delete).
 		opCtx, cancel := m.c.store.bound(ctx)
 		defer cancel()
 		if err := m.c.store.del(opCtx, key); err != nil {

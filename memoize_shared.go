@@ -43,9 +43,11 @@ type memoShared struct {
 	// names left share OtherName's memoShared, and a ForgetAll of one
 	// deletes that one's generation only (their computations stop all
 	// the same: all changed). One generation key but for OtherName's,
-	// which keeps at most maxLanded (see landedAt).
+	// which keeps at most maxLanded (see landedAt); forgotDropped is the
+	// highest count of those dropped from forgot (forgotSince).
 	lmu            sync.Mutex
 	landed, forgot map[string]uint64
+	forgotDropped  uint64
 	// epochs holds the epoch of each key with a computation in flight,
 	// changed by every Forget, Set and Refresh of that key, and by the
 	// forced Gets and background refreshes that supersede (supersede):
@@ -390,7 +392,8 @@ func (s *memoShared) mayReplace(e *memoEpoch, gen generation) bool {
 // changed): a Set that reads it after its tag versions were read tells
 // whether those may be of a generation made after a ForgetAll that came
 // after its supersede, whose delete failed and was retried before the read
-// (see Memoized.Set).
+// (see Memoized.Set), where it is a ForgetAll of its own generation
+// (forgotSince, read once the delete is waited for).
 func (s *memoShared) allSince(e *memoEpoch) bool { return s.all.Load() != e.all }
 
 // mayReplaceHook, when set, is called by mayReplace with its key between
@@ -442,18 +445,36 @@ func (s *memoShared) landedOf(gen string) (landed, forgot uint64) {
 func (s *memoShared) landedAt(gen string, n uint64, landed bool) {
 	s.lmu.Lock()
 	defer s.lmu.Unlock()
-	s.forgot = keepLatest(s.forgot, gen, n)
+	var dropped uint64
+	s.forgot, dropped = keepLatest(s.forgot, gen, n)
+	s.forgotDropped = max(s.forgotDropped, dropped)
 	if landed {
-		s.landed = keepLatest(s.landed, gen, n)
+		s.landed, _ = keepLatest(s.landed, gen, n)
 	}
 }
 
+// forgotSince reports whether a ForgetAll of the generation gen may have
+// come since e was read: its count in forgot is later, or gen is not there
+// and a later count was dropped from it (maxLanded), which may be gen's.
+// Past maxNamedCounters names, the ForgetAlls of the other names sharing
+// OtherName's memoShared change all too, and are told apart here. The
+// caller has waited for saveMu since all changed (mayReplace): a ForgetAll
+// counted before records its generation before it releases saveMu.
+func (s *memoShared) forgotSince(e *memoEpoch, gen string) bool {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	n, ok := s.forgot[gen]
+	return n > e.all || !ok && s.forgotDropped > e.all
+}
+
 // keepLatest sets m[k] to n, made if nil, dropping the key of the lowest
-// count first where m holds maxLanded keys already, and returns m.
-func keepLatest(m map[string]uint64, k string, n uint64) map[string]uint64 {
+// count first where m holds maxLanded keys already, and returns m with the
+// count dropped (0: none).
+func keepLatest(m map[string]uint64, k string, n uint64) (map[string]uint64, uint64) {
 	if m == nil {
 		m = make(map[string]uint64, 1)
 	}
+	var dropped uint64
 	if _, ok := m[k]; !ok && len(m) >= maxLanded {
 		oldest := ""
 		for k, c := range m {
@@ -461,10 +482,11 @@ func keepLatest(m map[string]uint64, k string, n uint64) map[string]uint64 {
 				oldest = k
 			}
 		}
+		dropped = m[oldest]
 		delete(m, oldest)
 	}
 	m[k] = n
-	return m
+	return m, dropped
 }
 
 // generation is a memoized function's generation key, with its Cache's
