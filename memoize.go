@@ -1739,7 +1739,7 @@ var forgetAllSupersededHook func(genKey string)
 // delete is bounded by Options.Timeout on a remote store.
 func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
 	var err error
-	m.shared.supersedeAll(m.genKey, func() bool {
+	m.shared.supersedeAll(m.genKey, func() error {
 		if forgetAllSupersededHook != nil {
 			forgetAllSupersededHook(m.genKey)
 		}
@@ -1747,7 +1747,7 @@ func (m *Memoized[A, R]) ForgetAll(ctx context.Context) error {
 		opCtx, cancel := m.c.store.bound(ctx)
 		defer cancel()
 		err = m.c.invalidateRetried(opCtx, "memoize forget all", []string{m.genKey})
-		return err == nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("caching: memoize %s: forget all: %w", m.name, err)
