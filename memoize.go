@@ -432,8 +432,11 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	joined, returned := false, false // as m.do reports them (see giveBack)
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
-	res, joined, err := m.do(ctx, key, forced && !self, func(ctx context.Context) (R, error) {
-		m.shared.leads(seeker) // a forced Get joins no background refresh now: see leads
+	// A forced Get joins no background refresh once it leads: see leads.
+	res, joined, err := m.do(ctx, key, forced && !self, seeker, func(ctx context.Context) (R, error) {
+		if seeker != nil && seekerLeadsHook != nil {
+			seekerLeadsHook(key)
+		}
 		arg, err := m.argOf(ctx, lent, a)
 		if err != nil {
 			var zero R
@@ -559,13 +562,29 @@ const maxRejoins = 3
 // only the result of a computation that replaced key's entry
 // (flightOut.replaced), and the result they return tells whether the
 // entry could be removed where it could not be replaced (epoched.kept).
-func (m *Memoized[A, R]) do(ctx context.Context, key string, replace bool, work func(context.Context) (R, error)) (epoched[R], bool, error) {
+// seeker is their supersede (supersedeSeeking; nil: none), which the
+// caller's computation leads (memoShared.leads) from the moment the
+// caller becomes its leader.
+func (m *Memoized[A, R]) do(ctx context.Context, key string, replace bool, seeker *memoEpoch, work func(context.Context) (R, error)) (epoched[R], bool, error) {
+	var onLead func()
+	if seeker != nil {
+		onLead = func() { m.shared.leads(seeker) }
+	}
 	return doSinceRejoining(ctx, &m.c.store, m.calls, key, func(ctx context.Context) (R, flightOut, error) {
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
-	}, m.copyOf, true, false, replace)
+	}, m.copyOf, true, false, replace, onLead)
 }
+
+// seekerLeadsHook, when set, is called with its key by the computation of a
+// Refresh or forced Get that supersedes (supersedeSeeking) as it begins,
+// in the goroutine of its flight: a test makes there what a caller may
+// make between that caller's becoming the computation's leader and the
+// computation's start (a Set, a stale hit's background refresh). Nil
+// outside tests; set only by a test that does not run in parallel, and
+// reset when it ends.
+var seekerLeadsHook func(key string)
 
 // copyOf is the value of its own that a caller who joined a computation
 // gets on a store that is not in-process: payload, the result v as the
@@ -604,7 +623,7 @@ type flightOutKey struct{}
 // encoding) instead, a value of its own; without an encoding (or a
 // copyOf) they share the value work returned.
 func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, byStack bool) (V, bool, error) {
-	res, joined, err := doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack, false)
+	res, joined, err := doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack, false, nil)
 	return res.v, joined, err
 }
 
@@ -621,14 +640,19 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // end: its joiners get that error, unchanged (epoched.returned tells it
 // apart). If replace is set, a caller that joined a computation whose
 // result did not replace key's entry (flightOut.replaced) joins, or
-// starts, another, as for argChanged. It returns the result with what its
+// starts, another, as for argChanged. onLead, if not nil, is called when
+// the caller leads the computation whose result it returns (its own: see
+// flight.Group.DoLeading). It returns the result with what its
 // computation reported (the caller's value in v: copyOf's for a caller
 // that joined).
-func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack, replace bool) (epoched[V], bool, error) {
+func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack, replace bool, onLead func()) (epoched[V], bool, error) {
 	if withinItself(ctx, g, key, byStack) {
 		// Asked for from within its own computation: joined, it would
 		// wait for itself (see reentry.go). Computed here, as without a
 		// cache.
+		if onLead != nil {
+			onLead()
+		}
 		ictx, c := withComputation(ctx, g, key, byStack)
 		defer c.finish()
 		v, out, err := work(inline(ictx, g, key))
@@ -657,9 +681,12 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 			err    error
 		)
 		if lead {
+			if onLead != nil {
+				onLead() // it joins no other from here
+			}
 			res, err = g.Lead(ctx, key, run)
 		} else {
-			res, joined, err = g.Do(ctx, key, run)
+			res, joined, err = g.DoLeading(ctx, key, run, onLead)
 		}
 		if joined && (res.argChanged || goexit && !res.returned && errors.Is(err, flight.ErrGoexit)) {
 			continue // another argument's result (or error), or none: not this caller's
@@ -683,6 +710,9 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 	// Computations that kept going stale: this caller's own, which runs as
 	// a flight's does (its deadline does not bound it; the caller returns
 	// when its context ends).
+	if onLead != nil {
+		onLead()
+	}
 	res, err := g.DoAlone(ctx, func(ctx context.Context) (epoched[V], error) {
 		ctx, c := withComputation(ctx, g, key, byStack)
 		defer c.finish()

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // seekerForcedKey is the context key of a Get that RefreshIf forces in
@@ -25,6 +27,11 @@ type seekerForcedKey struct{}
 // whose fn failed removed "set", the entry nobody was owed a removal of: a
 // miss, and the stale-while-revalidate fallback lost, as 5289fe6 fixed for
 // a background refresh begun with no Refresh running. The entry is kept.
+// So it is where the Set and the stale hit come in the window between R1's
+// becoming its computation's leader and that computation's start (in the
+// goroutine of its flight: "before fn"), where R1 was still registered as
+// seeking: it now leads from the moment the flight makes it the leader
+// (flight.Group.DoLeading).
 func TestMemoizeBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
@@ -37,56 +44,92 @@ func TestMemoizeBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T) {
 					return env.m.Get(context.WithValue(context.Background(), seekerForcedKey{}, true), 1)
 				}},
 			} {
-				t.Run(seeker.name, func(t *testing.T) {
-					ctx := context.Background()
-					var stale atomic.Bool
-					env, next, r1 := newSupersededEnv(t, st.open, "new", StaleWhileRevalidate(time.Hour),
-						StaleIf(func(v string) bool { return stale.Load() && v == "set" }),
-						RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(seekerForcedKey{}) != nil }))
-
-					// R1 leads its own computation, held once fn has read "new".
-					next(r1)
-					done, got := make(chan error, 1), new(atomic.Value)
-					go func() {
-						v, err := seeker.call(env)
-						got.Store(v)
-						done <- err
-					}()
-					<-r1.entered
-
-					// A Set made meanwhile stores "set" (and forgets R1's
-					// computation: a stale hit's refresh joins it no more).
-					require.NoError(t, env.m.Set(ctx, 1, "set"))
-					assertPeek(t, env, "set", "the Set stores")
-
-					// A stale hit of "set" starts a background refresh of its
-					// own, held; nobody can join it: R1 computes its own.
-					bg := newHeldCall(false)
-					next(bg)
-					stale.Store(true)
-					v, err := env.m.Get(ctx, 1)
-					stale.Store(false)
-					require.NoError(t, err)
-					require.Equal(t, "set", v, "served stale, with a refresh started")
-					<-bg.entered
-
-					// A later Refresh whose fn fails: nothing is owed.
-					r3 := newHeldCall(true)
-					close(r3.release)
-					next(r3)
-					_, err = env.m.Refresh(ctx, 1)
-					require.ErrorIs(t, err, errDBTimeout)
-					assertPeek(t, env, "set", "the failed Refresh removed the entry that only an unjoined background refresh was to replace")
-
-					close(bg.release)
-					awaitBackgroundDone(t, env)
-					assertPeek(t, env, "new", "the background refresh, begun after the Set, stores")
-					close(r1.release)
-					require.NoError(t, <-done)
-					assert.Equal(t, "new", got.Load())
-					assertPeek(t, env, "new", "R1, superseded by the Set, which wrote, stores nothing")
-				})
+				for _, beforeFn := range []bool{false, true} {
+					t.Run(seeker.name+map[bool]string{false: "", true: "/before fn"}[beforeFn], func(t *testing.T) {
+						testBackgroundRefreshNotOwedToALeadingSeeker(t, st.open, seeker.call, beforeFn)
+					})
+				}
 			}
 		})
+	}
+}
+
+// testBackgroundRefreshNotOwedToALeadingSeeker is
+// TestMemoizeBackgroundRefreshNotOwedToALeadingSeeker for one store and
+// seeker (call), whose Set and stale hit are made while R1's fn is held,
+// or, if beforeFn is set, before R1's computation starts
+// (seekerLeadsHook): that computation, begun after the Set, then stores
+// its result ("new") and returns before the later Refresh fails.
+func testBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T, open func(t *testing.T, h *setHook) backend.Backend, call func(env *setOrderEnv) (string, error), beforeFn bool) {
+	ctx := context.Background()
+	var stale atomic.Bool
+	env, next, r1 := newSupersededEnv(t, open, "new", StaleWhileRevalidate(time.Hour),
+		StaleIf(func(v string) bool { return stale.Load() && v == "set" }),
+		RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(seekerForcedKey{}) != nil }))
+	inWindow, leave := make(chan struct{}), make(chan struct{})
+	if beforeFn {
+		var once atomic.Bool
+		seekerLeadsHook = func(k string) {
+			if k == env.key && once.CompareAndSwap(false, true) {
+				close(inWindow)
+				<-leave
+			}
+		}
+		t.Cleanup(func() { seekerLeadsHook = nil })
+	} else {
+		next(r1) // R1 leads its own computation, held once fn has read "new".
+	}
+	done, got := make(chan error, 1), new(atomic.Value)
+	go func() {
+		v, err := call(env)
+		got.Store(v)
+		done <- err
+	}()
+	if beforeFn {
+		<-inWindow
+	} else {
+		<-r1.entered
+	}
+
+	// A Set made meanwhile stores "set" (and forgets R1's computation: a
+	// stale hit's refresh joins it no more).
+	require.NoError(t, env.m.Set(ctx, 1, "set"))
+	assertPeek(t, env, "set", "the Set stores")
+
+	// A stale hit of "set" starts a background refresh of its own, held;
+	// nobody can join it: R1 computes its own.
+	bg := newHeldCall(false)
+	next(bg)
+	stale.Store(true)
+	v, err := env.m.Get(ctx, 1)
+	stale.Store(false)
+	require.NoError(t, err)
+	require.Equal(t, "set", v, "served stale, with a refresh started")
+	<-bg.entered
+	want := "set" // what the later Refresh, whose fn fails, is to keep
+	if beforeFn {
+		close(leave)
+		require.NoError(t, <-done)
+		assert.Equal(t, "new", got.Load())
+		want = "new"
+		assertPeek(t, env, want, "R1's computation, begun after the Set, stores")
+	}
+
+	// A later Refresh whose fn fails: nothing is owed.
+	r3 := newHeldCall(true)
+	close(r3.release)
+	next(r3)
+	_, err = env.m.Refresh(ctx, 1)
+	require.ErrorIs(t, err, errDBTimeout)
+	assertPeek(t, env, want, "the failed Refresh removed the entry that only an unjoined background refresh was to replace")
+
+	close(bg.release)
+	awaitBackgroundDone(t, env)
+	assertPeek(t, env, "new", "the background refresh, begun after the Set, stores")
+	if !beforeFn {
+		close(r1.release)
+		require.NoError(t, <-done)
+		assert.Equal(t, "new", got.Load())
+		assertPeek(t, env, "new", "R1, superseded by the Set, which wrote, stores nothing")
 	}
 }

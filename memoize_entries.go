@@ -86,8 +86,11 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined, returned := false, false
 	defer func() { m.giveBack(lent, joined || !returned) }()
-	res, joined, err := m.do(ctx, key, true, func(ctx context.Context) (R, error) {
-		m.shared.leads(seeker) // it joins no background refresh now: see leads
+	// It joins no background refresh once it leads: see leads.
+	res, joined, err := m.do(ctx, key, true, seeker, func(ctx context.Context) (R, error) {
+		if seeker != nil && seekerLeadsHook != nil {
+			seekerLeadsHook(key)
+		}
 		arg, err := m.argOf(ctx, lent, a)
 		if err != nil {
 			var zero R

@@ -251,7 +251,12 @@ func (ke *keyEpoch) unseek(e *memoEpoch) {
 // is no longer one it may join. Without it, such a refresh (begun after a
 // Set, say, forgot the caller's computation) stayed pending until the
 // caller returned, and a later replacement whose fn failed removed the
-// entry that nobody was owed a removal of (see epochBackground).
+// entry that nobody was owed a removal of (see epochBackground). It is
+// called (Memoized.do) the moment the flight makes the caller the leader,
+// holding the flight's lock (flight.Group.DoLeading), not when the
+// computation starts in the flight's goroutine: a background refresh begun
+// in between (a stale hit's, after a Set) was pending all the same. The
+// lock order is the flight's, then emu.
 func (s *memoShared) leads(e *memoEpoch) {
 	if e == nil {
 		return

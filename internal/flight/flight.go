@@ -94,8 +94,9 @@ type Group[K comparable, V any] struct {
 
 // join returns the call in flight for key, creating it if there is none,
 // with the context its work is to run with (ctx's values only). leader
-// reports whether the caller created it and so must start the work.
-func (g *Group[K, V]) join(ctx context.Context, key K, lead bool) (c *call[V], wctx context.Context, leader bool) {
+// reports whether the caller created it and so must start the work;
+// onLead, if not nil, is called then, before join returns (see DoLeading).
+func (g *Group[K, V]) join(ctx context.Context, key K, lead bool, onLead func()) (c *call[V], wctx context.Context, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok && !lead {
@@ -118,6 +119,9 @@ func (g *Group[K, V]) join(ctx context.Context, key K, lead bool) (c *call[V], w
 	wctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.calls[key] = c
 	g.running.Add(1)
+	if onLead != nil {
+		onLead()
+	}
 	return c, wctx, true
 }
 
@@ -174,10 +178,20 @@ func (g *Group[K, V]) finish(key K, c *call[V]) {
 // waits, the panic is dropped. If fn calls runtime.Goexit, the callers get
 // ErrGoexit.
 func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V, error)) (v V, joined bool, err error) {
+	return g.DoLeading(ctx, key, fn, nil)
+}
+
+// DoLeading is Do, which calls onLead, if not nil, if the caller starts
+// the work rather than join a call in flight: holding the Group's lock, at
+// the moment the caller becomes the call's leader, before fn runs (onLead
+// must not call g). A caller that records that it may still join another
+// call drops the record there, with no window in which it leads already
+// but seems not to.
+func (g *Group[K, V]) DoLeading(ctx context.Context, key K, fn func(context.Context) (V, error), onLead func()) (v V, joined bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return v, false, err
 	}
-	c, wctx, leader := g.join(ctx, key, false)
+	c, wctx, leader := g.join(ctx, key, false, onLead)
 	if leader {
 		go g.run(wctx, key, c, fn)
 	}
@@ -193,7 +207,7 @@ func (g *Group[K, V]) Lead(ctx context.Context, key K, fn func(context.Context) 
 		var v V
 		return v, err
 	}
-	c, wctx, _ := g.join(ctx, key, true)
+	c, wctx, _ := g.join(ctx, key, true, nil)
 	go g.run(wctx, key, c, fn)
 	v, _, err := g.wait(ctx, key, c, false)
 	return v, err

@@ -171,3 +171,47 @@ func TestLeadIsDoForItsCaller(t *testing.T) {
 		assert.False(t, cancelled.Load())
 	})
 }
+
+// TestDoLeadingCallsOnLeadForTheLeaderOnly: DoLeading calls onLead for
+// the caller that starts the work, before fn runs, and never for a caller
+// that joins it.
+func TestDoLeadingCallsOnLeadForTheLeaderOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var g flight.Group[string, int]
+		var ran, leads atomic.Int32
+		release := make(chan struct{})
+		fn := func(context.Context) (int, error) {
+			ran.Add(1)
+			<-release
+			return 1, nil
+		}
+		results := make(chan result, 2)
+		go func() {
+			v, joined, err := g.DoLeading(t.Context(), "k", fn, func() {
+				leads.Add(1)
+				assert.Zero(t, ran.Load(), "onLead is called before fn runs")
+			})
+			results <- result{v, joined, err}
+		}()
+		synctest.Wait()
+		require.EqualValues(t, 1, leads.Load())
+		go func() {
+			v, joined, err := g.DoLeading(t.Context(), "k", fn, func() { leads.Add(1) })
+			results <- result{v, joined, err}
+		}()
+		synctest.Wait()
+		close(release)
+		joined := 0
+		for range 2 {
+			r := <-results
+			require.NoError(t, r.err)
+			assert.Equal(t, 1, r.v)
+			if r.joined {
+				joined++
+			}
+		}
+		assert.Equal(t, 1, joined, "the second caller joins")
+		assert.EqualValues(t, 1, leads.Load(), "onLead is called for the leader only")
+		assert.EqualValues(t, 1, ran.Load())
+	})
+}
