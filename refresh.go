@@ -14,7 +14,7 @@ import (
 // that a key asked for often never expires in front of a caller. One refresh
 // runs per key at a time, and at most 8 per view or memoized function (a hit
 // that finds them all busy starts none); each is counted in
-// Stats.AheadRefreshes. The refresh runs with the values of the request's or
+// Stats.AheadRefreshes (a view's only if it runs: see there). The refresh runs with the values of the request's or
 // call's context but not its cancellation, and ends when the Cache is
 // closed (see Cache.Close). A memoized function's refresh joins a
 // computation in flight only if it began after the entry was stored, as
@@ -76,9 +76,8 @@ func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *e
 // refreshAhead starts a background refresh of the entry f, just served to r
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
-	if f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil-int64(v.cfg.ahead) && v.refreshable(r, f.spec.namesOrNil()) &&
-		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created) {
-		v.c.stats.ahead.Add(1)
+	if f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil-int64(v.cfg.ahead) && v.refreshable(r, f.spec.namesOrNil()) {
+		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, true) // counted as it runs
 	}
 }
 

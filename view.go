@@ -610,7 +610,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v.otherTypeForm(w, r, f.snap) {
 				return
 			}
-			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created)
+			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, false)
 			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return
 		}
@@ -904,6 +904,9 @@ type runState struct {
 	// was stored (entry.Created) as the request that started it read it: 0
 	// when none was read (view.replacedSince).
 	replaces int64
+	// ahead: a background refresh that RefreshAhead started, counted in
+	// Stats.AheadRefreshes once it runs (refreshInBackground).
+	ahead bool
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup or the
@@ -2159,8 +2162,9 @@ func validCookieValue(s string) bool {
 // created when it was stored (entry.Created): the refresh runs nothing if
 // its key holds a newer one when it starts (see replacedSince). It is
 // called before anything is served on w: the refresh's writer starts with
-// what outer middleware set on it.
-func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, created int64) bool {
+// what outer middleware set on it. ahead marks a refresh of RefreshAhead's
+// (runState.ahead).
+func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, created int64, ahead bool) bool {
 	key := base
 	if len(names) > 0 {
 		if httpcache.VaryTooLarge(r, names) {
@@ -2168,7 +2172,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		}
 		key = variantKey(base, httpcache.VariantKey(r, names))
 	}
-	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: created},
+	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: created, ahead: ahead},
 		func() *http.Request { return v.backgroundRequest(r, names) })
 }
 
@@ -2195,7 +2199,9 @@ func (v *view) slotsFor(r *http.Request) chan struct{} {
 // theirs keys the variants as on the client's path; a Set-Cookie or
 // Cache-Control of theirs keeps the response out as there). A refresh of an
 // entry that was replaced since the request read it (st.replaces) runs
-// nothing: see replacedSince.
+// nothing: see replacedSince. A refresh of RefreshAhead's (st.ahead) is
+// counted in Stats.AheadRefreshes once it runs: not one that another
+// process's lease or a newer entry skipped.
 func (v *view) refreshInBackground(slots chan struct{}, st *runState, request func() *http.Request) bool {
 	key := st.f.key
 	if refreshAskedHook != nil {
@@ -2234,6 +2240,9 @@ func (v *view) refreshInBackground(slots chan struct{}, st *runState, request fu
 		}
 		if v.replacedSince(r2, key, st.replaces) {
 			return // another refresh (or run) stored it meanwhile
+		}
+		if st.ahead {
+			v.c.stats.ahead.Add(1)
 		}
 		v.run(dw, r2, st)
 	})
