@@ -45,7 +45,9 @@
 // (at least 3 of them) and a probe (below) that gets no normal reply either,
 // the server is marked down for a second: the calls for its keys are
 // refused at once, dialing nothing, with an error wrapping
-// backend.ErrServerDown. A proxy such as mcrouter, twemproxy or memcached's
+// backend.ErrServerDown that names the command and the server, as the
+// Store's other errors do ("memcached: set 10.0.0.5:11211: server marked
+// down after 3 failures in a row, the last: ..."). A proxy such as mcrouter, twemproxy or memcached's
 // proxy mode answers "SERVER_ERROR ..." for the keys of a server behind it
 // that is down, and serves the others: it stays up, its normal replies
 // between the errors (under light traffic too, where only the dead

@@ -2,7 +2,6 @@ package memcached_test
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -70,20 +69,11 @@ func TestErrorTextsSayMemcachedOnce(t *testing.T) {
 	add("Get from a proxy of dead upstreams", err, "memcached: get "+proxy.addr+": ", nil, backend.ErrKeyRefused)
 
 	// A server marked down, holding the key; then holding the generation.
-	ns := namespaceOn(0)
-	fake := newFakeServer(t, live, ns)
-	s = open(t, memcached.Options{Servers: []string{live, fake.addr}, Namespace: ns})
-	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
-	keys := keysOn(t, live, ns, 1, 10)
-	fake.down()
-	for _, k := range keys {
-		if _, err = s.Get(bg, k); errors.Is(err, backend.ErrServerDown) {
-			break
-		}
-	}
-	add("Get of a server marked down", err, "memcached: server "+fake.addr+" marked down after ", backend.ErrServerDown, nil)
+	s, fake, k := storeWithServerDown(t, live)
+	_, err = s.Get(bg, k)
+	add("Get of a server marked down", err, "memcached: get "+fake.addr+": server marked down after ", backend.ErrServerDown, nil)
 
-	ns = namespaceOn(1)
+	ns := namespaceOn(1)
 	fake = newFakeServer(t, live, ns)
 	s = open(t, memcached.Options{Servers: []string{live, fake.addr}, Namespace: ns, GenerationTTL: time.Hour})
 	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
@@ -100,7 +90,7 @@ func TestErrorTextsSayMemcachedOnce(t *testing.T) {
 		}
 	}
 	add("Get with the generation's server marked down", err,
-		"memcached: the namespace generation "+ns+":gen cannot be read (every key is stored under it): server "+fake.addr+" marked down after ",
+		"memcached: the namespace generation "+ns+":gen cannot be read (every key is stored under it): get "+fake.addr+": server marked down after ",
 		nil, backend.ErrServerDown)
 
 	for _, c := range cases {

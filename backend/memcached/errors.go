@@ -25,12 +25,16 @@ import (
 // package's: "memcached: <op> <addr>: <cause>", with the sentinel it stands
 // for, if any (backend.ErrClosed, backend.ErrValueTooLarge), before the
 // cause. A miss is backend.ErrNotFound itself; a refusal of a server marked
-// down (refusedError) is the package's own already, and returned as it is.
+// down (refusedError) is the package's own already, and returned as op
+// names it (refusedError.named), made when the server was marked down.
 // A connection closed under a call (net.ErrClosed) was closed by
 // Store.Close: nothing else closes one that is in use.
 func wrap(op, addr string, err error) error {
 	if err == nil {
 		return nil // before re, which errors.As moves to the heap: a call that succeeds allocates nothing
+	}
+	if re, ok := err.(*refusedError); ok {
+		return re.named(op) // PickServer's, as gomemcache returns it
 	}
 	var re *refusedError
 	switch {

@@ -101,10 +101,44 @@ type refusal struct {
 type refusedError struct {
 	msg   string
 	wraps error // backend.ErrServerDown, or nil
+	// byOp is the same refusal as the call of each of refusedOps reads it
+	// ("memcached: <command> <server>: ..."), made with it when the server
+	// is marked down (see named); nil in those, and in readPrefix's.
+	byOp *[len(refusedOps)]refusedError
 }
 
 func (e *refusedError) Error() string { return e.msg }
 func (e *refusedError) Unwrap() error { return e.wraps }
+
+// refusedOps are the commands a refusal names (see refusedError.named):
+// those this package sends for the keys of one server. A refusal is made
+// for each when the server is marked down, so that a refused call
+// allocates no error of its own.
+var refusedOps = [...]string{"get", "set", "add", "delete", "incr", "decr"}
+
+// newRefusedError returns the refusal that text(op) describes, for the
+// command op ("" for none: what PickServer returns), with its byOp.
+func newRefusedError(wraps error, text func(op string) string) *refusedError {
+	e := &refusedError{msg: text(""), wraps: wraps, byOp: new([len(refusedOps)]refusedError)}
+	for i, op := range refusedOps {
+		e.byOp[i] = refusedError{msg: text(op), wraps: wraps}
+	}
+	return e
+}
+
+// named returns e as the refusal of a call of the command op, which
+// names the command as the package's other errors do (see wrap): e itself
+// when op is none of refusedOps, or e has no byOp.
+func (e *refusedError) named(op string) *refusedError {
+	if e.byOp != nil {
+		for i, o := range refusedOps {
+			if o == op {
+				return &e.byOp[i]
+			}
+		}
+	}
+	return e
+}
 
 // failed notes a connection-level failure of the server (err says what),
 // and marks the server down once serverDownAfter came in a row.
@@ -212,13 +246,18 @@ func (h *serverHealth) markDownLocked(why string) {
 		h.list.down.Add(1)
 	}
 	h.refusal.Store(&refusal{
-		down: &refusedError{
-			msg:   fmt.Sprintf("memcached: server %s marked down after %s: %v", h.addr, why, backend.ErrServerDown),
-			wraps: backend.ErrServerDown,
-		},
-		allDown: &refusedError{
-			msg: fmt.Sprintf("memcached: every server marked down (%s after %s)", h.addr, why),
-		},
+		down: newRefusedError(backend.ErrServerDown, func(op string) string {
+			if op == "" {
+				return fmt.Sprintf("memcached: server %s marked down after %s: %v", h.addr, why, backend.ErrServerDown)
+			}
+			return fmt.Sprintf("memcached: %s %s: server marked down after %s: %v", op, h.addr, why, backend.ErrServerDown)
+		}),
+		allDown: newRefusedError(nil, func(op string) string {
+			if op == "" {
+				return fmt.Sprintf("memcached: every server marked down (%s after %s)", h.addr, why)
+			}
+			return fmt.Sprintf("memcached: %s %s: every server marked down (this one after %s)", op, h.addr, why)
+		}),
 	})
 	h.downUntil.Store(time.Now().Add(serverRetry).UnixNano())
 }
