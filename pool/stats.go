@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -468,12 +470,15 @@ func proxied(h http.Header) bool {
 // elsewhere. A header's mere presence refuses the request, whatever its
 // value: a proxy's value cannot be told from a client's.
 //
-// The Host (r.Host, with or without a port) must be "localhost", a name
-// under ".localhost" (RFC 6761 reserves them for loopback: browsers answer
-// them with loopback themselves, and no one can register one in DNS), in
-// any case, or a loopback IP literal (127.0.0.0/8, [::1], also with a
-// zone: [::1%25lo]). Any other Host,
-// or none, is refused: a browser on the machine sends loopback requests
+// The Host (r.Host, with or without a port of digits) must be
+// "localhost", a name under ".localhost" (RFC 6761 reserves them for
+// loopback: browsers answer them with loopback themselves, and no one can
+// register one in DNS), in any case, or an IP literal that parses strictly
+// (net/netip) as a loopback address: 127.0.0.0/8, or [::1] in brackets,
+// with a zone only if it names this machine's loopback interface
+// ([::1%25lo], RFC 6874; by name or index), the one link ::1 is on (RFC
+// 4291 gives it link-local scope). Any other Host ([::1%25evil.com],
+// [::1%25eth0], [127.0.0.1], an unbracketed ::1), or none, is refused: a browser on the machine sends loopback requests
 // with the Host of the page that made them, and DNS rebinding (a name of
 // the attacker's that first resolves to its server, then to 127.0.0.1)
 // makes a page of any site same-origin with a loopback service, so that it
@@ -489,37 +494,78 @@ func proxied(h http.Header) bool {
 // without proxy_set_header), every client looks local: do not use it there.
 // It is safe for concurrent use.
 func LoopbackOnly(r *http.Request) bool {
-	if proxied(r.Header) || !loopbackHost(r.Host) {
+	if proxied(r.Header) {
 		return false
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
+	// The peer first: only a local one may make loopbackHost look up an
+	// interface.
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return ip != nil && ip.IsLoopback() && loopbackHost(r.Host)
 }
 
 // loopbackHost reports whether host, a request's Host with or without a
-// port, is "localhost", a name under ".localhost" (either with a final
-// dot, in any case) or a loopback IP literal ("[::1]" bracketed or not,
-// with or without an IPv6 zone: "[::1%25lo]", as RFC 6874 writes it in a
-// URL and net/http hands it through in r.Host, or "[::1%lo]").
+// port (":" and digits), is "localhost", a name under ".localhost" (either
+// with a final dot, in any case), an IPv4 loopback literal, or the IPv6
+// loopback literal in brackets, with no zone or one naming the loopback
+// interface (loopbackZone), as RFC 6874 writes it in a URL ("[::1%25lo]",
+// which net/http hands through in r.Host) or plainly ("[::1%lo]").
 func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
+	if lit, ok := strings.CutPrefix(host, "["); ok {
+		lit, port, ok := strings.Cut(lit, "]")
+		if !ok || !portOnly(port) {
+			return false
+		}
+		addr, zone, zoned := strings.Cut(lit, "%25")
+		if !zoned {
+			addr, zone, zoned = strings.Cut(lit, "%")
+		}
+		ip, err := netip.ParseAddr(addr)
+		return err == nil && ip.Is6() && ip.IsLoopback() && (!zoned || loopbackZone(zone))
 	}
-	if addr, zone, ok := strings.Cut(host, "%"); ok {
-		// A zone names the interface of an IPv6 address; an IP literal
-		// is never a name DNS rebinding could point elsewhere.
-		ip := net.ParseIP(addr)
-		return ip != nil && zone != "" && strings.Contains(addr, ":") && ip.IsLoopback()
+	name := host
+	if i := strings.IndexByte(host, ':'); i >= 0 {
+		if !portOnly(host[i:]) {
+			return false // another colon: an IPv6 literal must be in brackets
+		}
+		name = host[:i]
 	}
-	if ip := net.ParseIP(host); ip != nil {
-		return ip.IsLoopback()
+	if ip, err := netip.ParseAddr(name); err == nil {
+		return ip.Is4() && ip.IsLoopback()
 	}
-	name := strings.ToLower(strings.TrimSuffix(host, "."))
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	return name == "localhost" || (strings.HasSuffix(name, ".localhost") && len(name) > len(".localhost"))
+}
+
+// portOnly reports whether s, what follows a Host's name or literal, is
+// nothing or a port: ":" and digits (RFC 3986 lets them be none).
+func portOnly(s string) bool {
+	if s == "" {
+		return true
+	}
+	return s[0] == ':' && strings.Trim(s[1:], "0123456789") == ""
+}
+
+// loopbackZone reports whether zone, an IPv6 zone, names this machine's
+// loopback interface, by name or by index: the only zone that means
+// something for ::1. It looks the interface up (a system call): called only
+// for a loopback peer.
+func loopbackZone(zone string) bool {
+	var (
+		ifi *net.Interface
+		err error
+	)
+	if zone == "" || strings.Trim(zone, "0123456789") == "" {
+		n, aerr := strconv.Atoi(zone)
+		if aerr != nil || n <= 0 {
+			return false
+		}
+		ifi, err = net.InterfaceByIndex(n)
+	} else {
+		ifi, err = net.InterfaceByName(zone)
+	}
+	return err == nil && ifi.Flags&net.FlagLoopback != 0
 }
