@@ -154,18 +154,20 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	mux.Handle("GET /products", defaultsLeftOut(url.Values{"page": {"1"}, "per_page": {strconv.Itoa(defaultPerPage)}}, canonicalEncoding(cz, a.cache.Cached(listTTL, a.viewOptions(caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)...)(cz.Handler(http.HandlerFunc(a.listProducts))))))
 	mux.Handle("GET /products/{id}", canonicalID("id", canonicalEncoding(cz, a.cache.Cached(productTTL, a.viewOptions(caching.IgnoreHost(), caching.PathOnly(), xcache)...)(cz.Handler(http.HandlerFunc(a.getProduct))))))
 	// A write that succeeds drops the cached responses of its path (every
-	// query string, coding and host of it): PUT or DELETE /products/42
-	// drops /products/42, POST /products every page of /products, with no
+	// query string, coding and host of it): DELETE /products/42 drops
+	// /products/42, POST /products every page of /products, with no
 	// invalidation code (RFC 9111 section 4.4), and a failed drop is
 	// retried until the backend answers. The path is the product's own
 	// tag: since an id has one spelling, /products/42 is the only path
 	// product 42 is cached under, and a writer other than these routes
-	// would drop it with cache.InvalidatePath(ctx, "/products/42"). The
-	// list pages a change to one product affects are another path: the tag
-	// "products" drops them.
+	// would drop it with cache.InvalidatePath(ctx, "/products/42"), as PUT
+	// does itself (updateProduct): only when the product changed, which
+	// InvalidateOnWrite cannot tell from the response. The list pages a
+	// change to one product affects are another path: the tag "products"
+	// drops them.
 	writes := a.cache.Cached(0, caching.InvalidateOnWrite())
 	mux.Handle("POST /products", writes(http.HandlerFunc(a.createProduct)))
-	mux.Handle("PUT /products/{id}", writes(http.HandlerFunc(a.updateProduct)))
+	mux.HandleFunc("PUT /products/{id}", a.updateProduct)
 	mux.Handle("DELETE /products/{id}", writes(http.HandlerFunc(a.deleteProduct)))
 	mux.HandleFunc("GET /api/stats/{user_id}", a.getStats)
 	mux.HandleFunc("POST /api/sales", a.recordSale)
@@ -668,19 +670,19 @@ func mayHaveWritten(err error) bool {
 
 // invalidateWrite makes stale what a write of products, tried and
 // answered err, may have changed: the list pages and, when the write
-// failed, the path of the product written (path, "" for none), which
-// InvalidateOnWrite drops only after a success. A write whose outcome is
-// unknown is invalidated as one that succeeded: otherwise a committed
-// change is served stale for the pages' TTL. The context outlives the
-// request: a client that hung up after the write must not cancel its
-// invalidation.
-func (a *api) invalidateWrite(r *http.Request, path string, err error) {
+// failed or ownPath is set, the path of the product written (path, "" for
+// none), which InvalidateOnWrite drops only after a success (ownPath: the
+// route has no InvalidateOnWrite). A write whose outcome is unknown is
+// invalidated as one that succeeded: otherwise a committed change is
+// served stale for the pages' TTL. The context outlives the request: a
+// client that hung up after the write must not cancel its invalidation.
+func (a *api) invalidateWrite(r *http.Request, path string, err error, ownPath bool) {
 	if !mayHaveWritten(err) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
 	a.invalidateList(ctx)
-	if err != nil && path != "" {
+	if (err != nil || ownPath) && path != "" {
 		if err := a.cache.InvalidatePath(ctx, path); err != nil {
 			a.log.Error("invalidate product", "path", path, "err", err)
 		}
@@ -703,7 +705,7 @@ func (a *api) createProduct(w http.ResponseWriter, r *http.Request) {
 	p, err := a.store.CreateProduct(r.Context(), in)
 	// A product that was not there was cached nowhere (a 404 is not
 	// stored): only the list changed.
-	a.invalidateWrite(r, "", err)
+	a.invalidateWrite(r, "", err, false)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -727,10 +729,13 @@ func (a *api) updateProduct(w http.ResponseWriter, r *http.Request) {
 	}
 	p, changed, err := a.store.UpdateProduct(r.Context(), id, in)
 	if changed || err != nil {
-		// An update to the values the product has already invalidates no
-		// tag: the write API has no authentication, and every client
-		// could otherwise make every page of the list stale at will.
-		a.invalidateWrite(r, productPath(id), err)
+		// An update to the values the product has already invalidates
+		// nothing, neither the list nor the product's page (the route has
+		// no InvalidateOnWrite: see routes): the write API has no
+		// authentication, and every client could otherwise keep them
+		// uncached at will. The page is dropped before the answer is
+		// written, after the UPDATE committed, as InvalidateOnWrite would.
+		a.invalidateWrite(r, productPath(id), err, true)
 	}
 	if err != nil {
 		a.fail(w, r, err)
@@ -746,7 +751,7 @@ func (a *api) deleteProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := a.store.DeleteProduct(r.Context(), id)
-	a.invalidateWrite(r, productPath(id), err)
+	a.invalidateWrite(r, productPath(id), err, false)
 	if err != nil {
 		a.fail(w, r, err)
 		return

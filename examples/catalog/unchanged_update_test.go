@@ -17,10 +17,22 @@ import (
 // keep every page uncached with one such request a second, changing no
 // data. An update that changes no value now changes nothing (updated_at
 // included) and invalidates no tag; one that changes a value still does.
+//
+// Nor does it drop the product's own page: InvalidateOnWrite, which
+// wrapped the route, dropped /products/{id} on its 200 all the same, and
+// the next read of the product ran one more SELECT. The handler now drops
+// the page itself, only when the product changed (or may have).
 func TestUnchangedUpdateKeepsPages(t *testing.T) {
-	c := startServiceWith(t, "sqlite", "simple://", func(cfg *Config) { cfg.WarmEvery, cfg.PurgeEvery = 0, 0 })
+	for _, database := range []string{"sqlite", "postgres"} {
+		t.Run(database, func(t *testing.T) { testUnchangedUpdateKeepsPages(t, database) })
+	}
+}
+
+func testUnchangedUpdateKeepsPages(t *testing.T, database string) {
+	c := startServiceWith(t, database, "simple://", func(cfg *Config) { cfg.WarmEvery, cfg.PurgeEvery = 0, 0 })
 	var before Product
 	c.get("/products/3", http.StatusOK).json(t, &before)
+	require.Equal(t, "HIT", c.get("/products/3", http.StatusOK).header.Get("X-Cache"))
 	c.get("/products?page=2", http.StatusOK)
 	require.Equal(t, "HIT", c.get("/products?page=2", http.StatusOK).header.Get("X-Cache"))
 	name, err := json.Marshal(before.Name)
@@ -37,16 +49,23 @@ func TestUnchangedUpdateKeepsPages(t *testing.T) {
 		assert.Equal(t, before, got, "an update to the same values, %s, changed the product", body)
 		assert.Equal(t, "HIT", c.get("/products?page=2", http.StatusOK).header.Get("X-Cache"),
 			"an update to the same values, %s, flushed the list", body)
+		queries := c.queries()
+		w := c.get("/products/3", http.StatusOK)
+		assert.Equal(t, "HIT", w.header.Get("X-Cache"), "an update to the same values, %s, dropped the product's page", body)
+		assert.Equal(t, queries, c.queries(), "the product read after an update to the same values, %s, ran SQL", body)
+		w.json(t, &got)
+		assert.Equal(t, before, got)
 	}
-	var after Product
-	c.get("/products/3", http.StatusOK).json(t, &after)
-	assert.Equal(t, before, after)
 
-	// A change is a change.
+	// A change is a change: the list and the product's page are dropped.
 	r := c.do("PUT", "/products/3", fmt.Sprintf(`{"price": %v}`, before.Price+1))
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	assert.NotEqual(t, "HIT", c.get("/products?page=2", http.StatusOK).header.Get("X-Cache"),
 		"a change of price kept the list")
-	c.get("/products/3", http.StatusOK).json(t, &after)
+	w := c.get("/products/3", http.StatusOK)
+	assert.NotEqual(t, "HIT", w.header.Get("X-Cache"), "a change of price kept the product's page")
+	var after Product
+	w.json(t, &after)
 	assert.Equal(t, before.Price+1, after.Price)
+	assert.Equal(t, "HIT", c.get("/products/3", http.StatusOK).header.Get("X-Cache"))
 }
