@@ -387,7 +387,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				past := pastFresh(e, m.c.now())
 				if m.swr > 0 && past < m.swr {
 					m.record(outStale)
-					m.refreshInBackground(ctx, kbuf, a, e.Created)
+					m.refreshInBackground(ctx, kbuf, a, e.Created, false)
 					return v, nil
 				}
 				if m.sie > 0 && past < m.sie {
@@ -1293,8 +1293,9 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // refresh supersedes it, as Refresh does, so that its result is neither
 // the refresh's nor stored after it, and computes its own. A refresh that
 // finds kb's entry stored again since (another refresh, or a write, stored
-// after the hit read it) computes nothing (replacedSince).
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64) bool {
+// after the hit read it) computes nothing (replacedSince). ahead marks
+// RefreshAhead's refresh, counted in Stats.AheadRefreshes once it runs.
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64, ahead bool) bool {
 	if memoRefreshAskedHook != nil {
 		memoRefreshAskedHook(string(kb)) // a copy: kb, on the hit's stack, must not escape
 	}
@@ -1340,6 +1341,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		}
 		if replaced {
 			return // another refresh (or a write) stored it meanwhile
+		}
+		if ahead {
+			m.c.stats.ahead.Add(1) // RefreshAhead's, counted as it runs
 		}
 		if m.calls.StartedBefore(key, stored) {
 			held := m.shared.supersedeHeld(key) // older than the entry: see above

@@ -14,7 +14,7 @@ import (
 // that a key asked for often never expires in front of a caller. One refresh
 // runs per key at a time, and at most 8 per view or memoized function (a hit
 // that finds them all busy starts none); each is counted in
-// Stats.AheadRefreshes (a view's only if it runs: see there). The refresh runs with the values of the request's or
+// Stats.AheadRefreshes if it runs (see there). The refresh runs with the values of the request's or
 // call's context but not its cancellation, and ends when the Cache is
 // closed (see Cache.Close). A memoized function's refresh joins a
 // computation in flight only if it began after the entry was stored, as
@@ -68,8 +68,8 @@ func pastFresh(e *entry, now int64) time.Duration {
 // refresh that may start (refreshInBackground): a hit that starts nothing
 // allocates nothing.
 func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
-	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) && m.refreshInBackground(ctx, key, a, e.Created) {
-		m.c.stats.ahead.Add(1)
+	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) {
+		m.refreshInBackground(ctx, key, a, e.Created, true) // counted as it runs
 	}
 }
 

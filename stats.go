@@ -67,11 +67,9 @@ type Stats struct {
 	Evictions int64 `json:"evictions"` // entries the backend evicted for room, or -1
 	// AheadRefreshes counts the background refreshes that RefreshAhead
 	// started, on hits close to their entry's expiry (the hits themselves
-	// count in Hits). A view's is counted when it runs the handler: not
-	// one that finds its entry stored again since the hit read it, or
-	// another process's lease on it, and runs nothing (see RefreshAhead).
-	// A memoized function's is counted when it starts, even if it then
-	// computes nothing for that reason.
+	// count in Hits) and that ran: not one that finds its entry stored
+	// again since the hit read it (or, for a view, another process's
+	// lease on it) and runs nothing (see RefreshAhead).
 	AheadRefreshes int64 `json:"ahead_refreshes"`
 	// Leases counts the leases taken (see Lease): misses that ran the
 	// handler or function for every process sharing the backend.
