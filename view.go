@@ -21,7 +21,8 @@ import (
 // Cached returns middleware that caches the responses of the handler it
 // wraps for ttl (0: the Cache's DefaultTTL; Forever: until invalidated or
 // evicted, and, when the key is built from the path, for at most 28 days,
-// the life of the path's version key: see InvalidatePath), as
+// the life of the path's version key: see InvalidatePath; a Vary variant
+// for a day: see MaxVariants), as
 // Flask-Caching's @cached does, but only where it is safe:
 //
 //   - Only GET responses are stored; a HEAD is answered from the GET entry
@@ -1892,6 +1893,9 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		key = variantKey(st.base, res.variant)
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
+	if len(res.names) > 0 {
+		boundVariant(e, now)
+	}
 	if dead(e, now) {
 		if v.deadMayDrop(r, st, res.snap) {
 			v.dropSuperseded(ctx, r, st, key, res.names, res.snap.Status, now)
@@ -1899,7 +1903,7 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		return reasonExpired
 	}
 	if len(res.names) > 0 {
-		if reason := v.recordVariant(ctx, r, st, res, ttl, now, vs, evicted); reason != httpcache.ReasonNone {
+		if reason := v.recordVariant(ctx, r, st, res, e.StaleUntil, now, vs, evicted); reason != httpcache.ReasonNone {
 			return reason
 		}
 	}

@@ -153,6 +153,12 @@ func MaxBodySize(n int) ViewOption {
 // 0-4096. The bound is exact in one process and can be passed by a few
 // when several processes store new variants of one key at once.
 //
+// A client can still fill a key's n slots with values of its own: the
+// variants stored before it stay served, and a new one is served
+// uncached until a slot is free. So that this ends by itself, a variant
+// lives at most a day, also under Forever or a longer max-age in a
+// SharedCache view (its stale windows included), and is then made again.
+//
 // A request whose fields the Vary names (their lines, with those of their
 // '_' spellings, and r.Host for Host) total more than 16 KiB is no variant:
 // it is passed through uncached and its response is not stored (reason

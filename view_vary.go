@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"net/http"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/go-caching/caching/internal/httpcache"
@@ -332,4 +333,24 @@ func decodeVarySpec(p []byte) (*varySpec, error) {
 		}
 	}
 	return spec, nil
+}
+
+// maxVariantLife bounds the life of a variant's entry, and so of its slot
+// in the Vary record: without it, under Forever (or a life of months),
+// MaxVariants requests with values no real client sends filled the
+// record for good, and every value not stored before was served uncached
+// (on a remote store until the path's version key ended, 7 to 28 days
+// later). A variant that would live longer is made again after a day.
+const maxVariantLife = 24 * time.Hour
+
+// boundVariant caps e, the entry of a variant written at now, at
+// maxVariantLife, its stale windows included.
+func boundVariant(e *entry, now time.Time) {
+	end := addNanos(now.UnixNano(), maxVariantLife)
+	if e.FreshUntil == 0 || e.FreshUntil > end {
+		e.FreshUntil = end
+	}
+	if e.StaleUntil == 0 || e.StaleUntil > end {
+		e.StaleUntil = end
+	}
 }

@@ -52,7 +52,7 @@ type varyAdd struct {
 }
 
 // recordVariant writes the Vary record of st.base with res's variant in
-// it, unless MaxVariants other variants are still stored (those recorded
+// it, counted until end (when its entry leaves the store), unless MaxVariants other variants are still stored (those recorded
 // under other Vary names included): then it reports reasonVariants and
 // nothing is written. The record is written again with every variant
 // stored, so that it lives as long as the longest-lived of
@@ -62,10 +62,10 @@ type varyAdd struct {
 // (varyWrites); it reports reasonBackend, and nothing of it is written,
 // when that one's turn does not come within Options.Timeout or r's client
 // leaves first.
-func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet, evicted *simple.Evictions) httpcache.Reason {
+func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, end int64, now time.Time, vs versionSet, evicted *simple.Evictions) httpcache.Reason {
 	a := &varyAdd{
 		r: r, st: st, names: res.names, h: newVariantID(res.variant),
-		end: v.entryFor(st, res.snap, now, ttl).StaleUntil, now: now, vs: vs,
+		end: end, now: now, vs: vs,
 		reason: reasonBackend,
 	}
 	w := &v.varyWrites
