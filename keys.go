@@ -479,9 +479,34 @@ func appendKeyPart(dst []byte, s string) []byte {
 	return dst
 }
 
-// variantKey is the backend key of one Vary variant of the entry at base.
-func variantKey(base, variant string) string {
+// variantKey is the backend key of one Vary variant of the entry at base:
+// variant, the variant key of the fields names. It spells variant only
+// when every one of names is a field of content negotiation (readableField):
+// any other may hold a credential (Cookie, Authorization, an API key of
+// the application's), and a backend's keys are read by whoever may list
+// them (SCAN, MONITOR, the slow log, a dump); such a variant is named by
+// its hash alone, "#" and the base64 of its SHA-256, a form no variant
+// key has (they start with an escaped field name).
+func variantKey(base, variant string, names []string) string {
+	for _, name := range names {
+		if !readableField(name) {
+			return base + "#vary:" + hashedKey("", variant)
+		}
+	}
 	return base + "#vary:" + shortenKey(variant)
+}
+
+// readableField reports whether a variant key may spell the values of the
+// request field name (canonical): a field of content negotiation, or one
+// a URL already shows. Its '_' spellings, which the variant key holds too,
+// are the same field.
+func readableField(name string) bool {
+	switch name {
+	case "Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language",
+		"Host", "Origin", "User-Agent", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
 }
 
 // shortenKey returns key if it is kept as it is (keptAsIs), else its first
@@ -498,10 +523,15 @@ func shortenKey(key string) string {
 	for n > 0 && n < len(key) && !utf8RuneStart(key[n]) {
 		n--
 	}
+	return hashedKey(key[:n], key)
+}
+
+// hashedKey returns head, "#", and the base64 of the SHA-256 of key.
+func hashedKey(head, key string) string {
 	// Read in place: a copy of a long key (a variant key holds a request's
 	// fields) would cost as much as the key.
 	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(key), len(key)))
-	return key[:n] + "#" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return head + "#" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // hashLen is the length of the hash shortenKey appends.

@@ -292,7 +292,7 @@ func BenchmarkCachedMissVary(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				key := variantKey(base, httpcache.VariantKey(r, []string{"Accept-Language"}))
+				key := variantKey(base, httpcache.VariantKey(r, []string{"Accept-Language"}), []string{"Accept-Language"})
 				ctx := context.Background()
 				miss := func() *httptest.ResponseRecorder {
 					if err := c.store.del(ctx, key); err != nil {
