@@ -1894,7 +1894,7 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
 	if len(res.names) > 0 {
-		boundVariant(e, now)
+		v.boundVariant(e, now)
 	}
 	if dead(e, now) {
 		if v.deadMayDrop(r, st, res.snap) {

@@ -156,8 +156,9 @@ func MaxBodySize(n int) ViewOption {
 // A client can still fill a key's n slots with values of its own: the
 // variants stored before it stay served, and a new one is served
 // uncached until a slot is free. So that this ends by itself, a variant
-// lives at most a day, also under Forever or a longer max-age in a
-// SharedCache view (its stale windows included), and is then made again.
+// is fresh for a day at most, also under Forever or a longer max-age in
+// a SharedCache view, and is then made again (its stale windows, a day at
+// most, still answer past it: StaleIfError).
 //
 // A request whose fields the Vary names (their lines, with those of their
 // '_' spellings, and r.Host for Host) total more than 16 KiB is no variant:

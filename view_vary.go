@@ -343,14 +343,21 @@ func decodeVarySpec(p []byte) (*varySpec, error) {
 // later). A variant that would live longer is made again after a day.
 const maxVariantLife = 24 * time.Hour
 
-// boundVariant caps e, the entry of a variant written at now, at
-// maxVariantLife, its stale windows included.
-func boundVariant(e *entry, now time.Time) {
-	end := addNanos(now.UnixNano(), maxVariantLife)
-	if e.FreshUntil == 0 || e.FreshUntil > end {
+// boundVariant caps the freshness of e, the entry of a variant written at
+// now, at maxVariantLife, and keeps its stale window past that, up to
+// maxVariantLife too: under Forever, whose entries have none, the view's
+// (StaleIfError, StaleWhileRevalidate), so that a variant made again once
+// its day is over can still be answered stale.
+func (v *view) boundVariant(e *entry, now time.Time) {
+	window := v.extra // under Forever: the view's stale windows
+	if e.FreshUntil != 0 {
+		window = maxVariantLife
+		if e.StaleUntil != 0 {
+			window = min(window, time.Duration(e.StaleUntil-e.FreshUntil))
+		}
+	}
+	if end := addNanos(now.UnixNano(), maxVariantLife); e.FreshUntil == 0 || e.FreshUntil > end {
 		e.FreshUntil = end
 	}
-	if e.StaleUntil == 0 || e.StaleUntil > end {
-		e.StaleUntil = end
-	}
+	e.StaleUntil = addNanos(e.FreshUntil, min(window, maxVariantLife))
 }

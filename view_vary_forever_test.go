@@ -70,3 +70,32 @@ func TestForeverVariantsFloodHeals(t *testing.T) {
 		})
 	}
 }
+
+// TestBoundedVariantKeepsStaleWindow: a variant cut to maxVariantLife
+// keeps the view's stale window past it: a Forever page with StaleIfError
+// whose handler fails once the day is over is still answered from the
+// variant stored, not with the 5xx, for as long as the window says.
+func TestBoundedVariantKeepsStaleWindow(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		failing := false
+		ch := e.c.Cached(Forever, StaleIfError(time.Hour), CacheStatusHeader("X-Cache"))(&counter{body: "page",
+			fn: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Vary", "Accept-Language")
+				if failing {
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+			}})
+		get(ch, "/page", "Accept-Language", "en")
+		failing = true
+		e.clock.Advance(maxVariantLife + time.Minute)
+		w := get(ch, "/page", "Accept-Language", "en")
+		assert.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "page #1", w.Body.String(), "the stored variant, stale")
+		assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+
+		e.clock.Advance(time.Hour)
+		assert.Equal(t, http.StatusInternalServerError, get(ch, "/page", "Accept-Language", "en").Code,
+			"past the window the variant is gone")
+	})
+}
