@@ -21,8 +21,8 @@ func floodVariants(h http.Handler, target string, n int) {
 // TestForeverVariantsFloodHeals: under Forever a variant's entry, and its
 // slot in the page's Vary record, never ended (in a SharedCache view, a
 // variant lived as long as its max-age said): MaxVariants requests with
-// made-up Accept-Language values filled the record for good (on Redis
-// until the path's version key ended, 7 to 28 days later), and every
+// made-up Accept-Language values filled the record until the path's
+// version key ended, 7 to 28 days later (for good under a KeyFunc), and every
 // language no one had asked for before was served uncached from then on.
 // A variant now lives at most maxVariantLife: the flood keeps new
 // languages uncached for that long at most, and the page heals by itself.
@@ -34,6 +34,12 @@ func TestForeverVariantsFloodHeals(t *testing.T) {
 	}{
 		{"default", func(e *viewEnv, h http.Handler) http.Handler {
 			return e.c.Cached(Forever, CacheStatusHeader("X-Cache"), MaxVariants(4))(h)
+		}, nil},
+		// No path version bounds an entry of a key without the path:
+		// the record stayed full for good.
+		{"keyfunc", func(e *viewEnv, h http.Handler) http.Handler {
+			return e.c.Cached(Forever, KeyFunc(func(r *http.Request) string { return r.URL.Path }),
+				CacheStatusHeader("X-Cache"), MaxVariants(4))(h)
 		}, nil},
 		{"shared max-age=1y", func(e *viewEnv, h http.Handler) http.Handler {
 			return e.c.Cached(Forever, SharedCache(), CacheStatusHeader("X-Cache"), MaxVariants(4))(h)
