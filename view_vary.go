@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -21,7 +22,8 @@ type varySpec struct {
 	names    []string
 	variants []variantID
 	// until holds, for each variant, the Unix time in nanoseconds at which
-	// its entry leaves the store (0: never), so that a variant stops
+	// its entry leaves the store (0: never, in a record written before
+	// maxVariantLife: see endingBy), so that a variant stops
 	// counting against MaxVariants once it is gone: without it, values a
 	// client sent once kept the record full, and every new variant
 	// uncached, for as long as other variants were stored again. It is nil
@@ -169,6 +171,24 @@ func (s *varySpec) withVariant(h variantID, end, now int64, maxVariants int) *va
 	}
 	next.variants = append(next.variants, h)
 	next.until = append(next.until, end)
+	return next
+}
+
+// endingBy returns s, or, when it lists variants that never leave the
+// store (until 0: written under Forever before maxVariantLife), a copy in
+// which they leave it by end: under a key without the path, which no path
+// version ends, a record such variants had filled stayed full for good.
+// Their entries, once the record no longer lists them, are never served.
+func (s *varySpec) endingBy(end int64) *varySpec {
+	if !slices.Contains(s.until, 0) {
+		return s
+	}
+	next := &varySpec{names: s.names, variants: s.variants, until: slices.Clone(s.until)}
+	for i, u := range next.until {
+		if u == 0 {
+			next.until[i] = end
+		}
+	}
 	return next
 }
 

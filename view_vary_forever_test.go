@@ -3,11 +3,14 @@ package caching
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/httpcache"
 )
 
 // floodVariants sends n requests to target, each with an Accept-Language
@@ -103,5 +106,39 @@ func TestBoundedVariantKeepsStaleWindow(t *testing.T) {
 		e.clock.Advance(time.Hour)
 		assert.Equal(t, http.StatusInternalServerError, get(ch, "/page", "Accept-Language", "en").Code,
 			"past the window the variant is gone")
+	})
+}
+
+// TestNeverEndingRecordOfBeforeHeals: a Vary record written before
+// maxVariantLife lists variants that never end (until 0) under Forever;
+// under a KeyFunc no path version ends the record either, so one that a
+// flood had filled stayed full for good after the upgrade. Such a variant
+// now counts for maxVariantLife from the record's last write.
+func TestNeverEndingRecordOfBeforeHeals(t *testing.T) {
+	forEachViewStore(t, func(t *testing.T, k storeKind) {
+		e := newViewEnv(t, k)
+		opts := []ViewOption{KeyFunc(func(r *http.Request) string { return r.URL.Path }), CacheStatusHeader("X-Cache"), MaxVariants(4)}
+		ch := e.c.Cached(Forever, opts...)(&counter{body: "page",
+			fn: func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Vary", "Accept-Language") }})
+		r := httptest.NewRequest(http.MethodGet, "/page", nil)
+		base, err := e.c.ViewKey(r, opts...)
+		require.NoError(t, err)
+		names := []string{"Accept-Language"}
+		full := &varySpec{names: names}
+		for i := range 4 {
+			r.Header.Set("Accept-Language", fmt.Sprint("made-up-", i))
+			full.variants = append(full.variants, newVariantID(httpcache.VariantKey(r, names)))
+			full.until = append(full.until, 0)
+		}
+		rec := &entry{Created: e.clock.Now().UnixNano()}
+		e.c.store.setEncoder(rec, full)
+		require.NoError(t, e.c.store.saveDeferred(t.Context(), base, rec, versionSet{}, nil))
+
+		get(ch, "/page", "Accept-Language", "fr")
+		require.Equal(t, "MISS", get(ch, "/page", "Accept-Language", "fr").Header().Get("X-Cache"), "the record is full")
+		e.clock.Advance(maxVariantLife + time.Second)
+		get(ch, "/page", "Accept-Language", "fr")
+		assert.Equal(t, "HIT", get(ch, "/page", "Accept-Language", "fr").Header().Get("X-Cache"),
+			"the record's variants of before count for a day from its last write")
 	})
 }

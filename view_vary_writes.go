@@ -181,8 +181,10 @@ func (v *view) writeRecord(ctx context.Context, base string, adds []*varyAdd, ev
 			break
 		}
 	}
-	if _, val, err := v.load(ctx, base, nil, last.now); err == nil {
-		cur, _ = val.(*varySpec)
+	if e, val, err := v.load(ctx, base, nil, last.now); err == nil {
+		if cur, _ = val.(*varySpec); cur != nil {
+			cur = cur.endingBy(addNanos(e.Created, maxVariantLife))
+		}
 	}
 	var written []*varyAdd
 	for _, a := range adds {
