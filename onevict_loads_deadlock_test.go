@@ -39,34 +39,15 @@ func TestLoadOnEvictDoesNotDeadlock(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var c *Cache
-			evictions := 0
-			s, err := simple.New(simple.Options{MaxEntries: 1, Shards: 1, SweepInterval: -1,
-				OnEvict: func(string) {
-					evictions++
-					_ = c.Clear(context.Background())
-				}})
-			require.NoError(t, err)
-			c, err = New(&Options{Backend: s})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = c.Close() })
-			done := make(chan error, 1)
-			go func() {
+			c, evictions := newClearOnEvictCache(t)
+			requireReturns(t, "a load", func() {
 				for _, key := range []string{"a", "b"} { // b's store evicts a
-					if err := tc.load(context.Background(), c, key); err != nil {
-						done <- err
+					if !assert.NoError(t, tc.load(context.Background(), c, key)) {
 						return
 					}
 				}
-				done <- nil
-			}()
-			select {
-			case err := <-done:
-				require.NoError(t, err)
-			case <-time.After(5 * time.Second): // a liveness bound
-				t.Fatal("a load whose store evicted, with an OnEvict that clears the Cache, did not return (deadlock)")
-			}
-			require.Equal(t, 1, evictions, "OnEvict was told of the eviction")
+			})
+			require.Equal(t, 1, *evictions, "OnEvict was told of the eviction")
 		})
 	}
 }
@@ -79,38 +60,56 @@ func TestLoadOnEvictDoesNotDeadlock(t *testing.T) {
 func TestViewOnEvictClearDoesNotDeadlock(t *testing.T) {
 	for _, vary := range []string{"", "Accept-Language"} {
 		t.Run("vary="+vary, func(t *testing.T) {
-			var c *Cache
-			evictions := 0
-			s, err := simple.New(simple.Options{MaxEntries: 1, Shards: 1, SweepInterval: -1,
-				OnEvict: func(string) {
-					evictions++
-					_ = c.Clear(context.Background())
-				}})
-			require.NoError(t, err)
-			c, err = New(&Options{Backend: s})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = c.Close() })
+			c, evictions := newClearOnEvictCache(t)
 			h := c.Cached(time.Hour)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if vary != "" {
 					w.Header().Set("Vary", vary)
 				}
 				_, _ = io.WriteString(w, "page "+r.URL.Path)
 			}))
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
+			requireReturns(t, "a view", func() {
 				for _, path := range []string{"/a", "/b"} { // /b's store evicts /a
 					rec := httptest.NewRecorder()
 					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 					assert.Equal(t, "page "+path, rec.Body.String())
 				}
-			}()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second): // a liveness bound
-				t.Fatal("a view whose store evicted, with an OnEvict that clears the Cache, did not return (deadlock)")
-			}
-			require.Positive(t, evictions, "OnEvict was told of the evictions")
+			})
+			require.Positive(t, *evictions, "OnEvict was told of the evictions")
 		})
+	}
+}
+
+// newClearOnEvictCache is a Cache on a backend/simple store of one entry
+// whose OnEvict clears the Cache, and the count of the evictions told.
+func newClearOnEvictCache(t *testing.T) (*Cache, *int) {
+	t.Helper()
+	var c *Cache
+	evictions := new(int)
+	s, err := simple.New(simple.Options{MaxEntries: 1, Shards: 1, SweepInterval: -1,
+		OnEvict: func(string) {
+			*evictions++
+			_ = c.Clear(context.Background())
+		}})
+	require.NoError(t, err)
+	c, err = New(&Options{Backend: s})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, evictions
+}
+
+// requireReturns runs calls on a goroutine of its own and fails the test
+// if it has not returned within a liveness bound (a deadlock): what is
+// the caller that stores, for the message.
+func requireReturns(t *testing.T, what string, calls func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		calls()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second): // a liveness bound
+		t.Fatal(what + " whose store evicted, with an OnEvict that clears the Cache, did not return (deadlock)")
 	}
 }
