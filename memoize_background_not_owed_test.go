@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,13 +29,7 @@ func TestMemoizeUnjoinedBackgroundRefreshIsOwedNothing(t *testing.T) {
 				err  error
 				want string // stored once the refresh has ended
 			}{
-				{"Refresh fails", func(ctx context.Context, env *setOrderEnv, next func(*heldCall)) error {
-					r := newHeldCall(true)
-					close(r.release)
-					next(r)
-					_, err := env.m.Refresh(ctx, 1)
-					return err
-				}, errDBTimeout, "new"},
+				{"Refresh fails", refreshFailing, errDBTimeout, "new"},
 				{"Set refused", func(ctx context.Context, env *setOrderEnv, _ func(*heldCall)) error {
 					env.h.on(env.key, func(func() error) error {
 						env.h.off()
@@ -48,8 +41,7 @@ func TestMemoizeUnjoinedBackgroundRefreshIsOwedNothing(t *testing.T) {
 				t.Run(later.name, func(t *testing.T) {
 					ctx := context.Background()
 					var stale atomic.Bool
-					env, next, _ := newSupersededEnv(t, st.open, "new", StaleWhileRevalidate(time.Hour),
-						StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
+					env, next, _ := newSupersededEnv(t, st.open, "new", staleWhile(&stale, "old")...)
 					bg := startHeldBackground(t, env, next, &stale)
 					require.ErrorIs(t, later.do(ctx, env, next), later.err)
 					assertPeek(t, env, "old", "the failed "+later.name+" removed the entry that only an unjoined background refresh was to replace")
@@ -86,11 +78,7 @@ func TestMemoizeReplacementSupersededByForgetAllIsOwedNothing(t *testing.T) {
 			require.Equal(t, "fresh", v, "a Get after ForgetAll computes")
 			assertPeek(t, env, "fresh", "the Get's miss stores")
 
-			r2 := newHeldCall(true)
-			close(r2.release)
-			next(r2)
-			_, err = env.m.Refresh(ctx, 1)
-			require.ErrorIs(t, err, errDBTimeout)
+			require.ErrorIs(t, refreshFailing(ctx, env, next), errDBTimeout)
 			assertPeek(t, env, "fresh", "the failed Refresh removed the entry a Get stored after ForgetAll")
 
 			close(r1.release)

@@ -16,15 +16,46 @@ import (
 // read env's data ("new"): nobody waits for its result.
 func startHeldBackground(t *testing.T, env *setOrderEnv, next func(*heldCall), stale *atomic.Bool) *heldCall {
 	t.Helper()
+	return startHeldBackgroundOf(t, env, next, stale, "old")
+}
+
+// startHeldBackgroundOf is startHeldBackground of an entry that holds
+// want.
+func startHeldBackgroundOf(t *testing.T, env *setOrderEnv, next func(*heldCall), stale *atomic.Bool, want string) *heldCall {
+	t.Helper()
 	bg := newHeldCall(false)
 	next(bg)
+	require.Equal(t, want, getStale(t, env, stale), "served stale, with a refresh started")
+	<-bg.entered
+	return bg
+}
+
+// staleWhile are the options of an env whose entry, while it holds want,
+// is stale (served so, with a background refresh: StaleWhileRevalidate)
+// as long as stale is set.
+func staleWhile(stale *atomic.Bool, want string) []MemoOption {
+	return []MemoOption{StaleWhileRevalidate(time.Hour),
+		StaleIf(func(v string) bool { return stale.Load() && v == want })}
+}
+
+// getStale is env's Get of 1 with stale set (see staleWhile).
+func getStale(t *testing.T, env *setOrderEnv, stale *atomic.Bool) string {
+	t.Helper()
 	stale.Store(true)
 	v, err := env.m.Get(context.Background(), 1)
 	stale.Store(false)
 	require.NoError(t, err)
-	require.Equal(t, "old", v, "served stale, with a refresh started")
-	<-bg.entered
-	return bg
+	return v
+}
+
+// refreshFailing makes a Refresh of 1 whose fn fails (errDBTimeout) at
+// once, and returns its error.
+func refreshFailing(ctx context.Context, env *setOrderEnv, next func(*heldCall)) error {
+	r := newHeldCall(true)
+	close(r.release)
+	next(r)
+	_, err := env.m.Refresh(ctx, 1)
+	return err
 }
 
 // awaitBackgroundDone waits for env's background refreshes to end. Polled:
@@ -69,8 +100,7 @@ func TestMemoizeSupersededBackgroundRefreshKeepsNewerWrite(t *testing.T) {
 				t.Run(later.name, func(t *testing.T) {
 					ctx := context.Background()
 					var stale atomic.Bool
-					env, next, _ := newSupersededEnv(t, st.open, "new", StaleWhileRevalidate(time.Hour),
-						StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
+					env, next, _ := newSupersededEnv(t, st.open, "new", staleWhile(&stale, "old")...)
 					bg := startHeldBackground(t, env, next, &stale)
 					env.data.Store("newer")
 					require.NoError(t, later.do(ctx, env))
@@ -97,8 +127,7 @@ func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			ctx := context.Background()
 			var stale atomic.Bool
-			env := newSetOrderEnv(t, st.open, StaleWhileRevalidate(time.Hour),
-				StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
+			env := newSetOrderEnv(t, st.open, staleWhile(&stale, "old")...)
 			checked := make(chan bool, 1)
 			memoRefreshCheckedHook = func(key string, replaced bool) {
 				if key == env.key {

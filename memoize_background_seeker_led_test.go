@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,9 +62,8 @@ func TestMemoizeBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T) {
 func testBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T, open func(t *testing.T, h *setHook) backend.Backend, call func(env *setOrderEnv) (string, error), beforeFn bool) {
 	ctx := context.Background()
 	var stale atomic.Bool
-	env, next, r1 := newSupersededEnv(t, open, "new", StaleWhileRevalidate(time.Hour),
-		StaleIf(func(v string) bool { return stale.Load() && v == "set" }),
-		RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(seekerForcedKey{}) != nil }))
+	env, next, r1 := newSupersededEnv(t, open, "new", append(staleWhile(&stale, "set"),
+		RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(seekerForcedKey{}) != nil }))...)
 	inWindow, leave := make(chan struct{}), make(chan struct{})
 	if beforeFn {
 		var once atomic.Bool
@@ -98,14 +96,7 @@ func testBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T, open func(t *tes
 
 	// A stale hit of "set" starts a background refresh of its own, held;
 	// nobody can join it: R1 computes its own.
-	bg := newHeldCall(false)
-	next(bg)
-	stale.Store(true)
-	v, err := env.m.Get(ctx, 1)
-	stale.Store(false)
-	require.NoError(t, err)
-	require.Equal(t, "set", v, "served stale, with a refresh started")
-	<-bg.entered
+	bg := startHeldBackgroundOf(t, env, next, &stale, "set")
 	want := "set" // what the later Refresh, whose fn fails, is to keep
 	if beforeFn {
 		close(leave)
@@ -116,11 +107,7 @@ func testBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T, open func(t *tes
 	}
 
 	// A later Refresh whose fn fails: nothing is owed.
-	r3 := newHeldCall(true)
-	close(r3.release)
-	next(r3)
-	_, err = env.m.Refresh(ctx, 1)
-	require.ErrorIs(t, err, errDBTimeout)
+	require.ErrorIs(t, refreshFailing(ctx, env, next), errDBTimeout)
 	assertPeek(t, env, want, "the failed Refresh removed the entry that only an unjoined background refresh was to replace")
 
 	close(bg.release)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // TestMemoizeRefreshOfReplacedEntrySkipped: a stale hit (G1) reads the
@@ -20,15 +21,7 @@ func TestMemoizeRefreshOfReplacedEntrySkipped(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
 			ctx := context.Background()
-			var stale atomic.Bool
-			env := newSetOrderEnv(t, st.open, StaleWhileRevalidate(time.Hour),
-				StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
-			var calls atomic.Int32
-			env.call = func() (string, error) {
-				calls.Add(1)
-				return env.data.Load().(string), nil
-			}
-			env.data.Store("new")
+			env, stale, calls := newRefreshReplacedEnv(t, st.open)
 			var once atomic.Bool
 			memoRefreshAskedHook = func(key string) {
 				if key != env.key || !once.CompareAndSwap(false, true) {
@@ -41,12 +34,7 @@ func TestMemoizeRefreshOfReplacedEntrySkipped(t *testing.T) {
 				awaitBackgroundDone(t, env)
 				assertPeek(t, env, "new", "G2's refresh stores")
 			}
-			t.Cleanup(func() { memoRefreshAskedHook = nil })
-			stale.Store(true)
-			v, err := env.m.Get(ctx, 1)
-			stale.Store(false)
-			require.NoError(t, err)
-			require.Equal(t, "old", v, "G1 served stale")
+			require.Equal(t, "old", getStale(t, env, stale), "G1 served stale")
 			require.True(t, once.Load(), "the hook ran")
 			awaitBackgroundDone(t, env)
 			assert.EqualValues(t, 1, calls.Load(), "fn ran again for an entry already replaced")
@@ -62,32 +50,35 @@ func TestMemoizeRefreshOfUnreplacedEntryRuns(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
 			for _, forget := range []bool{false, true} {
-				ctx := context.Background()
-				var stale atomic.Bool
-				env := newSetOrderEnv(t, st.open, StaleWhileRevalidate(time.Hour),
-					StaleIf(func(v string) bool { return stale.Load() && v == "old" }))
-				var calls atomic.Int32
-				env.call = func() (string, error) {
-					calls.Add(1)
-					return env.data.Load().(string), nil
-				}
-				env.data.Store("new")
+				env, stale, calls := newRefreshReplacedEnv(t, st.open)
 				var once atomic.Bool
 				memoRefreshAskedHook = func(key string) {
 					if forget && key == env.key && once.CompareAndSwap(false, true) {
-						assert.NoError(t, env.m.Forget(ctx, 1))
+						assert.NoError(t, env.m.Forget(context.Background(), 1))
 					}
 				}
-				t.Cleanup(func() { memoRefreshAskedHook = nil })
-				stale.Store(true)
-				v, err := env.m.Get(ctx, 1)
-				stale.Store(false)
-				require.NoError(t, err)
-				require.Equal(t, "old", v, "served stale")
+				require.Equal(t, "old", getStale(t, env, stale), "served stale")
 				awaitBackgroundDone(t, env)
 				assert.EqualValues(t, 1, calls.Load(), "the refresh ran fn (forgotten first: %v)", forget)
 				assertPeek(t, env, "new", "the refresh stores")
 			}
 		})
 	}
+}
+
+// newRefreshReplacedEnv is newSetOrderEnv whose entry ("old") is stale
+// while the flag returned is set (staleWhile), whose data is "new", and
+// whose fn counts its calls. It clears memoRefreshAskedHook at the test's
+// end.
+func newRefreshReplacedEnv(t *testing.T, open func(t *testing.T, h *setHook) backend.Backend) (*setOrderEnv, *atomic.Bool, *atomic.Int32) {
+	t.Helper()
+	stale, calls := new(atomic.Bool), new(atomic.Int32)
+	env := newSetOrderEnv(t, open, staleWhile(stale, "old")...)
+	env.call = func() (string, error) {
+		calls.Add(1)
+		return env.data.Load().(string), nil
+	}
+	env.data.Store("new")
+	t.Cleanup(func() { memoRefreshAskedHook = nil })
+	return env, stale, calls
 }
