@@ -17,14 +17,7 @@ import (
 // plain entry, of a variant's, and in a SharedCache view (a conditional
 // request answered 304). after is how long after the first store the
 // request comes, and status the X-Cache it is served with.
-var refreshReplacedCases = []struct {
-	name   string
-	view   func(e *viewEnv, h *counter) http.Handler
-	fn     func(w http.ResponseWriter, r *http.Request)
-	hdr    []string
-	after  time.Duration
-	status string
-}{
+var refreshReplacedCases = []refreshReplacedCase{
 	{
 		name: "stale-while-revalidate",
 		view: func(e *viewEnv, h *counter) http.Handler {
@@ -49,29 +42,53 @@ var refreshReplacedCases = []struct {
 		after: 70 * time.Second, status: "STALE",
 	},
 	{
-		name: "shared stale-while-revalidate",
-		view: func(e *viewEnv, h *counter) http.Handler { return e.sharedView(h, StaleWhileRevalidate(time.Minute)) },
-		fn: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=10, stale-while-revalidate=60")
-			w.Header().Set("ETag", `"x"`)
-			if r.Header.Get("If-None-Match") == `"x"` {
-				w.WriteHeader(http.StatusNotModified)
-			}
-		},
+		name:  "shared stale-while-revalidate",
+		view:  func(e *viewEnv, h *counter) http.Handler { return e.sharedView(h, StaleWhileRevalidate(time.Minute)) },
+		fn:    revalidated("max-age=10, stale-while-revalidate=60"),
 		after: 15 * time.Second, status: "STALE",
 	},
 	{
-		name: "shared refresh ahead",
-		view: func(e *viewEnv, h *counter) http.Handler { return e.sharedView(h, RefreshAhead(5*time.Second)) },
-		fn: func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=10")
-			w.Header().Set("ETag", `"x"`)
-			if r.Header.Get("If-None-Match") == `"x"` {
-				w.WriteHeader(http.StatusNotModified)
-			}
-		},
+		name:  "shared refresh ahead",
+		view:  func(e *viewEnv, h *counter) http.Handler { return e.sharedView(h, RefreshAhead(5*time.Second)) },
+		fn:    revalidated("max-age=10"),
 		after: 7 * time.Second, status: "HIT",
 	},
+}
+
+type refreshReplacedCase struct {
+	name   string
+	view   func(e *viewEnv, h *counter) http.Handler
+	fn     func(w http.ResponseWriter, r *http.Request)
+	hdr    []string
+	after  time.Duration
+	status string
+}
+
+// revalidated is a handler of an ETag, with Cache-Control cc, that
+// answers a request conditional on it with 304.
+func revalidated(cc string) func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", cc)
+		w.Header().Set("ETag", `"x"`)
+		if r.Header.Get("If-None-Match") == `"x"` {
+			w.WriteHeader(http.StatusNotModified)
+		}
+	}
+}
+
+// start makes tc's view on a store of kind k, stores its entry of "/a"
+// (one handler call) and advances the clock by tc.after. It clears
+// refreshAskedHook at the test's end.
+func (tc refreshReplacedCase) start(t *testing.T, k storeKind) (*viewEnv, *counter, http.Handler) {
+	t.Helper()
+	e := newViewEnv(t, k)
+	h := &counter{body: "b", fn: tc.fn}
+	ch := tc.view(e, h)
+	get(ch, "/a", tc.hdr...)
+	require.EqualValues(t, 1, h.calls.Load())
+	e.clock.Advance(tc.after)
+	t.Cleanup(func() { refreshAskedHook = nil })
+	return e, h, ch
 }
 
 // TestViewRefreshOfReplacedEntrySkipped: a request reads the entry (stale,
@@ -87,12 +104,7 @@ func TestViewRefreshOfReplacedEntrySkipped(t *testing.T) {
 	for _, tc := range refreshReplacedCases {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachViewStore(t, func(t *testing.T, k storeKind) {
-				e := newViewEnv(t, k)
-				h := &counter{body: "b", fn: tc.fn}
-				ch := tc.view(e, h)
-				get(ch, "/a", tc.hdr...)
-				require.EqualValues(t, 1, h.calls.Load())
-				e.clock.Advance(tc.after)
+				e, h, ch := tc.start(t, k)
 
 				var asked atomic.Int32
 				var inner string
@@ -105,7 +117,6 @@ func TestViewRefreshOfReplacedEntrySkipped(t *testing.T) {
 					inner = get(ch, "/a", tc.hdr...).Header().Get("X-Cache")
 					e.c.wait()
 				}
-				t.Cleanup(func() { refreshAskedHook = nil })
 
 				w := get(ch, "/a", tc.hdr...)
 				e.c.wait()
@@ -130,15 +141,9 @@ func TestViewRefreshOfReplacedEntrySkipped(t *testing.T) {
 func TestViewRefreshRunsWhenEntryUnread(t *testing.T) {
 	for _, tc := range refreshReplacedCases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newViewEnv(t, viewStores[1])
+			e, h, ch := tc.start(t, viewStores[1])
 			store := e.store.(*remote)
-			h := &counter{body: "b", fn: tc.fn}
-			ch := tc.view(e, h)
-			get(ch, "/a", tc.hdr...)
-			e.clock.Advance(tc.after)
-
 			refreshAskedHook = func(string) { store.fail.Store(true) }
-			t.Cleanup(func() { refreshAskedHook = nil })
 			w := get(ch, "/a", tc.hdr...)
 			e.c.wait()
 			refreshAskedHook = nil
@@ -157,11 +162,7 @@ func TestViewRefreshOfInvalidatedEntryRuns(t *testing.T) {
 	for _, tc := range refreshReplacedCases {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachViewStore(t, func(t *testing.T, k storeKind) {
-				e := newViewEnv(t, k)
-				h := &counter{body: "b", fn: tc.fn}
-				ch := tc.view(e, h)
-				get(ch, "/a", tc.hdr...)
-				e.clock.Advance(tc.after)
+				e, h, ch := tc.start(t, k)
 
 				var asked atomic.Int32
 				refreshAskedHook = func(string) {
@@ -172,7 +173,6 @@ func TestViewRefreshOfInvalidatedEntryRuns(t *testing.T) {
 					e.c.wait()
 					require.NoError(t, e.c.InvalidatePath(context.Background(), "/a"))
 				}
-				t.Cleanup(func() { refreshAskedHook = nil })
 
 				get(ch, "/a", tc.hdr...)
 				e.c.wait()
