@@ -97,17 +97,9 @@ func TestMemoizeSetOnHungBackendTakesOneTimeout(t *testing.T) {
 				synctest.Wait()
 
 				b.hang.Store(true)
-				var unlocked chan struct{}
+				var unlocked <-chan struct{}
 				if tc.hold > 0 {
-					held := m.shared.epochOf(key)
-					require.NoError(t, m.shared.lockWrite(ctx, &held, 0))
-					unlocked = make(chan struct{})
-					go func() {
-						time.Sleep(tc.hold)
-						m.shared.unlockWrite(&held)
-						m.shared.done(&held)
-						close(unlocked)
-					}()
+					unlocked = holdWriteFor(t, m, key, tc.hold)
 				}
 				start := time.Now()
 				err = m.Set(ctx, 1, "set")
@@ -154,15 +146,7 @@ func TestMemoizeForgetOnHungBackendTakesOneTimeout(t *testing.T) {
 		require.NoError(t, err)
 
 		b.hang.Store(true)
-		held := m.shared.epochOf(key) // a write of the argument, for half a Timeout
-		require.NoError(t, m.shared.lockWrite(ctx, &held, 0))
-		unlocked := make(chan struct{})
-		go func() {
-			time.Sleep(timeout / 2)
-			m.shared.unlockWrite(&held)
-			m.shared.done(&held)
-			close(unlocked)
-		}()
+		unlocked := holdWriteFor(t, m, key, timeout/2) // a write of the argument
 		start := time.Now()
 		err = m.Forget(ctx, 1)
 		took := time.Since(start)
@@ -176,4 +160,21 @@ func TestMemoizeForgetOnHungBackendTakesOneTimeout(t *testing.T) {
 		b.hang.Store(false)
 		require.NoError(t, c.Close())
 	})
+}
+
+// holdWriteFor takes key's write lock, as a write of it in progress does,
+// and releases it after d (in a synctest bubble, once its clock has
+// advanced by d): the channel returned is closed then.
+func holdWriteFor(t *testing.T, m *Memoized[int, string], key string, d time.Duration) <-chan struct{} {
+	t.Helper()
+	held := m.shared.epochOf(key)
+	require.NoError(t, m.shared.lockWrite(context.Background(), &held, 0))
+	unlocked := make(chan struct{})
+	go func() {
+		time.Sleep(d)
+		m.shared.unlockWrite(&held)
+		m.shared.done(&held)
+		close(unlocked)
+	}()
+	return unlocked
 }
