@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // TestLoadOnEvictDoesNotDeadlock: a GetOrSet load (or a Fragment render)
@@ -40,7 +41,7 @@ func TestLoadOnEvictDoesNotDeadlock(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, evictions := newClearOnEvictCache(t)
-			requireReturns(t, "a load", func() {
+			testutil.Returns(t, "a load whose store evicted, with an OnEvict that clears the Cache,", 5*time.Second, func() {
 				for _, key := range []string{"a", "b"} { // b's store evicts a
 					if !assert.NoError(t, tc.load(context.Background(), c, key)) {
 						return
@@ -67,7 +68,7 @@ func TestViewOnEvictClearDoesNotDeadlock(t *testing.T) {
 				}
 				_, _ = io.WriteString(w, "page "+r.URL.Path)
 			}))
-			requireReturns(t, "a view", func() {
+			testutil.Returns(t, "a view whose store evicted, with an OnEvict that clears the Cache,", 5*time.Second, func() {
 				for _, path := range []string{"/a", "/b"} { // /b's store evicts /a
 					rec := httptest.NewRecorder()
 					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -95,21 +96,4 @@ func newClearOnEvictCache(t *testing.T) (*Cache, *int) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c, evictions
-}
-
-// requireReturns runs calls on a goroutine of its own and fails the test
-// if it has not returned within a liveness bound (a deadlock): what is
-// the caller that stores, for the message.
-func requireReturns(t *testing.T, what string, calls func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		calls()
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second): // a liveness bound
-		t.Fatal(what + " whose store evicted, with an OnEvict that clears the Cache, did not return (deadlock)")
-	}
 }
