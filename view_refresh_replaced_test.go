@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,6 +92,31 @@ func (tc refreshReplacedCase) start(t *testing.T, k storeKind) (*viewEnv, *count
 	return e, h, ch
 }
 
+// getOvertaken serves "/a" to a request that, once it has read the entry
+// and before it looks for a refresh of it in progress, is overtaken:
+// another request reads the entry too and starts the refresh, which
+// stores and ends; then (where not nil) runs then. It returns, once the
+// refreshes have ended, the first request's response and the other's.
+func (tc refreshReplacedCase) getOvertaken(t *testing.T, e *viewEnv, ch http.Handler, then func()) (w, other *httptest.ResponseRecorder) {
+	t.Helper()
+	var asked atomic.Int32
+	refreshAskedHook = func(string) {
+		if asked.Add(1) != 1 {
+			return // the other request's: its refresh starts
+		}
+		other = get(ch, "/a", tc.hdr...)
+		e.c.wait()
+		if then != nil {
+			then()
+		}
+	}
+	w = get(ch, "/a", tc.hdr...)
+	e.c.wait()
+	refreshAskedHook = nil
+	require.EqualValues(t, 2, asked.Load(), "both requests asked for a refresh")
+	return w, other
+}
+
 // TestViewRefreshOfReplacedEntrySkipped: a request reads the entry (stale,
 // or within RefreshAhead), and before it looks for a refresh of it in
 // progress, another request reads the same entry and starts the refresh,
@@ -105,24 +131,8 @@ func TestViewRefreshOfReplacedEntrySkipped(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachViewStore(t, func(t *testing.T, k storeKind) {
 				e, h, ch := tc.start(t, k)
-
-				var asked atomic.Int32
-				var inner string
-				refreshAskedHook = func(string) {
-					if asked.Add(1) != 1 {
-						return // the other request's: its refresh starts
-					}
-					// The first request has read the entry: another reads
-					// it too, starts the refresh, which stores and ends.
-					inner = get(ch, "/a", tc.hdr...).Header().Get("X-Cache")
-					e.c.wait()
-				}
-
-				w := get(ch, "/a", tc.hdr...)
-				e.c.wait()
-				refreshAskedHook = nil
-				require.EqualValues(t, 2, asked.Load(), "both requests asked for a refresh")
-				assert.Equal(t, tc.status, inner, "the other request")
+				w, other := tc.getOvertaken(t, e, ch, nil)
+				assert.Equal(t, tc.status, other.Header().Get("X-Cache"), "the other request")
 				assert.Equal(t, tc.status, w.Header().Get("X-Cache"))
 				assert.Equal(t, "b #1", w.Body.String())
 				assert.EqualValues(t, 2, h.calls.Load(), "one refresh of the entry, not one more after it was replaced")
@@ -163,21 +173,9 @@ func TestViewRefreshOfInvalidatedEntryRuns(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachViewStore(t, func(t *testing.T, k storeKind) {
 				e, h, ch := tc.start(t, k)
-
-				var asked atomic.Int32
-				refreshAskedHook = func(string) {
-					if asked.Add(1) != 1 {
-						return
-					}
-					get(ch, "/a", tc.hdr...)
-					e.c.wait()
-					require.NoError(t, e.c.InvalidatePath(context.Background(), "/a"))
-				}
-
-				get(ch, "/a", tc.hdr...)
-				e.c.wait()
-				refreshAskedHook = nil
-				require.EqualValues(t, 2, asked.Load())
+				tc.getOvertaken(t, e, ch, func() {
+					assert.NoError(t, e.c.InvalidatePath(context.Background(), "/a"))
+				})
 				// (In a SharedCache view the refresh's 304 finds no entry to
 				// freshen, and the refresh asks again without validators.)
 				n := h.calls.Load()
