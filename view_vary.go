@@ -367,17 +367,26 @@ const maxVariantLife = 24 * time.Hour
 // now, at maxVariantLife, and keeps its stale window past that, up to
 // maxVariantLife too: under Forever, whose entries have none, the view's
 // (StaleIfError, StaleWhileRevalidate), so that a variant made again once
-// its day is over can still be answered stale.
+// its day is over can still be answered stale. An entry stale already (in
+// a SharedCache view, one that arrived so: an upstream cache's Age past
+// its max-age, or no-cache) keeps its window up to a day from now: a day
+// from the end of its freshness, in the past, left it dead on arrival,
+// never stored to be revalidated by its validator.
 func (v *view) boundVariant(e *entry, now time.Time) {
-	window := v.extra // under Forever: the view's stale windows
-	if e.FreshUntil != 0 {
-		window = maxVariantLife
+	n := now.UnixNano()
+	end := addNanos(n, maxVariantLife)
+	switch {
+	case e.FreshUntil == 0: // under Forever: the view's stale windows
+		e.FreshUntil, e.StaleUntil = end, addNanos(end, min(v.extra, maxVariantLife))
+	case e.FreshUntil > end: // its stale window moves with its freshness
+		window := maxVariantLife
 		if e.StaleUntil != 0 {
 			window = min(window, time.Duration(e.StaleUntil-e.FreshUntil))
 		}
+		e.FreshUntil, e.StaleUntil = end, addNanos(end, window)
+	default:
+		if limit := addNanos(max(e.FreshUntil, n), maxVariantLife); e.StaleUntil == 0 || e.StaleUntil > limit {
+			e.StaleUntil = limit
+		}
 	}
-	if end := addNanos(now.UnixNano(), maxVariantLife); e.FreshUntil == 0 || e.FreshUntil > end {
-		e.FreshUntil = end
-	}
-	e.StaleUntil = addNanos(e.FreshUntil, min(window, maxVariantLife))
 }
