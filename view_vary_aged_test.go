@@ -41,3 +41,32 @@ func TestVaryAgedOnArrivalRevalidated(t *testing.T) {
 		}
 	}
 }
+
+// TestVaryAgedOnArrivalStaleIfError: a SharedCache response that arrives
+// stale by more than a day but within its stale-if-error (and the view's)
+// answers a failure of the handler, with Vary as without. It was dead on
+// arrival with Vary (see TestVaryAgedOnArrivalRevalidated): the client
+// got the 5xx.
+func TestVaryAgedOnArrivalStaleIfError(t *testing.T) {
+	for _, vary := range []string{"", "Accept-Language"} {
+		t.Run("vary="+vary, func(t *testing.T) {
+			c, _, _ := newBodyWrites(t, false)
+			var fail atomic.Bool
+			h := c.Cached(time.Hour, SharedCache(), StaleIfError(7*24*time.Hour))(&counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
+				if vary != "" {
+					w.Header().Set("Vary", vary)
+				}
+				w.Header().Set("Cache-Control", "max-age=60, stale-if-error=604800")
+				w.Header().Set("Age", "172800") // two days
+				if fail.Load() {
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+			}})
+			assert.Equal(t, "page #1", get(h, "/p", "Accept-Language", "fr").Body.String())
+			fail.Store(true)
+			rec := get(h, "/p", "Accept-Language", "fr")
+			assert.Equal(t, http.StatusOK, rec.Code, "the stored page answers the failure")
+			assert.Equal(t, "page #1", rec.Body.String())
+		})
+	}
+}
