@@ -24,7 +24,8 @@ import (
 //	h/<host>#<path>                        its version on one host (Options.HostScopedWrites)
 //	v/<view key>                           a response of a view, or its record of Vary names
 //	v/<view key>#t=1                       the same, for a request whose writer had a Content-Type
-//	v/<view key>#vary:<variant>            one Vary variant of a response
+//	v/<view key>#vary:<variant>            one Vary variant of a response (fields of content negotiation)
+//	v/<view key>#vary:#<SHA-256>           one of any other fields (Cookie, Authorization: see variantKey)
 //	m/<name>/<version>/<shape>/<argument>  a result of a memoized function (shape: resultShape)
 //	g/<name>                               the generation of a memoized function (ForgetAll)
 //	l/<kind>/<rest>                        the lease of a view's or memoized call's key (Lease)
