@@ -307,6 +307,16 @@ func htmlOf(b []byte) template.HTML {
 // it, or one page is served the other's: give each set its own scope with
 // FragmentFuncIn, or give the fragments distinct names, or vary on a value
 // that tells the sets apart ({{cache "sidebar" . "admin"}}).
+//
+// The key holds no version of the templates: a release that changes a
+// fragment's template (or a template or function it calls) reads the
+// fragments the release before it stored, in every process sharing the
+// backend, and serves the old markup until they expire (with Forever,
+// until they are deleted), as Flask-Caching's and Django's do. Where
+// markup must change with the deploy, scope the fragments by release,
+// FragmentFuncIn(buildID, t, ttl) (delete one with FragmentKeyIn(buildID,
+// ...)), so that each release renders and stores its own; or invalidate
+// their tags, or Clear, once it is out.
 func (c *Cache) FragmentFunc(t *template.Template, ttl time.Duration, opts ...SetOption) func(name string, data any, varyOn ...any) (template.HTML, error) {
 	return c.fragmentFunc("FragmentFunc", "", t, ttl, opts)
 }
