@@ -43,6 +43,10 @@
 // subdirectory after it), so a reader in any process sees
 // the old entry or the new one, never part of one. Files are created 0600 and
 // directories 0700 unless Options.FileMode and Options.DirMode say otherwise.
+// On Unix systems, an entry file found readable by group or others beyond
+// Options.FileMode (written before FileMode was tightened) loses that read
+// permission when a read or the sweep opens it, and is kept; one of another
+// group member's, which only its owner may change, stays as it is.
 // A read-only directory gives an error wrapping the *fs.PathError, never a
 // crash. A write the disk has no room for (ENOSPC, or a quota's EDQUOT;
 // Windows' disk-full errors) gives an error wrapping both

@@ -90,7 +90,10 @@ type Options struct {
 	// umask). Default 0600. It may not grant write to others
 	// (backend.ErrInvalidOption). On Unix systems an entry file granting
 	// group or others write that FileMode does not is a miss: whoever
-	// could write it could plant an entry.
+	// could write it could plant an entry. One granting group or others
+	// read that FileMode does not (written under a looser FileMode) loses
+	// that read when a read or the sweep opens it: lowering FileMode
+	// tightens the entries already on disk as they are used or swept.
 	FileMode fs.FileMode
 	// DirMode is the permission of the directories the store creates
 	// (less the umask). Default 0700. It may not grant write to others

@@ -24,11 +24,14 @@ type trust struct {
 	// fileWrite is the write permission Options.FileMode grants group and
 	// others; an entry file granting more is not trusted.
 	fileWrite fs.FileMode
-	mode      fs.FileMode // Options.DirMode, for errors
+	// fileRead is the read permission Options.FileMode grants group and
+	// others; an entry file granting more has it taken away (tighten).
+	fileRead fs.FileMode
+	mode     fs.FileMode // Options.DirMode, for errors
 }
 
 func newTrust(dirMode, fileMode fs.FileMode) trust {
-	t := trust{uid: os.Geteuid(), write: dirMode & 0o022, fileWrite: fileMode & 0o022, mode: dirMode}
+	t := trust{uid: os.Geteuid(), write: dirMode & 0o022, fileWrite: fileMode & 0o022, fileRead: fileMode & 0o044, mode: dirMode}
 	if dirMode&0o020 != 0 {
 		t.gids = []int{os.Getegid()}
 		if gs, err := os.Getgroups(); err == nil {
@@ -51,6 +54,20 @@ func (t *trust) owned(uid, gid uint32) bool {
 func (t *trust) file(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return !ok || t.owned(st.Uid, st.Gid) && fi.Mode().Perm()&0o022&^t.fileWrite == 0
+}
+
+// tighten takes from f, an open entry file the store trusts, whose fstat is
+// fi, the read permission for group and others that Options.FileMode does
+// not grant: a file written under a looser FileMode (before it was
+// tightened) would otherwise stay readable by them, response and all, for
+// as long as it is read and never rewritten. It costs a system call only
+// for such a file. Where that fails (another group member's file, which
+// only its owner may change), the file is left as it is.
+func (t *trust) tighten(f *os.File, fi fs.FileInfo) {
+	perm := fi.Mode().Perm()
+	if extra := perm & 0o044 &^ t.fileRead; extra != 0 {
+		_ = f.Chmod(perm &^ extra)
+	}
 }
 
 // dir returns nil when fi, from a stat of the directory (or, link true, the

@@ -17,7 +17,8 @@ import (
 // FIFO, socket, device, directory or symbolic link gives (nil, nil, nil), as
 // a missing file does, and so does a regular file of another user's (see
 // trust.file). The checks are made on the opened file (fstat), so the file
-// read is the file checked.
+// read is the file checked. A file it opens loses the read permission for
+// group and others that Options.FileMode does not grant (see trust.tighten).
 func (s *Store) openRegular(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
@@ -41,6 +42,7 @@ func (s *Store) openRegular(path string) (*os.File, fs.FileInfo, error) {
 		f.Close()
 		return nil, nil, nil
 	}
+	s.trust.tighten(f, fi)
 	return f, fi, nil
 }
 
