@@ -26,8 +26,7 @@ func TestMemoizeSeekerLeadingAfterAJoinedMissIsNotOwedABackgroundRefresh(t *test
 		t.Run(st.name, func(t *testing.T) {
 			ctx := context.Background()
 			var stale atomic.Bool
-			env, next, _ := newSupersededEnv(t, st.open, "new", StaleWhileRevalidate(time.Hour),
-				StaleIf(func(v string) bool { return stale.Load() && v == "set" }))
+			env, next, _ := newSupersededEnv(t, st.open, "new", staleWhile(&stale, "set")...)
 			require.NoError(t, env.m.Forget(ctx, 1))
 
 			// A Get's miss, begun after R1's supersede and held, which R1
@@ -74,14 +73,7 @@ func TestMemoizeSeekerLeadingAfterAJoinedMissIsNotOwedABackgroundRefresh(t *test
 			// computation); a stale hit of it starts a background refresh,
 			// held, which nobody can join.
 			require.NoError(t, env.m.Set(ctx, 1, "set"))
-			bg := newHeldCall(false)
-			next(bg)
-			stale.Store(true)
-			v, err := env.m.Get(ctx, 1)
-			stale.Store(false)
-			require.NoError(t, err)
-			require.Equal(t, "set", v, "served stale, with a refresh started")
-			<-bg.entered
+			bg := startHeldBackgroundOf(t, env, next, &stale, "set")
 
 			close(leave)
 			require.NoError(t, <-done)
@@ -89,11 +81,7 @@ func TestMemoizeSeekerLeadingAfterAJoinedMissIsNotOwedABackgroundRefresh(t *test
 			assertPeek(t, env, "new", "R1's computation, begun after the Set, stores")
 
 			// A later Refresh whose fn fails: nothing is owed.
-			r3 := newHeldCall(true)
-			close(r3.release)
-			next(r3)
-			_, err = env.m.Refresh(ctx, 1)
-			require.ErrorIs(t, err, errDBTimeout)
+			require.ErrorIs(t, refreshFailing(ctx, env, next), errDBTimeout)
 			assertPeek(t, env, "new", "the failed Refresh removed the entry that only an unjoined background refresh was to replace")
 
 			close(bg.release)
