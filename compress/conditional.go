@@ -18,7 +18,9 @@ import (
 // ETag), as http.ServeContent's does.
 //
 // next still runs and writes its body, which is discarded: the saving is
-// the bytes sent. A response that is not a 200 (a handler's own 304, a 206,
+// the bytes sent. Once the request's context is done (the client left)
+// its writes fail with the context's error, as they would without
+// Conditional, so a stream that stops at a failed write stops. A response that is not a 200 (a handler's own 304, a 206,
 // an error) passes through, as does every request without If-None-Match or
 // If-Modified-Since, at no cost. A Compressor does the same unless
 // Options.IgnoreConditional is set, comparing the validators the client

@@ -27,10 +27,11 @@ func Request(r *http.Request) bool {
 }
 
 // Writer turns a 200 whose validators match its request into a 304 at
-// commit, and discards the body after it. The 304 keeps the response's
-// header but the fields that describe the body (Content-Type,
-// Content-Length, Content-Encoding, Transfer-Encoding, and Last-Modified
-// when there is an ETag), as http.ServeContent's does. Any other status (a
+// commit, and discards the body after it (until the request's context is
+// done: see discardErr). The 304 keeps the response's header but the
+// fields that describe the body (Content-Type, Content-Length,
+// Content-Encoding, Transfer-Encoding, and Last-Modified when there is an
+// ETag), as http.ServeContent's does. Any other status (a
 // handler's own 304, a 206, an error) passes through. The writer Get
 // returns keeps exactly the optional interfaces of the one it wraps. A
 // Writer is not safe for concurrent use, like an http.ResponseWriter.
@@ -101,33 +102,47 @@ func (w *Writer) WriteHeader(code int) {
 	}
 }
 
-// Write discards the body of a 304 (refuses it under Only).
+// Write discards the body of a 304 (refuses it under Only, or once the
+// request's context is done: see discardErr).
 func (w *Writer) Write(p []byte) (int, error) {
 	if !w.Committed() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.notModified {
-		if w.Only != nil {
-			return 0, http.ErrBodyNotAllowed
+		if err := w.discardErr(); err != nil {
+			return 0, err
 		}
 		return len(p), nil
 	}
 	return w.Writer.Write(p)
 }
 
-// ReadFrom discards the body of a 304 (refuses it under Only), and keeps
+// ReadFrom discards the body of a 304 (refuses it as Write does), and keeps
 // sendfile otherwise.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	if !w.Committed() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.notModified {
-		if w.Only != nil {
-			return 0, http.ErrBodyNotAllowed
+		if err := w.discardErr(); err != nil {
+			return 0, err
 		}
 		return io.Copy(io.Discard, r)
 	}
 	return w.Writer.ReadFrom(r)
+}
+
+// discardErr returns the error of a write of the body of a 304 w made: nil
+// (the body is discarded) but under Only (http.ErrBodyNotAllowed) or once
+// the request's context is done (its error). A handler that streams until
+// a write fails (an event stream that does not watch the context) then
+// stops when its client leaves, as it would without w, rather than writing
+// into the void for ever.
+func (w *Writer) discardErr() error {
+	if w.Only != nil {
+		return http.ErrBodyNotAllowed
+	}
+	return w.r.Context().Err()
 }
 
 // NotModified evaluates the request's If-None-Match, or else its
