@@ -3,7 +3,6 @@ package compress_test
 import (
 	"bytes"
 	stdgzip "compress/gzip"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -19,17 +18,7 @@ import (
 // decompression off, so that the response is seen as sent.
 func rawGet(t *testing.T, url, ae string) (*http.Response, []byte) {
 	t.Helper()
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	defer client.CloseIdleConnections()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	require.NoError(t, err)
-	req.Header.Set("Accept-Encoding", ae)
-	resp, err := client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, body
+	return roundTrip(t, http.MethodGet, url, http.Header{"Accept-Encoding": {ae}})
 }
 
 // TestNonCanonicalKeysAreSeen is issue 12.5 for compress: a handler's
