@@ -1279,8 +1279,8 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 }
 
 // refreshInBackground starts one background goroutine that recomputes
-// kb's entry and reports true, unless one is running for kb already, or
-// maxRefreshes are running for the function, or the Cache is closed. The
+// kb's entry, unless one is running for kb already, or maxRefreshes are
+// running for the function, or the Cache is closed. The
 // function runs with ctx's values and the Cache's life (see background.go).
 // kb, the key built on the hit's stack, is made a string only for a
 // refresh that starts: a hit that starts none allocates nothing.
@@ -1295,7 +1295,7 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // finds kb's entry stored again since (another refresh, or a write, stored
 // after the hit read it) computes nothing (replacedSince). ahead marks
 // RefreshAhead's refresh, counted in Stats.AheadRefreshes once it runs.
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64, ahead bool) bool {
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64, ahead bool) {
 	if memoRefreshAskedHook != nil {
 		memoRefreshAskedHook(string(kb)) // a copy: kb, on the hit's stack, must not escape
 	}
@@ -1303,7 +1303,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	// while this one copies start nothing and copy nothing.
 	key, ok := m.takeRefresh(kb)
 	if !ok {
-		return false // a hit while key's refresh runs copies nothing
+		return // a hit while key's refresh runs copies nothing
 	}
 	done := func() {
 		m.refreshMu.Lock()
@@ -1323,7 +1323,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	// refresh, and is logged as a refresh's panic is: the hit is served.
 	arg, ok := m.ownArgSafely(a, "memoize refresh")
 	if !ok {
-		return false
+		return
 	}
 	bg := m.c.detach(ctx)
 	started = m.c.goBackground(func() {
@@ -1364,7 +1364,6 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			return newEpoched(v, epoch, out), err
 		})
 	})
-	return started
 }
 
 // replacedSince reports whether key holds an entry stored after stored

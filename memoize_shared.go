@@ -35,19 +35,18 @@ type memoShared struct {
 	all atomic.Uint64
 	// landed maps the generation key of the ForgetAlls whose delete of it
 	// landed to all's count of the last one, and forgot to all's count of
-	// the last ForgetAll of it (but one whose delete failed with
-	// ErrClosed, never retried: supersedeAll), changed holding saveMu and
-	// lmu: a write
+	// the last ForgetAll of it (but one whose delete failed with ErrClosed,
+	// never retried: supersedeAll), changed holding saveMu and lmu: a write
 	// superseded only by ForgetAlls whose deletes failed is still made
-	// (mayReplace), the entry it replaces being served until their
-	// retried deletes land (not after: see generation.waits); and so is
-	// one superseded only by the
-	// ForgetAlls of other generations: past maxNamedCounters names, the
-	// names left share OtherName's memoShared, and a ForgetAll of one
-	// deletes that one's generation only (their computations stop all
-	// the same: all changed). One generation key but for OtherName's,
-	// which keeps at most maxLanded (see landedAt); forgotDropped is the
-	// highest count of those dropped from forgot (forgotSince).
+	// (mayReplace), the entry it replaces being served until their retried
+	// deletes land (not after: see generation.waits); and so is one
+	// superseded only by the ForgetAlls of other generations: past
+	// maxNamedCounters names, the names left share OtherName's memoShared,
+	// and a ForgetAll of one deletes that one's generation only (their
+	// computations stop all the same: all changed). One generation key but
+	// for OtherName's, which keeps at most maxLanded (see landedAt);
+	// forgotDropped is the highest count of those dropped from forgot
+	// (forgotSince).
 	lmu            sync.Mutex
 	landed, forgot map[string]uint64
 	forgotDropped  uint64

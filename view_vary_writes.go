@@ -51,17 +51,17 @@ type varyAdd struct {
 	reason httpcache.Reason // set by the write: reasonBackend until it is made
 }
 
-// recordVariant writes the Vary record of st.base with res's variant in
-// it, counted until end (when its entry leaves the store), unless MaxVariants other variants are still stored (those recorded
-// under other Vary names included): then it reports reasonVariants and
-// nothing is written. The record is written again with every variant
-// stored, so that it lives as long as the longest-lived of
-// the variants it lists (each response has its own life in a SharedCache
-// view), and without the variants that have left the store. When the
-// record is being written already, the variant joins the next write
-// (varyWrites); it reports reasonBackend, and nothing of it is written,
-// when that one's turn does not come within Options.Timeout or r's client
-// leaves first.
+// recordVariant writes the Vary record of st.base with res's variant in it,
+// counted until end (when its entry leaves the store), unless MaxVariants
+// other variants are still stored (those recorded under other Vary names
+// included): then it reports reasonVariants and nothing is written. The
+// record is written again with every variant stored, so that it lives as
+// long as the longest-lived of the variants it lists (each response has its
+// own life in a SharedCache view), and without the variants that have left
+// the store. When the record is being written already, the variant joins
+// the next write (varyWrites); it reports reasonBackend, and nothing of it
+// is written, when that one's turn does not come within Options.Timeout or
+// r's client leaves first.
 func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, end int64, now time.Time, vs versionSet, evicted *simple.Evictions) httpcache.Reason {
 	a := &varyAdd{
 		r: r, st: st, names: res.names, h: newVariantID(res.variant),

@@ -470,20 +470,20 @@ func proxied(h http.Header) bool {
 // elsewhere. A header's mere presence refuses the request, whatever its
 // value: a proxy's value cannot be told from a client's.
 //
-// The Host (r.Host, with or without a port of digits) must be
-// "localhost", a name under ".localhost" (RFC 6761 reserves them for
-// loopback: browsers answer them with loopback themselves, and no one can
-// register one in DNS), in any case, or an IP literal that parses strictly
-// (net/netip) as a loopback address: 127.0.0.0/8, or [::1] in brackets,
-// with a zone only if it names this machine's loopback interface
-// ([::1%25lo], RFC 6874; by name or index), the one link ::1 is on (RFC
-// 4291 gives it link-local scope). Any other Host ([::1%25evil.com],
-// [::1%25eth0], [127.0.0.1], an unbracketed ::1), or none, is refused: a browser on the machine sends loopback requests
-// with the Host of the page that made them, and DNS rebinding (a name of
-// the attacker's that first resolves to its server, then to 127.0.0.1)
-// makes a page of any site same-origin with a loopback service, so that it
-// can read the answers. Reach the endpoint as localhost or 127.0.0.1: by
-// the machine's own name it is refused, whatever the peer.
+// The Host (r.Host, with or without a port of digits) must be "localhost",
+// a name under ".localhost" (RFC 6761 reserves them for loopback: browsers
+// answer them with loopback themselves, and no one can register one in
+// DNS), in any case, or an IP literal that parses strictly (net/netip) as a
+// loopback address: 127.0.0.0/8, or [::1] in brackets, with a zone only if
+// it names this machine's loopback interface ([::1%25lo], RFC 6874; by name
+// or index), the one link ::1 is on (RFC 4291 gives it link-local scope).
+// Any other Host ([::1%25evil.com], [::1%25eth0], [127.0.0.1], an
+// unbracketed ::1), or none, is refused: a browser on the machine sends
+// loopback requests with the Host of the page that made them, and DNS
+// rebinding (a name of the attacker's that first resolves to its server,
+// then to 127.0.0.1) makes a page of any site same-origin with a loopback
+// service, so that it can read the answers. Reach the endpoint as localhost
+// or 127.0.0.1: by the machine's own name it is refused, whatever the peer.
 //
 // So a service behind a proxy cannot reach the statistics through it with
 // LoopbackOnly. To allow that, write an Authorize of your own (a token or
@@ -546,8 +546,11 @@ func portOnly(s string) bool {
 	if s == "" {
 		return true
 	}
-	return s[0] == ':' && strings.Trim(s[1:], "0123456789") == ""
+	return s[0] == ':' && digits(s[1:])
 }
+
+// digits reports whether s is made of ASCII digits only (true for "").
+func digits(s string) bool { return strings.Trim(s, "0123456789") == "" }
 
 // loopbackZone reports whether zone, an IPv6 zone, names this machine's
 // loopback interface, by name or by index: the only zone that means
@@ -558,7 +561,7 @@ func loopbackZone(zone string) bool {
 		ifi *net.Interface
 		err error
 	)
-	if zone == "" || strings.Trim(zone, "0123456789") == "" {
+	if digits(zone) {
 		n, aerr := strconv.Atoi(zone)
 		if aerr != nil || n <= 0 {
 			return false
