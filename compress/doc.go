@@ -11,8 +11,15 @@
 // Every Accept-Encoding line is parsed: codings are case-insensitive,
 // q-values have up to three decimals, "q=0" refuses a coding, "*" stands for
 // codings not listed, "x-gzip" means gzip, and an explicit identity weight
-// higher than every codec's means "do not compress". Malformed elements are
-// ignored; nothing is matched by substring ("gzip;q=0" is a refusal). Among
+// higher than every codec's means "do not compress". Nothing is matched by
+// substring ("gzip;q=0" is a refusal). An element that does not follow RFC
+// 9110's grammar (sections 12.5.3 and 12.4.2: a weight that is not "0" or
+// "1" with at most three decimals, as "q=0.0001", "q=abc" or "q=1.5", or a
+// parameter other than q) refuses the coding it names, wherever it stands:
+// "gzip;q=0;x=1, *" gets no gzip. The client meant to weigh that coding, and
+// reading it as a refusal never sends what it may have refused, where
+// ignoring the element let a "*" grant it; refusing the whole header instead
+// would cost every other coding it named well-formed. Among
 // the acceptable codecs the highest weight wins, ties going to
 // Options.Algorithms order (default zstd, br, gzip, deflate). Responses
 // flushed before the handler returns use Options.StreamingAlgorithms

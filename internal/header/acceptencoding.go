@@ -67,11 +67,17 @@ type AcceptEncoding struct {
 // each with an optional weight ";q=" qvalue, where a qvalue is "0" or "1"
 // with at most three decimals ("0.5", "0.125", "1.000"). Codings and "q"
 // are matched ignoring ASCII case, OWS is allowed around ";" and "=", and
-// "x-gzip" counts as gzip. An element is ignored when it is not a token,
-// when its weight is malformed (four decimals, "q=.5", above 1) and when it
-// has any other parameter: the grammar allows none. When a coding is listed
-// twice its first valid element counts. Codings this package does not know
-// are ignored. It does not allocate.
+// "x-gzip" counts as gzip. An element that does not follow this grammar (a
+// malformed weight: four decimals, "q=.5", "q=abc", above 1; any other
+// parameter, which the grammar does not allow; text after the coding
+// without ";") refuses the coding its leading token names, as "q=0" would,
+// wherever it stands in the header: the client meant to say something about
+// that coding, and the safe reading of what it said is that it does not
+// want it, so "*" never grants it. For identity a malformed element is
+// ignored (identity is what a server sends when it sends no coding). An
+// element with no leading token is ignored. When a coding is listed twice
+// in well-formed elements the first counts. Codings this package does not
+// know are ignored. It does not allocate.
 func ParseAcceptEncoding(lines []string) AcceptEncoding {
 	a := AcceptEncoding{present: len(lines) > 0, star: notListed}
 	for i := range a.q {
@@ -80,21 +86,35 @@ func ParseAcceptEncoding(lines []string) AcceptEncoding {
 	for e := range Elements(lines) {
 		coding, q, ok := parseCodingElement(e)
 		if !ok {
-			continue
+			coding = leadingToken(e)
 		}
 		slot := &a.star
 		if coding != "*" {
 			c, known := ParseCoding(coding)
-			if !known {
+			if !known || (!ok && c == Identity) {
 				continue
 			}
 			slot = &a.q[c]
 		}
-		if *slot == notListed {
+		switch {
+		case !ok:
+			*slot = 0 // refused, whatever came before
+		case *slot == notListed:
 			*slot = q
 		}
 	}
 	return a
+}
+
+// leadingToken returns the longest prefix of e made of tchars ("" when e
+// starts with another byte): the coding a malformed element names.
+func leadingToken(e string) string {
+	for i := 0; i < len(e); i++ {
+		if !tchars[e[i]] {
+			return e[:i]
+		}
+	}
+	return e
 }
 
 // parseCodingElement parses `coding [ OWS ";" OWS "q=" qvalue ]`.

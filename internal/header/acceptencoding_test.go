@@ -54,13 +54,21 @@ func TestChoose(t *testing.T) {
 		{"several lines", []string{"deflate;q=0.2", "br;q=0.9"}, all, "br"},
 		{"whitespace", []string{" \tgzip \t; \tq=0.7 , br ; q=0.6\t"}, all, "gzip"},
 		{"Q upper", []string{"gzip;Q=0.3, br;q=0.2"}, all, "gzip"},
-		{"bad q ignored", []string{"gzip;q=2, br;q=0.1"}, all, "br"},
-		{"four decimals ignored", []string{"gzip;q=0.1234, br;q=0.1"}, all, "br"},
+		{"bad q refuses", []string{"gzip;q=2, br;q=0.1"}, all, "br"},
+		{"four decimals refuse", []string{"gzip;q=0.1234, br;q=0.1"}, all, "br"},
 		{"four decimals, nothing else", []string{"gzip;q=0.5000"}, all, ""},
-		{"1.001 ignored", []string{"gzip;q=1.001, br;q=0.1"}, all, "br"},
-		{"other param ignored", []string{"gzip;level=9, br;q=0.1"}, all, "br"},
+		{"1.001 refuses", []string{"gzip;q=1.001, br;q=0.1"}, all, "br"},
+		{"other param refuses", []string{"gzip;level=9, br;q=0.1"}, all, "br"},
 		{"other param then refusal", []string{"gzip;foo=1, gzip;q=0"}, all, ""},
-		{"two weights ignored", []string{"gzip;q=1;q=1, br;q=0.1"}, all, "br"},
+		{"two weights refuse", []string{"gzip;q=1;q=1, br;q=0.1"}, all, "br"},
+		{"malformed is not granted by star", []string{"gzip;q=0;x=1, *"}, []header.Coding{header.Gzip, header.Deflate}, "deflate"},
+		{"malformed after star", []string{"*, gzip;q=abc"}, []header.Coding{header.Gzip}, ""},
+		{"malformed after valid", []string{"gzip, gzip;q=0.0001"}, all, ""},
+		{"malformed x-gzip", []string{"x-gzip;q=1.5, *"}, []header.Coding{header.Gzip}, ""},
+		{"no semicolon", []string{"gzip q=0, *"}, []header.Coding{header.Gzip}, ""},
+		{"malformed star refuses the rest", []string{"*;q=abc, br"}, all, "br"},
+		{"malformed identity ignored", []string{"identity;q=2, gzip"}, all, "gzip"},
+		{"no leading token ignored", []string{"\"gzip\";q=0, *"}, []header.Coding{header.Gzip}, "gzip"},
 		{"unknown codings", []string{"compress, lzma, gzipper"}, all, ""},
 		{"substring is not a match", []string{"xgzip, gzip2"}, all, ""},
 		{"first duplicate counts", []string{"gzip;q=0, gzip"}, all, ""},
@@ -288,11 +296,18 @@ func refChoose(lines []string, prefs []string) string {
 		return ""
 	}
 	qs := map[string]int{}
+	refused := map[string]bool{} // named by a malformed element
 	for _, line := range lines {
 		for _, el := range strings.Split(line, ",") {
 			parts := strings.Split(el, ";")
 			coding := strings.ToLower(strings.Trim(parts[0], " \t"))
-			if coding == "" || strings.ContainsFunc(coding, func(r rune) bool { return r > 127 || !header.IsTchar(byte(r)) }) {
+			if coding == "" {
+				continue
+			}
+			if i := strings.IndexFunc(coding, func(r rune) bool { return r > 127 || !header.IsTchar(byte(r)) }); i >= 0 {
+				if i > 0 {
+					refused[coding[:i]] = true
+				}
 				continue
 			}
 			q, ok := 1000, true
@@ -307,6 +322,7 @@ func refChoose(lines []string, prefs []string) string {
 				}
 			}
 			if !ok {
+				refused[coding] = true
 				continue
 			}
 			if coding == "x-gzip" {
@@ -315,6 +331,14 @@ func refChoose(lines []string, prefs []string) string {
 			if _, seen := qs[coding]; !seen {
 				qs[coding] = q
 			}
+		}
+	}
+	for coding := range refused {
+		if coding == "x-gzip" {
+			coding = "gzip"
+		}
+		if coding != "identity" {
+			qs[coding] = 0
 		}
 	}
 	best, bestQ := "", 0
