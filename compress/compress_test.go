@@ -145,7 +145,7 @@ func TestRules(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Content-Encoding", "gzip")
 			_, _ = w.Write(big)
-		}, req: get("gzip"), check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+		}, req: get("gzip"), wantVary: true, check: func(t *testing.T, rec *httptest.ResponseRecorder) {
 			assert.Equal(t, big, rec.Body.Bytes(), "untouched")
 		}},
 		{name: "Disable opts out", handler: func(w http.ResponseWriter, r *http.Request) {

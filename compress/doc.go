@@ -45,9 +45,9 @@
 //     Upgrade header answered with a 200 is handled like any other);
 //   - its status is not 2xx, or is 204 or 206 (a 304 gets the Vary its 200
 //     would have had, RFC 9110 section 15.4.5: none when its Content-Type is
-//     one that is not compressed, when it has a Content-Encoding or
-//     "Cache-Control: no-transform", or after Disable, "Accept-Encoding" when
-//     it has a compressible Content-Type or none at all, since the
+//     one that is not compressed, when it has "Cache-Control: no-transform",
+//     or after Disable, "Accept-Encoding" when it has a compressible
+//     Content-Type or none at all (its own Content-Encoding or not), since the
 //     middleware cannot tell then what its 200 was: net/http's ServeContent
 //     and FileServer remove Content-Type and Content-Encoding from their
 //     304s, so a precompressed or never-compressed file's 304 varies where
@@ -57,7 +57,18 @@
 //     when it sent If-Modified-Since only, the one negotiated for the
 //     request);
 //   - it has a Content-Encoding (call [Disable] to opt a response out) or a
-//     Content-Range, or "Cache-Control: no-transform";
+//     Content-Range, or "Cache-Control: no-transform". A response the
+//     handler coded itself is sent as it is, but with the Vary its uncoded
+//     form would have had ("Accept-Encoding" merged, never duplicated, when
+//     the status, Content-Type and Cache-Control leave the choice to
+//     negotiation; not after Disable): a handler that sets Content-Encoding
+//     chose it by Accept-Encoding (a pre-compressed blob, a proxied
+//     upstream), and a shared cache that stores it under the URL alone
+//     serves the coded bytes to clients that do not accept them. Caddy's
+//     encode and nginx's gzip_vary add nothing there; klauspost's gzhttp
+//     adds Vary to every response. A handler whose coded response does not
+//     depend on Accept-Encoding costs a cache at most one entry per
+//     negotiation profile;
 //   - its media type is not in Options.MimeTypes, is text/event-stream
 //     (unless Options.EventStream), or is already compressed (images other
 //     than SVG and icons, audio, video, archives and packages, .dmg disk

@@ -319,12 +319,12 @@ func (w *responseWriter) precheck() {
 	switch s := w.status; {
 	case s == http.StatusNotModified:
 		// A 304 carries the Vary its 200 would have had: none when the
-		// 200 would pass through as it is (Disable, the handler's own
-		// coding, no-transform, a type never compressed).
-		ct, has := h["Content-Type"]
-		w.vary = !disabled && !coded && !noTransform(h["Cache-Control"]) &&
-			(!has || (len(ct) > 0 && w.c.cfg.typeOK(mediaType(ct[0]))))
-		if w.vary {
+		// 200 would pass through as it is (Disable, no-transform, a
+		// type never compressed), and that of a 200 the handler coded
+		// itself (see below).
+		may, has := w.mayEncode(h)
+		w.vary = may && !disabled
+		if w.vary && !coded {
 			var cd *codec
 			switch ae := w.r.Header["Accept-Encoding"]; {
 			case w.inm != nil:
@@ -355,20 +355,24 @@ func (w *responseWriter) precheck() {
 		return
 	}
 	if coded || disabled {
+		// The handler's own coding is sent as it is, with the Vary its
+		// uncoded form would have had: the handler chose it by
+		// Accept-Encoding (a pre-compressed blob, a proxied upstream)
+		// as the middleware would have, and a shared cache that stores
+		// it under the URL alone serves coded bytes to clients that do
+		// not accept them. Not after Disable: never encoded, that
+		// response does not vary here.
+		may, _ := w.mayEncode(h)
+		w.vary = may && coded && !disabled
 		w.pass()
 		return
 	}
-	if _, ok := h["Content-Range"]; ok || noTransform(h["Cache-Control"]) {
-		w.pass()
+	may, typed := w.mayEncode(h)
+	if !may {
+		w.pass() // a nil Content-Type suppresses sniffing, as in net/http
 		return
 	}
-	if ct, ok := h["Content-Type"]; ok {
-		if len(ct) == 0 || !w.c.cfg.typeOK(mediaType(ct[0])) {
-			w.pass() // nil Content-Type suppresses sniffing, as in net/http
-			return
-		}
-		w.typeKnown = true
-	}
+	w.typeKnown = typed
 	if cl, ok := h["Content-Length"]; ok && len(cl) > 0 {
 		n, err := strconv.ParseInt(cl[0], 10, 64)
 		if err != nil || n < int64(w.c.cfg.minSize) {
@@ -382,6 +386,19 @@ func (w *responseWriter) precheck() {
 			_ = w.decide(false, nil) // nothing is written yet: no error
 		}
 	}
+}
+
+// mayEncode reports whether h, the header of a response with a status
+// that may be encoded, would leave the choice to negotiation had it no
+// Content-Encoding: no Content-Range, no "Cache-Control: no-transform", and
+// a Content-Type of MimeTypes or none (to be sniffed). typed reports
+// whether h has a Content-Type.
+func (w *responseWriter) mayEncode(h http.Header) (may, typed bool) {
+	if _, ok := h["Content-Range"]; ok || noTransform(h["Cache-Control"]) {
+		return false, false
+	}
+	ct, typed := h["Content-Type"]
+	return !typed || (len(ct) > 0 && w.c.cfg.typeOK(mediaType(ct[0]))), typed
 }
 
 // dropIdentity removes the "identity" values from ce, h's Content-Encoding,
