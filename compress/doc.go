@@ -104,7 +104,15 @@
 // weakened (W/"x") or, with ETagSuffix, suffixed ("x:gzip") and
 // If-None-Match and If-Match rewritten so that a handler computing its own
 // ETag still answers 304 (which carries the ETag of the variant the client
-// named, streamed or not) and accepts updates conditioned on it. If-Range
+// named, streamed or not) and accepts updates conditioned on it. Weakening,
+// the default, gives every encoded variant one tag: a shared cache that
+// revalidates several stored variants with all their tags in one
+// If-None-Match (RFC 9111 section 4.3.1) gets a 304 that selects all of
+// them (section 4.3.4), and may then serve its gzip copy to a client that
+// accepts only br. ETagSuffix gives each variant a tag of its own, and its
+// 304 names the variant negotiated for the request: set it in front of such
+// a cache. Caches that select by Vary first (browsers, this module's
+// response cache) are not affected. If-Range
 // is not rewritten (see Ranges below). Content-Length is exact
 // when the whole compressed body fits in MaxBuffer (64 KiB); a larger or
 // flushed body, or one with trailers (declared in Trailer or set with

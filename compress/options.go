@@ -77,6 +77,18 @@ const (
 	// "x", which still fails a strong comparison with the handler's W/"x".
 	// If-Range is not rewritten: a client resuming an encoded download
 	// gets the whole body (see ETagSuffix).
+	//
+	// Its trade-off: every encoded variant of a response (gzip, br, zstd,
+	// deflate) has the same tag W/"x". A cache that holds several of them
+	// and revalidates with all their tags (RFC 9111 section 4.3.1) gets a
+	// 304 naming W/"x", which selects every one of them (section 4.3.4):
+	// a cache that then serves the most recent may send its gzip copy to
+	// a client that accepts only br. Caches that keep their variants apart
+	// by Vary before revalidating (browsers, this module's response cache)
+	// are not affected. ETagSuffix gives each variant its own strong tag,
+	// and its 304 names the variant the request negotiates; it is not the
+	// default because it changes the handler's tags that clients and
+	// caches see, strong, which Flask-Compress's users may compare.
 	ETagWeaken ETagMode = iota
 	// ETagSuffix keeps strong ETags strong and suffixes them per encoding,
 	// "x" becoming "x:gzip" (as Flask-Compress does); the middleware rewrites
