@@ -87,8 +87,10 @@ const (
 	// by Vary before revalidating (browsers, this module's response cache)
 	// are not affected. ETagSuffix gives each variant its own strong tag,
 	// and its 304 names the variant the request negotiates; it is not the
-	// default because it changes the handler's tags that clients and
-	// caches see, strong, which Flask-Compress's users may compare.
+	// default because a strong tag promises the same bytes, and encoding
+	// on the fly gives other bytes under another level, library version
+	// or instance: a cache that combines partial responses by strong tag
+	// (RFC 9111 section 3.4) could splice two of them.
 	ETagWeaken ETagMode = iota
 	// ETagSuffix keeps strong ETags strong and suffixes them per encoding,
 	// "x" becoming "x:gzip" (as Flask-Compress does); the middleware rewrites
