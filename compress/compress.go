@@ -106,7 +106,7 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 			r, cw.inm = r2, r.Header["If-None-Match"]
 		}
 	}
-	cw.c, cw.r = c, r
+	cw.c, cw.r, cw.cond = c, r, cond
 	cw.head = r.Method == http.MethodHead
 	cw.raw = cw.rawArr[:0]
 	cw.declared, cw.written = -1, 0

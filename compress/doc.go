@@ -164,7 +164,10 @@
 // validators match the 200 response's (the ETag as the client was sent it,
 // weakened or suffixed; weak comparison) gets 304 Not Modified without the
 // body, as Flask-Compress's COMPRESS_EVALUATE_CONDITIONAL_REQUEST does (on
-// by default; Options.IgnoreConditional turns it off). [Conditional] does
+// by default; Options.IgnoreConditional turns it off). The 304 is decided
+// from the header, before any of the body is encoded: what the handler
+// writes after it is discarded unencoded, so a client resending the tag it
+// was sent costs the handler's run but no encoder. [Conditional] does
 // the same without compression.
 //
 // # Streaming and the ResponseWriter

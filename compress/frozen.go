@@ -109,6 +109,21 @@ func (w *responseWriter) restore() (late http.Header) {
 	return late
 }
 
+// committedValues returns the values of the field key (canonical) in the
+// header the response is to be committed with: the frozen one, or the
+// handler's map while nothing is frozen. It does not allocate.
+func (w *responseWriter) committedValues(key string) []string {
+	if !w.frozen {
+		return w.Header()[key]
+	}
+	for _, f := range w.snapKeys {
+		if f.key == key {
+			return w.snapVals[f.start:f.end]
+		}
+	}
+	return nil
+}
+
 // declaresTrailer reports whether the Trailer lines declare the field key.
 func declaresTrailer(lines []string, key string) bool {
 	for name := range header.Elements(lines) {

@@ -33,6 +33,12 @@ type responseWriter struct {
 	r    *http.Request
 	head bool
 
+	// cond is the Conditional writer w writes through, if any, and
+	// notModified reports that it made a 304 of the encoded response,
+	// committed at the decision: nothing is encoded then (see decide).
+	cond        *conditional.Writer
+	notModified bool
+
 	status    int   // the held final status, 0 until known
 	state     state // see the constants
 	typeKnown bool  // Content-Type was present and acceptable
@@ -147,7 +153,10 @@ func (w *responseWriter) write(p []byte) (int, error) {
 	case passthrough:
 		return w.Writer.Write(p)
 	case encoding:
-		if w.enc == nil { // HEAD: no body goes out
+		switch {
+		case w.notModified:
+			return w.Writer.Write(p) // discarded by cond (see there)
+		case w.enc == nil: // HEAD: no body goes out
 			return len(p), nil
 		}
 		return w.enc.Write(p)
@@ -267,7 +276,7 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	var n int64
 	var err error
 	switch {
-	case w.state == passthrough:
+	case w.state == passthrough || w.notModified:
 		n, err = w.Writer.ReadFrom(r)
 	case w.enc == nil:
 		n, err = io.Copy(io.Discard, r)
@@ -463,6 +472,18 @@ func (w *responseWriter) decide(streamed bool, sniff []byte) error {
 		w.raw = w.raw[:0]
 		return w.commitEncoded(-1)
 	}
+	if w.cond != nil && w.notModifiedBy(w.cond) {
+		// The encoded response is to become a 304, which has no body:
+		// committed now, it needs no encoder, and the body the handler
+		// goes on writing is discarded unencoded (a client resending
+		// the tag it got costs no compression).
+		_ = w.commitEncoded(-1) // never fails
+		if w.notModified = w.cond.NotModified(); w.notModified {
+			w.raw = w.raw[:0]
+			return nil
+		}
+		w.streaming = true // not reached: committed without a length
+	}
 	w.out = getBuffer()
 	w.enc = cd.get(sink{w})
 	if len(w.raw) > 0 {
@@ -491,17 +512,20 @@ func (w *responseWriter) pass() error {
 }
 
 // notModifiedBy reports whether cond, the Conditional writer below, will
-// make a 304 of the encoded response once it is committed: its header as
-// it will be sent (the ETag weakened or suffixed) matches the request's
-// validators.
+// make a 304 of the encoded response once it is committed: its validators
+// as they will be sent (the ETag weakened or suffixed) match the
+// request's. It changes nothing.
 func (w *responseWriter) notModifiedBy(cond *conditional.Writer) bool {
 	if w.status != http.StatusOK {
 		return false
 	}
-	w.restore() // a 304 has no trailers: late values are dropped
-	h := w.Header().Clone()
-	header.Canonicalize(h)
-	w.encodeETag(h)
+	h := make(http.Header, 2)
+	for _, k := range [...]string{"Etag", "Last-Modified"} {
+		if vs := w.committedValues(k); len(vs) > 0 {
+			h[k] = vs
+		}
+	}
+	w.encodeETag(h) // replaces the value: the slab is not written
 	return conditional.NotModified(cond.Request().Header, h)
 }
 
@@ -639,8 +663,9 @@ func (w *responseWriter) release() {
 		putBuffer(w.out)
 	}
 	w.Reset(nil, nil)
-	w.c, w.r, w.codec, w.inm, w.enc, w.out = nil, nil, nil, nil, nil, nil
+	w.c, w.r, w.codec, w.inm, w.enc, w.out, w.cond = nil, nil, nil, nil, nil, nil, nil
 	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming = false, 0, undecided, false, false, false
+	w.notModified = false
 	w.raw, w.declared, w.written = nil, -1, 0
 	w.sniffedType, w.frozen = "", false
 	w.snapKeys, w.snapVals = clearSlab(w.snapKeys), clearSlab(w.snapVals)
