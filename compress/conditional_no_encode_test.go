@@ -2,7 +2,6 @@ package compress_test
 
 import (
 	"io"
-	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -23,11 +22,7 @@ import (
 // made is known from the header alone, before the first byte is encoded:
 // the middleware now commits it at once and encodes nothing.
 func TestConditional304EncodesNothing(t *testing.T) {
-	data := make([]byte, 1<<20)
-	rng := rand.New(rand.NewSource(1))
-	for i := range data {
-		data[i] = "abcdefghij klmnop\n"[rng.Intn(18)]
-	}
+	data := randomText(1 << 20)
 	const k = 16
 	release := make(chan struct{})
 	var started sync.WaitGroup

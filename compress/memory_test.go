@@ -24,17 +24,25 @@ func heapInUse() uint64 {
 	return m.HeapAlloc
 }
 
+// randomText returns n bytes of text drawn at random from a small
+// alphabet (seeded: the same each run), which the encoders cannot shrink
+// much, so that their windows fill.
+func randomText(n int) []byte {
+	data := make([]byte, n)
+	rng := rand.New(rand.NewSource(1))
+	for i := range data {
+		data[i] = "abcdefghij klmnop\n"[rng.Intn(18)]
+	}
+	return data
+}
+
 // TestInFlightMemoryPerResponse: the client picks the codec. With the old
 // defaults every in-flight response a client chose zstd for pinned ~18 MiB
 // once 1 MiB had gone through it (an 8 MiB window), br ~13 MiB, against
 // ~1 MiB for gzip: K slow or long responses (an export, a slow reader)
 // cost K x 18 MiB.
 func TestInFlightMemoryPerResponse(t *testing.T) {
-	data := make([]byte, 1<<20)
-	rng := rand.New(rand.NewSource(1))
-	for i := range data {
-		data[i] = "abcdefghij klmnop\n"[rng.Intn(18)]
-	}
+	data := randomText(1 << 20)
 	const k = 16
 	for _, ae := range []string{"gzip", "zstd", "br"} {
 		cz := compress.Must(compress.Options{})
