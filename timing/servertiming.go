@@ -41,7 +41,8 @@ type Metric struct {
 	// Count is the number of events Count folded into this metric.
 	Count int
 
-	one, many string // Count's nouns, set only on counted metrics
+	counted   bool   // made by Count: later Counts of the name fold into it
+	one, many string // Count's nouns ("" for none)
 }
 
 // recorder collects the metrics of one request. It is safe for concurrent use.
@@ -71,13 +72,13 @@ func (r *recorder) count(name string, d time.Duration, one, many string) {
 	}
 	for i := range r.metrics {
 		m := &r.metrics[i]
-		if m.Name == name && m.many != "" {
+		if m.Name == name && m.counted {
 			m.Duration += d
 			m.Count++
 			return
 		}
 	}
-	r.metrics = append(r.metrics, Metric{Name: name, Duration: d, Count: 1, one: one, many: many})
+	r.metrics = append(r.metrics, Metric{Name: name, Duration: d, Count: 1, counted: true, one: one, many: many})
 }
 
 // seal marks the headers as written and returns the header value for the
@@ -100,20 +101,24 @@ func (r *recorder) snapshot() ([]Metric, int) {
 	out := make([]Metric, len(r.metrics))
 	for i, m := range r.metrics {
 		m.Desc = m.desc()
-		m.one, m.many = "", ""
+		m.counted, m.one, m.many = false, "", ""
 		out[i] = m
 	}
 	return out, r.late
 }
 
 func (m *Metric) desc() string {
-	if m.many == "" {
+	if !m.counted {
 		return m.Desc
 	}
+	noun := m.many
 	if m.Count == 1 {
-		return "1 " + m.one
+		noun = m.one
 	}
-	return strconv.Itoa(m.Count) + " " + m.many
+	if noun == "" {
+		return strconv.Itoa(m.Count)
+	}
+	return strconv.Itoa(m.Count) + " " + noun
 }
 
 func fromContext(ctx context.Context) *recorder {
@@ -159,7 +164,9 @@ func Add(ctx context.Context, name string, d time.Duration, desc string) {
 // Count folds one event of duration d into the metric named name: the
 // header shows the total duration and the number of events, as in
 // db;dur=12.5;desc="7 queries" (one and many are the singular and plural
-// nouns). It does nothing without a recorder in ctx, and is safe for
+// nouns; many "" is one, and with no noun the description is the number
+// alone). Every Count of a name folds into one metric, so a request that
+// counts an event per item of a list gets one entry. It does nothing without a recorder in ctx, and is safe for
 // concurrent use; package pool uses it to report a request's SQL queries.
 func Count(ctx context.Context, name string, d time.Duration, one, many string) {
 	if r := fromContext(ctx); r != nil {
