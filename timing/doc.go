@@ -42,7 +42,11 @@
 // panic; Server-Timing is also dropped from the Trailer declaration. They
 // are not parsed into the Report. A hijacked connection is the handler's
 // own. For an admitted request, the handler's fields are sent as it set
-// them, and the middleware's metrics follow in a field of their own.
+// them, and the middleware's metrics follow in a field of their own; the
+// response then says that no shared cache may store it (private in
+// Cache-Control and in the CDN-Cache-Control fields, no-store in
+// Surrogate-Control), since Expose decides on what the client sent and a
+// CDN would serve the stored copy, metrics and all, to everyone.
 //
 // Package pool reports each request's SQL queries through Count, and the
 // response cache and compress report cache;desc=hit|miss|stale and

@@ -55,7 +55,17 @@ type Options struct {
 	// admit a request, the middleware also removes the Server-Timing fields
 	// the handler set itself (a proxied upstream's, say), in any spelling,
 	// from the header, from 1xx responses and from the trailer; when it
-	// does, they are kept and the middleware's field is added after them.
+	// does, they are kept and the middleware's field is added after them,
+	// and the response goes out marked for no shared cache: "private" in
+	// Cache-Control (set when absent) and in CDN-Cache-Control and the
+	// -CDN-Cache-Control fields of RFC 9213, "no-store" in
+	// Surrogate-Control, unless they have private or no-store already, so
+	// that a CDN in front never serves one client's metrics to others. The
+	// handler's header map gets its own values back once the status went
+	// down (net/http copies the header then): a response cache below the
+	// middleware stores what the handler sent. A writer above the
+	// middleware that reads the header after its WriteHeader returned
+	// (one that waits for the first bytes) sends the handler's directives.
 	Expose func(*http.Request) bool
 
 	// Logger receives the slow-request log. nil: no log.
@@ -189,28 +199,33 @@ type writer struct {
 // sets the middleware's headers when the final status is committed.
 func (w *writer) WriteHeader(code int) {
 	w.hide()
-	if !httpx.Informational(code) && !w.Committed() {
-		w.setHeaders()
+	if httpx.Informational(code) || w.Committed() {
+		w.Writer.WriteHeader(code)
+		return
 	}
+	saved := w.setHeaders()
 	w.Writer.WriteHeader(code)
+	restore(w.Header(), saved)
 }
 
 // setHeaders sets the response-time header and, for an admitted request,
 // adds the Server-Timing field of the metrics recorded so far (after the
-// handler's own fields, which it keeps).
-func (w *writer) setHeaders() {
+// handler's own fields, which it keeps) and keeps the response from shared
+// caches, returning the fields to restore once the status went down.
+func (w *writer) setHeaders() []savedField {
 	w.headerTime = time.Since(w.start)
 	h := w.Header()
 	if w.m.header != NoHeader {
 		h.Set(w.m.header, w.m.format(w.headerTime))
 	}
 	if w.rec == nil {
-		return
+		return nil
 	}
 	v := w.rec.seal()
 	if !w.expose {
-		return
+		return nil
 	}
+	saved := keepFromSharedCaches(h)
 	total := formatHeader([]Metric{{Name: "total", Duration: w.headerTime}})
 	if v != "" {
 		v += ", " + total
@@ -218,6 +233,7 @@ func (w *writer) setHeaders() {
 		v = total
 	}
 	h.Add(serverTiming, v)
+	return saved
 }
 
 // hide removes the handler's Server-Timing fields (header, trailer, and
