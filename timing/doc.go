@@ -13,7 +13,8 @@
 // byte. The status is recorded as sent: 200 for a handler that writes
 // nothing; 1xx informational codes (103 Early Hints) are forwarded and
 // ignored. The wrapper keeps exactly the optional interfaces (Flusher,
-// Hijacker, Pusher, io.ReaderFrom) of the writer it wraps.
+// Hijacker, Pusher, io.ReaderFrom, and the deprecated CloseNotifier that
+// event-stream handlers still assert) of the writer it wraps.
 //
 // # Server-Timing
 //

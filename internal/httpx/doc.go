@@ -20,9 +20,11 @@
 //	next.ServeHTTP(wrapped, r)
 //
 // The http.ResponseWriter returned by Reset (also available from
-// [Writer.ResponseWriter]) is one of 16 generated types, chosen once per
-// Reset: it implements http.Flusher, http.Hijacker, http.Pusher and
-// io.ReaderFrom exactly when the underlying writer does, and always
+// [Writer.ResponseWriter]) is one of 32 generated types, chosen once per
+// Reset: it implements http.Flusher, http.Hijacker, http.Pusher,
+// io.ReaderFrom and the deprecated http.CloseNotifier (which event-stream
+// handlers and gin's writer still assert, and panic without) exactly when
+// the underlying writer does, and always
 // implements io.StringWriter and Unwrap() http.ResponseWriter, so that
 // http.ResponseController works through it. When the underlying writer is a
 // Flusher it also has FlushError() error (as net/http's own writer does), so
@@ -44,6 +46,7 @@
 //	ReadFrom(r)         -> hooks.ReadFrom(r)
 //	Hijack()            -> hooks.Hijack()
 //	Push(target, opts)  -> the underlying Push, directly (not a hook)
+//	CloseNotify()       -> the underlying CloseNotify, directly (not a hook)
 //	Unwrap()            -> hooks.Unwrap(), with Flush and Hijack kept on the hooks (below)
 //
 // Because WriteString does not copy, a Write hook must follow the io.Writer

@@ -202,6 +202,10 @@ func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
 	if _, ok := rw.(io.ReaderFrom); ok {
 		mask |= hasR
 	}
+	//lint:ignore SA1019 handlers still assert it (SSE handlers, gin's writer): hiding it makes them panic
+	if _, ok := rw.(http.CloseNotifier); ok {
+		mask |= hasC
+	}
 	w.mask = uint8(mask)
 	w.hd = w.next() // never handed out before: no call can hold it
 	w.hd.attach(w)
@@ -409,6 +413,20 @@ func (b base) readFrom(r io.Reader) (int64, error) {
 	}
 	defer b.h.exit()
 	return w.h.ReadFrom(r)
+}
+
+// closeNotify forwards CloseNotify to the underlying writer, which the
+// hooks do not see: it tells nothing about the response. A detached
+// writer's channel never receives, as net/http's may not once the handler
+// has returned.
+func (b base) closeNotify() <-chan bool {
+	w := b.h.enter()
+	if w == nil {
+		return nil
+	}
+	defer b.h.exit()
+	//lint:ignore SA1019 forwarded for the handlers that still assert it
+	return w.rw.(http.CloseNotifier).CloseNotify()
 }
 
 func (b base) push(target string, opts *http.PushOptions) error {
