@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,13 +19,9 @@ import (
 // and the client got no response at all.
 func TestEventStreamKeepsCloseNotifier(t *testing.T) {
 	for _, h2 := range []bool{false, true} {
-		name := "HTTP1"
-		if h2 {
-			name = "HTTP2"
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(protoName(h2), func(t *testing.T) {
 			left := make(chan struct{})
-			srv := httptest.NewUnstartedServer(timing.Must(timing.Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv, client := startServer(t, timing.Must(timing.Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				cn, ok := w.(http.CloseNotifier) //lint:ignore SA1019 the deprecated interface is what such handlers assert
 				if !ok {
 					panic("no http.CloseNotifier") // as w.(http.CloseNotifier) would
@@ -37,17 +32,7 @@ func TestEventStreamKeepsCloseNotifier(t *testing.T) {
 				http.NewResponseController(w).Flush()
 				<-gone
 				close(left)
-			})))
-			client := http.DefaultClient
-			if h2 {
-				srv.EnableHTTP2 = true
-				srv.StartTLS()
-				client = srv.Client()
-			} else {
-				srv.Start()
-			}
-			defer srv.Close()
-
+			})), h2)
 			resp, err := client.Get(srv.URL)
 			require.NoError(t, err, "the handler answered")
 			assert.Equal(t, http.StatusOK, resp.StatusCode)

@@ -82,27 +82,14 @@ func TestAdmittedResponseIsNotForSharedCaches(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, h2 := range []bool{false, true} {
-			name := tc.name + "/HTTP1"
-			if h2 {
-				name = tc.name + "/HTTP2"
-			}
-			t.Run(name, func(t *testing.T) {
-				srv := httptest.NewUnstartedServer(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t.Run(tc.name+"/"+protoName(h2), func(t *testing.T) {
+				srv, client := startServer(t, mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					tc.set(w.Header())
 					if r.URL.Path == "/flush" {
 						flush(t, w)
 					}
 					_, _ = io.WriteString(w, "page")
-				})))
-				client := http.DefaultClient
-				if h2 {
-					srv.EnableHTTP2 = true
-					srv.StartTLS()
-					client = srv.Client()
-				} else {
-					srv.Start()
-				}
-				defer srv.Close()
+				})), h2)
 
 				for _, path := range []string{"/", "/flush"} {
 					resp := getWith(t, client, srv.URL+path, true)

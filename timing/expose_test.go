@@ -154,7 +154,14 @@ func serveCases(t *testing.T, opts timing.Options, cases []leakCase, h2 bool) *h
 	for i, c := range cases {
 		mux.Handle(casePath(i), c.handler)
 	}
-	srv := httptest.NewUnstartedServer(recoverer(timing.Must(opts)(mux)))
+	srv, _ := startServer(t, recoverer(timing.Must(opts)(mux)), h2)
+	return srv
+}
+
+// startServer starts a server of h, over HTTP/2 with TLS when h2, else
+// HTTP/1.1, closed at the test's end, and returns it with a client for it.
+func startServer(t *testing.T, h http.Handler, h2 bool) (*httptest.Server, *http.Client) {
+	srv := httptest.NewUnstartedServer(h)
 	if h2 {
 		srv.EnableHTTP2 = true
 		srv.StartTLS()
@@ -162,7 +169,15 @@ func serveCases(t *testing.T, opts timing.Options, cases []leakCase, h2 bool) *h
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, srv.Client()
+}
+
+// protoName names a subtest run over HTTP/2 (h2) or HTTP/1.1.
+func protoName(h2 bool) string {
+	if h2 {
+		return "HTTP2"
+	}
+	return "HTTP1"
 }
 
 // casePath is the path serveCases routes to the i-th case.
