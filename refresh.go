@@ -26,8 +26,13 @@ import (
 // the refresh uses the argument as given.
 //
 // d should be well under the TTL: an entry is refreshed at most once per
-// TTL minus d. A zero d (the default) turns it off; a negative one is an
-// error. Entries that never expire are never refreshed ahead. In a
+// TTL minus d, and never before a quarter of its lifetime (from when it
+// was stored to the end of its freshness) has passed: an entry that lives
+// d or less (a TTL at or under d; in a SharedCache view, a response whose
+// max-age less its Age is) is refreshed once, a quarter of its lifetime
+// after it was stored, rather than by every hit, each of which would run
+// the handler or function again. A zero d (the default) turns it off; a
+// negative one is an error. Entries that never expire are never refreshed ahead. In a
 // SharedCache view the end of an entry's freshness lifetime (RFC 9111) is
 // its end, and the refresh is a conditional request whose response is
 // stored, or freshens the entry, under RFC 9111's rules.
@@ -68,7 +73,7 @@ func pastFresh(e *entry, now int64) time.Duration {
 // refresh that may start (refreshInBackground): a hit that starts nothing
 // allocates nothing.
 func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
-	if e.FreshUntil != 0 && m.c.now() >= e.FreshUntil-int64(m.ahead) {
+	if aheadDue(e, m.ahead, m.c.now()) {
 		m.refreshInBackground(ctx, key, a, e.Created, true) // counted as it runs
 	}
 }
@@ -76,9 +81,23 @@ func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *e
 // refreshAhead starts a background refresh of the entry f, just served to r
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
-	if f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil-int64(v.cfg.ahead) && v.refreshable(r, f.spec.namesOrNil()) {
+	if aheadDue(f.e, v.cfg.ahead, now.UnixNano()) && v.refreshable(r, f.spec.namesOrNil()) {
 		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, true) // counted as it runs
 	}
+}
+
+// aheadDue reports whether the entry e, a hit at now (Unix nanoseconds), is
+// due for a refresh of RefreshAhead(d): within d of the end of its
+// freshness, and past the first quarter of its lifetime (Created to
+// FreshUntil), so that an entry that lives d or less, whose every hit would
+// be within d, is refreshed once per three quarters of its lifetime, not
+// by every hit. An entry that never expires never is.
+func aheadDue(e *entry, d time.Duration, now int64) bool {
+	if e.FreshUntil == 0 {
+		return false
+	}
+	life := e.FreshUntil - e.Created
+	return now >= e.FreshUntil-min(int64(d), life-life/4)
 }
 
 // response is the stored response snap as StaleIf and Peek see it, at now.

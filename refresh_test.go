@@ -116,6 +116,7 @@ func TestRefreshAheadBounded(t *testing.T) {
 			_, err := m.Get(t.Context(), i)
 			require.NoError(t, err)
 		}
+		time.Sleep(20 * time.Second) // past a quarter of the TTL: see aheadDue
 		block.Store(true)
 		for i := range 20 {
 			_, err := m.Get(t.Context(), i) // a hit, served at once

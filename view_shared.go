@@ -611,7 +611,7 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 		v.refreshAhead(w, r, base, ttl, f, now)
 		return
 	}
-	if f.e.FreshUntil == 0 || now.UnixNano() < f.e.FreshUntil-int64(v.cfg.ahead) || !v.refreshable(r, f.spec.namesOrNil()) {
+	if !aheadDue(f.e, v.cfg.ahead, now.UnixNano()) || !v.refreshable(r, f.spec.namesOrNil()) {
 		return
 	}
 	fc := *f // a copy, so that the caller's stays on the stack
