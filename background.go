@@ -114,7 +114,9 @@ func (d detached) Value(key any) any {
 // stores a whole 200), and, unless the view is keyed by user (UserKey) or
 // by its own KeyFunc, Authorization and Proxy-Authorization: a shared entry
 // is refreshed as the anonymous response every client of it may get; so
-// are their spellings with '_' ("If_Match"). The client's Cookie stays, as
+// are their spellings with '_' ("If_Match"). (A request with an
+// Authorization the refresh would leave out starts none: see
+// credentialsDropped.) The client's Cookie stays, as
 // on its miss (requests with cookies are shared unless the response says
 // otherwise): a handler behind a middleware that admits only signed-in
 // clients may read it and answer a request without one with a login page,
@@ -133,7 +135,7 @@ func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request 
 	for _, name := range clientOnlyFields {
 		httpcache.DeleteField(r2.Header, name)
 	}
-	if v.cfg.userFunc == nil && v.keyFunc == nil {
+	if v.dropsCredentials() {
 		httpcache.DeleteField(r2.Header, "Authorization")
 		httpcache.DeleteField(r2.Header, "Proxy-Authorization")
 	}
@@ -146,6 +148,30 @@ func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request 
 		r2 = r2.WithContext(ctx)
 	}
 	return r2
+}
+
+// dropsCredentials reports whether the background refreshes of v run
+// without the request's credentials, Authorization and
+// Proxy-Authorization (backgroundRequest): v has neither UserKey nor
+// KeyFunc, which would key them.
+func (v *view) dropsCredentials() bool { return v.cfg.userFunc == nil && v.keyFunc == nil }
+
+// credentialsDropped reports whether r has an Authorization (in any
+// spelling: see httpcache.HasField) that a background refresh of its entry
+// would run without. Such a request starts no refresh (refreshable): the
+// refresh would keep its context values, where an authentication
+// middleware outside the view put the account Authorization names, and a
+// handler that reads the account there would make that account's page,
+// which, asked for without Authorization, a SharedCache view stores for
+// every client (RFC 9111 section 3.5 keeps a response to a request with
+// Authorization out of a shared cache unless it says public, s-maxage or
+// must-revalidate; such a request reaches a refresh only there, where it
+// may be served a stored response that says public: elsewhere it passes
+// through). Proxy-Authorization, which a view stores the response to as
+// to any request (credentials for a proxy, not for the origin), is only
+// left out of the refresh.
+func (v *view) credentialsDropped(r *http.Request) bool {
+	return v.dropsCredentials() && httpcache.HasField(r.Header, "Authorization")
 }
 
 // withServer returns ctx with http.ServerContextKey set to a placeholder

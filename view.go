@@ -2084,9 +2084,12 @@ func (v *view) otherFormKeys(ctx context.Context, r *http.Request, key string, n
 // writers; within RefreshAhead it is served the fresh entry and starts
 // nothing. Requests without a Cookie refresh the entry as before, and so
 // do requests whose cookies are all inert, whose refresh runs without
-// them (backgroundRequest).
+// them (backgroundRequest). Nor is one made of a request whose
+// Authorization the refresh would run without (credentialsDropped): the
+// refresh keeps the request's context values, where an authentication
+// middleware outside the view put the account it names.
 func (v *view) refreshable(r *http.Request, names []string) bool {
-	return len(r.Header["Cookie"]) == 0 || v.refreshableWithCookie(r, names)
+	return (len(r.Header["Cookie"]) == 0 || v.refreshableWithCookie(r, names)) && !v.credentialsDropped(r)
 }
 
 // refreshableWithCookie is refreshable for a request with a Cookie, out of
