@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,28 +124,42 @@ func BenchmarkCachedHit(b *testing.B) {
 }
 
 // BenchmarkCachedHitVary is BenchmarkCachedHit for a response with Vary:
-// the Vary record is read, then the variant, among variants=N stored.
+// the Vary record is read, then the variant, among variants=N stored. The
+// rows without a vary key vary on Accept-Language, whose variant key the
+// backend key spells; vary=Cookie rows on a 32-digit session cookie, a
+// field whose variant is named by the hash of its variant key (variantKey).
 func BenchmarkCachedHitVary(b *testing.B) {
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Vary", "Accept-Language")
-		_, _ = w.Write(benchBody)
-	})
-	for _, store := range []string{"local", "remote"} {
-		for _, n := range []int{1, DefaultMaxVariants} {
-			b.Run(fmt.Sprintf("handler=hit-%s/variants=%d/size=2KiB", store, n), func(b *testing.B) {
-				view := benchCache(b, store == "remote").Cached(time.Hour)(h)
-				r := httptest.NewRequest(http.MethodGet, "/products?page=1&sort=asc", nil)
-				for i := range n { // fill; the variant served is stored last
-					r.Header.Set("Accept-Language", fmt.Sprintf("l%d", n-1-i))
-					view.ServeHTTP(httptest.NewRecorder(), r)
-				}
-				b.ReportAllocs()
-				b.SetBytes(int64(len(benchBody)))
-				for b.Loop() {
-					view.ServeHTTP(httptest.NewRecorder(), r)
-				}
-			})
+	for _, field := range []struct {
+		row, name, value string // value: a format of the variant's number
+	}{
+		{"", "Accept-Language", "l%d"},
+		{"/vary=Cookie", "Cookie", "session=%032x"},
+	} {
+		for _, store := range []string{"local", "remote"} {
+			for _, n := range []int{1, DefaultMaxVariants} {
+				b.Run(fmt.Sprintf("handler=hit-%s/variants=%d/size=2KiB%s", store, n, field.row), func(b *testing.B) {
+					var runs atomic.Int64
+					view := benchCache(b, store == "remote").Cached(time.Hour)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+						runs.Add(1)
+						w.Header().Set("Content-Type", "application/json")
+						w.Header().Set("Vary", field.name)
+						_, _ = w.Write(benchBody)
+					}))
+					r := httptest.NewRequest(http.MethodGet, "/products?page=1&sort=asc", nil)
+					for i := range n { // fill; the variant served is stored last
+						r.Header.Set(field.name, fmt.Sprintf(field.value, n-1-i))
+						view.ServeHTTP(httptest.NewRecorder(), r)
+					}
+					b.ReportAllocs()
+					b.SetBytes(int64(len(benchBody)))
+					for b.Loop() {
+						view.ServeHTTP(httptest.NewRecorder(), r)
+					}
+					if got := runs.Load(); got != int64(n) {
+						b.Fatalf("the handler ran %d times for %d variants: not every request was a hit", got, n)
+					}
+				})
+			}
 		}
 	}
 }
