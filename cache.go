@@ -151,6 +151,25 @@ type Options struct {
 	// in-process store, one more key in the same round trip on a remote one.
 	// Every process sharing the backend must have the same setting.
 	HostScopedWrites bool
+	// VariantKeySecret keys the hash that names a response's Vary variant
+	// when the Vary names a field other than those of content negotiation
+	// (Cookie, Authorization, an API key's field: see Cached): such a
+	// variant's backend key, and its name in the page's Vary record, are
+	// then of its HMAC-SHA-256 under this secret, not of its SHA-256.
+	// Without it, whoever may read the backend's keys or records (SCAN,
+	// MONITOR, a dump) can test guesses of those fields offline against
+	// the hashes (a weak password in a Basic Authorization, a short session
+	// id); with it, a guess cannot be tested without the secret.
+	//
+	// Give it at least 32 random bytes (crypto/rand), kept as a credential
+	// is, and the same in every process sharing the backend: processes with
+	// different secrets, or one with none, never share these variants (each
+	// stores its own, and they count together against MaxVariants), and
+	// changing it leaves the variants stored under the old one unreachable
+	// until they expire. Nil (the default) names them by their SHA-256, as
+	// before. A non-nil secret shorter than 32 bytes is an error, an empty
+	// one too (an unset environment variable, say). New copies it.
+	VariantKeySecret []byte
 }
 
 // BreakerOptions configures a Cache's circuit breaker. After Threshold
@@ -223,6 +242,9 @@ type Cache struct {
 	lease time.Duration // Options.Lease
 	// hostWrites: Options.HostScopedWrites (see view.tagKeysFor).
 	hostWrites bool
+	// variants names the Vary variants no key may spell, with
+	// Options.VariantKeySecret (keys.go).
+	variants variantNames
 }
 
 // New returns a Cache configured by opts, or an error naming the first
@@ -265,6 +287,10 @@ func New(opts *Options) (*Cache, error) {
 	if timeout == 0 {
 		timeout = 500 * time.Millisecond
 	}
+	if opts.VariantKeySecret != nil && len(opts.VariantKeySecret) < minVariantKeySecret {
+		return nil, fmt.Errorf("%w: Options.VariantKeySecret is %d bytes; want at least %d random bytes, or nil for none", ErrInvalidOption, len(opts.VariantKeySecret), minVariantKeySecret)
+	}
+	c.variants = newVariantNames(opts.VariantKeySecret)
 	if opts.Breaker.Cooldown < 0 {
 		return nil, fmt.Errorf("%w: Options.Breaker.Cooldown is %v; want 0 (1s) or positive", ErrInvalidOption, opts.Breaker.Cooldown)
 	}

@@ -1,14 +1,18 @@
 package caching
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"net/http"
 	"net/url"
 	"path"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/go-caching/caching/internal/argkey"
@@ -25,7 +29,8 @@ import (
 //	v/<view key>                           a response of a view, or its record of Vary names
 //	v/<view key>#t=1                       the same, for a request whose writer had a Content-Type
 //	v/<view key>#vary:<variant>            one Vary variant of a response (fields of content negotiation)
-//	v/<view key>#vary:#<SHA-256>           one of any other fields (Cookie, Authorization: see variantKey)
+//	v/<view key>#vary:#<SHA-256>           one of any other fields (Cookie, Authorization: see variantNames.key;
+//	                                       an HMAC-SHA-256 with Options.VariantKeySecret)
 //	m/<name>/<version>/<shape>/<argument>  a result of a memoized function (shape: resultShape)
 //	g/<name>                               the generation of a memoized function (ForgetAll)
 //	l/<kind>/<rest>                        the lease of a view's or memoized call's key (Lease)
@@ -480,21 +485,103 @@ func appendKeyPart(dst []byte, s string) []byte {
 	return dst
 }
 
-// variantKey is the backend key of one Vary variant of the entry at base:
+// variantNames names the Vary variants whose backend key may not spell
+// their variant key (see key): by its SHA-256, or, with
+// Options.VariantKeySecret, by its HMAC-SHA-256 under that secret, so that
+// whoever may list the backend's keys or read its records cannot test
+// guesses of a Cookie or an Authorization against them offline. The zero
+// value has no secret.
+type variantNames struct {
+	macs *sync.Pool // of *variantMAC, keyed by the secret; nil: none
+}
+
+// variantMAC is one HMAC-SHA-256 under the secret, with room for its sum:
+// the pool lends it whole, so that a hash allocates nothing.
+type variantMAC struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// minVariantKeySecret is the least length of Options.VariantKeySecret:
+// RFC 2104 advises against an HMAC key shorter than the hash's output.
+const minVariantKeySecret = sha256.Size
+
+// newVariantNames returns the variantNames of secret (nil: none), which it
+// copies.
+func newVariantNames(secret []byte) variantNames {
+	if secret == nil {
+		return variantNames{}
+	}
+	secret = bytes.Clone(secret)
+	return variantNames{macs: &sync.Pool{New: func() any {
+		h := hmac.New(sha256.New, secret)
+		// The first Reset keeps the states after the padded key, which
+		// every later Reset and Sum restore: a hash of a short variant
+		// key then costs three blocks, not five.
+		h.Reset()
+		return &variantMAC{h: h}
+	}}}
+}
+
+// key is the backend key of one Vary variant of the entry at base:
 // variant, the variant key of the fields names. It spells variant only
 // when every one of names is a field of content negotiation (readableField):
 // any other may hold a credential (Cookie, Authorization, an API key of
 // the application's), and a backend's keys are read by whoever may list
 // them (SCAN, MONITOR, the slow log, a dump); such a variant is named by
-// its hash alone, "#" and the base64 of its SHA-256, a form no variant
-// key has (they start with an escaped field name).
-func variantKey(base, variant string, names []string) string {
+// its hash alone (n.sum), "#" and its base64, a form no variant key has
+// (they start with an escaped field name).
+func (n variantNames) key(base, variant string, names []string) string {
+	if !hiddenFields(names) {
+		return base + "#vary:" + shortenKey(variant)
+	}
+	// One allocation: the key is made on every hit of such a variant.
+	const mark = "#vary:#"
+	sum := n.sum(variant)
+	b := make([]byte, len(base)+len(mark)+hashLen)
+	copy(b[copy(b, base):], mark)
+	base64.RawURLEncoding.Encode(b[len(base)+len(mark):], sum[:])
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// id is the name of the variant variant of the fields names in their Vary
+// record: the first 128 bits of its hash, the one that names its key (the
+// SHA-256 of newVariantID where the key spells the variant).
+func (n variantNames) id(variant string, names []string) variantID {
+	if n.macs == nil || !hiddenFields(names) {
+		return newVariantID(variant)
+	}
+	return idOfSum(n.sum(variant))
+}
+
+// sum returns the hash that names variant: its HMAC-SHA-256 under the
+// secret, else its SHA-256.
+func (n variantNames) sum(variant string) [sha256.Size]byte {
+	// Read in place: a copy of a long key (a variant key holds a request's
+	// fields) would cost as much as the key.
+	b := unsafe.Slice(unsafe.StringData(variant), len(variant))
+	if n.macs == nil {
+		return sha256.Sum256(b)
+	}
+	m := n.macs.Get().(*variantMAC)
+	m.h.Reset()
+	m.h.Write(b)
+	m.h.Sum(m.sum[:0])
+	sum := m.sum
+	n.macs.Put(m)
+	return sum
+}
+
+// hiddenFields reports whether a variant key of the fields names may hold a
+// credential, and so must not be spelled: one of names is not a
+// readableField.
+func hiddenFields(names []string) bool {
 	for _, name := range names {
 		if !readableField(name) {
-			return base + "#vary:" + hashedKey("", variant)
+			return true
 		}
 	}
-	return base + "#vary:" + shortenKey(variant)
+	return false
 }
 
 // readableField reports whether a variant key may spell the values of the

@@ -60,14 +60,14 @@ func TestShortKeyCannotSpellALongOne(t *testing.T) {
 	})
 	t.Run("variant", func(t *testing.T) {
 		// httpcache.VariantKey escapes '#' (TestShortVariantCannotSpellALongOne);
-		// variantKey keeps them apart by itself.
+		// variantNames.key keeps them apart by itself.
 		base := "app:v/http://shop.example#view//"
-		assert.NotEqual(t, variantKey(base, long, []string{"Accept"}), variantKey(base, short, []string{"Accept"}))
+		assert.NotEqual(t, variantNames{}.key(base, long, []string{"Accept"}), variantNames{}.key(base, short, []string{"Accept"}))
 		// A variant named by its hash alone (a field that may hold a
 		// credential) cannot be spelled by a readable one either.
-		hashed := variantKey(base, long, []string{"Cookie"})
+		hashed := variantNames{}.key(base, long, []string{"Cookie"})
 		_, spelled, _ := strings.Cut(hashed, "#vary:")
-		assert.NotEqual(t, hashed, variantKey(base, spelled, []string{"Accept"}))
+		assert.NotEqual(t, hashed, variantNames{}.key(base, spelled, []string{"Accept"}))
 	})
 	t.Run("memo", func(t *testing.T) {
 		m := Memoize(c, "f", func(_ context.Context, s string) (string, error) { return s, nil },

@@ -56,7 +56,7 @@ func TestVariantBackendKeysDistinct(t *testing.T) {
 				r.Header[hdr[i]] = append(r.Header[hdr[i]], hdr[i+1])
 			}
 			variant := httpcache.VariantKey(r, names)
-			key := variantKey("v/p", variant, names)
+			key := variantNames{}.key("v/p", variant, names)
 			desc := strings.Join(names, ",") + " " + variant
 			if prev, ok := seen[key]; ok {
 				// The same variant key of the same names is the one

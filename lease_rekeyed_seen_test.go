@@ -71,7 +71,7 @@ func TestLeaseRekeyedWaiterDoesNotTakeItsRefusedEntry(t *testing.T) {
 		// Another process runs variant b: it holds that variant's lease.
 		base, err := c.ViewKey(req("b"), opts...)
 		require.NoError(t, err)
-		vk := variantKey(base, httpcache.VariantKey(req("b"), []string{"X-V"}), []string{"X-V"})
+		vk := variantNames{}.key(base, httpcache.VariantKey(req("b"), []string{"X-V"}), []string{"X-V"})
 		added, err := store.Add(t.Context(), c.leaseKey(vk), leaseHeldValue, time.Minute)
 		require.NoError(t, err)
 		require.True(t, added)

@@ -647,7 +647,7 @@ func (v *view) downFound(r *http.Request, base string) found {
 	f := found{key: base}
 	if names := v.downVary.get(base); names != nil && !httpcache.VaryTooLarge(r, names) {
 		f.variant = httpcache.VariantKey(r, names)
-		f.key = variantKey(base, f.variant, names)
+		f.key = v.c.variants.key(base, f.variant, names)
 	}
 	return f
 }
@@ -780,8 +780,8 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *ti
 		}
 		f.spec = spec
 		f.variant = httpcache.VariantKey(r, spec.names)
-		f.key = variantKey(base, f.variant, spec.names)
-		if !spec.lists(f.variant) {
+		f.key = v.c.variants.key(base, f.variant, spec.names)
+		if !spec.lists(v.c.variants, f.variant) {
 			// Stored under an earlier record, deleted since: from data
 			// that may have changed. Its run lists it again.
 			return ErrNotFound
@@ -1019,7 +1019,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// handler. Once: a waiter whose variant's run varies on other
 			// names runs its own.
 			variant := httpcache.VariantKey(r, res.names)
-			if key := variantKey(st.base, variant, res.names); variant != res.variant && key != st.f.key {
+			if key := v.c.variants.key(st.base, variant, res.names); variant != res.variant && key != st.f.key {
 				rekeyed = true
 				st.f.from, st.f.key, st.f.variant = st.f.key, key, variant
 				continue
@@ -1890,7 +1890,7 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 		if codingRefused(r, res) {
 			return reasonCoding
 		}
-		key = variantKey(st.base, res.variant, res.names)
+		key = v.c.variants.key(st.base, res.variant, res.names)
 	}
 	e := v.entryFor(st, res.snap, now, ttl)
 	if len(res.names) > 0 {
@@ -2004,8 +2004,8 @@ func (v *view) dropSuperseded(ctx context.Context, r *http.Request, st *runState
 		if _, val, err := v.load(ctx, st.base, nil, now); err == nil {
 			if s, record := val.(*varySpec); !record {
 				add(st.base)
-			} else if variant, ok := variantOf(r, s.names); ok && !slices.Equal(s.names, names) && s.lists(variant) {
-				own := variantKey(st.base, variant, s.names)
+			} else if variant, ok := variantOf(r, s.names); ok && !slices.Equal(s.names, names) && s.lists(v.c.variants, variant) {
+				own := v.c.variants.key(st.base, variant, s.names)
 				if _, _, err := v.load(ctx, own, nil, now); err == nil {
 					add(own)
 					add(st.base)
@@ -2063,8 +2063,8 @@ func (v *view) otherFormKeys(ctx context.Context, r *http.Request, key string, n
 	if !record {
 		return []string{other}
 	}
-	if variant, ok := variantOf(r, s.names); ok && s.lists(variant) {
-		return []string{variantKey(other, variant, s.names)}
+	if variant, ok := variantOf(r, s.names); ok && s.lists(v.c.variants, variant) {
+		return []string{v.c.variants.key(other, variant, s.names)}
 	}
 	return nil
 }
@@ -2177,7 +2177,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		if httpcache.VaryTooLarge(r, names) {
 			return false // never stored: see errVaryTooLarge
 		}
-		key = variantKey(base, httpcache.VariantKey(r, names), names)
+		key = v.c.variants.key(base, httpcache.VariantKey(r, names), names)
 	}
 	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: created, ahead: ahead},
 		func() *http.Request { return v.backgroundRequest(r, names) })

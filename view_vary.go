@@ -17,7 +17,8 @@ import (
 // varySpec is what the base key of a response with Vary holds: the request
 // header names its variants are keyed by, and the variants stored (by
 // newVariantID), at most MaxVariants of them, each with the time its entry
-// leaves the store. The snapshots live under variantKey(base, variant).
+// leaves the store. The snapshots live under variantNames.key(base, variant,
+// names).
 type varySpec struct {
 	names    []string
 	variants []variantID
@@ -77,7 +78,8 @@ var listedSeed = maphash.MakeSeed()
 func listedHash(variant string) uint64 { return maphash.String(listedSeed, variant) | 1 }
 
 // variantID names a variant in a Vary record: the first 128 bits of the
-// SHA-256 of its variant key. A client that sends values of its choosing
+// SHA-256 of its variant key (variantNames.id: of its HMAC-SHA-256 with
+// Options.VariantKeySecret, for fields a backend key may not spell). A client that sends values of its choosing
 // cannot make two variants share one and so store more than MaxVariants: a
 // 64-bit name, whatever the hash, falls to a birthday search of about 2^32
 // tries. Records written before version 4 name variants by a 64-bit FNV-1a
@@ -85,28 +87,33 @@ func listedHash(variant string) uint64 { return maphash.String(listedSeed, varia
 // until its entry leaves the store.
 type variantID [2]uint64
 
-// newVariantID returns the variantID of the variant key variant.
+// newVariantID returns the variantID of the variant key variant, unkeyed.
 func newVariantID(variant string) variantID {
 	// Read in place: a conversion would copy a key longer than 32 bytes to
 	// the heap, and Sum256 does not keep or change its input.
-	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(variant), len(variant)))
+	return idOfSum(sha256.Sum256(unsafe.Slice(unsafe.StringData(variant), len(variant))))
+}
+
+// idOfSum returns the variantID of a variant whose hash is sum.
+func idOfSum(sum [sha256.Size]byte) variantID {
 	return variantID{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
 }
 
-// lists reports whether s lists the variant whose variant key is variant.
+// lists reports whether s lists the variant whose variant key is variant,
+// named by n.
 // A variant is listed in the record before its snapshot is stored, so that
 // one the record does not list was stored under an earlier record: one
 // deleted since (the key ViewKey gives), or whose listing another process's
 // write of the record lost. Names of records written before version 4
 // ({0, 64-bit FNV-1a}) are matched too.
-func (s *varySpec) lists(variant string) bool {
+func (s *varySpec) lists(n variantNames, variant string) bool {
 	h := listedHash(variant)
 	for i := range s.listed {
 		if s.listed[i].Load() == h {
 			return true // a record's list never changes: a new record is a new varySpec
 		}
 	}
-	if !s.find(variant) {
+	if !s.find(n, variant) {
 		return false
 	}
 	s.listed[h%uint64(len(s.listed))].Store(h)
@@ -114,8 +121,8 @@ func (s *varySpec) lists(variant string) bool {
 }
 
 // find is lists without its memory.
-func (s *varySpec) find(variant string) bool {
-	id := newVariantID(variant)
+func (s *varySpec) find(n variantNames, variant string) bool {
+	id := n.id(variant, s.names)
 	var old variantID // computed once, for a record with names of before version 4
 	for _, x := range s.variants {
 		if x == id {

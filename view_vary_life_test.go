@@ -71,7 +71,7 @@ func TestShortLivedVariantsKeepMaxVariants(t *testing.T) {
 			if cookie != "" {
 				r.Header.Set("Cookie", cookie)
 			}
-			key := variantKey(base, httpcache.VariantKey(r, []string{"Cookie"}), []string{"Cookie"})
+			key := variantNames{}.key(base, httpcache.VariantKey(r, []string{"Cookie"}), []string{"Cookie"})
 			_, err := e.c.store.lookup(context.Background(), key, nil, time.Time{})
 			return err == nil
 		}

@@ -64,7 +64,7 @@ type varyAdd struct {
 // r's client leaves first.
 func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState, res viewResult, end int64, now time.Time, vs versionSet, evicted *simple.Evictions) httpcache.Reason {
 	a := &varyAdd{
-		r: r, st: st, names: res.names, h: newVariantID(res.variant),
+		r: r, st: st, names: res.names, h: v.c.variants.id(res.variant, res.names),
 		end: end, now: now, vs: vs,
 		reason: reasonBackend,
 	}

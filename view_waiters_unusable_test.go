@@ -138,7 +138,7 @@ func TestFullVaryRecordMarksTheLease(t *testing.T) {
 	r.Header.Set("X-Lang", "victim")
 	base, err := a.ViewKey(r, SharedCache(), MaxVariants(1))
 	require.NoError(t, err)
-	key := variantKey(base, httpcache.VariantKey(r, []string{"X-Lang"}), []string{"X-Lang"})
+	key := variantNames{}.key(base, httpcache.VariantKey(r, []string{"X-Lang"}), []string{"X-Lang"})
 	v, err := s.Get(context.Background(), a.leaseKey(key))
 	require.NoError(t, err, "the lease is marked, not deleted")
 	assert.Equal(t, string(leaseMarkedValue), string(v))
