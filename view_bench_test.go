@@ -30,15 +30,21 @@ func benchHandler() http.Handler {
 
 func benchCache(b *testing.B, remoteStore bool) *Cache {
 	b.Helper()
+	return benchCacheOf(b, remoteStore, Options{})
+}
+
+// benchCacheOf is benchCache with opts (their Backend set by it).
+func benchCacheOf(b *testing.B, remoteStore bool, opts Options) *Cache {
+	b.Helper()
 	s, err := simple.New(simple.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := &Options{Backend: s}
+	opts.Backend = s
 	if remoteStore {
 		opts.Backend = &remote{Backend: s}
 	}
-	c, err := New(opts)
+	c, err := New(&opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,19 +133,23 @@ func BenchmarkCachedHit(b *testing.B) {
 // the Vary record is read, then the variant, among variants=N stored. The
 // rows without a vary key vary on Accept-Language, whose variant key the
 // backend key spells; vary=Cookie rows on a 32-digit session cookie, a
-// field whose variant is named by the hash of its variant key (variantKey).
+// field whose variant is named by the hash of its variant key
+// (variantNames.key): its SHA-256, or with vary=Cookie-HMAC, its
+// HMAC-SHA-256 under Options.VariantKeySecret.
 func BenchmarkCachedHitVary(b *testing.B) {
 	for _, field := range []struct {
 		row, name, value string // value: a format of the variant's number
+		secret           []byte
 	}{
-		{"", "Accept-Language", "l%d"},
-		{"/vary=Cookie", "Cookie", "session=%032x"},
+		{"", "Accept-Language", "l%d", nil},
+		{"/vary=Cookie", "Cookie", "session=%032x", nil},
+		{"/vary=Cookie-HMAC", "Cookie", "session=%032x", []byte("0123456789abcdef0123456789abcdef")},
 	} {
 		for _, store := range []string{"local", "remote"} {
 			for _, n := range []int{1, DefaultMaxVariants} {
 				b.Run(fmt.Sprintf("handler=hit-%s/variants=%d/size=2KiB%s", store, n, field.row), func(b *testing.B) {
 					var runs atomic.Int64
-					view := benchCache(b, store == "remote").Cached(time.Hour)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					view := benchCacheOf(b, store == "remote", Options{VariantKeySecret: field.secret}).Cached(time.Hour)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 						runs.Add(1)
 						w.Header().Set("Content-Type", "application/json")
 						w.Header().Set("Vary", field.name)
@@ -307,7 +317,7 @@ func BenchmarkCachedMissVary(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				key := variantKey(base, httpcache.VariantKey(r, []string{"Accept-Language"}), []string{"Accept-Language"})
+				key := variantNames{}.key(base, httpcache.VariantKey(r, []string{"Accept-Language"}), []string{"Accept-Language"})
 				ctx := context.Background()
 				miss := func() *httptest.ResponseRecorder {
 					if err := c.store.del(ctx, key); err != nil {
