@@ -153,9 +153,13 @@ type Options struct {
 	HostScopedWrites bool
 	// VariantKeySecret keys the hash that names a response's Vary variant
 	// when the Vary names a field other than those of content negotiation
-	// (Cookie, Authorization, an API key's field: see Cached): such a
-	// variant's backend key, and its name in the page's Vary record, are
-	// then of its HMAC-SHA-256 under this secret, not of its SHA-256.
+	// (Accept, Accept-Charset, Accept-Encoding, Accept-Language, Host,
+	// Origin, User-Agent, X-Forwarded-Host, X-Forwarded-Proto), whose
+	// values a variant's backend key spells: any other (Cookie,
+	// Authorization, an API key's field) may hold a credential, and is
+	// named by a hash of its variant key. Such a variant's backend key, and
+	// its name in the page's Vary record, are then of its HMAC-SHA-256
+	// under this secret, not of its SHA-256.
 	// Without it, whoever may read the backend's keys or records (SCAN,
 	// MONITOR, a dump) can test guesses of those fields offline against
 	// the hashes (a weak password in a Basic Authorization, a short session
