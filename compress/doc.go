@@ -208,6 +208,14 @@
 // A response that Conditional answers with a 304 (a conditional GET whose
 // validators match) sends no body and is not aborted, nor is a HEAD.
 //
+// Once the request's context is done (the client left), a write of a body
+// that is compressed fails with the context's error before anything is
+// encoded, as the writes of a body a 304 discards do: held back within
+// MaxBuffer, a very compressible body would otherwise be encoded by the
+// tens of megabytes before a write to the gone client failed. A response
+// cache in front (this module's views) stores nothing a request made after
+// its context was done, and hands its waiters on to a run of their own.
+//
 // # Pre-compressed files
 //
 // [Compressor.FileServer] serves an fs.FS like http.FileServerFS, but sends

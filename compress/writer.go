@@ -119,7 +119,11 @@ func (w *responseWriter) WriteHeader(code int) {
 // then compresses or passes through. After Hijack it writes nothing and
 // returns http.ErrHijacked, as net/http's ResponseWriter does; past the
 // Content-Length the handler declared it writes nothing and returns
-// http.ErrContentLength, as net/http's does.
+// http.ErrContentLength, as net/http's does. Once the request's context is
+// done (the client left), a write that would be encoded fails with its
+// error, as the writes of a body Conditional discards do: a handler that
+// stops at a failed write stops then, rather than once MaxBuffer of
+// compressed output is held back.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.Hijacked() {
 		return 0, http.ErrHijacked
@@ -136,9 +140,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			}
 			return 0, http.ErrContentLength
 		}
-		w.written += int64(len(p))
 	}
 	n, err := w.write(p)
+	if w.declared >= 0 {
+		w.written += int64(n) // what a failed write left out is not
+	}
 	if first {
 		// After the write, which may commit at once (nothing to
 		// freeze then): the handler cannot change the header during it.
@@ -158,6 +164,13 @@ func (w *responseWriter) write(p []byte) (int, error) {
 			return w.Writer.Write(p) // discarded by cond (see there)
 		case w.enc == nil: // HEAD: no body goes out
 			return len(p), nil
+		}
+		if err := w.r.Context().Err(); err != nil {
+			// The client left (or the request was cancelled): nothing
+			// more is encoded for it. Held back (MaxBuffer), a very
+			// compressible body would otherwise be encoded by the
+			// tens of megabytes before a write failed.
+			return 0, err
 		}
 		return w.enc.Write(p)
 	}

@@ -1,0 +1,153 @@
+package caching
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/compress"
+)
+
+// waiterJoined reports whether a request joined a call of v's flight (it
+// waits for the call's leader).
+func waiterJoined(v *view) bool {
+	v.flight.mu.Lock()
+	defer v.flight.mu.Unlock()
+	for _, call := range v.flight.calls {
+		if call.vary != nil { // made by the first waiter that joins (viewFlight.join)
+			return true
+		}
+	}
+	return false
+}
+
+// TestCompressLeaderLeftWaitersGetWholePage: compress fails a handler's
+// writes once its client has left, rather than encoding its body for
+// nobody. In front of a view or behind it, that must not cost the waiters
+// of the leader whose client left their page, nor put a cut body in the
+// store: the waiter gets the whole page from a run of its own, and the
+// next request a hit of that same whole page. With a Content-Length, the
+// abandoned run's body, cut short, ends in http.ErrAbortHandler through the
+// view: that too leaves the waiter's entry in place.
+func TestCompressLeaderLeftWaitersGetWholePage(t *testing.T) {
+	page := strings.Repeat(catalogJSON, 4)
+	for _, tc := range []struct {
+		order    string
+		declared bool // the handler sets Content-Length: compress aborts a body cut short
+	}{{"compress in front", false}, {"compress in front", true}, {"compress behind", false}, {"compress behind", true}} {
+		order := tc.order
+		name := order
+		if tc.declared {
+			name += "/Content-Length"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := Must(&Options{Backend: newSimple(t, nil)})
+			defer c.Close()
+			started := make(chan struct{})
+			abandoned := make(chan error, 1)
+			var runs atomic.Int64
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if tc.declared {
+					w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+				}
+				if runs.Add(1) == 1 {
+					// The leader: its client leaves half way through.
+					_, _ = io.WriteString(w, page[:len(page)/2])
+					close(started)
+					<-r.Context().Done()
+					_, err := io.WriteString(w, page[len(page)/2:])
+					abandoned <- err
+					return
+				}
+				_, _ = io.WriteString(w, page)
+			})
+			var v *view
+			var srvHandler http.Handler
+			mw := compress.Middleware(compress.Options{})
+			if order == "compress in front" {
+				v = c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(handler).(*view)
+				srvHandler = mw(v)
+			} else {
+				v = c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(mw(handler)).(*view)
+				srvHandler = v
+			}
+			srv := httptest.NewServer(srvHandler)
+			defer srv.Close()
+			tr := &http.Transport{DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			send := func(ctx context.Context) (*http.Response, string, error) {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/catalog", nil)
+				require.NoError(t, err)
+				req.Header.Set("Accept-Encoding", "gzip")
+				res, err := tr.RoundTrip(req)
+				if err != nil {
+					return nil, "", err
+				}
+				defer res.Body.Close()
+				var body io.Reader = res.Body
+				if res.Header.Get("Content-Encoding") == "gzip" {
+					zr, err := gzip.NewReader(res.Body)
+					if err != nil {
+						return res, "", err
+					}
+					body = zr
+				}
+				var b bytes.Buffer
+				_, err = io.Copy(&b, body)
+				return res, b.String(), err
+			}
+
+			leaderCtx, hangUp := context.WithCancel(context.Background())
+			leaderDone := make(chan error, 1)
+			go func() {
+				_, _, err := send(leaderCtx)
+				leaderDone <- err
+			}()
+			<-started
+			type result struct {
+				res  *http.Response
+				body string
+				err  error
+			}
+			waiter := make(chan result, 1)
+			go func() {
+				res, body, err := send(context.Background())
+				waiter <- result{res, body, err}
+			}()
+			for !waiterJoined(v) {
+				time.Sleep(time.Millisecond) // until the waiter waits for the leader
+			}
+			hangUp()
+			assert.Error(t, <-leaderDone, "the leader's client left")
+			w := <-waiter
+			require.NoError(t, w.err)
+			assert.Equal(t, http.StatusOK, w.res.StatusCode)
+			assert.Equal(t, "gzip", w.res.Header.Get("Content-Encoding"))
+			assert.Equal(t, page, w.body, "the waiter's page, whole")
+			if order == "compress behind" {
+				// compress sees the leader's request: its writes fail.
+				assert.ErrorIs(t, <-abandoned, context.Canceled, "the abandoned run's write")
+			} else {
+				<-abandoned
+			}
+
+			res, body, err := send(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, "HIT", res.Header.Get("X-Cache"))
+			assert.Equal(t, page, body, "the stored page, whole")
+			assert.Equal(t, int64(2), runs.Load(), "the abandoned run and the waiter's")
+		})
+	}
+}
