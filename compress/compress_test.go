@@ -160,7 +160,7 @@ func TestRules(t *testing.T) {
 			w.Header().Set("Content-Range", "bytes 0-1999/5000")
 			writeJSON(big)(w, r)
 		}, req: get("gzip")},
-		{name: "206", handler: respond("application/json", http.StatusPartialContent, big), req: get("gzip"), wantCode: http.StatusPartialContent},
+		{name: "206 varies as its 200", handler: respond("application/json", http.StatusPartialContent, big), req: get("gzip"), wantCode: http.StatusPartialContent, wantVary: true},
 		{name: "no-transform", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "public, No-Transform")
 			writeJSON(big)(w, r)

@@ -372,7 +372,16 @@ func (w *responseWriter) precheck() {
 		}
 		w.pass()
 		return
-	case s < 200 || s >= 300 || s == http.StatusNoContent || s == http.StatusPartialContent:
+	case s == http.StatusPartialContent:
+		// A 206 carries the Vary its 200 would have had (RFC 9110
+		// section 15.3.7), as a 304 does: its range is of the
+		// unencoded bytes, sent as they are, but a cache that stores
+		// it under the URL alone combines it with an encoded 200.
+		may, _ := w.mayEncodeBody(h)
+		w.vary = may && !disabled
+		w.pass()
+		return
+	case s < 200 || s >= 300 || s == http.StatusNoContent:
 		w.pass()
 		return
 	}
@@ -416,7 +425,16 @@ func (w *responseWriter) precheck() {
 // a Content-Type of MimeTypes or none (to be sniffed). typed reports
 // whether h has a Content-Type.
 func (w *responseWriter) mayEncode(h http.Header) (may, typed bool) {
-	if _, ok := h["Content-Range"]; ok || noTransform(h["Cache-Control"]) {
+	if _, ok := h["Content-Range"]; ok {
+		return false, false
+	}
+	return w.mayEncodeBody(h)
+}
+
+// mayEncodeBody is mayEncode but for Content-Range, which a 206 has: whether
+// the 200 it is a part of may be encoded.
+func (w *responseWriter) mayEncodeBody(h http.Header) (may, typed bool) {
+	if noTransform(h["Cache-Control"]) {
 		return false, false
 	}
 	ct, typed := h["Content-Type"]
