@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -98,5 +99,46 @@ func TestEncodedWritesFailOnceClientIsGone(t *testing.T) {
 				assert.Zero(t, g.copied, "bytes encoded for a client that left")
 			})
 		}
+	}
+}
+
+// TestEncodedWritesGoOnPastADeadline: a request whose context ended by its
+// deadline (a timeout middleware that sets one for the handler's queries)
+// still has a client, and net/http alone sends what the handler writes
+// after it: so does the middleware, the whole body compressed, in writes
+// past MaxBuffer of input.
+func TestEncodedWritesGoOnPastADeadline(t *testing.T) {
+	body := bytes.Repeat(repeatedLine, 4000) // 168 KB
+	compressed := compress.Must(compress.Options{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		for off := 0; off < len(body); off += 1000 {
+			if _, err := w.Write(body[off:min(off+1000, len(body))]); err != nil {
+				t.Errorf("a write past the deadline: %v", err)
+				return
+			}
+		}
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Millisecond)
+		defer cancel()
+		<-ctx.Done() // the deadline passed before the handler writes
+		compressed.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	defer srv.Close()
+	for _, enc := range []string{"zstd", "br", "gzip", "deflate"} {
+		t.Run(enc, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+			require.NoError(t, err)
+			req.Header.Set("Accept-Encoding", enc)
+			tr := &http.Transport{DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			res, err := tr.RoundTrip(req)
+			require.NoError(t, err)
+			raw, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			require.NoError(t, err, "the response read whole")
+			assert.Equal(t, enc, res.Header.Get("Content-Encoding"))
+			assert.Equal(t, body, decode(t, enc, raw), "the whole body, written after the deadline")
+		})
 	}
 }

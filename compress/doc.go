@@ -209,9 +209,10 @@
 // A response that Conditional answers with a 304 (a conditional GET whose
 // validators match) sends no body and is not aborted, nor is a HEAD.
 //
-// Once the request's context is done (the client left), a write of a body
-// that is compressed fails with the context's error before anything is
-// encoded, as the writes of a body a 304 discards do: held back within
+// Once the request's context is cancelled (the client left; not one that
+// ended by its deadline, whose writes net/http alone goes on sending), a
+// write of a body that is compressed fails with context.Canceled before
+// anything is encoded, as the writes of a body a 304 discards do: held back within
 // MaxBuffer, a very compressible body would otherwise be encoded by the
 // tens of megabytes before a write to the gone client failed. A response
 // cache in front (this module's views) stores nothing a request made after

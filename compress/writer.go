@@ -3,6 +3,7 @@ package compress
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"maps"
 	"net"
@@ -120,8 +121,9 @@ func (w *responseWriter) WriteHeader(code int) {
 // returns http.ErrHijacked, as net/http's ResponseWriter does; past the
 // Content-Length the handler declared it writes nothing and returns
 // http.ErrContentLength, as net/http's does. Once the request's context is
-// done (the client left), a write that would be encoded fails with its
-// error, as the writes of a body Conditional discards do: a handler that
+// cancelled (the client left: see clientGone), a write that would be
+// encoded fails with context.Canceled, as the writes of a body
+// Conditional discards do: a handler that
 // stops at a failed write stops then, rather than once MaxBuffer of
 // compressed output is held back.
 func (w *responseWriter) Write(p []byte) (int, error) {
@@ -153,6 +155,18 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// clientGone returns the error of ctx, a request's context, once it was
+// cancelled without another cause: the client left (net/http cancels it
+// so), or a middleware cancelled the request. A context that ended by its
+// deadline (a timeout middleware's) is not gone: net/http alone goes on
+// sending the handler's writes then, and so does the middleware.
+func clientGone(ctx context.Context) error {
+	if context.Cause(ctx) == context.Canceled {
+		return context.Canceled
+	}
+	return nil
+}
+
 // write is Write once the checks are done.
 func (w *responseWriter) write(p []byte) (int, error) {
 	switch w.state {
@@ -165,11 +179,11 @@ func (w *responseWriter) write(p []byte) (int, error) {
 		case w.enc == nil: // HEAD: no body goes out
 			return len(p), nil
 		}
-		if err := w.r.Context().Err(); err != nil {
-			// The client left (or the request was cancelled): nothing
-			// more is encoded for it. Held back (MaxBuffer), a very
-			// compressible body would otherwise be encoded by the
-			// tens of megabytes before a write failed.
+		if err := clientGone(w.r.Context()); err != nil {
+			// The client left: nothing more is encoded for it. Held
+			// back (MaxBuffer), a very compressible body would
+			// otherwise be encoded by the tens of megabytes before a
+			// write failed.
 			return 0, err
 		}
 		return w.enc.Write(p)
