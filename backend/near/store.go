@@ -577,7 +577,13 @@ func (s *Store) Close() error {
 }
 
 // GetMany reads keys from the remote store: in one round trip if it can,
-// else one Get per key.
+// else one Get per key. Then a key whose read fails (its server down) does
+// not stop the others: the values read are returned with a
+// *backend.GetManyError naming the keys not read, wrapping the first real
+// failure rather than a neutral one (backend.Neutral), as a GetMany of
+// several servers answers; the call fails as a whole when no key was read.
+// Once ctx is done after a failure, the keys left are noted unread, not
+// read.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if s.closed.Load() {
 		return nil, errClosed
@@ -586,16 +592,36 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 		return s.many.GetMany(ctx, keys)
 	}
 	out := make([][]byte, len(keys))
+	var (
+		unread []int
+		first  error
+		minor  bool // first is neutral
+	)
 	for i, k := range keys {
+		if first != nil && ctx.Err() != nil {
+			for j := i; j < len(keys); j++ {
+				unread = append(unread, j)
+			}
+			break
+		}
 		v, err := s.remote.Get(ctx, k)
 		switch {
 		case err == nil:
 			out[i] = v
 		case !errors.Is(err, backend.ErrNotFound):
-			return nil, err
+			if m := backend.Neutral(err); first == nil || minor && !m {
+				first, minor = err, m
+			}
+			unread = append(unread, i)
 		}
 	}
-	return out, nil
+	switch {
+	case first == nil:
+		return out, nil
+	case len(unread) == len(keys):
+		return nil, first
+	}
+	return out, &backend.GetManyError{Unread: unread, Keys: len(keys), Err: first}
 }
 
 // SetMany writes items to the remote store (in one round trip if it can,
