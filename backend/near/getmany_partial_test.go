@@ -23,6 +23,26 @@ import (
 // the GetMany of the store it wraps, as a third-party backend may lack one.
 type withoutGetMany struct{ backend.Backend }
 
+// liveAndDeadMemcached returns a memcached store of two servers, the first
+// live, the second down (nothing listens there), in a namespace of its own
+// (named from prefix) whose generation is on the live server. The test
+// closes it only through a near Store that owns it.
+func liveAndDeadMemcached(t *testing.T, prefix string) *memcached.Store {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	for i := 0; ; i++ {
+		mc := memcached.Must(memcached.Options{Servers: []string{testutil.MemcachedAddrs(t)[0], dead},
+			Namespace: fmt.Sprint(prefix, time.Now().UnixNano(), "-", i)})
+		if mc.Set(context.Background(), "first", []byte("v"), 0) == nil {
+			return mc
+		}
+		_ = mc.Close()
+	}
+}
+
 // Regression: GetMany in front of a store without GetMany of its own read
 // the keys one at a time and failed as a whole at the first that failed:
 // with one memcached server of two down, the keys on the live server were
@@ -32,20 +52,7 @@ type withoutGetMany struct{ backend.Backend }
 // others in a *backend.GetManyError, as a GetMany of several servers does.
 func TestGetManyGoesOnPastAFailingKey(t *testing.T) {
 	ctx := context.Background()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String() // a server down: nothing listens there
-	require.NoError(t, ln.Close())
-	// A namespace whose generation is on the live server (the first).
-	var mc *memcached.Store
-	for i := 0; ; i++ {
-		mc = memcached.Must(memcached.Options{Servers: []string{testutil.MemcachedAddrs(t)[0], dead},
-			Namespace: fmt.Sprint("near-getmany-", time.Now().UnixNano(), "-", i)})
-		if mc.Set(ctx, "first", []byte("v"), 0) == nil {
-			break
-		}
-		mc.Close()
-	}
+	mc := liveAndDeadMemcached(t, "near-getmany-")
 	s := openNear(t, withoutGetMany{mc}, near.Options{})
 	var keys []string
 	onLive := map[int]bool{}
@@ -96,5 +103,34 @@ func TestGetManyGoesOnPastAFailingKey(t *testing.T) {
 		} else {
 			require.NotContains(t, got, k)
 		}
+	}
+}
+
+// Regression: DeleteCount in front of a store that neither counts its
+// deletes nor reads many keys at once counts the keys by reading them
+// first, and, when that read failed for some keys (one memcached server of
+// two down), deleted nothing: a Cache's DeleteMany left the entries on the
+// live server in place, where Delete removes them. It now deletes them,
+// and reports the count unknown (an error).
+func TestDeleteCountDeletesPastAFailingRead(t *testing.T) {
+	ctx := context.Background()
+	mc := liveAndDeadMemcached(t, "near-deletecount-")
+	s := openNear(t, withoutGetMany{mc}, near.Options{})
+	var keys, live []string
+	for i := range 40 {
+		k := fmt.Sprint("k", i)
+		keys = append(keys, k)
+		if mc.Set(ctx, k, []byte("v-"+k), time.Minute) == nil {
+			live = append(live, k)
+		}
+	}
+	require.NotEmpty(t, live)
+	require.Less(t, len(live), len(keys), "some keys must be on the server down")
+
+	_, err := s.DeleteCount(ctx, keys...)
+	require.Error(t, err, "the keys on the server down")
+	for _, k := range live {
+		_, err := mc.Get(ctx, k)
+		require.ErrorIs(t, err, backend.ErrNotFound, "%s, on the live server, not deleted", k)
 	}
 }

@@ -1,6 +1,7 @@
 package near
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -520,7 +521,10 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteCount deletes keys from the remote store, then from memory, and
 // returns how many held a live entry: the remote store's own count, or
-// (for one that does not count) the keys a read found just before.
+// (for one that does not count) the keys a read found just before. When
+// that read fails for some keys only (a *backend.GetManyError: a server of
+// several down), the keys are deleted all the same, as Delete deletes
+// them, and the count, not known, is an error.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if s.closed.Load() {
 		return 0, errClosed
@@ -531,7 +535,11 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	}
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	vals, err := s.GetMany(ctx, keys)
-	if err != nil {
+	var partial *backend.GetManyError
+	switch {
+	case errors.As(err, &partial):
+		return 0, cmp.Or(s.remote.Delete(ctx, keys...), err)
+	case err != nil:
 		return 0, err
 	}
 	n := 0
