@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/internal/httpcache"
 )
 
@@ -73,10 +75,13 @@ import (
 //     the work itself (a lease timeout), so that a holder that crashed, hung
 //     or was cut off delays the others by at most d. A backend error (the
 //     circuit breaker open included) means no lease: the work runs, as it
-//     would without one. A waiter whose own context ends stops waiting:
-//     a view's runs nothing when its client left (context.Canceled), and
-//     runs the handler for its request otherwise (a deadline: view.ended);
-//     a memoized call returns its context's error.
+//     would without one; but an Add whose reply came too late (a
+//     timeout), which the backend may have made, is released after the
+//     run as a held lease is (mayHaveLanded). A waiter whose own context
+//     ends stops waiting: a view's runs nothing when its client left
+//     (context.Canceled), and runs the handler for its request otherwise
+//     (a deadline: view.ended); a memoized call returns its context's
+//     error.
 //
 // The lease is a best effort, not a lock: a holder that runs longer than d
 // may see another process run the work too, and its release deletes the
@@ -320,6 +325,12 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return nil, leaseGone, true
+			case err != nil && mayHaveLanded(err):
+				// The backend may have made the Add (see mayHaveLanded):
+				// the work runs, as for any backend error, and releases
+				// the lease it may hold, so that other processes' waiters
+				// do not wait for the whole lease.
+				return &heldLease{key: lk, d: d}, leaseLead, true
 			case err != nil:
 				return nil, leaseRun, true
 			case !added:
@@ -468,6 +479,24 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 		return nil, false
 	}
 	return &heldLease{key: lk, d: d}, true
+}
+
+// mayHaveLanded reports whether err, the error of a lease's Add, may be
+// that of an Add the backend made all the same: its reply did not come in
+// time (a deadline, a network timeout: Options.Timeout ended the call
+// after it was sent). A process that took such an Add for a failure ran
+// the work without releasing the lease the backend held for it, so that
+// the other processes' waiters, which look for the entry only once the
+// lease is gone, waited for the whole lease after the result was stored.
+// The run that follows it releases the lease as its holder would (the
+// lease may be another process's if the Add was not made: its release
+// deletes it, as a holder past its lease does; see the top of the file).
+// A refusal before the call (the circuit breaker's ErrUnavailable, a
+// server marked down) is no such error.
+func mayHaveLanded(err error) bool {
+	var ne net.Error
+	return !backend.Neutral(err) && !errors.Is(err, ErrUnavailable) &&
+		(errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout())
 }
 
 // releaseLease ends a lease this process took: deleted when the entry was

@@ -1,0 +1,107 @@
+package caching
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// Regression: a lease Add that Redis made but whose reply came after the
+// Cache's Timeout (a slow moment of the server or the network) failed for
+// the process that sent it, which ran the work without the lease, as a
+// backend error makes it, stored the result, and never deleted the lease
+// it held all the same. The other processes that waited for that lease
+// then waited for the whole lease (here a minute, past their own
+// deadline), though the result was stored at once: only a lease found gone
+// makes a waiter look for the entry. A run whose Add timed out now deletes
+// the lease once it stored its result, so that the waiters find it.
+func TestLeaseAddTimedOutStillReleasedAfterTheRun(t *testing.T) {
+	addr := testutil.RedisAddr(t)
+	ctx := context.Background()
+	prefix := fmt.Sprint("caching-test-lease-add-timeout-", time.Now().UnixNano(), ":")
+	direct := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() {
+		keys, _ := direct.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			direct.Del(ctx, keys...)
+		}
+		_ = direct.Close()
+	})
+
+	// A's Redis is behind a proxy that makes a lease Add (SET ... NX) and
+	// holds its reply past A's Timeout: Redis made the Add, A saw a timeout.
+	release := make(chan struct{})
+	var held atomic.Bool
+	proxy := testutil.StartProxy(t, addr, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if bytes.Contains(chunk, []byte(prefix+kindLease)) && bytes.Contains(bytes.ToLower(chunk), []byte("nx")) && held.CompareAndSwap(false, true) {
+			<-release // forwarded after A gave up on it
+		}
+		return nil
+	}})
+	open := func(addr string) *Cache {
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		require.NoError(t, err)
+		c, err := New(&Options{Backend: b, Lease: time.Minute, Timeout: 200 * time.Millisecond})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	a, b := open(proxy.Addr()), open(addr)
+
+	var runs atomic.Int64
+	running, finish := make(chan struct{}), make(chan struct{})
+	fn := func(_ context.Context, n int) (string, error) {
+		if runs.Add(1) == 1 {
+			close(running)
+			<-finish
+		}
+		return fmt.Sprint("result ", n), nil
+	}
+	ma, mb := Memoize(a, "slow", fn), Memoize(b, "slow", fn)
+
+	// The lease is made at Redis, as A's Add would have made it, and A's
+	// Add, held, times out: A runs fn without the lease.
+	aDone := make(chan error, 1)
+	go func() {
+		_, err := ma.Get(ctx, 1)
+		aDone <- err
+	}()
+	<-running
+	close(release)
+	require.Eventually(t, func() bool {
+		keys, err := direct.Keys(ctx, prefix+kindLease+"*").Result()
+		return err == nil && len(keys) == 1
+	}, 10*time.Second, time.Millisecond, "the held Add never reached Redis")
+
+	// B misses, finds the lease (A's, made at Redis) and waits for it.
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	bDone := make(chan struct{})
+	var (
+		bGot string
+		bErr error
+	)
+	go func() {
+		defer close(bDone)
+		bGot, bErr = mb.Get(bctx, 1)
+	}()
+	require.Eventually(t, func() bool { return b.Stats().LeaseWaits == 1 }, 10*time.Second, time.Millisecond,
+		"B found no lease held")
+
+	close(finish) // A's run ends, and stores its result
+	require.NoError(t, <-aDone)
+	<-bDone
+	require.NoError(t, bErr, "B waited for a lease A no longer needed, past its own deadline")
+	assert.Equal(t, "result 1", bGot)
+	assert.Equal(t, int64(1), runs.Load(), "B ran fn itself")
+}
