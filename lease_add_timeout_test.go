@@ -28,15 +28,9 @@ import (
 func TestLeaseAddTimedOutStillReleasedAfterTheRun(t *testing.T) {
 	addr := testutil.RedisAddr(t)
 	ctx := context.Background()
-	prefix := fmt.Sprint("caching-test-lease-add-timeout-", time.Now().UnixNano(), ":")
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
 	direct := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() {
-		keys, _ := direct.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			direct.Del(ctx, keys...)
-		}
-		_ = direct.Close()
-	})
+	t.Cleanup(func() { _ = direct.Close() })
 
 	// A's Redis is behind a proxy that makes a lease Add (SET ... NX) and
 	// holds its reply past A's Timeout: Redis made the Add, A saw a timeout.
@@ -53,7 +47,7 @@ func TestLeaseAddTimedOutStillReleasedAfterTheRun(t *testing.T) {
 		require.NoError(t, err)
 		c, err := New(&Options{Backend: b, Lease: time.Minute, Timeout: 200 * time.Millisecond})
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = c.Close() })
+		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
 		return c
 	}
 	a, b := open(proxy.Addr()), open(addr)
