@@ -490,7 +490,8 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 // lease is gone, waited for the whole lease after the result was stored.
 // The run that follows it releases the lease as its holder would (the
 // lease may be another process's if the Add was not made: its release
-// deletes it, as a holder past its lease does; see the top of the file).
+// deletes or marks it, as that of a holder past its lease does; see the
+// top of the file).
 // A refusal before the call (the circuit breaker's ErrUnavailable, a
 // server marked down) is no such error.
 func mayHaveLanded(err error) bool {
