@@ -465,7 +465,9 @@ func (c *Cache) readLease(ctx context.Context, lk string) (held, marked bool, er
 
 // takeLease takes key's lease for a background refresh, which nobody waits
 // for: ok is false when another process holds it (the refresh is skipped),
-// and l is nil when d is 0 or the backend failed (the refresh runs without).
+// and l is nil when d is 0 or the backend failed (the refresh runs
+// without), but for an Add the backend may have made (mayHaveLanded),
+// released after the refresh as a held one.
 func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *heldLease, ok bool) {
 	if d <= 0 {
 		return nil, true
@@ -473,6 +475,8 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 	lk := c.leaseKey(key)
 	added, err := c.addLease(ctx, lk, d)
 	switch {
+	case err != nil && ctx.Err() == nil && mayHaveLanded(err):
+		return &heldLease{key: lk, d: d}, true // released as a held one
 	case err != nil:
 		return nil, true
 	case !added:

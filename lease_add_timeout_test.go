@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,4 +100,77 @@ func TestLeaseAddTimedOutStillReleasedAfterTheRun(t *testing.T) {
 	require.NoError(t, bErr, "B waited for a lease A no longer needed, past its own deadline")
 	assert.Equal(t, "result 1", bGot)
 	assert.Equal(t, int64(1), runs.Load(), "B ran fn itself")
+}
+
+// The same for a view's background refresh (StaleWhileRevalidate): its
+// lease Add, made at Redis but answered after the Timeout, left the lease
+// held after the refresh stored, for the whole lease. A miss of that key in
+// another process (after an invalidation) then waited for it, past its
+// request's deadline, and was answered by its handler without being stored
+// (a bypass). The refresh now releases the lease its Add may have made.
+func TestLeaseRefreshAddTimedOutStillReleased(t *testing.T) {
+	addr := testutil.RedisAddr(t)
+	ctx := context.Background()
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	direct := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = direct.Close() })
+	leaseHeld := func() bool {
+		keys, err := direct.Keys(ctx, prefix+kindLease+"*").Result()
+		return err == nil && len(keys) == 1
+	}
+
+	var armed, held atomic.Bool
+	release := make(chan struct{})
+	proxy := testutil.StartProxy(t, addr, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if armed.Load() && bytes.Contains(chunk, []byte(prefix+kindLease)) && bytes.Contains(bytes.ToLower(chunk), []byte("nx")) && held.CompareAndSwap(false, true) {
+			<-release // forwarded after A gave up on it
+		}
+		return nil
+	}})
+	clock := testutil.NewClock()
+	open := func(addr string) *Cache {
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		require.NoError(t, err)
+		c, err := New(&Options{Backend: b, Lease: time.Minute, Timeout: 200 * time.Millisecond, Clock: clock.Now})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
+		return c
+	}
+	a, b := open(proxy.Addr()), open(addr)
+	refreshing, finish := make(chan struct{}), make(chan struct{})
+	h := &counter{body: "page"}
+	h.fn = func(http.ResponseWriter, *http.Request) {
+		if h.calls.Load() == 2 { // A's refresh
+			close(refreshing)
+			<-finish
+		}
+	}
+	va := a.Cached(time.Second, StaleWhileRevalidate(time.Hour))(h)
+	vb := b.Cached(time.Second, StaleWhileRevalidate(time.Hour))(h)
+
+	require.Equal(t, "page #1", get(va, "/p").Body.String())
+	clock.Advance(2 * time.Second)
+	armed.Store(true)
+	require.Equal(t, "page #1", get(va, "/p").Body.String(), "served stale, refreshed in the background")
+	<-refreshing // its Add timed out; it runs without the lease
+	close(release)
+	require.Eventually(t, leaseHeld, 10*time.Second, time.Millisecond, "the held Add never reached Redis")
+	close(finish)
+	require.Eventually(t, func() bool { return get(vb, "/p").Body.String() == "page #2" }, 10*time.Second, time.Millisecond,
+		"A's refresh never stored")
+
+	// What B observes: a miss after an invalidation runs under a lease of
+	// its own and stores, rather than wait for one nobody holds.
+	// Its requests have a deadline, as a timeout middleware gives them.
+	getB := func() string {
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		w := httptest.NewRecorder()
+		vb.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/p", nil).WithContext(rctx))
+		return w.Body.String()
+	}
+	require.NoError(t, b.InvalidatePath(ctx, "/p"))
+	assert.Equal(t, "page #3", getB())
+	assert.Equal(t, int64(0), b.Stats().Bypasses, "B waited for the lease past its deadline")
+	assert.Equal(t, "page #3", getB(), "B's run was not stored")
 }
