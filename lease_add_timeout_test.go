@@ -18,6 +18,55 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
+// lateLeaseAdd is two processes on the real Redis, in a namespace of
+// their own (cleared at the end): open(true) opens a Cache whose Redis is
+// behind a proxy that, once armed, holds the first lease Add (SET ... NX)
+// until release is closed, past the Cache's Timeout (Redis makes the Add
+// when it is forwarded, the Cache saw a timeout); open(false) one that
+// reaches Redis directly. Both have a lease of a minute.
+type lateLeaseAdd struct {
+	armed   atomic.Bool
+	release chan struct{}
+	open    func(proxied bool) *Cache
+	// leaseMade reports whether Redis holds a lease of the namespace.
+	leaseMade func() bool
+}
+
+func newLateLeaseAdd(t *testing.T, opts Options) *lateLeaseAdd {
+	addr := testutil.RedisAddr(t)
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	direct := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = direct.Close() })
+	l := &lateLeaseAdd{release: make(chan struct{})}
+	var held atomic.Bool
+	proxy := testutil.StartProxy(t, addr, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if l.armed.Load() && bytes.Contains(chunk, []byte(prefix+kindLease)) &&
+			bytes.Contains(bytes.ToLower(chunk), []byte("nx")) && held.CompareAndSwap(false, true) {
+			<-l.release
+		}
+		return nil
+	}})
+	l.open = func(proxied bool) *Cache {
+		at := addr
+		if proxied {
+			at = proxy.Addr()
+		}
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + at + "/0", Prefix: prefix})
+		require.NoError(t, err)
+		o := opts
+		o.Backend, o.Lease, o.Timeout = b, time.Minute, 200*time.Millisecond
+		c, err := New(&o)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
+		return c
+	}
+	l.leaseMade = func() bool {
+		keys, err := direct.Keys(context.Background(), prefix+kindLease+"*").Result()
+		return err == nil && len(keys) == 1
+	}
+	return l
+}
+
 // Regression: a lease Add that Redis made but whose reply came after the
 // Cache's Timeout (a slow moment of the server or the network) failed for
 // the process that sent it, which ran the work without the lease, as a
@@ -28,31 +77,10 @@ import (
 // makes a waiter look for the entry. A run whose Add timed out now deletes
 // the lease once it stored its result, so that the waiters find it.
 func TestLeaseAddTimedOutStillReleasedAfterTheRun(t *testing.T) {
-	addr := testutil.RedisAddr(t)
 	ctx := context.Background()
-	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	direct := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = direct.Close() })
-
-	// A's Redis is behind a proxy that makes a lease Add (SET ... NX) and
-	// holds its reply past A's Timeout: Redis made the Add, A saw a timeout.
-	release := make(chan struct{})
-	var held atomic.Bool
-	proxy := testutil.StartProxy(t, addr, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-		if bytes.Contains(chunk, []byte(prefix+kindLease)) && bytes.Contains(bytes.ToLower(chunk), []byte("nx")) && held.CompareAndSwap(false, true) {
-			<-release // forwarded after A gave up on it
-		}
-		return nil
-	}})
-	open := func(addr string) *Cache {
-		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
-		require.NoError(t, err)
-		c, err := New(&Options{Backend: b, Lease: time.Minute, Timeout: 200 * time.Millisecond})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
-		return c
-	}
-	a, b := open(proxy.Addr()), open(addr)
+	l := newLateLeaseAdd(t, Options{})
+	l.armed.Store(true)
+	a, b := l.open(true), l.open(false)
 
 	var runs atomic.Int64
 	running, finish := make(chan struct{}), make(chan struct{})
@@ -65,19 +93,16 @@ func TestLeaseAddTimedOutStillReleasedAfterTheRun(t *testing.T) {
 	}
 	ma, mb := Memoize(a, "slow", fn), Memoize(b, "slow", fn)
 
-	// The lease is made at Redis, as A's Add would have made it, and A's
-	// Add, held, times out: A runs fn without the lease.
+	// A's Add, held, times out: A runs fn without the lease; then the Add
+	// reaches Redis, which makes the lease.
 	aDone := make(chan error, 1)
 	go func() {
 		_, err := ma.Get(ctx, 1)
 		aDone <- err
 	}()
 	<-running
-	close(release)
-	require.Eventually(t, func() bool {
-		keys, err := direct.Keys(ctx, prefix+kindLease+"*").Result()
-		return err == nil && len(keys) == 1
-	}, 10*time.Second, time.Millisecond, "the held Add never reached Redis")
+	close(l.release)
+	require.Eventually(t, l.leaseMade, 10*time.Second, time.Millisecond, "the held Add never reached Redis")
 
 	// B misses, finds the lease (A's, made at Redis) and waits for it.
 	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -109,34 +134,10 @@ func TestLeaseAddTimedOutStillReleasedAfterTheRun(t *testing.T) {
 // request's deadline, and was answered by its handler without being stored
 // (a bypass). The refresh now releases the lease its Add may have made.
 func TestLeaseRefreshAddTimedOutStillReleased(t *testing.T) {
-	addr := testutil.RedisAddr(t)
 	ctx := context.Background()
-	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	direct := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = direct.Close() })
-	leaseHeld := func() bool {
-		keys, err := direct.Keys(ctx, prefix+kindLease+"*").Result()
-		return err == nil && len(keys) == 1
-	}
-
-	var armed, held atomic.Bool
-	release := make(chan struct{})
-	proxy := testutil.StartProxy(t, addr, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-		if armed.Load() && bytes.Contains(chunk, []byte(prefix+kindLease)) && bytes.Contains(bytes.ToLower(chunk), []byte("nx")) && held.CompareAndSwap(false, true) {
-			<-release // forwarded after A gave up on it
-		}
-		return nil
-	}})
 	clock := testutil.NewClock()
-	open := func(addr string) *Cache {
-		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
-		require.NoError(t, err)
-		c, err := New(&Options{Backend: b, Lease: time.Minute, Timeout: 200 * time.Millisecond, Clock: clock.Now})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
-		return c
-	}
-	a, b := open(proxy.Addr()), open(addr)
+	l := newLateLeaseAdd(t, Options{Clock: clock.Now})
+	a, b := l.open(true), l.open(false)
 	refreshing, finish := make(chan struct{}), make(chan struct{})
 	h := &counter{body: "page"}
 	h.fn = func(http.ResponseWriter, *http.Request) {
@@ -150,11 +151,11 @@ func TestLeaseRefreshAddTimedOutStillReleased(t *testing.T) {
 
 	require.Equal(t, "page #1", get(va, "/p").Body.String())
 	clock.Advance(2 * time.Second)
-	armed.Store(true)
+	l.armed.Store(true)
 	require.Equal(t, "page #1", get(va, "/p").Body.String(), "served stale, refreshed in the background")
 	<-refreshing // its Add timed out; it runs without the lease
-	close(release)
-	require.Eventually(t, leaseHeld, 10*time.Second, time.Millisecond, "the held Add never reached Redis")
+	close(l.release)
+	require.Eventually(t, l.leaseMade, 10*time.Second, time.Millisecond, "the held Add never reached Redis")
 	close(finish)
 	require.Eventually(t, func() bool { return get(vb, "/p").Body.String() == "page #2" }, 10*time.Second, time.Millisecond,
 		"A's refresh never stored")
