@@ -170,7 +170,9 @@ func TestValueTooLarge(t *testing.T) {
 // stored.
 func TestLargestValueFits(t *testing.T) {
 	p := startMemcached(t)
-	s := open(t, memcached.Options{Servers: []string{p.Addr}})
+	// A long Timeout: the test is about sizes, and a 1 MiB Set on a loaded
+	// machine (CI's race run) can take longer than the default 250ms.
+	s := open(t, memcached.Options{Servers: []string{p.Addr}, Timeout: 10 * time.Second})
 	key := strings.Repeat("k", 100)
 	lo, hi := 0, 1<<20
 	for lo < hi { // largest size Set does not refuse
