@@ -413,6 +413,9 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	// inline by m.do, with no supersede of that computation and no lease,
 	// which it holds.
 	self := withinItself(ctx, m.calls, key, false)
+	if withinDecidedHook != nil {
+		withinDecidedHook(key, self)
+	}
 	var seeker *memoEpoch // a forced Get's supersede (nil: none), which its computation leads
 	if forced && !self {
 		// As for Refresh: a computation in flight may have read the data
@@ -433,7 +436,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	// A forced Get joins no background refresh once it leads: see leads.
-	res, joined, err := m.do(ctx, key, forced && !self, seeker, func(ctx context.Context) (R, error) {
+	res, joined, err := m.do(ctx, key, self, forced && !self, seeker, func(ctx context.Context) (R, error) {
 		if seeker != nil && seekerLeadsHook != nil {
 			seekerLeadsHook(key)
 		}
@@ -551,7 +554,8 @@ type flightOut struct {
 // computes on its own.
 const maxRejoins = 3
 
-// do runs work for key once for its concurrent callers (see doSince).
+// do runs work for key once for its concurrent callers (see doSince), or,
+// if within is set, inline (see doSinceRejoining).
 // work reports the versions its result was computed under, and its
 // encoding, through its ctx (flightOutKey), for the callers that joined it
 // to check and to decode (copyOf). A computation that ended by
@@ -565,7 +569,7 @@ const maxRejoins = 3
 // seeker is their supersede (supersedeSeeking; nil: none), which the
 // caller's computation leads (memoShared.leads) from the moment the
 // caller becomes its leader.
-func (m *Memoized[A, R]) do(ctx context.Context, key string, replace bool, seeker *memoEpoch, work func(context.Context) (R, error)) (epoched[R], bool, error) {
+func (m *Memoized[A, R]) do(ctx context.Context, key string, within, replace bool, seeker *memoEpoch, work func(context.Context) (R, error)) (epoched[R], bool, error) {
 	var onLead func()
 	if seeker != nil {
 		onLead = func() { m.shared.leads(seeker) }
@@ -574,8 +578,15 @@ func (m *Memoized[A, R]) do(ctx context.Context, key string, replace bool, seeke
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
-	}, m.copyOf, true, false, replace, onLead)
+	}, m.copyOf, true, false, within, replace, onLead)
 }
+
+// withinDecidedHook, when set, is called by Get and Refresh with their key
+// once they have decided whether they are made from within its own
+// computation (within, see withinItself), before they supersede or join
+// any: a test lets that computation return there. Nil outside tests; set
+// only by a test that does not run in parallel, and reset when it ends.
+var withinDecidedHook func(key string, within bool)
 
 // seekerLeadsHook, when set, is called with its key by the computation of a
 // Refresh or forced Get that supersedes (supersedeSeeking) as it begins,
@@ -623,7 +634,7 @@ type flightOutKey struct{}
 // encoding) instead, a value of its own; without an encoding (or a
 // copyOf) they share the value work returned.
 func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, byStack bool) (V, bool, error) {
-	res, joined, err := doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack, false, nil)
+	res, joined, err := doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack, withinItself(ctx, g, key, byStack), false, nil)
 	return res.v, joined, err
 }
 
@@ -642,11 +653,18 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // result did not replace key's entry (flightOut.replaced) joins, or
 // starts, another, as for argChanged. onLead, if not nil, is called when
 // the caller leads the computation whose result it returns (its own: see
-// flight.Group.DoLeading). It returns the result with what its
-// computation reported (the caller's value in v: copyOf's for a caller
-// that joined).
-func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack, replace bool, onLead func()) (epoched[V], bool, error) {
-	if withinItself(ctx, g, key, byStack) {
+// flight.Group.DoLeading). within is the caller's withinItself of key,
+// decided once, before the caller made what it makes only outside its own
+// computation (Refresh's and a forced Get's supersede): the caller then
+// computes inline, even where the computation it was made within has
+// returned since. Checked again here, a Refresh or forced Get made with
+// the context of a computation returning in between skipped its supersede
+// and then joined another computation, whose result may have been read
+// before the update it was called for. It returns the result with what
+// its computation reported (the caller's value in v: copyOf's for a
+// caller that joined).
+func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack, within, replace bool, onLead func()) (epoched[V], bool, error) {
+	if within {
 		// Asked for from within its own computation: joined, it would
 		// wait for itself (see reentry.go). Computed here, as without a
 		// cache.

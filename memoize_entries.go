@@ -75,7 +75,11 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	// within (computed inline by m.do, as Get's: reentry.go), whose result
 	// holds this one's and is stored.
 	var seeker *memoEpoch // its supersede (nil: none, within itself), which its computation leads
-	if !withinItself(ctx, m.calls, key, false) {
+	within := withinItself(ctx, m.calls, key, false)
+	if withinDecidedHook != nil {
+		withinDecidedHook(key, within)
+	}
+	if !within {
 		held := m.shared.supersedeSeeking(key) // until it returns: see supersedeSeeking
 		defer m.shared.done(&held)
 		seeker = &held
@@ -87,7 +91,7 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	joined, returned := false, false
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	// It joins no background refresh once it leads: see leads.
-	res, joined, err := m.do(ctx, key, true, seeker, func(ctx context.Context) (R, error) {
+	res, joined, err := m.do(ctx, key, within, true, seeker, func(ctx context.Context) (R, error) {
 		if seeker != nil && seekerLeadsHook != nil {
 			seekerLeadsHook(key)
 		}

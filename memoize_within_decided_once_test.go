@@ -1,0 +1,146 @@
+package caching
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// withinForcedKey is the context key of a Get that RefreshIf forces in
+// TestMemoizeCallWithinReturningComputationDecidesOnce.
+type withinForcedKey struct{}
+
+// TestMemoizeCallWithinReturningComputationDecidesOnce: a Refresh (or a
+// Get that RefreshIf forces) made after an update, with the context of a
+// computation of its own key (C) that returns as it is made (made without
+// its cancellation, as work that fn leaves running after it returns is
+// given: context.WithoutCancel), decided
+// twice whether it was made from within C: first (Get, Refresh) to skip
+// its supersede, C still running, then again when it joined (do), C
+// returned. It then joined a Refresh's computation in flight (D), begun
+// before the update, which no supersede had stopped being joined, and
+// returned D's result, read before the update it was called for ("old").
+// It now decides once: made from within C, it computes inline, after the
+// update ("new"). C returns between the two decisions (withinDecidedHook).
+func TestMemoizeCallWithinReturningComputationDecidesOnce(t *testing.T) {
+	for _, st := range []struct {
+		name string
+		open func(t *testing.T) backend.Backend
+	}{
+		{"local", func(t *testing.T) backend.Backend { return newSimple(t, nil) }},
+		{"remote", func(t *testing.T) backend.Backend { return &remote{Backend: newSimple(t, nil)} }},
+	} {
+		for _, call := range []struct {
+			name string
+			call func(m *Memoized[int, string], ctx context.Context) (string, error)
+		}{
+			{"Refresh", func(m *Memoized[int, string], ctx context.Context) (string, error) { return m.Refresh(ctx, 1) }},
+			{"forced Get", func(m *Memoized[int, string], ctx context.Context) (string, error) {
+				return m.Get(context.WithValue(ctx, withinForcedKey{}, true), 1)
+			}},
+		} {
+			t.Run(st.name+"/"+call.name, func(t *testing.T) {
+				testCallWithinReturningComputation(t, st.open(t), call.call)
+			})
+		}
+	}
+}
+
+// testCallWithinReturningComputation is
+// TestMemoizeCallWithinReturningComputationDecidesOnce on b for one call.
+func testCallWithinReturningComputation(t *testing.T, b backend.Backend, call func(m *Memoized[int, string], ctx context.Context) (string, error)) {
+	ctx := context.Background()
+	c, err := New(&Options{Backend: b, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	var data atomic.Value
+	data.Store("old")
+	var hold atomic.Pointer[heldCall] // the next call of fn held
+	fnCtx := make(chan context.Context, 1)
+	m := Memoize(c, "within-decided", func(ctx context.Context, _ int) (string, error) {
+		v := data.Load().(string)
+		if h := hold.Swap(nil); h != nil {
+			select {
+			case fnCtx <- ctx: // C's, the first held
+			default:
+			}
+			h.entered <- struct{}{}
+			<-h.release
+		}
+		return v, nil
+	}, TTL(time.Hour), RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(withinForcedKey{}) != nil }))
+	key, err := m.Key(1)
+	require.NoError(t, err)
+
+	// C: a Get's miss, held; its fn's context is kept past it, without
+	// its cancellation (flight cancels it as C returns).
+	hC, cDone := newHeldCall(false), make(chan error, 1)
+	hold.Store(hC)
+	go func() {
+		_, err := m.Get(ctx, 1)
+		cDone <- err
+	}()
+	<-hC.entered
+	cCtx := context.WithoutCancel(<-fnCtx)
+
+	// D: a Refresh, which supersedes C, held once its fn read "old".
+	hD, dDone := newHeldCall(false), make(chan error, 1)
+	hold.Store(hD)
+	go func() {
+		_, err := m.Refresh(ctx, 1)
+		dDone <- err
+	}()
+	<-hD.entered
+	data.Store("new") // the update
+
+	// The call, made with C's context, finds C running; C returns before
+	// the call goes on.
+	var once atomic.Bool
+	withinDecidedHook = func(k string, within bool) {
+		if k == key && within && once.CompareAndSwap(false, true) {
+			close(hC.release)
+			assert.NoError(t, <-cDone)
+		}
+	}
+	t.Cleanup(func() { withinDecidedHook = nil })
+	type result struct {
+		v   string
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		v, err := call(m, cCtx)
+		res <- result{v, err}
+	}()
+	// D is released once the call has joined it, or the call returned.
+	var got result
+	released := false
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		select {
+		case got = <-res:
+		default:
+			if !released && m.calls.Waiters(key) >= 2 {
+				close(hD.release)
+				released = true
+			}
+			require.True(t, time.Now().Before(deadline), "the call neither joined D nor returned")
+			continue
+		}
+		break
+	}
+	if !released {
+		close(hD.release)
+	}
+	require.NoError(t, <-dDone)
+	require.True(t, once.Load(), "the call was not found made within C")
+	require.NoError(t, got.err)
+	assert.Equal(t, "new", got.v, "the call, made after the update, returned a result read before it")
+}
