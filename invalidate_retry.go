@@ -261,12 +261,17 @@ func (w *retryWake) disarm() {
 
 // retryInvalidation adds keys, whose deletion failed with err, to the set,
 // and starts the goroutine that retries them if none runs. op names the
-// caller in the log.
+// caller in the log. A failure with ErrClosed while the Cache is open (a
+// wrapper's, or a backend its user closed) is retried as any other: until
+// it lands, the entries it was to end are served by the other processes
+// sharing the backend; the retry set's bounds and back-off apply (one
+// call per retryMax while the backend stays closed, which the breaker
+// does not count: store.report).
 func (c *Cache) retryInvalidation(op string, keys []string, err error) {
-	if errors.Is(err, ErrClosed) {
-		return
-	}
 	if c.life.Err() != nil {
+		if errors.Is(err, ErrClosed) {
+			return // the backend Close closed: every later call fails so
+		}
 		// It failed as Close ran, past Close's last attempt: dropped, as
 		// Close drops the ones it could not make, and logged alike.
 		c.logDroppedInvalidations(len(keys), false, err)

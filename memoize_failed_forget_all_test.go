@@ -26,8 +26,7 @@ import (
 // entry; ForgetAll returned its error, so it made no promise of its own. A
 // write superseded only by ForgetAlls whose deletes failed is now made.
 // So is one superseded by a ForgetAll whose delete failed with
-// backend.ErrClosed while the Cache is open (closedDeleteRefusals), which
-// is never retried.
+// backend.ErrClosed while the Cache is open (closedDeleteRefusals).
 func TestMemoizeRefreshSupersededByFailedForgetAll(t *testing.T) {
 	for _, refused := range closedDeleteRefusals {
 		t.Run(refused.Error(), func(t *testing.T) {
@@ -50,10 +49,10 @@ func TestMemoizeRefreshSupersededByFailedForgetAll(t *testing.T) {
 // closedDeleteRefusals are the failures of a ForgetAll's delete the tests
 // of a write it superseded make: one retried in the background, and
 // backend.ErrClosed from a backend the user closed (or a wrapper's), the
-// Cache still open, which is never retried (retryInvalidation) and was
+// Cache still open, which was never retried (retryInvalidation) and was
 // taken for a delete whose retry had landed (memoShared.gone): the write
 // was refused, or the entry removed, while the generation was never
-// deleted.
+// deleted. It is retried now, as any failure.
 var closedDeleteRefusals = []error{
 	errConnReset,
 	fmt.Errorf("wrapper: %w", backend.ErrClosed),
@@ -105,8 +104,16 @@ func refuseGenDeleteWith(t *testing.T, env *setOrderEnv, refused error) {
 // fails, and waits until the retry of that delete has landed.
 func forgetAllRetryLands(t *testing.T, env *setOrderEnv) {
 	t.Helper()
-	refuseGenDelete(t, env)
-	require.ErrorIs(t, env.m.ForgetAll(context.Background()), errConnReset)
+	forgetAllRetryLandsAfter(t, env, errConnReset)
+}
+
+// forgetAllRetryLandsAfter is forgetAllRetryLands, the delete failing with
+// refused: the retry set holds it until the retry has landed.
+func forgetAllRetryLandsAfter(t *testing.T, env *setOrderEnv, refused error) {
+	t.Helper()
+	refuseGenDeleteWith(t, env, refused)
+	require.ErrorIs(t, env.m.ForgetAll(context.Background()), refused)
+	assert.Equal(t, int64(1), env.m.c.Stats().PendingInvalidations, "the failed delete waits for its retry")
 	env.h.offDelete()
 	require.Eventually(t, func() bool { return env.m.c.Stats().PendingInvalidations == 0 },
 		10*time.Second, time.Millisecond, "the retry of the generation's delete did not land")
@@ -186,30 +193,35 @@ func TestMemoizeSetSupersededByFailedForgetAll(t *testing.T) {
 // stored nothing (mayReplace). Now the Set stores nothing where the
 // retry has landed when it decides, and removes the entry where it
 // cannot tell: another ForgetAll whose delete failed too waits for its
-// retry ("failed again"), which would end r only when it lands.
+// retry ("failed again"), which would end r only when it lands. So it is
+// where the first ForgetAll's delete failed with backend.ErrClosed while
+// the Cache is open (closedDeleteRefusals): retried, it lands too, and
+// the Set, which that ForgetAll came after, stored r.
 func TestMemoizeSetAfterForgetAllRetryLanded(t *testing.T) {
-	for _, again := range []bool{false, true} {
-		t.Run(map[bool]string{false: "retry landed", true: "failed again"}[again], func(t *testing.T) {
-			ctx := context.Background()
-			env, _, _, m2 := newFailedForgetAllEnv(t)
-			release := env.holdTags()
-			t.Cleanup(release)
-			done := make(chan error, 1)
-			go func() { done <- env.m.Set(ctx, 1, "set") }()
-			<-env.inTags // past Set's supersede, before its versions read
+	for _, refused := range closedDeleteRefusals {
+		for _, again := range []bool{false, true} {
+			t.Run(refused.Error()+"/"+map[bool]string{false: "retry landed", true: "failed again"}[again], func(t *testing.T) {
+				ctx := context.Background()
+				env, _, _, m2 := newFailedForgetAllEnv(t)
+				release := env.holdTags()
+				t.Cleanup(release)
+				done := make(chan error, 1)
+				go func() { done <- env.m.Set(ctx, 1, "set") }()
+				<-env.inTags // past Set's supersede, before its versions read
 
-			forgetAllRetryLands(t, env)
-			if again {
-				refuseGenDelete(t, env)
-				require.ErrorIs(t, env.m.ForgetAll(ctx), errConnReset)
-			}
+				forgetAllRetryLandsAfter(t, env, refused)
+				if again {
+					refuseGenDelete(t, env)
+					require.ErrorIs(t, env.m.ForgetAll(ctx), errConnReset)
+				}
 
-			release()
-			require.NoError(t, <-done)
-			v, err := m2.Get(ctx, 1)
-			require.NoError(t, err)
-			assert.Equal(t, "computed by the other process", v, "the ForgetAll after the Set landed (retried): the Set's result is served")
-		})
+				release()
+				require.NoError(t, <-done)
+				v, err := m2.Get(ctx, 1)
+				require.NoError(t, err)
+				assert.Equal(t, "computed by the other process", v, "the ForgetAll after the Set landed (retried): the Set's result is served")
+			})
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package caching
 
 import (
 	"context"
-	"errors"
 	"reflect"
 	"slices"
 	"sync"
@@ -35,8 +34,7 @@ type memoShared struct {
 	all atomic.Uint64
 	// landed maps the generation key of the ForgetAlls whose delete of it
 	// landed to all's count of the last one, and forgot to all's count of
-	// the last ForgetAll of it (but one whose delete failed with ErrClosed,
-	// never retried: supersedeAll), changed holding saveMu and lmu: a write
+	// the last ForgetAll of it, changed holding saveMu and lmu: a write
 	// superseded only by ForgetAlls whose deletes failed is still made
 	// (mayReplace), the entry it replaces being served until their retried
 	// deletes land (not after: see generation.waits); and so is one
@@ -615,20 +613,15 @@ func (s *memoShared) supersedeHeldAs(key string, replacing, seeking bool) memoEp
 // waits for it. A store in progress is not waited for: it checked its
 // epoch before, and its entry, under the generation deleted, is a miss
 // wherever it lands. del returns the error of its delete of the
-// generation gen (nil: landed, see landed). One that failed with
-// ErrClosed is not recorded at all (forgot): it is never retried
-// (retryInvalidation), so it never lands, though the retry set does not
-// hold it; taken for one whose retry landed (gone), it refused the writes
-// it superseded, or turned a Set into a delete, while the entries of
-// before it were still served. Past the Cache's Close, which drops the
-// deletes it could not make, gone never counts a failed one anyway
-// (generation.waits).
+// generation gen (nil: landed, see landed); one that failed waits in the
+// retry set (ErrClosed too, while the Cache is open: retryInvalidation),
+// and gone counts it once its retry has landed. Past the Cache's Close,
+// which drops the deletes it could not make, gone never counts a failed
+// one (generation.waits).
 func (s *memoShared) supersedeAll(gen string, del func() error) {
 	s.saveMu.Lock()
 	n := s.all.Add(1)
-	if err := del(); !errors.Is(err, ErrClosed) {
-		s.landedAt(gen, n, err == nil)
-	}
+	s.landedAt(gen, n, del() == nil)
 	s.saveMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
