@@ -80,25 +80,26 @@ func testCallWithinReturningComputation(t *testing.T, b backend.Backend, call fu
 	key, err := m.Key(1)
 	require.NoError(t, err)
 
+	// start makes do, whose call of fn is held (h), on a goroutine of its
+	// own, and returns once fn has read the data; do's error comes on
+	// done.
+	start := func(h *heldCall, do func() error) (done chan error) {
+		hold.Store(h)
+		done = make(chan error, 1)
+		go func() { done <- do() }()
+		<-h.entered
+		return done
+	}
+
 	// C: a Get's miss, held; its fn's context is kept past it, without
 	// its cancellation (flight cancels it as C returns).
-	hC, cDone := newHeldCall(false), make(chan error, 1)
-	hold.Store(hC)
-	go func() {
-		_, err := m.Get(ctx, 1)
-		cDone <- err
-	}()
-	<-hC.entered
+	hC := newHeldCall(false)
+	cDone := start(hC, func() error { _, err := m.Get(ctx, 1); return err })
 	cCtx := context.WithoutCancel(<-fnCtx)
 
 	// D: a Refresh, which supersedes C, held once its fn read "old".
-	hD, dDone := newHeldCall(false), make(chan error, 1)
-	hold.Store(hD)
-	go func() {
-		_, err := m.Refresh(ctx, 1)
-		dDone <- err
-	}()
-	<-hD.entered
+	hD := newHeldCall(false)
+	dDone := start(hD, func() error { _, err := m.Refresh(ctx, 1); return err })
 	data.Store("new") // the update
 
 	// The call, made with C's context, finds C running; C returns before
