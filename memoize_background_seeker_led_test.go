@@ -64,25 +64,13 @@ func testBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T, open func(t *tes
 	var stale atomic.Bool
 	env, next, r1 := newSupersededEnv(t, open, "new", append(staleWhile(&stale, "set"),
 		RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(seekerForcedKey{}) != nil }))...)
-	inWindow, leave := make(chan struct{}), make(chan struct{})
+	var inWindow, leave chan struct{}
 	if beforeFn {
-		var once atomic.Bool
-		seekerLeadsHook = func(k string) {
-			if k == env.key && once.CompareAndSwap(false, true) {
-				close(inWindow)
-				<-leave
-			}
-		}
-		t.Cleanup(func() { seekerLeadsHook = nil })
+		inWindow, leave = holdSeekerLead(t, env)
 	} else {
 		next(r1) // R1 leads its own computation, held once fn has read "new".
 	}
-	done, got := make(chan error, 1), new(atomic.Value)
-	go func() {
-		v, err := call(env)
-		got.Store(v)
-		done <- err
-	}()
+	done, got := goSeeker(env, call)
 	if beforeFn {
 		<-inWindow
 	} else {
@@ -99,11 +87,8 @@ func testBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T, open func(t *tes
 	bg := startHeldBackgroundOf(t, env, next, &stale, "set")
 	want := "set" // what the later Refresh, whose fn fails, is to keep
 	if beforeFn {
-		close(leave)
-		require.NoError(t, <-done)
-		assert.Equal(t, "new", got.Load())
+		leadStores(t, env, leave, done, got)
 		want = "new"
-		assertPeek(t, env, want, "R1's computation, begun after the Set, stores")
 	}
 
 	// A later Refresh whose fn fails: nothing is owed.
@@ -119,4 +104,44 @@ func testBackgroundRefreshNotOwedToALeadingSeeker(t *testing.T, open func(t *tes
 		assert.Equal(t, "new", got.Load())
 		assertPeek(t, env, "new", "R1, superseded by the Set, which wrote, stores nothing")
 	}
+}
+
+// holdSeekerLead holds the computation of env's key that a Refresh or
+// forced Get (R1) leads, the first one, before it starts
+// (seekerLeadsHook): inWindow is closed then, and it starts once leave
+// is.
+func holdSeekerLead(t *testing.T, env *setOrderEnv) (inWindow, leave chan struct{}) {
+	inWindow, leave = make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	seekerLeadsHook = func(k string) {
+		if k == env.key && once.CompareAndSwap(false, true) {
+			close(inWindow)
+			<-leave
+		}
+	}
+	t.Cleanup(func() { seekerLeadsHook = nil })
+	return inWindow, leave
+}
+
+// goSeeker makes call (R1) on a goroutine of its own: its error comes on
+// done, once its result is in got.
+func goSeeker(env *setOrderEnv, call func(env *setOrderEnv) (string, error)) (done chan error, got *atomic.Value) {
+	done, got = make(chan error, 1), new(atomic.Value)
+	go func() {
+		v, err := call(env)
+		got.Store(v)
+		done <- err
+	}()
+	return done, got
+}
+
+// leadStores lets R1's computation, held before it started
+// (holdSeekerLead) and begun after a Set, start: R1 returns the data it
+// read ("new"), and stores it.
+func leadStores(t *testing.T, env *setOrderEnv, leave chan struct{}, done chan error, got *atomic.Value) {
+	t.Helper()
+	close(leave)
+	require.NoError(t, <-done)
+	assert.Equal(t, "new", got.Load())
+	assertPeek(t, env, "new", "R1's computation, begun after the Set, stores")
 }

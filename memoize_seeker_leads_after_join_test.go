@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -46,22 +45,8 @@ func TestMemoizeSeekerLeadingAfterAJoinedMissIsNotOwedABackgroundRefresh(t *test
 				<-miss.entered
 			}
 			t.Cleanup(func() { refreshSupersededHook = nil })
-			inWindow, leave := make(chan struct{}), make(chan struct{})
-			var inLead atomic.Bool
-			seekerLeadsHook = func(k string) {
-				if k == env.key && inLead.CompareAndSwap(false, true) {
-					close(inWindow)
-					<-leave
-				}
-			}
-			t.Cleanup(func() { seekerLeadsHook = nil })
-
-			done, got := make(chan error, 1), new(atomic.Value)
-			go func() {
-				v, err := env.m.Refresh(ctx, 1)
-				got.Store(v)
-				done <- err
-			}()
+			inWindow, leave := holdSeekerLead(t, env)
+			done, got := goSeeker(env, func(env *setOrderEnv) (string, error) { return env.m.Refresh(ctx, 1) })
 			for deadline := time.Now().Add(10 * time.Second); env.m.calls.Waiters(env.key) < 2; runtime.Gosched() {
 				require.True(t, time.Now().Before(deadline), "R1 did not join the Get's miss")
 			}
@@ -75,10 +60,7 @@ func TestMemoizeSeekerLeadingAfterAJoinedMissIsNotOwedABackgroundRefresh(t *test
 			require.NoError(t, env.m.Set(ctx, 1, "set"))
 			bg := startHeldBackgroundOf(t, env, next, &stale, "set")
 
-			close(leave)
-			require.NoError(t, <-done)
-			assert.Equal(t, "new", got.Load())
-			assertPeek(t, env, "new", "R1's computation, begun after the Set, stores")
+			leadStores(t, env, leave, done, got)
 
 			// A later Refresh whose fn fails: nothing is owed.
 			require.ErrorIs(t, refreshFailing(ctx, env, next), errDBTimeout)
