@@ -104,8 +104,11 @@ type Report struct {
 	// pattern, which must not become a metric label or fill the log.
 	Route string
 	// Status is the final status sent: 200 when the handler wrote nothing,
-	// never a 1xx; 500 when the handler panicked before writing a status
-	// (what a recovering middleware above would send); 101 or the status
+	// never a 1xx; 500 when the handler panicked (an invalid WriteHeader
+	// code included: net/http refuses it with a panic) or called
+	// runtime.Goexit before writing a status (what a recovering middleware
+	// above would send; without one net/http closes the connection, or
+	// resets the HTTP/2 stream, and sends no status); 101 or the status
 	// before the hijack for a hijacked connection.
 	Status int
 	// Bytes is the number of body bytes written through the middleware.
@@ -198,6 +201,11 @@ type writer struct {
 // handler's Server-Timing fields from a request Expose did not admit, and
 // sets the middleware's headers when the final status is committed.
 func (w *writer) WriteHeader(code int) {
+	if code < 100 || code > 999 {
+		// net/http's own check, made before httpx records the code: the
+		// status net/http refuses is never sent, and must not be reported.
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
 	w.hide()
 	if httpx.Informational(code) || w.Committed() {
 		w.Writer.WriteHeader(code)
@@ -269,11 +277,12 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 			if p == nil {
 				// runtime.Goexit, not a panic (panic(nil) recovers
 				// as a *runtime.PanicNilError): report it as it
-				// is, and let it go on.
-				m.finish(w, r, false)
+				// is (net/http aborts the response, as for a
+				// panic), and let it go on.
+				m.finish(w, r, false, true)
 				return
 			}
-			m.finish(w, r, true)
+			m.finish(w, r, true, true)
 			panic(p)
 		}()
 		next.ServeHTTP(wrapped, r)
@@ -282,7 +291,7 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 			w.WriteHeader(http.StatusOK) // what net/http would send, with our headers
 		}
 		w.hide() // trailers
-		m.finish(w, r, false)
+		m.finish(w, r, false, false)
 	})
 }
 
@@ -294,15 +303,16 @@ func route(r *http.Request) string {
 	return r.Pattern
 }
 
-// finish logs a slow request and calls the observer.
-func (m *middleware) finish(w *writer, r *http.Request, panicked bool) {
+// finish logs a slow request and calls the observer. aborted is set when
+// the handler did not return (it panicked or called runtime.Goexit).
+func (m *middleware) finish(w *writer, r *http.Request, panicked, aborted bool) {
 	if m.slow == nil && m.observe == nil {
 		return
 	}
 	rep := Report{Request: r, Route: route(r), Status: w.Status(), Bytes: w.Written(),
 		HeaderTime: w.headerTime, Duration: time.Since(w.start), Panicked: panicked, Hijacked: w.Hijacked()}
 	if rep.Status == 0 {
-		if panicked {
+		if aborted {
 			rep.Status = http.StatusInternalServerError
 		} else if rep.Hijacked {
 			rep.Status = http.StatusSwitchingProtocols
