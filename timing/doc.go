@@ -33,6 +33,12 @@
 // (Report.Late counts them). The middleware sends no trailer: browsers
 // ignore a Server-Timing trailer.
 //
+// Both are bounded, since a handler may record a metric per item of a
+// batch the client sized: a request keeps at most MaxMetrics metrics
+// (Report.Dropped counts the rest; Count still folds into a name it has),
+// and the header carries at most MaxHeaderBytes of them, followed by
+// omitted;desc=N for the N left out, then the total.
+//
 // The rule covers the handler's own Server-Timing fields too (an upstream's
 // copied by httputil.ReverseProxy, a framework's): a response to a request
 // Expose does not admit carries no Server-Timing field at all. The

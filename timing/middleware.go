@@ -123,6 +123,9 @@ type Report struct {
 	// the headers were committed (not in the header).
 	Metrics []Metric
 	Late    int
+	// Dropped counts the metrics the request recorded once it had
+	// MaxMetrics: they are in neither Metrics nor the header.
+	Dropped int
 	// Slow reports whether Duration reached the route's threshold (only
 	// when a Logger is set); Panicked whether the handler panicked;
 	// Hijacked whether it hijacked the connection.
@@ -229,18 +232,15 @@ func (w *writer) setHeaders() []savedField {
 	if w.rec == nil {
 		return nil
 	}
-	v := w.rec.seal()
+	var arr [256]byte
+	buf := w.rec.seal(arr[:0], w.expose)
 	if !w.expose {
 		return nil
 	}
 	saved := keepFromSharedCaches(h)
-	total := formatHeader([]Metric{{Name: "total", Duration: w.headerTime}})
-	if v != "" {
-		v += ", " + total
-	} else {
-		v = total
-	}
-	h.Add(serverTiming, v)
+	total := Metric{Name: "total", Duration: w.headerTime}
+	buf = appendMetric(buf, &total, len(buf) > 0)
+	h.Add(serverTiming, string(buf))
 	return saved
 }
 
@@ -323,7 +323,7 @@ func (m *middleware) finish(w *writer, r *http.Request, panicked, aborted bool) 
 	}
 	if m.observe != nil {
 		if w.rec != nil {
-			rep.Metrics, rep.Late = w.rec.snapshot()
+			rep.Metrics, rep.Late, rep.Dropped = w.rec.snapshot()
 		}
 		m.observe(rep)
 	}

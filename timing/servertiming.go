@@ -3,7 +3,6 @@ package timing
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +44,24 @@ type Metric struct {
 	one, many string // Count's nouns ("" for none)
 }
 
+// Bounds of what one request records and sends.
+const (
+	// MaxMetrics is the most metrics one request (or one WithRecorder
+	// context) keeps: a handler that records a span per item of a batch
+	// the client sized must not grow the server's memory without bound.
+	// Add, Start and a Count of a new name record nothing once it is
+	// reached; Report.Dropped counts what they left out. Count of a name
+	// already kept still folds into it.
+	MaxMetrics = 256
+	// MaxHeaderBytes is the most bytes of metrics the middleware's
+	// Server-Timing field carries before its final "omitted" and "total"
+	// metrics: browsers and proxies refuse large headers. The metrics that
+	// do not fit are left out of the header (not of the Report), counted,
+	// with those MaxMetrics dropped, in an "omitted" metric whose
+	// description is their number, as in omitted;desc=40.
+	MaxHeaderBytes = 2048
+)
+
 // recorder collects the metrics of one request. It is safe for concurrent use.
 type recorder struct {
 	mu      sync.Mutex
@@ -53,50 +70,84 @@ type recorder struct {
 	// still reaches the Report, but can no longer be in the header.
 	sealed bool
 	late   int
+	// dropped counts the metrics not kept: the recorder held MaxMetrics.
+	dropped int
 }
 
 func (r *recorder) add(m Metric) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.metrics) >= MaxMetrics {
+		r.dropped++
+		return
+	}
 	if r.sealed {
 		r.late++
 	}
 	r.metrics = append(r.metrics, m)
-	r.mu.Unlock()
 }
 
 func (r *recorder) count(name string, d time.Duration, one, many string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sealed {
-		r.late++
-	}
 	for i := range r.metrics {
 		m := &r.metrics[i]
 		if m.Name == name && m.counted {
+			if r.sealed {
+				r.late++
+			}
 			m.Duration += d
 			m.Count++
 			return
 		}
 	}
+	if len(r.metrics) >= MaxMetrics {
+		r.dropped++
+		return
+	}
+	if r.sealed {
+		r.late++
+	}
 	r.metrics = append(r.metrics, Metric{Name: name, Duration: d, Count: 1, counted: true, one: one, many: many})
 }
 
-// seal marks the headers as written and returns the header value for the
-// metrics recorded so far ("" when there are none).
-func (r *recorder) seal() string {
+// seal marks the headers as written and, when format is set, appends to
+// buf the header entries of the metrics recorded so far, at most
+// MaxHeaderBytes of them, followed by the "omitted" metric when some are
+// left out.
+func (r *recorder) seal(buf []byte, format bool) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sealed = true
-	return formatHeader(r.metrics)
+	if !format {
+		return buf
+	}
+	start := len(buf)
+	omitted := r.dropped
+	for i := range r.metrics {
+		mark := len(buf)
+		buf = appendMetric(buf, &r.metrics[i], mark > start)
+		if len(buf)-start > MaxHeaderBytes {
+			buf = buf[:mark]
+			omitted += len(r.metrics) - i
+			break
+		}
+	}
+	if omitted > 0 {
+		m := Metric{Name: "omitted", Desc: strconv.Itoa(omitted)}
+		buf = appendMetric(buf, &m, len(buf) > start)
+	}
+	return buf
 }
 
 // snapshot returns a copy of every metric recorded so far (with the Desc of
-// counted metrics filled in) and how many arrived after the headers.
-func (r *recorder) snapshot() ([]Metric, int) {
+// counted metrics filled in), how many arrived after the headers and how
+// many were dropped.
+func (r *recorder) snapshot() (metrics []Metric, late, dropped int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.metrics) == 0 {
-		return nil, r.late
+		return nil, r.late, r.dropped
 	}
 	out := make([]Metric, len(r.metrics))
 	for i, m := range r.metrics {
@@ -104,7 +155,7 @@ func (r *recorder) snapshot() ([]Metric, int) {
 		m.counted, m.one, m.many = false, "", ""
 		out[i] = m
 	}
-	return out, r.late
+	return out, r.late, r.dropped
 }
 
 func (m *Metric) desc() string {
@@ -144,7 +195,7 @@ func Metrics(ctx context.Context) []Metric {
 	if r == nil {
 		return nil
 	}
-	m, _ := r.snapshot()
+	m, _, _ := r.snapshot()
 	return m
 }
 
@@ -213,63 +264,55 @@ func (t *Timer) StopDesc(desc string) time.Duration {
 	return d
 }
 
-// formatHeader renders metrics as a Server-Timing header value.
-func formatHeader(metrics []Metric) string {
-	if len(metrics) == 0 {
-		return ""
+// appendMetric appends m as a Server-Timing entry, after ", " when sep is
+// set.
+func appendMetric(buf []byte, m *Metric, sep bool) []byte {
+	if sep {
+		buf = append(buf, ", "...)
 	}
-	var b strings.Builder
-	for i := range metrics {
-		m := &metrics[i]
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		writeToken(&b, m.Name)
-		if m.Duration > 0 {
-			b.WriteString(";dur=")
-			b.WriteString(strconv.FormatFloat(float64(m.Duration.Microseconds())/1000, 'f', -1, 64))
-		}
-		if d := m.desc(); d != "" {
-			b.WriteString(";desc=")
-			writeValue(&b, d)
-		}
+	buf = appendToken(buf, m.Name)
+	if m.Duration > 0 {
+		buf = append(buf, ";dur="...)
+		buf = strconv.AppendFloat(buf, float64(m.Duration.Microseconds())/1000, 'f', -1, 64)
 	}
-	return b.String()
+	if d := m.desc(); d != "" {
+		buf = append(buf, ";desc="...)
+		buf = appendValue(buf, d)
+	}
+	return buf
 }
 
-// writeToken writes name with every character that is not a token character
-// replaced by '_' (an empty name becomes "_").
-func writeToken(b *strings.Builder, name string) {
+// appendToken appends name with every character that is not a token
+// character replaced by '_' (an empty name becomes "_").
+func appendToken(buf []byte, name string) []byte {
 	if name == "" {
-		b.WriteByte('_')
-		return
+		return append(buf, '_')
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; header.IsTchar(c) {
-			b.WriteByte(c)
+			buf = append(buf, c)
 		} else {
-			b.WriteByte('_')
+			buf = append(buf, '_')
 		}
 	}
+	return buf
 }
 
-// writeValue writes s as a token when it is one and as a quoted string
+// appendValue appends s as a token when it is one and as a quoted string
 // otherwise; control characters and non-ASCII bytes are dropped.
-func writeValue(b *strings.Builder, s string) {
+func appendValue(buf []byte, s string) []byte {
 	if header.IsToken(s) {
-		b.WriteString(s)
-		return
+		return append(buf, s...)
 	}
-	b.WriteByte('"')
+	buf = append(buf, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			buf = append(buf, '\\', c)
 		case c == '\t' || (c >= 0x20 && c < 0x7f):
-			b.WriteByte(c)
+			buf = append(buf, c)
 		}
 	}
-	b.WriteByte('"')
+	return append(buf, '"')
 }
