@@ -3,7 +3,6 @@ package timing_test
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -18,23 +17,13 @@ import (
 // batch of ids, a page size) gets one entry in Server-Timing and in the
 // Report, not one per item.
 func TestCountWithoutNounsFolds(t *testing.T) {
-	reports := make(chan timing.Report, 1)
-	mw := timing.Must(timing.Options{
-		Expose:  func(*http.Request) bool { return true },
-		Observe: func(rep timing.Report) { reports <- rep },
-	})
-	srv := httptest.NewServer(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, reports := observedServer(t, timing.Options{Expose: func(*http.Request) bool { return true }}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for range 500 {
 			timing.Count(r.Context(), "lookup", time.Millisecond, "", "")
 		}
 		_, _ = io.WriteString(w, "ok")
-	})))
-	defer srv.Close()
-
-	resp, err := http.Get(srv.URL)
-	require.NoError(t, err)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	}))
+	resp := getResponse(t, srv, srv.URL)
 
 	st := resp.Header.Values("Server-Timing")
 	require.Len(t, st, 1)

@@ -3,7 +3,6 @@ package timing_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,25 +20,17 @@ import (
 // header stops at timing.MaxHeaderBytes and says how many it left out; the
 // request keeps at most timing.MaxMetrics.
 func TestMetricsBounded(t *testing.T) {
-	reports := make(chan timing.Report, 1)
-	mw := timing.Must(timing.Options{
-		Expose:  func(*http.Request) bool { return true },
-		Observe: func(r timing.Report) { reports <- r },
-	})
-	srv := httptest.NewServer(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, reports := observedServer(t, timing.Options{Expose: func(*http.Request) bool { return true }}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("items"))
 		for i := range n {
 			timing.Add(r.Context(), "item", time.Millisecond, fmt.Sprintf("item %d", i))
 			timing.Start(r.Context(), "span").StopDesc("x")
 			timing.Count(r.Context(), fmt.Sprintf("n%d", i), time.Millisecond, "", "")
 		}
-	})))
-	t.Cleanup(srv.Close)
+	}))
 
 	const items = 10000
-	res, err := srv.Client().Get(srv.URL + "/?items=" + strconv.Itoa(items))
-	require.NoError(t, err)
-	res.Body.Close()
+	res := getResponse(t, srv, srv.URL+"/?items="+strconv.Itoa(items))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	field := strings.Join(res.Header.Values("Server-Timing"), ", ")
 	entries := strings.Split(field, ", ")
@@ -59,9 +50,7 @@ func TestMetricsBounded(t *testing.T) {
 	assert.Equal(t, `item;dur=1;desc="item 0"`, entries[0], "the first metrics are sent as recorded")
 
 	// A small request is not touched.
-	res, err = srv.Client().Get(srv.URL + "/?items=1")
-	require.NoError(t, err)
-	res.Body.Close()
+	res = getResponse(t, srv, srv.URL+"/?items=1")
 	field = strings.Join(res.Header.Values("Server-Timing"), ", ")
 	assert.Regexp(t, `^item;dur=1;desc="item 0", span;dur=[0-9.]+;desc=x, n0;dur=1;desc=1, total;dur=[0-9.]+$`, field)
 	rep = <-reports

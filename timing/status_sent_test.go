@@ -15,21 +15,38 @@ import (
 	"github.com/go-caching/caching/timing"
 )
 
-// statusServer serves h through the middleware (and outer, when not nil,
-// above it) on a real server and returns the server and the channel of the
-// Reports.
-func statusServer(t *testing.T, outer func(http.Handler) http.Handler, h http.HandlerFunc) (*httptest.Server, chan timing.Report) {
+// observedServer serves h through the middleware with opts (and outer,
+// when not nil, above it) on a real server, and returns the server and the
+// channel of the Reports.
+func observedServer(t *testing.T, opts timing.Options, outer func(http.Handler) http.Handler, h http.Handler) (*httptest.Server, chan timing.Report) {
 	t.Helper()
 	reports := make(chan timing.Report, 1)
-	var handler http.Handler = timing.Must(timing.Options{Observe: func(r timing.Report) { reports <- r }})(h)
+	opts.Observe = func(r timing.Report) { reports <- r }
+	handler := timing.Must(opts)(h)
 	if outer != nil {
 		handler = outer(handler)
 	}
 	srv := httptest.NewUnstartedServer(handler)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the panics are the test's
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the panics are the tests'
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, reports
+}
+
+// statusServer is observedServer with the default options.
+func statusServer(t *testing.T, outer func(http.Handler) http.Handler, h http.HandlerFunc) (*httptest.Server, chan timing.Report) {
+	t.Helper()
+	return observedServer(t, timing.Options{}, outer, h)
+}
+
+// getResponse sends a GET to url and returns the response, its body read.
+func getResponse(t *testing.T, srv *httptest.Server, url string) *http.Response {
+	t.Helper()
+	res, err := srv.Client().Get(url)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
 }
 
 // recovering is a middleware that answers 500 to a handler's panic, as
@@ -56,9 +73,7 @@ func TestInvalidStatusReportsWhatWasSent(t *testing.T) {
 			srv, reports := statusServer(t, recovering, func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(code)
 			})
-			res, err := srv.Client().Get(srv.URL)
-			require.NoError(t, err)
-			res.Body.Close()
+			res := getResponse(t, srv, srv.URL)
 			assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 			rep := <-reports
 			assert.Equal(t, res.StatusCode, rep.Status, "the Report's status is the one the client got")
@@ -70,9 +85,7 @@ func TestInvalidStatusReportsWhatWasSent(t *testing.T) {
 			defer func() { _ = recover() }()
 			w.WriteHeader(1000)
 		})
-		res, err := srv.Client().Get(srv.URL)
-		require.NoError(t, err)
-		res.Body.Close()
+		res := getResponse(t, srv, srv.URL)
 		assert.Equal(t, http.StatusOK, res.StatusCode)
 		rep := <-reports
 		assert.Equal(t, res.StatusCode, rep.Status, "the Report's status is the one the client got")
