@@ -532,8 +532,19 @@ func newVariantNames(secret []byte) variantNames {
 // its hash alone (n.sum), "#" and its base64, a form no variant key has
 // (they start with an escaped field name).
 func (n variantNames) key(base, variant string, names []string) string {
+	key, _, _ := n.keyID(base, variant, names)
+	return key
+}
+
+// keyID is key, with the variant's id in its Vary record (n.id) made from
+// the same hash, and true, where the key names the variant by its hash; a
+// hit that checks its record lists the variant then hashes it once (with
+// Options.VariantKeySecret, one HMAC, not two). Where the key spells the
+// variant, the id is left to n.id (false): a record that remembers the
+// variant listed needs none.
+func (n variantNames) keyID(base, variant string, names []string) (string, variantID, bool) {
 	if !hiddenFields(names) {
-		return base + "#vary:" + shortenKey(variant)
+		return base + "#vary:" + shortenKey(variant), variantID{}, false
 	}
 	// One allocation: the key is made on every hit of such a variant.
 	const mark = "#vary:#"
@@ -541,7 +552,7 @@ func (n variantNames) key(base, variant string, names []string) string {
 	b := make([]byte, len(base)+len(mark)+hashLen)
 	copy(b[copy(b, base):], mark)
 	base64.RawURLEncoding.Encode(b[len(base)+len(mark):], sum[:])
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return unsafe.String(unsafe.SliceData(b), len(b)), idOfSum(sum), true
 }
 
 // id is the name of the variant variant of the fields names in their Vary

@@ -780,8 +780,15 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *ti
 		}
 		f.spec = spec
 		f.variant = httpcache.VariantKey(r, spec.names)
-		f.key = v.c.variants.key(base, f.variant, spec.names)
-		if !spec.lists(v.c.variants, f.variant) {
+		// One hash of a hidden variant names both its key and its place
+		// in the record.
+		key, id, hashed := v.c.variants.keyID(base, f.variant, spec.names)
+		f.key = key
+		known := &id
+		if !hashed {
+			known = nil
+		}
+		if !spec.listsID(v.c.variants, f.variant, known) {
 			// Stored under an earlier record, deleted since: from data
 			// that may have changed. Its run lists it again.
 			return ErrNotFound

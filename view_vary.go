@@ -107,22 +107,35 @@ func idOfSum(sum [sha256.Size]byte) variantID {
 // write of the record lost. Names of records written before version 4
 // ({0, 64-bit FNV-1a}) are matched too.
 func (s *varySpec) lists(n variantNames, variant string) bool {
+	return s.listsID(n, variant, nil)
+}
+
+// listsID is lists for a caller that may have the variant's name in the
+// record already (id, from n.keyID; nil: none), which it then does not
+// hash again: a record read from a remote store is new on every hit, and
+// remembers nothing listed.
+func (s *varySpec) listsID(n variantNames, variant string, id *variantID) bool {
 	h := listedHash(variant)
 	for i := range s.listed {
 		if s.listed[i].Load() == h {
 			return true // a record's list never changes: a new record is a new varySpec
 		}
 	}
-	if !s.find(n, variant) {
+	if !s.find(n, variant, id) {
 		return false
 	}
 	s.listed[h%uint64(len(s.listed))].Store(h)
 	return true
 }
 
-// find is lists without its memory.
-func (s *varySpec) find(n variantNames, variant string) bool {
-	id := n.id(variant, s.names)
+// find is listsID without its memory.
+func (s *varySpec) find(n variantNames, variant string, known *variantID) bool {
+	var id variantID
+	if known != nil {
+		id = *known
+	} else {
+		id = n.id(variant, s.names)
+	}
 	var old variantID // computed once, for a record with names of before version 4
 	for _, x := range s.variants {
 		if x == id {
