@@ -87,10 +87,17 @@ func TestPathVersionsLeftOnRedis(t *testing.T) {
 // own, cleared when the test ends, with its backend and the prefix.
 func onRedis(t *testing.T) (*Cache, *redisstore.Store, string) {
 	t.Helper()
+	return onRedisWith(t, Options{})
+}
+
+// onRedisWith is onRedis for a Cache of opts (its Backend: the one given).
+func onRedisWith(t *testing.T, opts Options) (*Cache, *redisstore.Store, string) {
+	t.Helper()
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
 	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
+	opts.Backend = b
+	c, err := New(&opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
 	return c, b, prefix

@@ -2,7 +2,6 @@ package caching
 
 import (
 	"bytes"
-	"context"
 	"hash"
 	"net/http"
 	"sync/atomic"
@@ -11,9 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	redisstore "github.com/go-caching/caching/backend/redis"
-	"github.com/go-caching/caching/internal/testutil"
 )
 
 // countedHash is a hash.Hash that counts the sums taken of it.
@@ -33,21 +29,7 @@ func (h countedHash) Sum(b []byte) []byte {
 // the page's Vary record, which, read from Redis, is new on every hit and
 // remembers no variant it listed. It took two.
 func TestVariantKeySecretRemoteHitHashesOnce(t *testing.T) {
-	ctx := context.Background()
-	addr := testutil.RedisAddr(t)
-	prefix := "caching-test-varyonce:" + time.Now().Format("150405.000000") + ":"
-	admin := redisstore.Must(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
-	t.Cleanup(func() {
-		if keys, _ := admin.Client().Keys(ctx, prefix+"*").Result(); len(keys) > 0 {
-			admin.Client().Del(ctx, keys...)
-		}
-		_ = admin.Close()
-	})
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
-	require.NoError(t, err)
-	c, err := New(&Options{Backend: b, VariantKeySecret: bytes.Repeat([]byte("s"), 32)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
+	c, _, _ := onRedisWith(t, Options{VariantKeySecret: bytes.Repeat([]byte("s"), 32)})
 
 	// Count the sums of the Cache's own hashers: the secret, the pool and
 	// the keys stay the Cache's.
