@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,6 +140,179 @@ func TestEncodedWritesGoOnPastADeadline(t *testing.T) {
 			require.NoError(t, err, "the response read whole")
 			assert.Equal(t, enc, res.Header.Get("Content-Encoding"))
 			assert.Equal(t, body, decode(t, enc, raw), "the whole body, written after the deadline")
+		})
+	}
+}
+
+// belowWriter is the writer net/http hands compress, with a record of what
+// compress sends it once armed (after the client left).
+type belowWriter struct {
+	http.ResponseWriter
+	armed          atomic.Bool
+	wrote, flushed atomic.Int64
+	headers        atomic.Int64
+}
+
+func (b *belowWriter) WriteHeader(code int) {
+	if b.armed.Load() {
+		b.headers.Add(1)
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *belowWriter) Write(p []byte) (int, error) {
+	if b.armed.Load() {
+		b.wrote.Add(int64(len(p)))
+	}
+	return b.ResponseWriter.Write(p)
+}
+
+func (b *belowWriter) Flush() {
+	if b.armed.Load() {
+		b.flushed.Add(1)
+	}
+	b.ResponseWriter.(http.Flusher).Flush()
+}
+
+// goneRun is what compress did once the client of a request had left.
+type goneRun struct {
+	below    *belowWriter
+	panicked any // what compress's Handler ended with: http.ErrAbortHandler for an aborted response
+}
+
+// serveClientGone serves a request (method, Accept-Encoding enc) through
+// compress on a real server: before runs with the client there, then the
+// client hangs up, then after runs. It returns once compress's Handler has
+// returned.
+func serveClientGone(t *testing.T, method, enc string, before, after func(w http.ResponseWriter)) goneRun {
+	t.Helper()
+	started := make(chan struct{})
+	done := make(chan goneRun, 1)
+	mw := compress.Must(compress.Options{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		run := goneRun{below: &belowWriter{ResponseWriter: w}}
+		defer func() {
+			run.panicked = recover() // net/http swallows http.ErrAbortHandler: record it
+			done <- run
+		}()
+		mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			before(w)
+			close(started)
+			<-r.Context().Done() // the client left
+			run.below.armed.Store(true)
+			after(w)
+		})).ServeHTTP(run.below, r)
+	}))
+	defer srv.Close()
+	ctx, hangUp := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, method, srv.URL, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept-Encoding", enc)
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		if res, err := tr.RoundTrip(req); err == nil {
+			_, _ = io.Copy(io.Discard, res.Body) // a streamed response: until the hang-up
+			res.Body.Close()
+		}
+	}()
+	<-started
+	hangUp()
+	<-sent
+	return <-done
+}
+
+// assertNothingSent checks that compress sent nothing below once the client
+// had left: no header, no byte, no flush.
+func assertNothingSent(t *testing.T, run goneRun) {
+	t.Helper()
+	assert.Zero(t, run.below.headers.Load(), "a header committed for a client that left")
+	assert.Zero(t, run.below.wrote.Load(), "bytes encoded and sent for a client that left")
+	assert.Zero(t, run.below.flushed.Load(), "a flush for a client that left")
+}
+
+// TestFlushFailsOnceClientIsGone: once the client left, a write of a body
+// that is compressed fails, but Flush still encoded what the encoder held
+// and pushed it, with the held header, to the gone client. It now fails
+// with context.Canceled (http.ResponseController's Flush; http.Flusher's
+// has no error) and sends nothing.
+func TestFlushFailsOnceClientIsGone(t *testing.T) {
+	first := bytes.Repeat(repeatedLine, 100)
+	for _, enc := range []string{"zstd", "br", "gzip", "deflate"} {
+		t.Run(enc+"/ResponseController", func(t *testing.T) {
+			var err error
+			run := serveClientGone(t, http.MethodGet, enc,
+				func(w http.ResponseWriter) { _, _ = w.Write(first) },
+				func(w http.ResponseWriter) { err = http.NewResponseController(w).Flush() })
+			assert.ErrorIs(t, err, context.Canceled, "Flush after the client left")
+			assertNothingSent(t, run)
+		})
+		t.Run(enc+"/Flusher", func(t *testing.T) {
+			run := serveClientGone(t, http.MethodGet, enc,
+				func(w http.ResponseWriter) { _, _ = w.Write(first) },
+				func(w http.ResponseWriter) { w.(http.Flusher).Flush() })
+			assertNothingSent(t, run)
+		})
+	}
+}
+
+// TestFinishSendsNothingOnceClientIsGone: a handler that returns once its
+// client left (its writes failed, or it wrote nothing more) had its
+// response finished all the same: the encoder closed, its last block
+// encoded and the held response committed and written, for nobody; and
+// where the context was cancelled with a client still there (a middleware
+// above that cancels it), that response, cut where the writes began to
+// fail, went out as a whole one. Nothing is sent now and the response is
+// aborted (panic(http.ErrAbortHandler)), as one cut short of its
+// Content-Length is; the encoder goes back to its pool unclosed (see
+// TestAbandonedEncoderIsReusedClean).
+func TestFinishSendsNothingOnceClientIsGone(t *testing.T) {
+	first := bytes.Repeat(repeatedLine, 100)
+	for _, enc := range []string{"zstd", "br", "gzip", "deflate"} {
+		for _, streamed := range []bool{false, true} {
+			name := enc + "/held"
+			if streamed {
+				name = enc + "/streamed"
+			}
+			t.Run(name, func(t *testing.T) {
+				var writeErr error
+				run := serveClientGone(t, http.MethodGet, enc,
+					func(w http.ResponseWriter) {
+						_, _ = w.Write(first)
+						if streamed {
+							w.(http.Flusher).Flush()
+						}
+					},
+					func(w http.ResponseWriter) { _, writeErr = w.Write(first) })
+				assert.ErrorIs(t, writeErr, context.Canceled)
+				assertNothingSent(t, run)
+				assert.Equal(t, http.ErrAbortHandler, run.panicked, "the response is aborted, not finished")
+			})
+		}
+	}
+}
+
+// TestHeadWritesFailOnceClientIsGone: a HEAD's body is never encoded, and
+// its writes went on succeeding once the client left (an io.Copy from a
+// database cursor read it all), where a GET's fail. They fail alike now.
+func TestHeadWritesFailOnceClientIsGone(t *testing.T) {
+	first := bytes.Repeat(repeatedLine, 100)
+	for _, enc := range []string{"zstd", "gzip"} {
+		t.Run(enc, func(t *testing.T) {
+			var g goneWrites
+			run := serveClientGone(t, http.MethodHead, enc,
+				func(w http.ResponseWriter) { _, _ = w.Write(first) },
+				func(w http.ResponseWriter) {
+					_, g.writeErr = w.Write(first)
+					g.copied, g.copyErr = io.Copy(w, io.LimitReader(&repeating{}, 1<<20))
+				})
+			assert.ErrorIs(t, g.writeErr, context.Canceled, "a Write after the client left")
+			assert.ErrorIs(t, g.copyErr, context.Canceled, "an io.Copy after the client left")
+			assert.Zero(t, g.copied, "bytes read for a client that left")
+			assert.Nil(t, run.panicked, "a HEAD has no body to cut short")
 		})
 	}
 }

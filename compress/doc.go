@@ -214,7 +214,16 @@
 // write of a body that is compressed fails with context.Canceled before
 // anything is encoded, as the writes of a body a 304 discards do: held back within
 // MaxBuffer, a very compressible body would otherwise be encoded by the
-// tens of megabytes before a write to the gone client failed. A response
+// tens of megabytes before a write to the gone client failed. The writes
+// of a HEAD's body, which is never encoded, fail alike, and so does a Flush
+// (http.ResponseController's; http.Flusher's has no error), which then
+// encodes and sends nothing. A compressed response whose handler returns
+// after that is aborted with panic(http.ErrAbortHandler), as one cut short
+// of its Content-Length is: its last block is not encoded, nothing held
+// back is sent, and where a middleware above cancelled the request with
+// its client still there, that client gets a broken response rather than
+// a whole one missing what the failed writes left out. A middleware above
+// that reports panics (timing's Report.Panicked) counts these. A response
 // cache in front (this module's views) stores nothing a request made after
 // its context was done, and hands its waiters on to a run of their own.
 //

@@ -173,18 +173,19 @@ func (w *responseWriter) write(p []byte) (int, error) {
 	case passthrough:
 		return w.Writer.Write(p)
 	case encoding:
-		switch {
-		case w.notModified:
+		if w.notModified {
 			return w.Writer.Write(p) // discarded by cond (see there)
-		case w.enc == nil: // HEAD: no body goes out
-			return len(p), nil
 		}
 		if err := clientGone(w.r.Context()); err != nil {
 			// The client left: nothing more is encoded for it. Held
 			// back (MaxBuffer), a very compressible body would
 			// otherwise be encoded by the tens of megabytes before a
-			// write failed.
+			// write failed. A HEAD's fail alike: the handler stops
+			// reading its source then too.
 			return 0, err
+		}
+		if w.enc == nil { // HEAD: no body goes out
+			return len(p), nil
 		}
 		return w.enc.Write(p)
 	}
@@ -233,7 +234,9 @@ func (w *responseWriter) sniffed(p []byte) (sniff []byte, n int) {
 // Flush decides at once (a streamed response, whatever its size), flushes
 // the encoder (sync flush) and then the connection. After Hijack it returns
 // http.ErrHijacked: the connection is no longer the response's (net/http's
-// own Flush panics then).
+// own Flush panics then). Once the client left (clientGone), the Flush of
+// a response that is compressed encodes and sends nothing and returns
+// context.Canceled, as its writes do (http.Flusher's Flush drops it).
 func (w *responseWriter) Flush() error {
 	if w.Hijacked() {
 		return http.ErrHijacked
@@ -249,12 +252,17 @@ func (w *responseWriter) Flush() error {
 			}
 		}
 	}
-	if w.state == encoding && w.enc != nil {
-		if err := w.enc.Flush(); err != nil {
+	if w.state == encoding && !w.notModified {
+		if err := clientGone(w.r.Context()); err != nil {
 			return err
 		}
-		if err := w.stream(); err != nil {
-			return err
+		if w.enc != nil {
+			if err := w.enc.Flush(); err != nil {
+				return err
+			}
+			if err := w.stream(); err != nil {
+				return err
+			}
 		}
 	}
 	return w.Writer.Flush()
@@ -302,13 +310,10 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	var n int64
 	var err error
-	switch {
-	case w.state == passthrough || w.notModified:
+	if w.state == passthrough || w.notModified {
 		n, err = w.Writer.ReadFrom(r)
-	case w.enc == nil:
-		n, err = io.Copy(io.Discard, r)
-	default:
-		n, err = w.ReadFromViaWrite(r)
+	} else {
+		n, err = w.ReadFromViaWrite(r) // a HEAD's too: see write
 	}
 	return total + n, err
 }
@@ -629,8 +634,12 @@ func (w *responseWriter) stream() error {
 
 // finish completes the response after the handler returned. It reports
 // false, completing nothing, when the handler declared a Content-Length
-// and wrote less of a body it encodes (a failed io.Copy): finished, the
-// encoded body would be a whole, valid response. The caller then aborts.
+// and wrote less of a body it encodes (a failed io.Copy), or when the
+// client left (clientGone) before the encoded body was complete: finished,
+// the encoded body would be a whole, valid response, though the writes
+// that failed left part of it out (a middleware above that cancels the
+// request has a client still there), and the encoder's last block would be
+// encoded and written for nobody. The caller then aborts.
 func (w *responseWriter) finish() bool {
 	if w.Hijacked() {
 		return true
@@ -658,8 +667,8 @@ func (w *responseWriter) finish() bool {
 	if w.state != encoding || w.enc == nil {
 		return true // net/http checks a Content-Length it is sent
 	}
-	if w.written < w.declared {
-		return false
+	if w.written < w.declared || clientGone(w.r.Context()) != nil {
+		return false // the encoder goes back to its pool unclosed (release)
 	}
 	if err := w.enc.Close(); err != nil {
 		return true // the client is gone; nothing more can be sent
