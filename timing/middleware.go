@@ -109,7 +109,14 @@ type Report struct {
 	// runtime.Goexit before writing a status (what a recovering middleware
 	// above would send; without one net/http closes the connection, or
 	// resets the HTTP/2 stream, and sends no status); 101 or the status
-	// before the hijack for a hijacked connection.
+	// before the hijack for a hijacked connection. A status written before
+	// a runtime.Goexit or a panic(http.ErrAbortHandler) (which recovering
+	// middlewares pass on) is reported only if it went out: the response
+	// was flushed, or its body passed the buffer net/http holds it in
+	// (2 KiB over HTTP/1, 4 KiB over HTTP/2); otherwise net/http cut the
+	// connection with the status still buffered, and it is 500. The status
+	// written before another panic is reported: a recovering middleware
+	// above has net/http send it (its own 500 comes too late).
 	Status int
 	// Bytes is the number of body bytes written through the middleware.
 	Bytes int64
@@ -197,6 +204,34 @@ type writer struct {
 	headerTime time.Duration
 	rec        *recorder // nil when nothing reads metrics
 	expose     bool
+	flushed    bool // a Flush went down once the status was committed
+}
+
+// Flush records that what was written went down to the connection.
+func (w *writer) Flush() error {
+	err := w.Writer.Flush()
+	w.flushed = true
+	return err
+}
+
+// Sizes of the buffer net/http holds a response in (its header included)
+// until it is flushed or the handler returns: the header goes out once the
+// body written passes it.
+const (
+	http1Buffer = 2048    // net/http's bufferBeforeChunkingSize
+	http2Buffer = 4 << 10 // its handlerChunkWriteSize
+)
+
+// statusSent reports whether the status committed went out to the client
+// before the handler was aborted (a panic or runtime.Goexit): net/http
+// sends nothing of a response it still buffers when it cuts the
+// connection (or resets the HTTP/2 stream).
+func (w *writer) statusSent(r *http.Request) bool {
+	limit := int64(http1Buffer)
+	if r.ProtoMajor >= 2 {
+		limit = http2Buffer
+	}
+	return w.flushed || w.Written() > limit
 }
 
 // WriteHeader receives every status the handler sends (1xx included) and
@@ -274,16 +309,16 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 			// report, then let the panic go on.
 			p := recover()
 			w.hide()
-			if p == nil {
-				// runtime.Goexit, not a panic (panic(nil) recovers
-				// as a *runtime.PanicNilError): report it as it
-				// is (net/http aborts the response, as for a
-				// panic), and let it go on.
-				m.finish(w, r, false, true)
-				return
+			// runtime.Goexit is no panic (panic(nil) recovers as a
+			// *runtime.PanicNilError): no middleware above can
+			// recover it, nor, by convention, http.ErrAbortHandler,
+			// and net/http cuts the connection: a status it still
+			// buffers never reaches the client.
+			cut := (p == nil || p == http.ErrAbortHandler) && !w.Hijacked() && !w.statusSent(r)
+			m.finish(w, r, p != nil, true, cut)
+			if p != nil {
+				panic(p)
 			}
-			m.finish(w, r, true, true)
-			panic(p)
 		}()
 		next.ServeHTTP(wrapped, r)
 		panicked = false
@@ -291,7 +326,7 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 			w.WriteHeader(http.StatusOK) // what net/http would send, with our headers
 		}
 		w.hide() // trailers
-		m.finish(w, r, false, false)
+		m.finish(w, r, false, false, false)
 	})
 }
 
@@ -304,13 +339,18 @@ func route(r *http.Request) string {
 }
 
 // finish logs a slow request and calls the observer. aborted is set when
-// the handler did not return (it panicked or called runtime.Goexit).
-func (m *middleware) finish(w *writer, r *http.Request, panicked, aborted bool) {
+// the handler did not return (it panicked or called runtime.Goexit), cut
+// when net/http then cuts the connection before the status committed went
+// out.
+func (m *middleware) finish(w *writer, r *http.Request, panicked, aborted, cut bool) {
 	if m.slow == nil && m.observe == nil {
 		return
 	}
 	rep := Report{Request: r, Route: route(r), Status: w.Status(), Bytes: w.Written(),
 		HeaderTime: w.headerTime, Duration: time.Since(w.start), Panicked: panicked, Hijacked: w.Hijacked()}
+	if cut {
+		rep.Status = 0 // the client got none: reported as an abort before a status
+	}
 	if rep.Status == 0 {
 		if aborted {
 			rep.Status = http.StatusInternalServerError
