@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/compress"
 	"github.com/go-caching/caching/internal/httpcache"
 	"github.com/go-caching/caching/timing"
 )
@@ -142,4 +144,37 @@ func TestAdmittedMissStillFillsTheCache(t *testing.T) {
 	resp = get(t, srv.URL+"/p", false)
 	assert.Equal(t, 1, runs, "the anonymous request was served from the cache")
 	assert.Equal(t, []string{"public, max-age=60"}, resp.Header.Values("Cache-Control"))
+}
+
+// A writer above the middleware that holds the status and commits later
+// (compress's, until it has enough of the body to decide) reads the header
+// after the middleware gave the handler's map its values back: it sends
+// the admitted response without private unless it takes the header as it
+// was at WriteHeader, as net/http's writers do. compress does: the
+// admitted response it holds, encoded or not, goes out private.
+func TestAdmittedResponseIsPrivateThroughCompressAbove(t *testing.T) {
+	large := strings.Repeat(`{"id":1,"name":"desk lamp"},`, 100) // encoded, held until the end
+	for _, tc := range []struct {
+		name, body string
+		encoded    bool
+	}{
+		{"held, not encoded", "page", false},
+		{"held, encoded", large, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(compress.Middleware(compress.Options{})(timing.Must(timing.Options{Expose: admin})(
+				http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Cache-Control", "public, max-age=60")
+					_, _ = io.WriteString(w, tc.body)
+				}))))
+			defer srv.Close()
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			resp := getWith(t, client, srv.URL, true)
+			assert.Equal(t, tc.encoded, resp.Uncompressed, "gzip, which the client's transport decoded")
+			require.NotEmpty(t, resp.Header.Get("Server-Timing"))
+			assert.False(t, storableByShared(resp.Header, ""), "a shared cache may store the admin's response: %v", resp.Header)
+		})
+	}
 }

@@ -65,7 +65,12 @@ type Options struct {
 	// down (net/http copies the header then): a response cache below the
 	// middleware stores what the handler sent. A writer above the
 	// middleware that reads the header after its WriteHeader returned
-	// (one that waits for the first bytes) sends the handler's directives.
+	// (one that waits for the first bytes) sends the handler's directives:
+	// the writers above and below share one map, and a response cache
+	// below reads it right after the same call, so the map cannot show
+	// both. Such a writer must take the header as it is at WriteHeader,
+	// as net/http's do, and compress's (its Handler may wrap the
+	// middleware: what it holds goes out private).
 	Expose func(*http.Request) bool
 
 	// Logger receives the slow-request log. nil: no log.
