@@ -58,7 +58,11 @@ const (
 	// metrics: browsers and proxies refuse large headers. The metrics that
 	// do not fit are left out of the header (not of the Report), counted,
 	// with those MaxMetrics dropped, in an "omitted" metric whose
-	// description is their number, as in omitted;desc=40.
+	// description is their number, as in omitted;desc=40. The handler's
+	// own Server-Timing fields (a proxied upstream's), which an admitted
+	// request keeps, are the handler's as any field it sets: neither
+	// bounded nor counted here (its metrics recorded with Add, Count
+	// and Start are).
 	MaxHeaderBytes = 2048
 )
 
