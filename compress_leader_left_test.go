@@ -19,17 +19,19 @@ import (
 	"github.com/go-caching/caching/compress"
 )
 
-// waiterJoined reports whether a request joined a call of v's flight (it
-// waits for the call's leader).
-func waiterJoined(v *view) bool {
-	v.flight.mu.Lock()
-	defer v.flight.mu.Unlock()
-	for _, call := range v.flight.calls {
-		if call.vary != nil { // made by the first waiter that joins (viewFlight.join)
-			return true
+// onWaiterJoined makes joined receive the key of every call a waiter joins
+// until the test ends. The test must not run in parallel.
+func onWaiterJoined(t *testing.T) <-chan string {
+	joined := make(chan string, 16)
+	hook := func(key string) {
+		select {
+		case joined <- key:
+		default:
 		}
 	}
-	return false
+	waiterJoinedHook.Store(&hook)
+	t.Cleanup(func() { waiterJoinedHook.Store(nil) })
+	return joined
 }
 
 // TestCompressLeaderLeftWaitersGetWholePage: compress fails a handler's
@@ -52,6 +54,7 @@ func TestCompressLeaderLeftWaitersGetWholePage(t *testing.T) {
 			name += "/Content-Length"
 		}
 		t.Run(name, func(t *testing.T) {
+			joined := onWaiterJoined(t)
 			c := Must(&Options{Backend: newSimple(t, nil)})
 			defer c.Close()
 			started := make(chan struct{})
@@ -73,15 +76,11 @@ func TestCompressLeaderLeftWaitersGetWholePage(t *testing.T) {
 				}
 				_, _ = io.WriteString(w, page)
 			})
-			var v *view
-			var srvHandler http.Handler
+			cached := c.Cached(time.Minute, CacheStatusHeader("X-Cache"))
 			mw := compress.Middleware(compress.Options{})
+			srvHandler := cached(mw(handler))
 			if order == "compress in front" {
-				v = c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(handler).(*view)
-				srvHandler = mw(v)
-			} else {
-				v = c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(mw(handler)).(*view)
-				srvHandler = v
+				srvHandler = mw(cached(handler))
 			}
 			srv := httptest.NewServer(srvHandler)
 			defer srv.Close()
@@ -126,9 +125,7 @@ func TestCompressLeaderLeftWaitersGetWholePage(t *testing.T) {
 				res, body, err := send(context.Background())
 				waiter <- result{res, body, err}
 			}()
-			for !waiterJoined(v) {
-				time.Sleep(time.Millisecond) // until the waiter waits for the leader
-			}
+			<-joined // the waiter waits for the leader
 			hangUp()
 			assert.Error(t, <-leaderDone, "the leader's client left")
 			w := <-waiter

@@ -164,6 +164,13 @@ func (res viewResult) status() httpcache.CacheStatus {
 	return httpcache.Hit
 }
 
+// waiterJoinedHook, when set, is called by join with the key of a call a
+// waiter joined, under the flight's lock (it must not block): a test that
+// serves over a real connection, where synctest cannot wait for the
+// waiter, learns there that the waiter waits for the leader. Nil outside
+// tests.
+var waiterJoinedHook atomic.Pointer[func(key string)]
+
 // join returns the call in flight for key, creating it if there is none
 // and mayLead; leader reports whether the caller created it and must
 // release it. Without mayLead and a call in flight, c is nil.
@@ -176,6 +183,9 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 			if c.varied {
 				close(c.vary)
 			}
+		}
+		if hook := waiterJoinedHook.Load(); hook != nil {
+			(*hook)(key)
 		}
 		return c, false
 	}
