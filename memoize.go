@@ -165,7 +165,10 @@ type Memoized[A, R any] struct {
 // every caller has given up, it goes on while fewer than 64 other calls of
 // the function do so, and its context is cancelled past that, so that
 // clients that ask for many arguments and leave cannot pile up work nobody
-// waits for. Bound fn's time inside it if it may hang.
+// waits for; Close cancels a background refresh's. A result fn returns
+// once its context is cancelled is handled as ctx.Err(), even without an
+// error (a fallback made of the reads the cancellation failed, such as an
+// empty list), and never stored. Bound fn's time inside it if it may hang.
 //
 // A result is computed for the argument its key was made from, even where
 // fn runs on after the caller returned (its ctx ended, or a background
@@ -1003,6 +1006,16 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	// nor handed to the callers that joined (flightOut.argChanged), and
 	// key's entry, if any, is left as it is.
 	v, changed, err := m.callFn(ctx, key, arg, out)
+	if err == nil && !changed && ctx.Err() != nil {
+		// fn returned after its context ended: its flight cancelled it
+		// (every caller left, past flight.MaxDetached), or Close did (a
+		// background refresh). A result without an error may then be a
+		// fallback made of the reads the cancellation failed (an empty
+		// list): handled as the context's error, as fn returning it
+		// would be, and never stored, as a view never stores a response
+		// made after its request's context ended.
+		err = ctx.Err()
+	}
 	if err != nil || verr != nil {
 		m.forgetCreated(ctx, &vs, out)
 		switch {

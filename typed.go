@@ -289,7 +289,10 @@ func sizeOf(v any) (int, bool) { return memsize.Measure(v) }
 // carries its caller's values but not its deadline: the backend calls made
 // for it (the read of the tag versions before it, the store of its value)
 // are each bounded by Options.Timeout instead. A store that fails or times
-// out is returned to the callers with load's value.
+// out is returned to the callers with load's value. When every caller has
+// left, load's context is cancelled past the bound Memoize describes; a
+// value it returns after that, even without an error (a fallback made of
+// the reads the cancellation failed), is never stored.
 // load is a closure the cache cannot copy, so it may read what it
 // captured after GetOrSet returned: a caller that reuses a captured
 // variable (a slice refilled for the next request, a loop variable's
@@ -545,6 +548,13 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 	cancel()
 	out := flightOut{vs: vs}
 	v, lerr := load(ctx)
+	if lerr == nil && ctx.Err() != nil {
+		// load returned after its flight cancelled it (every caller left,
+		// past flight.MaxDetached): a value without an error may be a
+		// fallback made of the reads the cancellation failed. Handled as
+		// the context's error, never stored (see Memoized.computeTo).
+		lerr = ctx.Err()
+	}
 	switch {
 	case lerr != nil:
 		return v, out, lerr
