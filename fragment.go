@@ -89,7 +89,11 @@ func FragmentKeyIn(scope, name string, varyOn ...any) (string, error) {
 // when that client goes away. The call of that client returns ctx.Err() at
 // once, and its render, which concurrent calls for key may have joined,
 // runs on without it, stores nothing if it fails, and would hand its
-// error to the joined calls. A joined call whose own ctx is alive does not
+// error to the joined calls. Nor does it store, or hand to them, what it
+// returns without an error once ctx has ended: a fallback it may have
+// written for a read the leaving cancelled (an empty list) is handled as
+// ctx's error, as a view never stores a response made after its
+// request's context ended. A joined call whose own ctx is alive does not
 // take a context's error (context.Canceled, context.DeadlineExceeded) from
 // a render it joined: it starts a render anew, with its own ctx, which the
 // calls still waiting share (after a few such renders, it renders alone).
@@ -121,6 +125,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		c.record(outHit)
 		return html, nil
 	}
+	caller := ctx // the context render usually reads with
 	work := func(ctx context.Context) (template.HTML, flightOut, error) {
 		l := c.inFlight.begin(bk) // before anything is read
 		defer c.inFlight.end(bk, l)
@@ -129,7 +134,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			// backend (no versions read, no store). Or asked for from
 			// within its own render: rendered, not stored (reentry.go).
 			var buf bytes.Buffer
-			err := render(&buf)
+			err := renderFor(caller, render, &buf)
 			return template.HTML(buf.String()), flightOut{}, err
 		}
 		if html, vs, ok, _ := c.loadFragment(ctx, bk); ok {
@@ -147,7 +152,7 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			vs = versionSet{} // not read: nothing for the joiners to check
 		}
 		var buf bytes.Buffer
-		if err := render(&buf); err != nil {
+		if err := renderFor(caller, render, &buf); err != nil {
 			return "", flightOut{}, err
 		}
 		html := buf.String()
@@ -183,6 +188,21 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 		c.record(outMiss)
 	}
 	return html, err
+}
+
+// renderFor runs render into buf for the caller whose context is ctx,
+// returning its error, or ctx's when ctx ended before render returned: the
+// client of the request render reads with left (or its deadline passed),
+// and a render that answers a read that failed for it with a fallback
+// (an empty list) and no error must not have it stored, nor handed to the
+// calls that joined it, as a view never stores a response made after its
+// request's context ended. Those calls, their contexts alive, render anew
+// (see shareRender).
+func renderFor(ctx context.Context, render func(io.Writer) error, buf *bytes.Buffer) error {
+	if err := render(buf); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // shareRender runs work, the render of the fragment under bk, once for its
