@@ -9,7 +9,8 @@
 //
 // The suite checks the contract of package backend: misses, round trips of
 // empty, binary and 1 MiB values, keys (the empty key, long keys that differ
-// only in their last byte), overwrite, a value too large (given
+// only in their last byte, each through every method that takes a key),
+// overwrite, a value too large (given
 // Options.TooLarge), values copied by Set, Add and SetMany, expiry (of Set,
 // of Set over an entry of another TTL, of Add, and kept by Incr), Add,
 // Delete, Clear isolated between namespaces, the optional capabilities a
@@ -98,6 +99,7 @@ func RunWith(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts O
 		{"Miss", s.testMiss},
 		{"RoundTrip", s.testRoundTrip},
 		{"Keys", s.testKeys},
+		{"KeysEveryMethod", s.testKeysEveryMethod},
 		{"Overwrite", s.testOverwrite},
 		{"TooLarge", s.testTooLarge},
 		{"ValueIsCopied", s.testValueIsCopied},
@@ -252,13 +254,7 @@ func (s *suite) testRoundTrip(t *testing.T) {
 
 func (s *suite) testKeys(t *testing.T) {
 	b := s.open(t)
-	keys := []string{
-		"plain", "with space", "with\nnewline", "tab\tkey", "ключ", "a/b/../c",
-		strings.Repeat("k", 300), strings.Repeat("k", 299) + "j", "x\x00y", "",
-		// Long keys that differ only in their last byte: a store that
-		// truncates or hashes a prefix of its keys makes them collide.
-		strings.Repeat("k", 10<<10), strings.Repeat("k", 10<<10-1) + "j",
-	}
+	keys := awkwardKeys()
 	for i, k := range keys {
 		mustSet(t, b, k, []byte(fmt.Sprint(i)), 0)
 	}
@@ -266,6 +262,19 @@ func (s *suite) testKeys(t *testing.T) {
 		if got := string(mustGet(t, b, k)); got != fmt.Sprint(i) {
 			t.Errorf("key #%d (%d bytes) returned %q, want %q: keys collide", i, len(k), got, fmt.Sprint(i))
 		}
+	}
+}
+
+// awkwardKeys are keys a store must keep apart although its server cannot
+// take them as they are: spaces, control bytes, non-ASCII, the empty key,
+// keys past memcached's 250 bytes, and long keys that differ only in their
+// last byte (a store that truncates or hashes a prefix of its keys makes
+// them collide).
+func awkwardKeys() []string {
+	return []string{
+		"plain", "with space", "with\nnewline", "tab\tkey", "ключ", "a/b/../c",
+		strings.Repeat("k", 300), strings.Repeat("k", 299) + "j", "x\x00y", "",
+		strings.Repeat("k", 10<<10), strings.Repeat("k", 10<<10-1) + "j",
 	}
 }
 
@@ -1003,5 +1012,97 @@ func (s *suite) testValueStore(t *testing.T) {
 	}
 	if got, ok := vs.LoadValue("raced"); ok {
 		t.Fatalf("LoadValue after Clear = %v; want a miss", got)
+	}
+}
+
+// testKeysEveryMethod runs the keys of testKeys through every method that
+// takes one, so that a store that maps its keys (hashing long ones,
+// escaping bytes its server refuses) maps them alike in each: a key that
+// Set maps one way and GetMany, Add, Incr, Has or Delete another is found
+// absent, or another key's value is read or removed.
+func (s *suite) testKeysEveryMethod(t *testing.T) {
+	b := s.open(t)
+	c := ctx(t)
+	keys := awkwardKeys()
+	for i, k := range keys {
+		if ok, err := b.Add(c, k, []byte(fmt.Sprint(i)), 0); err != nil || !ok {
+			t.Fatalf("Add of key #%d (%d bytes) on an empty store = %v, %v; want true, nil", i, len(k), ok, err)
+		}
+	}
+	for i, k := range keys {
+		if ok, err := b.Add(c, k, []byte("again"), 0); err != nil || ok {
+			t.Fatalf("second Add of key #%d (%d bytes) = %v, %v; want false, nil", i, len(k), ok, err)
+		}
+		if got := string(mustGet(t, b, k)); got != fmt.Sprint(i) {
+			t.Fatalf("key #%d (%d bytes) Added returned %q, want %q", i, len(k), got, fmt.Sprint(i))
+		}
+	}
+	if gm, ok := b.(backend.GetManyer); ok {
+		got, err := gm.GetMany(c, keys)
+		if err != nil {
+			t.Fatalf("GetMany: %v", err)
+		}
+		for i := range keys {
+			if string(got[i]) != fmt.Sprint(i) {
+				t.Errorf("GetMany slot %d (%d bytes) = %q, want %q", i, len(keys[i]), got[i], fmt.Sprint(i))
+			}
+		}
+	}
+	if h, ok := b.(backend.Haser); ok {
+		for i, k := range keys {
+			if got, err := h.Has(c, k); err != nil || !got {
+				t.Errorf("Has of key #%d (%d bytes) = %v, %v; want true", i, len(k), got, err)
+			}
+		}
+	}
+	if in, ok := b.(backend.Incrementer); ok {
+		for i, k := range keys {
+			if n, err := in.Incr(c, k, 1000); err != nil || n != int64(i)+1000 {
+				t.Errorf("Incr of key #%d (%d bytes), set to %d, by 1000 = %d, %v; want %d", i, len(k), i, n, err, i+1000)
+			}
+		}
+	}
+	if sm, ok := b.(backend.SetManyer); ok {
+		items := make([]backend.Item, len(keys))
+		for i, k := range keys {
+			items[i] = backend.Item{Key: k, Value: []byte("many" + fmt.Sprint(i))}
+		}
+		if err := sm.SetMany(c, items); err != nil {
+			t.Fatalf("SetMany: %v", err)
+		}
+		for i, k := range keys {
+			if got := string(mustGet(t, b, k)); got != "many"+fmt.Sprint(i) {
+				t.Errorf("key #%d (%d bytes) after SetMany returned %q, want %q", i, len(k), got, "many"+fmt.Sprint(i))
+			}
+		}
+	}
+	// Delete every other key: the others stay.
+	var gone []string
+	for i := 0; i < len(keys); i += 2 {
+		gone = append(gone, keys[i])
+	}
+	if err := b.Delete(c, gone...); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	for i, k := range keys {
+		_, err := b.Get(c, k)
+		switch {
+		case i%2 == 0 && !errors.Is(err, backend.ErrNotFound):
+			t.Errorf("Get of key #%d (%d bytes) after its Delete: err = %v, want ErrNotFound", i, len(k), err)
+		case i%2 == 1 && err != nil:
+			t.Errorf("Get of key #%d (%d bytes), not deleted: %v", i, len(k), err)
+		}
+	}
+	if dc, ok := b.(backend.DeleteCounter); ok {
+		var rest []string
+		for i := 1; i < len(keys); i += 2 {
+			rest = append(rest, keys[i])
+		}
+		if n, err := dc.DeleteCount(c, rest...); err != nil || n != len(rest) {
+			t.Errorf("DeleteCount of the %d keys left = %d, %v; want %d", len(rest), n, err, len(rest))
+		}
+		for _, k := range rest {
+			mustMiss(t, b, k)
+		}
 	}
 }
