@@ -84,9 +84,12 @@ import (
 //     error.
 //
 // The lease is a best effort, not a lock: a holder that runs longer than d
-// may see another process run the work too, and its release deletes the
-// lease it no longer holds (the writes of both are whole entries: the last
-// one stays).
+// may see another process run the work too (the writes of both are whole
+// entries: the last one stays). Its release, which cannot tell whose lease
+// is under the key, is made only while it reaches the backend before its
+// own lease can have ended (d from its Add's sending, on the monotonic
+// clock, less a margin: releaseLease); later it leaves the key alone, so
+// that it neither deletes nor marks the lease another process took since.
 
 // Lease makes concurrent misses of one key in every process sharing the
 // backend run the handler (Cached, CachedMux) or function (Memoize) once:
@@ -179,6 +182,13 @@ func checkLease(who string, cfg commonConfig) error {
 type heldLease struct {
 	key string // the lease's backend key
 	d   time.Duration
+	// end is the earliest the lease may end, on this process's monotonic
+	// clock (a step of the wall clock does not move it): when its Add was
+	// sent, plus d. The backend starts the lease when the Add reaches it,
+	// later, by its own clock (see releaseLease for memcached's). margin is
+	// how long before end a release is still made (releaseMargin).
+	end    time.Time
+	margin time.Duration
 	// short: the entry was stored, to leave the store too soon for the
 	// waiters (leaseOutlived): the marker lives leaseShortLife.
 	short bool
@@ -321,7 +331,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// when another process holds the lease: the caller waits for it.
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
-			added, err := c.addLease(ctx, lk, d)
+			l, added, err := c.addLease(ctx, lk, d)
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return nil, leaseGone, true
@@ -330,13 +340,12 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				// the work runs, as for any backend error, and releases
 				// the lease it may hold, so that other processes' waiters
 				// do not wait for the whole lease.
-				return &heldLease{key: lk, d: d}, leaseLead, true
+				return l, leaseLead, true
 			case err != nil:
 				return nil, leaseRun, true
 			case !added:
 				return nil, leaseRun, false
 			}
-			l := &heldLease{key: lk, d: d}
 			after := since
 			after.sameKey = true // see entryMark
 			if check(ctx, after) == lookFound {
@@ -429,21 +438,36 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 }
 
 // addLease adds the lease lk for d, and counts it when it did. An error
-// after ctx ended (the caller left) is not the backend's: not counted.
-func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (bool, error) {
+// after ctx ended (the caller left) is not the backend's: not counted. l is
+// the lease the Add made, or may have made (mayHaveLanded), for its
+// release.
+func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (l *heldLease, added bool, err error) {
 	bctx, cancel := c.store.bound(ctx)
 	defer cancel()
-	added, err := c.store.addRaw(bctx, lk, leaseHeldValue, d)
+	sent := time.Now()
+	added, err = c.store.addRaw(bctx, lk, leaseHeldValue, d)
+	l = &heldLease{key: lk, d: d, end: sent.Add(d), margin: c.releaseMargin(time.Since(sent))}
 	if err != nil {
 		if ctx.Err() == nil {
 			c.failOpen("lease", err)
 		}
-		return false, err
+		return l, false, err
 	}
 	if added {
 		c.stats.leases.Add(1)
 	}
-	return added, nil
+	return l, added, nil
+}
+
+// releaseMargin is how long before a lease's earliest end its release is
+// still made (releaseLease), given rtt, the time its Add took: twice that,
+// for the release's own trip to the backend and its jitter, at least
+// leaseRoundTrips (the scheduling of this process), at most
+// Options.Timeout, which bounds the release's call. An Add that timed out
+// (mayHaveLanded) took as long as its timeout: its release is made only
+// while about a whole Timeout is left.
+func (c *Cache) releaseMargin(rtt time.Duration) time.Duration {
+	return min(max(2*rtt, leaseRoundTrips), c.store.timeout)
 }
 
 // readLease reads the lease lk: held by a process, or marked "not stored".
@@ -472,17 +496,16 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 	if d <= 0 {
 		return nil, true
 	}
-	lk := c.leaseKey(key)
-	added, err := c.addLease(ctx, lk, d)
+	l, added, err := c.addLease(ctx, c.leaseKey(key), d)
 	switch {
 	case err != nil && ctx.Err() == nil && mayHaveLanded(err):
-		return &heldLease{key: lk, d: d}, true // released as a held one
+		return l, true // released as a held one
 	case err != nil:
 		return nil, true
 	case !added:
 		return nil, false
 	}
-	return &heldLease{key: lk, d: d}, true
+	return l, true
 }
 
 // mayHaveLanded reports whether err, the error of a lease's Add, may be
@@ -492,10 +515,13 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 // the work without releasing the lease the backend held for it, so that
 // the other processes' waiters, which look for the entry only once the
 // lease is gone, waited for the whole lease after the result was stored.
-// The run that follows it releases the lease as its holder would (the
-// lease may be another process's if the Add was not made: its release
-// deletes or marks it, as that of a holder past its lease does; see the
-// top of the file).
+// The run that follows it releases the lease as its holder would, under
+// the same rule of time (releaseLease), which the Add's round trip, as
+// long as the timeout that ended it, makes stricter. What remains: when
+// the Add was not made, the lease under the key may be another process's
+// from the start, and the release, within that time, deletes or marks it
+// (its waiters then look the entry up, or run the work at once, as
+// without the lease).
 // A refusal before the call (the circuit breaker's ErrUnavailable, a
 // server marked down) is no such error.
 func mayHaveLanded(err error) bool {
@@ -506,10 +532,31 @@ func mayHaveLanded(err error) bool {
 
 // releaseLease ends a lease this process took: deleted when the entry was
 // stored (or another process is to lead), else marked "not stored", so that
-// the waiters run the work at once. It does not check that the lease is
-// still this process's (see the top of the file).
+// the waiters run the work at once.
+//
+// Backends have no compare-and-delete, and the lease's value says nothing
+// of its holder (older releases, in a rolling deploy, read any other value
+// as "not stored"): a release cannot check that the lease is still this
+// process's. Once this one's has ended, another process may hold the key's
+// lease: deleted, its waiters would find no entry and one of them would run
+// the work beside it; marked, they would all run it at once. So the release
+// is made only while it reaches the backend before the lease can have
+// ended: l.margin (releaseMargin) before l.end, on the monotonic clock.
+// Later, the lease is left as it is: it has ended or ends within the
+// margin, and the waiters, finding it gone, look the entry up, as for a
+// lease that expired. Two cases remain open: a lease on memcached, whose
+// clock ticks in whole seconds, may end up to a second before l.end; and
+// the lease under the key of an Add that timed out (mayHaveLanded) and was
+// not made may be another process's from the start.
+//
+// A release that fails (a timeout included) is not made again: a call that
+// timed out has most often reached the backend, and answered late; made
+// again, it could end a lease another process took since the first one
+// landed, and it would cost the caller, who waits for it (Memoize's, the
+// view's leader), a second Timeout on a slow backend. The waiters look
+// again when the lease ends, at most d from their first look.
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
-	if l == nil {
+	if l == nil || time.Until(l.end) <= l.margin {
 		return
 	}
 	ctx, cancel := c.store.bound(context.Background())
