@@ -30,8 +30,8 @@
 //
 // A view's key holds everything of the request that can change its
 // response: the scheme and host (unless IgnoreHost), the path (KeyFormat),
-// the canonical query string (two query strings share a key only if
-// url.ParseQuery reads them alike), the path the client sent when a
+// the canonical query string (two query strings share a key only if they
+// hold the same parameters, byte for byte, in another order), the path the client sent when a
 // middleware rewrote it (views mounted with http.StripPrefix under /v1/ and
 // /v2/ both see "/users"), the Version, the user (UserKey) and the values
 // of the headers its response varies on. A request with a body is not

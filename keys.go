@@ -683,16 +683,23 @@ type QueryKeyOptions struct {
 // (counted as its '&' plus one): past it, url.ParseQuery reads nothing.
 const maxQueryParams = 10000
 
-// CanonicalQuery returns rawQuery in canonical form: parameters decoded,
-// filtered by opts, sorted by name, and re-encoded. It keeps what a server
-// reads: two query strings get one canonical form only if url.ParseQuery
-// (and so r.URL.Query()) reads them the same way, with the same names, the
-// same values in the same order, and the same error. So ?b=2&a=1 and
-// ?a=1&b=2 share one form, while ?a=1&a=2 and ?a=2&a=1 do not (Get("a")
-// differs), nor do ?a=1&a=2 and ?a=1. A query that does not parse cleanly
-// (an invalid escape, a ';', more parameters than net/url reads) is kept
-// byte for byte, marked so that it shares its form with no other query. It
-// is safe for concurrent use.
+// CanonicalQuery returns rawQuery in canonical form: its parameters
+// filtered by opts and sorted by name (stable: the values of one name keep
+// their order), each spelled as the client sent it. Two query strings share
+// a form only if they hold the same parameters, byte for byte, in another
+// order: url.ParseQuery (and so r.URL.Query()) reads them the same way, with
+// the same names, the same values in the same order, and the same error, and
+// a handler that reads the raw query (r.URL.RawQuery, r.RequestURI, an
+// origin echoing its query string) finds no byte in one that the other does
+// not hold. So ?b=2&a=1 and ?a=1&b=2 share one form, while ?a=1&a=2 and
+// ?a=2&a=1 do not (Get("a") differs), nor do ?a=1&a=2 and ?a=1, nor
+// ?q=%3Cb%3E and ?q=<b> (a page echoing the raw query would otherwise store
+// an attacker's unescaped markup for every browser, which sends the escaped
+// spelling). A query that does not parse cleanly (an invalid escape, a ';',
+// more parameters than net/url reads), or whose parameters hold a '#', a
+// space or control byte, or a byte past ASCII, is kept byte for byte in its
+// order, marked so that it shares its form with no other query. It is safe
+// for concurrent use.
 func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 	if rawQuery == "" {
 		return ""
@@ -700,20 +707,23 @@ func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 	if strings.Count(rawQuery, "&") >= maxQueryParams || strings.IndexByte(rawQuery, ';') >= 0 {
 		return uncanonicalQuery(rawQuery)
 	}
-	type pair struct{ name, value string }
+	type pair struct{ name, raw string }
 	pairs := make([]pair, 0, 4)
 	for part := range strings.SplitSeq(rawQuery, "&") {
 		if part == "" {
 			continue
 		}
-		name, value, _ := strings.Cut(part, "=")
-		name, err1 := url.QueryUnescape(name)
-		value, err2 := url.QueryUnescape(value)
+		rawName, value, _ := strings.Cut(part, "=")
+		name, err1 := url.QueryUnescape(rawName)
+		_, err2 := url.QueryUnescape(value)
 		if err1 != nil || err2 != nil {
 			return uncanonicalQuery(rawQuery)
 		}
 		if queryParamWanted(name, opts) {
-			pairs = append(pairs, pair{name, value})
+			if !queryPartAsIs(part) {
+				return uncanonicalQuery(rawQuery)
+			}
+			pairs = append(pairs, pair{name, part})
 		}
 	}
 	if len(pairs) == 0 {
@@ -721,16 +731,32 @@ func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 	}
 	// Stable: the values of one name keep their order, as Query()[name] has it.
 	slices.SortStableFunc(pairs, func(a, b pair) int { return strings.Compare(a.name, b.name) })
+	if pairs[0].raw[0] == '!' {
+		// The mark of a query kept byte for byte: no sorted form starts so.
+		return uncanonicalQuery(rawQuery)
+	}
 	var b strings.Builder
 	for i, p := range pairs {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(url.QueryEscape(p.name))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(p.value))
+		b.WriteString(p.raw)
 	}
 	return b.String()
+}
+
+// queryPartAsIs reports whether every byte of a query parameter (its
+// name, '=' and value, as sent) is printable ASCII but '#', so that its
+// canonical form holds no '#' (which starts the key's next part), no space
+// or control byte, and nothing past ASCII. '[' and ']' (PHP's a[]=1,
+// JSON:API's filter[name]=x), which browsers send unescaped, are kept.
+func queryPartAsIs(part string) bool {
+	for i := 0; i < len(part); i++ {
+		if c := part[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
 }
 
 // keyedQuery returns rawQuery without the parameters opts leaves out of
