@@ -1,13 +1,9 @@
 package caching_test
 
 import (
-	"bufio"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-caching/caching"
 )
@@ -22,19 +18,10 @@ func TestOpaqueTargetsNotCached(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := caching.Must(nil)
 			defer c.Close()
-			h := c.Cached(time.Minute, append(opts, caching.CacheStatusHeader("X-Cache"))...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			get := rawTargetGet(t, c, opts, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
 				_, _ = io.WriteString(w, "target "+r.URL.String())
-			}))
-			get := func(target string) *httptest.ResponseRecorder {
-				r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: shop.example\r\n\r\n")))
-				if err != nil {
-					t.Fatal(err)
-				}
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				return w
-			}
+			})
 			get("http:foo")
 			for _, target := range []string{"http:bar", "http:foo"} {
 				w := get(target)

@@ -26,19 +26,10 @@ func TestQuerySpellingsNotShared(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := caching.Must(nil)
 			defer c.Close()
-			h := c.Cached(time.Minute, append(opts, caching.CacheStatusHeader("X-Cache"))...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			get := rawTargetGet(t, c, opts, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "max-age=60")
 				_, _ = io.WriteString(w, `<a href="`+r.RequestURI+`">`)
-			}))
-			get := func(target string) *httptest.ResponseRecorder {
-				r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: shop.example\r\n\r\n")))
-				if err != nil {
-					t.Fatal(err)
-				}
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				return w
-			}
+			})
 			for _, tc := range []struct{ attack, victim string }{
 				{`/s?q="><script>alert(1)</script>`, "/s?q=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E"},
 				{"/s?q=a+b", "/s?q=a%20b"},
@@ -56,5 +47,22 @@ func TestQuerySpellingsNotShared(t *testing.T) {
 				t.Errorf("GET /s?a=1&b=2 after /s?b=2&a=1: X-Cache %q, want HIT (parameters reordered)", got)
 			}
 		})
+	}
+}
+
+// rawTargetGet returns a function that sends "GET target HTTP/1.1", the
+// target byte for byte as net/http's server parses it (Host shop.example),
+// to c's view of h with opts and X-Cache as its status header.
+func rawTargetGet(t *testing.T, c *caching.Cache, opts []caching.ViewOption, h http.HandlerFunc) func(target string) *httptest.ResponseRecorder {
+	view := c.Cached(time.Minute, append(opts, caching.CacheStatusHeader("X-Cache"))...)(h)
+	return func(target string) *httptest.ResponseRecorder {
+		t.Helper()
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: shop.example\r\n\r\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		view.ServeHTTP(w, r)
+		return w
 	}
 }
