@@ -192,3 +192,27 @@ func TestDefaultTTLNotGivenToHead(t *testing.T) {
 	assert.Equal(t, before+1, calls.Load(),
 		"the origin's no-cache entry served unvalidated after a HEAD gave it the proxy's default (%s)", res.Header.Get(statusHeader))
 }
+
+// TestDefaultTTLNotForSignedInRequests: with -share-cookie-requests and
+// -default-ttl, a page the origin sent without Cache-Control to a request
+// with a Cookie (or Authorization) got the default freshness and was served
+// to everyone: the origin marked nothing shareable. Such a response is not
+// stored; an anonymous request's still is.
+func TestDefaultTTLNotForSignedInRequests(t *testing.T) {
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("hello " + r.Header.Get("Cookie") + r.Header.Get("Authorization")))
+	})
+	front, _ := startProxy(t, origin, nil, "-share-cookie-requests", "-default-ttl", "60s")
+	for _, cred := range [][]string{{"Cookie", "session=alice"}, {"Authorization", "Bearer alice"}} {
+		path := front.URL + "/account-" + cred[0]
+		res, body := send(t, http.MethodGet, path, cred...)
+		assert.Equal(t, "hello "+cred[1], body)
+		assert.NotEqual(t, "HIT", res.Header.Get(statusHeader))
+		res, body = send(t, http.MethodGet, path)
+		assert.Equal(t, "hello ", body, "a signed-in user's page served to an anonymous client")
+		assert.NotEqual(t, "HIT", res.Header.Get(statusHeader))
+		res, body = send(t, http.MethodGet, path)
+		assert.Equal(t, "hello ", body)
+		assert.Equal(t, "HIT", res.Header.Get(statusHeader), "an anonymous page is still stored")
+	}
+}

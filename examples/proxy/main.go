@@ -361,7 +361,11 @@ func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 
 // defaultCacheable reports whether a response without freshness of its own
 // gets -default-ttl: one to a GET (not a HEAD: see defaultFreshness), of
-// status 200, 203, 204, 300, 301 or 308.
+// status 200, 203, 204, 300, 301 or 308, to a request without Cookie or
+// Authorization. -share-cookie-requests stores what the origin marks
+// shareable for a request with a Cookie; an origin that said nothing of a
+// page made for a signed-in user did not mark it so, and the default would
+// have served that user's page to everyone.
 func defaultCacheable(res *http.Response) bool {
 	switch res.StatusCode {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent,
@@ -369,7 +373,8 @@ func defaultCacheable(res *http.Response) bool {
 	default:
 		return false
 	}
-	return res.Request.Method == http.MethodGet
+	h := res.Request.Header
+	return res.Request.Method == http.MethodGet && !has(h, "Cookie") && !has(h, "Authorization")
 }
 
 // dropResponseField returns h, its responses sent without the field name
