@@ -370,10 +370,10 @@ type extRun struct {
 	// of a refresh or of a run whose 304 did not validate prev. A final
 	// response refused for what it is itself removes it (dropReplaced).
 	replaces *found
-	// precondition: the request has Range, If-Range, If-Match or
-	// If-Unmodified-Since (or a spelling of one with '_': see
-	// httpcache.HasField), which the handler evaluates: only a 200
-	// answering it is stored.
+	// precondition: the request the handler gets has Range, If-Range,
+	// If-Match or If-Unmodified-Since (or a spelling of one with '_': see
+	// preconditioned), which the handler evaluates: only a 200 answering
+	// it is stored. Never a background refresh's, which leaves them out.
 	precondition bool
 	rules        httpcache.Shared // the view's, with this run's ttl as MaxLifetime
 	ttl          time.Duration    // the resolved ttl (0: forever)
@@ -728,10 +728,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		x.replaces = prev
 		x.rules = *v.sh
 		x.rules.MaxLifetime = resolved
-		// Spellings with '_' too ("If_Match"): a CGI-style origin reads them
-		// as the field, and its 412 would be stored.
-		x.precondition = len(r.Header["Range"]) > 0 || httpcache.HasField(r.Header, "If-Range") ||
-			httpcache.HasField(r.Header, "If-Match") || httpcache.HasField(r.Header, "If-Unmodified-Since")
+		x.precondition = preconditioned(r)
 		if w != nil {
 			// Hit-for-pass (Varnish's): the last response of the key was
 			// refused for what it is (private, no-store, too large, a
@@ -761,7 +758,12 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		}
 		return v.refreshInBackground(v.slotsFor(r), st, func() *http.Request {
 			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
-			x.client = r2
+			// The refresh is judged as the request it makes, not as the
+			// client's: without its Range and preconditions (left out by
+			// backgroundRequest), a cacheable 301 or 404 with freshness is
+			// stored as a miss stores it, not refused as the answer to a
+			// Range or If-Match the origin never saw.
+			x.client, x.precondition = r2, preconditioned(r2)
 			if v.sh == nil {
 				return r2
 			}
@@ -779,6 +781,15 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		v.miss(w, r, st)
 	}
 	return true
+}
+
+// preconditioned reports whether r has Range, If-Range, If-Match or
+// If-Unmodified-Since, in any spelling with '_' too ("If_Match"), which a
+// CGI-style origin reads as the field (see httpcache.HasField): its 206 or
+// 412 answers r alone (extRun.precondition).
+func preconditioned(r *http.Request) bool {
+	return len(r.Header["Range"]) > 0 || httpcache.HasField(r.Header, "If-Range") ||
+		httpcache.HasField(r.Header, "If-Match") || httpcache.HasField(r.Header, "If-Unmodified-Since")
 }
 
 // conditional returns the request the handler of a SharedCache view gets:
