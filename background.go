@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching/internal/httpcache"
+	"github.com/go-caching/caching/internal/timingkey"
 )
 
 // Background work is what the Cache does on goroutines of its own, for
@@ -15,7 +16,8 @@ import (
 // StaleIf. It runs with the values of the context it was started from (a
 // request's: what a handler or function reads from it), never with that
 // context's cancellation or deadline (the client that caused it has its
-// answer and may leave), and ends with the Cache: Close cancels its
+// answer and may leave), nor with timing's recorder (its metrics are not
+// that request's), and ends with the Cache: Close cancels its
 // contexts, waits a bounded time for its goroutines (background.stop),
 // and none starts after Close.
 
@@ -62,7 +64,7 @@ func (b *background) stop(d time.Duration) bool {
 }
 
 // detach returns the context of background work started from ctx: ctx's
-// values, and the Cache's life for cancellation.
+// values but timing's recorder, and the Cache's life for cancellation.
 func (b *background) detach(ctx context.Context) context.Context {
 	return detached{Context: b.life, values: context.WithoutCancel(ctx)}
 }
@@ -90,13 +92,21 @@ func (b *background) wait() { b.wg.Wait() }
 // detached is the context of background work: Done, Err and Deadline are
 // the Cache's life's, values are those of the context the work was started
 // from (first; then the life's, which has none but its own cancellation,
-// found by the context package when a context is derived from this one).
+// found by the context package when a context is derived from this one),
+// less timing's recorder (timingkey.Recorder), which it hides.
 type detached struct {
 	context.Context                 // the Cache's life
 	values          context.Context // context.WithoutCancel of the starter's
 }
 
 func (d detached) Value(key any) any {
+	if key == (timingkey.Recorder{}) {
+		// timing's recorder is the request's report, read once its
+		// response went out: the background work's metrics (a refresh's
+		// database time) are not that request's, and would come late,
+		// racing the report. Recorded nowhere, as without the middleware.
+		return nil
+	}
 	if v := d.values.Value(key); v != nil {
 		return v
 	}
@@ -105,7 +115,8 @@ func (d detached) Value(key any) any {
 
 // backgroundRequest returns the request a background refresh of r's entry
 // runs the handler with: a GET of r's URL, with r's Host, TLS state, path
-// values, context values and header fields, but the Cache's life for
+// values, context values (but timing's recorder: see detached) and header
+// fields, but the Cache's life for
 // cancellation (not the client's) and no body. The refresh makes the
 // response r's own request would have made: a handler that builds links
 // from X-Forwarded-Proto, or reads any other field every request carries,

@@ -161,7 +161,10 @@ type Memoized[A, R any] struct {
 //
 // fn is called with a context that carries the values of the context of the
 // Get that started the call, but not its cancellation or deadline: when that
-// caller gives up, fn goes on for the other callers and for the cache. When
+// caller gives up, fn goes on for the other callers and for the cache. A
+// background refresh's (StaleWhileRevalidate, RefreshAhead, StaleIf) carries
+// them but timing's recorder: what fn records with timing.Add, Count or
+// Start there reaches no request's Report or Server-Timing. When
 // every caller has given up, it goes on while fewer than 64 other calls of
 // the function do so, and its context is cancelled past that, so that
 // clients that ask for many arguments and leave cannot pile up work nobody

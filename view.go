@@ -144,7 +144,8 @@ import (
 // one background run of the handler, per key and at most 8 per wrapped
 // handler at a time, refreshes it: these goroutines end with the handler
 // run. A background run serves a GET of the request's URL with its Host,
-// TLS state, context values and header fields, less its validators, Range
+// TLS state, context values (but timing's recorder: the refresh's metrics
+// are not the client's) and header fields, less its validators, Range
 // and (without UserKey or KeyFunc) its credentials, into a writer that
 // starts with the fields outer middleware had set for the client (their
 // Vary keys the variants as on the client's own miss); its context is not

@@ -57,7 +57,9 @@
 //
 // Package pool reports each request's SQL queries through Count, and the
 // response cache and compress report cache;desc=hit|miss|stale and
-// compress;desc=zstd through Add.
+// compress;desc=zstd through Add. The response cache's background refreshes
+// (and a memoized function's) run without the recorder of the request that
+// started them: what they record reaches no request's header or Report.
 //
 // Put the middleware outside the response cache (caching.Cached): the
 // cache never stores Server-Timing, but it stores the other fields of a

@@ -8,11 +8,14 @@ import (
 	"time"
 
 	"github.com/go-caching/caching/internal/header"
+	"github.com/go-caching/caching/internal/timingkey"
 )
 
 // recorderKey is the context key of the request's *recorder. It is an empty
-// struct so that ctx.Value(recorderKey{}) does not allocate.
-type recorderKey struct{}
+// struct so that ctx.Value(recorderKey{}) does not allocate. It lives in an
+// internal package so that the response cache can hide it from the
+// background work it starts from a request (see timingkey).
+type recorderKey = timingkey.Recorder
 
 // recording is set once a recorder has been put in a context: until then
 // no context holds one, and reporting a metric (a response cache's hit,
