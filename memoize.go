@@ -353,7 +353,8 @@ func (m *Memoized[A, R]) appendKey(dst []byte, a A) ([]byte, error) {
 // for a's own key, with the context fn was given (or one made from it),
 // does not join that computation, which waits for it: it calls fn inline,
 // as without a cache, and stores nothing (with another context,
-// context.Background(), it would wait for ever).
+// context.Background(), it would wait for ever); one that RefreshIf forces
+// stores its result there as Refresh does (see Refresh).
 func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	if m.bypassIf != nil && m.bypassIf(ctx, a) {
 		m.record(outBypass)
@@ -423,13 +424,19 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		withinDecidedHook(key, self)
 	}
 	var seeker *memoEpoch // a forced Get's supersede (nil: none), which its computation leads
-	if forced && !self {
+	switch {
+	case forced && !self:
 		// As for Refresh: a computation in flight may have read the data
 		// before the update this call is forced for. It is neither joined
 		// nor lets its result be stored after this one's.
 		held := m.shared.supersedeSeeking(key) // until it returns: see supersedeSeeking
 		defer m.shared.done(&held)
 		seeker = &held
+	case forced:
+		// Computed inline, and stored: the others but the computations it
+		// is made within are superseded (see Refresh).
+		held := m.shared.supersedeWithin(ctx, m.calls, key)
+		defer m.shared.done(&held)
 	}
 	if hasStale && m.lease > 0 && !self && m.leaseHeld(ctx, key) {
 		m.record(outStale) // another process computes it (lease.go)
@@ -442,7 +449,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	// A forced Get joins no background refresh once it leads: see leads.
-	res, joined, err := m.do(ctx, key, self, forced && !self, seeker, func(ctx context.Context) (R, error) {
+	res, joined, err := m.do(ctx, key, self, forced, seeker, func(ctx context.Context) (R, error) {
 		if seeker != nil && seekerLeadsHook != nil {
 			seekerLeadsHook(key)
 		}
@@ -660,10 +667,11 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // starts, another, as for argChanged. onLead, if not nil, is called when
 // the caller leads the computation whose result it returns (its own: see
 // flight.Group.DoLeading). within is the caller's withinItself of key,
-// decided once, before the caller made what it makes only outside its own
-// computation (Refresh's and a forced Get's supersede): the caller then
-// computes inline, even where the computation it was made within has
-// returned since. Checked again here, a Refresh or forced Get made with
+// decided once, before the caller made what depends on it (Refresh's and a
+// forced Get's supersede, which spares the computations it is made within:
+// supersedeWithin): the caller then computes inline, even where the
+// computation it was made within has returned since, and, if replace is
+// set, stores its result (the work's ctx is not marked inline). Checked again here, a Refresh or forced Get made with
 // the context of a computation returning in between skipped its supersede
 // and then joined another computation, whose result may have been read
 // before the update it was called for. It returns the result with what
@@ -673,13 +681,18 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 	if within {
 		// Asked for from within its own computation: joined, it would
 		// wait for itself (see reentry.go). Computed here, as without a
-		// cache.
+		// cache; stored only by a replacement (Refresh, a forced Get),
+		// whose caller superseded the other computations of key
+		// (memoShared.supersedeWithin).
 		if onLead != nil {
 			onLead()
 		}
 		ictx, c := withComputation(ctx, g, key, byStack)
 		defer c.finish()
-		v, out, err := work(inline(ictx, g, key))
+		if !replace {
+			ictx = inline(ictx, g, key)
+		}
+		v, out, err := work(ictx)
 		return newEpoched(v, 0, out), false, err
 	}
 	since := s.invalidations.Load()
@@ -973,6 +986,9 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	// key's entry (see below).
 	epoch := m.shared.epochOfMode(key, epochModeOf(mode))
 	defer func() { m.shared.done(&epoch) }()
+	// Kept current by the Refreshes and forced Gets made from within it
+	// (supersedeWithin), whose results its own holds.
+	m.shared.enclose(&epoch, ownComputation(ctx, m.calls, key))
 	cleared := m.c.store.clears.Load() // a Clear since: not stored (store.clears)
 	// The tag versions are read before fn runs: if a tag is invalidated (or
 	// ForgetAll is called, in any process) while fn runs, the result is
@@ -1072,7 +1088,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	if out != nil {
 		out.payload = e.Payload // nil in process, where the value is shared
 	}
-	if !epoch.replacing && !m.shared.current(epoch) {
+	if !epoch.replacing && !m.shared.current(&epoch) {
 		// Forgotten while fn ran: computed again by the next caller.
 		// Checked before the wait for a write of key in progress too:
 		// one superseded stores nothing, and does not wait to. A
@@ -1163,7 +1179,7 @@ func (m *Memoized[A, R]) lockWrite(ctx context.Context, epoch *memoEpoch) error 
 // theirs), and ordered against the writes of theirs by key's write lock.
 // See dropEntry for a delete that fails, and retry.
 func (m *Memoized[A, R]) dropReplaced(ctx context.Context, key string, epoch *memoEpoch, retry bool, out *flightOut) {
-	if !epoch.replacing && !m.shared.current(*epoch) { // a replacement decides holding the lock, as computeTo
+	if !epoch.replacing && !m.shared.current(epoch) { // a replacement decides holding the lock, as computeTo
 		return
 	}
 	if err := m.lockWrite(ctx, epoch); err != nil {

@@ -60,9 +60,13 @@ import (
 // nobody joined is no such one: the entry is kept.
 // Refresh is not counted in Stats' lookups. A Refresh made from within
 // fn's computation for a's own key, with the context fn was given (or one
-// made from it), computes inline as Get does there (see Get): it stores
-// nothing itself, and the computation it is made within, which it does
-// not supersede, stores its result.
+// made from it), computes inline as Get does there (see Get), joining
+// none, and stores its result as above: it supersedes the computations of
+// a in flight but those it is made within (whose fn waits for it), which,
+// unless superseded before it, still store their results after its own
+// (they hold it). So a Refresh of a begun before the update it is made
+// for, still computing, does not store its older result after this one's.
+// The same holds for a Get that RefreshIf forces made there.
 func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 	key, err := m.Key(a)
 	if err != nil {
@@ -86,6 +90,9 @@ func (m *Memoized[A, R]) Refresh(ctx context.Context, a A) (R, error) {
 		if refreshSupersededHook != nil {
 			refreshSupersededHook(key)
 		}
+	} else {
+		held := m.shared.supersedeWithin(ctx, m.calls, key)
+		defer m.shared.done(&held)
 	}
 	lent := m.lend(ctx, a) // fn may run on after ctx ends: see Get
 	joined, returned := false, false

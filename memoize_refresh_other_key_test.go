@@ -69,9 +69,9 @@ func TestMemoEpochsExactPerKey(t *testing.T) {
 	for i := range 2000 {
 		s.supersede(fmt.Sprint("m/", i))
 	}
-	require.True(t, s.current(e), "a supersede of another key stopped the computation of m/a")
+	require.True(t, s.current(&e), "a supersede of another key stopped the computation of m/a")
 	s.supersede("m/a")
-	require.False(t, s.current(e))
+	require.False(t, s.current(&e))
 	s.done(&e)
 	require.Empty(t, s.epochs, "epochs kept for keys without a computation in flight")
 }

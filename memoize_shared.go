@@ -154,6 +154,30 @@ type memoEpoch struct {
 	// ForgetAll (mayWrite): a replacement begun after it is to settle the
 	// entry for it (memoShared.owed).
 	unstored bool
+	// lifted is the epoch that the supersede of a Refresh or forced Get
+	// made from within the computation that read e moved it to, e being
+	// current then (supersedeWithin; 0: none): the computation is current
+	// as if it had begun there (at). in is that computation, whose memo e
+	// is until done (enclose). Both guarded by emu.
+	lifted uint64
+	in     *computation
+}
+
+// at is the epoch of the computation that read e: e.n, or the one a
+// supersede made from within it lifted it to. The caller holds
+// memoShared.emu.
+func (e *memoEpoch) at() uint64 { return max(e.n, e.lifted) }
+
+// enclose registers e, the epoch of the computation c (nil: none, and
+// nothing is registered), as the one the Refreshes and forced Gets made
+// from within c keep current (supersedeWithin), until done.
+func (s *memoShared) enclose(e *memoEpoch, c *computation) {
+	if c == nil {
+		return
+	}
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	c.memo, e.in = e, c
 }
 
 // epochOf returns key's epoch now, read before the computation reads the
@@ -219,11 +243,14 @@ func (s *memoShared) done(e *memoEpoch) {
 	if e.pended && !e.settled {
 		e.ke.unpend(e)
 		if e.unstored {
-			e.ke.unstored = max(e.ke.unstored, e.n+1)
+			e.ke.unstored = max(e.ke.unstored, e.at()+1)
 			e.ke.unstoredAll = max(e.ke.unstoredAll, e.all)
 		}
 	}
 	e.ke.unseek(e)
+	if e.in != nil && e.in.memo == e {
+		e.in.memo = nil
+	}
 	if e.ke.refs--; e.ke.refs == 0 && s.epochs[e.key] == e.ke {
 		delete(s.epochs, e.key)
 	}
@@ -283,7 +310,7 @@ func (ke *keyEpoch) unpend(e *memoEpoch) {
 func (s *memoShared) settle(e *memoEpoch) {
 	s.emu.Lock()
 	defer s.emu.Unlock()
-	e.ke.settled = max(e.ke.settled, e.n)
+	e.ke.settled = max(e.ke.settled, e.at())
 	if e.pended && !e.settled {
 		e.ke.unpend(e)
 	}
@@ -309,11 +336,12 @@ func (s *memoShared) owed(e *memoEpoch, gen generation) bool {
 	s.emu.Lock()
 	defer s.emu.Unlock()
 	ke := e.ke
-	if ke.unstored > ke.settled && ke.unstored-1 < e.n && ke.unstoredAll >= gone {
+	at := e.at()
+	if ke.unstored > ke.settled && ke.unstored-1 < at && ke.unstoredAll >= gone {
 		return true
 	}
 	for _, p := range ke.pending {
-		if p.n >= ke.settled && p.n < e.n && p.all >= gone {
+		if p.n >= ke.settled && p.n < at && p.all >= gone {
 			return true
 		}
 	}
@@ -335,10 +363,20 @@ func (s *memoShared) gone(gen generation) uint64 {
 }
 
 // current reports whether no Forget, ForgetAll, Set or Refresh of its key
-// began since e was read. A caller that writes on it holds the key's write
-// lock (lockWrite): a call that begins after the check writes after it.
-func (s *memoShared) current(e memoEpoch) bool {
-	return e.ke.n.Load() == e.n && s.all.Load() == e.all
+// began since e was read (but those made from within its computation,
+// which lift it: supersedeWithin). A caller that writes on it holds the
+// key's write lock (lockWrite): a call that begins after the check writes
+// after it.
+func (s *memoShared) current(e *memoEpoch) bool {
+	if s.all.Load() != e.all {
+		return false
+	}
+	if e.ke.n.Load() == e.n {
+		return true // not lifted: a lift changes the key's epoch too
+	}
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	return e.lifted != 0 && e.ke.n.Load() == e.lifted
 }
 
 // mayReplace reports whether Set or Forget, whose supersede read e
@@ -364,7 +402,7 @@ func (s *memoShared) current(e memoEpoch) bool {
 // leave the entry of before Set served, though Set returned nil.
 func (s *memoShared) mayReplace(e *memoEpoch, gen generation) bool {
 	s.emu.Lock()
-	ok := e.ke.settled <= e.n
+	ok := e.ke.settled <= e.at()
 	s.emu.Unlock()
 	if mayReplaceHook != nil {
 		mayReplaceHook(e.key)
@@ -422,7 +460,7 @@ var mayReplaceHook func(key string)
 // replacing the entry. A Get's miss stores only while current: nobody was
 // told its result replaced the entry.
 func (s *memoShared) mayWrite(e *memoEpoch, gen generation) bool {
-	if s.current(*e) {
+	if s.current(e) {
 		return true
 	}
 	return e.replacing && s.mayReplace(e, gen)
@@ -598,6 +636,36 @@ func (s *memoShared) supersedeHeldAs(key string, replacing, seeking bool) memoEp
 	}
 	if seeking {
 		ke.seeking = append(ke.seeking, e.n)
+	}
+	s.emu.Unlock()
+	s.saveMu.RUnlock()
+	s.forget(key)
+	return e
+}
+
+// supersedeWithin is supersedeHeld for a Refresh or forced Get of key in
+// group made from within a computation of key (ctx is made within it:
+// withinItself), which computes inline (it joins none) and stores its
+// result: it supersedes every computation of key in flight but those it
+// is made within, which wait for it (their fn calls it; it waits for none
+// of them), and whose results hold its own: those still current are
+// lifted to the new epoch
+// (memoEpoch.lifted), and store their results after its own, as if they
+// had begun after its supersede. Without it, a Refresh begun before the
+// update the call is made for, and still computing, stored its older
+// result after the call returned its own. The computations it is made
+// within that were superseded already stay so.
+func (s *memoShared) supersedeWithin(ctx context.Context, group any, key string) memoEpoch {
+	s.saveMu.RLock()
+	s.emu.Lock()
+	ke := s.keyEpochOf(key)
+	e := memoEpoch{key: key, ke: ke, n: ke.n.Add(1), all: s.all.Load()}
+	for c := range enclosing(ctx, group, key) {
+		// ke.n changes only holding emu, and all only holding saveMu
+		// (written): ce was current just before this change.
+		if ce := c.memo; ce != nil && ce.ke == ke && ce.all == e.all && ce.at() == e.n-1 {
+			ce.lifted = e.n
+		}
 	}
 	s.emu.Unlock()
 	s.saveMu.RUnlock()

@@ -33,5 +33,5 @@ func TestMemoSharedPerNameIsBounded(t *testing.T) {
 	require.NoError(t, err)
 	epoch := late2.shared.epochOf(key)
 	require.NoError(t, late1.Forget(ctx, 1))
-	assert.False(t, late2.shared.current(epoch), "Forget changed the key's epoch")
+	assert.False(t, late2.shared.current(&epoch), "Forget changed the key's epoch")
 }

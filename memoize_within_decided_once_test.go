@@ -31,22 +31,8 @@ type withinForcedKey struct{}
 // It now decides once: made from within C, it computes inline, after the
 // update ("new"). C returns between the two decisions (withinDecidedHook).
 func TestMemoizeCallWithinReturningComputationDecidesOnce(t *testing.T) {
-	for _, st := range []struct {
-		name string
-		open func(t *testing.T) backend.Backend
-	}{
-		{"local", func(t *testing.T) backend.Backend { return newSimple(t, nil) }},
-		{"remote", func(t *testing.T) backend.Backend { return &remote{Backend: newSimple(t, nil)} }},
-	} {
-		for _, call := range []struct {
-			name string
-			call func(m *Memoized[int, string], ctx context.Context) (string, error)
-		}{
-			{"Refresh", func(m *Memoized[int, string], ctx context.Context) (string, error) { return m.Refresh(ctx, 1) }},
-			{"forced Get", func(m *Memoized[int, string], ctx context.Context) (string, error) {
-				return m.Get(context.WithValue(ctx, withinForcedKey{}, true), 1)
-			}},
-		} {
+	for _, st := range withinStores {
+		for _, call := range withinCalls() {
 			t.Run(st.name+"/"+call.name, func(t *testing.T) {
 				testCallWithinReturningComputation(t, st.open(t), call.call)
 			})
@@ -58,27 +44,8 @@ func TestMemoizeCallWithinReturningComputationDecidesOnce(t *testing.T) {
 // TestMemoizeCallWithinReturningComputationDecidesOnce on b for one call.
 func testCallWithinReturningComputation(t *testing.T, b backend.Backend, call func(m *Memoized[int, string], ctx context.Context) (string, error)) {
 	ctx := context.Background()
-	c, err := New(&Options{Backend: b, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	var data atomic.Value
-	data.Store("old")
-	var hold atomic.Pointer[heldCall] // the next call of fn held
-	fnCtx := make(chan context.Context, 1)
-	m := Memoize(c, "within-decided", func(ctx context.Context, _ int) (string, error) {
-		v := data.Load().(string)
-		if h := hold.Swap(nil); h != nil {
-			select {
-			case fnCtx <- ctx: // C's, the first held
-			default:
-			}
-			h.entered <- struct{}{}
-			<-h.release
-		}
-		return v, nil
-	}, TTL(time.Hour), RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(withinForcedKey{}) != nil }))
-	key, err := m.Key(1)
-	require.NoError(t, err)
+	w := newWithinHeld(t, b, "within-decided")
+	m, key, data, hold, fnCtx := w.m, w.key, &w.data, &w.hold, w.fnCtx
 
 	// start makes do, whose call of fn is held (h), on a goroutine of its
 	// own, and returns once fn has read the data; do's error comes on
@@ -144,4 +111,40 @@ func testCallWithinReturningComputation(t *testing.T, b backend.Backend, call fu
 	require.True(t, once.Load(), "the call was not found made within C")
 	require.NoError(t, got.err)
 	assert.Equal(t, "new", got.v, "the call, made after the update, returned a result read before it")
+}
+
+// withinHeld is the memoized function of the tests of a call made within
+// its own computation: fn returns the data it read (data), its call held
+// first if hold holds one (the context of the first held sent to fnCtx);
+// RefreshIf forces a Get whose context holds withinForcedKey.
+type withinHeld struct {
+	m     *Memoized[int, string]
+	key   string // the key of 1, the argument of the tests
+	data  atomic.Value
+	hold  atomic.Pointer[heldCall] // the next call of fn held
+	fnCtx chan context.Context
+}
+
+// newWithinHeld returns a withinHeld of name on b, whose data is "old".
+func newWithinHeld(t *testing.T, b backend.Backend, name string) *withinHeld {
+	c, err := New(&Options{Backend: b, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	w := &withinHeld{fnCtx: make(chan context.Context, 1)}
+	w.data.Store("old")
+	w.m = Memoize(c, name, func(ctx context.Context, _ int) (string, error) {
+		v := w.data.Load().(string)
+		if h := w.hold.Swap(nil); h != nil {
+			select {
+			case w.fnCtx <- ctx: // C's, the first held
+			default:
+			}
+			h.entered <- struct{}{}
+			<-h.release
+		}
+		return v, nil
+	}, TTL(time.Hour), RefreshIf(func(ctx context.Context, _ int) bool { return ctx.Value(withinForcedKey{}) != nil }))
+	w.key, err = w.m.Key(1)
+	require.NoError(t, err)
+	return w
 }

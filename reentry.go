@@ -2,6 +2,7 @@ package caching
 
 import (
 	"context"
+	"iter"
 	"runtime"
 	"sync/atomic"
 
@@ -19,7 +20,10 @@ import (
 // does without a cache (a recursion that ends at its leaves ends; one that
 // never ends overflows the stack as it would uncached), and stores nothing:
 // what it computes is the outer computation's part, which the outer one
-// stores under the key when it ends.
+// stores under the key when it ends. But a memoized function's Refresh, or
+// Get that RefreshIf forces, made so stores its result, as it would made
+// anywhere else, superseding the other computations of its key in flight
+// (memoShared.supersedeWithin), but not those it is made within.
 //
 // A call knows it is made from within its own computation in two ways:
 //
@@ -49,6 +53,11 @@ type computation struct {
 	group any // the *flight.Group of the computation
 	key   string
 	done  atomic.Bool // the computation returned: a context kept past it is not within it
+	// memo is the epoch a memoized function's computation read (nil:
+	// none, or not yet), which a Refresh or forced Get made from within it
+	// keeps current (memoShared.supersedeWithin). Guarded by the
+	// memoShared.emu of its name.
+	memo *memoEpoch
 }
 
 // withComputation returns ctx, the context given to a computation of key in
@@ -81,12 +90,34 @@ func withinItself[V any](ctx context.Context, g *flight.Group[string, V], key st
 	if byStack {
 		return g.InFlight(key) && insideComputation()
 	}
-	for c, _ := ctx.Value(computationKey{}).(*computation); c != nil; c = c.outer {
-		if c.key == key && c.group == any(g) && !c.done.Load() {
-			return true
-		}
+	for range enclosing(ctx, g, key) {
+		return true
 	}
 	return false
+}
+
+// enclosing yields the computations of key in group that ctx is made
+// within (see withComputation) and that have not returned, the innermost
+// first.
+func enclosing(ctx context.Context, group any, key string) iter.Seq[*computation] {
+	return func(yield func(*computation) bool) {
+		for c, _ := ctx.Value(computationKey{}).(*computation); c != nil; c = c.outer {
+			if c.key == key && c.group == group && !c.done.Load() && !yield(c) {
+				return
+			}
+		}
+	}
+}
+
+// ownComputation returns the computation of key in group that ctx was
+// given to (withComputation): the innermost one ctx is made within, if it
+// is of key in group; nil if not.
+func ownComputation(ctx context.Context, group any, key string) *computation {
+	c, _ := ctx.Value(computationKey{}).(*computation)
+	if c == nil || c.key != key || c.group != group {
+		return nil
+	}
+	return c
 }
 
 // computing calls f, the work of a computation, through a frame that
