@@ -88,26 +88,10 @@ func (d withinD) String() string {
 func testCallWithinSupersedes(t *testing.T, b backend.Backend, call func(m *Memoized[int, string], ctx context.Context) (string, error), d withinD, cLate bool) {
 	ctx := context.Background()
 	w := newWithinHeld(t, b, "within-supersedes")
-	m, key, data, hold, fnCtx := w.m, w.key, &w.data, &w.hold, w.fnCtx
+	m, key, data, fnCtx := w.m, w.key, &w.data, w.fnCtx
 
-	type result struct {
-		v   string
-		err error
-	}
-	// start makes do, whose call of fn is held (h), on a goroutine of its
-	// own, and returns once fn has read the data; do's result comes on
-	// done.
-	start := func(h *heldCall, do func() (string, error)) (done chan result) {
-		hold.Store(h)
-		done = make(chan result, 1)
-		go func() {
-			v, err := do()
-			done <- result{v, err}
-		}()
-		<-h.entered
-		return done
-	}
-	finish := func(h *heldCall, done chan result) result {
+	start := w.start
+	finish := func(h *heldCall, done chan withinResult) withinResult {
 		close(h.release)
 		r := <-done
 		require.NoError(t, r.err)
@@ -123,7 +107,7 @@ func testCallWithinSupersedes(t *testing.T, b backend.Backend, call func(m *Memo
 	// D: a Refresh, which supersedes C, held once its fn read "old".
 	var (
 		hD    *heldCall
-		dDone chan result
+		dDone chan withinResult
 	)
 	if d != withinNoD {
 		hD = newHeldCall(false)
@@ -134,7 +118,7 @@ func testCallWithinSupersedes(t *testing.T, b backend.Backend, call func(m *Memo
 		finish(hD, dDone)
 	}
 
-	var cRes result
+	var cRes withinResult
 	decided, cReturned := false, false
 	withinDecidedHook = func(k string, within bool) {
 		decided = decided || k == key && within
@@ -144,12 +128,12 @@ func testCallWithinSupersedes(t *testing.T, b backend.Backend, call func(m *Memo
 		}
 	}
 	t.Cleanup(func() { withinDecidedHook = nil })
-	res := make(chan result, 1)
+	res := make(chan withinResult, 1)
 	go func() {
 		v, err := call(m, cCtx)
-		res <- result{v, err}
+		res <- withinResult{v, err}
 	}()
-	var got result
+	var got withinResult
 	select {
 	case got = <-res:
 	case <-time.After(10 * time.Second):
@@ -174,4 +158,82 @@ func testCallWithinSupersedes(t *testing.T, b backend.Backend, call func(m *Memo
 		return
 	}
 	assert.Equal(t, "new", v, "the entry is not the result of the call made after the update")
+}
+
+// TestMemoizeCallWithinSupersedesInlineSibling: as
+// TestMemoizeCallWithinSupersedesOthers, where D, the Refresh begun before
+// the update, is made from within C too (fn's work left on another
+// goroutine with fn's context), and so computes inline: the call made
+// after the update is not made within D, and supersedes it. D, still
+// computing when the call returns, does not store its older result after
+// the call's; C, which neither superseded and which holds both, stores its
+// own when it returns.
+func TestMemoizeCallWithinSupersedesInlineSibling(t *testing.T) {
+	for _, st := range withinStores {
+		for _, call := range withinCalls() {
+			t.Run(st.name+"/"+call.name, func(t *testing.T) {
+				ctx := context.Background()
+				w := newWithinHeld(t, st.open(t), "within-sibling")
+				start := w.start
+				hC := newHeldCall(false)
+				cDone := start(hC, func() (string, error) { return w.m.Get(ctx, 1) })
+				cCtx := context.WithoutCancel(<-w.fnCtx)
+				hD := newHeldCall(false)
+				dDone := start(hD, func() (string, error) { return w.m.Refresh(cCtx, 1) })
+				w.data.Store("new") // the update
+
+				res := make(chan withinResult, 1)
+				go func() {
+					v, err := call.call(w.m, cCtx)
+					res <- withinResult{v, err}
+				}()
+				var got withinResult
+				select {
+				case got = <-res:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the call made within C did not return: it waits for a computation")
+				}
+				require.NoError(t, got.err)
+				assert.Equal(t, "new", got.v)
+				v, _, err := w.m.Peek(ctx, 1)
+				require.NoError(t, err, "the call made after the update stored nothing")
+				assert.Equal(t, "new", v)
+
+				close(hD.release)
+				d := <-dDone
+				require.NoError(t, d.err)
+				assert.Equal(t, "old", d.v)
+				v, _, err = w.m.Peek(ctx, 1)
+				require.NoError(t, err)
+				assert.Equal(t, "new", v, "D, begun before the update, stored its result after the call made after it")
+
+				close(hC.release)
+				cRes := <-cDone
+				require.NoError(t, cRes.err)
+				v, _, err = w.m.Peek(ctx, 1)
+				require.NoError(t, err)
+				assert.Equal(t, cRes.v, v, "C, which holds both, did not store its result after theirs")
+			})
+		}
+	}
+}
+
+// withinResult is what a call of the tests of a call made within its own
+// computation returned.
+type withinResult struct {
+	v   string
+	err error
+}
+
+// start makes do, whose call of fn is held (h), on a goroutine of its
+// own, and returns once fn has read the data; do's result comes on done.
+func (w *withinHeld) start(h *heldCall, do func() (string, error)) (done chan withinResult) {
+	w.hold.Store(h)
+	done = make(chan withinResult, 1)
+	go func() {
+		v, err := do()
+		done <- withinResult{v, err}
+	}()
+	<-h.entered
+	return done
 }
