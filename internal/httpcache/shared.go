@@ -188,8 +188,11 @@ func (p *Shared) Response(r *http.Request, status int, h http.Header, requestTim
 	case cc.NoCache:
 		// Stored, and revalidated before every reuse: lifetime 0 (below).
 	case !targeted && len(h["Expires"]) > 0:
-		// An invalid Expires ("0") means already expired (section 5.3).
-		if exp, ok := firstDate(h["Expires"]); ok && exp.After(date) {
+		// An invalid Expires ("0") means already expired (section 5.3), and
+		// so do lines that disagree: Expires is a singleton field (RFC 9110
+		// section 5.5), and a cache that read the later one would serve
+		// longer than the origin, or whatever added the other line, meant.
+		if exp, ok := firstDate(h["Expires"]); ok && allSame(h["Expires"]) && exp.After(date) {
 			f.Lifetime = exp.Sub(date)
 		}
 	default:
@@ -233,6 +236,16 @@ func firstDate(lines []string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return header.ParseHTTPDate(lines[0])
+}
+
+// allSame reports whether every line of lines is the first's.
+func allSame(lines []string) bool {
+	for _, l := range lines[1:] {
+		if l != lines[0] {
+			return false
+		}
+	}
+	return true
 }
 
 // heuristicStatus reports a status cacheable by default (RFC 9110 section

@@ -99,6 +99,8 @@ func TestSharedFreshnessLifetime(t *testing.T) {
 		{"§4.2.1 Expires minus Date, not minus now", 200, hdr("Expires", date(90*time.Second), "Date", date(-30*time.Second)), 120 * time.Second, false},
 		{"§5.3 invalid Expires is already stale", 200, hdr("Expires", "0", "Date", date(0)), 0, false},
 		{"§5.3 Expires in the past", 200, hdr("Expires", date(-time.Hour), "Date", date(0)), 0, false},
+		{"§5.3 Expires lines that disagree are invalid", 200, hdr("Expires", date(time.Hour), "Expires", date(-time.Hour), "Date", date(0)), 0, false},
+		{"§5.3 Expires lines that agree", 200, hdr("Expires", date(time.Hour), "Expires", date(time.Hour), "Date", date(0)), time.Hour, false},
 		{"§4.2.2 heuristic: 10% since Last-Modified", 200, hdr("Last-Modified", date(-10*time.Hour), "Date", date(0)), time.Hour, true},
 		{"§4.2.2 heuristic capped at a day", 200, hdr("Last-Modified", date(-100*24*time.Hour)), 24 * time.Hour, true},
 		{"§4.2.2 public without Last-Modified: no lifetime", 200, hdr("Cache-Control", "public"), 0, true},
