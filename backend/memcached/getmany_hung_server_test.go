@@ -43,9 +43,7 @@ func TestGetManyWithAHungServerWaitsOneTimeout(t *testing.T) {
 	for round := 0; ; round++ {
 		require.Less(t, round, 5, "the hung server is marked down within 3 GetMany calls")
 		before := hung.Accepted()
-		start := time.Now()
 		vs, err := s.GetMany(bg, batch)
-		took := time.Since(start)
 		require.Error(t, err, "round %d", round)
 		var ge *backend.GetManyError
 		require.ErrorAs(t, err, &ge, "round %d: %v", round, err)
@@ -63,9 +61,8 @@ func TestGetManyWithAHungServerWaitsOneTimeout(t *testing.T) {
 		require.True(t, ne.Timeout(), "round %d: %v", round, err)
 		// Each multi-get sent to the hung server is on a connection of its
 		// own (gomemcache closes the one that timed out), and waits the
-		// whole Timeout: two of them, one after the other, took 2*Timeout
-		// at least.
+		// whole Timeout: one connection per GetMany is one wait. (Counted,
+		// not timed: a loaded machine stretches any wall-clock bound.)
 		assert.Equal(t, 1, hung.Accepted()-before, "round %d: multi-gets sent to the hung server", round)
-		assert.Less(t, took, 2*timeout, "round %d: the GetMany waited for the hung server twice", round)
 	}
 }
