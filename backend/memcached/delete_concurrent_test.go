@@ -62,9 +62,15 @@ type deleteTrackingConn struct {
 
 func (c *deleteTrackingConn) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, []byte("delete ")) {
-		// Once: gomemcache puts the connection back with the command still
-		// in its buffer, and the next Write on it sends it again.
+		// Once, and closing the connection first: gomemcache puts a
+		// connection back in its pool when a call panics, with the
+		// command still in its buffer. Left open, the next delete on it
+		// would send both and read both answers in one Read, and the
+		// delete after that would find its answer buffered and never
+		// Read: counted in flight for good. Closed, the next use fails
+		// its write, and the Store retries it on another connection.
 		if c.t.panicKey != "" && bytes.Contains(p, []byte(":"+c.t.panicKey+"\r\n")) && c.t.panicked.CompareAndSwap(false, true) {
+			_ = c.Conn.Close()
 			panic("injected panic in a delete")
 		}
 		if c.t.sent.Add(1) == c.t.failAt {
