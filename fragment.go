@@ -31,6 +31,9 @@ import (
 // dynamic type and value, as Memoize encodes an argument; see KeyFunc), so
 // that FragmentKey("sidebar", 7) and FragmentKey("sidebar", "7") differ, and
 // a value given as an int in a template must be given as an int here too.
+// A key longer than 200 bytes (a fragment that varies on a long search
+// query) is shortened to a readable head, "#" and the SHA-256 of the whole
+// key, so that what a client sends cannot make a key of its size.
 // It fails only for values that cannot be encoded (funcs, channels, cycles,
 // structs with unexported fields and no CacheKey method, values nested or
 // shared too deeply; see KeyFunc). Delete a fragment
@@ -57,7 +60,12 @@ func FragmentKeyIn(scope, name string, varyOn ...any) (string, error) {
 	if scope != "" {
 		key += url.PathEscape(scope) + "/" // escaped: "/" is the separator
 	}
-	return key + url.PathEscape(name) + "/" + base64.RawURLEncoding.EncodeToString(enc), nil
+	// Shortened when long, as the keys of tags and memoized calls are:
+	// varyOn often holds what a client sent (a query), which must not make
+	// a key of its size, sent with every read and kept with the fragment.
+	// No key kept as it is holds a '#' (escaped names, base64), which every
+	// shortened one does.
+	return shortenKey(key + url.PathEscape(name) + "/" + base64.RawURLEncoding.EncodeToString(enc)), nil
 }
 
 // Fragment returns the fragment stored under key (a key of the direct API,
