@@ -127,7 +127,9 @@ func (s *Store) now() int64 {
 }
 
 // deadline is the clock reading at which an entry written now with ttl
-// expires: 0 (never) for a ttl of 0, else never 0.
+// expires: 0 (never) for a ttl of 0, else never 0. It is before the
+// store's start (negative) when an Options.Clock went back past it: raised
+// to the start, it would make the TTL as long as the clock went back.
 func (s *Store) deadline(ttl time.Duration) int64 {
 	if ttl <= 0 {
 		return 0
@@ -136,7 +138,10 @@ func (s *Store) deadline(ttl time.Duration) int64 {
 	if now > 0 && int64(ttl) > math.MaxInt64-now {
 		return math.MaxInt64
 	}
-	return max(now+int64(ttl), 1)
+	if d := now + int64(ttl); d != 0 {
+		return d
+	}
+	return 1
 }
 
 // Get returns the value stored under key by Set, SetMany, Add or Incr, or
