@@ -57,7 +57,11 @@
 // benchmarks measure both on a Zipf trace). The order is by use, not by
 // expiry: entries that never expire are not evicted first, and entries with
 // a TTL are not kept longer for having one. Expired entries the hand meets
-// are removed first and not counted as evictions.
+// are removed first and not counted as evictions. Hits set bits without a
+// lock while the hand clears them: past two laps of the queue (readers
+// setting every bit again as fast as it clears them), the hand evicts the
+// entry it is at, so that reads cannot hold a write, and the shard's lock,
+// for as long as they go on.
 //
 // # Expiry
 //

@@ -473,21 +473,31 @@ func (sh *shard) makeRoom(addEntries, addBytes int64, keep uint32, now func() in
 
 // nextVictim moves the SIEVE hand to the next entry to evict and returns it,
 // reporting whether it is an expired entry rather than a cold one.
+//
+// Readers set visited bits without the lock while the hand clears them: on
+// many cores reading every entry of a small shard, they could set each bit
+// again before the hand came back to it, and keep the hand going round,
+// the lock held and the shard's writers waiting, for as long as they read.
+// Two laps clear every bit set when the walk began, so past them the hand
+// takes the entry it is at, visited or not.
 func (sh *shard) nextVictim(keep uint32, now int64) (victim int32, wasExpired bool) {
 	p := sh.hand
 	if p == none {
 		p = sh.tail
 	}
-	for {
+	for steps := 2 * sh.entries; ; steps-- {
 		if s := sh.slot(p); s.loc != keep {
 			g, j := sh.at(s.loc)
 			if expired(g.ptr[j].Load().expireAt, now) {
 				sh.hand = p
 				return p, true
 			}
-			if !sh.testAndClearVisited(s.loc) {
+			if !sh.testAndClearVisited(s.loc) || steps <= 0 {
 				sh.hand = p
 				return p, false
+			}
+			if afterClear != nil {
+				afterClear()
 			}
 		}
 		if p = sh.slot(p).prev; p == none {
@@ -495,6 +505,10 @@ func (sh *shard) nextVictim(keep uint32, now int64) (victim int32, wasExpired bo
 		}
 	}
 }
+
+// afterClear, set by tests only, runs each time the hand clears a visited
+// bit: it stands for the readers that set bits meanwhile.
+var afterClear func()
 
 // sweep removes the shard's expired entries. It does not raise what a
 // Dropper panicked with: the sweep goroutine has no caller to raise it to,
