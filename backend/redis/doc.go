@@ -180,12 +180,26 @@
 //
 // # Limits
 //
-// Values up to Redis's proto-max-bulk-len (512 MiB by default) are accepted;
-// large values cost Redis memory and latency, so the caching package caps
-// what it stores. Stats reports -1 for every field: what Redis knows (INFO)
-// is about the whole server, not this prefix. Add is atomic; SetMany is not
-// (on error some items may be stored). Clear is not atomic either: keys
-// written while it runs may survive.
+// Values up to Redis's proto-max-bulk-len (512 MiB by default, 1 MiB at
+// the least) are accepted; large values cost Redis memory and latency, so
+// the caching package caps what a view stores (Memoize and the direct API
+// do not cap). Redis reads no longer argument: it answers one with "ERR
+// Protocol error: invalid bulk length" and closes the connection (often
+// while the value is still being written: a connection reset), and within
+// a SetMany pipeline the items after it are lost too. So the Store refuses,
+// without sending it, a value longer than the server's proto-max-bulk-len,
+// which it reads with maxmemory (CONFIG GET proto-max-bulk-len, on the
+// same first large write and once a minute after, see below), and takes
+// to be 512 MiB where it cannot read it (CONFIG refused, as managed Redis
+// services do, or not answered; on a Cluster or a Ring, the smallest of
+// every master's or shard's): the same error and removal as for a value
+// over maxmemory below (backend.ErrValueTooLarge, which a Cache's breaker
+// does not count; Set and SetMany remove the older value, Add leaves the
+// key as it was), and the connection is kept. Stats reports -1 for every
+// field: what Redis knows (INFO) is about the whole server, not this
+// prefix. Add is atomic; SetMany is not (on error some items may be
+// stored). Clear is not atomic either: keys written while it runs may
+// survive.
 //
 // A Redis with maxmemory refuses a write it has no room for with "OOM
 // command not allowed when used memory > 'maxmemory'": under noeviction

@@ -30,27 +30,34 @@ import (
 // copies (2.5 thirds at most) half a third of room besides the server's
 // own memory; a value that large is too large for a cache anyway.
 //
+// It also refuses, without sending it, a value longer than the server's
+// proto-max-bulk-len (defaultBulkMax where it cannot be read), which Redis
+// does not read: it answers "ERR Protocol error: invalid bulk length" and
+// closes the connection. proto-max-bulk-len is 1 MiB at the least, so a
+// value under maxmemCheckMin is never over it.
+//
 // The Store reads maxmemory (CONFIG GET maxmemory, or INFO memory when
-// CONFIG is refused) on the first write of a value of maxmemCheckMin bytes
-// or more, and again on the first such write maxmemEvery later: one round
-// trip a minute at most, started by the write that finds it due. The read
-// runs on its own goroutine with a context of its own (the caller's
-// values, not its cancellation, bounded by maxmemReadFor), so a caller
-// that leaves does not make it fail. The write that starts it, and the
-// writes that come while the first one runs, wait for it, each no longer
-// than its own context allows (one that stops waiting goes on without the
-// guard); later writes use the value read before. Close cancels a read
-// that runs and waits for it to end, until maxmemReadFor past the read's
-// own deadline at most (a read that outlives its deadline so long has a
-// client hook that ignores it). On a Cluster it asks
-// every master and keeps the smallest maxmemory (a value's master is not
-// known before it is sent); on a Ring, every shard. maxmemory 0 (no limit)
-// guards nothing. When the read fails (an ACL that refuses CONFIG and
-// INFO, a server down or stalled) the Store keeps what it read before
-// (nothing at first: no guard), and reads again only maxmemRetry (a
-// refusal) or maxmemRetryErr (any other error) later, never on every
-// write. Smaller values cost one comparison: neither a clock read nor an
-// atomic load.
+// CONFIG is refused) and proto-max-bulk-len (a second CONFIG GET; none
+// when CONFIG is refused) on the first write of a value of maxmemCheckMin
+// bytes or more, and again on the first such write maxmemEvery later: two
+// round trips a minute at most, started by the write that finds them due.
+// The read runs on its own goroutine with a context of its own (the
+// caller's values, not its cancellation, bounded by maxmemReadFor), so a
+// caller that leaves does not make it fail. The write that starts it, and
+// the writes that come while the first one runs, wait for it, each no
+// longer than its own context allows (one that stops waiting goes on
+// without the guard); later writes use the values read before. Close
+// cancels a read that runs and waits for it to end, until maxmemReadFor
+// past the read's own deadline at most (a read that outlives its deadline
+// so long has a client hook that ignores it). On a Cluster it asks every
+// master and keeps the smallest maxmemory and proto-max-bulk-len (a
+// value's master is not known before it is sent); on a Ring, every shard.
+// maxmemory 0 (no limit) guards nothing. When the read fails (an ACL that
+// refuses CONFIG and INFO, a server down or stalled) the Store keeps what
+// it read before (nothing at first: no maxmemory guard, and
+// defaultBulkMax), and reads again only maxmemRetry (a refusal) or
+// maxmemRetryErr (any other error) later, never on every write. Smaller
+// values cost one comparison: neither a clock read nor an atomic load.
 const (
 	maxmemCheckMin = 64 << 10
 	maxmemEvery    = time.Minute
@@ -66,14 +73,12 @@ func maxmemLimit(limit int64) int64 {
 	return (limit - maxmemReserve) / 3
 }
 
-// overMaxmemory reports whether a value of n bytes is over
-// maxmemLimit of the server's maxmemory, as last read; it reads maxmemory
-// first when that is due (see maxmemCheckMin), waiting for the read no
-// longer than ctx allows. It returns the maxmemory it compared with.
-func (b *Store) overMaxmemory(ctx context.Context, n int) (bool, int64) {
-	if n < maxmemCheckMin {
-		return false, 0
-	}
+// serverLimits returns the server's maxmemory (0: no limit, or not read)
+// and proto-max-bulk-len (defaultBulkMax until read) as last read; it reads
+// them first when that is due, waiting for the read no longer than ctx
+// allows. The caller calls it only for a value of maxmemCheckMin bytes or
+// more.
+func (b *Store) serverLimits(ctx context.Context) (maxmem, bulk int64) {
 	if time.Now().UnixNano() >= b.maxmemNext.Load() {
 		if done := b.refreshMaxmemory(ctx); done != nil {
 			select {
@@ -82,11 +87,15 @@ func (b *Store) overMaxmemory(ctx context.Context, n int) (bool, int64) {
 			}
 		}
 	}
-	limit := b.maxmem.Load()
-	return limit > 0 && int64(n) > maxmemLimit(limit), limit
+	bulk = b.bulkMax.Load()
+	if bulk <= 0 {
+		bulk = defaultBulkMax
+	}
+	return b.maxmem.Load(), bulk
 }
 
-// refreshMaxmemory starts reading the server's maxmemory into b.maxmem,
+// refreshMaxmemory starts reading the server's maxmemory and
+// proto-max-bulk-len into b.maxmem and b.bulkMax,
 // unless a read runs already or the last one is recent. It returns a
 // channel closed when the read ends, for the caller to wait on: that of
 // the read it started, or of the first read while it runs; nil otherwise
@@ -112,7 +121,7 @@ func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
 	b.maxmemDone, b.maxmemStop, b.maxmemEnd = done, cancel, now.Add(b.maxmemFor)
 	go func() {
 		defer cancel()
-		limit, err := b.readMaxmemory(ctx)
+		lim, err := b.readLimits(ctx)
 		next := now.Add(maxmemEvery)
 		if err != nil {
 			next = now.Add(maxmemRetryErr)
@@ -121,7 +130,8 @@ func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
 				next = now.Add(maxmemRetry) // refused: asking again soon would be refused again
 			}
 		} else {
-			b.maxmem.Store(limit)
+			b.maxmem.Store(lim.maxmem)
+			b.bulkMax.Store(lim.bulk)
 		}
 		b.maxmemNext.Store(next.UnixNano())
 		b.maxmemTried.Store(true)
@@ -161,10 +171,15 @@ func (b *Store) stopMaxmemory() error {
 	}
 }
 
-// readMaxmemory asks the server (every master of a Cluster, every shard
-// of a Ring) for its maxmemory and returns the smallest that is not 0, or 0
-// when every one is 0 (no limit).
-func (b *Store) readMaxmemory(ctx context.Context) (int64, error) {
+// limits are what a server accepts: maxmem, its maxmemory (0: no limit);
+// bulk, its proto-max-bulk-len (defaultBulkMax where it cannot be read).
+type limits struct{ maxmem, bulk int64 }
+
+// readLimits asks the server (every master of a Cluster, every shard of a
+// Ring) for its maxmemory and proto-max-bulk-len, and returns the smallest
+// maxmemory that is not 0 (0 when every one is 0: no limit) and the
+// smallest proto-max-bulk-len.
+func (b *Store) readLimits(ctx context.Context) (limits, error) {
 	var each func(ctx context.Context, fn func(ctx context.Context, node *redis.Client) error) error
 	switch c := b.client.(type) {
 	case masterLister:
@@ -172,77 +187,133 @@ func (b *Store) readMaxmemory(ctx context.Context) (int64, error) {
 	case shardLister:
 		each = c.ForEachShard
 	default:
-		return b.nodeMaxmemory(ctx, b.client)
+		return b.nodeLimits(ctx, b.client)
 	}
 	var (
 		mu       sync.Mutex
-		smallest int64
+		smallest limits
 	)
 	err := each(ctx, func(ctx context.Context, node *redis.Client) error {
-		n, err := b.nodeMaxmemory(ctx, node)
+		l, err := b.nodeLimits(ctx, node)
 		if err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if n > 0 && (smallest == 0 || n < smallest) {
-			smallest = n
+		if l.maxmem > 0 && (smallest.maxmem == 0 || l.maxmem < smallest.maxmem) {
+			smallest.maxmem = l.maxmem
+		}
+		if smallest.bulk == 0 || l.bulk < smallest.bulk {
+			smallest.bulk = l.bulk
 		}
 		return nil
 	})
 	return smallest, err
 }
 
-// nodeMaxmemory is the maxmemory of the server c sends keyless commands
-// to: CONFIG GET maxmemory, or, once CONFIG was refused (renamed,
-// disabled, or denied by an ACL), INFO memory's maxmemory field.
-func (b *Store) nodeMaxmemory(ctx context.Context, c redis.Cmdable) (int64, error) {
+// defaultBulkMax is Redis's default proto-max-bulk-len, 512 MiB: the
+// limit the Store assumes of a server whose own it cannot read (CONFIG
+// refused, as managed Redis services do, or a proxy that does not answer
+// it).
+const defaultBulkMax = 512 << 20
+
+// nodeLimits is the maxmemory and proto-max-bulk-len of the server c sends
+// keyless commands to: CONFIG GET maxmemory, then CONFIG GET
+// proto-max-bulk-len (two commands: CONFIG GET takes several names only
+// from Redis 7, and a client hook sees each as it sees a command of its
+// own), or, once CONFIG was refused (renamed, disabled, or denied by an
+// ACL), INFO memory's maxmemory field and defaultBulkMax, which INFO does
+// not tell. A proto-max-bulk-len refused or not answered is
+// defaultBulkMax too.
+func (b *Store) nodeLimits(ctx context.Context, c redis.Cmdable) (limits, error) {
 	if !b.maxmemByInfo.Load() {
 		cfg, err := c.ConfigGet(ctx, "maxmemory").Result()
 		var re redis.Error
 		switch {
 		case err == nil:
 			if v, ok := cfg["maxmemory"]; ok {
-				return parseMaxmemory(v)
+				maxmem, err := parseBytes("maxmemory", v)
+				if err != nil {
+					return limits{}, err
+				}
+				bulk, err := b.nodeBulkMax(ctx, c)
+				return limits{maxmem: maxmem, bulk: bulk}, err
 			}
 			// A proxy or a Redis-compatible store may answer with nothing.
 		case errors.As(err, &re):
 			b.maxmemByInfo.Store(true)
 		default:
-			return 0, err
+			return limits{}, err
 		}
 	}
+	l := limits{bulk: defaultBulkMax}
 	info, err := c.Info(ctx, "memory").Result()
 	if err != nil {
-		return 0, err
+		return limits{}, err
 	}
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "maxmemory:"); ok {
-			return parseMaxmemory(v)
+			l.maxmem, err = parseBytes("maxmemory", v)
+			return l, err
 		}
 	}
-	return 0, errors.New("redisstore: no maxmemory in INFO memory")
+	return limits{}, errors.New("redisstore: no maxmemory in INFO memory")
 }
 
-// parseMaxmemory parses maxmemory as CONFIG GET and INFO write it: bytes,
-// in decimal.
-func parseMaxmemory(s string) (int64, error) {
+// nodeBulkMax is the proto-max-bulk-len of the server c sends keyless
+// commands to (CONFIG GET), or defaultBulkMax when the server refuses it
+// or answers with nothing (a proxy, a Redis-compatible store).
+func (b *Store) nodeBulkMax(ctx context.Context, c redis.Cmdable) (int64, error) {
+	cfg, err := c.ConfigGet(ctx, "proto-max-bulk-len").Result()
+	var re redis.Error
+	switch {
+	case errors.As(err, &re):
+		return defaultBulkMax, nil
+	case err != nil:
+		return 0, err
+	}
+	v, ok := cfg["proto-max-bulk-len"]
+	if !ok {
+		return defaultBulkMax, nil
+	}
+	n, err := parseBytes("proto-max-bulk-len", v)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return defaultBulkMax, nil
+	}
+	return n, nil
+}
+
+// parseBytes parses the setting name as CONFIG GET and INFO write it:
+// bytes, in decimal.
+func parseBytes(name, s string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("redisstore: maxmemory %q is not a number of bytes", s)
+		return 0, fmt.Errorf("redisstore: %s %q is not a number of bytes", name, s)
 	}
 	return n, nil
 }
 
 // guard returns the refusal, by operation op, of a value of n bytes that
-// the Store does not send: one over a third of the server's maxmemory
-// less 1 MiB (overMaxmemory), or one as large as a value the server refused with OOM
-// less than oomGuardFor ago (oomGuarded). It returns nil for a value to
-// send.
+// the Store does not send: one over the server's proto-max-bulk-len (which
+// Redis answers with "ERR Protocol error: invalid bulk length" and by
+// closing the connection), one over a third of the server's maxmemory less
+// 1 MiB (maxmemLimit), or one as large as a value the server refused with
+// OOM less than oomGuardFor ago (oomGuarded). It returns nil for a value
+// to send.
 func (b *Store) guard(ctx context.Context, op string, n int) error {
-	if over, limit := b.overMaxmemory(ctx, n); over {
-		return fmt.Errorf("redisstore: %s: %w: a value of %d bytes is over %d bytes, a third of the server's maxmemory (%d bytes) less 1 MiB, for which Redis would evict every other key of the server; not sent",
-			op, backend.ErrValueTooLarge, n, maxmemLimit(limit), limit)
+	if n >= maxmemCheckMin {
+		maxmem, bulk := b.serverLimits(ctx)
+		if int64(n) > bulk {
+			return fmt.Errorf("redisstore: %s: %w: a value of %d bytes is over the server's proto-max-bulk-len (%d bytes), the longest argument Redis reads; not sent",
+				op, backend.ErrValueTooLarge, n, bulk)
+		}
+		if maxmem > 0 && int64(n) > maxmemLimit(maxmem) {
+			return fmt.Errorf("redisstore: %s: %w: a value of %d bytes is over %d bytes, a third of the server's maxmemory (%d bytes) less 1 MiB, for which Redis would evict every other key of the server; not sent",
+				op, backend.ErrValueTooLarge, n, maxmemLimit(maxmem), maxmem)
+		}
 	}
 	if b.oomGuarded(n) {
 		return b.oomGuardError(op)

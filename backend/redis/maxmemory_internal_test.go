@@ -32,7 +32,8 @@ func configGets(t *testing.T, admin *redis.Client) int {
 
 // The Store reads maxmemory on its first large write, not again on the
 // next ones, and again once maxmemEvery has passed: a limit set on the
-// server after the Store read none guards the writes from then on.
+// server after the Store read none guards the writes from then on. Each
+// read is two CONFIG GETs: maxmemory and proto-max-bulk-len.
 func TestMaxmemoryIsReadAgainAfterAMinute(t *testing.T) {
 	p := testutil.StartProcess(t, "redis-server", func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
@@ -48,11 +49,39 @@ func TestMaxmemoryIsReadAgainAfterAMinute(t *testing.T) {
 	for range 3 {
 		require.NoError(t, b.Set(ctx, "k", big, time.Hour))
 	}
-	require.Equal(t, 1, configGets(t, admin), "maxmemory read again before maxmemEvery")
+	require.Equal(t, 2, configGets(t, admin), "maxmemory read again before maxmemEvery")
 
 	require.NoError(t, b.Delete(ctx, "k"))
 	require.NoError(t, admin.ConfigSet(ctx, "maxmemory", "6mb").Err())
 	b.maxmemNext.Store(time.Now().UnixNano()) // maxmemEvery later
 	require.ErrorIs(t, b.Set(ctx, "k", big, time.Hour), backend.ErrValueTooLarge)
-	require.Equal(t, 2, configGets(t, admin))
+	require.Equal(t, 4, configGets(t, admin))
+}
+
+// A server whose CONFIG the Store's user may not run (a managed Redis)
+// does not tell its proto-max-bulk-len: the Store assumes Redis's default,
+// 512 MiB, and reads maxmemory from INFO. One that may runs CONFIG GET
+// tells it.
+func TestProtoMaxBulkLenIsReadOrAssumed(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		bulk, mmax int64
+	}{
+		{"CONFIG", []string{"--proto-max-bulk-len", "2mb", "--maxmemory", "64mb"}, 2 << 20, 64 << 20},
+		{"CONFIG refused", []string{"--proto-max-bulk-len", "2mb", "--maxmemory", "64mb",
+			"--user", "default", "on", "nopass", "~*", "&*", "+@all", "-config"}, defaultBulkMax, 64 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := testutil.StartProcess(t, "redis-server", func(port int) []string {
+				return append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, tc.args...)
+			})
+			b, err := New(Options{URL: "redis://" + p.Addr})
+			require.NoError(t, err)
+			defer b.Close()
+			maxmem, bulk := b.serverLimits(context.Background())
+			require.Equal(t, tc.bulk, bulk, "proto-max-bulk-len")
+			require.Equal(t, tc.mmax, maxmem, "maxmemory")
+		})
+	}
 }

@@ -44,7 +44,8 @@ type Store struct {
 	// none since New.
 	oomSize, oomUntil atomic.Int64
 	// maxmem: the server's maxmemory as last read (0: no limit, or not
-	// read); maxmemNext (Unix nanoseconds): when to read it again;
+	// read); bulkMax: its proto-max-bulk-len as last read (0: not read;
+	// defaultBulkMax serves); maxmemNext (Unix nanoseconds): when to read it again;
 	// maxmemTried: it was read, or tried, once; maxmemDone: closed when
 	// the read that runs ends (nil: none runs), under maxmemMu;
 	// maxmemStop cancels that read (Close); maxmemByInfo: CONFIG was
@@ -52,14 +53,14 @@ type Store struct {
 	// under maxmemMu; maxmemFor bounds the read, and Close's wait for it
 	// past that deadline: maxmemReadFor, which a test may shorten
 	// (maxmemory.go).
-	maxmem, maxmemNext atomic.Int64
-	maxmemFor          time.Duration
-	maxmemEnd          time.Time
-	maxmemTried        atomic.Bool
-	maxmemByInfo       atomic.Bool
-	maxmemMu           sync.Mutex
-	maxmemDone         chan struct{}
-	maxmemStop         context.CancelFunc
+	maxmem, bulkMax, maxmemNext atomic.Int64
+	maxmemFor                   time.Duration
+	maxmemEnd                   time.Time
+	maxmemTried                 atomic.Bool
+	maxmemByInfo                atomic.Bool
+	maxmemMu                    sync.Mutex
+	maxmemDone                  chan struct{}
+	maxmemStop                  context.CancelFunc
 
 	// watchRefusedWait, when not 0, is the wait of the watches it starts
 	// after a session the server refused, in place of 5s to 30s: a test's
@@ -215,9 +216,10 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // TTLs are rounded up to a whole millisecond. A SET the server refuses
 // under its maxmemory (OOM) gets an error wrapping backend.ErrValueTooLarge
 // and removes the older value under key, and so does, without being sent,
-// a value of more than a third of the server's maxmemory less 1 MiB, or,
-// for a minute after such a refusal, a value as large as the one refused
-// (1 MiB or more; see Limits in the package doc).
+// a value longer than the server's proto-max-bulk-len (512 MiB by
+// default), one of more than a third of the server's maxmemory less 1 MiB,
+// or, for a minute after such a refusal, a value as large as the one
+// refused (1 MiB or more; see Limits in the package doc).
 func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if b.closed.Load() {
 		return errClosed
@@ -319,8 +321,10 @@ func (b *Store) refuse(ctx context.Context, err error, keys ...string) error {
 // provably did not run (see processNoRetry): a reply lost or later than
 // ReadTimeout is an error (the value may or may not be stored), never a
 // "not added" for a value that this very call stored. A write the server
-// refuses under its maxmemory (OOM) gets an error wrapping
-// backend.ErrValueTooLarge and leaves the key as it was.
+// refuses under its maxmemory (OOM), or a value the Store does not send
+// (longer than the server's proto-max-bulk-len, or over its maxmemory, as
+// for Set), gets an error wrapping backend.ErrValueTooLarge and leaves the
+// key as it was.
 func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
@@ -635,9 +639,11 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 // SetMany stores the items with one SET ... PX each, all in one pipeline. It
 // is not atomic: on error some items may have been stored. A negative TTL
 // fails the call before anything is sent. The items the server refuses
-// under its maxmemory (OOM) are refused as Set refuses one: their older
-// values are removed, and the error wraps backend.ErrValueTooLarge unless
-// another item failed otherwise.
+// under its maxmemory (OOM), and those Set would not send (longer than the
+// server's proto-max-bulk-len, or over its maxmemory), are refused as Set
+// refuses one: their older values are removed, the other items are sent,
+// and the error wraps backend.ErrValueTooLarge unless another item failed
+// otherwise.
 func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if b.closed.Load() {
 		return errClosed
@@ -653,9 +659,11 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	case 1:
 		return b.Set(ctx, items[0].Key, items[0].Value, items[0].TTL)
 	}
-	// Items over a third of the server's maxmemory less 1 MiB, or as large
-	// as one the server refused with OOM, are refused without sending them
-	// (guard); a nil command stands for each.
+	// Items longer than the server's proto-max-bulk-len, over a third of
+	// its maxmemory less 1 MiB, or as large as one the server refused with
+	// OOM, are refused without sending them (guard): one the server does
+	// not read would cost the pipeline its connection, and the items after
+	// it. A nil command stands for each.
 	var refused []string
 	var oom, other error
 	pipe := b.client.Pipeline()
