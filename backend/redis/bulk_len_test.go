@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,20 +14,10 @@ import (
 )
 
 // connectionsReceived is how many connections the server has accepted
-// since it started (INFO stats' total_connections_received).
+// since it started.
 func connectionsReceived(t *testing.T, admin *redis.Client) int64 {
 	t.Helper()
-	s, err := admin.Info(context.Background(), "stats").Result()
-	require.NoError(t, err)
-	for _, line := range bytes.Split([]byte(s), []byte("\r\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("total_connections_received:")); ok {
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			require.NoError(t, err)
-			return n
-		}
-	}
-	t.Fatal("no total_connections_received in INFO stats")
-	return 0
+	return statsField(t, admin, "total_connections_received")
 }
 
 // Redis reads no argument longer than its proto-max-bulk-len (512 MiB by

@@ -28,16 +28,23 @@ func maxmemoryRedis(t *testing.T, policy string) string {
 // netInput is how many bytes the server has read from its clients.
 func netInput(t *testing.T, admin *redis.Client) int64 {
 	t.Helper()
+	return statsField(t, admin, "total_net_input_bytes")
+}
+
+// statsField is the number of INFO stats' field name.
+func statsField(t *testing.T, admin *redis.Client, name string) int64 {
+	t.Helper()
 	s, err := admin.Info(context.Background(), "stats").Result()
 	require.NoError(t, err)
-	var n int64
 	for _, line := range bytes.Split([]byte(s), []byte("\r\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("total_net_input_bytes:")); ok {
-			n, err = strconv.ParseInt(string(v), 10, 64)
+		if v, ok := bytes.CutPrefix(line, []byte(name+":")); ok {
+			n, err := strconv.ParseInt(string(v), 10, 64)
 			require.NoError(t, err)
+			return n
 		}
 	}
-	return n
+	t.Fatalf("no %s in INFO stats", name)
+	return 0
 }
 
 // Under an allkeys-* policy Redis may take a value larger than maxmemory
