@@ -875,7 +875,12 @@ type runState struct {
 	// (run): as with down, nothing is stored and the run counts, and
 	// reports itself, as a bypass; its response still goes to its waiters.
 	unread bool
-	ext    *extRun // SharedCache, HonorRequestCacheControl: see extRun
+	// alone: the request waited CollapseTimeout for another's run of its
+	// key and gave up (view.gaveUp): its run counts, and reports itself,
+	// as a miss, reads no tag versions and stores nothing, and leads no
+	// flight.
+	alone bool
+	ext   *extRun // SharedCache, HonorRequestCacheControl: see extRun
 	// outer is, for a background refresh, the client's header as outer
 	// middleware left it when the request reached the view (live: copied
 	// when the refresh starts, before the client's response is served).
@@ -967,6 +972,15 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	// Range) joins a run in progress but never starts one: the others
 	// would wait for it, then each run the handler.
 	mayLead := !st.joinOnly
+	// CollapseTimeout bounds the request's waits together, from the first:
+	// a chain of leaders whose clients leave, or a rekey to its variant,
+	// does not start it again.
+	var patience *time.Timer
+	defer func() {
+		if patience != nil {
+			patience.Stop()
+		}
+	}()
 	for {
 		since := v.c.store.invalidated.Load() // before it joins (view.stale)
 		call, leader := v.flight.join(st.f.key, mayLead)
@@ -978,10 +992,20 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			v.lead(w, r, st, call)
 			return
 		}
-		res, ok := call.wait(r.Context(), r)
+		if patience == nil && v.cfg.collapse > 0 {
+			patience = time.NewTimer(v.cfg.collapse)
+		}
+		var giveUp <-chan time.Time
+		if patience != nil {
+			giveUp = patience.C
+		}
+		res, how := call.wait(r.Context(), r, giveUp)
 		switch {
-		case !ok:
+		case how == waitEnded:
 			v.ended(w, r, st) // its context ended while it waited
+			return
+		case how == waitGaveUp:
+			v.gaveUp(w, r, st)
 			return
 		case res.retry:
 			continue // the leader's client left: one of the waiters leads now
@@ -1054,6 +1078,20 @@ func (v *view) ended(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	st.call, st.down = nil, true
+	v.run(w, r, st)
+}
+
+// gaveUp answers a request that waited CollapseTimeout for another
+// request's run of its key (the leader of its process's flight): the
+// handler runs for it, as for a miss (MISS, counted as one), but its
+// response is not stored, nor handed to anyone: the leader's run goes on,
+// releases the other waiters and stores its own response as before. A
+// leader slowed by something of its own (a header the key does not hold,
+// its client's slow upload) so holds up the requests of its key for
+// CollapseTimeout at most, as nginx's proxy_cache_lock_timeout; stored, a
+// response made in parallel with it could replace a newer one.
+func (v *view) gaveUp(w http.ResponseWriter, r *http.Request, st *runState) {
+	st.call, st.alone = nil, true
 	v.run(w, r, st)
 }
 
@@ -1306,7 +1344,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		vs   versionSet
 		verr error
 	)
-	if !st.down {
+	if !st.down && !st.alone { // neither stores: no versions to record
 		ctx, cancel := v.c.store.bound(r.Context())
 		vs, verr = v.c.store.versions(ctx, v.tagKeysFor(r), v.life(resolved))
 		cancel()
@@ -1356,8 +1394,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 	}()
 	// Without the backend, the response is served, and handed to the
-	// requests that waited for it, but not stored.
-	noStore := st.down || st.unread
+	// requests that waited for it, but not stored. That of a request that
+	// gave up waiting for another's run (alone) is served only.
+	noStore := st.down || st.unread || st.alone
 	var storeTTL time.Duration
 	var varyRefused []string // the Vary names the response was refused for at commit
 	rec := &httpcache.Recorder{
@@ -1486,8 +1525,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 		return reason
 	}
-	if noStore && rec.StatusHeader != "" {
-		// Known before the handler runs: not stored.
+	if (st.down || st.unread) && rec.StatusHeader != "" {
+		// Known before the handler runs: not stored, for want of the
+		// backend (a request that gave up waiting is a miss: the
+		// recorder says MISS, or BYPASS for a response refused).
 		rec.StatusHeader = ""
 		w.Header()[v.cfg.statusHeader] = httpcache.Bypass.Values()
 	}
@@ -1644,6 +1685,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	v.downVary.note(st.base, names)
+	if st.alone {
+		return // served only: the run it waited for stores, and answers the others
+	}
 	deleted := v.deletedFields(h, before)
 	outer := v.outerDirectives(h, before)
 	// Read before the outer fields are left out: where the client got a

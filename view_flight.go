@@ -353,24 +353,51 @@ func (g *viewFlight) varies(c *viewCall, names []string, variant string) {
 	}
 }
 
-// wait waits for c's result or for ctx; ok is false when ctx ended first.
+// waitEnd is how viewCall.wait ended.
+type waitEnd int
+
+const (
+	waitDone   waitEnd = iota // res is c's result, or tells of another variant
+	waitEnded                 // the waiter's context ended first
+	waitGaveUp                // the waiter's patience ran out first (CollapseTimeout)
+)
+
+// wait waits for c's result, for ctx, or for patience (nil: no bound).
 // A waiter (one that joined c) whose request r is of another variant than
 // the leader's response, once it is known to vary, gets a result with
-// other set at once, with the leader's names and variant.
-func (c *viewCall) wait(ctx context.Context, r *http.Request) (res viewResult, ok bool) {
+// other set at once, with the leader's names and variant. A result ready
+// as patience runs out is returned; a waiter that gives up
+// leaves c as it found it (its leader still releases the others and
+// stores), and runs the handler on its own (view.gaveUp).
+func (c *viewCall) wait(ctx context.Context, r *http.Request, patience <-chan time.Time) (res viewResult, how waitEnd) {
 	vary := c.vary // made by the waiter's join, or an earlier one
 	for {
 		select {
 		case <-c.done:
-			return c.res, true
+			return c.res, waitDone
 		case <-ctx.Done():
-			return viewResult{}, false
+			return viewResult{}, waitEnded
+		case <-patience:
+			if c.isDone() {
+				return c.res, waitDone
+			}
+			return viewResult{}, waitGaveUp
 		case <-vary:
 			if !ofVariant(r, c.names, c.variant) {
-				return viewResult{names: c.names, variant: c.variant, other: true}, true
+				return viewResult{names: c.names, variant: c.variant, other: true}, waitDone
 			}
 			vary = nil // its variant: it waits for the result
 		}
+	}
+}
+
+// isDone reports whether c was released.
+func (c *viewCall) isDone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -33,6 +33,11 @@ type viewConfig struct {
 	skipRoutes    map[string]bool          // CachedMux: patterns not cached
 
 	name string // Name: the view's name in ViewStats
+
+	// collapse is how long a miss waits for another request's run of its
+	// key (CollapseTimeout): DefaultCollapseTimeout unless given; negative,
+	// as long as that run takes.
+	collapse time.Duration
 }
 
 // viewOption is a ViewOption made from a function.
@@ -43,6 +48,10 @@ func (o viewOption) applyView(c *viewConfig) { o(c) }
 // DefaultKeyFormat is the key format of a view without KeyFormat: "view/"
 // and the request's path, as Flask-Caching's default key_prefix.
 const DefaultKeyFormat = "view/%s"
+
+// DefaultCollapseTimeout is how long a view's miss waits for the run of
+// its key that another request started without CollapseTimeout.
+const DefaultCollapseTimeout = 5 * time.Second
 
 // DefaultMaxVariants is how many Vary variants of one response a view
 // stores without MaxVariants.
@@ -167,6 +176,29 @@ func MaxBodySize(n int) ViewOption {
 // net/http accepts up to 1 MiB; no browser sends 16 KiB of them.
 func MaxVariants(n int) ViewOption {
 	return viewOption(func(c *viewConfig) { c.maxVariants = n })
+}
+
+// CollapseTimeout bounds how long a request a view misses waits for the
+// response of another request of its key whose handler is running (the
+// concurrent misses of a key run the handler once; the others wait for it,
+// nginx's proxy_cache_lock). Past d, it stops waiting and runs the handler
+// itself, as a miss does, but does not store the response (nor take the
+// other's run over, which goes on and stores its own): a run made slow by
+// something its key does not hold (a header, a slow upload, an origin slow
+// for that one request) delays the other requests of the key by d at
+// most. Its response is a miss (MISS in CacheStatusHeader, Stats.Misses).
+// Its client leaving, or its context's deadline, ends the wait earlier,
+// as before. The bound holds from the request's first wait, however
+// often it waits again (a leader whose client left, a response of
+// another variant). Default DefaultCollapseTimeout (5 s, nginx's
+// proxy_cache_lock_timeout); a negative d waits as long as the other run
+// takes. It bounds the wait in this process only: under Lease, the
+// request leading the process's misses waits for another process's run
+// as Lease says, while the requests waiting for it give up after d;
+// choose a d no shorter than the lease to keep the lease's one run per
+// key.
+func CollapseTimeout(d time.Duration) ViewOption {
+	return viewOption(func(c *viewConfig) { c.collapse = d })
 }
 
 // CacheStatusHeader makes a view tell what the cache did in a response
@@ -315,6 +347,9 @@ func newViewConfig(opts []ViewOption, mux bool) (viewConfig, viewFuncs, error) {
 	}
 	if cfg.maxVariants == 0 {
 		cfg.maxVariants = DefaultMaxVariants
+	}
+	if cfg.collapse == 0 {
+		cfg.collapse = DefaultCollapseTimeout
 	}
 	if cfg.statusHeader != "" {
 		if !header.IsToken(cfg.statusHeader) {
