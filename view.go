@@ -119,8 +119,10 @@ import (
 //     or wait for a new leader if the first one's client left. A waiter
 //     whose client leaves (its context cancelled) runs nothing; one whose
 //     context ends otherwise (a deadline) runs the handler itself with that
-//     context, as without the cache (BYPASS, not stored). A response
-//     refused only because MaxVariants variants are stored still goes to
+//     context, as without the cache (BYPASS, not stored). A waiter waits
+//     at most CollapseTimeout (default 5 s), then runs the handler itself
+//     (a MISS, not stored), while the run it waited for stores its own.
+//     A response refused only because MaxVariants variants are stored still goes to
 //     the requests that vary alike; in a SharedCache view without UserKey, a
 //     request with Authorization runs the handler itself.
 //   - A handler that calls Flush, hijacks the connection, or uses

@@ -32,6 +32,9 @@ import (
 // (view.releaseIfLeft). A
 // request that may not use every response (Authorization in a SharedCache
 // view) joins no call: it would wait for the whole run, then run its own.
+// A waiter waits at most CollapseTimeout, from its first wait, then runs
+// the handler on its own, storing nothing (view.gaveUp): it leaves the
+// call as it is, whose leader still releases the others and stores.
 type viewFlight struct {
 	mu    sync.Mutex
 	calls map[string]*viewCall
