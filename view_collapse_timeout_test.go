@@ -248,3 +248,54 @@ func TestCollapseTimeoutSpansRejoins(t *testing.T) {
 		assert.ElementsMatch(t, []string{"leader ", "waiter "}, []string{a.Body.String(), b.Body.String()})
 	})
 }
+
+// TestCollapseTimeoutSharedRevalidation: in a SharedCache view, a request
+// that gives up waiting for another's revalidation of a stale entry
+// revalidates on its own, and is answered with the entry its 304
+// validated, but does not freshen the stored entry: the revalidation it
+// waited for does, when it ends.
+func TestCollapseTimeoutSharedRevalidation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		release := make(chan struct{})
+		var conditional atomic.Int32
+		h := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"), CollapseTimeout(50*time.Millisecond))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=1")
+			w.Header().Set("ETag", `"v1"`)
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				if conditional.Add(1) == 1 {
+					<-release
+				}
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			_, _ = w.Write([]byte("hello"))
+		}))
+		require.Equal(t, "hello", get(h, "/a").Body.String())
+		time.Sleep(2 * time.Second) // stale: to revalidate
+
+		var leader, waiter sync.WaitGroup
+		leader.Go(func() { get(h, "/a") })
+		synctest.Wait()
+		var w *httptest.ResponseRecorder
+		waiter.Go(func() { w = get(h, "/a") })
+		synctest.Wait()
+		require.EqualValues(t, 1, conditional.Load(), "the waiter waits")
+		time.Sleep(60 * time.Millisecond)
+		synctest.Wait()
+		assert.EqualValues(t, 2, conditional.Load(), "the waiter revalidated on its own")
+		peek := func() bool {
+			_, fresh, err := c.Peek(httptest.NewRequest(http.MethodGet, "/a", nil), SharedCache())
+			require.NoError(t, err)
+			return fresh
+		}
+		assert.False(t, peek(), "the waiter's 304 freshened nothing")
+		close(release)
+		waiter.Wait()
+		leader.Wait()
+		assert.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "hello", w.Body.String())
+		assert.True(t, peek(), "the leader's 304 freshened the entry")
+	})
+}
