@@ -404,6 +404,12 @@ func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next h
 		solo:         keyMarks{life: soloFor},
 		passed:       keyMarks{life: passFor},
 	}
+	if !cfg.collapseSet && v.lease > v.cfg.collapse {
+		// Without CollapseTimeout, a view under a lease waits as long in
+		// its process as in the others: a process's waiters must not run
+		// the handler each, after 5 s, where the lease promises one run.
+		v.cfg.collapse = v.lease
+	}
 	v.formatHead, v.formatTail, v.formatHasPath = cutFormat(cfg.keyFormat)
 	return v
 }

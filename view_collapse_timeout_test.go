@@ -299,3 +299,40 @@ func TestCollapseTimeoutSharedRevalidation(t *testing.T) {
 		assert.True(t, peek(), "the leader's 304 freshened the entry")
 	})
 }
+
+// TestCollapseTimeoutFollowsTheLease: under Lease, a view without
+// CollapseTimeout waits as long in its process as the other processes
+// wait for the lease (20 s here), not DefaultCollapseTimeout: its
+// requests must not each run the handler after 5 s where the lease
+// promises one run per key. A CollapseTimeout given is kept.
+func TestCollapseTimeoutFollowsTheLease(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opts  []ViewOption
+		bound time.Duration
+	}{
+		{"default", []ViewOption{Lease(20 * time.Second)}, 20 * time.Second},
+		{"given", []ViewOption{Lease(20 * time.Second), CollapseTimeout(2 * time.Second)}, 2 * time.Second},
+		{"lease shorter than the default", []ViewOption{Lease(time.Second)}, DefaultCollapseTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newCollapseEnv(t, viewStores[0], tc.opts...)
+				var leader, waiters sync.WaitGroup
+				e.start(&leader)
+				synctest.Wait()
+				ww := e.start(&waiters)
+				time.Sleep(tc.bound - time.Millisecond) // fake time
+				synctest.Wait()
+				assert.EqualValues(t, 1, e.runs.Load(), "waiting, just before %v", tc.bound)
+				time.Sleep(time.Millisecond)
+				synctest.Wait()
+				assert.EqualValues(t, 2, e.runs.Load(), "gave up at %v", tc.bound)
+				close(e.release)
+				waiters.Wait()
+				leader.Wait()
+				assert.Equal(t, "waiter ", ww.Body.String())
+			})
+		})
+	}
+}

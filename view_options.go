@@ -37,7 +37,8 @@ type viewConfig struct {
 	// collapse is how long a miss waits for another request's run of its
 	// key (CollapseTimeout): DefaultCollapseTimeout unless given; negative,
 	// as long as that run takes.
-	collapse time.Duration
+	collapse    time.Duration
+	collapseSet bool // CollapseTimeout given, not 0
 }
 
 // viewOption is a ViewOption made from a function.
@@ -190,15 +191,17 @@ func MaxVariants(n int) ViewOption {
 // Its client leaving, or its context's deadline, ends the wait earlier,
 // as before. The bound holds from the request's first wait, however
 // often it waits again (a leader whose client left, a response of
-// another variant). Default DefaultCollapseTimeout (5 s, nginx's
-// proxy_cache_lock_timeout); a negative d waits as long as the other run
-// takes. It bounds the wait in this process only: under Lease, the
+// another variant). Default (d 0): DefaultCollapseTimeout (5 s, nginx's
+// proxy_cache_lock_timeout), or the view's Lease when longer, so that a
+// process's waiters wait as long as the other processes' do and the
+// lease's one run per key holds; a negative d waits as long as the other
+// run takes. It bounds the wait in this process only: under Lease, the
 // request leading the process's misses waits for another process's run
-// as Lease says, while the requests waiting for it give up after d;
-// choose a d no shorter than the lease to keep the lease's one run per
-// key.
+// as Lease says, while the requests waiting for it give up after d; a d
+// shorter than the lease gives up the lease's one run per key for
+// requests that wait longer.
 func CollapseTimeout(d time.Duration) ViewOption {
-	return viewOption(func(c *viewConfig) { c.collapse = d })
+	return viewOption(func(c *viewConfig) { c.collapse, c.collapseSet = d, d != 0 })
 }
 
 // CacheStatusHeader makes a view tell what the cache did in a response
