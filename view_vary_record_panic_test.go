@@ -2,8 +2,6 @@ package caching
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,10 +12,12 @@ import (
 )
 
 // panicRecord wraps a recordGate: once armed, the next write of the Vary
-// record panics (a custom backend or encoder that panics), and the writes
-// of variant entries made after it are counted.
+// record waits for proceed to close, then panics (a custom backend or
+// encoder that panics), and the writes of variant entries made after it
+// are counted.
 type panicRecord struct {
 	*recordGate
+	proceed  chan struct{}
 	armed    atomic.Bool
 	panicked atomic.Bool
 	after    atomic.Int32
@@ -25,6 +25,7 @@ type panicRecord struct {
 
 func (p *panicRecord) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
 	if key == p.key && p.armed.CompareAndSwap(true, false) {
+		<-p.proceed
 		p.panicked.Store(true)
 		panic("record write panics")
 	}
@@ -42,7 +43,7 @@ func (p *panicRecord) Set(ctx context.Context, key string, v []byte, ttl time.Du
 // (entries out of reach and uncounted against MaxVariants).
 func TestVaryBatchPanicStoresNoUnlistedVariant(t *testing.T) {
 	g, v := newRecordGate(t, time.Minute)
-	p := &panicRecord{recordGate: g}
+	p := &panicRecord{recordGate: g, proceed: make(chan struct{})}
 	v.c.store.b = p // route the store's calls through p
 	if v.c.store.b != p {
 		t.Skip("cannot swap backend")
@@ -52,6 +53,7 @@ func TestVaryBatchPanicStoresNoUnlistedVariant(t *testing.T) {
 	release := g.holdNext()
 	first := getLang(v, "fr")
 	waitFor(t, g.blocked, "fr's record write")
+	joins := awaitJoins(v, 3)
 	var wg sync.WaitGroup
 	for _, lang := range []string{"de", "it", "es"} {
 		wg.Add(1)
@@ -61,17 +63,17 @@ func TestVaryBatchPanicStoresNoUnlistedVariant(t *testing.T) {
 			get(v, "http://shop.example/p", "Accept-Language", lang)
 		}()
 	}
-	for joined(v, g.key) < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, joins, "de, it and es joining the next record write")
 	p.armed.Store(true)
 	release()
+	// fr stores its own entry once its record is written, before it
+	// answers: only then may the batch's record write panic, so that
+	// fr's entry is not counted as one of the batch's.
 	waitFor(t, first, "fr")
+	close(p.proceed)
 	wg.Wait()
 	if !p.panicked.Load() {
 		t.Fatal("the batch's record write did not panic")
 	}
 	assert.EqualValues(t, 0, p.after.Load(), "variant entries stored after their record write panicked")
-	_ = http.StatusOK
-	_ = httptest.NewRecorder
 }

@@ -121,14 +121,18 @@ func TestCachedVariantMissNotHeldByAnothersRecordWrite(t *testing.T) {
 	assert.Equal(t, "MISS", w.Header().Get("X-Cache"), "de gave up on its record write: not stored")
 }
 
-// joined is how many variants wait for the write of base's record in flight.
-func joined(v *view, base string) int {
-	v.varyWrites.mu.Lock()
-	defer v.varyWrites.mu.Unlock()
-	if b := v.varyWrites.keys[base]; b != nil {
-		return len(b.adds)
+// awaitJoins returns a channel closed once want variants wait together for
+// the write of a Vary record in flight, told by the view itself: no polling.
+// It is called before the requests that join are made.
+func awaitJoins(v *view, want int) <-chan struct{} {
+	done := make(chan struct{})
+	var once sync.Once
+	v.varyWrites.joinedHook = func(n int) {
+		if n >= want {
+			once.Do(func() { close(done) })
+		}
 	}
-	return 0
+	return done
 }
 
 // burstWhileHeld gets the page in first, holds its record write, and gets it
@@ -139,17 +143,11 @@ func burstWhileHeld(t *testing.T, g *recordGate, v *view, first string, others [
 	release := g.holdNext()
 	resps := []<-chan *httptest.ResponseRecorder{getLang(v, first)}
 	waitFor(t, g.blocked, first+"'s record write")
+	joins := awaitJoins(v, len(others))
 	for _, lang := range others {
 		resps = append(resps, getLang(v, lang))
 	}
-	done := make(chan struct{})
-	go func() {
-		for joined(v, g.key) < len(others) {
-			time.Sleep(time.Millisecond)
-		}
-		close(done)
-	}()
-	waitFor(t, done, "the others joining the next record write")
+	waitFor(t, joins, "the others joining the next record write")
 	release()
 	for i, ch := range resps {
 		lang := append([]string{first}, others...)[i]

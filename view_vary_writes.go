@@ -27,6 +27,9 @@ type varyWrites struct {
 	// keys are the base keys whose record is being written, each with
 	// the batch that requests join meanwhile (nil: none yet).
 	keys map[string]*varyBatch
+	// joinedHook, when not nil, is called with the size of a batch each
+	// time a request joins it (tests: set before the view serves).
+	joinedHook func(n int)
 }
 
 // varyBatch is the variants of one key written to its record in one read
@@ -85,7 +88,11 @@ func (v *view) recordVariant(ctx context.Context, r *http.Request, st *runState,
 		w.keys[st.base] = b
 	}
 	b.adds = append(b.adds, a)
+	n := len(b.adds)
 	w.mu.Unlock()
+	if w.joinedHook != nil {
+		w.joinedHook(n)
+	}
 	return v.awaitRecord(ctx, st.base, b, a, evicted)
 }
 
