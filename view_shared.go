@@ -1284,7 +1284,8 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 // refresh of stale-while-revalidate carries its header fields), so what
 // drops the entry must be what every client would get. It is dropped only
 // when all of these hold (refusedForItself, mayDrop):
-//   - the status is a 2xx or 3xx (neither a 206 nor a 304), a 404 or a
+//   - the status is a 2xx or 3xx (neither a 206, a 226 nor a 304: answers
+//     to the client's Range, A-IM or validators), a 404 or a
 //     410; never another 4xx (a 403 for a bad session or API key, a 406
 //     for an Accept, a 429 from a per-client rate limit, a 408 or 499 for
 //     a client that left: answers to the request), a 1xx or a 5xx (a
@@ -1333,7 +1334,8 @@ func refusedForItself(x *extRun, status int, reason httpcache.Reason) bool {
 		return false // the answer to the client's own Range or precondition
 	case status == http.StatusNotFound || status == http.StatusGone:
 		// The resource is gone: not an answer about the request.
-	case status < 200 || status >= 400 || status == http.StatusPartialContent || status == http.StatusNotModified:
+	case status < 200 || status >= 400 || status == http.StatusPartialContent || status == http.StatusNotModified,
+		status == http.StatusIMUsed: // a delta for its client's A-IM, refused as such
 		return false
 	}
 	switch reason {

@@ -145,18 +145,23 @@ func (p *Shared) StaleIfError(u Reuse, rq CacheControl) time.Duration {
 // the request as the client sent it; requestTime is when the request was
 // sent on (the handler called), responseTime when the response was received
 // (its header committed). A refused response gets the first reason that
-// applies, in this order: the status (206, 304, or one must-understand does
-// not cover), Set-Cookie (never stored, this library's rule), no-store,
+// applies, in this order: the status (206, 226, 304, or one must-understand
+// does not cover), Set-Cookie (never stored, this library's rule), no-store,
 // private, Authorization (section 3.5), Vary: *, and no freshness: neither
 // s-maxage, max-age, Expires nor no-cache (stored with a lifetime of 0:
 // revalidated before every reuse), nor heuristically cacheable (a status
 // cacheable by default, RFC 9110 section 15.1, with Last-Modified; or
 // public). Any other final status with explicit freshness may be stored.
+//
+// A 226 IM Used (RFC 3229) is never stored: it is a delta from the
+// instance the client named (A-IM with If-None-Match), right only for a
+// request with that same base, which a key does not hold (not even when
+// Vary names A-IM).
 func (p *Shared) Response(r *http.Request, status int, h http.Header, requestTime, responseTime time.Time) (Freshness, Reason) {
 	switch {
 	case status == http.StatusPartialContent:
 		return Freshness{}, ReasonPartial
-	case status < 200 || status == http.StatusNotModified:
+	case status < 200 || status == http.StatusNotModified || status == http.StatusIMUsed:
 		return Freshness{}, ReasonStatus
 	case len(h["Set-Cookie"]) > 0:
 		return Freshness{}, ReasonSetCookie
