@@ -1434,7 +1434,13 @@ func (d *deleteRun) fail(err error) {
 // math.MaxInt64 (or past 2^64, where memcached wraps), or a value above it
 // before a decrement (a stored uint64), is an error wrapping
 // backend.ErrNotInteger, after which the change is taken back (memcached
-// applies it before the Store sees the result). A value that is not a
+// applies it before the Store sees the result). When taking it back fails
+// (sent again only when it surely never reached the server), the error
+// says so, joined with the failure's, and wraps backend.ErrNotInteger: the
+// counter may be left above math.MaxInt64, every later Incr of it failing
+// with backend.ErrNotInteger until it is Set, deleted or expires (a
+// counter wedged so tells it; one taken back twice would be wrong
+// silently). A value that is not a
 // decimal integer gives an error wrapping backend.ErrNotInteger when
 // memcached refuses it; one it reads as C's strtoull does ("5 apples",
 // " 5", "+5", "007", "-0") is counted from and replaced (see the package
@@ -1478,8 +1484,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 				// above math.MaxInt64 already (a stored uint64).
 				// Adding 2^64-delta takes it back, modulo 2^64, and
 				// keeps the increments others made meanwhile.
-				_, _ = s.client.Increment(k, -uint64(delta))
-				return 0, fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
+				return 0, s.undoIncr(k, "incr", -uint64(delta))
 			}
 			if n > math.MaxInt64-dec {
 				// The result, or for a decrement the value it was
@@ -1489,11 +1494,9 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 				// meanwhile by others stay), as the other backends
 				// leave a value they cannot count from.
 				if delta >= 0 {
-					_, _ = s.client.Decrement(k, uint64(delta))
-				} else {
-					_, _ = s.client.Increment(k, dec)
+					return 0, s.undoIncr(k, "decr", uint64(delta))
 				}
-				return 0, fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
+				return 0, s.undoIncr(k, "incr", dec)
 			}
 			return int64(n), nil
 		case errors.Is(err, memcache.ErrCacheMiss):
@@ -1512,6 +1515,53 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		}
 	}
 	return 0, errors.New("memcached: Incr: the counter keeps being deleted and created")
+}
+
+// errAboveMaxInt64 is Incr's error for a counter it cannot count from: a
+// result, or a value before a decrement, above math.MaxInt64.
+var errAboveMaxInt64 = fmt.Errorf("memcached: counter above MaxInt64: %w", backend.ErrNotInteger)
+
+// undoIncr takes back the change an Incr made past math.MaxInt64 (the
+// server applies it before the Store sees the result), with op (incr or
+// decr) by delta, and returns Incr's error: errAboveMaxInt64, or, when the
+// undo failed, an error that says the counter may be left above
+// math.MaxInt64 (every later Incr of it then fails with
+// backend.ErrNotInteger, until it is Set, deleted or expires), joined with
+// the undo's. The undo is sent again only when its failure proves that it
+// never reached the server (unsent): one that may have been applied, its
+// answer lost, would take delta back twice, leaving the counter wrong in
+// range, where nothing tells it. A counter wedged above MaxInt64 says so
+// with every Incr; one quietly off by delta does not.
+func (s *Store) undoIncr(k, op string, delta uint64) error {
+	var err error
+	for range 3 {
+		if op == "incr" {
+			_, err = s.client.Increment(k, delta)
+		} else {
+			_, err = s.client.Decrement(k, delta)
+		}
+		if err == nil {
+			return errAboveMaxInt64
+		}
+		if !unsent(err) {
+			break
+		}
+	}
+	return errors.Join(
+		fmt.Errorf("memcached: counter above MaxInt64, and its change may not be taken back: the counter may be left above MaxInt64 (Set or Delete it): %w", backend.ErrNotInteger),
+		s.servers.of(k).wrap(op, err))
+}
+
+// unsent reports whether err, a command's error, proves that the command
+// never reached the server: the Store refused it (a server marked down),
+// its connection could not be opened, or writing it failed (a command is
+// one line: one not written whole is not run).
+func unsent(err error) bool {
+	var re *refusedError
+	var ce *memcache.ConnectTimeoutError
+	var oe *net.OpError
+	return errors.As(err, &re) || errors.As(err, &ce) ||
+		errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "write")
 }
 
 // Clear drops this namespace's entries by moving it to a new generation
