@@ -462,14 +462,21 @@ type route struct {
 // came, to the route of the longest prefix matching it: prefix "/a" and
 // "/a/" both match "/a" and every path under "/a/". Unlike ServeMux it
 // answers nothing itself (no redirect of "/a" to "/a/", nor of an
-// uncleaned path): the origin sees every request.
+// uncleaned path): the origin sees every request. The prefixes are
+// matched against the path cleaned (path.Clean: "//api/x", "/./api/x" and
+// "/x/../api/x" are under "/api/"), as origins that merge slashes and
+// resolve dot segments (nginx, most routers) read it: matched as it came,
+// such a path was stored untagged, and an invalidation of its prefix's tag
+// left the origin's page in the cache under it. (The path is the decoded
+// one already: "/%61pi/x" is "/api/x".)
 func byPrefix(routes []route) http.Handler {
 	slices.SortFunc(routes, func(a, b route) int {
 		return len(strings.TrimSuffix(b.prefix, "/")) - len(strings.TrimSuffix(a.prefix, "/"))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := path.Clean(r.URL.Path) // r.URL.Path itself when clean: no allocation
 		for _, rt := range routes {
-			if under(r.URL.Path, rt.prefix) {
+			if under(p, rt.prefix) {
 				rt.h.ServeHTTP(w, r)
 				return
 			}
@@ -478,8 +485,8 @@ func byPrefix(routes []route) http.Handler {
 	})
 }
 
-// under reports whether path is prefix (without its trailing slash) or a
-// path below it.
+// under reports whether path, a cleaned path (without its trailing slash),
+// is prefix (without its trailing slash) or a path below it.
 func under(path, prefix string) bool {
 	base := strings.TrimSuffix(prefix, "/")
 	return base == "" || path == base || strings.HasPrefix(path, base+"/")
