@@ -885,7 +885,9 @@ type runState struct {
 	unread bool
 	// alone: the request waited CollapseTimeout for another's run of its
 	// key and gave up (view.gaveUp): its run counts, and reports itself,
-	// as a miss, reads no tag versions and stores nothing, and leads no
+	// as a miss, reads no tag versions, stores nothing, deletes nothing (a
+	// refusal does not drop the entry it would have replaced: the run it
+	// waited for may have stored a newer one meanwhile), and leads no
 	// flight.
 	alone bool
 	ext   *extRun // SharedCache, HonorRequestCacheControl: see extRun

@@ -183,8 +183,9 @@ func MaxVariants(n int) ViewOption {
 // response of another request of its key whose handler is running (the
 // concurrent misses of a key run the handler once; the others wait for it,
 // nginx's proxy_cache_lock). Past d, it stops waiting and runs the handler
-// itself, as a miss does, but does not store the response (nor take the
-// other's run over, which goes on and stores its own): a run made slow by
+// itself, as a miss does, but does not store the response, nor delete the
+// stored one for it (nor take the other's run over, which goes on and
+// stores its own): a run made slow by
 // something its key does not hold (a header, a slow upload, an origin slow
 // for that one request) delays the other requests of the key by d at
 // most. Its response is a miss (MISS in CacheStatusHeader, Stats.Misses).

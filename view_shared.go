@@ -1046,7 +1046,7 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 		// 200 made then.
 		res = viewResult{retry: true}
 	case reason != httpcache.ReasonNone:
-		if v.mayDrop(r, x, x.prev, h) {
+		if !st.alone && v.mayDrop(r, x, x.prev, h) {
 			v.dropRefreshed(r, x.prev, reason)
 		}
 		res = viewResult{}
@@ -1304,10 +1304,13 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 //     says itself that it may be shared (public or s-maxage, without
 //     private): otherwise it may be that user's page;
 //   - the client has not left (its context is not done): a handler may
-//     answer a cancelled request with anything.
+//     answer a cancelled request with anything;
+//   - the run is not one that gave up waiting for another's run of its
+//     key (runState.alone): made in parallel with that run, it changes
+//     nothing stored, and must not delete what that run stored meanwhile.
 func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.Header, reason httpcache.Reason) {
 	x := st.ext
-	if v.sh == nil || x == nil || x.replaces == nil ||
+	if v.sh == nil || x == nil || x.replaces == nil || st.alone ||
 		!refusedForItself(x, status, reason) || !v.mayDrop(r, x, x.replaces, h) {
 		return
 	}

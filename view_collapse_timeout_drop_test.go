@@ -1,0 +1,83 @@
+package caching
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCollapseTimeoutGaveUpDropsNothing: in a SharedCache view, a request
+// that gave up waiting for another's revalidation of a stale entry runs
+// on its own and stores nothing; nor may its response, made in parallel
+// with the leader's, delete what the leader stored. Before, a refusal it
+// got (a 200 with no-store, a 304 that says private) dropped the entry of
+// its key as a revalidation's refusal does (dropReplaced, settle304), and
+// so deleted the entry the leader had stored meanwhile.
+func TestCollapseTimeoutGaveUpDropsNothing(t *testing.T) {
+	for name, refuse := range map[string]func(w http.ResponseWriter){
+		"200 no-store": func(w http.ResponseWriter) {
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write([]byte("not for the cache"))
+		},
+		"304 private": func(w http.ResponseWriter) {
+			w.Header().Set("Cache-Control", "private, max-age=600")
+			w.Header().Set("ETag", `"v1"`)
+			w.WriteHeader(http.StatusNotModified)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := Must(nil)
+				defer c.Close()
+				releaseLeader, releaseWaiter := make(chan struct{}), make(chan struct{})
+				var conditional atomic.Int32
+				h := c.Cached(time.Hour, SharedCache(), CollapseTimeout(50*time.Millisecond))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Header.Get("If-None-Match") == "" {
+						w.Header().Set("Cache-Control", "max-age=1")
+						w.Header().Set("ETag", `"v1"`)
+						_, _ = w.Write([]byte("v1"))
+						return
+					}
+					switch conditional.Add(1) {
+					case 1: // the leader: a new representation, stored
+						<-releaseLeader
+						w.Header().Set("Cache-Control", "max-age=600")
+						w.Header().Set("ETag", `"v2"`)
+						_, _ = w.Write([]byte("v2"))
+					default: // the waiter that gave up, answered later
+						<-releaseWaiter
+						refuse(w)
+					}
+				}))
+				require.Equal(t, "v1", get(h, "/a").Body.String())
+				time.Sleep(2 * time.Second) // stale: to revalidate
+
+				var leader, waiter sync.WaitGroup
+				leader.Go(func() { get(h, "/a") })
+				synctest.Wait()
+				waiter.Go(func() { get(h, "/a") })
+				synctest.Wait()
+				time.Sleep(60 * time.Millisecond) // fake time: the waiter gives up at 50 ms
+				synctest.Wait()
+				require.EqualValues(t, 2, conditional.Load(), "the waiter revalidates on its own")
+
+				close(releaseLeader)
+				leader.Wait()
+				close(releaseWaiter)
+				waiter.Wait()
+
+				resp, fresh, err := c.Peek(httptest.NewRequest(http.MethodGet, "/a", nil), SharedCache())
+				require.NoError(t, err, "the leader's entry is still stored")
+				assert.True(t, fresh)
+				assert.Equal(t, "v2", string(resp.Body))
+			})
+		})
+	}
+}
