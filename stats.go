@@ -79,6 +79,12 @@ type Stats struct {
 	// waiting after the lease's time and ran the work themselves.
 	LeaseWaits    int64 `json:"lease_waits"`
 	LeaseTimeouts int64 `json:"lease_timeouts"`
+	// CollapseTimeouts counts the view requests that waited
+	// CollapseTimeout for another request's run of their key in this
+	// process and ran the handler themselves (their response served, not
+	// stored; each counts in Misses too). Many of them tell of runs slower
+	// than CollapseTimeout: a slow origin, or requests made slow on purpose.
+	CollapseTimeouts int64 `json:"collapse_timeouts"`
 	// PendingInvalidations is the number of keys whose invalidation failed
 	// (InvalidateOnWrite's, InvalidateTags, InvalidatePath, Forget,
 	// ForgetAll, while the backend was down) and is retried in the
@@ -126,6 +132,7 @@ type counters struct {
 	ahead                 atomic.Int64 // RefreshAhead's refreshes: see AheadRefreshes
 
 	leases, leaseWaits, leaseTimeouts atomic.Int64
+	collapseTimeouts                  atomic.Int64 // see CollapseTimeouts
 }
 
 // record counts one outcome of the direct API (views and memoized functions
@@ -152,6 +159,8 @@ func (c *Cache) Stats() Stats {
 		Leases:         c.stats.leases.Load(),
 		LeaseWaits:     c.stats.leaseWaits.Load(),
 		LeaseTimeouts:  c.stats.leaseTimeouts.Load(),
+
+		CollapseTimeouts: c.stats.collapseTimeouts.Load(),
 
 		PendingInvalidations: int64(c.store.pending.len()),
 	}

@@ -1101,6 +1101,7 @@ func (v *view) ended(w http.ResponseWriter, r *http.Request, st *runState) {
 // CollapseTimeout at most, as nginx's proxy_cache_lock_timeout; stored, a
 // response made in parallel with it could replace a newer one.
 func (v *view) gaveUp(w http.ResponseWriter, r *http.Request, st *runState) {
+	v.c.stats.collapseTimeouts.Add(1)
 	st.call, st.alone = nil, true
 	v.run(w, r, st)
 }

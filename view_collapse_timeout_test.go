@@ -126,6 +126,7 @@ func TestCollapseTimeoutWaiterRunsHandler(t *testing.T) {
 					st := e.c.Stats()
 					assert.EqualValues(t, 2, st.Misses, "the waiter counts as a miss")
 					assert.EqualValues(t, 1, st.Hits)
+					assert.EqualValues(t, 1, st.CollapseTimeouts, "the waiter gave up; the leader and the hit did not wait")
 				})
 			})
 		})

@@ -188,7 +188,8 @@ func MaxVariants(n int) ViewOption {
 // stores its own): a run made slow by
 // something its key does not hold (a header, a slow upload, an origin slow
 // for that one request) delays the other requests of the key by d at
-// most. Its response is a miss (MISS in CacheStatusHeader, Stats.Misses).
+// most. Its response is a miss (MISS in CacheStatusHeader, Stats.Misses),
+// and the wait it gave up counts in Stats.CollapseTimeouts.
 // Its client leaving, or its context's deadline, ends the wait earlier,
 // as before. The bound holds from the request's first wait, however
 // often it waits again (a leader whose client left, a response of

@@ -30,8 +30,10 @@
 // caching_breaker_state{state} (1 for the current state of "closed",
 // "half-open", "open"; absent for an in-process store),
 // caching_leases_total, caching_lease_waits_total,
-// caching_lease_timeouts_total, caching_pending_invalidations (failed
-// invalidations waiting to be retried).
+// caching_lease_timeouts_total, caching_collapse_timeouts_total (view
+// requests that gave up waiting CollapseTimeout for another's run of their
+// key and ran the handler themselves), caching_pending_invalidations
+// (failed invalidations waiting to be retried).
 //
 // Per view: caching_view_requests_total{view,outcome} (outcome "hit",
 // "stale", "miss", "bypass"), caching_view_errors_total{view},
@@ -195,6 +197,7 @@ type descs struct {
 	hits, stale, misses, bypasses, sets, errors, corrupt, unavailable *prometheus.Desc
 	entries, bytes, evictions, breaker                                *prometheus.Desc
 	leases, leaseWaits, leaseTimeouts, pendingInvalidations           *prometheus.Desc
+	collapseTimeouts                                                  *prometheus.Desc
 	viewReqs, viewErrs, viewCorrupt                                   *prometheus.Desc
 	memoCalls, memoErrs, memoCorrupt                                  *prometheus.Desc
 	nearHits, nearMisses, nearInvalidations, nearEmptied              *prometheus.Desc
@@ -230,6 +233,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 		leases:               d("caching_leases_total", "Leases taken: misses that ran the work for every process."),
 		leaseWaits:           d("caching_lease_waits_total", "Misses that waited for another process's lease."),
 		leaseTimeouts:        d("caching_lease_timeouts_total", "Lease waits that ran the work themselves after the lease time."),
+		collapseTimeouts:     d("caching_collapse_timeouts_total", "View requests that gave up waiting CollapseTimeout for another's run of their key and ran the handler themselves."),
 		pendingInvalidations: d("caching_pending_invalidations", "Invalidations that failed while the backend was down, retried until it answers."),
 		viewReqs:             d("caching_view_requests_total", "Requests of a view, by outcome.", "view", "outcome"),
 		viewErrs:             d("caching_view_errors_total", "Backend errors a view failed open on.", "view"),
@@ -264,7 +268,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, x := range []*prometheus.Desc{d.hits, d.stale, d.misses, d.bypasses, d.sets, d.errors, d.corrupt, d.unavailable,
-		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts, d.pendingInvalidations,
+		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts, d.collapseTimeouts, d.pendingInvalidations,
 		d.viewReqs, d.viewErrs, d.viewCorrupt, d.memoCalls, d.memoErrs, d.memoCorrupt,
 		d.nearHits, d.nearMisses, d.nearInvalidations, d.nearEmptied, d.nearWatching, d.nearWatchRefused, d.nearEntries, d.nearBytes,
 		d.poolConns, d.poolMaxOpen, d.poolWaits, d.poolWaitSeconds, d.poolTimeouts, d.poolOpened,
@@ -316,6 +320,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.leases, s.Leases)
 	counter(d.leaseWaits, s.LeaseWaits)
 	counter(d.leaseTimeouts, s.LeaseTimeouts)
+	counter(d.collapseTimeouts, s.CollapseTimeouts)
 	gauge(d.pendingInvalidations, float64(s.PendingInvalidations))
 	named := func(stats map[string]caching.Counts, reqs, errs, corrupt *prometheus.Desc) {
 		for name, n := range byLabel(stats, addCounts) {

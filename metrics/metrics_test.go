@@ -100,6 +100,7 @@ var expected = []string{
 	"caching_sets_total", "caching_errors_total", "caching_corrupt_total",
 	"caching_entries", "caching_bytes", "caching_evictions_total",
 	"caching_leases_total", "caching_lease_waits_total", "caching_lease_timeouts_total", "caching_pending_invalidations",
+	"caching_collapse_timeouts_total",
 	"caching_view_requests_total", "caching_view_errors_total", "caching_view_corrupt_total",
 	"caching_memoize_calls_total", "caching_memoize_errors_total", "caching_memoize_corrupt_total",
 	"caching_backend_call_duration_seconds", "caching_backend_call_errors_total",
@@ -158,6 +159,30 @@ func TestCollectorEveryMetricPresentAndMoving(t *testing.T) {
 		}
 		view.ServeHTTP(httptest.NewRecorder(), r)
 	}
+	// gaveUp serves two requests of path: the first one's handler runs
+	// until the second, which waited for it past its CollapseTimeout, has
+	// run the handler itself.
+	gaveUp := func(path string) {
+		started, release := make(chan struct{}), make(chan struct{})
+		slow := c.Cached(time.Second, caching.Name("slow"), caching.CollapseTimeout(time.Nanosecond))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Lead") != "" {
+				close(started)
+				<-release
+			}
+			fmt.Fprint(w, "slow")
+		}))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r := httptest.NewRequest(http.MethodGet, path, nil)
+			r.Header.Set("X-Lead", "1")
+			slow.ServeHTTP(httptest.NewRecorder(), r)
+		}()
+		<-started
+		slow.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		close(release)
+		<-done
+	}
 	round := func(i int, more bool) {
 		p := fmt.Sprint("/p/", i)
 		get(p)                              // miss, a lease taken
@@ -183,6 +208,8 @@ func TestCollectorEveryMetricPresentAndMoving(t *testing.T) {
 		lk, _ := c.ViewKey(httptest.NewRequest(http.MethodGet, fmt.Sprint("/leased/", i), nil), caching.Name("products"))
 		_ = s.Set(ctx, "l/"+lk, []byte("h"), time.Hour)
 		get(fmt.Sprint("/leased/", i))
+		// A request that gives up waiting for another's run of its key.
+		gaveUp(fmt.Sprint("/slow/", i))
 		if more {
 			for j := range 300 { // past the store's bound: evictions
 				_ = c.Set(ctx, fmt.Sprint("flood/", j), []byte("x"), time.Hour)
