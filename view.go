@@ -404,11 +404,15 @@ func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next h
 		solo:         keyMarks{life: soloFor},
 		passed:       keyMarks{life: passFor},
 	}
-	if !cfg.collapseSet && v.lease > v.cfg.collapse {
-		// Without CollapseTimeout, a view under a lease waits as long in
-		// its process as in the others: a process's waiters must not run
-		// the handler each, after 5 s, where the lease promises one run.
-		v.cfg.collapse = v.lease
+	if !cfg.collapseSet && v.lease > 0 {
+		// Without CollapseTimeout, a view under a lease waits in its
+		// process as long as its leader may wait for the lease, and then
+		// for its leader's own run: a process's waiters must not run the
+		// handler each, after 5 s, where the lease promises one run, nor
+		// each give up as their leader's run begins, once it gave up on a
+		// holder gone (a crashed process), which would make a herd of
+		// them at the moment the lease is given up on.
+		v.cfg.collapse = v.lease + DefaultCollapseTimeout
 	}
 	v.formatHead, v.formatTail, v.formatHasPath = cutFormat(cfg.keyFormat)
 	return v

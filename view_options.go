@@ -35,8 +35,8 @@ type viewConfig struct {
 	name string // Name: the view's name in ViewStats
 
 	// collapse is how long a miss waits for another request's run of its
-	// key (CollapseTimeout): DefaultCollapseTimeout unless given; negative,
-	// as long as that run takes.
+	// key (CollapseTimeout): DefaultCollapseTimeout unless given (plus the
+	// view's lease: newView); negative, as long as that run takes.
 	collapse    time.Duration
 	collapseSet bool // CollapseTimeout given, not 0
 }
@@ -194,13 +194,16 @@ func MaxVariants(n int) ViewOption {
 // as before. The bound holds from the request's first wait, however
 // often it waits again (a leader whose client left, a response of
 // another variant). Default (d 0): DefaultCollapseTimeout (5 s, nginx's
-// proxy_cache_lock_timeout), or the view's Lease when longer, so that a
-// process's waiters wait as long as the other processes' do and the
-// lease's one run per key holds; a negative d waits as long as the other
-// run takes. It bounds the wait in this process only: under Lease, the
-// request leading the process's misses waits for another process's run
-// as Lease says, while the requests waiting for it give up after d; a d
-// shorter than the lease gives up the lease's one run per key for
+// proxy_cache_lock_timeout), plus the view's Lease under one: the request
+// leading a process's misses may wait the lease's time for another
+// process's run, then run the handler itself (that process gone), and
+// the requests waiting for it wait for that run too, as the other
+// processes' do, so that the lease's one run per key (per process, once
+// its holder is given up on) holds; a negative d waits as long as the
+// other run takes. It bounds the wait in this process only: under Lease,
+// the request leading the process's misses waits for another process's
+// run as Lease says, while the requests waiting for it give up after d; a
+// d no longer than the lease gives up the lease's one run per key for
 // requests that wait longer.
 func CollapseTimeout(d time.Duration) ViewOption {
 	return viewOption(func(c *viewConfig) { c.collapse, c.collapseSet = d, d != 0 })
