@@ -369,7 +369,8 @@ const (
 // A waiter (one that joined c) whose request r is of another variant than
 // the leader's response, once it is known to vary, gets a result with
 // other set at once, with the leader's names and variant. A result ready
-// as patience runs out is returned; a waiter that gives up
+// as patience runs out is returned, and a context ended by then ends the
+// wait as waitEnded; a waiter that gives up
 // leaves c as it found it (its leader still releases the others and
 // stores), and runs the handler on its own (view.gaveUp).
 func (c *viewCall) wait(ctx context.Context, r *http.Request, patience <-chan time.Time) (res viewResult, how waitEnd) {
@@ -381,8 +382,13 @@ func (c *viewCall) wait(ctx context.Context, r *http.Request, patience <-chan ti
 		case <-ctx.Done():
 			return viewResult{}, waitEnded
 		case <-patience:
-			if c.isDone() {
+			switch {
+			case c.isDone():
 				return c.res, waitDone
+			case ctx.Err() != nil:
+				// Ended too (select picks at random among the ready):
+				// a client that left runs nothing (view.ended).
+				return viewResult{}, waitEnded
 			}
 			return viewResult{}, waitGaveUp
 		case <-vary:
