@@ -42,7 +42,13 @@ func memcachedNamespaceOn(i, n int) string {
 // namespace ns.
 func openMemcachedCache(t *testing.T, servers []string, ns string, br BreakerOptions) *Cache {
 	t.Helper()
-	b, err := memcached.New(memcached.Options{Servers: servers, Namespace: ns})
+	return openMemcachedCacheWith(t, memcached.Options{Servers: servers, Namespace: ns}, br)
+}
+
+// openMemcachedCacheWith returns a Cache on a memcached Store of opts.
+func openMemcachedCacheWith(t *testing.T, opts memcached.Options, br BreakerOptions) *Cache {
+	t.Helper()
+	b, err := memcached.New(opts)
 	require.NoError(t, err)
 	c, err := New(&Options{Backend: b, Breaker: br})
 	require.NoError(t, err)
