@@ -1053,8 +1053,15 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration,
 		}
 		return v, nil, false, s.set(ctx, k, formatVersion(v), ttl)
 	}
-	// A version deleted between a failed add and the read that follows is
-	// created again, once.
+	// A version deleted between a failed add and the read that follows (an
+	// invalidation made meanwhile, by a ForgetAll of another caller or
+	// process) is created again, once. Deleted again, v is returned though
+	// the key does not hold it: the tag was invalidated while the caller
+	// ran, and an entry written under v is a miss, as it should be; the
+	// next caller creates the key. A key holding something else than a
+	// version is an error, and so is a missing one on an in-process store,
+	// whose read does not tell the two apart.
+	deleted := false
 	for range 2 {
 		if s.local != nil {
 			added, err = s.local.AddValue(k, m, memVersionSize, ttl)
@@ -1077,10 +1084,14 @@ func (s *store) createVersion(ctx context.Context, k string, life time.Duration,
 				return v, nil, false, err
 			}
 			cur, ok = parseVersion(raw)
+			deleted = err != nil
 		}
 		if ok {
 			return cur, curMem, false, nil
 		}
+	}
+	if deleted {
+		return v, nil, false, nil
 	}
 	return v, nil, false, errors.New("caching: a tag version key holds something that is not a version")
 }
