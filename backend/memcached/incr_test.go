@@ -3,6 +3,7 @@ package memcached_test
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,8 +28,18 @@ func TestIncrOverflowLeavesTheCounter(t *testing.T) {
 
 	_, err = s.Incr(bg, "ctr", 2)
 	require.ErrorIs(t, err, backend.ErrNotInteger)
-	v, err := s.Get(bg, "ctr")
-	require.NoError(t, err)
+	v, gerr := s.Get(bg, "ctr")
+	require.NoError(t, gerr)
+	if strings.Contains(err.Error(), "non-numeric") {
+		// memcached refused the undo: on a value at or above 2^63 its
+		// parser looks for a '-' past the value's end, in whatever memory
+		// follows it, now and then finding one. Not applied, so the
+		// counter is left above MaxInt64, and Incr must say so.
+		t.Log("memcached refused the undo as non-numeric")
+		assert.Contains(t, err.Error(), "may be left above MaxInt64", "a refused undo said")
+		assert.Equal(t, "9223372036854775808", string(v), "the counter where the Incr took it")
+		return
+	}
 	assert.Equal(t, "9223372036854775806", string(v), "the counter is left as it was")
 
 	n, err = s.Incr(bg, "ctr", 1)

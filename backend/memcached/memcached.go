@@ -1440,7 +1440,10 @@ func (d *deleteRun) fail(err error) {
 // counter may be left above math.MaxInt64, every later Incr of it failing
 // with backend.ErrNotInteger until it is Set, deleted or expires (a
 // counter wedged so tells it; one taken back twice would be wrong
-// silently). A value that is not a
+// silently). It can fail on a healthy server too: memcached (1.6) now and
+// then refuses arithmetic on a value at or above 2^63 as non-numeric (its
+// parser looks for a '-' past the value's end, in whatever memory follows
+// it), and the undo is then not applied. A value that is not a
 // decimal integer gives an error wrapping backend.ErrNotInteger when
 // memcached refuses it; one it reads as C's strtoull does ("5 apples",
 // " 5", "+5", "007", "-0") is counted from and replaced (see the package
