@@ -238,3 +238,47 @@ func ExampleInertCookies() {
 	// refreshed in the background with Cookie ""
 	// /news MISS: page for Cookie "_ga=GA1.1.42; session=s3cr3t"
 }
+
+// CollapseTimeout bounds how long a request waits for another request's
+// run of its key. Here the first request's handler is slow: the second
+// waits 50 ms for it, then runs the handler itself (a MISS, not stored).
+// The first one's response is stored when it ends, and answers the third.
+func ExampleCollapseTimeout() {
+	c := caching.Must(nil)
+	defer c.Close()
+
+	var calls int32
+	var mu sync.Mutex
+	started, release := make(chan struct{}), make(chan struct{})
+	h := c.Cached(time.Minute, caching.CacheStatusHeader("X-Cache"), caching.CollapseTimeout(50*time.Millisecond))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			calls++
+			n := calls
+			mu.Unlock()
+			if n == 1 {
+				close(started)
+				<-release // a slow origin, for this request only
+			}
+			fmt.Fprintf(w, "call %d", n)
+		}))
+
+	first := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		h.ServeHTTP(first, httptest.NewRequest(http.MethodGet, "/report", nil))
+		close(done)
+	}()
+	<-started
+	visit(h, "/report") // gives up waiting after 50 ms
+	close(release)
+	<-done
+	fmt.Printf("first %s: %s\n", first.Header().Get("X-Cache"), first.Body.String())
+	visit(h, "/report")
+	fmt.Println("gave up:", c.Stats().CollapseTimeouts)
+	// Output:
+	// /report MISS: call 2
+	// first MISS: call 1
+	// /report HIT: call 1
+	// gave up: 1
+}
