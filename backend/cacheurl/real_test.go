@@ -89,10 +89,16 @@ func TestOpenRedisUnixSocket(t *testing.T) {
 			"--unixsocketperm", "700", "--save", "", "--appendonly", "no"}
 	})
 	// StartProcess waits for the TCP port; the socket may come a moment
-	// later.
+	// later, and its file exists between the server's bind and its listen,
+	// when a connection is still refused: wait until one is accepted.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil || time.Now().After(deadline) {
+		c, err := net.DialTimeout("unix", sock, time.Second)
+		if err == nil {
+			c.Close()
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server's socket never accepted a connection: %v", err)
 		}
 	}
 	b := open(t, "unix://"+sock+"?db=1&prefix=p:", &redisstore.Store{})
