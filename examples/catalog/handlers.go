@@ -282,8 +282,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 // fail answers err: a 404 for errNotFound, a 400 for errUnknownCategory
-// and errNoChange, a
-// logged 500 for anything else (a database error).
+// and errNoChange, a 500 for anything else (a database error), logged
+// (logFailure).
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errNotFound):
@@ -291,10 +291,30 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errUnknownCategory), errors.Is(err, errNoChange):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.logFailure(r, err)
 		writeError(w, http.StatusInternalServerError, "internal error")
 	}
 }
+
+// logFailure logs err, which failed r with a 500: at ERROR, unless r's
+// client has left (clientLeft), which is no error of the service and is
+// logged at DEBUG. Any client can close its connection right after its
+// request, and the query then running fails with "context canceled": each
+// was an ERROR line, with no rate limit, which any client could have
+// written at the rate it sent requests (TestClientLeftIsNoServerError).
+func (a *api) logFailure(r *http.Request, err error) {
+	if clientLeft(r) {
+		a.log.Debug("request abandoned: the client left", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
+	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+}
+
+// clientLeft reports whether r's client has gone: its context is done,
+// which net/http does when the connection closes or the HTTP/2 stream is
+// reset (the server's timeouts end no context: see newServer). What failed
+// then most likely failed for that reason.
+func clientLeft(r *http.Request) bool { return r.Context().Err() != nil }
 
 // notCanonical is the error of a number written another way than
 // strconv.FormatInt writes it.

@@ -203,15 +203,15 @@ func (a *api) writeHTML(w http.ResponseWriter, r *http.Request, status int, name
 }
 
 // htmlError answers err as an HTML page: a 404 for an unknown category,
-// status with err's text for a 4xx, a logged 500 for anything else (a
-// database error), whose text is not shown.
+// status with err's text for a 4xx, a 500 for anything else (a database
+// error), logged (logFailure), whose text is not shown.
 func (a *api) htmlError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, errUnknownCategory):
 		status, msg = http.StatusNotFound, "There is no such category."
 	case status >= 500:
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.logFailure(r, err)
 		msg = "Something went wrong on our side. Please try again."
 	}
 	a.writeHTML(w, r, status, "error", struct{ Title, Message string }{http.StatusText(status), msg})

@@ -109,8 +109,9 @@ func (a *api) createReport(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		writeJSON(w, http.StatusOK, report)
 		return
-	case !errors.Is(err, caching.ErrNotFound):
-		// The cache is down: make the report again.
+	case !errors.Is(err, caching.ErrNotFound) && !clientLeft(r):
+		// The cache is down: make the report again. (A client that left
+		// cancelled the read: no sign of the cache's health.)
 		a.log.Warn("catalog: kept report unreadable", "err", err)
 	}
 	// A month with no sales is answered at once with its report of zeros:
