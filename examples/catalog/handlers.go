@@ -318,7 +318,7 @@ func clientLeft(r *http.Request) bool { return r.Context().Err() != nil }
 
 // notCanonical is the error of a number written another way than
 // strconv.FormatInt writes it.
-const notCanonical = "%s must be a positive integer, written in digits with no sign or leading zero"
+const notCanonical = "%s must be a positive integer, written in digits with no sign, leading zero or escape"
 
 // canonicalInt parses s as an integer from 1 to max written as
 // strconv.FormatInt writes it: digits, the first not 0. strconv.ParseInt
@@ -393,11 +393,15 @@ func defaultsLeftOut(defaults url.Values, next http.Handler) http.Handler {
 }
 
 // readQuery parses the query string of a cached route whose handler reads
-// the parameters names. It refuses what would give one page keys without
-// end: a query string that does not parse cleanly (an invalid escape, a
-// ';': the cache keys it byte for byte, whatever its parameters) and a
-// parameter read given more than once (the key keeps every value, the
-// handler reads the first).
+// the parameters names, those its key holds. It refuses what would give
+// one page keys without end: a query string that does not parse cleanly
+// (an invalid escape, a ';': the cache keys it byte for byte, whatever its
+// parameters), a parameter read given more than once (the key keeps every
+// value, the handler reads the first), and one read whose name or value is
+// escaped (a '%' or a '+': the key keeps a parameter as the client spelled
+// it, the handler reads it unescaped, so that page=%32, pag%65=2 and
+// page=2 were three keys of one page, and any character of them could be
+// escaped: TestEscapedQuerySpellings).
 func readQuery(r *http.Request, names ...string) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -406,6 +410,13 @@ func readQuery(r *http.Request, names ...string) (url.Values, error) {
 	for _, name := range names {
 		if len(q[name]) > 1 {
 			return nil, fmt.Errorf("%s is given more than once", name)
+		}
+	}
+	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		rawName, _, _ := strings.Cut(part, "=")
+		name, _ := url.QueryUnescape(rawName) // ParseQuery read it
+		if slices.Contains(names, name) && strings.ContainsAny(part, "%+") {
+			return nil, fmt.Errorf(notCanonical, name)
 		}
 	}
 	return q, nil
