@@ -48,3 +48,28 @@ func TestEscapedQuerySpellings(t *testing.T) {
 	// A parameter the key leaves out may be escaped: it is not in the key.
 	assert.Equal(t, "HIT", c.get("/products?page=2&per_page=10&utm_source=%6Dail", http.StatusOK).header.Get("X-Cache"))
 }
+
+// TestEscapedPathSpellings: the list's path escaped (/product%73,
+// /%70roducts: net/http routes them as /products) was a key of its own
+// for each spelling, as an escaped query parameter was
+// (TestEscapedQuerySpellings), and as an escaped id was before canonicalID
+// refused it: 3^8 spellings of the path, times every page. It is a 400
+// now, answered before the view, which records a version of every path it
+// looks up.
+func TestEscapedPathSpellings(t *testing.T) {
+	c := startServiceWith(t, "sqlite", "simple://", func(cfg *Config) { cfg.WarmEvery, cfg.PurgeEvery = 0, 0 })
+	c.get("/products?page=2", http.StatusOK)
+	entries := c.svc.Cache.Stats().Entries
+	for _, path := range []string{"/product%73?page=2", "/%70roducts?page=2", "/%70roducts", "/PRODUCT%73"} {
+		t.Run(path, func(t *testing.T) {
+			r := c.do("GET", path, "")
+			if path == "/PRODUCT%73" { // no route: the mux's 404
+				assert.Equal(t, http.StatusNotFound, r.status, "%s", r.body)
+				return
+			}
+			assert.Equal(t, http.StatusBadRequest, r.status, "X-Cache: %s", r.header.Get("X-Cache"))
+			assert.NotEqual(t, "HIT", c.do("GET", path, "").header.Get("X-Cache"), "the spelling is an entry of its own")
+		})
+	}
+	assert.Equal(t, entries, c.svc.Cache.Stats().Entries, "the escaped spellings were stored")
+}

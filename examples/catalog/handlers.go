@@ -130,11 +130,12 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// entry), and a product's key is its path alone (PathOnly). A
 	// parameter given its default value (?page=1, ?per_page=20) is left out
 	// before the key is made (defaultsLeftOut). A number written another
-	// way than strconv.FormatInt writes it (042, +42, an empty value), a
-	// parameter given twice and a query string that does not parse (which
-	// the cache keys byte for byte) are a 400, and a page past the last a
-	// 404, so that none of these is stored; a product's id is checked before
-	// its view (canonicalID). Each page of the list has one key (per
+	// way than strconv.FormatInt writes it (042, +42, an empty value, %32:
+	// the cache keys escapes as sent), a parameter given twice and a query
+	// string that does not parse (which the cache keys byte for byte) are a
+	// 400, and a page past the last a 404, so that none of these is stored;
+	// a product's id is checked before its view (canonicalID), and the
+	// list's path too (unescapedPath). Each page of the list has one key (per
 	// encoding): 1,900 of the seeded catalog, over the five sizes.
 	//
 	// The responses are the same whatever name the service is reached by
@@ -151,7 +152,7 @@ func (a *api) routes(mux *http.ServeMux, cz *compress.Compressor) {
 	// variants, leaving browsers and curl uncached.
 	xcache := caching.CacheStatusHeader("X-Cache")
 	listKey := caching.QueryString(caching.QueryKeyOptions{Allow: []string{"page", "per_page"}})
-	mux.Handle("GET /products", defaultsLeftOut(url.Values{"page": {"1"}, "per_page": {strconv.Itoa(defaultPerPage)}}, canonicalEncoding(cz, a.cache.Cached(listTTL, a.viewOptions(caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)...)(cz.Handler(http.HandlerFunc(a.listProducts))))))
+	mux.Handle("GET /products", unescapedPath(defaultsLeftOut(url.Values{"page": {"1"}, "per_page": {strconv.Itoa(defaultPerPage)}}, canonicalEncoding(cz, a.cache.Cached(listTTL, a.viewOptions(caching.Tags("products"), caching.IgnoreHost(), listKey, xcache)...)(cz.Handler(http.HandlerFunc(a.listProducts)))))))
 	mux.Handle("GET /products/{id}", canonicalID("id", canonicalEncoding(cz, a.cache.Cached(productTTL, a.viewOptions(caching.IgnoreHost(), caching.PathOnly(), xcache)...)(cz.Handler(http.HandlerFunc(a.getProduct))))))
 	// A write that succeeds drops the cached responses of its path (every
 	// query string, coding and host of it): DELETE /products/42 drops
@@ -436,6 +437,21 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// unescapedPath answers 400 to a request whose path was escaped
+// (/product%73, /%70roducts: r.URL.RawPath is set), before next, a cached
+// view, sees it: the view keys the path as the client spelled it (and
+// records a version of each path it looks up), so every spelling was a key
+// of its own, each a copy of every page (TestEscapedPathSpellings).
+func unescapedPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawPath != "" {
+			writeError(w, http.StatusBadRequest, "the path must be written without escapes")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // canonicalID answers 400, as pathID does, to a request whose path value
