@@ -13,7 +13,7 @@ import (
 )
 
 // errorLog is a slog.Handler that keeps the messages of the records at
-// WARN and above.
+// WARN and above, but for the slow-query log.
 type errorLog struct {
 	mu   sync.Mutex
 	msgs []string
@@ -22,6 +22,9 @@ type errorLog struct {
 func (l *errorLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelWarn }
 
 func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "pool: slow query") {
+		return nil // a loaded machine's, whatever the request
+	}
 	var b strings.Builder
 	b.WriteString(r.Message)
 	r.Attrs(func(a slog.Attr) bool {
@@ -67,6 +70,7 @@ func TestClientLeftIsNoServerError(t *testing.T) {
 				cfg.WarmEvery, cfg.PurgeEvery = 0, 0
 				cfg.Logger = slog.New(log)
 			})
+			log.take() // the start's
 			for _, tc := range []struct{ method, path, body string }{
 				{"GET", "/api/stats/7?period=yearly", ""},
 				{"GET", "/api/tasks/1", ""},
