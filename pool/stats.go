@@ -203,7 +203,12 @@ var ErrDuplicate = errors.New("pool: name already registered")
 // stats handler and its result is encoded as JSON (the caching.Cache's
 // hit/miss statistics are registered this way, since pool does not import
 // the root package). fn must be safe for concurrent use and must not return
-// secrets. A name used twice is an error wrapping ErrDuplicate.
+// secrets. It is also called at every scrape of a metrics Collector given
+// the Registry (package metrics, Options.Pools), which calls every source
+// to find those that return Stats: fn must be cheap and must not wait on a
+// server (read counters the program keeps, not a backend that may be down),
+// or a scrape waits as long as it does. A name used twice is an error
+// wrapping ErrDuplicate.
 func (r *Registry) Register(name string, fn func() any) error {
 	if fn == nil {
 		return errors.New("pool: Register: nil source")
