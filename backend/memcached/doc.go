@@ -100,6 +100,22 @@
 // connection that a server restart broke is retried once on a new connection
 // when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete).
 //
+// gomemcache closes a connection after any reply it does not expect, a
+// "SERVER_ERROR ..." among them. A one-key get (Get, Has, and GetMany's
+// gets one key each) whose whole reply was one SERVER_ERROR line, with
+// nothing after it, keeps its connection instead: the Store parks it (up
+// to MaxIdleConns per server, besides gomemcache's idle ones) and the next
+// connection to that server takes it, once a read that does not wait finds
+// nothing arrived on it since. A proxy with one upstream down so costs a
+// round trip per refused key, not a new TCP connection (a dial, and a
+// socket in TIME_WAIT for a minute: a few hundred refused gets a second
+// would exhaust a client's ephemeral ports). memcached itself, its proxy
+// mode, mcrouter and twemproxy send nothing after the error line of a
+// one-key get; the reply to a multi-get after an error line differs from
+// proxy to proxy, and closes the connection as before, as do the error
+// replies to other commands. (On systems other than Unix ones, Windows
+// among them, every such connection is closed, as gomemcache does.)
+//
 // # Keys
 //
 // Every key is stored as namespace:generation:key. memcached keys are at most

@@ -355,7 +355,21 @@ type healthConn struct {
 	// over reads: the next read decides.
 	line [replyLineMax]byte
 	n    int
+	// get follows the reply to a one-key get, for the connection to be
+	// kept after an error reply (see kept); m is how much of "SERVER_ERROR"
+	// the reply matched so far.
+	get oneGet
+	m   int
 }
+
+// oneGet is where a connection stands in the reply to a one-key get.
+type oneGet uint8
+
+const (
+	getNone    oneGet = iota // no one-key get's error reply under way
+	getReading               // a one-key get sent; its reply may be an error line
+	getClean                 // its reply was one SERVER_ERROR line, and nothing came after it
+)
 
 // replyLineMax is how much of a reply's first line healthConn reads to
 // judge it: an error line longer than that is judged on its start.
@@ -377,9 +391,13 @@ var errTooManyConns = errors.New(`answered "` + tooManyConns + `"`)
 
 func (c *healthConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.get = getNone
+	}
 	switch {
 	case n > 0:
 		c.read = true
+		c.follow(p[:n])
 		if c.request {
 			c.replyStart(p[:n])
 		}
@@ -459,6 +477,10 @@ func itemRefusal(line []byte) bool {
 }
 
 func (c *healthConn) Write(p []byte) (int, error) {
+	c.get, c.m = getNone, 0
+	if !c.request && oneKeyGet(p) {
+		c.get = getReading // a request in one write, its reply not started
+	}
 	n, err := c.Conn.Write(p)
 	c.request = true
 	if err != nil && (timeout(err) || !c.read && dropped(err)) {
@@ -466,3 +488,52 @@ func (c *healthConn) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// oneKeyGet reports whether p is a whole get of one key: "get <key>\r\n"
+// or "gets <key>\r\n", as gomemcache writes a Get's in one write.
+func oneKeyGet(p []byte) bool {
+	key, ok := bytes.CutPrefix(p, []byte("gets "))
+	if !ok {
+		key, ok = bytes.CutPrefix(p, []byte("get "))
+	}
+	key, end := bytes.CutSuffix(key, []byte("\r\n"))
+	return ok && end && len(key) > 0 && bytes.IndexAny(key, " \r\n") < 0
+}
+
+// follow follows data, read after a one-key get was written, for kept: the
+// reply is an error line alone when it starts with "SERVER_ERROR" and its
+// first '\n' is the last byte read. Anything else, or any byte read after
+// that, leaves the connection to be closed.
+func (c *healthConn) follow(data []byte) {
+	switch c.get {
+	case getNone:
+		return
+	case getClean:
+		c.get = getNone
+		return
+	}
+	for ; c.m < len(serverError) && len(data) > 0; c.m, data = c.m+1, data[1:] {
+		if data[0] != serverError[c.m] {
+			c.get = getNone
+			return
+		}
+	}
+	switch i := bytes.IndexByte(data, '\n'); {
+	case i < 0:
+	case i == len(data)-1:
+		c.get = getClean
+	default:
+		c.get = getNone
+	}
+}
+
+// kept reports whether the connection may be used again once gomemcache
+// closes it after an error reply to a one-key get: its reply was one
+// "SERVER_ERROR ...\r\n" line, which is the whole reply to a get, as
+// memcached sends it (an error replaces the values of the get, which it
+// drops, and END), and memcached's proxy mode, mcrouter and twemproxy for
+// the key of an upstream that is down, and nothing was read after it, so
+// that gomemcache's buffer held nothing more. The reply to a get of several
+// keys is not judged: a proxy may send the other keys' values, and END,
+// after one key's error.
+func (c *healthConn) kept() bool { return c.get == getClean }

@@ -264,6 +264,7 @@ func New(opts Options) (*Store, error) {
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
 	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", probeKey: o.Namespace + ":probe:", dial: d.DialContext}
 	c.DialContext = s.dialContext
+	s.conns.maxSpares = o.MaxIdleConns
 	sl.probe = s.probe
 	return s, nil
 }
@@ -324,12 +325,17 @@ func (s *Store) probe(h *serverHealth) error {
 // the connection in s.conns, for Close. After Close it dials nothing and
 // returns backend.ErrClosed; a connection whose dial completes after Close
 // is closed at once. A dial that fails, and the reads and writes of the
-// connection, are reported to the server's health (see serverHealth).
+// connection, are reported to the server's health (see serverHealth). A
+// connection kept after an error reply (see connSet.park) is taken again
+// before anything is dialed.
 func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if s.closed.Load() {
 		return nil, backend.ErrClosed
 	}
 	h := s.servers.byAddr[addr]
+	if tc := s.conns.spare(addr); tc != nil {
+		return tc, nil // kept after an error reply: see park
+	}
 	c, err := s.dial(ctx, network, addr)
 	if err != nil {
 		if h != nil {
@@ -340,7 +346,7 @@ func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn
 	if h != nil {
 		c = &healthConn{Conn: c, h: h}
 	}
-	return s.conns.add(c)
+	return s.conns.add(c, addr)
 }
 
 // connSet is the set of a Store's open connections. gomemcache's
@@ -352,12 +358,18 @@ type connSet struct {
 	mu     sync.Mutex
 	closed bool
 	open   map[*trackedConn]struct{}
+	// spares are the connections parked after an error reply, by server
+	// address (see park): maxSpares at most per server. They are in open
+	// too.
+	spares    map[string][]*trackedConn
+	maxSpares int
 }
 
-// add records c and returns it wrapped, so that its Close forgets it; after
-// closeAll it closes c and returns backend.ErrClosed.
-func (cs *connSet) add(c net.Conn) (net.Conn, error) {
-	tc := &trackedConn{Conn: c, set: cs}
+// add records c, a connection to addr, and returns it wrapped, so that its
+// Close forgets it; after closeAll it closes c and returns
+// backend.ErrClosed.
+func (cs *connSet) add(c net.Conn, addr string) (net.Conn, error) {
+	tc := &trackedConn{Conn: c, set: cs, addr: addr}
 	cs.mu.Lock()
 	if cs.closed {
 		cs.mu.Unlock()
@@ -384,20 +396,26 @@ func (cs *connSet) closeAll() {
 	cs.mu.Lock()
 	cs.closed = true
 	open := cs.open
-	cs.open = nil
+	cs.open, cs.spares = nil, nil
 	cs.mu.Unlock()
 	for tc := range open {
 		_ = tc.Conn.Close()
 	}
 }
 
-// trackedConn is a connection in a connSet.
+// trackedConn is a connection in a connSet, to the server addr.
 type trackedConn struct {
 	net.Conn
-	set *connSet
+	set  *connSet
+	addr string
 }
 
+// Close closes the connection, or parks it for a later dial when
+// gomemcache closes it after an error reply that left it sound (see park).
 func (c *trackedConn) Close() error {
+	if c.set.park(c) {
+		return nil
+	}
 	c.set.remove(c)
 	return c.Conn.Close()
 }
@@ -1002,9 +1020,10 @@ func (s *Store) readAgain(ctx context.Context, mkeys []string, out [][]byte, idx
 // once ctx is done or the Store closed (unread with that error, as GetMany
 // fails between batches), nor after the server timed out since the first
 // began (unread with that timeout, as in getBatch); the one under way is
-// bounded by Timeout, as every call is. One after the other: each refused key
-// costs a dial (gomemcache keeps no connection after an error reply), and
-// a batch of them in parallel would dial as many at once.
+// bounded by Timeout, as every call is. One after the other: a refused
+// key's connection is kept, when its reply was the error line alone (see
+// connSet.park), for the next get, where a batch of them in parallel would
+// hold, or dial, as many at once.
 func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx []int, h *serverHealth, err error, ef *getFailures) {
 	since := h.list.timeouts.Load()
 	deadline := time.Now().Add(s.opts.Timeout)

@@ -1,0 +1,55 @@
+//go:build unix
+
+package memcached
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"time"
+)
+
+// readNow reads into p what has arrived on c already, without waiting, and
+// then sets c's read deadline to deadline: n > 0 for data, 0 and no error
+// when nothing has arrived, io.EOF when the peer closed c, and
+// errCannotReadNow, having done nothing, when c is not a socket it can read
+// so (a connection a test wraps). c's read deadline is cleared for the
+// read: one that has passed fails a read before it is tried.
+func readNow(c net.Conn, p []byte, deadline time.Time) (int, error) {
+	sc, ok := c.(syscall.Conn)
+	if !ok || len(p) == 0 {
+		return 0, errCannotReadNow
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, errCannotReadNow
+	}
+	if err := c.SetReadDeadline(time.Time{}); err != nil {
+		return 0, err
+	}
+	defer func() { _ = c.SetReadDeadline(deadline) }()
+	var n int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), p)
+		return true // whatever it read: never wait
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errors.Is(rerr, syscall.EAGAIN), errors.Is(rerr, syscall.EWOULDBLOCK), errors.Is(rerr, syscall.EINTR):
+		return 0, nil
+	case rerr != nil:
+		return 0, rerr
+	case n <= 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// canReadNow reports whether readNow can read c.
+func canReadNow(c net.Conn) bool {
+	_, ok := c.(syscall.Conn)
+	return ok
+}
