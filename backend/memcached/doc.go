@@ -116,6 +116,11 @@
 // replies to other commands. (On systems other than Unix ones, Windows
 // among them, every such connection is closed, as gomemcache does.)
 //
+// A read whose deadline passed takes what the server sent before it fails:
+// a process starved of CPU past the deadline (a GC pause, a loaded machine),
+// whose reply came in time, reads it rather than timing out and counting
+// a failure against the server (on Unix systems).
+//
 // # Keys
 //
 // Every key is stored as namespace:generation:key. memcached keys are at most
