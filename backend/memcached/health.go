@@ -506,7 +506,7 @@ func oneKeyGet(p []byte) bool {
 		key, ok = bytes.CutPrefix(p, []byte("get "))
 	}
 	key, end := bytes.CutSuffix(key, []byte("\r\n"))
-	return ok && end && len(key) > 0 && bytes.IndexAny(key, " \r\n") < 0
+	return ok && end && len(key) > 0 && !bytes.ContainsAny(key, " \r\n")
 }
 
 // follow follows data, read after a one-key get was written, for kept: the

@@ -16,7 +16,8 @@ import (
 // live memcached server that answers every get with a key ending in
 // ":broken" with reply itself (a multi-get with it among others too, as
 // twemproxy fails one), as mcrouter or memcached's proxy mode answers the
-// keys of an upstream that is down, and the Store's dial count.
+// keys of an upstream that is down, with "other" set to "v" on it, and the
+// Store's dial count.
 func refusingProxy(t *testing.T, reply string) (*Store, func() int64) {
 	t.Helper()
 	live := testutil.MemcachedAddrs(t)[0]
@@ -31,6 +32,8 @@ func refusingProxy(t *testing.T, reply string) (*Store, func() int64) {
 	s, err := New(Options{Servers: []string{proxy.Addr()}, Namespace: namespaceFor("srverr")})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
+	require.NoError(t, s.Set(context.Background(), "other", []byte("v"), 0))
+	t.Cleanup(func() { _ = s.Delete(context.Background(), "other") })
 	n := countDials(s)
 	return s, n.Load
 }
@@ -47,16 +50,12 @@ func refusingProxy(t *testing.T, reply string) (*Store, func() int64) {
 func TestServerErrorToAGetKeepsTheConnection(t *testing.T) {
 	ctx := context.Background()
 	s, dials := refusingProxy(t, "SERVER_ERROR backend failure\r\n")
-	require.NoError(t, s.Set(ctx, "other", []byte("v"), 0))
-	defer func() { _ = s.Delete(ctx, "other") }()
 	before := dials()
 	const n = 50
 	for i := range n {
 		_, err := s.Get(ctx, "broken")
 		require.ErrorContains(t, err, "SERVER_ERROR backend failure", "get %d of the refused key", i)
-		v, err := s.Get(ctx, "other")
-		require.NoError(t, err, "get %d of a key the proxy serves", i)
-		require.Equal(t, "v", string(v), "get %d of a key the proxy serves", i)
+		requireOther(t, s, i)
 	}
 	assert.LessOrEqual(t, dials()-before, int64(1), "dials for %d refused gets", n)
 }
@@ -70,32 +69,33 @@ func TestServerErrorToAGetClosesTheConnectionWhenMoreMayFollow(t *testing.T) {
 	ctx := context.Background()
 	t.Run("bytes after the error line", func(t *testing.T) {
 		s, dials := refusingProxy(t, "SERVER_ERROR backend failure\r\nEND\r\n")
-		require.NoError(t, s.Set(ctx, "other", []byte("v"), 0))
-		defer func() { _ = s.Delete(ctx, "other") }()
 		before := dials()
 		for i := range 5 {
 			_, err := s.Get(ctx, "broken")
 			require.ErrorContains(t, err, "SERVER_ERROR backend failure", "get %d of the refused key", i)
-			v, err := s.Get(ctx, "other")
-			require.NoError(t, err, "get %d of a key the proxy serves", i)
-			require.Equal(t, "v", string(v), "get %d of a key the proxy serves", i)
+			requireOther(t, s, i)
 		}
 		assert.Equal(t, int64(5), dials()-before, "a connection with bytes after the error line was kept")
 	})
 	t.Run("multi-get", func(t *testing.T) {
 		s, dials := refusingProxy(t, "SERVER_ERROR backend failure\r\n")
-		require.NoError(t, s.Set(ctx, "other", []byte("v"), 0))
-		defer func() { _ = s.Delete(ctx, "other") }()
 		before := dials()
 		for i := range 5 {
 			err := s.getMulti([]string{s.mustKey(t, "broken"), s.mustKey(t, "other")}, make([][]byte, 2), nil)
 			require.ErrorContains(t, err, "SERVER_ERROR backend failure", "multi-get %d", i)
-			v, err := s.Get(ctx, "other")
-			require.NoError(t, err, "get %d of a key the proxy serves", i)
-			require.Equal(t, "v", string(v), "get %d of a key the proxy serves", i)
+			requireOther(t, s, i)
 		}
 		assert.Equal(t, int64(5), dials()-before, "a connection was kept after a multi-get's error")
 	})
+}
+
+// requireOther requires that a get of "other" reads its own value, "v",
+// after the i-th refusal: no reply of an earlier command read as its.
+func requireOther(t *testing.T, s *Store, i int) {
+	t.Helper()
+	v, err := s.Get(context.Background(), "other")
+	require.NoError(t, err, "get %d of a key the proxy serves", i)
+	require.Equal(t, "v", string(v), "get %d of a key the proxy serves", i)
 }
 
 func (s *Store) mustKey(t *testing.T, key string) string {
