@@ -105,16 +105,23 @@
 // gets one key each) whose whole reply was one SERVER_ERROR line, with
 // nothing after it, keeps its connection instead: the Store parks it (up
 // to MaxIdleConns per server, besides gomemcache's idle ones) and the next
-// connection to that server takes it, once a read that does not wait finds
-// nothing arrived on it since. A proxy with one upstream down so costs a
-// round trip per refused key, not a new TCP connection (a dial, and a
-// socket in TIME_WAIT for a minute: a few hundred refused gets a second
-// would exhaust a client's ephemeral ports). memcached itself, its proxy
-// mode, mcrouter and twemproxy send nothing after the error line of a
-// one-key get; the reply to a multi-get after an error line differs from
-// proxy to proxy, and closes the connection as before, as do the error
-// replies to other commands. (On systems other than Unix ones, Windows
-// among them, every such connection is closed, as gomemcache does.)
+// connection to that server takes it, once a "version" command sent on it
+// was answered within Timeout with nothing but END lines before the
+// VERSION line, and nothing after it. Silence after the error line proves
+// nothing: a proxy may send the rest of the refused get's reply late, in a
+// write of its own (mcrouter writes a get's per-key error, then END), and
+// a command sent before it came would read it as its reply, leaving its
+// own for the next command: another key's value read as its own. Any other
+// reply, or none, closes the connection, which is then dialed anew, as
+// gomemcache would. A proxy with one upstream down so costs a round trip
+// per refused key and one for the version, not a new TCP connection (a
+// dial, and a socket in TIME_WAIT for a minute: a few hundred refused gets
+// a second would exhaust a client's ephemeral ports). memcached, mcrouter
+// and twemproxy (from 0.5.0) answer version; a proxy that answers it
+// otherwise, or closes the connection (older twemproxy), costs a dial per
+// refused get, as before. The reply to a multi-get after an error line
+// differs from proxy to proxy, and closes the connection, as do the error
+// replies to other commands.
 //
 // A read whose deadline passed takes what the server sent before it fails:
 // a process starved of CPU past the deadline (a GC pause, a loaded machine),

@@ -389,6 +389,10 @@ var (
 // failure allocates nothing.
 var errTooManyConns = errors.New(`answered "` + tooManyConns + `"`)
 
+// errCannotReadNow is readNow's error for a connection it cannot read
+// without waiting.
+var errCannotReadNow = errors.New("memcached: the connection cannot be read without waiting")
+
 func (c *healthConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n == 0 && timeout(err) {

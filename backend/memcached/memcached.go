@@ -264,7 +264,7 @@ func New(opts Options) (*Store, error) {
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
 	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", probeKey: o.Namespace + ":probe:", dial: d.DialContext}
 	c.DialContext = s.dialContext
-	s.conns.maxSpares = o.MaxIdleConns
+	s.conns.maxSpares, s.conns.timeout = o.MaxIdleConns, o.Timeout
 	sl.probe = s.probe
 	return s, nil
 }
@@ -333,7 +333,7 @@ func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn
 		return nil, backend.ErrClosed
 	}
 	h := s.servers.byAddr[addr]
-	if tc := s.conns.spare(addr); tc != nil {
+	if tc := s.conns.spare(ctx, addr); tc != nil {
 		return tc, nil // kept after an error reply: see park
 	}
 	c, err := s.dial(ctx, network, addr)
@@ -363,6 +363,9 @@ type connSet struct {
 	// too.
 	spares    map[string][]*trackedConn
 	maxSpares int
+	// timeout is Options.Timeout: how long a parked connection's resync
+	// may wait for its reply (see spare).
+	timeout time.Duration
 }
 
 // add records c, a connection to addr, and returns it wrapped, so that its

@@ -10,6 +10,3 @@ import (
 // readNow is readNow of readnow_unix.go, which this system lacks: it does
 // nothing and returns errCannotReadNow.
 func readNow(net.Conn, []byte, time.Time) (int, error) { return 0, errCannotReadNow }
-
-// canReadNow reports whether readNow can read c: never, on this system.
-func canReadNow(net.Conn) bool { return false }

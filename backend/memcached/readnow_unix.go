@@ -47,9 +47,3 @@ func readNow(c net.Conn, p []byte, deadline time.Time) (int, error) {
 	}
 	return n, nil
 }
-
-// canReadNow reports whether readNow can read c.
-func canReadNow(c net.Conn) bool {
-	_, ok := c.(syscall.Conn)
-	return ok
-}

@@ -1,13 +1,13 @@
 package memcached
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"io"
+	"net"
 	"time"
 )
-
-// errCannotReadNow is readNow's error for a connection it cannot read
-// without waiting.
-var errCannotReadNow = errors.New("memcached: the connection cannot be read without waiting")
 
 // Connections kept after an error reply. gomemcache closes a connection
 // after any reply it does not expect, "SERVER_ERROR ..." among them, so that
@@ -17,19 +17,24 @@ var errCannotReadNow = errors.New("memcached: the connection cannot be read with
 // TIME_WAIT for a minute after (a few hundred refused gets a second
 // exhaust a client's ephemeral ports). A connection whose last reply was
 // the error line alone of a one-key get (see healthConn.kept) is at the
-// end of a reply: its Close, from gomemcache, parks it in the connSet
-// instead, and the next dial to its server takes it back, once a read that
-// does not wait finds nothing arrived on it since (a reply's remains, or
-// the server's close, close it for good). At most Options.MaxIdleConns are
-// parked per server, besides gomemcache's own idle connections; Close
-// closes them with the others.
+// end of a reply as far as gomemcache read: its Close, from gomemcache,
+// parks it in the connSet instead, and the next dial to its server takes
+// it back once resync has brought it back in step with its replies. At
+// most Options.MaxIdleConns are parked per server, besides gomemcache's
+// own idle connections; Close closes them with the others.
+//
+// Silence after the error line proves nothing: a proxy may send more of
+// that reply later, in a write of its own (mcrouter's ascii server writes
+// a get's per-key error, then the multi-op "END"), and a command sent
+// before it arrived would read it as its own reply, and leave its own for
+// the next command, which reads another key's value as its own.
 
 // park keeps tc, which gomemcache is closing, for a later dial to its
 // server, if its last reply allows (see healthConn.kept), and reports
 // whether it did.
 func (cs *connSet) park(tc *trackedConn) bool {
 	hc, ok := tc.Conn.(*healthConn)
-	if !ok || !hc.kept() || !canReadNow(hc.Conn) {
+	if !ok || !hc.kept() {
 		return false
 	}
 	hc.get = getNone
@@ -45,9 +50,17 @@ func (cs *connSet) park(tc *trackedConn) bool {
 	return true
 }
 
-// spare returns a connection parked for addr that nothing arrived on
-// since, or nil; it closes those it finds something arrived on.
-func (cs *connSet) spare(addr string) *trackedConn {
+// spare returns a connection parked for addr that resync brought back in
+// step, or nil; it closes those it could not. The resyncs share one
+// deadline, Options.Timeout from now or ctx's deadline if sooner: a
+// server that does not answer costs the call Timeout once, not once per
+// parked connection, and the dial after it, whose ctx expired, fails as a
+// timeout, which counts against the server.
+func (cs *connSet) spare(ctx context.Context, addr string) *trackedConn {
+	deadline := time.Now().Add(cs.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	for {
 		cs.mu.Lock()
 		list := cs.spares[addr]
@@ -59,12 +72,76 @@ func (cs *connSet) spare(addr string) *trackedConn {
 		list[len(list)-1] = nil
 		cs.spares[addr] = list[:len(list)-1]
 		cs.mu.Unlock()
-		var b [1]byte
-		n, err := readNow(tc.Conn.(*healthConn).Conn, b[:], time.Time{})
-		if n == 0 && err == nil {
+		if resync(tc.Conn.(*healthConn).Conn, deadline) == nil {
 			return tc // gomemcache sets its deadline
 		}
 		cs.remove(tc)
 		_ = tc.Conn.Close()
 	}
+}
+
+// The limits of resync's read: the reply to version, and at most
+// resyncLines-1 END lines before it, in at most resyncMax bytes.
+const (
+	resyncLines = 4
+	resyncMax   = 256
+)
+
+// errOutOfStep is resync's error for a connection whose replies it could
+// not bring back in step with its commands.
+var errOutOfStep = errors.New("memcached: a parked connection is out of step with its replies")
+
+// resync writes "version\r\n" on c, the raw connection under a healthConn
+// (its reply is no answer of the server's: a proxy answers version
+// itself), and reads up to the end of the reply's "VERSION ..." line,
+// before deadline: every reply to a command sent before it has come. Only
+// END lines may come before it, the rest of a one-key get's reply that a
+// proxy sent after its error line; anything else (a value, an error, the
+// server's close), more than resyncLines lines or resyncMax bytes, or
+// bytes after the VERSION line, leaves c out of step, and returns an
+// error: the caller closes c. It reads no byte past the VERSION line's
+// end, which is the last c received: gomemcache's reader starts after it.
+//
+// memcached, mcrouter ("VERSION mcrouter ...") and twemproxy from 0.5.0
+// answer version. A proxy that answers it otherwise, or closes the
+// connection (older twemproxy, on a command it does not know), has each
+// parked connection closed, as gomemcache closed it: a dial per refused
+// get, as before parking.
+func resync(c net.Conn, deadline time.Time) error {
+	if err := c.SetDeadline(deadline); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(c, "version\r\n"); err != nil {
+		return err
+	}
+	var buf [resyncMax]byte
+	n, start, lines := 0, 0, 0
+	for n < len(buf) {
+		m, err := c.Read(buf[n:])
+		n += m
+		for {
+			i := bytes.IndexByte(buf[start:n], '\n')
+			if i < 0 {
+				break
+			}
+			line := buf[start : start+i+1]
+			start += i + 1
+			if lines++; lines > resyncLines {
+				return errOutOfStep
+			}
+			switch {
+			case bytes.HasPrefix(line, []byte("VERSION ")):
+				if start != n {
+					return errOutOfStep // a reply nobody asked for
+				}
+				return nil
+			case !bytes.Equal(line, []byte("END\r\n")):
+				return errOutOfStep
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return errOutOfStep
 }
