@@ -123,6 +123,11 @@
 // differs from proxy to proxy, and closes the connection, as do the error
 // replies to other commands.
 //
+// A get whose reply is the value of another key (a connection out of step
+// with its replies, whatever the cause) fails, as a broken reply does, and
+// the Store closes its idle connections: gomemcache would return that
+// value as the key's.
+//
 // A read whose deadline passed takes what the server sent before it fails:
 // a process starved of CPU past the deadline (a GC pause, a loaded machine),
 // whose reply came in time, reads it rather than timing out and counting

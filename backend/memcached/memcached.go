@@ -643,10 +643,7 @@ func (s *Store) readGeneration() (string, error) {
 	now := time.Now()
 	addr := s.servers.of(s.genKey).addr
 	for range 3 {
-		it, err := s.client.Get(s.genKey)
-		if dropped(err) {
-			it, err = s.client.Get(s.genKey)
-		}
+		it, err := s.getItem(s.genKey)
 		if err == nil {
 			n, perr := strconv.ParseUint(string(it.Value), 10, 64)
 			if perr != nil {
@@ -713,13 +710,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return s.getKey(k)
 }
 
-// getKey is Get of the memcached key k: a get, tried once more when a
-// stale pooled connection failed it.
+// getKey is Get of the memcached key k (see getItem).
 func (s *Store) getKey(k string) ([]byte, error) {
-	it, err := s.client.Get(k)
-	if dropped(err) {
-		it, err = s.client.Get(k)
-	}
+	it, err := s.getItem(k)
 	if err != nil {
 		return nil, s.servers.of(k).wrap("get", err)
 	}
@@ -727,6 +720,32 @@ func (s *Store) getKey(k string) ([]byte, error) {
 		return []byte{}, nil
 	}
 	return unpad(it.Value), nil
+}
+
+// errOtherKey is getItem's error for a reply that was another key's value.
+var errOtherKey = errors.New("memcached: the server answered with another key's value (the connection was out of step with its replies; the idle connections were closed)")
+
+// getItem is gomemcache's Get of the memcached key k, tried once more when
+// a stale pooled connection failed it, which fails with errOtherKey when
+// the item read is another key's: gomemcache's Get returns the first item
+// of the reply, whatever its key, and a connection out of step with its
+// replies (one reading the reply to an earlier command) would serve one
+// key's value as another's. The connection that read it is back in
+// gomemcache's pool, out of step still: every idle connection is closed
+// (gomemcache's Client.Close, after which the client works on), at the
+// cost of a dial each. The error is a failure, not a miss: it counts, as
+// any reply that breaks the protocol does, in the caching package's
+// breaker, but not against the server's health.
+func (s *Store) getItem(k string) (*memcache.Item, error) {
+	it, err := s.client.Get(k)
+	if dropped(err) {
+		it, err = s.client.Get(k)
+	}
+	if err == nil && it.Key != k {
+		_ = s.client.Close()
+		return nil, errOtherKey
+	}
+	return it, err
 }
 
 // unpad returns v without the spaces memcached pads a counter with. incr
