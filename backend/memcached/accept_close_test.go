@@ -16,22 +16,7 @@ import (
 // listenServing returns the address of a loopback listener that hands each
 // connection it accepts to serve, and the count of connections accepted.
 func listenServing(t *testing.T, serve func(net.Conn)) (string, *atomic.Int64) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	accepts := new(atomic.Int64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepts.Add(1)
-			go serve(c)
-		}
-	}()
-	return ln.Addr().String(), accepts
+	return testutil.Serve(t, serve)
 }
 
 // answerEach answers each read of c with line, until c fails.

@@ -15,29 +15,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // fakeServer starts a memcached stand-in on a loopback port, which serves
-// each connection with serve, and returns its address.
+// each connection with serve (and closes it after), and returns its
+// address.
 func fakeServer(t *testing.T, serve func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-			go func() {
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	addr, _ := testutil.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		serve(c)
+	})
+	return addr
 }
 
 // fakeStore returns a Store whose one server is addr, its namespace
