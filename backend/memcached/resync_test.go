@@ -30,10 +30,11 @@ func fakeServer(t *testing.T, serve func(c net.Conn)) string {
 }
 
 // fakeStore returns a Store whose one server is addr, its namespace
-// generation set (no call reads it), and its dial count.
+// generation set (no call reads it), its Timeout long enough for a loaded
+// machine (no call here waits it out), and its dial count.
 func fakeStore(t *testing.T, addr string) (*Store, func() int64) {
 	t.Helper()
-	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour})
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	s.setGeneration(1, time.Now())
