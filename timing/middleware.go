@@ -119,9 +119,14 @@ type Report struct {
 	// middlewares pass on) is reported only if it went out: the response
 	// was flushed, or its body passed the buffer net/http holds it in
 	// (2 KiB over HTTP/1, 4 KiB over HTTP/2); otherwise net/http cut the
-	// connection with the status still buffered, and it is 500. The status
-	// written before another panic is reported: a recovering middleware
-	// above has net/http send it (its own 500 comes too late).
+	// connection with the status still buffered, and it is 500. That
+	// reading assumes the middleware is handed net/http's own writer: a
+	// middleware above it that holds the response back longer (compress's
+	// Handler, up to MaxBuffer of output; a response cache) may still hold
+	// a status reported as sent when the handler aborts, and the client
+	// gets none. Put the middleware outermost where these reports matter.
+	// The status written before another panic is reported: a recovering
+	// middleware above has net/http send it (its own 500 comes too late).
 	Status int
 	// Bytes is the number of body bytes written through the middleware.
 	Bytes int64
@@ -230,7 +235,9 @@ const (
 // statusSent reports whether the status committed went out to the client
 // before the handler was aborted (a panic or runtime.Goexit): net/http
 // sends nothing of a response it still buffers when it cuts the
-// connection (or resets the HTTP/2 stream).
+// connection (or resets the HTTP/2 stream). It mirrors net/http's own
+// buffers, and so is optimistic below a writer that buffers more (see
+// Report.Status): no interface tells what a writer above still holds.
 func (w *writer) statusSent(r *http.Request) bool {
 	limit := int64(http1Buffer)
 	if r.ProtoMajor >= 2 {
