@@ -323,8 +323,10 @@ type NearToken struct {
 	// Seq is the near cache's count of invalidations when the token was
 	// taken; 0 means the near cache keeps nothing now.
 	Seq uint64
-	// At is when the token was taken, in Unix nanoseconds of the near
-	// cache's clock: the age of what StoreNear keeps counts from it.
+	// At is when the token was taken, in nanoseconds on the near cache's
+	// clock from an origin of its choosing (backend/near: since its Store
+	// was made, on the monotonic clock by default): the age of what
+	// StoreNear keeps counts from it.
 	At int64
 }
 

@@ -35,7 +35,11 @@ type Options struct {
 	// DefaultMaxStale (1s). Negative is an error.
 	MaxStale time.Duration
 	// Clock returns the current time; tests inject a fake one to move
-	// MaxStale by hand. Default time.Now.
+	// MaxStale by hand. Only the differences between its readings matter.
+	// Default time.Now, whose differences are read on the monotonic clock:
+	// a step of the wall clock during a remote read neither lengthens nor
+	// shortens MaxStale. An injected clock's readings are taken as they
+	// are; one that goes back while a read runs counts as no time passed.
 	Clock func() time.Time
 	// Logger receives a record when the near cache goes out of use because
 	// the watch of the remote store failed (Warn, with the error

@@ -87,7 +87,10 @@ type Store struct {
 	mem      *simple.Store
 	maxStale time.Duration
 	clock    func() time.Time
-	seed     maphash.Seed
+	// start is the clock's reading when the Store was made: a token's At
+	// is the time since (see NearToken).
+	start time.Time
+	seed  maphash.Seed
 
 	// seq counts the drops and emptyings, from 1: a token holds its value.
 	seq atomic.Uint64
@@ -172,6 +175,7 @@ func New(remote backend.Backend, opts Options) (*Store, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	s.start = s.clock()
 	s.seq.Store(1)
 	w, ok := remote.(Watcher)
 	if !ok {
@@ -294,15 +298,24 @@ func (s *Store) LoadNear(key string, now time.Time) (any, bool) {
 
 // NearToken returns the token to take before a remote read whose results
 // StoreNear will keep: it holds the count of drops so far (0 while the near
-// cache is bypassed) and the time.
+// cache is bypassed) and the time, as the nanoseconds since the Store was
+// made (elapsed).
 func (s *Store) NearToken() backend.NearToken {
 	var t backend.NearToken
 	if s.watching.Load() {
 		t.Seq = s.seq.Load()
 	}
-	t.At = s.clock().UnixNano()
+	t.At = int64(s.elapsed())
 	return t
 }
+
+// elapsed is the time since the Store was made. With the default clock,
+// time.Now, it is read on the monotonic clock, which a step of the wall
+// clock (an NTP step, a virtual machine resumed) does not move: a value
+// read while the wall clock went back is kept MaxStale from the start of
+// its read, not from its end. An Options.Clock's readings are taken as
+// they are.
+func (s *Store) elapsed() time.Duration { return s.clock().Sub(s.start) }
 
 // StoreNear keeps v under key for at most ttl (0: no limit of the
 // caller's) and at most MaxStale after t was taken, unless key (or another
@@ -310,9 +323,10 @@ func (s *Store) NearToken() backend.NearToken {
 // since t was taken: then it keeps nothing. A value too large for memory
 // is not kept either.
 func (s *Store) StoreNear(key string, v any, size int, ttl time.Duration, t backend.NearToken) {
-	// A clock stepped back since t (a wall clock's step) counts as no time
-	// passed, never as more life.
-	left := s.maxStale - max(time.Duration(s.clock().UnixNano()-t.At), 0)
+	// A clock stepped back since t (an Options.Clock's; time.Now's
+	// monotonic reading is not) counts as no time passed, never as more
+	// life.
+	left := s.maxStale - max(s.elapsed()-time.Duration(t.At), 0)
 	if t.Seq == 0 || left <= 0 {
 		s.refused.Add(1)
 		return
