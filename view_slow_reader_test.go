@@ -77,7 +77,10 @@ func TestCachedSlowReaderLeaderDoesNotBlockWaiters(t *testing.T) {
 		}
 		returned.Add(1)
 	})
-	srv := httptest.NewServer(c.Cached(time.Minute, MaxBodySize(2*slowReaderBody), CacheStatusHeader("X-Cache"))(h))
+	// The run writes 24 MiB, seconds under -race on a loaded machine: a
+	// CollapseTimeout of a minute, so that the waiter waits for it rather
+	// than giving up after the default 5 s and running the handler itself.
+	srv := httptest.NewServer(c.Cached(time.Minute, MaxBodySize(2*slowReaderBody), CacheStatusHeader("X-Cache"), CollapseTimeout(time.Minute))(h))
 	t.Cleanup(srv.Close)
 
 	stalledClient(t, srv.Listener.Addr().String(), "/export")
