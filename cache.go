@@ -205,8 +205,9 @@ type Options struct {
 // failures again, and the breaker opens. Likewise a call a server refused
 // for its key while it answers the others normally, with
 // backend.ErrKeyRefused (a memcached proxy one of whose upstreams is dead;
-// a filesystem entry this process may not read): the store is up, and the
-// call fails open without counting.
+// a filesystem entry this process may not read; a key longer than a Redis
+// server reads, which the Redis store refuses without sending it): the
+// store is up, and the call fails open without counting.
 type BreakerOptions struct {
 	// Threshold is how many consecutive failures, of any operations or of
 	// one, open the breaker. Zero means 5; negative turns the breaker off.

@@ -70,8 +70,9 @@ var (
 	// with an error while it goes on answering other keys normally: a
 	// proxy in front of several servers (mcrouter, twemproxy, memcached's
 	// proxy mode) answers so for the keys of an upstream that is dead; the
-	// filesystem store, for an entry file this process may not read. The
-	// store is up: the caching package's circuit breaker counts the call
+	// filesystem store, for an entry file this process may not read; the
+	// Redis store, without sending it, for a key longer than its server
+	// reads (proto-max-bulk-len). The store is up: the caching package's circuit breaker counts the call
 	// neither as a success nor as a failure, and the call fails open (it
 	// counts in the Cache's Stats.Errors, as any error swallowed so). A
 	// server whose every reply is an error is down, and its errors are no

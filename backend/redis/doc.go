@@ -195,7 +195,17 @@
 // every master's or shard's): the same error and removal as for a value
 // over maxmemory below (backend.ErrValueTooLarge, which a Cache's breaker
 // does not count; Set and SetMany remove the older value, Add leaves the
-// key as it was), and the connection is kept. Stats reports -1 for every
+// key as it was), and the connection is kept. A key (with the prefix)
+// longer than proto-max-bulk-len, which Redis does not read either, is
+// refused the same way, without being sent, for every call that names it
+// (Get, Set, Add, Incr, Has, Delete, GetMany, SetMany), but with an error
+// wrapping backend.ErrKeyRefused (the server serves the other keys, and a
+// Cache's breaker counts the call neither as a success nor as a failure;
+// nothing is removed, as no entry can be under such a key): GetMany reads
+// the call's other keys (a *backend.GetManyError names those refused),
+// and Delete and SetMany make the call's other deletes and writes. Keys
+// under 1 MiB, the least proto-max-bulk-len can be, cost one comparison;
+// a longer one reads the server's limits as a large value does. Stats reports -1 for every
 // field: what Redis knows (INFO) is about the whole server, not this
 // prefix. Add is atomic; SetMany is not (on error some items may be
 // stored). Clear is not atomic either: keys written while it runs may

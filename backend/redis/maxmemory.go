@@ -296,6 +296,64 @@ func parseBytes(name, s string) (int64, error) {
 	return n, nil
 }
 
+// keyCheckMin is the shortest key (with the prefix) that the Store checks
+// against the server's proto-max-bulk-len: 1 MiB, the least Redis allows
+// that setting, so that a shorter key, any key in practice, costs one
+// comparison.
+const keyCheckMin = 1 << 20
+
+// keyGuard returns the refusal, by operation op, of a key of n bytes (with
+// the prefix) that the Store does not send: one longer than the server's
+// proto-max-bulk-len, which Redis does not read, keys included (it answers
+// "ERR Protocol error: invalid bulk length" and closes the connection). The
+// refusal wraps backend.ErrKeyRefused: the server serves the other keys,
+// and a Cache's breaker counts it neither as a success nor as a failure. A
+// key of keyCheckMin bytes or more reads the server's limits as a large
+// value does (serverLimits). It returns nil for a key to send.
+func (b *Store) keyGuard(ctx context.Context, op string, n int) error {
+	if n < keyCheckMin {
+		return nil // inlined: no call for a key of common length
+	}
+	return b.keyOverBulk(ctx, op, n)
+}
+
+// keyOverBulk is keyGuard for a key of keyCheckMin bytes or more.
+func (b *Store) keyOverBulk(ctx context.Context, op string, n int) error {
+	_, bulk := b.serverLimits(ctx)
+	if int64(n) <= bulk {
+		return nil
+	}
+	return fmt.Errorf("redisstore: %s: %w: a key of %d bytes (with the prefix) is over the server's proto-max-bulk-len (%d bytes), the longest argument Redis reads; not sent",
+		op, backend.ErrKeyRefused, n, bulk)
+}
+
+// keysGuard is keyGuard for the keys of a call on several (without the
+// prefix): it returns the positions of those refused, in order, and the
+// refusal of the last one; none and nil (one comparison a key) when every
+// key is to be sent.
+func (b *Store) keysGuard(ctx context.Context, op string, keys []string) (refused []int, err error) {
+	for i, k := range keys {
+		if kerr := b.keyGuard(ctx, op, len(b.prefix)+len(k)); kerr != nil {
+			refused, err = append(refused, i), kerr
+		}
+	}
+	return refused, err
+}
+
+// without returns keys less those at the positions skip (ascending), and
+// the position in keys of each one it returns.
+func without(keys []string, skip []int) (rest []string, at []int) {
+	rest, at = make([]string, 0, len(keys)-len(skip)), make([]int, 0, len(keys)-len(skip))
+	for i, k := range keys {
+		if len(skip) > 0 && skip[0] == i {
+			skip = skip[1:]
+			continue
+		}
+		rest, at = append(rest, k), append(at, i)
+	}
+	return rest, at
+}
+
 // guard returns the refusal, by operation op, of a value of n bytes that
 // the Store does not send: one over the server's proto-max-bulk-len (which
 // Redis answers with "ERR Protocol error: invalid bulk length" and by

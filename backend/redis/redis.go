@@ -199,6 +199,9 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
 	}
+	if err := b.keyGuard(ctx, "get", len(b.prefix)+len(key)); err != nil {
+		return nil, err
+	}
 	v, err := b.client.Get(ctx, b.prefix+key).Bytes()
 	if err != nil {
 		// WRONGTYPE as a miss, not an error: a Cache counts an error as its
@@ -226,6 +229,9 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	if err := backend.CheckTTL(ttl); err != nil {
 		return fmt.Errorf("redisstore: set: %w", err)
+	}
+	if err := b.keyGuard(ctx, "set", len(b.prefix)+len(key)); err != nil {
+		return err // a key the server cannot read holds nothing to remove
 	}
 	if err := b.guard(ctx, "set", len(value)); err != nil {
 		return b.refuse(ctx, err, key)
@@ -331,6 +337,9 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	if err := backend.CheckTTL(ttl); err != nil {
 		return false, fmt.Errorf("redisstore: add: %w", err)
+	}
+	if err := b.keyGuard(ctx, "add", len(b.prefix)+len(key)); err != nil {
+		return false, err
 	}
 	if err := b.guard(ctx, "add", len(value)); err != nil {
 		return false, err // removes nothing, as the server's refusal
@@ -552,6 +561,16 @@ func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
+	if refused, kerr := b.keysGuard(ctx, "delete", keys); refused != nil {
+		// The others are deleted; a real failure of theirs is reported
+		// rather than the refusal, for the breaker to see it.
+		rest, _ := without(keys, refused)
+		n, err := b.DeleteCount(ctx, rest...)
+		if err != nil {
+			return n, err
+		}
+		return n, kerr
+	}
 	full := b.keys(keys)
 	var n int64
 	err := b.deleting(func() error {
@@ -605,7 +624,9 @@ func refusedUnlink(err error) bool {
 // GetMany returns one slot per key, nil for a miss. On a single node (and
 // behind Sentinel) it is one MGET. On a Cluster, where MGET cannot span hash
 // slots, it is one MGET per slot, sent in one pipeline: one round trip to
-// each node involved, concurrently.
+// each node involved, concurrently. Keys longer than the server reads
+// (proto-max-bulk-len, with the prefix) are not sent: the others are read,
+// and a *backend.GetManyError wrapping backend.ErrKeyRefused names them.
 func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
@@ -613,6 +634,9 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	if len(keys) == 0 {
 		return out, nil
+	}
+	if refused, kerr := b.keysGuard(ctx, "getmany", keys); refused != nil {
+		return b.getManyRefused(ctx, keys, refused, kerr)
 	}
 	batches, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.SliceCmd {
 		return c.MGet(ctx, keys...)
@@ -634,6 +658,25 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// getManyRefused is GetMany of keys some of which, at the positions refused,
+// were refused with kerr (keysGuard): the others are read, and their
+// values returned with a *backend.GetManyError that names the refused
+// keys; a real failure of the others is the error of the whole call, as
+// it would be without the refused keys.
+func (b *Store) getManyRefused(ctx context.Context, keys []string, refused []int, kerr error) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	if rest, at := without(keys, refused); len(rest) > 0 {
+		vs, err := b.GetMany(ctx, rest)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range vs {
+			out[at[i]] = v
+		}
+	}
+	return out, &backend.GetManyError{Unread: refused, Keys: len(keys), Err: kerr}
 }
 
 // SetMany stores the items with one SET ... PX each, all in one pipeline. It
@@ -664,12 +707,18 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	// OOM, are refused without sending them (guard): one the server does
 	// not read would cost the pipeline its connection, and the items after
 	// it. A nil command stands for each.
+	// An item whose key is longer than the server reads (keyGuard) is
+	// not sent either, and removes nothing: no entry can be under it.
 	var refused []string
-	var oom, other error
+	var oom, other, keyErr error
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.StatusCmd, len(items))
 	sent := 0
 	for i, it := range items {
+		if err := b.keyGuard(ctx, "setmany", len(b.prefix)+len(it.Key)); err != nil {
+			keyErr = err
+			continue
+		}
 		if err := b.guard(ctx, "setmany", len(it.Value)); err != nil {
 			refused = append(refused, it.Key)
 			oom = err
@@ -684,7 +733,7 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		_, err = pipe.Exec(ctx)
 	}
 	if err == nil && len(refused) == 0 {
-		return nil
+		return keyErr
 	}
 	// Items refused with OOM are refused as Set refuses one: their older
 	// values are removed, and the error wraps backend.ErrValueTooLarge
@@ -703,11 +752,16 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 			other = cerr
 		}
 	}
+	// A real failure is reported alone, ahead of a refused key, for the
+	// breaker to see it (backend.Neutral).
 	if len(refused) == 0 {
 		return fail("setmany", err)
 	}
 	if other != nil {
 		return b.refuse(ctx, fail("setmany", other), refused...)
+	}
+	if keyErr != nil {
+		oom = errors.Join(oom, keyErr)
 	}
 	return b.refuse(ctx, oom, refused...)
 }
@@ -725,6 +779,9 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if b.closed.Load() {
 		return 0, errClosed
+	}
+	if err := b.keyGuard(ctx, "incr", len(b.prefix)+len(key)); err != nil {
+		return 0, err
 	}
 	cmd := redis.NewIntCmd(ctx, "incrby", b.prefix+key, delta)
 	_ = b.processNoRetry(ctx, noRetryIntCmd{cmd})
@@ -773,6 +830,9 @@ func isWrongType(err error) bool {
 func (b *Store) Has(ctx context.Context, key string) (bool, error) {
 	if b.closed.Load() {
 		return false, errClosed
+	}
+	if err := b.keyGuard(ctx, "has", len(b.prefix)+len(key)); err != nil {
+		return false, err
 	}
 	t, err := b.client.Type(ctx, b.prefix+key).Result()
 	if err != nil {
