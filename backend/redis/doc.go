@@ -243,7 +243,8 @@
 // CONFIG to. A maxmemory of 0 (no limit) guards nothing. When maxmemory
 // cannot be read (an ACL that denies CONFIG and INFO, a server down) the
 // writes go on as without the guard, and the Store asks again only a
-// minute (5 s after an error other than a refusal) later. As a second
+// minute (5 s after an error other than a refusal, or after a refusal of
+// the moment, such as a busy server's BUSY while a script runs) later. As a second
 // guard, once the server has refused a value of 1 MiB or more with OOM,
 // the Store refuses values as large, for a minute, without sending them,
 // so that a client asking again and again for a response that large does

@@ -55,8 +55,8 @@ import (
 // maxmemory 0 (no limit) guards nothing. When the read fails (an ACL that
 // refuses CONFIG and INFO, a server down or stalled) the Store keeps what
 // it read before (nothing at first: no maxmemory guard, and
-// defaultBulkMax), and reads again only maxmemRetry (a refusal) or
-// maxmemRetryErr (any other error) later, never on every write. Smaller
+// defaultBulkMax), and reads again only maxmemRetry (a refusal:
+// refusedForGood) or maxmemRetryErr (any other error, BUSY included) later, never on every write. Smaller
 // values cost one comparison: neither a clock read nor an atomic load.
 const (
 	maxmemCheckMin = 64 << 10
@@ -125,8 +125,7 @@ func (b *Store) refreshMaxmemory(ctx context.Context) <-chan struct{} {
 		next := now.Add(maxmemEvery)
 		if err != nil {
 			next = now.Add(maxmemRetryErr)
-			var re redis.Error
-			if errors.As(err, &re) {
+			if refusedForGood(err) {
 				next = now.Add(maxmemRetry) // refused: asking again soon would be refused again
 			}
 		} else {
@@ -222,13 +221,12 @@ const defaultBulkMax = 512 << 20
 // proto-max-bulk-len (two commands: CONFIG GET takes several names only
 // from Redis 7, and a client hook sees each as it sees a command of its
 // own), or, once CONFIG was refused (renamed, disabled, or denied by an
-// ACL), INFO memory's maxmemory field and defaultBulkMax, which INFO does
-// not tell. A proto-max-bulk-len refused or not answered is
-// defaultBulkMax too.
+// ACL: refusedForGood), INFO memory's maxmemory field and defaultBulkMax,
+// which INFO does not tell. A proto-max-bulk-len refused so, or not
+// answered, is defaultBulkMax too.
 func (b *Store) nodeLimits(ctx context.Context, c redis.Cmdable) (limits, error) {
 	if !b.maxmemByInfo.Load() {
 		cfg, err := c.ConfigGet(ctx, "maxmemory").Result()
-		var re redis.Error
 		switch {
 		case err == nil:
 			if v, ok := cfg["maxmemory"]; ok {
@@ -240,9 +238,9 @@ func (b *Store) nodeLimits(ctx context.Context, c redis.Cmdable) (limits, error)
 				return limits{maxmem: maxmem, bulk: bulk}, err
 			}
 			// A proxy or a Redis-compatible store may answer with nothing.
-		case errors.As(err, &re):
+		case refusedForGood(err):
 			b.maxmemByInfo.Store(true)
-		default:
+		default: // a refusal of the moment (BUSY) too: CONFIG is asked again
 			return limits{}, err
 		}
 	}
@@ -265,9 +263,8 @@ func (b *Store) nodeLimits(ctx context.Context, c redis.Cmdable) (limits, error)
 // or answers with nothing (a proxy, a Redis-compatible store).
 func (b *Store) nodeBulkMax(ctx context.Context, c redis.Cmdable) (int64, error) {
 	cfg, err := c.ConfigGet(ctx, "proto-max-bulk-len").Result()
-	var re redis.Error
 	switch {
-	case errors.As(err, &re):
+	case refusedForGood(err):
 		return defaultBulkMax, nil
 	case err != nil:
 		return 0, err
@@ -284,6 +281,18 @@ func (b *Store) nodeBulkMax(ctx context.Context, c redis.Cmdable) (int64, error)
 		return defaultBulkMax, nil
 	}
 	return n, nil
+}
+
+// refusedForGood reports whether err is a server's refusal of a command
+// itself (unknown or renamed, denied by an ACL, not spoken by a proxy),
+// which asking again would get again, and not one of the moment, which it
+// sends instead of running any command (a script running past
+// busy-reply-threshold, a data set loading: notRun's): a busy server's
+// "BUSY" once made the Store read INFO for good, which does not tell
+// proto-max-bulk-len, and ask again only a minute later.
+func refusedForGood(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && !notRun(err)
 }
 
 // parseBytes parses the setting name as CONFIG GET and INFO write it:
