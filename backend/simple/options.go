@@ -90,7 +90,10 @@ type Options struct {
 	// called from the goroutine whose write caused the eviction, after the
 	// store's locks are released, so it may call the store; for a
 	// StoreValueDeferred, when its caller calls Evictions.Notify (package
-	// caching does once it has released a lock of its own). Default nil.
+	// caching does once it has released a lock of its own). If it panics
+	// (or calls runtime.Goexit) for a key, the other keys the write evicted
+	// are still told, and then the write panics with OnEvict's first
+	// panic; the write itself is made. Default nil.
 	OnEvict func(key string)
 }
 

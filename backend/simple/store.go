@@ -286,28 +286,30 @@ func (s *Store) checkSize(key string, size int64, onlyIfAbsent bool) error {
 // put stores e, of size size, under key. With onlyIfAbsent it stores
 // nothing if a live entry exists and reports false.
 func (s *Store) put(key string, e *entry, size int64, onlyIfAbsent bool) (bool, error) {
-	ok, evicted, err := s.putHeld(key, e, size, onlyIfAbsent)
-	s.notify(evicted)
+	ok, evicted, dropped, err := s.putHeld(key, e, size, onlyIfAbsent)
+	s.notifyThen(evicted, dropped)
 	return ok, err
 }
 
 // putHeld is put, returning the keys it evicted (collected only where
-// OnEvict is set) for its caller to tell OnEvict (notify).
-func (s *Store) putHeld(key string, e *entry, size int64, onlyIfAbsent bool) (bool, []string, error) {
+// OnEvict is set) for its caller to tell OnEvict (notify), and what a
+// Dropper it dropped panicked with, if one did (shard.unlockKeep), for its
+// caller to raise again.
+func (s *Store) putHeld(key string, e *entry, size int64, onlyIfAbsent bool) (bool, []string, any, error) {
 	h, sh := s.hash(key)
 	var evicted []string
 	collect := s.onEvict != nil
 	sh.mu.Lock()
 	if s.closed.Load() { // closed since checkWrite: Close may have reset sh
 		sh.unlock()
-		return false, nil, backend.ErrClosed
+		return false, nil, nil, backend.ErrClosed
 	}
 	loc, old := sh.lookup(key, h)
 	if old != nil {
 		live := old.expireAt == 0 || !expired(old.expireAt, s.now())
 		if onlyIfAbsent && live {
 			sh.unlock()
-			return false, nil, nil
+			return false, nil, nil, nil
 		}
 		// Overwrite in place: a rewrite of a live key counts as a use.
 		sh.replace(loc, old, e, size)
@@ -317,15 +319,80 @@ func (s *Store) putHeld(key string, e *entry, size int64, onlyIfAbsent bool) (bo
 		evicted = sh.makeRoom(1, size, noLoc, s.now, collect, nil)
 		sh.insert(e, h, loc, size)
 	}
-	sh.unlock()
-	return true, evicted, nil
+	return true, evicted, sh.unlockKeep(), nil
 }
 
-// notify calls OnEvict for the evicted keys; no lock is held.
-func (s *Store) notify(evicted []string) {
-	for _, k := range evicted {
-		s.onEvict(k)
+// unlockNotify releases sh's lock and tells OnEvict of the keys evicted
+// under it (notifyThen).
+func (s *Store) unlockNotify(sh *shard, evicted []string) {
+	s.notifyThen(evicted, sh.unlockKeep())
+}
+
+// notifyThen tells OnEvict of the keys evicted (notify), and then raises
+// again dropped, what a Dropper panicked with under the lock, if it is not
+// nil: that panic does not keep the evicted keys from OnEvict.
+func (s *Store) notifyThen(evicted []string, dropped any) {
+	if dropped != nil {
+		defer panic(dropped)
 	}
+	s.notify(evicted)
+}
+
+// notify calls OnEvict for the evicted keys; no lock is held. Every key is
+// told even when OnEvict panics for one: the first panic is raised again
+// once all are (a Dropper's panic is kept so too: see shard.drop). An
+// OnEvict that calls runtime.Goexit has the keys after its own told as the
+// goroutine ends.
+func (s *Store) notify(evicted []string) {
+	var (
+		first    any
+		panicked bool
+		i        int
+	)
+	defer func() {
+		// Reached with i short of the end only when OnEvict called
+		// runtime.Goexit for evicted[i].
+		if i < len(evicted) {
+			s.tellRest(evicted[i+1:])
+		}
+	}()
+	for ; i < len(evicted); i++ {
+		if r, ok := s.tellEvict(evicted[i]); ok && !panicked {
+			first, panicked = r, true
+		}
+	}
+	if panicked {
+		panic(first)
+	}
+}
+
+// tellRest calls OnEvict for keys while the goroutine ends (an OnEvict
+// called runtime.Goexit): a panic is dropped, as it would end nothing
+// more, and another Goexit goes on with the keys after its own.
+func (s *Store) tellRest(keys []string) {
+	i := 0
+	defer func() {
+		if i < len(keys) {
+			s.tellRest(keys[i+1:])
+		}
+	}()
+	for ; i < len(keys); i++ {
+		s.tellEvict(keys[i])
+	}
+}
+
+// tellEvict calls OnEvict for key and returns what it panicked with, if it
+// did.
+func (s *Store) tellEvict(key string) (r any, panicked bool) {
+	returned := false
+	defer func() {
+		if !returned {
+			r, panicked = recover(), true
+		}
+	}()
+	s.onEvict(key)
+	returned = true
+	return nil, false
 }
 
 // deleteKey removes key and reports whether it held a live entry.
@@ -497,8 +564,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		evicted = sh.makeRoom(1, size, noLoc, s.now, collect, nil)
 		sh.insert(newBytesEntry(key, value, 0), h, loc, size)
 	}
-	sh.unlock()
-	s.notify(evicted)
+	s.unlockNotify(sh, evicted)
 	return n, nil
 }
 
@@ -604,7 +670,13 @@ func (s *Store) StoreValueDeferred(key string, v any, size int, ttl time.Duratio
 	if err := s.checkValue(key, size, ttl, false); err != nil {
 		return Evictions{}, err
 	}
-	_, evicted, err := s.putHeld(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), false)
+	_, evicted, dropped, err := s.putHeld(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), false)
+	if dropped != nil {
+		// OnEvict is not called here (see above), and the caller gets no
+		// Evictions to tell it: a Dropper's panic loses them, as it ends
+		// the caller's call.
+		panic(dropped)
+	}
 	if len(evicted) == 0 {
 		return Evictions{}, err
 	}
@@ -707,8 +779,7 @@ func (s *Store) ResizeValue(key string, v any, size int) bool {
 		sh.bytes += sz - old.size()
 		evicted = sh.makeRoom(0, 0, loc, s.now, collect, nil)
 	}
-	sh.unlock()
-	s.notify(evicted)
+	s.unlockNotify(sh, evicted)
 	return true
 }
 
