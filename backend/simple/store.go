@@ -601,14 +601,23 @@ func (s *Store) LoadValue(key string) (any, bool) { return s.loadValue(key, 0) }
 
 // LoadValueAt is LoadValue with the caller's reading of time.Now, which the
 // store uses instead of reading its clock (when its clock is time.Now; a
-// store with Options.Clock reads that clock as LoadValue does). A zero now
-// is no reading: the store reads its clock if the entry has an expiry.
+// store with Options.Clock reads that clock as LoadValue does). A now
+// without a monotonic clock reading (a zero time, one from time.Unix or
+// Round(0), one decoded, and every time.Now in a testing/synctest bubble)
+// is no reading: the store reads its clock if the entry has an expiry, as
+// comparing by the wall clock would serve expired entries once the wall
+// clock is stepped back, and expire live ones once it is stepped forward.
 func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
-	if !s.realClock || now.IsZero() {
+	if !s.realClock || !monotonic(now) {
 		return s.loadValue(key, 0)
 	}
 	return s.loadValue(key, int64(now.Sub(s.start)))
 }
+
+// monotonic reports whether t holds a monotonic clock reading, as
+// time.Now's do outside a synctest bubble: Round(0) strips that reading,
+// and changes nothing else.
+func monotonic(t time.Time) bool { return t != t.Round(0) }
 
 // LoadValueBytesAt is LoadValueAt for a key held in a byte slice, which it
 // reads only during the call and does not keep: a caller that builds its
