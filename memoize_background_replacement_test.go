@@ -121,7 +121,10 @@ func TestMemoizeSupersededBackgroundRefreshKeepsNewerWrite(t *testing.T) {
 // never the caller's, and stores after the Set's (it began after it). The
 // Set's write is released once the refresh has read the entry again
 // (replacedSince, 4ceda5b), finding the one the hit read: one that found
-// the Set's would compute nothing.
+// the Set's would compute nothing. Every wait is bounded (a liveness
+// bound, not a timing assertion): the wait for the refresh's read once
+// hung a run for 12 minutes; one that ends now fails with what the refresh
+// had done.
 func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
@@ -129,12 +132,21 @@ func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
 			var stale atomic.Bool
 			env := newSetOrderEnv(t, st.open, staleWhile(&stale, "old")...)
 			checked := make(chan bool, 1)
-			memoRefreshCheckedHook = func(key string, replaced bool) {
+			var asked atomic.Bool
+			memoRefreshAskedHook = func(key string) {
 				if key == env.key {
-					checked <- replaced
+					asked.Store(true)
 				}
 			}
-			t.Cleanup(func() { memoRefreshCheckedHook = nil })
+			memoRefreshCheckedHook = func(key string, replaced bool) {
+				if key == env.key {
+					select {
+					case checked <- replaced:
+					default: // a second refresh: the first one's answer is the one read
+					}
+				}
+			}
+			t.Cleanup(func() { memoRefreshAskedHook, memoRefreshCheckedHook = nil, nil })
 			inWrite, releaseWrite := holdWrite(env, false)
 			setDone := make(chan error, 1)
 			go func() { setDone <- env.m.Set(ctx, 1, "set") }()
@@ -154,9 +166,24 @@ func TestMemoizeStaleHitDoesNotWaitForWrite(t *testing.T) {
 			case <-time.After(10 * time.Second): // a liveness bound, not a timing assertion
 				t.Error("the stale hit waited for the write in progress")
 			}
-			require.False(t, <-checked, "the refresh found the entry the hit read")
+			select {
+			case replaced := <-checked:
+				require.False(t, replaced, "the refresh found the entry the hit read")
+			case <-time.After(10 * time.Second): // a liveness bound, as above
+				env.m.refreshMu.Lock()
+				running := len(env.m.refreshing)
+				env.m.refreshMu.Unlock()
+				close(releaseWrite) // for the Set, and for a refresh that waits for it
+				t.Fatalf("the background refresh did not read the entry again: refresh asked for: %v; refreshes running: %d (0 with one asked: it ended before its read, or a panic there was logged to the discarded log)",
+					asked.Load(), running)
+			}
 			close(releaseWrite)
-			require.NoError(t, <-setDone)
+			select {
+			case err := <-setDone:
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second): // a liveness bound, as above
+				t.Fatal("the Set did not return once its write was released")
+			}
 			awaitBackgroundDone(t, env)
 			assertPeek(t, env, "new", "the refresh, begun after the Set, stores after it")
 		})
