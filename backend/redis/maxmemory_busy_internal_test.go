@@ -3,7 +3,6 @@ package redisstore
 import (
 	"bytes"
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
-	"github.com/go-caching/caching/internal/testutil"
 )
 
 // A server busy with a long script answers CONFIG GET with "BUSY": a
@@ -23,19 +21,16 @@ import (
 // again as soon as after any other failed read (maxmemRetryErr), with
 // CONFIG, and the server's own proto-max-bulk-len guards the writes after.
 func TestMaxmemoryBusyServerIsAskedAgainWithConfig(t *testing.T) {
-	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
-		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--proto-max-bulk-len", "1mb", "--busy-reply-threshold", "1"}
-	})
-	b, err := New(Options{URL: "redis://" + srv.Addr + "?read_timeout=10s&write_timeout=10s", Prefix: "busy"})
+	addr := bulkLimitedRedis(t, "--busy-reply-threshold", "1")
+	b, err := New(Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s", Prefix: "busy"})
 	require.NoError(t, err)
 	defer b.Close()
 	ctx := context.Background()
 	require.NoError(t, b.Set(ctx, "warm", []byte("x"), time.Minute)) // the pool is up
 
-	runner := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	runner := redis.NewClient(&redis.Options{Addr: addr})
 	defer runner.Close()
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := redis.NewClient(&redis.Options{Addr: addr})
 	defer admin.Close()
 	script := make(chan error, 1)
 	go func() { script <- runner.Eval(ctx, "while true do end", nil).Err() }()

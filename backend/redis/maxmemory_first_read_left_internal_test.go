@@ -14,6 +14,17 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
+// bulkLimitedRedis starts a redis-server whose proto-max-bulk-len is
+// 1 MiB, with the extra arguments, and returns its address.
+func bulkLimitedRedis(t *testing.T, extra ...string) string {
+	t.Helper()
+	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
+		return append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--proto-max-bulk-len", "1mb"}, extra...)
+	})
+	return srv.Addr
+}
+
 // The first large write's caller leaves while the server's limits are
 // first read (the read stalls): that write goes on without the guard (it
 // is not sent: its context has ended), but the read goes on without it,
@@ -21,15 +32,12 @@ import (
 // the 512 MiB assumed before: a value over the server's proto-max-bulk-len
 // is refused, not sent for a minute until the next read.
 func TestMaxmemoryFirstReadLeftByItsCallerGuardsTheNextWrite(t *testing.T) {
-	srv := testutil.StartProcess(t, "redis-server", func(port int) []string {
-		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--proto-max-bulk-len", "1mb"}
-	})
+	addr := bulkLimitedRedis(t)
 	release := make(chan struct{})
 	var releaseOnce sync.Once
 	free := func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(free)
-	p, stalled := startMaxmemStaller(t, srv.Addr, release)
+	p, stalled := startMaxmemStaller(t, addr, release)
 	b, err := New(Options{URL: "redis://" + p.Addr() + "?read_timeout=10s&write_timeout=10s", Prefix: "left"})
 	require.NoError(t, err)
 	defer b.Close()
