@@ -81,9 +81,11 @@ type Stats struct {
 	LeaseTimeouts int64 `json:"lease_timeouts"`
 	// CollapseTimeouts counts the view requests that waited
 	// CollapseTimeout for another request's run of their key in this
-	// process and ran the handler themselves (their response served, not
-	// stored; each counts in Misses too). Many of them tell of runs slower
-	// than CollapseTimeout: a slow origin, or requests made slow on purpose.
+	// process and ran the handler themselves (each counts in Misses too):
+	// those that took the run over (their response stored) and those
+	// that ran on their own (served, not stored). Many of them tell of
+	// runs slower than CollapseTimeout: a slow origin, or requests made
+	// slow on purpose.
 	CollapseTimeouts int64 `json:"collapse_timeouts"`
 	// PendingInvalidations is the number of keys whose invalidation failed
 	// (InvalidateOnWrite's, InvalidateTags, InvalidatePath, Forget,

@@ -121,7 +121,9 @@ import (
 //     context ends otherwise (a deadline) runs the handler itself with that
 //     context, as without the cache (BYPASS, not stored). A waiter waits
 //     at most CollapseTimeout (default 5 s), then runs the handler itself
-//     (a MISS, not stored), while the run it waited for stores its own.
+//     (a MISS): the first to give up on a run that has gone on that long
+//     takes it over, and its response is stored and answers the others,
+//     the run it took over storing nothing; the others' are not stored.
 //     A response refused only because MaxVariants variants are stored still goes to
 //     the requests that vary alike; in a SharedCache view without UserKey, a
 //     request with Authorization runs the handler itself.
@@ -987,12 +989,14 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	// would wait for it, then each run the handler.
 	mayLead := !st.joinOnly
 	// CollapseTimeout bounds the request's waits together, from the first:
-	// a chain of leaders whose clients leave, or a rekey to its variant,
-	// does not start it again.
-	var patience *time.Timer
+	// a chain of leaders whose clients leave, a takeover, or a rekey to its
+	// variant, does not start it again. The real clock's: Options.Clock
+	// tells the time and makes no timers.
+	var patience chan struct{}
+	var stopPatience func() bool
 	defer func() {
-		if patience != nil {
-			patience.Stop()
+		if stopPatience != nil {
+			stopPatience()
 		}
 	}()
 	for {
@@ -1007,18 +1011,20 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		}
 		if patience == nil && v.cfg.collapse > 0 {
-			patience = time.NewTimer(v.cfg.collapse)
+			ch := make(chan struct{})
+			patience, stopPatience = ch, time.AfterFunc(v.cfg.collapse, func() { close(ch) }).Stop
 		}
-		var giveUp <-chan time.Time
-		if patience != nil {
-			giveUp = patience.C
-		}
-		res, how := call.wait(r.Context(), r, giveUp)
+		res, how := call.wait(r.Context(), r, patience)
 		switch {
 		case how == waitEnded:
 			v.ended(w, r, st) // its context ended while it waited
 			return
 		case how == waitGaveUp:
+			if next := v.takeOver(st, call); next != nil {
+				v.c.stats.collapseTimeouts.Add(1)
+				v.lead(w, r, st, next) // its response is stored, for the others
+				return
+			}
 			v.gaveUp(w, r, st)
 			return
 		case res.retry:
@@ -1095,8 +1101,21 @@ func (v *view) ended(w http.ResponseWriter, r *http.Request, st *runState) {
 	v.run(w, r, st)
 }
 
+// takeOver returns the new call that st's request leads when it may take
+// over call, the run it gave up waiting for (viewFlight.takeOver), or nil.
+// A request that may not lead a flight (joinOnly: a Range, whose response
+// the others may not reuse) takes none over: they would wait for it.
+func (v *view) takeOver(st *runState, call *viewCall) *viewCall {
+	if st.joinOnly {
+		return nil
+	}
+	return v.flight.takeOver(call, v.cfg.collapse)
+}
+
 // gaveUp answers a request that waited CollapseTimeout for another
-// request's run of its key (the leader of its process's flight): the
+// request's run of its key (the leader of its process's flight) and may
+// not take it over (viewFlight.takeOver: the run is younger, or its leader
+// waits for another process's lease): the
 // handler runs for it, as for a miss (MISS, counted as one), but its
 // response is not stored, nor handed to anyone: the leader's run goes on,
 // releases the other waiters and stores its own response as before. A
@@ -1330,6 +1349,10 @@ func (v *view) releaseIfLeft(r *http.Request, call *viewCall) (stop func() bool)
 // reasonFiltered is the reason of a response that StoreIf refused.
 const reasonFiltered httpcache.Reason = "filter"
 
+// reasonTakenOver is the reason of a response not stored because a waiter
+// took its run's flight over (viewFlight.takeOver).
+const reasonTakenOver httpcache.Reason = "taken-over"
+
 // reasonBackend is the reason of a response not stored because the tag
 // versions it would record could not be read.
 const reasonBackend httpcache.Reason = "backend"
@@ -1469,6 +1492,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// (runExt). Told at the refusal itself: a 304 made of it ends a
 		// proxy's run with a panic (below), before Finish.
 		status := 0 // as judged: OnFail comes before the status is written
+		mark := func() {
+			// Only a run that may store marks the key: not one taken over
+			// (superseded), which stores nothing, the run that took it over
+			// deciding.
+			if !v.flight.superseded(st.call) {
+				v.passed.mark(st.f.key, v.c.clock())
+			}
+		}
 		check, onFail := rec.Check, rec.OnFail
 		rec.Check = func(code int, h http.Header) httpcache.Reason {
 			status = code
@@ -1483,14 +1514,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				// tells).
 				if _, r200 := x.rules.Response(x.client, http.StatusOK, h, x.reqTime, x.respTime); r200 != httpcache.ReasonNoFreshness &&
 					refusedForItself(x, http.StatusOK, r200) {
-					v.passed.mark(st.f.key, v.c.clock())
+					mark()
 				}
 			}
 			return reason
 		}
 		rec.OnFail = func(reason httpcache.Reason) {
 			if refusedForItself(x, status, reason) {
-				v.passed.mark(st.f.key, v.c.clock())
+				mark()
 			}
 			onFail(reason)
 		}
@@ -1512,7 +1543,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			if x := st.ext; v.sh != nil && x != nil && !x.fr.Reusable() {
 				v.flight.release(call, viewResult{})
-				v.solo.mark(st.f.key, v.c.clock())
+				if !v.flight.superseded(call) { // the new leader's run decides
+					v.solo.mark(st.f.key, v.c.clock())
+				}
 			} else if names := varyNames(h); len(names) > 0 {
 				variant := "" // no waiter's: see ofVariant
 				if !httpcache.VaryTooLarge(r, names) {
@@ -1635,6 +1668,8 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	stop := v.releaseIfLeft(r, st.call)
 	defer stop() // a panic included
+	// From now on, a waiter that gives up may take the flight over.
+	v.flight.handling(st.call)
 	v.next.ServeHTTP(rw, hr)
 	returned = true
 	// Once the handler has returned, the run's own outcome releases the
@@ -1936,6 +1971,12 @@ func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, 
 // one that no request can ever be served (dead): that one only deletes the
 // entry it supersedes (dropSuperseded).
 func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Duration, now time.Time, vs versionSet) httpcache.Reason {
+	if !v.flight.commit(st.call) {
+		// Taken over by a waiter that gave up on it (viewFlight.takeOver):
+		// the newer run's response is stored, and this older one must not
+		// replace it, nor delete it.
+		return reasonTakenOver
+	}
 	reason := reasonCleared
 	// OnEvict is told of the store's evictions once unlessCleared has
 	// released the lock a Clear waits for: an OnEvict that clears the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -21,8 +20,8 @@ func TestCollapseTimeoutEndedContextRunsNothing(t *testing.T) {
 	c := &viewCall{key: "a", done: make(chan struct{})}
 	gaveUp := 0
 	for range 64 {
-		patience := make(chan time.Time, 1)
-		patience <- time.Time{}
+		patience := make(chan struct{})
+		close(patience)
 		if _, how := c.wait(ctx, r, patience); how == waitGaveUp {
 			gaveUp++
 		}

@@ -21,6 +21,7 @@ import (
 // while the later runs answer at once, each with its own body.
 type collapseEnv struct {
 	c        *Cache
+	clock    *testutil.Clock // the Cache's (and its store's) clock
 	h        http.Handler
 	runs     atomic.Int32 // handler runs
 	served   atomic.Int32 // requests start served to the end
@@ -33,7 +34,7 @@ func newCollapseEnv(t *testing.T, k storeKind, opts ...ViewOption) *collapseEnv 
 	clock := testutil.NewClock()
 	c, _ := k.open(t, nil, clock, Options{})
 	t.Cleanup(func() { c.Close() })
-	e := &collapseEnv{c: c, blocking: 1, release: make(chan struct{})}
+	e := &collapseEnv{c: c, clock: clock, blocking: 1, release: make(chan struct{})}
 	e.h = c.Cached(time.Hour, append([]ViewOption{CacheStatusHeader("X-Cache")}, opts...)...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := e.runs.Add(1)
 		w.Header().Set("Cache-Control", "max-age=600")
@@ -83,60 +84,11 @@ var collapseViews = map[string][]ViewOption{
 	"shared":  {SharedCache()},
 }
 
-// TestCollapseTimeoutWaiterRunsHandler: a request that waits for another's
-// run of its key longer than CollapseTimeout runs the handler itself: it
-// gets its own response, labelled MISS, which is not stored, while the run
-// it waited for goes on and stores its own. Before, it waited as long as
-// that run took (a leader made slow by its own client held up every
-// request of the key).
-func TestCollapseTimeoutWaiterRunsHandler(t *testing.T) {
-	for name, opts := range collapseViews {
-		t.Run(name, func(t *testing.T) {
-			forEachViewStore(t, func(t *testing.T, k storeKind) {
-				synctest.Test(t, func(t *testing.T) {
-					e := newCollapseEnv(t, k, append([]ViewOption{CollapseTimeout(50 * time.Millisecond)}, opts...)...)
-					var leader, waiters sync.WaitGroup
-					lw := e.start(&leader, "Accept-Language", "en")
-					synctest.Wait() // the leader's handler runs, blocked
-					ww := e.start(&waiters, "Accept-Language", "en")
-					synctest.Wait() // the waiter waits for the leader
-					require.EqualValues(t, 1, e.runs.Load(), "the waiter waits")
-
-					time.Sleep(60 * time.Millisecond) // fake time: the waiter gives up at 50 ms
-					synctest.Wait()
-					assert.EqualValues(t, 2, e.runs.Load(), "the waiter ran the handler")
-					assert.EqualValues(t, 1, e.served.Load(), "the waiter has its response")
-					_, stored := e.peek(t, "Accept-Language", "en")
-					assert.False(t, stored, "the waiter's response is not stored")
-					close(e.release)
-					waiters.Wait()
-					assert.Equal(t, "waiter en", ww.Body.String())
-					assert.Equal(t, "MISS", ww.Header().Get("X-Cache"))
-					leader.Wait()
-					assert.Equal(t, "leader en", lw.Body.String())
-					assert.Equal(t, "MISS", lw.Header().Get("X-Cache"))
-					body, stored := e.peek(t, "Accept-Language", "en")
-					assert.True(t, stored, "the leader still stores")
-					assert.Equal(t, "leader en", body)
-
-					w := get(e.h, "/a", "Accept-Language", "en")
-					assert.Equal(t, "leader en", w.Body.String())
-					assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
-					assert.EqualValues(t, 2, e.runs.Load())
-					st := e.c.Stats()
-					assert.EqualValues(t, 2, st.Misses, "the waiter counts as a miss")
-					assert.EqualValues(t, 1, st.Hits)
-					assert.EqualValues(t, 1, st.CollapseTimeouts, "the waiter gave up; the leader and the hit did not wait")
-				})
-			})
-		})
-	}
-}
-
 // TestCollapseTimeoutOtherVariant: waiters of two variants that give up
 // on a cold page's leader (its Vary not yet known) each get the response
-// of their own variant, never the leader's, and none is stored but the
-// leader's.
+// of their own variant, never the leader's: the first takes the run over,
+// and the other, of another variant, leads its variant's run; both are
+// stored, and the leader's late response is not.
 func TestCollapseTimeoutOtherVariant(t *testing.T) {
 	for name, opts := range collapseViews {
 		t.Run(name, func(t *testing.T) {
@@ -145,12 +97,13 @@ func TestCollapseTimeoutOtherVariant(t *testing.T) {
 				var leader, waiters sync.WaitGroup
 				lw := e.start(&leader, "Accept-Language", "en")
 				synctest.Wait()
-				fr := e.start(&waiters, "Accept-Language", "fr")
 				en := e.start(&waiters, "Accept-Language", "en")
+				time.Sleep(10 * time.Millisecond)
+				fr := e.start(&waiters, "Accept-Language", "fr")
 				synctest.Wait()
 				require.EqualValues(t, 1, e.runs.Load(), "both wait on the base key's run")
 
-				time.Sleep(60 * time.Millisecond) // fake time: both give up at 50 ms
+				time.Sleep(55 * time.Millisecond) // fake time: en gives up at 50 ms and takes over
 				synctest.Wait()
 				assert.EqualValues(t, 3, e.runs.Load(), "each waiter ran the handler")
 				assert.EqualValues(t, 2, e.served.Load(), "each waiter has its response")
@@ -161,13 +114,13 @@ func TestCollapseTimeoutOtherVariant(t *testing.T) {
 				assert.Equal(t, "waiter en", en.Body.String())
 				assert.Equal(t, "leader en", lw.Body.String())
 
-				_, stored := e.peek(t, "Accept-Language", "fr")
-				assert.False(t, stored, "the fr waiter's response is not stored")
-				body, _ := e.peek(t, "Accept-Language", "en")
-				assert.Equal(t, "leader en", body)
+				body, _ := e.peek(t, "Accept-Language", "fr")
+				assert.Equal(t, "waiter fr", body)
+				body, _ = e.peek(t, "Accept-Language", "en")
+				assert.Equal(t, "waiter en", body, "the taker's, not the leader's late one")
 				w := get(e.h, "/a", "Accept-Language", "fr")
-				assert.Equal(t, "waiter fr", w.Body.String(), "fr: a miss of its own")
-				assert.Equal(t, "MISS", w.Header().Get("X-Cache"))
+				assert.Equal(t, "waiter fr", w.Body.String())
+				assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
 			})
 		})
 	}
@@ -251,10 +204,10 @@ func TestCollapseTimeoutSpansRejoins(t *testing.T) {
 }
 
 // TestCollapseTimeoutSharedRevalidation: in a SharedCache view, a request
-// that gives up waiting for another's revalidation of a stale entry
-// revalidates on its own, and is answered with the entry its 304
-// validated, but does not freshen the stored entry: the revalidation it
-// waited for does, when it ends.
+// that gives up waiting for another's revalidation of a stale entry takes
+// it over: it revalidates, and its 304 freshens the stored entry; the
+// revalidation it gave up on, answered later with a new representation,
+// answers its own client and stores nothing over it.
 func TestCollapseTimeoutSharedRevalidation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(nil)
@@ -267,6 +220,10 @@ func TestCollapseTimeoutSharedRevalidation(t *testing.T) {
 			if r.Header.Get("If-None-Match") == `"v1"` {
 				if conditional.Add(1) == 1 {
 					<-release
+					w.Header().Set("Cache-Control", "max-age=600")
+					w.Header().Set("ETag", `"v2"`)
+					_, _ = w.Write([]byte("late"))
+					return
 				}
 				w.WriteHeader(http.StatusNotModified)
 				return
@@ -277,27 +234,31 @@ func TestCollapseTimeoutSharedRevalidation(t *testing.T) {
 		time.Sleep(2 * time.Second) // stale: to revalidate
 
 		var leader, waiter sync.WaitGroup
-		leader.Go(func() { get(h, "/a") })
+		var lw, w *httptest.ResponseRecorder
+		leader.Go(func() { lw = get(h, "/a") })
 		synctest.Wait()
-		var w *httptest.ResponseRecorder
 		waiter.Go(func() { w = get(h, "/a") })
 		synctest.Wait()
 		require.EqualValues(t, 1, conditional.Load(), "the waiter waits")
 		time.Sleep(60 * time.Millisecond)
 		synctest.Wait()
-		assert.EqualValues(t, 2, conditional.Load(), "the waiter revalidated on its own")
-		peek := func() bool {
-			_, fresh, err := c.Peek(httptest.NewRequest(http.MethodGet, "/a", nil), SharedCache())
-			require.NoError(t, err)
-			return fresh
-		}
-		assert.False(t, peek(), "the waiter's 304 freshened nothing")
-		close(release)
+		assert.EqualValues(t, 2, conditional.Load(), "the waiter revalidated")
 		waiter.Wait()
-		leader.Wait()
 		assert.Equal(t, http.StatusOK, w.Code)
 		assert.Equal(t, "hello", w.Body.String())
-		assert.True(t, peek(), "the leader's 304 freshened the entry")
+		peek := func() (string, bool) {
+			resp, fresh, err := c.Peek(httptest.NewRequest(http.MethodGet, "/a", nil), SharedCache())
+			require.NoError(t, err)
+			return string(resp.Body), fresh
+		}
+		body, fresh := peek()
+		assert.True(t, fresh, "the waiter's 304 freshened the entry")
+		assert.Equal(t, "hello", body)
+		close(release)
+		leader.Wait()
+		assert.Equal(t, "late", lw.Body.String(), "the leader's client gets its response")
+		body, _ = peek()
+		assert.Equal(t, "hello", body, "the leader's late response stored nothing")
 	})
 }
 
@@ -326,6 +287,10 @@ func TestCollapseTimeoutFollowsTheLease(t *testing.T) {
 				time.Sleep(tc.bound - time.Millisecond) // fake time
 				synctest.Wait()
 				assert.EqualValues(t, 1, e.runs.Load(), "waiting, just before %v", tc.bound)
+				// The store's clock: the leader's lease has ended there too
+				// when it is past, and the waiter that takes the run over
+				// takes the lease.
+				e.clock.Advance(tc.bound)
 				time.Sleep(time.Millisecond)
 				synctest.Wait()
 				assert.EqualValues(t, 2, e.runs.Load(), "gave up at %v", tc.bound)

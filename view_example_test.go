@@ -241,8 +241,9 @@ func ExampleInertCookies() {
 
 // CollapseTimeout bounds how long a request waits for another request's
 // run of its key. Here the first request's handler is slow: the second
-// waits 50 ms for it, then runs the handler itself (a MISS, not stored).
-// The first one's response is stored when it ends, and answers the third.
+// waits 50 ms for it, then takes the run over: it runs the handler itself
+// (a MISS), and its response is stored, and answers the third. The first
+// one's response, made before, goes to its client only.
 func ExampleCollapseTimeout() {
 	c := caching.Must(nil)
 	defer c.Close()
@@ -270,7 +271,7 @@ func ExampleCollapseTimeout() {
 		close(done)
 	}()
 	<-started
-	visit(h, "/report") // gives up waiting after 50 ms
+	visit(h, "/report") // gives up waiting after 50 ms, and takes over
 	close(release)
 	<-done
 	fmt.Printf("first %s: %s\n", first.Header().Get("X-Cache"), first.Body.String())
@@ -279,6 +280,6 @@ func ExampleCollapseTimeout() {
 	// Output:
 	// /report MISS: call 2
 	// first MISS: call 1
-	// /report HIT: call 1
+	// /report HIT: call 2
 	// gave up: 1
 }

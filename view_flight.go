@@ -32,9 +32,12 @@ import (
 // (view.releaseIfLeft). A
 // request that may not use every response (Authorization in a SharedCache
 // view) joins no call: it would wait for the whole run, then run its own.
-// A waiter waits at most CollapseTimeout, from its first wait, then runs
-// the handler on its own, storing nothing (view.gaveUp): it leaves the
-// call as it is, whose leader still releases the others and stores.
+// A waiter waits at most CollapseTimeout, from its first wait, then takes
+// the call over when its leader's handler has run that long (takeOver):
+// it leads a new call of the key, whose response is stored, and the old
+// run writes nothing (commit). Otherwise it runs the handler on its own,
+// storing nothing (view.gaveUp): it leaves the call as it is, whose
+// leader still releases the others and stores.
 type viewFlight struct {
 	mu    sync.Mutex
 	calls map[string]*viewCall
@@ -99,6 +102,17 @@ type viewCall struct {
 	varied  bool
 	names   []string
 	variant string
+	// born is when the call was made, on the monotonic clock (as the
+	// waiters' CollapseTimeout: Options.Clock tells the time, it makes no
+	// timers). handling: the leader's handler runs (view.run). storing:
+	// the run began to write its outcome (viewFlight.commit), and can no
+	// longer be taken over. takenOver: a waiter that gave up took the
+	// flight over (viewFlight.takeOver, next): the run writes nothing.
+	// Guarded by viewFlight.mu but born, set when the call is made.
+	born      time.Time
+	handling  bool
+	storing   bool
+	takenOver bool
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the
@@ -195,20 +209,95 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	if !mayLead {
 		return nil, false
 	}
-	if g.calls == nil {
-		g.calls = make(map[string]*viewCall)
-	}
-	c = &viewCall{key: key, done: make(chan struct{})}
-	g.calls[key] = c
-	if g.running == nil {
-		g.running = make(map[string]*viewCall)
-	}
-	g.running[key] = c
+	c = g.newCall(key)
 	if l := g.left[key]; l != nil {
 		l.next = c // the new call runs in place of l, whose client left
 		delete(g.left, key)
 	}
 	return c, true
+}
+
+// newCall makes the call in flight for key, and its run's. g.mu is held.
+func (g *viewFlight) newCall(key string) *viewCall {
+	if g.calls == nil {
+		g.calls = make(map[string]*viewCall)
+	}
+	c := &viewCall{key: key, done: make(chan struct{}), born: time.Now()}
+	g.calls[key] = c
+	if g.running == nil {
+		g.running = make(map[string]*viewCall)
+	}
+	g.running[key] = c
+	return c
+}
+
+// handling records that the handler of c's leader runs (a nil call is a
+// no-op): from now on, a waiter that gives up may take c over (takeOver).
+// Before, the leader is looking the key up, or waiting for another
+// process's lease, which a takeover must not jump.
+func (g *viewFlight) handling(c *viewCall) {
+	if c == nil {
+		return
+	}
+	g.mu.Lock()
+	c.handling = true
+	g.mu.Unlock()
+}
+
+// takeOver hands the flight of c, a call a waiter gave up on, to a new call
+// of its key, which the waiter leads and returns, when c is still the
+// key's call in flight, its leader's handler runs (handling) and has not
+// begun to write its outcome (storing), and c was made age ago or more;
+// else it returns nil, and the waiter runs on its own (view.gaveUp). A
+// leader that takes minutes, or never ends, so keeps its key uncached for
+// one CollapseTimeout, not for as long as it runs (nginx's
+// proxy_cache_lock_age): the waiter's response is stored, and answers the
+// requests that join the new call. c's waiters are released to join it
+// (a retry, as when a leader's client leaves), each still bounded by its
+// own first wait: those that joined c before the new call is age old run
+// on their own when they give up, so that one slow run is taken over once
+// per age, not by each of its waiters in turn. c's run goes on for its
+// client and writes nothing (commit), its path version keys handed on to
+// the new call (end, next); a lease it holds is handed on (after), as a
+// leader whose client left does, for the new leader to take as any leader.
+func (g *viewFlight) takeOver(c *viewCall, age time.Duration) *viewCall {
+	g.mu.Lock()
+	if g.calls[c.key] != c || c.released || !c.handling || c.storing || time.Since(c.born) < age {
+		g.mu.Unlock()
+		return nil
+	}
+	c.released, c.res, c.takenOver = true, viewResult{retry: true}, true
+	c.next = g.newCall(c.key)
+	g.mu.Unlock()
+	c.finish()
+	return c.next
+}
+
+// commit reports whether the run of c may write its outcome to the store
+// (an entry, a freshened one, the delete of the one it replaces): not once
+// c was taken over (takeOver), whose new leader's response is newer; once
+// it may, c can no longer be taken over. A nil call (a run that leads no
+// flight) may.
+func (g *viewFlight) commit(c *viewCall) bool {
+	if c == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c.storing = !c.takenOver
+	return c.storing
+}
+
+// superseded reports whether c was taken over (takeOver): its run marks
+// nothing for the key (view.passed, view.solo), which the new leader's
+// run decides. A nil call was not.
+func (g *viewFlight) superseded(c *viewCall) bool {
+	if c == nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return c.takenOver
 }
 
 // adopt hands keys, path version keys that a run which led no flight
@@ -281,9 +370,15 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 		g.left[c.key] = c
 	}
 	g.mu.Unlock()
+	c.finish()
+}
+
+// finish hands c's result to its waiters and runs c.after with it, once c
+// was released (release, takeOver).
+func (c *viewCall) finish() {
 	close(c.done)
 	if c.after != nil {
-		c.after(res)
+		c.after(c.res)
 	}
 }
 
@@ -365,15 +460,17 @@ const (
 	waitGaveUp                // the waiter's patience ran out first (CollapseTimeout)
 )
 
-// wait waits for c's result, for ctx, or for patience (nil: no bound).
-// A waiter (one that joined c) whose request r is of another variant than
-// the leader's response, once it is known to vary, gets a result with
-// other set at once, with the leader's names and variant. A result ready
-// as patience runs out is returned, and a context ended by then ends the
-// wait as waitEnded; a waiter that gives up
+// wait waits for c's result, for ctx, or for patience (nil: no bound;
+// closed when it runs out, so that a waiter that waits again, after a
+// retry, finds it run out at once). A waiter (one that joined c) whose
+// request r is of another variant than the leader's response, once it is
+// known to vary, gets a result with other set at once, with the leader's
+// names and variant. A result ready as patience runs out is returned, and
+// a context ended by then ends the wait as waitEnded; a waiter that gives
+// up takes c's flight over (viewFlight.takeOver), or, where it may not,
 // leaves c as it found it (its leader still releases the others and
-// stores), and runs the handler on its own (view.gaveUp).
-func (c *viewCall) wait(ctx context.Context, r *http.Request, patience <-chan time.Time) (res viewResult, how waitEnd) {
+// stores) and runs the handler on its own (view.gaveUp).
+func (c *viewCall) wait(ctx context.Context, r *http.Request, patience <-chan struct{}) (res viewResult, how waitEnd) {
 	vary := c.vary // made by the waiter's join, or an earlier one
 	for {
 		select {

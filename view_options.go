@@ -183,13 +183,27 @@ func MaxVariants(n int) ViewOption {
 // response of another request of its key whose handler is running (the
 // concurrent misses of a key run the handler once; the others wait for it,
 // nginx's proxy_cache_lock). Past d, it stops waiting and runs the handler
-// itself, as a miss does, but does not store the response, nor delete the
-// stored one for it (nor take the other's run over, which goes on and
-// stores its own): a run made slow by
-// something its key does not hold (a header, a slow upload, an origin slow
-// for that one request) delays the other requests of the key by d at
-// most. Its response is a miss (MISS in CacheStatusHeader, Stats.Misses),
-// and the wait it gave up counts in Stats.CollapseTimeouts.
+// itself, as a miss does: a run made slow by something its key does not
+// hold (a header, a slow upload, an origin slow for that one request)
+// delays the other requests of the key by d at most. Its response is a
+// miss (MISS in CacheStatusHeader, Stats.Misses), and the wait it gave up
+// counts in Stats.CollapseTimeouts. The first request that gives up on a
+// run whose handler has run for d or longer takes that run over (nginx's
+// proxy_cache_lock_age): its response is stored, and answers the requests
+// waiting for the key, which wait for it instead (each within its own d,
+// from its first wait), and those that come since; the run it took over
+// goes on for its own client and writes nothing to the store (neither its
+// response, nor the delete of the entry it would have replaced, nor, in a
+// SharedCache view, a freshened entry), so that a request that takes
+// minutes, or never ends, keeps its key uncached for d, not for as long as
+// it runs. A lease it holds is handed on, as for a leader whose client
+// left. A request that gives up on a younger run (one that took another
+// over after it began to wait: a run is taken over once per d at most), or
+// on a leader that still waits for another process's lease (the lease
+// promises that process's run), runs the handler on its own, and does not
+// store the response, nor delete the stored one for it, nor mark its key
+// for SharedCache's hit-for-pass. d is measured on the real clock:
+// Options.Clock tells the time, and makes no timers.
 // Its client leaving, or its context's deadline, ends the wait earlier,
 // as before. The bound holds from the request's first wait, however
 // often it waits again (a leader whose client left, a response of

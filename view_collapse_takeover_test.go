@@ -1,0 +1,216 @@
+package caching
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-caching/caching/internal/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// takeoverEnv is a view whose handler runs block, each until its own
+// channel of gates is closed (runs past them answer at once), and answer
+// "run N".
+type takeoverEnv struct {
+	c     *Cache
+	h     http.Handler
+	runs  atomic.Int32
+	gates []chan struct{}
+	// handle, when set, writes the header of run n (before its gate).
+	handle func(w http.ResponseWriter, r *http.Request, n int32)
+}
+
+func newTakeoverEnv(t *testing.T, k storeKind, gates int, opts ...ViewOption) *takeoverEnv {
+	t.Helper()
+	c, _ := k.open(t, nil, testutil.NewClock(), Options{})
+	t.Cleanup(func() { c.Close() })
+	e := &takeoverEnv{c: c}
+	for range gates {
+		e.gates = append(e.gates, make(chan struct{}))
+	}
+	e.h = c.Cached(time.Hour, append([]ViewOption{CacheStatusHeader("X-Cache"), CollapseTimeout(50 * time.Millisecond)}, opts...)...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := e.runs.Add(1)
+		if e.handle != nil {
+			e.handle(w, r, n)
+		} else {
+			w.Header().Set("Cache-Control", "max-age=600")
+		}
+		if int(n) <= len(e.gates) {
+			<-e.gates[n-1]
+		}
+		_, _ = fmt.Fprintf(w, "run %d", n)
+	}))
+	return e
+}
+
+// start serves a GET of /a with hdr on a goroutine of its own.
+func (e *takeoverEnv) start(wg *sync.WaitGroup, hdr ...string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/a", nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	wg.Go(func() { e.h.ServeHTTP(w, r) })
+	return w
+}
+
+// stored returns the body stored for /a, or "" when none is.
+func (e *takeoverEnv) stored(t *testing.T, opts ...ViewOption) string {
+	t.Helper()
+	resp, _, err := e.c.Peek(httptest.NewRequest(http.MethodGet, "/a", nil), opts...)
+	if err != nil {
+		require.ErrorIs(t, err, ErrNotFound)
+		return ""
+	}
+	return string(resp.Body)
+}
+
+// TestCollapseTimeoutTakesStuckLeaderOver: the first waiter that gives up
+// on a leader whose handler has run CollapseTimeout takes the flight over
+// (nginx's proxy_cache_lock_age): its response is stored, and answers the
+// requests that joined after it; the stuck leader's response, made later,
+// goes to its own client and replaces nothing. Before, the waiter's
+// response was not stored, and every request of the key waited
+// CollapseTimeout and ran alone for as long as the leader ran: one
+// request that never ends turned the cache off for its key.
+func TestCollapseTimeoutTakesStuckLeaderOver(t *testing.T) {
+	for name, opts := range collapseViews {
+		t.Run(name, func(t *testing.T) {
+			forEachViewStore(t, func(t *testing.T, k storeKind) {
+				synctest.Test(t, func(t *testing.T) {
+					e := newTakeoverEnv(t, k, 2, opts...)
+					var stuck, taker, later sync.WaitGroup
+					lw := e.start(&stuck)
+					synctest.Wait() // the leader's handler runs, blocked
+					tw := e.start(&taker)
+					synctest.Wait()
+					require.EqualValues(t, 1, e.runs.Load(), "the waiter waits")
+
+					time.Sleep(60 * time.Millisecond) // fake time: it gives up at 50 ms
+					synctest.Wait()
+					require.EqualValues(t, 2, e.runs.Load(), "the waiter runs the handler")
+					bw := e.start(&later) // joins after the takeover
+					synctest.Wait()
+					assert.EqualValues(t, 2, e.runs.Load(), "a request that came since waits for the new leader")
+
+					close(e.gates[1]) // the taker's run ends
+					taker.Wait()
+					later.Wait()
+					assert.Equal(t, "run 2", tw.Body.String())
+					assert.Equal(t, "MISS", tw.Header().Get("X-Cache"))
+					assert.Equal(t, "run 2", bw.Body.String(), "the later request got the new leader's response")
+					assert.Equal(t, "HIT", bw.Header().Get("X-Cache"))
+					assert.Equal(t, "run 2", e.stored(t, opts...), "the taker's response is stored")
+
+					close(e.gates[0]) // the stuck leader ends, late
+					stuck.Wait()
+					assert.Equal(t, "run 1", lw.Body.String(), "its client gets its own response")
+					assert.Equal(t, "MISS", lw.Header().Get("X-Cache"))
+					assert.Equal(t, "run 2", e.stored(t, opts...), "the late response replaced nothing")
+
+					w := get(e.h, "/a")
+					assert.Equal(t, "run 2", w.Body.String())
+					assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+					assert.EqualValues(t, 2, e.runs.Load())
+					st := e.c.Stats()
+					assert.EqualValues(t, 2, st.Misses, "the leader and the taker")
+					assert.EqualValues(t, 2, st.Hits)
+					assert.EqualValues(t, 1, st.CollapseTimeouts)
+				})
+			})
+		})
+	}
+}
+
+// TestCollapseTimeoutYoungRunNotTakenOver: a waiter that gives up on a run
+// younger than CollapseTimeout (one that took a stuck run over after the
+// waiter began to wait) runs the handler on its own, as before, and
+// stores nothing: a slow run is taken over once per CollapseTimeout, not
+// by each of its waiters in turn.
+func TestCollapseTimeoutYoungRunNotTakenOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTakeoverEnv(t, viewStores[0], 2)
+		var wg sync.WaitGroup
+		e.start(&wg)
+		synctest.Wait()
+		aw := e.start(&wg)
+		time.Sleep(10 * time.Millisecond)
+		bw := e.start(&wg)
+		synctest.Wait()
+		time.Sleep(45 * time.Millisecond) // a takes over at 50 ms; b waits for it
+		synctest.Wait()
+		require.EqualValues(t, 2, e.runs.Load())
+		time.Sleep(10 * time.Millisecond) // b gives up at 60 ms, on a run 10 ms old
+		synctest.Wait()
+		assert.EqualValues(t, 3, e.runs.Load(), "b ran on its own")
+		assert.Empty(t, e.stored(t), "b's response is not stored")
+		close(e.gates[1])
+		close(e.gates[0])
+		wg.Wait()
+		assert.Equal(t, "run 2", aw.Body.String())
+		assert.Equal(t, "run 3", bw.Body.String())
+		assert.Equal(t, "run 2", e.stored(t), "the taker's response")
+		assert.EqualValues(t, 2, e.c.Stats().CollapseTimeouts)
+	})
+}
+
+// TestCollapseTimeoutNoTakeoverDuringOthersLease: under Lease, a waiter
+// that gives up while its leader still waits for another process's lease
+// (whose run is the one the lease promises) does not take the flight over:
+// it runs on its own and stores nothing, as before, and the leader, once
+// the lease's holder is given up on, runs and stores.
+func TestCollapseTimeoutNoTakeoverDuringOthersLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTakeoverEnv(t, viewStores[0], 0, Lease(20*time.Second), CollapseTimeout(time.Second))
+		key, err := e.c.ViewKey(httptest.NewRequest(http.MethodGet, "/a", nil))
+		require.NoError(t, err)
+		// Another process holds the lease.
+		require.NoError(t, e.c.store.b.Set(t.Context(), e.c.leaseKey(key), leaseHeldValue, time.Hour))
+		var wg sync.WaitGroup
+		lw := e.start(&wg)
+		synctest.Wait() // the leader polls the lease
+		ww := e.start(&wg)
+		time.Sleep(1100 * time.Millisecond) // the waiter gives up at 1 s
+		synctest.Wait()
+		assert.EqualValues(t, 1, e.runs.Load(), "the waiter ran on its own")
+		assert.Equal(t, "run 1", ww.Body.String())
+		assert.Empty(t, e.stored(t), "and stored nothing")
+		wg.Wait() // the leader runs once the lease's time is out
+		assert.Equal(t, "run 2", lw.Body.String())
+		assert.Equal(t, "run 2", e.stored(t))
+	})
+}
+
+// TestCollapseTimeoutRangeTakesNothingOver: in a SharedCache view, a
+// waiter with a Range (a request that joins a run but never leads one:
+// its response is a part) that gives up runs on its own, and leaves the
+// run in flight to the others: it does not take it over.
+func TestCollapseTimeoutRangeTakesNothingOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTakeoverEnv(t, viewStores[0], 1, SharedCache())
+		var wg sync.WaitGroup
+		lw := e.start(&wg)
+		synctest.Wait()
+		rw := e.start(&wg, "Range", "bytes=0-2")
+		synctest.Wait()
+		time.Sleep(60 * time.Millisecond) // it gives up at 50 ms
+		synctest.Wait()
+		require.EqualValues(t, 2, e.runs.Load(), "the Range ran on its own")
+		assert.Equal(t, "run 2", rw.Body.String())
+		ow := e.start(&wg) // comes since: waits for the leader's run
+		synctest.Wait()
+		assert.EqualValues(t, 2, e.runs.Load(), "the leader's run is still the key's")
+		close(e.gates[0])
+		wg.Wait()
+		assert.Equal(t, "run 1", lw.Body.String())
+		assert.Equal(t, "run 1", ow.Body.String())
+		assert.Equal(t, "run 1", e.stored(t, SharedCache()))
+	})
+}
