@@ -1493,10 +1493,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// proxy's run with a panic (below), before Finish.
 		status := 0 // as judged: OnFail comes before the status is written
 		mark := func() {
-			// Only a run that may store marks the key: not one taken over
-			// (superseded), which stores nothing, the run that took it over
-			// deciding.
-			if !v.flight.superseded(st.call) {
+			// Only a run that may store marks the key: not one that gave up
+			// waiting (alone), nor one taken over (superseded), which store
+			// nothing, the run they left deciding; marked by them, the
+			// key's conditional misses would pass their validators for
+			// passFor while another's response is stored.
+			if !st.alone && !v.flight.superseded(st.call) {
 				v.passed.mark(st.f.key, v.c.clock())
 			}
 		}

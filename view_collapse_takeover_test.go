@@ -161,6 +161,50 @@ func TestCollapseTimeoutYoungRunNotTakenOver(t *testing.T) {
 	})
 }
 
+// TestCollapseTimeoutGaveUpPassesNoValidators: in a SharedCache view, a
+// request that gave up waiting and ran on its own does not mark its key
+// for hit-for-pass when its response is refused for what it is (private):
+// it stores nothing, and the run it left decides. Before, it did, and for
+// two minutes the key's conditional misses passed the client's validators
+// to the handler, skipping the flight in progress.
+func TestCollapseTimeoutGaveUpPassesNoValidators(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTakeoverEnv(t, viewStores[0], 2, SharedCache())
+		var validated atomic.Int32
+		e.handle = func(w http.ResponseWriter, r *http.Request, n int32) {
+			if r.Header.Get("If-None-Match") != "" {
+				validated.Add(1)
+			}
+			w.Header().Set("ETag", `"v1"`)
+			if n == 3 { // the one that runs on its own: one user's page
+				w.Header().Set("Cache-Control", "private")
+				return
+			}
+			w.Header().Set("Cache-Control", "max-age=600")
+		}
+		var wg sync.WaitGroup
+		e.start(&wg)
+		synctest.Wait()
+		e.start(&wg)
+		time.Sleep(10 * time.Millisecond)
+		bw := e.start(&wg)
+		time.Sleep(55 * time.Millisecond) // a takes over at 50 ms; b runs alone at 60 ms
+		synctest.Wait()
+		require.EqualValues(t, 3, e.runs.Load())
+		require.Equal(t, "run 3", bw.Body.String(), "b has its response")
+		assert.Zero(t, e.h.(*view).passed.n.Load(), "no key is marked for hit-for-pass")
+
+		cw := e.start(&wg, "If-None-Match", `"v1"`) // a conditional miss
+		synctest.Wait()
+		assert.EqualValues(t, 3, e.runs.Load(), "it waits for the run in flight")
+		close(e.gates[1])
+		close(e.gates[0])
+		wg.Wait()
+		assert.Zero(t, validated.Load(), "no client's validators reached the handler")
+		assert.Equal(t, http.StatusNotModified, cw.Code, "answered from the taker's response")
+	})
+}
+
 // TestCollapseTimeoutNoTakeoverDuringOthersLease: under Lease, a waiter
 // that gives up while its leader still waits for another process's lease
 // (whose run is the one the lease promises) does not take the flight over:
