@@ -393,17 +393,23 @@ var errTooManyConns = errors.New(`answered "` + tooManyConns + `"`)
 // without waiting.
 var errCannotReadNow = errors.New("memcached: the connection cannot be read without waiting")
 
-func (c *healthConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+// readArrived is c.Read(p), which takes, when the read deadline has passed,
+// what arrived on c already. The reply may have come all the same, to a
+// process starved of CPU past the deadline (its goroutine scheduled late,
+// the deadline's timer run before the poller's news): it is read without
+// waiting, and only none is a timeout.
+func readArrived(c net.Conn, p []byte) (int, error) {
+	n, err := c.Read(p)
 	if n == 0 && timeout(err) {
-		// The deadline passed; the reply may have come all the same, to a
-		// process starved of CPU past it (its goroutine scheduled late, the
-		// deadline's timer run before the poller's news): what arrived
-		// already is read, without waiting, and only none is a timeout.
-		if m, rerr := readNow(c.Conn, p, time.Unix(0, 1)); m > 0 && rerr == nil {
-			n, err = m, nil
+		if m, rerr := readNow(c, p, time.Unix(0, 1)); m > 0 && rerr == nil {
+			return m, nil
 		}
 	}
+	return n, err
+}
+
+func (c *healthConn) Read(p []byte) (int, error) {
+	n, err := readArrived(c.Conn, p)
 	if err != nil {
 		c.get = getNone
 	}

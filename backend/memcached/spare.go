@@ -114,10 +114,19 @@ func resync(c net.Conn, deadline time.Time) error {
 	if _, err := io.WriteString(c, "version\r\n"); err != nil {
 		return err
 	}
+	return readVersion(c)
+}
+
+// readVersion is resync's read of the reply to its version command, on c,
+// under c's read deadline (see resync), which takes what arrived before a
+// deadline that passed (see readArrived): a parked connection closed for a
+// timeout it did not have would leave the dial after it an expired context,
+// and a timeout that counts against the server.
+func readVersion(c net.Conn) error {
 	var buf [resyncMax]byte
 	n, start, lines := 0, 0, 0
 	for n < len(buf) {
-		m, err := c.Read(buf[n:])
+		m, err := readArrived(c, buf[n:])
 		n += m
 		for {
 			i := bytes.IndexByte(buf[start:n], '\n')
