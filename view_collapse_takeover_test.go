@@ -258,3 +258,47 @@ func TestCollapseTimeoutRangeTakesNothingOver(t *testing.T) {
 		assert.Equal(t, "run 1", e.stored(t, SharedCache()))
 	})
 }
+
+// TestCollapseTimeoutLeaseWaitIsNoAge: under Lease, a leader that waited
+// for another process's lease most of CollapseTimeout, then ran its
+// handler, is not taken over by a waiter that gives up a moment later: the
+// age that allows a takeover is its handler's, not its flight's. Before,
+// the time spent waiting for the lease counted: the waiter took over a run
+// begun 50 ms earlier, the handler ran twice in parallel, and the leader's
+// response was thrown away.
+func TestCollapseTimeoutLeaseWaitIsNoAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newTakeoverEnv(t, viewStores[0], 2, Lease(20*time.Second), CollapseTimeout(time.Second))
+		key, err := e.c.ViewKey(httptest.NewRequest(http.MethodGet, "/a", nil))
+		require.NoError(t, err)
+		// Another process holds the lease.
+		require.NoError(t, e.c.store.b.Set(t.Context(), e.c.leaseKey(key), leaseHeldValue, time.Hour))
+		var wg sync.WaitGroup
+		lw := e.start(&wg)
+		synctest.Wait() // the leader polls the lease
+		ww := e.start(&wg)
+		time.Sleep(900 * time.Millisecond)
+		// The other process releases it, storing nothing: the leader
+		// takes it at its next poll and runs its handler.
+		require.NoError(t, e.c.store.b.Delete(t.Context(), e.c.leaseKey(key)))
+		time.Sleep(60 * time.Millisecond)
+		synctest.Wait()
+		require.EqualValues(t, 1, e.runs.Load(), "the leader's handler runs")
+		time.Sleep(60 * time.Millisecond) // the waiter gives up at 1 s
+		synctest.Wait()
+		require.EqualValues(t, 2, e.runs.Load(), "the waiter runs the handler")
+		cw := e.start(&wg) // joins the flight in progress
+		synctest.Wait()
+		assert.EqualValues(t, 2, e.runs.Load(), "a request that came since waits")
+		close(e.gates[1]) // the waiter's run ends
+		synctest.Wait()
+		assert.Equal(t, "run 2", ww.Body.String())
+		assert.Empty(t, e.stored(t), "the waiter ran on its own: not stored")
+		close(e.gates[0])
+		wg.Wait()
+		assert.Equal(t, "run 1", lw.Body.String())
+		assert.Equal(t, "run 1", e.stored(t), "the leader's response is stored")
+		assert.Equal(t, "run 1", cw.Body.String(), "the later request got the leader's response")
+		assert.EqualValues(t, 2, e.runs.Load())
+	})
+}

@@ -102,14 +102,15 @@ type viewCall struct {
 	varied  bool
 	names   []string
 	variant string
-	// born is when the call was made, on the monotonic clock (as the
-	// waiters' CollapseTimeout: Options.Clock tells the time, it makes no
-	// timers). handling: the leader's handler runs (view.run). storing:
-	// the run began to write its outcome (viewFlight.commit), and can no
-	// longer be taken over. takenOver: a waiter that gave up took the
-	// flight over (viewFlight.takeOver, next): the run writes nothing.
-	// Guarded by viewFlight.mu but born, set when the call is made.
-	born      time.Time
+	// handling: the leader's handler runs (view.run), since began, on
+	// the monotonic clock (as the waiters' CollapseTimeout: Options.Clock
+	// tells the time, it makes no timers); the wait for another process's
+	// lease before is no part of the run's age. storing: the run began to
+	// write its outcome (viewFlight.commit), and can no longer be taken
+	// over. takenOver: a waiter that gave up took the flight over
+	// (viewFlight.takeOver, next): the run writes nothing. Guarded by
+	// viewFlight.mu.
+	began     time.Time
 	handling  bool
 	storing   bool
 	takenOver bool
@@ -222,7 +223,7 @@ func (g *viewFlight) newCall(key string) *viewCall {
 	if g.calls == nil {
 		g.calls = make(map[string]*viewCall)
 	}
-	c := &viewCall{key: key, done: make(chan struct{}), born: time.Now()}
+	c := &viewCall{key: key, done: make(chan struct{})}
 	g.calls[key] = c
 	if g.running == nil {
 		g.running = make(map[string]*viewCall)
@@ -231,23 +232,28 @@ func (g *viewFlight) newCall(key string) *viewCall {
 	return c
 }
 
-// handling records that the handler of c's leader runs (a nil call is a
-// no-op): from now on, a waiter that gives up may take c over (takeOver).
-// Before, the leader is looking the key up, or waiting for another
-// process's lease, which a takeover must not jump.
+// handling records that the handler of c's leader runs, from now (a nil
+// call is a no-op; a second call, a run made again without the cache's
+// validators, keeps the first time): from age later, a waiter that gives
+// up may take c over (takeOver). Before, the leader is looking the key up,
+// or waiting for another process's lease, which a takeover must not jump,
+// nor count as the run's age: a leader that took the lease a moment
+// before its waiter's CollapseTimeout ran out is not taken over at once.
 func (g *viewFlight) handling(c *viewCall) {
 	if c == nil {
 		return
 	}
 	g.mu.Lock()
-	c.handling = true
+	if !c.handling {
+		c.handling, c.began = true, time.Now()
+	}
 	g.mu.Unlock()
 }
 
 // takeOver hands the flight of c, a call a waiter gave up on, to a new call
 // of its key, which the waiter leads and returns, when c is still the
 // key's call in flight, its leader's handler runs (handling) and has not
-// begun to write its outcome (storing), and c was made age ago or more;
+// begun to write its outcome (storing), and has run age or more;
 // else it returns nil, and the waiter runs on its own (view.gaveUp). A
 // leader that takes minutes, or never ends, so keeps its key uncached for
 // one CollapseTimeout, not for as long as it runs (nginx's
@@ -262,7 +268,7 @@ func (g *viewFlight) handling(c *viewCall) {
 // leader whose client left does, for the new leader to take as any leader.
 func (g *viewFlight) takeOver(c *viewCall, age time.Duration) *viewCall {
 	g.mu.Lock()
-	if g.calls[c.key] != c || c.released || !c.handling || c.storing || time.Since(c.born) < age {
+	if g.calls[c.key] != c || c.released || !c.handling || c.storing || time.Since(c.began) < age {
 		g.mu.Unlock()
 		return nil
 	}
