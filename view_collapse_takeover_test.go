@@ -61,6 +61,20 @@ func (e *takeoverEnv) start(wg *sync.WaitGroup, hdr ...string) *httptest.Respons
 	return w
 }
 
+// startUnderOthersLease has another process hold the lease of /a, then
+// starts a leader, which polls it, and a waiter of its flight; it returns
+// the lease's key and their recorders.
+func (e *takeoverEnv) startUnderOthersLease(t *testing.T, wg *sync.WaitGroup) (lk string, lw, ww *httptest.ResponseRecorder) {
+	t.Helper()
+	key, err := e.c.ViewKey(httptest.NewRequest(http.MethodGet, "/a", nil))
+	require.NoError(t, err)
+	lk = e.c.leaseKey(key)
+	require.NoError(t, e.c.store.b.Set(t.Context(), lk, leaseHeldValue, time.Hour))
+	lw = e.start(wg)
+	synctest.Wait() // the leader polls the lease
+	return lk, lw, e.start(wg)
+}
+
 // stored returns the body stored for /a, or "" when none is.
 func (e *takeoverEnv) stored(t *testing.T, opts ...ViewOption) string {
 	t.Helper()
@@ -213,14 +227,8 @@ func TestCollapseTimeoutGaveUpPassesNoValidators(t *testing.T) {
 func TestCollapseTimeoutNoTakeoverDuringOthersLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newTakeoverEnv(t, viewStores[0], 0, Lease(20*time.Second), CollapseTimeout(time.Second))
-		key, err := e.c.ViewKey(httptest.NewRequest(http.MethodGet, "/a", nil))
-		require.NoError(t, err)
-		// Another process holds the lease.
-		require.NoError(t, e.c.store.b.Set(t.Context(), e.c.leaseKey(key), leaseHeldValue, time.Hour))
 		var wg sync.WaitGroup
-		lw := e.start(&wg)
-		synctest.Wait() // the leader polls the lease
-		ww := e.start(&wg)
+		_, lw, ww := e.startUnderOthersLease(t, &wg)
 		time.Sleep(1100 * time.Millisecond) // the waiter gives up at 1 s
 		synctest.Wait()
 		assert.EqualValues(t, 1, e.runs.Load(), "the waiter ran on its own")
@@ -269,18 +277,12 @@ func TestCollapseTimeoutRangeTakesNothingOver(t *testing.T) {
 func TestCollapseTimeoutLeaseWaitIsNoAge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newTakeoverEnv(t, viewStores[0], 2, Lease(20*time.Second), CollapseTimeout(time.Second))
-		key, err := e.c.ViewKey(httptest.NewRequest(http.MethodGet, "/a", nil))
-		require.NoError(t, err)
-		// Another process holds the lease.
-		require.NoError(t, e.c.store.b.Set(t.Context(), e.c.leaseKey(key), leaseHeldValue, time.Hour))
 		var wg sync.WaitGroup
-		lw := e.start(&wg)
-		synctest.Wait() // the leader polls the lease
-		ww := e.start(&wg)
+		lk, lw, ww := e.startUnderOthersLease(t, &wg)
 		time.Sleep(900 * time.Millisecond)
 		// The other process releases it, storing nothing: the leader
 		// takes it at its next poll and runs its handler.
-		require.NoError(t, e.c.store.b.Delete(t.Context(), e.c.leaseKey(key)))
+		require.NoError(t, e.c.store.b.Delete(t.Context(), lk))
 		time.Sleep(60 * time.Millisecond)
 		synctest.Wait()
 		require.EqualValues(t, 1, e.runs.Load(), "the leader's handler runs")
