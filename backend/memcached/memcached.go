@@ -327,7 +327,7 @@ func (s *Store) probe(h *serverHealth) error {
 // is closed at once. A dial that fails, and the reads and writes of the
 // connection, are reported to the server's health (see serverHealth). A
 // connection kept after an error reply (see connSet.park) is taken again
-// before anything is dialed.
+// before anything is dialed, and a Store closed meanwhile dials nothing.
 func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if s.closed.Load() {
 		return nil, backend.ErrClosed
@@ -335,6 +335,13 @@ func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn
 	h := s.servers.byAddr[addr]
 	if tc := s.conns.spare(ctx, addr); tc != nil {
 		return tc, nil // kept after an error reply: see park
+	}
+	if s.closed.Load() {
+		// Close closed the parked connections, one of them under its
+		// resync, maybe with its reply come: a dial now would fail as a
+		// dial (a server gone, counted against its health) or be closed
+		// at once, after a round trip for nothing.
+		return nil, backend.ErrClosed
 	}
 	c, err := s.dial(ctx, network, addr)
 	if err != nil {
