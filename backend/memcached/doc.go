@@ -101,9 +101,10 @@
 // when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete).
 //
 // gomemcache closes a connection after any reply it does not expect, a
-// "SERVER_ERROR ..." among them. A one-key get (Get, Has, and GetMany's
-// gets one key each) whose whole reply was one SERVER_ERROR line, with
-// nothing after it, keeps its connection instead: the Store parks it (up
+// "SERVER_ERROR ..." among them. A one-line request of one key (a one-key
+// get: Get, Has, and GetMany's gets one key each; a delete: Delete,
+// DeleteCount; an incr or decr: Incr) whose whole reply was one
+// SERVER_ERROR line, with nothing after it, keeps its connection instead: the Store parks it (up
 // to MaxIdleConns per server, besides gomemcache's idle ones) and the next
 // connection to that server takes it, once a "version" command sent on it
 // was answered within Timeout with nothing but END lines before the
@@ -121,7 +122,13 @@
 // otherwise, or closes the connection (older twemproxy), costs a dial per
 // refused get, as before. The reply to a multi-get after an error line
 // differs from proxy to proxy, and closes the connection, as do the error
-// replies to other commands.
+// replies to storage commands (Set, Add: a data block the server may not
+// have read yet). The resync proves that every reply to a command sent
+// before it has come (memcached and the proxies answer in order); a
+// server that sends a line nobody asked for after the VERSION line, in a
+// later write, puts a parked connection out of step as it would a pooled
+// one: a get then fails (below), another command reads the line as its
+// reply.
 //
 // A get whose reply is the value of another key (a connection out of step
 // with its replies, whatever the cause) fails, as a broken reply does, and

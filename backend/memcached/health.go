@@ -355,20 +355,21 @@ type healthConn struct {
 	// over reads: the next read decides.
 	line [replyLineMax]byte
 	n    int
-	// get follows the reply to a one-key get, for the connection to be
-	// kept after an error reply (see kept); m is how much of "SERVER_ERROR"
-	// the reply matched so far.
-	get oneGet
-	m   int
+	// lone follows the reply to a one-line request (see oneLineRequest),
+	// for the connection to be kept after an error reply (see kept); m is
+	// how much of "SERVER_ERROR" the reply matched so far.
+	lone loneError
+	m    int
 }
 
-// oneGet is where a connection stands in the reply to a one-key get.
-type oneGet uint8
+// loneError is where a connection stands in the reply to a one-line
+// request.
+type loneError uint8
 
 const (
-	getNone    oneGet = iota // no one-key get's error reply under way
-	getReading               // a one-key get sent; its reply may be an error line
-	getClean                 // its reply was one SERVER_ERROR line, and nothing came after it
+	loneNone    loneError = iota // no one-line request's error reply under way
+	loneReading                  // a one-line request sent; its reply may be an error line
+	loneClean                    // its reply was one SERVER_ERROR line, and nothing came after it
 )
 
 // replyLineMax is how much of a reply's first line healthConn reads to
@@ -411,7 +412,7 @@ func readArrived(c net.Conn, p []byte) (int, error) {
 func (c *healthConn) Read(p []byte) (int, error) {
 	n, err := readArrived(c.Conn, p)
 	if err != nil {
-		c.get = getNone
+		c.lone = loneNone
 	}
 	switch {
 	case n > 0:
@@ -496,9 +497,9 @@ func itemRefusal(line []byte) bool {
 }
 
 func (c *healthConn) Write(p []byte) (int, error) {
-	c.get, c.m = getNone, 0
-	if !c.request && oneKeyGet(p) {
-		c.get = getReading // a request in one write, its reply not started
+	c.lone, c.m = loneNone, 0
+	if !c.request && oneLineRequest(p) {
+		c.lone = loneReading // a request in one write, its reply not started
 	}
 	n, err := c.Conn.Write(p)
 	c.request = true
@@ -508,51 +509,85 @@ func (c *healthConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// oneKeyGet reports whether p is a whole get of one key: "get <key>\r\n"
-// or "gets <key>\r\n", as gomemcache writes a Get's in one write.
-func oneKeyGet(p []byte) bool {
-	key, ok := bytes.CutPrefix(p, []byte("gets "))
-	if !ok {
-		key, ok = bytes.CutPrefix(p, []byte("get "))
+// oneLineRequest reports whether p is a whole request of one line, of one
+// key, whose whole reply is one line when it is an error, as gomemcache
+// writes each in one write: a get of one key ("get <key>\r\n" or "gets
+// <key>\r\n": Get), "delete <key>\r\n" (Delete), "incr <key>
+// <delta>\r\n" or "decr <key> <delta>\r\n" (Incr), and "touch <key>
+// <exptime>\r\n". Nothing else is one: a storage command's data block, a
+// multi-get's several replies, and a noreply request's missing one.
+func oneLineRequest(p []byte) bool {
+	// The first '\n' ends p, wherever a storage command's data block has
+	// its first: found within the command line.
+	if i := bytes.IndexByte(p, '\n'); i < 1 || i != len(p)-1 || p[i-1] != '\r' {
+		return false
 	}
-	key, end := bytes.CutSuffix(key, []byte("\r\n"))
-	return ok && end && len(key) > 0 && !bytes.ContainsAny(key, " \r\n")
+	line := p[:len(p)-2]
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return false
+	}
+	cmd, args, _ := bytes.Cut(line, []byte(" "))
+	key, arg, two := bytes.Cut(args, []byte(" "))
+	if len(key) == 0 || bytes.IndexByte(arg, ' ') >= 0 {
+		return false
+	}
+	switch string(cmd) {
+	case "get", "gets", "delete":
+		return !two
+	case "incr", "decr":
+		return two && digits(arg)
+	case "touch":
+		return two && digits(bytes.TrimPrefix(arg, []byte("-")))
+	}
+	return false
 }
 
-// follow follows data, read after a one-key get was written, for kept: the
-// reply is an error line alone when it starts with "SERVER_ERROR" and its
-// first '\n' is the last byte read. Anything else, or any byte read after
-// that, leaves the connection to be closed.
+// digits reports whether b is one or more ASCII digits.
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// follow follows data, read after a one-line request was written, for
+// kept: the reply is an error line alone when it starts with
+// "SERVER_ERROR" and its first '\n' is the last byte read. Anything else,
+// or any byte read after that, leaves the connection to be closed.
 func (c *healthConn) follow(data []byte) {
-	switch c.get {
-	case getNone:
+	switch c.lone {
+	case loneNone:
 		return
-	case getClean:
-		c.get = getNone
+	case loneClean:
+		c.lone = loneNone
 		return
 	}
 	for ; c.m < len(serverError) && len(data) > 0; c.m, data = c.m+1, data[1:] {
 		if data[0] != serverError[c.m] {
-			c.get = getNone
+			c.lone = loneNone
 			return
 		}
 	}
 	switch i := bytes.IndexByte(data, '\n'); {
 	case i < 0:
 	case i == len(data)-1:
-		c.get = getClean
+		c.lone = loneClean
 	default:
-		c.get = getNone
+		c.lone = loneNone
 	}
 }
 
 // kept reports whether the connection may be used again once gomemcache
-// closes it after an error reply to a one-key get: its reply was one
-// "SERVER_ERROR ...\r\n" line, which is the whole reply to a get, as
-// memcached sends it (an error replaces the values of the get, which it
-// drops, and END), and memcached's proxy mode, mcrouter and twemproxy for
-// the key of an upstream that is down, and nothing was read after it, so
-// that gomemcache's buffer held nothing more. The reply to a get of several
-// keys is not judged: a proxy may send the other keys' values, and END,
-// after one key's error.
-func (c *healthConn) kept() bool { return c.get == getClean }
+// closes it after an error reply to a one-line request (see
+// oneLineRequest): its reply was one "SERVER_ERROR ...\r\n" line, which is
+// the whole reply to such a request, as memcached sends it (an error
+// replaces a get's values, which it drops, and END), and memcached's proxy
+// mode, mcrouter and twemproxy for the key of an upstream that is down,
+// and nothing was read after it, so that gomemcache's buffer held nothing
+// more. What a proxy sends late, after the error line (mcrouter: a get's
+// END), the resync reads before the connection is used again (see
+// connSet.spare). The reply to a get of several keys is not judged: a
+// proxy may send the other keys' values, and END, after one key's error.
+func (c *healthConn) kept() bool { return c.lone == loneClean }

@@ -15,8 +15,9 @@ import (
 // for the keys of an upstream that is down) cost a TCP connection: a dial,
 // which counts against the server's health when it fails, and a socket in
 // TIME_WAIT for a minute after (a few hundred refused gets a second
-// exhaust a client's ephemeral ports). A connection whose last reply was
-// the error line alone of a one-key get (see healthConn.kept) is at the
+// exhaust a client's ephemeral ports); the same for a delete, incr or
+// decr of such a key. A connection whose last reply was the error line
+// alone of a one-line request (see healthConn.kept) is at the
 // end of a reply as far as gomemcache read: its Close, from gomemcache,
 // parks it in the connSet instead, and the next dial to its server takes
 // it back once resync has brought it back in step with its replies. At
@@ -37,7 +38,7 @@ func (cs *connSet) park(tc *trackedConn) bool {
 	if !ok || !hc.kept() {
 		return false
 	}
-	hc.get = getNone
+	hc.lone = loneNone
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed || len(cs.spares[tc.addr]) >= cs.maxSpares {
@@ -96,11 +97,18 @@ var errOutOfStep = errors.New("memcached: a parked connection is out of step wit
 // itself), and reads up to the end of the reply's "VERSION ..." line,
 // before deadline: every reply to a command sent before it has come. Only
 // END lines may come before it, the rest of a one-key get's reply that a
-// proxy sent after its error line; anything else (a value, an error, the
+// proxy sent after its error line (an END is no reply to a delete, incr or
+// decr, and is skipped all the same: the commands before version are
+// answered, whatever it was); anything else (a value, an error, the
 // server's close), more than resyncLines lines or resyncMax bytes, or
 // bytes after the VERSION line, leaves c out of step, and returns an
 // error: the caller closes c. It reads no byte past the VERSION line's
 // end, which is the last c received: gomemcache's reader starts after it.
+// Bytes that come after it in a later write answer no command (the server
+// answers in order, and version was the last): a server that sends them
+// puts any connection out of step, pooled or parked, and waiting for them
+// would cost every reuse a wait that proves nothing. A get catches it (see
+// Store.getItem); a delete or an incr cannot.
 //
 // memcached, mcrouter ("VERSION mcrouter ...") and twemproxy from 0.5.0
 // answer version. A proxy that answers it otherwise, or closes the

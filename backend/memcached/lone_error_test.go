@@ -1,0 +1,168 @@
+package memcached
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// Regression: a delete, incr or decr that a proxy refused with a lone
+// "SERVER_ERROR ...\r\n" line (mcrouter, twemproxy, memcached's proxy mode,
+// for the keys of an upstream that is down) cost a TCP connection, as a
+// refused get did before parking: gomemcache closes the connection after
+// the line. Its error line is the whole reply to such a request, as to a
+// one-key get: the connection is parked, and resynced before it is used
+// again. The commands after it, on a live memcached behind the proxy, must
+// read their own replies.
+func TestServerErrorToADeleteOrIncrKeepsTheConnection(t *testing.T) {
+	live := testutil.MemcachedAddrs(t)[0]
+	proxy := testutil.StartProxy(t, live, testutil.ProxyOptions{Request: func(cmd []byte) []byte {
+		f := bytes.Fields(cmd)
+		if len(f) > 1 && bytes.HasSuffix(f[1], []byte(":broken")) {
+			switch string(f[0]) {
+			case "delete", "incr", "decr":
+				return []byte("SERVER_ERROR backend failure\r\n")
+			}
+		}
+		return nil
+	}})
+	s, err := New(Options{Servers: []string{proxy.Addr()}, Namespace: namespaceFor("lone")})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	require.NoError(t, s.Set(ctx, "other", []byte("v"), 0))
+	dials := countDials(s)
+	for _, tc := range []struct {
+		name   string
+		refuse func() error
+	}{
+		{"delete", func() error { return s.Delete(ctx, "broken") }},
+		{"incr", func() error { _, err := s.Incr(ctx, "broken", 1); return err }},
+		{"decr", func() error { _, err := s.Incr(ctx, "broken", -1); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			counter := "counter-" + tc.name
+			before := dials.Load()
+			const n = 20
+			for i := range n {
+				require.ErrorContains(t, tc.refuse(), "SERVER_ERROR backend failure", "%s %d of the refused key", tc.name, i)
+				requireOther(t, s, i)
+				v, err := s.Incr(ctx, counter, 1)
+				require.NoError(t, err, "incr %d of a key the proxy serves", i)
+				require.Equal(t, int64(i+1), v, "incr %d of a key the proxy serves: another reply read as its", i)
+			}
+			assert.LessOrEqual(t, dials.Load()-before, int64(1), "dials for %d refused %s commands", n, tc.name)
+		})
+	}
+}
+
+// A proxy that sent more after the error line to a delete or an incr, late,
+// in a write of its own, has it read by the resync, before the version's
+// reply: the connection is closed, and no command reads that line as its
+// reply (an incr's late number read as another counter's value, a late
+// DELETED as another key's delete). A late END, the rest of a reply that a
+// proxy may send so, is skipped.
+func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		late      string
+		wantDials int64
+	}{
+		{"a late number", "7\r\n", 6},
+		{"a late DELETED", "DELETED\r\n", 6},
+		{"a late END", "END\r\n", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var counter atomic.Int64 // the server's counter "c", over its connections
+			counter.Store(100)
+			addr := fakeServer(t, func(c net.Conn) {
+				r := bufio.NewReader(c)
+				late := ""
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if late != "" { // the rest of the last reply, come late
+						if _, err := c.Write([]byte(late)); err != nil {
+							return
+						}
+						late = ""
+					}
+					f := strings.Fields(line)
+					reply := "ERROR\r\n"
+					switch {
+					case len(f) > 1 && strings.HasSuffix(f[1], ":broken"):
+						reply, late = "SERVER_ERROR x\r\n", tc.late
+					case len(f) == 3 && f[0] == "incr":
+						reply = fmt.Sprintf("%d\r\n", counter.Add(1))
+					case len(f) == 2 && f[0] == "delete":
+						reply = "NOT_FOUND\r\n"
+					case len(f) == 1 && f[0] == "version":
+						reply = "VERSION 1.6.0-fake\r\n"
+					}
+					if _, err := c.Write([]byte(reply)); err != nil {
+						return
+					}
+				}
+			})
+			s, dials := fakeStore(t, addr)
+			ctx := context.Background()
+			want := int64(100)
+			for i := range 5 {
+				refuse := func() error { _, err := s.deleteKey(s.mustKey(t, "broken")); return err }
+				if i%2 == 1 {
+					refuse = func() error { _, err := s.Incr(ctx, "broken", 1); return err }
+				}
+				require.ErrorContains(t, refuse(), "SERVER_ERROR x", "refusal %d", i)
+				want++
+				v, err := s.Incr(ctx, "c", 1)
+				require.NoError(t, err, "incr %d", i)
+				assert.Equal(t, want, v, "incr %d: another reply read as its", i)
+				ok, err := s.deleteKey(s.mustKey(t, "gone"))
+				require.NoError(t, err, "delete %d", i)
+				assert.False(t, ok, "delete %d of a missing key: another reply read as its", i)
+			}
+			assert.Equal(t, tc.wantDials, dials(), "dials")
+		})
+	}
+}
+
+// Only a request of one line whose error reply is one line is followed for
+// parking: a storage command's data block, a multi-get's several replies and
+// a noreply request's missing one are not.
+func TestOneLineRequest(t *testing.T) {
+	for req, want := range map[string]bool{
+		"get k\r\n":                       true,
+		"gets k\r\n":                      true,
+		"delete k\r\n":                    true,
+		"incr k 1\r\n":                    true,
+		"decr k 18446744073709551615\r\n": true,
+		"touch k -1\r\n":                  true,
+		"touch k 30\r\n":                  true,
+		"gets a b\r\n":                    false,
+		"delete k noreply\r\n":            false,
+		"delete k 0\r\n":                  false,
+		"incr k 1 noreply\r\n":            false,
+		"incr k -1\r\n":                   false,
+		"incr k\r\n":                      false,
+		"set k 0 0 1\r\nx\r\n":            false,
+		"get k\r\nget j\r\n":              false,
+		"get  k\r\n":                      false,
+		"get k":                           false,
+		"get k\n":                         false,
+		"version\r\n":                     false,
+	} {
+		assert.Equal(t, want, oneLineRequest([]byte(req)), "%q", req)
+	}
+}
