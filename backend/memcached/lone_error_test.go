@@ -1,11 +1,9 @@
 package memcached
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -85,36 +83,18 @@ func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var counter atomic.Int64 // the server's counter "c", over its connections
 			counter.Store(100)
-			addr := fakeServer(t, func(c net.Conn) {
-				r := bufio.NewReader(c)
-				late := ""
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if late != "" { // the rest of the last reply, come late
-						if _, err := c.Write([]byte(late)); err != nil {
-							return
-						}
-						late = ""
-					}
-					f := strings.Fields(line)
-					reply := "ERROR\r\n"
-					switch {
-					case len(f) > 1 && strings.HasSuffix(f[1], ":broken"):
-						reply, late = "SERVER_ERROR x\r\n", tc.late
-					case len(f) == 3 && f[0] == "incr":
-						reply = fmt.Sprintf("%d\r\n", counter.Add(1))
-					case len(f) == 2 && f[0] == "delete":
-						reply = "NOT_FOUND\r\n"
-					case len(f) == 1 && f[0] == "version":
-						reply = "VERSION 1.6.0-fake\r\n"
-					}
-					if _, err := c.Write([]byte(reply)); err != nil {
-						return
-					}
+			addr := lateServer(t, func(f []string) (reply, late string) {
+				switch {
+				case len(f) > 1 && strings.HasSuffix(f[1], ":broken"):
+					return "SERVER_ERROR x\r\n", tc.late
+				case len(f) == 3 && f[0] == "incr":
+					return fmt.Sprintf("%d\r\n", counter.Add(1)), ""
+				case len(f) == 2 && f[0] == "delete":
+					return "NOT_FOUND\r\n", ""
+				case len(f) == 1 && f[0] == "version":
+					return "VERSION 1.6.0-fake\r\n", ""
 				}
+				return "ERROR\r\n", ""
 			})
 			s, dials := fakeStore(t, addr)
 			ctx := context.Background()

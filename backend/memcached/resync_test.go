@@ -46,6 +46,33 @@ func valueLine(key string) string {
 	return fmt.Sprintf("VALUE %s 0 %d 1\r\n%s\r\nEND\r\n", key, len(key), key)
 }
 
+// lateServer starts a fake server (see fakeServer) that answers each
+// request line, split into its fields, with answer's reply, and writes
+// answer's late, the rest of that reply come late, before it reads the
+// next request's line: as mcrouter writes a get's per-key error, then END.
+func lateServer(t *testing.T, answer func(f []string) (reply, late string)) string {
+	return fakeServer(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		late := ""
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if late != "" {
+				if _, err := c.Write([]byte(late)); err != nil {
+					return
+				}
+			}
+			var reply string
+			reply, late = answer(strings.Fields(line))
+			if _, err := c.Write([]byte(reply)); err != nil {
+				return
+			}
+		}
+	})
+}
+
 // Regression: a get refused with a lone "SERVER_ERROR ...\r\n" line kept
 // its connection once a read that did not wait found nothing after it; but
 // a proxy may send the rest of that reply later, in a write of its own
@@ -56,34 +83,16 @@ func valueLine(key string) string {
 // parked connection is now taken again only once a version command, sent
 // on it, has its reply read, with nothing but END lines before it.
 func TestParkedConnectionServesNoOtherKeysValue(t *testing.T) {
-	addr := fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		late := ""
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if late != "" { // the rest of the last reply, come late
-				if _, err := c.Write([]byte(late)); err != nil {
-					return
-				}
-				late = ""
-			}
-			f := strings.Fields(line)
-			reply := "ERROR\r\n"
-			switch {
-			case len(f) == 2 && f[0] == "gets" && strings.HasSuffix(f[1], ":broken"):
-				reply, late = "SERVER_ERROR x\r\n", "END\r\n"
-			case len(f) == 2 && f[0] == "gets":
-				reply = valueLine(f[1])
-			case len(f) == 1 && f[0] == "version":
-				reply = "VERSION 1.6.0-fake\r\n"
-			}
-			if _, err := c.Write([]byte(reply)); err != nil {
-				return
-			}
+	addr := lateServer(t, func(f []string) (reply, late string) {
+		switch {
+		case len(f) == 2 && f[0] == "gets" && strings.HasSuffix(f[1], ":broken"):
+			return "SERVER_ERROR x\r\n", "END\r\n"
+		case len(f) == 2 && f[0] == "gets":
+			return valueLine(f[1]), ""
+		case len(f) == 1 && f[0] == "version":
+			return "VERSION 1.6.0-fake\r\n", ""
 		}
+		return "ERROR\r\n", ""
 	})
 	s, dials := fakeStore(t, addr)
 	ctx := context.Background()
