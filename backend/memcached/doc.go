@@ -104,9 +104,9 @@
 // "SERVER_ERROR ..." among them. A one-line request of one key (a one-key
 // get: Get, Has, and GetMany's gets one key each; a delete: Delete,
 // DeleteCount; an incr or decr: Incr) whose whole reply was one
-// SERVER_ERROR line, with nothing after it, keeps its connection instead: the Store parks it (up
-// to MaxIdleConns per server, besides gomemcache's idle ones) and the next
-// connection to that server takes it, once a "version" command sent on it
+// SERVER_ERROR line, with nothing after it, keeps its connection instead:
+// the Store parks it (up to MaxIdleConns per server, besides gomemcache's
+// idle ones) and the next connection to that server takes it, once a "version" command sent on it
 // was answered within Timeout with nothing but END lines before the
 // VERSION line, and nothing after it. Silence after the error line proves
 // nothing: a proxy may send the rest of the refused get's reply late, in a
@@ -120,7 +120,7 @@
 // a second would exhaust a client's ephemeral ports). memcached, mcrouter
 // and twemproxy (from 0.5.0) answer version; a proxy that answers it
 // otherwise, or closes the connection (older twemproxy), costs a dial per
-// refused get, as before. The reply to a multi-get after an error line
+// refused request, as before. The reply to a multi-get after an error line
 // differs from proxy to proxy, and closes the connection, as do the error
 // replies to storage commands (Set, Add: a data block the server may not
 // have read yet). The resync proves that every reply to a command sent
