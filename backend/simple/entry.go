@@ -63,8 +63,10 @@ const dropperBit = 1 << 31
 // Dropped runs with a lock of the store held: it must return quickly and
 // must not call the store. If it panics, the call that dropped the value
 // completes (telling any other Dropper it drops) and then panics with the
-// same value. The expiry sweep, which has no caller, completes and drops
-// the panic: a value removed by the sweep cannot end the process.
+// same value; a StoreValueDeferred returns, and its Evictions' Notify
+// panics once it has told OnEvict. The expiry sweep, which has no caller,
+// completes and drops the panic: a value removed by the sweep cannot end
+// the process.
 type Dropper interface {
 	Dropped()
 }

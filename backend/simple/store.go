@@ -262,7 +262,7 @@ func (s *Store) checkWrite(ttl time.Duration) error {
 // putBytes stores a copy of value under key; see put.
 func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
 	size := int64(len(key)) + int64(len(value)) + EntryOverhead
-	if err := s.checkSize(key, size, onlyIfAbsent); err != nil {
+	if err := s.checkSize(key, size, onlyIfAbsent, nil); err != nil {
 		return false, err
 	}
 	return s.put(key, newBytesEntry(key, value, s.deadline(ttl)), size, onlyIfAbsent)
@@ -270,12 +270,19 @@ func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbse
 
 // checkSize returns an error wrapping backend.ErrValueTooLarge if an entry
 // of size is too large; unless onlyIfAbsent it then removes key's entry.
-func (s *Store) checkSize(key string, size int64, onlyIfAbsent bool) error {
+// If that entry's Dropper panics, checkSize panics with the same value, or
+// with a keep, puts the value there for its caller to raise.
+func (s *Store) checkSize(key string, size int64, onlyIfAbsent bool, keep *any) error {
 	if size <= s.maxEntrySize {
 		return nil
 	}
 	if !onlyIfAbsent {
-		s.deleteKey(key)
+		_, dropped := s.deleteKey(key)
+		if keep != nil {
+			*keep = dropped
+		} else if dropped != nil {
+			panic(dropped)
+		}
 	}
 	if size == math.MaxInt64 { // valueSize of a size beyond any limit
 		return fmt.Errorf("simple: entry of over %d bytes over the limit of %d: %w", int64(maxEntrySize), s.maxEntrySize, backend.ErrValueTooLarge)
@@ -395,16 +402,17 @@ func (s *Store) tellEvict(key string) (r any, panicked bool) {
 	return nil, false
 }
 
-// deleteKey removes key and reports whether it held a live entry.
-func (s *Store) deleteKey(key string) (live bool) {
+// deleteKey removes key and reports whether it held a live entry, and
+// what its Dropper panicked with, if it did (shard.unlockKeep), for its
+// caller to raise.
+func (s *Store) deleteKey(key string) (live bool, dropped any) {
 	h, sh := s.hash(key)
 	sh.mu.Lock()
 	if loc, e := sh.lookup(key, h); e != nil {
 		live = !expired(e.expireAt, s.now())
 		sh.remove(sh.slotAt(loc))
 	}
-	sh.unlock()
-	return live
+	return live, sh.unlockKeep()
 }
 
 // Delete removes the keys, byte values and Go values alike. Absent keys are
@@ -422,8 +430,12 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	}
 	n := 0
 	for _, k := range keys {
-		if s.deleteKey(k) {
+		live, dropped := s.deleteKey(k)
+		if live {
 			n++
+		}
+		if dropped != nil {
+			panic(dropped)
 		}
 	}
 	return n, nil
@@ -675,37 +687,73 @@ func (s *Store) StoreValue(key string, v any, size int, ttl time.Duration) error
 // instead, for the caller to tell OnEvict (Evictions.Notify) from the same
 // goroutine once it has released its lock. The write is made, and its
 // evictions are, as StoreValue's.
+//
+// A Dropper that panics when the write drops it (the value it replaces,
+// one it evicts, or, for a value too large, the entry it deletes) does not
+// make StoreValueDeferred panic, which would unwind through the caller's
+// lock and lose the evictions: the write completes and returns as if no
+// Dropper had panicked, and Notify raises the panic once it has told
+// OnEvict of every key. The caller must therefore call Notify, once it
+// has released its lock, whatever the error and whether or not
+// Options.OnEvict is set.
 func (s *Store) StoreValueDeferred(key string, v any, size int, ttl time.Duration) (Evictions, error) {
-	if err := s.checkValue(key, size, ttl, false); err != nil {
-		return Evictions{}, err
+	var dropped any
+	if err := s.checkValue(key, size, ttl, false, &dropped); err != nil {
+		return s.deferred(nil, dropped), err
 	}
 	_, evicted, dropped, err := s.putHeld(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), false)
-	if dropped != nil {
-		// OnEvict is not called here (see above), and the caller gets no
-		// Evictions to tell it: a Dropper's panic loses them, as it ends
-		// the caller's call.
-		panic(dropped)
+	return s.deferred(evicted, dropped), err
+}
+
+// deferred returns the Evictions of a write that evicted the keys evicted
+// and met a Dropper's panic dropped, if not nil.
+func (s *Store) deferred(evicted []string, dropped any) Evictions {
+	if len(evicted) == 0 && dropped == nil {
+		return Evictions{}
 	}
-	if len(evicted) == 0 {
-		return Evictions{}, err
-	}
-	return Evictions{s: s, keys: evicted}, err
+	return Evictions{s: s, keys: evicted, dropped: dropped}
 }
 
 // Evictions are the keys a write evicted whose OnEvict calls its caller
-// deferred (StoreValueDeferred). The zero value holds none.
+// deferred (StoreValueDeferred), and what a Dropper the write dropped
+// panicked with, if one did. The zero value holds none.
 type Evictions struct {
-	s    *Store
-	keys []string
+	s       *Store
+	keys    []string
+	dropped any
 }
 
 // Notify calls OnEvict with each key evicted, in the order of the
-// evictions, in the calling goroutine; it holds no lock of the store. It
-// is for one call: a second tells OnEvict again.
+// evictions, in the calling goroutine; it holds no lock of the store. Then,
+// if a Dropper panicked during the write, it panics with the same value
+// (an OnEvict's panic does not keep the other keys from OnEvict either:
+// see Options.OnEvict). It is for one call: a second tells OnEvict again,
+// and panics again.
 func (e Evictions) Notify() {
 	if e.s != nil {
-		e.s.notify(e.keys)
+		e.s.notifyThen(e.keys, e.dropped)
 	}
+}
+
+// Join returns e's evictions and then more's as one, for a caller that
+// makes several writes under its lock: its Notify tells OnEvict of the
+// keys of both, in order, and then raises the first Dropper's panic of
+// the two. They must be of the same Store: Join panics otherwise.
+func (e Evictions) Join(more Evictions) Evictions {
+	switch {
+	case more.s == nil:
+		return e
+	case e.s == nil:
+		return more
+	case e.s != more.s:
+		panic("simple: Evictions.Join of two Stores' evictions")
+	}
+	if e.dropped == nil {
+		e.dropped = more.dropped
+	}
+	// Full slice expression: a Join never writes into e's keys.
+	e.keys = append(e.keys[:len(e.keys):len(e.keys)], more.keys...)
+	return e
 }
 
 // AddValue is StoreValue only if no live entry exists under key; it reports
@@ -715,22 +763,22 @@ func (s *Store) AddValue(key string, v any, size int, ttl time.Duration) (bool, 
 }
 
 func (s *Store) putValue(key string, v any, size int, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
-	if err := s.checkValue(key, size, ttl, onlyIfAbsent); err != nil {
+	if err := s.checkValue(key, size, ttl, onlyIfAbsent, nil); err != nil {
 		return false, err
 	}
 	return s.put(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), onlyIfAbsent)
 }
 
 // checkValue is the check of a Go value's write of size under key (see
-// checkSize for one too large).
-func (s *Store) checkValue(key string, size int, ttl time.Duration, onlyIfAbsent bool) error {
+// checkSize for one too large, and for keep).
+func (s *Store) checkValue(key string, size int, ttl time.Duration, onlyIfAbsent bool, keep *any) error {
 	if err := s.checkWrite(ttl); err != nil {
 		return err
 	}
 	if size < 0 {
 		return fmt.Errorf("simple: size is %d, want 0 or more", size)
 	}
-	return s.checkSize(key, valueSize(key, size), onlyIfAbsent)
+	return s.checkSize(key, valueSize(key, size), onlyIfAbsent, keep)
 }
 
 // ResizeValue changes what the Go value v, stored under key by StoreValue
