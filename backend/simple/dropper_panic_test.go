@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
 	"github.com/go-caching/caching/internal/testutil"
 )
@@ -161,4 +162,30 @@ func TestSweepSurvivesAPanickingDropper(t *testing.T) {
 	clock.Advance(time.Hour)
 	require.Eventually(t, func() bool { return d2.n.Load() == 1 }, 10*time.Second, time.Millisecond)
 	require.NoError(t, s.Close())
+}
+
+// TestDeleteOfManyKeysPastAPanickingDropper: a Delete of several keys
+// whose first held a Dropper that panicked raised the panic at once and
+// left the other keys stored, readable after a Delete that named them.
+// Now every key is deleted, and then the Delete panics.
+func TestDeleteOfManyKeysPastAPanickingDropper(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, simple.Options{Shards: 1, SweepInterval: -1})
+	p, d := new(panicDropper), new(dropper)
+	require.NoError(t, s.StoreValue("p", p, 8, 0))
+	require.NoError(t, s.StoreValue("d", d, 8, 0))
+	require.NoError(t, s.Set(ctx, "k", []byte("v"), 0))
+	require.NoError(t, s.StoreValue("q", new(panicDropper), 8, 0))
+	assert.PanicsWithValue(t, "dropper panic", func() { _ = s.Delete(ctx, "p", "d", "k", "q") })
+	assert.Equal(t, int32(1), d.n.Load(), "the Dropper after the one that panicked is not told")
+	_, ok := s.LoadValue("d")
+	assert.False(t, ok, "a deleted key is still loadable")
+	_, err := s.Get(ctx, "k")
+	assert.ErrorIs(t, err, backend.ErrNotFound, "a deleted key is still readable")
+	st := s.Stats()
+	assert.Zero(t, st.Entries)
+	assert.Zero(t, st.Bytes)
+	for i := range 3 {
+		within(t, "Set", func() { assert.NoError(t, s.Set(ctx, fmt.Sprint("after", i), []byte("w"), 0)) })
+	}
 }

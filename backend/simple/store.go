@@ -423,20 +423,26 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 }
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
-// them held a live entry (backend.DeleteCounter).
+// them held a live entry (backend.DeleteCounter). A Dropper that panics
+// does not keep the keys after its own: every key is removed, and then
+// the call panics with the first such value.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if s.closed.Load() {
 		return 0, backend.ErrClosed
 	}
 	n := 0
+	var first any
 	for _, k := range keys {
 		live, dropped := s.deleteKey(k)
 		if live {
 			n++
 		}
-		if dropped != nil {
-			panic(dropped)
+		if first == nil {
+			first = dropped
 		}
+	}
+	if first != nil {
+		panic(first)
 	}
 	return n, nil
 }
