@@ -189,3 +189,29 @@ func TestDeleteOfManyKeysPastAPanickingDropper(t *testing.T) {
 		within(t, "Set", func() { assert.NoError(t, s.Set(ctx, fmt.Sprint("after", i), []byte("w"), 0)) })
 	}
 }
+
+// TestSetManyPastAPanickingDropper: a SetMany whose first item replaced a
+// Dropper that panicked raised the panic at once, and stored none of the
+// items after it. Now it stores every item, and then panics.
+func TestSetManyPastAPanickingDropper(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, simple.Options{Shards: 1, SweepInterval: -1})
+	d := new(dropper)
+	require.NoError(t, s.StoreValue("p", new(panicDropper), 8, 0))
+	require.NoError(t, s.StoreValue("d", d, 8, 0))
+	require.NoError(t, s.StoreValue("q", new(panicDropper), 8, 0))
+	items := []backend.Item{
+		{Key: "p", Value: []byte("1")}, {Key: "d", Value: []byte("2")},
+		{Key: "k", Value: []byte("3")}, {Key: "q", Value: []byte("4")},
+	}
+	assert.PanicsWithValue(t, "dropper panic", func() { _ = s.SetMany(ctx, items) })
+	assert.Equal(t, int32(1), d.n.Load(), "the Dropper after the one that panicked is not told")
+	for _, it := range items {
+		got, err := s.Get(ctx, it.Key)
+		if assert.NoError(t, err, it.Key) {
+			assert.Equal(t, string(it.Value), string(got), it.Key)
+		}
+	}
+	assert.Equal(t, int64(4), s.Stats().Entries)
+	within(t, "Set", func() { assert.NoError(t, s.Set(ctx, "after", []byte("w"), 0)) })
+}

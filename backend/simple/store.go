@@ -236,7 +236,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := s.checkWrite(ttl); err != nil {
 		return err
 	}
-	_, err := s.putBytes(key, value, ttl, false)
+	_, err := s.putBytes(key, value, ttl, false, nil)
 	return err
 }
 
@@ -246,7 +246,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := s.checkWrite(ttl); err != nil {
 		return false, err
 	}
-	return s.putBytes(key, value, ttl, true)
+	return s.putBytes(key, value, ttl, true, nil)
 }
 
 func (s *Store) checkWrite(ttl time.Duration) error {
@@ -259,13 +259,22 @@ func (s *Store) checkWrite(ttl time.Duration) error {
 	return nil
 }
 
-// putBytes stores a copy of value under key; see put.
-func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
+// putBytes stores a copy of value under key; see put. With a keep, what a
+// Dropper it dropped panicked with is put there, for its caller to raise,
+// rather than raised (see checkSize).
+func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbsent bool, keep *any) (bool, error) {
 	size := int64(len(key)) + int64(len(value)) + EntryOverhead
-	if err := s.checkSize(key, size, onlyIfAbsent, nil); err != nil {
+	if err := s.checkSize(key, size, onlyIfAbsent, keep); err != nil {
 		return false, err
 	}
-	return s.put(key, newBytesEntry(key, value, s.deadline(ttl)), size, onlyIfAbsent)
+	e := newBytesEntry(key, value, s.deadline(ttl))
+	if keep == nil {
+		return s.put(key, e, size, onlyIfAbsent)
+	}
+	ok, evicted, dropped, err := s.putHeld(key, e, size, onlyIfAbsent)
+	*keep = dropped
+	s.notify(evicted)
+	return ok, err
 }
 
 // checkSize returns an error wrapping backend.ErrValueTooLarge if an entry
@@ -505,7 +514,9 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 
 // SetMany stores a copy of each item's value, as Set does. A negative TTL
 // in any item stores nothing; an item too large stops the call there, with
-// the items before it stored.
+// the items before it stored. A Dropper that panics does not stop it: the
+// call goes on to the end (or the item too large), and then panics with
+// the first such value.
 func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	for _, it := range items {
 		if err := s.checkWrite(it.TTL); err != nil {
@@ -515,8 +526,19 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if s.closed.Load() {
 		return backend.ErrClosed
 	}
+	var first any // what a Dropper panicked with first
+	defer func() {
+		if first != nil {
+			panic(first)
+		}
+	}()
 	for _, it := range items {
-		if _, err := s.putBytes(it.Key, it.Value, it.TTL, false); err != nil {
+		var dropped any
+		_, err := s.putBytes(it.Key, it.Value, it.TTL, false, &dropped)
+		if first == nil {
+			first = dropped
+		}
+		if err != nil {
 			return err
 		}
 	}
