@@ -1259,7 +1259,9 @@ func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) e
 // which an OnEvict that forgets the evicted argument waits for): with
 // evicted set, the OnEvict calls of a backend/simple store are put there,
 // for the caller to make once its lock is released
-// (simple.Evictions.Notify), rather than made before save returns. Another
+// (simple.Evictions.Notify), rather than made before save returns; they
+// are added to those already there. The caller must call Notify whatever
+// the error: it raises a Dropper's panic that the write met. Another
 // in-process store calls its own callbacks, if any, as it does.
 func (s *store) saveDeferred(ctx context.Context, key string, e *entry, vs versionSet, evicted *simple.Evictions) error {
 	ttl := s.prepare(e, vs)
@@ -1272,7 +1274,12 @@ func (s *store) saveDeferred(ctx context.Context, key string, e *entry, vs versi
 			err = errUnmeasured
 		}
 	} else if s.local != nil && evicted != nil && s.direct != nil {
-		*evicted, err = s.direct.StoreValueDeferred(key, e, e.memSize(), ttl)
+		// Joined, not assigned: a caller may save twice under its lock (a
+		// view's Vary record, then its variant), and the first save's
+		// evictions must reach OnEvict too, its Dropper's panic the caller.
+		var ev simple.Evictions
+		ev, err = s.direct.StoreValueDeferred(key, e, e.memSize(), ttl)
+		*evicted = evicted.Join(ev)
 	} else if s.local != nil {
 		err = s.local.StoreValue(key, e, e.memSize(), ttl)
 	} else {
