@@ -13,10 +13,10 @@ import (
 
 // deferredWrite calls StoreValueDeferred and reports what it panicked with,
 // if it did, and else its Evictions and error.
-func deferredWrite(s *simple.Store, key string, v any, size int) (ev simple.Evictions, err error, panicked any) {
+func deferredWrite(s *simple.Store, key string, v any, size int) (ev simple.Evictions, panicked any, err error) {
 	defer func() { panicked = recover() }()
 	ev, err = s.StoreValueDeferred(key, v, size, 0)
-	return ev, err, nil
+	return ev, nil, err
 }
 
 // TestStoreValueDeferredKeepsEvictionsWhenADropperPanics: a
@@ -31,18 +31,18 @@ func TestStoreValueDeferredKeepsEvictionsWhenADropperPanics(t *testing.T) {
 		name string
 		// write writes over the store that fullStore returns, "p" holding
 		// a panicking Dropper, and says what it evicted.
-		write   func(s *simple.Store, size int) (simple.Evictions, error, any)
+		write   func(s *simple.Store, size int) (simple.Evictions, any, error)
 		evicted []string
 		err     error
 		stored  bool // "big" is stored
 	}{
-		{"evicts it", func(s *simple.Store, size int) (simple.Evictions, error, any) {
+		{"evicts it", func(s *simple.Store, size int) (simple.Evictions, any, error) {
 			return deferredWrite(s, "big", "v", size-simple.ValueOverhead+simple.EntryOverhead)
 		}, []string{"a", "b", "c", "d", "p"}, nil, true},
-		{"replaces it", func(s *simple.Store, _ int) (simple.Evictions, error, any) {
+		{"replaces it", func(s *simple.Store, _ int) (simple.Evictions, any, error) {
 			return deferredWrite(s, "p", "v", 8)
 		}, nil, nil, false},
-		{"too large, deletes it", func(s *simple.Store, size int) (simple.Evictions, error, any) {
+		{"too large, deletes it", func(s *simple.Store, size int) (simple.Evictions, any, error) {
 			return deferredWrite(s, "p", "v", 2*size)
 		}, nil, backend.ErrValueTooLarge, false},
 	}
@@ -54,7 +54,7 @@ func TestStoreValueDeferredKeepsEvictionsWhenADropperPanics(t *testing.T) {
 			require.NoError(t, s.StoreValue("p", p, 8, 0))
 			before := s.Stats()
 
-			ev, err, panicked := tc.write(s, size)
+			ev, panicked, err := tc.write(s, size)
 			assert.Nil(t, panicked, "StoreValueDeferred panicked, under its caller's lock")
 			assert.ErrorIs(t, err, tc.err)
 			assert.Equal(t, int32(1), p.n.Load(), "the Dropper told")
