@@ -13,13 +13,16 @@ import (
 )
 
 // errorLog is a slog.Handler that keeps the messages of the records at
-// WARN and above, but for the slow-query log.
+// WARN and above (every level with all), but for the slow-query log.
 type errorLog struct {
+	all  bool
 	mu   sync.Mutex
 	msgs []string
 }
 
-func (l *errorLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelWarn }
+func (l *errorLog) Enabled(_ context.Context, level slog.Level) bool {
+	return l.all || level >= slog.LevelWarn
+}
 
 func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
 	if strings.HasPrefix(r.Message, "pool: slow query") {

@@ -80,6 +80,11 @@ type api struct {
 	// reports keeps the reports the report job makes (jobs.go).
 	reports *caching.Memoized[reportArgs, SalesReport]
 	log     *slog.Logger
+	// invalidations, keptReads and keptReports log the failures of the
+	// invalidations of writes, of the reads of kept reports and of
+	// keeping the reports made, which a cache outage fails one a request
+	// (or a job), at a rate no client drives (failureLog).
+	invalidations, keptReads, keptReports *failureLog
 	// queue is the job queue; mux, the routes (the warm job sends its
 	// requests through them); retention, how long sales are kept.
 	queue     *jobQueue
@@ -94,7 +99,10 @@ type api struct {
 }
 
 func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
-	a := &api{store: store, cache: cache, log: log}
+	a := &api{store: store, cache: cache, log: log,
+		invalidations: newFailureLog(log, slog.LevelError, "catalog: invalidation failed"),
+		keptReads:     newFailureLog(log, slog.LevelWarn, "catalog: kept report unreadable"),
+		keptReports:   newFailureLog(log, slog.LevelWarn, "catalog: report made, not kept in the cache")}
 	// One entry per (user, period); concurrent misses for one of them run
 	// the query once. Each entry is tagged with its user's tag
 	// (userSalesTag, by ArgTags), which a sale invalidates; the tag
@@ -696,13 +704,21 @@ func (in ProductInput) validate(create bool) error {
 // invalidateList makes every cached page of the list stale, in every
 // process sharing the backend: one small write, whatever the number of
 // pages cached, and no key scan. (The product's own path is dropped by
-// InvalidateOnWrite.) A failure is logged, not answered: the write has
-// happened (or may have), and the library retries the invalidation until
-// the backend answers.
+// InvalidateOnWrite.) A failure is logged (a.invalidations: at a bounded
+// rate), not answered: the write has happened (or may have), and the
+// library retries the invalidation until the backend answers.
 func (a *api) invalidateList(ctx context.Context) {
-	if err := a.cache.InvalidateTags(ctx, "products"); err != nil {
-		a.log.Error("invalidate product list", "err", err)
+	a.invalidated(ctx, a.cache.InvalidateTags(ctx, "products"), "what", "product list")
+}
+
+// invalidated logs the outcome of an invalidation, err, through
+// a.invalidations; attrs say what it invalidated.
+func (a *api) invalidated(ctx context.Context, err error, attrs ...any) {
+	if err != nil {
+		a.invalidations.failed(ctx, err, attrs...)
+		return
 	}
+	a.invalidations.ok(ctx)
 }
 
 // mayHaveWritten reports whether a write of the Store that returned err
@@ -730,9 +746,7 @@ func (a *api) invalidateWrite(r *http.Request, path string, err error, ownPath b
 	ctx := context.WithoutCancel(r.Context())
 	a.invalidateList(ctx)
 	if (err != nil || ownPath) && path != "" {
-		if err := a.cache.InvalidatePath(ctx, path); err != nil {
-			a.log.Error("invalidate product", "path", path, "err", err)
-		}
+		a.invalidated(ctx, a.cache.InvalidatePath(ctx, path), "what", "product", "path", path)
 	}
 }
 
@@ -874,9 +888,8 @@ func (a *api) recordSale(w http.ResponseWriter, r *http.Request) {
 	// it answered (it may have committed: see invalidateWrite), with a
 	// context the client's leaving does not end. The sale's date is set
 	// before the INSERT.
-	if ierr := a.invalidateSale(context.WithoutCancel(r.Context()), *in.UserID, sale.CreatedAt); ierr != nil {
-		a.log.Error("invalidate sale", "err", ierr)
-	}
+	ctx := context.WithoutCancel(r.Context())
+	a.invalidated(ctx, a.invalidateSale(ctx, *in.UserID, sale.CreatedAt), "what", "sale")
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -407,13 +407,16 @@ func (a *api) makeReport(ctx context.Context, job *river.Job[reportJobArgs]) err
 	var notMade reportNotMade
 	switch {
 	case err == nil:
+		a.keptReports.ok(ctx)
 	case errors.As(err, &notMade) || ctx.Err() != nil:
 		return taskError(taskErrReport, fmt.Errorf("report of user %d, %s: %w", args.UserID, args.Month, err))
 	default:
 		// Made, but the cache could not replace the copy it kept (it is
 		// down): Refresh returns the report with the cache's error. The
-		// report is the job's result all the same.
-		a.log.Warn("catalog: report made, not kept in the cache", "user", args.UserID, "month", args.Month, "err", err)
+		// report is the job's result all the same. Logged at a bounded
+		// rate: a client asking for reports of many months makes a job
+		// of each (failureLog).
+		a.keptReports.failed(ctx, err, "user", args.UserID, "month", args.Month)
 	}
 	return river.RecordOutput(ctx, r)
 }

@@ -107,12 +107,16 @@ func (a *api) createReport(w http.ResponseWriter, r *http.Request) {
 	report, err := a.keptReport(r.Context(), args)
 	switch {
 	case err == nil:
+		a.keptReads.ok(r.Context())
 		writeJSON(w, http.StatusOK, report)
 		return
-	case !errors.Is(err, caching.ErrNotFound) && !clientLeft(r):
+	case errors.Is(err, caching.ErrNotFound):
+		a.keptReads.ok(r.Context())
+	case !clientLeft(r):
 		// The cache is down: make the report again. (A client that left
-		// cancelled the read: no sign of the cache's health.)
-		a.log.Warn("catalog: kept report unreadable", "err", err)
+		// cancelled the read: no sign of the cache's health.) Logged at a
+		// rate the client's requests do not drive (failureLog).
+		a.keptReads.failed(r.Context(), err)
 	}
 	// A month with no sales is answered at once with its report of zeros:
 	// no job (its row is kept 24 hours), nothing kept (storeReport). A

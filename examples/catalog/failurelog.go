@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// failureLogInterval is how often a failureLog writes, at most, a summary
+// of the failures of an outage that go on.
+const failureLogInterval = 10 * time.Second
+
+// failureLog logs the failures of one kind of operation (the invalidations
+// of writes, the reads of kept reports...) at a rate no client can drive.
+// While the cache (or the database) is down, each request that needs it
+// fails, and a line per failure is a line per request: a client sending
+// requests writes the log at its own rate, and buries everything else in
+// it. A failureLog writes the first failure of an outage whole, then at
+// most one summary per interval ("N more failed": the count and the last
+// error), then one "recovered" line at the first success after it, with
+// the failures not logged yet. A failure with no line since the interval
+// began is only counted, and told by the next line; the recovery of an
+// outage whose first line was written within the interval before (one
+// that flaps) starts no new one until the interval has passed.
+//
+// The library still counts each failure of its backend (Stats.Errors and
+// Unavailable, on GET /metrics): a failureLog bounds only the log. The
+// library's own logs are bounded apart (Options.LogInterval; the breaker
+// logs its changes of state). It is safe for concurrent use.
+type failureLog struct {
+	log      *slog.Logger
+	level    slog.Level // of the first line and of the summaries
+	msg      string     // the first line's message; the others add to it
+	interval time.Duration
+	now      func() time.Time
+
+	// down is set from the first line of an outage to its recovery line,
+	// read without the lock by ok, on every success.
+	down atomic.Bool
+
+	mu      sync.Mutex
+	started time.Time // when the last outage's first line was written
+	last    time.Time // when the last line was written
+	held    int64     // failures not told by a line yet
+}
+
+// newFailureLog returns a failureLog writing to log, at level, failures
+// whose first line says msg.
+func newFailureLog(log *slog.Logger, level slog.Level, msg string) *failureLog {
+	return &failureLog{log: log, level: level, msg: msg, interval: failureLogInterval, now: time.Now}
+}
+
+// failed records a failure, err, with attrs (slog's key-value pairs) for the
+// first line of an outage.
+func (f *failureLog) failed(ctx context.Context, err error, attrs ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.held++
+	now := f.now()
+	switch {
+	case !f.down.Load() && (f.started.IsZero() || now.Sub(f.started) >= f.interval):
+		// Failures held since a flapping outage's recovery are told here.
+		if earlier := f.held - 1; earlier > 0 {
+			attrs = append(attrs, "earlier_failures", earlier)
+		}
+		attrs = append(attrs, "err", err, "next", "at most one summary per "+f.interval.String()+" until it succeeds again")
+		f.log.Log(ctx, f.level, f.msg, attrs...)
+		f.down.Store(true)
+		f.started, f.last, f.held = now, now, 0
+	case f.down.Load() && now.Sub(f.last) >= f.interval:
+		f.log.Log(ctx, f.level, f.msg+": more failures", "failures", f.held, "since", now.Sub(f.last).Round(time.Second).String(), "last_err", err)
+		f.last, f.held = now, 0
+	}
+}
+
+// ok records a success: the recovery, when an outage was logged.
+func (f *failureLog) ok(ctx context.Context) {
+	if !f.down.Load() {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.down.Load() {
+		return
+	}
+	now := f.now()
+	f.log.Log(ctx, slog.LevelInfo, f.msg+": recovered", "failures_not_logged", f.held, "outage", now.Sub(f.started).Round(time.Second).String())
+	f.down.Store(false)
+	f.last, f.held = now, 0
+}
