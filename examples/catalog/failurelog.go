@@ -25,6 +25,11 @@ const failureLogInterval = 10 * time.Second
 // outage whose first line was written within the interval before (one
 // that flaps) starts no new one until the interval has passed.
 //
+// A failureLog whose successes are not reported (newQuietFailureLog: the
+// failures of requests and of jobs, which have no one place where they
+// succeed) ends an outage after an interval with no failure instead: the
+// next failure is the first line of another.
+//
 // The library still counts each failure of its backend (Stats.Errors and
 // Unavailable, on GET /metrics): a failureLog bounds only the log. The
 // library's own logs are bounded apart (Options.LogInterval; the breaker
@@ -35,6 +40,9 @@ type failureLog struct {
 	msg      string     // the first line's message; the others add to it
 	interval time.Duration
 	now      func() time.Time
+	// quiet: an interval with no failure ends an outage
+	// (newQuietFailureLog).
+	quiet bool
 
 	// down is set from the first line of an outage to its recovery line,
 	// read without the lock by ok, on every success.
@@ -44,12 +52,21 @@ type failureLog struct {
 	started time.Time // when the last outage's first line was written
 	last    time.Time // when the last line was written
 	held    int64     // failures not told by a line yet
+	failure time.Time // when the last failure was recorded
 }
 
 // newFailureLog returns a failureLog writing to log, at level, failures
 // whose first line says msg.
 func newFailureLog(log *slog.Logger, level slog.Level, msg string) *failureLog {
 	return &failureLog{log: log, level: level, msg: msg, interval: failureLogInterval, now: time.Now}
+}
+
+// newQuietFailureLog is newFailureLog for failures whose successes are not
+// reported: an interval with no failure ends their outage.
+func newQuietFailureLog(log *slog.Logger, level slog.Level, msg string) *failureLog {
+	f := newFailureLog(log, level, msg)
+	f.quiet = true
+	return f
 }
 
 // failed records a failure, err, with attrs (slog's key-value pairs) for the
@@ -59,13 +76,21 @@ func (f *failureLog) failed(ctx context.Context, err error, attrs ...any) {
 	defer f.mu.Unlock()
 	f.held++
 	now := f.now()
+	if f.quiet && f.down.Load() && now.Sub(f.failure) >= f.interval {
+		f.down.Store(false) // the failures held since are told below
+	}
+	f.failure = now
 	switch {
 	case !f.down.Load() && (f.started.IsZero() || now.Sub(f.started) >= f.interval):
 		// Failures held since a flapping outage's recovery are told here.
 		if earlier := f.held - 1; earlier > 0 {
 			attrs = append(attrs, "earlier_failures", earlier)
 		}
-		attrs = append(attrs, "err", err, "next", "at most one summary per "+f.interval.String()+" until it succeeds again")
+		until := "it succeeds again"
+		if f.quiet {
+			until = f.interval.String() + " pass with none"
+		}
+		attrs = append(attrs, "err", err, "next", "at most one summary per "+f.interval.String()+" until "+until)
 		f.log.Log(ctx, f.level, f.msg, attrs...)
 		f.down.Store(true)
 		f.started, f.last, f.held = now, now, 0

@@ -85,6 +85,8 @@ type api struct {
 	// keeping the reports made, which a cache outage fails one a request
 	// (or a job), at a rate no client drives (failureLog).
 	invalidations, keptReads, keptReports *failureLog
+	// requests logs the requests failed with a 500 (logFailure).
+	requests *failureLog
 	// queue is the job queue; mux, the routes (the warm job sends its
 	// requests through them); retention, how long sales are kept.
 	queue     *jobQueue
@@ -102,7 +104,8 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 	a := &api{store: store, cache: cache, log: log,
 		invalidations: newFailureLog(log, slog.LevelError, "catalog: invalidation failed"),
 		keptReads:     newFailureLog(log, slog.LevelWarn, "catalog: kept report unreadable"),
-		keptReports:   newFailureLog(log, slog.LevelWarn, "catalog: report made, not kept in the cache")}
+		keptReports:   newFailureLog(log, slog.LevelWarn, "catalog: report made, not kept in the cache"),
+		requests:      newQuietFailureLog(log, slog.LevelError, "request failed")}
 	// One entry per (user, period); concurrent misses for one of them run
 	// the query once. Each entry is tagged with its user's tag
 	// (userSalesTag, by ArgTags), which a sale invalidates; the tag
@@ -311,12 +314,14 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 // request, and the query then running fails with "context canceled": each
 // was an ERROR line, with no rate limit, which any client could have
 // written at the rate it sent requests (TestClientLeftIsNoServerError).
+// The failures of a database that is down are logged at a bounded rate
+// (a.requests: TestDatabaseOutageLogBounded).
 func (a *api) logFailure(r *http.Request, err error) {
 	if clientLeft(r) {
 		a.log.Debug("request abandoned: the client left", "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	}
-	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	a.requests.failed(r.Context(), err, "method", r.Method, "path", r.URL.Path)
 }
 
 // clientLeft reports whether r's client has gone: its context is done,

@@ -290,7 +290,8 @@ func (d jobDatabase) open(rc *river.Config) (*jobQueue, error) {
 // when it only enqueues them.
 func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
 	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: stopTimeout,
-		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: jobErrorLog{log}}
+		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: jobErrorLog{log,
+			newQuietFailureLog(log, slog.LevelError, "catalog: job attempt failed")}}
 	if cfg.pollInterval > 0 {
 		rc.FetchCooldown = min(cfg.pollInterval, 100*time.Millisecond)
 	}
@@ -327,11 +328,17 @@ func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
 // logs them at Info, which warnOnly leaves out, and a task shows only a
 // fixed message (publicTaskError). An attempt that fails an order for
 // good (river.JobCancel) is not an error of the service, and River does
-// not pass it here.
-type jobErrorLog struct{ log *slog.Logger }
+// not pass it here. The failures are logged at a bounded rate (attempts: a
+// failureLog): while the cache is down, each order's job fails its
+// invalidation, and each order is a client's request. The job's row keeps
+// the error of each attempt.
+type jobErrorLog struct {
+	log      *slog.Logger
+	attempts *failureLog
+}
 
 func (h jobErrorLog) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
-	h.log.ErrorContext(ctx, "catalog: job attempt failed", "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt, "err", err)
+	h.attempts.failed(ctx, err, "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt)
 	return nil
 }
 

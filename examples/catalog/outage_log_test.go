@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/logging"
@@ -79,6 +81,16 @@ func catalogLines(msgs []string, prefixes ...string) []string {
 	return out
 }
 
+// assertBounded checks that lines, the lines of one failureLog written
+// since start, are an outage's first line and at most one summary per
+// interval since.
+func assertBounded(t *testing.T, lines []string, start time.Time, what string) {
+	t.Helper()
+	most := 1 + int(time.Since(start)/failureLogInterval)
+	assert.NotEmpty(t, lines, "%s logged nothing", what)
+	assert.LessOrEqual(t, len(lines), most, "%s logged:\n%s", what, strings.Join(lines, "\n"))
+}
+
 // TestCacheOutageLogBounded: while the cache was down, each write logged
 // the failure of its invalidations at ERROR (a PUT, two lines) and each
 // report request warned that the kept report was unreadable: a client
@@ -93,6 +105,7 @@ func TestCacheOutageLogBounded(t *testing.T) {
 	c := startServiceWith(t, "sqlite", "redis://"+cache.ln.Addr().String()+"/0?prefix="+uniqueName("catalog-outage-log:"),
 		func(cfg *Config) { cfg.Logger = slog.New(logs) })
 	const writes = 20
+	start := time.Now()
 	for i := range writes {
 		r := c.do("PUT", "/products/7", fmt.Sprintf(`{"name": "Outage %d"}`, i))
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
@@ -107,8 +120,8 @@ func TestCacheOutageLogBounded(t *testing.T) {
 	msgs := logs.take()
 	invalidations := catalogLines(msgs, "catalog: invalidation failed", "invalidate ")
 	reads := catalogLines(msgs, "catalog: kept report unreadable")
-	assert.Len(t, invalidations, 1, "%d writes while the cache was down (%d invalidations) logged:\n%s", 2*writes, 3*writes, strings.Join(invalidations, "\n"))
-	assert.Len(t, reads, 1, "%d report requests while the cache was down logged:\n%s", writes, strings.Join(reads, "\n"))
+	assertBounded(t, invalidations, start, fmt.Sprintf("%d writes while the cache was down (%d invalidations)", 2*writes, 3*writes))
+	assertBounded(t, reads, start, fmt.Sprintf("%d report requests while the cache was down", writes))
 
 	t.Run("recovery", func(t *testing.T) {
 		addr := testutil.RedisAddr(t)
@@ -131,6 +144,63 @@ func TestCacheOutageLogBounded(t *testing.T) {
 		}
 		assert.Empty(t, catalogLines(logs.take(), "catalog: invalidation failed"), "more lines once recovered")
 	})
+}
+
+// TestOrderJobsCacheOutageLogBounded: while the cache was down, each
+// order's job failed its invalidation, and River's error handler logged
+// each attempt at ERROR: a client placing orders wrote the log at its
+// rate. The attempts' failures are logged through a failureLog now (each
+// job's row keeps its error).
+func TestOrderJobsCacheOutageLogBounded(t *testing.T) {
+	redis.SetLogger(&logging.VoidLogger{})
+	logs := &errorLog{}
+	c := startServiceWith(t, "sqlite", "redis://"+deadRedis+"/0", withWorkers(2, func(cfg *Config) { cfg.Logger = slog.New(logs) }))
+	const orders = 10
+	start := time.Now()
+	var ids []string
+	for i := range orders {
+		ids = append(ids, c.enqueue("/api/orders", fmt.Sprintf(`{"user_id": %d, "product_id": 3, "quantity": 1}`, 4700+i)))
+	}
+	for _, id := range ids {
+		c.waitTask(id, "retrying")
+	}
+	assertBounded(t, catalogLines(logs.take(), "catalog: job attempt failed"), start, fmt.Sprintf("%d orders' jobs failing their invalidation", orders))
+}
+
+// failingDB is a database that is down: every statement fails.
+type failingDB struct{ sqlDB }
+
+var errDatabaseDown = errors.New("database down")
+
+func (failingDB) QueryContext(context.Context, string, ...any) (*sql.Rows, error) {
+	return nil, errDatabaseDown
+}
+
+func (failingDB) ExecContext(context.Context, string, ...any) (sql.Result, error) {
+	return nil, errDatabaseDown
+}
+
+func (failingDB) BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error) {
+	return nil, errDatabaseDown
+}
+
+// TestDatabaseOutageLogBounded: while the database was down, each request
+// that needed it was logged at ERROR ("request failed"), at the rate
+// clients sent them. They are logged through a failureLog now; once the
+// database is back and an interval has passed, the next failure is logged
+// whole again.
+func TestDatabaseOutageLogBounded(t *testing.T) {
+	logs := &errorLog{}
+	c := startServiceWith(t, "sqlite", "simple://", func(cfg *Config) { cfg.Logger = slog.New(logs) })
+	db := c.svc.Store.db
+	c.svc.Store.db = failingDB{db}
+	const requests = 30
+	start := time.Now()
+	for i := range requests {
+		c.get(fmt.Sprintf("/api/stats/%d", 4800+i), http.StatusInternalServerError)
+	}
+	c.svc.Store.db = db
+	assertBounded(t, catalogLines(logs.take(), "request failed"), start, fmt.Sprintf("%d requests while the database was down", requests))
 }
 
 // TestFailureLogInterval: the lines of a failureLog, on a clock the test
@@ -186,4 +256,27 @@ func TestFailureLogInterval(t *testing.T) {
 	got = lines()
 	require.Len(t, got, 1)
 	assert.Contains(t, got[0], "catalog: test failed earlier_failures=3 err=down")
+}
+
+// TestQuietFailureLog: a failureLog with no successes ends an outage after
+// an interval with no failure.
+func TestQuietFailureLog(t *testing.T) {
+	logs := &errorLog{all: true}
+	clock := testutil.NewClock()
+	f := newQuietFailureLog(slog.New(logs), slog.LevelError, "catalog: test failed")
+	f.now = clock.Now
+	ctx := context.Background()
+	down := errors.New("down")
+	for range 5 {
+		f.failed(ctx, down)
+	}
+	require.Len(t, logs.take(), 1)
+	clock.Advance(failureLogInterval - 1)
+	f.failed(ctx, down)
+	assert.Empty(t, logs.take())
+	clock.Advance(failureLogInterval)
+	f.failed(ctx, down, "what", "x")
+	got := logs.take()
+	require.Len(t, got, 1, "the first line of another outage")
+	assert.Contains(t, got[0], "catalog: test failed what=x earlier_failures=5 err=down next=at most one summary per 10s until 10s pass with none")
 }
