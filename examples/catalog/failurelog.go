@@ -18,8 +18,8 @@ const failureLogInterval = 10 * time.Second
 // fails, and a line per failure is a line per request: a client sending
 // requests writes the log at its own rate, and buries everything else in
 // it. A failureLog writes the first failure of an outage whole, then at
-// most one summary per interval ("N more failed": the count and the last
-// error), then one "recovered" line at the first success after it, with
+// most one summary per interval ("...: more failures", with their count
+// and the last error), then one "recovered" line at the first success after it, with
 // the failures not logged yet. A failure with no line since the interval
 // began is only counted, and told by the next line; the recovery of an
 // outage whose first line was written within the interval before (one

@@ -203,18 +203,23 @@ func TestDatabaseOutageLogBounded(t *testing.T) {
 	assertBounded(t, catalogLines(logs.take(), "request failed"), start, fmt.Sprintf("%d requests while the database was down", requests))
 }
 
+// testFailureLog returns a failureLog made by newLog, whose lines logs
+// keeps, on a clock the test moves.
+func testFailureLog(newLog func(*slog.Logger, slog.Level, string) *failureLog) (*failureLog, *errorLog, *testutil.Clock) {
+	logs, clock := &errorLog{all: true}, testutil.NewClock()
+	f := newLog(slog.New(logs), slog.LevelError, "catalog: test failed")
+	f.now = clock.Now
+	return f, logs, clock
+}
+
 // TestFailureLogInterval: the lines of a failureLog, on a clock the test
 // moves: one at the first failure, one summary per interval with the
 // failures since the line before, one at the recovery; and an outage that
 // flaps (fails again within the interval after its first line) starts no
 // new line until the interval has passed.
 func TestFailureLogInterval(t *testing.T) {
-	logs := &errorLog{all: true}
-	clock := testutil.NewClock()
-	f := newFailureLog(slog.New(logs), slog.LevelError, "catalog: test failed")
-	f.now = clock.Now
-	ctx := context.Background()
-	down := errors.New("down")
+	f, logs, clock := testFailureLog(newFailureLog)
+	ctx, down := context.Background(), errors.New("down")
 	lines := func() []string { t.Helper(); return logs.take() }
 
 	for range 100 {
@@ -261,12 +266,8 @@ func TestFailureLogInterval(t *testing.T) {
 // TestQuietFailureLog: a failureLog with no successes ends an outage after
 // an interval with no failure.
 func TestQuietFailureLog(t *testing.T) {
-	logs := &errorLog{all: true}
-	clock := testutil.NewClock()
-	f := newQuietFailureLog(slog.New(logs), slog.LevelError, "catalog: test failed")
-	f.now = clock.Now
-	ctx := context.Background()
-	down := errors.New("down")
+	f, logs, clock := testFailureLog(newQuietFailureLog)
+	ctx, down := context.Background(), errors.New("down")
 	for range 5 {
 		f.failed(ctx, down)
 	}
