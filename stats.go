@@ -82,11 +82,20 @@ type Stats struct {
 	// CollapseTimeouts counts the view requests that waited
 	// CollapseTimeout for another request's run of their key in this
 	// process and ran the handler themselves (each counts in Misses too):
-	// those that took the run over (their response stored) and those
-	// that ran on their own (served, not stored). Many of them tell of
+	// those that took the run over (their response stored; they count
+	// in CollapseTakeovers too) and those that ran on their own (served,
+	// not stored). Many of them tell of
 	// runs slower than CollapseTimeout: a slow origin, or requests made
 	// slow on purpose.
 	CollapseTimeouts int64 `json:"collapse_timeouts"`
+	// CollapseTakeovers counts those of CollapseTimeouts (each counts
+	// there too) that took the run they waited for over (see
+	// CollapseTimeout): their response was made to be stored, in place of
+	// that run's. CollapseTimeouts - CollapseTakeovers ran on their own,
+	// storing nothing. Many of them tell of runs that take CollapseTimeout
+	// or longer, or never end: each is taken over once per
+	// CollapseTimeout at most.
+	CollapseTakeovers int64 `json:"collapse_takeovers"`
 	// PendingInvalidations is the number of keys whose invalidation failed
 	// (InvalidateOnWrite's, InvalidateTags, InvalidatePath, Forget,
 	// ForgetAll, while the backend was down) and is retried in the
@@ -135,6 +144,7 @@ type counters struct {
 
 	leases, leaseWaits, leaseTimeouts atomic.Int64
 	collapseTimeouts                  atomic.Int64 // see CollapseTimeouts
+	collapseTakeovers                 atomic.Int64 // see CollapseTakeovers
 }
 
 // record counts one outcome of the direct API (views and memoized functions
@@ -162,7 +172,8 @@ func (c *Cache) Stats() Stats {
 		LeaseWaits:     c.stats.leaseWaits.Load(),
 		LeaseTimeouts:  c.stats.leaseTimeouts.Load(),
 
-		CollapseTimeouts: c.stats.collapseTimeouts.Load(),
+		CollapseTimeouts:  c.stats.collapseTimeouts.Load(),
+		CollapseTakeovers: c.stats.collapseTakeovers.Load(),
 
 		PendingInvalidations: int64(c.store.pending.len()),
 	}

@@ -1022,6 +1022,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		case how == waitGaveUp:
 			if next := v.takeOver(st, call); next != nil {
 				v.c.stats.collapseTimeouts.Add(1)
+				v.c.stats.collapseTakeovers.Add(1)
 				v.lead(w, r, st, next) // its response is stored, for the others
 				return
 			}

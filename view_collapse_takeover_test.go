@@ -137,6 +137,7 @@ func TestCollapseTimeoutTakesStuckLeaderOver(t *testing.T) {
 					assert.EqualValues(t, 2, st.Misses, "the leader and the taker")
 					assert.EqualValues(t, 2, st.Hits)
 					assert.EqualValues(t, 1, st.CollapseTimeouts)
+					assert.EqualValues(t, 1, st.CollapseTakeovers, "the taker")
 				})
 			})
 		})
@@ -171,7 +172,9 @@ func TestCollapseTimeoutYoungRunNotTakenOver(t *testing.T) {
 		assert.Equal(t, "run 2", aw.Body.String())
 		assert.Equal(t, "run 3", bw.Body.String())
 		assert.Equal(t, "run 2", e.stored(t), "the taker's response")
-		assert.EqualValues(t, 2, e.c.Stats().CollapseTimeouts)
+		st := e.c.Stats()
+		assert.EqualValues(t, 2, st.CollapseTimeouts)
+		assert.EqualValues(t, 1, st.CollapseTakeovers, "a took over, b ran on its own")
 	})
 }
 
@@ -237,6 +240,9 @@ func TestCollapseTimeoutNoTakeoverDuringOthersLease(t *testing.T) {
 		wg.Wait() // the leader runs once the lease's time is out
 		assert.Equal(t, "run 2", lw.Body.String())
 		assert.Equal(t, "run 2", e.stored(t))
+		st := e.c.Stats()
+		assert.EqualValues(t, 1, st.CollapseTimeouts)
+		assert.Zero(t, st.CollapseTakeovers, "the waiter took nothing over")
 	})
 }
 

@@ -189,8 +189,8 @@ func MaxVariants(n int) ViewOption {
 // miss (MISS in CacheStatusHeader, Stats.Misses), and the wait it gave up
 // counts in Stats.CollapseTimeouts. The first request that gives up on a
 // run whose handler has run for d or longer takes that run over (nginx's
-// proxy_cache_lock_age): its response is stored, and answers the requests
-// waiting for the key, which wait for it instead (each within its own d,
+// proxy_cache_lock_age; it counts in Stats.CollapseTakeovers too): its
+// response is stored, and answers the requests waiting for the key, which wait for it instead (each within its own d,
 // from its first wait), and those that come since; the run it took over
 // goes on for its own client and writes nothing to the store (neither its
 // response, nor the delete of the entry it would have replaced, nor, in a

@@ -32,7 +32,9 @@
 // caching_leases_total, caching_lease_waits_total,
 // caching_lease_timeouts_total, caching_collapse_timeouts_total (view
 // requests that gave up waiting CollapseTimeout for another's run of their
-// key and ran the handler themselves), caching_pending_invalidations
+// key and ran the handler themselves), caching_collapse_takeovers_total
+// (those of them that took that run over, their response stored in its
+// place: counted in both), caching_pending_invalidations
 // (failed invalidations waiting to be retried).
 //
 // Per view: caching_view_requests_total{view,outcome} (outcome "hit",
@@ -199,7 +201,7 @@ type descs struct {
 	hits, stale, misses, bypasses, sets, errors, corrupt, unavailable *prometheus.Desc
 	entries, bytes, evictions, breaker                                *prometheus.Desc
 	leases, leaseWaits, leaseTimeouts, pendingInvalidations           *prometheus.Desc
-	collapseTimeouts                                                  *prometheus.Desc
+	collapseTimeouts, collapseTakeovers                               *prometheus.Desc
 	viewReqs, viewErrs, viewCorrupt                                   *prometheus.Desc
 	memoCalls, memoErrs, memoCorrupt                                  *prometheus.Desc
 	nearHits, nearMisses, nearInvalidations, nearEmptied              *prometheus.Desc
@@ -236,6 +238,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 		leaseWaits:           d("caching_lease_waits_total", "Misses that waited for another process's lease."),
 		leaseTimeouts:        d("caching_lease_timeouts_total", "Lease waits that ran the work themselves after the lease time."),
 		collapseTimeouts:     d("caching_collapse_timeouts_total", "View requests that gave up waiting CollapseTimeout for another's run of their key and ran the handler themselves."),
+		collapseTakeovers:    d("caching_collapse_takeovers_total", "Those of caching_collapse_timeouts_total that took the run they waited for over, their response stored in its place."),
 		pendingInvalidations: d("caching_pending_invalidations", "Invalidations that failed while the backend was down, retried until it answers."),
 		viewReqs:             d("caching_view_requests_total", "Requests of a view, by outcome.", "view", "outcome"),
 		viewErrs:             d("caching_view_errors_total", "Backend errors a view failed open on.", "view"),
@@ -270,7 +273,7 @@ func New(c *caching.Cache, opts Options) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, x := range []*prometheus.Desc{d.hits, d.stale, d.misses, d.bypasses, d.sets, d.errors, d.corrupt, d.unavailable,
-		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts, d.collapseTimeouts, d.pendingInvalidations,
+		d.entries, d.bytes, d.evictions, d.breaker, d.leases, d.leaseWaits, d.leaseTimeouts, d.collapseTimeouts, d.collapseTakeovers, d.pendingInvalidations,
 		d.viewReqs, d.viewErrs, d.viewCorrupt, d.memoCalls, d.memoErrs, d.memoCorrupt,
 		d.nearHits, d.nearMisses, d.nearInvalidations, d.nearEmptied, d.nearWatching, d.nearWatchRefused, d.nearEntries, d.nearBytes,
 		d.poolConns, d.poolMaxOpen, d.poolWaits, d.poolWaitSeconds, d.poolTimeouts, d.poolOpened,
@@ -323,6 +326,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.leaseWaits, s.LeaseWaits)
 	counter(d.leaseTimeouts, s.LeaseTimeouts)
 	counter(d.collapseTimeouts, s.CollapseTimeouts)
+	counter(d.collapseTakeovers, s.CollapseTakeovers)
 	gauge(d.pendingInvalidations, float64(s.PendingInvalidations))
 	named := func(stats map[string]caching.Counts, reqs, errs, corrupt *prometheus.Desc) {
 		for name, n := range byLabel(stats, addCounts) {

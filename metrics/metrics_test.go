@@ -100,7 +100,7 @@ var expected = []string{
 	"caching_sets_total", "caching_errors_total", "caching_corrupt_total",
 	"caching_entries", "caching_bytes", "caching_evictions_total",
 	"caching_leases_total", "caching_lease_waits_total", "caching_lease_timeouts_total", "caching_pending_invalidations",
-	"caching_collapse_timeouts_total",
+	"caching_collapse_timeouts_total", "caching_collapse_takeovers_total",
 	"caching_view_requests_total", "caching_view_errors_total", "caching_view_corrupt_total",
 	"caching_memoize_calls_total", "caching_memoize_errors_total", "caching_memoize_corrupt_total",
 	"caching_backend_call_duration_seconds", "caching_backend_call_errors_total",
