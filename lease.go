@@ -85,11 +85,13 @@ import (
 //
 // The lease is a best effort, not a lock: a holder that runs longer than d
 // may see another process run the work too (the writes of both are whole
-// entries: the last one stays). Its release, which cannot tell whose lease
-// is under the key, is made only while it reaches the backend before its
-// own lease can have ended (d from its Add's sending, on the monotonic
-// clock, less a margin: releaseLease); later it leaves the key alone, so
-// that it neither deletes nor marks the lease another process took since.
+// entries: the last one stays; a view's holder past d writes nothing over
+// an entry stored since its last look, view.leaseOverrun). Its release,
+// which cannot tell whose lease is under the key, is made only while it
+// reaches the backend before its own lease can have ended (d from its
+// Add's sending, on the monotonic clock, less a margin: releaseLease);
+// later it leaves the key alone, so that it neither deletes nor marks the
+// lease another process took since.
 
 // Lease makes concurrent misses of one key in every process sharing the
 // backend run the handler (Cached, CachedMux) or function (Memoize) once:
@@ -597,6 +599,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	// The Vary record, read from a near cache or kept there, may be behind
 	// the remote one too (entryMark).
 	seen.near = seen.near || st.f.spec != nil && v.c.store.near != nil
+	var last entryMark // what the last look found (leaseLead: under the lease)
 	check := func(_ context.Context, since entryMark) leaseLook {
 		// Past the near cache (acquireLease): the base key's copy, which
 		// may be a Vary record that does not list r's variant yet, or the
@@ -613,6 +616,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		// As lead's own check: an entry this request may not reuse (a
 		// SharedCache response not shareable with its Authorization) is
 		// not an answer, however fresh.
+		last = markOf(f.key, f.e, err)
 		if err != nil || !v.usable(r, f.snap) {
 			return lookNone
 		}
@@ -672,8 +676,29 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		// A stored response deletes the lease; a client that left hands it
 		// on; any other result marks it "not stored".
 		call.after = func(res viewResult) { v.c.releaseLease(l, res.stored() || res.retry) }
+		call.lease, call.leaseSeen = l, last
 	}
 	return false
+}
+
+// leaseOverrun reports whether the run of st, leading a flight under a
+// lease it took (awaitLease), ran past the lease's time (as releaseLease
+// tells it: another process may hold the key's lease now) and finds an
+// entry for r's key stored since its last look under the lease: another
+// process's waiter that gave up on the lease ran the handler meanwhile and
+// stored its response, newer than this run's, which must not replace it,
+// nor delete it (as a run taken over in its own process, viewFlight.commit).
+// A look that fails tells nothing: the run writes as before. Only a run
+// past its lease's time pays for the look.
+func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
+	c := st.call
+	if c == nil || c.lease == nil || time.Until(c.lease.end) > c.lease.margin {
+		return false
+	}
+	v.c.store.dropNear(st.base, st.f.key) // the other process's entry is remote
+	now := v.c.clock()
+	f, err := v.find(r.WithContext(context.WithoutCancel(r.Context())), st.base, &now)
+	return markOf(f.key, f.e, err).storedSince(c.leaseSeen)
 }
 
 // computeLeased is compute behind the lease, for the leader of this

@@ -1350,9 +1350,21 @@ func (v *view) releaseIfLeft(r *http.Request, call *viewCall) (stop func() bool)
 // reasonFiltered is the reason of a response that StoreIf refused.
 const reasonFiltered httpcache.Reason = "filter"
 
+// commit reports whether the run of st may write its outcome to the store
+// (viewFlight.commit), and was not overrun past its lease's time by
+// another process's run that stored since (leaseOverrun).
+func (v *view) commit(r *http.Request, st *runState) bool {
+	return v.flight.commit(st.call) && !v.leaseOverrun(r, st)
+}
+
 // reasonTakenOver is the reason of a response not stored because a waiter
 // took its run's flight over (viewFlight.takeOver).
 const reasonTakenOver httpcache.Reason = "taken-over"
+
+// reasonOverrun is the reason of a response not stored because another
+// process's run stored its own past this run's lease (view.leaseOverrun):
+// its entry is under the path version keys this run created, kept.
+const reasonOverrun httpcache.Reason = "lease-overrun"
 
 // reasonBackend is the reason of a response not stored because the tag
 // versions it would record could not be read.
@@ -1804,7 +1816,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	if reason = v.store(r, st, res, storeTTL, now, vs); reason != httpcache.ReasonNone {
-		keepPath = reason == reasonVariants
+		keepPath = reason == reasonVariants || reason == reasonOverrun
 		switch reason {
 		case reasonBackend, reasonVariants, reasonCleared:
 			// Not stored, still theirs: the response is valid for the
@@ -1979,6 +1991,9 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		// the newer run's response is stored, and this older one must not
 		// replace it, nor delete it.
 		return reasonTakenOver
+	}
+	if v.leaseOverrun(r, st) {
+		return reasonOverrun // as taken over, by another process
 	}
 	reason := reasonCleared
 	// OnEvict is told of the store's evictions once unlessCleared has

@@ -114,6 +114,13 @@ type viewCall struct {
 	handling  bool
 	storing   bool
 	takenOver bool
+	// lease is the lease the leader took for its run (awaitLease), nil
+	// when it took none; leaseSeen the mark of what its last look under
+	// the lease found: past the lease's time, the run stores nothing over
+	// an entry stored since (view.leaseOverrun). Set and read by the
+	// leader's goroutine only.
+	lease     *heldLease
+	leaseSeen entryMark
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the

@@ -1046,7 +1046,7 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 		// 200 made then.
 		res = viewResult{retry: true}
 	case reason != httpcache.ReasonNone:
-		if !st.alone && v.mayDrop(r, x, x.prev, h) && v.flight.commit(st.call) {
+		if !st.alone && v.mayDrop(r, x, x.prev, h) && v.commit(r, st) {
 			v.dropRefreshed(r, x.prev, reason)
 		}
 		res = viewResult{}
@@ -1058,7 +1058,7 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 	case v.refusedByStoreIf(snap, judged):
 		// As a refusal of freshen's: the origin's answer, as the view's
 		// program judges it, may not be stored.
-		if v.mayDrop(r, x, x.prev, h) && v.flight.commit(st.call) {
+		if v.mayDrop(r, x, x.prev, h) && v.commit(r, st) {
 			v.dropRefreshed(r, x.prev, reasonFiltered)
 		}
 		res = viewResult{}
@@ -1313,7 +1313,7 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.Header, reason httpcache.Reason) {
 	x := st.ext
 	if v.sh == nil || x == nil || x.replaces == nil || st.alone ||
-		!refusedForItself(x, status, reason) || !v.mayDrop(r, x, x.replaces, h) || !v.flight.commit(st.call) {
+		!refusedForItself(x, status, reason) || !v.mayDrop(r, x, x.replaces, h) || !v.commit(r, st) {
 		return
 	}
 	v.dropRefreshed(r, x.replaces, reason)
