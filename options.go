@@ -106,8 +106,12 @@ func Version(v string) Option {
 // refresh computes its own. A view's refresh reads the entry again as it
 // starts, and runs nothing when the key holds one stored after the stale
 // entry it was started for (by another refresh or run, in this process or
-// another). A zero d (the default) turns it off; a negative one is an
-// error.
+// another), and again before it writes (a refresh that outlasted the stale
+// window, whose key a miss then ran and stored, stores nothing over it). A
+// refresh that never ends keeps the other refreshes of its entry in its
+// process from starting: the entry is then served stale for the rest of
+// its window, then missed. A zero d (the default) turns it off; a
+// negative one is an error.
 func StaleWhileRevalidate(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.swr = d })
 }

@@ -1362,7 +1362,8 @@ func (v *view) commit(r *http.Request, st *runState) bool {
 const reasonTakenOver httpcache.Reason = "taken-over"
 
 // reasonOverrun is the reason of a response not stored because another
-// process's run stored its own past this run's lease (view.leaseOverrun):
+// process's run stored its own past this run's lease (view.leaseOverrun),
+// or another run stored since a background refresh began (replacedSince):
 // its entry is under the path version keys this run created, kept.
 const reasonOverrun httpcache.Reason = "lease-overrun"
 
@@ -1992,8 +1993,12 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		// replace it, nor delete it.
 		return reasonTakenOver
 	}
-	if v.leaseOverrun(r, st) {
-		return reasonOverrun // as taken over, by another process
+	if v.leaseOverrun(r, st) || st.background && v.replacedSince(r, st.f.key, st.replaces) {
+		// As taken over: by another process's run past this run's lease,
+		// or, for a background refresh, by any run that stored since the
+		// refresh began (one that outlasted the entry's stale window, and
+		// the miss that came then stored a newer response).
+		return reasonOverrun
 	}
 	reason := reasonCleared
 	// OnEvict is told of the store's evictions once unlessCleared has
