@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-caching/caching/backend/simple"
@@ -999,9 +1000,14 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			stopPatience()
 		}
 	}()
+	var retried *viewCall // released for a retry: acted on once it joined again
 	for {
 		since := v.c.store.invalidated.Load() // before it joins (view.stale)
 		call, leader := v.flight.join(st.f.key, mayLead)
+		if retried != nil {
+			v.waited(r, st, retried)
+			retried = nil
+		}
 		if call == nil {
 			v.run(w, r, st)
 			return
@@ -1015,6 +1021,14 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			patience, stopPatience = ch, time.AfterFunc(v.cfg.collapse, func() { close(ch) }).Stop
 		}
 		res, how := call.wait(r.Context(), r, patience)
+		if how == waitDone && res.retry {
+			if hook := waiterRetryHook.Load(); hook != nil {
+				(*hook)(call.key)
+			}
+			retried = call
+		} else {
+			v.waited(r, st, call)
+		}
 		switch {
 		case how == waitEnded:
 			v.ended(w, r, st) // its context ended while it waited
@@ -1202,6 +1216,26 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 // them: decided by decideHandedOn.
 func (v *view) endFlight(r *http.Request, st *runState, call *viewCall) {
 	keys, del, left := v.flight.end(call, st.forget)
+	v.decideEnded(r, st, keys, del, left)
+}
+
+// waited tells the flight that r, a waiter of call, acted on its result
+// (viewFlight.waited), and deletes the keys of call's run that were left
+// to it, the last of its waiters, as endFlight would have.
+func (v *view) waited(r *http.Request, st *runState, call *viewCall) {
+	if keys := v.flight.waited(call); len(keys) > 0 {
+		v.decideEnded(r, st, keys, true, true)
+	}
+}
+
+// waiterRetryHook, when set, is called with the key of a call whose waiter
+// was released for a retry, before it joins the key's next call. Nil
+// outside tests.
+var waiterRetryHook atomic.Pointer[func(key string)]
+
+// decideEnded keeps or deletes keys, path version keys a flight's run
+// created, as viewFlight.end decided for them (del, left).
+func (v *view) decideEnded(r *http.Request, st *runState, keys []string, del, left bool) {
 	switch {
 	case len(keys) == 0:
 	case !del:

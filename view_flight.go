@@ -42,8 +42,10 @@ type viewFlight struct {
 	mu    sync.Mutex
 	calls map[string]*viewCall
 	// left holds, by key, the last call released for a retry (its
-	// leader's client left) whose run has not ended: the next call made
-	// for its key takes its flight over (viewCall.next).
+	// leader's client left) whose run has not ended, or ended before all
+	// its waiters joined again (viewCall.waiters): the next call made for
+	// its key takes its flight over (viewCall.next), and the path version
+	// keys of a run that ended.
 	left map[string]*viewCall
 	// running holds, by key, the last call made for it whose run has not
 	// ended, released or not: a run that led no flight hands it the path
@@ -71,6 +73,13 @@ type viewCall struct {
 	// viewFlight.mu.
 	forget []string
 	ended  bool
+	// waiters counts the waiters that joined the call and have not yet
+	// acted on its result (viewFlight.waited): one released for a retry
+	// acts once it has joined the key's next call. A call released for a
+	// retry whose run ends while some have not (end) keeps its keys in
+	// forget until the next call of its key takes them (join), or the last
+	// of them finds none (waited). Guarded by viewFlight.mu.
+	waiters int
 	// kept: the run stored a response after the call was released without
 	// it (one the waiters may not reuse unvalidated: view.run releases
 	// them at commit): the keys are kept as for a stored res.snap
@@ -209,6 +218,7 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 				close(c.vary)
 			}
 		}
+		c.waiters++
 		if hook := waiterJoinedHook.Load(); hook != nil {
 			(*hook)(key)
 		}
@@ -221,6 +231,12 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	if l := g.left[key]; l != nil {
 		l.next = c // the new call runs in place of l, whose client left
 		delete(g.left, key)
+		if l.ended {
+			// l's run ended before any of its waiters joined again:
+			// the new call, which may store under l's keys, decides.
+			c.forget = append(c.forget, l.forget...)
+			l.forget = nil
+		}
 	}
 	return c, true
 }
@@ -413,16 +429,17 @@ func (c *viewCall) finish() {
 // found, a response) or delete (it did not) when that one ends, or at once
 // when it has ended already; along the chain when that one's client left
 // too. No key outlives its flight that way: a scan whose requests all hang
-// up leaves none, however many times it asks for a path.
+// up leaves none, however many times it asks for a path. A run released
+// for a retry that ends before its waiters, woken, have all joined again
+// leaves its keys to the next call of its key, which one of them may lead
+// (and which may read them before a delete and store under them after
+// it), or, when none is made, to the last of them (waited).
 func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, left bool) {
 	if c == nil {
 		return created, true, false
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.left[c.key] == c {
-		delete(g.left, c.key)
-	}
 	if g.running[c.key] == c {
 		delete(g.running, c.key)
 	}
@@ -432,6 +449,15 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 	c.ended = true
 	keys = append(c.forget, created...)
 	c.forget = nil
+	if g.left[c.key] == c && c.waiters == 0 {
+		delete(g.left, c.key) // else kept for the waiters (decide, waited)
+	}
+	return decide(c, keys)
+}
+
+// decide is end's decision for keys, those of c's run and of the runs it
+// took over, once c's run has ended. g.mu is held.
+func decide(c *viewCall, keys []string) (_ []string, del, left bool) {
 	for len(keys) > 0 {
 		switch {
 		case !c.ended:
@@ -443,11 +469,35 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 			// A response under the keys (stored, found, or one the store
 			// refused while the other variants' entries stay).
 			return keys, false, false
+		case c.res.retry && c.waiters > 0:
+			// Released for a retry, its waiters woken but not all joined
+			// again yet: the one that leads the key's next call may read
+			// the keys now and store under them. That call decides
+			// (join), or the last waiter when none is made (waited).
+			c.forget = append(c.forget, keys...)
+			return nil, false, false
 		default:
 			return keys, true, c.res.retry
 		}
 	}
 	return nil, false, false
+}
+
+// waited records that a waiter of c acted on its result: for a retry,
+// once it joined the key's next call. The last waiter of a call whose run
+// ended (end) before any next call took its keys gets them, to decide for
+// as end would have: del and left; otherwise keys is nil.
+func (g *viewFlight) waited(c *viewCall) (keys []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c.waiters--; c.waiters > 0 || !c.ended {
+		return nil
+	}
+	if g.left[c.key] == c {
+		delete(g.left, c.key)
+	}
+	keys, c.forget = c.forget, nil
+	return keys
 }
 
 // varies tells c's waiters that the leader's response varies on names,
