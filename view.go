@@ -1505,8 +1505,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				return
 			}
 			// A failed write is the client leaving: the waiters wait for a
-			// new leader rather than all running the handler.
-			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError})
+			// new leader rather than all running the handler. So does a
+			// response refused after the client left (a flush, a panic or
+			// an abort of a body cut short), whether or not releaseIfLeft,
+			// whose release runs on a goroutine of its own, came first:
+			// told to run on their own, the waiters would each run the
+			// handler, outside any flight.
+			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError || clientLeft(r.Context())})
 		},
 	}
 	// Fields set before the handler ran (by outer middleware) are not the
@@ -1771,7 +1776,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if reason != httpcache.ReasonNone {
 		v.dropReplaced(r, st, status, h, reason)
-		v.flight.release(st.call, viewResult{})
+		v.flight.release(st.call, viewResult{retry: clientLeft(r.Context())}) // as OnFail
 		return
 	}
 	// The Vary names are read before the fields an outer middleware set are
