@@ -35,9 +35,8 @@ func (r *repeating) Read(p []byte) (int, error) {
 
 // goneWrites is what a handler's writes returned once its client had left.
 type goneWrites struct {
-	writeErr error
-	copied   int64
-	copyErr  error
+	copied  int64
+	copyErr error
 }
 
 // TestEncodedWritesFailOnceClientIsGone: the compressed output of a very
@@ -45,10 +44,12 @@ type goneWrites struct {
 // and a handler's writes did not fail before then, however long its
 // client had been gone: a handler that stops at its first failed write
 // (io.Copy from a large file or a database cursor) had tens of megabytes
-// encoded for nobody (with zstd, a gigabyte of this body is less than
-// MaxBuffer). Once the request's context is done, Write and ReadFrom fail
-// with its error, before anything is encoded, with a Content-Length
-// declared or not.
+// encoded for nobody (with zstd, the whole of this 64 MiB body is less
+// than MaxBuffer). Once the request's context is cancelled, the encoded
+// body is streamed and the connection probed: the writes fail with the
+// connection's error once it reports the client gone, long before the end,
+// with a Content-Length declared or not. (A cancelled context alone fails
+// nothing: see TestHalfClosedClientGetsTheWholeBody.)
 func TestEncodedWritesFailOnceClientIsGone(t *testing.T) {
 	const limit = 64 << 20 // what io.Copy is offered: all of it is encoded when nothing fails
 	for _, enc := range []string{"zstd", "br", "gzip", "deflate"} {
@@ -72,7 +73,6 @@ func TestEncodedWritesFailOnceClientIsGone(t *testing.T) {
 					close(started)
 					<-r.Context().Done() // the client left
 					var g goneWrites
-					_, g.writeErr = w.Write(first)
 					g.copied, g.copyErr = io.Copy(w, io.LimitReader(&repeating{}, limit))
 					got <- g
 				})))
@@ -95,9 +95,9 @@ func TestEncodedWritesFailOnceClientIsGone(t *testing.T) {
 				hangUp() // the response is held back: the client hangs up waiting for its header
 				require.Error(t, <-sent, "the client got no response")
 				g := <-got
-				assert.ErrorIs(t, g.writeErr, context.Canceled, "a Write after the client left")
-				assert.ErrorIs(t, g.copyErr, context.Canceled, "an io.Copy after the client left")
-				assert.Zero(t, g.copied, "bytes encoded for a client that left")
+				require.Error(t, g.copyErr, "an io.Copy after the client left")
+				assert.NotErrorIs(t, g.copyErr, context.Canceled, "the connection's error, not the context's")
+				assert.Less(t, g.copied, int64(limit), "the io.Copy stopped before the end of its source")
 			})
 		}
 	}
@@ -145,7 +145,7 @@ func TestEncodedWritesGoOnPastADeadline(t *testing.T) {
 }
 
 // belowWriter is the writer net/http hands compress, with a record of what
-// compress sends it once armed (after the client left).
+// compress sends it once armed (after a write to the gone client failed).
 type belowWriter struct {
 	http.ResponseWriter
 	armed          atomic.Bool
@@ -182,9 +182,9 @@ type goneRun struct {
 
 // serveClientGone serves a request (method, Accept-Encoding enc) through
 // compress on a real server: before runs with the client there, then the
-// client hangs up, then after runs. It returns once compress's Handler has
-// returned.
-func serveClientGone(t *testing.T, method, enc string, before, after func(w http.ResponseWriter)) goneRun {
+// client hangs up, then after runs (handed the writer below, to arm it).
+// It returns once compress's Handler has returned.
+func serveClientGone(t *testing.T, method, enc string, before func(w http.ResponseWriter), after func(w http.ResponseWriter, below *belowWriter)) goneRun {
 	t.Helper()
 	started := make(chan struct{})
 	done := make(chan goneRun, 1)
@@ -200,8 +200,7 @@ func serveClientGone(t *testing.T, method, enc string, before, after func(w http
 			before(w)
 			close(started)
 			<-r.Context().Done() // the client left
-			run.below.armed.Store(true)
-			after(w)
+			after(w, run.below)
 		})).ServeHTTP(run.below, r)
 	}))
 	defer srv.Close()
@@ -225,48 +224,83 @@ func serveClientGone(t *testing.T, method, enc string, before, after func(w http
 	return <-done
 }
 
-// assertNothingSent checks that compress sent nothing below once the client
-// had left: no header, no byte, no flush.
+// maxGoneWrites bounds the writes untilFails makes: a hang guard, far
+// beyond what it takes the connection to report a client that left.
+const maxGoneWrites = 1 << 14
+
+// untilFails calls write until it fails (the connection reported the
+// client gone), at most maxGoneWrites times, and returns its error.
+func untilFails(write func() error) error {
+	for range maxGoneWrites {
+		if err := write(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assertNothingSent checks that compress sent nothing below once armed: no
+// header, no byte, no flush.
 func assertNothingSent(t *testing.T, run goneRun) {
 	t.Helper()
-	assert.Zero(t, run.below.headers.Load(), "a header committed for a client that left")
-	assert.Zero(t, run.below.wrote.Load(), "bytes encoded and sent for a client that left")
-	assert.Zero(t, run.below.flushed.Load(), "a flush for a client that left")
+	assert.Zero(t, run.below.headers.Load(), "a header committed after a write to the gone client failed")
+	assert.Zero(t, run.below.wrote.Load(), "bytes encoded and sent after a write to the gone client failed")
+	assert.Zero(t, run.below.flushed.Load(), "a flush after a write to the gone client failed")
 }
 
 // TestFlushFailsOnceClientIsGone: once the client left, a write of a body
 // that is compressed fails, but Flush still encoded what the encoder held
-// and pushed it, with the held header, to the gone client. It now fails
-// with context.Canceled (http.ResponseController's Flush; http.Flusher's
-// has no error) and sends nothing.
+// and pushed it, with the held header, to the gone client. Once a write or
+// flush below failed, a Flush returns that error (http.ResponseController's
+// Flush; http.Flusher's has no error), and a Write too, and they encode and
+// send nothing.
 func TestFlushFailsOnceClientIsGone(t *testing.T) {
 	first := bytes.Repeat(repeatedLine, 100)
 	for _, enc := range []string{"zstd", "br", "gzip", "deflate"} {
 		t.Run(enc+"/ResponseController", func(t *testing.T) {
-			var err error
+			var failed, flushErr, writeErr error
 			run := serveClientGone(t, http.MethodGet, enc,
 				func(w http.ResponseWriter) { _, _ = w.Write(first) },
-				func(w http.ResponseWriter) { err = http.NewResponseController(w).Flush() })
-			assert.ErrorIs(t, err, context.Canceled, "Flush after the client left")
+				func(w http.ResponseWriter, below *belowWriter) {
+					failed = untilFails(func() error {
+						if _, err := w.Write(first); err != nil {
+							return err
+						}
+						return http.NewResponseController(w).Flush()
+					})
+					below.armed.Store(true)
+					flushErr = http.NewResponseController(w).Flush()
+					_, writeErr = w.Write(first)
+				})
+			require.Error(t, failed, "the writes and flushes to a client that left")
+			assert.Equal(t, failed, flushErr, "a Flush after one failed")
+			assert.Equal(t, failed, writeErr, "a Write after a Flush failed")
 			assertNothingSent(t, run)
 		})
 		t.Run(enc+"/Flusher", func(t *testing.T) {
+			var failed error
 			run := serveClientGone(t, http.MethodGet, enc,
 				func(w http.ResponseWriter) { _, _ = w.Write(first) },
-				func(w http.ResponseWriter) { w.(http.Flusher).Flush() })
+				func(w http.ResponseWriter, below *belowWriter) {
+					failed = untilFails(func() error {
+						w.(http.Flusher).Flush()
+						_, err := w.Write(first)
+						return err
+					})
+					below.armed.Store(true)
+					w.(http.Flusher).Flush()
+				})
+			require.Error(t, failed, "the writes to a client that left")
 			assertNothingSent(t, run)
 		})
 	}
 }
 
 // TestFinishSendsNothingOnceClientIsGone: a handler that returns once its
-// client left (its writes failed, or it wrote nothing more) had its
-// response finished all the same: the encoder closed, its last block
-// encoded and the held response committed and written, for nobody; and
-// where the context was cancelled with a client still there (a middleware
-// above that cancels it), that response, cut where the writes began to
-// fail, went out as a whole one. Nothing is sent now and the response is
-// aborted (panic(http.ErrAbortHandler)), as one cut short of its
+// writes to a client that left failed had its response finished all the
+// same: the encoder closed, its last block encoded and the held response
+// committed and written, for nobody. Nothing is sent now and the response
+// is aborted (panic(http.ErrAbortHandler)), as one cut short of its
 // Content-Length is; the encoder goes back to its pool unclosed (see
 // TestAbandonedEncoderIsReusedClean).
 func TestFinishSendsNothingOnceClientIsGone(t *testing.T) {
@@ -286,8 +320,14 @@ func TestFinishSendsNothingOnceClientIsGone(t *testing.T) {
 							w.(http.Flusher).Flush()
 						}
 					},
-					func(w http.ResponseWriter) { _, writeErr = w.Write(first) })
-				assert.ErrorIs(t, writeErr, context.Canceled)
+					func(w http.ResponseWriter, below *belowWriter) {
+						writeErr = untilFails(func() error {
+							_, err := w.Write(first)
+							return err
+						})
+						below.armed.Store(true) // the handler returns
+					})
+				require.Error(t, writeErr, "the writes to a client that left")
 				assertNothingSent(t, run)
 				assert.Equal(t, http.ErrAbortHandler, run.panicked, "the response is aborted, not finished")
 			})
@@ -295,21 +335,24 @@ func TestFinishSendsNothingOnceClientIsGone(t *testing.T) {
 	}
 }
 
-// TestHeadWritesFailOnceClientIsGone: a HEAD's body is never encoded, and
-// its writes went on succeeding once the client left (an io.Copy from a
-// database cursor read it all), where a GET's fail. They fail alike now.
+// TestHeadWritesFailOnceClientIsGone: a HEAD's body is never encoded nor
+// sent, and its writes went on succeeding once the client left (an io.Copy
+// from a database cursor read it all). They fail once the request's
+// context is cancelled: what is sent, the header, is the same whether they
+// do or not.
 func TestHeadWritesFailOnceClientIsGone(t *testing.T) {
 	first := bytes.Repeat(repeatedLine, 100)
 	for _, enc := range []string{"zstd", "gzip"} {
 		t.Run(enc, func(t *testing.T) {
+			var writeErr error
 			var g goneWrites
 			run := serveClientGone(t, http.MethodHead, enc,
 				func(w http.ResponseWriter) { _, _ = w.Write(first) },
-				func(w http.ResponseWriter) {
-					_, g.writeErr = w.Write(first)
+				func(w http.ResponseWriter, _ *belowWriter) {
+					_, writeErr = w.Write(first)
 					g.copied, g.copyErr = io.Copy(w, io.LimitReader(&repeating{}, 1<<20))
 				})
-			assert.ErrorIs(t, g.writeErr, context.Canceled, "a Write after the client left")
+			assert.ErrorIs(t, writeErr, context.Canceled, "a Write after the client left")
 			assert.ErrorIs(t, g.copyErr, context.Canceled, "an io.Copy after the client left")
 			assert.Zero(t, g.copied, "bytes read for a client that left")
 			assert.Nil(t, run.panicked, "a HEAD has no body to cut short")

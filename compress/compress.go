@@ -135,10 +135,10 @@ func (c *Compressor) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 	// pool gives cw to next.
 	cw.Detach()
 	if !cw.finish() {
-		if cond == nil || clientGone(r.Context()) != nil || !cw.notModifiedBy(cond) {
+		if cond == nil || cw.gone != nil || !cw.notModifiedBy(cond) {
 			// The handler wrote less than the Content-Length it
-			// declared, or its client left before the encoded body
-			// was whole. Send no end to the body (the deferred abort
+			// declared, or its client left (a write below failed)
+			// before the encoded body was whole. Send no end to the body (the deferred abort
 			// drops what is held back and releases the encoder): as
 			// net/http does, the connection is cut and the client
 			// sees a broken response, not a complete short one.

@@ -209,23 +209,31 @@
 // A response that Conditional answers with a 304 (a conditional GET whose
 // validators match) sends no body and is not aborted, nor is a HEAD.
 //
-// Once the request's context is cancelled (the client left; not one that
-// ended by its deadline, whose writes net/http alone goes on sending), a
-// write of a body that is compressed fails with context.Canceled before
-// anything is encoded, as the writes of a body a 304 discards do: held back within
-// MaxBuffer, a very compressible body would otherwise be encoded by the
-// tens of megabytes before a write to the gone client failed. The writes
-// of a HEAD's body, which is never encoded, fail alike, and so does a Flush
-// (http.ResponseController's; http.Flusher's has no error), which then
-// encodes and sends nothing. A compressed response whose handler returns
-// after that is aborted with panic(http.ErrAbortHandler), as one cut short
-// of its Content-Length is: its last block is not encoded, nothing held
-// back is sent, and where a middleware above cancelled the request with
-// its client still there, that client gets a broken response rather than
-// a whole one missing what the failed writes left out. A middleware above
-// that reports panics (timing's Report.Panicked) counts these. A response
-// cache in front (this module's views) stores nothing a request made after
-// its context was done, and hands its waiters on to a run of their own.
+// Once the request's context is cancelled (not one that ended by its
+// deadline, whose writes net/http goes on sending), the client may have
+// left: net/http cancels it then, but also when an HTTP/1 client closes
+// its write side (shutdown) and still reads, and so may a middleware above
+// with its client there. A body that is compressed is then no longer held
+// back: it is streamed, and the encoder and the connection are flushed at
+// the handler's first write after the cancel and then every MaxBuffer of
+// its input, so that a write fails once the connection says the client is
+// gone (with the connection's error), as net/http's own writes do, and
+// otherwise every byte reaches the client. Held back within MaxBuffer, a
+// very compressible body would be encoded by the tens of megabytes before a
+// write to a gone client failed; streamed so, about MaxBuffer of input is.
+// Once a write or flush below failed, the writes and Flush
+// (http.ResponseController's; http.Flusher's has no error) of a body that
+// is compressed fail with that error and encode nothing, and a compressed
+// response whose handler returns then is aborted with
+// panic(http.ErrAbortHandler), as one cut short of its Content-Length is:
+// its last block is not encoded and nothing held back is sent. A
+// middleware above that reports panics (timing's Report.Panicked) counts
+// these. The writes of a HEAD's body, which is never encoded nor sent, fail
+// with context.Canceled once the context is cancelled, and so does its
+// Flush: the handler stops reading its source, and the header goes out as
+// it would. A response cache in front (this module's views) stores nothing
+// a request made after its context was done, and hands its waiters on to a
+// run of their own.
 //
 // # Pre-compressed files
 //

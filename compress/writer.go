@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"maps"
 	"net"
@@ -55,6 +56,15 @@ type responseWriter struct {
 	enc       encoder       // nil for HEAD
 	out       *bytes.Buffer // compressed bytes held back for Content-Length
 	streaming bool          // compressed bytes go downstream as they come
+
+	// gone is the error of a write or flush of the encoded response
+	// below: the client left, and nothing more is encoded for it. probed
+	// and unprobed track the probes of the connection once the request's
+	// context is cancelled (see probe): whether there was one yet, and how
+	// much input was encoded since the last.
+	gone     error
+	probed   bool
+	unprobed int
 
 	raw    []byte // body held back while undecided
 	rawArr [sniffLen]byte
@@ -121,11 +131,10 @@ func (w *responseWriter) WriteHeader(code int) {
 // returns http.ErrHijacked, as net/http's ResponseWriter does; past the
 // Content-Length the handler declared it writes nothing and returns
 // http.ErrContentLength, as net/http's does. Once the request's context is
-// cancelled (the client left: see clientGone), a write that would be
-// encoded fails with context.Canceled, as the writes of a body
-// Conditional discards do: a handler that
-// stops at a failed write stops then, rather than once MaxBuffer of
-// compressed output is held back.
+// cancelled (the client may have left: see clientGone), the encoded body is
+// streamed and the connection probed (see probe): a write fails once one
+// below did, as net/http's do, rather than once MaxBuffer of compressed
+// output is held back. A HEAD's writes, never sent, fail at once then.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.Hijacked() {
 		return 0, http.ErrHijacked
@@ -156,8 +165,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 }
 
 // clientGone returns the error of ctx, a request's context, once it was
-// cancelled without another cause: the client left (net/http cancels it
-// so), or a middleware cancelled the request. A context that ended by its
+// cancelled without another cause: the client may have left (net/http
+// cancels it so), or a middleware cancelled the request. It is no proof:
+// net/http cancels it too when an HTTP/1 client closes its write side
+// and still reads (probe tells them apart). A context that ended by its
 // deadline (a timeout middleware's) is not gone: net/http alone goes on
 // sending the handler's writes then, and so does the middleware.
 func clientGone(ctx context.Context) error {
@@ -176,18 +187,27 @@ func (w *responseWriter) write(p []byte) (int, error) {
 		if w.notModified {
 			return w.Writer.Write(p) // discarded by cond (see there)
 		}
-		if err := clientGone(w.r.Context()); err != nil {
-			// The client left: nothing more is encoded for it. Held
-			// back (MaxBuffer), a very compressible body would
-			// otherwise be encoded by the tens of megabytes before a
-			// write failed. A HEAD's fail alike: the handler stops
-			// reading its source then too.
-			return 0, err
+		if w.gone != nil {
+			return 0, w.gone // nothing more is encoded for a client that left
 		}
 		if w.enc == nil { // HEAD: no body goes out
+			// Eaten, its writes never fail below, whether its client
+			// is there or not: once it may have left, they fail, so
+			// that the handler stops reading its source. What is
+			// sent, the header, is the same.
+			if err := clientGone(w.r.Context()); err != nil {
+				return 0, err
+			}
 			return len(p), nil
 		}
-		return w.enc.Write(p)
+		n, err := w.enc.Write(p)
+		if err == nil && clientGone(w.r.Context()) != nil {
+			w.unprobed += n
+			if !w.probed || w.unprobed >= w.c.cfg.maxBuffer {
+				err = w.probe()
+			}
+		}
+		return n, err
 	}
 	if len(w.raw)+len(p) < w.holdBack() {
 		w.raw = append(w.raw, p...)
@@ -234,9 +254,11 @@ func (w *responseWriter) sniffed(p []byte) (sniff []byte, n int) {
 // Flush decides at once (a streamed response, whatever its size), flushes
 // the encoder (sync flush) and then the connection. After Hijack it returns
 // http.ErrHijacked: the connection is no longer the response's (net/http's
-// own Flush panics then). Once the client left (clientGone), the Flush of
-// a response that is compressed encodes and sends nothing and returns
-// context.Canceled, as its writes do (http.Flusher's Flush drops it).
+// own Flush panics then). Once the client left (a write or flush below
+// failed), the Flush of a response that is compressed encodes and sends
+// nothing and returns that error, as its writes do (http.Flusher's Flush
+// drops it); a HEAD's returns context.Canceled once its context is
+// cancelled, as its writes do.
 func (w *responseWriter) Flush() error {
 	if w.Hijacked() {
 		return http.ErrHijacked
@@ -252,20 +274,65 @@ func (w *responseWriter) Flush() error {
 			}
 		}
 	}
-	if w.state == encoding && !w.notModified {
+	if w.state != encoding || w.notModified {
+		return w.Writer.Flush()
+	}
+	if w.gone != nil {
+		return w.gone
+	}
+	if w.enc == nil { // HEAD: see write
 		if err := clientGone(w.r.Context()); err != nil {
 			return err
 		}
-		if w.enc != nil {
-			if err := w.enc.Flush(); err != nil {
-				return err
-			}
-			if err := w.stream(); err != nil {
-				return err
-			}
+		return w.Writer.Flush()
+	}
+	return w.flushEncoded()
+}
+
+// flushEncoded sends what the encoder holds (a sync flush) and what is held
+// back, committing the response without Content-Length, and flushes the
+// connection. A failure below is recorded in gone; a writer below that
+// cannot flush is none.
+func (w *responseWriter) flushEncoded() error {
+	err := w.enc.Flush()
+	if err == nil {
+		err = w.stream()
+	}
+	if err == nil {
+		err = w.Writer.Flush()
+		if errors.Is(err, http.ErrNotSupported) {
+			return err // not a failure of the connection
 		}
 	}
-	return w.Writer.Flush()
+	return w.fail(err)
+}
+
+// probe is flushEncoded for a request whose context was cancelled, on its
+// first encoded write after that and then once MaxBuffer of input has been
+// encoded since the last probe. net/http cancels the context when the
+// client leaves, but also when an HTTP/1 client closes its write side
+// (shutdown, as some clients and proxies do once the request is sent) and
+// still reads, as an uncompressed body's writes show: only a write that
+// fails below tells them apart. Probed so, a body is encoded for a client
+// that left until the connection reports it, about MaxBuffer of input,
+// not until MaxBuffer of very compressible output is held back (tens of
+// megabytes of input), and a client that still reads gets it whole.
+func (w *responseWriter) probe() error {
+	w.probed, w.unprobed = true, 0
+	err := w.flushEncoded()
+	if errors.Is(err, http.ErrNotSupported) {
+		return nil // nothing to probe: the writes below tell
+	}
+	return err
+}
+
+// fail records err, that of a write or flush of the encoded response below,
+// in gone (the first one), and returns it.
+func (w *responseWriter) fail(err error) error {
+	if err != nil && w.gone == nil {
+		w.gone = err
+	}
+	return err
 }
 
 // ReadFrom fills the held-back buffer, decides, then keeps sendfile for
@@ -629,17 +696,17 @@ func (w *responseWriter) stream() error {
 	}
 	_, err := w.Writer.Write(w.out.Bytes())
 	w.out.Reset()
-	return err
+	return w.fail(err)
 }
 
 // finish completes the response after the handler returned. It reports
 // false, completing nothing, when the handler declared a Content-Length
 // and wrote less of a body it encodes (a failed io.Copy), or when the
-// client left (clientGone) before the encoded body was complete: finished,
-// the encoded body would be a whole, valid response, though the writes
-// that failed left part of it out (a middleware above that cancels the
-// request has a client still there), and the encoder's last block would be
-// encoded and written for nobody. The caller then aborts.
+// client left (a write or flush below failed: gone) before the encoded
+// body was complete: the encoder's last block would be encoded and
+// written for nobody. The caller then aborts. A request whose context was
+// cancelled without a write failing is finished: its client may still
+// read (see probe).
 func (w *responseWriter) finish() bool {
 	if w.Hijacked() {
 		return true
@@ -667,7 +734,7 @@ func (w *responseWriter) finish() bool {
 	if w.state != encoding || w.enc == nil {
 		return true // net/http checks a Content-Length it is sent
 	}
-	if w.written < w.declared || clientGone(w.r.Context()) != nil {
+	if w.written < w.declared || w.gone != nil {
 		return false // the encoder goes back to its pool unclosed (release)
 	}
 	if err := w.enc.Close(); err != nil {
@@ -720,6 +787,7 @@ func (w *responseWriter) release() {
 	w.c, w.r, w.codec, w.inm, w.enc, w.out, w.cond = nil, nil, nil, nil, nil, nil, nil
 	w.head, w.status, w.state, w.typeKnown, w.vary, w.streaming = false, 0, undecided, false, false, false
 	w.notModified = false
+	w.gone, w.probed, w.unprobed = nil, false, 0
 	w.raw, w.declared, w.written = nil, -1, 0
 	w.sniffedType, w.frozen = "", false
 	w.snapKeys, w.snapVals = clearSlab(w.snapKeys), clearSlab(w.snapVals)
@@ -746,7 +814,8 @@ type sink struct{ w *responseWriter }
 func (s sink) Write(p []byte) (int, error) {
 	w := s.w
 	if w.streaming {
-		return w.Writer.Write(p)
+		n, err := w.Writer.Write(p)
+		return n, w.fail(err)
 	}
 	w.out.Write(p)
 	if w.out.Len() > w.c.cfg.maxBuffer {
