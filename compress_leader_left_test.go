@@ -35,8 +35,8 @@ func onWaiterJoined(t *testing.T) <-chan string {
 }
 
 // TestCompressLeaderLeftWaitersGetWholePage: compress fails a handler's
-// writes once its client has left, rather than encoding its body for
-// nobody. In front of a view or behind it, that must not cost the waiters
+// writes once one to its client that left failed, rather than encoding its
+// body for nobody. In front of a view or behind it, that must not cost the waiters
 // of the leader whose client left their page, nor put a cut body in the
 // store: the waiter gets the whole page from a run of its own, and the
 // next request a hit of that same whole page. With a Content-Length, the
@@ -133,12 +133,11 @@ func TestCompressLeaderLeftWaitersGetWholePage(t *testing.T) {
 			assert.Equal(t, http.StatusOK, w.res.StatusCode)
 			assert.Equal(t, "gzip", w.res.Header.Get("Content-Encoding"))
 			assert.Equal(t, page, w.body, "the waiter's page, whole")
-			if order == "compress behind" {
-				// compress sees the leader's request: its writes fail.
-				assert.ErrorIs(t, <-abandoned, context.Canceled, "the abandoned run's write")
-			} else {
-				<-abandoned
-			}
+			// The abandoned run's write may succeed or fail: compress
+			// behind the view sends it on once the leader's context is
+			// cancelled (a half-closed client still reads), and it
+			// fails only once the connection reports the client gone.
+			<-abandoned
 
 			res, body, err := send(context.Background())
 			require.NoError(t, err)
