@@ -107,24 +107,40 @@ func TestLeaderLeftRefusalRetriesWaiters(t *testing.T) {
 		view := c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(h)
 
 		ctx := newHeldAfterFuncCtx()
-		go func() {
-			defer close(leaderReturned)
-			r := httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx)
-			view.ServeHTTP(httptest.NewRecorder(), r)
-		}()
-		synctest.Wait() // the leader waits for its context
-		got := make(chan *httptest.ResponseRecorder, 1)
-		go func() { got <- get(view, "/popular") }()
-		<-joined
-		synctest.Wait() // the waiter waits for the leader's run
-		ctx.hangUp()    // releaseIfLeft's release held back
+		got := leaderAndWaiter(view, ctx, leaderReturned, joined)
+		ctx.hangUp() // releaseIfLeft's release held back
 		w := <-got
 		ctx.runHeld()
 		synctest.Wait()
-		assert.Equal(t, "page #2", w.Body.String(), "the waiter's page")
-		w = get(view, "/popular")
-		assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
-		assert.Equal(t, "page #2", w.Body.String())
-		assert.Equal(t, int64(2), h.calls.Load(), "the abandoned run and the waiter's")
+		assertWaitersEntryHit(t, view, h, w)
 	})
+}
+
+// leaderAndWaiter starts a leader of "/popular" with ctx, closing returned
+// when its ServeHTTP returns, and once it waits in the handler, a waiter,
+// whose response it returns once the waiter waits for the leader's run.
+// Called in a synctest bubble.
+func leaderAndWaiter(view http.Handler, ctx context.Context, returned chan struct{}, joined <-chan string) <-chan *httptest.ResponseRecorder {
+	go func() {
+		defer close(returned)
+		r := httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx)
+		view.ServeHTTP(httptest.NewRecorder(), r)
+	}()
+	synctest.Wait() // the leader waits in the handler
+	got := make(chan *httptest.ResponseRecorder, 1)
+	go func() { got <- get(view, "/popular") }()
+	<-joined
+	synctest.Wait() // the waiter waits for the leader's run
+	return got
+}
+
+// assertWaitersEntryHit asserts that w, the waiter's response, is the
+// second run's page, and that the next request is a hit of it: two runs.
+func assertWaitersEntryHit(t *testing.T, view http.Handler, h *counter, w *httptest.ResponseRecorder) {
+	t.Helper()
+	assert.Equal(t, "page #2", w.Body.String(), "the waiter's page")
+	w = get(view, "/popular")
+	assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+	assert.Equal(t, "page #2", w.Body.String())
+	assert.Equal(t, int64(2), h.calls.Load(), "the abandoned run and the waiter's")
 }

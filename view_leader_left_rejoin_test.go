@@ -3,15 +3,12 @@ package caching
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/stretchr/testify/assert"
 
 	"github.com/go-caching/caching/backend/simple"
 )
@@ -77,24 +74,11 @@ func TestLeaderLeftRunEndsBeforeWaiterRejoins(t *testing.T) {
 		view := c.Cached(time.Minute, CacheStatusHeader("X-Cache"))(h)
 
 		ctx, hangUp := context.WithCancel(context.Background())
-		go func() {
-			defer close(leaderReturned)
-			r := httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx)
-			view.ServeHTTP(httptest.NewRecorder(), r)
-		}()
-		synctest.Wait() // the leader waits for its context
-		got := make(chan *httptest.ResponseRecorder, 1)
-		go func() { got <- get(view, "/popular") }()
-		<-joined
-		synctest.Wait() // the waiter waits for the leader's run
+		got := leaderAndWaiter(view, ctx, leaderReturned, joined)
 		hangUp()
 		w := <-got
 		releaseDeletes()
 		<-leaderReturned
-		assert.Equal(t, "page #2", w.Body.String(), "the waiter's page")
-		w = get(view, "/popular")
-		assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
-		assert.Equal(t, "page #2", w.Body.String())
-		assert.Equal(t, int64(2), h.calls.Load(), "the abandoned run and the waiter's")
+		assertWaitersEntryHit(t, view, h, w)
 	})
 }
