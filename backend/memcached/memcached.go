@@ -280,35 +280,24 @@ const probeKeys = 8
 
 // probe gets keys <namespace>:probe:<n> (probeKeys of them, n new for
 // each probe, so that no set of keys a proxy puts on one dead server
-// comes back) from the server of h, marked down, on a connection of its
-// own, under Options.Timeout, one get after the other until one gets a
-// normal reply (a miss or a value): then it returns nil. The connection
-// reports to h as any other (see healthConn): a normal reply marks the
-// server up; a dial that fails or a timeout is one more failure, and an
-// error reply one more error reply, either of which leaves it marked down
-// for another serverRetry. Gets rather than a version command: a proxy
-// (mcrouter, memcached's proxy mode) may answer version itself, its
-// upstreams all dead, and twemproxy does not take version; a proxy sends a
-// get on to an upstream.
+// comes back) from the server of h, marked down, under Options.Timeout,
+// one get after the other until one gets a normal reply (a miss or a
+// value): then it returns nil. Each get has a connection of its own (see
+// probeGet). The connections report to h as any other (see healthConn): a
+// normal reply marks the server up; a dial that fails or a timeout is one
+// more failure, and an error reply one more error reply, either of which
+// leaves it marked down for another serverRetry. Gets rather than a
+// version command: a proxy (mcrouter, memcached's proxy mode) may answer
+// version itself, its upstreams all dead, and twemproxy does not take
+// version; a proxy sends a get on to an upstream.
 func (s *Store) probe(h *serverHealth) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	c, err := s.dialContext(ctx, h.network, h.addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := c.SetDeadline(time.Now().Add(s.opts.Timeout)); err != nil {
-		return err
-	}
-	r := bufio.NewReader(c)
 	n := s.probes.Add(probeKeys) - probeKeys
 	var line []byte
 	for i := range uint64(probeKeys) {
-		if _, err := io.WriteString(c, "get "+s.probeKey+strconv.FormatUint(n+i, 10)+"\r\n"); err != nil {
-			return err
-		}
-		if line, err = r.ReadSlice('\n'); err != nil {
+		var err error
+		if line, err = s.probeGet(ctx, h, s.probeKey+strconv.FormatUint(n+i, 10)); err != nil {
 			return err
 		}
 		if bytes.Equal(line, []byte("END\r\n")) || bytes.HasPrefix(line, []byte("VALUE ")) {
@@ -319,6 +308,31 @@ func (s *Store) probe(h *serverHealth) error {
 		}
 	}
 	return fmt.Errorf("memcached: server %s answered its probe (get) with %q", h.addr, line)
+}
+
+// probeGet sends a get of key to the server of h, on a connection taken
+// from dialContext and closed after, before ctx's deadline, and returns
+// the first line of its reply. Not one connection for all of a probe's
+// gets: after an error line, a proxy may send the rest of that reply late,
+// in a write of its own (mcrouter: a get's END; see spare.go), which the
+// next get on it would read as its reply, a miss, and the probe would mark
+// up a proxy whose upstreams are all dead. A connection whose reply was the
+// error line alone is parked on its close (see connSet.park), and the
+// next get takes it back once resync has read that late rest.
+func (s *Store) probeGet(ctx context.Context, h *serverHealth, key string) ([]byte, error) {
+	c, err := s.dialContext(ctx, h.network, h.addr)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	deadline, _ := ctx.Deadline()
+	if err := c.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	if _, err := io.WriteString(c, "get "+key+"\r\n"); err != nil {
+		return nil, err
+	}
+	return bufio.NewReader(c).ReadSlice('\n')
 }
 
 // dialContext is the client's DialContext: it dials with s.dial and records

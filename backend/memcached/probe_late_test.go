@@ -1,0 +1,65 @@
+package memcached
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Regression: the probe of a server about to be marked down for its error
+// replies sent its gets one after the other on one connection. A proxy that
+// writes a get's error line, then the rest of that reply, END, in a write
+// of its own (mcrouter's ascii server, as spare.go describes it), had the
+// late END of the probe's first get read as the reply to its second: a
+// miss, a normal reply, and the proxy, its upstreams all dead, was never
+// marked down (the probe, a second later, brought it back each time); an
+// END in the error line's write, left in the probe's buffer, the same. The
+// probe's get after an error reply now goes on a connection of its own,
+// which is a parked one only once resync has read the late END.
+func TestProbeReadsNoLateEndAsItsReply(t *testing.T) {
+	for _, tc := range []struct{ name, reply, late string }{
+		{"END in a write of its own", "SERVER_ERROR upstream down\r\n", "END\r\n"},
+		{"END in the error line's write", "SERVER_ERROR upstream down\r\nEND\r\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var probes atomic.Int64
+			addr := lateServer(t, func(f []string) (reply, late string) {
+				switch {
+				case len(f) == 2 && (f[0] == "get" || f[0] == "gets"):
+					if strings.Contains(f[1], ":probe:") {
+						probes.Add(1)
+					}
+					return tc.reply, tc.late
+				case len(f) == 1 && f[0] == "version":
+					return "VERSION 1.6.0-fake\r\n", ""
+				}
+				return "ERROR\r\n", ""
+			})
+			s, _ := fakeStore(t, addr)
+			ctx := context.Background()
+			// Refused gets until the probe has run: errorWindow after the
+			// first, on the goroutine of the get whose error reply calls for it.
+			for i := 0; probes.Load() == 0; i++ {
+				_, err := s.Get(ctx, "k")
+				require.Error(t, err, "get %d", i)
+				var re *refusedError
+				if errors.As(err, &re) {
+					break
+				}
+				require.Less(t, i, 10000, "no probe after %d refused gets", i)
+				time.Sleep(5 * time.Millisecond)
+			}
+			// The one server marked down: the Store's refusal, every server down.
+			_, err := s.Get(ctx, "k")
+			var re *refusedError
+			require.ErrorAs(t, err, &re,
+				"a server whose every get is refused stays up after its probe (%d probe gets): an END read as the probe's reply", probes.Load())
+			require.NotZero(t, s.servers.byAddr[addr].downUntil.Load(), "the server is not marked down")
+		})
+	}
+}
