@@ -1,9 +1,11 @@
 package memcached
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -78,6 +81,11 @@ func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 	}{
 		{"a late number", "7\r\n", 6},
 		{"a late DELETED", "DELETED\r\n", 6},
+		{"a late NOT_FOUND", "NOT_FOUND\r\n", 6},
+		{"a late CLIENT_ERROR", "CLIENT_ERROR bad data chunk\r\n", 6},
+		{"a late SERVER_ERROR", "SERVER_ERROR y\r\n", 6},
+		{"a late VALUE", "VALUE k 0 1\r\nx\r\nEND\r\n", 6},
+		{"a late line cut short", "DELE", 6},
 		{"a late END", "END\r\n", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,4 +153,89 @@ func TestOneLineRequest(t *testing.T) {
 	} {
 		assert.Equal(t, want, oneLineRequest([]byte(req)), "%q", req)
 	}
+}
+
+// A proxy that closes the connection after its error line to a delete or an
+// incr has it parked (nothing came after the line) and closed by the
+// resync, which reads the close: the next command dials anew and reads its
+// own reply. The close is no failure of the server (the resync reports
+// nothing to its health): a proxy that works for other keys stays up.
+func TestLoneErrorThenCloseCountsNoFailure(t *testing.T) {
+	var counter atomic.Int64
+	addr := fakeServer(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			f := strings.Fields(line)
+			switch {
+			case len(f) > 1 && strings.HasSuffix(f[1], ":broken"):
+				_, _ = c.Write([]byte("SERVER_ERROR x\r\n"))
+				return // closes the connection
+			case len(f) == 3 && f[0] == "incr":
+				_, err = fmt.Fprintf(c, "%d\r\n", counter.Add(1))
+			case len(f) == 1 && f[0] == "version":
+				_, err = c.Write([]byte("VERSION 1.6.0-fake\r\n"))
+			default:
+				_, err = c.Write([]byte("ERROR\r\n"))
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	s, _ := fakeStore(t, addr)
+	ctx := context.Background()
+	h := s.servers.byAddr[addr]
+	for i := range 10 {
+		var err error
+		if i%2 == 0 {
+			_, err = s.deleteKey(s.mustKey(t, "broken"))
+		} else {
+			_, err = s.Incr(ctx, "broken", 1)
+		}
+		require.ErrorContains(t, err, "SERVER_ERROR x", "refusal %d", i)
+		v, err := s.Incr(ctx, "c", 1)
+		require.NoError(t, err, "incr %d", i)
+		require.Equal(t, int64(i+1), v, "incr %d: another reply read as its", i)
+	}
+	assert.Zero(t, h.fails.Load(), "failures counted for the proxy's closes after its error lines")
+	assert.Zero(t, h.downUntil.Load(), "the proxy marked down")
+}
+
+// The undo of an Incr past math.MaxInt64 (a decr) that a proxy refuses
+// with a lone error line is not sent again (the error line does not prove
+// that it never reached the server): the Incr says the counter may be left
+// above MaxInt64, the connection is parked, and the commands after it on
+// that connection read their own replies.
+func TestLoneErrorToAnIncrsUndo(t *testing.T) {
+	var counter, decrs atomic.Int64
+	addr := lateServer(t, func(f []string) (reply, late string) {
+		switch {
+		case len(f) == 3 && f[0] == "incr" && strings.HasSuffix(f[1], ":big"):
+			return "9223372036854775808\r\n", "" // 2^63: above MaxInt64
+		case len(f) == 3 && f[0] == "decr" && strings.HasSuffix(f[1], ":big"):
+			decrs.Add(1)
+			return "SERVER_ERROR x\r\n", ""
+		case len(f) == 3 && f[0] == "incr":
+			return fmt.Sprintf("%d\r\n", counter.Add(1)), ""
+		case len(f) == 1 && f[0] == "version":
+			return "VERSION 1.6.0-fake\r\n", ""
+		}
+		return "ERROR\r\n", ""
+	})
+	s, dials := fakeStore(t, addr)
+	ctx := context.Background()
+	for i := range 5 {
+		_, err := s.Incr(ctx, "big", 1)
+		require.ErrorIs(t, err, backend.ErrNotInteger, "incr %d past MaxInt64", i)
+		require.ErrorContains(t, err, "may not be taken back", "incr %d past MaxInt64", i)
+		require.Equal(t, int64(i+1), decrs.Load(), "undo decrs sent by incr %d", i)
+		v, err := s.Incr(ctx, "c", 1)
+		require.NoError(t, err, "incr %d", i)
+		require.Equal(t, int64(i+1), v, "incr %d: another reply read as its", i)
+	}
+	assert.Equal(t, int64(1), dials(), "dials")
 }
