@@ -81,7 +81,10 @@ type Options struct {
 	// normally wraps backend.ErrKeyRefused (see the package doc).
 	Timeout time.Duration
 	// MaxIdleConns is the number of idle connections kept per server; more
-	// are opened as calls need them and closed after. Delete and
+	// are opened as calls need them and closed after. Besides them, up to
+	// MaxIdleConns more per server are kept after a request that a proxy
+	// refused with a lone SERVER_ERROR line (parked: see the package doc),
+	// each resynced before it is used again. Delete and
 	// DeleteCount calls of many keys delete on their callers' goroutines,
 	// one key at a time each, and on helper goroutines shared by the whole
 	// Store: at most min(8, MaxIdleConns)-1 helpers, one delete in flight
