@@ -1,11 +1,9 @@
 package memcached
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -72,7 +70,11 @@ func TestServerErrorToADeleteOrIncrKeepsTheConnection(t *testing.T) {
 // reply: the connection is closed, and no command reads that line as its
 // reply (an incr's late number read as another counter's value, a late
 // DELETED as another key's delete). A late END, the rest of a reply that a
-// proxy may send so, is skipped.
+// proxy may send so, is skipped. A proxy that closes the connection after
+// its error line has it parked (nothing came after the line) and closed by
+// the resync, which reads the close. None of it is a failure of the server
+// (the resync reports nothing to its health): a proxy that answers other
+// keys stays up.
 func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -86,6 +88,7 @@ func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 		{"a late SERVER_ERROR", "SERVER_ERROR y\r\n", 6},
 		{"a late VALUE", "VALUE k 0 1\r\nx\r\nEND\r\n", 6},
 		{"a late line cut short", "DELE", 6},
+		{"a close", closeLate, 6},
 		{"a late END", "END\r\n", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,14 +98,8 @@ func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 				switch {
 				case len(f) > 1 && strings.HasSuffix(f[1], ":broken"):
 					return "SERVER_ERROR x\r\n", tc.late
-				case len(f) == 3 && f[0] == "incr":
-					return fmt.Sprintf("%d\r\n", counter.Add(1)), ""
-				case len(f) == 2 && f[0] == "delete":
-					return "NOT_FOUND\r\n", ""
-				case len(f) == 1 && f[0] == "version":
-					return "VERSION 1.6.0-fake\r\n", ""
 				}
-				return "ERROR\r\n", ""
+				return counterReply(&counter, f), ""
 			})
 			s, dials := fakeStore(t, addr)
 			ctx := context.Background()
@@ -122,8 +119,26 @@ func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 				assert.False(t, ok, "delete %d of a missing key: another reply read as its", i)
 			}
 			assert.Equal(t, tc.wantDials, dials(), "dials")
+			h := s.servers.byAddr[addr]
+			assert.Zero(t, h.fails.Load(), "failures of the server counted")
+			assert.Zero(t, h.downUntil.Load(), "the server marked down")
 		})
 	}
+}
+
+// counterReply is a fake proxy's reply to a request line (its fields f)
+// for the keys it serves: an incr counts on counter, whatever the key; a
+// delete finds nothing; version is answered.
+func counterReply(counter *atomic.Int64, f []string) string {
+	switch {
+	case len(f) == 3 && f[0] == "incr":
+		return fmt.Sprintf("%d\r\n", counter.Add(1))
+	case len(f) == 2 && f[0] == "delete":
+		return "NOT_FOUND\r\n"
+	case len(f) == 1 && f[0] == "version":
+		return "VERSION 1.6.0-fake\r\n"
+	}
+	return "ERROR\r\n"
 }
 
 // Only a request of one line whose error reply is one line is followed for
@@ -155,56 +170,6 @@ func TestOneLineRequest(t *testing.T) {
 	}
 }
 
-// A proxy that closes the connection after its error line to a delete or an
-// incr has it parked (nothing came after the line) and closed by the
-// resync, which reads the close: the next command dials anew and reads its
-// own reply. The close is no failure of the server (the resync reports
-// nothing to its health): a proxy that works for other keys stays up.
-func TestLoneErrorThenCloseCountsNoFailure(t *testing.T) {
-	var counter atomic.Int64
-	addr := fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			f := strings.Fields(line)
-			switch {
-			case len(f) > 1 && strings.HasSuffix(f[1], ":broken"):
-				_, _ = c.Write([]byte("SERVER_ERROR x\r\n"))
-				return // closes the connection
-			case len(f) == 3 && f[0] == "incr":
-				_, err = fmt.Fprintf(c, "%d\r\n", counter.Add(1))
-			case len(f) == 1 && f[0] == "version":
-				_, err = c.Write([]byte("VERSION 1.6.0-fake\r\n"))
-			default:
-				_, err = c.Write([]byte("ERROR\r\n"))
-			}
-			if err != nil {
-				return
-			}
-		}
-	})
-	s, _ := fakeStore(t, addr)
-	ctx := context.Background()
-	h := s.servers.byAddr[addr]
-	for i := range 10 {
-		var err error
-		if i%2 == 0 {
-			_, err = s.deleteKey(s.mustKey(t, "broken"))
-		} else {
-			_, err = s.Incr(ctx, "broken", 1)
-		}
-		require.ErrorContains(t, err, "SERVER_ERROR x", "refusal %d", i)
-		v, err := s.Incr(ctx, "c", 1)
-		require.NoError(t, err, "incr %d", i)
-		require.Equal(t, int64(i+1), v, "incr %d: another reply read as its", i)
-	}
-	assert.Zero(t, h.fails.Load(), "failures counted for the proxy's closes after its error lines")
-	assert.Zero(t, h.downUntil.Load(), "the proxy marked down")
-}
-
 // The undo of an Incr past math.MaxInt64 (a decr) that a proxy refuses
 // with a lone error line is not sent again (the error line does not prove
 // that it never reached the server): the Incr says the counter may be left
@@ -219,12 +184,8 @@ func TestLoneErrorToAnIncrsUndo(t *testing.T) {
 		case len(f) == 3 && f[0] == "decr" && strings.HasSuffix(f[1], ":big"):
 			decrs.Add(1)
 			return "SERVER_ERROR x\r\n", ""
-		case len(f) == 3 && f[0] == "incr":
-			return fmt.Sprintf("%d\r\n", counter.Add(1)), ""
-		case len(f) == 1 && f[0] == "version":
-			return "VERSION 1.6.0-fake\r\n", ""
 		}
-		return "ERROR\r\n", ""
+		return counterReply(&counter, f), ""
 	})
 	s, dials := fakeStore(t, addr)
 	ctx := context.Background()

@@ -46,10 +46,14 @@ func valueLine(key string) string {
 	return fmt.Sprintf("VALUE %s 0 %d 1\r\n%s\r\nEND\r\n", key, len(key), key)
 }
 
+// closeLate is lateServer's late for a connection closed after its reply.
+const closeLate = "\x00close"
+
 // lateServer starts a fake server (see fakeServer) that answers each
 // request line, split into its fields, with answer's reply, and writes
 // answer's late, the rest of that reply come late, before it reads the
 // next request's line: as mcrouter writes a get's per-key error, then END.
+// A late of closeLate closes the connection after the reply instead.
 func lateServer(t *testing.T, answer func(f []string) (reply, late string)) string {
 	return fakeServer(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
@@ -66,7 +70,7 @@ func lateServer(t *testing.T, answer func(f []string) (reply, late string)) stri
 			}
 			var reply string
 			reply, late = answer(strings.Fields(line))
-			if _, err := c.Write([]byte(reply)); err != nil {
+			if _, err := c.Write([]byte(reply)); err != nil || late == closeLate {
 				return
 			}
 		}
