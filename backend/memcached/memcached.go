@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -1541,9 +1542,9 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	for range 5 {
 		var n uint64
 		if delta >= 0 {
-			n, err = s.client.Increment(k, uint64(delta))
+			n, err = s.counter("incr", k, uint64(delta))
 		} else {
-			n, err = s.client.Decrement(k, dec)
+			n, err = s.counter("decr", k, dec)
 		}
 		switch {
 		case err == nil:
@@ -1603,11 +1604,7 @@ var errAboveMaxInt64 = fmt.Errorf("memcached: counter above MaxInt64: %w", backe
 func (s *Store) undoIncr(k, op string, delta uint64) error {
 	var err error
 	for range 3 {
-		if op == "incr" {
-			_, err = s.client.Increment(k, delta)
-		} else {
-			_, err = s.client.Decrement(k, delta)
-		}
+		_, err = s.counter(op, k, delta)
 		if err == nil {
 			return errAboveMaxInt64
 		}
@@ -1632,6 +1629,35 @@ func unsent(err error) bool {
 		errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "write")
 }
 
+// errBrokenCounterReply is counter's error for a reply that gomemcache's
+// parse panicked on.
+var errBrokenCounterReply = errors.New("memcached: a broken reply line, too short for its CRLF (the idle connections were closed)")
+
+// counter is gomemcache's Increment (op "incr") or Decrement (op "decr") of
+// the memcached key k by delta. gomemcache slices the reply line before it
+// checks its length: a line shorter than its "\r\n" ("\n" alone) or a
+// "CLIENT_ERROR " with nothing after it panics, in the caller's goroutine,
+// and a broken (or hostile) server or proxy would crash the program.
+// counter fails with errBrokenCounterReply for it instead, and closes the
+// idle connections, as getItem does for a reply out of step: gomemcache,
+// unwinding, put the connection that read the line back in its pool, and
+// what the server sent after it is no reply to the next command.
+func (s *Store) counter(op, k string, delta uint64) (n uint64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(runtime.Error); !ok {
+				panic(r)
+			}
+			_ = s.client.Close()
+			n, err = 0, errBrokenCounterReply
+		}
+	}()
+	if op == "incr" {
+		return s.client.Increment(k, delta)
+	}
+	return s.client.Decrement(k, delta)
+}
+
 // Clear drops this namespace's entries by moving it to a new generation
 // (memcached cannot delete by prefix): the old entries are no longer read
 // and age out of memcached's LRU. Other namespaces on the servers are not
@@ -1648,7 +1674,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	addr := s.servers.of(s.genKey).addr
 	for range 3 {
-		n, err := s.client.Increment(s.genKey, 1)
+		n, err := s.counter("incr", s.genKey, 1)
 		if err == nil {
 			s.setGeneration(n, time.Now())
 			return nil
