@@ -1261,14 +1261,23 @@ func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) e
 // for the caller to make once its lock is released
 // (simple.Evictions.Notify), rather than made before save returns; they
 // are added to those already there. The caller must call Notify whatever
-// the error: it raises a Dropper's panic that the write met. Another
+// the error: it raises a Dropper's panic that the write met, or that the
+// delete met which a value too big to measure makes (errUnmeasured). Another
 // in-process store calls its own callbacks, if any, as it does.
 func (s *store) saveDeferred(ctx context.Context, key string, e *entry, vs versionSet, evicted *simple.Evictions) error {
 	ttl := s.prepare(e, vs)
 	var err error
 	if s.local != nil && e.size == unmeasured {
 		start := s.start()
-		err = s.b.Delete(ctx, key)
+		if evicted != nil && s.direct != nil {
+			// The deleted entry's Dropper may panic: raised by Notify,
+			// once the caller's lock is released, as a write's.
+			var ev simple.Evictions
+			ev, err = s.direct.DeleteDeferred(key)
+			*evicted = evicted.Join(ev)
+		} else {
+			err = s.b.Delete(ctx, key)
+		}
 		s.observe(OpDelete, start, err)
 		if err == nil {
 			err = errUnmeasured

@@ -456,6 +456,20 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	return n, nil
 }
 
+// DeleteDeferred is Delete of one key for a caller that holds a lock of
+// its own, as StoreValueDeferred is StoreValue: a Dropper that panics when
+// the delete drops it does not make DeleteDeferred panic, which would
+// unwind through the caller's lock. The key is removed, and the returned
+// Evictions (which hold no evicted key) raise the panic from Notify, which
+// the caller must call once it has released its lock, whatever the error.
+func (s *Store) DeleteDeferred(key string) (Evictions, error) {
+	if s.closed.Load() {
+		return Evictions{}, backend.ErrClosed
+	}
+	_, dropped := s.deleteKey(key)
+	return s.deferred(nil, dropped), nil
+}
+
 // Clear removes every entry. The store stays usable.
 func (s *Store) Clear(ctx context.Context) error {
 	if s.closed.Load() {
