@@ -68,8 +68,10 @@
 // An expired entry is never returned: every read checks the deadline against
 // the clock (Options.Clock, default time.Now, monotonic). A background
 // goroutine also removes expired entries every SweepInterval, so that
-// unread ones do not hold memory; Close stops it. Add and AddValue treat an
-// expired entry as absent.
+// unread ones do not hold memory; Close stops it. A read that finds an
+// entry expired removes it, unless its value is a Dropper, which a read
+// leaves for the sweep, the eviction hand or a write of its key (see
+// Dropper). Add and AddValue treat an expired entry as absent.
 //
 // # Concurrency
 //

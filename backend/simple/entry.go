@@ -50,7 +50,10 @@ const dropperBit = 1 << 31
 // know when the store stops holding it: Dropped is called once, when its
 // entry is deleted, replaced, evicted, removed as expired, cleared, or
 // released by Close, before the call that removed it returns (for an
-// eviction, the write that made room). A value written again under its
+// eviction, the write that made room). Reads never drop one: a LoadValue
+// that finds it expired misses and leaves it for the expiry sweep, the
+// eviction hand or a write of its key to remove (and tell), so that no
+// read runs Dropped or raises its panic. A value written again under its
 // key over itself (StoreValue or AddValue of the same pointer, map, channel
 // or func, to renew its TTL) is still held, so not told; a Dropper of
 // another kind (a struct, say) is told even then, as its copies cannot be

@@ -78,7 +78,8 @@ type Options struct {
 	// SweepInterval is the period of the background goroutine that removes
 	// expired entries (reads never return them in any case: they are also
 	// expired lazily). Default DefaultSweepInterval (1 minute); negative
-	// means no sweep goroutine.
+	// means no sweep goroutine (an expired Dropper, which reads leave in
+	// place, then waits for the eviction hand or a write of its key).
 	SweepInterval time.Duration
 
 	// Clock returns the current time; tests inject a fake one. Only the

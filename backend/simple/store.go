@@ -206,7 +206,13 @@ func (s *Store) find(key string, o findOpts) *entry {
 }
 
 // expireIfDue reports whether e, key's entry, has expired, and if so removes
-// it; now is the clock reading, 0 to read it.
+// it, unless it holds a Dropper; now is the clock reading, 0 to read it.
+//
+// A read never drops a Dropper: Dropped may panic, and a read would raise
+// that panic in a caller that dropped nothing, perhaps under locks of its
+// own (package caching reads so). An expired Dropper is left, a miss, for
+// the sweep, the eviction hand (which takes expired entries first) or a
+// write of its key to remove, which tell it then (see Dropper).
 func (s *Store) expireIfDue(sh *shard, key string, h uint64, e *entry, now int64) bool {
 	if now == 0 {
 		now = s.now()
@@ -214,7 +220,9 @@ func (s *Store) expireIfDue(sh *shard, key string, h uint64, e *entry, now int64
 	if !expired(e.expireAt, now) {
 		return false
 	}
-	s.dropExpired(sh, key, h, e)
+	if !e.isDropper() {
+		s.dropExpired(sh, key, h, e)
+	}
 	return true
 }
 
