@@ -291,7 +291,10 @@ func (c *Cache) GetMany(ctx context.Context, keys ...string) (map[string][]byte,
 // values may have been stored. On a backend without SetMany (memcached) each
 // value is a call of its own, and one that fails does not stop the others:
 // the error is the first failure's, saying how many other keys were not
-// stored. The Cache keeps its own copy of each value, as Set does.
+// stored. The Cache keeps its own copy of each value, as Set does. On
+// backend/simple, a value that panics when replaced (a simple.Dropper
+// stored through Backend) does not stop the others either: every value is
+// written, and then SetMany panics with the first such value.
 func (c *Cache) SetMany(ctx context.Context, values map[string][]byte, ttl time.Duration, opts ...SetOption) error {
 	ttl, err := c.resolveTTL(ttl)
 	if err != nil {

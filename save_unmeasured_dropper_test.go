@@ -3,6 +3,7 @@ package caching
 import (
 	"container/list"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -106,4 +107,41 @@ func TestUnmeasuredSaveOverAPanickingDropper(t *testing.T) {
 		require.NoError(t, err, "the key is usable again")
 		assert.Same(t, huge, got)
 	})
+}
+
+// TestSetManyPastAPanickingDropper: a SetMany on backend/simple, whose
+// values replaced entries holding a Dropper that panicked (values stored
+// there through Backend), stopped at the first: the values after it, in
+// the map's order, were never written, though Dropper promises that the
+// call completes before it panics. Now every value is written (counters
+// too), and then SetMany panics with the first Dropper's value.
+func TestSetManyPastAPanickingDropper(t *testing.T) {
+	ctx := context.Background()
+	c := Must(nil)
+	t.Cleanup(func() { _ = c.Close() })
+	require.NotNil(t, c.store.direct, "the default store is backend/simple's")
+	values := make(map[string][]byte)
+	var droppers []*unmeasuredPanicDropper
+	for i := range 20 {
+		k := fmt.Sprint("k", i)
+		values[k] = []byte(fmt.Sprint("v", i))
+		if i%4 == 3 {
+			values[k] = []byte(fmt.Sprint(i)) // a counter, kept as bytes
+		}
+		if i%2 == 0 {
+			d := new(unmeasuredPanicDropper)
+			require.NoError(t, c.store.direct.StoreValue(c.userKey(k), d, 8, 0))
+			droppers = append(droppers, d)
+		}
+	}
+	assert.PanicsWithValue(t, "dropper panic", func() { _ = c.SetMany(ctx, values, time.Minute) })
+	for k, v := range values {
+		got, err := c.Get(ctx, k)
+		if assert.NoError(t, err, "%s not written", k) {
+			assert.Equal(t, string(v), string(got), k)
+		}
+	}
+	for i, d := range droppers {
+		assert.Equal(t, 1, d.told, "Dropper %d", i)
+	}
 }

@@ -1349,19 +1349,22 @@ func (s *store) write(ctx context.Context, ws ...write) error {
 // evicted, as saveDeferred's, for the caller to tell once it is released.
 func (s *store) writeDeferred(ctx context.Context, evicted *simple.Evictions, ws ...write) error {
 	if s.local != nil || s.setMany == nil || len(ws) == 1 {
-		var failed keyerrs.Failures
+		var (
+			failed keyerrs.Failures
+			first  any // what a write panicked with first (see writeOne)
+		)
+		keep := s.local != nil && len(ws) > 1
 		for _, w := range ws {
-			var err error
-			if w.integer != nil {
-				if err = s.set(ctx, w.key, w.integer, w.ttl); err == nil {
-					s.stats.sets.Add(1)
-				}
-			} else {
-				err = s.saveDeferred(ctx, w.key, w.e, w.vs, evicted)
+			p, err := s.writeOne(ctx, w, evicted, keep)
+			if first == nil {
+				first = p
 			}
 			if err != nil {
 				failed.Add(err, backend.Neutral(err))
 			}
+		}
+		if first != nil {
+			panic(first)
 		}
 		return failed.JoinAs(nil, "stored")
 	}
@@ -1379,6 +1382,29 @@ func (s *store) writeDeferred(ctx context.Context, evicted *simple.Evictions, ws
 	}
 	s.stats.sets.Add(int64(len(items)))
 	return nil
+}
+
+// writeOne makes w, one write of writeDeferred. With keep, what the write
+// panicked with is returned rather than raised, for the caller to raise
+// once its other writes are made: an in-process store panics only once
+// the write is made (a Dropper's panic, see simple.Dropper, or an
+// OnEvict's), and a panic of one key's must not leave the other keys
+// unwritten.
+func (s *store) writeOne(ctx context.Context, w write, evicted *simple.Evictions, keep bool) (panicked any, err error) {
+	if keep {
+		defer func() {
+			if r := recover(); r != nil {
+				panicked = r
+			}
+		}()
+	}
+	if w.integer == nil {
+		return nil, s.saveDeferred(ctx, w.key, w.e, w.vs, evicted)
+	}
+	if err = s.set(ctx, w.key, w.integer, w.ttl); err == nil {
+		s.stats.sets.Add(1)
+	}
+	return nil, err
 }
 
 // addWrite is add for a write of the direct API.
