@@ -765,8 +765,9 @@ func (s *Store) deferred(evicted []string, dropped any) Evictions {
 }
 
 // Evictions are the keys a write evicted whose OnEvict calls its caller
-// deferred (StoreValueDeferred), and what a Dropper the write dropped
-// panicked with, if one did. The zero value holds none.
+// deferred (StoreValueDeferred), and what a Dropper the write (or a
+// DeleteDeferred) dropped panicked with, if one did. The zero value holds
+// none.
 type Evictions struct {
 	s       *Store
 	keys    []string
