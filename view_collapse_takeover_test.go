@@ -289,7 +289,9 @@ func TestCollapseTimeoutLeaseWaitIsNoAge(t *testing.T) {
 		// The other process releases it, storing nothing: the leader
 		// takes it at its next poll and runs its handler.
 		require.NoError(t, e.c.store.b.Delete(t.Context(), lk))
-		time.Sleep(60 * time.Millisecond)
+		// Its next poll comes within leaseMaxPoll and its jitter (62.5
+		// ms: a sleep of 60 ms missed it now and then).
+		time.Sleep(leaseMaxPoll + leaseMaxPoll/4 + time.Millisecond)
 		synctest.Wait()
 		require.EqualValues(t, 1, e.runs.Load(), "the leader's handler runs")
 		time.Sleep(60 * time.Millisecond) // the waiter gives up at 1 s
