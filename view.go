@@ -1867,6 +1867,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			// Clear, they wait for a new run instead (view.stale).
 			res.unstored = true
 			v.flight.release(st.call, res)
+		case reasonOverrun:
+			// Another process's run stored a newer response past this
+			// run's lease: the waiters join again, and the one that leads
+			// finds it (awaitLease), rather than each run the handler
+			// that just outlasted its lease.
+			v.flight.release(st.call, viewResult{retry: true})
 		default:
 			v.flight.release(st.call, viewResult{})
 		}
