@@ -1062,8 +1062,16 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 			v.dropRefreshed(r, x.prev, reasonFiltered)
 		}
 		res = viewResult{}
-	case v.store(r, st, res, x.ttl, now, vs) != httpcache.ReasonNone:
-		res = viewResult{}
+	default:
+		switch v.store(r, st, res, x.ttl, now, vs) {
+		case httpcache.ReasonNone:
+		case reasonOverrun:
+			// Another process stored a newer response past this run's
+			// lease: the waiters join again and find it, as run's do.
+			res = viewResult{retry: true}
+		default:
+			res = viewResult{}
+		}
 	}
 	v.flight.release(st.call, res)
 }
