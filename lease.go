@@ -689,7 +689,9 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 // stored its response, newer than this run's, which must not replace it,
 // nor delete it (as a run taken over in its own process, viewFlight.commit).
 // A look that fails tells nothing: the run writes as before. Only a run
-// past its lease's time pays for the look.
+// past its lease's time pays for the look. An overrun run releases its
+// waiters for a retry (view.run, settle304): the one that leads finds that
+// entry under the lease.
 func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
 	c := st.call
 	if c == nil || c.lease == nil || time.Until(c.lease.end) > c.lease.margin {
