@@ -23,7 +23,11 @@ const failureLogInterval = 10 * time.Second
 // the failures not logged yet. A failure with no line since the interval
 // began is only counted, and told by the next line; the recovery of an
 // outage whose first line was written within the interval before (one
-// that flaps) starts no new one until the interval has passed.
+// that flaps) starts no new one until the interval has passed. The
+// failures of a flap are told by the next outage's first line
+// (earlier_failures), or, if the service stays healthy, by a "recovered"
+// line at the first success once the interval has passed (so that they
+// are not lost).
 //
 // A failureLog whose successes are not reported (newQuietFailureLog: the
 // failures of requests and of jobs, which have no one place where they
@@ -47,6 +51,9 @@ type failureLog struct {
 	// down is set from the first line of an outage to its recovery line,
 	// read without the lock by ok, on every success.
 	down atomic.Bool
+	// flapped is set while held counts failures of a flap, recorded
+	// after an outage's recovery line (down unset): ok tells them.
+	flapped atomic.Bool
 
 	mu      sync.Mutex
 	started time.Time // when the last outage's first line was written
@@ -98,20 +105,31 @@ func (f *failureLog) failed(ctx context.Context, err error, attrs ...any) {
 		f.log.Log(ctx, f.level, f.msg+": more failures", "failures", f.held, "since", now.Sub(f.last).Round(time.Second).String(), "last_err", err)
 		f.last, f.held = now, 0
 	}
+	// A failure only counted while no outage is logged: a flap's, told by
+	// the next first line, or by ok.
+	f.flapped.Store(!f.down.Load() && f.held > 0)
 }
 
 // ok records a success: the recovery, when an outage was logged.
+// The failures of a flap (held since the last recovery line, within the
+// interval after the outage's first line) are told at the first success
+// once that interval has passed, if no failure has told them before.
 func (f *failureLog) ok(ctx context.Context) {
-	if !f.down.Load() {
+	if !f.down.Load() && !f.flapped.Load() {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.down.Load() {
+	now := f.now()
+	switch {
+	case f.down.Load():
+		f.log.Log(ctx, slog.LevelInfo, f.msg+": recovered", "failures_not_logged", f.held, "outage", now.Sub(f.started).Round(time.Second).String())
+	case f.flapped.Load() && now.Sub(f.started) >= f.interval:
+		f.log.Log(ctx, slog.LevelInfo, f.msg+": recovered", "earlier_failures", f.held, "since", now.Sub(f.last).Round(time.Second).String())
+	default:
 		return
 	}
-	now := f.now()
-	f.log.Log(ctx, slog.LevelInfo, f.msg+": recovered", "failures_not_logged", f.held, "outage", now.Sub(f.started).Round(time.Second).String())
 	f.down.Store(false)
+	f.flapped.Store(false)
 	f.last, f.held = now, 0
 }

@@ -281,3 +281,32 @@ func TestQuietFailureLog(t *testing.T) {
 	require.Len(t, got, 1, "the first line of another outage")
 	assert.Contains(t, got[0], "catalog: test failed what=x earlier_failures=5 err=down next=at most one summary per 10s until 10s pass with none")
 }
+
+// TestFailureLogFlapThenHealthy: the failures of a flap (after an outage's
+// recovery line, within the interval after its first line) were held for
+// the next outage's first line, and lost if the service stayed healthy.
+// They are told at the first success once the interval has passed.
+func TestFailureLogFlapThenHealthy(t *testing.T) {
+	f, logs, clock := testFailureLog(newFailureLog)
+	ctx, down := context.Background(), errors.New("down")
+	f.failed(ctx, down)
+	clock.Advance(time.Second)
+	f.ok(ctx)
+	require.Len(t, logs.take(), 2, "the outage's first line, its recovery")
+	for range 3 {
+		clock.Advance(time.Second)
+		f.failed(ctx, down)
+		f.ok(ctx)
+	}
+	assert.Empty(t, logs.take(), "a flap within the interval")
+	clock.Advance(failureLogInterval)
+	f.ok(ctx)
+	f.ok(ctx)
+	got := logs.take()
+	require.Len(t, got, 1, "the flap's failures, once")
+	assert.Contains(t, got[0], "catalog: test failed: recovered earlier_failures=3 since=")
+	f.failed(ctx, down)
+	got = logs.take()
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], "catalog: test failed err=down", "no failure told twice")
+}
