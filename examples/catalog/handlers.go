@@ -85,8 +85,9 @@ type api struct {
 	// keeping the reports made, which a cache outage fails one a request
 	// (or a job), at a rate no client drives (failureLog).
 	invalidations, keptReads, keptReports *failureLog
-	// requests logs the requests failed with a 500 (logFailure).
-	requests *failureLog
+	// requests logs the requests failed with a 500 (logFailure); pages,
+	// the pages writeHTML could not render (a template error).
+	requests, pages *failureLog
 	// queue is the job queue; mux, the routes (the warm job sends its
 	// requests through them); retention, how long sales are kept.
 	queue     *jobQueue
@@ -105,7 +106,8 @@ func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {
 		invalidations: newFailureLog(log, slog.LevelError, "catalog: invalidation failed"),
 		keptReads:     newFailureLog(log, slog.LevelWarn, "catalog: kept report unreadable"),
 		keptReports:   newFailureLog(log, slog.LevelWarn, "catalog: report made, not kept in the cache"),
-		requests:      newQuietFailureLog(log, slog.LevelError, "request failed")}
+		requests:      newQuietFailureLog(log, slog.LevelError, "request failed"),
+		pages:         newQuietFailureLog(log, slog.LevelError, "catalog: page not rendered")}
 	// One entry per (user, period); concurrent misses for one of them run
 	// the query once. Each entry is tagged with its user's tag
 	// (userSalesTag, by ArgTags), which a sale invalidates; the tag

@@ -290,8 +290,7 @@ func (d jobDatabase) open(rc *river.Config) (*jobQueue, error) {
 // when it only enqueues them.
 func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
 	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: stopTimeout,
-		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: jobErrorLog{log,
-			newQuietFailureLog(log, slog.LevelError, "catalog: job attempt failed")}}
+		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: newJobErrorLog(log)}
 	if cfg.pollInterval > 0 {
 		rc.FetchCooldown = min(cfg.pollInterval, 100*time.Millisecond)
 	}
@@ -331,19 +330,30 @@ func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
 // not pass it here. The failures are logged at a bounded rate (attempts: a
 // failureLog): while the cache is down, each order's job fails its
 // invalidation, and each order is a client's request. The job's row keeps
-// the error of each attempt.
+// the error of each attempt. The panics are logged the same way (panics):
+// a panic is a bug, but one that an order's input triggers panics each
+// order's job, and each of its attempts.
 type jobErrorLog struct {
-	log      *slog.Logger
-	attempts *failureLog
+	attempts, panics *failureLog
 }
 
+// newJobErrorLog returns the jobErrorLog writing to log.
+func newJobErrorLog(log *slog.Logger) jobErrorLog {
+	return jobErrorLog{newQuietFailureLog(log, slog.LevelError, "catalog: job attempt failed"),
+		newQuietFailureLog(log, slog.LevelError, "catalog: job attempt panicked")}
+}
+
+// HandleError implements river.ErrorHandler: it logs err, the error of
+// an attempt of job, through attempts.
 func (h jobErrorLog) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
 	h.attempts.failed(ctx, err, "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt)
 	return nil
 }
 
+// HandlePanic implements river.ErrorHandler: it logs panicVal, the panic
+// of an attempt of job, with its trace, through panics.
 func (h jobErrorLog) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
-	h.log.ErrorContext(ctx, "catalog: job attempt panicked", "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt, "panic", fmt.Sprint(panicVal), "trace", trace)
+	h.panics.failed(ctx, fmt.Errorf("panic: %v", panicVal), "job_id", job.ID, "kind", job.Kind, "attempt", job.Attempt, "trace", trace)
 	return nil
 }
 

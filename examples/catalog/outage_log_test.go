@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/logging"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -309,4 +311,48 @@ func TestFailureLogFlapThenHealthy(t *testing.T) {
 	got = logs.take()
 	require.Len(t, got, 1)
 	assert.Contains(t, got[0], "catalog: test failed err=down", "no failure told twice")
+}
+
+// TestTemplateErrorLogBounded: a page writeHTML could not render (a
+// template error) was a line per request, at ERROR: a template error is a
+// bug, but one that fails every render of its template (html/template
+// keeps the error of escaping it), and any client asking for the page
+// would write the log at its rate. It goes through a failureLog now.
+func TestTemplateErrorLogBounded(t *testing.T) {
+	logs := &errorLog{}
+	c := startServiceWith(t, "sqlite", "simple://", func(cfg *Config) { cfg.Logger = slog.New(logs) })
+	const requests = 20
+	start := time.Now()
+	for range requests {
+		w := httptest.NewRecorder()
+		// Data without the fields the template reads: it fails to render.
+		c.svc.api.writeHTML(w, httptest.NewRequest("GET", "/", nil), http.StatusOK, "page", struct{}{})
+		require.Equal(t, http.StatusInternalServerError, w.Code)
+	}
+	lines := catalogLines(logs.take(), "catalog: page not rendered", "request failed")
+	assertBounded(t, lines, start, fmt.Sprintf("%d pages not rendered", requests))
+	if len(lines) > 0 {
+		assert.Contains(t, lines[0], "path=/ template=page err=")
+	}
+}
+
+// TestJobPanicLogBounded: each panic of a job's attempt was a line at
+// ERROR, with its trace: a panic is a bug, but one that an order's input
+// triggers panics each order's job, and each of its attempts, at the rate
+// clients place orders. The panics go through a failureLog now, the first
+// whole with its trace.
+func TestJobPanicLogBounded(t *testing.T) {
+	logs := &errorLog{}
+	handler := (&api{}).riverConfig(Config{}, slog.New(logs)).ErrorHandler
+	const attempts = 20
+	start := time.Now()
+	for i := range attempts {
+		res := handler.HandlePanic(context.Background(), &rivertype.JobRow{ID: int64(i + 1), Kind: "catalog.order", Attempt: 1}, "boom", "goroutine 1 [running]:")
+		assert.Nil(t, res, "River's own retry policy")
+	}
+	lines := catalogLines(logs.take(), "catalog: job attempt panicked")
+	assertBounded(t, lines, start, fmt.Sprintf("%d attempts panicking", attempts))
+	if len(lines) > 0 {
+		assert.Contains(t, lines[0], "job_id=1 kind=catalog.order attempt=1 trace=goroutine 1 [running]: err=panic: boom")
+	}
 }

@@ -189,11 +189,14 @@ func (a *api) renderedAt() string {
 
 // writeHTML renders the template name with data and writes it with status.
 // The page is rendered in full first, so that a template error is a clean
-// 500 rather than half a page.
+// 500 rather than half a page. A template error is a bug, and one that
+// fails every render of its template (html/template keeps the error of
+// escaping it): each request for the page would be a line at the rate
+// clients send them, so it is logged through a failureLog (a.pages).
 func (a *api) writeHTML(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := storefrontTemplates.ExecuteTemplate(&buf, name, data); err != nil {
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.pages.failed(r.Context(), err, "method", r.Method, "path", r.URL.Path, "template", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
