@@ -685,13 +685,17 @@ const maxQueryParams = 10000
 
 // CanonicalQuery returns rawQuery in canonical form: its parameters
 // filtered by opts and sorted by name (stable: the values of one name keep
-// their order), each spelled as the client sent it. Two query strings share
-// a form only if they hold the same parameters, byte for byte, in another
-// order: url.ParseQuery (and so r.URL.Query()) reads them the same way, with
-// the same names, the same values in the same order, and the same error, and
-// a handler that reads the raw query (r.URL.RawQuery, r.RequestURI, an
-// origin echoing its query string) finds no byte in one that the other does
-// not hold. So ?b=2&a=1 and ?a=1&b=2 share one form, while ?a=1&a=2 and
+// their order), each spelled as the client sent it, and its empty
+// parameters (the empty parts of "&&", a leading or trailing '&'), which
+// url.ParseQuery skips, dropped. Two query strings share a form only if
+// they hold the same non-empty parameters, byte for byte, in another order:
+// url.ParseQuery (and so r.URL.Query()) reads them the same way, with the
+// same names, the same values in the same order, and the same error, and a
+// handler that reads the raw query (r.URL.RawQuery, r.RequestURI, an origin
+// echoing its query string) finds in one no byte that the other does not
+// hold, but for the '&'s around empty parameters: ?a=1&&b=2& shares
+// ?a=1&b=2's form, and a query of '&'s alone has the empty form, the key of
+// no query. So ?b=2&a=1 and ?a=1&b=2 share one form, while ?a=1&a=2 and
 // ?a=2&a=1 do not (Get("a") differs), nor do ?a=1&a=2 and ?a=1, nor
 // ?q=%3Cb%3E and ?q=<b> (a page echoing the raw query would otherwise store
 // an attacker's unescaped markup for every browser, which sends the escaped
@@ -700,6 +704,18 @@ const maxQueryParams = 10000
 // space or control byte, or a byte past ASCII, is kept byte for byte in its
 // order, marked so that it shares its form with no other query. It is safe
 // for concurrent use.
+//
+// Sorting by name assumes that the handler tells parameters apart by their
+// exact names, as url.ParseQuery does. An origin that folds two names into
+// one and answers with the last value (PHP reads a.b and a+b as a_b;
+// ASP.NET matches names without case) answers ?a.b=1&a_b=2 with 2 and
+// ?a_b=2&a.b=1 with 1, yet the two share a form, and so a view's key: the
+// first one's response is served for both. No option keys the query in the
+// order it was sent. For such a handler, list the names it reads in
+// QueryKeyOptions.Allow (the other spellings are then left out of the key
+// and of the handler's request too), or key the query as sent with the
+// view's KeyFunc (r.URL.EscapedPath() + "?" + r.URL.RawQuery, which gives
+// every order and spelling an entry of its own).
 func CanonicalQuery(rawQuery string, opts QueryKeyOptions) string {
 	if rawQuery == "" {
 		return ""

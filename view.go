@@ -83,8 +83,10 @@ import (
 //     byte for byte (http.ServeMux routes "SHOP.EXAMPLE" apart from
 //     "shop.example"; IgnoreHost leaves them out), KeyFormat (default "view/" and the path)
 //     or KeyFunc (escaped, so that it cannot spell the parts after it), the
-//     canonical query string (?b=2&a=1 is ?a=1&b=2, ?a=1&a=2 is not
-//     ?a=2&a=1; PathOnly leaves it out, QueryString parameters: of the
+//     canonical query string (?b=2&a=1 is ?a=1&b=2, and so is ?a=1&&b=2,
+//     ?a=1&a=2 is not ?a=2&a=1; sorted by name, so an origin that folds two
+//     names into one, as PHP's a.b and a_b, is keyed as CanonicalQuery says;
+//     PathOnly leaves it out, QueryString parameters: of the
 //     handler's request too), the path the client sent when a
 //     middleware rewrote it (http.StripPrefix: views mounted under /v1/ and
 //     /v2/ both see "/users", and keep their entries apart; that path is

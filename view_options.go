@@ -104,8 +104,12 @@ func PathOnly() ViewOption {
 }
 
 // QueryString chooses which query parameters are part of a view's key (all
-// by default, in canonical order: ?b=2&a=1 and ?a=1&b=2 share an entry,
-// ?a=1&a=2 and ?a=1 do not). See CanonicalQuery. The parameters it leaves
+// by default, in canonical order: ?b=2&a=1 and ?a=1&b=2 share an entry, and
+// so does ?a=1&&b=2, whose empty parameter is dropped; ?a=1&a=2 and ?a=1 do
+// not). See CanonicalQuery, which also tells why a handler that folds two
+// names into one (PHP's a.b and a_b, ASP.NET's names without case) should
+// list the names it reads in Allow: sorted by name, the two orders of such
+// a pair share an entry. The parameters it leaves
 // out of the key are left out of the request the handler answers too
 // (r.URL.RawQuery, r.RequestURI, and r.Form when an outer middleware
 // parsed it; the caller's request is not changed): a page that echoed
