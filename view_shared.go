@@ -44,9 +44,17 @@ type sharedConfig struct {
 //     a 304: a 503 with max-age=60 is stored, and answers for a minute, as
 //     RFC 9111 allows and nginx and Caddy's cache-handler do (Varnish needs
 //     VCL for it); a 500, 502, 503 or 504 without explicit freshness or
-//     public is not. Within a stored entry's stale-if-error window, though,
-//     a 5xx that answers its revalidation (a client's, or the background one
-//     of stale-while-revalidate) is a failure (RFC 5861 section 4): the
+//     public is not. With public, though, a 5xx is heuristically cacheable
+//     (section 4.2.2 allows it; Varnish stores no 500 by default), and so
+//     is a 501, cacheable by default, with a Last-Modified alone: a 500
+//     with public and Last-Modified is served from the store for 10% of
+//     its age (at most MaxHeuristicFreshness), one with public and an ETag
+//     is stored and revalidated before every reuse. To store no 5xx, give
+//     StoreIf(func(r *Response) bool { return r.Status < 500 }):
+//     StoreStatuses cannot be given with SharedCache. Within a stored
+//     entry's stale-if-error window, a 5xx that answers its revalidation
+//     (a client's, or the background one of stale-while-revalidate) is a
+//     failure (RFC 5861 section 4): the
 //     entry answers in its place and stays stored, whatever freshness the
 //     5xx declares. Responses with Set-Cookie are never stored (the
 //     library's rule: a deliberate exception). no-cache responses are stored

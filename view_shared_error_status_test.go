@@ -125,3 +125,78 @@ func TestSharedCacheErrorFromBackgroundRefresh(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestSharedCacheStoresPublicError pins what SharedCache's doc says of a
+// 5xx without explicit freshness: public makes it heuristically cacheable
+// (RFC 9111 section 4.2.2 allows it; Varnish does not store a 500 by
+// default), so a 500 with public and a Last-Modified is served from the
+// store for 10% of its age, one with public and an ETag is stored and
+// revalidated (the handler gets If-None-Match), and one with public alone
+// is over on arrival and answers only its own request. A 501 is cacheable
+// by default: Last-Modified alone stores it. A StoreIf that refuses 5xx
+// keeps them all out of the store.
+func TestSharedCacheStoresPublicError(t *testing.T) {
+	noErrors := StoreIf(func(r *Response) bool { return r.Status < 500 })
+	for _, tt := range []struct {
+		name   string
+		status int
+		set    func(h http.Header)
+		opts   []ViewOption
+		hit    bool // the second request is served from the store
+		inm    bool // the second request's run gets If-None-Match
+	}{
+		{"public Last-Modified", 500, setPublicLM, nil, true, false},
+		{"public ETag", 500, func(h http.Header) { h.Set("Cache-Control", "public"); h.Set("ETag", `"e1"`) }, nil, false, true},
+		{"public alone", 500, func(h http.Header) { h.Set("Cache-Control", "public") }, nil, false, false},
+		{"501 Last-Modified only", 501, func(h http.Header) { h.Set("Last-Modified", lastModified()) }, nil, true, false},
+		{"StoreIf refuses public Last-Modified", 500, setPublicLM, []ViewOption{noErrors}, false, false},
+		{"StoreIf refuses public ETag", 500, func(h http.Header) { h.Set("Cache-Control", "public"); h.Set("ETag", `"e1"`) }, []ViewOption{noErrors}, false, false},
+		{"StoreIf refuses 501", 501, func(h http.Header) { h.Set("Last-Modified", lastModified()) }, []ViewOption{noErrors}, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := Must(nil)
+				defer c.Close()
+				var calls atomic.Int64
+				var inm atomic.Value
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					n := calls.Add(1)
+					if n == 2 {
+						inm.Store(r.Header.Get("If-None-Match"))
+					}
+					tt.set(w.Header())
+					w.WriteHeader(tt.status)
+					fmt.Fprintf(w, "failed #%d", n)
+				})
+				opts := append([]ViewOption{SharedCache(), CacheStatusHeader("X-Cache")}, tt.opts...)
+				v := c.Cached(time.Hour, opts...)(h)
+				require.Equal(t, tt.status, get(v, "/p").Code)
+				time.Sleep(time.Second)
+				w := get(v, "/p")
+				assert.Equal(t, tt.status, w.Code)
+				if tt.hit {
+					assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+					assert.Equal(t, "failed #1", w.Body.String())
+					return
+				}
+				assert.NotEqual(t, "HIT", w.Header().Get("X-Cache"))
+				assert.Equal(t, "failed #2", w.Body.String())
+				got, _ := inm.Load().(string)
+				if tt.inm {
+					assert.Equal(t, `"e1"`, got, "the stored 500 was not revalidated")
+				} else {
+					assert.Empty(t, got, "a 500 was stored and revalidated")
+				}
+			})
+		})
+	}
+}
+
+// lastModified is a Last-Modified ten hours before now: a heuristic
+// lifetime of one hour.
+func lastModified() string { return time.Now().Add(-10 * time.Hour).UTC().Format(http.TimeFormat) }
+
+func setPublicLM(h http.Header) {
+	h.Set("Cache-Control", "public")
+	h.Set("Last-Modified", lastModified())
+}
