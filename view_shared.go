@@ -39,18 +39,19 @@ type sharedConfig struct {
 //     response says public, s-maxage or must-revalidate (section 3.5; or when
 //     UserKey separates users); only with explicit freshness (s-maxage,
 //     max-age, Expires) or when heuristically cacheable (a status cacheable
-//     by default, RFC 9110 section 15.1, with Last-Modified; or public). Any
+//     by default, RFC 9110 section 15.1, with Last-Modified or public; or
+//     public on a status below 400). Any
 //     final status with explicit freshness may be stored, but never a 206 or
 //     a 304: a 503 with max-age=60 is stored, and answers for a minute, as
 //     RFC 9111 allows and nginx and Caddy's cache-handler do (Varnish needs
 //     VCL for it); a 500, 502, 503 or 504 without explicit freshness or
-//     public is not. With public, though, a 5xx is heuristically cacheable
-//     (section 4.2.2 allows it; Varnish stores no 500 by default), and so
-//     is a 501, cacheable by default, with a Last-Modified alone: a 500
-//     with public and Last-Modified is served from the store for 10% of
-//     its age (at most MaxHeuristicFreshness), one with public and an ETag
-//     is stored and revalidated before every reuse. To store no 5xx, give
-//     StoreIf(func(r *Response) bool { return r.Status < 500 }):
+//     public is not: public gives a heuristic lifetime (section 4.2.2) to
+//     the statuses cacheable by default and to those below 400, not to an
+//     error status outside them (a 5xx but 501, a 403, a 429: most often a
+//     passing state of the origin, which a guessed lifetime would serve to
+//     everyone; Varnish does not store them either). A 501, cacheable by
+//     default, is stored with a Last-Modified alone. To store no 5xx at
+//     all, give StoreIf(func(r *Response) bool { return r.Status < 500 }):
 //     StoreStatuses cannot be given with SharedCache. Within a stored
 //     entry's stale-if-error window, a 5xx that answers its revalidation
 //     (a client's, or the background one of stale-while-revalidate) is a

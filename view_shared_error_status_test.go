@@ -126,15 +126,17 @@ func TestSharedCacheErrorFromBackgroundRefresh(t *testing.T) {
 	})
 }
 
-// TestSharedCacheStoresPublicError pins what SharedCache's doc says of a
-// 5xx without explicit freshness: public makes it heuristically cacheable
-// (RFC 9111 section 4.2.2 allows it; Varnish does not store a 500 by
-// default), so a 500 with public and a Last-Modified is served from the
-// store for 10% of its age, one with public and an ETag is stored and
-// revalidated (the handler gets If-None-Match), and one with public alone
-// is over on arrival and answers only its own request. A 501 is cacheable
-// by default: Last-Modified alone stores it. A StoreIf that refuses 5xx
-// keeps them all out of the store.
+// TestSharedCacheStoresPublicError: public makes any status heuristically
+// cacheable in RFC 9111's words (section 4.2.2), and a 500 with public and
+// a Last-Modified was served from the store to everyone for 10% of its
+// age (an hour here), one with public and an ETag stored and revalidated:
+// one passing failure of the origin answered every client, where the
+// origin might have answered the next request. An error status outside
+// those cacheable by default (a 5xx but 501, most 4xx) gets no heuristic
+// lifetime now, as in Varnish: it is stored only with explicit freshness
+// (TestSharedCacheStoresErrorWithExplicitFreshness). A 501, cacheable by
+// default, is still stored with Last-Modified alone; a StoreIf that
+// refuses 5xx keeps it out too.
 func TestSharedCacheStoresPublicError(t *testing.T) {
 	noErrors := StoreIf(func(r *Response) bool { return r.Status < 500 })
 	for _, tt := range []struct {
@@ -145,8 +147,10 @@ func TestSharedCacheStoresPublicError(t *testing.T) {
 		hit    bool // the second request is served from the store
 		inm    bool // the second request's run gets If-None-Match
 	}{
-		{"public Last-Modified", 500, setPublicLM, nil, true, false},
-		{"public ETag", 500, func(h http.Header) { h.Set("Cache-Control", "public"); h.Set("ETag", `"e1"`) }, nil, false, true},
+		{"public Last-Modified", 500, setPublicLM, nil, false, false},
+		{"public Last-Modified 503", 503, setPublicLM, nil, false, false},
+		{"public Last-Modified 429", 429, setPublicLM, nil, false, false},
+		{"public ETag", 500, func(h http.Header) { h.Set("Cache-Control", "public"); h.Set("ETag", `"e1"`) }, nil, false, false},
 		{"public alone", 500, func(h http.Header) { h.Set("Cache-Control", "public") }, nil, false, false},
 		{"501 Last-Modified only", 501, func(h http.Header) { h.Set("Last-Modified", lastModified()) }, nil, true, false},
 		{"StoreIf refuses public Last-Modified", 500, setPublicLM, []ViewOption{noErrors}, false, false},

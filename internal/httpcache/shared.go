@@ -151,7 +151,8 @@ func (p *Shared) StaleIfError(u Reuse, rq CacheControl) time.Duration {
 // s-maxage, max-age, Expires nor no-cache (stored with a lifetime of 0:
 // revalidated before every reuse), nor heuristically cacheable (a status
 // cacheable by default, RFC 9110 section 15.1, with Last-Modified; or
-// public). Any other final status with explicit freshness may be stored.
+// public, on such a status or one below 400: see heuristicAllowed). Any
+// other final status with explicit freshness may be stored.
 //
 // A 226 IM Used (RFC 3229) is never stored: it is a delta from the
 // instance the client named (A-IM with If-None-Match), right only for a
@@ -202,7 +203,7 @@ func (p *Shared) Response(r *http.Request, status int, h http.Header, requestTim
 		}
 	default:
 		lm, hasLM := firstDate(h["Last-Modified"])
-		if !cc.Public && !(hasLM && heuristicStatus(status)) {
+		if !heuristicAllowed(status, cc.Public, hasLM) {
 			return Freshness{}, ReasonNoFreshness
 		}
 		f.Heuristic = true
@@ -251,6 +252,24 @@ func allSame(lines []string) bool {
 		}
 	}
 	return true
+}
+
+// heuristicAllowed reports whether a response with no explicit freshness
+// may be given a heuristic one (RFC 9111 section 4.2.2): a status cacheable
+// by default, with Last-Modified or public; or, with public, any other
+// status below 400. public makes every status heuristically cacheable in
+// the RFC's words, but an error (a 500, 502, 503, 504, a 429, a 403) is
+// most often a passing state of the origin, not a page: guessing it a
+// lifetime serves one failure to everyone for a tenth of its
+// Last-Modified age, where the origin may answer the next request. As
+// Varnish, which stores only the statuses cacheable by default without an
+// explicit lifetime, this cache stores an error outside them only with
+// explicit freshness (max-age, s-maxage, Expires, no-cache).
+func heuristicAllowed(status int, public, hasLM bool) bool {
+	if heuristicStatus(status) {
+		return public || hasLM
+	}
+	return public && status < 400
 }
 
 // heuristicStatus reports a status cacheable by default (RFC 9110 section
