@@ -181,11 +181,13 @@ func (c *Cache) Fragment(ctx context.Context, key string, ttl time.Duration, ren
 			}
 			opCtx, cancel := c.store.bound(ctx)
 			defer cancel()
-			var evicted simple.Evictions // told once l's lock is released, as GetOrSet's
-			if err := l.store(func() error { return c.store.saveDeferred(opCtx, bk, e, vs, &evicted) }); err != nil {
-				c.failOpen("fragment set", err)
-			}
-			evicted.Notify()
+			// The evictions are told once l's lock is released, as
+			// GetOrSet's.
+			notifyAfter(func(evicted *simple.Evictions) {
+				if err := l.store(func() error { return c.store.saveDeferred(opCtx, bk, e, vs, evicted) }); err != nil {
+					c.failOpen("fragment set", err)
+				}
+			})
 		}
 		return template.HTML(html), flightOut{vs: vs}, nil
 	}

@@ -1254,6 +1254,18 @@ func (s *store) save(ctx context.Context, key string, e *entry, vs versionSet) e
 	return s.saveDeferred(ctx, key, e, vs, nil)
 }
 
+// notifyAfter runs save, which puts the evictions of its writes in the
+// Evictions it is handed (saveDeferred, writeDeferred) and releases the
+// caller's lock before it returns, and then tells OnEvict of them
+// (simple.Evictions.Notify) on every way out of save: a panic that unwinds
+// through it (a handler's, a codec's) must not lose the OnEvict reports of
+// the writes made before it.
+func notifyAfter(save func(evicted *simple.Evictions)) {
+	var evicted simple.Evictions
+	defer func() { evicted.Notify() }() // a closure: Notify's receiver is read as save left it
+	save(&evicted)
+}
+
 // saveDeferred is save for a caller that holds a lock an in-process store's
 // OnEvict may need (simple.Options.OnEvict: Memoize's write lock of key,
 // which an OnEvict that forgets the evicted argument waits for): with

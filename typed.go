@@ -568,13 +568,13 @@ func loadAndStoreUnder[T any](ctx context.Context, c *Cache, key string, ttl tim
 			// released: an OnEvict that writes the evicted key (or
 			// clears) waits for the lock of that key's load, which may
 			// be this one, or one whose store evicted this key.
-			var evicted simple.Evictions
-			err = l.store(func() error {
-				sctx, cancel := c.store.bound(ctx)
-				defer cancel()
-				return c.store.writeDeferred(sctx, &evicted, w)
+			notifyAfter(func(evicted *simple.Evictions) {
+				err = l.store(func() error {
+					sctx, cancel := c.store.bound(ctx)
+					defer cancel()
+					return c.store.writeDeferred(sctx, evicted, w)
+				})
 			})
-			evicted.Notify()
 		}
 	}
 	if err != nil {

@@ -2051,9 +2051,9 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 	// OnEvict is told of the store's evictions once unlessCleared has
 	// released the lock a Clear waits for: an OnEvict that clears the
 	// Cache would wait for this goroutine.
-	var evicted simple.Evictions
-	v.c.store.unlessCleared(st.cleared, func() { reason = v.storeNow(r, st, res, ttl, now, vs, &evicted) })
-	evicted.Notify()
+	notifyAfter(func(evicted *simple.Evictions) {
+		v.c.store.unlessCleared(st.cleared, func() { reason = v.storeNow(r, st, res, ttl, now, vs, evicted) })
+	})
 	return reason
 }
 
