@@ -44,7 +44,8 @@ type Stats struct {
 	// Sets counts the entries the Cache wrote to the backend: views'
 	// responses (and the records of a Vary response's variants), memoized
 	// results, fragments and the writes of the direct API. A write that
-	// failed is not counted.
+	// failed is not counted; one that landed and then panicked (a
+	// simple.Dropper it replaced) is.
 	Sets int64 `json:"sets"`
 	// Errors counts backend errors swallowed by failing open, and stored
 	// values that did not decode as the type a memoized function or

@@ -1294,13 +1294,22 @@ func (s *store) saveDeferred(ctx context.Context, key string, e *entry, vs versi
 		if err == nil {
 			err = errUnmeasured
 		}
-	} else if s.local != nil && evicted != nil && s.direct != nil {
-		// Joined, not assigned: a caller may save twice under its lock (a
-		// view's Vary record, then its variant), and the first save's
-		// evictions must reach OnEvict too, its Dropper's panic the caller.
+	} else if s.local != nil && s.direct != nil {
 		var ev simple.Evictions
 		ev, err = s.direct.StoreValueDeferred(key, e, e.memSize(), ttl)
-		*evicted = evicted.Join(ev)
+		if evicted != nil {
+			// Joined, not assigned: a caller may save twice under its lock
+			// (a view's Vary record, then its variant), and the first
+			// save's evictions must reach OnEvict too, its Dropper's panic
+			// the caller.
+			*evicted = evicted.Join(ev)
+		} else {
+			// Told once the write is counted below: a Dropper's panic (or
+			// an OnEvict's) comes once the write has landed (a SetMany's
+			// is kept until its other writes are made, see writeOne), and
+			// the write is counted in Stats.Sets as the others are.
+			defer ev.Notify()
+		}
 	} else if s.local != nil {
 		err = s.local.StoreValue(key, e, e.memSize(), ttl)
 	} else {
