@@ -23,23 +23,8 @@ func TestNotifyAfterTellsEvictionsOnPanic(t *testing.T) {
 			name = "panics"
 		}
 		t.Run(name, func(t *testing.T) {
-			var (
-				mu   sync.Mutex
-				told []string
-			)
-			s, err := simple.New(simple.Options{MaxEntries: 1, Shards: 1, SweepInterval: -1, OnEvict: func(key string) {
-				mu.Lock()
-				told = append(told, key)
-				mu.Unlock()
-			}})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = s.Close() })
+			s, toldNow := onEvictLogStore(t, 1)
 			require.NoError(t, s.StoreValue("a", 1, 8, 0))
-			toldNow := func() []string {
-				mu.Lock()
-				defer mu.Unlock()
-				return append([]string(nil), told...)
-			}
 			var during []string
 			run := func() {
 				notifyAfter(func(evicted *simple.Evictions) {
@@ -60,5 +45,27 @@ func TestNotifyAfterTellsEvictionsOnPanic(t *testing.T) {
 			assert.Empty(t, during, "OnEvict told before save returned")
 			assert.Equal(t, []string{"a"}, toldNow(), "OnEvict reports of the write")
 		})
+	}
+}
+
+// onEvictLogStore returns a backend/simple store of one shard holding at
+// most maxEntries entries, and what its OnEvict was told so far.
+func onEvictLogStore(t *testing.T, maxEntries int) (*simple.Store, func() []string) {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		told []string
+	)
+	s, err := simple.New(simple.Options{MaxEntries: maxEntries, Shards: 1, SweepInterval: -1, OnEvict: func(key string) {
+		mu.Lock()
+		told = append(told, key)
+		mu.Unlock()
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), told...)
 	}
 }

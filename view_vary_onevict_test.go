@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-caching/caching/backend/simple"
 )
 
 // TestVariedViewTellsOnEvictOfEveryEviction: a view's response that varies
@@ -19,17 +16,7 @@ import (
 // replaced the first's (store.saveDeferred), and OnEvict was never told
 // of the keys the record's write evicted. Every eviction is told now.
 func TestVariedViewTellsOnEvictOfEveryEviction(t *testing.T) {
-	var (
-		mu   sync.Mutex
-		told []string
-	)
-	s, err := simple.New(simple.Options{MaxEntries: 8, Shards: 1, SweepInterval: -1, OnEvict: func(key string) {
-		mu.Lock()
-		told = append(told, key)
-		mu.Unlock()
-	}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, told := onEvictLogStore(t, 8)
 	c, err := New(&Options{Backend: s})
 	require.NoError(t, err)
 	h := c.Cached(Forever)(&counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
@@ -42,7 +29,5 @@ func TestVariedViewTellsOnEvictOfEveryEviction(t *testing.T) {
 		}
 		get(h, fmt.Sprint("/page-", i), "Accept-Language", "fr")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, s.Stats().Evictions, int64(len(told)), "the evictions OnEvict was told of")
+	assert.Equal(t, s.Stats().Evictions, int64(len(told())), "the evictions OnEvict was told of")
 }
