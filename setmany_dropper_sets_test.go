@@ -3,6 +3,7 @@ package caching
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,5 +49,69 @@ func TestDropperPanicWriteCountedInSets(t *testing.T) {
 			}
 			assert.Equal(t, int64(len(tc.values)), c.Stats().Sets, "writes counted")
 		})
+	}
+}
+
+// TestDropperPanicIntegerWriteCounted: a bare integer (Set of "42",
+// SetMany of counters) is kept as bytes, written with the store's Set,
+// which raised a replaced Dropper's panic before the write was counted:
+// the write landed and Stats.Sets missed it. It is counted now, and the
+// panic still reaches the caller once every key is written.
+func TestDropperPanicIntegerWriteCounted(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		values map[string][]byte
+	}{
+		{"Set", map[string][]byte{"a": []byte("42")}},
+		{"SetMany", map[string][]byte{"a": []byte("42"), "b": []byte("7")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := simple.New(simple.Options{})
+			require.NoError(t, err)
+			c := Must(&Options{Backend: s})
+			t.Cleanup(func() { _ = c.Close() })
+			require.NoError(t, s.StoreValue(c.userKey("a"), panicDropper{}, 8, 0))
+			write := func() { _ = c.SetMany(ctx, tc.values, 0) }
+			if len(tc.values) == 1 {
+				write = func() { _ = c.Set(ctx, "a", tc.values["a"], 0) }
+			}
+			assert.PanicsWithValue(t, "dropper panic", write)
+			for k, v := range tc.values {
+				got, err := c.Get(ctx, k)
+				require.NoError(t, err, k)
+				assert.Equal(t, v, got, k)
+			}
+			assert.Equal(t, int64(len(tc.values)), c.Stats().Sets, "writes counted")
+		})
+	}
+}
+
+// TestGetOrSetIntegerOnEvictAfterLock: GetOrSet of an integer type writes
+// the bare integer, and did so with the store's Set, which told OnEvict
+// while the load's lock was held: an OnEvict that writes the loaded key
+// (here: deletes it) waited for that lock, held by its own goroutine, for
+// ever. OnEvict is told once the lock is released, as for other values.
+func TestGetOrSetIntegerOnEvictAfterLock(t *testing.T) {
+	ctx := context.Background()
+	var c *Cache
+	s, err := simple.New(simple.Options{MaxEntries: 1, Shards: 1, SweepInterval: -1, OnEvict: func(key string) {
+		_ = c.Delete(ctx, "b")
+	}})
+	require.NoError(t, err)
+	c = Must(&Options{Backend: s})
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.Set(ctx, "a", []byte("1"), 0))
+	done := make(chan int, 1)
+	go func() {
+		v, err := GetOrSet(ctx, c, "b", 0, func(context.Context) (int, error) { return 7, nil })
+		assert.NoError(t, err)
+		done <- v
+	}()
+	select {
+	case v := <-done:
+		assert.Equal(t, 7, v)
+	case <-time.After(10 * time.Second):
+		t.Fatal("GetOrSet of an int hung: OnEvict told under the load's lock")
 	}
 }

@@ -1422,10 +1422,33 @@ func (s *store) writeOne(ctx context.Context, w write, evicted *simple.Evictions
 	if w.integer == nil {
 		return nil, s.saveDeferred(ctx, w.key, w.e, w.vs, evicted)
 	}
-	if err = s.set(ctx, w.key, w.integer, w.ttl); err == nil {
+	return nil, s.saveInteger(ctx, w.key, w.integer, w.ttl, evicted)
+}
+
+// saveInteger writes value, a bare integer's decimal text, under key for
+// ttl, with evicted as saveDeferred's: on backend/simple's store, the
+// write's OnEvict calls and what a Dropper it replaced panicked with are
+// put there for the caller to tell once its lock is released, or, without
+// one, told once the write is counted in Stats.Sets, as an entry's are.
+func (s *store) saveInteger(ctx context.Context, key string, value []byte, ttl time.Duration, evicted *simple.Evictions) error {
+	var err error
+	if s.direct != nil {
+		start := s.start()
+		var ev simple.Evictions
+		ev, err = s.direct.SetDeferred(key, value, ttl)
+		s.observe(OpSet, start, err)
+		if evicted != nil {
+			*evicted = evicted.Join(ev)
+		} else {
+			defer ev.Notify()
+		}
+	} else {
+		err = s.set(ctx, key, value, ttl)
+	}
+	if err == nil {
 		s.stats.sets.Add(1)
 	}
-	return nil, err
+	return err
 }
 
 // addWrite is add for a write of the direct API.

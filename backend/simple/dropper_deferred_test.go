@@ -109,3 +109,54 @@ func TestEvictionsJoin(t *testing.T) {
 	require.NoError(t, err)
 	assert.Panics(t, func() { ev1.Join(ev3) }, "a Join of two stores' evictions")
 }
+
+// TestSetDeferredKeepsEvictionsWhenADropperPanics is the test above for
+// SetDeferred, the byte values' deferred write (package caching writes
+// bare integers with it under a load's lock): the write is made, OnEvict
+// is told only by Notify, which then raises the Dropper's panic.
+func TestSetDeferredKeepsEvictionsWhenADropperPanics(t *testing.T) {
+	cases := []struct {
+		name    string
+		key     string
+		size    func(full int) int // the value's length, of what fills the store
+		evicted []string
+		err     error
+	}{
+		{"evicts it", "big", func(full int) int { return full }, []string{"a", "b", "c", "d", "p"}, nil},
+		{"replaces it", "p", func(int) int { return 8 }, nil, nil},
+		{"too large, deletes it", "p", func(full int) int { return 2 * full }, nil, backend.ErrValueTooLarge},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &evictRecorder{end: func(string) {}}
+			s, size := fullStore(t, r.onEvict)
+			p := new(panicDropper)
+			require.NoError(t, s.StoreValue("p", p, 8, 0))
+			value := make([]byte, tc.size(size))
+
+			var (
+				ev       simple.Evictions
+				err      error
+				panicked any
+			)
+			func() {
+				defer func() { panicked = recover() }()
+				ev, err = s.SetDeferred(tc.key, value, 0)
+			}()
+			assert.Nil(t, panicked, "SetDeferred panicked, under its caller's lock")
+			assert.ErrorIs(t, err, tc.err)
+			assert.Equal(t, int32(1), p.n.Load(), "the Dropper told")
+			assert.Empty(t, r.told(), "OnEvict told before Notify")
+			assert.PanicsWithValue(t, "dropper panic", ev.Notify, "Notify raises the Dropper's panic")
+			assert.Equal(t, tc.evicted, r.told(), "the evicted keys OnEvict was told of")
+			got, gerr := s.Get(context.Background(), tc.key)
+			if tc.err != nil {
+				assert.ErrorIs(t, gerr, backend.ErrNotFound, "a failed write leaves no stale value")
+			} else {
+				require.NoError(t, gerr)
+				assert.Equal(t, value, got, "the write made")
+			}
+			within(t, "Set", func() { assert.NoError(t, s.Set(context.Background(), "after", []byte("w"), 0)) })
+		})
+	}
+}

@@ -244,7 +244,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := s.checkWrite(ttl); err != nil {
 		return err
 	}
-	_, err := s.putBytes(key, value, ttl, false, nil)
+	_, err := s.putBytes(key, value, ttl, false)
 	return err
 }
 
@@ -254,7 +254,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := s.checkWrite(ttl); err != nil {
 		return false, err
 	}
-	return s.putBytes(key, value, ttl, true, nil)
+	return s.putBytes(key, value, ttl, true)
 }
 
 func (s *Store) checkWrite(ttl time.Duration) error {
@@ -267,22 +267,42 @@ func (s *Store) checkWrite(ttl time.Duration) error {
 	return nil
 }
 
-// putBytes stores a copy of value under key; see put. With a keep, what a
-// Dropper it dropped panicked with is put there, for its caller to raise,
-// rather than raised (see checkSize).
-func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbsent bool, keep *any) (bool, error) {
+// SetDeferred is Set for a caller that holds a lock of its own which
+// OnEvict may need, as StoreValueDeferred is StoreValue: OnEvict is not
+// called for the entries the write evicts, and a Dropper that panics when
+// the write drops it (the value it replaces, one it evicts, or, for a value
+// too large, the entry it deletes) does not make SetDeferred panic. The
+// write completes, and the returned Evictions tell OnEvict and then raise
+// the panic from Notify, which the caller must call once it has released
+// its lock, whatever the error.
+func (s *Store) SetDeferred(key string, value []byte, ttl time.Duration) (Evictions, error) {
+	if err := s.checkWrite(ttl); err != nil {
+		return Evictions{}, err
+	}
+	_, evicted, dropped, err := s.putBytesHeld(key, value, ttl)
+	return s.deferred(evicted, dropped), err
+}
+
+// putBytes stores a copy of value under key; see put.
+func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, error) {
 	size := int64(len(key)) + int64(len(value)) + EntryOverhead
-	if err := s.checkSize(key, size, onlyIfAbsent, keep); err != nil {
+	if err := s.checkSize(key, size, onlyIfAbsent, nil); err != nil {
 		return false, err
 	}
-	e := newBytesEntry(key, value, s.deadline(ttl))
-	if keep == nil {
-		return s.put(key, e, size, onlyIfAbsent)
+	return s.put(key, newBytesEntry(key, value, s.deadline(ttl)), size, onlyIfAbsent)
+}
+
+// putBytesHeld is putBytes (never only if absent) returning what putHeld
+// does: the keys it evicted, for its caller to tell OnEvict (notify), and
+// what a Dropper it dropped panicked with, for its caller to raise (see
+// checkSize).
+func (s *Store) putBytesHeld(key string, value []byte, ttl time.Duration) (bool, []string, any, error) {
+	size := int64(len(key)) + int64(len(value)) + EntryOverhead
+	var dropped any
+	if err := s.checkSize(key, size, false, &dropped); err != nil {
+		return false, nil, dropped, err
 	}
-	ok, evicted, dropped, err := s.putHeld(key, e, size, onlyIfAbsent)
-	*keep = dropped
-	s.notify(evicted)
-	return ok, err
+	return s.putHeld(key, newBytesEntry(key, value, s.deadline(ttl)), size, false)
 }
 
 // checkSize returns an error wrapping backend.ErrValueTooLarge if an entry
@@ -555,8 +575,8 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		}
 	}()
 	for _, it := range items {
-		var dropped any
-		_, err := s.putBytes(it.Key, it.Value, it.TTL, false, &dropped)
+		_, evicted, dropped, err := s.putBytesHeld(it.Key, it.Value, it.TTL)
+		s.notify(evicted)
 		if first == nil {
 			first = dropped
 		}
