@@ -27,7 +27,10 @@ const failureLogInterval = 10 * time.Second
 // failures of a flap are told by the next outage's first line
 // (earlier_failures), or, if the service stays healthy, by a "recovered"
 // line at the first success once the interval has passed (so that they
-// are not lost).
+// are not lost). Failures held when no call comes to tell them (the
+// requests stopped, with the outage) are told by a timer once the interval
+// has passed: a "more failures" line, as the next failure would have
+// written.
 //
 // A failureLog whose successes are not reported (newQuietFailureLog: the
 // failures of requests and of jobs, which have no one place where they
@@ -60,6 +63,8 @@ type failureLog struct {
 	last    time.Time // when the last line was written
 	held    int64     // failures not told by a line yet
 	failure time.Time // when the last failure was recorded
+	lastErr error     // the last failure's error
+	armed   bool      // a flush is due, on a timer
 }
 
 // newFailureLog returns a failureLog writing to log, at level, failures
@@ -108,6 +113,43 @@ func (f *failureLog) failed(ctx context.Context, err error, attrs ...any) {
 	// A failure only counted while no outage is logged: a flap's, told by
 	// the next first line, or by ok.
 	f.flapped.Store(!f.down.Load() && f.held > 0)
+	f.lastErr = err
+	if f.held > 0 && !f.armed {
+		f.armed = true
+		time.AfterFunc(f.due(now), f.flush)
+	}
+}
+
+// due returns how long after now the failures held may be told: one
+// interval after the last line of an outage, or after the first line of
+// the outage a flap follows. f.mu is held.
+func (f *failureLog) due(now time.Time) time.Duration {
+	from := f.last
+	if !f.down.Load() {
+		from = f.started
+	}
+	return from.Add(f.interval).Sub(now)
+}
+
+// flush tells the failures held since the last line, if no failure or
+// success has told them by the time they may be (due): their outage's
+// calls have stopped, and nothing else would.
+func (f *failureLog) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.armed = false
+	if f.held == 0 {
+		return
+	}
+	now := f.now()
+	if wait := f.due(now); wait > 0 {
+		f.armed = true
+		time.AfterFunc(wait, f.flush)
+		return
+	}
+	f.log.Log(context.Background(), f.level, f.msg+": more failures", "failures", f.held, "since", now.Sub(f.last).Round(time.Second).String(), "last_err", f.lastErr)
+	f.last, f.held = now, 0
+	f.flapped.Store(false)
 }
 
 // ok records a success: the recovery, when an outage was logged.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -355,4 +356,62 @@ func TestJobPanicLogBounded(t *testing.T) {
 	if len(lines) > 0 {
 		assert.Contains(t, lines[0], "job_id=1 kind=catalog.order attempt=1 trace=goroutine 1 [running]: err=panic: boom")
 	}
+}
+
+// TestFailureLogTellsHeldFailuresWhenCallsStop: failures held within an
+// interval (an outage's after its summary, a flap's after its recovery
+// line) were told only by the next failure or success of that log: if the
+// calls stopped with the outage, never. A timer tells them once the
+// interval has passed, once.
+func TestFailureLogTellsHeldFailuresWhenCallsStop(t *testing.T) {
+	ctx, down := context.Background(), errors.New("down")
+	t.Run("outage", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			logs := &errorLog{all: true}
+			f := newFailureLog(slog.New(logs), slog.LevelError, "catalog: test failed")
+			for range 5 {
+				f.failed(ctx, down)
+			}
+			require.Len(t, logs.take(), 1, "the first line")
+			time.Sleep(failureLogInterval - time.Second)
+			synctest.Wait()
+			assert.Empty(t, logs.take(), "nothing within the interval")
+			time.Sleep(time.Second)
+			synctest.Wait()
+			got := logs.take()
+			require.Len(t, got, 1, "the held failures told")
+			assert.Contains(t, got[0], "catalog: test failed: more failures failures=4 since=10s last_err=down")
+			time.Sleep(3 * failureLogInterval)
+			synctest.Wait()
+			assert.Empty(t, logs.take(), "told once")
+			f.ok(ctx)
+			got = logs.take()
+			require.Len(t, got, 1)
+			assert.Contains(t, got[0], "recovered failures_not_logged=0")
+		})
+	})
+	t.Run("flap", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			logs := &errorLog{all: true}
+			f := newFailureLog(slog.New(logs), slog.LevelError, "catalog: test failed")
+			f.failed(ctx, down)
+			f.ok(ctx)
+			require.Len(t, logs.take(), 2, "the outage's first line, its recovery")
+			time.Sleep(time.Second)
+			for range 3 {
+				f.failed(ctx, down)
+				f.ok(ctx)
+			}
+			time.Sleep(failureLogInterval)
+			synctest.Wait()
+			got := logs.take()
+			require.Len(t, got, 1, "the flap's failures told")
+			assert.Contains(t, got[0], "catalog: test failed: more failures failures=3")
+			f.ok(ctx)
+			f.failed(ctx, down)
+			got = logs.take()
+			require.Len(t, got, 1, "no failure told twice")
+			assert.Contains(t, got[0], "catalog: test failed err=down")
+		})
+	})
 }
