@@ -137,6 +137,25 @@
 // the Store closes its idle connections: gomemcache would return that
 // value as the key's.
 //
+// Every reply is checked against memcached's framing as it is read, before
+// gomemcache parses it: gomemcache allocates a value as large as its
+// "VALUE <key> <flags> <size>" line declares (up to 4 GiB) before it reads
+// a byte of it, so that one line of a broken or hostile server or proxy
+// could exhaust the client's memory. A VALUE line that declares more than
+// Options.MaxItemSize (which no server of the Store can hold: set it to
+// the servers' -I, in every process that shares the namespace), a reply
+// line over 8 KiB, or a line or value that does not end in "\r\n" (a
+// bare "\n" among them, which gomemcache's incr parse panicked on) fails
+// the call at once, allocating nothing of the size declared, with an error
+// that names the command and the server ("memcached: get 10.0.0.5:11211: a
+// reply that breaks the protocol: a value of over 1048576 bytes ..."); the
+// connection is closed, neither pooled nor parked, and any read of it after
+// fails alike. Such a reply is a failure of the server, as a connection it
+// drops is (3 in a row mark it down), and the caching package's breaker
+// counts it. The check skips each value's data without looking inside it:
+// a hit costs it a pass over its reply's short lines (BenchmarkGet: within
+// the noise of a round trip).
+//
 // A read whose deadline passed takes what the server sent before it fails:
 // a process starved of CPU past the deadline (a GC pause, a loaded machine),
 // whose reply came in time, reads it rather than timing out and counting

@@ -360,6 +360,9 @@ type healthConn struct {
 	// how much of "SERVER_ERROR" the reply matched so far.
 	lone loneError
 	m    int
+	// frame follows the replies, and fails the reads of one that breaks
+	// the protocol (see replyFrame).
+	frame replyFrame
 }
 
 // loneError is where a connection stands in the reply to a one-line
@@ -410,7 +413,20 @@ func readArrived(c net.Conn, p []byte) (int, error) {
 }
 
 func (c *healthConn) Read(p []byte) (int, error) {
+	if c.frame.err != nil {
+		return 0, c.frame.err
+	}
 	n, err := readArrived(c.Conn, p)
+	if n > 0 {
+		if ferr := c.frame.scan(p[:n]); ferr != nil {
+			// None of it reaches gomemcache, which fails the call and
+			// closes the connection: a broken server's reply is a
+			// failure of the server.
+			c.lone = loneNone
+			c.h.failed(ferr)
+			return 0, ferr
+		}
+	}
 	if err != nil {
 		c.lone = loneNone
 	}

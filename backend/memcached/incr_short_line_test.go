@@ -50,3 +50,33 @@ func TestIncrOfAShortReplyLineFails(t *testing.T) {
 		})
 	}
 }
+
+// Regression: gomemcache parsed such a line and panicked; the Store
+// recovered, but gomemcache, unwinding, had put the connection back in its
+// pool with the rest of the broken reply unread, where another goroutine
+// could take it before the Store closed the idle connections, and read
+// that rest as its reply. The connection's framing (replyFrame) now fails
+// a line that does not end in "\r\n" before gomemcache reads it: the call
+// fails with errBadReply, gomemcache closes that connection itself, and a
+// read on it fails again should anything take it.
+func TestIncrOfAShortReplyLineNeverReachesGomemcache(t *testing.T) {
+	for name, line := range map[string]string{"a bare newline": "\n", "CLIENT_ERROR and a newline": "CLIENT_ERROR \n"} {
+		t.Run(name, func(t *testing.T) {
+			var counter atomic.Int64
+			addr := lateServer(t, func(f []string) (reply, late string) {
+				if len(f) == 3 && (f[0] == "incr" || f[0] == "decr") && strings.HasSuffix(f[1], ":broken") {
+					return line + "1\r\n", ""
+				}
+				return counterReply(&counter, f), ""
+			})
+			s, dials := fakeStore(t, addr)
+			ctx := context.Background()
+			for _, delta := range []int64{1, -1} {
+				_, err := s.Incr(ctx, "broken", delta)
+				assert.ErrorIs(t, err, errBadReply, "Incr by %d", delta)
+				assert.NotErrorIs(t, err, errBrokenCounterReply, "Incr by %d: gomemcache read the line", delta)
+			}
+			assert.Equal(t, int64(2), dials(), "a connection each, closed by gomemcache")
+		})
+	}
+}

@@ -96,8 +96,11 @@ type Options struct {
 	MaxIdleConns int
 	// MaxItemSize is the servers' item size limit (memcached's -I, 1 MiB
 	// unless started otherwise). A value that would not fit, with its key
-	// and the item's overhead, gets backend.ErrValueTooLarge. Default
-	// DefaultMaxItemSize.
+	// and the item's overhead, gets backend.ErrValueTooLarge. A reply that
+	// declares a value larger than MaxItemSize fails the read before
+	// anything is allocated for it, a failure of the server (see the
+	// package doc): set it to the servers' -I, the same in every process
+	// that shares the namespace. Default DefaultMaxItemSize.
 	MaxItemSize int
 	// GenerationTTL is how long this process trusts the namespace
 	// generation it last read before reading it again: after another
@@ -369,7 +372,7 @@ func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn
 		return nil, err
 	}
 	if h != nil {
-		c = &healthConn{Conn: c, h: h}
+		c = &healthConn{Conn: c, h: h, frame: replyFrame{max: int64(s.opts.MaxItemSize)}}
 	}
 	return s.conns.add(c, addr)
 }
@@ -1637,11 +1640,17 @@ var errBrokenCounterReply = errors.New("memcached: a broken reply line, too shor
 // the memcached key k by delta. gomemcache slices the reply line before it
 // checks its length: a line shorter than its "\r\n" ("\n" alone) or a
 // "CLIENT_ERROR " with nothing after it panics, in the caller's goroutine,
-// and a broken (or hostile) server or proxy would crash the program.
-// counter fails with errBrokenCounterReply for it instead, and closes the
-// idle connections, as getItem does for a reply out of step: gomemcache,
+// and a broken (or hostile) server or proxy would crash the program. Such
+// a line does not end in "\r\n": the connection's framing (see
+// replyFrame) fails the read before gomemcache sees it, the call fails
+// with errBadReply, and gomemcache closes the connection. counter still
+// recovers a runtime panic of gomemcache's parse (none is known past the
+// framing) and fails with errBrokenCounterReply, closing the idle
+// connections, as getItem does for a reply out of step: gomemcache,
 // unwinding, put the connection that read the line back in its pool, and
-// what the server sent after it is no reply to the next command.
+// what the server sent after it is no reply to the next command (another
+// call could take it before they are closed: a window the framing leaves
+// nothing to slip through).
 func (s *Store) counter(op, k string, delta uint64) (n uint64, err error) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -1,0 +1,195 @@
+package memcached
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// The framing of a connection's replies. gomemcache allocates the value of
+// a get as the reply's "VALUE <key> <flags> <size> [<cas>]" line declares
+// it, make([]byte, size+2), before it reads a byte of it, for any size up
+// to 4 GiB: a broken or hostile server (or proxy) could make the client
+// allocate gigabytes with one line. Every connection of a Store reads
+// through a replyFrame (see healthConn.Read), which follows the replies as
+// they are read, line by line, and skips each value's data block without
+// looking inside it: a VALUE line that declares more than
+// Options.MaxItemSize (which no server of the Store can hold: memcached's
+// -I bounds an item's key, value and overhead together), a line longer
+// than maxReplyLine without its end, a line that does not end in "\r\n",
+// and a data block that does not, fail the read with errBadReply before
+// gomemcache sees the line, and every read after it: the call fails, and
+// gomemcache closes the connection (it is never pooled nor parked).
+//
+// It costs a pass over each reply line (IndexByte, and a VALUE line's
+// fields byte by byte) and a subtraction per read of a value's data.
+
+// errBadReply is wrapped by the errors of replies that break memcached's
+// protocol (see replyFrame).
+var errBadReply = errors.New("memcached: a reply that breaks the protocol")
+
+// maxReplyLine bounds a reply line, its "\r\n" included. memcached's
+// longest are a VALUE line (a key of at most 250 bytes and three numbers)
+// and its error lines, far shorter.
+const maxReplyLine = 8 << 10
+
+// valuePrefix starts the line before each value of a get's reply.
+const valuePrefix = "VALUE "
+
+// replyFrame is where a connection stands in its replies. Its zero value,
+// but for max, is at the start of a line.
+type replyFrame struct {
+	// max is the largest value a VALUE line may declare
+	// (Options.MaxItemSize).
+	max int64
+	// err is the first error, returned by every read after it.
+	err   error
+	state frameState
+	// line is how many bytes of the current line were read; cr whether
+	// the last of them was '\r'.
+	line int
+	cr   bool
+	// field is the VALUE line's field being read (valueKey...valueCas),
+	// fieldLen how many bytes of it were read, size the size field's
+	// value.
+	field    int
+	fieldLen int
+	size     int64
+	// data is how many bytes of a value's data block are left to skip.
+	data int64
+}
+
+type frameState uint8
+
+const (
+	frameLine  frameState = iota // a line, which may be a VALUE line while line < len(valuePrefix)
+	frameOther                   // a line that is not a VALUE line
+	frameValue                   // a VALUE line's fields
+	frameData                    // a value's data block
+	frameCR                      // the '\r' after a data block
+	frameLF                      // the '\n' after it
+)
+
+// The fields of a VALUE line.
+const (
+	valueKey = iota
+	valueFlags
+	valueSize
+	valueCas
+)
+
+// scan follows p, the next bytes read on the connection, and returns the
+// error of the first thing in them that breaks the protocol (see
+// replyFrame), and every time after it.
+func (f *replyFrame) scan(p []byte) error {
+	if f.err != nil {
+		return f.err
+	}
+	for len(p) > 0 {
+		switch f.state {
+		case frameData:
+			if int64(len(p)) <= f.data {
+				f.data -= int64(len(p))
+				return nil
+			}
+			p = p[f.data:]
+			f.data, f.state = 0, frameCR
+		case frameCR, frameLF:
+			want := byte('\r')
+			if f.state == frameLF {
+				want = '\n'
+			}
+			if p[0] != want {
+				return f.fail(errors.New("a value's data block does not end with \\r\\n where its VALUE line says"))
+			}
+			p = p[1:]
+			if f.state == frameCR {
+				f.state = frameLF
+			} else {
+				f.state = frameLine
+			}
+		case frameLine:
+			for f.line < len(valuePrefix) && len(p) > 0 {
+				if p[0] != valuePrefix[f.line] {
+					f.state = frameOther
+					break
+				}
+				f.line, p = f.line+1, p[1:]
+			}
+			if f.state == frameLine && f.line == len(valuePrefix) {
+				f.state, f.field, f.fieldLen, f.size = frameValue, valueKey, 0, 0
+			}
+		case frameOther:
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				f.line += len(p)
+				f.cr = p[len(p)-1] == '\r'
+				if f.line >= maxReplyLine {
+					return f.fail(fmt.Errorf("a reply line of over %d bytes", maxReplyLine))
+				}
+				return nil
+			}
+			if f.line+i+1 > maxReplyLine {
+				return f.fail(fmt.Errorf("a reply line of over %d bytes", maxReplyLine))
+			}
+			if i > 0 && p[i-1] != '\r' || i == 0 && !f.cr {
+				return f.fail(errors.New(`a reply line that does not end with \r\n`))
+			}
+			p = p[i+1:]
+			f.line, f.cr, f.state = 0, false, frameLine
+		case frameValue:
+			n, err := f.value(p)
+			if err != nil {
+				return f.fail(err)
+			}
+			p = p[n:]
+		}
+	}
+	return nil
+}
+
+// value follows p, the next bytes of a VALUE line, field by field:
+// "VALUE <key> <flags> <size> [<cas>]\r\n", each field one space after
+// the other, as memcached writes it and gomemcache reads it. It returns
+// how many bytes of p it took: all of them, or up to the line's end, after
+// which a data block of the size declared follows.
+func (f *replyFrame) value(p []byte) (int, error) {
+	for i, c := range p {
+		f.line++
+		if f.line > maxReplyLine {
+			return 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
+		}
+		switch {
+		case c == ' ' && f.fieldLen > 0 && f.field < valueCas:
+			f.field, f.fieldLen = f.field+1, 0
+			continue
+		case c == '\r' && f.fieldLen > 0 && f.field >= valueSize && !f.cr:
+			f.cr = true
+			continue
+		case c == '\n' && f.cr:
+			f.state, f.line, f.cr, f.data = frameData, 0, false, f.size
+			return i + 1, nil
+		case f.cr || c == ' ' || c == '\r' || c == '\n':
+			return 0, errors.New("a VALUE line that is not VALUE <key> <flags> <size> [<cas>]")
+		case f.field == valueKey:
+			if c < '!' || c == 0x7f {
+				return 0, errors.New("a VALUE line whose key has control characters")
+			}
+		case c < '0' || c > '9':
+			return 0, errors.New("a VALUE line with a field that is not a number")
+		case f.field == valueSize:
+			f.size = f.size*10 + int64(c-'0')
+			if f.size > f.max {
+				return 0, fmt.Errorf("a value of over %d bytes (Options.MaxItemSize), which no server of the Store can hold", f.max)
+			}
+		}
+		f.fieldLen++
+	}
+	return len(p), nil
+}
+
+// fail notes err, the scan's first error, wrapped in errBadReply.
+func (f *replyFrame) fail(err error) error {
+	f.err = fmt.Errorf("%w: %w (the connection is closed)", errBadReply, err)
+	return f.err
+}

@@ -1,0 +1,242 @@
+package memcached
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// valueServer starts a fake server that answers a get (of one key or
+// several) with reply(first key) and version with a VERSION line, and
+// returns a Store on it (its generation set, MaxItemSize 1 MiB, a Timeout
+// of 5s that no call here may wait out) and its dial count.
+func valueServer(t *testing.T, reply func(key string) string) (*Store, func() int64) {
+	t.Helper()
+	addr := lateServer(t, func(f []string) (string, string) {
+		switch {
+		case len(f) >= 2 && (f[0] == "get" || f[0] == "gets"):
+			return reply(f[1]), ""
+		case len(f) == 1 && f[0] == "version":
+			return "VERSION 1.6.0-fake\r\n", ""
+		}
+		return "ERROR\r\n", ""
+	})
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.setGeneration(1, time.Now())
+	return s, countDials(s).Load
+}
+
+// Regression: gomemcache allocates a get's value as its VALUE line
+// declares it, make([]byte, size+2), before reading it: a broken or
+// hostile server (or proxy) answering "VALUE k 0 4000000000" made the
+// client allocate 4 GB with one line, and then wait Options.Timeout for
+// data that never came. The read now fails at that line, at once, with
+// errBadReply, allocating nothing of the sort; the connection is closed,
+// not reused; the reply counts against the server's health.
+func TestHugeValueLineFailsWithoutAllocating(t *testing.T) {
+	for name, line := range map[string]string{
+		"get":                       "VALUE %s 0 4000000000\r\n",
+		"gets, its cas":             "VALUE %s 0 4000000000 17\r\n",
+		"just over MaxItemSize":     "VALUE %s 0 1048577 1\r\n" + strings.Repeat("x", DefaultMaxItemSize+1) + "\r\nEND\r\n",
+		"past 2^64":                 "VALUE %s 0 99999999999999999999999 1\r\n",
+		"a line without its end":    "VALUE %s 0 4 1" + strings.Repeat(" ", maxReplyLine),
+		"a key with a control byte": "VALUE %s\x01 0 4 1\r\nabcd\r\nEND\r\n",
+	} {
+		for _, many := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/GetMany=%v", name, many), func(t *testing.T) {
+				s, dials := valueServer(t, func(key string) string { return fmt.Sprintf(line, key) })
+				get := func() error {
+					if many {
+						_, err := s.GetMany(context.Background(), []string{"k", "k2"})
+						return err
+					}
+					_, err := s.Get(context.Background(), "k")
+					return err
+				}
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				start := time.Now()
+				err := get()
+				elapsed := time.Since(start)
+				runtime.ReadMemStats(&after)
+				require.Error(t, err)
+				assert.ErrorIs(t, err, errBadReply)
+				assert.Less(t, elapsed, 2*time.Second, "failed at the line, not by waiting out Timeout")
+				assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated by the call")
+				assert.Contains(t, err.Error(), "memcached: get 127.0.0.1:")
+				assert.NotContains(t, err.Error(), ":k", "no key in the error")
+
+				require.Error(t, get())
+				assert.Equal(t, int64(2), dials(), "the connection was closed, not reused nor parked")
+				s.conns.mu.Lock()
+				parked := len(s.conns.spares)
+				s.conns.mu.Unlock()
+				assert.Zero(t, parked, "connections parked")
+			})
+		}
+	}
+}
+
+// A server whose replies break the protocol fails as one that drops its
+// connections does: after serverDownAfter in a row it is marked down,
+// its keys refused without a dial.
+func TestBrokenRepliesMarkTheServerDown(t *testing.T) {
+	s, dials := valueServer(t, func(key string) string { return "VALUE " + key + " 0 4000000000\r\n" })
+	for i := range serverDownAfter {
+		_, err := s.Get(context.Background(), "k")
+		require.ErrorIs(t, err, errBadReply, "get %d", i)
+	}
+	_, err := s.Get(context.Background(), "k")
+	var re *refusedError
+	require.ErrorAs(t, err, &re, "the server is marked down")
+	assert.Contains(t, err.Error(), "breaks the protocol")
+	assert.Equal(t, int64(serverDownAfter), dials())
+}
+
+// The framing does not look inside a value's data: a value holding reply
+// lines (a VALUE line of 4 GB, END, bare newlines) reads back whole, from a
+// fake server too (see TestValuesUpToMaxItemSizeReadBackWhole for
+// memcached), and so does one of MaxItemSize exactly.
+func TestValueDataHoldingReplyLinesReadsBack(t *testing.T) {
+	for name, value := range map[string]string{
+		"reply lines":      "\r\nVALUE k 0 4000000000\r\nEND\r\n\n\r\n",
+		"MaxItemSize":      strings.Repeat("\r\nVALUE x 0 4000000000 1\r\n", DefaultMaxItemSize/26) + strings.Repeat("v", DefaultMaxItemSize%26),
+		"empty":            "",
+		"a bare newline":   "\n",
+		"a carriage break": "\r",
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := valueServer(t, func(key string) string {
+				return fmt.Sprintf("VALUE %s 0 %d 1\r\n%s\r\nEND\r\n", key, len(value), value)
+			})
+			for i := range 3 { // on the same connection: the framing is back in step
+				v, err := s.Get(context.Background(), "k")
+				require.NoError(t, err, "get %d", i)
+				assert.Equal(t, len(value), len(v), "get %d", i)
+				assert.True(t, bytes.Equal([]byte(value), v), "get %d", i)
+			}
+		})
+	}
+}
+
+// replyFrame follows replies however the reads split them: each reply
+// here is read in chunks of every size, and in two at every point.
+func TestReplyFrameSplits(t *testing.T) {
+	const max = 64
+	data := strings.Repeat("d", max)
+	for name, c := range map[string]struct {
+		reply string
+		bad   bool
+	}{
+		"a miss":                  {reply: "END\r\n"},
+		"a value":                 {reply: "VALUE k 0 5\r\nab\r\nd\r\nEND\r\n"},
+		"a value with cas":        {reply: "VALUE k 7 64 123\r\n" + data + "\r\nEND\r\n"},
+		"values":                  {reply: "VALUE a 0 1 1\r\n\n\r\nVALUE b 0 0 2\r\n\r\nEND\r\nSTORED\r\n"},
+		"a counter":               {reply: "12\r\nDELETED\r\nVERSION 1.6\r\n"},
+		"an error":                {reply: "SERVER_ERROR out of memory\r\nEND\r\n"},
+		"VALUE as no value":       {reply: "VALUED\r\nVALUE\r\n"},
+		"over max":                {reply: "VALUE k 0 65\r\n", bad: true},
+		"over max, with cas":      {reply: "VALUE k 0 65 1\r\n", bad: true},
+		"a bare newline":          {reply: "END\r\n\n", bad: true},
+		"a short line":            {reply: "CLIENT_ERROR \n", bad: true},
+		"data without its CRLF":   {reply: "VALUE k 0 2\r\nabc\r\n", bad: true},
+		"a size not a number":     {reply: "VALUE k 0 1x 1\r\n", bad: true},
+		"two spaces":              {reply: "VALUE k  0 1\r\n", bad: true},
+		"no size":                 {reply: "VALUE k 0\r\n", bad: true},
+		"a fifth number":          {reply: "VALUE k 0 1 1 1\r\n", bad: true},
+		"a long line":             {reply: "SERVER_ERROR " + strings.Repeat("e", maxReplyLine) + "\r\n", bad: true},
+		"a long line, no newline": {reply: "END" + strings.Repeat("e", maxReplyLine), bad: true},
+		"a long VALUE line":       {reply: "VALUE " + strings.Repeat("k", maxReplyLine) + " 0 1\r\n", bad: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			check := func(chunks [][]byte, how string) {
+				f := replyFrame{max: max}
+				var err error
+				for _, p := range chunks {
+					if err = f.scan(p); err != nil {
+						break
+					}
+				}
+				if c.bad {
+					require.ErrorIs(t, err, errBadReply, how)
+					assert.ErrorIs(t, f.scan([]byte("END\r\n")), errBadReply, "%s: a read after the error", how)
+					return
+				}
+				require.NoError(t, err, how)
+				assert.Equal(t, frameLine, f.state, "%s: at a line's start", how)
+				assert.Zero(t, f.line, "%s: at a line's start", how)
+			}
+			r := []byte(c.reply)
+			for size := 1; size <= len(r); size++ {
+				var chunks [][]byte
+				for p := r; len(p) > 0; p = p[min(size, len(p)):] {
+					chunks = append(chunks, p[:min(size, len(p))])
+				}
+				check(chunks, fmt.Sprintf("chunks of %d", size))
+			}
+			for i := 1; i < len(r) && len(r) < 1000; i++ {
+				check([][]byte{r[:i], r[i:]}, fmt.Sprintf("split at %d", i))
+			}
+		})
+	}
+}
+
+// Values up to Options.MaxItemSize (with the key and item overhead) read
+// back whole from memcached, alone and together in multi-gets over both
+// servers, their data full of reply lines ("\r\nVALUE ... 4000000000\r\n",
+// "\r\nEND\r\n") that the framing must not look at, and of sizes around
+// gomemcache's 4 KiB read buffer.
+func TestValuesUpToMaxItemSizeReadBackWhole(t *testing.T) {
+	addrs := testutil.MemcachedAddrs(t)
+	s, err := New(Options{Servers: addrs, Namespace: namespaceFor("frame"), MaxItemSize: 2 << 20, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	pattern := []byte("\r\nVALUE k 0 4000000000 1\r\nEND\r\n\n")
+	fill := func(n int) []byte {
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = pattern[i%len(pattern)]
+		}
+		return v
+	}
+	mk, err := s.key("big")
+	require.NoError(t, err)
+	largest := s.opts.MaxItemSize - len(mk) - itemOverhead
+	sizes := map[string]int{"empty": 0, "1": 1, "2": 2, "4094": 4094, "4095": 4095, "4096": 4096, "4097": 4097, "65539": 65539, "big": largest}
+	keys := make([]string, 0, len(sizes))
+	for k, n := range sizes {
+		require.NoError(t, s.Set(ctx, k, fill(n), time.Minute), "set %s", k)
+		keys = append(keys, k)
+	}
+	t.Cleanup(func() { _, _ = s.DeleteCount(context.Background(), keys...) })
+	for k, n := range sizes {
+		v, err := s.Get(ctx, k)
+		require.NoError(t, err, "get %s", k)
+		assert.True(t, bytes.Equal(fill(n), v), "get %s: %d bytes read back", k, len(v))
+	}
+	for round := range 3 {
+		vs, err := s.GetMany(ctx, append(keys, "missing"))
+		require.NoError(t, err, "round %d", round)
+		for i, k := range keys {
+			assert.True(t, bytes.Equal(fill(sizes[k]), vs[i]), "round %d: %s: %d bytes read back", round, k, len(vs[i]))
+		}
+		assert.Nil(t, vs[len(keys)], "the missing key")
+	}
+	_, err = s.Get(ctx, "big")
+	require.NoError(t, err)
+	err = s.Set(ctx, "over", fill(largest+1), time.Minute)
+	require.ErrorIs(t, err, backend.ErrValueTooLarge, "one byte more is refused by Set")
+}
