@@ -154,7 +154,18 @@ func (f *replyFrame) scan(p []byte) error {
 // how many bytes of p it took: all of them, or up to the line's end, after
 // which a data block of the size declared follows.
 func (f *replyFrame) value(p []byte) (int, error) {
-	for i, c := range p {
+	start := 0
+	if f.field == valueKey {
+		// The key, the line's longest field, in a tight loop: up to the
+		// space after it (or p's end).
+		for start < len(p) && p[start] > ' ' && p[start] != 0x7f {
+			start++
+		}
+		f.line += start
+		f.fieldLen += start
+	}
+	for i := start; i < len(p); i++ {
+		c := p[i]
 		f.line++
 		if f.line > maxReplyLine {
 			return 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)

@@ -240,3 +240,33 @@ func TestValuesUpToMaxItemSizeReadBackWhole(t *testing.T) {
 	err = s.Set(ctx, "over", fill(largest+1), time.Minute)
 	require.ErrorIs(t, err, backend.ErrValueTooLarge, "one byte more is refused by Set")
 }
+
+// BenchmarkReplyFrame measures what the framing adds to a read: a hit's
+// reply of one value (BenchmarkGet's), of ten (BenchmarkGetMany10's), and
+// a miss, each in one read, as gomemcache's 4 KiB reader gets them.
+func BenchmarkReplyFrame(b *testing.B) {
+	value := func(key string, n int) string {
+		return fmt.Sprintf("VALUE caching:1764950000000000000:%s 0 %d 1234567\r\n%s\r\n", key, n, strings.Repeat("v", n))
+	}
+	many := ""
+	for i := range 10 {
+		many += value(fmt.Sprint("k", i), 256)
+	}
+	for name, reply := range map[string]string{
+		"reply=get-1KiB":       value("k", 1024) + "END\r\n",
+		"reply=getmany-10x256": many + "END\r\n",
+		"reply=miss":           "END\r\n",
+	} {
+		b.Run(name, func(b *testing.B) {
+			p := []byte(reply)
+			f := replyFrame{max: DefaultMaxItemSize}
+			b.SetBytes(int64(len(p)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f.scan(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
