@@ -289,22 +289,25 @@ const probeKeys = 8
 // each probe, so that no set of keys a proxy puts on one dead server
 // comes back) from the server of h, marked down, under Options.Timeout,
 // one get after the other until one gets a normal reply (a miss or a
-// value): then it returns nil. Each get has a connection of its own (see
-// probeGet). The connections report to h as any other (see healthConn): a
-// normal reply marks the server up; a dial that fails or a timeout is one
-// more failure, and an error reply one more error reply, either of which
-// leaves it marked down for another serverRetry. Gets rather than a
-// version command: a proxy (mcrouter, memcached's proxy mode) may answer
-// version itself, its upstreams all dead, and twemproxy does not take
-// version; a proxy sends a get on to an upstream.
+// value): then it returns nil. The gets share one connection while the
+// server answers the version command sent after each (see probeGet), so
+// that a probe dials once. The connection reports to h as any other (see
+// healthConn): a normal reply marks the server up; a dial that fails or a
+// timeout is one more failure, and an error reply one more error reply,
+// either of which leaves it marked down for another serverRetry. Gets
+// rather than a version command: a proxy (mcrouter, memcached's proxy
+// mode) may answer version itself, its upstreams all dead, and twemproxy
+// before 0.5 does not take version; a proxy sends a get on to an upstream.
 func (s *Store) probe(h *serverHealth) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
 	n := s.probes.Add(probeKeys) - probeKeys
+	var pc probeConn
+	defer pc.close()
 	var line []byte
 	for i := range uint64(probeKeys) {
 		var err error
-		if line, err = s.probeGet(ctx, h, s.probeKey+strconv.FormatUint(n+i, 10)); err != nil {
+		if line, err = s.probeGet(ctx, h, &pc, s.probeKey+strconv.FormatUint(n+i, 10)); err != nil {
 			return err
 		}
 		if bytes.Equal(line, []byte("END\r\n")) || bytes.HasPrefix(line, []byte("VALUE ")) {
@@ -317,29 +320,78 @@ func (s *Store) probe(h *serverHealth) error {
 	return fmt.Errorf("memcached: server %s answered its probe (get) with %q", h.addr, line)
 }
 
-// probeGet sends a get of key to the server of h, on a connection taken
-// from dialContext and closed after, before ctx's deadline, and returns
-// the first line of its reply. Not one connection for all of a probe's
-// gets: after an error line, a proxy may send the rest of that reply late,
-// in a write of its own (mcrouter: a get's END; see spare.go), which the
-// next get on it would read as its reply, a miss, and the probe would mark
-// up a proxy whose upstreams are all dead. A connection whose reply was the
-// error line alone is parked on its close (see connSet.park), and the
-// next get takes it back once resync has read that late rest.
-func (s *Store) probeGet(ctx context.Context, h *serverHealth, key string) ([]byte, error) {
-	c, err := s.dialContext(ctx, h.network, h.addr)
+// probeConn is the connection a probe's gets share, and its reader; nil
+// until the first get, and after one that left it out of step.
+type probeConn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func (pc *probeConn) close() {
+	if pc.c != nil {
+		_ = pc.c.Close()
+		pc.c, pc.r = nil, nil
+	}
+}
+
+// probeGet sends a get of key to the server of h, and a version command in
+// the same write, on pc's connection (one from dialContext when pc has
+// none) before ctx's deadline, and returns the first line of the get's
+// reply. When that is an error line, it reads on to the end of the reply
+// to version: a proxy may send the rest of the get's reply late, in a
+// write of its own (mcrouter: a get's END; see spare.go), which the next
+// get would read as its reply, a miss, and the probe would mark up a proxy
+// whose upstreams are all dead. The server answers in order: once the
+// VERSION line is read, with only END lines before it and nothing after
+// it, every reply to the get has come, and the next get goes on the same
+// connection. Otherwise (another reply, or none, as from a proxy that does
+// not take version) pc's connection is closed, and the next get dials
+// another, as each get did before: at most probeKeys dials a probe.
+func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, key string) ([]byte, error) {
+	if pc.c == nil {
+		c, err := s.dialContext(ctx, h.network, h.addr)
+		if err != nil {
+			return nil, err
+		}
+		deadline, _ := ctx.Deadline()
+		if err := c.SetDeadline(deadline); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		pc.c, pc.r = c, bufio.NewReader(c)
+	}
+	if _, err := io.WriteString(pc.c, "get "+key+"\r\nversion\r\n"); err != nil {
+		pc.close()
+		return nil, err
+	}
+	line, err := pc.r.ReadSlice('\n')
 	if err != nil {
+		pc.close()
 		return nil, err
 	}
-	defer c.Close()
-	deadline, _ := ctx.Deadline()
-	if err := c.SetDeadline(deadline); err != nil {
-		return nil, err
+	line = bytes.Clone(line) // the reader's buffer, which the next reads overwrite
+	if !bytes.HasPrefix(line, serverError) || !pc.inStep() {
+		pc.close()
 	}
-	if _, err := io.WriteString(c, "get "+key+"\r\n"); err != nil {
-		return nil, err
+	return line, nil
+}
+
+// inStep reads the rest of a probe get's error reply (END lines, at most
+// resyncLines-1) and the reply to the version sent after it, and reports
+// whether that was all, as resync does for a parked connection.
+func (pc *probeConn) inStep() bool {
+	for range resyncLines {
+		l, err := pc.r.ReadSlice('\n')
+		switch {
+		case err != nil:
+			return false
+		case bytes.HasPrefix(l, []byte("VERSION ")):
+			return pc.r.Buffered() == 0
+		case !bytes.Equal(l, []byte("END\r\n")):
+			return false
+		}
 	}
-	return bufio.NewReader(c).ReadSlice('\n')
+	return false
 }
 
 // dialContext is the client's DialContext: it dials with s.dial and records

@@ -63,3 +63,54 @@ func TestProbeReadsNoLateEndAsItsReply(t *testing.T) {
 		})
 	}
 }
+
+// Regression: since each probe get had a connection of its own (see
+// above), a probe of a server whose error replies a connection could not
+// be kept after (the rest of the reply in the error line's write, as
+// mcrouter may send it, or nothing a parked connection is kept for) dialed
+// probeKeys connections, once a second per server marked down. The gets
+// now share one connection, a version command sent after each bringing it
+// back in step; a server that does not answer version still costs a dial
+// per get, as before, and no more.
+func TestProbeDialsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply, late, version string
+		live                       int // the probe get that gets a miss (0: none)
+		dials, gets                int64
+	}{
+		{name: "END in the error line's write", reply: "SERVER_ERROR upstream down\r\nEND\r\n", dials: 1, gets: probeKeys},
+		{name: "END in a write of its own", reply: "SERVER_ERROR upstream down\r\n", late: "END\r\n", dials: 1, gets: probeKeys},
+		{name: "the error line alone", reply: "SERVER_ERROR upstream down\r\n", dials: 1, gets: probeKeys},
+		{name: "the third key's upstream live", reply: "SERVER_ERROR upstream down\r\nEND\r\n", live: 3, dials: 1, gets: 3},
+		{name: "no version", reply: "SERVER_ERROR upstream down\r\nEND\r\n", version: "ERROR\r\n", dials: probeKeys, gets: probeKeys},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var gets atomic.Int64
+			addr := lateServer(t, func(f []string) (reply, late string) {
+				switch {
+				case len(f) == 2 && (f[0] == "get" || f[0] == "gets"):
+					if gets.Add(1) == int64(tc.live) {
+						return "END\r\n", ""
+					}
+					return tc.reply, tc.late
+				case len(f) == 1 && f[0] == "version" && tc.version != "":
+					return tc.version, ""
+				case len(f) == 1 && f[0] == "version":
+					return "VERSION 1.6.0-fake\r\n", ""
+				}
+				return "ERROR\r\n", ""
+			})
+			s, dials := fakeStore(t, addr)
+			h := s.servers.byAddr[addr]
+			h.checking.Store(true) // its error replies call for no probe of their own
+			err := s.probe(h)
+			if tc.live != 0 {
+				require.NoError(t, err, "a normal reply to a probe get")
+			} else {
+				require.Error(t, err, "every probe get refused")
+			}
+			require.Equal(t, tc.gets, gets.Load(), "probe gets")
+			require.Equal(t, tc.dials, dials(), "dials of one probe")
+		})
+	}
+}
