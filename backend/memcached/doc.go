@@ -146,8 +146,11 @@
 // could exhaust the client's memory. A VALUE line that declares more than
 // Options.MaxItemSize (which no server of the Store can hold: set it to
 // the servers' -I, in every process that shares the namespace), a reply
-// line over 8 KiB, or a line or value that does not end in "\r\n" (a
-// bare "\n" among them, which gomemcache's incr parse panicked on) fails
+// line over 8 KiB, a line or value that does not end in "\r\n" (a bare
+// "\n" among them, which gomemcache's incr parse panicked on), or a reply
+// of more than 1000 values (no request of the Store asks for more keys;
+// gomemcache keeps every value of a multi-get's reply, asked for or not,
+// and extends its deadline before each) fails
 // the call at once, allocating nothing of the size declared, with an error
 // that names the command and the server ("memcached: get 10.0.0.5:11211: a
 // reply that breaks the protocol: a value of over 1048576 bytes ..."); the

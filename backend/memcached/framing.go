@@ -17,12 +17,15 @@ import (
 // Options.MaxItemSize (which no server of the Store can hold: memcached's
 // -I bounds an item's key, value and overhead together), a line longer
 // than maxReplyLine without its end, a line that does not end in "\r\n",
-// and a data block that does not, fail the read with errBadReply before
-// gomemcache sees the line, and every read after it: the call fails, and
-// gomemcache closes the connection (it is never pooled nor parked).
+// a data block that does not, and a reply of more values than a request
+// of the Store asks for (maxReplyValues), fail the read with errBadReply
+// before gomemcache sees the line, and every read after it: the call
+// fails, and gomemcache closes the connection (it is never pooled nor
+// parked).
 //
-// It costs a pass over each reply line (IndexByte, and a VALUE line's
-// fields byte by byte) and a subtraction per read of a value's data.
+// It costs a pass over each reply line (IndexByte; a VALUE line's key in a
+// tight loop, its numbers byte by byte) and a subtraction per read of a
+// value's data (BenchmarkReplyFrame).
 
 // errBadReply is wrapped by the errors of replies that break memcached's
 // protocol (see replyFrame).
@@ -32,6 +35,14 @@ var errBadReply = errors.New("memcached: a reply that breaks the protocol")
 // longest are a VALUE line (a key of at most 250 bytes and three numbers)
 // and its error lines, far shorter.
 const maxReplyLine = 8 << 10
+
+// maxReplyValues bounds the values of one reply (the VALUE lines before
+// its END): no request of the Store asks for more keys (see
+// getManyBatchKeys). gomemcache keeps every value a multi-get's reply
+// holds, the keys asked for or not, and extends its read deadline before
+// each: a server sending values without end grew a GetMany's memory, and
+// held a Get, without bound.
+const maxReplyValues = getManyBatchKeys
 
 // valuePrefix starts the line before each value of a get's reply.
 const valuePrefix = "VALUE "
@@ -57,6 +68,8 @@ type replyFrame struct {
 	size     int64
 	// data is how many bytes of a value's data block are left to skip.
 	data int64
+	// values counts the VALUE lines since the last other line.
+	values int
 }
 
 type frameState uint8
@@ -111,12 +124,15 @@ func (f *replyFrame) scan(p []byte) error {
 		case frameLine:
 			for f.line < len(valuePrefix) && len(p) > 0 {
 				if p[0] != valuePrefix[f.line] {
-					f.state = frameOther
+					f.state, f.values = frameOther, 0
 					break
 				}
 				f.line, p = f.line+1, p[1:]
 			}
 			if f.state == frameLine && f.line == len(valuePrefix) {
+				if f.values++; f.values > maxReplyValues {
+					return f.fail(fmt.Errorf("a reply of over %d values", maxReplyValues))
+				}
 				f.state, f.field, f.fieldLen, f.size = frameValue, valueKey, 0, 0
 			}
 		case frameOther:

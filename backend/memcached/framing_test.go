@@ -1,9 +1,11 @@
 package memcached
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -16,10 +18,21 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
+// framedStore returns a Store on the fake server at addr, its generation
+// set, MaxItemSize 1 MiB, and a Timeout of 5s that no call here may wait
+// out.
+func framedStore(t *testing.T, addr string) *Store {
+	t.Helper()
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.setGeneration(1, time.Now())
+	return s
+}
+
 // valueServer starts a fake server that answers a get (of one key or
 // several) with reply(first key) and version with a VERSION line, and
-// returns a Store on it (its generation set, MaxItemSize 1 MiB, a Timeout
-// of 5s that no call here may wait out) and its dial count.
+// returns a framedStore on it and its dial count.
 func valueServer(t *testing.T, reply func(key string) string) (*Store, func() int64) {
 	t.Helper()
 	addr := lateServer(t, func(f []string) (string, string) {
@@ -31,10 +44,7 @@ func valueServer(t *testing.T, reply func(key string) string) (*Store, func() in
 		}
 		return "ERROR\r\n", ""
 	})
-	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	s.setGeneration(1, time.Now())
+	s := framedStore(t, addr)
 	return s, countDials(s).Load
 }
 
@@ -268,5 +278,57 @@ func BenchmarkReplyFrame(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Regression: gomemcache keeps every value of a multi-get's reply, those
+// of keys never asked for too, and extends its read deadline before each:
+// a server sending values without end grew a GetMany's memory without
+// bound (and held a Get). A reply of more values than a request of the
+// Store asks for (maxReplyValues) now fails at the value past it.
+func TestReplyOfEndlessValuesFails(t *testing.T) {
+	var reply bytes.Buffer
+	for i := range 200_000 {
+		fmt.Fprintf(&reply, "VALUE x%d 0 10 1\r\n0123456789\r\n", i)
+	}
+	reply.WriteString("VALUE fake:1:k 0 1 1\r\nv\r\nEND\r\n")
+	addr := fakeServer(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+			if _, err := c.Write(reply.Bytes()); err != nil {
+				return
+			}
+		}
+	})
+	s := framedStore(t, addr)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := s.GetMany(context.Background(), []string{"k", "k2"})
+	runtime.ReadMemStats(&after)
+	require.ErrorIs(t, err, errBadReply)
+	assert.Contains(t, err.Error(), "a reply of over 1000 values")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated by the call")
+}
+
+// A GetMany batch of maxReplyValues keys, every one a hit, reads whole.
+func TestReplyOfAFullBatchReads(t *testing.T) {
+	s := framedStore(t, lateServer(t, func(f []string) (string, string) {
+		var b strings.Builder
+		for _, k := range f[1:] {
+			fmt.Fprintf(&b, "VALUE %s 0 %d 1\r\n%s\r\n", k, len(k), k)
+		}
+		return b.String() + "END\r\n", ""
+	}))
+	keys := make([]string, maxReplyValues)
+	for i := range keys {
+		keys[i] = fmt.Sprint("k", i)
+	}
+	vs, err := s.GetMany(context.Background(), keys)
+	require.NoError(t, err)
+	for i, v := range vs {
+		require.Equal(t, "fake:1:"+keys[i], string(v), "key %d", i)
 	}
 }
