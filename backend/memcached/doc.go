@@ -144,20 +144,26 @@
 // "VALUE <key> <flags> <size>" line declares (up to 4 GiB) before it reads
 // a byte of it, so that one line of a broken or hostile server or proxy
 // could exhaust the client's memory. A VALUE line that declares more than
-// Options.MaxItemSize (which no server of the Store can hold: set it to
-// the servers' -I, in every process that shares the namespace), a reply
-// line over 8 KiB, a line or value that does not end in "\r\n" (a bare
-// "\n" among them, which gomemcache's incr parse panicked on), or a reply
-// of more than 1000 values (no request of the Store asks for more keys;
-// gomemcache keeps every value of a multi-get's reply, asked for or not,
-// and extends its deadline before each) fails
-// the call at once, allocating nothing of the size declared, with an error
-// that names the command and the server ("memcached: get 10.0.0.5:11211: a
-// reply that breaks the protocol: a value of over 1048576 bytes ..."); the
-// connection is closed, neither pooled nor parked, and any read of it after
-// fails alike. Such a reply is a failure of the server, as a connection it
-// drops is (3 in a row mark it down), and the caching package's breaker
-// counts it. The check skips each value's data without looking inside it:
+// any memcached holds (1 GiB, the largest -I), a reply line over 8 KiB, a
+// line or value that does not end in "\r\n" (a bare "\n" among them, which
+// gomemcache's incr parse panicked on), or a reply of more than 1000
+// values (no request of the Store asks for more keys; gomemcache keeps
+// every value of a multi-get's reply, asked for or not, and extends its
+// deadline before each) fails the call at once, allocating nothing of the
+// size declared, with an error that names the command and the server
+// ("memcached: get 10.0.0.5:11211: a reply that breaks the protocol: a
+// value of over 1073741824 bytes ..."); the connection is closed, neither
+// pooled nor parked, and any read of it after fails alike. Such a reply is
+// a failure of the server, as a connection it drops is (3 in a row mark it
+// down), and the caching package's breaker counts it. A VALUE line that
+// declares more than Options.MaxItemSize, and no more than a server may
+// hold, fails its read the same way, allocating nothing, but as a refusal
+// of its key (backend.ErrKeyRefused), not a failure of the server: such a
+// value was stored by a process told a larger MaxItemSize (set it to the
+// servers' -I in every process that shares the namespace), and this Store
+// misses it, a dial for each read of it, while the server's other keys
+// read as before (a GetMany returns them, with a *backend.GetManyError
+// naming it). The check skips each value's data without looking inside it:
 // a hit costs it a pass over its reply's short lines (BenchmarkGet: within
 // the noise of a round trip).
 //

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // The framing of a connection's replies. gomemcache allocates the value of
@@ -13,15 +15,16 @@ import (
 // allocate gigabytes with one line. Every connection of a Store reads
 // through a replyFrame (see healthConn.Read), which follows the replies as
 // they are read, line by line, and skips each value's data block without
-// looking inside it: a VALUE line that declares more than
-// Options.MaxItemSize (which no server of the Store can hold: memcached's
-// -I bounds an item's key, value and overhead together), a line longer
-// than maxReplyLine without its end, a line that does not end in "\r\n",
-// a data block that does not, and a reply of more values than a request
-// of the Store asks for (maxReplyValues), fail the read with errBadReply
-// before gomemcache sees the line, and every read after it: the call
-// fails, and gomemcache closes the connection (it is never pooled nor
-// parked).
+// looking inside it: a VALUE line that declares more than any memcached
+// holds (maxServerItem), a line longer than maxReplyLine without its end,
+// a line that does not end in "\r\n", a data block that does not, and a
+// reply of more values than a request of the Store asks for
+// (maxReplyValues), fail the read with errBadReply before gomemcache sees
+// the line, and every read after it: the call fails, and gomemcache closes
+// the connection (it is never pooled nor parked). A VALUE line that declares more than Options.MaxItemSize, and
+// no more than a server may hold, fails the read the same way, before
+// anything is allocated for it, but as a refusal of its key
+// (errOverItemSize), not a failure of the server.
 //
 // It costs a pass over each reply line (IndexByte; a VALUE line's key in a
 // tight loop, its numbers byte by byte) and a subtraction per read of a
@@ -30,6 +33,21 @@ import (
 // errBadReply is wrapped by the errors of replies that break memcached's
 // protocol (see replyFrame).
 var errBadReply = errors.New("memcached: a reply that breaks the protocol")
+
+// maxServerItem is the largest item a memcached server holds (its -I is at
+// most 1 GiB). A VALUE line that declares more breaks the protocol; one
+// that declares more than Options.MaxItemSize but no more than this is a
+// value the server holds and this Store will not read: stored by a process
+// told a larger MaxItemSize (the servers' -I larger than this Store's
+// MaxItemSize). Its read fails with errOverItemSize, a refusal of its key
+// (backend.ErrKeyRefused), not a failure of the server: a Store whose
+// MaxItemSize is set lower than the others' misses such keys, and is not
+// cut off from a server that answers every other key.
+const maxServerItem = 1 << 30
+
+// errOverItemSize is wrapped by the error of a read of a value larger than
+// Options.MaxItemSize (see maxServerItem).
+var errOverItemSize = fmt.Errorf("memcached: a value over Options.MaxItemSize, not read: %w", backend.ErrKeyRefused)
 
 // maxReplyLine bounds a reply line, its "\r\n" included. memcached's
 // longest are a VALUE line (a key of at most 250 bytes and three numbers)
@@ -186,6 +204,9 @@ func (f *replyFrame) value(p []byte) (int, error) {
 		if f.line > maxReplyLine {
 			return 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
 		}
+		if (c == ' ' || c == '\r') && f.field == valueSize && f.fieldLen > 0 && f.size > f.max {
+			return 0, fmt.Errorf("%w: %d bytes, over %d", errOverItemSize, f.size, f.max)
+		}
 		switch {
 		case c == ' ' && f.fieldLen > 0 && f.field < valueCas:
 			f.field, f.fieldLen = f.field+1, 0
@@ -206,8 +227,8 @@ func (f *replyFrame) value(p []byte) (int, error) {
 			return 0, errors.New("a VALUE line with a field that is not a number")
 		case f.field == valueSize:
 			f.size = f.size*10 + int64(c-'0')
-			if f.size > f.max {
-				return 0, fmt.Errorf("a value of over %d bytes (Options.MaxItemSize), which no server of the Store can hold", f.max)
+			if f.size > maxServerItem {
+				return 0, fmt.Errorf("a value of over %d bytes, which no memcached holds", maxServerItem)
 			}
 		}
 		f.fieldLen++
@@ -215,8 +236,13 @@ func (f *replyFrame) value(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// fail notes err, the scan's first error, wrapped in errBadReply.
+// fail notes err, the scan's first error, wrapped in errBadReply unless
+// it is errOverItemSize's.
 func (f *replyFrame) fail(err error) error {
-	f.err = fmt.Errorf("%w: %w (the connection is closed)", errBadReply, err)
+	if errors.Is(err, errOverItemSize) {
+		f.err = fmt.Errorf("%w (the connection is closed)", err)
+	} else {
+		f.err = fmt.Errorf("%w: %w (the connection is closed)", errBadReply, err)
+	}
 	return f.err
 }

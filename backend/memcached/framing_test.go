@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"runtime"
@@ -59,7 +60,7 @@ func TestHugeValueLineFailsWithoutAllocating(t *testing.T) {
 	for name, line := range map[string]string{
 		"get":                       "VALUE %s 0 4000000000\r\n",
 		"gets, its cas":             "VALUE %s 0 4000000000 17\r\n",
-		"just over MaxItemSize":     "VALUE %s 0 1048577 1\r\n" + strings.Repeat("x", DefaultMaxItemSize+1) + "\r\nEND\r\n",
+		"over any server's item":    "VALUE %s 0 1073741825 1\r\n",
 		"past 2^64":                 "VALUE %s 0 99999999999999999999999 1\r\n",
 		"a line without its end":    "VALUE %s 0 4 1" + strings.Repeat(" ", maxReplyLine),
 		"a key with a control byte": "VALUE %s\x01 0 4 1\r\nabcd\r\nEND\r\n",
@@ -147,8 +148,9 @@ func TestReplyFrameSplits(t *testing.T) {
 	const max = 64
 	data := strings.Repeat("d", max)
 	for name, c := range map[string]struct {
-		reply string
-		bad   bool
+		reply   string
+		bad     bool
+		refused bool // over max, no more than maxServerItem: errOverItemSize
 	}{
 		"a miss":                  {reply: "END\r\n"},
 		"a value":                 {reply: "VALUE k 0 5\r\nab\r\nd\r\nEND\r\n"},
@@ -157,8 +159,9 @@ func TestReplyFrameSplits(t *testing.T) {
 		"a counter":               {reply: "12\r\nDELETED\r\nVERSION 1.6\r\n"},
 		"an error":                {reply: "SERVER_ERROR out of memory\r\nEND\r\n"},
 		"VALUE as no value":       {reply: "VALUED\r\nVALUE\r\n"},
-		"over max":                {reply: "VALUE k 0 65\r\n", bad: true},
-		"over max, with cas":      {reply: "VALUE k 0 65 1\r\n", bad: true},
+		"over max":                {reply: "VALUE k 0 65\r\n", refused: true},
+		"over max, with cas":      {reply: "VALUE k 0 65 1\r\n", refused: true},
+		"over any server's item":  {reply: "VALUE k 0 1073741825 1\r\n", bad: true},
 		"a bare newline":          {reply: "END\r\n\n", bad: true},
 		"a short line":            {reply: "CLIENT_ERROR \n", bad: true},
 		"data without its CRLF":   {reply: "VALUE k 0 2\r\nabc\r\n", bad: true},
@@ -178,6 +181,12 @@ func TestReplyFrameSplits(t *testing.T) {
 					if err = f.scan(p); err != nil {
 						break
 					}
+				}
+				if c.refused {
+					require.ErrorIs(t, err, errOverItemSize, how)
+					assert.NotErrorIs(t, err, errBadReply, how)
+					assert.ErrorIs(t, f.scan([]byte("END\r\n")), errOverItemSize, "%s: a read after the error", how)
+					return
 				}
 				if c.bad {
 					require.ErrorIs(t, err, errBadReply, how)
@@ -331,4 +340,90 @@ func TestReplyOfAFullBatchReads(t *testing.T) {
 	for i, v := range vs {
 		require.Equal(t, "fake:1:"+keys[i], string(v), "key %d", i)
 	}
+}
+
+// A value over this Store's MaxItemSize that a server may hold (stored by
+// a process told a larger MaxItemSize) failed its read as a broken reply,
+// a failure of the server: three such reads in a row marked a server that
+// answers every other key down, every key of it refused for a cool-down.
+// It is a refusal of its key now (backend.ErrKeyRefused), read without
+// allocating its size; the server stays up, its other keys read, and a
+// GetMany returns them.
+func TestValueOverMaxItemSizeRefusesItsKeyOnly(t *testing.T) {
+	// The data of the big value never comes: its line alone must fail
+	// the read (gomemcache allocated the 500 MB it declares, and waited
+	// for them).
+	addr := lateServer(t, func(f []string) (string, string) {
+		if len(f) < 2 || f[0] != "get" && f[0] != "gets" {
+			return "ERROR\r\n", ""
+		}
+		var b strings.Builder
+		for _, key := range f[1:] {
+			if strings.HasSuffix(key, ":big") {
+				fmt.Fprintf(&b, "VALUE %s 0 500000000 1\r\n", key)
+				return b.String(), ""
+			}
+			fmt.Fprintf(&b, "VALUE %s 0 2 1\r\nok\r\n", key)
+		}
+		return b.String() + "END\r\n", ""
+	})
+	s := framedStore(t, addr)
+	dials := countDials(s).Load
+	ctx := context.Background()
+	for i := range 2 * serverDownAfter {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := s.Get(ctx, "big")
+		runtime.ReadMemStats(&after)
+		require.Error(t, err, "get %d", i)
+		assert.ErrorIs(t, err, backend.ErrKeyRefused, "get %d", i)
+		assert.NotErrorIs(t, err, errBadReply, "get %d", i)
+		var re *refusedError
+		assert.False(t, errors.As(err, &re), "get %d: the server marked down: %v", i, err)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(512<<10), "get %d: bytes allocated", i)
+	}
+	v, err := s.Get(ctx, "small")
+	require.NoError(t, err, "the server's other keys")
+	assert.Equal(t, "ok", string(v))
+	n := dials()
+	vs, err := s.GetMany(ctx, []string{"small", "big", "other"})
+	var gm *backend.GetManyError
+	require.ErrorAs(t, err, &gm, "the values read, and the key refused")
+	assert.ErrorIs(t, err, backend.ErrKeyRefused)
+	assert.Equal(t, []int{1}, gm.Unread, "the big key's index")
+	assert.Equal(t, "ok", string(vs[0]))
+	assert.Nil(t, vs[1])
+	assert.Equal(t, "ok", string(vs[2]))
+	assert.LessOrEqual(t, dials()-n, int64(3), "dials of the GetMany")
+}
+
+// On memcached: a value another process stored with a larger
+// MaxItemSize (the servers' -I) is refused for its key by a Store told a
+// smaller one, which goes on reading the server's other keys.
+func TestValueOverMaxItemSizeFromAnotherProcess(t *testing.T) {
+	addrs := testutil.MemcachedAddrs(t)
+	ns := namespaceFor("overitem")
+	writer, err := New(Options{Servers: addrs[:1], Namespace: ns, MaxItemSize: 2 << 20, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { writer.Close() })
+	reader, err := New(Options{Servers: addrs[:1], Namespace: ns, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { reader.Close() })
+	ctx := context.Background()
+	require.NoError(t, writer.Set(ctx, "big", bytes.Repeat([]byte("b"), 3<<19), time.Minute), "memcached run with -I 2m or more")
+	require.NoError(t, writer.Set(ctx, "small", []byte("s"), time.Minute))
+	t.Cleanup(func() { _, _ = writer.DeleteCount(context.Background(), "big", "small") })
+	for i := range 2 * serverDownAfter {
+		_, err := reader.Get(ctx, "big")
+		require.ErrorIs(t, err, backend.ErrKeyRefused, "get %d", i)
+	}
+	v, err := reader.Get(ctx, "small")
+	require.NoError(t, err, "the server is up for the reader")
+	assert.Equal(t, "s", string(v))
+	vs, err := reader.GetMany(ctx, []string{"big", "small"})
+	require.ErrorIs(t, err, backend.ErrKeyRefused)
+	assert.Equal(t, "s", string(vs[1]))
+	v, err = writer.Get(ctx, "big")
+	require.NoError(t, err, "the writer reads it")
+	assert.Len(t, v, 3<<19)
 }

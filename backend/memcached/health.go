@@ -421,9 +421,14 @@ func (c *healthConn) Read(p []byte) (int, error) {
 		if ferr := c.frame.scan(p[:n]); ferr != nil {
 			// None of it reaches gomemcache, which fails the call and
 			// closes the connection: a broken server's reply is a
-			// failure of the server.
+			// failure of the server; a value over MaxItemSize is the
+			// server's normal answer, refused by this Store.
 			c.lone = loneNone
-			c.h.failed(ferr)
+			if errors.Is(ferr, errOverItemSize) {
+				c.h.answered()
+			} else {
+				c.h.failed(ferr)
+			}
 			return 0, ferr
 		}
 	}

@@ -98,9 +98,9 @@ type Options struct {
 	// unless started otherwise). A value that would not fit, with its key
 	// and the item's overhead, gets backend.ErrValueTooLarge. A reply that
 	// declares a value larger than MaxItemSize fails the read before
-	// anything is allocated for it, a failure of the server (see the
-	// package doc): set it to the servers' -I, the same in every process
-	// that shares the namespace. Default DefaultMaxItemSize.
+	// anything is allocated for it, a refusal of its key (see the package
+	// doc): set it to the servers' -I, the same in every process that
+	// shares the namespace. Default DefaultMaxItemSize.
 	MaxItemSize int
 	// GenerationTTL is how long this process trusts the namespace
 	// generation it last read before reading it again: after another
