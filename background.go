@@ -212,3 +212,88 @@ var clientOnlyFields = [...]string{
 	// (a 504 that fails it, a stale copy stored).
 	"Cache-Control", "Pragma",
 }
+
+// maxRefreshes bounds the background refreshes (StaleWhileRevalidate,
+// RefreshAhead, StaleIf) of one view (of each route of a CachedMux) or
+// memoized function that hold a slot at a time (refreshSlots).
+const maxRefreshes = 8
+
+// maxOverdueRefreshes bounds the overdue refreshes of one view's route or
+// memoized function: those that gave their slot up (refreshSlots). With
+// maxRefreshes, it bounds their goroutines.
+const maxOverdueRefreshes = 4 * maxRefreshes
+
+// refreshSlots are the background refresh slots of one view (of one route
+// of a CachedMux) or memoized function: maxRefreshes, each taken by one
+// refresh, given back when it ends. A refresh that has held its slot for
+// its bound (a view's CollapseTimeout: how long its requests wait for a run
+// of their key before they stop waiting for it; a memoized function's:
+// DefaultCollapseTimeout plus its Lease, the CollapseTimeout of a view
+// without one) is overdue: the next refresh that finds every slot taken
+// takes the slot of the one that has run the longest, if that one is
+// overdue and fewer than maxOverdueRefreshes are, which goes on running
+// without a slot. So refreshes whose handler or function hangs (a hung
+// dependency) leave the other keys their refreshes once past the bound,
+// instead of holding every slot until the Cache is closed, and at most
+// maxRefreshes + maxOverdueRefreshes goroutines run refreshes of one route
+// or function; once that many are overdue, the overdue ones keep their
+// slots. An overdue refresh is not cancelled (a slow refresh is
+// legitimate, and its context ends only with the Cache) and still keeps a
+// second refresh of its own key from starting (the caller's mark): a
+// handler stuck once would otherwise be started again at each stale hit.
+// A bound of zero or less makes no refresh overdue. The zero value is
+// ready to use; it is safe for concurrent use.
+type refreshSlots struct {
+	mu      sync.Mutex
+	held    [maxRefreshes]refreshSlot // id 0: free
+	overdue int                       // refreshes that gave their slot up, running
+	last    uint64                    // the last id given
+}
+
+// refreshSlot is a slot taken: by the refresh of id, started at start.
+type refreshSlot struct {
+	id    uint64
+	start time.Time
+}
+
+// take takes a slot for a refresh starting at now (on the monotonic
+// clock), as refreshSlots says, under bound, and returns its id for give;
+// it reports false when none may be taken.
+func (s *refreshSlots) take(now time.Time, bound time.Duration) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, oldest := -1, -1
+	for j := range s.held {
+		if s.held[j].id == 0 {
+			i = j
+			break
+		}
+		if oldest < 0 || s.held[j].start.Before(s.held[oldest].start) {
+			oldest = j
+		}
+	}
+	if i < 0 {
+		if bound <= 0 || s.overdue >= maxOverdueRefreshes || now.Sub(s.held[oldest].start) < bound {
+			return 0, false
+		}
+		s.overdue++ // the oldest refresh runs on without its slot
+		i = oldest
+	}
+	s.last++
+	s.held[i] = refreshSlot{id: s.last, start: now}
+	return s.last, true
+}
+
+// give ends the refresh of id, which take returned: it gives its slot
+// back, or, overdue, its place among the overdue ones.
+func (s *refreshSlots) give(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for j := range s.held {
+		if s.held[j].id == id {
+			s.held[j] = refreshSlot{}
+			return
+		}
+	}
+	s.overdue--
+}

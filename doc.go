@@ -84,10 +84,14 @@
 //
 // RefreshAhead and StaleWhileRevalidate refresh entries on goroutines of the
 // Cache's own, with the values of the request's or call's context and not
-// its cancellation; Close ends them. Warm fills the cache through the
-// service's own handler, and Memoized.Refresh and Set let a job precompute
-// results. Cache.Peek and Memoized.Peek read what is stored without running
-// anything.
+// its cancellation; Close ends them. At most 8 run at a time per view's
+// route or memoized function, one per entry; one that has run past the
+// view's CollapseTimeout gives its place to another entry's, so that
+// refreshes stuck on a hung dependency stop no others (at most 32 more per
+// route or function: see StaleWhileRevalidate). Warm fills the cache
+// through the service's own handler, and Memoized.Refresh and Set let a job
+// precompute results. Cache.Peek and Memoized.Peek read what is stored
+// without running anything.
 //
 // # Statistics
 //

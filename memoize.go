@@ -135,8 +135,9 @@ type Memoized[A, R any] struct {
 	shared *memoShared
 	calls  *flight.Group[string, epoched[R]]
 
-	refreshMu  sync.Mutex
-	refreshing map[string]struct{} // keys with a background refresh running, at most maxRefreshes
+	refreshMu    sync.Mutex
+	refreshing   map[string]uint64 // keys with a background refresh running, and its slot's id
+	refreshSlots refreshSlots      // at most maxRefreshes, and the overdue ones
 
 	counter *namedCounter // its counts in MemoStats (stats.go)
 	lease   time.Duration // Lease, or Options.Lease: 0 is off (lease.go)
@@ -1330,7 +1331,8 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 
 // refreshInBackground starts one background goroutine that recomputes
 // kb's entry, unless one is running for kb already, or maxRefreshes are
-// running for the function, or the Cache is closed. The
+// running for the function (less the overdue ones: refreshSlots), or the
+// Cache is closed. The
 // function runs with ctx's values and the Cache's life (see background.go).
 // kb, the key built on the hit's stack, is made a string only for a
 // refresh that starts: a hit that starts none allocates nothing.
@@ -1357,6 +1359,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	}
 	done := func() {
 		m.refreshMu.Lock()
+		m.refreshSlots.give(m.refreshing[key])
 		delete(m.refreshing, key)
 		m.refreshMu.Unlock()
 	}
@@ -1451,18 +1454,24 @@ var memoRefreshCheckedHook func(key string, replaced bool)
 // takeRefresh takes key's refresh slot (refreshInBackground gives it back)
 // and returns key as a string, or reports false when a refresh of key runs
 // already or every slot is taken. The lookup makes no string of key: only
-// a refresh that may start does.
+// a refresh that may start does. A refresh is overdue (refreshSlots) past
+// what a view's CollapseTimeout is by default: DefaultCollapseTimeout,
+// plus the function's Lease (its slowest usual run) under one.
 func (m *Memoized[A, R]) takeRefresh(key []byte) (string, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
-	if _, busy := m.refreshing[string(key)]; busy || len(m.refreshing) >= maxRefreshes {
+	if _, busy := m.refreshing[string(key)]; busy {
+		return "", false
+	}
+	slot, ok := m.refreshSlots.take(time.Now(), m.lease+DefaultCollapseTimeout)
+	if !ok {
 		return "", false
 	}
 	if m.refreshing == nil {
-		m.refreshing = map[string]struct{}{}
+		m.refreshing = map[string]uint64{}
 	}
 	k := string(key)
-	m.refreshing[k] = struct{}{}
+	m.refreshing[k] = slot
 	return k, true
 }
 

@@ -107,11 +107,19 @@ func Version(v string) Option {
 // starts, and runs nothing when the key holds one stored after the stale
 // entry it was started for (by another refresh or run, in this process or
 // another), and again before it writes (a refresh that outlasted the stale
-// window, whose key a miss then ran and stored, stores nothing over it). A
-// refresh that never ends keeps the other refreshes of its entry in its
-// process from starting: the entry is then served stale for the rest of
-// its window, then missed. A zero d (the default) turns it off; a
-// negative one is an error.
+// window, whose key a miss then ran and stored, stores nothing over it).
+// At most 8 refreshes run at a time per view (per route of a CachedMux) or
+// memoized function, one per entry; a stale hit that finds them all busy
+// starts none. A refresh is never cancelled but by Close: one that never
+// ends keeps the other refreshes of its entry in its process from starting
+// (the entry is then served stale for the rest of its window, then
+// missed), and, once it has run for the view's CollapseTimeout (for a
+// memoized function, DefaultCollapseTimeout plus its Lease), it is overdue:
+// it gives its place among the 8 to the next refresh of another entry, so
+// that refreshes stuck on a hung dependency do not stop the others. At most
+// 32 overdue refreshes per view's route or function give their place up;
+// past that, they keep it. A negative CollapseTimeout makes none overdue. A
+// zero d (the default) turns it off; a negative one is an error.
 func StaleWhileRevalidate(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.swr = d })
 }

@@ -12,8 +12,9 @@ import (
 // within d of the end of its TTL is served at once, as any hit, and starts
 // one background run of the handler or function that replaces the entry, so
 // that a key asked for often never expires in front of a caller. One refresh
-// runs per key at a time, and at most 8 per view or memoized function (a hit
-// that finds them all busy starts none); each is counted in
+// runs per key at a time, and at most 8 per view (per route of a CachedMux)
+// or memoized function, less the overdue ones (a hit that finds them all
+// busy starts none; see StaleWhileRevalidate); each is counted in
 // Stats.AheadRefreshes if it runs (see there). The refresh runs with the values of the request's or
 // call's context but not its cancellation, and ends when the Cache is
 // closed (see Cache.Close). A memoized function's refresh joins a

@@ -349,10 +349,6 @@ func urlSchemeAsConnection(r *http.Request) *http.Request {
 	return &r2
 }
 
-// maxRefreshes bounds the background refreshes (stale-while-revalidate) of
-// one view running at a time: of each route of a CachedMux.
-const maxRefreshes = 8
-
 // view is one cached handler (or mux).
 type view struct {
 	c *Cache
@@ -374,9 +370,9 @@ type view struct {
 	solo                   keyMarks // SharedCache: keys whose misses join no flight (hit-for-miss)
 	passed                 keyMarks // SharedCache: keys whose misses pass the client's validators (hit-for-pass)
 	refreshing             sync.Map // backend key -> refresh in progress
-	refreshSlots           chan struct{}
+	refreshSlots           refreshSlots
 	// routeSlots are, for CachedMux, the refresh slots of each route, by
-	// pattern (a chan struct{} each, made on its first refresh): as many
+	// pattern (a *refreshSlots each, made on its first refresh): as many
 	// as the mux has patterns, which the program registers.
 	routeSlots sync.Map
 	// varyWrites orders, in this process, the reading and rewriting of the
@@ -400,14 +396,13 @@ func (c *Cache) newView(ttl time.Duration, cfg viewConfig, fns viewFuncs, next h
 			AllowAuthorization: cfg.userFunc != nil,
 			RespectMaxAge:      cfg.respectMaxAge,
 		},
-		extra:        max(cfg.swr, cfg.sie),
-		sh:           sharedRules(&cfg),
-		ext:          cfg.extended(),
-		tagKeys:      c.tagKeys(cfg.tags),
-		refreshSlots: make(chan struct{}, maxRefreshes),
-		lease:        c.leaseOf(cfg.commonConfig),
-		solo:         keyMarks{life: soloFor},
-		passed:       keyMarks{life: passFor},
+		extra:   max(cfg.swr, cfg.sie),
+		sh:      sharedRules(&cfg),
+		ext:     cfg.extended(),
+		tagKeys: c.tagKeys(cfg.tags),
+		lease:   c.leaseOf(cfg.commonConfig),
+		solo:    keyMarks{life: soloFor},
+		passed:  keyMarks{life: passFor},
 	}
 	if !cfg.collapseSet && v.lease > 0 {
 		// Without CollapseTimeout, a view under a lease waits in its
@@ -2341,9 +2336,10 @@ func validCookieValue(s string) bool {
 
 // revalidate refreshes r's entry under base in the background
 // (stale-while-revalidate, RefreshAhead) and reports true: once per key at a
-// time, at most maxRefreshes per view (per route of a CachedMux: slotsFor),
-// never after the Cache is closed; a refresh that finds no free slot is
-// skipped (false). names are the Vary names of the stored response, and
+// time, at most maxRefreshes per view (per route of a CachedMux: slotsFor)
+// and the overdue ones (refreshSlots), never after the Cache is closed; a
+// refresh that finds no free slot is skipped (false). names are the Vary
+// names of the stored response, and
 // created when it was stored (entry.Created): the refresh runs nothing if
 // its key holds a newer one when it starts (see replacedSince). It is
 // called before anything is served on w: the refresh's writer starts with
@@ -2365,15 +2361,15 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 // CachedMux, those of the pattern ServeHTTP set on r, so that refreshes
 // stuck on one route (a slow dependency of its own) leave the others
 // theirs.
-func (v *view) slotsFor(r *http.Request) chan struct{} {
+func (v *view) slotsFor(r *http.Request) *refreshSlots {
 	if v.mux == nil {
-		return v.refreshSlots
+		return &v.refreshSlots
 	}
 	if s, ok := v.routeSlots.Load(r.Pattern); ok {
-		return s.(chan struct{})
+		return s.(*refreshSlots)
 	}
-	s, _ := v.routeSlots.LoadOrStore(r.Pattern, make(chan struct{}, maxRefreshes))
-	return s.(chan struct{})
+	s, _ := v.routeSlots.LoadOrStore(r.Pattern, new(refreshSlots))
+	return s.(*refreshSlots)
 }
 
 // refreshInBackground runs st in the background, as revalidate says, for
@@ -2386,8 +2382,11 @@ func (v *view) slotsFor(r *http.Request) chan struct{} {
 // entry that was replaced since the request read it (st.replaces) runs
 // nothing: see replacedSince. A refresh of RefreshAhead's (st.ahead) is
 // counted in Stats.AheadRefreshes once it runs: not one that another
-// process's lease or a newer entry skipped.
-func (v *view) refreshInBackground(slots chan struct{}, st *runState, request func() *http.Request) bool {
+// process's lease or a newer entry skipped. A refresh that has run for the
+// view's CollapseTimeout is overdue: it runs on, still the only one of its
+// entry, but gives its slot to the next refresh of another entry that
+// finds none free (refreshSlots.take).
+func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request func() *http.Request) bool {
 	key := st.f.key
 	if refreshAskedHook != nil {
 		refreshAskedHook(key)
@@ -2395,14 +2394,13 @@ func (v *view) refreshInBackground(slots chan struct{}, st *runState, request fu
 	if _, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
 		return false
 	}
-	select {
-	case slots <- struct{}{}:
-	default:
+	slot, ok := slots.take(time.Now(), v.cfg.collapse)
+	if !ok {
 		v.refreshing.Delete(key)
 		return false
 	}
 	done := func() {
-		<-slots
+		slots.give(slot)
 		v.refreshing.Delete(key)
 	}
 	r2 := request()
