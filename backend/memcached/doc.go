@@ -68,11 +68,13 @@
 // (a GetMany with several keys on it too), first probes it with gets of 8
 // keys <Namespace>:probe:<n> (new ones each time, one get each, so that
 // keys a proxy sends to its one server still down do not keep it down),
-// the gets on one connection, each sent with a version command whose
-// reply is read before the next get, so that a late rest of an error reply
-// is not the next get's (a server that does not answer version has each
-// get on a connection of its own: at most 8 dials a probe, a probe a
-// second), under Timeout: a normal reply (a miss or a
+// the gets on one connection, an error reply followed by a version
+// command whose reply is read before the next get, so that a late rest of
+// the error reply is not the next get's (a server that does not answer
+// version has the next get on a connection of its own: at most 8 dials a
+// probe, a probe a second; the version is never sent with the get, which
+// twemproxy before 0.5.0, closing the connection on the version it does
+// not know, would leave unanswered), under Timeout: a normal reply (a miss or a
 // value) marks it up and the call goes ahead; a failure, or error replies
 // to all 8, leave it down for another second, and the call is refused like
 // the others. A server back up is thus served again within about a second.

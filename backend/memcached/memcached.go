@@ -290,8 +290,8 @@ const probeKeys = 8
 // comes back) from the server of h, marked down, under Options.Timeout,
 // one get after the other until one gets a normal reply (a miss or a
 // value): then it returns nil. The gets share one connection while the
-// server answers the version command sent after each (see probeGet), so
-// that a probe dials once. The connection reports to h as any other (see
+// server answers the version command sent after each error reply (see
+// probeGet), so that a probe dials once. The connection reports to h as any other (see
 // healthConn): a normal reply marks the server up; a dial that fails or a
 // timeout is one more failure, and an error reply one more error reply,
 // either of which leaves it marked down for another serverRetry. Gets
@@ -325,28 +325,33 @@ func (s *Store) probe(h *serverHealth) error {
 type probeConn struct {
 	c net.Conn
 	r *bufio.Reader
+	// hc is c's healthConn, whose raw connection the version commands
+	// are written on (see inStep); nil for a connection without one.
+	hc *healthConn
 }
 
 func (pc *probeConn) close() {
 	if pc.c != nil {
 		_ = pc.c.Close()
-		pc.c, pc.r = nil, nil
+		pc.c, pc.r, pc.hc = nil, nil, nil
 	}
 }
 
-// probeGet sends a get of key to the server of h, and a version command in
-// the same write, on pc's connection (one from dialContext when pc has
-// none) before ctx's deadline, and returns the first line of the get's
-// reply. When that is an error line, it reads on to the end of the reply
-// to version: a proxy may send the rest of the get's reply late, in a
-// write of its own (mcrouter: a get's END; see spare.go), which the next
-// get would read as its reply, a miss, and the probe would mark up a proxy
-// whose upstreams are all dead. The server answers in order: once the
-// VERSION line is read, with only END lines before it and nothing after
-// it, every reply to the get has come, and the next get goes on the same
-// connection. Otherwise (another reply, or none, as from a proxy that does
-// not take version) pc's connection is closed, and the next get dials
-// another, as each get did before: at most probeKeys dials a probe.
+// probeGet sends a get of key to the server of h on pc's connection (one
+// from dialContext when pc has none) before ctx's deadline, and returns the
+// first line of its reply. When that is an error line, it sends a version
+// command and reads on to the end of its reply: a proxy may send the rest
+// of the get's reply late, in a write of its own (mcrouter: a get's END;
+// see spare.go), which the next get would read as its reply, a miss, and
+// the probe would mark up a proxy whose upstreams are all dead. The server
+// answers in order: once the VERSION line is read, with only END lines
+// before it and nothing after it, every reply to the get has come, and the
+// next get goes on the same connection. Otherwise (another reply, or none)
+// pc's connection is closed, and the next get dials another: at most
+// probeKeys dials a probe. The version goes after the get's first line,
+// never in the get's write: twemproxy before 0.5.0 does not know version,
+// and closes the connection on it, discarding the reply to the get before
+// it, which no probe of it would then read.
 func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, key string) ([]byte, error) {
 	if pc.c == nil {
 		c, err := s.dialContext(ctx, h.network, h.addr)
@@ -359,8 +364,11 @@ func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, ke
 			return nil, err
 		}
 		pc.c, pc.r = c, bufio.NewReader(c)
+		if tc, ok := c.(*trackedConn); ok {
+			pc.hc, _ = tc.Conn.(*healthConn)
+		}
 	}
-	if _, err := io.WriteString(pc.c, "get "+key+"\r\nversion\r\n"); err != nil {
+	if _, err := io.WriteString(pc.c, "get "+key+"\r\n"); err != nil {
 		pc.close()
 		return nil, err
 	}
@@ -376,10 +384,21 @@ func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, ke
 	return line, nil
 }
 
-// inStep reads the rest of a probe get's error reply (END lines, at most
-// resyncLines-1) and the reply to the version sent after it, and reports
-// whether that was all, as resync does for a parked connection.
+// inStep sends a version command after a probe get's error line, reads the
+// rest of the get's reply (END lines, at most resyncLines-1) and the reply
+// to version, and reports whether that was all, as resync does for a
+// parked connection. The version is written on the raw connection under
+// the healthConn, as resync writes it: its reply is no answer of the
+// server's (a proxy answers version itself, its upstreams all dead), and
+// must not mark the server up; nor is the connection left to be parked.
 func (pc *probeConn) inStep() bool {
+	if pc.hc == nil {
+		return false
+	}
+	pc.hc.lone = loneNone
+	if _, err := io.WriteString(pc.hc.Conn, "version\r\n"); err != nil {
+		return false
+	}
 	for range resyncLines {
 		l, err := pc.r.ReadSlice('\n')
 		switch {
