@@ -197,6 +197,9 @@ func (f *replyFrame) value(p []byte) (int, error) {
 		}
 		f.line += start
 		f.fieldLen += start
+		if f.line > maxReplyLine {
+			return 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
+		}
 	}
 	for i := start; i < len(p); i++ {
 		c := p[i]

@@ -172,6 +172,7 @@ func TestReplyFrameSplits(t *testing.T) {
 		"a long line":             {reply: "SERVER_ERROR " + strings.Repeat("e", maxReplyLine) + "\r\n", bad: true},
 		"a long line, no newline": {reply: "END" + strings.Repeat("e", maxReplyLine), bad: true},
 		"a long VALUE line":       {reply: "VALUE " + strings.Repeat("k", maxReplyLine) + " 0 1\r\n", bad: true},
+		"a key without end":       {reply: "VALUE " + strings.Repeat("k", maxReplyLine), bad: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			check := func(chunks [][]byte, how string) {
