@@ -146,7 +146,7 @@
 // "VALUE <key> <flags> <size>" line declares (up to 4 GiB) before it reads
 // a byte of it, so that one line of a broken or hostile server or proxy
 // could exhaust the client's memory. A VALUE line that declares more than
-// any memcached holds (1 GiB, the largest -I), a reply line over 8 KiB, a
+// any memcached holds (1 GiB, the largest -I), a reply line over 4 KiB, a
 // line or value that does not end in "\r\n" (a bare "\n" among them, which
 // gomemcache's incr parse panicked on), or a reply of more than 1000
 // values (no request of the Store asks for more keys; gomemcache keeps

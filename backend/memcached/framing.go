@@ -51,8 +51,10 @@ var errOverItemSize = fmt.Errorf("memcached: a value over Options.MaxItemSize, n
 
 // maxReplyLine bounds a reply line, its "\r\n" included. memcached's
 // longest are a VALUE line (a key of at most 250 bytes and three numbers)
-// and its error lines, far shorter.
-const maxReplyLine = 8 << 10
+// and its error lines, far shorter. It is gomemcache's read buffer: a
+// longer line would fail there anyway, with an error that does not count
+// against the server.
+const maxReplyLine = 4 << 10
 
 // maxReplyValues bounds the values of one reply (the VALUE lines before
 // its END): no request of the Store asks for more keys (see

@@ -428,3 +428,14 @@ func TestValueOverMaxItemSizeFromAnotherProcess(t *testing.T) {
 	require.NoError(t, err, "the writer reads it")
 	assert.Len(t, v, 3<<19)
 }
+
+// A reply line longer than gomemcache's 4 KiB read buffer failed there
+// ("bufio: buffer full"), an error that did not count against the
+// server, whatever the framing's own bound (then 8 KiB): the framing's
+// bound is that buffer now, and such a line is a broken reply.
+func TestReplyLineOverReadBufferIsABrokenReply(t *testing.T) {
+	s, _ := valueServer(t, func(string) string { return "SERVER_ERROR " + strings.Repeat("e", 5000) + "\r\n" })
+	_, err := s.Get(context.Background(), "k")
+	require.ErrorIs(t, err, errBadReply)
+	assert.Contains(t, err.Error(), "a reply line of over 4096 bytes")
+}
