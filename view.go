@@ -998,6 +998,16 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 	}()
 	var retried *viewCall // released for a retry: acted on once it joined again
+	// The other calls it waited for are acted on once its request is
+	// answered: told to run on its own, it may store under the path
+	// version keys their runs created, which they then keep for it
+	// (viewFlight.end). Deferred: a panic acts too.
+	var answered []*viewCall
+	defer func() {
+		for _, c := range answered {
+			v.waited(r, st, c)
+		}
+	}()
 	for {
 		since := v.c.store.invalidated.Load() // before it joins (view.stale)
 		call, leader := v.flight.join(st.f.key, mayLead)
@@ -1024,7 +1034,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			}
 			retried = call
 		} else {
-			v.waited(r, st, call)
+			answered = append(answered, call)
 		}
 		switch {
 		case how == waitEnded:
@@ -1220,8 +1230,8 @@ func (v *view) endFlight(r *http.Request, st *runState, call *viewCall) {
 // (viewFlight.waited), and deletes the keys of call's run that were left
 // to it, the last of its waiters, as endFlight would have.
 func (v *view) waited(r *http.Request, st *runState, call *viewCall) {
-	if keys := v.flight.waited(call); len(keys) > 0 {
-		v.decideEnded(r, st, keys, true, true)
+	if keys, left := v.flight.waited(call); len(keys) > 0 {
+		v.decideEnded(r, st, keys, true, left)
 	}
 }
 

@@ -75,10 +75,13 @@ type viewCall struct {
 	ended  bool
 	// waiters counts the waiters that joined the call and have not yet
 	// acted on its result (viewFlight.waited): one released for a retry
-	// acts once it has joined the key's next call. A call released for a
-	// retry whose run ends while some have not (end) keeps its keys in
-	// forget until the next call of its key takes them (join), or the last
-	// of them finds none (waited). Guarded by viewFlight.mu.
+	// acts once it has joined the key's next call, any other once its
+	// request is answered (one told to run on its own, after its run's
+	// store). A call whose run ends, nothing stored, while some have not
+	// (end) keeps its keys in forget until the next call of its key takes
+	// them (join, for a retry), or the last of them finds none (waited):
+	// a waiter may have read them, and store under them after the run's
+	// end. Guarded by viewFlight.mu.
 	waiters int
 	// kept: the run stored a response after the call was released without
 	// it (one the waiters may not reuse unvalidated: view.run releases
@@ -433,7 +436,11 @@ func (c *viewCall) finish() {
 // for a retry that ends before its waiters, woken, have all joined again
 // leaves its keys to the next call of its key, which one of them may lead
 // (and which may read them before a delete and store under them after
-// it), or, when none is made, to the last of them (waited).
+// it), or, when none is made, to the last of them (waited). So does a run
+// whose waiters were told to run on their own (its response refused for
+// its own reason: too large, private, StoreIf) and ends before they are
+// all done: each may have read the keys, and stores after the end; the
+// last of them decides.
 func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, left bool) {
 	if c == nil {
 		return created, true, false
@@ -469,11 +476,12 @@ func decide(c *viewCall, keys []string) (_ []string, del, left bool) {
 			// A response under the keys (stored, found, or one the store
 			// refused while the other variants' entries stay).
 			return keys, false, false
-		case c.res.retry && c.waiters > 0:
-			// Released for a retry, its waiters woken but not all joined
-			// again yet: the one that leads the key's next call may read
-			// the keys now and store under them. That call decides
-			// (join), or the last waiter when none is made (waited).
+		case c.waiters > 0:
+			// Its waiters woken but not all done: one released for a
+			// retry that leads the key's next call, or one told to run on
+			// its own (a response refused for its own reason, its client
+			// still there), may read the keys now and store under them.
+			// That next call decides (join), or the last waiter (waited).
 			c.forget = append(c.forget, keys...)
 			return nil, false, false
 		default:
@@ -484,20 +492,22 @@ func decide(c *viewCall, keys []string) (_ []string, del, left bool) {
 }
 
 // waited records that a waiter of c acted on its result: for a retry,
-// once it joined the key's next call. The last waiter of a call whose run
-// ended (end) before any next call took its keys gets them, to decide for
-// as end would have: del and left; otherwise keys is nil.
-func (g *viewFlight) waited(c *viewCall) (keys []string) {
+// once it joined the key's next call; otherwise once its request was
+// answered (its own run, if any, stored or not). The last waiter of a call
+// whose run ended (end) before any next call took its keys gets them, to
+// delete unless an entry was saved under them as end would have; left
+// is end's left (a call released for a retry). Otherwise keys is nil.
+func (g *viewFlight) waited(c *viewCall) (keys []string, left bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c.waiters--; c.waiters > 0 || !c.ended {
-		return nil
+		return nil, false
 	}
 	if g.left[c.key] == c {
 		delete(g.left, c.key)
 	}
 	keys, c.forget = c.forget, nil
-	return keys
+	return keys, c.res.retry
 }
 
 // varies tells c's waiters that the leader's response varies on names,
