@@ -1001,9 +1001,15 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	// The other calls it waited for are acted on once its request is
 	// answered: told to run on its own, it may store under the path
 	// version keys their runs created, which they then keep for it
-	// (viewFlight.end). Deferred: a panic acts too.
+	// (viewFlight.end). Deferred: a panic acts too, also one between a
+	// retry's wait and its next join, which would otherwise leave the
+	// retried call in the flight's left, its keys undecided, until the
+	// next call of its key.
 	var answered []*viewCall
 	defer func() {
+		if retried != nil {
+			v.waited(r, st, retried)
+		}
 		for _, c := range answered {
 			v.waited(r, st, c)
 		}
@@ -1029,10 +1035,10 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 		res, how := call.wait(r.Context(), r, patience)
 		if how == waitDone && res.retry {
+			retried = call
 			if hook := waiterRetryHook.Load(); hook != nil {
 				(*hook)(call.key)
 			}
-			retried = call
 		} else {
 			answered = append(answered, call)
 		}
