@@ -85,13 +85,15 @@ import (
 //
 // The lease is a best effort, not a lock: a holder that runs longer than d
 // may see another process run the work too (the writes of both are whole
-// entries: the last one stays; a view's holder past d writes nothing over
-// an entry stored since its last look, view.leaseOverrun). Its release,
-// which cannot tell whose lease is under the key, is made only while it
-// reaches the backend before its own lease can have ended (d from its
-// Add's sending, on the monotonic clock, less a margin: releaseLease);
-// later it leaves the key alone, so that it neither deletes nor marks the
-// lease another process took since.
+// entries: the last one stays; but a holder past d, a view's or a
+// memoized function's, writes nothing over an entry stored since its last
+// look under the lease, and answers its own callers only:
+// view.leaseOverrun, Memoized.leaseOverrun). Its release, which cannot
+// tell whose lease is under the key, is made only while it reaches the
+// backend before its own lease can have ended (d from its Add's sending,
+// on the monotonic clock, less a margin: releaseLease); later it leaves
+// the key alone, so that it neither deletes nor marks the lease another
+// process took since.
 
 // Lease makes concurrent misses of one key in every process sharing the
 // backend run the handler (Cached, CachedMux) or function (Memoize) once:
@@ -709,12 +711,14 @@ func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
 func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], seen entryMark, peer *atomic.Bool) (R, error) {
 	var (
 		got   R
-		found *entry // got's entry, whose versions the joined callers check
+		found *entry    // got's entry, whose versions the joined callers check
+		last  entryMark // what the last look found (leaseLead: under the lease)
 	)
 	check := func(ctx context.Context, since entryMark) leaseLook {
 		tags, _ := m.argTagKeys(&arg)
 		m.c.store.dropNear(key) // past the near cache (acquireLease)
 		e, err := m.lookup(ctx, key, tags)
+		last = markOf(key, e, err)
 		if err != nil {
 			return lookNone
 		}
@@ -761,7 +765,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		// hands the lease on instead, as a view whose client left does:
 		// its error says nothing of the result, and one of the other
 		// processes' waiters is to run it while the others wait.
-		v, ok, err := m.computeStored(ctx, key, arg, computeMissChecked)
+		v, ok, err := m.computeStored(ctx, key, arg, computeMissChecked, &memoLease{held: l, seen: last})
 		stored = ok || ctx.Err() != nil
 		if out, _ := ctx.Value(flightOutKey{}).(*flightOut); out != nil && out.outlived {
 			l.short = true
@@ -769,6 +773,31 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		return v, err
 	}
 	return m.compute(ctx, key, arg, computeMissChecked)
+}
+
+// memoLease is the lease a memoized computation runs under (computeLeased):
+// held, the lease it took, and seen, the mark of what its last look under
+// the lease found (Memoized.leaseOverrun).
+type memoLease struct {
+	held *heldLease
+	seen entryMark
+}
+
+// leaseOverrun reports whether a computation of key under lease (nil: none)
+// ran past the lease's time (as releaseLease tells it: another process may
+// hold the key's lease now) and finds an entry for key stored since its
+// last look under the lease: another process's caller that gave up on the
+// lease computed the result meanwhile and stored it, newer than this
+// computation's, which must not replace it (as view.leaseOverrun). tags are
+// key's tag keys. A look that fails tells nothing: the result is stored as
+// before. Only a computation past its lease's time pays for the look.
+func (m *Memoized[A, R]) leaseOverrun(ctx context.Context, key string, tags []string, lease *memoLease) bool {
+	if lease == nil || lease.held == nil || time.Until(lease.held.end) > lease.held.margin {
+		return false
+	}
+	m.c.store.dropNear(key) // the other process's entry is remote
+	e, err := m.lookup(ctx, key, tags)
+	return markOf(key, e, err).storedSince(lease.seen)
 }
 
 // leaseHeld reports whether another process holds key's lease: a caller

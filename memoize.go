@@ -918,15 +918,15 @@ func epochModeOf(mode computeMode) epochMode {
 // all the concurrent callers of one key, in Memoized.do, to which it
 // reports the versions it read (flightOutKey).
 func (m *Memoized[A, R]) compute(ctx context.Context, key string, a ownedArg[A], mode computeMode) (R, error) {
-	v, _, err := m.computeStored(ctx, key, a, mode)
+	v, _, err := m.computeStored(ctx, key, a, mode, nil)
 	return v, err
 }
 
 // computeStored is compute, which also reports whether the result is stored
-// (see computeTo).
-func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedArg[A], mode computeMode) (R, bool, error) {
+// (see computeTo), for a computation under lease when not nil.
+func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedArg[A], mode computeMode, lease *memoLease) (R, bool, error) {
 	out, _ := ctx.Value(flightOutKey{}).(*flightOut)
-	return m.computeTo(ctx, key, a, mode, out)
+	return m.computeTo(ctx, key, a, mode, out, lease)
 }
 
 // computeTo is compute, which reports in out (nil: nowhere) the versions
@@ -949,8 +949,10 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // written first or a ForgetAll came (memoShared.mayWrite), deciding
 // holding key's write lock: it returns only once the entry is its result
 // or a later call's. A Get's miss superseded stores nothing, and does not
-// wait to.
-func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut) (v R, stored bool, err error) {
+// wait to; nor does one run under lease (computeLeased, nil: none) past
+// the lease's time that finds an entry another process stored since its
+// last look under the lease (Memoized.leaseOverrun).
+func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut, lease *memoLease) (v R, stored bool, err error) {
 	if computedInline(ctx, m.calls, key) {
 		// Asked for from within its own computation: computed, not
 		// stored (reentry.go).
@@ -1098,6 +1100,14 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// entry is its result or a later call's, not while the later
 		// call's write is still in progress (a call settles before its
 		// write lands).
+		return v, true, nil
+	}
+	if m.leaseOverrun(ctx, key, tags, lease) {
+		// Another process's result, newer than this one, is stored: this
+		// one answers its callers only. The version keys this call
+		// created are kept: that entry may be stored under them. Looked
+		// up before the write lock is taken: a write of key in this
+		// process does not wait for the round trip.
 		return v, true, nil
 	}
 	if lerr := m.lockWrite(ctx, &epoch); lerr != nil {
@@ -1413,7 +1423,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			)
 			ctx, c := withComputation(bg, m.calls, key, false)
 			defer c.finish()
-			computing(func() { v, _, err = m.computeTo(ctx, key, arg, computeRefresh, &out) })
+			computing(func() { v, _, err = m.computeTo(ctx, key, arg, computeRefresh, &out, nil) })
 			return newEpoched(v, epoch, out), err
 		})
 	})
