@@ -106,9 +106,8 @@ func Version(v string) Option {
 // refresh computes its own. A view's refresh reads the entry again as it
 // starts, and runs nothing when the key holds one stored after the stale
 // entry it was started for (by another refresh or run, in this process or
-// another), and, when it outlasted the stale window, again before it
-// writes (the miss that came then ran and stored: the refresh stores
-// nothing over its entry).
+// another), and again before it writes (a refresh that outlasted the stale
+// window, whose key a miss then ran and stored, stores nothing over it).
 // At most 8 refreshes run at a time per view (per route of a CachedMux) or
 // memoized function, one per entry; a stale hit that finds them all busy
 // starts none. A refresh is never cancelled but by Close: one that never

@@ -83,7 +83,7 @@ func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *e
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
 	if aheadDue(f.e, v.cfg.ahead, now.UnixNano()) && v.refreshable(r, f.spec.namesOrNil()) {
-		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f, true) // counted as it runs
+		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, true) // counted as it runs
 	}
 }
 

@@ -624,7 +624,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v.otherTypeForm(w, r, f.snap) {
 				return
 			}
-			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), &f, false)
+			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, false)
 			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return
 		}
@@ -930,11 +930,8 @@ type runState struct {
 	passValidators bool
 	// replaces is, for a background refresh, when the entry it refreshes
 	// was stored (entry.Created) as the request that started it read it: 0
-	// when none was read (view.replacedSince). replacesUntil is when that
-	// entry's stale window ends (view.staleWindowEnd): a refresh that ends
-	// before reads the entry no more before it writes (view.store).
-	replaces      int64
-	replacesUntil int64
+	// when none was read (view.replacedSince).
+	replaces int64
 	// ahead: a background refresh that RefreshAhead started, counted in
 	// Stats.AheadRefreshes once it runs (refreshInBackground).
 	ahead bool
@@ -2054,7 +2051,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		// replace it, nor delete it.
 		return reasonTakenOver
 	}
-	if v.leaseOverrun(r, st) || st.background && v.outlasted(st) && v.replacedSince(r, st.f.key, st.replaces) {
+	if v.leaseOverrun(r, st) || st.background && v.replacedSince(r, st.f.key, st.replaces) {
 		// As taken over: by another process's run past this run's lease,
 		// or, for a background refresh, by any run that stored since the
 		// refresh began (one that outlasted the entry's stale window, and
@@ -2353,18 +2350,18 @@ func validCookieValue(s string) bool {
 	return true
 }
 
-// revalidate refreshes r's entry f under base in the background
+// revalidate refreshes r's entry under base in the background
 // (stale-while-revalidate, RefreshAhead) and reports true: once per key at a
 // time, at most maxRefreshes per view (per route of a CachedMux: slotsFor)
 // and the overdue ones (refreshSlots), never after the Cache is closed; a
 // refresh that finds no free slot is skipped (false). names are the Vary
-// names of the stored response: the refresh runs nothing if its key holds
-// an entry newer than f's (entry.Created) when it starts (see
-// replacedSince). It is called before anything is served on w: the
-// refresh's writer starts with what outer middleware set on it. ahead
-// marks a refresh of RefreshAhead's
+// names of the stored response, and
+// created when it was stored (entry.Created): the refresh runs nothing if
+// its key holds a newer one when it starts (see replacedSince). It is
+// called before anything is served on w: the refresh's writer starts with
+// what outer middleware set on it. ahead marks a refresh of RefreshAhead's
 // (runState.ahead).
-func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, f *found, ahead bool) bool {
+func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, created int64, ahead bool) bool {
 	key := base
 	if len(names) > 0 {
 		if httpcache.VaryTooLarge(r, names) {
@@ -2372,9 +2369,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		}
 		key = v.c.variants.key(base, httpcache.VariantKey(r, names), names)
 	}
-	st := &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), ahead: ahead}
-	st.replaces, st.replacesUntil = f.e.Created, v.staleWindowEnd(f)
-	return v.refreshInBackground(v.slotsFor(r), st,
+	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: created, ahead: ahead},
 		func() *http.Request { return v.backgroundRequest(r, names) })
 }
 
@@ -2480,42 +2475,6 @@ func (v *view) replacedSince(r *http.Request, key string, created int64) bool {
 	}
 	e, err := v.c.store.lookup(r.Context(), key, tagKeys, v.c.clock())
 	return err == nil && e.Created > created
-}
-
-// staleWindowEnd returns when f, a stored entry a background refresh
-// replaces, stops being served stale (Unix nanoseconds, Options.Clock's):
-// the end of its stale-while-revalidate window (judge: the view's, or in a
-// SharedCache view the response's own), after which the requests of its
-// key in this process miss, run the handler in the foreground and store.
-// 0 when not known: the refresh reads the entry before it writes.
-func (v *view) staleWindowEnd(f *found) int64 {
-	if f == nil || f.e == nil || f.e.FreshUntil == 0 {
-		return 0
-	}
-	swr := v.cfg.swr
-	if v.sh != nil {
-		if f.snap == nil {
-			return 0
-		}
-		swr = v.sh.Reuse(f.snap.JudgedHeader()).StaleWhileRevalidate
-	}
-	return addNanos(f.e.FreshUntil, swr)
-}
-
-// outlasted reports whether st, a background refresh, ends past the stale
-// window of the entry it replaces (runState.replacesUntil), or cannot
-// tell: the misses that came since may have stored a newer entry, which
-// it must not replace (replacedSince, read then). Within the window the
-// requests of its key were served the stale entry and stored nothing (the
-// read as the refresh began skips an entry replaced before), so the read
-// is spared: a backend round trip per refresh. Not seen that way: a run
-// that stored within the window because its request refused the stale
-// entry (HonorRequestCacheControl's no-cache, max-age), or joined no
-// flight, or another process's run without a Lease; the refresh, begun
-// before it, then stores over it, as any two runs of a key end in either
-// order.
-func (v *view) outlasted(st *runState) bool {
-	return st.replacesUntil == 0 || v.c.clock().UnixNano() >= st.replacesUntil
 }
 
 // refreshAskedHook, when set, is called by refreshInBackground with the key

@@ -763,7 +763,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			st.f.key = prev.key // the variant's own refresh
 		}
 		if prev != nil && prev.e != nil {
-			st.replaces, st.replacesUntil = prev.e.Created, v.staleWindowEnd(prev) // see view.replacedSince
+			st.replaces = prev.e.Created // see view.replacedSince
 		}
 		return v.refreshInBackground(v.slotsFor(r), st, func() *http.Request {
 			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
