@@ -2355,12 +2355,11 @@ func validCookieValue(s string) bool {
 // time, at most maxRefreshes per view (per route of a CachedMux: slotsFor)
 // and the overdue ones (refreshSlots), never after the Cache is closed; a
 // refresh that finds no free slot is skipped (false). names are the Vary
-// names of the stored response, and
-// created when it was stored (entry.Created): the refresh runs nothing if
-// its key holds a newer one when it starts (see replacedSince). It is
-// called before anything is served on w: the refresh's writer starts with
-// what outer middleware set on it. ahead marks a refresh of RefreshAhead's
-// (runState.ahead).
+// names of the stored response, and created when it was stored
+// (entry.Created): the refresh runs nothing if its key holds a newer one
+// when it starts (see replacedSince). It is called before anything is
+// served on w: the refresh's writer starts with what outer middleware set
+// on it. ahead marks a refresh of RefreshAhead's (runState.ahead).
 func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, created int64, ahead bool) bool {
 	key := base
 	if len(names) > 0 {
