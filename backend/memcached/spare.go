@@ -56,13 +56,20 @@ func (cs *connSet) park(tc *trackedConn) bool {
 // deadline, Options.Timeout from now or ctx's deadline if sooner: a
 // server that does not answer costs the call Timeout once, not once per
 // parked connection, and the dial after it, whose ctx expired, fails as a
-// timeout, which counts against the server.
+// timeout, which counts against the server. A resync that times out
+// closes its own connection only, and ends the search: the others, not
+// tried, stay parked for the next dial (with the deadline past, each
+// would fail unanswered, and be closed for a silence that was not its own);
+// so do all of them when ctx's deadline has passed already.
 func (cs *connSet) spare(ctx context.Context, addr string) *trackedConn {
 	deadline := time.Now().Add(cs.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	for {
+		if !time.Now().Before(deadline) {
+			return nil // a resync now would fail unanswered
+		}
 		cs.mu.Lock()
 		list := cs.spares[addr]
 		if len(list) == 0 {
@@ -73,11 +80,15 @@ func (cs *connSet) spare(ctx context.Context, addr string) *trackedConn {
 		list[len(list)-1] = nil
 		cs.spares[addr] = list[:len(list)-1]
 		cs.mu.Unlock()
-		if resync(tc.Conn.(*healthConn).Conn, deadline) == nil {
+		err := resync(tc.Conn.(*healthConn).Conn, deadline)
+		if err == nil {
 			return tc // gomemcache sets its deadline
 		}
 		cs.remove(tc)
 		_ = tc.Conn.Close()
+		if timeout(err) {
+			return nil
+		}
 	}
 }
 
