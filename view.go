@@ -1229,7 +1229,7 @@ func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *
 // them: decided by decideHandedOn.
 func (v *view) endFlight(r *http.Request, st *runState, call *viewCall) {
 	keys, del, left := v.flight.end(call, st.forget)
-	v.decideEnded(r, st, keys, del, left)
+	v.decideEnded(r, st, call, keys, del, left)
 }
 
 // waited tells the flight that r, a waiter of call, acted on its result
@@ -1237,7 +1237,7 @@ func (v *view) endFlight(r *http.Request, st *runState, call *viewCall) {
 // to it, the last of its waiters, as endFlight would have.
 func (v *view) waited(r *http.Request, st *runState, call *viewCall) {
 	if keys, left := v.flight.waited(call); len(keys) > 0 {
-		v.decideEnded(r, st, keys, true, left)
+		v.decideEnded(r, st, call, keys, true, left)
 	}
 }
 
@@ -1246,15 +1246,17 @@ func (v *view) waited(r *http.Request, st *runState, call *viewCall) {
 // outside tests.
 var waiterRetryHook atomic.Pointer[func(key string)]
 
-// decideEnded keeps or deletes keys, path version keys a flight's run
-// created, as viewFlight.end decided for them (del, left).
-func (v *view) decideEnded(r *http.Request, st *runState, keys []string, del, left bool) {
+// decideEnded keeps or deletes keys, path version keys the run of call
+// created, as viewFlight.end decided for them (del, left). call's key, not
+// st's: a waiter that rekeyed to its variant (view.miss) decides for the
+// call of the key it joined first.
+func (v *view) decideEnded(r *http.Request, st *runState, call *viewCall, keys []string, del, left bool) {
 	switch {
 	case len(keys) == 0:
 	case !del:
 		v.c.store.keepCreated(keys)
 	case left && v.lease > 0:
-		v.decideHandedOn(r.WithContext(context.WithoutCancel(r.Context())), st, keys)
+		v.decideHandedOn(r.WithContext(context.WithoutCancel(r.Context())), st, call.key, keys)
 	default:
 		v.c.store.forgetCreatedKeys(r.Context(), keys)
 	}
@@ -1265,10 +1267,10 @@ func (v *view) decideEnded(r *http.Request, st *runState, keys []string, del, le
 const maxRechecks = 64
 
 // decideHandedOn keeps or deletes keys, the path version keys that the run
-// of r created, a run whose client left and whose lease was handed on to
-// the other processes (awaitLease): kept when an entry (or the Vary
-// record) is stored for r's key, or the backend could not tell
-// (entryStored), else deleted. While another process holds the lease, it
+// of key's call created, a run whose client left and whose lease (key's)
+// was handed on to the other processes (awaitLease): kept when an entry
+// (or the Vary record) is stored for r's key, or the backend could not
+// tell (entryStored), else deleted. While another process holds the lease, it
 // runs the handler and may store under them: the decision waits on a
 // background goroutine until the lease is free (at most the lease's
 // time, polled as a waiter polls it), so that a popular page's entry
@@ -1282,9 +1284,9 @@ const maxRechecks = 64
 // with a shorter life instead would cost the same miss, as a write that
 // finds less than an entry's life left renews it, and could bring back a
 // version that an invalidation replaced meanwhile.)
-func (v *view) decideHandedOn(r *http.Request, st *runState, keys []string) {
+func (v *view) decideHandedOn(r *http.Request, st *runState, key string, keys []string) {
 	decide := func() { v.keepIfStored(r, st, keys) }
-	lk := v.c.leaseKey(st.f.key)
+	lk := v.c.leaseKey(key)
 	held, _, err := v.c.readLease(r.Context(), lk)
 	switch {
 	case err != nil:
