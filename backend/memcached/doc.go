@@ -157,15 +157,19 @@
 // value of over 1073741824 bytes ..."); the connection is closed, neither
 // pooled nor parked, and any read of it after fails alike. Such a reply is
 // a failure of the server, as a connection it drops is (3 in a row mark it
-// down), and the caching package's breaker counts it. A VALUE line that
-// declares more than Options.MaxItemSize, and no more than a server may
-// hold, fails its read the same way, allocating nothing, but as a refusal
-// of its key (backend.ErrKeyRefused), not a failure of the server: such a
+// down), and the caching package's breaker counts it. A value over
+// Options.MaxItemSize, and no more than a server may hold, is a refusal of
+// its key (backend.ErrKeyRefused), not a failure of the server: such a
 // value was stored by a process told a larger MaxItemSize (set it to the
-// servers' -I in every process that shares the namespace), and this Store
-// misses it, a dial for each read of it, while the server's other keys
-// read as before (a GetMany returns them, with a *backend.GetManyError
-// naming it). The check skips each value's data without looking inside it:
+// servers' -I in every process that shares the namespace). Its data is
+// read off the connection and dropped as it comes, allocating nothing, and
+// the reply read on: the connection goes back to the pool, and a GetMany
+// returns the other keys of its reply, with a *backend.GetManyError naming
+// that one. Such values are skipped up to 8 MiB a reply; a larger one, or
+// one whose data does not come within Options.Timeout, fails the read at
+// its line, still as a refusal of its key, and closes the connection (a
+// GetMany then reads the server's keys it has no value for one get each).
+// The check skips each value's data without looking inside it:
 // a hit costs it a pass over its reply's short lines (BenchmarkGet: within
 // the noise of a round trip).
 //

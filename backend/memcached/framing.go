@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/go-caching/caching/backend"
 )
@@ -21,10 +23,9 @@ import (
 // reply of more values than a request of the Store asks for
 // (maxReplyValues), fail the read with errBadReply before gomemcache sees
 // the line, and every read after it: the call fails, and gomemcache closes
-// the connection (it is never pooled nor parked). A VALUE line that declares more than Options.MaxItemSize, and
-// no more than a server may hold, fails the read the same way, before
-// anything is allocated for it, but as a refusal of its key
-// (errOverItemSize), not a failure of the server.
+// the connection (it is never pooled nor parked). A value over
+// Options.MaxItemSize, and no more than a server may hold, is skipped (see
+// maxSkipped): its key is refused, and the reply read on.
 //
 // It costs a pass over each reply line (IndexByte; a VALUE line's key in a
 // tight loop, its numbers byte by byte) and a subtraction per read of a
@@ -39,11 +40,46 @@ var errBadReply = errors.New("memcached: a reply that breaks the protocol")
 // that declares more than Options.MaxItemSize but no more than this is a
 // value the server holds and this Store will not read: stored by a process
 // told a larger MaxItemSize (the servers' -I larger than this Store's
-// MaxItemSize). Its read fails with errOverItemSize, a refusal of its key
-// (backend.ErrKeyRefused), not a failure of the server: a Store whose
-// MaxItemSize is set lower than the others' misses such keys, and is not
+// MaxItemSize). It is a refusal of its key (errOverItemSize, wrapping
+// backend.ErrKeyRefused), not a failure of the server: a Store whose
+// MaxItemSize is set lower than the others' refuses such keys, and is not
 // cut off from a server that answers every other key.
 const maxServerItem = 1 << 30
+
+// maxSizeDigits is the most digits of a VALUE line's size: maxServerItem's
+// (memcached writes no leading zeros).
+const maxSizeDigits = len("1073741824")
+
+// maxSkipped bounds the values skipped. A value over Options.MaxItemSize
+// is read off the connection without being kept, its key refused:
+// gomemcache sees its VALUE line with the size of a token of the Store's
+// (Store.overItem, overItemLen random bytes that never leave the process,
+// so that no server can send them), its data block as the token, and the
+// rest of the reply as it came. Get and GetMany read the token as the
+// refusal of the key (errOverItemSize), not as a value, nor as a miss; the
+// connection stays in step, and goes back to the pool: a read of such a
+// key costs no dial, and a GetMany reads every other key of the reply.
+// The frame holds a VALUE line's size back from gomemcache, a read that
+// ends within it held until the next, until the size is known; the
+// token's bytes are written over the data's first, and the rest of the
+// data is dropped as it is read, in the reads' own buffers: nothing is
+// allocated. Reading a skipped value costs the time its bytes take to
+// come: they are bounded by maxSkipped a reply (up to the next line that
+// is not a VALUE line), past which a value over MaxItemSize fails the
+// read with errOverItemSize, closing the connection, as does a skipped
+// value whose data does not come within Options.Timeout (the server
+// answered: neither counts against it). 8 MiB comes within the default
+// Timeout (250ms) at 300 Mbit/s; a server's values of many MiB, and many
+// such values in a multi-get, close the connection instead of filling the
+// Timeout.
+const maxSkipped = 8 << 20
+
+// overItemLen is the length of Store.overItem, the token a skipped value
+// is read as (see maxSkipped); overItemDigits is the VALUE line's size
+// that declares it.
+const overItemLen = 16
+
+var overItemDigits = strconv.Itoa(overItemLen)
 
 // errOverItemSize is wrapped by the error of a read of a value larger than
 // Options.MaxItemSize (see maxServerItem).
@@ -88,8 +124,21 @@ type replyFrame struct {
 	size     int64
 	// data is how many bytes of a value's data block are left to skip.
 	data int64
-	// values counts the VALUE lines since the last other line.
-	values int
+	// values counts the VALUE lines since the last other line; skipped,
+	// the bytes of the values over max skipped since then.
+	values  int
+	skipped int64
+	// token is what a value over max is read as (see maxSkipped), nil
+	// where such a value fails the read; tok is how much of it was
+	// written over the current value's data.
+	token *[overItemLen]byte
+	tok   int
+	// over reports that the VALUE line being read is a skipped value's.
+	over bool
+	// hold[:held] are the digits of a VALUE line's size that ended the
+	// last read, kept from the reader until the size is known (see read).
+	hold [maxSizeDigits]byte
+	held int
 }
 
 type frameState uint8
@@ -101,6 +150,8 @@ const (
 	frameData                    // a value's data block
 	frameCR                      // the '\r' after a data block
 	frameLF                      // the '\n' after it
+	frameToken                   // a skipped value's data, its first overItemLen bytes: token's
+	frameSkip                    // a skipped value's data, the rest: dropped
 )
 
 // The fields of a VALUE line.
@@ -111,19 +162,61 @@ const (
 	valueCas
 )
 
-// scan follows p, the next bytes read on the connection, and returns the
-// error of the first thing in them that breaks the protocol (see
-// replyFrame), and every time after it.
-func (f *replyFrame) scan(p []byte) error {
-	if f.err != nil {
-		return f.err
+// read reads the connection c's next bytes into p through the frame (see
+// scan): the digits it held first, then what c has. It reads on while the
+// frame keeps all that c had (a skipped value's data, a size's digits),
+// so that it returns bytes or an error, within c's deadline: the reader
+// (gomemcache's, as bufio's) would call again at once. got reports that
+// it read anything.
+func (f *replyFrame) read(c net.Conn, p []byte) (n int, got bool, err error) {
+	for {
+		h := 0
+		if f.held > 0 {
+			// The reader's buffer holds the VALUE line's bytes before the
+			// size (at most maxReplyLine, gomemcache's buffer, as a line
+			// must be): room for the digits and more, but for a line
+			// that breaks the bound.
+			if len(p) <= f.held {
+				return 0, got, f.fail(fmt.Errorf("a reply line of over %d bytes", maxReplyLine))
+			}
+			h = copy(p, f.hold[:f.held])
+		}
+		m, rerr := readArrived(c, p[h:])
+		if m == 0 {
+			return 0, got, rerr // the digits held still
+		}
+		got, f.held = true, 0
+		n, ferr := f.scan(p[:h+m])
+		switch {
+		case ferr != nil:
+			return 0, got, ferr
+		case n > 0 || rerr != nil:
+			return n, got, rerr
+		}
 	}
+}
+
+// skipping reports whether the frame is within a skipped value's data.
+func (f *replyFrame) skipping() bool { return f.state == frameToken || f.state == frameSkip }
+
+// scan follows b, the next bytes read on the connection, and returns how
+// many of them are the reader's, rewritten in place in b[:n]: all of
+// them, but for a skipped value's (see maxSkipped), and for the digits of
+// a VALUE line's size that end b, held for the next read (see read) until
+// the size is known. It returns the error of the first thing in b that
+// breaks the protocol (see replyFrame), and every time after it.
+func (f *replyFrame) scan(b []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n := len(b)
+	p := b // the bytes not scanned yet, the end of b[:n]
 	for len(p) > 0 {
 		switch f.state {
 		case frameData:
 			if int64(len(p)) <= f.data {
 				f.data -= int64(len(p))
-				return nil
+				return n, nil
 			}
 			p = p[f.data:]
 			f.data, f.state = 0, frameCR
@@ -133,7 +226,7 @@ func (f *replyFrame) scan(p []byte) error {
 				want = '\n'
 			}
 			if p[0] != want {
-				return f.fail(errors.New("a value's data block does not end with \\r\\n where its VALUE line says"))
+				return 0, f.fail(errors.New("a value's data block does not end with \\r\\n where its VALUE line says"))
 			}
 			p = p[1:]
 			if f.state == frameCR {
@@ -144,14 +237,14 @@ func (f *replyFrame) scan(p []byte) error {
 		case frameLine:
 			for f.line < len(valuePrefix) && len(p) > 0 {
 				if p[0] != valuePrefix[f.line] {
-					f.state, f.values = frameOther, 0
+					f.state, f.values, f.skipped = frameOther, 0, 0
 					break
 				}
 				f.line, p = f.line+1, p[1:]
 			}
 			if f.state == frameLine && f.line == len(valuePrefix) {
 				if f.values++; f.values > maxReplyValues {
-					return f.fail(fmt.Errorf("a reply of over %d values", maxReplyValues))
+					return 0, f.fail(fmt.Errorf("a reply of over %d values", maxReplyValues))
 				}
 				f.state, f.field, f.fieldLen, f.size = frameValue, valueKey, 0, 0
 			}
@@ -161,35 +254,57 @@ func (f *replyFrame) scan(p []byte) error {
 				f.line += len(p)
 				f.cr = p[len(p)-1] == '\r'
 				if f.line >= maxReplyLine {
-					return f.fail(fmt.Errorf("a reply line of over %d bytes", maxReplyLine))
+					return 0, f.fail(fmt.Errorf("a reply line of over %d bytes", maxReplyLine))
 				}
-				return nil
+				return n, nil
 			}
 			if f.line+i+1 > maxReplyLine {
-				return f.fail(fmt.Errorf("a reply line of over %d bytes", maxReplyLine))
+				return 0, f.fail(fmt.Errorf("a reply line of over %d bytes", maxReplyLine))
 			}
 			if i > 0 && p[i-1] != '\r' || i == 0 && !f.cr {
-				return f.fail(errors.New(`a reply line that does not end with \r\n`))
+				return 0, f.fail(errors.New(`a reply line that does not end with \r\n`))
 			}
 			p = p[i+1:]
 			f.line, f.cr, f.state = 0, false, frameLine
 		case frameValue:
-			n, err := f.value(p)
+			k, cut, err := f.value(p)
 			if err != nil {
-				return f.fail(err)
+				return 0, f.fail(err)
 			}
-			p = p[n:]
+			p, n = p[k:len(p)-cut], n-cut
+		case frameToken:
+			k := copy(p, f.token[f.tok:])
+			p, f.tok, f.data = p[k:], f.tok+k, f.data-int64(k)
+			if f.tok == overItemLen {
+				f.state = frameSkip
+			}
+		case frameSkip:
+			k := int(min(int64(len(p)), f.data))
+			copy(p, p[k:])
+			p, n, f.data = p[:len(p)-k], n-k, f.data-int64(k)
+			if f.data == 0 {
+				f.state = frameCR
+			}
 		}
 	}
-	return nil
+	if f.state == frameValue && f.field == valueSize && f.fieldLen > 0 && !f.cr {
+		// The size's digits so far end b: held, to be read again with
+		// the rest of the size.
+		f.held = copy(f.hold[:], b[n-f.fieldLen:n])
+		n, f.line, f.fieldLen, f.size = n-f.fieldLen, f.line-f.fieldLen, 0, 0
+	}
+	return n, nil
 }
 
 // value follows p, the next bytes of a VALUE line, field by field:
 // "VALUE <key> <flags> <size> [<cas>]\r\n", each field one space after
 // the other, as memcached writes it and gomemcache reads it. It returns
 // how many bytes of p it took: all of them, or up to the line's end, after
-// which a data block of the size declared follows.
-func (f *replyFrame) value(p []byte) (int, error) {
+// which a data block of the size declared follows. The size of a value
+// that is skipped (see maxSkipped) is rewritten in p, its digits those of
+// overItemLen: cut is by how many bytes that shortened p, whose end moved
+// as much to the left (k counts the bytes after the cut).
+func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 	start := 0
 	if f.field == valueKey {
 		// The key, the line's longest field, in a tight loop: up to the
@@ -200,17 +315,28 @@ func (f *replyFrame) value(p []byte) (int, error) {
 		f.line += start
 		f.fieldLen += start
 		if f.line > maxReplyLine {
-			return 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
+			return 0, 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
 		}
 	}
 	for i := start; i < len(p); i++ {
 		c := p[i]
 		f.line++
 		if f.line > maxReplyLine {
-			return 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
+			return 0, 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
 		}
 		if (c == ' ' || c == '\r') && f.field == valueSize && f.fieldLen > 0 && f.size > f.max {
-			return 0, fmt.Errorf("%w: %d bytes, over %d", errOverItemSize, f.size, f.max)
+			if f.token == nil || f.size < overItemLen || f.skipped+f.size > maxSkipped {
+				return 0, 0, fmt.Errorf("%w: %d bytes, over %d", errOverItemSize, f.size, f.max)
+			}
+			// The size's digits, p[i-f.fieldLen:i], become overItemLen's,
+			// at least two fewer (f.max is at least 1024).
+			d := i - f.fieldLen
+			d += copy(p[d:], overItemDigits)
+			copy(p[d:], p[i:])
+			cut += i - d
+			p, i = p[:len(p)-(i-d)], d
+			f.skipped += f.size
+			f.over = true
 		}
 		switch {
 		case c == ' ' && f.fieldLen > 0 && f.field < valueCas:
@@ -221,24 +347,30 @@ func (f *replyFrame) value(p []byte) (int, error) {
 			continue
 		case c == '\n' && f.cr:
 			f.state, f.line, f.cr, f.data = frameData, 0, false, f.size
-			return i + 1, nil
+			if f.over {
+				f.state, f.tok, f.over = frameToken, 0, false
+			}
+			return i + 1, cut, nil
 		case f.cr || c == ' ' || c == '\r' || c == '\n':
-			return 0, errors.New("a VALUE line that is not VALUE <key> <flags> <size> [<cas>]")
+			return 0, 0, errors.New("a VALUE line that is not VALUE <key> <flags> <size> [<cas>]")
 		case f.field == valueKey:
 			if c < '!' || c == 0x7f {
-				return 0, errors.New("a VALUE line whose key has control characters")
+				return 0, 0, errors.New("a VALUE line whose key has control characters")
 			}
 		case c < '0' || c > '9':
-			return 0, errors.New("a VALUE line with a field that is not a number")
+			return 0, 0, errors.New("a VALUE line with a field that is not a number")
 		case f.field == valueSize:
+			if f.fieldLen == maxSizeDigits {
+				return 0, 0, fmt.Errorf("a VALUE line whose size has over %d digits", maxSizeDigits)
+			}
 			f.size = f.size*10 + int64(c-'0')
 			if f.size > maxServerItem {
-				return 0, fmt.Errorf("a value of over %d bytes, which no memcached holds", maxServerItem)
+				return 0, 0, fmt.Errorf("a value of over %d bytes, which no memcached holds", maxServerItem)
 			}
 		}
 		f.fieldLen++
 	}
-	return len(p), nil
+	return len(p), cut, nil
 }
 
 // fail notes err, the scan's first error, wrapped in errBadReply unless

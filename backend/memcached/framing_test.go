@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -142,15 +143,61 @@ func TestValueDataHoldingReplyLinesReadsBack(t *testing.T) {
 	}
 }
 
+// chunkConn is a connection whose reads return its chunks, one a read,
+// then io.EOF.
+type chunkConn struct {
+	net.Conn
+	chunks [][]byte
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.chunks[0])
+	if c.chunks[0] = c.chunks[0][n:]; len(c.chunks[0]) == 0 {
+		c.chunks = c.chunks[1:]
+	}
+	return n, nil
+}
+
+// testToken is the token of the frames of TestReplyFrameSplits.
+var testToken = [overItemLen]byte([]byte("<token over max>"))
+
+// frameAll reads chunks through f, into a reader's buffer of size bytes
+// (at least maxReplyLine, as gomemcache's), and returns what the reader
+// got, and the first error other than io.EOF.
+func frameAll(f *replyFrame, chunks [][]byte, size int) (string, error) {
+	c := &chunkConn{chunks: chunks}
+	var out []byte
+	buf := make([]byte, size)
+	for {
+		n, _, err := f.read(c, buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return string(out), nil
+		}
+		if err != nil {
+			return string(out), err
+		}
+	}
+}
+
 // replyFrame follows replies however the reads split them: each reply
-// here is read in chunks of every size, and in two at every point.
+// here is read in chunks of every size, and in two at every point, and
+// the reader gets it as it came, but for the values over max, skipped:
+// read as the token, and their keys refused.
 func TestReplyFrameSplits(t *testing.T) {
 	const max = 64
 	data := strings.Repeat("d", max)
+	over := strings.Repeat("\r\nEND\r\n", 20) // 140 bytes
+	token := string(testToken[:])
 	for name, c := range map[string]struct {
 		reply   string
+		out     string // what the reader gets, when not reply
+		token   bool   // the frame skips values over max
 		bad     bool
-		refused bool // over max, no more than maxServerItem: errOverItemSize
+		refused bool // over max, no more than maxServerItem, not skipped: errOverItemSize
 	}{
 		"a miss":                  {reply: "END\r\n"},
 		"a value":                 {reply: "VALUE k 0 5\r\nab\r\nd\r\nEND\r\n"},
@@ -166,6 +213,7 @@ func TestReplyFrameSplits(t *testing.T) {
 		"a short line":            {reply: "CLIENT_ERROR \n", bad: true},
 		"data without its CRLF":   {reply: "VALUE k 0 2\r\nabc\r\n", bad: true},
 		"a size not a number":     {reply: "VALUE k 0 1x 1\r\n", bad: true},
+		"a size of 11 digits":     {reply: "VALUE k 0 00000000001 1\r\nx\r\nEND\r\n", bad: true},
 		"two spaces":              {reply: "VALUE k  0 1\r\n", bad: true},
 		"no size":                 {reply: "VALUE k 0\r\n", bad: true},
 		"a fifth number":          {reply: "VALUE k 0 1 1 1\r\n", bad: true},
@@ -173,33 +221,77 @@ func TestReplyFrameSplits(t *testing.T) {
 		"a long line, no newline": {reply: "END" + strings.Repeat("e", maxReplyLine), bad: true},
 		"a long VALUE line":       {reply: "VALUE " + strings.Repeat("k", maxReplyLine) + " 0 1\r\n", bad: true},
 		"a key without end":       {reply: "VALUE " + strings.Repeat("k", maxReplyLine), bad: true},
+		"a VALUE line of maxReplyLine, skipped": {
+			reply: "VALUE " + strings.Repeat("k", maxReplyLine-14) + " 0 140\r\n" + over + "\r\nEND\r\n",
+			out:   "VALUE " + strings.Repeat("k", maxReplyLine-14) + " 0 16\r\n" + token + "\r\nEND\r\n", token: true,
+		},
+		"a VALUE line over maxReplyLine, its size last": {
+			reply: "VALUE " + strings.Repeat("k", maxReplyLine-13) + " 0 140\r\n" + over + "\r\nEND\r\n",
+			out:   "VALUE " + strings.Repeat("k", maxReplyLine-13) + " 0 16\r\n", token: true, bad: true,
+		},
+
+		"a value skipped": {
+			reply: "VALUE k 3 140 9\r\n" + over + "\r\nEND\r\n",
+			out:   "VALUE k 3 16 9\r\n" + token + "\r\nEND\r\n", token: true,
+		},
+		"a value skipped, no cas": {
+			reply: "VALUE k 3 1000\r\n" + strings.Repeat("x", 1000) + "\r\nEND\r\n",
+			out:   "VALUE k 3 16\r\n" + token + "\r\nEND\r\n", token: true,
+		},
+		"values, one skipped": {
+			reply: "VALUE a 0 1 1\r\nx\r\nVALUE big 0 140 2\r\n" + over + "\r\nVALUE b 0 64 3\r\n" + data + "\r\nEND\r\n",
+			out:   "VALUE a 0 1 1\r\nx\r\nVALUE big 0 16 2\r\n" + token + "\r\nVALUE b 0 64 3\r\n" + data + "\r\nEND\r\n", token: true,
+		},
+		"two skipped, then a miss": {
+			reply: "VALUE a 0 65 1\r\n" + data + "a\r\nVALUE b 0 99999 2\r\n" + strings.Repeat("b", 99999) + "\r\nEND\r\nEND\r\n",
+			out:   "VALUE a 0 16 1\r\n" + token + "\r\nVALUE b 0 16 2\r\n" + token + "\r\nEND\r\nEND\r\n", token: true,
+		},
+		"a value of max, not skipped": {reply: "VALUE k 7 64 123\r\n" + data + "\r\nEND\r\n", token: true},
+		"a skipped value's data without its CRLF": {
+			reply: "VALUE k 0 140 1\r\n" + over + "x\r\nEND\r\n",
+			out:   "VALUE k 0 16 1\r\n" + token, token: true, bad: true,
+		},
+		"a skipped value's data cut short": {reply: "VALUE k 0 140 1\r\n" + over[:100], token: true},
 	} {
 		t.Run(name, func(t *testing.T) {
+			want := c.reply
+			if c.out != "" {
+				want = c.out
+			}
+			if name == "a skipped value's data cut short" {
+				want = "VALUE k 0 16 1\r\n" + token
+			}
 			check := func(chunks [][]byte, how string) {
 				f := replyFrame{max: max}
-				var err error
-				for _, p := range chunks {
-					if err = f.scan(p); err != nil {
-						break
-					}
+				if c.token {
+					f.token = &testToken
 				}
-				if c.refused {
+				out, err := frameAll(&f, chunks, maxReplyLine)
+				_, again := f.scan([]byte("END\r\n"))
+				switch {
+				case c.refused:
 					require.ErrorIs(t, err, errOverItemSize, how)
 					assert.NotErrorIs(t, err, errBadReply, how)
-					assert.ErrorIs(t, f.scan([]byte("END\r\n")), errOverItemSize, "%s: a read after the error", how)
-					return
-				}
-				if c.bad {
+					assert.ErrorIs(t, again, errOverItemSize, "%s: a read after the error", how)
+				case c.bad:
 					require.ErrorIs(t, err, errBadReply, how)
-					assert.ErrorIs(t, f.scan([]byte("END\r\n")), errBadReply, "%s: a read after the error", how)
-					return
+					assert.ErrorIs(t, again, errBadReply, "%s: a read after the error", how)
+				default:
+					require.NoError(t, err, how)
+					require.Equal(t, want, out, how)
+					if name != "a skipped value's data cut short" {
+						assert.NoError(t, again, how)
+					}
 				}
-				require.NoError(t, err, how)
-				assert.Equal(t, frameLine, f.state, "%s: at a line's start", how)
-				assert.Zero(t, f.line, "%s: at a line's start", how)
+				if c.bad || c.refused {
+					assert.True(t, strings.HasPrefix(want, out), "%s: what the reader got before the error: %.100q", how, out)
+				}
 			}
 			r := []byte(c.reply)
 			for size := 1; size <= len(r); size++ {
+				if len(r) > 10000 && size > 2 && size != 4096 && size != len(r) {
+					continue
+				}
 				var chunks [][]byte
 				for p := r; len(p) > 0; p = p[min(size, len(p)):] {
 					chunks = append(chunks, p[:min(size, len(p))])
@@ -211,6 +303,32 @@ func TestReplyFrameSplits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The values skipped in a reply are bounded by maxSkipped: a value over
+// max past it fails the read, as one not skipped does, and a line that
+// is not a VALUE line starts the count again.
+func TestReplyFrameSkipsUpToMaxSkipped(t *testing.T) {
+	half := maxSkipped / 2
+	value := fmt.Sprintf("VALUE k 0 %d 1\r\n%s\r\n", half, strings.Repeat("v", half))
+	chunks := func(s string) [][]byte {
+		var c [][]byte
+		for p := []byte(s); len(p) > 0; p = p[min(4096, len(p)):] {
+			c = append(c, p[:min(4096, len(p))])
+		}
+		return c
+	}
+	f := replyFrame{max: DefaultMaxItemSize, token: &testToken}
+	out, err := frameAll(&f, chunks(value+value+"END\r\n"+value+"END\r\n"), maxReplyLine)
+	require.NoError(t, err)
+	read := "VALUE k 0 16 1\r\n" + string(testToken[:]) + "\r\n"
+	assert.Equal(t, read+read+"END\r\n"+read+"END\r\n", out)
+
+	f = replyFrame{max: DefaultMaxItemSize, token: &testToken}
+	out, err = frameAll(&f, chunks(value+value+"VALUE k 0 1048577 1\r\n"), maxReplyLine)
+	require.ErrorIs(t, err, errOverItemSize)
+	assert.NotErrorIs(t, err, errBadReply)
+	assert.Equal(t, strings.TrimSuffix(read+read, "\r\n"), strings.TrimSuffix(out, "\r\n"), "the values skipped before")
 }
 
 // Values up to Options.MaxItemSize (with the key and item overhead) read
@@ -283,7 +401,7 @@ func BenchmarkReplyFrame(b *testing.B) {
 			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := f.scan(p); err != nil {
+				if _, err := f.scan(p); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -353,7 +471,7 @@ func TestReplyOfAFullBatchReads(t *testing.T) {
 func TestValueOverMaxItemSizeRefusesItsKeyOnly(t *testing.T) {
 	// The data of the big value never comes: its line alone must fail
 	// the read (gomemcache allocated the 500 MB it declares, and waited
-	// for them).
+	// for them); 500 MB is over maxSkipped, not skipped.
 	addr := lateServer(t, func(f []string) (string, string) {
 		if len(f) < 2 || f[0] != "get" && f[0] != "gets" {
 			return "ERROR\r\n", ""
@@ -400,7 +518,9 @@ func TestValueOverMaxItemSizeRefusesItsKeyOnly(t *testing.T) {
 
 // On memcached: a value another process stored with a larger
 // MaxItemSize (the servers' -I) is refused for its key by a Store told a
-// smaller one, which goes on reading the server's other keys.
+// smaller one, which goes on reading the server's other keys: the value
+// is skipped, on the same connection each time, and a GetMany reads the
+// other keys in one round trip.
 func TestValueOverMaxItemSizeFromAnotherProcess(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	ns := namespaceFor("overitem")
@@ -410,20 +530,39 @@ func TestValueOverMaxItemSizeFromAnotherProcess(t *testing.T) {
 	reader, err := New(Options{Servers: addrs[:1], Namespace: ns, Timeout: 5 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { reader.Close() })
+	gc := countGets(reader)
 	ctx := context.Background()
-	require.NoError(t, writer.Set(ctx, "big", bytes.Repeat([]byte("b"), 3<<19), time.Minute), "memcached run with -I 2m or more")
-	require.NoError(t, writer.Set(ctx, "small", []byte("s"), time.Minute))
-	t.Cleanup(func() { _, _ = writer.DeleteCount(context.Background(), "big", "small") })
+	keys := []string{"k0", "small", "big", "k2", "k3"}
+	for _, k := range keys {
+		v := []byte("value of " + k)
+		if k == "big" {
+			v = bytes.Repeat([]byte("b"), 3<<19)
+		}
+		require.NoError(t, writer.Set(ctx, k, v, time.Minute), "set %s (memcached run with -I 2m or more)", k)
+	}
+	t.Cleanup(func() { _, _ = writer.DeleteCount(context.Background(), keys...) })
+	v, err := reader.Get(ctx, "small") // reads the generation, on the one connection
+	require.NoError(t, err, "the server is up for the reader")
+	assert.Equal(t, "value of small", string(v))
+	dials := gc.dials.Load()
 	for i := range 2 * serverDownAfter {
 		_, err := reader.Get(ctx, "big")
 		require.ErrorIs(t, err, backend.ErrKeyRefused, "get %d", i)
 	}
-	v, err := reader.Get(ctx, "small")
-	require.NoError(t, err, "the server is up for the reader")
-	assert.Equal(t, "s", string(v))
-	vs, err := reader.GetMany(ctx, []string{"big", "small"})
-	require.ErrorIs(t, err, backend.ErrKeyRefused)
-	assert.Equal(t, "s", string(vs[1]))
+	assert.Equal(t, dials, gc.dials.Load(), "dials of the gets of the big key")
+	gets := gc.gets.Load()
+	vs, err := reader.GetMany(ctx, keys)
+	var gm *backend.GetManyError
+	require.ErrorAs(t, err, &gm)
+	assert.ErrorIs(t, err, backend.ErrKeyRefused)
+	assert.Equal(t, []int{2}, gm.Unread)
+	for i, k := range keys {
+		if k != "big" {
+			assert.Equal(t, "value of "+k, string(vs[i]), "key %s", k)
+		}
+	}
+	assert.Equal(t, int64(1), gc.gets.Load()-gets, "get requests of the GetMany")
+	assert.Equal(t, dials, gc.dials.Load(), "dials of the GetMany")
 	v, err = writer.Get(ctx, "big")
 	require.NoError(t, err, "the writer reads it")
 	assert.Len(t, v, 3<<19)

@@ -416,28 +416,34 @@ func (c *healthConn) Read(p []byte) (int, error) {
 	if c.frame.err != nil {
 		return 0, c.frame.err
 	}
-	n, err := readArrived(c.Conn, p)
-	if n > 0 {
-		if ferr := c.frame.scan(p[:n]); ferr != nil {
-			// None of it reaches gomemcache, which fails the call and
-			// closes the connection: a broken server's reply is a
-			// failure of the server; a value over MaxItemSize is the
-			// server's normal answer, refused by this Store.
-			c.lone = loneNone
-			if errors.Is(ferr, errOverItemSize) {
-				c.h.answered()
-			} else {
-				c.h.failed(ferr)
-			}
-			return 0, ferr
+	n, got, err := c.frame.read(c.Conn, p)
+	if err != nil && timeout(err) && c.frame.skipping() {
+		// The server answered, with a value this Store skips, whose
+		// data did not all come within Timeout: its key is refused, as
+		// one too large to skip is (see maxSkipped).
+		err = c.frame.fail(fmt.Errorf("%w: its data did not come within Options.Timeout", errOverItemSize))
+	}
+	if c.frame.err != nil {
+		// None of it reaches gomemcache, which fails the call and
+		// closes the connection: a broken server's reply is a failure
+		// of the server; a value over MaxItemSize that is not skipped
+		// is the server's normal answer, refused by this Store.
+		c.lone = loneNone
+		if errors.Is(err, errOverItemSize) {
+			c.h.answered()
+		} else {
+			c.h.failed(err)
 		}
+		return 0, err
 	}
 	if err != nil {
 		c.lone = loneNone
 	}
+	if got {
+		c.read = true
+	}
 	switch {
 	case n > 0:
-		c.read = true
 		c.follow(p[:n])
 		if c.request {
 			c.replyStart(p[:n])

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -96,11 +97,11 @@ type Options struct {
 	MaxIdleConns int
 	// MaxItemSize is the servers' item size limit (memcached's -I, 1 MiB
 	// unless started otherwise). A value that would not fit, with its key
-	// and the item's overhead, gets backend.ErrValueTooLarge. A reply that
-	// declares a value larger than MaxItemSize fails the read before
-	// anything is allocated for it, a refusal of its key (see the package
-	// doc): set it to the servers' -I, the same in every process that
-	// shares the namespace. Default DefaultMaxItemSize.
+	// and the item's overhead, gets backend.ErrValueTooLarge. A value
+	// larger than MaxItemSize in a reply is not read into memory: a
+	// refusal of its key (see the package doc). Set it to the servers'
+	// -I, the same in every process that shares the namespace. Default
+	// DefaultMaxItemSize.
 	MaxItemSize int
 	// GenerationTTL is how long this process trusts the namespace
 	// generation it last read before reading it again: after another
@@ -217,6 +218,10 @@ type Store struct {
 	// DeleteCount calls run at this moment, beside their callers', across
 	// the Store: at most maxDeleteHelpers (see deleteUnder).
 	deleteHelpers atomic.Int32
+	// overItem is the token its connections read a value over
+	// Options.MaxItemSize as (see maxSkipped): random, made by New, never
+	// sent to a server.
+	overItem [overItemLen]byte
 }
 
 // generation is the namespace generation this process last read, as the
@@ -270,6 +275,7 @@ func New(opts Options) (*Store, error) {
 	c.MaxIdleConns = o.MaxIdleConns
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
 	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", probeKey: o.Namespace + ":probe:", dial: d.DialContext}
+	_, _ = rand.Read(s.overItem[:]) // never fails (crypto/rand)
 	c.DialContext = s.dialContext
 	s.conns.maxSpares, s.conns.timeout = o.MaxIdleConns, o.Timeout
 	sl.probe = s.probe
@@ -443,7 +449,7 @@ func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn
 		return nil, err
 	}
 	if h != nil {
-		c = &healthConn{Conn: c, h: h, frame: replyFrame{max: int64(s.opts.MaxItemSize)}}
+		c = &healthConn{Conn: c, h: h, frame: replyFrame{max: int64(s.opts.MaxItemSize), token: &s.overItem}}
 	}
 	return s.conns.add(c, addr)
 }
@@ -844,7 +850,16 @@ func (s *Store) getItem(k string) (*memcache.Item, error) {
 		_ = s.client.Close()
 		return nil, errOtherKey
 	}
+	if err == nil && s.isOverItem(it.Value) {
+		return nil, errOverItemSize
+	}
 	return it, err
+}
+
+// isOverItem reports whether v, a value read, is s.overItem: that of a value
+// over Options.MaxItemSize, which the connection skipped (see maxSkipped).
+func (s *Store) isOverItem(v []byte) bool {
+	return len(v) == overItemLen && [overItemLen]byte(v) == s.overItem
 }
 
 // unpad returns v without the spaces memcached pads a counter with. incr
@@ -923,9 +938,11 @@ const (
 // upstream's keys as a whole (twemproxy), the proxy's keys of a refused
 // multi-get (backend.ErrKeyRefused) are read again one get each, one after
 // the other, all started within Options.Timeout and before ctx is done:
-// only the dead upstream's keys are unread, refused. A counter that
-// memcached padded with spaces is returned without them, as by Get. The
-// namespace generation is read once, for all the batches.
+// only the dead upstream's keys are unread, refused. A value over
+// Options.MaxItemSize (see the package doc) is unread, its key refused
+// (backend.ErrKeyRefused), and the other keys of its reply read. A counter
+// that memcached padded with spaces is returned without them, as by Get.
+// The namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if err := s.start(ctx); err != nil {
 		return nil, err
@@ -1035,8 +1052,11 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 	if l.servers == 1 {
 		one = l.health[0]
 	}
-	err := s.getMulti(mkeys, out, one)
+	refused, err := s.getMulti(mkeys, out, one)
 	if err == nil {
+		if len(refused) > 0 {
+			f.add(base, refused, s.servers.of(mkeys[refused[0]]).wrap("get", errOverItemSize))
+		}
 		return
 	}
 	if l.servers == 1 {
@@ -1070,12 +1090,18 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 		for j, i := range idx {
 			keys[j] = mkeys[i]
 		}
-		err := s.getMulti(keys, vals, l.health[g])
+		refused, err := s.getMulti(keys, vals, l.health[g])
 		for j, i := range idx {
 			out[i] = vals[j]
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			fails[g] = s.readAgain(ctx, mkeys, out, idx, l.health[g], err)
+		case len(refused) > 0:
+			for j, i := range refused {
+				refused[j] = idx[i]
+			}
+			fails[g].add(0, refused, l.health[g].wrap("get", errOverItemSize))
 		}
 	}
 	// The last server's keys are read on this goroutine, the others' on
@@ -1174,22 +1200,28 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 
 // getMulti reads mkeys with one GetMulti and stores their values in out
 // (out[i] for mkeys[i]; an empty value is a non-nil, empty slice), those it
-// read before failing included. h is the server of every key, or nil when
-// they may be on several (see serverHealth.wrap).
-func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) error {
+// read before failing included, and returns the indexes of the keys whose
+// value was over Options.MaxItemSize, skipped (see maxSkipped): refused,
+// their out nil. h is the server of every key, or nil when they may be on
+// several (see serverHealth.wrap).
+func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
 	m, err := s.client.GetMulti(mkeys)
 	if dropped(err) {
 		m, err = s.client.GetMulti(mkeys)
 	}
 	for i, k := range mkeys {
 		if it, ok := m[k]; ok {
+			if s.isOverItem(it.Value) {
+				refused = append(refused, i)
+				continue
+			}
 			out[i] = unpad(it.Value)
 			if out[i] == nil {
 				out[i] = []byte{}
 			}
 		}
 	}
-	return h.wrap("get", err)
+	return refused, h.wrap("get", err)
 }
 
 // item builds the item for key, checking the TTL and the size.
