@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"strings"
@@ -577,4 +578,57 @@ func TestReplyLineOverReadBufferIsABrokenReply(t *testing.T) {
 	_, err := s.Get(context.Background(), "k")
 	require.ErrorIs(t, err, errBadReply)
 	assert.Contains(t, err.Error(), "a reply line of over 4096 bytes")
+}
+
+// Random replies of values (some over max, skipped), data full of reply
+// lines, and other lines, read in random chunks: the reader gets each as
+// it came, but for the skipped values, read as the token.
+func TestReplyFrameRandomSplits(t *testing.T) {
+	const max = 64
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("VALUE END\r\n0123456789x")
+	token := string(testToken[:])
+	for round := range 2000 {
+		var reply, want strings.Builder
+		for range 1 + rng.IntN(6) {
+			switch rng.IntN(4) {
+			case 0:
+				line := []string{"END\r\n", "STORED\r\n", "SERVER_ERROR busy\r\n", "VALUED\r\n"}[rng.IntN(4)]
+				reply.WriteString(line)
+				want.WriteString(line)
+				continue
+			}
+			size := rng.IntN(2 * max)
+			if rng.IntN(3) == 0 {
+				size = max + 1 + rng.IntN(3*max)
+			}
+			data := make([]byte, size)
+			for i := range data {
+				data[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			key, flags, cas := fmt.Sprint("k", rng.IntN(1000)), fmt.Sprint(rng.IntN(70000)), ""
+			if rng.IntN(2) == 0 {
+				cas = fmt.Sprint(" ", rng.Uint64())
+			}
+			fmt.Fprintf(&reply, "VALUE %s %s %d%s\r\n%s\r\n", key, flags, size, cas, data)
+			if size > max {
+				fmt.Fprintf(&want, "VALUE %s %s %d%s\r\n%s\r\n", key, flags, overItemLen, cas, token)
+			} else {
+				fmt.Fprintf(&want, "VALUE %s %s %d%s\r\n%s\r\n", key, flags, size, cas, data)
+			}
+		}
+		r := []byte(reply.String())
+		var chunks [][]byte
+		for len(r) > 0 {
+			n := min(len(r), 1+rng.IntN(1+rng.IntN(40)))
+			chunks = append(chunks, r[:n])
+			r = r[n:]
+		}
+		f := replyFrame{max: max, token: &testToken}
+		out, err := frameAll(&f, chunks, maxReplyLine)
+		require.NoError(t, err, "round %d", round)
+		require.Equal(t, want.String(), out, "round %d", round)
+		require.Equal(t, frameLine, f.state, "round %d", round)
+		require.Zero(t, f.held, "round %d", round)
+	}
 }

@@ -171,3 +171,34 @@ func TestSkippedValueCutShortIsARefusal(t *testing.T) {
 	require.NoError(t, err, "the server's other keys")
 	assert.Equal(t, "fake:1:small", string(v))
 }
+
+// Over two servers, a GetMany with a value over MaxItemSize on one reads
+// every other key with one multi-get per server, the big key refused.
+func TestValueOverMaxItemSizeIsSkippedTwoServers(t *testing.T) {
+	const big = DefaultMaxItemSize + 1
+	data := bytes.Repeat([]byte("b"), big)
+	s, err := New(Options{
+		Servers:   []string{bigValueServer(t, big, data), bigValueServer(t, big, data)},
+		Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.setGeneration(1, time.Now())
+	gc := countGets(s)
+	keys := []string{"big"}
+	for i := range 20 {
+		keys = append(keys, fmt.Sprint("k", i))
+	}
+	for round := range 3 {
+		vs, err := s.GetMany(context.Background(), keys)
+		var gm *backend.GetManyError
+		require.ErrorAs(t, err, &gm, "round %d", round)
+		assert.ErrorIs(t, err, backend.ErrKeyRefused, "round %d", round)
+		assert.Equal(t, []int{0}, gm.Unread, "round %d", round)
+		for i, k := range keys[1:] {
+			assert.Equal(t, "fake:1:"+k, string(vs[i+1]), "round %d: key %s", round, k)
+		}
+	}
+	assert.Equal(t, int64(2*3), gc.gets.Load(), "get requests: one a server a GetMany")
+	assert.Equal(t, int64(2), gc.dials.Load(), "dials: one a server")
+}
