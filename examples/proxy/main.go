@@ -257,10 +257,37 @@ func rewrite(origin *url.URL, drop []string) func(*httputil.ProxyRequest) {
 				delete(pr.Out.Header, name)
 			}
 		}
+		if h2cUpgrade(pr.Out.Header) {
+			// ReverseProxy passes an upgrade on, and tunnels the client to
+			// an origin that answers 101: see h2cUpgrade.
+			for _, name := range []string{"Connection", "Upgrade", "Http2-Settings"} {
+				delete(pr.Out.Header, name)
+			}
+		}
 		pr.SetURL(origin)
 		pr.SetXForwarded()
 		pr.Out.Header.Set("Forwarded", forwarded(pr.In))
 	}
+}
+
+// h2cUpgrade reports whether h asks to upgrade to h2c (HTTP/2 over
+// cleartext), which rewrite never passes on: the request goes to the
+// origin as the plain HTTP/1.1 request the cache took it for. An origin
+// that speaks h2c (golang.org/x/net/http2/h2c, Envoy) would answer 101,
+// and httputil.ReverseProxy would then tunnel the client's connection to
+// it, so that every request the client sent down it reached the origin
+// past rewrite (with the X-Forwarded-For or X-Original-URL it forged) and
+// past the cache: h2c smuggling. A WebSocket upgrade still goes through;
+// its tunnel carries frames, not requests.
+func h2cUpgrade(h http.Header) bool {
+	for _, line := range h["Upgrade"] {
+		for e := range strings.SplitSeq(line, ",") {
+			if strings.EqualFold(strings.TrimSpace(e), "h2c") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // forwarded returns the Forwarded field (RFC 7239) describing in as the
