@@ -41,8 +41,12 @@ type sharedConfig struct {
 //     max-age, Expires) or when heuristically cacheable (a status cacheable
 //     by default, RFC 9110 section 15.1, with Last-Modified or public; or
 //     public on a status below 400). Any
-//     final status with explicit freshness may be stored, but never a 206 or
-//     a 304: a 503 with max-age=60 is stored, and answers for a minute, as
+//     final status with explicit freshness may be stored, but never a 206, a
+//     304, or a 4xx other than 404, 405, 410 and 414 (a 400, 403, 406, 429,
+//     431: an answer to the request, made of fields no key holds, which one
+//     client's oversized or forged header would otherwise serve to every
+//     client of the URL: a cache-poisoned denial of service); a 503 with
+//     max-age=60 is stored, and answers for a minute, as
 //     RFC 9111 allows and nginx and Caddy's cache-handler do (Varnish needs
 //     VCL for it); a 500, 502, 503 or 504 without explicit freshness or
 //     public is not: public gives a heuristic lifetime (section 4.2.2) to

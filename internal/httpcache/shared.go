@@ -151,7 +151,8 @@ func (p *Shared) StaleIfError(u Reuse, rq CacheControl) time.Duration {
 // s-maxage, max-age, Expires nor no-cache (stored with a lifetime of 0:
 // revalidated before every reuse), nor heuristically cacheable (a status
 // cacheable by default, RFC 9110 section 15.1, with Last-Modified; or
-// public, on such a status or one below 400: see heuristicAllowed). Any
+// public, on such a status or one below 400: see heuristicAllowed), and,
+// last, a 4xx that is not cacheable by default (see requestError). Any
 // other final status with explicit freshness may be stored.
 //
 // A 226 IM Used (RFC 3229) is never stored: it is a delta from the
@@ -218,6 +219,11 @@ func (p *Shared) Response(r *http.Request, status int, h http.Header, requestTim
 	if p.MaxLifetime > 0 {
 		f.Lifetime = min(f.Lifetime, p.MaxLifetime)
 	}
+	if requestError(status) {
+		// Last, so that the reasons above (no-store, no freshness...) are
+		// given as before: only what would have been stored is refused so.
+		return Freshness{}, ReasonStatus
+	}
 	if cc.NoCache {
 		f.Lifetime = 0
 	}
@@ -280,6 +286,20 @@ func heuristicStatus(status int) bool {
 		return true
 	}
 	return false
+}
+
+// requestError reports a 4xx that RFC 9110 section 15.1 does not make
+// cacheable by default (all but 404, 405, 410 and 414): an answer to the
+// request rather than to its URL, which a shared cache never stores,
+// whatever freshness it declares. A 400 for a header past the origin's
+// buffer or with a byte it refuses, a WAF's 403, a 406 for an Accept, a 429
+// from a per-client rate limit, a 431 are made of fields no key holds, and
+// any client can send them: stored, one request's error would answer every
+// client of the URL for its max-age (a cache-poisoned denial of service,
+// CPDoS). The revalidation rules read them so too (they never drop an
+// entry: see the root package's mayDrop).
+func requestError(status int) bool {
+	return status >= 400 && status < 500 && !heuristicStatus(status)
 }
 
 // understood reports a status whose caching rules this cache implements,
