@@ -388,11 +388,12 @@ func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 
 // defaultCacheable reports whether a response without freshness of its own
 // gets -default-ttl: one to a GET (not a HEAD: see defaultFreshness), of
-// status 200, 203, 204, 300, 301 or 308, to a request without Cookie or
-// Authorization. -share-cookie-requests stores what the origin marks
-// shareable for a request with a Cookie; an origin that said nothing of a
-// page made for a signed-in user did not mark it so, and the default would
-// have served that user's page to everyone.
+// status 200, 203, 204, 300, 301 or 308, to a request without a field
+// that carries a credential (see credentialField): Cookie, Authorization,
+// or an API's own token field. -share-cookie-requests stores what the
+// origin marks shareable for a request with a Cookie; an origin that said
+// nothing of a page made for a signed-in user did not mark it so, and the
+// default would have served that user's page to everyone.
 func defaultCacheable(res *http.Response) bool {
 	switch res.StatusCode {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent,
@@ -400,8 +401,34 @@ func defaultCacheable(res *http.Response) bool {
 	default:
 		return false
 	}
-	h := res.Request.Header
-	return res.Request.Method == http.MethodGet && !has(h, "Cookie") && !has(h, "Authorization")
+	if res.Request.Method != http.MethodGet {
+		return false
+	}
+	for name := range res.Request.Header {
+		if credentialField(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// credentialWords are the words whose presence in a request field's name
+// marks it as carrying a credential, whatever its case: Cookie,
+// Authorization, and the token fields of APIs that sign clients in
+// without them (X-Api-Key, Api-Key, X-Auth-Token, X-Access-Token,
+// X-Session-Token, X-Csrf-Token, X-Amz-Security-Token, GitLab's
+// Private-Token...), which a single-page app sends on every GET. A JSON
+// API seldom sends Cache-Control: with the default, one signed-in client's
+// /api/me was stored under the URL and served to the next client, token or
+// none (web cache deception). A field named so by chance only loses the
+// default: the origin's own freshness still applies.
+var credentialWords = []string{"cookie", "auth", "token", "key", "session", "secret", "passw", "credential", "jwt"}
+
+// credentialField reports whether the request field name holds one of
+// credentialWords.
+func credentialField(name string) bool {
+	name = strings.ToLower(name)
+	return slices.ContainsFunc(credentialWords, func(w string) bool { return strings.Contains(name, w) })
 }
 
 // dropResponseField returns h, its responses sent without the field name
