@@ -29,6 +29,7 @@ func TestOtherClientForwardingHeadersNeverReachOrigin(t *testing.T) {
 		"X-Forwarded", "X-Original-URL", "X-Original-Forwarded-For", "X-Rewrite-URL",
 		"X-Original-Host", "X-Host", "X-HTTP-Method-Override", "X-Arr-Ssl", "Proxy-Client-IP",
 		"WL-Proxy-Client-IP", "X_Scheme", "x-url-scheme", "X-Custom-Tenant",
+		"X-Script-Name", "SCRIPT_NAME",
 	}
 	front, _ := startProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")

@@ -221,7 +221,9 @@ const statusHeader = "X-Proxy-Cache"
 // or the method: RFC 7239's Forwarded; X-Forwarded, X-Scheme (Tornado),
 // X-Url-Scheme, Front-End-Https and X-ARR-SSL (IIS and Microsoft front
 // ends), Cf-Visitor; X-Original-URL and X-Rewrite-URL (IIS, Symfony, Zend
-// route by them), X-Host; X-Real-IP, X-Client-IP, Client-IP (Rails),
+// route by them), X-Host; X-Script-Name and Script-Name (the mount
+// path: Flask's ReverseProxied recipe and Gunicorn, which reads a
+// SCRIPT_NAME header, prefix every link and redirect with it); X-Real-IP, X-Client-IP, Client-IP (Rails),
 // X-Cluster-Client-IP, X-ProxyUser-IP, CF-Connecting-IP, Fastly-Client-IP,
 // True-Client-IP, Proxy-Client-IP and WL-Proxy-Client-IP (WebLogic); and
 // X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override (Symfony,
@@ -231,7 +233,7 @@ const statusHeader = "X-Proxy-Cache"
 // them, and those -drop-request-headers names.
 var forwardingHeaders = []string{
 	"Forwarded", "X-Forwarded", "X-Scheme", "X-Url-Scheme", "Front-End-Https", "X-Arr-Ssl",
-	"Cf-Visitor", "X-Rewrite-Url", "X-Host",
+	"Cf-Visitor", "X-Rewrite-Url", "X-Host", "X-Script-Name", "Script-Name",
 	"X-Real-Ip", "X-Client-Ip", "Client-Ip", "X-Cluster-Client-Ip", "X-Proxyuser-Ip",
 	"Cf-Connecting-Ip", "Fastly-Client-Ip", "True-Client-Ip", "Proxy-Client-Ip", "Wl-Proxy-Client-Ip",
 	"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
