@@ -30,7 +30,8 @@ const failureLogInterval = 10 * time.Second
 // are not lost). Failures held when no call comes to tell them (the
 // requests stopped, with the outage) are told by a timer once the interval
 // has passed: a "more failures" line, as the next failure would have
-// written.
+// written; close tells them at once, and stops the timer, when the service
+// closes.
 //
 // A failureLog whose successes are not reported (newQuietFailureLog: the
 // failures of requests and of jobs, which have no one place where they
@@ -59,12 +60,13 @@ type failureLog struct {
 	flapped atomic.Bool
 
 	mu      sync.Mutex
-	started time.Time // when the last outage's first line was written
-	last    time.Time // when the last line was written
-	held    int64     // failures not told by a line yet
-	failure time.Time // when the last failure was recorded
-	lastErr error     // the last failure's error
-	armed   bool      // a flush is due, on a timer
+	started time.Time   // when the last outage's first line was written
+	last    time.Time   // when the last line was written
+	held    int64       // failures not told by a line yet
+	failure time.Time   // when the last failure was recorded
+	lastErr error       // the last failure's error
+	timer   *time.Timer // the flush due, if any (nil: none)
+	closed  bool        // close was called: no timer is armed
 }
 
 // newFailureLog returns a failureLog writing to log, at level, failures
@@ -114,9 +116,8 @@ func (f *failureLog) failed(ctx context.Context, err error, attrs ...any) {
 	// the next first line, or by ok.
 	f.flapped.Store(!f.down.Load() && f.held > 0)
 	f.lastErr = err
-	if f.held > 0 && !f.armed {
-		f.armed = true
-		time.AfterFunc(f.due(now), f.flush)
+	if f.held > 0 && f.timer == nil && !f.closed {
+		f.timer = time.AfterFunc(f.due(now), f.flush)
 	}
 }
 
@@ -137,19 +138,41 @@ func (f *failureLog) due(now time.Time) time.Duration {
 func (f *failureLog) flush() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.armed = false
-	if f.held == 0 {
+	f.timer = nil
+	if f.held == 0 || f.closed {
 		return
 	}
 	now := f.now()
 	if wait := f.due(now); wait > 0 {
-		f.armed = true
-		time.AfterFunc(wait, f.flush)
+		f.timer = time.AfterFunc(wait, f.flush)
 		return
 	}
+	f.tell(now)
+}
+
+// tell writes the failures held as a "more failures" line at now. f.mu is
+// held.
+func (f *failureLog) tell(now time.Time) {
 	f.log.Log(context.Background(), f.level, f.msg+": more failures", "failures", f.held, "since", now.Sub(f.last).Round(time.Second).String(), "last_err", f.lastErr)
 	f.last, f.held = now, 0
 	f.flapped.Store(false)
+}
+
+// close tells the failures held, if any, at once, and stops the timer that
+// was to tell them: the service is closing, and its logger may not outlive
+// it (a process that exits within the interval would lose them). Failures
+// recorded after it are logged as before, but none is held on a timer.
+func (f *failureLog) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+	if f.held > 0 {
+		f.tell(f.now())
+	}
 }
 
 // ok records a success: the recovery, when an outage was logged.

@@ -88,6 +88,8 @@ type api struct {
 	// requests logs the requests failed with a 500 (logFailure); pages,
 	// the pages writeHTML could not render (a template error).
 	requests, pages *failureLog
+	// jobErrors logs the failed attempts of jobs (riverConfig).
+	jobErrors jobErrorLog
 	// queue is the job queue; mux, the routes (the warm job sends its
 	// requests through them); retention, how long sales are kept.
 	queue     *jobQueue
@@ -99,6 +101,16 @@ type api struct {
 	// reportRead, when set, is called by the report job after its read,
 	// before the report is stored (Config.reportRead: a test hook).
 	reportRead func(ctx context.Context, args reportArgs)
+}
+
+// closeLogs tells the failures its failureLogs hold and stops their
+// timers (failureLog.close), once nothing else of the service runs.
+func (a *api) closeLogs() {
+	for _, f := range []*failureLog{a.invalidations, a.keptReads, a.keptReports, a.requests, a.pages, a.jobErrors.attempts, a.jobErrors.panics} {
+		if f != nil {
+			f.close()
+		}
+	}
 }
 
 func newAPI(store *Store, cache *caching.Cache, log *slog.Logger) *api {

@@ -289,8 +289,9 @@ func (d jobDatabase) open(rc *river.Config) (*jobQueue, error) {
 // periodic jobs (River's beat schedule) when this process works jobs, none
 // when it only enqueues them.
 func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
+	a.jobErrors = newJobErrorLog(log)
 	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: stopTimeout,
-		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: newJobErrorLog(log)}
+		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: a.jobErrors}
 	if cfg.pollInterval > 0 {
 		rc.FetchCooldown = min(cfg.pollInterval, 100*time.Millisecond)
 	}

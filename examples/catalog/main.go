@@ -186,6 +186,14 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}()
 
+	// Closed last: the failures logged while the rest closes (a job's,
+	// an invalidation's) are told, and no timer of theirs outlives Close.
+	s.closers = append(s.closers, func() error {
+		if s.api != nil {
+			s.api.closeLogs()
+		}
+		return nil
+	})
 	db, postgres, err := openDatabase(cfg, log)
 	if err != nil {
 		return nil, err
