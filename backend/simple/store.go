@@ -410,6 +410,15 @@ func (s *Store) notify(evicted []string) {
 	}
 }
 
+// notifyKept is notify for a caller that has more writes to make: what
+// OnEvict panicked with is returned rather than raised (nil: no panic), for
+// the caller to raise once they are made.
+func (s *Store) notifyKept(evicted []string) (panicked any) {
+	defer func() { panicked = recover() }()
+	s.notify(evicted)
+	return nil
+}
+
 // tellRest calls OnEvict for keys while the goroutine ends (an OnEvict
 // called runtime.Goexit): a panic is dropped, as it would end nothing
 // more, and another Goexit goes on with the keys after its own.
@@ -556,9 +565,11 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 
 // SetMany stores a copy of each item's value, as Set does. A negative TTL
 // in any item stores nothing; an item too large stops the call there, with
-// the items before it stored. A Dropper that panics does not stop it: the
-// call goes on to the end (or the item too large), and then panics with
-// the first such value.
+// the items before it stored. A Dropper or an OnEvict that panics does not
+// stop it: the call goes on to the end (or the item too large), telling
+// OnEvict of each item's evictions once the item is written, and then
+// panics with the first such value (an item's Dropper's before its
+// OnEvict's, as Set raises them).
 func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	for _, it := range items {
 		if err := s.checkWrite(it.TTL); err != nil {
@@ -576,9 +587,12 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	}()
 	for _, it := range items {
 		_, evicted, dropped, err := s.putBytesHeld(it.Key, it.Value, it.TTL)
-		s.notify(evicted)
+		told := s.notifyKept(evicted)
 		if first == nil {
 			first = dropped
+		}
+		if first == nil {
+			first = told
 		}
 		if err != nil {
 			return err
