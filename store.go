@@ -1331,6 +1331,10 @@ func (s *store) add(ctx context.Context, key string, e *entry, vs versionSet) (b
 	)
 	if s.local != nil && e.size == unmeasured {
 		err = errUnmeasured
+	} else if s.direct != nil {
+		var ev simple.Evictions
+		added, ev, err = s.direct.AddValueDeferred(key, e, e.memSize(), ttl)
+		defer ev.Notify() // once the add is counted below, as saveDeferred's
 	} else if s.local != nil {
 		added, err = s.local.AddValue(key, e, e.memSize(), ttl)
 	} else {
@@ -1456,7 +1460,21 @@ func (s *store) addWrite(ctx context.Context, w write) (bool, error) {
 	if w.integer == nil {
 		return s.add(ctx, w.key, w.e, w.vs)
 	}
-	added, err := s.addRaw(ctx, w.key, w.integer, w.ttl)
+	var (
+		added bool
+		err   error
+	)
+	if s.direct != nil {
+		// As saveInteger: a Dropper's panic (or an OnEvict's) comes once
+		// the add is counted below.
+		start := s.start()
+		var ev simple.Evictions
+		added, ev, err = s.direct.AddDeferred(w.key, w.integer, w.ttl)
+		s.observe(OpAdd, start, err)
+		defer ev.Notify()
+	} else {
+		added, err = s.addRaw(ctx, w.key, w.integer, w.ttl)
+	}
 	if added {
 		s.stats.sets.Add(1)
 	}

@@ -160,3 +160,49 @@ func TestSetDeferredKeepsEvictionsWhenADropperPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestAddDeferredKeepsEvictionsWhenADropperPanics: AddDeferred and
+// AddValueDeferred, the deferred Adds (package caching counts an Add in
+// Stats.Sets before Notify raises a Dropper's panic), add the entry,
+// evicting what makes room, without calling OnEvict or panicking; Notify
+// then tells OnEvict and raises the panic. A live entry is left alone.
+func TestAddDeferredKeepsEvictionsWhenADropperPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		add  func(s *simple.Store, key string, size int) (bool, simple.Evictions, error)
+	}{
+		{"AddDeferred", func(s *simple.Store, key string, size int) (bool, simple.Evictions, error) {
+			return s.AddDeferred(key, make([]byte, size), 0)
+		}},
+		{"AddValueDeferred", func(s *simple.Store, key string, size int) (bool, simple.Evictions, error) {
+			// The footprint of a byte value of size.
+			return s.AddValueDeferred(key, "v", max(size-simple.ValueOverhead+simple.EntryOverhead, 0), 0)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &evictRecorder{end: func(string) {}}
+			s, size := fullStore(t, r.onEvict)
+			p := new(panicDropper)
+			require.NoError(t, s.StoreValue("p", p, 8, 0))
+
+			added, ev, err := tc.add(s, "p", 8)
+			require.NoError(t, err)
+			assert.False(t, added, "p is live")
+			assert.NotPanics(t, ev.Notify, "nothing dropped")
+
+			var panicked any
+			func() {
+				defer func() { panicked = recover() }()
+				added, ev, err = tc.add(s, "big", size)
+			}()
+			assert.Nil(t, panicked, "the Add panicked, under its caller's lock")
+			require.NoError(t, err)
+			assert.True(t, added)
+			assert.Empty(t, r.told(), "OnEvict told before Notify")
+			assert.PanicsWithValue(t, "dropper panic", ev.Notify)
+			assert.Equal(t, []string{"a", "b", "c", "d", "p"}, r.told())
+			_, isValue := s.LoadValue("big")
+			assert.True(t, has(t, s, "big") || isValue, "big stored")
+		})
+	}
+}

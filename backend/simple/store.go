@@ -279,8 +279,24 @@ func (s *Store) SetDeferred(key string, value []byte, ttl time.Duration) (Evicti
 	if err := s.checkWrite(ttl); err != nil {
 		return Evictions{}, err
 	}
-	_, evicted, dropped, err := s.putBytesHeld(key, value, ttl)
+	_, evicted, dropped, err := s.putBytesHeld(key, value, ttl, false)
 	return s.deferred(evicted, dropped), err
+}
+
+// AddDeferred is Add for a caller that holds a lock of its own which
+// OnEvict may need, or that counts the writes that land, as SetDeferred is
+// Set: OnEvict is not called for the entries the write evicts, and a
+// Dropper that panics when the write drops it (an expired value it
+// replaces, one it evicts) does not make AddDeferred panic. The write
+// completes, and the returned Evictions tell OnEvict and then raise the
+// panic from Notify, which the caller must call once it has released its
+// lock, whatever the error.
+func (s *Store) AddDeferred(key string, value []byte, ttl time.Duration) (bool, Evictions, error) {
+	if err := s.checkWrite(ttl); err != nil {
+		return false, Evictions{}, err
+	}
+	added, evicted, dropped, err := s.putBytesHeld(key, value, ttl, true)
+	return added, s.deferred(evicted, dropped), err
 }
 
 // putBytes stores a copy of value under key; see put.
@@ -292,17 +308,16 @@ func (s *Store) putBytes(key string, value []byte, ttl time.Duration, onlyIfAbse
 	return s.put(key, newBytesEntry(key, value, s.deadline(ttl)), size, onlyIfAbsent)
 }
 
-// putBytesHeld is putBytes (never only if absent) returning what putHeld
-// does: the keys it evicted, for its caller to tell OnEvict (notify), and
-// what a Dropper it dropped panicked with, for its caller to raise (see
-// checkSize).
-func (s *Store) putBytesHeld(key string, value []byte, ttl time.Duration) (bool, []string, any, error) {
+// putBytesHeld is putBytes returning what putHeld does: the keys it
+// evicted, for its caller to tell OnEvict (notify), and what a Dropper it
+// dropped panicked with, for its caller to raise (see checkSize).
+func (s *Store) putBytesHeld(key string, value []byte, ttl time.Duration, onlyIfAbsent bool) (bool, []string, any, error) {
 	size := int64(len(key)) + int64(len(value)) + EntryOverhead
 	var dropped any
-	if err := s.checkSize(key, size, false, &dropped); err != nil {
+	if err := s.checkSize(key, size, onlyIfAbsent, &dropped); err != nil {
 		return false, nil, dropped, err
 	}
-	return s.putHeld(key, newBytesEntry(key, value, s.deadline(ttl)), size, false)
+	return s.putHeld(key, newBytesEntry(key, value, s.deadline(ttl)), size, onlyIfAbsent)
 }
 
 // checkSize returns an error wrapping backend.ErrValueTooLarge if an entry
@@ -586,7 +601,7 @@ func (s *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		}
 	}()
 	for _, it := range items {
-		_, evicted, dropped, err := s.putBytesHeld(it.Key, it.Value, it.TTL)
+		_, evicted, dropped, err := s.putBytesHeld(it.Key, it.Value, it.TTL, false)
 		told := s.notifyKept(evicted)
 		if first == nil {
 			first = dropped
@@ -787,6 +802,19 @@ func (s *Store) StoreValueDeferred(key string, v any, size int, ttl time.Duratio
 	}
 	_, evicted, dropped, err := s.putHeld(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), false)
 	return s.deferred(evicted, dropped), err
+}
+
+// AddValueDeferred is AddValue for a caller that holds a lock of its own
+// which OnEvict may need, or that counts the writes that land, as
+// StoreValueDeferred is StoreValue: the evictions of the write, and a
+// Dropper's panic, are returned for the caller to tell with Notify once it
+// has released its lock, whatever the error.
+func (s *Store) AddValueDeferred(key string, v any, size int, ttl time.Duration) (bool, Evictions, error) {
+	if err := s.checkValue(key, size, ttl, true, nil); err != nil {
+		return false, Evictions{}, err
+	}
+	added, evicted, dropped, err := s.putHeld(key, newValueEntry(key, v, int64(size), s.deadline(ttl)), valueSize(key, size), true)
+	return added, s.deferred(evicted, dropped), err
 }
 
 // deferred returns the Evictions of a write that evicted the keys evicted
