@@ -13,7 +13,7 @@ import (
 
 // TestImportDirection fails when a package of the module imports what the
 // README's Architecture section says it must not: imports point one way,
-// down that section's list.
+// as that section's paragraph on imports states.
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/go-caching/caching"
 	// allowed says, for a package (path relative to the module), which of
