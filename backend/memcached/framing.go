@@ -324,7 +324,11 @@ func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 		if f.line > maxReplyLine {
 			return 0, 0, fmt.Errorf("a reply line of over %d bytes", maxReplyLine)
 		}
-		if (c == ' ' || c == '\r') && f.field == valueSize && f.fieldLen > 0 && f.size > f.max {
+		// The size ends at its first space or '\r' (the line's first
+		// '\r', which the line's end must follow): rewritten there once,
+		// fieldLen the digits it had (a byte after that '\r' that is not
+		// '\n' fails the line below).
+		if (c == ' ' || c == '\r') && f.field == valueSize && f.fieldLen > 0 && !f.cr && f.size > f.max {
 			if f.token == nil || f.size < overItemLen || f.skipped+f.size > maxSkipped {
 				return 0, 0, fmt.Errorf("%w: %d bytes, over %d", errOverItemSize, f.size, f.max)
 			}

@@ -66,6 +66,7 @@ func TestHugeValueLineFailsWithoutAllocating(t *testing.T) {
 		"past 2^64":                 "VALUE %s 0 99999999999999999999999 1\r\n",
 		"a line without its end":    "VALUE %s 0 4 1" + strings.Repeat(" ", maxReplyLine),
 		"a key with a control byte": "VALUE %s\x01 0 4 1\r\nabcd\r\nEND\r\n",
+		"over MaxItemSize, two CRs": "VALUE k%.0s 0 0001048577\r\r\nEND\r\n", // a short key
 	} {
 		for _, many := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/GetMany=%v", name, many), func(t *testing.T) {
@@ -200,15 +201,24 @@ func TestReplyFrameSplits(t *testing.T) {
 		bad     bool
 		refused bool // over max, no more than maxServerItem, not skipped: errOverItemSize
 	}{
-		"a miss":                  {reply: "END\r\n"},
-		"a value":                 {reply: "VALUE k 0 5\r\nab\r\nd\r\nEND\r\n"},
-		"a value with cas":        {reply: "VALUE k 7 64 123\r\n" + data + "\r\nEND\r\n"},
-		"values":                  {reply: "VALUE a 0 1 1\r\n\n\r\nVALUE b 0 0 2\r\n\r\nEND\r\nSTORED\r\n"},
-		"a counter":               {reply: "12\r\nDELETED\r\nVERSION 1.6\r\n"},
-		"an error":                {reply: "SERVER_ERROR out of memory\r\nEND\r\n"},
-		"VALUE as no value":       {reply: "VALUED\r\nVALUE\r\n"},
-		"over max":                {reply: "VALUE k 0 65\r\n", refused: true},
-		"over max, with cas":      {reply: "VALUE k 0 65 1\r\n", refused: true},
+		"a miss":             {reply: "END\r\n"},
+		"a value":            {reply: "VALUE k 0 5\r\nab\r\nd\r\nEND\r\n"},
+		"a value with cas":   {reply: "VALUE k 7 64 123\r\n" + data + "\r\nEND\r\n"},
+		"values":             {reply: "VALUE a 0 1 1\r\n\n\r\nVALUE b 0 0 2\r\n\r\nEND\r\nSTORED\r\n"},
+		"a counter":          {reply: "12\r\nDELETED\r\nVERSION 1.6\r\n"},
+		"an error":           {reply: "SERVER_ERROR out of memory\r\nEND\r\n"},
+		"VALUE as no value":  {reply: "VALUED\r\nVALUE\r\n"},
+		"over max":           {reply: "VALUE k 0 65\r\n", refused: true},
+		"over max, with cas": {reply: "VALUE k 0 65 1\r\n", refused: true},
+		"over max, two CRs": {
+			reply: "VALUE k 0 65\r\r\n", out: "VALUE k 0 16\r\r\n", token: true, bad: true,
+		},
+		"over max, a CR then a space": {
+			reply: "VALUE k 0 65\r 1\r\n", out: "VALUE k 0 16\r 1\r\n", token: true, bad: true,
+		},
+		"over max in 10 digits, two CRs": {
+			reply: "VALUE k 0 0000000065\r\r\n", out: "VALUE k 0 16\r\r\n", token: true, bad: true,
+		},
 		"over any server's item":  {reply: "VALUE k 0 1073741825 1\r\n", bad: true},
 		"a bare newline":          {reply: "END\r\n\n", bad: true},
 		"a short line":            {reply: "CLIENT_ERROR \n", bad: true},
