@@ -130,7 +130,7 @@ type replyFrame struct {
 	skipped int64
 	// token is what a value over max is read as (see maxSkipped), nil
 	// where such a value fails the read; tok is how much of it was
-	// written over the current value's data.
+	// written over the current value's data (0 for a value not skipped).
 	token *[overItemLen]byte
 	tok   int
 	// over reports that the VALUE line being read is a skipped value's.
@@ -196,8 +196,18 @@ func (f *replyFrame) read(c net.Conn, p []byte) (n int, got bool, err error) {
 	}
 }
 
-// skipping reports whether the frame is within a skipped value's data.
-func (f *replyFrame) skipping() bool { return f.state == frameToken || f.state == frameSkip }
+// skipping reports whether the frame is within a skipped value's data, or
+// waits for the "\r\n" after it (f.tok is overItemLen after a skipped
+// value's token, up to the next value's data block).
+func (f *replyFrame) skipping() bool {
+	switch f.state {
+	case frameToken, frameSkip:
+		return true
+	case frameCR, frameLF:
+		return f.tok == overItemLen
+	}
+	return false
+}
 
 // scan follows b, the next bytes read on the connection, and returns how
 // many of them are the reader's, rewritten in place in b[:n]: all of
@@ -350,7 +360,7 @@ func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 			f.cr = true
 			continue
 		case c == '\n' && f.cr:
-			f.state, f.line, f.cr, f.data = frameData, 0, false, f.size
+			f.state, f.line, f.cr, f.data, f.tok = frameData, 0, false, f.size, 0
 			if f.over {
 				f.state, f.tok, f.over = frameToken, 0, false
 			}

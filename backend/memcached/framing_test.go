@@ -642,3 +642,26 @@ func TestReplyFrameRandomSplits(t *testing.T) {
 		require.Zero(t, f.held, "round %d", round)
 	}
 }
+
+// A skipped value's data, and the "\r\n" after it, are within the skip
+// (healthConn.Read refuses the key of a value whose skip did not end
+// within Timeout); a value not skipped after it is not.
+func TestReplyFrameSkippingEndsAfterTheCRLF(t *testing.T) {
+	skipped := "VALUE a 0 65 1\r\n" + strings.Repeat("a", 65)
+	for reply, want := range map[string]bool{
+		"VALUE a 0 65 1\r\n":                      true, // its line read, no data yet
+		"VALUE a 0 65 1\r\naaa":                   true,
+		skipped:                                   true,
+		skipped + "\r":                            true,
+		skipped + "\r\n":                          false,
+		skipped + "\r\nVALUE b 0 2 1\r\n":         false,
+		skipped + "\r\nVALUE b 0 2 1\r\nab":       false,
+		skipped + "\r\nVALUE b 0 2 1\r\nab\r":     false,
+		skipped + "\r\nVALUE c 0 65 1\r\n" + "cc": true,
+	} {
+		f := replyFrame{max: 64, token: &testToken}
+		_, err := frameAll(&f, [][]byte{[]byte(reply)}, maxReplyLine)
+		require.NoError(t, err, "%q", reply)
+		assert.Equal(t, want, f.skipping(), "after %q", reply)
+	}
+}

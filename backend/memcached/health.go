@@ -419,8 +419,9 @@ func (c *healthConn) Read(p []byte) (int, error) {
 	n, got, err := c.frame.read(c.Conn, p)
 	if err != nil && timeout(err) && c.frame.skipping() {
 		// The server answered, with a value this Store skips, whose
-		// data did not all come within Timeout: its key is refused, as
-		// one too large to skip is (see maxSkipped).
+		// data (or the "\r\n" after it) did not all come within
+		// Timeout: its key is refused, as one too large to skip is (see
+		// maxSkipped).
 		err = c.frame.fail(fmt.Errorf("%w: its data did not come within Options.Timeout", errOverItemSize))
 	}
 	if c.frame.err != nil {

@@ -54,11 +54,12 @@ func (c *getCountingConn) Write(p []byte) (int, error) {
 
 // bigValueServer starts a fake server that answers a get of keys with
 // their values, each key's its own name, but for the keys ending in ":big",
-// whose VALUE line declares size bytes: data follows it, and the rest of
-// the reply when data is whole; otherwise nothing more (the client's
-// Timeout ends the read). The data is written from the one slice: the
-// allocations of a call are the client's.
-func bigValueServer(t *testing.T, size int, data []byte) string {
+// whose VALUE line declares size bytes: data follows it, and, when data
+// is whole, end ("\r\n" as memcached writes it) and, after "\r\n", the rest
+// of the reply; otherwise nothing more (the client's Timeout ends the
+// read). The data is written from the one slice: the allocations of a call
+// are the client's.
+func bigValueServer(t *testing.T, size int, data []byte, end string) string {
 	return fakeServer(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		var b []byte
@@ -84,11 +85,14 @@ func bigValueServer(t *testing.T, size int, data []byte) string {
 				if _, err := c.Write(b); err != nil {
 					return
 				}
-				if _, err := c.Write(data); err != nil || len(data) < size {
+				if _, err := c.Write(data); err != nil || len(data) < size || end != "\r\n" {
+					if len(data) == size {
+						_, _ = c.Write([]byte(end))
+					}
 					b = nil
 					break
 				}
-				b = append(b[:0], "\r\n"...)
+				b = append(b[:0], end...)
 			}
 			if b == nil {
 				continue
@@ -110,7 +114,7 @@ func bigValueServer(t *testing.T, size int, data []byte) string {
 func TestValueOverMaxItemSizeIsSkipped(t *testing.T) {
 	const big = DefaultMaxItemSize + 1000
 	data := strings.Repeat("\r\nEND\r\nVALUE x 0 3 1\r\n", big/20+1)[:big] // reply lines, not looked at
-	addr := bigValueServer(t, big, []byte(data))
+	addr := bigValueServer(t, big, []byte(data), "\r\n")
 	s := framedStore(t, addr)
 	gc := countGets(s)
 	ctx := context.Background()
@@ -149,10 +153,22 @@ func TestValueOverMaxItemSizeIsSkipped(t *testing.T) {
 // A skipped value whose data does not all come within Options.Timeout
 // refuses its key, as one too large to skip does: the server answered,
 // and is not marked down for it (its other keys read); the connection,
-// out of step, is closed.
+// out of step, is closed. So does one whose data came whole but not the
+// "\r\n" after it (which counted against the server: three such reads in
+// a row marked it down).
 func TestSkippedValueCutShortIsARefusal(t *testing.T) {
 	const big = 2 << 20
-	addr := bigValueServer(t, big, bytes.Repeat([]byte("h"), big/2))
+	h := bytes.Repeat([]byte("h"), big)
+	for name, server := range map[string]func() string{
+		"data cut short":       func() string { return bigValueServer(t, big, h[:big/2], "\r\n") },
+		"data without its end": func() string { return bigValueServer(t, big, h, "") },
+		"data and its CR only": func() string { return bigValueServer(t, big, h, "\r") },
+	} {
+		t.Run(name, func(t *testing.T) { testSkippedValueCutShort(t, server()) })
+	}
+}
+
+func testSkippedValueCutShort(t *testing.T, addr string) {
 	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 200 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
@@ -178,7 +194,7 @@ func TestValueOverMaxItemSizeIsSkippedTwoServers(t *testing.T) {
 	const big = DefaultMaxItemSize + 1
 	data := bytes.Repeat([]byte("b"), big)
 	s, err := New(Options{
-		Servers:   []string{bigValueServer(t, big, data), bigValueServer(t, big, data)},
+		Servers:   []string{bigValueServer(t, big, data, "\r\n"), bigValueServer(t, big, data, "\r\n")},
 		Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second,
 	})
 	require.NoError(t, err)
