@@ -163,12 +163,14 @@
 // value was stored by a process told a larger MaxItemSize (set it to the
 // servers' -I in every process that shares the namespace). Its data is
 // read off the connection and dropped as it comes, allocating nothing, and
-// the reply read on: the connection goes back to the pool, and a GetMany
-// returns the other keys of its reply, with a *backend.GetManyError naming
-// that one. Such values are skipped up to 8 MiB a reply; a larger one, or
-// one whose data does not come within Options.Timeout, fails the read at
-// its line, still as a refusal of its key, and closes the connection (a
-// GetMany then reads the server's keys it has no value for one get each).
+// the reply read on: the connection goes back to the pool, a Get's error
+// says the value's size and the limit ("...: 2097152 bytes, over
+// 1048576"), and a GetMany returns the other keys of its reply, with a
+// *backend.GetManyError naming that one. Such values are skipped up to 8
+// MiB a reply; a larger one, or one whose data (or the "\r\n" after it)
+// does not come within Options.Timeout, fails the read, still as a refusal
+// of its key, and closes the connection (a GetMany then reads the server's
+// keys it has no value for one get each).
 // The check skips each value's data without looking inside it:
 // a hit costs it a pass over its reply's short lines (BenchmarkGet: within
 // the noise of a round trip).

@@ -54,32 +54,37 @@ const maxSizeDigits = len("1073741824")
 // is read off the connection without being kept, its key refused:
 // gomemcache sees its VALUE line with the size of a token of the Store's
 // (Store.overItem, overItemLen random bytes that never leave the process,
-// so that no server can send them), its data block as the token, and the
-// rest of the reply as it came. Get and GetMany read the token as the
-// refusal of the key (errOverItemSize), not as a value, nor as a miss; the
-// connection stays in step, and goes back to the pool: a read of such a
-// key costs no dial, and a GetMany reads every other key of the reply.
-// The frame holds a VALUE line's size back from gomemcache, a read that
-// ends within it held until the next, until the size is known; the
-// token's bytes are written over the data's first, and the rest of the
-// data is dropped as it is read, in the reads' own buffers: nothing is
-// allocated. Reading a skipped value costs the time its bytes take to
-// come: they are bounded by maxSkipped a reply (up to the next line that
-// is not a VALUE line), past which a value over MaxItemSize fails the
-// read with errOverItemSize, closing the connection, as does a skipped
-// value whose data does not come within Options.Timeout (the server
-// answered: neither counts against it). 8 MiB comes within the default
-// Timeout (250ms) at 300 Mbit/s; a server's values of many MiB, and many
-// such values in a multi-get, close the connection instead of filling the
-// Timeout.
+// so that no server can send them) followed by the value's size in
+// maxSizeDigits digits, its data block as those, and the rest of the reply
+// as it came. Get and GetMany read the token as the refusal of the key
+// (errOverItemSize; Get's error says the size), not as a value, nor as a
+// miss; the connection stays in step, and goes back to the pool: a read of
+// such a key costs no dial, and a GetMany reads every other key of the
+// reply. The frame holds a VALUE line's size back from gomemcache, a read
+// that ends within it held until the next, until the size is known; the
+// token's and the size's bytes are written over the data's first, and the
+// rest of the data is dropped as it is read, in the reads' own buffers:
+// nothing is allocated. Reading a skipped value costs the time its bytes
+// take to come: they are bounded by maxSkipped a reply (up to the next
+// line that is not a VALUE line), past which a value over MaxItemSize
+// fails the read with errOverItemSize, closing the connection, as does a
+// skipped value whose data does not come within Options.Timeout (the
+// server answered: neither counts against it). 8 MiB comes within the
+// default Timeout (250ms) at 300 Mbit/s; a server's values of many MiB,
+// and many such values in a multi-get, close the connection instead of
+// filling the Timeout.
 const maxSkipped = 8 << 20
 
-// overItemLen is the length of Store.overItem, the token a skipped value
-// is read as (see maxSkipped); overItemDigits is the VALUE line's size
-// that declares it.
-const overItemLen = 16
+// overItemLen is the length of Store.overItem, the token of a skipped
+// value (see maxSkipped); overItemRead the length of what such a value is
+// read as, the token then its size in maxSizeDigits digits; and
+// overItemDigits the VALUE line's size that declares that.
+const (
+	overItemLen  = 16
+	overItemRead = overItemLen + maxSizeDigits
+)
 
-var overItemDigits = strconv.Itoa(overItemLen)
+var overItemDigits = strconv.Itoa(overItemRead)
 
 // errOverItemSize is wrapped by the error of a read of a value larger than
 // Options.MaxItemSize (see maxServerItem).
@@ -129,9 +134,11 @@ type replyFrame struct {
 	values  int
 	skipped int64
 	// token is what a value over max is read as (see maxSkipped), nil
-	// where such a value fails the read; tok is how much of it was
-	// written over the current value's data (0 for a value not skipped).
+	// where such a value fails the read; mark is the token and the size
+	// of the value skipped, and tok how much of it was written over the
+	// current value's data (0 for a value not skipped).
 	token *[overItemLen]byte
+	mark  [overItemRead]byte
 	tok   int
 	// over reports that the VALUE line being read is a skipped value's.
 	over bool
@@ -150,7 +157,7 @@ const (
 	frameData                    // a value's data block
 	frameCR                      // the '\r' after a data block
 	frameLF                      // the '\n' after it
-	frameToken                   // a skipped value's data, its first overItemLen bytes: token's
+	frameToken                   // a skipped value's data, its first overItemRead bytes: mark's
 	frameSkip                    // a skipped value's data, the rest: dropped
 )
 
@@ -197,14 +204,14 @@ func (f *replyFrame) read(c net.Conn, p []byte) (n int, got bool, err error) {
 }
 
 // skipping reports whether the frame is within a skipped value's data, or
-// waits for the "\r\n" after it (f.tok is overItemLen after a skipped
-// value's token, up to the next value's data block).
+// waits for the "\r\n" after it (f.tok is overItemRead after a skipped
+// value's token and size, up to the next value's data block).
 func (f *replyFrame) skipping() bool {
 	switch f.state {
 	case frameToken, frameSkip:
 		return true
 	case frameCR, frameLF:
-		return f.tok == overItemLen
+		return f.tok == overItemRead
 	}
 	return false
 }
@@ -283,9 +290,9 @@ func (f *replyFrame) scan(b []byte) (int, error) {
 			}
 			p, n = p[k:len(p)-cut], n-cut
 		case frameToken:
-			k := copy(p, f.token[f.tok:])
+			k := copy(p, f.mark[f.tok:])
 			p, f.tok, f.data = p[k:], f.tok+k, f.data-int64(k)
-			if f.tok == overItemLen {
+			if f.tok == overItemRead {
 				f.state = frameSkip
 			}
 		case frameSkip:
@@ -312,7 +319,7 @@ func (f *replyFrame) scan(b []byte) (int, error) {
 // how many bytes of p it took: all of them, or up to the line's end, after
 // which a data block of the size declared follows. The size of a value
 // that is skipped (see maxSkipped) is rewritten in p, its digits those of
-// overItemLen: cut is by how many bytes that shortened p, whose end moved
+// overItemRead: cut is by how many bytes that shortened p, whose end moved
 // as much to the left (k counts the bytes after the cut).
 func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 	start := 0
@@ -339,10 +346,10 @@ func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 		// fieldLen the digits it had (a byte after that '\r' that is not
 		// '\n' fails the line below).
 		if (c == ' ' || c == '\r') && f.field == valueSize && f.fieldLen > 0 && !f.cr && f.size > f.max {
-			if f.token == nil || f.size < overItemLen || f.skipped+f.size > maxSkipped {
+			if f.token == nil || f.size < int64(overItemRead) || f.skipped+f.size > maxSkipped {
 				return 0, 0, fmt.Errorf("%w: %d bytes, over %d", errOverItemSize, f.size, f.max)
 			}
-			// The size's digits, p[i-f.fieldLen:i], become overItemLen's,
+			// The size's digits, p[i-f.fieldLen:i], become overItemRead's,
 			// at least two fewer (f.max is at least 1024).
 			d := i - f.fieldLen
 			d += copy(p[d:], overItemDigits)
@@ -362,7 +369,11 @@ func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 		case c == '\n' && f.cr:
 			f.state, f.line, f.cr, f.data, f.tok = frameData, 0, false, f.size, 0
 			if f.over {
-				f.state, f.tok, f.over = frameToken, 0, false
+				f.state, f.over = frameToken, false
+				copy(f.mark[:], f.token[:])
+				for i, n := len(f.mark)-1, f.size; i >= overItemLen; i, n = i-1, n/10 {
+					f.mark[i] = byte('0' + n%10)
+				}
 			}
 			return i + 1, cut, nil
 		case f.cr || c == ' ' || c == '\r' || c == '\n':

@@ -166,6 +166,10 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 // testToken is the token of the frames of TestReplyFrameSplits.
 var testToken = [overItemLen]byte([]byte("<token over max>"))
 
+// skippedAs is what the reader gets for the data of a value of size bytes
+// that a frame of testToken skips: the token, and the size.
+func skippedAs(size int) string { return fmt.Sprintf("%s%0*d", testToken[:], maxSizeDigits, size) }
+
 // frameAll reads chunks through f, into a reader's buffer of size bytes
 // (at least maxReplyLine, as gomemcache's), and returns what the reader
 // got, and the first error other than io.EOF.
@@ -193,7 +197,6 @@ func TestReplyFrameSplits(t *testing.T) {
 	const max = 64
 	data := strings.Repeat("d", max)
 	over := strings.Repeat("\r\nEND\r\n", 20) // 140 bytes
-	token := string(testToken[:])
 	for name, c := range map[string]struct {
 		reply   string
 		out     string // what the reader gets, when not reply
@@ -211,13 +214,13 @@ func TestReplyFrameSplits(t *testing.T) {
 		"over max":           {reply: "VALUE k 0 65\r\n", refused: true},
 		"over max, with cas": {reply: "VALUE k 0 65 1\r\n", refused: true},
 		"over max, two CRs": {
-			reply: "VALUE k 0 65\r\r\n", out: "VALUE k 0 16\r\r\n", token: true, bad: true,
+			reply: "VALUE k 0 65\r\r\n", out: "VALUE k 0 26\r\r\n", token: true, bad: true,
 		},
 		"over max, a CR then a space": {
-			reply: "VALUE k 0 65\r 1\r\n", out: "VALUE k 0 16\r 1\r\n", token: true, bad: true,
+			reply: "VALUE k 0 65\r 1\r\n", out: "VALUE k 0 26\r 1\r\n", token: true, bad: true,
 		},
 		"over max in 10 digits, two CRs": {
-			reply: "VALUE k 0 0000000065\r\r\n", out: "VALUE k 0 16\r\r\n", token: true, bad: true,
+			reply: "VALUE k 0 0000000065\r\r\n", out: "VALUE k 0 26\r\r\n", token: true, bad: true,
 		},
 		"over any server's item":  {reply: "VALUE k 0 1073741825 1\r\n", bad: true},
 		"a bare newline":          {reply: "END\r\n\n", bad: true},
@@ -234,33 +237,33 @@ func TestReplyFrameSplits(t *testing.T) {
 		"a key without end":       {reply: "VALUE " + strings.Repeat("k", maxReplyLine), bad: true},
 		"a VALUE line of maxReplyLine, skipped": {
 			reply: "VALUE " + strings.Repeat("k", maxReplyLine-14) + " 0 140\r\n" + over + "\r\nEND\r\n",
-			out:   "VALUE " + strings.Repeat("k", maxReplyLine-14) + " 0 16\r\n" + token + "\r\nEND\r\n", token: true,
+			out:   "VALUE " + strings.Repeat("k", maxReplyLine-14) + " 0 26\r\n" + skippedAs(140) + "\r\nEND\r\n", token: true,
 		},
 		"a VALUE line over maxReplyLine, its size last": {
 			reply: "VALUE " + strings.Repeat("k", maxReplyLine-13) + " 0 140\r\n" + over + "\r\nEND\r\n",
-			out:   "VALUE " + strings.Repeat("k", maxReplyLine-13) + " 0 16\r\n", token: true, bad: true,
+			out:   "VALUE " + strings.Repeat("k", maxReplyLine-13) + " 0 26\r\n", token: true, bad: true,
 		},
 
 		"a value skipped": {
 			reply: "VALUE k 3 140 9\r\n" + over + "\r\nEND\r\n",
-			out:   "VALUE k 3 16 9\r\n" + token + "\r\nEND\r\n", token: true,
+			out:   "VALUE k 3 26 9\r\n" + skippedAs(140) + "\r\nEND\r\n", token: true,
 		},
 		"a value skipped, no cas": {
 			reply: "VALUE k 3 1000\r\n" + strings.Repeat("x", 1000) + "\r\nEND\r\n",
-			out:   "VALUE k 3 16\r\n" + token + "\r\nEND\r\n", token: true,
+			out:   "VALUE k 3 26\r\n" + skippedAs(1000) + "\r\nEND\r\n", token: true,
 		},
 		"values, one skipped": {
 			reply: "VALUE a 0 1 1\r\nx\r\nVALUE big 0 140 2\r\n" + over + "\r\nVALUE b 0 64 3\r\n" + data + "\r\nEND\r\n",
-			out:   "VALUE a 0 1 1\r\nx\r\nVALUE big 0 16 2\r\n" + token + "\r\nVALUE b 0 64 3\r\n" + data + "\r\nEND\r\n", token: true,
+			out:   "VALUE a 0 1 1\r\nx\r\nVALUE big 0 26 2\r\n" + skippedAs(140) + "\r\nVALUE b 0 64 3\r\n" + data + "\r\nEND\r\n", token: true,
 		},
 		"two skipped, then a miss": {
 			reply: "VALUE a 0 65 1\r\n" + data + "a\r\nVALUE b 0 99999 2\r\n" + strings.Repeat("b", 99999) + "\r\nEND\r\nEND\r\n",
-			out:   "VALUE a 0 16 1\r\n" + token + "\r\nVALUE b 0 16 2\r\n" + token + "\r\nEND\r\nEND\r\n", token: true,
+			out:   "VALUE a 0 26 1\r\n" + skippedAs(65) + "\r\nVALUE b 0 26 2\r\n" + skippedAs(99999) + "\r\nEND\r\nEND\r\n", token: true,
 		},
 		"a value of max, not skipped": {reply: "VALUE k 7 64 123\r\n" + data + "\r\nEND\r\n", token: true},
 		"a skipped value's data without its CRLF": {
 			reply: "VALUE k 0 140 1\r\n" + over + "x\r\nEND\r\n",
-			out:   "VALUE k 0 16 1\r\n" + token, token: true, bad: true,
+			out:   "VALUE k 0 26 1\r\n" + skippedAs(140), token: true, bad: true,
 		},
 		"a skipped value's data cut short": {reply: "VALUE k 0 140 1\r\n" + over[:100], token: true},
 	} {
@@ -270,7 +273,7 @@ func TestReplyFrameSplits(t *testing.T) {
 				want = c.out
 			}
 			if name == "a skipped value's data cut short" {
-				want = "VALUE k 0 16 1\r\n" + token
+				want = "VALUE k 0 26 1\r\n" + skippedAs(140)
 			}
 			check := func(chunks [][]byte, how string) {
 				f := replyFrame{max: max}
@@ -332,7 +335,7 @@ func TestReplyFrameSkipsUpToMaxSkipped(t *testing.T) {
 	f := replyFrame{max: DefaultMaxItemSize, token: &testToken}
 	out, err := frameAll(&f, chunks(value+value+"END\r\n"+value+"END\r\n"), maxReplyLine)
 	require.NoError(t, err)
-	read := "VALUE k 0 16 1\r\n" + string(testToken[:]) + "\r\n"
+	read := "VALUE k 0 26 1\r\n" + skippedAs(half) + "\r\n"
 	assert.Equal(t, read+read+"END\r\n"+read+"END\r\n", out)
 
 	f = replyFrame{max: DefaultMaxItemSize, token: &testToken}
@@ -559,6 +562,7 @@ func TestValueOverMaxItemSizeFromAnotherProcess(t *testing.T) {
 	for i := range 2 * serverDownAfter {
 		_, err := reader.Get(ctx, "big")
 		require.ErrorIs(t, err, backend.ErrKeyRefused, "get %d", i)
+		assert.Contains(t, err.Error(), fmt.Sprintf(": %d bytes, over %d", 3<<19, DefaultMaxItemSize), "get %d: the size refused", i)
 	}
 	assert.Equal(t, dials, gc.dials.Load(), "dials of the gets of the big key")
 	gets := gc.gets.Load()
@@ -597,7 +601,6 @@ func TestReplyFrameRandomSplits(t *testing.T) {
 	const max = 64
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []byte("VALUE END\r\n0123456789x")
-	token := string(testToken[:])
 	for round := range 2000 {
 		var reply, want strings.Builder
 		for range 1 + rng.IntN(6) {
@@ -622,7 +625,7 @@ func TestReplyFrameRandomSplits(t *testing.T) {
 			}
 			fmt.Fprintf(&reply, "VALUE %s %s %d%s\r\n%s\r\n", key, flags, size, cas, data)
 			if size > max {
-				fmt.Fprintf(&want, "VALUE %s %s %d%s\r\n%s\r\n", key, flags, overItemLen, cas, token)
+				fmt.Fprintf(&want, "VALUE %s %s %d%s\r\n%s\r\n", key, flags, overItemRead, cas, skippedAs(size))
 			} else {
 				fmt.Fprintf(&want, "VALUE %s %s %d%s\r\n%s\r\n", key, flags, size, cas, data)
 			}

@@ -851,15 +851,17 @@ func (s *Store) getItem(k string) (*memcache.Item, error) {
 		return nil, errOtherKey
 	}
 	if err == nil && s.isOverItem(it.Value) {
-		return nil, errOverItemSize
+		return nil, fmt.Errorf("%w: %s bytes, over %d", errOverItemSize,
+			bytes.TrimLeft(it.Value[overItemLen:], "0"), s.opts.MaxItemSize)
 	}
 	return it, err
 }
 
-// isOverItem reports whether v, a value read, is s.overItem: that of a value
-// over Options.MaxItemSize, which the connection skipped (see maxSkipped).
+// isOverItem reports whether v, a value read, is s.overItem followed by a
+// size: what a value over Options.MaxItemSize, which the connection
+// skipped, is read as (see maxSkipped).
 func (s *Store) isOverItem(v []byte) bool {
-	return len(v) == overItemLen && [overItemLen]byte(v) == s.overItem
+	return len(v) == overItemRead && [overItemLen]byte(v) == s.overItem
 }
 
 // unpad returns v without the spaces memcached pads a counter with. incr

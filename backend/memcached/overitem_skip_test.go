@@ -126,6 +126,7 @@ func TestValueOverMaxItemSizeIsSkipped(t *testing.T) {
 		require.ErrorIs(t, err, backend.ErrKeyRefused, "get %d", i)
 		assert.NotErrorIs(t, err, backend.ErrNotFound, "get %d: not a miss", i)
 		assert.Contains(t, err.Error(), "over Options.MaxItemSize", "get %d", i)
+		assert.Contains(t, err.Error(), fmt.Sprintf(": %d bytes, over %d", big, DefaultMaxItemSize), "get %d: the size refused", i)
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(256<<10), "get %d: bytes allocated", i)
 	}
 	v, err := s.Get(ctx, "small")
