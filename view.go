@@ -997,7 +997,10 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			stopPatience()
 		}
 	}()
-	var retried *viewCall // released for a retry: acted on once it joined again
+	// retried was released for a retry: acted on once it joined the key's
+	// next call, or, when there is none to join (a request that may not
+	// lead one: joinOnly), once its request is answered, as the others.
+	var retried *viewCall
 	// The other calls it waited for are acted on once its request is
 	// answered: told to run on its own, it may store under the path
 	// version keys their runs created, which they then keep for it
@@ -1017,13 +1020,18 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	for {
 		since := v.c.store.invalidated.Load() // before it joins (view.stale)
 		call, leader := v.flight.join(st.f.key, mayLead)
+		if call == nil {
+			// retried, if any, is acted on after the run (deferred): as
+			// the last waiter of a run that ended, with no next call to
+			// take its keys over, it decides for them (waited), a backend
+			// round trip its handler must not wait for; and its run may
+			// store under them, which keeps them.
+			v.run(w, r, st)
+			return
+		}
 		if retried != nil {
 			v.waited(r, st, retried)
 			retried = nil
-		}
-		if call == nil {
-			v.run(w, r, st)
-			return
 		}
 		if leader {
 			v.lead(w, r, st, call)

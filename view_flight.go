@@ -75,10 +75,11 @@ type viewCall struct {
 	ended  bool
 	// waiters counts the waiters that joined the call and have not yet
 	// acted on its result (viewFlight.waited): one released for a retry
-	// acts once it has joined the key's next call, any other once its
-	// request is answered (one told to run on its own, after its run's
-	// store). A call whose run ends, nothing stored, while some have not
-	// (end) keeps its keys in forget until the next call of its key takes
+	// acts once it has joined the key's next call (or, finding none to
+	// join, once its request is answered), any other once its request is
+	// answered (one told to run on its own, after its run's store). A
+	// call whose run ends, nothing stored, while some have not (end)
+	// keeps its keys in forget until the next call of its key takes
 	// them (join, for a retry), or the last of them finds none (waited):
 	// a waiter may have read them, and store under them after the run's
 	// end. Guarded by viewFlight.mu.
@@ -492,11 +493,13 @@ func decide(c *viewCall, keys []string) (_ []string, del, left bool) {
 }
 
 // waited records that a waiter of c acted on its result: for a retry,
-// once it joined the key's next call; otherwise once its request was
-// answered (its own run, if any, stored or not). The last waiter of a call
-// whose run ended (end) before any next call took its keys gets them, to
-// delete unless an entry was saved under them as end would have; left
-// is end's left (a call released for a retry). Otherwise keys is nil.
+// once it joined the key's next call, or, when it found none to join (it
+// may not lead one), once its request was answered; otherwise once its
+// request was answered (its own run, if any, stored or not). The last
+// waiter of a call whose run ended (end) before any next call took its
+// keys gets them, to delete unless an entry was saved under them as end
+// would have; left is end's left (a call released for a retry).
+// Otherwise keys is nil.
 func (g *viewFlight) waited(c *viewCall) (keys []string, left bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -1,0 +1,144 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// answerWatch is a ResponseRecorder that closes answered as the response's
+// status is written.
+type answerWatch struct {
+	*httptest.ResponseRecorder
+	answered chan struct{}
+	once     sync.Once
+}
+
+func (w *answerWatch) WriteHeader(code int) {
+	w.once.Do(func() { close(w.answered) })
+	w.ResponseRecorder.WriteHeader(code)
+}
+
+func (w *answerWatch) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.answered) })
+	return w.ResponseRecorder.Write(p)
+}
+
+// TestRetriedLastWaiterDecidesAfterItsAnswer: in a SharedCache view, a
+// Range request (which joins a run in progress but never leads one) waits
+// for a leader whose client leaves; the abandoned run ends, storing
+// nothing, before the waiter joins again, and no newer call of the key is
+// made: the waiter, the run's last, decides for the path version key the
+// run created, and deletes it. It did so before its own request was
+// served: its handler waited for the delete (a backend round trip, or
+// Options.Timeout against a slow backend). It must be answered first, and
+// the key still deleted after, the flight left empty.
+func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		// stores: the waiter's run stores its response (a 200 to the
+		// Range) under the abandoned run's path key, which is kept.
+		stores bool
+	}{
+		{"no-lease", Options{}, false},
+		{"lease", Options{Lease: time.Minute}, false}, // decideHandedOn: the lease is free
+		{"no-lease-stores", Options{}, true},
+		{"lease-stores", Options{Lease: time.Minute}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				joined := onWaiterJoined(t)
+				b := &heldDeletes{Store: newSimple(t, nil), entered: make(chan struct{}), release: make(chan struct{})}
+				opts := tc.opts
+				opts.Backend = b
+				c := Must(&opts)
+				defer c.Close()
+				releaseDeletes := sync.OnceFunc(func() { close(b.release) })
+				defer releaseDeletes()
+				leaderReturned := make(chan struct{})
+				hook := func(string) { <-leaderReturned } // the abandoned run has ended
+				waiterRetryHook.Store(&hook)
+				defer waiterRetryHook.Store(nil)
+				var calls atomic.Int32
+				vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if calls.Add(1) == 1 {
+						<-r.Context().Done() // and answers all the same, for nobody
+					}
+					w.Header().Set("Cache-Control", "max-age=60")
+					if r.Header.Get("Range") != "" && !tc.stores {
+						w.Header().Set("Content-Range", "bytes 0-1/4")
+						w.WriteHeader(http.StatusPartialContent)
+						fmt.Fprint(w, "pa")
+						return
+					}
+					fmt.Fprint(w, "page")
+				}))
+
+				ctx, hangUp := context.WithCancel(context.Background())
+				go func() {
+					defer close(leaderReturned)
+					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
+				}()
+				synctest.Wait() // the leader waits in the handler, its path key created
+				w := &answerWatch{ResponseRecorder: httptest.NewRecorder(), answered: make(chan struct{})}
+				waiterReturned := make(chan struct{})
+				go func() {
+					defer close(waiterReturned)
+					r := httptest.NewRequest(http.MethodGet, "/popular", nil)
+					r.Header.Set("Range", "bytes=0-1")
+					vh.ServeHTTP(w, r)
+				}()
+				<-joined
+				synctest.Wait() // the waiter waits for the leader's run
+				hangUp()
+				<-leaderReturned
+				synctest.Wait() // the waiter is answered, or held in a delete
+
+				select {
+				case <-w.answered:
+				default:
+					t.Error("the waiter's request waits for the delete of the abandoned run's path key")
+				}
+				releaseDeletes()
+				<-waiterReturned
+				if tc.stores {
+					assert.Equal(t, http.StatusOK, w.Code)
+					assert.Equal(t, "page", w.Body.String())
+				} else {
+					assert.Equal(t, http.StatusPartialContent, w.Code)
+					assert.Equal(t, "pa", w.Body.String())
+				}
+				assert.EqualValues(t, 2, calls.Load(), "the abandoned run and the waiter's")
+				_, ok := b.LoadValue(c.pathTagKey("/popular"))
+				if tc.stores {
+					assert.True(t, ok, "the path key the waiter's entry is stored under is kept")
+					hit := get(vh, "/popular")
+					assert.Equal(t, "page", hit.Body.String())
+					assert.EqualValues(t, 2, calls.Load(), "the waiter's entry is a hit")
+				} else {
+					select {
+					case <-b.entered:
+					default:
+						t.Error("the path key was not deleted")
+					}
+					assert.False(t, ok, "the abandoned run's path key is deleted: nothing is stored under it")
+				}
+				v := vh.(*view)
+				v.flight.mu.Lock()
+				defer v.flight.mu.Unlock()
+				assert.Empty(t, v.flight.calls, "no call in flight")
+				assert.Empty(t, v.flight.left, "no call left for a next one")
+				assert.Empty(t, v.flight.running, "no run")
+			})
+		})
+	}
+}
