@@ -132,13 +132,91 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 					}
 					assert.False(t, ok, "the abandoned run's path key is deleted: nothing is stored under it")
 				}
-				v := vh.(*view)
-				v.flight.mu.Lock()
-				defer v.flight.mu.Unlock()
-				assert.Empty(t, v.flight.calls, "no call in flight")
-				assert.Empty(t, v.flight.left, "no call left for a next one")
-				assert.Empty(t, v.flight.running, "no run")
+				assertFlightEmpty(t, vh.(*view), "/popular")
 			})
 		})
 	}
+}
+
+// TestRetriedWaitersLeaveNoCall: cycle after cycle, a leader's client
+// leaves while a Range request (which may not lead) and a plain GET wait
+// for its run; both join again, in whichever order the scheduler picks:
+// the Range request first finds no call and runs on its own, acting on the
+// abandoned call only once answered, while the GET leads the next call,
+// which takes the call over; or the GET leads first, and the Range request
+// waits for it. Either way the next call's entry, stored under the path
+// key the abandoned run created, is a hit after, and no call is left in
+// the flight.
+func TestRetriedWaitersLeaveNoCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		joined := onWaiterJoined(t)
+		b := newSimple(t, nil)
+		c := Must(&Options{Backend: b})
+		defer c.Close()
+		var calls atomic.Int32
+		hangs := make(map[string]bool) // the first run of each path waits for its client to leave
+		var mu sync.Mutex
+		vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			mu.Lock()
+			first := !hangs[r.URL.Path]
+			hangs[r.URL.Path] = true
+			mu.Unlock()
+			if first {
+				<-r.Context().Done()
+			}
+			w.Header().Set("Cache-Control", "max-age=60")
+			if r.Header.Get("Range") != "" {
+				w.Header().Set("Content-Range", "bytes 0-1/4")
+				w.WriteHeader(http.StatusPartialContent)
+				fmt.Fprint(w, "pa")
+				return
+			}
+			fmt.Fprint(w, "page")
+		}))
+		v := vh.(*view)
+		for i := range 20 {
+			path := fmt.Sprintf("/p%d", i)
+			ctx, hangUp := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+			})
+			synctest.Wait() // the leader waits in the handler
+			waiters := []func(){
+				func() { get(vh, path, "Range", "bytes=0-1") },
+				func() { get(vh, path) },
+			}
+			if i%2 == 1 {
+				// The GET joins first, and is often woken first: so both
+				// orders come up.
+				waiters[0], waiters[1] = waiters[1], waiters[0]
+			}
+			for _, w := range waiters {
+				wg.Go(w)
+				<-joined
+			}
+			synctest.Wait() // both wait for the leader's run
+			hangUp()
+			wg.Wait()
+
+			n := calls.Load()
+			assert.Equal(t, "page", get(vh, path).Body.String(), path)
+			assert.Equal(t, n, calls.Load(), "%s: the next call's entry is a hit", path)
+			_, ok := b.LoadValue(c.pathTagKey(path))
+			assert.True(t, ok, "%s: the path key the entry is stored under is kept", path)
+			assertFlightEmpty(t, v, path)
+		}
+	})
+}
+
+// assertFlightEmpty asserts that v's flight holds no call: none in flight,
+// none left for a next one, no run.
+func assertFlightEmpty(t *testing.T, v *view, path string) {
+	t.Helper()
+	v.flight.mu.Lock()
+	defer v.flight.mu.Unlock()
+	assert.Empty(t, v.flight.calls, "%s: no call in flight", path)
+	assert.Empty(t, v.flight.left, "%s: no call left for a next one", path)
+	assert.Empty(t, v.flight.running, "%s: no run", path)
 }
