@@ -118,7 +118,8 @@
 //	CACHE_OPTIONS                               the backend's parameters above
 //	CACHE_MEMCACHED_USERNAME, _PASSWORD         not offered: the memcached client has no SASL
 //	CACHE_IGNORE_ERRORS                         not needed: Cached and Memoize fail open always
-//	CACHE_UWSGI_NAME, CACHE_ARGS                not offered
+//	CACHE_ARGS                                  the backend's parameters above (positional arguments have no URL form)
+//	CACHE_UWSGI_NAME                            not offered
 //
 // # Errors
 //
