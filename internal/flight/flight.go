@@ -29,6 +29,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrGoexit is the error the waiting callers get when the work called
@@ -70,6 +71,8 @@ type call[V any] struct {
 	over     bool               // finished: done is closed or about to be
 	cancel   context.CancelFunc // cancels the work's context
 	started  int64              // the Group's Stamp when it began (0 without one)
+	began    time.Time          // when it began, by the real clock (for DoBounded)
+	next     *call[V]           // the call that took its place, overdue (DoBounded)
 }
 
 // MaxDetached is how many calls of one Group may run on with no caller
@@ -100,29 +103,43 @@ func (g *Group[K, V]) join(ctx context.Context, key K, lead bool, onLead func())
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok && !lead {
-		c.waiters++
-		if c.detached {
-			// Waited for again: no longer counted as running on with no
-			// caller (a second leave would count it twice).
-			c.detached = false
-			g.detached--
-		}
+		g.waitFor(c)
 		return c, nil, false
 	}
+	c, wctx = g.newCall(ctx, key)
+	if onLead != nil {
+		onLead()
+	}
+	return c, wctx, true
+}
+
+// waitFor counts one more waiter of c, a call of g (one that has ended,
+// which finish no longer counts as detached, too). The caller holds mu.
+func (g *Group[K, V]) waitFor(c *call[V]) {
+	c.waiters++
+	if c.detached && !c.over {
+		// Waited for again: no longer counted as running on with no
+		// caller (a second leave would count it twice).
+		c.detached = false
+		g.detached--
+	}
+}
+
+// newCall makes a call of key, which the calls that come after it join,
+// and returns it with the context its work is to run with. The caller
+// holds mu.
+func (g *Group[K, V]) newCall(ctx context.Context, key K) (c *call[V], wctx context.Context) {
 	if g.calls == nil {
 		g.calls = make(map[K]*call[V])
 	}
-	c = &call[V]{done: make(chan struct{}), waiters: 1}
+	c = &call[V]{done: make(chan struct{}), waiters: 1, began: time.Now()}
 	if g.Stamp != nil {
 		c.started = g.Stamp()
 	}
 	wctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.calls[key] = c
 	g.running.Add(1)
-	if onLead != nil {
-		onLead()
-	}
-	return c, wctx, true
+	return c, wctx
 }
 
 // leave is a caller of c giving up before c finished. The last one to
@@ -132,6 +149,11 @@ func (g *Group[K, V]) join(ctx context.Context, key K, lead bool, onLead func())
 func (g *Group[K, V]) leave(key K, c *call[V]) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.leaveLocked(key, c)
+}
+
+// leaveLocked is leave for a caller that holds mu.
+func (g *Group[K, V]) leaveLocked(key K, c *call[V]) {
 	if c.waiters--; c.waiters > 0 || c.over {
 		return
 	}
@@ -254,6 +276,14 @@ func (g *Group[K, V]) run(ctx context.Context, key K, c *call[V], fn func(contex
 // wait waits for c or for ctx, whichever comes first. joined is passed
 // through to the caller.
 func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], joined bool) (v V, _ bool, err error) {
+	v, err, _ = g.waitUntil(ctx, key, c, nil)
+	return v, joined, err
+}
+
+// waitUntil is wait, which also ends when expired delivers (nil: never)
+// while c has not finished: overdue reports it, and the caller is still
+// one of c's waiters.
+func (g *Group[K, V]) waitUntil(ctx context.Context, key K, c *call[V], expired <-chan time.Time) (v V, err error, overdue bool) {
 	select {
 	case <-c.done:
 	case <-ctx.Done():
@@ -261,13 +291,107 @@ func (g *Group[K, V]) wait(ctx context.Context, key K, c *call[V], joined bool) 
 		case <-c.done: // finished too: prefer the result
 		default:
 			g.leave(key, c)
-			return v, joined, ctx.Err()
+			return v, ctx.Err(), false
+		}
+	case <-expired:
+		select {
+		case <-c.done: // finished too: prefer the result
+		default:
+			return v, nil, true
 		}
 	}
 	if c.panic != nil {
 		panic(c.panic)
 	}
-	return c.val, joined, c.err
+	return c.val, c.err, false
+}
+
+// expiredNow is a channel that has delivered: a call overdue already.
+var expiredNow = func() <-chan time.Time {
+	ch := make(chan time.Time)
+	close(ch)
+	return ch
+}()
+
+// DoBounded is DoLeading, where a caller that joins a call waits for it
+// only until the call has run for age, measured on the real clock from
+// when its leader made it (age <= 0: no bound, as DoLeading): the call is
+// then overdue (a hung dependency), and the caller takes its place,
+// holding the Group's lock: where the call is still key's, or no call is
+// (Forget), the caller makes a new call of key that it leads, which the
+// calls that come after it join, calling onTake with key (nil: none) and then
+// onLead, and took reports it; where another call took key's place
+// meanwhile (another of its waiters took it over, even if that call has
+// ended since: its result is the caller's), the caller joins that one,
+// bounded the same way. The call given up on goes on for its other
+// callers, no longer key's (as after Forget); a caller that was its last
+// leaves it as leave says (it runs on detached, or is cancelled). A
+// caller whose ctx ends first returns ctx.Err(), as for Do.
+func (g *Group[K, V]) DoBounded(ctx context.Context, key K, fn func(context.Context) (V, error), onLead func(), age time.Duration, onTake func(K)) (v V, joined, took bool, err error) {
+	if age <= 0 {
+		v, joined, err = g.DoLeading(ctx, key, fn, onLead)
+		return v, joined, false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return v, false, false, err
+	}
+	c, wctx, leader := g.join(ctx, key, false, onLead)
+	for !leader {
+		var t *time.Timer
+		expired := expiredNow
+		if d := time.Until(c.began.Add(age)); d > 0 {
+			t = time.NewTimer(d)
+			expired = t.C
+		}
+		v, err, overdue := g.waitUntil(ctx, key, c, expired)
+		if t != nil {
+			t.Stop()
+		}
+		if !overdue {
+			return v, true, false, err
+		}
+		if err := ctx.Err(); err != nil {
+			g.leave(key, c)
+			return v, true, false, err
+		}
+		c, wctx, leader = g.takeOver(ctx, key, c, onLead, onTake)
+		took = leader
+	}
+	go g.run(wctx, key, c, fn)
+	v, _, err = g.wait(ctx, key, c, false)
+	return v, false, took, err
+}
+
+// takeOver is DoBounded's caller giving up on c, overdue: it returns the
+// call it is to wait for next, and leader set where it made it (and is to
+// run its work with wctx). c itself where c has finished meanwhile: its
+// result is the caller's.
+func (g *Group[K, V]) takeOver(ctx context.Context, key K, c *call[V], onLead func(), onTake func(K)) (next *call[V], wctx context.Context, leader bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c.over {
+		return c, nil, false
+	}
+	g.leaveLocked(key, c)
+	if c.next != nil {
+		// Another of its waiters took it over first: that call's result
+		// is this caller's, however soon it ended.
+		g.waitFor(c.next)
+		return c.next, nil, false
+	}
+	if cur, ok := g.calls[key]; ok && cur != c {
+		g.waitFor(cur)
+		return cur, nil, false
+	}
+	next, wctx = g.newCall(ctx, key)
+	c.next = next
+	if onTake != nil {
+		onTake(key)
+	}
+	if onLead != nil {
+		onLead()
+	}
+	return next, wctx, true
 }
 
 // Forget makes the next call for key start new work instead of joining the
