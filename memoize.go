@@ -158,7 +158,19 @@ type Memoized[A, R any] struct {
 // RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL,
 // ArgTags and KeyFunc (the generic ones with A and R the function's argument and
 // result types). Singleflight is always
-// on: concurrent Gets of one argument in this process call fn once.
+// on: concurrent Gets of one argument in this process call fn once. A call
+// waits for a computation it joined (another Get's, a Refresh's, a
+// background refresh's) until that computation has run for
+// DefaultCollapseTimeout plus the function's Lease (how long a view's
+// request waits by default: see CollapseTimeout), no longer: it then
+// computes in its place (counted in Stats.CollapseTimeouts and
+// CollapseTakeovers), and the calls that come since join its computation;
+// the one it took over goes on for its own caller, and, ending later,
+// stores nothing over the new result (nothing at all where a Get's miss:
+// a replacement, such as a background refresh, stores only where nothing
+// was stored since). So a hung dependency holds the callers of a key for
+// that long at most, not for as long as it hangs, and with a stuck
+// background refresh of the key, not until Close.
 //
 // fn is called with a context that carries the values of the context of the
 // Get that started the call, but not its cancellation or deadline: when that
@@ -592,7 +604,39 @@ func (m *Memoized[A, R]) do(ctx context.Context, key string, within, replace boo
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
-	}, m.copyOf, true, false, within, replace, onLead)
+	}, m.copyOf, true, false, within, replace, onLead, m.collapseBound())
+}
+
+// collapseBound is how long a caller waits for a computation of its key
+// it joined (see doSinceRejoining): until the computation has run for
+// what a view's CollapseTimeout is by default, DefaultCollapseTimeout,
+// plus the function's Lease (its slowest usual run, and how long its
+// leader may wait for another process's) under one, as for a refresh's
+// being overdue (takeRefresh). A computation that runs longer (a hung
+// dependency, or a background refresh that nothing ends but Close) is
+// taken over (tookOver): the caller computes in its place, and leads the
+// key's computation, which the callers that come since join.
+func (m *Memoized[A, R]) collapseBound() collapseBound {
+	return collapseBound{age: m.lease + DefaultCollapseTimeout, onTake: m.tookOver}
+}
+
+// tookOver is called, holding the flight's lock, when a caller took the
+// place of key's overdue computation (collapseBound): that computation is
+// superseded (memoShared.overtake), so that, ending later, it stores
+// nothing over the taker's result (a replacement, only where nothing was
+// written since: mayWrite), as a view's run taken over writes nothing.
+// It counts in Stats.CollapseTimeouts and CollapseTakeovers.
+func (m *Memoized[A, R]) tookOver(key string) {
+	m.shared.overtake(key)
+	m.c.stats.collapseTimeouts.Add(1)
+	m.c.stats.collapseTakeovers.Add(1)
+}
+
+// collapseBound bounds a caller's wait for a computation it joined:
+// flight.Group.DoBounded's age and onTake (an age of 0: no bound).
+type collapseBound struct {
+	age    time.Duration
+	onTake func(key string)
 }
 
 // withinDecidedHook, when set, is called by Get and Refresh with their key
@@ -648,7 +692,7 @@ type flightOutKey struct{}
 // encoding) instead, a value of its own; without an encoding (or a
 // copyOf) they share the value work returned.
 func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, byStack bool) (V, bool, error) {
-	res, joined, err := doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack, withinItself(ctx, g, key, byStack), false, nil)
+	res, joined, err := doSinceRejoining(ctx, s, g, key, work, copyOf, false, byStack, withinItself(ctx, g, key, byStack), false, nil, collapseBound{})
 	return res.v, joined, err
 }
 
@@ -678,7 +722,7 @@ func doSince[V any](ctx context.Context, s *store, g *flight.Group[string, epoch
 // before the update it was called for. It returns the result with what
 // its computation reported (the caller's value in v: copyOf's for a
 // caller that joined).
-func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack, within, replace bool, onLead func()) (epoched[V], bool, error) {
+func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[string, epoched[V]], key string, work func(context.Context) (V, flightOut, error), copyOf func(V, []byte) V, goexit, byStack, within, replace bool, onLead func(), bound collapseBound) (epoched[V], bool, error) {
 	if within {
 		// Asked for from within its own computation: joined, it would
 		// wait for itself (see reentry.go). Computed here, as without a
@@ -724,7 +768,7 @@ func doSinceRejoining[V any](ctx context.Context, s *store, g *flight.Group[stri
 			}
 			res, err = g.Lead(ctx, key, run)
 		} else {
-			res, joined, err = g.DoLeading(ctx, key, run, onLead)
+			res, joined, _, err = g.DoBounded(ctx, key, run, onLead, bound.age, bound.onTake)
 		}
 		if joined && (res.argChanged || goexit && !res.returned && errors.Is(err, flight.ErrGoexit)) {
 			continue // another argument's result (or error), or none: not this caller's

@@ -40,20 +40,24 @@ func TestMemoizeRefreshRacingGetsWaitsForOne(t *testing.T) {
 				// The next Get's computation begins before this one ends
 				// (its caller came after a Forget).
 				g.Forget(key)
-				go func() { _, _, _ = doSinceRejoining(ctx, &s, g, key, get(i+1), nil, true, false, false, false, nil) }()
+				go func() {
+					_, _, _ = doSinceRejoining(ctx, &s, g, key, get(i+1), nil, true, false, false, false, nil, collapseBound{})
+				}()
 				<-started[i+1]
 			}
 			return i, flightOut{}, nil
 		}
 	}
-	go func() { _, _, _ = doSinceRejoining(ctx, &s, g, key, get(1), nil, true, false, false, false, nil) }()
+	go func() {
+		_, _, _ = doSinceRejoining(ctx, &s, g, key, get(1), nil, true, false, false, false, nil, collapseBound{})
+	}()
 	<-started[1]
 
 	refreshed := make(chan int, 1)
 	go func() {
 		res, _, err := doSinceRejoining(ctx, &s, g, key, func(context.Context) (int, flightOut, error) {
 			return 100, flightOut{replaced: true}, nil
-		}, nil, true, false, false, true, nil)
+		}, nil, true, false, false, true, nil, collapseBound{})
 		if err == nil {
 			refreshed <- res.v
 		}

@@ -589,6 +589,23 @@ func (s *memoShared) supersede(key string) {
 	s.forget(key)
 }
 
+// overtake changes key's epoch, as supersede does, for a caller that took
+// the place of key's overdue computation in its flight (collapseBound,
+// flight.Group.DoBounded): the computations of key in flight then store
+// nothing (a replacement, only while nothing was written since:
+// mayWrite), so that the stuck one, ending later, does not store its
+// older result over the taker's. Unlike supersede, it forgets no
+// computation: the taker's is key's call now, which the callers that come
+// after join. It is called holding the flight's lock (the order is the
+// flight's, then emu, as for leads).
+func (s *memoShared) overtake(key string) {
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	if ke := s.epochs[key]; ke != nil {
+		ke.n.Add(1)
+	}
+}
+
 // supersedeHeld is supersede for a replacement (Refresh, a forced Get, a
 // background refresh) or a Set: it also registers the caller, as epochOf
 // does (the caller calls done when it returns), so that key's epoch, and

@@ -82,7 +82,10 @@ type Stats struct {
 	LeaseTimeouts int64 `json:"lease_timeouts"`
 	// CollapseTimeouts counts the view requests that waited
 	// CollapseTimeout for another request's run of their key in this
-	// process and ran the handler themselves (each counts in Misses too):
+	// process and ran the handler themselves (each counts in Misses too),
+	// and the memoized calls that found the computation of their argument
+	// they joined running for DefaultCollapseTimeout plus the function's
+	// Lease and computed in its place, taking it over (see Memoize):
 	// those that took the run over (their response stored; they count
 	// in CollapseTakeovers too) and those that ran on their own (served,
 	// not stored). Many of them tell of
@@ -91,8 +94,8 @@ type Stats struct {
 	CollapseTimeouts int64 `json:"collapse_timeouts"`
 	// CollapseTakeovers counts those of CollapseTimeouts (each counts
 	// there too) that took the run they waited for over (see
-	// CollapseTimeout): their response was made to be stored, in place of
-	// that run's. CollapseTimeouts - CollapseTakeovers ran on their own,
+	// CollapseTimeout, and Memoize): their response (or result) was made
+	// to be stored, in place of that run's. CollapseTimeouts - CollapseTakeovers ran on their own,
 	// storing nothing. Many of them tell of runs that take CollapseTimeout
 	// or longer, or never end: each is taken over once per
 	// CollapseTimeout at most.
