@@ -366,7 +366,9 @@ func (m *Memoized[A, R]) appendKey(dst []byte, a A) ([]byte, error) {
 // for a's own key, with the context fn was given (or one made from it),
 // does not join that computation, which waits for it: it calls fn inline,
 // as without a cache, and stores nothing (with another context,
-// context.Background(), it would wait for ever); one that RefreshIf forces
+// context.Background(), it would join and wait for its own computation,
+// then, past the collapse bound (see Memoize), compute in its place,
+// whose fn asks again: a recursion that never returns); one that RefreshIf forces
 // stores its result there as Refresh does (see Refresh).
 func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	if m.bypassIf != nil && m.bypassIf(ctx, a) {
