@@ -51,7 +51,13 @@ func (c *scriptConn) SetWriteDeadline(time.Time) error { return nil }
 // count.
 func scriptStore(t *testing.T, answer func(req string) string) (*Store, *func([]byte) [][]byte, *int) {
 	t.Helper()
-	s, err := New(Options{Servers: []string{"127.0.0.1:1"}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second, MaxItemSize: 1024})
+	return scriptStoreMax(t, 1024, answer)
+}
+
+// scriptStoreMax is scriptStore with a MaxItemSize of max.
+func scriptStoreMax(t *testing.T, max int, answer func(req string) string) (*Store, *func([]byte) [][]byte, *int) {
+	t.Helper()
+	s, err := New(Options{Servers: []string{"127.0.0.1:1"}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second, MaxItemSize: max})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	s.setGeneration(1, time.Now())
