@@ -130,9 +130,12 @@ type replyFrame struct {
 	// data is how many bytes of a value's data block are left to skip.
 	data int64
 	// values counts the VALUE lines since the last other line; skipped,
-	// the bytes of the values over max skipped since then.
+	// the bytes of the values over max skipped since then; ends counts
+	// the other lines read whole (a reply's last line among them: a
+	// get's END).
 	values  int
 	skipped int64
+	ends    uint64
 	// token is what a value over max is read as (see maxSkipped), nil
 	// where such a value fails the read; mark is the token and the size
 	// of the value skipped, and tok how much of it was written over the
@@ -283,6 +286,7 @@ func (f *replyFrame) scan(b []byte) (int, error) {
 			}
 			p = p[i+1:]
 			f.line, f.cr, f.state = 0, false, frameLine
+			f.ends++
 		case frameValue:
 			k, cut, err := f.value(p)
 			if err != nil {

@@ -350,6 +350,9 @@ type healthConn struct {
 	// request reports that a request was written since the reply's start
 	// was judged: the next data read starts (or goes on with) its reply.
 	request bool
+	// valueReply reports that the reply started with a VALUE line, and has
+	// not read a line of another kind since (see replyStart).
+	valueReply bool
 	// line[:n] is the start of the reply's first line read so far, while
 	// it may be tooManyConns or an error reply and the server split it
 	// over reads: the next read decides.
@@ -416,6 +419,7 @@ func (c *healthConn) Read(p []byte) (int, error) {
 	if c.frame.err != nil {
 		return 0, c.frame.err
 	}
+	ends := c.frame.ends
 	n, got, err := c.frame.read(c.Conn, p)
 	if err != nil && timeout(err) && c.frame.skipping() {
 		// The server answered, with a value this Store skips, whose
@@ -449,6 +453,10 @@ func (c *healthConn) Read(p []byte) (int, error) {
 		if c.request {
 			c.replyStart(p[:n])
 		}
+		if c.valueReply && c.frame.ends != ends {
+			c.valueReply = false
+			c.h.answered()
+		}
 	case err == nil:
 	case timeout(err) || dropped(err) && (!c.read || c.n > 0):
 		// A drop within a reply's first line cuts it short.
@@ -473,9 +481,19 @@ const (
 // split over reads that may still be one of the last two leaves the
 // judgement to the next read. A reply whose first byte is neither 'E' nor
 // 'S' costs one comparison; one that starts so, a copy of its first bytes.
+// A reply that starts with 'V' (a get's VALUE line) marks the server up
+// once a line of another kind is read whole (a get's END, the frame's
+// ends), not at its start: a reply that breaks, or stops coming, within
+// its values is a failure of the server alone, and a server whose every
+// get reply does so is marked down (a failure after an answer counted
+// one failure a call, and never reached serverDownAfter).
 func (c *healthConn) replyStart(data []byte) {
 	if c.n == 0 && data[0] != 'E' && data[0] != 'S' {
 		c.request = false
+		if data[0] == 'V' {
+			c.valueReply = true
+			return
+		}
 		c.h.answered()
 		return
 	}
@@ -525,7 +543,7 @@ func itemRefusal(line []byte) bool {
 }
 
 func (c *healthConn) Write(p []byte) (int, error) {
-	c.lone, c.m = loneNone, 0
+	c.lone, c.m, c.valueReply = loneNone, 0, false
 	if !c.request && oneLineRequest(p) {
 		c.lone = loneReading // a request in one write, its reply not started
 	}
