@@ -39,7 +39,9 @@
 // slept on), and one that drops packets costs Timeout per call. After 3
 // failures in a row (dials that fail, reads or writes that time out, new
 // connections closed or reset before they read anything, as by a proxy
-// whose server is gone or a server past its connection limit; not the
+// whose server is gone or a server past its connection limit, replies
+// that break the protocol, a get's reply that breaks or stops within its
+// values included, which is an answer only once its END comes; not the
 // server's answers, such as a miss, nor pooled connections a restart
 // closed), or after a second of "SERVER_ERROR ..." replies and no other
 // (at least 3 of them) and a probe (below) that gets no normal reply either,
