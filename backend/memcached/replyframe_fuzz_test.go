@@ -129,8 +129,15 @@ func fuzzSplit(pattern []byte) func([]byte) [][]byte {
 // request's reply) is read as it says, a value over MaxItemSize refused
 // with backend.ErrKeyRefused; any other fails every call.
 func FuzzReplyFrame(f *testing.F) {
-	over := strings.Repeat("\r\nEND\r\nVALUE fake:1:a 0 5 1\r\nevil!\r\n", 60)[:2000] // data full of reply lines
-	long := strings.Repeat("L", maxReplyLine-len("VALUE  0 2000 1\r\n"))
+	// Seeds in fuzzExpand's form, short, so that the fuzzer's mutations
+	// and minimization of them stay fast: over is a value's data of big
+	// bytes, over MaxItemSize, full of reply lines; long a key that makes
+	// a VALUE line of big bytes maxReplyLine long.
+	evil := "\r\nEND\r\nVALUE fake:1:a 0 5 1\r\nevil!\r\n"
+	over := evil + strings.Repeat("\xff\r\xff\n\xffE", 2) + "\xffN\xffD"
+	big := len(evil) + 8*256
+	keyLen := maxReplyLine - len(fmt.Sprintf("VALUE  0 %d 1\r\n", big))
+	long := strings.Repeat("\xffL", keyLen/256) + strings.Repeat("L", keyLen%256)
 	for _, seed := range []struct {
 		stream  string
 		pattern []byte
@@ -140,26 +147,28 @@ func FuzzReplyFrame(f *testing.F) {
 		{"END\r\n", []byte{2}},
 		{"VALUE fake:1:a 4294967295 0003 18446744073709551615\r\n\r\n\n\r\nEND\r\n", []byte{7, 1}},
 		{"VALUE fake:1:a 0 0001048577\r\r\nEND\r\n", []byte{1}},
-		{"VALUE fake:1:a 0 2000 77\r\n" + over + "\r\nVALUE fake:1:b 0 1\r\nB\r\nEND\r\n", []byte{30, 5, 0}},
-		{"VALUE fake:1:a 0 0000002000\r\n" + over + "\r\nEND\r\n", []byte{29, 1}},
-		{"VALUE fake:1:a 4294967295 2000 18446744073709551615\r\n" + over + "\r\nEND\r\n", []byte{3}},
-		{"VALUE fake:1:a 0 2000 1\r\n" + over + "\r\r\nEND\r\n", []byte{0}},
-		{"VALUE fake:1:a 0 2000 1\r\n" + over[:1990] + "\r\nEND\r\n", nil},
-		{"VALUE fake:1:a 0 00000002000\r\n" + over + "\r\nEND\r\n", nil},
+		{"VALUE fake:1:a 0 @ 77\r\n" + over + "\r\nVALUE fake:1:b 0 1\r\nB\r\nEND\r\n", []byte{30, 5, 0}},
+		{"VALUE fake:1:a 0 #\r\n" + over + "\r\nEND\r\n", []byte{29, 1}},
+		{"VALUE fake:1:a 4294967295 @ 18446744073709551615\r\n" + over + "\r\nEND\r\n", []byte{3}},
+		{"VALUE fake:1:a 0 @ 1\r\n" + over + "\r\r\nEND\r\n", []byte{0}},
+		{"VALUE fake:1:a 0 @0 1\r\n" + over + "\r\nEND\r\n", nil},
+		{"VALUE fake:1:a 0 $\r\n" + over + "\r\nEND\r\n", nil},
 		{"VALUE fake:1:a 0 5  1\r\nhello\r\nEND\r\n", nil},
 		{"VALUE fake:1:a  0 5\r\nhello\r\nEND\r\n", nil},
 		{"VALUE fake:1:a 0 5 \r\nhello\r\nEND\r\n", nil},
 		{"VALUE fake:1:a 0 3\r\n12 \r\nEND\r\n", []byte{4}},
 		{"VALUE fake:1:a 0 1\r\nA\r\nEND\r\nVALUE fake:1:b 0 1\r\nB\r\nEND\r\n", nil},
-		{"VALUE " + long + " 0 2000 1\r\n" + over + "\r\nVALUE fake:1:b 0 1 1\r\nB\r\nEND\r\n", []byte{0, 0, 1}},
-		{"VALUE " + long + "x 0 2000 1\r\n" + over + "\r\nVALUE fake:1:b 0 1 1\r\nB\r\nEND\r\n", []byte{0, 0, 1}},
+		{"VALUE " + long + " 0 @ 1\r\n" + over + "\r\nVALUE fake:1:b 0 1 1\r\nB\r\nEND\r\n", []byte{0, 0, 1}},
+		{"VALUE " + long + "x 0 @ 1\r\n" + over + "\r\nVALUE fake:1:b 0 1 1\r\nB\r\nEND\r\n", []byte{0, 0, 1}},
 		{"SERVER_ERROR out of memory\r\n", nil},
 		{"VALUE fake:1:a 0 1\r\nA\r\nERROR\r\n", nil},
 		{"VALUE fake:1:a 0 4\r\nAB", nil},
+		{"VALUE fake:1:a 0 1280\r\n\xff\r\xff\n\xff\r\xff\n\xffx\r\nVALUE fake:1:b 0 1\r\nB\r\nEND\r\n", []byte{9}},
 	} {
-		f.Add([]byte(seed.stream), seed.pattern, uint8(0))
+		stream := strings.NewReplacer("@", strconv.Itoa(big), "#", fmt.Sprintf("%010d", big), "$", fmt.Sprintf("%011d", big)).Replace(seed.stream)
+		f.Add([]byte(stream), seed.pattern, uint8(0))
+		f.Add([]byte(stream), seed.pattern, uint8(255))
 	}
-	f.Add([]byte("VALUE fake:1:a 0 1280\r\n\xff\r\xff\n\r\nVALUE fake:1:b 0 1\r\nB\r\nEND\r\n"), []byte{9}, uint8(255))
 	f.Fuzz(func(t *testing.T, stream, pattern []byte, extra uint8) {
 		stream = fuzzExpand(stream, 64<<10)
 		if stream == nil || len(pattern) > 64 {
