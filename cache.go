@@ -242,6 +242,10 @@ type Cache struct {
 	// rechecks counts the background rechecks of path version keys in
 	// progress (view.recheckHandedOn), at most maxRechecks.
 	rechecks atomic.Int32
+	// decisions counts the decisions for path version keys handed on to
+	// goroutines of their own in progress (view.decideAfter), at most
+	// maxDecisions.
+	decisions atomic.Int32
 
 	named registry      // the counters of each view and memoized function
 	lease time.Duration // Options.Lease

@@ -2,6 +2,7 @@ package caching
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -111,4 +112,70 @@ func (s *store) keepCreated(keys []string) { s.created.untrack(keys) }
 // with untrack: see Memoized.forgetCreated.)
 func (s *store) forgetCreatedKeys(ctx context.Context, keys []string) {
 	s.forgetKeys(ctx, s.created.untrack(keys))
+}
+
+// decidingKeys are the path version keys whose decision (keep or delete:
+// view.decideAfter) a run handed on to a goroutine of its own, made after
+// its request's ServeHTTP returned. A read of their versions in this
+// process waits for the decisions pending as it starts (wait): made
+// before, it would see a key that is about to be deleted, and an entry
+// stored under it would be a miss; a request sent after another's response
+// (the next of a keep-alive connection) finds the key as if the decision
+// had been made before that response, as it was. The zero value is ready to
+// use; it is safe for concurrent use.
+type decidingKeys struct {
+	n  atomic.Int64 // the keys in m: 0 when no decision is pending
+	mu sync.Mutex
+	m  map[string][]chan struct{} // closed once its decision is made
+}
+
+// add marks keys as being decided for, until done is called.
+func (d *decidingKeys) add(keys []string) (done func()) {
+	ch := make(chan struct{})
+	d.mu.Lock()
+	if d.m == nil {
+		d.m = make(map[string][]chan struct{})
+	}
+	for _, k := range keys {
+		d.m[k] = append(d.m[k], ch)
+	}
+	d.n.Add(int64(len(keys)))
+	d.mu.Unlock()
+	return func() {
+		d.mu.Lock()
+		for _, k := range keys {
+			chs := slices.DeleteFunc(d.m[k], func(c chan struct{}) bool { return c == ch })
+			if len(chs) == 0 {
+				delete(d.m, k)
+			} else {
+				d.m[k] = chs
+			}
+		}
+		d.n.Add(-int64(len(keys)))
+		d.mu.Unlock()
+		close(ch)
+	}
+}
+
+// wait waits until the decisions pending for any of keys as it is called
+// are made, or ctx ends (its error). Later decisions are not waited for:
+// a key asked for again and again is not held up without end.
+func (d *decidingKeys) wait(ctx context.Context, keys []string) error {
+	if d.n.Load() == 0 {
+		return nil
+	}
+	var pending []chan struct{}
+	d.mu.Lock()
+	for _, k := range keys {
+		pending = append(pending, d.m[k]...)
+	}
+	d.mu.Unlock()
+	for _, ch := range pending {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }

@@ -95,6 +95,10 @@ type store struct {
 	// created is the set of path version keys that view runs in progress
 	// created and may delete (createdKeys): a save under one marks it.
 	created createdKeys
+	// deciding are the path version keys whose run's decision
+	// (view.decideAfter) is being made on a goroutine of its own: a read of
+	// their versions waits for it (versionsExpiring).
+	deciding decidingKeys
 
 	// invalidations counts the invalidations of this process (tags, paths,
 	// generations), each once its delete has returned (the retry of one
@@ -981,6 +985,9 @@ func (s *store) versionsExpiring(ctx context.Context, tags []string, life time.D
 	vs := versionSet{keys: tags}
 	if len(tags) == 0 {
 		return vs, nil
+	}
+	if err := s.deciding.wait(ctx, tags); err != nil {
+		return vs, err
 	}
 	if len(tags) > maxEntryTags {
 		// An entry records at most this many; checked before a version is

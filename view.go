@@ -1258,16 +1258,54 @@ var waiterRetryHook atomic.Pointer[func(key string)]
 // created, as viewFlight.end decided for them (del, left). call's key, not
 // st's: a waiter that rekeyed to its variant (view.miss) decides for the
 // call of the key it joined first.
+//
+// A delete, or a lease read first, is a backend round trip: made after
+// ServeHTTP returns (decideAfter).
 func (v *view) decideEnded(r *http.Request, st *runState, call *viewCall, keys []string, del, left bool) {
 	switch {
 	case len(keys) == 0:
 	case !del:
 		v.c.store.keepCreated(keys)
 	case left && v.lease > 0:
-		v.decideHandedOn(r.WithContext(context.WithoutCancel(r.Context())), st, call.key, keys)
+		v.decideAfter(r, keys, func(r *http.Request) { v.decideHandedOn(r, st, call.key, keys) })
 	default:
-		v.c.store.forgetCreatedKeys(r.Context(), keys)
+		v.decideAfter(r, keys, func(r *http.Request) { v.c.store.forgetCreatedKeys(r.Context(), keys) })
 	}
+}
+
+// maxDecisions bounds the decisions for path version keys that a Cache's
+// requests hand on to goroutines of their own (view.decideAfter).
+const maxDecisions = 64
+
+// decideAfter runs decide, a decision for keys, path version keys a run
+// created, that makes backend calls (a delete; under a Lease, a lease read
+// or an entry check first), on a goroutine of its own with a copy of r
+// (read after ServeHTTP returns) whose context is never cancelled. Over
+// HTTP/1.1 net/http sends a small response only once ServeHTTP returns:
+// made there, the decision held the client's complete response for a
+// round trip, or Options.Timeout against a slow backend, and every request
+// of a path whose responses are refused (private, a cookie, a 404) creates
+// its key and deletes it. Until it is made, the runs of this process that
+// read the keys' versions wait for it (decidingKeys), as they came after
+// it before: one that stored its entry under a key the decision then
+// deletes would be a miss. With maxDecisions already running, or once the
+// Cache is closed (Close waits for those running, as for its other
+// background work), it is made at once, as before.
+func (v *view) decideAfter(r *http.Request, keys []string, decide func(r *http.Request)) {
+	r = r.Clone(context.WithoutCancel(r.Context()))
+	if v.c.decisions.Add(1) <= maxDecisions {
+		done := v.c.store.deciding.add(keys)
+		if v.c.goBackground(func() {
+			defer v.c.decisions.Add(-1)
+			defer done()
+			decide(r)
+		}) {
+			return
+		}
+		done()
+	}
+	v.c.decisions.Add(-1)
+	decide(r)
 }
 
 // maxRechecks bounds the background rechecks of a Cache
@@ -1358,7 +1396,7 @@ func (v *view) forgetCreated(r *http.Request, st *runState, keys []string) {
 	if v.flight.adopt(st.f.key, keys) || st.f.key != st.base && v.flight.adopt(st.base, keys) {
 		return
 	}
-	v.keepIfStored(r.WithContext(context.WithoutCancel(r.Context())), st, keys)
+	v.decideAfter(r, keys, func(r *http.Request) { v.keepIfStored(r, st, keys) })
 }
 
 // keepIfStored keeps keys, path version keys the run of r created, when an

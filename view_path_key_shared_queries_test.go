@@ -41,6 +41,7 @@ func TestNotFoundOfOtherQueryKeepsStoredEntry(t *testing.T) {
 		}
 		close(release)
 		wg.Wait()
+		c.wait() // the 404's decision, made after its response
 		w = get(view, "/product?id=1")
 		if calls.Load() != 1 {
 			t.Fatalf("the page stored under the path key was lost when the other query's 404 ended: %d handler runs, X-Cache %s", calls.Load(), w.Header().Get("X-Cache"))

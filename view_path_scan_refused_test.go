@@ -71,6 +71,7 @@ func TestPathScanOfRefusedSuccessLeavesNoKeys(t *testing.T) {
 					for i := range 200 {
 						assert.Equal(t, http.StatusOK, get(ch, fmt.Sprint("/scan/", i)).Code)
 					}
+					e.c.wait() // the deletes of the keys, made after each response
 					assert.Equal(t, base, entries(t, e.store), "a refused response leaves no key")
 					// The stored path keeps its version: still a hit.
 					assert.Equal(t, "known", get(ch, "/known").Body.String())
@@ -119,6 +120,7 @@ func TestRefusedRunBesideAFlightLeavesNoKeys(t *testing.T) {
 				synctest.Wait() // the refused run ended beside the flight
 				close(anonDone)
 				wg.Wait()
+				c.wait() // the refused run's decision, made after its response
 				if !stored {
 					assert.Zero(t, b.Stats().Entries, "nothing stored, no key left")
 					return

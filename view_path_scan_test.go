@@ -49,6 +49,7 @@ func TestCachedPathScanLeavesNoKeys(t *testing.T) {
 		for i := range 200 {
 			assert.Equal(t, http.StatusNotFound, get(ch, fmt.Sprint("/scan/", i)).Code)
 		}
+		e.c.wait() // the deletes of the keys, made after each response
 		assert.Equal(t, base, entries(t, e.store), "a refused response leaves no key")
 		// The stored path keeps its version: it is still a hit, and
 		// InvalidatePath still reaches it.
@@ -78,6 +79,7 @@ func TestSharedCachePathScanLeavesNoKeys(t *testing.T) {
 		for i := range 50 {
 			assert.Equal(t, http.StatusNotFound, get(ch, fmt.Sprint("/scan/", i)).Code)
 		}
+		e.c.wait() // the deletes of the keys, made after each response
 		assert.Equal(t, base, entries(t, e.store), "a refused response leaves no key")
 		assert.Equal(t, "known", get(ch, "/known").Body.String())
 		assert.EqualValues(t, 1, e.c.Stats().Hits)
@@ -99,6 +101,7 @@ func TestSharedCachePathScanWithCookiesLeavesNoKeys(t *testing.T) {
 		for i := range 50 {
 			assert.Equal(t, http.StatusNotFound, get(ch, fmt.Sprint("/scan/", i)).Code)
 		}
+		e.c.wait() // the deletes of the keys, made after each response
 		assert.Equal(t, base, entries(t, e.store), "a refused 404 leaves no key")
 	})
 }
@@ -114,6 +117,7 @@ func TestCachedPathScanLeavesNoKeysOnRedis(t *testing.T) {
 	for i := range 100 {
 		assert.Equal(t, http.StatusNotFound, get(ch, fmt.Sprint("/scan/", i)).Code)
 	}
+	c.wait() // the deletes of the keys, made after each response
 	keys, err := b.Client().Keys(ctx, prefix+"*").Result()
 	require.NoError(t, err)
 	assert.Len(t, keys, 2, "the entry of /known and its path version, nothing for the scan")

@@ -110,6 +110,7 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 				}
 				releaseDeletes()
 				<-waiterReturned
+				c.wait() // the decision, made after its response
 				if tc.stores {
 					assert.Equal(t, http.StatusOK, w.Code)
 					assert.Equal(t, "page", w.Body.String())

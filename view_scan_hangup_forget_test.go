@@ -210,6 +210,7 @@ func TestScanWithTwoHangUpsPerPathLeavesNoPathKeys(t *testing.T) {
 					}
 					wg.Wait()
 				}
+				c.wait() // the deletes of the keys, made after each response
 				if n := b.Stats().Entries; n > 0 {
 					t.Fatalf("%d random paths asked twice (404, the client hanging up) left %d keys in the store", paths, n)
 				}
