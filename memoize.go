@@ -141,6 +141,10 @@ type Memoized[A, R any] struct {
 
 	counter *namedCounter // its counts in MemoStats (stats.go)
 	lease   time.Duration // Lease, or Options.Lease: 0 is off (lease.go)
+	// collapse is how long a call waits for a computation of its key it
+	// joined (collapseBound): CollapseTimeout, or the lease plus
+	// DefaultCollapseTimeout; 0 is no bound.
+	collapse time.Duration
 }
 
 // Memoize returns fn memoized through c under name. The name identifies the
@@ -156,13 +160,14 @@ type Memoized[A, R any] struct {
 //
 // Options: TTL, Tags, Version, StaleWhileRevalidate, StaleIfError,
 // RefreshAhead, BypassIf, RefreshIf, StoreIf, StaleIf, SkipZero, ResultTTL,
-// ArgTags and KeyFunc (the generic ones with A and R the function's argument and
-// result types). Singleflight is always
+// ArgTags, KeyFunc (the generic ones with A and R the function's argument and
+// result types), Lease and CollapseTimeout. Singleflight is always
 // on: concurrent Gets of one argument in this process call fn once. A call
 // waits for a computation it joined (another Get's, a Refresh's, a
-// background refresh's) until that computation has run for
-// DefaultCollapseTimeout plus the function's Lease (how long a view's
-// request waits by default: see CollapseTimeout), no longer: it then
+// background refresh's) until that computation has run for the
+// function's CollapseTimeout, by default DefaultCollapseTimeout plus the
+// function's Lease (how long a view's request waits by default), no
+// longer: it then
 // computes in its place (counted in Stats.CollapseTimeouts and
 // CollapseTakeovers), and the calls that come since join its computation;
 // the one it took over goes on for its own caller, and, ending later,
@@ -170,7 +175,12 @@ type Memoized[A, R any] struct {
 // a replacement, such as a background refresh, stores only where nothing
 // was stored since). So a hung dependency holds the callers of a key for
 // that long at most, not for as long as it hangs, and with a stuck
-// background refresh of the key, not until Close.
+// background refresh of the key, not until Close. A function whose
+// usual run is slower than that would, with concurrent callers, run once
+// more per bound of waiting: give it a CollapseTimeout longer than its
+// slowest usual run, or a negative one, with which a call waits for the
+// computation it joined as long as it runs (its context's end still ends
+// the wait).
 //
 // fn is called with a context that carries the values of the context of the
 // Get that started the call, but not its cancellation or deadline: when that
@@ -312,6 +322,10 @@ func newMemoized[A, R any](c *Cache, name string, fn func(context.Context, A) (R
 		return nil, err
 	}
 	m.lease = c.leaseOf(cfg.commonConfig)
+	m.collapse = m.lease + DefaultCollapseTimeout
+	if cfg.collapseSet {
+		m.collapse = max(cfg.collapse, 0) // negative: no bound
+	}
 	m.counter = c.named.counter(&c.named.funcs, name)
 	m.shared = c.named.memo(name)
 	m.calls = memoCalls[R](m.shared, c.now)
@@ -610,16 +624,17 @@ func (m *Memoized[A, R]) do(ctx context.Context, key string, within, replace boo
 }
 
 // collapseBound is how long a caller waits for a computation of its key
-// it joined (see doSinceRejoining): until the computation has run for
-// what a view's CollapseTimeout is by default, DefaultCollapseTimeout,
-// plus the function's Lease (its slowest usual run, and how long its
-// leader may wait for another process's) under one, as for a refresh's
-// being overdue (takeRefresh). A computation that runs longer (a hung
-// dependency, or a background refresh that nothing ends but Close) is
-// taken over (tookOver): the caller computes in its place, and leads the
-// key's computation, which the callers that come since join.
+// it joined (see doSinceRejoining): until the computation has run for the
+// function's CollapseTimeout, by default what a view's is,
+// DefaultCollapseTimeout, plus the function's Lease (its slowest usual
+// run, and how long its leader may wait for another process's) under
+// one, as for a refresh's being overdue (takeRefresh); a negative
+// CollapseTimeout, for as long as it runs. A computation that runs longer
+// (a hung dependency, or a background refresh that nothing ends but
+// Close) is taken over (tookOver): the caller computes in its place, and
+// leads the key's computation, which the callers that come since join.
 func (m *Memoized[A, R]) collapseBound() collapseBound {
-	return collapseBound{age: m.lease + DefaultCollapseTimeout, onTake: m.tookOver}
+	return collapseBound{age: m.collapse, onTake: m.tookOver}
 }
 
 // tookOver is called, holding the flight's lock, when a caller took the

@@ -72,6 +72,14 @@ type commonConfig struct {
 
 	lease    time.Duration // Lease (lease.go)
 	leaseSet bool          // Lease was given: lease overrides Options.Lease
+
+	// collapse is how long a call waits for another's run of its key
+	// (CollapseTimeout): for a view, DefaultCollapseTimeout unless given
+	// (plus the view's lease: newView); for a memoized function, its lease
+	// plus DefaultCollapseTimeout unless given (Memoized.collapseBound);
+	// negative, as long as that run takes.
+	collapse    time.Duration
+	collapseSet bool // CollapseTimeout given, not 0
 }
 
 // setConfig is the configuration of one write of the direct API.

@@ -84,8 +84,9 @@ type Stats struct {
 	// CollapseTimeout for another request's run of their key in this
 	// process and ran the handler themselves (each counts in Misses too),
 	// and the memoized calls that found the computation of their argument
-	// they joined running for DefaultCollapseTimeout plus the function's
-	// Lease and computed in its place, taking it over (see Memoize):
+	// they joined running for the function's CollapseTimeout (by default
+	// DefaultCollapseTimeout plus its Lease) and computed in its place,
+	// taking it over (see Memoize):
 	// those that took the run over (their response stored; they count
 	// in CollapseTakeovers too) and those that ran on their own (served,
 	// not stored). Many of them tell of

@@ -33,12 +33,6 @@ type viewConfig struct {
 	skipRoutes    map[string]bool          // CachedMux: patterns not cached
 
 	name string // Name: the view's name in ViewStats
-
-	// collapse is how long a miss waits for another request's run of its
-	// key (CollapseTimeout): DefaultCollapseTimeout unless given (plus the
-	// view's lease: newView); negative, as long as that run takes.
-	collapse    time.Duration
-	collapseSet bool // CollapseTimeout given, not 0
 }
 
 // viewOption is a ViewOption made from a function.
@@ -223,8 +217,21 @@ func MaxVariants(n int) ViewOption {
 // run as Lease says, while the requests waiting for it give up after d; a
 // d no longer than the lease gives up the lease's one run per key for
 // requests that wait longer.
-func CollapseTimeout(d time.Duration) ViewOption {
-	return viewOption(func(c *viewConfig) { c.collapse, c.collapseSet = d, d != 0 })
+//
+// For a memoized function (Memoize), d bounds how long a call waits for a
+// computation of its argument it joined (another call's, a Refresh's, a
+// background refresh's), from that computation's start: past d, the first
+// call to give up computes in its place, and the calls waiting, and those
+// that come since, join it (Stats.CollapseTimeouts and
+// CollapseTakeovers); the computation it took over goes on for its own
+// caller and stores nothing over the new result. Default (d 0):
+// DefaultCollapseTimeout plus the function's Lease. A negative d waits as
+// long as the computation takes: for a function whose usual run is slower
+// than the default, which would otherwise run again for its waiting
+// callers every DefaultCollapseTimeout, though a hung computation then
+// holds them until their contexts end.
+func CollapseTimeout(d time.Duration) Option {
+	return commonOption(func(c *commonConfig) { c.collapse, c.collapseSet = d, d != 0 })
 }
 
 // CacheStatusHeader makes a view tell what the cache did in a response
