@@ -1474,8 +1474,13 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			defer m.shared.done(&held)
 		}
 		// fn runs with bg, not with the flight's uncancellable context:
-		// Close ends it.
-		_, _, _ = m.calls.Do(bg, key, func(context.Context) (epoched[R], error) {
+		// Close ends it. A computation of key it joins it waits for
+		// within the function's collapse bound, as a Get does, then
+		// computes in its place (collapseBound): bg ends only at Close,
+		// and it would hold its refresh slot, and leave the entry stale,
+		// for as long as a stuck computation hangs.
+		b := m.collapseBound()
+		_, _, _, _ = m.calls.DoBounded(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
 			var (
 				out flightOut
@@ -1486,7 +1491,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			defer c.finish()
 			computing(func() { v, _, err = m.computeTo(ctx, key, arg, computeRefresh, &out, nil) })
 			return newEpoched(v, epoch, out), err
-		})
+		}, nil, b.age, b.onTake)
 	})
 }
 
