@@ -191,56 +191,20 @@ func TestStuckRefreshKeepsItsSlotUnderNegativeCollapseTimeout(t *testing.T) {
 // Lease), as those of a view without CollapseTimeout.
 func TestMemoStuckRefreshesGiveTheirSlotsUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := Must(nil)
-		defer c.Close()
+		m, runsOf := memoStuckRefreshes(t)
 		ctx := context.Background()
-		release := make(chan struct{})
-		defer close(release)
-		var stuck atomic.Bool
-		var mu sync.Mutex
-		runs := map[int]int{}
-		m := Memoize(c, "stuck-refreshes", func(_ context.Context, a int) (string, error) {
-			mu.Lock()
-			runs[a]++
-			n := runs[a]
-			mu.Unlock()
-			if stuck.Load() && a < maxRefreshes {
-				<-release
-			}
-			return fmt.Sprint(a, " run ", n), nil
-		}, TTL(time.Second), StaleWhileRevalidate(time.Hour))
-		runsOf := func(a int) int {
-			mu.Lock()
-			defer mu.Unlock()
-			return runs[a]
-		}
-		const other = 100
-		for a := range maxRefreshes {
-			_, err := m.Get(ctx, a)
-			require.NoError(t, err)
-		}
-		_, err := m.Get(ctx, other)
-		require.NoError(t, err)
-		time.Sleep(2 * time.Second)
-		stuck.Store(true)
-		for a := range maxRefreshes {
-			v, err := m.Get(ctx, a)
-			require.NoError(t, err)
-			assert.Equal(t, fmt.Sprint(a, " run 1"), v, "served stale")
-		}
+		_, _ = m.Get(ctx, memoStuckOther)
 		synctest.Wait()
-		_, _ = m.Get(ctx, other)
-		synctest.Wait()
-		assert.Equal(t, 1, runsOf(other), "every slot is taken, by refreshes not overdue yet")
+		assert.Equal(t, 1, runsOf(memoStuckOther), "every slot is taken, by refreshes not overdue yet")
 
 		time.Sleep(DefaultCollapseTimeout)
-		v, err := m.Get(ctx, other)
+		v, err := m.Get(ctx, memoStuckOther)
 		require.NoError(t, err)
-		assert.Equal(t, fmt.Sprint(other, " run 1"), v, "served stale")
+		assert.Equal(t, fmt.Sprint(memoStuckOther, " run 1"), v, "served stale")
 		synctest.Wait()
-		assert.Equal(t, 2, runsOf(other), "an overdue refresh gave its slot to another argument's")
-		v, _ = m.Get(ctx, other)
-		assert.Equal(t, fmt.Sprint(other, " run 2"), v)
+		assert.Equal(t, 2, runsOf(memoStuckOther), "an overdue refresh gave its slot to another argument's")
+		v, _ = m.Get(ctx, memoStuckOther)
+		assert.Equal(t, fmt.Sprint(memoStuckOther, " run 2"), v)
 
 		for a := range maxRefreshes {
 			_, _ = m.Get(ctx, a)
@@ -250,6 +214,80 @@ func TestMemoStuckRefreshesGiveTheirSlotsUp(t *testing.T) {
 			assert.Equal(t, 2, runsOf(a), "a stuck argument's refresh is not started twice")
 		}
 	})
+}
+
+// TestMemoStuckRefreshesFollowCollapseTimeout: a function's
+// CollapseTimeout is the bound past which its refreshes are overdue, as a
+// view's is: a shorter one makes them overdue sooner, a negative one
+// (wait as long as a computation takes) never.
+func TestMemoStuckRefreshesFollowCollapseTimeout(t *testing.T) {
+	t.Run("shorter", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m, runsOf := memoStuckRefreshes(t, CollapseTimeout(time.Second))
+			time.Sleep(time.Second)
+			_, _ = m.Get(context.Background(), memoStuckOther)
+			synctest.Wait()
+			assert.Equal(t, 2, runsOf(memoStuckOther), "overdue after the function's CollapseTimeout")
+		})
+	})
+	t.Run("negative", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m, runsOf := memoStuckRefreshes(t, CollapseTimeout(-1))
+			time.Sleep(30 * time.Minute) // within the stale window
+			_, _ = m.Get(context.Background(), memoStuckOther)
+			synctest.Wait()
+			assert.Equal(t, 1, runsOf(memoStuckOther), "no refresh is overdue")
+		})
+	})
+}
+
+// memoStuckOther is the argument of memoStuckRefreshes' function whose
+// refresh finds every slot taken.
+const memoStuckOther = 100
+
+// memoStuckRefreshes returns a memoized function (with opts) whose
+// arguments 0 to maxRefreshes-1 are stale and refreshing, each refresh
+// stuck until the test ends, and memoStuckOther stale, its refresh not yet
+// asked for; runsOf counts an argument's computations.
+func memoStuckRefreshes(t *testing.T, opts ...MemoOption) (m *Memoized[int, string], runsOf func(int) int) {
+	c := Must(nil)
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // before Close: the refreshes end
+	var stuck atomic.Bool
+	var mu sync.Mutex
+	runs := map[int]int{}
+	m = Memoize(c, "stuck-refreshes", func(_ context.Context, a int) (string, error) {
+		mu.Lock()
+		runs[a]++
+		n := runs[a]
+		mu.Unlock()
+		if stuck.Load() && a < maxRefreshes {
+			<-release
+		}
+		return fmt.Sprint(a, " run ", n), nil
+	}, append([]MemoOption{TTL(time.Second), StaleWhileRevalidate(time.Hour)}, opts...)...)
+	runsOf = func(a int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return runs[a]
+	}
+	for a := range maxRefreshes {
+		_, err := m.Get(ctx, a)
+		require.NoError(t, err)
+	}
+	_, err := m.Get(ctx, memoStuckOther)
+	require.NoError(t, err)
+	time.Sleep(2 * time.Second)
+	stuck.Store(true)
+	for a := range maxRefreshes {
+		v, err := m.Get(ctx, a)
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint(a, " run 1"), v, "served stale")
+	}
+	synctest.Wait()
+	return m, runsOf
 }
 
 // TestRefreshSlotsAccounting: take gives the slot of the oldest refresh

@@ -1531,15 +1531,16 @@ var memoRefreshCheckedHook func(key string, replaced bool)
 // and returns key as a string, or reports false when a refresh of key runs
 // already or every slot is taken. The lookup makes no string of key: only
 // a refresh that may start does. A refresh is overdue (refreshSlots) past
-// what a view's CollapseTimeout is by default: DefaultCollapseTimeout,
-// plus the function's Lease (its slowest usual run) under one.
+// the function's collapse bound (collapseBound: its CollapseTimeout, by
+// default DefaultCollapseTimeout plus its Lease), as a view's are past its
+// CollapseTimeout; under a negative CollapseTimeout never.
 func (m *Memoized[A, R]) takeRefresh(key []byte) (string, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
 	if _, busy := m.refreshing[string(key)]; busy {
 		return "", false
 	}
-	slot, ok := m.refreshSlots.take(time.Now(), m.lease+DefaultCollapseTimeout)
+	slot, ok := m.refreshSlots.take(time.Now(), m.collapse)
 	if !ok {
 		return "", false
 	}

@@ -122,10 +122,11 @@ func Version(v string) Option {
 // ends keeps the other refreshes of its entry in its process from starting
 // (the entry is then served stale for the rest of its window, then
 // missed: a memoized function's miss, which would join it, computes in its
-// place once it has run for DefaultCollapseTimeout plus the function's
-// Lease, and it then stores nothing over that result; see Memoize), and,
-// once it has run for the view's CollapseTimeout (for a
-// memoized function, DefaultCollapseTimeout plus its Lease), it is overdue:
+// place once it has run for the function's CollapseTimeout (by default
+// DefaultCollapseTimeout plus its Lease), and it then stores nothing over
+// that result; see Memoize), and,
+// once it has run for the view's or function's CollapseTimeout (by
+// default DefaultCollapseTimeout, plus the Lease under one), it is overdue:
 // it gives its place among the 8 to the next refresh of another entry, so
 // that refreshes stuck on a hung dependency do not stop the others. At most
 // 32 overdue refreshes per view's route or function give their place up;
