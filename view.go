@@ -1290,14 +1290,27 @@ const maxDecisions = 64
 // it before: one that stored its entry under a key the decision then
 // deletes would be a miss. With maxDecisions already running, or once the
 // Cache is closed (Close waits for those running, as for its other
-// background work), it is made at once, as before.
+// background work), it is made at once, as before; so is it on an
+// in-process store, where it makes no round trip (a goroutine and a copy
+// of r would cost more than the decision). A panic of the decision (a
+// Backend's) is logged, as a background refresh's is, not raised on a
+// goroutine that no server recovers.
 func (v *view) decideAfter(r *http.Request, keys []string, decide func(r *http.Request)) {
+	if v.c.store.local != nil {
+		decide(r.WithContext(context.WithoutCancel(r.Context())))
+		return
+	}
 	r = r.Clone(context.WithoutCancel(r.Context()))
 	if v.c.decisions.Add(1) <= maxDecisions {
 		done := v.c.store.deciding.add(keys)
 		if v.c.goBackground(func() {
 			defer v.c.decisions.Add(-1)
 			defer done()
+			defer func() {
+				if p := recover(); p != nil {
+					v.failOpen(r, "view path key decision", fmt.Errorf("caching: backend panic: %v", p))
+				}
+			}()
 			decide(r)
 		}) {
 			return
