@@ -1,11 +1,15 @@
 package testutil
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,11 +25,22 @@ type Process struct {
 	Port int
 	Addr string
 	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+	out  *lockedBuffer // cmd's output, for the error when it does not start
 }
 
+// startTries is how many fresh ports StartProcess and Launch try when the
+// process exits before it listens: a port free a moment ago may have been
+// taken since (by another test binary's process, or a Redis Cluster node's
+// bus port, 10000 above its own).
+const startTries = 5
+
+// errExited is Restart's error when the process exited before it listened.
+var errExited = errors.New("exited before it listened")
+
 // StartProcess starts bin with the arguments args(port) on a free loopback
-// port and waits until the port accepts connections. When bin is not
-// installed the test is skipped (failed in CI).
+// port and waits until the process itself accepts connections there. When
+// bin is not installed the test is skipped (failed in CI).
 func StartProcess(t testing.TB, bin string, args func(port int) []string) *Process {
 	t.Helper()
 	if _, err := exec.LookPath(bin); err != nil {
@@ -34,9 +49,11 @@ func StartProcess(t testing.TB, bin string, args func(port int) []string) *Proce
 		}
 		t.Skipf("%s is not installed; skipping", bin)
 	}
-	p := &Process{t: t, bin: bin, args: args, Port: FreePort(t)}
-	p.Addr = "127.0.0.1:" + strconv.Itoa(p.Port)
-	p.Start()
+	p, err := launch(bin, args, freePort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.t = t
 	t.Cleanup(p.Stop)
 	return p
 }
@@ -48,12 +65,27 @@ func Launch(bin string, args func(port int) []string) (*Process, error) {
 	if _, err := exec.LookPath(bin); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	return launch(bin, args, freePort)
+}
+
+// launch starts bin on a port pick chooses, on another one when the
+// process exits before it listens.
+func launch(bin string, args func(port int) []string, pick func() (int, error)) (*Process, error) {
+	var err error
+	for try := 0; try < startTries; try++ {
+		var port int
+		if port, err = pick(); err != nil {
+			return nil, err
+		}
+		p := &Process{bin: bin, args: args, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+		if err = p.Restart(); err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, errExited) {
+			return nil, err
+		}
 	}
-	p := &Process{bin: bin, args: args, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
-	return p, p.Restart()
+	return nil, err
 }
 
 // Start starts the process (again) on its port and waits until it answers.
@@ -67,27 +99,50 @@ func (p *Process) Start() {
 }
 
 // Restart starts the process again on its port, if it is not running, and
-// waits until it answers: Start for the processes of Launch.
+// waits until it answers: Start for the processes of Launch. A process that
+// exits first (its port taken meanwhile) is an error wrapping errExited,
+// with what it printed; so is a port answered by another process.
 func (p *Process) Restart() error {
 	if p.cmd != nil {
 		return nil
 	}
 	cmd := exec.Command(p.bin, p.args(p.Port)...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = time.Second // a child holding the output open
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.bin, err)
 	}
-	p.cmd = cmd
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	p.cmd, p.done, p.out = cmd, done, out
 	deadline := time.Now().Add(10 * time.Second)
+	var foreign time.Time // when the port first answered, not from cmd
 	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond)
-		if err == nil {
+		select {
+		case <-done:
+			p.cmd = nil
+			return fmt.Errorf("%s on %s %w: %s", p.bin, p.Addr, errExited, out.tail())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond); err == nil {
 			c.Close()
-			return nil
+			switch own, known := listens(cmd.Process.Pid, p.Port); {
+			case own || !known:
+				return nil
+			case foreign.IsZero():
+				foreign = time.Now()
+			case time.Since(foreign) > time.Second:
+				// Another process holds the port: ours exits (it
+				// cannot bind) or is stopped here.
+				p.Stop()
+				return fmt.Errorf("%s on %s %w: another process listens there: %s", p.bin, p.Addr, errExited, out.tail())
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.Stop()
-	return errors.New(p.bin + " did not start listening on " + p.Addr)
+	return fmt.Errorf("%s did not start listening on %s: %s", p.bin, p.Addr, out.tail())
 }
 
 // Stop kills the process and waits for it to exit, so that its port refuses
@@ -97,8 +152,78 @@ func (p *Process) Stop() {
 		return
 	}
 	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
+	<-p.done
 	p.cmd = nil
+}
+
+// listens reports whether process pid holds a socket listening on port
+// (on any local address), from /proc; known is false where /proc cannot
+// tell (not Linux), and the caller takes an answering port as the
+// process's.
+func listens(pid, port int) (own, known bool) {
+	suffix := fmt.Sprintf(":%04X", port)
+	var inodes []string
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		table, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		known = true
+		for _, line := range strings.Split(string(table), "\n")[1:] {
+			f := strings.Fields(line)
+			// sl local remote st tx:rx tr:when retrnsmt uid timeout inode
+			if len(f) > 9 && strings.HasSuffix(f[1], suffix) && f[3] == "0A" {
+				inodes = append(inodes, "socket:["+f[9]+"]")
+			}
+		}
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	fds, err := os.ReadDir(dir)
+	if !known || err != nil {
+		return false, false
+	}
+	for _, fd := range fds {
+		link, err := os.Readlink(dir + "/" + fd.Name())
+		if err != nil {
+			continue
+		}
+		for _, in := range inodes {
+			if link == in {
+				return true, true
+			}
+		}
+	}
+	return false, true
+}
+
+// lockedBuffer is a process's output, written by exec's copying goroutine
+// and read when the process does not start.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 64<<10 { // a chatty server: keep the start
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+// tail is the last lines the process printed.
+func (b *lockedBuffer) tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := strings.TrimSpace(b.buf.String())
+	if i := len(s) - 1000; i > 0 {
+		s = "..." + s[i:]
+	}
+	if s == "" {
+		return "(no output)"
+	}
+	return s
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.

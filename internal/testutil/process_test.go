@@ -1,0 +1,112 @@
+package testutil
+
+import (
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the test binary play a server: run as "serve PORT" it
+// listens on PORT (exiting 1 when it cannot, as redis-server and memcached
+// do) and, as "serve none", only sleeps.
+func TestMain(m *testing.M) {
+	if len(os.Args) != 3 || os.Args[1] != "serve" {
+		os.Exit(m.Run())
+	}
+	switch mode := os.Args[2]; mode {
+	case "none":
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	default:
+		l, err := net.Listen("tcp", "127.0.0.1:"+mode)
+		if err != nil {
+			println("cannot listen:", err.Error())
+			os.Exit(1)
+		}
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				os.Exit(1)
+			}
+			c.Close()
+		}
+	}
+}
+
+// self returns the arguments that make the test binary a server, given
+// its port: mode(port) is the port to listen on, or "none".
+func self(mode func(port int) string) func(port int) []string {
+	return func(port int) []string { return []string{"serve", mode(port)} }
+}
+
+func selfBin(t *testing.T) string {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	return exe
+}
+
+// holdPort listens on a free port for the test's length.
+func holdPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// A port taken between freePort and the server's bind: CI failed on a
+// redis-server that could not bind the port it was given, the start
+// waiting 10 s for it and failing the test. The process's exit is seen at
+// once and another port tried.
+func TestLaunchTriesAnotherPortWhenTheProcessExits(t *testing.T) {
+	taken := holdPort(t)
+	picks := 0
+	pick := func() (int, error) {
+		picks++
+		if picks == 1 {
+			return taken, nil
+		}
+		return freePort()
+	}
+	start := time.Now()
+	p, err := launch(selfBin(t), self(strconv.Itoa), pick)
+	require.NoError(t, err)
+	t.Cleanup(p.Stop)
+	assert.Equal(t, 2, picks, "one more port after the process exited")
+	assert.NotEqual(t, taken, p.Port)
+	assert.Less(t, time.Since(start), 5*time.Second, "the exit seen before the 10 s wait for a listener")
+	own, known := listens(p.cmd.Process.Pid, p.Port)
+	if known {
+		assert.True(t, own, "the process listens on its port")
+	}
+}
+
+// A port another process listens on answers the dial: the test would have
+// talked to that process. Restart refuses it.
+func TestRestartRefusesAPortAnotherProcessListensOn(t *testing.T) {
+	if _, known := listens(os.Getpid(), 1); !known {
+		t.Skip("no /proc to tell which process listens on a port")
+	}
+	taken := holdPort(t)
+	p := &Process{bin: selfBin(t), args: self(func(int) string { return "none" }), Port: taken, Addr: "127.0.0.1:" + strconv.Itoa(taken)}
+	err := p.Restart()
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, errExited), "%v", err)
+	assert.Contains(t, err.Error(), "another process listens there")
+	assert.Nil(t, p.cmd, "the process stopped")
+}
+
+// The output of a process that exits is in the error.
+func TestRestartErrorCarriesTheProcessOutput(t *testing.T) {
+	taken := holdPort(t)
+	p := &Process{bin: selfBin(t), args: self(strconv.Itoa), Port: taken, Addr: "127.0.0.1:" + strconv.Itoa(taken)}
+	err := p.Restart()
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, errExited), "%v", err)
+	assert.Contains(t, err.Error(), "cannot listen")
+}
