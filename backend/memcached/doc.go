@@ -168,7 +168,8 @@
 // the reply read on: the connection goes back to the pool, a Get's error
 // says the value's size and the limit ("...: 2097152 bytes, over
 // 1048576"), and a GetMany returns the other keys of its reply, with a
-// *backend.GetManyError naming that one. Such values are skipped up to 8
+// *backend.GetManyError naming that one (its error names each server that
+// sent such a value, three and then how many more). Such values are skipped up to 8
 // MiB a reply; a larger one, or one whose data (or the "\r\n" after it)
 // does not come within Options.Timeout, fails the read, still as a refusal
 // of its key, and closes the connection (a GetMany then reads the server's

@@ -942,7 +942,9 @@ const (
 // the other, all started within Options.Timeout and before ctx is done:
 // only the dead upstream's keys are unread, refused. A value over
 // Options.MaxItemSize (see the package doc) is unread, its key refused
-// (backend.ErrKeyRefused), and the other keys of its reply read. A counter
+// (backend.ErrKeyRefused), and the other keys of its reply read; the error
+// of such keys names each server that sent one (three, then how many
+// more). A counter
 // that memcached padded with spaces is returned without them, as by Get.
 // The namespace generation is read once, for all the batches.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
@@ -993,13 +995,58 @@ type getFailures struct {
 }
 
 // add notes that the keys at idx (offset by base) were not read, for err.
+// The refusals of values over Options.MaxItemSize (overItemError) are one
+// error, naming each server.
 func (f *getFailures) add(base int, idx []int, err error) {
 	minor := backend.Neutral(err)
-	if f.err == nil || f.minor && !minor {
+	oe, over := err.(*overItemError)
+	if fe, ok := f.err.(*overItemError); ok && over {
+		for _, a := range oe.addrs {
+			fe.note(a)
+		}
+	} else if f.err == nil || f.minor && !minor {
 		f.err, f.minor = err, minor
 	}
 	for _, i := range idx {
 		f.unread = append(f.unread, base+i)
+	}
+}
+
+// overItemError is GetMany's refusal of the keys whose values were over
+// Options.MaxItemSize (errOverItemSize, which it wraps), naming their
+// servers: the first overItemNames, then how many more. Such values were
+// written by a process told a larger MaxItemSize, and the operator looks
+// for them on each server the error names.
+type overItemError struct {
+	addrs []string // distinct, in the order found
+}
+
+// overItemNames is how many servers an overItemError names.
+const overItemNames = 3
+
+func (e *overItemError) Error() string {
+	var b strings.Builder
+	b.WriteString("memcached: get ")
+	for i, a := range e.addrs[:min(len(e.addrs), overItemNames)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(a)
+	}
+	if more := len(e.addrs) - overItemNames; more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	b.WriteString(": ")
+	b.WriteString(causeText(errOverItemSize))
+	return b.String()
+}
+
+func (e *overItemError) Unwrap() error { return errOverItemSize }
+
+// note adds the server addr, unless it is named already.
+func (e *overItemError) note(addr string) {
+	if !slices.Contains(e.addrs, addr) {
+		e.addrs = append(e.addrs, addr)
 	}
 }
 
@@ -1057,7 +1104,11 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 	refused, err := s.getMulti(mkeys, out, one)
 	if err == nil {
 		if len(refused) > 0 {
-			f.add(base, refused, s.servers.of(mkeys[refused[0]]).wrap("get", errOverItemSize))
+			oe := &overItemError{}
+			for _, i := range refused {
+				oe.note(l.of(mkeys[i]).addr)
+			}
+			f.add(base, refused, oe)
 		}
 		return
 	}
@@ -1103,7 +1154,7 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 			for j, i := range refused {
 				refused[j] = idx[i]
 			}
-			fails[g].add(0, refused, l.health[g].wrap("get", errOverItemSize))
+			fails[g].add(0, refused, &overItemError{addrs: []string{l.health[g].addr}})
 		}
 	}
 	// The last server's keys are read on this goroutine, the others' on
