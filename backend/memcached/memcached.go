@@ -298,7 +298,8 @@ const probeKeys = 8
 // value): then it returns nil. The gets share one connection while the
 // server answers the version command sent after each error reply (see
 // probeGet), so that a probe dials once. The connection reports to h as any other (see
-// healthConn): a normal reply marks the server up; a dial that fails or a
+// healthConn): a normal reply marks the server up (a VALUE line whole,
+// the rest of its reply unread); a dial that fails or a
 // timeout is one more failure, and an error reply one more error reply,
 // either of which leaves it marked down for another serverRetry. Gets
 // rather than a version command: a proxy (mcrouter, memcached's proxy
@@ -316,7 +317,14 @@ func (s *Store) probe(h *serverHealth) error {
 		if line, err = s.probeGet(ctx, h, &pc, s.probeKey+strconv.FormatUint(n+i, 10)); err != nil {
 			return err
 		}
-		if bytes.Equal(line, []byte("END\r\n")) || bytes.HasPrefix(line, []byte("VALUE ")) {
+		switch {
+		case bytes.Equal(line, []byte("END\r\n")):
+			return nil // a miss, which its connection took for an answer
+		case bytes.HasPrefix(line, []byte("VALUE ")):
+			// Its connection marks the server up at the reply's END
+			// (see healthConn.replyStart), which the probe, closing
+			// it, may never read: a whole VALUE line answers.
+			h.answered()
 			return nil
 		}
 		if !bytes.HasPrefix(line, serverError) {
