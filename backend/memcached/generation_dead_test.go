@@ -70,6 +70,9 @@ type fakeServer struct {
 
 	genReads atomic.Int64
 	genRead  chan struct{} // a generation read received while hung
+	// dropped counts the commands dropped while hung, but for a probe's
+	// gets (of keys <ns>:probe:<n>).
+	dropped atomic.Int64
 }
 
 func newFakeServer(t *testing.T, upstream, ns string) *fakeServer {
@@ -133,6 +136,9 @@ func (f *fakeServer) serve(c net.Conn) {
 			}
 		}
 		if hung {
+			if !bytes.Contains(line, []byte(":probe:")) {
+				f.dropped.Add(1)
+			}
 			continue
 		}
 		if _, err := up.Write(line); err != nil {

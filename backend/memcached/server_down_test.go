@@ -72,19 +72,23 @@ func TestServerDownRefusesItsKeysAtOnceAndComesBack(t *testing.T) {
 	}
 }
 
-// A server that hangs (accepts connections, answers nothing) costs
-// Options.Timeout per call only until it is marked down: then its keys are
-// refused at once.
+// A server that hangs (accepts connections, reads commands, answers
+// nothing, late or not) costs Options.Timeout per call only until it is
+// marked down: then its keys are refused at once, sending it nothing. The
+// Timeout is long enough for a loaded machine: a 50ms one failed the test
+// once, under heavy load, where a call to the live server, or the refused
+// call itself, was held that long.
 func TestHungServerIsMarkedDown(t *testing.T) {
 	live := testutil.MemcachedAddrs(t)[0]
 	ns := namespaceOn(0)
 	fake := newFakeServer(t, live, ns)
-	const timeout = 50 * time.Millisecond
+	const timeout = time.Second
 	s := open(t, memcached.Options{Servers: []string{live, fake.addr}, Namespace: ns, Timeout: timeout})
 	require.NoError(t, s.Set(bg, "first", []byte("v"), 0))
 	deadKeys := keysOn(t, live, ns, 1, 10)
 	fake.hang()
 	var last time.Duration
+	failed := 0
 	for _, k := range deadKeys {
 		start := time.Now()
 		_, err := s.Get(bg, k)
@@ -93,9 +97,13 @@ func TestHungServerIsMarkedDown(t *testing.T) {
 		if errors.Is(err, backend.ErrServerDown) {
 			break
 		}
+		failed++
 	}
+	assert.Equal(t, 3, failed, "calls that waited for the hung server before it was marked down")
+	sent := fake.dropped.Load()
 	_, err := s.Get(bg, deadKeys[len(deadKeys)-1])
 	require.ErrorIs(t, err, backend.ErrServerDown)
+	assert.Equal(t, sent, fake.dropped.Load(), "a refused call sent the hung server its command")
 	assert.Less(t, last, timeout/2, "a refused call waited for the server")
 }
 
