@@ -173,7 +173,15 @@
 // MiB a reply; a larger one, or one whose data (or the "\r\n" after it)
 // does not come within Options.Timeout, fails the read, still as a refusal
 // of its key, and closes the connection (a GetMany then reads the server's
-// keys it has no value for one get each).
+// keys it has no value for one get each). Refusals prove nothing against
+// the server, however many come in a row: a healthy one holding many such
+// values, read again and again, gives nothing else. A server whose get
+// replies are all such values, and no other reply, for a second (at least
+// 3 of them) is therefore probed (see below) with gets of keys that no
+// Store writes: a healthy one answers with a miss and stays up, and one
+// that answers with a value over MaxItemSize there too (broken, or
+// hostile: it answers every get so) is marked down, as a failing server
+// is, rather than cost every read of its keys up to 8 MiB skipped.
 // The check skips each value's data without looking inside it:
 // a hit costs it a pass over its reply's short lines (BenchmarkGet: within
 // the noise of a round trip).

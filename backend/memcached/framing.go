@@ -129,13 +129,16 @@ type replyFrame struct {
 	size     int64
 	// data is how many bytes of a value's data block are left to skip.
 	data int64
-	// values counts the VALUE lines since the last other line; skipped,
-	// the bytes of the values over max skipped since then; ends counts
-	// the other lines read whole (a reply's last line among them: a
-	// get's END).
-	values  int
-	skipped int64
-	ends    uint64
+	// values counts the VALUE lines since the last other line, kept
+	// those of them whose value is not skipped; skipped, the bytes of the
+	// values over max skipped since then; ends counts the other lines read
+	// whole (a reply's last line among them: a get's END). runValues and
+	// runKept are values and kept as the last other line started them
+	// anew: the values of the reply it ended (see healthConn.Read).
+	values, kept       int
+	runValues, runKept int
+	skipped            int64
+	ends               uint64
 	// token is what a value over max is read as (see maxSkipped), nil
 	// where such a value fails the read; mark is the token and the size
 	// of the value skipped, and tok how much of it was written over the
@@ -257,7 +260,8 @@ func (f *replyFrame) scan(b []byte) (int, error) {
 		case frameLine:
 			for f.line < len(valuePrefix) && len(p) > 0 {
 				if p[0] != valuePrefix[f.line] {
-					f.state, f.values, f.skipped = frameOther, 0, 0
+					f.runValues, f.runKept = f.values, f.kept
+					f.state, f.values, f.kept, f.skipped = frameOther, 0, 0, 0
 					break
 				}
 				f.line, p = f.line+1, p[1:]
@@ -372,12 +376,14 @@ func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 			continue
 		case c == '\n' && f.cr:
 			f.state, f.line, f.cr, f.data, f.tok = frameData, 0, false, f.size, 0
-			if f.over {
-				f.state, f.over = frameToken, false
-				copy(f.mark[:], f.token[:])
-				for i, n := len(f.mark)-1, f.size; i >= overItemLen; i, n = i-1, n/10 {
-					f.mark[i] = byte('0' + n%10)
-				}
+			if !f.over {
+				f.kept++
+				return i + 1, cut, nil
+			}
+			f.state, f.over = frameToken, false
+			copy(f.mark[:], f.token[:])
+			for i, n := len(f.mark)-1, f.size; i >= overItemLen; i, n = i-1, n/10 {
+				f.mark[i] = byte('0' + n%10)
 			}
 			return i + 1, cut, nil
 		case f.cr || c == ' ' || c == '\r' || c == '\n':

@@ -18,11 +18,13 @@ import (
 // or reset before it read anything, memcached's "ERROR Too many open
 // connections" before it drops a connection past its limit; not a reply,
 // nor a pooled connection that a restart closed: see healthConn), or that
-// gives error replies and no other for errorWindow (see errorReply), is
-// marked down for serverRetry: the calls for its keys are refused at once,
-// dialing nothing, with an error wrapping backend.ErrServerDown, and the
-// first call after the cool-down probes the server with gets of its own
-// (see admit) and goes ahead if it got a normal reply. A normal reply on
+// gives error replies and no other for errorWindow (see errorReply), or
+// values over Options.MaxItemSize and no other, a probe's never-written
+// key among them (see overItemReply), is marked down for serverRetry: the
+// calls for its keys are refused at once, dialing nothing, with an error
+// wrapping backend.ErrServerDown, and the first call after the cool-down
+// probes the server with gets of its own (see admit) and goes ahead if it
+// got a normal reply. A normal reply on
 // any connection to it marks it up.
 //
 // Without it, a dead server made each call for its keys fail (at the cost
@@ -62,8 +64,14 @@ type serverHealth struct {
 	// Unix nanoseconds.
 	errReplies atomic.Int32
 	errSince   int64
+	// overReplies counts the get replies whose every value was over
+	// Options.MaxItemSize (see overItemReply) since the last normal
+	// reply; overSince, under mu, is when the first of them came.
+	overReplies atomic.Int32
+	overSince   int64
 	// checking is set while a call probes the server before marking it
-	// down for its error replies (see errorReply): one at a time.
+	// down for its error replies (see errorReply) or its values over
+	// Options.MaxItemSize (see overItemReply): one at a time.
 	checking atomic.Bool
 	// answeredAt is about when the server last gave a normal reply, in Unix
 	// nanoseconds (written at most once per answeredGrain): an error reply
@@ -208,6 +216,48 @@ func (h *serverHealth) errorReply(line []byte) {
 	}
 }
 
+// errProbeOverItem is wrapped by the error of a probe whose get, of a key
+// no Store writes, was answered with a value over Options.MaxItemSize.
+var errProbeOverItem = errors.New("a value over Options.MaxItemSize for a key never written")
+
+// overItemReply notes a get's reply whose values were all over
+// Options.MaxItemSize, refused (see maxSkipped), and marks the server down
+// once it gave serverDownAfter of them and no other reply for
+// errorWindow, and a probe's get, of a key no Store writes (see
+// Store.probe), was answered with such a value too. Such a reply is the
+// server's answer, and each refuses its key only: a healthy server holding
+// many large values, written by a process told a larger MaxItemSize, gives
+// them in a row, to a GetMany of them or to reads of nothing else, and
+// must stay up. It answers the probe's key with a miss, which marks it up;
+// a server broken (or hostile) so that it answers every get with such a
+// value answers the probe's key so too. A probe that fails otherwise (a
+// timeout) marks nothing: that failure counts as any other. One probe at
+// a time, on the call's goroutine, as for error replies (see errorReply).
+func (h *serverHealth) overItemReply() {
+	now := time.Now().UnixNano()
+	h.mu.Lock()
+	n := h.overReplies.Add(1)
+	if n == 1 {
+		h.overSince = now
+	}
+	since := now - h.overSince
+	h.mu.Unlock()
+	if n < serverDownAfter || since < int64(errorWindow) || h.downUntil.Load() != 0 || h.list.probe == nil ||
+		!h.checking.CompareAndSwap(false, true) {
+		return
+	}
+	defer h.checking.Store(false)
+	if err := h.list.probe(h); !errors.Is(err, errProbeOverItem) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.overReplies.Load() != 0 {
+		h.markDownLocked(fmt.Sprintf("%d replies of values over Options.MaxItemSize and no other in %v, a key never written (its probe's) among them",
+			n, time.Duration(since).Round(time.Millisecond)))
+	}
+}
+
 // wrap is the package's wrap (see wrap) for an error of the command op sent
 // to the server of h (nil for a call to several): an error reply (see
 // healthConn) that came within errorWindow of a normal reply of the server
@@ -268,18 +318,19 @@ func (h *serverHealth) markDownLocked(why string) {
 const answeredGrain = errorWindow / 16
 
 // answered notes that the server gave a normal reply: it is up. A clock
-// read and three atomic loads while it was up already.
+// read and four atomic loads while it was up already.
 func (h *serverHealth) answered() {
 	if now := time.Now().UnixNano(); now-h.answeredAt.Load() >= int64(answeredGrain) {
 		h.answeredAt.Store(now)
 	}
-	if h.fails.Load() == 0 && h.errReplies.Load() == 0 {
+	if h.fails.Load() == 0 && h.errReplies.Load() == 0 && h.overReplies.Load() == 0 {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.fails.Store(0)
 	h.errReplies.Store(0)
+	h.overReplies.Store(0)
 	if h.downUntil.Swap(0) != 0 {
 		h.list.down.Add(-1)
 	}
@@ -434,9 +485,12 @@ func (c *healthConn) Read(p []byte) (int, error) {
 		// of the server; a value over MaxItemSize that is not skipped
 		// is the server's normal answer, refused by this Store.
 		c.lone = loneNone
-		if errors.Is(err, errOverItemSize) {
+		switch {
+		case errors.Is(err, errOverItemSize) && c.frame.kept == 0:
+			c.h.overItemReply() // no value of the reply kept
+		case errors.Is(err, errOverItemSize):
 			c.h.answered()
-		} else {
+		default:
 			c.h.failed(err)
 		}
 		return 0, err
@@ -455,7 +509,11 @@ func (c *healthConn) Read(p []byte) (int, error) {
 		}
 		if c.valueReply && c.frame.ends != ends {
 			c.valueReply = false
-			c.h.answered()
+			if c.frame.runValues > 0 && c.frame.runKept == 0 {
+				c.h.overItemReply() // every value skipped
+			} else {
+				c.h.answered()
+			}
 		}
 	case err == nil:
 	case timeout(err) || dropped(err) && (!c.read || c.n > 0):

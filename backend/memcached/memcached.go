@@ -77,8 +77,9 @@ type Options struct {
 	// started within one Timeout more). gomemcache never retries
 	// nor sleeps: against a stopped server a call makes one dial, refused at
 	// once; against one that drops packets, it waits Timeout. A server
-	// that fails 3 calls in a row, or answers only SERVER_ERROR for a
-	// second, is marked down for a second, its keys refused meanwhile
+	// that fails 3 calls in a row, or answers only SERVER_ERROR (or only
+	// values over MaxItemSize, a probe's key too) for a second, is marked
+	// down for a second, its keys refused meanwhile
 	// without a dial; a SERVER_ERROR of a server that answers other keys
 	// normally wraps backend.ErrKeyRefused (see the package doc).
 	Timeout time.Duration
@@ -299,7 +300,9 @@ const probeKeys = 8
 // server answers the version command sent after each error reply (see
 // probeGet), so that a probe dials once. The connection reports to h as any other (see
 // healthConn): a normal reply marks the server up (a VALUE line whole,
-// the rest of its reply unread); a dial that fails or a
+// the rest of its reply unread, but for a value over Options.MaxItemSize,
+// which no key of a probe holds on a sound server: see overItemReply); a
+// dial that fails or a
 // timeout is one more failure, and an error reply one more error reply,
 // either of which leaves it marked down for another serverRetry. Gets
 // rather than a version command: a proxy (mcrouter, memcached's proxy
@@ -320,7 +323,13 @@ func (s *Store) probe(h *serverHealth) error {
 		switch {
 		case bytes.Equal(line, []byte("END\r\n")):
 			return nil // a miss, which its connection took for an answer
-		case bytes.HasPrefix(line, []byte("VALUE ")):
+		case bytes.HasPrefix(line, []byte(valuePrefix)):
+			switch over, err := s.probeOverItem(&pc, line); {
+			case err != nil:
+				return err
+			case over:
+				return fmt.Errorf("memcached: server %s answered its probe (get) with %w", h.addr, errProbeOverItem)
+			}
 			// Its connection marks the server up at the reply's END
 			// (see healthConn.replyStart), which the probe, closing
 			// it, may never read: a whole VALUE line answers.
@@ -332,6 +341,22 @@ func (s *Store) probe(h *serverHealth) error {
 		}
 	}
 	return fmt.Errorf("memcached: server %s answered its probe (get) with %q", h.addr, line)
+}
+
+// probeOverItem reports whether line, the VALUE line of a probe get's
+// reply read on pc, is that of a value over Options.MaxItemSize, skipped
+// (see maxSkipped): its data starts with the Store's token, which it
+// reads. It fails when that data does not come. pc's connection is not
+// used after.
+func (s *Store) probeOverItem(pc *probeConn, line []byte) (bool, error) {
+	if f := bytes.Fields(line); len(f) < 4 || string(f[3]) != overItemDigits {
+		return false, nil
+	}
+	var data [overItemLen]byte
+	if _, err := io.ReadFull(pc.r, data[:]); err != nil {
+		return false, err
+	}
+	return data == s.overItem, nil
 }
 
 // probeConn is the connection a probe's gets share, and its reader; nil
@@ -392,7 +417,11 @@ func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, ke
 		return nil, err
 	}
 	line = bytes.Clone(line) // the reader's buffer, which the next reads overwrite
-	if !bytes.HasPrefix(line, serverError) || !pc.inStep() {
+	switch {
+	case bytes.HasPrefix(line, []byte(valuePrefix)):
+		// Left open for the probe, which ends with it, to read the
+		// value's start (see probeOverItem).
+	case !bytes.HasPrefix(line, serverError) || !pc.inStep():
 		pc.close()
 	}
 	return line, nil

@@ -1,0 +1,105 @@
+package memcached
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// Regression: a broken (or hostile) server that answers every get with a
+// value over MaxItemSize was never marked down: each value refuses its
+// key only, skipped at the cost of its bytes (up to maxSkipped a reply),
+// and a healthy server holding such values gives the same replies. It is
+// marked down now once it gave such replies and no other for errorWindow,
+// and a probe's get, of a key no Store writes, got such a value too: the
+// refused calls then dial nothing.
+func TestServerOfOnlyOverItemValuesIsMarkedDown(t *testing.T) {
+	data := strings.Repeat("b", 2048)
+	addr := lateServer(t, func(f []string) (string, string) {
+		if len(f) < 2 || f[0] != "get" && f[0] != "gets" {
+			return "ERROR\r\n", ""
+		}
+		var b strings.Builder
+		for _, k := range f[1:] {
+			fmt.Fprintf(&b, "VALUE %s 0 %d 1\r\n%s\r\n", k, len(data), data)
+		}
+		return b.String() + "END\r\n", ""
+	})
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second, MaxItemSize: 1024})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.setGeneration(1, time.Now())
+	dials := countDials(s)
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * (errorWindow + serverRetry))
+	var re *refusedError
+	for i := 0; ; i++ {
+		var err error
+		if i%2 == 0 {
+			_, err = s.Get(ctx, fmt.Sprint("k", i))
+		} else {
+			_, err = s.GetMany(ctx, []string{fmt.Sprint("k", i), fmt.Sprint("j", i)})
+		}
+		if errors.As(err, &re) {
+			break
+		}
+		require.ErrorIs(t, err, backend.ErrKeyRefused, "call %d", i)
+		require.True(t, time.Now().Before(deadline), "a server whose every get is answered with a value over MaxItemSize is not marked down after %d calls", i)
+	}
+	assert.Contains(t, re.Error(), "over Options.MaxItemSize")
+	n := dials.Load()
+	_, err = s.Get(ctx, "k")
+	require.ErrorAs(t, err, &re, "refused while marked down")
+	assert.Equal(t, n, dials.Load(), "dials of a refused call")
+}
+
+// A healthy server holding many values over a Store's MaxItemSize (written
+// by a process told a larger one), read again and again and nothing else,
+// answers the probe their replies call for with a miss (no Store writes
+// the probe's keys): it stays up, each such key refused, its other keys
+// read.
+func TestOverItemValuesKeepAHealthyServerUp(t *testing.T) {
+	addr := testutil.MemcachedAddrs(t)[0]
+	ns := fmt.Sprint("mclow-overitem-", time.Now().UnixNano())
+	writer, err := New(Options{Servers: []string{addr}, Namespace: ns, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { writer.Close() })
+	reader, err := New(Options{Servers: []string{addr}, Namespace: ns, Timeout: 5 * time.Second, MaxItemSize: 1024})
+	require.NoError(t, err)
+	t.Cleanup(func() { reader.Close() })
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("b"), 2048)
+	keys := []string{"a", "b", "c", "d"}
+	for _, k := range keys {
+		require.NoError(t, writer.Set(ctx, k, big, time.Minute))
+	}
+	h := reader.servers.health[0]
+	start := time.Now()
+	for i := 0; time.Since(start) < 2*errorWindow || reader.probes.Load() == 0; i++ {
+		require.Less(t, time.Since(start), 10*errorWindow, "no probe after %d calls", i)
+		var err error
+		if i%2 == 0 {
+			_, err = reader.Get(ctx, keys[i%len(keys)])
+		} else {
+			_, err = reader.GetMany(ctx, keys) // every key refused: the call fails
+		}
+		require.ErrorIs(t, err, backend.ErrKeyRefused, "call %d", i)
+		var re *refusedError
+		require.False(t, errors.As(err, &re), "call %d: the server is marked down: %v", i, err)
+		require.Zero(t, h.downUntil.Load(), "call %d: the server is marked down", i)
+	}
+	require.NoError(t, writer.Set(ctx, "small", []byte("v"), time.Minute))
+	v, err := reader.Get(ctx, "small")
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+}
