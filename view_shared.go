@@ -41,27 +41,29 @@ type sharedConfig struct {
 //     max-age, Expires) or when heuristically cacheable (a status cacheable
 //     by default, RFC 9110 section 15.1, with Last-Modified or public; or
 //     public on a status below 400). Any
-//     final status with explicit freshness may be stored, but never a 206, a
-//     304, or a 4xx other than 404, 405, 410 and 414 (a 400, 403, 406, 429,
-//     431: an answer to the request, made of fields no key holds, which one
-//     client's oversized or forged header would otherwise serve to every
-//     client of the URL: a cache-poisoned denial of service); a 503 with
-//     max-age=60 is stored, and answers for a minute, as
-//     RFC 9111 allows and nginx and Caddy's cache-handler do (Varnish needs
-//     VCL for it); a 500, 502, 503 or 504 without explicit freshness or
-//     public is not: public gives a heuristic lifetime (section 4.2.2) to
-//     the statuses cacheable by default and to those below 400, not to an
-//     error status outside them (a 5xx but 501, a 403, a 429: most often a
-//     passing state of the origin, which a guessed lifetime would serve to
-//     everyone; Varnish does not store them either). A 501, cacheable by
-//     default, is stored with a Last-Modified alone. To store no 5xx at
-//     all, give StoreIf(func(r *Response) bool { return r.Status < 500 }):
-//     StoreStatuses cannot be given with SharedCache. Within a stored
-//     entry's stale-if-error window, a 5xx that answers its revalidation
-//     (a client's, or the background one of stale-while-revalidate) is a
-//     failure (RFC 5861 section 4): the
-//     entry answers in its place and stays stored, whatever freshness the
-//     5xx declares. Responses with Set-Cookie are never stored (the
+//     final status with explicit freshness may be stored, but never a 206,
+//     a 304, or an error status that is not cacheable by default, whatever
+//     its freshness: a 4xx other than 404, 405, 410 and 414 (a 400, 403,
+//     406, 429, 431: an answer to the request, made of fields no key holds)
+//     and a 5xx other than 501 (a 500 for a header the origin cannot parse,
+//     a 502 or 504 for a query that timed out, a 503: the origin failing on
+//     one request). Behind a site-wide "public, max-age=600" (nginx's
+//     add_header ... always), one client's oversized, forged or unparsable
+//     header would otherwise have its error served to every client of the
+//     URL for ten minutes: a cache-poisoned denial of service. Varnish's
+//     builtin rules store no 5xx either; RFC 9111 would allow it, and nginx
+//     and Caddy's cache-handler do. A 501, cacheable by default, is stored
+//     as the other statuses cacheable by default are (with a Last-Modified
+//     alone too); StoreIf(func(r *Response) bool { return r.Status < 500 })
+//     keeps it out as well. StoreStatuses cannot be given with
+//     SharedCache. A maintenance page meant for every client (a 503 with
+//     Retry-After) is best answered by a middleware outside the view,
+//     which never reaches the origin, or left to the last good page
+//     (StaleIfError with the origin's stale-if-error). A 5xx that answers
+//     the revalidation of a stored entry never replaces it, and within its
+//     stale-if-error window (a client's revalidation, or the background
+//     one of stale-while-revalidate) it is a failure (RFC 5861 section 4):
+//     the entry answers in its place. Responses with Set-Cookie are never stored (the
 //     library's rule: a deliberate exception). no-cache responses are stored
 //     and revalidated before every reuse. A request that waited for another's
 //     run is served its response only when it may reuse it without

@@ -20,7 +20,11 @@ import (
 // error made of that request alone: a header past its buffer (nginx's 8 KiB
 // large_client_header_buffers: 400), a WAF rule on User-Agent (403), a
 // per-client rate limit (429, told here by a header), too many or too large
-// header fields (431). Every other request of a URL gets the URL's page.
+// header fields (431). It fails on some requests alone too: a 500 for a
+// header its code cannot parse (X-Broken), a 502 or 504 from its gateway
+// for a query that took its backend down or past a timeout, a 503 from an
+// overload guard (X-Fail names the status). Every other request of a URL
+// gets the URL's page.
 func clientErrorOrigin(n *atomic.Int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=600")
@@ -34,6 +38,10 @@ func clientErrorOrigin(n *atomic.Int64) http.Handler {
 			status = http.StatusTooManyRequests
 		case len(r.Header) > 50:
 			status = http.StatusRequestHeaderFieldsTooLarge
+		case r.Header.Get("X-Broken") != "":
+			status = http.StatusInternalServerError
+		case r.Header.Get("X-Fail") != "":
+			fmt.Sscan(r.Header.Get("X-Fail"), &status)
 		case r.URL.Path == "/revalidated":
 			// Revalidated before every reuse: 304 for its tag.
 			w.Header().Set("Cache-Control", "public, no-cache")
@@ -63,7 +71,10 @@ func clientErrorOrigin(n *atomic.Int64) http.Handler {
 // rules already read such a 4xx as an answer to the request (it never
 // drops the entry); a miss now reads it so too, and stores only the 4xx
 // that RFC 9110 section 15.1 makes cacheable by default (404, 405, 410,
-// 414), which name the URL.
+// 414), which name the URL. A 5xx with explicit freshness was stored too:
+// one request the origin failed on (a header it could not parse, a query
+// that timed out) had its 500 served to every client for ten minutes. No
+// 5xx but 501 (cacheable by default) is stored now either.
 func TestSharedCacheClientErrorNotStoredForEveryone(t *testing.T) {
 	c := Must(nil)
 	defer c.Close()
@@ -97,6 +108,11 @@ func TestSharedCacheClientErrorNotStoredForEveryone(t *testing.T) {
 		{"waf", http.StatusForbidden, []string{"User-Agent", "sqlmap/1.7"}},
 		{"rate limited", http.StatusTooManyRequests, []string{"X-Burst", "1"}},
 		{"too many fields", http.StatusRequestHeaderFieldsTooLarge, many},
+		{"unparsable header", http.StatusInternalServerError, []string{"X-Broken", `"unterminated`}},
+		{"bad gateway", http.StatusBadGateway, []string{"X-Fail", "502"}},
+		{"overloaded", http.StatusServiceUnavailable, []string{"X-Fail", "503"}},
+		{"gateway timeout", http.StatusGatewayTimeout, []string{"X-Fail", "504"}},
+		{"insufficient storage", http.StatusInsufficientStorage, []string{"X-Fail", "507"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := "/page/" + strings.ReplaceAll(tc.name, " ", "-")
@@ -106,21 +122,34 @@ func TestSharedCacheClientErrorNotStoredForEveryone(t *testing.T) {
 			assert.Equal(t, http.StatusOK, code, "a client without the attacker's field got %q", body)
 		})
 	}
-	t.Run("revalidation", func(t *testing.T) {
-		// The stored page is revalidated by whichever client asks next:
-		// the attacker's 403 replaced it.
-		_, page := do("/revalidated")
-		code, _ := do("/revalidated", "User-Agent", "sqlmap/1.7")
-		require.Equal(t, http.StatusForbidden, code)
-		code, body := do("/revalidated")
-		assert.Equal(t, http.StatusOK, code, "a client after the attacker's revalidation got %q", body)
-		assert.Equal(t, page, body, "the stored page, revalidated")
-	})
-	t.Run("404 and 410 still stored", func(t *testing.T) {
-		for _, path := range []string{"/missing", "/gone"} {
-			_, first := do(path)
+	for _, tc := range []struct {
+		name   string
+		status int
+		attack []string
+	}{
+		{"revalidation", http.StatusForbidden, []string{"User-Agent", "sqlmap/1.7"}},
+		{"revalidation failed", http.StatusInternalServerError, []string{"X-Broken", "1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The stored page is revalidated by whichever client asks
+			// next: the attacker's 403 (or 500) replaced it.
+			_, page := do("/revalidated")
+			code, _ := do("/revalidated", tc.attack...)
+			require.Equal(t, tc.status, code)
+			code, body := do("/revalidated")
+			assert.Equal(t, http.StatusOK, code, "a client after the attacker's revalidation got %q", body)
+			assert.Equal(t, page, body, "the stored page, revalidated")
+		})
+	}
+	t.Run("404, 410 and 501 still stored", func(t *testing.T) {
+		for _, path := range []string{"/missing", "/gone", "/not-implemented"} {
+			var fail []string
+			if path == "/not-implemented" {
+				fail = []string{"X-Fail", "501"}
+			}
+			_, first := do(path, fail...)
 			_, again := do(path)
-			assert.Equal(t, first, again, "%s: a 4xx cacheable by default, with max-age, is stored", path)
+			assert.Equal(t, first, again, "%s: an error cacheable by default, with max-age, is stored", path)
 		}
 	})
 }

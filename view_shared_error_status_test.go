@@ -12,23 +12,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestSharedCacheStoresErrorWithExplicitFreshness pins what a SharedCache
-// view does with a status that is not cacheable by default (RFC 9110
-// section 15.1), a 503 here: with explicit freshness (max-age, s-maxage,
-// Expires) it is stored, as RFC 9111 section 3 allows and nginx and
-// Caddy's cache-handler do (Varnish does not, without VCL); without it, it
-// is not (no heuristic freshness for it, Last-Modified or not).
-func TestSharedCacheStoresErrorWithExplicitFreshness(t *testing.T) {
+// TestSharedCacheServerErrorWithExplicitFreshness pins what a SharedCache
+// view does with a 5xx and explicit freshness (max-age, s-maxage,
+// Expires): a 503 is never stored, whatever it declares (it was, as RFC
+// 9111 section 3 allows and nginx and Caddy's cache-handler do: one
+// request the origin failed on answered every client for its max-age; see
+// TestSharedCacheServerErrorNotStoredForEveryone), as Varnish's builtin
+// rules store no 5xx; a 501, cacheable by default (RFC 9110 section
+// 15.1), is stored, with explicit freshness or a Last-Modified alone.
+func TestSharedCacheServerErrorWithExplicitFreshness(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
+		status int
 		set    func(h http.Header)
 		stored bool
 	}{
-		{"max-age", func(h http.Header) { h.Set("Cache-Control", "max-age=60") }, true},
-		{"s-maxage", func(h http.Header) { h.Set("Cache-Control", "s-maxage=60") }, true},
-		{"Expires", func(h http.Header) { h.Set("Expires", time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)) }, true},
-		{"Last-Modified only", func(h http.Header) { h.Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT") }, false},
-		{"no-store", func(h http.Header) { h.Set("Cache-Control", "max-age=60, no-store") }, false},
+		{"max-age", 503, func(h http.Header) { h.Set("Cache-Control", "max-age=60") }, false},
+		{"public, max-age", 503, func(h http.Header) { h.Set("Cache-Control", "public, max-age=60") }, false},
+		{"s-maxage", 503, func(h http.Header) { h.Set("Cache-Control", "s-maxage=60") }, false},
+		{"Expires", 503, func(h http.Header) { h.Set("Expires", time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)) }, false},
+		{"Last-Modified only", 503, func(h http.Header) { h.Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT") }, false},
+		{"no-store", 503, func(h http.Header) { h.Set("Cache-Control", "max-age=60, no-store") }, false},
+		{"501 max-age", 501, func(h http.Header) { h.Set("Cache-Control", "max-age=60") }, true},
+		{"501 Last-Modified only", 501, func(h http.Header) { h.Set("Last-Modified", lastModified()) }, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -38,13 +44,13 @@ func TestSharedCacheStoresErrorWithExplicitFreshness(t *testing.T) {
 				h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					n := calls.Add(1)
 					tt.set(w.Header())
-					w.WriteHeader(http.StatusServiceUnavailable)
+					w.WriteHeader(tt.status)
 					fmt.Fprintf(w, "down #%d", n)
 				})
 				v := c.Cached(time.Hour, SharedCache(), CacheStatusHeader("X-Cache"))(h)
-				require.Equal(t, http.StatusServiceUnavailable, get(v, "/p").Code)
+				require.Equal(t, tt.status, get(v, "/p").Code)
 				w := get(v, "/p")
-				assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+				assert.Equal(t, tt.status, w.Code)
 				if tt.stored {
 					assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
 					assert.Equal(t, "down #1", w.Body.String())
@@ -133,8 +139,8 @@ func TestSharedCacheErrorFromBackgroundRefresh(t *testing.T) {
 // one passing failure of the origin answered every client, where the
 // origin might have answered the next request. An error status outside
 // those cacheable by default (a 5xx but 501, most 4xx) gets no heuristic
-// lifetime now, as in Varnish: it is stored only with explicit freshness
-// (TestSharedCacheStoresErrorWithExplicitFreshness). A 501, cacheable by
+// lifetime now, as in Varnish, and is not stored with explicit freshness
+// either (TestSharedCacheServerErrorWithExplicitFreshness). A 501, cacheable by
 // default, is still stored with Last-Modified alone; a StoreIf that
 // refuses 5xx keeps it out too.
 func TestSharedCacheStoresPublicError(t *testing.T) {

@@ -152,7 +152,8 @@ func (p *Shared) StaleIfError(u Reuse, rq CacheControl) time.Duration {
 // revalidated before every reuse), nor heuristically cacheable (a status
 // cacheable by default, RFC 9110 section 15.1, with Last-Modified; or
 // public, on such a status or one below 400: see heuristicAllowed), and,
-// last, a 4xx that is not cacheable by default (see requestError). Any
+// last, an error status that is not cacheable by default (see
+// unsharedError): a 4xx but 404, 405, 410 and 414, a 5xx but 501. Any
 // other final status with explicit freshness may be stored.
 //
 // A 226 IM Used (RFC 3229) is never stored: it is a delta from the
@@ -219,7 +220,7 @@ func (p *Shared) Response(r *http.Request, status int, h http.Header, requestTim
 	if p.MaxLifetime > 0 {
 		f.Lifetime = min(f.Lifetime, p.MaxLifetime)
 	}
-	if requestError(status) {
+	if unsharedError(status) {
 		// Last, so that the reasons above (no-store, no freshness...) are
 		// given as before: only what would have been stored is refused so.
 		return Freshness{}, ReasonStatus
@@ -288,18 +289,24 @@ func heuristicStatus(status int) bool {
 	return false
 }
 
-// requestError reports a 4xx that RFC 9110 section 15.1 does not make
-// cacheable by default (all but 404, 405, 410 and 414): an answer to the
-// request rather than to its URL, which a shared cache never stores,
-// whatever freshness it declares. A 400 for a header past the origin's
-// buffer or with a byte it refuses, a WAF's 403, a 406 for an Accept, a 429
-// from a per-client rate limit, a 431 are made of fields no key holds, and
-// any client can send them: stored, one request's error would answer every
-// client of the URL for its max-age (a cache-poisoned denial of service,
-// CPDoS). The revalidation rules read them so too (they never drop an
-// entry: see the root package's mayDrop).
-func requestError(status int) bool {
-	return status >= 400 && status < 500 && !heuristicStatus(status)
+// unsharedError reports an error status that RFC 9110 section 15.1 does
+// not make cacheable by default (all but 404, 405, 410, 414 and 501),
+// which a shared cache never stores, whatever freshness it declares. Such a
+// 4xx answers the request rather than its URL: a 400 for a header past the
+// origin's buffer or with a byte it refuses, a WAF's 403, a 406 for an
+// Accept, a 429 from a per-client rate limit, a 431. Such a 5xx is the
+// origin failing on one request: a 500 for a header its code cannot parse,
+// a 502 or 504 for a query that took its backend down or past a timeout,
+// a 503 from an overload guard. Both are made of fields no key holds, and
+// any client can provoke them: behind a site-wide Cache-Control (nginx's
+// add_header ... always), one request's error would answer every client of
+// the URL for its max-age (a cache-poisoned denial of service, CPDoS), as
+// Varnish's builtin rules, which store no 5xx, do not allow. A stale entry
+// still answers a 5xx within its stale-if-error window, and the
+// revalidation rules read these statuses so too (they never drop an entry:
+// see the root package's mayDrop).
+func unsharedError(status int) bool {
+	return status >= 400 && !heuristicStatus(status)
 }
 
 // understood reports a status whose caching rules this cache implements,
