@@ -13,9 +13,10 @@
 // /invalidate?tag=api every response of the routes tagged api (see -tag).
 // Writes through the proxy (POST, PUT, DELETE, PATCH) invalidate their path
 // by themselves. The proxy's status is in X-Proxy-Cache. A client's
-// forwarding fields never reach the origin (see rewrite), and reads with
-// a Cookie bypass the cache unless -share-cookie-requests. See README.md
-// beside this file.
+// forwarding fields never reach the origin (see rewrite), reads with a
+// Cookie bypass the cache unless -share-cookie-requests, and reads with a
+// token field (X-Api-Key, X-Auth-Token...) are cached as reads with
+// Authorization are (see tokenReads). See README.md beside this file.
 package main
 
 import (
@@ -203,7 +204,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 		withTag := append(opts[:len(opts):len(opts)], caching.Tags(tag))
 		routes = append(routes, route{prefix: prefix, h: c.Cached(cfg.ttl, withTag...)(rp)})
 	}
-	proxy = byPrefix(routes)
+	proxy = tokenReads(byPrefix(routes))
 	if cfg.defaultTTL > 0 {
 		proxy = dropResponseField(proxy, defaultField)
 	}
@@ -258,6 +259,9 @@ func rewrite(origin *url.URL, drop []string) func(*httputil.ProxyRequest) {
 				slices.Contains(forwardingHeaders, norm) || slices.Contains(drop, norm) {
 				delete(pr.Out.Header, name)
 			}
+		}
+		if slices.Equal(pr.Out.Header["Authorization"], []string{tokenMark}) {
+			delete(pr.Out.Header, "Authorization") // tokenReads', never the client's
 		}
 		if h2cUpgrade(pr.Out.Header) {
 			// ReverseProxy passes an upgrade on, and tunnels the client to
@@ -481,6 +485,47 @@ var _ http.Flusher = (*fieldDropper)(nil)
 // Get only the first, so "Cookie:" then "Cookie: session=..." would pass.
 func readsWithCookie(_ context.Context, r *http.Request) bool {
 	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && has(r.Header, "Cookie")
+}
+
+// tokenMark is the Authorization tokenReads gives a read whose credential
+// is in a field of its own. rewrite never sends it on (nor a client's own
+// Authorization of this value, which the client loses).
+const tokenMark = "caching-proxy; credential in another field"
+
+// tokenReads returns h, to which a read (GET, HEAD) that carries a
+// credential in a field of its own (an API's X-Api-Key, X-Auth-Token,
+// Private-Token: see tokenField) and no Authorization comes with
+// Authorization: tokenMark, so that the cache treats it as it treats a
+// request with Authorization (RFC 9111 section 3.5). Its response is
+// stored only when the origin says public, s-maxage or must-revalidate; it
+// is answered only with a stored response that says so, and never with
+// another client's run; it starts no background refresh. Without it, a
+// signed-in client's /api/me that the origin sent with max-age, without
+// private or Vary, was stored under the URL and served to the next client,
+// token or none (web cache deception); and the anonymous page another
+// client stored answered the signed-in one. The origin never sees the
+// mark: rewrite removes it.
+func tokenReads(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !has(r.Header, "Authorization") && tokenField(r.Header) {
+			r = r.Clone(r.Context())
+			r.Header["Authorization"] = []string{tokenMark}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// tokenField reports whether h has a field named as a credential (see
+// credentialField) but Cookie, whose reads bypass the cache unless
+// -share-cookie-requests says the origin marks its personal pages, and
+// Proxy-Authorization, which is this proxy's and never reaches the origin.
+func tokenField(h http.Header) bool {
+	for name := range h {
+		if name != "Cookie" && name != "Proxy-Authorization" && credentialField(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // has reports whether h holds any line of the field name, empty or not.
