@@ -150,10 +150,10 @@
 // could exhaust the client's memory. A VALUE line that declares more than
 // any memcached holds (1 GiB, the largest -I), a reply line over 4 KiB, a
 // line or value that does not end in "\r\n" (a bare "\n" among them, which
-// gomemcache's incr parse panicked on), or a reply of more than 1000
-// values (no request of the Store asks for more keys; gomemcache keeps
-// every value of a multi-get's reply, asked for or not, and extends its
-// deadline before each) fails the call at once, allocating nothing of the
+// gomemcache's incr parse panicked on), or a reply of more values than
+// its get asked for keys (at most 1000: gomemcache keeps every value of a
+// multi-get's reply, asked for or not, and extends its deadline before
+// each; a value of a key not asked is never returned) fails the call at once, allocating nothing of the
 // size declared, with an error that names the command and the server
 // ("memcached: get 10.0.0.5:11211: a reply that breaks the protocol: a
 // value of over 1073741824 bytes ..."); the connection is closed, neither

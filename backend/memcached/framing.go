@@ -20,8 +20,8 @@ import (
 // looking inside it: a VALUE line that declares more than any memcached
 // holds (maxServerItem), a line longer than maxReplyLine without its end,
 // a line that does not end in "\r\n", a data block that does not, and a
-// reply of more values than a request of the Store asks for
-// (maxReplyValues), fail the read with errBadReply before gomemcache sees
+// reply of more values than its get asked for keys (see getKeys; at most
+// maxReplyValues), fail the read with errBadReply before gomemcache sees
 // the line, and every read after it: the call fails, and gomemcache closes
 // the connection (it is never pooled nor parked). A value over
 // Options.MaxItemSize, and no more than a server may hold, is skipped (see
@@ -102,8 +102,29 @@ const maxReplyLine = 4 << 10
 // getManyBatchKeys). gomemcache keeps every value a multi-get's reply
 // holds, the keys asked for or not, and extends its read deadline before
 // each: a server sending values without end grew a GetMany's memory, and
-// held a Get, without bound.
+// held a Get, without bound. A get written whole bounds its reply to as
+// many values as it asked for keys (see getKeys): 1000 values of keys
+// never asked for, each up to Options.MaxItemSize, were up to 1 GiB kept
+// for a GetMany of one key.
 const maxReplyValues = getManyBatchKeys
+
+// getKeys returns how many keys p asks for when it is a get request
+// written whole ("get <key> ...\r\n" or "gets ...", as gomemcache writes
+// one), and 0 otherwise. It counts the spaces: never fewer keys than the
+// server reads (memcached splits on spaces, and gomemcache writes one
+// between keys).
+func getKeys(p []byte) int {
+	line, ok := bytes.CutPrefix(p, []byte("get"))
+	if !ok {
+		return 0
+	}
+	line = bytes.TrimPrefix(line, []byte("s"))
+	if len(line) == 0 || line[0] != ' ' || !bytes.HasSuffix(line, []byte("\r\n")) ||
+		bytes.IndexByte(line, '\n') != len(line)-1 {
+		return 0
+	}
+	return bytes.Count(line, []byte(" "))
+}
 
 // valuePrefix starts the line before each value of a get's reply.
 const valuePrefix = "VALUE "
@@ -114,6 +135,10 @@ type replyFrame struct {
 	// max is the largest value a VALUE line may declare
 	// (Options.MaxItemSize).
 	max int64
+	// asked is how many keys the request answered asked for, when it was
+	// a get written whole (see getKeys), its reply then bounded to as
+	// many values; 0 otherwise, the reply bounded by maxReplyValues.
+	asked int
 	// err is the first error, returned by every read after it.
 	err   error
 	state frameState
@@ -267,7 +292,9 @@ func (f *replyFrame) scan(b []byte) (int, error) {
 				f.line, p = f.line+1, p[1:]
 			}
 			if f.state == frameLine && f.line == len(valuePrefix) {
-				if f.values++; f.values > maxReplyValues {
+				if f.values++; f.asked > 0 && f.values > f.asked {
+					return 0, f.fail(fmt.Errorf("a reply of more values than the %d keys its get asked for", f.asked))
+				} else if f.values > maxReplyValues {
 					return 0, f.fail(fmt.Errorf("a reply of over %d values", maxReplyValues))
 				}
 				f.state, f.field, f.fieldLen, f.size = frameValue, valueKey, 0, 0

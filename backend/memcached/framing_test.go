@@ -451,8 +451,49 @@ func TestReplyOfEndlessValuesFails(t *testing.T) {
 	_, err := s.GetMany(context.Background(), []string{"k", "k2"})
 	runtime.ReadMemStats(&after)
 	require.ErrorIs(t, err, errBadReply)
-	assert.Contains(t, err.Error(), "a reply of over 1000 values")
+	assert.Contains(t, err.Error(), "a reply of more values than the 2 keys its get asked for")
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated by the call")
+}
+
+// Regression: a get's reply was bounded to maxReplyValues values, however
+// few keys it asked for: a server answering a get of one key with values
+// of keys never asked for, up to 1000 of them, each up to MaxItemSize,
+// made gomemcache allocate them all (a GetMany kept them: up to 1 GiB at
+// the defaults). A reply now holds no more values than its get asked for
+// keys: the read fails at the first value past them.
+func TestReplyOfValuesNotAskedForFails(t *testing.T) {
+	value := strings.Repeat("v", 64<<10)
+	var reply strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&reply, "VALUE x%d 0 %d 1\r\n%s\r\n", i, len(value), value)
+	}
+	reply.WriteString("VALUE fake:1:k 0 1 1\r\nv\r\nEND\r\n")
+	b := []byte(reply.String()) // written as it is: the calls' allocations are the client's
+	s := framedStore(t, fakeServer(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+			if _, err := c.Write(b); err != nil {
+				return
+			}
+		}
+	}))
+	for name, call := range map[string]func() error{
+		"Get":     func() error { _, err := s.Get(context.Background(), "k"); return err },
+		"GetMany": func() error { _, err := s.GetMany(context.Background(), []string{"k"}); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := call()
+			runtime.ReadMemStats(&after)
+			require.ErrorIs(t, err, errBadReply)
+			assert.Contains(t, err.Error(), "a reply of more values than the 1 keys its get asked for")
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated by the call")
+		})
+	}
 }
 
 // A GetMany batch of maxReplyValues keys, every one a hit, reads whole.

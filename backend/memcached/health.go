@@ -602,6 +602,7 @@ func itemRefusal(line []byte) bool {
 
 func (c *healthConn) Write(p []byte) (int, error) {
 	c.lone, c.m, c.valueReply = loneNone, 0, false
+	c.frame.asked = getKeys(p)
 	if !c.request && oneLineRequest(p) {
 		c.lone = loneReading // a request in one write, its reply not started
 	}

@@ -127,7 +127,8 @@ func fuzzSplit(pattern []byte) func([]byte) [][]byte {
 // never the token of a skipped value. A reply that refParse reads whole
 // (it is cut after its "END\r\n": bytes after it would be the next
 // request's reply) is read as it says, a value over MaxItemSize refused
-// with backend.ErrKeyRefused; any other fails every call.
+// with backend.ErrKeyRefused, unless it holds more values than the call
+// asks for keys (a Get one): that call fails; any other fails every call.
 func FuzzReplyFrame(f *testing.F) {
 	// Seeds in fuzzExpand's form, short, so that the fuzzer's mutations
 	// and minimization of them stay fast: over is a value's data of big
@@ -245,6 +246,7 @@ func fuzzCalls(s *Store, keys []string, absent string, items []refItem, last map
 	if absent != "" {
 		gets = append(gets, absent)
 	}
+	whole1 := whole && len(items) <= 1 // a get asks for one key: its reply holds one value at most
 	for _, k := range gets {
 		v, err := s.Get(ctx, k)
 		call := fmt.Sprintf("Get(%q)", k)
@@ -254,7 +256,7 @@ func fuzzCalls(s *Store, keys []string, absent string, items []refItem, last map
 			}
 		}
 		switch it, named := last[k]; {
-		case !whole:
+		case !whole1:
 			if err == nil {
 				return fmt.Errorf("%s of a reply that breaks the protocol: %q, no error", call, v)
 			}
@@ -283,6 +285,12 @@ func fuzzCalls(s *Store, keys []string, absent string, items []refItem, last map
 	if len(many) == 0 {
 		return nil
 	}
+	if whole && !whole1 {
+		// The Gets failed, their replies of more values than their one
+		// key broken, and marked the server down: the GetMany's reply,
+		// of as many values as it asks for keys, is judged on its own.
+		s.servers.health[0].answered()
+	}
 	call := fmt.Sprintf("GetMany(%q)", many)
 	vs, err := s.GetMany(ctx, many)
 	var gm *backend.GetManyError
@@ -296,7 +304,7 @@ func fuzzCalls(s *Store, keys []string, absent string, items []refItem, last map
 			}
 		}
 	}
-	if !whole {
+	if !whole || len(items) > len(many) { // more values than keys asked
 		if err == nil {
 			return fmt.Errorf("%s of a reply that breaks the protocol: no error", call)
 		}
