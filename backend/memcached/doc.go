@@ -68,8 +68,9 @@
 // large, out of memory), a CLIENT_ERROR and an ERROR are answers: the
 // server works. Then the first call for one of its keys, of whatever kind
 // (a GetMany with several keys on it too), first probes it with gets of 8
-// keys <Namespace>:probe:<n> (new ones each time, one get each, so that
-// keys a proxy sends to its one server still down do not keep it down),
+// keys <Namespace>:probe:<random> (new ones each time, one get each, so
+// that keys a proxy sends to its one server still down do not keep it
+// down, and no one can store values under them beforehand),
 // the gets on one connection, an error reply followed by a version
 // command whose reply is read before the next get, so that a late rest of
 // the error reply is not the next get's (a server that does not answer

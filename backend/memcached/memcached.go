@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -200,7 +201,8 @@ type Store struct {
 	servers *serverList // the client's selector
 	genKey  string
 	// probeKey is the start of the keys a server marked down is probed
-	// with, <namespace>:probe:, each followed by the next of probes.
+	// with, <namespace>:probe:, each followed by a probeToken; probes
+	// counts the probes.
 	probeKey string
 	probes   atomic.Uint64
 	gen      atomic.Pointer[generation]
@@ -292,9 +294,9 @@ func New(opts Options) (*Store, error) {
 // mcrouter splits it into gets anyway.
 const probeKeys = 8
 
-// probe gets keys <namespace>:probe:<n> (probeKeys of them, n new for
-// each probe, so that no set of keys a proxy puts on one dead server
-// comes back) from the server of h, marked down, under Options.Timeout,
+// probe gets keys <namespace>:probe:<token> (probeKeys of them, each
+// token new and random, see probeToken: no set of keys a proxy puts on one
+// dead server comes back) from the server of h, marked down, under Options.Timeout,
 // one get after the other until one gets a normal reply (a miss or a
 // value): then it returns nil. The gets share one connection while the
 // server answers the version command sent after each error reply (see
@@ -311,13 +313,13 @@ const probeKeys = 8
 func (s *Store) probe(h *serverHealth) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	n := s.probes.Add(probeKeys) - probeKeys
+	s.probes.Add(1)
 	var pc probeConn
 	defer pc.close()
 	var line []byte
-	for i := range uint64(probeKeys) {
+	for range probeKeys {
 		var err error
-		if line, err = s.probeGet(ctx, h, &pc, s.probeKey+strconv.FormatUint(n+i, 10)); err != nil {
+		if line, err = s.probeGet(ctx, h, &pc, s.probeKey+probeToken()); err != nil {
 			return err
 		}
 		switch {
@@ -341,6 +343,17 @@ func (s *Store) probe(h *serverHealth) error {
 		}
 	}
 	return fmt.Errorf("memcached: server %s answered its probe (get) with %q", h.addr, line)
+}
+
+// probeToken returns 16 random hex digits, the end of a probe's key. The
+// keys were <namespace>:probe:<n>, n counting from 0 in every process:
+// whoever could write to the servers stored values over
+// Options.MaxItemSize under the keys the next probes would get, and kept
+// a healthy server marked down (see overItemReply).
+func probeToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 // probeOverItem reports whether line, the VALUE line of a probe get's

@@ -24,17 +24,7 @@ import (
 // and a probe's get, of a key no Store writes, got such a value too: the
 // refused calls then dial nothing.
 func TestServerOfOnlyOverItemValuesIsMarkedDown(t *testing.T) {
-	data := strings.Repeat("b", 2048)
-	addr := lateServer(t, func(f []string) (string, string) {
-		if len(f) < 2 || f[0] != "get" && f[0] != "gets" {
-			return "ERROR\r\n", ""
-		}
-		var b strings.Builder
-		for _, k := range f[1:] {
-			fmt.Fprintf(&b, "VALUE %s 0 %d 1\r\n%s\r\n", k, len(data), data)
-		}
-		return b.String() + "END\r\n", ""
-	})
+	addr := overItemServer(t, func(string) bool { return true })
 	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second, MaxItemSize: 1024})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
@@ -106,4 +96,51 @@ func TestOverItemValuesKeepAHealthyServerUp(t *testing.T) {
 	v, err := reader.Get(ctx, "small")
 	require.NoError(t, err)
 	assert.Equal(t, "v", string(v))
+}
+
+// Regression: a probe's keys were <namespace>:probe:<n>, n counting from 0
+// in every process. Whoever could write to the servers (and whose servers'
+// -I is over the Store's MaxItemSize) stored values over MaxItemSize under
+// the keys the probes would get, one per probe: a healthy server, whose
+// replies were such values a second, was marked down, and kept down by
+// each probe after. The keys are random now: the server answers them with
+// a miss, and stays up.
+func TestProbeKeysCannotBeWrittenAhead(t *testing.T) {
+	ahead := map[string]bool{} // the keys of the next 100 probes, as they were
+	for n := range 100 * probeKeys {
+		ahead[fmt.Sprint("fake:probe:", n)] = true
+	}
+	addr := overItemServer(t, func(k string) bool { return !strings.HasPrefix(k, "fake:probe:") || ahead[k] })
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second, MaxItemSize: 1024})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.setGeneration(1, time.Now())
+	ctx := context.Background()
+	start := time.Now()
+	for i := 0; time.Since(start) < 2*errorWindow || s.probes.Load() == 0; i++ {
+		require.Less(t, time.Since(start), 10*errorWindow, "no probe after %d calls", i)
+		_, err := s.Get(ctx, fmt.Sprint("k", i%4))
+		require.ErrorIs(t, err, backend.ErrKeyRefused, "call %d", i)
+		var re *refusedError
+		require.False(t, errors.As(err, &re), "call %d: the server is marked down: %v", i, err)
+	}
+}
+
+// overItemServer starts a fake server that answers a get with a value of
+// 2048 bytes (over a MaxItemSize of 1024) for each of its keys that over
+// reports, and nothing for the others (a miss), and returns its address.
+func overItemServer(t *testing.T, over func(key string) bool) string {
+	data := strings.Repeat("b", 2048)
+	return lateServer(t, func(f []string) (string, string) {
+		if len(f) < 2 || f[0] != "get" && f[0] != "gets" {
+			return "ERROR\r\n", ""
+		}
+		var b strings.Builder
+		for _, k := range f[1:] {
+			if over(k) {
+				fmt.Fprintf(&b, "VALUE %s 0 %d 1\r\n%s\r\n", k, len(data), data)
+			}
+		}
+		return b.String() + "END\r\n", ""
+	})
 }
