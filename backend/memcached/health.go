@@ -247,6 +247,14 @@ func (h *serverHealth) overItemReply() {
 		return
 	}
 	defer h.checking.Store(false)
+	// A probe that ended since n was counted (its miss an answer) started
+	// the count anew: a call late to its turn must not probe again.
+	h.mu.Lock()
+	n, since = h.overReplies.Load(), time.Now().UnixNano()-h.overSince
+	h.mu.Unlock()
+	if n < serverDownAfter || since < int64(errorWindow) {
+		return
+	}
 	if err := h.list.probe(h); !errors.Is(err, errProbeOverItem) {
 		return
 	}
