@@ -88,7 +88,10 @@ import (
 // entries: the last one stays; but a holder past d, a view's or a
 // memoized function's, writes nothing over an entry stored since its last
 // look under the lease, and answers its own callers only:
-// view.leaseOverrun, Memoized.leaseOverrun). Its release, which cannot
+// view.leaseOverrun, Memoized.storedSinceLease). A memoized function's
+// holder makes that look within d too: another process's Set or Refresh,
+// which take no lease, may have stored a newer result while it computed.
+// Its release, which cannot
 // tell whose lease is under the key, is made only while it reaches the
 // backend before its own lease can have ended (d from its Add's sending,
 // on the monotonic clock, less a margin: releaseLease); later it leaves
@@ -777,22 +780,29 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 
 // memoLease is the lease a memoized computation runs under (computeLeased):
 // held, the lease it took, and seen, the mark of what its last look under
-// the lease found (Memoized.leaseOverrun).
+// the lease found (Memoized.storedSinceLease).
 type memoLease struct {
 	held *heldLease
 	seen entryMark
 }
 
-// leaseOverrun reports whether a computation of key under lease (nil: none)
-// ran past the lease's time (as releaseLease tells it: another process may
-// hold the key's lease now) and finds an entry for key stored since its
-// last look under the lease: another process's caller that gave up on the
-// lease computed the result meanwhile and stored it, newer than this
-// computation's, which must not replace it (as view.leaseOverrun). tags are
-// key's tag keys. A look that fails tells nothing: the result is stored as
-// before. Only a computation past its lease's time pays for the look.
-func (m *Memoized[A, R]) leaseOverrun(ctx context.Context, key string, tags []string, lease *memoLease) bool {
-	if lease == nil || lease.held == nil || time.Until(lease.held.end) > lease.held.margin {
+// storedSinceLease reports whether a computation of key under lease (nil:
+// none) finds an entry for key stored since its last look under the lease,
+// which its older result must not replace: another process's Set or
+// Refresh made while fn ran (they take no lease), or, past the lease's
+// time, another process's caller that gave up on the lease and computed
+// (as view.leaseOverrun). The lease promises one computation per key and
+// a result no older than it; without this look, a holder that ends within
+// its lease would store the result it began before that write over it.
+// tags are key's tag keys, epoch the computation's: one that a Refresh or
+// forced Get made from within it lifted (supersedeWithin) looks nothing
+// up, and stores after that call's write, its result holding that one's.
+// A look that fails tells nothing: the result is stored as before. Every computation under a lease that stores pays this
+// one look (a hit pays nothing). The look and the write are two calls, not
+// one atomic compare: a write that lands between them is still replaced,
+// as without a lease.
+func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags []string, lease *memoLease, epoch *memoEpoch) bool {
+	if lease == nil || lease.held == nil || m.shared.liftedWithin(epoch) {
 		return false
 	}
 	m.c.store.dropNear(key) // the other process's entry is remote

@@ -1010,9 +1010,9 @@ func (m *Memoized[A, R]) computeStored(ctx context.Context, key string, a ownedA
 // written first or a ForgetAll came (memoShared.mayWrite), deciding
 // holding key's write lock: it returns only once the entry is its result
 // or a later call's. A Get's miss superseded stores nothing, and does not
-// wait to; nor does one run under lease (computeLeased, nil: none) past
-// the lease's time that finds an entry another process stored since its
-// last look under the lease (Memoized.leaseOverrun).
+// wait to; nor does one run under lease (computeLeased, nil: none) that
+// finds an entry another process stored since its last look under the
+// lease (Memoized.storedSinceLease).
 func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg[A], mode computeMode, out *flightOut, lease *memoLease) (v R, stored bool, err error) {
 	if computedInline(ctx, m.calls, key) {
 		// Asked for from within its own computation: computed, not
@@ -1163,7 +1163,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// write lands).
 		return v, true, nil
 	}
-	if m.leaseOverrun(ctx, key, tags, lease) {
+	if m.storedSinceLease(ctx, key, tags, lease, &epoch) {
 		// Another process's result, newer than this one, is stored: this
 		// one answers its callers only. The version keys this call
 		// created are kept: that entry may be stored under them. Looked

@@ -163,6 +163,14 @@ type memoEpoch struct {
 	in     *computation
 }
 
+// liftedWithin reports whether a Refresh or forced Get made from within the
+// computation that read e lifted it (supersedeWithin).
+func (s *memoShared) liftedWithin(e *memoEpoch) bool {
+	s.emu.Lock()
+	defer s.emu.Unlock()
+	return e.lifted != 0
+}
+
 // at is the epoch of the computation that read e: e.n, or the one a
 // supersede made from within it lifted it to. The caller holds
 // memoShared.emu.
