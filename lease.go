@@ -121,7 +121,9 @@ import (
 // lease too, and are skipped when another process holds it; Cache.Close
 // waits a bounded time for them to release it. RefreshIf calls take no
 // lease. In one process, concurrent misses run the work once with or
-// without it.
+// without it. A memoized call that gives up on a stuck computation past a
+// CollapseTimeout shorter than d still waits for that computation's lease,
+// as another process's call does (see CollapseTimeout).
 func Lease(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.lease, c.leaseSet = d, true })
 }

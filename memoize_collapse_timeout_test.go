@@ -231,3 +231,37 @@ func TestMemoizeCollapseTimeoutWithLease(t *testing.T) {
 		assert.EqualValues(t, 2, n.Load())
 	})
 }
+
+// TestMemoizeCollapseTimeoutShorterThanLease: under a Lease longer than
+// the function's CollapseTimeout, the joiner that gives up on a stuck
+// computation past the CollapseTimeout still waits for the lease that
+// computation holds, as another process's caller does, and computes once
+// it ends (at most the lease's time from its first look): the lease's one
+// computation per key across processes holds. Its callers wait about the
+// lease's time, not the CollapseTimeout.
+func TestMemoizeCollapseTimeoutShorterThanLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(nil)
+		defer c.Close()
+		const lease = 10 * time.Second
+		m, n, stuck := memoStuckFirst(c, "stuck-short-collapse", TTL(time.Hour), Lease(lease), CollapseTimeout(2*time.Second))
+		defer close(stuck)
+		start := time.Now()
+		_ = goGet(m, 1)
+		synctest.Wait()
+		joiner := goGet(m, 1)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		assert.EqualValues(t, 1, c.Stats().CollapseTakeovers, "the joiner takes over past the CollapseTimeout")
+		assert.EqualValues(t, 1, n.Load(), "but waits for the stuck computation's lease")
+		time.Sleep(lease - 2*time.Second - time.Millisecond)
+		synctest.Wait()
+		_, done := ready(joiner)
+		assert.False(t, done, "within the lease, the taker waits")
+		r := <-joiner
+		assert.NoError(t, r.err)
+		assert.Equal(t, "v", r.v)
+		assert.EqualValues(t, 2, n.Load())
+		assert.Less(t, time.Since(start), lease+leaseMaxGap, "once the lease ended")
+	})
+}

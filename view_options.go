@@ -224,7 +224,12 @@ func MaxVariants(n int) ViewOption {
 // call to give up computes in its place, and the calls waiting, and those
 // that come since, join it (Stats.CollapseTimeouts and
 // CollapseTakeovers); the computation it took over goes on for its own
-// caller and stores nothing over the new result. Default (d 0):
+// caller and stores nothing over the new result. Under a Lease longer than
+// d, the call that gives up still waits for the lease the stuck computation
+// holds, as another process's call does, and computes once it ends (at most
+// the lease's time from its Add), so that the lease's one computation per
+// key across processes holds: under Lease(10s) and CollapseTimeout(2s), a
+// stuck computation's callers wait about 10 s. Default (d 0):
 // DefaultCollapseTimeout plus the function's Lease. A negative d waits as
 // long as the computation takes: for a function whose usual run is slower
 // than the default, which would otherwise run again for its waiting
