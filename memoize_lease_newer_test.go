@@ -25,16 +25,7 @@ import (
 func newerWhileLeased(t *testing.T, a, b *Cache, name string, write func(*Memoized[int, string]) string) (lead, want string, after [2]string, runs int32) {
 	t.Helper()
 	ctx := context.Background()
-	gate := make(chan struct{})
-	var n atomic.Int32
-	fn := func(context.Context, int) (string, error) {
-		i := n.Add(1)
-		if i == 1 {
-			<-gate // A's holder, within its lease
-		}
-		return fmt.Sprintf("run %d", i), nil
-	}
-	ma, mb := Memoize(a, name, fn), Memoize(b, name, fn)
+	ma, mb, n, gate := gatedMemoPair(a, b, name) // A's holder, within its lease
 	var held sync.WaitGroup
 	held.Go(func() {
 		v, err := ma.Get(ctx, 1)
@@ -52,6 +43,22 @@ func newerWhileLeased(t *testing.T, a, b *Cache, name string, write func(*Memoiz
 		after[i] = v
 	}
 	return lead, want, after, runs
+}
+
+// redisLeasePair returns two Caches, as two processes, on the Redis at addr
+// under a prefix of their own, with Options.Lease lease.
+func redisLeasePair(t *testing.T, addr string, lease time.Duration) (a, b *Cache) {
+	t.Helper()
+	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	open := func() *Cache {
+		be, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		require.NoError(t, err)
+		c, err := New(&Options{Backend: be, Lease: lease})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
+		return c
+	}
+	return open(), open()
 }
 
 // newerWrites are the writes of another process that a lease holder must
@@ -82,14 +89,8 @@ func TestMemoizeLeaseHolderKeepsNewerEntry(t *testing.T) {
 	for _, tc := range newerWrites {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := &remote{Backend: newSimple(t, nil)}
-				open := func() *Cache {
-					c, err := New(&Options{Backend: s, Lease: time.Hour})
-					require.NoError(t, err)
-					t.Cleanup(func() { c.Close() })
-					return c
-				}
-				lead, want, after, runs := newerWhileLeased(t, open(), open(), "f",
+				a, b, _ := leasePair(t, Options{Lease: time.Hour})
+				lead, want, after, runs := newerWhileLeased(t, a, b, "f",
 					func(m *Memoized[int, string]) string { return tc.write(t, m) })
 				assert.Equal(t, "run 1", lead, "A's caller gets its own result")
 				assert.Equal(t, [2]string{want, want}, after, "what processes A and B serve")
@@ -106,16 +107,8 @@ func TestMemoizeLeaseHolderKeepsNewerEntryOnRedis(t *testing.T) {
 	addr := testutil.RedisAddr(t)
 	for _, tc := range newerWrites {
 		t.Run(tc.name, func(t *testing.T) {
-			prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-			open := func() *Cache {
-				be, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
-				require.NoError(t, err)
-				c, err := New(&Options{Backend: be, Lease: time.Minute})
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
-				return c
-			}
-			lead, want, after, runs := newerWhileLeased(t, open(), open(), "f",
+			a, b := redisLeasePair(t, addr, time.Minute)
+			lead, want, after, runs := newerWhileLeased(t, a, b, "f",
 				func(m *Memoized[int, string]) string { return tc.write(t, m) })
 			assert.Equal(t, "run 1", lead, "A's caller gets its own result")
 			assert.Equal(t, [2]string{want, want}, after, "A's older result is not stored over B's")

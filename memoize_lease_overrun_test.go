@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -40,6 +39,20 @@ func (r *readFailing) GetMany(ctx context.Context, keys []string) ([][]byte, err
 	return r.remote.GetMany(ctx, keys)
 }
 
+// gatedMemoPair memoizes under name, on a and b, a function whose i-th
+// call returns "run i", counted in n, the first once gate is closed.
+func gatedMemoPair(a, b *Cache, name string) (ma, mb *Memoized[int, string], n *atomic.Int32, gate chan struct{}) {
+	n, gate = new(atomic.Int32), make(chan struct{})
+	fn := func(context.Context, int) (string, error) {
+		i := n.Add(1)
+		if i == 1 {
+			<-gate
+		}
+		return fmt.Sprintf("run %d", i), nil
+	}
+	return Memoize(a, name, fn), Memoize(b, name, fn), n, gate
+}
+
 // stuckMemoLeaseHolder runs, on a and b (two Caches sharing a backend,
 // with a lease), the scenario of a memoized function's lease holder stuck
 // past its lease: process A's call leads under the lease, its function
@@ -52,16 +65,7 @@ func (r *readFailing) GetMany(ctx context.Context, keys []string) ([][]byte, err
 func stuckMemoLeaseHolder(t *testing.T, a, b *Cache, name string, failLook *atomic.Bool) (lead, joined string, after [2]string, runs int32) {
 	t.Helper()
 	ctx := context.Background()
-	gate := make(chan struct{})
-	var n atomic.Int32
-	fn := func(context.Context, int) (string, error) {
-		i := n.Add(1)
-		if i == 1 {
-			<-gate // A's leader, stuck past its lease
-		}
-		return fmt.Sprintf("run %d", i), nil
-	}
-	ma, mb := Memoize(a, name, fn), Memoize(b, name, fn)
+	ma, mb, n, gate := gatedMemoPair(a, b, name) // A's leader, stuck past its lease
 	var stuck sync.WaitGroup
 	stuck.Go(func() {
 		v, err := ma.Get(ctx, 1)
@@ -142,16 +146,7 @@ func TestMemoizeLeaseHolderPastItsLeaseStoresNothingOverNewerEntry(t *testing.T)
 // Caches on a real Redis, as two processes.
 func TestStuckMemoizeLeaseHolderOnRedis(t *testing.T) {
 	addr := testutil.RedisAddr(t)
-	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	open := func() *Cache {
-		be, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
-		require.NoError(t, err)
-		c, err := New(&Options{Backend: be, Lease: 500 * time.Millisecond})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
-		return c
-	}
-	a, b := open(), open()
+	a, b := redisLeasePair(t, addr, 500*time.Millisecond)
 	lead, joined, after, runs := stuckMemoLeaseHolder(t, a, b, "f", nil)
 	assert.Equal(t, "run 1", lead, "A's caller gets its own result")
 	assert.Equal(t, "run 1", joined, "as does the caller that joined it")
