@@ -39,7 +39,8 @@ func TestMaxmemoryIsReadAgainAfterAMinute(t *testing.T) {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
 	})
 	ctx := context.Background()
-	b, err := New(Options{URL: "redis://" + p.Addr})
+	// Long timeouts: 3.5 MiB values outlast 500ms on a loaded machine.
+	b, err := New(Options{URL: "redis://" + p.Addr + "?read_timeout=10s&write_timeout=10s"})
 	require.NoError(t, err)
 	defer b.Close()
 	admin := redis.NewClient(&redis.Options{Addr: p.Addr})

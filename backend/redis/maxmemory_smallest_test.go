@@ -105,7 +105,7 @@ func TestMaxmemoryClusterGuardsWithItsSmallestMaster(t *testing.T) {
 	for i, limit := range []string{"0", "64mb", "4mb"} {
 		require.NoError(t, c.admin[i].ConfigSet(ctx, "maxmemory", limit).Err())
 	}
-	b, err := redisstore.New(redisstore.Options{URL: c.url(""), Prefix: "cluster"})
+	b, err := redisstore.New(redisstore.Options{URL: c.url("read_timeout=10s&write_timeout=10s"), Prefix: "cluster"}) // 1.5 MiB values under load
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	exists := func(key string) int64 {

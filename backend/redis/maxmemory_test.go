@@ -54,7 +54,7 @@ func sharedTenantServer(t *testing.T, maxmemory string) (*redisstore.Store, *red
 	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s", Prefix: "a"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
-	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "other-tenant"})
+	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s", Prefix: "other-tenant"})
 	require.NoError(t, err)
 	defer other.Close()
 	admin := redis.NewClient(&redis.Options{Addr: addr})
@@ -141,7 +141,9 @@ func TestMaxmemoryLargeValueIsRefusedBeforeEvictingEveryKey(t *testing.T) {
 func TestMaxmemoryZeroGuardsNothing(t *testing.T) {
 	addr := redisWith(t, "--maxmemory", "0")
 	ctx := context.Background()
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr})
+	// Timeouts long enough for 8 MiB on a loaded machine (500ms failed 3
+	// of 4 runs under -race): the test is about what is stored.
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s"})
 	require.NoError(t, err)
 	defer b.Close()
 	big := bytes.Repeat([]byte("x"), 8<<20)
@@ -179,7 +181,7 @@ func commandRejections(t *testing.T, admin *redis.Client, cmd string) int {
 func TestMaxmemoryUnreadableWritesAsBeforeAndAsksRarely(t *testing.T) {
 	addr := redisWith(t, append([]string{"--maxmemory", "8mb", "--maxmemory-policy", "noeviction"}, noConfigACL...)...)
 	ctx := context.Background()
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr})
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s"})
 	require.NoError(t, err)
 	defer b.Close()
 	admin := redis.NewClient(&redis.Options{Addr: addr, Username: "admin", Password: "any"})

@@ -19,7 +19,8 @@ import (
 // its address. Its default user (the Store's) cannot read maxmemory
 // (noConfigACL): the Store does not refuse values over a third of it, and the
 // server's own OOM refusals are the guard. The user "admin" may run every
-// command.
+// command. Its Stores take long timeouts: 16 MiB values on a loaded machine
+// outlast the default 500ms, and the tests are about what is refused.
 func maxmemoryRedis(t *testing.T, policy string) string {
 	t.Helper()
 	return redisWith(t, append([]string{"--maxmemory", "8mb", "--maxmemory-policy", policy}, noConfigACL...)...)
@@ -56,10 +57,10 @@ func statsField(t *testing.T, admin *redis.Client, name string) int64 {
 func TestOutOfMemoryRefusalDoesNotEvictEveryKeyAgain(t *testing.T) {
 	addr := maxmemoryRedis(t, "allkeys-lru")
 	ctx := context.Background()
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "a"})
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s", Prefix: "a"})
 	require.NoError(t, err)
 	defer b.Close()
-	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr, Prefix: "other-tenant"})
+	other, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s", Prefix: "other-tenant"})
 	require.NoError(t, err)
 	defer other.Close()
 	small := bytes.Repeat([]byte("v"), 1000)
@@ -110,7 +111,7 @@ func TestOutOfMemoryRefusalDoesNotEvictEveryKeyAgain(t *testing.T) {
 func TestOutOfMemoryRefusedSizeIsRefusedBeforeSending(t *testing.T) {
 	addr := maxmemoryRedis(t, "noeviction")
 	ctx := context.Background()
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr})
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "?read_timeout=10s&write_timeout=10s"})
 	require.NoError(t, err)
 	defer b.Close()
 	admin := redis.NewClient(&redis.Options{Addr: addr, Username: "admin", Password: "any"})

@@ -23,7 +23,8 @@ func oomStore(t *testing.T) *redisstore.Store {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--maxmemory", "8mb", "--maxmemory-policy", "noeviction"}
 	})
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + p.Addr})
+	// Long timeouts: a 16 MiB value outlasts 500ms on a loaded machine.
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + p.Addr + "?read_timeout=10s&write_timeout=10s"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	return b
