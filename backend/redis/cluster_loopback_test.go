@@ -1,7 +1,9 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
@@ -41,31 +43,64 @@ func startAnnouncedLoopbackCluster(t *testing.T) string {
 		t.Skip("no redis-server")
 	}
 	ip := nonLoopbackIPv4(t)
+	// testutil.StartProcess waits on 127.0.0.1, where this server does not
+	// listen: a port (or its bus port, 10000 above) taken since FreePort
+	// found it free makes the server exit, and the next try takes another.
+	for try := 1; ; try++ {
+		addr, admin, err := startAnnounced(t, ip)
+		if err == nil {
+			return clusterOn(t, addr, admin)
+		}
+		require.Less(t, try, 5, "redis-server did not start: %v", err)
+		t.Logf("try %d: %v", try, err)
+	}
+}
+
+// startAnnounced starts the server of startAnnouncedLoopbackCluster on a
+// free port of ip and waits until it (not another process that has taken
+// the port) answers there.
+func startAnnounced(t *testing.T, ip string) (string, *redis.Client, error) {
 	port := testutil.FreePort(t)
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", ip, "--save", "", "--appendonly", "no",
 		"--dir", t.TempDir(), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 		"--cluster-announce-ip", "127.0.0.1", "--protected-mode", "no")
+	var out bytes.Buffer // written until the process exits; read after done
+	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
 	addr := net.JoinHostPort(ip, strconv.Itoa(port))
 	admin := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
-	bg := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
-	for admin.Ping(bg).Err() != nil {
-		require.True(t, time.Now().Before(deadline), "redis-server did not start")
-		time.Sleep(20 * time.Millisecond)
+	pid := "process_id:" + strconv.Itoa(cmd.Process.Pid) + "\r\n"
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-done:
+			return "", nil, fmt.Errorf("redis-server on %s exited: %s", addr, out.String())
+		default:
+		}
+		if info, err := admin.Info(context.Background(), "server").Result(); err == nil && strings.Contains(info, pid) {
+			return addr, admin, nil
+		}
 	}
+	return "", nil, fmt.Errorf("redis-server did not answer on %s in 10s", addr)
+}
+
+// clusterOn gives every slot to the one node at addr and waits until its
+// Cluster is ok.
+func clusterOn(t *testing.T, addr string, admin *redis.Client) string {
+	bg := context.Background()
 	require.NoError(t, admin.Do(bg, "cluster", "addslotsrange", 0, 16383).Err())
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		info, _ := admin.ClusterInfo(bg).Result()
 		if strings.Contains(info, "cluster_state:ok") {
-			break
+			return addr
 		}
 		require.True(t, time.Now().Before(deadline), "cluster not ok")
 		time.Sleep(20 * time.Millisecond)
 	}
-	return addr
 }
 
 // TestClearClusterAnnouncingLoopback: go-redis reaches the masters
