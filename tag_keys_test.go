@@ -104,9 +104,13 @@ func TestLongTagsInvalidate(t *testing.T) {
 func TestLongArgTagOnMemcached(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("longargtag-", time.Now().UnixNano())})
+	// Long timeouts: the default 250ms of a memcached call timed out on a
+	// loaded machine (an InvalidateTags' delete), and the test is about
+	// what is stored.
+	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("longargtag-", time.Now().UnixNano()),
+		Timeout: 10 * time.Second})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
+	c, err := New(&Options{Backend: b, Timeout: 10 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
 	var calls atomic.Int64
