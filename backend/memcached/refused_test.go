@@ -3,7 +3,6 @@ package memcached
 import (
 	"context"
 	"net"
-	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -26,8 +25,7 @@ func countDials(s *Store) *atomic.Int64 {
 }
 
 func refusedStore(t testing.TB) *Store {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t)))
-	s, err := New(Options{Servers: []string{addr}})
+	s, err := New(Options{Servers: []string{testutil.RefusedAddr(t)}})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s

@@ -71,7 +71,7 @@ func TestRefusedConnectionCostsTwoDialsAndNoSleep(t *testing.T) {
 
 // refusedAddr returns a loopback address where nothing listens.
 func refusedAddr(t testing.TB) string {
-	return net.JoinHostPort("127.0.0.1", itoa(testutil.FreePort(t)))
+	return testutil.RefusedAddr(t)
 }
 
 func itoa(n int) string {

@@ -110,3 +110,14 @@ func TestRestartErrorCarriesTheProcessOutput(t *testing.T) {
 	assert.True(t, errors.Is(err, errExited), "%v", err)
 	assert.Contains(t, err.Error(), "cannot listen")
 }
+
+// RefusedAddr's port refuses connections, and no server can take it.
+func TestRefusedAddrRefusesAndCannotBeTaken(t *testing.T) {
+	addr := RefusedAddr(t)
+	_, err := net.DialTimeout("tcp", addr, time.Second)
+	require.Error(t, err, "a connection to %s", addr)
+	if l, err := net.Listen("tcp", addr); err == nil {
+		l.Close()
+		t.Fatalf("a listener took %s", addr)
+	}
+}
