@@ -74,19 +74,6 @@ func refusedAddr(t testing.TB) string {
 	return testutil.RefusedAddr(t)
 }
 
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
-}
-
 // TestBuiltClientsNeverSleepBetweenRetries checks every kind of client the
 // Store builds: no retry back-off, one dial attempt, DefaultPoolTimeout; a
 // URL that sets a back-off keeps it.
