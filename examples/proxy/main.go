@@ -180,7 +180,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 	rp := &httputil.ReverseProxy{
 		Rewrite:        rewrite(u, cfg.dropHeaders),
 		Transport:      originTransport(cfg.timeouts.origin),
-		ModifyResponse: defaultFreshness(cfg.defaultTTL),
+		ModifyResponse: tokenPrivate(defaultFreshness(cfg.defaultTTL)),
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	opts := []caching.ViewOption{
@@ -497,7 +497,7 @@ const tokenMark = "caching-proxy; credential in another field"
 // Private-Token: see tokenField) and no Authorization comes with
 // Authorization: tokenMark, so that the cache treats it as it treats a
 // request with Authorization (RFC 9111 section 3.5). Its response is
-// stored only when the origin says public, s-maxage or must-revalidate; it
+// stored only when the origin says public or s-maxage (tokenPrivate); it
 // is answered only with a stored response that says so, and never with
 // another client's run; it starts no background refresh. Without it, a
 // signed-in client's /api/me that the origin sent with max-age, without
@@ -513,6 +513,63 @@ func tokenReads(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// tokenPrivate returns a ModifyResponse that runs next (nil: none) and then
+// adds private to the response to a GET whose credential is in a field of
+// its own (tokenReads' reads) when its freshness field (the proxy's
+// default field, CDN-Cache-Control, else Cache-Control) says neither
+// public nor s-maxage. The cache treats such a read as one with
+// Authorization (RFC 9111 section 3.5), which lets must-revalidate share
+// the response too: an origin that sees Authorization and says
+// must-revalidate means it, but this origin never saw one (rewrite removes
+// tokenReads' mark), and frameworks send "max-age=60, must-revalidate" on
+// a signed-in user's own data, which was served to the next client. A
+// 304 is left as it comes: it freshens a stored response that was shared
+// already.
+func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
+	return func(res *http.Response) error {
+		if next != nil {
+			if err := next(res); err != nil {
+				return err
+			}
+		}
+		req, h := res.Request, res.Header
+		if req.Method != http.MethodGet || res.StatusCode == http.StatusNotModified ||
+			has(req.Header, "Authorization") || !tokenField(req.Header) {
+			return nil
+		}
+		fields := []string{"Cache-Control"}
+		switch {
+		case strings.Join(h.Values(defaultField), "") != "":
+			fields = []string{defaultField, "CDN-Cache-Control", "Cache-Control"}
+		case has(h, "CDN-Cache-Control"):
+			fields = []string{"CDN-Cache-Control", "Cache-Control"}
+		}
+		if sharesWithAuthorization(h.Values(fields[0])) {
+			return nil
+		}
+		for _, name := range fields {
+			if has(h, name) || name == "Cache-Control" {
+				h[name] = append(h[name], "private")
+			}
+		}
+		return nil
+	}
+}
+
+// sharesWithAuthorization reports whether the directives of a
+// cache-control field's lines say public or s-maxage.
+func sharesWithAuthorization(lines []string) bool {
+	for _, line := range lines {
+		for _, d := range strings.Split(line, ",") {
+			name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
+			if strings.EqualFold(name, "public") || strings.EqualFold(name, "s-maxage") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // tokenField reports whether h has a field named as a credential (see

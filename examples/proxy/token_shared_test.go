@@ -75,3 +75,45 @@ func TestTokenRequestsSharedOnlyWhenPublic(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []string{"Bearer alice"}, auth, "the origin gets the client's Authorization, and nothing else")
 }
+
+// TestTokenResponseWithMustRevalidateStaysPrivate: must-revalidate lets a
+// response to a request with Authorization be shared (RFC 9111 section
+// 3.5), and tokenReads' reads are treated as such requests; but the origin
+// never saw an Authorization, and "max-age=60, must-revalidate" is a
+// framework's default on a signed-in user's own data: it was stored and
+// served to the next client, token or none. Such a response is private
+// now, unless the origin says public or s-maxage; a page stored for
+// everyone is neither dropped nor replaced by a token read.
+func TestTokenResponseWithMustRevalidateStaysPrivate(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		auth []string
+	)
+	front, _ := startProxy(t, tokenOrigin(&auth, &mu), nil)
+	for _, cc := range []string{"max-age=60,%20must-revalidate", "must-revalidate,%20max-age=60", "proxy-revalidate,%20must-revalidate,%20max-age=60"} {
+		t.Run(cc, func(t *testing.T) {
+			me := front.URL + "/api/me/" + cc
+			res, body := send(t, http.MethodGet, me, "X-Api-Key", "alice-secret")
+			require.Equal(t, `{"user":"alice-secret"}`, body)
+			assert.Contains(t, res.Header.Values("Cache-Control"), "private", "the client is told the response is its own")
+			_, body = send(t, http.MethodGet, me) // the attacker, without a token
+			assert.Equal(t, `{"user":"anonymous"}`, body, "a signed-in client's response served to one without the field")
+		})
+	}
+	t.Run("s-maxage shares it", func(t *testing.T) {
+		page := front.URL + "/api/catalog/s-maxage=60,%20must-revalidate"
+		_, first := send(t, http.MethodGet, page, "X-Api-Key", "alice-secret")
+		res, again := send(t, http.MethodGet, page)
+		assert.Equal(t, first, again)
+		assert.Equal(t, "HIT", res.Header.Get(statusHeader))
+	})
+	t.Run("a page stored for everyone stays", func(t *testing.T) {
+		page := front.URL + "/api/home/max-age=60,%20must-revalidate"
+		_, body := send(t, http.MethodGet, page)
+		require.Equal(t, `{"user":"anonymous"}`, body)
+		send(t, http.MethodGet, page, "X-Api-Key", "alice-secret")
+		res, body := send(t, http.MethodGet, page)
+		assert.Equal(t, `{"user":"anonymous"}`, body)
+		assert.Equal(t, "HIT", res.Header.Get(statusHeader), "the shared page kept")
+	})
+}
