@@ -193,8 +193,7 @@ func (h *serverHealth) errorReply(line []byte) {
 		h.mu.Unlock()
 		return
 	}
-	why := fmt.Sprintf("%d error replies and no other in %v, the last: %q",
-		n, time.Duration(now-h.errSince).Round(time.Millisecond), bytes.TrimRight(line, "\r\n"))
+	why := errorRepliesWhy(n, now-h.errSince, line)
 	if h.downUntil.Load() != 0 || h.list.probe == nil {
 		h.markDownLocked(why)
 		h.mu.Unlock()
@@ -206,6 +205,22 @@ func (h *serverHealth) errorReply(line []byte) {
 		return
 	}
 	defer h.checking.Store(false)
+	// A probe that ended since n was counted (its normal reply an answer)
+	// started the count anew: a call late to its turn must not probe again.
+	h.mu.Lock()
+	now = time.Now().UnixNano()
+	n = h.errReplies.Load()
+	if n < serverDownAfter || now-h.errSince < int64(errorWindow) {
+		h.mu.Unlock()
+		return
+	}
+	why = errorRepliesWhy(n, now-h.errSince, line)
+	if h.downUntil.Load() != 0 {
+		h.markDownLocked(why) // by the probe that ended: it stays down
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
 	if h.list.probe(h) == nil {
 		return // a normal reply, which marked the server up (answered)
 	}
@@ -214,6 +229,13 @@ func (h *serverHealth) errorReply(line []byte) {
 	if h.errReplies.Load() != 0 {
 		h.markDownLocked(why)
 	}
+}
+
+// errorRepliesWhy says why a server is marked down after n error replies
+// and no other in d nanoseconds, the last of them line.
+func errorRepliesWhy(n int32, d int64, line []byte) string {
+	return fmt.Sprintf("%d error replies and no other in %v, the last: %q",
+		n, time.Duration(d).Round(time.Millisecond), bytes.TrimRight(line, "\r\n"))
 }
 
 // errProbeOverItem is wrapped by the error of a probe whose get, of a key
