@@ -142,7 +142,9 @@
 // A get whose reply is the value of another key (a connection out of step
 // with its replies, whatever the cause) fails, as a broken reply does, and
 // the Store closes its idle connections: gomemcache would return that
-// value as the key's.
+// value as the key's. So does a GetMany's multi-get whose reply holds a
+// value of a key it did not ask for: gomemcache would read the keys asked
+// as misses.
 //
 // Every reply is checked against memcached's framing as it is read, before
 // gomemcache parses it: gomemcache allocates a value as large as its

@@ -1307,6 +1307,13 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // value was over Options.MaxItemSize, skipped (see maxSkipped): refused,
 // their out nil. h is the server of every key, or nil when they may be on
 // several (see serverHealth.wrap).
+//
+// A reply holding the value of a key not asked for fails every key of the
+// call, none read, with errOtherKey (or the GetMulti's own error, when it
+// failed too), and closes the idle connections, as getItem does: the
+// connection is out of step with its replies (or the server hostile): the
+// keys asked for that the reply has no value of are not misses, and the
+// values it has may answer an earlier command.
 func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
 	m, err := s.client.GetMulti(mkeys)
 	if dropped(err) {
@@ -1322,6 +1329,19 @@ func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused
 			if out[i] == nil {
 				out[i] = []byte{}
 			}
+		}
+	}
+	if len(m) > 0 {
+		for _, k := range mkeys {
+			delete(m, k) // m is the call's own; keys may repeat
+		}
+		if len(m) > 0 {
+			_ = s.client.Close()
+			clear(out)
+			if err == nil {
+				err = errOtherKey
+			}
+			return nil, h.wrap("get", err)
 		}
 	}
 	return refused, h.wrap("get", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,29 +20,8 @@ import (
 // returns the item it read, whatever its key. The generation's read, a
 // get too, fails so rather than taking another key's number for its own.
 func TestGetOfAnotherKeysValueFails(t *testing.T) {
-	// wrongFirst answers the first get it is sent, on any connection, with
-	// another key's value, and the others honestly.
 	wrongFirst := func() func(net.Conn) {
-		var wrong atomic.Bool
-		return func(c net.Conn) {
-			r := bufio.NewReader(c)
-			for {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				reply := "ERROR\r\n"
-				if f := strings.Fields(line); len(f) == 2 && f[0] == "gets" {
-					reply = valueLine(f[1])
-					if wrong.CompareAndSwap(false, true) {
-						reply = "VALUE fake:1:other 0 1 1\r\n7\r\nEND\r\n"
-					}
-				}
-				if _, err := c.Write([]byte(reply)); err != nil {
-					return
-				}
-			}
-		}
+		return otherFirst(func([]string) string { return "VALUE fake:1:other 0 1 1\r\n7\r\nEND\r\n" })
 	}
 	ctx := context.Background()
 	t.Run("get", func(t *testing.T) {
@@ -63,5 +43,88 @@ func TestGetOfAnotherKeysValueFails(t *testing.T) {
 		v, err := s.Get(ctx, "a")
 		require.Error(t, err, "Get read %q under a generation read from another key", v)
 		assert.ErrorContains(t, err, "another key")
+	})
+}
+
+// otherFirst returns a fake server's (see fakeServer) serve that answers
+// the first get it is sent, on any connection, with reply(its keys), and
+// every other get honestly: each key's value is the key itself.
+func otherFirst(reply func(keys []string) string) func(net.Conn) {
+	var wrong atomic.Bool
+	return func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			out := "ERROR\r\n"
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "gets" {
+				out = ""
+				for _, k := range f[1:] {
+					out += strings.TrimSuffix(valueLine(k), "END\r\n")
+				}
+				out += "END\r\n"
+				if wrong.CompareAndSwap(false, true) {
+					out = reply(f[1:])
+				}
+			}
+			if _, err := c.Write([]byte(out)); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// A multi-get whose reply holds the value of a key not asked for (a
+// connection out of step with its replies, or a hostile server) fails its
+// keys, as a Get of another key's value does (see
+// TestGetOfAnotherKeysValueFails): the keys asked for that the reply has no
+// value of were read as misses.
+func TestGetManyOfAnotherKeysValueFails(t *testing.T) {
+	other := "VALUE fake:1:other 0 1 1\r\n7\r\n"
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		reply func(keys []string) string
+	}{
+		{"others only", func([]string) string { return other + "END\r\n" }},
+		{"with one asked", func(keys []string) string {
+			return strings.TrimSuffix(valueLine(keys[0]), "END\r\n") + other + "END\r\n"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, dials := fakeStore(t, fakeServer(t, otherFirst(tc.reply)))
+			vals, err := s.GetMany(ctx, []string{"a", "b"})
+			require.Error(t, err, "GetMany read %q from a reply of a key not asked for", vals)
+			assert.ErrorContains(t, err, "another key")
+			assert.NotContains(t, err.Error(), "fake:1:", "error text names a key")
+			assert.Nil(t, vals, "values")
+			vals, err = s.GetMany(ctx, []string{"a", "b"})
+			require.NoError(t, err, "the GetMany after")
+			assert.Equal(t, []string{s.mustKey(t, "a"), s.mustKey(t, "b")}, []string{string(vals[0]), string(vals[1])}, "the GetMany after")
+			assert.Equal(t, int64(2), dials(), "dials: the connection that read another key's value was kept")
+		})
+	}
+	t.Run("two servers", func(t *testing.T) {
+		// Each server's keys are read again on their own, as after any
+		// failure of the GetMulti (see getBatch), on new connections.
+		others := func([]string) string { return other + "END\r\n" }
+		s, err := New(Options{Servers: []string{fakeServer(t, otherFirst(others)), fakeServer(t, otherFirst(others))},
+			Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
+		require.NoError(t, err)
+		defer s.Close()
+		s.setGeneration(1, time.Now())
+		keys := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+		servers := map[int]bool{}
+		for _, k := range keys {
+			servers[s.servers.pick(s.mustKey(t, k))] = true
+		}
+		require.Len(t, servers, 2, "the keys' servers")
+		vals, err := s.GetMany(ctx, keys)
+		require.NoError(t, err)
+		for i, k := range keys {
+			assert.Equal(t, s.mustKey(t, k), string(vals[i]), "key %s", k)
+		}
 	})
 }
