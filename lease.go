@@ -88,7 +88,10 @@ import (
 // entries: the last one stays; but a holder past d, a view's or a
 // memoized function's, writes nothing over an entry stored since its last
 // look under the lease, and answers its own callers only:
-// view.leaseOverrun, Memoized.storedSinceLease). A memoized function's
+// view.leaseOverrun, Memoized.storedSinceLease; a memoized function's
+// writes nothing either while it finds the key's lease held, as another
+// process's holder, within d, stores nothing over an entry stored since
+// its own look). A memoized function's
 // holder makes that look within d too: another process's Set or Refresh,
 // which take no lease, may have stored a newer result while it computed.
 // Its release, which cannot
@@ -793,23 +796,35 @@ type memoLease struct {
 // which its older result must not replace: another process's Set or
 // Refresh made while fn ran (they take no lease), or, past the lease's
 // time, another process's caller that gave up on the lease and computed
-// (as view.leaseOverrun). The lease promises one computation per key and
+// (as view.leaseOverrun); or, past that time, finds the lease held: such a
+// caller is computing now. The lease promises one computation per key and
 // a result no older than it; without this look, a holder that ends within
 // its lease would store the result it began before that write over it.
 // tags are key's tag keys, epoch the computation's: one that a Refresh or
 // forced Get made from within it lifted (supersedeWithin) looks nothing
 // up, and stores after that call's write, its result holding that one's.
-// A look that fails tells nothing: the result is stored as before. Every computation under a lease that stores pays this
-// one look (a hit pays nothing). The look and the write are two calls, not
-// one atomic compare: a write that lands between them is still replaced,
-// as without a lease.
+// A look that fails tells nothing: the result is stored as before. Every
+// computation under a lease that stores pays this one look (a hit pays
+// nothing), and one past its lease's time a read of the lease. The look
+// and the write are two calls, not one atomic compare: a write that lands
+// between them is still replaced, as without a lease.
 func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags []string, lease *memoLease, epoch *memoEpoch) bool {
 	if lease == nil || lease.held == nil || m.shared.liftedWithin(epoch) {
 		return false
 	}
 	m.c.store.dropNear(key) // the other process's entry is remote
 	e, err := m.lookup(ctx, key, tags)
-	return markOf(key, e, err).storedSince(lease.seen)
+	if markOf(key, e, err).storedSince(lease.seen) {
+		return true
+	}
+	// Past its lease, a holder that finds the lease held stores nothing
+	// either: another process's caller that gave up on it leads now, and
+	// would take this older result, stored first, for a newer one and
+	// store nothing over it. The lease may still be this holder's own
+	// (within the release margin): then the key is computed once more
+	// once it expires, never served older. A read that fails tells
+	// nothing.
+	return time.Until(lease.held.end) <= lease.held.margin && m.leaseHeld(ctx, key)
 }
 
 // leaseHeld reports whether another process holds key's lease: a caller

@@ -1,0 +1,63 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMemoizeLeaseHolderKeepsItsResultOverEarlierLeaseOverrun: process A's
+// lease holder overruns its lease; process B's caller waits it out, takes
+// the next lease and computes. A's run ends first, while B's still runs:
+// A's result, begun a lease earlier than B's, must not be what stays.
+// Before, A stored it (its look found nothing new) and B, finding an entry
+// stored since its look, stored nothing over it: both processes served
+// A's older result for its TTL. A past its lease now stores nothing while
+// another process holds the key's lease; B's result is stored.
+func TestMemoizeLeaseHolderKeepsItsResultOverEarlierLeaseOverrun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, _ := leasePair(t, Options{Lease: time.Second})
+		ctx := context.Background()
+		var n atomic.Int32
+		gates := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+		fn := func(context.Context, int) (string, error) {
+			i := n.Add(1)
+			<-gates[i-1]
+			return fmt.Sprintf("run %d", i), nil
+		}
+		ma, mb := Memoize(a, "f", fn), Memoize(b, "f", fn)
+		var wg sync.WaitGroup
+		var got [2]string
+		wg.Go(func() {
+			v, err := ma.Get(ctx, 1)
+			assert.NoError(t, err)
+			got[0] = v
+		})
+		until(t, "A's holder runs", func() bool { return n.Load() == 1 })
+		time.Sleep(500 * time.Millisecond) // B's miss comes later, within A's lease
+		wg.Go(func() {
+			v, err := mb.Get(ctx, 1) // waits out A's lease, then computes
+			assert.NoError(t, err)
+			got[1] = v
+		})
+		until(t, "B's holder runs, past A's lease", func() bool { return n.Load() == 2 })
+		close(gates[0]) // A's run, past its lease, ends first
+		synctest.Wait()
+		close(gates[1]) // B's, within its own, last
+		wg.Wait()
+		assert.Equal(t, [2]string{"run 1", "run 2"}, got, "each caller gets its own run's result")
+		for i, m := range []*Memoized[int, string]{ma, mb} {
+			v, err := m.Get(ctx, 1)
+			require.NoError(t, err)
+			assert.Equal(t, "run 2", v, "process %d serves the newer result", i)
+		}
+		assert.EqualValues(t, 2, n.Load())
+	})
+}
