@@ -177,10 +177,15 @@ func listens(pid, port int) (own, known bool) {
 			}
 		}
 	}
+	if !known {
+		return false, false
+	}
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	fds, err := os.ReadDir(dir)
-	if !known || err != nil {
-		return false, false
+	if err != nil {
+		// The process has exited (it could not bind): whoever answered
+		// the dial is another process.
+		return false, true
 	}
 	for _, fd := range fds {
 		link, err := os.Readlink(dir + "/" + fd.Name())
