@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -26,7 +24,7 @@ type Process struct {
 	Addr string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	out  *lockedBuffer // cmd's output, for the error when it does not start
+	out  *LockedBuffer // cmd's output, for the error when it does not start
 }
 
 // startTries is how many fresh ports StartProcess and Launch try when the
@@ -107,7 +105,7 @@ func (p *Process) Restart() error {
 		return nil
 	}
 	cmd := exec.Command(p.bin, p.args(p.Port)...)
-	out := &lockedBuffer{}
+	out := &LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = time.Second // a child holding the output open
 	if err := cmd.Start(); err != nil {
@@ -122,7 +120,7 @@ func (p *Process) Restart() error {
 		select {
 		case <-done:
 			p.cmd = nil
-			return fmt.Errorf("%s on %s %w: %s", p.bin, p.Addr, errExited, out.tail())
+			return fmt.Errorf("%s on %s %w: %s", p.bin, p.Addr, errExited, tail(out))
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", p.Addr, 100*time.Millisecond); err == nil {
@@ -136,13 +134,13 @@ func (p *Process) Restart() error {
 				// Another process holds the port: ours exits (it
 				// cannot bind) or is stopped here.
 				p.Stop()
-				return fmt.Errorf("%s on %s %w: another process listens there: %s", p.bin, p.Addr, errExited, out.tail())
+				return fmt.Errorf("%s on %s %w: another process listens there: %s", p.bin, p.Addr, errExited, tail(out))
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.Stop()
-	return fmt.Errorf("%s did not start listening on %s: %s", p.bin, p.Addr, out.tail())
+	return fmt.Errorf("%s did not start listening on %s: %s", p.bin, p.Addr, tail(out))
 }
 
 // Stop kills the process and waits for it to exit, so that its port refuses
@@ -201,27 +199,9 @@ func listens(pid, port int) (own, known bool) {
 	return false, true
 }
 
-// lockedBuffer is a process's output, written by exec's copying goroutine
-// and read when the process does not start.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 64<<10 { // a chatty server: keep the start
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-// tail is the last lines the process printed.
-func (b *lockedBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := strings.TrimSpace(b.buf.String())
+// tail is the last of what a process printed.
+func tail(out *LockedBuffer) string {
+	s := strings.TrimSpace(out.String())
 	if i := len(s) - 1000; i > 0 {
 		s = "..." + s[i:]
 	}
