@@ -271,10 +271,12 @@ func (h *serverHealth) overItemReply() {
 	defer h.checking.Store(false)
 	// A probe that ended since n was counted (its miss an answer) started
 	// the count anew: a call late to its turn must not probe again.
+	// One that ended with the server marked down left the count as it
+	// was: the server stays down, unprobed.
 	h.mu.Lock()
 	n, since = h.overReplies.Load(), time.Now().UnixNano()-h.overSince
 	h.mu.Unlock()
-	if n < serverDownAfter || since < int64(errorWindow) {
+	if n < serverDownAfter || since < int64(errorWindow) || h.downUntil.Load() != 0 {
 		return
 	}
 	if err := h.list.probe(h); !errors.Is(err, errProbeOverItem) {

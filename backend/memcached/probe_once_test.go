@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,11 +32,41 @@ func TestErrorRepliesOnManyGoroutinesProbeOnce(t *testing.T) {
 	}, func(h *serverHealth) { h.errorReply(line) })
 }
 
+// Regression: replies of values over MaxItemSize on many goroutines make
+// one probe when that probe finds the server broken too (its key never
+// written answered with such a value), and marks it down. Such a probe
+// leaves the count as it was: a call late to its turn found it long
+// enough still, and probed the server marked down again (up to 15 probes
+// a round).
+func TestOverItemRepliesOnManyGoroutinesProbeOnceDown(t *testing.T) {
+	manyRepliesProbeOnceDown(t, errProbeOverItem, func(h *serverHealth) {
+		h.overReplies.Store(serverDownAfter)
+		h.overSince = time.Now().Add(-2 * errorWindow).UnixNano()
+	}, (*serverHealth).overItemReply)
+}
+
+// The same for error replies, whose probe is answered with error replies
+// too: one probe, the server marked down.
+func TestErrorRepliesOnManyGoroutinesProbeOnceDown(t *testing.T) {
+	line := []byte("SERVER_ERROR upstream down\r\n")
+	manyRepliesProbeOnceDown(t, errors.New("SERVER_ERROR upstream down"), func(h *serverHealth) {
+		h.errReplies.Store(serverDownAfter)
+		h.errSince = time.Now().Add(-2 * errorWindow).UnixNano()
+	}, func(h *serverHealth) { h.errorReply(line) })
+}
+
 // manyRepliesProbeOnce checks, in 2000 rounds, that replies noted by note
 // on 16 goroutines at once, of a server whose count start set (under mu)
 // to one that must probe, make one probe, which answers (a normal reply
 // or a miss): the server stays up.
 func manyRepliesProbeOnce(t *testing.T, start, note func(h *serverHealth)) {
+	manyRepliesProbeOnceDown(t, nil, start, note)
+}
+
+// manyRepliesProbeOnceDown is manyRepliesProbeOnce for a probe that fails
+// with probeErr, confirming the replies: the server is marked down (up
+// for a nil probeErr, the probe answering).
+func manyRepliesProbeOnceDown(t *testing.T, probeErr error, start, note func(h *serverHealth)) {
 	for round := range 2000 {
 		l, err := newServerList([]string{"127.0.0.1:1"})
 		if err != nil {
@@ -45,6 +76,9 @@ func manyRepliesProbeOnce(t *testing.T, start, note func(h *serverHealth)) {
 		var probes atomic.Int32
 		l.probe = func(h *serverHealth) error {
 			probes.Add(1)
+			if probeErr != nil {
+				return probeErr
+			}
 			h.answered()
 			return nil
 		}
@@ -63,8 +97,11 @@ func manyRepliesProbeOnce(t *testing.T, start, note func(h *serverHealth)) {
 		if n := probes.Load(); n != 1 {
 			t.Fatalf("round %d: %d probes, want 1", round, n)
 		}
-		if h.downUntil.Load() != 0 {
+		switch down := h.downUntil.Load() != 0; {
+		case probeErr == nil && down:
 			t.Fatalf("round %d: server marked down after its probe answered", round)
+		case probeErr != nil && !down:
+			t.Fatalf("round %d: server up after its probe failed: %v", round, probeErr)
 		}
 	}
 }
