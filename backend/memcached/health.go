@@ -59,19 +59,15 @@ type serverHealth struct {
 	// write that waited Options.Timeout), for GetMany not to send its keys
 	// again (see Store.getBatch); nil before the first.
 	timedOut atomic.Pointer[timeoutFailure]
-	// errReplies counts the error replies (see errorReply) since the last
-	// normal one; errSince, under mu, is when the first of them came, in
-	// Unix nanoseconds.
-	errReplies atomic.Int32
-	errSince   int64
-	// overReplies counts the get replies whose every value was over
-	// Options.MaxItemSize (see overItemReply) since the last normal
-	// reply; overSince, under mu, is when the first of them came.
-	overReplies atomic.Int32
-	overSince   int64
+	// errReplies is the error replies (see errorReply) since the last
+	// normal one.
+	errReplies streak
+	// overReplies is the get replies whose every value was over
+	// Options.MaxItemSize (see overItemReply) since the last normal reply.
+	overReplies streak
 	// checking is set while a call probes the server before marking it
-	// down for its error replies (see errorReply) or its values over
-	// Options.MaxItemSize (see overItemReply): one at a time.
+	// down for a streak (see extend): one probe at a time, whatever the
+	// streak's kind.
 	checking atomic.Bool
 	// answeredAt is about when the server last gave a normal reply, in Unix
 	// nanoseconds (written at most once per answeredGrain): an error reply
@@ -169,73 +165,118 @@ func (h *serverHealth) failed(err error) {
 	h.markDownLocked(fmt.Sprintf("%d failures in a row, the last: %s", n, causeText(err)))
 }
 
-// errorReply notes an error reply of the server (line, a SERVER_ERROR that
-// refuses no item: see itemRefusal), and marks the server down once it gave
-// serverDownAfter of them and no normal reply for errorWindow, and a probe
-// (see Store.probe: gets of several keys) gets no normal reply either. The
-// probe tells a proxy whose upstreams are all dead from one with a single
-// upstream dead under light traffic: a client asking for one of the dead
-// upstream's keys every second or so, nobody asking for anything else,
-// gives error replies and no other for seconds, and the proxy must stay up.
-// Gaps between the error replies tell nothing: a dead proxy's errors open
-// the caching package's breaker, which then sends it nothing for its
-// cool-down. A server marked down already (its probe answered so) stays
-// down. The probe runs on the call's goroutine, one at a time, once a
-// server is about to be marked down: a few round trips, once.
-func (h *serverHealth) errorReply(line []byte) {
+// streak is a run of replies of one kind, of one server, and no normal
+// reply since (which ends it: see answered), for a rule that marks the
+// server down on a long one (see serverHealth.extend). Its zero value is
+// no reply yet.
+type streak struct {
+	// n counts the replies.
+	n atomic.Int32
+	// since, under the server's mu, is when the first of them came, in
+	// Unix nanoseconds.
+	since int64
+}
+
+// streakRule is what sets one rule of extend apart from the others.
+type streakRule struct {
+	// unprobed reports whether a long streak marks the server down
+	// without a probe when it is marked down already (again, for
+	// serverRetry from now) or the Store probes nothing; a rule without
+	// it needs its probe's word.
+	unprobed bool
+	// confirms reports whether the probe's error (nil for a normal reply)
+	// bears the streak out: the server is marked down.
+	confirms func(err error) bool
+	// why says why the server is marked down after n replies and no
+	// other in d, the last of them line.
+	why func(n int32, d time.Duration, line []byte) string
+}
+
+// extend notes a reply of the streak s, line (nil where r needs none),
+// and marks the server down once s holds serverDownAfter replies and
+// spans errorWindow, and a probe (see Store.probe: gets of several keys)
+// bears it out (r.confirms). The probe runs on the call's goroutine, one
+// at a time for every streak of the server (checking), once the server is
+// about to be marked down: a few round trips, once. A server marked down
+// already, or of a Store without probes, is marked down again when r is
+// unprobed, and left as it is otherwise.
+func (h *serverHealth) extend(s *streak, r *streakRule, line []byte) {
 	now := time.Now().UnixNano()
 	h.mu.Lock()
-	n := h.errReplies.Add(1)
+	n := s.n.Add(1)
 	if n == 1 {
-		h.errSince = now
+		s.since = now
 	}
-	if n < serverDownAfter || now-h.errSince < int64(errorWindow) {
-		h.mu.Unlock()
-		return
-	}
-	why := errorRepliesWhy(n, now-h.errSince, line)
-	if h.downUntil.Load() != 0 || h.list.probe == nil {
-		h.markDownLocked(why)
+	if !h.dueLocked(s, r, n, now, line) {
 		h.mu.Unlock()
 		return
 	}
 	h.mu.Unlock()
-	// The probe's own error replies come back here: they find checking set.
+	// The probe's own replies come back here: they find checking set.
 	if !h.checking.CompareAndSwap(false, true) {
 		return
 	}
 	defer h.checking.Store(false)
-	// A probe that ended since n was counted (its normal reply an answer)
-	// started the count anew: a call late to its turn must not probe again.
+	// A probe that ended since n was counted started the count anew (its
+	// normal reply an answer) or marked the server down: a call late to
+	// its turn must not probe again.
 	h.mu.Lock()
-	now = time.Now().UnixNano()
-	n = h.errReplies.Load()
-	if n < serverDownAfter || now-h.errSince < int64(errorWindow) {
+	now, n = time.Now().UnixNano(), s.n.Load()
+	if !h.dueLocked(s, r, n, now, line) {
 		h.mu.Unlock()
 		return
 	}
-	why = errorRepliesWhy(n, now-h.errSince, line)
-	if h.downUntil.Load() != 0 {
-		h.markDownLocked(why) // by the probe that ended: it stays down
-		h.mu.Unlock()
-		return
-	}
+	why := r.why(n, time.Duration(now-s.since), line)
 	h.mu.Unlock()
-	if h.list.probe(h) == nil {
-		return // a normal reply, which marked the server up (answered)
+	if !r.confirms(h.list.probe(h)) {
+		return // a normal reply marked the server up (answered); or r takes no word from it
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.errReplies.Load() != 0 {
+	if s.n.Load() != 0 {
 		h.markDownLocked(why)
 	}
 }
 
-// errorRepliesWhy says why a server is marked down after n error replies
-// and no other in d nanoseconds, the last of them line.
-func errorRepliesWhy(n int32, d int64, line []byte) string {
-	return fmt.Sprintf("%d error replies and no other in %v, the last: %q",
-		n, time.Duration(d).Round(time.Millisecond), bytes.TrimRight(line, "\r\n"))
+// dueLocked reports whether the streak s, of n replies at now, calls for
+// a probe: it is long enough, the server is up, and the Store probes.
+// It marks the server down where r does so unprobed. Called with h.mu
+// held.
+func (h *serverHealth) dueLocked(s *streak, r *streakRule, n int32, now int64, line []byte) bool {
+	if n < serverDownAfter || now-s.since < int64(errorWindow) {
+		return false
+	}
+	if h.downUntil.Load() != 0 || h.list.probe == nil {
+		if r.unprobed {
+			h.markDownLocked(r.why(n, time.Duration(now-s.since), line))
+		}
+		return false
+	}
+	return true
+}
+
+// errorReply notes an error reply of the server (line, a SERVER_ERROR that
+// refuses no item: see itemRefusal), and marks the server down once it gave
+// serverDownAfter of them and no normal reply for errorWindow, and a probe
+// gets no normal reply either (see extend). The probe tells a proxy whose
+// upstreams are all dead from one with a single upstream dead under light
+// traffic: a client asking for one of the dead upstream's keys every
+// second or so, nobody asking for anything else, gives error replies and
+// no other for seconds, and the proxy must stay up. Gaps between the
+// error replies tell nothing: a dead proxy's errors open the caching
+// package's breaker, which then sends it nothing for its cool-down. A
+// server marked down already (its probe answered so) stays down.
+func (h *serverHealth) errorReply(line []byte) { h.extend(&h.errReplies, &errorRule, line) }
+
+// errorRule is errorReply's rule: any failure of the probe bears the error
+// replies out.
+var errorRule = streakRule{
+	unprobed: true,
+	confirms: func(err error) bool { return err != nil },
+	why: func(n int32, d time.Duration, line []byte) string {
+		return fmt.Sprintf("%d error replies and no other in %v, the last: %q",
+			n, d.Round(time.Millisecond), bytes.TrimRight(line, "\r\n"))
+	},
 }
 
 // errProbeOverItem is wrapped by the error of a probe whose get, of a key
@@ -246,48 +287,25 @@ var errProbeOverItem = errors.New("a value over Options.MaxItemSize for a key ne
 // Options.MaxItemSize, refused (see maxSkipped), and marks the server down
 // once it gave serverDownAfter of them and no other reply for
 // errorWindow, and a probe's get, of a key no Store writes (see
-// Store.probe), was answered with such a value too. Such a reply is the
-// server's answer, and each refuses its key only: a healthy server holding
-// many large values, written by a process told a larger MaxItemSize, gives
-// them in a row, to a GetMany of them or to reads of nothing else, and
-// must stay up. It answers the probe's key with a miss, which marks it up;
-// a server broken (or hostile) so that it answers every get with such a
-// value answers the probe's key so too. A probe that fails otherwise (a
-// timeout) marks nothing: that failure counts as any other. One probe at
-// a time, on the call's goroutine, as for error replies (see errorReply).
-func (h *serverHealth) overItemReply() {
-	now := time.Now().UnixNano()
-	h.mu.Lock()
-	n := h.overReplies.Add(1)
-	if n == 1 {
-		h.overSince = now
-	}
-	since := now - h.overSince
-	h.mu.Unlock()
-	if n < serverDownAfter || since < int64(errorWindow) || h.downUntil.Load() != 0 || h.list.probe == nil ||
-		!h.checking.CompareAndSwap(false, true) {
-		return
-	}
-	defer h.checking.Store(false)
-	// A probe that ended since n was counted (its miss an answer) started
-	// the count anew: a call late to its turn must not probe again.
-	// One that ended with the server marked down left the count as it
-	// was: the server stays down, unprobed.
-	h.mu.Lock()
-	n, since = h.overReplies.Load(), time.Now().UnixNano()-h.overSince
-	h.mu.Unlock()
-	if n < serverDownAfter || since < int64(errorWindow) || h.downUntil.Load() != 0 {
-		return
-	}
-	if err := h.list.probe(h); !errors.Is(err, errProbeOverItem) {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.overReplies.Load() != 0 {
-		h.markDownLocked(fmt.Sprintf("%d replies of values over Options.MaxItemSize and no other in %v, a key never written (its probe's) among them",
-			n, time.Duration(since).Round(time.Millisecond)))
-	}
+// Store.probe), was answered with such a value too (see extend). Such a
+// reply is the server's answer, and each refuses its key only: a healthy
+// server holding many large values, written by a process told a larger
+// MaxItemSize, gives them in a row, to a GetMany of them or to reads of
+// nothing else, and must stay up. It answers the probe's key with a miss,
+// which marks it up; a server broken (or hostile) so that it answers
+// every get with such a value answers the probe's key so too. A probe
+// that fails otherwise (a timeout) marks nothing: that failure counts as
+// any other.
+func (h *serverHealth) overItemReply() { h.extend(&h.overReplies, &overItemRule, nil) }
+
+// overItemRule is overItemReply's rule: only the probe's word marks the
+// server down.
+var overItemRule = streakRule{
+	confirms: func(err error) bool { return errors.Is(err, errProbeOverItem) },
+	why: func(n int32, d time.Duration, _ []byte) string {
+		return fmt.Sprintf("%d replies of values over Options.MaxItemSize and no other in %v, a key never written (its probe's) among them",
+			n, d.Round(time.Millisecond))
+	},
 }
 
 // wrap is the package's wrap (see wrap) for an error of the command op sent
@@ -355,14 +373,14 @@ func (h *serverHealth) answered() {
 	if now := time.Now().UnixNano(); now-h.answeredAt.Load() >= int64(answeredGrain) {
 		h.answeredAt.Store(now)
 	}
-	if h.fails.Load() == 0 && h.errReplies.Load() == 0 && h.overReplies.Load() == 0 {
+	if h.fails.Load() == 0 && h.errReplies.n.Load() == 0 && h.overReplies.n.Load() == 0 {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.fails.Store(0)
-	h.errReplies.Store(0)
-	h.overReplies.Store(0)
+	h.errReplies.n.Store(0)
+	h.overReplies.n.Store(0)
 	if h.downUntil.Swap(0) != 0 {
 		h.list.down.Add(-1)
 	}

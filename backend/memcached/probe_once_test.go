@@ -16,8 +16,8 @@ import (
 // the count is read again once the turn is taken.
 func TestOverItemRepliesOnManyGoroutinesProbeOnce(t *testing.T) {
 	manyRepliesProbeOnce(t, func(h *serverHealth) {
-		h.overReplies.Store(serverDownAfter)
-		h.overSince = time.Now().Add(-2 * errorWindow).UnixNano()
+		h.overReplies.n.Store(serverDownAfter)
+		h.overReplies.since = time.Now().Add(-2 * errorWindow).UnixNano()
 	}, (*serverHealth).overItemReply)
 }
 
@@ -27,8 +27,8 @@ func TestOverItemRepliesOnManyGoroutinesProbeOnce(t *testing.T) {
 func TestErrorRepliesOnManyGoroutinesProbeOnce(t *testing.T) {
 	line := []byte("SERVER_ERROR upstream down\r\n")
 	manyRepliesProbeOnce(t, func(h *serverHealth) {
-		h.errReplies.Store(serverDownAfter)
-		h.errSince = time.Now().Add(-2 * errorWindow).UnixNano()
+		h.errReplies.n.Store(serverDownAfter)
+		h.errReplies.since = time.Now().Add(-2 * errorWindow).UnixNano()
 	}, func(h *serverHealth) { h.errorReply(line) })
 }
 
@@ -40,8 +40,8 @@ func TestErrorRepliesOnManyGoroutinesProbeOnce(t *testing.T) {
 // a round).
 func TestOverItemRepliesOnManyGoroutinesProbeOnceDown(t *testing.T) {
 	manyRepliesProbeOnceDown(t, errProbeOverItem, func(h *serverHealth) {
-		h.overReplies.Store(serverDownAfter)
-		h.overSince = time.Now().Add(-2 * errorWindow).UnixNano()
+		h.overReplies.n.Store(serverDownAfter)
+		h.overReplies.since = time.Now().Add(-2 * errorWindow).UnixNano()
 	}, (*serverHealth).overItemReply)
 }
 
@@ -50,8 +50,8 @@ func TestOverItemRepliesOnManyGoroutinesProbeOnceDown(t *testing.T) {
 func TestErrorRepliesOnManyGoroutinesProbeOnceDown(t *testing.T) {
 	line := []byte("SERVER_ERROR upstream down\r\n")
 	manyRepliesProbeOnceDown(t, errors.New("SERVER_ERROR upstream down"), func(h *serverHealth) {
-		h.errReplies.Store(serverDownAfter)
-		h.errSince = time.Now().Add(-2 * errorWindow).UnixNano()
+		h.errReplies.n.Store(serverDownAfter)
+		h.errReplies.since = time.Now().Add(-2 * errorWindow).UnixNano()
 	}, func(h *serverHealth) { h.errorReply(line) })
 }
 
