@@ -144,7 +144,10 @@
 // the Store closes its idle connections: gomemcache would return that
 // value as the key's. So does a GetMany's multi-get whose reply holds a
 // value of a key it did not ask for: gomemcache would read the keys asked
-// as misses.
+// as misses. With several servers, whose replies gomemcache merges, the
+// keys of the server the keys not asked are on (the one out of step) are
+// read again on new connections; the other servers' values are kept, and
+// only their misses read again, as after any failure of a multi-get.
 //
 // Every reply is checked against memcached's framing as it is read, before
 // gomemcache parses it: gomemcache allocates a value as large as its

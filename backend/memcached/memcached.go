@@ -1308,12 +1308,15 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // their out nil. h is the server of every key, or nil when they may be on
 // several (see serverHealth.wrap).
 //
-// A reply holding the value of a key not asked for fails every key of the
-// call, none read, with errOtherKey (or the GetMulti's own error, when it
-// failed too), and closes the idle connections, as getItem does: the
-// connection is out of step with its replies (or the server hostile): the
-// keys asked for that the reply has no value of are not misses, and the
-// values it has may answer an earlier command.
+// A reply holding the value of a key not asked for fails the call with
+// errOtherKey (or the GetMulti's own error, when it failed too), and
+// closes the idle connections, as getItem does: the connection is out of
+// step with its replies (or the server hostile): the keys asked for that
+// the reply has no value of are not misses, and the values it has may
+// answer an earlier command. Its keys are unread, their out nil: every
+// key with one server (h not nil), and with several those of each server
+// a key not asked is on (see dropOutOfStep). The other servers' values,
+// read on connections of their own, are kept.
 func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
 	m, err := s.client.GetMulti(mkeys)
 	if dropped(err) {
@@ -1337,7 +1340,11 @@ func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused
 		}
 		if len(m) > 0 {
 			_ = s.client.Close()
-			clear(out)
+			if h != nil {
+				clear(out)
+			} else {
+				s.dropOutOfStep(mkeys, out, m)
+			}
 			if err == nil {
 				err = errOtherKey
 			}
@@ -1345,6 +1352,30 @@ func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused
 		}
 	}
 	return refused, h.wrap("get", err)
+}
+
+// dropOutOfStep sets out[i] to nil, for the keys mkeys[i] of the servers
+// of the keys of others, the values of a multi-get's reply of keys it did
+// not ask (see getMulti). gomemcache merges the servers' replies into one
+// map: the connection out of step is told by its keys, those of an
+// earlier get on it, of the same server's keys. The keys of the other
+// servers keep their values, read on connections of their own, and only
+// the keys without a value are read again (see getBatch), where every
+// key of the batch was read again after one connection out of step. A
+// hostile server that sends keys of another server has that
+// one's keys read again, and its own values, which it could have made up
+// as well, kept.
+func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, others map[string]*memcache.Item) {
+	l := s.servers
+	stray := make([]bool, len(l.health))
+	for k := range others {
+		stray[l.pick(k)] = true
+	}
+	for i, k := range mkeys {
+		if stray[l.pick(k)] {
+			out[i] = nil
+		}
+	}
 }
 
 // item builds the item for key, checking the TTL and the size.

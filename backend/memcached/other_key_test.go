@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,6 +51,12 @@ func TestGetOfAnotherKeysValueFails(t *testing.T) {
 // the first get it is sent, on any connection, with reply(its keys), and
 // every other get honestly: each key's value is the key itself.
 func otherFirst(reply func(keys []string) string) func(net.Conn) {
+	return otherFirstCounting(reply, new(atomic.Int64))
+}
+
+// otherFirstCounting is otherFirst, counting in gets the gets it is sent;
+// a nil reply answers every get honestly.
+func otherFirstCounting(reply func(keys []string) string, gets *atomic.Int64) func(net.Conn) {
 	var wrong atomic.Bool
 	return func(c net.Conn) {
 		r := bufio.NewReader(c)
@@ -60,12 +67,13 @@ func otherFirst(reply func(keys []string) string) func(net.Conn) {
 			}
 			out := "ERROR\r\n"
 			if f := strings.Fields(line); len(f) >= 2 && f[0] == "gets" {
+				gets.Add(1)
 				out = ""
 				for _, k := range f[1:] {
 					out += strings.TrimSuffix(valueLine(k), "END\r\n")
 				}
 				out += "END\r\n"
-				if wrong.CompareAndSwap(false, true) {
+				if reply != nil && wrong.CompareAndSwap(false, true) {
 					out = reply(f[1:])
 				}
 			}
@@ -110,21 +118,47 @@ func TestGetManyOfAnotherKeysValueFails(t *testing.T) {
 		// Each server's keys are read again on their own, as after any
 		// failure of the GetMulti (see getBatch), on new connections.
 		others := func([]string) string { return other + "END\r\n" }
-		s, err := New(Options{Servers: []string{fakeServer(t, otherFirst(others)), fakeServer(t, otherFirst(others))},
-			Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
-		require.NoError(t, err)
-		defer s.Close()
-		s.setGeneration(1, time.Now())
-		keys := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
-		servers := map[int]bool{}
-		for _, k := range keys {
-			servers[s.servers.pick(s.mustKey(t, k))] = true
-		}
-		require.Len(t, servers, 2, "the keys' servers")
-		vals, err := s.GetMany(ctx, keys)
-		require.NoError(t, err)
-		for i, k := range keys {
-			assert.Equal(t, s.mustKey(t, k), string(vals[i]), "key %s", k)
-		}
+		getManyOnTwo(t, fakeServer(t, otherFirst(others)), fakeServer(t, otherFirst(others)))
 	})
+	t.Run("two servers, one out of step", func(t *testing.T) {
+		// The reply of a key not asked is that of an earlier get on
+		// the same connection, of a key of the same server: the other
+		// server's values, read on a connection of their own, are
+		// kept, and its keys not asked again.
+		var outOfStep, inStep atomic.Int64
+		var a, b string // a out of step
+		stray := func([]string) string {
+			l, err := newServerList([]string{a, b}) // as the Store's
+			require.NoError(t, err)
+			for i := 0; ; i++ {
+				if k := "fake:1:other" + strconv.Itoa(i); l.of(k) == l.byAddr[a] {
+					return "VALUE " + k + " 0 1 1\r\n7\r\nEND\r\n"
+				}
+			}
+		}
+		a, b = fakeServer(t, otherFirstCounting(stray, &outOfStep)), fakeServer(t, otherFirstCounting(nil, &inStep))
+		getManyOnTwo(t, a, b)
+		assert.Equal(t, int64(2), outOfStep.Load(), "gets to the server out of step: its keys read again")
+		assert.Equal(t, int64(1), inStep.Load(), "gets to the other server: its values read again")
+	})
+}
+
+// getManyOnTwo checks that a GetMany of keys on both of the fake servers a
+// and b (see otherFirst) reads each key's value, the key itself.
+func getManyOnTwo(t *testing.T, a, b string) {
+	s, err := New(Options{Servers: []string{a, b}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer s.Close()
+	s.setGeneration(1, time.Now())
+	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	servers := map[int]bool{}
+	for _, k := range keys {
+		servers[s.servers.pick(s.mustKey(t, k))] = true
+	}
+	require.Len(t, servers, 2, "the keys' servers")
+	vals, err := s.GetMany(context.Background(), keys)
+	require.NoError(t, err)
+	for i, k := range keys {
+		assert.Equal(t, s.mustKey(t, k), string(vals[i]), "key %s", k)
+	}
 }
