@@ -447,6 +447,16 @@ func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, ke
 // the healthConn, as resync writes it: its reply is no answer of the
 // server's (a proxy answers version itself, its upstreams all dead), and
 // must not mark the server up; nor is the connection left to be parked.
+//
+// A server that neither answers version nor closes the connection (no
+// memcached, mcrouter or twemproxy does: twemproxy before 0.5.0, which
+// has no version, closes it; see resync) leaves the read to the probe's deadline, Options.Timeout from
+// its start, as resync's read is left to the dial's: the probe then fails
+// with that timeout, a failure of the server (see healthConn), whose next
+// get finds the deadline passed, and the server is marked down, or stays
+// so. It costs the call that probes Timeout, once per serverRetry, as the
+// probe of a server that stopped answering does; a shorter wait would
+// take a slow version reply for a proxy out of step.
 func (pc *probeConn) inStep() bool {
 	if pc.hc == nil {
 		return false

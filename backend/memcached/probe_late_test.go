@@ -114,3 +114,32 @@ func TestProbeDialsOnce(t *testing.T) {
 		})
 	}
 }
+
+// A server that answers a probe get with an error line, and then neither
+// answers the version sent after it nor closes the connection, leaves the
+// probe to its deadline, Options.Timeout from its start (see
+// probeConn.inStep): the probe fails with that timeout after one get, a
+// failure of the server, and makes no more.
+func TestProbeOfAServerIgnoringVersionFails(t *testing.T) {
+	var gets atomic.Int64
+	addr := lateServer(t, func(f []string) (reply, late string) {
+		switch {
+		case len(f) == 2 && (f[0] == "get" || f[0] == "gets"):
+			gets.Add(1)
+			return "SERVER_ERROR upstream down\r\n", ""
+		case len(f) == 1 && f[0] == "version":
+			return "", "" // never answered, the connection left open
+		}
+		return "ERROR\r\n", ""
+	})
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	defer s.Close()
+	h := s.servers.byAddr[addr]
+	h.checking.Store(true) // its error replies call for no probe of their own
+	err = s.probe(h)
+	require.Error(t, err, "a probe whose version went unanswered")
+	require.True(t, timeout(err), "the probe's error is no timeout: %v", err)
+	require.Equal(t, int64(1), gets.Load(), "probe gets after a version went unanswered")
+	require.NotZero(t, h.fails.Load(), "the unanswered version is no failure of the server")
+}
