@@ -42,20 +42,22 @@ type sharedConfig struct {
 //     by default, RFC 9110 section 15.1, with Last-Modified or public; or
 //     public on a status below 400). Any
 //     final status with explicit freshness may be stored, but never a 206,
-//     a 304, or an error status that is not cacheable by default, whatever
-//     its freshness: a 4xx other than 404, 405, 410 and 414 (a 400, 403,
-//     406, 429, 431: an answer to the request, made of fields no key holds)
-//     and a 5xx other than 501 (a 500 for a header the origin cannot parse,
-//     a 502 or 504 for a query that timed out, a 503: the origin failing on
-//     one request). Behind a site-wide "public, max-age=600" (nginx's
-//     add_header ... always), one client's oversized, forged or unparsable
-//     header would otherwise have its error served to every client of the
-//     URL for ten minutes: a cache-poisoned denial of service. Varnish's
-//     builtin rules store no 5xx either; RFC 9111 would allow it, and nginx
-//     and Caddy's cache-handler do. A 501, cacheable by default, is stored
-//     as the other statuses cacheable by default are (with a Last-Modified
-//     alone too); StoreIf(func(r *Response) bool { return r.Status < 500 })
-//     keeps it out as well. StoreStatuses cannot be given with
+//     a 304, or an error status that answers the request rather than its
+//     URL, whatever its freshness: a 4xx other than 404, 405, 410 and 414
+//     (a 400, 403, 406, 429, 431: an answer to the request, made of fields
+//     no key holds) and any 5xx (a 500 for a header the origin cannot
+//     parse, a 502 or 504 for a query that timed out, a 503: the origin
+//     failing on one request; a 501, though cacheable by default, for a
+//     Transfer-Encoding, method or Expect the client chose). Behind a
+//     site-wide "public, max-age=600" (nginx's add_header ... always), one
+//     client's oversized, forged or unparsable header would otherwise have
+//     its error served to every client of the URL for ten minutes: a
+//     cache-poisoned denial of service. Varnish's builtin rules store no
+//     5xx either; RFC 9111 would allow it, and nginx and Caddy's
+//     cache-handler do. An entry stored with such a status by an earlier
+//     version (a 5xx, or a 501, kept in a Redis or file backend across an
+//     upgrade) is a miss: never served, fresh or stale, and replaced by
+//     the origin's next response. StoreStatuses cannot be given with
 //     SharedCache. A maintenance page meant for every client (a 503 with
 //     Retry-After) is best answered by a middleware outside the view,
 //     which never reaches the origin, or left to the last good page

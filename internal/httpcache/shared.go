@@ -152,9 +152,10 @@ func (p *Shared) StaleIfError(u Reuse, rq CacheControl) time.Duration {
 // revalidated before every reuse), nor heuristically cacheable (a status
 // cacheable by default, RFC 9110 section 15.1, with Last-Modified; or
 // public, on such a status or one below 400: see heuristicAllowed), and,
-// last, an error status that is not cacheable by default (see
-// unsharedError): a 4xx but 404, 405, 410 and 414, a 5xx but 501. Any
-// other final status with explicit freshness may be stored.
+// last, an error status this cache never shares (see unsharedError): a
+// 4xx but 404, 405, 410 and 414, and every 5xx, 501 included. Any other
+// final status with explicit freshness may be stored. UnsharedStatus
+// reports the statuses refused whatever the header says.
 //
 // A 226 IM Used (RFC 3229) is never stored: it is a delta from the
 // instance the client named (A-IM with If-None-Match), right only for a
@@ -289,24 +290,39 @@ func heuristicStatus(status int) bool {
 	return false
 }
 
-// unsharedError reports an error status that RFC 9110 section 15.1 does
-// not make cacheable by default (all but 404, 405, 410, 414 and 501),
-// which a shared cache never stores, whatever freshness it declares. Such a
-// 4xx answers the request rather than its URL: a 400 for a header past the
-// origin's buffer or with a byte it refuses, a WAF's 403, a 406 for an
-// Accept, a 429 from a per-client rate limit, a 431. Such a 5xx is the
+// UnsharedStatus reports a status that Response refuses whatever the
+// header says: 1xx, 206, 226, 304, and the errors unsharedError names (a
+// 4xx but 404, 405, 410 and 414; every 5xx). An entry stored with one (by
+// a version that stored 5xx, or 501) must not be served either: a reader
+// treats it as absent. It is a few comparisons, for the hit path.
+func UnsharedStatus(status int) bool {
+	return status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified ||
+		status == http.StatusIMUsed || unsharedError(status)
+}
+
+// unsharedError reports an error status a shared cache never stores,
+// whatever freshness it declares: a 4xx that RFC 9110 section 15.1 does
+// not make cacheable by default (all but 404, 405, 410 and 414), and every
+// 5xx, 501 included. Such a 4xx answers the request rather than its URL:
+// a 400 for a header past the origin's buffer or with a byte it refuses, a
+// WAF's 403, a 406 for an Accept, a 429 from a per-client rate limit, a
+// 431. Such a 5xx is the
 // origin failing on one request: a 500 for a header its code cannot parse,
 // a 502 or 504 for a query that took its backend down or past a timeout,
 // a 503 from an overload guard. Both are made of fields no key holds, and
 // any client can provoke them: behind a site-wide Cache-Control (nginx's
 // add_header ... always), one request's error would answer every client of
 // the URL for its max-age (a cache-poisoned denial of service, CPDoS), as
-// Varnish's builtin rules, which store no 5xx, do not allow. A stale entry
-// still answers a 5xx within its stale-if-error window, and the
-// revalidation rules read these statuses so too (they never drop an entry:
-// see the root package's mayDrop).
+// Varnish's builtin rules, which store no 5xx, do not allow. A 501 is
+// cacheable by default, but no less the answer to one request: Go's server
+// sends it for a Transfer-Encoding it does not support, others for a
+// method or an Expect they do not know, all of the client's choosing; and
+// Varnish does not store it either. A stale entry still answers a 5xx
+// within its stale-if-error window, and the revalidation rules read these
+// statuses so too (they never drop an entry: see the root package's
+// mayDrop).
 func unsharedError(status int) bool {
-	return status >= 400 && !heuristicStatus(status)
+	return status >= 500 || status >= 400 && !heuristicStatus(status)
 }
 
 // understood reports a status whose caching rules this cache implements,

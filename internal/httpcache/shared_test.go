@@ -53,14 +53,16 @@ func TestSharedStoring(t *testing.T) {
 		{"public heuristic, not on an error: 429", 429, hdr("Cache-Control", "public", "Last-Modified", date(-time.Hour)), nil, ReasonNoFreshness},
 		{"public heuristic, not on an error: 403", 403, hdr("Cache-Control", "public", "Last-Modified", date(-time.Hour)), nil, ReasonNoFreshness},
 		{"public heuristic on a default-cacheable error: 404", 404, hdr("Cache-Control", "public"), nil, ReasonNone},
-		{"public heuristic on a default-cacheable error: 501", 501, hdr("Cache-Control", "public", "Last-Modified", date(-time.Hour)), nil, ReasonNone},
+		{"CPDoS: a 501 heuristically cacheable (public, Last-Modified)", 501, hdr("Cache-Control", "public", "Last-Modified", date(-time.Hour)), nil, ReasonStatus},
+		{"CPDoS: a 501 heuristically cacheable (Last-Modified alone)", 501, hdr("Last-Modified", date(-time.Hour)), nil, ReasonStatus},
 		{"public heuristic on a status below 400: 201", 201, hdr("Cache-Control", "public", "Last-Modified", date(-time.Hour)), nil, ReasonNone},
 		{"§3 a final status with explicit freshness", 203, hdr("Cache-Control", "max-age=5"), nil, ReasonNone},
 		{"CPDoS: a 503 with explicit freshness is a failure of the moment", 503, hdr("Cache-Control", "max-age=5"), nil, ReasonStatus},
 		{"CPDoS: a 500 with public, max-age answers its request", 500, hdr("Cache-Control", "public, max-age=600"), nil, ReasonStatus},
 		{"CPDoS: a 502 with s-maxage", 502, hdr("Cache-Control", "s-maxage=60"), nil, ReasonStatus},
 		{"CPDoS: a 504 with Expires", 504, hdr("Expires", date(time.Hour), "Date", date(0)), nil, ReasonStatus},
-		{"a 501 with explicit freshness is the URL's", 501, hdr("Cache-Control", "max-age=60"), nil, ReasonNone},
+		{"CPDoS: a 501 with public, max-age answers its request", 501, hdr("Cache-Control", "public, max-age=60"), nil, ReasonStatus},
+		{"CPDoS: a 501 with must-understand", 501, hdr("Cache-Control", "max-age=60, no-store, must-understand"), nil, ReasonStatus},
 		{"a 5xx without freshness still says so", 500, hdr("Cache-Control", "public"), nil, ReasonNoFreshness},
 		{"CPDoS: a 400 with explicit freshness answers its request", 400, hdr("Cache-Control", "public, max-age=600"), nil, ReasonStatus},
 		{"CPDoS: a 429 with explicit freshness answers its request", 429, hdr("Expires", date(time.Hour), "Date", date(0)), nil, ReasonStatus},
@@ -102,6 +104,23 @@ func TestSharedStoring(t *testing.T) {
 	assert.Equal(t, ReasonNoStore, reason, "a cache with no targeted field ignores CDN-Cache-Control")
 	_, reason = sharedResponse(&Shared{AllowAuthorization: true}, 200, hdr("Cache-Control", "max-age=60"), "Authorization", "x")
 	assert.Equal(t, ReasonNone, reason, "keys separate users")
+}
+
+// TestUnsharedStatus: UnsharedStatus reports exactly the statuses Response
+// refuses whatever the header allows, so that an entry stored with one by
+// an earlier version is not served either.
+func TestUnsharedStatus(t *testing.T) {
+	p := &Shared{}
+	for status := 100; status < 600; status++ {
+		_, reason := sharedResponse(p, status, hdr("Cache-Control", "public, max-age=60"))
+		assert.Equal(t, reason != ReasonNone, UnsharedStatus(status), "status %d: Response says %q", status, reason)
+	}
+	for _, status := range []int{200, 203, 204, 300, 301, 302, 307, 308, 404, 405, 410, 414} {
+		assert.False(t, UnsharedStatus(status), "%d is stored", status)
+	}
+	for _, status := range []int{400, 403, 429, 431, 500, 501, 502, 503, 504, 599} {
+		assert.True(t, UnsharedStatus(status), "%d is never stored", status)
+	}
 }
 
 // TestSharedFreshnessLifetime follows RFC 9111 section 4.2.1 and 4.2.2.
