@@ -640,11 +640,20 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 }
 
 // usable reports whether a stored snapshot may answer r: in a SharedCache
-// view without UserKey, a request with Authorization only gets a response
-// that says it may (RFC 9111 section 3.5). With a nil snap, it reports
-// whether every response may answer r.
+// view, no snapshot whose status the view no longer stores (a 5xx, a 4xx
+// but 404, 405, 410 and 414: httpcache.UnsharedStatus) that an earlier
+// version stored, neither fresh nor stale (the lookup is then a miss); and
+// without UserKey, a request with Authorization only gets a response that
+// says it may (RFC 9111 section 3.5). With a nil snap, it reports whether
+// every response may answer r.
 func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
-	if v.sh == nil || v.cfg.userFunc != nil || len(r.Header["Authorization"]) == 0 {
+	if v.sh == nil {
+		return true
+	}
+	if snap != nil && httpcache.UnsharedStatus(snap.Status) {
+		return false
+	}
+	if v.cfg.userFunc != nil || len(r.Header["Authorization"]) == 0 {
 		return true
 	}
 	return snap != nil && v.sh.Reuse(snap.JudgedHeader()).Shareable
