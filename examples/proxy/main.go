@@ -21,6 +21,11 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -260,7 +265,7 @@ func rewrite(origin *url.URL, drop []string) func(*httputil.ProxyRequest) {
 				delete(pr.Out.Header, name)
 			}
 		}
-		if slices.Equal(pr.Out.Header["Authorization"], []string{tokenMark}) {
+		if isTokenMark(pr.Out.Header["Authorization"]) {
 			delete(pr.Out.Header, "Authorization") // tokenReads', never the client's
 		}
 		if h2cUpgrade(pr.Out.Header) {
@@ -430,11 +435,20 @@ func defaultCacheable(res *http.Response) bool {
 // default: the origin's own freshness still applies.
 var credentialWords = []string{"cookie", "auth", "token", "key", "session", "secret", "passw", "credential", "jwt"}
 
+// notCredentials are request fields whose names hold one of
+// credentialWords by chance and which carry no credential, lower-case:
+// WebSocket's handshake nonce, and the identifier of a request's retries
+// (IETF's Idempotency-Key, and the X- form Stripe and others read). As any
+// other field outside the key, the origin must name them in Vary if it
+// answers by them.
+var notCredentials = []string{"sec-websocket-key", "idempotency-key", "x-idempotency-key"}
+
 // credentialField reports whether the request field name holds one of
-// credentialWords.
+// credentialWords and is not one of notCredentials.
 func credentialField(name string) bool {
 	name = strings.ToLower(name)
-	return slices.ContainsFunc(credentialWords, func(w string) bool { return strings.Contains(name, w) })
+	return slices.ContainsFunc(credentialWords, func(w string) bool { return strings.Contains(name, w) }) &&
+		!slices.Contains(notCredentials, name)
 }
 
 // dropResponseField returns h, its responses sent without the field name
@@ -487,10 +501,58 @@ func readsWithCookie(_ context.Context, r *http.Request) bool {
 	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && has(r.Header, "Cookie")
 }
 
-// tokenMark is the Authorization tokenReads gives a read whose credential
-// is in a field of its own. rewrite never sends it on (nor a client's own
-// Authorization of this value, which the client loses).
+// tokenMark begins the Authorization tokenReads gives a read whose
+// credential is in a field of its own (see tokenMarkOf). rewrite never
+// sends one on (nor a client's own Authorization that begins so, which the
+// client loses: see isTokenMark).
 const tokenMark = "caching-proxy; credential in another field"
+
+// tokenMarkKey keys the hash in tokenMarkOf's marks: random, and this
+// process's alone, so that no client can compute another's mark.
+var tokenMarkKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24)
+	return k
+}()
+
+// tokenMarkOf returns the Authorization tokenReads gives a read with the
+// token fields of h (see tokenField): tokenMark, then an HMAC-SHA256 under
+// tokenMarkKey of those fields' names and values, whatever their order.
+// An origin that answers "public" with "Vary: Authorization" (the
+// RFC's way to share a response among the requests of one credential)
+// then has its response stored per user: with one mark for all, every
+// token user shared the first one's variant, and got that user's data.
+// Two processes, or one after a restart, give a user different marks:
+// their variants are not shared, which costs runs, never a wrong answer.
+func tokenMarkOf(h http.Header) string {
+	names := make([]string, 0, 2)
+	for name := range h {
+		if tokenFieldName(name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	mac := hmac.New(sha256.New, tokenMarkKey)
+	var b []byte
+	for _, name := range names {
+		// Each string after its length: no two sets of fields read the same.
+		b = binary.AppendUvarint(b[:0], uint64(len(name)))
+		b = append(b, name...)
+		b = binary.AppendUvarint(b, uint64(len(h[name])))
+		for _, v := range h[name] {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+		mac.Write(b)
+	}
+	return tokenMark + "; " + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// isTokenMark reports whether the Authorization lines are one mark of
+// tokenReads' (or a client's that looks like one): rewrite removes them.
+func isTokenMark(lines []string) bool {
+	return len(lines) == 1 && strings.HasPrefix(lines[0], tokenMark)
+}
 
 // tokenReads returns h, to which a read (GET, HEAD) that carries a
 // credential in a field of its own (an API's X-Api-Key, X-Auth-Token,
@@ -509,7 +571,7 @@ func tokenReads(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !has(r.Header, "Authorization") && tokenField(r.Header) {
 			r = r.Clone(r.Context())
-			r.Header["Authorization"] = []string{tokenMark}
+			r.Header["Authorization"] = []string{tokenMarkOf(r.Header)}
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -578,11 +640,17 @@ func sharesWithAuthorization(lines []string) bool {
 // Proxy-Authorization, which is this proxy's and never reaches the origin.
 func tokenField(h http.Header) bool {
 	for name := range h {
-		if name != "Cookie" && name != "Proxy-Authorization" && credentialField(name) {
+		if tokenFieldName(name) {
 			return true
 		}
 	}
 	return false
+}
+
+// tokenFieldName reports whether a request field of this name is a token
+// field (see tokenField).
+func tokenFieldName(name string) bool {
+	return name != "Cookie" && name != "Proxy-Authorization" && credentialField(name)
 }
 
 // has reports whether h holds any line of the field name, empty or not.
