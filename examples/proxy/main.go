@@ -557,8 +557,9 @@ func isTokenMark(lines []string) bool {
 // tokenReads returns h, to which a read (GET, HEAD) that carries a
 // credential in a field of its own (an API's X-Api-Key, X-Auth-Token,
 // Private-Token: see tokenField) and no Authorization comes with
-// Authorization: tokenMark, so that the cache treats it as it treats a
-// request with Authorization (RFC 9111 section 3.5). Its response is
+// Authorization: tokenMarkOf its token fields, so that the cache treats it
+// as it treats a request with Authorization (RFC 9111 section 3.5), each
+// credential apart where the origin says Vary: Authorization. Its response is
 // stored only when the origin says public or s-maxage (tokenPrivate); it
 // is answered only with a stored response that says so, and never with
 // another client's run; it starts no background refresh. Without it, a
@@ -566,12 +567,24 @@ func isTokenMark(lines []string) bool {
 // private or Vary, was stored under the URL and served to the next client,
 // token or none (web cache deception); and the anonymous page another
 // client stored answered the signed-in one. The origin never sees the
-// mark: rewrite removes it.
+// mark: rewrite removes it, and a client's own mark goes before the
+// cache sees the request.
 func tokenReads(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !has(r.Header, "Authorization") && tokenField(r.Header) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		// A client's own mark (see isTokenMark), which rewrite would drop
+		// anyway, is dropped before the cache reads it too: it would
+		// select the variant of the token user it names.
+		forged := isTokenMark(r.Header["Authorization"])
+		if forged || !has(r.Header, "Authorization") && tokenField(r.Header) {
 			r = r.Clone(r.Context())
-			r.Header["Authorization"] = []string{tokenMarkOf(r.Header)}
+			delete(r.Header, "Authorization")
+			if tokenField(r.Header) {
+				r.Header["Authorization"] = []string{tokenMarkOf(r.Header)}
+			}
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -87,3 +87,26 @@ func TestTokenMarkKeyed(t *testing.T) {
 	assert.False(t, isTokenMark([]string{"Bearer x"}))
 	assert.False(t, isTokenMark([]string{alice, "Bearer x"}))
 }
+
+// TestForgedTokenMarkReachesNoVariant: a client that sent a mark itself
+// (the one value every token read carried before, or one it learned) had
+// the cache look up the variant of that mark: with an origin that says
+// public and Vary: Authorization, a token user's data, without any token.
+// A client's mark is dropped before the cache sees the request: it is
+// answered as its own fields say.
+func TestForgedTokenMarkReachesNoVariant(t *testing.T) {
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("Vary", "Authorization")
+		fmt.Fprint(w, "data of "+r.Header.Get("X-Api-Key"))
+	})
+	front, _ := startProxy(t, origin, nil)
+	u := front.URL + "/api/me"
+	_, body := send(t, http.MethodGet, u, "X-Api-Key", "alice")
+	require.Equal(t, "data of alice", body)
+	aliceMark := tokenMarkOf(http.Header{"X-Api-Key": {"alice"}})
+	_, body = send(t, http.MethodGet, u, "Authorization", aliceMark)
+	assert.Equal(t, "data of ", body, "alice's variant served to a client with her mark and no token")
+	_, body = send(t, http.MethodGet, u, "Authorization", aliceMark, "X-Api-Key", "mallory")
+	assert.Equal(t, "data of mallory", body, "alice's variant served to mallory")
+}
