@@ -39,14 +39,12 @@ func TestHarmlessKeyFieldsAreNoToken(t *testing.T) {
 	}
 }
 
-// TestTokenUsersVaryOnAuthorization: every token read (an API's
-// X-Api-Key, with no Authorization) carried the same mark as its
-// Authorization, so an origin that said public, max-age and Vary:
-// Authorization had one user's response served to every other token user:
-// they all fell in one variant. The mark now holds a keyed hash of the
-// token fields' values: each user has a variant of their own, and a user's
-// second read is a hit.
-func TestTokenUsersVaryOnAuthorization(t *testing.T) {
+// perCredentialAPI starts a proxy in front of an API that answers every
+// GET with "public, max-age=60" and "Vary: Authorization", the data of the
+// X-Api-Key it was sent, and returns the URL of its /api/me, which alice
+// (X-Api-Key: alice) has read through the proxy.
+func perCredentialAPI(t *testing.T) string {
+	t.Helper()
 	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=60")
 		w.Header().Set("Vary", "Authorization")
@@ -56,7 +54,19 @@ func TestTokenUsersVaryOnAuthorization(t *testing.T) {
 	u := front.URL + "/api/me"
 	_, body := send(t, http.MethodGet, u, "X-Api-Key", "alice")
 	require.Equal(t, "data of alice", body)
-	_, body = send(t, http.MethodGet, u, "X-Api-Key", "bob")
+	return u
+}
+
+// TestTokenUsersVaryOnAuthorization: every token read (an API's
+// X-Api-Key, with no Authorization) carried the same mark as its
+// Authorization, so an origin that said public, max-age and Vary:
+// Authorization had one user's response served to every other token user:
+// they all fell in one variant. The mark now holds a keyed hash of the
+// token fields' values: each user has a variant of their own, and a user's
+// second read is a hit.
+func TestTokenUsersVaryOnAuthorization(t *testing.T) {
+	u := perCredentialAPI(t)
+	_, body := send(t, http.MethodGet, u, "X-Api-Key", "bob")
 	assert.Equal(t, "data of bob", body, "alice's response served to bob")
 	res, body := send(t, http.MethodGet, u, "X-Api-Key", "alice")
 	assert.Equal(t, "data of alice", body)
@@ -95,17 +105,9 @@ func TestTokenMarkKeyed(t *testing.T) {
 // A client's mark is dropped before the cache sees the request: it is
 // answered as its own fields say.
 func TestForgedTokenMarkReachesNoVariant(t *testing.T) {
-	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=60")
-		w.Header().Set("Vary", "Authorization")
-		fmt.Fprint(w, "data of "+r.Header.Get("X-Api-Key"))
-	})
-	front, _ := startProxy(t, origin, nil)
-	u := front.URL + "/api/me"
-	_, body := send(t, http.MethodGet, u, "X-Api-Key", "alice")
-	require.Equal(t, "data of alice", body)
+	u := perCredentialAPI(t)
 	aliceMark := tokenMarkOf(http.Header{"X-Api-Key": {"alice"}})
-	_, body = send(t, http.MethodGet, u, "Authorization", aliceMark)
+	_, body := send(t, http.MethodGet, u, "Authorization", aliceMark)
 	assert.Equal(t, "data of ", body, "alice's variant served to a client with her mark and no token")
 	_, body = send(t, http.MethodGet, u, "Authorization", aliceMark, "X-Api-Key", "mallory")
 	assert.Equal(t, "data of mallory", body, "alice's variant served to mallory")
