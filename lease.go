@@ -88,13 +88,12 @@ import (
 // entries: the last one stays; but a holder past d, a view's or a
 // memoized function's, writes nothing over an entry stored since its last
 // look under the lease, and answers its own callers only:
-// view.leaseOverrun, Memoized.storedSinceLease; a memoized function's
-// writes nothing either while it finds the key's lease held, as another
-// process's holder, within d, stores nothing over an entry stored since
-// its own look). A memoized function's
-// holder makes that look within d too: another process's Set or Refresh,
-// which take no lease, may have stored a newer result while it computed.
-// Its release, which cannot
+// view.leaseOverrun, Memoized.storedSinceLease; nor while it finds the
+// key's lease held, as another process's holder, within d, stores nothing
+// over an entry stored since its own look). A holder makes that look
+// within d too: another process's write that takes no lease (a memoized
+// function's Set or Refresh, a view's RefreshIf request or Warm) may have
+// stored a newer result while it ran. Its release, which cannot
 // tell whose lease is under the key, is made only while it reaches the
 // backend before its own lease can have ended (d from its Add's sending,
 // on the monotonic clock, less a margin: releaseLease); later it leaves
@@ -123,7 +122,11 @@ import (
 // an error. Background refreshes (StaleWhileRevalidate) of a view take the
 // lease too, and are skipped when another process holds it; Cache.Close
 // waits a bounded time for them to release it. RefreshIf calls take no
-// lease. In one process, concurrent misses run the work once with or
+// lease, nor do Warm and a memoized function's Set and Refresh: a holder
+// looks its entry up once before it writes (one backend lookup more per
+// miss under the lease; a hit pays nothing) and stores nothing over one
+// such a write stored while it ran, its result going to its own callers
+// only. In one process, concurrent misses run the work once with or
 // without it. A memoized call that gives up on a stuck computation past a
 // CollapseTimeout shorter than d still waits for that computation's lease,
 // as another process's call does (see CollapseTimeout).
@@ -692,25 +695,56 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 }
 
 // leaseOverrun reports whether the run of st, leading a flight under a
-// lease it took (awaitLease), ran past the lease's time (as releaseLease
-// tells it: another process may hold the key's lease now) and finds an
-// entry for r's key stored since its last look under the lease: another
-// process's waiter that gave up on the lease ran the handler meanwhile and
-// stored its response, newer than this run's, which must not replace it,
-// nor delete it (as a run taken over in its own process, viewFlight.commit).
-// A look that fails tells nothing: the run writes as before. Only a run
-// past its lease's time pays for the look. An overrun run releases its
-// waiters for a retry (view.run, settle304): the one that leads finds that
-// entry under the lease.
+// lease it took (awaitLease), finds an entry for r's key stored since its
+// last look under the lease, which its older response must not replace,
+// nor delete (as a run taken over in its own process, viewFlight.commit):
+// another process's RefreshIf request or Warm made while the handler ran
+// (they take no lease), or, past the lease's time (as releaseLease tells
+// it: another process may hold the key's lease now), another process's
+// waiter that gave up on the lease and ran the handler; or, past that
+// time, finds the key's lease held: such a waiter is running it now, and
+// would take this older response, stored first, for a newer one and store
+// nothing over it. The lease may still be the run's own (within the
+// release margin): then the page is run once more once it expires, never
+// served older. The lease promises one run per key and a response no
+// older than it; without the look, a run that ends within its lease would
+// store the response it began before that write over it.
+//
+// The look is made once per run, at its first write or delete (store,
+// commit), its answer kept in the call: every run under a lease that
+// writes pays one lookup (a hit pays nothing), and one past its lease's
+// time a read of the lease. A look or read that fails tells nothing: the
+// run writes as before. The look and the write are two calls, not one
+// atomic compare: a write that lands between them is still replaced, as
+// without a lease. An overrun run releases its waiters for a retry
+// (view.run, settle304): the one that leads finds that entry, or waits
+// for the lease, under it.
 func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
 	c := st.call
-	if c == nil || c.lease == nil || time.Until(c.lease.end) > c.lease.margin {
+	if c == nil || c.lease == nil {
 		return false
 	}
-	v.c.store.dropNear(st.base, st.f.key) // the other process's entry is remote
+	if !c.leaseLooked {
+		c.leaseLooked = true
+		c.leaseNewer = v.storedSinceLease(r, st, c)
+	}
+	return c.leaseNewer
+}
+
+// storedSinceLease is leaseOverrun's look, for the run of st leading c.
+func (v *view) storedSinceLease(r *http.Request, st *runState, c *viewCall) bool {
+	ctx := context.WithoutCancel(r.Context()) // the response is sent: see storeNow
+	v.c.store.dropNear(st.base, st.f.key)     // the other process's entry is remote
 	now := v.c.clock()
-	f, err := v.find(r.WithContext(context.WithoutCancel(r.Context())), st.base, &now)
-	return markOf(f.key, f.e, err).storedSince(c.leaseSeen)
+	f, err := v.find(r.WithContext(ctx), st.base, &now)
+	if markOf(f.key, f.e, err).storedSince(c.leaseSeen) {
+		return true
+	}
+	if time.Until(c.lease.end) > c.lease.margin {
+		return false
+	}
+	held, _, err := v.c.readLease(ctx, c.lease.key)
+	return err == nil && held
 }
 
 // computeLeased is compute behind the lease, for the leader of this

@@ -1459,8 +1459,9 @@ func (v *view) releaseIfLeft(r *http.Request, call *viewCall) (stop func() bool)
 const reasonFiltered httpcache.Reason = "filter"
 
 // commit reports whether the run of st may write its outcome to the store
-// (viewFlight.commit), and was not overrun past its lease's time by
-// another process's run that stored since (leaseOverrun).
+// (viewFlight.commit), and was not overrun under its lease by another
+// process's write since its look, or past the lease's time by another
+// process's run (leaseOverrun).
 func (v *view) commit(r *http.Request, st *runState) bool {
 	return v.flight.commit(st.call) && !v.leaseOverrun(r, st)
 }
@@ -1470,7 +1471,8 @@ func (v *view) commit(r *http.Request, st *runState) bool {
 const reasonTakenOver httpcache.Reason = "taken-over"
 
 // reasonOverrun is the reason of a response not stored because another
-// process's run stored its own past this run's lease (view.leaseOverrun),
+// process stored a newer entry since this run's look under its lease, or
+// holds the key's lease past this run's (view.leaseOverrun),
 // or another run stored since a background refresh began (replacedSince):
 // its entry is under the path version keys this run created, kept.
 const reasonOverrun httpcache.Reason = "lease-overrun"
@@ -1942,10 +1944,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			res.unstored = true
 			v.flight.release(st.call, res)
 		case reasonOverrun:
-			// Another process's run stored a newer response past this
-			// run's lease: the waiters join again, and the one that leads
-			// finds it (awaitLease), rather than each run the handler
-			// that just outlasted its lease.
+			// Another process stored a newer response since this run's
+			// look under its lease (or runs one past it): the waiters
+			// join again, and the one that leads finds it (awaitLease),
+			// rather than each run the handler again.
 			v.flight.release(st.call, viewResult{retry: true})
 		default:
 			v.flight.release(st.call, viewResult{})
@@ -2113,8 +2115,9 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		return reasonTakenOver
 	}
 	if v.leaseOverrun(r, st) || st.background && v.replacedSince(r, st.f.key, st.replaces) {
-		// As taken over: by another process's run past this run's lease,
-		// or, for a background refresh, by any run that stored since the
+		// As taken over: by another process's write since this run's look
+		// under its lease (or its run past that lease), or, for a
+		// background refresh, by any run that stored since the
 		// refresh began (one that outlasted the entry's stale window, and
 		// the miss that came then stored a newer response).
 		return reasonOverrun

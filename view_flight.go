@@ -129,11 +129,14 @@ type viewCall struct {
 	takenOver bool
 	// lease is the lease the leader took for its run (awaitLease), nil
 	// when it took none; leaseSeen the mark of what its last look under
-	// the lease found: past the lease's time, the run stores nothing over
-	// an entry stored since (view.leaseOverrun). Set and read by the
-	// leader's goroutine only.
-	lease     *heldLease
-	leaseSeen entryMark
+	// the lease found: the run stores nothing over an entry stored since
+	// (view.leaseOverrun). leaseLooked: the run made that look before its
+	// first write, whose answer leaseNewer keeps for the others, so that
+	// a run looks once. Set and read by the leader's goroutine only.
+	lease       *heldLease
+	leaseSeen   entryMark
+	leaseLooked bool
+	leaseNewer  bool
 }
 
 // viewResult is what the waiters of a call get: the stored snapshot and the
