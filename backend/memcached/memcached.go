@@ -1374,15 +1374,21 @@ func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused
 // key of the batch was read again after one connection out of step. A
 // hostile server that sends keys of another server has that
 // one's keys read again, and its own values, which it could have made up
-// as well, kept.
+// as well, kept. A server is told by its address, not its place in
+// Options.Servers: gomemcache sends a server listed twice a multi-get for
+// each place, on connections of the one pool of its address, and the
+// earlier get a connection is out of step with may have been of the
+// other place's keys.
 func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, others map[string]*memcache.Item) {
 	l := s.servers
-	stray := make([]bool, len(l.health))
+	var stray []*serverHealth // distinct
 	for k := range others {
-		stray[l.pick(k)] = true
+		if h := l.of(k); !slices.Contains(stray, h) {
+			stray = append(stray, h)
+		}
 	}
 	for i, k := range mkeys {
-		if stray[l.pick(k)] {
+		if slices.Contains(stray, l.of(k)) {
 			out[i] = nil
 		}
 	}

@@ -162,3 +162,52 @@ func getManyOnTwo(t *testing.T, a, b string) {
 		assert.Equal(t, s.mustKey(t, k), string(vals[i]), "key %s", k)
 	}
 }
+
+// A GetMany's reply of a key not asked, on the connection out of step of
+// a server listed twice in Options.Servers, drops the values of both its
+// places in the list: gomemcache sends each place its own multi-get, on
+// connections of the server's one pool, so the earlier get a connection
+// is out of step with may have been of the keys of the other place. Only
+// the place of the keys not asked was dropped: the keys of the other,
+// read on the connection out of step, kept its earlier reply's values.
+func TestGetManyOutOfStepServerListedTwice(t *testing.T) {
+	var aGets, bGets atomic.Int64
+	var a, b string // a out of step, listed first and third
+	stale := func(keys []string) string {
+		l, err := newServerList([]string{a, b, a}) // as the Store's
+		require.NoError(t, err)
+		place := l.pick(keys[0]) // 0 or 2
+		// The earlier get's keys were those of a's other place.
+		other := ""
+		for i := 0; ; i++ {
+			if k := "fake:1:other" + strconv.Itoa(i); l.pick(k) == 2-place {
+				other = "VALUE " + k + " 0 1 1\r\n7\r\n"
+				break
+			}
+		}
+		// Its values of keys asked now are as they were then (no more
+		// values than keys asked: see replyFrame).
+		out := ""
+		for _, k := range keys[:len(keys)-1] {
+			out += "VALUE " + k + " 0 5 1\r\nstale\r\n"
+		}
+		return out + other + "END\r\n"
+	}
+	a, b = fakeServer(t, otherFirstCounting(stale, &aGets)), fakeServer(t, otherFirstCounting(nil, &bGets))
+	s, err := New(Options{Servers: []string{a, b, a}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	defer s.Close()
+	s.setGeneration(1, time.Now())
+	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}
+	places := map[int]bool{}
+	for _, k := range keys {
+		places[s.servers.pick(s.mustKey(t, k))] = true
+	}
+	require.Len(t, places, 3, "the keys' places in the server list")
+	vals, err := s.GetMany(context.Background(), keys)
+	require.NoError(t, err)
+	for i, k := range keys {
+		assert.Equal(t, s.mustKey(t, k), string(vals[i]), "key %s: a value of the reply out of step", k)
+	}
+	assert.Equal(t, int64(1), bGets.Load(), "gets to the server in step: its values read again")
+}
