@@ -118,7 +118,7 @@ func TestGetManyOfAnotherKeysValueFails(t *testing.T) {
 		// Each server's keys are read again on their own, as after any
 		// failure of the GetMulti (see getBatch), on new connections.
 		others := func([]string) string { return other + "END\r\n" }
-		getManyOnTwo(t, fakeServer(t, otherFirst(others)), fakeServer(t, otherFirst(others)))
+		getManyOn(t, fakeServer(t, otherFirst(others)), fakeServer(t, otherFirst(others)))
 	})
 	t.Run("two servers, one out of step", func(t *testing.T) {
 		// The reply of a key not asked is that of an earlier get on
@@ -137,25 +137,25 @@ func TestGetManyOfAnotherKeysValueFails(t *testing.T) {
 			}
 		}
 		a, b = fakeServer(t, otherFirstCounting(stray, &outOfStep)), fakeServer(t, otherFirstCounting(nil, &inStep))
-		getManyOnTwo(t, a, b)
+		getManyOn(t, a, b)
 		assert.Equal(t, int64(2), outOfStep.Load(), "gets to the server out of step: its keys read again")
 		assert.Equal(t, int64(1), inStep.Load(), "gets to the other server: its values read again")
 	})
 }
 
-// getManyOnTwo checks that a GetMany of keys on both of the fake servers a
-// and b (see otherFirst) reads each key's value, the key itself.
-func getManyOnTwo(t *testing.T, a, b string) {
-	s, err := New(Options{Servers: []string{a, b}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
+// getManyOn checks that a GetMany of keys on each place of servers, fake
+// servers (see otherFirst), reads each key's value, the key itself.
+func getManyOn(t *testing.T, servers ...string) {
+	s, err := New(Options{Servers: servers, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
 	require.NoError(t, err)
 	defer s.Close()
 	s.setGeneration(1, time.Now())
-	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
-	servers := map[int]bool{}
+	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}
+	places := map[int]bool{}
 	for _, k := range keys {
-		servers[s.servers.pick(s.mustKey(t, k))] = true
+		places[s.servers.pick(s.mustKey(t, k))] = true
 	}
-	require.Len(t, servers, 2, "the keys' servers")
+	require.Len(t, places, len(servers), "the keys' places in the server list")
 	vals, err := s.GetMany(context.Background(), keys)
 	require.NoError(t, err)
 	for i, k := range keys {
@@ -194,20 +194,6 @@ func TestGetManyOutOfStepServerListedTwice(t *testing.T) {
 		return out + other + "END\r\n"
 	}
 	a, b = fakeServer(t, otherFirstCounting(stale, &aGets)), fakeServer(t, otherFirstCounting(nil, &bGets))
-	s, err := New(Options{Servers: []string{a, b, a}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second})
-	require.NoError(t, err)
-	defer s.Close()
-	s.setGeneration(1, time.Now())
-	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}
-	places := map[int]bool{}
-	for _, k := range keys {
-		places[s.servers.pick(s.mustKey(t, k))] = true
-	}
-	require.Len(t, places, 3, "the keys' places in the server list")
-	vals, err := s.GetMany(context.Background(), keys)
-	require.NoError(t, err)
-	for i, k := range keys {
-		assert.Equal(t, s.mustKey(t, k), string(vals[i]), "key %s: a value of the reply out of step", k)
-	}
+	getManyOn(t, a, b, a)
 	assert.Equal(t, int64(1), bGets.Load(), "gets to the server in step: its values read again")
 }
