@@ -23,8 +23,9 @@ func (d *panicDropper) Dropped() {
 	panic("dropper panic")
 }
 
-// within runs f and fails the test if it does not return within a second,
-// as a shard whose lock a panic left held would make it.
+// within runs f and fails the test if it does not return within 10s (a
+// hang guard, generous for a loaded machine), as a shard whose lock a panic
+// left held would make it.
 func within(t *testing.T, what string, f func()) {
 	t.Helper()
 	done := make(chan struct{})
@@ -35,7 +36,7 @@ func within(t *testing.T, what string, f func()) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatalf("%s blocked: the store's lock is still held after a Dropper's panic", what)
 	}
 }
