@@ -128,10 +128,13 @@ func TestInvalidationRetriedAsSoonAsTheBackendAnswers(t *testing.T) {
 	send(e.mux, http.MethodPost, "/items/1")
 	require.EqualValues(t, 1, e.c.Stats().PendingInvalidations)
 	trips := e.r.trips.Load()
-	// Three retries fail, 100, 200 and 400ms apart: the next one waits 800ms.
-	require.Eventually(t, func() bool { return e.r.trips.Load() >= trips+3 }, 5*time.Second, time.Millisecond)
+	// Six retries fail, 100ms to 3.2s apart (6.3s in all): the next one
+	// waits retryMax (5s). So long a back-off that no stall of a loaded
+	// machine makes the wake-up's retry come after it, nor a broken
+	// wake-up's retry before the bound below.
+	require.Eventually(t, func() bool { return e.r.trips.Load() >= trips+6 }, 60*time.Second, time.Millisecond)
 	// And the goroutine waits again, for the wake-up or the back-off: a
-	// read that the backend answers before then (the third retry's trip is
+	// read that the backend answers before then (the sixth retry's trip is
 	// counted as it is made, and a loaded machine may run the read before
 	// the goroutine has taken the retry's failure) wakes nothing, and the
 	// retry comes at the end of the back-off.
@@ -142,9 +145,11 @@ func TestInvalidationRetriedAsSoonAsTheBackendAnswers(t *testing.T) {
 	// handler and stores its response under the version to be deleted.
 	get(e.mux, "/items/1")
 	require.EqualValues(t, 2, e.reads.calls.Load(), "the read as the backend answers runs the handler")
-	// The back-off's next retry is 800ms after the third: well within
-	// 500ms, the retry is the wake-up's (200ms was missed once under load).
-	require.Eventually(t, func() bool { return e.c.Stats().PendingInvalidations == 0 }, 500*time.Millisecond, time.Millisecond,
+	// The back-off's next retry is 5s after the sixth, which came before
+	// the goroutine armed the wake-up: within 4s, the retry is the
+	// wake-up's (a 500ms bound against an 800ms back-off failed on a
+	// loaded machine).
+	require.Eventually(t, func() bool { return e.c.Stats().PendingInvalidations == 0 }, 4*time.Second, time.Millisecond,
 		"the invalidation waited for the end of its back-off")
 	// The read after the retry gets a response made after the backend
 	// answered again: the handler runs (the response above was stored
