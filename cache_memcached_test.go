@@ -18,9 +18,9 @@ import (
 func TestPathVersionsLeftOnMemcached(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("pathversions-", time.Now().UnixNano())})
+	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("pathversions-", time.Now().UnixNano()), Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
+	c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
 	ch := c.Cached(time.Second)(&counter{})
@@ -43,9 +43,9 @@ func TestPathVersionsLeftOnMemcached(t *testing.T) {
 func TestCounterLosingDigitsOnMemcached(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("mcfix-counter-", time.Now().UnixNano())})
+	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("mcfix-counter-", time.Now().UnixNano()), Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
+	c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
 

@@ -26,9 +26,9 @@ func twoProcesses(t *testing.T, addr string) {
 	ctx := context.Background()
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
 	open := func() *Cache {
-		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
-		c, err := New(&Options{Backend: b})
+		c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 		require.NoError(t, err)
 		t.Cleanup(func() { c.Close() })
 		return c
@@ -90,13 +90,17 @@ func onRedis(t *testing.T) (*Cache, *redisstore.Store, string) {
 	return onRedisWith(t, Options{})
 }
 
-// onRedisWith is onRedis for a Cache of opts (its Backend: the one given).
+// onRedisWith is onRedis for a Cache of opts (its Backend: the one given;
+// its Timeout, when not given, and its Store's testutil.SlowTimeout).
 func onRedisWith(t *testing.T, opts Options) (*Cache, *redisstore.Store, string) {
 	t.Helper()
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+	b, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: prefix})
 	require.NoError(t, err)
 	opts.Backend = b
+	if opts.Timeout == 0 {
+		opts.Timeout = testutil.SlowTimeout
+	}
 	c, err := New(&opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })

@@ -16,11 +16,11 @@ import (
 // negative integer is no counter, as Cache.Incr and Cache.Decr say.
 func TestMemcachedCountersStopAtZero(t *testing.T) {
 	ctx := context.Background()
-	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("floor", time.Now().UnixNano())})
+	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("floor", time.Now().UnixNano()), Timeout: testutil.SlowTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(&Options{Backend: b})
+	c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,12 +39,12 @@ func TestSetIntegerIncrAgreesAcrossBackends(t *testing.T) {
 			return b
 		},
 		"redis": func(t *testing.T) backend.Backend {
-			b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: ns + ":"})
+			b, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: ns + ":"})
 			require.NoError(t, err)
 			return b
 		},
 		"memcached": func(t *testing.T) backend.Backend {
-			b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: ns})
+			b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: ns, Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			return b
 		},
@@ -67,7 +67,7 @@ func TestSetIntegerIncrAgreesAcrossBackends(t *testing.T) {
 	}
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
-			c, err := New(&Options{Backend: open(t)})
+			c, err := New(&Options{Backend: open(t), Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
 			for _, tc := range cases {

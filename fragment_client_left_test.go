@@ -85,9 +85,9 @@ func TestFragmentClientLeftFallbackNotStoredOnServers(t *testing.T) {
 		},
 		"memcached": func(t *testing.T) *Cache {
 			b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t),
-				Namespace: fmt.Sprint("rdefault-fragment-", time.Now().UnixNano())})
+				Namespace: fmt.Sprint("rdefault-fragment-", time.Now().UnixNano()), Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
-			c, err := New(&Options{Backend: b})
+			c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
 			return c

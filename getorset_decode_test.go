@@ -49,14 +49,14 @@ var undecodableBackends = []struct {
 
 func openRedis(t *testing.T, addr string) backend.Backend {
 	prefix := fmt.Sprint("caching-test:", t.Name(), ":", time.Now().UnixNano(), ":")
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		// The test may have closed b (through its Cache): its keys are
 		// cleared through a store of their own. Keys left with a TTL
 		// slow Redis's expiry of every other test's keys (its active
 		// expiry walks the keys that have one, a few at a time).
-		cl, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		cl, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		if err != nil {
 			return
 		}

@@ -63,9 +63,9 @@ func invalidatedWhileLoading(t *testing.T, c *Cache) {
 // the test's own, cleared when the test ends.
 func openRedisCache(t *testing.T, addr string) *Cache {
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+	b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
+	c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = c.Clear(context.Background())

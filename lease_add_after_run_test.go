@@ -44,7 +44,7 @@ func (r *pausedLeaseAdd) Add(ctx context.Context, key string, v []byte, ttl time
 func leaseAddAfterRun(t *testing.T, addr string, setup func(a, b *Cache, open <-chan struct{}) (first func(), get func() bool, calls func() int64)) {
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
 	open := func() (*Cache, *pausedLeaseAdd) {
-		s, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		s, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
 		b := &pausedLeaseAdd{Store: s, entered: make(chan struct{}), released: make(chan struct{})}
 		c := Must(&Options{Backend: b, Lease: time.Minute})

@@ -31,7 +31,7 @@ func TestLeaseAddAfterVaryRecordEvictedRunsTheStaleVariant(t *testing.T) {
 	addr := testutil.RedisAddr(t)
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
 	open := func() (*Cache, *pausedLeaseAdd) {
-		s, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		s, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
 		b := &pausedLeaseAdd{Store: s, entered: make(chan struct{}), released: make(chan struct{})}
 		c := Must(&Options{Backend: b, Lease: time.Minute})

@@ -49,7 +49,7 @@ func TestLeaseLateReleaseLeavesTheNextHolder(t *testing.T) {
 	const short = 100 * time.Millisecond
 	backends := map[string]func(t *testing.T, prefix string) backend.Backend{
 		"redis": func(t *testing.T, prefix string) backend.Backend {
-			s, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+			s, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: prefix})
 			require.NoError(t, err)
 			return s
 		},

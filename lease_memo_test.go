@@ -133,7 +133,7 @@ func TestLeaseMemoizeUnsavedResultOnRealServers(t *testing.T) {
 		result any
 	}{
 		{"redis, unencodable", func(t *testing.T, prefix string) backend.Backend {
-			opts := redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix}
+			opts := redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: prefix}
 			b, err := redisstore.New(opts)
 			require.NoError(t, err)
 			// The function's generation key has no expiry: remove the
@@ -148,7 +148,7 @@ func TestLeaseMemoizeUnsavedResultOnRealServers(t *testing.T) {
 		}, math.NaN()},
 		{"memcached, too large", func(t *testing.T, prefix string) backend.Backend {
 			// Servers run with -I 4k, say (small, to keep the test quick).
-			b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: prefix, MaxItemSize: 4 << 10})
+			b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: prefix, MaxItemSize: 4 << 10, Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			return b
 		}, strings.Repeat("x", 8<<10)},

@@ -31,7 +31,7 @@ func shortTTLProcesses(t *testing.T, ttl time.Duration, gate chan struct{}) ([]*
 	var caches []*Cache
 	var ms []*Memoized[int, string]
 	for range 4 {
-		s, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		s, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
 		c := Must(&Options{Backend: s, Lease: time.Minute})
 		t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })

@@ -21,11 +21,11 @@ func mcGenerationCaches(t *testing.T) (a, b, fresh *Cache) {
 	ns := fmt.Sprint("mcgen-", time.Now().UnixNano())
 	addrs := testutil.MemcachedAddrs(t)
 	mk := func(ttl time.Duration) *Cache {
-		be, err := memcached.New(memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: ttl})
+		be, err := memcached.New(memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: ttl, Timeout: testutil.SlowTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := New(&Options{Backend: be})
+		c, err := New(&Options{Backend: be, Timeout: testutil.SlowTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}

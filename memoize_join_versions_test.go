@@ -38,9 +38,9 @@ func TestMemoizeJoinAfterInvalidationElsewhere(t *testing.T) {
 		}},
 		{"redis", func(t *testing.T) (*Cache, *Cache, func() int64) {
 			a, _, prefix := onRedis(t)
-			rb, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+			rb, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: prefix})
 			require.NoError(t, err)
-			b := Must(&Options{Backend: rb})
+			b := Must(&Options{Backend: rb, Timeout: testutil.SlowTimeout})
 			t.Cleanup(func() { _ = b.Close() })
 			return a, b, nil
 		}},

@@ -51,7 +51,7 @@ func redisLeasePair(t *testing.T, addr string, lease time.Duration) (a, b *Cache
 	t.Helper()
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
 	open := func() *Cache {
-		be, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		be, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
 		c, err := New(&Options{Backend: be, Lease: lease})
 		require.NoError(t, err)

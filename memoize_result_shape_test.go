@@ -29,7 +29,7 @@ var sharedStores = []struct {
 		addr := testutil.RedisAddr(t)
 		prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
 		return func() *caching.Cache {
-			b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+			b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 			require.NoError(t, err)
 			c := newCache(t, b)
 			t.Cleanup(func() { _ = c.Clear(context.Background()) })

@@ -22,14 +22,14 @@ import (
 func onNearRedis(t *testing.T, maxBytes int64) (*Cache, *near.Store) {
 	t.Helper()
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	remote, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+	remote, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: prefix})
 	require.NoError(t, err)
 	n, err := near.New(remote, near.Options{MaxBytes: maxBytes, MaxStale: time.Hour})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, n.WaitWatching(ctx))
-	c, err := New(&Options{Backend: n})
+	c, err := New(&Options{Backend: n, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(context.Background()); _ = c.Close() })
 	return c, n

@@ -32,7 +32,7 @@ func TestSetTooLargeLeavesNoStaleValue(t *testing.T) {
 			return b
 		},
 		"memcached": func(t *testing.T) backend.Backend {
-			b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprintf("toolarge%d", time.Now().UnixNano())})
+			b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprintf("toolarge%d", time.Now().UnixNano()), Timeout: testutil.SlowTimeout})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -35,12 +35,12 @@ func everyBackend(t *testing.T, opts Options, fn func(t *testing.T, c *Cache)) {
 			return s
 		},
 		"redis": func(t *testing.T) backend.Backend {
-			s, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: "caching-test:" + ns + ":"})
+			s, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: "caching-test:" + ns + ":"})
 			require.NoError(t, err)
 			return s
 		},
 		"memcached": func(t *testing.T) backend.Backend {
-			s, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: strings.ReplaceAll(ns[max(0, len(ns)-60):], ":", "-")})
+			s, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: strings.ReplaceAll(ns[max(0, len(ns)-60):], ":", "-"), Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			return s
 		},

@@ -135,9 +135,9 @@ func TestLongArgTagOnMemcached(t *testing.T) {
 func TestTagOverMemcachedKeyLimitInvalidates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("longtag-", time.Now().UnixNano())})
+	b, err := memcached.New(memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: fmt.Sprint("longtag-", time.Now().UnixNano()), Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
+	c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
 	tag := strings.Repeat("t", 300)

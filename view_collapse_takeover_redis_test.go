@@ -55,7 +55,7 @@ func newTakeoverProcs(t *testing.T, gates int, opts [2][]ViewOption) *takeoverPr
 	waiterJoinedHook.Store(&hook)
 	t.Cleanup(func() { waiterJoinedHook.Store(nil) })
 	for i := range p.c {
-		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
 		c, err := New(&Options{Backend: b})
 		require.NoError(t, err)

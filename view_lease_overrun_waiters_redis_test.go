@@ -78,7 +78,7 @@ func TestStuckLeaseHolder304WaitersOnRedis(t *testing.T) {
 	t.Cleanup(func() { waiterJoinedHook.Store(nil) })
 	var h [2]http.Handler
 	for i := range h {
-		be, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		be, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
 		c, err := New(&Options{Backend: be, Clock: clock})
 		require.NoError(t, err)

@@ -23,7 +23,7 @@ import (
 func TestForeverVariantsFloodHealsOnRedis(t *testing.T) {
 	ctx := context.Background()
 	prefix := "caching-test-vary:" + time.Now().Format("150405.000000") + ":"
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+	b, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: prefix})
 	require.NoError(t, err)
 	clock := testutil.NewClock()
 	c := Must(&Options{Backend: b, Clock: clock.Now})

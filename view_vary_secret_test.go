@@ -65,7 +65,7 @@ func TestVariantKeySecretSharedOnRedis(t *testing.T) {
 	ctx := context.Background()
 	addr := testutil.RedisAddr(t)
 	prefix := "caching-test-varysecret:" + time.Now().Format("150405.000000") + ":"
-	admin := redisstore.Must(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+	admin := redisstore.Must(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 	dump := func() (keys, values []string) {
 		keys, err := admin.Client().Keys(ctx, prefix+"*").Result()
 		require.NoError(t, err)
@@ -83,7 +83,7 @@ func TestVariantKeySecretSharedOnRedis(t *testing.T) {
 		_ = admin.Close()
 	})
 	open := func(secret []byte) http.Handler {
-		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix})
+		b, err := redisstore.New(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 		require.NoError(t, err)
 		c, err := New(&Options{Backend: b, VariantKeySecret: secret})
 		require.NoError(t, err)

@@ -156,9 +156,9 @@ func TestHostPathTagKey(t *testing.T) {
 func TestHostScopedWritesOnRedis(t *testing.T) {
 	ctx := context.Background()
 	prefix := "caching-test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
-	b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/0", Prefix: prefix})
+	b, err := redisstore.New(redisstore.Options{URL: testutil.SlowRedisURL(t, 0), Prefix: prefix})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b, HostScopedWrites: true})
+	c, err := New(&Options{Backend: b, HostScopedWrites: true, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Clear(ctx); _ = c.Close() })
 	assert.EqualValues(t, 1, runsAfterWrite(t, &viewEnv{c: c}), "a.example's write leaves b.example's page")
