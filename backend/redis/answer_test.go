@@ -22,8 +22,9 @@ import (
 func realStore(t *testing.T) *redisstore.Store {
 	t.Helper()
 	addr := testutil.RedisAddr(t)
-	rs := redisstore.Must(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: uniquePrefix(t)})
-	t.Cleanup(func() { clearPrefix(t, "redis://"+addr+"/0", rs.Prefix()) })
+	url := "redis://" + addr + "/0?" + testutil.SlowRedisQuery
+	rs := redisstore.Must(redisstore.Options{URL: url, Prefix: uniquePrefix(t)})
+	t.Cleanup(func() { clearPrefix(t, url, rs.Prefix()) })
 	return rs
 }
 

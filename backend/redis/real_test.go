@@ -34,17 +34,17 @@ func sharedBackends(client redis.UniversalClient) func(t *testing.T) backend.Bac
 
 func TestConformanceRedis(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, sharedBackends(client))
 }
 
 func TestConformanceRedisURL(t *testing.T) {
 	t.Parallel()
-	addr := testutil.RedisAddr(t)
+	url := testutil.SlowRedisURL(t, 0)
 	backendtest.Run(t, func(t *testing.T) backend.Backend {
-		b := redisstore.Must(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: uniquePrefix(t)})
-		t.Cleanup(func() { clearPrefix(t, "redis://"+addr+"/0", b.Prefix()) })
+		b := redisstore.Must(redisstore.Options{URL: url, Prefix: uniquePrefix(t)})
+		t.Cleanup(func() { clearPrefix(t, url, b.Prefix()) })
 		return b
 	})
 }
@@ -59,14 +59,14 @@ func clearPrefix(t *testing.T, url, prefix string) {
 
 func TestConformanceCluster(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, sharedBackends(client))
 }
 
 func TestConformanceClusterURL(t *testing.T) {
 	t.Parallel()
-	url := "redis+cluster://" + strings.Join(testutil.RedisClusterAddrs(t), ",")
+	url := "redis+cluster://" + strings.Join(testutil.RedisClusterAddrs(t), ",") + "?" + testutil.SlowRedisQuery
 	backendtest.Run(t, func(t *testing.T) backend.Backend {
 		b := redisstore.Must(redisstore.Options{URL: url, Prefix: uniquePrefix(t)})
 		t.Cleanup(func() { clearPrefix(t, url, b.Prefix()) })
@@ -78,7 +78,7 @@ func TestConformanceClusterURL(t *testing.T) {
 // one slot; everything still works (GetMany is then a single MGET).
 func TestConformanceClusterHashTag(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, func(t *testing.T) backend.Backend {
 		opts := redisstore.Options{Client: client, Prefix: "{" + uniquePrefix(t) + "}"}
@@ -90,7 +90,7 @@ func TestConformanceClusterHashTag(t *testing.T) {
 func TestConformanceSentinel(t *testing.T) {
 	t.Parallel()
 	addr, master := testutil.RedisSentinel(t)
-	client := redis.NewFailoverClient(&redis.FailoverOptions{ContextTimeoutEnabled: true, MasterName: master, SentinelAddrs: []string{addr}})
+	client := redis.NewFailoverClient(&redis.FailoverOptions{ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout, MasterName: master, SentinelAddrs: []string{addr}})
 	t.Cleanup(func() { _ = client.Close() })
 	backendtest.Run(t, sharedBackends(client))
 }
@@ -98,7 +98,7 @@ func TestConformanceSentinel(t *testing.T) {
 func TestSentinelURL(t *testing.T) {
 	t.Parallel()
 	addr, master := testutil.RedisSentinel(t)
-	b := redisstore.Must(redisstore.Options{URL: "redis+sentinel://" + addr + "/" + master, Prefix: uniquePrefix(t)})
+	b := redisstore.Must(redisstore.Options{URL: "redis+sentinel://" + addr + "/" + master + "?" + testutil.SlowRedisQuery, Prefix: uniquePrefix(t)})
 	t.Cleanup(func() { _ = b.Clear(context.Background()); _ = b.Close() })
 	require.NoError(t, b.Set(ctx(t), "k", []byte("v"), 0))
 	got, err := b.Get(ctx(t), "k")
@@ -107,7 +107,7 @@ func TestSentinelURL(t *testing.T) {
 	// The value is on the master Sentinel names.
 	m, err := redis.NewSentinelClient(&redis.Options{Addr: addr}).GetMasterAddrByName(ctx(t), master).Result()
 	require.NoError(t, err)
-	direct := redis.NewClient(&redis.Options{Addr: m[0] + ":" + m[1], ContextTimeoutEnabled: true})
+	direct := redis.NewClient(&redis.Options{Addr: m[0] + ":" + m[1], ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = direct.Close() })
 	v, err := direct.Get(ctx(t), b.Prefix()+"k").Result()
 	require.NoError(t, err)
@@ -118,7 +118,7 @@ func TestSentinelURL(t *testing.T) {
 // spread over every master, where a plain MGET or DEL is refused.
 func TestClusterGetManyAcrossSlots(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	b := redisstore.Must(redisstore.Options{Client: client, Prefix: uniquePrefix(t)})
 	t.Cleanup(func() { _ = b.Clear(context.Background()) })
@@ -168,7 +168,7 @@ func TestClusterGetManyAcrossSlots(t *testing.T) {
 // survive Clear, on the real server.
 func TestClearTouchesOnlyItsPrefixRedis(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	testClearTouchesOnlyItsPrefix(t, client, "glob*[ab]?"+uniquePrefix(t))
 }
@@ -177,7 +177,7 @@ func TestClearTouchesOnlyItsPrefixRedis(t *testing.T) {
 // every master.
 func TestClearTouchesOnlyItsPrefixCluster(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	testClearTouchesOnlyItsPrefix(t, client, "glob*[ab]?"+uniquePrefix(t))
 }
