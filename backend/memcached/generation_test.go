@@ -21,9 +21,9 @@ import (
 func stalePair(t *testing.T) (a, b, fresh *memcached.Store, ns string) {
 	addrs := testutil.MemcachedAddrs(t)
 	ns = namespace()
-	a = open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: time.Hour})
-	b = open(t, memcached.Options{Servers: addrs, Namespace: ns})
-	fresh = open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: -1})
+	a = open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: time.Hour, Timeout: testutil.SlowTimeout})
+	b = open(t, memcached.Options{Servers: addrs, Namespace: ns, Timeout: testutil.SlowTimeout})
+	fresh = open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: -1, Timeout: testutil.SlowTimeout})
 	return a, b, fresh, ns
 }
 
@@ -69,7 +69,7 @@ func TestDeleteAfterGenerationEvictedIsNotLost(t *testing.T) {
 // that another process still on it stops serving the key too.
 func TestDeleteReachesTheGenerationTrustedBefore(t *testing.T) {
 	a, b, _, ns := stalePair(t)
-	c := open(t, memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: ns, GenerationTTL: time.Hour})
+	c := open(t, memcached.Options{Servers: testutil.MemcachedAddrs(t), Namespace: ns, GenerationTTL: time.Hour, Timeout: testutil.SlowTimeout})
 	require.NoError(t, a.Set(bg, "k", []byte("before"), 0)) // a and c on G
 	v, err := c.Get(bg, "k")
 	require.NoError(t, err)
@@ -86,11 +86,11 @@ func TestDeleteReachesTheGenerationTrustedBefore(t *testing.T) {
 func TestClearNotUndoneByConcurrentRead(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	ns := namespace()
-	w := open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: -1})
+	w := open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: -1, Timeout: testutil.SlowTimeout})
 	for i := range 200 {
 		require.NoError(t, w.Set(bg, "k", []byte("v"), 0))
 		// A new Store has no generation yet: its first call reads one.
-		s := open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: time.Hour})
+		s := open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: time.Hour, Timeout: testutil.SlowTimeout})
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

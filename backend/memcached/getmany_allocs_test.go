@@ -22,7 +22,7 @@ func TestGetManyOverServersAllocatesAsOneGetMulti(t *testing.T) {
 	}
 	addrs := testutil.MemcachedAddrs(t)
 	require.GreaterOrEqual(t, len(addrs), 2, "two servers")
-	s := open(t, memcached.Options{Servers: addrs})
+	s := open(t, memcached.Options{Servers: addrs, Timeout: testutil.SlowTimeout})
 	keys := make([]string, 10)
 	value := make([]byte, 256)
 	for i := range keys {

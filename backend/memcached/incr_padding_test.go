@@ -15,7 +15,7 @@ import (
 // deleted the counter (Cache.Decr then Cache.Get: a miss).
 func TestDecrementShorterReadsBackUnpadded(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs[:1]})
+	s := open(t, memcached.Options{Servers: addrs[:1], Timeout: testutil.SlowTimeout})
 	if err := s.Set(bg, "n", []byte("10"), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDecrementShorterReadsBackUnpadded(t *testing.T) {
 // server's memory holds after it, and may count from a number found there.)
 func TestIncrOfForeignValues(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs[:1]})
+	s := open(t, memcached.Options{Servers: addrs[:1], Timeout: testutil.SlowTimeout})
 	for _, tc := range []struct {
 		stored string
 		want   string // "" for ErrNotInteger

@@ -21,7 +21,7 @@ import (
 // every later Incr of a positive delta failed.
 func TestIncrOverflowLeavesTheCounter(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs[:1]})
+	s := open(t, memcached.Options{Servers: addrs[:1], Timeout: testutil.SlowTimeout})
 	n, err := s.Incr(bg, "ctr", math.MaxInt64-1)
 	require.NoError(t, err)
 	require.Equal(t, int64(math.MaxInt64-1), n)
@@ -54,7 +54,7 @@ func TestIncrOverflowLeavesTheCounter(t *testing.T) {
 // it was.
 func TestIncrWrapPast2To64IsAnError(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs[:1]})
+	s := open(t, memcached.Options{Servers: addrs[:1], Timeout: testutil.SlowTimeout})
 	const big = "18446744073709551610" // 2^64 - 6
 	require.NoError(t, s.Set(bg, "ctr", []byte(big), 0))
 
@@ -74,7 +74,7 @@ func TestIncrWrapPast2To64IsAnError(t *testing.T) {
 // apart.
 func TestDecrementOfValueAboveMaxInt64IsAnError(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs[:1]})
+	s := open(t, memcached.Options{Servers: addrs[:1], Timeout: testutil.SlowTimeout})
 	for _, tc := range []struct {
 		stored string
 		delta  int64
@@ -99,7 +99,7 @@ func TestDecrementOfValueAboveMaxInt64IsAnError(t *testing.T) {
 // stops, delta math.MinInt64 included.
 func TestDecrementInRangeCounts(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs[:1]})
+	s := open(t, memcached.Options{Servers: addrs[:1], Timeout: testutil.SlowTimeout})
 	for _, tc := range []struct {
 		stored string
 		delta  int64

@@ -54,7 +54,7 @@ var strtoullReads = []string{"007", "+5", "-0", "00", " 5", "5 ", "\t5", "5\n", 
 func TestConformance(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
-		return memcached.Must(memcached.Options{Servers: addrs[:1], Namespace: namespace(), MaxItemSize: ciItemSize})
+		return memcached.Must(memcached.Options{Servers: addrs[:1], Namespace: namespace(), MaxItemSize: ciItemSize, Timeout: testutil.SlowTimeout})
 	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads, TooLarge: ciItemSize})
 }
 
@@ -64,7 +64,7 @@ func TestConformanceTwoServers(t *testing.T) {
 	}
 	addrs := testutil.MemcachedAddrs(t)
 	backendtest.RunWith(t, func(t *testing.T) backend.Backend {
-		return memcached.Must(memcached.Options{Servers: addrs, Namespace: namespace(), MaxItemSize: ciItemSize})
+		return memcached.Must(memcached.Options{Servers: addrs, Namespace: namespace(), MaxItemSize: ciItemSize, Timeout: testutil.SlowTimeout})
 	}, backendtest.Options{TTLResolution: time.Second, IncrAccepts: strtoullReads, TooLarge: ciItemSize})
 }
 
@@ -96,7 +96,7 @@ func TestOptionsValidation(t *testing.T) {
 func TestKeysSpreadOverServers(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	ns := namespace()
-	s := open(t, memcached.Options{Servers: addrs, Namespace: ns})
+	s := open(t, memcached.Options{Servers: addrs, Namespace: ns, Timeout: testutil.SlowTimeout})
 	perServer := make([]int, len(addrs))
 	direct := make([]*memcache.Client, len(addrs))
 	for i, a := range addrs {
@@ -137,7 +137,7 @@ func TestKeysSpreadOverServers(t *testing.T) {
 
 func TestLongAndUnsafeKeys(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs})
+	s := open(t, memcached.Options{Servers: addrs, Timeout: testutil.SlowTimeout})
 	long := strings.Repeat("k", 1000)
 	keys := []string{long + "1", long + "2", "a b", "a_b", "a\x00b", "a\r\nb", "a#b", "ключ", strings.Repeat("я", 200)}
 	for i, k := range keys {
@@ -152,7 +152,7 @@ func TestLongAndUnsafeKeys(t *testing.T) {
 
 func TestValueTooLarge(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs[:1]}) // default 1 MiB item size
+	s := open(t, memcached.Options{Servers: addrs[:1], Timeout: testutil.SlowTimeout}) // default 1 MiB item size
 	require.NoError(t, s.Set(bg, "k", []byte("old"), 0))
 	_, err := s.Add(bg, "k", make([]byte, 1<<20), 0)
 	require.ErrorIs(t, err, backend.ErrValueTooLarge)
@@ -194,8 +194,8 @@ func TestLargestValueFits(t *testing.T) {
 
 func TestClearIsolatesNamespaces(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	a := open(t, memcached.Options{Servers: addrs})
-	b := open(t, memcached.Options{Servers: addrs})
+	a := open(t, memcached.Options{Servers: addrs, Timeout: testutil.SlowTimeout})
+	b := open(t, memcached.Options{Servers: addrs, Timeout: testutil.SlowTimeout})
 	raw := memcache.New(addrs...)
 	require.NoError(t, raw.Set(&memcache.Item{Key: "foreign-" + namespace(), Value: []byte("x")}))
 	require.NoError(t, a.Set(bg, "k", []byte("a"), 0))
@@ -211,8 +211,8 @@ func TestClearIsolatesNamespaces(t *testing.T) {
 func TestClearSeenByOtherProcessWithinGenerationTTL(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
 	ns := namespace()
-	a := open(t, memcached.Options{Servers: addrs, Namespace: ns})
-	b := open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: -1})
+	a := open(t, memcached.Options{Servers: addrs, Namespace: ns, Timeout: testutil.SlowTimeout})
+	b := open(t, memcached.Options{Servers: addrs, Namespace: ns, GenerationTTL: -1, Timeout: testutil.SlowTimeout})
 	require.NoError(t, a.Set(bg, "k", []byte("v"), 0))
 	_, err := b.Get(bg, "k")
 	require.NoError(t, err, "same namespace, same entries")
@@ -230,7 +230,7 @@ func TestClearSeenByOtherProcessWithinGenerationTTL(t *testing.T) {
 
 func TestIncrNegativeSaturates(t *testing.T) {
 	addrs := testutil.MemcachedAddrs(t)
-	s := open(t, memcached.Options{Servers: addrs})
+	s := open(t, memcached.Options{Servers: addrs, Timeout: testutil.SlowTimeout})
 	n, err := s.Incr(bg, "c", 5)
 	require.NoError(t, err)
 	assert.Equal(t, int64(5), n)
