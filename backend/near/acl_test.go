@@ -33,7 +33,7 @@ func TestNearCacheUnderLeastPrivilegeUser(t *testing.T) {
 	require.NoError(t, limited.Set(ctx, "caching-test-acl:k", "v", time.Minute).Err(), "the user may SET")
 	require.Error(t, limited.Do(ctx, "ROLE").Err(), "the user may not run ROLE")
 
-	rs, err := redisstore.New(redisstore.Options{URL: "redis://" + user + ":pw@" + addr, Prefix: "caching-test-acl:"})
+	rs, err := redisstore.New(redisstore.Options{URL: "redis://" + user + ":pw@" + addr + "?" + testutil.SlowRedisQuery, Prefix: "caching-test-acl:"})
 	require.NoError(t, err)
 	n := near.Must(rs, near.Options{})
 	defer n.Close()

@@ -363,7 +363,7 @@ func runChild(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := caching.New(&caching.Options{Backend: n, Breaker: caching.BreakerOptions{Threshold: -1}})
+	c, err := caching.New(&caching.Options{Backend: n, Breaker: caching.BreakerOptions{Threshold: -1}, Timeout: testutil.SlowTimeout})
 	if err != nil {
 		return err
 	}
@@ -517,15 +517,17 @@ func openRemote(dialer func(context.Context, string, string) (net.Conn, error)) 
 	var client redis.UniversalClient
 	switch kind := os.Getenv("NEAR_KIND"); kind {
 	case "memcached":
-		return memcached.New(memcached.Options{Servers: addrs, Namespace: prefix, GenerationTTL: -1})
+		return memcached.New(memcached.Options{Servers: addrs, Namespace: prefix, GenerationTTL: -1, Timeout: testutil.SlowTimeout})
 	case "redis":
-		client = redis.NewClient(&redis.Options{Addr: addrs[0], ClientName: name, Dialer: dialer, ContextTimeoutEnabled: true})
+		client = redis.NewClient(&redis.Options{Addr: addrs[0], ClientName: name, Dialer: dialer, ContextTimeoutEnabled: true,
+			ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	case "cluster":
-		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ClientName: name, Dialer: dialer, ContextTimeoutEnabled: true})
+		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ClientName: name, Dialer: dialer, ContextTimeoutEnabled: true,
+			ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	case "sentinel":
 		client = redis.NewFailoverClient(&redis.FailoverOptions{
-			ContextTimeoutEnabled: true,
-			MasterName:            os.Getenv("NEAR_MASTER"), SentinelAddrs: addrs, ClientName: name, Dialer: dialer,
+			ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout,
+			MasterName: os.Getenv("NEAR_MASTER"), SentinelAddrs: addrs, ClientName: name, Dialer: dialer,
 		})
 	default:
 		return nil, fmt.Errorf("unknown NEAR_KIND %q", kind)

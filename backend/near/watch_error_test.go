@@ -57,10 +57,10 @@ func TestWatchRefusedByACLIsReportedAndRedialsRarely(t *testing.T) {
 		"+@read", "+@write", "+@keyspace", "+ping").Err())
 	t.Cleanup(func() { _ = admin.Do(context.Background(), "ACL", "DELUSER", user).Err() })
 
-	rs, err := redisstore.New(redisstore.Options{URL: "redis://" + user + ":pw@" + addr + "/0", Prefix: prefix})
+	rs, err := redisstore.New(redisstore.Options{URL: "redis://" + user + ":pw@" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix})
 	require.NoError(t, err)
 	n := near.Must(rs, near.Options{})
-	c := caching.Must(&caching.Options{Backend: n})
+	c := caching.Must(&caching.Options{Backend: n, Timeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = c.Close() })
 	require.NoError(t, c.Set(ctx, "k", []byte("v"), time.Minute), "the Cache works")
 	_, err = c.Get(ctx, "k")
