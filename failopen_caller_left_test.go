@@ -38,7 +38,7 @@ func TestCallerLeftIsNoBackendError(t *testing.T) {
 		// clients do.
 		{"remote", func(t *testing.T) backend.Backend { return &ctxRemote{remote{Backend: newSimple(t, nil)}} }},
 		{"redis", func(t *testing.T) backend.Backend {
-			b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/13",
+			b, err := redisstore.New(redisstore.Options{URL: "redis://" + testutil.RedisAddr(t) + "/13?" + testutil.SlowRedisQuery,
 				Prefix: "caller-left:" + time.Now().Format("150405.000000") + ":"})
 			require.NoError(t, err)
 			return b
