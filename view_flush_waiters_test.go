@@ -114,6 +114,7 @@ func TestSharedCacheFlushReachesLeaderAtOnce(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	firstRead := make(chan struct{})
 	var runs atomic.Int32
+	var restSent atomic.Bool
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		runs.Add(1)
 		w.Header().Set("Cache-Control", "max-age=60")
@@ -121,8 +122,9 @@ func TestSharedCacheFlushReachesLeaderAtOnce(t *testing.T) {
 		w.(http.Flusher).Flush()
 		select {
 		case <-firstRead:
-		case <-time.After(2 * time.Second): // the test fails below
+		case <-time.After(30 * time.Second): // the test fails below
 		}
+		restSent.Store(true)
 		io.WriteString(w, "second part\n")
 	}))
 	t.Cleanup(origin.Close)
@@ -130,16 +132,18 @@ func TestSharedCacheFlushReachesLeaderAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(c.Cached(time.Minute, SharedCache(), CacheStatusHeader("X-Cache"))(httputil.NewSingleHostReverseProxy(u)))
 	t.Cleanup(srv.Close)
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: time.Minute}
 
 	resp, err := client.Get(srv.URL + "/live")
 	require.NoError(t, err)
 	br := bufio.NewReader(resp.Body)
-	start := time.Now()
 	line, err := br.ReadString('\n')
 	require.NoError(t, err)
 	assert.Equal(t, "first part\n", line)
-	assert.Less(t, time.Since(start), time.Second, "the flushed part came while the origin held the rest")
+	// Decided by what the origin did, not by how long the read took (a 1s
+	// bound failed on a loaded machine): it holds the rest until the part
+	// is read, or for 30s.
+	assert.False(t, restSent.Load(), "the flushed part came while the origin held the rest")
 	close(firstRead)
 	rest, err := io.ReadAll(br)
 	resp.Body.Close()
