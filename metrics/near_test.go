@@ -31,7 +31,7 @@ func TestCollectorNearCache(t *testing.T) {
 	ctx := context.Background()
 	prefix := fmt.Sprintf("caching-test:metrics-near-%d:", time.Now().UnixNano())
 	open := func() (*caching.Cache, *near.Store) {
-		store, err := near.New(redisstore.Must(redisstore.Options{URL: "redis://" + addr + "/0", Prefix: prefix}), near.Options{})
+		store, err := near.New(redisstore.Must(redisstore.Options{URL: "redis://" + addr + "/0?" + testutil.SlowRedisQuery, Prefix: prefix}), near.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestCollectorNearWatchRefused(t *testing.T) {
 		return total(w), total(r)
 	}
 
-	store, url := serve("redis://"+user+":pw@"+addr+"/0", prefix)
+	store, url := serve("redis://"+user+":pw@"+addr+"/0?"+testutil.SlowRedisQuery, prefix)
 	waitErr(store)
 	if w, r := gauges(url); w != 0 || r != 1 {
 		t.Errorf("refused by the ACL (%v): watching %v, refused %v; want 0 and 1", store.NearStats().WatchError, w, r)
