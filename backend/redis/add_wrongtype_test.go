@@ -31,11 +31,11 @@ func TestAddReplacesKeyOfAnotherType(t *testing.T) {
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		addOverForeign(t, redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true}))
+		addOverForeign(t, redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout}))
 	})
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
-		addOverForeign(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true}))
+		addOverForeign(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout}))
 	})
 }
 

@@ -71,7 +71,7 @@ func TestGetOfAnotherTypeIsAMiss(t *testing.T) {
 	t.Parallel()
 	rs := realStore(t)
 	ctx := context.Background()
-	admin := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true})
+	admin := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	defer admin.Close()
 	require.NoError(t, admin.RPush(ctx, rs.Prefix()+"list", "x").Err())
 

@@ -38,7 +38,7 @@ func countLeft(t *testing.T, b *redisstore.Store, keys []string) int {
 // itself (it SCANned one node and sent it multi-key UNLINKs: CROSSSLOT).
 func TestClearWrappedClusterClient(t *testing.T) {
 	t.Parallel()
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = cc.Close() })
 	prefix := uniquePrefix(t)
 	b := redisstore.Must(redisstore.Options{Client: wrappedCluster{cc}, Prefix: prefix})

@@ -52,7 +52,7 @@ var tenantKeys = []string{"k", "0k", "x:k", "v2:k", ":k"}
 // Redis in turn, and checks that their neighbours keep every key.
 func TestClearLeavesSiblingTenants(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	checkSiblingClears(t, client)
 }
@@ -61,7 +61,7 @@ func TestClearLeavesSiblingTenants(t *testing.T) {
 // a Cluster, where Clear scans every master.
 func TestClearLeavesSiblingTenantsCluster(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testutil.RedisClusterAddrs(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	checkSiblingClears(t, client)
 }
@@ -100,7 +100,7 @@ func checkSiblingClears(t *testing.T, client redis.UniversalClient) {
 // Clear leaves the outer's.
 func TestClearNestedPrefix(t *testing.T) {
 	t.Parallel()
-	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true})
+	client := redis.NewClient(&redis.Options{Addr: testutil.RedisAddr(t), ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = client.Close() })
 	base := uniquePrefix(t)
 	outer := redisstore.Must(redisstore.Options{Client: client, Prefix: base + "app:"})

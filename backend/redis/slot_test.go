@@ -42,7 +42,7 @@ func TestSlot(t *testing.T) {
 func TestSlotMatchesCluster(t *testing.T) {
 	t.Parallel()
 	addrs := testutil.RedisClusterAddrs(t)
-	c := redis.NewClient(&redis.Options{Addr: addrs[0], ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: addrs[0], ContextTimeoutEnabled: true, ReadTimeout: testutil.SlowTimeout, WriteTimeout: testutil.SlowTimeout})
 	t.Cleanup(func() { _ = c.Close() })
 	keys := []string{"", "a", "x\x00y", "ключ", "{tag}rest", "a{}b", "{{x}}", "caching:{app}:k"}
 	for i := range 200 {
