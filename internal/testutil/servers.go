@@ -1,6 +1,7 @@
 // Package testutil holds what the module's tests share: the addresses of the
-// real servers CI starts (.ci/services.sh), and a way to run a server process
-// of a test's own that the test can stop and restart.
+// real servers CI starts (.ci/services.sh), the long client timeouts of the
+// tests on them that are not about speed (SlowTimeout), and a way to run a
+// server process of a test's own that the test can stop and restart.
 //
 // A test that needs a real server calls one of the address functions. When
 // the server does not answer, the test is skipped with a message, unless the
