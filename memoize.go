@@ -173,7 +173,9 @@ type Memoized[A, R any] struct {
 // the one it took over goes on for its own caller, and, ending later,
 // stores nothing over the new result (nothing at all where a Get's miss:
 // a replacement, such as a background refresh, stores only where nothing
-// was stored since). So a hung dependency holds the callers of a key for
+// was stored since); one stuck in a backend write that outlasts
+// Options.Timeout, which the taker's store then cannot wait for, has what
+// it wrote removed once it lands. So a hung dependency holds the callers of a key for
 // that long at most, not for as long as it hangs, and with a stuck
 // background refresh of the key, not until Close. A function whose
 // usual run is slower than that would, with concurrent callers, run once
@@ -1176,9 +1178,16 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		// (a hung backend): this store would not either. Not stored, as
 		// for a failed write, but the entry it was to replace cannot be
 		// removed holding the lock: its delete is retried, as a failed
-		// one is (dropLater), counted once, as the store's failure.
+		// one is (dropLater), counted once, as the store's failure. The
+		// write it waited for (one that ignores its deadline: a
+		// computation taken over past the collapse bound, stuck in its
+		// write) is older than this result: removed once it lands
+		// (dropAfterWrite), unless a call has changed the key since.
 		m.failOpen("memoize set", lerr)
 		m.backendFailed(mode, tags, lerr, out, func(retry bool) { m.dropLater(key, retry, out, lerr) })
+		if !unstorable(tags) && m.shared.current(&epoch) {
+			m.dropAfterWrite(key)
+		}
 		return v, false, nil
 	}
 	// The evictions of the store below are told to OnEvict once the lock
@@ -1237,6 +1246,31 @@ func (m *Memoized[A, R]) lockWrite(ctx context.Context, epoch *memoEpoch) error 
 		return m.shared.lockWrite(context.WithoutCancel(ctx), epoch, 0)
 	}
 	return m.shared.lockWrite(ctx, epoch, m.c.store.timeout)
+}
+
+// dropAfterWrite deletes key's entry once the write of it in progress, for
+// which a computation waited in vain (lockWrite), has landed or failed: in
+// the background, holding the write lock, until Close. That write checked
+// its epoch before the computation began (a computation taken over, stuck
+// in a write that ignores its deadline), and the computation's newer result
+// could not be stored after it: the older one is not served for its TTL,
+// and the next call computes. The delete is skipped where a Forget,
+// ForgetAll, Set or Refresh of key came since (what they wrote stands),
+// and retried if it fails (dropEntry).
+func (m *Memoized[A, R]) dropAfterWrite(key string) {
+	held := m.shared.epochOf(key) // keeps key's epoch, and its write lock, until done
+	if !m.c.goBackground(func() {
+		defer m.shared.done(&held)
+		if m.shared.lockWrite(m.c.life, &held, 0) != nil {
+			return // closed
+		}
+		defer m.shared.unlockWrite(&held)
+		if m.shared.current(&held) {
+			m.dropEntry(m.c.life, key, true, nil)
+		}
+	}) {
+		m.shared.done(&held)
+	}
 }
 
 // dropReplaced deletes key's entry, which a computation that began at epoch
