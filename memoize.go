@@ -173,7 +173,9 @@ type Memoized[A, R any] struct {
 // the one it took over goes on for its own caller, and, ending later,
 // stores nothing over the new result (nothing at all where a Get's miss:
 // a replacement, such as a background refresh, stores only where nothing
-// was stored since); one stuck in a backend write that outlasts
+// was stored since: where the taker's fn failed, or its result was not to
+// be stored, the refresh's, the only one, is stored and served); one
+// stuck in a backend write that outlasts
 // Options.Timeout, which the taker's store then cannot wait for, has what
 // it wrote removed once it lands. So a hung dependency holds the callers of a key for
 // that long at most, not for as long as it hangs, and with a stuck
