@@ -26,7 +26,10 @@ import (
 // one (see ViewKeys).
 //
 // When nothing is stored for r (or r is a request the view never stores,
-// with Authorization or a TLS client certificate and no user for it), the error wraps ErrNotFound; a
+// with Authorization or a TLS client certificate and no user for it; or,
+// in a SharedCache view, the entry is one an earlier version stored with a
+// status the view no longer serves, a 5xx or a 4xx but 404, 405, 410 and
+// 414, which a request finds a miss), the error wraps ErrNotFound; a
 // backend error is returned as it is; invalid options give an error wrapping
 // ErrInvalidOption. Peek is not counted in Stats. The returned Header and
 // Body are the stored ones: they must not be modified.
@@ -51,6 +54,10 @@ func (c *Cache) Peek(r *http.Request, opts ...ViewOption) (resp *Response, fresh
 	f, err := v.find(r, v.viewKey(r, user, false), &now)
 	if err != nil {
 		return nil, false, fmt.Errorf("caching: peek: %w", err)
+	}
+	if !v.usable(r, f.snap) {
+		// A stored status the view no longer serves: its requests miss.
+		return nil, false, fmt.Errorf("caching: peek: %w", ErrNotFound)
 	}
 	return response(f.snap, now), f.fresh, nil
 }
