@@ -267,6 +267,9 @@ func rewrite(origin *url.URL, drop []string) func(*httputil.ProxyRequest) {
 		}
 		if isTokenMark(pr.Out.Header["Authorization"]) {
 			delete(pr.Out.Header, "Authorization") // tokenReads', never the client's
+			if auth, ok := pr.In.Context().Value(clientAuthorization{}).([]string); ok {
+				pr.Out.Header["Authorization"] = auth // the client's own, which the mark hid
+			}
 		}
 		if h2cUpgrade(pr.Out.Header) {
 			// ReverseProxy passes an upgrade on, and tunnels the client to
@@ -517,7 +520,8 @@ var tokenMarkKey = func() []byte {
 
 // tokenMarkOf returns the Authorization tokenReads gives a read with the
 // token fields of h (see tokenField): tokenMark, then an HMAC-SHA256 under
-// tokenMarkKey of those fields' names and values, whatever their order.
+// tokenMarkKey of those fields' names and values, and of h's own
+// Authorization if any, whatever their order.
 // An origin that answers "public" with "Vary: Authorization" (the
 // RFC's way to share a response among the requests of one credential)
 // then has its response stored per user: with one mark for all, every
@@ -527,7 +531,7 @@ var tokenMarkKey = func() []byte {
 func tokenMarkOf(h http.Header) string {
 	names := make([]string, 0, 2)
 	for name := range h {
-		if tokenFieldName(name) {
+		if tokenFieldName(name) || name == "Authorization" {
 			names = append(names, name)
 		}
 	}
@@ -556,10 +560,14 @@ func isTokenMark(lines []string) bool {
 
 // tokenReads returns h, to which a read (GET, HEAD) that carries a
 // credential in a field of its own (an API's X-Api-Key, X-Auth-Token,
-// Private-Token: see tokenField) and no Authorization comes with
-// Authorization: tokenMarkOf its token fields, so that the cache treats it
-// as it treats a request with Authorization (RFC 9111 section 3.5), each
-// credential apart where the origin says Vary: Authorization. Its response is
+// Private-Token: see tokenField) comes with Authorization: tokenMarkOf its
+// token fields, so that the cache treats it as it treats a request with
+// Authorization (RFC 9111 section 3.5), each credential apart where the
+// origin says Vary: Authorization. A client's own Authorization beside
+// them (a gateway's, the same for every user) is hashed into the mark,
+// and given back to the origin in its place (rewrite, from the request's
+// context: see clientAuthorization): keyed by it alone, every user behind
+// the gateway got the first one's variant. Its response is
 // stored only when the origin says public or s-maxage (tokenPrivate); it
 // is answered only with a stored response that says so, and never with
 // another client's run; it starts no background refresh. Without it, a
@@ -579,10 +587,15 @@ func tokenReads(h http.Handler) http.Handler {
 		// anyway, is dropped before the cache reads it too: it would
 		// select the variant of the token user it names.
 		forged := isTokenMark(r.Header["Authorization"])
-		if forged || !has(r.Header, "Authorization") && tokenField(r.Header) {
+		if forged || tokenField(r.Header) {
 			r = r.Clone(r.Context())
-			delete(r.Header, "Authorization")
+			if forged {
+				delete(r.Header, "Authorization")
+			}
 			if tokenField(r.Header) {
+				if auth := r.Header["Authorization"]; len(auth) > 0 {
+					r = r.WithContext(context.WithValue(r.Context(), clientAuthorization{}, auth))
+				}
 				r.Header["Authorization"] = []string{tokenMarkOf(r.Header)}
 			}
 		}
@@ -590,18 +603,25 @@ func tokenReads(h http.Handler) http.Handler {
 	})
 }
 
+// clientAuthorization is the context key under which tokenReads keeps the
+// Authorization lines of a client's token read, which its mark replaces
+// for the cache, for rewrite to send them to the origin. Only tokenReads
+// sets it: no client can.
+type clientAuthorization struct{}
+
 // tokenPrivate returns a ModifyResponse that runs next (nil: none) and then
 // adds private to the response to a GET whose credential is in a field of
-// its own (tokenReads' reads) when its freshness field (the proxy's
-// default field, CDN-Cache-Control, else Cache-Control) says neither
-// public nor s-maxage. The cache treats such a read as one with
-// Authorization (RFC 9111 section 3.5), which lets must-revalidate share
-// the response too: an origin that sees Authorization and says
-// must-revalidate means it, but this origin never saw one (rewrite removes
-// tokenReads' mark), and frameworks send "max-age=60, must-revalidate" on
-// a signed-in user's own data, which was served to the next client. A
-// 304 is left as it comes: it freshens a stored response that was shared
-// already.
+// its own (tokenReads' reads), with or without an Authorization beside it,
+// when its freshness field (the proxy's default field, CDN-Cache-Control,
+// else Cache-Control) says neither public nor s-maxage. The cache treats
+// such a read as one with Authorization (RFC 9111 section 3.5), which lets
+// must-revalidate share the response too: an origin that sees
+// Authorization and says must-revalidate means it, but this origin saw
+// none (rewrite removes tokenReads' mark), or one that does not tell its
+// users apart (a gateway's, beside their token fields), and frameworks
+// send "max-age=60, must-revalidate" on a signed-in user's own data, which
+// was served to the next client, anonymous ones too. A 304 is left as it
+// comes: it freshens a stored response that was shared already.
 func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 	return func(res *http.Response) error {
 		if next != nil {
@@ -610,8 +630,7 @@ func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 			}
 		}
 		req, h := res.Request, res.Header
-		if req.Method != http.MethodGet || res.StatusCode == http.StatusNotModified ||
-			has(req.Header, "Authorization") || !tokenField(req.Header) {
+		if req.Method != http.MethodGet || res.StatusCode == http.StatusNotModified || !tokenField(req.Header) {
 			return nil
 		}
 		fields := []string{"Cache-Control"}
@@ -648,9 +667,10 @@ func sharesWithAuthorization(lines []string) bool {
 }
 
 // tokenField reports whether h has a field named as a credential (see
-// credentialField) but Cookie, whose reads bypass the cache unless
-// -share-cookie-requests says the origin marks its personal pages, and
-// Proxy-Authorization, which is this proxy's and never reaches the origin.
+// credentialField) but Authorization itself; Cookie, whose reads bypass
+// the cache unless -share-cookie-requests says the origin marks its
+// personal pages; and Proxy-Authorization, which is this proxy's and never
+// reaches the origin.
 func tokenField(h http.Header) bool {
 	for name := range h {
 		if tokenFieldName(name) {
@@ -663,7 +683,7 @@ func tokenField(h http.Header) bool {
 // tokenFieldName reports whether a request field of this name is a token
 // field (see tokenField).
 func tokenFieldName(name string) bool {
-	return name != "Cookie" && name != "Proxy-Authorization" && credentialField(name)
+	return name != "Authorization" && name != "Cookie" && name != "Proxy-Authorization" && credentialField(name)
 }
 
 // has reports whether h holds any line of the field name, empty or not.
