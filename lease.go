@@ -714,9 +714,10 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 // commit), its answer kept in the call: every run under a lease that
 // writes pays one lookup (a hit pays nothing), and one past its lease's
 // time a read of the lease. A look or read that fails tells nothing: the
-// run writes as before. The look and the write are two calls, not one
-// atomic compare: a write that lands between them is still replaced, as
-// without a lease. An overrun run releases its waiters for a retry
+// run writes as before, and a failed look is followed by no read, so that
+// a backend down costs the look's one Timeout. The look and the write are
+// two calls, not one atomic compare: a write that lands between them is
+// still replaced, as without a lease. An overrun run releases its waiters for a retry
 // (view.run, settle304): the one that leads finds that entry, or waits
 // for the lease, under it.
 func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
@@ -737,10 +738,13 @@ func (v *view) storedSinceLease(r *http.Request, st *runState, c *viewCall) bool
 	v.c.store.dropNear(st.base, st.f.key)     // the other process's entry is remote
 	now := v.c.clock()
 	f, err := v.find(r.WithContext(ctx), st.base, &now)
-	if markOf(f.key, f.e, err).storedSince(c.leaseSeen) {
+	m := markOf(f.key, f.e, err)
+	switch {
+	case m.storedSince(c.leaseSeen):
 		return true
-	}
-	if time.Until(c.lease.end) > c.lease.margin {
+	case !m.known, time.Until(c.lease.end) > c.lease.margin:
+		// A look that failed (the backend down or slow) tells nothing, and
+		// the lease's read would cost the client one more Timeout.
 		return false
 	}
 	held, _, err := v.c.readLease(ctx, c.lease.key)
