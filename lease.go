@@ -207,6 +207,10 @@ type heldLease struct {
 	// short: the entry was stored, to leave the store too soon for the
 	// waiters (leaseOutlived): the marker lives leaseShortLife.
 	short bool
+	// taken: the lease was added once another process's holder, which
+	// this caller waited for, left it with no entry (it expired: its run
+	// overran it, or crashed; or it was released). See view.leaseOverrun.
+	taken bool
 }
 
 // leaseOutcome is what acquireLease came to.
@@ -447,6 +451,9 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// the waiters leads now; the others wait for it.
 		rekey()
 		if l, out, decided := add(seen); decided {
+			if l != nil {
+				l.taken = true
+			}
 			return l, out
 		}
 	}
@@ -704,9 +711,12 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 // waiter that gave up on the lease and ran the handler; or, past that
 // time, finds the key's lease held: such a waiter is running it now, and
 // would take this older response, stored first, for a newer one and store
-// nothing over it. The lease may still be the run's own (within the
-// release margin): then the page is run once more once it expires, never
-// served older. The lease promises one run per key and a response no
+// nothing over it; unless the run took its lease from a holder that
+// overran it (heldLease.taken), which stood aside for it: standing aside
+// in turn, a run slower than the lease would leave the page unstored for
+// as long as requests come. The lease may still be the run's own (within
+// the release margin): then the page is run once more once it expires,
+// never served older. The lease promises one run per key and a response no
 // older than it; without the look, a run that ends within its lease would
 // store the response it began before that write over it.
 //
@@ -745,6 +755,12 @@ func (v *view) storedSinceLease(r *http.Request, st *runState, c *viewCall) bool
 	case !m.known, time.Until(c.lease.end) > c.lease.margin:
 		// A look that failed (the backend down or slow) tells nothing, and
 		// the lease's read would cost the client one more Timeout.
+		return false
+	case c.lease.taken:
+		// Taken from a holder that overran it: stored nothing, it stands
+		// aside for this run. Standing aside in turn, this run would have
+		// a page slower than its lease never stored, each run deferring to
+		// the next for as long as requests come.
 		return false
 	}
 	held, _, err := v.c.readLease(ctx, c.lease.key)
