@@ -145,6 +145,11 @@ type Memoized[A, R any] struct {
 	// joined (collapseBound): CollapseTimeout, or the lease plus
 	// DefaultCollapseTimeout; 0 is no bound.
 	collapse time.Duration
+
+	// drops are the keys with a dropAfterWrite waiting for the write lock,
+	// and the epoch that the latest ask for it read. Guarded by dropMu.
+	dropMu sync.Mutex
+	drops  map[string]*memoEpoch
 }
 
 // Memoize returns fn memoized through c under name. The name identifies the
@@ -1306,20 +1311,45 @@ func (m *Memoized[A, R]) lockWrite(ctx context.Context, epoch *memoEpoch) error 
 // in a write that ignores its deadline), and the computation's newer result
 // could not be stored after it: the older one is not served for its TTL,
 // and the next call computes. The delete is skipped where a Forget,
-// ForgetAll, Set or Refresh of key came since (what they wrote stands),
-// and retried if it fails (dropEntry).
+// ForgetAll, Set or Refresh of key came since the latest ask (what they
+// wrote stands), and retried if it fails (dropEntry). One goroutine waits
+// per key: every computation of key times out behind the stuck write while
+// it hangs, and each asks again; a goroutine each would grow without bound
+// with the calls of a key during a long hang.
 func (m *Memoized[A, R]) dropAfterWrite(key string) {
 	held := m.shared.epochOf(key) // keeps key's epoch, and its write lock, until done
+	m.dropMu.Lock()
+	if latest := m.drops[key]; latest != nil {
+		latest.n, latest.all = held.n, held.all // the one waiting checks this epoch
+		m.dropMu.Unlock()
+		m.shared.done(&held)
+		return
+	}
+	if m.drops == nil {
+		m.drops = make(map[string]*memoEpoch)
+	}
+	latest := &memoEpoch{key: key, ke: held.ke, n: held.n, all: held.all}
+	m.drops[key] = latest
+	m.dropMu.Unlock()
+	settled := func() memoEpoch {
+		m.dropMu.Lock()
+		defer m.dropMu.Unlock()
+		delete(m.drops, key) // an ask from now on waits anew
+		return *latest
+	}
 	if !m.c.goBackground(func() {
 		defer m.shared.done(&held)
-		if m.shared.lockWrite(m.c.life, &held, 0) != nil {
+		err := m.shared.lockWrite(m.c.life, &held, 0)
+		check := settled()
+		if err != nil {
 			return // closed
 		}
 		defer m.shared.unlockWrite(&held)
-		if m.shared.current(&held) {
+		if m.shared.current(&check) {
 			m.dropEntry(m.c.life, key, true, nil)
 		}
 	}) {
+		settled()
 		m.shared.done(&held)
 	}
 }
