@@ -388,15 +388,11 @@ func (m *Memoized[A, R]) appendKey(dst []byte, a A) ([]byte, error) {
 // it, as Refresh (see RefreshIf). A call made from within fn's computation
 // for a's own key, with the context fn was given (or one made from it),
 // does not join that computation, which waits for it: it calls fn inline,
-// as without a cache, and stores nothing. With a context of no
-// computation (context.Background()) it is not told apart from another
-// caller: made on fn's goroutine, it joins and waits for its own
-// computation, but only until the collapse bound (see Memoize; with none,
-// DefaultCollapseTimeout plus the Lease), then calls fn inline and stores
-// nothing, taking nothing over: pass fn's ctx, or each level of such a
-// recursion waits that long (one made on another goroutine is not seen,
-// and takes its own computation over past the bound). One that RefreshIf
-// forces stores its result there as Refresh does (see Refresh).
+// as without a cache, and stores nothing (with another context,
+// context.Background(), it would join and wait for its own computation,
+// then, past the collapse bound (see Memoize), compute in its place,
+// whose fn asks again: a recursion that never returns); one that RefreshIf forces
+// stores its result there as Refresh does (see Refresh).
 func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	if m.bypassIf != nil && m.bypassIf(ctx, a) {
 		m.record(outBypass)
@@ -513,7 +509,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		switch {
 		case forced:
 			return m.compute(ctx, key, arg, computeForced)
-		case m.lease > 0 && !self && !computedInline(ctx, m.calls, key): // see doNested
+		case m.lease > 0 && !self:
 			return m.computeLeased(ctx, key, arg, seen, &peer)
 		}
 		return m.compute(ctx, key, arg, computeMiss)
@@ -629,56 +625,11 @@ func (m *Memoized[A, R]) do(ctx context.Context, key string, within, replace boo
 	if seeker != nil {
 		onLead = func() { m.shared.leads(seeker) }
 	}
-	flown := func(ctx context.Context) (R, flightOut, error) {
+	return doSinceRejoining(ctx, &m.c.store, m.calls, key, func(ctx context.Context) (R, flightOut, error) {
 		var out flightOut
 		v, err := work(context.WithValue(ctx, flightOutKey{}, &out))
 		return v, out, err
-	}
-	if !within && !replace && ctx.Value(computationKey{}) == nil && m.calls.InFlight(key) && insideComputation() {
-		return m.doNested(ctx, key, flown)
-	}
-	return doSinceRejoining(ctx, &m.c.store, m.calls, key, flown, m.copyOf, true, false, within, replace, onLead, m.collapseBound())
-}
-
-// doNested is do for a Get made with a context of no computation (such as
-// context.Background()) from within a computation, on its goroutine
-// (insideComputation), while key is in flight: it may be the function
-// asking for its own key, which its context does not show (reentry.go).
-// It joins the computation in flight as any caller does (another caller's,
-// most often: a nested function's), but does not take it over past the
-// collapse bound, where a call from within it would take its own
-// computation over, level after level, the innermost level's part being
-// stored as the key's result; or, with no bound, wait for itself for
-// ever. Past the bound (with none, DefaultCollapseTimeout plus the
-// function's Lease), counted from its join, it computes inline instead,
-// storing nothing, as a call made with the computation's context does;
-// a call that leads the key's computation (the one in flight ended
-// first) waits for it as any leader does.
-func (m *Memoized[A, R]) doNested(ctx context.Context, key string, work func(context.Context) (R, flightOut, error)) (epoched[R], bool, error) {
-	wait := m.collapse
-	if wait <= 0 {
-		wait = DefaultCollapseTimeout + m.lease
-	}
-	const (
-		waiting = iota
-		leading
-		gaveUp
-	)
-	var state atomic.Int32
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	timer := time.AfterFunc(wait, func() {
-		if state.CompareAndSwap(waiting, gaveUp) {
-			cancel()
-		}
-	})
-	defer timer.Stop()
-	onLead := func() { state.CompareAndSwap(waiting, leading) }
-	res, joined, err := doSinceRejoining(wctx, &m.c.store, m.calls, key, work, m.copyOf, true, false, false, false, onLead, collapseBound{})
-	if err != nil && state.Load() == gaveUp && ctx.Err() == nil {
-		return doSinceRejoining(ctx, &m.c.store, m.calls, key, work, m.copyOf, true, false, true, false, nil, collapseBound{})
-	}
-	return res, joined, err
+	}, m.copyOf, true, false, within, replace, onLead, m.collapseBound())
 }
 
 // collapseBound is how long a caller waits for a computation of its key
