@@ -85,13 +85,13 @@ import (
 //
 // The lease is a best effort, not a lock: a holder that runs longer than d
 // may see another process run the work too (the writes of both are whole
-// entries: the last one stays; but a holder past d, a view's or a
-// memoized function's, writes nothing over an entry stored since its last
-// look under the lease, and answers its own callers only:
-// view.leaseOverrun, Memoized.storedSinceLease; nor while it finds the
-// key's lease held, as another process's holder, within d, stores nothing
-// over an entry stored since its own look). A holder makes that look
-// within d too: another process's write that takes no lease (a memoized
+// entries; but a holder, a view's or a memoized function's, writes nothing
+// over an entry stored since its last look under the lease, and answers
+// its own callers only: view.leaseOverrun, Memoized.storedSinceLease. A
+// holder past d that finds nothing new stores its result, also while
+// another process holds the key's lease: the first of the two runs to end
+// is stored, the other keeps it, a run older than its own at most). A
+// holder makes that look within d too: another process's write that takes no lease (a memoized
 // function's Set or Refresh, a view's RefreshIf request or Warm) may have
 // stored a newer result while it ran. Its release, which cannot
 // tell whose lease is under the key, is made only while it reaches the
@@ -126,7 +126,13 @@ import (
 // looks its entry up once before it writes (one backend lookup more per
 // miss under the lease; a hit pays nothing) and stores nothing over one
 // such a write stored while it ran, its result going to its own callers
-// only. In one process, concurrent misses run the work once with or
+// only. A run that ends past d stores its result, also while another
+// process, which gave up waiting or came after d, runs the work under the
+// key's lease: that run finds the entry and keeps it, its newer result
+// going to its own callers only. Under a handler or function slower than
+// d, the entry is thus up to one run older than the newest result; in
+// exchange, requests spaced so that each comes while the last run goes on
+// are answered from the cache rather than each running the work. In one process, concurrent misses run the work once with or
 // without it. A memoized call that gives up on a stuck computation past a
 // CollapseTimeout shorter than d still waits for that computation's lease,
 // as another process's call does (see CollapseTimeout).
@@ -207,10 +213,6 @@ type heldLease struct {
 	// short: the entry was stored, to leave the store too soon for the
 	// waiters (leaseOutlived): the marker lives leaseShortLife.
 	short bool
-	// taken: the lease was added once another process's holder, which
-	// this caller waited for, left it with no entry (it expired: its run
-	// overran it, or crashed; or it was released). See view.leaseOverrun.
-	taken bool
 }
 
 // leaseOutcome is what acquireLease came to.
@@ -451,9 +453,6 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// the waiters leads now; the others wait for it.
 		rekey()
 		if l, out, decided := add(seen); decided {
-			if l != nil {
-				l.taken = true
-			}
 			return l, out
 		}
 	}
@@ -706,30 +705,28 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 // last look under the lease, which its older response must not replace,
 // nor delete (as a run taken over in its own process, viewFlight.commit):
 // another process's RefreshIf request or Warm made while the handler ran
-// (they take no lease), or, past the lease's time (as releaseLease tells
-// it: another process may hold the key's lease now), another process's
-// waiter that gave up on the lease and ran the handler; or, past that
-// time, finds the key's lease held: such a waiter is running it now, and
-// would take this older response, stored first, for a newer one and store
-// nothing over it; unless the run took its lease from a holder that
-// overran it (heldLease.taken), which stood aside for it: standing aside
-// in turn, a run slower than the lease would leave the page unstored for
-// as long as requests come. The lease may still be the run's own (within
-// the release margin): then the page is run once more once it expires,
-// never served older. The lease promises one run per key and a response no
-// older than it; without the look, a run that ends within its lease would
-// store the response it began before that write over it.
+// (they take no lease), or, past the lease's time, another process's run
+// under a later lease (one that gave up waiting, or came after the lease
+// expired) that ended first. A run past its lease that finds nothing new
+// stores its response, also while another process holds the key's lease:
+// that process's run then finds this entry and keeps it, its own newer
+// response going to its own clients only. The page may be older by up to
+// a run than it would be had this run stood aside; standing aside, a
+// handler slower than the lease, its requests spaced so that each comes
+// while the last run goes on, past its lease, had the page never stored,
+// every request running the handler, for as long as requests came. The
+// lease promises one run per key and a response no older than the look;
+// without the look, a run that ends within its lease would store the
+// response it began before that write over it.
 //
 // The look is made once per run, at its first write or delete (store,
 // commit), its answer kept in the call: every run under a lease that
-// writes pays one lookup (a hit pays nothing), and one past its lease's
-// time a read of the lease. A look or read that fails tells nothing: the
-// run writes as before, and a failed look is followed by no read, so that
-// a backend down costs the look's one Timeout. The look and the write are
-// two calls, not one atomic compare: a write that lands between them is
-// still replaced, as without a lease. An overrun run releases its waiters for a retry
-// (view.run, settle304): the one that leads finds that entry, or waits
-// for the lease, under it.
+// writes pays one lookup (a hit pays nothing). A look that fails tells
+// nothing: the run writes as before. The look and the write are two calls,
+// not one atomic compare: a write that lands between them is still
+// replaced, as without a lease. An overrun run releases its waiters for a
+// retry (view.run, settle304): the one that leads finds that entry, or
+// waits for the lease, under it.
 func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
 	c := st.call
 	if c == nil || c.lease == nil {
@@ -748,23 +745,7 @@ func (v *view) storedSinceLease(r *http.Request, st *runState, c *viewCall) bool
 	v.c.store.dropNear(st.base, st.f.key)     // the other process's entry is remote
 	now := v.c.clock()
 	f, err := v.find(r.WithContext(ctx), st.base, &now)
-	m := markOf(f.key, f.e, err)
-	switch {
-	case m.storedSince(c.leaseSeen):
-		return true
-	case !m.known, time.Until(c.lease.end) > c.lease.margin:
-		// A look that failed (the backend down or slow) tells nothing, and
-		// the lease's read would cost the client one more Timeout.
-		return false
-	case c.lease.taken:
-		// Taken from a holder that overran it: stored nothing, it stands
-		// aside for this run. Standing aside in turn, this run would have
-		// a page slower than its lease never stored, each run deferring to
-		// the next for as long as requests come.
-		return false
-	}
-	held, _, err := v.c.readLease(ctx, c.lease.key)
-	return err == nil && held
+	return markOf(f.key, f.e, err).storedSince(c.leaseSeen)
 }
 
 // computeLeased is compute behind the lease, for the leader of this
@@ -849,36 +830,29 @@ type memoLease struct {
 // none) finds an entry for key stored since its last look under the lease,
 // which its older result must not replace: another process's Set or
 // Refresh made while fn ran (they take no lease), or, past the lease's
-// time, another process's caller that gave up on the lease and computed
-// (as view.leaseOverrun); or, past that time, finds the lease held: such a
-// caller is computing now. The lease promises one computation per key and
-// a result no older than it; without this look, a holder that ends within
-// its lease would store the result it began before that write over it.
-// tags are key's tag keys, epoch the computation's: one that a Refresh or
-// forced Get made from within it lifted (supersedeWithin) looks nothing
-// up, and stores after that call's write, its result holding that one's.
-// A look that fails tells nothing: the result is stored as before. Every
-// computation under a lease that stores pays this one look (a hit pays
-// nothing), and one past its lease's time a read of the lease. The look
-// and the write are two calls, not one atomic compare: a write that lands
-// between them is still replaced, as without a lease.
+// time, another process's computation under a later lease that ended
+// first (as view.leaseOverrun). A holder past its lease that finds nothing
+// new stores its result, also while another process holds the key's
+// lease: that computation then finds it and keeps it, its own newer result
+// going to its own callers only; standing aside instead, a function slower
+// than its lease, called at spaced intervals, was never stored. The lease
+// promises one computation per key and a result no older than the look;
+// without it, a holder that ends within its lease would store the result
+// it began before that write over it. tags are key's tag keys, epoch the
+// computation's: one that a Refresh or forced Get made from within it
+// lifted (supersedeWithin) looks nothing up, and stores after that call's
+// write, its result holding that one's. A look that fails tells nothing:
+// the result is stored as before. Every computation under a lease that
+// stores pays this one look (a hit pays nothing). The look and the write
+// are two calls, not one atomic compare: a write that lands between them
+// is still replaced, as without a lease.
 func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags []string, lease *memoLease, epoch *memoEpoch) bool {
 	if lease == nil || lease.held == nil || m.shared.liftedWithin(epoch) {
 		return false
 	}
 	m.c.store.dropNear(key) // the other process's entry is remote
 	e, err := m.lookup(ctx, key, tags)
-	if markOf(key, e, err).storedSince(lease.seen) {
-		return true
-	}
-	// Past its lease, a holder that finds the lease held stores nothing
-	// either: another process's caller that gave up on it leads now, and
-	// would take this older result, stored first, for a newer one and
-	// store nothing over it. The lease may still be this holder's own
-	// (within the release margin): then the key is computed once more
-	// once it expires, never served older. A read that fails tells
-	// nothing.
-	return time.Until(lease.held.end) <= lease.held.margin && m.leaseHeld(ctx, key)
+	return markOf(key, e, err).storedSince(lease.seen)
 }
 
 // leaseHeld reports whether another process holds key's lease: a caller

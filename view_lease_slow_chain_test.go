@@ -18,8 +18,9 @@ import (
 // coming while the last run goes on. Each holder ended past its lease
 // while the next one, which took the lease once it expired, held it, and
 // stored nothing (view.leaseOverrun): the page was never stored, every
-// request ran the handler, for as long as requests came. A holder that
-// took the lease from one that overran it stores its response.
+// request ran the handler, for as long as requests came. A holder past
+// its lease now stores its response (see also
+// TestViewLeaseSlowHandlerSpacedRequestsIsStored, with no waiter).
 func TestViewLeaseSlowHandlerIsStored(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const d = time.Second
