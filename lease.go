@@ -127,8 +127,8 @@ import (
 // miss under the lease; a hit pays nothing) and stores nothing over one
 // such a write stored while it ran, its result going to its own callers
 // only. A run that ends past d stores its result, also while another
-// process, which gave up waiting or came after d, runs the work under the
-// key's lease: that run finds the entry and keeps it, its newer result
+// process, which found the lease expired while it waited or came after d,
+// runs the work under the key's lease: that run finds the entry and keeps it, its newer result
 // going to its own callers only. Under a handler or function slower than
 // d, the entry is thus up to one run older than the newest result; in
 // exchange, requests spaced so that each comes while the last run goes on
@@ -706,8 +706,8 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 // nor delete (as a run taken over in its own process, viewFlight.commit):
 // another process's RefreshIf request or Warm made while the handler ran
 // (they take no lease), or, past the lease's time, another process's run
-// under a later lease (one that gave up waiting, or came after the lease
-// expired) that ended first. A run past its lease that finds nothing new
+// under a later lease (one that found the lease expired while it waited,
+// or came after it expired) that ended first. A run past its lease that finds nothing new
 // stores its response, also while another process holds the key's lease:
 // that process's run then finds this entry and keeps it, its own newer
 // response going to its own clients only. The page may be older by up to

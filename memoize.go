@@ -1173,8 +1173,10 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 		return v, true, nil
 	}
 	if m.storedSinceLease(ctx, key, tags, lease, &epoch) {
-		// Another process's result, newer than this one, is stored: this
-		// one answers its callers only. The version keys this call
+		// Another process's result was stored since this computation's
+		// look under its lease (a newer one, or, past the lease, that of
+		// a computation under a later lease that ended first): this one
+		// answers its callers only. The version keys this call
 		// created are kept: that entry may be stored under them. Looked
 		// up before the write lock is taken: a write of key in this
 		// process does not wait for the round trip.

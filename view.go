@@ -1471,10 +1471,11 @@ func (v *view) commit(r *http.Request, st *runState) bool {
 const reasonTakenOver httpcache.Reason = "taken-over"
 
 // reasonOverrun is the reason of a response not stored because another
-// process stored a newer entry since this run's look under its lease, or
-// holds the key's lease past this run's (view.leaseOverrun),
-// or another run stored since a background refresh began (replacedSince):
-// its entry is under the path version keys this run created, kept.
+// process stored an entry since this run's last look under its lease (a
+// RefreshIf request or Warm, or, past the lease, a run under a later lease
+// that ended first: view.leaseOverrun), or another run stored since a
+// background refresh began (replacedSince): its entry is under the path
+// version keys this run created, kept.
 const reasonOverrun httpcache.Reason = "lease-overrun"
 
 // reasonBackend is the reason of a response not stored because the tag
@@ -1944,8 +1945,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			res.unstored = true
 			v.flight.release(st.call, res)
 		case reasonOverrun:
-			// Another process stored a newer response since this run's
-			// look under its lease (or runs one past it): the waiters
+			// Another process stored a response since this run's look
+			// under its lease (a newer one, or, past the lease, that of
+			// a run under a later lease that ended first): the waiters
 			// join again, and the one that leads finds it (awaitLease),
 			// rather than each run the handler again.
 			v.flight.release(st.call, viewResult{retry: true})
@@ -2116,10 +2118,11 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 	}
 	if v.leaseOverrun(r, st) || st.background && v.replacedSince(r, st.f.key, st.replaces) {
 		// As taken over: by another process's write since this run's look
-		// under its lease (or its run past that lease), or, for a
-		// background refresh, by any run that stored since the
-		// refresh began (one that outlasted the entry's stale window, and
-		// the miss that came then stored a newer response).
+		// under its lease (past that lease, the write of a run under a
+		// later lease that ended first), or, for a background refresh, by
+		// any run that stored since the refresh began (one that outlasted
+		// the entry's stale window, and the miss that came then stored a
+		// newer response).
 		return reasonOverrun
 	}
 	reason := reasonCleared

@@ -1092,9 +1092,9 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 		switch v.store(r, st, res, x.ttl, now, vs) {
 		case httpcache.ReasonNone:
 		case reasonOverrun:
-			// Another process stored a response newer than this run's
-			// (view.leaseOverrun): the waiters join again and find it, as
-			// run's do.
+			// Another process stored a response since this run's look
+			// under its lease (view.leaseOverrun): the waiters join
+			// again and find it, as run's do.
 			res = viewResult{retry: true}
 		default:
 			res = viewResult{}
