@@ -32,31 +32,44 @@ const (
 	spacedRequests = 8
 )
 
+// spacedChain sends spacedRequests GETs of /p, spacedInterval apart, to
+// h[0] and h[1] in turn, request i with the header hdr(i).
+func spacedChain(h [2]http.Handler, hdr func(i int) []string) []*httptest.ResponseRecorder {
+	var wg sync.WaitGroup
+	out := make([]*httptest.ResponseRecorder, spacedRequests)
+	for i := range out {
+		if i > 0 {
+			time.Sleep(spacedInterval)
+		}
+		wg.Go(func() { out[i] = get(h[i%2], "/p", hdr(i)...) })
+	}
+	wg.Wait()
+	return out
+}
+
+// slowPage is a page that takes work to make, counted in runs, fresh for
+// 10 minutes; its body names its run.
+func slowPage(runs *atomic.Int32, work time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := runs.Add(1)
+		time.Sleep(work)
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		_, _ = fmt.Fprintf(w, "run %d", n)
+	})
+}
+
 // slowSpacedView requests a page whose handler is slower than the lease,
 // on a and b (two Caches sharing a backend, with lease spacedLease) in
 // turn, and checks that the later requests are hits.
 func slowSpacedView(t *testing.T, a, b *Cache) {
 	t.Helper()
 	var runs atomic.Int32
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := runs.Add(1)
-		time.Sleep(spacedWork)
-		w.Header().Set("Cache-Control", "public, max-age=600")
-		_, _ = fmt.Fprintf(w, "run %d", n)
-	})
+	handler := slowPage(&runs, spacedWork)
 	h := [2]http.Handler{
 		a.Cached(time.Hour, CacheStatusHeader("X-Cache"))(handler),
 		b.Cached(time.Hour, CacheStatusHeader("X-Cache"))(handler),
 	}
-	var wg sync.WaitGroup
-	var out [spacedRequests]*httptest.ResponseRecorder
-	for i := range out {
-		if i > 0 {
-			time.Sleep(spacedInterval)
-		}
-		wg.Go(func() { out[i] = get(h[i%2], "/p") })
-	}
-	wg.Wait()
+	out := spacedChain(h, func(int) []string { return nil })
 	for i, w := range out[3:] {
 		assert.Equal(t, "HIT", w.Header().Get("X-Cache"), "request %d", 3+i)
 	}
