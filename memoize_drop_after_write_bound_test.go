@@ -1,10 +1,8 @@
 package caching
 
 import (
-	"context"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -23,25 +21,9 @@ import (
 // same work: the entry is still removed once the write lands.
 func TestMemoizeStuckWriteDropsOneWaiterPerKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &heldWrite{remote: &remote{Backend: newSimple(t, nil)}, gate: make(chan struct{})}
-		c, err := New(&Options{Backend: s, Timeout: time.Second})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		var n atomic.Int32
-		m := Memoize(c, "held-write-bound", func(context.Context, int) (string, error) {
-			return fmt.Sprintf("v%d", n.Add(1)), nil
-		}, TTL(time.Hour), CollapseTimeout(2*time.Second))
-		key, err := m.Key(1)
-		require.NoError(t, err)
-		s.match = key
-		s.armed.Store(true)
-
-		leader := goGet(m, 1)
-		synctest.Wait()
-		require.True(t, s.held.Load(), "the leader's write is held")
-		first := goGet(m, 1)
-		time.Sleep(2 * time.Second) // past the CollapseTimeout: it takes over
-		r := <-first
+		st := newStuckInWrite(t, "held-write-bound", false, time.Second)
+		s, m, n, leader := st.s, st.m, st.n, st.leader
+		r := <-st.second
 		require.NoError(t, r.err)
 		synctest.Wait()
 		before := runtime.NumGoroutine()

@@ -41,6 +41,42 @@ func (h *heldWrite) Set(ctx context.Context, key string, v []byte, ttl time.Dura
 	return h.remote.Set(ctx, key, v, ttl)
 }
 
+// stuckInWrite is a Memoize on a heldWrite whose leader's write of argument
+// 1 is held (the computation stuck in its write), and a second call made
+// past the function's CollapseTimeout (2 s), which took it over; run
+// inside synctest.Test. n counts the function's runs.
+type stuckInWrite struct {
+	s              *heldWrite
+	c              *Cache
+	m              *Memoized[int, string]
+	n              *atomic.Int32
+	leader, second <-chan getResult
+}
+
+func newStuckInWrite(t *testing.T, name string, honourCtx bool, timeout time.Duration) *stuckInWrite {
+	t.Helper()
+	st := &stuckInWrite{n: new(atomic.Int32)}
+	st.s = &heldWrite{remote: &remote{Backend: newSimple(t, nil)}, honourCtx: honourCtx, gate: make(chan struct{})}
+	c, err := New(&Options{Backend: st.s, Timeout: timeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	st.c = c
+	st.m = Memoize(c, name, func(context.Context, int) (string, error) {
+		return fmt.Sprintf("v%d", st.n.Add(1)), nil
+	}, TTL(time.Hour), CollapseTimeout(2*time.Second))
+	key, err := st.m.Key(1)
+	require.NoError(t, err)
+	st.s.match = key
+	st.s.armed.Store(true)
+
+	st.leader = goGet(st.m, 1)
+	synctest.Wait()
+	require.True(t, st.s.held.Load(), "the leader's write is held")
+	st.second = goGet(st.m, 1)
+	time.Sleep(2 * time.Second) // past the CollapseTimeout: the second call takes over
+	return st
+}
+
 // TestMemoizeTakeoverOfComputationInItsWrite: a computation stuck inside
 // its backend write (its function returned, its Set hung) past the
 // function's CollapseTimeout is taken over by a joiner, as one stuck in its
@@ -60,24 +96,8 @@ func TestMemoizeTakeoverOfComputationInItsWrite(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := &heldWrite{remote: &remote{Backend: newSimple(t, nil)}, honourCtx: tc.honourCtx, gate: make(chan struct{})}
-				c, err := New(&Options{Backend: s, Timeout: 10 * time.Second})
-				require.NoError(t, err)
-				t.Cleanup(func() { c.Close() })
-				var n atomic.Int32
-				m := Memoize(c, "held-write", func(context.Context, int) (string, error) {
-					return fmt.Sprintf("v%d", n.Add(1)), nil
-				}, TTL(time.Hour), CollapseTimeout(2*time.Second))
-				key, err := m.Key(1)
-				require.NoError(t, err)
-				s.match = key
-				s.armed.Store(true)
-
-				leader := goGet(m, 1)
-				synctest.Wait()
-				require.True(t, s.held.Load(), "the leader's write is held")
-				joiner := goGet(m, 1)
-				time.Sleep(2 * time.Second) // past the CollapseTimeout: the joiner takes over
+				st := newStuckInWrite(t, "held-write", tc.honourCtx, 10*time.Second)
+				s, c, m, n, leader, joiner := st.s, st.c, st.m, st.n, st.leader, st.second
 				synctest.Wait()
 				require.EqualValues(t, 2, n.Load(), "the joiner computes in the stuck one's place")
 				require.EqualValues(t, 1, c.Stats().CollapseTakeovers)

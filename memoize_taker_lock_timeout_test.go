@@ -1,15 +1,11 @@
 package caching
 
 import (
-	"context"
-	"fmt"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // TestMemoizeTakerLockTimeoutDropsStuckWrite: a computation stuck inside
@@ -21,25 +17,9 @@ import (
 // has it removed once it lands, and the next call computes anew.
 func TestMemoizeTakerLockTimeoutDropsStuckWrite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &heldWrite{remote: &remote{Backend: newSimple(t, nil)}, gate: make(chan struct{})}
-		c, err := New(&Options{Backend: s, Timeout: 10 * time.Second})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		var n atomic.Int32
-		m := Memoize(c, "held-write-timeout", func(context.Context, int) (string, error) {
-			return fmt.Sprintf("v%d", n.Add(1)), nil
-		}, TTL(time.Hour), CollapseTimeout(2*time.Second))
-		key, err := m.Key(1)
-		require.NoError(t, err)
-		s.match = key
-		s.armed.Store(true)
-
-		leader := goGet(m, 1)
-		synctest.Wait()
-		require.True(t, s.held.Load(), "the leader's write is held")
-		joiner := goGet(m, 1)
-		time.Sleep(2 * time.Second) // past the CollapseTimeout: the joiner takes over
-		r := <-joiner               // once its wait for the write lock timed out
+		st := newStuckInWrite(t, "held-write-timeout", false, 10*time.Second)
+		s, m, n, leader := st.s, st.m, st.n, st.leader
+		r := <-st.second // once its wait for the write lock timed out
 		assert.NoError(t, r.err)
 		assert.Equal(t, "v2", r.v, "the taker's caller gets its result")
 		assert.EqualValues(t, 2, n.Load())
