@@ -87,7 +87,7 @@ import (
 // may see another process run the work too (the writes of both are whole
 // entries; but a holder, a view's or a memoized function's, writes nothing
 // over an entry stored since its last look under the lease, and answers
-// its own callers only: view.leaseOverrun, Memoized.storedSinceLease. A
+// its own callers only: view.newerSinceLease, Memoized.storedSinceLease. A
 // holder past d that finds nothing new stores its result, also while
 // another process holds the key's lease: the first of the two runs to end
 // is stored, the other keeps it, a run older than its own at most). A
@@ -700,7 +700,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	return false
 }
 
-// leaseOverrun reports whether the run of st, leading a flight under a
+// newerSinceLease reports whether the run of st, leading a flight under a
 // lease it took (awaitLease), finds an entry for r's key stored since its
 // last look under the lease, which its older response must not replace,
 // nor delete (as a run taken over in its own process, viewFlight.commit):
@@ -727,7 +727,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 // replaced, as without a lease. An overrun run releases its waiters for a
 // retry (view.run, settle304): the one that leads finds that entry, or
 // waits for the lease, under it.
-func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
+func (v *view) newerSinceLease(r *http.Request, st *runState) bool {
 	c := st.call
 	if c == nil || c.lease == nil {
 		return false
@@ -739,7 +739,7 @@ func (v *view) leaseOverrun(r *http.Request, st *runState) bool {
 	return c.leaseNewer
 }
 
-// storedSinceLease is leaseOverrun's look, for the run of st leading c.
+// storedSinceLease is newerSinceLease's look, for the run of st leading c.
 func (v *view) storedSinceLease(r *http.Request, st *runState, c *viewCall) bool {
 	ctx := context.WithoutCancel(r.Context()) // the response is sent: see storeNow
 	v.c.store.dropNear(st.base, st.f.key)     // the other process's entry is remote
@@ -831,7 +831,7 @@ type memoLease struct {
 // which its older result must not replace: another process's Set or
 // Refresh made while fn ran (they take no lease), or, past the lease's
 // time, another process's computation under a later lease that ended
-// first (as view.leaseOverrun). A holder past its lease that finds nothing
+// first (as view.newerSinceLease). A holder past its lease that finds nothing
 // new stores its result, also while another process holds the key's
 // lease: that computation then finds it and keeps it, its own newer result
 // going to its own callers only; standing aside instead, a function slower

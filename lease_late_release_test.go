@@ -45,7 +45,7 @@ func (b *leaseReads) Get(ctx context.Context, key string) ([]byte, error) {
 // A release later than its lease must leave the lease as it is: C waits
 // for B's run and is answered once it ends: by B's response when A stored
 // nothing; by A's when A stored its response past its lease, which B's
-// look finds and keeps (view.leaseOverrun). On real Redis and memcached
+// look finds and keeps (view.newerSinceLease). On real Redis and memcached
 // (whose lease of 100 ms lasts up to a second).
 func TestLeaseLateReleaseLeavesTheNextHolder(t *testing.T) {
 	const short = 100 * time.Millisecond

@@ -113,7 +113,7 @@ func slowSpacedMemo(t *testing.T, a, b *Cache) {
 // TestViewLeaseSlowHandlerSpacedRequestsIsStored: a page whose handler runs
 // longer than its lease, requested at spaced intervals in two processes in
 // turn. Each holder ended past its lease while the next request's holder
-// held the key's lease, and stood aside: it stored nothing (view.leaseOverrun),
+// held the key's lease, and stood aside: it stored nothing (view.newerSinceLease),
 // and so did the next, for as long as requests came: every request ran the
 // handler, slower than no cache. A holder past its lease now stores its
 // response; the next one's look finds it and keeps it.

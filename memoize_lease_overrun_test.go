@@ -105,7 +105,7 @@ func stuckMemoLeaseHolder(t *testing.T, a, b *Cache, name string, failLook *atom
 // function's lease holder that ran past its lease, while another process's
 // caller computed and stored a newer result, returns its own result to its
 // caller and the callers that joined it, but stores nothing over that
-// entry (as a view's holder, view.leaseOverrun). Before, it stored its
+// entry (as a view's holder, view.newerSinceLease). Before, it stored its
 // older result over it: both processes then served "run 1" for its TTL.
 // A look that fails writes as before.
 func TestMemoizeLeaseHolderPastItsLeaseStoresNothingOverNewerEntry(t *testing.T) {

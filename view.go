@@ -1461,9 +1461,9 @@ const reasonFiltered httpcache.Reason = "filter"
 // commit reports whether the run of st may write its outcome to the store
 // (viewFlight.commit), and was not overrun under its lease by another
 // process's write since its look, or past the lease's time by another
-// process's run (leaseOverrun).
+// process's run (newerSinceLease).
 func (v *view) commit(r *http.Request, st *runState) bool {
-	return v.flight.commit(st.call) && !v.leaseOverrun(r, st)
+	return v.flight.commit(st.call) && !v.newerSinceLease(r, st)
 }
 
 // reasonTakenOver is the reason of a response not stored because a waiter
@@ -1473,7 +1473,7 @@ const reasonTakenOver httpcache.Reason = "taken-over"
 // reasonOverrun is the reason of a response not stored because another
 // process stored an entry since this run's last look under its lease (a
 // RefreshIf request or Warm, or, past the lease, a run under a later lease
-// that ended first: view.leaseOverrun), or another run stored since a
+// that ended first: view.newerSinceLease), or another run stored since a
 // background refresh began (replacedSince): its entry is under the path
 // version keys this run created, kept.
 const reasonOverrun httpcache.Reason = "lease-overrun"
@@ -2116,7 +2116,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		// replace it, nor delete it.
 		return reasonTakenOver
 	}
-	if v.leaseOverrun(r, st) || st.background && v.replacedSince(r, st.f.key, st.replaces) {
+	if v.newerSinceLease(r, st) || st.background && v.replacedSince(r, st.f.key, st.replaces) {
 		// As taken over: by another process's write since this run's look
 		// under its lease (past that lease, the write of a run under a
 		// later lease that ended first), or, for a background refresh, by

@@ -130,7 +130,7 @@ type viewCall struct {
 	// lease is the lease the leader took for its run (awaitLease), nil
 	// when it took none; leaseSeen the mark of what its last look under
 	// the lease found: the run stores nothing over an entry stored since
-	// (view.leaseOverrun). leaseLooked: the run made that look before its
+	// (view.newerSinceLease). leaseLooked: the run made that look before its
 	// first write, whose answer leaseNewer keeps for the others, so that
 	// a run looks once. Set and read by the leader's goroutine only.
 	lease       *heldLease

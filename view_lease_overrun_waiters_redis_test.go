@@ -20,7 +20,7 @@ import (
 // TestStuckLeaseHolderWaitersOnRedis: as TestStuckLeaseHolderAcrossProcessesOnRedis,
 // with a waiter of A's stuck leader (no CollapseTimeout in A). Once B's
 // leader stored its response past A's lease, A's run, ending last, stores
-// nothing (view.leaseOverrun); its waiter must not then run the stuck
+// nothing (view.newerSinceLease); its waiter must not then run the stuck
 // handler again on its own, as for a response it may not reuse: it is
 // served B's entry, as a waiter that joins again finds it.
 func TestStuckLeaseHolderWaitersOnRedis(t *testing.T) {
@@ -55,7 +55,7 @@ func TestStuckLeaseHolderWaitersOnRedis(t *testing.T) {
 // for a SharedCache view's revalidation: A's leader revalidates the stale
 // entry under the lease, its origin stuck past the lease's time; B's
 // leader then runs and stores a new response. A's 304, ending last, is not
-// stored over it (view.leaseOverrun), and A's waiter is served B's entry
+// stored over it (view.newerSinceLease), and A's waiter is served B's entry
 // rather than run the stuck handler again on its own.
 func TestStuckLeaseHolder304WaitersOnRedis(t *testing.T) {
 	const a, b = 0, 1

@@ -17,7 +17,7 @@ import (
 // the lease (1.5 d), asked for in two processes in turn, each request
 // coming while the last run goes on. Each holder ended past its lease
 // while the next one, which took the lease once it expired, held it, and
-// stored nothing (view.leaseOverrun): the page was never stored, every
+// stored nothing (view.newerSinceLease): the page was never stored, every
 // request ran the handler, for as long as requests came. A holder past
 // its lease now stores its response (see also
 // TestViewLeaseSlowHandlerSpacedRequestsIsStored, with no waiter).

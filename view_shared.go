@@ -1093,7 +1093,7 @@ func (v *view) settle304(r *http.Request, st *runState, h, judged http.Header, v
 		case httpcache.ReasonNone:
 		case reasonOverrun:
 			// Another process stored a response since this run's look
-			// under its lease (view.leaseOverrun): the waiters join
+			// under its lease (view.newerSinceLease): the waiters join
 			// again and find it, as run's do.
 			res = viewResult{retry: true}
 		default:
