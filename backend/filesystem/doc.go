@@ -236,9 +236,11 @@
 // An entry file the store may not open (permission denied: another user's
 // file, in a cache shared by a group, whose Options.FileMode grants the
 // group no read) is an error of Get, Has, GetMany, Add, Incr and
-// DeleteCount, not a miss, and the file is left alone (Set replaces it,
-// Delete removes it). A miss would hide the misconfiguration: every read of
-// the other users' entries would miss and rewrite them, with nothing
+// DeleteCount, not a miss, and reads leave the file alone (Set replaces
+// it; Delete removes it, and so does DeleteCount, which does not count it,
+// since it cannot tell whether it held a live entry). A miss would hide
+// the misconfiguration: every read of the other users' entries would miss
+// and rewrite them, with nothing
 // logged, where an error is returned by the direct API and logged and
 // counted by views, Memoize and fragments, which fail open. The error of a
 // read wraps backend.ErrKeyRefused (the store serves the other keys), which

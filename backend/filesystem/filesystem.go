@@ -729,7 +729,10 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held a live entry (backend.DeleteCounter), counting one over
 // Options.MaxBytes that another Store wrote. It reads each file (of such
-// an entry, the header and key) before it removes it.
+// an entry, the header and key) before it removes it. A file this process
+// may not read (see "Files it cannot read" in the package documentation)
+// is removed all the same, as Delete removes it, but not counted: the
+// error, wrapping backend.ErrKeyRefused, says so.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	return s.deleteKeys(ctx, keys, true)
 }
@@ -783,7 +786,9 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 			case ctx.Err() != nil:
 				return n, stopped(i)
 			default:
-				failed.Add(err, false)
+				// A file DeleteCount removed but could not read (refused)
+				// must not hide a real failure.
+				failed.Add(err, backend.Neutral(err))
 			}
 		}
 		if ctx.Err() != nil && len(busy) > 0 {
@@ -813,9 +818,17 @@ func (s *Store) deleteKey(ctx context.Context, e entry, key string, count bool, 
 	}
 	defer s.unlock(st)
 	held := false
+	var refused error
 	if count {
 		r, err := s.read(ctx, e, key)
-		if err != nil {
+		switch {
+		case errors.Is(err, backend.ErrKeyRefused):
+			// A file this process may not read (another group member's):
+			// whether it holds a live entry is unknown, so it is not
+			// counted, and said; but it goes, as Delete removes it, or
+			// the invalidation is lost and its writer serves it still.
+			refused = fmt.Errorf("filesystem: delete: the key's file was removed but not counted: %w", err)
+		case err != nil:
 			return false, err
 		}
 		held = r.ok || r.large
@@ -825,7 +838,7 @@ func (s *Store) deleteKey(ctx context.Context, e entry, key string, count bool, 
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return held, fmt.Errorf("filesystem: %w", err)
 	}
-	return held, nil
+	return held, refused
 }
 
 // deleteStopped returns the error of a delete that ctx stopped, busy left

@@ -27,33 +27,38 @@ func TestGetManyReturnsTheFilesItCouldRead(t *testing.T) {
 	if os.Getenv(groupRoleEnv) != "" {
 		t.Skip("run as a role of itself")
 	}
+	asMemberWithUnreadable(t, "partial", assertPartialGetMany)
+}
+
+// asMemberWithUnreadable fills a cache with groupKeys, makes the first
+// key's file unreadable by another member of the group, runs check on a
+// Store of that member's (role of TestGroupSharedCacheRole, which calls
+// check) and returns the file's path. Root reads any file, so as root the
+// writer and the member are other users (re-executing the test binary, as
+// the group-shared cache's test does); otherwise both are this process.
+func asMemberWithUnreadable(t *testing.T, role string, check func(*testing.T, *filesystem.Store)) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		dir := t.TempDir()
 		w := open(t, groupOptions(dir))
 		for _, k := range groupKeys() {
 			require.NoError(t, w.Set(bg, k, []byte("writer:"+k), 0))
 		}
-		require.NoError(t, os.Chmod(entryPath(w, groupKeys()[0]), 0))
-		assertPartialGetMany(t, open(t, groupOptions(dir)))
-		return
+		p := entryPath(w, groupKeys()[0])
+		require.NoError(t, os.Chmod(p, 0))
+		check(t, open(t, groupOptions(dir)))
+		return p
 	}
-	base, err := os.MkdirTemp("", "filesystem-partial-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(base) })
-	require.NoError(t, os.Chmod(base, 0o755))
-	bin := filepath.Join(base, "filesystem.test")
-	copyExecutable(t, bin)
-	dir := filepath.Join(base, "cache")
-	require.NoError(t, os.Mkdir(dir, 0o770))
-	require.NoError(t, os.Chmod(dir, 0o2770))
-	require.NoError(t, os.Chown(dir, writerUID, groupGID))
+	bin, dir := groupCache(t, "filesystem-"+role+"-")
 	runAs(t, bin, dir, "writer", writerUID)
 	// The first key's file, unreadable by the group's other member (root
 	// opens no store there: the directory is another user's).
 	h := sha256.Sum256([]byte(groupKeys()[0]))
 	x := hex.EncodeToString(h[:])
-	require.NoError(t, os.Chmod(filepath.Join(dir, "default", x[:2], x), 0))
-	runAs(t, bin, dir, "partial", memberUID)
+	p := filepath.Join(dir, filesystem.DefaultNamespace, x[:2], x)
+	require.NoError(t, os.Chmod(p, 0))
+	runAs(t, bin, dir, role, memberUID)
+	return p
 }
 
 // assertPartialGetMany checks s's GetMany of groupKeys when the first

@@ -69,22 +69,29 @@ func TestGroupSharedCacheOtherMemberReadsAndWrites(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: runs the test binary as two other users (uids 4001 and 4002, group 4000)")
 	}
-	// A directory of our own that the two users may reach (t.TempDir's
-	// are 0700), holding a copy of the test binary (go test builds it in
-	// a 0700 directory) and the cache.
-	base, err := os.MkdirTemp("", "filesystem-group-")
+	bin, dir := groupCache(t, "filesystem-group-")
+	runAs(t, bin, dir, "writer", writerUID)
+	runAs(t, bin, dir, "member", memberUID)
+}
+
+// groupCache makes, for a test run as root, a directory of our own that
+// the group's users may reach (t.TempDir's are 0700), named from prefix,
+// holding a copy of the test binary (go test builds it in a 0700
+// directory), bin, and the cache's directory, dir: the writer's, of the
+// group, setgid as documented.
+func groupCache(t *testing.T, prefix string) (bin, dir string) {
+	t.Helper()
+	base, err := os.MkdirTemp("", prefix)
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(base) })
 	require.NoError(t, os.Chmod(base, 0o755))
-	bin := filepath.Join(base, "filesystem.test")
+	bin = filepath.Join(base, "filesystem.test")
 	copyExecutable(t, bin)
-	dir := filepath.Join(base, "cache")
+	dir = filepath.Join(base, "cache")
 	require.NoError(t, os.Mkdir(dir, 0o770))
-	require.NoError(t, os.Chmod(dir, 0o2770)) // setgid, as documented
+	require.NoError(t, os.Chmod(dir, 0o2770))
 	require.NoError(t, os.Chown(dir, writerUID, groupGID))
-
-	runAs(t, bin, dir, "writer", writerUID)
-	runAs(t, bin, dir, "member", memberUID)
+	return bin, dir
 }
 
 // copyExecutable copies the running test binary to path, mode 0755.
@@ -164,6 +171,8 @@ func TestGroupSharedCacheRole(t *testing.T) {
 		assert.False(t, added, "Add of a live key")
 	case "partial": // of TestGetManyReturnsTheFilesItCouldRead
 		assertPartialGetMany(t, s)
+	case "deletecount": // of TestDeleteCountRemovesAFileItCannotRead
+		assertDeleteCountOfUnreadable(t, s)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}
