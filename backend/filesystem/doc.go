@@ -173,7 +173,9 @@
 // owned by another user (by the same rule, from the fstat made on opening
 // it), or granting group or others write that Options.FileMode does not, is
 // a miss too, left alone by reads; a Set replaces it. Options.FileMode and
-// Options.DirMode may not grant write to others (New refuses them). Directories the
+// Options.DirMode may not grant write to others, and must grant their owner
+// what the store needs of its own files (read; read, write and search of
+// its directories): New refuses them. Directories the
 // store makes (with Options.DirMode, less the umask) are trusted; for a
 // cache shared by several users of one group, give every Store the same
 // Options.DirMode with group write, and make the directories setgid (chmod

@@ -87,16 +87,18 @@ type Options struct {
 	MaxBytes int64
 	// FileMode is the permission of entry files (exactly: the umask does
 	// not apply to them) and of the lock files the store makes (less the
-	// umask). Default 0600. It may not grant write to others
-	// (backend.ErrInvalidOption). On Unix systems an entry file granting
-	// group or others write that FileMode does not is a miss: whoever
+	// umask). Default 0600. It may not grant write to others, and must
+	// grant its owner read (backend.ErrInvalidOption). On Unix systems an
+	// entry file granting group or others write that FileMode does not is
+	// a miss: whoever
 	// could write it could plant an entry. One granting group or others
 	// read that FileMode does not (written under a looser FileMode) loses
 	// that read when a read or the sweep opens it: lowering FileMode
 	// tightens the entries already on disk as they are used or swept.
 	FileMode fs.FileMode
 	// DirMode is the permission of the directories the store creates
-	// (less the umask). Default 0700. It may not grant write to others
+	// (less the umask). Default 0700. It may not grant write to others,
+	// and must grant its owner read, write and search (0o700)
 	// (backend.ErrInvalidOption). On Unix systems it also bounds those
 	// the store trusts: a directory granting group or others write
 	// permission that DirMode does not is refused (ErrUntrustedDir), and
@@ -180,6 +182,11 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if (o.FileMode|o.DirMode)&0o002 != 0 {
 		return o, fmt.Errorf("filesystem: Options.FileMode %04o and Options.DirMode %04o may not let others write: any user could plant cache entries: %w", o.FileMode, o.DirMode, backend.ErrInvalidOption)
+	}
+	if o.FileMode&0o400 == 0 || o.DirMode&0o700 != 0o700 {
+		// A typo (060 for 0660) would shut the store's own user out: every
+		// read of its entries would fail, and every write too.
+		return o, fmt.Errorf("filesystem: Options.FileMode %04o must let its owner read (0o400), and Options.DirMode %04o let its owner read, write and search (0o700): the store could not use its own files: %w", o.FileMode, o.DirMode, backend.ErrInvalidOption)
 	}
 	switch {
 	case o.SweepInterval == 0:

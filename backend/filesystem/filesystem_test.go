@@ -78,6 +78,14 @@ func TestOptionsValidation(t *testing.T) {
 		{"max entries", filesystem.Options{Dir: dir, MaxEntries: -2}, "Options.MaxEntries"},
 		{"max bytes", filesystem.Options{Dir: dir, MaxBytes: -5}, "Options.MaxBytes"},
 		{"file mode", filesystem.Options{Dir: dir, FileMode: fs.ModeDir | 0o600}, "Options.FileMode"},
+		// Regression: modes that shut the store's own user out were
+		// accepted (file_mode=060, a typo for 0660): every read of its own
+		// entries failed, and, with DirMode, every write.
+		{"file mode owner cannot read", filesystem.Options{Dir: dir, FileMode: 0o060}, "Options.FileMode"},
+		{"file mode write only", filesystem.Options{Dir: dir, FileMode: 0o200}, "Options.FileMode"},
+		{"dir mode owner cannot write", filesystem.Options{Dir: dir, DirMode: 0o570}, "Options.DirMode"},
+		{"dir mode owner cannot search", filesystem.Options{Dir: dir, DirMode: 0o670}, "Options.DirMode"},
+		{"dir mode group only", filesystem.Options{Dir: dir, DirMode: 0o070}, "Options.DirMode"},
 		{"sweep", filesystem.Options{Dir: dir, SweepInterval: -time.Second}, "Options.SweepInterval"},
 		{"clock before 1970", filesystem.Options{Dir: dir, Clock: func() time.Time { return time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC) }}, "Options.Clock"},
 		{"zero clock", filesystem.Options{Dir: dir, Clock: func() time.Time { return time.Time{} }}, "Options.Clock"},
