@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -40,6 +41,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -209,7 +211,11 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 		withTag := append(opts[:len(opts):len(opts)], caching.Tags(tag))
 		routes = append(routes, route{prefix: prefix, h: c.Cached(cfg.ttl, withTag...)(rp)})
 	}
-	proxy = tokenReads(byPrefix(routes))
+	// A read with a credential that the cache would answer with a stored
+	// response the origin did not mark public or s-maxage goes past it.
+	pass := c.Cached(cfg.ttl, caching.SharedCache(), caching.CacheStatusHeader(statusHeader),
+		caching.BypassIf(func(context.Context, *http.Request) bool { return true }))(rp)
+	proxy = tokenReads(byPrefix(routes), pass)
 	if cfg.defaultTTL > 0 {
 		proxy = dropResponseField(proxy, defaultField)
 	}
@@ -264,6 +270,9 @@ func rewrite(origin *url.URL, drop []string) func(*httputil.ProxyRequest) {
 				slices.Contains(forwardingHeaders, norm) || slices.Contains(drop, norm) {
 				delete(pr.Out.Header, name)
 			}
+		}
+		if asked, ok := pr.In.Context().Value(originAsked{}).(*atomic.Bool); ok {
+			asked.Store(true)
 		}
 		if isTokenMark(pr.Out.Header["Authorization"]) {
 			delete(pr.Out.Header, "Authorization") // tokenReads', never the client's
@@ -577,7 +586,12 @@ func isTokenMark(lines []string) bool {
 // client stored answered the signed-in one. The origin never sees the
 // mark: rewrite removes it, and a client's own mark goes before the
 // cache sees the request.
-func tokenReads(h http.Handler) http.Handler {
+//
+// Every read with Authorization then (the mark, or a client's own without
+// a token field) goes to h through credentialHits: answered from the
+// cache only with a stored response that says public or s-maxage, else
+// by pass, which must store nothing.
+func tokenReads(h, pass http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.ServeHTTP(w, r)
@@ -599,9 +613,104 @@ func tokenReads(h http.Handler) http.Handler {
 				r.Header["Authorization"] = []string{tokenMarkOf(r.Header)}
 			}
 		}
+		if len(r.Header["Authorization"]) > 0 {
+			credentialHits(w, r, h, pass)
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }
+
+// credentialHits serves r, a read with Authorization (tokenReads' mark
+// or a client's own), with h, unless h answers it with a stored response
+// whose freshness field (see freshnessFields) says neither public nor
+// s-maxage, a HIT the origin was not asked for, or a STALE one: that
+// answer is dropped unsent and pass serves r from the origin. A HIT the
+// origin validated for r (a 304 to r's own run, which rewrite marks in
+// r's context: see originAsked) is the origin's answer to r's credential,
+// and is served. The cache lets must-revalidate answer such a read too
+// (RFC 9111 section 3.5 lets a shared cache store a response to
+// Authorization that says so), whoever's request stored it; but an
+// anonymous page an origin sent "max-age=60, must-revalidate" without
+// Vary was made for no signed-in user, and was served to every token
+// user and every user with an Authorization, for whom the origin makes
+// pages of their own (a response to a token read says public or s-maxage
+// when stored: see tokenPrivate). The cache counts the dropped answer as
+// a hit in its statistics.
+func credentialHits(w http.ResponseWriter, r *http.Request, h, pass http.Handler) {
+	before := w.Header().Clone()
+	g := &hitGuard{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), originAsked{}, &g.asked))
+	h.ServeHTTP(g, r)
+	if !g.refused {
+		return
+	}
+	clear(w.Header())
+	maps.Copy(w.Header(), before)
+	pass.ServeHTTP(w, r)
+}
+
+// hitGuard passes a response on unless it is a stored one that may not
+// answer a read with a credential (see credentialHits): refused, it
+// sends nothing and drops what is written.
+type hitGuard struct {
+	http.ResponseWriter
+	decided, refused bool
+	asked            atomic.Bool // rewrite sent r's run to the origin
+}
+
+// originAsked is the context key under which credentialHits keeps where
+// rewrite tells that it sent the request to the origin (an *atomic.Bool).
+// Only credentialHits sets it: no client can.
+type originAsked struct{}
+
+// decide decides, once the header is final, whether the response is
+// refused.
+func (g *hitGuard) decide() {
+	if g.decided {
+		return
+	}
+	g.decided = true
+	h := g.Header()
+	switch h.Get(statusHeader) {
+	case "HIT":
+		if g.asked.Load() {
+			return
+		}
+		fallthrough
+	case "STALE":
+		g.refused = !sharesWithAuthorization(h.Values(freshnessFields(h)[0]))
+	}
+}
+
+func (g *hitGuard) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		g.ResponseWriter.WriteHeader(code) // informational: the origin's, never a hit
+		return
+	}
+	if g.decide(); !g.refused {
+		g.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (g *hitGuard) Write(p []byte) (int, error) {
+	if g.decide(); g.refused {
+		return len(p), nil
+	}
+	return g.ResponseWriter.Write(p)
+}
+
+// Flush is http.Flusher's, so that streamed responses keep streaming.
+func (g *hitGuard) Flush() {
+	if g.decide(); !g.refused {
+		_ = http.NewResponseController(g.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (g *hitGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+var _ http.Flusher = (*hitGuard)(nil)
 
 // clientAuthorization is the context key under which tokenReads keeps the
 // Authorization lines of a client's token read, which its mark replaces
@@ -633,13 +742,7 @@ func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 		if req.Method != http.MethodGet || res.StatusCode == http.StatusNotModified || !tokenField(req.Header) {
 			return nil
 		}
-		fields := []string{"Cache-Control"}
-		switch {
-		case strings.Join(h.Values(defaultField), "") != "":
-			fields = []string{defaultField, "CDN-Cache-Control", "Cache-Control"}
-		case has(h, "CDN-Cache-Control"):
-			fields = []string{"CDN-Cache-Control", "Cache-Control"}
-		}
+		fields := freshnessFields(h)
 		if sharesWithAuthorization(h.Values(fields[0])) {
 			return nil
 		}
@@ -650,6 +753,20 @@ func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 		}
 		return nil
 	}
+}
+
+// freshnessFields returns the cache-control fields of the response header
+// h, the one the cache follows first: the proxy's default field when it
+// holds directives, else CDN-Cache-Control when present, else
+// Cache-Control; then those that follow it.
+func freshnessFields(h http.Header) []string {
+	switch {
+	case strings.Join(h.Values(defaultField), "") != "":
+		return []string{defaultField, "CDN-Cache-Control", "Cache-Control"}
+	case has(h, "CDN-Cache-Control"):
+		return []string{"CDN-Cache-Control", "Cache-Control"}
+	}
+	return []string{"Cache-Control"}
 }
 
 // sharesWithAuthorization reports whether the directives of a

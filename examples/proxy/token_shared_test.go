@@ -38,9 +38,9 @@ func tokenOrigin(auth *[]string, mu *sync.Mutex) http.Handler {
 // without private or Vary, had it stored under the URL: the next client,
 // without any token, got that user's data. A read with a credential field
 // is now treated as one with Authorization (RFC 9111 section 3.5): its
-// response is stored only when the origin says public, s-maxage or
-// must-revalidate, and it is served a stored response only when that one
-// says so, never the anonymous page another client's request stored.
+// response is stored only when the origin says public or s-maxage, and it
+// is served a stored response only when that one says so, never the
+// anonymous page another client's request stored.
 func TestTokenRequestsSharedOnlyWhenPublic(t *testing.T) {
 	var (
 		mu   sync.Mutex
