@@ -719,8 +719,9 @@ var _ http.Flusher = (*hitGuard)(nil)
 type clientAuthorization struct{}
 
 // tokenPrivate returns a ModifyResponse that runs next (nil: none) and then
-// adds private to the response to a GET whose credential is in a field of
-// its own (tokenReads' reads), with or without an Authorization beside it,
+// adds private to the response to a read (GET, HEAD) whose credential is
+// in a field of its own (tokenReads' reads), with or without an
+// Authorization beside it, a 304 too,
 // when its freshness field (the proxy's default field, CDN-Cache-Control,
 // else Cache-Control) says neither public nor s-maxage. The cache treats
 // such a read as one with Authorization (RFC 9111 section 3.5), which lets
@@ -729,8 +730,14 @@ type clientAuthorization struct{}
 // none (rewrite removes tokenReads' mark), or one that does not tell its
 // users apart (a gateway's, beside their token fields), and frameworks
 // send "max-age=60, must-revalidate" on a signed-in user's own data, which
-// was served to the next client, anonymous ones too. A 304 is left as it
-// comes: it freshens a stored response that was shared already.
+// was served to the next client, anonymous ones too. A 304, or the 200
+// to a HEAD, that validates a stored response freshens it for everyone
+// when it says must-revalidate, for the same reason: one that answered a
+// token user's revalidation with "max-age=600, must-revalidate" and the
+// user's own fields (an X-Account, rate limits) had them merged into the
+// shared page. Made private, it answers its own read only, and the
+// stored page stays as it was (the cache neither freshens nor drops an
+// entry for a private answer to a request with Authorization).
 func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 	return func(res *http.Response) error {
 		if next != nil {
@@ -739,7 +746,7 @@ func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 			}
 		}
 		req, h := res.Request, res.Header
-		if req.Method != http.MethodGet || res.StatusCode == http.StatusNotModified || !tokenField(req.Header) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead || !tokenField(req.Header) {
 			return nil
 		}
 		fields := freshnessFields(h)
