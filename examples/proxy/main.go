@@ -590,7 +590,12 @@ func isTokenMark(lines []string) bool {
 // Every read with Authorization then (the mark, or a client's own without
 // a token field) goes to h through credentialHits: answered from the
 // cache only with a stored response that says public or s-maxage, else
-// by pass, which must store nothing.
+// by pass, which must store nothing. Reads of one credential share no
+// run either: the cache joins runs by URL alone without UserKey, and a
+// token read's response is private unless public or s-maxage, which no
+// other read may reuse, of the same credential or not (it may differ in a
+// field the origin varies on, which Vary tells only once the response
+// came).
 func tokenReads(h, pass http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
