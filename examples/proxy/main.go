@@ -187,7 +187,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 	rp := &httputil.ReverseProxy{
 		Rewrite:        rewrite(u, cfg.dropHeaders),
 		Transport:      originTransport(cfg.timeouts.origin),
-		ModifyResponse: tokenPrivate(defaultFreshness(cfg.defaultTTL)),
+		ModifyResponse: tokenPrivate(markAnonymous(defaultFreshness(cfg.defaultTTL))),
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	opts := []caching.ViewOption{
@@ -215,10 +215,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 	// response the origin did not mark public or s-maxage goes past it.
 	pass := c.Cached(cfg.ttl, caching.SharedCache(), caching.CacheStatusHeader(statusHeader),
 		caching.BypassIf(func(context.Context, *http.Request) bool { return true }))(rp)
-	proxy = tokenReads(byPrefix(routes), pass)
-	if cfg.defaultTTL > 0 {
-		proxy = dropResponseField(proxy, defaultField)
-	}
+	proxy = dropResponseFields(tokenReads(byPrefix(routes), pass), defaultField, anonymousField)
 	return withSendTimeout(proxy, cfg.timeouts.send), adminAPI(c), nil
 }
 
@@ -463,35 +460,43 @@ func credentialField(name string) bool {
 		!slices.Contains(notCredentials, name)
 }
 
-// dropResponseField returns h, its responses sent without the field name
-// (a canonical name), which the cache inside it reads and stores: the
-// proxy's own, for no client. It keeps the optional interfaces a
+// dropResponseFields returns h, its responses sent without the fields
+// names (canonical names), which the cache inside it reads and stores:
+// the proxy's own, for no client. It keeps the optional interfaces a
 // ResponseController finds (Flush, Hijack...) through Unwrap.
-func dropResponseField(h http.Handler, name string) http.Handler {
+func dropResponseFields(h http.Handler, names ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&fieldDropper{ResponseWriter: w, name: name}, r)
+		h.ServeHTTP(&fieldDropper{ResponseWriter: w, names: names}, r)
 	})
 }
 
-// fieldDropper deletes a field from the header before it is written.
+// fieldDropper deletes fields from the header before it is written.
 type fieldDropper struct {
 	http.ResponseWriter
-	name string
+	names []string
+}
+
+// drop deletes the fields.
+func (w *fieldDropper) drop() {
+	h := w.Header()
+	for _, name := range w.names {
+		delete(h, name)
+	}
 }
 
 func (w *fieldDropper) WriteHeader(code int) {
-	delete(w.Header(), w.name)
+	w.drop()
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *fieldDropper) Write(p []byte) (int, error) {
-	delete(w.Header(), w.name)
+	w.drop()
 	return w.ResponseWriter.Write(p)
 }
 
 // Flush is http.Flusher's, so that streamed responses keep streaming.
 func (w *fieldDropper) Flush() {
-	delete(w.Header(), w.name)
+	w.drop()
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
@@ -588,9 +593,9 @@ func isTokenMark(lines []string) bool {
 // cache sees the request.
 //
 // Every read with Authorization then (the mark, or a client's own without
-// a token field) goes to h through credentialHits: answered from the
-// cache only with a stored response that says public or s-maxage, else
-// by pass, which must store nothing. Reads of one credential share no
+// a token field) goes to h through credentialHits: never answered from the
+// cache with a response made for a read without a credential that says
+// neither public nor s-maxage, but by pass, which must store nothing. Reads of one credential share no
 // run either: the cache joins runs by URL alone without UserKey, and a
 // token read's response is private unless public or s-maxage, which no
 // other read may reuse, of the same credential or not (it may differ in a
@@ -628,7 +633,8 @@ func tokenReads(h, pass http.Handler) http.Handler {
 
 // credentialHits serves r, a read with Authorization (tokenReads' mark
 // or a client's own), with h, unless h answers it with a stored response
-// whose freshness field (see freshnessFields) says neither public nor
+// the origin made for a read without a credential (markAnonymous) whose
+// freshness field (see freshnessFields) says neither public nor
 // s-maxage, a HIT the origin was not asked for, or a STALE one: that
 // answer is dropped unsent and pass serves r from the origin. A HIT the
 // origin validated for r (a 304 to r's own run, which rewrite marks in
@@ -639,9 +645,11 @@ func tokenReads(h, pass http.Handler) http.Handler {
 // anonymous page an origin sent "max-age=60, must-revalidate" without
 // Vary was made for no signed-in user, and was served to every token
 // user and every user with an Authorization, for whom the origin makes
-// pages of their own (a response to a token read says public or s-maxage
-// when stored: see tokenPrivate). The cache counts the dropped answer as
-// a hit in its statistics.
+// pages of their own. One the origin made for a request with
+// Authorization and said must-revalidate is served: the origin said it
+// may be shared, knowing of the credential (a response to a token read
+// says public or s-maxage when stored: see tokenPrivate). The cache
+// counts the dropped answer as a hit in its statistics.
 func credentialHits(w http.ResponseWriter, r *http.Request, h, pass http.Handler) {
 	before := w.Header().Clone()
 	g := &hitGuard{ResponseWriter: w}
@@ -669,9 +677,12 @@ type hitGuard struct {
 // Only credentialHits sets it: no client can.
 type originAsked struct{}
 
-// decide decides, once the header is final, whether the response is
-// refused.
-func (g *hitGuard) decide() {
+// decide decides, once the header of a response of this status is final,
+// whether the response is refused. A 304 the cache answers from a stored
+// response carries a few of its fields only, never anonymousField: one
+// that says neither public nor s-maxage is refused, the origin answering
+// the client's validators itself.
+func (g *hitGuard) decide(code int) {
 	if g.decided {
 		return
 	}
@@ -684,7 +695,8 @@ func (g *hitGuard) decide() {
 		}
 		fallthrough
 	case "STALE":
-		g.refused = !sharesWithAuthorization(h.Values(freshnessFields(h)[0]))
+		g.refused = (code == http.StatusNotModified || has(h, anonymousField)) &&
+			!sharesWithAuthorization(h.Values(freshnessFields(h)[0]))
 	}
 }
 
@@ -693,13 +705,13 @@ func (g *hitGuard) WriteHeader(code int) {
 		g.ResponseWriter.WriteHeader(code) // informational: the origin's, never a hit
 		return
 	}
-	if g.decide(); !g.refused {
+	if g.decide(code); !g.refused {
 		g.ResponseWriter.WriteHeader(code)
 	}
 }
 
 func (g *hitGuard) Write(p []byte) (int, error) {
-	if g.decide(); g.refused {
+	if g.decide(http.StatusOK); g.refused {
 		return len(p), nil
 	}
 	return g.ResponseWriter.Write(p)
@@ -707,7 +719,7 @@ func (g *hitGuard) Write(p []byte) (int, error) {
 
 // Flush is http.Flusher's, so that streamed responses keep streaming.
 func (g *hitGuard) Flush() {
-	if g.decide(); !g.refused {
+	if g.decide(http.StatusOK); !g.refused {
 		_ = http.NewResponseController(g.ResponseWriter).Flush()
 	}
 }
@@ -762,6 +774,37 @@ func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 			if has(h, name) || name == "Cache-Control" {
 				h[name] = append(h[name], "private")
 			}
+		}
+		return nil
+	}
+}
+
+// anonymousField marks a response the origin made for a read (GET, HEAD)
+// with no credential, neither Authorization nor a token field, whose
+// freshness field says neither public nor s-maxage (markAnonymous): stored
+// with it, and sent to no client (see dropResponseFields), it keeps it
+// from answering a read with a credential (credentialHits).
+const anonymousField = "X-Proxy-Anonymous"
+
+// markAnonymous returns a ModifyResponse that runs next (nil: none) and
+// then gives anonymousField to the response (a 304 too) to a read without
+// Authorization or a token field that says neither public nor s-maxage; an
+// origin's own anonymousField is dropped. A 304 or HEAD that freshens a
+// stored response merges the mark into it, which only keeps it from more
+// reads.
+func markAnonymous(next func(*http.Response) error) func(*http.Response) error {
+	return func(res *http.Response) error {
+		if next != nil {
+			if err := next(res); err != nil {
+				return err
+			}
+		}
+		req, h := res.Request, res.Header
+		delete(h, anonymousField)
+		// Not a 101, which ReverseProxy writes past dropResponseFields.
+		if res.StatusCode >= 200 && (req.Method == http.MethodGet || req.Method == http.MethodHead) && !has(req.Header, "Authorization") &&
+			!tokenField(req.Header) && !sharesWithAuthorization(h.Values(freshnessFields(h)[0])) {
+			h[anonymousField] = []string{"1"}
 		}
 		return nil
 	}

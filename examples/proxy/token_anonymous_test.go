@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,4 +85,36 @@ func TestCredentialReadNotAnsweredWithAnonymousPage(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestCredentialReadAnsweredWithCredentialedPage: a page the origin made
+// for a request with Authorization and said must-revalidate may be shared
+// (RFC 9111 section 3.5): it answers the next request with Authorization
+// (a site behind one Basic password for all) and anonymous ones, as
+// before credentialHits; only a page made for a read without a credential
+// needs public or s-maxage to answer one with. The proxy's mark of such a
+// page reaches no client.
+func TestCredentialReadAnsweredWithCredentialedPage(t *testing.T) {
+	var runs atomic.Int64
+	front, _ := startProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60, must-revalidate")
+		_, _ = w.Write([]byte("page"))
+	}), nil)
+	u := front.URL + "/staging"
+	send(t, http.MethodGet, u, "Authorization", basicAuth)
+	res, _ := send(t, http.MethodGet, u, "Authorization", basicAuth)
+	assert.Equal(t, "HIT", res.Header.Get(statusHeader), "the page the origin shared with Authorization")
+	res, _ = send(t, http.MethodGet, u, "Authorization", "Bearer other")
+	assert.Equal(t, "HIT", res.Header.Get(statusHeader))
+	assert.Equal(t, int64(1), runs.Load())
+
+	anon := front.URL + "/anonymous"
+	res, _ = send(t, http.MethodGet, anon)
+	assert.Empty(t, res.Header.Values(anonymousField), "the proxy's mark sent to a client")
+	res, _ = send(t, http.MethodGet, anon)
+	require.Equal(t, "HIT", res.Header.Get(statusHeader))
+	assert.Empty(t, res.Header.Values(anonymousField), "the proxy's mark sent to a client")
+	res, _ = send(t, http.MethodGet, anon, "Authorization", basicAuth)
+	assert.NotEqual(t, "HIT", res.Header.Get(statusHeader), "a page made for no credential answered one")
 }
