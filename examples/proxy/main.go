@@ -624,7 +624,7 @@ func tokenReads(h, pass http.Handler) http.Handler {
 			}
 		}
 		if len(r.Header["Authorization"]) > 0 {
-			credentialHits(w, r, h, pass)
+			credentialHits(w, r, h, pass, tokenField(r.Header))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -633,10 +633,11 @@ func tokenReads(h, pass http.Handler) http.Handler {
 
 // credentialHits serves r, a read with Authorization (tokenReads' mark
 // or a client's own), with h, unless h answers it with a stored response
-// the origin made for a read without a credential (markAnonymous) whose
-// freshness field (see freshnessFields) says neither public nor
-// s-maxage, a HIT the origin was not asked for, or a STALE one: that
-// answer is dropped unsent and pass serves r from the origin. A HIT the
+// whose freshness field (see freshnessFields) says neither public nor
+// s-maxage, a HIT the origin was not asked for, or a STALE one, that
+// the origin made for a read without a credential (markAnonymous), or
+// any such response when r is a token read (token): that answer is
+// dropped unsent and pass serves r from the origin. A HIT the
 // origin validated for r (a 304 to r's own run, which rewrite marks in
 // r's context: see originAsked) is the origin's answer to r's credential,
 // and is served. The cache lets must-revalidate answer such a read too
@@ -646,13 +647,16 @@ func tokenReads(h, pass http.Handler) http.Handler {
 // Vary was made for no signed-in user, and was served to every token
 // user and every user with an Authorization, for whom the origin makes
 // pages of their own. One the origin made for a request with
-// Authorization and said must-revalidate is served: the origin said it
-// may be shared, knowing of the credential (a response to a token read
-// says public or s-maxage when stored: see tokenPrivate). The cache
-// counts the dropped answer as a hit in its statistics.
-func credentialHits(w http.ResponseWriter, r *http.Request, h, pass http.Handler) {
+// Authorization and said must-revalidate answers a read with
+// Authorization: the origin said it may be shared, knowing of the
+// credential. It answers no token read: the origin made it for no token
+// (an attacker's "Authorization: x" may have had it store its anonymous
+// page), and a response to a token read says public or s-maxage when
+// stored (tokenPrivate). The cache counts the dropped answer as a hit in
+// its statistics.
+func credentialHits(w http.ResponseWriter, r *http.Request, h, pass http.Handler, token bool) {
 	before := w.Header().Clone()
-	g := &hitGuard{ResponseWriter: w}
+	g := &hitGuard{ResponseWriter: w, token: token}
 	r = r.WithContext(context.WithValue(r.Context(), originAsked{}, &g.asked))
 	h.ServeHTTP(g, r)
 	if !g.refused {
@@ -668,6 +672,7 @@ func credentialHits(w http.ResponseWriter, r *http.Request, h, pass http.Handler
 // sends nothing and drops what is written.
 type hitGuard struct {
 	http.ResponseWriter
+	token            bool // a token read: only public or s-maxage answers it
 	decided, refused bool
 	asked            atomic.Bool // rewrite sent r's run to the origin
 }
@@ -695,7 +700,7 @@ func (g *hitGuard) decide(code int) {
 		}
 		fallthrough
 	case "STALE":
-		g.refused = (code == http.StatusNotModified || has(h, anonymousField)) &&
+		g.refused = (g.token || code == http.StatusNotModified || has(h, anonymousField)) &&
 			!sharesWithAuthorization(h.Values(freshnessFields(h)[0]))
 	}
 }

@@ -92,8 +92,9 @@ func TestCredentialReadNotAnsweredWithAnonymousPage(t *testing.T) {
 // (RFC 9111 section 3.5): it answers the next request with Authorization
 // (a site behind one Basic password for all) and anonymous ones, as
 // before credentialHits; only a page made for a read without a credential
-// needs public or s-maxage to answer one with. The proxy's mark of such a
-// page reaches no client.
+// needs public or s-maxage to answer one with, and so does any page to
+// answer a token read (the origin made none for a token: see
+// tokenPrivate). The proxy's mark of such a page reaches no client.
 func TestCredentialReadAnsweredWithCredentialedPage(t *testing.T) {
 	var runs atomic.Int64
 	front, _ := startProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -108,6 +109,11 @@ func TestCredentialReadAnsweredWithCredentialedPage(t *testing.T) {
 	res, _ = send(t, http.MethodGet, u, "Authorization", "Bearer other")
 	assert.Equal(t, "HIT", res.Header.Get(statusHeader))
 	assert.Equal(t, int64(1), runs.Load())
+	// The origin saw an Authorization (a client's own: an attacker's
+	// "Authorization: x" too, which an origin may answer with its anonymous
+	// page), not a token: must-revalidate says nothing of token users.
+	res, _ = send(t, http.MethodGet, u, "X-Api-Key", "alice")
+	assert.NotEqual(t, "HIT", res.Header.Get(statusHeader), "a page made for another credential answered a token read")
 
 	anon := front.URL + "/anonymous"
 	res, _ = send(t, http.MethodGet, anon)
