@@ -440,9 +440,19 @@ func defaultCacheable(res *http.Response) bool {
 // Private-Token...), which a single-page app sends on every GET. A JSON
 // API seldom sends Cache-Control: with the default, one signed-in client's
 // /api/me was stored under the URL and served to the next client, token or
-// none (web cache deception). A field named so by chance only loses the
-// default: the origin's own freshness still applies.
-var credentialWords = []string{"cookie", "auth", "token", "key", "session", "secret", "passw", "credential", "jwt"}
+// none (web cache deception). And the identity fields a front end that
+// authenticates clients adds for the origin, where the client sends no
+// other credential (its TLS certificate, or a session the front end
+// keeps): nginx's and HAProxy's X-Ssl-Client-Cert, X-Ssl-Client-S-Dn,
+// X-Client-Dn, X-Client-Verify; IIS's X-Arr-ClientCert; AWS ALB's
+// X-Amzn-Mtls-Clientcert and X-Amzn-Oidc-Identity; Azure App Service's
+// X-Ms-Client-Principal-Name; a forward-auth gateway's Remote-User. A
+// field named so by chance only loses the default and is a token read:
+// the origin's own public or s-maxage still shares its response.
+var credentialWords = []string{
+	"cookie", "auth", "token", "key", "session", "secret", "passw", "credential", "jwt",
+	"cert", "ssl-client", "client-dn", "client-verify", "principal", "oidc", "remote-user",
+}
 
 // notCredentials are request fields whose names hold one of
 // credentialWords by chance and which carry no credential, lower-case:
@@ -453,9 +463,11 @@ var credentialWords = []string{"cookie", "auth", "token", "key", "session", "sec
 var notCredentials = []string{"sec-websocket-key", "idempotency-key", "x-idempotency-key"}
 
 // credentialField reports whether the request field name holds one of
-// credentialWords and is not one of notCredentials.
+// credentialWords and is not one of notCredentials, whatever its case and
+// with '_' for '-' (SSL_CLIENT_S_DN, which a CGI-style origin reads as
+// Ssl-Client-S-Dn).
 func credentialField(name string) bool {
-	name = strings.ToLower(name)
+	name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
 	return slices.ContainsFunc(credentialWords, func(w string) bool { return strings.Contains(name, w) }) &&
 		!slices.Contains(notCredentials, name)
 }
