@@ -212,7 +212,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 		routes = append(routes, route{prefix: prefix, h: c.Cached(cfg.ttl, withTag...)(rp)})
 	}
 	// A read with a credential that the cache would answer with a stored
-	// response the origin did not mark public or s-maxage goes past it.
+	// response that may not answer it (see credentialHits) goes past it.
 	pass := c.Cached(cfg.ttl, caching.SharedCache(), caching.CacheStatusHeader(statusHeader),
 		caching.BypassIf(func(context.Context, *http.Request) bool { return true }))(rp)
 	proxy = dropResponseFields(tokenReads(byPrefix(routes), pass), defaultField, anonymousField)
