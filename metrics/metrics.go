@@ -176,7 +176,8 @@ type Options struct {
 	Latency *Latency
 	// Pools is the registry of connection pools (package pool) whose
 	// pool.Stats sources are exported, labelled by their names; sources of
-	// other types are left out, but called all the same at each scrape
+	// other types (and those that panic: see pool.Registry.Snapshot) are
+	// left out, but called all the same at each scrape
 	// (a source's type is known once it has answered): register nothing
 	// there that waits on a server. Nil: no pool metrics.
 	Pools *pool.Registry

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,8 +208,9 @@ var ErrDuplicate = errors.New("pool: name already registered")
 // the Registry (package metrics, Options.Pools), which calls every source
 // to find those that return Stats: fn must be cheap and must not wait on a
 // server (read counters the program keeps, not a backend that may be down),
-// or a scrape waits as long as it does. A name used twice is an error
-// wrapping ErrDuplicate.
+// or a scrape waits as long as it does. A panic of fn is recovered and
+// reported as an error in fn's place (see Snapshot). A name used twice is
+// an error wrapping ErrDuplicate.
 func (r *Registry) Register(name string, fn func() any) error {
 	if fn == nil {
 		return errors.New("pool: Register: nil source")
@@ -225,8 +227,16 @@ func (r *Registry) Register(name string, fn func() any) error {
 	return nil
 }
 
-// RegisterSQL registers a DB opened by OpenDB.
+// errNilPool reports a Register function given a nil pool: its source would
+// dereference it at the first report, in a Prometheus scrape a panic that
+// takes the program down.
+var errNilPool = errors.New("pool: Register: nil pool")
+
+// RegisterSQL registers a DB opened by OpenDB. A nil db is an error.
 func (r *Registry) RegisterSQL(name string, db *DB) error {
+	if db == nil || db.DB == nil {
+		return fmt.Errorf("%w (RegisterSQL %q)", errNilPool, name)
+	}
 	return r.Register(name, func() any { return db.Stats() })
 }
 
@@ -254,9 +264,27 @@ func (r *Registry) RegisterSQL(name string, db *DB) error {
 // (one pool for its life) a decrease is a wrap and is counted exactly; for
 // any other client it cannot be told from a node leaving and is not
 // counted. The gauges (Open, Idle, InUse) are the latest read's: they go
-// down with the node set.
+// down with the node set. A nil c (a nil interface, or one holding a nil
+// pointer) is an error; a read of the client's statistics that panics is
+// taken for no read (the report shows the last one).
 func (r *Registry) RegisterRedis(name string, c RedisPooler, cfg Config) error {
+	if isNil(c) {
+		return fmt.Errorf("%w (RegisterRedis %q)", errNilPool, name)
+	}
 	return r.Register(name, newRedisSource(c, cfg).stats)
+}
+
+// isNil reports whether v is nil or holds a nil pointer, map, slice, func,
+// channel or interface.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // redisStatsWait is how long a request for the statistics of a client
@@ -324,6 +352,18 @@ func (s *redisSource) grew32(prev, cur uint32) int64 {
 	return 0
 }
 
+// read returns the client's statistics, or nil when reading them panics:
+// read runs on a goroutine of the source's own, where no caller could
+// recover the panic, and it would end the program.
+func (s *redisSource) read() (p *redis.PoolStats) {
+	defer func() {
+		if recover() != nil {
+			p = nil
+		}
+	}()
+	return s.c.PoolStats()
+}
+
 func (s *redisSource) stats() any {
 	s.mu.Lock()
 	if s.inflight == nil {
@@ -331,7 +371,7 @@ func (s *redisSource) stats() any {
 		s.inflight = done
 		go func() {
 			defer close(done)
-			p := s.c.PoolStats()
+			p := s.read()
 			s.mu.Lock()
 			s.add(p)
 			s.inflight = nil
@@ -359,12 +399,25 @@ func (s *redisSource) stats() any {
 // statistics: the report shows its limits only, Size (its MaxIdleConns per
 // server) and TimeoutMS. Its MaxOpen is -1: gomemcache has no bound on open
 // connections (it dials one for each call beyond the idle ones), so neither
-// ApplyMemcache nor anything else can set one.
+// ApplyMemcache nor anything else can set one. A nil mc is an error.
 func (r *Registry) RegisterMemcache(name string, mc *memcache.Client) error {
+	if mc == nil {
+		return fmt.Errorf("%w (RegisterMemcache %q)", errNilPool, name)
+	}
 	return r.Register(name, func() any { return memcacheStats(mc) })
 }
 
-// Snapshot calls every source and returns their results by name.
+// sourcePanicked is the error Snapshot reports for a source that panicked.
+const sourcePanicked = "pool: the source panicked"
+
+// Snapshot calls every source and returns their results by name. A source
+// that panics is reported as {"error": "pool: the source panicked"} (the
+// panic's value is not: it may hold what the program would not print), and
+// the others as usual: the stats handler, where net/http would have
+// recovered the panic and answered nothing, still reports every other
+// pool, and a metrics Collector, whose panic inside a Prometheus scrape
+// ends the program (Gather collects on goroutines of its own), exports
+// the others.
 func (r *Registry) Snapshot() map[string]any {
 	r.mu.RLock()
 	names := make([]string, 0, len(r.sources))
@@ -379,9 +432,20 @@ func (r *Registry) Snapshot() map[string]any {
 	r.mu.RUnlock() // sources run without the lock
 	out := make(map[string]any, len(names))
 	for i, n := range names {
-		out[n] = fns[i]()
+		out[n] = call(fns[i])
 	}
 	return out
+}
+
+// call returns fn's result, or an error object (a map of its own) when it
+// panics.
+func call(fn func() any) (v any) {
+	defer func() {
+		if recover() != nil {
+			v = map[string]string{"error": sourcePanicked}
+		}
+	}()
+	return fn()
 }
 
 // HandlerOptions configure NewHandler.
