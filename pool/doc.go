@@ -31,7 +31,8 @@
 // A Registry names the pools (and any other source, such as a cache's
 // hit/miss counts, registered as a func() any) that NewHandler reports as
 // JSON: open, in use, idle, overflow, waits, wait time, timeouts, closed by
-// reason, and SQLAlchemy's size/checkedin/checkedout/overflow. NewHandler
+// reason, and SQLAlchemy's size/checkedin/checkedout/overflow (Unregister
+// removes a pool that is replaced, freeing its name). NewHandler
 // requires an Authorize hook (LoopbackOnly is one: a loopback peer asking
 // for a loopback Host, not through a proxy), which runs before the
 // method is checked, so a refused client gets 403 whatever it sends; pools

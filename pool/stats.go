@@ -210,7 +210,7 @@ var ErrDuplicate = errors.New("pool: name already registered")
 // server (read counters the program keeps, not a backend that may be down),
 // or a scrape waits as long as it does. A panic of fn is recovered and
 // reported as an error in fn's place (see Snapshot). A name used twice is
-// an error wrapping ErrDuplicate.
+// an error wrapping ErrDuplicate (Unregister frees a name).
 func (r *Registry) Register(name string, fn func() any) error {
 	if fn == nil {
 		return errors.New("pool: Register: nil source")
@@ -231,6 +231,26 @@ func (r *Registry) Register(name string, fn func() any) error {
 // dereference it at the first report, in a Prometheus scrape a panic that
 // takes the program down.
 var errNilPool = errors.New("pool: Register: nil pool")
+
+// Unregister removes the source registered under name and reports whether
+// there was one; the name can then be registered again. Use it to replace
+// a pool that is closed and opened anew (a client rebuilt after a
+// credentials rotation or a configuration reload): otherwise the Registry
+// goes on reporting the closed pool, and a replacement registered under a
+// new name at each reload grows the report and a metrics Collector's
+// series without bound. A report already under way may still call the
+// removed source once: unregister a pool before closing it, or keep its
+// source safe to call once it is closed (those of RegisterSQL,
+// RegisterRedis and RegisterMemcache are).
+func (r *Registry) Unregister(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.sources[name]; !ok {
+		return false
+	}
+	delete(r.sources, name)
+	return true
+}
 
 // RegisterSQL registers a DB opened by OpenDB. A nil db is an error.
 func (r *Registry) RegisterSQL(name string, db *DB) error {
