@@ -537,18 +537,30 @@ func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
 
 // proxyHeaders are the request headers, lower-cased with '_' read as '-',
 // by which a proxy says that it forwarded a request: RFC 9110's Via and
-// RFC 7239's Forwarded, the de facto X-Forwarded-* family, and the client
-// address headers of common proxies and CDNs.
+// RFC 7239's Forwarded, the de facto X-Forwarded-* family (proxyPrefixes)
+// and its legacy bare X-Forwarded, and the client address headers of
+// common proxies, sidecars and CDNs.
 var proxyHeaders = map[string]bool{
-	"via":                 true,
-	"forwarded":           true,
-	"x-real-ip":           true,
-	"x-client-ip":         true,
-	"x-cluster-client-ip": true,
-	"true-client-ip":      true,
-	"cf-connecting-ip":    true,
-	"fastly-client-ip":    true,
+	"via":                      true,
+	"forwarded":                true,
+	"x-forwarded":              true,
+	"x-real-ip":                true,
+	"x-client-ip":              true,
+	"x-cluster-client-ip":      true,
+	"true-client-ip":           true,
+	"cf-connecting-ip":         true,
+	"fastly-client-ip":         true,
+	"x-envoy-external-address": true,
+	"x-azure-clientip":         true,
+	"x-azure-socketip":         true,
+	"x-appengine-user-ip":      true,
+	"x-proxyuser-ip":           true,
 }
+
+// proxyPrefixes name families of proxy headers: X-Forwarded-For, -Host,
+// -Proto...; and the X-Original-* copies of them (and of the URL) that
+// ingress controllers and rewriting proxies keep.
+var proxyPrefixes = []string{"x-forwarded-", "x-original-"}
 
 // proxied reports whether h carries a header a proxy adds, under any
 // spelling of its name: net/http canonicalizes the names it reads from the
@@ -557,8 +569,13 @@ var proxyHeaders = map[string]bool{
 func proxied(h http.Header) bool {
 	for name := range h {
 		n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
-		if proxyHeaders[n] || strings.HasPrefix(n, "x-forwarded-") {
+		if proxyHeaders[n] {
 			return true
+		}
+		for _, p := range proxyPrefixes {
+			if strings.HasPrefix(n, p) {
+				return true
+			}
 		}
 	}
 	return false
@@ -566,10 +583,13 @@ func proxied(h http.Header) bool {
 
 // LoopbackOnly is an Authorize hook that admits a request only when its
 // peer is a loopback address, its Host names the local machine, and it
-// carries no header a proxy adds: Via, Forwarded, any X-Forwarded-*
-// (X-Forwarded-For, -Host, -Proto, ...), X-Real-IP, X-Client-IP,
-// X-Cluster-Client-IP, True-Client-IP, CF-Connecting-IP or
-// Fastly-Client-IP, in any case and with '_' for '-'.
+// carries no header a proxy adds: Via, Forwarded, X-Forwarded, any
+// X-Forwarded-* (X-Forwarded-For, -Host, -Proto, ...) or X-Original-*
+// (X-Original-Forwarded-For, X-Original-URL, ...), X-Real-IP,
+// X-Client-IP, X-Cluster-Client-IP, True-Client-IP, CF-Connecting-IP,
+// Fastly-Client-IP, X-Envoy-External-Address, X-Azure-ClientIP,
+// X-Azure-SocketIP, X-Appengine-User-Ip or X-ProxyUser-Ip, in any case
+// and with '_' for '-'.
 // Behind a reverse proxy on the same machine every request comes from
 // loopback, and those headers are how the proxy says that the client is
 // elsewhere. A header's mere presence refuses the request, whatever its
