@@ -648,8 +648,9 @@ func tokenReads(h, pass http.Handler) http.Handler {
 // whose freshness field (see freshnessFields) says neither public nor
 // s-maxage, a HIT the origin was not asked for, or a STALE one, that
 // the origin made for a read without a credential (markAnonymous), or
-// any such response when r is a token read (token): that answer is
-// dropped unsent and pass serves r from the origin. A HIT the
+// any such response when r is a token read (token), or any 304 (see
+// decide): that answer is dropped unsent and pass serves r from the
+// origin. A HIT the
 // origin validated for r (a 304 to r's own run, which rewrite marks in
 // r's context: see originAsked) is the origin's answer to r's credential,
 // and is served. The cache lets must-revalidate answer such a read too
@@ -696,8 +697,12 @@ type originAsked struct{}
 
 // decide decides, once the header of a response of this status is final,
 // whether the response is refused. A 304 the cache answers from a stored
-// response carries a few of its fields only, never anonymousField: one
-// that says neither public nor s-maxage is refused, the origin answering
+// response is refused whatever it says: it carries a few of the stored
+// fields only (Cache-Control, never anonymousField, CDN-Cache-Control or
+// defaultField, which the cache follows before Cache-Control), so that an
+// anonymous page whose Cache-Control says public for browsers, and whose
+// CDN-Cache-Control says neither public nor s-maxage, vouched with it for
+// the anonymous page a signed-in user's browser kept. The origin answers
 // the client's validators itself.
 func (g *hitGuard) decide(code int) {
 	if g.decided {
@@ -712,8 +717,8 @@ func (g *hitGuard) decide(code int) {
 		}
 		fallthrough
 	case "STALE":
-		g.refused = (g.token || code == http.StatusNotModified || has(h, anonymousField)) &&
-			!sharesWithAuthorization(h.Values(freshnessFields(h)[0]))
+		g.refused = code == http.StatusNotModified ||
+			(g.token || has(h, anonymousField)) && !sharesWithAuthorization(h.Values(freshnessFields(h)[0]))
 	}
 }
 
