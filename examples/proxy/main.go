@@ -352,7 +352,7 @@ func originTransport(responseHeader time.Duration) *http.Transport {
 
 // defaultField is the targeted cache-control field (RFC 9213) the proxy's
 // cache follows when -default-ttl is given, in place of CDN-Cache-Control:
-// the proxy's own, never sent to the origin's clients (see dropResponseField).
+// the proxy's own, never sent to the origin's clients (see dropResponseFields).
 // defaultFreshness fills it from the origin's response.
 const defaultField = "X-Proxy-Cache-Control"
 
@@ -382,10 +382,17 @@ const defaultField = "X-Proxy-Cache-Control"
 // or Expires and no CDN-Cache-Control, the cache follows Cache-Control even
 // where the stored response had the origin's CDN-Cache-Control (RFC 9110
 // section 15.4.5 has a 304 carry the fields its 200 would; most origins'
-// 304 carry it). ttl 0: nil, responses are left as they come.
+// 304 carry it). ttl 0: the origin's own defaultField is dropped, and
+// nothing else done: the cache then follows CDN-Cache-Control, but
+// tokenPrivate, markAnonymous and credentialHits would read an origin's
+// defaultField first (see freshnessFields), its "public" sharing a page
+// the cache stores by its Cache-Control's must-revalidate.
 func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 	if ttl <= 0 {
-		return nil
+		return func(res *http.Response) error {
+			delete(res.Header, defaultField)
+			return nil
+		}
 	}
 	value := fmt.Sprintf("max-age=%d", int64(ttl.Seconds()))
 	return func(res *http.Response) error {
