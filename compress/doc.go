@@ -55,7 +55,9 @@
 //     Accept-Encoding; and, when the client revalidated an encoded variant,
 //     the ETag that variant had: the variant its If-None-Match names, or,
 //     when it sent If-Modified-Since only, the one negotiated for the
-//     request; a 206, a range of the unencoded bytes, gets the Vary its 200
+//     request, and not the fields its 200 went out without (Accept-Ranges,
+//     the digests of the handler's bytes), which a cache would merge into
+//     the encoded response it stored; a 206, a range of the unencoded bytes, gets the Vary its 200
 //     would have had too, RFC 9110 section 15.3.7, on the same terms);
 //   - it has a Content-Encoding (call [Disable] to opt a response out) or a
 //     Content-Range, or "Cache-Control: no-transform". A response the

@@ -105,3 +105,77 @@ func TestHandler304ToIfModifiedSinceNamesTheEncodedVariant(t *testing.T) {
 		assert.Equal(t, `"v1:zstd"`, w.Header().Get("Etag"))
 	})
 }
+
+// TestHandler304NamingAnEncodedVariantDropsTheIdentitysFields: a handler
+// that sets digests of its bytes (Repr-Digest, Content-Digest, Content-MD5)
+// and Accept-Ranges, and answers revalidations itself (http.ServeContent,
+// or a response cache below compress), had them passed on with its 304
+// once compress labelled that 304 with an encoded variant's ETag (W/"x",
+// "x:gzip"). The encoded 200 goes out without them (they describe the
+// identity's bytes), but a cache that revalidates it merges the 304's
+// fields into what it stored (RFC 9111 section 4.3.4): its gzip bytes were
+// then served with the identity's digests, which a client that checks them
+// rejects, and with Accept-Ranges. The 304 now drops them, as the 200 does;
+// a 304 naming the identity's own tag keeps them.
+func TestHandler304NamingAnEncodedVariantDropsTheIdentitysFields(t *testing.T) {
+	body := []byte(strings.Repeat("<p>hello</p>\n", 200))
+	mod := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("ETag", `"x"`)
+		w.Header().Set("Accept-Ranges", "bytes")
+		w.Header().Set("Repr-Digest", "sha-256=:aWRlbnRpdHk=:")
+		w.Header().Set("Content-Digest", "sha-256=:aWRlbnRpdHk=:")
+		w.Header().Set("Content-MD5", "aWRlbnRpdHk=")
+		http.ServeContent(w, r, "", mod, bytes.NewReader(body))
+	})
+	fields := []string{"Accept-Ranges", "Repr-Digest", "Content-Digest", "Content-Md5"}
+	for _, tc := range []struct {
+		name string
+		mode compress.ETagMode
+		tag  string // the encoded variant's
+	}{
+		{"weaken", compress.ETagWeaken, `W/"x"`},
+		{"suffix", compress.ETagSuffix, `"x:gzip"`},
+	} {
+		for _, ignore := range []bool{false, true} {
+			c := compress.Must(compress.Options{ETag: tc.mode, IgnoreConditional: ignore})
+			get := func(inm string, ims bool) *httptest.ResponseRecorder {
+				r := httptest.NewRequest(http.MethodGet, "/page", nil)
+				r.Header.Set("Accept-Encoding", "gzip")
+				if inm != "" {
+					r.Header.Set("If-None-Match", inm)
+				}
+				if ims {
+					r.Header.Set("If-Modified-Since", mod.Format(http.TimeFormat))
+				}
+				w := httptest.NewRecorder()
+				c.Handler(h).ServeHTTP(w, r)
+				return w
+			}
+			full := get("", false)
+			assert.Equal(t, "gzip", full.Header().Get("Content-Encoding"), tc.name)
+			assert.Equal(t, tc.tag, full.Header().Get("Etag"), tc.name)
+			for _, k := range fields {
+				assert.Empty(t, full.Header()[k], "%s: the encoded 200 has no %s", tc.name, k)
+			}
+			for _, rv := range []struct {
+				how string
+				inm string
+				ims bool
+			}{{"If-None-Match", tc.tag, false}, {"If-Modified-Since", "", true}} {
+				w := get(rv.inm, rv.ims)
+				assert.Equal(t, http.StatusNotModified, w.Code, "%s %s ignore=%v", tc.name, rv.how, ignore)
+				assert.Equal(t, tc.tag, w.Header().Get("Etag"), "%s %s ignore=%v", tc.name, rv.how, ignore)
+				for _, k := range fields {
+					assert.Empty(t, w.Header()[k], "%s %s ignore=%v: the 304 of the encoded variant has no %s", tc.name, rv.how, ignore, k)
+				}
+			}
+			// The identity's own tag: its 304 describes the identity's bytes.
+			w := get(`"x"`, false)
+			assert.Equal(t, http.StatusNotModified, w.Code, tc.name)
+			assert.Equal(t, `"x"`, w.Header().Get("Etag"), tc.name)
+			assert.Equal(t, "sha-256=:aWRlbnRpdHk=:", w.Header().Get("Repr-Digest"), "%s: the identity's 304 keeps its digest", tc.name)
+		}
+	}
+}

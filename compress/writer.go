@@ -452,8 +452,14 @@ func (w *responseWriter) precheck() {
 				cd = w.c.negotiated(ae)
 			}
 			if cd != nil {
+				// The 304 names an encoded variant: the fields that
+				// describe the handler's bytes are not that
+				// variant's, as its 200 went out without them, and a
+				// cache merges the 304's fields into what it stored
+				// (RFC 9111 section 4.3.4).
 				w.codec = cd
 				w.encodeETag(h)
+				dropIdentityFields(h)
 			}
 		}
 		w.pass()
@@ -652,13 +658,7 @@ func (w *responseWriter) commitEncoded(contentLength int) error {
 	h, late := w.commitHeader()
 	h.Set("Content-Encoding", w.codec.name)
 	addVary(h, &w.varies)
-	h.Del("Accept-Ranges")
-	// Digests of the handler's bytes (RFC 9530; Content-MD5 before it)
-	// no longer describe what is sent: a client that checks them would
-	// reject the response.
-	delete(h, "Content-Digest")
-	delete(h, "Repr-Digest")
-	delete(h, "Content-Md5")
+	dropIdentityFields(h)
 	if contentLength >= 0 {
 		h.Set("Content-Length", strconv.Itoa(contentLength))
 	} else {
@@ -668,6 +668,18 @@ func (w *responseWriter) commitEncoded(contentLength int) error {
 	w.Writer.WriteHeader(w.status)
 	maps.Copy(h, late)
 	return nil
+}
+
+// dropIdentityFields removes from h, the header of a response (a 200 or a
+// 304) of an encoded variant, the fields that describe the handler's
+// unencoded bytes: Accept-Ranges (no range of an encoded body is sent) and
+// the digests of those bytes (RFC 9530; Content-MD5 before it), which a
+// client that checks them would hold against the encoded ones.
+func dropIdentityFields(h http.Header) {
+	delete(h, "Accept-Ranges")
+	delete(h, "Content-Digest")
+	delete(h, "Repr-Digest")
+	delete(h, "Content-Md5")
 }
 
 // encodeETag weakens or suffixes a strong ETag for w.codec (Options.ETag).
