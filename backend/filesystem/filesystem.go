@@ -739,7 +739,11 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // an entry, the header and key) before it removes it. A file this process
 // may not read (see "Files it cannot read" in the package documentation)
 // is removed all the same, as Delete removes it, but not counted: the
-// error, wrapping backend.ErrKeyRefused, says so.
+// error, wrapping backend.ErrKeyRefused, says so, and how many such keys
+// there were; every key was deleted. Where a key also failed, the error is
+// that failure's, not wrapping backend.ErrKeyRefused, and says how many
+// keys were removed but not counted (they are never among those it says
+// were not deleted).
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	return s.deleteKeys(ctx, keys, true)
 }
@@ -754,21 +758,23 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 	}
 	n := 0
 	var failed keyerrs.Failures
+	var uncounted uncounted
+	done := func(stop error) error { return uncounted.join(failed.Join(stop)) }
 	todo := keys
 	var giveUp time.Time // zero in the first round: no bound but the wait
 	for round := 0; len(todo) > 0; round++ {
 		if round == 1 {
 			giveUp = time.Now().Add(clearPatience)
 		} else if round > 1 && !time.Now().Before(giveUp) {
-			return n, failed.Join(s.keysLocked(todo, len(todo), fmt.Errorf("waited %v", clearPatience)))
+			return n, done(s.keysLocked(todo, len(todo), fmt.Errorf("waited %v", clearPatience)))
 		}
 		var busy []string
 		var busyStripe [len(s.stripes)]bool
 		stopped := func(i int) error {
 			if round > 0 { // every key of todo was found locked before
-				return failed.Join(s.deleteStopped(ctx, append(busy, todo[i:]...), 0))
+				return done(s.deleteStopped(ctx, append(busy, todo[i:]...), 0))
 			}
-			return failed.Join(s.deleteStopped(ctx, busy, len(todo)-i))
+			return done(s.deleteStopped(ctx, busy, len(todo)-i))
 		}
 		for i, k := range todo {
 			if ctx.Err() != nil {
@@ -788,14 +794,16 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 			case errors.Is(err, errStripeBusy):
 				busyStripe[e.hash[0]] = true
 				busy = append(busy, k)
+			case errors.Is(err, backend.ErrKeyRefused):
+				// Removed, but not read (see deleteKey): deleted, and
+				// not a failure.
+				uncounted.add(err)
 			case errors.Is(err, backend.ErrClosed):
 				return n, err
 			case ctx.Err() != nil:
 				return n, stopped(i)
 			default:
-				// A file DeleteCount removed but could not read (refused)
-				// must not hide a real failure.
-				failed.Add(err, backend.Neutral(err))
+				failed.Add(err, false)
 			}
 		}
 		if ctx.Err() != nil && len(busy) > 0 {
@@ -803,7 +811,43 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string, count bool) (int,
 		}
 		todo = busy
 	}
-	return n, failed.Join(nil)
+	return n, done(nil)
+}
+
+// uncounted is the keys DeleteCount removed but could not count: files
+// this process may not read (see deleteKey). The zero value has none.
+type uncounted struct {
+	n     int
+	first error // wraps backend.ErrKeyRefused
+}
+
+func (u *uncounted) add(err error) {
+	if u.n == 0 {
+		u.first = err
+	}
+	u.n++
+}
+
+// join returns the error of a DeleteCount that failed with err (nil: it
+// deleted every key) and removed u's keys uncounted. Alone, they are
+// u.first's error, wrapping backend.ErrKeyRefused: every key was deleted,
+// the count is short. With a failure, the error is the failure's, and
+// says how many keys were removed uncounted without wrapping their error:
+// wrapping backend.ErrKeyRefused would have the failure (a key not
+// deleted, a deadline) taken for a refusal, which the caching package's
+// circuit breaker does not count. These keys are never among the keys
+// an error says were not deleted: they were.
+func (u *uncounted) join(err error) error {
+	switch {
+	case u.n == 0:
+		return err
+	case err != nil:
+		return fmt.Errorf("%w (and %d keys removed but not counted: %v)", err, u.n, u.first)
+	case u.n == 1:
+		return u.first
+	default:
+		return fmt.Errorf("%w (and %d other keys removed but not counted)", u.first, u.n-1)
+	}
 }
 
 // deleteKey removes key's file (its entry e) and reports whether it held a
@@ -845,6 +889,8 @@ func (s *Store) deleteKey(ctx context.Context, e entry, key string, count bool, 
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return held, fmt.Errorf("filesystem: %w", err)
 	}
+	// Only this error of deleteKey's wraps backend.ErrKeyRefused: the
+	// caller (deleteKeys) takes it for a key deleted.
 	return held, refused
 }
 

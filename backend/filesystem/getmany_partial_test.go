@@ -33,10 +33,24 @@ func TestGetManyReturnsTheFilesItCouldRead(t *testing.T) {
 // asMemberWithUnreadable fills a cache with groupKeys, makes the first
 // key's file unreadable by another member of the group, runs check on a
 // Store of that member's (role of TestGroupSharedCacheRole, which calls
-// check) and returns the file's path. Root reads any file, so as root the
-// writer and the member are other users (re-executing the test binary, as
-// the group-shared cache's test does); otherwise both are this process.
+// check) and returns the file's path.
 func asMemberWithUnreadable(t *testing.T, role string, check func(*testing.T, *filesystem.Store)) string {
+	t.Helper()
+	var p string
+	asMember(t, role, func(path func(key string) string) {
+		p = path(groupKeys()[0])
+		require.NoError(t, os.Chmod(p, 0))
+	}, check)
+	return p
+}
+
+// asMember fills a cache with groupKeys, calls prepare with where each
+// key's file is, and runs check on a Store of another member of the group
+// (role of TestGroupSharedCacheRole, which calls check). Root reads any
+// file, so as root the writer and the member are other users
+// (re-executing the test binary, as the group-shared cache's test does);
+// otherwise both are this process.
+func asMember(t *testing.T, role string, prepare func(path func(key string) string), check func(*testing.T, *filesystem.Store)) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		dir := t.TempDir()
@@ -44,21 +58,19 @@ func asMemberWithUnreadable(t *testing.T, role string, check func(*testing.T, *f
 		for _, k := range groupKeys() {
 			require.NoError(t, w.Set(bg, k, []byte("writer:"+k), 0))
 		}
-		p := entryPath(w, groupKeys()[0])
-		require.NoError(t, os.Chmod(p, 0))
+		prepare(func(k string) string { return entryPath(w, k) })
 		check(t, open(t, groupOptions(dir)))
-		return p
+		return
 	}
 	bin, dir := groupCache(t, "filesystem-"+role+"-")
 	runAs(t, bin, dir, "writer", writerUID)
-	// The first key's file, unreadable by the group's other member (root
-	// opens no store there: the directory is another user's).
-	h := sha256.Sum256([]byte(groupKeys()[0]))
-	x := hex.EncodeToString(h[:])
-	p := filepath.Join(dir, filesystem.DefaultNamespace, x[:2], x)
-	require.NoError(t, os.Chmod(p, 0))
+	// Root opens no store there: the directory is another user's.
+	prepare(func(k string) string {
+		h := sha256.Sum256([]byte(k))
+		x := hex.EncodeToString(h[:])
+		return filepath.Join(dir, filesystem.DefaultNamespace, x[:2], x)
+	})
 	runAs(t, bin, dir, role, memberUID)
-	return p
 }
 
 // assertPartialGetMany checks s's GetMany of groupKeys when the first

@@ -173,6 +173,10 @@ func TestGroupSharedCacheRole(t *testing.T) {
 		assertPartialGetMany(t, s)
 	case "deletecount": // of TestDeleteCountRemovesAFileItCannotRead
 		assertDeleteCountOfUnreadable(t, s)
+	case "deletecount-refused": // of TestDeleteCountSaysItRemovedTheFilesItCannotRead
+		assertDeleteCountOfTwoUnreadable(t, s)
+	case "deletecount-mixed": // of TestDeleteCountOfAnUnreadableFileAndAFailure
+		assertDeleteCountOfUnreadableAndFailure(t, s)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}
