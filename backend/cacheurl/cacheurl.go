@@ -393,14 +393,14 @@ func openRedis(u *cacheURL) (backend.Backend, error) {
 	return b, nil
 }
 
-// validDB reports whether s is a database number, or empty (the default).
+// validDB reports whether s is a database number (as decimal reads one,
+// of 9 digits at most), or empty (the default).
 func validDB(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
+	if s == "" {
+		return true
 	}
-	return len(s) <= 9
+	_, ok := decimal(s, false)
+	return ok && len(s) <= 9
 }
 
 // validClientName reports whether Redis accepts name in CLIENT SETNAME:

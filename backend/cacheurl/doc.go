@@ -44,9 +44,12 @@
 // # Parameters
 //
 // Each parameter is given once, with a value; one a scheme does not read is
-// an error, not ignored. Durations are Go durations (500ms, 1m30s) or whole
-// seconds (300, as Flask-Caching and go-redis read them), and never
-// negative, but for the -1 of sweep_interval, generation_ttl and
+// an error, not ignored. Numbers (counts, sizes, whole seconds, ports,
+// database numbers) are decimal digits with no sign and no leading zero:
+// 0, 5 and 300, never +5 (%2B5), -0 or 007; a negative is only the -1 a
+// parameter documents. Durations are Go durations (500ms, 1m30s) with no
+// sign, or whole seconds (300, as Flask-Caching and go-redis read them),
+// and never negative, but for the -1 of sweep_interval, generation_ttl and
 // generation_grace; sizes are bytes, with an optional unit (64MiB,
 // 512KiB); booleans are true, false, 1 or 0; a count of 0 means the
 // backend's default.

@@ -123,19 +123,36 @@ func (p *params) str(name string) string {
 	return v
 }
 
-// integer returns name's value, an integer from lo to hi, or 0 when absent;
-// want describes the range for the error message.
+// decimal parses v, a number as a cache URL writes one: decimal digits,
+// without a sign or a leading zero (0 itself is one), or, with minusOne,
+// exactly -1 (the "none" or "no bound" some parameters take). A number
+// has one spelling: 007, -0 and +5 (%2B5: a raw '+' reads as a space) are
+// not numbers, as they are not Go's, Redis's or a port's.
+func decimal(v string, minusOne bool) (int64, bool) {
+	if minusOne && v == "-1" {
+		return -1, true
+	}
+	if v == "" || v[0] < '0' || v[0] > '9' || v[0] == '0' && len(v) > 1 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
+// integer returns name's value, an integer from lo to hi (lo at least -1),
+// written as decimal reads one, or 0 when absent; want describes the range
+// for the error message.
 func (p *params) integer(name string, lo, hi int, want string) int {
 	v, ok := p.take(name)
 	if !ok {
 		return 0
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
+	n, ok := decimal(v, lo < 0)
+	if !ok || n < int64(lo) || n > int64(hi) {
 		p.fail(name, fmt.Sprintf("want %s, %s", want, p.got(v)))
 		return 0
 	}
-	return n
+	return int(n)
 }
 
 // count is the range of integer for a count whose 0 means the default.
@@ -163,9 +180,9 @@ var sizeUnits = []struct {
 	mult   int64
 }{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}}
 
-// size returns name's value, a number of bytes written as an integer with an
-// optional unit (B, KiB, MiB, GiB, TiB), or 0 when absent. With off, -1 (no
-// bound) is accepted too.
+// size returns name's value, a number of bytes written as an integer (as
+// decimal reads one) with an optional unit (B, KiB, MiB, GiB, TiB), or 0
+// when absent. With off, -1 (no bound) is accepted too.
 func (p *params) size(name string, off bool) int64 {
 	v, ok := p.take(name)
 	if !ok {
@@ -181,8 +198,8 @@ func (p *params) size(name string, off bool) int64 {
 			break
 		}
 	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > math.MaxInt64/mult || num[0] == '+' {
+	n, ok := decimal(num, false)
+	if !ok || n > math.MaxInt64/mult {
 		want := "a size in bytes, 0 (the default) or more, with an optional unit (KiB, MiB, GiB), as 64MiB"
 		if off {
 			want += ", or -1 (no bound)"
@@ -202,10 +219,11 @@ const (
 	nonNegative                       // >= 0
 )
 
-// duration returns name's value, a Go duration ("500ms", "1m30s") or a
-// whole number of seconds ("300", as Flask-Caching and go-redis read it), or
-// 0 when absent. No negative value is accepted, but -1 with positiveOrOff:
-// go-redis reads any duration <= 0 as no timeout at all.
+// duration returns name's value, a Go duration ("500ms", "1m30s") without a
+// sign or a whole number of seconds ("300", as Flask-Caching and go-redis
+// read it; written as decimal reads one), or 0 when absent. No negative
+// value is accepted, but -1 with positiveOrOff: go-redis reads any
+// duration <= 0 as no timeout at all.
 func (p *params) duration(name string, rule durationRule) time.Duration {
 	v, ok := p.take(name)
 	if !ok {
@@ -214,12 +232,17 @@ func (p *params) duration(name string, rule durationRule) time.Duration {
 	if rule == positiveOrOff && v == "-1" {
 		return -1
 	}
-	d, err := time.ParseDuration(v)
-	if n, nerr := strconv.ParseInt(v, 10, 64); nerr == nil && v[0] != '+' {
-		d, err = time.Duration(n)*time.Second, nil
-		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
-			err = strconv.ErrRange // it would wrap around, a negative to a positive
-		}
+	var d time.Duration
+	var err error
+	switch n, ok := decimal(v, false); {
+	case ok && n > math.MaxInt64/int64(time.Second):
+		err = strconv.ErrRange // it would wrap around to a negative
+	case ok:
+		d = time.Duration(n) * time.Second
+	case strings.HasPrefix(v, "+") || strings.HasPrefix(v, "-"):
+		err = strconv.ErrSyntax // +5s, -0s: ParseDuration takes a sign
+	default:
+		d, err = time.ParseDuration(v)
 	}
 	if err == nil && (d > 0 || d == 0 && rule == nonNegative) {
 		return d

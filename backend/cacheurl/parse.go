@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -267,7 +266,7 @@ func hostPort(h, defPort string) (string, error) {
 			return "", invalid("host", fmt.Sprintf("%q is not a host name or address", h))
 		}
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' {
+	if n, ok := decimal(port, false); !ok || n < 1 || n > 65535 {
 		return "", invalid("host", fmt.Sprintf("%q: the port must be a number from 1 to 65535", h))
 	}
 	return net.JoinHostPort(host, port), nil
