@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -139,4 +140,39 @@ func assertDeleteCountOfUnreadableAndFailure(t *testing.T, s *filesystem.Store) 
 	v, err := s.Get(bg, keys[1])
 	require.NoError(t, err, "the entry not removed is still served")
 	assert.Equal(t, "writer:"+keys[1], string(v))
+}
+
+// Regression: where DeleteCount stopped (a subdirectory left locked by
+// another process, a deadline) after it had removed a file it could not
+// read, its error joined the stop's with the refusal's and so wrapped
+// backend.ErrKeyRefused: the caching package's circuit breaker, which
+// does not count a refusal, took the whole error for one.
+func TestDeleteCountOfAnUnreadableFileAndALockedKey(t *testing.T) {
+	if os.Getenv(groupRoleEnv) != "" {
+		t.Skip("run as a role of itself")
+	}
+	keys := distinctKeys(t, 2)
+	asMember(t, "deletecount-locked", func(path func(string) string) {
+		require.NoError(t, os.Chmod(path(keys[0]), 0))
+		// Another process holds the second key's subdirectory locked.
+		f, err := os.OpenFile(filepath.Join(filepath.Dir(path(keys[1])), ".lock"), os.O_RDWR, 0)
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	}, assertDeleteCountOfUnreadableAndLocked)
+}
+
+// assertDeleteCountOfUnreadableAndLocked checks s's DeleteCount of two
+// keys in subdirectories of their own: the first's file it cannot read,
+// the second's subdirectory another process holds locked.
+func assertDeleteCountOfUnreadableAndLocked(t *testing.T, s *filesystem.Store) {
+	keys := distinctKeys(t, 2)
+	_, err := s.DeleteCount(bg, keys...)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, backend.ErrKeyRefused, "the key left locked is not taken for a refusal")
+	assert.Contains(t, err.Error(), "locked by another process")
+	assert.Contains(t, err.Error(), "(1 keys not deleted)")
+	assert.Contains(t, err.Error(), "1 keys removed but not counted")
+	_, err = s.Get(bg, keys[0])
+	assert.ErrorIs(t, err, backend.ErrNotFound, "Get(%q) after DeleteCount", keys[0])
 }

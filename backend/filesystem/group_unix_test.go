@@ -177,6 +177,8 @@ func TestGroupSharedCacheRole(t *testing.T) {
 		assertDeleteCountOfTwoUnreadable(t, s)
 	case "deletecount-mixed": // of TestDeleteCountOfAnUnreadableFileAndAFailure
 		assertDeleteCountOfUnreadableAndFailure(t, s)
+	case "deletecount-locked": // of TestDeleteCountOfAnUnreadableFileAndALockedKey
+		assertDeleteCountOfUnreadableAndLocked(t, s)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}
