@@ -67,19 +67,19 @@
 // down as a dead server is. A SERVER_ERROR that refuses one item (too
 // large, out of memory), a CLIENT_ERROR and an ERROR are answers: the
 // server works. Then the first call for one of its keys, of whatever kind
-// (a GetMany with several keys on it too), first probes it with gets of 8
-// keys <Namespace>:probe:<random> (new ones each time, one get each, so
+// (a GetMany with several keys on it too), first probes it with gets of up
+// to 32 keys <Namespace>:probe:<random> (new ones each time, one get each, so
 // that keys a proxy sends to its one server still down do not keep it
 // down, and no one can store values under them beforehand),
 // the gets on one connection, an error reply followed by a version
 // command whose reply is read before the next get, so that a late rest of
 // the error reply is not the next get's (a server that does not answer
-// version has the next get on a connection of its own: at most 8 dials a
+// version has the next get on a connection of its own: at most 32 dials a
 // probe, a probe a second; the version is never sent with the get, which
 // twemproxy before 0.5.0, closing the connection on the version it does
 // not know, would leave unanswered), under Timeout: a normal reply (a miss or a
 // value) marks it up and the call goes ahead; a failure, or error replies
-// to all 8, leave it down for another second, and the call is refused like
+// to all 32, leave it down for another second, and the call is refused like
 // the others. A server back up is thus served again within about a second.
 // The caching package's circuit breaker does not count
 // backend.ErrServerDown (the failures that marked the server down counted

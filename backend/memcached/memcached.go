@@ -285,14 +285,24 @@ func New(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// probeKeys is how many keys a probe gets, one get each. A proxy in front
-// of several servers sends each get to the server it hashes its key to: a
-// probe of one key that lands on a server that is dead would keep the proxy
-// marked down, its live servers' keys refused, as long as that one server
-// is dead. One get per key rather than a multi-get: twemproxy answers a
-// multi-get with an error as a whole when one of its keys' servers fails;
-// mcrouter splits it into gets anyway.
-const probeKeys = 8
+// probeKeys is how many keys a probe gets at most, one get each. A proxy
+// in front of several servers sends each get to the server it hashes its
+// key to: a probe of one key that lands on a server that is dead would keep
+// the proxy marked down, its live servers' keys refused, as long as that
+// one server is dead. One get per key rather than a multi-get: twemproxy
+// answers a multi-get with an error as a whole when one of its keys'
+// servers fails; mcrouter splits it into gets anyway.
+//
+// A probe gets its next key only after an error reply (SERVER_ERROR: a
+// proxy's for a dead upstream), and stops at the first reply of any other
+// kind, or failure: a server that answers costs a get or two, a dead one
+// (its dial refused) none, and only a proxy whose replies are all errors
+// pays every key, once per serverRetry, all of them on one connection
+// within the probe's one Options.Timeout. With 8 keys a proxy with one of
+// its two upstreams dead stayed marked down for another serverRetry once in
+// 2^8 = 256 probes (every key on the dead one); with 32, once in 2^32, and
+// one with 3 of its 4 upstreams dead once in 10^4 rather than 10.
+const probeKeys = 32
 
 // probe gets keys <namespace>:probe:<token> (probeKeys of them, each
 // token new and random, see probeToken: no set of keys a proxy puts on one
