@@ -142,7 +142,12 @@
 // A get whose reply is the value of another key (a connection out of step
 // with its replies, whatever the cause) fails, as a broken reply does, and
 // the Store closes its idle connections: gomemcache would return that
-// value as the key's. So does a GetMany's multi-get whose reply holds a
+// value as the key's. The connection that read it writes nothing again:
+// gomemcache puts it back in its pool before the Store sees the value, and
+// a call that takes it before the idle connections are closed fails its
+// write, nothing sent, and is tried on another connection (the reply's
+// keys are checked against its get's as they are read, a pass over the
+// get's keys a reply). So does a GetMany's multi-get whose reply holds a
 // value of a key it did not ask for: gomemcache would read the keys asked
 // as misses. With several servers, whose replies gomemcache merges, the
 // keys of the server the keys not asked are on (the one out of step) are

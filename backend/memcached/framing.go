@@ -25,11 +25,14 @@ import (
 // the line, and every read after it: the call fails, and gomemcache closes
 // the connection (it is never pooled nor parked). A value over
 // Options.MaxItemSize, and no more than a server may hold, is skipped (see
-// maxSkipped): its key is refused, and the reply read on.
+// maxSkipped): its key is refused, and the reply read on. A VALUE line
+// whose key its get did not ask for marks the connection out of step (see
+// replyFrame.stray), which never writes a request again.
 //
 // It costs a pass over each reply line (IndexByte; a VALUE line's key in a
-// tight loop, its numbers byte by byte) and a subtraction per read of a
-// value's data (BenchmarkReplyFrame).
+// tight loop, copied, its numbers byte by byte), a pass over a get's keys
+// a reply (see askedFor), a copy of a get's line as it is written, and a
+// subtraction per read of a value's data (BenchmarkReplyFrame).
 
 // errBadReply is wrapped by the errors of replies that break memcached's
 // protocol (see replyFrame).
@@ -110,20 +113,66 @@ const maxReplyValues = getManyBatchKeys
 
 // getKeys returns how many keys p asks for when it is a get request
 // written whole ("get <key> ...\r\n" or "gets ...", as gomemcache writes
-// one), and 0 otherwise. It counts the spaces: never fewer keys than the
-// server reads (memcached splits on spaces, and gomemcache writes one
-// between keys).
-func getKeys(p []byte) int {
+// one), and its keys, each followed by a space ("<key> ... "); 0 and nil
+// otherwise. It counts the spaces: never fewer keys than the server reads
+// (memcached splits on spaces, and gomemcache writes one between keys).
+func getKeys(p []byte) (int, []byte) {
 	line, ok := bytes.CutPrefix(p, []byte("get"))
 	if !ok {
-		return 0
+		return 0, nil
 	}
 	line = bytes.TrimPrefix(line, []byte("s"))
 	if len(line) == 0 || line[0] != ' ' || !bytes.HasSuffix(line, []byte("\r\n")) ||
 		bytes.IndexByte(line, '\n') != len(line)-1 {
-		return 0
+		return 0, nil
 	}
-	return bytes.Count(line, []byte(" "))
+	return bytes.Count(line, []byte(" ")), line[1 : len(line)-1]
+}
+
+// ask notes the request p, just written, for the reply that answers it:
+// the number of keys of a get written whole (see getKeys), and those keys,
+// for each VALUE line's key to be checked against them (see stray). It
+// copies them into the frame's own buffer, kept from request to request:
+// a get of one key costs a copy of its line.
+func (f *replyFrame) ask(p []byte) {
+	var keys []byte
+	f.asked, keys = getKeys(p)
+	if f.asked > 0 {
+		f.keys = append(f.keys[:0], keys...)
+		f.keys[len(f.keys)-1] = ' ' // the line's '\r'
+		f.next = 0
+	}
+}
+
+// askedFor reports whether key is one of the keys of the get answered
+// (f.keys). memcached answers a multi-get's keys in their order, those it
+// has no value of left out: key is looked for from the one after the last
+// found (f.next) on, which it then moves past, and only then, for a
+// server or proxy that answers in another order, among the keys before it.
+// A reply of values in order thus costs one pass over the get's keys.
+func (f *replyFrame) askedFor(key []byte) bool {
+	if end := findKey(f.keys[f.next:], key); end >= 0 {
+		f.next += end
+		return true
+	}
+	return findKey(f.keys[:f.next], key) >= 0
+}
+
+// findKey returns where the first of keys ("<key> <key> ... ", each
+// followed by a space) that is key ends, its space included, or -1 if none
+// is.
+func findKey(keys, key []byte) int {
+	for off := 0; off < len(keys); {
+		n := bytes.IndexByte(keys[off:], ' ')
+		if n < 0 {
+			break // no key: keys ends with a space
+		}
+		if n == len(key) && bytes.Equal(keys[off:off+n], key) {
+			return off + n + 1
+		}
+		off += n + 1
+	}
+	return -1
 }
 
 // valuePrefix starts the line before each value of a get's reply.
@@ -138,7 +187,22 @@ type replyFrame struct {
 	// asked is how many keys the request answered asked for, when it was
 	// a get written whole (see getKeys), its reply then bounded to as
 	// many values; 0 otherwise, the reply bounded by maxReplyValues.
+	// keys are then those keys, each followed by a space, and next where
+	// the one after the last key found in the reply starts (see askedFor).
 	asked int
+	keys  []byte
+	next  int
+	// key[:min(fieldLen, maxKeyLen)] is the key of the VALUE line being
+	// read, while its get's keys are known (asked > 0), for the check
+	// of stray.
+	key [maxKeyLen]byte
+	// stray reports that a reply named the key of a VALUE line its get
+	// did not ask for: the connection is out of step with its replies
+	// (the reply answers an earlier request), or the server hostile. The
+	// reply is read on as it came (the Store drops the values of such a
+	// reply: see Store.getMulti), and the connection is never used again
+	// (see healthConn.Write).
+	stray bool
 	// err is the first error, returned by every read after it.
 	err   error
 	state frameState
@@ -364,6 +428,9 @@ func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 		for start < len(p) && p[start] > ' ' && p[start] != 0x7f {
 			start++
 		}
+		if f.asked > 0 && f.fieldLen < maxKeyLen {
+			copy(f.key[f.fieldLen:], p[:start])
+		}
 		f.line += start
 		f.fieldLen += start
 		if f.line > maxReplyLine {
@@ -396,6 +463,9 @@ func (f *replyFrame) value(p []byte) (k, cut int, err error) {
 		}
 		switch {
 		case c == ' ' && f.fieldLen > 0 && f.field < valueCas:
+			if f.field == valueKey && f.asked > 0 && (f.fieldLen > maxKeyLen || !f.askedFor(f.key[:f.fieldLen])) {
+				f.stray = true
+			}
 			f.field, f.fieldLen = f.field+1, 0
 			continue
 		case c == '\r' && f.fieldLen > 0 && f.field >= valueSize && !f.cr:

@@ -393,28 +393,32 @@ func TestValuesUpToMaxItemSizeReadBackWhole(t *testing.T) {
 	require.ErrorIs(t, err, backend.ErrValueTooLarge, "one byte more is refused by Set")
 }
 
-// BenchmarkReplyFrame measures what the framing adds to a read: a hit's
-// reply of one value (BenchmarkGet's), of ten (BenchmarkGetMany10's), and
-// a miss, each in one read, as gomemcache's 4 KiB reader gets them.
+// BenchmarkReplyFrame measures what the framing adds to a request and its
+// reply: the get written (its keys noted), and a hit's reply of one value
+// (BenchmarkGet's), of ten (BenchmarkGetMany10's), and a miss, each in one
+// read, as gomemcache's 4 KiB reader gets them.
 func BenchmarkReplyFrame(b *testing.B) {
+	const prefix = "caching:1764950000000000000:"
 	value := func(key string, n int) string {
-		return fmt.Sprintf("VALUE caching:1764950000000000000:%s 0 %d 1234567\r\n%s\r\n", key, n, strings.Repeat("v", n))
+		return fmt.Sprintf("VALUE %s%s 0 %d 1234567\r\n%s\r\n", prefix, key, n, strings.Repeat("v", n))
 	}
-	many := ""
+	many, manyGet := "", "gets"
 	for i := range 10 {
 		many += value(fmt.Sprint("k", i), 256)
+		manyGet += fmt.Sprint(" ", prefix, "k", i)
 	}
-	for name, reply := range map[string]string{
-		"reply=get-1KiB":       value("k", 1024) + "END\r\n",
-		"reply=getmany-10x256": many + "END\r\n",
-		"reply=miss":           "END\r\n",
+	for name, tc := range map[string]struct{ get, reply string }{
+		"reply=get-1KiB":       {"gets " + prefix + "k\r\n", value("k", 1024) + "END\r\n"},
+		"reply=getmany-10x256": {manyGet + "\r\n", many + "END\r\n"},
+		"reply=miss":           {"gets " + prefix + "k\r\n", "END\r\n"},
 	} {
 		b.Run(name, func(b *testing.B) {
-			p := []byte(reply)
+			get, p := []byte(tc.get), []byte(tc.reply)
 			f := replyFrame{max: DefaultMaxItemSize}
 			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()
 			for b.Loop() {
+				f.ask(get)
 				if _, err := f.scan(p); err != nil {
 					b.Fatal(err)
 				}

@@ -650,9 +650,19 @@ func itemRefusal(line []byte) bool {
 	return bytes.Contains(line, []byte("too large")) || outOfMemory(string(line))
 }
 
+// Write writes p, a request, or the next bytes of one. A connection that
+// read a value of a key its get did not ask for (frame.stray: out of step
+// with its replies, the next read the reply to an earlier request) writes
+// nothing: gomemcache has put it back in its pool, where another call may
+// take it before the Store closes the idle connections. It fails with
+// errOutOfStepConn, which a call retries as it does a stale pooled
+// connection's error (see dropped), and gomemcache closes it.
 func (c *healthConn) Write(p []byte) (int, error) {
+	if c.frame.stray {
+		return 0, errOutOfStepConn
+	}
 	c.lone, c.m, c.valueReply = loneNone, 0, false
-	c.frame.asked = getKeys(p)
+	c.frame.ask(p)
 	if !c.request && oneLineRequest(p) {
 		c.lone = loneReading // a request in one write, its reply not started
 	}

@@ -644,8 +644,12 @@ func outOfMemory(msg string) bool {
 // connection. On a pooled connection that is what a restart does: a call
 // that does not change anything is tried once more, on a new connection. On
 // a new one, a failure of the server (see healthConn).
+//
+// A pooled connection out of step with its replies (errOutOfStepConn)
+// fails so too: its request was not written.
 func dropped(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, errOutOfStepConn)
 }
 
 // prefix returns the key prefix of the namespace's current generation,
@@ -900,15 +904,26 @@ func (s *Store) getKey(k string) ([]byte, error) {
 // errOtherKey is getItem's error for a reply that was another key's value.
 var errOtherKey = errors.New("memcached: the server answered with another key's value (the connection was out of step with its replies; the idle connections were closed)")
 
+// errOutOfStepConn is the error of a request on a connection that read a
+// value of a key its get did not ask for (see healthConn.Write): nothing
+// was written, and the call is tried once more on another connection, as
+// after a stale pooled connection's error (see dropped and unsent).
+var errOutOfStepConn = errors.New("memcached: the connection was out of step with its replies, and is closed")
+
 // getItem is gomemcache's Get of the memcached key k, tried once more when
 // a stale pooled connection failed it, which fails with errOtherKey when
 // the item read is another key's: gomemcache's Get returns the first item
 // of the reply, whatever its key, and a connection out of step with its
 // replies (one reading the reply to an earlier command) would serve one
 // key's value as another's. The connection that read it is back in
-// gomemcache's pool, out of step still: every idle connection is closed
-// (gomemcache's Client.Close, after which the client works on), at the
-// cost of a dial each. The error is a failure, not a miss: it counts, as
+// gomemcache's pool, out of step still, but writes no request again: its
+// frame noted the key not asked (see replyFrame.stray), and the call that
+// takes it from the pool before it is closed fails its write, nothing
+// sent, with errOutOfStepConn, and is tried again on another connection.
+// Every idle connection is then closed (gomemcache's Client.Close, after
+// which the client works on), at the cost of a dial each: others may be
+// out of step as well, with replies of the keys they are asked for (which
+// no key check tells). The error is a failure, not a miss: it counts, as
 // any reply that breaks the protocol does, in the caching package's
 // breaker, but not against the server's health.
 func (s *Store) getItem(k string) (*memcache.Item, error) {
@@ -1330,7 +1345,8 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 //
 // A reply holding the value of a key not asked for fails the call with
 // errOtherKey (or the GetMulti's own error, when it failed too), and
-// closes the idle connections, as getItem does: the connection is out of
+// closes the idle connections, as getItem does (the connection that read
+// it writes no request again): the connection is out of
 // step with its replies (or the server hostile): the keys asked for that
 // the reply has no value of are not misses, and the values it has may
 // answer an earlier command. Its keys are unread, their out nil: every
@@ -1911,7 +1927,7 @@ func unsent(err error) bool {
 	var re *refusedError
 	var ce *memcache.ConnectTimeoutError
 	var oe *net.OpError
-	return errors.As(err, &re) || errors.As(err, &ce) ||
+	return errors.As(err, &re) || errors.As(err, &ce) || errors.Is(err, errOutOfStepConn) ||
 		errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "write")
 }
 
