@@ -147,7 +147,11 @@
 // a call that takes it before the idle connections are closed fails its
 // write, nothing sent, and is tried on another connection (the reply's
 // keys are checked against its get's as they are read, a pass over the
-// get's keys a reply). So does a GetMany's multi-get whose reply holds a
+// get's keys a reply). A connection that read more than one reply to a
+// request (a server or proxy that sent one twice, in one write) writes
+// nothing again either: every later get on it would read the reply to the
+// one before, the values of its own keys one request old, which no check
+// of the keys tells. So does a GetMany's multi-get whose reply holds a
 // value of a key it did not ask for: gomemcache would read the keys asked
 // as misses. With several servers, whose replies gomemcache merges, the
 // keys of the server the keys not asked are on (the one out of step) are

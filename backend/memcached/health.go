@@ -467,6 +467,11 @@ type healthConn struct {
 	// frame follows the replies, and fails the reads of one that breaks
 	// the protocol (see replyFrame).
 	frame replyFrame
+	// begun reports that a request was written since the connection was
+	// opened or brought back in step (see probeConn.inStep); endsAt is
+	// frame.ends when the last one started (see Write).
+	begun  bool
+	endsAt uint64
 }
 
 // loneError is where a connection stands in the reply to a one-line
@@ -657,7 +662,23 @@ func itemRefusal(line []byte) bool {
 // take it before the Store closes the idle connections. It fails with
 // errOutOfStepConn, which a call retries as it does a stale pooled
 // connection's error (see dropped), and gomemcache closes it.
+//
+// So does a connection whose frame read more than one reply since the
+// last request started (every reply to a request of gomemcache's ends with
+// one line that is not a VALUE line, frame.ends), or stands within a
+// reply: what came after the last reply, in the read that had it, lies in
+// gomemcache's buffer, and would be the next request's reply. A server or
+// proxy that sent a reply twice in one write had every later get on the
+// connection read the reply to the one before: the values of the keys it
+// asked for, one request old, which no check of the keys tells.
 func (c *healthConn) Write(p []byte) (int, error) {
+	if !c.request {
+		// A request starts (its reply's start judged since the last).
+		if c.begun && (c.frame.ends-c.endsAt > 1 || c.frame.state != frameLine || c.frame.line != 0) {
+			c.frame.stray = true
+		}
+		c.begun, c.endsAt = true, c.frame.ends
+	}
 	if c.frame.stray {
 		return 0, errOutOfStepConn
 	}

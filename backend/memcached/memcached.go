@@ -481,6 +481,9 @@ func (pc *probeConn) inStep() bool {
 		case err != nil:
 			return false
 		case bytes.HasPrefix(l, []byte("VERSION ")):
+			// The error line, END lines and VERSION: the next get
+			// starts afresh (see healthConn.Write).
+			pc.hc.begun = false
 			return pc.r.Buffered() == 0
 		case !bytes.Equal(l, []byte("END\r\n")):
 			return false
