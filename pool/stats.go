@@ -484,6 +484,36 @@ func call(fn func() any) (v any) {
 	return fn()
 }
 
+// sourceUnencodable is what the stats handler reports for a source whose
+// result does not encode as JSON.
+var sourceUnencodable = json.RawMessage(`{"error":"pool: the source's result does not encode as JSON"}`)
+
+// encodeEach encodes each source's result apart, so that one that does
+// not encode (a NaN or an infinity, a channel, a MarshalJSON that fails or
+// panics) is reported as an error, without the encoder's message (it may
+// quote the value), and the others as usual.
+func encodeEach(snap map[string]any) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(snap))
+	for name, v := range snap {
+		out[name] = encode(v)
+	}
+	return out
+}
+
+// encode returns v as JSON, or sourceUnencodable.
+func encode(v any) (b json.RawMessage) {
+	defer func() {
+		if recover() != nil {
+			b = sourceUnencodable
+		}
+	}()
+	b, err := json.Marshal(v)
+	if err != nil {
+		return sourceUnencodable
+	}
+	return b
+}
+
 // HandlerOptions configure NewHandler.
 type HandlerOptions struct {
 	// Authorize decides whether a request may see the statistics. Required:
@@ -497,7 +527,9 @@ var ErrNoAuthorize = errors.New("pool: NewHandler: Authorize is required (use po
 
 // NewHandler returns the stats endpoint (mounted at /admin/pool-stats in the
 // examples): GET or HEAD answers the JSON object of reg.Snapshot() (one
-// Stats per pool, whatever extra sources return). Authorize runs first,
+// Stats per pool, whatever extra sources return; one whose result does not
+// encode as JSON, such as a NaN, is reported as {"error": "pool: the
+// source's result does not encode as JSON"}). Authorize runs first,
 // whatever the method: a request it refuses gets 403, so an unauthorized
 // client learns nothing about the endpoint; an authorized request with a
 // method other than GET or HEAD gets 405 with "Allow: GET, HEAD". Mount it
@@ -524,7 +556,7 @@ func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		body, err := json.MarshalIndent(reg.Snapshot(), "", "  ")
+		body, err := json.MarshalIndent(encodeEach(reg.Snapshot()), "", "  ")
 		if err != nil {
 			http.Error(w, "pool: stats do not encode as JSON", http.StatusInternalServerError)
 			return
