@@ -176,10 +176,10 @@ type Options struct {
 	Latency *Latency
 	// Pools is the registry of connection pools (package pool) whose
 	// pool.Stats sources are exported, labelled by their names; sources of
-	// other types (and those that panic: see pool.Registry.Snapshot) are
-	// left out, but called all the same at each scrape
-	// (a source's type is known once it has answered): register nothing
-	// there that waits on a server. Nil: no pool metrics.
+	// other types (and those that panic or do not answer within 2 s: see
+	// pool.Registry.Snapshot) are left out, but called all the same at
+	// each scrape (a source's type is known once it has answered):
+	// register nothing there that waits on a server. Nil: no pool metrics.
 	Pools *pool.Registry
 }
 

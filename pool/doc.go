@@ -37,8 +37,8 @@
 // for a loopback Host, not through a proxy), which runs before the
 // method is checked, so a refused client gets 403 whatever it sends; pools
 // report counts, never DSNs, addresses or passwords. A source that panics,
-// or whose result does not encode as JSON, is reported as an error, the
-// others as usual.
+// whose result does not encode as JSON, or that has not answered within
+// 2 s is reported as an error, the others as usual.
 //
 // Everything in the package is safe for concurrent use.
 package pool

@@ -194,7 +194,51 @@ func memcacheStats(mc *memcache.Client) Stats {
 // name. The zero value is ready to use; it is safe for concurrent use.
 type Registry struct {
 	mu      sync.RWMutex
-	sources map[string]func() any
+	sources map[string]*source
+}
+
+// sourceWait is how long a report waits for a source's result.
+const sourceWait = 2 * time.Second
+
+// source is a registered function and its call in flight, if one is: a
+// source is called once at a time, and the reports made meanwhile share
+// the call's result.
+type source struct {
+	fn       func() any
+	mu       sync.Mutex
+	inflight *sourceCall
+}
+
+// sourceCall is one call of a source: v is its result once done is
+// closed.
+type sourceCall struct {
+	done chan struct{}
+	v    any
+}
+
+// start returns the source's call in flight, and starts one on a goroutine
+// of its own if none is, so that a report can give up waiting for it.
+func (s *source) start() *sourceCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.inflight; c != nil {
+		return c
+	}
+	c := &sourceCall{done: make(chan struct{})}
+	s.inflight = c
+	go func() {
+		// Deferred, so that a source that ends its goroutine
+		// (runtime.Goexit) does not leave its reports waiting: its result
+		// is nil.
+		defer func() {
+			s.mu.Lock()
+			s.inflight = nil
+			s.mu.Unlock()
+			close(c.done)
+		}()
+		c.v = call(s.fn)
+	}()
+	return c
 }
 
 // ErrDuplicate reports a second registration under one name.
@@ -208,8 +252,10 @@ var ErrDuplicate = errors.New("pool: name already registered")
 // every scrape of a metrics Collector given the Registry (package metrics,
 // Options.Pools), which calls every source to find those that return
 // Stats: fn must be cheap and must not wait on a
-// server (read counters the program keeps, not a backend that may be down),
-// or a scrape waits as long as it does. A panic of fn is recovered and
+// server (read counters the program keeps, not a backend that may be down).
+// A report waits for fn at most 2 s, then reports it as an error in its
+// place, and fn is not called again before that call returns: meanwhile
+// every report waits on that call. A panic of fn is recovered and
 // reported as an error in fn's place (see Snapshot). A name used twice is
 // an error wrapping ErrDuplicate (Unregister frees a name).
 func (r *Registry) Register(name string, fn func() any) error {
@@ -222,9 +268,9 @@ func (r *Registry) Register(name string, fn func() any) error {
 		return fmt.Errorf("%w: %q", ErrDuplicate, name)
 	}
 	if r.sources == nil {
-		r.sources = make(map[string]func() any)
+		r.sources = make(map[string]*source)
 	}
-	r.sources[name] = fn
+	r.sources[name] = &source{fn: fn}
 	return nil
 }
 
@@ -430,8 +476,12 @@ func (r *Registry) RegisterMemcache(name string, mc *memcache.Client) error {
 	return r.Register(name, func() any { return memcacheStats(mc) })
 }
 
-// sourcePanicked is the error Snapshot reports for a source that panicked.
-const sourcePanicked = "pool: the source panicked"
+// sourcePanicked and sourceHung are the errors Snapshot reports for a
+// source that panicked and for one that did not return in time.
+const (
+	sourcePanicked = "pool: the source panicked"
+	sourceHung     = "pool: the source did not answer in time"
+)
 
 // Snapshot calls every source and returns their results by name. A source
 // that panics is reported as {"error": "pool: the source panicked"} (the
@@ -442,33 +492,48 @@ const sourcePanicked = "pool: the source panicked"
 // ends the program (Gather collects on goroutines of its own), exports
 // the others. The sources are called concurrently, so that their waits
 // (each Redis client's, with its cluster down) overlap.
+//
+// Snapshot waits for the sources at most 2 s in all: one that has not
+// returned by then is reported as {"error": "pool: the source did not
+// answer in time"}, and its call is left to end by itself. A source is
+// called once at a time: a Snapshot made while a call of it is in flight
+// (another Snapshot's, or one that outlasted an earlier Snapshot) waits
+// for that call and reports its result, so that a source that never
+// returns holds one goroutine, not one more at every report. Results may
+// thus be shared by concurrent Snapshots: do not modify them.
 func (r *Registry) Snapshot() map[string]any {
 	r.mu.RLock()
 	names := make([]string, 0, len(r.sources))
-	fns := make([]func() any, 0, len(r.sources))
 	for n := range r.sources {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		fns = append(fns, r.sources[n])
-	}
-	r.mu.RUnlock() // sources run without the lock
-	// Together: a source may wait (a Redis client's, up to 100 ms with its
-	// cluster down), and one after the other the waits would add up.
-	results := make([]any, len(fns))
-	var wg sync.WaitGroup
-	for i, fn := range fns {
-		if i == len(fns)-1 {
-			results[i] = call(fn) // on this goroutine, while the others run
-			break
-		}
-		wg.Go(func() { results[i] = call(fn) })
-	}
-	wg.Wait()
-	out := make(map[string]any, len(names))
+	// Started together: a source may wait (a Redis client's, up to 100 ms
+	// with its cluster down), and one after the other the waits would add
+	// up.
+	calls := make([]*sourceCall, len(names))
 	for i, n := range names {
-		out[n] = results[i]
+		calls[i] = r.sources[n].start()
+	}
+	r.mu.RUnlock()
+	deadline := time.NewTimer(sourceWait)
+	defer deadline.Stop()
+	late := false
+	out := make(map[string]any, len(names))
+	for i, c := range calls {
+		if !late {
+			select {
+			case <-c.done:
+			case <-deadline.C:
+				late = true
+			}
+		}
+		select {
+		case <-c.done:
+			out[names[i]] = c.v
+		default:
+			out[names[i]] = map[string]string{"error": sourceHung}
+		}
 	}
 	return out
 }
