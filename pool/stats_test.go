@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +47,11 @@ func (f *fakeConn) Close() error {
 }
 
 func (f *fakeConn) ExecContext(context.Context, string, []driver.NamedValue) (driver.Result, error) {
+	// Other callers run while this one holds its connection, as they
+	// would while a real one waits for its server, and dial connections of
+	// their own, the overflow: under GOMAXPROCS=1 a statement would
+	// otherwise mostly run from start to end alone.
+	runtime.Gosched()
 	if f.c.execs.Add(1)%f.c.breakEvery == 0 {
 		f.c.broken.Add(1)
 		return nil, driver.ErrBadConn
@@ -61,8 +67,12 @@ func TestClosedCountersNeverDecrease(t *testing.T) {
 	t.Parallel()
 	fc := &fakeConnector{breakEvery: 7}
 	// Size 1 and 32 workers: most returned connections find the one idle
-	// slot taken and are closed as max_idle.
-	db, err := pool.OpenDB(fc, pool.Config{Size: 1, Timeout: 10 * time.Second}, pool.SQLOptions{})
+	// slot taken and are closed as max_idle. MaxOverflow 40, more than the
+	// workers: none waits for a connection, for a connection returned to a
+	// waiter is handed over, not closed. With the default 10 the pool was
+	// full under GOMAXPROCS=1 or a loaded machine, no connection was closed
+	// as max_idle, and the test failed (6 runs in 10 with -cpu=1).
+	db, err := pool.OpenDB(fc, pool.Config{Size: 1, MaxOverflow: 40, Timeout: 10 * time.Second}, pool.SQLOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 
