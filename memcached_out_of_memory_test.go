@@ -28,9 +28,9 @@ func TestMemcachedOutOfMemorySetRefusesTheItem(t *testing.T) {
 		// -I 2m as .ci/services.sh runs it; -m small so that the fill is quick.
 		return []string{"-u", "root", "-l", "127.0.0.1", "-p", strconv.Itoa(port), "-m", "16", "-I", "2m"}
 	})
-	b, err := memcached.New(memcached.Options{Servers: []string{p.Addr}, Namespace: "oom", MaxItemSize: 2 << 20})
+	b, err := memcached.New(memcached.Options{Servers: []string{p.Addr}, Namespace: "oom", MaxItemSize: 2 << 20, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
-	c, err := New(&Options{Backend: b})
+	c, err := New(&Options{Backend: b, Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 
@@ -38,7 +38,7 @@ func TestMemcachedOutOfMemorySetRefusesTheItem(t *testing.T) {
 	require.NoError(t, c.Set(ctx, "small", []byte("s"), time.Hour))
 
 	// Ordinary traffic: many small entries fill memcached's memory.
-	fill, err := memcached.New(memcached.Options{Servers: []string{p.Addr}, Namespace: "fill"})
+	fill, err := memcached.New(memcached.Options{Servers: []string{p.Addr}, Namespace: "fill", Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	defer fill.Close()
 	v := bytes.Repeat([]byte("y"), 2000)

@@ -50,7 +50,7 @@ func TestErrorTextsSayMemcachedOnce(t *testing.T) {
 	// A value the server refuses (over its -I, 1 MiB by default, where
 	// Options.MaxItemSize lets it through).
 	big := startMemcached(t)
-	s = open(t, memcached.Options{Servers: []string{big.Addr}, MaxItemSize: 2 << 20})
+	s = open(t, memcached.Options{Servers: []string{big.Addr}, MaxItemSize: 2 << 20, Timeout: testutil.SlowTimeout})
 	err = s.Set(bg, "big", make([]byte, 3<<19), 0)
 	add("Set refused as too large", err, "memcached: set "+big.Addr+": backend: value too large: ", backend.ErrValueTooLarge, nil)
 	_, err = s.Add(bg, "big", make([]byte, 3<<19), 0)
