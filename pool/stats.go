@@ -244,11 +244,13 @@ func (s *source) start() *sourceCall {
 // ErrDuplicate reports a second registration under one name.
 var ErrDuplicate = errors.New("pool: name already registered")
 
-// Register adds a source under name: fn is called for every request to the
-// stats handler and its result is encoded as JSON (the caching.Cache's
-// hit/miss statistics are registered this way, since pool does not import
-// the root package), concurrently with the other sources. fn must be safe
-// for concurrent use and must not return secrets. It is also called at
+// Register adds a source under name: fn is called for each report (a
+// request to the stats handler, Snapshot) and its result is encoded as JSON
+// (the caching.Cache's hit/miss statistics are registered this way, since
+// pool does not import the root package), concurrently with the other
+// sources but never with itself: reports made while a call runs share its
+// result. fn must be safe to call from any goroutine, must not return
+// secrets, and must not change a result it returned. It is also called at
 // every scrape of a metrics Collector given the Registry (package metrics,
 // Options.Pools), which calls every source to find those that return
 // Stats: fn must be cheap and must not wait on a
