@@ -612,6 +612,9 @@ func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
 		return nil, ErrNoAuthorize
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// No answer is to be kept by a cache in front: not the report,
+		// nor a 405, which RFC 9110 makes cacheable by default.
+		w.Header().Set("Cache-Control", "no-store")
 		// Authorize runs first, so that a refused client cannot tell the
 		// endpoint or its methods apart from any other forbidden path.
 		if !opts.Authorize(r) {
@@ -629,7 +632,6 @@ func NewHandler(reg *Registry, opts HandlerOptions) (http.Handler, error) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(append(body, '\n'))
 	}), nil
 }

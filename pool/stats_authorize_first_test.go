@@ -17,7 +17,7 @@ import (
 // sent a POST to the stats endpoint and got 405 with "Allow: GET, HEAD",
 // which told it that the endpoint exists and how to read it. A refused
 // request gets 403 whatever its method; only an admitted one learns the
-// allowed methods.
+// allowed methods. Every answer, a refusal included, says no-store.
 func TestStatsHandlerAuthorizesBeforeMethod(t *testing.T) {
 	var reg pool.Registry
 	require.NoError(t, reg.Register("n", func() any { return 1 }))
@@ -56,6 +56,9 @@ func TestStatsHandlerAuthorizesBeforeMethod(t *testing.T) {
 			require.NoError(t, resp.Body.Close())
 			assert.Equal(t, tc.want, resp.StatusCode)
 			assert.Equal(t, tc.wantAllow, resp.Header.Get("Allow"))
+			// A 405 is cacheable by default (RFC 9110 15.5.6): no answer
+			// of the endpoint may be kept by a cache in front of it.
+			assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 			if tc.want == http.StatusForbidden {
 				assert.NotContains(t, string(body), "method")
 				assert.NotContains(t, string(body), `"n"`)
