@@ -147,7 +147,13 @@ type sharedConfig struct {
 //     handler runs again without conditions. A HEAD response whose
 //     validators all match the stored ones (its ETag, and its
 //     Last-Modified when it has one) freshens the stored GET (section
-//     4.3.5). A 304 or HEAD 200 whose Vary
+//     4.3.5). An update keeps the fields that vouch for the stored bytes:
+//     a weak stored ETag is never made strong, an encoded entry gains no
+//     Accept-Ranges, and the digests of its bytes (Repr-Digest,
+//     Content-Digest, Content-MD5, Digest) are replaced only by a 304 or
+//     HEAD 200 whose Content-Encoding names the stored codings: one
+//     answered from the identity (nginx's 304 to a gzip entry) carries the
+//     unencoded bytes' digests. A 304 or HEAD 200 whose Vary
 //     names a field the stored response does not vary on (a CORS handler's
 //     "Vary: Origin", sent only to requests with Origin, with that Origin's
 //     Access-Control-Allow-Origin) freshens nothing: its fields were made

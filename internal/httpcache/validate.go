@@ -111,16 +111,32 @@ var notUpdated = map[string]bool{
 	"Content-Length": true, "Content-Range": true, "Content-Encoding": true, "Vary": true,
 }
 
+// codingBound are the fields whose values are computed from the bytes of
+// one content coding of a representation: its digests (RFC 9530's
+// Content-Digest and Repr-Digest, whose representation data is content
+// coded; RFC 3230's Digest and Content-MD5 before them). A 304 or HEAD
+// response answered for the identity representation carries the
+// unencoded bytes' (nginx's 304 skips its gzip filter), which no stored
+// gzip body matches.
+var codingBound = map[string]bool{
+	"Content-Digest": true, "Repr-Digest": true, "Digest": true, "Content-Md5": true,
+}
+
 // Freshen returns a copy of s with its header updated from h, the header of
 // a 304 or HEAD response that Validates s (RFC 9111 sections 3.2, 4.3.4): a
 // field of h replaces the stored one, except the hop-by-hop fields, those h
 // names in Connection, Set-Cookie, Age, Server-Timing, skip (a canonical name; "" none)
-// and the fields of notUpdated. Two fields that vouch for the stored bytes
+// and the fields of notUpdated. The fields that vouch for the stored bytes
 // are never raised by it: a strong ETag does not replace a weak stored one
 // (a weak one may replace a strong one with the same opaque tag: s is then
-// no longer rangeable), and the Accept-Ranges of an encoded s is kept as
+// no longer rangeable), the Accept-Ranges of an encoded s is kept as
 // stored, since with a strong ETag it would let ranges of bytes encoded on
-// the fly be served (see rangeable). The body is shared with s. storedAt
+// the fly be served (see rangeable), and the digests of codingBound are
+// kept as stored unless h's Content-Encoding names the content codings of
+// s (identity aside; none names none): a 304 without one that answers for
+// a gzip s describes the identity's bytes as often as the gzip ones, and
+// the stored digests, of the same representation, stay right. The body is
+// shared with s. storedAt
 // is the copy's StoredAt, from which its Age counts. The copy keeps
 // s.TransferCoded() and s.Sniffed() unless h sets a Content-Type, s.OuterTyped(), sniffs no type where
 // neither s nor h has one, and keeps s.Deleted() and
@@ -134,7 +150,9 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 		merged[k] = vs
 	}
 	connection := h["Connection"]
-	encoded := codings(s.Header["Content-Encoding"]) != ""
+	stored := codings(s.Header["Content-Encoding"])
+	encoded := stored != ""
+	recoded := codings(h["Content-Encoding"]) != stored
 	retyped := false
 	for k, vs := range h {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
@@ -144,7 +162,7 @@ func (s *Snapshot) Freshen(h http.Header, skip string, storedAt time.Time) *Snap
 		switch {
 		case ck == "Etag" && strings.HasPrefix(s.ETag, "W/") && !strings.HasPrefix(textproto.TrimString(vs[0]), "W/"):
 			continue
-		case ck == "Accept-Ranges" && encoded:
+		case ck == "Accept-Ranges" && encoded, codingBound[ck] && recoded:
 			continue
 		}
 		merged[ck] = vs
