@@ -57,7 +57,11 @@
 //     when it sent If-Modified-Since only, the one negotiated for the
 //     request, and not the fields its 200 went out without (Accept-Ranges,
 //     the digests of the handler's bytes), which a cache would merge into
-//     the encoded response it stored; a 206, a range of the unencoded bytes, gets the Vary its 200
+//     the encoded response it stored; nor has a 304 those fields when its
+//     tag does not tell the variants apart (a weak one, ETagKeep's, one
+//     matched by "If-None-Match: *"): only one to a client that named the
+//     handler's strong tag itself, or revalidated the identity with
+//     If-Modified-Since, keeps them; a 206, a range of the unencoded bytes, gets the Vary its 200
 //     would have had too, RFC 9110 section 15.3.7, on the same terms);
 //   - it has a Content-Encoding (call [Disable] to opt a response out) or a
 //     Content-Range, or "Cache-Control: no-transform". A response the

@@ -460,6 +460,11 @@ func (w *responseWriter) precheck() {
 				w.codec = cd
 				w.encodeETag(h)
 				dropIdentityFields(h)
+			} else if !w.namesIdentity(h) {
+				// Its tag does not tell the variants apart: the
+				// client may hold an encoded one. Without the fields
+				// it keeps its own.
+				dropIdentityFields(h)
 			}
 		}
 		w.pass()
@@ -680,6 +685,33 @@ func dropIdentityFields(h http.Header) {
 	delete(h, "Content-Digest")
 	delete(h, "Repr-Digest")
 	delete(h, "Content-Md5")
+}
+
+// namesIdentity reports whether the handler's 304 with header h, which
+// names no encoded variant (see precheck), answers a client that holds the
+// identity representation: one that revalidates with If-Modified-Since
+// only (precheck guessed no encoded variant), or one whose If-None-Match
+// named the 304's strong ETag itself, when encoded variants have other
+// tags (not ETagKeep). A weak tag (every variant's), ETagKeep's or "*"
+// may be matched by an encoded variant the client holds.
+func (w *responseWriter) namesIdentity(h http.Header) bool {
+	inm := w.inm // as the client sent it
+	if inm == nil {
+		inm = w.r.Header["If-None-Match"]
+	}
+	if len(inm) == 0 {
+		return true
+	}
+	et, strong := strongETag(h.Get("Etag"))
+	if !strong || w.c.cfg.etag == ETagKeep {
+		return false
+	}
+	for tag := range header.ETags(inm) {
+		if tag == et {
+			return true
+		}
+	}
+	return false
 }
 
 // encodeETag weakens or suffixes a strong ETag for w.codec (Options.ETag).
