@@ -12,7 +12,8 @@ import (
 )
 
 // TestDigestsOfTheHandlersBytesAreDropped: a handler that sent a digest of
-// its body (Content-Digest or Repr-Digest, RFC 9530; Content-MD5) had it
+// its body (Content-Digest or Repr-Digest, RFC 9530; Content-MD5, RFC
+// 3230's Digest) had it
 // passed on with the compressed body, which it does not describe: a client
 // that checks digests rejected every compressed response. They are dropped
 // when the body is encoded, and kept when it is not.
@@ -24,6 +25,7 @@ func TestDigestsOfTheHandlersBytesAreDropped(t *testing.T) {
 		w.Header().Set("Content-Digest", digest)
 		w.Header().Set("Repr-Digest", digest)
 		w.Header().Set("Content-MD5", "bm90IGEgcmVhbCBtZDU=")
+		w.Header().Set("Digest", "SHA-256=bm90IGEgcmVhbCBkaWdlc3Q=")
 		_, _ = w.Write(big)
 	}
 	c := compress.Must(compress.Options{})
@@ -32,6 +34,7 @@ func TestDigestsOfTheHandlersBytesAreDropped(t *testing.T) {
 	assert.Empty(t, w.Header().Values("Content-Digest"))
 	assert.Empty(t, w.Header().Values("Repr-Digest"))
 	assert.Empty(t, w.Header().Values("Content-MD5"))
+	assert.Empty(t, w.Header().Values("Digest"), "RFC 3230's instance digest, of the handler's coding")
 
 	w = serve(t, c, h, get("identity"))
 	assert.Empty(t, w.Header().Get("Content-Encoding"))

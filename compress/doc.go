@@ -107,7 +107,7 @@
 // edit in place; Accept-Ranges (the middleware never sends a range of a body
 // it encodes, and a caching.SharedCache view around it sends a stored one
 // whole too), and digests of the handler's bytes (Content-Digest,
-// Repr-Digest, Content-MD5), are removed; strong ETags are
+// Repr-Digest, Content-MD5, RFC 3230's Digest), are removed; strong ETags are
 // weakened (W/"x") or, with ETagSuffix, suffixed ("x:gzip") and
 // If-None-Match and If-Match rewritten so that a handler computing its own
 // ETag still answers 304 (which carries the ETag of the variant the client

@@ -678,13 +678,15 @@ func (w *responseWriter) commitEncoded(contentLength int) error {
 // dropIdentityFields removes from h, the header of a response (a 200 or a
 // 304) of an encoded variant, the fields that describe the handler's
 // unencoded bytes: Accept-Ranges (no range of an encoded body is sent) and
-// the digests of those bytes (RFC 9530; Content-MD5 before it), which a
-// client that checks them would hold against the encoded ones.
+// the digests of those bytes (RFC 9530; Content-MD5 and RFC 3230's Digest,
+// of the coded instance, before it), which a client that checks them would
+// hold against the encoded ones.
 func dropIdentityFields(h http.Header) {
 	delete(h, "Accept-Ranges")
 	delete(h, "Content-Digest")
 	delete(h, "Repr-Digest")
 	delete(h, "Content-Md5")
+	delete(h, "Digest")
 }
 
 // namesIdentity reports whether the handler's 304 with header h, which
