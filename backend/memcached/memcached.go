@@ -841,7 +841,7 @@ func (s *Store) readGeneration() (string, error) {
 		if !errors.Is(err, memcache.ErrCacheMiss) {
 			return "", wrap("get", addr, err)
 		}
-		err = s.client.Add(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
+		err = s.add(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
 		if err != nil && !errors.Is(err, memcache.ErrNotStored) {
 			return "", wrap("add", addr, err)
 		}
@@ -907,10 +907,36 @@ func (s *Store) getKey(k string) ([]byte, error) {
 // errOtherKey is getItem's error for a reply that was another key's value.
 var errOtherKey = errors.New("memcached: the server answered with another key's value (the connection was out of step with its replies; the idle connections were closed)")
 
+// add is gomemcache's Add of it, tried again while it took a connection
+// out of step with its replies from the pool (errOutOfStepConn: nothing
+// was sent; see outOfStepTries). An add cannot be sent again after a stale
+// pooled connection's error in general (it may have been applied: a retry
+// would read its own add as not stored), but an add never written can.
+func (s *Store) add(it *memcache.Item) error {
+	var err error
+	for range s.outOfStepTries() {
+		if err = s.client.Add(it); !errors.Is(err, errOutOfStepConn) {
+			break
+		}
+	}
+	return err
+}
+
+// outOfStepTries is how many times add and counter send a command that
+// failed with errOutOfStepConn, nothing written: gomemcache closes each
+// such connection as it fails, and its pool holds at most
+// Options.MaxIdleConns of a server's, so that the command finds one in
+// step (or dials one) within as many tries but for connections put out of
+// step meanwhile, which the bound leaves to fail the call. Get, GetMany,
+// Set and Delete try once more after any stale pooled connection's error
+// (see dropped).
+func (s *Store) outOfStepTries() int { return s.opts.MaxIdleConns + 1 }
+
 // errOutOfStepConn is the error of a request on a connection that read a
 // value of a key its get did not ask for (see healthConn.Write): nothing
-// was written, and the call is tried once more on another connection, as
-// after a stale pooled connection's error (see dropped and unsent).
+// was written, and the call is tried again on another connection, as
+// after a stale pooled connection's error (see dropped and unsent; add and
+// counter try so up to outOfStepTries times).
 var errOutOfStepConn = errors.New("memcached: the connection was out of step with its replies, and is closed")
 
 // getItem is gomemcache's Get of the memcached key k, tried once more when
@@ -1492,7 +1518,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err != nil {
 		return false, err
 	}
-	err = s.client.Add(it)
+	err = s.add(it)
 	switch {
 	case err == nil:
 		return true, nil
@@ -1875,7 +1901,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 			return int64(n), nil
 		case errors.Is(err, memcache.ErrCacheMiss):
 			init := max(delta, 0)
-			err = s.client.Add(&memcache.Item{Key: k, Value: strconv.AppendInt(nil, init, 10)})
+			err = s.add(&memcache.Item{Key: k, Value: strconv.AppendInt(nil, init, 10)})
 			if err == nil {
 				return init, nil
 			}
@@ -1953,7 +1979,20 @@ var errBrokenCounterReply = errors.New("memcached: a broken reply line, too shor
 // what the server sent after it is no reply to the next command (another
 // call could take it before they are closed: a window the framing leaves
 // nothing to slip through).
+//
+// A connection out of step with its replies (errOutOfStepConn: nothing was
+// sent) is tried again, as add does (see outOfStepTries).
 func (s *Store) counter(op, k string, delta uint64) (n uint64, err error) {
+	for range s.outOfStepTries() {
+		if n, err = s.counterOnce(op, k, delta); !errors.Is(err, errOutOfStepConn) {
+			break
+		}
+	}
+	return n, err
+}
+
+// counterOnce is counter's one command.
+func (s *Store) counterOnce(op, k string, delta uint64) (n uint64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(runtime.Error); !ok {
