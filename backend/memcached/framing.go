@@ -111,6 +111,15 @@ const maxReplyLine = 4 << 10
 // for a GetMany of one key.
 const maxReplyValues = getManyBatchKeys
 
+// keepKeys is the most of a get's keys (replyFrame.keys) a connection
+// keeps from one request to the next: a larger copy, up to
+// getManyBatchBytes (64 KiB) of a GetMany batch of long keys, is let go
+// once its reply ended (its last line read), so that a pooled connection
+// does not hold it for the rest of its life (MaxIdleConns of them per
+// server). A get of fewer keys' bytes (a Get, a GetMany of a few dozen
+// keys) reuses the buffer, allocating nothing.
+const keepKeys = 4 << 10
+
 // getKeys returns how many keys p asks for when it is a get request
 // written whole ("get <key> ...\r\n" or "gets ...", as gomemcache writes
 // one), and its keys, each followed by a space ("<key> ... "); 0 and nil
@@ -132,8 +141,8 @@ func getKeys(p []byte) (int, []byte) {
 // ask notes the request p, just written, for the reply that answers it:
 // the number of keys of a get written whole (see getKeys), and those keys,
 // for each VALUE line's key to be checked against them (see stray). It
-// copies them into the frame's own buffer, kept from request to request:
-// a get of one key costs a copy of its line.
+// copies them into the frame's own buffer, kept from request to request
+// up to keepKeys: a get of one key costs a copy of its line.
 func (f *replyFrame) ask(p []byte) {
 	var keys []byte
 	f.asked, keys = getKeys(p)
@@ -382,6 +391,11 @@ func (f *replyFrame) scan(b []byte) (int, error) {
 			p = p[i+1:]
 			f.line, f.cr, f.state = 0, false, frameLine
 			f.ends++
+			if cap(f.keys) > keepKeys {
+				// The reply ended: a VALUE line after it is a key not
+				// asked for (see askedFor), whatever it names.
+				f.keys, f.next = nil, 0
+			}
 		case frameValue:
 			k, cut, err := f.value(p)
 			if err != nil {
