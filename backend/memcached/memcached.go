@@ -282,6 +282,7 @@ func New(opts Options) (*Store, error) {
 	c.DialContext = s.dialContext
 	s.conns.maxSpares, s.conns.timeout = o.MaxIdleConns, o.Timeout
 	sl.probe = s.probe
+	sl.outOfStepTries = s.outOfStepTries()
 	return s, nil
 }
 
@@ -922,9 +923,10 @@ func (s *Store) add(it *memcache.Item) error {
 	return err
 }
 
-// outOfStepTries is how many times add and counter send a command that
-// failed with errOutOfStepConn, nothing written: gomemcache closes each
-// such connection as it fails, and its pool holds at most
+// outOfStepTries is how many times add, counter and serverList.Each (a
+// flush_all) send a command that failed with errOutOfStepConn, nothing
+// written: gomemcache closes each such connection as it fails, and its
+// pool holds at most
 // Options.MaxIdleConns of a server's, so that the command finds one in
 // step (or dials one) within as many tries but for connections put out of
 // step meanwhile, which the bound leaves to fail the call. Get, GetMany,

@@ -102,3 +102,21 @@ func TestOutOfStepConnectionRetriedByEveryCall(t *testing.T) {
 		})
 	}
 }
+
+// Regression: Clear with Options.FlushOnClear sends flush_all to each
+// server on a connection from its pool: one out of step failed it, nothing
+// sent, and the server's entries were left readable. It is sent again.
+func TestOutOfStepConnectionRetriedByFlushAll(t *testing.T) {
+	ctx := context.Background()
+	addr := doubledServer(t)
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second, FlushOnClear: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.setGeneration(1, time.Now())
+	dials := countDials(s)
+	v, err := s.Get(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, "v", string(v))
+	assert.NoError(t, s.Clear(ctx), "Clear (flush_all) on the connection out of step")
+	assert.Equal(t, int64(2), dials.Load(), "dials")
+}

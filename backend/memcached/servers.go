@@ -44,6 +44,10 @@ type serverList struct {
 	// probe, set by New, sends a server marked down a get of its own
 	// and reports whether it got a normal reply (see serverHealth.admit).
 	probe func(h *serverHealth) error
+	// outOfStepTries, set by New, is how many times Each calls f for a
+	// server while it fails with errOutOfStepConn (see
+	// Store.outOfStepTries); 0 is once.
+	outOfStepTries int
 }
 
 var _ memcache.ServerSelector = (*serverList)(nil)
@@ -146,11 +150,18 @@ func (l *serverList) of(key string) *serverHealth { return l.health[l.pick(key)]
 // and a flush_all that stopped at a server down would flush none of the
 // servers after it, leaving their entries readable. Each server's error
 // names the server (gomemcache's do not all), without gomemcache's prefix
-// (see unprefixed): the Store's error says "memcached: " once.
+// (see unprefixed): the Store's error says "memcached: " once. A command
+// that took a connection out of step with its replies from the pool
+// (errOutOfStepConn: nothing was sent) is sent again, up to
+// outOfStepTries times.
 func (l *serverList) Each(f func(net.Addr) error) error {
 	var errs []error
 	for _, a := range l.addrs {
-		if err := f(a); err != nil {
+		err := f(a)
+		for i := 1; i < l.outOfStepTries && errors.Is(err, errOutOfStepConn); i++ {
+			err = f(a)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("server %s: %w", a, unprefixed(err)))
 		}
 	}
