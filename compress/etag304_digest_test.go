@@ -24,7 +24,11 @@ import (
 // stored (RFC 9111 section 4.3.4): the gzip bytes then failed their
 // digest. Only a 304 to a client that named the identity's own strong tag
 // keeps them; a 304 with fewer fields costs a client nothing, as it keeps
-// its stored ones.
+// its stored ones. An If-None-Match list that names an encoded variant's
+// tag beside the identity's relabels the 304 with it and drops them; one
+// that names the identity's strong tag beside a tag of no variant
+// negotiated keeps them (the 304's tag selects the identity only); an
+// If-Modified-Since alone keeps them only when no encoding is accepted.
 func TestHandler304WhoseTagNamesNoOneVariantDropsTheIdentityFields(t *testing.T) {
 	body := []byte(strings.Repeat("<p>hello</p>\n", 200))
 	mod := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -32,14 +36,23 @@ func TestHandler304WhoseTagNamesNoOneVariantDropsTheIdentityFields(t *testing.T)
 		name, etag, inm string
 		mode            compress.ETagMode
 		keeps           bool
+		ims, ae         string // ae "" is gzip, "-" none
 	}{
-		{"weak tag, weaken", `W/"v1"`, `W/"v1"`, compress.ETagWeaken, false},
-		{"weak tag, suffix", `W/"v1"`, `W/"v1"`, compress.ETagSuffix, false},
-		{"keep", `"v1"`, `"v1"`, compress.ETagKeep, false},
-		{"star, weaken", `"v1"`, `*`, compress.ETagWeaken, false},
-		{"star, suffix", `"v1"`, `*`, compress.ETagSuffix, false},
-		{"identity named, weaken", `"v1"`, `"v1"`, compress.ETagWeaken, true},
-		{"identity named, suffix", `"v1"`, `"v1"`, compress.ETagSuffix, true},
+		{"weak tag, weaken", `W/"v1"`, `W/"v1"`, compress.ETagWeaken, false, "", ""},
+		{"weak tag, suffix", `W/"v1"`, `W/"v1"`, compress.ETagSuffix, false, "", ""},
+		{"keep", `"v1"`, `"v1"`, compress.ETagKeep, false, "", ""},
+		{"star, weaken", `"v1"`, `*`, compress.ETagWeaken, false, "", ""},
+		{"star, suffix", `"v1"`, `*`, compress.ETagSuffix, false, "", ""},
+		{"identity named, weaken", `"v1"`, `"v1"`, compress.ETagWeaken, true, "", ""},
+		{"identity named, suffix", `"v1"`, `"v1"`, compress.ETagSuffix, true, "", ""},
+		{"identity and weak, weaken", `"v1"`, `"v1", W/"v1"`, compress.ETagWeaken, false, "", ""},
+		{"weak and identity lines, weaken", `"v1"`, `W/"v1"` + "\n" + `"v1"`, compress.ETagWeaken, false, "", ""},
+		{"old weak and identity, weaken", `"v1"`, `W/"v0", "v1"`, compress.ETagWeaken, true, "", ""},
+		{"gzip and identity, suffix", `"v1"`, `"v1:gzip", "v1"`, compress.ETagSuffix, false, "", ""},
+		{"br not negotiated and identity, suffix", `"v1"`, `"v1:br", "v1"`, compress.ETagSuffix, true, "", ""},
+		{"identity named, none accepted", `"v1"`, `"v1"`, compress.ETagWeaken, true, "", "-"},
+		{"if-modified-since, gzip", `"v1"`, "", compress.ETagWeaken, false, mod.Format(http.TimeFormat), ""},
+		{"if-modified-since, none accepted", `"v1"`, "", compress.ETagWeaken, true, mod.Format(http.TimeFormat), "-"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,8 +65,15 @@ func TestHandler304WhoseTagNamesNoOneVariantDropsTheIdentityFields(t *testing.T)
 			})
 			for _, method := range []string{http.MethodGet, http.MethodHead} {
 				r := httptest.NewRequest(method, "/", nil)
-				r.Header.Set("Accept-Encoding", "gzip")
-				r.Header.Set("If-None-Match", tc.inm)
+				if tc.ae != "-" {
+					r.Header.Set("Accept-Encoding", "gzip")
+				}
+				if tc.inm != "" {
+					r.Header["If-None-Match"] = strings.Split(tc.inm, "\n")
+				}
+				if tc.ims != "" {
+					r.Header.Set("If-Modified-Since", tc.ims)
+				}
 				w := httptest.NewRecorder()
 				compress.Must(compress.Options{ETag: tc.mode}).Handler(h).ServeHTTP(w, r)
 				require.Equal(t, http.StatusNotModified, w.Code, method)
