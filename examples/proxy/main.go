@@ -725,7 +725,7 @@ func (g *hitGuard) decide(code int) {
 		fallthrough
 	case "STALE":
 		g.refused = code == http.StatusNotModified ||
-			(g.token || has(h, anonymousField)) && !sharesWithAuthorization(h.Values(freshnessFields(h)[0]))
+			(g.token || has(h, anonymousField)) && !shares(h)
 	}
 }
 
@@ -796,7 +796,7 @@ func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 			return nil
 		}
 		fields := freshnessFields(h)
-		if sharesWithAuthorization(h.Values(fields[0])) {
+		if sharesWithAuthorization(h, fields[0]) {
 			return nil
 		}
 		for _, name := range fields {
@@ -832,7 +832,7 @@ func markAnonymous(next func(*http.Response) error) func(*http.Response) error {
 		delete(h, anonymousField)
 		// Not a 101, which ReverseProxy writes past dropResponseFields.
 		if res.StatusCode >= 200 && (req.Method == http.MethodGet || req.Method == http.MethodHead) && !has(req.Header, "Authorization") &&
-			!tokenField(req.Header) && !sharesWithAuthorization(h.Values(freshnessFields(h)[0])) {
+			!tokenField(req.Header) && !shares(h) {
 			h[anonymousField] = []string{"1"}
 		}
 		return nil
@@ -840,31 +840,56 @@ func markAnonymous(next func(*http.Response) error) func(*http.Response) error {
 }
 
 // freshnessFields returns the cache-control fields of the response header
-// h, the one the cache follows first: the proxy's default field when it
-// holds directives, else CDN-Cache-Control when present, else
-// Cache-Control; then those that follow it.
+// h, the one the cache follows first, then the others h holds
+// (Cache-Control always). The cache follows a targeted field only when it
+// is a valid Structured Field dictionary with a member (see
+// targetedDirectives), as the library does (RFC 9213 section 2.2): the
+// proxy's default field when h has one (the cache's targeted field with
+// -default-ttl, which drops every other response's), else
+// CDN-Cache-Control; else, and whenever that field is invalid or empty,
+// Cache-Control. Read by presence, an invalid "CDN-Cache-Control: public,"
+// beside "Cache-Control: max-age=60, must-revalidate" had the proxy decide
+// on public while the cache stored by must-revalidate.
 func freshnessFields(h http.Header) []string {
-	switch {
-	case strings.Join(h.Values(defaultField), "") != "":
-		return []string{defaultField, "CDN-Cache-Control", "Cache-Control"}
-	case has(h, "CDN-Cache-Control"):
-		return []string{"CDN-Cache-Control", "Cache-Control"}
+	followed := "Cache-Control"
+	if has(h, defaultField) {
+		if _, ok := targetedDirectives(h.Values(defaultField)); ok {
+			followed = defaultField
+		}
+	} else if _, ok := targetedDirectives(h.Values("CDN-Cache-Control")); ok {
+		followed = "CDN-Cache-Control"
 	}
-	return []string{"Cache-Control"}
-}
-
-// sharesWithAuthorization reports whether the directives of a
-// cache-control field's lines say public or s-maxage.
-func sharesWithAuthorization(lines []string) bool {
-	for _, line := range lines {
-		for _, d := range strings.Split(line, ",") {
-			name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
-			if strings.EqualFold(name, "public") || strings.EqualFold(name, "s-maxage") {
-				return true
-			}
+	fields := []string{followed}
+	for _, name := range []string{defaultField, "CDN-Cache-Control", "Cache-Control"} {
+		if name != followed && (has(h, name) || name == "Cache-Control") {
+			fields = append(fields, name)
 		}
 	}
-	return false
+	return fields
+}
+
+// shares reports whether the field the cache follows for the response
+// header h (freshnessFields' first) says public or s-maxage.
+func shares(h http.Header) bool {
+	return sharesWithAuthorization(h, freshnessFields(h)[0])
+}
+
+// sharesWithAuthorization reports whether the cache-control field name of
+// h says public or s-maxage, read as the cache reads it: a targeted field
+// as a dictionary whose public counts when true (public, public=?1; not
+// public=?0), Cache-Control as a list whose quoted-strings hold no
+// directive (`community="UCI,public"` says no public). Split on every
+// comma, a quoted value shared a user's response the cache kept private.
+func sharesWithAuthorization(h http.Header, name string) bool {
+	if name != "Cache-Control" {
+		ds, _ := targetedDirectives(h.Values(name))
+		return slices.ContainsFunc(ds, func(d directive) bool {
+			return d.name == "s-maxage" || d.name == "public" && d.value == "?1"
+		})
+	}
+	return slices.ContainsFunc(ccDirectives(h.Values(name)), func(d directive) bool {
+		return equalLower(d.name, "public") || equalLower(d.name, "s-maxage")
+	})
 }
 
 // tokenField reports whether h has a field named as a credential (see
