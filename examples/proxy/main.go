@@ -481,25 +481,54 @@ func credentialField(name string) bool {
 
 // dropResponseFields returns h, its responses sent without the fields
 // names (canonical names), which the cache inside it reads and stores:
-// the proxy's own, for no client. It keeps the optional interfaces a
-// ResponseController finds (Flush, Hijack...) through Unwrap.
+// the proxy's own, for no client; nor trailers of those names, announced
+// in Trailer (httputil.ReverseProxy passes an origin's on) or set with
+// http.TrailerPrefix once the body was written. It keeps the optional
+// interfaces a ResponseController finds (Flush, Hijack...) through Unwrap.
 func dropResponseFields(h http.Handler, names ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&fieldDropper{ResponseWriter: w, names: names}, r)
+		fd := &fieldDropper{ResponseWriter: w, names: names}
+		h.ServeHTTP(fd, r)
+		fd.drop() // trailers, which the server sends once h returned
 	})
 }
 
-// fieldDropper deletes fields from the header before it is written.
+// fieldDropper deletes fields from the header before it is written, and
+// from its trailers.
 type fieldDropper struct {
 	http.ResponseWriter
-	names []string
+	names   []string
+	checked bool // Trailer was read: it is sent with the header, read once
 }
 
-// drop deletes the fields.
+// drop deletes the fields, their trailers, and their names from Trailer.
 func (w *fieldDropper) drop() {
 	h := w.Header()
 	for _, name := range w.names {
 		delete(h, name)
+		delete(h, http.TrailerPrefix+name)
+	}
+	if w.checked || len(h["Trailer"]) == 0 {
+		return
+	}
+	w.checked = true
+	var kept []string
+	removed := false
+	for _, line := range h["Trailer"] {
+		for name := range strings.SplitSeq(line, ",") {
+			if name = strings.TrimSpace(name); slices.Contains(w.names, http.CanonicalHeaderKey(name)) {
+				removed = true
+			} else if name != "" {
+				kept = append(kept, name)
+			}
+		}
+	}
+	switch {
+	case !removed:
+	case len(kept) == 0:
+		delete(h, "Trailer")
+	default:
+		h["Trailer"] = []string{strings.Join(kept, ", ")}
 	}
 }
 
