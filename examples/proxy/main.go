@@ -15,8 +15,9 @@
 // by themselves. The proxy's status is in X-Proxy-Cache. A client's
 // forwarding fields never reach the origin (see rewrite), reads with a
 // Cookie bypass the cache unless -share-cookie-requests, and reads with a
-// token field (X-Api-Key, X-Auth-Token...) are cached as reads with
-// Authorization are (see tokenReads). See README.md beside this file.
+// token field (X-Api-Key, X-Auth-Token, -identity-fields...) or a token
+// parameter (?access_token=, ?api_key=, -token-params) are cached as
+// reads with Authorization are (see tokenReads). See README.md beside this file.
 package main
 
 import (
@@ -58,6 +59,7 @@ type config struct {
 	timeouts                        timeouts
 	tags                            map[string]string // path prefix -> tag
 	dropHeaders                     []string          // canonical names of request fields never sent to the origin
+	creds                           credentials       // -identity-fields, -token-params
 }
 
 // timeouts bound how long a client or the origin may hold a connection, so
@@ -88,6 +90,8 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&cfg.timeouts.send, "send-timeout", time.Minute, "the longest one write to a client may block (a client that stops reading); 0: none")
 	fs.DurationVar(&cfg.timeouts.origin, "origin-timeout", time.Minute, "the longest the origin may take to send its response header (0: none)")
 	drop := fs.String("drop-request-headers", "", "more request fields the origin reads and the proxy must not pass on, comma-separated (beside the forwarding fields it always drops)")
+	identity := fs.String("identity-fields", "", "more request fields that carry a client's credential or identity, comma-separated (beside Authorization, Cookie and the fields named as credentials: see README); a read with one is a token read")
+	params := fs.String("token-params", strings.Join(defaultTokenParams, ","), `query parameters that carry a credential, comma-separated ("" for none); a read with one is a token read`)
 	tags := fs.String("tag", "", "tags by path prefix: /api/=api,/img/=images (the longest prefix wins; / tags the rest)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -127,6 +131,24 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("proxy: -drop-request-headers: %q is not a header name", name)
 		}
 		cfg.dropHeaders = append(cfg.dropHeaders, http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-")))
+	}
+	for _, name := range strings.Split(*identity, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !isToken(name) {
+			return cfg, fmt.Errorf("proxy: -identity-fields: %q is not a header name", name)
+		}
+		cfg.creds.fields = append(cfg.creds.fields, normField(name))
+	}
+	for _, name := range strings.Split(*params, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if strings.ContainsAny(name, "&=#?%+ ") {
+			return cfg, fmt.Errorf("proxy: -token-params: %q: want a parameter's name as decoded, without &=#?%%+ or spaces", name)
+		}
+		cfg.creds.params = append(cfg.creds.params, normParam(name))
 	}
 	cfg.tags = map[string]string{}
 	seen := map[string]bool{} // prefixes without their trailing slash
@@ -187,7 +209,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 	rp := &httputil.ReverseProxy{
 		Rewrite:        rewrite(u, cfg.dropHeaders),
 		Transport:      originTransport(cfg.timeouts.origin),
-		ModifyResponse: tokenPrivate(markAnonymous(defaultFreshness(cfg.defaultTTL))),
+		ModifyResponse: tokenPrivate(markAnonymous(defaultFreshness(cfg.defaultTTL, cfg.creds), cfg.creds), cfg.creds),
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	opts := []caching.ViewOption{
@@ -215,7 +237,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 	// response that may not answer it (see credentialHits) goes past it.
 	pass := c.Cached(cfg.ttl, caching.SharedCache(), caching.CacheStatusHeader(statusHeader),
 		caching.BypassIf(func(context.Context, *http.Request) bool { return true }))(rp)
-	proxy = dropResponseFields(tokenReads(byPrefix(routes), pass), defaultField, anonymousField)
+	proxy = dropResponseFields(tokenReads(byPrefix(routes), pass, cfg.creds), defaultField, anonymousField)
 	return withSendTimeout(proxy, cfg.timeouts.send), adminAPI(c), nil
 }
 
@@ -387,7 +409,7 @@ const defaultField = "X-Proxy-Cache-Control"
 // tokenPrivate, markAnonymous and credentialHits would read an origin's
 // defaultField first (see freshnessFields), its "public" sharing a page
 // the cache stores by its Cache-Control's must-revalidate.
-func defaultFreshness(ttl time.Duration) func(*http.Response) error {
+func defaultFreshness(ttl time.Duration, cr credentials) func(*http.Response) error {
 	if ttl <= 0 {
 		return func(res *http.Response) error {
 			delete(res.Header, defaultField)
@@ -406,7 +428,7 @@ func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 			h[defaultField] = slices.Clone(h.Values("CDN-Cache-Control"))
 		case has(h, "Cache-Control") || has(h, "Expires"):
 			h[defaultField] = []string{""}
-		case defaultCacheable(res):
+		case defaultCacheable(res, cr):
 			h[defaultField] = []string{value}
 		}
 		return nil
@@ -416,12 +438,13 @@ func defaultFreshness(ttl time.Duration) func(*http.Response) error {
 // defaultCacheable reports whether a response without freshness of its own
 // gets -default-ttl: one to a GET (not a HEAD: see defaultFreshness), of
 // status 200, 203, 204, 300, 301 or 308, to a request without a field
-// that carries a credential (see credentialField): Cookie, Authorization,
-// or an API's own token field. -share-cookie-requests stores what the
+// that carries a credential (see credentials.field): Cookie, Authorization,
+// an API's own token field or an -identity-fields one, nor a token
+// parameter in its query (-token-params). -share-cookie-requests stores what the
 // origin marks shareable for a request with a Cookie; an origin that said
 // nothing of a page made for a signed-in user did not mark it so, and the
 // default would have served that user's page to everyone.
-func defaultCacheable(res *http.Response) bool {
+func defaultCacheable(res *http.Response, cr credentials) bool {
 	switch res.StatusCode {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent,
 		http.StatusMultipleChoices, http.StatusMovedPermanently, http.StatusPermanentRedirect:
@@ -432,11 +455,11 @@ func defaultCacheable(res *http.Response) bool {
 		return false
 	}
 	for name := range res.Request.Header {
-		if credentialField(name) {
+		if cr.field(name) {
 			return false
 		}
 	}
-	return true
+	return !cr.tokenParam(res.Request.URL)
 }
 
 // credentialWords are the words whose presence in a request field's name
@@ -581,7 +604,7 @@ var tokenMarkKey = func() []byte {
 }()
 
 // tokenMarkOf returns the Authorization tokenReads gives a read with the
-// token fields of h (see tokenField): tokenMark, then an HMAC-SHA256 under
+// token fields of h (see credentials.tokenField): tokenMark, then an HMAC-SHA256 under
 // tokenMarkKey of those fields' names and values, and of h's own
 // Authorization if any, whatever their order.
 // An origin that answers "public" with "Vary: Authorization" (the
@@ -590,10 +613,10 @@ var tokenMarkKey = func() []byte {
 // token user shared the first one's variant, and got that user's data.
 // Two processes, or one after a restart, give a user different marks:
 // their variants are not shared, which costs runs, never a wrong answer.
-func tokenMarkOf(h http.Header) string {
+func tokenMarkOf(h http.Header, cr credentials) string {
 	names := make([]string, 0, 2)
 	for name := range h {
-		if tokenFieldName(name) || name == "Authorization" {
+		if cr.tokenFieldName(name) || name == "Authorization" {
 			names = append(names, name)
 		}
 	}
@@ -622,8 +645,10 @@ func isTokenMark(lines []string) bool {
 
 // tokenReads returns h, to which a read (GET, HEAD) that carries a
 // credential in a field of its own (an API's X-Api-Key, X-Auth-Token,
-// Private-Token: see tokenField) comes with Authorization: tokenMarkOf its
-// token fields, so that the cache treats it as it treats a request with
+// Private-Token, an -identity-fields one: see credentials.tokenField) or
+// in its query (?access_token=, ?api_key=: see -token-params) comes with
+// Authorization: tokenMarkOf its token fields (the query is in the key
+// already), so that the cache treats it as it treats a request with
 // Authorization (RFC 9111 section 3.5), each credential apart where the
 // origin says Vary: Authorization. A client's own Authorization beside
 // them (a gateway's, the same for every user) is hashed into the mark,
@@ -649,7 +674,7 @@ func isTokenMark(lines []string) bool {
 // other read may reuse, of the same credential or not (it may differ in a
 // field the origin varies on, which Vary tells only once the response
 // came).
-func tokenReads(h, pass http.Handler) http.Handler {
+func tokenReads(h, pass http.Handler, cr credentials) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.ServeHTTP(w, r)
@@ -659,20 +684,21 @@ func tokenReads(h, pass http.Handler) http.Handler {
 		// anyway, is dropped before the cache reads it too: it would
 		// select the variant of the token user it names.
 		forged := isTokenMark(r.Header["Authorization"])
-		if forged || tokenField(r.Header) {
+		token := cr.tokenRead(r)
+		if forged || token {
 			r = r.Clone(r.Context())
 			if forged {
 				delete(r.Header, "Authorization")
 			}
-			if tokenField(r.Header) {
+			if token {
 				if auth := r.Header["Authorization"]; len(auth) > 0 {
 					r = r.WithContext(context.WithValue(r.Context(), clientAuthorization{}, auth))
 				}
-				r.Header["Authorization"] = []string{tokenMarkOf(r.Header)}
+				r.Header["Authorization"] = []string{tokenMarkOf(r.Header, cr)}
 			}
 		}
 		if len(r.Header["Authorization"]) > 0 {
-			credentialHits(w, r, h, pass, tokenField(r.Header))
+			credentialHits(w, r, h, pass, token)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -813,7 +839,7 @@ type clientAuthorization struct{}
 // shared page. Made private, it answers its own read only, and the
 // stored page stays as it was (the cache neither freshens nor drops an
 // entry for a private answer to a request with Authorization).
-func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
+func tokenPrivate(next func(*http.Response) error, cr credentials) func(*http.Response) error {
 	return func(res *http.Response) error {
 		if next != nil {
 			if err := next(res); err != nil {
@@ -821,7 +847,7 @@ func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 			}
 		}
 		req, h := res.Request, res.Header
-		if req.Method != http.MethodGet && req.Method != http.MethodHead || !tokenField(req.Header) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead || !cr.tokenRead(req) {
 			return nil
 		}
 		fields := freshnessFields(h)
@@ -850,7 +876,7 @@ const anonymousField = "X-Proxy-Anonymous"
 // origin's own anonymousField is dropped. A 304 or HEAD that freshens a
 // stored response merges the mark into it, which only keeps it from more
 // reads.
-func markAnonymous(next func(*http.Response) error) func(*http.Response) error {
+func markAnonymous(next func(*http.Response) error, cr credentials) func(*http.Response) error {
 	return func(res *http.Response) error {
 		if next != nil {
 			if err := next(res); err != nil {
@@ -861,7 +887,7 @@ func markAnonymous(next func(*http.Response) error) func(*http.Response) error {
 		delete(h, anonymousField)
 		// Not a 101, which ReverseProxy writes past dropResponseFields.
 		if res.StatusCode >= 200 && (req.Method == http.MethodGet || req.Method == http.MethodHead) && !has(req.Header, "Authorization") &&
-			!tokenField(req.Header) && !shares(h) {
+			!cr.tokenRead(req) && !shares(h) {
 			h[anonymousField] = []string{"1"}
 		}
 		return nil
@@ -919,26 +945,6 @@ func sharesWithAuthorization(h http.Header, name string) bool {
 	return slices.ContainsFunc(ccDirectives(h.Values(name)), func(d directive) bool {
 		return equalLower(d.name, "public") || equalLower(d.name, "s-maxage")
 	})
-}
-
-// tokenField reports whether h has a field named as a credential (see
-// credentialField) but Authorization itself; Cookie, whose reads bypass
-// the cache unless -share-cookie-requests says the origin marks its
-// personal pages; and Proxy-Authorization, which is this proxy's and never
-// reaches the origin.
-func tokenField(h http.Header) bool {
-	for name := range h {
-		if tokenFieldName(name) {
-			return true
-		}
-	}
-	return false
-}
-
-// tokenFieldName reports whether a request field of this name is a token
-// field (see tokenField).
-func tokenFieldName(name string) bool {
-	return name != "Authorization" && name != "Cookie" && name != "Proxy-Authorization" && credentialField(name)
 }
 
 // has reports whether h holds any line of the field name, empty or not.

@@ -18,7 +18,7 @@ import (
 // credential the origin itself reads.
 func TestTokenMarkSpellingsReachNoVariant(t *testing.T) {
 	u := perCredentialAPI(t) // alice's variant is stored
-	alice := tokenMarkOf(http.Header{"X-Api-Key": {"alice"}})
+	alice := tokenMarkOf(http.Header{"X-Api-Key": {"alice"}}, credentials{})
 	for name, hdr := range map[string][]string{
 		"two marks":              {"Authorization", alice, "Authorization", alice},
 		"mark and an empty line": {"Authorization", alice, "Authorization", ""},

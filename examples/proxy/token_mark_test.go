@@ -84,7 +84,7 @@ func TestTokenMarkKeyed(t *testing.T) {
 		for i := 0; i+1 < len(kv); i += 2 {
 			h[kv[i]] = append(h[kv[i]], kv[i+1])
 		}
-		return tokenMarkOf(h)
+		return tokenMarkOf(h, credentials{})
 	}
 	alice := mark("X-Api-Key", "alice")
 	assert.Equal(t, alice, mark("X-Api-Key", "alice", "Accept", "text/html", "Idempotency-Key", "1"))
@@ -106,7 +106,7 @@ func TestTokenMarkKeyed(t *testing.T) {
 // answered as its own fields say.
 func TestForgedTokenMarkReachesNoVariant(t *testing.T) {
 	u := perCredentialAPI(t)
-	aliceMark := tokenMarkOf(http.Header{"X-Api-Key": {"alice"}})
+	aliceMark := tokenMarkOf(http.Header{"X-Api-Key": {"alice"}}, credentials{})
 	_, body := send(t, http.MethodGet, u, "Authorization", aliceMark)
 	assert.Equal(t, "data of ", body, "alice's variant served to a client with her mark and no token")
 	_, body = send(t, http.MethodGet, u, "Authorization", aliceMark, "X-Api-Key", "mallory")

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// credentials tells which parts of a request carry a credential beside
+// Authorization and Cookie: fields named so (credentialField), those
+// -identity-fields names, and the query parameters -token-params names. A
+// read (GET, HEAD) with one is a token read (see tokenReads).
+type credentials struct {
+	fields []string // -identity-fields: lower-case, '-' for '_'
+	params []string // -token-params: lower-case, '_' for '-'
+}
+
+// defaultTokenParams are the query parameters -token-params names by
+// default: the OAuth 2 bearer token's access_token (RFC 6750 section 2.3)
+// and id_token; the API keys of Google's and most REST APIs (key, api_key,
+// apikey), GitLab's private_token; and the generic token, auth,
+// auth_token and jwt. A client that signs in by the URL sends one on every
+// read: without it counted, a signed-in user's /api/me?api_key=... was
+// stored by its max-age (or -default-ttl) like any page, outliving the
+// key's revocation, and kept in the backend under the key's URL. Not
+// sig, signature or X-Amz-Signature: a signed URL (S3, CloudFront, Azure
+// SAS) grants that one URL to whoever holds it, the same response for
+// every holder, which a cache may keep by its cache-control like any
+// other. A parameter named so by chance (a search's ?key=) only makes its
+// reads token reads: the origin's own public or s-maxage still shares the
+// response.
+var defaultTokenParams = []string{
+	"access_token", "id_token", "key", "api_key", "apikey", "private_token", "token", "auth", "auth_token", "jwt",
+}
+
+// normParam returns a query parameter's name as credentials.params holds
+// it: lower-case, with '_' for '-' (api-key is api_key).
+func normParam(name string) string { return strings.ReplaceAll(strings.ToLower(name), "-", "_") }
+
+// normField returns a field's name as credentials.fields holds it:
+// lower-case, with '-' for '_' (a CGI-style origin reads X_User as X-User).
+func normField(name string) string { return strings.ReplaceAll(strings.ToLower(name), "_", "-") }
+
+// field reports whether the request field name carries a credential:
+// credentialField's, or one of -identity-fields.
+func (cr credentials) field(name string) bool {
+	return credentialField(name) || slices.Contains(cr.fields, normField(name))
+}
+
+// tokenFieldName reports whether a request field of this name is a token
+// field (see tokenField).
+func (cr credentials) tokenFieldName(name string) bool {
+	return name != "Authorization" && name != "Cookie" && name != "Proxy-Authorization" && cr.field(name)
+}
+
+// tokenField reports whether h has a field that carries a credential (see
+// field) but Authorization itself; Cookie, whose reads bypass the cache
+// unless -share-cookie-requests says the origin marks its personal pages;
+// and Proxy-Authorization, which is this proxy's and never reaches the
+// origin.
+func (cr credentials) tokenField(h http.Header) bool {
+	for name := range h {
+		if cr.tokenFieldName(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenParam reports whether the query of u has a parameter -token-params
+// names, with a value or not, its name decoded ("api%5Fkey" is api_key)
+// and compared as normParam writes it.
+func (cr credentials) tokenParam(u *url.URL) bool {
+	if u == nil || u.RawQuery == "" || len(cr.params) == 0 {
+		return false
+	}
+	for pair := range strings.SplitSeq(u.RawQuery, "&") {
+		name, _, _ := strings.Cut(pair, "=")
+		if decoded, err := url.QueryUnescape(name); err == nil {
+			name = decoded
+		}
+		if slices.Contains(cr.params, normParam(name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenRead reports whether r carries a credential in a token field or a
+// token parameter of its query.
+func (cr credentials) tokenRead(r *http.Request) bool {
+	return cr.tokenField(r.Header) || cr.tokenParam(r.URL)
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingOrigin answers every request with its count and the query, and
+// with the Cache-Control of its cc parameter (none when absent).
+func countingOrigin() http.Handler {
+	var n atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cc := r.URL.Query().Get("cc"); cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
+		fmt.Fprintf(w, "#%d %s", n.Add(1), r.URL.RawQuery)
+	})
+}
+
+// TestTokenParamsAreCredentials: a credential in the query string
+// (?access_token=, ?api_key=...) made no token read: a signed-in user's
+// page the origin sent with max-age, or none with -default-ttl, was
+// stored under the URL, the key in it, and answered from there after the
+// key was revoked; one sent with must-revalidate too. Such a read is a
+// token read now, as one with X-Api-Key: stored only when the origin says
+// public or s-maxage.
+func TestTokenParamsAreCredentials(t *testing.T) {
+	front, _ := startProxy(t, countingOrigin(), nil, "-default-ttl", "1m")
+	for i, param := range []string{"access_token", "api_key", "API_KEY", "api%5Fkey", "api-key", "apikey", "key", "token", "auth", "private_token"} {
+		for _, cc := range []string{"", "max-age%3D60", "max-age%3D60%2C+must-revalidate"} {
+			u := fmt.Sprintf("%s/api/me?%s=alice&cc=%s&i=%d", front.URL, param, cc, i)
+			_, first := send(t, http.MethodGet, u)
+			res, second := send(t, http.MethodGet, u)
+			assert.NotEqual(t, first, second, "%s, %q: the token read's response was stored (%s)", param, cc, res.Header.Get(statusHeader))
+		}
+	}
+	// The origin's public still shares it.
+	u := front.URL + "/api/catalog?key=k&cc=public%2C+max-age%3D60"
+	_, first := send(t, http.MethodGet, u)
+	res, second := send(t, http.MethodGet, u)
+	assert.Equal(t, first, second)
+	assert.Equal(t, "HIT", res.Header.Get(statusHeader))
+}
+
+// TestTokenParamsFlag: -token-params replaces the list; "" names none.
+func TestTokenParamsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		flag          string
+		token, notTok []string
+	}{
+		{"sid, X-Sig", []string{"sid", "SID", "x_sig"}, []string{"api_key", "key"}},
+		{"", nil, []string{"api_key", "access_token"}},
+	} {
+		front, _ := startProxy(t, countingOrigin(), nil, "-token-params", tc.flag)
+		for _, param := range append(tc.token, tc.notTok...) {
+			u := fmt.Sprintf("%s/p?%s=1&cc=max-age%%3D60", front.URL, param)
+			_, first := send(t, http.MethodGet, u)
+			_, second := send(t, http.MethodGet, u)
+			assert.Equal(t, !strings.Contains(strings.Join(tc.token, ","), param), first == second, "-token-params %q, ?%s=", tc.flag, param)
+		}
+	}
+	_, err := parseFlags([]string{"-origin", "http://o", "-token-params", "a=b"}, func(string) string { return "" })
+	require.Error(t, err)
+}
+
+// TestIdentityFieldsFlag: a front end's identity field whose name holds
+// none of the credential words (oauth2-proxy's X-Forwarded-User is
+// dropped; Vouch's X-Vouch-User, a gateway's X-User are not) made no token
+// read: a user's page the origin answered by it with max-age was served to
+// the next client. -identity-fields names them.
+func TestIdentityFieldsFlag(t *testing.T) {
+	front, _ := startProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		user := r.Header.Get("X-Vouch-User") + r.Header.Get("X-User") + r.Header.Get("X_User")
+		if user == "" {
+			user = "anonymous"
+		}
+		_, _ = w.Write([]byte("page of " + user))
+	}), nil, "-identity-fields", "X-User, x-vouch-user")
+	for _, field := range []string{"X-Vouch-User", "X-User", "X_User"} {
+		u := front.URL + "/me/" + field
+		_, body := send(t, http.MethodGet, u, field, "alice")
+		require.Equal(t, "page of alice", body, field)
+		_, body = send(t, http.MethodGet, u)
+		assert.Equal(t, "page of anonymous", body, "%s: alice's page served to another client", field)
+	}
+	_, err := parseFlags([]string{"-origin", "http://o", "-identity-fields", "X User"}, func(string) string { return "" })
+	require.Error(t, err)
+}
