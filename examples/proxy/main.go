@@ -21,6 +21,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -60,6 +61,7 @@ type config struct {
 	tags                            map[string]string // path prefix -> tag
 	dropHeaders                     []string          // canonical names of request fields never sent to the origin
 	creds                           credentials       // -identity-fields, -token-params
+	variantKeySecret                []byte            // nil: none (see readVariantKeySecret)
 }
 
 // timeouts bound how long a client or the origin may hold a connection, so
@@ -92,6 +94,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	drop := fs.String("drop-request-headers", "", "more request fields the origin reads and the proxy must not pass on, comma-separated (beside the forwarding fields it always drops)")
 	identity := fs.String("identity-fields", "", "more request fields that carry a client's credential or identity, comma-separated (beside Authorization, Cookie and the fields named as credentials: see README); a read with one is a token read")
 	params := fs.String("token-params", strings.Join(defaultTokenParams, ","), `query parameters that carry a credential, comma-separated ("" for none); a read with one is a token read`)
+	secretFile := fs.String("variant-key-secret-file", "", "file holding the secret (at least 32 bytes; a trailing newline is dropped) that keys the hashes naming Vary variants of credential fields in the backend, the same for every proxy sharing it (default $PROXY_VARIANT_KEY_SECRET, else none)")
 	tags := fs.String("tag", "", "tags by path prefix: /api/=api,/img/=images (the longest prefix wins; / tags the rest)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -132,6 +135,10 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 		}
 		cfg.dropHeaders = append(cfg.dropHeaders, http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-")))
 	}
+	var err error
+	if cfg.variantKeySecret, err = readVariantKeySecret(*secretFile, getenv); err != nil {
+		return cfg, err
+	}
 	for _, name := range strings.Split(*identity, ",") {
 		if name = strings.TrimSpace(name); name == "" {
 			continue
@@ -171,6 +178,48 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 		cfg.tags[prefix] = tag
 	}
 	return cfg, nil
+}
+
+// variantKeySecretEnv holds the variant key secret itself, where no
+// -variant-key-secret-file is given.
+const variantKeySecretEnv = "PROXY_VARIANT_KEY_SECRET"
+
+// readVariantKeySecret returns the proxy's Options.VariantKeySecret: the
+// contents of file, less a trailing newline (echo and most editors add
+// one), else $PROXY_VARIANT_KEY_SECRET; nil when neither is given. Giving
+// both, or a secret shorter than 32 bytes, is an error.
+//
+// The cache names the Vary variants of a field other than content
+// negotiation's (Cookie, Authorization, an API key's field: a credential)
+// by a hash of its value, in the backend's keys and Vary records. Without
+// a secret it is a SHA-256, and whoever reads the backend (a Redis
+// replica, a dump, MONITOR) can test guesses of those credentials offline
+// (a weak Basic password, a short session id); with one it is an HMAC
+// under it. Proxies sharing a backend must share the secret: with
+// different ones (or a random one each) they never share those variants,
+// and each stores its own. Keep it as a credential is.
+func readVariantKeySecret(file string, getenv func(string) string) ([]byte, error) {
+	env := getenv(variantKeySecretEnv)
+	var secret []byte
+	switch {
+	case file != "" && env != "":
+		return nil, fmt.Errorf("proxy: give -variant-key-secret-file or $%s, not both", variantKeySecretEnv)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: -variant-key-secret-file: %w", err)
+		}
+		b = bytes.TrimSuffix(b, []byte("\n"))
+		secret = bytes.TrimSuffix(b, []byte("\r"))
+	case env != "":
+		secret = []byte(env)
+	default:
+		return nil, nil
+	}
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("proxy: the variant key secret is %d bytes; want at least 32 random ones (openssl rand -base64 48)", len(secret))
+	}
+	return secret, nil
 }
 
 // isToken reports whether s is a token (RFC 9110 section 5.6.2), as a
@@ -1109,20 +1158,30 @@ func invalidationPath(p string) (string, error) {
 	return decoded, nil
 }
 
+// openCache opens the cache of -cache-url, with the variant key secret.
+func openCache(cfg config, log *slog.Logger) (*caching.Cache, error) {
+	opts, err := cacheurl.Options(cfg.cacheURL)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = log
+	opts.VariantKeySecret = cfg.variantKeySecret
+	c, err := caching.New(opts)
+	if err != nil {
+		_ = opts.Backend.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := parseFlags(args, getenv)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	opts, err := cacheurl.Options(cfg.cacheURL)
+	c, err := openCache(cfg, log)
 	if err != nil {
-		return err
-	}
-	opts.Logger = log
-	c, err := caching.New(opts)
-	if err != nil {
-		_ = opts.Backend.Close()
 		return err
 	}
 	defer c.Close()

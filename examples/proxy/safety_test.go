@@ -30,18 +30,28 @@ import (
 // origin, logging to log (nil: nowhere).
 func startProxy(t *testing.T, origin http.Handler, log io.Writer, args ...string) (front *httptest.Server, admin http.Handler) {
 	t.Helper()
+	return startProxyWith(t, origin, log, nil, args...)
+}
+
+// startProxyEnv is startProxy with the environment env.
+func startProxyEnv(t *testing.T, origin http.Handler, env map[string]string, args ...string) *httptest.Server {
+	t.Helper()
+	front, _ := startProxyWith(t, origin, nil, env, args...)
+	return front
+}
+
+// startProxyWith is startProxy with the environment env (nil: empty).
+func startProxyWith(t *testing.T, origin http.Handler, log io.Writer, env map[string]string, args ...string) (front *httptest.Server, admin http.Handler) {
+	t.Helper()
 	o := httptest.NewServer(origin)
 	t.Cleanup(o.Close)
-	cfg, err := parseFlags(append([]string{"-origin", o.URL}, args...), func(string) string { return "" })
-	require.NoError(t, err)
-	opts, err := cacheurl.Options(cfg.cacheURL)
+	cfg, err := parseFlags(append([]string{"-origin", o.URL}, args...), func(k string) string { return env[k] })
 	require.NoError(t, err)
 	logger := slog.New(slog.DiscardHandler)
 	if log != nil {
 		logger = slog.New(slog.NewTextHandler(log, nil))
 	}
-	opts.Logger = logger
-	c, err := caching.New(opts)
+	c, err := openCache(cfg, logger)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	proxy, admin, err := newProxy(cfg, c, logger)
