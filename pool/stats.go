@@ -656,12 +656,24 @@ var proxyHeaders = map[string]bool{
 	"x-azure-socketip":         true,
 	"x-appengine-user-ip":      true,
 	"x-proxyuser-ip":           true,
+	"fly-client-ip":            true,
+	"x-vercel-forwarded-for":   true,
+	"wl-proxy-client-ip":       true,
+	"incap-client-ip":          true,
+	"cf-connecting-ipv6":       true,
 }
 
 // proxyPrefixes name families of proxy headers: X-Forwarded-For, -Host,
-// -Proto...; and the X-Original-* copies of them (and of the URL) that
-// ingress controllers and rewriting proxies keep.
-var proxyPrefixes = []string{"x-forwarded-", "x-original-"}
+// -Proto...; the X-Original-* copies of them (and of the URL) that
+// ingress controllers and rewriting proxies keep; Envoy's X-Envoy-*, which
+// an Envoy or Istio sidecar adds to the requests it forwards (the client's
+// address in X-Envoy-External-Address, but X-Envoy-Attempt-Count,
+// -Original-Path, -Internal... as well); and Tailscale's Tailscale-*, which
+// tailscale serve adds when it forwards a tailnet client's request to a
+// loopback port (Tailscale-User-Login, ...). A whole family is refused
+// rather than the fields of it that name a client: any of them says that
+// the proxy forwarded the request, and the family grows.
+var proxyPrefixes = []string{"x-forwarded-", "x-original-", "x-envoy-", "tailscale-"}
 
 // proxied reports whether h carries a header a proxy adds, under any
 // spelling of its name: net/http canonicalizes the names it reads from the
@@ -688,9 +700,11 @@ func proxied(h http.Header) bool {
 // X-Forwarded-* (X-Forwarded-For, -Host, -Proto, ...) or X-Original-*
 // (X-Original-Forwarded-For, X-Original-URL, ...), X-Real-IP,
 // X-Client-IP, X-Cluster-Client-IP, True-Client-IP, CF-Connecting-IP,
-// Fastly-Client-IP, X-Envoy-External-Address, X-Azure-ClientIP,
-// X-Azure-SocketIP, X-Appengine-User-Ip or X-ProxyUser-Ip, in any case
-// and with '_' for '-'.
+// CF-Connecting-IPv6, Fastly-Client-IP, Fly-Client-IP,
+// X-Vercel-Forwarded-For, WL-Proxy-Client-IP, Incap-Client-IP,
+// X-Azure-ClientIP, X-Azure-SocketIP, X-Appengine-User-Ip, X-ProxyUser-Ip,
+// any X-Envoy-* (Envoy and Istio sidecars) or any Tailscale-* (tailscale
+// serve), in any case and with '_' for '-'.
 // Behind a reverse proxy on the same machine every request comes from
 // loopback, and those headers are how the proxy says that the client is
 // elsewhere. A header's mere presence refuses the request, whatever its
