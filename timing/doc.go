@@ -53,7 +53,11 @@
 // response then says that no shared cache may store it (private in
 // Cache-Control and in the CDN-Cache-Control fields, no-store in
 // Surrogate-Control), since Expose decides on what the client sent and a
-// CDN would serve the stored copy, metrics and all, to everyone.
+// CDN would serve the stored copy, metrics and all, to everyone. For the
+// same reason it goes out with neither * nor null in Timing-Allow-Origin
+// (which would let a page of any site that made the admin's browser send
+// the request read the metrics): the origins the handler names there are
+// kept.
 //
 // Package pool reports each request's SQL queries through Count, and the
 // response cache and compress report cache;desc=hit|miss|stale and

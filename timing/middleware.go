@@ -60,7 +60,13 @@ type Options struct {
 	// Cache-Control (set when absent) and in CDN-Cache-Control and the
 	// -CDN-Cache-Control fields of RFC 9213, "no-store" in
 	// Surrogate-Control, unless they have private or no-store already, so
-	// that a CDN in front never serves one client's metrics to others. The
+	// that a CDN in front never serves one client's metrics to others. It
+	// also goes out with neither * nor null in Timing-Allow-Origin (the
+	// field is removed when nothing else is left): a browser hands
+	// Server-Timing to a page of another origin when that field admits
+	// it, and a page of any site can make an admin's (or a local) browser
+	// send a request Expose admits. The origins the handler names there
+	// are kept: name the sites that may read the metrics. The
 	// handler's header map gets its own values back once the status went
 	// down (net/http copies the header then): a response cache below the
 	// middleware stores what the handler sent. A writer above the
@@ -284,7 +290,7 @@ func (w *writer) setHeaders() []savedField {
 	if !w.expose {
 		return nil
 	}
-	saved := keepFromSharedCaches(h)
+	saved := keepTimingFromOtherSites(h, keepFromSharedCaches(h))
 	total := Metric{Name: "total", Duration: w.headerTime}
 	buf = appendMetric(buf, &total, len(buf) > 0)
 	h.Add(serverTiming, string(buf))

@@ -91,3 +91,67 @@ func isTargeted(k string) bool {
 	}
 	return len(k) == len(suffix) || strings.HasSuffix(k[:len(k)-len(suffix)], "-")
 }
+
+// keepTimingFromOtherSites narrows the Timing-Allow-Origin field of h, the
+// header of a response that carries Server-Timing because Options.Expose
+// admitted its request, appending what it changes to saved (for restore).
+// A browser hands Server-Timing to a page of another origin only when
+// Timing-Allow-Origin is * or that origin's serialization; Expose decides
+// on what the request carries (a cookie, a loopback peer), which a page of
+// any site can make the admin's browser send. So the members that admit
+// any site go: * and null (the origin of a sandboxed frame or a data: URL,
+// which any site can make). The origins the handler names are its
+// deliberate grant and are kept; a field left with no member is removed.
+// Members are read as browsers read them (Fetch's "get, decode, and
+// split": quotes are removed, a comma inside them splits nothing).
+func keepTimingFromOtherSites(h http.Header, saved []savedField) []savedField {
+	for k, vs := range h {
+		if !header.EqualLower(k, "timing-allow-origin") {
+			continue
+		}
+		var keep []string
+		narrowed := false
+		for e := range header.QuotedElements(vs) {
+			if m := decodeMember(e); m == "*" || m == "null" {
+				narrowed = true
+			} else {
+				keep = append(keep, e)
+			}
+		}
+		if !narrowed {
+			continue
+		}
+		saved = append(saved, savedField{k, vs, true})
+		if len(keep) == 0 {
+			delete(h, k)
+		} else {
+			h[k] = []string{strings.Join(keep, ", ")}
+		}
+	}
+	return saved
+}
+
+// decodeMember returns e, a member of a list, as Fetch's "get, decode, and
+// split" reads it: a quoted-string stands for its content (a backslash
+// escapes the next byte), the rest is taken as it is.
+func decodeMember(e string) string {
+	if !strings.Contains(e, `"`) {
+		return e
+	}
+	var b strings.Builder
+	quoted := false
+	for i := 0; i < len(e); i++ {
+		switch c := e[i]; {
+		case c == '"':
+			quoted = !quoted
+		case c == '\\' && quoted:
+			if i+1 < len(e) {
+				i++
+				b.WriteByte(e[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
