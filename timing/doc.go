@@ -37,7 +37,10 @@
 // batch the client sized: a request keeps at most MaxMetrics metrics
 // (Report.Dropped counts the rest; Count still folds into a name it has),
 // and the header carries at most MaxHeaderBytes of them, followed by
-// omitted;desc=N for the N left out, then the total.
+// omitted;desc=N for the N left out, then the total. Those two names are
+// the middleware's: a metric the application records as total or omitted
+// (in any case) goes out as _total or _omitted, and keeps its name in the
+// Report.
 //
 // The rule covers the handler's own Server-Timing fields too (an upstream's
 // copied by httputil.ReverseProxy, a framework's): a response to a request

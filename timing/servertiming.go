@@ -133,7 +133,7 @@ func (r *recorder) seal(buf []byte, format bool) []byte {
 	omitted := r.dropped
 	for i := range r.metrics {
 		mark := len(buf)
-		buf = appendMetric(buf, &r.metrics[i], mark > start)
+		buf = appendRecorded(buf, &r.metrics[i], mark > start)
 		if len(buf)-start > MaxHeaderBytes {
 			buf = buf[:mark]
 			omitted += len(r.metrics) - i
@@ -207,9 +207,12 @@ func Metrics(ctx context.Context) []Metric {
 }
 
 // Add records a metric named name with duration d (0: no duration is sent)
-// and description desc (empty: none) in the request's Server-Timing. Without
-// the Middleware (or WithRecorder) in ctx it does nothing and does not
-// allocate. It is safe for concurrent use.
+// and description desc (empty: none) in the request's Server-Timing. The
+// names "total" and "omitted" (in any case) are the middleware's own: a
+// metric recorded (with Add, Count or Start) under one of them is sent as
+// "_total" or "_omitted" in the header, and keeps its name in the Report.
+// Without the Middleware (or WithRecorder) in ctx it does nothing and does
+// not allocate. It is safe for concurrent use.
 //
 // A metric added after the response headers were written cannot be in the
 // Server-Timing header; it still reaches the Options.Observe report.
@@ -269,6 +272,20 @@ func (t *Timer) StopDesc(desc string) time.Duration {
 	d := time.Since(t.start)
 	t.rec.add(Metric{Name: t.name, Duration: d, Desc: desc})
 	return d
+}
+
+// appendRecorded appends m, a metric the request recorded, as appendMetric
+// does, but with its name prefixed with '_' when it is one of the names of
+// the middleware's own metrics, "total" and "omitted", in any case: a
+// reader of the header must not take the handler's for the middleware's.
+func appendRecorded(buf []byte, m *Metric, sep bool) []byte {
+	if !header.EqualLower(m.Name, "total") && !header.EqualLower(m.Name, "omitted") {
+		return appendMetric(buf, m, sep)
+	}
+	if sep {
+		buf = append(buf, ", "...)
+	}
+	return appendMetric(append(buf, '_'), m, false)
 }
 
 // appendMetric appends m as a Server-Timing entry, after ", " when sep is
