@@ -254,7 +254,9 @@
 // # Namespace and Clear
 //
 // Clear removes the entry files (64 hex digits) of its namespace, and
-// temporary files older than a minute, and nothing else: other namespaces,
+// temporary files older than a minute (a Set or Add that wrote one, then
+// waited that long for the subdirectory's lock, writes it again once it has
+// the lock), and nothing else: other namespaces,
 // files that are not the store's and anything that is not a regular file are
 // left alone. It clears one subdirectory at a time under that
 // subdirectory's lock: a Set, Add or Incr that runs meanwhile is either

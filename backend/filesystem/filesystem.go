@@ -548,7 +548,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	e := s.entry(key)
-	tmp, err := s.writeTemp(ctx, e, encode(key, value, exp))
+	data := encode(key, value, exp)
+	tmp, err := s.writeTemp(ctx, e, data)
 	if noSpace(err) {
 		return s.refuse(ctx, key, fullDisk(err))
 	}
@@ -563,7 +564,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		}
 		return err
 	}
-	victims, err := s.commit(e, tmp, n)
+	victims, err := s.commitWritten(ctx, e, tmp, data, n)
 	if noSpace(err) {
 		// The rename found no room (a directory that had to grow): the
 		// older file is still there, and goes under the lock held.
@@ -621,7 +622,8 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		return false, err
 	}
 	e := s.entry(key)
-	tmp, err := s.writeTemp(ctx, e, encode(key, value, exp))
+	data := encode(key, value, exp)
+	tmp, err := s.writeTemp(ctx, e, data)
 	if err != nil {
 		return false, fullDisk(err)
 	}
@@ -636,7 +638,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		os.Remove(tmp)
 		return false, err
 	}
-	victims, err := s.commit(e, tmp, n)
+	victims, err := s.commitWritten(ctx, e, tmp, data, n)
 	s.unlock(st)
 	err = fullDisk(err)
 	if err == nil {
@@ -919,7 +921,9 @@ func (s *Store) keysLocked(keys []string, left int, cause error) error {
 }
 
 // Clear removes every entry file of this store's namespace (and temporary
-// files left over for more than a minute). Other files in the directory,
+// files left over for more than a minute: a Set or Add that had written
+// one and waited that long for the subdirectory's lock writes it again once
+// it has the lock). Other files in the directory,
 // other namespaces, and anything that is not a regular file are left alone.
 // It clears one subdirectory at a time, holding its lock, so that a Set, Add
 // or Incr of a key there either comes before and is cleared, or after and
@@ -1224,6 +1228,23 @@ func (s *Store) commit(e entry, tmp string, size int64) ([]victim, error) {
 		return nil, fmt.Errorf("filesystem: write: %w", err)
 	}
 	return s.idx.put(e.hash, size, time.Now().UnixNano()), nil
+}
+
+// commitWritten is commit for tmp, data written before the caller took e's
+// stripe lock. A Clear (in any process) that held the lock meanwhile took
+// tmp for a crashed writer's leftover when it was over a minute old, and
+// the sweep when it was over tempMaxAge: when the rename finds tmp gone,
+// and e's subdirectory still there, data is written again, under the lock,
+// and committed.
+func (s *Store) commitWritten(ctx context.Context, e entry, tmp string, data []byte, size int64) ([]victim, error) {
+	victims, err := s.commit(e, tmp, size)
+	if !errors.Is(err, fs.ErrNotExist) || s.realDir(e.sub) != nil {
+		return victims, err
+	}
+	if tmp, err = s.writeTemp(ctx, e, data); err != nil {
+		return nil, err
+	}
+	return s.commit(e, tmp, size)
 }
 
 // evict removes the files of victims, skipping any that was written again

@@ -1,0 +1,82 @@
+//go:build unix
+
+package filesystem
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestWriteOutlivesClearOfItsTempFile: Set and Add write their temporary
+// file before they take the subdirectory's lock. One that waited for the
+// lock more than a minute (another process held it) had its temporary file
+// taken by a Clear that got the lock first for a crashed writer's
+// leftover, and failed with ENOENT when it renamed the file into place:
+// the write was lost, and an error that names no cause returned. Now the
+// writer writes its temporary file again, under the lock, and stores the
+// value.
+//
+// The test holds the subdirectory's lock as another process would, and
+// clears the subdirectory's files (a Clear's work, with the test's lock for
+// its own) while the write waits, once its temporary file is over a
+// minute old.
+func TestWriteOutlivesClearOfItsTempFile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(s *Store, key string) error
+	}{
+		{"Set", func(s *Store, key string) error {
+			return s.Set(context.Background(), key, []byte("new"), 0)
+		}},
+		{"Add", func(s *Store, key string) error {
+			ok, err := s.Add(context.Background(), key, []byte("new"), 0)
+			if err == nil && !ok {
+				t.Errorf("Add found an entry where Clear had left none")
+			}
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openInternal(t, Options{Dir: dir})
+			clearer := openInternal(t, Options{Dir: dir}) // another process's Store
+			key := keysInSub(0x42, 1, "k")[0]
+			other := keysInSub(0x42, 2, "o")[1]
+			require.NoError(t, s.Set(context.Background(), other, []byte("v"), 0)) // makes the subdirectory
+			e := s.entry(key)
+			release := holdSubLock(t, s, "42")
+
+			done := make(chan error, 1)
+			go func() { done <- tc.write(s, key) }()
+			var temps []string
+			require.Eventually(t, func() bool {
+				temps, _ = filepath.Glob(filepath.Join(e.sub, e.hex+tempMark+"*"))
+				return len(temps) == 1
+			}, 30*time.Second, 5*time.Millisecond, "the write's temporary file")
+			old := time.Now().Add(-2 * time.Minute)
+			require.NoError(t, os.Chtimes(temps[0], old, old))
+			require.NoError(t, clearer.clearFiles(context.Background(), e.sub))
+			_, err := os.Lstat(temps[0])
+			require.ErrorIs(t, err, os.ErrNotExist, "Clear took the temporary file for a leftover")
+
+			release()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the write has not returned 30 s after the lock was released")
+			}
+			got, err := clearer.Get(context.Background(), key)
+			require.NoError(t, err)
+			assert.Equal(t, "new", string(got))
+			left, _ := filepath.Glob(filepath.Join(e.sub, "*"+tempMark+"*"))
+			assert.Empty(t, left, "temporary files left")
+		})
+	}
+}
