@@ -179,6 +179,8 @@ func TestGroupSharedCacheRole(t *testing.T) {
 		assertDeleteCountOfUnreadableAndFailure(t, s)
 	case "deletecount-locked": // of TestDeleteCountOfAnUnreadableFileAndALockedKey
 		assertDeleteCountOfUnreadableAndLocked(t, s)
+	case "refused-text": // of TestUnreadableFileErrorSaysWhatHappened
+		assertRefusedText(t, s)
 	default:
 		t.Fatalf("unknown role %q", role)
 	}

@@ -143,7 +143,7 @@ func (s *Store) readFile(ctx context.Context, e entry, key string, unlocked bool
 		// the file. Not a failure of the store, which the caching
 		// package's circuit breaker would count, switching the whole
 		// cache off for one file.
-		return read{}, fmt.Errorf("filesystem: %w: %w", backend.ErrKeyRefused, err)
+		return read{}, unreadableFile{err}
 	}
 	if err != nil {
 		return read{}, fmt.Errorf("filesystem: %w", err)
@@ -295,3 +295,16 @@ func readFull(ctx context.Context, f *os.File, b []byte) error {
 	}
 	return nil
 }
+
+// unreadableFile is the error of a read of an entry file this process may
+// not read (err, the system's). It wraps backend.ErrKeyRefused, so that
+// errors.Is tells it, without that error's text: "key refused by its
+// server" speaks of a server the store does not have.
+type unreadableFile struct{ err error }
+
+func (e unreadableFile) Error() string {
+	return "filesystem: this process may not read the key's entry file (another user's, " +
+		"with a FileMode that shuts this one out?): " + e.err.Error()
+}
+
+func (e unreadableFile) Unwrap() []error { return []error{backend.ErrKeyRefused, e.err} }
