@@ -150,7 +150,7 @@ func TestGroupWritableNamespaceDirectory(t *testing.T) {
 	t.Run("accepted with DirMode 0770", func(t *testing.T) {
 		dir := t.TempDir()
 		mkdirAs(t, filepath.Join(dir, filesystem.DefaultNamespace), 0o770, -1, -1)
-		s := open(t, filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1})
+		s := open(t, filesystem.Options{Dir: dir, DirMode: 0o770, FileMode: 0o640, SweepInterval: -1})
 		require.NoError(t, s.Set(bg, "k", []byte("v"), 0))
 		v, err := s.Get(bg, "k")
 		require.NoError(t, err)
@@ -164,7 +164,7 @@ func TestGroupWritableNamespaceDirectory(t *testing.T) {
 	t.Run("world-writable refused with DirMode 0770", func(t *testing.T) {
 		dir := t.TempDir()
 		mkdirAs(t, filepath.Join(dir, filesystem.DefaultNamespace), 0o777, -1, -1)
-		requireRefused(t, filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1}, "New accepted a world-writable namespace directory with Options.DirMode 0770")
+		requireRefused(t, filesystem.Options{Dir: dir, DirMode: 0o770, FileMode: 0o640, SweepInterval: -1}, "New accepted a world-writable namespace directory with Options.DirMode 0770")
 	})
 }
 
@@ -176,7 +176,7 @@ func TestGroupSharedNamespaceDirectoryOfAnotherUser(t *testing.T) {
 	t.Run("our group, DirMode 0770: accepted", func(t *testing.T) {
 		dir := t.TempDir()
 		mkdirAs(t, filepath.Join(dir, filesystem.DefaultNamespace), 0o770, nobody, os.Getegid())
-		s := open(t, filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1})
+		s := open(t, filesystem.Options{Dir: dir, DirMode: 0o770, FileMode: 0o640, SweepInterval: -1})
 		require.NoError(t, s.Set(bg, "k", []byte("v"), 0))
 		v, err := s.Get(bg, "k")
 		require.NoError(t, err)
@@ -190,7 +190,7 @@ func TestGroupSharedNamespaceDirectoryOfAnotherUser(t *testing.T) {
 	t.Run("another group, DirMode 0770: refused", func(t *testing.T) {
 		dir := t.TempDir()
 		plantForeignNamespace(t, dir, nobody, nobody, 0o770)
-		requireRefused(t, filesystem.Options{Dir: dir, DirMode: 0o770, SweepInterval: -1}, "New accepted another user's directory of a group this process is not in")
+		requireRefused(t, filesystem.Options{Dir: dir, DirMode: 0o770, FileMode: 0o640, SweepInterval: -1}, "New accepted another user's directory of a group this process is not in")
 	})
 }
 
