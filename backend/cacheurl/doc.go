@@ -78,6 +78,11 @@
 //	near_max_entries    (with near=1)     near.Options.MaxEntries             —
 //	near_max_bytes      (with near=1)     near.Options.MaxBytes               —
 //
+// file_mode and dir_mode are checked as backend/filesystem's New checks
+// FileMode and DirMode: a dir_mode granting the group write (dir_mode=0770,
+// a cache shared by a group) needs a file_mode granting the group read
+// (file_mode=0640 or 0660); with the default 0600 the URL is refused.
+//
 // The near cache of near=1 logs to slog.Default(), as it is at each record
 // (near.Options.Logger: its watch of invalidations failed or refused, and
 // back, once per change): a slog.SetDefault before or after Open or
