@@ -160,7 +160,10 @@
 // all in one pipeline: one round trip to each node involved, concurrently,
 // instead of one round trip in all. The caching package reads an entry and
 // its tags' generations with one GetMany; on a Cluster that costs as many
-// round trips as there are nodes holding those keys, in parallel.
+// round trips as there are nodes holding those keys, in parallel. When
+// some of those nodes fail (a master down) and others answer, GetMany
+// returns the values it read with a *backend.GetManyError naming the keys
+// not read, as a GetMany of several memcached servers does.
 //
 // A Prefix holding a hash tag, such as "{myapp}:", puts every key of the
 // Store in one slot, so on one master: GetMany is then a single MGET and

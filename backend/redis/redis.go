@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -627,6 +628,11 @@ func refusedUnlink(err error) bool {
 // each node involved, concurrently. Keys longer than the server reads
 // (proto-max-bulk-len, with the prefix) are not sent: the others are read,
 // and a *backend.GetManyError wrapping backend.ErrKeyRefused names them.
+// On a Cluster (or a Ring), when some masters fail (one down) and others
+// answer, the values of the keys read are returned with a
+// *backend.GetManyError that names the keys not read and wraps the first
+// real failure (rather than a neutral one, see backend.Neutral); the call
+// fails as a whole when no key was read.
 func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
@@ -641,10 +647,33 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	batches, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.SliceCmd {
 		return c.MGet(ctx, keys...)
 	})
+	var unread []int
+	var first error
 	if err != nil {
-		return nil, fail("getmany", err)
+		// A batch per slot (or key): those of the servers that answered
+		// were read, as a GetMany of several memcached servers reads past
+		// one down.
+		for _, bt := range batches {
+			berr := bt.cmd.Err()
+			if berr == nil {
+				continue
+			}
+			if first == nil || backend.Neutral(first) && !backend.Neutral(berr) {
+				first = berr
+			}
+			for i := range bt.cmd.Args()[1:] {
+				unread = append(unread, bt.index(i))
+			}
+		}
+		if first == nil || len(unread) == len(keys) {
+			return nil, fail("getmany", err)
+		}
+		slices.Sort(unread)
 	}
 	for _, bt := range batches {
+		if bt.cmd.Err() != nil {
+			continue
+		}
 		for i, v := range bt.cmd.Val() {
 			s, ok := v.(string)
 			if !ok {
@@ -657,6 +686,9 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 			out[bt.index(i)] = val
 		}
 	}
+	if unread != nil {
+		return out, &backend.GetManyError{Unread: unread, Keys: len(keys), Err: fail("getmany", first)}
+	}
 	return out, nil
 }
 
@@ -664,12 +696,22 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 // were refused with kerr (keysGuard): the others are read, and their
 // values returned with a *backend.GetManyError that names the refused
 // keys; a real failure of the others is the error of the whole call, as
-// it would be without the refused keys.
+// it would be without the refused keys, or, when it left some of them
+// read (a Cluster master down), the error of the keys not read, which
+// it names with the refused ones.
 func (b *Store) getManyRefused(ctx context.Context, keys []string, refused []int, kerr error) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	if rest, at := without(keys, refused); len(rest) > 0 {
 		vs, err := b.GetMany(ctx, rest)
-		if err != nil {
+		var partial *backend.GetManyError
+		switch {
+		case errors.As(err, &partial):
+			for _, i := range partial.Unread {
+				refused = append(refused, at[i])
+			}
+			slices.Sort(refused)
+			kerr = partial.Err // a real failure, ahead of the refusal
+		case err != nil:
 			return nil, err
 		}
 		for i, v := range vs {
