@@ -41,7 +41,9 @@ import (
 //     before the origin sees the request, so that its response would be stored
 //     for a request the origin never saw.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
-//     206 (a part of the response), never a response with Set-Cookie or
+//     206 (a part of the response), nor a 412, 416 or 226 (the answer to a
+//     precondition, a Range or an A-IM of the request, which no key
+//     holds), never a response with Set-Cookie or
 //     Cache-Control no-store, private or no-cache (a word of the value,
 //     wherever it stands: "no-store; private" too), never Vary: * nor a Vary
 //     naming Forwarded, X-Forwarded-For or X-Real-IP (a proxy below the
@@ -1569,6 +1571,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// does not read would hold up the requests waiting for it.
 		Hold: true,
 		Check: func(status int, h http.Header) httpcache.Reason {
+			if requestStatus(status) {
+				return httpcache.ReasonStatus
+			}
 			var reason httpcache.Reason
 			storeTTL, reason = v.policy.Response(status, h, resolved)
 			return reason
@@ -2179,6 +2184,17 @@ func (v *view) storeNow(r *http.Request, st *runState, res viewResult, ttl time.
 func failUnderPanic(rec *httpcache.Recorder) {
 	defer func() { _ = recover() }()
 	rec.Fail(httpcache.ReasonPanic)
+}
+
+// requestStatus reports whether status answers fields of the request
+// that no key holds rather than its URL, so that it is never stored,
+// whatever StoreStatuses lists: 412 (a precondition, If-Match or
+// If-Unmodified-Since, evaluated to false), 416 (a Range past the end) and
+// 226 (the instance manipulations an A-IM asked for). Stored, one request
+// with If-Match: "x" would answer every request of the key with its 412.
+func requestStatus(status int) bool {
+	return status == http.StatusPreconditionFailed || status == http.StatusRequestedRangeNotSatisfiable ||
+		status == http.StatusIMUsed
 }
 
 // codingRefused reports whether res varies on Accept-Encoding and has a

@@ -133,7 +133,11 @@ func IgnoreHost() ViewOption {
 // for example 200, 203, 301, 404, 410). Each must be in 200-599, and none
 // may be 206 Partial Content or 304 Not Modified: a part of a response, or
 // none, which would answer the requests for the whole URL (a Range request
-// is answered from a stored 200 in a SharedCache view).
+// is answered from a stored 200 in a SharedCache view). A 412
+// Precondition Failed, 416 Range Not Satisfiable or 226 IM Used is never
+// stored, listed or not: each answers fields of the request that no key
+// holds (If-Match or If-Unmodified-Since, Range, A-IM), and stored it
+// would answer every request of the URL.
 func StoreStatuses(codes ...int) ViewOption {
 	return viewOption(func(c *viewConfig) { c.statuses = append([]int(nil), codes...) })
 }
