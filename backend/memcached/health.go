@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-caching/caching/backend"
@@ -472,6 +473,16 @@ type healthConn struct {
 	// frame.ends when the last one started (see Write).
 	begun  bool
 	endsAt uint64
+	// peek is the check of unread (see Write): raw is the socket under
+	// the connection, peekFD reads it as peek does, peeked is what it
+	// found, and peekBuf its buffer; all made at the first check, raw
+	// and peekFD nil with noPeek set where the connection is no socket
+	// (see peek).
+	raw     syscall.RawConn
+	peekFD  func(fd uintptr) bool
+	peeked  bool
+	noPeek  bool
+	peekBuf [1]byte
 }
 
 // loneError is where a connection stands in the reply to a one-line
@@ -671,10 +682,22 @@ func itemRefusal(line []byte) bool {
 // proxy that sent a reply twice in one write had every later get on the
 // connection read the reply to the one before: the values of the keys it
 // asked for, one request old, which no check of the keys tells.
+//
+// And so does a connection that has bytes waiting on its socket, unread,
+// when a request starts after an earlier one's reply (see unread): what
+// came after that reply, in a later write of the server's (once the
+// connection was back in gomemcache's pool), would be the next request's
+// reply as well. A server or proxy that sent a reply again, late, had the
+// next get of the same key read that copy: its value one request old. The
+// check costs a non-blocking peek (one recvfrom with MSG_PEEK) a request,
+// allocating nothing; the first request of a connection is not checked (a
+// server's own line before any request, memcached's refusal of a
+// connection past its limit, is read as that request's reply: see
+// healthConn).
 func (c *healthConn) Write(p []byte) (int, error) {
 	if !c.request {
 		// A request starts (its reply's start judged since the last).
-		if c.begun && (c.frame.ends-c.endsAt > 1 || c.frame.state != frameLine || c.frame.line != 0) {
+		if c.begun && (c.frame.ends-c.endsAt > 1 || c.frame.state != frameLine || c.frame.line != 0 || c.unread()) {
 			c.frame.stray = true
 		}
 		c.begun, c.endsAt = true, c.frame.ends

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +41,13 @@ func (c watchedConn) Read(p []byte) (int, error) {
 		p = p[:min(len(p), 1)]
 	}
 	return c.Conn.Read(p)
+}
+
+// SyscallConn is the socket's, for the check of bytes left unread on it
+// before a request (see healthConn.unread): a sound server must leave
+// none.
+func (c watchedConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
 func (c watchedConn) Close() error {

@@ -47,3 +47,39 @@ func readNow(c net.Conn, p []byte, deadline time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+// unread reports whether bytes that no read of c took are waiting on its
+// socket, without reading them or waiting (recvfrom with MSG_PEEK, on a
+// socket Go keeps non-blocking): false when none are, when the peer closed
+// the connection (that the request's write or reply tells, as for a stale
+// pooled connection: see dropped), when the peek fails (its read deadline
+// passed, say), and for a connection that is no socket (a connection a
+// test wraps). The raw connection and the peek's function are made once, at
+// the first check, so that a check allocates nothing.
+func (c *healthConn) unread() bool {
+	if c.raw == nil {
+		if c.noPeek {
+			return false
+		}
+		sc, ok := c.Conn.(syscall.Conn)
+		if !ok {
+			c.noPeek = true
+			return false
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			c.noPeek = true
+			return false
+		}
+		c.raw, c.peekFD = rc, func(fd uintptr) bool {
+			n, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK)
+			c.peeked = n > 0 && err == nil
+			return true // whatever it found: never wait
+		}
+	}
+	c.peeked = false
+	if err := c.raw.Read(c.peekFD); err != nil {
+		return false
+	}
+	return c.peeked
+}
