@@ -146,7 +146,9 @@
 // gomemcache puts it back in its pool before the Store sees the value, and
 // a call that takes it before the idle connections are closed fails its
 // write, nothing sent, and is tried on another connection, whatever the
-// call (an Add, Incr or Clear too; the reply's
+// call, up to MaxIdleConns+1 times, for several such connections in the
+// pool at once (a Get, GetMany, Set, Delete, Add, Incr or Clear, the
+// namespace generation's read and set among them; the reply's
 // keys are checked against its get's as they are read, a pass over the
 // get's keys a reply). A connection that read more than one reply to a
 // request (a server or proxy that sent one twice, in one write) writes

@@ -831,7 +831,7 @@ func (s *Store) readGeneration() (string, error) {
 			n, perr := strconv.ParseUint(string(it.Value), 10, 64)
 			if perr != nil {
 				// Not ours: start a generation of our own over it.
-				err = s.client.Set(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
+				err = s.set(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
 				if err != nil {
 					return "", wrap("set", addr, err)
 				}
@@ -930,19 +930,33 @@ func (s *Store) add(it *memcache.Item) error {
 // Options.MaxIdleConns of a server's, so that the command finds one in
 // step (or dials one) within as many tries but for connections put out of
 // step meanwhile, which the bound leaves to fail the call. Get, GetMany,
-// Set and Delete try once more after any stale pooled connection's error
-// (see dropped).
+// Set and Delete try as many times too, and once more after any stale
+// pooled connection's error (see again).
 func (s *Store) outOfStepTries() int { return s.opts.MaxIdleConns + 1 }
+
+// again reports whether a command that changes nothing, or may be sent
+// twice (a get, a set, a delete), tried tries times and failed with err,
+// is sent again: after the first try's stale pooled connection's error
+// (see dropped: a server restarted), and after a connection out of step
+// with its replies (errOutOfStepConn: nothing was sent) up to
+// outOfStepTries in all, as add and counter try, so that two connections
+// out of step in the pool at once no longer fail the call. A command that
+// succeeded costs a comparison.
+func (s *Store) again(err error, tries int) bool {
+	return err != nil && (tries == 1 && dropped(err) ||
+		tries < s.outOfStepTries() && errors.Is(err, errOutOfStepConn))
+}
 
 // errOutOfStepConn is the error of a request on a connection that read a
 // value of a key its get did not ask for (see healthConn.Write): nothing
 // was written, and the call is tried again on another connection, as
-// after a stale pooled connection's error (see dropped and unsent; add and
-// counter try so up to outOfStepTries times).
+// after a stale pooled connection's error (see dropped and unsent), up to
+// outOfStepTries times (see again, add and counter).
 var errOutOfStepConn = errors.New("memcached: the connection was out of step with its replies, and is closed")
 
-// getItem is gomemcache's Get of the memcached key k, tried once more when
-// a stale pooled connection failed it, which fails with errOtherKey when
+// getItem is gomemcache's Get of the memcached key k, tried again when a
+// stale pooled connection, or one out of step, failed it (see again),
+// which fails with errOtherKey when
 // the item read is another key's: gomemcache's Get returns the first item
 // of the reply, whatever its key, and a connection out of step with its
 // replies (one reading the reply to an earlier command) would serve one
@@ -959,7 +973,7 @@ var errOutOfStepConn = errors.New("memcached: the connection was out of step wit
 // breaker, but not against the server's health.
 func (s *Store) getItem(k string) (*memcache.Item, error) {
 	it, err := s.client.Get(k)
-	if dropped(err) {
+	for n := 1; s.again(err, n); n++ {
 		it, err = s.client.Get(k)
 	}
 	if err == nil && it.Key != k {
@@ -1386,7 +1400,7 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // read on connections of their own, are kept.
 func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
 	m, err := s.client.GetMulti(mkeys)
-	if dropped(err) {
+	for n := 1; s.again(err, n); n++ {
 		m, err = s.client.GetMulti(mkeys)
 	}
 	for i, k := range mkeys {
@@ -1486,17 +1500,23 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err != nil {
 		return err
 	}
-	err = s.client.Set(it)
-	if dropped(err) {
-		err = s.client.Set(it)
-	}
-	if err == nil {
+	if err = s.set(it); err == nil {
 		return nil
 	}
 	if err = s.servers.of(it.Key).wrap("set", err); errors.Is(err, backend.ErrValueTooLarge) {
 		// Refused by the server: over its -I, or no memory for it now. On
 		// the second, memcached keeps the older value readable.
 		return s.refuse(ctx, key, err)
+	}
+	return err
+}
+
+// set is gomemcache's Set of it, tried again when a stale pooled
+// connection, or one out of step, failed it (see again).
+func (s *Store) set(it *memcache.Item) error {
+	err := s.client.Set(it)
+	for n := 1; s.again(err, n); n++ {
+		err = s.client.Set(it)
 	}
 	return err
 }
@@ -1731,11 +1751,11 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 }
 
 // deleteKey deletes the memcached key mk and reports whether it held an
-// entry. A delete is idempotent: one that a stale pooled connection failed
-// is retried once.
+// entry. A delete is idempotent: one that a stale pooled connection, or
+// one out of step, failed is tried again (see again).
 func (s *Store) deleteKey(mk string) (bool, error) {
 	err := s.client.Delete(mk)
-	if dropped(err) {
+	for n := 1; s.again(err, n); n++ {
 		err = s.client.Delete(mk)
 	}
 	switch {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,16 +16,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// doubledServer starts a fake server whose first connection answers its
-// first get twice, in one write (the connection then writes no request
-// again: see healthConn.Write); every other get is a miss (but for the
-// namespace generation's, 1), every incr or decr
-// answered 5, every add, set and touch stored, every delete deleted,
-// flush_all OK.
-func doubledServer(t *testing.T) string {
-	var conns atomic.Int64
+// doubledServer starts a fake server whose first doubled connections
+// answer their first get twice, in one write (each connection then writes
+// no request again: see healthConn.Write), each once all of them have
+// their get, so that they are open at once. Every get is answered with
+// the value "v" for each key, but the namespace generation's, whose value
+// is gen until a set or add of it stores another; every other add and set
+// is stored, every incr or decr answered 5, every touch touched, every
+// delete deleted, flush_all OK.
+func doubledServer(t *testing.T, doubled int64, gen string) string {
+	var conns, firsts atomic.Int64
+	all := make(chan struct{})
+	var mu sync.Mutex
 	return fakeServer(t, func(c net.Conn) {
-		first := conns.Add(1) == 1
+		first := conns.Add(1) <= doubled
 		r := bufio.NewReader(c)
 		for {
 			line, err := r.ReadString('\n')
@@ -35,20 +40,37 @@ func doubledServer(t *testing.T) string {
 			out := "ERROR\r\n"
 			switch f[0] {
 			case "get", "gets":
-				out = "END\r\n"
-				if f[1] == "fake:gen" {
-					out = "VALUE fake:gen 0 1 1\r\n1\r\nEND\r\n"
+				out = ""
+				for _, k := range f[1:] {
+					v := "v"
+					if k == "fake:gen" {
+						mu.Lock()
+						v = gen
+						mu.Unlock()
+					}
+					out += "VALUE " + k + " 0 " + strconv.Itoa(len(v)) + " 1\r\n" + v + "\r\n"
 				}
+				out += "END\r\n"
 				if first {
 					first = false
-					out = "VALUE " + f[1] + " 0 1 1\r\nv\r\nEND\r\n" + "VALUE " + f[1] + " 0 1 1\r\nv\r\nEND\r\n"
+					out += out
+					if firsts.Add(1) == doubled {
+						close(all)
+					}
+					<-all
 				}
 			case "incr", "decr":
 				out = "5\r\n"
 			case "add", "set":
 				n, _ := strconv.Atoi(f[4])
-				if _, err := io.ReadFull(r, make([]byte, n+2)); err != nil {
+				data := make([]byte, n+2)
+				if _, err := io.ReadFull(r, data); err != nil {
 					return
+				}
+				if f[1] == "fake:gen" {
+					mu.Lock()
+					gen = string(data[:n])
+					mu.Unlock()
 				}
 				out = "STORED\r\n"
 			case "touch":
@@ -93,7 +115,7 @@ func TestOutOfStepConnectionRetriedByEveryCall(t *testing.T) {
 		"Delete": func(s *Store) error { return s.Delete(ctx, "k") },
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, dials := fakeStore(t, doubledServer(t))
+			s, dials := fakeStore(t, doubledServer(t, 1, "1"))
 			v, err := s.Get(ctx, "k")
 			require.NoError(t, err)
 			require.Equal(t, "v", string(v))
@@ -108,7 +130,7 @@ func TestOutOfStepConnectionRetriedByEveryCall(t *testing.T) {
 // sent, and the server's entries were left readable. It is sent again.
 func TestOutOfStepConnectionRetriedByFlushAll(t *testing.T) {
 	ctx := context.Background()
-	addr := doubledServer(t)
+	addr := doubledServer(t, 1, "1")
 	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 10 * time.Second, FlushOnClear: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
