@@ -52,15 +52,19 @@
 // panic; Server-Timing is also dropped from the Trailer declaration. They
 // are not parsed into the Report. A hijacked connection is the handler's
 // own. For an admitted request, the handler's fields are sent as it set
-// them, and the middleware's metrics follow in a field of their own; the
+// them (a total or omitted in them, an upstream's say, keeps its name: the
+// middleware's own are in the last Server-Timing field), and the
+// middleware's metrics follow in a field of their own; the
 // response then says that no shared cache may store it (private in
 // Cache-Control and in the CDN-Cache-Control fields, no-store in
 // Surrogate-Control), since Expose decides on what the client sent and a
 // CDN would serve the stored copy, metrics and all, to everyone. For the
 // same reason it goes out with neither * nor null in Timing-Allow-Origin
 // (which would let a page of any site that made the admin's browser send
-// the request read the metrics): the origins the handler names there are
-// kept.
+// the request read the metrics), in any form a browser reads as one (in a
+// quoted-string, after a newline or a form feed): the origins the handler
+// names there are kept. A handler that names the request's Origin there
+// grants every site: name fixed origins.
 //
 // Package pool reports each request's SQL queries through Count, and the
 // response cache and compress report cache;desc=hit|miss|stale and

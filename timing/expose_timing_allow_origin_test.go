@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +76,85 @@ func TestAdmittedMissKeepsTimingAllowOriginInTheCache(t *testing.T) {
 
 	resp = get(t, srv.URL+"/p", false)
 	assert.Equal(t, []string{"*"}, resp.Header.Values("Timing-Allow-Origin"), "the anonymous hit")
+}
+
+// Browsers do not all read Timing-Allow-Origin as Fetch's "get, decode, and
+// split" does. Older Blink and WebKit split the field at every comma,
+// quoted or not, and trim all ASCII whitespace (vertical tab and form feed
+// too); net/http's HTTP/1 writer turns a CR or LF in a value into a space.
+// The middleware read the field as Fetch does only: a * or null that one
+// of those readings finds went out on an admitted response (in each case
+// below). Now a member that any of them reads as * or null goes; an
+// origin outside it is kept.
+func TestAdmittedResponseAllowsNoOtherSiteHoweverRead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tao  string
+		keep string // an origin the admitted response still names, if any
+	}{
+		{"LF before star", "https://a.example,\n*", "https://a.example"},
+		{"CR LF before null", "https://a.example,\r\nnull", "https://a.example"},
+		{"vertical tab", "\v*", ""},
+		{"form feed", "https://a.example, *\f", "https://a.example"},
+		{"star in a quoted list", `"https://a.example,*,https://b.example", https://c.example`, "https://c.example"},
+		{"null in a quoted list", `"x,null,y"`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := serve(t, timing.Options{Expose: func(*http.Request) bool { return true }},
+				http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Timing-Allow-Origin", tc.tao)
+				}))
+			got := rec.Result().Header.Values("Timing-Allow-Origin")
+			require.NotEmpty(t, rec.Result().Header.Get("Server-Timing"))
+			members := taoReadings(got)
+			assert.NotContains(t, members, "*", "%q", got)
+			assert.NotContains(t, members, "null", "%q", got)
+			if tc.keep != "" {
+				assert.Contains(t, members, tc.keep, "%q", got)
+			}
+		})
+	}
+}
+
+// taoReadings returns the members of the Timing-Allow-Origin lines vs as
+// browsers may read them once net/http's HTTP/1 writer has sent them (CR
+// and LF as spaces): split at commas outside quoted-strings and trimmed of
+// spaces and tabs (Fetch, Blink today), and split at every comma and
+// trimmed of all ASCII whitespace (older Blink, WebKit).
+func taoReadings(vs []string) []string {
+	v := strings.NewReplacer("\r", " ", "\n", " ").Replace(strings.Join(vs, ", "))
+	var members []string
+	for _, m := range strings.Split(v, ",") {
+		members = append(members, strings.Trim(m, " \t\n\v\f\r"))
+	}
+	quoted := false
+	start := 0
+	for i := 0; i <= len(v); i++ {
+		switch {
+		case i == len(v) || v[i] == ',' && !quoted:
+			members = append(members, strings.Trim(v[start:i], " \t"))
+			start = i + 1
+		case v[i] == '"':
+			quoted = !quoted
+		case v[i] == '\\' && quoted:
+			i++
+		}
+	}
+	return members
+}
+
+// The handler's header map gets its Timing-Allow-Origin back once the
+// status went down, as the fields keepFromSharedCaches changes do: a
+// response cache below that reads the header after WriteHeader stores what
+// the handler sent, for every client.
+func TestAdmittedResponseGivesTheHandlerItsTimingAllowOriginBack(t *testing.T) {
+	var after []string
+	rec := serve(t, timing.Options{Expose: func(*http.Request) bool { return true }},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Timing-Allow-Origin", "*")
+			w.WriteHeader(http.StatusOK)
+			after = w.Header().Values("Timing-Allow-Origin")
+		}))
+	assert.Empty(t, rec.Result().Header.Values("Timing-Allow-Origin"), "the admitted response")
+	assert.Equal(t, []string{"*"}, after, "the handler's map after WriteHeader")
 }

@@ -66,7 +66,8 @@ type Options struct {
 	// Server-Timing to a page of another origin when that field admits
 	// it, and a page of any site can make an admin's (or a local) browser
 	// send a request Expose admits. The origins the handler names there
-	// are kept: name the sites that may read the metrics. The
+	// are kept: name the sites that may read the metrics (not the
+	// request's Origin copied back, which grants every site). The
 	// handler's header map gets its own values back once the status went
 	// down (net/http copies the header then): a response cache below the
 	// middleware stores what the handler sent. A writer above the

@@ -102,8 +102,9 @@ func isTargeted(k string) bool {
 // any site go: * and null (the origin of a sandboxed frame or a data: URL,
 // which any site can make). The origins the handler names are its
 // deliberate grant and are kept; a field left with no member is removed.
-// Members are read as browsers read them (Fetch's "get, decode, and
-// split": quotes are removed, a comma inside them splits nothing).
+// Members are the elements of the list (a comma inside a quoted-string
+// ends none); one goes when any reading of it a browser may make finds *
+// or null in it (see admitsAnySite).
 func keepTimingFromOtherSites(h http.Header, saved []savedField) []savedField {
 	for k, vs := range h {
 		if !header.EqualLower(k, "timing-allow-origin") {
@@ -112,7 +113,7 @@ func keepTimingFromOtherSites(h http.Header, saved []savedField) []savedField {
 		var keep []string
 		narrowed := false
 		for e := range header.QuotedElements(vs) {
-			if m := decodeMember(e); m == "*" || m == "null" {
+			if admitsAnySite(e) {
 				narrowed = true
 			} else {
 				keep = append(keep, e)
@@ -131,27 +132,19 @@ func keepTimingFromOtherSites(h http.Header, saved []savedField) []savedField {
 	return saved
 }
 
-// decodeMember returns e, a member of a list, as Fetch's "get, decode, and
-// split" reads it: a quoted-string stands for its content (a backslash
-// escapes the next byte), the rest is taken as it is.
-func decodeMember(e string) string {
-	if !strings.Contains(e, `"`) {
-		return e
-	}
-	var b strings.Builder
-	quoted := false
-	for i := 0; i < len(e); i++ {
-		switch c := e[i]; {
-		case c == '"':
-			quoted = !quoted
-		case c == '\\' && quoted:
-			if i+1 < len(e) {
-				i++
-				b.WriteByte(e[i])
-			}
-		default:
-			b.WriteByte(c)
+// admitsAnySite reports whether e, a member of a Timing-Allow-Origin list,
+// reads as * or null to some browser. Fetch splits the field at commas
+// outside quoted-strings and trims spaces and tabs; older Blink and WebKit
+// split it at every comma and trim all ASCII whitespace; net/http's HTTP/1
+// writer sends a CR or LF in a value as a space. So e admits any site when
+// a piece of it between commas, trimmed of ASCII whitespace, and of quotes
+// and backslashes (a quoted "*", which no browser should honour, is taken
+// as * all the same), is * or null.
+func admitsAnySite(e string) bool {
+	for p := range strings.SplitSeq(e, ",") {
+		if p = strings.Trim(p, " \t\n\v\f\r\"\\"); p == "*" || p == "null" {
+			return true
 		}
 	}
-	return b.String()
+	return false
 }
