@@ -12,9 +12,14 @@ import (
 // -identity-fields names, and the query parameters -token-params names. A
 // read (GET, HEAD) with one is a token read (see tokenReads).
 type credentials struct {
-	fields []string // -identity-fields: lower-case, '-' for '_'
-	params []string // -token-params: lower-case, '_' for '-'
+	fields  []string // -identity-fields: lower-case, '-' for '_'
+	params  []string // -token-params: lower-case, '_' for '-'
+	markKey []byte   // tokenMarkOf's key (see tokenMarkKey); nil: processMarkKey
 }
+
+// processMarkKey is tokenMarkOf's key for credentials without one of
+// their own (the tests'): random, this process's alone.
+var processMarkKey = tokenMarkKey(nil)
 
 // defaultTokenParams are the query parameters -token-params names by
 // default: the OAuth 2 bearer token's access_token (RFC 6750 section 2.3)

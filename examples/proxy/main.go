@@ -139,6 +139,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	if cfg.variantKeySecret, err = readVariantKeySecret(*secretFile, getenv); err != nil {
 		return cfg, err
 	}
+	cfg.creds.markKey = tokenMarkKey(cfg.variantKeySecret)
 	for _, name := range strings.Split(*identity, ",") {
 		if name = strings.TrimSpace(name); name == "" {
 			continue
@@ -197,7 +198,8 @@ const variantKeySecretEnv = "PROXY_VARIANT_KEY_SECRET"
 // (a weak Basic password, a short session id); with one it is an HMAC
 // under it. Proxies sharing a backend must share the secret: with
 // different ones (or a random one each) they never share those variants,
-// and each stores its own. Keep it as a credential is.
+// and each stores its own. The key of token reads' marks is derived from
+// it too (tokenMarkKey). Keep it as a credential is.
 func readVariantKeySecret(file string, getenv func(string) string) ([]byte, error) {
 	env := getenv(variantKeySecretEnv)
 	var secret []byte
@@ -644,24 +646,36 @@ func readsWithCookie(_ context.Context, r *http.Request) bool {
 // client loses: see isTokenMark).
 const tokenMark = "caching-proxy; credential in another field"
 
-// tokenMarkKey keys the hash in tokenMarkOf's marks: random, and this
-// process's alone, so that no client can compute another's mark.
-var tokenMarkKey = func() []byte {
+// tokenMarkKey returns the key of the hash in tokenMarkOf's marks, which
+// no client may compute another's mark without: an HMAC-SHA256 of a label
+// of its own under the variant key secret when one is given, so that
+// proxies sharing a backend and the secret give a token user one mark,
+// and share that user's Authorization variants; else 32 random bytes,
+// this process's alone. The secret itself is not the key: a mark's
+// variant is named in the backend by an HMAC under the secret of the
+// mark, and the two hashes are kept apart.
+func tokenMarkKey(variantKeySecret []byte) []byte {
+	if variantKeySecret != nil {
+		mac := hmac.New(sha256.New, variantKeySecret)
+		mac.Write([]byte("caching-proxy token mark key"))
+		return mac.Sum(nil)
+	}
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24)
 	return k
-}()
+}
 
 // tokenMarkOf returns the Authorization tokenReads gives a read with the
 // token fields of h (see credentials.tokenField): tokenMark, then an HMAC-SHA256 under
-// tokenMarkKey of those fields' names and values, and of h's own
+// cr.markKey (see tokenMarkKey) of those fields' names and values, and of h's own
 // Authorization if any, whatever their order.
 // An origin that answers "public" with "Vary: Authorization" (the
 // RFC's way to share a response among the requests of one credential)
 // then has its response stored per user: with one mark for all, every
 // token user shared the first one's variant, and got that user's data.
-// Two processes, or one after a restart, give a user different marks:
-// their variants are not shared, which costs runs, never a wrong answer.
+// Without a variant key secret, two processes, or one after a restart,
+// give a user different marks: their variants are not shared, which costs
+// runs, never a wrong answer.
 func tokenMarkOf(h http.Header, cr credentials) string {
 	names := make([]string, 0, 2)
 	for name := range h {
@@ -670,7 +684,11 @@ func tokenMarkOf(h http.Header, cr credentials) string {
 		}
 	}
 	slices.Sort(names)
-	mac := hmac.New(sha256.New, tokenMarkKey)
+	key := cr.markKey
+	if key == nil {
+		key = processMarkKey
+	}
+	mac := hmac.New(sha256.New, key)
 	var b []byte
 	for _, name := range names {
 		// Each string after its length: no two sets of fields read the same.

@@ -326,10 +326,17 @@ func runProxy(t *testing.T, origin string, args ...string) string {
 		_ = run(ctx, append([]string{"-origin", origin, "-listen", "127.0.0.1:0", "-admin", ""}, args...), func(string) string { return "" }, pw)
 	}()
 	t.Cleanup(func() { cancel(); <-done; pw.Close() })
+	return listenAddr(t, pr)
+}
+
+// listenAddr returns the first address a proxy's log, read from r, says
+// it listens on, failing t when none came in 30 s.
+func listenAddr(t *testing.T, r io.Reader) string {
+	t.Helper()
 	addr := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`addr=(\S+)`)
-		sc := bufio.NewScanner(pr)
+		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				select {
@@ -342,7 +349,7 @@ func runProxy(t *testing.T, origin string, args ...string) string {
 	select {
 	case a := <-addr:
 		return a
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("proxy did not start")
 	}
 	return ""
