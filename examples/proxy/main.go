@@ -999,15 +999,22 @@ func shares(h http.Header) bool {
 // sharesWithAuthorization reports whether the cache-control field name of
 // h says public or s-maxage, read as the cache reads it: a targeted field
 // as a dictionary whose public counts when true (public, public=?1; not
-// public=?0), Cache-Control as a list whose quoted-strings hold no
+// public=?0) and its last (public, public=?0 says no public), Cache-Control as a list whose quoted-strings hold no
 // directive (`community="UCI,public"` says no public). Split on every
 // comma, a quoted value shared a user's response the cache kept private.
 func sharesWithAuthorization(h http.Header, name string) bool {
 	if name != "Cache-Control" {
 		ds, _ := targetedDirectives(h.Values(name))
-		return slices.ContainsFunc(ds, func(d directive) bool {
-			return d.name == "s-maxage" || d.name == "public" && d.value == "?1"
-		})
+		public := false
+		for _, d := range ds {
+			switch d.name {
+			case "s-maxage": // any value: the cache reads an odd one as 0
+				return true
+			case "public": // the last one: a dictionary's member given twice takes its last value
+				public = d.value == "?1"
+			}
+		}
+		return public
 	}
 	return slices.ContainsFunc(ccDirectives(h.Values(name)), func(d directive) bool {
 		return equalLower(d.name, "public") || equalLower(d.name, "s-maxage")
