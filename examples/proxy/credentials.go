@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // credentials tells which parts of a request carry a credential beside
@@ -13,7 +14,7 @@ import (
 // read (GET, HEAD) with one is a token read (see tokenReads).
 type credentials struct {
 	fields  []string // -identity-fields: lower-case, '-' for '_'
-	params  []string // -token-params: lower-case, '_' for '-'
+	params  []string // -token-params: as normParam writes them
 	markKey []byte   // tokenMarkOf's key (see tokenMarkKey); nil: processMarkKey
 }
 
@@ -40,8 +41,27 @@ var defaultTokenParams = []string{
 }
 
 // normParam returns a query parameter's name as credentials.params holds
-// it: lower-case, with '_' for '-' (api-key is api_key).
-func normParam(name string) string { return strings.ReplaceAll(strings.ToLower(name), "-", "_") }
+// it, decoded: lower-case, with '_' for '-' (api-key is api_key), and the
+// name an origin may read it as: PHP reads '.' and ' ' (a '+') as '_'
+// (api.key is api_key), and an unclosed '[' too (api[key); PHP and Rack
+// read a name with a bracketed suffix as the name before it, whose value
+// is a list (api_key[] and api_key[0] are api_key).
+func normParam(name string) string {
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		if strings.IndexByte(name[i:], ']') > 0 {
+			name = name[:i]
+		} else {
+			name = name[:i] + "_" + name[i+1:]
+		}
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '.', ' ':
+			return '_'
+		}
+		return unicode.ToLower(r)
+	}, name)
+}
 
 // normField returns a field's name as credentials.fields holds it:
 // lower-case, with '-' for '_' (a CGI-style origin reads X_User as X-User).
@@ -75,7 +95,7 @@ func (cr credentials) tokenField(h http.Header) bool {
 
 // tokenParam reports whether the query of u has a parameter -token-params
 // names, with a value or not, its name decoded ("api%5Fkey" is api_key)
-// and compared as normParam writes it.
+// and compared as normParam writes it (api.key and api_key[] are api_key).
 func (cr credentials) tokenParam(u *url.URL) bool {
 	if u == nil || u.RawQuery == "" || len(cr.params) == 0 {
 		return false

@@ -153,7 +153,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 		if name = strings.TrimSpace(name); name == "" {
 			continue
 		}
-		if strings.ContainsAny(name, "&=#?%+ ") {
+		if strings.ContainsAny(name, "&=#?%+ ") || normParam(name) == "" {
 			return cfg, fmt.Errorf("proxy: -token-params: %q: want a parameter's name as decoded, without &=#?%%+ or spaces", name)
 		}
 		cfg.creds.params = append(cfg.creds.params, normParam(name))
