@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,9 +19,13 @@ type credentials struct {
 	markKey []byte   // tokenMarkOf's key (see tokenMarkKey); nil: processMarkKey
 }
 
-// processMarkKey is tokenMarkOf's key for credentials without one of
-// their own (the tests'): random, this process's alone.
-var processMarkKey = tokenMarkKey(nil)
+// processMarkKey is tokenMarkOf's key where no variant key secret is
+// given: random, this process's alone.
+var processMarkKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24)
+	return k
+}()
 
 // defaultTokenParams are the query parameters -token-params names by
 // default: the OAuth 2 bearer token's access_token (RFC 6750 section 2.3)

@@ -24,7 +24,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -647,22 +646,20 @@ func readsWithCookie(_ context.Context, r *http.Request) bool {
 const tokenMark = "caching-proxy; credential in another field"
 
 // tokenMarkKey returns the key of the hash in tokenMarkOf's marks, which
-// no client may compute another's mark without: an HMAC-SHA256 of a label
-// of its own under the variant key secret when one is given, so that
-// proxies sharing a backend and the secret give a token user one mark,
-// and share that user's Authorization variants; else 32 random bytes,
-// this process's alone. The secret itself is not the key: a mark's
-// variant is named in the backend by an HMAC under the secret of the
-// mark, and the two hashes are kept apart.
+// no client may compute another's mark without, for a variant key secret:
+// an HMAC-SHA256 of a label of its own under it, so that proxies sharing
+// a backend and the secret give a token user one mark, and share that
+// user's Authorization variants; nil without one (tokenMarkOf then keys
+// by processMarkKey, this process's alone). The secret itself is not the
+// key: a mark's variant is named in the backend by an HMAC under the
+// secret of the mark, and the two hashes are kept apart.
 func tokenMarkKey(variantKeySecret []byte) []byte {
-	if variantKeySecret != nil {
-		mac := hmac.New(sha256.New, variantKeySecret)
-		mac.Write([]byte("caching-proxy token mark key"))
-		return mac.Sum(nil)
+	if variantKeySecret == nil {
+		return nil
 	}
-	k := make([]byte, 32)
-	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24)
-	return k
+	mac := hmac.New(sha256.New, variantKeySecret)
+	mac.Write([]byte("caching-proxy token mark key"))
+	return mac.Sum(nil)
 }
 
 // tokenMarkOf returns the Authorization tokenReads gives a read with the

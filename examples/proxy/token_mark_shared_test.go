@@ -48,6 +48,13 @@ func TestTokenMarkSharedWithSecret(t *testing.T) {
 	assert.Equal(t, "HIT", read(second, "alice"), "a proxy with the same secret shares alice's variant")
 	assert.NotEqual(t, "HIT", read(second, "bob"), "bob gets no variant of alice's")
 	assert.NotEqual(t, "HIT", read(start(other), "alice"), "a proxy with another secret")
+
+	// Without a secret a proxy marks as the tests that forge marks
+	// (tokenMarkOf with credentials{}) do: their forgeries are the real ones.
+	cfg, err := parseFlags([]string{"-origin", "http://o"}, func(string) string { return "" })
+	require.NoError(t, err)
+	h := http.Header{"X-Api-Key": {"alice"}}
+	assert.Equal(t, tokenMarkOf(h, credentials{}), tokenMarkOf(h, cfg.creds))
 }
 
 // proxyProcessArgs is the environment variable under which
