@@ -79,7 +79,10 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8081", "address the proxy listens on")
 	fs.StringVar(&cfg.admin, "admin", "127.0.0.1:8082", `address of the invalidation API ("" for none); keep it private`)
 	fs.StringVar(&cfg.origin, "origin", "", "origin URL every request is sent to (required)")
-	fs.StringVar(&cfg.cacheURL, "cache-url", getenv("CACHE_URL"), "cache backend URL (default $CACHE_URL, else simple://)")
+	// Not getenv("CACHE_URL") as the flag's default: the usage prints
+	// defaults (on -h and on any flag error), and the backend's password
+	// with it.
+	fs.StringVar(&cfg.cacheURL, "cache-url", "", "cache backend URL (default $CACHE_URL, else simple://)")
 	fs.DurationVar(&cfg.ttl, "ttl", 10*time.Minute, "the longest a response is kept fresh, and how long one with a validator is kept to revalidate")
 	fs.DurationVar(&cfg.defaultTTL, "default-ttl", 0, "freshness of a GET response whose origin sends no Cache-Control, CDN-Cache-Control or Expires (0: such responses are not stored unless heuristically cacheable)")
 	fs.DurationVar(&cfg.swr, "max-stale-while-revalidate", time.Minute, "upper bound of the origin's stale-while-revalidate (0: never)")
@@ -100,6 +103,11 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	}
 	if cfg.origin == "" {
 		return cfg, errors.New("proxy: -origin is required")
+	}
+	cacheURLSet := false
+	fs.Visit(func(f *flag.Flag) { cacheURLSet = cacheURLSet || f.Name == "cache-url" })
+	if !cacheURLSet {
+		cfg.cacheURL = getenv("CACHE_URL")
 	}
 	if cfg.cacheURL == "" {
 		cfg.cacheURL = "simple://"
