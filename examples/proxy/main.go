@@ -267,7 +267,7 @@ func newProxy(cfg config, c *caching.Cache, log *slog.Logger) (proxy, admin http
 	rp := &httputil.ReverseProxy{
 		Rewrite:        rewrite(u, cfg.dropHeaders),
 		Transport:      originTransport(cfg.timeouts.origin),
-		ModifyResponse: tokenPrivate(markAnonymous(defaultFreshness(cfg.defaultTTL, cfg.creds), cfg.creds), cfg.creds),
+		ModifyResponse: tokenPrivate(markAnonymous(defaultFreshness(cfg.defaultTTL, cfg.creds))),
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	opts := []caching.ViewOption{
@@ -517,7 +517,7 @@ func defaultCacheable(res *http.Response, cr credentials) bool {
 			return false
 		}
 	}
-	return !cr.tokenParam(res.Request.URL)
+	return !isTokenRead(res.Request)
 }
 
 // credentialWords are the words whose presence in a request field's name
@@ -763,9 +763,11 @@ func tokenReads(h, pass http.Handler, cr credentials) http.Handler {
 				delete(r.Header, "Authorization")
 			}
 			if token {
+				ctx := context.WithValue(r.Context(), tokenRead{}, true)
 				if auth := r.Header["Authorization"]; len(auth) > 0 {
-					r = r.WithContext(context.WithValue(r.Context(), clientAuthorization{}, auth))
+					ctx = context.WithValue(ctx, clientAuthorization{}, auth)
 				}
+				r = r.WithContext(ctx)
 				r.Header["Authorization"] = []string{tokenMarkOf(r.Header, cr)}
 			}
 		}
@@ -885,6 +887,21 @@ func (g *hitGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
 
 var _ http.Flusher = (*hitGuard)(nil)
 
+// tokenRead is the context key under which tokenReads tells that a read
+// is a token read (true), for the ModifyResponse functions (tokenPrivate,
+// markAnonymous, defaultCacheable), whose res.Request is the request sent
+// to the origin: its query holds -origin's own (?key=, the proxy's key for
+// the origin, made every read a token read) and lacks what ReverseProxy
+// drops. Only tokenReads sets it: no client can.
+type tokenRead struct{}
+
+// isTokenRead reports whether tokenReads found r, or the request r was
+// made from, a token read.
+func isTokenRead(r *http.Request) bool {
+	v, _ := r.Context().Value(tokenRead{}).(bool)
+	return v
+}
+
 // clientAuthorization is the context key under which tokenReads keeps the
 // Authorization lines of a client's token read, which its mark replaces
 // for the cache, for rewrite to send them to the origin. Only tokenReads
@@ -911,7 +928,7 @@ type clientAuthorization struct{}
 // shared page. Made private, it answers its own read only, and the
 // stored page stays as it was (the cache neither freshens nor drops an
 // entry for a private answer to a request with Authorization).
-func tokenPrivate(next func(*http.Response) error, cr credentials) func(*http.Response) error {
+func tokenPrivate(next func(*http.Response) error) func(*http.Response) error {
 	return func(res *http.Response) error {
 		if next != nil {
 			if err := next(res); err != nil {
@@ -919,7 +936,7 @@ func tokenPrivate(next func(*http.Response) error, cr credentials) func(*http.Re
 			}
 		}
 		req, h := res.Request, res.Header
-		if req.Method != http.MethodGet && req.Method != http.MethodHead || !cr.tokenRead(req) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead || !isTokenRead(req) {
 			return nil
 		}
 		fields := freshnessFields(h)
@@ -948,7 +965,7 @@ const anonymousField = "X-Proxy-Anonymous"
 // origin's own anonymousField is dropped. A 304 or HEAD that freshens a
 // stored response merges the mark into it, which only keeps it from more
 // reads.
-func markAnonymous(next func(*http.Response) error, cr credentials) func(*http.Response) error {
+func markAnonymous(next func(*http.Response) error) func(*http.Response) error {
 	return func(res *http.Response) error {
 		if next != nil {
 			if err := next(res); err != nil {
@@ -959,7 +976,7 @@ func markAnonymous(next func(*http.Response) error, cr credentials) func(*http.R
 		delete(h, anonymousField)
 		// Not a 101, which ReverseProxy writes past dropResponseFields.
 		if res.StatusCode >= 200 && (req.Method == http.MethodGet || req.Method == http.MethodHead) && !has(req.Header, "Authorization") &&
-			!cr.tokenRead(req) && !shares(h) {
+			!isTokenRead(req) && !shares(h) {
 			h[anonymousField] = []string{"1"}
 		}
 		return nil
