@@ -28,21 +28,26 @@ var processMarkKey = func() []byte {
 }()
 
 // defaultTokenParams are the query parameters -token-params names by
-// default: the OAuth 2 bearer token's access_token (RFC 6750 section 2.3)
-// and id_token; the API keys of Google's and most REST APIs (key, api_key,
-// apikey), GitLab's private_token; and the generic token, auth,
-// auth_token and jwt. A client that signs in by the URL sends one on every
-// read: without it counted, a signed-in user's /api/me?api_key=... was
-// stored by its max-age (or -default-ttl) like any page, outliving the
-// key's revocation, and kept in the backend under the key's URL. Not
-// sig, signature or X-Amz-Signature: a signed URL (S3, CloudFront, Azure
-// SAS) grants that one URL to whoever holds it, the same response for
-// every holder, which a cache may keep by its cache-control like any
-// other. A parameter named so by chance (a search's ?key=) only makes its
-// reads token reads: the origin's own public or s-maxage still shares the
-// response.
+// default: the OAuth 2 bearer token's access_token (RFC 6750 section 2.3),
+// id_token and refresh_token, and the client_secret of clients that send
+// their credentials in the query; OAuth 1.0a's oauth_token (RFC 5849
+// section 3.5.3); the API keys of Google's and most REST APIs (key,
+// api_key, apikey, x_api_key), GitLab's private_token, Laravel's
+// api_token; and the generic token, auth, auth_token, jwt and password.
+// A client that signs in by the URL sends one on every read: without it
+// counted, a signed-in user's /api/me?api_key=... was stored by its
+// max-age (or -default-ttl) like any page, outliving the key's
+// revocation. Not sig, signature or X-Amz-Signature: a signed URL (S3,
+// CloudFront, Azure SAS) grants that one URL to whoever holds it, the
+// same response for every holder, which a cache may keep by its
+// cache-control like any other. A parameter named so by chance (a
+// search's ?key=) only makes its reads token reads: the origin's own
+// public or s-maxage still shares the response (see README for what it
+// costs a site).
 var defaultTokenParams = []string{
-	"access_token", "id_token", "key", "api_key", "apikey", "private_token", "token", "auth", "auth_token", "jwt",
+	"access_token", "id_token", "refresh_token", "client_secret", "oauth_token",
+	"key", "api_key", "apikey", "x_api_key", "private_token", "api_token",
+	"token", "auth", "auth_token", "jwt", "password",
 }
 
 // normParam returns a query parameter's name as credentials.params holds

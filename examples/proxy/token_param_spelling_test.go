@@ -45,3 +45,22 @@ func TestTokenParamSpellings(t *testing.T) {
 	_, body := send(t, http.MethodGet, front.URL+"/api/me?a=1;api_key=alice&b=2")
 	assert.False(t, strings.Contains(body, "alice"), "the origin read %q", body)
 }
+
+// TestMoreTokenParams: the default -token-params left out the query
+// credentials of common servers: Laravel's token guard reads ?api_token=,
+// OAuth 1.0a's query form carries ?oauth_token= (RFC 5849 section 3.5.3),
+// OAuth 2 clients that send their credentials in the query
+// ?client_secret= and ?refresh_token=, and some APIs ?x-api-key= or
+// ?password=. A signed-in user's page read so was stored by its max-age
+// (or -default-ttl) and answered after the credential's revocation.
+func TestMoreTokenParams(t *testing.T) {
+	front, _ := startProxy(t, countingOrigin(), nil, "-default-ttl", "1m")
+	for i, name := range []string{"api_token", "oauth_token", "client_secret", "refresh_token", "x-api-key", "password"} {
+		for _, cc := range []string{"", "max-age%3D60"} {
+			u := fmt.Sprintf("%s/api/me?%s=alice&cc=%s&i=%d", front.URL, name, cc, i)
+			_, first := send(t, http.MethodGet, u)
+			res, second := send(t, http.MethodGet, u)
+			assert.NotEqual(t, first, second, "?%s=, %q: the token read's response was stored (%s)", name, cc, res.Header.Get(statusHeader))
+		}
+	}
+}
