@@ -63,11 +63,12 @@ const proxyProcessArgs = "PROXY_TEST_PROCESS_ARGS"
 
 // proxyProcess runs the proxy with args in a process of its own (this
 // test binary, running TestProxyProcess), with env beside this process's
-// environment, and returns its URL. The process is killed at cleanup.
+// environment, and returns its URL. The process is killed at cleanup (and
+// ends itself in 5 minutes, should this one die first).
 func proxyProcess(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestProxyProcess$", "-test.count=1")
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestProxyProcess$", "-test.count=1", "-test.timeout=5m")
 	cmd.Env = append(append(os.Environ(), env...), proxyProcessArgs+"="+strings.Join(args, "\n"))
 	out, err := cmd.StderrPipe()
 	require.NoError(t, err)
