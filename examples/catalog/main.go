@@ -444,6 +444,16 @@ func main() {
 	redis.SetLogger(newRedisLog(log)) // go-redis's own lines, bounded
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first SIGINT or SIGTERM starts a graceful shutdown, which may
+	// wait 10 s for the requests in flight and 20 s more for the running
+	// jobs; from then on the signals have their default effect again, so
+	// that a second Ctrl-C ends the process at once. Registered until
+	// main returned, they were swallowed: the process could only be
+	// killed from elsewhere (TestSecondInterruptStops).
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	cfg := Config{
 		DatabaseURL: os.Getenv("DATABASE_URL"),
 		SQLitePath:  *dbPath,
