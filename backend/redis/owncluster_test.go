@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -170,4 +171,16 @@ func (c *ownCluster) tagOn(t *testing.T, i int) string {
 	}
 	t.Fatalf("no hash tag on node %d", i)
 	return ""
+}
+
+// setOnEach writes, through b, "v-"+key under a key on each of the first n
+// nodes, and returns the keys (without prefix) in the nodes' order.
+func (c *ownCluster) setOnEach(t *testing.T, b *redisstore.Store, n int) []string {
+	t.Helper()
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = c.keyOn(t, b.Prefix(), i)
+		require.NoError(t, b.Set(context.Background(), keys[i], []byte("v-"+keys[i]), time.Minute))
+	}
+	return keys
 }
