@@ -163,7 +163,8 @@
 // round trips as there are nodes holding those keys, in parallel. When
 // some of those nodes fail (a master down) and others answer, GetMany
 // returns the values it read with a *backend.GetManyError naming the keys
-// not read, as a GetMany of several memcached servers does.
+// not read, as a GetMany of several memcached servers does; DeleteCount
+// deletes the keys of the nodes that answer and fails with their count.
 //
 // A Prefix holding a hash tag, such as "{myapp}:", puts every key of the
 // Store in one slot, so on one master: GetMany is then a single MGET and

@@ -554,7 +554,10 @@ func (b *Store) Delete(ctx context.Context, keys ...string) error {
 
 // DeleteCount removes the keys, as Delete does, and returns how many of
 // them held an entry: the sum of what the server's UNLINK or DEL answered
-// (backend.DeleteCounter).
+// (backend.DeleteCounter). On a Cluster (or a Ring) where some masters
+// fail (one down) and others answer, the keys of those that answer are
+// deleted, and the call fails with the count of those deleted, as a
+// DeleteCount of several memcached servers does.
 func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if b.closed.Load() {
 		return 0, errClosed
@@ -585,7 +588,9 @@ func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, fail("delete", err)
+		// n counts the keys of the batches that were answered: those of
+		// the masters up are deleted though one is down.
+		return int(n), fail("delete", err)
 	}
 	return int(n), nil
 }
