@@ -173,7 +173,11 @@ const (
 // its Options.Logger) a refusal at start; the Store itself logs nothing.
 //
 // Other clients (a Ring, a wrapper) and clients with a
-// StreamingCredentialsProvider are not supported: an error says so.
+// StreamingCredentialsProvider are not supported: an error says so. The
+// watch authenticates with the client's Username and Password or
+// CredentialsProvider(Context); it does not run the client's OnConnect,
+// so a client that authenticates there has its watch refused (NOAUTH),
+// with an error that says so.
 func (b *Store) WatchInvalidations(changed func(keys []string), state func(watching bool)) (io.Closer, error) {
 	if b.closed.Load() {
 		return nil, errClosed
@@ -639,7 +643,11 @@ func (w *watch) handshake(ctx context.Context, conn net.Conn, r *bufio.Reader, o
 	case err != nil:
 		return serverID{}, err
 	case v.kind == '-' || v.kind == '!':
-		return serverID{}, replyError("HELLO", v.str)
+		msg := v.str
+		if o.OnConnect != nil && badAuth(msg) {
+			msg += onConnectNotRun
+		}
+		return serverID{}, replyError("HELLO", msg)
 	case v.kind != '%':
 		return serverID{}, fmt.Errorf("redisstore: watch: HELLO answered with type %q", v.kind)
 	}
@@ -847,8 +855,20 @@ func dial(ctx context.Context, o *redis.Options) (net.Conn, error) {
 	return (&tls.Dialer{NetDialer: d, Config: o.TLSConfig}).DialContext(ctx, o.Network, o.Addr)
 }
 
+// onConnectNotRun ends the watch's refusal of credentials (NOAUTH,
+// WRONGPASS) for a client with an OnConnect, which may be where it
+// authenticates: the watch does not run it (see credentials).
+const onConnectNotRun = " (the client's OnConnect is not run on the watch's connection: " +
+	"give the credentials as Username and Password, or a CredentialsProvider)"
+
 // credentials returns the user and password the client authenticates
-// with, as go-redis chooses them.
+// with, as go-redis chooses them. The client's OnConnect is not run on the
+// watch's connection: it takes a go-redis connection (*redis.Conn), with
+// go-redis's own reader and protocol state, where the watch speaks RESP3
+// on a connection it reads itself, and it may run any command there
+// (SELECT, CLIENT TRACKING of its own) that the watch's session does not
+// expect. Credentials given only there are refused (NOAUTH), and the
+// refusal says so.
 func credentials(ctx context.Context, o *redis.Options) (user, pass string, err error) {
 	switch {
 	case o.StreamingCredentialsProvider != nil:
