@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,10 +24,7 @@ func TestClusterDeleteCountCountsPastAStoppedMaster(t *testing.T) {
 	ctx := context.Background()
 	keys := c.setOnEach(t, b, 3)
 	absent := c.tagOn(t, 1) + "absent" // on a live master, never set
-	for _, a := range c.admin {
-		require.NoError(t, a.ConfigSet(ctx, "proto-max-bulk-len", "1mb").Err())
-	}
-	long := strings.Repeat("l", 1<<20) // over the servers' proto-max-bulk-len with the prefix
+	long := c.overBulkLen(t)
 	_, err := b.DeleteCount(ctx, long)
 	require.ErrorIs(t, err, backend.ErrKeyRefused, "the Store has read the servers' limit")
 	c.nodes[2].Stop()

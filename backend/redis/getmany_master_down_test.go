@@ -3,9 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,15 +25,9 @@ func TestClusterGetManyReadsPastAStoppedMaster(t *testing.T) {
 	b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: "getmany-down"})
 	t.Cleanup(func() { _ = b.Close() })
 	ctx := context.Background()
-	keys := []string{c.keyOn(t, b.Prefix(), 0), c.keyOn(t, b.Prefix(), 1), c.keyOn(t, b.Prefix(), 2)}
-	for _, k := range keys {
-		require.NoError(t, b.Set(ctx, k, []byte("v-"+k), time.Minute))
-	}
+	keys := c.setOnEach(t, b, 3)
 	missing := c.tagOn(t, 0) + "missing" // on the first master, never set
-	for _, a := range c.admin {
-		require.NoError(t, a.ConfigSet(ctx, "proto-max-bulk-len", "1mb").Err())
-	}
-	long := strings.Repeat("l", 1<<20) // over the servers' proto-max-bulk-len with the prefix
+	long := c.overBulkLen(t)
 	_, err := b.GetMany(ctx, []string{keys[0], long})
 	require.ErrorIs(t, err, backend.ErrKeyRefused, "the Store has read the servers' limit")
 	c.nodes[2].Stop()

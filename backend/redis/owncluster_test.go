@@ -184,3 +184,14 @@ func (c *ownCluster) setOnEach(t *testing.T, b *redisstore.Store, n int) []strin
 	}
 	return keys
 }
+
+// overBulkLen lowers every node's proto-max-bulk-len to 1mb and returns a
+// key longer than that, which a Store refuses (backend.ErrKeyRefused) once
+// it has read the limit.
+func (c *ownCluster) overBulkLen(t *testing.T) string {
+	t.Helper()
+	for _, a := range c.admin {
+		require.NoError(t, a.ConfigSet(context.Background(), "proto-max-bulk-len", "1mb").Err())
+	}
+	return strings.Repeat("l", 1<<20)
+}
