@@ -52,7 +52,7 @@ func TestCachedHitAllocatesNothing(t *testing.T) {
 
 // TestCachedTypedHitAllocatesNothing: a hit of a request whose writer
 // already has a Content-Type (an outer middleware's), whose key holds its
-// type form since 5552e3f, allocates nothing either: the form is appended
+// type form since 7bb40ac, allocates nothing either: the form is appended
 // to the key on the stack.
 func TestCachedTypedHitAllocatesNothing(t *testing.T) {
 	if raceEnabled {
