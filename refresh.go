@@ -3,6 +3,7 @@ package caching
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-caching/caching/internal/httpcache"
@@ -104,4 +105,23 @@ func aheadDue(e *entry, d time.Duration, now int64) bool {
 // response is the stored response snap as StaleIf and Peek see it, at now.
 func response(snap *httpcache.Snapshot, now time.Time) *Response {
 	return &Response{Status: snap.Status, Header: snap.Header, Body: snap.Body, Age: max(0, now.Sub(snap.StoredAt))}
+}
+
+// varyDropped reports whether names, the Vary names of r's entry, name a
+// field of r that a background refresh runs without (backgroundRequest:
+// clientOnlyFields, and Proxy-Authorization where credentials are left
+// out), in any spelling. The refresh would make the response to a request
+// without it, stored under that request's variant, and leave r's own
+// variant as it was: every hit of it within RefreshAhead, or stale, would
+// start one more run of the handler for a variant no client asked for.
+// Such a request starts no refresh (refreshable).
+func (v *view) varyDropped(r *http.Request, names []string) bool {
+	for _, name := range names {
+		dropped := slices.Contains(clientOnlyFields[:], name) ||
+			name == "Proxy-Authorization" && v.dropsCredentials()
+		if _, ok := r.Header[name]; dropped && (ok || httpcache.HasField(r.Header, name)) {
+			return true
+		}
+	}
+	return false
 }

@@ -2359,9 +2359,12 @@ func (v *view) otherFormKeys(ctx context.Context, r *http.Request, key string, n
 // them (backgroundRequest). Nor is one made of a request whose
 // Authorization the refresh would run without (credentialsDropped): the
 // refresh keeps the request's context values, where an authentication
-// middleware outside the view put the account it names.
+// middleware outside the view put the account it names. Nor is one made of
+// a request whose variant the refresh would not make: one with a field the
+// entry's Vary names that the refresh runs without (varyDropped).
 func (v *view) refreshable(r *http.Request, names []string) bool {
-	return (len(r.Header["Cookie"]) == 0 || v.refreshableWithCookie(r, names)) && !v.credentialsDropped(r)
+	return (len(r.Header["Cookie"]) == 0 || v.refreshableWithCookie(r, names)) && !v.credentialsDropped(r) &&
+		(len(names) == 0 || !v.varyDropped(r, names))
 }
 
 // refreshableWithCookie is refreshable for a request with a Cookie, out of
