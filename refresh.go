@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-caching/caching/internal/httpcache"
@@ -117,9 +118,18 @@ func response(snap *httpcache.Snapshot, now time.Time) *Response {
 // Such a request starts no refresh (refreshable).
 func (v *view) varyDropped(r *http.Request, names []string) bool {
 	for _, name := range names {
-		dropped := slices.Contains(clientOnlyFields[:], name) ||
-			name == "Proxy-Authorization" && v.dropsCredentials()
-		if _, ok := r.Header[name]; dropped && (ok || httpcache.HasField(r.Header, name)) {
+		// A Vary name spelled with '_' ("Cache_Control") keys the field's
+		// hyphenated spelling too (httpcache.VariantKey).
+		name = strings.ReplaceAll(name, "_", "-")
+		i := slices.IndexFunc(clientOnlyFields[:], func(f string) bool { return strings.EqualFold(f, name) })
+		field := "Proxy-Authorization"
+		switch {
+		case i >= 0:
+			field = clientOnlyFields[i]
+		case !strings.EqualFold(name, field) || !v.dropsCredentials():
+			continue
+		}
+		if _, ok := r.Header[field]; ok || httpcache.HasField(r.Header, field) {
 			return true
 		}
 	}
