@@ -20,6 +20,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -122,6 +123,9 @@ type Config struct {
 	// serverHook, when set, adjusts the HTTP server serve runs (a test
 	// shortens its timeouts).
 	serverHook func(*http.Server)
+	// shutdownWait, when not 0, replaces the const shutdownWait (a test
+	// shortens it).
+	shutdownWait time.Duration
 }
 
 // validate checks the settings of the jobs.
@@ -534,10 +538,25 @@ func serve(ctx context.Context, addr string, cfg Config) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	wait := cmp.Or(cfg.shutdownWait, shutdownWait)
+	shutdown, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = srv.Shutdown(shutdown)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A client that stalled (a body never sent, a response never
+		// read) is not the service's failure: its connection is closed
+		// and the shutdown ends well, exit status 0, as systemd and
+		// Kubernetes expect of a stop they asked for. It returned the
+		// error, exit status 1, and left such connections open.
+		cfg.Logger.Warn("catalog: requests still in flight after the shutdown's wait; closing their connections", "wait", wait)
+		return srv.Close()
+	}
+	return err
 }
+
+// shutdownWait is how long a graceful shutdown waits for the requests in
+// flight before it closes their connections.
+const shutdownWait = 10 * time.Second
 
 // Timeouts of the HTTP server (newServer).
 const (

@@ -47,6 +47,7 @@ func TestServeTakenPort(t *testing.T) {
 type logWatch struct {
 	mu  sync.Mutex
 	url chan string
+	all strings.Builder // every line logged
 }
 
 var listeningURL = regexp.MustCompile(`msg="catalog: listening" url=(\S+)`)
@@ -54,10 +55,38 @@ var listeningURL = regexp.MustCompile(`msg="catalog: listening" url=(\S+)`)
 func (w *logWatch) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.all.Write(p)
 	if m := listeningURL.FindSubmatch(p); m != nil {
 		w.url <- string(m[1])
 	}
 	return len(p), nil
+}
+
+// String returns every line logged so far.
+func (w *logWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.all.String()
+}
+
+// serveLocal runs serve on a free loopback port until ctx is done, with
+// cfg, on a new SQLite database of 10 products, logging to the logWatch it
+// returns. It returns once serve logs "listening": the URL it logged, and
+// the channel of serve's result.
+func serveLocal(ctx context.Context, t *testing.T, cfg Config) (string, *logWatch, <-chan error) {
+	t.Helper()
+	watch := &logWatch{url: make(chan string, 1)}
+	cfg.SQLitePath, cfg.Seed = filepath.Join(t.TempDir(), "catalog.db"), 10
+	cfg.Logger = slog.New(slog.NewTextHandler(watch, nil))
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, "127.0.0.1:0", cfg) }()
+	select {
+	case url := <-watch.url:
+		return url, watch, done
+	case err := <-done:
+		t.Fatalf("serve returned before listening: %v", err)
+		return "", nil, nil
+	}
 }
 
 // TestServeLogsOnceListening: once "listening" is logged, the logged URL
@@ -65,20 +94,7 @@ func (w *logWatch) Write(p []byte) (int, error) {
 func TestServeLogsOnceListening(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	watch := &logWatch{url: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, "127.0.0.1:0", Config{
-			SQLitePath: filepath.Join(t.TempDir(), "catalog.db"), Seed: 10,
-			Logger: slog.New(slog.NewTextHandler(watch, nil)),
-		})
-	}()
-	var url string
-	select {
-	case url = <-watch.url:
-	case err := <-done:
-		t.Fatalf("serve returned before listening: %v", err)
-	}
+	url, _, done := serveLocal(ctx, t, Config{})
 	require.True(t, strings.HasPrefix(url, "http://127.0.0.1:"), url)
 	resp, err := http.Get(url)
 	require.NoError(t, err)

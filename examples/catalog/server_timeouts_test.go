@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -42,23 +40,11 @@ func TestServerTimeouts(t *testing.T) {
 func TestServeDropsStalledConnections(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	watch := &logWatch{url: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, "127.0.0.1:0", Config{
-			SQLitePath: filepath.Join(t.TempDir(), "catalog.db"), Seed: 10,
-			Logger: slog.New(slog.NewTextHandler(watch, nil)),
-			serverHook: func(srv *http.Server) {
-				srv.ReadTimeout, srv.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
-			},
-		})
-	}()
-	var url string
-	select {
-	case url = <-watch.url:
-	case err := <-done:
-		t.Fatalf("serve returned before listening: %v", err)
-	}
+	url, _, done := serveLocal(ctx, t, Config{
+		serverHook: func(srv *http.Server) {
+			srv.ReadTimeout, srv.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
+		},
+	})
 	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
 
 	idle, err := net.Dial("tcp", addr)
