@@ -108,6 +108,12 @@
 // A call on a pooled
 // connection that a server restart broke is retried once on a new connection
 // when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete).
+// On Unix systems the check each request on a pooled connection starts
+// with (below) finds most such connections closed before anything is
+// written: a server restarted, memcached's -o idle_timeout or a proxy
+// closing its idle clients closes every pooled connection at once, and
+// any call (an Add, Incr or Clear too) passes over them, up to
+// MaxIdleConns+1 tries, to a connection of its own.
 //
 // gomemcache closes a connection after any reply it does not expect, a
 // "SERVER_ERROR ..." among them. A one-line request of one key (a one-key

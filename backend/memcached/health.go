@@ -473,17 +473,30 @@ type healthConn struct {
 	// frame.ends when the last one started (see Write).
 	begun  bool
 	endsAt uint64
-	// peek is the check of unread (see Write): raw is the socket under
-	// the connection, peekFD reads it as peek does, peeked is what it
-	// found, and peekBuf its buffer; all made at the first check, raw
-	// and peekFD nil with noPeek set where the connection is no socket
-	// (see peek).
+	// raw, peekFD, peeked, noPeek and peekBuf are the check of the
+	// socket before a request (see Write and peek): raw is the socket
+	// under the connection, peekFD peeks at it, peeked is what it found,
+	// and peekBuf its buffer; all made at the first check, raw and
+	// peekFD nil with noPeek set where the connection is no socket.
+	// gone reports that the check found the connection closed by the
+	// server: it writes nothing more.
 	raw     syscall.RawConn
 	peekFD  func(fd uintptr) bool
-	peeked  bool
+	peeked  sockState
 	noPeek  bool
+	gone    bool
 	peekBuf [1]byte
 }
+
+// sockState is what peek finds on a pooled connection's socket before a
+// request.
+type sockState uint8
+
+const (
+	sockIdle   sockState = iota // nothing waiting (or the peek cannot tell)
+	sockUnread                  // bytes waiting that no read took
+	sockClosed                  // the server closed or reset the connection
+)
 
 // loneError is where a connection stands in the reply to a one-line
 // request.
@@ -684,7 +697,7 @@ func itemRefusal(line []byte) bool {
 // asked for, one request old, which no check of the keys tells.
 //
 // And so does a connection that has bytes waiting on its socket, unread,
-// when a request starts after an earlier one's reply (see unread): what
+// when a request starts after an earlier one's reply (see peek): what
 // came after that reply, in a later write of the server's (once the
 // connection was back in gomemcache's pool), would be the next request's
 // reply as well. A server or proxy that sent a reply again, late, had the
@@ -694,16 +707,39 @@ func itemRefusal(line []byte) bool {
 // server's own line before any request, memcached's refusal of a
 // connection past its limit, is read as that request's reply: see
 // healthConn).
+//
+// A connection the same peek finds closed (or reset) by the server writes
+// nothing either, and fails with errServerClosedConn: memcached's
+// idle_timeout, a restart or a proxy closing its idle clients closes every
+// pooled connection at once, and a request written on each failed with
+// EOF, after which a call that cannot be sent twice (an Add, an Incr) was
+// not tried again, and the others only once. Nothing was written: the
+// call goes on another connection as after errOutOfStepConn (see
+// unwritten), and the server's health is not told (the server closing an
+// idle connection is no failure of it; the dial that follows tells one).
 func (c *healthConn) Write(p []byte) (int, error) {
 	if !c.request {
 		// A request starts (its reply's start judged since the last).
-		if c.begun && (c.frame.ends-c.endsAt > 1 || c.frame.state != frameLine || c.frame.line != 0 || c.unread()) {
-			c.frame.stray = true
+		if c.begun {
+			switch {
+			case c.frame.ends-c.endsAt > 1 || c.frame.state != frameLine || c.frame.line != 0:
+				c.frame.stray = true
+			default:
+				switch c.peek() {
+				case sockUnread:
+					c.frame.stray = true
+				case sockClosed:
+					c.gone = true
+				}
+			}
 		}
 		c.begun, c.endsAt = true, c.frame.ends
 	}
-	if c.frame.stray {
+	switch {
+	case c.frame.stray:
 		return 0, errOutOfStepConn
+	case c.gone:
+		return 0, errServerClosedConn
 	}
 	c.lone, c.m, c.valueReply = loneNone, 0, false
 	c.frame.ask(p)

@@ -649,11 +649,12 @@ func outOfMemory(msg string) bool {
 // that does not change anything is tried once more, on a new connection. On
 // a new one, a failure of the server (see healthConn).
 //
-// A pooled connection out of step with its replies (errOutOfStepConn)
-// fails so too: its request was not written.
+// A pooled connection out of step with its replies (errOutOfStepConn), or
+// found closed by the server before its request (errServerClosedConn),
+// fails so too: its request was not written (see unwritten).
 func dropped(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, errOutOfStepConn)
+		unwritten(err)
 }
 
 // prefix returns the key prefix of the namespace's current generation,
@@ -909,14 +910,14 @@ func (s *Store) getKey(k string) ([]byte, error) {
 var errOtherKey = errors.New("memcached: the server answered with another key's value (the connection was out of step with its replies; the idle connections were closed)")
 
 // add is gomemcache's Add of it, tried again while it took a connection
-// out of step with its replies from the pool (errOutOfStepConn: nothing
-// was sent; see outOfStepTries). An add cannot be sent again after a stale
+// out of step with its replies, or one the server closed, from the pool
+// (see unwritten: nothing was sent; see outOfStepTries). An add cannot be sent again after a stale
 // pooled connection's error in general (it may have been applied: a retry
 // would read its own add as not stored), but an add never written can.
 func (s *Store) add(it *memcache.Item) error {
 	var err error
 	for range s.outOfStepTries() {
-		if err = s.client.Add(it); !errors.Is(err, errOutOfStepConn) {
+		if err = s.client.Add(it); !unwritten(err) {
 			break
 		}
 	}
@@ -924,8 +925,8 @@ func (s *Store) add(it *memcache.Item) error {
 }
 
 // outOfStepTries is how many times add, counter and serverList.Each (a
-// flush_all) send a command that failed with errOutOfStepConn, nothing
-// written: gomemcache closes each such connection as it fails, and its
+// flush_all) send a command that failed unwritten (errOutOfStepConn,
+// errServerClosedConn: see unwritten): gomemcache closes each such connection as it fails, and its
 // pool holds at most
 // Options.MaxIdleConns of a server's, so that the command finds one in
 // step (or dials one) within as many tries but for connections put out of
@@ -938,13 +939,13 @@ func (s *Store) outOfStepTries() int { return s.opts.MaxIdleConns + 1 }
 // twice (a get, a set, a delete), tried tries times and failed with err,
 // is sent again: after the first try's stale pooled connection's error
 // (see dropped: a server restarted), and after a connection out of step
-// with its replies (errOutOfStepConn: nothing was sent) up to
-// outOfStepTries in all, as add and counter try, so that two connections
-// out of step in the pool at once no longer fail the call. A command that
+// with its replies, or one the server closed (see unwritten: nothing was
+// sent), up to outOfStepTries in all, as add and counter try, so that two
+// such connections in the pool at once no longer fail the call. A command that
 // succeeded costs a comparison.
 func (s *Store) again(err error, tries int) bool {
 	return err != nil && (tries == 1 && dropped(err) ||
-		tries < s.outOfStepTries() && errors.Is(err, errOutOfStepConn))
+		tries < s.outOfStepTries() && unwritten(err))
 }
 
 // errOutOfStepConn is the error of a request on a connection that read a
@@ -953,6 +954,21 @@ func (s *Store) again(err error, tries int) bool {
 // after a stale pooled connection's error (see dropped and unsent), up to
 // outOfStepTries times (see again, add and counter).
 var errOutOfStepConn = errors.New("memcached: the connection was out of step with its replies, and is closed")
+
+// errServerClosedConn is the error of a request on a pooled connection
+// that the server had closed (see healthConn.Write): nothing was written,
+// and the call is tried again on another connection, as after
+// errOutOfStepConn.
+var errServerClosedConn = errors.New("memcached: the server had closed the pooled connection; nothing was sent")
+
+// unwritten reports whether err is the error of a request that a pooled
+// connection did not write (errOutOfStepConn, errServerClosedConn): the
+// command never reached the server, and is sent again on another
+// connection, whatever it is, up to outOfStepTries times (see again, add,
+// counter and serverList.Each).
+func unwritten(err error) bool {
+	return errors.Is(err, errOutOfStepConn) || errors.Is(err, errServerClosedConn)
+}
 
 // getItem is gomemcache's Get of the memcached key k, tried again when a
 // stale pooled connection, or one out of step, failed it (see again),
@@ -1978,7 +1994,7 @@ func unsent(err error) bool {
 	var re *refusedError
 	var ce *memcache.ConnectTimeoutError
 	var oe *net.OpError
-	return errors.As(err, &re) || errors.As(err, &ce) || errors.Is(err, errOutOfStepConn) ||
+	return errors.As(err, &re) || errors.As(err, &ce) || unwritten(err) ||
 		errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "write")
 }
 
@@ -2002,11 +2018,12 @@ var errBrokenCounterReply = errors.New("memcached: a broken reply line, too shor
 // call could take it before they are closed: a window the framing leaves
 // nothing to slip through).
 //
-// A connection out of step with its replies (errOutOfStepConn: nothing was
-// sent) is tried again, as add does (see outOfStepTries).
+// A connection out of step with its replies, or one the server closed
+// (see unwritten: nothing was sent), is tried again, as add does (see
+// outOfStepTries).
 func (s *Store) counter(op, k string, delta uint64) (n uint64, err error) {
 	for range s.outOfStepTries() {
-		if n, err = s.counterOnce(op, k, delta); !errors.Is(err, errOutOfStepConn) {
+		if n, err = s.counterOnce(op, k, delta); !unwritten(err) {
 			break
 		}
 	}

@@ -11,6 +11,7 @@ import (
 // nothing and returns errCannotReadNow.
 func readNow(net.Conn, []byte, time.Time) (int, error) { return 0, errCannotReadNow }
 
-// unread is unread of readnow_unix.go, which this system lacks: it reports
-// false, bytes left unread on the socket untold.
-func (c *healthConn) unread() bool { return false }
+// peek is peek of readnow_unix.go, which this system lacks: it reports
+// sockIdle, bytes left unread on the socket and a connection the peer
+// closed untold (the request's write or reply tells the latter).
+func (c *healthConn) peek() sockState { return sockIdle }

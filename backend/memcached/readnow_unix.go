@@ -48,38 +48,44 @@ func readNow(c net.Conn, p []byte, deadline time.Time) (int, error) {
 	return n, nil
 }
 
-// unread reports whether bytes that no read of c took are waiting on its
-// socket, without reading them or waiting (recvfrom with MSG_PEEK, on a
-// socket Go keeps non-blocking): false when none are, when the peer closed
-// the connection (that the request's write or reply tells, as for a stale
-// pooled connection: see dropped), when the peek fails (its read deadline
-// passed, say), and for a connection that is no socket (a connection a
-// test wraps). The raw connection and the peek's function are made once, at
-// the first check, so that a check allocates nothing.
-func (c *healthConn) unread() bool {
+// peek reports what waits on c's socket, unread, when a request starts on
+// it, without reading it or waiting (recvfrom with MSG_PEEK, on a socket
+// Go keeps non-blocking): sockUnread for bytes that no read of c took;
+// sockClosed when the peer closed the connection (the end of the stream)
+// or reset it; and sockIdle when nothing waits, when the peek fails
+// otherwise (its read deadline passed, say: the request's write or reply
+// tells), and for a connection that is no socket (a connection a test
+// wraps). The raw connection and the peek's function are made once, at the
+// first check, so that a check allocates nothing.
+func (c *healthConn) peek() sockState {
 	if c.raw == nil {
 		if c.noPeek {
-			return false
+			return sockIdle
 		}
 		sc, ok := c.Conn.(syscall.Conn)
 		if !ok {
 			c.noPeek = true
-			return false
+			return sockIdle
 		}
 		rc, err := sc.SyscallConn()
 		if err != nil {
 			c.noPeek = true
-			return false
+			return sockIdle
 		}
 		c.raw, c.peekFD = rc, func(fd uintptr) bool {
 			n, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK)
-			c.peeked = n > 0 && err == nil
+			switch {
+			case err == nil && n > 0:
+				c.peeked = sockUnread
+			case err == nil && n == 0, err == syscall.ECONNRESET:
+				c.peeked = sockClosed
+			}
 			return true // whatever it found: never wait
 		}
 	}
-	c.peeked = false
+	c.peeked = sockIdle
 	if err := c.raw.Read(c.peekFD); err != nil {
-		return false
+		return sockIdle
 	}
 	return c.peeked
 }

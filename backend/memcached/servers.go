@@ -45,7 +45,7 @@ type serverList struct {
 	// and reports whether it got a normal reply (see serverHealth.admit).
 	probe func(h *serverHealth) error
 	// outOfStepTries, set by New, is how many times Each calls f for a
-	// server while it fails with errOutOfStepConn (see
+	// server while it fails with a request unwritten (see unwritten and
 	// Store.outOfStepTries); 0 is once.
 	outOfStepTries int
 }
@@ -151,14 +151,14 @@ func (l *serverList) of(key string) *serverHealth { return l.health[l.pick(key)]
 // servers after it, leaving their entries readable. Each server's error
 // names the server (gomemcache's do not all), without gomemcache's prefix
 // (see unprefixed): the Store's error says "memcached: " once. A command
-// that took a connection out of step with its replies from the pool
-// (errOutOfStepConn: nothing was sent) is sent again, up to
-// outOfStepTries times.
+// that took a connection out of step with its replies, or one the server
+// closed, from the pool (see unwritten: nothing was sent) is sent again,
+// up to outOfStepTries times.
 func (l *serverList) Each(f func(net.Addr) error) error {
 	var errs []error
 	for _, a := range l.addrs {
 		err := f(a)
-		for i := 1; i < l.outOfStepTries && errors.Is(err, errOutOfStepConn); i++ {
+		for i := 1; i < l.outOfStepTries && unwritten(err); i++ {
 			err = f(a)
 		}
 		if err != nil {
