@@ -121,8 +121,8 @@ func (d detached) Value(key any) any {
 // response r's own request would have made: a handler that builds links
 // from X-Forwarded-Proto, or reads any other field every request carries,
 // must not store one no client could get. Left out are the fields that are
-// the client's alone: its validators, Range and If-Range (the refresh
-// stores a whole 200), its Cache-Control and Pragma, and, unless the view is keyed by user (UserKey) or
+// the client's alone: its validators, Range, If-Range and A-IM (the refresh
+// stores a whole 200, not a part or a delta), its Cache-Control and Pragma, and, unless the view is keyed by user (UserKey) or
 // by its own KeyFunc, Authorization and Proxy-Authorization: a shared entry
 // is refreshed as the anonymous response every client of it may get; so
 // are their spellings with '_' ("If_Match"). (A request with an
@@ -206,6 +206,10 @@ func withServer(ctx context.Context) (context.Context, bool) {
 var clientOnlyFields = [...]string{
 	"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
 	"If-Range", "Range", "Expect", "Content-Length", "Content-Type", "Transfer-Encoding",
+	// A-IM (RFC 3229) asks for a delta from the client's own copy: a 226,
+	// never stored, which would leave the entry stale. Canonical, as the
+	// others: DeleteField deletes the key as spelled.
+	"A-Im",
 	// The client's request directives (only-if-cached, max-stale, no-cache)
 	// ask for its own response; a handler that proxies passes them on to
 	// the cache behind it, which would answer the refresh for that client
