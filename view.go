@@ -41,9 +41,11 @@ import (
 //     before the origin sees the request, so that its response would be stored
 //     for a request the origin never saw.
 //   - Only statuses in the allow-list (StoreStatuses; default 200), never a
-//     206 (a part of the response), nor a 412, 416 or 226 (the answer to a
-//     precondition, a Range or an A-IM of the request, which no key
-//     holds), never a response with Set-Cookie or
+//     206 (a part of the response), nor a 226, 406, 408, 412, 416, 417,
+//     421, 425, 429 or 431, listed or not (the answer to fields of the
+//     request, or of its connection, which no key holds: an A-IM, an
+//     Accept, a precondition, a Range, an Expect, early data, a client over
+//     its rate limit, a header too large), never a response with Set-Cookie or
 //     Cache-Control no-store, private or no-cache (a word of the value,
 //     wherever it stands: "no-store; private" too), never Vary: * nor a Vary
 //     naming Forwarded, X-Forwarded-For or X-Real-IP (a proxy below the
@@ -2186,16 +2188,30 @@ func failUnderPanic(rec *httpcache.Recorder) {
 	rec.Fail(httpcache.ReasonPanic)
 }
 
-// requestStatus reports whether status answers fields of the request
-// that no key holds rather than its URL, so that it is never stored,
-// whatever StoreStatuses lists: 412 (a precondition, If-Match or
-// If-Unmodified-Since, evaluated to false), 416 (a Range past the end) and
-// 226 (the instance manipulations an A-IM asked for). Stored, one request
-// with If-Match: "x" would answer every request of the key with its 412.
+// requestStatus reports whether status answers fields of the request (or
+// of its connection) that no key holds rather than its URL, so that it is
+// never stored, whatever StoreStatuses lists: 226 (the
+// instance manipulations an A-IM asked for), 406 (no representation for
+// the request's Accept fields: the view cannot tell which of them a
+// handler negotiated on, whatever its Vary says), 408 (a request not read
+// in time), 412 (a precondition, If-Match or If-Unmodified-Since,
+// evaluated to false), 416 (a Range past the end), 417 (an Expect), 421
+// (a connection for another authority), 425 (a request in TLS early
+// data), 429 (a per-client rate limit) and 431 (one request's header past
+// a limit). Stored, one request with If-Match: "x", or of one client over
+// its rate, would answer every request of the key with its error until it
+// expired. Each is a 4xx that a SharedCache view never stores either
+// (httpcache.UnsharedStatus).
 func requestStatus(status int) bool {
-	return status == http.StatusPreconditionFailed || status == http.StatusRequestedRangeNotSatisfiable ||
-		status == http.StatusIMUsed
+	return uint(status-400) < 32 && requestStatuses>>uint(status-400)&1 != 0 || status == http.StatusIMUsed
 }
+
+// requestStatuses holds the 4xx of requestStatus, bit status-400.
+const requestStatuses uint32 = 1<<(http.StatusNotAcceptable-400) | 1<<(http.StatusRequestTimeout-400) |
+	1<<(http.StatusPreconditionFailed-400) | 1<<(http.StatusRequestedRangeNotSatisfiable-400) |
+	1<<(http.StatusExpectationFailed-400) | 1<<(http.StatusMisdirectedRequest-400) |
+	1<<(http.StatusTooEarly-400) | 1<<(http.StatusTooManyRequests-400) |
+	1<<(http.StatusRequestHeaderFieldsTooLarge-400)
 
 // codingRefused reports whether res varies on Accept-Encoding and has a
 // coding that r's Accept-Encoding does not accept, by the grammar its

@@ -133,11 +133,16 @@ func IgnoreHost() ViewOption {
 // for example 200, 203, 301, 404, 410). Each must be in 200-599, and none
 // may be 206 Partial Content or 304 Not Modified: a part of a response, or
 // none, which would answer the requests for the whole URL (a Range request
-// is answered from a stored 200 in a SharedCache view). A 412
-// Precondition Failed, 416 Range Not Satisfiable or 226 IM Used is never
-// stored, listed or not: each answers fields of the request that no key
-// holds (If-Match or If-Unmodified-Since, Range, A-IM), and stored it
-// would answer every request of the URL.
+// is answered from a stored 200 in a SharedCache view). These are never
+// stored, listed or not: 226 IM Used, 406 Not Acceptable, 408 Request Timeout, 412
+// Precondition Failed, 416 Range Not Satisfiable, 417 Expectation Failed,
+// 421 Misdirected Request, 425 Too Early, 429 Too Many Requests and 431
+// Request Header Fields Too Large. Each answers fields of the request, or
+// of its connection, that no key holds (A-IM, Accept and its kin,
+// If-Match or If-Unmodified-Since, Range, Expect, early data, the client's
+// rate, the header's size): stored, one client's request would make the
+// URL that error for every client until it expired. A SharedCache view
+// stores none of them either (nor any 4xx but 404, 405, 410 and 414).
 func StoreStatuses(codes ...int) ViewOption {
 	return viewOption(func(c *viewConfig) { c.statuses = append([]int(nil), codes...) })
 }
