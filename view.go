@@ -45,7 +45,8 @@ import (
 //     421, 425, 429 or 431, listed or not (the answer to fields of the
 //     request, or of its connection, which no key holds: an A-IM, an
 //     Accept, a precondition, a Range, an Expect, early data, a client over
-//     its rate limit, a header too large), never a response with Set-Cookie or
+//     its rate limit, a header too large; an entry an earlier version
+//     stored with one is a miss), never a response with Set-Cookie or
 //     Cache-Control no-store, private or no-cache (a word of the value,
 //     wherever it stands: "no-store; private" too), never Vary: * nor a Vary
 //     naming Forwarded, X-Forwarded-For or X-Real-IP (a proxy below the
@@ -822,7 +823,10 @@ func (v *view) findIn(f *found, r *http.Request, kb []byte, base string, now *ti
 		}
 	}
 	snap, ok := val.(*httpcache.Snapshot)
-	if !ok {
+	if !ok || requestStatus(snap.Status) {
+		// An entry an earlier version stored with a status the view no
+		// longer stores (a 412 for one client's If-Match) is none: neither
+		// fresh nor stale, in either mode; its run replaces it.
 		return ErrNotFound
 	}
 	f.snap, f.e, f.fresh = snap, e, v.c.store.fresh(e, *now) && (v.staleIf == nil || !v.staleIf(response(snap, *now)))
@@ -2190,7 +2194,8 @@ func failUnderPanic(rec *httpcache.Recorder) {
 
 // requestStatus reports whether status answers fields of the request (or
 // of its connection) that no key holds rather than its URL, so that it is
-// never stored, whatever StoreStatuses lists: 226 (the
+// never stored, whatever StoreStatuses lists, nor served from the store
+// (findIn: an entry an earlier version stored with it is a miss): 226 (the
 // instance manipulations an A-IM asked for), 406 (no representation for
 // the request's Accept fields: the view cannot tell which of them a
 // handler negotiated on, whatever its Vary says), 408 (a request not read
@@ -2201,7 +2206,8 @@ func failUnderPanic(rec *httpcache.Recorder) {
 // a limit). Stored, one request with If-Match: "x", or of one client over
 // its rate, would answer every request of the key with its error until it
 // expired. Each is a 4xx that a SharedCache view never stores either
-// (httpcache.UnsharedStatus).
+// (httpcache.UnsharedStatus). Two comparisons for a status below 400:
+// the hit path asks it.
 func requestStatus(status int) bool {
 	return uint(status-400) < 32 && requestStatuses>>uint(status-400)&1 != 0 || status == http.StatusIMUsed
 }

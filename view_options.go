@@ -134,7 +134,8 @@ func IgnoreHost() ViewOption {
 // may be 206 Partial Content or 304 Not Modified: a part of a response, or
 // none, which would answer the requests for the whole URL (a Range request
 // is answered from a stored 200 in a SharedCache view). These are never
-// stored, listed or not: 226 IM Used, 406 Not Acceptable, 408 Request Timeout, 412
+// stored, listed or not, and an entry an earlier version stored with one
+// is a miss: 226 IM Used, 406 Not Acceptable, 408 Request Timeout, 412
 // Precondition Failed, 416 Range Not Satisfiable, 417 Expectation Failed,
 // 421 Misdirected Request, 425 Too Early, 429 Too Many Requests and 431
 // Request Header Fields Too Large. Each answers fields of the request, or
