@@ -633,7 +633,10 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return
 		}
-		if v.cfg.sie > 0 && past < v.cfg.sie && !f.snap.OtherTypeForm(w.Header()) {
+		// Within StaleWhileRevalidate here, r was not refreshable: its own
+		// run's failure is answered with the entry the window would have
+		// served, as StaleIfError answers it.
+		if (v.cfg.sie > 0 && past < v.cfg.sie || v.cfg.swr > 0 && past < v.cfg.swr) && !f.snap.OtherTypeForm(w.Header()) {
 			// (Not of this request's type form: its failure is served.)
 			sf := f // a copy, so that f itself stays on the stack
 			stale = &sf

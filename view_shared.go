@@ -589,7 +589,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	refuses := v.refusesStale(rq, past)
 	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || refuses, freshOnly: refuses || rq.NoCache}
-	if prev != nil && j.staleIfError {
+	// A request within the stale-while-revalidate window that starts no
+	// refresh (refreshable) runs here: its run's failure is answered with
+	// the entry the window would have served.
+	if prev != nil && (j.staleIfError || j.verdict == useStaleRevalidate) {
 		st.stale = prev
 	}
 	// A no-store request does not lead the flight of its key: its response,
