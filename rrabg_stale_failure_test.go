@@ -3,6 +3,7 @@ package caching
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -155,5 +156,41 @@ func TestRRABGDefaultStaleOnFailure(t *testing.T) {
 			stored: rrabgAuthA, asked: rrabgWith(rrabgAuthA, rrabgNoCache...)},
 	} {
 		t.Run(c.name, func(t *testing.T) { rrabgRun(t, c) })
+	}
+}
+
+// TestRRABGCookiePanicStale: a run that panics is a failure as a 5xx is:
+// the stale entry answers a Cookie request's run within the window, in
+// both modes, and the panic goes no further.
+func TestRRABGCookiePanicStale(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cache := Must(nil)
+				defer cache.Close()
+				var fail atomic.Bool
+				opts := []ViewOption{StaleWhileRevalidate(time.Minute)}
+				if shared {
+					opts = append(opts, SharedCache())
+				}
+				h := cache.Cached(10*time.Second, opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if fail.Load() {
+						panic("origin down")
+					}
+					w.Header().Set("Cache-Control", rrabgSWR)
+					fmt.Fprint(w, "page")
+				}))
+				get(h, "/page")
+				time.Sleep(15 * time.Second)
+				fail.Store(true)
+				var w *httptest.ResponseRecorder
+				if !assert.NotPanics(t, func() { w = get(h, "/page", rrabgCookie...) }, "the stale entry answers") {
+					return
+				}
+				synctest.Wait()
+				assert.Equal(t, http.StatusOK, w.Code)
+				assert.Equal(t, "page", w.Body.String())
+			})
+		})
 	}
 }
