@@ -175,11 +175,12 @@
 // a miss too, left alone by reads; a Set replaces it. Options.FileMode and
 // Options.DirMode may not grant write to others, and must grant their owner
 // what the store needs of its own files (read; read, write and search of
-// its directories): New refuses them, and it refuses a DirMode with group
-// write (a cache shared by a group) with a FileMode that grants the group
-// no read (the default 0600 included), in which the other members could
-// open neither the entry files nor the lock files one member made, and
-// their Set and Delete would fail. Directories the
+// its directories): New refuses them. On Unix systems it also refuses a
+// DirMode with group write (a cache shared by a group) with a FileMode that
+// grants the group no read (the default 0600 included), in which the other
+// members could open neither the entry files nor the lock files one member
+// made, and their Set and Delete would fail; not on Windows, where access
+// is by ACL and the modes share nothing with a group. Directories the
 // store makes (with Options.DirMode, less the umask) are trusted; for a
 // cache shared by several users of one group, give every Store the same
 // Options.DirMode with group write, and make the directories setgid (chmod

@@ -98,11 +98,12 @@ type Options struct {
 	FileMode fs.FileMode
 	// DirMode is the permission of the directories the store creates
 	// (less the umask). Default 0700. It may not grant write to others,
-	// and must grant its owner read, write and search (0o700); with group
-	// write (a cache shared by a group), FileMode must grant the group
-	// read, or the other members could open neither the entry files nor
-	// the lock files this store makes, and their writes and deletes would
-	// fail (backend.ErrInvalidOption). On Unix systems it also bounds those
+	// and must grant its owner read, write and search (0o700); on Unix
+	// systems, with group write (a cache shared by a group), FileMode must
+	// grant the group read, or the other members could open neither the
+	// entry files nor the lock files this store makes, and their writes and
+	// deletes would fail (backend.ErrInvalidOption; not checked on Windows,
+	// where access is by ACL). On Unix systems it also bounds those
 	// the store trusts: a directory granting group or others write
 	// permission that DirMode does not is refused (ErrUntrustedDir), and
 	// with group write in DirMode, directories and entry files of another
@@ -191,11 +192,8 @@ func (o Options) withDefaults() (Options, error) {
 		// read of its entries would fail, and every write too.
 		return o, fmt.Errorf("filesystem: Options.FileMode %04o must let its owner read (0o400), and Options.DirMode %04o let its owner read, write and search (0o700): the store could not use its own files: %w", o.FileMode, o.DirMode, backend.ErrInvalidOption)
 	}
-	if o.DirMode&0o020 != 0 && o.FileMode&0o040 == 0 {
-		// A cache shared by a group whose files shut the group out: the
-		// other members could open neither the entry files nor the lock
-		// files one member made, and their Set and Delete would fail.
-		return o, fmt.Errorf("filesystem: Options.FileMode %04o grants the group no read, but Options.DirMode %04o shares the directories with it (group write): the other members could open neither the entry files nor the lock files this store makes, and their writes and deletes would fail; give FileMode 0o640 or 0o660, or DirMode no group write: %w", o.FileMode, o.DirMode, backend.ErrInvalidOption)
+	if err := checkGroupShare(unixPerms, o.FileMode, o.DirMode); err != nil {
+		return o, err
 	}
 	switch {
 	case o.SweepInterval == 0:
@@ -210,6 +208,20 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// checkGroupShare refuses a cache shared by a group (dirMode with group
+// write) whose files shut the group out (fileMode without group read): the
+// other members could open neither the entry files nor the lock files one
+// member made, and their Set and Delete would fail. perms says whether the
+// system gives files Unix permission bits (unixPerms); where it does not
+// (Windows: access is by ACL, and Go keeps only the owner's write bit of a
+// mode), the modes share nothing with the group and nothing is refused.
+func checkGroupShare(perms bool, fileMode, dirMode fs.FileMode) error {
+	if !perms || dirMode&0o020 == 0 || fileMode&0o040 != 0 {
+		return nil
+	}
+	return fmt.Errorf("filesystem: Options.FileMode %04o grants the group no read, but Options.DirMode %04o shares the directories with it (group write): the other members could open neither the entry files nor the lock files this store makes, and their writes and deletes would fail; give FileMode 0o640 or 0o660, or DirMode no group write: %w", fileMode, dirMode, backend.ErrInvalidOption)
 }
 
 // Store is a backend.Backend that keeps one file per entry. It is safe for

@@ -86,12 +86,6 @@ func TestOptionsValidation(t *testing.T) {
 		{"dir mode owner cannot write", filesystem.Options{Dir: dir, DirMode: 0o570}, "Options.DirMode"},
 		{"dir mode owner cannot search", filesystem.Options{Dir: dir, DirMode: 0o670}, "Options.DirMode"},
 		{"dir mode group only", filesystem.Options{Dir: dir, DirMode: 0o070}, "Options.DirMode"},
-		// Regression: a cache shared by a group (DirMode with group
-		// write) whose FileMode grants the group no read was accepted:
-		// the other members could open neither the entry files nor the
-		// lock files one member made, and their Set and Delete failed.
-		{"group dir, files shut the group out", filesystem.Options{Dir: dir, DirMode: 0o770}, "Options.FileMode 0600"},
-		{"group dir, files group write only", filesystem.Options{Dir: dir, DirMode: 0o730, FileMode: 0o620}, "Options.FileMode 0620"},
 		{"sweep", filesystem.Options{Dir: dir, SweepInterval: -time.Second}, "Options.SweepInterval"},
 		{"clock before 1970", filesystem.Options{Dir: dir, Clock: func() time.Time { return time.Date(1969, 7, 20, 20, 17, 0, 0, time.UTC) }}, "Options.Clock"},
 		{"zero clock", filesystem.Options{Dir: dir, Clock: func() time.Time { return time.Time{} }}, "Options.Clock"},

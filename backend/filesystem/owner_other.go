@@ -7,6 +7,10 @@ import (
 	"os"
 )
 
+// unixPerms says whether files have Unix permission bits that other users'
+// access depends on: not here (checkGroupShare checks nothing).
+const unixPerms = false
+
 // trust is a no-op where there are no Unix owners and permission bits
 // (Windows: access is by ACL, which the store does not inspect). Every
 // directory and file is trusted, as before the check existed.

@@ -10,6 +10,10 @@ import (
 	"syscall"
 )
 
+// unixPerms says whether files have Unix permission bits that other users'
+// access depends on: here they do (checkGroupShare checks them).
+const unixPerms = true
+
 // trust says which directories and files the store takes for its own: see
 // the package documentation, "Directories the store trusts".
 type trust struct {
