@@ -33,11 +33,17 @@ var processMarkKey = func() []byte {
 // their credentials in the query; OAuth 1.0a's oauth_token (RFC 5849
 // section 3.5.3); the API keys of Google's and most REST APIs (key,
 // api_key, apikey, x_api_key), GitLab's private_token, Laravel's
-// api_token; and the generic token, auth, auth_token, jwt and password.
+// api_token; the generic token, auth, auth_token, jwt and password; and
+// the session ids of sites that keep a session in the URL when the client
+// takes no cookie: PHP's PHPSESSID (session.use_trans_sid), the Java
+// servlets' JSESSIONID (as a query parameter, or as Tomcat and Jetty
+// write it, the path parameter ;jsessionid=: see tokenParam), phpBB's and
+// many others' sid, sessionid and session_id.
 // A client that signs in by the URL sends one on every read: without it
 // counted, a signed-in user's /api/me?api_key=... was stored by its
 // max-age (or -default-ttl) like any page, outliving the key's
-// revocation. Not sig, signature or X-Amz-Signature: a signed URL (S3,
+// revocation, and a signed-in user's /account;jsessionid=... was served
+// to whoever had the URL after the session ended. Not sig, signature or X-Amz-Signature: a signed URL (S3,
 // CloudFront, Azure SAS) grants that one URL to whoever holds it, the
 // same response for every holder, which a cache may keep by its
 // cache-control like any other. A parameter named so by chance (a
@@ -48,6 +54,7 @@ var defaultTokenParams = []string{
 	"access_token", "id_token", "refresh_token", "client_secret", "oauth_token",
 	"key", "api_key", "apikey", "x_api_key", "private_token", "api_token",
 	"token", "auth", "auth_token", "jwt", "password",
+	"phpsessid", "jsessionid", "sid", "sessionid", "session_id",
 }
 
 // normParam returns a query parameter's name as credentials.params holds
@@ -105,9 +112,13 @@ func (cr credentials) tokenField(h http.Header) bool {
 
 // tokenParam reports whether the query of u has a parameter -token-params
 // names, with a value or not, its name decoded ("api%5Fkey" is api_key)
-// and compared as normParam writes it (api.key and api_key[] are api_key).
+// and compared as normParam writes it (api.key and api_key[] are api_key),
+// or whether a segment of its path has a path parameter so named
+// (/account;jsessionid=..., as Java servlet containers write a session id
+// for a client that takes no cookie; the path decoded, so that a %3B
+// counts as a ';' too: one too many only costs a hit).
 func (cr credentials) tokenParam(u *url.URL) bool {
-	if u == nil || u.RawQuery == "" || len(cr.params) == 0 {
+	if u == nil || len(cr.params) == 0 {
 		return false
 	}
 	for pair := range strings.SplitSeq(u.RawQuery, "&") {
@@ -115,8 +126,17 @@ func (cr credentials) tokenParam(u *url.URL) bool {
 		if decoded, err := url.QueryUnescape(name); err == nil {
 			name = decoded
 		}
-		if slices.Contains(cr.params, normParam(name)) {
+		if name != "" && slices.Contains(cr.params, normParam(name)) {
 			return true
+		}
+	}
+	for segment := range strings.SplitSeq(u.Path, "/") {
+		_, params, _ := strings.Cut(segment, ";")
+		for param := range strings.SplitSeq(params, ";") {
+			name, _, _ := strings.Cut(param, "=")
+			if name != "" && slices.Contains(cr.params, normParam(name)) {
+				return true
+			}
 		}
 	}
 	return false

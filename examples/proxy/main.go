@@ -95,7 +95,7 @@ func parseFlags(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&cfg.timeouts.origin, "origin-timeout", time.Minute, "the longest the origin may take to send its response header (0: none)")
 	drop := fs.String("drop-request-headers", "", "more request fields the origin reads and the proxy must not pass on, comma-separated (beside the forwarding fields it always drops)")
 	identity := fs.String("identity-fields", "", "more request fields that carry a client's credential or identity, comma-separated (beside Authorization, Cookie and the fields named as credentials: see README); a read with one is a token read")
-	params := fs.String("token-params", strings.Join(defaultTokenParams, ","), `query parameters that carry a credential, comma-separated ("" for none); a read with one is a token read`)
+	params := fs.String("token-params", strings.Join(defaultTokenParams, ","), `query parameters (and path parameters, ;jsessionid=) that carry a credential, comma-separated ("" for none); a read with one is a token read`)
 	secretFile := fs.String("variant-key-secret-file", "", "file holding the secret (at least 32 bytes; a trailing newline is dropped) that keys the hashes naming Vary variants of credential fields in the backend, the same for every proxy sharing it (default $PROXY_VARIANT_KEY_SECRET, else none)")
 	tags := fs.String("tag", "", "tags by path prefix: /api/=api,/img/=images (the longest prefix wins; / tags the rest)")
 	if err := fs.Parse(args); err != nil {

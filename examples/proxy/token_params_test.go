@@ -93,3 +93,41 @@ func TestIdentityFieldsFlag(t *testing.T) {
 	_, err := parseFlags([]string{"-origin", "http://o", "-identity-fields", "X User"}, func(string) string { return "" })
 	require.Error(t, err)
 }
+
+// TestSessionIDsInURLAreCredentials: a session id in the URL (PHP's
+// ?PHPSESSID=, a servlet's ?JSESSIONID= or its path parameter
+// ;jsessionid=, phpBB's ?sid=), which sites use for a client that takes no
+// cookie, made no token read: a signed-in user's page reached by such a
+// URL was stored by its max-age (or -default-ttl) and served to whoever had
+// the URL after the session ended. They are token reads now.
+func TestSessionIDsInURLAreCredentials(t *testing.T) {
+	front, _ := startProxy(t, countingOrigin(), nil, "-default-ttl", "1m")
+	for i, path := range []string{
+		"/account?PHPSESSID=s1&",
+		"/account?phpsessid=s1&",
+		"/account?JSESSIONID=s1&",
+		"/account;jsessionid=s1?",
+		"/account;JSESSIONID=S1?",
+		"/shop;jsessionid=s1/cart?",
+		"/account%3Bjsessionid=s1?",
+		"/viewtopic.php?sid=s1&",
+		"/account?sessionid=s1&",
+		"/account?session_id=s1&",
+	} {
+		for _, cc := range []string{"", "max-age%3D60"} {
+			u := fmt.Sprintf("%s%scc=%s&i=%d", front.URL, path, cc, i)
+			_, first := send(t, http.MethodGet, u)
+			res, second := send(t, http.MethodGet, u)
+			assert.NotEqual(t, first, second, "%s, %q: the session's page was stored (%s)", path, cc, res.Header.Get(statusHeader))
+		}
+	}
+	// A path parameter of another name is no credential, nor is a
+	// parameter whose value only looks like one.
+	for i, path := range []string{"/page;v=2?", "/page?q=jsessionid&"} {
+		u := fmt.Sprintf("%s%scc=max-age%%3D60&j=%d", front.URL, path, i)
+		_, first := send(t, http.MethodGet, u)
+		res, second := send(t, http.MethodGet, u)
+		assert.Equal(t, first, second, path)
+		assert.Equal(t, "HIT", res.Header.Get(statusHeader), path)
+	}
+}
