@@ -195,7 +195,8 @@ const variantKeySecretEnv = "PROXY_VARIANT_KEY_SECRET"
 // readVariantKeySecret returns the proxy's Options.VariantKeySecret: the
 // contents of file, less a trailing newline (echo and most editors add
 // one), else $PROXY_VARIANT_KEY_SECRET; nil when neither is given. Giving
-// both, or a secret shorter than 32 bytes, is an error.
+// both, a secret shorter than 32 bytes, or a file others could read (see
+// readSecretFile), is an error.
 //
 // The cache names the Vary variants of a field other than content
 // negotiation's (Cookie, Authorization, an API key's field: a credential)
@@ -214,9 +215,9 @@ func readVariantKeySecret(file string, getenv func(string) string) ([]byte, erro
 	case file != "" && env != "":
 		return nil, fmt.Errorf("proxy: give -variant-key-secret-file or $%s, not both", variantKeySecretEnv)
 	case file != "":
-		b, err := os.ReadFile(file)
+		b, err := readSecretFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("proxy: -variant-key-secret-file: %w", err)
+			return nil, err
 		}
 		b = bytes.TrimSuffix(b, []byte("\n"))
 		secret = bytes.TrimSuffix(b, []byte("\r"))
