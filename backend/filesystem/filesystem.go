@@ -551,7 +551,10 @@ func (s *Store) tooLarge(size int64) error {
 
 // Set stores value under key for ttl (0: no expiry), replacing any entry. The
 // file is written under a temporary name and renamed into place: readers in
-// every process see the old entry or the new one, never part of one. An
+// every process see the old entry or the new one, never part of one. The
+// ttl counts from the call: the file, its expiry in it, is written before
+// the write waits for the key's lock, so a write that waits stores an entry
+// that expires ttl after the call, never later. An
 // entry file that would be over Options.MaxBytes gets
 // backend.ErrValueTooLarge, and the key's older entry is removed (as by
 // Delete, under the key's lock), so that a refused write never leaves the
@@ -634,9 +637,9 @@ func fullDisk(err error) error {
 // It is atomic with
 // respect to Set, Add, Incr and Delete on the same directory, in this
 // process and in others (an advisory flock(2) per subdirectory; on systems
-// without flock, such as Windows, within this process only). A write
-// refused because the disk is full gets backend.ErrValueTooLarge, as in
-// Set, and stores nothing.
+// without flock, such as Windows, within this process only). Its ttl counts
+// from the call, as Set's does. A write refused because the disk is full
+// gets backend.ErrValueTooLarge, as in Set, and stores nothing.
 func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	n, exp, err := s.check(key, value, ttl)
 	if err != nil {
