@@ -27,21 +27,7 @@ import (
 // its own) while the write waits, once its temporary file is over a
 // minute old.
 func TestWriteOutlivesClearOfItsTempFile(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		write func(s *Store, key string) error
-	}{
-		{"Set", func(s *Store, key string) error {
-			return s.Set(context.Background(), key, []byte("new"), 0)
-		}},
-		{"Add", func(s *Store, key string) error {
-			ok, err := s.Add(context.Background(), key, []byte("new"), 0)
-			if err == nil && !ok {
-				t.Errorf("Add found an entry where Clear had left none")
-			}
-			return err
-		}},
-	} {
+	for _, tc := range waitingWrites(t, 0) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := openInternal(t, Options{Dir: dir})
@@ -52,17 +38,11 @@ func TestWriteOutlivesClearOfItsTempFile(t *testing.T) {
 			e := s.entry(key)
 			release := holdSubLock(t, s, "42")
 
-			done := make(chan error, 1)
-			go func() { done <- tc.write(s, key) }()
-			var temps []string
-			require.Eventually(t, func() bool {
-				temps, _ = filepath.Glob(filepath.Join(e.sub, e.hex+tempMark+"*"))
-				return len(temps) == 1
-			}, 30*time.Second, 5*time.Millisecond, "the write's temporary file")
+			done, temp := startWaitingWrite(t, s, e, tc.write, key)
 			old := time.Now().Add(-2 * time.Minute)
-			require.NoError(t, os.Chtimes(temps[0], old, old))
+			require.NoError(t, os.Chtimes(temp, old, old))
 			require.NoError(t, clearer.clearFiles(context.Background(), e.sub))
-			_, err := os.Lstat(temps[0])
+			_, err := os.Lstat(temp)
 			require.ErrorIs(t, err, os.ErrNotExist, "Clear took the temporary file for a leftover")
 
 			release()
@@ -79,4 +59,43 @@ func TestWriteOutlivesClearOfItsTempFile(t *testing.T) {
 			assert.Empty(t, left, "temporary files left")
 		})
 	}
+}
+
+// waitingWrite is a write that writes its temporary file before it takes
+// the subdirectory's lock.
+type waitingWrite struct {
+	name  string
+	write func(s *Store, key string) error
+}
+
+// waitingWrites are Set and Add of "new" under a key for ttl; Add fails the
+// test when it finds the key present.
+func waitingWrites(t *testing.T, ttl time.Duration) []waitingWrite {
+	return []waitingWrite{
+		{"Set", func(s *Store, key string) error {
+			return s.Set(context.Background(), key, []byte("new"), ttl)
+		}},
+		{"Add", func(s *Store, key string) error {
+			ok, err := s.Add(context.Background(), key, []byte("new"), ttl)
+			if err == nil && !ok {
+				t.Errorf("Add found an entry where there was none")
+			}
+			return err
+		}},
+	}
+}
+
+// startWaitingWrite starts write of key (of entry e) in a goroutine, and
+// returns once its temporary file is there, with the channel its error
+// comes on and the file's name.
+func startWaitingWrite(t *testing.T, s *Store, e entry, write func(s *Store, key string) error, key string) (<-chan error, string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- write(s, key) }()
+	var temps []string
+	require.Eventually(t, func() bool {
+		temps, _ = filepath.Glob(filepath.Join(e.sub, e.hex+tempMark+"*"))
+		return len(temps) == 1
+	}, 30*time.Second, 5*time.Millisecond, "the write's temporary file")
+	return done, temps[0]
 }

@@ -5,7 +5,6 @@ package filesystem
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,16 +24,7 @@ import (
 // expiry and checksum again under it, fsyncing it again with
 // Options.Sync, on every write.)
 func TestTTLCountsFromTheCallNotTheLock(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		write func(s *Store, key string) error
-	}{
-		{"Set", func(s *Store, key string) error { return s.Set(context.Background(), key, []byte("v"), time.Minute) }},
-		{"Add", func(s *Store, key string) error {
-			_, err := s.Add(context.Background(), key, []byte("v"), time.Minute)
-			return err
-		}},
-	} {
+	for _, tc := range waitingWrites(t, time.Minute) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := testutil.NewClock()
 			s := openInternal(t, Options{Dir: t.TempDir(), Clock: clk.Now})
@@ -44,12 +34,7 @@ func TestTTLCountsFromTheCallNotTheLock(t *testing.T) {
 			call := clk.Now()
 			release := holdSubLock(t, s, "42")
 
-			done := make(chan error, 1)
-			go func() { done <- tc.write(s, keys[0]) }()
-			require.Eventually(t, func() bool {
-				temps, _ := filepath.Glob(filepath.Join(e.sub, e.hex+tempMark+"*"))
-				return len(temps) == 1
-			}, 30*time.Second, 5*time.Millisecond, "the write's temporary file, written before the lock")
+			done, _ := startWaitingWrite(t, s, e, tc.write, keys[0])
 			clk.Advance(30 * time.Second) // the wait for the lock
 			release()
 			require.NoError(t, <-done)
