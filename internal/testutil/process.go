@@ -15,10 +15,12 @@ import (
 // Process is a server process run on a loopback port of its own, so that a
 // test (or a load run) can stop and restart it to see how a client behaves
 // while the server is down. StartProcess's processes are stopped when the
-// test ends; Launch's by their caller.
+// test ends; Launch's by their caller, or with the caller's process.
 type Process struct {
 	t    testing.TB // nil for Launch's processes
 	bin  string
+	// tied: the process is killed when this one dies (Launch's, on Linux).
+	tied bool
 	args func(port int) []string
 	Port int
 	Addr string
@@ -47,7 +49,7 @@ func StartProcess(t testing.TB, bin string, args func(port int) []string) *Proce
 		}
 		t.Skipf("%s is not installed; skipping", bin)
 	}
-	p, err := launch(bin, args, freePort)
+	p, err := launch(bin, args, freePort, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,24 +60,27 @@ func StartProcess(t testing.TB, bin string, args func(port int) []string) *Proce
 
 // Launch is StartProcess outside a test: it returns an error where
 // StartProcess skips or fails the test, and the caller must call Stop.
-// Restart it with Restart.
+// Restart it with Restart. On Linux the process (and each restart of it)
+// is also killed when the caller's process dies without calling Stop
+// (SIGKILL, a panic, os.Exit): it kept running, and kept its port, once
+// its parent was gone.
 func Launch(bin string, args func(port int) []string) (*Process, error) {
 	if _, err := exec.LookPath(bin); err != nil {
 		return nil, err
 	}
-	return launch(bin, args, freePort)
+	return launch(bin, args, freePort, true)
 }
 
 // launch starts bin on a port pick chooses, on another one when the
-// process exits before it listens.
-func launch(bin string, args func(port int) []string, pick func() (int, error)) (*Process, error) {
+// process exits before it listens; tied, killed when this process dies.
+func launch(bin string, args func(port int) []string, pick func() (int, error), tied bool) (*Process, error) {
 	var err error
 	for try := 0; try < startTries; try++ {
 		var port int
 		if port, err = pick(); err != nil {
 			return nil, err
 		}
-		p := &Process{bin: bin, args: args, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+		p := &Process{bin: bin, tied: tied, args: args, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
 		if err = p.Restart(); err == nil {
 			return p, nil
 		}
@@ -108,7 +113,11 @@ func (p *Process) Restart() error {
 	out := &LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = time.Second // a child holding the output open
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if p.tied {
+		start = func() error { return startTied(cmd) }
+	}
+	if err := start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.bin, err)
 	}
 	done := make(chan struct{})

@@ -74,7 +74,7 @@ func TestLaunchTriesAnotherPortWhenTheProcessExits(t *testing.T) {
 		return freePort()
 	}
 	start := time.Now()
-	p, err := launch(selfBin(t), self(strconv.Itoa), pick)
+	p, err := launch(selfBin(t), self(strconv.Itoa), pick, false)
 	require.NoError(t, err)
 	t.Cleanup(p.Stop)
 	assert.Equal(t, 2, picks, "one more port after the process exited")
