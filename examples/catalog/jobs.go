@@ -10,6 +10,7 @@ package main
 // made stale.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -42,7 +43,8 @@ const (
 	// reportTTL is how long a finished report is kept.
 	reportTTL = 24 * time.Hour
 	// stopTimeout is how long Close lets running jobs finish before their
-	// contexts are cancelled.
+	// contexts are cancelled; it waits as long again for those that go on
+	// (River's Stop), then leaves them running.
 	stopTimeout = 10 * time.Second
 	// jobTimeout is how long an attempt of a job may run before its
 	// context is cancelled (River's default, said here because
@@ -290,7 +292,7 @@ func (d jobDatabase) open(rc *river.Config) (*jobQueue, error) {
 // when it only enqueues them.
 func (a *api) riverConfig(cfg Config, log *slog.Logger) *river.Config {
 	a.jobErrors = newJobErrorLog(log)
-	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: stopTimeout,
+	rc := &river.Config{Logger: slog.New(warnOnly{log.Handler()}), FetchPollInterval: cfg.pollInterval, SoftStopTimeout: cmp.Or(cfg.stopWait, stopTimeout),
 		JobTimeout: jobTimeout, RescueStuckJobsAfter: rescueStuckAfter, ErrorHandler: a.jobErrors}
 	if cfg.pollInterval > 0 {
 		rc.FetchCooldown = min(cfg.pollInterval, 100*time.Millisecond)

@@ -126,6 +126,9 @@ type Config struct {
 	// shutdownWait, when not 0, replaces the const shutdownWait (a test
 	// shortens it).
 	shutdownWait time.Duration
+	// stopWait, when not 0, replaces the const stopTimeout (a test
+	// shortens it).
+	stopWait time.Duration
 }
 
 // validate checks the settings of the jobs.
@@ -326,9 +329,23 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 			return nil, err
 		}
 		s.closers = append(s.closers, func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*stopTimeout)
+			wait := 2 * cmp.Or(cfg.stopWait, stopTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
-			return s.api.queue.client.Stop(ctx)
+			err := s.api.queue.client.Stop(ctx)
+			if errors.Is(err, context.DeadlineExceeded) {
+				// A job that ignores its cancelled context (an attempt
+				// may run a minute) is not the service's failure either,
+				// as a stalled client is not for serve: the stop ends
+				// well, exit status 0, and the job, still "running" in
+				// its row, goes to another worker once River's rescuer
+				// finds it (rescueStuckAfter). Close returned the error:
+				// a -worker process ended "catalog: context deadline
+				// exceeded", exit status 1, and serve said nothing.
+				log.Warn("catalog: jobs still running after the stop's wait; leaving them to another worker", "wait", wait, "rescued_after", rescueStuckAfter)
+				return nil
+			}
+			return err
 		})
 	}
 	return s, nil
