@@ -656,7 +656,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodHead {
-		v.headMiss(w, r)
+		v.headStale(w, r, stale)
 		return
 	}
 	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
@@ -697,6 +697,79 @@ func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 	hr := v.keyedRequest(r) // as the GET's run sees it
 	v.forward(w, hr)
 	r.Pattern = hr.Pattern // a ServeMux's below, as run hands it on
+}
+
+// headStale is headMiss for a HEAD that found a stale entry which answers
+// its run's failure, as it answers a GET's (runState.stale): within
+// StaleIfError, or within StaleWhileRevalidate for a request that starts
+// no refresh (refreshable). A 5xx or a panic of the handler is answered
+// with the entry (without its body), the header as outer middleware had
+// set it; any other response reaches the client as headMiss forwards it.
+// Without stale, it is headMiss.
+func (v *view) headStale(w http.ResponseWriter, r *http.Request, stale *found) {
+	if stale == nil {
+		v.headMiss(w, r)
+		return
+	}
+	before := w.Header().Clone()
+	header.Canonicalize(before) // as the recorder canonicalizes the header
+	rec := &httpcache.Recorder{Check: headerOnly}
+	v.runHead(w, r, rec, stale, before)
+}
+
+// headerOnly is the Check of a HEAD's recorder: the response is refused at
+// commit, and passes through with nothing of a body (which a HEAD's
+// handler may write, and net/http drops) recorded.
+func headerOnly(int, http.Header) httpcache.Reason { return reasonHeaderOnly }
+
+// serverFailure reports whether status is a failure a stale entry may
+// answer in its place (Recorder.Divert).
+func serverFailure(status int) bool { return status >= 500 }
+
+// runHead runs the handler for the HEAD r through rec, whose Check refuses
+// the response at commit (headerOnly, or head's), counted and announced as
+// a miss. With stale, a 5xx (diverted) or a panic of the handler before it
+// committed another status is answered with the stale entry instead, with
+// the header in before, as run answers a GET's failure: served reports
+// that it was, and the panic is then logged, not raised. status and h are
+// the response's, as rec.Finish returns them, when the handler returned.
+func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Recorder, stale *found, before http.Header) (status int, h http.Header, served bool) {
+	if stale != nil {
+		rec.Divert = serverFailure
+	}
+	reportCache(r, httpcache.Miss)
+	if v.cfg.statusHeader != "" {
+		w.Header()[v.cfg.statusHeader] = httpcache.Miss.Values()
+	}
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		p := recover()
+		rec.Detach() // a writer the handler kept is inert
+		if stale != nil && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
+			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
+			v.serveStale(w, r, stale, before)
+			served = true
+			return
+		}
+		v.record(r, outMiss)
+		if p != nil {
+			panic(p)
+		} // else runtime.Goexit: let it go on
+	}()
+	hr := v.keyedRequest(r) // as the GET's run sees it
+	v.next.ServeHTTP(rec.Reset(w), hr)
+	returned = true
+	r.Pattern = hr.Pattern // a ServeMux's below, as run hands it on
+	status, h, _, _ = rec.Finish()
+	if rec.Diverted() != 0 {
+		v.serveStale(w, r, stale, before)
+		return status, h, true
+	}
+	v.record(r, outMiss)
+	return status, h, false
 }
 
 // serve answers r with a stored snapshot, and counts it; or, where w's
@@ -1616,7 +1689,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		header.Canonicalize(before)
 	}
 	if st.stale != nil {
-		rec.Divert = func(status int) bool { return status >= 500 }
+		rec.Divert = serverFailure
 	}
 	if st.ext != nil {
 		// Without the backend (the lookup or the versions failed), nothing

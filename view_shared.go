@@ -576,11 +576,18 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		v.gatewayTimeout(w, r)
 		return true
 	}
+	// A request within the stale-while-revalidate window that starts no
+	// refresh (refreshable) runs here: its run's failure is answered with
+	// the entry the window would have served.
+	var stale *found
+	if prev != nil && (j.staleIfError || j.verdict == useStaleRevalidate) {
+		stale = prev
+	}
 	if r.Method == http.MethodHead {
 		if rq.NoStore {
 			prev = nil // its response must not freshen the entry either
 		}
-		v.head(w, r, base, prev, ttl)
+		v.head(w, r, base, prev, stale, ttl)
 		return true
 	}
 	past := time.Duration(math.MaxInt64) // no entry: a waiter's answer may be as stale as any
@@ -588,13 +595,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 		past = pastFresh(prev.e, now.UnixNano())
 	}
 	refuses := v.refusesStale(rq, past)
-	st := &runState{base: base, f: f, ttl: ttl, staleOnError: j.staleOnlyAsked || refuses, freshOnly: refuses || rq.NoCache}
-	// A request within the stale-while-revalidate window that starts no
-	// refresh (refreshable) runs here: its run's failure is answered with
-	// the entry the window would have served.
-	if prev != nil && (j.staleIfError || j.verdict == useStaleRevalidate) {
-		st.stale = prev
-	}
+	st := &runState{base: base, f: f, ttl: ttl, stale: stale, staleOnError: j.staleOnlyAsked || refuses, freshOnly: refuses || rq.NoCache}
 	// A no-store request does not lead the flight of its key: its response,
 	// never stored, would leave every request waiting for it to run the
 	// handler itself.
@@ -1657,10 +1658,12 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 // The handler gets r as its client sent it (less the query parameters the
 // key leaves out: keyedRequest), with its own validators: it
 // answers them for the representation r selects, and its 304, which passes
-// through, can neither be stored nor freshen the entry.
-func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *found, ttl time.Duration) {
+// through, can neither be stored nor freshen the entry. With stale, the
+// handler's failure (a 5xx, a panic) is answered with that entry, as a
+// GET's run's is (headStale).
+func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev, stale *found, ttl time.Duration) {
 	if v.sh == nil || prev == nil || prev.snap.Status != http.StatusOK {
-		v.headMiss(w, r)
+		v.headStale(w, r, stale)
 		return
 	}
 	// A Clear since the lookup that found prev keeps the entry it freshens
@@ -1674,7 +1677,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	vs, verr := v.c.store.versions(ctx, v.tagKeysFor(r), v.life(resolved))
 	cancel()
 	var before http.Header
-	if pre := w.Header(); len(pre) > 0 {
+	if pre := w.Header(); len(pre) > 0 || stale != nil {
 		before = pre.Clone()
 		header.Canonicalize(before) // as the recorder canonicalizes h
 	}
@@ -1682,22 +1685,17 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev *f
 	// Only the status and header are read: refused at commit, the
 	// response passes through and nothing of a body (which a HEAD's
 	// handler may write, and net/http drops) is recorded.
-	rec := &httpcache.Recorder{Check: func(int, http.Header) httpcache.Reason {
+	rec := &httpcache.Recorder{Check: func(code int, h http.Header) httpcache.Reason {
 		x.respTime = v.c.clock()
-		return reasonHeaderOnly
+		return headerOnly(code, h)
 	}, Date: func() []string {
 		return httpDate(receivedAt(x.respTime, v.c.clock)) // as freshen dates the entry (see prepareRun)
 	}}
-	v.announce(w, r, outMiss, httpcache.Miss)
-	defer rec.Detach() // after a panic; Finish detaches otherwise
-	hr := v.keyedRequest(r)
-	v.next.ServeHTTP(rec.Reset(w), hr)
-	r.Pattern = hr.Pattern // a ServeMux's below, as run hands it on
-	status, h, _, _ := rec.Finish()
+	status, h, served := v.runHead(w, r, rec, stale, before)
 	// A 200 made after the request's context ended is the answer to a
 	// cancelled request, which may be anything: not stored, as a GET's
 	// (notModified, run).
-	if verr != nil || status != http.StatusOK || r.Context().Err() != nil || !prev.snap.Validates(h, true) ||
+	if served || verr != nil || status != http.StatusOK || r.Context().Err() != nil || !prev.snap.Validates(h, true) ||
 		!writtenUnder(prev, vs) {
 		return
 	}
