@@ -319,7 +319,13 @@ func InvalidateOnWrite() ViewOption {
 // and no entry is kept longer for it. Under a Lease such a request waits
 // for the process that holds it as any other does: it is answered stale
 // only when the handler it then runs fails. (In the default mode
-// StaleIfError already applies to every request.) A request with max-age,
+// StaleIfError already applies to every request, but for no-cache: see
+// below.) A request with no-cache is never answered with a stale entry in
+// place of its handler's failure, which would serve it a stored response
+// its origin did not validate (RFC 9111 sections 4 and 5.2.1.4): the
+// server's leave (StaleIfError, the response's stale-if-error) does not
+// lift its no-cache; its own stale-if-error=N does, in a SharedCache view,
+// within N as above. A request with max-age,
 // min-fresh or max-stale=N refuses a stale entry that its max-stale does
 // not accept (RFC 9111 sections 5.2.1.1 to 5.2.1.3): max-stale=N bounds
 // the staleness of what it is served, even within StaleWhileRevalidate, or
@@ -699,6 +705,18 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 	j := judgement{staleIfError: !f.fresh && sie > 0 && past < sie}
 	if !f.fresh && !j.staleIfError && asked > 0 && past < asked {
 		j.staleIfError, j.staleOnlyAsked = true, true
+	}
+	if rq.NoCache && j.staleIfError {
+		// A request with no-cache is answered with no stored response
+		// that its origin has not validated (RFC 9111 sections 4 and
+		// 5.2.1.4), so not with one in place of its run's failure: the
+		// view's StaleIfError and the response's stale-if-error let a
+		// cache serve stale (RFC 5861 section 4), they do not make a
+		// client accept it. The request's own stale-if-error does, within
+		// its window (bounded as judge bounds it above).
+		own := v.sh != nil && !noStale && rq.StaleIfError.Valid &&
+			past < min(rq.StaleIfError.Duration(), v.sh.MaxStaleIfError)
+		j.staleIfError, j.staleOnlyAsked = own, own
 	}
 	if v.cfg.honorRequest {
 		age := now.Sub(f.snap.StoredAt)
