@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -653,8 +652,7 @@ func outOfMemory(msg string) bool {
 // found closed by the server before its request (errServerClosedConn),
 // fails so too: its request was not written (see unwritten).
 func dropped(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		unwritten(err)
+	return errors.Is(err, io.EOF) || connBroken(err) || unwritten(err)
 }
 
 // prefix returns the key prefix of the namespace's current generation,
