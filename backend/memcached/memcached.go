@@ -2070,8 +2070,10 @@ func (s *Store) Clear(ctx context.Context) error {
 			return wrap("incr", addr, err)
 		}
 		// No generation yet (or a foreign value): any fresh one clears.
+		// Set as every set is (see set), on another connection after
+		// one that wrote nothing.
 		v := freshGeneration()
-		err = s.client.Set(&memcache.Item{Key: s.genKey, Value: v})
+		err = s.set(&memcache.Item{Key: s.genKey, Value: v})
 		if err == nil {
 			n, _ := strconv.ParseUint(string(v), 10, 64)
 			s.setGeneration(n, time.Now())
