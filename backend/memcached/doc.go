@@ -107,7 +107,10 @@
 //
 // A call on a pooled
 // connection that a server restart broke is retried once on a new connection
-// when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete).
+// when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete);
+// a GetMany over several servers asks again only the keys its multi-get
+// got no value for, each server's apart, not the servers that answered
+// for all of theirs.
 // On Unix systems the check each request on a pooled connection starts
 // with (below) finds most such connections closed before anything is
 // written: a server restarted, memcached's -o idle_timeout or a proxy

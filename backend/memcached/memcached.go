@@ -1400,7 +1400,12 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // read before failing included, and returns the indexes of the keys whose
 // value was over Options.MaxItemSize, skipped (see maxSkipped): refused,
 // their out nil. h is the server of every key, or nil when they may be on
-// several (see serverHealth.wrap).
+// several (see serverHealth.wrap). With h, a GetMulti that a stale pooled
+// connection, or one out of step, failed is tried again (see again);
+// without, it is not: the other servers' replies were read, and getBatch
+// reads the keys left without a value again, each server's apart, where
+// a second GetMulti of every key asked the servers that had answered for
+// all of theirs again.
 //
 // A reply holding the value of a key not asked for fails the call with
 // errOtherKey (or the GetMulti's own error, when it failed too), and
@@ -1414,7 +1419,7 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // read on connections of their own, are kept.
 func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
 	m, err := s.client.GetMulti(mkeys)
-	for n := 1; s.again(err, n); n++ {
+	for n := 1; h != nil && s.again(err, n); n++ {
 		m, err = s.client.GetMulti(mkeys)
 	}
 	for i, k := range mkeys {
