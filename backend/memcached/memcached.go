@@ -410,29 +410,32 @@ func (pc *probeConn) close() {
 // before it and nothing after it, every reply to the get has come, and the
 // next get goes on the same connection. Otherwise (another reply, or none)
 // pc's connection is closed, and the next get dials another: at most
-// probeKeys dials a probe. The version goes after the get's first line,
+// probeKeys dials a probe, and one more for each get that the check
+// before a request on a used connection stops (bytes come after the
+// version's reply, or the server closed the connection: see
+// healthConn.Write), nothing written, to go on a new connection. The version goes after the get's first line,
 // never in the get's write: twemproxy before 0.5.0 does not know version,
 // and closes the connection on it, discarding the reply to the get before
 // it, which no probe of it would then read.
 func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, key string) ([]byte, error) {
-	if pc.c == nil {
-		c, err := s.dialContext(ctx, h.network, h.addr)
-		if err != nil {
-			return nil, err
+	for {
+		used := pc.c != nil
+		if !used {
+			if err := s.probeDial(ctx, h, pc); err != nil {
+				return nil, err
+			}
 		}
-		deadline, _ := ctx.Deadline()
-		if err := c.SetDeadline(deadline); err != nil {
-			_ = c.Close()
-			return nil, err
+		_, err := io.WriteString(pc.c, "get "+key+"\r\n")
+		if err == nil {
+			break
 		}
-		pc.c, pc.r = c, bufio.NewReader(c)
-		if tc, ok := c.(*trackedConn); ok {
-			pc.hc, _ = tc.Conn.(*healthConn)
-		}
-	}
-	if _, err := io.WriteString(pc.c, "get "+key+"\r\n"); err != nil {
 		pc.close()
-		return nil, err
+		if !used || !unwritten(err) {
+			return nil, err
+		}
+		// Bytes came after the version's reply (or the server closed
+		// the connection): nothing was written; the get goes on a
+		// new connection.
 	}
 	line, err := pc.r.ReadSlice('\n')
 	if err != nil {
@@ -448,6 +451,25 @@ func (s *Store) probeGet(ctx context.Context, h *serverHealth, pc *probeConn, ke
 		pc.close()
 	}
 	return line, nil
+}
+
+// probeDial opens pc's connection to the server of h (see dialContext),
+// its deadline ctx's.
+func (s *Store) probeDial(ctx context.Context, h *serverHealth, pc *probeConn) error {
+	c, err := s.dialContext(ctx, h.network, h.addr)
+	if err != nil {
+		return err
+	}
+	deadline, _ := ctx.Deadline()
+	if err := c.SetDeadline(deadline); err != nil {
+		_ = c.Close()
+		return err
+	}
+	pc.c, pc.r = c, bufio.NewReader(c)
+	if tc, ok := c.(*trackedConn); ok {
+		pc.hc, _ = tc.Conn.(*healthConn)
+	}
+	return nil
 }
 
 // inStep sends a version command after a probe get's error line, reads the
@@ -482,8 +504,11 @@ func (pc *probeConn) inStep() bool {
 			return false
 		case bytes.HasPrefix(l, []byte("VERSION ")):
 			// The error line, END lines and VERSION: the next get
-			// starts afresh (see healthConn.Write).
-			pc.hc.begun = false
+			// starts afresh, checked as any request on a used
+			// connection (see healthConn.Write): a copy of a reply
+			// sent after VERSION, in a write of its own, would be
+			// read as its reply.
+			pc.hc.endsAt = pc.hc.frame.ends
 			return pc.r.Buffered() == 0
 		case !bytes.Equal(l, []byte("END\r\n")):
 			return false
