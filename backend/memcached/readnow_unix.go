@@ -56,7 +56,8 @@ func readNow(c net.Conn, p []byte, deadline time.Time) (int, error) {
 // otherwise (its read deadline passed, say: the request's write or reply
 // tells), and for a connection that is no socket (a connection a test
 // wraps). The raw connection and the peek's function are made once, at the
-// first check, so that a check allocates nothing.
+// first check, so that a check allocates nothing (but where peekSocket
+// says otherwise).
 func (c *healthConn) peek() sockState {
 	if c.raw == nil {
 		if c.noPeek {
@@ -73,7 +74,7 @@ func (c *healthConn) peek() sockState {
 			return sockIdle
 		}
 		c.raw, c.peekFD = rc, func(fd uintptr) bool {
-			n, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK)
+			n, err := peekSocket(fd, c.peekBuf[:])
 			switch {
 			case err == nil && n > 0:
 				c.peeked = sockUnread
