@@ -175,7 +175,11 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 // count is exact on backends that count their deletes (backend.DeleteCounter:
 // every backend of this module); on others it is found by reading the keys
 // first, and writes racing with the call can make it off. An entry that
-// its tags invalidated counts until it is removed.
+// its tags invalidated counts until it is removed. With an error, the count
+// is of the keys known deleted, as the backend's DeleteCount gives it (a
+// Redis Cluster with a master down deletes and counts the keys of the
+// masters that answer; memcached, those of the servers that answer), and 0
+// where none is known: other keys may have been deleted too.
 func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	bk := make([]string, len(keys))
 	for i, k := range keys {
@@ -185,7 +189,7 @@ func (c *Cache) DeleteMany(ctx context.Context, keys ...string) (int, error) {
 	defer c.writing(bk...)
 	n, err := c.store.delCount(ctx, bk...)
 	if err != nil {
-		return 0, fmt.Errorf("caching: delete many: %w", err)
+		return n, fmt.Errorf("caching: delete many: %w", err)
 	}
 	return n, nil
 }

@@ -1826,7 +1826,9 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 // delCount deletes keys and returns how many of them held a live entry:
 // the backend's own count where it has one (backend.DeleteCounter), else
 // the keys found by a read just before the delete, which writers racing
-// with it can make off.
+// with it can make off. With an error it returns the backend's count (the
+// keys it knows it deleted), or 0 from the read's fallback, which knows of
+// none deleted.
 func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
@@ -1865,7 +1867,10 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 			}
 		}
 	}
-	return n, s.del(ctx, keys...)
+	if err := s.del(ctx, keys...); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // clear removes every entry of the store, and ends the work in flight

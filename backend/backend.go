@@ -210,7 +210,9 @@ type Haser interface {
 // delete removed. DeleteCount removes keys as Delete does and returns how
 // many of them held a live entry (not expired) just before: a key given
 // twice counts once, an absent key not at all. On error, some keys may have
-// been removed and the count is not known.
+// been removed: the count is then of those the backend knows it removed
+// (the keys of the servers that answered, where some of several failed),
+// 0 where it knows of none, never more than were removed.
 type DeleteCounter interface {
 	DeleteCount(ctx context.Context, keys ...string) (int, error)
 }

@@ -538,7 +538,8 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // (for one that does not count) the keys a read found just before. When
 // that read fails for some keys only (a *backend.GetManyError: a server of
 // several down), the keys are deleted all the same, as Delete deletes
-// them, and the count, not known, is an error.
+// them, and the count, not known, is an error; when the delete fails, the
+// keys found are not known deleted and the count is 0.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if s.closed.Load() {
 		return 0, errClosed
@@ -562,7 +563,10 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 			n++
 		}
 	}
-	return n, s.remote.Delete(ctx, keys...)
+	if err := s.remote.Delete(ctx, keys...); err != nil {
+		return 0, err // which keys were deleted is not known
+	}
+	return n, nil
 }
 
 // Clear clears the remote store's namespace, then empties memory. Other

@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,92 +20,22 @@ type ownCluster struct {
 	nodes []*testutil.Process
 	admin []*redis.Client // one plain client per node, in nodes' order
 	ids   []string        // each node's cluster id
+	rc    *testutil.RedisCluster
 }
 
 // startOwnCluster starts n cluster-enabled redis-servers (skipped without
 // redis-server, failed under CI=true) and joins them into one Cluster in
 // which the first withSlots nodes share the 16384 slots and the others are
-// masters without a slot. It returns once every node sees the Cluster ok.
+// masters without a slot (testutil.StartRedisCluster). It returns once
+// every node sees the Cluster ok.
 func startOwnCluster(t *testing.T, n, withSlots int) *ownCluster {
 	t.Helper()
-	c := &ownCluster{}
-	for i := 0; i < n; i++ {
-		dir := t.TempDir()
-		p := testutil.StartProcess(t, "redis-server", func(port int) []string {
-			return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-				"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-				"--cluster-node-timeout", "15000"}
-		})
-		a := redis.NewClient(&redis.Options{Addr: p.Addr, ContextTimeoutEnabled: true})
-		t.Cleanup(func() { _ = a.Close() })
-		c.nodes, c.admin = append(c.nodes, p), append(c.admin, a)
-	}
-	bg := context.Background()
-	per := 16384 / withSlots
-	for i, a := range c.admin {
-		id, err := a.Do(bg, "cluster", "myid").Text()
-		require.NoError(t, err)
-		c.ids = append(c.ids, id)
-		require.NoError(t, a.Do(bg, "cluster", "set-config-epoch", i+1).Err())
-		if i < withSlots {
-			last := (i+1)*per - 1
-			if i == withSlots-1 {
-				last = 16383
-			}
-			require.NoError(t, a.Do(bg, "cluster", "addslotsrange", i*per, last).Err())
-		}
-	}
-	for _, p := range c.nodes[1:] {
-		require.NoError(t, c.admin[0].Do(bg, "cluster", "meet", "127.0.0.1", p.Port).Err())
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !c.settled(n) {
-		require.True(t, time.Now().Before(deadline), "the test's own Cluster did not settle")
-		time.Sleep(50 * time.Millisecond)
-	}
-	return c
-}
-
-// settled reports whether every node knows all n nodes, says the Cluster is
-// ok and lists the same slot owners.
-func (c *ownCluster) settled(n int) bool {
-	bg := context.Background()
-	want := ""
-	for _, a := range c.admin {
-		info, err := a.ClusterInfo(bg).Result()
-		if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d\r", n)) {
-			return false
-		}
-		//lint:ignore SA1019 CLUSTER SLOTS answers on every Redis the package supports; SHARDS needs 7.0
-		slots, err := a.ClusterSlots(bg).Result()
-		if err != nil {
-			return false
-		}
-		got := fmt.Sprint(len(slots))
-		for _, s := range slots {
-			got += fmt.Sprintf(" %d-%d@%s", s.Start, s.End, s.Nodes[0].Addr)
-		}
-		if want == "" {
-			want = got
-		} else if got != want {
-			return false
-		}
-	}
-	return true
+	rc := testutil.StartRedisCluster(t, n, withSlots)
+	return &ownCluster{nodes: rc.Nodes, admin: rc.Admin, ids: rc.IDs, rc: rc}
 }
 
 // url returns a redis+cluster URL seeded with every node, and query.
-func (c *ownCluster) url(query string) string {
-	addrs := make([]string, len(c.nodes))
-	for i, p := range c.nodes {
-		addrs[i] = p.Addr
-	}
-	u := "redis+cluster://" + strings.Join(addrs, ",")
-	if query != "" {
-		u += "?" + query
-	}
-	return u
-}
+func (c *ownCluster) url(query string) string { return c.rc.URL(query) }
 
 // pid returns the process id of node i.
 func (c *ownCluster) pid(t *testing.T, i int) int {
