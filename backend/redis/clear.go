@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -17,7 +19,10 @@ const clearBatch = 1000
 // Options.DeleteWithDEL); on a Cluster: on every master, concurrently, with
 // one UNLINK per key in one pipeline per batch, since one UNLINK cannot span
 // hash slots, each after ASKING, so that a master importing a slot during a
-// resharding deletes the keys already moved to it. Every master is the
+// resharding deletes the keys already moved to it (and a key that moves
+// off a node between the SCAN that found it and its delete, which that
+// node answers with -ASK or -MOVED, is deleted through the Cluster client,
+// where it went). Every master is the
 // masters CLUSTER SLOTS lists and those only CLUSTER NODES lists (one that
 // owns no slot yet: the new node of a resharding), told apart by their
 // cluster node ids (CLUSTER MYID; on Redis before 7.0, which has no
@@ -106,6 +111,11 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 // command, or with perKey (a Cluster node) in one command per key, each
 // after ASKING, in one pipeline: a node importing a slot answers a command
 // on it without ASKING with MOVED, though it holds the keys already moved.
+// A key that left the node between the SCAN that found it and its delete
+// (its slot migrating: the node answers -ASK, or -MOVED once the slot has
+// moved) is deleted where it went, through the Cluster client, which
+// follows the redirection: the node it went to may have been scanned
+// before it arrived.
 func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, perKey bool) error {
 	switch {
 	case len(keys) == 0:
@@ -118,8 +128,37 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, pe
 		pipe.Do(ctx, "asking")
 		b.deleteCmd(ctx, pipe, keys[i:i+1])
 	}
-	_, err := pipe.Exec(ctx)
+	cmds, err := pipe.Exec(ctx)
+	if err == nil {
+		return nil
+	}
+	var left []string
+	for i, cmd := range cmds {
+		switch cerr := cmd.Err(); {
+		case cerr == nil:
+		case i%2 == 1 && redirected(cerr): // a delete, not its ASKING
+			left = append(left, keys[i/2])
+		default:
+			return cerr
+		}
+	}
+	pipe = b.client.Pipeline()
+	for i := range left {
+		b.deleteCmd(ctx, pipe, left[i:i+1])
+	}
+	_, err = pipe.Exec(ctx)
 	return err
+}
+
+// redirected reports whether err is a Cluster node's redirection (-ASK or
+// -MOVED): the key is served by another node.
+func redirected(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "MOVED ")
 }
 
 // prefixEnd ends every Store's prefix, so that a prefix is the start of
