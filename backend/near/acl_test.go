@@ -2,6 +2,8 @@ package near_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -24,16 +26,21 @@ func TestNearCacheUnderLeastPrivilegeUser(t *testing.T) {
 	addr := testutil.RedisAddr(t)
 	ctx := context.Background()
 	admin := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
-	defer admin.Close()
-	const user = "caching-test-nodangerous"
+	t.Cleanup(func() { _ = admin.Close() })
+	// A name of this run's own: two runs on one Redis (two processes, or
+	// -count 2 next to another) must not delete, or reset, each other's
+	// user, which ends that user's connections.
+	run := fmt.Sprint(os.Getpid(), "-", time.Now().UnixNano())
+	user := "caching-test-nodangerous-" + run
+	prefix := "caching-test-acl-" + run + ":"
 	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", user, "reset", "on", ">pw", "~*", "&*", "+@all", "-@dangerous").Err())
-	defer admin.Do(ctx, "ACL", "DELUSER", user)
+	t.Cleanup(func() { _ = admin.Do(context.Background(), "ACL", "DELUSER", user).Err() })
 	limited := redis.NewClient(&redis.Options{Addr: addr, Username: user, Password: "pw", ContextTimeoutEnabled: true})
 	defer limited.Close()
-	require.NoError(t, limited.Set(ctx, "caching-test-acl:k", "v", time.Minute).Err(), "the user may SET")
+	require.NoError(t, limited.Set(ctx, prefix+"k", "v", time.Minute).Err(), "the user may SET")
 	require.Error(t, limited.Do(ctx, "ROLE").Err(), "the user may not run ROLE")
 
-	rs, err := redisstore.New(redisstore.Options{URL: "redis://" + user + ":pw@" + addr + "?" + testutil.SlowRedisQuery, Prefix: "caching-test-acl:"})
+	rs, err := redisstore.New(redisstore.Options{URL: "redis://" + user + ":pw@" + addr + "?" + testutil.SlowRedisQuery, Prefix: prefix})
 	require.NoError(t, err)
 	n := near.Must(rs, near.Options{})
 	defer n.Close()
