@@ -63,6 +63,10 @@ type Store struct {
 	maxmemDone                  chan struct{}
 	maxmemStop                  context.CancelFunc
 
+	// health: on a Cluster, the health of each master, whose keys are
+	// refused at once while it is marked down (health.go); nil otherwise.
+	health *clusterHealth
+
 	// watchRefusedWait, when not 0, is the wait of the watches it starts
 	// after a session the server refused, in place of 5s to 30s: a test's
 	// (watch.go), which needs several refused attempts.
@@ -127,6 +131,7 @@ func New(opts Options) (*Store, error) {
 		b.mode = modeSingle
 	case masterLister: // a *redis.ClusterClient, or a type that embeds one
 		b.mode = modeCluster
+		b.health = newClusterHealth(client)
 	default:
 		b.mode = modePerKey
 	}
@@ -203,7 +208,13 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := b.keyGuard(ctx, "get", len(b.prefix)+len(key)); err != nil {
 		return nil, err
 	}
-	v, err := b.client.Get(ctx, b.prefix+key).Bytes()
+	k := b.prefix + key
+	m, err := b.admitKey("get", k)
+	if err != nil {
+		return nil, err
+	}
+	v, err := b.client.Get(ctx, k).Bytes()
+	b.done(m, k, err)
 	if err != nil {
 		// WRONGTYPE as a miss, not an error: a Cache counts an error as its
 		// backend failing, and one stray key read five times would open its
@@ -237,8 +248,15 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := b.guard(ctx, "set", len(value)); err != nil {
 		return b.refuse(ctx, err, key)
 	}
-	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, false)...)
-	if err := b.client.Process(ctx, cmd); err != nil {
+	k := b.prefix + key
+	m, err := b.admitKey("set", k)
+	if err != nil {
+		return err
+	}
+	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, false)...)
+	err = b.client.Process(ctx, cmd)
+	b.done(m, k, err)
+	if err != nil {
 		if isOOM(err) {
 			b.oomRefused(len(value))
 			return b.refuse(ctx, noMemory("set", err), key)
@@ -345,8 +363,15 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := b.guard(ctx, "add", len(value)); err != nil {
 		return false, err // removes nothing, as the server's refusal
 	}
-	cmd := redis.NewStatusCmd(ctx, setCmd(b.prefix+key, value, ttl, true)...)
-	switch err := b.processNoRetry(ctx, noRetryStatusCmd{cmd}); {
+	k := b.prefix + key
+	m, err := b.admitKey("add", k)
+	if err != nil {
+		return false, err
+	}
+	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, true)...)
+	err = b.processNoRetry(ctx, noRetryStatusCmd{cmd})
+	b.done(m, k, err)
+	switch {
 	case err == redis.Nil:
 		return b.addOverForeign(ctx, key, value, ttl)
 	case isOOM(err):
@@ -565,20 +590,30 @@ func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
-	if refused, kerr := b.keysGuard(ctx, "delete", keys); refused != nil {
+	if refused, kerr := b.refusedKeys(ctx, "delete", keys); refused != nil {
 		// The others are deleted; a real failure of theirs is reported
 		// rather than the refusal, for the breaker to see it.
 		rest, _ := without(keys, refused)
-		n, err := b.DeleteCount(ctx, rest...)
+		n, err := b.deleteCount(ctx, rest)
 		if err != nil {
 			return n, err
 		}
 		return n, kerr
 	}
+	return b.deleteCount(ctx, keys)
+}
+
+// deleteCount is DeleteCount of keys that are all to be sent.
+func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
 	full := b.keys(keys)
 	var n int64
+	var batches []batch[*redis.IntCmd]
 	err := b.deleting(func() error {
-		batches, err := each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
+		var err error
+		batches, err = each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
 			return b.deleteCmd(ctx, c, keys)
 		})
 		n = 0
@@ -587,6 +622,7 @@ func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 		}
 		return err
 	})
+	doneBatches(b, batches)
 	if err != nil {
 		// n counts the keys of the batches that were answered: those of
 		// the masters up are deleted though one is down.
@@ -642,16 +678,22 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
 	}
-	out := make([][]byte, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return [][]byte{}, nil
 	}
-	if refused, kerr := b.keysGuard(ctx, "getmany", keys); refused != nil {
+	if refused, kerr := b.refusedKeys(ctx, "getmany", keys); refused != nil {
 		return b.getManyRefused(ctx, keys, refused, kerr)
 	}
+	return b.getMany(ctx, keys)
+}
+
+// getMany is GetMany of keys that are all to be sent.
+func (b *Store) getMany(ctx context.Context, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
 	batches, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.SliceCmd {
 		return c.MGet(ctx, keys...)
 	})
+	doneBatches(b, batches)
 	var unread []int
 	var first error
 	if err != nil {
@@ -707,7 +749,7 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 func (b *Store) getManyRefused(ctx context.Context, keys []string, refused []int, kerr error) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	if rest, at := without(keys, refused); len(rest) > 0 {
-		vs, err := b.GetMany(ctx, rest)
+		vs, err := b.getMany(ctx, rest)
 		var partial *backend.GetManyError
 		switch {
 		case errors.As(err, &partial):
@@ -756,12 +798,18 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	// it. A nil command stands for each.
 	// An item whose key is longer than the server reads (keyGuard) is
 	// not sent either, and removes nothing: no entry can be under it.
+	// Nor is an item whose key's master is marked down (downKeys).
 	var refused []string
 	var oom, other, keyErr error
+	down, derr := b.downKeys("setmany", len(items), func(i int) string { return b.prefix + items[i].Key })
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.StatusCmd, len(items))
 	sent := 0
 	for i, it := range items {
+		if len(down) > 0 && down[0] == i {
+			down = down[1:]
+			continue
+		}
 		if err := b.keyGuard(ctx, "setmany", len(b.prefix)+len(it.Key)); err != nil {
 			keyErr = err
 			continue
@@ -778,6 +826,16 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	var err error
 	if sent > 0 {
 		_, err = pipe.Exec(ctx)
+		b.doneMany(len(cmds), func(i int) string { return b.prefix + items[i].Key },
+			func(i int) (error, bool) {
+				if cmds[i] == nil {
+					return nil, false
+				}
+				return cmds[i].Err(), true
+			})
+	}
+	if derr != nil {
+		keyErr = derr // a refusal as keyGuard's; or the whole Cluster down, a real failure
 	}
 	if err == nil && len(refused) == 0 {
 		return keyErr
@@ -807,6 +865,9 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if other != nil {
 		return b.refuse(ctx, fail("setmany", other), refused...)
 	}
+	if derr != nil && !backend.Neutral(derr) {
+		return b.refuse(ctx, derr, refused...)
+	}
 	if keyErr != nil {
 		oom = errors.Join(oom, keyErr)
 	}
@@ -830,9 +891,15 @@ func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if err := b.keyGuard(ctx, "incr", len(b.prefix)+len(key)); err != nil {
 		return 0, err
 	}
-	cmd := redis.NewIntCmd(ctx, "incrby", b.prefix+key, delta)
+	k := b.prefix + key
+	m, err := b.admitKey("incr", k)
+	if err != nil {
+		return 0, err
+	}
+	cmd := redis.NewIntCmd(ctx, "incrby", k, delta)
 	_ = b.processNoRetry(ctx, noRetryIntCmd{cmd})
 	n, err := cmd.Result()
+	b.done(m, k, err)
 	if err != nil {
 		if isNotInteger(err) {
 			return 0, fmt.Errorf("redisstore: incr: %w: %w", backend.ErrNotInteger, err)
@@ -881,7 +948,13 @@ func (b *Store) Has(ctx context.Context, key string) (bool, error) {
 	if err := b.keyGuard(ctx, "has", len(b.prefix)+len(key)); err != nil {
 		return false, err
 	}
-	t, err := b.client.Type(ctx, b.prefix+key).Result()
+	k := b.prefix + key
+	m, err := b.admitKey("has", k)
+	if err != nil {
+		return false, err
+	}
+	t, err := b.client.Type(ctx, k).Result()
+	b.done(m, k, err)
 	if err != nil {
 		return false, fail("has", err)
 	}

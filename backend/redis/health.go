@@ -1,0 +1,437 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// On a Redis Cluster, a master that fails masterDownAfter calls in a row at
+// the connection (see connFailure: a dial refused, a read or write that
+// timed out, a connection closed or reset, no pooled connection freed in
+// time, a LOADING reply) is marked down for masterRetry: the calls for the
+// keys of its hash slots are refused at once, contacting nothing, with an
+// error wrapping backend.ErrServerDown that names the operation and the
+// master's address, and the keys of the other masters go on being served.
+// Once the cool-down is over, one call for its keys (one only: the others
+// are still refused) is sent as a probe; a reply of any kind marks the
+// master up, and a connection failure marks it down for another
+// masterRetry. When every master the Store knows of (those that own slots
+// in go-redis's view of the Cluster, read when a master is marked down) is
+// marked down, the refusals do not wrap backend.ErrServerDown: the Cluster
+// as a whole is down, and the caching package's circuit breaker must count
+// them and open.
+//
+// Without it, each call for a dead master's keys failed (at the cost of a
+// dial, or of a whole timeout for a master that does not answer), and the
+// caching package's breaker, which sees the Store as one backend, counted
+// those failures against every master: five in a row (likely, with a third
+// of the keys on the dead master) opened it, and the keys of the masters
+// that work were bypassed too, every request sent to the origin.
+//
+// The key's master is go-redis's (ClusterClient.MasterForKey), read from
+// the topology the client keeps, never asked of a server: a failover's new
+// master has another address, up, once go-redis has reloaded the topology
+// (it does so by itself within seconds of the failures). Error replies
+// other than LOADING are answers: the server is up. CLUSTERDOWN (said by a
+// live master while the Cluster lacks one) and TRYAGAIN (a resharding) are
+// the Cluster's state, not the master's: the breaker counts the first, as
+// a failure of the whole store. The caller's own cancellation says
+// nothing; a deadline that expires, the caller's or the client's, is a
+// timeout of the server, as the breaker counts it.
+//
+// The healthy path costs one atomic load a call (clusterHealth.failing):
+// the key's master is looked up only while some master has a failure
+// streak, or after a call failed at the connection. Clear, which visits
+// every master itself, is not refused.
+const (
+	masterDownAfter = 3
+	masterRetry     = time.Second
+)
+
+// masterForKeyer is what the health of a Cluster's masters needs of its
+// client: a *redis.ClusterClient, or a type that embeds one.
+type masterForKeyer interface {
+	MasterForKey(ctx context.Context, key string) (*redis.Client, error)
+}
+
+// noContact is an ended context: MasterForKey under it reads the
+// topology go-redis holds, and fails at once, contacting nothing, when it
+// holds none yet.
+var noContact = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// clusterHealth is what a Cluster Store knows of its masters' health.
+type clusterHealth struct {
+	finder masterForKeyer
+	// failing counts the masters with a failure streak (marked down or
+	// not): while it is 0, no call looks up its key's master.
+	failing atomic.Int32
+	// masters holds a *masterHealth per address, made at the first
+	// lookup of one.
+	masters sync.Map
+	// known is the addresses of the masters that own slots, as go-redis
+	// saw them when a master was last marked down.
+	known atomic.Pointer[[]string]
+}
+
+// masterHealth is the health of one master.
+type masterHealth struct {
+	ch   *clusterHealth
+	addr string
+	// fails counts the connection failures since the last answer.
+	fails atomic.Int32
+	// downUntil is, while the master is marked down, the end of its
+	// cool-down (or of the probe's lease), in Unix nanoseconds; 0 while
+	// it is up.
+	downUntil atomic.Int64
+	// why says why it was marked down.
+	why atomic.Pointer[string]
+	mu  sync.Mutex
+}
+
+// newClusterHealth returns the health of the masters of c, or nil when c
+// cannot map a key to its master.
+func newClusterHealth(c redis.UniversalClient) *clusterHealth {
+	f, ok := c.(masterForKeyer)
+	if !ok {
+		return nil
+	}
+	return &clusterHealth{finder: f}
+}
+
+// lookup returns the health of the master of k (a key as sent, with the
+// prefix), or nil when go-redis holds no topology yet.
+func (ch *clusterHealth) lookup(k string) *masterHealth {
+	c, err := ch.finder.MasterForKey(noContact, k)
+	if err != nil || c == nil {
+		return nil
+	}
+	addr := c.Options().Addr
+	if m, ok := ch.masters.Load(addr); ok {
+		return m.(*masterHealth)
+	}
+	m, _ := ch.masters.LoadOrStore(addr, &masterHealth{ch: ch, addr: addr})
+	return m.(*masterHealth)
+}
+
+// admitKey returns the health of the master of k, looked up only while
+// some master has a failure streak (nil otherwise), and the refusal of the
+// call of operation op when that master is marked down.
+func (b *Store) admitKey(op, k string) (*masterHealth, error) {
+	ch := b.health
+	if ch == nil || ch.failing.Load() == 0 {
+		return nil, nil
+	}
+	m := ch.lookup(k)
+	if m == nil {
+		return nil, nil
+	}
+	return m, m.admit(op)
+}
+
+// done notes the outcome, err, of a call on k whose master is m (nil: not
+// looked up, nothing failing when the call started).
+func (b *Store) done(m *masterHealth, k string, err error) {
+	ch := b.health
+	if ch == nil {
+		return
+	}
+	switch outcomeOf(err) {
+	case outcomeAnswer:
+		if m != nil {
+			m.answered()
+		}
+	case outcomeFailure:
+		if m == nil {
+			m = ch.lookup(k)
+		}
+		if m != nil {
+			m.failed(err)
+		}
+	}
+}
+
+// downKeys returns the positions, ascending, of the n keys (key(i), as
+// sent) whose masters are marked down, and the refusal of the call of
+// operation op (the one that is not neutral, when the whole Cluster is
+// down); none while no master has a failure streak. Each master is asked
+// once (admit) for the call: a master whose cool-down is over lets all its
+// keys of the call through as its probe.
+func (b *Store) downKeys(op string, n int, key func(i int) string) (refused []int, err error) {
+	ch := b.health
+	if ch == nil || ch.failing.Load() == 0 {
+		return nil, nil
+	}
+	type verdict struct {
+		m   *masterHealth
+		err error
+	}
+	var seen []verdict
+next:
+	for i := range n {
+		m := ch.lookup(key(i))
+		if m == nil {
+			continue
+		}
+		for _, v := range seen {
+			if v.m == m {
+				if v.err != nil {
+					refused = append(refused, i)
+				}
+				continue next
+			}
+		}
+		e := m.admit(op)
+		seen = append(seen, verdict{m, e})
+		if e != nil {
+			refused = append(refused, i)
+			if err == nil || backend.Neutral(err) {
+				err = e
+			}
+		}
+	}
+	return refused, err
+}
+
+// doneMany notes the outcomes of the n commands of a call on several keys:
+// err(i) of the command on the keys whose first, as sent, is key(i) (ok
+// false for a command not sent). A master fails once a call, however many
+// of its commands failed.
+func (b *Store) doneMany(n int, key func(i int) string, err func(i int) (error, bool)) {
+	ch := b.health
+	if ch == nil {
+		return
+	}
+	var seen []*masterHealth
+next:
+	for i := range n {
+		e, ok := err(i)
+		if !ok {
+			continue
+		}
+		o := outcomeOf(e)
+		if o == outcomeNone || o == outcomeAnswer && ch.failing.Load() == 0 {
+			continue
+		}
+		m := ch.lookup(key(i))
+		if m == nil {
+			continue
+		}
+		for _, s := range seen {
+			if s == m {
+				continue next
+			}
+		}
+		seen = append(seen, m)
+		if o == outcomeAnswer {
+			m.answered()
+		} else {
+			m.failed(e)
+		}
+	}
+}
+
+// doneBatches is doneMany for the batches of each.
+func doneBatches[C redis.Cmder](b *Store, batches []batch[C]) {
+	if b.health == nil {
+		return
+	}
+	b.doneMany(len(batches), func(i int) string {
+		k, _ := batches[i].cmd.Args()[1].(string)
+		return k
+	}, func(i int) (error, bool) { return batches[i].cmd.Err(), true })
+}
+
+// refusedKeys is keysGuard and downKeys for the keys (without the prefix)
+// of a call of operation op on several: the positions of those not to
+// send, ascending, and the refusal that names them (the whole Cluster
+// down, a real failure, ahead of a neutral one).
+func (b *Store) refusedKeys(ctx context.Context, op string, keys []string) ([]int, error) {
+	refused, kerr := b.keysGuard(ctx, op, keys)
+	down, derr := b.downKeys(op, len(keys), func(i int) string { return b.prefix + keys[i] })
+	switch {
+	case down == nil:
+		return refused, kerr
+	case refused == nil:
+		return down, derr
+	}
+	all := make([]int, 0, len(refused)+len(down))
+	for len(refused) > 0 || len(down) > 0 {
+		switch {
+		case len(down) == 0 || len(refused) > 0 && refused[0] < down[0]:
+			all, refused = append(all, refused[0]), refused[1:]
+		case len(refused) == 0 || down[0] < refused[0]:
+			all, down = append(all, down[0]), down[1:]
+		default:
+			all, refused, down = append(all, down[0]), refused[1:], down[1:]
+		}
+	}
+	return all, derr
+}
+
+// admit returns nil if a call may go to the master: it is up, or its
+// cool-down is over and the call is the one to probe it. Otherwise it
+// returns the refusal of the call of operation op.
+func (m *masterHealth) admit(op string) error {
+	d := m.downUntil.Load()
+	if d == 0 {
+		return nil
+	}
+	now := time.Now().UnixNano()
+	if now >= d && m.downUntil.CompareAndSwap(d, now+int64(masterRetry)) {
+		return nil // the probe: its outcome marks the master up or down again
+	}
+	why := ""
+	if w := m.why.Load(); w != nil {
+		why = *w
+	}
+	if m.ch.allDown() {
+		return fmt.Errorf("redisstore: %s: master %s marked down (%s), as is every master of the Cluster", op, m.addr, why)
+	}
+	return fmt.Errorf("redisstore: %s: master %s: %w (%s); the other masters serve", op, m.addr, backend.ErrServerDown, why)
+}
+
+// failed notes a connection failure of the master, err, and marks the
+// master down once masterDownAfter came in a row (again, for masterRetry
+// from now, when its probe failed).
+func (m *masterHealth) failed(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.fails.Add(1)
+	if n == 1 {
+		m.ch.failing.Add(1)
+	}
+	if n < masterDownAfter {
+		return
+	}
+	why := fmt.Sprintf("%d failures in a row, the last: %v", n, err)
+	m.why.Store(&why)
+	m.downUntil.Store(time.Now().Add(masterRetry).UnixNano())
+	known := m.ch.scan()
+	m.ch.known.Store(&known)
+}
+
+// answered notes that the master replied: it is up. One atomic load while
+// it had no failure streak.
+func (m *masterHealth) answered() {
+	if m.fails.Load() == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fails.Swap(0) != 0 {
+		m.ch.failing.Add(-1)
+	}
+	m.downUntil.Store(0)
+}
+
+// allDown reports whether every master the Store knows of is marked down.
+func (ch *clusterHealth) allDown() bool {
+	known := ch.known.Load()
+	if known == nil || len(*known) == 0 {
+		return false
+	}
+	for _, addr := range *known {
+		m, ok := ch.masters.Load(addr)
+		if !ok || m.(*masterHealth).downUntil.Load() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// scan returns the addresses of the masters that own slots in go-redis's
+// view of the Cluster, contacting nothing: the master of each slot, by
+// MasterForKey of a key of that slot (about a millisecond; when a master
+// is marked down only).
+func (ch *clusterHealth) scan() []string {
+	var addrs []string
+	for _, k := range slotKeys() {
+		c, err := ch.finder.MasterForKey(noContact, k)
+		if err != nil || c == nil {
+			continue
+		}
+		if addr := c.Options().Addr; !slices.Contains(addrs, addr) {
+			addrs = append(addrs, addr)
+		}
+	}
+	return addrs
+}
+
+// slotKeys returns a key of each hash slot, by slot.
+var slotKeys = sync.OnceValue(func() *[slotCount]string {
+	var t [slotCount]string
+	for n, left := 0, slotCount; left > 0; n++ {
+		k := strconv.Itoa(n)
+		if s := slot(k); t[s] == "" {
+			t[s] = k
+			left--
+		}
+	}
+	return &t
+})
+
+// outcome is what a call's error says of its master's health.
+type outcome uint8
+
+const (
+	outcomeNone    outcome = iota // nothing: the caller's cancellation, the Store's or client's Close
+	outcomeAnswer                 // a reply: the master is up
+	outcomeFailure                // a connection failure (connFailure)
+)
+
+// outcomeOf tells what err, the error of a call (nil for none), says of
+// its master.
+func outcomeOf(err error) outcome {
+	switch {
+	case err == nil:
+		return outcomeAnswer
+	case connFailure(err):
+		return outcomeFailure
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return outcomeAnswer // redis.Nil among them
+	}
+	return outcomeNone
+}
+
+// connFailure reports whether err is a failure of the server at the
+// connection: a dial that failed, a read or write that timed out (or the
+// context's deadline that ended it), a connection closed or reset, no
+// pooled connection freed within PoolTimeout (every one waits on a server
+// that does not answer), or LOADING (a restarted master that reads its
+// data, and answers nothing else meanwhile). Not an error reply, nor the
+// caller's cancellation, nor a client or Store closed.
+func connFailure(err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, redis.ErrClosed), errors.Is(err, backend.ErrClosed):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNREFUSED):
+		return true
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return redis.IsLoadingError(err)
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
