@@ -88,6 +88,9 @@ type clusterHealth struct {
 	// known is the addresses of the masters that own slots, as go-redis
 	// saw them when a master was last marked down.
 	known atomic.Pointer[[]string]
+	// sweepAt is when a call that looks up its master next reads known
+	// again (see sweep), in Unix nanoseconds.
+	sweepAt atomic.Int64
 }
 
 // masterHealth is the health of one master.
@@ -138,11 +141,36 @@ func (b *Store) admitKey(op, k string) (*masterHealth, error) {
 	if ch == nil || ch.failing.Load() == 0 {
 		return nil, nil
 	}
+	ch.sweep()
 	m := ch.lookup(k)
 	if m == nil {
 		return nil, nil
 	}
 	return m, m.admit(op)
+}
+
+// sweep reads known again, once per masterRetry while some master has a
+// failure streak, and forgets the streak of each master that owns no slot
+// any more: after a failover the dead master's address gets no call, none
+// to probe it, and its streak would keep every call on the path that looks
+// up its master.
+func (ch *clusterHealth) sweep() {
+	now := time.Now().UnixNano()
+	at := ch.sweepAt.Load()
+	if now < at || !ch.sweepAt.CompareAndSwap(at, now+int64(masterRetry)) {
+		return
+	}
+	known := ch.scan()
+	if len(known) == 0 {
+		return // no view of the Cluster: nothing to tell
+	}
+	ch.known.Store(&known)
+	ch.masters.Range(func(addr, m any) bool {
+		if !slices.Contains(known, addr.(string)) {
+			m.(*masterHealth).answered()
+		}
+		return true
+	})
 }
 
 // done notes the outcome, err, of a call on k whose master is m (nil: not
@@ -182,6 +210,7 @@ func (b *Store) downKeys(op string, n int, key func(i int) string) (refused []in
 		m   *masterHealth
 		err error
 	}
+	ch.sweep()
 	var seen []verdict
 next:
 	for i := range n {
