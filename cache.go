@@ -198,7 +198,7 @@ type Options struct {
 //
 // A backend of several servers may refuse the calls for the keys of one
 // server it has marked down, at once, with backend.ErrServerDown (memcached
-// does): the breaker counts those neither as failures nor as successes
+// does, and the Redis store for a Redis Cluster master): the breaker counts those neither as failures nor as successes
 // (the failures that marked the server down were counted), so that one
 // server down does not open it against the others; the calls fail open as
 // any failed call does. With every server down, the backend's errors are

@@ -59,7 +59,8 @@ var (
 	// ErrServerDown reports a call refused at once, without contacting
 	// anything, because the server that holds its key is marked down (it
 	// failed several calls in a row: memcached marks such a server down
-	// for a cool-down); the store's other servers go on serving. It says
+	// for a cool-down, and the Redis store so marks a Redis Cluster
+	// master); the store's other servers go on serving. It says
 	// nothing of the store as a whole: the caching package's circuit
 	// breaker counts it neither as a success nor as a failure (the
 	// failures that marked the server down counted already), and fails

@@ -62,6 +62,8 @@ const clearBatch = 1000
 // tests, never for the request path (the caching package invalidates with
 // versions, not with Clear; it calls Clear, in the background, only when
 // more invalidations failed during an outage than it could keep to retry).
+// A Cluster master marked down (see the package doc) is not skipped: Clear
+// visits every master itself, as it did before masters were marked down.
 func (b *Store) Clear(ctx context.Context) error {
 	if b.closed.Load() {
 		return errClosed

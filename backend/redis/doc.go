@@ -166,6 +166,27 @@
 // not read, as a GetMany of several memcached servers does; DeleteCount
 // deletes the keys of the nodes that answer and fails with their count.
 //
+// A master that fails 3 calls in a row at the connection (a dial refused,
+// a read or write that timed out, a connection closed or reset, no pooled
+// connection freed in time, LOADING; not an error reply such as WRONGTYPE,
+// OOM, CLUSTERDOWN or TRYAGAIN, nor the caller's cancellation) is marked
+// down for a second: every call for the keys of its slots (Get, Set, Add,
+// Delete, DeleteCount, GetMany, SetMany, Incr, Has) is refused at once,
+// contacting nothing, with an error wrapping backend.ErrServerDown that
+// names the operation and the master's address; the calls on several keys
+// skip its keys and report them as the keys of a master that failed (a
+// *backend.GetManyError for GetMany), with the refusal as their error
+// unless another key failed for real. Once the second is over, one call
+// for its keys probes it; any reply marks it up. The key's master is the
+// one go-redis's view of the Cluster names (MasterForKey), asked of no
+// server: after a failover, the slot's new master, at another address, is
+// up. The caching package's breaker counts backend.ErrServerDown neither
+// as a success nor as a failure, so one master down does not open it
+// against the others; when every master the Store knows of (those that own
+// slots in go-redis's view) is marked down, the refusals do not wrap it,
+// and the breaker opens. The healthy path costs one atomic load a call.
+// Clear, which visits every master itself, is not refused.
+//
 // A Prefix holding a hash tag, such as "{myapp}:", puts every key of the
 // Store in one slot, so on one master: GetMany is then a single MGET and
 // Clear scans one node, but the cache no longer spreads its keys or its load
@@ -296,7 +317,9 @@
 // up to ReadTimeout each (about 2s a call with four seeds), so give each
 // call a context deadline. Callers that must not pay even that during an
 // outage put a circuit breaker in front of the Store (the caching package
-// does).
+// does). On a Cluster, a master that failed 3 calls in a row is marked
+// down, and the calls for its keys cost nothing for a second at a time
+// (see Redis Cluster above).
 //
 // The Store logs nothing (backend/near's Store logs its watch's failures,
 // with its Options.Logger). go-redis itself logs failed dials through its

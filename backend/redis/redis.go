@@ -582,7 +582,9 @@ func (b *Store) Delete(ctx context.Context, keys ...string) error {
 // (backend.DeleteCounter). On a Cluster (or a Ring) where some masters
 // fail (one down) and others answer, the keys of those that answer are
 // deleted, and the call fails with the count of those deleted, as a
-// DeleteCount of several memcached servers does.
+// DeleteCount of several memcached servers does. The keys of a Cluster
+// master marked down are not sent: the others are deleted, and the call
+// fails with the refusal (backend.ErrServerDown) unless they failed.
 func (b *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if b.closed.Load() {
 		return 0, errClosed
@@ -673,7 +675,10 @@ func refusedUnlink(err error) bool {
 // answer, the values of the keys read are returned with a
 // *backend.GetManyError that names the keys not read and wraps the first
 // real failure (rather than a neutral one, see backend.Neutral); the call
-// fails as a whole when no key was read.
+// fails as a whole when no key was read. The keys of a Cluster master
+// marked down (see the package doc) are not sent: the *backend.GetManyError
+// names them, and wraps the refusal (backend.ErrServerDown) when no other
+// key failed.
 func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if b.closed.Load() {
 		return nil, errClosed
@@ -775,7 +780,9 @@ func (b *Store) getManyRefused(ctx context.Context, keys []string, refused []int
 // server's proto-max-bulk-len, or over its maxmemory), are refused as Set
 // refuses one: their older values are removed, the other items are sent,
 // and the error wraps backend.ErrValueTooLarge unless another item failed
-// otherwise.
+// otherwise. The items of a Cluster master marked down are not sent, and
+// remove nothing: the others are stored, and the error is the refusal
+// (backend.ErrServerDown) unless another item failed.
 func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if b.closed.Load() {
 		return errClosed
