@@ -34,6 +34,16 @@ func markDown(t *testing.T, b *redisstore.Store, key string) (int, error) {
 	return 0, nil
 }
 
+// ownClusterStore starts a Cluster of 3 masters of the test's own, and
+// returns it, a Store on it under prefix, and a key set on each master.
+func ownClusterStore(t *testing.T, prefix string) (*ownCluster, *redisstore.Store, []string) {
+	t.Helper()
+	c := startOwnCluster(t, 3, 3)
+	b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: prefix})
+	t.Cleanup(func() { _ = b.Close() })
+	return c, b, c.setOnEach(t, b, 3)
+}
+
 // Regression: on a Cluster with one master killed, every call for its keys
 // failed, each counted by the caching package's breaker against the whole
 // Store, which then bypassed the live masters' keys too. After 3 failures
@@ -43,11 +53,8 @@ func markDown(t *testing.T, b *redisstore.Store, key string) (int, error) {
 // is back, its keys are served again after the cool-down.
 func TestClusterMasterKilledIsMarkedDown(t *testing.T) {
 	t.Parallel()
-	c := startOwnCluster(t, 3, 3)
-	b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: "marked-down"})
-	t.Cleanup(func() { _ = b.Close() })
+	c, b, keys := ownClusterStore(t, "marked-down")
 	ctx := context.Background()
-	keys := c.setOnEach(t, b, 3)
 	c.nodes[2].Stop()
 
 	n, err := markDown(t, b, keys[2])
@@ -117,11 +124,8 @@ func TestClusterMasterKilledIsMarkedDown(t *testing.T) {
 // never answers; SIGCONT brings its keys back.
 func TestClusterMasterHungIsMarkedDown(t *testing.T) {
 	t.Parallel()
-	c := startOwnCluster(t, 3, 3)
-	b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: "hung-down"})
-	t.Cleanup(func() { _ = b.Close() })
+	c, b, keys := ownClusterStore(t, "hung-down")
 	ctx := context.Background()
-	keys := c.setOnEach(t, b, 3)
 	pid := c.pid(t, 1)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
 	resumed := false
@@ -154,11 +158,8 @@ func TestClusterMasterHungIsMarkedDown(t *testing.T) {
 // count them and open.
 func TestClusterEveryMasterDownRefusalsAreNotNeutral(t *testing.T) {
 	t.Parallel()
-	c := startOwnCluster(t, 3, 3)
-	b := redisstore.Must(redisstore.Options{URL: c.url(""), Prefix: "all-down"})
-	t.Cleanup(func() { _ = b.Close() })
+	c, b, keys := ownClusterStore(t, "all-down")
 	ctx := context.Background()
-	keys := c.setOnEach(t, b, 3)
 	for _, p := range c.nodes {
 		p.Stop()
 	}
