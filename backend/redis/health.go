@@ -177,8 +177,8 @@ func (ch *clusterHealth) sweep() {
 // looked up, nothing failing when the call started).
 func (b *Store) done(m *masterHealth, k string, err error) {
 	ch := b.health
-	if ch == nil {
-		return
+	if ch == nil || err == nil && m == nil {
+		return // the healthy path: nothing failing, nothing to tell
 	}
 	switch outcomeOf(err) {
 	case outcomeAnswer:
@@ -428,10 +428,18 @@ const (
 // outcomeOf tells what err, the error of a call (nil for none), says of
 // its master.
 func outcomeOf(err error) outcome {
-	switch {
-	case err == nil:
+	if err == nil {
 		return outcomeAnswer
-	case connFailure(err):
+	}
+	if _, ok := err.(redis.Error); ok {
+		// A reply as go-redis returns it (a miss's redis.Nil among
+		// them): told without unwrapping anything.
+		if redis.IsLoadingError(err) {
+			return outcomeFailure
+		}
+		return outcomeAnswer
+	}
+	if connFailure(err) {
 		return outcomeFailure
 	}
 	var reply redis.Error
