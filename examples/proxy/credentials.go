@@ -59,11 +59,13 @@ var defaultTokenParams = []string{
 
 // normParam returns a query parameter's name as credentials.params holds
 // it, decoded: lower-case, with '_' for '-' (api-key is api_key), and the
-// name an origin may read it as: PHP reads '.' and ' ' (a '+') as '_'
-// (api.key is api_key), and an unclosed '[' too (api[key); PHP and Rack
-// read a name with a bracketed suffix as the name before it, whose value
-// is a list (api_key[] and api_key[0] are api_key).
+// name an origin may read it as: PHP drops leading spaces (a '+': +api_key
+// is api_key), and reads the other '.' and ' ' as '_' (api.key is api_key),
+// and an unclosed '[' too (api[key); PHP and Rack read a name with a
+// bracketed suffix as the name before it, whose value is a list (api_key[]
+// and api_key[0] are api_key).
 func normParam(name string) string {
+	name = strings.TrimLeft(name, " ")
 	if i := strings.IndexByte(name, '['); i >= 0 {
 		if strings.IndexByte(name[i:], ']') > 0 {
 			name = name[:i]
@@ -113,6 +115,9 @@ func (cr credentials) tokenField(h http.Header) bool {
 // tokenParam reports whether the query of u has a parameter -token-params
 // names, with a value or not, its name decoded ("api%5Fkey" is api_key)
 // and compared as normParam writes it (api.key and api_key[] are api_key),
+// a ';' ending a parameter as a '&' does (?page=2;sid=...: Perl's CGI.pm
+// writes its links so, and it, Rack 2 and Python's parse_qs before 3.9.2
+// read a query so; a ';' in a value only costs that URL its hits),
 // or whether a segment of its path has a path parameter so named
 // (/account;jsessionid=..., as Java servlet containers write a session id
 // for a client that takes no cookie; the path decoded, so that a %3B
@@ -121,7 +126,7 @@ func (cr credentials) tokenParam(u *url.URL) bool {
 	if u == nil || len(cr.params) == 0 {
 		return false
 	}
-	for pair := range strings.SplitSeq(u.RawQuery, "&") {
+	for pair := range strings.FieldsFuncSeq(u.RawQuery, querySeparator) {
 		name, _, _ := strings.Cut(pair, "=")
 		if decoded, err := url.QueryUnescape(name); err == nil {
 			name = decoded
@@ -141,6 +146,10 @@ func (cr credentials) tokenParam(u *url.URL) bool {
 	}
 	return false
 }
+
+// querySeparator reports whether r ends a query's parameter for some
+// origin: '&', or ';' (see tokenParam).
+func querySeparator(r rune) bool { return r == '&' || r == ';' }
 
 // tokenRead reports whether r carries a credential in a token field or a
 // token parameter of its query.

@@ -131,3 +131,41 @@ func TestSessionIDsInURLAreCredentials(t *testing.T) {
 		assert.Equal(t, "HIT", res.Header.Get(statusHeader), path)
 	}
 }
+
+// TestTokenParamAfterSemicolon: a session id or key in the query after a
+// ';' (?page=2;sid=..., as Perl's CGI.pm writes its links, and as Rack 2,
+// CGI.pm and Python's parse_qs before 3.9.2 read a query), or after a
+// leading '+' (?+PHPSESSID=..., PHP drops a name's leading spaces), was no
+// token read: the proxy split the query on '&' alone and read " phpsessid"
+// as another name, while the origin read the credential and made the
+// signed-in user's page, stored by its max-age and served to whoever had
+// the URL. A ';' now ends a parameter as a '&' does, and a name's leading
+// spaces are dropped: a ';' or space that was part of a value (?q=a;sid=b)
+// only costs that URL its hits.
+func TestTokenParamAfterSemicolon(t *testing.T) {
+	front, _ := startProxy(t, countingOrigin(), nil, "-default-ttl", "1m")
+	for i, query := range []string{
+		"page=2;sid=s1&",
+		"page=2;PHPSESSID=s1&",
+		";jsessionid=s1&",
+		"x=1;+api_key=k&",
+		"+PHPSESSID=s1&",
+		"%20%20sid=s1&",
+		"a=1&amp;sid=s1&",
+	} {
+		for _, cc := range []string{"", "max-age%3D60"} {
+			u := fmt.Sprintf("%s/account?%scc=%s&i=%d", front.URL, query, cc, i)
+			_, first := send(t, http.MethodGet, u)
+			res, second := send(t, http.MethodGet, u)
+			assert.NotEqual(t, first, second, "?%s, %q: the session's page was stored (%s)", query, cc, res.Header.Get(statusHeader))
+		}
+	}
+	// A ';' or space in a query without a credential's name still shares.
+	for i, query := range []string{"q=a;b&", "q=1;v=2&", "+q=1&"} {
+		u := fmt.Sprintf("%s/page?%scc=max-age%%3D60&j=%d", front.URL, query, i)
+		_, first := send(t, http.MethodGet, u)
+		res, second := send(t, http.MethodGet, u)
+		assert.Equal(t, first, second, query)
+		assert.Equal(t, "HIT", res.Header.Get(statusHeader), query)
+	}
+}
