@@ -45,7 +45,7 @@ func secretModeErr(perms bool, perm fs.FileMode, mine bool) error {
 	case !perms:
 		return nil
 	case perm&0o007 != 0:
-		return fmt.Errorf("mode %04o lets any user at the secret; chmod 600 it (Kubernetes: the secret volume's defaultMode 0400)", perm)
+		return fmt.Errorf("mode %04o lets any user at the secret; chmod 600 it (Kubernetes: the secret volume's defaultMode 0400, and the pod's fsGroup when the proxy does not run as root)", perm)
 	case mine && perm&0o070 != 0:
 		return fmt.Errorf("mode %04o lets the group at the secret; chmod 600 it", perm)
 	}

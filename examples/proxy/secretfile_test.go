@@ -42,6 +42,9 @@ func TestVariantKeySecretFileMode(t *testing.T) {
 		}
 		require.Error(t, err, "%04o: taken", tc.mode)
 		assert.Contains(t, err.Error(), "chmod 600", "%04o", tc.mode)
+		if tc.mode&0o007 != 0 {
+			assert.Contains(t, err.Error(), "fsGroup", "%04o: a proxy not run as root cannot open a root-owned 0400 secret: the hint must say how it can", tc.mode)
+		}
 		assert.NotContains(t, err.Error(), secret[:10], "the error tells no part of the secret")
 	}
 }
@@ -55,4 +58,33 @@ func TestSecretModeErr(t *testing.T) {
 	assert.Error(t, secretModeErr(true, 0o640, true), "the proxy's own, readable by its group")
 	assert.Error(t, secretModeErr(true, 0o644, false), "readable by any user")
 	assert.NoError(t, secretModeErr(false, 0o666, true), "no Unix permission bits (Windows)")
+}
+
+// TestVariantKeySecretFileSymlink: a Kubernetes secret volume's file is a
+// symlink (key -> ..data/key -> ..2026_12_06.../key), itself of mode 0777:
+// the mode checked is the file's it leads to, so that a 0400 secret there
+// is taken and a 0644 one refused.
+func TestVariantKeySecretFileSymlink(t *testing.T) {
+	if !filePerms {
+		t.Skip("no Unix permission bits here")
+	}
+	secret := rand.Text() + rand.Text()
+	for _, tc := range []struct {
+		mode fs.FileMode
+		ok   bool
+	}{{0o400, true}, {0o644, false}} {
+		vol := t.TempDir()
+		ts := filepath.Join(vol, "..2026_12_06_11_00_00.1")
+		require.NoError(t, os.Mkdir(ts, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(ts, "secret"), []byte(secret), tc.mode))
+		require.NoError(t, os.Symlink(filepath.Base(ts), filepath.Join(vol, "..data")))
+		require.NoError(t, os.Symlink(filepath.Join("..data", "secret"), filepath.Join(vol, "secret")))
+		cfg, err := parseFlags([]string{"-origin", "http://o", "-variant-key-secret-file", filepath.Join(vol, "secret")}, func(string) string { return "" })
+		if tc.ok {
+			require.NoError(t, err, "%04o", tc.mode)
+			assert.Equal(t, secret, string(cfg.variantKeySecret))
+			continue
+		}
+		assert.Error(t, err, "%04o behind a symlink: taken", tc.mode)
+	}
 }
