@@ -114,22 +114,38 @@ func TestSessionIDsInURLAreCredentials(t *testing.T) {
 		"/account?sessionid=s1&",
 		"/account?session_id=s1&",
 	} {
-		for _, cc := range []string{"", "max-age%3D60"} {
-			u := fmt.Sprintf("%s%scc=%s&i=%d", front.URL, path, cc, i)
-			_, first := send(t, http.MethodGet, u)
-			res, second := send(t, http.MethodGet, u)
-			assert.NotEqual(t, first, second, "%s, %q: the session's page was stored (%s)", path, cc, res.Header.Get(statusHeader))
-		}
+		assertSessionNotStored(t, front.URL+path, i)
 	}
 	// A path parameter of another name is no credential, nor is a
 	// parameter whose value only looks like one.
 	for i, path := range []string{"/page;v=2?", "/page?q=jsessionid&"} {
-		u := fmt.Sprintf("%s%scc=max-age%%3D60&j=%d", front.URL, path, i)
+		assertShared(t, front.URL+path, i)
+	}
+}
+
+// assertSessionNotStored asserts that countingOrigin's page at u (which
+// ends with '?' or '&'), without Cache-Control and with max-age, is not
+// stored: two reads get two runs. i tells the URL apart from other cases'.
+func assertSessionNotStored(t *testing.T, u string, i int) {
+	t.Helper()
+	for _, cc := range []string{"", "max-age%3D60"} {
+		u := fmt.Sprintf("%scc=%s&i=%d", u, cc, i)
 		_, first := send(t, http.MethodGet, u)
 		res, second := send(t, http.MethodGet, u)
-		assert.Equal(t, first, second, path)
-		assert.Equal(t, "HIT", res.Header.Get(statusHeader), path)
+		assert.NotEqual(t, first, second, "%s: the session's page was stored (%s)", u, res.Header.Get(statusHeader))
 	}
+}
+
+// assertShared asserts that countingOrigin's page at u (which ends with
+// '?' or '&') with max-age is stored and answers the next read. i tells
+// the URL apart from other cases'.
+func assertShared(t *testing.T, u string, i int) {
+	t.Helper()
+	u = fmt.Sprintf("%scc=max-age%%3D60&j=%d", u, i)
+	_, first := send(t, http.MethodGet, u)
+	res, second := send(t, http.MethodGet, u)
+	assert.Equal(t, first, second, u)
+	assert.Equal(t, "HIT", res.Header.Get(statusHeader), u)
 }
 
 // TestTokenParamAfterSemicolon: a session id or key in the query after a
@@ -153,19 +169,10 @@ func TestTokenParamAfterSemicolon(t *testing.T) {
 		"%20%20sid=s1&",
 		"a=1&amp;sid=s1&",
 	} {
-		for _, cc := range []string{"", "max-age%3D60"} {
-			u := fmt.Sprintf("%s/account?%scc=%s&i=%d", front.URL, query, cc, i)
-			_, first := send(t, http.MethodGet, u)
-			res, second := send(t, http.MethodGet, u)
-			assert.NotEqual(t, first, second, "?%s, %q: the session's page was stored (%s)", query, cc, res.Header.Get(statusHeader))
-		}
+		assertSessionNotStored(t, front.URL+"/account?"+query, i)
 	}
 	// A ';' or space in a query without a credential's name still shares.
 	for i, query := range []string{"q=a;b&", "q=1;v=2&", "+q=1&"} {
-		u := fmt.Sprintf("%s/page?%scc=max-age%%3D60&j=%d", front.URL, query, i)
-		_, first := send(t, http.MethodGet, u)
-		res, second := send(t, http.MethodGet, u)
-		assert.Equal(t, first, second, query)
-		assert.Equal(t, "HIT", res.Header.Get(statusHeader), query)
+		assertShared(t, front.URL+"/page?"+query, i)
 	}
 }
