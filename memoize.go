@@ -1878,8 +1878,11 @@ func panicValue(r any) any {
 // other of its name in the Cache (the same function memoized twice shares
 // its entries). The computations of other arguments go on and store their
 // results. Other processes may still store
-// a result they were computing: where that matters, tag results by their
-// argument (ArgTags) and invalidate the tag, or use ForgetAll. Of Forget and
+// a result they were computing, and, under a Lease, a Get of a made in
+// this process after Forget returned may wait for such a computation
+// (another process holds a's lease) and be handed its result: where that
+// matters, tag results by their argument (ArgTags) and invalidate the
+// tag, or use ForgetAll. Of Forget and
 // a Set, Refresh or Forget of a (or a ForgetAll) made after it in this
 // process, the one made last wins: one that has stored or deleted before
 // Forget's delete makes Forget delete nothing and return nil (its result
