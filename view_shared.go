@@ -304,9 +304,11 @@ func InvalidateOnWrite() ViewOption {
 // HonorRequestCacheControl makes a view follow the request's Cache-Control
 // (RFC 9111 section 5.2.1), which it ignores by default so that a client
 // cannot make every request reach the handler: no-cache revalidates (or,
-// without SharedCache, runs the handler) before answering; no-store keeps
-// the response out of the cache; max-age=N refuses an entry older than N;
-// min-fresh=N one fresh for less than N more; max-stale[=N] accepts an
+// without SharedCache, runs the handler) before answering, and so does
+// Pragma: no-cache in a request without a Cache-Control field (an HTTP/1.0
+// client's reload, RFC 7234 section 5.4; with the field, Pragma is
+// ignored); no-store keeps the response out of the cache; max-age=N
+// refuses an entry older than N; min-fresh=N one fresh for less than N more; max-stale[=N] accepts an
 // entry stale by up to N (any, without N) unless its response forbids
 // serving stale (must-revalidate, proxy-revalidate or s-maxage, in either
 // mode); only-if-cached answers 504 Gateway Timeout when nothing
@@ -471,7 +473,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	var rq httpcache.CacheControl
 	if v.cfg.honorRequest {
-		rq = httpcache.ParseCacheControl(r.Header["Cache-Control"])
+		rq = httpcache.ParseRequestCacheControl(r.Header)
 	}
 	auth := len(r.Header["Authorization"]) > 0
 	if v.bypassIf != nil && v.bypassIf(r.Context(), r) {

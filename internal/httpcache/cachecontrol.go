@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"net/http"
 	"strings"
 	"time"
 
@@ -64,6 +65,26 @@ func ParseCacheControl(lines []string) CacheControl {
 	var cc CacheControl
 	for d := range header.Directives(lines) {
 		cc.apply(d.Name, d.Value, d.HasValue)
+	}
+	return cc
+}
+
+// ParseRequestCacheControl parses the directives of a request's header h:
+// its Cache-Control field (ParseCacheControl) or, where it has none, the
+// no-cache of its Pragma field, read as Cache-Control: no-cache (RFC 7234
+// section 5.4: an HTTP/1.0 client's reload; RFC 9111 section 5.4 deprecates
+// Pragma but leaves the caches that read it so). A request with a
+// Cache-Control field, however empty, has its Pragma ignored. h's keys are
+// canonical, as net/http makes them. It does not allocate.
+func ParseRequestCacheControl(h http.Header) CacheControl {
+	if lines := h["Cache-Control"]; len(lines) > 0 {
+		return ParseCacheControl(lines)
+	}
+	var cc CacheControl
+	for d := range header.Directives(h["Pragma"]) {
+		if header.EqualLower(d.Name, "no-cache") {
+			cc.NoCache = true
+		}
 	}
 	return cc
 }

@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,4 +69,30 @@ func FuzzParseCacheControl(f *testing.F) {
 			t.Fatalf("%q: repeated = %+v, once = %+v", s, got, cc)
 		}
 	})
+}
+
+// TestParseRequestCacheControlPragma: a request's Pragma: no-cache counts
+// as Cache-Control: no-cache only where the request has no Cache-Control
+// field (RFC 7234 section 5.4); its other pragmas are ignored.
+func TestParseRequestCacheControlPragma(t *testing.T) {
+	tests := []struct {
+		name string
+		h    http.Header
+		want CacheControl
+	}{
+		{"none", http.Header{}, CacheControl{}},
+		{"pragma no-cache", http.Header{"Pragma": {"no-cache"}}, CacheControl{NoCache: true}},
+		{"pragma case-insensitive, in a list", http.Header{"Pragma": {"x-foo=1, No-Cache"}}, CacheControl{NoCache: true}},
+		{"other pragma", http.Header{"Pragma": {"x-no-cache, foo=no-cache"}}, CacheControl{}},
+		{"cache-control wins", http.Header{"Pragma": {"no-cache"}, "Cache-Control": {"max-stale=5"}}, CacheControl{MaxStale: Delta{Seconds: 5, Valid: true}}},
+		{"empty cache-control wins", http.Header{"Pragma": {"no-cache"}, "Cache-Control": {""}}, CacheControl{}},
+		{"cache-control alone", http.Header{"Cache-Control": {"no-store"}}, CacheControl{NoStore: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, ParseRequestCacheControl(tt.h))
+		})
+	}
+	h := http.Header{"Pragma": {"x-foo=1, no-cache"}}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = ParseRequestCacheControl(h) }))
 }
