@@ -144,6 +144,11 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, pe
 			return cerr
 		}
 	}
+	if len(left) == 0 {
+		// No command failed, yet the pipeline did (a hook of the
+		// client's refused it): nothing was deleted, nothing redirected.
+		return err
+	}
 	pipe = b.client.Pipeline()
 	for i := range left {
 		b.deleteCmd(ctx, pipe, left[i:i+1])
