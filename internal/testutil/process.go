@@ -15,11 +15,13 @@ import (
 // Process is a server process run on a loopback port of its own, so that a
 // test (or a load run) can stop and restart it to see how a client behaves
 // while the server is down. StartProcess's processes are stopped when the
-// test ends; Launch's by their caller, or with the caller's process.
+// test ends; Launch's by their caller. Both are also killed, on Linux,
+// with the caller's process (a test binary that panics or times out
+// runs no cleanup).
 type Process struct {
-	t    testing.TB // nil for Launch's processes
-	bin  string
-	// tied: the process is killed when this one dies (Launch's, on Linux).
+	t   testing.TB // nil for Launch's processes
+	bin string
+	// tied: the process is killed when this one dies (on Linux).
 	tied bool
 	args func(port int) []string
 	Port int
@@ -40,7 +42,11 @@ var errExited = errors.New("exited before it listened")
 
 // StartProcess starts bin with the arguments args(port) on a free loopback
 // port and waits until the process itself accepts connections there. When
-// bin is not installed the test is skipped (failed in CI).
+// bin is not installed the test is skipped (failed in CI). It is stopped
+// when the test ends and, on Linux, killed when the test binary dies
+// without ending it (a panic off the test's goroutine, go test's -timeout,
+// a SIGKILL), which runs no cleanup: it kept running, holding its port
+// (and a Cluster node its bus port), once the binary was gone.
 func StartProcess(t testing.TB, bin string, args func(port int) []string) *Process {
 	t.Helper()
 	if _, err := exec.LookPath(bin); err != nil {
@@ -49,7 +55,7 @@ func StartProcess(t testing.TB, bin string, args func(port int) []string) *Proce
 		}
 		t.Skipf("%s is not installed; skipping", bin)
 	}
-	p, err := launch(bin, args, freePort, false)
+	p, err := launch(bin, args, freePort, true)
 	if err != nil {
 		t.Fatal(err)
 	}

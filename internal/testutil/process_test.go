@@ -4,7 +4,11 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,4 +124,64 @@ func TestRefusedAddrRefusesAndCannotBeTaken(t *testing.T) {
 		l.Close()
 		t.Fatalf("a listener took %s", addr)
 	}
+}
+
+// panicPIDFile is the environment variable that makes
+// TestStartProcessThenPanic run: the file it writes its server's pid to.
+const panicPIDFile = "TESTUTIL_PANIC_PID_FILE"
+
+// TestStartProcessThenPanic is TestStartProcessDiesWithItsTestBinary's
+// test binary: it starts a server, says its pid, and panics on a goroutine
+// of its own, as a server or hook goroutine of a test may, and as go
+// test's -timeout does: the binary dies without running the cleanups (a
+// panic on the test's goroutine runs them).
+func TestStartProcessThenPanic(t *testing.T) {
+	file := os.Getenv(panicPIDFile)
+	if file == "" {
+		t.Skip("run by TestStartProcessDiesWithItsTestBinary")
+	}
+	p := StartProcess(t, selfBin(t), self(strconv.Itoa))
+	require.NoError(t, os.WriteFile(file, []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o600))
+	go panic("a test's goroutine that panics: no cleanup runs")
+	select {}
+}
+
+// A test binary that panicked off the test's goroutine, or that go test's
+// -timeout ended, never ran
+// the t.Cleanup that stops StartProcess's servers: CI was left with
+// redis-servers (a whole test Cluster's) running, and holding their ports
+// and Cluster bus ports, after the run. They now die with the binary.
+func TestStartProcessDiesWithItsTestBinary(t *testing.T) {
+	if _, known := listens(os.Getpid(), 1); !known {
+		t.Skip("only Linux ties a child's life to its parent's")
+	}
+	file := filepath.Join(t.TempDir(), "pid")
+	cmd := exec.Command(selfBin(t), "-test.run=^TestStartProcessThenPanic$", "-test.count=1")
+	cmd.Env = append(os.Environ(), panicPIDFile+"="+file)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the test binary panicked: %s", out)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err, "the server's pid: %s", out)
+	pid, err := strconv.Atoi(string(b))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) }) // left running before the fix
+	// The kernel kills it as its parent dies; the wait is for its reaper.
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.False(t, alive(pid), "the server of a test binary that panicked still runs")
+}
+
+// alive reports whether process pid runs: it exists and is no zombie
+// (killed, not yet reaped).
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: comm may hold spaces, the state follows its ')'.
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
