@@ -613,14 +613,26 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 	full := b.keys(keys)
 	var n int64
 	var batches []batch[*redis.IntCmd]
+	// answered: the batches a run answered, counted. A run again with DEL
+	// (a master refused UNLINK) finds their keys gone: they keep the
+	// count of the UNLINK that deleted them.
+	var answered []bool
 	err := b.deleting(func() error {
 		var err error
 		batches, err = each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
 			return b.deleteCmd(ctx, c, keys)
 		})
-		n = 0
-		for _, bt := range batches {
+		if answered == nil {
+			answered = make([]bool, len(batches))
+		}
+		for i, bt := range batches {
+			if i < len(answered) && answered[i] {
+				continue
+			}
 			n += bt.cmd.Val()
+			if i < len(answered) {
+				answered[i] = bt.cmd.Err() == nil
+			}
 		}
 		return err
 	})
