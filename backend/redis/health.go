@@ -49,8 +49,11 @@ import (
 // live master while the Cluster lacks one) and TRYAGAIN (a resharding) are
 // the Cluster's state, not the master's: the breaker counts the first, as
 // a failure of the whole store. The caller's own cancellation says
-// nothing; a deadline that expires, the caller's or the client's, is a
-// timeout of the server, as the breaker counts it.
+// nothing; nor does the caller's deadline when it left the call less than
+// minBlamedDeadline (see call): it refuses a master to every caller, and
+// an impatient caller's (one already passed, a millisecond) says nothing
+// of the master. A deadline that expires after longer, the caller's (a
+// Cache's Options.Timeout) or the client's, is a timeout of the server.
 //
 // The healthy path costs one atomic load a call (clusterHealth.failing):
 // the key's master is looked up only while some master has a failure
@@ -59,7 +62,43 @@ import (
 const (
 	masterDownAfter = 3
 	masterRetry     = time.Second
+	// minBlamedDeadline is the least time a caller's deadline must leave
+	// a call for its expiry to count against the master: a Redis master
+	// answers in well under a millisecond, and a Cache bounds its calls
+	// with Options.Timeout (500ms by default).
+	minBlamedDeadline = 100 * time.Millisecond
 )
+
+// call is what a call on one key needs to note its outcome (done): its
+// master (nil: not looked up, nothing failing when the call started), and
+// whether its caller's deadline left it less than minBlamedDeadline, so
+// that a failure at that deadline says nothing of the master.
+type call struct {
+	m         *masterHealth
+	impatient bool
+}
+
+// impatient reports whether ctx's deadline leaves a call starting now less
+// than minBlamedDeadline (on a Cluster only: false elsewhere, at no cost).
+func (b *Store) impatient(ctx context.Context) bool {
+	if b.health == nil {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < minBlamedDeadline
+}
+
+// excused reports whether a call under ctx, impatient, failed with err
+// because of its caller's short deadline: a timeout (or the context's
+// error) once that deadline had passed. A failure before it (a refused
+// dial, the client's shorter ReadTimeout) still counts.
+func excused(ctx context.Context, impatient bool, err error) bool {
+	if !impatient {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
 
 // masterForKeyer is what the health of a Cluster's masters needs of its
 // client: a *redis.ClusterClient, or a type that embeds one.
@@ -133,20 +172,23 @@ func (ch *clusterHealth) lookup(k string) *masterHealth {
 	return m.(*masterHealth)
 }
 
-// admitKey returns the health of the master of k, looked up only while
-// some master has a failure streak (nil otherwise), and the refusal of the
-// call of operation op when that master is marked down.
-func (b *Store) admitKey(op, k string) (*masterHealth, error) {
+// admitKey returns the call on k (see call) under ctx, whose master is
+// looked up only while some master has a failure streak, and the refusal
+// of the call of operation op when that master is marked down.
+func (b *Store) admitKey(ctx context.Context, op, k string) (call, error) {
 	ch := b.health
-	if ch == nil || ch.failing.Load() == 0 {
-		return nil, nil
+	if ch == nil {
+		return call{}, nil
+	}
+	c := call{impatient: b.impatient(ctx)}
+	if ch.failing.Load() == 0 {
+		return c, nil
 	}
 	ch.sweep()
-	m := ch.lookup(k)
-	if m == nil {
-		return nil, nil
+	if c.m = ch.lookup(k); c.m == nil {
+		return c, nil
 	}
-	return m, m.admit(op)
+	return c, c.m.admit(op)
 }
 
 // sweep reads known again, once per masterRetry while some master has a
@@ -173,10 +215,10 @@ func (ch *clusterHealth) sweep() {
 	})
 }
 
-// done notes the outcome, err, of a call on k whose master is m (nil: not
-// looked up, nothing failing when the call started).
-func (b *Store) done(m *masterHealth, k string, err error) {
+// done notes the outcome, err, of c, a call on k under ctx (admitKey).
+func (b *Store) done(ctx context.Context, c call, k string, err error) {
 	ch := b.health
+	m := c.m
 	if ch == nil || err == nil && m == nil {
 		return // the healthy path: nothing failing, nothing to tell
 	}
@@ -186,6 +228,9 @@ func (b *Store) done(m *masterHealth, k string, err error) {
 			m.answered()
 		}
 	case outcomeFailure:
+		if excused(ctx, c.impatient, err) {
+			return
+		}
 		if m == nil {
 			m = ch.lookup(k)
 		}
@@ -238,11 +283,11 @@ next:
 	return refused, err
 }
 
-// doneMany notes the outcomes of the n commands of a call on several keys:
-// err(i) of the command on the keys whose first, as sent, is key(i) (ok
-// false for a command not sent). A master fails once a call, however many
-// of its commands failed.
-func (b *Store) doneMany(n int, key func(i int) string, err func(i int) (error, bool)) {
+// doneMany notes the outcomes of the n commands of a call on several keys
+// under ctx (impatient: see call): err(i) of the command on the keys whose
+// first, as sent, is key(i) (ok false for a command not sent). A master
+// fails once a call, however many of its commands failed.
+func (b *Store) doneMany(ctx context.Context, impatient bool, n int, key func(i int) string, err func(i int) (error, bool)) {
 	ch := b.health
 	if ch == nil {
 		return
@@ -255,7 +300,8 @@ next:
 			continue
 		}
 		o := outcomeOf(e)
-		if o == outcomeNone || o == outcomeAnswer && ch.failing.Load() == 0 {
+		if o == outcomeNone || o == outcomeAnswer && ch.failing.Load() == 0 ||
+			o == outcomeFailure && excused(ctx, impatient, e) {
 			continue
 		}
 		m := ch.lookup(key(i))
@@ -277,11 +323,11 @@ next:
 }
 
 // doneBatches is doneMany for the batches of each.
-func doneBatches[C redis.Cmder](b *Store, batches []batch[C]) {
+func doneBatches[C redis.Cmder](ctx context.Context, impatient bool, b *Store, batches []batch[C]) {
 	if b.health == nil {
 		return
 	}
-	b.doneMany(len(batches), func(i int) string {
+	b.doneMany(ctx, impatient, len(batches), func(i int) string {
 		k, _ := batches[i].cmd.Args()[1].(string)
 		return k
 	}, func(i int) (error, bool) { return batches[i].cmd.Err(), true })

@@ -209,12 +209,12 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	k := b.prefix + key
-	m, err := b.admitKey("get", k)
+	c, err := b.admitKey(ctx, "get", k)
 	if err != nil {
 		return nil, err
 	}
 	v, err := b.client.Get(ctx, k).Bytes()
-	b.done(m, k, err)
+	b.done(ctx, c, k, err)
 	if err != nil {
 		// WRONGTYPE as a miss, not an error: a Cache counts an error as its
 		// backend failing, and one stray key read five times would open its
@@ -249,13 +249,13 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 		return b.refuse(ctx, err, key)
 	}
 	k := b.prefix + key
-	m, err := b.admitKey("set", k)
+	c, err := b.admitKey(ctx, "set", k)
 	if err != nil {
 		return err
 	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, false)...)
 	err = b.client.Process(ctx, cmd)
-	b.done(m, k, err)
+	b.done(ctx, c, k, err)
 	if err != nil {
 		if isOOM(err) {
 			b.oomRefused(len(value))
@@ -364,13 +364,13 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 		return false, err // removes nothing, as the server's refusal
 	}
 	k := b.prefix + key
-	m, err := b.admitKey("add", k)
+	c, err := b.admitKey(ctx, "add", k)
 	if err != nil {
 		return false, err
 	}
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, true)...)
 	err = b.processNoRetry(ctx, noRetryStatusCmd{cmd})
-	b.done(m, k, err)
+	b.done(ctx, c, k, err)
 	switch {
 	case err == redis.Nil:
 		return b.addOverForeign(ctx, key, value, ttl)
@@ -617,6 +617,7 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 	// (a master refused UNLINK) finds their keys gone: they keep the
 	// count of the UNLINK that deleted them.
 	var answered []bool
+	impatient := b.impatient(ctx)
 	err := b.deleting(func() error {
 		var err error
 		batches, err = each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
@@ -636,7 +637,7 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 		}
 		return err
 	})
-	doneBatches(b, batches)
+	doneBatches(ctx, impatient, b, batches)
 	if err != nil {
 		// n counts the keys of the batches that were answered: those of
 		// the masters up are deleted though one is down.
@@ -707,10 +708,11 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 // getMany is GetMany of keys that are all to be sent.
 func (b *Store) getMany(ctx context.Context, keys []string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
+	impatient := b.impatient(ctx)
 	batches, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.SliceCmd {
 		return c.MGet(ctx, keys...)
 	})
-	doneBatches(b, batches)
+	doneBatches(ctx, impatient, b, batches)
 	var unread []int
 	var first error
 	if err != nil {
@@ -844,8 +846,9 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	}
 	var err error
 	if sent > 0 {
+		impatient := b.impatient(ctx)
 		_, err = pipe.Exec(ctx)
-		b.doneMany(len(cmds), func(i int) string { return b.prefix + items[i].Key },
+		b.doneMany(ctx, impatient, len(cmds), func(i int) string { return b.prefix + items[i].Key },
 			func(i int) (error, bool) {
 				if cmds[i] == nil {
 					return nil, false
@@ -911,14 +914,14 @@ func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 		return 0, err
 	}
 	k := b.prefix + key
-	m, err := b.admitKey("incr", k)
+	c, err := b.admitKey(ctx, "incr", k)
 	if err != nil {
 		return 0, err
 	}
 	cmd := redis.NewIntCmd(ctx, "incrby", k, delta)
 	_ = b.processNoRetry(ctx, noRetryIntCmd{cmd})
 	n, err := cmd.Result()
-	b.done(m, k, err)
+	b.done(ctx, c, k, err)
 	if err != nil {
 		if isNotInteger(err) {
 			return 0, fmt.Errorf("redisstore: incr: %w: %w", backend.ErrNotInteger, err)
@@ -968,12 +971,12 @@ func (b *Store) Has(ctx context.Context, key string) (bool, error) {
 		return false, err
 	}
 	k := b.prefix + key
-	m, err := b.admitKey("has", k)
+	c, err := b.admitKey(ctx, "has", k)
 	if err != nil {
 		return false, err
 	}
 	t, err := b.client.Type(ctx, k).Result()
-	b.done(m, k, err)
+	b.done(ctx, c, k, err)
 	if err != nil {
 		return false, fail("has", err)
 	}
