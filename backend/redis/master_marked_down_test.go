@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -186,3 +187,91 @@ func TestClusterEveryMasterDownRefusalsAreNotNeutral(t *testing.T) {
 // masterDownAfter is the package's: failures in a row that mark a master
 // down.
 const masterDownAfter = 3
+
+// Regression: a context deadline that ended a call counted as a connection
+// failure of the key's master, whoever set it: three callers in a row with
+// a deadline too short for any server (already passed, or a millisecond)
+// marked a healthy master down, and its keys were refused to every caller
+// for a second. A deadline now counts against the master only when it left
+// the call time enough to blame the master (a Cache's Options.Timeout).
+func TestClusterImpatientCallersDoNotMarkMasterDown(t *testing.T) {
+	t.Parallel()
+	_, b, keys := ownClusterStore(t, "impatient")
+	for n := 1; n <= 2*masterDownAfter; n++ {
+		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+		_, err := b.Get(ctx, keys[0])
+		cancel()
+		require.Error(t, err, "call %d: its deadline had passed", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := b.Get(ctx, keys[0])
+	require.NoError(t, err, "a healthy master, after impatient callers")
+	assert.Equal(t, "v-"+keys[0], string(v))
+	got, err := b.GetMany(ctx, keys)
+	require.NoError(t, err)
+	assert.Len(t, got, len(keys))
+}
+
+// Concurrent calls of every kind while a master hangs and resumes several
+// times (SIGSTOP, SIGCONT): under -race, the health of the masters is
+// shared safely, and once the master is back for good every key is served
+// again (no master kept marked down).
+func TestClusterMasterFlapsUnderConcurrentCalls(t *testing.T) {
+	t.Parallel()
+	c, b, keys := ownClusterStore(t, "flap")
+	pid := c.pid(t, 1)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items := []backend.Item{{Key: keys[0], Value: []byte("v-" + keys[0]), TTL: time.Minute},
+				{Key: keys[1], Value: []byte("v-" + keys[1]), TTL: time.Minute}}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+				switch w % 4 {
+				case 0:
+					_, _ = b.Get(ctx, keys[w%len(keys)])
+				case 1:
+					_, _ = b.GetMany(ctx, keys)
+				case 2:
+					_ = b.SetMany(ctx, items)
+				case 3:
+					_, _ = b.Has(ctx, keys[1])
+				}
+				cancel()
+			}
+		}()
+	}
+	for range 4 {
+		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+		time.Sleep(700 * time.Millisecond) // a hang long enough to be marked down
+		require.NoError(t, syscall.Kill(pid, syscall.SIGCONT))
+		time.Sleep(300 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		got, err := b.GetMany(ctx, keys)
+		if err != nil {
+			return false
+		}
+		for i, k := range keys {
+			if string(got[i]) != "v-"+k {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 50*time.Millisecond)
+}
