@@ -123,6 +123,9 @@ type Config struct {
 	// serverHook, when set, adjusts the HTTP server serve runs (a test
 	// shortens its timeouts).
 	serverHook func(*http.Server)
+	// serviceHook, when set, is called with the Service serve made (a test
+	// adds a closer that fails).
+	serviceHook func(*Service)
 	// shutdownWait, when not 0, replaces the const shutdownWait (a test
 	// shortens it).
 	shutdownWait time.Duration
@@ -542,7 +545,17 @@ func serve(ctx context.Context, addr string, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
+	defer func() {
+		// The process's result is the server's: a failure to release the
+		// cache or the database once it has stopped is told, not returned.
+		// It was dropped, and a web process never reported it.
+		if err := svc.Close(); err != nil {
+			cfg.Logger.Error("catalog: closing the service", "err", err)
+		}
+	}()
+	if cfg.serviceHook != nil {
+		cfg.serviceHook(svc)
+	}
 	srv := newServer(svc.Handler)
 	if cfg.serverHook != nil {
 		cfg.serverHook(srv)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -216,4 +217,19 @@ func TestWALModeWaitsForTheLock(t *testing.T) {
 	var mode string
 	require.NoError(t, open().QueryRow(`PRAGMA journal_mode`).Scan(&mode))
 	assert.Equal(t, "wal", mode, "the file keeps the mode")
+}
+
+// TestServeLogsCloseError: serve closed the Service on its way out and
+// dropped what Close returned, so a web process never told that releasing
+// the cache or the database failed. It is now logged; the stop itself
+// still ends well (serve returns nil), as the shutdown it was asked for.
+func TestServeLogsCloseError(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, watch, done := serveLocal(ctx, t, Config{serviceHook: func(svc *Service) {
+		svc.closers = append(svc.closers, func() error { return errors.New("cache flush failed") })
+	}})
+	cancel()
+	require.NoError(t, <-done)
+	assert.Regexp(t, `level=ERROR msg="catalog: closing the service" err="cache flush failed"`, watch.String())
 }
