@@ -1,11 +1,8 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,54 +34,22 @@ func nonLoopbackIPv4(t *testing.T) string {
 // with redis-cli --cluster create 127.0.0.1:... on another host does, seen
 // from a client that reaches it by that host's address: go-redis rewrites
 // the loopback addresses of CLUSTER SLOTS to the seed's host
-// (replaceLoopbackHost). It returns the address to seed with.
+// (replaceLoopbackHost). It returns the address to seed with. The server
+// is tied to the test binary (testutil.StartProcessAt): started with a
+// plain cmd.Start, it outlived a binary killed by -timeout or a panic.
 func startAnnouncedLoopbackCluster(t *testing.T) string {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("no redis-server")
-	}
 	ip := nonLoopbackIPv4(t)
-	// testutil.StartProcess waits on 127.0.0.1, where this server does not
-	// listen: a port (or its bus port, 10000 above) taken since FreePort
-	// found it free makes the server exit, and the next try takes another.
-	for try := 1; ; try++ {
-		addr, admin, err := startAnnounced(t, ip)
-		if err == nil {
-			return clusterOn(t, addr, admin)
-		}
-		require.Less(t, try, 5, "redis-server did not start: %v", err)
-		t.Logf("try %d: %v", try, err)
-	}
-}
-
-// startAnnounced starts the server of startAnnouncedLoopbackCluster on a
-// free port of ip and waits until it (not another process that has taken
-// the port) answers there.
-func startAnnounced(t *testing.T, ip string) (string, *redis.Client, error) {
-	port := testutil.FreePort(t)
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", ip, "--save", "", "--appendonly", "no",
-		"--dir", t.TempDir(), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-		"--cluster-announce-ip", "127.0.0.1", "--protected-mode", "no")
-	var out bytes.Buffer // written until the process exits; read after done
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	addr := net.JoinHostPort(ip, strconv.Itoa(port))
-	admin := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	dir := t.TempDir()
+	// A port (or its bus port, 10000 above) taken since it was found free
+	// makes the server exit, and StartProcessAt tries another.
+	srv := testutil.StartProcessAt(t, ip, "redis-server", func(port int) []string {
+		return []string{"--port", strconv.Itoa(port), "--bind", ip, "--save", "", "--appendonly", "no",
+			"--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes-" + strconv.Itoa(port) + ".conf",
+			"--cluster-announce-ip", "127.0.0.1", "--protected-mode", "no"}
+	})
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = admin.Close() })
-	pid := "process_id:" + strconv.Itoa(cmd.Process.Pid) + "\r\n"
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		select {
-		case <-done:
-			return "", nil, fmt.Errorf("redis-server on %s exited: %s", addr, out.String())
-		default:
-		}
-		if info, err := admin.Info(context.Background(), "server").Result(); err == nil && strings.Contains(info, pid) {
-			return addr, admin, nil
-		}
-	}
-	return "", nil, fmt.Errorf("redis-server did not answer on %s in 10s", addr)
+	return clusterOn(t, srv.Addr, admin)
 }
 
 // clusterOn gives every slot to the one node at addr and waits until its

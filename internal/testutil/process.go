@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// Process is a server process run on a loopback port of its own, so that a
+// Process is a server process run on a loopback port of its own (or one of
+// another address of this machine: StartProcessAt), so that a
 // test (or a load run) can stop and restart it to see how a client behaves
 // while the server is down. StartProcess's processes are stopped when the
 // test ends; Launch's by their caller. Both are also killed, on Linux,
@@ -49,13 +50,21 @@ var errExited = errors.New("exited before it listened")
 // (and a Cluster node its bus port), once the binary was gone.
 func StartProcess(t testing.TB, bin string, args func(port int) []string) *Process {
 	t.Helper()
+	return StartProcessAt(t, "127.0.0.1", bin, args)
+}
+
+// StartProcessAt is StartProcess for a process that listens on host (an
+// address of this machine, which args must have it bind) rather than on
+// 127.0.0.1: it waits until the process accepts connections at host.
+func StartProcessAt(t testing.TB, host, bin string, args func(port int) []string) *Process {
+	t.Helper()
 	if _, err := exec.LookPath(bin); err != nil {
 		if InCI() {
 			t.Fatalf("%s is not installed (CI=true, so this is a failure)", bin)
 		}
 		t.Skipf("%s is not installed; skipping", bin)
 	}
-	p, err := launch(bin, args, freePort, true)
+	p, err := launch(host, bin, args, freePort, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,19 +83,20 @@ func Launch(bin string, args func(port int) []string) (*Process, error) {
 	if _, err := exec.LookPath(bin); err != nil {
 		return nil, err
 	}
-	return launch(bin, args, freePort, true)
+	return launch("127.0.0.1", bin, args, freePort, true)
 }
 
-// launch starts bin on a port pick chooses, on another one when the
-// process exits before it listens; tied, killed when this process dies.
-func launch(bin string, args func(port int) []string, pick func() (int, error), tied bool) (*Process, error) {
+// launch starts bin on a port pick chooses, listening at host, on another
+// port when the process exits before it listens; tied, killed when this
+// process dies.
+func launch(host, bin string, args func(port int) []string, pick func() (int, error), tied bool) (*Process, error) {
 	var err error
 	for try := 0; try < startTries; try++ {
 		var port int
 		if port, err = pick(); err != nil {
 			return nil, err
 		}
-		p := &Process{bin: bin, tied: tied, args: args, Port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+		p := &Process{bin: bin, tied: tied, args: args, Port: port, Addr: net.JoinHostPort(host, strconv.Itoa(port))}
 		if err = p.Restart(); err == nil {
 			return p, nil
 		}

@@ -78,7 +78,7 @@ func TestLaunchTriesAnotherPortWhenTheProcessExits(t *testing.T) {
 		return freePort()
 	}
 	start := time.Now()
-	p, err := launch(selfBin(t), self(strconv.Itoa), pick, false)
+	p, err := launch("127.0.0.1", selfBin(t), self(strconv.Itoa), pick, false)
 	require.NoError(t, err)
 	t.Cleanup(p.Stop)
 	assert.Equal(t, 2, picks, "one more port after the process exited")
