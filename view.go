@@ -743,11 +743,14 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	}
 	returned := false
 	defer func() {
+		// A writer the handler kept is inert, whatever ended the run: a
+		// panic of the handler, or one of Finish (a writer below that
+		// panics at the status it writes), which detaches it first too.
+		rec.Detach()
 		if returned {
 			return
 		}
 		p := recover()
-		rec.Detach() // a writer the handler kept is inert
 		if stale != nil && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
 			v.serveStale(w, r, stale, before)
@@ -1830,11 +1833,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	defer rec.Send()
 	returned := false
 	defer func() {
+		// As Finish does: a writer the handler kept is inert, whatever
+		// ended the run (a panic of Finish's own writes below included).
+		rec.Detach()
 		if returned {
 			return
 		}
 		p := recover()
-		rec.Detach() // as Finish does: a writer the handler kept is inert
 		if p != nil {
 			failUnderPanic(rec)
 		} else {
