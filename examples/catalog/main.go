@@ -123,8 +123,8 @@ type Config struct {
 	// serverHook, when set, adjusts the HTTP server serve runs (a test
 	// shortens its timeouts).
 	serverHook func(*http.Server)
-	// serviceHook, when set, is called with the Service serve made (a test
-	// adds a closer that fails).
+	// serviceHook, when set, is called with the Service that serve or work
+	// made (a test adds a closer that fails).
 	serviceHook func(*Service)
 	// shutdownWait, when not 0, replaces the const shutdownWait (a test
 	// shortens it).
@@ -545,14 +545,7 @@ func serve(ctx context.Context, addr string, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// The process's result is the server's: a failure to release the
-		// cache or the database once it has stopped is told, not returned.
-		// It was dropped, and a web process never reported it.
-		if err := svc.Close(); err != nil {
-			cfg.Logger.Error("catalog: closing the service", "err", err)
-		}
-	}()
+	defer closeService(svc, cfg.Logger)
 	if cfg.serviceHook != nil {
 		cfg.serviceHook(svc)
 	}
@@ -582,6 +575,21 @@ func serve(ctx context.Context, addr string, cfg Config) error {
 		return srv.Close()
 	}
 	return err
+}
+
+// closeService closes svc on the way out of serve or work, and logs what
+// Close returned instead of returning it. The process's result is that of
+// its work: once the server or the jobs have stopped, a failure to release
+// the cache or the database is told (level ERROR), and the stop that was
+// asked for still ends with exit status 0, as systemd and Kubernetes expect
+// of it; a non-zero status would read as a crash (systemd marks the unit
+// failed, Restart=on-failure starts it again) where nothing was lost that
+// a restart brings back. serve dropped the error, and a -worker process
+// returned it (exit status 1): the same failure ended two ways.
+func closeService(svc *Service, log *slog.Logger) {
+	if err := svc.Close(); err != nil {
+		log.Error("catalog: closing the service", "err", err)
+	}
 }
 
 // shutdownWait is how long a graceful shutdown waits for the requests in

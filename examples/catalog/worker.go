@@ -34,7 +34,9 @@ func checkLayout(cfg Config, worker bool) error {
 	return nil
 }
 
-// work runs the service's jobs until ctx is done, with no HTTP server.
+// work runs the service's jobs until ctx is done, with no HTTP server. The
+// stop ends well (nil, exit status 0) even where closing the Service fails:
+// that is logged, as serve does (closeService).
 func work(ctx context.Context, cfg Config) error {
 	if err := checkLayout(cfg, true); err != nil {
 		return err
@@ -46,7 +48,11 @@ func work(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer closeService(svc, cfg.Logger) // logged: the stop ends well, as serve's
+	if cfg.serviceHook != nil {
+		cfg.serviceHook(svc)
+	}
 	cfg.Logger.Info("catalog: working jobs", "workers", cfg.Workers)
 	<-ctx.Done()
-	return svc.Close()
+	return nil
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -77,4 +79,39 @@ func TestWorkerStopPastItsWait(t *testing.T) {
 	}
 	assert.Regexp(t, `level=WARN msg="catalog: jobs still running after the stop's wait; leaving them to another worker" wait=100ms rescued_after=5m0s`,
 		log.String(), "nothing says how the stop ended")
+}
+
+// TestWorkerLogsCloseError: a -worker process whose Service failed to
+// close once it was told to stop ended "catalog: cache flush failed", exit
+// status 1, where serve logs the failure and ends with 0
+// (TestServeLogsCloseError). A supervisor reads a non-zero status after the
+// stop it asked for as a crash (systemd marks the unit failed), while the
+// jobs had stopped and nothing was lost that the status could bring back.
+// Now the worker ends as serve does: the error logged, and no error.
+func TestWorkerLogsCloseError(t *testing.T) {
+	var log testutil.LockedBuffer
+	ready := make(chan struct{})
+	cfg := Config{
+		SQLitePath: filepath.Join(t.TempDir(), "catalog.db"),
+		CacheURL:   "file://" + t.TempDir(),
+		Seed:       10,
+		Logger:     slog.New(slog.NewTextHandler(&log, nil)),
+		serviceHook: func(svc *Service) {
+			svc.closers = append(svc.closers, func() error { return errors.New("cache flush failed") })
+			close(ready)
+		},
+	}
+	withWorkers(1, nil)(&cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- work(ctx, cfg) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("work returned before it started: %v", err)
+	}
+	cancel()
+	require.NoError(t, <-done, "a failed Close after the stop failed the worker (exit status 1)")
+	assert.Regexp(t, `level=ERROR msg="catalog: closing the service" err="cache flush failed"`, log.String())
 }
