@@ -151,8 +151,60 @@ func (cr credentials) tokenParam(u *url.URL) bool {
 // origin: '&', or ';' (see tokenParam).
 func querySeparator(r rune) bool { return r == '&' || r == ';' }
 
-// tokenRead reports whether r carries a credential in a token field or a
-// token parameter of its query.
+// tokenRead reports whether r carries a credential in a token field, a
+// token parameter of its query or path, or an ASP.NET cookieless segment
+// of its path (see cookielessSegment).
 func (cr credentials) tokenRead(r *http.Request) bool {
-	return cr.tokenField(r.Header) || cr.tokenParam(r.URL)
+	return cr.tokenField(r.Header) || cr.tokenParam(r.URL) || cookielessPath(r.URL)
 }
+
+// cookielessPath reports whether a segment of u's path, decoded (a %28
+// counts as a '(', as ASP.NET reads it), is an ASP.NET cookieless segment
+// (see cookielessSegment). Unlike a token parameter, it counts whatever
+// -token-params says: it names no parameter.
+func cookielessPath(u *url.URL) bool {
+	if u == nil || !strings.Contains(u.Path, "(") {
+		return false
+	}
+	for segment := range strings.SplitSeq(u.Path, "/") {
+		if cookielessSegment(segment) {
+			return true
+		}
+	}
+	return false
+}
+
+// cookielessSegment reports whether a path segment has the form in which
+// ASP.NET keeps the ids of a client that takes no cookie: in parentheses,
+// one or more values, each a letter and its value in parentheses, with no
+// ')' in it: (S(id)) for session state (sessionState cookieless="true"),
+// (F(ticket)) for forms authentication, (A(id)) for anonymous
+// identification, and (X(1)) for the detection of cookie support, alone or
+// together, (X(1)S(id)). ASP.NET strips such a segment before it routes the
+// request and reads the ids from it, so that /(S(id))/account.aspx is the
+// signed-in user's page. Any letter counts, in either case (ASP.NET reads
+// capitals): a segment that only looks like one, such as (X(1)) alone,
+// only costs that URL its hits.
+func cookielessSegment(segment string) bool {
+	if len(segment) < 2 || segment[0] != '(' || segment[len(segment)-1] != ')' {
+		return false
+	}
+	inner := segment[1 : len(segment)-1]
+	if inner == "" {
+		return false
+	}
+	for inner != "" {
+		if len(inner) < 3 || !isASCIILetter(inner[0]) || inner[1] != '(' {
+			return false
+		}
+		end := strings.IndexByte(inner[2:], ')')
+		if end < 0 {
+			return false
+		}
+		inner = inner[2+end+1:]
+	}
+	return true
+}
+
+// isASCIILetter reports whether c is an ASCII letter.
+func isASCIILetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }

@@ -176,3 +176,34 @@ func TestTokenParamAfterSemicolon(t *testing.T) {
 		assertShared(t, front.URL+"/page?"+query, i)
 	}
 }
+
+// TestASPNETCookielessSessionIsCredential: ASP.NET's cookieless session
+// state, forms authentication and anonymous identification keep their
+// ids in a segment of the path, /(S(id))/page.aspx, /(F(ticket))/...,
+// /(A(id))/..., or several at once, /(X(1)S(id))/... (the segment
+// ASP.NET strips before it routes the request), for a client that takes
+// no cookie. They made no token read: a signed-in user's page reached by
+// such a URL was stored by its max-age (or -default-ttl) and served to
+// whoever had the URL after the session ended. A segment of that form is
+// a token read now, whatever -token-params says, as it names no parameter.
+func TestASPNETCookielessSessionIsCredential(t *testing.T) {
+	for _, flags := range [][]string{nil, {"-token-params", ""}} {
+		front, _ := startProxy(t, countingOrigin(), nil, append([]string{"-default-ttl", "1m"}, flags...)...)
+		for i, path := range []string{
+			"/(S(lit3py55t21z5v55vlm25s55))/orderform.aspx?",
+			"/app/(S(s1))/account.aspx?",
+			"/(F(ticket1))/account.aspx?",
+			"/(A(anon1))/page.aspx?",
+			"/(X(1)S(s1))/page.aspx?",
+			"/(X(1)A(a1)F(f1))/page.aspx?",
+			"/%28S%28s1%29%29/page.aspx?",
+			"/(S(s1))/?",
+		} {
+			assertSessionNotStored(t, front.URL+path, i)
+		}
+		// Parentheses that are not such a segment still share.
+		for i, path := range []string{"/(1)/page?", "/wiki/Go_(language)?", "/(s1)/page?", "/a(S(s1))/page?", "/(S(s1)x)/page?"} {
+			assertShared(t, front.URL+path, i)
+		}
+	}
+}
