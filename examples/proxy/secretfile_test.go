@@ -16,8 +16,8 @@ import (
 // file left 0644, a Kubernetes secret volume's default mode) was taken:
 // whoever read it could test guesses of the credentials the backend's
 // keys are hashes of. The proxy now refuses a file others can read or
-// write, and one of its own user's the group can, as ssh refuses a
-// private key's.
+// write, and one of its own user's that its group can write, or read when
+// the group is not one of the proxy's.
 func TestVariantKeySecretFileMode(t *testing.T) {
 	if !filePerms {
 		t.Skip("no Unix permission bits here")
@@ -29,7 +29,11 @@ func TestVariantKeySecretFileMode(t *testing.T) {
 		ok   bool
 	}{
 		{0o600, true}, {0o400, true},
-		{0o644, false}, {0o604, false}, {0o602, false}, {0o640, false}, {0o620, false}, {0o660, false},
+		// The test's own file, of its own group (the test's primary
+		// group): as a root-owned 0440 secret of a pod's fsGroup is to a
+		// proxy run as root.
+		{0o440, true}, {0o640, true},
+		{0o644, false}, {0o604, false}, {0o602, false}, {0o620, false}, {0o660, false},
 	} {
 		file := filepath.Join(dir, tc.mode.String())
 		require.NoError(t, os.WriteFile(file, []byte(secret), 0o600))
@@ -53,11 +57,11 @@ func TestVariantKeySecretFileMode(t *testing.T) {
 // and for a file of another user (root:proxy 0640, shared with the group on
 // purpose).
 func TestSecretModeErr(t *testing.T) {
-	assert.NoError(t, secretModeErr(true, 0o600, true))
-	assert.NoError(t, secretModeErr(true, 0o640, false), "another user's, shared with a group")
-	assert.Error(t, secretModeErr(true, 0o640, true), "the proxy's own, readable by its group")
-	assert.Error(t, secretModeErr(true, 0o644, false), "readable by any user")
-	assert.NoError(t, secretModeErr(false, 0o666, true), "no Unix permission bits (Windows)")
+	assert.NoError(t, secretModeErr(true, 0o600, owner{user: true}))
+	assert.NoError(t, secretModeErr(true, 0o640, owner{}), "another user's, shared with a group")
+	assert.Error(t, secretModeErr(true, 0o640, owner{user: true}), "the proxy's own, readable by a group it is not in")
+	assert.Error(t, secretModeErr(true, 0o644, owner{}), "readable by any user")
+	assert.NoError(t, secretModeErr(false, 0o666, owner{user: true}), "no Unix permission bits (Windows)")
 }
 
 // TestVariantKeySecretFileSymlink: a Kubernetes secret volume's file is a
@@ -87,4 +91,21 @@ func TestVariantKeySecretFileSymlink(t *testing.T) {
 		}
 		assert.Error(t, err, "%04o behind a symlink: taken", tc.mode)
 	}
+}
+
+// TestVariantKeySecretFileRootFSGroup: a proxy run as root in a pod with
+// an fsGroup gets its secret volume's file root-owned, of the fsGroup,
+// 0440 at least (the kubelet adds the group's read to defaultMode 0400),
+// and the process has the fsGroup among its groups. The proxy refused it,
+// its own user's file readable by its group, where the same file was
+// taken by a proxy not run as root; and no mode could satisfy it. A file
+// of the proxy's own user that the group may read, not write, is taken
+// when the group is one of the proxy's: nobody the pod does not already
+// trust reads it.
+func TestVariantKeySecretFileRootFSGroup(t *testing.T) {
+	assert.NoError(t, secretModeErr(true, 0o440, owner{user: true, group: true}), "root:fsGroup 0440, the proxy root in the fsGroup")
+	assert.NoError(t, secretModeErr(true, 0o640, owner{user: true, group: true}))
+	assert.Error(t, secretModeErr(true, 0o440, owner{user: true}), "its own file, readable by a group the proxy is not in")
+	assert.Error(t, secretModeErr(true, 0o460, owner{user: true, group: true}), "its own file, writable by its group")
+	assert.Error(t, secretModeErr(true, 0o444, owner{user: true, group: true}), "readable by any user")
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"io/fs"
 	"os"
+	"slices"
 	"syscall"
 )
 
@@ -12,9 +13,22 @@ import (
 // access depends on (secretModeErr checks them).
 const filePerms = true
 
-// ownedByMe reports whether fi is of a file the process's effective user
-// owns.
-func ownedByMe(fi fs.FileInfo) bool {
+// ownerOf tells whose the file of fi is: the process's effective user's,
+// of a group the process is in.
+func ownerOf(fi fs.FileInfo) owner {
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid()
+	if !ok {
+		return owner{}
+	}
+	return owner{user: int(st.Uid) == os.Geteuid(), group: inGroup(int(st.Gid))}
+}
+
+// inGroup reports whether gid is the process's effective group or one of
+// its supplementary groups.
+func inGroup(gid int) bool {
+	if gid == os.Getegid() {
+		return true
+	}
+	groups, err := os.Getgroups()
+	return err == nil && slices.Contains(groups, gid)
 }
