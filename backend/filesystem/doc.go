@@ -174,8 +174,10 @@
 // it), or granting group or others write that Options.FileMode does not, is
 // a miss too, left alone by reads; a Set replaces it. Options.FileMode and
 // Options.DirMode may not grant write to others, and must grant their owner
-// what the store needs of its own files (read; read, write and search of
-// its directories): New refuses them. On Unix systems it also refuses a
+// what the store needs of its own files (read and write; read, write and
+// search of its directories): New refuses them, on every system (on
+// Windows a FileMode without owner write makes read-only entry files,
+// which a Set's rename cannot replace). On Unix systems it also refuses a
 // DirMode with group write (a cache shared by a group) with a FileMode that
 // grants the group no read (the default 0600 included), in which the other
 // members could open neither the entry files nor the lock files one member
@@ -198,8 +200,20 @@
 //
 // Every Store sharing a namespace should use the same Options.DirMode: one
 // whose DirMode grants no group write refuses the group-writable
-// directories another made. Elsewhere (Windows, where access is by ACL,
-// Plan 9, WebAssembly) nothing is checked.
+// directories another made.
+//
+// "Unix systems" above are those of Go's unix build constraint: Linux,
+// Android, the BSDs, macOS and iOS, illumos, Solaris, AIX and Hurd. They
+// get every check of this section, the group check of New included, and
+// the checks of the next. The others get none: Windows, where access is by
+// ACL, which the store does not read; Plan 9, whose files are owned by
+// user names, not uids; and WebAssembly: js (the files of Node.js, whose
+// permissions the store does not check) and wasip1 (whose files have
+// none).
+// There every directory and entry file is trusted, a DirMode with group
+// write is taken with any FileMode, and Options.FileMode and
+// Options.DirMode are checked only as above (no write for others; the
+// owner's read and write).
 //
 // # Files that are not the store's
 //

@@ -88,7 +88,9 @@ type Options struct {
 	// FileMode is the permission of entry files (exactly: the umask does
 	// not apply to them) and of the lock files the store makes (less the
 	// umask). Default 0600. It may not grant write to others, and must
-	// grant its owner read (backend.ErrInvalidOption). On Unix systems an
+	// grant its owner read and write (backend.ErrInvalidOption), on every
+	// system: on Windows a mode without owner write makes the files
+	// read-only, which a Set's rename cannot replace. On Unix systems an
 	// entry file granting group or others write that FileMode does not is
 	// a miss: whoever
 	// could write it could plant an entry. One granting group or others
@@ -187,10 +189,18 @@ func (o Options) withDefaults() (Options, error) {
 	if (o.FileMode|o.DirMode)&0o002 != 0 {
 		return o, fmt.Errorf("filesystem: Options.FileMode %04o and Options.DirMode %04o may not let others write: any user could plant cache entries: %w", o.FileMode, o.DirMode, backend.ErrInvalidOption)
 	}
-	if o.FileMode&0o400 == 0 || o.DirMode&0o700 != 0o700 {
-		// A typo (060 for 0660) would shut the store's own user out: every
-		// read of its entries would fail, and every write too.
-		return o, fmt.Errorf("filesystem: Options.FileMode %04o must let its owner read (0o400), and Options.DirMode %04o let its owner read, write and search (0o700): the store could not use its own files: %w", o.FileMode, o.DirMode, backend.ErrInvalidOption)
+	// A typo (060 for 0660) would shut the store's own user out: every
+	// read of its entries would fail, and every write too. A FileMode
+	// without owner write (0o400, 0o440) makes read-only entry files on
+	// Windows, which a rename does not replace (a key's second Set would
+	// fail and leave the old entry), and lock files its owner opens for
+	// reading only (no exclusive lock on NFS): refused on every system,
+	// so that Options valid on one are valid on all.
+	if o.FileMode&0o600 != 0o600 {
+		return o, fmt.Errorf("filesystem: Options.FileMode %04o must let its owner read and write (0o600): the store could not use its own files: %w", o.FileMode, backend.ErrInvalidOption)
+	}
+	if o.DirMode&0o700 != 0o700 {
+		return o, fmt.Errorf("filesystem: Options.DirMode %04o must let its owner read, write and search (0o700): the store could not use its own files: %w", o.DirMode, backend.ErrInvalidOption)
 	}
 	if err := checkGroupShare(unixPerms, o.FileMode, o.DirMode); err != nil {
 		return o, err

@@ -83,6 +83,14 @@ func TestOptionsValidation(t *testing.T) {
 		// entries failed, and, with DirMode, every write.
 		{"file mode owner cannot read", filesystem.Options{Dir: dir, FileMode: 0o060}, "Options.FileMode"},
 		{"file mode write only", filesystem.Options{Dir: dir, FileMode: 0o200}, "Options.FileMode"},
+		// Regression: a FileMode without owner write was accepted. On
+		// Windows it makes entry files read-only, which a rename does not
+		// replace: a key's second Set failed and its old entry stayed. On
+		// Unix its lock files open for reading only (no exclusive lock on
+		// NFS). Refused on every system, so that Options valid on one are
+		// valid on all.
+		{"file mode owner cannot write", filesystem.Options{Dir: dir, FileMode: 0o400}, "Options.FileMode 0400 must let its owner read and write"},
+		{"file mode group shares, owner cannot write", filesystem.Options{Dir: dir, FileMode: 0o440, DirMode: 0o750}, "Options.FileMode 0440 must let its owner read and write"},
 		{"dir mode owner cannot write", filesystem.Options{Dir: dir, DirMode: 0o570}, "Options.DirMode"},
 		{"dir mode owner cannot search", filesystem.Options{Dir: dir, DirMode: 0o670}, "Options.DirMode"},
 		{"dir mode group only", filesystem.Options{Dir: dir, DirMode: 0o070}, "Options.DirMode"},
