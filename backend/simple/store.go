@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/decimal"
 )
 
@@ -33,8 +34,9 @@ type Store struct {
 	seed         maphash.Seed
 	maxEntrySize int64
 	clock        func() time.Time
-	realClock    bool // clock is time.Now: read the monotonic clock only
-	start        time.Time
+	realClock    bool           // clock is time.Now: read boot instead
+	boot         boottime.Clock // with time.Now: monotonic, plus suspends
+	start        time.Time      // clock's reading at New, or boot's start
 	onEvict      func(key string)
 	pins         sync.Map // key -> value (Pin)
 	closed       atomic.Bool
@@ -71,8 +73,11 @@ func New(opts Options) (*Store, error) {
 	}
 	if s.clock == nil {
 		s.clock, s.realClock = time.Now, true
+		s.boot.Init()
+		s.start = s.boot.Start()
+	} else {
+		s.start = s.clock()
 	}
-	s.start = s.clock()
 	n := int64(c.shards)
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -116,14 +121,25 @@ func (s *Store) hash(key string) (uint64, *shard) {
 }
 
 // now is the store's clock reading: nanoseconds since New. With the default
-// clock it is monotonic.
-// time.Since reads only the monotonic clock, which costs about half of
-// time.Now's wall and monotonic reading; hits of entries with a TTL pay it.
+// clock it is monotonic, plus the time the machine was suspended (see
+// internal/boottime): it reads only the monotonic clock, which costs about
+// half of time.Now's wall and monotonic reading (hits of entries with a TTL
+// pay it), and the wall clock too once a second.
 func (s *Store) now() int64 {
 	if s.realClock {
-		return int64(time.Since(s.start))
+		return s.boot.FromMono(int64(time.Since(s.start)))
 	}
 	return int64(s.clock().Sub(s.start))
+}
+
+// writeNow is now for a write, which with the default clock reads the wall
+// clock too, so that a suspend is counted at once, before the write's
+// deadline and the entries it may evict are judged.
+func (s *Store) writeNow() int64 {
+	if s.realClock {
+		return s.boot.Check()
+	}
+	return s.now()
 }
 
 // deadline is the clock reading at which an entry written now with ttl
@@ -134,7 +150,7 @@ func (s *Store) deadline(ttl time.Duration) int64 {
 	if ttl <= 0 {
 		return 0
 	}
-	now := s.now()
+	now := s.writeNow()
 	if now > 0 && int64(ttl) > math.MaxInt64-now {
 		return math.MaxInt64
 	}
@@ -722,7 +738,7 @@ func (s *Store) LoadValueAt(key string, now time.Time) (any, bool) {
 	if !s.realClock || !monotonic(now) {
 		return s.loadValue(key, 0)
 	}
-	return s.loadValue(key, int64(now.Sub(s.start)))
+	return s.loadValue(key, s.boot.FromMono(int64(now.Sub(s.start))))
 }
 
 // monotonic reports whether t holds a monotonic clock reading, as
@@ -995,7 +1011,7 @@ func (s *Store) sweepLoop(interval time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			now := s.now()
+			now := s.writeNow()
 			for i := range s.shards {
 				s.shards[i].sweep(now)
 			}

@@ -1,0 +1,148 @@
+// Package boottime measures time as the in-process stores expire entries
+// by: the time since a start, on the monotonic clock, plus the time the
+// machine was suspended, as far as the wall clock tells.
+//
+// Go's monotonic clock (CLOCK_MONOTONIC on Linux) stops while the machine
+// or virtual machine is suspended, so that an entry read after a resume
+// would live its whole TTL of awake time more, however long the machine
+// slept. The wall clock goes on across a suspend, but it may also be
+// stepped (by NTP, or by hand) either way. Each interval therefore counts
+// as the larger of the two clocks' progress: a suspend counts; a wall
+// clock stepped back adds no life; one stepped forward counts too, and
+// only expires entries early, the safe direction.
+//
+// Reading both clocks costs twice what reading the monotonic one does, so
+// a Clock reads the wall clock only when checked: at each Check (the
+// stores' writes with a TTL, and their sweeps), and at a read once a second
+// of monotonic time has passed since a read last checked. A suspend is
+// thus counted at the first write after the resume, or within a second of
+// awake time. A difference of the two clocks' progress under a second,
+// either way (clock noise, a small step), is left to add up until it
+// reaches a second.
+package boottime
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// CheckEvery is the monotonic time after a read's check at which a read
+// checks the wall clock again.
+const CheckEvery = time.Second
+
+// Threshold is the least excess of the wall clock's progress over the
+// monotonic clock's that a check counts as suspended time, and the least
+// shortfall it counts as a wall clock stepped back.
+const Threshold = time.Second
+
+// Clock reads the nanoseconds since its start (Init), counting the time
+// the machine was suspended. Its methods are safe for concurrent use. The
+// suspended time it adds to the monotonic clock's readings only grows, so
+// that deadlines computed from earlier readings stay comparable with later
+// ones. The zero value is not usable: call Init.
+type Clock struct {
+	// 64-bit alignment for due and offset, which are read with
+	// atomic.LoadInt64 rather than as atomic.Int64s: FromMono then
+	// inlines.
+	_ [0]atomic.Int64
+	// due is the monotonic reading, since start, at or after which a
+	// read checks the wall clock. Atomic.
+	due int64
+	// offset is the suspended time counted so far, added to every
+	// monotonic reading. It only grows. Atomic.
+	offset int64
+	// skew is the wall clock's progress since start less the monotonic
+	// clock's, as last counted: a check counts the growth of the skew
+	// since (a suspend), and lowers it where it fell (a wall clock stepped
+	// back), adding nothing.
+	skew  atomic.Int64
+	start time.Time // time.Now at Init, with its monotonic reading
+}
+
+// testWallShift is added to the wall clock's readings: the tests' suspend
+// (forward) or wall clock step (back). See StepWallForTest.
+var testWallShift atomic.Int64
+
+// Init starts c at time.Now. It must be called before c is used, once.
+func (c *Clock) Init() {
+	c.start = time.Now()
+	c.skew.Store(testWallShift.Load())
+	atomic.StoreInt64(&c.due, int64(CheckEvery))
+}
+
+// Start returns the time.Now reading at which c started.
+func (c *Clock) Start() time.Time { return c.start }
+
+// Now returns the nanoseconds since c's start: the monotonic clock's,
+// plus the suspended time counted so far. It reads only the monotonic
+// clock, but when a check is due.
+func (c *Clock) Now() int64 { return c.FromMono(int64(time.Since(c.start))) }
+
+// FromMono is Now for a monotonic reading mono, the nanoseconds since c's
+// start as time.Since(c.Start()) or a caller's t.Sub(c.Start()) reads
+// them: mono plus the suspended time counted so far (which may include a
+// suspend after the reading, which it then reads later, never earlier),
+// checking the wall clock first when a check is due. It is small enough
+// to inline: a caller that reads time.Since itself (backend/simple's hits)
+// adds one load and one comparison.
+func (c *Clock) FromMono(mono int64) int64 {
+	if mono >= atomic.LoadInt64(&c.due) {
+		c.dueCheck()
+	}
+	return mono + atomic.LoadInt64(&c.offset)
+}
+
+// dueCheck is FromMono's check, when it is due: one caller, of those that
+// find it due at once, checks.
+func (c *Clock) dueCheck() {
+	t := time.Now()
+	mono := int64(t.Sub(c.start))
+	if due := atomic.LoadInt64(&c.due); mono >= due && atomic.CompareAndSwapInt64(&c.due, due, mono+int64(CheckEvery)) {
+		c.checkAt(t, mono)
+	}
+}
+
+// Check reads both clocks, counts the suspended time since the last check,
+// and returns what Now would: the nanoseconds since c's start. It costs
+// one time.Now, and writes nothing unless the clocks' progress differs by
+// Threshold or more, so that writers calling it do not take from readers
+// the cache line they read.
+func (c *Clock) Check() int64 {
+	t := time.Now()
+	mono := int64(t.Sub(c.start))
+	return mono + c.checkAt(t, mono)
+}
+
+// checkAt counts the growth of the skew at t, whose monotonic reading since
+// c's start is mono, as suspended time once it reaches Threshold, and
+// lowers the skew once it fell by Threshold (a wall clock stepped back,
+// which counts nothing); it returns the offset. A change under Threshold
+// either way is left to add up.
+func (c *Clock) checkAt(t time.Time, mono int64) int64 {
+	wall := t.UnixNano() - c.start.UnixNano() + testWallShift.Load()
+	skew := wall - mono
+	for {
+		last := c.skew.Load()
+		d := skew - last
+		if d > -int64(Threshold) && d < int64(Threshold) {
+			return atomic.LoadInt64(&c.offset) // noise: keep counting from last
+		}
+		if c.skew.CompareAndSwap(last, skew) {
+			if d > 0 {
+				return atomic.AddInt64(&c.offset, d)
+			}
+			return atomic.LoadInt64(&c.offset) // stepped back: no life added
+		}
+	}
+}
+
+// StepWallForTest moves the wall clock, as every Clock of the process
+// reads it, by d from now on, for each Clock to count at its next check:
+// forward, it is a suspend of d (the monotonic clock does not move); back,
+// a wall clock stepped back. It returns the function that undoes it, which
+// counts as a step the other way. It is for tests only, which must not run
+// in parallel with others that read Clocks.
+func StepWallForTest(d time.Duration) (undo func()) {
+	testWallShift.Add(int64(d))
+	return func() { testWallShift.Add(-int64(d)) }
+}

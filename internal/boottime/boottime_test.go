@@ -1,0 +1,77 @@
+package boottime
+
+import (
+	"math"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// newClock returns a started Clock whose reads check nothing until the
+// test makes a check due.
+func newClock() *Clock {
+	c := new(Clock)
+	c.Init()
+	atomic.StoreInt64(&c.due, math.MaxInt64)
+	return c
+}
+
+func offset(c *Clock) time.Duration { return time.Duration(atomic.LoadInt64(&c.offset)) }
+
+// TestCheckCountsSuspend: a wall clock that moved on while the monotonic
+// clock did not (a suspend) moves the readings on by as much, at the next
+// check: a write's Check, or a read once a check is due.
+func TestCheckCountsSuspend(t *testing.T) {
+	c := newClock()
+	before := c.Now()
+	defer StepWallForTest(time.Hour)()
+	c.Now()
+	assert.Zero(t, offset(c), "counted by a read before a check was due")
+	assert.GreaterOrEqual(t, c.Check()-before, int64(time.Hour), "Check: the suspend not counted")
+	assert.GreaterOrEqual(t, c.Now()-before, int64(time.Hour), "Now after a Check")
+	assert.InDelta(t, float64(time.Hour), float64(offset(c)), float64(time.Millisecond))
+
+	c = newClock()
+	before = c.Now()
+	defer StepWallForTest(time.Hour)()
+	atomic.StoreInt64(&c.due, 0) // a second of monotonic time has passed since a read checked
+	assert.GreaterOrEqual(t, c.Now()-before, int64(time.Hour), "a due read: the suspend not counted")
+	assert.Greater(t, atomic.LoadInt64(&c.due), int64(0), "the next check not put off")
+	assert.InDelta(t, float64(time.Hour), float64(offset(c)), float64(time.Millisecond))
+	assert.GreaterOrEqual(t, c.FromMono(int64(time.Since(c.Start())))-before, int64(time.Hour), "FromMono after a due read")
+}
+
+// TestCheckIgnoresStepBack: a wall clock stepped back adds no time and
+// takes none away; time after it counts from where it was stepped to, and
+// a later suspend still counts in full.
+func TestCheckIgnoresStepBack(t *testing.T) {
+	c := newClock()
+	before := c.Check()
+	defer StepWallForTest(-time.Hour)()
+	assert.GreaterOrEqual(t, c.Check(), before, "a reading went back")
+	assert.Zero(t, offset(c), "a step back counted as time")
+	defer StepWallForTest(2 * time.Hour)()
+	c.Check()
+	assert.InDelta(t, float64(2*time.Hour), float64(offset(c)), float64(time.Millisecond), "a suspend after a step back")
+}
+
+// The offsets are compared within a millisecond: the two clocks' readings
+// of one time.Now differ by a few nanoseconds from one call to the next.
+
+// TestCheckIgnoresNoise: a difference under Threshold between the clocks'
+// progress counts nothing until it adds up to Threshold.
+func TestCheckIgnoresNoise(t *testing.T) {
+	c := newClock()
+	defer StepWallForTest(Threshold / 2)()
+	c.Check()
+	assert.Zero(t, offset(c), "half a threshold counted")
+	defer StepWallForTest(Threshold/2 + time.Millisecond)()
+	c.Check()
+	want := float64(Threshold + time.Millisecond)
+	assert.InDelta(t, want, float64(offset(c)), float64(time.Millisecond)/2, "a threshold in two halves")
+	defer StepWallForTest(-Threshold / 2)()
+	c.Check()
+	assert.InDelta(t, want, float64(offset(c)), float64(time.Millisecond)/2, "a small step back")
+}
