@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/decimal"
 	"github.com/go-caching/caching/internal/keyerrs"
 	"github.com/go-caching/caching/internal/ratelimit"
@@ -90,7 +91,11 @@ type Store struct {
 	// start is the clock's reading when the Store was made: a token's At
 	// is the time since (see NearToken).
 	start time.Time
-	seed  maphash.Seed
+	// realClock: clock is time.Now, and the time since start is read from
+	// boot instead, which counts a suspend (see elapsed).
+	realClock bool
+	boot      boottime.Clock
+	seed      maphash.Seed
 
 	// seq counts the drops and emptyings, from 1: a token holds its value.
 	seq atomic.Uint64
@@ -173,9 +178,12 @@ func New(remote backend.Backend, opts Options) (*Store, error) {
 		s.maxStale = DefaultMaxStale
 	}
 	if s.clock == nil {
-		s.clock = time.Now
+		s.clock, s.realClock = time.Now, true
+		s.boot.Init()
+		s.start = s.boot.Start()
+	} else {
+		s.start = s.clock()
 	}
-	s.start = s.clock()
 	s.seq.Store(1)
 	w, ok := remote.(Watcher)
 	if !ok {
@@ -299,23 +307,35 @@ func (s *Store) LoadNear(key string, now time.Time) (any, bool) {
 // NearToken returns the token to take before a remote read whose results
 // StoreNear will keep: it holds the count of drops so far (0 while the near
 // cache is bypassed) and the time, as the nanoseconds since the Store was
-// made (elapsed).
+// made (elapsed; with the default clock, read without the wall clock but
+// once a second, so that a suspend is counted from then on).
 func (s *Store) NearToken() backend.NearToken {
 	var t backend.NearToken
 	if s.watching.Load() {
 		t.Seq = s.seq.Load()
 	}
-	t.At = int64(s.elapsed())
+	if s.realClock {
+		t.At = s.boot.Now()
+	} else {
+		t.At = int64(s.clock().Sub(s.start))
+	}
 	return t
 }
 
-// elapsed is the time since the Store was made. With the default clock,
-// time.Now, it is read on the monotonic clock, which a step of the wall
-// clock (an NTP step, a virtual machine resumed) does not move: a value
-// read while the wall clock went back is kept MaxStale from the start of
-// its read, not from its end. An Options.Clock's readings are taken as
-// they are.
-func (s *Store) elapsed() time.Duration { return s.clock().Sub(s.start) }
+// elapsed is the time since the Store was made, as StoreNear reads it.
+// With the default clock, time.Now, it is read on the monotonic clock,
+// which a step of the wall clock (an NTP step) does not move: a value read
+// while the wall clock went back is kept MaxStale from the start of its
+// read, not from its end. Time the machine spent suspended, which stops
+// the monotonic clock, is added (internal/boottime): a value read before
+// a suspend is kept no longer than MaxStale after the read began, counting
+// the suspend. An Options.Clock's readings are taken as they are.
+func (s *Store) elapsed() time.Duration {
+	if s.realClock {
+		return time.Duration(s.boot.Check())
+	}
+	return s.clock().Sub(s.start)
+}
 
 // StoreNear keeps v under key for at most ttl (0: no limit of the
 // caller's) and at most MaxStale after t was taken, unless key (or another
