@@ -38,8 +38,12 @@ type Options struct {
 	// MaxStale by hand. Only the differences between its readings matter.
 	// Default time.Now, whose differences are read on the monotonic clock:
 	// a step of the wall clock during a remote read neither lengthens nor
-	// shortens MaxStale. An injected clock's readings are taken as they
-	// are; one that goes back while a read runs counts as no time passed.
+	// shortens MaxStale. The time the machine was suspended, which the
+	// monotonic clock does not count, is counted too (the wall clock's
+	// progress past it, as backend/simple's TTLs count it): a value read
+	// before a suspend is not kept, or not served, MaxStale after the
+	// resume. An injected clock's readings are taken as they are; one that
+	// goes back while a read runs counts as no time passed.
 	Clock func() time.Time
 	// Logger receives a record when the near cache goes out of use because
 	// the watch of the remote store failed (Warn, with the error

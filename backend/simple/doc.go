@@ -73,6 +73,21 @@
 // leaves for the sweep, the eviction hand or a write of its key (see
 // Dropper). Add and AddValue treat an expired entry as absent.
 //
+// With the default clock, a TTL counts each interval as the larger of the
+// monotonic clock's progress and the wall clock's. The monotonic clock
+// stops while the machine (or virtual machine) is suspended; the wall
+// clock's progress past it counts too, so that an entry does not live its
+// whole TTL of awake time more after a resume, however long the machine
+// slept. A wall clock stepped back adds no life and expires nothing; one
+// stepped forward expires entries early, the safe direction. Hits read
+// only the monotonic clock, as reading the wall clock too would double
+// their clock's cost: the store reads the wall clock at each write with a
+// TTL, at each sweep, and at a read once a second, and counts a suspend
+// from then on, so that an entry past its TTL may still be read within
+// the first second awake after the resume, until the first write. A
+// difference of the clocks' progress under a second is counted only once
+// such differences add up to a second.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use by multiple goroutines. Keys are spread

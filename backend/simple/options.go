@@ -83,7 +83,11 @@ type Options struct {
 	SweepInterval time.Duration
 
 	// Clock returns the current time; tests inject a fake one. Only the
-	// differences between its readings matter. Default time.Now.
+	// differences between its readings matter, taken as they are. Default
+	// time.Now, whose differences are read on the monotonic clock, plus
+	// the time the machine was suspended, which that clock does not count
+	// (the wall clock's progress past it: see Expiry in the package
+	// documentation).
 	Clock func() time.Time
 
 	// OnEvict, if set, is called with the key of each entry removed to make
