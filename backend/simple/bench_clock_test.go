@@ -28,19 +28,7 @@ func ttlStore(b *testing.B) *simple.Store {
 }
 
 // BenchmarkGetHitTTL is BenchmarkGetHit of entries with a TTL.
-func BenchmarkGetHitTTL(b *testing.B) {
-	trace := zipfTrace(zipfS)
-	s := ttlStore(b)
-	ctx := b.Context()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, err := s.Get(ctx, trace[i&(traceLen-1)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
+func BenchmarkGetHitTTL(b *testing.B) { benchGets(b, ttlStore(b), zipfTrace(zipfS)) }
 
 // BenchmarkLoadValueHit is LoadValue's and LoadValueAt's hit of Go values
 // with a TTL, in Zipf order; LoadValueAt is given one time.Now reading, as
@@ -54,22 +42,26 @@ func BenchmarkLoadValueHit(b *testing.B) {
 	b.Run("LoadValue", func(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
+		cpu0 := processCPUTime()
 		for b.Loop() {
 			if _, ok := s.LoadValue(trace[i&(traceLen-1)]); !ok {
 				b.Fatal("miss")
 			}
 			i++
 		}
+		reportCPU(b, cpu0)
 	})
 	b.Run("LoadValueAt", func(b *testing.B) {
 		now := time.Now()
 		b.ReportAllocs()
 		i := 0
+		cpu0 := processCPUTime()
 		for b.Loop() {
 			if _, ok := s.LoadValueAt(trace[i&(traceLen-1)], now); !ok {
 				b.Fatal("miss")
 			}
 			i++
 		}
+		reportCPU(b, cpu0)
 	})
 }
