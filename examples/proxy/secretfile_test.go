@@ -30,9 +30,10 @@ func TestVariantKeySecretFileMode(t *testing.T) {
 	}{
 		{0o600, true}, {0o400, true},
 		// The test's own file, of its own group (the test's primary
-		// group): as a root-owned 0440 secret of a pod's fsGroup is to a
-		// proxy run as root.
-		{0o440, true}, {0o640, true},
+		// group): taken when the test runs as root, as a root-owned 0440
+		// secret of a pod's fsGroup is by a proxy run as root; refused
+		// otherwise (TestVariantKeySecretFileOwnGroup).
+		{0o440, os.Geteuid() == 0}, {0o640, os.Geteuid() == 0},
 		{0o644, false}, {0o604, false}, {0o602, false}, {0o620, false}, {0o660, false},
 	} {
 		file := filepath.Join(dir, tc.mode.String())
@@ -103,9 +104,27 @@ func TestVariantKeySecretFileSymlink(t *testing.T) {
 // when the group is one of the proxy's: nobody the pod does not already
 // trust reads it.
 func TestVariantKeySecretFileRootFSGroup(t *testing.T) {
-	assert.NoError(t, secretModeErr(true, 0o440, owner{user: true, group: true}), "root:fsGroup 0440, the proxy root in the fsGroup")
-	assert.NoError(t, secretModeErr(true, 0o640, owner{user: true, group: true}))
-	assert.Error(t, secretModeErr(true, 0o440, owner{user: true}), "its own file, readable by a group the proxy is not in")
-	assert.Error(t, secretModeErr(true, 0o460, owner{user: true, group: true}), "its own file, writable by its group")
-	assert.Error(t, secretModeErr(true, 0o444, owner{user: true, group: true}), "readable by any user")
+	assert.NoError(t, secretModeErr(true, 0o440, owner{user: true, group: true, root: true}), "root:fsGroup 0440, the proxy root in the fsGroup")
+	assert.NoError(t, secretModeErr(true, 0o640, owner{user: true, group: true, root: true}))
+	assert.Error(t, secretModeErr(true, 0o440, owner{user: true, root: true}), "its own file, readable by a group the proxy is not in")
+	assert.Error(t, secretModeErr(true, 0o460, owner{user: true, group: true, root: true}), "its own file, writable by its group")
+	assert.Error(t, secretModeErr(true, 0o444, owner{user: true, group: true, root: true}), "readable by any user")
+}
+
+// TestVariantKeySecretFileOwnGroup: a proxy not run as root took a file of
+// its own user that its group may read when the group was one of its own
+// (4ca6539, for the root proxy of a pod with an fsGroup). Being in the
+// group tells nothing of who else is: on macOS every user's primary group
+// is staff, on SUSE users, and a file made with umask 027 (alice:staff
+// 0640) let every local user read the secret, which the proxy had refused
+// until then. Such a proxy can chmod 600 its own file; only root is handed
+// a file (root:fsGroup 0440) it cannot make private, and only root takes it.
+func TestVariantKeySecretFileOwnGroup(t *testing.T) {
+	for _, perm := range []fs.FileMode{0o440, 0o640} {
+		err := secretModeErr(true, perm, owner{user: true, group: true})
+		require.Error(t, err, "%04o: its own file, readable by a group it is in, the proxy not root", perm)
+		assert.Contains(t, err.Error(), "chmod 600", "%04o", perm)
+		assert.NoError(t, secretModeErr(true, perm, owner{user: true, group: true, root: true}), "%04o: root in the fsGroup", perm)
+		assert.Error(t, secretModeErr(true, perm, owner{user: true, root: true}), "%04o: root, a group it is not in", perm)
+	}
 }

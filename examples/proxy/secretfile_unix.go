@@ -14,13 +14,14 @@ import (
 const filePerms = true
 
 // ownerOf tells whose the file of fi is: the process's effective user's,
-// of a group the process is in.
+// of a group the process is in; and whether the process runs as root.
 func ownerOf(fi fs.FileInfo) owner {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return owner{}
 	}
-	return owner{user: int(st.Uid) == os.Geteuid(), group: inGroup(int(st.Gid))}
+	euid := os.Geteuid()
+	return owner{user: int(st.Uid) == euid, group: inGroup(int(st.Gid)), root: euid == 0}
 }
 
 // inGroup reports whether gid is the process's effective group or one of
