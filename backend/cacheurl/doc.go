@@ -81,7 +81,10 @@
 // file_mode and dir_mode are checked as backend/filesystem's New checks
 // FileMode and DirMode: a dir_mode granting the group write (dir_mode=0770,
 // a cache shared by a group) needs a file_mode granting the group read
-// (file_mode=0640 or 0660); with the default 0600 the URL is refused.
+// (file_mode=0640 or 0660); with the default 0600 the URL is refused. A
+// file_mode without owner read and write is refused on every system:
+// file_mode=0440 (taken on Unix before) is file_mode=0640 now, which lets
+// no one else at the files more.
 //
 // The near cache of near=1 logs to slog.Default(), as it is at each record
 // (near.Options.Logger: its watch of invalidations failed or refused, and

@@ -90,7 +90,10 @@ type Options struct {
 	// umask). Default 0600. It may not grant write to others, and must
 	// grant its owner read and write (backend.ErrInvalidOption), on every
 	// system: on Windows a mode without owner write makes the files
-	// read-only, which a Set's rename cannot replace. On Unix systems an
+	// read-only, which a Set's rename cannot replace. Unix took 0o400 and
+	// 0o440 before: give 0o600 and 0o640, which let no one else at the
+	// files more, as the store's user, whose directories they are in, may
+	// replace them anyway. On Unix systems an
 	// entry file granting group or others write that FileMode does not is
 	// a miss: whoever
 	// could write it could plant an entry. One granting group or others
@@ -197,7 +200,7 @@ func (o Options) withDefaults() (Options, error) {
 	// reading only (no exclusive lock on NFS): refused on every system,
 	// so that Options valid on one are valid on all.
 	if o.FileMode&0o600 != 0o600 {
-		return o, fmt.Errorf("filesystem: Options.FileMode %04o must let its owner read and write (0o600): the store could not use its own files: %w", o.FileMode, backend.ErrInvalidOption)
+		return o, fmt.Errorf("filesystem: Options.FileMode %04o must let its owner read and write: give FileMode %04o, which lets no one else at the files more (the store's user may replace them anyway); without owner read the store could not read its entries, and on Windows, without owner write, a Set could not replace one: %w", o.FileMode, o.FileMode|0o600, backend.ErrInvalidOption)
 	}
 	if o.DirMode&0o700 != 0o700 {
 		return o, fmt.Errorf("filesystem: Options.DirMode %04o must let its owner read, write and search (0o700): the store could not use its own files: %w", o.DirMode, backend.ErrInvalidOption)

@@ -109,6 +109,24 @@ func TestOptionsValidation(t *testing.T) {
 	}
 }
 
+// TestFileModeOwnerWriteSaysWhatToGive: New refuses a FileMode without
+// owner read and write on every system since 5f6b31f, where Unix took
+// 0o400 and 0o440 (a cache whose group only reads) and the store worked.
+// The error said the mode "must let its owner read and write (0o600): the
+// store could not use its own files": untrue on Unix, and 0o600 takes the
+// group's read away from a cache shared so. It names the mode to give, the
+// one asked for with the owner's read and write added, which grants no one
+// anything new: the owner of the directories may replace the files anyway.
+func TestFileModeOwnerWriteSaysWhatToGive(t *testing.T) {
+	dir := t.TempDir()
+	for mode, give := range map[fs.FileMode]string{0o400: "0600", 0o440: "0640", 0o040: "0640", 0o060: "0660", 0o200: "0600"} {
+		_, err := filesystem.New(filesystem.Options{Dir: dir, FileMode: mode, DirMode: 0o750})
+		require.ErrorIs(t, err, backend.ErrInvalidOption, "%04o", mode)
+		assert.Contains(t, err.Error(), "give FileMode "+give, "%04o", mode)
+		assert.NotContains(t, err.Error(), "could not use its own files", "%04o: the store could, on Unix", mode)
+	}
+}
+
 func TestBadFilesAreMisses(t *testing.T) {
 	s := open(t, filesystem.Options{Dir: t.TempDir()})
 	cases := map[string]func(b []byte) []byte{
