@@ -160,13 +160,15 @@ func (cr credentials) tokenRead(r *http.Request) bool {
 
 // cookielessPath reports whether a segment of u's path, decoded (a %28
 // counts as a '(', as ASP.NET reads it), is an ASP.NET cookieless segment
-// (see cookielessSegment). Unlike a token parameter, it counts whatever
-// -token-params says: it names no parameter.
+// (see cookielessSegment). A '\' ends a segment as a '/' does: IIS reads
+// one (or a %5C) as a '/' before ASP.NET looks for the segment. Unlike a
+// token parameter, it counts whatever -token-params says: it names no
+// parameter.
 func cookielessPath(u *url.URL) bool {
 	if u == nil || !strings.Contains(u.Path, "(") {
 		return false
 	}
-	for segment := range strings.SplitSeq(u.Path, "/") {
+	for segment := range strings.FieldsFuncSeq(u.Path, pathSeparator) {
 		if cookielessSegment(segment) {
 			return true
 		}
@@ -205,6 +207,10 @@ func cookielessSegment(segment string) bool {
 	}
 	return true
 }
+
+// pathSeparator reports whether r ends a segment of a path as IIS reads
+// it: '/', or '\' (see cookielessPath).
+func pathSeparator(r rune) bool { return r == '/' || r == '\\' }
 
 // isASCIILetter reports whether c is an ASCII letter.
 func isASCIILetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }

@@ -207,3 +207,20 @@ func TestASPNETCookielessSessionIsCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestASPNETCookielessAfterBackslash: IIS reads a '\' in the path, or a
+// %5C, as a '/' before ASP.NET looks for its cookieless segment, so that
+// /app\(S(id))\account.aspx is the session's account page. The proxy split
+// the path at '/' only: the segment was part of app\(S(id))\account.aspx,
+// no token read, and the page was stored by its max-age.
+func TestASPNETCookielessAfterBackslash(t *testing.T) {
+	front, _ := startProxy(t, countingOrigin(), nil, "-default-ttl", "1m")
+	for i, path := range []string{
+		"/app%5C(S(s1))%5Caccount.aspx?",
+		"/app%5c(F(f1))/account.aspx?",
+		"/(S(s1))%5Caccount.aspx?",
+	} {
+		assertSessionNotStored(t, front.URL+path, i)
+	}
+	assertShared(t, front.URL+"/a%5Cb(S(s1))/page?", 0)
+}
