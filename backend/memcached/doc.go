@@ -285,8 +285,9 @@
 // GenerationGrace late, and the writes made to the old generation until then
 // are lost, as within GenerationTTL. Deletes do not rely on the grace: a
 // Delete or DeleteCount that cannot read the generation deletes its keys
-// under the one read last, and fails all the same, so that the caller tries
-// again once the generation can be read (within the second after a read
+// under the one read last, and fails all the same, with a count of 0 (those
+// entries may have been none live, after another process's Clear), so that
+// the caller tries again once the generation can be read (within the second after a read
 // that timed out, without reading it: a hung server costs a Delete nothing,
 // not Options.Timeout). Before the first generation is
 // read, and once the grace has run out, calls fail while the generation

@@ -1642,11 +1642,13 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // When the generation cannot be read (its server down or hung), the keys
 // are deleted under the generation last read, if within
 // Options.GenerationGrace, so that this process, and the others still on
-// it, stop serving them, and the call fails all the same, with the count
-// of those deletes: another process may have moved to a newer generation
-// meanwhile, where the keys are left, so the caller must try again (the
+// it, stop serving them, and the call fails all the same, with a count of
+// 0: another process may have moved to a newer generation meanwhile (a
+// Clear), where the keys are left, so the caller must try again (the
 // caching package retries a failed invalidation) once the generation can
-// be read. Within a second of a read that timed out, the call does not read
+// be read; and the entries deleted under the generation read last may have
+// been none live (backend.DeleteCounter's count is never more than the
+// live entries removed), where counting those deletes overstated it. Within a second of a read that timed out, the call does not read
 // it again and fails the same way at once, so that a hung server does not
 // make each delete wait Options.Timeout.
 func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
@@ -1661,8 +1663,9 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 		if len(ps) == 0 {
 			return 0, err
 		}
-		n, derr := s.deleteUnder(ctx, ps[0], keys)
-		return n, errors.Join(err, derr)
+		// No count: the generation may not be the current one.
+		_, derr := s.deleteUnder(ctx, ps[0], keys)
+		return 0, errors.Join(err, derr)
 	}
 	n, err := s.deleteUnder(ctx, ps[0], keys)
 	if len(ps) > 1 {
