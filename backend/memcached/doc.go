@@ -93,11 +93,14 @@
 // whether a key's server is down costs one atomic load per call.
 //
 // GetMany reads its keys with one GetMulti (one round trip per server, the
-// servers in parallel); when that fails, it reads the keys it got no value
-// for again, each server's apart: while a server is down, a GetMany with
+// servers in parallel); when that fails, it keeps the values it read whole
+// before the failure, and reads the keys it got no value for again, each
+// server's apart: while a server is down, a GetMany with
 // keys on it returns the values of the other servers' keys with a
 // *backend.GetManyError naming the keys not read (it fails as a whole only
-// when none was read). A server whose read timed out is not asked again:
+// when none was read). One server or several, a failure after every key's
+// value leaves nothing unread, and is counted in the server's health
+// only. A server whose read timed out is not asked again:
 // one that hangs makes such a GetMany wait Timeout once, until it is marked
 // down. The caching package still takes such an
 // error for a failed read, and serves those lookups uncached. Delete and

@@ -423,7 +423,9 @@ func (h *serverHealth) admit(d int64) error {
 // it has read nothing yet (a proxy in front of a server that is gone, a
 // server past its connection limit: each new connection is accepted and
 // dropped at once, and the dials succeed), or when it cut a reply's first
-// line short, and not otherwise: that is what a restart does to the pooled
+// line short, or a get's reply within its values (before its END: the
+// values read so far are kept, the failure is the server's alone), and not
+// otherwise: that is what a restart does to the pooled
 // connections (calls that change nothing are retried once on a new one),
 // and a server that is gone for good refuses the dials that follow, which
 // count.
@@ -595,8 +597,10 @@ func (c *healthConn) Read(p []byte) (int, error) {
 			}
 		}
 	case err == nil:
-	case timeout(err) || dropped(err) && (!c.read || c.n > 0):
-		// A drop within a reply's first line cuts it short.
+	case timeout(err) || dropped(err) && (!c.read || c.n > 0 || c.valueReply):
+		// A drop within a reply's first line cuts it short; one within
+		// a get's values (before its END), the reply whose values were
+		// read so far (see replyStart).
 		c.h.failed(err)
 	}
 	return n, err

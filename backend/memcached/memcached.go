@@ -1101,8 +1101,9 @@ const (
 // batch, with the context's error, and a Store closed fails the batch under
 // way (Close closes its connections) with backend.ErrClosed. A server that
 // fails (down, or marked down: backend.ErrServerDown) fails its own keys
-// only (a batch whose GetMulti failed reads the keys it got no value for
-// again, each server's apart): the values of the other servers' keys are
+// only (a batch whose GetMulti failed keeps the values read before the
+// failure, and reads the keys it got no value for again, each server's
+// apart): the values of the other servers' keys are
 // returned with a *backend.GetManyError naming the keys not read, wrapping
 // the servers' error (the whole call fails when no key was read). Behind a
 // proxy with one upstream dead, which refuses a multi-get with one of that
@@ -1351,6 +1352,12 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 // readAgain returns the keys of mkeys at idx, all on the server of h, that
 // are unread after their multi-get failed with err (out holds what it
 // read), and their error (the first real failure, rather than a refusal).
+// The values the multi-get read before it failed are kept: gomemcache
+// returns a value once its data block is read whole (and the reply's
+// frame checked it: see replyFrame), its key one the get asked for, and a
+// reply out of step with its request left none (see getMulti). A failure
+// after the value of every key leaves no key unread: it is the server's
+// alone, counted in its health (see healthConn), not the call's.
 //
 // Behind a proxy, one address in front of several servers, a multi-get
 // with one key on a dead upstream is failed as a whole by twemproxy
@@ -1359,25 +1366,24 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 // (backend.ErrKeyRefused: the server gave a normal reply within the last
 // second), the keys the multi-get returned no value for are read again
 // with one get each (getEach), and only the dead upstream's are refused.
-// Any other error is the keys' as it is, all of them unread (a value the
-// multi-get read before failing too): a server down, hung, or whose every
-// reply is an error, is not asked again.
+// Any other error is that of the keys without a value, all of them
+// unread: a server down, hung, or whose every reply is an error, is not
+// asked again.
 func (s *Store) readAgain(ctx context.Context, mkeys []string, out [][]byte, idx []int, h *serverHealth, err error) getFailures {
 	var ef getFailures
-	if !errors.Is(err, backend.ErrKeyRefused) {
-		for _, i := range idx {
-			out[i] = nil // noted unread all the same
-		}
-		ef.add(0, idx, err)
-		return ef
-	}
 	var left []int // the keys without a value: unread, or a miss
 	for _, i := range idx {
 		if out[i] == nil {
 			left = append(left, i)
 		}
 	}
-	s.getEach(ctx, mkeys, out, left, h, err, &ef)
+	switch {
+	case len(left) == 0:
+	case errors.Is(err, backend.ErrKeyRefused):
+		s.getEach(ctx, mkeys, out, left, h, err, &ef)
+	default:
+		ef.add(0, left, err)
+	}
 	return ef
 }
 

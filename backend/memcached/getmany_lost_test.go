@@ -1,0 +1,142 @@
+package memcached
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// closingConn is a scriptConn whose server closes the connection once its
+// reply is sent: a read past it is io.EOF (chunkConn's), not a timeout.
+type closingConn struct{ scriptConn }
+
+func (c *closingConn) Read(p []byte) (int, error) { return c.chunkConn.Read(p) }
+
+// scriptServers returns a Store of one fake server for each of answers,
+// whose connections are closingConns of its answer, and how many requests
+// each server was sent. A server's answer runs under a lock of the test's.
+func scriptServers(t *testing.T, answers ...func(keys []string) string) (*Store, []int) {
+	t.Helper()
+	servers := make([]string, len(answers))
+	for i := range servers {
+		servers[i] = fmt.Sprintf("127.0.0.1:%d", i+1)
+	}
+	s, err := New(Options{Servers: servers, Namespace: "fake", GenerationTTL: time.Hour, Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	s.setGeneration(1, time.Now())
+	var mu sync.Mutex
+	requests := make([]int, len(answers))
+	s.dial = func(_ context.Context, _, addr string) (net.Conn, error) {
+		i := slicesIndex(servers, addr)
+		answer := func(req string) string {
+			mu.Lock()
+			defer mu.Unlock()
+			requests[i]++
+			line, _ := strings.CutSuffix(req, "\r\n")
+			_, keys, _ := strings.Cut(line, " ")
+			return answers[i](strings.Fields(keys))
+		}
+		return &closingConn{scriptConn{answer: answer, split: func(b []byte) [][]byte { return [][]byte{b} }}}, nil
+	}
+	return s, requests
+}
+
+func slicesIndex(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// values returns the reply of a get of keys, each with its value ("v-"
+// and the key, unprefixed) but for those missing, and then END when end.
+func values(keys []string, end bool, missing ...string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		if slicesIndex(missing, k) < 0 {
+			v := "v-" + strings.TrimPrefix(k, "fake:1:")
+			fmt.Fprintf(&b, "VALUE %s 0 %d 1\r\n%s\r\n", k, len(v), v)
+		}
+	}
+	if end {
+		b.WriteString("END\r\n")
+	}
+	return b.String()
+}
+
+// keysOn returns n keys of the Store's server i (k0, k1, ... in order).
+func keysOn(s *Store, i, n int) []string {
+	var keys []string
+	for j := 0; len(keys) < n; j++ {
+		k := fmt.Sprint("k", j)
+		if s.servers.pick(storeKey("fake:1:", k)) == i {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// Regression: a GetMany over one server whose multi-get failed after the
+// complete values of some keys dropped them, every key unread, where one
+// over several servers kept them. Both keep them now: only the keys
+// without a value are unread (or none, when every key had its value); the
+// failure counts in the server's health.
+func TestGetManyKeepsValuesReadBeforeAFailure(t *testing.T) {
+	for name, tc := range map[string]struct {
+		servers int
+		// reply is the reply of the first server, which then closes the
+		// connection.
+		reply  func(keys []string) string
+		unread []int // of the first server's keys a, b
+	}{
+		"one server, a value then a close":      {1, func(k []string) string { return values(k[:1], false) }, []int{1}},
+		"one server, every value then a close":  {1, func(k []string) string { return values(k, false) }, nil},
+		"two servers, a value then a close":     {2, func(k []string) string { return values(k[:1], false) }, nil},
+		"two servers, every value then a close": {2, func(k []string) string { return values(k, false) }, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			answers := []func([]string) string{tc.reply}
+			if tc.servers == 2 {
+				answers = append(answers, func(k []string) string { return values(k, true) })
+			}
+			s, _ := scriptServers(t, answers...)
+			keys := keysOn(s, 0, 2)
+			if tc.servers == 2 {
+				keys = append(keys, keysOn(s, 1, 1)...)
+			}
+			vals, err := s.GetMany(context.Background(), keys)
+			want := make([]string, len(keys))
+			for i, k := range keys {
+				want[i] = "v-" + k
+			}
+			for _, i := range tc.unread {
+				want[i] = ""
+			}
+			if tc.unread == nil {
+				require.NoError(t, err)
+			} else {
+				var ge *backend.GetManyError
+				require.ErrorAs(t, err, &ge)
+				assert.Equal(t, tc.unread, ge.Unread)
+			}
+			got := make([]string, len(vals))
+			for i, v := range vals {
+				got[i] = string(v)
+			}
+			assert.Equal(t, want, got)
+			assert.NotZero(t, s.servers.health[0].fails.Load(), "the failure counted in the server's health")
+		})
+	}
+}
