@@ -95,7 +95,8 @@
 // GetMany reads its keys with one GetMulti (one round trip per server, the
 // servers in parallel); when that fails, it keeps the values it read whole
 // before the failure, and reads the keys it got no value for again, each
-// server's apart: while a server is down, a GetMany with
+// server's apart, of the servers that failed it only (those that answered
+// whole are not asked for their misses again): while a server is down, a GetMany with
 // keys on it returns the values of the other servers' keys with a
 // *backend.GetManyError naming the keys not read (it fails as a whole only
 // when none was read). One server or several, a failure after every key's
@@ -112,8 +113,8 @@
 // connection that a server restart broke is retried once on a new connection
 // when it changes nothing (Get, GetMany, Has) or is idempotent (Set, Delete);
 // a GetMany over several servers asks again only the keys its multi-get
-// got no value for, each server's apart, not the servers that answered
-// for all of theirs.
+// got no value for of the servers that failed it, each server's apart, not
+// the servers that answered whole, for their misses or anything else.
 // On Unix systems the check each request on a pooled connection starts
 // with (below) finds most such connections closed before anything is
 // written: a server restarted, memcached's -o idle_timeout or a proxy
@@ -175,7 +176,7 @@
 // as misses. With several servers, whose replies gomemcache merges, the
 // keys of the server the keys not asked are on (the one out of step) are
 // read again on new connections; the other servers' values are kept, and
-// only their misses read again, as after any failure of a multi-get.
+// their misses taken as misses, as after any failure of a multi-get.
 //
 // Every reply is checked against memcached's framing as it is read, before
 // gomemcache parses it: gomemcache allocates a value as large as its

@@ -46,9 +46,10 @@ func cmdGets(t *testing.T, addr string) int {
 // Regression: a GetMany over several servers, one of whose pooled
 // connections the server had closed (memcached's idle_timeout here), was
 // tried again as a whole: the servers that had answered were asked for
-// every key again. Only the keys the first multi-get got no value for are
-// asked again now, each server's apart: here the closed connection's
-// server's, none of the other's.
+// every key again; then for their misses again. Only the keys the first
+// multi-get got no value for of the server that failed it are asked again
+// now: here the closed connection's server's, none of the other's, its
+// misses included.
 func TestGetManyRetryAsksOnlyKeysWithoutValue(t *testing.T) {
 	start := func(args ...string) string {
 		return testutil.StartProcess(t, "memcached", func(port int) []string {
@@ -61,11 +62,13 @@ func TestGetManyRetryAsksOnlyKeysWithoutValue(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	s.setGeneration(1, time.Now())
 	ctx := context.Background()
-	keys := make([]string, 20)
+	keys := make([]string, 30)
 	onSteady := 0
 	for i := range keys {
 		keys[i] = "k" + strconv.Itoa(i)
-		require.NoError(t, s.Set(ctx, keys[i], []byte(keys[i]), time.Hour))
+		if i < 20 { // the last 10 are misses
+			require.NoError(t, s.Set(ctx, keys[i], []byte(keys[i]), time.Hour))
+		}
 		if s.servers.of(storeKey("getmanyretry:1:", keys[i])).addr == steady {
 			onSteady++
 		}
@@ -80,8 +83,11 @@ func TestGetManyRetryAsksOnlyKeysWithoutValue(t *testing.T) {
 	before := cmdGets(t, steady)
 	vals, err := s.GetMany(ctx, keys)
 	require.NoError(t, err)
-	for i, k := range keys {
+	for i, k := range keys[:20] {
 		assert.Equal(t, k, string(vals[i]), "value of %s", k)
+	}
+	for i, k := range keys[20:] {
+		assert.Nil(t, vals[20+i], "miss %s", k)
 	}
 	assert.Equal(t, onSteady, cmdGets(t, steady)-before, "keys the steady server was asked for")
 }

@@ -60,6 +60,10 @@ type serverHealth struct {
 	// write that waited Options.Timeout), for GetMany not to send its keys
 	// again (see Store.getBatch); nil before the first.
 	timedOut atomic.Pointer[timeoutFailure]
+	// lostAt is the place among the losses of every server of the list
+	// (serverList.losses) of the server's last lost connection (see
+	// lose); 0 before the first.
+	lostAt atomic.Uint64
 	// errReplies is the error replies (see errorReply) since the last
 	// normal one.
 	errReplies streak
@@ -164,6 +168,22 @@ func (h *serverHealth) failed(err error) {
 		return // an answer came meanwhile
 	}
 	h.markDownLocked(fmt.Sprintf("%d failures in a row, the last: %s", n, causeText(err)))
+}
+
+// lose notes that a connection to the server failed, or was lost: a dial
+// that failed, a connection closed by gomemcache (after a failure of the
+// call on it, as a rule; when its pool is full too) or found out of step
+// (see dropOutOfStep). It ranks the loss among the list's (lostAt), for a
+// GetMany to tell whether the server failed its multi-get (see
+// answeredWhole).
+func (h *serverHealth) lose() {
+	n := h.list.losses.Add(1)
+	for {
+		old := h.lostAt.Load()
+		if old >= n || h.lostAt.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // streak is a run of replies of one kind, of one server, and no normal

@@ -542,6 +542,7 @@ func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn
 	c, err := s.dial(ctx, network, addr)
 	if err != nil {
 		if h != nil {
+			h.lose()
 			h.failed(err)
 		}
 		return nil, err
@@ -549,7 +550,7 @@ func (s *Store) dialContext(ctx context.Context, network, addr string) (net.Conn
 	if h != nil {
 		c = &healthConn{Conn: c, h: h, frame: replyFrame{max: int64(s.opts.MaxItemSize), token: &s.overItem}}
 	}
-	return s.conns.add(c, addr)
+	return s.conns.add(c, addr, h)
 }
 
 // connSet is the set of a Store's open connections. gomemcache's
@@ -571,11 +572,11 @@ type connSet struct {
 	timeout time.Duration
 }
 
-// add records c, a connection to addr, and returns it wrapped, so that its
-// Close forgets it; after closeAll it closes c and returns
-// backend.ErrClosed.
-func (cs *connSet) add(c net.Conn, addr string) (net.Conn, error) {
-	tc := &trackedConn{Conn: c, set: cs, addr: addr}
+// add records c, a connection to addr, of the server of h (nil when
+// unknown), and returns it wrapped, so that its Close forgets it; after
+// closeAll it closes c and returns backend.ErrClosed.
+func (cs *connSet) add(c net.Conn, addr string, h *serverHealth) (net.Conn, error) {
+	tc := &trackedConn{Conn: c, set: cs, addr: addr, h: h}
 	cs.mu.Lock()
 	if cs.closed {
 		cs.mu.Unlock()
@@ -609,16 +610,23 @@ func (cs *connSet) closeAll() {
 	}
 }
 
-// trackedConn is a connection in a connSet, to the server addr.
+// trackedConn is a connection in a connSet, to the server addr, whose
+// health is h (nil when unknown).
 type trackedConn struct {
 	net.Conn
 	set  *connSet
 	addr string
+	h    *serverHealth
 }
 
 // Close closes the connection, or parks it for a later dial when
 // gomemcache closes it after an error reply that left it sound (see park).
+// Either way the server has lost a connection (see serverHealth.lose):
+// gomemcache closes one when the call on it failed.
 func (c *trackedConn) Close() error {
+	if c.h != nil {
+		c.h.lose()
+	}
 	if c.set.park(c) {
 		return nil
 	}
@@ -1102,8 +1110,8 @@ const (
 // way (Close closes its connections) with backend.ErrClosed. A server that
 // fails (down, or marked down: backend.ErrServerDown) fails its own keys
 // only (a batch whose GetMulti failed keeps the values read before the
-// failure, and reads the keys it got no value for again, each server's
-// apart): the values of the other servers' keys are
+// failure, and reads the keys it got no value for again, each failed
+// server's apart): the values of the other servers' keys are
 // returned with a *backend.GetManyError naming the keys not read, wrapping
 // the servers' error (the whole call fails when no key was read). Behind a
 // proxy with one upstream dead, which refuses a multi-get with one of that
@@ -1246,8 +1254,9 @@ func batchEnd(mkeys []string, lo int) int {
 // an empty value is a non-nil, empty slice), noting in f the keys it could
 // not read (their indexes offset by base). It reads them with one GetMulti,
 // which sends each server its keys in parallel. Only when that fails, with
-// several servers, are the keys it returned no value for read again, each
-// server's with a GetMulti of its own, the servers in parallel, so that a
+// several servers, are the keys it returned no value for read again, of
+// the servers that failed it (see answeredWhole), each server's with a
+// GetMulti of its own, the servers in parallel, so that a
 // server that fails, or is marked down (which fails a GetMulti before it
 // sends anything), fails its own keys only: one GetMulti of them all says
 // neither which server failed nor, once one is marked down, reads the
@@ -1266,7 +1275,7 @@ func batchEnd(mkeys []string, lo int) int {
 // only the dead upstream's keys are unread.
 func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base int, f *getFailures) {
 	l := s.servers
-	since := l.timeouts.Load()
+	since, lostSince := l.timeouts.Load(), l.losses.Load()
 	var one *serverHealth // the server of every key, when there is one
 	if l.servers == 1 {
 		one = l.health[0]
@@ -1298,6 +1307,7 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 			groups[g] = append(groups[g], i)
 		}
 	}
+	answeredWhole(groups, l, lostSince, err)
 	for g, idx := range groups {
 		h := l.health[g]
 		if tf := h.timedOut.Load(); len(idx) > 0 && tf != nil && tf.seq > since {
@@ -1346,6 +1356,39 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 	wg.Wait()
 	for _, gf := range fails {
 		f.merge(base, gf)
+	}
+}
+
+// answeredWhole drops from groups (the keys of a failed multi-get
+// without a value, by server: see getBatch) those of the servers that
+// answered it whole: their keys without a value are misses, which a
+// second get would ask those servers for again. A server whose part of
+// the multi-get failed lost its connection (see serverHealth.lose: a dial
+// that failed, or a connection gomemcache closed after the failure, before
+// the GetMulti returned) since lostSince, the list's losses before it
+// began; one that did not answered whole. A loss of another call's counts
+// too, as a timeout does in getBatch: that server's keys are read again,
+// as every key without a value once was. Nothing is dropped when err
+// failed the GetMulti before it sent anything (a server marked down,
+// refused by PickServer: see refusedError; a malformed key), nor when no
+// server lost a connection: the failure is then nobody's the Store can
+// tell, and every key without a value is read again.
+func answeredWhole(groups [][]int, l *serverList, lostSince uint64, err error) {
+	var re *refusedError
+	if errors.As(err, &re) || errors.Is(err, memcache.ErrMalformedKey) {
+		return
+	}
+	lost := false
+	for g := range groups {
+		lost = lost || l.health[g].lostAt.Load() > lostSince
+	}
+	if !lost {
+		return
+	}
+	for g := range groups {
+		if l.health[g].lostAt.Load() <= lostSince {
+			groups[g] = nil
+		}
 	}
 }
 
@@ -1506,6 +1549,7 @@ func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, others map[string]*m
 	for k := range others {
 		if h := l.of(k); !slices.Contains(stray, h) {
 			stray = append(stray, h)
+			h.lose() // its keys are read again (see answeredWhole)
 		}
 	}
 	for i, k := range mkeys {

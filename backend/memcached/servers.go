@@ -41,6 +41,11 @@ type serverList struct {
 	// GetMany can tell the servers that timed out since it began (see
 	// serverHealth.timedOut) at the cost of one atomic load.
 	timeouts atomic.Uint64
+	// losses counts the connections every server lost (see
+	// serverHealth.lose), so that a GetMany can tell the servers that
+	// failed its multi-get from those that answered it whole (see
+	// answeredWhole) at the cost of one atomic load.
+	losses atomic.Uint64
 	// probe, set by New, sends a server marked down a get of its own
 	// and reports whether it got a normal reply (see serverHealth.admit).
 	probe func(h *serverHealth) error
