@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +38,7 @@ func scriptServers(t *testing.T, answers ...func(keys []string) string) (*Store,
 	var mu sync.Mutex
 	requests := make([]int, len(answers))
 	s.dial = func(_ context.Context, _, addr string) (net.Conn, error) {
-		i := slicesIndex(servers, addr)
+		i := slices.Index(servers, addr)
 		answer := func(req string) string {
 			mu.Lock()
 			defer mu.Unlock()
@@ -51,21 +52,12 @@ func scriptServers(t *testing.T, answers ...func(keys []string) string) (*Store,
 	return s, requests
 }
 
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
-}
-
 // values returns the reply of a get of keys, each with its value ("v-"
 // and the key, unprefixed) but for those missing, and then END when end.
 func values(keys []string, end bool, missing ...string) string {
 	var b strings.Builder
 	for _, k := range keys {
-		if slicesIndex(missing, k) < 0 {
+		if slices.Index(missing, k) < 0 {
 			v := "v-" + strings.TrimPrefix(k, "fake:1:")
 			fmt.Fprintf(&b, "VALUE %s 0 %d 1\r\n%s\r\n", k, len(v), v)
 		}
