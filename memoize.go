@@ -136,7 +136,8 @@ type Memoized[A, R any] struct {
 	calls  *flight.Group[string, epoched[R]]
 
 	refreshMu    sync.Mutex
-	refreshing   map[string]uint64 // keys with a background refresh running, and its slot's id
+	refreshing   map[string]uint64 // keys with a background refresh running, and its slot's id; or held (aheadHeld)
+	refreshHolds uint64            // the holds made so far (holdAhead)
 	refreshSlots refreshSlots      // at most maxRefreshes, and the overdue ones
 
 	counter *namedCounter // its counts in MemoStats (stats.go)
@@ -1492,14 +1493,18 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	}
 	// The slot is taken before the argument is copied: the hits that come
 	// while this one copies start nothing and copy nothing.
-	key, ok := m.takeRefresh(kb)
+	key, ok := m.takeRefresh(kb, ahead)
 	if !ok {
 		return // a hit while key's refresh runs copies nothing
 	}
-	done := func() {
+	done := func(failed bool) {
 		m.refreshMu.Lock()
 		m.refreshSlots.give(m.refreshing[key])
-		delete(m.refreshing, key)
+		if failed {
+			m.holdAhead(key)
+		} else {
+			delete(m.refreshing, key)
+		}
 		m.refreshMu.Unlock()
 	}
 	started := false
@@ -1507,7 +1512,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		// However this ends short of the goroutine: ArgTags panicked
 		// (!ok), or called runtime.Goexit, or the Cache is closed.
 		if !started {
-			done()
+			done(false)
 		}
 	}()
 	// Copied now, before the hit that started it returns: the caller may
@@ -1519,8 +1524,9 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	}
 	bg := m.c.detach(ctx)
 	started = m.c.goBackground(func() {
+		failed := false // RefreshAhead's refresh ran and stored nothing
 		defer func() {
-			done()
+			done(failed)
 			if r := recover(); r != nil {
 				// Nobody waits for this call: a panic in fn must not crash
 				// the process. It is logged (with the value, not the key).
@@ -1548,7 +1554,11 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		// and it would hold its refresh slot, and leave the entry stale,
 		// for as long as a stuck computation hangs.
 		b := m.collapseBound()
-		_, _, _, _ = m.calls.DoBounded(bg, key, func(context.Context) (epoched[R], error) {
+		failed = ahead // until it stores; a panic or runtime.Goexit leaves it so
+		// Set by the computation's goroutine, which may outlive the wait
+		// (Close ends bg): read once the wait ended.
+		var stored atomic.Bool
+		_, joined, _, err := m.calls.DoBounded(bg, key, func(context.Context) (epoched[R], error) {
 			epoch := m.c.store.invalidations.Load()
 			var (
 				out flightOut
@@ -1557,9 +1567,14 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			)
 			ctx, c := withComputation(bg, m.calls, key, false)
 			defer c.finish()
-			computing(func() { v, _, err = m.computeTo(ctx, key, arg, computeRefresh, &out, nil) })
+			var ok bool
+			computing(func() { v, ok, err = m.computeTo(ctx, key, arg, computeRefresh, &out, nil) })
+			stored.Store(ok)
 			return newEpoched(v, epoch, out), err
 		}, nil, b.age, b.onTake)
+		// A computation it joined (a Get's) stores its result, or not, as
+		// it decides: only its error counts.
+		failed = ahead && (joined && err != nil || !joined && !stored.Load())
 	})
 }
 
@@ -1602,11 +1617,11 @@ var memoRefreshCheckedHook func(key string, replaced bool)
 // the function's collapse bound (collapseBound: its CollapseTimeout, by
 // default DefaultCollapseTimeout plus its Lease), as a view's are past its
 // CollapseTimeout; under a negative CollapseTimeout never.
-func (m *Memoized[A, R]) takeRefresh(key []byte) (string, bool) {
+func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool) (string, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
-	if _, busy := m.refreshing[string(key)]; busy {
-		return "", false
+	if id, busy := m.refreshing[string(key)]; busy && (id&aheadHeld == 0 || ahead) {
+		return "", false // running, or held: a stale entry's refresh takes a hold's place
 	}
 	slot, ok := m.refreshSlots.take(time.Now(), m.collapse)
 	if !ok {
@@ -1618,6 +1633,29 @@ func (m *Memoized[A, R]) takeRefresh(key []byte) (string, bool) {
 	k := string(key)
 	m.refreshing[k] = slot
 	return k, true
+}
+
+// aheadHeld marks the value of Memoized.refreshing for a key whose refresh
+// of RefreshAhead's failed: no RefreshAhead refresh of it starts for
+// aheadBackoff (holdAhead). Its other bits tell one hold from another. A
+// slot's id never has it.
+const aheadHeld = 1 << 63
+
+// holdAhead holds off RefreshAhead's refreshes of key for aheadBackoff, in
+// place of the refresh that ends, unless something takes the hold's place
+// meanwhile (a stale entry's refresh, which it does not keep off). Called
+// with refreshMu held.
+func (m *Memoized[A, R]) holdAhead(key string) {
+	m.refreshHolds++
+	id := aheadHeld | m.refreshHolds
+	m.refreshing[key] = id
+	time.AfterFunc(aheadBackoff(m.ahead), func() {
+		m.refreshMu.Lock()
+		defer m.refreshMu.Unlock()
+		if m.refreshing[key] == id {
+			delete(m.refreshing, key)
+		}
+	})
 }
 
 // ownedArg is the argument of a computation that may outlive its caller

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-caching/caching/internal/httpcache"
@@ -39,6 +40,21 @@ import (
 // SharedCache view the end of an entry's freshness lifetime (RFC 9111) is
 // its end, and the refresh is a conditional request whose response is
 // stored, or freshens the entry, under RFC 9111's rules.
+//
+// A refresh that renews nothing holds off the next RefreshAhead refresh of
+// its entry for d/4, at most a second (a timer: hits pay nothing for it),
+// so that a failing handler or function runs once per backoff, not at the
+// rate of the hits within d. It renews nothing when the handler or function
+// fails (an error, a status the view does not store, a panic) or its result
+// is not stored (StoreIf, MaxBodySize, a response private or with a
+// Set-Cookie, a backend that refuses the write or is down). Storing its
+// result, a 304 that freshens the entry (SharedCache), or finding a newer
+// entry stored renews it: no backoff follows; a refresh that ran nothing
+// (another process's Lease, an entry stored again since the hit) holds
+// nothing off. A stale entry's refresh (StaleWhileRevalidate, StaleIf) is
+// not held off: it takes the backoff's place. A memoized result
+// StoreIf refuses removes the entry, as Refresh's does: the next call
+// computes it as a miss (see README, "Background work").
 func RefreshAhead(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.ahead = d })
 }
@@ -134,4 +150,34 @@ func (v *view) varyDropped(r *http.Request, names []string) bool {
 		}
 	}
 	return false
+}
+
+// maxAheadBackoff bounds how long a failed refresh of RefreshAhead's holds
+// off the next refresh of its key (aheadBackoff).
+const maxAheadBackoff = time.Second
+
+// aheadBackoff is how long a refresh of RefreshAhead(d)'s that renewed
+// nothing (the handler or function failed, or its result was not stored)
+// holds off the next RefreshAhead refresh of its key: a quarter of d, at
+// most maxAheadBackoff. Each hit within d would otherwise run the handler
+// or function again at once, at the rate of the hits: the load a failing
+// origin must not get from a cache. A quarter of d, which should be well
+// under the TTL, ends before a newer entry of the same TTL is due for its
+// own refresh (aheadDue: not before a quarter of its lifetime).
+func aheadBackoff(d time.Duration) time.Duration { return min(maxAheadBackoff, d/4) }
+
+// aheadHold is the value a view's refreshing map holds for a key whose
+// refresh of RefreshAhead's failed, for aheadBackoff (holdAhead): no
+// RefreshAhead refresh of the key starts while it is there. Compared by
+// identity (its own field keeps two of them apart).
+type aheadHold struct{ _ byte }
+
+// holdAhead puts a new aheadHold under key in refreshing, in place of the
+// refresh that ends, and removes it after d unless something took its
+// place meanwhile (a stale entry's refresh, which a hold does not keep
+// off). The timer costs nothing on a hit.
+func holdAhead(refreshing *sync.Map, key string, d time.Duration) {
+	h := new(aheadHold)
+	refreshing.Store(key, h)
+	time.AfterFunc(d, func() { refreshing.CompareAndDelete(key, h) })
 }

@@ -374,7 +374,7 @@ type view struct {
 	downVary               downVary
 	solo                   keyMarks // SharedCache: keys whose misses join no flight (hit-for-miss)
 	passed                 keyMarks // SharedCache: keys whose misses pass the client's validators (hit-for-pass)
-	refreshing             sync.Map // backend key -> refresh in progress
+	refreshing             sync.Map // backend key -> refresh in progress, or a failed one's *aheadHold
 	refreshSlots           refreshSlots
 	// routeSlots are, for CachedMux, the refresh slots of each route, by
 	// pattern (a *refreshSlots each, made on its first refresh): as many
@@ -1022,6 +1022,11 @@ type runState struct {
 	// ahead: a background refresh that RefreshAhead started, counted in
 	// Stats.AheadRefreshes once it runs (refreshInBackground).
 	ahead bool
+	// renewed: a background refresh stored its response, or freshened
+	// the entry (a 304), or found a newer entry stored (reasonOverrun):
+	// set by store. A refresh of RefreshAhead's that ends without it holds
+	// off the next (aheadHold).
+	renewed bool
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup or the
@@ -2215,6 +2220,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		// any run that stored since the refresh began (one that outlasted
 		// the entry's stale window, and the miss that came then stored a
 		// newer response).
+		st.renewed = st.background
 		return reasonOverrun
 	}
 	reason := reasonCleared
@@ -2224,6 +2230,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 	notifyAfter(func(evicted *simple.Evictions) {
 		v.c.store.unlessCleared(st.cleared, func() { reason = v.storeNow(r, st, res, ttl, now, vs, evicted) })
 	})
+	st.renewed = st.background && reason == httpcache.ReasonNone
 	return reason
 }
 
@@ -2595,17 +2602,26 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 	if refreshAskedHook != nil {
 		refreshAskedHook(key)
 	}
-	if _, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
-		return false
+	if prev, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
+		// A hold (aheadHold) keeps off RefreshAhead's refreshes only: a
+		// stale entry's refresh takes its place.
+		if _, held := prev.(*aheadHold); !held || st.ahead || !v.refreshing.CompareAndSwap(key, prev, struct{}{}) {
+			return false
+		}
 	}
 	slot, ok := slots.take(time.Now(), v.cfg.collapse)
 	if !ok {
 		v.refreshing.Delete(key)
 		return false
 	}
+	failed := false // RefreshAhead's refresh ran and renewed nothing
 	done := func() {
 		slots.give(slot)
-		v.refreshing.Delete(key)
+		if failed {
+			holdAhead(&v.refreshing, key, aheadBackoff(v.cfg.ahead))
+		} else {
+			v.refreshing.Delete(key)
+		}
 	}
 	r2 := request()
 	dw := &discardWriter{h: st.outer.Clone()}
@@ -2630,8 +2646,10 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		}
 		if st.ahead {
 			v.c.stats.ahead.Add(1)
+			failed = true // until run renews the entry; a panic leaves it so
 		}
 		v.run(dw, r2, st)
+		failed = st.ahead && !st.renewed
 	})
 	if !started {
 		done()

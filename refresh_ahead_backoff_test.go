@@ -1,0 +1,197 @@
+package caching
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The ways a refresh of RefreshAhead's fails: the handler or function
+// fails (an error status, an error), panics, or makes a result that is
+// not stored (StoreIf refuses it).
+const (
+	refreshWorks = iota
+	refreshErrors
+	refreshPanics
+	refreshUnstored
+)
+
+var refreshFailures = map[string]int32{"error": refreshErrors, "panic": refreshPanics, "unstored": refreshUnstored}
+
+// aheadWindow and aheadTTL: an entry is due for its refresh 40 s after it
+// was stored, and a failed refresh holds off the next for a second
+// (aheadBackoff).
+const (
+	aheadTTL    = time.Minute
+	aheadWindow = 20 * time.Second
+)
+
+// TestRefreshAheadBackoffView: a hit within RefreshAhead of the end of an
+// entry whose refresh just failed starts no other refresh until the
+// backoff is over: the handler of a failing origin runs once, not once per
+// hit. After the backoff a hit refreshes again, and a refresh that works
+// stores at once.
+func TestRefreshAheadBackoffView(t *testing.T) {
+	for name, failure := range refreshFailures {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := Must(&Options{Backend: newSimple(t, nil)})
+				defer c.Close()
+				var mode atomic.Int32
+				var runs atomic.Int64
+				h := c.Cached(aheadTTL, RefreshAhead(aheadWindow), CacheStatusHeader("X-Cache"),
+					StoreIf(func(r *Response) bool { return !strings.HasPrefix(string(r.Body), "refuse") }))(
+					http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+						n := runs.Add(1)
+						switch mode.Load() {
+						case refreshErrors:
+							http.Error(w, "down", http.StatusServiceUnavailable)
+						case refreshPanics:
+							panic("origin down")
+						case refreshUnstored:
+							fmt.Fprintf(w, "refuse #%d", n)
+						default:
+							fmt.Fprintf(w, "page #%d", n)
+						}
+					}))
+				require.Equal(t, "MISS", get(h, "/p").Header().Get("X-Cache"))
+				time.Sleep(aheadTTL - aheadWindow + time.Second) // due
+				mode.Store(failure)
+				for range 10 {
+					w := get(h, "/p")
+					require.Equal(t, "HIT", w.Header().Get("X-Cache"))
+					require.Equal(t, "page #1", w.Body.String())
+					synctest.Wait() // the refresh it started, if any, ended
+				}
+				assert.Equal(t, int64(2), runs.Load(), "one refresh ran for ten hits")
+
+				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
+				synctest.Wait() // the backoff's timer ran
+				get(h, "/p")
+				synctest.Wait()
+				assert.Equal(t, int64(3), runs.Load(), "past the backoff, a hit refreshes again")
+
+				mode.Store(refreshWorks)
+				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
+				synctest.Wait() // the backoff's timer ran
+				get(h, "/p")
+				synctest.Wait()
+				assert.Equal(t, int64(4), runs.Load())
+				assert.Equal(t, "page #4", get(h, "/p").Body.String(), "the refresh that worked stored its page")
+				synctest.Wait()
+				assert.Equal(t, int64(4), runs.Load(), "the new entry is fresh")
+			})
+		})
+	}
+}
+
+// TestRefreshAheadBackoffMemoize: as TestRefreshAheadBackoffView, for a
+// memoized function. (A result StoreIf refuses removes the entry it was to
+// replace, as Refresh's does: the next call is a miss, and there is no
+// refresh to hold off.)
+func TestRefreshAheadBackoffMemoize(t *testing.T) {
+	for name, failure := range refreshFailures {
+		if failure == refreshUnstored {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := Must(&Options{Backend: newSimple(t, nil)})
+				defer c.Close()
+				var mode atomic.Int32
+				var runs atomic.Int64
+				m := Memoize(c, "backoff", func(context.Context, int) (string, error) {
+					n := runs.Add(1)
+					switch mode.Load() {
+					case refreshErrors:
+						return "", errors.New("origin down")
+					case refreshPanics:
+						panic("origin down")
+					case refreshUnstored:
+						return fmt.Sprintf("refuse #%d", n), nil
+					}
+					return fmt.Sprintf("result #%d", n), nil
+				}, TTL(aheadTTL), RefreshAhead(aheadWindow),
+					StoreIf(func(r string) bool { return !strings.HasPrefix(r, "refuse") }))
+				getNow := func() string {
+					v, err := m.Get(t.Context(), 1)
+					require.NoError(t, err)
+					return v
+				}
+				require.Equal(t, "result #1", getNow())
+				time.Sleep(aheadTTL - aheadWindow + time.Second) // due
+				mode.Store(failure)
+				for range 10 {
+					require.Equal(t, "result #1", getNow())
+					synctest.Wait()
+				}
+				assert.Equal(t, int64(2), runs.Load(), "one refresh ran for ten hits")
+
+				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
+				synctest.Wait() // the backoff's timer ran
+				getNow()
+				synctest.Wait()
+				assert.Equal(t, int64(3), runs.Load(), "past the backoff, a hit refreshes again")
+
+				mode.Store(refreshWorks)
+				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
+				synctest.Wait() // the backoff's timer ran
+				getNow()
+				synctest.Wait()
+				assert.Equal(t, int64(4), runs.Load())
+				assert.Equal(t, "result #4", getNow(), "the refresh that worked stored its result")
+				synctest.Wait()
+				assert.Equal(t, int64(4), runs.Load(), "the new entry is fresh")
+			})
+		})
+	}
+}
+
+// TestRefreshAheadBackoffLeavesStaleRefresh: the backoff holds off only
+// RefreshAhead's refreshes: once the entry is stale, a hit within
+// StaleWhileRevalidate refreshes it as before, and one that works is
+// stored at once.
+func TestRefreshAheadBackoffLeavesStaleRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(&Options{Backend: newSimple(t, nil)})
+		defer c.Close()
+		var fail atomic.Bool
+		var runs atomic.Int64
+		// RefreshAhead of a whole minute: a backoff of a second, past the
+		// entry's TTL.
+		m := Memoize(c, "backoff-stale", func(context.Context, int) (string, error) {
+			n := runs.Add(1)
+			if fail.Load() {
+				return "", errors.New("origin down")
+			}
+			return fmt.Sprintf("result #%d", n), nil
+		}, TTL(2*time.Second), RefreshAhead(time.Minute), StaleWhileRevalidate(time.Minute))
+		_, err := m.Get(t.Context(), 1)
+		require.NoError(t, err)
+		time.Sleep(1900 * time.Millisecond) // due
+		fail.Store(true)
+		_, err = m.Get(t.Context(), 1)
+		require.NoError(t, err)
+		synctest.Wait()
+		require.Equal(t, int64(2), runs.Load(), "the refresh failed")
+		fail.Store(false)
+		time.Sleep(200 * time.Millisecond) // stale, within the backoff
+		v, err := m.Get(t.Context(), 1)
+		require.NoError(t, err)
+		require.Equal(t, "result #1", v, "served stale")
+		synctest.Wait()
+		assert.Equal(t, int64(3), runs.Load(), "the stale entry's refresh ran")
+		v, err = m.Get(t.Context(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, "result #3", v)
+	})
+}
