@@ -135,7 +135,10 @@ func (d detached) Value(key any) any {
 // when every cookie in it is named by InertCookies and the entry, whose
 // Vary names are names, would otherwise not be refreshed for r (see
 // refreshable): the response is then the one a request without cookies
-// gets.
+// gets. r's RemoteAddr stays too: the refresh replaces the entry of r's
+// key, which a KeyFunc or UserKey may make of the address, with the
+// response r would have had (Warm's requests, which have no client, get
+// warmRemoteAddr).
 func (v *view) backgroundRequest(r *http.Request, names []string) *http.Request {
 	r2 := r.Clone(v.c.detach(r.Context()))
 	r2.Method = http.MethodGet

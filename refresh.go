@@ -54,7 +54,9 @@ import (
 // nothing off. A stale entry's refresh (StaleWhileRevalidate, StaleIf) is
 // not held off: it takes the backoff's place. A memoized result
 // StoreIf refuses removes the entry, as Refresh's does: the next call
-// computes it as a miss (see README, "Background work").
+// computes it as a miss. A view's refresh keeps the client's RemoteAddr,
+// as its Cookie: it makes the response of the request whose key it
+// refreshes (see README, "Background work").
 func RefreshAhead(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.ahead = d })
 }

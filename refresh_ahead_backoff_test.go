@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -193,5 +194,36 @@ func TestRefreshAheadBackoffLeavesStaleRefresh(t *testing.T) {
 		v, err = m.Get(t.Context(), 1)
 		require.NoError(t, err)
 		assert.Equal(t, "result #3", v)
+	})
+}
+
+// TestRefreshKeepsRemoteAddr: a view's refresh is made for the request
+// whose key it refreshes, its RemoteAddr included: under a key made of the
+// client's address (UserKey), each address's entry is refreshed with the
+// page for that address, never with another's or an anonymous one.
+func TestRefreshKeepsRemoteAddr(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(&Options{Backend: newSimple(t, nil)})
+		defer c.Close()
+		var runs atomic.Int64
+		h := c.Cached(aheadTTL, RefreshAhead(aheadWindow), CacheStatusHeader("X-Cache"),
+			UserKey(func(r *http.Request) string { return r.RemoteAddr }))(
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "page #%d for %s", runs.Add(1), r.RemoteAddr)
+			}))
+		from := func(addr string) string {
+			r := httptest.NewRequest(http.MethodGet, "/near-me", nil)
+			r.RemoteAddr = addr
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			return w.Body.String()
+		}
+		require.Equal(t, "page #1 for 198.51.100.1:1000", from("198.51.100.1:1000"))
+		require.Equal(t, "page #2 for 198.51.100.2:2000", from("198.51.100.2:2000"))
+		time.Sleep(aheadTTL - aheadWindow + time.Second) // due
+		require.Equal(t, "page #1 for 198.51.100.1:1000", from("198.51.100.1:1000"))
+		synctest.Wait()
+		assert.Equal(t, "page #3 for 198.51.100.1:1000", from("198.51.100.1:1000"), "refreshed for its address")
+		assert.Equal(t, "page #2 for 198.51.100.2:2000", from("198.51.100.2:2000"), "the other's entry is its own")
 	})
 }
