@@ -18,15 +18,16 @@ import (
 
 // The ways a refresh of RefreshAhead's fails: the handler or function
 // fails (an error status, an error), panics, or makes a result that is
-// not stored (StoreIf refuses it).
+// not stored (StoreIf refuses it; a view's body is past MaxBodySize).
 const (
 	refreshWorks = iota
 	refreshErrors
 	refreshPanics
 	refreshUnstored
+	refreshTooLarge
 )
 
-var refreshFailures = map[string]int32{"error": refreshErrors, "panic": refreshPanics, "unstored": refreshUnstored}
+var refreshFailures = map[string]int32{"error": refreshErrors, "panic": refreshPanics, "unstored": refreshUnstored, "too-large": refreshTooLarge}
 
 // aheadWindow and aheadTTL: an entry is due for its refresh 40 s after it
 // was stored, and a failed refresh holds off the next for a second
@@ -35,6 +36,41 @@ const (
 	aheadTTL    = time.Minute
 	aheadWindow = 20 * time.Second
 )
+
+// checkAheadBackoff runs, in a synctest bubble, the steps of the backoff
+// tests on a handler or function that runs set to mode (refreshWorks at
+// first), counted in runs, whose result number n is fmt.Sprintf(result,
+// n), got by hit: a hit within RefreshAhead whose refresh fails (as
+// failure says) holds off the refreshes of the next hits; past the
+// backoff, a hit refreshes again; one that works stores its result.
+func checkAheadBackoff(t *testing.T, mode *atomic.Int32, runs *atomic.Int64, failure int32, result string, hit func() string) {
+	t.Helper()
+	first := fmt.Sprintf(result, 1)
+	require.Equal(t, first, hit())
+	time.Sleep(aheadTTL - aheadWindow + time.Second) // due
+	mode.Store(failure)
+	for range 10 {
+		require.Equal(t, first, hit())
+		synctest.Wait() // the refresh it started, if any, ended
+	}
+	assert.Equal(t, int64(2), runs.Load(), "one refresh ran for ten hits")
+
+	time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
+	synctest.Wait() // the backoff's timer ran
+	hit()
+	synctest.Wait()
+	assert.Equal(t, int64(3), runs.Load(), "past the backoff, a hit refreshes again")
+
+	mode.Store(refreshWorks)
+	time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
+	synctest.Wait()
+	hit()
+	synctest.Wait()
+	assert.Equal(t, int64(4), runs.Load())
+	assert.Equal(t, fmt.Sprintf(result, 4), hit(), "the refresh that worked stored its result")
+	synctest.Wait()
+	assert.Equal(t, int64(4), runs.Load(), "the new entry is fresh")
+}
 
 // TestRefreshAheadBackoffView: a hit within RefreshAhead of the end of an
 // entry whose refresh just failed starts no other refresh until the
@@ -49,7 +85,7 @@ func TestRefreshAheadBackoffView(t *testing.T) {
 				defer c.Close()
 				var mode atomic.Int32
 				var runs atomic.Int64
-				h := c.Cached(aheadTTL, RefreshAhead(aheadWindow), CacheStatusHeader("X-Cache"),
+				h := c.Cached(aheadTTL, RefreshAhead(aheadWindow), MaxBodySize(64),
 					StoreIf(func(r *Response) bool { return !strings.HasPrefix(string(r.Body), "refuse") }))(
 					http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 						n := runs.Add(1)
@@ -60,36 +96,13 @@ func TestRefreshAheadBackoffView(t *testing.T) {
 							panic("origin down")
 						case refreshUnstored:
 							fmt.Fprintf(w, "refuse #%d", n)
+						case refreshTooLarge:
+							fmt.Fprintf(w, "page #%d%s", n, strings.Repeat(" ", 100))
 						default:
 							fmt.Fprintf(w, "page #%d", n)
 						}
 					}))
-				require.Equal(t, "MISS", get(h, "/p").Header().Get("X-Cache"))
-				time.Sleep(aheadTTL - aheadWindow + time.Second) // due
-				mode.Store(failure)
-				for range 10 {
-					w := get(h, "/p")
-					require.Equal(t, "HIT", w.Header().Get("X-Cache"))
-					require.Equal(t, "page #1", w.Body.String())
-					synctest.Wait() // the refresh it started, if any, ended
-				}
-				assert.Equal(t, int64(2), runs.Load(), "one refresh ran for ten hits")
-
-				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
-				synctest.Wait() // the backoff's timer ran
-				get(h, "/p")
-				synctest.Wait()
-				assert.Equal(t, int64(3), runs.Load(), "past the backoff, a hit refreshes again")
-
-				mode.Store(refreshWorks)
-				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
-				synctest.Wait() // the backoff's timer ran
-				get(h, "/p")
-				synctest.Wait()
-				assert.Equal(t, int64(4), runs.Load())
-				assert.Equal(t, "page #4", get(h, "/p").Body.String(), "the refresh that worked stored its page")
-				synctest.Wait()
-				assert.Equal(t, int64(4), runs.Load(), "the new entry is fresh")
+				checkAheadBackoff(t, &mode, &runs, failure, "page #%d", func() string { return get(h, "/p").Body.String() })
 			})
 		})
 	}
@@ -101,7 +114,7 @@ func TestRefreshAheadBackoffView(t *testing.T) {
 // refresh to hold off.)
 func TestRefreshAheadBackoffMemoize(t *testing.T) {
 	for name, failure := range refreshFailures {
-		if failure == refreshUnstored {
+		if failure == refreshUnstored || failure == refreshTooLarge {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
@@ -117,41 +130,14 @@ func TestRefreshAheadBackoffMemoize(t *testing.T) {
 						return "", errors.New("origin down")
 					case refreshPanics:
 						panic("origin down")
-					case refreshUnstored:
-						return fmt.Sprintf("refuse #%d", n), nil
 					}
 					return fmt.Sprintf("result #%d", n), nil
-				}, TTL(aheadTTL), RefreshAhead(aheadWindow),
-					StoreIf(func(r string) bool { return !strings.HasPrefix(r, "refuse") }))
-				getNow := func() string {
+				}, TTL(aheadTTL), RefreshAhead(aheadWindow))
+				checkAheadBackoff(t, &mode, &runs, failure, "result #%d", func() string {
 					v, err := m.Get(t.Context(), 1)
 					require.NoError(t, err)
 					return v
-				}
-				require.Equal(t, "result #1", getNow())
-				time.Sleep(aheadTTL - aheadWindow + time.Second) // due
-				mode.Store(failure)
-				for range 10 {
-					require.Equal(t, "result #1", getNow())
-					synctest.Wait()
-				}
-				assert.Equal(t, int64(2), runs.Load(), "one refresh ran for ten hits")
-
-				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
-				synctest.Wait() // the backoff's timer ran
-				getNow()
-				synctest.Wait()
-				assert.Equal(t, int64(3), runs.Load(), "past the backoff, a hit refreshes again")
-
-				mode.Store(refreshWorks)
-				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
-				synctest.Wait() // the backoff's timer ran
-				getNow()
-				synctest.Wait()
-				assert.Equal(t, int64(4), runs.Load())
-				assert.Equal(t, "result #4", getNow(), "the refresh that worked stored its result")
-				synctest.Wait()
-				assert.Equal(t, int64(4), runs.Load(), "the new entry is fresh")
+				})
 			})
 		})
 	}
@@ -206,7 +192,7 @@ func TestRefreshKeepsRemoteAddr(t *testing.T) {
 		c := Must(&Options{Backend: newSimple(t, nil)})
 		defer c.Close()
 		var runs atomic.Int64
-		h := c.Cached(aheadTTL, RefreshAhead(aheadWindow), CacheStatusHeader("X-Cache"),
+		h := c.Cached(aheadTTL, RefreshAhead(aheadWindow),
 			UserKey(func(r *http.Request) string { return r.RemoteAddr }))(
 			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprintf(w, "page #%d for %s", runs.Add(1), r.RemoteAddr)
