@@ -1493,7 +1493,7 @@ func (s *store) addWrite(ctx context.Context, w write) (bool, error) {
 // int64 range with backend.ErrNotInteger as those counters do.
 func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if in, ok := s.b.(backend.Incrementer); ok {
-		ctx, cancel, err := s.admit(ctx)
+		ctx, cancel, short, err := s.admit(ctx)
 		if err != nil {
 			s.dropNear(key)
 			return 0, err
@@ -1501,7 +1501,7 @@ func (s *store) incr(ctx context.Context, key string, delta int64) (int64, error
 		defer cancel()
 		start := s.start()
 		n, err := in.Incr(ctx, key, delta)
-		s.report(ctx, kindIncr, err)
+		s.report(ctx, short, kindIncr, err)
 		s.observe(OpIncr, start, err)
 		return n, err
 	}
@@ -1612,27 +1612,59 @@ func (s *store) keepValue(e *entry, v any) {
 // close it). Each admitted call is bounded on its own: a caller making
 // several in a row gives each the whole Timeout. A call whose context has
 // already ended is not made: it would say nothing of the backend, and must
-// neither count as a failure nor take the probe's turn.
-func (s *store) admit(ctx context.Context) (context.Context, context.CancelFunc, error) {
+// neither count as a failure nor take the probe's turn. short reports
+// whether the caller's deadline leaves the call too little time for its
+// expiry to count against the backend (see shortDeadline), for report.
+func (s *store) admit(ctx context.Context) (_ context.Context, _ context.CancelFunc, short bool, _ error) {
 	if s.local != nil {
-		return ctx, noCancel, nil
+		return ctx, noCancel, false, nil
 	}
 	tripped := false
 	if s.br != nil {
 		if err := ctx.Err(); err != nil {
-			return ctx, noCancel, err
+			return ctx, noCancel, false, err
 		}
 		tripped = s.br.Tripped()
 		if !s.br.Allow() {
 			s.stats.unavailable.Add(1)
-			return ctx, noCancel, ErrUnavailable
+			return ctx, noCancel, false, ErrUnavailable
 		}
+		short = s.shortDeadline(ctx)
 	}
 	if tripped || ctx.Value(boundKey{}) != nil {
 		ctx, cancel := context.WithTimeout(ctx, s.timeout)
-		return ctx, cancel, nil
+		return ctx, cancel, short, nil
 	}
-	return ctx, noCancel, nil
+	return ctx, noCancel, short, nil
+}
+
+// minBlamedDeadline is the least time a caller's deadline must leave a
+// backend call for its expiry to count as a failure of the backend, as
+// the Redis store's health of a Cluster's masters has it: a backend
+// answers in a millisecond or so, and Options.Timeout is 500ms by default.
+const minBlamedDeadline = 100 * time.Millisecond
+
+// shortDeadline reports whether ctx's deadline leaves a call starting now
+// less than minBlamedDeadline, and less than half of Options.Timeout: the
+// caller's deadline (one already nearly spent), not the Cache's own, which
+// leaves each call about the whole Timeout however short it is set, and
+// whose expiry always counts.
+func (s *store) shortDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < min(minBlamedDeadline, s.timeout/2)
+}
+
+// expiredShort reports whether a call that short (admit) says had little
+// time under ctx failed once ctx's deadline had passed: the caller's
+// deadline ended it, whatever the error (a context's, a client's
+// timeout), and it says nothing of the backend. A failure before that
+// deadline still counts.
+func expiredShort(ctx context.Context, short bool) bool {
+	if !short {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 func noCancel() {}
@@ -1678,9 +1710,13 @@ const (
 // dead; the call was made, and counts in Stats.Errors). Such a call, if it
 // was the probe of a half-open breaker, hands the probe's turn back
 // (breaker.Release), so that the next call probes at once rather than a
-// Cooldown later, refused meanwhile. A timeout (Options.Timeout or the
-// caller's own deadline) or any other error is a failure.
-func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
+// Cooldown later, refused meanwhile. Nor does one that ended at its
+// caller's deadline when that deadline left it less than 100ms (short,
+// from admit: see shortDeadline), as for the Redis store's Cluster masters:
+// a caller nearly out of time says nothing of the backend. A timeout
+// (Options.Timeout, however short, or the caller's own longer deadline) or
+// any other error is a failure.
+func (s *store) report(ctx context.Context, short bool, k breaker.Kind, err error) {
 	if s.local != nil {
 		return // never down: no breaker, and no failed invalidation waits
 	}
@@ -1691,7 +1727,7 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 		if s.br != nil {
 			s.br.Success(k)
 		}
-	case callerEnded(ctx, err), errors.Is(err, backend.ErrClosed), backend.Neutral(err):
+	case callerEnded(ctx, err), expiredShort(ctx, short), errors.Is(err, backend.ErrClosed), backend.Neutral(err):
 		if errors.Is(err, backend.ErrServerDown) {
 			s.stats.unavailable.Add(1) // not made, as the breaker's refusals
 		}
@@ -1706,23 +1742,23 @@ func (s *store) report(ctx context.Context, k breaker.Kind, err error) {
 // callerEnded reports whether err is the caller's cancellation of ctx (its
 // client left), which says nothing of the backend. A deadline does: the
 // Cache's own (Options.Timeout) or the caller's, shorter than it (a handler
-// under http.TimeoutHandler). A backend too slow for its callers' deadlines
-// makes every request wait its whole deadline and fail, where without the
-// cache it would have been served: the breaker opens, and the cache fails
-// open.
+// under http.TimeoutHandler), unless it left the call less than 100ms
+// (expiredShort). A backend too slow for its callers' deadlines makes
+// every request wait its whole deadline and fail, where without the cache
+// it would have been served: the breaker opens, and the cache fails open.
 func callerEnded(ctx context.Context, err error) bool {
 	return errors.Is(err, context.Canceled) && ctx.Err() != nil
 }
 
 func (s *store) get(ctx context.Context, key string) ([]byte, error) {
-	ctx, cancel, err := s.admit(ctx)
+	ctx, cancel, short, err := s.admit(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
 	start := s.start()
 	v, err := s.b.Get(ctx, key)
-	s.report(ctx, kindGet, err)
+	s.report(ctx, short, kindGet, err)
 	s.observe(OpGet, start, err)
 	return v, err
 }
@@ -1732,14 +1768,14 @@ func (s *store) get(ctx context.Context, key string) ([]byte, error) {
 // Without GetMany, each key is one call (get), with its own Timeout.
 func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 	if s.many != nil {
-		ctx, cancel, err := s.admit(ctx)
+		ctx, cancel, short, err := s.admit(ctx)
 		if err != nil {
 			return nil, err
 		}
 		defer cancel()
 		start := s.start()
 		vals, err := s.many.GetMany(ctx, keys)
-		s.report(ctx, kindGetMany, err)
+		s.report(ctx, short, kindGetMany, err)
 		s.observe(OpGetMany, start, err)
 		if err == nil && len(vals) != len(keys) {
 			err = fmt.Errorf("caching: backend GetMany returned %d values for %d keys", len(vals), len(keys))
@@ -1760,7 +1796,7 @@ func (s *store) getRaw(ctx context.Context, keys []string) ([][]byte, error) {
 }
 
 func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	ctx, cancel, err := s.admit(ctx)
+	ctx, cancel, short, err := s.admit(ctx)
 	if err != nil {
 		s.dropNear(key)
 		return err
@@ -1768,13 +1804,13 @@ func (s *store) set(ctx context.Context, key string, value []byte, ttl time.Dura
 	defer cancel()
 	start := s.start()
 	err = s.b.Set(ctx, key, value, ttl)
-	s.report(ctx, kindSet, err)
+	s.report(ctx, short, kindSet, err)
 	s.observe(OpSet, start, err)
 	return err
 }
 
 func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	ctx, cancel, err := s.admit(ctx)
+	ctx, cancel, short, err := s.admit(ctx)
 	if err != nil {
 		s.dropNear(key)
 		return false, err
@@ -1782,7 +1818,7 @@ func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.D
 	defer cancel()
 	start := s.start()
 	added, err := s.b.Add(ctx, key, value, ttl)
-	s.report(ctx, kindAdd, err)
+	s.report(ctx, short, kindAdd, err)
 	s.observe(OpAdd, start, err)
 	return added, err
 }
@@ -1791,7 +1827,7 @@ func (s *store) addRaw(ctx context.Context, key string, value []byte, ttl time.D
 // one caller, write, calls it only on a remote store that has one (without
 // one, write sets each key on its own, going on past a key that fails).
 func (s *store) setItems(ctx context.Context, items []backend.Item) error {
-	ctx, cancel, err := s.admit(ctx)
+	ctx, cancel, short, err := s.admit(ctx)
 	if err != nil {
 		for _, it := range items {
 			s.dropNear(it.Key)
@@ -1801,7 +1837,7 @@ func (s *store) setItems(ctx context.Context, items []backend.Item) error {
 	defer cancel()
 	start := s.start()
 	err = s.setMany.SetMany(ctx, items)
-	s.report(ctx, kindSetMany, err)
+	s.report(ctx, short, kindSetMany, err)
 	s.observe(OpSetMany, start, err)
 	return err
 }
@@ -1810,7 +1846,7 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	ctx, cancel, err := s.admit(ctx)
+	ctx, cancel, short, err := s.admit(ctx)
 	if err != nil {
 		s.dropNear(keys...)
 		return err
@@ -1818,7 +1854,7 @@ func (s *store) del(ctx context.Context, keys ...string) error {
 	defer cancel()
 	start := s.start()
 	err = s.b.Delete(ctx, keys...)
-	s.report(ctx, kindDelete, err)
+	s.report(ctx, short, kindDelete, err)
 	s.observe(OpDelete, start, err)
 	return err
 }
@@ -1834,7 +1870,7 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 		return 0, nil
 	}
 	if dc, ok := s.b.(backend.DeleteCounter); ok {
-		ctx, cancel, err := s.admit(ctx)
+		ctx, cancel, short, err := s.admit(ctx)
 		if err != nil {
 			s.dropNear(keys...)
 			return 0, err
@@ -1842,7 +1878,7 @@ func (s *store) delCount(ctx context.Context, keys ...string) (int, error) {
 		defer cancel()
 		start := s.start()
 		n, err := dc.DeleteCount(ctx, keys...)
-		s.report(ctx, kindDelete, err)
+		s.report(ctx, short, kindDelete, err)
 		s.observe(OpDelete, start, err)
 		return n, err
 	}
@@ -1901,7 +1937,7 @@ func (s *store) clearCounted(ctx context.Context, countFailure bool) (err error)
 			s.invalidations.Add(1)
 		}
 	}()
-	ctx, cancel, err := s.admit(ctx)
+	ctx, cancel, short, err := s.admit(ctx)
 	if err != nil {
 		if s.near != nil {
 			s.near.EmptyNear() // as dropNear does for the keys of other writes
@@ -1911,7 +1947,7 @@ func (s *store) clearCounted(ctx context.Context, countFailure bool) (err error)
 	defer cancel()
 	start := s.start()
 	err = s.b.Clear(ctx)
-	s.report(ctx, kindClear, err)
+	s.report(ctx, short, kindClear, err)
 	s.observe(OpClear, start, err)
 	return err
 }
