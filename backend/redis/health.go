@@ -142,9 +142,61 @@ type masterHealth struct {
 	// cool-down (or of the probe's lease), in Unix nanoseconds; 0 while
 	// it is up.
 	downUntil atomic.Int64
-	// why says why it was marked down.
-	why atomic.Pointer[string]
-	mu  sync.Mutex
+	// refusal is the refusals of the calls for its keys, made when it
+	// was last marked down (see downRefusals).
+	refusal atomic.Pointer[downRefusals]
+	mu      sync.Mutex
+}
+
+// refusedOps are the operations a refusal names: those admitKey and
+// downKeys are asked for. A refusal of each is made when a master is
+// marked down (newDownRefusals), so that a refused call allocates no error.
+var refusedOps = [...]string{"get", "set", "add", "incr", "has", "delete", "getmany", "setmany"}
+
+// downRefusals is a master's refusal of a call of each of refusedOps: down
+// while some other master is up, allDown once every master the Store
+// knows of is marked down.
+type downRefusals struct {
+	down, allDown [len(refusedOps)]downError
+}
+
+// downError is the error of a call refused because its master is
+// marked down: it wraps backend.ErrServerDown unless every master is.
+type downError struct {
+	msg   string
+	wraps error // backend.ErrServerDown, or nil
+}
+
+func (e *downError) Error() string { return e.msg }
+func (e *downError) Unwrap() error { return e.wraps }
+
+// newDownRefusals returns the refusals of the master at addr, marked down for
+// the reason why.
+func newDownRefusals(addr, why string) *downRefusals {
+	r := new(downRefusals)
+	for i, op := range refusedOps {
+		r.down[i] = downError{
+			msg:   fmt.Sprintf("redisstore: %s: master %s: %v (%s); the other masters serve", op, addr, backend.ErrServerDown, why),
+			wraps: backend.ErrServerDown,
+		}
+		r.allDown[i] = downError{msg: fmt.Sprintf("redisstore: %s: master %s marked down (%s), as is every master of the Cluster", op, addr, why)}
+	}
+	return r
+}
+
+// of returns the refusal of a call of operation op, whether every master
+// is marked down or not (allDown).
+func (r *downRefusals) of(op string, allDown bool) error {
+	for i, o := range refusedOps {
+		if o != op {
+			continue
+		}
+		if allDown {
+			return &r.allDown[i]
+		}
+		return &r.down[i]
+	}
+	panic("redisstore: no refusal made for operation " + op)
 }
 
 // newClusterHealth returns the health of the masters of c, or nil when c
@@ -372,14 +424,8 @@ func (m *masterHealth) admit(op string) error {
 	if now >= d && m.downUntil.CompareAndSwap(d, now+int64(masterRetry)) {
 		return nil // the probe: its outcome marks the master up or down again
 	}
-	why := ""
-	if w := m.why.Load(); w != nil {
-		why = *w
-	}
-	if m.ch.allDown() {
-		return fmt.Errorf("redisstore: %s: master %s marked down (%s), as is every master of the Cluster", op, m.addr, why)
-	}
-	return fmt.Errorf("redisstore: %s: master %s: %w (%s); the other masters serve", op, m.addr, backend.ErrServerDown, why)
+	// failed stored the refusals before downUntil: they are there.
+	return m.refusal.Load().of(op, m.ch.allDown())
 }
 
 // failed notes a connection failure of the master, err, and marks the
@@ -395,8 +441,7 @@ func (m *masterHealth) failed(err error) {
 	if n < masterDownAfter {
 		return
 	}
-	why := fmt.Sprintf("%d failures in a row, the last: %v", n, err)
-	m.why.Store(&why)
+	m.refusal.Store(newDownRefusals(m.addr, fmt.Sprintf("%d failures in a row, the last: %v", n, err)))
 	m.downUntil.Store(time.Now().Add(masterRetry).UnixNano())
 	known := m.ch.scan()
 	m.ch.known.Store(&known)

@@ -1,0 +1,47 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+	redisstore "github.com/go-caching/caching/backend/redis"
+)
+
+// Regression: each call refused because its Cluster master is marked down
+// built its refusal (fmt.Errorf: the operation, the address, why), a few
+// allocations per refused call, the calls that a dead master's keys make
+// at full rate. The refusals are now made once, when the master is marked
+// down, as the memcached store's are: a refused call allocates nothing but
+// the key as sent (the prefix and the key), which every call makes.
+func TestClusterRefusalAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	c := startOwnCluster(t, 3, 3)
+	b := redisstore.Must(redisstore.Options{URL: c.url("")}) // no prefix: the key as sent is the caller's
+	t.Cleanup(func() { _ = b.Close() })
+	key := c.keyOn(t, "", 1)
+	ctx := context.Background()
+	require.NoError(t, b.Set(ctx, key, []byte("v"), time.Minute))
+	c.nodes[1].Stop()
+	markDown(t, b, key)
+
+	refused := map[string]func() error{
+		"get":  func() error { _, err := b.Get(ctx, key); return err },
+		"set":  func() error { return b.Set(ctx, key, nil, time.Minute) },
+		"add":  func() error { _, err := b.Add(ctx, key, nil, time.Minute); return err },
+		"incr": func() error { _, err := b.Incr(ctx, key, 1); return err },
+		"has":  func() error { _, err := b.Has(ctx, key); return err },
+	}
+	for op, call := range refused {
+		err := call()
+		require.ErrorIs(t, err, backend.ErrServerDown, op)
+		assert.Contains(t, err.Error(), "redisstore: "+op+": master "+c.nodes[1].Addr, op)
+		assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _ = call() }), 1.0, "%s: allocations of a refused call", op)
+	}
+}
