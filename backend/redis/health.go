@@ -88,6 +88,15 @@ func (b *Store) impatient(ctx context.Context) bool {
 	return ok && time.Until(dl) < minBlamedDeadline
 }
 
+// resent returns c for a command sent after the first of a call on one
+// key (Add's TYPE and script), its impatience read again: a caller's
+// deadline that the first command spent, or that had passed before this
+// one was sent, says nothing of the master.
+func (b *Store) resent(ctx context.Context, c call) call {
+	c.impatient = b.impatient(ctx)
+	return c
+}
+
 // excused reports whether a call under ctx, impatient, failed with err
 // because of its caller's short deadline: a timeout (or the context's
 // error) once that deadline had passed. A failure before it (a refused

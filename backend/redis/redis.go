@@ -373,7 +373,7 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	b.done(ctx, c, k, err)
 	switch {
 	case err == redis.Nil:
-		return b.addOverForeign(ctx, key, value, ttl)
+		return b.addOverForeign(ctx, c, key, value, ttl)
 	case isOOM(err):
 		// Refused before it looked at the key: what the key holds stays
 		// (Add replaces nothing of a live entry, and a lease there is
@@ -389,9 +389,13 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // addOverForeign is Add for a key SET NX found: it stores value only if the
 // key holds another type than a string. TYPE tells first, so that the
 // common case, an entry or a lease under the key, needs no script (an ACL
-// may deny EVAL and EVALSHA).
-func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	typ, err := b.client.Type(ctx, b.prefix+key).Result()
+// may deny EVAL and EVALSHA). The outcome of each command is noted for the
+// health of the key's master (c, Add's call; see resent), as SET NX's is.
+func (b *Store) addOverForeign(ctx context.Context, c call, key string, value []byte, ttl time.Duration) (bool, error) {
+	k := b.prefix + key
+	c = b.resent(ctx, c)
+	typ, err := b.client.Type(ctx, k).Result()
+	b.done(ctx, c, k, err)
 	if err != nil {
 		return false, fail("add", err)
 	}
@@ -403,13 +407,14 @@ func (b *Store) addOverForeign(ctx context.Context, key string, value []byte, tt
 	// after the script ran would find the string it wrote and report "not
 	// added". (Its only write is its last call: a refusal of it, READONLY
 	// on a replica, leaves nothing written.)
-	k := b.prefix + key
+	c = b.resent(ctx, c)
 	cmd := redis.NewCmd(ctx, "evalsha", addOverForeignScript.Hash(), 1, k, value, px(ttl))
 	err = b.processNoRetry(ctx, noRetryCmd{cmd})
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		cmd = redis.NewCmd(ctx, "eval", addOverForeignSrc, 1, k, value, px(ttl))
 		err = b.processNoRetry(ctx, noRetryCmd{cmd})
 	}
+	b.done(ctx, c, k, err)
 	if isOOM(err) {
 		b.oomRefused(len(value))
 		return false, noMemory("add", err) // the script's SET refused: it wrote nothing
@@ -616,13 +621,17 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 	// answered: the batches a run answered, counted. A run again with DEL
 	// (a master refused UNLINK) finds their keys gone: they keep the
 	// count of the UNLINK that deleted them.
+	// Each run's batches are noted for the health of their masters: a
+	// master that failed at the connection in the UNLINK run failed,
+	// whatever the DEL run found.
 	var answered []bool
-	impatient := b.impatient(ctx)
 	err := b.deleting(func() error {
 		var err error
+		impatient := b.impatient(ctx) // the DEL run's, once the UNLINK one took its time
 		batches, err = each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
 			return b.deleteCmd(ctx, c, keys)
 		})
+		doneBatches(ctx, impatient, b, batches)
 		if answered == nil {
 			answered = make([]bool, len(batches))
 		}
@@ -637,7 +646,6 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 		}
 		return err
 	})
-	doneBatches(ctx, impatient, b, batches)
 	if err != nil {
 		// n counts the keys of the batches that were answered: those of
 		// the masters up are deleted though one is down.
