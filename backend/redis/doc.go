@@ -188,6 +188,22 @@
 // and the breaker opens. The healthy path costs one atomic load a call.
 // Clear, which visits every master itself, is not refused.
 //
+// Two limits of that health. A deadline that leaves a call less than 100ms
+// is not counted against a master, so with a Cache's Options.Timeout under
+// 100ms a master that hangs (stopped, not killed: a killed one refuses the
+// dial, which counts) is never marked down: the Cache's breaker counts
+// those timeouts, and opens for the whole Store. To keep the others
+// served, use a Timeout of 100ms or more, or a ReadTimeout short enough
+// that every try of a call (MaxRedirects+1 on a Cluster) times out before
+// the Timeout: a failure before the caller's deadline counts. And a failure is charged to the master that go-redis's view of the
+// Cluster names for the key when the call ends: after a resharding or a
+// failover, a call that go-redis followed from the old master (MOVED, ASK)
+// to a new one that failed is charged to the old one until go-redis has
+// reloaded its view, which a redirect starts at once. go-redis tells the
+// Store neither which node a call went to last nor, for every failure
+// (io.EOF, a pool timeout), its address; in the worst case the old master
+// is refused for a second, while its slots are moving.
+//
 // A Prefix holding a hash tag, such as "{myapp}:", puts every key of the
 // Store in one slot, so on one master: GetMany is then a single MGET and
 // Clear scans one node, but the cache no longer spreads its keys or its load

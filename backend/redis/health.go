@@ -54,6 +54,11 @@ import (
 // an impatient caller's (one already passed, a millisecond) says nothing
 // of the master. A deadline that expires after longer, the caller's (a
 // Cache's Options.Timeout) or the client's, is a timeout of the server.
+// So a Cache whose Timeout is under minBlamedDeadline never marks a hung
+// master down (its breaker counts the timeouts), and a failure that a
+// MOVED or ASK redirect took to another node is charged to the key's
+// master in go-redis's view until go-redis reloads it: both documented in
+// the package doc.
 //
 // The healthy path costs one atomic load a call (clusterHealth.failing):
 // the key's master is looked up only while some master has a failure
