@@ -173,7 +173,9 @@
 // with a non-blocking peek (a recvfrom with MSG_PEEK, on Unix systems;
 // about 0.2 µs, no allocation). So does a GetMany's multi-get whose reply holds a
 // value of a key it did not ask for: gomemcache would read the keys asked
-// as misses. With several servers, whose replies gomemcache merges, the
+// as misses; the values of the keys asked that the reply held are
+// dropped, also when the reply broke before that key's value was read
+// whole (they may be an earlier get's, one request old). With several servers, whose replies gomemcache merges, the
 // keys of the server the keys not asked are on (the one out of step) are
 // read again on new connections; the other servers' values are kept, and
 // their misses taken as misses, as after any failure of a multi-get.

@@ -2,6 +2,7 @@ package memcached
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -153,4 +154,57 @@ func TestGetManyAgainAsksOnlyTheFailedServer(t *testing.T) {
 	assert.Equal(t, "v-"+onB[0], string(vals[2]))
 	assert.Nil(t, vals[3], "a miss")
 	assert.Equal(t, 1, requests[1], "requests of the server that answered whole")
+}
+
+// Regression: a multi-get whose reply named a key its get did not ask
+// for (a connection out of step, reading the reply to an earlier get),
+// and broke before gomemcache read that key's value whole, kept the values
+// read before it: values of the keys asked for, but of the earlier get's
+// reply, one request old (a value deleted since among them). The reply's
+// values are dropped, as when the key not asked for is read whole: with
+// one server its keys are unread; with several, that server's keys are
+// read again on a new connection.
+func TestGetManyDropsValuesOfAReplyOutOfStepThatBroke(t *testing.T) {
+	// outOfStep answers the first get with an earlier get's reply: an
+	// old value of its first key, then a key it did not ask for, cut.
+	outOfStep := func(first *bool) func([]string) string {
+		return func(k []string) string {
+			if !*first {
+				return values(k, true)
+			}
+			*first = false
+			return fmt.Sprintf("VALUE %s 0 3 1\r\nold\r\nVALUE fake:1:other 0 3 1\r\nab", k[0])
+		}
+	}
+	for name, servers := range map[string]int{"one server": 1, "two servers": 2} {
+		t.Run(name, func(t *testing.T) {
+			first := true
+			answers := []func([]string) string{outOfStep(&first)}
+			if servers == 2 {
+				answers = append(answers, func(k []string) string { return values(k, true) })
+			}
+			s, _ := scriptServers(t, answers...)
+			keys := keysOn(s, 0, 2)
+			if servers == 2 {
+				keys = append(keys, keysOn(s, 1, 1)...)
+			}
+			vals, err := s.GetMany(context.Background(), keys)
+			for i, v := range vals {
+				assert.NotEqual(t, "old", string(v), "the value of %s, from the reply out of step", keys[i])
+			}
+			if servers == 1 {
+				var ge *backend.GetManyError
+				if !errors.As(err, &ge) {
+					require.Error(t, err, "every key unread")
+					return
+				}
+				assert.Equal(t, []int{0, 1}, ge.Unread)
+				return
+			}
+			require.NoError(t, err)
+			for i, k := range keys {
+				assert.Equal(t, "v-"+k, string(vals[i]), "read again")
+			}
+		})
+	}
 }

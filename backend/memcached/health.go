@@ -64,6 +64,10 @@ type serverHealth struct {
 	// (serverList.losses) of the server's last lost connection (see
 	// lose); 0 before the first.
 	lostAt atomic.Uint64
+	// strayAt is the place among the stray replies of every server of the
+	// list (serverList.strays) of the server's last (see strayed); 0
+	// before the first.
+	strayAt atomic.Uint64
 	// errReplies is the error replies (see errorReply) since the last
 	// normal one.
 	errReplies streak
@@ -176,11 +180,24 @@ func (h *serverHealth) failed(err error) {
 // (see dropOutOfStep). It ranks the loss among the list's (lostAt), for a
 // GetMany to tell whether the server failed its multi-get (see
 // answeredWhole).
-func (h *serverHealth) lose() {
-	n := h.list.losses.Add(1)
+func (h *serverHealth) lose() { rank(&h.list.losses, &h.lostAt) }
+
+// strayed notes that a reply of the server named a key its get did not
+// ask for (see replyFrame.stray): the connection was out of step, and the
+// values read before it may answer an earlier get. It ranks the reply
+// among the list's (strayAt), for a multi-get that failed before
+// gomemcache read that key's value whole, which then has no key not asked
+// for to tell it, to drop the server's values all the same (see
+// Store.getMulti).
+func (h *serverHealth) strayed() { rank(&h.list.strays, &h.strayAt) }
+
+// rank counts an event of a server's in count, the list's, and raises at,
+// the server's place among them, to that count.
+func rank(count, at *atomic.Uint64) {
+	n := count.Add(1)
 	for {
-		old := h.lostAt.Load()
-		if old >= n || h.lostAt.CompareAndSwap(old, n) {
+		old := at.Load()
+		if old >= n || at.CompareAndSwap(old, n) {
 			return
 		}
 	}
@@ -571,8 +588,11 @@ func (c *healthConn) Read(p []byte) (int, error) {
 	if c.frame.err != nil {
 		return 0, c.frame.err
 	}
-	ends := c.frame.ends
+	ends, stray := c.frame.ends, c.frame.stray
 	n, got, err := c.frame.read(c.Conn, p)
+	if c.frame.stray && !stray {
+		c.h.strayed()
+	}
 	if err != nil && timeout(err) && c.frame.skipping() {
 		// The server answered, with a value this Store skips, whose
 		// data (or the "\r\n" after it) did not all come within

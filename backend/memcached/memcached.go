@@ -1490,10 +1490,20 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // answer an earlier command. Its keys are unread, their out nil: every
 // key with one server (h not nil), and with several those of each server
 // a key not asked is on (see dropOutOfStep). The other servers' values,
-// read on connections of their own, are kept.
+// read on connections of their own, are kept. So with a GetMulti that
+// failed after a reply named a key not asked for, before gomemcache read
+// that key's value whole (the key is then not in the GetMulti's values):
+// the frame told the server (serverHealth.strayed), and its values, read
+// before the failure, may answer an earlier get too. A reply out of step
+// of another call's to the same server meanwhile counts as well (the
+// server's keys are read again, or unread): it is told by the server, not
+// the connection.
 func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
+	l := s.servers
+	strays := l.strays.Load()
 	m, err := s.client.GetMulti(mkeys)
 	for n := 1; h != nil && s.again(err, n); n++ {
+		strays = l.strays.Load()
 		m, err = s.client.GetMulti(mkeys)
 	}
 	for i, k := range mkeys {
@@ -1512,44 +1522,63 @@ func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused
 		for _, k := range mkeys {
 			delete(m, k) // m is the call's own; keys may repeat
 		}
-		if len(m) > 0 {
-			_ = s.client.Close()
-			if h != nil {
-				clear(out)
-			} else {
-				s.dropOutOfStep(mkeys, out, m)
-			}
-			if err == nil {
-				err = errOtherKey
-			}
-			return nil, h.wrap("get", err)
+	}
+	if len(m) > 0 || err != nil && s.strayedSince(h, strays) {
+		_ = s.client.Close()
+		if h != nil {
+			clear(out)
+		} else {
+			s.dropOutOfStep(mkeys, out, m, strays)
 		}
+		if err == nil {
+			err = errOtherKey
+		}
+		return nil, h.wrap("get", err)
 	}
 	return refused, h.wrap("get", err)
 }
 
+// strayedSince reports whether a reply out of step (see
+// serverHealth.strayed) was read since the list's strays were since: of
+// h, or with h nil of any server.
+func (s *Store) strayedSince(h *serverHealth, since uint64) bool {
+	if h != nil {
+		return h.strayAt.Load() > since
+	}
+	return s.servers.strays.Load() > since
+}
+
 // dropOutOfStep sets out[i] to nil, for the keys mkeys[i] of the servers
 // of the keys of others, the values of a multi-get's reply of keys it did
-// not ask (see getMulti). gomemcache merges the servers' replies into one
+// not ask (see getMulti), and of the servers whose reply named a key not
+// asked for since the list's strays were since (see serverHealth.strayed).
+// gomemcache merges the servers' replies into one
 // map: the connection out of step is told by its keys, those of an
-// earlier get on it, of the same server's keys. The keys of the other
+// earlier get on it, of the same server's keys, or by its frame. The keys of the other
 // servers keep their values, read on connections of their own, and only
 // the keys without a value are read again (see getBatch), where every
 // key of the batch was read again after one connection out of step. A
 // hostile server that sends keys of another server has that
-// one's keys read again, and its own values, which it could have made up
-// as well, kept. A server is told by its address, not its place in
+// one's keys read again, and its own too (its frame saw the keys). A server is told by its address, not its place in
 // Options.Servers: gomemcache sends a server listed twice a multi-get for
 // each place, on connections of the one pool of its address, and the
 // earlier get a connection is out of step with may have been of the
 // other place's keys.
-func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, others map[string]*memcache.Item) {
+func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, others map[string]*memcache.Item, since uint64) {
 	l := s.servers
 	var stray []*serverHealth // distinct
-	for k := range others {
-		if h := l.of(k); !slices.Contains(stray, h) {
+	note := func(h *serverHealth) {
+		if !slices.Contains(stray, h) {
 			stray = append(stray, h)
 			h.lose() // its keys are read again (see answeredWhole)
+		}
+	}
+	for k := range others {
+		note(l.of(k))
+	}
+	for _, k := range mkeys {
+		if h := l.of(k); h.strayAt.Load() > since {
+			note(h)
 		}
 	}
 	for i, k := range mkeys {

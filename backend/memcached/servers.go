@@ -46,6 +46,11 @@ type serverList struct {
 	// failed its multi-get from those that answered it whole (see
 	// answeredWhole) at the cost of one atomic load.
 	losses atomic.Uint64
+	// strays counts the replies of every server that named a key their
+	// get did not ask for (see serverHealth.strayed), so that a failed
+	// multi-get can tell the servers whose reply was out of step (see
+	// Store.getMulti).
+	strays atomic.Uint64
 	// probe, set by New, sends a server marked down a get of its own
 	// and reports whether it got a normal reply (see serverHealth.admit).
 	probe func(h *serverHealth) error
