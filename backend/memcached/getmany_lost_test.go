@@ -208,3 +208,25 @@ func TestGetManyDropsValuesOfAReplyOutOfStepThatBroke(t *testing.T) {
 		})
 	}
 }
+
+// Regression: a GetMany over several servers whose multi-get failed on
+// one took the keys of a server that answered it whole whose value was
+// over Options.MaxItemSize (skipped, refused: see maxSkipped) for misses,
+// that server not asked again: a miss where the Store refuses the key.
+// They are refused still.
+func TestGetManyAgainKeepsTheRefusalsOfAServerThatAnsweredWhole(t *testing.T) {
+	big := strings.Repeat("x", DefaultMaxItemSize+1)
+	s, _ := scriptServers(t,
+		func(k []string) string {
+			return fmt.Sprintf("VALUE %s 0 %d 1\r\n%s\r\nEND\r\n", k[0], len(big), big)
+		},
+		func(k []string) string { return values(k[:1], false) })
+	keys := append(keysOn(s, 0, 1), keysOn(s, 1, 1)...)
+	vals, err := s.GetMany(context.Background(), keys)
+	var ge *backend.GetManyError
+	require.ErrorAs(t, err, &ge, "the key over MaxItemSize refused")
+	assert.Equal(t, []int{0}, ge.Unread)
+	require.ErrorIs(t, err, backend.ErrKeyRefused)
+	assert.Nil(t, vals[0])
+	assert.Equal(t, "v-"+keys[1], string(vals[1]))
+}

@@ -1281,7 +1281,9 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 		one = l.health[0]
 	}
 	refused, err := s.getMulti(mkeys, out, one)
-	if err == nil {
+	if err == nil || l.servers > 1 {
+		// Refused with several servers whatever err: a server that
+		// answered whole is not asked again (see answeredWhole).
 		if len(refused) > 0 {
 			oe := &overItemError{}
 			for _, i := range refused {
@@ -1289,7 +1291,9 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 			}
 			f.add(base, refused, oe)
 		}
-		return
+		if err == nil {
+			return
+		}
 	}
 	if l.servers == 1 {
 		idx := make([]int, len(mkeys))
@@ -1299,9 +1303,14 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 		f.merge(base, s.readAgain(ctx, mkeys, out, idx, one, err))
 		return
 	}
-	// The keys without a value, by server: unread, or a miss.
+	// The keys without a value, by server: unread, or a miss; not those
+	// refused (in order: see getMulti).
 	groups := make([][]int, len(l.addrs)) // indexes in mkeys
 	for i, k := range mkeys {
+		if len(refused) > 0 && refused[0] == i {
+			refused = refused[1:]
+			continue
+		}
 		if out[i] == nil {
 			g := l.pick(k)
 			groups[g] = append(groups[g], i)
@@ -1473,7 +1482,8 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // (out[i] for mkeys[i]; an empty value is a non-nil, empty slice), those it
 // read before failing included, and returns the indexes of the keys whose
 // value was over Options.MaxItemSize, skipped (see maxSkipped): refused,
-// their out nil. h is the server of every key, or nil when they may be on
+// their out nil (in order; those read before a failure included, but for
+// the keys of a reply out of step, below). h is the server of every key, or nil when they may be on
 // several (see serverHealth.wrap). With h, a GetMulti that a stale pooled
 // connection, or one out of step, failed is tried again (see again);
 // without, it is not: the other servers' replies were read, and getBatch
@@ -1527,13 +1537,14 @@ func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused
 		_ = s.client.Close()
 		if h != nil {
 			clear(out)
+			refused = nil
 		} else {
-			s.dropOutOfStep(mkeys, out, m, strays)
+			refused = s.dropOutOfStep(mkeys, out, refused, m, strays)
 		}
 		if err == nil {
 			err = errOtherKey
 		}
-		return nil, h.wrap("get", err)
+		return refused, h.wrap("get", err)
 	}
 	return refused, h.wrap("get", err)
 }
@@ -1548,7 +1559,8 @@ func (s *Store) strayedSince(h *serverHealth, since uint64) bool {
 	return s.servers.strays.Load() > since
 }
 
-// dropOutOfStep sets out[i] to nil, for the keys mkeys[i] of the servers
+// dropOutOfStep sets out[i] to nil, and returns refused (indexes in
+// mkeys) without them, for the keys mkeys[i] of the servers
 // of the keys of others, the values of a multi-get's reply of keys it did
 // not ask (see getMulti), and of the servers whose reply named a key not
 // asked for since the list's strays were since (see serverHealth.strayed).
@@ -1564,7 +1576,7 @@ func (s *Store) strayedSince(h *serverHealth, since uint64) bool {
 // each place, on connections of the one pool of its address, and the
 // earlier get a connection is out of step with may have been of the
 // other place's keys.
-func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, others map[string]*memcache.Item, since uint64) {
+func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, refused []int, others map[string]*memcache.Item, since uint64) []int {
 	l := s.servers
 	var stray []*serverHealth // distinct
 	note := func(h *serverHealth) {
@@ -1586,6 +1598,7 @@ func (s *Store) dropOutOfStep(mkeys []string, out [][]byte, others map[string]*m
 			out[i] = nil
 		}
 	}
+	return slices.DeleteFunc(refused, func(i int) bool { return slices.Contains(stray, l.of(mkeys[i])) })
 }
 
 // item builds the item for key, checking the TTL and the size.
