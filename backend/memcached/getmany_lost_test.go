@@ -230,3 +230,26 @@ func TestGetManyAgainKeepsTheRefusalsOfAServerThatAnsweredWhole(t *testing.T) {
 	assert.Nil(t, vals[0])
 	assert.Equal(t, "v-"+keys[1], string(vals[1]))
 }
+
+// A multi-get that read every key's value and then failed before its END
+// (here the rest of the reply never came) returns the values, and its
+// connection is not used again: the reply's rest, were it to come, would
+// be the next get's.
+func TestGetManyAfterEveryValueThenAFailureDropsTheConnection(t *testing.T) {
+	first := true
+	s, _, dials := scriptStore(t, func(req string) string {
+		line, _ := strings.CutSuffix(req, "\r\n")
+		keys := strings.Fields(line)[1:]
+		end := !first
+		first = false
+		return values(keys, end)
+	})
+	keys := []string{"a", "b"}
+	for range 2 {
+		vals, err := s.GetMany(context.Background(), keys)
+		require.NoError(t, err)
+		assert.Equal(t, "v-a", string(vals[0]))
+		assert.Equal(t, "v-b", string(vals[1]))
+	}
+	assert.Equal(t, 2, *dials, "a connection for each GetMany: the first one's was closed")
+}
