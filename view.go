@@ -741,17 +741,20 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	if v.cfg.statusHeader != "" {
 		w.Header()[v.cfg.statusHeader] = httpcache.Miss.Values()
 	}
-	returned := false
+	returned, finished := false, false
 	defer func() {
 		// A writer the handler kept is inert, whatever ended the run: a
 		// panic of the handler, or one of Finish (a writer below that
 		// panics at the status it writes), which detaches it first too.
 		rec.Detach()
-		if returned {
+		if finished {
 			return
 		}
 		p := recover()
-		if stale != nil && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
+		// A panic of Finish (returned) is a writer outside the view that
+		// broke, not a failure of the handler the entry may answer: the
+		// request counts as a miss, and the panic goes on.
+		if stale != nil && !returned && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
 			v.serveStale(w, r, stale, before)
 			served = true
@@ -767,6 +770,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	returned = true
 	r.Pattern = hr.Pattern // a ServeMux's below, as run hands it on
 	status, h, _, _ = rec.Finish()
+	finished = true
 	if rec.Diverted() != 0 {
 		v.serveStale(w, r, stale, before)
 		return status, h, true
@@ -1836,15 +1840,28 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// Finish writes below first, so that a writer outside the view that
 	// commits at its first Write adds its fields before they are judged).
 	defer rec.Send()
-	returned := false
+	returned, finished := false, false
 	defer func() {
 		// As Finish does: a writer the handler kept is inert, whatever
 		// ended the run (a panic of Finish's own writes below included).
 		rec.Detach()
-		if returned {
+		if finished {
 			return
 		}
 		p := recover()
+		if returned {
+			// Finish panicked (or called runtime.Goexit): a writer
+			// outside the view broke as the response reached it. The
+			// request counts once, and the waiters, as when the client
+			// left, wait for a new leader rather than each run the
+			// handler on its own; the panic goes on.
+			v.flight.release(st.call, viewResult{retry: true})
+			v.count(r, st, st.outcome())
+			if p != nil {
+				panic(p)
+			}
+			return
+		}
 		if p != nil {
 			failUnderPanic(rec)
 		} else {
@@ -1913,6 +1930,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		c.Pattern = hr.Pattern
 	}
 	status, h, body, reason := rec.Finish()
+	finished = true
 	if probe != nil {
 		defer func() { probe.ran(status, reason) }()
 	}
