@@ -726,6 +726,48 @@ func headerOnly(int, http.Header) httpcache.Reason { return reasonHeaderOnly }
 // answer in its place (Recorder.Divert).
 func serverFailure(status int) bool { return status >= 500 }
 
+// runReport tells timing's Server-Timing the cache status of a run once
+// (reportCache). Where a stale entry may answer the run's failure, or a
+// 304 freshen the entry it revalidates (Recorder.Divert), the run's own
+// status is reported only once the handler's status is known not to be
+// diverted, or the handler ended without a status the entry answers: a
+// request the entry answers reports STALE (or HIT) alone, as serveSnap
+// does, and as its status header says, not MISS first.
+type runReport struct {
+	r    *http.Request
+	st   httpcache.CacheStatus
+	done bool // reported, or nothing to report (a background run)
+}
+
+// report reports the run's status, unless it was.
+func (p *runReport) report() {
+	if !p.done {
+		p.done = true
+		reportCache(p.r, p.st)
+	}
+}
+
+// watch reports the run at once when it may divert nothing (mayDivert
+// false: no stale entry, no entry revalidated), as the run begins, before
+// the handler's own metrics; otherwise it makes rec's Divert report it at
+// the first status it does not divert. The Divert of a run is called at
+// the handler's first status, before it passes the writers below (and
+// timing's, which then sends its header).
+func (p *runReport) watch(rec *httpcache.Recorder, mayDivert bool) {
+	divert := rec.Divert
+	if divert == nil || !mayDivert || p.done {
+		p.report()
+		return
+	}
+	rec.Divert = func(code int) bool {
+		if divert(code) {
+			return true
+		}
+		p.report()
+		return false
+	}
+}
+
 // runHead runs the handler for the HEAD r through rec, whose Check refuses
 // the response at commit (headerOnly, or head's), counted and announced as
 // a miss. With stale, a 5xx (diverted) or a panic of the handler before it
@@ -737,7 +779,8 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	if stale != nil {
 		rec.Divert = serverFailure
 	}
-	reportCache(r, httpcache.Miss)
+	rp := &runReport{r: r, st: httpcache.Miss}
+	rp.watch(rec, stale != nil)
 	if v.cfg.statusHeader != "" {
 		w.Header()[v.cfg.statusHeader] = httpcache.Miss.Values()
 	}
@@ -760,6 +803,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 			served = true
 			return
 		}
+		rp.report()
 		v.record(r, outMiss)
 		if p != nil {
 			panic(p)
@@ -775,6 +819,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 		v.serveStale(w, r, stale, before)
 		return status, h, true
 	}
+	rp.report() // a hijacked connection's: no status was written
 	v.record(r, outMiss)
 	return status, h, false
 }
@@ -1618,9 +1663,6 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// of another request under them keeps them (createdKeys).
 		v.c.store.created.track(vs.created)
 	}
-	if !st.background {
-		reportCache(r, st.outcome().status())
-	}
 	// A path version key this run created is deleted again if the
 	// response is not stored, whatever kept it out (a 404 for a path asked
 	// for once; a 200 that is private, sets a cookie, or is too large): a
@@ -1714,6 +1756,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		st.ext.unread = noStore
 		v.prepareRun(st, rec)
 	}
+	// Reported once: at once, or where the stale entry may answer a
+	// failure or a 304 freshen the entry, as the handler's status passes
+	// (runReport). A background run has no client to report to.
+	rp := &runReport{r: r, st: st.outcome().status(), done: st.background}
+	rp.watch(rec, st.stale != nil || st.ext != nil && st.ext.prev != nil)
 	if x := st.ext; x != nil && v.sh != nil {
 		// Hit-for-pass: a response refused for what it is (private,
 		// no-store, too large, a status not stored) marks its key, so that
@@ -1856,6 +1903,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			// left, wait for a new leader rather than each run the
 			// handler on its own; the panic goes on.
 			v.flight.release(st.call, viewResult{retry: true})
+			rp.report()
 			v.count(r, st, st.outcome())
 			if p != nil {
 				panic(p)
@@ -1868,6 +1916,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			rec.Fail(httpcache.ReasonPanic)
 		}
 		if p == nil {
+			rp.report()
 			v.count(r, st, st.outcome())
 			return // runtime.Goexit: let it go on
 		}
@@ -1878,6 +1927,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			v.serveStale(w, st.client(r), st.stale, before)
 			return
 		}
+		rp.report()
 		v.count(r, st, st.outcome())
 		if cond != nil && cond.NotModified() {
 			// The 304 made of a refused response went out whole, and the
@@ -1931,6 +1981,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	status, h, body, reason := rec.Finish()
 	finished = true
+	if rec.Diverted() == 0 {
+		rp.report() // a hijacked connection's: no status was written
+	}
 	if probe != nil {
 		defer func() { probe.ran(status, reason) }()
 	}
