@@ -134,7 +134,12 @@ import (
 //     the run it took over storing nothing; the others' are not stored.
 //     A response refused only because MaxVariants variants are stored still goes to
 //     the requests that vary alike; in a SharedCache view without UserKey, a
-//     request with Authorization runs the handler itself.
+//     request with Authorization runs the handler itself. A request the
+//     handler may answer for it alone (a Range, If-Match, If-Unmodified-Since
+//     or A-IM: a 206, 412 or 226, never stored) joins a run in progress,
+//     whose response answers it as a hit would (the whole 200 but in a
+//     SharedCache view), but never starts one: with no run to join, it runs
+//     the handler itself, with those fields, and its 200 is stored as any.
 //   - A handler that calls Flush, hijacks the connection, or uses
 //     http.ResponseController passes through uncached and unbroken.
 //   - When the backend fails or is slow (Options.Timeout: the lookup, or the
@@ -1124,8 +1129,12 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	rejoined, rekeyed := false, false
 	// A request that may get a response the others may not reuse (a
-	// Range) joins a run in progress but never starts one: the others
-	// would wait for it, then each run the handler.
+	// Range, a precondition, an A-IM: answeredAlone) joins a run in
+	// progress but never starts one: the others would wait for it, then
+	// each run the handler.
+	if !st.joinOnly {
+		st.joinOnly = answeredAlone(st.client(r))
+	}
 	mayLead := !st.joinOnly
 	// CollapseTimeout bounds the request's waits together, from the first:
 	// a chain of leaders whose clients leave, a takeover, or a rekey to its
@@ -1278,10 +1287,23 @@ func (v *view) ended(w http.ResponseWriter, r *http.Request, st *runState) {
 	v.run(w, r, st)
 }
 
+// answeredAlone reports whether the handler may answer r, a GET, with a
+// response to r alone, which is never stored (Policy.Response,
+// requestStatus) nor handed to the requests that wait for its run: a 206
+// for its Range, a 412 for its If-Match or If-Unmodified-Since (If-Range
+// with them: preconditioned), a 226 for its A-IM (RFC 3229). Such a
+// request leads no flight (miss). Its handler sees those fields, as
+// without the cache: a miss of a file past MaxBodySize still gets its
+// range, not the whole body.
+func answeredAlone(r *http.Request) bool {
+	return preconditioned(r) || httpcache.HasField(r.Header, "A-Im")
+}
+
 // takeOver returns the new call that st's request leads when it may take
 // over call, the run it gave up waiting for (viewFlight.takeOver), or nil.
 // A request that may not lead a flight (joinOnly: a Range, whose response
-// the others may not reuse) takes none over: they would wait for it.
+// the others may not reuse; see answeredAlone) takes none over: they would
+// wait for it.
 func (v *view) takeOver(st *runState, call *viewCall) *viewCall {
 	if st.joinOnly {
 		return nil
