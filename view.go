@@ -120,7 +120,11 @@ import (
 //     tells how one response was made) and body with Age and an ETag, and
 //     answers If-None-Match / If-Modified-Since with 304 Not Modified.
 //     The handler of a miss does not see those two headers: it makes the
-//     full response, which is stored.
+//     full response, which is stored. It does see Range, If-Range, If-Match,
+//     If-Unmodified-Since and A-IM, as without the cache: what it answers to
+//     them alone (206, 412, 416, 226) is never stored, and a 200 it makes
+//     despite them (a precondition that held, an If-Range that did not
+//     match) is the whole representation, the plain request's.
 //   - Concurrent misses of one key run the handler once; the others get its
 //     response (a HIT), or run the handler themselves as soon as it is known
 //     that the response will not be stored (streaming, too large, refused),
@@ -2254,6 +2258,11 @@ func codedWithoutVary(h http.Header, names []string) bool {
 // compress's would make one) that is neither stored nor useful to the
 // next client. Their spellings with '_' go too ("If_None_Match", which a
 // CGI-style handler reads as If-None-Match: see httpcache.HasField).
+// Range, If-Range, If-Match, If-Unmodified-Since and A-IM stay: what the
+// handler answers to them alone is a status never stored (206, 412, 416,
+// 226: Policy.Response, requestStatus), and a 200 it makes despite them is
+// the plain request's; stripped, a file past MaxBodySize would be sent
+// whole to a client that asked for a range of it (see answeredAlone).
 func withoutValidators(r *http.Request) *http.Request {
 	if !httpcache.HasField(r.Header, "If-None-Match") && !httpcache.HasField(r.Header, "If-Modified-Since") {
 		return r
