@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,11 +44,7 @@ func TestClientPreconditionsStoreOnlyThePlainResponse(t *testing.T) {
 				var runs atomic.Int64
 				gate := make(chan struct{})
 				close(gate)
-				opts := []ViewOption{CacheStatusHeader("X-Cache")}
-				if shared {
-					opts = append(opts, SharedCache())
-				}
-				h := c.Cached(time.Minute, opts...)(partialOrigin(body, gate, &runs))
+				h := partialView(c, shared, body, gate, &runs, CacheStatusHeader("X-Cache"))
 				require.Equal(t, tc.status, get(h, "/file", tc.header...).Code, "the handler's answer to the client")
 				w := get(h, "/file")
 				require.Equal(t, http.StatusOK, w.Code)

@@ -35,6 +35,15 @@ func partialOrigin(body []byte, gate <-chan struct{}, runs *atomic.Int64) http.H
 	})
 }
 
+// partialView is the view of c over partialOrigin, with SharedCache when
+// shared, and opts.
+func partialView(c *Cache, shared bool, body []byte, gate <-chan struct{}, runs *atomic.Int64, opts ...ViewOption) http.Handler {
+	if shared {
+		opts = append(opts, SharedCache())
+	}
+	return c.Cached(time.Minute, opts...)(partialOrigin(body, gate, runs))
+}
+
 // partialRequests are requests whose handler's answer is theirs alone (a
 // 206, a 412, a 226): never stored.
 var partialRequests = []struct {
@@ -66,11 +75,7 @@ func TestPartialRequestLeadsNoFlight(t *testing.T) {
 					defer c.Close()
 					var runs atomic.Int64
 					gate := make(chan struct{})
-					var opts []ViewOption
-					if shared {
-						opts = append(opts, SharedCache())
-					}
-					h := c.Cached(time.Minute, opts...)(partialOrigin(body, gate, &runs))
+					h := partialView(c, shared, body, gate, &runs)
 
 					first := make(chan *httptest.ResponseRecorder, 1)
 					go func() { first <- get(h, "/file", pr.header...) }()
@@ -110,11 +115,7 @@ func TestPartialRequestJoinsPlainRun(t *testing.T) {
 				defer c.Close()
 				var runs atomic.Int64
 				gate := make(chan struct{})
-				var opts []ViewOption
-				if shared {
-					opts = append(opts, SharedCache())
-				}
-				h := c.Cached(time.Minute, opts...)(partialOrigin(body, gate, &runs))
+				h := partialView(c, shared, body, gate, &runs)
 				first := make(chan *httptest.ResponseRecorder, 1)
 				go func() { first <- get(h, "/file") }()
 				synctest.Wait()
