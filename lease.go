@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/httpcache"
 )
 
@@ -96,7 +97,8 @@ import (
 // stored a newer result while it ran. Its release, which cannot
 // tell whose lease is under the key, is made only while it reaches the
 // backend before its own lease can have ended (d from its Add's sending,
-// on the monotonic clock, less a margin: releaseLease); later it leaves
+// on the monotonic clock, a suspend of the machine counted, less a margin:
+// releaseLease); later it leaves
 // the key alone, so that it neither deletes nor marks the lease another
 // process took since.
 
@@ -204,8 +206,8 @@ type heldLease struct {
 	key string // the lease's backend key
 	d   time.Duration
 	// end is the earliest the lease may end, on this process's monotonic
-	// clock (a step of the wall clock does not move it): when its Add was
-	// sent, plus d. The backend starts the lease when the Add reaches it,
+	// clock (a step of the wall clock back does not move it), a suspend of
+	// the machine counted (boottime.Until): when its Add was sent, plus d. The backend starts the lease when the Add reaches it,
 	// later, by its own clock (see releaseLease for memcached's). margin is
 	// how long before end a release is still made (releaseMargin).
 	end    time.Time
@@ -562,7 +564,10 @@ func mayHaveLanded(err error) bool {
 // lease: deleted, its waiters would find no entry and one of them would run
 // the work beside it; marked, they would all run it at once. So the release
 // is made only while it reaches the backend before the lease can have
-// ended: l.margin (releaseMargin) before l.end, on the monotonic clock.
+// ended: l.margin (releaseMargin) before l.end, on the monotonic clock,
+// counting the time the machine was suspended, which that clock does not
+// and the backend's does (boottime.Until): a holder suspended past its
+// lease leaves the key alone on resume.
 // Later, the lease is left as it is: it has ended or ends within the
 // margin, and the waiters, finding it gone, look the entry up, as for a
 // lease that expired. Two cases remain open: a lease on memcached, whose
@@ -577,7 +582,7 @@ func mayHaveLanded(err error) bool {
 // view's leader), a second Timeout on a slow backend. The waiters look
 // again when the lease ends, at most d from their first look.
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
-	if l == nil || time.Until(l.end) <= l.margin {
+	if l == nil || boottime.Until(l.end) <= l.margin {
 		return
 	}
 	ctx, cancel := c.store.bound(context.Background())

@@ -19,6 +19,10 @@
 // awake time. A difference of the two clocks' progress under a second,
 // either way (clock noise, a small step), is left to add up until it
 // reaches a second.
+//
+// Until counts the time left until a deadline so too, at once: for one
+// that something outside the process keeps as well, such as a lease's TTL
+// in a backend.
 package boottime
 
 import (
@@ -136,12 +140,26 @@ func (c *Clock) checkAt(t time.Time, mono int64) int64 {
 	}
 }
 
-// StepWallForTest moves the wall clock, as every Clock of the process
-// reads it, by d from now on, for each Clock to count at its next check:
-// forward, it is a suspend of d (the monotonic clock does not move); back,
-// a wall clock stepped back. It returns the function that undoes it, which
-// counts as a step the other way. It is for tests only, which must not run
-// in parallel with others that read Clocks.
+// Until returns the time left until end, a time.Now reading (plus a
+// duration), as the lesser of the monotonic clock's count and the wall
+// clock's: a suspend, which stops the monotonic clock, counts as time
+// passed; a wall clock stepped back adds no time, and one stepped forward
+// counts as time passed. It is for a deadline that something outside the
+// process keeps too (a backend's TTL), which must not be taken to lie
+// further ahead than it may: it costs one time.Now.
+func Until(end time.Time) time.Duration {
+	now := time.Now()
+	wall := end.Round(0).Sub(now.Round(0)) - time.Duration(testWallShift.Load())
+	return min(end.Sub(now), wall)
+}
+
+// StepWallForTest moves the wall clock, as every Clock of the process and
+// Until read it, by d from now on, for each Clock to count at its next
+// check (and Until at once, for an end read before): forward, it is a
+// suspend of d (the monotonic clock does not move); back, a wall clock
+// stepped back. It returns the function that undoes it, which counts as a
+// step the other way. It is for tests only, which must not run in
+// parallel with others that read Clocks or call Until.
 func StepWallForTest(d time.Duration) (undo func()) {
 	testWallShift.Add(int64(d))
 	return func() { testWallShift.Add(-int64(d)) }
