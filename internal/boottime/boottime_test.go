@@ -75,3 +75,28 @@ func TestCheckIgnoresNoise(t *testing.T) {
 	c.Check()
 	assert.InDelta(t, want, float64(offset(c)), float64(time.Millisecond)/2, "a small step back")
 }
+
+// TestUntilCountsSuspend: the time left until a deadline counts a suspend
+// (the wall clock moved on, the monotonic clock did not) as time passed,
+// and a wall clock stepped back as none.
+func TestUntilCountsSuspend(t *testing.T) {
+	end := time.Now().Add(time.Hour)
+	assert.InDelta(t, float64(time.Hour), float64(Until(end)), float64(time.Minute))
+	undo := StepWallForTest(-time.Hour)
+	assert.LessOrEqual(t, Until(end), time.Hour, "a wall clock stepped back lengthened it")
+	undo()
+	defer StepWallForTest(2 * time.Hour)()
+	assert.InDelta(t, float64(-time.Hour), float64(Until(end)), float64(time.Minute), "a suspend of two hours not counted")
+	assert.Negative(t, Until(end.Round(0)), "an end without a monotonic reading")
+}
+
+// TestDueCheckAllocatesNothing: a read that checks the wall clock, once a
+// second, allocates nothing, as the hits that make it do not.
+func TestDueCheckAllocatesNothing(t *testing.T) {
+	c := newClock()
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		atomic.StoreInt64(&c.due, 0)
+		c.Now()
+	}))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { c.Check() }))
+}
