@@ -329,8 +329,9 @@ type NearToken struct {
 	Seq uint64
 	// At is when the token was taken, in nanoseconds on the near cache's
 	// clock from an origin of its choosing (backend/near: since its Store
-	// was made, on the monotonic clock by default): the age of what
-	// StoreNear keeps counts from it.
+	// was made, on the monotonic clock plus the time the machine was
+	// suspended by default): the age of what StoreNear keeps counts from
+	// it.
 	At int64
 }
 

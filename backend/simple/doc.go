@@ -84,9 +84,9 @@
 // their clock's cost: the store reads the wall clock at each write with a
 // TTL, at each sweep, and at a read once a second, and counts a suspend
 // from then on, so that an entry past its TTL may still be read within
-// the first second awake after the resume, until the first write. A
-// difference of the clocks' progress under a second is counted only once
-// such differences add up to a second.
+// the first second awake after the resume, until the first write with a
+// TTL or sweep. A difference of the clocks' progress under a second is
+// counted only once such differences add up to a second.
 //
 // # Concurrency
 //
