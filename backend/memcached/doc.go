@@ -246,8 +246,8 @@
 // is sent only with Options.FlushOnClear (to every server, those after a
 // server that fails too: Clear then fails with the servers' errors).
 //
-// Each process caches the generation for Options.GenerationTTL (default 1s).
-// For up to that long after a Clear in another process (or after memcached
+// Each process caches the generation for Options.GenerationTTL (default 1s),
+// a suspend of the machine included. For up to that long after a Clear in another process (or after memcached
 // evicts the generation key and another process starts a new one), a process
 // that has not read the new generation yet still works in the old one: it
 // may read the old generation's entries, and what it writes then (Set, Add,

@@ -23,6 +23,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/keyerrs"
 )
 
@@ -112,7 +113,11 @@ type Options struct {
 	// trust it: they read the generation first (one more round trip), so
 	// that no delete or invalidation is lost. -1: read it on every call
 	// (one more round trip each), with no GenerationGrace. Default
-	// DefaultGenerationTTL (1s).
+	// DefaultGenerationTTL (1s). It and GenerationGrace count from the
+	// read on the monotonic clock, and count the time the machine was
+	// suspended too, which that clock does not (other processes' Clears
+	// went on): each is the larger of the monotonic and the wall clock's
+	// progress since the read.
 	GenerationTTL time.Duration
 	// GenerationGrace is how long past GenerationTTL this process keeps
 	// working in the generation it last read while reading the generation
@@ -694,7 +699,7 @@ func dropped(err error) bool {
 // older while it cannot be read (see refreshPrefix).
 func (s *Store) prefix() (string, error) {
 	g := s.gen.Load()
-	if g != nil && s.opts.GenerationTTL > 0 && time.Since(g.readAt) < s.opts.GenerationTTL {
+	if g != nil && s.opts.GenerationTTL > 0 && boottime.Since(g.readAt) < s.opts.GenerationTTL {
 		return g.prefix, nil
 	}
 	if s.opts.GenerationTTL < 0 {
@@ -745,7 +750,7 @@ func (s *Store) refreshPrefix() (string, error) {
 	g := s.gen.Load()
 	f := s.genFail.Load()
 	switch {
-	case g != nil && time.Since(g.readAt) < s.opts.GenerationTTL:
+	case g != nil && boottime.Since(g.readAt) < s.opts.GenerationTTL:
 		r.prefix, r.err = g.prefix, nil
 	case f != nil && time.Since(f.at) < generationRetry:
 		r.prefix, r.err = "", f.err
@@ -775,7 +780,7 @@ func (s *Store) readPrefixNoting() (string, error) {
 func (s *Store) gracePrefix(err error) (string, error) {
 	g := s.gen.Load()
 	// Subtracted, not added: GenerationTTL+GenerationGrace may overflow.
-	if g != nil && time.Since(g.readAt)-s.opts.GenerationTTL < s.opts.GenerationGrace {
+	if g != nil && boottime.Since(g.readAt)-s.opts.GenerationTTL < s.opts.GenerationGrace {
 		return g.prefix, nil
 	}
 	if err == nil {

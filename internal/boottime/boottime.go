@@ -20,9 +20,11 @@
 // either way (clock noise, a small step), is left to add up until it
 // reaches a second.
 //
-// Until counts the time left until a deadline so too, at once: for one
-// that something outside the process keeps as well, such as a lease's TTL
-// in a backend.
+// Until and Since count the time left until a deadline, or passed since a
+// reading, so too, at once: for one that something outside the process
+// keeps as well, such as a lease's TTL in a backend, or whose age must
+// count the time the rest of the world went on, such as memcached's
+// namespace generation.
 package boottime
 
 import (
@@ -153,13 +155,17 @@ func Until(end time.Time) time.Duration {
 	return min(end.Sub(now), wall)
 }
 
-// StepWallForTest moves the wall clock, as every Clock of the process and
-// Until read it, by d from now on, for each Clock to count at its next
-// check (and Until at once, for an end read before): forward, it is a
+// Since returns the time elapsed since t, a time.Now reading, as the
+// larger of the monotonic clock's count and the wall clock's: -Until(t).
+func Since(t time.Time) time.Duration { return -Until(t) }
+
+// StepWallForTest moves the wall clock, as every Clock of the process,
+// Until and Since read it, by d from now on, for each Clock to count at its
+// next check (and Until and Since at once, for a reading taken before): forward, it is a
 // suspend of d (the monotonic clock does not move); back, a wall clock
 // stepped back. It returns the function that undoes it, which counts as a
 // step the other way. It is for tests only, which must not run in
-// parallel with others that read Clocks or call Until.
+// parallel with others that read Clocks or call Until or Since.
 func StepWallForTest(d time.Duration) (undo func()) {
 	testWallShift.Add(int64(d))
 	return func() { testWallShift.Add(-int64(d)) }
