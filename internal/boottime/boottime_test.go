@@ -2,6 +2,7 @@ package boottime
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,4 +100,50 @@ func TestDueCheckAllocatesNothing(t *testing.T) {
 		c.Now()
 	}))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { c.Check() }))
+}
+
+// TestConcurrentChecksNeverGoBack: readings, taken by reads that check
+// when due and by Checks, all at once while a suspend is made, never go
+// back in any goroutine, and the suspend is counted.
+func TestConcurrentChecksNeverGoBack(t *testing.T) {
+	c := new(Clock)
+	c.Init()
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		started.Add(1)
+		go func() {
+			defer wg.Done()
+			ready := sync.OnceFunc(started.Done)
+			defer ready() // a goroutine that failed early holds no one up
+			last := int64(math.MinInt64)
+			after := -1 // readings taken since the suspend was seen
+			for j := 0; after < 200; j++ {
+				if j == 100 {
+					ready()
+				}
+				if after >= 0 || testWallShift.Load() != 0 {
+					after++
+				}
+				var now int64
+				if (i+j)%2 == 0 {
+					atomic.StoreInt64(&c.due, 0)
+					now = c.Now()
+				} else {
+					now = c.Check()
+				}
+				if now < last {
+					t.Errorf("a reading went back by %v", time.Duration(last-now))
+					return
+				}
+				last = now
+			}
+		}()
+	}
+	started.Wait() // every goroutine reads the clock
+	defer StepWallForTest(time.Hour)()
+	wg.Wait()
+	assert.GreaterOrEqual(t, offset(c), time.Hour-time.Millisecond, "the suspend lost")
+	assert.GreaterOrEqual(t, c.Check(), int64(time.Hour), "the suspend lost")
 }
