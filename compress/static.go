@@ -44,6 +44,16 @@ const staleAfter = 2 * time.Second
 // methods other than GET and HEAD go to http.FileServerFS. The handler is
 // safe for concurrent use; it does not cache directory contents, so it sees
 // files that change.
+//
+// FileServer reads what fsys opens, as http.FileServerFS does: os.DirFS
+// follows a symbolic link out of its directory, for the original and for a
+// sibling alike (a link a.js.gz to /etc/passwd is sent to anyone who
+// accepts gzip). Where others may write links into the directory (an
+// upload folder, a checkout), give it an os.Root's FS, which refuses them:
+//
+//	root, err := os.OpenRoot("public")
+//	...
+//	static := c.FileServer(root.FS())
 func (c *Compressor) FileServer(fsys fs.FS) http.Handler {
 	return &fileServer{c: c, fsys: fsys, fallback: http.FileServerFS(fsys)}
 }
