@@ -2704,16 +2704,23 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 	if refreshAskedHook != nil {
 		refreshAskedHook(key)
 	}
-	if prev, busy := v.refreshing.LoadOrStore(key, struct{}{}); busy {
+	prev, busy := v.refreshing.LoadOrStore(key, struct{}{})
+	if busy {
 		// A hold (aheadHold) keeps off RefreshAhead's refreshes only: a
-		// stale entry's refresh takes its place.
-		if _, held := prev.(*aheadHold); !held || st.ahead || !v.refreshing.CompareAndSwap(key, prev, struct{}{}) {
+		// stale entry's refresh takes its place, once it has a slot.
+		if _, held := prev.(*aheadHold); !held || st.ahead {
 			return false
 		}
 	}
 	slot, ok := slots.take(time.Now(), v.cfg.collapse)
 	if !ok {
-		v.refreshing.Delete(key)
+		if !busy {
+			v.refreshing.Delete(key)
+		}
+		return false // a hold stays whole
+	}
+	if busy && !v.refreshing.CompareAndSwap(key, prev, struct{}{}) {
+		slots.give(slot) // the hold ended, or another refresh took its place
 		return false
 	}
 	failed := false // RefreshAhead's refresh ran and renewed nothing
