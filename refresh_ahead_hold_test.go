@@ -1,8 +1,11 @@
 package caching
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -67,3 +70,112 @@ func TestRefreshAheadHoldOutlivesStaleRefreshWithoutSlot(t *testing.T) {
 		assert.Equal(t, int64(2), runs.Load(), "a hit within the backoff refreshed")
 	})
 }
+
+// TestRefreshAheadHoldLeavesMiss: a memoized function's argument whose
+// RefreshAhead refresh failed is held off only for RefreshAhead's
+// refreshes: once Forget removes it, the next call computes at once, and
+// the result it stores is served.
+func TestRefreshAheadHoldLeavesMiss(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := Must(&Options{Backend: newSimple(t, nil)})
+		defer c.Close()
+		var fail atomic.Bool
+		var runs atomic.Int64
+		m := Memoize(c, "hold-miss", func(context.Context, int) (string, error) {
+			n := runs.Add(1)
+			if fail.Load() {
+				return "", errors.New("origin down")
+			}
+			return fmt.Sprintf("result #%d", n), nil
+		}, TTL(aheadTTL), RefreshAhead(aheadWindow))
+		ctx := t.Context()
+		_, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		time.Sleep(aheadTTL - aheadWindow + time.Second) // due
+		fail.Store(true)
+		_, err = m.Get(ctx, 1)
+		require.NoError(t, err)
+		synctest.Wait()
+		require.Equal(t, int64(2), runs.Load(), "the refresh failed: held")
+		fail.Store(false)
+		require.NoError(t, m.Forget(ctx, 1))
+		v, err := m.Get(ctx, 1)
+		require.NoError(t, err)
+		assert.Equal(t, "result #3", v, "the miss computed within the backoff")
+	})
+}
+
+// TestRefreshAheadHeldHitAllocatesNothing: a memoized function's hit
+// within RefreshAhead while its refresh is held off allocates nothing, as
+// one while its refresh runs; a view's allocates no more than one while
+// its refresh runs.
+func TestRefreshAheadHeldHitAllocatesNothing(t *testing.T) {
+	if raceOn {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		c, err := New(&Options{})
+		require.NoError(t, err)
+		defer c.Close()
+		var fail atomic.Bool
+		release := make(chan struct{})
+		var blocking atomic.Bool
+		var runs atomic.Int64
+		m := Memoize(c, "held-alloc", func(_ context.Context, n int) (int, error) {
+			runs.Add(1)
+			if fail.Load() {
+				return 0, errors.New("origin down")
+			}
+			return n, nil
+		}, TTL(aheadTTL), RefreshAhead(aheadWindow))
+		h := c.Cached(aheadTTL, RefreshAhead(aheadWindow))(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			runs.Add(1)
+			if blocking.Load() {
+				<-release
+			}
+			if fail.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = w.Write([]byte("page"))
+		}))
+		ctx := context.Background()
+		r := httptest.NewRequest(http.MethodGet, "/p", nil)
+		w := &internalHeaderWriter{h: http.Header{}}
+		viewHit := func() {
+			clear(w.h)
+			h.ServeHTTP(w, r)
+		}
+		_, err = m.Get(ctx, 4)
+		require.NoError(t, err)
+		viewHit()
+		time.Sleep(aheadTTL - aheadWindow + time.Second) // due
+
+		blocking.Store(true)
+		viewHit() // starts the refresh, which blocks
+		synctest.Wait()
+		running := testing.AllocsPerRun(50, viewHit)
+		blocking.Store(false)
+		close(release)
+		_, _ = m.Get(ctx, 4) // a refresh of its own, which stores
+		synctest.Wait()
+
+		time.Sleep(aheadTTL - aheadWindow + time.Second) // due again
+		fail.Store(true)
+		_, _ = m.Get(ctx, 4)
+		viewHit()
+		synctest.Wait() // both refreshes failed: held
+		before := runs.Load()
+		assert.Zero(t, testing.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) }), "a memoized hit while held")
+		assert.LessOrEqual(t, testing.AllocsPerRun(50, viewHit), running, "a view's hit while held")
+		synctest.Wait()
+		assert.Equal(t, before, runs.Load(), "the hits were held off")
+	})
+}
+
+// internalHeaderWriter is a ResponseWriter whose header map is reused.
+type internalHeaderWriter struct{ h http.Header }
+
+func (w *internalHeaderWriter) Header() http.Header         { return w.h }
+func (w *internalHeaderWriter) WriteHeader(int)             {}
+func (w *internalHeaderWriter) Write(p []byte) (int, error) { return len(p), nil }
