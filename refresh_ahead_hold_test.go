@@ -179,3 +179,81 @@ type internalHeaderWriter struct{ h http.Header }
 func (w *internalHeaderWriter) Header() http.Header         { return w.h }
 func (w *internalHeaderWriter) WriteHeader(int)             {}
 func (w *internalHeaderWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestRefreshAheadHoldTimerLeavesRunningRefresh: the timer of a hold that
+// a stale entry's refresh took the place of, firing while that refresh
+// runs, leaves it the only refresh of its key: a stale hit then starts no
+// second one, in a view as in a memoized function.
+func TestRefreshAheadHoldTimerLeavesRunningRefresh(t *testing.T) {
+	for _, kind := range []string{"view", "memoize"} {
+		t.Run(kind, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := Must(&Options{Backend: newSimple(t, nil)})
+				defer c.Close()
+				var fail, block, stale atomic.Bool
+				var runs atomic.Int64
+				release := make(chan struct{})
+				run := func() (string, error) {
+					n := runs.Add(1)
+					if block.Load() {
+						<-release
+					}
+					if fail.Load() {
+						return "", errors.New("origin down")
+					}
+					return fmt.Sprintf("result #%d", n), nil
+				}
+				// The refreshes that start, each of which reads the entry
+				// again: a memoized one that joined a computation of its key
+				// would run nothing more.
+				var started atomic.Int64
+				memoRefreshCheckedHook = func(string, bool) { started.Add(1) }
+				defer func() { refreshAskedHook, memoRefreshCheckedHook = nil, nil }()
+				var hit func() string
+				if kind == "view" {
+					h := c.Cached(aheadTTL, RefreshAhead(aheadWindow), StaleWhileRevalidate(time.Minute),
+						StaleIf(func(*Response) bool { return stale.Load() }))(
+						http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+							s, err := run()
+							if err != nil {
+								http.Error(w, "down", http.StatusServiceUnavailable)
+								return
+							}
+							fmt.Fprint(w, s)
+						}))
+					hit = func() string { return get(h, "/p").Body.String() }
+				} else {
+					m := Memoize(c, "hold-aba", func(context.Context, int) (string, error) { return run() },
+						TTL(aheadTTL), RefreshAhead(aheadWindow), StaleWhileRevalidate(time.Minute),
+						StaleIf(func(string) bool { return stale.Load() }))
+					hit = func() string {
+						v, err := m.Get(t.Context(), 1)
+						require.NoError(t, err)
+						return v
+					}
+				}
+				require.Equal(t, "result #1", hit())
+				time.Sleep(aheadTTL - aheadWindow + time.Second) // due
+				fail.Store(true)
+				hit()
+				synctest.Wait()
+				require.Equal(t, int64(2), runs.Load(), "the RefreshAhead refresh failed: held")
+
+				block.Store(true)
+				stale.Store(true)
+				require.Equal(t, "result #1", hit(), "served stale")
+				synctest.Wait()
+				require.Equal(t, int64(3), runs.Load(), "the stale refresh took the hold's place, and runs")
+				time.Sleep(aheadBackoff(aheadWindow) + time.Millisecond)
+				synctest.Wait() // the hold's timer fired
+				hit()
+				synctest.Wait()
+				assert.Equal(t, int64(3), runs.Load(), "a second refresh of the key ran beside the first")
+				if kind == "memoize" {
+					assert.Equal(t, int64(2), started.Load(), "a second refresh of the key started beside the first")
+				}
+				close(release)
+			})
+		})
+	}
+}
