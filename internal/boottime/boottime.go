@@ -24,7 +24,8 @@
 // reading, so too, at once: for one that something outside the process
 // keeps as well, such as a lease's TTL in a backend, or whose age must
 // count the time the rest of the world went on, such as memcached's
-// namespace generation.
+// namespace generation. Elapsed counts the time between two readings so,
+// reading no clock: for a stored response's Age.
 package boottime
 
 import (
@@ -158,6 +159,18 @@ func Until(end time.Time) time.Duration {
 // Since returns the time elapsed since t, a time.Now reading, as the
 // larger of the monotonic clock's count and the wall clock's: -Until(t).
 func Since(t time.Time) time.Duration { return -Until(t) }
+
+// Elapsed returns the time from t to now, two readings of time.Now (or of
+// a clock that advances one by the monotonic clock), as the larger of the
+// monotonic clock's count and the wall clock's, as Since does: a suspend
+// between them, which stops the monotonic clock, counts; a wall clock
+// stepped back adds nothing; one stepped forward counts as time passed. A
+// reading without a monotonic one counts by the wall clock alone. It is for
+// an age that the rest of the world sees, such as a response's Age header:
+// it reads no clock and allocates nothing.
+func Elapsed(t, now time.Time) time.Duration {
+	return max(now.Sub(t), now.Round(0).Sub(t.Round(0)))
+}
 
 // StepWallForTest moves the wall clock, as every Clock of the process,
 // Until and Since read it, by d from now on, for each Clock to count at its

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // newClock returns a started Clock whose reads check nothing until the
@@ -146,4 +148,18 @@ func TestConcurrentChecksNeverGoBack(t *testing.T) {
 	wg.Wait()
 	assert.GreaterOrEqual(t, offset(c), time.Hour-time.Millisecond, "the suspend lost")
 	assert.GreaterOrEqual(t, c.Check(), int64(time.Hour), "the suspend lost")
+}
+
+// TestElapsedCountsSuspend: the time between two readings counts a suspend
+// (the wall clock moved on, the monotonic clock did not), not a wall clock
+// stepped back, and allocates nothing.
+func TestElapsedCountsSuspend(t *testing.T) {
+	t0 := time.Now()
+	later := t0.Add(time.Minute)
+	assert.Equal(t, time.Minute, Elapsed(t0, later))
+	assert.Equal(t, time.Hour+time.Minute, Elapsed(t0, testutil.Suspended(later, time.Hour)), "a suspend of an hour")
+	assert.Equal(t, time.Hour+time.Minute, Elapsed(t0.Round(0), testutil.Suspended(later, time.Hour)), "a reading without a monotonic one")
+	// A wall clock stepped back an hour: t0 is the reading after it.
+	assert.Equal(t, time.Minute, Elapsed(testutil.Suspended(t0, time.Hour), later), "a wall clock stepped back shortened it")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Elapsed(t0, later) }))
 }

@@ -28,3 +28,17 @@ func (c *Clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
+
+// NewMonotonicClock returns a Clock reading time.Now, with its monotonic
+// reading, which Advance moves on as the monotonic clock would, and Suspend
+// as a suspend of the machine would.
+func NewMonotonicClock() *Clock { return &Clock{now: time.Now()} }
+
+// Suspend moves the wall clock forward by d, whole seconds, and not the
+// monotonic one, as a suspend of the machine does: for a Clock whose
+// readings carry a monotonic reading (NewMonotonicClock). See Suspended.
+func (c *Clock) Suspend(d time.Duration) {
+	c.mu.Lock()
+	c.now = Suspended(c.now, d)
+	c.mu.Unlock()
+}
