@@ -109,10 +109,15 @@ type Options struct {
 	// Options.Client without it.
 	Timeout time.Duration
 	// Clock returns the current time. Nil means time.Now; with an
-	// in-process store, a reading of time.Now taken once and advanced by
-	// the monotonic clock, which costs one clock read instead of two (such
-	// a store's entries never leave the process, and their expiry and Age
-	// are durations). Tests set it to move time by hand.
+	// in-process store, a reading of time.Now taken again each second and
+	// advanced by the monotonic clock in between, which costs one clock
+	// read instead of two (such a store's entries never leave the
+	// process). A response's Age (its header, Peek's Response.Age, a
+	// request's max-age) is the larger of the monotonic and the wall
+	// clock's progress between two readings: a suspend of the machine,
+	// which stops the monotonic clock, counts (from the first reading a
+	// second awake after it, when time.Now is read again); a wall clock
+	// stepped back adds nothing. Tests set it to move time by hand.
 	Clock func() time.Time
 	// Breaker configures the circuit breaker in front of a backend that is
 	// not in-process. The zero value means 5 consecutive failures open it

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/httpcache"
 )
 
@@ -123,7 +124,7 @@ func aheadDue(e *entry, d time.Duration, now int64) bool {
 
 // response is the stored response snap as StaleIf and Peek see it, at now.
 func response(snap *httpcache.Snapshot, now time.Time) *Response {
-	return &Response{Status: snap.Status, Header: snap.Header, Body: snap.Body, Age: max(0, now.Sub(snap.StoredAt))}
+	return &Response{Status: snap.Status, Header: snap.Header, Body: snap.Body, Age: max(0, boottime.Elapsed(snap.StoredAt, now))}
 }
 
 // varyDropped reports whether names, the Vary names of r's entry, name a

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/conditional"
 	"github.com/go-caching/caching/internal/header"
 	"github.com/go-caching/caching/internal/httpcache"
@@ -721,7 +722,7 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 		j.staleIfError, j.staleOnlyAsked = own, own
 	}
 	if v.cfg.honorRequest {
-		age := now.Sub(f.snap.StoredAt)
+		age := boottime.Elapsed(f.snap.StoredAt, now)
 		if rq.NoCache || rq.MaxAge.Valid && age > rq.MaxAge.Duration() ||
 			f.fresh && f.e.FreshUntil != 0 && rq.MinFresh.Valid && -past < rq.MinFresh.Duration() {
 			j.forced = true

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/header"
 )
 
@@ -103,7 +104,7 @@ func (s *Snapshot) Serve(w http.ResponseWriter, r *http.Request, now time.Time, 
 	if s.TransferCoded() && !kept.typed && !notModified && untypedOverHTTP1(w, r) {
 		h["Content-Type"] = nil // see TransferCoded
 	}
-	h["Age"] = AgeValues(now.Sub(s.StoredAt))
+	h["Age"] = AgeValues(boottime.Elapsed(s.StoredAt, now))
 	if statusHeader != "" {
 		h[statusHeader] = st.Values()
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/header"
 )
 
@@ -240,7 +241,7 @@ func (p *Shared) Response(r *http.Request, status int, h http.Header, requestTim
 func InitialAge(h http.Header, date, requestTime, responseTime time.Time) time.Duration {
 	apparent := max(0, responseTime.Sub(date))
 	age, _ := header.ParseAge(h["Age"])
-	corrected := time.Duration(age)*time.Second + max(0, responseTime.Sub(requestTime))
+	corrected := time.Duration(age)*time.Second + max(0, boottime.Elapsed(requestTime, responseTime))
 	return max(apparent, corrected)
 }
 

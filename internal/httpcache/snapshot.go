@@ -45,7 +45,8 @@ type Snapshot struct {
 	Header http.Header
 	// Body is the stored body. Do not modify it.
 	Body []byte
-	// StoredAt is when the response was stored; Age counts from it.
+	// StoredAt is when the response was stored; Age counts from it, as
+	// boottime.Elapsed counts (a suspend of the machine included).
 	StoredAt time.Time
 	// ETag is the entity tag served and compared, as sent (`"x"` or
 	// `W/"x"`); "" when the response has none.

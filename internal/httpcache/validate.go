@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/header"
 )
 
@@ -223,7 +224,7 @@ func (s *Snapshot) ServeRange(w http.ResponseWriter, r *http.Request, now time.T
 		h["Content-Type"] = nil // present: ServeContent must not sniff one
 	}
 	delete(h, "Content-Length") // ServeContent sets the range's, where it can
-	h["Age"] = AgeValues(now.Sub(s.StoredAt))
+	h["Age"] = AgeValues(boottime.Elapsed(s.StoredAt, now))
 	if statusHeader != "" {
 		h[statusHeader] = st.Values()
 	}
