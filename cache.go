@@ -115,9 +115,9 @@ type Options struct {
 	// process). A response's Age (its header, Peek's Response.Age, a
 	// request's max-age) is the larger of the monotonic and the wall
 	// clock's progress between two readings: a suspend of the machine,
-	// which stops the monotonic clock, counts (from the first reading a
-	// second awake after it, when time.Now is read again); a wall clock
-	// stepped back adds nothing. Tests set it to move time by hand.
+	// which stops the monotonic clock, counts (within a second awake after
+	// it, when time.Now is read again); a wall clock stepped back adds
+	// nothing. Tests set it to move time by hand.
 	Clock func() time.Time
 	// Breaker configures the circuit breaker in front of a backend that is
 	// not in-process. The zero value means 5 consecutive failures open it
