@@ -24,6 +24,7 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/internal/boottime"
+	"github.com/go-caching/caching/internal/connerr"
 	"github.com/go-caching/caching/internal/keyerrs"
 )
 
@@ -690,7 +691,7 @@ func outOfMemory(msg string) bool {
 // found closed by the server before its request (errServerClosedConn),
 // fails so too: its request was not written (see unwritten).
 func dropped(err error) bool {
-	return errors.Is(err, io.EOF) || connBroken(err) || unwritten(err)
+	return errors.Is(err, io.EOF) || connerr.Broken(err) || unwritten(err)
 }
 
 // prefix returns the key prefix of the namespace's current generation,

@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/connerr"
 )
 
 // On a Redis Cluster, a master that fails masterDownAfter calls in a row at
@@ -567,7 +567,7 @@ func connFailure(err error) bool {
 		return false
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrPoolTimeout),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNREFUSED):
+		connerr.Broken(err), connerr.Refused(err):
 		return true
 	}
 	var reply redis.Error
