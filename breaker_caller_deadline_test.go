@@ -33,21 +33,7 @@ func TestBreakerCallerDeadlineIsAFailure(t *testing.T) {
 		c := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: 500 * time.Millisecond,
 			Breaker: BreakerOptions{Threshold: 5, Cooldown: time.Minute}})
 		defer c.Close()
-		page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
-		h := http.TimeoutHandler(c.Cached(time.Minute)(page), 200*time.Millisecond, "timeout")
-		failed := 0
-		for range 50 {
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/p", nil))
-			if w.Code != http.StatusOK {
-				failed++
-			}
-			// TimeoutHandler answers when the deadline passes, while the
-			// handler's goroutine is still counting its failed lookup: let
-			// it finish before the next request (under -race the next
-			// request could start first, and wait too).
-			synctest.Wait()
-		}
+		failed := failedUnderTimeoutHandler(c, 200*time.Millisecond, 50)
 		assert.Equal(t, "open", c.Stats().Breaker, "a backend that answers nothing opens the breaker")
 		assert.LessOrEqual(t, failed, 5, "requests that failed (503) only because the cache waited on a dead backend")
 
@@ -81,4 +67,26 @@ func TestBreakerCallerCancelIsNotAFailure(t *testing.T) {
 		}
 		assert.Equal(t, "closed", c.Stats().Breaker, "clients that left say nothing of the backend")
 	})
+}
+
+// failedUnderTimeoutHandler serves n requests for one page cached by c,
+// under http.TimeoutHandler with deadline d, one after the other (in a
+// synctest bubble), and returns how many failed.
+func failedUnderTimeoutHandler(c *Cache, d time.Duration, n int) int {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("page")) })
+	h := http.TimeoutHandler(c.Cached(time.Minute)(page), d, "timeout")
+	failed := 0
+	for range n {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/p", nil))
+		if w.Code != http.StatusOK {
+			failed++
+		}
+		// TimeoutHandler answers when the deadline passes, while the
+		// handler's goroutine is still counting its failed lookup: let
+		// it finish before the next request (under -race the next
+		// request could start first, and wait too).
+		synctest.Wait()
+	}
+	return failed
 }

@@ -362,6 +362,10 @@ func New(opts *Options) (*Cache, error) {
 			return nil, fmt.Errorf("%w: Options.Breaker: %w", ErrInvalidOption, err)
 		}
 		c.store.br = br
+		c.store.shortExcused = int64(opts.Breaker.Threshold)
+		if c.store.shortExcused == 0 {
+			c.store.shortExcused = breaker.DefaultThreshold
+		}
 	}
 	return c, nil
 }

@@ -80,6 +80,11 @@ type store struct {
 	// calls for a cool-down, so that a dead server costs a request an
 	// atomic load, not a dial. Nil for in-process stores.
 	br *breaker.Breaker
+	// shortRun counts the calls that a short caller's deadline ended
+	// (expiredShort) since the last success; shortExcused of them in a
+	// row are excused, and those past it are failures (see report).
+	shortRun     atomic.Int64
+	shortExcused int64
 
 	stats    *counters
 	failOpen func(op string, err error)
@@ -1667,6 +1672,18 @@ func expiredShort(ctx context.Context, short bool) bool {
 	return ok && !time.Now().Before(dl)
 }
 
+// excusedShort reports whether a call that short (admit) says had little
+// time under ctx ended at that deadline (expiredShort) and is excused: one
+// of the first shortExcused (the breaker's Threshold) in a row with no
+// success between them. Past those, each counts as a failure: a service
+// whose every caller has a short deadline (http.TimeoutHandler at 50 ms)
+// would otherwise never open the breaker on a backend that answers
+// nothing, and every request would wait its whole deadline and fail, for
+// ever. A backend that answers its other callers excuses them again.
+func (s *store) excusedShort(ctx context.Context, short bool) bool {
+	return expiredShort(ctx, short) && s.shortRun.Add(1) <= s.shortExcused
+}
+
 func noCancel() {}
 
 // dropNear is for a write that admit refused (the breaker is open, or the
@@ -1713,7 +1730,8 @@ const (
 // Cooldown later, refused meanwhile. Nor does one that ended at its
 // caller's deadline when that deadline left it less than 100ms (short,
 // from admit: see shortDeadline), as for the Redis store's Cluster masters:
-// a caller nearly out of time says nothing of the backend. A timeout
+// a caller nearly out of time says nothing of the backend, unless no
+// success comes between Threshold of them (excusedShort). A timeout
 // (Options.Timeout, however short, or the caller's own longer deadline) or
 // any other error is a failure.
 func (s *store) report(ctx context.Context, short bool, k breaker.Kind, err error) {
@@ -1725,9 +1743,12 @@ func (s *store) report(ctx context.Context, short bool, k breaker.Kind, err erro
 		errors.Is(err, backend.ErrNotInteger), errors.Is(err, backend.ErrInvalidTTL):
 		s.wake.answered()
 		if s.br != nil {
+			if s.shortRun.Load() != 0 { // read only: no shared write per success
+				s.shortRun.Store(0)
+			}
 			s.br.Success(k)
 		}
-	case callerEnded(ctx, err), expiredShort(ctx, short), errors.Is(err, backend.ErrClosed), backend.Neutral(err):
+	case callerEnded(ctx, err), s.excusedShort(ctx, short), errors.Is(err, backend.ErrClosed), backend.Neutral(err):
 		if errors.Is(err, backend.ErrServerDown) {
 			s.stats.unavailable.Add(1) // not made, as the breaker's refusals
 		}
