@@ -142,8 +142,11 @@ import (
 //     handler may answer for it alone (a Range, If-Match, If-Unmodified-Since
 //     or A-IM: a 206, 412 or 226, never stored) joins a run in progress,
 //     whose response answers it as a hit would (the whole 200 but in a
-//     SharedCache view), but never starts one: with no run to join, it runs
-//     the handler itself, with those fields, and its 200 is stored as any.
+//     SharedCache view). It may start one (not a Range or precondition in
+//     a SharedCache view): a 200 its handler makes despite those fields
+//     answers the waiters; a 206, 412 or 226 hands them on to a new
+//     leader that asks as they do, and the waiters that ask alike each
+//     run the handler themselves.
 //   - A handler that calls Flush, hijacks the connection, or uses
 //     http.ResponseController passes through uncached and unbroken.
 //   - When the backend fails or is slow (Options.Timeout: the lookup, or the
@@ -1133,12 +1136,12 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	rejoined, rekeyed := false, false
 	// A request that may get a response the others may not reuse (a
-	// Range, a precondition, an A-IM: answeredAlone) joins a run in
-	// progress but never starts one: the others would wait for it, then
-	// each run the handler.
-	if !st.joinOnly {
-		st.joinOnly = answeredAlone(st.client(r))
-	}
+	// Range in a SharedCache view, which answers it from the entry) joins
+	// a run in progress but never starts one. Elsewhere such a request
+	// (answeredAlone) leads as any: a handler that ignores its Range or
+	// precondition makes the 200 every waiter is answered with, and one
+	// that answers it alone hands the flight on to a new leader
+	// (viewResult.alone).
 	mayLead := !st.joinOnly
 	// CollapseTimeout bounds the request's waits together, from the first:
 	// a chain of leaders whose clients leave, a takeover, or a rekey to its
@@ -1218,6 +1221,12 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			v.gaveUp(w, r, st)
 			return
 		case res.retry:
+			if res.alone && answeredAlone(st.client(r)) {
+				// Its leader was answered alone, as it would be: it
+				// joins a plain waiter's run, or, with none, runs alone,
+				// rather than lead the others to that answer again.
+				mayLead = false
+			}
 			continue // the leader's client left: one of the waiters leads now
 		case res.stale && st.staleOnError:
 			// The stale entry the leader served while another process
@@ -1296,18 +1305,21 @@ func (v *view) ended(w http.ResponseWriter, r *http.Request, st *runState) {
 // requestStatus) nor handed to the requests that wait for its run: a 206
 // for its Range, a 412 for its If-Match or If-Unmodified-Since (If-Range
 // with them: preconditioned), a 226 for its A-IM (RFC 3229). Such a
-// request leads no flight (miss). Its handler sees those fields, as
-// without the cache: a miss of a file past MaxBodySize still gets its
-// range, not the whole body.
+// request leads a flight as any (a handler that ignores those fields makes
+// the 200 its waiters are answered with), but one it leads to that answer
+// hands on to a new leader, which none of the waiters that ask alike
+// becomes (viewResult.alone). Its handler sees those fields, as without
+// the cache: a miss of a file past MaxBodySize still gets its range, not
+// the whole body.
 func answeredAlone(r *http.Request) bool {
 	return preconditioned(r) || httpcache.HasField(r.Header, "A-Im")
 }
 
 // takeOver returns the new call that st's request leads when it may take
 // over call, the run it gave up waiting for (viewFlight.takeOver), or nil.
-// A request that may not lead a flight (joinOnly: a Range, whose response
-// the others may not reuse; see answeredAlone) takes none over: they would
-// wait for it.
+// A request that may not lead a flight (joinOnly: a Range in a SharedCache
+// view, whose response the others may not reuse) takes none over: they
+// would wait for it.
 func (v *view) takeOver(st *runState, call *viewCall) *viewCall {
 	if st.joinOnly {
 		return nil
@@ -1755,6 +1767,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			// whose release runs on a goroutine of its own, came first:
 			// told to run on their own, the waiters would each run the
 			// handler, outside any flight.
+			if (reason == httpcache.ReasonStatus || reason == httpcache.ReasonPartial) && st.call != nil && answeredAlone(st.client(r)) {
+				// Refused for its status, answering its client alone (a
+				// 206, 412 or 226): the waiters wait for a new leader,
+				// one that asks as they do, rather than each run the
+				// handler.
+				v.flight.release(st.call, viewResult{retry: true, alone: true})
+				return
+			}
 			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError || clientLeft(r.Context())})
 		},
 	}

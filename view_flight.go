@@ -148,7 +148,11 @@ type viewResult struct {
 	names   []string // the Vary names of snap
 	variant string   // the leader's variant for names
 	retry   bool
-	stale   bool // snap is a stale entry, served while another process runs the handler
+	// alone: retry because the leader's response answered its request
+	// alone (answeredAlone: a 206, 412 or 226): a waiter that asks alike
+	// joins the next run but leads none, and runs alone without one.
+	alone bool
+	stale bool // snap is a stale entry, served while another process runs the handler
 	// late: snap is the entry another process's run stored, which the
 	// leader waited for under the lease and read no longer fresh (its TTL
 	// ended, or StaleIf declared it stale): served to the waiters as that
