@@ -42,15 +42,7 @@ func TestPartialRequestsCollapse(t *testing.T) {
 						opts = append(opts, SharedCache())
 					}
 					h := c.Cached(time.Minute, opts...)(next)
-					const n = 5
-					codes := make([]int, n)
-					var wg sync.WaitGroup
-					for i := range n {
-						wg.Go(func() { codes[i] = get(h, "/page", pr.header...).Code })
-					}
-					synctest.Wait()
-					close(gate)
-					wg.Wait()
+					codes := concurrentCodes(h, "/page", pr.header, gate)
 					for i, code := range codes {
 						require.Equal(t, http.StatusOK, code, "request %d", i)
 					}
@@ -75,20 +67,27 @@ func TestPartialRequestsAnsweredAloneEachRun(t *testing.T) {
 				var runs atomic.Int64
 				gate := make(chan struct{})
 				h := partialView(c, false, body, gate, &runs)
-				const n = 5
-				codes := make([]int, n)
-				var wg sync.WaitGroup
-				for i := range n {
-					wg.Go(func() { codes[i] = get(h, "/file", pr.header...).Code })
-				}
-				synctest.Wait()
-				close(gate)
-				wg.Wait()
+				codes := concurrentCodes(h, "/file", pr.header, gate)
 				for i, code := range codes {
 					assert.Equal(t, pr.status, code, "request %d", i)
 				}
-				assert.Equal(t, int64(n), runs.Load(), "one run each")
+				assert.Equal(t, int64(len(codes)), runs.Load(), "one run each")
 			})
 		})
 	}
+}
+
+// concurrentCodes sends five concurrent GETs of target with header to h,
+// in a synctest bubble, opens gate once all of them wait, and returns
+// their statuses.
+func concurrentCodes(h http.Handler, target string, header []string, gate chan struct{}) []int {
+	codes := make([]int, 5)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() { codes[i] = get(h, target, header...).Code })
+	}
+	synctest.Wait()
+	close(gate)
+	wg.Wait()
+	return codes
 }
