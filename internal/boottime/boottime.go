@@ -29,6 +29,7 @@
 package boottime
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -152,13 +153,31 @@ func (c *Clock) checkAt(t time.Time, mono int64) int64 {
 // further ahead than it may: it costs one time.Now.
 func Until(end time.Time) time.Duration {
 	now := time.Now()
-	wall := end.Round(0).Sub(now.Round(0)) - time.Duration(testWallShift.Load())
+	wall := addSaturated(end.Round(0).Sub(now.Round(0)), -time.Duration(testWallShift.Load()))
 	return min(end.Sub(now), wall)
 }
 
 // Since returns the time elapsed since t, a time.Now reading, as the
-// larger of the monotonic clock's count and the wall clock's: -Until(t).
-func Since(t time.Time) time.Duration { return -Until(t) }
+// larger of the monotonic clock's count and the wall clock's, as Until
+// counts the time left. A zero t, or one further back than a Duration
+// reaches, is as old as a Duration says (math.MaxInt64), never negative:
+// so no "younger than" check trusts a reading never taken.
+func Since(t time.Time) time.Duration {
+	now := time.Now()
+	return max(now.Sub(t), addSaturated(now.Round(0).Sub(t.Round(0)), time.Duration(testWallShift.Load())))
+}
+
+// addSaturated returns d+e, or the Duration bound it would pass.
+func addSaturated(d, e time.Duration) time.Duration {
+	switch s := d + e; {
+	case e > 0 && s < d:
+		return math.MaxInt64
+	case e < 0 && s > d:
+		return math.MinInt64
+	default:
+		return s
+	}
+}
 
 // Elapsed returns the time from t to now, two readings of time.Now (or of
 // a clock that advances one by the monotonic clock), as the larger of the

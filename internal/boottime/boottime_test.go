@@ -163,3 +163,30 @@ func TestElapsedCountsSuspend(t *testing.T) {
 	assert.Equal(t, time.Minute, Elapsed(testutil.Suspended(t0, time.Hour), later), "a wall clock stepped back shortened it")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Elapsed(t0, later) }))
 }
+
+// TestAgeOfZeroTimeIsVeryOld: the age of a zero time.Time, or of one
+// further back than a Duration reaches (a reading never taken, a stored
+// time decoded as such), is the longest a Duration says, never negative:
+// Since was -Until, whose saturated negative bound overflowed on negation
+// to the most negative age, which every "younger than" check trusts.
+func TestAgeOfZeroTimeIsVeryOld(t *testing.T) {
+	const veryOld = time.Duration(math.MaxInt64)
+	far := time.Date(1200, 1, 1, 0, 0, 0, 0, time.UTC)
+	for name, at := range map[string]time.Time{"zero": {}, "far past": far} {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, veryOld, Since(at), "Since")
+			assert.Equal(t, veryOld, Elapsed(at, time.Now()), "Elapsed")
+			undo := StepWallForTest(time.Hour) // a suspend counted on top
+			assert.Equal(t, veryOld, Since(at), "Since after a suspend")
+			undo()
+			undo = StepWallForTest(-time.Hour) // a wall clock stepped back
+			assert.Equal(t, veryOld, Since(at), "Since after a step back")
+			undo()
+		})
+	}
+	// A stored time decoded without a monotonic reading: the wall clock's.
+	now := time.Now()
+	stored := time.Unix(0, now.Add(-time.Minute).UnixNano())
+	assert.Equal(t, time.Minute, Elapsed(stored, now.Round(0)))
+	assert.Equal(t, time.Minute, Elapsed(stored, now))
+}
