@@ -38,7 +38,7 @@ func TestAgeCountsSuspend(t *testing.T) {
 			target := "/" + name
 			get(ch, target)
 			clock.Advance(time.Second)
-			clock.Suspend(time.Hour)
+			clock.Suspend(t, time.Hour)
 
 			w := get(ch, target)
 			require.Equal(t, "HIT", w.Header().Get("X-Cache"))

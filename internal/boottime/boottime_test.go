@@ -157,10 +157,10 @@ func TestElapsedCountsSuspend(t *testing.T) {
 	t0 := time.Now()
 	later := t0.Add(time.Minute)
 	assert.Equal(t, time.Minute, Elapsed(t0, later))
-	assert.Equal(t, time.Hour+time.Minute, Elapsed(t0, testutil.Suspended(later, time.Hour)), "a suspend of an hour")
-	assert.Equal(t, time.Hour+time.Minute, Elapsed(t0.Round(0), testutil.Suspended(later, time.Hour)), "a reading without a monotonic one")
+	assert.Equal(t, time.Hour+time.Minute, Elapsed(t0, testutil.Suspended(t, later, time.Hour)), "a suspend of an hour")
+	assert.Equal(t, time.Hour+time.Minute, Elapsed(t0.Round(0), testutil.Suspended(t, later, time.Hour)), "a reading without a monotonic one")
 	// A wall clock stepped back an hour: t0 is the reading after it.
-	assert.Equal(t, time.Minute, Elapsed(testutil.Suspended(t0, time.Hour), later), "a wall clock stepped back shortened it")
+	assert.Equal(t, time.Minute, Elapsed(testutil.Suspended(t, t0, time.Hour), later), "a wall clock stepped back shortened it")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Elapsed(t0, later) }))
 }
 

@@ -16,7 +16,7 @@ import (
 // an hour meanwhile was taken for a second old.
 func TestInitialAgeDelayCountsSuspend(t *testing.T) {
 	sent := time.Now()
-	got := testutil.Suspended(sent.Add(time.Second), time.Hour)
+	got := testutil.Suspended(t, sent.Add(time.Second), time.Hour)
 	assert.Equal(t, time.Hour+time.Second, InitialAge(http.Header{}, got, sent, got))
 	assert.Equal(t, time.Hour+11*time.Second, InitialAge(http.Header{"Age": {"10"}}, got, sent, got), "with an upstream Age")
 }

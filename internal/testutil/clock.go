@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -36,9 +37,11 @@ func NewMonotonicClock() *Clock { return &Clock{now: time.Now()} }
 
 // Suspend moves the wall clock forward by d, whole seconds, and not the
 // monotonic one, as a suspend of the machine does: for a Clock whose
-// readings carry a monotonic reading (NewMonotonicClock). See Suspended.
-func (c *Clock) Suspend(d time.Duration) {
+// readings carry a monotonic reading (NewMonotonicClock). See Suspended,
+// which may end tb's test.
+func (c *Clock) Suspend(tb testing.TB, d time.Duration) {
+	tb.Helper()
 	c.mu.Lock()
-	c.now = Suspended(c.now, d)
-	c.mu.Unlock()
+	defer c.mu.Unlock() // Suspended may end the goroutine
+	c.now = Suspended(tb, c.now, d)
 }
