@@ -184,7 +184,8 @@ func addSaturated(d, e time.Duration) time.Duration {
 // monotonic clock's count and the wall clock's, as Since does: a suspend
 // between them, which stops the monotonic clock, counts; a wall clock
 // stepped back adds nothing; one stepped forward counts as time passed. A
-// reading without a monotonic one counts by the wall clock alone. It is for
+// reading without a monotonic one counts by the wall clock alone; a zero t
+// is as old as a Duration says (math.MaxInt64), as for Since. It is for
 // an age that the rest of the world sees, such as a response's Age header:
 // it reads no clock and allocates nothing.
 func Elapsed(t, now time.Time) time.Duration {
