@@ -13,8 +13,9 @@ import (
 // later, its monotonic reading the same (the monotonic clock stops while
 // the machine is suspended). The time package offers no way to make such a
 // reading, so it is made from the layout of time.Time: where that layout
-// is not the one it knows (a later Go), it skips tb's test, saying so; a t
-// without a monotonic reading, or a d not whole seconds, fails it.
+// is not the one it knows (a later Go), it fails tb's test, saying so, so
+// that the suspend tests are updated rather than skipped unseen; a t
+// without a monotonic reading, or a d not whole seconds, fails it too.
 func Suspended(tb testing.TB, t time.Time, d time.Duration) time.Time {
 	tb.Helper()
 	const hasMonotonic, nsecShift = 1 << 63, 30
@@ -27,7 +28,7 @@ func Suspended(tb testing.TB, t time.Time, d time.Duration) time.Time {
 		loc  *time.Location
 	}
 	changed := func() {
-		tb.Skipf("testutil.Suspended: time.Time's layout under %s is not the one it knows (wall, ext, loc): it cannot make a suspended reading", runtime.Version())
+		tb.Fatalf("testutil.Suspended: time.Time's layout under %s is not the one it knows (wall, ext, loc): update it to make a suspended reading", runtime.Version())
 	}
 	if unsafe.Sizeof(t) != unsafe.Sizeof(layout{}) {
 		changed()
