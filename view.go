@@ -144,9 +144,11 @@ import (
 //     whose response answers it as a hit would (the whole 200 but in a
 //     SharedCache view). It may start one (not a Range or precondition in
 //     a SharedCache view): a 200 its handler makes despite those fields
-//     answers the waiters; a 206, 412 or 226 hands them on to a new
-//     leader that asks as they do, and the waiters that ask alike each
-//     run the handler themselves.
+//     answers the waiters; a 206, 412 or 226 (or a 200 with
+//     Content-Range: a part, never stored) hands them on to a new leader
+//     that asks as they do, and the waiters that ask alike join its run or,
+//     with none, each run the handler themselves. A handler that tailors
+//     a 200 to those fields otherwise must name them in Vary.
 //   - A handler that calls Flush, hijacks the connection, or uses
 //     http.ResponseController passes through uncached and unbroken.
 //   - When the backend fails or is slow (Options.Timeout: the lookup, or the
@@ -1748,6 +1750,9 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			if requestStatus(status) {
 				return httpcache.ReasonStatus
 			}
+			if partBody(status, h) {
+				return httpcache.ReasonPartial
+			}
 			var reason httpcache.Reason
 			storeTTL, reason = v.policy.Response(status, h, resolved)
 			return reason
@@ -2420,6 +2425,16 @@ func failUnderPanic(rec *httpcache.Recorder) {
 // the hit path asks it.
 func requestStatus(status int) bool {
 	return uint(status-400) < 32 && requestStatuses>>uint(status-400)&1 != 0 || status == http.StatusIMUsed
+}
+
+// partBody reports whether a response with status and header h holds a
+// part of the representation whatever its status says: a Content-Range on
+// a 200 that a handler answered a Range with. Stored, it would answer
+// plain requests with that part; it is its request's alone, as a 206 is.
+// A 304's Content-Range is left to the update of the entry, which never
+// takes it (httpcache.Snapshot.Freshen).
+func partBody(status int, h http.Header) bool {
+	return status != http.StatusNotModified && len(h["Content-Range"]) > 0
 }
 
 // requestStatuses holds the 4xx of requestStatus, bit status-400.

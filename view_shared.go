@@ -889,6 +889,9 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 			if reason == httpcache.ReasonNone && x.precondition && status != http.StatusOK {
 				reason = httpcache.ReasonStatus
 			}
+			if reason == httpcache.ReasonNone && partBody(status, h) {
+				reason = httpcache.ReasonPartial
+			}
 			return reason
 		}
 		divert, onFail := rec.Divert, rec.OnFail
