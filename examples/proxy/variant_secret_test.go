@@ -11,20 +11,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
-// redisURL returns a cache URL on the Redis of $CACHING_REDIS_ADDR with a
-// key prefix of this test's own. Without it the test is skipped, but not
+// redisURL returns a cache URL on the real Redis (testutil.RedisAddr:
+// $CACHING_REDIS_ADDR, else 127.0.0.1:6379) with a key prefix of this
+// test's own. Where that Redis does not answer the test is skipped, but not
 // under CI, where it fails.
 func redisURL(t *testing.T) string {
-	addr := os.Getenv("CACHING_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CACHING_REDIS_ADDR is not set")
-		}
-		t.Skip("CACHING_REDIS_ADDR is not set")
-	}
-	return "redis://" + addr + "/0?key_prefix=proxy-" + rand.Text() + ":"
+	return "redis://" + testutil.RedisAddr(t) + "/0?key_prefix=proxy-" + rand.Text() + ":"
 }
 
 // TestVariantKeySecret: the proxy gave the cache no VariantKeySecret, so
