@@ -86,16 +86,22 @@ func waitingWrites(t *testing.T, ttl time.Duration) []waitingWrite {
 }
 
 // startWaitingWrite starts write of key (of entry e) in a goroutine, and
-// returns once its temporary file is there, with the channel its error
-// comes on and the file's name.
+// returns once its temporary file is there and holds the whole entry (the
+// write waits for the lock then, and changes the file no more: a caller may
+// backdate it), with the channel its error comes on and the file's name.
 func startWaitingWrite(t *testing.T, s *Store, e entry, write func(s *Store, key string) error, key string) (<-chan error, string) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- write(s, key) }()
+	want := encodedSize(len(key), len("new"))
 	var temps []string
 	require.Eventually(t, func() bool {
 		temps, _ = filepath.Glob(filepath.Join(e.sub, e.hex+tempMark+"*"))
-		return len(temps) == 1
-	}, 30*time.Second, 5*time.Millisecond, "the write's temporary file")
+		if len(temps) != 1 {
+			return false
+		}
+		fi, err := os.Stat(temps[0])
+		return err == nil && fi.Size() == want
+	}, 30*time.Second, 5*time.Millisecond, "the write's whole temporary file")
 	return done, temps[0]
 }
