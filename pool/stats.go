@@ -741,19 +741,26 @@ func LoopbackOnly(r *http.Request) bool {
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	// The peer first: only a local one may make loopbackHost look up an
+	// The peer first: only a local one may make LoopbackHost look up an
 	// interface.
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback() && loopbackHost(r.Host)
+	return ip != nil && ip.IsLoopback() && LoopbackHost(r.Host)
 }
 
-// loopbackHost reports whether host, a request's Host with or without a
-// port (":" and digits), is "localhost", a name under ".localhost" (either
-// with a final dot, in any case), an IPv4 loopback literal, or the IPv6
-// loopback literal in brackets, with no zone or one naming the loopback
-// interface (loopbackZone), as RFC 6874 writes it in a URL ("[::1%25lo]",
-// which net/http hands through in r.Host) or plainly ("[::1%lo]").
-func loopbackHost(host string) bool {
+// LoopbackHost reports whether host, a request's Host (r.Host) with or
+// without a port (":" and digits), names the local machine as LoopbackOnly
+// requires: "localhost" or a name under ".localhost" (either with a final
+// dot, in any case), an IPv4 loopback literal that parses strictly, or the
+// IPv6 loopback literal in brackets, with no zone or one naming the
+// loopback interface, as RFC 6874 writes it in a URL ("[::1%25lo]", which
+// net/http hands through in r.Host) or plainly ("[::1%lo]"). Anything else
+// ("", a name of another domain that may resolve to 127.0.0.1, an
+// unbracketed ::1) is false. It checks the Host alone, not the peer: it is
+// the check against DNS rebinding for an Authorize of your own, or for a
+// service on loopback that takes writes only for its loopback names. A
+// zone makes it look the interface up (a system call). It is safe for
+// concurrent use.
+func LoopbackHost(host string) bool {
 	if lit, ok := strings.CutPrefix(host, "["); ok {
 		lit, port, ok := strings.Cut(lit, "]")
 		if !ok || !portOnly(port) {
