@@ -89,6 +89,13 @@ type Config struct {
 	// CacheURL).
 	Near bool
 
+	// Hosts are the names, besides the loopback ones (localhost, a name
+	// under .localhost, 127.0.0.1, [::1]), that a write may be sent to:
+	// the Host of a POST, PUT or DELETE, its port aside, must be one of
+	// them (CATALOG_HOSTS, comma-separated; any case). A read is answered
+	// whatever its Host. See hostGuard.
+	Hosts []string
+
 	// Seed is the number of products a new database is seeded with.
 	Seed int
 	// Logger receives the service's and the library's logs.
@@ -322,9 +329,11 @@ func NewService(ctx context.Context, cfg Config) (_ *Service, err error) {
 	// Outermost first: timing sees the whole request; compression encodes
 	// the responses of the routes that are not cached (the cached routes are
 	// compressed inside the response cache, and compress leaves a response
-	// that already has a Content-Encoding alone); jsonErrors gives the mux's
-	// own 404 and 405 the JSON body of every other error.
-	s.Handler = timed(compression.Handler(jsonErrors(mux)))
+	// that already has a Content-Encoding alone); hostGuard turns away the
+	// writes sent to a name that is not the service's (DNS rebinding);
+	// jsonErrors gives the mux's own 404 and 405 the JSON body of every
+	// other error.
+	s.Handler = timed(compression.Handler(hostGuard(cfg.Hosts, jsonErrors(mux))))
 
 	if cfg.Workers > 0 {
 		// The jobs outlive the context of the start-up; Close stops them.
@@ -482,6 +491,7 @@ func main() {
 		DatabaseURL: os.Getenv("DATABASE_URL"),
 		SQLitePath:  *dbPath,
 		CacheURL:    os.Getenv("CACHE_URL"),
+		Hosts:       splitHosts(os.Getenv("CATALOG_HOSTS")),
 		Lease:       os.Getenv("CACHE_LEASE") == "1",
 		Near:        os.Getenv("CACHE_NEAR") == "1",
 		Seed:        *seed,
