@@ -34,7 +34,8 @@
 // reason, and SQLAlchemy's size/checkedin/checkedout/overflow (Unregister
 // removes a pool that is replaced, freeing its name). NewHandler
 // requires an Authorize hook (LoopbackOnly is one: a loopback peer asking
-// for a loopback Host, not through a proxy), which runs before the
+// for a loopback Host, not through a proxy; LoopbackHost is its Host
+// check alone, against DNS rebinding), which runs before the
 // method is checked, so a refused client gets 403 whatever it sends; pools
 // report counts, never DSNs, addresses or passwords. A source that panics,
 // whose result does not encode as JSON, or that has not answered within
