@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/memsize"
 )
 
@@ -60,6 +61,11 @@ type entry struct {
 	// life (its TTL was not clamped), so that a reader sharing the store's
 	// clock need not check its times (see store.fresh).
 	storeExpires bool
+	// written is the clock's reading as the entry was written to an
+	// in-process store (store.prepare), with its monotonic reading where
+	// the clock gives one; zero in any other entry (a remote store's,
+	// decoded, a near cache's). See clockAt.
+	written time.Time
 	// near is set when the entry is kept in a near cache
 	// (backend.NearCache), shared by its readers: the first to decode its
 	// payload keeps the result there for the others, so that a near hit
@@ -150,6 +156,23 @@ func newEntry(now int64, ttl, extra time.Duration) *entry {
 		}
 	}
 	return e
+}
+
+// clockAt returns now, a reading of the Cache's clock, in Unix nanoseconds
+// as the entry's times (FreshUntil, StaleUntil) are to be compared with it.
+// An entry written to an in-process store counts from its write by the
+// time elapsed since, as a response's Age does (boottime.Elapsed: the
+// larger of the monotonic and the wall clock's progress): a wall clock
+// stepped back after the write keeps it fresh no longer, and a suspend of
+// the machine counts. Any other entry (a remote store's, decoded, with no
+// monotonic reading) is compared with the wall clock: a wall clock
+// stepped back by X keeps it fresh X longer. It reads no clock and
+// allocates nothing.
+func (e *entry) clockAt(now time.Time) int64 {
+	if e.written.IsZero() {
+		return now.UnixNano()
+	}
+	return addNanos(e.written.UnixNano(), boottime.Elapsed(e.written, now))
 }
 
 // alive reports whether the entry may still be served, stale or fresh.

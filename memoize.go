@@ -430,7 +430,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				}
 				return v, nil
 			default:
-				past := pastFresh(e, m.c.now())
+				past := pastFresh(e, e.clockAt(m.c.clock()))
 				if m.swr > 0 && past < m.swr {
 					m.record(outStale)
 					m.refreshInBackground(ctx, kbuf, a, e.Created, false)

@@ -78,7 +78,9 @@ func StaleIf[R any](stale func(r R) bool) Option {
 }
 
 // pastFresh is how long past the end of its freshness the entry e is at
-// now (Unix nanoseconds), to be compared with the stale windows
+// now (Unix nanoseconds, as e.clockAt counts them for e: for an entry of
+// an in-process store, the time elapsed since its write), to be compared
+// with the stale windows
 // (StaleWhileRevalidate, StaleIfError): negative for an entry StaleIf
 // declared stale before its TTL ended, and 0 for one that never expires
 // (TTL Forever: FreshUntil 0), which only StaleIf makes stale: it became
@@ -95,7 +97,7 @@ func pastFresh(e *entry, now int64) time.Duration {
 // refresh that may start (refreshInBackground): a hit that starts nothing
 // allocates nothing.
 func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
-	if aheadDue(e, m.ahead, m.c.now()) {
+	if aheadDue(e, m.ahead, e.clockAt(m.c.clock())) {
 		m.refreshInBackground(ctx, key, a, e.Created, true) // counted as it runs
 	}
 }
@@ -103,12 +105,13 @@ func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *e
 // refreshAhead starts a background refresh of the entry f, just served to r
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
-	if aheadDue(f.e, v.cfg.ahead, now.UnixNano()) && v.refreshable(r, f.spec.namesOrNil()) {
+	if aheadDue(f.e, v.cfg.ahead, f.e.clockAt(now)) && v.refreshable(r, f.spec.namesOrNil()) {
 		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, true) // counted as it runs
 	}
 }
 
-// aheadDue reports whether the entry e, a hit at now (Unix nanoseconds), is
+// aheadDue reports whether the entry e, a hit at now (Unix nanoseconds, as
+// e.clockAt counts them for e), is
 // due for a refresh of RefreshAhead(d): within d of the end of its
 // freshness, and past the first quarter of its lifetime (Created to
 // FreshUntil), so that an entry that lives d or less, whose every hit would

@@ -271,6 +271,14 @@ func (s *store) nowOr(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// timeOr is the clock's reading, or the caller's reading t when it has one.
+func (s *store) timeOr(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.clock()
+	}
+	return t
+}
+
 // bound marks ctx for a fail-open caller (the response cache, Memoize,
 // fragments, a GetOrSet load): admit bounds each backend call made under
 // the context it returns by Options.Timeout, from when that call is let
@@ -339,12 +347,14 @@ func (b *bounded) Value(key any) any {
 // fresh reports whether e, as lookup returned it, is within its TTL at now
 // (zero: read the clock if needed). An in-process entry that the store
 // expires exactly when it ends is fresh for as long as the store returns it:
-// no clock is read.
+// no clock is read. Any other in-process entry is fresh for its TTL of
+// time elapsed since its write, a remote one until the wall clock reaches
+// its end (see entry.clockAt).
 func (s *store) fresh(e *entry, now time.Time) bool {
 	if e.FreshUntil == 0 || e.storeExpires && s.realClock && e.FreshUntil == e.StaleUntil {
 		return true
 	}
-	return s.nowOr(now) < e.FreshUntil
+	return e.clockAt(s.timeOr(now)) < e.FreshUntil
 }
 
 // lookup returns the entry under key if it is alive at now (zero: read the
@@ -533,7 +543,7 @@ func (s *store) checkLocal(v any, ok bool, tags []string, now time.Time) (*entry
 	}
 	// The store expires an entry at its StaleUntil itself when its TTL was
 	// not clamped and it reads the same clock; otherwise check.
-	if (!e.storeExpires || !s.realClock || e.StaleUntil != e.FreshUntil) && !e.alive(s.nowOr(now)) {
+	if (!e.storeExpires || !s.realClock || e.StaleUntil != e.FreshUntil) && !e.alive(e.clockAt(s.timeOr(now))) {
 		return nil, ErrNotFound
 	}
 	if tags == nil {
@@ -1545,11 +1555,19 @@ func (s *store) prepare(e *entry, vs versionSet) time.Duration {
 			e.FreshUntil = u
 		}
 	}
+	if e.StaleUntil == 0 && e.FreshUntil == 0 {
+		e.storeExpires = true
+		return 0
+	}
+	now := s.clock()
+	if s.local != nil {
+		e.written = now // see entry.clockAt
+	}
 	if e.StaleUntil == 0 {
 		e.storeExpires = true
 		return 0
 	}
-	ttl := time.Duration(e.StaleUntil - s.now())
+	ttl := time.Duration(e.StaleUntil - now.UnixNano())
 	if e.storeExpires = ttl >= minStoreTTL; !e.storeExpires {
 		ttl = minStoreTTL
 	}
