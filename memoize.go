@@ -433,7 +433,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				past := pastFresh(e, e.clockAt(m.c.clock()))
 				if m.swr > 0 && past < m.swr {
 					m.record(outStale)
-					m.refreshInBackground(ctx, kbuf, a, e.Created, false)
+					m.refreshInBackground(ctx, kbuf, a, e, false)
 					return v, nil
 				}
 				if m.sie > 0 && past < m.sie {
@@ -1477,8 +1477,8 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // kb, the key built on the hit's stack, is made a string only for a
 // refresh that starts: a hit that starts none allocates nothing.
 //
-// stored is when the entry to replace was stored (entry.Created). The
-// refresh joins a computation of kb in flight only if it began since (its
+// e is the entry to replace; stored, below, is when it was stored
+// (entry.Created). The refresh joins a computation of kb in flight only if it began since (its
 // result is no older than the entry's, and it is stored, or not, as
 // itself decides); one that began before may have read older data than
 // the entry's (the entry was stored by another process meanwhile): the
@@ -1486,8 +1486,10 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // the refresh's nor stored after it, and computes its own. A refresh that
 // finds kb's entry stored again since (another refresh, or a write, stored
 // after the hit read it) computes nothing (replacedSince). ahead marks
-// RefreshAhead's refresh, counted in Stats.AheadRefreshes once it runs.
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, stored int64, ahead bool) {
+// RefreshAhead's refresh, counted in Stats.AheadRefreshes once it runs;
+// one that stores nothing holds off the next for aheadHoldFor(e).
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, e *entry, ahead bool) {
+	stored, hold := e.Created, aheadHoldFor(m.ahead, e)
 	if memoRefreshAskedHook != nil {
 		memoRefreshAskedHook(string(kb)) // a copy: kb, on the hit's stack, must not escape
 	}
@@ -1501,7 +1503,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		m.refreshMu.Lock()
 		m.refreshSlots.give(m.refreshing[key])
 		if failed {
-			m.holdAhead(key)
+			m.holdAhead(key, hold)
 		} else {
 			delete(m.refreshing, key)
 		}
@@ -1569,7 +1571,10 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 			defer c.finish()
 			var ok bool
 			computing(func() { v, ok, err = m.computeTo(ctx, key, arg, computeRefresh, &out, nil) })
-			stored.Store(ok)
+			// A result stored to leave the store too soon for a lease's
+			// waiters (out.outlived) is not stored for them, but it is
+			// stored: the entry is renewed, and nothing is held off.
+			stored.Store(ok || out.outlived)
 			return newEpoched(v, epoch, out), err
 		}, nil, b.age, b.onTake)
 		// A computation it joined (a Get's) stores its result, or not, as
@@ -1641,15 +1646,15 @@ func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool) (string, bool) {
 // slot's id never has it.
 const aheadHeld = 1 << 63
 
-// holdAhead holds off RefreshAhead's refreshes of key for aheadBackoff, in
-// place of the refresh that ends, unless something takes the hold's place
-// meanwhile (a stale entry's refresh, which it does not keep off). Called
-// with refreshMu held.
-func (m *Memoized[A, R]) holdAhead(key string) {
+// holdAhead holds off RefreshAhead's refreshes of key for d (aheadHoldFor),
+// in place of the refresh that ends, unless something takes the hold's
+// place meanwhile (a stale entry's refresh, which it does not keep off).
+// Called with refreshMu held.
+func (m *Memoized[A, R]) holdAhead(key string, d time.Duration) {
 	m.refreshHolds++
 	id := aheadHeld | m.refreshHolds
 	m.refreshing[key] = id
-	time.AfterFunc(aheadBackoff(m.ahead), func() {
+	time.AfterFunc(d, func() {
 		m.refreshMu.Lock()
 		defer m.refreshMu.Unlock()
 		if m.refreshing[key] == id {

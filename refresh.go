@@ -43,13 +43,16 @@ import (
 // stored, or freshens the entry, under RFC 9111's rules.
 //
 // A refresh that renews nothing holds off the next RefreshAhead refresh of
-// its entry for d/4, at most a second (a timer: hits pay nothing for it),
-// so that a failing handler or function runs once per backoff, not at the
-// rate of the hits within d. It renews nothing when the handler or function
+// its entry for d/4, at most a second (for a memoized function, at most a
+// quarter of the entry's lifetime too, so that a newer entry is not held
+// off past its own due time), so that a failing handler or function runs
+// once per backoff, not at the rate of the hits within d. The backoff is a
+// timer on the real clock (hits pay nothing for it), not Options.Clock: a
+// test that moves that clock by hand does not end it. It renews nothing when the handler or function
 // fails (an error, a status the view does not store, a panic) or its result
 // is not stored (StoreIf, MaxBodySize, a response private or with a
 // Set-Cookie, a backend that refuses the write or is down). Storing its
-// result, a 304 that freshens the entry (SharedCache), or finding a newer
+// result (even one too short-lived for a Lease's waiters to read), a 304 that freshens the entry (SharedCache), or finding a newer
 // entry stored renews it: no backoff follows; a refresh that ran nothing
 // (another process's Lease, an entry stored again since the hit) holds
 // nothing off. A stale entry's refresh (StaleWhileRevalidate, StaleIf) is
@@ -98,7 +101,7 @@ func pastFresh(e *entry, now int64) time.Duration {
 // allocates nothing.
 func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
 	if aheadDue(e, m.ahead, e.clockAt(m.c.clock())) {
-		m.refreshInBackground(ctx, key, a, e.Created, true) // counted as it runs
+		m.refreshInBackground(ctx, key, a, e, true) // counted as it runs
 	}
 }
 
@@ -171,6 +174,21 @@ const maxAheadBackoff = time.Second
 // under the TTL, ends before a newer entry of the same TTL is due for its
 // own refresh (aheadDue: not before a quarter of its lifetime).
 func aheadBackoff(d time.Duration) time.Duration { return min(maxAheadBackoff, d/4) }
+
+// aheadHoldFor is aheadBackoff(d) for a memoized function's refresh of the
+// entry e, at most a quarter of e's lifetime (Created to FreshUntil): an
+// entry of the same lifetime stored after the hold began (a miss's, once
+// e expired) is not due before a quarter of its lifetime (aheadDue), and
+// the hold ends first. Without the bound a d over the TTL (d/4 over a
+// quarter of it), under a TTL of 4 s, held such an entry's refresh off
+// past its due time, and it expired in front of a caller.
+func aheadHoldFor(d time.Duration, e *entry) time.Duration {
+	b := aheadBackoff(d)
+	if e.FreshUntil == 0 {
+		return b
+	}
+	return min(b, time.Duration((e.FreshUntil-e.Created)/4))
+}
 
 // aheadHold is the value a view's refreshing map holds for a key whose
 // refresh of RefreshAhead's failed, for aheadBackoff (holdAhead): no
