@@ -30,16 +30,10 @@ func (h hungReads) Get(ctx context.Context, key string) ([]byte, error) {
 // for ever, where without the cache it is served at once.
 func TestBreakerCallerDeadlineIsAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: 500 * time.Millisecond,
-			Breaker: BreakerOptions{Threshold: 5, Cooldown: time.Minute}})
-		defer c.Close()
-		failed := failedUnderTimeoutHandler(c, 200*time.Millisecond, 50)
-		assert.Equal(t, "open", c.Stats().Breaker, "a backend that answers nothing opens the breaker")
-		assert.LessOrEqual(t, failed, 5, "requests that failed (503) only because the cache waited on a dead backend")
+		checkBreakerOpensUnderTimeoutHandler(t, 200*time.Millisecond, 5)
 
 		// The direct API, under the caller's deadline, the same.
-		c2 := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: time.Second,
-			Breaker: BreakerOptions{Threshold: 2, Cooldown: time.Hour}})
+		c2 := hungCache(t, time.Second, 2, time.Hour)
 		defer c2.Close()
 		for range 2 {
 			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
@@ -56,8 +50,7 @@ func TestBreakerCallerDeadlineIsAFailure(t *testing.T) {
 // breaker.
 func TestBreakerCallerCancelIsNotAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: time.Second,
-			Breaker: BreakerOptions{Threshold: 2, Cooldown: time.Hour}})
+		c := hungCache(t, time.Second, 2, time.Hour)
 		defer c.Close()
 		for range 5 {
 			ctx, cancel := context.WithCancel(t.Context())
@@ -67,6 +60,28 @@ func TestBreakerCallerCancelIsNotAFailure(t *testing.T) {
 		}
 		assert.Equal(t, "closed", c.Stats().Breaker, "clients that left say nothing of the backend")
 	})
+}
+
+// hungCache returns a Cache on a store whose reads never answer
+// (hungReads), with Options.Timeout timeout and a breaker that threshold
+// failures open for cooldown. The caller closes it.
+func hungCache(t *testing.T, timeout time.Duration, threshold int, cooldown time.Duration) *Cache {
+	return Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: timeout,
+		Breaker: BreakerOptions{Threshold: threshold, Cooldown: cooldown}})
+}
+
+// checkBreakerOpensUnderTimeoutHandler checks that 50 requests for a page
+// cached on a store whose reads never answer (Options.Timeout 500 ms, a
+// breaker that 5 failures open), each under http.TimeoutHandler with
+// deadline d, open the breaker, with at most maxFailed of them failing
+// (503) only because the cache waited on the dead backend.
+func checkBreakerOpensUnderTimeoutHandler(t *testing.T, d time.Duration, maxFailed int) {
+	t.Helper()
+	c := hungCache(t, 500*time.Millisecond, 5, time.Minute)
+	defer c.Close()
+	failed := failedUnderTimeoutHandler(c, d, 50)
+	assert.Equal(t, "open", c.Stats().Breaker, "a backend that answers nothing opens the breaker")
+	assert.LessOrEqual(t, failed, maxFailed, "requests that failed (503) only because the cache waited on a dead backend")
 }
 
 // failedUnderTimeoutHandler serves n requests for one page cached by c,

@@ -22,8 +22,7 @@ import (
 // Cache's own Options.Timeout (even under 100 ms), still count.
 func TestBreakerShortCallerDeadlineIsNotAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: 500 * time.Millisecond,
-			Breaker: BreakerOptions{Threshold: 2, Cooldown: time.Hour}})
+		c := hungCache(t, 500*time.Millisecond, 2, time.Hour)
 		defer c.Close()
 		// Threshold of them in a row, with no success between, are
 		// excused; more would count (a backend that answers no one:
@@ -38,8 +37,7 @@ func TestBreakerShortCallerDeadlineIsNotAFailure(t *testing.T) {
 
 		// The Cache's own Timeout (a fail-open caller's: Cached), under
 		// 100 ms, counts: a hung backend opens the breaker.
-		fast := Must(&Options{Backend: hungReads{newSimple(t, nil)}, Timeout: 50 * time.Millisecond,
-			Breaker: BreakerOptions{Threshold: 2, Cooldown: time.Hour}})
+		fast := hungCache(t, 50*time.Millisecond, 2, time.Hour)
 		defer fast.Close()
 		for range 2 {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)

@@ -151,17 +151,10 @@ func TestRefreshAheadBackoffLeavesStaleRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(&Options{Backend: newSimple(t, nil)})
 		defer c.Close()
-		var fail atomic.Bool
-		var runs atomic.Int64
 		// RefreshAhead of a whole minute: a backoff of a second, past the
 		// entry's TTL.
-		m := Memoize(c, "backoff-stale", func(context.Context, int) (string, error) {
-			n := runs.Add(1)
-			if fail.Load() {
-				return "", errors.New("origin down")
-			}
-			return fmt.Sprintf("result #%d", n), nil
-		}, TTL(2*time.Second), RefreshAhead(time.Minute), StaleWhileRevalidate(time.Minute))
+		m, o := memoizeFailing(c, "backoff-stale", TTL(2*time.Second), RefreshAhead(time.Minute), StaleWhileRevalidate(time.Minute))
+		fail, runs := &o.fail, &o.runs
 		_, err := m.Get(t.Context(), 1)
 		require.NoError(t, err)
 		time.Sleep(1900 * time.Millisecond) // due

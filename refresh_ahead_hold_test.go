@@ -79,15 +79,8 @@ func TestRefreshAheadHoldLeavesMiss(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := Must(&Options{Backend: newSimple(t, nil)})
 		defer c.Close()
-		var fail atomic.Bool
-		var runs atomic.Int64
-		m := Memoize(c, "hold-miss", func(context.Context, int) (string, error) {
-			n := runs.Add(1)
-			if fail.Load() {
-				return "", errors.New("origin down")
-			}
-			return fmt.Sprintf("result #%d", n), nil
-		}, TTL(aheadTTL), RefreshAhead(aheadWindow))
+		m, o := memoizeFailing(c, "hold-miss", TTL(aheadTTL), RefreshAhead(aheadWindow))
+		fail, runs := &o.fail, &o.runs
 		ctx := t.Context()
 		_, err := m.Get(ctx, 1)
 		require.NoError(t, err)
