@@ -3,32 +3,40 @@ package main
 // hosts.go: the names a write may be sent to.
 
 import (
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/go-caching/caching/pool"
 )
 
 // hostGuard serves next, answering 403 to a request of any method but GET
-// and HEAD whose Host is neither a loopback name (pool.LoopbackHost:
-// localhost, a name under .localhost, 127.0.0.1, [::1]) nor one of hosts
-// (Config.Hosts), its port and a final dot aside, in any case.
+// and HEAD unless its Host is a loopback name
+// (pool.LoopbackHost: localhost, a name under .localhost, 127.0.0.1,
+// [::1]) or one of hosts (Config.Hosts, as configName reads them), its port
+// and a final dot aside, in any case.
 //
 // Requiring application/json keeps the writes of other web sites out
 // (jsonContent), but not through DNS rebinding: a page whose name the
 // attacker makes resolve to 127.0.0.1 sends its fetch to its own origin,
 // which the browser sends without asking the service first, from loopback,
 // with the page's name as Host. Such a page cannot choose the Host: it is
-// the name it was loaded from, which is none of the service's. Reads are
-// answered whatever the Host: the catalog is public, and the warm job and
-// a service reached by a domain read it by other names.
+// the name it was loaded from, which is none of the service's. A client
+// that writes its own requests can send any Host: this is no
+// authentication. Reads are answered whatever the Host: the catalog is
+// public, and the warm job and a service reached by a domain read it by
+// other names.
 func hostGuard(hosts []string, next http.Handler) http.Handler {
 	known := make(map[string]bool, len(hosts))
 	for _, h := range hosts {
-		known[hostName(h)] = true
+		if name, ok := configName(h); ok {
+			known[name] = true
+		}
 	}
+	ours := func(host string) bool { return known[hostName(host)] || pool.LoopbackHost(host) }
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !known[hostName(r.Host)] && !pool.LoopbackHost(r.Host) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !ours(r.Host) {
 			writeError(w, http.StatusForbidden, "writes are taken only when sent to localhost, a loopback address or a name in CATALOG_HOSTS")
 			return
 		}
@@ -38,12 +46,59 @@ func hostGuard(hosts []string, next http.Handler) http.Handler {
 
 // hostName is host, a Host or a name of Config.Hosts, without its port
 // (":" and digits after the name or after an IPv6 literal's "]") and final
-// dot, in lower case; "" for an empty one.
+// dot, in lower case, with an IPv6 literal in brackets written as net/netip
+// writes it ([fd00::80] for [FD00:0::80]); "" for an empty one.
 func hostName(host string) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && i > strings.LastIndexByte(host, ']') && strings.Trim(host[i+1:], "0123456789") == "" {
 		host = host[:i]
 	}
+	if lit, ok := ipv6Literal(host); ok {
+		return lit
+	}
 	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// checkHosts returns an error naming the first of hosts, the names of
+// Config.Hosts, that configName refuses: no Host could ever match it.
+func checkHosts(hosts []string) error {
+	for _, h := range hosts {
+		if _, ok := configName(h); !ok {
+			return fmt.Errorf("CATALOG_HOSTS (Config.Hosts): %q is not a host name, an IPv4 address or an IPv6 address without a zone, with an optional port (an IPv6 address with a port goes in brackets: [fd00::1]:8080)", h)
+		}
+	}
+	return nil
+}
+
+// configName returns h, a name of Config.Hosts, as hostName writes a Host,
+// and whether it is one a Host can match: a name of letters, digits, '-',
+// '_' and '.', an IPv4 address, or an IPv6 address in brackets or not
+// (fd00::80 or [fd00::80], without a zone), with an optional port (":" and
+// digits) after a name, an IPv4 address or a "]". An IPv6 address without
+// brackets is read whole, not as a name and a port (hostName's reading of
+// a Host, where such an address is always in brackets).
+func configName(h string) (string, bool) {
+	if ip, err := netip.ParseAddr(h); err == nil && ip.Is6() && ip.Zone() == "" {
+		return "[" + ip.String() + "]", true
+	}
+	name := hostName(h)
+	if strings.HasPrefix(name, "[") {
+		_, ok := ipv6Literal(name)
+		return name, ok
+	}
+	return name, name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == ""
+}
+
+// ipv6Literal returns lit, an IPv6 address in brackets without a zone, as
+// net/netip writes it, in brackets, and whether it is one.
+func ipv6Literal(lit string) (string, bool) {
+	if addr, ok := strings.CutPrefix(lit, "["); ok {
+		if addr, ok := strings.CutSuffix(addr, "]"); ok {
+			if ip, err := netip.ParseAddr(addr); err == nil && ip.Is6() && ip.Zone() == "" {
+				return "[" + ip.String() + "]", true
+			}
+		}
+	}
+	return "", false
 }
 
 // splitHosts reads CATALOG_HOSTS: names separated by commas, each trimmed

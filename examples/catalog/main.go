@@ -92,7 +92,10 @@ type Config struct {
 	// Hosts are the names, besides the loopback ones (localhost, a name
 	// under .localhost, 127.0.0.1, [::1]), that a write may be sent to:
 	// the Host of a POST, PUT or DELETE, its port aside, must be one of
-	// them (CATALOG_HOSTS, comma-separated; any case). A read is answered
+	// them (CATALOG_HOSTS, comma-separated; any case). Each is a name, an
+	// IPv4 address or an IPv6 address (fd00::80 or [fd00::80]), with an
+	// optional port after a name, an IPv4 address or a "]"; NewService
+	// refuses any other (a URL, a pattern, a zone). A read is answered
 	// whatever its Host. See hostGuard.
 	Hosts []string
 
@@ -151,7 +154,7 @@ func (cfg Config) validate() error {
 	case cfg.PurgeEvery > 0 && cfg.Retention <= 0:
 		return fmt.Errorf("-retention-days: want 1 or more (got %v)", cfg.Retention)
 	}
-	return nil
+	return checkHosts(cfg.Hosts)
 }
 
 // defaultSQLitePath is catalog/catalog.db when run from examples/ (the
