@@ -12,7 +12,8 @@ import (
 )
 
 // hostGuard serves next, answering 403 to a request of any method but GET
-// and HEAD unless its Host is a loopback name
+// and HEAD unless its Host, and every name a proxy forwarded for it
+// (X-Forwarded-Host, Forwarded's host=), is a loopback name
 // (pool.LoopbackHost: localhost, a name under .localhost, 127.0.0.1,
 // [::1]) or one of hosts (Config.Hosts, as configName reads them), its port
 // and a final dot aside, in any case.
@@ -22,11 +23,19 @@ import (
 // attacker makes resolve to 127.0.0.1 sends its fetch to its own origin,
 // which the browser sends without asking the service first, from loopback,
 // with the page's name as Host. Such a page cannot choose the Host: it is
-// the name it was loaded from, which is none of the service's. A client
-// that writes its own requests can send any Host: this is no
+// the name it was loaded from, which is none of the service's; nor can it
+// add X-Forwarded-Host or Forwarded without the browser asking first. A
+// client that writes its own requests can send any Host: this is no
 // authentication. Reads are answered whatever the Host: the catalog is
 // public, and the warm job and a service reached by a domain read it by
 // other names.
+//
+// Behind a reverse proxy the check sees what the proxy sends: one that
+// sends the upstream's address as Host (nginx's proxy_pass does unless
+// told proxy_set_header Host $host; Apache's ProxyPass without
+// ProxyPreserveHost) makes every write look local unless it says which
+// name the browser asked for in X-Forwarded-Host or Forwarded, as Apache,
+// Caddy and Traefik do. Have it pass the Host on, or send one of those.
 func hostGuard(hosts []string, next http.Handler) http.Handler {
 	known := make(map[string]bool, len(hosts))
 	for _, h := range hosts {
@@ -36,12 +45,40 @@ func hostGuard(hosts []string, next http.Handler) http.Handler {
 	}
 	ours := func(host string) bool { return known[hostName(host)] || pool.LoopbackHost(host) }
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !ours(r.Host) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && (!ours(r.Host) || !forwardedOurs(r.Header, ours)) {
 			writeError(w, http.StatusForbidden, "writes are taken only when sent to localhost, a loopback address or a name in CATALOG_HOSTS")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// forwardedOurs reports whether ours holds for every name that h, a
+// request's header, says a proxy was asked for: each value of
+// X-Forwarded-Host (a list, comma-separated) and the host= of each element
+// of Forwarded (RFC 7239), in any case, quoted or not. An empty value says
+// nothing and is left out; a value that does not parse as a name is not
+// ours.
+func forwardedOurs(h http.Header, ours func(string) bool) bool {
+	for _, v := range h.Values("X-Forwarded-Host") {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name != "" && !ours(name) {
+				return false
+			}
+		}
+	}
+	for _, v := range h.Values("Forwarded") {
+		for pair := range strings.FieldsFuncSeq(v, func(c rune) bool { return c == ',' || c == ';' }) {
+			k, name, _ := strings.Cut(pair, "=")
+			if !strings.EqualFold(strings.TrimSpace(k), "host") {
+				continue
+			}
+			if name = strings.Trim(strings.TrimSpace(name), `"`); name != "" && !ours(name) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // hostName is host, a Host or a name of Config.Hosts, without its port

@@ -91,7 +91,8 @@ type Config struct {
 
 	// Hosts are the names, besides the loopback ones (localhost, a name
 	// under .localhost, 127.0.0.1, [::1]), that a write may be sent to:
-	// the Host of a POST, PUT or DELETE, its port aside, must be one of
+	// the Host of a POST, PUT or DELETE, its port aside, and any name a
+	// proxy forwarded for it (X-Forwarded-Host, Forwarded), must be one of
 	// them (CATALOG_HOSTS, comma-separated; any case). Each is a name, an
 	// IPv4 address or an IPv6 address (fd00::80 or [fd00::80]), with an
 	// optional port after a name, an IPv4 address or a "]"; NewService

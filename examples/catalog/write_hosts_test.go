@@ -108,3 +108,31 @@ func TestWriteHostsConfigRefused(t *testing.T) {
 		assert.Contains(t, err.Error(), strings.TrimSpace(bad), "Hosts %q", bad)
 	}
 }
+
+// TestWriteHostThroughProxy: behind a reverse proxy that sends the
+// upstream's address as Host (Apache's ProxyPass without
+// ProxyPreserveHost, nginx's proxy_pass with its default Host) and says
+// in X-Forwarded-Host or Forwarded which name the browser asked for, a
+// DNS-rebound write arrived with Host: 127.0.0.1:8080 and was taken
+// whatever the proxy said. A name a proxy forwards must be the service's
+// too now; a client that adds one of those fields itself can only have
+// its own write refused.
+func TestWriteHostThroughProxy(t *testing.T) {
+	srv := guardedServer(t, "shop.example")
+	for fields, want := range map[string]int{
+		"X-Forwarded-Host: attacker.example":                             http.StatusForbidden,
+		"X-Forwarded-Host: attacker.example:80":                          http.StatusForbidden,
+		"X-Forwarded-Host: shop.example, attacker.example":               http.StatusForbidden,
+		"X-Forwarded-Host: shop.example\nX-Forwarded-Host: evil.example": http.StatusForbidden,
+		"Forwarded: for=192.0.2.1;host=attacker.example;proto=http":      http.StatusForbidden,
+		`Forwarded: for=192.0.2.1, Host="attacker.example:8080"`:         http.StatusForbidden,
+		"X-Forwarded-Host: shop.example":                                 http.StatusOK,
+		"X-Forwarded-Host: SHOP.example:443, localhost":                  http.StatusOK,
+		`Forwarded: for="[2001:db8::1]";host="shop.example:443"`:         http.StatusOK,
+		"X-Forwarded-For: 192.0.2.1":                                     http.StatusOK,
+	} {
+		assert.Equal(t, want, rawStatus(t, srv, "POST /api/sales HTTP/1.1\nHost: 127.0.0.1:8080\n"+fields), "%q", fields)
+	}
+	// A read is answered whatever the proxy says.
+	assert.Equal(t, http.StatusOK, rawStatus(t, srv, "GET /products/1 HTTP/1.1\nHost: 127.0.0.1\nX-Forwarded-Host: attacker.example"))
+}
