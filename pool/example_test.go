@@ -92,3 +92,24 @@ func ExampleNewHandler() {
 	fmt.Println(err)
 	// Output: pool: NewHandler: Authorize is required (use pool.LoopbackOnly or a check of your own)
 }
+
+// LoopbackHost checks the Host alone, whoever the peer is: the check
+// against DNS rebinding for an Authorize of your own (a token a proxy
+// adds, say) or for the writes of a service on loopback.
+func ExampleLoopbackHost() {
+	for _, host := range []string{"localhost:8080", "Shop.localhost.", "127.0.0.1", "[::1]:8080", "[::ffff:127.0.0.1]",
+		"attacker.example:8080", "localhost.attacker.example", "::1", "[127.0.0.1]", ""} {
+		fmt.Printf("%-28q %v\n", host, pool.LoopbackHost(host))
+	}
+	// Output:
+	// "localhost:8080"             true
+	// "Shop.localhost."            true
+	// "127.0.0.1"                  true
+	// "[::1]:8080"                 true
+	// "[::ffff:127.0.0.1]"         true
+	// "attacker.example:8080"      false
+	// "localhost.attacker.example" false
+	// "::1"                        false
+	// "[127.0.0.1]"                false
+	// ""                           false
+}

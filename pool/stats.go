@@ -750,9 +750,10 @@ func LoopbackOnly(r *http.Request) bool {
 // LoopbackHost reports whether host, a request's Host (r.Host) with or
 // without a port (":" and digits), names the local machine as LoopbackOnly
 // requires: "localhost" or a name under ".localhost" (either with a final
-// dot, in any case), an IPv4 loopback literal that parses strictly, or the
-// IPv6 loopback literal in brackets, with no zone or one naming the
-// loopback interface, as RFC 6874 writes it in a URL ("[::1%25lo]", which
+// dot, in any case), an IPv4 loopback literal that parses strictly, or an
+// IPv6 loopback literal in brackets ([::1], or an IPv4 loopback address
+// mapped, [::ffff:127.0.0.1]), with no zone or one naming the loopback
+// interface, as RFC 6874 writes it in a URL ("[::1%25lo]", which
 // net/http hands through in r.Host) or plainly ("[::1%lo]"). Anything else
 // ("", a name of another domain that may resolve to 127.0.0.1, an
 // unbracketed ::1) is false. It checks the Host alone, not the peer: it is
@@ -801,8 +802,8 @@ func digits(s string) bool { return strings.Trim(s, "0123456789") == "" }
 
 // loopbackZone reports whether zone, an IPv6 zone, names this machine's
 // loopback interface, by name or by index: the only zone that means
-// something for ::1. It looks the interface up (a system call): called only
-// for a loopback peer.
+// something for ::1. It looks the interface up (a system call): LoopbackOnly
+// calls it only for a loopback peer, LoopbackHost for any caller's Host.
 func loopbackZone(zone string) bool {
 	var (
 		ifi *net.Interface
