@@ -225,8 +225,13 @@ func newClusterHealth(c redis.UniversalClient) *clusterHealth {
 
 // lookup returns the health of the master of k (a key as sent, with the
 // prefix), or nil when go-redis holds no topology yet.
-func (ch *clusterHealth) lookup(k string) *masterHealth {
-	c, err := ch.finder.MasterForKey(noContact, k)
+func (ch *clusterHealth) lookup(k string) *masterHealth { return ch.master(slot(k)) }
+
+// master returns the health of the master of hash slot s in go-redis's
+// view (MasterForKey of a key of that slot: go-redis has no call that
+// takes a slot), or nil when go-redis holds no topology yet.
+func (ch *clusterHealth) master(s int) *masterHealth {
+	c, err := ch.finder.MasterForKey(noContact, slotKeys()[s])
 	if err != nil || c == nil {
 		return nil
 	}
@@ -238,10 +243,12 @@ func (ch *clusterHealth) lookup(k string) *masterHealth {
 	return m.(*masterHealth)
 }
 
-// admitKey returns the call on k (see call) under ctx, whose master is
-// looked up only while some master has a failure streak, and the refusal
-// of the call of operation op when that master is marked down.
-func (b *Store) admitKey(ctx context.Context, op, k string) (call, error) {
+// admitKey returns the call on key under the Store's prefix (see call)
+// under ctx, whose master is looked up only while some master has a
+// failure streak, and the refusal of the call of operation op when that
+// master is marked down. The key as sent is not made (see slotOf): a
+// refused call allocates nothing.
+func (b *Store) admitKey(ctx context.Context, op, key string) (call, error) {
 	ch := b.health
 	if ch == nil {
 		return call{}, nil
@@ -251,7 +258,7 @@ func (b *Store) admitKey(ctx context.Context, op, k string) (call, error) {
 		return c, nil
 	}
 	ch.sweep()
-	if c.m = ch.lookup(k); c.m == nil {
+	if c.m = ch.master(slotOf(b.prefix, key)); c.m == nil {
 		return c, nil
 	}
 	return c, c.m.admit(op)

@@ -208,11 +208,11 @@ func (b *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := b.keyGuard(ctx, "get", len(b.prefix)+len(key)); err != nil {
 		return nil, err
 	}
-	k := b.prefix + key
-	c, err := b.admitKey(ctx, "get", k)
+	c, err := b.admitKey(ctx, "get", key)
 	if err != nil {
 		return nil, err
 	}
+	k := b.prefix + key
 	v, err := b.client.Get(ctx, k).Bytes()
 	b.done(ctx, c, k, err)
 	if err != nil {
@@ -248,11 +248,11 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := b.guard(ctx, "set", len(value)); err != nil {
 		return b.refuse(ctx, err, key)
 	}
-	k := b.prefix + key
-	c, err := b.admitKey(ctx, "set", k)
+	c, err := b.admitKey(ctx, "set", key)
 	if err != nil {
 		return err
 	}
+	k := b.prefix + key
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, false)...)
 	err = b.client.Process(ctx, cmd)
 	b.done(ctx, c, k, err)
@@ -363,11 +363,11 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err := b.guard(ctx, "add", len(value)); err != nil {
 		return false, err // removes nothing, as the server's refusal
 	}
-	k := b.prefix + key
-	c, err := b.admitKey(ctx, "add", k)
+	c, err := b.admitKey(ctx, "add", key)
 	if err != nil {
 		return false, err
 	}
+	k := b.prefix + key
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, true)...)
 	err = b.processNoRetry(ctx, noRetryStatusCmd{cmd})
 	b.done(ctx, c, k, err)
@@ -910,10 +910,10 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 // (or a key of another Redis type), or a result past the int64 range,
 // gives an error wrapping backend.ErrNotInteger and leaves the value as it
 // was; INCRBY refused by a full Redis (OOM) gives an error wrapping
-// backend.ErrValueTooLarge, as a refused Set. INCRBY is retried only when it provably did not run (see
-// processNoRetry): a reply lost or later than ReadTimeout is an error, and
-// the increment may or may not have been applied (a retry would apply it
-// twice).
+// backend.ErrValueTooLarge, as a refused Set. INCRBY is retried only when
+// it provably did not run (see processNoRetry): a reply lost or later than
+// ReadTimeout is an error, and the increment may or may not have been
+// applied (a retry would apply it twice).
 func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error) {
 	if b.closed.Load() {
 		return 0, errClosed
@@ -921,11 +921,11 @@ func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if err := b.keyGuard(ctx, "incr", len(b.prefix)+len(key)); err != nil {
 		return 0, err
 	}
-	k := b.prefix + key
-	c, err := b.admitKey(ctx, "incr", k)
+	c, err := b.admitKey(ctx, "incr", key)
 	if err != nil {
 		return 0, err
 	}
+	k := b.prefix + key
 	cmd := redis.NewIntCmd(ctx, "incrby", k, delta)
 	_ = b.processNoRetry(ctx, noRetryIntCmd{cmd})
 	n, err := cmd.Result()
@@ -978,11 +978,11 @@ func (b *Store) Has(ctx context.Context, key string) (bool, error) {
 	if err := b.keyGuard(ctx, "has", len(b.prefix)+len(key)); err != nil {
 		return false, err
 	}
-	k := b.prefix + key
-	c, err := b.admitKey(ctx, "has", k)
+	c, err := b.admitKey(ctx, "has", key)
 	if err != nil {
 		return false, err
 	}
+	k := b.prefix + key
 	t, err := b.client.Type(ctx, k).Result()
 	b.done(ctx, c, k, err)
 	if err != nil {
@@ -1009,9 +1009,9 @@ func (b *Store) Stats() backend.Stats {
 //
 // Close waits for the maxmemory read no longer than 2 s past the read's
 // own deadline (4 s from its start): a read still running then (a hook of
-// the client's that ignores its context's cancellation) is left to end by itself (go-redis sends no
-// command under its cancelled context), and Close returns an error that
-// says so, after closing the client it owns.
+// the client's that ignores its context's cancellation) is left to end by
+// itself (go-redis sends no command under its cancelled context), and
+// Close returns an error that says so, after closing the client it owns.
 func (b *Store) Close() error {
 	if b.closed.Swap(true) {
 		// A second Close (a defer and a signal handler) keeps the promise

@@ -9,16 +9,45 @@ const slotCount = 16384
 // or of its hash tag (the bytes between the first "{" and the first "}"
 // after it, when that is not empty), modulo 16384. This is the rule of the
 // Redis Cluster specification, written here because go-redis keeps its copy
-// internal.
-func slot(key string) int {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
+// internal. The empty key's slot is 0, as CLUSTER KEYSLOT says (go-redis
+// sends a command on it to a random slot's master).
+func slot(key string) int { return slotOf("", key) }
+
+// slotOf returns slot(prefix + key) without making that string: a call
+// refused because its key's master is marked down (admitKey) allocates
+// nothing. A hash tag may begin in prefix and end in key.
+func slotOf(prefix, key string) int {
+	i := strings.IndexByte(prefix, '{')
+	if i < 0 {
+		if i = strings.IndexByte(key, '{'); i >= 0 {
+			if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+				return crcSlot(key[i+1:i+1+j], "")
+			}
 		}
+		return crcSlot(prefix, key)
 	}
+	open := prefix[i+1:] // the tag's start, after the first "{"
+	if j := strings.IndexByte(open, '}'); j >= 0 {
+		if j > 0 {
+			return crcSlot(open[:j], "")
+		}
+		return crcSlot(prefix, key) // "{}": no tag
+	}
+	if j := strings.IndexByte(key, '}'); j >= 0 && len(open)+j > 0 {
+		return crcSlot(open, key[:j])
+	}
+	return crcSlot(prefix, key)
+}
+
+// crcSlot returns the slot of the bytes of a and then b: their CRC16
+// modulo 16384.
+func crcSlot(a, b string) int {
 	var crc uint16
-	for i := 0; i < len(key); i++ {
-		crc = crc<<8 ^ crc16tab[byte(crc>>8)^key[i]]
+	for i := 0; i < len(a); i++ {
+		crc = crc<<8 ^ crc16tab[byte(crc>>8)^a[i]]
+	}
+	for i := 0; i < len(b); i++ {
+		crc = crc<<8 ^ crc16tab[byte(crc>>8)^b[i]]
 	}
 	return int(crc) % slotCount
 }
