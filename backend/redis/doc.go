@@ -145,8 +145,9 @@
 // Store writes) at once, as DEL would: UNLINK is never slower than DEL, and
 // faster for what else may live under the prefix. A server that refuses
 // UNLINK (Redis before 4.0, a proxy without it, a renamed command, an ACL)
-// gets DEL from then on; Options.DeleteWithDEL asks for DEL from the start. A miss is backend.ErrNotFound; after Close, and when the
-// go-redis client was closed under the Store, calls return
+// gets DEL from then on; Options.DeleteWithDEL asks for DEL from the
+// start. A miss is backend.ErrNotFound; after Close, and when the go-redis
+// client was closed under the Store, calls return
 // backend.ErrClosed. Errors start with "redisstore: " and the operation, wrap
 // go-redis's error, and never hold a key.
 //
@@ -195,8 +196,9 @@
 // those timeouts, and opens for the whole Store. To keep the others
 // served, use a Timeout of 100ms or more, or a ReadTimeout short enough
 // that every try of a call (MaxRedirects+1 on a Cluster) times out before
-// the Timeout: a failure before the caller's deadline counts. And a failure is charged to the master that go-redis's view of the
-// Cluster names for the key when the call ends: after a resharding or a
+// the Timeout: a failure before the caller's deadline counts. And a
+// failure is charged to the master that go-redis's view of the Cluster
+// names for the key when the call ends: after a resharding or a
 // failover, a call that go-redis followed from the old master (MOVED, ASK)
 // to a new one that failed is charged to the old one until go-redis has
 // reloaded its view, which a redirect starts at once. go-redis tells the

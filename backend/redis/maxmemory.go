@@ -56,8 +56,9 @@ import (
 // refuses CONFIG and INFO, a server down or stalled) the Store keeps what
 // it read before (nothing at first: no maxmemory guard, and
 // defaultBulkMax), and reads again only maxmemRetry (a refusal:
-// refusedForGood) or maxmemRetryErr (any other error, BUSY included) later, never on every write. Smaller
-// values cost one comparison: neither a clock read nor an atomic load.
+// refusedForGood) or maxmemRetryErr (any other error, BUSY included)
+// later, never on every write. Smaller values cost one comparison: neither
+// a clock read nor an atomic load.
 const (
 	maxmemCheckMin = 64 << 10
 	maxmemEvery    = time.Minute
