@@ -6,7 +6,6 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -139,9 +138,7 @@ func TestClusterHungMasterCostsReadTimeoutPerRedirect(t *testing.T) {
 	require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
 	require.Equal(t, int32(1), w.tries.Load(), "the Set was not counted on its master's client")
 
-	pid := c.pid(t, 1)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	c.hang(t, 1)
 
 	w.tries.Store(0)
 	w.timeouts.Store(0)

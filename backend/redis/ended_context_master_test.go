@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"syscall"
 	"testing"
 	"time"
 
@@ -61,9 +60,7 @@ func TestClusterEndedContextsDoNotCountAgainstMaster(t *testing.T) {
 			case "killed":
 				c.nodes[1].Stop()
 			case "hung":
-				pid := c.pid(t, 1)
-				require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
-				t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+				c.hang(t, 1)
 			}
 			for range 2 {
 				for name, ctx := range endedContexts(t) {

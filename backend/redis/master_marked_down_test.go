@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -127,14 +126,7 @@ func TestClusterMasterHungIsMarkedDown(t *testing.T) {
 	t.Parallel()
 	c, b, keys := ownClusterStore(t, "hung-down")
 	ctx := context.Background()
-	pid := c.pid(t, 1)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
-	resumed := false
-	t.Cleanup(func() {
-		if !resumed {
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	})
+	resume := c.hang(t, 1)
 
 	_, err := markDown(t, b, keys[1])
 	assert.ErrorIs(t, err, backend.ErrServerDown)
@@ -146,8 +138,7 @@ func TestClusterMasterHungIsMarkedDown(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v-"+keys[2], string(v))
 
-	require.NoError(t, syscall.Kill(pid, syscall.SIGCONT))
-	resumed = true
+	resume()
 	require.Eventually(t, func() bool {
 		v, err := b.Get(ctx, keys[1])
 		return err == nil && string(v) == "v-"+keys[1]
@@ -220,9 +211,6 @@ func TestClusterImpatientCallersDoNotMarkMasterDown(t *testing.T) {
 func TestClusterMasterFlapsUnderConcurrentCalls(t *testing.T) {
 	t.Parallel()
 	c, b, keys := ownClusterStore(t, "flap")
-	pid := c.pid(t, 1)
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -253,9 +241,9 @@ func TestClusterMasterFlapsUnderConcurrentCalls(t *testing.T) {
 		}()
 	}
 	for range 4 {
-		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+		resume := c.hang(t, 1)
 		time.Sleep(700 * time.Millisecond) // a hang long enough to be marked down
-		require.NoError(t, syscall.Kill(pid, syscall.SIGCONT))
+		resume()
 		time.Sleep(300 * time.Millisecond)
 	}
 	close(stop)
