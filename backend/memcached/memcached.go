@@ -1301,6 +1301,19 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 			return
 		}
 	}
+	if s.closed.Load() {
+		// Close cut the multi-get short: a server whose connection it
+		// refused lost none, and its keys would pass for answered
+		// whole (see answeredWhole), misses.
+		var idx []int
+		for i, v := range out {
+			if v == nil && (l.servers == 1 || !slices.Contains(refused, i)) { // refused: noted above
+				idx = append(idx, i)
+			}
+		}
+		f.add(base, idx, fmt.Errorf("memcached: get: %w", backend.ErrClosed))
+		return
+	}
 	if l.servers == 1 {
 		idx := make([]int, len(mkeys))
 		for i := range idx {
