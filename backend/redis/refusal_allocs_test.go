@@ -32,14 +32,7 @@ func TestClusterRefusalAllocatesNothing(t *testing.T) {
 	c.nodes[1].Stop()
 	markDown(t, b, key)
 
-	refused := map[string]func() error{
-		"get":  func() error { _, err := b.Get(ctx, key); return err },
-		"set":  func() error { return b.Set(ctx, key, nil, time.Minute) },
-		"add":  func() error { _, err := b.Add(ctx, key, nil, time.Minute); return err },
-		"incr": func() error { _, err := b.Incr(ctx, key, 1); return err },
-		"has":  func() error { _, err := b.Has(ctx, key); return err },
-	}
-	for op, call := range refused {
+	for op, call := range refusableCalls(ctx, b, key) {
 		err := call()
 		require.ErrorIs(t, err, backend.ErrServerDown, op)
 		assert.Contains(t, err.Error(), "redisstore: "+op+": master "+c.nodes[1].Addr, op)

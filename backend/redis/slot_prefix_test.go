@@ -104,16 +104,21 @@ func TestRefusalUnderPrefixAllocatesNothing(t *testing.T) {
 	}
 	b, key := refusingStore(t)
 	ctx := context.Background()
-	refused := map[string]func() error{
+	for op, call := range refusableCalls(ctx, b, key) {
+		require.ErrorIs(t, call(), backend.ErrServerDown, op)
+		assert.Zero(t, testing.AllocsPerRun(100, func() { _ = call() }), "%s: allocations of a refused call", op)
+	}
+}
+
+// refusableCalls returns a call on key of each operation on one key that a
+// master marked down refuses, by operation.
+func refusableCalls(ctx context.Context, b *redisstore.Store, key string) map[string]func() error {
+	return map[string]func() error{
 		"get":  func() error { _, err := b.Get(ctx, key); return err },
 		"set":  func() error { return b.Set(ctx, key, nil, time.Minute) },
 		"add":  func() error { _, err := b.Add(ctx, key, nil, time.Minute); return err },
 		"incr": func() error { _, err := b.Incr(ctx, key, 1); return err },
 		"has":  func() error { _, err := b.Has(ctx, key); return err },
-	}
-	for op, call := range refused {
-		require.ErrorIs(t, call(), backend.ErrServerDown, op)
-		assert.Zero(t, testing.AllocsPerRun(100, func() { _ = call() }), "%s: allocations of a refused call", op)
 	}
 }
 
