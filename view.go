@@ -1962,6 +1962,15 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			return
 		}
 		if p != nil {
+			if rec.PanickedBelow() {
+				// The writer outside the view broke as the handler's
+				// write reached it (one that panics as the status is
+				// committed below, at its first write), not the
+				// handler: as when Finish panics (above), the waiters
+				// wait for a new leader rather than each run the
+				// handler on its own.
+				v.flight.release(st.call, viewResult{retry: true})
+			}
 			failUnderPanic(rec)
 		} else {
 			rec.Fail(httpcache.ReasonPanic)

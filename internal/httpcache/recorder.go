@@ -196,6 +196,10 @@ type Recorder struct {
 	// first is sendFirst's write below while it outlives FirstWriteWait:
 	// nothing else is written below until it has returned (waitFirst).
 	first *PendingWrite
+	// inBelow: a call into the writer below (or the raise of a panic that
+	// one met on the pump's or a PendingWrite's goroutine) has not
+	// returned; see PanickedBelow.
+	inBelow bool
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -261,7 +265,43 @@ func (rec *Recorder) forward(held []byte) error {
 	}
 	p := held[rec.sent:]
 	rec.sent = len(held)
-	_, err = rec.Writer.Write(p)
+	_, err = rec.writeBelow(p)
+	return err
+}
+
+// PanickedBelow reports whether a call the Recorder made into the writer
+// below it did not return: it panicked (or raised the panic of a write
+// below that panicked on the pump's goroutine, or on a PendingWrite's).
+// Asked by the caller that recovered a panic of the handler, it tells a
+// writer outside the view that broke as the response reached it (one that
+// panics at the commit of the status, at the handler's first write) from
+// the handler's own panic. It stays true once set, also where the handler
+// recovered that panic and went on: the writer below is broken. A panic of
+// the reader the handler gave ReadFrom is the handler's, and a panic of a
+// ReadFrom below is not told.
+func (rec *Recorder) PanickedBelow() bool { return rec.inBelow }
+
+// writeBelow writes p to the writer below, marking the call (PanickedBelow).
+func (rec *Recorder) writeBelow(p []byte) (int, error) {
+	rec.inBelow = true
+	n, err := rec.Writer.Write(p)
+	rec.inBelow = false
+	return n, err
+}
+
+// headerBelow commits code to the writer below, marking the call
+// (PanickedBelow).
+func (rec *Recorder) headerBelow(code int) {
+	rec.inBelow = true
+	rec.Writer.WriteHeader(code)
+	rec.inBelow = false
+}
+
+// flushBelow flushes the writer below, marking the call (PanickedBelow).
+func (rec *Recorder) flushBelow() error {
+	rec.inBelow = true
+	err := rec.Writer.Flush()
+	rec.inBelow = false
 	return err
 }
 
@@ -292,7 +332,7 @@ func (rec *Recorder) WriteHeader(code int) {
 		return
 	}
 	if httpx.Informational(code) || rec.Committed() {
-		rec.Writer.WriteHeader(code)
+		rec.headerBelow(code)
 		return
 	}
 	h := rec.Header()
@@ -335,7 +375,7 @@ func (rec *Recorder) WriteHeader(code int) {
 			h["Date"] = rec.Date()
 		}
 	}
-	rec.Writer.WriteHeader(code)
+	rec.headerBelow(code)
 	// The writers below share h, and may add to it as the code passes
 	// (a session middleware commits its session there, and adds
 	// Set-Cookie and Vary: Cookie): what the client gets is judged again.
@@ -518,11 +558,11 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 			// Longer than declared: net/http refuses the write that passes
 			// the length (ErrContentLength), and the handler must see it.
 			rec.Fail(ReasonLength) // forwards what was held
-			return rec.Writer.Write(p)
+			return rec.writeBelow(p)
 		}
 		if len(rec.body)+len(p) > rec.Limit {
 			rec.Fail(ReasonTooLarge) // forwards what was held
-			return rec.Writer.Write(p)
+			return rec.writeBelow(p)
 		}
 		rec.keep(p)
 		return len(p), nil
@@ -530,7 +570,7 @@ func (rec *Recorder) Write(p []byte) (int, error) {
 	if rec.reason == ReasonNone && rec.declared >= 0 && int64(len(rec.body)+len(p)) > rec.declared {
 		rec.Fail(ReasonLength) // and net/http refuses the write
 	}
-	n, err := rec.Writer.Write(p)
+	n, err := rec.writeBelow(p)
 	if rec.reason != ReasonNone || !bodyAllowed(rec.Status()) {
 		// Or a status without a body (204, 304): net/http refuses the
 		// write (ErrBodyNotAllowed), which is not the client leaving, and
@@ -659,7 +699,7 @@ func (rec *Recorder) readFrom(r io.Reader, before int, sniffed bool) (int64, err
 // refuses: the client's body is cut where net/http alone sends it whole).
 func (rec *Recorder) flushSniffed(sniffed bool) {
 	if sniffed {
-		_ = rec.Writer.Flush()
+		_ = rec.flushBelow()
 	}
 }
 
@@ -737,7 +777,7 @@ func (rec *Recorder) Flush() error {
 		rec.pump.flush(rec.body)
 		return nil
 	}
-	return rec.Writer.Flush()
+	return rec.flushBelow()
 }
 
 // typeAtFlush records, at the first flush of a response whose handler
@@ -789,7 +829,10 @@ func (rec *Recorder) pumpFailed() error {
 	if rec.pump == nil {
 		return nil
 	}
-	return rec.pump.failed()
+	rec.inBelow = true // failed raises a panic of the pump's writes
+	err := rec.pump.failed()
+	rec.inBelow = false
+	return err
 }
 
 // startPump starts the pump, and gives the handler a header map of its
@@ -821,7 +864,9 @@ func (rec *Recorder) stopPump() error {
 	own := rec.Header()
 	rec.SetHeader(nil)
 	applyChanges(rec.Header(), p.header, own)
+	rec.inBelow = true
 	p.rethrow()
+	rec.inBelow = false
 	return err
 }
 
@@ -1103,7 +1148,7 @@ func (rec *Recorder) sendFirst() {
 	if BuffersFirstWrite(rec.Writer.Unwrap()) {
 		// net/http's own writer (no middleware outside the view) takes
 		// the bytes into its buffer: no goroutine, no wait.
-		n, err := rec.Writer.Write(first)
+		n, err := rec.writeBelow(first)
 		rec.firstWritten(n, err)
 		return
 	}
@@ -1122,7 +1167,10 @@ func (rec *Recorder) sendFirst() {
 		rec.tail = rec.drop(ReasonWriteError)
 		return
 	}
-	rec.firstWritten(pw.Result())
+	rec.inBelow = true // Result raises a panic of the write
+	n, err := pw.Result()
+	rec.inBelow = false
+	rec.firstWritten(n, err)
 }
 
 // settlePump waits, with Check, for the pump's first write of body bytes
@@ -1143,7 +1191,10 @@ func (rec *Recorder) settlePump() (http.Header, bool) {
 	if BuffersFirstWrite(rec.pump.w) {
 		bound = 0
 	}
-	return rec.pump.settle(bound)
+	rec.inBelow = true // settle raises a panic of the pump's writes
+	below, settled := rec.pump.settle(bound)
+	rec.inBelow = false
+	return below, settled
 }
 
 // firstWritten counts the n bytes of sendFirst's write as sent, and fails
@@ -1204,7 +1255,9 @@ func (rec *Recorder) waitFirst() error {
 		return nil
 	}
 	rec.first = nil
+	rec.inBelow = true // Result raises a panic of the write
 	n, err := pw.Result()
+	rec.inBelow = false
 	rec.sent = n
 	return err
 }
