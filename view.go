@@ -1776,7 +1776,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				// Refused for its status, answering its client alone (a
 				// 206, 412 or 226): the waiters wait for a new leader,
 				// one that asks as they do, rather than each run the
-				// handler.
+				// handler. Any refused status does so, a 500 too: it
+				// may be its Range's or precondition's alone (a handler
+				// that breaks on it), and where it is not, the new
+				// leader's run is one that each waiter would have made
+				// (TestPartialLeaderErrorHandsOn).
 				v.flight.release(st.call, viewResult{retry: true, alone: true})
 				return
 			}
