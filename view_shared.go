@@ -722,7 +722,9 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 		j.staleIfError, j.staleOnlyAsked = own, own
 	}
 	if v.cfg.honorRequest {
-		age := boottime.Elapsed(f.snap.StoredAt, now)
+		// An entry stored by a clock ahead of this one is of age 0, never
+		// younger (as Age is counted).
+		age := max(boottime.Elapsed(f.snap.StoredAt, now), 0)
 		if rq.NoCache || rq.MaxAge.Valid && age > rq.MaxAge.Duration() ||
 			f.fresh && f.e.FreshUntil != 0 && rq.MinFresh.Valid && -past < rq.MinFresh.Duration() {
 			j.forced = true
