@@ -1143,8 +1143,8 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	// (answeredAlone) leads as any: a handler that ignores its Range or
 	// precondition makes the 200 every waiter is answered with, and one
 	// that answers it alone hands the flight on to a new leader
-	// (viewResult.alone).
-	mayLead := !st.joinOnly
+	// (viewResult.alone); the waiters handed on so may lead none either
+	// (joinOnly, set below), nor take one over (takeOver).
 	// CollapseTimeout bounds the request's waits together, from the first:
 	// a chain of leaders whose clients leave, a takeover, or a rekey to its
 	// variant, does not start it again. The real clock's: Options.Clock
@@ -1178,7 +1178,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	}()
 	for {
 		since := v.c.store.invalidated.Load() // before it joins (view.stale)
-		call, leader := v.flight.join(st.f.key, mayLead)
+		call, leader := v.flight.join(st.f.key, !st.joinOnly)
 		if call == nil {
 			// retried, if any, is acted on after the run (deferred): as
 			// the last waiter of a run that ended, with no next call to
@@ -1226,8 +1226,9 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			if res.alone && answeredAlone(st.client(r)) {
 				// Its leader was answered alone, as it would be: it
 				// joins a plain waiter's run, or, with none, runs alone,
-				// rather than lead the others to that answer again.
-				mayLead = false
+				// rather than lead the others to that answer again,
+				// whether by a join or by taking a run over.
+				st.joinOnly = true
 			}
 			continue // the leader's client left: one of the waiters leads now
 		case res.stale && st.staleOnError:
@@ -1320,8 +1321,9 @@ func answeredAlone(r *http.Request) bool {
 // takeOver returns the new call that st's request leads when it may take
 // over call, the run it gave up waiting for (viewFlight.takeOver), or nil.
 // A request that may not lead a flight (joinOnly: a Range in a SharedCache
-// view, whose response the others may not reuse) takes none over: they
-// would wait for it.
+// view, whose response the others may not reuse, or a request handed on by
+// a leader answered alone as it would be) takes none over: they would wait
+// for it, and be handed on once more.
 func (v *view) takeOver(st *runState, call *viewCall) *viewCall {
 	if st.joinOnly {
 		return nil
