@@ -2769,9 +2769,16 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		}
 		return false // a hold stays whole
 	}
+	if busy && refreshHeldHook != nil {
+		refreshHeldHook(key)
+	}
 	if busy && !v.refreshing.CompareAndSwap(key, prev, struct{}{}) {
-		slots.give(slot) // the hold ended, or another refresh took its place
-		return false
+		// The hold ended meanwhile (its timer), which leaves the key
+		// free, or another refresh took its place.
+		if _, taken := v.refreshing.LoadOrStore(key, struct{}{}); taken {
+			slots.give(slot)
+			return false
+		}
 	}
 	failed := false // RefreshAhead's refresh ran and renewed nothing
 	done := func() {
@@ -2849,6 +2856,13 @@ func (v *view) replacedSince(r *http.Request, key string, created int64) bool {
 // is looked for). Nil outside tests; set only by a test that does not run
 // in parallel, and reset when it ends.
 var refreshAskedHook func(key string)
+
+// refreshHeldHook, when set, is called by refreshInBackground with the key
+// of a stale entry's refresh that found an aheadHold, once it has a slot
+// and before it takes the hold's place: a test lets the hold's timer fire
+// there. Nil outside tests; set only by a test that does not run in
+// parallel, and reset when it ends.
+var refreshHeldHook func(key string)
 
 // discardWriter is the ResponseWriter of a background refresh or a Warm.
 // It flushes, as a client's writer does: a handler that flushes (a reverse
