@@ -746,19 +746,30 @@ func serverFailure(status int) bool { return status >= 500 }
 // status is reported only once the handler's status is known not to be
 // diverted, or the handler ended without a status the entry answers: a
 // request the entry answers reports STALE (or HIT) alone, as serveSnap
-// does, and as its status header says, not MISS first.
+// does, and as its status header says, not MISS first. Its place among
+// the metrics is kept as the run begins (timing.Reserve): a handler that
+// fills timing's bounds (MaxMetrics, MaxHeaderBytes) leaves it in.
 type runReport struct {
 	r    *http.Request
 	st   httpcache.CacheStatus
 	done bool // reported, or nothing to report (a background run)
+	// slot is the place kept for the report where it comes after the
+	// handler's metrics (watch); zero when none is.
+	slot     timing.Reservation
+	reserved bool
 }
 
 // report reports the run's status, unless it was.
 func (p *runReport) report() {
-	if !p.done {
-		p.done = true
-		reportCache(p.r, p.st)
+	if p.done {
+		return
 	}
+	p.done = true
+	if p.reserved {
+		p.slot.Set(0, cacheTimingDesc[p.st])
+		return
+	}
+	reportCache(p.r, p.st)
 }
 
 // watch reports the run at once when it may divert nothing (mayDivert
@@ -773,6 +784,7 @@ func (p *runReport) watch(rec *httpcache.Recorder, mayDivert bool) {
 		p.report()
 		return
 	}
+	p.slot, p.reserved = timing.Reserve(p.r.Context(), "cache"), true
 	rec.Divert = func(code int) bool {
 		if divert(code) {
 			return true

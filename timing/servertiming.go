@@ -44,6 +44,7 @@ type Metric struct {
 	Count int
 
 	counted   bool   // made by Count: later Counts of the name fold into it
+	pending   bool   // made by Reserve, not yet Set: sent and reported nowhere
 	one, many string // Count's nouns ("" for none)
 }
 
@@ -132,11 +133,18 @@ func (r *recorder) seal(buf []byte, format bool) []byte {
 	start := len(buf)
 	omitted := r.dropped
 	for i := range r.metrics {
+		if r.metrics[i].pending {
+			continue
+		}
 		mark := len(buf)
 		buf = appendRecorded(buf, &r.metrics[i], mark > start)
 		if len(buf)-start > MaxHeaderBytes {
 			buf = buf[:mark]
-			omitted += len(r.metrics) - i
+			for _, m := range r.metrics[i:] {
+				if !m.pending {
+					omitted++
+				}
+			}
 			break
 		}
 	}
@@ -156,11 +164,17 @@ func (r *recorder) snapshot() (metrics []Metric, late, dropped int) {
 	if len(r.metrics) == 0 {
 		return nil, r.late, r.dropped
 	}
-	out := make([]Metric, len(r.metrics))
-	for i, m := range r.metrics {
+	out := make([]Metric, 0, len(r.metrics))
+	for _, m := range r.metrics {
+		if m.pending {
+			continue
+		}
 		m.Desc = m.desc()
 		m.counted, m.one, m.many = false, "", ""
-		out[i] = m
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		out = nil
 	}
 	return out, r.late, r.dropped
 }
@@ -220,6 +234,62 @@ func Add(ctx context.Context, name string, d time.Duration, desc string) {
 	if r := fromContext(ctx); r != nil {
 		r.add(Metric{Name: name, Duration: d, Desc: desc})
 	}
+}
+
+// Reservation is the place of a metric that Reserve kept in a request's
+// Server-Timing, for Set to fill. The zero Reservation (no recorder, or
+// none kept) does nothing.
+type Reservation struct {
+	r *recorder
+	i int
+}
+
+// Reserve keeps, in the request's Server-Timing, the place of a metric
+// named name whose duration and description are known later (a cache's
+// status, known once the handler's status is): the metrics added after
+// the reservation (the handler's), however many, neither take its place
+// among the MaxMetrics kept nor push it past MaxHeaderBytes, which leave
+// out the metrics in the order they came. Until Set fills it, the metric
+// is neither sent nor reported; Set after the header was written reports
+// it late, as Add does. It returns the zero Reservation without a
+// recorder in ctx, or when MaxMetrics are already kept (counted as
+// dropped once Set), and allocates nothing. It is safe for concurrent use.
+func Reserve(ctx context.Context, name string) Reservation {
+	r := fromContext(ctx)
+	if r == nil {
+		return Reservation{}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.metrics) >= MaxMetrics {
+		return Reservation{r: r, i: -1}
+	}
+	r.metrics = append(r.metrics, Metric{Name: name, pending: true})
+	return Reservation{r: r, i: len(r.metrics) - 1}
+}
+
+// Set fills the reserved metric with duration d (0: none sent) and
+// description desc (empty: none), once: a later Set does nothing. It is
+// safe for concurrent use.
+func (res Reservation) Set(d time.Duration, desc string) {
+	r := res.r
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res.i < 0 {
+		r.dropped++
+		return
+	}
+	m := &r.metrics[res.i]
+	if !m.pending {
+		return
+	}
+	if r.sealed {
+		r.late++
+	}
+	m.Duration, m.Desc, m.pending = d, desc, false
 }
 
 // Count folds one event of duration d into the metric named name: the
