@@ -33,6 +33,16 @@ func lookups(s Stats) int64 { return s.Hits + s.StaleHits + s.Misses + s.Bypasse
 // waiters elect a new leader, as when a leader's client left: one run
 // answers them.
 func TestOuterWriterPanicAtFinishCountsAndReleases(t *testing.T) {
+	outerPanicReleasesForRetry(t, "outer Write broke", func() http.ResponseWriter {
+		return &writePanicWriter{ResponseRecorder: httptest.NewRecorder()}
+	})
+}
+
+// outerPanicReleasesForRetry checks that a leader whose writer outside the
+// view (outer) panics with want leaves its flight to a new leader, whose
+// one run answers the waiters, and that each request counts once.
+func outerPanicReleasesForRetry(t *testing.T, want any, outer func() http.ResponseWriter) {
+	t.Helper()
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -56,8 +66,7 @@ func TestOuterWriterPanicAtFinishCountsAndReleases(t *testing.T) {
 				leader := make(chan any, 1)
 				go func() {
 					defer func() { leader <- recover() }()
-					w := &writePanicWriter{ResponseRecorder: httptest.NewRecorder()}
-					h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/page", nil))
+					h.ServeHTTP(outer(), httptest.NewRequest(http.MethodGet, "/page", nil))
 				}()
 				synctest.Wait() // the leader's handler waits at the gate
 				const waiters = 3
@@ -68,7 +77,7 @@ func TestOuterWriterPanicAtFinishCountsAndReleases(t *testing.T) {
 				}
 				synctest.Wait() // the waiters wait for the leader's run
 				close(gate)
-				assert.Equal(t, "outer Write broke", <-leader, "the outer writer's panic reaches the caller")
+				assert.Equal(t, want, <-leader, "the outer writer's panic reaches the caller")
 				wg.Wait()
 				for i, w := range got {
 					require.Equal(t, http.StatusOK, w.Code, "waiter %d", i)
