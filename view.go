@@ -1102,6 +1102,10 @@ type runState struct {
 	// set by store. A refresh of RefreshAhead's that ends without it holds
 	// off the next (aheadHold).
 	renewed bool
+	// report is the run's report to timing (run): kept here, where the
+	// run's Divert closure may point to it, so that a miss allocates no
+	// runReport of its own.
+	report runReport
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup or the
@@ -1828,7 +1832,8 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// Reported once: at once, or where the stale entry may answer a
 	// failure or a 304 freshen the entry, as the handler's status passes
 	// (runReport). A background run has no client to report to.
-	rp := &runReport{r: r, st: st.outcome().status(), done: st.background}
+	rp := &st.report
+	*rp = runReport{r: r, st: st.outcome().status(), done: st.background}
 	rp.watch(rec, st.stale != nil || st.ext != nil && st.ext.prev != nil)
 	if x := st.ext; x != nil && v.sh != nil {
 		// Hit-for-pass: a response refused for what it is (private,
