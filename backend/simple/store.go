@@ -207,8 +207,17 @@ func (s *Store) find(key string, o findOpts) *entry {
 			if e == nil || uint64(e.klen) != want || !e.sameKey(key) {
 				continue
 			}
-			if e.expireAt != 0 && s.expireIfDue(sh, key, h, e, o.now) {
-				return nil
+			if x := e.expireAt; x != 0 {
+				// Live by o.now, or by the default clock with no check
+				// of the wall clock due, without a call; else
+				// expireIfDue judges it.
+				live := o.now != 0 && o.now < x
+				if o.now == 0 && s.realClock {
+					live = s.boot.Before(int64(time.Since(s.start)), x)
+				}
+				if !live && s.expireIfDue(sh, key, h, e, o.now) {
+					return nil
+				}
 			}
 			if !o.peek {
 				g.markVisited(j, ctrl)

@@ -100,6 +100,14 @@ func (c *Clock) FromMono(mono int64) int64 {
 	return mono + atomic.LoadInt64(&c.offset)
 }
 
+// Before reports whether FromMono(mono) is before deadline with no check
+// due: a hit's whole test of a deadline, in two loads and two comparisons,
+// small enough to inline. False means the deadline passed or a check is due
+// (perhaps both, perhaps neither once checked): call FromMono to tell.
+func (c *Clock) Before(mono, deadline int64) bool {
+	return mono < atomic.LoadInt64(&c.due) && mono+atomic.LoadInt64(&c.offset) < deadline
+}
+
 // dueCheck is FromMono's check, when it is due: one caller, of those that
 // find it due at once, checks.
 func (c *Clock) dueCheck() {
@@ -188,8 +196,18 @@ func addSaturated(d, e time.Duration) time.Duration {
 // is as old as a Duration says (math.MaxInt64), as for Since. It is for
 // an age that the rest of the world sees, such as a response's Age header:
 // it reads no clock and allocates nothing.
+//
+// Two readings that both carry a monotonic one lie, by the wall clock,
+// between 1885 and 2157 (time.Time keeps the wall clock beside a monotonic
+// reading in 33 bits of seconds since 1885), where UnixNano is exact: their
+// wall clock difference is taken so, without time.Time.Sub's check for an
+// overflow that cannot happen, which cost a hit a tenth of its time.
 func Elapsed(t, now time.Time) time.Duration {
-	return max(now.Sub(t), now.Round(0).Sub(t.Round(0)))
+	tw, nw := t.Round(0), now.Round(0)
+	if tw != t && nw != now {
+		return max(now.Sub(t), time.Duration(now.UnixNano()-t.UnixNano()))
+	}
+	return max(now.Sub(t), nw.Sub(tw))
 }
 
 // StepWallForTest moves the wall clock, as every Clock of the process,

@@ -164,6 +164,26 @@ func TestElapsedCountsSuspend(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Elapsed(t0, later) }))
 }
 
+// TestElapsedMonotonicIsWallSub: Elapsed's difference of two readings with
+// a monotonic one, taken by UnixNano, is the wall clock's by time.Time.Sub,
+// for readings of one anchor advanced by Add (as the caching package's
+// clock takes them), across a suspend, a step back, and either order.
+func TestElapsedMonotonicIsWallSub(t *testing.T) {
+	t0 := time.Now()
+	for _, d := range []time.Duration{0, time.Nanosecond, time.Minute, -time.Minute, 100 * 365 * 24 * time.Hour} {
+		for _, wall := range []time.Duration{0, time.Hour} {
+			for _, p := range [][2]time.Time{
+				{t0, testutil.Suspended(t, t0.Add(d), wall)}, // a suspend
+				{testutil.Suspended(t, t0, wall), t0.Add(d)}, // a step back
+			} {
+				a, b := p[0], p[1]
+				assert.Equal(t, max(b.Sub(a), b.Round(0).Sub(a.Round(0))), Elapsed(a, b), "%v later, wall %v", d, wall)
+				assert.Equal(t, max(a.Sub(b), a.Round(0).Sub(b.Round(0))), Elapsed(b, a), "%v earlier, wall %v", d, wall)
+			}
+		}
+	}
+}
+
 // TestAgeOfZeroTimeIsVeryOld: the age of a zero time.Time, or of one
 // further back than a Duration reaches (a reading never taken, a stored
 // time decoded as such), is the longest a Duration says, never negative:
@@ -189,4 +209,22 @@ func TestAgeOfZeroTimeIsVeryOld(t *testing.T) {
 	stored := time.Unix(0, now.Add(-time.Minute).UnixNano())
 	assert.Equal(t, time.Minute, Elapsed(stored, now.Round(0)))
 	assert.Equal(t, time.Minute, Elapsed(stored, now))
+}
+
+// BenchmarkElapsed is the age of a response stored a minute ago, both
+// readings with a monotonic one (an in-process store's), and without.
+func BenchmarkElapsed(b *testing.B) {
+	t0 := time.Now()
+	now := t0.Add(time.Minute)
+	b.Run("monotonic", func(b *testing.B) {
+		for b.Loop() {
+			_ = Elapsed(t0, now)
+		}
+	})
+	b.Run("wall", func(b *testing.B) {
+		t0, now := t0.Round(0), now.Round(0)
+		for b.Loop() {
+			_ = Elapsed(t0, now)
+		}
+	})
 }
