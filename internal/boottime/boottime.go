@@ -20,6 +20,22 @@
 // either way (clock noise, a small step), is left to add up until it
 // reaches a second.
 //
+// What a Clock does not count exactly, each bounded and rare, is left so
+// rather than paid for on every read:
+//   - Until a check after a resume, a read sees the time before the
+//     suspend: an entry whose TTL ended while the machine slept may be read
+//     in the first second awake, until a write with a TTL, a sweep or a
+//     read's check once a second counts the suspend.
+//   - Two checks racing across a wall clock stepped back may count the
+//     step as suspended time: the one that read the wall clock before the
+//     step may store its skew after the other lowered it. Entries then
+//     expire early by as much, the safe direction; keeping the skew and
+//     the reading it came from together would take a lock at every write.
+//   - A wall clock stepped back by H and then a suspend of S, with no check
+//     between, count as a suspend of S-H (nothing if S <= H): entries live
+//     up to H longer than the suspend allows, as long as they would have
+//     without this package.
+//
 // Until and Since count the time left until a deadline, or passed since a
 // reading, so too, at once: for one that something outside the process
 // keeps as well, such as a lease's TTL in a backend, or whose age must
