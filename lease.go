@@ -407,6 +407,9 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// The variant's lease may be free.
 	}
 	c.stats.leaseWaits.Add(1)
+	// The wait counts a suspend of the machine (boottime.Until), as the
+	// backend's lease does: the monotonic clock alone would wait one more
+	// lease after it.
 	deadline := time.Now().Add(d)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -414,7 +417,8 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		// Jitter of ±25%, so that the waiters of several processes do not
 		// read in step.
 		wait := poll - poll/4 + rand.N(poll/2+1)
-		if left := time.Until(deadline); left < wait {
+		left := boottime.Until(deadline)
+		if left < wait {
 			wait = max(left, 0)
 		}
 		timer.Reset(wait)
@@ -423,7 +427,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			return nil, leaseGone
 		case <-timer.C:
 		}
-		if !time.Now().Before(deadline) {
+		if boottime.Until(deadline) <= 0 {
 			switch check(ctx, seen) {
 			case lookFound:
 				return nil, leaseFound
