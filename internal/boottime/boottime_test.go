@@ -104,6 +104,31 @@ func TestDueCheckAllocatesNothing(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { c.Check() }))
 }
 
+// TestBeforeIsFromMonoWithNoCheckDue: Before, a hit's inlined test of a
+// deadline, is true only where FromMono would read a time before the
+// deadline with no check due: at or past the deadline, past it by a
+// suspend already counted, or with a check due (a suspend not yet counted,
+// which FromMono then counts), it is false, however far the deadline.
+func TestBeforeIsFromMonoWithNoCheckDue(t *testing.T) {
+	c := newClock()
+	mono := int64(time.Since(c.Start()))
+	deadline := mono + int64(time.Minute)
+	assert.True(t, c.Before(mono, deadline), "a minute before the deadline")
+	assert.True(t, c.Before(mono, math.MaxInt64), "no deadline reachable")
+	assert.False(t, c.Before(deadline, deadline), "at the deadline")
+	assert.False(t, c.Before(deadline+1, deadline), "past the deadline")
+
+	defer StepWallForTest(time.Hour)() // a suspend of an hour
+	assert.True(t, c.Before(mono, deadline), "a suspend counted before a check")
+	c.Check()
+	assert.False(t, c.Before(mono, deadline), "a suspend counted: an hour past the deadline")
+
+	c = newClock()
+	atomic.StoreInt64(&c.due, mono) // a second has passed since a read checked
+	assert.False(t, c.Before(mono, math.MaxInt64), "a check due")
+	assert.True(t, c.Before(mono-1, math.MaxInt64), "just before the check is due")
+}
+
 // TestConcurrentChecksNeverGoBack: readings, taken by reads that check
 // when due and by Checks, all at once while a suspend is made, never go
 // back in any goroutine, and the suspend is counted.
