@@ -1,6 +1,7 @@
 package simple_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -40,6 +41,29 @@ func TestSuspendExpiresEntries(t *testing.T) {
 	assert.NoError(t, err, "an entry without a TTL expired")
 	_, err = s.Get(ctx, "written after")
 	assert.NoError(t, err, "an entry written after the resume expired")
+}
+
+// TestSuspendCountedByARead: a store no one writes to, without a sweep,
+// counts a suspend at a read once a second of awake time has passed since
+// a read last checked the wall clock: a hit's inlined deadline test
+// (boottime.Clock.Before) must leave the due check to the store's clock,
+// or a read would serve an entry past its TTL for as long as nothing
+// writes.
+func TestSuspendCountedByARead(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, simple.Options{SweepInterval: -1})
+	require.NoError(t, s.Set(ctx, "bytes", []byte("v"), time.Hour))
+	require.NoError(t, s.StoreValue("value", 1, 8, time.Hour))
+	_, err := s.Get(ctx, "bytes")
+	require.NoError(t, err)
+
+	defer boottime.StepWallForTest(2 * time.Hour)()
+	require.Eventually(t, func() bool {
+		_, err := s.Get(ctx, "bytes")
+		return errors.Is(err, backend.ErrNotFound)
+	}, 10*time.Second, 10*time.Millisecond, "Get: served an entry an hour past its TTL")
+	_, ok := s.LoadValue("value")
+	assert.False(t, ok, "LoadValue: served an entry an hour past its TTL")
 }
 
 // TestSuspendCountedBySweep: a store no one writes to counts a suspend at
