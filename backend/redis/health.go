@@ -313,10 +313,11 @@ func (b *Store) done(ctx context.Context, c call, k string, err error) {
 	}
 }
 
-// downKeys returns the positions, ascending, of the n keys (key(i), as
-// sent) whose masters are marked down, and the refusal of the call of
-// operation op (the one that is not neutral, when the whole Cluster is
-// down); none while no master has a failure streak. Each master is asked
+// downKeys returns the positions, ascending, of the n keys (key(i),
+// without the prefix: the key as sent is not made, see slotOf) whose
+// masters are marked down, and the refusal of the call of operation op
+// (the one that is not neutral, when the whole Cluster is down); none
+// while no master has a failure streak. Each master is asked
 // once (admit) for the call: a master whose cool-down is over lets all its
 // keys of the call through as its probe.
 func (b *Store) downKeys(op string, n int, key func(i int) string) (refused []int, err error) {
@@ -332,7 +333,7 @@ func (b *Store) downKeys(op string, n int, key func(i int) string) (refused []in
 	var seen []verdict
 next:
 	for i := range n {
-		m := ch.lookup(key(i))
+		m := ch.master(slotOf(b.prefix, key(i)))
 		if m == nil {
 			continue
 		}
@@ -412,7 +413,7 @@ func doneBatches[C redis.Cmder](ctx context.Context, impatient bool, b *Store, b
 // down, a real failure, ahead of a neutral one).
 func (b *Store) refusedKeys(ctx context.Context, op string, keys []string) ([]int, error) {
 	refused, kerr := b.keysGuard(ctx, op, keys)
-	down, derr := b.downKeys(op, len(keys), func(i int) string { return b.prefix + keys[i] })
+	down, derr := b.downKeys(op, len(keys), func(i int) string { return keys[i] })
 	switch {
 	case down == nil:
 		return refused, kerr

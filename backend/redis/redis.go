@@ -830,7 +830,7 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	// Nor is an item whose key's master is marked down (downKeys).
 	var refused []string
 	var oom, other, keyErr error
-	down, derr := b.downKeys("setmany", len(items), func(i int) string { return b.prefix + items[i].Key })
+	down, derr := b.downKeys("setmany", len(items), func(i int) string { return items[i].Key })
 	pipe := b.client.Pipeline()
 	cmds := make([]*redis.StatusCmd, len(items))
 	sent := 0

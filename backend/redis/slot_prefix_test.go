@@ -134,12 +134,7 @@ func refusingStore(t testing.TB) (*redisstore.Store, string) {
 	})
 	b := redisstore.Must(redisstore.Options{Client: c, Prefix: "refused"})
 	t.Cleanup(func() { _ = b.Close() })
-	key := ""
-	for i := 0; key == ""; i++ {
-		if k := fmt.Sprint("k", i); redisstore.SlotOf(b.Prefix(), k) < 8192 {
-			key = k
-		}
-	}
+	key := keysOfDown(b, 1)[0]
 	ctx := context.Background()
 	for range 10 {
 		if _, err := b.Get(ctx, key); errors.Is(err, backend.ErrServerDown) {
@@ -148,6 +143,53 @@ func refusingStore(t testing.TB) (*redisstore.Store, string) {
 	}
 	t.Fatal("the master was never marked down")
 	return nil, ""
+}
+
+// keysOfDown returns n keys of the master that refusingStore marks down
+// (the lower half of the slots), under b's prefix.
+func keysOfDown(b *redisstore.Store, n int) []string {
+	var keys []string
+	for i := 0; len(keys) < n; i++ {
+		if k := fmt.Sprint("k", i); redisstore.SlotOf(b.Prefix(), k) < 8192 {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// Regression: a call on several keys (GetMany, SetMany, Delete) found
+// the master of each key from its key as sent, the prefix and the key
+// concatenated, while some master had a failure streak: an allocation
+// per key of every call, those refused included, at the rate of the calls
+// for a dead master's keys. The masters are now found from the prefix and
+// the keys apart: a refused call of 64 keys allocates fewer than 32 more
+// than one of a single key (its lists of the keys refused grow by
+// doubling), where making each key as sent was 64 more.
+func TestRefusedBatchUnderPrefixAllocatesNoKeys(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	b, _ := refusingStore(t)
+	ctx := context.Background()
+	calls := map[string]func(keys []string, items []backend.Item) error{
+		"getmany": func(keys []string, _ []backend.Item) error { _, err := b.GetMany(ctx, keys); return err },
+		"setmany": func(_ []string, items []backend.Item) error { return b.SetMany(ctx, items) },
+		"delete":  func(keys []string, _ []backend.Item) error { return b.Delete(ctx, keys...) },
+	}
+	allocs := func(op string, n int) float64 {
+		keys := keysOfDown(b, n)
+		items := make([]backend.Item, n)
+		for i, k := range keys {
+			items[i] = backend.Item{Key: k, Value: []byte("v"), TTL: time.Minute}
+		}
+		call := calls[op]
+		require.ErrorIs(t, call(keys, items), backend.ErrServerDown, "%s of %d keys", op, n)
+		return testing.AllocsPerRun(50, func() { _ = call(keys, items) })
+	}
+	for op := range calls {
+		one, many := allocs(op, 1), allocs(op, 64)
+		assert.Less(t, many-one, 32.0, "%s: allocations of a refused call of 64 keys (%v) over one of 1 key (%v)", op, many, one)
+	}
 }
 
 // BenchmarkRefusedGet is a Get refused because its master is marked down,
