@@ -373,7 +373,7 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	b.done(ctx, c, k, err)
 	switch {
 	case err == redis.Nil:
-		return b.addOverForeign(ctx, c, key, value, ttl)
+		return b.addOverForeign(ctx, c, k, value, ttl)
 	case isOOM(err):
 		// Refused before it looked at the key: what the key holds stays
 		// (Add replaces nothing of a live entry, and a lease there is
@@ -391,8 +391,8 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 // common case, an entry or a lease under the key, needs no script (an ACL
 // may deny EVAL and EVALSHA). The outcome of each command is noted for the
 // health of the key's master (c, Add's call; see resent), as SET NX's is.
-func (b *Store) addOverForeign(ctx context.Context, c call, key string, value []byte, ttl time.Duration) (bool, error) {
-	k := b.prefix + key
+// k is the key as sent, Add's: it is not made again.
+func (b *Store) addOverForeign(ctx context.Context, c call, k string, value []byte, ttl time.Duration) (bool, error) {
 	c = b.resent(ctx, c)
 	typ, err := b.client.Type(ctx, k).Result()
 	b.done(ctx, c, k, err)
