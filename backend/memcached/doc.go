@@ -333,7 +333,9 @@
 // keys looked up within Timeout, which 50,000 keys did not always do in
 // 250ms. A context done during a batch stops the call before the next one,
 // with the context's error; a Store closed fails the batch under way with
-// backend.ErrClosed; an error in any batch fails the whole call.
+// backend.ErrClosed. A server that fails fails its own keys only: the
+// other servers' values come back with a *backend.GetManyError naming the
+// keys not read (see Store.GetMany).
 //
 // Delete is one delete command per key (gomemcache has no multi-key nor
 // pipelined delete): a Delete or DeleteCount of several keys deletes them on
