@@ -772,6 +772,19 @@ func (p *runReport) report() {
 	reportCache(p.r, p.st)
 }
 
+// reportAs reports st, what answered the run's request r in place of the
+// run's own response (the stale entry, the entry a 304 freshened), in the
+// place kept for the run's report; on a nil p, or where the run's status
+// was reported already, it reports st as reportCache does.
+func (p *runReport) reportAs(r *http.Request, st httpcache.CacheStatus) {
+	if p == nil || p.done {
+		reportCache(r, st)
+		return
+	}
+	p.st = st
+	p.report()
+}
+
 // watch reports the run at once when it may divert nothing (mayDivert
 // false: no stale entry, no entry revalidated), as the run begins, before
 // the handler's own metrics; otherwise it makes rec's Divert report it at
@@ -825,7 +838,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 		// request counts as a miss, and the panic goes on.
 		if stale != nil && !returned && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
-			v.serveStale(w, r, stale, before)
+			v.serveStale(w, r, stale, before, rp)
 			served = true
 			return
 		}
@@ -842,7 +855,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	status, h, _, _ = rec.Finish()
 	finished = true
 	if rec.Diverted() != 0 {
-		v.serveStale(w, r, stale, before)
+		v.serveStale(w, r, stale, before, rp)
 		return status, h, true
 	}
 	rp.report() // a hijacked connection's: no status was written
@@ -877,6 +890,13 @@ func (v *view) otherTypeForm(w http.ResponseWriter, r *http.Request, snap *httpc
 // response whose handler has run for r already (a stale entry in place of
 // its failure, a 304 that freshened the entry).
 func (v *view) serveSnap(w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
+	v.serveFor(nil, w, r, snap, now, st)
+}
+
+// serveFor is serveSnap for a request answered in place of the response of
+// the run rp reports (nil: none): st takes the place kept for its report
+// (runReport.reportAs).
+func (v *view) serveFor(rp *runReport, w http.ResponseWriter, r *http.Request, snap *httpcache.Snapshot, now time.Time, st httpcache.CacheStatus) {
 	switch st {
 	case httpcache.Stale:
 		v.record(r, outStale)
@@ -885,7 +905,7 @@ func (v *view) serveSnap(w http.ResponseWriter, r *http.Request, snap *httpcache
 	default:
 		v.record(r, outHit)
 	}
-	reportCache(r, st)
+	rp.reportAs(r, st)
 	if v.sh != nil && snap.ServeRange(w, r, now, v.cfg.statusHeader, st) {
 		return
 	}
@@ -2007,7 +2027,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// stores nothing, goes on to refreshInBackground's log.
 		if st.stale != nil && !st.background && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
-			v.serveStale(w, st.client(r), st.stale, before)
+			v.serveStale(w, st.client(r), st.stale, before, rp)
 			return
 		}
 		rp.report()
@@ -2072,7 +2092,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if rec.Diverted() == http.StatusNotModified && st.ext != nil && st.ext.prev != nil {
 		keepPath = true
-		v.notModified(w, r, st, h, before, vs)
+		v.notModified(w, r, st, h, before, vs, rp)
 		return
 	}
 	if rec.Diverted() != 0 {
@@ -2080,7 +2100,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// A failure in place of which the stale entry answers; a
 		// background refresh, which has no client, leaves it stored.
 		if !st.background {
-			v.serveStale(w, st.client(r), st.stale, before)
+			v.serveStale(w, st.client(r), st.stale, before, rp)
 		}
 		return
 	}
@@ -2353,9 +2373,9 @@ func lifeOf(ttl, extra time.Duration) time.Duration {
 
 // serveStale answers with a stale entry in place of the handler's failed
 // response, with the header as it was before the handler ran.
-func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, before http.Header) {
+func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, before http.Header, rp *runReport) {
 	restoreHeader(w.Header(), before)
-	v.serveSnap(w, r, stale.snap, v.c.clock(), httpcache.Stale)
+	v.serveFor(rp, w, r, stale.snap, v.c.clock(), httpcache.Stale)
 }
 
 // store writes a response: under the base key when it has no Vary, else the

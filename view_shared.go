@@ -1013,7 +1013,7 @@ func addNanos(t int64, d time.Duration) int64 {
 // the view (outerJudge): a Set-Cookie, Cache-Control or Vary they add then
 // (a session middleware's, for a client it signs in) is judged as the
 // 304's own, and keeps the entry as it was, as it keeps a 200 out.
-func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState, h304 http.Header, before http.Header, vs versionSet) {
+func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState, h304 http.Header, before http.Header, vs versionSet, rp *runReport) {
 	x := st.ext
 	prev := x.prev.snap
 	restoreHeader(w.Header(), before)
@@ -1074,7 +1074,7 @@ func (v *view) notModified(w http.ResponseWriter, r *http.Request, st *runState,
 		s2, j2, r2 := v.freshenJudged(x, prev, h304, h, before, deleted)
 		v.settle304(r, st, h, j2, vs, s2, r2, now)
 	}}
-	v.serveSnap(oj, x.client, snap, now, httpcache.Hit)
+	v.serveFor(rp, oj, x.client, snap, now, httpcache.Hit)
 	oj.finish()
 }
 
