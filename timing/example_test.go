@@ -1,6 +1,7 @@
 package timing_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,4 +69,21 @@ func ExampleOptions_observe() {
 func ExampleFormatMillis() {
 	fmt.Println(timing.FormatMillis(12345 * time.Microsecond))
 	// Output: 12.345ms
+}
+
+// A metric whose value is known last (a cache's status, known once the
+// handler's status is) keeps its place before the handler's metrics, which
+// may fill MaxMetrics or MaxHeaderBytes: Reserve as the work begins, Set
+// when it ends.
+func ExampleReserve() {
+	ctx := timing.WithRecorder(context.Background()) // the Middleware's request context, in a handler
+	cache := timing.Reserve(ctx, "cache")
+	timing.Add(ctx, "db", 0, "3 rows") // the handler's
+	cache.Set(0, "miss")
+	for _, m := range timing.Metrics(ctx) {
+		fmt.Println(m.Name, m.Desc)
+	}
+	// Output:
+	// cache miss
+	// db 3 rows
 }

@@ -237,11 +237,12 @@ func Add(ctx context.Context, name string, d time.Duration, desc string) {
 }
 
 // Reservation is the place of a metric that Reserve kept in a request's
-// Server-Timing, for Set to fill. The zero Reservation (no recorder, or
-// none kept) does nothing.
+// Server-Timing, for Set to fill. The zero Reservation (no recorder in the
+// context) and one Reserve could not keep do nothing. A Reservation is a
+// small value, safe to copy and for concurrent use.
 type Reservation struct {
 	r *recorder
-	i int
+	i int // -1: none kept
 }
 
 // Reserve keeps, in the request's Server-Timing, the place of a metric
@@ -250,10 +251,12 @@ type Reservation struct {
 // the reservation (the handler's), however many, neither take its place
 // among the MaxMetrics kept nor push it past MaxHeaderBytes, which leave
 // out the metrics in the order they came. Until Set fills it, the metric
-// is neither sent nor reported; Set after the header was written reports
-// it late, as Add does. It returns the zero Reservation without a
-// recorder in ctx, or when MaxMetrics are already kept (counted as
-// dropped once Set), and allocates nothing. It is safe for concurrent use.
+// is neither sent nor reported, nor counted as omitted; a place never Set
+// is one of the MaxMetrics kept all the same. Set after the header was
+// written reports it late, as Add does. Without a recorder in ctx it
+// returns the zero Reservation and allocates nothing; once MaxMetrics are
+// kept it keeps nothing, and counts the metric as dropped (Report.Dropped)
+// at once, as Add would. It is safe for concurrent use.
 func Reserve(ctx context.Context, name string) Reservation {
 	r := fromContext(ctx)
 	if r == nil {
@@ -262,6 +265,7 @@ func Reserve(ctx context.Context, name string) Reservation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.metrics) >= MaxMetrics {
+		r.dropped++
 		return Reservation{r: r, i: -1}
 	}
 	r.metrics = append(r.metrics, Metric{Name: name, pending: true})
@@ -269,19 +273,16 @@ func Reserve(ctx context.Context, name string) Reservation {
 }
 
 // Set fills the reserved metric with duration d (0: none sent) and
-// description desc (empty: none), once: a later Set does nothing. It is
-// safe for concurrent use.
+// description desc (empty: none), once: a later Set, or one of a
+// Reservation that kept no place, does nothing. It is safe for concurrent
+// use.
 func (res Reservation) Set(d time.Duration, desc string) {
 	r := res.r
-	if r == nil {
+	if r == nil || res.i < 0 {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if res.i < 0 {
-		r.dropped++
-		return
-	}
 	m := &r.metrics[res.i]
 	if !m.pending {
 		return
