@@ -196,10 +196,11 @@ type Recorder struct {
 	// first is sendFirst's write below while it outlives FirstWriteWait:
 	// nothing else is written below until it has returned (waitFirst).
 	first *PendingWrite
-	// inBelow: a call into the writer below (or the raise of a panic that
-	// one met on the pump's or a PendingWrite's goroutine) has not
-	// returned; see PanickedBelow.
-	inBelow bool
+	// inBelow counts the calls into the writer below (and the raises of a
+	// panic that one met on the pump's or a PendingWrite's goroutine)
+	// that have not returned: one that panicked never does, and leaves it
+	// above 0 for good; see PanickedBelow.
+	inBelow int
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -276,32 +277,33 @@ func (rec *Recorder) forward(held []byte) error {
 // writer outside the view that broke as the response reached it (one that
 // panics at the commit of the status, at the handler's first write) from
 // the handler's own panic. It stays true once set, also where the handler
-// recovered that panic and went on: the writer below is broken. A panic of
+// recovered that panic and went on (a later call below that returns does
+// not clear it): the writer below is broken. A panic of
 // the reader the handler gave ReadFrom is the handler's, and a panic of a
 // ReadFrom below is not told.
-func (rec *Recorder) PanickedBelow() bool { return rec.inBelow }
+func (rec *Recorder) PanickedBelow() bool { return rec.inBelow != 0 }
 
 // writeBelow writes p to the writer below, marking the call (PanickedBelow).
 func (rec *Recorder) writeBelow(p []byte) (int, error) {
-	rec.inBelow = true
+	rec.inBelow++
 	n, err := rec.Writer.Write(p)
-	rec.inBelow = false
+	rec.inBelow--
 	return n, err
 }
 
 // headerBelow commits code to the writer below, marking the call
 // (PanickedBelow).
 func (rec *Recorder) headerBelow(code int) {
-	rec.inBelow = true
+	rec.inBelow++
 	rec.Writer.WriteHeader(code)
-	rec.inBelow = false
+	rec.inBelow--
 }
 
 // flushBelow flushes the writer below, marking the call (PanickedBelow).
 func (rec *Recorder) flushBelow() error {
-	rec.inBelow = true
+	rec.inBelow++
 	err := rec.Writer.Flush()
-	rec.inBelow = false
+	rec.inBelow--
 	return err
 }
 
@@ -829,9 +831,9 @@ func (rec *Recorder) pumpFailed() error {
 	if rec.pump == nil {
 		return nil
 	}
-	rec.inBelow = true // failed raises a panic of the pump's writes
+	rec.inBelow++ // failed raises a panic of the pump's writes
 	err := rec.pump.failed()
-	rec.inBelow = false
+	rec.inBelow--
 	return err
 }
 
@@ -864,9 +866,9 @@ func (rec *Recorder) stopPump() error {
 	own := rec.Header()
 	rec.SetHeader(nil)
 	applyChanges(rec.Header(), p.header, own)
-	rec.inBelow = true
+	rec.inBelow++
 	p.rethrow()
-	rec.inBelow = false
+	rec.inBelow--
 	return err
 }
 
@@ -1167,9 +1169,9 @@ func (rec *Recorder) sendFirst() {
 		rec.tail = rec.drop(ReasonWriteError)
 		return
 	}
-	rec.inBelow = true // Result raises a panic of the write
+	rec.inBelow++ // Result raises a panic of the write
 	n, err := pw.Result()
-	rec.inBelow = false
+	rec.inBelow--
 	rec.firstWritten(n, err)
 }
 
@@ -1191,9 +1193,9 @@ func (rec *Recorder) settlePump() (http.Header, bool) {
 	if BuffersFirstWrite(rec.pump.w) {
 		bound = 0
 	}
-	rec.inBelow = true // settle raises a panic of the pump's writes
+	rec.inBelow++ // settle raises a panic of the pump's writes
 	below, settled := rec.pump.settle(bound)
-	rec.inBelow = false
+	rec.inBelow--
 	return below, settled
 }
 
@@ -1255,9 +1257,9 @@ func (rec *Recorder) waitFirst() error {
 		return nil
 	}
 	rec.first = nil
-	rec.inBelow = true // Result raises a panic of the write
+	rec.inBelow++ // Result raises a panic of the write
 	n, err := pw.Result()
-	rec.inBelow = false
+	rec.inBelow--
 	rec.sent = n
 	return err
 }
