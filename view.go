@@ -638,7 +638,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		// Negative (or 0 under Forever) when StaleIf declared a fresh
 		// entry stale.
-		past := pastFresh(f.e, now.UnixNano())
+		past := pastFresh(f.e, f.e.clockAt(now))
 		if v.cfg.swr > 0 && past < v.cfg.swr && v.refreshable(r, f.spec.namesOrNil()) {
 			if v.otherTypeForm(w, r, f.snap) {
 				return

@@ -601,7 +601,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	}
 	past := time.Duration(math.MaxInt64) // no entry: a waiter's answer may be as stale as any
 	if prev != nil {
-		past = pastFresh(prev.e, now.UnixNano())
+		past = pastFresh(prev.e, prev.e.clockAt(now))
 	}
 	refuses := v.refusesStale(rq, past)
 	st := &runState{base: base, f: f, ttl: ttl, stale: stale, staleOnError: j.staleOnlyAsked || refuses, freshOnly: refuses || rq.NoCache}
@@ -647,7 +647,7 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 		v.refreshAhead(w, r, base, ttl, f, now)
 		return
 	}
-	if !aheadDue(f.e, v.cfg.ahead, now.UnixNano()) || !v.refreshable(r, f.spec.namesOrNil()) {
+	if !aheadDue(f.e, v.cfg.ahead, f.e.clockAt(now)) || !v.refreshable(r, f.spec.namesOrNil()) {
 		return
 	}
 	fc := *f // a copy, so that the caller's stays on the stack
@@ -683,7 +683,7 @@ func (v *view) usable(r *http.Request, snap *httpcache.Snapshot) bool {
 func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgement {
 	swr, sie, noStale := v.cfg.swr, v.cfg.sie, false
 	asked := time.Duration(0) // the request's own stale-if-error, when longer
-	past := pastFresh(f.e, now.UnixNano())
+	past := pastFresh(f.e, f.e.clockAt(now))
 	switch {
 	case f.fresh:
 	case v.sh != nil:
