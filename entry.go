@@ -10,7 +10,6 @@ import (
 	"unsafe"
 
 	"github.com/go-caching/caching/backend"
-	"github.com/go-caching/caching/internal/boottime"
 	"github.com/go-caching/caching/internal/memsize"
 )
 
@@ -61,11 +60,16 @@ type entry struct {
 	// life (its TTL was not clamped), so that a reader sharing the store's
 	// clock need not check its times (see store.fresh).
 	storeExpires bool
-	// written is the clock's reading as the entry was written to an
-	// in-process store (store.prepare), with its monotonic reading where
-	// the clock gives one; zero in any other entry (a remote store's,
-	// decoded, a near cache's). See clockAt.
-	written time.Time
+	// written is set in an entry written to an in-process store
+	// (store.prepare), and writtenWall and writtenMono are then the
+	// clock's reading as it was: its wall clock in Unix nanoseconds and
+	// its monotonic reading as the time since monoBase (the wall clock's
+	// where the clock gives no monotonic reading). Unset in any other
+	// entry (a remote store's, decoded, a near cache's). Two integers, not
+	// a time.Time, so that an entry stays in a smaller size class. See
+	// clockAt.
+	written                  bool
+	writtenWall, writtenMono int64
 	// near is set when the entry is kept in a near cache
 	// (backend.NearCache), shared by its readers: the first to decode its
 	// payload keeps the result there for the others, so that a near hit
@@ -169,10 +173,23 @@ func newEntry(now int64, ttl, extra time.Duration) *entry {
 // stepped back by X keeps it fresh X longer. It reads no clock and
 // allocates nothing.
 func (e *entry) clockAt(now time.Time) int64 {
-	if e.written.IsZero() {
+	if !e.written {
 		return now.UnixNano()
 	}
-	return addNanos(e.written.UnixNano(), boottime.Elapsed(e.written, now))
+	// boottime.Elapsed(written, now), from the two integers.
+	mono := now.Sub(monoBase) - time.Duration(e.writtenMono)
+	wall := time.Duration(now.UnixNano() - e.writtenWall)
+	return addNanos(e.writtenWall, max(mono, wall))
+}
+
+// monoBase is the reading an in-process entry's monotonic reading is kept
+// from (entry.writtenMono).
+var monoBase = time.Now()
+
+// setWritten records now, the clock's reading, as the entry's write to an
+// in-process store (see clockAt).
+func (e *entry) setWritten(now time.Time) {
+	e.written, e.writtenWall, e.writtenMono = true, now.UnixNano(), int64(now.Sub(monoBase))
 }
 
 // alive reports whether the entry may still be served, stale or fresh.

@@ -1561,7 +1561,7 @@ func (s *store) prepare(e *entry, vs versionSet) time.Duration {
 	}
 	now := s.clock()
 	if s.local != nil {
-		e.written = now // see entry.clockAt
+		e.setWritten(now) // see entry.clockAt
 	}
 	if e.StaleUntil == 0 {
 		e.storeExpires = true
