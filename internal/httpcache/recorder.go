@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-caching/caching/internal/header"
@@ -201,6 +202,9 @@ type Recorder struct {
 	// that have not returned: one that panicked never does, and leaves it
 	// above 0 for good; see PanickedBelow.
 	inBelow int
+	// src is the reader ReadFrom gives the ReadFrom below, in place of the
+	// handler's (readBelow): kept here, it costs no allocation.
+	src aboveReader
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -279,8 +283,9 @@ func (rec *Recorder) forward(held []byte) error {
 // the handler's own panic. It stays true once set, also where the handler
 // recovered that panic and went on (a later call below that returns does
 // not clear it): the writer below is broken. A panic of
-// the reader the handler gave ReadFrom is the handler's, and a panic of a
-// ReadFrom below is not told.
+// the reader the handler gave ReadFrom is the handler's, also where the
+// ReadFrom below reads it, and a panic of the ReadFrom below is the
+// writer's (see readBelow).
 func (rec *Recorder) PanickedBelow() bool { return rec.inBelow != 0 }
 
 // writeBelow writes p to the writer below, marking the call (PanickedBelow).
@@ -297,6 +302,47 @@ func (rec *Recorder) headerBelow(code int) {
 	rec.inBelow++
 	rec.Writer.WriteHeader(code)
 	rec.inBelow--
+}
+
+// readBelow hands r to the ReadFrom below, marking the call
+// (PanickedBelow); with tee, what the writer below reads is recorded on
+// the way. The handler's reader is read above the mark: a panic of the
+// ReadFrom below is the writer's, one of r's Read the handler's. Where r
+// is not recorded and is what net/http sends with sendfile or splice (a
+// syscall.Conn: a file, a connection; or an io.LimitedReader of one),
+// it goes below as it is: its Read is the system's, not the handler's.
+// Others go below behind rec.src, which unmarks the call around their
+// Read, and hides an io.WriterTo (the writer below copies them with
+// Read, as it copies any reader without a WriteTo: io.Copy prefers the
+// WriteTo of its source to the ReadFrom of its destination, so that a
+// reader with one seldom reaches ReadFrom).
+func (rec *Recorder) readBelow(r io.Reader, tee bool) (n int64, err error) {
+	if !tee && bySystem(r) {
+		rec.inBelow++
+		n, err = rec.Writer.ReadFrom(r)
+		rec.inBelow--
+		return n, err
+	}
+	rec.src = aboveReader{rec: rec, r: r, tee: tee}
+	rec.inBelow++
+	n, err = rec.Writer.ReadFrom(&rec.src)
+	rec.inBelow--
+	if tee && err != nil && !rec.src.failed {
+		rec.Fail(ReasonWriteError)
+	}
+	rec.src = aboveReader{} // the handler's reader is not kept
+	return n, err
+}
+
+// bySystem reports whether r is a reader net/http's ReadFrom sends with
+// sendfile or splice, which the standard library reads: a syscall.Conn
+// (an *os.File, a *net.TCPConn), or an io.LimitedReader of one.
+func bySystem(r io.Reader) bool {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	_, ok := r.(syscall.Conn)
+	return ok
 }
 
 // flushBelow flushes the writer below, marking the call (PanickedBelow).
@@ -654,17 +700,12 @@ func (rec *Recorder) readFrom(r io.Reader, before int, sniffed bool) (int64, err
 		return rec.ReadFromViaWrite(r) // Write discards it
 	case rec.reason != ReasonNone:
 		rec.flushSniffed(sniffed)
-		return rec.Writer.ReadFrom(r) // nothing is recorded
+		return rec.readBelow(r, false) // nothing is recorded
 	case !bodyAllowed(rec.Status()):
 		return rec.ReadFromViaWrite(r) // as Write, which records nothing
 	case !rec.Hold:
 		rec.flushSniffed(sniffed)
-		t := teeReader{rec: rec, r: r}
-		n, err := rec.Writer.ReadFrom(&t)
-		if err != nil && !t.failed {
-			rec.Fail(ReasonWriteError)
-		}
-		return n, err
+		return rec.readBelow(r, true)
 	case rec.declared < 0:
 		return rec.ReadFromViaWrite(r)
 	}
@@ -690,7 +731,7 @@ func (rec *Recorder) readFrom(r io.Reader, before int, sniffed bool) (int64, err
 	}
 	rest := append(held[rec.sent:len(held):len(held)], past[0]) // a copy: held is never written to
 	rec.sent = len(held)
-	m, err := rec.Writer.ReadFrom(io.MultiReader(bytes.NewReader(rest), r))
+	m, err := rec.readBelow(io.MultiReader(bytes.NewReader(rest), r), false)
 	return n + 1 + max(m-int64(len(rest)), 0), err
 }
 
@@ -705,22 +746,27 @@ func (rec *Recorder) flushSniffed(sniffed bool) {
 	}
 }
 
-// teeReader records, without Hold, what the writer below reads from r
-// (its ReadFrom), with Write's checks: the body passing the declared
-// length or the limit makes the response uncacheable.
-type teeReader struct {
+// aboveReader is the handler's reader r as the ReadFrom below reads it
+// (readBelow): each Read of r is outside the mark of the call below
+// (PanickedBelow). With tee (without Hold), it records what the writer
+// below reads, with Write's checks: the body passing the declared length
+// or the limit makes the response uncacheable.
+type aboveReader struct {
 	rec    *Recorder
 	r      io.Reader
+	tee    bool
 	failed bool // r returned an error other than io.EOF
 }
 
-func (t *teeReader) Read(p []byte) (int, error) {
+func (t *aboveReader) Read(p []byte) (int, error) {
+	rec := t.rec
+	rec.inBelow-- // r is the handler's: its panic is not the writer's
 	n, err := t.r.Read(p)
+	rec.inBelow++
 	if err != nil && err != io.EOF {
 		t.failed = true
 	}
-	rec := t.rec
-	if n == 0 || rec.reason != ReasonNone {
+	if !t.tee || n == 0 || rec.reason != ReasonNone {
 		return n, err
 	}
 	switch need := len(rec.body) + n; {
