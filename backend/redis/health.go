@@ -401,10 +401,16 @@ func doneBatches[C redis.Cmder](ctx context.Context, impatient bool, b *Store, b
 	if b.health == nil {
 		return
 	}
-	b.doneMany(ctx, impatient, len(batches), func(i int) string {
-		k, _ := batches[i].cmd.Args()[1].(string)
-		return k
-	}, func(i int) (error, bool) { return batches[i].cmd.Err(), true })
+	b.doneMany(ctx, impatient, len(batches), func(i int) string { return sentKey(batches[i].cmd) },
+		func(i int) (error, bool) { return batches[i].cmd.Err(), true })
+}
+
+// sentKey returns the first key of cmd as sent (its argument after the
+// command's name): the key a command on keys already holds, which finding
+// its master by need not make again.
+func sentKey(cmd redis.Cmder) string {
+	k, _ := cmd.Args()[1].(string)
+	return k
 }
 
 // refusedKeys is keysGuard and downKeys for the keys (without the prefix)

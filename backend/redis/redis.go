@@ -856,7 +856,7 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	if sent > 0 {
 		impatient := b.impatient(ctx)
 		_, err = pipe.Exec(ctx)
-		b.doneMany(ctx, impatient, len(cmds), func(i int) string { return b.prefix + items[i].Key },
+		b.doneMany(ctx, impatient, len(cmds), func(i int) string { return sentKey(cmds[i]) },
 			func(i int) (error, bool) {
 				if cmds[i] == nil {
 					return nil, false
