@@ -760,6 +760,11 @@ type aboveReader struct {
 
 func (t *aboveReader) Read(p []byte) (int, error) {
 	rec := t.rec
+	if rec == nil {
+		// Read after the ReadFrom below returned (readBelow cleared it):
+		// the handler's reader is not kept.
+		return 0, io.EOF
+	}
 	rec.inBelow-- // r is the handler's: its panic is not the writer's
 	n, err := t.r.Read(p)
 	rec.inBelow++

@@ -188,3 +188,37 @@ func TestRecorderReadFromKeepsSendfile(t *testing.T) {
 type noReadBelow struct{ http.ResponseWriter }
 
 func (noReadBelow) ReadFrom(io.Reader) (int64, error) { return 0, nil }
+
+// keepingBelow is a writer below whose ReadFrom keeps the reader it was
+// given, and reads nothing of it.
+type keepingBelow struct {
+	http.ResponseWriter
+	kept io.Reader
+}
+
+func (k *keepingBelow) ReadFrom(r io.Reader) (int64, error) {
+	k.kept = r
+	return 0, nil
+}
+
+// TestRecorderReadFromReaderNotKept: a writer below that reads the reader
+// its ReadFrom was given after that returned (against io.ReaderFrom's
+// contract) reads nothing more of the handler's reader, and does not
+// crash the Recorder: the Recorder keeps no reference to it.
+func TestRecorderReadFromReaderNotKept(t *testing.T) {
+	for name, c := range readFromCases {
+		if name == "longer than declared" {
+			continue // its own reader of what was held
+		}
+		under := &keepingBelow{ResponseWriter: httptest.NewRecorder()}
+		rec, w := readFromRecorder(c.hold, under, c.header)
+		w.WriteHeader(http.StatusOK)
+		_, err := w.(io.ReaderFrom).ReadFrom(struct{ io.Reader }{strings.NewReader("late")})
+		require.NoError(t, err, name)
+		require.NotNil(t, under.kept, name)
+		n, err := under.kept.Read(make([]byte, 4))
+		assert.Zero(t, n, name)
+		assert.Equal(t, io.EOF, err, name)
+		assert.False(t, rec.PanickedBelow(), name)
+	}
+}
