@@ -323,6 +323,12 @@ func (rec *Recorder) readBelow(r io.Reader, tee bool) (n int64, err error) {
 		rec.inBelow--
 		return n, err
 	}
+	// A ReadFrom made inside r's Read (the handler's reader writes the
+	// same response) takes rec.src while the outer call's Read runs: the
+	// outer's comes back when it returns, as nothing when none is (the
+	// handler's reader is not kept), also where it panicked.
+	outer := rec.src
+	defer func() { rec.src = outer }()
 	rec.src = aboveReader{rec: rec, r: r, tee: tee}
 	rec.inBelow++
 	n, err = rec.Writer.ReadFrom(&rec.src)
@@ -330,7 +336,6 @@ func (rec *Recorder) readBelow(r io.Reader, tee bool) (n int64, err error) {
 	if tee && err != nil && !rec.src.failed {
 		rec.Fail(ReasonWriteError)
 	}
-	rec.src = aboveReader{} // the handler's reader is not kept
 	return n, err
 }
 
