@@ -312,10 +312,10 @@ func (rec *Recorder) headerBelow(code int) {
 // syscall.Conn: a file, a connection; or an io.LimitedReader of one),
 // it goes below as it is: its Read is the system's, not the handler's.
 // Others go below behind rec.src, which unmarks the call around their
-// Read, and hides an io.WriterTo (the writer below copies them with
-// Read, as it copies any reader without a WriteTo: io.Copy prefers the
-// WriteTo of its source to the ReadFrom of its destination, so that a
-// reader with one seldom reaches ReadFrom).
+// Read, and hides an io.WriterTo (io.Copy prefers the WriteTo of its
+// source to the ReadFrom of its destination, so that a reader with one
+// seldom reaches ReadFrom): rec.src's own WriteTo copies through its Read
+// with a pooled buffer.
 func (rec *Recorder) readBelow(r io.Reader, tee bool) (n int64, err error) {
 	if !tee && bySystem(r) {
 		rec.inBelow++
@@ -789,6 +789,44 @@ func (t *aboveReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// WriteTo copies t's reader to w through t.Read (which unmarks the call
+// around the handler's reader's Read, and records, as for any Read) with
+// a pooled buffer: a writer below that copies with io.Copy (a
+// *net.TCPConn's ReadFrom where it cannot sendfile or splice) allocates
+// none for each body, where the handler's reader's own WriteTo, if any,
+// is hidden.
+func (t *aboveReader) WriteTo(w io.Writer) (n int64, err error) {
+	bp := copyBufs.Get().(*[]byte)
+	for {
+		nr, rerr := t.Read(*bp)
+		if nr > 0 {
+			nw, werr := w.Write((*bp)[:nr])
+			if nw < 0 || nw > nr {
+				nw, werr = 0, io.ErrShortWrite
+			}
+			n += int64(nw)
+			if werr == nil && nw < nr {
+				werr = io.ErrShortWrite
+			}
+			if werr != nil {
+				err = werr
+				break
+			}
+		}
+		if rerr != nil {
+			if rerr != io.EOF {
+				err = rerr
+			}
+			break
+		}
+	}
+	copyBufs.Put(bp) // not after a panic: the writer below may hold the buffer
+	return n, err
+}
+
+// copyBufs are the buffers of aboveReader.WriteTo.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // sniffLen is what net/http's ReadFrom copies through its Write before it
 // hands the reader to the connection: what it sniffs a Content-Type from.
