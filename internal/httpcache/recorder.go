@@ -674,8 +674,10 @@ func (rec *Recorder) keep(p []byte) {
 // 512 bytes through its Write, which refuses to pass a declared
 // Content-Length, and hands the rest to the connection, past it (the
 // client reads the declared length as a complete response). A response
-// that passes through (uncacheable) goes to the writer below's ReadFrom as
-// it is; without Hold, the writer below reads r, and what it reads is
+// that passes through (uncacheable) goes to the writer below's ReadFrom
+// unrecorded (a file as it is, which net/http sends with sendfile; another
+// reader behind one of the Recorder's: see readBelow); without Hold, the
+// writer below reads r, and what it reads is
 // recorded on the way. With Hold, r is copied through Write up to the
 // declared length; a body longer than that is not recorded, and goes to
 // the writer below's ReadFrom from the first byte the handler wrote with
