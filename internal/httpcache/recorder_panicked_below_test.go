@@ -437,9 +437,6 @@ func TestRecorderSendfileThroughServer(t *testing.T) {
 		{"tee", false, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			nl := &notingListener{Listener: ln}
 			type result struct {
 				reason   Reason
 				recorded int
@@ -461,6 +458,7 @@ func TestRecorderSendfileThroughServer(t *testing.T) {
 				assert.NoError(t, rec.Send())
 				done <- result{reason, len(body)}
 			}))
+			nl := &notingListener{Listener: srv.Listener}
 			srv.Listener = nl
 			srv.Start()
 			defer srv.Close()
