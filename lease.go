@@ -663,8 +663,10 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		// its freshness is its HTTP freshness, StaleIf aside), or the
 		// request's own directives refuse a stale response (freshOnly).
 		// Such a request runs its own handler, as that waiter does: the
-		// run it waited for made no answer for it.
-		if st.freshOnly || v.sh != nil && f.e.FreshUntil != 0 && now.UnixNano() >= f.e.FreshUntil {
+		// run it waited for made no answer for it. An in-process entry's
+		// freshness is the time since its write (entry.clockAt), not the
+		// wall clock, which may have been stepped back since.
+		if st.freshOnly || v.sh != nil && f.e.FreshUntil != 0 && f.e.clockAt(now) >= f.e.FreshUntil {
 			return lookOther
 		}
 		again, again.late = f, true
