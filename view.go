@@ -727,8 +727,12 @@ func (v *view) headStale(w http.ResponseWriter, r *http.Request, stale *found) {
 	}
 	before := w.Header().Clone()
 	header.Canonicalize(before) // as the recorder canonicalizes the header
-	rec := &httpcache.Recorder{Check: headerOnly}
-	v.runHead(w, r, rec, stale, before)
+	// The recorder and the run's report in one allocation.
+	run := &struct {
+		rec httpcache.Recorder
+		rp  runReport
+	}{rec: httpcache.Recorder{Check: headerOnly}}
+	v.runHead(w, r, &run.rec, &run.rp, stale, before)
 }
 
 // headerOnly is the Check of a HEAD's recorder: the response is refused at
@@ -814,11 +818,14 @@ func (p *runReport) watch(rec *httpcache.Recorder, mayDivert bool) {
 // the header in before, as run answers a GET's failure: served reports
 // that it was, and the panic is then logged, not raised. status and h are
 // the response's, as rec.Finish returns them, when the handler returned.
-func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Recorder, stale *found, before http.Header) (status int, h http.Header, served bool) {
+// rp is where the run's report to timing is kept, in memory the caller
+// allocates anyway (as a GET's run keeps it in its runState), so that the
+// run allocates none of its own.
+func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Recorder, rp *runReport, stale *found, before http.Header) (status int, h http.Header, served bool) {
 	if stale != nil {
 		rec.Divert = serverFailure
 	}
-	rp := &runReport{r: r, st: httpcache.Miss}
+	*rp = runReport{r: r, st: httpcache.Miss}
 	rp.watch(rec, stale != nil)
 	if v.cfg.statusHeader != "" {
 		w.Header()[v.cfg.statusHeader] = httpcache.Miss.Values()

@@ -1724,7 +1724,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev, s
 	}, Date: func() []string {
 		return httpDate(receivedAt(x.respTime, v.c.clock)) // as freshen dates the entry (see prepareRun)
 	}}
-	status, h, served := v.runHead(w, r, rec, stale, before)
+	status, h, served := v.runHead(w, r, rec, &st.report, stale, before)
 	// A 200 made after the request's context ended is the answer to a
 	// cancelled request, which may be anything: not stored, as a GET's
 	// (notModified, run).
