@@ -43,9 +43,9 @@ import (
 // stored, or freshens the entry, under RFC 9111's rules.
 //
 // A refresh that renews nothing holds off the next RefreshAhead refresh of
-// its entry for d/4, at most a second (for a memoized function, at most a
-// quarter of the entry's lifetime too, so that a newer entry is not held
-// off past its own due time), so that a failing handler or function runs
+// its entry for d/4, at most a second and at most a quarter of the
+// entry's lifetime (so that a newer entry is not held off past its own due
+// time), so that a failing handler or function runs
 // once per backoff, not at the rate of the hits within d. The backoff is a
 // timer on the real clock (hits pay nothing for it), not Options.Clock: a
 // test that moves that clock by hand does not end it. It renews nothing when the handler or function
@@ -109,7 +109,7 @@ func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *e
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
 	if aheadDue(f.e, v.cfg.ahead, f.e.clockAt(now)) && v.refreshable(r, f.spec.namesOrNil()) {
-		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, true) // counted as it runs
+		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e, true) // counted as it runs
 	}
 }
 
@@ -175,13 +175,13 @@ const maxAheadBackoff = time.Second
 // own refresh (aheadDue: not before a quarter of its lifetime).
 func aheadBackoff(d time.Duration) time.Duration { return min(maxAheadBackoff, d/4) }
 
-// aheadHoldFor is aheadBackoff(d) for a memoized function's refresh of the
-// entry e, at most a quarter of e's lifetime (Created to FreshUntil): an
-// entry of the same lifetime stored after the hold began (a miss's, once
-// e expired) is not due before a quarter of its lifetime (aheadDue), and
-// the hold ends first. Without the bound a d over the TTL (d/4 over a
-// quarter of it), under a TTL of 4 s, held such an entry's refresh off
-// past its due time, and it expired in front of a caller.
+// aheadHoldFor is aheadBackoff(d) for a refresh of the entry e (a memoized
+// function's or a view's), at most a quarter of e's lifetime (Created to
+// FreshUntil): an entry of the same lifetime stored after the hold began
+// (a miss's, once e expired) is not due before a quarter of its lifetime
+// (aheadDue), and the hold ends first. Without the bound a d over the TTL
+// (d/4 over a quarter of it), under a TTL of 4 s, held such an entry's
+// refresh off past its due time, and it expired in front of a caller.
 func aheadHoldFor(d time.Duration, e *entry) time.Duration {
 	b := aheadBackoff(d)
 	if e.FreshUntil == 0 {
@@ -191,7 +191,7 @@ func aheadHoldFor(d time.Duration, e *entry) time.Duration {
 }
 
 // aheadHold is the value a view's refreshing map holds for a key whose
-// refresh of RefreshAhead's failed, for aheadBackoff (holdAhead): no
+// refresh of RefreshAhead's failed, for aheadHoldFor (holdAhead): no
 // RefreshAhead refresh of the key starts while it is there. Compared by
 // identity (its own field keeps two of them apart).
 type aheadHold struct{ _ byte }

@@ -643,7 +643,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v.otherTypeForm(w, r, f.snap) {
 				return
 			}
-			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e.Created, false)
+			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e, false)
 			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return
 		}
@@ -1124,6 +1124,11 @@ type runState struct {
 	// ahead: a background refresh that RefreshAhead started, counted in
 	// Stats.AheadRefreshes once it runs (refreshInBackground).
 	ahead bool
+	// hold is, for a refresh of RefreshAhead's, how long it holds off the
+	// next if it renews nothing: aheadHoldFor the entry it refreshes, so
+	// that the hold ends before an entry of the same lifetime stored
+	// meanwhile is due.
+	hold time.Duration
 	// renewed: a background refresh stored its response, or freshened
 	// the entry (a 304), or found a newer entry stored (reasonOverrun):
 	// set by store. A refresh of RefreshAhead's that ends without it holds
@@ -2747,12 +2752,13 @@ func validCookieValue(s string) bool {
 // time, at most maxRefreshes per view (per route of a CachedMux: slotsFor)
 // and the overdue ones (refreshSlots), never after the Cache is closed; a
 // refresh that finds no free slot is skipped (false). names are the Vary
-// names of the stored response, and created when it was stored
-// (entry.Created): the refresh runs nothing if its key holds a newer one
-// when it starts (see replacedSince). It is called before anything is
+// names of the stored response, and e the entry read: the refresh runs
+// nothing if its key holds one stored after e when it starts (see
+// replacedSince), and, ahead, holds off the next for aheadHoldFor(e) if it
+// renews nothing. It is called before anything is
 // served on w: the refresh's writer starts with what outer middleware set
 // on it. ahead marks a refresh of RefreshAhead's (runState.ahead).
-func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, created int64, ahead bool) bool {
+func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, e *entry, ahead bool) bool {
 	key := base
 	if len(names) > 0 {
 		if httpcache.VaryTooLarge(r, names) {
@@ -2760,7 +2766,11 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		}
 		key = v.c.variants.key(base, httpcache.VariantKey(r, names), names)
 	}
-	return v.refreshInBackground(v.slotsFor(r), &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: created, ahead: ahead},
+	st := &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: e.Created, ahead: ahead}
+	if ahead {
+		st.hold = aheadHoldFor(v.cfg.ahead, e)
+	}
+	return v.refreshInBackground(v.slotsFor(r), st,
 		func() *http.Request { return v.backgroundRequest(r, names) })
 }
 
@@ -2828,7 +2838,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 	done := func() {
 		slots.give(slot)
 		if failed {
-			holdAhead(&v.refreshing, key, aheadBackoff(v.cfg.ahead))
+			holdAhead(&v.refreshing, key, st.hold)
 		} else {
 			v.refreshing.Delete(key)
 		}

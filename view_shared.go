@@ -654,7 +654,7 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 	// The entry is still fresh: a 5xx of the refresh leaves it as it is
 	// (as the refresh stale-while-revalidate starts leaves an entry within
 	// stale-if-error), never replaces it, whatever freshness it declares.
-	st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header(), stale: &fc, ahead: true}
+	st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header(), stale: &fc, ahead: true, hold: aheadHoldFor(v.cfg.ahead, f.e)}
 	v.runExt(nil, r, st, &fc, rq, false) // counted as it runs (refreshInBackground)
 }
 
