@@ -687,9 +687,10 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 	// How far past its freshness the entry is: read where it is used, so
 	// that a fresh hit (the most common judgement) pays for no reading of
 	// the entry's clock (entry.clockAt); only a request's min-fresh
-	// reads it of a fresh entry.
+	// (valid only under HonorRequestCacheControl) reads it of a fresh
+	// entry.
 	var past time.Duration
-	if !f.fresh || v.cfg.honorRequest {
+	if !f.fresh || rq.MinFresh.Valid {
 		past = pastFresh(f.e, f.e.clockAt(now))
 	}
 	switch {
