@@ -119,10 +119,9 @@ type Options struct {
 	// it, when time.Now is read again); a wall clock stepped back adds
 	// nothing. An in-process store's entry is fresh (its TTL, a response's
 	// freshness lifetime) by that same count of the time since its write;
-	// a remote store's entry,
-	// decoded in each process, by the wall clock, which processes share: a
-	// wall clock stepped back keeps it fresh that much longer. Tests set
-	// it to move time by hand.
+	// a remote store's entry, decoded in each process, by the wall clock,
+	// which processes share: a wall clock stepped back keeps it fresh that
+	// much longer. Tests set it to move time by hand.
 	Clock func() time.Time
 	// Breaker configures the circuit breaker in front of a backend that is
 	// not in-process. The zero value means 5 consecutive failures open it
