@@ -7,12 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-caching/caching/internal/header"
@@ -308,9 +308,9 @@ func (rec *Recorder) headerBelow(code int) {
 // (PanickedBelow); with tee, what the writer below reads is recorded on
 // the way. The handler's reader is read above the mark: a panic of the
 // ReadFrom below is the writer's, one of r's Read the handler's. Where r
-// is not recorded and is what net/http sends with sendfile or splice (a
-// syscall.Conn: a file, a connection; or an io.LimitedReader of one),
-// it goes below as it is: its Read is the system's, not the handler's.
+// is not recorded and is what net/http sends with sendfile or splice (an
+// *os.File, a *net.TCPConn or *net.UnixConn, or an io.LimitedReader of
+// one: see bySystem), it goes below as it is: its Read is the system's, not the handler's.
 // Others go below behind rec.src, which unmarks the call around their
 // Read, and hides an io.WriterTo (io.Copy prefers the WriteTo of its
 // source to the ReadFrom of its destination, so that a reader with one
@@ -340,14 +340,21 @@ func (rec *Recorder) readBelow(r io.Reader, tee bool) (n int64, err error) {
 }
 
 // bySystem reports whether r is a reader net/http's ReadFrom sends with
-// sendfile or splice, which the standard library reads: a syscall.Conn
-// (an *os.File, a *net.TCPConn), or an io.LimitedReader of one.
+// sendfile or splice, which the standard library reads: an *os.File, a
+// *net.TCPConn or a *net.UnixConn, or an io.LimitedReader of one (what
+// net's sendfile and splice take, Go 1.26). A type of the handler's own
+// that embeds one (a syscall.Conn, which sendfile takes too) is not: where
+// net/http reads it through its Read (the 512 bytes it sniffs, a chunked
+// or HEAD response), that Read is the handler's.
 func bySystem(r io.Reader) bool {
 	if lr, ok := r.(*io.LimitedReader); ok {
 		r = lr.R
 	}
-	_, ok := r.(syscall.Conn)
-	return ok
+	switch r.(type) {
+	case *os.File, *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
 }
 
 // flushBelow flushes the writer below, marking the call (PanickedBelow).
