@@ -1555,7 +1555,11 @@ func (s *store) prepare(e *entry, vs versionSet) time.Duration {
 			e.FreshUntil = u
 		}
 	}
-	if e.StaleUntil == 0 && e.FreshUntil == 0 {
+	if e.StaleUntil == 0 && (e.FreshUntil == 0 || s.local == nil) {
+		// No expiry to count a TTL from, and no write time to keep: a
+		// remote store's entry is read by its bounds alone (a
+		// SharedCache entry with validators under a Forever TTL is fresh
+		// for a while and kept for good), so the clock is not read.
 		e.storeExpires = true
 		return 0
 	}
