@@ -912,7 +912,11 @@ func (v *view) serveFor(rp *runReport, w http.ResponseWriter, r *http.Request, s
 	default:
 		v.record(r, outHit)
 	}
-	rp.reportAs(r, st)
+	if rp == nil {
+		reportCache(r, st) // a hit: inlined, where reportAs is too large
+	} else {
+		rp.reportAs(r, st)
+	}
 	if v.sh != nil && snap.ServeRange(w, r, now, v.cfg.statusHeader, st) {
 		return
 	}
