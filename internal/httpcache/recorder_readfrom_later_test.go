@@ -91,3 +91,29 @@ func TestRecorderFirstReadFromAllocatesNothing(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// TestRecorderReadFromKeptReaderNotNextResponse: a reader the writer below
+// kept from a Recorder's ReadFrom reads io.EOF, not the next response's
+// reader, also where the Recorder is Reset for that response: the reader
+// of its first ReadFrom is not handed out again.
+func TestRecorderReadFromKeptReaderNotNextResponse(t *testing.T) {
+	under := &keepFirstBelow{ResponseWriter: httptest.NewRecorder()}
+	rec, w := readFromRecorder(false, under, http.Header{})
+	w.WriteHeader(http.StatusOK)
+	_, err := w.(io.ReaderFrom).ReadFrom(struct{ io.Reader }{strings.NewReader("first ")})
+	require.NoError(t, err)
+	require.NotNil(t, under.kept)
+	rec.Finish()
+
+	sent := httptest.NewRecorder()
+	under.ResponseWriter = sent
+	w = rec.Reset(under)
+	w.WriteHeader(http.StatusOK)
+	_, err = w.(io.ReaderFrom).ReadFrom(struct{ io.Reader }{strings.NewReader("next")})
+	require.NoError(t, err)
+	_, _, body, _ := rec.Finish()
+	assert.Empty(t, string(under.late), "the kept reader read the next response's reader")
+	assert.Equal(t, io.EOF, under.lateErr)
+	assert.Equal(t, "next", sent.Body.String(), "the body sent")
+	assert.Equal(t, "next", string(body), "the body recorded")
+}
