@@ -192,16 +192,29 @@ func aheadHoldFor(d time.Duration, e *entry) time.Duration {
 
 // aheadHold is the value a view's refreshing map holds for a key whose
 // refresh of RefreshAhead's failed, for aheadHoldFor (holdAhead): no
-// RefreshAhead refresh of the key starts while it is there. Compared by
-// identity (its own field keeps two of them apart).
-type aheadHold struct{ _ byte }
+// RefreshAhead refresh of the key's entry starts while it is there
+// (keepsOff). Compared by identity.
+type aheadHold struct {
+	// of is when the entry whose refresh failed was stored (its Created).
+	of int64
+}
 
-// holdAhead puts a new aheadHold under key in refreshing, in place of the
-// refresh that ends, and removes it after d unless something took its
-// place meanwhile (a stale entry's refresh, which a hold does not keep
-// off). The timer costs nothing on a hit.
-func holdAhead(refreshing *sync.Map, key string, d time.Duration) {
-	h := new(aheadHold)
+// keepsOff reports whether h keeps off the RefreshAhead refresh of an entry
+// stored at created: not of one stored after the entry whose refresh failed
+// (a miss's, once that one expired), which a run of the origin just made.
+// aheadHoldFor's bound by a quarter of the failed entry's lifetime ends
+// the hold before a newer entry of that lifetime is due; one that the
+// origin gave a shorter life (a max-age cut below a second) would be due,
+// and expire, within the hold, in front of a client.
+func (h *aheadHold) keepsOff(created int64) bool { return created <= h.of }
+
+// holdAhead puts a new aheadHold of the entry stored at of (entry.Created)
+// under key in refreshing, in place of the refresh that ends, and removes
+// it after d unless something took its place meanwhile (a stale entry's
+// refresh, which a hold does not keep off, or a newer entry's: keepsOff).
+// The timer costs nothing on a hit.
+func holdAhead(refreshing *sync.Map, key string, d time.Duration, of int64) {
+	h := &aheadHold{of: of}
 	refreshing.Store(key, h)
 	time.AfterFunc(d, func() { refreshing.CompareAndDelete(key, h) })
 }

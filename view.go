@@ -2814,9 +2814,10 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 	}
 	prev, busy := v.refreshing.LoadOrStore(key, struct{}{})
 	if busy {
-		// A hold (aheadHold) keeps off RefreshAhead's refreshes only: a
-		// stale entry's refresh takes its place, once it has a slot.
-		if _, held := prev.(*aheadHold); !held || st.ahead {
+		// A hold (aheadHold) keeps off RefreshAhead's refreshes of the
+		// entry whose refresh failed only: a stale entry's refresh, or a
+		// newer entry's, takes its place, once it has a slot.
+		if h, held := prev.(*aheadHold); !held || st.ahead && h.keepsOff(st.replaces) {
 			return false
 		}
 	}
@@ -2842,7 +2843,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 	done := func() {
 		slots.give(slot)
 		if failed {
-			holdAhead(&v.refreshing, key, st.hold)
+			holdAhead(&v.refreshing, key, st.hold, st.replaces)
 		} else {
 			v.refreshing.Delete(key)
 		}
