@@ -899,7 +899,10 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 			if reason == httpcache.ReasonNone && x.precondition && status != http.StatusOK {
 				reason = httpcache.ReasonStatus
 			}
-			if reason == httpcache.ReasonNone && partBody(status, h) {
+			if (reason == httpcache.ReasonNone || reason == httpcache.ReasonNoFreshness) && partBody(status, h) {
+				// A part is its request's alone, refused as such (not
+				// for what the resource is: see refusedForItself), with
+				// or without freshness of its own.
 				reason = httpcache.ReasonPartial
 			}
 			return reason
