@@ -763,6 +763,19 @@ type runReport struct {
 	reserved bool
 }
 
+// restart sets p for a run of r whose status is st (done: nothing to
+// report), keeping the place an earlier run kept and did not fill: p is
+// one request's (runState.report), and a run again after a 304 that
+// validated nothing (notModified) reports in the place its revalidation
+// kept, before the handler's metrics of both runs, not after them.
+func (p *runReport) restart(r *http.Request, st httpcache.CacheStatus, done bool) {
+	slot, kept := p.slot, p.reserved && !p.done
+	*p = runReport{r: r, st: st, done: done}
+	if kept {
+		p.slot, p.reserved = slot, true
+	}
+}
+
 // report reports the run's status, unless it was.
 func (p *runReport) report() {
 	if p.done {
@@ -801,7 +814,9 @@ func (p *runReport) watch(rec *httpcache.Recorder, mayDivert bool) {
 		p.report()
 		return
 	}
-	p.slot, p.reserved = timing.Reserve(p.r.Context(), "cache"), true
+	if !p.reserved {
+		p.slot, p.reserved = timing.Reserve(p.r.Context(), "cache"), true
+	}
 	rec.Divert = func(code int) bool {
 		if divert(code) {
 			return true
@@ -1869,7 +1884,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// failure or a 304 freshen the entry, as the handler's status passes
 	// (runReport). A background run has no client to report to.
 	rp := &st.report
-	*rp = runReport{r: r, st: st.outcome().status(), done: st.background}
+	rp.restart(r, st.outcome().status(), st.background)
 	rp.watch(rec, st.stale != nil || st.ext != nil && st.ext.prev != nil)
 	if x := st.ext; x != nil && v.sh != nil {
 		// Hit-for-pass: a response refused for what it is (private,
