@@ -142,9 +142,9 @@ import (
 //     handler may answer for it alone (a Range, If-Match, If-Unmodified-Since
 //     or A-IM: a 206, 412 or 226, never stored) joins a run in progress,
 //     whose response answers it as a hit would (the whole 200 but in a
-//     SharedCache view). It may start one (not a Range or precondition in
-//     a SharedCache view): a 200 its handler makes despite those fields
-//     answers the waiters; a 206, 412 or 226 (or a 200 with
+//     SharedCache view). It may start one: a 200 its handler makes despite
+//     those fields answers the waiters (in a SharedCache view, from the
+//     entry, as hits are); a 206, 412, 416 or 226 (or a 200 with
 //     Content-Range: a part, never stored) hands them on to a new leader
 //     that asks as they do, and the waiters that ask alike join its run or,
 //     with none, each run the handler themselves. A handler that tailors
@@ -1204,9 +1204,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		return
 	}
 	rejoined, rekeyed := false, false
-	// A request that may get a response the others may not reuse (a
-	// Range in a SharedCache view, which answers it from the entry) joins
-	// a run in progress but never starts one. Elsewhere such a request
+	// A request that may get a response the others may not reuse
 	// (answeredAlone) leads as any: a handler that ignores its Range or
 	// precondition makes the 200 every waiter is answered with, and one
 	// that answers it alone hands the flight on to a new leader
@@ -1387,9 +1385,8 @@ func answeredAlone(r *http.Request) bool {
 
 // takeOver returns the new call that st's request leads when it may take
 // over call, the run it gave up waiting for (viewFlight.takeOver), or nil.
-// A request that may not lead a flight (joinOnly: a Range in a SharedCache
-// view, whose response the others may not reuse, or a request handed on by
-// a leader answered alone as it would be) takes none over: they would wait
+// A request that may not lead a flight (joinOnly: a request handed on by a
+// leader answered alone as it would be) takes none over: they would wait
 // for it, and be handed on once more.
 func (v *view) takeOver(st *runState, call *viewCall) *viewCall {
 	if st.joinOnly {

@@ -62,8 +62,7 @@ var partialRequests = []struct {
 // If-Unmodified-Since's 412, an A-IM's 226) stored nothing, and the plain
 // requests that had waited for its run then each ran the handler: one run
 // per waiter, where their own leader's would have answered them all. Its
-// answer hands the flight on (in a SharedCache view, a Range or
-// precondition leads none): the plain requests share a run of their own.
+// answer hands the flight on: the plain requests share a run of their own.
 func TestPartialRequestLeadsNoFlight(t *testing.T) {
 	body := []byte("0123456789")
 	for _, shared := range []bool{false, true} {

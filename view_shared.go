@@ -617,9 +617,10 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 // requests wait for one run (of their variant, when the page was last seen
 // to vary) rather than all reaching the origin. What may join or lead a
 // run is decided as with the backend up (runExt, miss): a request with
-// Authorization without UserKey runs alone, a Range or precondition joins
-// a run but never leads one, and a response refused for what it is
-// (private, Set-Cookie, Vary: *) answers its own request only. Not knowing
+// Authorization without UserKey runs alone, a Range or precondition leads
+// as any (its 206 or 412 hands the waiters on), and a response refused
+// for what it is (private, Set-Cookie, Vary: *) answers its own request
+// only. Not knowing
 // whether an entry is stored, which decides it with the backend up, a
 // request whose directives would refuse some entry (no-cache, no-store,
 // max-age, min-fresh) runs alone. A HEAD passes through; only-if-cached is
@@ -808,8 +809,8 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			// (a 200 to a conditional request may; that clears the mark),
 			// and a 200 that matches them still makes a 304. It leads no
 			// flight: its 304 answers its client alone. A Range or
-			// precondition request, which leads none either, is left as
-			// it is.
+			// precondition request, whose 206 or 412 hands its waiters
+			// on, is left as it is.
 			st.passValidators = prev == nil && !x.precondition && conditional.Request(r) &&
 				v.passed.has(st.f.key, v.c.clock())
 			r = v.conditional(r, st, prev)
@@ -838,13 +839,14 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 		})
 	case forced || st.passValidators:
 		v.run(w, r, st)
-	case x.precondition:
-		// A request whose response may not be stored for the others (a
-		// 206, a 412) joins a run in progress, whose 200 answers it, but
-		// never leads one.
-		st.joinOnly = true
-		v.miss(w, r, st)
 	default:
+		// A Range or precondition request (x.precondition), whose 206 or
+		// 412 may not be stored for the others, leads a run as any: a
+		// handler that ignores those fields makes the 200 that answers its
+		// waiters, from the entry as hits are; one that answers it alone
+		// (prepareRun: refused for its status) hands them on to a new
+		// leader (viewResult.alone). Told to join only, N such misses ran
+		// the handler N times: collapsing any client could defeat.
 		v.miss(w, r, st)
 	}
 	return true
@@ -896,7 +898,11 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 			var reason httpcache.Reason
 			x.fr, reason = x.rules.Response(x.client, status, h, x.reqTime, x.respTime)
 			x.birth = x.respTime.Add(-x.fr.Age)
-			if reason == httpcache.ReasonNone && x.precondition && status != http.StatusOK {
+			if x.precondition && status != http.StatusOK && reason != httpcache.ReasonPartial {
+				// The answer to the client's own Range or precondition (a
+				// 412, a 416), whatever its header says: refused for its
+				// status, which hands the run's waiters on to a new
+				// leader (view.run) rather than have each run the handler.
 				reason = httpcache.ReasonStatus
 			}
 			if (reason == httpcache.ReasonNone || reason == httpcache.ReasonNoFreshness) && partBody(status, h) {

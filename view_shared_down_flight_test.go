@@ -134,9 +134,8 @@ func TestSharedCacheBackendDownVariantsShareRuns(t *testing.T) {
 // TestSharedCacheBackendDownSoloRequestsStaySolo: with the backend down, a
 // request that would not wait for another's run with the backend up does
 // not wait for one either (Authorization without UserKey, the request's
-// no-cache or no-store), and one whose own response may not answer the
-// others (a Range) does not make them wait for it: each reaches the
-// handler while the other's run is in progress.
+// no-cache or no-store): each reaches the handler while the other's run
+// is in progress.
 func TestSharedCacheBackendDownSoloRequestsStaySolo(t *testing.T) {
 	plain := []string{}
 	for _, tc := range []struct {
@@ -147,7 +146,6 @@ func TestSharedCacheBackendDownSoloRequestsStaySolo(t *testing.T) {
 		{"no-cache", plain, []string{"Cache-Control", "no-cache"}},
 		{"no-store", plain, []string{"Cache-Control", "no-store"}},
 		{"max-age=0", plain, []string{"Cache-Control", "max-age=0"}},
-		{"range leads nothing", []string{"Range", "bytes=0-3"}, plain},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -168,6 +166,34 @@ func TestSharedCacheBackendDownSoloRequestsStaySolo(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestSharedCacheBackendDownRangeLeads: with the backend down, a Range
+// leads a run as with the backend up: a plain request waits for it, and
+// is answered with its handler's 200 (which ignores the Range), one run
+// for both. Told to join only, the Range ran on its own and the plain
+// request ran the handler again.
+func TestSharedCacheBackendDownRangeLeads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		h := &counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
+			<-release
+			w.Header().Set("Cache-Control", "max-age=60")
+		}}
+		view := downSharedView(t, h)
+		var wg sync.WaitGroup
+		wg.Go(func() { get(view, "/page", "Range", "bytes=0-3") })
+		synctest.Wait()
+		var plain *httptest.ResponseRecorder
+		wg.Go(func() { plain = get(view, "/page") })
+		synctest.Wait()
+		assert.Equal(t, int64(1), h.calls.Load(), "the plain request waits for the Range's run")
+		close(release)
+		wg.Wait()
+		assert.Equal(t, http.StatusOK, plain.Code)
+		assert.Equal(t, "page #1", plain.Body.String(), "the Range's run")
+		assert.Equal(t, int64(1), h.calls.Load(), "one run answered both")
+	})
 }
 
 // TestSharedCacheBackendDownHeadPasses: with the backend down, a HEAD
