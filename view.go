@@ -1269,7 +1269,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		if how == waitDone && res.retry {
 			retried = call
 			if hook := waiterRetryHook.Load(); hook != nil {
-				(*hook)(call.key)
+				(*hook)(call.key, r)
 			}
 		} else {
 			answered = append(answered, call)
@@ -1497,9 +1497,9 @@ func (v *view) waited(r *http.Request, st *runState, call *viewCall) {
 }
 
 // waiterRetryHook, when set, is called with the key of a call whose waiter
-// was released for a retry, before it joins the key's next call. Nil
-// outside tests.
-var waiterRetryHook atomic.Pointer[func(key string)]
+// was released for a retry, and the waiter's request, before it joins the
+// key's next call. Nil outside tests.
+var waiterRetryHook atomic.Pointer[func(key string, r *http.Request)]
 
 // decideEnded keeps or deletes keys, path version keys the run of call
 // created, as viewFlight.end decided for them (del, left). call's key, not

@@ -65,6 +65,12 @@ type viewCall struct {
 	// went on, by next, a new call for its key (a waiter that joined
 	// again, or a request that came since). Guarded by viewFlight.mu.
 	next *viewCall
+	// prev is the call this one runs in place of (the one whose next it
+	// is: join, takeOver), or nil. Its waiters, released for a retry,
+	// that have not yet joined again (rejoining) may lead the key's next
+	// call, which reads the path version keys this one holds: the keys
+	// wait for it. Guarded by viewFlight.mu.
+	prev *viewCall
 	// forget are the path version keys that the runs this call took over
 	// (next) created and would have deleted (a 404 whose client left), handed
 	// to it when they ended before it, and those of runs that led no flight
@@ -240,7 +246,7 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	}
 	c = g.newCall(key)
 	if l := g.left[key]; l != nil {
-		l.next = c // the new call runs in place of l, whose client left
+		l.next, c.prev = c, l // the new call runs in place of l, whose client left
 		delete(g.left, key)
 		if l.ended {
 			// l's run ended before any of its waiters joined again:
@@ -308,6 +314,7 @@ func (g *viewFlight) takeOver(c *viewCall, age time.Duration) *viewCall {
 	}
 	c.released, c.res, c.takenOver = true, viewResult{retry: true}, true
 	c.next = g.newCall(c.key)
+	c.next.prev = c
 	g.mu.Unlock()
 	c.finish()
 	return c.next
@@ -464,7 +471,7 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 	c.ended = true
 	keys = append(c.forget, created...)
 	c.forget = nil
-	if g.left[c.key] == c && c.waiters == 0 {
+	if g.left[c.key] == c && c.waiters == 0 && !c.rejoining() {
 		delete(g.left, c.key) // else kept for the waiters (decide, waited)
 	}
 	return decide(c, keys)
@@ -484,12 +491,17 @@ func decide(c *viewCall, keys []string) (_ []string, del, left bool) {
 			// A response under the keys (stored, found, or one the store
 			// refused while the other variants' entries stay).
 			return keys, false, false
-		case c.waiters > 0:
+		case c.waiters > 0 || c.res.retry && c.rejoining():
 			// Its waiters woken but not all done: one released for a
 			// retry that leads the key's next call, or one told to run on
 			// its own (a response refused for its own reason, its client
 			// still there), may read the keys now and store under them.
-			// That next call decides (join), or the last waiter (waited).
+			// So may a waiter of a call c runs in place of (prev) that
+			// has not joined again yet: c, released for a retry itself
+			// (its leader's client left, or its answer was its request's
+			// alone, a 206), is kept in the flight's left for that
+			// waiter's next call. That next call decides (join), or the
+			// last waiter (waited).
 			c.forget = append(c.forget, keys...)
 			return nil, false, false
 		default:
@@ -507,17 +519,41 @@ func decide(c *viewCall, keys []string) (_ []string, del, left bool) {
 // keys gets them, to delete unless an entry was saved under them as end
 // would have; left is end's left (a call released for a retry).
 // Otherwise keys is nil.
+//
+// The keys waited for are those of the last call of c's chain (next),
+// c's own when none runs in its place: one released for a retry that
+// ended, nothing stored, before c's waiters had all joined again keeps
+// them for its successor (decide), and gets them here when none came.
 func (g *viewFlight) waited(c *viewCall) (keys []string, left bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if c.waiters--; c.waiters > 0 || !c.ended {
+	if c.waiters--; c.waiters > 0 {
 		return nil, false
 	}
-	if g.left[c.key] == c {
-		delete(g.left, c.key)
+	t := c
+	for t.next != nil {
+		t = t.next
 	}
-	keys, c.forget = c.forget, nil
-	return keys, c.res.retry
+	if !t.ended || t.waiters > 0 || t.rejoining() {
+		return nil, false
+	}
+	if g.left[t.key] == t {
+		delete(g.left, t.key)
+	}
+	keys, t.forget = t.forget, nil
+	return keys, t.res.retry
+}
+
+// rejoining reports whether a call c runs in place of (prev, and so on)
+// has waiters that have not yet acted on its result: released for a
+// retry, they may lead the key's next call. g.mu is held.
+func (c *viewCall) rejoining() bool {
+	for p := c.prev; p != nil; p = p.prev {
+		if p.waiters > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // varies tells c's waiters that the leader's response varies on names,

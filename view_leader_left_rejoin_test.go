@@ -55,7 +55,7 @@ func TestLeaderLeftRunEndsBeforeWaiterRejoins(t *testing.T) {
 		}
 		defer releaseDeletes()
 		leaderReturned := make(chan struct{})
-		hook := func(string) {
+		hook := func(string, *http.Request) {
 			// The waiter joins again only once the abandoned run's end
 			// deletes its key (before the fix), or has returned.
 			select {

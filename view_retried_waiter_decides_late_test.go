@@ -33,10 +33,9 @@ func (w *answerWatch) Write(p []byte) (int, error) {
 }
 
 // TestRetriedLastWaiterDecidesAfterItsAnswer: in a SharedCache view, a
-// Range request (which joins a run in progress but never leads one) waits
-// for a leader whose client leaves; the abandoned run ends, storing
-// nothing, before the waiter joins again, and no newer call of the key is
-// made: the waiter, the run's last, decides for the path version key the
+// Range request waits for a leader whose client leaves; the abandoned run
+// ends, storing nothing, before the waiter joins again, and no newer call
+// of the key is made: the waiter, the run's last, decides for the path version key the
 // run created, and deletes it. It did so before its own request was
 // served: its handler waited for the delete (a backend round trip, or
 // Options.Timeout against a slow backend). It must be answered first, and
@@ -65,7 +64,7 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 				releaseDeletes := sync.OnceFunc(func() { close(b.release) })
 				defer releaseDeletes()
 				leaderReturned := make(chan struct{})
-				hook := func(string) { <-leaderReturned } // the abandoned run has ended
+				hook := func(string, *http.Request) { <-leaderReturned } // the abandoned run has ended
 				waiterRetryHook.Store(&hook)
 				defer waiterRetryHook.Store(nil)
 				var calls atomic.Int32
@@ -140,14 +139,13 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 }
 
 // TestRetriedWaitersLeaveNoCall: cycle after cycle, a leader's client
-// leaves while a Range request (which may not lead) and a plain GET wait
-// for its run; both join again, in whichever order the scheduler picks:
-// the Range request first finds no call and runs on its own, acting on the
-// abandoned call only once answered, while the GET leads the next call,
-// which takes the call over; or the GET leads first, and the Range request
-// waits for it. Either way the next call's entry, stored under the path
-// key the abandoned run created, is a hit after, and no call is left in
-// the flight.
+// leaves while a Range request and a plain GET wait for its run; both join
+// again, in whichever order the scheduler picks: the Range request first
+// leads the next call, whose 206 hands the flight on to the GET's call
+// after (TestRetriedWaiterKeepsKeyPastRangeLeader); or the GET leads
+// first, and the Range request waits for it. Either way the GET's entry,
+// stored under the path key the abandoned run created, is a hit after, and
+// no call is left in the flight.
 func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		joined := onWaiterJoined(t)
@@ -220,4 +218,79 @@ func assertFlightEmpty(t *testing.T, v *view, path string) {
 	assert.Empty(t, v.flight.calls, "%s: no call in flight", path)
 	assert.Empty(t, v.flight.left, "%s: no call left for a next one", path)
 	assert.Empty(t, v.flight.running, "%s: no run", path)
+}
+
+// TestRetriedWaiterKeepsKeyPastRangeLeader: in a SharedCache view, a
+// leader's client leaves while a Range request and a plain GET wait for
+// its run; the Range joins again first and leads the next call, whose 206
+// (its request's alone) hands the flight on, and whose run ends before the
+// GET joins again. The GET leads the call after, and its run reads the
+// path version key the abandoned run created; the abandoned run ends then,
+// before the GET's stores its 200 under the key: the key must be kept, or
+// the entry is a miss. The Range's call, the last of the abandoned one's
+// chain, had no waiters of its own and was forgotten: the abandoned run's
+// end found nobody to hand the key to, and deleted it under the GET.
+func TestRetriedWaiterKeepsKeyPastRangeLeader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		joined := onWaiterJoined(t)
+		b := newSimple(t, nil)
+		c := Must(&Options{Backend: b})
+		defer c.Close()
+		leaderReturned, rangeReturned := make(chan struct{}), make(chan struct{})
+		hook := func(_ string, r *http.Request) {
+			if r.Header.Get("Range") == "" {
+				<-rangeReturned // the GET joins again last
+			}
+		}
+		waiterRetryHook.Store(&hook)
+		defer waiterRetryHook.Store(nil)
+		var calls atomic.Int32
+		getRuns := make(chan struct{})
+		vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch calls.Add(1) {
+			case 1:
+				<-r.Context().Done() // and answers all the same, for nobody
+				<-getRuns            // once the GET's run read the key
+			case 3: // the GET's
+				close(getRuns)
+				<-leaderReturned // stores after the abandoned run's end
+			}
+			w.Header().Set("Cache-Control", "max-age=60")
+			if r.Header.Get("Range") != "" {
+				w.Header().Set("Content-Range", "bytes 0-1/4")
+				w.WriteHeader(http.StatusPartialContent)
+				fmt.Fprint(w, "pa")
+				return
+			}
+			fmt.Fprint(w, "page")
+		}))
+		ctx, hangUp := context.WithCancel(context.Background())
+		go func() {
+			defer close(leaderReturned)
+			vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
+		}()
+		synctest.Wait() // the leader waits in the handler, its path key created
+		var rw, gw *httptest.ResponseRecorder
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer close(rangeReturned)
+			rw = get(vh, "/popular", "Range", "bytes=0-1")
+		})
+		<-joined
+		wg.Go(func() { gw = get(vh, "/popular") })
+		<-joined
+		synctest.Wait() // both wait for the leader's run
+		hangUp()
+		wg.Wait()
+
+		assert.Equal(t, http.StatusPartialContent, rw.Code, "the Range's own run")
+		assert.Equal(t, "page", gw.Body.String(), "the GET's own run")
+		assert.EqualValues(t, 3, calls.Load(), "the abandoned run, the Range's and the GET's")
+		_, ok := b.LoadValue(c.pathTagKey("/popular"))
+		assert.True(t, ok, "the path key the GET's entry is stored under is kept")
+		hit := get(vh, "/popular")
+		assert.Equal(t, "page", hit.Body.String())
+		assert.EqualValues(t, 3, calls.Load(), "the GET's entry is a hit")
+		assertFlightEmpty(t, vh.(*view), "/popular")
+	})
 }

@@ -22,7 +22,7 @@ func TestRetriedWaiterPanicLeavesNoCall(t *testing.T) {
 		b := newSimple(t, nil)
 		c := Must(&Options{Backend: b})
 		defer c.Close()
-		hook := func(string) { panic("the waiter panics before it joins again") }
+		hook := func(string, *http.Request) { panic("the waiter panics before it joins again") }
 		waiterRetryHook.Store(&hook)
 		defer waiterRetryHook.Store(nil)
 		h := &counter{body: "page", fn: func(w http.ResponseWriter, r *http.Request) {
