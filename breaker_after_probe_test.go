@@ -14,18 +14,23 @@ import (
 
 // hangManyRemote is remote whose GetMany, once hang is set, never answers
 // (a server that accepts the command and says nothing) until the call's
-// context ends, or 3 seconds pass.
+// context ends, or hangManyFor passes.
 type hangManyRemote struct {
 	remote
 	hang bool
 }
+
+// hangManyFor is how long a hangManyRemote's GetMany hangs at most: long
+// enough that a call bounded by a Timeout of milliseconds takes a small
+// part of it on any machine.
+const hangManyFor = 30 * time.Second
 
 func (h *hangManyRemote) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if h.hang {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(3 * time.Second):
+		case <-time.After(hangManyFor):
 		}
 	}
 	return h.remote.GetMany(ctx, keys)
@@ -60,5 +65,5 @@ func TestBreakerCallsAfterProbeAreBounded(t *testing.T) {
 	took := time.Since(start)
 	require.NoError(t, err)
 	assert.Equal(t, "<b>x</b>", string(html))
-	assert.Less(t, took, time.Second, "a call after the probe waited past Options.Timeout (%v)", timeout)
+	assert.Less(t, took, hangManyFor/3, "a call after the probe waited past Options.Timeout (%v)", timeout)
 }
