@@ -161,19 +161,26 @@ func TestProxyOfDeadUpstreamsIsMarkedDown(t *testing.T) {
 	assert.Equal(t, "v-"+liveKeys[0], string(vs[0]))
 
 	// The probe, a second later, gets an error reply: the proxy stays down.
+	// Calls until it has been sent are refused, and so is the one after it.
 	probes := proxy.probes.Load()
-	time.Sleep(1100 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); proxy.probes.Load() == probes; {
+		require.True(t, time.Now().Before(deadline), "no probe was sent")
+		_, err = s.Get(bg, proxyKeys[0])
+		require.ErrorIs(t, err, backend.ErrServerDown, "an error reply to the probe brought the proxy back up")
+		time.Sleep(10 * time.Millisecond)
+	}
 	_, err = s.Get(bg, proxyKeys[0])
 	require.ErrorIs(t, err, backend.ErrServerDown, "an error reply to the probe brought the proxy back up")
-	require.Greater(t, proxy.probes.Load(), probes, "no probe was sent")
 	_, err = s.Get(bg, proxyKeys[1])
 	require.ErrorIs(t, err, backend.ErrServerDown, "an error reply to the probe brought the proxy back up")
 	probes = proxy.probes.Load()
 
 	// Its upstreams back, the next probe brings it up.
 	proxy.setFail(failNone)
-	time.Sleep(1100 * time.Millisecond)
-	_, err = s.Get(bg, proxyKeys[0])
+	require.Eventually(t, func() bool {
+		_, err = s.Get(bg, proxyKeys[0])
+		return !errors.Is(err, backend.ErrServerDown)
+	}, 10*time.Second, 10*time.Millisecond, "the proxy answering again is never brought back up by its probe")
 	require.ErrorIs(t, err, backend.ErrNotFound, "the proxy answering again is brought back up by its probe")
 	require.Greater(t, proxy.probes.Load(), probes, "no probe was sent")
 	require.NoError(t, s.Set(bg, proxyKeys[1], []byte("x"), 0))
