@@ -115,13 +115,18 @@ func TestWatchSeesImportingMasterWithoutClusterMyID(t *testing.T) {
 	require.NoError(t, err)
 	c.migrate(t, slot, 0, 2, b.Prefix()+k)
 	ev.waitFor(t, "the migration's delete on the source", func(e *events) bool { return e.keys[k] >= 2 })
-	time.Sleep(2 * time.Second) // the watch lists the masters every second
 	ev.mu.Lock()
 	before := ev.keys[k]
 	ev.mu.Unlock()
 
-	require.NoError(t, b.Set(bg, k, []byte("v2"), time.Minute)) // go-redis follows ASK
-	ev.waitFor(t, "the write on the importing master", func(e *events) bool { return e.keys[k] > before })
+	// The watch lists the masters every second: a write on the importing
+	// master is seen once it has listed it. Write until one is.
+	require.Eventually(t, func() bool {
+		assert.NoError(t, b.Set(bg, k, []byte("v2"), time.Minute)) // go-redis follows ASK
+		ev.mu.Lock()
+		defer ev.mu.Unlock()
+		return ev.keys[k] > before
+	}, 15*time.Second, 100*time.Millisecond, "no write on the importing master was seen")
 }
 
 // TestClearMyIDFailingWithoutSlotlessMaster: a CLUSTER MYID that kept
