@@ -41,6 +41,20 @@ func startOwnSentinel(t *testing.T, setup func(master, replica *redis.Client)) *
 		setup(m, r)
 		_, _ = m.Close(), r.Close()
 	}
+	// The replica first: Sentinel reads a replica's INFO every 10 s, and a
+	// first read from before the replica took its role puts the next one
+	// past a short deadline.
+	r := redis.NewClient(&redis.Options{Addr: o.replica.Addr})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := r.Info(context.Background(), "replication").Result()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the replica did not sync: %q %v", info, err)
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = r.Close()
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(
 		"sentinel monitor own 127.0.0.1 %d 1\nsentinel down-after-milliseconds own 1000\nsentinel failover-timeout own 5000\n",
@@ -50,7 +64,7 @@ func startOwnSentinel(t *testing.T, setup func(master, replica *redis.Client)) *
 	})
 	o.s = redis.NewSentinelClient(&redis.Options{Addr: o.sentinel.Addr})
 	t.Cleanup(func() { _ = o.s.Close() })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for { // Sentinel has found the replica, and the replica is in sync
 		r, err := o.s.Replicas(context.Background(), "own").Result()
 		if err == nil && len(r) == 1 && r[0]["master-link-status"] == "ok" {
