@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-caching/caching/internal/header"
@@ -370,10 +371,14 @@ func (rec *Recorder) takeSrc() *aboveReader {
 // bySystem reports whether r is a reader net/http's ReadFrom sends with
 // sendfile or splice, which the standard library reads: an *os.File, a
 // *net.TCPConn or a *net.UnixConn, or an io.LimitedReader of one (what
-// net's sendfile and splice take, Go 1.26). A type of the handler's own
-// that embeds one (a syscall.Conn, which sendfile takes too) is not: where
-// net/http reads it through its Read (the 512 bytes it sniffs, a chunked
-// or HEAD response), that Read is the handler's.
+// net's sendfile and splice take, Go 1.26); or the reader the WriteTo of
+// an *os.File or a *net.TCPConn hands io.Copy (os.fileWithoutWriteTo,
+// net.tcpConnWithoutWriteTo: the file or connection with its WriteTo
+// hidden), so that io.Copy(w, f) reaches ReadFrom with one of those. A
+// type of the handler's own that embeds a file (a syscall.Conn, which
+// sendfile takes too) is not: where net/http reads it through its Read
+// (the 512 bytes it sniffs, a chunked or HEAD response), that Read is
+// the handler's.
 func bySystem(r io.Reader) bool {
 	if lr, ok := r.(*io.LimitedReader); ok {
 		r = lr.R
@@ -381,6 +386,10 @@ func bySystem(r io.Reader) bool {
 	switch r.(type) {
 	case *os.File, *net.TCPConn, *net.UnixConn:
 		return true
+	case syscall.Conn:
+		// An unexported type of os or net, named (not a pointer to one).
+		pkg := reflect.TypeOf(r).PkgPath()
+		return pkg == "os" || pkg == "net"
 	}
 	return false
 }

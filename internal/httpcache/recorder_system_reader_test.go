@@ -1,12 +1,16 @@
 package httpcache
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -90,5 +94,86 @@ func TestRecorderReadFromOwnFileTypeIsHandlers(t *testing.T) {
 			assert.Equal(t, "file reader broke", got.panicked)
 			assert.False(t, got.below, "the panic of the handler's reader is not the writer's")
 		})
+	}
+}
+
+// Regression: io.Copy(w, f) with an *os.File (or a *net.TCPConn) reaches
+// the Recorder's ReadFrom not with the file but with the reader the
+// file's own WriteTo hands io.Copy (os.fileWithoutWriteTo, net's
+// tcpConnWithoutWriteTo: the file or connection with its WriteTo hidden),
+// which net's sendfile and splice take as they take the file. bySystem
+// took only *os.File, *net.TCPConn and *net.UnixConn, so an uncacheable
+// response copied with io.Copy went below behind the Recorder's reader,
+// and net/http copied it through a buffer rather than with sendfile or
+// splice.
+func TestRecorderIOCopySystemReaderGoesBelow(t *testing.T) {
+	content := strings.Repeat("0123456789abcdef", 4096) // 64 KiB
+	path := filepath.Join(t.TempDir(), "f.bin")
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+
+	// conn returns a TCP connection that reads content, then io.EOF.
+	conn := func(t *testing.T) io.Reader {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = ln.Close() })
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, content)
+			_ = c.Close()
+		}()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	file := func(t *testing.T) io.Reader {
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = f.Close() })
+		return f
+	}
+
+	for _, c := range []struct {
+		name   string
+		reader func(t *testing.T) io.Reader
+	}{
+		{"file", file},
+		{"tcp conn", conn},
+	} {
+		for _, hold := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/hold=%v", c.name, hold), func(t *testing.T) {
+				r := c.reader(t)
+				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					rec, rw := readFromRecorder(hold, w, http.Header{
+						"Cache-Control":  {"no-store"},
+						"Content-Type":   {"application/octet-stream"},
+						"Content-Length": {strconv.Itoa(len(content))},
+					})
+					_, err := io.Copy(rw, r)
+					assert.NoError(t, err)
+					rec.Finish()
+					assert.NoError(t, rec.Send())
+				}))
+				nl := &notingListener{Listener: srv.Listener}
+				srv.Listener = nl
+				srv.Start()
+				defer srv.Close()
+
+				res, err := srv.Client().Get(srv.URL)
+				require.NoError(t, err)
+				got, err := io.ReadAll(res.Body)
+				require.NoError(t, err)
+				require.NoError(t, res.Body.Close())
+				assert.True(t, content == string(got), "the body sent")
+
+				readers := nl.readers()
+				require.Len(t, readers, 1, "the connection's ReadFrom was called once")
+				_, system := readers[0].(syscall.Conn)
+				assert.True(t, system, "the connection's ReadFrom was given %T, which sendfile and splice do not take", readers[0])
+			})
+		}
 	}
 }
