@@ -415,6 +415,25 @@ func (c notingConn) ReadFrom(r io.Reader) (int64, error) {
 	return c.TCPConn.ReadFrom(r)
 }
 
+// getNoting serves h on a real net/http server whose connections note
+// the reader their ReadFrom is given (notingListener), and returns the
+// body of a GET and the readers noted.
+func getNoting(t *testing.T, h http.Handler) (body string, readers []io.Reader) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	nl := &notingListener{Listener: srv.Listener}
+	srv.Listener = nl
+	srv.Start()
+	defer srv.Close()
+
+	res, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	got, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	return string(got), nl.readers()
+}
+
 // TestRecorderSendfileThroughServer: a file served with http.ServeContent
 // through a Recorder, on a real net/http server, reaches the TCP
 // connection's ReadFrom as the io.LimitedReader of the file (what net's
@@ -442,7 +461,7 @@ func TestRecorderSendfileThroughServer(t *testing.T) {
 				recorded int
 			}
 			done := make(chan result, 1) // once the handler has returned
-			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				f, err := os.Open(path)
 				if !assert.NoError(t, err) {
 					return
@@ -457,26 +476,16 @@ func TestRecorderSendfileThroughServer(t *testing.T) {
 				_, _, body, reason := rec.Finish()
 				assert.NoError(t, rec.Send())
 				done <- result{reason, len(body)}
-			}))
-			nl := &notingListener{Listener: srv.Listener}
-			srv.Listener = nl
-			srv.Start()
-			defer srv.Close()
-
-			res, err := srv.Client().Get(srv.URL)
-			require.NoError(t, err)
-			got, err := io.ReadAll(res.Body)
-			require.NoError(t, err)
-			require.NoError(t, res.Body.Close())
+			})
+			got, readers := getNoting(t, h)
 			assert.Equal(t, len(content), len(got))
-			assert.True(t, content == string(got), "the body sent")
+			assert.True(t, content == got, "the body sent")
 			r := <-done
 			assert.Equal(t, c.noStore, r.reason != ReasonNone)
 			if !c.noStore {
 				assert.Equal(t, len(content), r.recorded, "the body recorded")
 			}
 
-			readers := nl.readers()
 			require.Len(t, readers, 1, "the connection's ReadFrom was called once")
 			lr, file := readers[0].(*io.LimitedReader)
 			if file {

@@ -146,7 +146,7 @@ func TestRecorderIOCopySystemReaderGoesBelow(t *testing.T) {
 		for _, hold := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/hold=%v", c.name, hold), func(t *testing.T) {
 				r := c.reader(t)
-				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				got, readers := getNoting(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 					rec, rw := readFromRecorder(hold, w, http.Header{
 						"Cache-Control":  {"no-store"},
 						"Content-Type":   {"application/octet-stream"},
@@ -157,19 +157,7 @@ func TestRecorderIOCopySystemReaderGoesBelow(t *testing.T) {
 					rec.Finish()
 					assert.NoError(t, rec.Send())
 				}))
-				nl := &notingListener{Listener: srv.Listener}
-				srv.Listener = nl
-				srv.Start()
-				defer srv.Close()
-
-				res, err := srv.Client().Get(srv.URL)
-				require.NoError(t, err)
-				got, err := io.ReadAll(res.Body)
-				require.NoError(t, err)
-				require.NoError(t, res.Body.Close())
-				assert.True(t, content == string(got), "the body sent")
-
-				readers := nl.readers()
+				assert.True(t, content == got, "the body sent")
 				require.Len(t, readers, 1, "the connection's ReadFrom was called once")
 				_, system := readers[0].(syscall.Conn)
 				assert.True(t, system, "the connection's ReadFrom was given %T, which sendfile and splice do not take", readers[0])
