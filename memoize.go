@@ -136,9 +136,9 @@ type Memoized[A, R any] struct {
 	calls  *flight.Group[string, epoched[R]]
 
 	refreshMu    sync.Mutex
-	refreshing   map[string]uint64 // keys with a background refresh running, and its slot's id; or held (aheadHeld)
-	refreshHolds uint64            // the holds made so far (holdAhead)
-	refreshSlots refreshSlots      // at most maxRefreshes, and the overdue ones
+	refreshing   map[string]refreshMark // keys with a background refresh running, or held (aheadHeld)
+	refreshHolds uint64                 // the holds made so far (holdAhead)
+	refreshSlots refreshSlots           // at most maxRefreshes, and the overdue ones
 
 	counter *namedCounter // its counts in MemoStats (stats.go)
 	lease   time.Duration // Lease, or Options.Lease: 0 is off (lease.go)
@@ -1495,15 +1495,15 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	}
 	// The slot is taken before the argument is copied: the hits that come
 	// while this one copies start nothing and copy nothing.
-	key, ok := m.takeRefresh(kb, ahead)
+	key, ok := m.takeRefresh(kb, ahead, stored)
 	if !ok {
 		return // a hit while key's refresh runs copies nothing
 	}
 	done := func(failed bool) {
 		m.refreshMu.Lock()
-		m.refreshSlots.give(m.refreshing[key])
+		m.refreshSlots.give(m.refreshing[key].id)
 		if failed {
-			m.holdAhead(key, hold)
+			m.holdAhead(key, hold, stored)
 		} else {
 			delete(m.refreshing, key)
 		}
@@ -1616,48 +1616,68 @@ var memoRefreshAskedHook func(key string)
 var memoRefreshCheckedHook func(key string, replaced bool)
 
 // takeRefresh takes key's refresh slot (refreshInBackground gives it back)
-// and returns key as a string, or reports false when a refresh of key runs
-// already or every slot is taken. The lookup makes no string of key: only
+// for a refresh of its entry stored at created (entry.Created), and returns
+// key as a string, or reports false when a refresh of key runs already,
+// a hold keeps it off (refreshMark.keepsOff), or every slot is taken. The lookup makes no string of key: only
 // a refresh that may start does. A refresh is overdue (refreshSlots) past
 // the function's collapse bound (collapseBound: its CollapseTimeout, by
 // default DefaultCollapseTimeout plus its Lease), as a view's are past its
 // CollapseTimeout; under a negative CollapseTimeout never.
-func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool) (string, bool) {
+func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool, created int64) (string, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
-	if id, busy := m.refreshing[string(key)]; busy && (id&aheadHeld == 0 || ahead) {
-		return "", false // running, or held: a stale entry's refresh takes a hold's place
+	if mark, busy := m.refreshing[string(key)]; busy && (mark.id&aheadHeld == 0 || ahead && mark.keepsOff(created)) {
+		// Running, or held: a stale entry's refresh, or a newer entry's,
+		// takes a hold's place.
+		return "", false
 	}
 	slot, ok := m.refreshSlots.take(time.Now(), m.collapse)
 	if !ok {
 		return "", false
 	}
 	if m.refreshing == nil {
-		m.refreshing = map[string]uint64{}
+		m.refreshing = map[string]refreshMark{}
 	}
 	k := string(key)
-	m.refreshing[k] = slot
+	m.refreshing[k] = refreshMark{id: slot}
 	return k, true
 }
 
-// aheadHeld marks the value of Memoized.refreshing for a key whose refresh
-// of RefreshAhead's failed: no RefreshAhead refresh of it starts for
-// aheadBackoff (holdAhead). Its other bits tell one hold from another. A
-// slot's id never has it.
+// refreshMark is the value of Memoized.refreshing for a key: the slot of
+// its refresh that runs, or a hold (aheadHeld).
+type refreshMark struct {
+	id uint64 // the slot's id, or aheadHeld and the hold's number
+	// of is, for a hold, when the entry whose refresh failed was stored
+	// (its Created).
+	of int64
+}
+
+// keepsOff reports whether the hold mark keeps off the RefreshAhead
+// refresh of an entry stored at created: not of one stored after the
+// entry whose refresh failed, as a view's hold does (aheadHold.keepsOff):
+// a result given a shorter life (ResultTTL) would be due, and expire,
+// within the hold, in front of a caller.
+func (mark refreshMark) keepsOff(created int64) bool { return created <= mark.of }
+
+// aheadHeld marks the id of a Memoized.refreshing value for a key whose
+// refresh of RefreshAhead's failed: no RefreshAhead refresh of the entry
+// it refreshed starts for aheadBackoff (holdAhead). Its other bits tell one
+// hold from another. A slot's id never has it.
 const aheadHeld = 1 << 63
 
-// holdAhead holds off RefreshAhead's refreshes of key for d (aheadHoldFor),
-// in place of the refresh that ends, unless something takes the hold's
-// place meanwhile (a stale entry's refresh, which it does not keep off).
-// Called with refreshMu held.
-func (m *Memoized[A, R]) holdAhead(key string, d time.Duration) {
+// holdAhead holds off RefreshAhead's refreshes of key's entry stored at of
+// (entry.Created) for d (aheadHoldFor), in place of the refresh that ends,
+// unless something takes the hold's place meanwhile (a stale entry's
+// refresh, or a newer entry's, which it does not keep off). Called with
+// refreshMu held.
+func (m *Memoized[A, R]) holdAhead(key string, d time.Duration, of int64) {
 	m.refreshHolds++
-	id := aheadHeld | m.refreshHolds
-	m.refreshing[key] = id
+	mark := refreshMark{id: aheadHeld | m.refreshHolds, of: of}
+	m.refreshing[key] = mark
 	time.AfterFunc(d, func() {
 		m.refreshMu.Lock()
 		defer m.refreshMu.Unlock()
-		if m.refreshing[key] == id {
+		if m.refreshing[key] == mark {
 			delete(m.refreshing, key)
 		}
 	})
