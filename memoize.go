@@ -1617,12 +1617,13 @@ var memoRefreshCheckedHook func(key string, replaced bool)
 
 // takeRefresh takes key's refresh slot (refreshInBackground gives it back)
 // for a refresh of its entry stored at created (entry.Created), and returns
-// key as a string, or reports false when a refresh of key runs already,
-// a hold keeps it off (refreshMark.keepsOff), or every slot is taken. The lookup makes no string of key: only
-// a refresh that may start does. A refresh is overdue (refreshSlots) past
-// the function's collapse bound (collapseBound: its CollapseTimeout, by
-// default DefaultCollapseTimeout plus its Lease), as a view's are past its
-// CollapseTimeout; under a negative CollapseTimeout never.
+// key as a string, or reports false when a refresh of key runs already, a
+// hold keeps it off (refreshMark.keepsOff), or every slot is taken. The
+// lookup makes no string of key: only a refresh that may start does. A
+// refresh is overdue (refreshSlots) past the function's collapse bound
+// (collapseBound: its CollapseTimeout, by default DefaultCollapseTimeout
+// plus its Lease), as a view's are past its CollapseTimeout; under a
+// negative CollapseTimeout never.
 func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool, created int64) (string, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
