@@ -471,8 +471,21 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 	c.ended = true
 	keys = append(c.forget, created...)
 	c.forget = nil
-	if g.left[c.key] == c && c.waiters == 0 && !c.rejoining() {
-		delete(g.left, c.key) // else kept for the waiters (decide, waited)
+	switch {
+	case g.left[c.key] == c:
+		if c.waiters == 0 && !c.rejoining() {
+			delete(g.left, c.key) // else kept for the waiters (decide, waited)
+		}
+	case g.left[c.key] == nil && c.res.snap == nil && !c.kept && c.rejoining():
+		// Released with a response refused for its own reason (private,
+		// too large), nothing stored, while a waiter of a call c runs in
+		// place of has not joined again: that waiter's next call runs in
+		// c's place, as after a retry, and takes the keys c holds for it
+		// (decide), which the run c replaced may hand on after (next).
+		if g.left == nil {
+			g.left = make(map[string]*viewCall)
+		}
+		g.left[c.key] = c
 	}
 	return decide(c, keys)
 }
@@ -491,16 +504,17 @@ func decide(c *viewCall, keys []string) (_ []string, del, left bool) {
 			// A response under the keys (stored, found, or one the store
 			// refused while the other variants' entries stay).
 			return keys, false, false
-		case c.waiters > 0 || c.res.retry && c.rejoining():
+		case c.waiters > 0 || c.rejoining():
 			// Its waiters woken but not all done: one released for a
 			// retry that leads the key's next call, or one told to run on
 			// its own (a response refused for its own reason, its client
 			// still there), may read the keys now and store under them.
 			// So may a waiter of a call c runs in place of (prev) that
-			// has not joined again yet: c, released for a retry itself
-			// (its leader's client left, or its answer was its request's
-			// alone, a 206), is kept in the flight's left for that
-			// waiter's next call. That next call decides (join), or the
+			// has not joined again yet: c (released for a retry itself,
+			// a 206 answering its request alone, or with a response
+			// refused for its own reason: private, too large) is kept in
+			// the flight's left (end) for that waiter's next call, which
+			// runs in its place. That next call decides (join), or the
 			// last waiter (waited).
 			c.forget = append(c.forget, keys...)
 			return nil, false, false
