@@ -246,7 +246,7 @@ func (g *viewFlight) join(key string, mayLead bool) (c *viewCall, leader bool) {
 	}
 	c = g.newCall(key)
 	if l := g.left[key]; l != nil {
-		l.next, c.prev = c, l // the new call runs in place of l, whose client left
+		c.follow(l) // the new call runs in place of l, whose client left
 		delete(g.left, key)
 		if l.ended {
 			// l's run ended before any of its waiters joined again:
@@ -313,8 +313,7 @@ func (g *viewFlight) takeOver(c *viewCall, age time.Duration) *viewCall {
 		return nil
 	}
 	c.released, c.res, c.takenOver = true, viewResult{retry: true}, true
-	c.next = g.newCall(c.key)
-	c.next.prev = c
+	g.newCall(c.key).follow(c)
 	g.mu.Unlock()
 	c.finish()
 	return c.next
@@ -558,16 +557,29 @@ func (g *viewFlight) waited(c *viewCall) (keys []string, left bool) {
 	return keys, t.res.retry
 }
 
+// follow records that c runs in place of p (next, prev), and drops from
+// c's chain the calls before it that no waiter needs (rejoining). g.mu is
+// held.
+func (c *viewCall) follow(p *viewCall) {
+	p.next, c.prev = c, p
+	c.rejoining()
+}
+
 // rejoining reports whether a call c runs in place of (prev, and so on)
 // has waiters that have not yet acted on its result: released for a
 // retry, they may lead the key's next call. g.mu is held.
+//
+// The calls of the chain before the first with such waiters are dropped
+// from it (here, and as c follows one: follow): released (join,
+// takeOver), a call gains no waiter, and one with none is no longer
+// needed. Runs whose clients all hang up and
+// that overlap, one after the other, would otherwise keep every call
+// made for the key since alive, and be walked at each end.
 func (c *viewCall) rejoining() bool {
-	for p := c.prev; p != nil; p = p.prev {
-		if p.waiters > 0 {
-			return true
-		}
+	for c.prev != nil && c.prev.waiters == 0 {
+		c.prev = c.prev.prev
 	}
-	return false
+	return c.prev != nil
 }
 
 // varies tells c's waiters that the leader's response varies on names,
