@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -221,76 +222,96 @@ func assertFlightEmpty(t *testing.T, v *view, path string) {
 }
 
 // TestRetriedWaiterKeepsKeyPastRangeLeader: in a SharedCache view, a
-// leader's client leaves while a Range request and a plain GET wait for
-// its run; the Range joins again first and leads the next call, whose 206
-// (its request's alone) hands the flight on, and whose run ends before the
-// GET joins again. The GET leads the call after, and its run reads the
-// path version key the abandoned run created; the abandoned run ends then,
-// before the GET's stores its 200 under the key: the key must be kept, or
-// the entry is a miss. The Range's call, the last of the abandoned one's
-// chain, had no waiters of its own and was forgotten: the abandoned run's
-// end found nobody to hand the key to, and deleted it under the GET.
+// leader's client leaves while a first request and a plain GET wait for
+// its run; the first joins again first and leads the next call, whose
+// answer is not stored and hands nothing to the GET: a Range's 206 (its
+// request's alone), or a response refused for its own reason (private,
+// too large). That run ends before the GET joins again. The GET leads the
+// call after, and its run reads the path version key the abandoned run
+// created; the abandoned run ends then, before the GET's stores its 200
+// under the key: the key must be kept, or the entry is a miss. The first's
+// call, the last of the abandoned one's chain, had no waiters of its own
+// and was forgotten: the abandoned run's end found nobody to hand the key
+// to, and deleted it under the GET.
 func TestRetriedWaiterKeepsKeyPastRangeLeader(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		joined := onWaiterJoined(t)
-		b := newSimple(t, nil)
-		c := Must(&Options{Backend: b})
-		defer c.Close()
-		leaderReturned, rangeReturned := make(chan struct{}), make(chan struct{})
-		hook := func(_ string, r *http.Request) {
-			if r.Header.Get("Range") == "" {
-				<-rangeReturned // the GET joins again last
-			}
-		}
-		waiterRetryHook.Store(&hook)
-		defer waiterRetryHook.Store(nil)
-		var calls atomic.Int32
-		getRuns := make(chan struct{})
-		vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch calls.Add(1) {
-			case 1:
-				<-r.Context().Done() // and answers all the same, for nobody
-				<-getRuns            // once the GET's run read the key
-			case 3: // the GET's
-				close(getRuns)
-				<-leaderReturned // stores after the abandoned run's end
-			}
-			w.Header().Set("Cache-Control", "max-age=60")
-			if r.Header.Get("Range") != "" {
-				w.Header().Set("Content-Range", "bytes 0-1/4")
-				w.WriteHeader(http.StatusPartialContent)
-				fmt.Fprint(w, "pa")
-				return
-			}
-			fmt.Fprint(w, "page")
-		}))
-		ctx, hangUp := context.WithCancel(context.Background())
-		go func() {
-			defer close(leaderReturned)
-			vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
-		}()
-		synctest.Wait() // the leader waits in the handler, its path key created
-		var rw, gw *httptest.ResponseRecorder
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			defer close(rangeReturned)
-			rw = get(vh, "/popular", "Range", "bytes=0-1")
-		})
-		<-joined
-		wg.Go(func() { gw = get(vh, "/popular") })
-		<-joined
-		synctest.Wait() // both wait for the leader's run
-		hangUp()
-		wg.Wait()
+	for _, tc := range []struct {
+		name, rng, cc, body string
+		code                int
+	}{
+		{"range", "bytes=0-1", "max-age=60", "pa", http.StatusPartialContent},
+		{"private", "", "private, max-age=60", "mine", http.StatusOK},
+		{"too large", "", "max-age=60", strings.Repeat("large ", 20), http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				joined := onWaiterJoined(t)
+				b := newSimple(t, nil)
+				c := Must(&Options{Backend: b})
+				defer c.Close()
+				leaderReturned, firstReturned := make(chan struct{}), make(chan struct{})
+				hook := func(_ string, r *http.Request) {
+					if r.Header.Get("X-Who") != "first" {
+						<-firstReturned // the GET joins again last
+					}
+				}
+				waiterRetryHook.Store(&hook)
+				defer waiterRetryHook.Store(nil)
+				var calls atomic.Int32
+				getRuns := make(chan struct{})
+				vh := c.Cached(time.Minute, SharedCache(), MaxBodySize(64))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					switch calls.Add(1) {
+					case 1:
+						<-r.Context().Done() // and answers all the same, for nobody
+						<-getRuns            // once the GET's run read the key
+					case 3: // the GET's
+						close(getRuns)
+						<-leaderReturned // stores after the abandoned run's end
+					}
+					if r.Header.Get("X-Who") == "first" {
+						w.Header().Set("Cache-Control", tc.cc)
+						if tc.code == http.StatusPartialContent {
+							w.Header().Set("Content-Range", "bytes 0-1/4")
+						}
+						w.WriteHeader(tc.code)
+						fmt.Fprint(w, tc.body)
+						return
+					}
+					w.Header().Set("Cache-Control", "max-age=60")
+					fmt.Fprint(w, "page")
+				}))
+				ctx, hangUp := context.WithCancel(context.Background())
+				go func() {
+					defer close(leaderReturned)
+					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
+				}()
+				synctest.Wait() // the leader waits in the handler, its path key created
+				var fw, gw *httptest.ResponseRecorder
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					defer close(firstReturned)
+					hdr := []string{"X-Who", "first"}
+					if tc.rng != "" {
+						hdr = append(hdr, "Range", tc.rng)
+					}
+					fw = get(vh, "/popular", hdr...)
+				})
+				<-joined
+				wg.Go(func() { gw = get(vh, "/popular") })
+				<-joined
+				synctest.Wait() // both wait for the leader's run
+				hangUp()
+				wg.Wait()
 
-		assert.Equal(t, http.StatusPartialContent, rw.Code, "the Range's own run")
-		assert.Equal(t, "page", gw.Body.String(), "the GET's own run")
-		assert.EqualValues(t, 3, calls.Load(), "the abandoned run, the Range's and the GET's")
-		_, ok := b.LoadValue(c.pathTagKey("/popular"))
-		assert.True(t, ok, "the path key the GET's entry is stored under is kept")
-		hit := get(vh, "/popular")
-		assert.Equal(t, "page", hit.Body.String())
-		assert.EqualValues(t, 3, calls.Load(), "the GET's entry is a hit")
-		assertFlightEmpty(t, vh.(*view), "/popular")
-	})
+				assert.Equal(t, tc.code, fw.Code, "the first's own run")
+				assert.Equal(t, "page", gw.Body.String(), "the GET's own run")
+				assert.EqualValues(t, 3, calls.Load(), "the abandoned run, the first's and the GET's")
+				_, ok := b.LoadValue(c.pathTagKey("/popular"))
+				assert.True(t, ok, "the path key the GET's entry is stored under is kept")
+				hit := get(vh, "/popular")
+				assert.Equal(t, "page", hit.Body.String())
+				assert.EqualValues(t, 3, calls.Load(), "the GET's entry is a hit")
+				assertFlightEmpty(t, vh.(*view), "/popular")
+			})
+		})
+	}
 }
