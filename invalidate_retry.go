@@ -73,11 +73,15 @@ import (
 const (
 	maxPendingInvalidations     = 4096
 	maxPendingInvalidationBytes = 4 << 20
-	retryFirst                  = 100 * time.Millisecond
 	retryMax                    = 5 * time.Second
 	retryClearTimeout           = time.Minute
 	retryChunk                  = 256
 )
+
+// retryFirst is the first wait of the retry goroutine, and its wait after a
+// retry that landed. It is a variable only so that a test can make the
+// back-off much longer than its bounds (setRetryFirst); nothing else sets it.
+var retryFirst = 100 * time.Millisecond
 
 // pendingInvalidations is the set of version keys (or memoized entries) to
 // delete again.
