@@ -39,31 +39,44 @@ func (h *hangManyRemote) GetMany(ctx context.Context, keys []string) ([][]byte, 
 // TestBreakerCallsAfterProbeAreBounded: a fail-open call that began
 // while the breaker was tripped got no timer from bound, and admit bounded
 // only the probe: once the probe had closed the breaker, the calls that
-// followed it under the same context (here the read of a fragment's tag
-// versions after the read of the fragment) had no Options.Timeout at all,
-// and a hung server held the page until the client's own timeouts.
+// followed it (here the read of a fragment's tag versions after the read
+// of the fragment: to check a hit, or to store a miss under) had no
+// Options.Timeout at all, and a hung server held the page until the
+// client's own timeouts.
+//
+// The miss reads the versions under a context of store.bound, which has
+// no timer of its own: with admit bounding it only while the breaker is
+// tripped (the bug's shape), it hangs. The hit's read has one of its own
+// (store.boundOne once the breaker is closed).
 func TestBreakerCallsAfterProbeAreBounded(t *testing.T) {
-	const timeout = 50 * time.Millisecond
-	clock := testutil.NewClock()
-	r := &hangManyRemote{remote: remote{Backend: newSimple(t, clock)}}
-	c := Must(&Options{Backend: r, Clock: clock.Now, Timeout: timeout,
-		Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
-	defer c.Close()
-	render := func(w io.Writer) error { _, err := io.WriteString(w, "<b>x</b>"); return err }
-	_, err := c.Fragment(t.Context(), "k", time.Hour, render, Tags("t"))
-	require.NoError(t, err)
+	for _, tc := range []struct{ name, key string }{
+		{"hit", "k"},
+		{"miss", "other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const timeout = 50 * time.Millisecond
+			clock := testutil.NewClock()
+			r := &hangManyRemote{remote: remote{Backend: newSimple(t, clock)}}
+			c := Must(&Options{Backend: r, Clock: clock.Now, Timeout: timeout,
+				Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
+			defer c.Close()
+			render := func(w io.Writer) error { _, err := io.WriteString(w, "<b>x</b>"); return err }
+			_, err := c.Fragment(t.Context(), "k", time.Hour, render, Tags("t"))
+			require.NoError(t, err)
 
-	r.fail.Store(true)
-	_, _ = c.Get(t.Context(), "x") // fails: the breaker opens
-	require.Equal(t, "open", c.Stats().Breaker)
-	r.fail.Store(false)
-	r.hang = true
-	clock.Advance(11 * time.Second) // the next call is the probe
+			r.fail.Store(true)
+			_, _ = c.Get(t.Context(), "x") // fails: the breaker opens
+			require.Equal(t, "open", c.Stats().Breaker)
+			r.fail.Store(false)
+			r.hang = true
+			clock.Advance(11 * time.Second) // the next call is the probe
 
-	start := time.Now()
-	html, err := c.Fragment(t.Context(), "k", time.Hour, render, Tags("t"))
-	took := time.Since(start)
-	require.NoError(t, err)
-	assert.Equal(t, "<b>x</b>", string(html))
-	assert.Less(t, took, hangManyFor/3, "a call after the probe waited past Options.Timeout (%v)", timeout)
+			start := time.Now()
+			html, err := c.Fragment(t.Context(), tc.key, time.Hour, render, Tags("t"))
+			took := time.Since(start)
+			require.NoError(t, err)
+			assert.Equal(t, "<b>x</b>", string(html))
+			assert.Less(t, took, hangManyFor/3, "a call after the probe waited past Options.Timeout (%v)", timeout)
+		})
+	}
 }
