@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -63,22 +62,10 @@ func outerPanicReleasesForRetry(t *testing.T, want any, outer func() http.Respon
 				}
 				h := c.Cached(time.Minute, opts...)(next)
 
-				leader := make(chan any, 1)
-				go func() {
-					defer func() { leader <- recover() }()
-					h.ServeHTTP(outer(), httptest.NewRequest(http.MethodGet, "/page", nil))
-				}()
-				synctest.Wait() // the leader's handler waits at the gate
 				const waiters = 3
-				var wg sync.WaitGroup
-				got := make([]*httptest.ResponseRecorder, waiters)
-				for i := range waiters {
-					wg.Go(func() { got[i] = get(h, "/page") })
-				}
-				synctest.Wait() // the waiters wait for the leader's run
-				close(gate)
-				assert.Equal(t, want, <-leader, "the outer writer's panic reaches the caller")
-				wg.Wait()
+				leader, got := leadWithWaiters(gate, waiters, func() any { return servePanic(h, outer()) },
+					func() *httptest.ResponseRecorder { return get(h, "/page") })
+				assert.Equal(t, want, leader, "the outer writer's panic reaches the caller")
 				for i, w := range got {
 					require.Equal(t, http.StatusOK, w.Code, "waiter %d", i)
 					assert.Equal(t, "page", w.Body.String(), "waiter %d", i)

@@ -3,7 +3,6 @@ package caching
 import (
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -45,21 +44,10 @@ func TestHandlerPanicStillReleasesWaitersToRunAlone(t *testing.T) {
 			_, _ = w.Write([]byte("page"))
 		})
 		h := c.Cached(time.Minute)(next)
-		leader := make(chan any, 1)
-		go func() {
-			defer func() { leader <- recover() }()
-			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/page", nil))
-		}()
-		synctest.Wait()
 		const waiters = 3
-		var wg sync.WaitGroup
-		for range waiters {
-			wg.Go(func() { get(h, "/page") })
-		}
-		synctest.Wait()
-		close(gate)
-		assert.Equal(t, "handler broke", <-leader)
-		wg.Wait()
+		leader, _ := leadWithWaiters(gate, waiters, func() any { return servePanic(h, httptest.NewRecorder()) },
+			func() *httptest.ResponseRecorder { return get(h, "/page") })
+		assert.Equal(t, "handler broke", leader)
 		assert.Equal(t, int64(1+waiters), runs.Load(), "each waiter ran on its own")
 	})
 }

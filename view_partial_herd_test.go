@@ -128,19 +128,9 @@ func TestSharedPartialAnswerHandsOnWhateverItsHeader(t *testing.T) {
 						w.Header().Set("Cache-Control", "max-age=60")
 						_, _ = w.Write([]byte("page"))
 					}))
-					first := make(chan int, 1)
-					go func() { first <- get(h, "/page", pr.header...).Code }()
-					synctest.Wait() // it leads, its handler at the gate
-					const plain = 3
-					var wg sync.WaitGroup
-					got := make([]string, plain)
-					for i := range plain {
-						wg.Go(func() { got[i] = get(h, "/page").Body.String() })
-					}
-					synctest.Wait()
-					close(gate)
-					assert.Equal(t, pr.status, <-first)
-					wg.Wait()
+					first, got := leadWithWaiters(gate, 3, func() int { return get(h, "/page", pr.header...).Code },
+						func() string { return get(h, "/page").Body.String() })
+					assert.Equal(t, pr.status, first)
 					assert.Equal(t, []string{"page", "page", "page"}, got)
 					assert.Equal(t, int64(2), runs.Load(), "the plain requests shared one run")
 				})

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -40,19 +39,11 @@ func TestPartialLeaderErrorHandsOn(t *testing.T) {
 					_, _ = w.Write([]byte("page"))
 				})
 				h := c.Cached(time.Minute)(next)
-				leader := make(chan *httptest.ResponseRecorder, 1)
-				go func() { leader <- get(h, "/page", "Range", "bytes=0-1") }()
-				synctest.Wait()
 				const waiters = 3
-				var wg sync.WaitGroup
-				got := make([]*httptest.ResponseRecorder, waiters)
-				for i := range waiters {
-					wg.Go(func() { got[i] = get(h, "/page") })
-				}
-				synctest.Wait()
-				close(gate)
-				assert.Equal(t, http.StatusInternalServerError, (<-leader).Code)
-				wg.Wait()
+				leader, got := leadWithWaiters(gate, waiters,
+					func() *httptest.ResponseRecorder { return get(h, "/page", "Range", "bytes=0-1") },
+					func() *httptest.ResponseRecorder { return get(h, "/page") })
+				assert.Equal(t, http.StatusInternalServerError, leader.Code)
 				want, runsWant := http.StatusOK, int64(2)
 				if failing {
 					want, runsWant = http.StatusInternalServerError, 1+waiters

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -75,19 +74,9 @@ func TestPartialRequestLeadsNoFlight(t *testing.T) {
 					gate := make(chan struct{})
 					h := partialView(c, shared, body, gate, &runs)
 
-					first := make(chan *httptest.ResponseRecorder, 1)
-					go func() { first <- get(h, "/file", pr.header...) }()
-					synctest.Wait() // its handler waits at the gate
-					const plain = 3
-					var wg sync.WaitGroup
-					got := make([]*httptest.ResponseRecorder, plain)
-					for i := range plain {
-						wg.Go(func() { got[i] = get(h, "/file") })
-					}
-					synctest.Wait()
-					close(gate)
-					assert.Equal(t, pr.status, (<-first).Code, "the first request's own answer")
-					wg.Wait()
+					first, got := leadWithWaiters(gate, 3, func() *httptest.ResponseRecorder { return get(h, "/file", pr.header...) },
+						func() *httptest.ResponseRecorder { return get(h, "/file") })
+					assert.Equal(t, pr.status, first.Code, "the first request's own answer")
 					for i, w := range got {
 						require.Equal(t, http.StatusOK, w.Code, "plain request %d", i)
 						assert.Equal(t, body, w.Body.Bytes(), "plain request %d", i)
