@@ -22,6 +22,17 @@ func downSharedView(t *testing.T, h http.Handler) http.Handler {
 	return c.Cached(time.Minute, SharedCache(), HonorRequestCacheControl(), CacheStatusHeader("X-Cache"))(h)
 }
 
+// gatedDownView is downSharedView over a counter serving body, cacheable
+// for a minute, whose runs wait for release to be closed.
+func gatedDownView(t *testing.T, body string) (view http.Handler, h *counter, release chan struct{}) {
+	release = make(chan struct{})
+	h = &counter{body: body, fn: func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		w.Header().Set("Cache-Control", "max-age=60")
+	}}
+	return downSharedView(t, h), h, release
+}
+
 // TestSharedCacheBackendDownRequestsShareRun: in a SharedCache view (the
 // mode of examples/proxy), a failed lookup passed every request to the
 // handler, so that while Redis blipped or the breaker was open every
@@ -30,12 +41,7 @@ func downSharedView(t *testing.T, h http.Handler) http.Handler {
 // (TestCachedBackendDownEveryRequestRuns); nothing is stored.
 func TestSharedCacheBackendDownRequestsShareRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		h := &counter{body: "report", fn: func(w http.ResponseWriter, _ *http.Request) {
-			<-release
-			w.Header().Set("Cache-Control", "max-age=60")
-		}}
-		view := downSharedView(t, h)
+		view, h, release := gatedDownView(t, "report")
 		const n = 20
 		ws := make([]*httptest.ResponseRecorder, n)
 		var wg sync.WaitGroup
@@ -149,12 +155,7 @@ func TestSharedCacheBackendDownSoloRequestsStaySolo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				release := make(chan struct{})
-				h := &counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
-					<-release
-					w.Header().Set("Cache-Control", "max-age=60")
-				}}
-				view := downSharedView(t, h)
+				view, h, release := gatedDownView(t, "page")
 				var wg sync.WaitGroup
 				wg.Go(func() { get(view, "/page", tc.first...) })
 				synctest.Wait()
@@ -175,12 +176,7 @@ func TestSharedCacheBackendDownSoloRequestsStaySolo(t *testing.T) {
 // request ran the handler again.
 func TestSharedCacheBackendDownRangeLeads(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		h := &counter{body: "page", fn: func(w http.ResponseWriter, _ *http.Request) {
-			<-release
-			w.Header().Set("Cache-Control", "max-age=60")
-		}}
-		view := downSharedView(t, h)
+		view, h, release := gatedDownView(t, "page")
 		var wg sync.WaitGroup
 		wg.Go(func() { get(view, "/page", "Range", "bytes=0-3") })
 		synctest.Wait()
