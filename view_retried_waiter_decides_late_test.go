@@ -64,10 +64,6 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 				defer c.Close()
 				releaseDeletes := sync.OnceFunc(func() { close(b.release) })
 				defer releaseDeletes()
-				leaderReturned := make(chan struct{})
-				hook := func(string, *http.Request) { <-leaderReturned } // the abandoned run has ended
-				waiterRetryHook.Store(&hook)
-				defer waiterRetryHook.Store(nil)
 				var calls atomic.Int32
 				vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if calls.Add(1) == 1 {
@@ -83,12 +79,8 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 					fmt.Fprint(w, "page")
 				}))
 
-				ctx, hangUp := context.WithCancel(context.Background())
-				go func() {
-					defer close(leaderReturned)
-					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
-				}()
-				synctest.Wait() // the leader waits in the handler, its path key created
+				hangUp, leaderReturned := abandonedLeader(vh, "/popular")
+				onWaiterRetry(t, func(string, *http.Request) { <-leaderReturned }) // the abandoned run has ended
 				w := &answerWatch{ResponseRecorder: httptest.NewRecorder(), answered: make(chan struct{})}
 				waiterReturned := make(chan struct{})
 				go func() {
@@ -177,12 +169,8 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 		v := vh.(*view)
 		for i := range 20 {
 			path := fmt.Sprintf("/p%d", i)
-			ctx, hangUp := context.WithCancel(context.Background())
+			hangUp, leaderReturned := abandonedLeader(vh, path)
 			var wg sync.WaitGroup
-			wg.Go(func() {
-				vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
-			})
-			synctest.Wait() // the leader waits in the handler
 			waiters := []func(){
 				func() { get(vh, path, "Range", "bytes=0-1") },
 				func() { get(vh, path) },
@@ -199,6 +187,7 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 			synctest.Wait() // both wait for the leader's run
 			hangUp()
 			wg.Wait()
+			<-leaderReturned
 
 			n := calls.Load()
 			assert.Equal(t, "page", get(vh, path).Body.String(), path)
@@ -208,6 +197,29 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 			assertFlightEmpty(t, v, path)
 		}
 	})
+}
+
+// abandonedLeader serves vh a GET of path, in a synctest bubble, on a
+// goroutine of its own whose request's client leaves once hangUp is
+// called; it returns once that goroutine waits (its handler, which must
+// wait for the client to leave, runs: the key's path version key is
+// created). returned is closed once its ServeHTTP returned.
+func abandonedLeader(vh http.Handler, path string) (hangUp context.CancelFunc, returned <-chan struct{}) {
+	ctx, hangUp := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+	}()
+	synctest.Wait() // the leader waits in the handler, its path key created
+	return hangUp, done
+}
+
+// onWaiterRetry calls hook (waiterRetryHook) as each waiter of an ended
+// call is about to join a call of its key again, until the test ends.
+func onWaiterRetry(t *testing.T, hook func(key string, r *http.Request)) {
+	waiterRetryHook.Store(&hook)
+	t.Cleanup(func() { waiterRetryHook.Store(nil) })
 }
 
 // assertFlightEmpty asserts that v's flight holds no call: none in flight,
@@ -248,14 +260,7 @@ func TestRetriedWaiterKeepsKeyPastRangeLeader(t *testing.T) {
 				b := newSimple(t, nil)
 				c := Must(&Options{Backend: b})
 				defer c.Close()
-				leaderReturned, firstReturned := make(chan struct{}), make(chan struct{})
-				hook := func(_ string, r *http.Request) {
-					if r.Header.Get("X-Who") != "first" {
-						<-firstReturned // the GET joins again last
-					}
-				}
-				waiterRetryHook.Store(&hook)
-				defer waiterRetryHook.Store(nil)
+				var leaderReturned <-chan struct{} // set below, before the GET's run
 				var calls atomic.Int32
 				getRuns := make(chan struct{})
 				vh := c.Cached(time.Minute, SharedCache(), MaxBodySize(64))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -279,12 +284,14 @@ func TestRetriedWaiterKeepsKeyPastRangeLeader(t *testing.T) {
 					w.Header().Set("Cache-Control", "max-age=60")
 					fmt.Fprint(w, "page")
 				}))
-				ctx, hangUp := context.WithCancel(context.Background())
-				go func() {
-					defer close(leaderReturned)
-					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
-				}()
-				synctest.Wait() // the leader waits in the handler, its path key created
+				hangUp, returned := abandonedLeader(vh, "/popular")
+				leaderReturned = returned
+				firstReturned := make(chan struct{})
+				onWaiterRetry(t, func(_ string, r *http.Request) {
+					if r.Header.Get("X-Who") != "first" {
+						<-firstReturned // the GET joins again last
+					}
+				})
 				var fw, gw *httptest.ResponseRecorder
 				var wg sync.WaitGroup
 				wg.Go(func() {
