@@ -433,7 +433,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 				past := pastFresh(e, e.clockAt(m.c.clock()))
 				if m.swr > 0 && past < m.swr {
 					m.record(outStale)
-					m.refreshInBackground(ctx, kbuf, a, e, false)
+					m.refreshInBackground(ctx, kbuf, a, e, false, 0)
 					return v, nil
 				}
 				if m.sie > 0 && past < m.sie {
@@ -1486,16 +1486,17 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // the refresh's nor stored after it, and computes its own. A refresh that
 // finds kb's entry stored again since (another refresh, or a write, stored
 // after the hit read it) computes nothing (replacedSince). ahead marks
-// RefreshAhead's refresh, counted in Stats.AheadRefreshes once it runs;
-// one that stores nothing holds off the next for aheadHoldFor(e).
-func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, e *entry, ahead bool) {
-	stored, hold := e.Created, aheadHoldFor(m.ahead, e)
+// RefreshAhead's refresh of e read at now (e.clockAt: the hit's reading),
+// counted in Stats.AheadRefreshes once it runs; one that stores nothing
+// holds off the next for aheadHoldFor(e).
+func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, e *entry, ahead bool, now int64) {
+	stored, hold, aim := e.Created, aheadHoldFor(m.ahead, e), aimAt(e, now)
 	if memoRefreshAskedHook != nil {
 		memoRefreshAskedHook(string(kb)) // a copy: kb, on the hit's stack, must not escape
 	}
 	// The slot is taken before the argument is copied: the hits that come
 	// while this one copies start nothing and copy nothing.
-	key, ok := m.takeRefresh(kb, ahead, stored)
+	key, ok := m.takeRefresh(kb, ahead, aim)
 	if !ok {
 		return // a hit while key's refresh runs copies nothing
 	}
@@ -1503,7 +1504,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		m.refreshMu.Lock()
 		m.refreshSlots.give(m.refreshing[key].id)
 		if failed {
-			m.holdAhead(key, hold, stored)
+			m.holdAhead(key, hold, aim)
 		} else {
 			delete(m.refreshing, key)
 		}
@@ -1616,18 +1617,18 @@ var memoRefreshAskedHook func(key string)
 var memoRefreshCheckedHook func(key string, replaced bool)
 
 // takeRefresh takes key's refresh slot (refreshInBackground gives it back)
-// for a refresh of its entry stored at created (entry.Created), and returns
+// for a refresh of its entry aim, and returns
 // key as a string, or reports false when a refresh of key runs already, a
-// hold keeps it off (refreshMark.keepsOff), or every slot is taken. The
+// hold keeps it off (aheadHold.keepsOff), or every slot is taken. The
 // lookup makes no string of key: only a refresh that may start does. A
 // refresh is overdue (refreshSlots) past the function's collapse bound
 // (collapseBound: its CollapseTimeout, by default DefaultCollapseTimeout
 // plus its Lease), as a view's are past its CollapseTimeout; under a
 // negative CollapseTimeout never.
-func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool, created int64) (string, bool) {
+func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool, aim aheadAim) (string, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
-	if mark, busy := m.refreshing[string(key)]; busy && (mark.id&aheadHeld == 0 || ahead && mark.keepsOff(created)) {
+	if mark, busy := m.refreshing[string(key)]; busy && (mark.id&aheadHeld == 0 || ahead && mark.hold.keepsOff(aim)) {
 		// Running, or held: a stale entry's refresh, or a newer entry's,
 		// takes a hold's place.
 		return "", false
@@ -1647,18 +1648,9 @@ func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool, created int64) (str
 // refreshMark is the value of Memoized.refreshing for a key: the slot of
 // its refresh that runs, or a hold (aheadHeld).
 type refreshMark struct {
-	id uint64 // the slot's id, or aheadHeld and the hold's number
-	// of is, for a hold, when the entry whose refresh failed was stored
-	// (its Created).
-	of int64
+	id   uint64    // the slot's id, or aheadHeld and the hold's number
+	hold aheadHold // for a hold, what it keeps off, as a view's does
 }
-
-// keepsOff reports whether the hold mark keeps off the RefreshAhead
-// refresh of an entry stored at created: not of one stored after the
-// entry whose refresh failed, as a view's hold does (aheadHold.keepsOff):
-// a result given a shorter life (ResultTTL) would be due, and expire,
-// within the hold, in front of a caller.
-func (mark refreshMark) keepsOff(created int64) bool { return created <= mark.of }
 
 // aheadHeld marks the id of a Memoized.refreshing value for a key whose
 // refresh of RefreshAhead's failed: no RefreshAhead refresh of the entry
@@ -1666,14 +1658,14 @@ func (mark refreshMark) keepsOff(created int64) bool { return created <= mark.of
 // hold from another. A slot's id never has it.
 const aheadHeld = 1 << 63
 
-// holdAhead holds off RefreshAhead's refreshes of key's entry stored at of
-// (entry.Created) for d (aheadHoldFor), in place of the refresh that ends,
-// unless something takes the hold's place meanwhile (a stale entry's
-// refresh, or a newer entry's, which it does not keep off). Called with
+// holdAhead holds off RefreshAhead's refreshes of key's entry aim for d
+// (aheadHoldFor), in place of the refresh that ends, unless something
+// takes the hold's place meanwhile (a stale entry's refresh, or another
+// entry's, which it does not keep off: aheadHold.keepsOff). Called with
 // refreshMu held.
-func (m *Memoized[A, R]) holdAhead(key string, d time.Duration, of int64) {
+func (m *Memoized[A, R]) holdAhead(key string, d time.Duration, aim aheadAim) {
 	m.refreshHolds++
-	mark := refreshMark{id: aheadHeld | m.refreshHolds, of: of}
+	mark := refreshMark{id: aheadHeld | m.refreshHolds, hold: newAheadHold(aim, d)}
 	m.refreshing[key] = mark
 	time.AfterFunc(d, func() {
 		m.refreshMu.Lock()

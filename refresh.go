@@ -2,6 +2,7 @@ package caching
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -100,16 +101,16 @@ func pastFresh(e *entry, now int64) time.Duration {
 // refresh that may start (refreshInBackground): a hit that starts nothing
 // allocates nothing.
 func (m *Memoized[A, R]) refreshAhead(ctx context.Context, key []byte, a A, e *entry) {
-	if aheadDue(e, m.ahead, e.clockAt(m.c.clock())) {
-		m.refreshInBackground(ctx, key, a, e, true) // counted as it runs
+	if now := e.clockAt(m.c.clock()); aheadDue(e, m.ahead, now) {
+		m.refreshInBackground(ctx, key, a, e, true, now) // counted as it runs
 	}
 }
 
 // refreshAhead starts a background refresh of the entry f, just served to r
 // as a hit at now, when it ends within RefreshAhead.
 func (v *view) refreshAhead(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, f *found, now time.Time) {
-	if aheadDue(f.e, v.cfg.ahead, f.e.clockAt(now)) && v.refreshable(r, f.spec.namesOrNil()) {
-		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e, true) // counted as it runs
+	if at := f.e.clockAt(now); aheadDue(f.e, v.cfg.ahead, at) && v.refreshable(r, f.spec.namesOrNil()) {
+		v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e, true, at) // counted as it runs
 	}
 }
 
@@ -190,31 +191,84 @@ func aheadHoldFor(d time.Duration, e *entry) time.Duration {
 	return min(b, time.Duration((e.FreshUntil-e.Created)/4))
 }
 
-// aheadHold is the value a view's refreshing map holds for a key whose
-// refresh of RefreshAhead's failed, for aheadHoldFor (holdAhead): no
-// RefreshAhead refresh of the key's entry starts while it is there
-// (keepsOff). Compared by identity.
-type aheadHold struct {
-	// of is when the entry whose refresh failed was stored (its Created).
-	of int64
+// aheadAim is the entry a refresh of RefreshAhead's refreshes, as the hit
+// that asked for it read it, for a hold to judge (aheadHold.keepsOff).
+type aheadAim struct {
+	created, freshUntil int64         // the entry's Created and FreshUntil
+	left                time.Duration // how long it stays fresh, from the hit on
 }
 
-// keepsOff reports whether h keeps off the RefreshAhead refresh of an entry
-// stored at created: not of one stored after the entry whose refresh failed
-// (a miss's, once that one expired), which a run of the origin just made.
-// aheadHoldFor's bound by a quarter of the failed entry's lifetime ends
-// the hold before a newer entry of that lifetime is due; one that the
-// origin gave a shorter life (a max-age cut below a second) would be due,
-// and expire, within the hold, in front of a client.
-func (h *aheadHold) keepsOff(created int64) bool { return created <= h.of }
+// aimAt is the aheadAim of the entry e, a hit at now (e.clockAt).
+func aimAt(e *entry, now int64) aheadAim {
+	a := aheadAim{created: e.Created, freshUntil: e.FreshUntil, left: math.MaxInt64}
+	if e.FreshUntil != 0 {
+		a.left = time.Duration(e.FreshUntil - now)
+	}
+	return a
+}
 
-// holdAhead puts a new aheadHold of the entry stored at of (entry.Created)
-// under key in refreshing, in place of the refresh that ends, and removes
-// it after d unless something took its place meanwhile (a stale entry's
-// refresh, which a hold does not keep off, or a newer entry's: keepsOff).
-// The timer costs nothing on a hit.
-func holdAhead(refreshing *sync.Map, key string, d time.Duration, of int64) {
-	h := &aheadHold{of: of}
+// aheadHold is a hold that a refresh of RefreshAhead's that renewed
+// nothing puts on its key, for aheadHoldFor (holdAhead): no RefreshAhead
+// refresh of the entry it refreshed starts while it is there (keepsOff).
+// A view's refreshing map holds a *aheadHold, compared by identity; a
+// memoized function's refreshMark holds one.
+type aheadHold struct {
+	// of and until are the Created and FreshUntil of the entry whose
+	// refresh failed: together, that entry as any process reads it again.
+	of, until int64
+	// end is when the hold ends, as time.Since(monoBase): the monotonic
+	// clock, which no step of the wall clock moves.
+	end time.Duration
+}
+
+// newAheadHold is the hold, for d, of a failed refresh of the entry a.
+func newAheadHold(a aheadAim, d time.Duration) aheadHold {
+	return aheadHold{of: a.created, until: a.freshUntil, end: time.Since(monoBase) + d}
+}
+
+// keepsOff reports whether h keeps off the RefreshAhead refresh of the
+// entry a: the entry whose refresh failed, and one stored before it (by
+// the Created of the two) that stays fresh past the hold; not one stored
+// after it (a miss's, once that one expired), which a run of the origin
+// just made, nor one that would expire, unrefreshed, within the hold.
+//
+// Created alone cannot tell an older entry from a newer one: it is the
+// writer's wall clock, which may have been stepped back since the failed
+// entry was stored, or be another process's that is behind, and a newer
+// entry may carry an earlier Created. Kept off by "stored at or before the
+// failed one", such an entry, given a life under the hold (an origin's
+// max-age cut below a second, a short ResultTTL), expired in front of a
+// client. Keeping off the failed entry alone (its Created and FreshUntil,
+// as identity) would let through an entry older than it, read again from
+// a replica that lags or a near cache: each hit on it would run the
+// failing origin once more, and each failure's hold, of that entry, would
+// let the failed one through again, the refresh storm a hold is there to
+// stop. So an entry that is not the failed one and is not newer by its
+// Created is kept off only while keeping it off costs no client a fresh
+// hit: while it stays fresh past the hold, when its refresh may start.
+// One that would expire first is let through, as it would be once stale
+// (a stale entry's refresh takes a hold's place): the failing origin runs
+// for it at most once more than for a stale entry. Its freshness is
+// judged as its hit judged it (entry.clockAt), against the hold's end on
+// the monotonic clock.
+func (h *aheadHold) keepsOff(a aheadAim) bool {
+	switch {
+	case a.created == h.of && a.freshUntil == h.until:
+		return true
+	case a.created > h.of:
+		return false
+	}
+	return a.left > h.end-time.Since(monoBase)
+}
+
+// holdAhead puts a new aheadHold of the entry a under key in refreshing,
+// in place of the refresh that ends, and removes it after d unless
+// something took its place meanwhile (a stale entry's refresh, which a
+// hold does not keep off, or another entry's: keepsOff). The timer costs
+// nothing on a hit.
+func holdAhead(refreshing *sync.Map, key string, d time.Duration, a aheadAim) {
+	h := new(aheadHold)
+	*h = newAheadHold(a, d)
 	refreshing.Store(key, h)
 	time.AfterFunc(d, func() { refreshing.CompareAndDelete(key, h) })
 }

@@ -643,7 +643,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v.otherTypeForm(w, r, f.snap) {
 				return
 			}
-			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e, false)
+			v.revalidate(w, r, base, ttl, f.spec.namesOrNil(), f.e, false, 0)
 			v.serveSnap(w, r, f.snap, now, httpcache.Stale) // its form checked above
 			return
 		}
@@ -1143,6 +1143,10 @@ type runState struct {
 	// ahead: a background refresh that RefreshAhead started, counted in
 	// Stats.AheadRefreshes once it runs (refreshInBackground).
 	ahead bool
+	// aim is, for a refresh of RefreshAhead's, the entry it refreshes, as
+	// the hit read it: what a hold of an earlier refresh keeps off, and
+	// what its own hold, if it renews nothing, keeps off (aheadHold).
+	aim aheadAim
 	// hold is, for a refresh of RefreshAhead's, how long it holds off the
 	// next if it renews nothing: aheadHoldFor the entry it refreshes, so
 	// that the hold ends before an entry of the same lifetime stored
@@ -2773,8 +2777,9 @@ func validCookieValue(s string) bool {
 // replacedSince), and, ahead, holds off the next for aheadHoldFor(e) if it
 // renews nothing. It is called before anything is
 // served on w: the refresh's writer starts with what outer middleware set
-// on it. ahead marks a refresh of RefreshAhead's (runState.ahead).
-func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, e *entry, ahead bool) bool {
+// on it. ahead marks a refresh of RefreshAhead's (runState.ahead), of e
+// read at now (e.clockAt: the hit's reading).
+func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, names []string, e *entry, ahead bool, now int64) bool {
 	key := base
 	if len(names) > 0 {
 		if httpcache.VaryTooLarge(r, names) {
@@ -2784,7 +2789,7 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 	}
 	st := &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: e.Created, ahead: ahead}
 	if ahead {
-		st.hold = aheadHoldFor(v.cfg.ahead, e)
+		st.hold, st.aim = aheadHoldFor(v.cfg.ahead, e), aimAt(e, now)
 	}
 	return v.refreshInBackground(v.slotsFor(r), st,
 		func() *http.Request { return v.backgroundRequest(r, names) })
@@ -2829,7 +2834,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		// A hold (aheadHold) keeps off RefreshAhead's refreshes of the
 		// entry whose refresh failed only: a stale entry's refresh, or a
 		// newer entry's, takes its place, once it has a slot.
-		if h, held := prev.(*aheadHold); !held || st.ahead && h.keepsOff(st.replaces) {
+		if h, held := prev.(*aheadHold); !held || st.ahead && h.keepsOff(st.aim) {
 			return false
 		}
 	}
@@ -2855,7 +2860,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 	done := func() {
 		slots.give(slot)
 		if failed {
-			holdAhead(&v.refreshing, key, st.hold, st.replaces)
+			holdAhead(&v.refreshing, key, st.hold, st.aim)
 		} else {
 			v.refreshing.Delete(key)
 		}

@@ -648,14 +648,15 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 		v.refreshAhead(w, r, base, ttl, f, now)
 		return
 	}
-	if !aheadDue(f.e, v.cfg.ahead, f.e.clockAt(now)) || !v.refreshable(r, f.spec.namesOrNil()) {
+	at := f.e.clockAt(now)
+	if !aheadDue(f.e, v.cfg.ahead, at) || !v.refreshable(r, f.spec.namesOrNil()) {
 		return
 	}
 	fc := *f // a copy, so that the caller's stays on the stack
 	// The entry is still fresh: a 5xx of the refresh leaves it as it is
 	// (as the refresh stale-while-revalidate starts leaves an entry within
 	// stale-if-error), never replaces it, whatever freshness it declares.
-	st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header(), stale: &fc, ahead: true, hold: aheadHoldFor(v.cfg.ahead, f.e)}
+	st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header(), stale: &fc, ahead: true, hold: aheadHoldFor(v.cfg.ahead, f.e), aim: aimAt(f.e, at)}
 	v.runExt(nil, r, st, &fc, rq, false) // counted as it runs (refreshInBackground)
 }
 
