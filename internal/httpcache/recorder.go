@@ -203,21 +203,14 @@ type Recorder struct {
 	// that have not returned: one that panicked never does, and leaves it
 	// above 0 for good; see PanickedBelow.
 	inBelow int
-	// src, then srcs, are the readers ReadFrom gives the ReadFrom below
-	// in place of the handler's (readBelow), each to one call and never
+	// srcs hands out the readers ReadFrom gives the ReadFrom below in
+	// place of the handler's (readBelow), each to one call and never
 	// again: a writer below that keeps one past its call reads io.EOF
-	// from it, not a later call's reader. src serves the first call of
-	// the Recorder's life (srcUsed then, which Reset keeps), at no
-	// allocation; later calls take srcs in turn from a block of srcBlock,
-	// which Reset keeps too.
-	src     aboveReader
-	srcUsed bool
-	srcs    []aboveReader
+	// from it, not a later call's reader. The first call of the
+	// Recorder's life takes the one inside it, at no allocation; Reset
+	// keeps it.
+	srcs httpx.Fresh[aboveReader]
 }
-
-// srcBlock is how many readers of ReadFrom past a Recorder's first
-// (Recorder.srcs) are allocated at a time.
-const srcBlock = 16
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
 const ReasonDiverted Reason = "diverted"
@@ -228,7 +221,7 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
 	_ = rec.stopPump() // a reused Recorder's last flushes end first
-	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, Targeted: rec.Targeted, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, Date: rec.Date, declared: -1, srcUsed: rec.srcUsed, srcs: rec.srcs}
+	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, Targeted: rec.Targeted, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, Date: rec.Date, declared: -1, srcs: rec.srcs}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
 	}
@@ -324,7 +317,7 @@ func (rec *Recorder) headerBelow(code int) {
 // *os.File, a *net.TCPConn or *net.UnixConn, or an io.LimitedReader of
 // one: see bySystem), it goes below as it is: its Read is the system's,
 // not the handler's. Others go below behind a reader of the Recorder's
-// own (takeSrc), which unmarks the call around their Read, and hides an
+// own (Recorder.srcs), which unmarks the call around their Read, and hides an
 // io.WriterTo (io.Copy prefers the WriteTo of its source to the ReadFrom
 // of its destination, so that a reader with one seldom reaches
 // ReadFrom): its own WriteTo copies through its Read with a pooled
@@ -340,7 +333,7 @@ func (rec *Recorder) readBelow(r io.Reader, tee bool) (n int64, err error) {
 	// Read, where the handler's reader writes the same response, takes
 	// another), and is emptied when the call ends, also where it
 	// panicked: the handler's reader is not kept.
-	src := rec.takeSrc()
+	src := rec.srcs.Next() // no call had it: see Recorder.srcs
 	defer func() { *src = aboveReader{} }()
 	*src = aboveReader{rec: rec, r: r, tee: tee}
 	rec.inBelow++
@@ -350,22 +343,6 @@ func (rec *Recorder) readBelow(r io.Reader, tee bool) (n int64, err error) {
 		rec.Fail(ReasonWriteError)
 	}
 	return n, err
-}
-
-// takeSrc returns a reader for ReadFrom that no call has had: rec.src
-// the first time, then one of rec.srcs, allocating a block of them when
-// none is left.
-func (rec *Recorder) takeSrc() *aboveReader {
-	if !rec.srcUsed {
-		rec.srcUsed = true
-		return &rec.src
-	}
-	if len(rec.srcs) == 0 {
-		rec.srcs = make([]aboveReader, srcBlock)
-	}
-	src := &rec.srcs[0]
-	rec.srcs = rec.srcs[1:]
-	return src
 }
 
 // bySystem reports whether r is a reader net/http's ReadFrom sends with

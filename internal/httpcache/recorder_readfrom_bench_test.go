@@ -31,7 +31,7 @@ func (s *readFromSink) ReadFrom(r io.Reader) (int64, error) {
 
 // BenchmarkRecorderReadFrom: a reused Recorder's ReadFrom of a body past
 // the sniffed bytes, which reaches the writer below through a reader of
-// its own (takeSrc) in every response.
+// its own (Recorder.srcs) in every response.
 func BenchmarkRecorderReadFrom(b *testing.B) {
 	body := bytes.Repeat([]byte("x"), 2048)
 	w := &readFromSink{h: http.Header{}}

@@ -78,7 +78,7 @@ func (u unwrapOnly) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 // TestResetAllocatesAHandleSlabOnlyWhenReused: a Writer used for one
 // response allocates nothing for its handle; a pooled one allocates one
-// slab of handles every handleSlabLen responses.
+// slab of handles every freshBlock responses.
 func TestResetAllocatesAHandleSlabOnlyWhenReused(t *testing.T) {
 	under := fakeWriter(hasF, newFakeBase())
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
@@ -89,7 +89,7 @@ func TestResetAllocatesAHandleSlabOnlyWhenReused(t *testing.T) {
 
 	s := &spy{}
 	s.Reset(under, s)
-	const n = 10 * handleSlabLen
+	const n = 10 * freshBlock
 	allocs := testing.AllocsPerRun(1, func() {
 		for range n {
 			s.Reset(under, s)
@@ -102,7 +102,7 @@ func TestResetAllocatesAHandleSlabOnlyWhenReused(t *testing.T) {
 	if raceEnabled {
 		slack = 4 // the race detector's own allocations come and go
 	}
-	assert.LessOrEqual(t, allocs, float64(n/handleSlabLen+slack), "one slab per %d responses, not one handle each", handleSlabLen)
+	assert.LessOrEqual(t, allocs, float64(n/freshBlock+slack), "one slab per %d responses, not one handle each", freshBlock)
 }
 
 var spySink *spy

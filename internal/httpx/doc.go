@@ -32,7 +32,7 @@
 // pointer-shaped: storing it in an interface does not allocate. It points at
 // a handle of its own, never attached to another response: the first Reset
 // of a Writer uses one inside it, a reused (pooled) Writer allocates its
-// handles handleSlabLen (16) at a time, so the per-request allocation is the
+// handles 16 at a time ([Fresh]), so the per-request allocation is the
 // struct that embeds Writer, or with a pool one small slab every 16
 // requests.
 //

@@ -55,21 +55,16 @@ type Writer struct {
 	mask      uint8 // interface bits of rw
 
 	// Kept across Reset: each wrapped writer points at a handle of its
-	// own, never used for another (see Detach). The first Reset uses own
-	// (a Writer that is not reused allocates nothing more); a reused one
-	// takes the next of slab.
-	own     handle
-	ownUsed bool
-	slab    []handle
+	// own, never used for another (see Detach). The first Reset uses the
+	// one inside handles (a Writer that is not reused allocates nothing
+	// more); a reused one takes the next of a block.
+	handles Fresh[handle]
 }
 
 // ErrDetached is returned by the methods of a wrapped writer used after
 // [Writer.Detach] (or a later Reset): a handler that kept its
 // http.ResponseWriter past its return, in a goroutine or a logger.
 var ErrDetached = errors.New("http: response writer used after its handler returned")
-
-// handleSlabLen is how many handles a reused Writer allocates at once.
-const handleSlabLen = 16
 
 // handle is what a wrapped writer points at: the Writer of one response,
 // until it is detached. Each handle is attached once and never again, so
@@ -117,20 +112,6 @@ func (h *handle) exit() {
 		}
 		h.mu.Unlock()
 	}
-}
-
-// next returns a handle never attached before.
-func (w *Writer) next() *handle {
-	if !w.ownUsed {
-		w.ownUsed = true
-		return &w.own
-	}
-	if len(w.slab) == 0 {
-		w.slab = make([]handle, handleSlabLen)
-	}
-	hd := &w.slab[0]
-	w.slab = w.slab[1:]
-	return hd
 }
 
 // Detach makes the writer handed out by the last Reset inert, for good:
@@ -207,7 +188,7 @@ func (w *Writer) Reset(rw http.ResponseWriter, h Hooks) http.ResponseWriter {
 		mask |= hasC
 	}
 	w.mask = uint8(mask)
-	w.hd = w.next() // never handed out before: no call can hold it
+	w.hd = w.handles.Next() // never handed out before: no call can hold it
 	w.hd.attach(w)
 	w.wrapped = wrap(w.hd, mask)
 	return w.wrapped

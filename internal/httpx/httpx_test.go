@@ -296,7 +296,7 @@ func TestResetReleasesReferences(t *testing.T) {
 	assert.Nil(t, w.wrapped)
 	assert.Nil(t, w.header)
 	assert.Nil(t, w.hd)
-	assert.Nil(t, w.own.w, "the handle handed out is detached")
+	assert.Nil(t, w.handles.first.w, "the handle handed out is detached")
 	assert.Zero(t, w.status)
 	assert.Zero(t, w.written)
 	assert.False(t, w.committed)

@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkWriterReset: a reused (pooled) Writer's Reset, which attaches
-// a handle never attached before (next) in every response.
+// a handle never attached before (Fresh.Next) in every response.
 func BenchmarkWriterReset(b *testing.B) {
 	var w Writer
 	rw := httptest.NewRecorder()

@@ -1,0 +1,33 @@
+package httpx
+
+// Fresh hands out pointers to values of T that it never handed out before,
+// for a reused struct whose every use needs one no earlier use may still
+// hold (a wrapped writer's handle, a reader given to a ReadFrom below):
+// the first is the one inside it, at no allocation (a struct used once
+// allocates nothing more), the others come from blocks of freshBlock,
+// allocated as they run out. Copying a Fresh keeps what it has left to
+// hand out; each value it hands out is T's zero value, or what its one
+// user left in it. The zero Fresh is ready to use; it is not safe for
+// concurrent use.
+type Fresh[T any] struct {
+	first T
+	used  bool // first was handed out
+	rest  []T  // the block's values not yet handed out
+}
+
+// freshBlock is how many values a Fresh allocates at a time.
+const freshBlock = 16
+
+// Next returns a value never handed out before.
+func (f *Fresh[T]) Next() *T {
+	if !f.used {
+		f.used = true
+		return &f.first
+	}
+	if len(f.rest) == 0 {
+		f.rest = make([]T, freshBlock)
+	}
+	p := &f.rest[0]
+	f.rest = f.rest[1:]
+	return p
+}
