@@ -246,11 +246,11 @@ func newAheadHold(a aheadAim, d time.Duration) aheadHold {
 // stop. So an entry that is not the failed one and is not newer by its
 // Created is kept off only while keeping it off costs no client a fresh
 // hit: while it stays fresh past the hold, when its refresh may start.
-// One that would expire first is let through, as it would be once stale
-// (a stale entry's refresh takes a hold's place): the failing origin runs
-// for it at most once more than for a stale entry. Its freshness is
-// judged as its hit judged it (entry.clockAt), against the hold's end on
-// the monotonic clock.
+// One that would expire first is let through, as it will be once stale
+// (a stale entry's refresh takes a hold's place): the failing origin may
+// run for it in the last hold's length of its freshness as it would once
+// it is stale, and not before. Its freshness is judged as its hit judged
+// it (entry.clockAt), against the hold's end on the monotonic clock.
 func (h *aheadHold) keepsOff(a aheadAim) bool {
 	switch {
 	case a.created == h.of && a.freshUntil == h.until:
