@@ -475,16 +475,25 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 		if c.waiters == 0 && !c.rejoining() {
 			delete(g.left, c.key) // else kept for the waiters (decide, waited)
 		}
-	case g.left[c.key] == nil && c.res.snap == nil && !c.kept && c.rejoining():
+	case c.res.snap == nil && !c.kept && c.rejoining():
 		// Released with a response refused for its own reason (private,
 		// too large), nothing stored, while a waiter of a call c runs in
 		// place of has not joined again: that waiter's next call runs in
 		// c's place, as after a retry, and takes the keys c holds for it
 		// (decide), which the run c replaced may hand on after (next).
-		if g.left == nil {
-			g.left = make(map[string]*viewCall)
+		// A call of the key made since c was released (left for a next
+		// one, or in flight), which that waiter joins or runs after, may
+		// have read them too: c goes before it in its chain instead.
+		if t := g.left[c.key]; t != nil {
+			c.precede(t)
+		} else if t := g.running[c.key]; t != nil {
+			c.precede(t)
+		} else {
+			if g.left == nil {
+				g.left = make(map[string]*viewCall)
+			}
+			g.left[c.key] = c
 		}
-		g.left[c.key] = c
 	}
 	return decide(c, keys)
 }
@@ -563,6 +572,24 @@ func (g *viewFlight) waited(c *viewCall) (keys []string, left bool) {
 func (c *viewCall) follow(p *viewCall) {
 	p.next, c.prev = c, p
 	c.rejoining()
+}
+
+// precede puts c, a call whose run has ended, nothing stored, while
+// waiters of the calls before it may still join again (rejoining), before
+// t, a later call of its key that does not run in its place (made while
+// none was in flight or left for a next one: join): c's keys go to t
+// (decide, next), and t's chain keeps them, and its own, while those
+// waiters may still join again (rejoining, prev), as c's would. The next
+// call of a waiter that joins again runs in t's place (left), or it waits
+// for t: either way after t, which decides. c has no next, and t's chain
+// does not hold c: no cycle. g.mu is held.
+func (c *viewCall) precede(t *viewCall) {
+	c.next = t
+	t.rejoining() // drops the calls no waiter needs first
+	for t.prev != nil {
+		t = t.prev
+	}
+	t.prev = c
 }
 
 // rejoining reports whether a call c runs in place of (prev, and so on)

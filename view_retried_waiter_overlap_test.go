@@ -1,0 +1,119 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestRetriedWaiterKeepsKeyPastOverlappingCall: in a SharedCache view, a
+// leader's client leaves while a first request and a plain GET wait for
+// its run; the first joins again first and leads the next call, whose
+// private response is refused and releases nobody to it. While that run
+// goes on, a third request leads a call of its own (none is in flight):
+// its client leaves too (retried: the call is left for a next one), or it
+// stays (in flight). The first's run ends, then the GET joins again: it
+// leads the call after the third's, or waits for the third's run. Either
+// run read the path version key the abandoned run created and stores its
+// entry under it after the abandoned run's end: the key must be kept,
+// however many calls of the key overlap, or the entry is a miss.
+func TestRetriedWaiterKeepsKeyPastOverlappingCall(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hangsUp bool // the third request's client leaves
+		calls   int32
+	}{
+		{"retried", true, 4}, // the abandoned run, the first's, the third's and the GET's
+		{"in flight", false, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				joined := onWaiterJoined(t)
+				b := newSimple(t, nil)
+				c := Must(&Options{Backend: b})
+				defer c.Close()
+				leaderReturned, firstReturned := make(chan struct{}), make(chan struct{})
+				leaderGo, firstGo := make(chan struct{}), make(chan struct{})
+				hook := func(_ string, r *http.Request) {
+					if r.Header.Get("X-Who") != "first" {
+						<-firstReturned // the GET joins again after the first's run ended
+					}
+				}
+				waiterRetryHook.Store(&hook)
+				defer waiterRetryHook.Store(nil)
+				var calls atomic.Int32
+				vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					n := calls.Add(1)
+					switch who := r.Header.Get("X-Who"); {
+					case n == 1:
+						<-r.Context().Done() // and answers all the same, for nobody
+						<-leaderGo
+					case who == "first":
+						w.Header().Set("Cache-Control", "private, max-age=60")
+						fmt.Fprint(w, "mine") // refused at commit: nobody waits for it
+						<-firstGo
+						return
+					default: // the third's, the GET's: store after the abandoned run's end
+						if who == "third" && tc.hangsUp {
+							<-r.Context().Done()
+						}
+						<-leaderReturned
+					}
+					w.Header().Set("Cache-Control", "max-age=60")
+					fmt.Fprint(w, "page")
+				}))
+				ctx, hangUp := context.WithCancel(context.Background())
+				go func() {
+					defer close(leaderReturned)
+					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
+				}()
+				synctest.Wait() // the leader waits in the handler, its path key created
+				var gw *httptest.ResponseRecorder
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					defer close(firstReturned)
+					get(vh, "/popular", "X-Who", "first")
+				})
+				<-joined
+				wg.Go(func() { gw = get(vh, "/popular") })
+				<-joined
+				synctest.Wait() // both wait for the leader's run
+				hangUp()
+				synctest.Wait() // the first's run answered, the GET waits to join again
+
+				thirdCtx, thirdHangUp := context.WithCancel(context.Background())
+				defer thirdHangUp()
+				wg.Go(func() {
+					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(thirdCtx))
+				})
+				synctest.Wait() // the third leads a call of its own
+				if tc.hangsUp {
+					thirdHangUp()
+					synctest.Wait() // its call is left for a next one
+				}
+				close(firstGo)
+				<-firstReturned
+				synctest.Wait() // the GET joined again: it leads the next call, or waits
+				close(leaderGo)
+				wg.Wait()
+
+				assert.Equal(t, "page", gw.Body.String(), "the GET's answer")
+				assert.Equal(t, tc.calls, calls.Load())
+				_, ok := b.LoadValue(c.pathTagKey("/popular"))
+				assert.True(t, ok, "the path key the entry is stored under is kept")
+				hit := get(vh, "/popular")
+				assert.Equal(t, "page", hit.Body.String())
+				assert.Equal(t, tc.calls, calls.Load(), "the stored entry is a hit")
+				assertFlightEmpty(t, vh.(*view), "/popular")
+			})
+		})
+	}
+}
