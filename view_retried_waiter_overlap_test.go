@@ -27,12 +27,16 @@ import (
 // however many calls of the key overlap, or the entry is a miss.
 func TestRetriedWaiterKeepsKeyPastOverlappingCall(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		hangsUp bool // the third request's client leaves
-		calls   int32
+		name string
+		// hangUps: one a third request, each leading the call after the
+		// one before, whose client leaves (true) or stays.
+		hangUps []bool
+		calls   int32 // the abandoned run, the first's, the thirds' and the GET's if it leads
 	}{
-		{"retried", true, 4}, // the abandoned run, the first's, the third's and the GET's
-		{"in flight", false, 3},
+		{"retried", []bool{true}, 4},
+		{"in flight", []bool{false}, 3},
+		{"retried twice", []bool{true, true}, 5},
+		{"retried, in flight", []bool{true, false}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -62,7 +66,7 @@ func TestRetriedWaiterKeepsKeyPastOverlappingCall(t *testing.T) {
 						<-firstGo
 						return
 					default: // the third's, the GET's: store after the abandoned run's end
-						if who == "third" && tc.hangsUp {
+						if who == "third, hangs up" {
 							<-r.Context().Done()
 						}
 						<-leaderReturned
@@ -89,15 +93,23 @@ func TestRetriedWaiterKeepsKeyPastOverlappingCall(t *testing.T) {
 				hangUp()
 				synctest.Wait() // the first's run answered, the GET waits to join again
 
-				thirdCtx, thirdHangUp := context.WithCancel(context.Background())
-				defer thirdHangUp()
-				wg.Go(func() {
-					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(thirdCtx))
-				})
-				synctest.Wait() // the third leads a call of its own
-				if tc.hangsUp {
-					thirdHangUp()
-					synctest.Wait() // its call is left for a next one
+				for _, hangsUp := range tc.hangUps {
+					ctx, hangUp := context.WithCancel(context.Background())
+					defer hangUp()
+					who := "third"
+					if hangsUp {
+						who = "third, hangs up"
+					}
+					wg.Go(func() {
+						r := httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx)
+						r.Header.Set("X-Who", who)
+						vh.ServeHTTP(httptest.NewRecorder(), r)
+					})
+					synctest.Wait() // it leads a call of its own, or the one after the last third's
+					if hangsUp {
+						hangUp()
+						synctest.Wait() // its call is left for a next one
+					}
 				}
 				close(firstGo)
 				<-firstReturned
