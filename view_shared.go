@@ -906,10 +906,19 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 				// leader (view.run) rather than have each run the handler.
 				reason = httpcache.ReasonStatus
 			}
-			if (reason == httpcache.ReasonNone || reason == httpcache.ReasonNoFreshness) && partBody(status, h) {
-				// A part is its request's alone, refused as such (not
-				// for what the resource is: see refusedForItself), with
-				// or without freshness of its own.
+			if reason != httpcache.ReasonStatus && partBody(status, h) {
+				// A part is its request's alone, refused as such, with
+				// or without freshness of its own, and whatever else
+				// would keep it out (private, no-store, Set-Cookie):
+				// not a full response (RFC 9111 section 4.3.3), it
+				// says nothing of the representation, so it neither
+				// drops the stale entry it revalidated nor marks the
+				// key hit-for-pass (refusedForItself), as a 206 does
+				// not; the next plain request's revalidation decides.
+				// (Nor is it refused as too large: refused here, at
+				// commit, its body is never held.) A refusal for its
+				// status stays one: the answer to the client's own
+				// precondition, or a status never stored.
 				reason = httpcache.ReasonPartial
 			}
 			return reason
@@ -1386,7 +1395,8 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 //     that had none, or renewed), the request's no-store, the backend, a
 //     body that disagrees with its Content-Length;
 //   - it does not answer the client's own Range or precondition (only a
-//     200 does);
+//     200 does), and is not a part (a 200 with Content-Range: refused
+//     as partial whatever else it says, prepareRun);
 //   - the request carried no credentials the key does not hold: an
 //     Authorization or a Cookie that neither UserKey (naming a user for
 //     the request) nor the stored entry's Vary keys, unless the response
