@@ -64,6 +64,10 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 				defer c.Close()
 				releaseDeletes := sync.OnceFunc(func() { close(b.release) })
 				defer releaseDeletes()
+				leaderReturned := make(chan struct{})
+				hook := func(string, *http.Request) { <-leaderReturned } // the abandoned run has ended
+				waiterRetryHook.Store(&hook)
+				defer waiterRetryHook.Store(nil)
 				var calls atomic.Int32
 				vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if calls.Add(1) == 1 {
@@ -79,8 +83,12 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 					fmt.Fprint(w, "page")
 				}))
 
-				hangUp, leaderReturned := abandonedLeader(vh, "/popular")
-				onWaiterRetry(t, func(string, *http.Request) { <-leaderReturned }) // the abandoned run has ended
+				ctx, hangUp := context.WithCancel(context.Background())
+				go func() {
+					defer close(leaderReturned)
+					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
+				}()
+				synctest.Wait() // the leader waits in the handler, its path key created
 				w := &answerWatch{ResponseRecorder: httptest.NewRecorder(), answered: make(chan struct{})}
 				waiterReturned := make(chan struct{})
 				go func() {
@@ -169,8 +177,12 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 		v := vh.(*view)
 		for i := range 20 {
 			path := fmt.Sprintf("/p%d", i)
-			hangUp, leaderReturned := abandonedLeader(vh, path)
+			ctx, hangUp := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
+			wg.Go(func() {
+				vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+			})
+			synctest.Wait() // the leader waits in the handler
 			waiters := []func(){
 				func() { get(vh, path, "Range", "bytes=0-1") },
 				func() { get(vh, path) },
@@ -187,7 +199,6 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 			synctest.Wait() // both wait for the leader's run
 			hangUp()
 			wg.Wait()
-			<-leaderReturned
 
 			n := calls.Load()
 			assert.Equal(t, "page", get(vh, path).Body.String(), path)
@@ -199,29 +210,6 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 	})
 }
 
-// abandonedLeader serves vh a GET of path, in a synctest bubble, on a
-// goroutine of its own whose request's client leaves once hangUp is
-// called; it returns once that goroutine waits (its handler, which must
-// wait for the client to leave, runs: the key's path version key is
-// created). returned is closed once its ServeHTTP returned.
-func abandonedLeader(vh http.Handler, path string) (hangUp context.CancelFunc, returned <-chan struct{}) {
-	ctx, hangUp := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
-	}()
-	synctest.Wait() // the leader waits in the handler, its path key created
-	return hangUp, done
-}
-
-// onWaiterRetry calls hook (waiterRetryHook) as each waiter of an ended
-// call is about to join a call of its key again, until the test ends.
-func onWaiterRetry(t *testing.T, hook func(key string, r *http.Request)) {
-	waiterRetryHook.Store(&hook)
-	t.Cleanup(func() { waiterRetryHook.Store(nil) })
-}
-
 // assertFlightEmpty asserts that v's flight holds no call: none in flight,
 // none left for a next one, no run.
 func assertFlightEmpty(t *testing.T, v *view, path string) {
@@ -231,6 +219,59 @@ func assertFlightEmpty(t *testing.T, v *view, path string) {
 	assert.Empty(t, v.flight.calls, "%s: no call in flight", path)
 	assert.Empty(t, v.flight.left, "%s: no call left for a next one", path)
 	assert.Empty(t, v.flight.running, "%s: no run", path)
+}
+
+// retriedWaiters sets up the tests of a leader of /popular whose client
+// leaves while a first request (X-Who: first) and a plain GET wait for its
+// run: both join again, the GET only once the first's request returned.
+// The test must not run in parallel.
+type retriedWaiters struct {
+	joined <-chan string
+	// leaderReturned is closed once the leader's ServeHTTP returned (its
+	// run ended), firstReturned once the first's did.
+	leaderReturned, firstReturned chan struct{}
+	wg                            sync.WaitGroup // the waiters'
+	first, get                    *httptest.ResponseRecorder
+}
+
+// newRetriedWaiters holds the GET's join again (waiterRetryHook) until the
+// first's request returned, until the test ends.
+func newRetriedWaiters(t *testing.T) *retriedWaiters {
+	rw := &retriedWaiters{joined: onWaiterJoined(t), leaderReturned: make(chan struct{}), firstReturned: make(chan struct{})}
+	hook := func(_ string, r *http.Request) {
+		if r.Header.Get("X-Who") != "first" {
+			<-rw.firstReturned // the GET joins again last
+		}
+	}
+	waiterRetryHook.Store(&hook)
+	t.Cleanup(func() { waiterRetryHook.Store(nil) })
+	return rw
+}
+
+// start serves the leader (its handler must wait for its client to leave),
+// then the first (with hdr) and the GET, in a synctest bubble, and returns
+// once both wait for the leader's run, with hangUp, which makes the
+// leader's client leave and returns once the waiters wait no more (rw.wg:
+// until they return).
+func (rw *retriedWaiters) start(vh http.Handler, hdr ...string) (hangUp func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer close(rw.leaderReturned)
+		vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
+	}()
+	synctest.Wait() // the leader waits in the handler, its path key created
+	rw.wg.Go(func() {
+		defer close(rw.firstReturned)
+		rw.first = get(vh, "/popular", append([]string{"X-Who", "first"}, hdr...)...)
+	})
+	<-rw.joined
+	rw.wg.Go(func() { rw.get = get(vh, "/popular") })
+	<-rw.joined
+	synctest.Wait() // both wait for the leader's run
+	return func() {
+		cancel()
+		synctest.Wait() // the waiters joined again, or wait to
+	}
 }
 
 // TestRetriedWaiterKeepsKeyPastRangeLeader: in a SharedCache view, a
@@ -256,11 +297,10 @@ func TestRetriedWaiterKeepsKeyPastRangeLeader(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				joined := onWaiterJoined(t)
+				rw := newRetriedWaiters(t)
 				b := newSimple(t, nil)
 				c := Must(&Options{Backend: b})
 				defer c.Close()
-				var leaderReturned <-chan struct{} // set below, before the GET's run
 				var calls atomic.Int32
 				getRuns := make(chan struct{})
 				vh := c.Cached(time.Minute, SharedCache(), MaxBodySize(64))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +310,7 @@ func TestRetriedWaiterKeepsKeyPastRangeLeader(t *testing.T) {
 						<-getRuns            // once the GET's run read the key
 					case 3: // the GET's
 						close(getRuns)
-						<-leaderReturned // stores after the abandoned run's end
+						<-rw.leaderReturned // stores after the abandoned run's end
 					}
 					if r.Header.Get("X-Who") == "first" {
 						w.Header().Set("Cache-Control", tc.cc)
@@ -284,33 +324,15 @@ func TestRetriedWaiterKeepsKeyPastRangeLeader(t *testing.T) {
 					w.Header().Set("Cache-Control", "max-age=60")
 					fmt.Fprint(w, "page")
 				}))
-				hangUp, returned := abandonedLeader(vh, "/popular")
-				leaderReturned = returned
-				firstReturned := make(chan struct{})
-				onWaiterRetry(t, func(_ string, r *http.Request) {
-					if r.Header.Get("X-Who") != "first" {
-						<-firstReturned // the GET joins again last
-					}
-				})
-				var fw, gw *httptest.ResponseRecorder
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					defer close(firstReturned)
-					hdr := []string{"X-Who", "first"}
-					if tc.rng != "" {
-						hdr = append(hdr, "Range", tc.rng)
-					}
-					fw = get(vh, "/popular", hdr...)
-				})
-				<-joined
-				wg.Go(func() { gw = get(vh, "/popular") })
-				<-joined
-				synctest.Wait() // both wait for the leader's run
-				hangUp()
-				wg.Wait()
+				var hdr []string
+				if tc.rng != "" {
+					hdr = []string{"Range", tc.rng}
+				}
+				rw.start(vh, hdr...)()
+				rw.wg.Wait()
 
-				assert.Equal(t, tc.code, fw.Code, "the first's own run")
-				assert.Equal(t, "page", gw.Body.String(), "the GET's own run")
+				assert.Equal(t, tc.code, rw.first.Code, "the first's own run")
+				assert.Equal(t, "page", rw.get.Body.String(), "the GET's own run")
 				assert.EqualValues(t, 3, calls.Load(), "the abandoned run, the first's and the GET's")
 				_, ok := b.LoadValue(c.pathTagKey("/popular"))
 				assert.True(t, ok, "the path key the GET's entry is stored under is kept")

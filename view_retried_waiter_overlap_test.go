@@ -40,19 +40,11 @@ func TestRetriedWaiterKeepsKeyPastOverlappingCall(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				joined := onWaiterJoined(t)
+				rw := newRetriedWaiters(t) // the GET joins again after the first's run ended
 				b := newSimple(t, nil)
 				c := Must(&Options{Backend: b})
 				defer c.Close()
-				leaderReturned, firstReturned := make(chan struct{}), make(chan struct{})
 				leaderGo, firstGo := make(chan struct{}), make(chan struct{})
-				hook := func(_ string, r *http.Request) {
-					if r.Header.Get("X-Who") != "first" {
-						<-firstReturned // the GET joins again after the first's run ended
-					}
-				}
-				waiterRetryHook.Store(&hook)
-				defer waiterRetryHook.Store(nil)
 				var calls atomic.Int32
 				vh := c.Cached(time.Minute, SharedCache())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					n := calls.Add(1)
@@ -69,29 +61,13 @@ func TestRetriedWaiterKeepsKeyPastOverlappingCall(t *testing.T) {
 						if who == "third, hangs up" {
 							<-r.Context().Done()
 						}
-						<-leaderReturned
+						<-rw.leaderReturned
 					}
 					w.Header().Set("Cache-Control", "max-age=60")
 					fmt.Fprint(w, "page")
 				}))
-				ctx, hangUp := context.WithCancel(context.Background())
-				go func() {
-					defer close(leaderReturned)
-					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
-				}()
-				synctest.Wait() // the leader waits in the handler, its path key created
-				var gw *httptest.ResponseRecorder
+				rw.start(vh)() // the first's run answered, the GET waits to join again
 				var wg sync.WaitGroup
-				wg.Go(func() {
-					defer close(firstReturned)
-					get(vh, "/popular", "X-Who", "first")
-				})
-				<-joined
-				wg.Go(func() { gw = get(vh, "/popular") })
-				<-joined
-				synctest.Wait() // both wait for the leader's run
-				hangUp()
-				synctest.Wait() // the first's run answered, the GET waits to join again
 
 				for _, hangsUp := range tc.hangUps {
 					ctx, hangUp := context.WithCancel(context.Background())
@@ -112,12 +88,13 @@ func TestRetriedWaiterKeepsKeyPastOverlappingCall(t *testing.T) {
 					}
 				}
 				close(firstGo)
-				<-firstReturned
+				<-rw.firstReturned
 				synctest.Wait() // the GET joined again: it leads the next call, or waits
 				close(leaderGo)
 				wg.Wait()
+				rw.wg.Wait()
 
-				assert.Equal(t, "page", gw.Body.String(), "the GET's answer")
+				assert.Equal(t, "page", rw.get.Body.String(), "the GET's answer")
 				assert.Equal(t, tc.calls, calls.Load())
 				_, ok := b.LoadValue(c.pathTagKey("/popular"))
 				assert.True(t, ok, "the path key the entry is stored under is kept")
