@@ -1395,8 +1395,9 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 //     that had none, or renewed), the request's no-store, the backend, a
 //     body that disagrees with its Content-Length;
 //   - it does not answer the client's own Range or precondition (only a
-//     200 does), and is not a part (a 200 with Content-Range: refused
-//     as partial whatever else it says, prepareRun);
+//     200 does), and is not a part (partBody: a 200 with Content-Range,
+//     refused as partial whatever else it says, prepareRun; one refused
+//     before it is judged, for a trailer or a stream, too);
 //   - the request carried no credentials the key does not hold: an
 //     Authorization or a Cookie that neither UserKey (naming a user for
 //     the request) nor the stored entry's Vary keys, unless the response
@@ -1411,7 +1412,7 @@ func (v *view) dropRefreshed(r *http.Request, f *found, reason httpcache.Reason)
 //     run decides.
 func (v *view) dropReplaced(r *http.Request, st *runState, status int, h http.Header, reason httpcache.Reason) {
 	x := st.ext
-	if v.sh == nil || x == nil || x.replaces == nil || st.alone ||
+	if v.sh == nil || x == nil || x.replaces == nil || st.alone || partBody(status, h) ||
 		!refusedForItself(x, status, reason) || !v.mayDrop(r, x, x.replaces, h) || !v.commit(r, st) {
 		return
 	}

@@ -34,6 +34,8 @@ func TestSharedCacheRangePartKeepsStaleEntry(t *testing.T) {
 		{"set-cookie", "full", []string{"Cache-Control", "max-age=60", "Set-Cookie", "s=1"}},
 		{"too large", large, []string{"Cache-Control", "max-age=60"}},
 		{"too large, length", large, []string{"Cache-Control", "max-age=60", "Content-Length", "100"}},
+		{"trailer", "full", []string{"Cache-Control", "max-age=60", "Trailer", "X-Sum"}},
+		{"stream", "full", []string{"Cache-Control", "max-age=60", "Content-Type", "text/event-stream"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
