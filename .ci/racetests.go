@@ -82,7 +82,7 @@ func main() {
 			return err
 		}
 		dir := filepath.Dir(path)
-		raceFile := mentionsRace(f)
+		raceFile, withoutRace := mentionsRace(f)
 		testFile := strings.HasSuffix(path, "_test.go")
 		for _, dcl := range f.Decls {
 			switch dcl := dcl.(type) {
@@ -91,7 +91,8 @@ func main() {
 					markers[dcl.Name.Name] = true
 				}
 				dc := &decl{dir: dir, name: dcl.Name.Name, marked: raceFile, uses: map[string]bool{}, pos: fset.Position(dcl.Pos())}
-				dc.test = testFile && dcl.Recv == nil && isTestName(dcl.Name.Name)
+				// A test of a file built only with -race ran in that run.
+				dc.test = testFile && withoutRace && dcl.Recv == nil && isTestName(dcl.Name.Name)
 				if dcl.Body != nil {
 					collect(dcl.Body, dc)
 				}
@@ -185,8 +186,11 @@ func main() {
 	}
 }
 
-// mentionsRace reports whether f's build constraint names the race tag.
-func mentionsRace(f *ast.File) bool {
+// mentionsRace reports whether f's build constraint names the race tag,
+// and whether f is built without the race detector (its other tags taken as
+// set).
+func mentionsRace(f *ast.File) (race, withoutRace bool) {
+	withoutRace = true
 	for _, cg := range f.Comments {
 		if cg.Pos() >= f.Package {
 			break
@@ -199,19 +203,17 @@ func mentionsRace(f *ast.File) bool {
 			if err != nil {
 				continue
 			}
-			found := false
-			expr.Eval(func(tag string) bool {
+			withoutRace = expr.Eval(func(tag string) bool {
 				if tag == "race" {
-					found = true
+					race = true
+					return false
 				}
-				return false
-			})
-			if found {
 				return true
-			}
+			})
+			return race, withoutRace
 		}
 	}
-	return false
+	return false, true
 }
 
 // isTestName reports whether name is one go test runs as a test: TestX,
