@@ -19,10 +19,12 @@
 // otherwise drop its tests from the run without -race), and when it finds
 // no test at all.
 //
-// Output: one line per package directory, "./DIR ^(TestA|TestB)$",
-// sorted, for `go test -run`.
+// It reads the module's packages and those of the modules in its folders
+// (examples/, metrics/, benchmarks/). Output: one line per package
+// directory, "./DIR ^(TestA|TestB)$", sorted, for `go test -run` from the
+// root of the directory's module.
 //
-//	go run .ci/racetests.go        # from the module's root
+//	go run .ci/racetests.go        # from the root module's folder
 package main
 
 import (
@@ -66,11 +68,6 @@ func main() {
 			if path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") ||
 				name == "testdata" || name == "vendor" || name == "node_modules") {
 				return filepath.SkipDir
-			}
-			if path != "." {
-				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
-					return filepath.SkipDir // another module
-				}
 			}
 			return nil
 		}
@@ -217,8 +214,12 @@ func mentionsRace(f *ast.File) (race, withoutRace bool) {
 }
 
 // isTestName reports whether name is one go test runs as a test: TestX,
-// ExampleX or FuzzX (X not starting with a lower-case letter).
+// ExampleX or FuzzX (X not starting with a lower-case letter), TestMain
+// excepted.
 func isTestName(name string) bool {
+	if name == "TestMain" {
+		return false
+	}
 	for _, prefix := range []string{"Test", "Example", "Fuzz"} {
 		if rest, ok := strings.CutPrefix(name, prefix); ok {
 			return rest == "" || !('a' <= rest[0] && rest[0] <= 'z')
