@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // The tags of the tests below, made once: a tag function that returns them
@@ -51,8 +52,8 @@ func TestMemoizeArgTagsHitAllocatesNothing(t *testing.T) {
 			require.NoError(t, err)
 			tagCallsBefore := tagCalls.Load()
 
-			assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = f.Get(ctx, 7) }), "allocations of a Get hit")
-			assert.Zero(t, testing.AllocsPerRun(100, func() { _, _, _ = f.Peek(ctx, 7) }), "allocations of a Peek hit")
+			assert.Zero(t, testutil.AllocsPerRun(100, func() { _, _ = f.Get(ctx, 7) }), "allocations of a Get hit")
+			assert.Zero(t, testutil.AllocsPerRun(100, func() { _, _, _ = f.Peek(ctx, 7) }), "allocations of a Peek hit")
 			assert.EqualValues(t, 1, calls.Load(), "every Get after the first was a hit")
 			assert.Equal(t, tagCallsBefore, tagCalls.Load(), "a hit called the tag function")
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-caching/caching"
 	"github.com/go-caching/caching/backend/simple"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // countingSimple is the simple store counting its LoadValue calls.
@@ -93,13 +94,13 @@ func TestMemoizeHitAllocatesNothing(t *testing.T) {
 	a := args{UserID: 7, Period: "monthly"}
 	_, err := f.Get(ctx, a)
 	require.NoError(t, err)
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = f.Get(ctx, a) }))
+	assert.Zero(t, testutil.AllocsPerRun(100, func() { _, _ = f.Get(ctx, a) }))
 
 	// So does the hit of a nil result of an interface type.
 	g := caching.Memoize(c, "lookup", func(context.Context, args) (any, error) { return nil, nil }, caching.TTL(time.Hour))
 	_, err = g.Get(ctx, a)
 	require.NoError(t, err)
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = g.Get(ctx, a) }), "a nil result")
+	assert.Zero(t, testutil.AllocsPerRun(100, func() { _, _ = g.Get(ctx, a) }), "a nil result")
 
 	// So does the hit of an argument that holds references, with
 	// background refreshes on: the argument is copied only when a refresh
@@ -109,7 +110,7 @@ func TestMemoizeHitAllocatesNothing(t *testing.T) {
 	ids := []string{"alice", "bob"}
 	_, err = h.Get(ctx, ids)
 	require.NoError(t, err)
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = h.Get(ctx, ids) }), "a slice argument")
+	assert.Zero(t, testutil.AllocsPerRun(100, func() { _, _ = h.Get(ctx, ids) }), "a slice argument")
 }
 
 // TestStatsExactUnderConcurrentHits: the hit counter, striped across

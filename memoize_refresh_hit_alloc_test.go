@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // TestMemoizeAheadHitDuringRefreshAllocatesNothing: under RefreshAhead, a
@@ -34,12 +36,12 @@ func TestMemoizeAheadHitDuringRefreshAllocatesNothing(t *testing.T) {
 		ctx := context.Background()
 		_, err = m.Get(ctx, 4)
 		require.NoError(t, err)
-		assert.Zero(t, testing.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) }), "a fresh hit outside the window")
+		assert.Zero(t, testutil.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) }), "a fresh hit outside the window")
 		time.Sleep(45 * time.Second) // fresh, within the RefreshAhead window
 		block = true
 		_, _ = m.Get(ctx, 4) // starts the refresh, which blocks
 		synctest.Wait()
-		allocs := testing.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) })
+		allocs := testutil.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) })
 		assert.Zero(t, allocs, "a fresh hit that starts no refresh allocated")
 	})
 }
@@ -72,7 +74,7 @@ func TestMemoizeStaleHitDuringRefreshAllocatesNothing(t *testing.T) {
 		block = true
 		_, _ = m.Get(ctx, 4) // starts the refresh, which blocks
 		synctest.Wait()
-		allocs := testing.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) })
+		allocs := testutil.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) })
 		assert.Zero(t, allocs, "a stale hit that starts no refresh allocated")
 	})
 }

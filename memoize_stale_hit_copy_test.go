@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // TestMemoizeStaleHitDuringRefreshCopiesNothing: under
@@ -49,8 +51,8 @@ func TestMemoizeStaleHitDuringRefreshCopiesNothing(t *testing.T) {
 		_, _ = slice.Get(ctx, ids) // starts the refresh, which blocks
 		_, _ = num.Get(ctx, 4)
 		synctest.Wait()
-		sliceAllocs := testing.AllocsPerRun(50, func() { _, _ = slice.Get(ctx, ids) })
-		numAllocs := testing.AllocsPerRun(50, func() { _, _ = num.Get(ctx, 4) })
+		sliceAllocs := testutil.AllocsPerRun(50, func() { _, _ = slice.Get(ctx, ids) })
+		numAllocs := testutil.AllocsPerRun(50, func() { _, _ = num.Get(ctx, 4) })
 		assert.LessOrEqual(t, sliceAllocs, numAllocs, "a stale hit while the refresh runs copied its argument")
 	})
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // TestRefreshAheadHoldOutlivesStaleRefreshWithoutSlot: a stale entry's
@@ -147,7 +149,7 @@ func TestRefreshAheadHeldHitAllocatesNothing(t *testing.T) {
 		blocking.Store(true)
 		viewHit() // starts the refresh, which blocks
 		synctest.Wait()
-		running := testing.AllocsPerRun(50, viewHit)
+		running := testutil.AllocsPerRun(50, viewHit)
 		blocking.Store(false)
 		close(release)
 		_, _ = m.Get(ctx, 4) // a refresh of its own, which stores
@@ -159,8 +161,8 @@ func TestRefreshAheadHeldHitAllocatesNothing(t *testing.T) {
 		viewHit()
 		synctest.Wait() // both refreshes failed: held
 		before := runs.Load()
-		assert.Zero(t, testing.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) }), "a memoized hit while held")
-		assert.LessOrEqual(t, testing.AllocsPerRun(50, viewHit), running, "a view's hit while held")
+		assert.Zero(t, testutil.AllocsPerRun(50, func() { _, _ = m.Get(ctx, 4) }), "a memoized hit while held")
+		assert.LessOrEqual(t, testutil.AllocsPerRun(50, viewHit), running, "a view's hit while held")
 		synctest.Wait()
 		assert.Equal(t, before, runs.Load(), "the hits were held off")
 	})

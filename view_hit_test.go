@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // headerWriter is a ResponseWriter whose header map is reused: writing a
@@ -41,7 +42,7 @@ func TestCachedHitAllocatesNothing(t *testing.T) {
 	w := &headerWriter{h: http.Header{}}
 	h.ServeHTTP(w, r)
 	require.Equal(t, http.StatusOK, w.status)
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := testutil.AllocsPerRun(100, func() {
 		clear(w.h)
 		*w = headerWriter{h: w.h}
 		h.ServeHTTP(w, r)
@@ -68,7 +69,7 @@ func TestCachedTypedHitAllocatesNothing(t *testing.T) {
 	w := &headerWriter{h: http.Header{"Content-Type": typ}}
 	h.ServeHTTP(w, r)
 	require.Equal(t, http.StatusOK, w.status)
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := testutil.AllocsPerRun(100, func() {
 		clear(w.h)
 		w.h["Content-Type"] = typ
 		*w = headerWriter{h: w.h}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // inertModes are the view set-ups whose background refreshes InertCookies
@@ -133,7 +135,7 @@ func TestInertCookiesRead(t *testing.T) {
 		r.Header["Cookie"] = tc.lines
 		assert.Equal(t, tc.inert, v.onlyInertCookies(r), "%q", tc.lines)
 		if !raceOn {
-			assert.Zero(t, testing.AllocsPerRun(20, func() { v.onlyInertCookies(r) }), "allocations for %q", tc.lines)
+			assert.Zero(t, testutil.AllocsPerRun(20, func() { v.onlyInertCookies(r) }), "allocations for %q", tc.lines)
 		}
 	}
 	none := c.newView(time.Minute, viewConfig{}, viewFuncs{}, nil)

@@ -205,7 +205,7 @@ func TestSharedCacheHitAllocatesNothing(t *testing.T) {
 	w := &statusWriter{h: http.Header{}}
 	h.ServeHTTP(w, r)
 	require.Equal(t, http.StatusOK, w.status)
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := testutil.AllocsPerRun(100, func() {
 		clear(w.h)
 		w.status = 0
 		h.ServeHTTP(w, r)

@@ -262,7 +262,7 @@ func TestVariantKeySecretHitAllocations(t *testing.T) {
 				r := httptest.NewRequest(http.MethodGet, "/page", nil)
 				r.Header.Set("Cookie", "session=0123456789abcdef")
 				ch.ServeHTTP(httptest.NewRecorder(), r)
-				return testing.AllocsPerRun(100, func() {
+				return testutil.AllocsPerRun(100, func() {
 					w := httptest.NewRecorder()
 					ch.ServeHTTP(w, r)
 					if w.Body.String() != "page #1" {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/go-caching/caching/compress"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // discardWriter is a cheap http.ResponseWriter (and Flusher) that counts the
@@ -65,11 +66,11 @@ func TestPassThroughDoesNotAllocate(t *testing.T) {
 			h := c.Handler(tc.h)
 			w := newDiscard()
 			h.ServeHTTP(w, req) // warm the pool
-			allocs := testing.AllocsPerRun(200, func() {
+			allocs := testutil.AllocsPerRun(200, func() {
 				w.reset()
 				h.ServeHTTP(w, req)
 			})
-			bare := testing.AllocsPerRun(200, func() {
+			bare := testutil.AllocsPerRun(200, func() {
 				w.reset()
 				tc.h.ServeHTTP(w, req)
 			})

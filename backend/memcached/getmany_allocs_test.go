@@ -34,7 +34,7 @@ func TestGetManyOverServersAllocatesAsOneGetMulti(t *testing.T) {
 	for i, v := range vs {
 		require.Len(t, v, len(value), "key %s", keys[i])
 	}
-	allocs := testing.AllocsPerRun(200, func() {
+	allocs := testutil.AllocsPerRun(200, func() {
 		if _, err := s.GetMany(bg, keys); err != nil {
 			t.Fatal(err)
 		}

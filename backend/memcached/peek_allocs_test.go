@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // Regression: the check before a request on a pooled connection (see
@@ -51,7 +53,7 @@ func TestPeekFindingBytesAllocatesNothing(t *testing.T) {
 			for hc.peek() != sockUnread { // the bytes on their way
 				runtime.Gosched()
 			}
-			allocs := testing.AllocsPerRun(100, func() {
+			allocs := testutil.AllocsPerRun(100, func() {
 				if hc.peek() != sockUnread {
 					t.Fatal("the bytes waiting are not found")
 				}

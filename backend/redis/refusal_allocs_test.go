@@ -35,7 +35,7 @@ func TestClusterRefusalAllocatesNothing(t *testing.T) {
 		err := call()
 		require.ErrorIs(t, err, backend.ErrServerDown, op)
 		assert.Contains(t, err.Error(), "redisstore: "+op+": master "+c.nodes[1].Addr, op)
-		assert.Zero(t, testing.AllocsPerRun(100, func() { _ = call() }), "%s: allocations of a refused call", op)
+		assert.Zero(t, testutil.AllocsPerRun(100, func() { _ = call() }), "%s: allocations of a refused call", op)
 	}
 }
 
@@ -101,7 +101,7 @@ func TestRefusalUnderPrefixAllocatesNothing(t *testing.T) {
 	ctx := context.Background()
 	for op, call := range refusableCalls(ctx, b, key) {
 		require.ErrorIs(t, call(), backend.ErrServerDown, op)
-		assert.Zero(t, testing.AllocsPerRun(100, func() { _ = call() }), "%s: allocations of a refused call", op)
+		assert.Zero(t, testutil.AllocsPerRun(100, func() { _ = call() }), "%s: allocations of a refused call", op)
 	}
 }
 
@@ -179,7 +179,7 @@ func TestRefusedBatchUnderPrefixAllocatesNoKeys(t *testing.T) {
 		}
 		call := calls[op]
 		require.ErrorIs(t, call(keys, items), backend.ErrServerDown, "%s of %d keys", op, n)
-		return testing.AllocsPerRun(50, func() { _ = call(keys, items) })
+		return testutil.AllocsPerRun(50, func() { _ = call(keys, items) })
 	}
 	for op := range calls {
 		one, many := allocs(op, 1), allocs(op, 64)

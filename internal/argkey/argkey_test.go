@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/internal/argkey"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 func enc(t testing.TB, v any) []byte {
@@ -372,7 +373,7 @@ func TestNoAllocations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.f() // warm the type cache and pool
-			assert.Zero(t, testing.AllocsPerRun(100, tt.f))
+			assert.Zero(t, testutil.AllocsPerRun(100, tt.f))
 		})
 	}
 }
@@ -561,9 +562,9 @@ func TestNoAllocationsVariables(t *testing.T) {
 	}
 	st := Stats{42, s}
 	var err error
-	assert.Zero(t, testing.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], s) }))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], bs) }))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], st) }))
+	assert.Zero(t, testutil.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], s) }))
+	assert.Zero(t, testutil.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], bs) }))
+	assert.Zero(t, testutil.AllocsPerRun(100, func() { sink, err = argkey.AppendOf(buf[:0], st) }))
 	require.NoError(t, err)
 }
 

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // panicOnceWriter panics at the first status that passes it, as a writer
@@ -184,7 +186,7 @@ func TestRecorderReadFromKeepsSendfile(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		rf := w.(io.ReaderFrom)
 		for _, r := range []io.Reader{f, strings.NewReader("x"), struct{ io.Reader }{strings.NewReader("x")}} {
-			assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = rf.ReadFrom(r) }), "%s: %T", name, r)
+			assert.Zero(t, testutil.AllocsPerRun(100, func() { _, _ = rf.ReadFrom(r) }), "%s: %T", name, r)
 		}
 	}
 }
@@ -374,7 +376,7 @@ func TestRecorderReadFromCopiesWithoutAllocating(t *testing.T) {
 			}
 			copyOnce()
 			assert.True(t, bytes.Equal(data, sent.Body.Bytes()), "%s: %T: the body sent", name, r)
-			assert.Zero(t, testing.AllocsPerRun(100, copyOnce), "%s: %T", name, r)
+			assert.Zero(t, testutil.AllocsPerRun(100, copyOnce), "%s: %T", name, r)
 		}
 	}
 }
