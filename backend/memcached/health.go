@@ -218,7 +218,7 @@ type streak struct {
 // streakRule is what sets one rule of extend apart from the others.
 type streakRule struct {
 	// unprobed reports whether a long streak marks the server down
-	// without a probe when it is marked down already (again, for
+	// without a probe when it is marked down already (kept down, for
 	// serverRetry from now) or the Store probes nothing; a rule without
 	// it needs its probe's word.
 	unprobed bool
@@ -236,8 +236,9 @@ type streakRule struct {
 // bears it out (r.confirms). The probe runs on the call's goroutine, one
 // at a time for every streak of the server (checking), once the server is
 // about to be marked down: a few round trips, once. A server marked down
-// already, or of a Store without probes, is marked down again when r is
-// unprobed, and left as it is otherwise.
+// already is kept down, for serverRetry from now and with the refusal it
+// has, and one of a Store without probes is marked down, when r is
+// unprobed; either is left as it is otherwise.
 func (h *serverHealth) extend(s *streak, r *streakRule, line []byte) {
 	now := time.Now().UnixNano()
 	h.mu.Lock()
@@ -278,13 +279,21 @@ func (h *serverHealth) extend(s *streak, r *streakRule, line []byte) {
 
 // dueLocked reports whether the streak s, of n replies at now, calls for
 // a probe: it is long enough, the server is up, and the Store probes.
-// It marks the server down where r does so unprobed. Called with h.mu
-// held.
+// It marks the server down where r does so unprobed; a server marked down
+// already is kept down for serverRetry from now, with the refusal it has
+// (the replies of the calls in flight when a dead proxy was marked down
+// come on many goroutines at once: a refusal made anew for each, its
+// messages formatted under h.mu, held every other reply of the server up).
+// Called with h.mu held.
 func (h *serverHealth) dueLocked(s *streak, r *streakRule, n int32, now int64, line []byte) bool {
 	if n < serverDownAfter || now-s.since < int64(errorWindow) {
 		return false
 	}
-	if h.downUntil.Load() != 0 || h.list.probe == nil {
+	switch down := h.downUntil.Load() != 0; {
+	case down && r.unprobed:
+		h.downUntil.Store(now + int64(serverRetry))
+		return false
+	case down || h.list.probe == nil:
 		if r.unprobed {
 			h.markDownLocked(r.why(n, time.Duration(now-s.since), line))
 		}
