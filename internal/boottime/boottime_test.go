@@ -171,7 +171,13 @@ func TestConcurrentChecksNeverGoBack(t *testing.T) {
 	started.Wait() // every goroutine reads the clock
 	defer StepWallForTest(time.Hour)()
 	wg.Wait()
-	assert.GreaterOrEqual(t, offset(c), time.Hour-time.Millisecond, "the suspend lost")
+	// The suspend is counted by the first check that reads it, from its one
+	// time.Now, which reads the wall clock and then the monotonic one: a
+	// thread descheduled between the two (tens of milliseconds on a loaded
+	// machine) reads the skew, and so the suspend, short by as long, and
+	// the checks after leave the shortfall as noise under Threshold. So
+	// the count is exact within Threshold, not within a millisecond.
+	assert.Greater(t, offset(c), time.Hour-Threshold, "the suspend lost")
 	assert.GreaterOrEqual(t, c.Check(), int64(time.Hour), "the suspend lost")
 }
 
