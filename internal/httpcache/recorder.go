@@ -184,6 +184,20 @@ type Recorder struct {
 	// diverted response is not sent, and not dated.
 	Date func() []string
 
+	recording // cleared by Reset
+
+	// srcs hands out the readers ReadFrom gives the ReadFrom below in
+	// place of the handler's (readBelow), each to one call and never
+	// again: a writer below that keeps one past its call reads io.EOF
+	// from it, not a later call's reader. The first call of the
+	// Recorder's life takes the one inside it, at no allocation; Reset
+	// keeps it.
+	srcs httpx.Fresh[aboveReader]
+}
+
+// recording is the state of a Recorder's response: Reset clears it, and
+// keeps the rest (the settings, the Writer's handles, srcs).
+type recording struct {
 	header   http.Header
 	body     []byte
 	reason   Reason
@@ -203,13 +217,6 @@ type Recorder struct {
 	// that have not returned: one that panicked never does, and leaves it
 	// above 0 for good; see PanickedBelow.
 	inBelow int
-	// srcs hands out the readers ReadFrom gives the ReadFrom below in
-	// place of the handler's (readBelow), each to one call and never
-	// again: a writer below that keeps one past its call reads io.EOF
-	// from it, not a later call's reader. The first call of the
-	// Recorder's life takes the one inside it, at no allocation; Reset
-	// keeps it.
-	srcs httpx.Fresh[aboveReader]
 }
 
 // ReasonDiverted reports a response held back by Recorder.Divert.
@@ -220,8 +227,14 @@ var _ httpx.Hooks = (*Recorder)(nil)
 // Reset prepares rec, with its current settings, for a response to w, and
 // returns the writer to give the handler.
 func (rec *Recorder) Reset(w http.ResponseWriter) http.ResponseWriter {
+	// A writer the last handler kept reaches nothing from now on (as
+	// from Finish, which a reuse may have skipped), before rec is cleared.
+	rec.Detach()
 	_ = rec.stopPump() // a reused Recorder's last flushes end first
-	*rec = Recorder{Limit: rec.Limit, StatusHeader: rec.StatusHeader, Check: rec.Check, Targeted: rec.Targeted, OnFail: rec.OnFail, Divert: rec.Divert, StoreFlushed: rec.StoreFlushed, Hold: rec.Hold, Date: rec.Date, declared: -1, srcs: rec.srcs}
+	// The Writer is not cleared with the rest: its Reset clears it but for
+	// its handles, so that the writer handed out now is none a handler
+	// kept before.
+	rec.recording = recording{declared: -1}
 	if rec.Limit <= 0 {
 		rec.Limit = DefaultMaxBody
 	}

@@ -5,10 +5,13 @@ package httpx
 // hold (a wrapped writer's handle, a reader given to a ReadFrom below):
 // the first is the one inside it, at no allocation (a struct used once
 // allocates nothing more), the others come from blocks of freshBlock,
-// allocated as they run out. Copying a Fresh keeps what it has left to
-// hand out; each value it hands out is T's zero value, or what its one
-// user left in it. The zero Fresh is ready to use; it is not safe for
-// concurrent use.
+// allocated as they run out. Each value it hands out is T's zero value,
+// or what its one user left in it. A Fresh is kept in place across its
+// holder's reuse (a struct that clears itself keeps its Fresh, as
+// httpcache.Recorder's Reset keeps its Writer): one cleared hands out its
+// first value again. It must not be copied once used: a copy shares its
+// block, and the two hand out the same values. The zero Fresh is ready
+// to use; it is not safe for concurrent use.
 type Fresh[T any] struct {
 	first T
 	used  bool // first was handed out
