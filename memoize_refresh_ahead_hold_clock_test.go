@@ -112,3 +112,21 @@ func TestMemoizeRefreshAheadHoldKeepsOffOlderFreshPast(t *testing.T) {
 		assert.Equal(t, int64(4), hm.runs.Load(), "not refreshed once the hold ended")
 	})
 }
+
+// TestMemoizeRefreshAheadHoldLetsNewerFreshPastThrough: an entry stored
+// after the one whose refresh failed, by its Created (a miss's, once that
+// one expired: a run of the function that just succeeded), is refreshed
+// when due within the hold, though it stays fresh past it: the hold keeps
+// off the failed entry and older ones, not a newer one (none of the other
+// hold tests fails with that case taken out).
+func TestMemoizeRefreshAheadHoldLetsNewerFreshPastThrough(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hm := newHoldMemo(t, 2*time.Second)
+		time.Sleep(300 * time.Millisecond) // 60.1 s: expired, within the hold
+		require.Equal(t, "short #3", hm.get(t), "a miss stored a new result, fresh for 2 s")
+		time.Sleep(600 * time.Millisecond) // 60.7 s: due, fresh past the hold
+		require.Equal(t, "short #3", hm.get(t))
+		synctest.Wait()
+		assert.Equal(t, int64(4), hm.runs.Load(), "the newer entry, due, was held by the failure before it")
+	})
+}
