@@ -3,6 +3,8 @@ package caching
 import (
 	"testing"
 	"time"
+
+	"github.com/go-caching/caching/backend"
 )
 
 // TestPrepareRemoteFreshOnlyReadsNoClock: a remote store's entry with a
@@ -40,3 +42,28 @@ func TestPrepareRemoteFreshOnlyReadsNoClock(t *testing.T) {
 		})
 	}
 }
+
+// TestPrepareLocalFreshOnlyReadsTheClock: an in-process store's entry with
+// a freshness bound and no expiry still reads the clock once, for its
+// write time (entry.clockAt reads its freshness from it): the remote
+// store's shortcut is not the local one's.
+func TestPrepareLocalFreshOnlyReadsTheClock(t *testing.T) {
+	t.Parallel()
+	base := time.Unix(1_700_000_000, 0)
+	reads := 0
+	s := &store{clock: func() time.Time { reads++; return base }, local: inertValueStore{}}
+	e := entry{FreshUntil: base.Add(time.Hour).UnixNano()}
+	if ttl := s.prepare(&e, versionSet{}); ttl != 0 {
+		t.Errorf("TTL %v, want 0", ttl)
+	}
+	if reads != 1 {
+		t.Errorf("clock read %d times, want 1", reads)
+	}
+	if !e.written || e.writtenWall != base.UnixNano() {
+		t.Errorf("write time not kept: written %v, at %d", e.written, e.writtenWall)
+	}
+}
+
+// inertValueStore is a backend.ValueStore that prepare only tells from
+// nil: none of its methods is called.
+type inertValueStore struct{ backend.ValueStore }
