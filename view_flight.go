@@ -475,12 +475,15 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 		if c.waiters == 0 && !c.rejoining() {
 			delete(g.left, c.key) // else kept for the waiters (decide, waited)
 		}
-	case c.res.snap == nil && !c.kept && c.rejoining():
+	case c.next == nil && c.res.snap == nil && !c.kept && c.rejoining():
 		// Released with a response refused for its own reason (private,
 		// too large), nothing stored, while a waiter of a call c runs in
 		// place of has not joined again: that waiter's next call runs in
 		// c's place, as after a retry, and takes the keys c holds for it
 		// (decide), which the run c replaced may hand on after (next).
+		// A call taken over (next: released for a retry, then followed)
+		// is in its successor's chain already, which keeps the keys
+		// (decide): put before it again, c would be its own prev.
 		// A call of the key made since c was released (left for a next
 		// one, or in flight), which that waiter joins or runs after, may
 		// have read them too: c goes before it in its chain instead.
