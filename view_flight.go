@@ -363,9 +363,13 @@ func (g *viewFlight) adopt(key string, keys []string) bool {
 	if !ok {
 		c, ok = g.running[key]
 	}
-	if !ok {
-		return false
-	}
+	return ok && c.take(keys)
+}
+
+// take adds keys to those c decides for when it ends (forget), and
+// reports whether it took them: a key it holds already is not added
+// again, and past maxAdopted keys it takes none (adopt). g.mu is held.
+func (c *viewCall) take(keys []string) bool {
 	n := len(c.forget)
 	for _, k := range keys {
 		if !slices.Contains(c.forget, k) {
@@ -380,6 +384,17 @@ func (g *viewFlight) adopt(key string, keys []string) bool {
 		}
 	}
 	return true
+}
+
+// toRunning hands keys, path version keys about to be deleted (end,
+// waited), to the run of key still in flight, if any, and reports
+// whether it took them (take): made while none was in flight, after the
+// run that created them was released, it may have read them, and store
+// its entry under them after they were deleted (one miss). It decides
+// for them when it ends, as for keys it adopted. g.mu is held.
+func (g *viewFlight) toRunning(key string, keys []string) bool {
+	r := g.running[key]
+	return r != nil && !r.ended && r.take(keys)
 }
 
 // maxAdopted bounds the keys a call in flight holds for others (adopt):
@@ -454,7 +469,9 @@ func (c *viewCall) finish() {
 // whose waiters were told to run on their own (its response refused for
 // its own reason: too large, private, StoreIf) and ends before they are
 // all done: each may have read the keys, and stores after the end; the
-// last of them decides.
+// last of them decides. Keys to delete otherwise go to a run of the key
+// still in flight (toRunning), made since the call was released, which
+// may have read them too: it decides when it ends.
 func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, left bool) {
 	if c == nil {
 		return created, true, false
@@ -498,7 +515,11 @@ func (g *viewFlight) end(c *viewCall, created []string) (keys []string, del, lef
 			g.left[c.key] = c
 		}
 	}
-	return decide(c, keys)
+	keys, del, left = decide(c, keys)
+	if del && !left && g.toRunning(c.key, keys) {
+		return nil, false, false
+	}
+	return keys, del, left
 }
 
 // decide is end's decision for keys, those of c's run and of the runs it
@@ -566,6 +587,9 @@ func (g *viewFlight) waited(c *viewCall) (keys []string, left bool) {
 		delete(g.left, t.key)
 	}
 	keys, t.forget = t.forget, nil
+	if !t.res.retry && len(keys) > 0 && g.toRunning(t.key, keys) {
+		return nil, false
+	}
 	return keys, t.res.retry
 }
 
