@@ -259,3 +259,36 @@ func BenchmarkElapsed(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkClock is a Clock's reads: Check (a write's, the clocks agreeing),
+// Now with no check due (a hit's), Before (a hit's inlined deadline test),
+// and Check from every goroutine at once.
+func BenchmarkClock(b *testing.B) {
+	c := new(Clock)
+	c.Init()
+	b.Run("Check", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = c.Check()
+		}
+	})
+	b.Run("Now", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = c.Now()
+		}
+	})
+	b.Run("Before", func(b *testing.B) {
+		mono := int64(time.Since(c.Start()))
+		for b.Loop() {
+			_ = c.Before(mono, math.MaxInt64)
+		}
+	})
+	b.Run("CheckParallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_ = c.Check()
+			}
+		})
+	})
+}
