@@ -26,11 +26,14 @@
 //     suspend: an entry whose TTL ended while the machine slept may be read
 //     in the first second awake, until a write with a TTL, a sweep or a
 //     read's check once a second counts the suspend.
-//   - Two checks racing across a wall clock stepped back may count the
-//     step as suspended time: the one that read the wall clock before the
-//     step may store its skew after the other lowered it. Entries then
-//     expire early by as much, the safe direction; keeping the skew and
-//     the reading it came from together would take a lock at every write.
+//   - A check finding a change of Threshold or more counts it from a fresh
+//     reading, under a lock, so that a check whose thread froze after its
+//     reading, across a suspend or a step that another check counted, does
+//     not count it again. A thread descheduled for Threshold or more inside
+//     that fresh reading's time.Now, between its reads of the wall clock
+//     and of the monotonic one, reads the wall clock stepped back by as
+//     long, which the next check counts as suspended: entries then expire
+//     early by as much, the safe direction.
 //   - A wall clock stepped back by H and then a suspend of S, with no check
 //     between, count as a suspend of S-H (nothing if S <= H): entries live
 //     up to H longer than the suspend allows, as long as they would have
@@ -46,6 +49,7 @@ package boottime
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -78,9 +82,12 @@ type Clock struct {
 	// skew is the wall clock's progress since start less the monotonic
 	// clock's, as last counted: a check counts the growth of the skew
 	// since (a suspend), and lowers it where it fell (a wall clock stepped
-	// back), adding nothing.
+	// back), adding nothing. Written under mu.
 	skew  atomic.Int64
 	start time.Time // time.Now at Init, with its monotonic reading
+	// mu is held by a check that found a change of Threshold or more, to
+	// count it from a reading later than the last count's.
+	mu sync.Mutex
 }
 
 // testWallShift is added to the wall clock's readings: the tests' suspend
@@ -127,11 +134,20 @@ func (c *Clock) Before(mono, deadline int64) bool {
 // dueCheck is FromMono's check, when it is due: one caller, of those that
 // find it due at once, checks.
 func (c *Clock) dueCheck() {
-	t := time.Now()
-	mono := int64(t.Sub(c.start))
+	mono, skew := c.read()
 	if due := atomic.LoadInt64(&c.due); mono >= due && atomic.CompareAndSwapInt64(&c.due, due, mono+int64(CheckEvery)) {
-		c.checkAt(t, mono)
+		c.checkAt(skew)
 	}
+}
+
+// read reads both clocks, at one time.Now: the monotonic time since c's
+// start, and the skew, the wall clock's progress since then less the
+// monotonic clock's (the tests' wall clock shift included, as read with
+// them).
+func (c *Clock) read() (mono, skew int64) {
+	t := time.Now()
+	mono = int64(t.Sub(c.start))
+	return mono, t.UnixNano() - c.start.UnixNano() + testWallShift.Load() - mono
 }
 
 // Check reads both clocks, counts the suspended time since the last check,
@@ -140,31 +156,45 @@ func (c *Clock) dueCheck() {
 // Threshold or more, so that writers calling it do not take from readers
 // the cache line they read.
 func (c *Clock) Check() int64 {
-	t := time.Now()
-	mono := int64(t.Sub(c.start))
-	return mono + c.checkAt(t, mono)
+	mono, skew := c.read()
+	return mono + c.checkAt(skew)
 }
 
-// checkAt counts the growth of the skew at t, whose monotonic reading since
-// c's start is mono, as suspended time once it reaches Threshold, and
-// lowers the skew once it fell by Threshold (a wall clock stepped back,
-// which counts nothing); it returns the offset. A change under Threshold
-// either way is left to add up.
-func (c *Clock) checkAt(t time.Time, mono int64) int64 {
-	wall := t.UnixNano() - c.start.UnixNano() + testWallShift.Load()
-	skew := wall - mono
-	for {
-		last := c.skew.Load()
-		d := skew - last
-		if d > -int64(Threshold) && d < int64(Threshold) {
-			return atomic.LoadInt64(&c.offset) // noise: keep counting from last
-		}
-		if c.skew.CompareAndSwap(last, skew) {
-			if d > 0 {
-				return atomic.AddInt64(&c.offset, d)
-			}
-			return atomic.LoadInt64(&c.offset) // stepped back: no life added
-		}
+// checkAt counts the growth of the skew, as read, as suspended time once it
+// reaches Threshold, and lowers the skew once it fell by Threshold (a wall
+// clock stepped back, which counts nothing); it returns the offset. A
+// change under Threshold either way is left to add up, reading and writing
+// nothing more. A change of Threshold or more is counted from a fresh
+// reading, taken under recount's lock: the reading given may be older than
+// one that another check already counted the change from (its thread froze
+// between the two), and would undo it.
+func (c *Clock) checkAt(skew int64) int64 {
+	if d := skew - c.skew.Load(); d > -int64(Threshold) && d < int64(Threshold) {
+		return atomic.LoadInt64(&c.offset) // noise: keep counting from last
+	}
+	return c.recount()
+}
+
+// recount is checkAt's count of a change of Threshold or more, from a
+// reading taken under mu: the readings it counts from are thus taken one
+// after the other, each later than the skew it is compared with. It adds
+// to the offset before it stores the skew, so that a check that reads the
+// new skew, and counts no change, returns the new offset.
+func (c *Clock) recount() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, skew := c.read()
+	d := skew - c.skew.Load()
+	switch {
+	case d > -int64(Threshold) && d < int64(Threshold):
+		return atomic.LoadInt64(&c.offset) // counted meanwhile, or noise
+	case d > 0:
+		offset := atomic.AddInt64(&c.offset, d)
+		c.skew.Store(skew)
+		return offset
+	default:
+		c.skew.Store(skew) // stepped back: no life added
+		return atomic.LoadInt64(&c.offset)
 	}
 }
 

@@ -60,6 +60,30 @@ func TestCheckIgnoresStepBack(t *testing.T) {
 	assert.InDelta(t, float64(2*time.Hour), float64(offset(c)), float64(time.Millisecond), "a suspend after a step back")
 }
 
+// TestCheckFrozenAcrossChangeCountsItOnce: a check whose thread froze
+// after reading the clocks, across a suspend (or a wall clock stepped
+// back) that another check counted meanwhile, counts nothing when it goes
+// on: its reading is older than the count. It lowered the skew, taking
+// its old reading for a step back, and the next check counted the suspend
+// again (or took the step back for a suspend): entries expired early by
+// as much.
+func TestCheckFrozenAcrossChangeCountsItOnce(t *testing.T) {
+	for name, step := range map[string]time.Duration{"suspend": time.Hour, "step back": -time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			c := newClock()
+			_, frozen := c.read() // the frozen check's reading
+			defer StepWallForTest(step)()
+			last := c.Check() // the check that counts the change
+			counted := offset(c)
+			goesOn := int64(time.Since(c.Start())) // the frozen check goes on
+			assert.GreaterOrEqual(t, goesOn+c.checkAt(frozen), last, "a reading went back")
+			assert.Equal(t, counted, offset(c), "the frozen check counted")
+			c.Check()
+			assert.Equal(t, counted, offset(c), "the next check counted the change again")
+		})
+	}
+}
+
 // The offsets are compared within a millisecond: the two clocks' readings
 // of one time.Now differ by a few nanoseconds from one call to the next.
 
