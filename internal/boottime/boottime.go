@@ -82,13 +82,17 @@ type Clock struct {
 	// skew is the wall clock's progress since start less the monotonic
 	// clock's, as last counted: a check counts the growth of the skew
 	// since (a suspend), and lowers it where it fell (a wall clock stepped
-	// back), adding nothing. Written under mu.
+	// back), adding nothing. Written under recountMu.
 	skew  atomic.Int64
 	start time.Time // time.Now at Init, with its monotonic reading
-	// mu is held by a check that found a change of Threshold or more, to
-	// count it from a reading later than the last count's.
-	mu sync.Mutex
 }
+
+// recountMu is held by a check that found a change of Threshold or more,
+// to count it from a reading later than the last count's. It is one for
+// every Clock, outside them, so that a Clock (which the stores keep beside
+// the fields their hits read) is no larger for it: such a change, a
+// suspend or a wall clock step, comes rarely, and once for every Clock.
+var recountMu sync.Mutex
 
 // testWallShift is added to the wall clock's readings: the tests' suspend
 // (forward) or wall clock step (back). See StepWallForTest.
@@ -165,8 +169,8 @@ func (c *Clock) Check() int64 {
 // clock stepped back, which counts nothing); it returns the offset. A
 // change under Threshold either way is left to add up, reading and writing
 // nothing more. A change of Threshold or more is counted from a fresh
-// reading, taken under recount's lock: the reading given may be older than
-// one that another check already counted the change from (its thread froze
+// reading, taken under recountMu: the reading given may be older than one
+// that another check already counted the change from (its thread froze
 // between the two), and would undo it.
 func (c *Clock) checkAt(skew int64) int64 {
 	if d := skew - c.skew.Load(); d > -int64(Threshold) && d < int64(Threshold) {
@@ -176,13 +180,13 @@ func (c *Clock) checkAt(skew int64) int64 {
 }
 
 // recount is checkAt's count of a change of Threshold or more, from a
-// reading taken under mu: the readings it counts from are thus taken one
-// after the other, each later than the skew it is compared with. It adds
-// to the offset before it stores the skew, so that a check that reads the
-// new skew, and counts no change, returns the new offset.
+// reading taken under recountMu: the readings it counts from are thus
+// taken one after the other, each later than the skew it is compared with.
+// It adds to the offset before it stores the skew, so that a check that
+// reads the new skew, and counts no change, returns the new offset.
 func (c *Clock) recount() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	recountMu.Lock()
+	defer recountMu.Unlock()
 	_, skew := c.read()
 	d := skew - c.skew.Load()
 	switch {
