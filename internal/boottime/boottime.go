@@ -26,12 +26,12 @@
 //     suspend: an entry whose TTL ended while the machine slept may be read
 //     in the first second awake, until a write with a TTL, a sweep or a
 //     read's check once a second counts the suspend.
-//   - A check finding a change of Threshold or more counts it from a fresh
-//     reading, under a lock, so that a check whose thread froze after its
-//     reading, across a suspend or a step that another check counted, does
-//     not count it again. A thread descheduled for Threshold or more inside
-//     that fresh reading's time.Now, between its reads of the wall clock
-//     and of the monotonic one, reads the wall clock stepped back by as
+//   - A check that finds a change of Threshold or more counts it from a
+//     fresh reading, taken under a lock (so that a check whose thread froze
+//     after reading, across a suspend or a step that another check counted,
+//     does not count it again). If that reading's thread is descheduled for
+//     Threshold or more inside time.Now, between its reads of the wall clock
+//     and of the monotonic one, it reads the wall clock stepped back by as
 //     long, which the next check counts as suspended: entries then expire
 //     early by as much, the safe direction.
 //   - A wall clock stepped back by H and then a suspend of S, with no check
