@@ -156,9 +156,9 @@ func (c *Clock) read() (mono, skew int64) {
 
 // Check reads both clocks, counts the suspended time since the last check,
 // and returns what Now would: the nanoseconds since c's start. It costs
-// one time.Now, and writes nothing unless the clocks' progress differs by
-// Threshold or more, so that writers calling it do not take from readers
-// the cache line they read.
+// one time.Now, and writes nothing, unless the clocks' progress differs by
+// Threshold or more (then it takes a lock and reads them again), so that
+// writers calling it do not take from readers the cache line they read.
 func (c *Clock) Check() int64 {
 	mono, skew := c.read()
 	return mono + c.checkAt(skew)
