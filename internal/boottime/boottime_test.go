@@ -106,6 +106,52 @@ func TestCheckFrozenAcrossChangeCountsItOnce(t *testing.T) {
 	}
 }
 
+// TestCheckSeeingCountedSkewReturnsItsOffset: a Check that reads a
+// suspend another check is counting, and finds the skew already stored,
+// returns the offset with the suspend in it: the offset is added before the
+// skew is stored. Stored first, such a Check returned a reading short by the
+// suspend: entries served past their TTL by as long. The window is a few
+// instructions wide: the test makes many suspends, failing most runs (all
+// under -race) with the two writes swapped. A reading may be short of the
+// suspends by a preemption inside time.Now (see counted), not by 2*Threshold.
+func TestCheckSeeingCountedSkewReturnsItsOffset(t *testing.T) {
+	const step = 10 * time.Second
+	c := newClock()
+	from := c.skew.Load()
+	base := testWallShift.Load()
+	var shift atomic.Int64 // the suspends made so far, once made
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				seen := shift.Load()
+				if now := c.Check(); now < seen-int64(2*Threshold) {
+					t.Errorf("a Check after %v suspended read %v", time.Duration(seen), time.Duration(now))
+					return
+				}
+			}
+		}()
+	}
+	const suspends = 200000
+	for range suspends {
+		StepWallForTest(step)
+		shift.Store(testWallShift.Load() - base)
+		c.Check()
+	}
+	close(stop)
+	wg.Wait()
+	StepWallForTest(-suspends * step) // undo them all
+	assert.InDelta(t, float64(suspends*step), float64(counted(t, c, from, 0)), float64(Threshold), "the suspends counted other than once each")
+}
+
 // TestCheckIgnoresNoise: a difference under Threshold between the clocks'
 // progress counts nothing, and writes nothing, until it adds up to
 // Threshold. The steps pass Threshold, or stay under it, by a quarter of
