@@ -1488,7 +1488,8 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // after the hit read it) computes nothing (replacedSince). ahead marks
 // RefreshAhead's refresh of e read at now (e.clockAt: the hit's reading),
 // counted in Stats.AheadRefreshes once it runs; one that stores nothing
-// holds off the next for aheadHoldFor(e).
+// holds off the next for aheadHoldFor(e). One that runs nothing in place
+// of a hold puts it back, as a view's does (putBackHold).
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, e *entry, ahead bool, now int64) {
 	stored, hold, aim := e.Created, aheadHoldFor(m.ahead, e), aimAt(e, now)
 	if memoRefreshAskedHook != nil {
@@ -1496,16 +1497,26 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	}
 	// The slot is taken before the argument is copied: the hits that come
 	// while this one copies start nothing and copy nothing.
-	key, ok := m.takeRefresh(kb, ahead, aim)
+	key, mark, ok := m.takeRefresh(kb, ahead, aim)
 	if !ok {
 		return // a hit while key's refresh runs copies nothing
 	}
+	// The hold this refresh takes the place of, if any: copied past the
+	// return above, as done, below, keeps it on the heap, which a hit
+	// that starts nothing must not pay for.
+	displaced := mark
+	ran := false // fn ran, or a computation of key was joined
 	done := func(failed bool) {
 		m.refreshMu.Lock()
 		m.refreshSlots.give(m.refreshing[key].id)
-		if failed {
+		switch {
+		case failed:
 			m.holdAhead(key, hold, aim)
-		} else {
+		case !ran && displaced.id != 0 && !displaced.hold.over():
+			// The hold this refresh took the place of, which it ran
+			// nothing in place of (putBackHold): its timer removes it.
+			m.refreshing[key] = displaced
+		default:
 			delete(m.refreshing, key)
 		}
 		m.refreshMu.Unlock()
@@ -1546,6 +1557,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		if ahead {
 			m.c.stats.ahead.Add(1) // RefreshAhead's, counted as it runs
 		}
+		ran = true
 		if m.calls.StartedBefore(key, stored) {
 			held := m.shared.supersedeHeld(key) // older than the entry: see above
 			defer m.shared.done(&held)
@@ -1618,31 +1630,33 @@ var memoRefreshCheckedHook func(key string, replaced bool)
 
 // takeRefresh takes key's refresh slot (refreshInBackground gives it back)
 // for a refresh of its entry aim, and returns
-// key as a string, or reports false when a refresh of key runs already, a
+// key as a string, with the hold the refresh takes the place of (a zero
+// mark if none), or reports false when a refresh of key runs already, a
 // hold keeps it off (aheadHold.keepsOff), or every slot is taken. The
 // lookup makes no string of key: only a refresh that may start does. A
 // refresh is overdue (refreshSlots) past the function's collapse bound
 // (collapseBound: its CollapseTimeout, by default DefaultCollapseTimeout
 // plus its Lease), as a view's are past its CollapseTimeout; under a
 // negative CollapseTimeout never.
-func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool, aim aheadAim) (string, bool) {
+func (m *Memoized[A, R]) takeRefresh(key []byte, ahead bool, aim aheadAim) (string, refreshMark, bool) {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
-	if mark, busy := m.refreshing[string(key)]; busy && (mark.id&aheadHeld == 0 || ahead && mark.hold.keepsOff(aim)) {
+	mark, busy := m.refreshing[string(key)]
+	if busy && (mark.id&aheadHeld == 0 || ahead && mark.hold.keepsOff(aim)) {
 		// Running, or held: a stale entry's refresh, or a newer entry's,
 		// takes a hold's place.
-		return "", false
+		return "", refreshMark{}, false
 	}
 	slot, ok := m.refreshSlots.take(time.Now(), m.collapse)
 	if !ok {
-		return "", false
+		return "", refreshMark{}, false
 	}
 	if m.refreshing == nil {
 		m.refreshing = map[string]refreshMark{}
 	}
 	k := string(key)
 	m.refreshing[k] = refreshMark{id: slot}
-	return k, true
+	return k, mark, true
 }
 
 // refreshMark is the value of Memoized.refreshing for a key: the slot of

@@ -26,6 +26,21 @@ type holdMemo struct {
 }
 
 func newHoldMemo(t *testing.T, short time.Duration) *holdMemo {
+	hm := newHoldMemoFunc(t, short)
+	require.Equal(t, "long #1", hm.get(t)) // fresh until 60 s
+	time.Sleep(59800 * time.Millisecond)   // 59.8 s: due
+	hm.failing.Store(true)
+	require.Equal(t, "long #1", hm.get(t))
+	synctest.Wait()
+	require.Equal(t, int64(2), hm.runs.Load(), "the refresh ran, and failed: held until 60.8 s")
+	hm.failing.Store(false)
+	hm.short.Store(true)
+	return hm
+}
+
+// newHoldMemoFunc is newHoldMemo's function, before any call: its results
+// "long #N" are fresh for a minute, "short #N" for short.
+func newHoldMemoFunc(t *testing.T, short time.Duration) *holdMemo {
 	hm := &holdMemo{}
 	clock := func() time.Time { return time.Now().Add(-time.Duration(hm.back.Load())) }
 	c := Must(&Options{Backend: newSimple(t, nil), Clock: clock})
@@ -45,14 +60,6 @@ func newHoldMemo(t *testing.T, short time.Duration) *holdMemo {
 		}
 		return time.Minute
 	}))
-	require.Equal(t, "long #1", hm.get(t)) // fresh until 60 s
-	time.Sleep(59800 * time.Millisecond)   // 59.8 s: due
-	hm.failing.Store(true)
-	require.Equal(t, "long #1", hm.get(t))
-	synctest.Wait()
-	require.Equal(t, int64(2), hm.runs.Load(), "the refresh ran, and failed: held until 60.8 s")
-	hm.failing.Store(false)
-	hm.short.Store(true)
 	return hm
 }
 

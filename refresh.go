@@ -56,8 +56,9 @@ import (
 // result (even one too short-lived for a Lease's waiters to read), a 304 that freshens the entry (SharedCache), or finding a newer
 // entry stored renews it: no backoff follows; a refresh that ran nothing
 // (another process's Lease, an entry stored again since the hit) holds
-// nothing off. A stale entry's refresh (StaleWhileRevalidate, StaleIf) is
-// not held off: it takes the backoff's place. A memoized result
+// nothing off, and leaves a backoff whose place it took as it was. A
+// stale entry's refresh (StaleWhileRevalidate, StaleIf) is not held off:
+// it takes the backoff's place. A memoized result
 // StoreIf refuses removes the entry, as Refresh's does: the next call
 // computes it as a miss. A view's refresh keeps the client's RemoteAddr,
 // as its Cookie: it makes the response of the request whose key it
@@ -261,6 +262,11 @@ func (h *aheadHold) keepsOff(a aheadAim) bool {
 	return a.left > h.end-time.Since(monoBase)
 }
 
+// over reports whether h has ended: its timer (holdAhead's, or
+// Memoized.holdAhead's) fires at or after end, as both read the
+// monotonic clock and the timer is set after end is.
+func (h *aheadHold) over() bool { return time.Since(monoBase) >= h.end }
+
 // holdAhead puts a new aheadHold of the entry a under key in refreshing,
 // in place of the refresh that ends, and removes it after d unless
 // something took its place meanwhile (a stale entry's refresh, which a
@@ -271,4 +277,19 @@ func holdAhead(refreshing *sync.Map, key string, d time.Duration, a aheadAim) {
 	*h = newAheadHold(a, d)
 	refreshing.Store(key, h)
 	time.AfterFunc(d, func() { refreshing.CompareAndDelete(key, h) })
+}
+
+// putBackHold puts back under key in refreshing the hold h that a refresh
+// took the place of, once that refresh ends having run nothing (another
+// process held its lease, or it found its entry replaced: replacedSince),
+// unless h is over. A refresh of an older entry near its end that h let
+// through (keepsOff) would otherwise, finding the failed entry or a newer
+// one stored, have left the key free: the failed entry's next hit ran the
+// failing origin again within the hold. h's own timer removes it; put
+// back after that fired (h over, read after the put), it is removed here.
+func putBackHold(refreshing *sync.Map, key string, h *aheadHold) {
+	refreshing.Store(key, h)
+	if h.over() {
+		refreshing.CompareAndDelete(key, h)
+	}
 }

@@ -2818,7 +2818,8 @@ func (v *view) slotsFor(r *http.Request) *refreshSlots {
 // theirs keys the variants as on the client's path; a Set-Cookie or
 // Cache-Control of theirs keeps the response out as there). A refresh of an
 // entry that was replaced since the request read it (st.replaces) runs
-// nothing: see replacedSince. A refresh of RefreshAhead's (st.ahead) is
+// nothing: see replacedSince; one that runs nothing in place of a hold
+// (aheadHold) puts it back (putBackHold). A refresh of RefreshAhead's (st.ahead) is
 // counted in Stats.AheadRefreshes once it runs: not one that another
 // process's lease or a newer entry skipped. A refresh that has run for the
 // view's CollapseTimeout is overdue: it runs on, still the only one of its
@@ -2848,20 +2849,27 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 	if busy && refreshHeldHook != nil {
 		refreshHeldHook(key)
 	}
-	if busy && !v.refreshing.CompareAndSwap(key, prev, struct{}{}) {
-		// The hold ended meanwhile (its timer), which leaves the key
-		// free, or another refresh took its place.
-		if _, taken := v.refreshing.LoadOrStore(key, struct{}{}); taken {
+	var displaced *aheadHold // the hold this refresh takes the place of
+	if busy {
+		if v.refreshing.CompareAndSwap(key, prev, struct{}{}) {
+			displaced = prev.(*aheadHold)
+		} else if _, taken := v.refreshing.LoadOrStore(key, struct{}{}); taken {
+			// The hold ended meanwhile (its timer), which leaves the key
+			// free, or another refresh took its place.
 			slots.give(slot)
 			return false
 		}
 	}
 	failed := false // RefreshAhead's refresh ran and renewed nothing
+	ran := false    // the handler ran
 	done := func() {
 		slots.give(slot)
-		if failed {
+		switch {
+		case failed:
 			holdAhead(&v.refreshing, key, st.hold, st.aim)
-		} else {
+		case !ran && displaced != nil:
+			putBackHold(&v.refreshing, key, displaced)
+		default:
 			v.refreshing.Delete(key)
 		}
 	}
@@ -2890,6 +2898,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 			v.c.stats.ahead.Add(1)
 			failed = true // until run renews the entry; a panic leaves it so
 		}
+		ran = true
 		v.run(dw, r2, st)
 		failed = st.ahead && !st.renewed
 	})
