@@ -2,7 +2,10 @@ package caching
 
 import (
 	"context"
+	"html/template"
 	"io"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,15 +17,19 @@ import (
 
 // hangManyRemote is remote whose GetMany, once hang is set, never answers
 // (a server that accepts the command and says nothing) until the call's
-// context ends, or hangManyFor passes.
+// context ends, or gate is closed: a GetMany let go by the gate counts in
+// gated (it had no deadline of its own).
 type hangManyRemote struct {
 	remote
-	hang bool
+	hang  bool
+	gate  chan struct{}
+	gated atomic.Int32
 }
 
-// hangManyFor is how long a hangManyRemote's GetMany hangs at most: long
-// enough that a call bounded by a Timeout of milliseconds takes a small
-// part of it on any machine.
+// hangManyFor is how long a test waits for a call on a hangManyRemote
+// before it closes the gate: a liveness bound, not a timing assertion (a
+// call bounded by Options.Timeout ends through its context, not the gate,
+// whenever it ends).
 const hangManyFor = 30 * time.Second
 
 func (h *hangManyRemote) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
@@ -30,7 +37,8 @@ func (h *hangManyRemote) GetMany(ctx context.Context, keys []string) ([][]byte, 
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(hangManyFor):
+		case <-h.gate:
+			h.gated.Add(1)
 		}
 	}
 	return h.remote.GetMany(ctx, keys)
@@ -56,7 +64,9 @@ func TestBreakerCallsAfterProbeAreBounded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			const timeout = 50 * time.Millisecond
 			clock := testutil.NewClock()
-			r := &hangManyRemote{remote: remote{Backend: newSimple(t, clock)}}
+			r := &hangManyRemote{remote: remote{Backend: newSimple(t, clock)}, gate: make(chan struct{})}
+			release := sync.OnceFunc(func() { close(r.gate) })
+			t.Cleanup(release)
 			c := Must(&Options{Backend: r, Clock: clock.Now, Timeout: timeout,
 				Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
 			defer c.Close()
@@ -71,12 +81,25 @@ func TestBreakerCallsAfterProbeAreBounded(t *testing.T) {
 			r.hang = true
 			clock.Advance(11 * time.Second) // the next call is the probe
 
-			start := time.Now()
-			html, err := c.Fragment(t.Context(), tc.key, time.Hour, render, Tags("t"))
-			took := time.Since(start)
-			require.NoError(t, err)
-			assert.Equal(t, "<b>x</b>", string(html))
-			assert.Less(t, took, hangManyFor/3, "a call after the probe waited past Options.Timeout (%v)", timeout)
+			type result struct {
+				html template.HTML
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				html, err := c.Fragment(t.Context(), tc.key, time.Hour, render, Tags("t"))
+				done <- result{html, err}
+			}()
+			var res result
+			select {
+			case res = <-done:
+			case <-time.After(hangManyFor): // a liveness bound, as above
+				release()
+				res = <-done
+			}
+			require.NoError(t, res.err)
+			assert.Equal(t, "<b>x</b>", string(res.html))
+			assert.Zero(t, r.gated.Load(), "a call after the probe waited on the hung server past Options.Timeout (%v)", timeout)
 		})
 	}
 }
