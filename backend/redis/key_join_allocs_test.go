@@ -3,13 +3,14 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // Regression: an Add that found its key taken (SET NX not done: a lease
@@ -48,21 +49,7 @@ func TestKeyAsSentIsMadeOnce(t *testing.T) {
 			}
 			require.NoError(t, call(k), op)
 		}
-		more := bytesPerRun(50, func() { _ = call(long) }) - bytesPerRun(50, func() { _ = call(short) })
+		more := testutil.BytesPerRun(50, func() { _ = call(long) }) - testutil.BytesPerRun(50, func() { _ = call(short) })
 		assert.InDelta(t, 1, more/longer, 0.5, "%s: copies of the key as sent (%.0f bytes more for a key %d longer)", op, more, longer)
 	}
-}
-
-// bytesPerRun returns the bytes allocated by a run of f, the average of
-// runs after one to warm up.
-func bytesPerRun(runs int, f func()) float64 {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	f()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return float64(after.TotalAlloc-before.TotalAlloc) / float64(runs)
 }

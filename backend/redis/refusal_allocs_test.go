@@ -81,7 +81,7 @@ func TestSetManyWhileMasterDownMakesKeysOnce(t *testing.T) {
 	setMany := func(items []backend.Item) func() {
 		return func() { require.NoError(t, b.SetMany(ctx, items)) }
 	}
-	more := bytesPerRun(50, setMany(long)) - bytesPerRun(50, setMany(short))
+	more := testutil.BytesPerRun(50, setMany(long)) - testutil.BytesPerRun(50, setMany(short))
 	n := float64(len(long) * longer)
 	t.Logf("%.2f copies of each key as sent", more/n)
 	assert.InDelta(t, 1, more/n, 0.5, "copies of each key as sent (%.0f bytes more for %d keys %d longer)", more, len(long), longer)
