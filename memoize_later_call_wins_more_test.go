@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // laterWinsForcedKey is the context key of a Get that RefreshIf forces in
@@ -33,7 +35,7 @@ func TestMemoizeLaterCallWinsMore(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
 			h := new(setHook)
-			c, err := New(&Options{Backend: st.open(t, h), Logger: slog.New(slog.DiscardHandler)})
+			c, err := New(&Options{Backend: st.open(t, h), Logger: slog.New(slog.DiscardHandler), Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Close() })
 			var computed atomic.Int64

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // laterWinsOpKey is the context key under which a call of the stress test
@@ -44,7 +46,7 @@ type laterWinsOp struct {
 func TestMemoizeLaterCallWins(t *testing.T) {
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
-			c, err := New(&Options{Backend: st.open(t, new(setHook)), Logger: slog.New(slog.DiscardHandler)})
+			c, err := New(&Options{Backend: st.open(t, new(setHook)), Logger: slog.New(slog.DiscardHandler), Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Close() })
 			var computed atomic.Int64

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // heldCall is one call of a memoized function held until released, and
@@ -39,7 +41,7 @@ func TestMemoizeRefreshJoiningFailedBackgroundRefreshRemovesOwedEntry(t *testing
 	for _, st := range setOrderStores {
 		t.Run(st.name, func(t *testing.T) {
 			ctx := context.Background()
-			c, err := New(&Options{Backend: st.open(t, new(setHook)), Logger: slog.New(slog.DiscardHandler)})
+			c, err := New(&Options{Backend: st.open(t, new(setHook)), Logger: slog.New(slog.DiscardHandler), Timeout: testutil.SlowTimeout})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Close() })
 			var data atomic.Value

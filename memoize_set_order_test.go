@@ -133,7 +133,9 @@ type setOrderEnv struct {
 
 func newSetOrderEnv(t *testing.T, open func(t *testing.T, h *setHook) backend.Backend, opts ...MemoOption) *setOrderEnv {
 	env := &setOrderEnv{h: new(setHook), inTags: make(chan struct{}, 1)}
-	c, err := New(&Options{Backend: open(t, env.h), Logger: slog.New(slog.DiscardHandler)})
+	// Its tests are about what is stored, not how fast: SlowTimeout, so a
+	// loaded machine's stalled Redis reply fails none of them.
+	c, err := New(&Options{Backend: open(t, env.h), Logger: slog.New(slog.DiscardHandler), Timeout: testutil.SlowTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	env.data.Store("old")
