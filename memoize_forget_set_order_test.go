@@ -138,10 +138,9 @@ func TestMemoizeForgetAllThenSetKeepsSet(t *testing.T) {
 				// now ran to its end before ForgetAll went on; now it waits
 				// for ForgetAll's delete, which nothing here can observe
 				// (it blocks on a mutex): the wait for it is cut short at
-				// half the Cache's Timeout (500 ms by default), far more
-				// than a Set on these stores takes, and short of the
-				// Timeout that bounds the whole Set, its wait for
-				// ForgetAll's delete included.
+				// 250 ms, far more than a Set on these stores takes, and
+				// short of the Cache's Timeout (SlowTimeout) that bounds
+				// the whole Set, its wait for ForgetAll's delete included.
 				go func() { set <- env.m.Set(ctx, 1, "set") }()
 				select {
 				case err := <-set:
