@@ -1300,6 +1300,13 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 				st.joinOnly = true
 			}
 			continue // the leader's client left: one of the waiters leads now
+		case res.failed && st.stale != nil:
+			// The leader's handler failed, before any response: as its
+			// own run's failure, answered with the stale entry its lookup
+			// found (stale-if-error), rather than one more run of the
+			// failing handler per waiter.
+			v.serve(w, st.client(r), st.stale.snap, v.c.clock(), httpcache.Stale)
+			return
 		case res.stale && st.staleOnError:
 			// The stale entry the leader served while another process
 			// runs the handler: not an answer for this request, which
@@ -1854,7 +1861,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				v.flight.release(st.call, viewResult{retry: true, alone: true})
 				return
 			}
-			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError || clientLeft(r.Context())})
+			left := clientLeft(r.Context())
+			// A 5xx that the stale entry answers (Divert) is the run's
+			// failure: the waiters with a stale entry of their own serve
+			// it (viewResult.failed).
+			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError || left, failed: reason == httpcache.ReasonDiverted && !left})
 		},
 	}
 	// Fields set before the handler ran (by outer middleware) are not the
@@ -2045,6 +2056,12 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				// wait for a new leader rather than each run the
 				// handler on its own.
 				v.flight.release(st.call, viewResult{retry: true})
+			} else if p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) && !clientLeft(r.Context()) {
+				// The handler failed before its response was committed,
+				// where a stale entry answers its request (below): a
+				// waiter with one of its own serves it too, rather than
+				// run the failing handler again (viewResult.failed).
+				v.flight.release(st.call, viewResult{failed: true})
 			}
 			failUnderPanic(rec)
 		} else {

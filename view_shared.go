@@ -699,8 +699,10 @@ func (v *view) judge(f found, rq httpcache.CacheControl, now time.Time) judgemen
 	case v.sh != nil:
 		// rq's stale-if-error (zero unless HonorRequestCacheControl) is
 		// this request's: only its own run is answered stale, and only
-		// when its handler fails (the requests waiting for the run each
-		// run the handler on failure; see runState.staleOnError).
+		// when its handler fails, or that of the run it waited for in its
+		// process (viewResult.failed; the requests waiting for the run
+		// without one of their own each run the handler on failure; see
+		// runState.staleOnError).
 		u := v.sh.Reuse(f.snap.JudgedHeader())
 		swr, sie, noStale = u.StaleWhileRevalidate, u.StaleIfError, u.NoStale
 		asked = v.sh.StaleIfError(u, rq)
@@ -932,8 +934,8 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 			return divert != nil && divert(status)
 		}
 		rec.OnFail = func(reason httpcache.Reason) {
-			if reason != httpcache.ReasonDiverted { // the waiters get the revalidated entry
-				onFail(reason)
+			if reason != httpcache.ReasonDiverted || rec.Diverted() != http.StatusNotModified {
+				onFail(reason) // else the waiters get the revalidated entry
 			}
 		}
 		// A cache dates a response it forwards or stores without Date
