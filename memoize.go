@@ -1488,8 +1488,11 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // after the hit read it) computes nothing (replacedSince). ahead marks
 // RefreshAhead's refresh of e read at now (e.clockAt: the hit's reading),
 // counted in Stats.AheadRefreshes once it runs; one that stores nothing
-// holds off the next for aheadHoldFor(e). One that runs nothing in place
-// of a hold puts it back, as a view's does (putBackHold).
+// holds off the next for aheadHoldFor(e), and keeps a hold it took the
+// place of until that one's end (holdAhead). One that runs nothing in
+// place of a hold (it found its entry replaced, or never started: it
+// takes no lease, unlike a view's) puts it back, as a view's does
+// (putBackHold).
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, e *entry, ahead bool, now int64) {
 	stored, hold, aim := e.Created, aheadHoldFor(m.ahead, e), aimAt(e, now)
 	if memoRefreshAskedHook != nil {
@@ -1511,7 +1514,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		m.refreshSlots.give(m.refreshing[key].id)
 		switch {
 		case failed:
-			m.holdAhead(key, hold, aim)
+			m.holdAhead(key, hold, aim, displaced)
 		case !ran && displaced.id != 0 && !displaced.hold.over():
 			// The hold this refresh took the place of, which it ran
 			// nothing in place of (putBackHold): its timer removes it.
@@ -1673,15 +1676,20 @@ type refreshMark struct {
 const aheadHeld = 1 << 63
 
 // holdAhead holds off RefreshAhead's refreshes of key's entry aim for d
-// (aheadHoldFor), in place of the refresh that ends, unless something
-// takes the hold's place meanwhile (a stale entry's refresh, or another
-// entry's, which it does not keep off: aheadHold.keepsOff). Called with
-// refreshMu held.
-func (m *Memoized[A, R]) holdAhead(key string, d time.Duration, aim aheadAim) {
+// (aheadHoldFor), in place of the refresh that ends, and those the hold
+// displaced kept off, if it is one that refresh took the place of, until
+// it would have ended (newAheadHold), unless something takes the hold's
+// place meanwhile (a stale entry's refresh, or another entry's, which it
+// does not keep off: aheadHold.keepsOff). Called with refreshMu held.
+func (m *Memoized[A, R]) holdAhead(key string, d time.Duration, aim aheadAim, displaced refreshMark) {
+	var prev *aheadHold
+	if displaced.id&aheadHeld != 0 {
+		prev = &displaced.hold
+	}
 	m.refreshHolds++
-	mark := refreshMark{id: aheadHeld | m.refreshHolds, hold: newAheadHold(aim, d)}
+	mark := refreshMark{id: aheadHeld | m.refreshHolds, hold: newAheadHold(aim, d, prev)}
 	m.refreshing[key] = mark
-	time.AfterFunc(d, func() {
+	time.AfterFunc(mark.hold.wait(d), func() {
 		m.refreshMu.Lock()
 		defer m.refreshMu.Unlock()
 		if m.refreshing[key] == mark {

@@ -55,8 +55,12 @@ import (
 // Set-Cookie, a backend that refuses the write or is down). Storing its
 // result (even one too short-lived for a Lease's waiters to read), a 304 that freshens the entry (SharedCache), or finding a newer
 // entry stored renews it: no backoff follows; a refresh that ran nothing
-// (another process's Lease, an entry stored again since the hit) holds
-// nothing off, and leaves a backoff whose place it took as it was. A
+// (a view's that another process's Lease kept from running, an entry
+// stored again since the hit: a memoized function's refresh takes no
+// lease) holds nothing off, and leaves a backoff whose place it took as it
+// was. One that took a backoff's place (an older entry's, near its end,
+// which the backoff let through) and renews nothing holds off its own
+// entry's, and what that backoff held off until it would have ended. A
 // stale entry's refresh (StaleWhileRevalidate, StaleIf) is not held off:
 // it takes the backoff's place. A memoized result
 // StoreIf refuses removes the entry, as Refresh's does: the next call
@@ -220,16 +224,71 @@ type aheadHold struct {
 	// end is when the hold ends, as time.Since(monoBase): the monotonic
 	// clock, which no step of the wall clock moves.
 	end time.Duration
+	// also is the hold that the failed refresh took the place of (one
+	// that let it through: keepsOff), while it lasts: it keeps off what
+	// it kept off until its own end, as it would have had that refresh
+	// not run. Without it, a failed refresh of an older entry near its
+	// end left the newer entry whose refresh had failed free to run the
+	// failing origin again within its hold. Never changed once the hold
+	// is made, as it is read without a lock.
+	also *aheadHold
+	// last is the latest end of h and also's: the hold is over then
+	// (over), and its timer removes it.
+	last time.Duration
 }
 
-// newAheadHold is the hold, for d, of a failed refresh of the entry a.
-func newAheadHold(a aheadAim, d time.Duration) aheadHold {
-	return aheadHold{of: a.created, until: a.freshUntil, end: time.Since(monoBase) + d}
+// newAheadHold is the hold, for d, of a failed refresh of the entry a,
+// which took the place of the hold displaced (nil: none).
+func newAheadHold(a aheadAim, d time.Duration, displaced *aheadHold) aheadHold {
+	now := time.Since(monoBase)
+	h := aheadHold{of: a.created, until: a.freshUntil, end: now + d, last: now + d}
+	if h.also = displaced.live(now); h.also != nil {
+		h.last = max(h.last, h.also.last)
+	}
+	return h
 }
 
-// keepsOff reports whether h keeps off the RefreshAhead refresh of the
-// entry a: the entry whose refresh failed, and one stored before it (by
-// the Created of the two) that stays fresh past the hold; not one stored
+// live is h and the holds it keeps (also) less those ended by now: nil
+// if none is left. A hold with ended holds under it is copied without
+// them, and h itself is left as it is (read without a lock): a chain of
+// holds, each a failed refresh that took the last one's place, keeps no
+// more than the holds still running.
+func (h *aheadHold) live(now time.Duration) *aheadHold {
+	for h != nil && h.end <= now {
+		h = h.also
+	}
+	if h == nil {
+		return nil
+	}
+	rest := h.also.live(now)
+	if rest == h.also {
+		return h
+	}
+	c := *h
+	c.also, c.last = rest, c.end
+	if rest != nil {
+		c.last = max(c.last, rest.last)
+	}
+	return &c
+}
+
+// keepsOff reports whether h, or a hold it took the place of (also),
+// keeps off the RefreshAhead refresh of the entry a (keepsOne), each
+// until its own end.
+func (h *aheadHold) keepsOff(a aheadAim) bool {
+	now := time.Since(monoBase)
+	for ; h != nil; h = h.also {
+		if left := h.end - now; left > 0 && h.keepsOne(a, left) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepsOne reports whether h alone, which lasts for left more, keeps off
+// the RefreshAhead refresh of the entry a: the entry whose refresh failed,
+// and one stored before it (by the Created of the two) that stays fresh
+// past the hold; not one stored
 // after it (a miss's, once that one expired), which a run of the origin
 // just made, nor one that would expire, unrefreshed, within the hold.
 //
@@ -252,41 +311,49 @@ func newAheadHold(a aheadAim, d time.Duration) aheadHold {
 // run for it in the last hold's length of its freshness as it would once
 // it is stale, and not before. Its freshness is judged as its hit judged
 // it (entry.clockAt), against the hold's end on the monotonic clock.
-func (h *aheadHold) keepsOff(a aheadAim) bool {
+func (h *aheadHold) keepsOne(a aheadAim, left time.Duration) bool {
 	switch {
 	case a.created == h.of && a.freshUntil == h.until:
 		return true
 	case a.created > h.of:
 		return false
 	}
-	return a.left > h.end-time.Since(monoBase)
+	return a.left > left
 }
 
-// over reports whether h has ended: its timer (holdAhead's, or
-// Memoized.holdAhead's) fires at or after end, as both read the
-// monotonic clock and the timer is set after end is.
-func (h *aheadHold) over() bool { return time.Since(monoBase) >= h.end }
+// over reports whether h has ended, with every hold it keeps (also): its
+// timer (holdAhead's, or Memoized.holdAhead's) fires at or after last, as
+// both read the monotonic clock and the timer is set after last is.
+func (h *aheadHold) over() bool { return time.Since(monoBase) >= h.last }
+
+// wait is how long h's timer waits, h made for d (newAheadHold): until
+// last, the end of the latest of the holds it keeps.
+func (h *aheadHold) wait(d time.Duration) time.Duration { return d + h.last - h.end }
 
 // holdAhead puts a new aheadHold of the entry a under key in refreshing,
-// in place of the refresh that ends, and removes it after d unless
+// in place of the refresh that ends (which took the place of the hold
+// displaced, if not nil: newAheadHold), and removes it once over unless
 // something took its place meanwhile (a stale entry's refresh, which a
 // hold does not keep off, or another entry's: keepsOff). The timer costs
 // nothing on a hit.
-func holdAhead(refreshing *sync.Map, key string, d time.Duration, a aheadAim) {
+func holdAhead(refreshing *sync.Map, key string, d time.Duration, a aheadAim, displaced *aheadHold) {
 	h := new(aheadHold)
-	*h = newAheadHold(a, d)
+	*h = newAheadHold(a, d, displaced)
 	refreshing.Store(key, h)
-	time.AfterFunc(d, func() { refreshing.CompareAndDelete(key, h) })
+	time.AfterFunc(h.wait(d), func() { refreshing.CompareAndDelete(key, h) })
 }
 
 // putBackHold puts back under key in refreshing the hold h that a refresh
-// took the place of, once that refresh ends having run nothing (another
-// process held its lease, or it found its entry replaced: replacedSince),
-// unless h is over. A refresh of an older entry near its end that h let
-// through (keepsOff) would otherwise, finding the failed entry or a newer
-// one stored, have left the key free: the failed entry's next hit ran the
-// failing origin again within the hold. h's own timer removes it; put
-// back after that fired (h over, read after the put), it is removed here.
+// took the place of, once that refresh ends having run nothing, unless h
+// is over: because it found its entry replaced (replacedSince) or never
+// started (the Cache closed), or, a view's, because another process held
+// its Lease (a memoized function's refresh takes no lease: it puts back
+// its own refreshMark as this does, Memoized.refreshInBackground). A
+// refresh of an older entry near its end that h let through (keepsOff)
+// would otherwise, finding the failed entry or a newer one stored, have
+// left the key free: the failed entry's next hit ran the failing origin
+// again within the hold. h's own timer removes it; put back after that
+// fired (h over, read after the put), it is removed here.
 func putBackHold(refreshing *sync.Map, key string, h *aheadHold) {
 	refreshing.Store(key, h)
 	if h.over() {
