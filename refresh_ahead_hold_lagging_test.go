@@ -95,6 +95,19 @@ func (lv *lagView) warm(t *testing.T, maxAge int64) {
 	require.Equal(t, 1, rep.Stored)
 }
 
+// failNewer stores page #1, fresh for a minute, and, at stored, page #2,
+// fresh for 4 s (due a second later), whose refresh, due later, fails: a
+// hold of page #2 from then, for a second.
+func (lv *lagView) failNewer(t *testing.T, stored, due time.Duration) {
+	require.Equal(t, "page #1", lv.hit(t))
+	time.Sleep(stored)
+	lv.warm(t, 4)
+	time.Sleep(due)
+	lv.failing.Store(true)
+	require.Equal(t, "page #2", lv.hit(t))
+	require.Equal(t, int64(3), lv.runs.Load(), "the newer entry's refresh ran, and failed")
+}
+
 // hit serves /p, waits for the refresh it may start, and returns the body.
 func (lv *lagView) hit(t *testing.T) string {
 	body := get(lv.h, "/p").Body.String()
@@ -115,13 +128,7 @@ func TestViewRefreshAheadHoldDisplacedFailed(t *testing.T) {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				lv := newLagView(t, shared)
-				require.Equal(t, "page #1", lv.hit(t)) // fresh until 60 s
-				time.Sleep(58 * time.Second)
-				lv.warm(t, 4)                       // page #2: fresh until 62 s, due at 59 s
-				time.Sleep(1200 * time.Millisecond) // 59.2 s
-				lv.failing.Store(true)
-				require.Equal(t, "page #2", lv.hit(t))
-				require.Equal(t, int64(3), lv.runs.Load(), "the newer entry's refresh ran, and failed: held until 60.2 s")
+				lv.failNewer(t, 58*time.Second, 1200*time.Millisecond) // held from 59.2 s to 60.2 s
 
 				time.Sleep(300 * time.Millisecond) // 59.5 s
 				lv.ls.lag.Store(true)

@@ -18,13 +18,7 @@ import (
 func TestViewRefreshAheadHoldLaggingReplica(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lv := newLagView(t, false)
-		require.Equal(t, "page #1", lv.hit(t)) // fresh until 60 s
-		time.Sleep(56 * time.Second)
-		lv.warm(t, 4)           // page #2: fresh until 60 s, due at 57 s
-		time.Sleep(time.Second) // 57 s
-		lv.failing.Store(true)
-		require.Equal(t, "page #2", lv.hit(t))
-		require.Equal(t, int64(3), lv.runs.Load(), "the newer entry's refresh ran, and failed: held until 58 s")
+		lv.failNewer(t, 56*time.Second, time.Second) // held from 57 s to 58 s
 
 		time.Sleep(100 * time.Millisecond) // 57.1 s
 		lv.ls.lag.Store(true)
