@@ -288,9 +288,9 @@ func (h *aheadHold) keepsOff(a aheadAim) bool {
 // keepsOne reports whether h alone, which lasts for left more, keeps off
 // the RefreshAhead refresh of the entry a: the entry whose refresh failed,
 // and one stored before it (by the Created of the two) that stays fresh
-// past the hold; not one stored
-// after it (a miss's, once that one expired), which a run of the origin
-// just made, nor one that would expire, unrefreshed, within the hold.
+// past the hold; not one stored after it (a miss's, once that one
+// expired), which a run of the origin just made, nor one that would
+// expire, unrefreshed, within the hold.
 //
 // Created alone cannot tell an older entry from a newer one: it is the
 // writer's wall clock, which may have been stepped back since the failed
