@@ -86,7 +86,8 @@ type serverHealth struct {
 	// downUntil is, while the server is marked down, the end of its
 	// cool-down (or of the probe's lease once a probe was let through), in
 	// Unix nanoseconds; 0 while it is up. Written under mu, but for the
-	// probe's swap.
+	// probe's swap; only moved forward while the server is down (see
+	// keepDownLocked).
 	downUntil atomic.Int64
 	// refusal is the error of the calls refused while the server is down:
 	// made when it is marked down, so that a refusal allocates nothing.
@@ -291,7 +292,7 @@ func (h *serverHealth) dueLocked(s *streak, r *streakRule, n int32, now int64, l
 	}
 	switch down := h.downUntil.Load() != 0; {
 	case down && r.unprobed:
-		h.downUntil.Store(now + int64(serverRetry))
+		h.keepDownLocked(now + int64(serverRetry))
 		return false
 	case down || h.list.probe == nil:
 		if r.unprobed {
@@ -406,7 +407,22 @@ func (h *serverHealth) markDownLocked(why string) {
 			return fmt.Sprintf("memcached: %s %s: every server marked down (this one after %s)", op, h.addr, why)
 		}),
 	})
-	h.downUntil.Store(time.Now().Add(serverRetry).UnixNano())
+	h.keepDownLocked(time.Now().Add(serverRetry).UnixNano())
+}
+
+// keepDownLocked keeps the server marked down until at least until: it
+// moves downUntil forward only. A reply's now is read before it waited
+// for h.mu (a reply that waited longer than another stored an earlier
+// deadline after it, and let a call probe the server early), and admit
+// takes a probe's lease without h.mu. Called with h.mu held, downUntil 0
+// or not (a server up is marked down).
+func (h *serverHealth) keepDownLocked(until int64) {
+	for {
+		d := h.downUntil.Load()
+		if d >= until || h.downUntil.CompareAndSwap(d, until) {
+			return
+		}
+	}
 }
 
 // answeredGrain is how stale answeredAt may be: a normal reply writes it
