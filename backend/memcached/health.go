@@ -281,10 +281,16 @@ func (h *serverHealth) extend(s *streak, r *streakRule, line []byte) {
 // dueLocked reports whether the streak s, of n replies at now, calls for
 // a probe: it is long enough, the server is up, and the Store probes.
 // It marks the server down where r does so unprobed; a server marked down
-// already is kept down for serverRetry from now, with the refusal it has
-// (the replies of the calls in flight when a dead proxy was marked down
-// come on many goroutines at once: a refusal made anew for each, its
-// messages formatted under h.mu, held every other reply of the server up).
+// already is kept down for serverRetry from now (or longer, as it was),
+// with the refusal it has (the replies of the calls in flight when a dead
+// proxy was marked down come on many goroutines at once: a refusal made
+// anew for each, its messages formatted under h.mu, held every other reply
+// of the server up). So the refusal's text keeps the reason that marked
+// the server down, not that of the later streaks that keep it down: it
+// says what a user needs to find the fault (the replies, and how many in
+// how long, that took the server out), and reads "marked down after"
+// truly. Connection failures (see failed) mark the server down anew, and
+// their reason replaces it.
 // Called with h.mu held.
 func (h *serverHealth) dueLocked(s *streak, r *streakRule, n int32, now int64, line []byte) bool {
 	if n < serverDownAfter || now-s.since < int64(errorWindow) {
