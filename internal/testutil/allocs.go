@@ -25,6 +25,12 @@ func AllocsPerRun(runs int, f func()) float64 {
 	return least
 }
 
+// AllocsPerRunCalls is the most calls of f that AllocsPerRun(runs, f)
+// makes: runs and one to warm up, for each of its measurements. A test whose
+// f uses up something at each call (a writer that has one first write)
+// makes that many.
+func AllocsPerRunCalls(runs int) int { return allocTries * (runs + 1) }
+
 // BytesPerRun returns the bytes allocated by a run of f, the average of
 // runs after one to warm up: the fewest of allocTries measurements, as
 // AllocsPerRun takes the fewest allocations. runtime.MemStats counts the
