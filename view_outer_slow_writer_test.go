@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // slowGate holds a request with X-Slow twice: its handler run, until the
@@ -109,7 +111,8 @@ func TestViewSlowOuterWriterDoesNotHoldWaiters(t *testing.T) {
 // (httpcache.FirstWriteWait) for that write where the writer below is not
 // net/http's own: past it the entry is not freshened, and the waiters go on.
 func TestSharedRevalidationSlowOuterWriterDoesNotHoldWaiters(t *testing.T) {
-	c := Must(nil)
+	clock := testutil.NewMonotonicClock() // near the Date net/http sets
+	c := Must(&Options{Clock: clock.Now})
 	defer c.Close()
 	gate := newSlowGate(t)
 	page := strings.Repeat("page ", 300) // past the first 512 bytes
@@ -130,7 +133,7 @@ func TestSharedRevalidationSlowOuterWriterDoesNotHoldWaiters(t *testing.T) {
 	require.NoError(t, err)
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	time.Sleep(1100 * time.Millisecond) // stale
+	clock.Advance(1100 * time.Millisecond) // stale: the slow request revalidates it
 	assertWaitersNotHeld(t, srv.URL+"/p", gate, page)
 }
 
@@ -197,7 +200,13 @@ func gatedOuterServer(t *testing.T, view http.Handler, gate *slowGate) *httptest
 		}
 		view.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		// A test that failed early leaves requests held by gate: srv.Close
+		// would wait for them, for ever.
+		gate.open(gate.proceed)
+		gate.open(gate.release)
+		srv.Close()
+	})
 	return srv
 }
 
