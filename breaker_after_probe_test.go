@@ -62,24 +62,18 @@ func TestBreakerCallsAfterProbeAreBounded(t *testing.T) {
 		{"miss", "other"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const timeout = 50 * time.Millisecond
+			const timeout = probeTimeout
 			clock := testutil.NewClock()
 			r := &hangManyRemote{remote: remote{Backend: newSimple(t, clock)}, gate: make(chan struct{})}
 			release := sync.OnceFunc(func() { close(r.gate) })
 			t.Cleanup(release)
-			c := Must(&Options{Backend: r, Clock: clock.Now, Timeout: timeout,
-				Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
-			defer c.Close()
+			c := newProbeCache(t, r, clock)
 			render := func(w io.Writer) error { _, err := io.WriteString(w, "<b>x</b>"); return err }
 			_, err := c.Fragment(t.Context(), "k", time.Hour, render, Tags("t"))
 			require.NoError(t, err)
 
-			r.fail.Store(true)
-			_, _ = c.Get(t.Context(), "x") // fails: the breaker opens
-			require.Equal(t, "open", c.Stats().Breaker)
-			r.fail.Store(false)
+			openForProbe(t, c, &r.remote, clock)
 			r.hang = true
-			clock.Advance(11 * time.Second) // the next call is the probe
 
 			type result struct {
 				html template.HTML

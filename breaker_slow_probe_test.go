@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -36,20 +37,14 @@ func (s *slowGetRemote) Get(ctx context.Context, key string) ([]byte, error) {
 // Timeout until the breaker opened again. The probe is now bounded
 // whoever makes it.
 func TestBreakerSlowDirectProbeKeepsItOpen(t *testing.T) {
-	const timeout = 50 * time.Millisecond
+	const timeout = probeTimeout
 	clock := testutil.NewClock()
 	r := &slowGetRemote{remote: remote{Backend: newSimple(t, clock)}}
-	c := Must(&Options{Backend: r, Clock: clock.Now, Timeout: timeout,
-		Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
-	defer c.Close()
+	c := newProbeCache(t, r, clock)
 	require.NoError(t, c.Set(context.Background(), "k", []byte("v"), time.Hour))
 
-	r.fail.Store(true)
-	_, _ = c.Get(context.Background(), "k") // fails: the breaker opens
-	require.Equal(t, "open", c.Stats().Breaker)
-	r.fail.Store(false)
+	openForProbe(t, c, &r.remote, clock)
 	r.slow = 10 * timeout
-	clock.Advance(11 * time.Second) // the next call is the probe
 
 	start := time.Now()
 	_, err := c.Get(context.Background(), "k")
@@ -57,4 +52,29 @@ func TestBreakerSlowDirectProbeKeepsItOpen(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "the probe is bounded by Options.Timeout")
 	assert.Less(t, took, r.slow, "the probe waited for the slow answer")
 	assert.Equal(t, "open", c.Stats().Breaker, "a probe slower than Options.Timeout does not close the breaker")
+}
+
+// probeTimeout is the Options.Timeout of a Cache of newProbeCache.
+const probeTimeout = 50 * time.Millisecond
+
+// newProbeCache returns a Cache over b on clock, bounded by probeTimeout,
+// whose breaker one failure opens for 10 s (see openForProbe); closed as
+// the test ends.
+func newProbeCache(t *testing.T, b backend.Backend, clock *testutil.Clock) *Cache {
+	c := Must(&Options{Backend: b, Clock: clock.Now, Timeout: probeTimeout,
+		Breaker: BreakerOptions{Threshold: 1, Cooldown: 10 * time.Second}})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// openForProbe opens the breaker of c, a Cache of newProbeCache over r, by
+// a call r fails, lets r answer again, and moves clock past the
+// cool-down: c's next call is the probe.
+func openForProbe(t *testing.T, c *Cache, r *remote, clock *testutil.Clock) {
+	t.Helper()
+	r.fail.Store(true)
+	_, _ = c.Get(context.Background(), "k") // fails: the breaker opens
+	require.Equal(t, "open", c.Stats().Breaker)
+	r.fail.Store(false)
+	clock.Advance(11 * time.Second) // the next call is the probe
 }

@@ -83,12 +83,7 @@ func TestRetriedLastWaiterDecidesAfterItsAnswer(t *testing.T) {
 					fmt.Fprint(w, "page")
 				}))
 
-				ctx, hangUp := context.WithCancel(context.Background())
-				go func() {
-					defer close(leaderReturned)
-					vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
-				}()
-				synctest.Wait() // the leader waits in the handler, its path key created
+				hangUp := serveLeader(vh, "/popular", leaderReturned) // its path key created
 				w := &answerWatch{ResponseRecorder: httptest.NewRecorder(), answered: make(chan struct{})}
 				waiterReturned := make(chan struct{})
 				go func() {
@@ -177,12 +172,9 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 		v := vh.(*view)
 		for i := range 20 {
 			path := fmt.Sprintf("/p%d", i)
-			ctx, hangUp := context.WithCancel(context.Background())
+			leaderReturned := make(chan struct{})
+			hangUp := serveLeader(vh, path, leaderReturned)
 			var wg sync.WaitGroup
-			wg.Go(func() {
-				vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
-			})
-			synctest.Wait() // the leader waits in the handler
 			waiters := []func(){
 				func() { get(vh, path, "Range", "bytes=0-1") },
 				func() { get(vh, path) },
@@ -199,6 +191,7 @@ func TestRetriedWaitersLeaveNoCall(t *testing.T) {
 			synctest.Wait() // both wait for the leader's run
 			hangUp()
 			wg.Wait()
+			<-leaderReturned
 
 			n := calls.Load()
 			assert.Equal(t, "page", get(vh, path).Body.String(), path)
@@ -219,6 +212,20 @@ func assertFlightEmpty(t *testing.T, v *view, path string) {
 	assert.Empty(t, v.flight.calls, "%s: no call in flight", path)
 	assert.Empty(t, v.flight.left, "%s: no call left for a next one", path)
 	assert.Empty(t, v.flight.running, "%s: no run", path)
+}
+
+// serveLeader serves a GET of path, the leader of its call, whose handler
+// must wait for its client to leave, in a goroutine of the test's synctest
+// bubble, and returns once it waits (synctest.Wait), with hangUp, which
+// makes its client leave; returned is closed once its ServeHTTP returned.
+func serveLeader(vh http.Handler, path string, returned chan<- struct{}) (hangUp context.CancelFunc) {
+	ctx, hangUp := context.WithCancel(context.Background())
+	go func() {
+		defer close(returned)
+		vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx))
+	}()
+	synctest.Wait() // the leader waits in the handler
+	return hangUp
 }
 
 // retriedWaiters sets up the tests of a leader of /popular whose client
@@ -254,12 +261,7 @@ func newRetriedWaiters(t *testing.T) *retriedWaiters {
 // leader's client leave and returns once the waiters wait no more (rw.wg:
 // until they return).
 func (rw *retriedWaiters) start(vh http.Handler, hdr ...string) (hangUp func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		defer close(rw.leaderReturned)
-		vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
-	}()
-	synctest.Wait() // the leader waits in the handler, its path key created
+	cancel := serveLeader(vh, "/popular", rw.leaderReturned) // its path key created
 	rw.wg.Go(func() {
 		defer close(rw.firstReturned)
 		rw.first = get(vh, "/popular", append([]string{"X-Who", "first"}, hdr...)...)

@@ -1,9 +1,7 @@
 package caching
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -30,13 +28,8 @@ func TestRetriedWaiterPanicLeavesNoCall(t *testing.T) {
 		}}
 		vh := c.Cached(time.Minute)(h)
 
-		ctx, hangUp := context.WithCancel(context.Background())
 		leaderReturned := make(chan struct{})
-		go func() {
-			defer close(leaderReturned)
-			vh.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/popular", nil).WithContext(ctx))
-		}()
-		synctest.Wait() // the leader waits in the handler
+		hangUp := serveLeader(vh, "/popular", leaderReturned)
 		panicked := make(chan any, 1)
 		go func() {
 			defer func() { panicked <- recover() }()
