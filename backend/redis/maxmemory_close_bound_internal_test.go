@@ -64,14 +64,16 @@ func TestCloseDoesNotWaitForeverForAMaxmemoryReadThatIgnoresCancellation(t *test
 	cancel()
 	<-setDone
 
+	// Close ends on its own bound, maxmemFor past the read's deadline
+	// (200ms at most); the wrong wait, for the hook, is forever. The
+	// guard is a minute, so that a loaded machine cannot trip it; the
+	// error names the bound that ended the wait.
 	closed := make(chan error, 1)
-	start := time.Now()
 	go func() { closed <- b.Close() }()
 	select {
 	case err := <-closed:
-		assert.ErrorContains(t, err, "did not end", "Close says the read was left running")
-		assert.Less(t, time.Since(start), 2*time.Second)
-	case <-time.After(5 * time.Second):
+		assert.ErrorContains(t, err, "did not end within 100ms of its deadline", "Close says the read was left running")
+	case <-time.After(time.Minute):
 		t.Fatal("Close still waits for a maxmemory read whose client ignores its cancellation")
 	}
 	assert.ErrorContains(t, b.Close(), "did not end", "a second Close waits as long, no longer")
