@@ -230,37 +230,51 @@ type aheadHold struct {
 	// not run. Without it, a failed refresh of an older entry near its
 	// end left the newer entry whose refresh had failed free to run the
 	// failing origin again within its hold. Never changed once the hold
-	// is made, as it is read without a lock.
+	// is made, as it is read without a lock. A chain holds at most
+	// maxAheadHolds holds (newAheadHold).
 	also *aheadHold
 	// last is the latest end of h and also's: the hold is over then
 	// (over), and its timer removes it.
 	last time.Duration
 }
 
+// maxAheadHolds is how many holds a chain (aheadHold.also) keeps at most,
+// the newest: each is of a distinct entry (a hold keeps off its own) whose
+// refresh ran and failed within the last hold's length (at most
+// maxAheadBackoff), one refresh of a key at a time. Without a bound, a key
+// read through replicas or near caches that return many versions of it, of
+// a fast-failing origin, grew a chain of as many holds, kept in memory and
+// walked by each due hit's keepsOff. A hold dropped for the bound costs at
+// most one more run of the origin for its entry, whose failure holds it
+// again.
+const maxAheadHolds = 8
+
 // newAheadHold is the hold, for d, of a failed refresh of the entry a,
-// which took the place of the hold displaced (nil: none).
+// which took the place of the hold displaced (nil: none), and keeps the
+// newest maxAheadHolds-1 of the holds still running in displaced's chain.
 func newAheadHold(a aheadAim, d time.Duration, displaced *aheadHold) aheadHold {
 	now := time.Since(monoBase)
 	h := aheadHold{of: a.created, until: a.freshUntil, end: now + d, last: now + d}
-	if h.also = displaced.live(now); h.also != nil {
+	if h.also = displaced.live(now, maxAheadHolds-1); h.also != nil {
 		h.last = max(h.last, h.also.last)
 	}
 	return h
 }
 
-// live is h and the holds it keeps (also) less those ended by now: nil
-// if none is left. A hold with ended holds under it is copied without
-// them, and h itself is left as it is (read without a lock): a chain of
-// holds, each a failed refresh that took the last one's place, keeps no
-// more than the holds still running.
-func (h *aheadHold) live(now time.Duration) *aheadHold {
+// live is h and the holds it keeps (also) less those ended by now, and
+// less those past the first n left: nil if none is left. A hold with
+// holds dropped under it is copied without them, and h itself is left as
+// it is (read without a lock): a chain of holds, each a failed refresh
+// that took the last one's place, keeps no more than the newest n holds
+// still running.
+func (h *aheadHold) live(now time.Duration, n int) *aheadHold {
 	for h != nil && h.end <= now {
 		h = h.also
 	}
-	if h == nil {
+	if h == nil || n <= 0 {
 		return nil
 	}
-	rest := h.also.live(now)
+	rest := h.also.live(now, n-1)
 	if rest == h.also {
 		return h
 	}

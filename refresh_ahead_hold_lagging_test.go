@@ -205,15 +205,18 @@ func TestMemoizeRefreshAheadHoldDisplacedFailed(t *testing.T) {
 	})
 }
 
+// expiringAim is the aim of an entry created at created that expires at
+// once: a hold keeps it off by its identity alone, not as an older entry
+// fresh past the hold.
+func expiringAim(created int64) aheadAim {
+	return aheadAim{created: created, freshUntil: created + 100, left: time.Nanosecond}
+}
+
 // TestAheadHoldKeepsDisplacedChain: a hold made in place of a hold that
 // was made in place of another keeps off what each of them kept off, each
 // until its own end, and keeps none that has ended (live).
 func TestAheadHoldKeepsDisplacedChain(t *testing.T) {
-	// Each entry expires at once: a hold keeps it off by its identity
-	// alone, not as an older entry fresh past the hold.
-	aim := func(created int64) aheadAim {
-		return aheadAim{created: created, freshUntil: created + 100, left: time.Nanosecond}
-	}
+	aim := expiringAim
 	ended := newAheadHold(aim(1), -time.Second, nil) // over already
 	b := newAheadHold(aim(30), time.Hour, &ended)
 	assert.Nil(t, b.also, "an ended hold was kept")
@@ -235,4 +238,27 @@ func TestAheadHoldKeepsDisplacedChain(t *testing.T) {
 	assert.Nil(t, next.also.also, "an ended hold under a live one was kept")
 	assert.Same(t, &short, long.also, "a hold read without a lock was changed")
 	assert.True(t, next.keepsOff(aim(20)))
+}
+
+// TestAheadHoldChainBounded: failed refreshes of many entries of one key
+// within a hold's length, each in the last one's place (replicas that
+// return many versions of the key, a fast-failing origin), grew a chain
+// of as many holds, kept for the key and walked by each due hit. The chain
+// keeps the newest maxAheadHolds; a dropped one's entry is let through.
+func TestAheadHoldChainBounded(t *testing.T) {
+	const failed = 100
+	var h *aheadHold
+	for i := int64(1); i <= failed; i++ {
+		next := newAheadHold(expiringAim(i), time.Hour, h)
+		h = &next
+	}
+	n := 0
+	for l := h; l != nil; l = l.also {
+		n++
+	}
+	assert.Equal(t, maxAheadHolds, n, "holds in the chain")
+	for i := int64(failed - maxAheadHolds + 1); i <= failed; i++ {
+		assert.True(t, h.keepsOff(expiringAim(i)), "the hold of entry %d, among the newest, was dropped", i)
+	}
+	assert.False(t, h.keepsOff(expiringAim(failed-maxAheadHolds)), "a dropped hold kept its entry off")
 }
