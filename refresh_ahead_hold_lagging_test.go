@@ -261,4 +261,15 @@ func TestAheadHoldChainBounded(t *testing.T) {
 		assert.True(t, h.keepsOff(expiringAim(i)), "the hold of entry %d, among the newest, was dropped", i)
 	}
 	assert.False(t, h.keepsOff(expiringAim(failed-maxAheadHolds)), "a dropped hold kept its entry off")
+
+	// A dropped hold that would have ended last no longer keeps the chain
+	// (its timer, over) past the end of those it keeps.
+	first := newAheadHold(expiringAim(1), 2*time.Hour, nil)
+	h = &first
+	for i := int64(2); i <= maxAheadHolds+1; i++ {
+		next := newAheadHold(expiringAim(i), time.Hour, h)
+		h = &next
+	}
+	assert.Less(t, h.last, first.end, "the chain lasts as long as a hold it dropped")
+	assert.Less(t, h.wait(time.Hour), 90*time.Minute, "the chain's timer waits for a hold it dropped")
 }
