@@ -60,7 +60,7 @@ import (
 // lease) holds nothing off, and leaves a backoff whose place it took as it
 // was. One that took a backoff's place (an older entry's, near its end,
 // which the backoff let through) and renews nothing holds off its own
-// entry's, and what that backoff held off until it would have ended. A
+// entry's, and what that backoff held off until it would have ended (the newest maxAheadHolds at most). A
 // stale entry's refresh (StaleWhileRevalidate, StaleIf) is not held off:
 // it takes the backoff's place. A memoized result
 // StoreIf refuses removes the entry, as Refresh's does: the next call
