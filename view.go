@@ -1849,7 +1849,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			// whose release runs on a goroutine of its own, came first:
 			// told to run on their own, the waiters would each run the
 			// handler, outside any flight.
-			if (reason == httpcache.ReasonStatus || reason == httpcache.ReasonPartial) && st.call != nil && answeredAlone(st.client(r)) {
+			if (reason == httpcache.ReasonStatus || reason == httpcache.ReasonPartial || reason == httpcache.ReasonDiverted) && st.call != nil && answeredAlone(st.client(r)) {
 				// Refused for its status, answering its client alone (a
 				// 206, 412 or 226): the waiters wait for a new leader,
 				// one that asks as they do, rather than each run the
@@ -1857,7 +1857,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				// may be its Range's or precondition's alone (a handler
 				// that breaks on it), and where it is not, the new
 				// leader's run is one that each waiter would have made
-				// (TestPartialLeaderErrorHandsOn).
+				// (TestPartialLeaderErrorHandsOn). So does a 5xx that its
+				// stale entry answers (Divert): the plain waiters' stale
+				// entries do not answer a failure that may be its alone
+				// (viewResult.failed).
 				v.flight.release(st.call, viewResult{retry: true, alone: true})
 				return
 			}
@@ -2057,11 +2060,21 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				// handler on its own.
 				v.flight.release(st.call, viewResult{retry: true})
 			} else if p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) && !clientLeft(r.Context()) {
-				// The handler failed before its response was committed,
-				// where a stale entry answers its request (below): a
-				// waiter with one of its own serves it too, rather than
-				// run the failing handler again (viewResult.failed).
-				v.flight.release(st.call, viewResult{failed: true})
+				if st.call != nil && answeredAlone(st.client(r)) {
+					// A leader that asked with Range or a precondition may
+					// have failed for it alone (a handler that breaks on
+					// it): the waiters wait for a new leader that asks as
+					// they do, as for its 500 (OnFail), rather than serve
+					// their stale entries for a failure not theirs.
+					v.flight.release(st.call, viewResult{retry: true, alone: true})
+				} else {
+					// The handler failed before its response was
+					// committed, where a stale entry answers its request
+					// (below): a waiter with one of its own serves it too,
+					// rather than run the failing handler again
+					// (viewResult.failed).
+					v.flight.release(st.call, viewResult{failed: true})
+				}
 			}
 			failUnderPanic(rec)
 		} else {

@@ -187,11 +187,13 @@ type viewResult struct {
 	other bool
 	// failed: the leader's handler failed (a panic, or a 5xx that a
 	// stale entry answers: Recorder.Divert) before its response was
-	// committed, its client still there; snap is nil. A waiter whose own
-	// lookup found an entry that may answer a failure of its run
-	// (runState.stale) is answered with it, the leader's run being the
-	// one it shares, rather than run the failing handler again (view.miss);
-	// any other runs its own, as before.
+	// committed, its client still there, and it asked as a plain request
+	// does (a leader the handler may answer alone, answeredAlone, hands on
+	// instead: retry, alone; its failure may be its own); snap is nil. A
+	// waiter whose own lookup found an entry that may answer a failure of
+	// its run (runState.stale) is answered with it, the leader's run being
+	// the one it shares, rather than run the failing handler again
+	// (view.miss); any other runs its own, as before.
 	failed bool
 	// expires, when not 0, is when snap stops being fresh (Unix
 	// nanoseconds; SharedCache): a waiter is served it only before, as a
