@@ -445,8 +445,17 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 }
 
 // finish hands c's result to its waiters and runs c.after with it, once c
-// was released (release, takeOver).
+// was released (release, takeOver). A retry's lease is handed on (after)
+// before the waiters wake: one of them leads the key's next call, whose
+// look under the lease would otherwise find the lease of c's run still
+// held, as if another process ran the handler, and serve its stale entry
+// (to the others too) or wait for a lease nobody holds.
 func (c *viewCall) finish() {
+	if c.res.retry && c.after != nil {
+		c.after(c.res)
+		close(c.done)
+		return
+	}
 	close(c.done)
 	if c.after != nil {
 		c.after(c.res)
