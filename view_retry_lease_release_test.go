@@ -1,0 +1,110 @@
+package caching
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-caching/caching/backend/simple"
+	"github.com/stretchr/testify/assert"
+)
+
+// hungLeases is a Store whose lease calls (Add, Delete) hang until their
+// context ends while hangs is set: a backend that stopped answering.
+type hungLeases struct {
+	*simple.Store
+	hangs    atomic.Bool
+	deadline atomic.Bool // a hung call's context had none
+}
+
+func (s *hungLeases) hold(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if strings.Contains(k, kindLease) && s.hangs.Load() {
+			if _, ok := ctx.Deadline(); !ok {
+				s.deadline.Store(true)
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (s *hungLeases) Delete(ctx context.Context, keys ...string) error {
+	if err := s.hold(ctx, keys...); err != nil {
+		return err
+	}
+	return s.Store.Delete(ctx, keys...)
+}
+
+func (s *hungLeases) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if err := s.hold(ctx, key); err != nil {
+		return false, err
+	}
+	return s.Store.Add(ctx, key, value, ttl)
+}
+
+// TestRetryLeaseHungReleaseBoundsWaiters: under a Lease, a leader's client
+// leaves while a request waits for its run, and the backend stops
+// answering. The run's lease is handed on (deleted) before the waiter
+// wakes (viewCall.finish): the hung delete must hold the waiter for the
+// Cache's Timeout at most, and the waiter's own lease Add another, after
+// which it runs the handler (fail open), not wait for the lease's minute;
+// its lease's release a third.
+func TestRetryLeaseHungReleaseBoundsWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		joined := onWaiterJoined(t)
+		var retried atomic.Bool
+		hook := func(string, *http.Request) { retried.Store(true) }
+		waiterRetryHook.Store(&hook)
+		defer waiterRetryHook.Store(nil)
+		b := &hungLeases{Store: newSimple(t, nil)}
+		c := Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute})
+		defer c.Close()
+		var calls atomic.Int32
+		vh := c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				<-r.Context().Done() // its client leaves
+				return
+			}
+			fmt.Fprint(w, "page")
+		}))
+		leaderReturned := make(chan struct{})
+		hangUp := serveLeader(vh, "/popular", leaderReturned) // under the lease
+		w := httptest.NewRecorder()
+		waiterReturned := make(chan struct{})
+		go func() {
+			defer close(waiterReturned)
+			vh.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/popular", nil))
+		}()
+		<-joined
+		synctest.Wait() // the waiter waits for the leader's run
+		b.hangs.Store(true)
+		hangUp()
+		synctest.Wait() // the lease's delete hangs
+		assert.False(t, retried.Load(), "the lease is handed on before the waiter wakes")
+		time.Sleep(c.store.timeout)
+		synctest.Wait()
+		assert.True(t, retried.Load(), "the waiter is released once the Cache's Timeout ends the delete")
+		// Its own lease Add, and the release of that lease, which its
+		// request waits for once its response is written (as any leader's
+		// not retried): a Timeout each.
+		time.Sleep(2 * c.store.timeout)
+		synctest.Wait()
+		select {
+		case <-waiterReturned:
+		default:
+			t.Fatal("the waiter still waits, past three Timeouts of a hung backend")
+		}
+		<-leaderReturned
+		assert.Equal(t, "page", w.Body.String(), "the waiter's own run")
+		assert.EqualValues(t, 2, calls.Load())
+		assert.False(t, b.deadline.Load(), "every lease call is bounded by the Cache's Timeout")
+	})
+}
