@@ -452,8 +452,10 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 // (to the others too) or wait for a lease nobody holds.
 func (c *viewCall) finish() {
 	if c.res.retry && c.after != nil {
+		// Woken if the hand-on panics too (a Backend's Delete): they
+		// would otherwise wait for the collapse's timeout.
+		defer close(c.done)
 		c.after(c.res)
-		close(c.done)
 		return
 	}
 	close(c.done)

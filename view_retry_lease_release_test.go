@@ -108,3 +108,67 @@ func TestRetryLeaseHungReleaseBoundsWaiters(t *testing.T) {
 		assert.False(t, b.deadline.Load(), "every lease call is bounded by the Cache's Timeout")
 	})
 }
+
+// panicsOnLeaseDelete is a Store whose next lease Delete panics once armed:
+// a Backend with a bug.
+type panicsOnLeaseDelete struct {
+	*simple.Store
+	armed atomic.Bool
+}
+
+func (s *panicsOnLeaseDelete) Delete(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if strings.Contains(k, kindLease) && s.armed.CompareAndSwap(true, false) {
+			panic("the backend's Delete broke")
+		}
+	}
+	return s.Store.Delete(ctx, keys...)
+}
+
+// TestRetryLeasePanickingReleaseWakesWaiters: under a Lease, a leader that
+// asked with Range fails (its 500 may be its Range's alone) and hands its
+// waiters on, its lease first (viewCall.finish); the Backend's Delete of
+// that lease panics. The waiters are woken at once and answered (the lease
+// the panic left held reads as another process's run: they serve their
+// stale entry), not left waiting for the collapse's timeout.
+func TestRetryLeasePanickingReleaseWakesWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := &panicsOnLeaseDelete{Store: newSimple(t, nil)}
+		c := Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute})
+		defer c.Close()
+		var changed atomic.Bool
+		gate := make(chan struct{})
+		h := c.Cached(10*time.Second, StaleIfError(time.Minute))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !changed.Load() {
+				w.Write([]byte("page"))
+				return
+			}
+			if r.Header.Get("Range") != "" {
+				<-gate
+				w.WriteHeader(http.StatusInternalServerError) // it breaks on Range
+				return
+			}
+			w.Write([]byte("new page"))
+		}))
+		assert.Equal(t, "page", get(h, "/p").Body.String())
+		time.Sleep(15 * time.Second) // stale, within stale-if-error
+		changed.Store(true)
+		b.armed.Store(true)
+		start := time.Now()
+		type answer struct {
+			code int
+			took time.Duration // synctest's clock: no load moves it
+		}
+		_, got := leadWithWaiters(gate, 2,
+			func() int { return sendRecovered(h, http.MethodGet, "/p", "Range", "bytes=0-1").Code },
+			func() answer {
+				w := get(h, "/p")
+				return answer{w.Code, time.Since(start)}
+			})
+		assert.False(t, b.armed.Load(), "the lease's Delete ran (and panicked)")
+		for i, a := range got {
+			assert.Equal(t, http.StatusOK, a.code, "waiter %d", i)
+			assert.Zero(t, a.took, "waiter %d waited for the collapse's timeout", i)
+		}
+	})
+}
