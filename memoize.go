@@ -1491,8 +1491,8 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // holds off the next for aheadHoldFor(e), and keeps a hold it took the
 // place of until that one's end (holdAhead). One that runs nothing in
 // place of a hold (it found its entry replaced, or never started: it
-// takes no lease, unlike a view's) puts it back, as a view's does
-// (putBackHold).
+// takes no lease, unlike a view's), or a stale entry's that stores
+// nothing, puts it back, as a view's does (putBackHold).
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, e *entry, ahead bool, now int64) {
 	stored, hold, aim := e.Created, aheadHoldFor(m.ahead, e), aimAt(e, now)
 	if memoRefreshAskedHook != nil {
@@ -1509,15 +1509,17 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	// that starts nothing must not pay for.
 	displaced := mark
 	ran := false // fn ran, or a computation of key was joined
+	// failed: it ran and stored nothing (a joined computation failed).
 	done := func(failed bool) {
 		m.refreshMu.Lock()
 		m.refreshSlots.give(m.refreshing[key].id)
 		switch {
-		case failed:
+		case failed && ahead:
 			m.holdAhead(key, hold, aim, displaced)
-		case !ran && displaced.id != 0 && !displaced.hold.over():
+		case (!ran || failed) && displaced.id != 0 && !displaced.hold.over():
 			// The hold this refresh took the place of, which it ran
-			// nothing in place of (putBackHold): its timer removes it.
+			// nothing in place of, or a stale entry's refresh failed in
+			// place of (putBackHold): its timer removes it.
 			m.refreshing[key] = displaced
 		default:
 			delete(m.refreshing, key)
@@ -1541,7 +1543,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 	}
 	bg := m.c.detach(ctx)
 	started = m.c.goBackground(func() {
-		failed := false // RefreshAhead's refresh ran and stored nothing
+		failed := false // it ran and stored nothing
 		defer func() {
 			done(failed)
 			if r := recover(); r != nil {
@@ -1572,7 +1574,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		// and it would hold its refresh slot, and leave the entry stale,
 		// for as long as a stuck computation hangs.
 		b := m.collapseBound()
-		failed = ahead // until it stores; a panic or runtime.Goexit leaves it so
+		failed = true // until it stores; a panic or runtime.Goexit leaves it so
 		// Set by the computation's goroutine, which may outlive the wait
 		// (Close ends bg): read once the wait ended.
 		var stored atomic.Bool
@@ -1595,7 +1597,7 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 		}, nil, b.age, b.onTake)
 		// A computation it joined (a Get's) stores its result, or not, as
 		// it decides: only its error counts.
-		failed = ahead && (joined && err != nil || !joined && !stored.Load())
+		failed = joined && err != nil || !joined && !stored.Load()
 	})
 }
 

@@ -62,7 +62,8 @@ import (
 // which the backoff let through) and renews nothing holds off its own
 // entry's, and what that backoff held off until it would have ended (the newest maxAheadHolds at most). A
 // stale entry's refresh (StaleWhileRevalidate, StaleIf) is not held off:
-// it takes the backoff's place. A memoized result
+// it takes the backoff's place, and ends it only if it renews the entry
+// (one that fails leaves the backoff as it was). A memoized result
 // StoreIf refuses removes the entry, as Refresh's does: the next call
 // computes it as a miss. A view's refresh keeps the client's RemoteAddr,
 // as its Cookie: it makes the response of the request whose key it
@@ -366,8 +367,12 @@ func holdAhead(refreshing *sync.Map, key string, d time.Duration, a aheadAim, di
 // refresh of an older entry near its end that h let through (keepsOff)
 // would otherwise, finding the failed entry or a newer one stored, have
 // left the key free: the failed entry's next hit ran the failing origin
-// again within the hold. h's own timer removes it; put back after that
-// fired (h over, read after the put), it is removed here.
+// again within the hold. A stale entry's refresh (which no hold keeps off)
+// that ran and renewed nothing puts h back too: it holds nothing off
+// itself (a stale entry's refresh is never held off), and dropping h let
+// the held entries' next hits run the failing origin again within their
+// holds. h's own timer removes it; put back after that fired (h over,
+// read after the put), it is removed here.
 func putBackHold(refreshing *sync.Map, key string, h *aheadHold) {
 	refreshing.Store(key, h)
 	if h.over() {

@@ -55,19 +55,21 @@ func (l *replicaStore) Set(ctx context.Context, key string, v []byte, ttl time.D
 }
 
 // lagView is a view under RefreshAhead(4s) over a replicaStore (its
-// non-SharedCache path, with RespectMaxAge, unless shared): its handler
-// answers 503 while failing, and otherwise "page #N" with max-age=maxAge.
+// non-SharedCache path, with RespectMaxAge, unless shared), and the
+// options extra: its handler answers 503 while failing, and otherwise
+// "page #N" with max-age=maxAge, and stale-while-revalidate=swr if set.
 type lagView struct {
 	c           *Cache
 	h           http.Handler
 	ls          *replicaStore
 	runs        atomic.Int64
 	maxAge      atomic.Int64
+	swr         atomic.Int64
 	failing     atomic.Bool
 	sharedCache bool
 }
 
-func newLagView(t *testing.T, shared bool) *lagView {
+func newLagView(t *testing.T, shared bool, extra ...ViewOption) *lagView {
 	lv := &lagView{ls: newReplicaStore(t), sharedCache: shared}
 	lv.maxAge.Store(60)
 	lv.c = Must(&Options{Backend: lv.ls})
@@ -76,13 +78,18 @@ func newLagView(t *testing.T, shared bool) *lagView {
 	if shared {
 		opts = []ViewOption{RefreshAhead(4 * time.Second), SharedCache()}
 	}
+	opts = append(opts, extra...)
 	lv.h = lv.c.Cached(time.Hour, opts...)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n := lv.runs.Add(1)
 		if lv.failing.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		w.Header().Set("Cache-Control", fmt.Sprintf("max-age=%d", lv.maxAge.Load()))
+		cc := fmt.Sprintf("max-age=%d", lv.maxAge.Load())
+		if swr := lv.swr.Load(); swr > 0 {
+			cc += fmt.Sprintf(", stale-while-revalidate=%d", swr)
+		}
+		w.Header().Set("Cache-Control", cc)
 		fmt.Fprintf(w, "page #%d", n)
 	}))
 	return lv

@@ -2849,8 +2849,9 @@ func (v *view) slotsFor(r *http.Request) *refreshSlots {
 // Cache-Control of theirs keeps the response out as there). A refresh of an
 // entry that was replaced since the request read it (st.replaces) runs
 // nothing: see replacedSince; one that runs nothing in place of a hold
-// (aheadHold) puts it back (putBackHold), and one that fails in its place
-// keeps it, until its end, in its own (holdAhead). A refresh of RefreshAhead's (st.ahead) is
+// (aheadHold) puts it back (putBackHold), as does a stale entry's that
+// renews nothing, and one of RefreshAhead's that fails in its place keeps
+// it, until its end, in its own (holdAhead). A refresh of RefreshAhead's (st.ahead) is
 // counted in Stats.AheadRefreshes once it runs: not one that another
 // process's lease or a newer entry skipped. A refresh that has run for the
 // view's CollapseTimeout is overdue: it runs on, still the only one of its
@@ -2898,7 +2899,9 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		switch {
 		case failed:
 			holdAhead(&v.refreshing, key, st.hold, st.aim, displaced)
-		case !ran && displaced != nil:
+		case displaced != nil && (!ran || !st.renewed):
+			// It ran nothing, or it was a stale entry's and renewed
+			// nothing: the origin still fails for the entries held.
 			putBackHold(&v.refreshing, key, displaced)
 		default:
 			v.refreshing.Delete(key)
