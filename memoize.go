@@ -1610,7 +1610,10 @@ func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A
 // under load. The same holds across processes, for a refresh another
 // process ran. A read that fails (bounded by Options.Timeout) or finds no
 // entry lets the refresh run; an entry newer but stale already is
-// refreshed by the next hit that reads it.
+// refreshed by the next hit that reads it. Created is its writer's wall
+// clock: across processes whose clocks differ, "stored after" has the
+// limits view.replacedSince describes (an older entry dated later, read
+// from a replica that lags, makes the refresh compute nothing).
 func (m *Memoized[A, R]) replacedSince(ctx context.Context, key string, arg ownedArg[A], stored int64) bool {
 	opCtx, cancel := m.c.store.bound(ctx)
 	defer cancel()

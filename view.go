@@ -2956,6 +2956,22 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 // stale already is refreshed by the next request that reads it. r is the
 // refresh's request, whose tag versions are read with the entry, as
 // findIn reads them: an entry invalidated since is none.
+//
+// Created is its writer's wall clock, and nothing else orders a key's
+// writes (an entry carries no sequence, and the backends offer none to
+// all of them), so "stored after" is judged by two processes' clocks. An
+// entry dated before the one the hit read, though newer (its writer's
+// clock behind), lets the refresh run: one more run, as before this read.
+// An entry older than the one the hit read, though dated after it (its
+// writer's clock ahead by more than the time between the two writes),
+// makes the refresh run nothing (and, read before the write, store
+// nothing): only reads that go back in time find one (read replicas that
+// lag, which return the entry of before), and the next due hit asks
+// again; an entry never refreshed expires, and is missed, as without the
+// refresh. Neither equality (every older entry a replica returns would
+// count as replaced) nor a tolerance (a refresh stored just before this
+// one, the hot key's case this read is for, would run again) does better
+// without a sequence in every entry.
 func (v *view) replacedSince(r *http.Request, key string, created int64) bool {
 	if created == 0 {
 		return false
