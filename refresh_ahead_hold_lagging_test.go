@@ -155,60 +155,85 @@ func TestViewRefreshAheadHoldDisplacedFailed(t *testing.T) {
 	}
 }
 
+// lagMemo is a memoized function under RefreshAhead(4s), TTL an hour,
+// over a replicaStore, with the options extra: it fails while failing,
+// and otherwise returns "short #N", fresh for 4 s, while short, and
+// "long #N", fresh for a minute.
+type lagMemo struct {
+	ls             *replicaStore
+	m              *Memoized[int, string]
+	runs           atomic.Int64
+	failing, short atomic.Bool
+}
+
+func newLagMemo(t *testing.T, extra ...MemoOption) *lagMemo {
+	lm := &lagMemo{ls: newReplicaStore(t)}
+	c := Must(&Options{Backend: lm.ls})
+	t.Cleanup(func() { c.Close() })
+	opts := append([]MemoOption{TTL(time.Hour), RefreshAhead(4 * time.Second), ResultTTL(func(r string) time.Duration {
+		if r[0] == 's' {
+			return 4 * time.Second
+		}
+		return time.Minute
+	})}, extra...)
+	lm.m = Memoize(c, "lag", func(context.Context, int) (string, error) {
+		n := lm.runs.Add(1)
+		switch {
+		case lm.failing.Load():
+			return "", errors.New("down")
+		case lm.short.Load():
+			return fmt.Sprintf("short #%d", n), nil
+		}
+		return fmt.Sprintf("long #%d", n), nil
+	}, opts...)
+	return lm
+}
+
+// hit calls the function for 1, waits for the refresh it may start, and
+// returns the result.
+func (lm *lagMemo) hit(t *testing.T) string {
+	v, err := lm.m.Get(context.Background(), 1)
+	require.NoError(t, err)
+	synctest.Wait()
+	return v
+}
+
+// failNewer stores long #1, fresh until 60 s, and, at 58 s, short #2,
+// fresh until 62 s (due at 59 s), whose refresh fails at 59.2 s: a hold
+// of short #2 until 60.2 s.
+func (lm *lagMemo) failNewer(t *testing.T) {
+	require.Equal(t, "long #1", lm.hit(t))
+	time.Sleep(58 * time.Second)
+	lm.short.Store(true)
+	v, err := lm.m.Refresh(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, "short #2", v)
+	time.Sleep(1200 * time.Millisecond) // 59.2 s
+	lm.failing.Store(true)
+	require.Equal(t, "short #2", lm.hit(t))
+	require.Equal(t, int64(3), lm.runs.Load(), "the newer entry's refresh ran, and failed: held until 60.2 s")
+}
+
 // TestMemoizeRefreshAheadHoldDisplacedFailed is
 // TestViewRefreshAheadHoldDisplacedFailed for a memoized function.
 func TestMemoizeRefreshAheadHoldDisplacedFailed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ls := newReplicaStore(t)
-		c := Must(&Options{Backend: ls})
-		t.Cleanup(func() { c.Close() })
-		var runs atomic.Int64
-		var failing, short atomic.Bool
-		m := Memoize(c, "lag", func(context.Context, int) (string, error) {
-			n := runs.Add(1)
-			switch {
-			case failing.Load():
-				return "", errors.New("down")
-			case short.Load():
-				return fmt.Sprintf("short #%d", n), nil
-			}
-			return fmt.Sprintf("long #%d", n), nil
-		}, TTL(time.Hour), RefreshAhead(4*time.Second), ResultTTL(func(r string) time.Duration {
-			if r[0] == 's' {
-				return 4 * time.Second
-			}
-			return time.Minute
-		}))
-		hit := func() string {
-			v, err := m.Get(context.Background(), 1)
-			require.NoError(t, err)
-			synctest.Wait()
-			return v
-		}
-		require.Equal(t, "long #1", hit()) // fresh until 60 s
-		time.Sleep(58 * time.Second)
-		short.Store(true)
-		v, err := m.Refresh(context.Background(), 1)
-		require.NoError(t, err)
-		require.Equal(t, "short #2", v)     // fresh until 62 s, due at 59 s
-		time.Sleep(1200 * time.Millisecond) // 59.2 s
-		failing.Store(true)
-		require.Equal(t, "short #2", hit())
-		require.Equal(t, int64(3), runs.Load(), "the newer entry's refresh ran, and failed: held until 60.2 s")
+		lm := newLagMemo(t)
+		lm.failNewer(t)
 
 		time.Sleep(300 * time.Millisecond) // 59.5 s
-		ls.lag.Store(true)
-		require.Equal(t, "long #1", hit(), "the replica returns the older entry, fresh for 0.5 s")
-		require.Equal(t, int64(4), runs.Load(), "the older entry's refresh, near its end, was let through, ran, and failed: held until 60.5 s")
-		ls.lag.Store(false)
+		lm.ls.lag.Store(true)
+		require.Equal(t, "long #1", lm.hit(t), "the replica returns the older entry, fresh for 0.5 s")
+		require.Equal(t, int64(4), lm.runs.Load(), "the older entry's refresh, near its end, was let through, ran, and failed: held until 60.5 s")
+		lm.ls.lag.Store(false)
 
 		time.Sleep(100 * time.Millisecond) // 59.6 s: within both holds
-		require.Equal(t, "short #2", hit())
-		assert.Equal(t, int64(4), runs.Load(), "the failing function ran again for the newer entry within its hold")
+		require.Equal(t, "short #2", lm.hit(t))
+		assert.Equal(t, int64(4), lm.runs.Load(), "the failing function ran again for the newer entry within its hold")
 
 		time.Sleep(700 * time.Millisecond) // 60.3 s: the newer entry's hold is over, the older's not
-		require.Equal(t, "short #2", hit())
-		assert.Equal(t, int64(5), runs.Load(), "the newer entry's hold outlived its end")
+		require.Equal(t, "short #2", lm.hit(t))
+		assert.Equal(t, int64(5), lm.runs.Load(), "the newer entry's hold outlived its end")
 	})
 }
 
