@@ -241,7 +241,7 @@ type streakRule struct {
 // has, and one of a Store without probes is marked down, when r is
 // unprobed; either is left as it is otherwise.
 func (h *serverHealth) extend(s *streak, r *streakRule, line []byte) {
-	now := time.Now().UnixNano()
+	now := h.list.nanotime()
 	h.mu.Lock()
 	n := s.n.Add(1)
 	if n == 1 {
@@ -261,7 +261,7 @@ func (h *serverHealth) extend(s *streak, r *streakRule, line []byte) {
 	// normal reply an answer) or marked the server down: a call late to
 	// its turn must not probe again.
 	h.mu.Lock()
-	now, n = time.Now().UnixNano(), s.n.Load()
+	now, n = h.list.nanotime(), s.n.Load()
 	if !h.dueLocked(s, r, n, now, line) {
 		h.mu.Unlock()
 		return
@@ -387,7 +387,7 @@ func (h *serverHealth) wrap(op string, err error) error {
 	switch {
 	case errors.As(err, &re), errors.Is(w, backend.ErrValueTooLarge),
 		!strings.Contains(err.Error(), `"SERVER_ERROR`), // gomemcache quotes the reply line
-		time.Now().UnixNano()-h.answeredAt.Load() > int64(errorWindow):
+		h.list.nanotime()-h.answeredAt.Load() > int64(errorWindow):
 		return w
 	}
 	return fmt.Errorf("memcached: %s %s: %w (the server answers other keys): %w", op, h.addr, backend.ErrKeyRefused, unprefixed(err))
@@ -413,7 +413,7 @@ func (h *serverHealth) markDownLocked(why string) {
 			return fmt.Sprintf("memcached: %s %s: every server marked down (this one after %s)", op, h.addr, why)
 		}),
 	})
-	h.keepDownLocked(time.Now().Add(serverRetry).UnixNano())
+	h.keepDownLocked(h.list.nanotime() + int64(serverRetry))
 }
 
 // keepDownLocked keeps the server marked down until at least until: it
@@ -439,7 +439,7 @@ const answeredGrain = errorWindow / 16
 // answered notes that the server gave a normal reply: it is up. A clock
 // read and four atomic loads while it was up already.
 func (h *serverHealth) answered() {
-	if now := time.Now().UnixNano(); now-h.answeredAt.Load() >= int64(answeredGrain) {
+	if now := h.list.nanotime(); now-h.answeredAt.Load() >= int64(answeredGrain) {
 		h.answeredAt.Store(now)
 	}
 	if h.fails.Load() == 0 && h.errReplies.n.Load() == 0 && h.overReplies.n.Load() == 0 {
@@ -468,7 +468,7 @@ func (h *serverHealth) answered() {
 // probe the server, which would stay marked down for ever. Once the probe
 // has marked the server up, every key of the call is admitted.
 func (h *serverHealth) admit(d int64) error {
-	now := time.Now().UnixNano()
+	now := h.list.nanotime()
 	if now >= d && h.downUntil.CompareAndSwap(d, now+int64(serverRetry)) {
 		// The probe; its connection's outcome marks the server up or down.
 		if h.list.probe == nil || h.list.probe(h) == nil {

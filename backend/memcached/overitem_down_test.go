@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,9 +30,9 @@ func TestServerOfOnlyOverItemValuesIsMarkedDown(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	s.setGeneration(1, time.Now())
+	clock := stepClock(s)
 	dials := countDials(s)
 	ctx := context.Background()
-	deadline := time.Now().Add(5 * (errorWindow + serverRetry))
 	var re *refusedError
 	for i := 0; ; i++ {
 		var err error
@@ -44,7 +45,8 @@ func TestServerOfOnlyOverItemValuesIsMarkedDown(t *testing.T) {
 			break
 		}
 		require.ErrorIs(t, err, backend.ErrKeyRefused, "call %d", i)
-		require.True(t, time.Now().Before(deadline), "a server whose every get is answered with a value over MaxItemSize is not marked down after %d calls", i)
+		require.Less(t, clock.elapsed(), 10*errorWindow, "a server whose every get is answered with a value over MaxItemSize is not marked down after %d calls", i)
+		clock.step()
 	}
 	assert.Contains(t, re.Error(), "over Options.MaxItemSize")
 	n := dials.Load()
@@ -78,9 +80,9 @@ func TestOverItemValuesKeepAHealthyServerUp(t *testing.T) {
 		require.NoError(t, writer.Set(ctx, k, big, time.Minute))
 	}
 	h := reader.servers.health[0]
-	start := time.Now()
-	for i := 0; time.Since(start) < 2*errorWindow || reader.probes.Load() == 0; i++ {
-		require.Less(t, time.Since(start), 10*errorWindow, "no probe after %d calls", i)
+	clock := stepClock(reader)
+	for i := 0; clock.elapsed() < 2*errorWindow || reader.probes.Load() == 0; i++ {
+		require.Less(t, clock.elapsed(), 10*errorWindow, "no probe after %d calls", i)
 		var err error
 		if i%2 == 0 {
 			_, err = reader.Get(ctx, keys[i%len(keys)])
@@ -91,6 +93,7 @@ func TestOverItemValuesKeepAHealthyServerUp(t *testing.T) {
 		var re *refusedError
 		require.False(t, errors.As(err, &re), "call %d: the server is marked down: %v", i, err)
 		require.Zero(t, h.downUntil.Load(), "call %d: the server is marked down", i)
+		clock.step()
 	}
 	require.NoError(t, writer.Set(ctx, "small", []byte("v"), time.Minute))
 	v, err := reader.Get(ctx, "small")
@@ -116,13 +119,14 @@ func TestProbeKeysCannotBeWrittenAhead(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	s.setGeneration(1, time.Now())
 	ctx := context.Background()
-	start := time.Now()
-	for i := 0; time.Since(start) < 2*errorWindow || s.probes.Load() == 0; i++ {
-		require.Less(t, time.Since(start), 10*errorWindow, "no probe after %d calls", i)
+	clock := stepClock(s)
+	for i := 0; clock.elapsed() < 2*errorWindow || s.probes.Load() == 0; i++ {
+		require.Less(t, clock.elapsed(), 10*errorWindow, "no probe after %d calls", i)
 		_, err := s.Get(ctx, fmt.Sprint("k", i%4))
 		require.ErrorIs(t, err, backend.ErrKeyRefused, "call %d", i)
 		var re *refusedError
 		require.False(t, errors.As(err, &re), "call %d: the server is marked down: %v", i, err)
+		clock.step()
 	}
 }
 
@@ -143,4 +147,26 @@ func overItemServer(t *testing.T, over func(key string) bool) string {
 		}
 		return b.String() + "END\r\n", ""
 	})
+}
+
+// callClock is a clock for a Store's health (see serverList.now) that
+// moves only when a test steps it, a quarter of errorWindow a call: the
+// streaks' windows and the cool-downs pass in calls, not in wall time,
+// however slow or fast the machine.
+type callClock struct{ steps atomic.Int64 }
+
+// stepClock gives s's health a callClock, and returns it.
+func stepClock(s *Store) *callClock {
+	c := new(callClock)
+	start := time.Now()
+	s.servers.now = func() time.Time { return start.Add(c.elapsed()) }
+	return c
+}
+
+// step moves the clock on a quarter of errorWindow.
+func (c *callClock) step() { c.steps.Add(1) }
+
+// elapsed is how far the clock has moved.
+func (c *callClock) elapsed() time.Duration {
+	return time.Duration(c.steps.Load()) * errorWindow / 4
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
@@ -58,6 +59,19 @@ type serverList struct {
 	// server while it fails with a request unwritten (see unwritten and
 	// Store.outOfStepTries); 0 is once.
 	outOfStepTries int
+	// now, nil but in tests, replaces time.Now for the servers' health
+	// (see nanotime): a test steps the streaks' windows and the cool-downs
+	// on a clock of its own, not the wall's.
+	now func() time.Time
+}
+
+// nanotime is the health's clock (see serverHealth) in Unix nanoseconds:
+// time.Now's, or the test's now.
+func (l *serverList) nanotime() int64 {
+	if l.now != nil {
+		return l.now().UnixNano()
+	}
+	return time.Now().UnixNano()
 }
 
 var _ memcache.ServerSelector = (*serverList)(nil)
