@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -177,23 +178,26 @@ func (s *slowRemote) Set(ctx context.Context, k string, v []byte, ttl time.Durat
 // waited on a slow backend far longer than any other; and a probe that
 // succeeded slowly closed the breaker, so that every request paid the
 // timeout again until it reopened. The backend takes 30s: a probe bounded
-// by Timeout takes a small part of it on any machine, one that is not
-// takes it whole.
+// by Timeout takes a small part of it, one that is not takes it whole. The
+// test runs in a synctest bubble, whose clock moves only while every
+// goroutine waits: the probe takes Timeout of it on any machine.
 func TestBreakerProbeIsBoundedByTimeout(t *testing.T) {
-	const timeout, delay = 50 * time.Millisecond, 30 * time.Second
-	s := &slowRemote{remote: remote{Backend: newSimple(t, nil)}, delay: delay}
-	c := Must(&Options{Backend: s, Timeout: timeout, Breaker: BreakerOptions{Threshold: 2, Cooldown: 100 * time.Millisecond}})
-	defer c.Close()
-	ch := c.Cached(time.Minute)(&counter{body: "ok"})
-	for c.Stats().Breaker != "open" {
+	synctest.Test(t, func(t *testing.T) {
+		const timeout, delay = 50 * time.Millisecond, 30 * time.Second
+		s := &slowRemote{remote: remote{Backend: newSimple(t, nil)}, delay: delay}
+		c := Must(&Options{Backend: s, Timeout: timeout, Breaker: BreakerOptions{Threshold: 2, Cooldown: 100 * time.Millisecond}})
+		defer c.Close()
+		ch := c.Cached(time.Minute)(&counter{body: "ok"})
+		for c.Stats().Breaker != "open" {
+			require.Equal(t, http.StatusOK, get(ch, "/p").Code)
+		}
+		time.Sleep(150 * time.Millisecond) // the cool-down ends: the next call is the probe
+		calls := s.calls.Load()
+		start := time.Now()
 		require.Equal(t, http.StatusOK, get(ch, "/p").Code)
-	}
-	time.Sleep(150 * time.Millisecond) // the cool-down ends: the next call is the probe
-	calls := s.calls.Load()
-	start := time.Now()
-	require.Equal(t, http.StatusOK, get(ch, "/p").Code)
-	took := time.Since(start)
-	require.Greater(t, s.calls.Load(), calls, "a probe reached the backend")
-	assert.Less(t, took, delay/3, "the probe waited on the backend past Options.Timeout (%v)", timeout)
-	assert.Equal(t, "open", c.Stats().Breaker, "a probe slower than Timeout failed: the breaker stays open")
+		took := time.Since(start)
+		require.Greater(t, s.calls.Load(), calls, "a probe reached the backend")
+		assert.Less(t, took, delay/3, "the probe waited on the backend past Options.Timeout (%v)", timeout)
+		assert.Equal(t, "open", c.Stats().Breaker, "a probe slower than Timeout failed: the breaker stays open")
+	})
 }
