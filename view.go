@@ -1394,6 +1394,26 @@ func answeredAlone(r *http.Request) bool {
 	return preconditioned(r) || httpcache.HasField(r.Header, "A-Im")
 }
 
+// unsharedResult is what the waiters of st's run get when its response,
+// refused for its status, answers none of them, or when failed: its
+// handler failed before its response was committed, its client still there
+// (a panic, or a 5xx that its stale entry answers: Divert). A leader that
+// asked with Range or a precondition (answeredAlone) may have been
+// answered, or failed, for that alone (a handler that breaks on it): the
+// waiters wait for a new leader that asks as they do (retry, alone) rather
+// than each run the handler, or serve their stale entries for a failure
+// not theirs; where its answer was not its alone, the new leader's run is
+// one that each waiter would have made (TestPartialLeaderErrorHandsOn).
+// Any other's failure is the run's, which a waiter with a stale entry of
+// its own answers (viewResult.failed). One decision for OnFail and a
+// panic, so that a 500 and a panic hand on alike.
+func unsharedResult(r *http.Request, st *runState, failed bool) viewResult {
+	if st.call != nil && answeredAlone(st.client(r)) {
+		return viewResult{retry: true, alone: true}
+	}
+	return viewResult{failed: failed}
+}
+
 // takeOver returns the new call that st's request leads when it may take
 // over call, the run it gave up waiting for (viewFlight.takeOver), or nil.
 // A request that may not lead a flight (joinOnly: a request handed on by a
@@ -1849,26 +1869,18 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			// whose release runs on a goroutine of its own, came first:
 			// told to run on their own, the waiters would each run the
 			// handler, outside any flight.
-			if (reason == httpcache.ReasonStatus || reason == httpcache.ReasonPartial || reason == httpcache.ReasonDiverted) && st.call != nil && answeredAlone(st.client(r)) {
-				// Refused for its status, answering its client alone (a
-				// 206, 412 or 226): the waiters wait for a new leader,
-				// one that asks as they do, rather than each run the
-				// handler. Any refused status does so, a 500 too: it
-				// may be its Range's or precondition's alone (a handler
-				// that breaks on it), and where it is not, the new
-				// leader's run is one that each waiter would have made
-				// (TestPartialLeaderErrorHandsOn). So does a 5xx that its
-				// stale entry answers (Divert): the plain waiters' stale
-				// entries do not answer a failure that may be its alone
-				// (viewResult.failed).
-				v.flight.release(st.call, viewResult{retry: true, alone: true})
-				return
-			}
 			left := clientLeft(r.Context())
-			// A 5xx that the stale entry answers (Divert) is the run's
-			// failure: the waiters with a stale entry of their own serve
-			// it (viewResult.failed).
-			v.flight.release(st.call, viewResult{retry: reason == httpcache.ReasonWriteError || left, failed: reason == httpcache.ReasonDiverted && !left})
+			res := viewResult{retry: reason == httpcache.ReasonWriteError}
+			switch reason {
+			case httpcache.ReasonStatus, httpcache.ReasonPartial, httpcache.ReasonDiverted:
+				// Refused for its status (a 206, 412 or 226 that may
+				// answer its client alone), or a 5xx that the stale entry
+				// answers (Divert), the run's failure while its client
+				// is there: see unsharedResult.
+				res = unsharedResult(r, st, reason == httpcache.ReasonDiverted && !left)
+			}
+			res.retry = res.retry || left
+			v.flight.release(st.call, res)
 		},
 	}
 	// Fields set before the handler ran (by outer middleware) are not the
@@ -2060,21 +2072,10 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 				// handler on its own.
 				v.flight.release(st.call, viewResult{retry: true})
 			} else if p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) && !clientLeft(r.Context()) {
-				if st.call != nil && answeredAlone(st.client(r)) {
-					// A leader that asked with Range or a precondition may
-					// have failed for it alone (a handler that breaks on
-					// it): the waiters wait for a new leader that asks as
-					// they do, as for its 500 (OnFail), rather than serve
-					// their stale entries for a failure not theirs.
-					v.flight.release(st.call, viewResult{retry: true, alone: true})
-				} else {
-					// The handler failed before its response was
-					// committed, where a stale entry answers its request
-					// (below): a waiter with one of its own serves it too,
-					// rather than run the failing handler again
-					// (viewResult.failed).
-					v.flight.release(st.call, viewResult{failed: true})
-				}
+				// The handler failed before its response was committed,
+				// where a stale entry answers its request (below), as
+				// for its 500 (OnFail): see unsharedResult.
+				v.flight.release(st.call, unsharedResult(r, st, true))
 			}
 			failUnderPanic(rec)
 		} else {
