@@ -1305,8 +1305,14 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// own run's failure, answered with the stale entry its lookup
 			// found (stale-if-error), rather than one more run of the
 			// failing handler per waiter.
-			v.serve(w, st.client(r), st.stale.snap, v.c.clock(), httpcache.Stale)
-			return
+			if now, ok := v.staleStill(r, st); ok {
+				v.serve(w, st.client(r), st.stale.snap, now, httpcache.Stale)
+				return
+			}
+			// Invalidated, or past its window, while it waited: it runs
+			// its own handler, as a request without the entry does, and
+			// its failure is not answered with the entry either.
+			st.stale = nil
 		case res.stale && st.staleOnError:
 			// The stale entry the leader served while another process
 			// runs the handler: not an answer for this request, which
@@ -1358,6 +1364,35 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 		v.run(w, r, st)
 		return
 	}
+}
+
+// staleStill reports whether st.stale, the stale entry r's lookup found,
+// still answers the failure of the run r waited for (viewResult.failed) as
+// it would answer a lookup made now, and returns the clock reading to serve
+// it with. The wait may have been long: an invalidation since (of a tag or
+// its path, a Delete of its key, a Clear) ended the entry, which a request
+// that came after it misses. The key is read again (on a remote store one
+// round trip, two for a page that varies: the price of a failure only),
+// and only the entry found then is served: another stored since is none
+// that r's lookup judged. A read that fails keeps the entry: it fails
+// open, as store.current does.
+func (v *view) staleStill(r *http.Request, st *runState) (time.Time, bool) {
+	now := v.c.clock()
+	var f found
+	switch err := v.findIn(&f, st.client(r), nil, st.base, &now); {
+	case err == nil:
+		return now, sameEntry(markOf(f.key, f.e, nil), markOf(st.stale.key, st.stale.e, nil))
+	case errors.Is(err, ErrNotFound):
+		return now, false
+	}
+	return now, true
+}
+
+// sameEntry reports whether a and b mark one stored entry, wherever each was
+// read (a near cache, the remote store).
+func sameEntry(a, b entryMark) bool {
+	a.near, b.near = false, false
+	return a.known && a == b
 }
 
 // ended answers a request whose context ended while it waited for another

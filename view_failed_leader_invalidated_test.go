@@ -1,0 +1,120 @@
+package caching
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// TestFailedLeaderWaiterInvalidated: a waiter whose own lookup found a stale
+// entry, and whose leader's handler then failed (viewResult.failed), served
+// that entry without asking whether it was invalidated while it waited: a
+// tag or path invalidation, a Delete of its key or a Clear made after its
+// lookup and before the leader failed. A request that came after the
+// invalidation misses the entry; the waiter, answered after it, must not be
+// served it either: it runs its own handler, as a request without an entry
+// does, and gets the page the handler makes now. Without an invalidation,
+// it is still answered with its entry (also where it reads it again from a
+// remote store).
+func TestFailedLeaderWaiterInvalidated(t *testing.T) {
+	ctx := context.Background()
+	for _, flow := range []struct {
+		name string
+		opts []ViewOption
+		cc   string // the handler's Cache-Control
+	}{
+		{"default", []ViewOption{StaleIfError(time.Minute), Tags("items")}, ""},
+		{"shared", []ViewOption{StaleIfError(time.Minute), SharedCache(), Tags("items")}, "max-age=10, stale-if-error=60"},
+	} {
+		for _, inv := range []struct {
+			name string
+			do   func(c *Cache) error
+		}{
+			{"none", nil}, // the waiter is answered stale, as before
+			{"InvalidateTags", func(c *Cache) error { return c.InvalidateTags(ctx, "items") }},
+			{"InvalidatePath", func(c *Cache) error { return c.InvalidatePath(ctx, "/p") }},
+			{"Delete", func(c *Cache) error {
+				key, err := c.ViewKey(httptest.NewRequest(http.MethodGet, "/p", nil), flow.opts...)
+				if err != nil {
+					return err
+				}
+				return c.Backend().Delete(ctx, key)
+			}},
+			{"Clear", func(c *Cache) error { return c.Clear(ctx) }},
+		} {
+			for _, failure := range []string{"panic", "500"} {
+				for _, remoteStore := range []bool{false, true} {
+					name := flow.name + "/" + inv.name + "/" + failure
+					if remoteStore {
+						name += "/remote"
+					}
+					t.Run(name, func(t *testing.T) {
+						synctest.Test(t, func(t *testing.T) {
+							joined := onWaiterJoined(t)
+							var b backend.Backend = newSimple(t, nil)
+							if remoteStore {
+								b = &remote{Backend: b}
+							}
+							c := Must(&Options{Backend: b})
+							defer c.Close()
+							var runs atomic.Int64
+							hold := make(chan struct{})
+							h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, flow.opts...)...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+								if flow.cc != "" {
+									w.Header().Set("Cache-Control", flow.cc)
+								}
+								switch runs.Add(1) {
+								case 1:
+									w.Write([]byte("page"))
+									return
+								case 2:
+									<-hold // the leader's run, while the waiter joins it
+									if failure == "panic" {
+										panic("the origin broke")
+									}
+									w.WriteHeader(http.StatusInternalServerError)
+									return
+								}
+								w.Write([]byte("new page"))
+							}))
+							require.Equal(t, "page", get(h, "/p").Body.String())
+							time.Sleep(15 * time.Second) // stale, within stale-if-error
+
+							leader := make(chan int, 1)
+							go func() { leader <- sendRecovered(h, http.MethodGet, "/p").Code }()
+							synctest.Wait() // the leader's handler runs
+							waiter := make(chan *httptest.ResponseRecorder, 1)
+							go func() { waiter <- get(h, "/p") }()
+							<-joined
+							synctest.Wait() // the waiter, its stale entry found, waits for the run
+							if inv.do != nil {
+								require.NoError(t, inv.do(c))
+							}
+							close(hold)
+							<-leader
+							w := <-waiter
+							if inv.do == nil {
+								assert.Equal(t, "page", w.Body.String())
+								assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+								assert.Equal(t, int64(2), runs.Load(), "the waiter runs no handler of its own")
+								return
+							}
+							assert.Equal(t, "new page", w.Body.String(), "the waiter was served the entry invalidated while it waited (X-Cache: %s)", w.Header().Get("X-Cache"))
+							assert.Equal(t, http.StatusOK, w.Code)
+							assert.NotEqual(t, "STALE", w.Header().Get("X-Cache"))
+						})
+					})
+				}
+			}
+		}
+	}
+}
