@@ -650,7 +650,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Within StaleWhileRevalidate here, r was not refreshable: its own
 		// run's failure is answered with the entry the window would have
 		// served, as StaleIfError answers it.
-		if (v.cfg.sie > 0 && past < v.cfg.sie || v.cfg.swr > 0 && past < v.cfg.swr) && !f.snap.OtherTypeForm(w.Header()) {
+		if v.pastAnswersFailure(past) && !f.snap.OtherTypeForm(w.Header()) {
 			// (Not of this request's type form: its failure is served.)
 			sf := f // a copy, so that f itself stays on the stack
 			stale = &sf
@@ -1371,21 +1371,39 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 // it would answer a lookup made now, and returns the clock reading to serve
 // it with. The wait may have been long: an invalidation since (of a tag or
 // its path, a Delete of its key, a Clear) ended the entry, which a request
-// that came after it misses. The key is read again (on a remote store one
-// round trip, two for a page that varies: the price of a failure only),
-// and only the entry found then is served: another stored since is none
-// that r's lookup judged. A read that fails keeps the entry: it fails
-// open, as store.current does.
+// that came after it misses; and the entry's stale window (stale-if-error,
+// or stale-while-revalidate for a request that starts no refresh) is
+// judged now, by the Cache's clock, as the failure of r's own run would be.
+// The key is read again (on a remote store one round trip, two for a page
+// that varies: the price of a failure only), and only the entry found
+// then is served: another stored since is none that r's lookup judged. A
+// read that fails keeps the entry, judged now: it fails open, as
+// store.current does.
 func (v *view) staleStill(r *http.Request, st *runState) (time.Time, bool) {
+	client, old := st.client(r), st.stale
 	now := v.c.clock()
 	var f found
-	switch err := v.findIn(&f, st.client(r), nil, st.base, &now); {
+	switch err := v.findIn(&f, client, nil, st.base, &now); {
 	case err == nil:
-		return now, sameEntry(markOf(f.key, f.e, nil), markOf(st.stale.key, st.stale.e, nil))
+		if !sameEntry(markOf(f.key, f.e, nil), markOf(old.key, old.e, nil)) {
+			return now, false
+		}
 	case errors.Is(err, ErrNotFound):
 		return now, false
+	default:
+		f = *old
 	}
-	return now, true
+	if f.fresh {
+		return now, true // (a clock set back): an answer all the same
+	}
+	if st.ext == nil {
+		return now, v.pastAnswersFailure(pastFresh(f.e, f.e.clockAt(now)))
+	}
+	var rq httpcache.CacheControl
+	if v.cfg.honorRequest {
+		rq = httpcache.ParseRequestCacheControl(client.Header)
+	}
+	return now, v.usable(client, f.snap) && v.judge(f, rq, now).answersFailure()
 }
 
 // sameEntry reports whether a and b mark one stored entry, wherever each was
@@ -1393,6 +1411,15 @@ func (v *view) staleStill(r *http.Request, st *runState) (time.Time, bool) {
 func sameEntry(a, b entryMark) bool {
 	a.near, b.near = false, false
 	return a.known && a == b
+}
+
+// pastAnswersFailure reports whether an entry past its freshness by past
+// (negative when StaleIf declared a fresh one stale) answers the failure
+// of a request's run in the default flow (runState.stale): within
+// StaleIfError, or within StaleWhileRevalidate for a request that starts
+// no refresh (refreshable).
+func (v *view) pastAnswersFailure(past time.Duration) bool {
+	return v.cfg.sie > 0 && past < v.cfg.sie || v.cfg.swr > 0 && past < v.cfg.swr
 }
 
 // ended answers a request whose context ended while it waited for another

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
+	"github.com/go-caching/caching/internal/testutil"
 )
 
 // TestFailedLeaderWaiterInvalidated: a waiter whose own lookup found a stale
@@ -115,6 +116,86 @@ func TestFailedLeaderWaiterInvalidated(t *testing.T) {
 					})
 				}
 			}
+		}
+	}
+}
+
+// TestFailedLeaderWaiterWindowJudgedLate: a waiter's stale entry answers the
+// failure of the run it waited for only within its stale window as judged
+// when it is answered, by the Cache's clock, as the failure of its own run
+// would be: it was judged at its lookup, so a waiter that waited past the
+// window (StaleIfError; in a SharedCache view the response's
+// stale-if-error, the entry kept longer for revalidation, its ETag) was
+// served an entry that neither its own run's failure nor a request made
+// then would get. Within the window it still is.
+func TestFailedLeaderWaiterWindowJudgedLate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ttl   time.Duration
+		opts  []ViewOption
+		cc    string        // the handler's Cache-Control
+		wait  time.Duration // the clock's advance while the waiter waits (its lookup: 5 s past fresh)
+		stale bool          // still within the window: served stale
+	}{
+		{"default/within", 10 * time.Second, []ViewOption{StaleIfError(time.Minute)}, "", 20 * time.Second, true},
+		{"default/past", 10 * time.Second, []ViewOption{StaleIfError(time.Minute)}, "", 60 * time.Second, false},
+		// The ETag keeps the entry the view's ttl past its freshness, for
+		// revalidation: the lookup still finds it past the window.
+		{"shared/within", time.Hour, []ViewOption{StaleIfError(5 * time.Minute), SharedCache()}, "max-age=10, stale-if-error=30", 10 * time.Second, true},
+		{"shared/past", time.Hour, []ViewOption{StaleIfError(5 * time.Minute), SharedCache()}, "max-age=10, stale-if-error=30", 30 * time.Second, false},
+	} {
+		for _, failure := range []string{"panic", "500"} {
+			t.Run(tc.name+"/"+failure, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					joined := onWaiterJoined(t)
+					clock := testutil.NewClock()
+					c := Must(&Options{Backend: newSimple(t, clock), Clock: clock.Now})
+					defer c.Close()
+					var runs atomic.Int64
+					hold := make(chan struct{})
+					h := c.Cached(tc.ttl, append([]ViewOption{CacheStatusHeader("X-Cache")}, tc.opts...)...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if tc.cc != "" {
+							w.Header().Set("Cache-Control", tc.cc)
+						}
+						w.Header().Set("ETag", `"v1"`)
+						switch runs.Add(1) {
+						case 1:
+							w.Write([]byte("page"))
+							return
+						case 2:
+							<-hold // the leader's run, while the waiter joins it
+							if failure == "panic" {
+								panic("the origin broke")
+							}
+							w.WriteHeader(http.StatusInternalServerError)
+							return
+						}
+						w.Header().Set("ETag", `"v2"`)
+						w.Write([]byte("new page"))
+					}))
+					require.Equal(t, "page", get(h, "/p").Body.String())
+					clock.Advance(15 * time.Second) // stale, within its window
+
+					leader := make(chan int, 1)
+					go func() { leader <- sendRecovered(h, http.MethodGet, "/p").Code }()
+					synctest.Wait() // the leader's handler runs
+					waiter := make(chan *httptest.ResponseRecorder, 1)
+					go func() { waiter <- get(h, "/p") }()
+					<-joined
+					synctest.Wait() // the waiter, its stale entry found, waits for the run
+					clock.Advance(tc.wait)
+					close(hold)
+					<-leader
+					w := <-waiter
+					if tc.stale {
+						assert.Equal(t, "page", w.Body.String())
+						assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+						return
+					}
+					assert.Equal(t, "new page", w.Body.String(), "the waiter was served its entry past its window (X-Cache: %s)", w.Header().Get("X-Cache"))
+					assert.NotEqual(t, "STALE", w.Header().Get("X-Cache"))
+				})
+			})
 		}
 	}
 }

@@ -193,7 +193,9 @@ type viewResult struct {
 	// waiter whose own lookup found an entry that may answer a failure of
 	// its run (runState.stale) is answered with it, the leader's run being
 	// the one it shares, rather than run the failing handler again
-	// (view.miss); any other runs its own, as before.
+	// (view.miss), once it has read the entry again and judged its window
+	// by the time it is answered (view.staleStill); any other runs its
+	// own, as before.
 	failed bool
 	// expires, when not 0, is when snap stops being fresh (Unix
 	// nanoseconds; SharedCache): a waiter is served it only before, as a

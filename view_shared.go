@@ -443,6 +443,13 @@ type judgement struct {
 	staleOnlyAsked bool
 }
 
+// answersFailure reports whether the entry judged j answers the failure of
+// its request's run (runState.stale): within its stale-if-error window, or
+// within stale-while-revalidate for a request that starts no refresh.
+func (j judgement) answersFailure() bool {
+	return j.staleIfError || j.verdict == useStaleRevalidate
+}
+
 // serveExt serves a request of a view with the options of issue 16, and
 // reports whether it did: false sends it on through the default flow.
 func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duration) bool {
@@ -589,7 +596,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 	// refresh (refreshable) runs here: its run's failure is answered with
 	// the entry the window would have served.
 	var stale *found
-	if prev != nil && (j.staleIfError || j.verdict == useStaleRevalidate) {
+	if prev != nil && j.answersFailure() {
 		stale = prev
 	}
 	if r.Method == http.MethodHead {
