@@ -69,40 +69,14 @@ func TestFailedLeaderWaiterInvalidated(t *testing.T) {
 							defer c.Close()
 							var runs atomic.Int64
 							hold := make(chan struct{})
-							h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, flow.opts...)...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-								if flow.cc != "" {
-									w.Header().Set("Cache-Control", flow.cc)
-								}
-								switch runs.Add(1) {
-								case 1:
-									w.Write([]byte("page"))
-									return
-								case 2:
-									<-hold // the leader's run, while the waiter joins it
-									if failure == "panic" {
-										panic("the origin broke")
-									}
-									w.WriteHeader(http.StatusInternalServerError)
-									return
-								}
-								w.Write([]byte("new page"))
-							}))
+							h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, flow.opts...)...)(failingLeaderOrigin(&runs, hold, failure, flow.cc))
 							require.Equal(t, "page", get(h, "/p").Body.String())
 							time.Sleep(15 * time.Second) // stale, within stale-if-error
-
-							leader := make(chan int, 1)
-							go func() { leader <- sendRecovered(h, http.MethodGet, "/p").Code }()
-							synctest.Wait() // the leader's handler runs
-							waiter := make(chan *httptest.ResponseRecorder, 1)
-							go func() { waiter <- get(h, "/p") }()
-							<-joined
-							synctest.Wait() // the waiter, its stale entry found, waits for the run
-							if inv.do != nil {
-								require.NoError(t, inv.do(c))
-							}
-							close(hold)
-							<-leader
-							w := <-waiter
+							w := waiterOfFailedLeader(h, joined, hold, func() {
+								if inv.do != nil {
+									require.NoError(t, inv.do(c))
+								}
+							})
 							if inv.do == nil {
 								assert.Equal(t, "page", w.Body.String())
 								assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
@@ -153,40 +127,10 @@ func TestFailedLeaderWaiterWindowJudgedLate(t *testing.T) {
 					defer c.Close()
 					var runs atomic.Int64
 					hold := make(chan struct{})
-					h := c.Cached(tc.ttl, append([]ViewOption{CacheStatusHeader("X-Cache")}, tc.opts...)...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-						if tc.cc != "" {
-							w.Header().Set("Cache-Control", tc.cc)
-						}
-						w.Header().Set("ETag", `"v1"`)
-						switch runs.Add(1) {
-						case 1:
-							w.Write([]byte("page"))
-							return
-						case 2:
-							<-hold // the leader's run, while the waiter joins it
-							if failure == "panic" {
-								panic("the origin broke")
-							}
-							w.WriteHeader(http.StatusInternalServerError)
-							return
-						}
-						w.Header().Set("ETag", `"v2"`)
-						w.Write([]byte("new page"))
-					}))
+					h := c.Cached(tc.ttl, append([]ViewOption{CacheStatusHeader("X-Cache")}, tc.opts...)...)(failingLeaderOrigin(&runs, hold, failure, tc.cc))
 					require.Equal(t, "page", get(h, "/p").Body.String())
 					clock.Advance(15 * time.Second) // stale, within its window
-
-					leader := make(chan int, 1)
-					go func() { leader <- sendRecovered(h, http.MethodGet, "/p").Code }()
-					synctest.Wait() // the leader's handler runs
-					waiter := make(chan *httptest.ResponseRecorder, 1)
-					go func() { waiter <- get(h, "/p") }()
-					<-joined
-					synctest.Wait() // the waiter, its stale entry found, waits for the run
-					clock.Advance(tc.wait)
-					close(hold)
-					<-leader
-					w := <-waiter
+					w := waiterOfFailedLeader(h, joined, hold, func() { clock.Advance(tc.wait) })
 					if tc.stale {
 						assert.Equal(t, "page", w.Body.String())
 						assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
@@ -198,4 +142,50 @@ func TestFailedLeaderWaiterWindowJudgedLate(t *testing.T) {
 			})
 		}
 	}
+}
+
+// failingLeaderOrigin is the handler of a stale key's failed leader: its
+// first run answers "page" (with cc, when set, and an ETag), its second
+// (the leader's) waits until hold is closed and fails (a panic, or a 500),
+// and the others answer "new page"; runs counts them.
+func failingLeaderOrigin(runs *atomic.Int64, hold <-chan struct{}, failure, cc string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
+		switch runs.Add(1) {
+		case 1:
+			w.Header().Set("ETag", `"v1"`)
+			w.Write([]byte("page"))
+			return
+		case 2:
+			<-hold // the leader's run, while the waiter joins it
+			if failure == "panic" {
+				panic("the origin broke")
+			}
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("ETag", `"v2"`)
+		w.Write([]byte("new page"))
+	})
+}
+
+// waiterOfFailedLeader sends a leader of /p to h (a view of a
+// failingLeaderOrigin, in a synctest bubble), then a waiter that joins its
+// run; once the waiter waits, meanwhile runs, and the leader's run is let
+// fail (hold closed). It returns the waiter's response, once the leader's
+// is sent too.
+func waiterOfFailedLeader(h http.Handler, joined <-chan string, hold chan struct{}, meanwhile func()) *httptest.ResponseRecorder {
+	leader := make(chan int, 1)
+	go func() { leader <- sendRecovered(h, http.MethodGet, "/p").Code }()
+	synctest.Wait() // the leader's handler runs
+	waiter := make(chan *httptest.ResponseRecorder, 1)
+	go func() { waiter <- get(h, "/p") }()
+	<-joined
+	synctest.Wait() // the waiter, its stale entry found, waits for the run
+	meanwhile()
+	close(hold)
+	<-leader
+	return <-waiter
 }
