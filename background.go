@@ -13,7 +13,8 @@ import (
 
 // Background work is what the Cache does on goroutines of its own, for
 // nobody waiting: the refreshes of StaleWhileRevalidate, RefreshAhead and
-// StaleIf. It runs with the values of the context it was started from (a
+// StaleIf, and the release of a lease once its run's result is stored
+// (releaseLeaseLater). It runs with the values of the context it was started from (a
 // request's: what a handler or function reads from it), never with that
 // context's cancellation or deadline (the client that caused it has its
 // answer and may leave), nor with timing's recorder (its metrics are not

@@ -258,6 +258,9 @@ type Cache struct {
 
 	named registry      // the counters of each view and memoized function
 	lease time.Duration // Options.Lease
+	// owned: the leases this process took whose release is in flight, or
+	// failed before it reached the backend (lease.go).
+	owned ownedLeases
 	// hostWrites: Options.HostScopedWrites (see view.tagKeysFor).
 	hostWrites bool
 	// variants names the Vary variants no key may spell, with

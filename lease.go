@@ -7,11 +7,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-caching/caching/backend"
 	"github.com/go-caching/caching/internal/boottime"
+	"github.com/go-caching/caching/internal/connerr"
 	"github.com/go-caching/caching/internal/httpcache"
 )
 
@@ -123,7 +125,8 @@ import (
 // default); Lease(0) turns it off for this view or function. A negative d is
 // an error. Background refreshes (StaleWhileRevalidate) of a view take the
 // lease too, and are skipped when another process holds it; Cache.Close
-// waits a bounded time for them to release it. RefreshIf calls take no
+// waits a bounded time for them to release it, and for the releases a run
+// makes after its caller got its answer. RefreshIf calls take no
 // lease, nor do Warm and a memoized function's Set and Refresh: a holder
 // looks its entry up once before it writes (one backend lookup more per
 // miss under the lease; a hit pays nothing) and stores nothing over one
@@ -215,6 +218,10 @@ type heldLease struct {
 	// short: the entry was stored, to leave the store too soon for the
 	// waiters (leaseOutlived): the marker lives leaseShortLife.
 	short bool
+	// unsure: its Add failed, and may have been made (mayHaveLanded): the
+	// lease under the key may be another process's from the start, and is
+	// never kept as this process's (ownedLeases).
+	unsure bool
 }
 
 // leaseOutcome is what acquireLease came to.
@@ -367,7 +374,17 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			case err != nil:
 				return nil, leaseRun, true
 			case !added:
-				return nil, leaseRun, false
+				// Held: by another process, or still by this one (its
+				// release in flight or failed: ownedLeases).
+				own, again := c.owned.take(ctx, lk)
+				if again {
+					continue
+				}
+				if own == nil {
+					return nil, leaseRun, false
+				}
+				c.stats.leases.Add(1)
+				l = own
 			}
 			after := since
 			after.sameKey = true // see entryMark
@@ -473,7 +490,7 @@ func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (l *he
 	defer cancel()
 	sent := time.Now()
 	added, err = c.store.addRaw(bctx, lk, leaseHeldValue, d)
-	l = &heldLease{key: lk, d: d, end: sent.Add(d), margin: c.releaseMargin(time.Since(sent))}
+	l = &heldLease{key: lk, d: d, end: sent.Add(d), margin: c.releaseMargin(time.Since(sent)), unsure: err != nil}
 	if err != nil {
 		if ctx.Err() == nil {
 			c.failOpen("lease", err)
@@ -482,6 +499,7 @@ func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (l *he
 	}
 	if added {
 		c.stats.leases.Add(1)
+		c.owned.forget(lk) // one it kept is gone
 	}
 	return l, added, nil
 }
@@ -523,16 +541,28 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 	if d <= 0 {
 		return nil, true
 	}
-	l, added, err := c.addLease(ctx, c.leaseKey(key), d)
-	switch {
-	case err != nil && ctx.Err() == nil && mayHaveLanded(err):
-		return l, true // released as a held one
-	case err != nil:
-		return nil, true
-	case !added:
-		return nil, false
+	lk := c.leaseKey(key)
+	for {
+		l, added, err := c.addLease(ctx, lk, d)
+		switch {
+		case err != nil && ctx.Err() == nil && mayHaveLanded(err):
+			return l, true // released as a held one
+		case err != nil:
+			return nil, true
+		case added:
+			return l, true
+		}
+		// Held: this process's own lease may be (ownedLeases).
+		own, again := c.owned.take(ctx, lk)
+		if again {
+			continue
+		}
+		if own == nil {
+			return nil, false
+		}
+		c.stats.leases.Add(1)
+		return own, true
 	}
-	return l, true
 }
 
 // mayHaveLanded reports whether err, the error of a lease's Add, may be
@@ -582,12 +612,28 @@ func mayHaveLanded(err error) bool {
 // A release that fails (a timeout included) is not made again: a call that
 // timed out has most often reached the backend, and answered late; made
 // again, it could end a lease another process took since the first one
-// landed, and it would cost the caller, who waits for it (Memoize's, the
-// view's leader), a second Timeout on a slow backend. The waiters look
-// again when the lease ends, at most d from their first look.
+// landed, and it would cost whoever waits for it (a retry's waiters, which
+// wake after it; Close) a second Timeout on a slow backend. The waiters look
+// again when the lease ends, at most d from their first look. A release
+// that surely did not reach the backend (releaseUnmade: the circuit
+// breaker open, a server marked down, a refused connection) leaves the
+// lease this process's until it ends, since no other process can take a
+// lease that has not ended: it is kept (ownedLeases), and the next
+// leader of its key in this process takes it as its own rather than wait
+// for it (ownedLeases.take). One that may have landed is not kept: another
+// process may hold the key's lease since.
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
-	if l == nil || boottime.Until(l.end) <= l.margin {
-		return
+	if l != nil {
+		c.owned.released(l, nil, c.endLease(l, stored))
+	}
+}
+
+// endLease is releaseLease's call to the backend. It reports whether it
+// failed without reaching the backend (releaseUnmade), while the lease,
+// one this process surely took, has not ended.
+func (c *Cache) endLease(l *heldLease, stored bool) (unmade bool) {
+	if boottime.Until(l.end) <= l.margin {
+		return false
 	}
 	ctx, cancel := c.store.bound(context.Background())
 	defer cancel()
@@ -604,6 +650,175 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 	if err != nil {
 		c.failOpen("lease release", err)
 	}
+	return !l.unsure && releaseUnmade(err)
+}
+
+// releaseUnmade reports whether err, a lease release's, is the error of a
+// call that surely did not reach the backend: refused before it was made
+// (the circuit breaker's ErrUnavailable, a server marked down), or a
+// connection the server refused. Any other error, a timeout above all
+// (mayHaveLanded), may be that of a call the backend made.
+func releaseUnmade(err error) bool {
+	return err != nil && (notMade(err) || connerr.Refused(err))
+}
+
+// releaseLeaseLater is releaseLease off the caller's path, for a release
+// that nothing the caller answers waits for: the entry, if any, is stored,
+// the waiters of this process were handed the result. A request or call
+// would otherwise wait for its round trip (a whole Timeout on a hung
+// backend). It runs as background work, which Close waits for before it
+// closes the backend (background.stop); inline once the Cache is closed.
+//
+// Until the release returns, the lease is still this process's: its next
+// leader of the key, which would find the lease held, waits for the
+// release instead (ownedLeases.take), as it did when the release was made
+// before the response was.
+func (c *Cache) releaseLeaseLater(l *heldLease, stored bool) {
+	if l == nil {
+		return
+	}
+	r := c.owned.releasing(l)
+	release := func() {
+		unmade := false
+		defer func() { c.owned.released(l, r, unmade) }() // a panic included
+		unmade = c.endLease(l, stored)
+	}
+	if !c.background.goBackground(func() {
+		defer func() {
+			// A Backend's panic on a goroutine of the Cache's: it would
+			// end the program.
+			if p := recover(); p != nil {
+				c.failOpen("lease release", fmt.Errorf("caching: backend panic: %v", p))
+			}
+		}()
+		release()
+	}) {
+		release()
+	}
+}
+
+// maxOwnedLeases bounds the leases ownedLeases keeps: past it, those that
+// ended are dropped, then those that end first.
+const maxOwnedLeases = 1024
+
+// ownedLeases are the leases this process took and released, kept while
+// the lease is still its own: its release is in flight (releaseLeaseLater),
+// or failed without reaching the backend (releaseUnmade), until the lease
+// ends. A leader of this process whose Add finds the key's lease held
+// takes such a lease as its own (take) rather than wait for it as for
+// another process's run, which nobody runs: the lease has not ended, so no
+// other process can hold the key's lease. A lease whose Add may not have
+// been made (heldLease.unsure) is never kept. Two cases remain, as they
+// do for the release itself (releaseLease): the backend lost the lease (a
+// restart, an eviction, a Clear) and another process took it since; and a
+// lease on memcached, which may end up to a second before its end here.
+// Then both processes run the work, as under a holder past its lease.
+type ownedLeases struct {
+	mu sync.Mutex
+	m  map[string]*ownedLease // by lease key
+}
+
+// ownedLease is a lease of ownedLeases: done, when not nil, is closed
+// once its release in flight returned.
+type ownedLease struct {
+	l    *heldLease
+	done chan struct{}
+}
+
+// releasing records that l's release is in flight.
+func (o *ownedLeases) releasing(l *heldLease) *ownedLease {
+	r := &ownedLease{l: l, done: make(chan struct{})}
+	o.mu.Lock()
+	o.put(r)
+	o.mu.Unlock()
+	return r
+}
+
+// released records that the release of l (r, when it was recorded as in
+// flight) returned; unmade: without reaching the backend, before the
+// lease ended (endLease), which keeps it.
+func (o *ownedLeases) released(l *heldLease, r *ownedLease, unmade bool) {
+	if r == nil && !unmade {
+		return // the common case: no lock
+	}
+	o.mu.Lock()
+	if r != nil && o.m[l.key] == r {
+		delete(o.m, l.key)
+	}
+	if unmade {
+		o.put(&ownedLease{l: l})
+	}
+	o.mu.Unlock()
+	if r != nil {
+		close(r.done) // after the kept lease is recorded: take finds it
+	}
+}
+
+// put records r, in place of any lease of its key; o.mu is held.
+func (o *ownedLeases) put(r *ownedLease) {
+	if o.m == nil {
+		o.m = make(map[string]*ownedLease)
+	}
+	if _, ok := o.m[r.l.key]; !ok && len(o.m) >= maxOwnedLeases {
+		var first string
+		for k, x := range o.m {
+			if x.done == nil && boottime.Until(x.l.end) <= x.l.margin {
+				delete(o.m, k)
+			} else if first == "" || x.l.end.Before(o.m[first].l.end) {
+				first = k
+			}
+		}
+		if len(o.m) >= maxOwnedLeases {
+			delete(o.m, first)
+		}
+	}
+	o.m[r.l.key] = r
+}
+
+// take returns the lease lk of this process, found held by an Add, for a
+// leader to take as its own, or nil. When lk's release is in flight, it
+// waits for it (for at most the Cache's Timeout, which bounds that call),
+// then reports again: the caller adds the lease again, and takes it if
+// the release failed without reaching the backend.
+func (o *ownedLeases) take(ctx context.Context, lk string) (l *heldLease, again bool) {
+	o.mu.Lock()
+	r := o.m[lk]
+	if r == nil {
+		o.mu.Unlock()
+		return nil, false
+	}
+	if r.done != nil {
+		o.mu.Unlock()
+		select {
+		case <-r.done:
+			return nil, true
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+	delete(o.m, lk)
+	o.mu.Unlock()
+	if boottime.Until(r.l.end) <= r.l.margin {
+		return nil, false // ended, or about to: as another process's
+	}
+	// The lease as its Add made it: its end, not a new one; this run's own
+	// result decides how it is released.
+	return &heldLease{key: r.l.key, d: r.l.d, end: r.l.end, margin: r.l.margin}, false
+}
+
+// forget drops lk, a lease that this process just added: the one it kept
+// under that key ended, or the backend lost it.
+func (o *ownedLeases) forget(lk string) {
+	o.mu.Lock()
+	delete(o.m, lk)
+	o.mu.Unlock()
+}
+
+// has reports whether lk is a lease of this process (in release, or kept).
+func (o *ownedLeases) has(lk string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.m[lk] != nil
 }
 
 // awaitLease is the lease of a view's miss, for the leader of this
@@ -704,8 +919,17 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		return true
 	case leaseLead:
 		// A stored response deletes the lease; a client that left hands it
-		// on; any other result marks it "not stored".
-		call.after = func(res viewResult) { v.c.releaseLease(l, res.stored() || res.retry) }
+		// on; any other result marks it "not stored". A retry's hand-on is
+		// made before its waiters wake (viewCall.finish): one of them
+		// leads next, under the lease. Any other release comes after they
+		// woke, and after the response was stored: off the request's path.
+		call.after = func(res viewResult) {
+			if res.retry {
+				v.c.releaseLease(l, true)
+				return
+			}
+			v.c.releaseLeaseLater(l, res.stored())
+		}
 		call.lease, call.leaseSeen = l, last
 	}
 	return false
@@ -811,7 +1035,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		return zero, ctx.Err()
 	case leaseLead:
 		stored := false
-		defer func() { m.c.releaseLease(l, stored) }() // a panic included
+		defer func() { m.c.releaseLeaseLater(l, stored) }() // a panic included
 		// A result that is not stored marks the lease, as an error does:
 		// one not to be stored (StoreIf, SkipZero, a negative ResultTTL),
 		// and one that could not be (the codec or the backend refused it).
@@ -869,6 +1093,10 @@ func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags 
 // leaseHeld reports whether another process holds key's lease: a caller
 // with a stale result serves it rather than wait.
 func (m *Memoized[A, R]) leaseHeld(ctx context.Context, key string) bool {
-	held, _, err := m.c.readLease(ctx, m.c.leaseKey(key))
+	lk := m.c.leaseKey(key)
+	if m.c.owned.has(lk) {
+		return false // this process's: its caller leads (ownedLeases)
+	}
+	held, _, err := m.c.readLease(ctx, lk)
 	return err == nil && held
 }

@@ -121,6 +121,7 @@ func TestLeaseLateReleaseLeavesTheNextHolder(t *testing.T) {
 				close(goA)
 				w := <-fromA
 				require.Equal(t, "from A", w.Body.String())
+				a.background.wait() // a release, were one made, is made after the response
 				key, err := a.ViewKey(httptest.NewRequest(http.MethodGet, "/p", nil), opts...)
 				require.NoError(t, err)
 				held, marked, err := c.readLease(context.Background(), c.leaseKey(key))

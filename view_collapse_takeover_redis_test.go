@@ -148,6 +148,7 @@ func TestCollapseTakeoverAcrossProcessesOnRedis(t *testing.T) {
 	for name, w := range map[string]*httptest.ResponseRecorder{"A's taker": aw, "A's later": al, "B's leader": bl, "B's waiter": bw, "B's later": bl2} {
 		assert.Equal(t, "run 2", w.Body.String(), name)
 	}
+	p.c[a].background.wait() // the release, made after the responses
 	assert.False(t, p.leaseHeld(t, a), "the lease is released once the new run stored")
 	for i := range p.h {
 		w := get(p.h[i], "/a")
@@ -164,6 +165,7 @@ func TestCollapseTakeoverAcrossProcessesOnRedis(t *testing.T) {
 		assert.Equal(t, "HIT", w.Header().Get("X-Cache"), "process %d", i)
 	}
 	assert.EqualValues(t, 2, p.runs.Load())
+	p.c[a].background.wait()
 	assert.False(t, p.leaseHeld(t, a))
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -92,15 +92,14 @@ func TestRetryLeaseHungReleaseBoundsWaiters(t *testing.T) {
 		time.Sleep(c.store.timeout)
 		synctest.Wait()
 		assert.True(t, retried.Load(), "the waiter is released once the Cache's Timeout ends the delete")
-		// Its own lease Add, and the release of that lease, which its
-		// request waits for once its response is written (as any leader's
-		// not retried): a Timeout each.
-		time.Sleep(2 * c.store.timeout)
+		// Its own lease Add, a Timeout; the release of that lease is made
+		// after its response, off its request's path (releaseLeaseLater).
+		time.Sleep(c.store.timeout)
 		synctest.Wait()
 		select {
 		case <-waiterReturned:
 		default:
-			t.Fatal("the waiter still waits, past three Timeouts of a hung backend")
+			t.Fatal("the waiter still waits, past two Timeouts of a hung backend")
 		}
 		<-leaderReturned
 		assert.Equal(t, "page", w.Body.String(), "the waiter's own run")

@@ -139,6 +139,7 @@ func TestFullVaryRecordMarksTheLease(t *testing.T) {
 	base, err := a.ViewKey(r, SharedCache(), MaxVariants(1))
 	require.NoError(t, err)
 	key := variantNames{}.key(base, httpcache.VariantKey(r, []string{"X-Lang"}), []string{"X-Lang"})
+	a.background.wait() // the lease's release, made after the response
 	v, err := s.Get(context.Background(), a.leaseKey(key))
 	require.NoError(t, err, "the lease is marked, not deleted")
 	assert.Equal(t, string(leaseMarkedValue), string(v))

@@ -94,6 +94,10 @@ func TestLeaseAddAfterNearCopyRunsTheWork(t *testing.T) {
 		got, err = ma.Get(ctx, "x") // stale: A runs again, B hears nothing of it
 		require.NoError(t, err)
 		require.Equal(t, "degraded #2", got)
+		// A's lease is released after its call returned: Close waits for
+		// it. Else B's call may find it held still, as if it came while
+		// A's run went on, and take A's result for that run's answer.
+		require.NoError(t, a.Close())
 
 		got, err = mb.Get(ctx, "x")
 		require.NoError(t, err)
@@ -123,6 +127,7 @@ func TestLeaseAddAfterNearCopyRunsTheWork(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, fresh)
 		require.Equal(t, "page #2", get(va).Body.String()) // stale: A runs again, B hears nothing of it
+		require.NoError(t, a.Close())                      // its lease's release, made after its response (as above)
 
 		w := get(vb)
 		assert.Equal(t, "page #3", w.Body.String(), "B served the stale page stored before its request for the answer of a run it waited for")
