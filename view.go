@@ -1305,7 +1305,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// own run's failure, answered with the stale entry its lookup
 			// found (stale-if-error), rather than one more run of the
 			// failing handler per waiter.
-			if now, ok := v.staleStill(r, st); ok {
+			if now, ok := v.staleStill(r, st, call); ok {
 				v.serve(w, st.client(r), st.stale.snap, now, httpcache.Stale)
 				return
 			}
@@ -1378,8 +1378,13 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 // that varies: the price of a failure only), and only the entry found
 // then is served: another stored since is none that r's lookup judged. A
 // read that fails keeps the entry, judged now: it fails open, as
-// store.current does.
-func (v *view) staleStill(r *http.Request, st *runState) (time.Time, bool) {
+// store.current does, but not past what this process knows without the
+// store, as view.stale judges a leader's response for its waiters: an
+// invalidation of its own that succeeded since call began, a Clear begun
+// since, or one of r's tags whose invalidation failed since and waits for
+// its retry. (One made between r's lookup and call's start, or during an
+// earlier call r waited for, is not seen then.)
+func (v *view) staleStill(r *http.Request, st *runState, call *viewCall) (time.Time, bool) {
 	client, old := st.client(r), st.stale
 	now := v.c.clock()
 	var f found
@@ -1391,6 +1396,10 @@ func (v *view) staleStill(r *http.Request, st *runState) (time.Time, bool) {
 	case errors.Is(err, ErrNotFound):
 		return now, false
 	default:
+		// (No versions to compare: only this process's own counts.)
+		if v.stale(r, call, viewResult{}, v.c.store.invalidated.Load()) {
+			return now, false
+		}
 		f = *old
 	}
 	if f.fresh {

@@ -189,3 +189,68 @@ func waiterOfFailedLeader(h http.Handler, joined <-chan string, hold chan struct
 	<-leader
 	return <-waiter
 }
+
+// TestFailedLeaderWaiterUnreadInvalidated: a waiter of a failed leader whose
+// read of its stale entry fails (the remote store went down) keeps the entry
+// (fail open), but not past what its process knows without the store: an
+// invalidation of its own that succeeded while the waiter waited, a Clear
+// begun then, or one of the entry's tags whose invalidation failed and waits
+// for its retry. It served the entry all the same; a request made then,
+// whose lookup fails, has no entry to serve. It runs its own handler now.
+// With none of those, the entry is still served.
+func TestFailedLeaderWaiterUnreadInvalidated(t *testing.T) {
+	ctx := context.Background()
+	for _, flow := range []struct {
+		name string
+		opts []ViewOption
+		cc   string // the handler's Cache-Control
+	}{
+		{"default", []ViewOption{StaleIfError(time.Minute), Tags("items")}, ""},
+		{"shared", []ViewOption{StaleIfError(time.Minute), SharedCache(), Tags("items")}, "max-age=10, stale-if-error=60"},
+	} {
+		for _, inv := range []struct {
+			name string
+			do   func(c *Cache, r *remote)
+		}{
+			{"none", func(_ *Cache, r *remote) { r.fail.Store(true) }}, // served stale
+			{"InvalidateTags", func(c *Cache, r *remote) {
+				require.NoError(t, c.InvalidateTags(ctx, "items"))
+				r.fail.Store(true)
+			}},
+			{"InvalidateTags/failed", func(c *Cache, r *remote) {
+				r.fail.Store(true)
+				require.Error(t, c.InvalidateTags(ctx, "items")) // waits for its retry
+			}},
+			{"Clear", func(c *Cache, r *remote) {
+				require.NoError(t, c.Clear(ctx))
+				r.fail.Store(true)
+			}},
+		} {
+			for _, failure := range []string{"panic", "500"} {
+				t.Run(flow.name+"/"+inv.name+"/"+failure, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						joined := onWaiterJoined(t)
+						r := &remote{Backend: newSimple(t, nil)}
+						// A breaker that never opens: the reads meet the store.
+						c := Must(&Options{Backend: r, Breaker: BreakerOptions{Threshold: 1 << 30}})
+						defer c.Close()
+						var runs atomic.Int64
+						hold := make(chan struct{})
+						h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, flow.opts...)...)(failingLeaderOrigin(&runs, hold, failure, flow.cc))
+						require.Equal(t, "page", get(h, "/p").Body.String())
+						time.Sleep(15 * time.Second) // stale, within stale-if-error
+						w := waiterOfFailedLeader(h, joined, hold, func() { inv.do(c, r) })
+						if inv.name == "none" {
+							assert.Equal(t, "page", w.Body.String())
+							assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+							assert.Equal(t, int64(2), runs.Load(), "the waiter runs no handler of its own")
+							return
+						}
+						assert.Equal(t, "new page", w.Body.String(), "the waiter was served the entry its process invalidated while it waited (X-Cache: %s)", w.Header().Get("X-Cache"))
+						assert.NotEqual(t, "STALE", w.Header().Get("X-Cache"))
+					})
+				})
+			}
+		}
+	}
+}
