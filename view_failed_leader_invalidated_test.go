@@ -28,14 +28,7 @@ import (
 // remote store).
 func TestFailedLeaderWaiterInvalidated(t *testing.T) {
 	ctx := context.Background()
-	for _, flow := range []struct {
-		name string
-		opts []ViewOption
-		cc   string // the handler's Cache-Control
-	}{
-		{"default", []ViewOption{StaleIfError(time.Minute), Tags("items")}, ""},
-		{"shared", []ViewOption{StaleIfError(time.Minute), SharedCache(), Tags("items")}, "max-age=10, stale-if-error=60"},
-	} {
+	for _, flow := range failedLeaderFlows {
 		for _, inv := range []struct {
 			name string
 			do   func(c *Cache) error
@@ -60,19 +53,11 @@ func TestFailedLeaderWaiterInvalidated(t *testing.T) {
 					}
 					t.Run(name, func(t *testing.T) {
 						synctest.Test(t, func(t *testing.T) {
-							joined := onWaiterJoined(t)
 							var b backend.Backend = newSimple(t, nil)
 							if remoteStore {
 								b = &remote{Backend: b}
 							}
-							c := Must(&Options{Backend: b})
-							defer c.Close()
-							var runs atomic.Int64
-							hold := make(chan struct{})
-							h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, flow.opts...)...)(failingLeaderOrigin(&runs, hold, failure, flow.cc))
-							require.Equal(t, "page", get(h, "/p").Body.String())
-							time.Sleep(15 * time.Second) // stale, within stale-if-error
-							w := waiterOfFailedLeader(h, joined, hold, func() {
+							w, runs := staleWaiterOfFailedLeader(t, &Options{Backend: b}, failure, flow.opts, flow.cc, func(c *Cache) {
 								if inv.do != nil {
 									require.NoError(t, inv.do(c))
 								}
@@ -80,7 +65,7 @@ func TestFailedLeaderWaiterInvalidated(t *testing.T) {
 							if inv.do == nil {
 								assert.Equal(t, "page", w.Body.String())
 								assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
-								assert.Equal(t, int64(2), runs.Load(), "the waiter runs no handler of its own")
+								assert.Equal(t, int64(2), runs, "the waiter runs no handler of its own")
 								return
 							}
 							assert.Equal(t, "new page", w.Body.String(), "the waiter was served the entry invalidated while it waited (X-Cache: %s)", w.Header().Get("X-Cache"))
@@ -144,6 +129,36 @@ func TestFailedLeaderWaiterWindowJudgedLate(t *testing.T) {
 	}
 }
 
+// failedLeaderFlows are the views of the invalidation tests of a failed
+// leader's waiter: the default flow and SharedCache, each with a tag and
+// with stale-if-error for a minute past 10 s of freshness.
+var failedLeaderFlows = []struct {
+	name string
+	opts []ViewOption
+	cc   string // the handler's Cache-Control
+}{
+	{"default", []ViewOption{StaleIfError(time.Minute), Tags("items")}, ""},
+	{"shared", []ViewOption{StaleIfError(time.Minute), SharedCache(), Tags("items")}, "max-age=10, stale-if-error=60"},
+}
+
+// staleWaiterOfFailedLeader stores /p in a view (opts, the handler's
+// Cache-Control cc) of a failingLeaderOrigin, over a Cache of o, in a
+// synctest bubble; once it is stale within stale-if-error, it returns the
+// response of a waiter of its failed leader (waiterOfFailedLeader, with
+// meanwhile) and how many times the handler ran.
+func staleWaiterOfFailedLeader(t *testing.T, o *Options, failure string, opts []ViewOption, cc string, meanwhile func(c *Cache)) (*httptest.ResponseRecorder, int64) {
+	joined := onWaiterJoined(t)
+	c := Must(o)
+	defer c.Close()
+	var runs atomic.Int64
+	hold := make(chan struct{})
+	h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, opts...)...)(failingLeaderOrigin(&runs, hold, failure, cc))
+	require.Equal(t, "page", get(h, "/p").Body.String())
+	time.Sleep(15 * time.Second) // stale, within stale-if-error
+	w := waiterOfFailedLeader(h, joined, hold, func() { meanwhile(c) })
+	return w, runs.Load()
+}
+
 // failingLeaderOrigin is the handler of a stale key's failed leader: its
 // first run answers "page" (with cc, when set, and an ETag), its second
 // (the leader's) waits until hold is closed and fails (a panic, or a 500),
@@ -200,14 +215,7 @@ func waiterOfFailedLeader(h http.Handler, joined <-chan string, hold chan struct
 // With none of those, the entry is still served.
 func TestFailedLeaderWaiterUnreadInvalidated(t *testing.T) {
 	ctx := context.Background()
-	for _, flow := range []struct {
-		name string
-		opts []ViewOption
-		cc   string // the handler's Cache-Control
-	}{
-		{"default", []ViewOption{StaleIfError(time.Minute), Tags("items")}, ""},
-		{"shared", []ViewOption{StaleIfError(time.Minute), SharedCache(), Tags("items")}, "max-age=10, stale-if-error=60"},
-	} {
+	for _, flow := range failedLeaderFlows {
 		for _, inv := range []struct {
 			name string
 			do   func(c *Cache, r *remote)
@@ -229,21 +237,14 @@ func TestFailedLeaderWaiterUnreadInvalidated(t *testing.T) {
 			for _, failure := range []string{"panic", "500"} {
 				t.Run(flow.name+"/"+inv.name+"/"+failure, func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
-						joined := onWaiterJoined(t)
 						r := &remote{Backend: newSimple(t, nil)}
 						// A breaker that never opens: the reads meet the store.
-						c := Must(&Options{Backend: r, Breaker: BreakerOptions{Threshold: 1 << 30}})
-						defer c.Close()
-						var runs atomic.Int64
-						hold := make(chan struct{})
-						h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, flow.opts...)...)(failingLeaderOrigin(&runs, hold, failure, flow.cc))
-						require.Equal(t, "page", get(h, "/p").Body.String())
-						time.Sleep(15 * time.Second) // stale, within stale-if-error
-						w := waiterOfFailedLeader(h, joined, hold, func() { inv.do(c, r) })
+						o := &Options{Backend: r, Breaker: BreakerOptions{Threshold: 1 << 30}}
+						w, runs := staleWaiterOfFailedLeader(t, o, failure, flow.opts, flow.cc, func(c *Cache) { inv.do(c, r) })
 						if inv.name == "none" {
 							assert.Equal(t, "page", w.Body.String())
 							assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
-							assert.Equal(t, int64(2), runs.Load(), "the waiter runs no handler of its own")
+							assert.Equal(t, int64(2), runs, "the waiter runs no handler of its own")
 							return
 						}
 						assert.Equal(t, "new page", w.Body.String(), "the waiter was served the entry its process invalidated while it waited (X-Cache: %s)", w.Header().Get("X-Cache"))
