@@ -1487,12 +1487,16 @@ func (m *Memoized[A, R]) storable(v R) (time.Duration, bool) {
 // finds kb's entry stored again since (another refresh, or a write, stored
 // after the hit read it) computes nothing (replacedSince). ahead marks
 // RefreshAhead's refresh of e read at now (e.clockAt: the hit's reading),
-// counted in Stats.AheadRefreshes once it runs; one that stores nothing
-// holds off the next for aheadHoldFor(e), and keeps a hold it took the
-// place of until that one's end (holdAhead). One that runs nothing in
-// place of a hold (it found its entry replaced, or never started: it
-// takes no lease, unlike a view's), or a stale entry's that stores
-// nothing, puts it back, as a view's does (putBackHold).
+// counted in Stats.AheadRefreshes once it runs; one that fails holds off
+// the next for aheadHoldFor(e), and keeps a hold it took the place of
+// until that one's end (holdAhead). A refresh fails when its own
+// computation stores nothing, or a computation it joined returns an
+// error: one it joined that returns a result and stores nothing (StoreIf
+// refused it) is no failure, and holds nothing off. One that runs nothing
+// in place of a hold (it found its entry replaced, or never started: it
+// takes no lease, unlike a view's), or a stale entry's that fails, puts it
+// back, as a view's does (putBackHold); one that runs and does not fail
+// ends it.
 func (m *Memoized[A, R]) refreshInBackground(ctx context.Context, kb []byte, a A, e *entry, ahead bool, now int64) {
 	stored, hold, aim := e.Created, aheadHoldFor(m.ahead, e), aimAt(e, now)
 	if memoRefreshAskedHook != nil {
