@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -175,20 +176,25 @@ func (d *deletesDown) Delete(context.Context, ...string) error {
 // TestInvalidationRetriesBackOffWhileOnlyDeletesFail: reads that the
 // backend answers wake a waiting retry, but when the backend answers reads
 // and not deletes, the retries still back off: a busy service does not
-// retry once per read.
+// retry once per read. The reads run in a synctest bubble, one a
+// millisecond for a second of its clock: a thousand reads, however slow the
+// machine, against the back-off's timer on the same clock.
 func TestInvalidationRetriesBackOffWhileOnlyDeletesFail(t *testing.T) {
-	ctx := context.Background()
-	b := &deletesDown{remote: &remote{Backend: newSimple(t, nil)}}
-	c := Must(&Options{Backend: b, Breaker: BreakerOptions{Threshold: 1 << 30}})
-	t.Cleanup(func() { c.Close() })
-	require.NoError(t, c.Set(ctx, "k", []byte("v"), time.Hour, Tags("t")))
-	require.Error(t, c.InvalidateTags(ctx, "t"))
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		b := &deletesDown{remote: &remote{Backend: newSimple(t, nil)}}
+		c := Must(&Options{Backend: b, Breaker: BreakerOptions{Threshold: 1 << 30}})
+		defer c.Close()
+		require.NoError(t, c.Set(ctx, "k", []byte("v"), time.Hour, Tags("t")))
+		require.Error(t, c.InvalidateTags(ctx, "t"))
 
-	for start := time.Now(); time.Since(start) < time.Second; time.Sleep(time.Millisecond) {
-		_, _ = c.Get(ctx, "k")
-	}
-	// The back-off alone retries 3 times in a second (after 100, 200 and
-	// 400ms); a wake-up at most once per wait adds as many.
-	assert.LessOrEqual(t, b.deletes.Load()-1, int64(6), "retries in a second of reads")
-	assert.EqualValues(t, 1, c.Stats().PendingInvalidations)
+		for range 1000 {
+			_, _ = c.Get(ctx, "k")
+			time.Sleep(time.Millisecond)
+		}
+		// The back-off alone retries 3 times in a second (after 100, 200 and
+		// 400ms); a wake-up at most once per wait adds as many.
+		assert.LessOrEqual(t, b.deletes.Load()-1, int64(6), "retries in a second of reads")
+		assert.EqualValues(t, 1, c.Stats().PendingInvalidations)
+	})
 }
