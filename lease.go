@@ -376,14 +376,13 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			case !added:
 				// Held: by another process, or still by this one (its
 				// release in flight or failed: ownedLeases).
-				own, again := c.owned.take(ctx, lk)
+				own, again := c.takeOver(ctx, lk)
 				if again {
 					continue
 				}
 				if own == nil {
 					return nil, leaseRun, false
 				}
-				c.stats.leases.Add(1)
 				l = own
 			}
 			after := since
@@ -553,16 +552,45 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 			return l, true
 		}
 		// Held: this process's own lease may be (ownedLeases).
-		own, again := c.owned.take(ctx, lk)
+		own, again := c.takeOver(ctx, lk)
 		if again {
 			continue
 		}
-		if own == nil {
-			return nil, false
-		}
-		c.stats.leases.Add(1)
-		return own, true
+		return own, own != nil
 	}
+}
+
+// takeOver is ownedLeases.take for a leader whose Add found the lease lk
+// held: the lease of this process it takes, counted, and set again for its
+// whole time (renewLease), or nil; again as take says.
+func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, again bool) {
+	own, again := c.owned.take(ctx, lk)
+	if own == nil {
+		return nil, again
+	}
+	c.stats.leases.Add(1)
+	return c.renewLease(ctx, own), false
+}
+
+// renewLease sets l, a lease of this process that a leader takes over, for
+// a whole d again, and returns it so renewed. Taken over with what was left
+// of it, a run longer than that outlived it, and another process's miss
+// after its end ran the work beside it, where a miss that waited the lease
+// out led alone. The Set is made while the lease is this process's, as a
+// release is (take returns none that ends within its margin). One that
+// fails leaves l as it was: its release is made only before that end (one
+// that may have landed ends later, which the waiters wait for at most).
+func (c *Cache) renewLease(ctx context.Context, l *heldLease) *heldLease {
+	bctx, cancel := c.store.bound(ctx)
+	defer cancel()
+	sent := time.Now()
+	if err := c.store.set(bctx, l.key, leaseHeldValue, l.d); err != nil {
+		if ctx.Err() == nil {
+			c.failOpen("lease", err)
+		}
+		return l
+	}
+	return &heldLease{key: l.key, d: l.d, end: sent.Add(l.d), margin: c.releaseMargin(time.Since(sent))}
 }
 
 // mayHaveLanded reports whether err, the error of a lease's Add, may be
@@ -620,7 +648,7 @@ func mayHaveLanded(err error) bool {
 // lease this process's until it ends, since no other process can take a
 // lease that has not ended: it is kept (ownedLeases), and the next
 // leader of its key in this process takes it as its own rather than wait
-// for it (ownedLeases.take). One that may have landed is not kept: another
+// for it, set for a whole d again (Cache.takeOver). One that may have landed is not kept: another
 // process may hold the key's lease since.
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
 	if l != nil {
@@ -705,7 +733,8 @@ const maxOwnedLeases = 1024
 // the lease is still its own: its release is in flight (releaseLeaseLater),
 // or failed without reaching the backend (releaseUnmade), until the lease
 // ends. A leader of this process whose Add finds the key's lease held
-// takes such a lease as its own (take) rather than wait for it as for
+// takes such a lease as its own (take; Cache.takeOver sets it for a whole
+// d again) rather than wait for it as for
 // another process's run, which nobody runs: the lease has not ended, so no
 // other process can hold the key's lease. A lease whose Add may not have
 // been made (heldLease.unsure) is never kept. Two cases remain, as they
