@@ -843,11 +843,13 @@ func (o *ownedLeases) forget(lk string) {
 	o.mu.Unlock()
 }
 
-// has reports whether lk is a lease of this process (in release, or kept).
+// has reports whether lk is a lease of this process: in release, or kept
+// and not ended (as take tells it; one that ended stays kept until then).
 func (o *ownedLeases) has(lk string) bool {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.m[lk] != nil
+	r := o.m[lk]
+	o.mu.Unlock()
+	return r != nil && (r.done != nil || boottime.Until(r.l.end) > r.l.margin)
 }
 
 // awaitLease is the lease of a view's miss, for the leader of this
