@@ -485,6 +485,11 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 // the lease the Add made, or may have made (mayHaveLanded), for its
 // release.
 func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (l *heldLease, added bool, err error) {
+	// A release of lk in flight (releaseLeaseLater) is waited for first:
+	// an Add sent before it lands finds the lease held, and the release may
+	// end before the look at ownedLeases after the Add (take), which would
+	// then take this process's lease for another's (a refresh skipped).
+	c.owned.settle(ctx, lk)
 	bctx, cancel := c.store.bound(ctx)
 	defer cancel()
 	sent := time.Now()
@@ -833,6 +838,21 @@ func (o *ownedLeases) take(ctx context.Context, lk string) (l *heldLease, again 
 	// The lease as its Add made it: its end, not a new one; this run's own
 	// result decides how it is released.
 	return &heldLease{key: r.l.key, d: r.l.d, end: r.l.end, margin: r.l.margin}, false
+}
+
+// settle waits for the release of lk in flight, if any (for at most the
+// Cache's Timeout, which bounds that call), or for ctx to end.
+func (o *ownedLeases) settle(ctx context.Context, lk string) {
+	o.mu.Lock()
+	r := o.m[lk]
+	o.mu.Unlock()
+	if r == nil || r.done == nil {
+		return
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
 }
 
 // forget drops lk, a lease that this process just added: the one it kept
