@@ -704,8 +704,8 @@ func releaseUnmade(err error) bool {
 //
 // Until the release returns, the lease is still this process's: its next
 // leader of the key, which would find the lease held, waits for the
-// release instead (ownedLeases.take), as it did when the release was made
-// before the response was.
+// release instead (addLease, ownedLeases.take), as it did when the release
+// was made before the response was.
 func (c *Cache) releaseLeaseLater(l *heldLease, stored bool) {
 	if l == nil {
 		return
