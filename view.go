@@ -1305,8 +1305,8 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// own run's failure, answered with the stale entry its lookup
 			// found (stale-if-error), rather than one more run of the
 			// failing handler per waiter.
-			if now, ok := v.staleStill(r, st, call); ok {
-				v.serve(w, st.client(r), st.stale.snap, now, httpcache.Stale)
+			if snap, now, cs := v.staleStill(r, st, call); snap != nil {
+				v.serve(w, st.client(r), snap, now, cs)
 				return
 			}
 			// Invalidated, or past its window, while it waited: it runs
@@ -1366,53 +1366,66 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 }
 
-// staleStill reports whether st.stale, the stale entry r's lookup found,
-// still answers the failure of the run r waited for (viewResult.failed) as
-// it would answer a lookup made now, and returns the clock reading to serve
-// it with. The wait may have been long: an invalidation since (of a tag or
+// staleStill returns what answers r, whose run waited for call, failed
+// (viewResult.failed), with the clock reading and status to serve it with:
+// st.stale, the stale entry r's lookup found, where it still answers that
+// failure as it would answer a lookup made now; or, where another entry
+// was stored in its place since (another process's run, a refresh), that
+// entry, where it is fresh and a lookup made now would serve it to r as a
+// hit. Nil: r runs its own handler. The wait may have been long: an invalidation since (of a tag or
 // its path, a Delete of its key, a Clear) ended the entry, which a request
 // that came after it misses; and the entry's stale window (stale-if-error,
 // or stale-while-revalidate for a request that starts no refresh) is
 // judged now, by the Cache's clock, as the failure of r's own run would be.
 // The key is read again (on a remote store one round trip, two for a page
 // that varies: the price of a failure only), and only the entry found
-// then is served: another stored since is none that r's lookup judged. A
-// read that fails keeps the entry, judged now: it fails open, as
+// then is served stale: another stored since is none that r's lookup
+// judged, and answers r only as a hit would. A read that fails keeps the entry, judged now: it fails open, as
 // store.current does, but not past what this process knows without the
 // store, as view.stale judges a leader's response for its waiters: an
 // invalidation of its own that succeeded since call began, a Clear begun
 // since, or one of r's tags whose invalidation failed since and waits for
 // its retry. (One made between r's lookup and call's start, or during an
 // earlier call r waited for, is not seen then.)
-func (v *view) staleStill(r *http.Request, st *runState, call *viewCall) (time.Time, bool) {
+func (v *view) staleStill(r *http.Request, st *runState, call *viewCall) (*httpcache.Snapshot, time.Time, httpcache.CacheStatus) {
 	client, old := st.client(r), st.stale
 	now := v.c.clock()
+	var rq httpcache.CacheControl
+	if st.ext != nil && v.cfg.honorRequest {
+		rq = httpcache.ParseRequestCacheControl(client.Header)
+	}
 	var f found
 	switch err := v.findIn(&f, client, nil, st.base, &now); {
 	case err == nil:
 		if !sameEntry(markOf(f.key, f.e, nil), markOf(old.key, old.e, nil)) {
-			return now, false
+			// Stored since: served as a lookup made now serves a hit (in
+			// the default flow a fresh entry, in a SharedCache view one the
+			// request's directives and the view's rules accept), its type
+			// form checked by serve.
+			if f.fresh && (st.ext == nil || v.usable(client, f.snap) && v.judge(f, rq, now).verdict == useFresh) {
+				return f.snap, now, httpcache.Hit
+			}
+			return nil, now, 0
 		}
 	case errors.Is(err, ErrNotFound):
-		return now, false
+		return nil, now, 0
 	default:
 		// (No versions to compare: only this process's own counts.)
 		if v.stale(r, call, viewResult{}, v.c.store.invalidated.Load()) {
-			return now, false
+			return nil, now, 0
 		}
 		f = *old
 	}
-	if f.fresh {
-		return now, true // (a clock set back): an answer all the same
+	switch {
+	case f.fresh: // (a clock set back): an answer all the same
+	case st.ext == nil:
+		if !v.pastAnswersFailure(pastFresh(f.e, f.e.clockAt(now))) {
+			return nil, now, 0
+		}
+	case !v.usable(client, f.snap) || !v.judge(f, rq, now).answersFailure():
+		return nil, now, 0
 	}
-	if st.ext == nil {
-		return now, v.pastAnswersFailure(pastFresh(f.e, f.e.clockAt(now)))
-	}
-	var rq httpcache.CacheControl
-	if v.cfg.honorRequest {
-		rq = httpcache.ParseRequestCacheControl(client.Header)
-	}
-	return now, v.usable(client, f.snap) && v.judge(f, rq, now).answersFailure()
+	return f.snap, now, httpcache.Stale
 }
 
 // sameEntry reports whether a and b mark one stored entry, wherever each was
