@@ -1157,6 +1157,10 @@ type runState struct {
 	// set by store. A refresh of RefreshAhead's that ends without it holds
 	// off the next (aheadHold).
 	renewed bool
+	// committed is the status the run's response was judged with at
+	// commit (Recorder.Check), 0 before: a 5xx refused is the run's
+	// failure (run's OnFail).
+	committed int
 	// report is the run's report to timing (run): kept here, where the
 	// run's Divert closure may point to it, so that a miss allocates no
 	// runReport of its own.
@@ -1928,6 +1932,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// does not read would hold up the requests waiting for it.
 		Hold: true,
 		Check: func(status int, h http.Header) httpcache.Reason {
+			st.committed = status
 			if requestStatus(status) {
 				return httpcache.ReasonStatus
 			}
@@ -1955,13 +1960,16 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			// handler, outside any flight.
 			left := clientLeft(r.Context())
 			res := viewResult{retry: reason == httpcache.ReasonWriteError}
-			switch reason {
-			case httpcache.ReasonStatus, httpcache.ReasonPartial, httpcache.ReasonDiverted:
+			// A 5xx, whether the stale entry answers it (Divert) or it
+			// went to its client as it is (no stale entry of its own), is
+			// the run's failure while its client is there, as a panic is.
+			failed := !left && (reason == httpcache.ReasonDiverted ||
+				reason != httpcache.ReasonWriteError && serverFailure(st.committed))
+			switch {
+			case failed, reason == httpcache.ReasonStatus, reason == httpcache.ReasonPartial:
 				// Refused for its status (a 206, 412 or 226 that may
-				// answer its client alone), or a 5xx that the stale entry
-				// answers (Divert), the run's failure while its client
-				// is there: see unsharedResult.
-				res = unsharedResult(r, st, reason == httpcache.ReasonDiverted && !left)
+				// answer its client alone), or failed: see unsharedResult.
+				res = unsharedResult(r, st, failed)
 			}
 			res.retry = res.retry || left
 			v.flight.release(st.call, res)
