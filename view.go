@@ -1484,8 +1484,9 @@ func answeredAlone(r *http.Request) bool {
 
 // unsharedResult is what the waiters of st's run get when its response,
 // refused for its status, answers none of them, or when failed: its
-// handler failed before its response was committed, its client still there
-// (a panic, or a 5xx that its stale entry answers: Divert). A leader that
+// handler failed, its client still there (a panic before its response was
+// committed, or a 5xx: one that its stale entry answers, Divert, or one
+// committed as it is). A leader that
 // asked with Range or a precondition (answeredAlone) may have been
 // answered, or failed, for that alone (a handler that breaks on it): the
 // waiters wait for a new leader that asks as they do (retry, alone) rather
