@@ -1373,24 +1373,24 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 // staleStill returns what answers r, whose run waited for call, failed
 // (viewResult.failed), with the clock reading and status to serve it with:
 // st.stale, the stale entry r's lookup found, where it still answers that
-// failure as it would answer a lookup made now; or, where another entry
-// was stored in its place since (another process's run, a refresh), that
-// entry, where it is fresh and a lookup made now would serve it to r as a
-// hit. Nil: r runs its own handler. The wait may have been long: an invalidation since (of a tag or
-// its path, a Delete of its key, a Clear) ended the entry, which a request
-// that came after it misses; and the entry's stale window (stale-if-error,
-// or stale-while-revalidate for a request that starts no refresh) is
-// judged now, by the Cache's clock, as the failure of r's own run would be.
-// The key is read again (on a remote store one round trip, two for a page
-// that varies: the price of a failure only), and only the entry found
-// then is served stale: another stored since is none that r's lookup
-// judged, and answers r only as a hit would. A read that fails keeps the entry, judged now: it fails open, as
-// store.current does, but not past what this process knows without the
-// store, as view.stale judges a leader's response for its waiters: an
-// invalidation of its own that succeeded since call began, a Clear begun
-// since, or one of r's tags whose invalidation failed since and waits for
-// its retry. (One made between r's lookup and call's start, or during an
-// earlier call r waited for, is not seen then.)
+// failure as it would answer a lookup made now; or, where another entry was
+// stored in its place since (another process's run, a refresh), that entry,
+// where it is fresh and a lookup made now would serve it to r as a hit. Nil:
+// r runs its own handler. The wait may have been long: an invalidation since
+// (of a tag or its path, a Delete of its key, a Clear) ended the entry,
+// which a request that came after it misses; and the entry's stale window
+// (stale-if-error, or stale-while-revalidate for a request that starts no
+// refresh) is judged now, by the Cache's clock, as the failure of r's own
+// run would be. The key is read again (on a remote store one round trip, two
+// for a page that varies: the price of a failure only), and only the entry
+// found then is served stale: another stored since is none that r's lookup
+// judged, and answers r only as a hit would. A read that fails keeps the
+// entry, judged now: it fails open, as store.current does, but not past what
+// this process knows without the store, as view.stale judges a leader's
+// response for its waiters: an invalidation of its own that succeeded since
+// call began, a Clear begun since, or one of r's tags whose invalidation
+// failed since and waits for its retry. (One made between r's lookup and
+// call's start, or during an earlier call r waited for, is not seen then.)
 func (v *view) staleStill(r *http.Request, st *runState, call *viewCall) (*httpcache.Snapshot, time.Time, httpcache.CacheStatus) {
 	client, old := st.client(r), st.stale
 	now := v.c.clock()
@@ -1483,19 +1483,18 @@ func answeredAlone(r *http.Request) bool {
 }
 
 // unsharedResult is what the waiters of st's run get when its response,
-// refused for its status, answers none of them, or when failed: its
-// handler failed, its client still there (a panic before its response was
-// committed, or a 5xx: one that its stale entry answers, Divert, or one
-// committed as it is). A leader that
-// asked with Range or a precondition (answeredAlone) may have been
-// answered, or failed, for that alone (a handler that breaks on it): the
-// waiters wait for a new leader that asks as they do (retry, alone) rather
-// than each run the handler, or serve their stale entries for a failure
-// not theirs; where its answer was not its alone, the new leader's run is
-// one that each waiter would have made (TestPartialLeaderErrorHandsOn).
-// Any other's failure is the run's, which a waiter with a stale entry of
-// its own answers (viewResult.failed). One decision for OnFail and a
-// panic, so that a 500 and a panic hand on alike.
+// refused for its status, answers none of them, or when failed: its handler
+// failed, its client still there (a panic before its response was committed,
+// or a 5xx: one that its stale entry answers, Divert, or one committed as it
+// is). A leader that asked with Range or a precondition (answeredAlone) may
+// have been answered, or failed, for that alone (a handler that breaks on
+// it): the waiters wait for a new leader that asks as they do (retry, alone)
+// rather than each run the handler, or serve their stale entries for a
+// failure not theirs; where its answer was not its alone, the new leader's
+// run is one that each waiter would have made
+// (TestPartialLeaderErrorHandsOn). Any other's failure is the run's, which a
+// waiter with a stale entry of its own answers (viewResult.failed). One
+// decision for OnFail and a panic, so that a 500 and a panic hand on alike.
 func unsharedResult(r *http.Request, st *runState, failed bool) viewResult {
 	if st.call != nil && answeredAlone(st.client(r)) {
 		return viewResult{retry: true, alone: true}
@@ -1924,6 +1923,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	// requests that waited for it, but not stored. That of a request that
 	// gave up waiting for another's run (alone) is served only.
 	noStore := st.down || st.unread || st.alone
+	st.committed = 0 // (a run again after a 304 that validated nothing)
 	var storeTTL time.Duration
 	var varyRefused []string // the Vary names the response was refused for at commit
 	rec := &httpcache.Recorder{
