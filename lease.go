@@ -460,9 +460,12 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			return nil, leaseGone
 		case err != nil, marked:
 			return nil, leaseRun
-		case held:
+		case held && !c.owned.has(lk):
 			continue
 		}
+		// Gone, or this process's own (ownedLeases: its run ended, and
+		// its release is in flight or never reached the backend), which
+		// no run holds: read held, it would be waited out whole.
 		switch check(ctx, seen) {
 		case lookFound:
 			return nil, leaseFound
