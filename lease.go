@@ -744,7 +744,8 @@ const maxOwnedLeases = 1024
 // takes such a lease as its own (take; Cache.takeOver sets it for a whole
 // d again) rather than wait for it as for
 // another process's run, which nobody runs: the lease has not ended, so no
-// other process can hold the key's lease. A lease whose Add may not have
+// other process can hold the key's lease; a waiter of this process that
+// reads it held (acquireLease) stops waiting, and adds it so. A lease whose Add may not have
 // been made (heldLease.unsure) is never kept. Two cases remain, as they
 // do for the release itself (releaseLease): the backend lost the lease (a
 // restart, an eviction, a Clear) and another process took it since; and a
