@@ -58,17 +58,21 @@ func oneDeadUpstream(broken string) func(cmd []byte) bool {
 // marked down for its error replies is now probed first (gets of several
 // keys): a normal reply keeps it up.
 //
-// The sleeps stand for a quiet time between requests: health.go reads
-// time.Now, and has no clock to inject.
+// The quiet time between requests is steps of the health's clock
+// (StepHealth), not wall time: five quarters of errorWindow pass in no
+// time, however slow or fast the machine.
 func TestProxyOfOneDeadUpstreamStaysUpUnderLightTraffic(t *testing.T) {
 	s, proxy, broken, other := openOnProxy(t, failNone)
+	step := memcached.StepHealth(s)
 	proxy.setFail(oneDeadUpstream(broken))
 	_, err := s.Get(bg, other)
 	require.ErrorIs(t, err, backend.ErrNotFound, "a key of a live upstream")
 
 	_, err = s.Get(bg, broken)
 	require.Error(t, err)
-	time.Sleep(1100 * time.Millisecond) // nobody asks for anything
+	for range 5 { // 1.25 s, errorWindow and more: nobody asks for anything
+		step()
+	}
 	_, _ = s.Get(bg, broken)
 	_, _ = s.Get(bg, broken)
 
@@ -76,7 +80,7 @@ func TestProxyOfOneDeadUpstreamStaysUpUnderLightTraffic(t *testing.T) {
 	// them...
 	_, err = s.Get(bg, other)
 	require.NotErrorIs(t, err, backend.ErrServerDown,
-		"three error replies for one dead upstream's key, spread over a second, marked the whole proxy down")
+		"three error replies for one dead upstream's key, spread over more than a second, marked the whole proxy down")
 }
 
 // Regression (review of d898adf): once a proxy is marked down (its
