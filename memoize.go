@@ -1143,7 +1143,12 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	if !ok {
 		// The version keys of ArgTags this call created are deleted again:
 		// arguments a client chooses (a user id made up) whose results are
-		// not stored must leave no key behind.
+		// not stored must leave no key behind. A Get's miss (not
+		// replacing) removes nothing: key's entry stays, though a
+		// background refresh of it that joined this computation, which
+		// counts only its error (refreshInBackground), ends the
+		// RefreshAhead hold it took the place of: at most one more run of
+		// fn, at the held entry's next due hit.
 		m.forgetCreated(ctx, &vs, out)
 		if replacing {
 			m.dropReplaced(ctx, key, &epoch, mode == computeReplace, out)
@@ -1154,7 +1159,7 @@ func (m *Memoized[A, R]) computeTo(ctx context.Context, key string, arg ownedArg
 	if err := m.c.store.setValue(e, v, m.c.codec.Marshal); err != nil {
 		m.failOpen("memoize encode", err)
 		m.forgetCreated(ctx, &vs, out)
-		if replacing {
+		if replacing { // a Get's miss removes nothing, as above
 			m.dropReplaced(ctx, key, &epoch, mode == computeReplace, out)
 		}
 		return v, false, nil

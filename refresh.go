@@ -61,13 +61,20 @@ import (
 // was. One that took a backoff's place (an older entry's, near its end,
 // which the backoff let through) and renews nothing holds off its own
 // entry's, and what that backoff held off until it would have ended (the newest maxAheadHolds at most). A
-// stale entry's refresh (StaleWhileRevalidate, StaleIf) is not held off:
-// it takes the backoff's place, and ends it only if it renews the entry
-// (one that fails leaves the backoff as it was). A memoized result
-// StoreIf refuses removes the entry, as Refresh's does: the next call
-// computes it as a miss. A view's refresh keeps the client's RemoteAddr,
-// as its Cookie: it makes the response of the request whose key it
-// refreshes (see README, "Background work").
+// memoized result StoreIf refuses removes the entry, as Refresh's does:
+// the next call computes it as a miss. A memoized function's refresh that
+// joins a Get's computation of its argument (a miss, begun since the entry
+// was stored) counts only that computation's error: one whose result is
+// not stored (StoreIf, a backend that refuses the write or is down)
+// renews nothing, but holds nothing off and ends a backoff whose place it
+// took; the entry stays (a miss's result not stored removes nothing): its
+// next due hit may run the function once more. A stale entry's refresh
+// (StaleWhileRevalidate, StaleIf) is not held off: it takes the backoff's
+// place, and ends it only if it renews the entry, or joined such a Get's
+// computation that returned a result (one that otherwise renews nothing
+// leaves the backoff as it was). A view's refresh keeps the client's
+// RemoteAddr, as its Cookie: it makes the response of the request whose
+// key it refreshes (see README, "Background work").
 func RefreshAhead(d time.Duration) Option {
 	return commonOption(func(c *commonConfig) { c.ahead = d })
 }
