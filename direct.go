@@ -217,7 +217,9 @@ func (c *Cache) Has(ctx context.Context, key string) (bool, error) {
 // handed its result: it may have been made from data that changed before
 // Clear. (Work in other
 // processes, or of other Caches on the same store, may still store its
-// result.)
+// result.) The leases (Lease) this Cache kept as its own, their release
+// having failed before it reached the backend, end with it: Clear deleted
+// them, and another process may hold the key's lease since.
 func (c *Cache) Clear(ctx context.Context) error {
 	c.writingAll()
 	defer c.writingAll()

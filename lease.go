@@ -222,6 +222,11 @@ type heldLease struct {
 	// lease under the key may be another process's from the start, and is
 	// never kept as this process's (ownedLeases).
 	unsure bool
+	// cleared is the store's count of Clears (store.clears) when its Add
+	// was sent: a Clear since then may have deleted it, and another
+	// process may hold the key's lease since, so it is no longer kept as
+	// this process's (ownedLeases).
+	cleared uint64
 }
 
 // leaseOutcome is what acquireLease came to.
@@ -460,7 +465,7 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			return nil, leaseGone
 		case err != nil, marked:
 			return nil, leaseRun
-		case held && !c.owned.has(lk):
+		case held && !c.owned.has(lk, c.store.clears.Load()):
 			continue
 		}
 		// Gone, or this process's own (ownedLeases: its run ended, and
@@ -495,9 +500,10 @@ func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (l *he
 	c.owned.settle(ctx, lk)
 	bctx, cancel := c.store.bound(ctx)
 	defer cancel()
+	cleared := c.store.clears.Load()
 	sent := time.Now()
 	added, err = c.store.addRaw(bctx, lk, leaseHeldValue, d)
-	l = &heldLease{key: lk, d: d, end: sent.Add(d), margin: c.releaseMargin(time.Since(sent)), unsure: err != nil}
+	l = &heldLease{key: lk, d: d, end: sent.Add(d), margin: c.releaseMargin(time.Since(sent)), unsure: err != nil, cleared: cleared}
 	if err != nil {
 		if ctx.Err() == nil {
 			c.failOpen("lease", err)
@@ -572,7 +578,7 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 // held: the lease of this process it takes, counted, and set again for its
 // whole time (renewLease), or nil; again as take says.
 func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, again bool) {
-	own, again := c.owned.take(ctx, lk)
+	own, again := c.owned.take(ctx, lk, c.store.clears.Load())
 	if own == nil {
 		return nil, again
 	}
@@ -591,6 +597,7 @@ func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, again bo
 func (c *Cache) renewLease(ctx context.Context, l *heldLease) *heldLease {
 	bctx, cancel := c.store.bound(ctx)
 	defer cancel()
+	cleared := c.store.clears.Load()
 	sent := time.Now()
 	if err := c.store.set(bctx, l.key, leaseHeldValue, l.d); err != nil {
 		if ctx.Err() == nil {
@@ -598,7 +605,7 @@ func (c *Cache) renewLease(ctx context.Context, l *heldLease) *heldLease {
 		}
 		return l
 	}
-	return &heldLease{key: l.key, d: l.d, end: sent.Add(l.d), margin: c.releaseMargin(time.Since(sent))}
+	return &heldLease{key: l.key, d: l.d, end: sent.Add(l.d), margin: c.releaseMargin(time.Since(sent)), cleared: cleared}
 }
 
 // mayHaveLanded reports whether err, the error of a lease's Add, may be
@@ -666,7 +673,8 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 
 // endLease is releaseLease's call to the backend. It reports whether it
 // failed without reaching the backend (releaseUnmade), while the lease,
-// one this process surely took, has not ended.
+// one this process surely took, has not ended, and no Clear began since
+// its Add (heldLease.cleared).
 func (c *Cache) endLease(l *heldLease, stored bool) (unmade bool) {
 	if boottime.Until(l.end) <= l.margin {
 		return false
@@ -686,7 +694,7 @@ func (c *Cache) endLease(l *heldLease, stored bool) (unmade bool) {
 	if err != nil {
 		c.failOpen("lease release", err)
 	}
-	return !l.unsure && releaseUnmade(err)
+	return !l.unsure && releaseUnmade(err) && l.cleared == c.store.clears.Load()
 }
 
 // releaseUnmade reports whether err, a lease release's, is the error of a
@@ -746,10 +754,12 @@ const maxOwnedLeases = 1024
 // another process's run, which nobody runs: the lease has not ended, so no
 // other process can hold the key's lease; a waiter of this process that
 // reads it held (acquireLease) stops waiting, and adds it so. A lease whose Add may not have
-// been made (heldLease.unsure) is never kept. Two cases remain, as they
-// do for the release itself (releaseLease): the backend lost the lease (a
-// restart, an eviction, a Clear) and another process took it since; and a
-// lease on memcached, which may end up to a second before its end here.
+// been made (heldLease.unsure) is never kept, nor one whose Add came
+// before a Clear of this Cache began (heldLease.cleared), which deleted it.
+// Two cases remain, as they do for the release itself (releaseLease): the
+// backend lost the lease otherwise (a restart, an eviction, another
+// process's Clear) and another process took it since; and a lease on
+// memcached, which may end up to a second before its end here.
 // Then both processes run the work, as under a holder past its lease.
 type ownedLeases struct {
 	mu sync.Mutex
@@ -818,7 +828,10 @@ func (o *ownedLeases) put(r *ownedLease) {
 // waits for it (for at most the Cache's Timeout, which bounds that call),
 // then reports again: the caller adds the lease again, and takes it if
 // the release failed without reaching the backend.
-func (o *ownedLeases) take(ctx context.Context, lk string) (l *heldLease, again bool) {
+//
+// clears is the store's count of Clears now: a lease kept from before a
+// Clear (heldLease.cleared) is dropped, not taken.
+func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *heldLease, again bool) {
 	o.mu.Lock()
 	r := o.m[lk]
 	if r == nil {
@@ -836,12 +849,12 @@ func (o *ownedLeases) take(ctx context.Context, lk string) (l *heldLease, again 
 	}
 	delete(o.m, lk)
 	o.mu.Unlock()
-	if boottime.Until(r.l.end) <= r.l.margin {
-		return nil, false // ended, or about to: as another process's
+	if !r.kept(clears) {
+		return nil, false // ended, about to, or cleared: as another process's
 	}
 	// The lease as its Add made it: its end, not a new one; this run's own
 	// result decides how it is released.
-	return &heldLease{key: r.l.key, d: r.l.d, end: r.l.end, margin: r.l.margin}, false
+	return &heldLease{key: r.l.key, d: r.l.d, end: r.l.end, margin: r.l.margin, cleared: r.l.cleared}, false
 }
 
 // settle waits for the release of lk in flight, if any (for at most the
@@ -867,13 +880,22 @@ func (o *ownedLeases) forget(lk string) {
 	o.mu.Unlock()
 }
 
-// has reports whether lk is a lease of this process: in release, or kept
-// and not ended (as take tells it; one that ended stays kept until then).
-func (o *ownedLeases) has(lk string) bool {
+// has reports whether lk is a lease of this process: in release, or kept,
+// not ended, and not cleared since (as take tells it; one that ended stays
+// kept until then). clears is the store's count of Clears now.
+func (o *ownedLeases) has(lk string, clears uint64) bool {
 	o.mu.Lock()
 	r := o.m[lk]
 	o.mu.Unlock()
-	return r != nil && (r.done != nil || boottime.Until(r.l.end) > r.l.margin)
+	return r != nil && (r.done != nil || r.kept(clears))
+}
+
+// kept reports whether r, a lease kept after its release failed, is still
+// this process's: it has not ended (nor ends within its release's margin),
+// and no Clear began since its Add (clears is the store's count of them
+// now), which may have deleted it.
+func (r *ownedLease) kept(clears uint64) bool {
+	return r.l.cleared == clears && boottime.Until(r.l.end) > r.l.margin
 }
 
 // awaitLease is the lease of a view's miss, for the leader of this
@@ -1149,7 +1171,7 @@ func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags 
 // with a stale result serves it rather than wait.
 func (m *Memoized[A, R]) leaseHeld(ctx context.Context, key string) bool {
 	lk := m.c.leaseKey(key)
-	if m.c.owned.has(lk) {
+	if m.c.owned.has(lk, m.c.store.clears.Load()) {
 		return false // this process's: its caller leads (ownedLeases)
 	}
 	held, _, err := m.c.readLease(ctx, lk)
