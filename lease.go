@@ -392,14 +392,18 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			}
 			after := since
 			after.sameKey = true // see entryMark
+			// The lease is deleted off the caller's path, as a stored
+			// run's is (releaseLeaseLater): nothing the caller does next
+			// waits for it, and the key's next leader in this process
+			// waits for it in flight (addLease).
 			if check(ctx, after) == lookFound {
-				c.releaseLease(l, true)
+				c.releaseLeaseLater(l, true)
 				return nil, leaseFound, true
 			}
 			if !rekey() {
 				return l, leaseLead, true
 			}
-			c.releaseLease(l, true)
+			c.releaseLeaseLater(l, true)
 		}
 	}
 	// Before any lease was found held, a near mark is no mark: see
@@ -708,7 +712,9 @@ func releaseUnmade(err error) bool {
 
 // releaseLeaseLater is releaseLease off the caller's path, for a release
 // that nothing the caller answers waits for: the entry, if any, is stored,
-// the waiters of this process were handed the result. A request or call
+// the waiters of this process were handed the result; or the caller's
+// look after its Add found the entry stored by another process, or took
+// its variant's lease instead (acquireLease). A request or call
 // would otherwise wait for its round trip (a whole Timeout on a hung
 // backend). It runs as background work, which Close waits for before it
 // closes the backend (background.stop); inline once the Cache is closed.
