@@ -886,14 +886,18 @@ func (o *ownedLeases) forget(lk string) {
 	o.mu.Unlock()
 }
 
-// has reports whether lk is a lease of this process: in release, or kept,
-// not ended, and not cleared since (as take tells it; one that ended stays
-// kept until then). clears is the store's count of Clears now.
+// has reports whether lk is surely a lease of this process: in release, or
+// kept and not ended (as take tells it; one that ended stays kept until
+// then); its Add made before no Clear (clears is the store's count of them
+// now). A release in flight of a lease whose Add may not have been made
+// (heldLease.unsure) is not: the lease under the key may be another
+// process's, which a memoized call with a stale result is to serve it
+// rather than wait for (Memoized.leaseHeld).
 func (o *ownedLeases) has(lk string, clears uint64) bool {
 	o.mu.Lock()
 	r := o.m[lk]
 	o.mu.Unlock()
-	return r != nil && (r.done != nil || r.kept(clears))
+	return r != nil && !r.l.unsure && (r.done != nil && r.l.cleared == clears || r.kept(clears))
 }
 
 // kept reports whether r, a lease kept after its release failed, is still
