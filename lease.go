@@ -1,6 +1,7 @@
 package caching
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -747,8 +748,10 @@ func (c *Cache) releaseLeaseLater(l *heldLease, stored bool) {
 	}
 }
 
-// maxOwnedLeases bounds the leases ownedLeases keeps: past it, those that
-// ended are dropped, then those that end first.
+// maxOwnedLeases bounds the leases ownedLeases keeps after their release
+// failed: past it, the one kept first is dropped. Releases in flight are
+// neither counted nor dropped (the key's next leader waits for them):
+// the requests, calls and background work in flight bound them.
 const maxOwnedLeases = 1024
 
 // ownedLeases are the leases this process took and released, kept while
@@ -768,15 +771,18 @@ const maxOwnedLeases = 1024
 // memcached, which may end up to a second before its end here.
 // Then both processes run the work, as under a holder past its lease.
 type ownedLeases struct {
-	mu sync.Mutex
-	m  map[string]*ownedLease // by lease key
+	mu   sync.Mutex
+	m    map[string]*ownedLease // by lease key
+	kept list.List              // the kept leases of m (done nil), the first kept first
 }
 
 // ownedLease is a lease of ownedLeases: done, when not nil, is closed
-// once its release in flight returned.
+// once its release in flight returned; else it is kept, at elem in
+// ownedLeases.kept.
 type ownedLease struct {
 	l    *heldLease
 	done chan struct{}
+	elem *list.Element
 }
 
 // releasing records that l's release is in flight.
@@ -797,7 +803,7 @@ func (o *ownedLeases) released(l *heldLease, r *ownedLease, unmade bool) {
 	}
 	o.mu.Lock()
 	if r != nil && o.m[l.key] == r {
-		delete(o.m, l.key)
+		o.drop(l.key)
 	}
 	if unmade {
 		o.put(&ownedLease{l: l})
@@ -808,25 +814,30 @@ func (o *ownedLeases) released(l *heldLease, r *ownedLease, unmade bool) {
 	}
 }
 
-// put records r, in place of any lease of its key; o.mu is held.
+// put records r, in place of any lease of its key; o.mu is held. A kept
+// lease past maxOwnedLeases drops the one kept first.
 func (o *ownedLeases) put(r *ownedLease) {
 	if o.m == nil {
 		o.m = make(map[string]*ownedLease)
 	}
-	if _, ok := o.m[r.l.key]; !ok && len(o.m) >= maxOwnedLeases {
-		var first string
-		for k, x := range o.m {
-			if x.done == nil && boottime.Until(x.l.end) <= x.l.margin {
-				delete(o.m, k)
-			} else if first == "" || x.l.end.Before(o.m[first].l.end) {
-				first = k
-			}
+	o.drop(r.l.key)
+	if r.done == nil {
+		if o.kept.Len() >= maxOwnedLeases {
+			o.drop(o.kept.Front().Value.(*ownedLease).l.key)
 		}
-		if len(o.m) >= maxOwnedLeases {
-			delete(o.m, first)
-		}
+		r.elem = o.kept.PushBack(r)
 	}
 	o.m[r.l.key] = r
+}
+
+// drop removes the lease lk, if any; o.mu is held.
+func (o *ownedLeases) drop(lk string) {
+	if r := o.m[lk]; r != nil {
+		delete(o.m, lk)
+		if r.elem != nil {
+			o.kept.Remove(r.elem)
+		}
+	}
 }
 
 // take returns the lease lk of this process, found held by an Add, for a
@@ -853,7 +864,7 @@ func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *he
 			return nil, false
 		}
 	}
-	delete(o.m, lk)
+	o.drop(lk)
 	o.mu.Unlock()
 	if !r.kept(clears) {
 		return nil, false // ended, about to, or cleared: as another process's
@@ -882,7 +893,7 @@ func (o *ownedLeases) settle(ctx context.Context, lk string) {
 // under that key ended, or the backend lost it.
 func (o *ownedLeases) forget(lk string) {
 	o.mu.Lock()
-	delete(o.m, lk)
+	o.drop(lk)
 	o.mu.Unlock()
 }
 
