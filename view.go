@@ -860,7 +860,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 		// request counts as a miss, and the panic goes on.
 		if stale != nil && !returned && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
-			v.serveStale(w, r, stale, before, rp)
+			v.serveInstead(w, r, failAnswer{stale.snap, v.c.clock(), httpcache.Stale}, before, rp)
 			served = true
 			return
 		}
@@ -877,7 +877,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	status, h, _, _ = rec.Finish()
 	finished = true
 	if rec.Diverted() != 0 {
-		v.serveStale(w, r, stale, before, rp)
+		v.serveInstead(w, r, failAnswer{stale.snap, v.c.clock(), httpcache.Stale}, before, rp)
 		return status, h, true
 	}
 	rp.report() // a hijacked connection's: no status was written
@@ -1161,6 +1161,14 @@ type runState struct {
 	// commit (Recorder.Check), 0 before: a 5xx refused is the run's
 	// failure (run's OnFail).
 	committed int
+	// marks are the store's counts when the run began (its flight's, or
+	// its own outside any): what its failure's answer judges this
+	// process's invalidations since by (failedAnswer).
+	marks runMarks
+	// answer is what answers the run's failure in place of its response,
+	// once judged (answered: view.answerFailure).
+	answer   failAnswer
+	answered bool
 	// report is the run's report to timing (run): kept here, where the
 	// run's Divert closure may point to it, so that a miss allocates no
 	// runReport of its own.
@@ -1309,8 +1317,8 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// own run's failure, answered with the stale entry its lookup
 			// found (stale-if-error), rather than one more run of the
 			// failing handler per waiter.
-			if snap, now, cs := v.staleStill(r, st, call); snap != nil {
-				v.serve(w, st.client(r), snap, now, cs)
+			if a := v.failedAnswer(r, st, &call.runMarks); a.snap != nil {
+				v.serve(w, st.client(r), a.snap, a.now, a.st)
 				return
 			}
 			// Invalidated, or past its window, while it waited: it runs
@@ -1336,7 +1344,7 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 				// to nobody unvalidated, it runs its own request.
 				break
 			}
-			if v.stale(r, call, res, since) {
+			if v.stale(r, &call.runMarks, res, since) {
 				// Invalidated while the leader's handler ran (a write):
 				// its response may predate it. Once, the waiters wait
 				// for a new run rather than each run the handler.
@@ -1370,28 +1378,39 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 }
 
-// staleStill returns what answers r, whose run waited for call, failed
-// (viewResult.failed), with the clock reading and status to serve it with:
-// st.stale, the stale entry r's lookup found, where it still answers that
-// failure as it would answer a lookup made now; or, where another entry was
-// stored in its place since (another process's run, a refresh), that entry,
-// where it is fresh and a lookup made now would serve it to r as a hit. Nil:
-// r runs its own handler. The wait may have been long: an invalidation since
-// (of a tag or its path, a Delete of its key, a Clear) ended the entry,
-// which a request that came after it misses; and the entry's stale window
-// (stale-if-error, or stale-while-revalidate for a request that starts no
-// refresh) is judged now, by the Cache's clock, as the failure of r's own
-// run would be. The key is read again (on a remote store one round trip, two
-// for a page that varies: the price of a failure only), and only the entry
-// found then is served stale: another stored since is none that r's lookup
-// judged, and answers r only as a hit would. A read that fails keeps the
-// entry, judged now: it fails open, as store.current does, but not past what
-// this process knows without the store, as view.stale judges a leader's
-// response for its waiters: an invalidation of its own that succeeded since
-// call began, a Clear begun since, or one of r's tags whose invalidation
-// failed since and waits for its retry. (One made between r's lookup and
-// call's start, or during an earlier call r waited for, is not seen then.)
-func (v *view) staleStill(r *http.Request, st *runState, call *viewCall) (*httpcache.Snapshot, time.Time, httpcache.CacheStatus) {
+// failAnswer is what answers a request in place of its failed run's
+// response (view.failedAnswer): snap, served with the clock reading now and
+// the status st; with snap nil, nothing does.
+type failAnswer struct {
+	snap *httpcache.Snapshot
+	now  time.Time
+	st   httpcache.CacheStatus
+}
+
+// failedAnswer returns what answers r, whose run failed (the run r led, or
+// the one it waited for: viewResult.failed) as a lookup made now would
+// answer it: st.stale, the stale entry r's lookup found, where it still
+// answers that failure; or, where another entry was stored in its place
+// since (another process's run, a refresh), that entry, where it is fresh
+// and a lookup made now would serve it to r as a hit. Nothing: r's failure
+// goes to its client as it is (a waiter runs its own handler). The run may
+// have been long: an invalidation since (of a tag or its path, a Delete of
+// its key, a Clear) ended the entry, which a request that came after it
+// misses; and the entry's stale window (stale-if-error, or
+// stale-while-revalidate for a request that starts no refresh) is judged
+// now, by the Cache's clock, as the failure of r's own run would be. The key
+// is read again (on a remote store one round trip, two for a page that
+// varies: the price of a failure only), and only the entry found then is
+// served stale: another stored since is none that r's lookup judged, and
+// answers r only as a hit would. A read that fails keeps the entry, judged
+// now: it fails open, as store.current does, but not past what this process
+// knows without the store, as view.stale judges a leader's response for its
+// waiters: an invalidation of its own that succeeded since the run began (m:
+// its flight's, or its own), a Clear begun since, or one of r's tags whose
+// invalidation failed since and waits for its retry. (One made between r's
+// lookup and the run's start, or during an earlier call r waited for, is not
+// seen then.)
+func (v *view) failedAnswer(r *http.Request, st *runState, m *runMarks) failAnswer {
 	client, old := st.client(r), st.stale
 	now := v.c.clock()
 	var rq httpcache.CacheControl
@@ -1407,16 +1426,16 @@ func (v *view) staleStill(r *http.Request, st *runState, call *viewCall) (*httpc
 			// request's directives and the view's rules accept), its type
 			// form checked by serve.
 			if f.fresh && (st.ext == nil || v.usable(client, f.snap) && v.judge(f, rq, now).verdict == useFresh) {
-				return f.snap, now, httpcache.Hit
+				return failAnswer{f.snap, now, httpcache.Hit}
 			}
-			return nil, now, 0
+			return failAnswer{}
 		}
 	case errors.Is(err, ErrNotFound):
-		return nil, now, 0
+		return failAnswer{}
 	default:
 		// (No versions to compare: only this process's own counts.)
-		if v.stale(r, call, viewResult{}, v.c.store.invalidated.Load()) {
-			return nil, now, 0
+		if v.stale(r, m, viewResult{}, v.c.store.invalidated.Load()) {
+			return failAnswer{}
 		}
 		f = *old
 	}
@@ -1424,12 +1443,12 @@ func (v *view) staleStill(r *http.Request, st *runState, call *viewCall) (*httpc
 	case f.fresh: // (a clock set back): an answer all the same
 	case st.ext == nil:
 		if !v.pastAnswersFailure(pastFresh(f.e, f.e.clockAt(now))) {
-			return nil, now, 0
+			return failAnswer{}
 		}
 	case !v.usable(client, f.snap) || !v.judge(f, rq, now).answersFailure():
-		return nil, now, 0
+		return failAnswer{}
 	}
-	return f.snap, now, httpcache.Stale
+	return failAnswer{f.snap, now, httpcache.Stale}
 }
 
 // sameEntry reports whether a and b mark one stored entry, wherever each was
@@ -1539,10 +1558,11 @@ func clientLeft(ctx context.Context) bool {
 	return context.Cause(ctx) == context.Canceled
 }
 
-// stale reports whether res, the result of call, may predate a write that
-// returned before the waiter r came (since: the store's count of this
-// process's successful invalidations when it joined): an invalidation of
-// this process succeeded after the call began and before r joined it (as
+// stale reports whether res, the result of a run that began at m (a flight
+// call's: runMarks), may predate a write that returned before the waiter r
+// came (since: the store's count of this process's successful
+// invalidations when it joined): an invalidation of this process
+// succeeded after the call began and before r joined it (as
 // Memoize's joiners check, doSince: the versions the run read may be none,
 // the backend down as it began, and their read below fails open; a waiter
 // that rejoins for an unrelated one finds the run's stored response), a
@@ -1551,19 +1571,24 @@ func clientLeft(ctx context.Context) bool {
 // failed since the call began, which left the versions in place (it waits
 // for its retry, invalidate_retry.go). A failed invalidation of other keys
 // (an outage) is none of its business: its waiters share the run.
-func (v *view) stale(r *http.Request, call *viewCall, res viewResult, since uint64) bool {
+func (v *view) stale(r *http.Request, m *runMarks, res viewResult, since uint64) bool {
 	p := &v.c.store.pending
-	if call.epoch < since || v.c.store.clears.Load() != call.cleared || !res.check.current(r.Context(), &v.c.store, res.vs) {
+	if m.epoch < since || v.c.store.clears.Load() != m.cleared || !res.check.current(r.Context(), &v.c.store, res.vs) {
 		return true
 	}
-	return p.adds.Load() != call.pending.adds && p.addedSince(call.pending, v.tagKeysFor(r))
+	return p.adds.Load() != m.pending.adds && p.addedSince(m.pending, v.tagKeysFor(r))
+}
+
+// marks returns the store's counts now (runMarks), for a run that begins.
+func (v *view) marks() runMarks {
+	s := &v.c.store
+	// (In this order, left to right: the retry set first.)
+	return runMarks{pending: s.pending.since(), cleared: s.clears.Load(), epoch: s.invalidated.Load()}
 }
 
 // lead runs the handler for the flight call, whose waiters get its result.
 func (v *view) lead(w http.ResponseWriter, r *http.Request, st *runState, call *viewCall) {
-	call.pending = v.c.store.pending.since() // before anything is read
-	call.cleared = v.c.store.clears.Load()
-	call.epoch = v.c.store.invalidated.Load()
+	call.runMarks = v.marks() // before anything is read
 	defer v.endFlight(r, st, call)
 	defer v.flight.release(call, viewResult{}) // panics and Goexit included
 	if st.down {
@@ -1861,12 +1886,15 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	resolved, _ := v.c.resolveTTL(st.ttl) // validated at construction
 	// A Clear since the run began (since the flight it leads began) keeps
-	// its response out of the store (view.store).
+	// its response out of the store (view.store); an invalidation since
+	// keeps the stale entry from answering its failure (answerFailure).
 	if st.call != nil {
-		st.cleared = st.call.cleared
+		st.marks = st.call.runMarks
 	} else {
-		st.cleared = v.c.store.clears.Load()
+		st.marks = v.marks()
 	}
+	st.cleared = st.marks.cleared
+	st.answer, st.answered = failAnswer{}, false // (a run again: see committed)
 	// The versions the entry will record are read before the handler runs:
 	// an invalidation while it runs makes the entry a miss.
 	var (
@@ -1988,6 +2016,14 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 	}
 	if st.stale != nil {
 		rec.Divert = serverFailure
+		if !st.background {
+			// Diverted only where something answers the failure as it
+			// comes (answerFailure); else the 5xx goes to the client as
+			// the handler made it, as without the stale entry.
+			rec.Divert = func(code int) bool {
+				return serverFailure(code) && v.answerFailure(r, st, before).snap != nil
+			}
+		}
 	}
 	if st.ext != nil {
 		// Without the backend (the lookup or the versions failed), nothing
@@ -2182,9 +2218,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// A background refresh has no client to answer: its panic, which
 		// stores nothing, goes on to refreshInBackground's log.
 		if st.stale != nil && !st.background && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
-			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
-			v.serveStale(w, st.client(r), st.stale, before, rp)
-			return
+			if a := v.answerFailure(r, st, before); a.snap != nil {
+				v.failOpen(r, "view handler panicked, served "+strings.ToLower(a.st.String()), fmt.Errorf("caching: handler panic: %v", p))
+				v.serveInstead(w, st.client(r), *a, before, rp)
+				return
+			}
 		}
 		rp.report()
 		v.count(r, st, st.outcome())
@@ -2256,7 +2294,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// A failure in place of which the stale entry answers; a
 		// background refresh, which has no client, leaves it stored.
 		if !st.background {
-			v.serveStale(w, st.client(r), st.stale, before, rp)
+			v.serveInstead(w, st.client(r), *v.answerFailure(r, st, before), before, rp)
 		}
 		return
 	}
@@ -2527,11 +2565,29 @@ func lifeOf(ttl, extra time.Duration) time.Duration {
 	return ttl + extra
 }
 
-// serveStale answers with a stale entry in place of the handler's failed
-// response, with the header as it was before the handler ran.
-func (v *view) serveStale(w http.ResponseWriter, r *http.Request, stale *found, before http.Header, rp *runReport) {
+// serveInstead answers with a, a stored entry, in place of the handler's
+// failed response, with the header as it was before the handler ran.
+func (v *view) serveInstead(w http.ResponseWriter, r *http.Request, a failAnswer, before http.Header, rp *runReport) {
 	restoreHeader(w.Header(), before)
-	v.serveFor(rp, w, r, stale.snap, v.c.clock(), httpcache.Stale)
+	v.serveFor(rp, w, r, a.snap, a.now, a.st)
+}
+
+// answerFailure returns what answers the failure of st's run of r (a 5xx,
+// or a panic before its response was committed) in place of its response,
+// judged once, as the failure comes, as its waiters judge theirs
+// (failedAnswer): st.stale where it still answers it, or a newer fresh
+// entry; one of another type form than the writer's header as the run
+// began (before) answers it not (the handler that ran is none to run
+// again).
+func (v *view) answerFailure(r *http.Request, st *runState, before http.Header) *failAnswer {
+	if !st.answered {
+		st.answered = true
+		st.answer = v.failedAnswer(r, st, &st.marks)
+		if st.answer.st != httpcache.Stale && st.answer.snap != nil && st.answer.snap.OtherTypeForm(before) {
+			st.answer = failAnswer{}
+		}
+	}
+	return &st.answer
 }
 
 // store writes a response: under the base key when it has no Vary, else the

@@ -19,7 +19,7 @@ import (
 // reread of its stale entry finds a newer one instead, fresh (another
 // process stored it while the waiter waited), ran its own handler, where a
 // request made then gets a HIT of that entry. It is served that entry now,
-// as a HIT, judged as a lookup judges it (staleStill), and the handler runs
+// as a HIT, judged as a lookup judges it (failedAnswer), and the handler runs
 // no more.
 func TestFailedLeaderWaiterServesNewerEntry(t *testing.T) {
 	for _, flow := range failedLeaderFlows {

@@ -55,6 +55,24 @@ type viewFlight struct {
 	running map[string]*viewCall
 }
 
+// runMarks are what a process knows, without its store, of the
+// invalidations made since a run began: the store's counts then, read
+// before the run reads anything (view.marks), which view.stale compares
+// with those now.
+type runMarks struct {
+	// pending is the retry set: a response is not served to a request
+	// whose keys' invalidation failed since.
+	pending pendingSince
+	// cleared is the store's count of Clears (store.clears): a Clear since
+	// keeps the run's response from the store and from the waiters.
+	cleared uint64
+	// epoch is the store's count of this process's successful
+	// invalidations (store.invalidated): a waiter that came after an
+	// invalidation the run did not follow is not served its response,
+	// whatever the versions read say.
+	epoch uint64
+}
+
 // viewCall is one leader's handler run, and what its waiters get.
 type viewCall struct {
 	key      string
@@ -98,20 +116,10 @@ type viewCall struct {
 	// after, when set, runs once the call is released, with its result:
 	// the leader's lease is released there (lease.go).
 	after func(viewResult)
-	// pending is the retry set when the leader began, set before it reads
-	// anything: a waiter is not served the call's response when the
-	// invalidation of one of its keys failed since (view.stale).
-	pending pendingSince
-	// cleared is the store's count of Clears when the leader began, read
-	// before anything: a Clear since keeps its response from the store and
-	// from the waiters (store.clears).
-	cleared uint64
-	// epoch is the store's count of this process's successful
-	// invalidations when the leader began (store.invalidated), read before
-	// anything: a waiter that came after an invalidation the run did not
-	// follow is not served its response (view.stale), whatever the
-	// versions read say.
-	epoch uint64
+	// runMarks are the store's counts when the leader began (view.lead),
+	// read before it reads anything: a waiter is not served the call's
+	// response after what they tell happened since (view.stale).
+	runMarks
 	// vary is closed once the leader's response is known to vary, when
 	// its header is committed (viewFlight.varies): names and variant then
 	// say on what and for whom, so that a waiter of another variant leaves
@@ -194,7 +202,7 @@ type viewResult struct {
 	// its run (runState.stale) is answered with it, the leader's run being
 	// the one it shares, rather than run the failing handler again
 	// (view.miss), once it has read the entry again and judged its window
-	// by the time it is answered (view.staleStill); any other runs its
+	// by the time it is answered (view.failedAnswer); any other runs its
 	// own, as before.
 	failed bool
 	// expires, when not 0, is when snap stops being fresh (Unix

@@ -1,0 +1,174 @@
+package caching
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/backend"
+)
+
+// TestFailedLeaderOwnStaleRechecked: a leader whose handler failed (a
+// panic, or a 5xx) served the stale entry its lookup found however long
+// its handler took: an invalidation made while it ran (InvalidateTags,
+// InvalidatePath, a Delete of its key, a Clear), or a handler slow enough
+// to take the entry past its stale-if-error window, did not stop it, where
+// its waiters, answered at the same moment, read the entry again and judge
+// its window then (failedAnswer). The leader now does what they do: it gets
+// its failure as a request without the entry would (the 500 as the
+// handler made it; the panic), is served the entry only while it still
+// answers that failure, and a newer fresh entry stored meanwhile by
+// another process as a HIT.
+func TestFailedLeaderOwnStaleRechecked(t *testing.T) {
+	ctx := context.Background()
+	for _, flow := range failedLeaderFlows {
+		for _, tc := range []struct {
+			name string
+			do   func(t *testing.T, c *Cache, b backend.Backend)
+			want string // "STALE", "HIT", or "" for the failure
+		}{
+			{"none", func(*testing.T, *Cache, backend.Backend) {}, "STALE"},
+			{"InvalidateTags", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.InvalidateTags(ctx, "items")) }, ""},
+			{"InvalidatePath", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.InvalidatePath(ctx, "/p")) }, ""},
+			{"Delete", func(t *testing.T, c *Cache, _ backend.Backend) {
+				key, err := c.ViewKey(httptest.NewRequest(http.MethodGet, "/p", nil), flow.opts...)
+				require.NoError(t, err)
+				require.NoError(t, c.Backend().Delete(ctx, key))
+			}, ""},
+			{"Clear", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.Clear(ctx)) }, ""},
+			// The handler ran for a minute: the entry, stale for 15 s at
+			// the lookup, is past its minute of stale-if-error.
+			{"past", func(*testing.T, *Cache, backend.Backend) { time.Sleep(time.Minute) }, ""},
+			{"newer", func(t *testing.T, _ *Cache, b backend.Backend) {
+				other := Must(&Options{Backend: b}) // another process
+				t.Cleanup(func() { other.Close() }) // (its Close closes b)
+				oh := other.Cached(10*time.Second, flow.opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if flow.cc != "" {
+						w.Header().Set("Cache-Control", flow.cc)
+					}
+					w.Header().Set("ETag", `"v3"`)
+					w.Write([]byte("other page"))
+				}))
+				require.Equal(t, "other page", get(oh, "/p").Body.String())
+			}, "HIT"},
+		} {
+			for _, failure := range []string{"panic", "500"} {
+				for _, remoteStore := range []bool{false, true} {
+					name := flow.name + "/" + tc.name + "/" + failure
+					if remoteStore {
+						name += "/remote"
+					}
+					t.Run(name, func(t *testing.T) {
+						synctest.Test(t, func(t *testing.T) {
+							var b backend.Backend = newSimple(t, nil)
+							if remoteStore {
+								b = &remote{Backend: b}
+							}
+							w, runs := failedLeaderOwn(t, &Options{Backend: b}, failure, flow.opts, flow.cc, func(c *Cache) { tc.do(t, c, b) })
+							assert.Equal(t, int64(2), runs)
+							assertFailedLeaderAnswer(t, w, failure, tc.want)
+						})
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestFailedLeaderOwnUnreadInvalidated: a failed leader whose read of its
+// stale entry fails (the remote store went down while its handler ran)
+// keeps the entry (fail open), but not past what its process knows without
+// the store, as its waiters judge it: an invalidation of its own that
+// succeeded meanwhile, a Clear begun then, or one of the entry's tags whose
+// invalidation failed and waits for its retry.
+func TestFailedLeaderOwnUnreadInvalidated(t *testing.T) {
+	ctx := context.Background()
+	for _, flow := range failedLeaderFlows {
+		for _, tc := range []struct {
+			name string
+			do   func(t *testing.T, c *Cache, r *remote)
+			want string
+		}{
+			{"none", func(_ *testing.T, _ *Cache, r *remote) { r.fail.Store(true) }, "STALE"},
+			{"InvalidateTags", func(t *testing.T, c *Cache, r *remote) {
+				require.NoError(t, c.InvalidateTags(ctx, "items"))
+				r.fail.Store(true)
+			}, ""},
+			{"InvalidateTags/failed", func(t *testing.T, c *Cache, r *remote) {
+				r.fail.Store(true)
+				require.Error(t, c.InvalidateTags(ctx, "items")) // waits for its retry
+			}, ""},
+			{"Clear", func(t *testing.T, c *Cache, r *remote) {
+				require.NoError(t, c.Clear(ctx))
+				r.fail.Store(true)
+			}, ""},
+		} {
+			for _, failure := range []string{"panic", "500"} {
+				t.Run(flow.name+"/"+tc.name+"/"+failure, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						r := &remote{Backend: newSimple(t, nil)}
+						// A breaker that never opens: the reads meet the store.
+						o := &Options{Backend: r, Breaker: BreakerOptions{Threshold: 1 << 30}}
+						w, runs := failedLeaderOwn(t, o, failure, flow.opts, flow.cc, func(c *Cache) { tc.do(t, c, r) })
+						assert.Equal(t, int64(2), runs)
+						assertFailedLeaderAnswer(t, w, failure, tc.want)
+					})
+				})
+			}
+		}
+	}
+}
+
+// assertFailedLeaderAnswer asserts that w, the response of a stale key's
+// leader whose handler failed (failingLeaderOrigin), is want: "STALE" the
+// stale entry, "HIT" the newer entry another process stored, "" the
+// failure as a request without the entry gets it (the 500, or the panic:
+// sendRecovered's 599).
+func assertFailedLeaderAnswer(t *testing.T, w *httptest.ResponseRecorder, failure, want string) {
+	t.Helper()
+	switch want {
+	case "STALE":
+		assert.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "page", w.Body.String())
+		assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+	case "HIT":
+		assert.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "other page", w.Body.String(), "X-Cache: %s", w.Header().Get("X-Cache"))
+		assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+	default:
+		code := http.StatusInternalServerError
+		if failure == "panic" {
+			code = 599 // the panic reached the request
+		}
+		assert.Equal(t, code, w.Code, "the leader was served %q (X-Cache: %s), not its failure", w.Body.String(), w.Header().Get("X-Cache"))
+		assert.NotEqual(t, "STALE", w.Header().Get("X-Cache"))
+	}
+}
+
+// failedLeaderOwn stores /p in a view (opts, the handler's Cache-Control cc)
+// of a failingLeaderOrigin over a Cache of o, in a synctest bubble; once it
+// is stale within stale-if-error, a request of /p leads a run, meanwhile
+// runs while its handler does, and the handler fails. It returns the
+// leader's response (sendRecovered's) and how many times the handler ran.
+func failedLeaderOwn(t *testing.T, o *Options, failure string, opts []ViewOption, cc string, meanwhile func(c *Cache)) (*httptest.ResponseRecorder, int64) {
+	c := Must(o)
+	defer c.Close()
+	var runs atomic.Int64
+	hold := make(chan struct{})
+	h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache")}, opts...)...)(failingLeaderOrigin(&runs, hold, failure, cc))
+	require.Equal(t, "page", get(h, "/p").Body.String())
+	time.Sleep(15 * time.Second) // stale, within stale-if-error
+	leader := make(chan *httptest.ResponseRecorder, 1)
+	go func() { leader <- sendRecovered(h, http.MethodGet, "/p") }()
+	synctest.Wait() // the leader's handler runs
+	meanwhile(c)
+	close(hold)
+	return <-leader, runs.Load()
+}
