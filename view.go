@@ -632,7 +632,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		v.counter(r).countLookup(err)
+		v.lookupFailed(r, err)
 	}
 	switch {
 	case err == nil:
@@ -656,9 +656,6 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			stale = &sf
 		}
 	case !errors.Is(err, ErrNotFound):
-		if !callerEnded(r.Context(), err) {
-			v.failOpen(r, "view lookup", err)
-		} // else the client left: not the backend's error (see store.report)
 		if r.Method != http.MethodGet {
 			v.pass(w, r, reasonBackend)
 			return
@@ -674,6 +671,17 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
+}
+
+// lookupFailed counts err, what a lookup for r returned in place of an
+// entry: a corrupt entry (deleted) in the view's Counts.Corrupt, a backend
+// error in Errors and the log (failOpen), unless r's client left (not the
+// backend's error: see store.report).
+func (v *view) lookupFailed(r *http.Request, err error) {
+	v.counter(r).countLookup(err)
+	if !errors.Is(err, ErrNotFound) && !callerEnded(r.Context(), err) {
+		v.failOpen(r, "view lookup", err)
+	}
 }
 
 // downFound is what a miss whose lookup failed runs under: the key of r's
@@ -1402,11 +1410,12 @@ type failAnswer struct {
 // is read again (on a remote store one round trip, two for a page that
 // varies: the price of a failure only), and only the entry found then is
 // served stale: another stored since is none that r's lookup judged, and
-// answers r only as a hit would. A read that fails keeps the entry, judged
-// now: it fails open, as store.current does, but not past what this process
-// knows without the store, as view.stale judges a leader's response for its
-// waiters: an invalidation of its own that succeeded since the run began (m:
-// its flight's, or its own), a Clear begun since, or one of r's tags whose
+// answers r only as a hit would. A read that fails is counted as a lookup's
+// (lookupFailed), and keeps the entry, judged now: it fails open, as
+// store.current does, but not past what this process knows without the
+// store, as view.stale judges a leader's response for its waiters: an
+// invalidation of its own that succeeded since the run began (m: its
+// flight's, or its own), a Clear begun since, or one of r's tags whose
 // invalidation failed since and waits for its retry. (One made between r's
 // lookup and the run's start, or during an earlier call r waited for, is not
 // seen then.)
@@ -1430,9 +1439,13 @@ func (v *view) failedAnswer(r *http.Request, st *runState, m *runMarks) failAnsw
 			}
 			return failAnswer{}
 		}
+	case err == errVaryTooLarge:
+		return failAnswer{} // a Vary stored since, which r's lookup did not meet
 	case errors.Is(err, ErrNotFound):
+		v.lookupFailed(client, err) // a corrupt entry, deleted, is counted
 		return failAnswer{}
 	default:
+		v.lookupFailed(client, err)
 		// (No versions to compare: only this process's own counts.)
 		if v.stale(r, m, viewResult{}, v.c.store.invalidated.Load()) {
 			return failAnswer{}

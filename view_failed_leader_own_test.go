@@ -1,7 +1,9 @@
 package caching
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -171,4 +173,66 @@ func failedLeaderOwn(t *testing.T, o *Options, failure string, opts []ViewOption
 	meanwhile(c)
 	close(hold)
 	return <-leader, runs.Load()
+}
+
+// TestFailedLeaderRereadFailureCounted: the read of a failed run's stale
+// entry again (failedAnswer), by its leader and by each waiter, was silent
+// when it failed, where a lookup's failure is counted: a backend error in
+// Stats.Errors and the view's Counts.Errors, and logged ("backend error,
+// serving uncached"); a corrupt entry, deleted, in the view's
+// Counts.Corrupt as in Stats.Corrupt. Each is counted once, as a lookup's
+// is. The entry is still served (fail open) after a backend error.
+func TestFailedLeaderRereadFailureCounted(t *testing.T) {
+	for _, flow := range failedLeaderFlows {
+		for _, failure := range []string{"panic", "500"} {
+			t.Run(flow.name+"/down/"+failure, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					var logs bytes.Buffer
+					r := &remote{Backend: newSimple(t, nil)}
+					joined := onWaiterJoined(t)
+					// A breaker that never opens: the reads meet the store.
+					c := Must(&Options{Backend: r, Breaker: BreakerOptions{Threshold: 1 << 30}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+					defer c.Close()
+					var runs atomic.Int64
+					hold := make(chan struct{})
+					h := c.Cached(10*time.Second, append([]ViewOption{CacheStatusHeader("X-Cache"), Name("p")}, flow.opts...)...)(failingLeaderOrigin(&runs, hold, failure, flow.cc))
+					require.Equal(t, "page", get(h, "/p").Body.String())
+					time.Sleep(15 * time.Second) // stale, within stale-if-error
+					w := waiterOfFailedLeader(h, joined, hold, func() { r.fail.Store(true) })
+					assert.Equal(t, "STALE", w.Header().Get("X-Cache"))
+					want := int64(2) // the leader's read and the waiter's, each once
+					if failure == "panic" {
+						want++ // the panic, logged as served stale
+					}
+					assert.Equal(t, want, c.Stats().Errors)
+					assert.Equal(t, want, c.ViewStats()["p"].Errors)
+					// (The log's rate limit lets the first through.)
+					assert.Contains(t, logs.String(), `op="view lookup"`)
+				})
+			})
+			t.Run(flow.name+"/corrupt/"+failure, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					r := &remote{Backend: newSimple(t, nil)}
+					c := Must(&Options{Backend: r})
+					defer c.Close()
+					var runs atomic.Int64
+					hold := make(chan struct{})
+					opts := append([]ViewOption{CacheStatusHeader("X-Cache"), Name("p")}, flow.opts...)
+					h := c.Cached(10*time.Second, opts...)(failingLeaderOrigin(&runs, hold, failure, flow.cc))
+					require.Equal(t, "page", get(h, "/p").Body.String())
+					time.Sleep(15 * time.Second) // stale, within stale-if-error
+					key, err := c.ViewKey(httptest.NewRequest(http.MethodGet, "/p", nil), opts...)
+					require.NoError(t, err)
+					leader := make(chan *httptest.ResponseRecorder, 1)
+					go func() { leader <- sendRecovered(h, http.MethodGet, "/p") }()
+					synctest.Wait() // the leader's handler runs
+					require.NoError(t, r.Set(context.Background(), key, []byte("not an entry"), time.Hour))
+					close(hold)
+					assertFailedLeaderAnswer(t, <-leader, failure, "")
+					assert.Equal(t, int64(1), c.Stats().Corrupt)
+					assert.Equal(t, int64(1), c.ViewStats()["p"].Corrupt)
+				})
+			})
+		}
+	}
 }
