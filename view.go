@@ -1320,11 +1320,14 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 				st.joinOnly = true
 			}
 			continue // the leader's client left: one of the waiters leads now
-		case res.failed && st.stale != nil:
+		case res.failed && (st.stale != nil || !st.down):
 			// The leader's handler failed, before any response: as its
 			// own run's failure, answered with the stale entry its lookup
 			// found (stale-if-error), rather than one more run of the
-			// failing handler per waiter.
+			// failing handler per waiter; or, with none, with a fresh
+			// entry stored since (another process's run, a refresh), as a
+			// request made now would be. (Not read again where its lookup
+			// failed: the backend is down.)
 			if a := v.failedAnswer(r, st, &call.runMarks); a.snap != nil {
 				v.serve(w, st.client(r), a.snap, a.now, a.st)
 				return
@@ -1398,27 +1401,27 @@ type failAnswer struct {
 // failedAnswer returns what answers r, whose run failed (the run r led, or
 // the one it waited for: viewResult.failed) as a lookup made now would
 // answer it: st.stale, the stale entry r's lookup found, where it still
-// answers that failure; or, where another entry was stored in its place
-// since (another process's run, a refresh), that entry, where it is fresh
-// and a lookup made now would serve it to r as a hit. Nothing: r's failure
-// goes to its client as it is (a waiter runs its own handler). The run may
-// have been long: an invalidation since (of a tag or its path, a Delete of
-// its key, a Clear) ended the entry, which a request that came after it
-// misses; and the entry's stale window (stale-if-error, or
-// stale-while-revalidate for a request that starts no refresh) is judged
-// now, by the Cache's clock, as the failure of r's own run would be. The key
-// is read again (on a remote store one round trip, two for a page that
-// varies: the price of a failure only), and only the entry found then is
-// served stale: another stored since is none that r's lookup judged, and
-// answers r only as a hit would. A read that fails is counted as a lookup's
-// (lookupFailed), and keeps the entry, judged now: it fails open, as
-// store.current does, but not past what this process knows without the
-// store, as view.stale judges a leader's response for its waiters: an
-// invalidation of its own that succeeded since the run began (m: its
-// flight's, or its own), a Clear begun since, or one of r's tags whose
-// invalidation failed since and waits for its retry. (One made between r's
-// lookup and the run's start, or during an earlier call r waited for, is not
-// seen then.)
+// answers that failure; or an entry stored since (another process's run, a
+// refresh) in its place, or where r's lookup found none that answers a
+// failure (st.stale nil), where it is fresh and a lookup made now would
+// serve it to r as a hit. Nothing: r's failure goes to its client as it is
+// (a waiter runs its own handler). The run may have been long: an
+// invalidation since (of a tag or its path, a Delete of its key, a Clear)
+// ended the entry, which a request that came after it misses; and the
+// entry's stale window (stale-if-error, or stale-while-revalidate for a
+// request that starts no refresh) is judged now, by the Cache's clock, as
+// the failure of r's own run would be. The key is read again (on a remote
+// store one round trip, two for a page that varies: the price of a failure
+// only), and only the entry found then is served stale: another stored since
+// is none that r's lookup judged, and answers r only as a hit would. A read
+// that fails is counted as a lookup's (lookupFailed), and keeps the entry,
+// judged now: it fails open, as store.current does, but not past what this
+// process knows without the store, as view.stale judges a leader's response
+// for its waiters: an invalidation of its own that succeeded since the run
+// began (m: its flight's, or its own), a Clear begun since, or one of r's
+// tags whose invalidation failed since and waits for its retry. (One made
+// between r's lookup and the run's start, or during an earlier call r waited
+// for, is not seen then.)
 func (v *view) failedAnswer(r *http.Request, st *runState, m *runMarks) failAnswer {
 	client, old := st.client(r), st.stale
 	now := v.c.clock()
@@ -1429,7 +1432,7 @@ func (v *view) failedAnswer(r *http.Request, st *runState, m *runMarks) failAnsw
 	var f found
 	switch err := v.findIn(&f, client, nil, st.base, &now); {
 	case err == nil:
-		if !sameEntry(markOf(f.key, f.e, nil), markOf(old.key, old.e, nil)) {
+		if old == nil || !sameEntry(markOf(f.key, f.e, nil), markOf(old.key, old.e, nil)) {
 			// Stored since: served as a lookup made now serves a hit (in
 			// the default flow a fresh entry, in a SharedCache view one the
 			// request's directives and the view's rules accept), its type
@@ -1447,7 +1450,7 @@ func (v *view) failedAnswer(r *http.Request, st *runState, m *runMarks) failAnsw
 	default:
 		v.lookupFailed(client, err)
 		// (No versions to compare: only this process's own counts.)
-		if v.stale(r, m, viewResult{}, v.c.store.invalidated.Load()) {
+		if old == nil || v.stale(r, m, viewResult{}, v.c.store.invalidated.Load()) {
 			return failAnswer{}
 		}
 		f = *old

@@ -236,3 +236,92 @@ func TestFailedLeaderRereadFailureCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedLeaderColdWaiterRereads: a waiter whose lookup found no entry,
+// and whose leader's handler failed (viewResult.failed), ran its own
+// handler at once, without reading the key again: a fresh entry stored
+// while it waited (by another process's run, or a refresh), which a
+// request made then gets as a HIT, was not served to it, and the failing
+// handler ran once more. It now reads the key once (on this failure path
+// only) and is served that entry as a HIT, judged as a lookup judges a hit
+// (failedAnswer); with none stored, it runs its own handler as before.
+func TestFailedLeaderColdWaiterRereads(t *testing.T) {
+	for _, flow := range failedLeaderFlows {
+		for _, stored := range []bool{false, true} {
+			for _, failure := range []string{"panic", "500"} {
+				for _, remoteStore := range []bool{false, true} {
+					name := flow.name + "/" + failure
+					if stored {
+						name += "/stored"
+					}
+					if remoteStore {
+						name += "/remote"
+					}
+					t.Run(name, func(t *testing.T) {
+						synctest.Test(t, func(t *testing.T) {
+							joined := onWaiterJoined(t)
+							var b backend.Backend = newSimple(t, nil)
+							if remoteStore {
+								b = &remote{Backend: b}
+							}
+							c := Must(&Options{Backend: b})
+							defer c.Close()
+							other := Must(&Options{Backend: b}) // another process
+							defer other.Close()
+							var runs atomic.Int64
+							hold := make(chan struct{})
+							opts := append([]ViewOption{CacheStatusHeader("X-Cache")}, flow.opts...)
+							h := c.Cached(10*time.Second, opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+								if runs.Add(1) == 1 {
+									<-hold // the leader's run, while the waiter joins it
+									if failure == "panic" {
+										panic("the origin broke")
+									}
+									w.WriteHeader(http.StatusInternalServerError)
+									return
+								}
+								w.Write([]byte("new page"))
+							}))
+							oh := other.Cached(10*time.Second, opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+								if flow.cc != "" {
+									w.Header().Set("Cache-Control", flow.cc)
+								}
+								w.Write([]byte("other page"))
+							}))
+							// The page's version keys are there before the
+							// leader's lookup, which finds no entry: its run
+							// creates none, whose delete at its end would drop
+							// the entry stored meanwhile (forgetCreated).
+							require.Equal(t, "other page", get(oh, "/p").Body.String())
+							key, err := c.ViewKey(httptest.NewRequest(http.MethodGet, "/p", nil), opts...)
+							require.NoError(t, err)
+							require.NoError(t, b.Delete(context.Background(), key))
+
+							leader := make(chan *httptest.ResponseRecorder, 1)
+							go func() { leader <- sendRecovered(h, http.MethodGet, "/p") }()
+							synctest.Wait() // the leader, which found no entry, runs its handler
+							waiter := make(chan *httptest.ResponseRecorder, 1)
+							go func() { waiter <- get(h, "/p") }()
+							<-joined
+							synctest.Wait() // the waiter, which found no entry either, waits
+							if stored {
+								require.Equal(t, "other page", get(oh, "/p").Body.String())
+							}
+							close(hold)
+							assertFailedLeaderAnswer(t, <-leader, failure, "") // no entry of its own
+							w := <-waiter
+							if !stored {
+								assert.Equal(t, "new page", w.Body.String())
+								assert.Equal(t, int64(2), runs.Load(), "the waiter runs its own handler")
+								return
+							}
+							assert.Equal(t, "other page", w.Body.String(), "the waiter ran its own handler (X-Cache: %s)", w.Header().Get("X-Cache"))
+							assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+							assert.Equal(t, int64(1), runs.Load(), "the waiter runs no handler of its own")
+						})
+					})
+				}
+			}
+		}
+	}
+}
