@@ -868,7 +868,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 		// request counts as a miss, and the panic goes on.
 		if stale != nil && !returned && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
-			v.serveInstead(w, r, failAnswer{stale.snap, v.c.clock(), httpcache.Stale}, before, rp)
+			v.serveInstead(w, r, nil, failAnswer{snap: stale.snap, now: v.c.clock(), st: httpcache.Stale}, before, rp)
 			served = true
 			return
 		}
@@ -885,7 +885,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	status, h, _, _ = rec.Finish()
 	finished = true
 	if rec.Diverted() != 0 {
-		v.serveInstead(w, r, failAnswer{stale.snap, v.c.clock(), httpcache.Stale}, before, rp)
+		v.serveInstead(w, r, nil, failAnswer{snap: stale.snap, now: v.c.clock(), st: httpcache.Stale}, before, rp)
 		return status, h, true
 	}
 	rp.report() // a hijacked connection's: no status was written
@@ -1329,7 +1329,11 @@ func (v *view) miss(w http.ResponseWriter, r *http.Request, st *runState) {
 			// request made now would be. (Not read again where its lookup
 			// failed: the backend is down.)
 			if a := v.failedAnswer(r, st, &call.runMarks); a.snap != nil {
-				v.serve(w, st.client(r), a.snap, a.now, a.st)
+				client := st.client(r)
+				if !v.otherTypeForm(w, client, a.snap) {
+					v.refreshAnswered(w, client, st, a) // before serving: see revalidate
+					v.serveSnap(w, client, a.snap, a.now, a.st)
+				}
 				return
 			}
 			// Invalidated, or past its window, while it waited: it runs
@@ -1396,6 +1400,26 @@ type failAnswer struct {
 	snap *httpcache.Snapshot
 	now  time.Time
 	st   httpcache.CacheStatus
+	// hit is, for a newer entry served as a hit in a view with
+	// RefreshAhead, the entry as found and the request's directives: the
+	// refresh its hit may start (refreshAnswered). Nil otherwise.
+	hit *foundHit
+}
+
+// foundHit is an entry found for a request with its directives rq.
+type foundHit struct {
+	f  found
+	rq httpcache.CacheControl
+}
+
+// refreshAnswered starts, where a is a newer entry served to r as a hit
+// in place of its failed run's response (failAnswer.hit), the RefreshAhead
+// refresh a lookup's hit of it starts when it is due; before it is served,
+// from what outer middleware set on w, as every refresh.
+func (v *view) refreshAnswered(w http.ResponseWriter, r *http.Request, st *runState, a failAnswer) {
+	if a.hit != nil {
+		v.refreshAheadExt(w, r, st.base, st.ttl, &a.hit.f, a.hit.rq, a.now)
+	}
 }
 
 // failedAnswer returns what answers r, whose run failed (the run r led, or
@@ -1438,7 +1462,11 @@ func (v *view) failedAnswer(r *http.Request, st *runState, m *runMarks) failAnsw
 			// request's directives and the view's rules accept), its type
 			// form checked by serve.
 			if f.fresh && (st.ext == nil || v.usable(client, f.snap) && v.judge(f, rq, now).verdict == useFresh) {
-				return failAnswer{f.snap, now, httpcache.Hit}
+				a := failAnswer{snap: f.snap, now: now, st: httpcache.Hit}
+				if v.cfg.ahead > 0 {
+					a.hit = &foundHit{f, rq}
+				}
+				return a
 			}
 			return failAnswer{}
 		}
@@ -1464,7 +1492,7 @@ func (v *view) failedAnswer(r *http.Request, st *runState, m *runMarks) failAnsw
 	case !v.usable(client, f.snap) || !v.judge(f, rq, now).answersFailure():
 		return failAnswer{}
 	}
-	return failAnswer{f.snap, now, httpcache.Stale}
+	return failAnswer{snap: f.snap, now: now, st: httpcache.Stale}
 }
 
 // sameEntry reports whether a and b mark one stored entry, wherever each was
@@ -2236,7 +2264,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		if st.stale != nil && !st.background && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
 			if a := v.answerFailure(r, st, before); a.snap != nil {
 				v.failOpen(r, "view handler panicked, served "+strings.ToLower(a.st.String()), fmt.Errorf("caching: handler panic: %v", p))
-				v.serveInstead(w, st.client(r), *a, before, rp)
+				v.serveInstead(w, st.client(r), st, *a, before, rp)
 				return
 			}
 		}
@@ -2310,7 +2338,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// A failure in place of which the stale entry answers; a
 		// background refresh, which has no client, leaves it stored.
 		if !st.background {
-			v.serveInstead(w, st.client(r), *v.answerFailure(r, st, before), before, rp)
+			v.serveInstead(w, st.client(r), st, *v.answerFailure(r, st, before), before, rp)
 		}
 		return
 	}
@@ -2581,10 +2609,14 @@ func lifeOf(ttl, extra time.Duration) time.Duration {
 	return ttl + extra
 }
 
-// serveInstead answers with a, a stored entry, in place of the handler's
-// failed response, with the header as it was before the handler ran.
-func (v *view) serveInstead(w http.ResponseWriter, r *http.Request, a failAnswer, before http.Header, rp *runReport) {
+// serveInstead answers with a, a stored entry, in place of the failed
+// response of st's run (nil: a HEAD's), with the header as it was before
+// the handler ran.
+func (v *view) serveInstead(w http.ResponseWriter, r *http.Request, st *runState, a failAnswer, before http.Header, rp *runReport) {
 	restoreHeader(w.Header(), before)
+	if st != nil {
+		v.refreshAnswered(w, r, st, a)
+	}
 	v.serveFor(rp, w, r, a.snap, a.now, a.st)
 }
 

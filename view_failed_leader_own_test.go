@@ -325,3 +325,68 @@ func TestFailedLeaderColdWaiterRereads(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedLeaderNewerEntryRefreshesAhead: a newer fresh entry that
+// answers a failed run (failedAnswer: the leader's own, or its waiter's)
+// as a HIT started no RefreshAhead refresh where it was due, as a lookup's
+// hit of it would: served so, the entry expired in front of its clients.
+// It now starts one as a lookup's hit does: the handler runs once more, in
+// the background, and the next request gets its page.
+func TestFailedLeaderNewerEntryRefreshesAhead(t *testing.T) {
+	for _, flow := range failedLeaderFlows {
+		for _, failure := range []string{"panic", "500"} {
+			for _, waiter := range []bool{false, true} {
+				name := flow.name + "/" + failure
+				if waiter {
+					name += "/waiter"
+				}
+				t.Run(name, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						joined := onWaiterJoined(t)
+						b := newSimple(t, nil)
+						c := Must(&Options{Backend: b})
+						defer c.Close()
+						other := Must(&Options{Backend: b}) // another process
+						defer other.Close()
+						// Due 2.5 s after it is stored: within 7.5 s of the
+						// end of 10 s of freshness (three quarters of it).
+						opts := append([]ViewOption{CacheStatusHeader("X-Cache"), RefreshAhead(8 * time.Second)}, flow.opts...)
+						var runs atomic.Int64
+						hold := make(chan struct{})
+						h := c.Cached(10*time.Second, opts...)(failingLeaderOrigin(&runs, hold, failure, flow.cc))
+						oh := other.Cached(10*time.Second, flow.opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+							if flow.cc != "" {
+								w.Header().Set("Cache-Control", flow.cc)
+							}
+							w.Header().Set("ETag", `"v3"`)
+							w.Write([]byte("other page"))
+						}))
+						require.Equal(t, "page", get(h, "/p").Body.String())
+						time.Sleep(15 * time.Second) // stale, within stale-if-error
+						meanwhile := func() {
+							require.Equal(t, "other page", get(oh, "/p").Body.String())
+							time.Sleep(3 * time.Second) // due
+						}
+						var w *httptest.ResponseRecorder
+						if waiter {
+							w = waiterOfFailedLeader(h, joined, hold, meanwhile)
+						} else {
+							leader := make(chan *httptest.ResponseRecorder, 1)
+							go func() { leader <- sendRecovered(h, http.MethodGet, "/p") }()
+							synctest.Wait() // the leader's handler runs
+							meanwhile()
+							close(hold)
+							w = <-leader
+						}
+						assert.Equal(t, "other page", w.Body.String())
+						assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
+						synctest.Wait() // the refresh, if any, runs
+						assert.Equal(t, int64(3), runs.Load(), "one refresh ran the handler")
+						assert.NotZero(t, c.Stats().AheadRefreshes)
+						assert.Equal(t, "new page", get(h, "/p").Body.String(), "the refresh stored its page")
+					})
+				})
+			}
+		}
+	}
+}
