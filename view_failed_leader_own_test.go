@@ -378,7 +378,11 @@ func TestFailedLeaderNewerEntryRefreshesAhead(t *testing.T) {
 							close(hold)
 							w = <-leader
 						}
-						assert.Equal(t, "other page", w.Body.String())
+						// A waiter's hit may be the page that the refresh its
+						// leader's hit started stored before the waiter read.
+						if body := w.Body.String(); !waiter || body != "new page" {
+							assert.Equal(t, "other page", body)
+						}
 						assert.Equal(t, "HIT", w.Header().Get("X-Cache"))
 						synctest.Wait() // the refresh, if any, runs
 						assert.Equal(t, int64(3), runs.Load(), "one refresh ran the handler")
