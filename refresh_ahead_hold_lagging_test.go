@@ -20,11 +20,13 @@ import (
 // replicaStore is a store read through a replica that lags: while lag is
 // set, a Get of a key returns the first value ever written under it (the
 // entry of before every later write), as a replica that has not seen the
-// writes since would. It hides the in-process store's capabilities, as
-// remote does: the Cache reads encoded entries with Get.
+// writes since would; while miss is set, a Get finds nothing, as a replica
+// that has not seen the key at all. It hides the in-process store's
+// capabilities, as remote does: the Cache reads encoded entries with Get.
 type replicaStore struct {
 	backend.Backend
 	lag   atomic.Bool
+	miss  atomic.Bool
 	mu    sync.Mutex
 	first map[string][]byte
 }
@@ -34,6 +36,9 @@ func newReplicaStore(t *testing.T) *replicaStore {
 }
 
 func (l *replicaStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if l.miss.Load() {
+		return nil, fmt.Errorf("replica: %w", backend.ErrNotFound)
+	}
 	if l.lag.Load() {
 		l.mu.Lock()
 		v, ok := l.first[key]
@@ -158,12 +163,14 @@ func TestViewRefreshAheadHoldDisplacedFailed(t *testing.T) {
 // lagMemo is a memoized function under RefreshAhead(4s), TTL an hour,
 // over a replicaStore, with the options extra: it fails while failing,
 // and otherwise returns "short #N", fresh for 4 s, while short, and
-// "long #N", fresh for a minute.
+// "long #N", fresh for a minute. A call that finds held set takes it, and
+// is held until its release.
 type lagMemo struct {
 	ls             *replicaStore
 	m              *Memoized[int, string]
 	runs           atomic.Int64
 	failing, short atomic.Bool
+	held           atomic.Pointer[heldCall]
 }
 
 func newLagMemo(t *testing.T, extra ...MemoOption) *lagMemo {
@@ -178,6 +185,10 @@ func newLagMemo(t *testing.T, extra ...MemoOption) *lagMemo {
 	})}, extra...)
 	lm.m = Memoize(c, "lag", func(context.Context, int) (string, error) {
 		n := lm.runs.Add(1)
+		if h := lm.held.Swap(nil); h != nil {
+			h.entered <- struct{}{}
+			<-h.release
+		}
 		switch {
 		case lm.failing.Load():
 			return "", errors.New("down")
