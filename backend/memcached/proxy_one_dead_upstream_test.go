@@ -92,25 +92,30 @@ func TestProxyOfOneDeadUpstreamStaysUpUnderLightTraffic(t *testing.T) {
 // any normal reply brings the server up.
 func TestProxyMarkedDownComesBackWithOneUpstreamStillDead(t *testing.T) {
 	s, proxy, broken, other := openOnProxy(t, failAll)
-	// All upstreams dead for a while (errorWindow, a second): the proxy is
-	// marked down, rightly. The bound is a hundred windows and more: the
-	// second and a fifth it was failed a loaded machine whose first reply
-	// came late.
-	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+	step := memcached.StepHealth(s)
+	// All upstreams dead for a while (errorWindow, a second, four steps of
+	// the health's clock): the proxy is marked down, rightly. The bound is
+	// ten windows of calls, a step apart.
+	for i := 0; ; i++ {
 		if _, err := s.Get(bg, broken); errors.Is(err, backend.ErrServerDown) {
 			break
 		}
-		require.Less(t, time.Since(start), 2*time.Minute, "set-up: the proxy is never marked down")
+		require.Less(t, i, 40, "set-up: the proxy is never marked down")
+		step()
 	}
 	_, err := s.Get(bg, other)
 	require.ErrorIs(t, err, backend.ErrServerDown, "set-up: the proxy is down")
-	// All but one upstream of two back: a probe, once serverRetry has
-	// passed, brings the proxy up (calls until then are refused).
+	// All but one upstream of two back: a probe, once serverRetry (a
+	// second, four steps) has passed, brings the proxy up (calls until then
+	// are refused). The bound is ten serverRetry of calls, a step apart.
 	proxy.setFail(oneDeadUpstream(broken))
-	require.Eventually(t, func() bool {
-		_, err := s.Get(bg, other)
-		return !errors.Is(err, backend.ErrServerDown)
-	}, 2*time.Minute, 10*time.Millisecond, "the proxy's live upstreams' keys refused for good: its probe goes to the dead upstream")
+	for i := 0; ; i++ {
+		step()
+		if _, err := s.Get(bg, other); !errors.Is(err, backend.ErrServerDown) {
+			break
+		}
+		require.Less(t, i, 40, "the proxy's live upstreams' keys refused for good: its probe goes to the dead upstream")
+	}
 }
 
 // Regression (review of d898adf): the error replies of a proxy with one
