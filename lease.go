@@ -725,10 +725,14 @@ func releaseUnmade(err error) bool {
 // release instead (addLease, ownedLeases.take), as it did when the release
 // was made before the response was.
 func (c *Cache) releaseLeaseLater(l *heldLease, stored bool) {
-	if l == nil {
-		return
+	if l != nil {
+		c.releaseRecorded(l, c.owned.releasing(l), stored)
 	}
-	r := c.owned.releasing(l)
+}
+
+// releaseRecorded is releaseLeaseLater for l, whose release r was already
+// recorded as in flight (ownedLeases.releasing); nil: not recorded.
+func (c *Cache) releaseRecorded(l *heldLease, r *ownedLease, stored bool) {
 	release := func() {
 		unmade := false
 		defer func() { c.owned.released(l, r, unmade) }() // a panic included
@@ -1021,12 +1025,17 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		// made before its waiters wake (viewCall.finish): one of them
 		// leads next, under the lease. Any other release comes after they
 		// woke, and after the response was stored: off the request's path.
+		// The release is recorded as in flight while the call leaves the
+		// flight (viewCall.releasing): the key's next leader in this
+		// process, which may come before after runs, waits for it.
+		var rec *ownedLease
+		call.releasing = func() { rec = v.c.owned.releasing(l) }
 		call.after = func(res viewResult) {
 			if res.retry {
 				v.c.releaseLease(l, true)
 				return
 			}
-			v.c.releaseLeaseLater(l, res.stored())
+			v.c.releaseRecorded(l, rec, res.stored())
 		}
 		call.lease, call.leaseSeen = l, last
 	}

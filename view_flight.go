@@ -116,6 +116,14 @@ type viewCall struct {
 	// after, when set, runs once the call is released, with its result:
 	// the leader's lease is released there (lease.go).
 	after func(viewResult)
+	// releasing, when set, runs under viewFlight.mu as the call is
+	// released with a result other than a retry, before it leaves calls:
+	// the leader's lease's release is recorded there as in flight
+	// (ownedLeases), which after then makes. The key's next leader in
+	// this process, which may come as soon as the call is gone, waits for
+	// that release (addLease) rather than for the lease as another
+	// process's run.
+	releasing func()
 	// runMarks are the store's counts when the leader began (view.lead),
 	// read before it reads anything: a waiter is not served the call's
 	// response after what they tell happened since (view.stale).
@@ -441,6 +449,9 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 		return
 	}
 	c.released, c.res = true, res
+	if !res.retry && c.releasing != nil {
+		c.releasing()
+	}
 	if g.calls[c.key] == c {
 		delete(g.calls, c.key)
 	}
@@ -451,8 +462,16 @@ func (g *viewFlight) release(c *viewCall, res viewResult) {
 		g.left[c.key] = c
 	}
 	g.mu.Unlock()
+	if hook := releasedHook.Load(); hook != nil {
+		(*hook)(c.key)
+	}
 	c.finish()
 }
+
+// releasedHook, when set, is called with the key of a call that release
+// just removed from the flight, before its result is handed on (finish).
+// Nil outside tests.
+var releasedHook atomic.Pointer[func(key string)]
 
 // finish hands c's result to its waiters and runs c.after with it, once c
 // was released (release, takeOver). A retry's lease is handed on (after)
