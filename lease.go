@@ -224,10 +224,19 @@ type heldLease struct {
 	// never kept as this process's (ownedLeases).
 	unsure bool
 	// cleared is the store's count of Clears (store.clears) when its Add
-	// was sent: a Clear since then may have deleted it, and another
-	// process may hold the key's lease since, so it is no longer kept as
-	// this process's (ownedLeases).
+	// was sent: a Clear since then, or one in progress then, may have
+	// deleted it, and another process may hold the key's lease since, so
+	// it is not kept as this process's (ownedLeases, uncleared).
 	cleared uint64
+}
+
+// uncleared reports whether no Clear of this process may have deleted l:
+// none began since its Add was sent (clears is the store's count of them
+// now), and none was in progress then (store.clears counts a Clear as it
+// begins and once it returned: an odd count is one in progress, which may
+// delete the lease after the Add landed).
+func (l *heldLease) uncleared(clears uint64) bool {
+	return l.cleared == clears && clears%2 == 0
 }
 
 // leaseOutcome is what acquireLease came to.
@@ -678,8 +687,8 @@ func (c *Cache) releaseLease(l *heldLease, stored bool) {
 
 // endLease is releaseLease's call to the backend. It reports whether it
 // failed without reaching the backend (releaseUnmade), while the lease,
-// one this process surely took, has not ended, and no Clear began since
-// its Add (heldLease.cleared).
+// one this process surely took, has not ended, and no Clear may have
+// deleted it (heldLease.uncleared).
 func (c *Cache) endLease(l *heldLease, stored bool) (unmade bool) {
 	if boottime.Until(l.end) <= l.margin {
 		return false
@@ -699,7 +708,7 @@ func (c *Cache) endLease(l *heldLease, stored bool) (unmade bool) {
 	if err != nil {
 		c.failOpen("lease release", err)
 	}
-	return !l.unsure && releaseUnmade(err) && l.cleared == c.store.clears.Load()
+	return !l.unsure && releaseUnmade(err) && l.uncleared(c.store.clears.Load())
 }
 
 // releaseUnmade reports whether err, a lease release's, is the error of a
@@ -768,7 +777,8 @@ const maxOwnedLeases = 1024
 // other process can hold the key's lease; a waiter of this process that
 // reads it held (acquireLease) stops waiting, and adds it so. A lease whose Add may not have
 // been made (heldLease.unsure) is never kept, nor one whose Add came
-// before a Clear of this Cache began (heldLease.cleared), which deleted it.
+// before or while a Clear of this Cache ran (heldLease.uncleared), which
+// may have deleted it.
 // Two cases remain, as they do for the release itself (releaseLease): the
 // backend lost the lease otherwise (a restart, an eviction, another
 // process's Clear) and another process took it since; and a lease on
@@ -850,8 +860,8 @@ func (o *ownedLeases) drop(lk string) {
 // then reports again: the caller adds the lease again, and takes it if
 // the release failed without reaching the backend.
 //
-// clears is the store's count of Clears now: a lease kept from before a
-// Clear (heldLease.cleared) is dropped, not taken.
+// clears is the store's count of Clears now: a lease kept that a Clear
+// may have deleted (heldLease.uncleared) is dropped, not taken.
 func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *heldLease, again bool) {
 	o.mu.Lock()
 	r := o.m[lk]
@@ -903,8 +913,8 @@ func (o *ownedLeases) forget(lk string) {
 
 // has reports whether lk is surely a lease of this process: in release, or
 // kept and not ended (as take tells it; one that ended stays kept until
-// then); its Add made before no Clear (clears is the store's count of them
-// now). A release in flight of a lease whose Add may not have been made
+// then); no Clear may have deleted it (heldLease.uncleared; clears is the
+// store's count of them now). A release in flight of a lease whose Add may not have been made
 // (heldLease.unsure) is not: the lease under the key may be another
 // process's, which a memoized call with a stale result is to serve it
 // rather than wait for (Memoized.leaseHeld).
@@ -912,15 +922,15 @@ func (o *ownedLeases) has(lk string, clears uint64) bool {
 	o.mu.Lock()
 	r := o.m[lk]
 	o.mu.Unlock()
-	return r != nil && !r.l.unsure && (r.done != nil && r.l.cleared == clears || r.kept(clears))
+	return r != nil && !r.l.unsure && (r.done != nil && r.l.uncleared(clears) || r.kept(clears))
 }
 
 // kept reports whether r, a lease kept after its release failed, is still
 // this process's: it has not ended (nor ends within its release's margin),
-// and no Clear began since its Add (clears is the store's count of them
-// now), which may have deleted it.
+// and no Clear may have deleted it (heldLease.uncleared; clears is the
+// store's count of them now).
 func (r *ownedLease) kept(clears uint64) bool {
-	return r.l.cleared == clears && boottime.Until(r.l.end) > r.l.margin
+	return r.l.uncleared(clears) && boottime.Until(r.l.end) > r.l.margin
 }
 
 // awaitLease is the lease of a view's miss, for the leader of this
