@@ -58,60 +58,20 @@ func TestLeaseAddedDuringClearNotKept(t *testing.T) {
 			deleteNow: make(chan struct{}), finish: make(chan struct{})}
 		finish := sync.OnceFunc(func() { close(b.finish) })
 		defer finish()
-		var runs, running, overlapped atomic.Int32
-		second := make(chan struct{})
-		fn := func(context.Context, int) (int32, error) {
-			n := runs.Add(1)
-			if running.Add(1) > 1 {
-				overlapped.Add(1)
-			}
-			defer running.Add(-1)
-			if n == 2 {
-				<-second
-			}
-			return n, nil
-		}
-		var caches [2]*Cache
-		var ms [2]*Memoized[int, int32]
-		for i := range caches {
-			caches[i] = Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute, Timeout: time.Hour})
-			t.Cleanup(func() { _ = caches[i].Close() })
-			ms[i] = Memoize(caches[i], "cleared", fn)
-		}
-		var wg sync.WaitGroup
-		wg.Go(func() { assert.NoError(t, caches[0].Clear(context.Background())) })
+		k := newClearedKey(t, b, time.Hour)
+		var cleared sync.WaitGroup
+		cleared.Go(func() { assert.NoError(t, k.caches[0].Clear(context.Background())) })
 		<-b.entered // A's Clear began
 		b.armed.Store(true)
-		v, err := ms[0].Get(context.Background(), 1) // its lease's Add lands before the Clear deletes
+		v, err := k.ms[0].Get(context.Background(), 1) // its lease's Add lands before the Clear deletes
 		require.NoError(t, err)
 		require.EqualValues(t, 1, v)
 		synctest.Wait() // A's release failed without reaching the backend
 		b.armed.Store(false)
 		close(b.deleteNow)
 		<-b.deleted // the Clear deleted A's lease and entry, and has not returned
-
-		var fromQ int32
-		wg.Go(func() { // adds the key's lease, which the Clear ended, and computes
-			v, err := ms[1].Get(context.Background(), 1)
-			assert.NoError(t, err)
-			fromQ = v
-		})
-		synctest.Wait()
-		require.EqualValues(t, 2, runs.Load())
-		var fromA int32
-		wg.Go(func() {
-			v, err := ms[0].Get(context.Background(), 1)
-			assert.NoError(t, err)
-			fromA = v
-		})
-		synctest.Wait()
-		assert.EqualValues(t, 2, runs.Load(), "A computes beside Q's computation under Q's lease")
-		close(second)
-		synctest.Wait()
+		k.otherLeads(t)
 		finish()
-		wg.Wait()
-		assert.EqualValues(t, 2, fromQ)
-		assert.EqualValues(t, 2, fromA, "A waits for Q's result")
-		assert.Zero(t, overlapped.Load(), "two computations at once")
+		cleared.Wait()
 	})
 }
