@@ -667,7 +667,7 @@ func (v *view) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodHead {
-		v.headStale(w, r, stale)
+		v.headStale(w, r, base, ttl, stale)
 		return
 	}
 	v.miss(w, r, &runState{base: base, f: f, ttl: ttl, stale: stale})
@@ -727,20 +727,21 @@ func (v *view) headMiss(w http.ResponseWriter, r *http.Request) {
 // no refresh (refreshable). A 5xx or a panic of the handler is answered
 // with the entry (without its body), the header as outer middleware had
 // set it; any other response reaches the client as headMiss forwards it.
-// Without stale, it is headMiss.
-func (v *view) headStale(w http.ResponseWriter, r *http.Request, stale *found) {
+// Without stale, it is headMiss. base and ttl are r's key and TTL.
+func (v *view) headStale(w http.ResponseWriter, r *http.Request, base string, ttl time.Duration, stale *found) {
 	if stale == nil {
 		v.headMiss(w, r)
 		return
 	}
 	before := w.Header().Clone()
 	header.Canonicalize(before) // as the recorder canonicalizes the header
-	// The recorder and the run's report in one allocation.
+	// The recorder and the run's state (its report within) in one
+	// allocation.
 	run := &struct {
 		rec httpcache.Recorder
-		rp  runReport
-	}{rec: httpcache.Recorder{Check: headerOnly}}
-	v.runHead(w, r, &run.rec, &run.rp, stale, before)
+		st  runState
+	}{rec: httpcache.Recorder{Check: headerOnly}, st: runState{base: base, f: found{key: base}, ttl: ttl, stale: stale}}
+	v.runHead(w, r, &run.rec, &run.st, before)
 }
 
 // headerOnly is the Check of a HEAD's recorder: the response is refused at
@@ -836,17 +837,26 @@ func (p *runReport) watch(rec *httpcache.Recorder, mayDivert bool) {
 
 // runHead runs the handler for the HEAD r through rec, whose Check refuses
 // the response at commit (headerOnly, or head's), counted and announced as
-// a miss. With stale, a 5xx (diverted) or a panic of the handler before it
-// committed another status is answered with the stale entry instead, with
-// the header in before, as run answers a GET's failure: served reports
-// that it was, and the panic is then logged, not raised. status and h are
-// the response's, as rec.Finish returns them, when the handler returned.
-// rp is where the run's report to timing is kept, in memory the caller
-// allocates anyway (as a GET's run keeps it in its runState), so that the
-// run allocates none of its own.
-func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Recorder, rp *runReport, stale *found, before http.Header) (status int, h http.Header, served bool) {
+// a miss. With a stale entry (st.stale), a 5xx or a panic of the handler
+// before it committed another status is answered, as run answers a GET's
+// failure, with what answers it as it comes (answerFailure: the entry
+// read again and judged then, or a newer fresh entry), with the header in
+// before: served reports that it was, and the panic is then logged, not
+// raised; where nothing does, the failure goes on as without the entry.
+// status and h are the response's, as rec.Finish returns them, when the
+// handler returned. The run's report to timing is kept in st (its base,
+// ttl and ext are r's), in memory the caller allocates anyway, so that
+// the run allocates none of its own.
+func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Recorder, st *runState, before http.Header) (status int, h http.Header, served bool) {
+	stale, rp := st.stale, &st.report
 	if stale != nil {
-		rec.Divert = serverFailure
+		// Read before the handler runs: what its failure's answer judges
+		// this process's invalidations since by (failedAnswer).
+		st.marks = v.marks()
+		st.answer, st.answered = failAnswer{}, false
+		rec.Divert = func(code int) bool {
+			return serverFailure(code) && v.answerFailure(r, st, before).snap != nil
+		}
 	}
 	*rp = runReport{r: r, st: httpcache.Miss}
 	rp.watch(rec, stale != nil)
@@ -867,10 +877,12 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 		// broke, not a failure of the handler the entry may answer: the
 		// request counts as a miss, and the panic goes on.
 		if stale != nil && !returned && p != nil && p != http.ErrAbortHandler && (rec.Diverted() != 0 || !rec.Committed()) {
-			v.failOpen(r, "view handler panicked, served stale", fmt.Errorf("caching: handler panic: %v", p))
-			v.serveInstead(w, r, nil, failAnswer{snap: stale.snap, now: v.c.clock(), st: httpcache.Stale}, before, rp)
-			served = true
-			return
+			if a := v.answerFailure(r, st, before); a.snap != nil {
+				v.failOpen(r, "view handler panicked, served "+strings.ToLower(a.st.String()), fmt.Errorf("caching: handler panic: %v", p))
+				v.serveInstead(w, r, st, *a, before, rp)
+				served = true
+				return
+			}
 		}
 		rp.report()
 		v.record(r, outMiss)
@@ -885,7 +897,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 	status, h, _, _ = rec.Finish()
 	finished = true
 	if rec.Diverted() != 0 {
-		v.serveInstead(w, r, nil, failAnswer{snap: stale.snap, now: v.c.clock(), st: httpcache.Stale}, before, rp)
+		v.serveInstead(w, r, st, *v.answerFailure(r, st, before), before, rp)
 		return status, h, true
 	}
 	rp.report() // a hijacked connection's: no status was written
@@ -2610,13 +2622,11 @@ func lifeOf(ttl, extra time.Duration) time.Duration {
 }
 
 // serveInstead answers with a, a stored entry, in place of the failed
-// response of st's run (nil: a HEAD's), with the header as it was before
-// the handler ran.
+// response of st's run (a GET's or a HEAD's), with the header as it was
+// before the handler ran.
 func (v *view) serveInstead(w http.ResponseWriter, r *http.Request, st *runState, a failAnswer, before http.Header, rp *runReport) {
 	restoreHeader(w.Header(), before)
-	if st != nil {
-		v.refreshAnswered(w, r, st, a)
-	}
+	v.refreshAnswered(w, r, st, a)
 	v.serveFor(rp, w, r, a.snap, a.now, a.st)
 }
 

@@ -160,6 +160,11 @@ func assertFailedLeaderAnswer(t *testing.T, w *httptest.ResponseRecorder, failur
 // runs while its handler does, and the handler fails. It returns the
 // leader's response (sendRecovered's) and how many times the handler ran.
 func failedLeaderOwn(t *testing.T, o *Options, failure string, opts []ViewOption, cc string, meanwhile func(c *Cache)) (*httptest.ResponseRecorder, int64) {
+	return failedLeaderOwnOf(t, http.MethodGet, o, failure, opts, cc, meanwhile)
+}
+
+// failedLeaderOwnOf is failedLeaderOwn for a leader of method (GET, HEAD).
+func failedLeaderOwnOf(t *testing.T, method string, o *Options, failure string, opts []ViewOption, cc string, meanwhile func(c *Cache)) (*httptest.ResponseRecorder, int64) {
 	c := Must(o)
 	defer c.Close()
 	var runs atomic.Int64
@@ -168,7 +173,7 @@ func failedLeaderOwn(t *testing.T, o *Options, failure string, opts []ViewOption
 	require.Equal(t, "page", get(h, "/p").Body.String())
 	time.Sleep(15 * time.Second) // stale, within stale-if-error
 	leader := make(chan *httptest.ResponseRecorder, 1)
-	go func() { leader <- sendRecovered(h, http.MethodGet, "/p") }()
+	go func() { leader <- sendRecovered(h, method, "/p") }()
 	synctest.Wait() // the leader's handler runs
 	meanwhile(c)
 	close(hold)

@@ -1728,12 +1728,13 @@ const reasonHeaderOnly httpcache.Reason = "header-only"
 // GET's run's is (headStale).
 func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev, stale *found, ttl time.Duration) {
 	if v.sh == nil || prev == nil || prev.snap.Status != http.StatusOK {
-		v.headStale(w, r, stale)
+		v.headStale(w, r, base, ttl, stale)
 		return
 	}
 	// A Clear since the lookup that found prev keeps the entry it freshens
-	// out of the store (found.cleared).
-	st := &runState{base: base, f: *prev, ttl: ttl, cleared: prev.cleared}
+	// out of the store (found.cleared); stale answers its failure
+	// (runHead).
+	st := &runState{base: base, f: *prev, ttl: ttl, cleared: prev.cleared, stale: stale}
 	resolved, _ := v.c.resolveTTL(ttl)
 	x := &extRun{client: r, prev: prev, ttl: resolved, rules: *v.sh}
 	x.rules.MaxLifetime = resolved
@@ -1756,7 +1757,7 @@ func (v *view) head(w http.ResponseWriter, r *http.Request, base string, prev, s
 	}, Date: func() []string {
 		return httpDate(receivedAt(x.respTime, v.c.clock)) // as freshen dates the entry (see prepareRun)
 	}}
-	status, h, served := v.runHead(w, r, rec, &st.report, stale, before)
+	status, h, served := v.runHead(w, r, rec, st, before)
 	// A 200 made after the request's context ended is the answer to a
 	// cancelled request, which may be anything: not stored, as a GET's
 	// (notModified, run).
