@@ -31,36 +31,7 @@ import (
 func TestFailedLeaderOwnStaleRechecked(t *testing.T) {
 	ctx := context.Background()
 	for _, flow := range failedLeaderFlows {
-		for _, tc := range []struct {
-			name string
-			do   func(t *testing.T, c *Cache, b backend.Backend)
-			want string // "STALE", "HIT", or "" for the failure
-		}{
-			{"none", func(*testing.T, *Cache, backend.Backend) {}, "STALE"},
-			{"InvalidateTags", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.InvalidateTags(ctx, "items")) }, ""},
-			{"InvalidatePath", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.InvalidatePath(ctx, "/p")) }, ""},
-			{"Delete", func(t *testing.T, c *Cache, _ backend.Backend) {
-				key, err := c.ViewKey(httptest.NewRequest(http.MethodGet, "/p", nil), flow.opts...)
-				require.NoError(t, err)
-				require.NoError(t, c.Backend().Delete(ctx, key))
-			}, ""},
-			{"Clear", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.Clear(ctx)) }, ""},
-			// The handler ran for a minute: the entry, stale for 15 s at
-			// the lookup, is past its minute of stale-if-error.
-			{"past", func(*testing.T, *Cache, backend.Backend) { time.Sleep(time.Minute) }, ""},
-			{"newer", func(t *testing.T, _ *Cache, b backend.Backend) {
-				other := Must(&Options{Backend: b}) // another process
-				t.Cleanup(func() { other.Close() }) // (its Close closes b)
-				oh := other.Cached(10*time.Second, flow.opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if flow.cc != "" {
-						w.Header().Set("Cache-Control", flow.cc)
-					}
-					w.Header().Set("ETag", `"v3"`)
-					w.Write([]byte("other page"))
-				}))
-				require.Equal(t, "other page", get(oh, "/p").Body.String())
-			}, "HIT"},
-		} {
+		for _, tc := range failedOwnCases(ctx, flow.opts, flow.cc) {
 			for _, failure := range []string{"panic", "500"} {
 				for _, remoteStore := range []bool{false, true} {
 					name := flow.name + "/" + tc.name + "/" + failure
@@ -397,5 +368,47 @@ func TestFailedLeaderNewerEntryRefreshesAhead(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// failedOwnCase is what happens while a failed run's handler runs (do),
+// and what answers its failure then (want: "STALE", "HIT", or "" for the
+// failure).
+type failedOwnCase struct {
+	name string
+	do   func(t *testing.T, c *Cache, b backend.Backend)
+	want string
+}
+
+// failedOwnCases are the failedOwnCase of a view (opts, the handler's
+// Cache-Control cc) of a failingLeaderOrigin: nothing, an invalidation of
+// each kind, the entry past its window, a newer entry another process
+// stored.
+func failedOwnCases(ctx context.Context, opts []ViewOption, cc string) []failedOwnCase {
+	return []failedOwnCase{
+		{"none", func(*testing.T, *Cache, backend.Backend) {}, "STALE"},
+		{"InvalidateTags", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.InvalidateTags(ctx, "items")) }, ""},
+		{"InvalidatePath", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.InvalidatePath(ctx, "/p")) }, ""},
+		{"Delete", func(t *testing.T, c *Cache, _ backend.Backend) {
+			key, err := c.ViewKey(httptest.NewRequest(http.MethodGet, "/p", nil), opts...)
+			require.NoError(t, err)
+			require.NoError(t, c.Backend().Delete(ctx, key))
+		}, ""},
+		{"Clear", func(t *testing.T, c *Cache, _ backend.Backend) { require.NoError(t, c.Clear(ctx)) }, ""},
+		// The handler ran for a minute: the entry, stale for 15 s at
+		// the lookup, is past its minute of stale-if-error.
+		{"past", func(*testing.T, *Cache, backend.Backend) { time.Sleep(time.Minute) }, ""},
+		{"newer", func(t *testing.T, _ *Cache, b backend.Backend) {
+			other := Must(&Options{Backend: b}) // another process
+			t.Cleanup(func() { other.Close() }) // (its Close closes b)
+			oh := other.Cached(10*time.Second, opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if cc != "" {
+					w.Header().Set("Cache-Control", cc)
+				}
+				w.Header().Set("ETag", `"v3"`)
+				w.Write([]byte("other page"))
+			}))
+			require.Equal(t, "other page", get(oh, "/p").Body.String())
+		}, "HIT"},
 	}
 }
