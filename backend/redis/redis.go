@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -254,7 +256,7 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	k := b.prefix + key
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, false)...)
-	err = b.client.Process(ctx, cmd)
+	err = b.processIdempotent(ctx, noRetryStatusCmd{cmd})
 	b.done(ctx, c, k, err)
 	if err != nil {
 		if isOOM(err) {
@@ -473,8 +475,14 @@ func (noRetryCmd) NoRetry() bool       { return true }
 // way that proves the server did not run it (notRun), and while ctx lasts.
 // It returns the last try's error, which cmd holds too.
 func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder) error {
+	return b.processRetrying(ctx, cmd, notRun)
+}
+
+// processRetrying sends cmd, wrapped in a noRetry type, and sends it again
+// as processNoRetry does, while again, told each failure, says to.
+func (b *Store) processRetrying(ctx context.Context, cmd redis.Cmder, again func(error) bool) error {
 	err := b.client.Process(ctx, cmd)
-	for attempt := 1; err != nil && attempt <= b.retry.retries && notRun(err); attempt++ {
+	for attempt := 1; err != nil && attempt <= b.retry.retries && again(err); attempt++ {
 		if d := b.retry.backoff(attempt); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -490,6 +498,62 @@ func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder) error {
 		err = b.client.Process(ctx, cmd)
 	}
 	return err
+}
+
+// processIdempotent sends cmd, an idempotent write (SET, UNLINK, DEL)
+// wrapped in a noRetry type, and sends it again as go-redis would retry
+// it (processRetrying): after a failure that proves the server did not
+// run it (notRun), or one of the connection it was sent on (lostConn),
+// after which the server may have run it. go-redis's own retries return
+// the last try's error only: a try whose reply was lost with its
+// connection (the server going down), retried on a connection the server
+// refused (restarting), failed with that refusal, which says that the
+// command surely did not reach the server, and a Cache then kept a lease
+// whose release had landed as its own (Cache.releaseLease). Such an error
+// is now a *ranError: the failure after which the command may have run,
+// the last try's told in its text only.
+func (b *Store) processIdempotent(ctx context.Context, cmd redis.Cmder) error {
+	var ran error // the first failure after which the server may have run cmd
+	err := b.processRetrying(ctx, cmd, func(err error) bool {
+		if notRun(err) {
+			return true
+		}
+		if ran == nil {
+			ran = err
+		}
+		return lostConn(err)
+	})
+	if err != nil && ran != nil && notRun(err) {
+		err = &ranError{ran: ran, last: err}
+		cmd.SetErr(err)
+	}
+	return err
+}
+
+// ranError is the error of a write whose last try the server surely did
+// not run (notRun: a dial refused, say), after an earlier try that it may
+// have run (ran: its connection lost). It wraps ran only: a caller that
+// asks whether the call surely did not reach the server (a refused
+// connection) learns that it may have.
+type ranError struct{ ran, last error }
+
+func (e *ranError) Error() string { return e.ran.Error() + "; retried: " + e.last.Error() }
+func (e *ranError) Unwrap() error { return e.ran }
+
+// lostConn reports whether err is the failure of the connection a command
+// was sent on, which go-redis retries an idempotent command after: closed
+// (EOF) or reset, and any other network error but a timeout (a reply
+// late, not lost, which go-redis retries only when the command's write
+// timed out) or the context's end.
+func lostConn(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && !ne.Timeout()
 }
 
 // notRun reports whether err proves that the server did not run the
@@ -657,10 +721,23 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 // deleteCmd queues on c (a client or a pipeline) the command that removes
 // keys: UNLINK, or DEL once the Store uses it.
 func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, keys []string) *redis.IntCmd {
-	if b.useDEL.Load() {
-		return c.Del(ctx, keys...)
+	if c != redis.Cmdable(b.client) { // a pipeline's, sent with it
+		if b.useDEL.Load() {
+			return c.Del(ctx, keys...)
+		}
+		return c.Unlink(ctx, keys...)
 	}
-	return c.Unlink(ctx, keys...)
+	args := make([]any, 1+len(keys))
+	args[0] = "unlink"
+	if b.useDEL.Load() {
+		args[0] = "del"
+	}
+	for i, k := range keys {
+		args[1+i] = k
+	}
+	cmd := redis.NewIntCmd(ctx, args...)
+	_ = b.processIdempotent(ctx, noRetryIntCmd{cmd})
+	return cmd
 }
 
 // deleting runs del, which removes keys with deleteCmd; if the server

@@ -65,6 +65,11 @@ func (p *Proxy) Accepted() int { return int(p.accepted.Load()) }
 // a connection reset or a reply later than a client's read timeout.
 func (p *Proxy) DropReply(n int32) { p.drop.Store(n) }
 
+// Refuse closes the proxy's listener: the connections it accepted go on,
+// and new ones are refused (a server restarting). The port stays free,
+// for no other test listens on a port the system chose for this one.
+func (p *Proxy) Refuse() { _ = p.ln.Close() }
+
 // DropAll closes every connection the proxy has accepted, and its own to
 // the server: a restart, or a network that fails. New connections are
 // accepted as before.
