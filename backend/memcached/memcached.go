@@ -1669,12 +1669,40 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 // set is gomemcache's Set of it, tried again when a stale pooled
 // connection, or one out of step, failed it (see again).
 func (s *Store) set(it *memcache.Item) error {
-	err := s.client.Set(it)
+	return s.retried(func() error { return s.client.Set(it) })
+}
+
+// retried runs try, a write that may be sent twice (a set, a delete), and
+// again while again says. It returns the last try's error, but for one
+// that says the write surely did not reach the server (unsent: a
+// connection refused, the server marked down) after a try that may have
+// (its pooled connection dropped once its request was written: a server
+// going down after it ran it): that try's error then, the refusal told in
+// its text only (ranError). A Cache takes a refusal for a release of its
+// lease that did not land, and keeps the lease as its own; that one may
+// have landed, and another process may hold the key's lease since.
+func (s *Store) retried(try func() error) error {
+	err := try()
+	var ran error
 	for n := 1; s.again(err, n); n++ {
-		err = s.client.Set(it)
+		if ran == nil && !unsent(err) {
+			ran = err
+		}
+		err = try()
+	}
+	if ran != nil && unsent(err) {
+		return &ranError{ran: ran, last: err}
 	}
 	return err
 }
+
+// ranError is retried's error: ran, the failure of a try the server may
+// have run, and last, the later try's, which it surely did not. It wraps
+// ran only.
+type ranError struct{ ran, last error }
+
+func (e *ranError) Error() string { return e.ran.Error() + "; retried: " + e.last.Error() }
+func (e *ranError) Unwrap() error { return e.ran }
 
 // refuse deletes key for a Set refused with err (too large), as memcached
 // does when the server refuses one: its caller has moved on from the older
@@ -1912,10 +1940,7 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 // entry. A delete is idempotent: one that a stale pooled connection, or
 // one out of step, failed is tried again (see again).
 func (s *Store) deleteKey(mk string) (bool, error) {
-	err := s.client.Delete(mk)
-	for n := 1; s.again(err, n); n++ {
-		err = s.client.Delete(mk)
-	}
+	err := s.retried(func() error { return s.client.Delete(mk) })
 	switch {
 	case err == nil:
 		return true, nil
