@@ -45,7 +45,10 @@ import (
 //     leaseOutlived), it replaces the lease with a marker, "not
 //     stored", that lives for min(d, 1s) (min(d, 70 ms) for that memoized
 //     result), so that the waiters run the work at once instead of taking
-//     turns. A run nobody in its process waits
+//     turns. The marker is this process's while it lives (ownedLeases):
+//     its next miss of the key takes it over as its lease, and runs at
+//     once, without the wait and the poll that a marker of another
+//     process costs. A run nobody in its process waits
 //     for any more (a view's client left, a memoized call the flight
 //     cancelled) deletes the lease instead: one of the waiters takes it
 //     over.
@@ -678,37 +681,59 @@ func mayHaveLanded(err error) bool {
 // lease that has not ended: it is kept (ownedLeases), and the next
 // leader of its key in this process takes it as its own rather than wait
 // for it, set for a whole d again (Cache.takeOver). One that may have landed is not kept: another
-// process may hold the key's lease since.
+// process may hold the key's lease since. The "not stored" mark a release
+// sets is kept the same way, as a lease that ends with the mark (from its
+// Set's sending): no other process can add the key's lease while it lives,
+// and this process's next miss of the key, which would otherwise wait for
+// it and poll it once (a LeaseWaits), takes it over and runs at once.
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
 	if l != nil {
 		c.owned.released(l, nil, c.endLease(l, stored))
 	}
 }
 
-// endLease is releaseLease's call to the backend. It reports whether it
-// failed without reaching the backend (releaseUnmade), while the lease,
-// one this process surely took, has not ended, and no Clear may have
-// deleted it (heldLease.uncleared).
-func (c *Cache) endLease(l *heldLease, stored bool) (unmade bool) {
+// endLease is releaseLease's call to the backend. It returns what is
+// still this process's under the key once it returned, to keep
+// (ownedLeases), or nil: the lease, when the release failed without
+// reaching the backend (releaseUnmade), while the lease, one this process
+// surely took, has not ended, and no Clear may have deleted it
+// (heldLease.uncleared); or the "not stored" mark it set, as a lease that
+// ends with the mark, unless the lease was unsure (the mark may then have
+// replaced another process's lease, whose holder's release may end it) or
+// a Clear may have deleted the mark.
+func (c *Cache) endLease(l *heldLease, stored bool) (keep *heldLease) {
 	if boottime.Until(l.end) <= l.margin {
-		return false
+		return nil
 	}
 	ctx, cancel := c.store.bound(context.Background())
 	defer cancel()
+	cleared := c.store.clears.Load()
+	sent := time.Now()
 	var err error
+	life := time.Duration(0)
 	if stored {
 		err = c.store.del(ctx, l.key)
 	} else {
-		life := leaseMarkLife
+		life = leaseMarkLife
 		if l.short {
 			life = leaseShortLife
 		}
-		err = c.store.set(ctx, l.key, leaseMarkedValue, min(l.d, life))
+		life = min(l.d, life)
+		err = c.store.set(ctx, l.key, leaseMarkedValue, life)
 	}
-	if err != nil {
+	switch {
+	case err == nil && life > 0 && !l.unsure:
+		mark := &heldLease{key: l.key, d: l.d, end: sent.Add(life), margin: c.releaseMargin(time.Since(sent)), cleared: cleared}
+		if mark.uncleared(c.store.clears.Load()) {
+			return mark
+		}
+	case err != nil:
 		c.failOpen("lease release", err)
+		if !l.unsure && releaseUnmade(err) && l.uncleared(c.store.clears.Load()) {
+			return l
+		}
 	}
-	return !l.unsure && releaseUnmade(err) && l.uncleared(c.store.clears.Load())
+	return nil
 }
 
 // releaseUnmade reports whether err, a lease release's, is the error of a
@@ -743,9 +768,9 @@ func (c *Cache) releaseLeaseLater(l *heldLease, stored bool) {
 // recorded as in flight (ownedLeases.releasing); nil: not recorded.
 func (c *Cache) releaseRecorded(l *heldLease, r *ownedLease, stored bool) {
 	release := func() {
-		unmade := false
-		defer func() { c.owned.released(l, r, unmade) }() // a panic included
-		unmade = c.endLease(l, stored)
+		var keep *heldLease
+		defer func() { c.owned.released(l, r, keep) }() // a panic included
+		keep = c.endLease(l, stored)
 	}
 	if !c.background.goBackground(func() {
 		defer func() {
@@ -770,7 +795,7 @@ const maxOwnedLeases = 1024
 // ownedLeases are the leases this process took and released, kept while
 // the lease is still its own: its release is in flight (releaseLeaseLater),
 // or failed without reaching the backend (releaseUnmade), until the lease
-// ends. A leader of this process whose Add finds the key's lease held
+// ends; or set the "not stored" mark, until the mark ends (endLease). A leader of this process whose Add finds the key's lease held
 // takes such a lease as its own (take; Cache.takeOver sets it for a whole
 // d again) rather than wait for it as for
 // another process's run, which nobody runs: the lease has not ended, so no
@@ -809,18 +834,19 @@ func (o *ownedLeases) releasing(l *heldLease) *ownedLease {
 }
 
 // released records that the release of l (r, when it was recorded as in
-// flight) returned; unmade: without reaching the backend, before the
-// lease ended (endLease), which keeps it.
-func (o *ownedLeases) released(l *heldLease, r *ownedLease, unmade bool) {
-	if r == nil && !unmade {
+// flight) returned; keep, when not nil, is what is still this process's
+// under its key (endLease): l, its release failed without reaching the
+// backend before the lease ended, or the "not stored" mark it set.
+func (o *ownedLeases) released(l *heldLease, r *ownedLease, keep *heldLease) {
+	if r == nil && keep == nil {
 		return // the common case: no lock
 	}
 	o.mu.Lock()
 	if r != nil && o.m[l.key] == r {
 		o.drop(l.key)
 	}
-	if unmade {
-		o.put(&ownedLease{l: l})
+	if keep != nil {
+		o.put(&ownedLease{l: keep})
 	}
 	o.mu.Unlock()
 	if r != nil {

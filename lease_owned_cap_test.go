@@ -21,16 +21,17 @@ func TestOwnedLeasesCapEvictsOldestKept(t *testing.T) {
 	lease := func(key string, end time.Duration) *heldLease {
 		return &heldLease{key: key, d: time.Hour, end: now.Add(end), margin: leaseRoundTrips}
 	}
+	keep := func(l *heldLease) { o.released(l, nil, l) }     // its release failed unmade
 	inFlight := o.releasing(lease("in flight", time.Minute)) // ends first
 	for i := range maxOwnedLeases {
 		// Kept later, each ends sooner than the one before.
-		o.released(lease(fmt.Sprint("kept ", i), time.Hour-time.Duration(i)*time.Second), nil, true)
+		keep(lease(fmt.Sprint("kept ", i), time.Hour-time.Duration(i)*time.Second))
 	}
 	assert.Same(t, inFlight, o.m["in flight"], "a release in flight was dropped")
 	for _, k := range []string{"kept 0", fmt.Sprint("kept ", maxOwnedLeases-1)} {
 		assert.NotNil(t, o.m[k], k)
 	}
-	o.released(lease("kept last", time.Hour), nil, true)
+	keep(lease("kept last", time.Hour))
 	assert.Same(t, inFlight, o.m["in flight"], "a release in flight was dropped")
 	assert.Nil(t, o.m["kept 0"], "the oldest kept lease stays")
 	for _, k := range []string{"kept 1", fmt.Sprint("kept ", maxOwnedLeases-1), "kept last"} {
@@ -43,15 +44,15 @@ func TestOwnedLeasesCapEvictsOldestKept(t *testing.T) {
 	l, _ := o.take(t.Context(), "kept 1", 0)
 	require.NotNil(t, l)
 	o.forget("kept 2")
-	o.released(lease("kept 3", time.Hour), nil, true) // kept again: newest now
-	o.released(lease("new 1", time.Hour), nil, true)
-	o.released(lease("new 2", time.Hour), nil, true)
-	o.released(lease("new 3", time.Hour), nil, true)
+	keep(lease("kept 3", time.Hour)) // kept again: newest now
+	keep(lease("new 1", time.Hour))
+	keep(lease("new 2", time.Hour))
+	keep(lease("new 3", time.Hour))
 	assert.Nil(t, o.m["kept 4"])
 	assert.NotNil(t, o.m["kept 3"])
 	assert.NotNil(t, o.m["kept 5"])
 	assert.Same(t, inFlight, o.m["in flight"])
-	o.released(inFlight.l, inFlight, false)
+	o.released(inFlight.l, inFlight, nil)
 	assert.Nil(t, o.m["in flight"])
 	assert.Equal(t, maxOwnedLeases, len(o.m))
 }
