@@ -740,7 +740,10 @@ func (c *Cache) endLease(l *heldLease, stored bool) (keep *heldLease) {
 // call that surely did not reach the backend: refused before it was made
 // (the circuit breaker's ErrUnavailable, a server marked down), or a
 // connection the server refused. Any other error, a timeout above all
-// (mayHaveLanded), may be that of a call the backend made.
+// (mayHaveLanded), may be that of a call the backend made. A backend that
+// retries a call must not report a refusal of its retry after a try that
+// may have landed as a refusal: the Redis and memcached backends' is then
+// the error of that try (its lost connection).
 func releaseUnmade(err error) bool {
 	return err != nil && (notMade(err) || connerr.Refused(err))
 }
