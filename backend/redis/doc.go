@@ -67,10 +67,10 @@
 // or Add.
 //
 // Set, and a Delete sent as one command (on a single node, or of one key
-// on a Cluster), are retried as go-redis would
-// retry them, by the Store too: after a failure that shows the server did
-// not run them, and after a lost connection, which they may have run
-// before (they are idempotent). When a try whose connection was lost is
+// on a Cluster), are retried as go-redis would retry them, by the Store
+// too: after a failure that shows the server did not run them, and after
+// a lost connection, which they may have run before (they are
+// idempotent). When a try whose connection was lost is
 // followed by one that surely did not run (the reconnect refused: a server
 // restarting), the error is the lost try's, with the refusal in its text
 // only: go-redis returned the refusal, which told a caller (a Cache
