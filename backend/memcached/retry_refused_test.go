@@ -1,10 +1,8 @@
 package memcached
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,15 +34,7 @@ func TestRetryRefusedAfterLandedWriteIsNoRefusal(t *testing.T) {
 		"delete": {func(s *Store) error { return s.Delete(ctx, "lease") }, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			var p *testutil.Proxy
-			var armed atomic.Bool
-			p = testutil.StartProxy(t, live, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-				if bytes.Contains(chunk, []byte("lease")) && armed.CompareAndSwap(true, false) {
-					p.DropReply(1) // its reply is lost with its connection
-					p.Refuse()     // the retry's connection is refused
-				}
-				return nil
-			}})
+			p := testutil.StartRestartingProxy(t, live, []byte("lease"))
 			ns := namespaceFor("retry-refused-" + name)
 			s, err := New(Options{Servers: []string{p.Addr()}, Namespace: ns, Timeout: 10 * time.Second})
 			require.NoError(t, err)
@@ -53,10 +43,10 @@ func TestRetryRefusedAfterLandedWriteIsNoRefusal(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = direct.Clear(ctx); direct.Close() })
 			require.NoError(t, s.Set(ctx, "lease", []byte("h"), time.Minute)) // a pooled connection too
-			armed.Store(true)
+			p.Arm()
 			err = tc.call(s)
 			require.Error(t, err)
-			assert.False(t, armed.Load(), "the call reached the proxy")
+			assert.False(t, p.Armed(), "the call reached the proxy")
 			v, gerr := direct.Get(ctx, "lease")
 			if tc.after == "" {
 				assert.ErrorIs(t, gerr, backend.ErrNotFound, "the call landed")

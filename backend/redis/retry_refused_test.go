@@ -1,9 +1,7 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,22 +36,14 @@ func TestRetryRefusedAfterLandedWriteIsNoRefusal(t *testing.T) {
 		"delete": {"h", func(b *redisstore.Store) error { return b.Delete(ctx, "lease") }, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			var p *testutil.Proxy
-			var armed atomic.Bool
-			p = testutil.StartProxy(t, addr, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-				if bytes.Contains(chunk, []byte("lease")) && armed.CompareAndSwap(true, false) {
-					p.DropReply(1) // its reply is lost with its connection
-					p.Refuse()     // the retry's connection is refused
-				}
-				return nil
-			}})
+			p := testutil.StartRestartingProxy(t, addr, []byte("lease"))
 			b, raw := storeBehind(t, p.Addr(), addr, "retry-refused-"+name+":")
 			require.NoError(t, raw.Set(ctx, b.Prefix()+"lease", tc.before, time.Minute).Err())
 			require.NoError(t, b.Set(ctx, "warm", []byte("x"), time.Minute)) // a pooled connection
-			armed.Store(true)
+			p.Arm()
 			err := tc.call(b)
 			require.Error(t, err)
-			assert.False(t, armed.Load(), "the call reached the proxy")
+			assert.False(t, p.Armed(), "the call reached the proxy")
 			v, gerr := raw.Get(ctx, b.Prefix()+"lease").Result()
 			if tc.after == "" {
 				assert.ErrorIs(t, gerr, redis.Nil, "the call landed")

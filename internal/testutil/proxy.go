@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"sync"
@@ -69,6 +70,36 @@ func (p *Proxy) DropReply(n int32) { p.drop.Store(n) }
 // and new ones are refused (a server restarting). The port stays free,
 // for no other test listens on a port the system chose for this one.
 func (p *Proxy) Refuse() { _ = p.ln.Close() }
+
+// RestartingProxy is a Proxy in front of a server that goes down once it
+// ran a command (Arm): the command's reply is lost with its connection, and
+// new connections are refused, as by a server restarting.
+type RestartingProxy struct {
+	*Proxy
+	armed atomic.Bool
+}
+
+// StartRestartingProxy starts a RestartingProxy in front of target whose
+// Arm takes effect on the next request chunk that contains marker.
+func StartRestartingProxy(t testing.TB, target string, marker []byte) *RestartingProxy {
+	t.Helper()
+	r := &RestartingProxy{}
+	r.Proxy = StartProxy(t, target, ProxyOptions{Request: func(chunk []byte) []byte {
+		if bytes.Contains(chunk, marker) && r.armed.CompareAndSwap(true, false) {
+			r.DropReply(1) // its reply is lost with its connection
+			r.Refuse()     // the retry's connection is refused
+		}
+		return nil
+	}})
+	return r
+}
+
+// Arm makes the next request that contains the marker go through to the
+// server, and the server go down then.
+func (r *RestartingProxy) Arm() { r.armed.Store(true) }
+
+// Armed reports whether Arm waits for its request still.
+func (r *RestartingProxy) Armed() bool { return r.armed.Load() }
 
 // DropAll closes every connection the proxy has accepted, and its own to
 // the server: a restart, or a network that fails. New connections are
