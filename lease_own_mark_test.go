@@ -19,7 +19,7 @@ import (
 // ownMarkRun is the scene of TestLeaseOwnMarkRunsTheNextMissAtOnce: process
 // A's run of /p is not stored (a 500), and marks the lease "not stored".
 // Then B misses /p, and A misses it again, after its run ended, while the
-// mark lives. wait says whether the scene runs in a synctest bubble (the
+// mark lives. bubble says whether the scene runs in a synctest bubble (the
 // time A's second miss took is then exact).
 func ownMarkRun(t *testing.T, open func(t *testing.T) backend.Backend, bubble bool) {
 	shared := open(t)
