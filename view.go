@@ -853,7 +853,7 @@ func (v *view) runHead(w http.ResponseWriter, r *http.Request, rec *httpcache.Re
 		// Read before the handler runs: what its failure's answer judges
 		// this process's invalidations since by (failedAnswer).
 		st.marks = v.marks()
-		st.answer, st.answered = failAnswer{}, false
+		st.answer = nil
 		rec.Divert = func(code int) bool {
 			return serverFailure(code) && v.answerFailure(r, st, before).snap != nil
 		}
@@ -1186,9 +1186,9 @@ type runState struct {
 	// process's invalidations since by (failedAnswer).
 	marks runMarks
 	// answer is what answers the run's failure in place of its response,
-	// once judged (answered: view.answerFailure).
-	answer   failAnswer
-	answered bool
+	// once judged (view.answerFailure); nil before. Only a failed run sets
+	// it, and allocates it then: a miss's runState stays small.
+	answer *failAnswer
 	// report is the run's report to timing (run): kept here, where the
 	// run's Divert closure may point to it, so that a miss allocates no
 	// runReport of its own.
@@ -1950,7 +1950,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		st.marks = v.marks()
 	}
 	st.cleared = st.marks.cleared
-	st.answer, st.answered = failAnswer{}, false // (a run again: see committed)
+	st.answer = nil // (a run again: see committed)
 	// The versions the entry will record are read before the handler runs:
 	// an invalidation while it runs makes the entry a miss.
 	var (
@@ -2638,14 +2638,14 @@ func (v *view) serveInstead(w http.ResponseWriter, r *http.Request, st *runState
 // began (before) answers it not (the handler that ran is none to run
 // again).
 func (v *view) answerFailure(r *http.Request, st *runState, before http.Header) *failAnswer {
-	if !st.answered {
-		st.answered = true
-		st.answer = v.failedAnswer(r, st, &st.marks)
-		if st.answer.st != httpcache.Stale && st.answer.snap != nil && st.answer.snap.OtherTypeForm(before) {
-			st.answer = failAnswer{}
+	if st.answer == nil {
+		a := v.failedAnswer(r, st, &st.marks)
+		if a.st != httpcache.Stale && a.snap != nil && a.snap.OtherTypeForm(before) {
+			a = failAnswer{}
 		}
+		st.answer = &a
 	}
-	return &st.answer
+	return st.answer
 }
 
 // store writes a response: under the base key when it has no Vary, else the
