@@ -763,12 +763,14 @@ func serverFailure(status int) bool { return status >= 500 }
 // the metrics is kept as the run begins (timing.Reserve): a handler that
 // fills timing's bounds (MaxMetrics, MaxHeaderBytes) leaves it in.
 type runReport struct {
-	r    *http.Request
-	st   httpcache.CacheStatus
-	done bool // reported, or nothing to report (a background run)
+	r *http.Request
 	// slot is the place kept for the report where it comes after the
 	// handler's metrics (watch); zero when none is.
-	slot     timing.Reservation
+	slot timing.Reservation
+	// (st and the flags last: no padding between them, 32 bytes in all,
+	// in every miss's runState.)
+	st       httpcache.CacheStatus
+	done     bool // reported, or nothing to report (a background run)
 	reserved bool
 }
 
@@ -1098,7 +1100,12 @@ func (v *view) loadIn(ctx context.Context, kb []byte, key string, tagKeys []stri
 	return e, val, nil
 }
 
-// runState is what running the handler for a miss needs.
+// runState is what running the handler for a miss needs. Every miss
+// allocates one, in the allocator's 320-byte size class
+// (runtime/sizeclasses.go; TestRunStateSize): its flags fill two words,
+// one after call and one after forget (a flag declared elsewhere costs a
+// word of padding), and what only a failed run needs (answer) is allocated
+// when it fails.
 type runState struct {
 	base       string
 	f          found         // what the lookup found (the Vary record, a stale entry)
@@ -1122,11 +1129,6 @@ type runState struct {
 	// waited for may have stored a newer one meanwhile), and leads no
 	// flight.
 	alone bool
-	ext   *extRun // SharedCache, HonorRequestCacheControl: see extRun
-	// outer is, for a background refresh, the client's header as outer
-	// middleware left it when the request reached the view (live: copied
-	// when the refresh starts, before the client's response is served).
-	outer http.Header
 	// staleOnError: the request's own directives (HonorRequestCacheControl)
 	// let a stale entry answer it only when its handler fails: stale is
 	// there only for its own stale-if-error (SharedCache), or it refuses
@@ -1143,6 +1145,13 @@ type runState struct {
 	// (lease.go): it runs its own handler instead, and in its process does
 	// not take such an entry from the leader it waited for (viewResult.late).
 	freshOnly bool
+	// ext is the run of a SharedCache or HonorRequestCacheControl view:
+	// see extRun.
+	ext *extRun
+	// outer is, for a background refresh, the client's header as outer
+	// middleware left it when the request reached the view (live: copied
+	// when the refresh starts, before the client's response is served).
+	outer http.Header
 	// cleared is the store's count of Clears when the run (or the flight
 	// it leads) began: a Clear since keeps its response out of the store.
 	cleared uint64
@@ -1156,13 +1165,18 @@ type runState struct {
 	// passValidators: hit-for-pass (runExt): the handler gets the client's
 	// own validators, and the run leads no flight.
 	passValidators bool
+	// ahead: a background refresh that RefreshAhead started, counted in
+	// Stats.AheadRefreshes once it runs (refreshInBackground).
+	ahead bool
+	// renewed: a background refresh stored its response, or freshened
+	// the entry (a 304), or found a newer entry stored (reasonOverrun):
+	// set by store. A refresh of RefreshAhead's that ends without it holds
+	// off the next (aheadHold).
+	renewed bool
 	// replaces is, for a background refresh, when the entry it refreshes
 	// was stored (entry.Created) as the request that started it read it: 0
 	// when none was read (view.replacedSince).
 	replaces int64
-	// ahead: a background refresh that RefreshAhead started, counted in
-	// Stats.AheadRefreshes once it runs (refreshInBackground).
-	ahead bool
 	// aim is, for a refresh of RefreshAhead's, the entry it refreshes, as
 	// the hit read it: what a hold of an earlier refresh keeps off, and
 	// what its own hold, if it renews nothing, keeps off (aheadHold).
@@ -1172,11 +1186,6 @@ type runState struct {
 	// that the hold ends before an entry of the same lifetime stored
 	// meanwhile is due.
 	hold time.Duration
-	// renewed: a background refresh stored its response, or freshened
-	// the entry (a 304), or found a newer entry stored (reasonOverrun):
-	// set by store. A refresh of RefreshAhead's that ends without it holds
-	// off the next (aheadHold).
-	renewed bool
 	// committed is the status the run's response was judged with at
 	// commit (Recorder.Check), 0 before: a 5xx refused is the run's
 	// failure (run's OnFail).
