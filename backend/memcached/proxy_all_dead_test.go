@@ -27,8 +27,11 @@ import (
 // unavailable", as such a proxy answers a command whose upstream is dead.
 type textServer struct {
 	addr string
-	// fail reports whether the command line cmd is answered with the error.
-	fail atomic.Pointer[func(cmd []byte) bool]
+	// fail reports whether the command line cmd, read on the server's
+	// conn-th connection (from 1, in the order they were accepted), is
+	// answered with the error.
+	fail  atomic.Pointer[func(conn int64, cmd []byte) bool]
+	conns atomic.Int64 // the connections accepted
 	// probes counts the gets of a probe key, <ns>:probe:<n> (the
 	// Store's probes of a server marked down, a get per key).
 	probes atomic.Int64
@@ -42,13 +45,19 @@ func newTextServer(t *testing.T, fail func(cmd []byte) bool) *textServer {
 	return s
 }
 
-func (s *textServer) setFail(fail func(cmd []byte) bool) { s.fail.Store(&fail) }
+func (s *textServer) setFail(fail func(cmd []byte) bool) {
+	s.setConnFail(func(_ int64, cmd []byte) bool { return fail(cmd) })
+}
+
+// setConnFail is setFail for a fail that tells the connections apart.
+func (s *textServer) setConnFail(fail func(conn int64, cmd []byte) bool) { s.fail.Store(&fail) }
 
 func failAll([]byte) bool  { return true }
 func failNone([]byte) bool { return false }
 
 func (s *textServer) serve(c net.Conn) {
 	defer c.Close()
+	conn := s.conns.Add(1)
 	r := bufio.NewReader(c)
 	for {
 		line, err := r.ReadBytes('\n')
@@ -85,7 +94,7 @@ func (s *textServer) serve(c net.Conn) {
 		default:
 			reply = "ERROR\r\n"
 		}
-		if (*s.fail.Load())(line) {
+		if (*s.fail.Load())(conn, line) {
 			reply = "SERVER_ERROR unavailable\r\n"
 		}
 		if _, err := io.WriteString(c, reply); err != nil {

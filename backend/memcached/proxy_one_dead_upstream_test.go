@@ -3,7 +3,7 @@ package memcached_test
 import (
 	"bytes"
 	"errors"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,23 +28,39 @@ func openOnProxy(t *testing.T, fail func(cmd []byte) bool) (s *memcached.Store, 
 	return s, proxy, keys[0], keys[1]
 }
 
-// oneDeadUpstream is the textServer's fail of a proxy in front of two
-// upstreams, one of them dead: it holds broken, <ns>:probe (the one probe
-// key of old), and half of the Store's probe keys (<ns>:probe:<token>):
-// every other one, the first included. The tokens are random (9e5a7a7), so
-// a hash of the key, as a proxy places it, put all 8 keys of a probe on
-// the dead upstream once in 256 probes (a CI failure): alternating keeps
-// the half without the chance.
-func oneDeadUpstream(broken string) func(cmd []byte) bool {
-	var probes atomic.Int64
-	return func(cmd []byte) bool {
+// oneDeadUpstream is the textServer's fail (setConnFail) of a proxy in
+// front of two upstreams, one of them dead: it holds broken, <ns>:probe
+// (the one probe key of old), and, of the Store's probe keys
+// (<ns>:probe:<token>), the first that each connection asks for, however
+// often it is asked for; the others are the live upstream's. A probe's gets
+// share one connection: a probe gets its normal reply from its second key,
+// and one that asks for a single key, or for one key again and again,
+// never does. (The tokens are random, 9e5a7a7: a hash of the key, as a
+// proxy places it, put all 8 keys of a probe on the dead upstream once in
+// 256 probes, a CI failure; a rule by key alone either has that chance or,
+// alternating over all probe keys, let a probe of one key through at every
+// other probe.)
+func oneDeadUpstream(broken string) func(conn int64, cmd []byte) bool {
+	var mu sync.Mutex
+	first := map[int64]string{} // each connection's first probe key
+	return func(conn int64, cmd []byte) bool {
 		f := bytes.Fields(cmd)
 		if len(f) < 2 {
 			return false
 		}
 		k := f[1] // the key, or a get's first
-		return bytes.HasSuffix(k, []byte(":"+broken)) || bytes.HasSuffix(k, []byte(":probe")) ||
-			bytes.Contains(k, []byte(":probe:")) && probes.Add(1)%2 == 1
+		switch {
+		case bytes.HasSuffix(k, []byte(":"+broken)) || bytes.HasSuffix(k, []byte(":probe")):
+			return true
+		case !bytes.Contains(k, []byte(":probe:")):
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := first[conn]; !ok {
+			first[conn] = string(k)
+		}
+		return first[conn] == string(k)
 	}
 }
 
@@ -64,7 +80,7 @@ func oneDeadUpstream(broken string) func(cmd []byte) bool {
 func TestProxyOfOneDeadUpstreamStaysUpUnderLightTraffic(t *testing.T) {
 	s, proxy, broken, other := openOnProxy(t, failNone)
 	step := memcached.StepHealth(s)
-	proxy.setFail(oneDeadUpstream(broken))
+	proxy.setConnFail(oneDeadUpstream(broken))
 	_, err := s.Get(bg, other)
 	require.ErrorIs(t, err, backend.ErrNotFound, "a key of a live upstream")
 
@@ -108,7 +124,7 @@ func TestProxyMarkedDownComesBackWithOneUpstreamStillDead(t *testing.T) {
 	// All but one upstream of two back: a probe, once serverRetry (a
 	// second, four steps) has passed, brings the proxy up (calls until then
 	// are refused). The bound is ten serverRetry of calls, a step apart.
-	proxy.setFail(oneDeadUpstream(broken))
+	proxy.setConnFail(oneDeadUpstream(broken))
 	for i := 0; ; i++ {
 		step()
 		if _, err := s.Get(bg, other); !errors.Is(err, backend.ErrServerDown) {
