@@ -35,6 +35,36 @@ func onNearRedis(t *testing.T, maxBytes int64) (*Cache, *near.Store) {
 	return c, n
 }
 
+// awaitNews waits until n has had the news of every write made so far to
+// its remote store (Redis's invalidations, on its watch). The news of the
+// Cache's own writes comes back on the watch after they return, at any
+// time: late, it drops what a read kept near meanwhile (a test that counted
+// that value found an empty near cache, under load). It keeps a marker
+// near, writes the marker's key remote behind n's back (n does not drop
+// it), and waits for the news that drops it: Redis queues the news of a
+// write on the watch's one connection in the order of the writes, and the
+// watch reports it in that order, so the news of the writes before the
+// marker's has come by then.
+func awaitNews(t *testing.T, n *near.Store) {
+	t.Helper()
+	const marker = "await-news"
+	v := new(int) // ResizeNear matches the kept value by identity
+	// A keep is refused when a drop in its bucket (news still coming) lands
+	// between its token and its keep: a few tries.
+	for i := 0; ; i++ {
+		require.Less(t, i, 1000, "the marker is never kept near (watching: %v)", n.NearStats().Watching)
+		n.StoreNear(marker, v, 1, 0, n.NearToken())
+		if n.ResizeNear(marker, v, 1) {
+			break
+		}
+	}
+	require.NoError(t, n.Remote().Set(context.Background(), marker, []byte("x"), time.Minute))
+	// A hang guard, not a timing: the news comes in milliseconds.
+	for end := time.Now().Add(2 * time.Minute); n.ResizeNear(marker, v, 1); time.Sleep(time.Millisecond) {
+		require.True(t, time.Now().Before(end), "the news of the marker's write never came")
+	}
+}
+
 // spread is a value whose decoded form holds several times its JSON: a map
 // of many short keys, each to a slice of one short string. Its JSON takes
 // 12 bytes an item; decoded, an item takes a map slot of 41 bytes, the
@@ -61,9 +91,10 @@ func TestNearCacheCountsDecodedValues(t *testing.T) {
 	t.Run("one value counts what it holds", func(t *testing.T) {
 		c, n := onNearRedis(t, 1<<20)
 		require.NoError(t, SetAs(ctx, c, "v", spread(items), time.Hour))
-		// The first reads may be refused: the news of the write can come
-		// after a read began. The first read that is kept decodes the value
-		// and keeps it near.
+		// The news of the write, come after a read kept the value, would
+		// drop it: it has come first. The first read that is kept decodes
+		// the value and keeps it near.
+		awaitNews(t, n)
 		var got map[string][]string
 		for end := time.Now().Add(10 * time.Second); n.NearStats().Entries == 0; {
 			require.True(t, time.Now().Before(end), "the entry is never kept near")
@@ -105,6 +136,9 @@ func TestNearCacheCountsDecodedValues(t *testing.T) {
 			}
 		}})
 		require.Equal(t, http.StatusOK, get(h, "/many-headers").Code) // stored remote
+		// The news of the store, which would drop what is kept before it,
+		// has come.
+		awaitNews(t, n)
 		// Read until a request finds everything near: the one before it
 		// read the entry remote, kept it and decoded it.
 		for end := time.Now().Add(10 * time.Second); ; {
@@ -129,16 +163,21 @@ func TestNearCacheCountsDecodedValues(t *testing.T) {
 			runs++
 			return spread(items), nil
 		})
-		// The first call computes and stores remote; the calls after it read
-		// the entry remote until one is kept near, decoded, and counted: a
-		// call that misses nothing near found everything there. (Waiting
-		// for a first near entry and hit was not enough: the function's
-		// generation version can be kept and hit before the result is.)
-		var got map[string][]string
+		// The first call computes and stores remote (the result and the
+		// function's generation), and the news of those writes, which would
+		// drop what a later call keeps before it comes, has come; the calls
+		// after it read the entry remote until one is kept near, decoded,
+		// and counted: a call that misses nothing near found everything
+		// there. (Waiting for a first near entry and hit was not enough: the
+		// function's generation version can be kept and hit before the
+		// result is.)
+		got, err := f.Get(ctx, items)
+		require.NoError(t, err)
+		require.Len(t, got, items)
+		awaitNews(t, n)
 		for end := time.Now().Add(10 * time.Second); ; {
 			require.True(t, time.Now().Before(end), "the result is never served from the near cache")
 			misses := n.NearStats().Misses
-			var err error
 			got, err = f.Get(ctx, items)
 			require.NoError(t, err)
 			require.Len(t, got, items)
@@ -169,6 +208,7 @@ func TestNearCacheCountsDecodedValues(t *testing.T) {
 		for i := range values {
 			require.NoError(t, SetAs(ctx, c, fmt.Sprint("v", i), spread(items), time.Hour))
 		}
+		awaitNews(t, n) // of the writes: the reads below keep what they read
 		liveHeap := func() int64 {
 			runtime.GC()
 			var m runtime.MemStats
