@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,21 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// beforeLeaseAdd is heldLeaseDeletes that runs before, once set, before
-// its next lease Add: another process's run that ends between a miss and
-// its Add.
-type beforeLeaseAdd struct {
-	*heldLeaseDeletes
-	before atomic.Pointer[func()]
-}
-
-func (s *beforeLeaseAdd) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	if strings.Contains(key, kindLease) {
-		if f := s.before.Swap(nil); f != nil {
-			(*f)()
-		}
+// beforeAdd is an onLeaseAdd that runs before, then the Add: another
+// process's run that ends between a miss and its Add.
+func beforeAdd(before func()) func(add func() (bool, error)) (bool, error) {
+	return func(add func() (bool, error)) (bool, error) {
+		before()
+		return add()
 	}
-	return s.Store.Add(ctx, key, value, ttl)
 }
 
 // TestLeaseAddReleaseOffThePath: a miss adds the key's lease and looks the
@@ -40,33 +30,31 @@ func (s *beforeLeaseAdd) Add(ctx context.Context, key string, value []byte, ttl 
 // trip, a whole Timeout on a hung backend), and the Delete is made before
 // Close returns.
 func TestLeaseAddReleaseOffThePath(t *testing.T) {
-	cases := map[string]func(t *testing.T, a, q *Cache, b *beforeLeaseAdd) (get func() string, want string){
-		"Memoize found": func(t *testing.T, a, q *Cache, b *beforeLeaseAdd) (func() string, string) {
+	cases := map[string]func(t *testing.T, a, q *Cache, b *heldLeaseDeletes) (get func() string, want string){
+		"Memoize found": func(t *testing.T, a, q *Cache, b *heldLeaseDeletes) (func() string, string) {
 			fn := func(context.Context, int) (string, error) { return "computed", nil }
 			ma, mq := Memoize(a, "f", fn), Memoize(q, "f", fn)
-			before := func() { require.NoError(t, mq.Set(context.Background(), 1, "set by q")) }
-			b.before.Store(&before)
+			b.setOnLeaseAdd(beforeAdd(func() { require.NoError(t, mq.Set(context.Background(), 1, "set by q")) }))
 			return func() string {
 				v, err := ma.Get(context.Background(), 1)
 				assert.NoError(t, err)
 				return v
 			}, "set by q"
 		},
-		"view found": func(t *testing.T, a, q *Cache, b *beforeLeaseAdd) (func() string, string) {
+		"view found": func(t *testing.T, a, q *Cache, b *heldLeaseDeletes) (func() string, string) {
 			ha := a.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprint(w, "a")
 			}))
 			hq := q.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprint(w, "q")
 			}))
-			before := func() {
+			b.setOnLeaseAdd(beforeAdd(func() {
 				assert.Equal(t, "q", get(hq, "/p").Body.String())
 				q.background.wait() // q's lease released
-			}
-			b.before.Store(&before)
+			}))
 			return func() string { return get(ha, "/p").Body.String() }, "q"
 		},
-		"view rekeyed": func(t *testing.T, a, q *Cache, b *beforeLeaseAdd) (func() string, string) {
+		"view rekeyed": func(t *testing.T, a, q *Cache, b *heldLeaseDeletes) (func() string, string) {
 			page := func(c *Cache, who string) http.Handler {
 				return c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Vary", "Accept-Language")
@@ -74,20 +62,18 @@ func TestLeaseAddReleaseOffThePath(t *testing.T) {
 				}))
 			}
 			ha, hq := page(a, "a"), page(q, "q")
-			before := func() {
+			b.setOnLeaseAdd(beforeAdd(func() {
 				assert.Equal(t, "q fr", get(hq, "/p", "Accept-Language", "fr").Body.String())
 				q.background.wait()
-			}
-			b.before.Store(&before)
+			}))
 			return func() string { return get(ha, "/p", "Accept-Language", "en").Body.String() }, "a en"
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				b := &beforeLeaseAdd{heldLeaseDeletes: newHeldLeaseDeletes(t)}
-				a := Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute, Timeout: time.Hour})
-				q := Must(&Options{Backend: &remote{Backend: b.Store}, Lease: time.Minute, Timeout: time.Hour})
+				b := newHeldLeaseDeletes(t)
+				a, q := leased(b), leased(b.Store)
 				defer q.Close()
 				defer a.Close()
 				get, want := tc(t, a, q, b)
@@ -109,7 +95,7 @@ func TestLeaseAddReleaseOffThePath(t *testing.T) {
 					<-done
 				}
 				assert.Equal(t, want, got)
-				require.Nil(t, b.before.Load(), "the other process's run came before the Add")
+				require.Nil(t, b.onLeaseAdd.Load(), "the other process's run came before the Add")
 				b.Unblock()
 				require.NoError(t, a.Close())
 				assert.True(t, b.deleted.Load(), "the lease is deleted before Close returns")

@@ -34,12 +34,37 @@ type heldLeaseDeletes struct {
 	// Unblock ends the blocked Delete (once): deferred, so that a
 	// failing test's bubble ends.
 	Unblock func()
+	// onLeaseAdd, once set, is the next Add of a lease key (once): add
+	// makes it on the Store.
+	onLeaseAdd atomic.Pointer[func(add func() (bool, error)) (bool, error)]
 }
 
 func newHeldLeaseDeletes(t *testing.T) *heldLeaseDeletes {
 	s := &heldLeaseDeletes{Store: newSimple(t, nil), entered: make(chan struct{}), unblock: make(chan struct{})}
 	s.Unblock = sync.OnceFunc(func() { close(s.unblock) })
 	return s
+}
+
+// leased returns a Cache, under a Lease of a minute, of b behind a remote
+// (a backend of round trips), with a Timeout that a held Delete never
+// reaches.
+func leased(b backend.Backend) *Cache {
+	return Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute, Timeout: time.Hour})
+}
+
+// setOnLeaseAdd sets onLeaseAdd to f.
+func (s *heldLeaseDeletes) setOnLeaseAdd(f func(add func() (bool, error)) (bool, error)) {
+	s.onLeaseAdd.Store(&f)
+}
+
+func (s *heldLeaseDeletes) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	add := func() (bool, error) { return s.Store.Add(ctx, key, value, ttl) }
+	if strings.Contains(key, kindLease) {
+		if f := s.onLeaseAdd.Swap(nil); f != nil {
+			return (*f)(add)
+		}
+	}
+	return add()
 }
 
 func (s *heldLeaseDeletes) Delete(ctx context.Context, keys ...string) error {
@@ -66,7 +91,7 @@ func (s *heldLeaseDeletes) Delete(ctx context.Context, keys ...string) error {
 func TestLeaseReleaseOffTheRequestPath(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newHeldLeaseDeletes(t)
-		c := Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute, Timeout: time.Hour})
+		c := leased(b)
 		var runs atomic.Int32
 		h := c.Cached(time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "page %d", runs.Add(1))
@@ -105,7 +130,7 @@ func TestLeaseReleaseOffTheRequestPath(t *testing.T) {
 func TestLeaseMemoizeReleaseOffTheCallPath(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newHeldLeaseDeletes(t)
-		c := Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute, Timeout: time.Hour})
+		c := leased(b)
 		var runs atomic.Int32
 		m := Memoize(c, "release", func(_ context.Context, a int) (int, error) {
 			runs.Add(1)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -12,23 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 )
-
-// releaseInAdd is heldLeaseDeletes whose next lease Add, once armed, that
-// finds the lease held lets the blocked Delete of it end before it returns:
-// the release lands between the Add and the look at ownedLeases after it.
-type releaseInAdd struct {
-	*heldLeaseDeletes
-	armedAdd atomic.Bool
-}
-
-func (s *releaseInAdd) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	added, err := s.Store.Add(ctx, key, value, ttl)
-	if err == nil && !added && strings.Contains(key, kindLease) && s.armedAdd.CompareAndSwap(true, false) {
-		s.Unblock()
-		synctest.Wait() // the release returned
-	}
-	return added, err
-}
 
 // Regression: a leader's lease is released after its response, off its
 // path (releaseLeaseLater). A background refresh of the key whose Add
@@ -39,8 +21,8 @@ func (s *releaseInAdd) Add(ctx context.Context, key string, value []byte, ttl ti
 // load.) An Add now waits for a release of its key in flight first.
 func TestLeaseReleaseInFlightBeforeRefreshAdd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := &releaseInAdd{heldLeaseDeletes: newHeldLeaseDeletes(t)}
-		c := Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute, Timeout: time.Hour})
+		b := newHeldLeaseDeletes(t)
+		c := leased(b)
 		defer c.Close()
 		var runs atomic.Int32
 		h := c.Cached(time.Second, StaleWhileRevalidate(time.Minute))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +33,19 @@ func TestLeaseReleaseInFlightBeforeRefreshAdd(t *testing.T) {
 		assert.Equal(t, "page 1", get(h, "/p").Body.String())
 		<-b.entered // its release waits for the backend
 		time.Sleep(2 * time.Second)
-		b.armedAdd.Store(true)
+		// The refresh's lease Add, which finds the lease held, lets the
+		// blocked Delete of it end before it returns: the release lands
+		// between the Add and the look at ownedLeases after it.
+		b.setOnLeaseAdd(func(add func() (bool, error)) (bool, error) {
+			added, err := add()
+			if err == nil && !added {
+				b.Unblock()
+				// The release returned. (Not synctest.Wait: the test's
+				// goroutine may be in it, which panics.)
+				c.owned.settle(context.Background(), b.key)
+			}
+			return added, err
+		})
 		assert.Equal(t, "page 1", get(h, "/p").Body.String()) // stale: a refresh starts
 		synctest.Wait()
 		b.Unblock()

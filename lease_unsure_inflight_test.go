@@ -3,7 +3,6 @@ package caching
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -12,21 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// unmadeLateAdd is heldLeaseDeletes whose next lease Add, once late is
-// set, is not made and answers a timeout: the process cannot tell it from
-// one made whose reply came too late (mayHaveLanded).
-type unmadeLateAdd struct {
-	*heldLeaseDeletes
-	late atomic.Bool
-}
-
-func (s *unmadeLateAdd) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	if strings.Contains(key, kindLease) && s.late.CompareAndSwap(true, false) {
-		return false, fmt.Errorf("redis: %w", context.DeadlineExceeded)
-	}
-	return s.Store.Add(ctx, key, value, ttl)
-}
 
 // Regression: a lease whose Add timed out (unsure: the lease under the key
 // may be another process's from the start) counted as this process's
@@ -38,10 +22,9 @@ func (s *unmadeLateAdd) Add(ctx context.Context, key string, value []byte, ttl t
 // result at once.
 func TestLeaseUnsureReleaseInFlightLeavesTheStaleServed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := &unmadeLateAdd{heldLeaseDeletes: newHeldLeaseDeletes(t)}
+		b := newHeldLeaseDeletes(t)
 		defer b.Unblock()
-		a := Must(&Options{Backend: &remote{Backend: b}, Lease: time.Minute, Timeout: time.Hour})
-		q := Must(&Options{Backend: &remote{Backend: b.Store}, Lease: time.Minute, Timeout: time.Hour})
+		a, q := leased(b), leased(b.Store)
 		defer q.Close()
 		defer a.Close()
 		aGate, qGate := make(chan struct{}), make(chan struct{})
@@ -65,11 +48,15 @@ func TestLeaseUnsureReleaseInFlightLeavesTheStaleServed(t *testing.T) {
 		synctest.Wait()
 		time.Sleep(2 * time.Second) // a1 is stale
 
-		b.late.Store(true)  // A's next lease Add is not made, and times out
+		// A's next lease Add is not made, and answers a timeout: A cannot
+		// tell it from one made whose reply came too late (mayHaveLanded).
+		b.setOnLeaseAdd(func(func() (bool, error)) (bool, error) {
+			return false, fmt.Errorf("redis: %w", context.DeadlineExceeded)
+		})
 		b.armed.Store(true) // the release of that lease waits for the backend
 		second := goGet(ma, 1)
 		synctest.Wait()
-		require.False(t, b.late.Load())
+		require.Nil(t, b.onLeaseAdd.Load(), "A's lease Add was made")
 		qDone := goGet(mq, 1) // Q's stale call finds no lease held: it takes it, computes
 		synctest.Wait()
 		close(aGate)
