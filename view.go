@@ -1186,9 +1186,9 @@ type runState struct {
 	// that the hold ends before an entry of the same lifetime stored
 	// meanwhile is due.
 	hold time.Duration
-	// committed is the status the run's response was judged with at
-	// commit (Recorder.Check), 0 before: a 5xx refused is the run's
-	// failure (run's OnFail).
+	// committed is the status the run's response committed with
+	// (Recorder.Committing), 0 before: a 5xx refused, at commit or after,
+	// for whatever reason, is the run's failure (run's OnFail).
 	committed int
 	// marks are the store's counts when the run began (its flight's, or
 	// its own outside any): what its failure's answer judges this
@@ -2025,8 +2025,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// The handler's run never waits for its client: a client that
 		// does not read would hold up the requests waiting for it.
 		Hold: true,
+		// Told before any refusal at commit, the Recorder's own ahead of
+		// Check (a Trailer, an event stream with StoreFlushed) included:
+		// a 5xx that any of them refuses is the run's failure (OnFail).
+		Committing: func(status int) { st.committed = status },
 		Check: func(status int, h http.Header) httpcache.Reason {
-			st.committed = status
 			if requestStatus(status) {
 				return httpcache.ReasonStatus
 			}

@@ -969,7 +969,6 @@ func (v *view) prepareRun(st *runState, rec *httpcache.Recorder) {
 		if x.respTime.IsZero() {
 			x.respTime = v.c.clock()
 		}
-		st.committed = status // (check may be the SharedCache view's own)
 		if x.noStore {
 			return reasonRequestNoStore
 		}
