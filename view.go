@@ -2028,7 +2028,7 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// Told before any refusal at commit, the Recorder's own ahead of
 		// Check (a Trailer, an event stream with StoreFlushed) included:
 		// a 5xx that any of them refuses is the run's failure (OnFail).
-		Committing: func(status int) { st.committed = status },
+		Committing: &st.committed,
 		Check: func(status int, h http.Header) httpcache.Reason {
 			if requestStatus(status) {
 				return httpcache.ReasonStatus

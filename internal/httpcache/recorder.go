@@ -113,11 +113,13 @@ type Recorder struct {
 	// OnFail, when set, is called once, when the response first becomes
 	// uncacheable.
 	OnFail func(Reason)
-	// Committing, when set, is told the status as the response commits,
+	// Committing, when set, receives the status as the response commits,
 	// before anything judges it (Divert, the refusals the Recorder makes
 	// itself ahead of Check: a Trailer, an event stream with StoreFlushed;
-	// Check): an OnFail at commit comes after it, whichever refused.
-	Committing func(status int)
+	// Check): an OnFail at commit comes after it, whichever refused. A
+	// pointer, not a func: a caller's closure would be one more
+	// allocation for every response recorded.
+	Committing *int
 	// Divert, when set, is asked at commit whether to hold the response back
 	// instead of sending it (to serve a stale entry in its place): a diverted
 	// response is neither forwarded nor recorded, and is uncacheable with
@@ -428,7 +430,7 @@ func (rec *Recorder) WriteHeader(code int) {
 		return
 	}
 	if rec.Committing != nil {
-		rec.Committing(code)
+		*rec.Committing = code
 	}
 	h := rec.Header()
 	if rec.Divert != nil && rec.Divert(code) {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// TestRecorderCommittingBeforeRefusal: Committing is told the status as the
+// TestRecorderCommittingBeforeRefusal: Committing receives the status as the
 // response commits, before OnFail hears of a refusal at commit, whichever
 // made it: Divert, the Recorder's own ahead of Check (a declared Trailer, a
 // field set with http.TrailerPrefix, an event stream with StoreFlushed), or
@@ -33,9 +33,12 @@ func TestRecorderCommittingBeforeRefusal(t *testing.T) {
 				if tc.setup != nil {
 					tc.setup(rec)
 				}
-				rec.Committing = func(status int) { events = append(events, "commit "+strconv.Itoa(status)) }
+				var committed int
+				rec.Committing = &committed
 				rec.Check = func(status int, _ http.Header) Reason { return ReasonStatus }
-				rec.OnFail = func(r Reason) { events = append(events, "fail "+string(r)) }
+				rec.OnFail = func(r Reason) {
+					events = append(events, "commit "+strconv.Itoa(committed), "fail "+string(r))
+				}
 				w := rec.Reset(discard{h: http.Header{}})
 				if tc.field[0] != "" {
 					w.Header().Set(tc.field[0], tc.field[1])
