@@ -1148,10 +1148,10 @@ type runState struct {
 	// ext is the run of a SharedCache or HonorRequestCacheControl view:
 	// see extRun.
 	ext *extRun
-	// outer is, for a background refresh, the client's header as outer
-	// middleware left it when the request reached the view (live: copied
-	// when the refresh starts, before the client's response is served).
-	outer http.Header
+	// refresh is what a background refresh alone carries (revalidate,
+	// SharedCache's stale-while-revalidate and RefreshAhead): nil in any
+	// other run, which keeps a miss's runState in the 288-byte size class.
+	refresh *refreshRun
 	// cleared is the store's count of Clears when the run (or the flight
 	// it leads) began: a Clear since keeps its response out of the store.
 	cleared uint64
@@ -1173,19 +1173,6 @@ type runState struct {
 	// set by store. A refresh of RefreshAhead's that ends without it holds
 	// off the next (aheadHold).
 	renewed bool
-	// replaces is, for a background refresh, when the entry it refreshes
-	// was stored (entry.Created) as the request that started it read it: 0
-	// when none was read (view.replacedSince).
-	replaces int64
-	// aim is, for a refresh of RefreshAhead's, the entry it refreshes, as
-	// the hit read it: what a hold of an earlier refresh keeps off, and
-	// what its own hold, if it renews nothing, keeps off (aheadHold).
-	aim aheadAim
-	// hold is, for a refresh of RefreshAhead's, how long it holds off the
-	// next if it renews nothing: aheadHoldFor the entry it refreshes, so
-	// that the hold ends before an entry of the same lifetime stored
-	// meanwhile is due.
-	hold time.Duration
 	// committed is the status the run's response committed with
 	// (Recorder.Committing), 0 before: a 5xx refused, at commit or after,
 	// for whatever reason, is the run's failure (run's OnFail).
@@ -1202,6 +1189,40 @@ type runState struct {
 	// run's Divert closure may point to it, so that a miss allocates no
 	// runReport of its own.
 	report runReport
+}
+
+// refreshRun is the part of a background refresh's runState that no other
+// run has (runState.refresh).
+type refreshRun struct {
+	// outer is the client's header as outer middleware left it when the
+	// request reached the view (live: copied when the refresh starts,
+	// before the client's response is served).
+	outer http.Header
+	// replaces is when the entry it refreshes was stored (entry.Created)
+	// as the request that started it read it: 0 when none was read
+	// (view.replacedSince).
+	replaces int64
+	// aim is, for a refresh of RefreshAhead's, the entry it refreshes, as
+	// the hit read it: what a hold of an earlier refresh keeps off, and
+	// what its own hold, if it renews nothing, keeps off (aheadHold).
+	aim aheadAim
+	// hold is, for a refresh of RefreshAhead's, how long it holds off the
+	// next if it renews nothing: aheadHoldFor the entry it refreshes, so
+	// that the hold ends before an entry of the same lifetime stored
+	// meanwhile is due.
+	hold time.Duration
+}
+
+// newRefresh returns st, a background refresh's, with x as its refresh:
+// both in one allocation, so that a refresh allocates no more than when x's
+// fields were st's own.
+func newRefresh(st runState, x refreshRun) *runState {
+	both := &struct {
+		st runState
+		x  refreshRun
+	}{st, x}
+	both.st.background, both.st.refresh = true, &both.x
+	return &both.st
 }
 
 // outcome is how a run counts: a miss, or a bypass when the lookup or the
@@ -2674,7 +2695,7 @@ func (v *view) store(r *http.Request, st *runState, res viewResult, ttl time.Dur
 		// replace it, nor delete it.
 		return reasonTakenOver
 	}
-	if v.newerSinceLease(r, st) || st.background && v.replacedSince(r, st.f.key, st.replaces) {
+	if v.newerSinceLease(r, st) || st.refresh != nil && v.replacedSince(r, st.f.key, st.refresh.replaces) {
 		// As taken over: by another process's write since this run's look
 		// under its lease (past that lease, the write of a run under a
 		// later lease that ended first), or, for a background refresh, by
@@ -3037,10 +3058,11 @@ func (v *view) revalidate(w http.ResponseWriter, r *http.Request, base string, t
 		}
 		key = v.c.variants.key(base, httpcache.VariantKey(r, names), names)
 	}
-	st := &runState{base: base, f: found{key: key}, ttl: ttl, background: true, outer: w.Header(), replaces: e.Created, ahead: ahead}
+	x := refreshRun{outer: w.Header(), replaces: e.Created}
 	if ahead {
-		st.hold, st.aim = aheadHoldFor(v.cfg.ahead, e), aimAt(e, now)
+		x.hold, x.aim = aheadHoldFor(v.cfg.ahead, e), aimAt(e, now)
 	}
+	st := newRefresh(runState{base: base, f: found{key: key}, ttl: ttl, ahead: ahead}, x)
 	return v.refreshInBackground(v.slotsFor(r), st,
 		func() *http.Request { return v.backgroundRequest(r, names) })
 }
@@ -3064,10 +3086,10 @@ func (v *view) slotsFor(r *http.Request) *refreshSlots {
 // the request that request makes once a slot is taken. At most one refresh
 // of an entry (st.f.key: a variant's own key) runs at a time, in this
 // process and, with Lease, in all. The run's writer starts with a copy of
-// st.outer: the fields outer middleware set for the client (a Vary of
+// st.refresh.outer: the fields outer middleware set for the client (a Vary of
 // theirs keys the variants as on the client's path; a Set-Cookie or
 // Cache-Control of theirs keeps the response out as there). A refresh of an
-// entry that was replaced since the request read it (st.replaces) runs
+// entry that was replaced since the request read it (st.refresh.replaces) runs
 // nothing: see replacedSince; one that runs nothing in place of a hold
 // (aheadHold) puts it back (putBackHold), as does a stale entry's that
 // renews nothing, and one of RefreshAhead's that fails in its place keeps
@@ -3087,7 +3109,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		// A hold (aheadHold) keeps off RefreshAhead's refreshes of the
 		// entry whose refresh failed only: a stale entry's refresh, or a
 		// newer entry's, takes its place, once it has a slot.
-		if h, held := prev.(*aheadHold); !held || st.ahead && h.keepsOff(st.aim) {
+		if h, held := prev.(*aheadHold); !held || st.ahead && h.keepsOff(st.refresh.aim) {
 			return false
 		}
 	}
@@ -3118,7 +3140,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		slots.give(slot)
 		switch {
 		case failed:
-			holdAhead(&v.refreshing, key, st.hold, st.aim, displaced)
+			holdAhead(&v.refreshing, key, st.refresh.hold, st.refresh.aim, displaced)
 		case displaced != nil && (!ran || !st.renewed):
 			// It ran nothing, or it was a stale entry's and renewed
 			// nothing: the origin still fails for the entries held.
@@ -3128,11 +3150,11 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		}
 	}
 	r2 := request()
-	dw := &discardWriter{h: st.outer.Clone()}
+	dw := &discardWriter{h: st.refresh.outer.Clone()}
 	if dw.h == nil {
 		dw.h = make(http.Header)
 	}
-	st.outer = nil
+	st.refresh.outer = nil
 	started := v.c.goBackground(func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -3145,7 +3167,7 @@ func (v *view) refreshInBackground(slots *refreshSlots, st *runState, request fu
 		} else if l != nil {
 			defer v.c.releaseLease(l, true)
 		}
-		if v.replacedSince(r2, key, st.replaces) {
+		if v.replacedSince(r2, key, st.refresh.replaces) {
 			return // another refresh (or run) stored it meanwhile
 		}
 		if st.ahead {

@@ -568,7 +568,7 @@ func (v *view) serveExt(w http.ResponseWriter, r *http.Request, ttl time.Duratio
 				return true // before a refresh: see otherTypeForm
 			}
 			fc := f // before serving: see revalidate
-			st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header()}
+			st := newRefresh(runState{base: base, f: found{key: base}, ttl: ttl}, refreshRun{outer: w.Header()})
 			if j.staleIfError && !j.staleOnlyAsked {
 				// Within the response's stale-if-error window, a 5xx is an
 				// error (RFC 5861 section 4), as for a client's run: it
@@ -663,7 +663,8 @@ func (v *view) refreshAheadExt(w http.ResponseWriter, r *http.Request, base stri
 	// The entry is still fresh: a 5xx of the refresh leaves it as it is
 	// (as the refresh stale-while-revalidate starts leaves an entry within
 	// stale-if-error), never replaces it, whatever freshness it declares.
-	st := &runState{base: base, f: found{key: base}, ttl: ttl, background: true, outer: w.Header(), stale: &fc, ahead: true, hold: aheadHoldFor(v.cfg.ahead, f.e), aim: aimAt(f.e, at)}
+	st := newRefresh(runState{base: base, f: found{key: base}, ttl: ttl, stale: &fc, ahead: true},
+		refreshRun{outer: w.Header(), hold: aheadHoldFor(v.cfg.ahead, f.e), aim: aimAt(f.e, at)})
 	v.runExt(nil, r, st, &fc, rq, false) // counted as it runs (refreshInBackground)
 }
 
@@ -832,7 +833,7 @@ func (v *view) runExt(w http.ResponseWriter, r *http.Request, st *runState, prev
 			st.f.key = prev.key // the variant's own refresh
 		}
 		if prev != nil && prev.e != nil {
-			st.replaces = prev.e.Created // see view.replacedSince
+			st.refresh.replaces = prev.e.Created // see view.replacedSince
 		}
 		return v.refreshInBackground(v.slotsFor(r), st, func() *http.Request {
 			r2 := v.backgroundRequest(r, prev.spec.namesOrNil())
