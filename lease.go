@@ -45,10 +45,12 @@ import (
 //     leaseOutlived), it replaces the lease with a marker, "not
 //     stored", that lives for min(d, 1s) (min(d, 70 ms) for that memoized
 //     result), so that the waiters run the work at once instead of taking
-//     turns. The marker is this process's while it lives (ownedLeases):
-//     its next miss of the key takes it over as its lease, and runs at
-//     once, without the wait and the poll that a marker of another
-//     process costs. A run nobody in its process waits
+//     turns. The marker is kept as this process's while it lives
+//     (ownedLeases): its next miss of the key reads it once, without the
+//     wait and the poll that a marker of another process costs, and runs
+//     at once without the lease; it is never taken over (set), since on
+//     memcached it may have ended early and another process's lease
+//     replaced it. A run nobody in its process waits
 //     for any more (a view's client left, a memoized call the flight
 //     cancelled) deletes the lease instead: one of the waiters takes it
 //     over.
@@ -226,6 +228,10 @@ type heldLease struct {
 	// lease under the key may be another process's from the start, and is
 	// never kept as this process's (ownedLeases).
 	unsure bool
+	// mark: not a lease but the "not stored" mark this process's release
+	// set over its lease (endLease), kept while it lives (ownedLeases): no
+	// run holds it, and nothing takes it over (Cache.takeOver).
+	mark bool
 	// cleared is the store's count of Clears (store.clears) when its Add
 	// was sent: a Clear since then, or one in progress then, may have
 	// deleted it, and another process may hold the key's lease since, so
@@ -394,9 +400,19 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			case !added:
 				// Held: by another process, or still by this one (its
 				// release in flight or failed: ownedLeases).
-				own, again := c.takeOver(ctx, lk)
+				own, again, mark := c.takeOver(ctx, lk)
 				if again {
 					continue
+				}
+				if mark != nil {
+					switch out := c.readOwnMark(ctx, mark); out {
+					case ownMarkGone:
+						continue
+					case ownMarkHeld:
+						return nil, leaseRun, false
+					default:
+						return nil, out, true
+					}
 				}
 				if own == nil {
 					return nil, leaseRun, false
@@ -582,8 +598,10 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 		case added:
 			return l, true
 		}
-		// Held: this process's own lease may be (ownedLeases).
-		own, again := c.takeOver(ctx, lk)
+		// Held: this process's own lease may be (ownedLeases); its own
+		// "not stored" mark skips the refresh, as another process's lease
+		// or mark does: the run it marked just failed.
+		own, again, _ := c.takeOver(ctx, lk)
 		if again {
 			continue
 		}
@@ -593,14 +611,50 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 
 // takeOver is ownedLeases.take for a leader whose Add found the lease lk
 // held: the lease of this process it takes, counted, and set again for its
-// whole time (renewLease), or nil; again as take says.
-func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, again bool) {
+// whole time (renewLease), or nil; again as take says. mark, when not nil,
+// is this process's "not stored" mark found kept instead (heldLease.mark),
+// which is never taken over: the key holds it, or, once it ended (on
+// memcached a 1 s item may end within a tick of its Set), another
+// process's lease, which a Set would overwrite, its run beside this one.
+func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, again bool, mark *heldLease) {
 	own, again := c.owned.take(ctx, lk, c.store.clears.Load())
-	if own == nil {
-		return nil, again
+	switch {
+	case own == nil:
+		return nil, again, nil
+	case own.mark:
+		return nil, false, own
 	}
 	c.stats.leases.Add(1)
-	return c.renewLease(ctx, own), false
+	return c.renewLease(ctx, own), false, nil
+}
+
+// What a leader's read of the key under this process's own mark found
+// (readOwnMark), besides leaseRun (marked, or the backend failed) and
+// leaseGone (its caller left).
+const (
+	ownMarkGone = leaseGone + 1 + iota // no lease: add it again
+	ownMarkHeld                        // another process's lease: wait for it
+)
+
+// readOwnMark reads the lease under mark, this process's own "not stored"
+// mark that a leader's Add found held (takeOver), instead of the wait and
+// the poll that another process's lease or mark costs: still marked, the
+// leader runs at once without the lease, as a waiter that reads a mark
+// does, and writes nothing; else the mark ended, and is forgotten: the
+// lease is free again, or another process's, which the leader waits for.
+func (c *Cache) readOwnMark(ctx context.Context, mark *heldLease) leaseOutcome {
+	held, marked, err := c.readLease(ctx, mark.key)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return leaseGone
+	case err != nil, marked:
+		return leaseRun
+	}
+	c.owned.forgetMark(mark)
+	if held {
+		return ownMarkHeld
+	}
+	return ownMarkGone
 }
 
 // renewLease sets l, a lease of this process that a leader takes over, for
@@ -682,10 +736,11 @@ func mayHaveLanded(err error) bool {
 // leader of its key in this process takes it as its own rather than wait
 // for it, set for a whole d again (Cache.takeOver). One that may have landed is not kept: another
 // process may hold the key's lease since. The "not stored" mark a release
-// sets is kept the same way, as a lease that ends with the mark (from its
-// Set's sending): no other process can add the key's lease while it lives,
-// and this process's next miss of the key, which would otherwise wait for
-// it and poll it once (a LeaseWaits), takes it over and runs at once.
+// sets is kept too, until it ends (from its Set's sending;
+// heldLease.mark), but never taken over: this process's next miss of the
+// key, which would otherwise wait for it and poll it once (a LeaseWaits),
+// reads it once and runs at once without the lease (Cache.readOwnMark); a
+// refresh is skipped, as for any held lease (Cache.takeLease).
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
 	if l != nil {
 		c.owned.released(l, nil, c.endLease(l, stored))
@@ -723,7 +778,7 @@ func (c *Cache) endLease(l *heldLease, stored bool) (keep *heldLease) {
 	}
 	switch {
 	case err == nil && life > 0 && !l.unsure:
-		mark := &heldLease{key: l.key, d: l.d, end: sent.Add(life), margin: c.releaseMargin(time.Since(sent)), cleared: cleared}
+		mark := &heldLease{key: l.key, d: l.d, end: sent.Add(life), margin: c.releaseMargin(time.Since(sent)), mark: true, cleared: cleared}
 		if mark.uncleared(c.store.clears.Load()) {
 			return mark
 		}
@@ -798,7 +853,8 @@ const maxOwnedLeases = 1024
 // ownedLeases are the leases this process took and released, kept while
 // the lease is still its own: its release is in flight (releaseLeaseLater),
 // or failed without reaching the backend (releaseUnmade), until the lease
-// ends; or set the "not stored" mark, until the mark ends (endLease). A leader of this process whose Add finds the key's lease held
+// ends; or set the "not stored" mark, until the mark ends (endLease;
+// heldLease.mark: read, never taken, Cache.takeOver). A leader of this process whose Add finds the key's lease held
 // takes such a lease as its own (take; Cache.takeOver sets it for a whole
 // d again) rather than wait for it as for
 // another process's run, which nobody runs: the lease has not ended, so no
@@ -884,7 +940,8 @@ func (o *ownedLeases) drop(lk string) {
 }
 
 // take returns the lease lk of this process, found held by an Add, for a
-// leader to take as its own, or nil. When lk's release is in flight, it
+// leader to take as its own, or nil; or its "not stored" mark lk while it
+// lives (heldLease.mark), kept, which is not to be taken. When lk's release is in flight, it
 // waits for it (for at most the Cache's Timeout, which bounds that call),
 // then reports again: the caller adds the lease again, and takes it if
 // the release failed without reaching the backend.
@@ -906,6 +963,10 @@ func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *he
 		case <-ctx.Done():
 			return nil, false
 		}
+	}
+	if r.l.mark && r.kept(clears) {
+		o.mu.Unlock()
+		return r.l, false // kept while it lives: not taken (Cache.takeOver)
 	}
 	o.drop(lk)
 	o.mu.Unlock()
@@ -932,6 +993,16 @@ func (o *ownedLeases) settle(ctx context.Context, lk string) {
 	}
 }
 
+// forgetMark drops mark, a "not stored" mark of this process kept, once
+// it is found ended (Cache.readOwnMark).
+func (o *ownedLeases) forgetMark(mark *heldLease) {
+	o.mu.Lock()
+	if r := o.m[mark.key]; r != nil && r.l == mark {
+		o.drop(mark.key)
+	}
+	o.mu.Unlock()
+}
+
 // forget drops lk, a lease that this process just added: the one it kept
 // under that key ended, or the backend lost it.
 func (o *ownedLeases) forget(lk string) {
@@ -951,7 +1022,7 @@ func (o *ownedLeases) has(lk string, clears uint64) bool {
 	o.mu.Lock()
 	r := o.m[lk]
 	o.mu.Unlock()
-	return r != nil && !r.l.unsure && (r.done != nil && r.l.uncleared(clears) || r.kept(clears))
+	return r != nil && !r.l.unsure && !r.l.mark && (r.done != nil && r.l.uncleared(clears) || r.kept(clears))
 }
 
 // kept reports whether r, a lease kept after its release failed, is still
