@@ -721,7 +721,10 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 // deleteCmd queues on c (a client or a pipeline) the command that removes
 // keys: UNLINK, or DEL once the Store uses it.
 func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, keys []string) *redis.IntCmd {
-	if c != redis.Cmdable(b.client) { // a pipeline's, sent with it
+	// A pipeline's, sent with it. Told by its type, not by comparing c
+	// with b.client: the user's client may be of a type that is not
+	// comparable (a struct value with a slice), and the comparison panics.
+	if _, pipe := c.(redis.Pipeliner); pipe {
 		if b.useDEL.Load() {
 			return c.Del(ctx, keys...)
 		}
