@@ -126,26 +126,31 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, pe
 		return b.deleteCmd(ctx, c, keys).Err()
 	}
 	pipe := c.Pipeline()
+	dels := make([]*redis.IntCmd, len(keys))
 	for i := range keys {
 		pipe.Do(ctx, "asking")
-		b.deleteCmd(ctx, pipe, keys[i:i+1])
+		dels[i] = b.deleteCmd(ctx, pipe, keys[i:i+1])
 	}
-	cmds, err := pipe.Exec(ctx)
+	var p retryPolicy
+	if node, ok := c.(redis.UniversalClient); ok {
+		p = retryPolicyOf(node)
+	}
+	err := b.execIdempotent(ctx, pipe, p, true)
 	if err == nil {
 		return nil
 	}
 	var left []string
-	for i, cmd := range cmds {
+	for i, cmd := range dels {
 		switch cerr := cmd.Err(); {
 		case cerr == nil:
-		case i%2 == 1 && redirected(cerr): // a delete, not its ASKING
-			left = append(left, keys[i/2])
+		case redirected(cerr):
+			left = append(left, keys[i])
 		default:
 			return cerr
 		}
 	}
 	if len(left) == 0 {
-		// No command failed, yet the pipeline did (a hook of the
+		// No delete failed, yet the pipeline did (a hook of the
 		// client's refused it): nothing was deleted, nothing redirected.
 		return err
 	}
@@ -153,8 +158,7 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, pe
 	for i := range left {
 		b.deleteCmd(ctx, pipe, left[i:i+1])
 	}
-	_, err = pipe.Exec(ctx)
-	return err
+	return b.execIdempotent(ctx, pipe, b.retry, false)
 }
 
 // redirected reports whether err is a Cluster node's redirection (-ASK or

@@ -483,21 +483,84 @@ func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder) error {
 func (b *Store) processRetrying(ctx context.Context, cmd redis.Cmder, again func(error) bool) error {
 	err := b.client.Process(ctx, cmd)
 	for attempt := 1; err != nil && attempt <= b.retry.retries && again(err); attempt++ {
-		if d := b.retry.backoff(attempt); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return err
-			}
-		}
-		if ctx.Err() != nil {
+		if !b.retry.pause(ctx, attempt) {
 			return err
 		}
 		err = b.client.Process(ctx, cmd)
 	}
 	return err
+}
+
+// execIdempotent runs pipe, whose commands are idempotent writes (UNLINK,
+// DEL) wrapped in a noRetry type, each after an ASKING with asking, and
+// sends those that failed again in pipe, as processIdempotent sends one:
+// after a failure that proves the server did not run it (notRun), or one
+// of its connection (lostConn), up to p.retries times, after p's back-off,
+// while ctx lasts. go-redis's own retries of a pipeline (a Cluster's)
+// keep a command's first failure when a retry's dial fails, but a retry
+// the server answers with a refusal (LOADING, a master restarted; READONLY,
+// one that came back a replica) replaces it: the UNLINK whose reply was
+// lost with its connection read as one the server refused, which surely
+// did not run. As processIdempotent's, a command whose last try the server
+// surely did not run, after one it may have, fails with a *ranError. It
+// returns the first write's error, or pipe's when no write failed (a hook
+// of the client's refused the pipeline).
+func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retryPolicy, asking bool) error {
+	cmds, err := pipe.Exec(ctx)
+	if err == nil || firstWriteErr(cmds) == nil {
+		return err
+	}
+	var ran []error // per command: its first failure after which the server may have run it
+	var again []int // the commands to send again
+	for attempt := 1; attempt <= p.retries; attempt++ {
+		again = again[:0]
+		for i, cmd := range cmds {
+			cerr := cmd.Err()
+			if cerr == nil || !cmd.NoRetry() { // a success, or an ASKING
+				continue
+			}
+			if !notRun(cerr) {
+				if ran == nil {
+					ran = make([]error, len(cmds))
+				}
+				if ran[i] == nil {
+					ran[i] = cerr
+				}
+				if !lostConn(cerr) {
+					continue
+				}
+			}
+			again = append(again, i)
+		}
+		if len(again) == 0 || !p.pause(ctx, attempt) {
+			break
+		}
+		for _, i := range again {
+			if asking {
+				pipe.Do(ctx, "asking")
+			}
+			cmds[i].SetErr(nil) // else go-redis keeps this failure over a refused dial's
+			_ = pipe.Process(ctx, cmds[i])
+		}
+		_, _ = pipe.Exec(ctx)
+	}
+	for i, cmd := range cmds {
+		if cerr := cmd.Err(); ran != nil && ran[i] != nil && cmd.NoRetry() && cerr != nil && notRun(cerr) {
+			cmd.SetErr(&ranError{ran: ran[i], last: cerr})
+		}
+	}
+	return firstWriteErr(cmds)
+}
+
+// firstWriteErr is the error of the first of cmds that failed among the
+// writes execIdempotent sends (a noRetry type), not their ASKINGs.
+func firstWriteErr(cmds []redis.Cmder) error {
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && cmd.NoRetry() {
+			return err
+		}
+	}
+	return nil
 }
 
 // processIdempotent sends cmd, an idempotent write (SET, UNLINK, DEL)
@@ -621,6 +684,21 @@ func retryPolicyOf(c redis.UniversalClient) retryPolicy {
 	return retryPolicy{}
 }
 
+// pause waits out the back-off before retry number attempt. It reports
+// false, at once, when ctx ends first.
+func (p retryPolicy) pause(ctx context.Context, attempt int) bool {
+	if d := p.backoff(attempt); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+	}
+	return ctx.Err() == nil
+}
+
 // backoff is the pause before retry number attempt (1 for the first), as
 // go-redis computes it: a random duration from minBackoff to minBackoff <<
 // attempt, capped at maxBackoff.
@@ -692,7 +770,7 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 	err := b.deleting(func() error {
 		var err error
 		impatient := b.impatient(ctx) // the DEL run's, once the UNLINK one took its time
-		batches, err = each(ctx, b, full, func(c redis.Cmdable, keys []string) *redis.IntCmd {
+		batches, err = each(ctx, b, full, true, func(c redis.Cmdable, keys []string) *redis.IntCmd {
 			return b.deleteCmd(ctx, c, keys)
 		})
 		doneBatches(ctx, impatient, b, batches)
@@ -719,17 +797,10 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 }
 
 // deleteCmd queues on c (a client or a pipeline) the command that removes
-// keys: UNLINK, or DEL once the Store uses it.
+// keys: UNLINK, or DEL once the Store uses it. On a client it is sent
+// (processIdempotent); on a pipeline it is sent with it, which
+// execIdempotent runs.
 func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, keys []string) *redis.IntCmd {
-	// A pipeline's, sent with it. Told by its type, not by comparing c
-	// with b.client: the user's client may be of a type that is not
-	// comparable (a struct value with a slice), and the comparison panics.
-	if _, pipe := c.(redis.Pipeliner); pipe {
-		if b.useDEL.Load() {
-			return c.Del(ctx, keys...)
-		}
-		return c.Unlink(ctx, keys...)
-	}
 	args := make([]any, 1+len(keys))
 	args[0] = "unlink"
 	if b.useDEL.Load() {
@@ -739,6 +810,13 @@ func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, keys []string) *
 		args[1+i] = k
 	}
 	cmd := redis.NewIntCmd(ctx, args...)
+	// A pipeline told by its type, not by comparing c with b.client: the
+	// user's client may be of a type that is not comparable (a struct
+	// value with a slice), and the comparison panics.
+	if pipe, ok := c.(redis.Pipeliner); ok {
+		_ = pipe.Process(ctx, noRetryIntCmd{cmd})
+		return cmd
+	}
 	_ = b.processIdempotent(ctx, noRetryIntCmd{cmd})
 	return cmd
 }
@@ -797,7 +875,7 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 func (b *Store) getMany(ctx context.Context, keys []string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	impatient := b.impatient(ctx)
-	batches, err := each(ctx, b, b.keys(keys), func(c redis.Cmdable, keys []string) *redis.SliceCmd {
+	batches, err := each(ctx, b, b.keys(keys), false, func(c redis.Cmdable, keys []string) *redis.SliceCmd {
 		return c.MGet(ctx, keys...)
 	})
 	doneBatches(ctx, impatient, b, batches)
