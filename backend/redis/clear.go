@@ -119,21 +119,21 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 // follows the redirection: the node it went to may have been scanned
 // before it arrived.
 func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, perKey bool) error {
-	switch {
-	case len(keys) == 0:
+	if len(keys) == 0 {
 		return nil
-	case !perKey:
-		return b.deleteCmd(ctx, c, keys).Err()
+	}
+	var p retryPolicy // the server's client's
+	if node, ok := c.(redis.UniversalClient); ok {
+		p = retryPolicyOf(node)
+	}
+	if !perKey {
+		return b.deleteCmd(ctx, c, p, keys).Err()
 	}
 	pipe := c.Pipeline()
 	dels := make([]*redis.IntCmd, len(keys))
 	for i := range keys {
 		pipe.Do(ctx, "asking")
-		dels[i] = b.deleteCmd(ctx, pipe, keys[i:i+1])
-	}
-	var p retryPolicy
-	if node, ok := c.(redis.UniversalClient); ok {
-		p = retryPolicyOf(node)
+		dels[i] = b.deleteCmd(ctx, pipe, p, keys[i:i+1])
 	}
 	err := b.execIdempotent(ctx, pipe, p, true)
 	if err == nil {
@@ -156,7 +156,7 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, pe
 	}
 	pipe = b.client.Pipeline()
 	for i := range left {
-		b.deleteCmd(ctx, pipe, left[i:i+1])
+		b.deleteCmd(ctx, pipe, b.retry, left[i:i+1])
 	}
 	return b.execIdempotent(ctx, pipe, b.retry, false)
 }

@@ -256,7 +256,7 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	k := b.prefix + key
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, false)...)
-	err = b.processIdempotent(ctx, noRetryStatusCmd{cmd})
+	err = b.processIdempotent(ctx, b.client, b.retry, noRetryStatusCmd{cmd})
 	b.done(ctx, c, k, err)
 	if err != nil {
 		if isOOM(err) {
@@ -475,20 +475,27 @@ func (noRetryCmd) NoRetry() bool       { return true }
 // way that proves the server did not run it (notRun), and while ctx lasts.
 // It returns the last try's error, which cmd holds too.
 func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder) error {
-	return b.processRetrying(ctx, cmd, notRun)
+	return b.processRetrying(ctx, b.client, b.retry, cmd, notRun)
 }
 
-// processRetrying sends cmd, wrapped in a noRetry type, and sends it again
-// as processNoRetry does, while again, told each failure, says to.
-func (b *Store) processRetrying(ctx context.Context, cmd redis.Cmder, again func(error) bool) error {
-	err := b.client.Process(ctx, cmd)
-	for attempt := 1; err != nil && attempt <= b.retry.retries && again(err); attempt++ {
-		if !b.retry.pause(ctx, attempt) {
+// processRetrying sends cmd, wrapped in a noRetry type, on c, whose retry
+// policy is p, and sends it again as processNoRetry does, while again,
+// told each failure, says to.
+func (b *Store) processRetrying(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder, again func(error) bool) error {
+	err := c.Process(ctx, cmd)
+	for attempt := 1; err != nil && attempt <= p.retries && again(err); attempt++ {
+		if !p.pause(ctx, attempt) {
 			return err
 		}
-		err = b.client.Process(ctx, cmd)
+		err = c.Process(ctx, cmd)
 	}
 	return err
+}
+
+// processor is a client that sends a command: the Store's, or one of its
+// servers' (a Ring's shard, which Clear clears on its own).
+type processor interface {
+	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
 // execIdempotent runs pipe, whose commands are idempotent writes (UNLINK,
@@ -574,10 +581,11 @@ func firstWriteErr(cmds []redis.Cmder) error {
 // command surely did not reach the server, and a Cache then kept a lease
 // whose release had landed as its own (Cache.releaseLease). Such an error
 // is now a *ranError: the failure after which the command may have run,
-// the last try's told in its text only.
-func (b *Store) processIdempotent(ctx context.Context, cmd redis.Cmder) error {
+// the last try's told in its text only. cmd is sent on c, whose retry
+// policy is p.
+func (b *Store) processIdempotent(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder) error {
 	var ran error // the first failure after which the server may have run cmd
-	err := b.processRetrying(ctx, cmd, func(err error) bool {
+	err := b.processRetrying(ctx, c, p, cmd, func(err error) bool {
 		if notRun(err) {
 			return true
 		}
@@ -771,7 +779,7 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 		var err error
 		impatient := b.impatient(ctx) // the DEL run's, once the UNLINK one took its time
 		batches, err = each(ctx, b, full, true, func(c redis.Cmdable, keys []string) *redis.IntCmd {
-			return b.deleteCmd(ctx, c, keys)
+			return b.deleteCmd(ctx, c, b.retry, keys)
 		})
 		doneBatches(ctx, impatient, b, batches)
 		if answered == nil {
@@ -797,10 +805,13 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 }
 
 // deleteCmd queues on c (a client or a pipeline) the command that removes
-// keys: UNLINK, or DEL once the Store uses it. On a client it is sent
-// (processIdempotent); on a pipeline it is sent with it, which
-// execIdempotent runs.
-func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, keys []string) *redis.IntCmd {
+// keys: UNLINK, or DEL once the Store uses it. On a client, whose retry
+// policy is p, it is sent (processIdempotent): on c itself, which is the
+// Store's client or the server Clear scanned (a Ring's shard: the Ring
+// would send it to the shard its first key's hash names, which need not
+// hold the keys). On a pipeline it is sent with it, which execIdempotent
+// runs.
+func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, p retryPolicy, keys []string) *redis.IntCmd {
 	args := make([]any, 1+len(keys))
 	args[0] = "unlink"
 	if b.useDEL.Load() {
@@ -817,7 +828,7 @@ func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, keys []string) *
 		_ = pipe.Process(ctx, noRetryIntCmd{cmd})
 		return cmd
 	}
-	_ = b.processIdempotent(ctx, noRetryIntCmd{cmd})
+	_ = b.processIdempotent(ctx, c.(processor), p, noRetryIntCmd{cmd})
 	return cmd
 }
 
