@@ -66,15 +66,18 @@
 // have been written (a pooled connection the server closed) fails one Incr
 // or Add.
 //
-// Set, and a Delete sent as one command (on a single node, or of one key
-// on a Cluster), are retried as go-redis would retry them, by the Store
+// Set and Delete are retried as go-redis would retry them, by the Store
 // too: after a failure that shows the server did not run them, and after
 // a lost connection, which they may have run before (they are
-// idempotent). When a try whose connection was lost is
-// followed by one that surely did not run (the reconnect refused: a server
-// restarting), the error is the lost try's, with the refusal in its text
-// only: go-redis returned the refusal, which told a caller (a Cache
-// releasing a lease) that the write surely did not land.
+// idempotent). A Delete sent as one pipeline (keys of several hash slots
+// on a Cluster) sends again the commands of the pipeline that failed so,
+// up to a Cluster's MaxRedirects times (go-redis retries no Ring's
+// pipeline, and neither does the Store). When a try whose connection was
+// lost is followed by one that surely did not run (the reconnect refused:
+// a server restarting; or the command refused with LOADING or READONLY),
+// the error is the lost try's, with the refusal in its text only: go-redis
+// returned the refusal, which told a caller (a Cache releasing a lease)
+// that the write surely did not land.
 //
 // New refuses, with an error wrapping backend.ErrInvalidOption, what would
 // break the Store's promises:
