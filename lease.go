@@ -399,23 +399,35 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				return nil, leaseRun, true
 			case !added:
 				// Held: by another process, or still by this one (its
-				// release in flight or failed: ownedLeases).
-				own, again, mark := c.takeOver(ctx, lk)
-				if again {
+				// release in flight or failed, or its "not stored" mark:
+				// ownedLeases).
+				own, found := c.takeOver(ctx, lk)
+				switch found {
+				case ownedAgain:
 					continue
-				}
-				if mark != nil {
-					switch out := c.readOwnMark(ctx, mark); out {
-					case ownMarkGone:
-						continue
-					case ownMarkHeld:
-						return nil, leaseRun, false
-					default:
-						return nil, out, true
-					}
-				}
-				if own == nil {
+				case ownedNone:
 					return nil, leaseRun, false
+				case ownedMark:
+					// This process's own mark, no run to wait for: read
+					// once, without the wait and the poll another
+					// process's lease or mark costs. Still marked, the
+					// caller runs at once without the lease, as a waiter
+					// that reads a mark does, and writes nothing; else
+					// the mark ended, and is forgotten: the lease is free
+					// again (added again), or another process's (waited
+					// for).
+					held, marked, err := c.readLease(ctx, lk)
+					switch {
+					case err != nil && ctx.Err() != nil:
+						return nil, leaseGone, true
+					case err != nil, marked:
+						return nil, leaseRun, true
+					}
+					c.owned.forgetMark(own)
+					if held {
+						return nil, leaseRun, false
+					}
+					continue
 				}
 				l = own
 			}
@@ -601,60 +613,30 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 		// Held: this process's own lease may be (ownedLeases); its own
 		// "not stored" mark skips the refresh, as another process's lease
 		// or mark does: the run it marked just failed.
-		own, again, _ := c.takeOver(ctx, lk)
-		if again {
+		switch own, found := c.takeOver(ctx, lk); found {
+		case ownedAgain:
 			continue
+		case ownedTaken:
+			return own, true
 		}
-		return own, own != nil
+		return nil, false
 	}
 }
 
 // takeOver is ownedLeases.take for a leader whose Add found the lease lk
-// held: the lease of this process it takes, counted, and set again for its
-// whole time (renewLease), or nil; again as take says. mark, when not nil,
-// is this process's "not stored" mark found kept instead (heldLease.mark),
-// which is never taken over: the key holds it, or, once it ended (on
-// memcached a 1 s item may end within a tick of its Set), another
-// process's lease, which a Set would overwrite, its run beside this one.
-func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, again bool, mark *heldLease) {
-	own, again := c.owned.take(ctx, lk, c.store.clears.Load())
-	switch {
-	case own == nil:
-		return nil, again, nil
-	case own.mark:
-		return nil, false, own
+// held: what it found, and l, this process's lease that it takes (found
+// ownedTaken), counted, and set again for its whole time (renewLease); or
+// its "not stored" mark (found ownedMark: heldLease.mark), which is never
+// taken over: the key holds it, or, once it ended (on memcached a 1 s item
+// may end within a tick of its Set), another process's lease, which a Set
+// would overwrite, its run beside this one.
+func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, found ownedFind) {
+	l, found = c.owned.take(ctx, lk, c.store.clears.Load())
+	if found == ownedTaken {
+		c.stats.leases.Add(1)
+		l = c.renewLease(ctx, l)
 	}
-	c.stats.leases.Add(1)
-	return c.renewLease(ctx, own), false, nil
-}
-
-// What a leader's read of the key under this process's own mark found
-// (readOwnMark), besides leaseRun (marked, or the backend failed) and
-// leaseGone (its caller left).
-const (
-	ownMarkGone = leaseGone + 1 + iota // no lease: add it again
-	ownMarkHeld                        // another process's lease: wait for it
-)
-
-// readOwnMark reads the lease under mark, this process's own "not stored"
-// mark that a leader's Add found held (takeOver), instead of the wait and
-// the poll that another process's lease or mark costs: still marked, the
-// leader runs at once without the lease, as a waiter that reads a mark
-// does, and writes nothing; else the mark ended, and is forgotten: the
-// lease is free again, or another process's, which the leader waits for.
-func (c *Cache) readOwnMark(ctx context.Context, mark *heldLease) leaseOutcome {
-	held, marked, err := c.readLease(ctx, mark.key)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return leaseGone
-	case err != nil, marked:
-		return leaseRun
-	}
-	c.owned.forgetMark(mark)
-	if held {
-		return ownMarkHeld
-	}
-	return ownMarkGone
+	return l, found
 }
 
 // renewLease sets l, a lease of this process that a leader takes over, for
@@ -739,7 +721,7 @@ func mayHaveLanded(err error) bool {
 // sets is kept too, until it ends (from its Set's sending;
 // heldLease.mark), but never taken over: this process's next miss of the
 // key, which would otherwise wait for it and poll it once (a LeaseWaits),
-// reads it once and runs at once without the lease (Cache.readOwnMark); a
+// reads it once and runs at once without the lease (acquireLease); a
 // refresh is skipped, as for any held lease (Cache.takeLease).
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
 	if l != nil {
@@ -939,43 +921,64 @@ func (o *ownedLeases) drop(lk string) {
 	}
 }
 
-// take returns the lease lk of this process, found held by an Add, for a
-// leader to take as its own, or nil; or its "not stored" mark lk while it
-// lives (heldLease.mark), kept, which is not to be taken. When lk's release is in flight, it
-// waits for it (for at most the Cache's Timeout, which bounds that call),
-// then reports again: the caller adds the lease again, and takes it if
-// the release failed without reaching the backend.
+// ownedFind is what ownedLeases.take found of this process's under a lease
+// key that an Add found held.
+type ownedFind uint8
+
+const (
+	// ownedNone: nothing of this process's (none kept, or the one kept
+	// ended, ends within its margin, or may have been cleared): the lease
+	// is another process's, to wait for.
+	ownedNone ownedFind = iota
+	// ownedAgain: its release was in flight, and returned: the caller
+	// adds the lease again (and takes it if the release failed without
+	// reaching the backend).
+	ownedAgain
+	// ownedTaken: this process's lease, taken from ownedLeases for the
+	// caller to lead under.
+	ownedTaken
+	// ownedMark: this process's "not stored" mark, alive
+	// (heldLease.mark): kept, not taken.
+	ownedMark
+)
+
+// take reports what of this process's is under lk, found held by an Add:
+// its lease, which it returns for a leader to take as its own; its "not
+// stored" mark while it lives, which it returns kept; a release in flight,
+// which it waits for (for at most the Cache's Timeout, which bounds that
+// call; ownedAgain); or nothing (ownedNone, also when ctx ends while it
+// waits).
 //
 // clears is the store's count of Clears now: a lease kept that a Clear
 // may have deleted (heldLease.uncleared) is dropped, not taken.
-func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *heldLease, again bool) {
+func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *heldLease, found ownedFind) {
 	o.mu.Lock()
 	r := o.m[lk]
 	if r == nil {
 		o.mu.Unlock()
-		return nil, false
+		return nil, ownedNone
 	}
 	if r.done != nil {
 		o.mu.Unlock()
 		select {
 		case <-r.done:
-			return nil, true
+			return nil, ownedAgain
 		case <-ctx.Done():
-			return nil, false
+			return nil, ownedNone
 		}
 	}
 	if r.l.mark && r.kept(clears) {
 		o.mu.Unlock()
-		return r.l, false // kept while it lives: not taken (Cache.takeOver)
+		return r.l, ownedMark // kept while it lives: not taken (Cache.takeOver)
 	}
 	o.drop(lk)
 	o.mu.Unlock()
 	if !r.kept(clears) {
-		return nil, false // ended, about to, or cleared: as another process's
+		return nil, ownedNone // ended, about to, or cleared: as another process's
 	}
 	// The lease as its Add made it: its end, not a new one; this run's own
 	// result decides how it is released.
-	return &heldLease{key: r.l.key, d: r.l.d, end: r.l.end, margin: r.l.margin, cleared: r.l.cleared}, false
+	return &heldLease{key: r.l.key, d: r.l.d, end: r.l.end, margin: r.l.margin, cleared: r.l.cleared}, ownedTaken
 }
 
 // settle waits for the release of lk in flight, if any (for at most the
@@ -994,7 +997,7 @@ func (o *ownedLeases) settle(ctx context.Context, lk string) {
 }
 
 // forgetMark drops mark, a "not stored" mark of this process kept, once
-// it is found ended (Cache.readOwnMark).
+// it is found ended (acquireLease).
 func (o *ownedLeases) forgetMark(mark *heldLease) {
 	o.mu.Lock()
 	if r := o.m[mark.key]; r != nil && r.l == mark {
