@@ -46,9 +46,10 @@ import (
 //     stored", that lives for min(d, 1s) (min(d, 70 ms) for that memoized
 //     result), so that the waiters run the work at once instead of taking
 //     turns. The marker is kept as this process's while it lives
-//     (ownedLeases): its next miss of the key reads it once, without the
-//     wait and the poll that a marker of another process costs, and runs
-//     at once without the lease; it is never taken over (set), since on
+//     (ownedLeases): its next miss of the key reads it once, before any
+//     Add (which the marker would refuse), without the wait and the poll
+//     that a marker of another process costs, and runs at once without
+//     the lease; it is never taken over (set), since on
 //     memcached it may have ended early and another process's lease
 //     replaced it. A run nobody in its process waits
 //     for any more (a view's client left, a memoized call the flight
@@ -383,8 +384,33 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// caller (lookOther) is run again under the lease: released, it would
 	// let the miss of a third process run the work too. decided is false
 	// when another process holds the lease: the caller waits for it.
+	//
+	// Where this process keeps its own "not stored" mark of lk alive
+	// (ownedLeases), no run holds the key, and an Add would be refused by
+	// that very mark: the lease is read first instead, once, without the
+	// wait and the poll another process's lease or mark costs. Still
+	// marked, the caller runs at once without the lease, as a waiter that
+	// reads a mark does, and writes nothing; else the mark ended (early,
+	// on memcached, or lost), and is forgotten: the lease is free again,
+	// and added, or another process's, and waited for.
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
+			// A release of lk in flight, which may set the mark, is
+			// waited for first (as addLease does).
+			c.owned.settle(ctx, lk)
+			if mark := c.owned.liveMark(lk, c.store.clears.Load()); mark != nil {
+				held, marked, err := c.readLease(ctx, lk)
+				switch {
+				case err != nil && ctx.Err() != nil:
+					return nil, leaseGone, true
+				case err != nil, marked:
+					return nil, leaseRun, true
+				}
+				c.owned.forgetMark(mark)
+				if held {
+					return nil, leaseRun, false
+				}
+			}
 			l, added, err := c.addLease(ctx, lk, d)
 			switch {
 			case err != nil && ctx.Err() != nil:
@@ -403,31 +429,13 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				// ownedLeases).
 				own, found := c.takeOver(ctx, lk)
 				switch found {
-				case ownedAgain:
+				case ownedAgain, ownedMark:
+					// ownedMark: this process's own mark, kept since the
+					// look before the Add (a release that returned
+					// meanwhile), is read as that look reads it.
 					continue
 				case ownedNone:
 					return nil, leaseRun, false
-				case ownedMark:
-					// This process's own mark, no run to wait for: read
-					// once, without the wait and the poll another
-					// process's lease or mark costs. Still marked, the
-					// caller runs at once without the lease, as a waiter
-					// that reads a mark does, and writes nothing; else
-					// the mark ended, and is forgotten: the lease is free
-					// again (added again), or another process's (waited
-					// for).
-					held, marked, err := c.readLease(ctx, lk)
-					switch {
-					case err != nil && ctx.Err() != nil:
-						return nil, leaseGone, true
-					case err != nil, marked:
-						return nil, leaseRun, true
-					}
-					c.owned.forgetMark(own)
-					if held {
-						return nil, leaseRun, false
-					}
-					continue
 				}
 				l = own
 			}
@@ -721,7 +729,8 @@ func mayHaveLanded(err error) bool {
 // sets is kept too, until it ends (from its Set's sending;
 // heldLease.mark), but never taken over: this process's next miss of the
 // key, which would otherwise wait for it and poll it once (a LeaseWaits),
-// reads it once and runs at once without the lease (acquireLease); a
+// reads it once, before any Add, and runs at once without the lease
+// (acquireLease); a
 // refresh is skipped, as for any held lease (Cache.takeLease).
 func (c *Cache) releaseLease(l *heldLease, stored bool) {
 	if l != nil {
@@ -836,7 +845,8 @@ const maxOwnedLeases = 1024
 // the lease is still its own: its release is in flight (releaseLeaseLater),
 // or failed without reaching the backend (releaseUnmade), until the lease
 // ends; or set the "not stored" mark, until the mark ends (endLease;
-// heldLease.mark: read, never taken, Cache.takeOver). A leader of this process whose Add finds the key's lease held
+// heldLease.mark: read before an Add, never taken: acquireLease,
+// Cache.takeOver). A leader of this process whose Add finds the key's lease held
 // takes such a lease as its own (take; Cache.takeOver sets it for a whole
 // d again) rather than wait for it as for
 // another process's run, which nobody runs: the lease has not ended, so no
@@ -994,6 +1004,19 @@ func (o *ownedLeases) settle(ctx context.Context, lk string) {
 	case <-r.done:
 	case <-ctx.Done():
 	}
+}
+
+// liveMark returns this process's "not stored" mark lk (heldLease.mark),
+// kept while it lives (as kept tells it; clears is the store's count of
+// Clears now), or nil: a leader reads the lease under it rather than add
+// it (acquireLease).
+func (o *ownedLeases) liveMark(lk string, clears uint64) *heldLease {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if r := o.m[lk]; r != nil && r.done == nil && r.l.mark && r.kept(clears) {
+		return r.l
+	}
+	return nil
 }
 
 // forgetMark drops mark, a "not stored" mark of this process kept, once
