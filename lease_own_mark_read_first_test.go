@@ -63,6 +63,18 @@ func ownMarkAlive(t *testing.T, c *Cache, lk string) func() bool {
 	return func() bool { return boottime.Until(end) > margin }
 }
 
+// ownedKey returns the key of the one lease or mark c keeps (ownedLeases).
+func ownedKey(t *testing.T, c *Cache) string {
+	t.Helper()
+	c.owned.mu.Lock()
+	defer c.owned.mu.Unlock()
+	require.Len(t, c.owned.m, 1)
+	for lk := range c.owned.m {
+		return lk
+	}
+	return ""
+}
+
 // ownMarkReadFirst is the scene of TestLeaseOwnMarkIsReadBeforeAnyAdd: a
 // process's run (a view's, or a memoized function's) is not stored, and
 // marks the lease "not stored"; then the same process misses the key

@@ -37,9 +37,19 @@ func ownMarkRun(t *testing.T, open func(t *testing.T) backend.Backend, bubble bo
 	require.Equal(t, http.StatusInternalServerError, get(va, "/p").Code)
 	a.background.wait() // its release, made after the response
 	require.EqualValues(t, 1, a.Stats().Leases)
+	// On a real server, the scene needs the mark (1 s) to outlive its
+	// steps: a machine that stalled past it skips the test.
+	alive := ownMarkAlive(t, a, ownedKey(t, a))
+	stalled := func() {
+		t.Helper()
+		if !bubble && !alive() {
+			t.Skip("the machine stalled past the mark's life: a read may have found it gone")
+		}
+	}
 
 	// Another process's miss waits as before: it reads the mark, and runs.
 	require.Equal(t, http.StatusInternalServerError, get(vb, "/p").Code)
+	stalled()
 	assert.EqualValues(t, 1, b.Stats().LeaseWaits, "B waits for the lease, and reads its mark")
 	assert.EqualValues(t, 1, bReads.n.Load(), "B's one read of the lease")
 
@@ -48,6 +58,7 @@ func ownMarkRun(t *testing.T, open func(t *testing.T) backend.Backend, bubble bo
 	// without the lease, and writes nothing.
 	start := time.Now()
 	require.Equal(t, http.StatusInternalServerError, get(va, "/p").Code)
+	stalled()
 	if bubble {
 		assert.Zero(t, time.Since(start), "A's second miss waited (the bubble's clock: exact)")
 	}
@@ -59,6 +70,7 @@ func ownMarkRun(t *testing.T, open func(t *testing.T) backend.Backend, bubble bo
 
 	// A's mark still lives: B still reads it and runs.
 	require.Equal(t, http.StatusInternalServerError, get(vb, "/p").Code)
+	stalled()
 	assert.EqualValues(t, 2, b.Stats().LeaseWaits)
 	assert.EqualValues(t, 4, h.calls.Load())
 }
