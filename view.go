@@ -2136,8 +2136,13 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		// no-store, too large, a status not stored) marks its key, so that
 		// the next misses with the client's validators pass them on
 		// (runExt). Told at the refusal itself: a 304 made of it ends a
-		// proxy's run with a panic (below), before Finish.
-		status := 0 // as judged: OnFail comes before the status is written
+		// proxy's run with a panic (below), before Finish. Judged with the
+		// status the response committed with (st.committed, which OnFail
+		// comes after), whichever refused it: Check, or the recorder's own
+		// refusals ahead of it (a Trailer, an event stream), which Check
+		// never sees. One refused before it committed (its handler
+		// reached past the recorder first) has no status yet, and marks
+		// nothing.
 		mark := func() {
 			// Only a run that may store marks the key: not one that gave up
 			// waiting (alone), nor one taken over (superseded), which store
@@ -2150,7 +2155,6 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 		}
 		check, onFail := rec.Check, rec.OnFail
 		rec.Check = func(code int, h http.Header) httpcache.Reason {
-			status = code
 			reason := check(code, h)
 			if code == http.StatusNotModified && st.passValidators {
 				// The origin's own 304 (hit-for-pass) renews the mark
@@ -2168,7 +2172,11 @@ func (v *view) run(w http.ResponseWriter, r *http.Request, st *runState) {
 			return reason
 		}
 		rec.OnFail = func(reason httpcache.Reason) {
-			if refusedForItself(x, status, reason) {
+			// A part (a 200 with Content-Range) is its request's alone,
+			// whatever refused it: Check refuses it as such, the recorder's
+			// own refusals at commit do not (the header is the one
+			// committed, canonical: OnFail comes at the refusal).
+			if refusedForItself(x, st.committed, reason) && !partBody(st.committed, rec.Header()) {
 				mark()
 			}
 			onFail(reason)
