@@ -72,7 +72,10 @@
 // idempotent). A Delete sent as one pipeline (keys of several hash slots
 // on a Cluster) sends again the commands of the pipeline that failed so,
 // up to a Cluster's MaxRedirects times (go-redis retries no Ring's
-// pipeline, and neither does the Store). When a try whose connection was
+// pipeline, and neither does the Store); a command whose master gave no
+// connection (a dial refused) is left to go-redis's own loop, which sends
+// it again up to MaxRedirects times, so that a stopped master costs a
+// Delete as many dials as before. When a try whose connection was
 // lost is followed by one that surely did not run (the reconnect refused:
 // a server restarting; or the command refused with LOADING or READONLY),
 // the error is the lost try's, with the refusal in its text only: go-redis

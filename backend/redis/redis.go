@@ -503,7 +503,8 @@ type processor interface {
 // sends those that failed again in pipe, as processIdempotent sends one:
 // after a failure that proves the server did not run it (notRun), or one
 // of its connection (lostConn), up to p.retries times, after p's back-off,
-// while ctx lasts. go-redis's own retries of a pipeline (a Cluster's)
+// while ctx lasts; not after one the client retried itself
+// (clientRetried). go-redis's own retries of a pipeline (a Cluster's)
 // keep a command's first failure when a retry's dial fails, but a retry
 // the server answers with a refusal (LOADING, a master restarted; READONLY,
 // one that came back a replica) replaces it: the UNLINK whose reply was
@@ -536,6 +537,8 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 				if !lostConn(cerr) {
 					continue
 				}
+			} else if p.clientRetried(cerr, true) {
+				continue
 			}
 			again = append(again, i)
 		}
@@ -671,6 +674,23 @@ var refusals = []string{
 type retryPolicy struct {
 	retries                int
 	minBackoff, maxBackoff time.Duration
+	// cluster: the policy is a Cluster client's, whose own loop of
+	// MaxRedirects+1 tries retries some failures of a NoRetry command
+	// itself (clientRetried).
+	cluster bool
+}
+
+// clientRetried reports whether err, the failure of a command wrapped in a
+// noRetry type that was sent on a client whose retry policy is p (in a
+// pipeline, with pipelined), is one the client's own loop already retried
+// up to its bound, after its back-off, NoRetry or not: a Cluster
+// pipeline's command whose node gave no connection (a dial refused, the
+// pool's wait timed out), which go-redis sends again. Retried by the Store
+// too, each of its tries made the client's, a stopped master cost a
+// pipelined Delete (MaxRedirects+1)² dials and back-offs, not
+// MaxRedirects+1.
+func (p retryPolicy) clientRetried(err error, pipelined bool) bool {
+	return p.cluster && pipelined && (isDialErr(err) || errors.Is(err, redis.ErrPoolTimeout))
 }
 
 // retryPolicyOf is c's retry policy, as its options say once go-redis
@@ -681,13 +701,13 @@ func retryPolicyOf(c redis.UniversalClient) retryPolicy {
 	switch c := c.(type) {
 	case clientOptioner:
 		o := c.Options()
-		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff}
+		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff, false}
 	case clusterOptioner:
 		o := c.Options()
-		return retryPolicy{o.MaxRedirects, o.MinRetryBackoff, o.MaxRetryBackoff}
+		return retryPolicy{o.MaxRedirects, o.MinRetryBackoff, o.MaxRetryBackoff, true}
 	case ringOptioner:
 		o := c.Options()
-		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff}
+		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff, false}
 	}
 	return retryPolicy{}
 }

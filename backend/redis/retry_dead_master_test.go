@@ -1,0 +1,84 @@
+package redisstore_test
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// TestDeadMasterPipelineDeleteDialsAsBefore stops (refuses every
+// connection to) a master of the shared Cluster, seen through a proxy,
+// and deletes keys of it and of another master: one pipeline. go-redis's
+// Cluster pipeline retries a command whose connection could not be had
+// (a refused dial) by itself, NoRetry or not, MaxRedirects+1 tries in
+// all, after its back-off; the Store sent the pipeline's failed commands
+// again on top of that, up to MaxRedirects times, each again
+// MaxRedirects+1 tries: (MaxRedirects+1)² dials of a dead master and as
+// many back-offs, where a Delete made MaxRedirects+1 before. The dials of
+// the dead master are counted (each of the client's DialerRetries
+// attempts is one), against MaxRedirects+1 tries.
+func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
+	addrs := testutil.RedisClusterAddrs(t)
+	bg := context.Background()
+	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = raw.Close() })
+	const redirects = 2
+	for name, tc := range map[string]struct {
+		dialsPerTry int
+		store       func(t *testing.T, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store
+	}{
+		"the Store's client": {1, func(t *testing.T, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store {
+			return redisstore.Must(redisstore.Options{Prefix: prefix,
+				ClientOptions: &redis.UniversalOptions{Addrs: addrs, MaxRedirects: redirects, Dialer: dialer}})
+		}},
+		"the caller's ClusterClient": {2, func(t *testing.T, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store {
+			cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, MaxRedirects: redirects, Dialer: dialer,
+				ContextTimeoutEnabled: true, DialerRetries: 2, DialerRetryTimeout: time.Millisecond,
+				MinRetryBackoff: time.Millisecond, MaxRetryBackoff: time.Millisecond})
+			t.Cleanup(func() { _ = cc.Close() })
+			return redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix})
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			prefix := uniquePrefix(t)
+			keys, nodes := keysOfTwoMasters(t, raw, prefix)
+			p := testutil.StartProxy(t, nodes[0], testutil.ProxyOptions{})
+			var down atomic.Bool
+			var dials atomic.Int32
+			dialer := func(ctx context.Context, network, to string) (net.Conn, error) {
+				if to == nodes[0] {
+					if down.Load() {
+						dials.Add(1)
+					}
+					to = p.Addr()
+				}
+				var d net.Dialer
+				return d.DialContext(ctx, network, to)
+			}
+			b := tc.store(t, dialer, prefix)
+			t.Cleanup(func() { _ = b.Close() })
+			for _, k := range keys {
+				require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
+			}
+			down.Store(true)
+			p.Refuse()
+			p.DropAll() // the pooled connections: go-redis drops them unused, a closed one seen
+			err := b.Delete(bg, keys...)
+			require.Error(t, err)
+			n, xerr := raw.Exists(bg, prefix+keys[1]).Result()
+			require.NoError(t, xerr)
+			assert.Zero(t, n, "the live master's key was deleted")
+			assert.LessOrEqual(t, int(dials.Load()), (redirects+1)*tc.dialsPerTry, "dials of the dead master by one Delete")
+			assert.Positive(t, dials.Load(), "the Delete tried the dead master")
+		})
+	}
+}
