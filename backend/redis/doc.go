@@ -61,8 +61,10 @@
 // run the command: no pooled connection came within the pool timeout, the
 // dial failed, or the server refused the command without running it
 // (LOADING, READONLY, MASTERDOWN, NOREPLICAS, CLUSTERDOWN, TRYAGAIN, BUSY,
-// "ERR max number of clients reached"). A Cluster still follows MOVED and
-// ASK redirects for them. The cost: an I/O error on a command that may
+// "ERR max number of clients reached"), but for a READONLY on a Cluster,
+// which go-redis's loop retries itself (MaxRedirects+1 tries in all, as
+// for Set and Delete). A Cluster still follows MOVED and ASK redirects for
+// them. The cost: an I/O error on a command that may
 // have been written (a pooled connection the server closed) fails one Incr
 // or Add.
 //

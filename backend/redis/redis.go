@@ -480,10 +480,11 @@ func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder) error {
 
 // processRetrying sends cmd, wrapped in a noRetry type, on c, whose retry
 // policy is p, and sends it again as processNoRetry does, while again,
-// told each failure, says to.
+// told each failure, says to, but for a failure c retried itself
+// (clientRetried).
 func (b *Store) processRetrying(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder, again func(error) bool) error {
 	err := c.Process(ctx, cmd)
-	for attempt := 1; err != nil && attempt <= p.retries && again(err); attempt++ {
+	for attempt := 1; err != nil && attempt <= p.retries && again(err) && !p.clientRetried(err, false); attempt++ {
 		if !p.pause(ctx, attempt) {
 			return err
 		}
@@ -683,14 +684,22 @@ type retryPolicy struct {
 // clientRetried reports whether err, the failure of a command wrapped in a
 // noRetry type that was sent on a client whose retry policy is p (in a
 // pipeline, with pipelined), is one the client's own loop already retried
-// up to its bound, after its back-off, NoRetry or not: a Cluster
-// pipeline's command whose node gave no connection (a dial refused, the
-// pool's wait timed out), which go-redis sends again. Retried by the Store
-// too, each of its tries made the client's, a stopped master cost a
-// pipelined Delete (MaxRedirects+1)² dials and back-offs, not
-// MaxRedirects+1.
+// up to its bound, after its back-off, NoRetry or not: on a Cluster, a
+// command answered READONLY (go-redis reloads the topology and sends it
+// again), and a pipeline's command whose node gave no connection (a dial
+// refused, the pool's wait timed out), which go-redis sends again.
+// Retried by the Store too, each of its tries made the client's, such a
+// call cost (MaxRedirects+1)² tries and back-offs, not MaxRedirects+1: the
+// dials of a stopped master by a pipelined Delete, the READONLY replies
+// of a master turned replica to a Set, a Delete, an Incr or an Add.
 func (p retryPolicy) clientRetried(err error, pipelined bool) bool {
-	return p.cluster && pipelined && (isDialErr(err) || errors.Is(err, redis.ErrPoolTimeout))
+	if !p.cluster {
+		return false
+	}
+	if pipelined {
+		return isDialErr(err) || errors.Is(err, redis.ErrPoolTimeout)
+	}
+	return redis.IsReadOnlyError(err)
 }
 
 // retryPolicyOf is c's retry policy, as its options say once go-redis

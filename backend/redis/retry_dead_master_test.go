@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"sync/atomic"
@@ -79,6 +80,65 @@ func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
 			assert.Zero(t, n, "the live master's key was deleted")
 			assert.LessOrEqual(t, int(dials.Load()), (redirects+1)*tc.dialsPerTry, "dials of the dead master by one Delete")
 			assert.Positive(t, dials.Load(), "the Delete tried the dead master")
+		})
+	}
+}
+
+// TestClusterReadOnlyMasterTriesAsBefore makes a master of the shared
+// Cluster answer READONLY to the commands on one key, as a master that
+// came back as a replica does until go-redis reloads the topology. The
+// Cluster client's loop tries such a command MaxRedirects+1 times
+// (reloading the topology, after its back-off), NoRetry or not; the
+// Store retried the READONLY it returned up to MaxRedirects times, each
+// try the client's loop again: (MaxRedirects+1)² tries and back-offs per
+// call, where go-redis alone made MaxRedirects+1 (Incr and Add, which
+// the Store retries itself since go-redis must not, cost as much). The
+// tries reaching the master are counted.
+func TestClusterReadOnlyMasterTriesAsBefore(t *testing.T) {
+	addrs := testutil.RedisClusterAddrs(t)
+	bg := context.Background()
+	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = raw.Close() })
+	const redirects = 2
+	for name, call := range map[string]func(b *redisstore.Store, k string) error{
+		"set":    func(b *redisstore.Store, k string) error { return b.Set(bg, k, []byte("v"), time.Minute) },
+		"delete": func(b *redisstore.Store, k string) error { return b.Delete(bg, k) },
+		"incr":   func(b *redisstore.Store, k string) error { _, err := b.Incr(bg, k, 1); return err },
+		"add": func(b *redisstore.Store, k string) error {
+			_, err := b.Add(bg, k, []byte("v"), time.Minute)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			prefix := uniquePrefix(t)
+			keys, nodes := keysOfTwoMasters(t, raw, prefix)
+			marker := []byte(prefix + keys[0])
+			var readOnly atomic.Bool
+			var tries atomic.Int32
+			p := testutil.StartProxy(t, nodes[0], testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+				if readOnly.Load() && bytes.Contains(chunk, marker) {
+					tries.Add(1)
+					return []byte("-READONLY You can't write against a read only replica.\r\n")
+				}
+				return nil
+			}})
+			b := redisstore.Must(redisstore.Options{Prefix: prefix, ClientOptions: &redis.UniversalOptions{
+				Addrs: addrs, MaxRedirects: redirects,
+				Dialer: func(ctx context.Context, network, to string) (net.Conn, error) {
+					if to == nodes[0] {
+						to = p.Addr()
+					}
+					var d net.Dialer
+					return d.DialContext(ctx, network, to)
+				},
+			}})
+			t.Cleanup(func() { _ = b.Close() })
+			require.NoError(t, b.Set(bg, keys[0], []byte("v"), time.Minute))
+			readOnly.Store(true)
+			err := call(b, keys[0])
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "READONLY", "the refusal is told")
+			assert.Equal(t, int32(redirects+1), tries.Load(), "tries of the call on the master answering READONLY")
 		})
 	}
 }
