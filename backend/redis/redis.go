@@ -256,7 +256,7 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	k := b.prefix + key
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, false)...)
-	err = b.processIdempotent(ctx, b.client, b.retry, noRetryStatusCmd{cmd})
+	err = b.processIdempotent(ctx, b.client, b.retry, cmd, noRetryStatusCmd{cmd})
 	b.done(ctx, c, k, err)
 	if err != nil {
 		if isOOM(err) {
@@ -586,8 +586,14 @@ func firstWriteErr(cmds []redis.Cmder) error {
 // whose release had landed as its own (Cache.releaseLease). Such an error
 // is now a *ranError: the failure after which the command may have run,
 // the last try's told in its text only. cmd is sent on c, whose retry
-// policy is p.
-func (b *Store) processIdempotent(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder) error {
+// policy is p, as noRetry, which wraps it; on a client whose policy the
+// Store cannot see (p.opaque), as it is, and the client retries it as it
+// is configured to, as it did before the Store retried it.
+func (b *Store) processIdempotent(ctx context.Context, c processor, p retryPolicy, cmd, noRetry redis.Cmder) error {
+	if p.opaque {
+		return c.Process(ctx, cmd)
+	}
+	cmd = noRetry
 	var ran error // the first failure after which the server may have run cmd
 	err := b.processRetrying(ctx, c, p, cmd, func(err error) bool {
 		if notRun(err) {
@@ -679,6 +685,13 @@ type retryPolicy struct {
 	// MaxRedirects+1 tries retries some failures of a NoRetry command
 	// itself (clientRetried).
 	cluster bool
+	// opaque: the client's type shows no go-redis options (it delegates
+	// to a client without embedding it): its policy is unknown, and the
+	// Store retries nothing. Its idempotent writes are sent as they are,
+	// for it to retry them as it is configured to: wrapped in a noRetry
+	// type, they were retried by no one (a Set or Delete whose reply was
+	// lost with a pooled connection failed).
+	opaque bool
 }
 
 // clientRetried reports whether err, the failure of a command wrapped in a
@@ -705,20 +718,20 @@ func (p retryPolicy) clientRetried(err error, pipelined bool) bool {
 // retryPolicyOf is c's retry policy, as its options say once go-redis
 // initialised them: a Cluster client's loop retries up to MaxRedirects
 // times. A type that embeds a go-redis client has the policy of the client
-// it embeds; a client of another type shows none: no retries.
+// it embeds; a client of another type shows none: no retries (opaque).
 func retryPolicyOf(c redis.UniversalClient) retryPolicy {
 	switch c := c.(type) {
 	case clientOptioner:
 		o := c.Options()
-		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff, false}
+		return retryPolicy{retries: o.MaxRetries, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff}
 	case clusterOptioner:
 		o := c.Options()
-		return retryPolicy{o.MaxRedirects, o.MinRetryBackoff, o.MaxRetryBackoff, true}
+		return retryPolicy{retries: o.MaxRedirects, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff, cluster: true}
 	case ringOptioner:
 		o := c.Options()
-		return retryPolicy{o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff, false}
+		return retryPolicy{retries: o.MaxRetries, minBackoff: o.MinRetryBackoff, maxBackoff: o.MaxRetryBackoff}
 	}
-	return retryPolicy{}
+	return retryPolicy{opaque: true}
 }
 
 // pause waits out the back-off before retry number attempt. It reports
@@ -854,10 +867,14 @@ func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, p retryPolicy, k
 	// user's client may be of a type that is not comparable (a struct
 	// value with a slice), and the comparison panics.
 	if pipe, ok := c.(redis.Pipeliner); ok {
-		_ = pipe.Process(ctx, noRetryIntCmd{cmd})
+		if p.opaque {
+			_ = pipe.Process(ctx, cmd) // retried as the client is configured to
+		} else {
+			_ = pipe.Process(ctx, noRetryIntCmd{cmd})
+		}
 		return cmd
 	}
-	_ = b.processIdempotent(ctx, c.(processor), p, noRetryIntCmd{cmd})
+	_ = b.processIdempotent(ctx, c.(processor), p, cmd, noRetryIntCmd{cmd})
 	return cmd
 }
 
