@@ -345,8 +345,9 @@
 // memory (a few µs), probing the server once a second in the background. A
 // server that drops packets costs up to DialTimeout per try until then;
 // one that accepts connections but does not answer, up to ReadTimeout per
-// try (MaxRetries+1 tries: 1s with the defaults); less if the context's
-// deadline comes first. On a Cluster the tries are the Cluster client's:
+// try (MaxRetries+1 tries: 1s with the defaults; one try for a Set or a
+// Delete, pipelined or not, which the Store does not send again after a
+// timeout); less if the context's deadline comes first. On a Cluster the tries are the Cluster client's:
 // MaxRedirects+1 (4 with go-redis's default of 3 redirects, so 2s for a
 // master that does not answer; lower the URL's max_redirects to bound it
 // more tightly), none of them after a sleep, as its node clients make one
