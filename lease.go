@@ -49,7 +49,9 @@ import (
 //     (ownedLeases): its next miss of the key reads it once, before any
 //     Add (which the marker would refuse), without the wait and the poll
 //     that a marker of another process costs, and runs at once without
-//     the lease; it is never taken over (set), since on
+//     the lease (one with a stale entry to serve serves it, reading
+//     nothing, as another process's miss does on the marker); it is
+//     never taken over (set), since on
 //     memcached it may have ended early and another process's lease
 //     replaced it. A run nobody in its process waits
 //     for any more (a view's client left, a memoized call the flight
@@ -392,13 +394,21 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// marked, the caller runs at once without the lease, as a waiter that
 	// reads a mark does, and writes nothing; else the mark ended (early,
 	// on memcached, or lost), and is forgotten: the lease is free again,
-	// and added, or another process's, and waited for.
+	// and added, or another process's, and waited for. A caller with a
+	// stale entry to serve (hasStale) reads nothing and serves it, as
+	// another process's caller does once the mark refused its Add.
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
 			// A release of lk in flight, which may set the mark, is
 			// waited for first (as addLease does).
 			c.owned.settle(ctx, lk)
 			if mark := c.owned.liveMark(lk, c.store.clears.Load()); mark != nil {
+				if hasStale {
+					// A caller with a stale entry serves it, as another
+					// process's does once the mark refused its Add: the
+					// run that marked the key just failed.
+					return nil, leaseRun, false
+				}
 				held, marked, err := c.readLease(ctx, lk)
 				switch {
 				case err != nil && ctx.Err() != nil:
