@@ -39,7 +39,7 @@ func ownMarkRun(t *testing.T, open func(t *testing.T) backend.Backend, bubble bo
 	require.EqualValues(t, 1, a.Stats().Leases)
 	// On a real server, the scene needs the mark (1 s) to outlive its
 	// steps: a machine that stalled past it skips the test.
-	alive := ownMarkAlive(t, a, ownedKey(t, a))
+	alive := ownMarkAlive(t, a, ownedKey(t, a), bubble)
 	stalled := func() {
 		t.Helper()
 		if !bubble && !alive() {
