@@ -846,9 +846,13 @@ func (c *Cache) releaseRecorded(l *heldLease, r *ownedLease, stored bool) {
 }
 
 // maxOwnedLeases bounds the leases ownedLeases keeps after their release
-// failed: past it, the one kept first is dropped. Releases in flight are
-// neither counted nor dropped (the key's next leader waits for them):
-// the requests, calls and background work in flight bound them.
+// failed, and, apart, the "not stored" marks it keeps: past it, the one
+// kept first is dropped, a mark for a mark, a lease for a lease (marks set
+// within their second for many keys, a scan of URLs that fail, would
+// otherwise push out a kept lease, whose key's next leader would then wait
+// for the whole lease). Releases in flight are neither counted nor dropped
+// (the key's next leader waits for them): the requests, calls and
+// background work in flight bound them.
 const maxOwnedLeases = 1024
 
 // ownedLeases are the leases this process took and released, kept while
@@ -871,14 +875,15 @@ const maxOwnedLeases = 1024
 // memcached, which may end up to a second before its end here.
 // Then both processes run the work, as under a holder past its lease.
 type ownedLeases struct {
-	mu   sync.Mutex
-	m    map[string]*ownedLease // by lease key
-	kept list.List              // the kept leases of m (done nil), the first kept first
+	mu    sync.Mutex
+	m     map[string]*ownedLease // by lease key
+	kept  list.List              // the kept leases of m (done nil, not marks), the first kept first
+	marks list.List              // the kept marks of m (heldLease.mark), the first kept first
 }
 
 // ownedLease is a lease of ownedLeases: done, when not nil, is closed
 // once its release in flight returned; else it is kept, at elem in
-// ownedLeases.kept.
+// ownedLeases.kept (ownedLeases.marks for a mark: ownedLeases.list).
 type ownedLease struct {
 	l    *heldLease
 	done chan struct{}
@@ -916,19 +921,28 @@ func (o *ownedLeases) released(l *heldLease, r *ownedLease, keep *heldLease) {
 }
 
 // put records r, in place of any lease of its key; o.mu is held. A kept
-// lease past maxOwnedLeases drops the one kept first.
+// lease (or mark) past maxOwnedLeases drops the lease (mark) kept first.
 func (o *ownedLeases) put(r *ownedLease) {
 	if o.m == nil {
 		o.m = make(map[string]*ownedLease)
 	}
 	o.drop(r.l.key)
 	if r.done == nil {
-		if o.kept.Len() >= maxOwnedLeases {
-			o.drop(o.kept.Front().Value.(*ownedLease).l.key)
+		l := o.list(r)
+		if l.Len() >= maxOwnedLeases {
+			o.drop(l.Front().Value.(*ownedLease).l.key)
 		}
-		r.elem = o.kept.PushBack(r)
+		r.elem = l.PushBack(r)
 	}
 	o.m[r.l.key] = r
+}
+
+// list is the list r is kept in: marks for a mark, kept for a lease.
+func (o *ownedLeases) list(r *ownedLease) *list.List {
+	if r.l.mark {
+		return &o.marks
+	}
+	return &o.kept
 }
 
 // drop removes the lease lk, if any; o.mu is held.
@@ -936,7 +950,7 @@ func (o *ownedLeases) drop(lk string) {
 	if r := o.m[lk]; r != nil {
 		delete(o.m, lk)
 		if r.elem != nil {
-			o.kept.Remove(r.elem)
+			o.list(r).Remove(r.elem)
 		}
 	}
 }

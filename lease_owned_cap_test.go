@@ -56,3 +56,41 @@ func TestOwnedLeasesCapEvictsOldestKept(t *testing.T) {
 	assert.Nil(t, o.m["in flight"])
 	assert.Equal(t, maxOwnedLeases, len(o.m))
 }
+
+// TestOwnedLeasesMarksDoNotEvictKeptLeases: this process's "not stored"
+// marks (heldLease.mark) are kept with its leases, under a cap of their
+// own. Before, they shared the kept leases' cap: maxOwnedLeases marks set
+// within their second (a scan of URLs that answer 404, each its own key)
+// dropped a lease kept after its release failed, and that key's next
+// leader waited for the whole lease instead of taking it over. Past the
+// cap, the mark kept first is dropped, never a lease.
+func TestOwnedLeasesMarksDoNotEvictKeptLeases(t *testing.T) {
+	var o ownedLeases
+	now := time.Now()
+	keep := func(key string, mark bool) {
+		l := &heldLease{key: key, d: time.Hour, end: now.Add(time.Hour), margin: leaseRoundTrips, mark: mark}
+		o.released(l, nil, l)
+	}
+	keep("lease", false)
+	for i := range maxOwnedLeases + 1 {
+		keep(fmt.Sprint("mark ", i), true)
+	}
+	assert.NotNil(t, o.m["lease"], "a kept lease was dropped for the marks")
+	assert.Nil(t, o.m["mark 0"], "the mark kept first stays past the cap")
+	assert.NotNil(t, o.m["mark 1"])
+	assert.NotNil(t, o.m[fmt.Sprint("mark ", maxOwnedLeases)])
+	assert.Equal(t, maxOwnedLeases+1, len(o.m))
+
+	// A lease kept again under a marked key takes the mark's place in the
+	// leases' count, and leaves the marks'.
+	keep("mark 1", false)
+	keep("mark new", true)
+	assert.NotNil(t, o.m["mark 2"], "a mark was dropped though one left the marks")
+	for i := range maxOwnedLeases {
+		keep(fmt.Sprint("lease ", i), false)
+	}
+	assert.Nil(t, o.m["lease"], "the lease kept first stays past the cap")
+	assert.Nil(t, o.m["mark 1"], "the lease kept second stays past the cap")
+	assert.NotNil(t, o.m["mark 2"], "a mark was dropped for the leases")
+	assert.NotNil(t, o.m["mark new"], "a mark was dropped for the leases")
+}
