@@ -479,17 +479,23 @@ func main() {
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	redis.SetLogger(newRedisLog(log)) // go-redis's own lines, bounded
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	signalled, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first SIGINT or SIGTERM starts a graceful shutdown, which may
 	// wait 10 s for the requests in flight and 20 s more for the running
 	// jobs; from then on the signals have their default effect again, so
 	// that a second Ctrl-C ends the process at once. Registered until
 	// main returned, they were swallowed: the process could only be
-	// killed from elsewhere (TestSecondInterruptStops).
+	// killed from elsewhere (TestSecondInterruptStops). The shutdown
+	// starts (ctx ends) only once they are reset: begun beside the reset,
+	// it could close the listener first, and a second Ctrl-C that came
+	// between was swallowed still.
+	ctx, shut := context.WithCancel(context.Background())
+	defer shut()
 	go func() {
-		<-ctx.Done()
+		<-signalled.Done()
 		stop()
+		shut()
 	}()
 	cfg := Config{
 		DatabaseURL: os.Getenv("DATABASE_URL"),
