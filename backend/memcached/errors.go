@@ -26,15 +26,21 @@ import (
 // for, if any (backend.ErrClosed, backend.ErrValueTooLarge), before the
 // cause. A miss is backend.ErrNotFound itself; a refusal of a server marked
 // down (refusedError) is the package's own already, and returned as op
-// names it (refusedError.named), made when the server was marked down.
+// names it (refusedError.named), made when the server was marked down. A
+// write whose retry surely did not run after a try that may have
+// (ranError) fails with that try's error, the retry's told after it once
+// (see ranError.retryText).
 // A connection closed under a call (net.ErrClosed) was closed by
 // Store.Close: nothing else closes one that is in use.
 func wrap(op, addr string, err error) error {
 	if err == nil {
 		return nil // before re, which errors.As moves to the heap: a call that succeeds allocates nothing
 	}
-	if re, ok := err.(*refusedError); ok {
-		return re.named(op) // PickServer's, as gomemcache returns it
+	switch e := err.(type) {
+	case *refusedError:
+		return e.named(op) // PickServer's, as gomemcache returns it
+	case *ranError:
+		return fmt.Errorf("%w; retried: %s", wrap(op, addr, e.ran), e.retryText(op, addr))
 	}
 	var re *refusedError
 	switch {
@@ -93,3 +99,23 @@ type causeError struct{ err error }
 
 func (e *causeError) Error() string { return causeText(e.err) }
 func (e *causeError) Unwrap() error { return e.err }
+
+// retryText is the text of e.last as that of the retry of the command op
+// sent to addr, after e.ran's text, which wrap gives as "memcached: <op>
+// <addr>: <cause>": without that start again, nor the text of
+// backend.ErrServerDown (a retry refused as its server was marked down),
+// which the call's error does not wrap (e.ran's try may have been run), nor
+// e.ran's cause again where the refusal names it as the failure that
+// marked the server down.
+func (e *ranError) retryText(op, addr string) string {
+	start := ownPrefix + op + ": "
+	if addr != "" {
+		start = ownPrefix + op + " " + addr + ": "
+	}
+	t := strings.TrimPrefix(wrap(op, addr, e.last).Error(), start)
+	t = strings.TrimSuffix(t, ": "+backend.ErrServerDown.Error())
+	if ran := causeText(e.ran); strings.HasSuffix(t, ", the last: "+ran) {
+		t = strings.TrimSuffix(t, ran) + "the same"
+	}
+	return t
+}

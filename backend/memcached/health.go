@@ -384,8 +384,9 @@ func (h *serverHealth) wrap(op string, err error) error {
 		return w // before re, which errors.As moves to the heap
 	}
 	var re *refusedError
+	_, ran := err.(*ranError) // a dropped connection's, whose retry's refusal may quote error replies
 	switch {
-	case errors.As(err, &re), errors.Is(w, backend.ErrValueTooLarge),
+	case ran, errors.As(err, &re), errors.Is(w, backend.ErrValueTooLarge),
 		!strings.Contains(err.Error(), `"SERVER_ERROR`), // gomemcache quotes the reply line
 		h.list.nanotime()-h.answeredAt.Load() > int64(errorWindow):
 		return w
