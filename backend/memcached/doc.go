@@ -23,7 +23,8 @@
 // DeleteCount, one round trip per key, before starting each key: stopped
 // partway, it returns the context's error once the deletes under way have
 // ended, the keys started before the stop deleted, and DeleteCount counts
-// them).
+// them). A call tried again (below) is not once its context is done: its
+// error then wraps the context's and the last try's.
 //
 // Close closes every connection the Store opened, those in use by calls
 // under way too (gomemcache's own Close closes only the idle ones, and a

@@ -105,7 +105,7 @@ func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 			ctx := context.Background()
 			want := int64(100)
 			for i := range 5 {
-				refuse := func() error { _, err := s.deleteKey(s.mustKey(t, "broken")); return err }
+				refuse := func() error { _, err := s.deleteKey(context.Background(), s.mustKey(t, "broken")); return err }
 				if i%2 == 1 {
 					refuse = func() error { _, err := s.Incr(ctx, "broken", 1); return err }
 				}
@@ -114,7 +114,7 @@ func TestLoneErrorToADeleteOrIncrWithALateLine(t *testing.T) {
 				v, err := s.Incr(ctx, "c", 1)
 				require.NoError(t, err, "incr %d", i)
 				assert.Equal(t, want, v, "incr %d: another reply read as its", i)
-				ok, err := s.deleteKey(s.mustKey(t, "gone"))
+				ok, err := s.deleteKey(context.Background(), s.mustKey(t, "gone"))
 				require.NoError(t, err, "delete %d", i)
 				assert.False(t, ok, "delete %d of a missing key: another reply read as its", i)
 			}

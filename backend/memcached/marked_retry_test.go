@@ -36,7 +36,7 @@ func TestTwoOutOfStepConnectionsRetriedByEveryCall(t *testing.T) {
 		"Set":    func(s *Store) error { return s.Set(ctx, "k", []byte("v"), time.Hour) },
 		"Delete": func(s *Store) error { return s.Delete(ctx, "k") },
 		"deleteKey": func(s *Store) error {
-			_, err := s.deleteKey("fake:1:k")
+			_, err := s.deleteKey(context.Background(), "fake:1:k")
 			return err
 		},
 	} {

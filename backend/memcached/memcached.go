@@ -864,12 +864,12 @@ func (s *Store) readGeneration() (string, error) {
 	now := time.Now()
 	addr := s.servers.of(s.genKey).addr
 	for range 3 {
-		it, err := s.getItem(s.genKey)
+		it, err := s.getItem(context.Background(), s.genKey) // shared by the calls that wait for it
 		if err == nil {
 			n, perr := strconv.ParseUint(string(it.Value), 10, 64)
 			if perr != nil {
 				// Not ours: start a generation of our own over it.
-				err = s.set(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
+				err = s.set(context.Background(), &memcache.Item{Key: s.genKey, Value: freshGeneration()})
 				if err != nil {
 					return "", wrap("set", addr, err)
 				}
@@ -880,7 +880,7 @@ func (s *Store) readGeneration() (string, error) {
 		if !errors.Is(err, memcache.ErrCacheMiss) {
 			return "", wrap("get", addr, err)
 		}
-		err = s.add(&memcache.Item{Key: s.genKey, Value: freshGeneration()})
+		err = s.add(context.Background(), &memcache.Item{Key: s.genKey, Value: freshGeneration()})
 		if err != nil && !errors.Is(err, memcache.ErrNotStored) {
 			return "", wrap("add", addr, err)
 		}
@@ -928,12 +928,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.getKey(k)
+	return s.getKey(ctx, k)
 }
 
 // getKey is Get of the memcached key k (see getItem).
-func (s *Store) getKey(k string) ([]byte, error) {
-	it, err := s.getItem(k)
+func (s *Store) getKey(ctx context.Context, k string) ([]byte, error) {
+	it, err := s.getItem(ctx, k)
 	if err != nil {
 		return nil, s.servers.of(k).wrap("get", err)
 	}
@@ -948,15 +948,14 @@ var errOtherKey = errors.New("memcached: the server answered with another key's 
 
 // add is gomemcache's Add of it, tried again while it took a connection
 // out of step with its replies, or one the server closed, from the pool
-// (see unwritten: nothing was sent; see outOfStepTries). An add cannot be sent again after a stale
+// (see unwritten: nothing was sent; see outOfStepTries), and ctx is not
+// done (see stopped). An add cannot be sent again after a stale
 // pooled connection's error in general (it may have been applied: a retry
 // would read its own add as not stored), but an add never written can.
-func (s *Store) add(it *memcache.Item) error {
-	var err error
-	for range s.outOfStepTries() {
-		if err = s.client.Add(it); !unwritten(err) {
-			break
-		}
+func (s *Store) add(ctx context.Context, it *memcache.Item) error {
+	err := s.client.Add(it)
+	for n := 1; n < s.outOfStepTries() && unwritten(err) && !stopped(ctx, &err); n++ {
+		err = s.client.Add(it)
 	}
 	return err
 }
@@ -978,12 +977,33 @@ func (s *Store) outOfStepTries() int { return s.opts.MaxIdleConns + 1 }
 // (see dropped: a server restarted), and after a connection out of step
 // with its replies, or one the server closed (see unwritten: nothing was
 // sent), up to outOfStepTries in all, as add and counter try, so that two
-// such connections in the pool at once no longer fail the call. A command that
-// succeeded costs a comparison.
-func (s *Store) again(err error, tries int) bool {
-	return err != nil && (tries == 1 && dropped(err) ||
-		tries < s.outOfStepTries() && unwritten(err))
+// such connections in the pool at once no longer fail the call. It is not
+// once ctx is done (see stopped): gomemcache takes no context, and each try
+// may wait Options.Timeout, for a caller gone. A command that succeeded
+// costs a comparison.
+func (s *Store) again(ctx context.Context, err *error, tries int) bool {
+	e := *err
+	return e != nil && (tries == 1 && dropped(e) ||
+		tries < s.outOfStepTries() && unwritten(e)) && !stopped(ctx, err)
 }
+
+// stopped reports whether ctx is done, for a command that failed with *err
+// not to be sent again: *err then wraps ctx's error too (stoppedError).
+func stopped(ctx context.Context, err *error) bool {
+	cerr := ctx.Err()
+	if cerr != nil {
+		*err = &stoppedError{err: *err, ctx: cerr}
+	}
+	return cerr != nil
+}
+
+// stoppedError is the error of a command not sent again because its
+// caller's context was done (see stopped): err, its last try's, and ctx,
+// the context's. It wraps both.
+type stoppedError struct{ err, ctx error }
+
+func (e *stoppedError) Error() string   { return e.err.Error() + "; not tried again: " + e.ctx.Error() }
+func (e *stoppedError) Unwrap() []error { return []error{e.err, e.ctx} }
 
 // errOutOfStepConn is the error of a request on a connection that read a
 // value of a key its get did not ask for (see healthConn.Write): nothing
@@ -1024,9 +1044,9 @@ func unwritten(err error) bool {
 // no key check tells). The error is a failure, not a miss: it counts, as
 // any reply that breaks the protocol does, in the caching package's
 // breaker, but not against the server's health.
-func (s *Store) getItem(k string) (*memcache.Item, error) {
+func (s *Store) getItem(ctx context.Context, k string) (*memcache.Item, error) {
 	it, err := s.client.Get(k)
-	for n := 1; s.again(err, n); n++ {
+	for n := 1; s.again(ctx, &err, n); n++ {
 		it, err = s.client.Get(k)
 	}
 	if err == nil && it.Key != k {
@@ -1286,7 +1306,7 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 	if l.servers == 1 {
 		one = l.health[0]
 	}
-	refused, err := s.getMulti(mkeys, out, one)
+	refused, err := s.getMulti(ctx, mkeys, out, one)
 	if err == nil || l.servers > 1 {
 		// Refused with several servers whatever err: a server that
 		// answered whole is not asked again (see answeredWhole).
@@ -1351,7 +1371,7 @@ func (s *Store) getBatch(ctx context.Context, mkeys []string, out [][]byte, base
 		for j, i := range idx {
 			keys[j] = mkeys[i]
 		}
-		refused, err := s.getMulti(keys, vals, l.health[g])
+		refused, err := s.getMulti(ctx, keys, vals, l.health[g])
 		for j, i := range idx {
 			out[i] = vals[j]
 		}
@@ -1487,7 +1507,7 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 			ef.add(0, idx[n:], fmt.Errorf("%w (%d keys not read one by one after their multi-get was refused)", cerr, len(idx)-n))
 			return
 		}
-		v, gerr := s.getKey(mkeys[i])
+		v, gerr := s.getKey(ctx, mkeys[i])
 		switch {
 		case gerr == nil:
 			out[i] = v
@@ -1527,11 +1547,11 @@ func (s *Store) getEach(ctx context.Context, mkeys []string, out [][]byte, idx [
 // of another call's to the same server meanwhile counts as well (the
 // server's keys are read again, or unread): it is told by the server, not
 // the connection.
-func (s *Store) getMulti(mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
+func (s *Store) getMulti(ctx context.Context, mkeys []string, out [][]byte, h *serverHealth) (refused []int, err error) {
 	l := s.servers
 	strays := l.strays.Load()
 	m, err := s.client.GetMulti(mkeys)
-	for n := 1; h != nil && s.again(err, n); n++ {
+	for n := 1; h != nil && s.again(ctx, &err, n); n++ {
 		strays = l.strays.Load()
 		m, err = s.client.GetMulti(mkeys)
 	}
@@ -1655,7 +1675,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err != nil {
 		return err
 	}
-	if err = s.set(it); err == nil {
+	if err = s.set(ctx, it); err == nil {
 		return nil
 	}
 	if err = s.servers.of(it.Key).wrap("set", err); errors.Is(err, backend.ErrValueTooLarge) {
@@ -1668,8 +1688,8 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // set is gomemcache's Set of it, tried again when a stale pooled
 // connection, or one out of step, failed it (see again).
-func (s *Store) set(it *memcache.Item) error {
-	return s.retried(func() error { return s.client.Set(it) })
+func (s *Store) set(ctx context.Context, it *memcache.Item) error {
+	return s.retried(ctx, func() error { return s.client.Set(it) })
 }
 
 // retried runs try, a write that may be sent twice (a set, a delete), and
@@ -1681,10 +1701,10 @@ func (s *Store) set(it *memcache.Item) error {
 // its text only (ranError). A Cache takes a refusal for a release of its
 // lease that did not land, and keeps the lease as its own; that one may
 // have landed, and another process may hold the key's lease since.
-func (s *Store) retried(try func() error) error {
+func (s *Store) retried(ctx context.Context, try func() error) error {
 	err := try()
 	var ran error
-	for n := 1; s.again(err, n); n++ {
+	for n := 1; s.again(ctx, &err, n); n++ {
 		if ran == nil && !unsent(err) {
 			ran = err
 		}
@@ -1723,7 +1743,7 @@ func (s *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err != nil {
 		return false, err
 	}
-	err = s.add(it)
+	err = s.add(ctx, it)
 	switch {
 	case err == nil:
 		return true, nil
@@ -1884,7 +1904,7 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 			if err := s.start(ctx); err != nil {
 				return n, failed.Join(err)
 			}
-			found, err := s.deleteKey(storeKey(p, k))
+			found, err := s.deleteKey(ctx, storeKey(p, k))
 			switch {
 			case errors.Is(err, backend.ErrClosed):
 				return n, failed.Join(err)
@@ -1939,8 +1959,8 @@ func (s *Store) deleteUnder(ctx context.Context, p string, keys []string) (int, 
 // deleteKey deletes the memcached key mk and reports whether it held an
 // entry. A delete is idempotent: one that a stale pooled connection, or
 // one out of step, failed is tried again (see again).
-func (s *Store) deleteKey(mk string) (bool, error) {
-	err := s.retried(func() error { return s.client.Delete(mk) })
+func (s *Store) deleteKey(ctx context.Context, mk string) (bool, error) {
+	err := s.retried(ctx, func() error { return s.client.Delete(mk) })
 	switch {
 	case err == nil:
 		return true, nil
@@ -1980,7 +2000,7 @@ func (d *deleteRun) work() {
 // of the key's server is noted and the run goes on with the other keys; the
 // Store closed stops the run, and delete then reports false.
 func (d *deleteRun) delete(i int) bool {
-	found, err := d.s.deleteKey(d.mkeys[i])
+	found, err := d.s.deleteKey(d.ctx, d.mkeys[i])
 	if errors.Is(err, backend.ErrClosed) {
 		d.fail(err)
 		return false
@@ -2078,9 +2098,9 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	for range 5 {
 		var n uint64
 		if delta >= 0 {
-			n, err = s.counter("incr", k, uint64(delta))
+			n, err = s.counter(ctx, "incr", k, uint64(delta))
 		} else {
-			n, err = s.counter("decr", k, dec)
+			n, err = s.counter(ctx, "decr", k, dec)
 		}
 		switch {
 		case err == nil:
@@ -2106,7 +2126,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 			return int64(n), nil
 		case errors.Is(err, memcache.ErrCacheMiss):
 			init := max(delta, 0)
-			err = s.add(&memcache.Item{Key: k, Value: strconv.AppendInt(nil, init, 10)})
+			err = s.add(ctx, &memcache.Item{Key: k, Value: strconv.AppendInt(nil, init, 10)})
 			if err == nil {
 				return init, nil
 			}
@@ -2140,7 +2160,7 @@ var errAboveMaxInt64 = fmt.Errorf("memcached: counter above MaxInt64: %w", backe
 func (s *Store) undoIncr(k, op string, delta uint64) error {
 	var err error
 	for range 3 {
-		_, err = s.counter(op, k, delta)
+		_, err = s.counter(context.Background(), op, k, delta) // taken back whatever the caller's context
 		if err == nil {
 			return errAboveMaxInt64
 		}
@@ -2187,12 +2207,11 @@ var errBrokenCounterReply = errors.New("memcached: a broken reply line, too shor
 //
 // A connection out of step with its replies, or one the server closed
 // (see unwritten: nothing was sent), is tried again, as add does (see
-// outOfStepTries).
-func (s *Store) counter(op, k string, delta uint64) (n uint64, err error) {
-	for range s.outOfStepTries() {
-		if n, err = s.counterOnce(op, k, delta); !unwritten(err) {
-			break
-		}
+// outOfStepTries), while ctx is not done (see stopped).
+func (s *Store) counter(ctx context.Context, op, k string, delta uint64) (n uint64, err error) {
+	n, err = s.counterOnce(op, k, delta)
+	for tries := 1; tries < s.outOfStepTries() && unwritten(err) && !stopped(ctx, &err); tries++ {
+		n, err = s.counterOnce(op, k, delta)
 	}
 	return n, err
 }
@@ -2230,7 +2249,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	addr := s.servers.of(s.genKey).addr
 	for range 3 {
-		n, err := s.counter("incr", s.genKey, 1)
+		n, err := s.counter(ctx, "incr", s.genKey, 1)
 		if err == nil {
 			s.setGeneration(n, time.Now())
 			return nil
@@ -2242,13 +2261,13 @@ func (s *Store) Clear(ctx context.Context) error {
 		// Set as every set is (see set), on another connection after
 		// one that wrote nothing.
 		v := freshGeneration()
-		err = s.set(&memcache.Item{Key: s.genKey, Value: v})
+		err = s.set(ctx, &memcache.Item{Key: s.genKey, Value: v})
 		if err == nil {
 			n, _ := strconv.ParseUint(string(v), 10, 64)
 			s.setGeneration(n, time.Now())
 			return nil
 		}
-		if !dropped(err) {
+		if !dropped(err) || ctx.Err() != nil {
 			return wrap("set", addr, err)
 		}
 	}

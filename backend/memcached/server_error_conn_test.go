@@ -81,7 +81,7 @@ func TestServerErrorToAGetClosesTheConnectionWhenMoreMayFollow(t *testing.T) {
 		s, dials := refusingProxy(t, "SERVER_ERROR backend failure\r\n")
 		before := dials()
 		for i := range 5 {
-			_, err := s.getMulti([]string{s.mustKey(t, "broken"), s.mustKey(t, "other")}, make([][]byte, 2), nil)
+			_, err := s.getMulti(context.Background(), []string{s.mustKey(t, "broken"), s.mustKey(t, "other")}, make([][]byte, 2), nil)
 			require.ErrorContains(t, err, "SERVER_ERROR backend failure", "multi-get %d", i)
 			requireOther(t, s, i)
 		}
