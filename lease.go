@@ -400,7 +400,8 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
 			// A release of lk in flight, which may set the mark, is
-			// waited for first (as addLease does).
+			// waited for first (the one settle of this caller's Add:
+			// addLease).
 			c.owned.settle(ctx, lk)
 			if mark := c.owned.liveMark(lk, c.store.clears.Load()); mark != nil {
 				if hasStale {
@@ -555,12 +556,14 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 // after ctx ended (the caller left) is not the backend's: not counted. l is
 // the lease the Add made, or may have made (mayHaveLanded), for its
 // release.
+//
+// Its caller waits first for a release of lk in flight (releaseLeaseLater,
+// ownedLeases.settle): an Add sent before it lands finds the lease held,
+// and the release may end before the look at ownedLeases after the Add
+// (take), which would then take this process's lease for another's (a
+// refresh skipped). acquireLease waits before its look at its own mark,
+// which that release may set, takeLease before its Add.
 func (c *Cache) addLease(ctx context.Context, lk string, d time.Duration) (l *heldLease, added bool, err error) {
-	// A release of lk in flight (releaseLeaseLater) is waited for first:
-	// an Add sent before it lands finds the lease held, and the release may
-	// end before the look at ownedLeases after the Add (take), which would
-	// then take this process's lease for another's (a refresh skipped).
-	c.owned.settle(ctx, lk)
 	bctx, cancel := c.store.bound(ctx)
 	defer cancel()
 	cleared := c.store.clears.Load()
@@ -619,6 +622,7 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 	}
 	lk := c.leaseKey(key)
 	for {
+		c.owned.settle(ctx, lk) // a release in flight first (addLease)
 		l, added, err := c.addLease(ctx, lk, d)
 		switch {
 		case err != nil && ctx.Err() == nil && mayHaveLanded(err):
