@@ -396,9 +396,17 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// on memcached, or lost), and is forgotten: the lease is free again,
 	// and added, or another process's, and waited for. A caller with a
 	// stale entry to serve (hasStale) reads nothing and serves it, as
-	// another process's caller does once the mark refused its Add.
+	// another process's caller does once the mark refused its Add; nor
+	// does it wait for a release of lk in flight that sets the mark: it
+	// would serve its stale entry after it too (or lead, in the rare
+	// cases that release leaves the lease free or this process's: it
+	// ends too late, or fails without reaching the backend, while another
+	// process's caller serves its stale entry on the lease still held).
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
+			if hasStale && c.owned.marking(lk) {
+				return nil, leaseRun, false
+			}
 			// A release of lk in flight, which may set the mark, is
 			// waited for first (the one settle of this caller's Add:
 			// addLease).
@@ -823,7 +831,7 @@ func releaseUnmade(err error) bool {
 // was made before the response was.
 func (c *Cache) releaseLeaseLater(l *heldLease, stored bool) {
 	if l != nil {
-		c.releaseRecorded(l, c.owned.releasing(l), stored)
+		c.releaseRecorded(l, c.owned.releasing(l, stored), stored)
 	}
 }
 
@@ -886,17 +894,20 @@ type ownedLeases struct {
 }
 
 // ownedLease is a lease of ownedLeases: done, when not nil, is closed
-// once its release in flight returned; else it is kept, at elem in
-// ownedLeases.kept (ownedLeases.marks for a mark: ownedLeases.list).
+// once its release in flight returned (marks: that release sets the "not
+// stored" mark); else it is kept, at elem in ownedLeases.kept
+// (ownedLeases.marks for a mark: ownedLeases.list).
 type ownedLease struct {
-	l    *heldLease
-	done chan struct{}
-	elem *list.Element
+	l     *heldLease
+	done  chan struct{}
+	marks bool
+	elem  *list.Element
 }
 
-// releasing records that l's release is in flight.
-func (o *ownedLeases) releasing(l *heldLease) *ownedLease {
-	r := &ownedLease{l: l, done: make(chan struct{})}
+// releasing records that l's release is in flight; stored is the
+// release's (releaseLease): false, it sets the mark.
+func (o *ownedLeases) releasing(l *heldLease, stored bool) *ownedLease {
+	r := &ownedLease{l: l, done: make(chan struct{}), marks: !stored}
 	o.mu.Lock()
 	o.put(r)
 	o.mu.Unlock()
@@ -1032,6 +1043,15 @@ func (o *ownedLeases) settle(ctx context.Context, lk string) {
 	case <-r.done:
 	case <-ctx.Done():
 	}
+}
+
+// marking reports whether a release of lk is in flight that sets the
+// "not stored" mark (acquireLease).
+func (o *ownedLeases) marking(lk string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r := o.m[lk]
+	return r != nil && r.done != nil && r.marks
 }
 
 // liveMark returns this process's "not stored" mark lk (heldLease.mark),
@@ -1193,7 +1213,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 		// flight (viewCall.releasing): the key's next leader in this
 		// process, which may come before after runs, waits for it.
 		var rec *ownedLease
-		call.releasing = func() { rec = v.c.owned.releasing(l) }
+		call.releasing = func() { rec = v.c.owned.releasing(l, call.res.stored()) } // after's res
 		call.after = func(res viewResult) {
 			if res.retry {
 				v.c.releaseLease(l, true)

@@ -21,8 +21,8 @@ func TestOwnedLeasesCapEvictsOldestKept(t *testing.T) {
 	lease := func(key string, end time.Duration) *heldLease {
 		return &heldLease{key: key, d: time.Hour, end: now.Add(end), margin: leaseRoundTrips}
 	}
-	keep := func(l *heldLease) { o.released(l, nil, l) }     // its release failed unmade
-	inFlight := o.releasing(lease("in flight", time.Minute)) // ends first
+	keep := func(l *heldLease) { o.released(l, nil, l) }           // its release failed unmade
+	inFlight := o.releasing(lease("in flight", time.Minute), true) // ends first
 	for i := range maxOwnedLeases {
 		// Kept later, each ends sooner than the one before.
 		keep(lease(fmt.Sprint("kept ", i), time.Hour-time.Duration(i)*time.Second))
