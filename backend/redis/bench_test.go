@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/testutil"
 )
@@ -131,6 +133,37 @@ func BenchmarkGetMany(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := be.GetMany(ctx, keys); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSetMany compares SetMany of 10 items with a raw pipeline of
+// the same SETs.
+func BenchmarkSetMany(b *testing.B) {
+	client, be := benchSetup(b)
+	ctx := context.Background()
+	items := make([]backend.Item, 10)
+	for i := range items {
+		items[i] = backend.Item{Key: fmt.Sprintf("k%d", i), Value: make([]byte, 256), TTL: time.Minute}
+	}
+	b.Run("impl=raw/keys=10", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			pipe := client.Pipeline()
+			for _, it := range items {
+				pipe.Set(ctx, be.Prefix()+it.Key, it.Value, it.TTL)
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=backend/keys=10", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := be.SetMany(ctx, items); err != nil {
 				b.Fatal(err)
 			}
 		}

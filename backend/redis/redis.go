@@ -1064,13 +1064,25 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 			continue
 		}
 		cmds[i] = redis.NewStatusCmd(ctx, setCmd(b.prefix+it.Key, it.Value, it.TTL, false)...)
-		_ = pipe.Process(ctx, cmds[i])
+		if b.retry.opaque {
+			_ = pipe.Process(ctx, cmds[i]) // retried as the client is configured to
+		} else {
+			_ = pipe.Process(ctx, noRetryStatusCmd{cmds[i]})
+		}
 		sent++
 	}
 	var err error
 	if sent > 0 {
 		impatient := b.impatient(ctx)
-		_, err = pipe.Exec(ctx)
+		// The SETs are retried by the Store, as Set's are: go-redis's
+		// own retries replaced a lost try's error with a retry's refusal
+		// (a refused dial, LOADING), and the SetMany read as one the
+		// server surely did not run, though it stored the values.
+		if b.retry.opaque {
+			_, err = pipe.Exec(ctx)
+		} else {
+			err = b.execIdempotent(ctx, pipe, b.retry, false)
+		}
 		b.doneMany(ctx, impatient, len(cmds), func(i int) string { return sentKey(cmds[i]) },
 			func(i int) (error, bool) {
 				if cmds[i] == nil {

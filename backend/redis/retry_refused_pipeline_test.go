@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/connerr"
 	"github.com/go-caching/caching/internal/testutil"
@@ -74,6 +75,63 @@ func TestRetryRefusedAfterLandedClusterPipelineDelete(t *testing.T) {
 				n, xerr := raw.Exists(bg, prefix+k).Result()
 				require.NoError(t, xerr)
 				assert.Zero(t, n, "%s was deleted", k)
+			}
+			assert.ErrorIs(t, err, io.EOF, "the lost try's error")
+			assert.False(t, connerr.Refused(err), "a refusal after a try that landed: %v", err)
+			assert.False(t, redis.IsLoadingError(err), "a refusal after a try that landed: %v", err)
+			assert.Contains(t, err.Error(), refusal.told, "the retry's refusal is told")
+		})
+	}
+}
+
+// TestRetryRefusedAfterLandedClusterSetMany is
+// TestRetryRefusedAfterLandedClusterPipelineDelete for a SetMany of keys
+// of two masters (one SET each, in one pipeline), which go-redis alone
+// retried: a retry refused with LOADING made the SetMany read as refused
+// (nothing stored), though its first try landed, and a refused dial went
+// untold. Both values are stored, and the error is the lost try's.
+func TestRetryRefusedAfterLandedClusterSetMany(t *testing.T) {
+	addrs := testutil.RedisClusterAddrs(t)
+	bg := context.Background()
+	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = raw.Close() })
+	for name, refusal := range map[string]struct {
+		proxy func(t *testing.T, target string, marker []byte) (addr string, arm func())
+		told  string
+	}{
+		"refused": {func(t *testing.T, target string, marker []byte) (string, func()) {
+			p := testutil.StartRestartingProxy(t, target, marker)
+			return p.Addr(), p.Arm
+		}, "refused"},
+		"loading": {loadingProxy, "LOADING"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			prefix := uniquePrefix(t)
+			keys, nodes := keysOfTwoMasters(t, raw, prefix)
+			addr, arm := refusal.proxy(t, nodes[0], []byte(prefix+keys[0]))
+			cc := redis.NewClusterClient(&redis.ClusterOptions{
+				Addrs: addrs, ContextTimeoutEnabled: true,
+				Dialer: func(ctx context.Context, network, to string) (net.Conn, error) {
+					if to == nodes[0] {
+						to = addr
+					}
+					var d net.Dialer
+					return d.DialContext(ctx, network, to)
+				},
+			})
+			t.Cleanup(func() { _ = cc.Close() })
+			b := redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix})
+			t.Cleanup(func() { _ = b.Close() })
+			for _, k := range keys {
+				require.NoError(t, b.Set(bg, k, []byte("h"), time.Minute)) // pooled connections too
+			}
+			arm()
+			err := b.SetMany(bg, []backend.Item{{Key: keys[0], Value: []byte("x")}, {Key: keys[1], Value: []byte("x")}})
+			require.Error(t, err)
+			for _, k := range keys {
+				v, gerr := raw.Get(bg, prefix+k).Result()
+				require.NoError(t, gerr)
+				assert.Equal(t, "x", v, "%s was stored", k)
 			}
 			assert.ErrorIs(t, err, io.EOF, "the lost try's error")
 			assert.False(t, connerr.Refused(err), "a refusal after a try that landed: %v", err)

@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/connerr"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// TestRetryRefusedAfterLandedWriteIsNoRefusal: a SET or UNLINK that
-// reached the server, whose reply was lost with its connection (the
+// TestRetryRefusedAfterLandedWriteIsNoRefusal: a SET or UNLINK (or a
+// SetMany's pipeline of SETs) that reached the server, whose reply was lost with its connection (the
 // server going down), was retried on a new connection, which the server
 // refused (restarting). The call's error was that refusal, which says the
 // command surely did not reach the server: a Cache kept the lease it was
@@ -34,6 +35,9 @@ func TestRetryRefusedAfterLandedWriteIsNoRefusal(t *testing.T) {
 	}{
 		"set":    {"h", func(b *redisstore.Store) error { return b.Set(ctx, "lease", []byte("x"), time.Minute) }, "x"},
 		"delete": {"h", func(b *redisstore.Store) error { return b.Delete(ctx, "lease") }, ""},
+		"setmany": {"h", func(b *redisstore.Store) error {
+			return b.SetMany(ctx, []backend.Item{{Key: "lease", Value: []byte("x"), TTL: time.Minute}, {Key: "other", Value: []byte("y")}})
+		}, "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := testutil.StartRestartingProxy(t, addr, []byte("lease"))
