@@ -30,8 +30,7 @@ import (
 func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
 	addrs := testutil.RedisClusterAddrs(t)
 	bg := context.Background()
-	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { _ = raw.Close() })
+	raw := rawCluster(t, addrs)
 	const redirects = 2
 	for name, tc := range map[string]struct {
 		dialsPerTry int
@@ -55,16 +54,11 @@ func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
 			p := testutil.StartProxy(t, nodes[0], testutil.ProxyOptions{})
 			var down atomic.Bool
 			var dials atomic.Int32
-			dialer := func(ctx context.Context, network, to string) (net.Conn, error) {
-				if to == nodes[0] {
-					if down.Load() {
-						dials.Add(1)
-					}
-					to = p.Addr()
+			dialer := dialerVia(nodes[0], p.Addr(), func() {
+				if down.Load() {
+					dials.Add(1)
 				}
-				var d net.Dialer
-				return d.DialContext(ctx, network, to)
-			}
+			})
 			b := tc.store(t, dialer, prefix)
 			t.Cleanup(func() { _ = b.Close() })
 			for _, k := range keys {
@@ -97,8 +91,7 @@ func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
 func TestClusterReadOnlyMasterTriesAsBefore(t *testing.T) {
 	addrs := testutil.RedisClusterAddrs(t)
 	bg := context.Background()
-	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { _ = raw.Close() })
+	raw := rawCluster(t, addrs)
 	const redirects = 2
 	for name, call := range map[string]func(b *redisstore.Store, k string) error{
 		"set":    func(b *redisstore.Store, k string) error { return b.Set(bg, k, []byte("v"), time.Minute) },
@@ -123,14 +116,7 @@ func TestClusterReadOnlyMasterTriesAsBefore(t *testing.T) {
 				return nil
 			}})
 			b := redisstore.Must(redisstore.Options{Prefix: prefix, ClientOptions: &redis.UniversalOptions{
-				Addrs: addrs, MaxRedirects: redirects,
-				Dialer: func(ctx context.Context, network, to string) (net.Conn, error) {
-					if to == nodes[0] {
-						to = p.Addr()
-					}
-					var d net.Dialer
-					return d.DialContext(ctx, network, to)
-				},
+				Addrs: addrs, MaxRedirects: redirects, Dialer: dialerVia(nodes[0], p.Addr(), nil),
 			}})
 			t.Cleanup(func() { _ = b.Close() })
 			require.NoError(t, b.Set(bg, keys[0], []byte("v"), time.Minute))

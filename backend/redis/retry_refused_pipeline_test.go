@@ -1,12 +1,8 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
-	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/connerr"
 	"github.com/go-caching/caching/internal/testutil"
 )
@@ -36,35 +31,13 @@ import (
 func TestRetryRefusedAfterLandedClusterPipelineDelete(t *testing.T) {
 	addrs := testutil.RedisClusterAddrs(t)
 	bg := context.Background()
-	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { _ = raw.Close() })
-	for name, refusal := range map[string]struct {
-		proxy func(t *testing.T, target string, marker []byte) (addr string, arm func())
-		told  string
-	}{
-		"refused": {func(t *testing.T, target string, marker []byte) (string, func()) {
-			p := testutil.StartRestartingProxy(t, target, marker)
-			return p.Addr(), p.Arm
-		}, "refused"},
-		"loading": {loadingProxy, "LOADING"},
-	} {
+	raw := rawCluster(t, addrs)
+	for name, refusal := range refusalsAfterLanding {
 		t.Run(name, func(t *testing.T) {
 			prefix := uniquePrefix(t)
 			keys, nodes := keysOfTwoMasters(t, raw, prefix)
 			addr, arm := refusal.proxy(t, nodes[0], []byte(prefix+keys[0]))
-			cc := redis.NewClusterClient(&redis.ClusterOptions{
-				Addrs: addrs, ContextTimeoutEnabled: true,
-				Dialer: func(ctx context.Context, network, to string) (net.Conn, error) {
-					if to == nodes[0] {
-						to = addr
-					}
-					var d net.Dialer
-					return d.DialContext(ctx, network, to)
-				},
-			})
-			t.Cleanup(func() { _ = cc.Close() })
-			b := redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix})
-			t.Cleanup(func() { _ = b.Close() })
+			b := storeVia(t, addrs, nodes[0], addr, prefix)
 			for _, k := range keys {
 				require.NoError(t, b.Set(bg, k, []byte("h"), time.Minute)) // pooled connections too
 			}
@@ -76,10 +49,7 @@ func TestRetryRefusedAfterLandedClusterPipelineDelete(t *testing.T) {
 				require.NoError(t, xerr)
 				assert.Zero(t, n, "%s was deleted", k)
 			}
-			assert.ErrorIs(t, err, io.EOF, "the lost try's error")
-			assert.False(t, connerr.Refused(err), "a refusal after a try that landed: %v", err)
-			assert.False(t, redis.IsLoadingError(err), "a refusal after a try that landed: %v", err)
-			assert.Contains(t, err.Error(), refusal.told, "the retry's refusal is told")
+			assertLostTryErr(t, err, refusal.told)
 		})
 	}
 }
@@ -93,35 +63,13 @@ func TestRetryRefusedAfterLandedClusterPipelineDelete(t *testing.T) {
 func TestRetryRefusedAfterLandedClusterSetMany(t *testing.T) {
 	addrs := testutil.RedisClusterAddrs(t)
 	bg := context.Background()
-	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { _ = raw.Close() })
-	for name, refusal := range map[string]struct {
-		proxy func(t *testing.T, target string, marker []byte) (addr string, arm func())
-		told  string
-	}{
-		"refused": {func(t *testing.T, target string, marker []byte) (string, func()) {
-			p := testutil.StartRestartingProxy(t, target, marker)
-			return p.Addr(), p.Arm
-		}, "refused"},
-		"loading": {loadingProxy, "LOADING"},
-	} {
+	raw := rawCluster(t, addrs)
+	for name, refusal := range refusalsAfterLanding {
 		t.Run(name, func(t *testing.T) {
 			prefix := uniquePrefix(t)
 			keys, nodes := keysOfTwoMasters(t, raw, prefix)
 			addr, arm := refusal.proxy(t, nodes[0], []byte(prefix+keys[0]))
-			cc := redis.NewClusterClient(&redis.ClusterOptions{
-				Addrs: addrs, ContextTimeoutEnabled: true,
-				Dialer: func(ctx context.Context, network, to string) (net.Conn, error) {
-					if to == nodes[0] {
-						to = addr
-					}
-					var d net.Dialer
-					return d.DialContext(ctx, network, to)
-				},
-			})
-			t.Cleanup(func() { _ = cc.Close() })
-			b := redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix})
-			t.Cleanup(func() { _ = b.Close() })
+			b := storeVia(t, addrs, nodes[0], addr, prefix)
 			for _, k := range keys {
 				require.NoError(t, b.Set(bg, k, []byte("h"), time.Minute)) // pooled connections too
 			}
@@ -133,48 +81,18 @@ func TestRetryRefusedAfterLandedClusterSetMany(t *testing.T) {
 				require.NoError(t, gerr)
 				assert.Equal(t, "x", v, "%s was stored", k)
 			}
-			assert.ErrorIs(t, err, io.EOF, "the lost try's error")
-			assert.False(t, connerr.Refused(err), "a refusal after a try that landed: %v", err)
-			assert.False(t, redis.IsLoadingError(err), "a refusal after a try that landed: %v", err)
-			assert.Contains(t, err.Error(), refusal.told, "the retry's refusal is told")
+			assertLostTryErr(t, err, refusal.told)
 		})
 	}
 }
 
-// keysOfTwoMasters returns two keys, under prefix, of two masters of c,
-// and the addresses of those masters.
-func keysOfTwoMasters(t *testing.T, c *redis.ClusterClient, prefix string) (keys, nodes []string) {
+// assertLostTryErr asserts that err, the error of a write whose first
+// try landed and whose retry was refused, is the lost try's (io.EOF), no
+// refusal, with the retry's refusal (told) in its text.
+func assertLostTryErr(t *testing.T, err error, told string) {
 	t.Helper()
-	for i := 0; len(keys) < 2 && i < 1000; i++ {
-		k := fmt.Sprintf("lease-%d", i)
-		m, err := c.MasterForKey(context.Background(), prefix+k)
-		require.NoError(t, err)
-		if len(nodes) == 0 || m.Options().Addr != nodes[0] {
-			keys = append(keys, k)
-			nodes = append(nodes, m.Options().Addr)
-		}
-	}
-	require.Len(t, keys, 2, "two keys of two masters")
-	return keys, nodes
-}
-
-// loadingProxy starts a proxy in front of target that, once armed, lets
-// the next request that contains marker through and loses its reply with
-// its connection, and answers every later one with LOADING, as a server
-// that restarted and reads its data set.
-func loadingProxy(t *testing.T, target string, marker []byte) (string, func()) {
-	var p *testutil.Proxy
-	var armed, loading atomic.Bool
-	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-		switch {
-		case !bytes.Contains(chunk, marker):
-		case loading.Load():
-			return []byte("-LOADING Redis is loading the dataset in memory\r\n")
-		case armed.CompareAndSwap(true, false):
-			p.DropReply(1)
-			loading.Store(true)
-		}
-		return nil
-	}})
-	return p.Addr(), func() { armed.Store(true) }
+	assert.ErrorIs(t, err, io.EOF, "the lost try's error")
+	assert.False(t, connerr.Refused(err), "a refusal after a try that landed: %v", err)
+	assert.False(t, redis.IsLoadingError(err), "a refusal after a try that landed: %v", err)
+	assert.Contains(t, err.Error(), told, "the retry's refusal is told")
 }

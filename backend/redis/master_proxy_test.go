@@ -1,0 +1,113 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	redisstore "github.com/go-caching/caching/backend/redis"
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// The helpers of the tests that put a master of the shared Cluster
+// behind a proxy: a client whose Dialer sends that master's connections
+// to the proxy, and the proxy's ways of refusing a retry.
+
+// rawCluster returns a client on the shared Cluster at addrs, straight to
+// its masters, closed at the test's end.
+func rawCluster(t *testing.T, addrs []string) *redis.ClusterClient {
+	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = raw.Close() })
+	return raw
+}
+
+// dialerVia returns a Dialer that connects to proxy in place of node, and
+// to any other address as it is; dialing, when not nil, is called before
+// each dial of node.
+func dialerVia(node, proxy string, dialing func()) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, to string) (net.Conn, error) {
+		if to == node {
+			if dialing != nil {
+				dialing()
+			}
+			to = proxy
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, to)
+	}
+}
+
+// storeVia returns a Store under prefix on a ClusterClient of its own
+// (the caller's client, as a user passes one) on the Cluster at addrs,
+// whose connections to node go to proxy; both are closed at the test's
+// end.
+func storeVia(t *testing.T, addrs []string, node, proxy, prefix string) *redisstore.Store {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, ContextTimeoutEnabled: true, Dialer: dialerVia(node, proxy, nil),
+	})
+	t.Cleanup(func() { _ = cc.Close() })
+	b := redisstore.Must(redisstore.Options{Client: cc, Prefix: prefix})
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// refusalsAfterLanding are the ways a master seen through a proxy refuses
+// the retry of a command whose first try landed (the proxy, once armed,
+// lets the next request that holds marker through and loses its reply
+// with its connection): its connections ("refused"), or the command with
+// LOADING, as a master restarting answers ("loading"). told is what the
+// refusal's text holds.
+var refusalsAfterLanding = map[string]struct {
+	proxy func(t *testing.T, target string, marker []byte) (addr string, arm func())
+	told  string
+}{
+	"refused": {func(t *testing.T, target string, marker []byte) (string, func()) {
+		p := testutil.StartRestartingProxy(t, target, marker)
+		return p.Addr(), p.Arm
+	}, "refused"},
+	"loading": {loadingProxy, "LOADING"},
+}
+
+// keysOfTwoMasters returns two keys, under prefix, of two masters of c,
+// and the addresses of those masters.
+func keysOfTwoMasters(t *testing.T, c *redis.ClusterClient, prefix string) (keys, nodes []string) {
+	t.Helper()
+	for i := 0; len(keys) < 2 && i < 1000; i++ {
+		k := fmt.Sprintf("lease-%d", i)
+		m, err := c.MasterForKey(context.Background(), prefix+k)
+		require.NoError(t, err)
+		if len(nodes) == 0 || m.Options().Addr != nodes[0] {
+			keys = append(keys, k)
+			nodes = append(nodes, m.Options().Addr)
+		}
+	}
+	require.Len(t, keys, 2, "two keys of two masters")
+	return keys, nodes
+}
+
+// loadingProxy starts a proxy in front of target that, once armed, lets
+// the next request that contains marker through and loses its reply with
+// its connection, and answers every later one with LOADING, as a server
+// that restarted and reads its data set.
+func loadingProxy(t *testing.T, target string, marker []byte) (string, func()) {
+	var p *testutil.Proxy
+	var armed, loading atomic.Bool
+	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		switch {
+		case !bytes.Contains(chunk, marker):
+		case loading.Load():
+			return []byte("-LOADING Redis is loading the dataset in memory\r\n")
+		case armed.CompareAndSwap(true, false):
+			p.DropReply(1)
+			loading.Store(true)
+		}
+		return nil
+	}})
+	return p.Addr(), func() { armed.Store(true) }
+}
