@@ -52,7 +52,11 @@ const clearBatch = 1000
 // for the line of its CLUSTER NODES flagged myself first, which an ACL
 // may allow.) A client of the program's
 // type that embeds a *redis.ClusterClient (or a *redis.Ring) is cleared as
-// one. It never uses KEYS. With
+// one. On a Cluster, a master's SCANs and UNLINKs that failed before the
+// server ran them, or lost their connection, are sent again as the
+// Cluster client retries a command (up to MaxRedirects times, after its
+// back-off): go-redis's clients of a Cluster's nodes retry nothing. It
+// never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster).
 //
@@ -93,13 +97,27 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 	if b.flush {
 		return c.FlushDB(ctx).Err()
 	}
+	var p retryPolicy // the server's client's
+	if node, ok := c.(redis.UniversalClient); ok {
+		p = retryPolicyOf(node)
+	}
+	var scans retryPolicy // the SCANs' retries the Store makes: none, but on a Cluster's master
+	if perKey && p.retries <= 0 {
+		// go-redis gives a Cluster's node clients no retries (MaxRetries
+		// -1): the Cluster client's loop retries, and Clear's commands on
+		// a node do not go through it. A SCAN or UNLINK whose connection
+		// was lost (the master restarted) failed Clear where one more try
+		// would have done. They are retried as that loop retries.
+		p = retryPolicy{retries: b.retry.retries, minBackoff: b.retry.minBackoff, maxBackoff: b.retry.maxBackoff}
+		scans = p
+	}
 	var cursor uint64
 	for {
-		keys, next, err := c.Scan(ctx, cursor, b.match, clearBatch).Result()
+		keys, next, err := scan(ctx, c, scans, cursor, b.match)
 		if err != nil {
 			return err
 		}
-		if err := b.deleting(func() error { return b.removeOn(ctx, c, keys, perKey) }); err != nil {
+		if err := b.deleting(func() error { return b.removeOn(ctx, c, p, keys, perKey) }); err != nil {
 			return err
 		}
 		if next == 0 {
@@ -109,22 +127,33 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 	}
 }
 
-// removeOn removes keys from one server with UNLINK (or DEL), in one
-// command, or with perKey (a Cluster node) in one command per key, each
-// after ASKING, in one pipeline: a node importing a slot answers a command
-// on it without ASKING with MOVED, though it holds the keys already moved.
+// scan sends one SCAN from cursor for keys matching match on c, and sends
+// it again, as p says, while it failed in a way that proves the server did
+// not run it (notRun), or lost its connection (lostConn): a read.
+func scan(ctx context.Context, c redis.Cmdable, p retryPolicy, cursor uint64, match string) ([]string, uint64, error) {
+	keys, next, err := c.Scan(ctx, cursor, match, clearBatch).Result()
+	for attempt := 1; err != nil && attempt <= p.retries && (notRun(err) || lostConn(err)); attempt++ {
+		if !p.pause(ctx, attempt) {
+			break
+		}
+		keys, next, err = c.Scan(ctx, cursor, match, clearBatch).Result()
+	}
+	return keys, next, err
+}
+
+// removeOn removes keys from one server, retried as p says, with UNLINK
+// (or DEL), in one command, or with perKey (a Cluster node) in one command
+// per key, each after ASKING, in one pipeline: a node importing a slot
+// answers a command on it without ASKING with MOVED, though it holds the
+// keys already moved.
 // A key that left the node between the SCAN that found it and its delete
 // (its slot migrating: the node answers -ASK, or -MOVED once the slot has
 // moved) is deleted where it went, through the Cluster client, which
 // follows the redirection: the node it went to may have been scanned
 // before it arrived.
-func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, keys []string, perKey bool) error {
+func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, p retryPolicy, keys []string, perKey bool) error {
 	if len(keys) == 0 {
 		return nil
-	}
-	var p retryPolicy // the server's client's
-	if node, ok := c.(redis.UniversalClient); ok {
-		p = retryPolicyOf(node)
 	}
 	if !perKey {
 		return b.deleteCmd(ctx, c, p, keys).Err()

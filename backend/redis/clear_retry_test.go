@@ -1,0 +1,65 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-caching/caching/internal/testutil"
+)
+
+// TestClusterClearRetriesLostConnection loses, with its connection, the
+// reply to one command Clear sends a master of the shared Cluster (seen
+// through a proxy): its SCAN, or the pipeline of UNLINKs. go-redis gives
+// a Cluster's node clients no retries (its Cluster loop retries, which
+// Clear's commands on a node do not go through), and Clear failed where
+// one more try, on a new connection, would have done: a server that
+// restarted, or a network that reset an idle connection. Both are
+// retried now, as the Cluster client retries (MaxRedirects times), and
+// Clear deletes the keys of both masters.
+func TestClusterClearRetriesLostConnection(t *testing.T) {
+	addrs := testutil.RedisClusterAddrs(t)
+	bg := context.Background()
+	raw := rawCluster(t, addrs)
+	for name, marker := range map[string]func(prefix, key string) []byte{
+		"scan":   func(prefix, _ string) []byte { return []byte("scan") },
+		"unlink": func(prefix, key string) []byte { return []byte(prefix + key) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			prefix := uniquePrefix(t)
+			keys, nodes := keysOfTwoMasters(t, raw, prefix)
+			addr, arm := dropOnceProxy(t, nodes[0], marker(prefix, keys[0]))
+			b := storeVia(t, addrs, nodes[0], addr, prefix)
+			for _, k := range keys {
+				require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
+			}
+			arm()
+			require.NoError(t, b.Clear(bg))
+			for _, k := range keys {
+				n, err := raw.Exists(bg, prefix+k).Result()
+				require.NoError(t, err)
+				assert.Zero(t, n, "%s was deleted", k)
+			}
+		})
+	}
+}
+
+// dropOnceProxy starts a proxy in front of target that, once armed, lets
+// the next request that contains marker through and loses its reply with
+// its connection; new connections are served.
+func dropOnceProxy(t *testing.T, target string, marker []byte) (string, func()) {
+	var p *testutil.Proxy
+	var armed atomic.Bool
+	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if bytes.Contains(chunk, marker) && armed.CompareAndSwap(true, false) {
+			p.DropReply(1)
+		}
+		return nil
+	}})
+	return p.Addr(), func() { armed.Store(true) }
+}
