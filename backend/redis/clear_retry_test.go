@@ -1,9 +1,7 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,19 +45,4 @@ func TestClusterClearRetriesLostConnection(t *testing.T) {
 			}
 		})
 	}
-}
-
-// dropOnceProxy starts a proxy in front of target that, once armed, lets
-// the next request that contains marker through and loses its reply with
-// its connection; new connections are served.
-func dropOnceProxy(t *testing.T, target string, marker []byte) (string, func()) {
-	var p *testutil.Proxy
-	var armed atomic.Bool
-	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-		if bytes.Contains(chunk, marker) && armed.CompareAndSwap(true, false) {
-			p.DropReply(1)
-		}
-		return nil
-	}})
-	return p.Addr(), func() { armed.Store(true) }
 }

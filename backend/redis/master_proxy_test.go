@@ -111,3 +111,18 @@ func loadingProxy(t *testing.T, target string, marker []byte) (string, func()) {
 	}})
 	return p.Addr(), func() { armed.Store(true) }
 }
+
+// dropOnceProxy starts a proxy in front of target that, once armed, lets
+// the next request that contains marker through and loses its reply with
+// its connection; new connections are served.
+func dropOnceProxy(t *testing.T, target string, marker []byte) (string, func()) {
+	var p *testutil.Proxy
+	var armed atomic.Bool
+	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if bytes.Contains(chunk, marker) && armed.CompareAndSwap(true, false) {
+			p.DropReply(1)
+		}
+		return nil
+	}})
+	return p.Addr(), func() { armed.Store(true) }
+}

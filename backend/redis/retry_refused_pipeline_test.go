@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-caching/caching/backend"
+	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/connerr"
 	"github.com/go-caching/caching/internal/testutil"
 )
@@ -29,29 +30,13 @@ import (
 // the retry's refusal in its text only; the other master's key is
 // deleted.
 func TestRetryRefusedAfterLandedClusterPipelineDelete(t *testing.T) {
-	addrs := testutil.RedisClusterAddrs(t)
-	bg := context.Background()
-	raw := rawCluster(t, addrs)
-	for name, refusal := range refusalsAfterLanding {
-		t.Run(name, func(t *testing.T) {
-			prefix := uniquePrefix(t)
-			keys, nodes := keysOfTwoMasters(t, raw, prefix)
-			addr, arm := refusal.proxy(t, nodes[0], []byte(prefix+keys[0]))
-			b := storeVia(t, addrs, nodes[0], addr, prefix)
-			for _, k := range keys {
-				require.NoError(t, b.Set(bg, k, []byte("h"), time.Minute)) // pooled connections too
-			}
-			arm()
-			err := b.Delete(bg, keys...)
-			require.Error(t, err)
-			for _, k := range keys {
-				n, xerr := raw.Exists(bg, prefix+k).Result()
-				require.NoError(t, xerr)
-				assert.Zero(t, n, "%s was deleted", k)
-			}
-			assertLostTryErr(t, err, refusal.told)
-		})
-	}
+	testRetryRefusedAfterLandedCluster(t, func(b *redisstore.Store, keys []string) error {
+		return b.Delete(context.Background(), keys...)
+	}, func(t *testing.T, raw *redis.ClusterClient, key string) {
+		n, err := raw.Exists(context.Background(), key).Result()
+		require.NoError(t, err)
+		assert.Zero(t, n, "%s was deleted", key)
+	})
 }
 
 // TestRetryRefusedAfterLandedClusterSetMany is
@@ -61,8 +46,22 @@ func TestRetryRefusedAfterLandedClusterPipelineDelete(t *testing.T) {
 // (nothing stored), though its first try landed, and a refused dial went
 // untold. Both values are stored, and the error is the lost try's.
 func TestRetryRefusedAfterLandedClusterSetMany(t *testing.T) {
+	testRetryRefusedAfterLandedCluster(t, func(b *redisstore.Store, keys []string) error {
+		return b.SetMany(context.Background(), []backend.Item{{Key: keys[0], Value: []byte("x")}, {Key: keys[1], Value: []byte("x")}})
+	}, func(t *testing.T, raw *redis.ClusterClient, key string) {
+		v, err := raw.Get(context.Background(), key).Result()
+		require.NoError(t, err)
+		assert.Equal(t, "x", v, "%s was stored", key)
+	})
+}
+
+// testRetryRefusedAfterLandedCluster runs write on two keys of two
+// masters of the shared Cluster, each holding a value, the first
+// master's reply to it lost and its retry refused (each of
+// refusalsAfterLanding), checks each key (with the prefix) with after,
+// and that write's error is the lost try's.
+func testRetryRefusedAfterLandedCluster(t *testing.T, write func(b *redisstore.Store, keys []string) error, after func(t *testing.T, raw *redis.ClusterClient, key string)) {
 	addrs := testutil.RedisClusterAddrs(t)
-	bg := context.Background()
 	raw := rawCluster(t, addrs)
 	for name, refusal := range refusalsAfterLanding {
 		t.Run(name, func(t *testing.T) {
@@ -71,15 +70,13 @@ func TestRetryRefusedAfterLandedClusterSetMany(t *testing.T) {
 			addr, arm := refusal.proxy(t, nodes[0], []byte(prefix+keys[0]))
 			b := storeVia(t, addrs, nodes[0], addr, prefix)
 			for _, k := range keys {
-				require.NoError(t, b.Set(bg, k, []byte("h"), time.Minute)) // pooled connections too
+				require.NoError(t, b.Set(context.Background(), k, []byte("h"), time.Minute)) // pooled connections too
 			}
 			arm()
-			err := b.SetMany(bg, []backend.Item{{Key: keys[0], Value: []byte("x")}, {Key: keys[1], Value: []byte("x")}})
+			err := write(b, keys)
 			require.Error(t, err)
 			for _, k := range keys {
-				v, gerr := raw.Get(bg, prefix+k).Result()
-				require.NoError(t, gerr)
-				assert.Equal(t, "x", v, "%s was stored", k)
+				after(t, raw, prefix+k)
 			}
 			assertLostTryErr(t, err, refusal.told)
 		})
