@@ -52,10 +52,11 @@ const clearBatch = 1000
 // for the line of its CLUSTER NODES flagged myself first, which an ACL
 // may allow.) A client of the program's
 // type that embeds a *redis.ClusterClient (or a *redis.Ring) is cleared as
-// one. On a Cluster, a master's SCANs and UNLINKs that failed before the
-// server ran them, or lost their connection, are sent again as the
-// Cluster client retries a command (up to MaxRedirects times, after its
-// back-off): go-redis's clients of a Cluster's nodes retry nothing. It
+// one. On a Cluster (a Ring), a master's (a shard's) SCANs and UNLINKs
+// that failed before the server ran them, or lost their connection, are
+// sent again as the Cluster (the Ring) retries a command (up to
+// MaxRedirects, MaxRetries, times, after its back-off): go-redis's
+// clients of a Cluster's nodes and a Ring's shards retry nothing. It
 // never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster).
@@ -101,13 +102,15 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 	if node, ok := c.(redis.UniversalClient); ok {
 		p = retryPolicyOf(node)
 	}
-	var scans retryPolicy // the SCANs' retries the Store makes: none, but on a Cluster's master
-	if perKey && p.retries <= 0 {
-		// go-redis gives a Cluster's node clients no retries (MaxRetries
-		// -1): the Cluster client's loop retries, and Clear's commands on
-		// a node do not go through it. A SCAN or UNLINK whose connection
-		// was lost (the master restarted) failed Clear where one more try
-		// would have done. They are retried as that loop retries.
+	var scans retryPolicy // the SCANs' retries the Store makes: none, but where c makes none
+	if p.retries <= 0 {
+		// go-redis gives the clients of a Cluster's nodes and of a Ring's
+		// shards no retries (MaxRetries -1): the Cluster's or the Ring's
+		// loop retries, and Clear's commands on a node do not go through
+		// it. A SCAN or UNLINK whose connection was lost (the server
+		// restarted) failed Clear where one more try would have done.
+		// They are retried as that loop retries (the Store's policy; on
+		// a client of one server, the same as c's).
 		p = retryPolicy{retries: b.retry.retries, minBackoff: b.retry.minBackoff, maxBackoff: b.retry.maxBackoff}
 		scans = p
 	}

@@ -5,9 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
+	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/testutil"
 )
 
@@ -43,6 +46,33 @@ func TestClusterClearRetriesLostConnection(t *testing.T) {
 				require.NoError(t, err)
 				assert.Zero(t, n, "%s was deleted", k)
 			}
+		})
+	}
+}
+
+// TestRingClearRetriesLostConnection is
+// TestClusterClearRetriesLostConnection for a Ring, whose shards' clients
+// go-redis gives no retries either: Clear's SCAN and UNLINK on a shard
+// are retried as the Ring retries a command (MaxRetries times).
+func TestRingClearRetriesLostConnection(t *testing.T) {
+	addr := testutil.RedisAddr(t)
+	bg := context.Background()
+	for name, marker := range map[string]func(prefix string) []byte{
+		"scan":   func(string) []byte { return []byte("scan") },
+		"unlink": func(prefix string) []byte { return []byte(prefix + "k") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			prefix := uniquePrefix(t)
+			proxy, arm := dropOnceProxy(t, addr, marker(prefix))
+			ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": proxy}, DB: 9, ContextTimeoutEnabled: true})
+			t.Cleanup(func() { _ = ring.Close() })
+			b := redisstore.Must(redisstore.Options{Client: ring, Prefix: prefix})
+			t.Cleanup(func() { _ = b.Close() })
+			require.NoError(t, b.Set(bg, "k", []byte("v"), time.Minute))
+			arm()
+			require.NoError(t, b.Clear(bg))
+			_, err := b.Get(bg, "k")
+			assert.ErrorIs(t, err, backend.ErrNotFound, "k was deleted")
 		})
 	}
 }
