@@ -29,7 +29,8 @@ import (
 // names it (refusedError.named), made when the server was marked down. A
 // write whose retry surely did not run after a try that may have
 // (ranError) fails with that try's error, the retry's told after it once
-// (see ranError.retryText).
+// (see ranError.retryText), and wraps the context's error too when the
+// retry was not tried again for it (stoppedError).
 // A connection closed under a call (net.ErrClosed) was closed by
 // Store.Close: nothing else closes one that is in use.
 func wrap(op, addr string, err error) error {
@@ -40,6 +41,10 @@ func wrap(op, addr string, err error) error {
 	case *refusedError:
 		return e.named(op) // PickServer's, as gomemcache returns it
 	case *ranError:
+		if se, ok := e.last.(*stoppedError); ok { // its caller left: told once, and wrapped
+			re := &ranError{ran: e.ran, last: se.err}
+			return fmt.Errorf("%w; retried: %s; not tried again: %w", wrap(op, addr, e.ran), re.retryText(op, addr), se.ctx)
+		}
 		return fmt.Errorf("%w; retried: %s", wrap(op, addr, e.ran), e.retryText(op, addr))
 	}
 	var re *refusedError

@@ -1718,11 +1718,19 @@ func (s *Store) retried(ctx context.Context, try func() error) error {
 
 // ranError is retried's error: ran, the failure of a try the server may
 // have run, and last, the later try's, which it surely did not. It wraps
-// ran only.
+// ran only, and the context's error when last is a try not made again
+// because its caller left (stoppedError): a caller gone is no failure of
+// the server.
 type ranError struct{ ran, last error }
 
 func (e *ranError) Error() string { return e.ran.Error() + "; retried: " + e.last.Error() }
-func (e *ranError) Unwrap() error { return e.ran }
+
+func (e *ranError) Unwrap() []error {
+	if se, ok := e.last.(*stoppedError); ok {
+		return []error{e.ran, se.ctx}
+	}
+	return []error{e.ran}
+}
 
 // refuse deletes key for a Set refused with err (too large), as memcached
 // does when the server refuses one: its caller has moved on from the older
