@@ -24,7 +24,9 @@
 // partway, it returns the context's error once the deletes under way have
 // ended, the keys started before the stop deleted, and DeleteCount counts
 // them). A call tried again (below) is not once its context is done: its
-// error then wraps the context's and the last try's.
+// error then wraps the context's and that of a try that may have run (the
+// first, where its connection dropped after the request was written; else
+// the last).
 //
 // Close closes every connection the Store opened, those in use by calls
 // under way too (gomemcache's own Close closes only the idle ones, and a
