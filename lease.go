@@ -463,7 +463,8 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			// The lease is deleted off the caller's path, as a stored
 			// run's is (releaseLeaseLater): nothing the caller does next
 			// waits for it, and the key's next leader in this process
-			// waits for it in flight (addLease).
+			// waits for it in flight (ownedLeases.settle, before its
+			// Add: addLease).
 			if check(ctx, after) == lookFound {
 				c.releaseLeaseLater(l, true)
 				return nil, leaseFound, true
@@ -827,8 +828,11 @@ func releaseUnmade(err error) bool {
 //
 // Until the release returns, the lease is still this process's: its next
 // leader of the key, which would find the lease held, waits for the
-// release instead (addLease, ownedLeases.take), as it did when the release
-// was made before the response was.
+// release instead (ownedLeases.settle before its Add, addLease;
+// ownedLeases.take after one), as it did when the release was made before
+// the response was; but for a request with a stale entry to serve, which
+// serves it at once while the release sets the "not stored" mark
+// (acquireLease, ownedLeases.marking).
 func (c *Cache) releaseLeaseLater(l *heldLease, stored bool) {
 	if l != nil {
 		c.releaseRecorded(l, c.owned.releasing(l, stored), stored)

@@ -121,8 +121,10 @@ type viewCall struct {
 	// the leader's lease's release is recorded there as in flight
 	// (ownedLeases), which after then makes. The key's next leader in
 	// this process, which may come as soon as the call is gone, waits for
-	// that release (addLease) rather than for the lease as another
-	// process's run.
+	// that release (ownedLeases.settle, before its Add: addLease) rather
+	// than for the lease as another process's run; one with a stale entry
+	// to serve serves it at once while that release sets the "not stored"
+	// mark (acquireLease).
 	releasing func()
 	// runMarks are the store's counts when the leader began (view.lead),
 	// read before it reads anything: a waiter is not served the call's
