@@ -103,14 +103,16 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 		p = retryPolicyOf(node)
 	}
 	var scans retryPolicy // the SCANs' retries the Store makes: none, but where c makes none
-	if p.retries <= 0 {
+	if p.retries <= 0 && !p.opaque {
 		// go-redis gives the clients of a Cluster's nodes and of a Ring's
 		// shards no retries (MaxRetries -1): the Cluster's or the Ring's
 		// loop retries, and Clear's commands on a node do not go through
 		// it. A SCAN or UNLINK whose connection was lost (the server
 		// restarted) failed Clear where one more try would have done.
 		// They are retried as that loop retries (the Store's policy; on
-		// a client of one server, the same as c's).
+		// a client of one server, the same as c's). A client whose
+		// policy the Store cannot see (opaque) keeps it: its commands
+		// are sent as they are, for it to retry them as configured.
 		p = retryPolicy{retries: b.retry.retries, minBackoff: b.retry.minBackoff, maxBackoff: b.retry.maxBackoff}
 		scans = p
 	}

@@ -34,6 +34,7 @@ func TestOpaqueClientRetriesSetAndDeleteAsConfigured(t *testing.T) {
 	for name, call := range map[string]func(b *redisstore.Store) error{
 		"set":    func(b *redisstore.Store) error { return b.Set(bg, "lost", []byte("x"), time.Minute) },
 		"delete": func(b *redisstore.Store) error { return b.Delete(bg, "lost") },
+		"clear":  func(b *redisstore.Store) error { return b.Clear(bg) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			prefix := uniquePrefix(t)
@@ -49,7 +50,7 @@ func TestOpaqueClientRetriesSetAndDeleteAsConfigured(t *testing.T) {
 			t.Cleanup(func() { _ = c.Close() })
 			b := redisstore.Must(redisstore.Options{Client: delegatingClient{c}, Prefix: prefix})
 			t.Cleanup(func() { _ = b.Close() })
-			require.NoError(t, b.Set(bg, "warm", []byte("v"), time.Minute)) // a pooled connection
+			require.NoError(t, b.Set(bg, "lost", []byte("v"), time.Minute)) // a pooled connection, and a key to clear
 			armed.Store(true)
 			assert.NoError(t, call(b), "the client retried the lost try")
 			assert.False(t, armed.Load(), "the call reached the proxy")
