@@ -59,7 +59,7 @@ const clearBatch = 1000
 // clients of a Cluster's nodes and a Ring's shards retry nothing. It
 // never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
-// Cluster).
+// Cluster), retried as the UNLINKs are.
 //
 // Keys written while Clear runs may survive it. Clear takes one SCAN round
 // trip per 1000 keys of the database (all of them, not only this prefix's),
@@ -95,9 +95,6 @@ func (b *Store) Clear(ctx context.Context) error {
 // clearNode clears the prefix on one server. perKey sends one UNLINK per key
 // (a Cluster node rejects multi-key commands across slots).
 func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) error {
-	if b.flush {
-		return c.FlushDB(ctx).Err()
-	}
 	var p retryPolicy // the server's client's
 	if node, ok := c.(redis.UniversalClient); ok {
 		p = retryPolicyOf(node)
@@ -115,6 +112,11 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 		// are sent as they are, for it to retry them as configured.
 		p = retryPolicy{retries: b.retry.retries, minBackoff: b.retry.minBackoff, maxBackoff: b.retry.maxBackoff}
 		scans = p
+	}
+	if b.flush {
+		// FLUSHDB is idempotent: retried as an UNLINK is.
+		cmd := redis.NewStatusCmd(ctx, "flushdb")
+		return b.processIdempotent(ctx, c.(processor), p, cmd, noRetryStatusCmd{cmd})
 	}
 	var cursor uint64
 	for {

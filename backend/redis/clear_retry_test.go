@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -75,4 +76,26 @@ func TestRingClearRetriesLostConnection(t *testing.T) {
 			assert.ErrorIs(t, err, backend.ErrNotFound, "k was deleted")
 		})
 	}
+}
+
+// TestRingClearFlushesDBRetriesLostConnection is
+// TestRingClearRetriesLostConnection for Options.ClearFlushesDB: the
+// FLUSHDB Clear sends a Ring's shard (or a Cluster's master), whose client
+// go-redis gives no retries, failed Clear with EOF when its reply was
+// lost with its connection. It is retried as the SCANs and UNLINKs are.
+// The server is a miniredis: a FLUSHDB of the shared Redis would flush
+// other tests' keys.
+func TestRingClearFlushesDBRetriesLostConnection(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	proxy, arm := dropOnceProxy(t, m.Addr(), []byte("flushdb"))
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": proxy}, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = ring.Close() })
+	b := redisstore.Must(redisstore.Options{Client: ring, ClearFlushesDB: true})
+	t.Cleanup(func() { _ = b.Close() })
+	m.Set("other", "v")
+	require.NoError(t, b.Set(ctx(t), "k", []byte("v"), time.Minute)) // a pooled connection
+	arm()
+	require.NoError(t, b.Clear(ctx(t)))
+	assert.False(t, m.Exists("other"), "the database was flushed")
 }
