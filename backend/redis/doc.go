@@ -84,9 +84,9 @@
 // returned the refusal, which told a caller (a Cache releasing a lease)
 // that the write surely did not land. A client in Options.Client of a type
 // that shows no go-redis options (one that delegates to a go-redis client
-// without embedding it) has a retry policy the Store cannot see: Set and
-// Delete are sent through it as they are, and it retries them as it is
-// configured to.
+// without embedding it) has a retry policy the Store cannot see: Set,
+// Delete, SetMany and Clear's commands are sent through it as they are,
+// and it retries them as it is configured to.
 //
 // New refuses, with an error wrapping backend.ErrInvalidOption, what would
 // break the Store's promises:
