@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/testutil"
 )
@@ -20,7 +21,7 @@ import (
 // cannot see its options, and takes it as it is.
 type delegatingClient struct{ redis.UniversalClient }
 
-// TestOpaqueClientRetriesSetAndDeleteAsConfigured: through a client whose
+// TestOpaqueClientRetriesWritesAsConfigured: through a client whose
 // type shows no go-redis options, a Set or a Delete whose reply was lost
 // with its connection was retried by the client it delegates to (its
 // MaxRetries, 3 by default) until 8b0e7f6; the Store then sent them
@@ -28,13 +29,16 @@ type delegatingClient struct{ redis.UniversalClient }
 // (it knows no policy of the client's): the call failed with the lost
 // connection's error. It is sent as it was, and the client's retry on a
 // new connection lands it.
-func TestOpaqueClientRetriesSetAndDeleteAsConfigured(t *testing.T) {
+func TestOpaqueClientRetriesWritesAsConfigured(t *testing.T) {
 	addr := testutil.RedisAddr(t)
 	bg := context.Background()
 	for name, call := range map[string]func(b *redisstore.Store) error{
 		"set":    func(b *redisstore.Store) error { return b.Set(bg, "lost", []byte("x"), time.Minute) },
 		"delete": func(b *redisstore.Store) error { return b.Delete(bg, "lost") },
-		"clear":  func(b *redisstore.Store) error { return b.Clear(bg) },
+		"setmany": func(b *redisstore.Store) error {
+			return b.SetMany(bg, []backend.Item{{Key: "lost", Value: []byte("x"), TTL: time.Minute}, {Key: "other", Value: []byte("x"), TTL: time.Minute}})
+		},
+		"clear": func(b *redisstore.Store) error { return b.Clear(bg) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			prefix := uniquePrefix(t)
