@@ -111,7 +111,8 @@ func (e *causeError) Unwrap() error { return e.err }
 // backend.ErrServerDown (a retry refused as its server was marked down),
 // which the call's error does not wrap (e.ran's try may have been run), nor
 // e.ran's cause again where the refusal names it as the failure that
-// marked the server down.
+// marked the server down: at its end, or before the ")" that closes it in
+// the refusal of every server marked down.
 func (e *ranError) retryText(op, addr string) string {
 	start := ownPrefix + op + ": "
 	if addr != "" {
@@ -119,8 +120,11 @@ func (e *ranError) retryText(op, addr string) string {
 	}
 	t := strings.TrimPrefix(wrap(op, addr, e.last).Error(), start)
 	t = strings.TrimSuffix(t, ": "+backend.ErrServerDown.Error())
-	if ran := causeText(e.ran); strings.HasSuffix(t, ", the last: "+ran) {
-		t = strings.TrimSuffix(t, ran) + "the same"
+	ran := ", the last: " + causeText(e.ran)
+	for _, end := range [...]string{"", ")"} {
+		if strings.HasSuffix(t, ran+end) {
+			return strings.TrimSuffix(t, ran+end) + ", the last: the same" + end
+		}
 	}
 	return t
 }
