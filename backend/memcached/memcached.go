@@ -230,6 +230,11 @@ type Store struct {
 	// Options.MaxItemSize as (see maxSkipped): random, made by New, never
 	// sent to a server.
 	overItem [overItemLen]byte
+	// flushOne is gomemcache's flush_all of one server, which Clear calls
+	// for each server (Options.FlushOnClear) with its context (see
+	// serverList.each): gomemcache exports none, and its FlushAll takes no
+	// context. New records it: the function FlushAll calls Each with.
+	flushOne func(net.Addr) error
 }
 
 // generation is the namespace generation this process last read, as the
@@ -288,6 +293,9 @@ func New(opts Options) (*Store, error) {
 	s.conns.maxSpares, s.conns.timeout = o.MaxIdleConns, o.Timeout
 	sl.probe = s.probe
 	sl.outOfStepTries = s.outOfStepTries()
+	sl.capture = &s.flushOne
+	_ = c.FlushAll() // records s.flushOne; sends nothing
+	sl.capture = nil
 	return s, nil
 }
 
@@ -2248,12 +2256,13 @@ func (s *Store) counterOnce(op, k string, delta uint64) (n uint64, err error) {
 // Options.FlushOnClear, Clear sends flush_all to every server instead, one
 // after the other: a server that fails (down or hung) does not stop the
 // others from being flushed, and Clear returns the servers' errors joined.
+// A flush_all is not sent to a server again once ctx is done.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.start(ctx); err != nil {
 		return err
 	}
 	if s.opts.FlushOnClear {
-		return wrap("flush_all", "", s.client.FlushAll())
+		return wrap("flush_all", "", s.servers.each(ctx, s.flushOne))
 	}
 	addr := s.servers.of(s.genKey).addr
 	for range 3 {

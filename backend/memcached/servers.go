@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -59,6 +60,9 @@ type serverList struct {
 	// server while it fails with a request unwritten (see unwritten and
 	// Store.outOfStepTries); 0 is once.
 	outOfStepTries int
+	// capture, set by New for a moment, makes Each record the function it
+	// is called with instead of calling it (see Store.flushOne).
+	capture *func(net.Addr) error
 	// now, nil but in tests, replaces time.Now for the servers' health
 	// (see nanotime): a test steps the streaks' windows and the cool-downs
 	// on a clock of its own, not the wall's.
@@ -170,19 +174,31 @@ func (l *serverList) of(key string) *serverHealth { return l.health[l.pick(key)]
 
 // Each calls f with each server, in order, and returns their errors
 // joined. Unlike ServerList's, it does not stop at the first error:
-// gomemcache's FlushAll (Options.FlushOnClear's Clear) and Ping call it,
-// and a flush_all that stopped at a server down would flush none of the
-// servers after it, leaving their entries readable. Each server's error
-// names the server (gomemcache's do not all), without gomemcache's prefix
-// (see unprefixed): the Store's error says "memcached: " once. A command
-// that took a connection out of step with its replies, or one the server
-// closed, from the pool (see unwritten: nothing was sent) is sent again,
-// up to outOfStepTries times.
+// gomemcache's FlushAll and Ping call it, and a flush_all that stopped at a
+// server down would flush none of the servers after it, leaving their
+// entries readable. Each server's error names the server (gomemcache's do
+// not all), without gomemcache's prefix (see unprefixed): the Store's
+// error says "memcached: " once. A command that took a connection out of
+// step with its replies, or one the server closed, from the pool (see
+// unwritten: nothing was sent) is sent again, up to outOfStepTries times.
+// Clear (Options.FlushOnClear) calls each instead, with its context.
 func (l *serverList) Each(f func(net.Addr) error) error {
+	if l.capture != nil {
+		*l.capture = f
+		return nil
+	}
+	return l.each(context.Background(), f)
+}
+
+// each is Each, whose command is not sent again once ctx is done (see
+// stopped): gomemcache takes no context, and a try on a server that hangs
+// waits Options.Timeout, for a caller gone. The other servers are still
+// sent theirs, as after any server's failure.
+func (l *serverList) each(ctx context.Context, f func(net.Addr) error) error {
 	var errs []error
 	for _, a := range l.addrs {
 		err := f(a)
-		for i := 1; i < l.outOfStepTries && unwritten(err); i++ {
+		for i := 1; i < l.outOfStepTries && unwritten(err) && !stopped(ctx, &err); i++ {
 			err = f(a)
 		}
 		if err != nil {
