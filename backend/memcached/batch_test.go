@@ -125,7 +125,7 @@ func seqKeys(prefix string, n int) []string {
 func TestGetManyBatches(t *testing.T) {
 	bg := context.Background()
 	s, r, setup := batchStore(t)
-	p, err := s.prefix()
+	p, err := s.prefix(context.Background())
 	require.NoError(t, err)
 	long := strings.Repeat("x", maxKeyLen-len(p)-6) // used as it is, not hashed
 	cases := []struct {

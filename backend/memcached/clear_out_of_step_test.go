@@ -97,7 +97,7 @@ func TestClearFirstGenerationOnConnectionOutOfStep(t *testing.T) {
 	require.NoError(t, err, "the generation Clear set")
 	n, err := strconv.ParseUint(string(it.Value), 10, 64)
 	require.NoError(t, err, "the generation Clear set")
-	v, err := s.prefix()
+	v, err := s.prefix(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, ns+":"+strconv.FormatUint(n, 10)+":", v, "the generation the Store uses")
 }

@@ -212,7 +212,7 @@ func TestCloseClosesConnectionsInUse(t *testing.T) {
 func TestCloseRefusesDialsAfterClose(t *testing.T) {
 	s, p := proxiedStore(t)
 	require.NoError(t, s.Set(context.Background(), "k", []byte("v"), time.Minute))
-	k, err := s.key("k")
+	k, err := s.key(context.Background(), "k")
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	before := p.accepted.Load()

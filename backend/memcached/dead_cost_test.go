@@ -88,12 +88,12 @@ func TestDeadOrHungServerCostsOneDialPerCall(t *testing.T) {
 					}
 					return dial(ctx, network, a)
 				}
-				if _, err := s.prefix(); err != nil { // on the live server
+				if _, err := s.prefix(context.Background()); err != nil { // on the live server
 					t.Fatal(err)
 				}
 				k := ""
 				for i := 0; k == ""; i++ {
-					if mk, _ := s.key(fmt.Sprint("k", i)); s.servers.of(mk).addr == addr {
+					if mk, _ := s.key(context.Background(), fmt.Sprint("k", i)); s.servers.of(mk).addr == addr {
 						k = fmt.Sprint("k", i)
 					}
 				}

@@ -112,7 +112,7 @@ func deleteStores(t *testing.T, servers []string, maxIdle int) (s *Store, tr *de
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	tr = trackDeletes(s, 200*time.Microsecond)
-	_, err = s.prefix()
+	_, err = s.prefix(context.Background())
 	require.NoError(t, err)
 	o.MaxIdleConns = 0
 	setup, err = New(o)

@@ -55,7 +55,7 @@ func TestDeleteStopsWhenContextDone(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, r, setup := batchStore(t)
-			p, err := s.prefix()
+			p, err := s.prefix(context.Background())
 			require.NoError(t, err)
 			keys := seqKeys("del/", n)
 			for _, k := range keys {

@@ -362,7 +362,7 @@ func TestValuesUpToMaxItemSizeReadBackWhole(t *testing.T) {
 		}
 		return v
 	}
-	mk, err := s.key("big")
+	mk, err := s.key(context.Background(), "big")
 	require.NoError(t, err)
 	largest := s.opts.MaxItemSize - len(mk) - itemOverhead
 	sizes := map[string]int{"empty": 0, "1": 1, "2": 2, "4094": 4094, "4095": 4095, "4096": 4096, "4097": 4097, "65539": 65539, "big": largest}

@@ -706,7 +706,7 @@ func dropped(err error) bool {
 // reading it from memcached at most once per GenerationTTL: reads and writes
 // may use a generation up to GenerationTTL old (see the package doc), or
 // older while it cannot be read (see refreshPrefix).
-func (s *Store) prefix() (string, error) {
+func (s *Store) prefix(ctx context.Context) (string, error) {
 	g := s.gen.Load()
 	if g != nil && s.opts.GenerationTTL > 0 && boottime.Since(g.readAt) < s.opts.GenerationTTL {
 		return g.prefix, nil
@@ -714,20 +714,21 @@ func (s *Store) prefix() (string, error) {
 	if s.opts.GenerationTTL < 0 {
 		return s.readPrefix()
 	}
-	return s.refreshPrefix()
+	return s.refreshPrefix(ctx)
 }
 
 // refreshPrefix reads the generation again, the one last read being past
 // GenerationTTL (or none read yet). One read is in flight at a time: a call
 // that finds one in flight goes on with the generation read before, if it
 // is within GenerationGrace, rather than wait for it (a hung server would
-// hold every call for Timeout), and otherwise waits for its result. A read
+// hold every call for Timeout), and otherwise waits for its result, until
+// ctx is done. A read
 // that failed is not tried again for generationRetry: calls meanwhile go
 // on with the generation read before, within the grace, or fail at once
 // with the error of that read. The generation's key lives on one server:
 // without this, that server down or hung failed or stalled every call, for
 // keys on every server.
-func (s *Store) refreshPrefix() (string, error) {
+func (s *Store) refreshPrefix(ctx context.Context) (string, error) {
 	if f := s.genFail.Load(); f != nil && time.Since(f.at) < generationRetry {
 		return s.gracePrefix(f.err)
 	}
@@ -743,8 +744,16 @@ func (s *Store) refreshPrefix() (string, error) {
 		if p, err := s.gracePrefix(nil); err == nil {
 			return p, nil
 		}
-		<-r.done
-		return r.prefix, r.err
+		// The read is shared: a caller that leaves stops waiting for
+		// it, and it goes on for the others. (Its leader, which makes
+		// it, waits it out, each round trip bounded by Timeout as any
+		// call's: a goroutine of its own would outlive the call.)
+		select {
+		case <-r.done:
+			return r.prefix, r.err
+		case <-ctx.Done():
+			return "", fmt.Errorf("memcached: the call's context ended while the namespace generation was read: %w", ctx.Err())
+		}
 	}
 	defer func() {
 		// Even if the read panics, the next call may read again and
@@ -918,8 +927,8 @@ func (s *Store) setGeneration(n uint64, readAt time.Time) string {
 	}
 }
 
-func (s *Store) key(key string) (string, error) {
-	p, err := s.prefix()
+func (s *Store) key(ctx context.Context, key string) (string, error) {
+	p, err := s.prefix(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -932,7 +941,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.start(ctx); err != nil {
 		return nil, err
 	}
-	k, err := s.key(key)
+	k, err := s.key(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -1167,7 +1176,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if len(keys) == 0 {
 		return out, nil
 	}
-	p, err := s.prefix()
+	p, err := s.prefix(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -1656,7 +1665,7 @@ func (s *Store) item(ctx context.Context, key string, value []byte, ttl time.Dur
 	if err := backend.CheckTTL(ttl); err != nil {
 		return nil, fmt.Errorf("memcached: %w", err)
 	}
-	k, err := s.key(key)
+	k, err := s.key(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -2091,7 +2100,7 @@ func (s *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	if err := s.start(ctx); err != nil {
 		return 0, err
 	}
-	k, err := s.key(key)
+	k, err := s.key(ctx, key)
 	if err != nil {
 		return 0, err
 	}

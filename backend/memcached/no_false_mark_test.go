@@ -109,7 +109,7 @@ func TestSoundServerMarksNoConnection(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { s.Close() })
 			_, closes := watchDials(s, split)
-			p, err := s.prefix()
+			p, err := s.prefix(context.Background())
 			require.NoError(t, err)
 			long := strings.Repeat("l", maxKeyLen-len(p)) // a memcached key of 250 bytes
 			require.Len(t, storeKey(p, long), maxKeyLen)

@@ -100,7 +100,7 @@ func requireOther(t *testing.T, s *Store, i int) {
 
 func (s *Store) mustKey(t *testing.T, key string) string {
 	t.Helper()
-	k, err := s.key(key)
+	k, err := s.key(context.Background(), key)
 	require.NoError(t, err)
 	return k
 }
