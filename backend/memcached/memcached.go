@@ -233,7 +233,8 @@ type Store struct {
 	// flushOne is gomemcache's flush_all of one server, which Clear calls
 	// for each server (Options.FlushOnClear) with its context (see
 	// serverList.each): gomemcache exports none, and its FlushAll takes no
-	// context. New records it: the function FlushAll calls Each with.
+	// context. New records it: the function FlushAll calls Each with
+	// (nil if it calls none: Clear then calls FlushAll).
 	flushOne func(net.Addr) error
 }
 
@@ -289,13 +290,21 @@ func New(opts Options) (*Store, error) {
 	d := &net.Dialer{Timeout: o.Timeout} // as gomemcache dials by default
 	s := &Store{opts: o, client: c, servers: sl, genKey: o.Namespace + ":gen", probeKey: o.Namespace + ":probe:", dial: d.DialContext}
 	_, _ = rand.Read(s.overItem[:]) // never fails (crypto/rand)
+	// FlushAll calls Each with the flush_all of one server, which capture
+	// records as s.flushOne rather than calls. Every dial is refused
+	// meanwhile (the client has no connection yet): a gomemcache whose
+	// FlushAll reached the servers otherwise must not flush them all at
+	// New, for a Store that may never flush (Clear then falls back).
+	c.DialContext = func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("memcached: New sends nothing")
+	}
+	sl.capture = &s.flushOne
+	_ = c.FlushAll()
+	sl.capture = nil
 	c.DialContext = s.dialContext
 	s.conns.maxSpares, s.conns.timeout = o.MaxIdleConns, o.Timeout
 	sl.probe = s.probe
 	sl.outOfStepTries = s.outOfStepTries()
-	sl.capture = &s.flushOne
-	_ = c.FlushAll() // records s.flushOne; sends nothing
-	sl.capture = nil
 	return s, nil
 }
 
@@ -2271,6 +2280,11 @@ func (s *Store) Clear(ctx context.Context) error {
 		return err
 	}
 	if s.opts.FlushOnClear {
+		if s.flushOne == nil {
+			// Not recorded by New (a gomemcache whose FlushAll calls
+			// no Each): its FlushAll, whose retries ctx cannot stop.
+			return wrap("flush_all", "", s.client.FlushAll())
+		}
 		return wrap("flush_all", "", s.servers.each(ctx, s.flushOne))
 	}
 	addr := s.servers.of(s.genKey).addr
