@@ -397,7 +397,8 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// and added, or another process's, and waited for. A caller with a
 	// stale entry to serve (hasStale) reads nothing and serves it, as
 	// another process's caller does once the mark refused its Add; nor
-	// does it wait for a release of lk in flight that sets the mark: it
+	// does it wait for a release of lk in flight that sets the mark,
+	// found before its Add or after it (ownedLeases.take): it
 	// would serve its stale entry after it too (or lead, in the rare
 	// cases that release leaves the lease free or this process's: it
 	// ends too late, or fails without reaching the backend, while another
@@ -445,15 +446,19 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			case !added:
 				// Held: by another process, or still by this one (its
 				// release in flight or failed, or its "not stored" mark:
-				// ownedLeases).
-				own, found := c.takeOver(ctx, lk)
+				// ownedLeases). A release that sets the mark, in flight
+				// since the look before the Add (this process's holder
+				// outside the caller's flight failed meanwhile), is not
+				// waited for by a caller with a stale entry, as that
+				// look does not wait for it (ownedMarking).
+				own, found := c.takeOver(ctx, lk, hasStale)
 				switch found {
 				case ownedAgain, ownedMark:
 					// ownedMark: this process's own mark, kept since the
 					// look before the Add (a release that returned
 					// meanwhile), is read as that look reads it.
 					continue
-				case ownedNone:
+				case ownedNone, ownedMarking:
 					return nil, leaseRun, false
 				}
 				l = own
@@ -644,7 +649,7 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 		// Held: this process's own lease may be (ownedLeases); its own
 		// "not stored" mark skips the refresh, as another process's lease
 		// or mark does: the run it marked just failed.
-		switch own, found := c.takeOver(ctx, lk); found {
+		switch own, found := c.takeOver(ctx, lk, false); found {
 		case ownedAgain:
 			continue
 		case ownedTaken:
@@ -655,14 +660,15 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 }
 
 // takeOver is ownedLeases.take for a leader whose Add found the lease lk
-// held: what it found, and l, this process's lease that it takes (found
+// held (hasStale: it has a stale entry to serve rather than wait): what it
+// found, and l, this process's lease that it takes (found
 // ownedTaken), counted, and set again for its whole time (renewLease); or
 // its "not stored" mark (found ownedMark: heldLease.mark), which is never
 // taken over: the key holds it, or, once it ended (on memcached a 1 s item
 // may end within a tick of its Set), another process's lease, which a Set
 // would overwrite, its run beside this one.
-func (c *Cache) takeOver(ctx context.Context, lk string) (l *heldLease, found ownedFind) {
-	l, found = c.owned.take(ctx, lk, c.store.clears.Load())
+func (c *Cache) takeOver(ctx context.Context, lk string, hasStale bool) (l *heldLease, found ownedFind) {
+	l, found = c.owned.take(ctx, lk, c.store.clears.Load(), hasStale)
 	if found == ownedTaken {
 		c.stats.leases.Add(1)
 		l = c.renewLease(ctx, l)
@@ -993,18 +999,24 @@ const (
 	// ownedMark: this process's "not stored" mark, alive
 	// (heldLease.mark): kept, not taken.
 	ownedMark
+	// ownedMarking: its release in flight sets the "not stored" mark
+	// (ownedLease.marks), not waited for by a caller with a stale entry
+	// to serve, which serves it, as it does on the mark.
+	ownedMarking
 )
 
 // take reports what of this process's is under lk, found held by an Add:
 // its lease, which it returns for a leader to take as its own; its "not
 // stored" mark while it lives, which it returns kept; a release in flight,
 // which it waits for (for at most the Cache's Timeout, which bounds that
-// call; ownedAgain); or nothing (ownedNone, also when ctx ends while it
-// waits).
+// call; ownedAgain), but for a release that sets the mark when hasStale
+// (ownedMarking: the caller has a stale entry to serve, and would serve it
+// after that release too); or nothing (ownedNone, also when ctx ends
+// while it waits).
 //
 // clears is the store's count of Clears now: a lease kept that a Clear
 // may have deleted (heldLease.uncleared) is dropped, not taken.
-func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *heldLease, found ownedFind) {
+func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64, hasStale bool) (l *heldLease, found ownedFind) {
 	o.mu.Lock()
 	r := o.m[lk]
 	if r == nil {
@@ -1013,6 +1025,9 @@ func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64) (l *he
 	}
 	if r.done != nil {
 		o.mu.Unlock()
+		if hasStale && r.marks {
+			return nil, ownedMarking
+		}
 		select {
 		case <-r.done:
 			return nil, ownedAgain
