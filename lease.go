@@ -1065,7 +1065,7 @@ func (o *ownedLeases) settle(ctx context.Context, lk string) {
 }
 
 // marking reports whether a release of lk is in flight that sets the
-// "not stored" mark (acquireLease).
+// "not stored" mark (acquireLease, Memoized.leaseHeld).
 func (o *ownedLeases) marking(lk string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -1401,9 +1401,19 @@ func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags 
 }
 
 // leaseHeld reports whether another process holds key's lease: a caller
-// with a stale result serves it rather than wait.
+// with a stale result serves it rather than wait. So does one whose own
+// process is releasing the lease as "not stored" (ownedLeases.marking):
+// the computation under it just failed, and another process's caller
+// reads the lease still held meanwhile; leading, the caller would wait
+// for that release (up to the Cache's Timeout) before it called the
+// function again. A view's request with a stale entry does the same
+// (acquireLease). Once the mark is set, the caller reads it, as another
+// process's does, and leads.
 func (m *Memoized[A, R]) leaseHeld(ctx context.Context, key string) bool {
 	lk := m.c.leaseKey(key)
+	if m.c.owned.marking(lk) {
+		return true
+	}
 	if m.c.owned.has(lk, m.c.store.clears.Load()) {
 		return false // this process's: its caller leads (ownedLeases)
 	}
