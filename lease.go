@@ -49,8 +49,13 @@ import (
 //     (ownedLeases): its next miss of the key reads it once, before any
 //     Add (which the marker would refuse), without the wait and the poll
 //     that a marker of another process costs, and runs at once without
-//     the lease (one with a stale entry to serve serves it, reading
-//     nothing, as another process's miss does on the marker); it is
+//     the lease (a view's request with a stale entry to serve serves it,
+//     reading nothing, as another process's request does once the marker
+//     refused its Add; a memoized call with a stale result reads the
+//     marker as no lease held, as another process's call does
+//     (Memoized.leaseHeld), and calls the function, its stale result
+//     answering a failure; while the release that sets the marker is
+//     still in flight, both answer stale at once); it is
 //     never taken over (set), since on
 //     memcached it may have ended early and another process's lease
 //     replaced it. A run nobody in its process waits
@@ -1408,7 +1413,9 @@ func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags 
 // for that release (up to the Cache's Timeout) before it called the
 // function again. A view's request with a stale entry does the same
 // (acquireLease). Once the mark is set, the caller reads it, as another
-// process's does, and leads.
+// process's does, as no lease held: it calls the function, without the
+// lease, and serves its stale result only if that fails (where a view's
+// request serves its stale entry on the mark).
 func (m *Memoized[A, R]) leaseHeld(ctx context.Context, key string) bool {
 	lk := m.c.leaseKey(key)
 	if m.c.owned.marking(lk) {
