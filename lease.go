@@ -410,13 +410,14 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// process's caller serves its stale entry on the lease still held).
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
-			if hasStale && c.owned.marking(lk) {
-				return nil, leaseRun, false
-			}
 			// A release of lk in flight, which may set the mark, is
 			// waited for first (the one settle of this caller's Add:
-			// addLease).
-			c.owned.settle(ctx, lk)
+			// addLease), but for one that sets the mark by a caller
+			// with a stale entry, which serves it (told in one look:
+			// a release begun between two would be waited for).
+			if !c.owned.settle(ctx, lk, hasStale) {
+				return nil, leaseRun, false
+			}
 			if mark := c.owned.liveMark(lk, c.store.clears.Load()); mark != nil {
 				if hasStale {
 					// A caller with a stale entry serves it, as another
@@ -641,7 +642,7 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 	}
 	lk := c.leaseKey(key)
 	for {
-		c.owned.settle(ctx, lk) // a release in flight first (addLease)
+		c.owned.settle(ctx, lk, false) // a release in flight first (addLease)
 		l, added, err := c.addLease(ctx, lk, d)
 		switch {
 		case err != nil && ctx.Err() == nil && mayHaveLanded(err):
@@ -1055,18 +1056,25 @@ func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64, hasSta
 }
 
 // settle waits for the release of lk in flight, if any (for at most the
-// Cache's Timeout, which bounds that call), or for ctx to end.
-func (o *ownedLeases) settle(ctx context.Context, lk string) {
+// Cache's Timeout, which bounds that call), or for ctx to end; but where
+// skipMarking and that release sets the "not stored" mark, it waits for
+// nothing and reports false (as take's ownedMarking: the caller serves
+// its stale entry).
+func (o *ownedLeases) settle(ctx context.Context, lk string, skipMarking bool) bool {
 	o.mu.Lock()
 	r := o.m[lk]
 	o.mu.Unlock()
 	if r == nil || r.done == nil {
-		return
+		return true
+	}
+	if skipMarking && r.marks {
+		return false
 	}
 	select {
 	case <-r.done:
 	case <-ctx.Done():
 	}
+	return true
 }
 
 // marking reports whether a release of lk is in flight that sets the
