@@ -25,25 +25,20 @@ import (
 // retried now, as the Cluster client retries (MaxRedirects times), and
 // Clear deletes the keys of both masters.
 func TestClusterClearRetriesLostConnection(t *testing.T) {
-	addrs := testutil.RedisClusterAddrs(t)
 	bg := context.Background()
-	raw := rawCluster(t, addrs)
 	for name, marker := range map[string]func(prefix, key string) []byte{
 		"scan":   func(prefix, _ string) []byte { return []byte("scan") },
 		"unlink": func(prefix, key string) []byte { return []byte(prefix + key) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			prefix := uniquePrefix(t)
-			keys, nodes := keysOfTwoMasters(t, raw, prefix)
-			addr, arm := dropOnceProxy(t, nodes[0], marker(prefix, keys[0]))
-			b := storeVia(t, addrs, nodes[0], addr, prefix)
-			for _, k := range keys {
-				require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
-			}
+			c := onTwoMasters(t)
+			addr, arm := dropOnceProxy(t, c.nodes[0], marker(c.prefix, c.keys[0]))
+			b := storeVia(t, c.addrs, c.nodes[0], addr, c.prefix)
+			setEach(t, b, c.keys, "v")
 			arm()
 			require.NoError(t, b.Clear(bg))
-			for _, k := range keys {
-				n, err := raw.Exists(bg, prefix+k).Result()
+			for _, k := range c.keys {
+				n, err := c.raw.Exists(bg, c.prefix+k).Result()
 				require.NoError(t, err)
 				assert.Zero(t, n, "%s was deleted", k)
 			}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -74,6 +75,35 @@ var refusalsAfterLanding = map[string]struct {
 	"loading": {loadingProxy, "LOADING"},
 }
 
+// twoMasters is where a test that puts a master of the shared Cluster
+// behind a proxy starts (onTwoMasters): the Cluster's addresses, a client
+// straight to its masters, a namespace of the test's own, two keys in it
+// on two masters, and those masters' addresses (nodes[0]: the one to put
+// behind the proxy).
+type twoMasters struct {
+	addrs, keys, nodes []string
+	raw                *redis.ClusterClient
+	prefix             string
+}
+
+// onTwoMasters returns where a test on two masters of the shared Cluster
+// starts.
+func onTwoMasters(t *testing.T) twoMasters {
+	t.Helper()
+	c := twoMasters{addrs: testutil.RedisClusterAddrs(t), prefix: uniquePrefix(t)}
+	c.raw = rawCluster(t, c.addrs)
+	c.keys, c.nodes = keysOfTwoMasters(t, c.raw, c.prefix)
+	return c
+}
+
+// setEach sets each of keys to v through b, for a minute.
+func setEach(t *testing.T, b *redisstore.Store, keys []string, v string) {
+	t.Helper()
+	for _, k := range keys {
+		require.NoError(t, b.Set(context.Background(), k, []byte(v), time.Minute))
+	}
+}
+
 // keysOfTwoMasters returns two keys, under prefix, of two masters of c,
 // and the addresses of those masters.
 func keysOfTwoMasters(t *testing.T, c *redis.ClusterClient, prefix string) (keys, nodes []string) {
@@ -96,31 +126,32 @@ func keysOfTwoMasters(t *testing.T, c *redis.ClusterClient, prefix string) (keys
 // its connection, and answers every later one with LOADING, as a server
 // that restarted and reads its data set.
 func loadingProxy(t *testing.T, target string, marker []byte) (string, func()) {
-	var p *testutil.Proxy
-	var armed, loading atomic.Bool
-	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-		switch {
-		case !bytes.Contains(chunk, marker):
-		case loading.Load():
-			return []byte("-LOADING Redis is loading the dataset in memory\r\n")
-		case armed.CompareAndSwap(true, false):
-			p.DropReply(1)
-			loading.Store(true)
-		}
-		return nil
-	}})
-	return p.Addr(), func() { armed.Store(true) }
+	return lossProxy(t, target, marker, []byte("-LOADING Redis is loading the dataset in memory\r\n"))
 }
 
 // dropOnceProxy starts a proxy in front of target that, once armed, lets
 // the next request that contains marker through and loses its reply with
 // its connection; new connections are served.
 func dropOnceProxy(t *testing.T, target string, marker []byte) (string, func()) {
+	return lossProxy(t, target, marker, nil)
+}
+
+// lossProxy starts a proxy in front of target, and returns its address
+// and its arm: once armed, it lets the next request that contains marker
+// through and loses its reply with its connection; after that, it answers
+// every later request that contains marker with after, or serves it when
+// after is nil (and can be armed again).
+func lossProxy(t *testing.T, target string, marker, after []byte) (string, func()) {
 	var p *testutil.Proxy
-	var armed atomic.Bool
+	var armed, lost atomic.Bool
 	p = testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-		if bytes.Contains(chunk, marker) && armed.CompareAndSwap(true, false) {
+		switch {
+		case !bytes.Contains(chunk, marker):
+		case after != nil && lost.Load():
+			return after
+		case armed.CompareAndSwap(true, false):
 			p.DropReply(1)
+			lost.Store(true)
 		}
 		return nil
 	}})

@@ -28,19 +28,17 @@ import (
 // the dead master are counted (each of the client's DialerRetries
 // attempts is one), against MaxRedirects+1 tries.
 func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
-	addrs := testutil.RedisClusterAddrs(t)
 	bg := context.Background()
-	raw := rawCluster(t, addrs)
 	const redirects = 2
 	for name, tc := range map[string]struct {
 		dialsPerTry int
-		store       func(t *testing.T, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store
+		store       func(t *testing.T, addrs []string, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store
 	}{
-		"the Store's client": {1, func(t *testing.T, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store {
+		"the Store's client": {1, func(t *testing.T, addrs []string, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store {
 			return redisstore.Must(redisstore.Options{Prefix: prefix,
 				ClientOptions: &redis.UniversalOptions{Addrs: addrs, MaxRedirects: redirects, Dialer: dialer}})
 		}},
-		"the caller's ClusterClient": {2, func(t *testing.T, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store {
+		"the caller's ClusterClient": {2, func(t *testing.T, addrs []string, dialer func(context.Context, string, string) (net.Conn, error), prefix string) *redisstore.Store {
 			cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, MaxRedirects: redirects, Dialer: dialer,
 				ContextTimeoutEnabled: true, DialerRetries: 2, DialerRetryTimeout: time.Millisecond,
 				MinRetryBackoff: time.Millisecond, MaxRetryBackoff: time.Millisecond})
@@ -49,27 +47,24 @@ func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
 		}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			prefix := uniquePrefix(t)
-			keys, nodes := keysOfTwoMasters(t, raw, prefix)
-			p := testutil.StartProxy(t, nodes[0], testutil.ProxyOptions{})
+			c := onTwoMasters(t)
+			p := testutil.StartProxy(t, c.nodes[0], testutil.ProxyOptions{})
 			var down atomic.Bool
 			var dials atomic.Int32
-			dialer := dialerVia(nodes[0], p.Addr(), func() {
+			dialer := dialerVia(c.nodes[0], p.Addr(), func() {
 				if down.Load() {
 					dials.Add(1)
 				}
 			})
-			b := tc.store(t, dialer, prefix)
+			b := tc.store(t, c.addrs, dialer, c.prefix)
 			t.Cleanup(func() { _ = b.Close() })
-			for _, k := range keys {
-				require.NoError(t, b.Set(bg, k, []byte("v"), time.Minute))
-			}
+			setEach(t, b, c.keys, "v")
 			down.Store(true)
 			p.Refuse()
 			p.DropAll() // the pooled connections: go-redis drops them unused, a closed one seen
-			err := b.Delete(bg, keys...)
+			err := b.Delete(bg, c.keys...)
 			require.Error(t, err)
-			n, xerr := raw.Exists(bg, prefix+keys[1]).Result()
+			n, xerr := c.raw.Exists(bg, c.prefix+c.keys[1]).Result()
 			require.NoError(t, xerr)
 			assert.Zero(t, n, "the live master's key was deleted")
 			assert.LessOrEqual(t, int(dials.Load()), (redirects+1)*tc.dialsPerTry, "dials of the dead master by one Delete")
@@ -89,9 +84,7 @@ func TestDeadMasterPipelineDeleteDialsAsBefore(t *testing.T) {
 // the Store retries itself since go-redis must not, cost as much). The
 // tries reaching the master are counted.
 func TestClusterReadOnlyMasterTriesAsBefore(t *testing.T) {
-	addrs := testutil.RedisClusterAddrs(t)
 	bg := context.Background()
-	raw := rawCluster(t, addrs)
 	const redirects = 2
 	for name, call := range map[string]func(b *redisstore.Store, k string) error{
 		"set":    func(b *redisstore.Store, k string) error { return b.Set(bg, k, []byte("v"), time.Minute) },
@@ -103,25 +96,24 @@ func TestClusterReadOnlyMasterTriesAsBefore(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			prefix := uniquePrefix(t)
-			keys, nodes := keysOfTwoMasters(t, raw, prefix)
-			marker := []byte(prefix + keys[0])
+			c := onTwoMasters(t)
+			marker := []byte(c.prefix + c.keys[0])
 			var readOnly atomic.Bool
 			var tries atomic.Int32
-			p := testutil.StartProxy(t, nodes[0], testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+			p := testutil.StartProxy(t, c.nodes[0], testutil.ProxyOptions{Request: func(chunk []byte) []byte {
 				if readOnly.Load() && bytes.Contains(chunk, marker) {
 					tries.Add(1)
 					return []byte("-READONLY You can't write against a read only replica.\r\n")
 				}
 				return nil
 			}})
-			b := redisstore.Must(redisstore.Options{Prefix: prefix, ClientOptions: &redis.UniversalOptions{
-				Addrs: addrs, MaxRedirects: redirects, Dialer: dialerVia(nodes[0], p.Addr(), nil),
+			b := redisstore.Must(redisstore.Options{Prefix: c.prefix, ClientOptions: &redis.UniversalOptions{
+				Addrs: c.addrs, MaxRedirects: redirects, Dialer: dialerVia(c.nodes[0], p.Addr(), nil),
 			}})
 			t.Cleanup(func() { _ = b.Close() })
-			require.NoError(t, b.Set(bg, keys[0], []byte("v"), time.Minute))
+			require.NoError(t, b.Set(bg, c.keys[0], []byte("v"), time.Minute))
 			readOnly.Store(true)
-			err := call(b, keys[0])
+			err := call(b, c.keys[0])
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "READONLY", "the refusal is told")
 			assert.Equal(t, int32(redirects+1), tries.Load(), "tries of the call on the master answering READONLY")

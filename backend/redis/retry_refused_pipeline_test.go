@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -13,7 +12,6 @@ import (
 	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
 	"github.com/go-caching/caching/internal/connerr"
-	"github.com/go-caching/caching/internal/testutil"
 )
 
 // TestRetryRefusedAfterLandedClusterPipelineDelete is
@@ -61,22 +59,17 @@ func TestRetryRefusedAfterLandedClusterSetMany(t *testing.T) {
 // refusalsAfterLanding), checks each key (with the prefix) with after,
 // and that write's error is the lost try's.
 func testRetryRefusedAfterLandedCluster(t *testing.T, write func(b *redisstore.Store, keys []string) error, after func(t *testing.T, raw *redis.ClusterClient, key string)) {
-	addrs := testutil.RedisClusterAddrs(t)
-	raw := rawCluster(t, addrs)
 	for name, refusal := range refusalsAfterLanding {
 		t.Run(name, func(t *testing.T) {
-			prefix := uniquePrefix(t)
-			keys, nodes := keysOfTwoMasters(t, raw, prefix)
-			addr, arm := refusal.proxy(t, nodes[0], []byte(prefix+keys[0]))
-			b := storeVia(t, addrs, nodes[0], addr, prefix)
-			for _, k := range keys {
-				require.NoError(t, b.Set(context.Background(), k, []byte("h"), time.Minute)) // pooled connections too
-			}
+			c := onTwoMasters(t)
+			addr, arm := refusal.proxy(t, c.nodes[0], []byte(c.prefix+c.keys[0]))
+			b := storeVia(t, c.addrs, c.nodes[0], addr, c.prefix)
+			setEach(t, b, c.keys, "h") // pooled connections too
 			arm()
-			err := write(b, keys)
+			err := write(b, c.keys)
 			require.Error(t, err)
-			for _, k := range keys {
-				after(t, raw, prefix+k)
+			for _, k := range c.keys {
+				after(t, c.raw, c.prefix+k)
 			}
 			assertLostTryErr(t, err, refusal.told)
 		})
