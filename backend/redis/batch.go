@@ -47,11 +47,13 @@ func (b *Store) keys(keys []string) []string {
 // allows: one for a single node, one per hash slot on a Cluster, one per key
 // on other clients. Several batches go in one pipeline: one round trip per
 // node (go-redis sends a Cluster pipeline to its nodes concurrently). The
-// error is the first command's that failed. With write, mk's commands are
+// error is the first command's that failed. write is nil for reads; for
+// a write it is the call's impatience (see call): mk's commands are then
 // idempotent writes that mk queues wrapped in a noRetry type on a
-// pipeline: the pipeline is run by execIdempotent, with a Cluster's retry
-// policy (go-redis retries no other client's pipeline).
-func each[C redis.Cmder](ctx context.Context, b *Store, full []string, write bool, mk func(c redis.Cmdable, keys []string) C) ([]batch[C], error) {
+// pipeline, and the pipeline is run by execIdempotent, with a Cluster's
+// retry policy (go-redis retries no other client's pipeline), which reads
+// *write again before each retry (retrying).
+func each[C redis.Cmder](ctx context.Context, b *Store, full []string, write *bool, mk func(c redis.Cmdable, keys []string) C) ([]batch[C], error) {
 	var groups [][]int
 	switch {
 	case b.mode == modeSingle || len(full) == 1:
@@ -76,12 +78,12 @@ func each[C redis.Cmder](ctx context.Context, b *Store, full []string, write boo
 		}
 		out[i] = batch[C]{idx: g, cmd: mk(pipe, keys)}
 	}
-	if write {
+	if write != nil {
 		var p retryPolicy
 		if b.mode == modeCluster {
 			p = b.retry
 		}
-		return out, b.execIdempotent(ctx, pipe, p, false)
+		return out, b.execIdempotent(ctx, pipe, p, false, write)
 	}
 	_, err := pipe.Exec(ctx)
 	return out, err

@@ -116,7 +116,7 @@ func (b *Store) clearNode(ctx context.Context, c redis.Cmdable, perKey bool) err
 	if b.flush {
 		// FLUSHDB is idempotent: retried as an UNLINK is.
 		cmd := redis.NewStatusCmd(ctx, "flushdb")
-		return b.processIdempotent(ctx, c.(processor), p, cmd, noRetryStatusCmd{cmd})
+		return b.processIdempotent(ctx, c.(processor), p, cmd, noRetryStatusCmd{cmd}, nil)
 	}
 	var cursor uint64
 	for {
@@ -163,15 +163,15 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, p retryPolicy, ke
 		return nil
 	}
 	if !perKey {
-		return b.deleteCmd(ctx, c, p, keys).Err()
+		return b.deleteCmd(ctx, c, p, keys, nil).Err()
 	}
 	pipe := c.Pipeline()
 	dels := make([]*redis.IntCmd, len(keys))
 	for i := range keys {
 		pipe.Do(ctx, "asking")
-		dels[i] = b.deleteCmd(ctx, pipe, p, keys[i:i+1])
+		dels[i] = b.deleteCmd(ctx, pipe, p, keys[i:i+1], nil)
 	}
-	err := b.execIdempotent(ctx, pipe, p, true)
+	err := b.execIdempotent(ctx, pipe, p, true, nil)
 	if err == nil {
 		return nil
 	}
@@ -192,9 +192,9 @@ func (b *Store) removeOn(ctx context.Context, c redis.Cmdable, p retryPolicy, ke
 	}
 	pipe = b.client.Pipeline()
 	for i := range left {
-		b.deleteCmd(ctx, pipe, b.retry, left[i:i+1])
+		b.deleteCmd(ctx, pipe, b.retry, left[i:i+1], nil)
 	}
-	return b.execIdempotent(ctx, pipe, b.retry, false)
+	return b.execIdempotent(ctx, pipe, b.retry, false, nil)
 }
 
 // redirected reports whether err is a Cluster node's redirection (-ASK or

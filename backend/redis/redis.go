@@ -256,7 +256,7 @@ func (b *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	k := b.prefix + key
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, false)...)
-	err = b.processIdempotent(ctx, b.client, b.retry, cmd, noRetryStatusCmd{cmd})
+	err = b.processIdempotent(ctx, b.client, b.retry, cmd, noRetryStatusCmd{cmd}, &c.impatient)
 	b.done(ctx, c, k, err)
 	if err != nil {
 		if isOOM(err) {
@@ -371,7 +371,7 @@ func (b *Store) Add(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	k := b.prefix + key
 	cmd := redis.NewStatusCmd(ctx, setCmd(k, value, ttl, true)...)
-	err = b.processNoRetry(ctx, noRetryStatusCmd{cmd})
+	err = b.processNoRetry(ctx, noRetryStatusCmd{cmd}, &c.impatient)
 	b.done(ctx, c, k, err)
 	switch {
 	case err == redis.Nil:
@@ -411,10 +411,10 @@ func (b *Store) addOverForeign(ctx context.Context, c call, k string, value []by
 	// on a replica, leaves nothing written.)
 	c = b.resent(ctx, c)
 	cmd := redis.NewCmd(ctx, "evalsha", addOverForeignScript.Hash(), 1, k, value, px(ttl))
-	err = b.processNoRetry(ctx, noRetryCmd{cmd})
+	err = b.processNoRetry(ctx, noRetryCmd{cmd}, &c.impatient)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		cmd = redis.NewCmd(ctx, "eval", addOverForeignSrc, 1, k, value, px(ttl))
-		err = b.processNoRetry(ctx, noRetryCmd{cmd})
+		err = b.processNoRetry(ctx, noRetryCmd{cmd}, &c.impatient)
 	}
 	b.done(ctx, c, k, err)
 	if isOOM(err) {
@@ -473,21 +473,37 @@ func (noRetryCmd) NoRetry() bool       { return true }
 // client's MaxRetries, on a Cluster MaxRedirects, after the client's
 // back-off; none for a client of another type), only while it failed in a
 // way that proves the server did not run it (notRun), and while ctx lasts.
-// It returns the last try's error, which cmd holds too.
-func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder) error {
-	return b.processRetrying(ctx, b.client, b.retry, cmd, notRun)
+// It returns the last try's error, which cmd holds too. impatient is
+// the call's (see call), read again before each retry (see retrying).
+func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder, impatient *bool) error {
+	return b.processRetrying(ctx, b.client, b.retry, cmd, notRun, impatient)
+}
+
+// retrying reads again, before a retry of a call under ctx, whether its
+// caller's deadline leaves it less than minBlamedDeadline (impatient, see
+// call; nil for a call whose outcome tells no master's health, Clear's):
+// the blame of the call's outcome, the last try's, is decided as for a
+// call sent now. Read once before the first try, a retry that met its
+// caller's deadline after a slow try whose connection was lost counted
+// against the master, though it was sent with too little time left to
+// say anything of it.
+func (b *Store) retrying(ctx context.Context, impatient *bool) {
+	if impatient != nil {
+		*impatient = b.impatient(ctx)
+	}
 }
 
 // processRetrying sends cmd, wrapped in a noRetry type, on c, whose retry
 // policy is p, and sends it again as processNoRetry does, while again,
 // told each failure, says to, but for a failure c retried itself
-// (clientRetried).
-func (b *Store) processRetrying(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder, again func(error) bool) error {
+// (clientRetried), impatient read again before each retry (retrying).
+func (b *Store) processRetrying(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder, again func(error) bool, impatient *bool) error {
 	err := c.Process(ctx, cmd)
 	for attempt := 1; err != nil && attempt <= p.retries && again(err) && !p.clientRetried(err, false); attempt++ {
 		if !p.pause(ctx, attempt) {
 			return err
 		}
+		b.retrying(ctx, impatient)
 		err = c.Process(ctx, cmd)
 	}
 	return err
@@ -513,8 +529,9 @@ type processor interface {
 // did not run. As processIdempotent's, a command whose last try the server
 // surely did not run, after one it may have, fails with a *ranError. It
 // returns the first write's error, or pipe's when no write failed (a hook
-// of the client's refused the pipeline).
-func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retryPolicy, asking bool) error {
+// of the client's refused the pipeline). impatient is read again before
+// each retry (retrying).
+func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retryPolicy, asking bool, impatient *bool) error {
 	cmds, err := pipe.Exec(ctx)
 	if err == nil || firstWriteErr(cmds) == nil {
 		return err
@@ -546,6 +563,7 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 		if len(again) == 0 || !p.pause(ctx, attempt) {
 			break
 		}
+		b.retrying(ctx, impatient)
 		for _, i := range again {
 			if asking {
 				pipe.Do(ctx, "asking")
@@ -588,8 +606,9 @@ func firstWriteErr(cmds []redis.Cmder) error {
 // the last try's told in its text only. cmd is sent on c, whose retry
 // policy is p, as noRetry, which wraps it; on a client whose policy the
 // Store cannot see (p.opaque), as it is, and the client retries it as it
-// is configured to, as it did before the Store retried it.
-func (b *Store) processIdempotent(ctx context.Context, c processor, p retryPolicy, cmd, noRetry redis.Cmder) error {
+// is configured to, as it did before the Store retried it. impatient is
+// read again before each retry (retrying).
+func (b *Store) processIdempotent(ctx context.Context, c processor, p retryPolicy, cmd, noRetry redis.Cmder, impatient *bool) error {
 	if p.opaque {
 		return c.Process(ctx, cmd)
 	}
@@ -603,7 +622,7 @@ func (b *Store) processIdempotent(ctx context.Context, c processor, p retryPolic
 			ran = err
 		}
 		return lostConn(err)
-	})
+	}, impatient)
 	if err != nil && ran != nil && notRun(err) {
 		err = &ranError{ran: ran, last: err}
 		cmd.SetErr(err)
@@ -820,8 +839,8 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 	err := b.deleting(func() error {
 		var err error
 		impatient := b.impatient(ctx) // the DEL run's, once the UNLINK one took its time
-		batches, err = each(ctx, b, full, true, func(c redis.Cmdable, keys []string) *redis.IntCmd {
-			return b.deleteCmd(ctx, c, b.retry, keys)
+		batches, err = each(ctx, b, full, &impatient, func(c redis.Cmdable, keys []string) *redis.IntCmd {
+			return b.deleteCmd(ctx, c, b.retry, keys, &impatient)
 		})
 		doneBatches(ctx, impatient, b, batches)
 		if answered == nil {
@@ -852,8 +871,8 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 // Store's client or the server Clear scanned (a Ring's shard: the Ring
 // would send it to the shard its first key's hash names, which need not
 // hold the keys). On a pipeline it is sent with it, which execIdempotent
-// runs.
-func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, p retryPolicy, keys []string) *redis.IntCmd {
+// runs. impatient is read again before each retry (retrying).
+func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, p retryPolicy, keys []string, impatient *bool) *redis.IntCmd {
 	args := make([]any, 1+len(keys))
 	args[0] = "unlink"
 	if b.useDEL.Load() {
@@ -874,7 +893,7 @@ func (b *Store) deleteCmd(ctx context.Context, c redis.Cmdable, p retryPolicy, k
 		}
 		return cmd
 	}
-	_ = b.processIdempotent(ctx, c.(processor), p, cmd, noRetryIntCmd{cmd})
+	_ = b.processIdempotent(ctx, c.(processor), p, cmd, noRetryIntCmd{cmd}, impatient)
 	return cmd
 }
 
@@ -932,7 +951,7 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 func (b *Store) getMany(ctx context.Context, keys []string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	impatient := b.impatient(ctx)
-	batches, err := each(ctx, b, b.keys(keys), false, func(c redis.Cmdable, keys []string) *redis.SliceCmd {
+	batches, err := each(ctx, b, b.keys(keys), nil, func(c redis.Cmdable, keys []string) *redis.SliceCmd {
 		return c.MGet(ctx, keys...)
 	})
 	doneBatches(ctx, impatient, b, batches)
@@ -1081,7 +1100,7 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		if b.retry.opaque {
 			_, err = pipe.Exec(ctx)
 		} else {
-			err = b.execIdempotent(ctx, pipe, b.retry, false)
+			err = b.execIdempotent(ctx, pipe, b.retry, false, &impatient)
 		}
 		b.doneMany(ctx, impatient, len(cmds), func(i int) string { return sentKey(cmds[i]) },
 			func(i int) (error, bool) {
@@ -1154,7 +1173,7 @@ func (b *Store) Incr(ctx context.Context, key string, delta int64) (int64, error
 	}
 	k := b.prefix + key
 	cmd := redis.NewIntCmd(ctx, "incrby", k, delta)
-	_ = b.processNoRetry(ctx, noRetryIntCmd{cmd})
+	_ = b.processNoRetry(ctx, noRetryIntCmd{cmd}, &c.impatient)
 	n, err := cmd.Result()
 	b.done(ctx, c, k, err)
 	if err != nil {
