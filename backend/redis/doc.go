@@ -77,7 +77,12 @@
 // pipeline, and neither does the Store); a command whose master gave no
 // connection (a dial refused) is left to go-redis's own loop, which sends
 // it again up to MaxRedirects times, so that a stopped master costs a
-// Delete as many dials as before. When a try whose connection was
+// Delete as many dials as before. Before it sends again a command a node
+// answered READONLY (a master demoted by a failover), the Store asks the
+// Cluster client to reload its view of the Cluster (ReloadState, which
+// go-redis does for a command sent alone, not for a pipeline's), so that
+// the retries after the reload, done in the background, go to the new
+// master. When a try whose connection was
 // lost is followed by one that surely did not run (the reconnect refused:
 // a server restarting; or the command refused with LOADING or READONLY),
 // the error is the lost try's, with the refusal in its text only: go-redis

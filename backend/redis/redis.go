@@ -540,6 +540,7 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 	var again []int // the commands to send again
 	for attempt := 1; attempt <= p.retries; attempt++ {
 		again = again[:0]
+		readOnly := false
 		for i, cmd := range cmds {
 			cerr := cmd.Err()
 			if cerr == nil || !cmd.NoRetry() { // a success, or an ASKING
@@ -558,7 +559,11 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 			} else if p.clientRetried(cerr, true) {
 				continue
 			}
+			readOnly = readOnly || redis.IsReadOnlyError(cerr)
 			again = append(again, i)
+		}
+		if readOnly && len(again) > 0 {
+			b.reloadTopology(ctx)
 		}
 		if len(again) == 0 || !p.pause(ctx, attempt) {
 			break
@@ -579,6 +584,20 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 		}
 	}
 	return firstWriteErr(cmds)
+}
+
+// reloadTopology asks the Store's client, a Cluster's, to reload its view
+// of the Cluster (ClusterClient.ReloadState: in the background, at once,
+// once at a time), before the retry of a pipeline's command a node
+// answered READONLY (a master demoted by a failover), as go-redis does
+// before the retry of a command sent alone, but not of a pipeline's: the
+// Store's retries went to the demoted master, which go-redis's view went
+// on naming until something else reloaded it. Nothing on a client
+// without ReloadState.
+func (b *Store) reloadTopology(ctx context.Context) {
+	if r, ok := b.client.(interface{ ReloadState(context.Context) }); ok {
+		r.ReloadState(ctx)
+	}
 }
 
 // firstWriteErr is the error of the first of cmds that failed among the
