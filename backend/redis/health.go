@@ -50,8 +50,9 @@ import (
 // the Cluster's state, not the master's: the breaker counts the first, as
 // a failure of the whole store. The caller's own cancellation says
 // nothing; nor does the caller's deadline when it left the call (its last
-// try, for a call the Store retried) less than minBlamedDeadline (see
-// call, retrying): it refuses a master to every caller, and
+// try, for a call the Store retried, but for one whose earlier try failed
+// at the connection: a failure of the master) less than minBlamedDeadline
+// (see call, retrying): it refuses a master to every caller, and
 // an impatient caller's (one already passed, a millisecond) says nothing
 // of the master. A deadline that expires after longer, the caller's (a
 // Cache's Options.Timeout) or the client's, is a timeout of the server.
@@ -78,8 +79,9 @@ const (
 // call is what a call on one key needs to note its outcome (done): its
 // master (nil: not looked up, nothing failing when the call started), and
 // whether its caller's deadline left it less than minBlamedDeadline (read
-// again before each retry: see retrying), so that a failure at that
-// deadline says nothing of the master.
+// again before each retry, false for good once a try failed at the
+// connection: see retrying), so that a failure at that deadline says
+// nothing of the master.
 type call struct {
 	m         *masterHealth
 	impatient bool

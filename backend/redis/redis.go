@@ -484,12 +484,17 @@ func (b *Store) processNoRetry(ctx context.Context, cmd redis.Cmder, impatient *
 // call; nil for a call whose outcome tells no master's health, Clear's):
 // the blame of the call's outcome, the last try's, is decided as for a
 // call sent now. Read once before the first try, a retry that met its
-// caller's deadline after a slow try whose connection was lost counted
-// against the master, though it was sent with too little time left to
-// say anything of it.
-func (b *Store) retrying(ctx context.Context, impatient *bool) {
+// caller's deadline after a slow try refused (TRYAGAIN) counted against
+// the master, though it was sent with too little time left to say
+// anything of it. But once a try failed at the connection (failed: a lost
+// connection, a dial refused, before the caller's deadline, as it was
+// retried), the call is a failure of the master, as it is for a call sent
+// once, whatever deadline the retry met: impatient is false for good.
+// Excused with its last try, a master that drops connections while its
+// callers' deadlines are short was never marked down.
+func (b *Store) retrying(ctx context.Context, impatient *bool, failed bool) {
 	if impatient != nil {
-		*impatient = b.impatient(ctx)
+		*impatient = !failed && b.impatient(ctx)
 	}
 }
 
@@ -499,11 +504,13 @@ func (b *Store) retrying(ctx context.Context, impatient *bool) {
 // (clientRetried), impatient read again before each retry (retrying).
 func (b *Store) processRetrying(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder, again func(error) bool, impatient *bool) error {
 	err := c.Process(ctx, cmd)
+	failed := false // a try failed at the connection (see retrying)
 	for attempt := 1; err != nil && attempt <= p.retries && again(err) && !p.clientRetried(err, false); attempt++ {
 		if !p.pause(ctx, attempt) {
 			return err
 		}
-		b.retrying(ctx, impatient)
+		failed = failed || outcomeOf(err) == outcomeFailure
+		b.retrying(ctx, impatient, failed)
 		err = c.Process(ctx, cmd)
 	}
 	return err
@@ -538,6 +545,7 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 	}
 	var ran []error // per command: its first failure after which the server may have run it
 	var again []int // the commands to send again
+	failed := false // a try of a write failed at the connection (see retrying)
 	for attempt := 1; attempt <= p.retries; attempt++ {
 		again = again[:0]
 		readOnly := false
@@ -546,6 +554,7 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 			if cerr == nil || !cmd.NoRetry() { // a success, or an ASKING
 				continue
 			}
+			failed = failed || outcomeOf(cerr) == outcomeFailure
 			if !notRun(cerr) {
 				if ran == nil {
 					ran = make([]error, len(cmds))
@@ -568,7 +577,7 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 		if len(again) == 0 || !p.pause(ctx, attempt) {
 			break
 		}
-		b.retrying(ctx, impatient)
+		b.retrying(ctx, impatient, failed)
 		for _, i := range again {
 			if asking {
 				pipe.Do(ctx, "asking")

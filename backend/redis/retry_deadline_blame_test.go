@@ -16,18 +16,26 @@ import (
 	"github.com/go-caching/caching/internal/testutil"
 )
 
-// TestRetryAtCallersDeadlineNotBlamed: a write on a master of the shared
+// TestRetryAtCallersDeadlineBlame: a write on a master of the shared
 // Cluster (seen through a proxy) whose first try took most of its
-// caller's deadline and lost its reply with its connection, retried with
-// less than that deadline's blamed minimum left (100ms), met the deadline
-// on the retry. Whether such a failure counts against the master was
-// decided before the first try, when the caller's deadline was far: the
-// retry's end at the caller's deadline counted, and three such calls
-// marked a master down that answers every other call. It is decided from
-// the last try now, as for a call sent with so little time left.
-func TestRetryAtCallersDeadlineNotBlamed(t *testing.T) {
+// caller's deadline and failed, retried with less than that deadline's
+// blamed minimum left (100ms), met the deadline on the retry.
+//
+//   - "refused": the first try was refused (TRYAGAIN, an answer). Whether
+//     the failure counts against the master was decided before the first
+//     try, when the caller's deadline was far: the retry's end at the
+//     caller's deadline counted, and three such calls marked a master
+//     down that answers every other call. It is decided from the last try
+//     now, as for a call sent with so little time left.
+//   - "lost": the first try lost its reply with its connection, a failure
+//     of the master before the caller's deadline, which counts for a call
+//     that is not retried. Decided from the last try alone, the call's
+//     blame was excused with the retry's: a master that drops connections
+//     while its callers' deadlines are short was never marked down. The
+//     first try's failure counts now: three such calls mark it down.
+func TestRetryAtCallersDeadlineBlame(t *testing.T) {
 	bg := context.Background()
-	for name, call := range map[string]func(ctx context.Context, b *redisstore.Store, keys []string) error{
+	calls := map[string]func(ctx context.Context, b *redisstore.Store, keys []string) error{
 		"set": func(ctx context.Context, b *redisstore.Store, keys []string) error {
 			return b.Set(ctx, keys[0], []byte("v"), time.Minute)
 		},
@@ -35,47 +43,62 @@ func TestRetryAtCallersDeadlineNotBlamed(t *testing.T) {
 			return b.SetMany(ctx, []backend.Item{{Key: keys[0], Value: []byte("v")}, {Key: keys[1], Value: []byte("v")}})
 		},
 		"delete": func(ctx context.Context, b *redisstore.Store, keys []string) error { return b.Delete(ctx, keys...) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			c := onTwoMasters(t)
-			marker := []byte(c.prefix + c.keys[0])
-			var p *testutil.Proxy
-			var tries atomic.Int32 // of the armed call: 0, disarmed
-			var deadline atomic.Int64
-			release := make(chan struct{})
-			t.Cleanup(func() { close(release) })
-			p = testutil.StartProxy(t, c.nodes[0], testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-				if !bytes.Contains(chunk, marker) {
-					return nil
-				}
-				switch tries.Add(1) {
-				case 1: // disarmed
-					tries.Store(0)
-				case 2: // the first try: slow, its reply lost
-					time.Sleep(time.Until(time.Unix(0, deadline.Load())) - 50*time.Millisecond)
-					p.DropReply(1)
-				default: // the retry: held past the caller's deadline
-					<-release
-				}
-				return nil
-			}})
-			b := redisstore.Must(redisstore.Options{Prefix: c.prefix, ClientOptions: &redis.UniversalOptions{
-				Addrs: c.addrs, Dialer: dialerVia(c.nodes[0], p.Addr(), nil),
-			}})
-			t.Cleanup(func() { _ = b.Close() })
-			for range 3 { // masterDownAfter failures, were they counted
-				ctx, cancel := context.WithTimeout(bg, 400*time.Millisecond)
-				dl, _ := ctx.Deadline()
-				deadline.Store(dl.UnixNano())
-				tries.Store(1)
-				err := call(ctx, b, c.keys)
-				cancel()
-				require.Error(t, err)
-				require.GreaterOrEqual(t, tries.Load(), int32(3), "the call was retried")
+	}
+	for _, lost := range []bool{false, true} {
+		for name, call := range calls {
+			if lost {
+				name = "lost/" + name
+			} else {
+				name = "refused/" + name
 			}
-			tries.Store(0)
-			_, err := b.Has(bg, c.keys[0])
-			assert.NoError(t, err, "the master answers: not marked down")
-		})
+			t.Run(name, func(t *testing.T) {
+				c := onTwoMasters(t)
+				marker := []byte(c.prefix + c.keys[0])
+				var p *testutil.Proxy
+				var tries atomic.Int32 // of the armed call: 0, disarmed
+				var deadline atomic.Int64
+				release := make(chan struct{})
+				t.Cleanup(func() { close(release) })
+				p = testutil.StartProxy(t, c.nodes[0], testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+					if !bytes.Contains(chunk, marker) {
+						return nil
+					}
+					switch tries.Add(1) {
+					case 1: // disarmed
+						tries.Store(0)
+					case 2: // the first try: slow, then lost or refused
+						time.Sleep(time.Until(time.Unix(0, deadline.Load())) - 50*time.Millisecond)
+						if !lost {
+							return []byte("-TRYAGAIN Multiple keys request during rehashing of slot\r\n")
+						}
+						p.DropReply(1)
+					default: // the retry: held past the caller's deadline
+						<-release
+					}
+					return nil
+				}})
+				b := redisstore.Must(redisstore.Options{Prefix: c.prefix, ClientOptions: &redis.UniversalOptions{
+					Addrs: c.addrs, Dialer: dialerVia(c.nodes[0], p.Addr(), nil),
+				}})
+				t.Cleanup(func() { _ = b.Close() })
+				for range 3 { // masterDownAfter failures, were they counted
+					ctx, cancel := context.WithTimeout(bg, 400*time.Millisecond)
+					dl, _ := ctx.Deadline()
+					deadline.Store(dl.UnixNano())
+					tries.Store(1)
+					err := call(ctx, b, c.keys)
+					cancel()
+					require.Error(t, err)
+					require.GreaterOrEqual(t, tries.Load(), int32(3), "the call was retried")
+				}
+				tries.Store(0)
+				_, err := b.Has(bg, c.keys[0])
+				if lost {
+					assert.ErrorIs(t, err, backend.ErrServerDown, "the master that lost three connections is marked down")
+				} else {
+					assert.NoError(t, err, "the master answers: not marked down")
+				}
+			})
+		}
 	}
 }
