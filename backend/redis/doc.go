@@ -81,8 +81,9 @@
 // answered READONLY (a master demoted by a failover), the Store asks the
 // Cluster client to reload its view of the Cluster (ReloadState, which
 // go-redis does for a command sent alone, not for a pipeline's), so that
-// the retries after the reload, done in the background, go to the new
-// master. When a try whose connection was
+// the calls after the reload, done in the background, go to the new
+// master (this call's own retries, sent at once, may reach the demoted
+// master before it lands). When a try whose connection was
 // lost is followed by one that surely did not run (the reconnect refused:
 // a server restarting; or the command refused with LOADING or READONLY),
 // the error is the lost try's, with the refusal in its text only: go-redis
