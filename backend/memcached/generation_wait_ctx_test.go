@@ -3,6 +3,7 @@ package memcached
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -40,27 +41,7 @@ func (c *leavingCtx) Err() error {
 // context is done, with the context's error, and the read, shared, goes on
 // for the others: the call that makes it still gets its answer.
 func TestCallWaitingForGenerationReadLeavesWithItsContext(t *testing.T) {
-	got, release := make(chan struct{}), make(chan struct{})
-	var gotOnce, releaseOnce sync.Once
-	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
-	addr := fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			reply := "END\r\n"
-			if line == "gets fake:gen\r\n" {
-				gotOnce.Do(func() { close(got) })
-				<-release // the read hangs until released
-				reply = "VALUE fake:gen 0 1 1\r\n7\r\nEND\r\n"
-			}
-			if _, err := c.Write([]byte(reply)); err != nil {
-				return
-			}
-		}
-	})
+	addr, got, release := hungGenerationServer(t)
 	// A Timeout above the test's bound on a hang: the read waits for release.
 	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute})
 	require.NoError(t, err)
@@ -82,10 +63,144 @@ func TestCallWaitingForGenerationReadLeavesWithItsContext(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(err.Error(), "memcached: "), "the error says where it comes from once: %v", err)
 	case <-time.After(10 * time.Second): // a bound on a hang, far above the few steps it takes
 		t.Error("a call waiting for the generation's read did not leave once its context ended")
-		releaseOnce.Do(func() { close(release) })
+		release()
 		<-waiter
 	}
-	releaseOnce.Do(func() { close(release) })
+	release()
 	assert.ErrorIs(t, <-reader, backend.ErrNotFound, "the Get that reads the generation, once the read is answered")
 	assert.NotNil(t, s.gen.Load(), "the generation read")
+}
+
+// hungGenerationServer serves a memcached server whose read of namespace
+// "fake"'s generation hangs until release is called (also at the test's
+// end), and is then answered with generation 7; got is closed once the
+// read has come. Other gets miss.
+func hungGenerationServer(t *testing.T) (addr string, got <-chan struct{}, release func()) {
+	gotc, released := make(chan struct{}), make(chan struct{})
+	var gotOnce, releaseOnce sync.Once
+	release = func() { releaseOnce.Do(func() { close(released) }) }
+	t.Cleanup(release)
+	addr = fakeServer(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			reply := "END\r\n"
+			if line == "gets fake:gen\r\n" {
+				gotOnce.Do(func() { close(gotc) })
+				<-released // the read hangs until released
+				reply = "VALUE fake:gen 0 1 1\r\n7\r\nEND\r\n"
+			}
+			if _, err := c.Write([]byte(reply)); err != nil {
+				return
+			}
+		}
+	})
+	return addr, gotc, release
+}
+
+// leavesWith asserts that the call whose error comes on errc ends, once
+// its context is cancelled, with the context's error, and says where it
+// comes from once. hung is released if it does not (so that the call ends).
+func leavesWith(t *testing.T, errc <-chan error, release func(), what string) {
+	t.Helper()
+	select {
+	case err := <-errc:
+		t.Log(err)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, 1, strings.Count(err.Error(), "memcached: "), "the error says where it comes from once: %v", err)
+	case <-time.After(10 * time.Second): // a bound on a hang, far above the few steps it takes
+		t.Errorf("%s did not leave once its context ended", what)
+		release()
+		<-errc
+	}
+}
+
+// Regression: the call that makes the shared read of the namespace
+// generation (its leader; none read within GenerationGrace) waited it out
+// whatever its context, while the calls waiting for it left with theirs.
+// It now leaves as they do, and the read goes on for the others: a call
+// that waits for it gets its answer, and the read, ended, leaves nothing
+// in flight (the next read is made afresh).
+func TestGenerationReadLeaderLeavesWithItsContext(t *testing.T) {
+	addr, got, release := hungGenerationServer(t)
+	// A Timeout above the test's bound on a hang: the read waits for release.
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	leader := make(chan error, 1)
+	go func() { _, err := s.Get(ctx, "a"); leader <- err }()
+	<-got // the generation's read in flight, made by the leader
+	waiter := make(chan error, 1)
+	go func() { _, err := s.Get(context.Background(), "b"); waiter <- err }()
+	cancel()
+	leavesWith(t, leader, release, "the call making the generation's read")
+
+	release()
+	assert.ErrorIs(t, <-waiter, backend.ErrNotFound, "a call waiting for the read, once it is answered")
+	require.NotNil(t, s.gen.Load(), "the generation read")
+	assert.Equal(t, "fake:7:", s.gen.Load().prefix)
+	s.genMu.Lock()
+	inFlight := s.genRead != nil
+	s.genMu.Unlock()
+	assert.False(t, inFlight, "the read, answered, is no longer in flight")
+}
+
+// Regression: a call waiting for the generation's shared read whose
+// context ended as the read did answered either, at random (a select of
+// both): its context's error half the time, though the read had its
+// answer. The read's answer now wins when both are there.
+func TestGenerationReadEndedWinsOverContextEnded(t *testing.T) {
+	s, err := New(Options{Servers: []string{"127.0.0.1:1"}, Namespace: "fake"}) // never dialed
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	r := &genRead{done: make(chan struct{}), prefix: "fake:7:"}
+	close(r.done) // the read has ended, still recorded as in flight
+	s.genRead = r
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 100 {
+		p, err := s.refreshPrefix(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "fake:7:", p)
+	}
+}
+
+// The read of the namespace generation runs on a goroutine of its own (see
+// genRead.run), where a panic would end the program: the call that started
+// it raises it instead, as when it read on its own goroutine, and the next
+// call reads again.
+func TestGenerationReadPanicReachesItsCaller(t *testing.T) {
+	for _, ttl := range []time.Duration{time.Hour} {
+		t.Run(fmt.Sprint(ttl), func(t *testing.T) {
+			addr, _, release := hungGenerationServer(t)
+			release() // answered at once
+			s, err := New(Options{Servers: []string{addr}, Namespace: "fake", GenerationTTL: ttl, Timeout: 10 * time.Second})
+			require.NoError(t, err)
+			t.Cleanup(func() { s.Close() })
+			var panicked atomic.Bool
+			dial := s.dial
+			s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if panicked.CompareAndSwap(false, true) { // the first: the generation read's
+					panic("injected panic in the generation read")
+				}
+				return dial(ctx, network, addr)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := func() (p any) {
+				defer func() { p = recover() }()
+				_, _ = s.Get(ctx, "a")
+				return nil
+			}()
+			assert.Equal(t, "injected panic in the generation read", p, "the caller gets the read's panic")
+			_, err = s.Get(ctx, "a")
+			assert.ErrorIs(t, err, backend.ErrNotFound, "the next call reads the generation again")
+		})
+	}
 }

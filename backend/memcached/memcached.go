@@ -199,7 +199,10 @@ func (o Options) withDefaults() (Options, error) {
 // Store is a backend.Backend on memcached servers through gomemcache. It is
 // safe for concurrent use and starts no goroutine that outlives a call (a
 // Delete or DeleteCount of several keys may run some of its deletes on
-// helper goroutines, which end before it returns).
+// helper goroutines, which end before it returns) but a read of the
+// namespace generation that a call left once its context was done: it
+// ends with the read, each round trip bounded by Options.Timeout, and at
+// Close at the latest.
 type Store struct {
 	opts    Options
 	client  *memcache.Client
@@ -255,12 +258,55 @@ type genFailure struct {
 	timedOut bool
 }
 
-// genRead is a read of the generation in flight; done is closed when it
-// has ended, with its prefix or error.
+// genRead is a read of the generation in flight, on a goroutine of its own
+// (see run), which the calls that wait for it may leave (see wait); done is
+// closed when it has ended, with its prefix or error.
 type genRead struct {
 	done   chan struct{}
 	prefix string
 	err    error
+	// panicked is what the read panicked with, if it did (err then says
+	// so): raised again by the call that started it (see wait).
+	panicked any
+}
+
+// run sets r's result to read's, on the goroutine it is called on, then
+// calls ended (if not nil) and closes r.done, even if read panics: the
+// panic is recorded (r.panicked) rather than raised, as it would end the
+// program on a goroutine of the Store's.
+func (r *genRead) run(read func() (string, error), ended func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.prefix, r.err, r.panicked = "", fmt.Errorf("memcached: the namespace generation read panicked: %v", p), p
+		}
+		if ended != nil {
+			ended()
+		}
+		close(r.done)
+	}()
+	r.prefix, r.err = read()
+}
+
+// wait returns r's result once it has ended, or an error wrapping ctx's
+// once ctx is done: the read goes on for the other calls, if any, and
+// ends on its own, each round trip bounded by Options.Timeout (at Close
+// at the latest). A read that has ended by the time ctx is done gives its
+// result all the same. The call that started the read (started) raises
+// what the read panicked with, if it did; the others get its error.
+func (r *genRead) wait(ctx context.Context, started bool) (string, error) {
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		select {
+		case <-r.done: // ended as ctx was done: the caller may have its answer
+		default:
+			return "", fmt.Errorf("memcached: the call's context ended while the namespace generation was read: %w", ctx.Err())
+		}
+	}
+	if started && r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.prefix, r.err
 }
 
 var (
@@ -731,7 +777,10 @@ func (s *Store) prefix(ctx context.Context) (string, error) {
 // that finds one in flight goes on with the generation read before, if it
 // is within GenerationGrace, rather than wait for it (a hung server would
 // hold every call for Timeout), and otherwise waits for its result, until
-// ctx is done. A read
+// ctx is done. The call that finds none in flight starts it, on a
+// goroutine of its own, and waits for it as the others do: it too leaves
+// once ctx is done, and the read goes on for the others (see
+// genRead.wait). A read
 // that failed is not tried again for generationRetry: calls meanwhile go
 // on with the generation read before, within the grace, or fail at once
 // with the error of that read. The generation's key lives on one server:
@@ -753,41 +802,35 @@ func (s *Store) refreshPrefix(ctx context.Context) (string, error) {
 		if p, err := s.gracePrefix(nil); err == nil {
 			return p, nil
 		}
-		// The read is shared: a caller that leaves stops waiting for
-		// it, and it goes on for the others. (Its leader, which makes
-		// it, waits it out, each round trip bounded by Timeout as any
-		// call's: a goroutine of its own would outlive the call.)
-		select {
-		case <-r.done:
-			return r.prefix, r.err
-		case <-ctx.Done():
-			return "", fmt.Errorf("memcached: the call's context ended while the namespace generation was read: %w", ctx.Err())
-		}
+		return r.wait(ctx, false)
 	}
-	defer func() {
-		// Even if the read panics, the next call may read again and
-		// those waiting are released (with the error set below).
+	// Even if the read panics, the next call may read again and those
+	// waiting are released (see genRead.run).
+	go r.run(s.sharedPrefix, func() {
 		s.genMu.Lock()
 		s.genRead = nil
 		s.genMu.Unlock()
-		close(r.done)
-	}()
-	r.err = errors.New("memcached: the namespace generation read panicked")
-	// The read before this one may have ended since the checks above.
+	})
+	return r.wait(ctx, true)
+}
+
+// sharedPrefix is the shared read of refreshPrefix: the generation, read
+// unless the read before this one ended since refreshPrefix's checks, or
+// the one within GenerationGrace when it cannot be read.
+func (s *Store) sharedPrefix() (string, error) {
 	g := s.gen.Load()
 	f := s.genFail.Load()
 	switch {
 	case g != nil && boottime.Since(g.readAt) < s.opts.GenerationTTL:
-		r.prefix, r.err = g.prefix, nil
+		return g.prefix, nil
 	case f != nil && time.Since(f.at) < generationRetry:
-		r.prefix, r.err = "", f.err
-	default:
-		r.prefix, r.err = s.readPrefixNoting()
+		return s.gracePrefix(f.err)
 	}
-	if r.err != nil {
-		r.prefix, r.err = s.gracePrefix(r.err)
+	p, err := s.readPrefixNoting()
+	if err != nil {
+		return s.gracePrefix(err)
 	}
-	return r.prefix, r.err
+	return p, nil
 }
 
 // readPrefixNoting is readPrefix that notes a failure in genFail (a
