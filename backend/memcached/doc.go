@@ -27,12 +27,13 @@
 // error then wraps the context's and that of a try that may have run (the
 // first, where its connection dropped after the request was written; else
 // the last).
-// A call that reads the namespace generation for the others (see
-// Namespace and Clear), or waits for another's read of it (none read
-// within GenerationGrace), stops waiting once its context is done, with
-// the context's error: the read, on a goroutine of its own, goes on for
-// the calls that still wait for it and ends on its own, its round trips
-// bounded by Options.Timeout as any call's, and at Close at the latest.
+// A call that reads the namespace generation (see Namespace and Clear), or
+// waits for another's read of it (none read within GenerationGrace), stops
+// waiting once its context is done, with the context's error: the read,
+// on a goroutine of its own, goes on for the calls that still wait for it
+// and ends on its own, its round trips bounded by Options.Timeout as any
+// call's (with GenerationTTL -1, each call's own read is not tried again
+// once its context is done), and at Close at the latest.
 //
 // Close closes every connection the Store opened, those in use by calls
 // under way too (gomemcache's own Close closes only the idle ones, and a

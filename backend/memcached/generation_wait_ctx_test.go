@@ -41,11 +41,7 @@ func (c *leavingCtx) Err() error {
 // context is done, with the context's error, and the read, shared, goes on
 // for the others: the call that makes it still gets its answer.
 func TestCallWaitingForGenerationReadLeavesWithItsContext(t *testing.T) {
-	addr, got, release := hungGenerationServer(t)
-	// A Timeout above the test's bound on a hang: the read waits for release.
-	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s, got, release := hungGenerationStore(t, 0)
 
 	reader := make(chan error, 1)
 	go func() { _, err := s.Get(context.Background(), "a"); reader <- err }()
@@ -56,19 +52,21 @@ func TestCallWaitingForGenerationReadLeavesWithItsContext(t *testing.T) {
 	ctx := &leavingCtx{Context: parent, cancel: cancel}
 	waiter := make(chan error, 1)
 	go func() { _, err := s.Get(ctx, "b"); waiter <- err }()
-	select {
-	case err := <-waiter:
-		t.Log(err)
-		assert.ErrorIs(t, err, context.Canceled)
-		assert.Equal(t, 1, strings.Count(err.Error(), "memcached: "), "the error says where it comes from once: %v", err)
-	case <-time.After(10 * time.Second): // a bound on a hang, far above the few steps it takes
-		t.Error("a call waiting for the generation's read did not leave once its context ended")
-		release()
-		<-waiter
-	}
+	leavesWith(t, waiter, release, "a call waiting for the generation's read")
 	release()
 	assert.ErrorIs(t, <-reader, backend.ErrNotFound, "the Get that reads the generation, once the read is answered")
 	assert.NotNil(t, s.gen.Load(), "the generation read")
+}
+
+// hungGenerationStore returns a Store with GenerationTTL ttl on a
+// hungGenerationServer, whose Timeout is above the tests' bound on a hang:
+// the generation's read waits for release.
+func hungGenerationStore(t *testing.T, ttl time.Duration) (s *Store, got <-chan struct{}, release func()) {
+	addr, got, release := hungGenerationServer(t)
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute, GenerationTTL: ttl})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s, got, release
 }
 
 // hungGenerationServer serves a memcached server whose read of namespace
@@ -103,7 +101,8 @@ func hungGenerationServer(t *testing.T) (addr string, got <-chan struct{}, relea
 
 // leavesWith asserts that the call whose error comes on errc ends, once
 // its context is cancelled, with the context's error, and says where it
-// comes from once. hung is released if it does not (so that the call ends).
+// comes from once. release is called if it does not (so that the call
+// ends).
 func leavesWith(t *testing.T, errc <-chan error, release func(), what string) {
 	t.Helper()
 	select {
@@ -118,6 +117,27 @@ func leavesWith(t *testing.T, errc <-chan error, release func(), what string) {
 	}
 }
 
+// Regression: with GenerationTTL -1 (no caching) each call reads the
+// namespace generation itself, and waited that read out whatever its
+// context: up to three round trips, each bounded by Options.Timeout, for a
+// caller gone. It now leaves once its context is done, with the context's
+// error, and the Store goes on.
+func TestOwnGenerationReadLeavesWithItsContext(t *testing.T) {
+	s, got, release := hungGenerationStore(t, -1)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	caller := make(chan error, 1)
+	go func() { _, err := s.Get(ctx, "a"); caller <- err }()
+	<-got // its generation read in flight
+	cancel()
+	leavesWith(t, caller, release, "a call reading the generation itself")
+
+	release()
+	_, err := s.Get(context.Background(), "a")
+	assert.ErrorIs(t, err, backend.ErrNotFound, "a call after it, the read answered")
+}
+
 // Regression: the call that makes the shared read of the namespace
 // generation (its leader; none read within GenerationGrace) waited it out
 // whatever its context, while the calls waiting for it left with theirs.
@@ -125,11 +145,7 @@ func leavesWith(t *testing.T, errc <-chan error, release func(), what string) {
 // that waits for it gets its answer, and the read, ended, leaves nothing
 // in flight (the next read is made afresh).
 func TestGenerationReadLeaderLeavesWithItsContext(t *testing.T) {
-	addr, got, release := hungGenerationServer(t)
-	// A Timeout above the test's bound on a hang: the read waits for release.
-	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s, got, release := hungGenerationStore(t, 0)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -174,9 +190,10 @@ func TestGenerationReadEndedWinsOverContextEnded(t *testing.T) {
 // The read of the namespace generation runs on a goroutine of its own (see
 // genRead.run), where a panic would end the program: the call that started
 // it raises it instead, as when it read on its own goroutine, and the next
-// call reads again.
+// call reads again. Both with the read shared (GenerationTTL > 0) and with
+// each call's own (-1, its context one that can end).
 func TestGenerationReadPanicReachesItsCaller(t *testing.T) {
-	for _, ttl := range []time.Duration{time.Hour} {
+	for _, ttl := range []time.Duration{time.Hour, -1} {
 		t.Run(fmt.Sprint(ttl), func(t *testing.T) {
 			addr, _, release := hungGenerationServer(t)
 			release() // answered at once

@@ -767,9 +767,24 @@ func (s *Store) prefix(ctx context.Context) (string, error) {
 		return g.prefix, nil
 	}
 	if s.opts.GenerationTTL < 0 {
-		return s.readPrefix()
+		return s.ownPrefix(ctx)
 	}
 	return s.refreshPrefix(ctx)
+}
+
+// ownPrefix is prefix with GenerationTTL -1: the call reads the generation
+// itself, not tried again once ctx is done (see again). gomemcache takes
+// no context, so a call that can leave (ctx has a Done channel) reads it
+// on a goroutine of its own, and leaves once ctx is done, the read ending
+// on its own (see genRead.wait); one that cannot reads it on its own
+// goroutine.
+func (s *Store) ownPrefix(ctx context.Context) (string, error) {
+	if ctx.Done() == nil {
+		return s.readPrefix(ctx)
+	}
+	r := &genRead{done: make(chan struct{})}
+	go r.run(func() (string, error) { return s.readPrefix(ctx) }, nil)
+	return r.wait(ctx, true)
 }
 
 // refreshPrefix reads the generation again, the one last read being past
@@ -837,7 +852,7 @@ func (s *Store) sharedPrefix() (string, error) {
 // success clears it), for refreshPrefix's calls to go on without reading
 // until generationRetry has passed.
 func (s *Store) readPrefixNoting() (string, error) {
-	p, err := s.readPrefix()
+	p, err := s.readPrefix(context.Background()) // shared by the calls that wait for it
 	if err != nil {
 		s.genFail.Store(&genFailure{at: time.Now(), err: err, timedOut: timeout(err)})
 	}
@@ -915,9 +930,10 @@ func (s *Store) deletePrefixes() ([]string, error) {
 // call past GenerationGrace). Its server marked down is no
 // backend.ErrServerDown to its callers, as when every server is down, nor
 // is its error reply a backend.ErrKeyRefused (readGeneration wraps no
-// refusal): the caching package's breaker counts such calls.
-func (s *Store) readPrefix() (string, error) {
-	p, err := s.readGeneration()
+// refusal): the caching package's breaker counts such calls. Its round
+// trips are not tried again once ctx is done (see again).
+func (s *Store) readPrefix(ctx context.Context) (string, error) {
+	p, err := s.readGeneration(ctx)
 	if err == nil {
 		return p, nil
 	}
@@ -929,16 +945,16 @@ func (s *Store) readPrefix() (string, error) {
 }
 
 // readGeneration is readPrefix, with the errors of the generation's server.
-func (s *Store) readGeneration() (string, error) {
+func (s *Store) readGeneration(ctx context.Context) (string, error) {
 	now := time.Now()
 	addr := s.servers.of(s.genKey).addr
 	for range 3 {
-		it, err := s.getItem(context.Background(), s.genKey) // shared by the calls that wait for it
+		it, err := s.getItem(ctx, s.genKey)
 		if err == nil {
 			n, perr := strconv.ParseUint(string(it.Value), 10, 64)
 			if perr != nil {
 				// Not ours: start a generation of our own over it.
-				err = s.set(context.Background(), &memcache.Item{Key: s.genKey, Value: freshGeneration()})
+				err = s.set(ctx, &memcache.Item{Key: s.genKey, Value: freshGeneration()})
 				if err != nil {
 					return "", wrap("set", addr, err)
 				}
@@ -949,7 +965,7 @@ func (s *Store) readGeneration() (string, error) {
 		if !errors.Is(err, memcache.ErrCacheMiss) {
 			return "", wrap("get", addr, err)
 		}
-		err = s.add(context.Background(), &memcache.Item{Key: s.genKey, Value: freshGeneration()})
+		err = s.add(ctx, &memcache.Item{Key: s.genKey, Value: freshGeneration()})
 		if err != nil && !errors.Is(err, memcache.ErrNotStored) {
 			return "", wrap("add", addr, err)
 		}
