@@ -33,7 +33,12 @@
 // on a goroutine of its own, goes on for the calls that still wait for it
 // and ends on its own, its round trips bounded by Options.Timeout as any
 // call's (with GenerationTTL -1, each call's own read is not tried again
-// once its context is done), and at Close at the latest.
+// once its context is done), and at Close at the latest (but for a dial
+// under way then, bounded by Timeout: gomemcache's dial takes no context
+// of the Store's). With GenerationTTL -1, while Options.MaxIdleConns
+// reads are so left in flight (each holds a connection), a call waits its
+// own read out, whatever its context, so that callers that leave at once
+// and call again do not pile reads up against a slow server.
 //
 // Close closes every connection the Store opened, those in use by calls
 // under way too (gomemcache's own Close closes only the idle ones, and a

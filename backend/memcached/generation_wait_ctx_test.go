@@ -221,3 +221,46 @@ func TestGenerationReadPanicReachesItsCaller(t *testing.T) {
 		})
 	}
 }
+
+// Regression: with GenerationTTL -1 every call that left its own read of
+// the generation left that read in flight, a goroutine and a connection
+// each, without bound: a caller that gives up at once (a short deadline)
+// and calls again, against a slow or hung server, piled up reads as fast
+// as it could call. At most Options.MaxIdleConns reads are now left in
+// flight at once; while as many are, a call reads the generation on its
+// own goroutine, waiting it out as a context that cannot end does, and
+// gets its answer.
+func TestOwnGenerationReadsLeftAreBounded(t *testing.T) {
+	addr, _, release := hungGenerationServer(t)
+	var reads atomic.Int32
+	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute, GenerationTTL: -1, MaxIdleConns: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	dial := s.dial
+	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		reads.Add(1) // each read in flight holds a connection of its own
+		return dial(ctx, network, addr)
+	}
+	leaving := func() context.Context {
+		parent, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		return &leavingCtx{Context: parent, cancel: cancel}
+	}
+	for i := range 2 {
+		_, err := s.Get(leaving(), "a")
+		require.ErrorIs(t, err, context.Canceled, "call %d leaves its read in flight", i)
+	}
+
+	third := make(chan error, 1)
+	go func() { _, err := s.Get(leaving(), "a"); third <- err }()
+	for deadline := time.Now().Add(10 * time.Second); reads.Load() < 3 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // a poll, its cap far above the steps it takes
+	}
+	require.EqualValues(t, 3, reads.Load(), "the third call's read in flight")
+	release()
+	assert.ErrorIs(t, <-third, backend.ErrNotFound, "the third call, two reads left in flight, waits for its own and gets its answer")
+	for deadline := time.Now().Add(10 * time.Second); s.leftReads.Load() != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	assert.Zero(t, s.leftReads.Load(), "the reads left, answered, no longer count")
+}

@@ -202,7 +202,9 @@ func (o Options) withDefaults() (Options, error) {
 // helper goroutines, which end before it returns) but a read of the
 // namespace generation that a call left once its context was done: it
 // ends with the read, each round trip bounded by Options.Timeout, and at
-// Close at the latest.
+// Close at the latest (a shared read, one at a time; with GenerationTTL
+// -1, each call's own, about Options.MaxIdleConns at most: see the package
+// doc).
 type Store struct {
 	opts    Options
 	client  *memcache.Client
@@ -219,7 +221,12 @@ type Store struct {
 	genFail atomic.Pointer[genFailure]
 	genMu   sync.Mutex
 	genRead *genRead
-	closed  atomic.Bool
+	// leftReads counts the calls' own reads of the generation
+	// (GenerationTTL -1) that their callers left in flight: none is
+	// started for a caller to leave once Options.MaxIdleConns are (see
+	// ownPrefix), so at most that many plus the calls then under way.
+	leftReads atomic.Int32
+	closed    atomic.Bool
 	// dial opens the client's connections (a net.Dialer with
 	// Options.Timeout; tests replace it). The client dials through
 	// dialContext, which records them in conns.
@@ -268,6 +275,13 @@ type genRead struct {
 	// panicked is what the read panicked with, if it did (err then says
 	// so): raised again by the call that started it (see wait).
 	panicked any
+	// leftReads is the Store's count of reads left in flight, for a
+	// call's own read (see Store.ownPrefix; nil for the shared read):
+	// counted from its caller leaving to its end. left is set by the
+	// first of the two, so that the second (and only it) adjusts the
+	// count back.
+	leftReads *atomic.Int32
+	left      atomic.Bool
 }
 
 // run sets r's result to read's, on the goroutine it is called on, then
@@ -282,6 +296,9 @@ func (r *genRead) run(read func() (string, error), ended func()) {
 		if ended != nil {
 			ended()
 		}
+		if r.leftReads != nil && r.left.Swap(true) {
+			r.leftReads.Add(-1) // its caller left it
+		}
 		close(r.done)
 	}()
 	r.prefix, r.err = read()
@@ -291,8 +308,10 @@ func (r *genRead) run(read func() (string, error), ended func()) {
 // once ctx is done: the read goes on for the other calls, if any, and
 // ends on its own, each round trip bounded by Options.Timeout (at Close
 // at the latest). A read that has ended by the time ctx is done gives its
-// result all the same. The call that started the read (started) raises
-// what the read panicked with, if it did; the others get its error.
+// result all the same, and a call's own read that its caller leaves is
+// counted in the Store's leftReads until it ends (r.leftReads, if set).
+// The call that started the read (started) raises what the read panicked
+// with, if it did; the others get its error.
 func (r *genRead) wait(ctx context.Context, started bool) (string, error) {
 	select {
 	case <-r.done:
@@ -300,6 +319,12 @@ func (r *genRead) wait(ctx context.Context, started bool) (string, error) {
 		select {
 		case <-r.done: // ended as ctx was done: the caller may have its answer
 		default:
+			if r.leftReads != nil {
+				r.leftReads.Add(1)
+				if r.left.Swap(true) {
+					r.leftReads.Add(-1) // it has just ended
+				}
+			}
 			return "", fmt.Errorf("memcached: the call's context ended while the namespace generation was read: %w", ctx.Err())
 		}
 	}
@@ -777,12 +802,16 @@ func (s *Store) prefix(ctx context.Context) (string, error) {
 // no context, so a call that can leave (ctx has a Done channel) reads it
 // on a goroutine of its own, and leaves once ctx is done, the read ending
 // on its own (see genRead.wait); one that cannot reads it on its own
-// goroutine.
+// goroutine, and so does every call while Options.MaxIdleConns reads are
+// left in flight (s.leftReads), waiting its read out: each read left holds
+// a goroutine and a connection, and callers that leave at once and call
+// again (short deadlines against a slow or hung server) would otherwise
+// pile them up without bound.
 func (s *Store) ownPrefix(ctx context.Context) (string, error) {
-	if ctx.Done() == nil {
+	if ctx.Done() == nil || s.leftReads.Load() >= int32(s.opts.MaxIdleConns) {
 		return s.readPrefix(ctx)
 	}
-	r := &genRead{done: make(chan struct{})}
+	r := &genRead{done: make(chan struct{}), leftReads: &s.leftReads}
 	go r.run(func() (string, error) { return s.readPrefix(ctx) }, nil)
 	return r.wait(ctx, true)
 }
