@@ -881,7 +881,9 @@ func (s *Store) sharedPrefix() (string, error) {
 // success clears it), for refreshPrefix's calls to go on without reading
 // until generationRetry has passed.
 func (s *Store) readPrefixNoting() (string, error) {
-	p, err := s.readPrefix(context.Background()) // shared by the calls that wait for it
+	// No call's context: the shared read goes on for the calls that wait
+	// for it; a delete's is bounded by Timeout, as its deletes are.
+	p, err := s.readPrefix(context.Background())
 	if err != nil {
 		s.genFail.Store(&genFailure{at: time.Now(), err: err, timedOut: timeout(err)})
 	}
