@@ -113,12 +113,13 @@ type Options struct {
 	// are lost), for up to GenerationTTL. Delete and DeleteCount never
 	// trust it: they read the generation first (one more round trip), so
 	// that no delete or invalidation is lost. -1: read it on every call
-	// (one more round trip each), with no GenerationGrace. Default
-	// DefaultGenerationTTL (1s). It and GenerationGrace count from the
-	// read on the monotonic clock, and count the time the machine was
-	// suspended too, which that clock does not (other processes' Clears
-	// went on): each is the larger of the monotonic and the wall clock's
-	// progress since the read.
+	// (one more round trip each, made on a goroutine of its own, a hand-off
+	// more, when the call's context can end: see the package doc), with no
+	// GenerationGrace. Default DefaultGenerationTTL (1s). It and
+	// GenerationGrace count from the read on the monotonic clock, and
+	// count the time the machine was suspended too, which that clock does
+	// not (other processes' Clears went on): each is the larger of the
+	// monotonic and the wall clock's progress since the read.
 	GenerationTTL time.Duration
 	// GenerationGrace is how long past GenerationTTL this process keeps
 	// working in the generation it last read while reading the generation
