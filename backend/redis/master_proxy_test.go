@@ -157,3 +157,28 @@ func lossProxy(t *testing.T, target string, marker, after []byte) (string, func(
 	}})
 	return p.Addr(), func() { armed.Store(true) }
 }
+
+// readOnlyMaster is a proxy in front of a master that, while on is set,
+// answers every request that contains its marker with READONLY, as a
+// master demoted by a failover does until go-redis reloads its view of the
+// Cluster, and counts those answers (tries).
+type readOnlyMaster struct {
+	addr  string
+	on    atomic.Bool
+	tries atomic.Int32
+}
+
+// readOnlyProxy starts a readOnlyMaster in front of target, off, for the
+// requests that contain marker.
+func readOnlyProxy(t *testing.T, target string, marker []byte) *readOnlyMaster {
+	m := &readOnlyMaster{}
+	p := testutil.StartProxy(t, target, testutil.ProxyOptions{Request: func(chunk []byte) []byte {
+		if m.on.Load() && bytes.Contains(chunk, marker) {
+			m.tries.Add(1)
+			return []byte("-READONLY You can't write against a read only replica.\r\n")
+		}
+		return nil
+	}})
+	m.addr = p.Addr()
+	return m
+}

@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"sync/atomic"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/go-caching/caching/backend"
 	redisstore "github.com/go-caching/caching/backend/redis"
-	"github.com/go-caching/caching/internal/testutil"
 )
 
 // reloadCounter is a ClusterClient that counts the calls of its
@@ -47,23 +45,16 @@ func TestClusterPipelineReadOnlyReloadsTopology(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := onTwoMasters(t)
-			marker := []byte(c.prefix + c.keys[0])
-			var readOnly atomic.Bool
-			p := testutil.StartProxy(t, c.nodes[0], testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-				if readOnly.Load() && bytes.Contains(chunk, marker) {
-					return []byte("-READONLY You can't write against a read only replica.\r\n")
-				}
-				return nil
-			}})
+			p := readOnlyProxy(t, c.nodes[0], []byte(c.prefix+c.keys[0]))
 			cc := &reloadCounter{ClusterClient: redis.NewClusterClient(&redis.ClusterOptions{
-				Addrs: c.addrs, ContextTimeoutEnabled: true, Dialer: dialerVia(c.nodes[0], p.Addr(), nil),
+				Addrs: c.addrs, ContextTimeoutEnabled: true, Dialer: dialerVia(c.nodes[0], p.addr, nil),
 				MaxRedirects: 2, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: time.Millisecond,
 			})}
 			t.Cleanup(func() { _ = cc.Close() })
 			b := redisstore.Must(redisstore.Options{Client: cc, Prefix: c.prefix})
 			t.Cleanup(func() { _ = b.Close() })
 			setEach(t, b, c.keys, "v")
-			readOnly.Store(true)
+			p.on.Store(true)
 			err := call(b, c.keys)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "READONLY", "the refusal is told")

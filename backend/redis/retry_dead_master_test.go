@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"sync/atomic"
@@ -97,26 +96,17 @@ func TestClusterReadOnlyMasterTriesAsBefore(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := onTwoMasters(t)
-			marker := []byte(c.prefix + c.keys[0])
-			var readOnly atomic.Bool
-			var tries atomic.Int32
-			p := testutil.StartProxy(t, c.nodes[0], testutil.ProxyOptions{Request: func(chunk []byte) []byte {
-				if readOnly.Load() && bytes.Contains(chunk, marker) {
-					tries.Add(1)
-					return []byte("-READONLY You can't write against a read only replica.\r\n")
-				}
-				return nil
-			}})
+			p := readOnlyProxy(t, c.nodes[0], []byte(c.prefix+c.keys[0]))
 			b := redisstore.Must(redisstore.Options{Prefix: c.prefix, ClientOptions: &redis.UniversalOptions{
-				Addrs: c.addrs, MaxRedirects: redirects, Dialer: dialerVia(c.nodes[0], p.Addr(), nil),
+				Addrs: c.addrs, MaxRedirects: redirects, Dialer: dialerVia(c.nodes[0], p.addr, nil),
 			}})
 			t.Cleanup(func() { _ = b.Close() })
 			require.NoError(t, b.Set(bg, c.keys[0], []byte("v"), time.Minute))
-			readOnly.Store(true)
+			p.on.Store(true)
 			err := call(b, c.keys[0])
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "READONLY", "the refusal is told")
-			assert.Equal(t, int32(redirects+1), tries.Load(), "tries of the call on the master answering READONLY")
+			assert.Equal(t, int32(redirects+1), p.tries.Load(), "tries of the call on the master answering READONLY")
 		})
 	}
 }
