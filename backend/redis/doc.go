@@ -200,8 +200,9 @@
 // connection freed in time, LOADING; not an error reply such as WRONGTYPE,
 // OOM, CLUSTERDOWN or TRYAGAIN, nor the caller's cancellation, nor a
 // caller's deadline that left the call less than 100ms: its last try, for
-// a write the Store retried, unless an earlier try failed at the
-// connection, which counts) is marked down
+// a write the Store retried or go-redis's Cluster loop sent again after a
+// READONLY, unless an earlier try failed at the connection, which counts)
+// is marked down
 // for a second: every call for the keys of its slots (Get, Set, Add,
 // Delete, DeleteCount, GetMany, SetMany, Incr, Has) is refused at once,
 // contacting nothing, with an error wrapping backend.ErrServerDown that

@@ -50,9 +50,10 @@ import (
 // the Cluster's state, not the master's: the breaker counts the first, as
 // a failure of the whole store. The caller's own cancellation says
 // nothing; nor does the caller's deadline when it left the call (its last
-// try, for a call the Store retried, but for one whose earlier try failed
-// at the connection: a failure of the master) less than minBlamedDeadline
-// (see call, retrying): it refuses a master to every caller, and
+// try, for a call the Store retried or go-redis's Cluster loop sent again
+// after a READONLY, but for one whose earlier try failed at the
+// connection: a failure of the master) less than minBlamedDeadline (see
+// call, retrying, readOnlyRetry): it refuses a master to every caller, and
 // an impatient caller's (one already passed, a millisecond) says nothing
 // of the master. A deadline that expires after longer, the caller's (a
 // Cache's Options.Timeout) or the client's, is a timeout of the server.
@@ -95,6 +96,17 @@ func (b *Store) impatient(ctx context.Context) bool {
 	}
 	dl, ok := ctx.Deadline()
 	return ok && time.Until(dl) < minBlamedDeadline
+}
+
+// impatientAt reports whether ctx's deadline left a call started at at
+// less than minBlamedDeadline (on a Cluster only), as impatient does for
+// one starting now.
+func (b *Store) impatientAt(ctx context.Context, at time.Time) bool {
+	if b.health == nil {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return ok && dl.Sub(at) < minBlamedDeadline
 }
 
 // resent returns c for a command sent after the first of a call on one

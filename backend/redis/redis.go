@@ -468,6 +468,65 @@ func (noRetryIntCmd) NoRetry() bool    { return true }
 func (noRetryStatusCmd) NoRetry() bool { return true }
 func (noRetryCmd) NoRetry() bool       { return true }
 
+// SetErr sets the error of a try, as go-redis does after each, marked
+// when a try was answered READONLY (markReadOnly).
+func (c noRetryIntCmd) SetErr(err error)    { c.IntCmd.SetErr(markReadOnly(c.IntCmd, err)) }
+func (c noRetryStatusCmd) SetErr(err error) { c.StatusCmd.SetErr(markReadOnly(c.StatusCmd, err)) }
+func (c noRetryCmd) SetErr(err error)       { c.Cmd.SetErr(markReadOnly(c.Cmd, err)) }
+
+func (c noRetryIntCmd) unmark() (time.Time, bool)    { return unmark(c.IntCmd) }
+func (c noRetryStatusCmd) unmark() (time.Time, bool) { return unmark(c.StatusCmd) }
+func (c noRetryCmd) unmark() (time.Time, bool)       { return unmark(c.Cmd) }
+
+// readOnlyRetry is the error of a command of the Store's (a noRetry type)
+// once a try of it was answered READONLY (a master demoted by a
+// failover), at: go-redis's Cluster loop sends such a command again
+// itself, after reloading its view (the Store does not: clientRetried),
+// and the Store, which sees the last try's failure only, could not tell
+// that the try that met its caller's deadline was such a retry, sent with
+// less than minBlamedDeadline left, and blamed the master for it, where
+// it excuses its own retry of a TRYAGAIN (retrying). The mark is kept by
+// the errors of the later tries, and taken off by unmark. It wraps the
+// try's error.
+type readOnlyRetry struct {
+	error
+	at time.Time
+}
+
+func (e *readOnlyRetry) Unwrap() error { return e.error }
+
+// markReadOnly returns err, the error of a try of cmd, marked as a
+// readOnlyRetry when the try was answered READONLY (at now) or an earlier
+// one was (cmd's error, the last try's, is marked). A success (nil) costs
+// one comparison.
+func markReadOnly(cmd redis.Cmder, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*readOnlyRetry); ok {
+		return err
+	}
+	if redis.IsReadOnlyError(err) {
+		return &readOnlyRetry{err, time.Now()}
+	}
+	if r, ok := cmd.Err().(*readOnlyRetry); ok {
+		return &readOnlyRetry{err, r.at}
+	}
+	return err
+}
+
+// unmark takes the mark of a READONLY answer (readOnlyRetry) off cmd's
+// error, the go-redis command a noRetry type wraps, and returns when that
+// answer came; ok is false when it bore none.
+func unmark(cmd redis.Cmder) (at time.Time, ok bool) {
+	r, ok := cmd.Err().(*readOnlyRetry)
+	if !ok {
+		return time.Time{}, false
+	}
+	cmd.SetErr(r.error)
+	return r.at, true
+}
+
 // processNoRetry sends cmd, a command that is not idempotent wrapped in a
 // noRetry type, and sends it again, as go-redis would retry it (up to the
 // client's MaxRetries, on a Cluster MaxRedirects, after the client's
@@ -503,15 +562,33 @@ func (b *Store) retrying(ctx context.Context, impatient *bool, failed bool) {
 // told each failure, says to, but for a failure c retried itself
 // (clientRetried), impatient read again before each retry (retrying).
 func (b *Store) processRetrying(ctx context.Context, c processor, p retryPolicy, cmd redis.Cmder, again func(error) bool, impatient *bool) error {
-	err := c.Process(ctx, cmd)
 	failed := false // a try failed at the connection (see retrying)
+	err := b.process(ctx, c, cmd, impatient, failed)
 	for attempt := 1; err != nil && attempt <= p.retries && again(err) && !p.clientRetried(err, false); attempt++ {
 		if !p.pause(ctx, attempt) {
 			return err
 		}
 		failed = failed || outcomeOf(err) == outcomeFailure
 		b.retrying(ctx, impatient, failed)
-		err = c.Process(ctx, cmd)
+		err = b.process(ctx, c, cmd, impatient, failed)
+	}
+	return err
+}
+
+// process sends cmd, a noRetry type, on c: one try of the Store's. When
+// the client's Cluster loop answered READONLY sent it again itself
+// (readOnlyRetry), and it failed, its impatience is read as of that
+// answer, as retrying reads it before a retry of the Store's (failed:
+// an earlier try of the Store's failed at the connection).
+func (b *Store) process(ctx context.Context, c processor, cmd redis.Cmder, impatient *bool, failed bool) error {
+	err := c.Process(ctx, cmd)
+	if err == nil {
+		return nil
+	}
+	if m, ok := cmd.(interface{ unmark() (time.Time, bool) }); ok {
+		if at, ok := m.unmark(); ok && impatient != nil {
+			*impatient = !failed && b.impatientAt(ctx, at)
+		}
 	}
 	return err
 }
