@@ -48,12 +48,12 @@ func (b *Store) keys(keys []string) []string {
 // on other clients. Several batches go in one pipeline: one round trip per
 // node (go-redis sends a Cluster pipeline to its nodes concurrently). The
 // error is the first command's that failed. write is nil for reads; for
-// a write it is the call's impatience (see call): mk's commands are then
+// a write it is the call's blame (see blame): mk's commands are then
 // idempotent writes that mk queues wrapped in a noRetry type on a
 // pipeline, and the pipeline is run by execIdempotent, with a Cluster's
-// retry policy (go-redis retries no other client's pipeline), which reads
-// *write again before each retry (retrying).
-func each[C redis.Cmder](ctx context.Context, b *Store, full []string, write *bool, mk func(c redis.Cmdable, keys []string) C) ([]batch[C], error) {
+// retry policy (go-redis retries no other client's pipeline), which fills
+// *write.
+func each[C redis.Cmder](ctx context.Context, b *Store, full []string, write *blame, mk func(c redis.Cmdable, keys []string) C) ([]batch[C], error) {
 	var groups [][]int
 	switch {
 	case b.mode == modeSingle || len(full) == 1:

@@ -201,8 +201,8 @@
 // OOM, CLUSTERDOWN or TRYAGAIN, nor the caller's cancellation, nor a
 // caller's deadline that left the call less than 100ms: its last try, for
 // a write the Store retried or go-redis's Cluster loop sent again after a
-// READONLY, unless an earlier try failed at the connection, which counts)
-// is marked down
+// READONLY, unless an earlier try on that master failed at the
+// connection, which counts) is marked down
 // for a second: every call for the keys of its slots (Get, Set, Add,
 // Delete, DeleteCount, GetMany, SetMany, Incr, Has) is refused at once,
 // contacting nothing, with an error wrapping backend.ErrServerDown that

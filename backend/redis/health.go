@@ -52,8 +52,8 @@ import (
 // nothing; nor does the caller's deadline when it left the call (its last
 // try, for a call the Store retried or go-redis's Cluster loop sent again
 // after a READONLY, but for one whose earlier try failed at the
-// connection: a failure of the master) less than minBlamedDeadline (see
-// call, retrying, readOnlyRetry): it refuses a master to every caller, and
+// connection on that master: a failure of it) less than
+// minBlamedDeadline (see call, retrying, readOnlyRetry, blame): it refuses a master to every caller, and
 // an impatient caller's (one already passed, a millisecond) says nothing
 // of the master. A deadline that expires after longer, the caller's (a
 // Cache's Options.Timeout) or the client's, is a timeout of the server.
@@ -373,11 +373,46 @@ next:
 	return refused, err
 }
 
+// blame is what noting the outcomes of a call on several keys (doneMany)
+// needs of how it ran: whether its caller's deadline left its last try
+// less than minBlamedDeadline (impatient, see call; read again before
+// each retry of a pipeline's writes, execIdempotent), and the masters of
+// the commands a try of which failed at the connection (failed): their
+// failure at that deadline counts, as a call's on one key does once a try
+// failed at the connection (see retrying), and another master's does
+// not. Kept for the whole call, a connection lost to one master made
+// another's retry, sent after a refusal (READONLY, TRYAGAIN) and ended
+// by that deadline, count against that other master too.
+type blame struct {
+	impatient bool
+	failed    []*masterHealth
+}
+
+// retrying is retrying (Store's) for a retry of some of cmds, the writes
+// (a noRetry type) and ASKINGs of bl's call on a pipeline, under ctx: it
+// reads the call's impatience again, and notes the masters of the writes
+// that failed at the connection. Nothing for a nil bl (a call whose
+// outcome tells no master's health).
+func (bl *blame) retrying(ctx context.Context, b *Store, cmds []redis.Cmder) {
+	if bl == nil || b.health == nil {
+		return
+	}
+	bl.impatient = b.impatient(ctx)
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err == nil || !cmd.NoRetry() || outcomeOf(err) != outcomeFailure {
+			continue
+		}
+		if m := b.health.lookup(sentKey(cmd)); m != nil && !slices.Contains(bl.failed, m) {
+			bl.failed = append(bl.failed, m)
+		}
+	}
+}
+
 // doneMany notes the outcomes of the n commands of a call on several keys
-// under ctx (impatient: see call): err(i) of the command on the keys whose
+// under ctx (bl: see blame): err(i) of the command on the keys whose
 // first, as sent, is key(i) (ok false for a command not sent). A master
 // fails once a call, however many of its commands failed.
-func (b *Store) doneMany(ctx context.Context, impatient bool, n int, key func(i int) string, err func(i int) (error, bool)) {
+func (b *Store) doneMany(ctx context.Context, bl blame, n int, key func(i int) string, err func(i int) (error, bool)) {
 	ch := b.health
 	if ch == nil {
 		return
@@ -390,12 +425,15 @@ next:
 			continue
 		}
 		o := outcomeOf(e)
-		if o == outcomeNone || o == outcomeAnswer && ch.failing.Load() == 0 ||
-			o == outcomeFailure && excused(ctx, impatient, e) {
+		if o == outcomeNone || o == outcomeAnswer && ch.failing.Load() == 0 {
+			continue
+		}
+		excuse := o == outcomeFailure && excused(ctx, bl.impatient, e)
+		if excuse && len(bl.failed) == 0 {
 			continue
 		}
 		m := ch.lookup(key(i))
-		if m == nil {
+		if m == nil || excuse && !slices.Contains(bl.failed, m) {
 			continue
 		}
 		for _, s := range seen {
@@ -413,11 +451,11 @@ next:
 }
 
 // doneBatches is doneMany for the batches of each.
-func doneBatches[C redis.Cmder](ctx context.Context, impatient bool, b *Store, batches []batch[C]) {
+func doneBatches[C redis.Cmder](ctx context.Context, bl blame, b *Store, batches []batch[C]) {
 	if b.health == nil {
 		return
 	}
-	b.doneMany(ctx, impatient, len(batches), func(i int) string { return sentKey(batches[i].cmd) },
+	b.doneMany(ctx, bl, len(batches), func(i int) string { return sentKey(batches[i].cmd) },
 		func(i int) (error, bool) { return batches[i].cmd.Err(), true })
 }
 

@@ -613,16 +613,17 @@ type processor interface {
 // did not run. As processIdempotent's, a command whose last try the server
 // surely did not run, after one it may have, fails with a *ranError. It
 // returns the first write's error, or pipe's when no write failed (a hook
-// of the client's refused the pipeline). impatient is read again before
-// each retry (retrying).
-func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retryPolicy, asking bool, impatient *bool) error {
+// of the client's refused the pipeline). bl, nil for a call whose outcome
+// tells no master's health (Clear's), gets the call's impatience read
+// again before each retry (retrying), and the masters of the commands a
+// try of which failed at the connection (blame).
+func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retryPolicy, asking bool, bl *blame) error {
 	cmds, err := pipe.Exec(ctx)
 	if err == nil || firstWriteErr(cmds) == nil {
 		return err
 	}
 	var ran []error // per command: its first failure after which the server may have run it
 	var again []int // the commands to send again
-	failed := false // a try of a write failed at the connection (see retrying)
 	for attempt := 1; attempt <= p.retries; attempt++ {
 		again = again[:0]
 		readOnly := false
@@ -631,7 +632,6 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 			if cerr == nil || !cmd.NoRetry() { // a success, or an ASKING
 				continue
 			}
-			failed = failed || outcomeOf(cerr) == outcomeFailure
 			if !notRun(cerr) {
 				if ran == nil {
 					ran = make([]error, len(cmds))
@@ -654,7 +654,7 @@ func (b *Store) execIdempotent(ctx context.Context, pipe redis.Pipeliner, p retr
 		if len(again) == 0 || !p.pause(ctx, attempt) {
 			break
 		}
-		b.retrying(ctx, impatient, failed)
+		bl.retrying(ctx, b, cmds)
 		for _, i := range again {
 			if asking {
 				pipe.Do(ctx, "asking")
@@ -943,11 +943,11 @@ func (b *Store) deleteCount(ctx context.Context, keys []string) (int, error) {
 	var answered []bool
 	err := b.deleting(func() error {
 		var err error
-		impatient := b.impatient(ctx) // the DEL run's, once the UNLINK one took its time
-		batches, err = each(ctx, b, full, &impatient, func(c redis.Cmdable, keys []string) *redis.IntCmd {
-			return b.deleteCmd(ctx, c, b.retry, keys, &impatient)
+		bl := blame{impatient: b.impatient(ctx)} // the DEL run's, once the UNLINK one took its time
+		batches, err = each(ctx, b, full, &bl, func(c redis.Cmdable, keys []string) *redis.IntCmd {
+			return b.deleteCmd(ctx, c, b.retry, keys, &bl.impatient)
 		})
-		doneBatches(ctx, impatient, b, batches)
+		doneBatches(ctx, bl, b, batches)
 		if answered == nil {
 			answered = make([]bool, len(batches))
 		}
@@ -1055,11 +1055,11 @@ func (b *Store) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 // getMany is GetMany of keys that are all to be sent.
 func (b *Store) getMany(ctx context.Context, keys []string) ([][]byte, error) {
 	out := make([][]byte, len(keys))
-	impatient := b.impatient(ctx)
+	bl := blame{impatient: b.impatient(ctx)}
 	batches, err := each(ctx, b, b.keys(keys), nil, func(c redis.Cmdable, keys []string) *redis.SliceCmd {
 		return c.MGet(ctx, keys...)
 	})
-	doneBatches(ctx, impatient, b, batches)
+	doneBatches(ctx, bl, b, batches)
 	var unread []int
 	var first error
 	if err != nil {
@@ -1197,7 +1197,7 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 	}
 	var err error
 	if sent > 0 {
-		impatient := b.impatient(ctx)
+		bl := blame{impatient: b.impatient(ctx)}
 		// The SETs are retried by the Store, as Set's are: go-redis's
 		// own retries replaced a lost try's error with a retry's refusal
 		// (a refused dial, LOADING), and the SetMany read as one the
@@ -1205,9 +1205,9 @@ func (b *Store) SetMany(ctx context.Context, items []backend.Item) error {
 		if b.retry.opaque {
 			_, err = pipe.Exec(ctx)
 		} else {
-			err = b.execIdempotent(ctx, pipe, b.retry, false, &impatient)
+			err = b.execIdempotent(ctx, pipe, b.retry, false, &bl)
 		}
-		b.doneMany(ctx, impatient, len(cmds), func(i int) string { return sentKey(cmds[i]) },
+		b.doneMany(ctx, bl, len(cmds), func(i int) string { return sentKey(cmds[i]) },
 			func(i int) (error, bool) {
 				if cmds[i] == nil {
 					return nil, false

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,9 +53,9 @@ func TestRetryAtCallersDeadlineBlame(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				if lost {
-					blameAtDeadline(t, nil, call, true)
+					blameAtDeadline(t, nil, call, false, true)
 				} else {
-					blameAtDeadline(t, []byte("-TRYAGAIN Multiple keys request during rehashing of slot\r\n"), call, false)
+					blameAtDeadline(t, []byte("-TRYAGAIN Multiple keys request during rehashing of slot\r\n"), call, false, false)
 				}
 			})
 		}
@@ -87,19 +88,49 @@ func TestReadOnlyRetryAtCallersDeadlineBlame(t *testing.T) {
 		"delete": func(ctx context.Context, b *redisstore.Store, keys []string) error { return b.Delete(ctx, keys[0]) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			blameAtDeadline(t, []byte("-READONLY You can't write against a read only replica.\r\n"), call, false)
+			blameAtDeadline(t, []byte("-READONLY You can't write against a read only replica.\r\n"), call, false, false)
 		})
 	}
 }
 
+// TestRetryAtCallersDeadlineBlamePerMaster: a SetMany or a Delete of keys
+// of two masters of the shared Cluster (each seen through a proxy), whose
+// first try on one master (A) lost its reply with its connection, and on
+// the other (B) took most of the caller's deadline and was refused
+// (READONLY, TRYAGAIN), retried on both with less than 100ms left: A's
+// retry answered, B's met the deadline. A's lost connection made the
+// whole call's failure count, B's too: three such calls marked B down,
+// which answers every other call. The blame is kept per master now: a
+// master whose own tries failed at the connection is blamed.
+func TestRetryAtCallersDeadlineBlamePerMaster(t *testing.T) {
+	calls := map[string]func(ctx context.Context, b *redisstore.Store, keys []string) error{
+		"setmany": func(ctx context.Context, b *redisstore.Store, keys []string) error {
+			return b.SetMany(ctx, []backend.Item{{Key: keys[0], Value: []byte("v")}, {Key: keys[1], Value: []byte("v")}})
+		},
+		"delete": func(ctx context.Context, b *redisstore.Store, keys []string) error { return b.Delete(ctx, keys...) },
+	}
+	for refusal, reply := range map[string]string{
+		"readonly": "-READONLY You can't write against a read only replica.\r\n",
+		"tryagain": "-TRYAGAIN Multiple keys request during rehashing of slot\r\n",
+	} {
+		for name, call := range calls {
+			t.Run(refusal+"/"+name, func(t *testing.T) {
+				blameAtDeadline(t, []byte(reply), call, true, false)
+			})
+		}
+	}
+}
+
 // blameAtDeadline makes three calls (call, under a deadline of 400ms) on
-// keys of two masters of the shared Cluster, one of them behind a proxy
+// keys of two masters of the shared Cluster, the first behind a proxy
 // whose first try of each call on its key is slow (it leaves the retry
 // less than 100ms) and then answered with refusal (nil: loses its reply
-// with its connection), and every later try held past the deadline. It
-// asserts that each call was tried again, and then whether the master is
-// marked down (down).
-func blameAtDeadline(t *testing.T, refusal []byte, call func(ctx context.Context, b *redisstore.Store, keys []string) error, down bool) {
+// with its connection), and every later try held past the deadline; with
+// otherLost, the second behind a proxy that loses the reply of each
+// call's first try on its key with its connection, and serves its retry.
+// It asserts that each call was tried again, and then whether the first
+// master is marked down (down).
+func blameAtDeadline(t *testing.T, refusal []byte, call func(ctx context.Context, b *redisstore.Store, keys []string) error, otherLost, down bool) {
 	bg := context.Background()
 	c := onTwoMasters(t)
 	marker := []byte(c.prefix + c.keys[0])
@@ -129,8 +160,21 @@ func blameAtDeadline(t *testing.T, refusal []byte, call func(ctx context.Context
 		}
 		return nil
 	}})
+	dialer := dialerVia(c.nodes[0], p.Addr(), nil)
+	arm := func() {}
+	if otherLost {
+		var other string
+		other, arm = dropOnceProxy(t, c.nodes[1], []byte(c.prefix+c.keys[1]))
+		first, second := dialer, dialerVia(c.nodes[1], other, nil)
+		dialer = func(ctx context.Context, network, to string) (net.Conn, error) {
+			if to == c.nodes[1] {
+				return second(ctx, network, to)
+			}
+			return first(ctx, network, to)
+		}
+	}
 	b := redisstore.Must(redisstore.Options{Prefix: c.prefix, ClientOptions: &redis.UniversalOptions{
-		Addrs: c.addrs, Dialer: dialerVia(c.nodes[0], p.Addr(), nil),
+		Addrs: c.addrs, Dialer: dialer,
 	}})
 	t.Cleanup(func() { _ = b.Close() })
 	for range 3 { // masterDownAfter failures, were they counted
@@ -138,6 +182,7 @@ func blameAtDeadline(t *testing.T, refusal []byte, call func(ctx context.Context
 		dl, _ := ctx.Deadline()
 		deadline.Store(dl.UnixNano())
 		tries.Store(1)
+		arm()
 		err := call(ctx, b, c.keys)
 		cancel()
 		require.Error(t, err)
