@@ -56,8 +56,14 @@ const clearBatch = 1000
 // that failed before the server ran them, or lost their connection, are
 // sent again as the Cluster (the Ring) retries a command (up to
 // MaxRedirects, MaxRetries, times, after its back-off): go-redis's
-// clients of a Cluster's nodes and a Ring's shards retry nothing. It
-// never uses KEYS. With
+// clients of a Cluster's nodes and a Ring's shards retry nothing. A
+// master that cannot be reached (its dial refused, or timed out) so costs
+// Clear MaxRedirects+1 tries of its first SCAN, each as many dials as its
+// client's DialerRetries, after the back-off, before Clear fails, within
+// ctx, as many as a Delete of its keys costs. Clear does not
+// stop at the first refused dial: a master that restarts refuses
+// connections for a moment, and a retry then clears it where Clear would
+// fail, for a call off the request path. It never uses KEYS. With
 // Options.ClearFlushesDB it runs FLUSHDB instead (on every master of a
 // Cluster), retried as the UNLINKs are.
 //
