@@ -579,7 +579,11 @@ func (b *Store) processRetrying(ctx context.Context, c processor, p retryPolicy,
 // the client's Cluster loop answered READONLY sent it again itself
 // (readOnlyRetry), and it failed, its impatience is read as of that
 // answer, as retrying reads it before a retry of the Store's (failed:
-// an earlier try of the Store's failed at the connection).
+// an earlier try of the Store's failed at the connection). The error it
+// returns bears no mark, as cmd's does not: go-redis returns the
+// command's error as the command holds it (marked) when it sent it again
+// after an ASK, in a pipeline, and a miss so returned was no redis.Nil
+// (an Add of a key that holds an entry failed).
 func (b *Store) process(ctx context.Context, c processor, cmd redis.Cmder, impatient *bool, failed bool) error {
 	err := c.Process(ctx, cmd)
 	if err == nil {
@@ -589,6 +593,9 @@ func (b *Store) process(ctx context.Context, c processor, cmd redis.Cmder, impat
 		if at, ok := m.unmark(); ok && impatient != nil {
 			*impatient = !failed && b.impatientAt(ctx, at)
 		}
+	}
+	if r, ok := err.(*readOnlyRetry); ok {
+		return r.error
 	}
 	return err
 }
