@@ -53,9 +53,9 @@ import (
 // try, for a call the Store retried or go-redis's Cluster loop sent again
 // after a READONLY, but for one whose earlier try failed at the
 // connection on that master: a failure of it) less than
-// minBlamedDeadline (see call, retrying, readOnlyRetry, blame): it refuses a master to every caller, and
-// an impatient caller's (one already passed, a millisecond) says nothing
-// of the master. A deadline that expires after longer, the caller's (a
+// minBlamedDeadline (see call, retrying, readOnlyRetry, blame): it
+// refuses a master to every caller, and an impatient caller's (one
+// already passed, a millisecond) says nothing of the master. A deadline that expires after longer, the caller's (a
 // Cache's Options.Timeout) or the client's, is a timeout of the server.
 // So a Cache whose Timeout is under minBlamedDeadline never marks a hung
 // master down (its breaker counts the timeouts), and a failure that a

@@ -486,8 +486,10 @@ func (c noRetryCmd) unmark() (time.Time, bool)       { return unmark(c.Cmd) }
 // that the try that met its caller's deadline was such a retry, sent with
 // less than minBlamedDeadline left, and blamed the master for it, where
 // it excuses its own retry of a TRYAGAIN (retrying). The mark is kept by
-// the errors of the later tries, and taken off by unmark. It wraps the
-// try's error.
+// the errors of the later tries, and taken off by unmark, and off the
+// error the try returns, by process; a pipeline's command, which go-redis
+// does not send again after a READONLY, keeps it (it wraps the try's
+// error: errors.As and errors.Is see through it).
 type readOnlyRetry struct {
 	error
 	at time.Time
