@@ -1010,16 +1010,20 @@ func freshGeneration() []byte {
 }
 
 // setGeneration records generation n, read at readAt (taken before the
-// read was sent), and returns its prefix. A generation read earlier than the
-// one recorded does not replace it: a slow read that started before a Clear
-// of this process would otherwise bring back the generation it cleared.
+// read was sent), and returns the prefix recorded. A generation read
+// earlier than the one recorded does not replace it, and the one recorded
+// is returned instead: a slow read that started before a Clear of this
+// process would otherwise bring back the generation it cleared, or hand it
+// to the calls waiting for that read, calls made after the Clear among
+// them (with no GenerationGrace, they wait for it once GenerationTTL has
+// passed), which would read the entries the Clear dropped.
 func (s *Store) setGeneration(n uint64, readAt time.Time) string {
 	s.genFail.Store(nil) // the server answers
 	g := &generation{prefix: s.opts.Namespace + ":" + strconv.FormatUint(n, 10) + ":", readAt: readAt}
 	for {
 		old := s.gen.Load()
 		if old != nil && old.readAt.After(readAt) {
-			return g.prefix
+			return old.prefix
 		}
 		if s.gen.CompareAndSwap(old, g) {
 			return g.prefix
