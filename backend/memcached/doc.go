@@ -31,7 +31,8 @@
 // waits for another's read of it (none read within GenerationGrace), stops
 // waiting once its context is done, with the context's error (not Delete
 // and DeleteCount, whose read of it, made afresh on the caller's goroutine,
-// is bounded by Options.Timeout as their deletes are): the read,
+// is bounded by Options.Timeout as their deletes are, and not tried again
+// once the context is done): the read,
 // on a goroutine of its own, goes on for the calls that still wait for it
 // and ends on its own, its round trips bounded by Options.Timeout as any
 // call's (with GenerationTTL -1, each call's own read is not tried again

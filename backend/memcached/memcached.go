@@ -871,7 +871,7 @@ func (s *Store) sharedPrefix() (string, error) {
 	case f != nil && time.Since(f.at) < generationRetry:
 		return s.gracePrefix(f.err)
 	}
-	p, err := s.readPrefixNoting()
+	p, err := s.readPrefixNoting(context.Background()) // shared by the calls that wait for it
 	if err != nil {
 		return s.gracePrefix(err)
 	}
@@ -880,12 +880,14 @@ func (s *Store) sharedPrefix() (string, error) {
 
 // readPrefixNoting is readPrefix that notes a failure in genFail (a
 // success clears it), for refreshPrefix's calls to go on without reading
-// until generationRetry has passed.
-func (s *Store) readPrefixNoting() (string, error) {
-	// No call's context: the shared read goes on for the calls that wait
-	// for it; a delete's is bounded by Timeout, as its deletes are.
-	p, err := s.readPrefix(context.Background())
-	if err != nil {
+// until generationRetry has passed: but for a read not tried again because
+// ctx was done (see again), whose failure may be a stale pooled
+// connection's, not the server's, and is its caller's leaving: noted, it
+// would fail the calls without a generation within GenerationGrace, for
+// generationRetry, with the error of a caller gone.
+func (s *Store) readPrefixNoting(ctx context.Context) (string, error) {
+	p, err := s.readPrefix(ctx)
+	if err != nil && !leftBy(ctx, err) {
 		s.genFail.Store(&genFailure{at: time.Now(), err: err, timedOut: timeout(err)})
 	}
 	return p, err
@@ -931,14 +933,19 @@ func (s *Store) gracePrefix(err error) (string, error) {
 // meanwhile, which their caller retries. After a read that failed at once
 // (the server refusing connections), a delete reads again: that costs it
 // nothing, and sees a restarted server at once.
-func (s *Store) deletePrefixes() ([]string, error) {
+//
+// The read is made on the caller's goroutine, each round trip bounded by
+// Options.Timeout, not by ctx (gomemcache takes no context), and is not
+// tried again once ctx is done (see again): a failure so cut short is not
+// noted as the server's (see readPrefixNoting).
+func (s *Store) deletePrefixes(ctx context.Context) ([]string, error) {
 	old := s.gen.Load()
 	var p string
 	var err error
 	if f := s.genFail.Load(); f != nil && f.timedOut && time.Since(f.at) < generationRetry {
 		err = f.err
 	} else {
-		p, err = s.readPrefixNoting()
+		p, err = s.readPrefixNoting(ctx)
 	}
 	if err != nil {
 		if gp, gerr := s.gracePrefix(err); gerr == nil {
@@ -1116,6 +1123,13 @@ func stopped(ctx context.Context, err *error) bool {
 		*err = &stoppedError{err: *err, ctx: cerr}
 	}
 	return cerr != nil
+}
+
+// leftBy reports whether err, a call's, wraps the error of ctx, done: the
+// call stopped as its caller left (see stopped).
+func leftBy(ctx context.Context, err error) bool {
+	cerr := ctx.Err()
+	return cerr != nil && errors.Is(err, cerr)
 }
 
 // stoppedError is the error of a command not sent again because its
@@ -1946,7 +1960,7 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
-	ps, err := s.deletePrefixes()
+	ps, err := s.deletePrefixes(ctx)
 	if err != nil {
 		if len(ps) == 0 {
 			return 0, err
