@@ -1,10 +1,9 @@
 package memcached
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -45,32 +44,22 @@ func TestReadOlderThanClearGivesWaitersTheClearsGeneration(t *testing.T) {
 	var gotOnce, releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(released) }) }
 	t.Cleanup(release)
-	addr := fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
+	addr := lateServer(t, func(f []string) (reply, late string) {
+		switch strings.Join(f, " ") {
+		case "gets fake:gen":
+			n := gen.Load() // read as the request comes
+			first := false
+			gotOnce.Do(func() { first = true; close(got) })
+			if first {
+				<-released // the first read hangs until released
 			}
-			reply := "END\r\n"
-			switch line {
-			case "gets fake:gen\r\n":
-				n := gen.Load() // read as the request comes
-				first := false
-				gotOnce.Do(func() { first = true; close(got) })
-				if first {
-					<-released // the first read hangs until released
-				}
-				reply = fmt.Sprintf("VALUE fake:gen 0 %d 1\r\n%d\r\nEND\r\n", len(fmt.Sprint(n)), n)
-			case "incr fake:gen 1\r\n":
-				reply = fmt.Sprintf("%d\r\n", gen.Add(1))
-			case "gets fake:7:b\r\n": // an entry of the generation cleared
-				reply = "VALUE fake:7:b 0 7 1\r\ncleared\r\nEND\r\n"
-			}
-			if _, err := c.Write([]byte(reply)); err != nil {
-				return
-			}
+			return fmt.Sprintf("VALUE fake:gen 0 %d 1\r\n%d\r\nEND\r\n", len(fmt.Sprint(n)), n), ""
+		case "incr fake:gen 1":
+			return fmt.Sprintf("%d\r\n", gen.Add(1)), ""
+		case "gets fake:7:b": // an entry of the generation cleared
+			return "VALUE fake:7:b 0 7 1\r\ncleared\r\nEND\r\n", ""
 		}
+		return "END\r\n", ""
 	})
 	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute, GenerationTTL: time.Millisecond, GenerationGrace: -1})
 	require.NoError(t, err)

@@ -1,9 +1,7 @@
 package memcached
 
 import (
-	"bufio"
 	"context"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,29 +29,19 @@ func TestDeleteGenerationReadStopsWithItsContext(t *testing.T) {
 			close(drop)
 		}
 	})
-	addr := fakeServer(t, func(c net.Conn) {
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
+	addr := lateServer(t, func(f []string) (reply, late string) {
+		switch {
+		case strings.Join(f, " ") == "gets fake:gen":
+			if reads.Add(1) == 2 { // the Delete's: its connection drops
+				close(got)
+				<-drop
+				return "", closeLate
 			}
-			reply := "END\r\n"
-			switch {
-			case line == "gets fake:gen\r\n":
-				if reads.Add(1) == 2 { // the Delete's: its connection drops
-					close(got)
-					<-drop
-					return
-				}
-				reply = "VALUE fake:gen 0 1 1\r\n7\r\nEND\r\n"
-			case strings.HasPrefix(line, "delete "):
-				reply = "NOT_FOUND\r\n"
-			}
-			if _, err := c.Write([]byte(reply)); err != nil {
-				return
-			}
+			return "VALUE fake:gen 0 1 1\r\n7\r\nEND\r\n", ""
+		case len(f) > 0 && f[0] == "delete":
+			return "NOT_FOUND\r\n", ""
 		}
+		return "END\r\n", ""
 	})
 	s, err := New(Options{Servers: []string{addr}, Namespace: "fake", Timeout: time.Minute, GenerationTTL: time.Nanosecond, GenerationGrace: -1})
 	require.NoError(t, err)
