@@ -283,14 +283,15 @@
 // key) and delete under it, so that a delete made just after another
 // process's Clear removes what was written since; a delete under the old
 // generation alone would leave that entry valid until its TTL. When the
-// generation read differs from the one the process trusted, they delete
-// under that one too, for the processes still on it. The caching package
-// invalidates by deleting (InvalidateTags, InvalidatePath, ForgetAll,
-// InvalidateOnWrite delete version keys), so its invalidations reach the
-// current generation at once, for every process. A process still on an old
-// generation serves that generation's entries until its GenerationTTL runs
-// out, as after any Clear (from the generation the deleting process was on,
-// the keys are deleted too).
+// generation read differs from the ones the process trusted before the
+// read or trusts after it (a read of its own may overtake the delete's),
+// they delete under those too, for the processes still on them. The
+// caching package invalidates by deleting (InvalidateTags, InvalidatePath,
+// ForgetAll, InvalidateOnWrite delete version keys), so its invalidations
+// reach the current generation at once, for every process. A process
+// still on an old generation serves that generation's entries until its
+// GenerationTTL runs out, as after any Clear (from the generation the
+// deleting process was on, the keys are deleted too).
 //
 // If memcached evicts the generation key, a new one is started from the
 // current time in nanoseconds: the namespace is then cleared, never

@@ -64,7 +64,7 @@ func TestTwoOutOfStepConnectionsRetriedByEveryCall(t *testing.T) {
 // (here the one its get was answered twice on), and the read failed.
 func TestGenerationSetRetriedAfterOutOfStepConnection(t *testing.T) {
 	s, dials := fakeStore(t, doubledServer(t, 1, "not a number"))
-	p, err := s.readGeneration(context.Background())
+	_, p, err := s.readGeneration(context.Background())
 	require.NoError(t, err, "the generation's read")
 	assert.True(t, strings.HasPrefix(p, "fake:"), "prefix %q", p)
 	assert.NotEqual(t, "fake:1:", p)

@@ -871,26 +871,26 @@ func (s *Store) sharedPrefix() (string, error) {
 	case f != nil && time.Since(f.at) < generationRetry:
 		return s.gracePrefix(f.err)
 	}
-	p, err := s.readPrefixNoting(context.Background()) // shared by the calls that wait for it
+	_, p, err := s.readPrefixNoting(context.Background()) // shared by the calls that wait for it
 	if err != nil {
 		return s.gracePrefix(err)
 	}
 	return p, nil
 }
 
-// readPrefixNoting is readPrefix that notes a failure in genFail (a
+// readPrefixNoting is readPrefixes that notes a failure in genFail (a
 // success clears it), for refreshPrefix's calls to go on without reading
 // until generationRetry has passed: but for a read not tried again because
 // ctx was done (see again), whose failure may be a stale pooled
 // connection's, not the server's, and is its caller's leaving: noted, it
 // would fail the calls without a generation within GenerationGrace, for
 // generationRetry, with the error of a caller gone.
-func (s *Store) readPrefixNoting(ctx context.Context) (string, error) {
-	p, err := s.readPrefix(ctx)
+func (s *Store) readPrefixNoting(ctx context.Context) (read, recorded string, err error) {
+	read, recorded, err = s.readPrefixes(ctx)
 	if err != nil && !leftBy(ctx, err) {
 		s.genFail.Store(&genFailure{at: time.Now(), err: err, timedOut: timeout(err)})
 	}
-	return p, err
+	return read, recorded, err
 }
 
 // gracePrefix returns the prefix of the generation last read if it is
@@ -909,13 +909,16 @@ func (s *Store) gracePrefix(err error) (string, error) {
 }
 
 // deletePrefixes returns the prefixes a delete must remove its keys under:
-// the generation memcached holds now, read now whatever GenerationTTL says,
-// and the one this process trusted until then, if that differs. A delete
-// under an old generation alone would be lost: the new generation's entry,
-// written by a process that saw the Clear, would stay valid until its TTL
-// (an invalidation lost, as the caching package deletes tag versions). The
-// old generation is kept in the list so that processes still trusting it,
-// as this one did, stop serving the key too.
+// first the generation memcached holds now, read now whatever GenerationTTL
+// says, then the ones this process trusts after that read and trusted
+// before it, where they differ (see setGeneration: a read of this
+// process's sent after the delete's may be recorded first, with a
+// generation older than the one the delete's read got). A delete under an
+// old generation alone would be lost: the new generation's entry, written
+// by a process that saw the Clear, would stay valid until its TTL (an
+// invalidation lost, as the caching package deletes tag versions). The
+// other generations are kept in the list so that processes trusting them,
+// as this one does or did, stop serving the key too.
 //
 // When the generation cannot be read, the generation last read, if within
 // GenerationGrace, is returned alone with the read's error: the keys are
@@ -940,12 +943,12 @@ func (s *Store) gracePrefix(err error) (string, error) {
 // noted as the server's (see readPrefixNoting).
 func (s *Store) deletePrefixes(ctx context.Context) ([]string, error) {
 	old := s.gen.Load()
-	var p string
+	var p, recorded string
 	var err error
 	if f := s.genFail.Load(); f != nil && f.timedOut && time.Since(f.at) < generationRetry {
 		err = f.err
 	} else {
-		p, err = s.readPrefixNoting(ctx)
+		p, recorded, err = s.readPrefixNoting(ctx)
 	}
 	if err != nil {
 		if gp, gerr := s.gracePrefix(err); gerr == nil {
@@ -953,16 +956,28 @@ func (s *Store) deletePrefixes(ctx context.Context) ([]string, error) {
 		}
 		return nil, err
 	}
-	if old != nil && old.prefix != p {
-		return []string{p, old.prefix}, nil
+	ps := append(make([]string, 0, 3), p) // the three at most, allocated once
+	if recorded != p {
+		ps = append(ps, recorded)
 	}
-	return []string{p}, nil
+	if old != nil && !slices.Contains(ps, old.prefix) {
+		ps = append(ps, old.prefix)
+	}
+	return ps, nil
 }
 
 // readPrefix reads the namespace's generation from memcached and returns
-// its key prefix. A missing generation (never set, or evicted) is created
-// with the current time in nanoseconds, so that it never repeats an earlier
-// one. Its errors say that the generation is what cannot be read: every
+// the key prefix this process records after it (see readPrefixes).
+func (s *Store) readPrefix(ctx context.Context) (string, error) {
+	_, recorded, err := s.readPrefixes(ctx)
+	return recorded, err
+}
+
+// readPrefixes reads the namespace's generation from memcached and returns
+// its key prefix (read) and the one this process records after it
+// (recorded: see setGeneration). A missing generation (never set, or
+// evicted) is created with the current time in nanoseconds, so that it
+// never repeats an earlier one. Its errors say that the generation is what cannot be read: every
 // call needs it (a key is stored under it), so that a call fails for the
 // one server holding <namespace>:gen, whichever server holds the call's
 // own key (behind a proxy, the one upstream holding it dead fails every
@@ -971,20 +986,21 @@ func (s *Store) deletePrefixes(ctx context.Context) ([]string, error) {
 // is its error reply a backend.ErrKeyRefused (readGeneration wraps no
 // refusal): the caching package's breaker counts such calls. Its round
 // trips are not tried again once ctx is done (see again).
-func (s *Store) readPrefix(ctx context.Context) (string, error) {
-	p, err := s.readGeneration(ctx)
+func (s *Store) readPrefixes(ctx context.Context) (read, recorded string, err error) {
+	read, recorded, err = s.readGeneration(ctx)
 	if err == nil {
-		return p, nil
+		return read, recorded, nil
 	}
 	msg := "memcached: the namespace generation " + s.genKey + " cannot be read (every key is stored under it)"
 	if errors.Is(err, backend.ErrServerDown) {
-		return "", &refusedError{msg: msg + ": " + causeText(err)}
+		return "", "", &refusedError{msg: msg + ": " + causeText(err)}
 	}
-	return "", fmt.Errorf("%s: %w", msg, unprefixed(err))
+	return "", "", fmt.Errorf("%s: %w", msg, unprefixed(err))
 }
 
-// readGeneration is readPrefix, with the errors of the generation's server.
-func (s *Store) readGeneration(ctx context.Context) (string, error) {
+// readGeneration is readPrefixes, with the errors of the generation's
+// server.
+func (s *Store) readGeneration(ctx context.Context) (read, recorded string, err error) {
 	now := time.Now()
 	addr := s.servers.of(s.genKey).addr
 	for range 3 {
@@ -995,21 +1011,22 @@ func (s *Store) readGeneration(ctx context.Context) (string, error) {
 				// Not ours: start a generation of our own over it.
 				err = s.set(ctx, &memcache.Item{Key: s.genKey, Value: freshGeneration()})
 				if err != nil {
-					return "", wrap("set", addr, err)
+					return "", "", wrap("set", addr, err)
 				}
 				continue
 			}
-			return s.setGeneration(n, now), nil
+			read, recorded = s.setGeneration(n, now)
+			return read, recorded, nil
 		}
 		if !errors.Is(err, memcache.ErrCacheMiss) {
-			return "", wrap("get", addr, err)
+			return "", "", wrap("get", addr, err)
 		}
 		err = s.add(ctx, &memcache.Item{Key: s.genKey, Value: freshGeneration()})
 		if err != nil && !errors.Is(err, memcache.ErrNotStored) {
-			return "", wrap("add", addr, err)
+			return "", "", wrap("add", addr, err)
 		}
 	}
-	return "", errors.New("memcached: the namespace generation keeps changing")
+	return "", "", errors.New("memcached: the namespace generation keeps changing")
 }
 
 func freshGeneration() []byte {
@@ -1017,23 +1034,27 @@ func freshGeneration() []byte {
 }
 
 // setGeneration records generation n, read at readAt (taken before the
-// read was sent), and returns the prefix recorded. A generation read
-// earlier than the one recorded does not replace it, and the one recorded
-// is returned instead: a slow read that started before a Clear of this
-// process would otherwise bring back the generation it cleared, or hand it
-// to the calls waiting for that read, calls made after the Clear among
-// them (with no GenerationGrace, they wait for it once GenerationTTL has
-// passed), which would read the entries the Clear dropped.
-func (s *Store) setGeneration(n uint64, readAt time.Time) string {
+// read was sent), and returns its prefix (read) and the prefix recorded. A
+// generation read earlier than the one recorded does not replace it, and
+// the one recorded is what the calls go on with (recorded, not read): a
+// slow read that started before a Clear of this process would otherwise
+// bring back the generation it cleared, or hand it to the calls waiting
+// for that read, calls made after the Clear among them (with no
+// GenerationGrace, they wait for it once GenerationTTL has passed), which
+// would read the entries the Clear dropped. A delete
+// removes its keys under both (see deletePrefixes): the one recorded may
+// be older than n, recorded by a read sent after this one that the server
+// answered before another process's Clear.
+func (s *Store) setGeneration(n uint64, readAt time.Time) (read, recorded string) {
 	s.genFail.Store(nil) // the server answers
 	g := &generation{prefix: s.opts.Namespace + ":" + strconv.FormatUint(n, 10) + ":", readAt: readAt}
 	for {
 		old := s.gen.Load()
 		if old != nil && old.readAt.After(readAt) {
-			return old.prefix
+			return g.prefix, old.prefix
 		}
 		if s.gen.CompareAndSwap(old, g) {
-			return g.prefix
+			return g.prefix, g.prefix
 		}
 	}
 }
@@ -1935,11 +1956,13 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 // Unlike the other calls it does not trust the generation this process
 // read within Options.GenerationTTL: it reads it again first, so that a
 // delete made just after another process's Clear removes the entries
-// written since, and also deletes under the generation it trusted until
-// then, if that one was older, for the processes still on it. The count is
-// of the current generation's entries. The delete under the older
-// generation is best effort: an error there, a context done included, is
-// not reported, the keys being gone from the current generation.
+// written since, and also deletes under the generations this process
+// trusted before that read and trusts after it (a read of its own may
+// overtake the delete's), where they differ, for the processes still on
+// them. The count is of the current generation's entries: the read's. The
+// deletes under the others are best effort: an error there, a context done
+// included, is not reported, the keys being gone from the current
+// generation.
 //
 // When the generation cannot be read (its server down or hung), the keys
 // are deleted under the generation last read, if within
@@ -1970,12 +1993,12 @@ func (s *Store) DeleteCount(ctx context.Context, keys ...string) (int, error) {
 		return 0, errors.Join(err, derr)
 	}
 	n, err := s.deleteUnder(ctx, ps[0], keys)
-	if len(ps) > 1 {
-		// Best effort: nothing reads the old generation once GenerationTTL
+	for _, p := range ps[1:] {
+		// Best effort: nothing reads an old generation once GenerationTTL
 		// has passed, and the keys are gone from the current one (those
 		// whose server answers: the others fail the call). A context done
 		// or the Store closed starts no key of it.
-		_, _ = s.deleteUnder(ctx, ps[1], keys)
+		_, _ = s.deleteUnder(ctx, p, keys)
 	}
 	return n, err
 }
