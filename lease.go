@@ -55,7 +55,9 @@ import (
 //     marker as no lease held, as another process's call does
 //     (Memoized.leaseHeld), and calls the function, its stale result
 //     answering a failure; while the release that sets the marker is
-//     still in flight, both answer stale at once); it is
+//     still in flight, both answer stale at once, the memoized
+//     computation the call led, if it found that release, going on for
+//     the calls without a stale result that joined it); it is
 //     never taken over (set), since on
 //     memcached it may have ended early and another process's lease
 //     replaced it. A run nobody in its process waits
@@ -364,8 +366,12 @@ func (m entryMark) storedSince(before entryMark) bool {
 // not yet known to vary waits on the base key's lease, and once a run stores
 // the Vary record, its variant's key. The waiter takes that key's lease
 // instead (once), so that a variant does not wait for the runs of others.
-func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, seen entryMark, check func(ctx context.Context, since entryMark) leaseLook, keyNow func() string) (*heldLease, leaseOutcome) {
+func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, hasStale bool, stale *memoStale, seen entryMark, check func(ctx context.Context, since entryMark) leaseLook, keyNow func() string) (*heldLease, leaseOutcome) {
 	lk := c.leaseKey(key)
+	var onMarking func() // a marking release in flight found (settle, take)
+	if stale != nil {
+		onMarking = stale.serve
+	}
 	rekeyed := false
 	// rekey switches lk to the lease of keyNow, and reports whether it did.
 	rekey := func() bool {
@@ -408,14 +414,18 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// cases that release leaves the lease free or this process's: it
 	// ends too late, or fails without reaching the backend, while another
 	// process's caller serves its stale entry on the lease still held).
+	// A memoized caller with a stale result (stale), whose run callers
+	// without one may share, is told of such a release (memoStale.serve),
+	// and serves it; the run waits for the release as for them.
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
 			// A release of lk in flight, which may set the mark, is
 			// waited for first (the one settle of this caller's Add:
 			// addLease), but for one that sets the mark by a caller
 			// with a stale entry, which serves it (told in one look:
-			// a release begun between two would be waited for).
-			if !c.owned.settle(ctx, lk, hasStale) {
+			// a release begun between two would be waited for; a
+			// memoized one's run waits for it once it is told).
+			if !c.owned.settle(ctx, lk, hasStale, onMarking) {
 				return nil, leaseRun, false
 			}
 			if mark := c.owned.liveMark(lk, c.store.clears.Load()); mark != nil {
@@ -456,8 +466,9 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 				// since the look before the Add (this process's holder
 				// outside the caller's flight failed meanwhile), is not
 				// waited for by a caller with a stale entry, as that
-				// look does not wait for it (ownedMarking).
-				own, found := c.takeOver(ctx, lk, hasStale)
+				// look does not wait for it (ownedMarking), nor by a
+				// memoized one, told before its run waits for it.
+				own, found := c.takeOver(ctx, lk, hasStale, onMarking)
 				switch found {
 				case ownedAgain, ownedMark:
 					// ownedMark: this process's own mark, kept since the
@@ -642,7 +653,7 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 	}
 	lk := c.leaseKey(key)
 	for {
-		c.owned.settle(ctx, lk, false) // a release in flight first (addLease)
+		c.owned.settle(ctx, lk, false, nil) // a release in flight first (addLease)
 		l, added, err := c.addLease(ctx, lk, d)
 		switch {
 		case err != nil && ctx.Err() == nil && mayHaveLanded(err):
@@ -655,7 +666,7 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 		// Held: this process's own lease may be (ownedLeases); its own
 		// "not stored" mark skips the refresh, as another process's lease
 		// or mark does: the run it marked just failed.
-		switch own, found := c.takeOver(ctx, lk, false); found {
+		switch own, found := c.takeOver(ctx, lk, false, nil); found {
 		case ownedAgain:
 			continue
 		case ownedTaken:
@@ -666,15 +677,16 @@ func (c *Cache) takeLease(ctx context.Context, key string, d time.Duration) (l *
 }
 
 // takeOver is ownedLeases.take for a leader whose Add found the lease lk
-// held (hasStale: it has a stale entry to serve rather than wait): what it
+// held (hasStale: it has a stale entry to serve rather than wait;
+// onMarking: see take): what it
 // found, and l, this process's lease that it takes (found
 // ownedTaken), counted, and set again for its whole time (renewLease); or
 // its "not stored" mark (found ownedMark: heldLease.mark), which is never
 // taken over: the key holds it, or, once it ended (on memcached a 1 s item
 // may end within a tick of its Set), another process's lease, which a Set
 // would overwrite, its run beside this one.
-func (c *Cache) takeOver(ctx context.Context, lk string, hasStale bool) (l *heldLease, found ownedFind) {
-	l, found = c.owned.take(ctx, lk, c.store.clears.Load(), hasStale)
+func (c *Cache) takeOver(ctx context.Context, lk string, hasStale bool, onMarking func()) (l *heldLease, found ownedFind) {
+	l, found = c.owned.take(ctx, lk, c.store.clears.Load(), hasStale, onMarking)
 	if found == ownedTaken {
 		c.stats.leases.Add(1)
 		l = c.renewLease(ctx, l)
@@ -1018,11 +1030,13 @@ const (
 // call; ownedAgain), but for a release that sets the mark when hasStale
 // (ownedMarking: the caller has a stale entry to serve, and would serve it
 // after that release too); or nothing (ownedNone, also when ctx ends
-// while it waits).
+// while it waits). onMarking (nil: none) is called before the wait for a
+// release that sets the mark (a memoized caller's stale result: see
+// memoStale.serve).
 //
 // clears is the store's count of Clears now: a lease kept that a Clear
 // may have deleted (heldLease.uncleared) is dropped, not taken.
-func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64, hasStale bool) (l *heldLease, found ownedFind) {
+func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64, hasStale bool, onMarking func()) (l *heldLease, found ownedFind) {
 	o.mu.Lock()
 	r := o.m[lk]
 	if r == nil {
@@ -1033,6 +1047,9 @@ func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64, hasSta
 		o.mu.Unlock()
 		if hasStale && r.marks {
 			return nil, ownedMarking
+		}
+		if onMarking != nil && r.marks {
+			onMarking()
 		}
 		select {
 		case <-r.done:
@@ -1059,8 +1076,9 @@ func (o *ownedLeases) take(ctx context.Context, lk string, clears uint64, hasSta
 // Cache's Timeout, which bounds that call), or for ctx to end; but where
 // skipMarking and that release sets the "not stored" mark, it waits for
 // nothing and reports false (as take's ownedMarking: the caller serves
-// its stale entry).
-func (o *ownedLeases) settle(ctx context.Context, lk string, skipMarking bool) bool {
+// its stale entry). onMarking (nil: none) is called before the wait for
+// a release that sets the mark, as in take.
+func (o *ownedLeases) settle(ctx context.Context, lk string, skipMarking bool, onMarking func()) bool {
 	o.mu.Lock()
 	r := o.m[lk]
 	o.mu.Unlock()
@@ -1069,6 +1087,9 @@ func (o *ownedLeases) settle(ctx context.Context, lk string, skipMarking bool) b
 	}
 	if skipMarking && r.marks {
 		return false
+	}
+	if onMarking != nil && r.marks {
+		onMarking()
 	}
 	select {
 	case <-r.done:
@@ -1210,7 +1231,7 @@ func (v *view) awaitLease(w http.ResponseWriter, hr *http.Request, st *runState,
 	// A stale entry that the request's own directives let answer only a
 	// failure of its handler is no answer while a run is in progress
 	// elsewhere: the request waits for the lease as one without it does.
-	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, seen, check,
+	l, out := v.c.acquireLease(r.Context(), st.f.key, v.lease, st.stale != nil && !st.staleOnError, nil, seen, check,
 		func() string { return st.f.key })
 	switch out {
 	case leaseFound:
@@ -1308,8 +1329,9 @@ func (v *view) storedSinceLease(r *http.Request, st *runState, c *viewCall) bool
 
 // computeLeased is compute behind the lease, for the leader of this
 // process's singleflight, whose lookup found seen (acquireLease). peer is
-// set when the result came from another process's run.
-func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], seen entryMark, peer *atomic.Bool) (R, error) {
+// set when the result came from another process's run. stale is the
+// leader's stale result's part (nil: it has none).
+func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg ownedArg[A], seen entryMark, peer *atomic.Bool, stale *memoStale) (R, error) {
 	var (
 		got   R
 		found *entry    // got's entry, whose versions the joined callers check
@@ -1338,7 +1360,7 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		got, found = v, e
 		return lookFound
 	}
-	l, out := m.c.acquireLease(ctx, key, m.lease, false, seen, check, nil)
+	l, out := m.c.acquireLease(ctx, key, m.lease, false, stale, seen, check, nil)
 	switch out {
 	case leaseFound:
 		peer.Store(true)
@@ -1374,6 +1396,22 @@ func (m *Memoized[A, R]) computeLeased(ctx context.Context, key string, arg owne
 		return v, err
 	}
 	return m.compute(ctx, key, arg, computeMissChecked)
+}
+
+// memoStale is a memoized call's stale result (StaleIfError) in the run
+// under the lease that it leads (computeLeased), which callers without
+// one may have joined: the run's answer to them is the function's result,
+// or the entry of another process's run, as for any caller; its answer
+// to this caller may be the stale result at once.
+type memoStale struct {
+	// serve has the caller serve its stale result now, and leave the run
+	// to the callers that joined it (Memoized.Get): acquireLease calls it
+	// where it finds this process's release of the key in flight that
+	// sets the "not stored" mark, as Memoized.leaseHeld serves it on one
+	// found before the run, and then waits for that release as for a
+	// caller without one. A run nobody waits for any more goes on as
+	// such a run does (flight.Group).
+	serve func()
 }
 
 // memoLease is the lease a memoized computation runs under (computeLeased):
@@ -1420,7 +1458,8 @@ func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags 
 // reads the lease still held meanwhile; leading, the caller would wait
 // for that release (up to the Cache's Timeout) before it called the
 // function again. A view's request with a stale entry does the same
-// (acquireLease). Once the mark is set, the caller reads it, as another
+// (acquireLease), and so does the caller's run, on such a release begun
+// since this look (memoStale). Once the mark is set, the caller reads it, as another
 // process's does, as no lease held: it calls the function, without the
 // lease, and serves its stale result only if that fails (where a view's
 // request serves its stale entry on the mark).

@@ -41,7 +41,7 @@ func TestOwnedLeasesCapEvictsOldestKept(t *testing.T) {
 
 	// A lease taken, forgotten or kept again leaves its place: the next
 	// dropped is the oldest of those still kept.
-	l, _ := o.take(t.Context(), "kept 1", 0, false)
+	l, _ := o.take(t.Context(), "kept 1", 0, false, nil)
 	require.NotNil(t, l)
 	o.forget("kept 2")
 	keep(lease("kept 3", time.Hour)) // kept again: newest now

@@ -37,7 +37,7 @@ func releaseLandsAtAdd(t *testing.T, opts ...ViewOption) (c *Cache, b *heldLease
 			b.Unblock()
 			// The release returned. (Not synctest.Wait: the test's
 			// goroutine may be in it, which panics.)
-			c.owned.settle(context.Background(), b.key, false)
+			c.owned.settle(context.Background(), b.key, false, nil)
 		}
 		return added, err
 	})

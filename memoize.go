@@ -477,9 +477,21 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		held := m.shared.supersedeWithin(ctx, m.calls, key)
 		defer m.shared.done(&held)
 	}
-	if hasStale && m.lease > 0 && !self && m.leaseHeld(ctx, key) {
-		m.record(outStale) // another process computes it (lease.go)
-		return stale, nil
+	var served *memoStale // for the run this caller may lead (nil: none)
+	wait := ctx           // what m.do waits with
+	if hasStale && m.lease > 0 && !self {
+		if m.leaseHeld(ctx, key) {
+			m.record(outStale) // another process computes it (lease.go)
+			return stale, nil
+		}
+		// The run may find this process's release that marks the lease
+		// in flight, begun since leaseHeld's look: it ends this caller's
+		// wait, which then serves the stale result (ctx not done), and
+		// goes on for the callers that joined it (memoStale).
+		var serve context.CancelFunc
+		wait, serve = context.WithCancel(ctx)
+		defer serve()
+		served = &memoStale{serve: serve}
 	}
 	// fn may run on after this caller returns (its ctx ends): it gets an
 	// argument of its own, made if this caller leads the computation.
@@ -488,7 +500,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	defer func() { m.giveBack(lent, joined || !returned) }()
 	var peer atomic.Bool // the result came from another process (lease.go)
 	// A forced Get joins no background refresh once it leads: see leads.
-	res, joined, err := m.do(ctx, key, self, forced, seeker, func(ctx context.Context) (R, error) {
+	res, joined, err := m.do(wait, key, self, forced, seeker, func(ctx context.Context) (R, error) {
 		if seeker != nil && seekerLeadsHook != nil {
 			seekerLeadsHook(key)
 		}
@@ -511,7 +523,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		case forced:
 			return m.compute(ctx, key, arg, computeForced)
 		case m.lease > 0 && !self:
-			return m.computeLeased(ctx, key, arg, seen, &peer)
+			return m.computeLeased(ctx, key, arg, seen, &peer, served)
 		}
 		return m.compute(ctx, key, arg, computeMiss)
 	})
