@@ -401,7 +401,9 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// Where this process keeps its own "not stored" mark of lk alive
 	// (ownedLeases), no run holds the key, and an Add would be refused by
 	// that very mark: the lease is read first instead, once, without the
-	// wait and the poll another process's lease or mark costs. Still
+	// wait and the poll another process's lease or mark costs (a memoized
+	// caller with a stale result read it just before its run, which takes
+	// that read for its own: memoStale.ownRead). Still
 	// marked, the caller runs at once without the lease, as a waiter that
 	// reads a mark does, and writes nothing; else the mark ended (early,
 	// on memcached, or lost), and is forgotten: the lease is free again,
@@ -435,7 +437,15 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 					// run that marked the key just failed.
 					return nil, leaseRun, false
 				}
-				held, marked, err := c.readLease(ctx, lk)
+				var (
+					held, marked bool
+					err          error
+				)
+				if own, ok := stale.ownRead(mark); ok {
+					marked = own // its caller's look, made just before
+				} else {
+					held, marked, err = c.readLease(ctx, lk)
+				}
 				switch {
 				case err != nil && ctx.Err() != nil:
 					return nil, leaseGone, true
@@ -1412,6 +1422,42 @@ type memoStale struct {
 	// caller without one. A run nobody waits for any more goes on as
 	// such a run does (flight.Group).
 	serve func()
+	// look is the caller's read of this process's own live "not stored"
+	// mark of the key, before its run (Memoized.leaseHeld).
+	look ownMarkRead
+}
+
+// ownMarkRead is a read of the lease under this process's own live "not
+// stored" mark (ownedLeases.liveMark): mark, the mark kept then (nil: no
+// read), and marked, whether the lease still was (else it was free; a
+// lease held, or a read that failed, is not kept), read at at.
+type ownMarkRead struct {
+	mark   *heldLease
+	marked bool
+	at     time.Time
+}
+
+// ownRead returns, with ok, what the caller's look read under mark (s
+// nil: no caller with a stale result), this process's own live mark that
+// acquireLease finds kept at the start of a run: marked, else free; the
+// look is then forgotten (a look after it reads again). ok is false, and
+// the lease is to be read, where the look read none, or another mark (one
+// set since), or is older than a round trip: the run began later than at
+// once (its caller joined a computation found overdue and took its place:
+// flight.Group.DoBounded). Taken, the look stands for the read the run
+// makes at once after it, which would find what it found but for a mark
+// that ended early between the two (as one may between that read and the
+// Add after it).
+func (s *memoStale) ownRead(mark *heldLease) (marked, ok bool) {
+	if s == nil {
+		return false, false
+	}
+	r := s.look
+	s.look = ownMarkRead{}
+	if r.mark == nil || r.mark != mark || time.Since(r.at) > leaseRoundTrips {
+		return false, false
+	}
+	return r.marked, true
 }
 
 // memoLease is the lease a memoized computation runs under (computeLeased):
@@ -1463,14 +1509,24 @@ func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags 
 // process's does, as no lease held: it calls the function, without the
 // lease, and serves its stale result only if that fails (where a view's
 // request serves its stale entry on the mark).
-func (m *Memoized[A, R]) leaseHeld(ctx context.Context, key string) bool {
+//
+// look is its read of the lease under this process's own live mark,
+// which is free or still marked (else none): the run the caller leads at
+// once after it takes it for its own look at that mark (memoStale.look),
+// rather than read the lease a second time.
+func (m *Memoized[A, R]) leaseHeld(ctx context.Context, key string) (held bool, look ownMarkRead) {
 	lk := m.c.leaseKey(key)
 	if m.c.owned.marking(lk) {
-		return true
+		return true, look
 	}
-	if m.c.owned.has(lk, m.c.store.clears.Load()) {
-		return false // this process's: its caller leads (ownedLeases)
+	clears := m.c.store.clears.Load()
+	if m.c.owned.has(lk, clears) {
+		return false, look // this process's: its caller leads (ownedLeases)
 	}
-	held, _, err := m.c.readLease(ctx, lk)
-	return err == nil && held
+	mark := m.c.owned.liveMark(lk, clears)
+	held, marked, err := m.c.readLease(ctx, lk)
+	if mark != nil && err == nil && !held {
+		look = ownMarkRead{mark: mark, marked: marked, at: time.Now()}
+	}
+	return err == nil && held, look
 }

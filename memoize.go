@@ -480,7 +480,8 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 	var served *memoStale // for the run this caller may lead (nil: none)
 	wait := ctx           // what m.do waits with
 	if hasStale && m.lease > 0 && !self {
-		if m.leaseHeld(ctx, key) {
+		held, look := m.leaseHeld(ctx, key)
+		if held {
 			m.record(outStale) // another process computes it (lease.go)
 			return stale, nil
 		}
@@ -491,7 +492,7 @@ func (m *Memoized[A, R]) Get(ctx context.Context, a A) (R, error) {
 		var serve context.CancelFunc
 		wait, serve = context.WithCancel(ctx)
 		defer serve()
-		served = &memoStale{serve: serve}
+		served = &memoStale{serve: serve, look: look}
 	}
 	// fn may run on after this caller returns (its ctx ends): it gets an
 	// argument of its own, made if this caller leads the computation.
