@@ -2,7 +2,6 @@ package caching
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -24,20 +23,11 @@ func TestLeaseMemoStaleOwnMarkReadOnce(t *testing.T) {
 		c := Must(&Options{Backend: b, Lease: time.Minute, Timeout: time.Hour})
 		defer c.Close()
 		var calls atomic.Int32
-		m := Memoize(c, "f", func(context.Context, int) (string, error) {
-			if calls.Add(1) > 1 {
-				return "", errors.New("the origin failed")
-			}
-			return "v1", nil
-		}, TTL(time.Second), StaleIfError(time.Hour))
-		v, err := m.Get(context.Background(), 1)
-		require.NoError(t, err)
-		require.Equal(t, "v1", v)
-		time.Sleep(2 * time.Second) // v1 is stale
+		m := staleMemo(t, c, failsAfterFirst(&calls))
 
 		// The computation fails: the stale result answers, and the
 		// release marks the lease (kept as this process's).
-		v, err = m.Get(context.Background(), 1)
+		v, err := m.Get(context.Background(), 1)
 		require.NoError(t, err)
 		require.Equal(t, "v1", v)
 		c.background.wait()

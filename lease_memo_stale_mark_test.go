@@ -28,21 +28,12 @@ func TestLeaseMemoStaleServedWhileMarkInFlight(t *testing.T) {
 		defer c.Close()
 		defer b.Unblock()
 		var calls atomic.Int32
-		m := Memoize(c, "f", func(context.Context, int) (string, error) {
-			if calls.Add(1) > 1 {
-				return "", errors.New("the origin failed")
-			}
-			return "v1", nil
-		}, TTL(time.Second), StaleIfError(time.Hour))
-		v, err := m.Get(context.Background(), 1)
-		require.NoError(t, err)
-		require.Equal(t, "v1", v)
-		time.Sleep(2 * time.Second) // v1 is stale
+		m := staleMemo(t, c, failsAfterFirst(&calls))
 
 		// The computation fails: its caller gets the stale result, and
 		// the release, which marks the lease, waits for the backend.
 		b.armed.Store(true)
-		v, err = m.Get(context.Background(), 1)
+		v, err := m.Get(context.Background(), 1)
 		require.NoError(t, err)
 		require.Equal(t, "v1", v)
 		<-b.entered
@@ -58,4 +49,28 @@ func TestLeaseMemoStaleServedWhileMarkInFlight(t *testing.T) {
 		assert.Equal(t, "v1", r.v, "the stale result")
 		assert.EqualValues(t, 2, calls.Load(), "the function ran again")
 	})
+}
+
+// failsAfterFirst is a memoized function whose first call returns "v1"
+// and every later one fails, counting its calls in calls.
+func failsAfterFirst(calls *atomic.Int32) func(context.Context, int) (string, error) {
+	return func(context.Context, int) (string, error) {
+		if calls.Add(1) > 1 {
+			return "", errors.New("the origin failed")
+		}
+		return "v1", nil
+	}
+}
+
+// staleMemo memoizes fn (failsAfterFirst) on c under "f", for a second
+// and a stale result (StaleIfError) for an hour, stores its result for 1
+// ("v1") and lets that result go stale.
+func staleMemo(t *testing.T, c *Cache, fn func(context.Context, int) (string, error)) *Memoized[int, string] {
+	t.Helper()
+	m := Memoize(c, "f", fn, TTL(time.Second), StaleIfError(time.Hour))
+	v, err := m.Get(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, "v1", v)
+	time.Sleep(2 * time.Second) // v1 is stale
+	return m
 }
