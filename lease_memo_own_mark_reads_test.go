@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/go-caching/caching/backend"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,25 +21,32 @@ import (
 func TestLeaseMemoStaleOwnMarkReadOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := &leaseReads{Backend: &remote{Backend: newSimple(t, nil)}}
-		c := Must(&Options{Backend: b, Lease: time.Minute, Timeout: time.Hour})
+		c, m, calls := staleOwnMark(t, b)
 		defer c.Close()
-		var calls atomic.Int32
-		m := staleMemo(t, c, failsAfterFirst(&calls))
-
-		// The computation fails: the stale result answers, and the
-		// release marks the lease (kept as this process's).
-		v, err := m.Get(context.Background(), 1)
-		require.NoError(t, err)
-		require.Equal(t, "v1", v)
-		c.background.wait()
-		require.EqualValues(t, 2, calls.Load())
 
 		before := b.n.Load()
-		v, err = m.Get(context.Background(), 1)
+		v, err := m.Get(context.Background(), 1)
 		require.NoError(t, err)
 		assert.Equal(t, "v1", v, "the stale result")
 		assert.EqualValues(t, 3, calls.Load(), "the function ran on the mark")
 		assert.EqualValues(t, 1, b.n.Load()-before, "reads of the lease")
 		assert.Zero(t, c.Stats().LeaseWaits)
 	})
+}
+
+// staleOwnMark makes a Cache on b, with a minute's lease, and on it
+// staleMemo of failsAfterFirst (its calls counted in calls), whose call
+// for 1 then fails: the stale result answers, and the release marks the
+// lease "not stored" (kept as this process's). The caller closes c.
+func staleOwnMark(t *testing.T, b backend.Backend) (c *Cache, m *Memoized[int, string], calls *atomic.Int32) {
+	t.Helper()
+	c = Must(&Options{Backend: b, Lease: time.Minute, Timeout: time.Hour})
+	calls = new(atomic.Int32)
+	m = staleMemo(t, c, failsAfterFirst(calls))
+	v, err := m.Get(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, "v1", v)
+	c.background.wait()
+	require.EqualValues(t, 2, calls.Load())
+	return c, m, calls
 }
