@@ -1443,8 +1443,9 @@ type ownMarkRead struct {
 // look is then forgotten (a look after it reads again). ok is false, and
 // the lease is to be read, where the look read none, or another mark (one
 // set since), or is older than a round trip: the run began later than at
-// once (its caller joined a computation found overdue and took its place:
-// flight.Group.DoBounded). Taken, the look stands for the read the run
+// once (its caller joined a computation of the key that ended without a
+// result for it, doSinceRejoining, or one found overdue and took its
+// place, flight.Group.DoBounded). Taken, the look stands for the read the run
 // makes at once after it, which would find what it found but for a mark
 // that ended early between the two (as one may between that read and the
 // Add after it).
