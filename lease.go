@@ -86,7 +86,10 @@ import (
 //     lease instead (also when the Vary record comes between its Add and
 //     its look after it), so that the variants run at once, not in turn. A waiter
 //     that has a stale entry (within StaleWhileRevalidate or StaleIfError)
-//     serves it at once instead of waiting. With HonorRequestCacheControl,
+//     serves it at once instead of waiting (a memoized call also where
+//     another process took the lease after its look found it free: the
+//     computation it led goes on for the calls without a stale result
+//     that joined it). With HonorRequestCacheControl,
 //     a request's own stale-if-error does not count, and a request that
 //     refuses stale responses (max-age, min-fresh) waits even when the run
 //     it joined in its process served the stale entry.
@@ -418,7 +421,8 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// process's caller serves its stale entry on the lease still held).
 	// A memoized caller with a stale result (stale), whose run callers
 	// without one may share, is told of such a release (memoStale.serve),
-	// and serves it; the run waits for the release as for them.
+	// and serves it; the run waits for the release as for them. So it is
+	// of a lease held elsewhere, taken since its look found it free.
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
 			// A release of lk in flight, which may set the mark, is
@@ -519,6 +523,15 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		}
 		if hasStale {
 			return nil, leaseStale
+		}
+		// Held elsewhere (another process's lease, taken since the
+		// memoized caller's look found it free, or a release of this
+		// process's in flight): a memoized caller with a stale result
+		// serves it, as on a lease its look found held
+		// (Memoized.leaseHeld); the run waits as for the callers
+		// without one that joined it.
+		if stale != nil {
+			stale.serve()
 		}
 		// The run that holds the lease may have ended since the Add.
 		switch check(ctx, seen) {
@@ -1417,10 +1430,11 @@ type memoStale struct {
 	// serve has the caller serve its stale result now, and leave the run
 	// to the callers that joined it (Memoized.Get): acquireLease calls it
 	// where it finds this process's release of the key in flight that
-	// sets the "not stored" mark, as Memoized.leaseHeld serves it on one
-	// found before the run, and then waits for that release as for a
-	// caller without one. A run nobody waits for any more goes on as
-	// such a run does (flight.Group).
+	// sets the "not stored" mark, or the lease held elsewhere (another
+	// process took it since the caller's look), as Memoized.leaseHeld
+	// serves it on either found before the run, and then waits for that
+	// release or that lease as for a caller without one. A run nobody
+	// waits for any more goes on as such a run does (flight.Group).
 	serve func()
 	// look is the caller's read of this process's own live "not stored"
 	// mark of the key, before its run (Memoized.leaseHeld).
@@ -1506,7 +1520,8 @@ func (m *Memoized[A, R]) storedSinceLease(ctx context.Context, key string, tags 
 // for that release (up to the Cache's Timeout) before it called the
 // function again. A view's request with a stale entry does the same
 // (acquireLease), and so does the caller's run, on such a release begun
-// since this look (memoStale). Once the mark is set, the caller reads it, as another
+// since this look, or on a lease another process took since (memoStale).
+// Once the mark is set, the caller reads it, as another
 // process's does, as no lease held: it calls the function, without the
 // lease, and serves its stale result only if that fails (where a view's
 // request serves its stale entry on the mark).
