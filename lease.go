@@ -421,8 +421,9 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 	// process's caller serves its stale entry on the lease still held).
 	// A memoized caller with a stale result (stale), whose run callers
 	// without one may share, is told of such a release (memoStale.serve),
-	// and serves it; the run waits for the release as for them. So it is
-	// of a lease held elsewhere, taken since its look found it free.
+	// and serves it; the run waits for the release as for them. It is
+	// told too of a lease held elsewhere, taken since its look found it
+	// free, once a look finds no entry stored since the Add.
 	add := func(since entryMark) (l *heldLease, out leaseOutcome, decided bool) {
 		for {
 			// A release of lk in flight, which may set the mark, is
@@ -524,15 +525,6 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 		if hasStale {
 			return nil, leaseStale
 		}
-		// Held elsewhere (another process's lease, taken since the
-		// memoized caller's look found it free, or a release of this
-		// process's in flight): a memoized caller with a stale result
-		// serves it, as on a lease its look found held
-		// (Memoized.leaseHeld); the run waits as for the callers
-		// without one that joined it.
-		if stale != nil {
-			stale.serve()
-		}
 		// The run that holds the lease may have ended since the Add.
 		switch check(ctx, seen) {
 		case lookFound:
@@ -544,6 +536,15 @@ func (c *Cache) acquireLease(ctx context.Context, key string, d time.Duration, h
 			break
 		}
 		// The variant's lease may be free.
+	}
+	// Held elsewhere (another process's lease, taken since the memoized
+	// caller's look found it free, or a release of this process's in
+	// flight), and no entry stored since the Add (check): a memoized
+	// caller with a stale result serves it, as on a lease its look found
+	// held (Memoized.leaseHeld); the run waits as for the callers without
+	// one that joined it.
+	if stale != nil {
+		stale.serve()
 	}
 	c.stats.leaseWaits.Add(1)
 	// The wait counts a suspend of the machine (boottime.Until), as the
